@@ -1,0 +1,1 @@
+"""The contracts of the Learning Records Service: every event, topic and code on the wire."""

@@ -1,0 +1,106 @@
+"""What ingest puts on `lrs.batch.submitted.v1` (key: AO id).
+
+A batch travels as one `BatchSubmitted`, then its records in `BatchRecordsSubmitted` chunks, then one
+`BatchSubmissionCompleted` end marker, all inside one Kafka transaction: a reader using
+`read_committed` sees a whole batch or nothing of it.
+Record fields are kept as submitted (trimmed text), because judging them is validation's job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from lrs_contracts.envelope import Contract
+
+
+class JobType(StrEnum):
+    PROVISIONAL = "Provisional"
+    FINAL = "Final"
+
+
+class RecordAction(StrEnum):
+    CREATE = "Create"
+    UPDATE = "Update"
+    WITHDRAW = "Withdraw"
+    REINSTATE = "Reinstate"
+
+
+class BatchFormat(StrEnum):
+    XML = "xml"
+    CSV = "csv"
+    JSON = "json"
+
+
+class BatchHeader(Contract):
+    """The batch header as submitted. `job_type` None means Final (DOMAIN.md §5.1)."""
+
+    file_version: str | None = None
+    awarding_organisation: str = Field(description="the AO's Ofqual recognition number, e.g. RN5133")
+    job_type: JobType | None = None
+    notification_email: str
+    batch_reference: str | None = None
+    results_issued_date: str | None = Field(default=None, description="yyyy-mm-dd, as submitted")
+
+    @property
+    def effective_job_type(self) -> JobType:
+        return self.job_type or JobType.FINAL
+
+
+class SubmittedRecord(Contract):
+    """One achievement record as submitted: trimmed text, empty fields as None."""
+
+    line: int = Field(ge=1, description="CSV row number (first record is line 4) or 1-based position")
+    action: str | None = None
+    mis_identifier: str | None = None
+    uln: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    date_of_birth: str | None = None
+    gender: str | None = None
+    qualification_number: str | None = None
+    pathway: str | None = None
+    award_date: str | None = None
+    grade: str | None = None
+    centre_ukprn: str | None = None
+    language_for_assessment: str | None = None
+    credits: str | None = None
+
+
+class BatchSubmitted(Contract):
+    """lrs.batch.submitted.v1 — a batch was accepted by ingest; its records follow."""
+
+    event_type: Literal["lrs.batch.submitted.v1"] = "lrs.batch.submitted.v1"
+    batch_id: uuid.UUID
+    ao_id: str
+    header: BatchHeader
+    format: BatchFormat
+    record_count: int = Field(ge=1)
+    content_sha256: str
+    size_bytes: int = Field(ge=0)
+    submitted_by: str = Field(description="the principal that submitted, e.g. ao:RN5133")
+    received_at: datetime
+
+
+class BatchRecordsSubmitted(Contract):
+    """lrs.batch.records.submitted.v1 — a chunk of a batch's records, in file order."""
+
+    event_type: Literal["lrs.batch.records.submitted.v1"] = "lrs.batch.records.submitted.v1"
+    batch_id: uuid.UUID
+    ao_id: str
+    chunk_index: int = Field(ge=0)
+    records: tuple[SubmittedRecord, ...]
+
+
+class BatchSubmissionCompleted(Contract):
+    """lrs.batch.submission.completed.v1 — end-of-batch marker: every chunk is before it."""
+
+    event_type: Literal["lrs.batch.submission.completed.v1"] = "lrs.batch.submission.completed.v1"
+    batch_id: uuid.UUID
+    ao_id: str
+    record_count: int = Field(ge=1)
+    chunk_count: int = Field(ge=1)

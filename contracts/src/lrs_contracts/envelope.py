@@ -1,0 +1,55 @@
+"""The one envelope every event on every topic travels in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+EVENT_TYPE_PATTERN = r"^lrs(\.[a-z][a-z0-9_]*)+\.v[1-9][0-9]*$"
+
+# Deterministic ids (uuid5) are derived under this namespace, so a retried producer emits the same ids.
+LRS_NAMESPACE = uuid.UUID("6f0c8a52-4f8e-5d39-9a43-2f1b1e7a9d10")
+
+
+class Contract(BaseModel):
+    """Base of every payload: immutable, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Envelope(BaseModel):
+    """CloudEvents-style metadata around a payload.
+
+    `event_type` follows `lrs.<entity>.<past-tense-action>.v<N>`; the registry maps it to the payload
+    model, so no Python import path is ever on the wire.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: uuid.UUID
+    event_type: str = Field(pattern=EVENT_TYPE_PATTERN)
+    occurred_at: datetime
+    source: str = Field(min_length=1, description="the service that produced the event")
+    correlation_id: str = Field(min_length=1, description="the batch id, challenge id or request id")
+    causation_id: str | None = Field(default=None, description="the event or request that caused this one")
+    schema_version: int = Field(default=1, ge=1)
+    data: dict[str, Any]
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _must_be_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):
+            raise ValueError("occurred_at must be timezone-aware UTC")
+        return value
+
+
+def deterministic_id(*parts: object) -> uuid.UUID:
+    """A stable id for the same logical thing, e.g. (batch id, line, event kind)."""
+    return uuid.uuid5(LRS_NAMESPACE, "|".join(str(part) for part in parts))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

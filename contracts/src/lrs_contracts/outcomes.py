@@ -1,0 +1,87 @@
+"""What validation puts on `lrs.batch.outcomes.v1` (key: batch id)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from lrs_contracts.batch import JobType
+from lrs_contracts.envelope import Contract
+
+
+class RecordStatus(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    NO_OP = "no_op"
+
+
+class Finding(Contract):
+    """One rule's verdict on one record: a code, the field it concerns and a clerk-readable message."""
+
+    code: str = Field(pattern=r"^(RV|WV)[0-9]{3}$")
+    field: str | None = None
+    message: str
+
+
+class RecordOutcome(Contract):
+    line: int = Field(ge=1)
+    mis_identifier: str | None = None
+    action: str | None = None
+    uln_masked: str | None = Field(default=None, description="the ULN's last 4 digits, e.g. ******0043")
+    status: RecordStatus
+    errors: tuple[Finding, ...] = ()
+    warnings: tuple[Finding, ...] = ()
+    achievement_id: uuid.UUID | None = None
+
+
+class BatchCounts(Contract):
+    total: int = Field(ge=0)
+    accepted: int = Field(ge=0)
+    rejected: int = Field(ge=0)
+    no_ops: int = Field(ge=0)
+    warnings: int = Field(ge=0)
+
+
+class BatchRecordsDecided(Contract):
+    """lrs.batch.records.decided.v1 — per-record outcomes of a decided batch, in chunks."""
+
+    event_type: Literal["lrs.batch.records.decided.v1"] = "lrs.batch.records.decided.v1"
+    batch_id: uuid.UUID
+    ao_id: str
+    chunk_index: int = Field(ge=0)
+    outcomes: tuple[RecordOutcome, ...]
+
+
+class BatchCompleted(Contract):
+    """lrs.batch.completed.v1 — the batch was decided; its accepted records are on the PLR log."""
+
+    event_type: Literal["lrs.batch.completed.v1"] = "lrs.batch.completed.v1"
+    batch_id: uuid.UUID
+    ao_id: str
+    job_type: JobType
+    batch_reference: str | None = None
+    notification_email: str
+    counts: BatchCounts
+    submitted_at: datetime
+    decided_at: datetime
+    results_issued_date: str | None = None
+
+
+class BatchFailed(Contract):
+    """lrs.batch.failed.v1 — the whole batch failed (RS005); nothing of it reached any PLR."""
+
+    event_type: Literal["lrs.batch.failed.v1"] = "lrs.batch.failed.v1"
+    batch_id: uuid.UUID
+    ao_id: str
+    code: str = Field(pattern=r"^RS[0-9]{3}$")
+    reason: str
+    job_type: JobType
+    batch_reference: str | None = None
+    notification_email: str
+    counts: BatchCounts
+    submitted_at: datetime
+    decided_at: datetime

@@ -1,0 +1,37 @@
+"""Reference data on `lrs.reference.qualifications.v1` (compacted; key: QAN|pathway)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from lrs_contracts.envelope import Contract
+
+
+class Framework(StrEnum):
+    NQF = "NQF"
+    QCF = "QCF"
+    RQF = "RQF"
+
+
+class QualificationKind(StrEnum):
+    QUALIFICATION = "qualification"
+    UNIT = "unit"
+
+
+class QualificationPublished(Contract):
+    """lrs.reference.qualification.published.v1 — a catalogue row, current version."""
+
+    event_type: Literal["lrs.reference.qualification.published.v1"] = "lrs.reference.qualification.published.v1"
+    qualification_number: str
+    pathway: str | None = None
+    title: str
+    awarding_organisation_id: str
+    awarding_organisation_name: str
+    level: str | None = None
+    qualification_type: str
+    framework: Framework
+    kind: QualificationKind
+    grade_set: tuple[str, ...]
+    status: str = "Approved"
+    source: str

@@ -1,0 +1,74 @@
+"""Reference data the rules judge against: the qualification catalogue, AOs and learners.
+
+Plain immutable values; the validation service loads them from PostgreSQL, the offline checker from
+the shipped CSV files.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from lrs_contracts.reference import Framework, QualificationKind
+
+
+@dataclass(frozen=True)
+class Qualification:
+    qualification_number: str  # normalised: 8 characters without obliques, or a QCF unit ref L/NNN/NNNN
+    pathway: str | None
+    title: str
+    awarding_organisation_id: str
+    awarding_organisation_name: str
+    level: str | None
+    qualification_type: str
+    framework: Framework
+    kind: QualificationKind
+    grade_set: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AwardingOrganisation:
+    ao_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Learner:
+    uln: str
+    given_name: str
+    family_name: str
+    date_of_birth: date | None
+    gender: int
+    ability_to_share: int
+    master_uln: str | None = None  # set when this ULN was merged into another
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Qualifications by normalised number; a number may carry several pathways."""
+
+    rows: Mapping[str, tuple[Qualification, ...]] = field(default_factory=dict)
+
+    @staticmethod
+    def of(qualifications: Iterable[Qualification]) -> Catalogue:
+        by_number: dict[str, list[Qualification]] = defaultdict(list)
+        for qualification in qualifications:
+            by_number[qualification.qualification_number].append(qualification)
+        return Catalogue({number: tuple(rows) for number, rows in by_number.items()})
+
+    def rows_for(self, qualification_number: str) -> tuple[Qualification, ...]:
+        return self.rows.get(qualification_number, ())
+
+
+@dataclass(frozen=True)
+class ReferenceSnapshot:
+    """Everything a batch decision reads besides achievement state.
+
+    `learners` holds at least every ULN named in the batch (and, for merged ULNs, their masters).
+    """
+
+    catalogue: Catalogue
+    awarding_organisations: Mapping[str, AwardingOrganisation]
+    learners: Mapping[str, Learner]

@@ -1,0 +1,87 @@
+"""PostgreSQL: one pool per service, and versioned SQL migrations applied at start-up.
+
+Each service keeps its tables in its own schema. Migrations are files `NNNN_description.sql` in the
+service's `migrations/` package folder, applied in order, once, under an advisory lock so that two
+instances starting together do not race.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import asyncpg
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+class MigrationChanged(RuntimeError):
+    """An applied migration's file was edited afterwards: write a new migration instead."""
+
+
+def migrations_in(package: str) -> list[Migration]:
+    found: list[Migration] = []
+    for entry in resources.files(package).iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found, key=lambda migration: migration.version)
+
+
+async def apply_migrations(connection: asyncpg.Connection, schema: str, package: str) -> list[str]:
+    """Applies the package's pending migrations to `schema`; returns the names applied."""
+    lock_key = int.from_bytes(hashlib.sha256(schema.encode()).digest()[:8], "big", signed=True)
+    applied_now: list[str] = []
+    await connection.execute("SELECT pg_advisory_lock($1)", lock_key)
+    try:
+        await connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await connection.execute(
+            f'CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations ('
+            " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        rows = await connection.fetch(f'SELECT version, checksum FROM "{schema}".schema_migrations')
+        applied = {row["version"]: row["checksum"] for row in rows}
+        for migration in migrations_in(package):
+            if migration.version in applied:
+                if applied[migration.version] != migration.checksum:
+                    raise MigrationChanged(f"{schema}: {migration.name} changed after it was applied")
+                continue
+            async with connection.transaction():
+                await connection.execute(f'SET LOCAL search_path TO "{schema}", public')
+                await connection.execute(migration.sql)
+                await connection.execute(
+                    f'INSERT INTO "{schema}".schema_migrations (version, name, checksum) VALUES ($1, $2, $3)',
+                    migration.version,
+                    migration.name,
+                    migration.checksum,
+                )
+            applied_now.append(migration.name)
+    finally:
+        await connection.execute("SELECT pg_advisory_unlock($1)", lock_key)
+    return applied_now
+
+
+async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10, **options: Any) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size, **options)
+    assert pool is not None
+    return pool
+
+
+async def database_reachable(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as connection:
+        await connection.fetchval("SELECT 1")

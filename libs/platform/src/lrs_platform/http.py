@@ -1,0 +1,128 @@
+"""The FastAPI shell every service shares: health, readiness, metrics, request logs, problem+json."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import structlog
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lrs_platform.logging import get_logger
+from lrs_platform.problems import Problem, ProblemError, handle_problem, problem_response
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+HTTP_REQUESTS = Counter("lrs_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+HTTP_LATENCY = Histogram("lrs_http_request_seconds", "HTTP request latency", ["service", "route"])
+
+_log = get_logger("lrs.http")
+
+
+def build_app(
+    service: str,
+    *,
+    title: str,
+    description: str,
+    lifespan: Lifespan,
+    version: str = "1.0.0",
+) -> FastAPI:
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.service = service
+    app.state.readiness_checks = {}
+    app.add_exception_handler(ProblemError, handle_problem)
+    app.add_exception_handler(RequestValidationError, _validation_problem)
+    app.add_exception_handler(StarletteHTTPException, _http_problem)
+    app.middleware("http")(_log_request)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive", "service": service}
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: every dependency answers",
+        responses={503: {"description": "a dependency is not reachable"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        checks: Mapping[str, ReadinessCheck] = request.app.state.readiness_checks
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as error:
+                results[name] = f"unavailable: {type(error).__name__}"
+        ready = all(result == "ok" for result in results.values())
+        return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await call_next(request)
+        status = response.status_code
+        response.headers["x-request-id"] = request_id
+        return response
+    finally:
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        elapsed = time.perf_counter() - started
+        service = request.app.state.service
+        HTTP_REQUESTS.labels(service, request.method, path, str(status)).inc()
+        HTTP_LATENCY.labels(service, path).observe(elapsed)
+        if path not in ("/healthz", "/readyz", "/metrics"):
+            _log.info("http_request", method=request.method, route=path, status=status, ms=round(elapsed * 1000, 1))
+        structlog.contextvars.unbind_contextvars("request_id")
+
+
+async def _validation_problem(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    details = "; ".join(
+        f"{'.'.join(str(part) for part in issue.get('loc', ()))}: {issue.get('msg', '')}" for issue in error.errors()
+    )
+    return problem_response(
+        Problem(status=422, title="Invalid request", detail=details[:2000], instance=request.url.path)
+    )
+
+
+async def _http_problem(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    headers = dict(error.headers or {})
+    return problem_response(
+        Problem(status=error.status_code, title=str(error.detail), instance=request.url.path), headers
+    )
+
+
+def run_http(app: FastAPI, host: str, port: int, log_level: str = "warning") -> None:
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+
+
+async def noop_lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+
+
+def readiness(app: FastAPI, **checks: ReadinessCheck) -> None:
+    app.state.readiness_checks.update(checks)
+
+
+Json = dict[str, Any]

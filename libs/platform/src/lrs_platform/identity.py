@@ -1,0 +1,176 @@
+"""One identity mechanism for every service: API keys, stored hashed, checked by shared middleware.
+
+A key looks like `lrs_<key id>_<secret>`. Only SHA-256 of the secret is stored: the secret is 32
+random bytes, so a slow password hash would add nothing. Operators create, rotate and revoke keys with
+`lrs credentials ...`. Authorisation happens in each service's domain layer from the `Principal`,
+never from what a caller wrote in a body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Request
+
+from lrs_platform.database import apply_migrations
+from lrs_platform.problems import ProblemError
+
+IDENTITY_SCHEMA = "identity"
+_CACHE_SECONDS = 5.0
+
+
+class PrincipalKind(StrEnum):
+    AO = "ao"
+    PROVIDER = "provider"
+    LEARNER = "learner"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: PrincipalKind
+    id: str
+    scopes: frozenset[str] = frozenset()
+
+    @staticmethod
+    def parse(text: str, scopes: frozenset[str] = frozenset()) -> Principal:
+        kind, _, ident = text.partition(":")
+        if not ident:
+            raise ValueError(f"principal must look like kind:id, got {text!r}")
+        return Principal(PrincipalKind(kind), ident, scopes)
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.id}"
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind is PrincipalKind.OPERATOR
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    token: str
+    principal: Principal
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _split_token(token: str) -> tuple[str, str] | None:
+    prefix, _, rest = token.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != "lrs" or not key_id or not secret:
+        return None
+    return key_id, secret
+
+
+class CredentialStore:
+    """API keys in PostgreSQL (schema `identity`), with a short cache so a request costs no query."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._cache: dict[str, tuple[float, Principal | None, str]] = {}
+
+    async def migrate(self) -> None:
+        async with self._pool.acquire() as connection:
+            await apply_migrations(connection, IDENTITY_SCHEMA, "lrs_platform.identity_migrations")
+
+    async def issue(self, principal: Principal, label: str | None = None) -> IssuedKey:
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        await self._pool.execute(
+            "INSERT INTO identity.credentials (key_id, principal, scopes, secret_hash, label)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            key_id,
+            str(principal),
+            sorted(principal.scopes),
+            _hash(secret),
+            label,
+        )
+        return IssuedKey(key_id, f"lrs_{key_id}_{secret}", principal)
+
+    async def revoke_principal(self, principal: Principal) -> int:
+        result = await self._pool.execute(
+            "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL",
+            str(principal),
+        )
+        self._cache.clear()
+        return int(result.split()[-1])
+
+    async def rotate(self, principal: Principal, label: str | None = None) -> IssuedKey:
+        """Issues a new key and revokes every older key of the principal, in one transaction."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL",
+                str(principal),
+            )
+            key_id = secrets.token_hex(8)
+            secret = secrets.token_urlsafe(32)
+            await connection.execute(
+                "INSERT INTO identity.credentials (key_id, principal, scopes, secret_hash, label)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                key_id,
+                str(principal),
+                sorted(principal.scopes),
+                _hash(secret),
+                label,
+            )
+        self._cache.clear()
+        return IssuedKey(key_id, f"lrs_{key_id}_{secret}", principal)
+
+    async def authenticate(self, token: str) -> Principal | None:
+        parts = _split_token(token)
+        if parts is None:
+            return None
+        key_id, secret = parts
+        cached = self._cache.get(key_id)
+        now = time.monotonic()
+        if cached is None or now - cached[0] > _CACHE_SECONDS:
+            row = await self._pool.fetchrow(
+                "SELECT principal, scopes, secret_hash FROM identity.credentials"
+                " WHERE key_id = $1 AND revoked_at IS NULL",
+                key_id,
+            )
+            principal = Principal.parse(row["principal"], frozenset(row["scopes"])) if row else None
+            cached = (now, principal, row["secret_hash"] if row else "")
+            self._cache[key_id] = cached
+        _, principal, stored_hash = cached
+        if principal is None or not hmac.compare_digest(stored_hash, _hash(secret)):
+            return None
+        return principal
+
+
+def _unauthenticated(detail: str) -> ProblemError:
+    error = ProblemError(401, "Unauthenticated", detail)
+    error.headers["WWW-Authenticate"] = 'Bearer realm="lrs"'
+    return error
+
+
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the authenticated caller, or 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
+    store: CredentialStore = request.app.state.credentials
+    principal = await store.authenticate(token.strip())
+    if principal is None:
+        raise _unauthenticated("The API key is unknown, revoked or malformed.")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_kind(principal: Principal, *kinds: PrincipalKind) -> None:
+    if principal.kind not in kinds and not principal.is_operator:
+        raise ProblemError(403, "Forbidden", f"This operation is not open to {principal.kind.value} callers.")

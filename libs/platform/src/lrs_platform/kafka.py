@@ -1,0 +1,110 @@
+"""Kafka clients built one way for every service: idempotent producers, read-committed consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from lrs_contracts.topics import ALL_TOPICS, Topic
+
+MAX_MESSAGE_BYTES = 8 * 1_048_576
+
+
+def make_producer(bootstrap_servers: str, *, transactional_id: str | None = None, **overrides: Any) -> AIOKafkaProducer:
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "max_batch_size": 1_048_576,
+        "max_request_size": MAX_MESSAGE_BYTES,
+        "compression_type": "gzip",
+        "request_timeout_ms": 15_000,
+    }
+    if transactional_id is not None:
+        options["transactional_id"] = transactional_id
+        options["transaction_timeout_ms"] = 60_000
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+def make_consumer(bootstrap_servers: str, *topics: str, group_id: str | None, **overrides: Any) -> AIOKafkaConsumer:
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "isolation_level": "read_committed",
+        "max_partition_fetch_bytes": MAX_MESSAGE_BYTES,
+        "fetch_max_bytes": 4 * MAX_MESSAGE_BYTES,
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 1_000,
+    }
+    options.update(overrides)
+    return AIOKafkaConsumer(*topics, **options)
+
+
+def _new_topic(topic: Topic, partitions: int | None) -> NewTopic:
+    configs = {"cleanup.policy": "compact"} if topic.compacted else {"retention.ms": "-1"}
+    if topic.name == "lrs.batch.submitted.v1":
+        configs = {"retention.ms": str(7 * 24 * 3600 * 1000)}
+    configs["max.message.bytes"] = str(MAX_MESSAGE_BYTES)
+    return NewTopic(topic.name, partitions or topic.partitions, 1, topic_configs=configs)
+
+
+async def ensure_topics(
+    bootstrap_servers: str,
+    topics: Iterable[Topic] = ALL_TOPICS,
+    *,
+    partitions: int | None = None,
+    with_dead_letters: bool = True,
+) -> None:
+    """Create every topic (and its DLQ) that does not exist yet. Safe to call from every service."""
+    wanted: list[NewTopic] = []
+    for topic in topics:
+        wanted.append(_new_topic(topic, partitions))
+        if with_dead_letters:
+            wanted.append(NewTopic(topic.dead_letters, partitions or topic.partitions, 1))
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [new for new in wanted if new.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+async def wait_for_kafka(bootstrap_servers: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3_000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.3)
+        finally:
+            await admin.close()
+
+
+async def kafka_reachable(bootstrap_servers: str) -> None:
+    """A readiness probe: raises unless the cluster answers a metadata request within 3 s."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3_000)
+    try:
+        await asyncio.wait_for(admin.start(), 3.0)
+        await asyncio.wait_for(admin.list_topics(), 3.0)
+    finally:
+        await admin.close()

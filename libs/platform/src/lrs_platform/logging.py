@@ -1,0 +1,89 @@
+"""structlog set-up: one JSON line per event, correlation ids from contextvars, no personal data.
+
+The masking processor is the last line of defence: code should not log personal fields at all, but
+if a name, a date of birth or a full ULN reaches a log call it is masked here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+PERSONAL_KEYS = frozenset(
+    {
+        "given_name",
+        "family_name",
+        "givenname",
+        "familyname",
+        "name",
+        "names",
+        "date_of_birth",
+        "dateofbirth",
+        "dob",
+        "email",
+        "notification_email",
+        "telephone",
+    }
+)
+_ULN_LIKE = re.compile(r"(?<![0-9])([1-9][0-9]{5})([0-9]{4})(?![0-9])")
+_DATE_LIKE = re.compile(r"(?<![0-9])(19|20)[0-9]{2}-[01][0-9]-[0-3][0-9](?![0-9])")
+
+
+def mask_uln(uln: str) -> str:
+    return "******" + uln[-4:] if len(uln) >= 4 else "****"
+
+
+def _mask_text(text: str) -> str:
+    return _ULN_LIKE.sub(lambda match: "******" + match.group(2), text)
+
+
+def _mask_value(key: str, value: Any) -> Any:
+    if key.lower() in PERSONAL_KEYS:
+        return "***"
+    if isinstance(value, str):
+        masked = _mask_text(value)
+        return _DATE_LIKE.sub("****-**-**", masked) if "birth" in key.lower() else masked
+    if isinstance(value, int) and not isinstance(value, bool) and 1_000_000_000 <= value <= 9_999_999_999:
+        return mask_uln(str(value))
+    if isinstance(value, Mapping):
+        return {k: _mask_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_value(key, item) for item in value]
+    return value
+
+
+def mask_personal_data(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        event_dict[key] = _mask_value(key, event_dict[key])
+    return event_dict
+
+
+def configure_logging(service: str, level: str = "info", json: bool | None = None) -> None:
+    use_json = (not sys.stdout.isatty()) if json is None else json
+    renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
+    for noisy in ("aiokafka", "kafka", "faust", "mode", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            mask_personal_data,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,26 @@
+"""Waiting on a condition with a deadline: the only way tests synchronise."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, within: float = 60.0, what: str = "condition"
+) -> T:
+    """Polls `probe` until it returns something truthy; fails after `within` seconds."""
+    deadline = time.monotonic() + within
+    delay = 0.05
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+    raise AssertionError(f"timed out after {within}s waiting for {what}; last value: {last!r}")
