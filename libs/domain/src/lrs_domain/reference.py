@@ -61,6 +61,10 @@ class Catalogue:
     def rows_for(self, qualification_number: str) -> tuple[Qualification, ...]:
         return self.rows.get(qualification_number, ())
 
+    def awarding_organisation_ids(self) -> frozenset[str]:
+        """Every AO that awards at least one catalogued qualification."""
+        return frozenset(row.awarding_organisation_id for rows in self.rows.values() for row in rows)
+
 
 @dataclass(frozen=True)
 class ReferenceSnapshot:

@@ -1,0 +1,52 @@
+# The one command surface for people and CI.
+SHELL := /bin/bash
+PY := .venv/bin/python
+UNIT_TESTS := contracts/tests libs/domain/tests services/ingest/tests/unit services/validation/tests/unit \
+	services/plr-projector/tests/unit services/challenges/tests/unit services/notifier/tests/unit \
+	services/reporting/tests/unit tools/cli/tests
+
+.PHONY: help bootstrap up down test test-unit test-integration lint format bench bench-smoke
+
+help:
+	@echo "make up          start Kafka, PostgreSQL and all six services; submit the sample batches"
+	@echo "make down        stop everything 'make up' started"
+	@echo "make test        all tests (starts its own Kafka and PostgreSQL)"
+	@echo "make test-unit   the pure tests only (no infrastructure, seconds)"
+	@echo "make lint        ruff + mypy"
+	@echo "make bench       the benchmark (writes bench/results/<date>.json)"
+
+bootstrap:
+	@bash scripts/dev/bootstrap.sh
+
+up: bootstrap
+	@bash scripts/dev/up.sh
+
+down:
+	@bash scripts/dev/down.sh
+
+test: bootstrap
+	@bash scripts/dev/with-infra.sh $(PY) -m pytest -q -ra
+
+test-unit:
+	@uv sync --frozen --quiet
+	@$(PY) -m pytest -q $(wildcard $(UNIT_TESTS))
+
+test-integration: bootstrap
+	@bash scripts/dev/with-infra.sh $(PY) -m pytest -q -ra tests/integration
+
+lint:
+	@uv sync --frozen --quiet
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy -p lrs_contracts -p lrs_platform -p lrs_domain -p lrs_cli -p ingest -p validation \
+		-p plr_projector -p challenges -p notifier -p reporting
+
+format:
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+bench: bootstrap
+	@bash scripts/dev/with-infra.sh $(PY) -m bench.run
+
+bench-smoke: bootstrap
+	@bash scripts/dev/with-infra.sh $(PY) -m bench.run --smoke

@@ -1,0 +1,54 @@
+"""Batch files in the three formats AOs submit (DOMAIN.md §6–7): CSV, XML and JSON.
+
+`parse_batch` turns a whole file into a header and its records, or refuses the file with a batch-level
+code; judging the records is validation's job.
+"""
+
+from __future__ import annotations
+
+from lrs_contracts.batch import BatchFormat
+
+from lrs_domain.formats.csv_batch import parse_csv
+from lrs_domain.formats.detect import detect_format
+from lrs_domain.formats.errors import BatchRefused
+from lrs_domain.formats.json_batch import JsonBatch, JsonBatchHeader, JsonBatchRecord, parse_json
+from lrs_domain.formats.limits import (
+    HEADER_FIELDS,
+    RECORD_FIELDS,
+    FieldName,
+    ParsedBatch,
+    is_plausible_email,
+    read_limited,
+    refuse_if_too_large,
+)
+from lrs_domain.formats.writers import write_batch, write_csv, write_json, write_xml
+from lrs_domain.formats.xml_batch import SCHEMA_PATH, parse_xml
+
+_PARSER_BY_FORMAT = {BatchFormat.CSV: parse_csv, BatchFormat.XML: parse_xml, BatchFormat.JSON: parse_json}
+
+
+def parse_batch(content: bytes, fmt: BatchFormat) -> ParsedBatch:
+    """Raises BatchRefused: RS002 for more than 6 MB, then as `limits` describes."""
+    refuse_if_too_large(len(content))
+    return _PARSER_BY_FORMAT[fmt](content)
+
+
+__all__ = [
+    "HEADER_FIELDS",
+    "RECORD_FIELDS",
+    "SCHEMA_PATH",
+    "BatchRefused",
+    "FieldName",
+    "JsonBatch",
+    "JsonBatchHeader",
+    "JsonBatchRecord",
+    "ParsedBatch",
+    "detect_format",
+    "is_plausible_email",
+    "parse_batch",
+    "read_limited",
+    "write_batch",
+    "write_csv",
+    "write_json",
+    "write_xml",
+]

@@ -1,0 +1,110 @@
+"""The portal's CSV format: header names, header values, record headings, then one row per record.
+
+Rows are numbered as physical lines (a quoted value spanning lines counts every line); blank rows,
+including rows of nothing but commas and spaces, are skipped but keep their numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from lrs_contracts.batch import BatchFormat, SubmittedRecord
+from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
+
+from lrs_domain.formats.errors import BatchRefused
+from lrs_domain.formats.limits import (
+    HEADER_FIELDS,
+    HEADER_HEADINGS,
+    RECORD_FIELDS,
+    RECORD_HEADINGS,
+    ParsedBatch,
+    assemble_batch,
+    clean,
+)
+
+_RECORD_ATTRIBUTES = tuple(field.attribute for field in RECORD_FIELDS)
+
+
+def parse_csv(content: bytes) -> ParsedBatch:
+    rows = _non_blank_rows(_decode(content))
+    _expect_headings(rows, HEADER_HEADINGS, "header names")
+    _, header_row = _expect_row(rows, len(HEADER_HEADINGS), "header values")
+    header_values = {
+        field.attribute: clean(value) for field, value in zip(HEADER_FIELDS, header_row, strict=True)
+    }
+    _expect_headings(rows, RECORD_HEADINGS, "record headings")
+    records: list[SubmittedRecord] = []
+    record_count = 0
+    for line, row in rows:
+        _refuse_wrong_field_count(line, row, len(RECORD_HEADINGS), "record")
+        record_count += 1
+        if record_count <= MAX_BATCH_RECORDS:
+            values = {
+                attribute: clean(value) for attribute, value in zip(_RECORD_ATTRIBUTES, row, strict=True)
+            }
+            records.append(SubmittedRecord(line=line, **values))
+    return assemble_batch(header_values, tuple(records), record_count, BatchFormat.CSV)
+
+
+def _decode(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line, column = _field_position(content, error.start)
+        raise BatchRefused(
+            BatchCode.MALFORMED, f"byte 0x{content[error.start]:02X} is not UTF-8", line, column
+        ) from None
+
+
+def _field_position(content: bytes, offset: int) -> tuple[int, int]:
+    """The line and field number of a byte, for pointing at a non-UTF-8 byte in a spreadsheet."""
+    line_start = content.rfind(b"\n", 0, offset) + 1
+    line = content.count(b"\n", 0, line_start) + 1
+    text_before = content[line_start:offset].decode("utf-8", errors="replace")
+    fields_before = next(csv.reader([text_before]), [""])
+    return line, max(len(fields_before), 1)
+
+
+def _non_blank_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    next_line = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise BatchRefused(BatchCode.MALFORMED, f"unreadable CSV: {error}", reader.line_num) from None
+        line, next_line = next_line, reader.line_num + 1
+        if any(value.strip() for value in row):
+            yield line, row
+
+
+def _expect_row(rows: Iterator[tuple[int, list[str]]], field_count: int, what: str) -> tuple[int, list[str]]:
+    try:
+        line, row = next(rows)
+    except StopIteration:
+        raise BatchRefused(BatchCode.MALFORMED, f"the file ends before its {what} row") from None
+    _refuse_wrong_field_count(line, row, field_count, f"{what} row")
+    return line, row
+
+
+def _expect_headings(rows: Iterator[tuple[int, list[str]]], headings: tuple[str, ...], what: str) -> None:
+    line, row = _expect_row(rows, len(headings), what)
+    for column, (found, expected) in enumerate(zip(row, headings, strict=True), start=1):
+        if found != expected:
+            raise BatchRefused(
+                BatchCode.MALFORMED,
+                f"{what}: expected {expected!r}, found {found!r} (headings are case-sensitive)",
+                line,
+                column,
+            )
+
+
+def _refuse_wrong_field_count(line: int, row: list[str], expected: int, what: str) -> None:
+    if len(row) != expected:
+        raise BatchRefused(
+            BatchCode.MALFORMED, f"the {what} has {len(row)} fields; {expected} are expected", line
+        )

@@ -1,0 +1,58 @@
+"""Which format an upload is in: the declared content type, else the file name, else the first bytes."""
+
+from __future__ import annotations
+
+from lrs_contracts.batch import BatchFormat
+
+from lrs_domain.formats.limits import HEADER_HEADINGS
+
+_FORMAT_BY_CONTENT_TYPE: dict[str, BatchFormat] = {
+    "application/json": BatchFormat.JSON,
+    "text/json": BatchFormat.JSON,
+    "application/xml": BatchFormat.XML,
+    "text/xml": BatchFormat.XML,
+    "text/csv": BatchFormat.CSV,
+    "application/csv": BatchFormat.CSV,
+    "text/comma-separated-values": BatchFormat.CSV,
+    # what browsers on Windows send for a .csv file when spreadsheet software is installed
+    "application/vnd.ms-excel": BatchFormat.CSV,
+}
+
+_FORMAT_BY_EXTENSION: dict[str, BatchFormat] = {".json": BatchFormat.JSON, ".xml": BatchFormat.XML, ".csv": BatchFormat.CSV}
+
+_BYTE_ORDER_MARK = b"\xef\xbb\xbf"
+_CSV_FIRST_HEADING = HEADER_HEADINGS[0].encode()
+
+
+def detect_format(content_type: str | None, filename: str | None, first_bytes: bytes) -> BatchFormat | None:
+    """None when nothing says which format it is; generic types such as application/octet-stream or
+    text/plain defer to the file name and content."""
+    return _from_content_type(content_type) or _from_filename(filename) or _from_content(first_bytes)
+
+
+def _from_content_type(content_type: str | None) -> BatchFormat | None:
+    if not content_type:
+        return None
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type.endswith("+json"):
+        return BatchFormat.JSON
+    if media_type.endswith("+xml"):
+        return BatchFormat.XML
+    return _FORMAT_BY_CONTENT_TYPE.get(media_type)
+
+
+def _from_filename(filename: str | None) -> BatchFormat | None:
+    if not filename or "." not in filename:
+        return None
+    return _FORMAT_BY_EXTENSION.get(filename[filename.rindex(".") :].lower())
+
+
+def _from_content(first_bytes: bytes) -> BatchFormat | None:
+    start = first_bytes.removeprefix(_BYTE_ORDER_MARK).lstrip()
+    if start.startswith(b"<"):
+        return BatchFormat.XML
+    if start.startswith((b"{", b"[")):
+        return BatchFormat.JSON
+    if start.startswith((_CSV_FIRST_HEADING, b'"' + _CSV_FIRST_HEADING)):
+        return BatchFormat.CSV
+    return None

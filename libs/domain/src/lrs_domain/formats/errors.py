@@ -1,0 +1,27 @@
+"""The one error a batch file can raise: the whole file is refused with a batch-level code."""
+
+from __future__ import annotations
+
+from lrs_contracts.codes import BatchCode
+
+
+class BatchRefused(Exception):
+    """The file is refused as a whole (RS001–RS004, RS006, RS007); no record of it is judged.
+
+    `line` is 1-based: the physical line of the file, except for a fault inside a JSON record, where it
+    is the record's position (its `line` in DOMAIN.md §7 terms).
+    `column` is 1-based: a field number in CSV, a character position in XML and JSON.
+    """
+
+    def __init__(self, code: BatchCode, detail: str, line: int | None = None, column: int | None = None):
+        super().__init__(code, detail, line, column)
+        self.code = code
+        self.detail = detail
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        where = ""
+        if self.line is not None:
+            where = f" at line {self.line}" + (f", column {self.column}" if self.column is not None else "")
+        return f"{self.code.value}{where}: {self.detail}"

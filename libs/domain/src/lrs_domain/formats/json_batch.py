@@ -1,0 +1,142 @@
+"""The web service's JSON format, and its pydantic model (the ingest's OpenAPI shows it).
+
+Identifiers that are digits by definition (ULN, gender, centre UKPRN) and credits may be sent as JSON
+numbers; they become text like every other value. Unknown keys, and values of any other JSON type,
+make the file malformed (RS001).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+from lrs_contracts.batch import BatchFormat, SubmittedRecord
+from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic.alias_generators import to_camel
+
+from lrs_domain.formats.errors import BatchRefused
+from lrs_domain.formats.limits import HEADER_FIELDS, RECORD_FIELDS, ParsedBatch, assemble_batch, clean
+
+Text = StrictStr | None
+NumberOrText = StrictStr | StrictInt | StrictFloat | None
+
+
+class _JsonModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="forbid", frozen=True
+    )
+
+
+class JsonBatchHeader(_JsonModel):
+    file_version: Text = None
+    awarding_organisation: StrictStr = Field(description="the AO's Ofqual recognition number, e.g. RN5133")
+    job_type: Text = Field(default=None, description="Provisional or Final; empty or absent means Final")
+    notification_email: Text = Field(default=None, description="emailed when the batch run completes")
+    batch_reference: Text = None
+    results_issued_date: Text = Field(default=None, description="yyyy-mm-dd")
+
+
+class JsonBatchRecord(_JsonModel):
+    action: Text = Field(default=None, description="Create (default), Update, Withdraw or Reinstate")
+    mis_identifier: Text = Field(default=None, description="the AO's own key, echoed in results")
+    uln: NumberOrText = None
+    given_name: Text = None
+    family_name: Text = None
+    date_of_birth: Text = Field(default=None, description="yyyy-mm-dd")
+    gender: NumberOrText = Field(default=None, description="0 not known, 1 male, 2 female, 9 not specified")
+    qualification_number: Text = Field(default=None, description="NNN/NNNN/C, NNNNNNNC or a QCF unit ref")
+    pathway: Text = None
+    award_date: Text = Field(default=None, description="yyyy-mm-dd")
+    grade: Text = None
+    centre_ukprn: NumberOrText = None
+    language_for_assessment: Text = Field(default=None, description="English, Welsh or Irish")
+    credits: NumberOrText = None
+
+
+class JsonBatch(_JsonModel):
+    """A batch as the web service receives it: the header, then at most 10,000 records."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "header": {
+                        "fileVersion": "1.0",
+                        "awardingOrganisation": "RN5133",
+                        "jobType": "Final",
+                        "notificationEmail": "results@example.org",
+                        "batchReference": "JUNE-2024-01",
+                        "resultsIssuedDate": "2024-08-22",
+                    },
+                    "records": [
+                        {
+                            "action": "Create",
+                            "misIdentifier": "CAND-0001",
+                            "uln": "1000000043",
+                            "givenName": "Alex",
+                            "familyName": "Smith",
+                            "dateOfBirth": "2006-04-01",
+                            "gender": "1",
+                            "qualificationNumber": "601/4491/X",
+                            "awardDate": "2024-08-22",
+                            "grade": "Pass",
+                            "centreUkprn": "10001234",
+                            "languageForAssessment": "English",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    header: JsonBatchHeader
+    records: list[JsonBatchRecord] = Field(default_factory=list)
+
+
+def parse_json(content: bytes) -> ParsedBatch:
+    document = _load(content)
+    try:
+        batch = JsonBatch.model_validate(document)
+    except ValidationError as error:
+        raise _refusal_from(error) from None
+    header_values = {field.attribute: _text(getattr(batch.header, field.attribute)) for field in HEADER_FIELDS}
+    records = tuple(
+        SubmittedRecord(
+            line=position, **{field.attribute: _text(getattr(record, field.attribute)) for field in RECORD_FIELDS}
+        )
+        for position, record in enumerate(batch.records[:MAX_BATCH_RECORDS], start=1)
+    )
+    return assemble_batch(header_values, records, len(batch.records), BatchFormat.JSON)
+
+
+def _load(content: bytes) -> Any:
+    try:
+        return json.loads(content.decode("utf-8-sig"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError as error:
+        line = content.count(b"\n", 0, error.start) + 1
+        column = error.start - content.rfind(b"\n", 0, error.start)
+        raise BatchRefused(BatchCode.MALFORMED, "the file is not UTF-8", line, column) from None
+    except json.JSONDecodeError as error:
+        raise BatchRefused(BatchCode.MALFORMED, f"malformed JSON: {error.msg}", error.lineno, error.colno) from None
+    except (ValueError, RecursionError) as error:
+        raise BatchRefused(BatchCode.MALFORMED, f"unreadable JSON: {error}") from None
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _refusal_from(error: ValidationError) -> BatchRefused:
+    first = error.errors(include_url=False, include_input=False)[0]
+    location = first["loc"]
+    if len(location) >= 2 and location[0] == "records" and isinstance(location[1], int):
+        record_position = location[1] + 1
+        where = " ".join([f"record {record_position}", *(str(part) for part in location[2:3])])
+        return BatchRefused(BatchCode.MALFORMED, f"{where}: {first['msg']}", record_position)
+    where = ".".join(str(part) for part in location[:2]) or "the document"
+    return BatchRefused(BatchCode.MALFORMED, f"{where}: {first['msg']}")
+
+
+def _text(value: str | int | float | None) -> str | None:
+    return clean(value if isinstance(value, str) else None if value is None else str(value))

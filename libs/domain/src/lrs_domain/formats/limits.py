@@ -1,0 +1,164 @@
+"""What the three formats share: their field names, the parsed batch and the batch-level checks.
+
+Every format is judged in the same order, so one file gets the same code whatever its format:
+RS002 (size) before reading anything; then RS001 for any structural fault anywhere in the file,
+including a missing AwardingOrganisation; then RS003, RS004, RS007 and finally RS006.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Mapping
+from dataclasses import dataclass
+
+from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
+from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, BatchCode
+
+from lrs_domain.formats.errors import BatchRefused
+
+MAX_EMAIL_LENGTH = 254
+
+
+@dataclass(frozen=True)
+class FieldName:
+    """One field under its three spellings: CSV heading and XML element, JSON key, Python attribute."""
+
+    heading: str
+    json_key: str
+    attribute: str
+
+
+def _field(heading: str, json_key: str, attribute: str) -> FieldName:
+    return FieldName(heading=heading, json_key=json_key, attribute=attribute)
+
+
+HEADER_FIELDS: tuple[FieldName, ...] = (
+    _field("FileVersion", "fileVersion", "file_version"),
+    _field("AwardingOrganisation", "awardingOrganisation", "awarding_organisation"),
+    _field("JobType", "jobType", "job_type"),
+    _field("NotificationEmail", "notificationEmail", "notification_email"),
+    _field("BatchReference", "batchReference", "batch_reference"),
+    _field("ResultsIssuedDate", "resultsIssuedDate", "results_issued_date"),
+)
+
+RECORD_FIELDS: tuple[FieldName, ...] = (
+    _field("Action", "action", "action"),
+    _field("MISIdentifier", "misIdentifier", "mis_identifier"),
+    _field("ULN", "uln", "uln"),
+    _field("GivenName", "givenName", "given_name"),
+    _field("FamilyName", "familyName", "family_name"),
+    _field("DateOfBirth", "dateOfBirth", "date_of_birth"),
+    _field("Gender", "gender", "gender"),
+    _field("QualificationNumber", "qualificationNumber", "qualification_number"),
+    _field("Pathway", "pathway", "pathway"),
+    _field("AwardDate", "awardDate", "award_date"),
+    _field("Grade", "grade", "grade"),
+    _field("CentreUKPRN", "centreUkprn", "centre_ukprn"),
+    _field("LanguageForAssessment", "languageForAssessment", "language_for_assessment"),
+    _field("Credits", "credits", "credits"),
+)
+
+HEADER_HEADINGS: tuple[str, ...] = tuple(field.heading for field in HEADER_FIELDS)
+RECORD_HEADINGS: tuple[str, ...] = tuple(field.heading for field in RECORD_FIELDS)
+HEADER_ATTRIBUTE_BY_HEADING: Mapping[str, str] = {field.heading: field.attribute for field in HEADER_FIELDS}
+RECORD_ATTRIBUTE_BY_HEADING: Mapping[str, str] = {field.heading: field.attribute for field in RECORD_FIELDS}
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    header: BatchHeader
+    records: tuple[SubmittedRecord, ...]
+    format: BatchFormat
+
+
+def clean(value: str | None) -> str | None:
+    """Values are trimmed, and an empty value is no value (DOMAIN.md §7)."""
+    if value is None:
+        return None
+    trimmed = value.strip()
+    return trimmed or None
+
+
+def is_plausible_email(address: str) -> bool:
+    """A deliberately simple check, not RFC 5322: one @, a non-empty local part, a dotted domain with
+    no empty label, no whitespace, at most 254 characters."""
+    if len(address) > MAX_EMAIL_LENGTH or address.count("@") != 1:
+        return False
+    if any(character.isspace() for character in address):
+        return False
+    local_part, domain = address.split("@")
+    labels = domain.split(".")
+    return bool(local_part) and len(labels) >= 2 and all(labels)
+
+
+def refuse_if_too_large(size: int, limit: int = MAX_BATCH_BYTES) -> None:
+    if size > limit:
+        raise BatchRefused(
+            BatchCode.TOO_LARGE, f"the file is more than {limit:,} bytes ({size:,} bytes received)"
+        )
+
+
+async def read_limited(chunks: AsyncIterable[bytes], limit: int = MAX_BATCH_BYTES) -> bytes:
+    """Collect an uploaded body, refusing it (RS002) as soon as it grows past `limit` bytes.
+
+    At most `limit` bytes plus the chunk in hand are ever held, and nothing is pulled from `chunks`
+    after the chunk that crossed the limit.
+    """
+    received = bytearray()
+    async for chunk in chunks:
+        if len(received) + len(chunk) > limit:
+            raise BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {limit:,} bytes")
+        received += chunk
+    return bytes(received)
+
+
+def job_type_of(value: str | None) -> JobType | None:
+    if value is None:
+        return None
+    try:
+        return JobType(value)
+    except ValueError:
+        raise BatchRefused(
+            BatchCode.BAD_JOB_TYPE, f"job type {value!r} is not Provisional or Final"
+        ) from None
+
+
+def assemble_batch(
+    header_values: Mapping[str, str | None],
+    records: tuple[SubmittedRecord, ...],
+    record_count: int,
+    fmt: BatchFormat,
+) -> ParsedBatch:
+    """Apply the header and count checks every format shares, in the order of the module docstring.
+
+    `header_values` maps attribute names to cleaned values; `records` may stop at MAX_BATCH_RECORDS
+    while `record_count` counts every record of the file.
+    """
+    awarding_organisation = header_values.get("awarding_organisation")
+    if awarding_organisation is None:
+        raise BatchRefused(BatchCode.MALFORMED, "the header has no AwardingOrganisation")
+    if record_count > MAX_BATCH_RECORDS:
+        raise BatchRefused(
+            BatchCode.TOO_MANY_RECORDS,
+            f"the file has {record_count:,} records; at most {MAX_BATCH_RECORDS:,} are accepted",
+        )
+    job_type = job_type_of(header_values.get("job_type"))
+    notification_email = header_values.get("notification_email")
+    if notification_email is None:
+        raise BatchRefused(BatchCode.BAD_NOTIFICATION_EMAIL, "the header has no NotificationEmail")
+    if not is_plausible_email(notification_email):
+        raise BatchRefused(
+            BatchCode.BAD_NOTIFICATION_EMAIL,
+            "NotificationEmail is not a plausible email address "
+            "(one @, a non-empty local part, a dotted domain, no spaces, at most 254 characters)",
+        )
+    if record_count == 0:
+        raise BatchRefused(BatchCode.NO_RECORDS, "the file has a header but no records")
+    header = BatchHeader(
+        file_version=header_values.get("file_version"),
+        awarding_organisation=awarding_organisation,
+        job_type=job_type,
+        notification_email=notification_email,
+        batch_reference=header_values.get("batch_reference"),
+        results_issued_date=header_values.get("results_issued_date"),
+    )
+    return ParsedBatch(header=header, records=records, format=fmt)

@@ -1,0 +1,99 @@
+"""Batch files from a parsed batch, in each format: for samples, benchmarks and round-trip tests.
+
+Absent values are written as empty CSV fields and left out of XML and JSON; record lines are not
+written (they follow from the position). Output is UTF-8 without a byte order mark.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+
+from lrs_contracts.batch import BatchFormat, BatchHeader, SubmittedRecord
+
+from lrs_domain.formats.limits import HEADER_FIELDS, RECORD_FIELDS, ParsedBatch
+from lrs_domain.formats.xml_batch import HEADER, RECORD, RECORDS, ROOT, SCHEMA_PATH
+
+
+def write_csv(batch: ParsedBatch) -> bytes:
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(field.heading for field in HEADER_FIELDS)
+    writer.writerow(_header_value(batch.header, field.attribute) or "" for field in HEADER_FIELDS)
+    writer.writerow(field.heading for field in RECORD_FIELDS)
+    writer.writerows(
+        [getattr(record, field.attribute) or "" for field in RECORD_FIELDS] for record in batch.records
+    )
+    return text.getvalue().encode()
+
+
+def write_xml(batch: ParsedBatch) -> bytes:
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<{ROOT} xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+        f' xsi:noNamespaceSchemaLocation="{SCHEMA_PATH.name}">',
+        f"  <{HEADER}>",
+    ]
+    lines.extend(
+        _xml_element(field.heading, _header_value(batch.header, field.attribute), "    ")
+        for field in HEADER_FIELDS
+        if _header_value(batch.header, field.attribute) is not None
+    )
+    lines.extend((f"  </{HEADER}>", f"  <{RECORDS}>"))
+    for record in batch.records:
+        lines.append(f"    <{RECORD}>")
+        lines.extend(
+            _xml_element(field.heading, getattr(record, field.attribute), "      ")
+            for field in RECORD_FIELDS
+            if getattr(record, field.attribute) is not None
+        )
+        lines.append(f"    </{RECORD}>")
+    lines.extend((f"  </{RECORDS}>", f"</{ROOT}>", ""))
+    return "\n".join(lines).encode()
+
+
+def write_json(batch: ParsedBatch) -> bytes:
+    document = {
+        "header": {
+            field.json_key: _header_value(batch.header, field.attribute)
+            for field in HEADER_FIELDS
+            if _header_value(batch.header, field.attribute) is not None
+        },
+        "records": [_json_record(record) for record in batch.records],
+    }
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+_WRITER_BY_FORMAT: dict[BatchFormat, Callable[[ParsedBatch], bytes]] = {
+    BatchFormat.CSV: write_csv,
+    BatchFormat.XML: write_xml,
+    BatchFormat.JSON: write_json,
+}
+
+
+def write_batch(batch: ParsedBatch, fmt: BatchFormat) -> bytes:
+    return _WRITER_BY_FORMAT[fmt](batch)
+
+
+def _header_value(header: BatchHeader, attribute: str) -> str | None:
+    value = getattr(header, attribute)
+    return None if value is None else str(value)
+
+
+def _json_record(record: SubmittedRecord) -> dict[str, str]:
+    return {
+        field.json_key: getattr(record, field.attribute)
+        for field in RECORD_FIELDS
+        if getattr(record, field.attribute) is not None
+    }
+
+
+def _xml_element(name: str, value: str, indent: str) -> str:
+    return f"{indent}<{name}>{_escape_xml_text(value)}</{name}>"
+
+
+def _escape_xml_text(value: str) -> str:
+    # a raw carriage return would be read back as a line feed
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")

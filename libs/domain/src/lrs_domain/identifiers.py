@@ -1,0 +1,113 @@
+"""Identifiers the service judges: ULN, QAN (and QCF unit references) and UKPRN.
+
+Public API:
+- `is_well_formed_uln(text)`, `has_valid_uln_check_digit(uln)`, `is_valid_uln(text)`,
+  `uln_check_digit(first_nine)`, `TEMPORARY_ULN`, `mask_uln(text)`;
+- `parse_qan(text) -> ParsedQan | None`, `normalise_qan(text)`, `display_qan(normalised)`,
+  `qan_check_character(first_seven)`;
+- `is_valid_ukprn(text)`.
+
+Rules (DOMAIN.md §2): a ULN is `[1-9][0-9]{9}` whose tenth digit is 10 - (10·d1 + 9·d2 + … + 2·d9)
+mod 11, a remainder of 0 making every ULN with those first nine digits invalid; `9999999999` is the
+temporary ULN, never uploaded. A QAN is written `NNN/NNNN/C` or as 8 characters; its check character
+is (8·q1 + 7·q2 + … + 2·q7) mod 11 with 10 written `X`, but some approved numbers break it, so a
+mismatch is only ever a warning. QCF unit references are `L/NNN/NNNN` and have no check character.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+TEMPORARY_ULN = "9999999999"
+
+_ULN = re.compile(r"[1-9][0-9]{9}")
+_QAN_OBLIQUE = re.compile(r"([0-9]{3})/([0-9]{4})/([0-9X])")
+_QAN_COMPACT = re.compile(r"[0-9]{7}[0-9X]")
+_UNIT_REFERENCE = re.compile(r"[A-Z]/[0-9]{3}/[0-9]{4}")
+_UKPRN = re.compile(r"[0-9]{8}")
+
+_MASK = "******"
+
+
+def is_well_formed_uln(text: str) -> bool:
+    """Ten ASCII digits, the first not 0."""
+    return _ULN.fullmatch(text) is not None
+
+
+def uln_check_digit(first_nine: str) -> int | None:
+    """The check digit that completes `first_nine` digits, or None when no digit can (remainder 0)."""
+    weighted_sum = sum(weight * int(digit) for weight, digit in zip(range(10, 1, -1), first_nine, strict=True))
+    remainder = weighted_sum % 11
+    return None if remainder == 0 else 10 - remainder
+
+
+def has_valid_uln_check_digit(uln: str) -> bool:
+    """Whether a well-formed ULN's last digit is its check digit."""
+    return uln_check_digit(uln[:9]) == int(uln[9])
+
+
+def is_valid_uln(text: str) -> bool:
+    """A ULN that may be uploaded: well formed, correct check digit, not the temporary ULN."""
+    return is_well_formed_uln(text) and text != TEMPORARY_ULN and has_valid_uln_check_digit(text)
+
+
+def mask_uln(text: str) -> str:
+    """`1000000043` → `******0043`: only the last 4 characters ever leave the service's logs and results."""
+    if len(text) <= 4:
+        return "*" * len(text)
+    return _MASK + text[-4:]
+
+
+@dataclass(frozen=True)
+class ParsedQan:
+    """A well-formed qualification number or QCF unit reference.
+
+    `normalised` is the 8-character form for qualifications and `L/NNN/NNNN` for units.
+    `check_character_matches` is always True for units, which carry no check character.
+    """
+
+    normalised: str
+    is_unit_reference: bool
+    check_character_matches: bool
+
+
+def qan_check_character(first_seven: str) -> str:
+    """(8·q1 + 7·q2 + … + 2·q7) mod 11, with 10 written `X`."""
+    total = sum(weight * int(digit) for weight, digit in zip(range(8, 1, -1), first_seven, strict=True))
+    remainder = total % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
+def parse_qan(text: str) -> ParsedQan | None:
+    """Accepts `NNN/NNNN/C`, `NNNNNNNC` and `L/NNN/NNNN` (letters in any case); None when badly formed."""
+    candidate = text.strip().upper()
+    if _UNIT_REFERENCE.fullmatch(candidate):
+        return ParsedQan(candidate, is_unit_reference=True, check_character_matches=True)
+    oblique = _QAN_OBLIQUE.fullmatch(candidate)
+    if oblique:
+        compact = "".join(oblique.groups())
+    elif _QAN_COMPACT.fullmatch(candidate):
+        compact = candidate
+    else:
+        return None
+    matches = qan_check_character(compact[:7]) == compact[7]
+    return ParsedQan(compact, is_unit_reference=False, check_character_matches=matches)
+
+
+def normalise_qan(text: str) -> str | None:
+    """The stored form of a qualification number or unit reference, or None when badly formed."""
+    parsed = parse_qan(text)
+    return parsed.normalised if parsed else None
+
+
+def display_qan(normalised: str) -> str:
+    """`6001166X` → `600/1166/X`; unit references and anything unexpected come back unchanged."""
+    if _QAN_COMPACT.fullmatch(normalised):
+        return f"{normalised[:3]}/{normalised[3:7]}/{normalised[7]}"
+    return normalised
+
+
+def is_valid_ukprn(text: str) -> bool:
+    """Eight ASCII digits."""
+    return _UKPRN.fullmatch(text) is not None

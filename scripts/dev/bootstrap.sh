@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks: uv (from PyPI), the Python workspace, PostgreSQL server
+# binaries (Debian) and the Kafka jars (Maven Central). Idempotent and quick when all is there.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+if ! command -v uv >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check "uv==0.9.30"
+fi
+if ! ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+command -v java >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null; }
+command -v mvn >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven >/dev/null; }
+uv sync --frozen --quiet
+bash scripts/infra/kafka-fetch.sh

@@ -1,0 +1,171 @@
+"""The decider loop: whole batches in, one Kafka transaction of events + outcomes + offsets out.
+
+For each batch, in partition (so per-AO submission) order:
+1. if a decision for the batch is already stored (a previous run died before its Kafka commit),
+   reuse it; otherwise decide against the reference data and the AO's stored achievement states,
+   and store the decision together with the new states (one PostgreSQL transaction);
+2. publish the decision's messages and the consumed offsets in one Kafka transaction.
+So a batch is decided once, and its events appear once to `read_committed` readers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from prometheus_client import Counter, Histogram
+
+from lrs_contracts.envelope import utc_now
+from lrs_contracts.registry import decode
+from lrs_contracts.topics import BATCH_SUBMITTED
+from lrs_domain.decision import SubmittedBatch, decide_batch
+from lrs_domain.identifiers import normalise_qan
+from lrs_domain.reference import ReferenceSnapshot
+from lrs_platform.logging import get_logger
+from validation.batch_assembly import AssembledBatch, BatchAssembler, IncompleteBatchError
+from validation.decision_store import DecisionStore, OutgoingMessage, StoredDecision
+from validation.messages import decision_messages
+from validation.reference_store import ReferenceStore
+
+LONDON = ZoneInfo("Europe/London")
+BATCHES_DECIDED = Counter("lrs_validation_batches_total", "Batches decided", ["result"])
+RECORDS_DECIDED = Counter("lrs_validation_records_total", "Records decided", ["status"])
+DECISION_SECONDS = Histogram("lrs_validation_decision_seconds", "Decide + store + publish one batch")
+
+_log = get_logger("validation.decider")
+
+
+class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, assembler: BatchAssembler) -> None:
+        self._assembler = assembler
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._assembler.forget({partition.partition for partition in revoked})
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None
+
+
+class Decider:
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        group_id: str,
+        reference: ReferenceStore,
+        decisions: DecisionStore,
+    ) -> None:
+        self._consumer = consumer
+        self._producer = producer
+        self._group_id = group_id
+        self._reference = reference
+        self._decisions = decisions
+        self._assembler = BatchAssembler()
+        self.batches_decided = 0
+
+    def subscribe(self) -> None:
+        self._consumer.subscribe([BATCH_SUBMITTED.name], listener=_ForgetRevoked(self._assembler))
+
+    async def run(self) -> None:
+        while True:
+            polled = await self._consumer.getmany(timeout_ms=500, max_records=2_000)
+            for partition, records in polled.items():
+                for record in records:
+                    await self._offer(partition, record)
+
+    async def _offer(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            envelope, payload = decode(record.value)
+        except ValueError as error:
+            await self._dead_letter(partition, record, f"undecodable: {error}")
+            return
+        try:
+            batch = self._assembler.offer(partition.partition, record.offset, payload)
+        except IncompleteBatchError as error:
+            await self._dead_letter(partition, record, str(error))
+            return
+        if batch is not None:
+            await self._decide_and_publish(partition, batch, str(envelope.event_id))
+
+    async def _decide_and_publish(self, partition: TopicPartition, batch: AssembledBatch, causation_id: str) -> None:
+        started = time.perf_counter()
+        submitted = batch.submitted
+        decision = await self._decisions.stored(submitted.batch_id)
+        if decision is None:
+            decision = await self._decide(batch, causation_id)
+        if not decision.published:
+            commit_at = self._assembler.committable(partition.partition, batch.last_offset + 1)
+            await self._publish(decision.messages, {partition: commit_at})
+            await self._decisions.mark_published(submitted.batch_id)
+        elapsed = time.perf_counter() - started
+        DECISION_SECONDS.observe(elapsed)
+        BATCHES_DECIDED.labels("failed" if decision.failed else "completed").inc()
+        self.batches_decided += 1
+        _log.info(
+            "batch_decided",
+            batch_id=str(submitted.batch_id),
+            ao_id=submitted.ao_id,
+            records=len(batch.records),
+            failed=decision.failed,
+            messages=len(decision.messages),
+            ms=round(elapsed * 1000, 1),
+        )
+
+    async def _decide(self, batch: AssembledBatch, causation_id: str) -> StoredDecision:
+        submitted = batch.submitted
+        catalogue, organisations = await self._reference.current()
+        learners = await self._reference.learners_for(record.uln for record in batch.records if record.uln)
+        masters = {uln: learner.master_uln or uln for uln, learner in learners.items()}
+        pairs = {
+            (masters.get(record.uln, record.uln), qan)
+            for record in batch.records
+            if record.uln and (qan := _normalised_qan(record.qualification_number))
+        }
+        existing = await self._decisions.existing_states(submitted.ao_id, pairs)
+        decided_at = utc_now()
+        decision = decide_batch(
+            SubmittedBatch(submitted.batch_id, submitted.ao_id, submitted.header, batch.records, submitted.received_at),
+            ReferenceSnapshot(catalogue, organisations, learners),
+            existing,
+            today=datetime.now(LONDON).date(),
+        )
+        RECORDS_DECIDED.labels("accepted").inc(decision.counts.accepted)
+        RECORDS_DECIDED.labels("rejected").inc(decision.counts.rejected)
+        RECORDS_DECIDED.labels("no_op").inc(decision.counts.no_ops)
+        messages = decision_messages(submitted, decision, causation_id, decided_at)
+        return await self._decisions.record(
+            submitted.batch_id, submitted.ao_id, decision.failure is not None, messages, decision.new_states
+        )
+
+    async def _publish(self, messages: tuple[OutgoingMessage, ...], offsets: dict[TopicPartition, int]) -> None:
+        async with self._producer.transaction():
+            for message in messages:
+                await self._producer.send(message.topic, key=message.key.encode(), value=message.value)
+            await self._producer.send_offsets_to_transaction(offsets, self._group_id)
+
+    async def _dead_letter(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes], error: str) -> None:
+        _log.error("batch_message_dead_lettered", partition=partition.partition, offset=record.offset, error=error)
+        headers = [("lrs-error", error.encode()[:1000]), ("lrs-source-offset", str(record.offset).encode())]
+        commit_at = self._assembler.committable(partition.partition, record.offset + 1)
+        async with self._producer.transaction():
+            await self._producer.send(BATCH_SUBMITTED.dead_letters, key=record.key, value=record.value, headers=headers)
+            await self._producer.send_offsets_to_transaction({partition: commit_at}, self._group_id)
+
+
+def _normalised_qan(text: str | None) -> str | None:
+    return normalise_qan(text) if text else None
+
+
+async def run_forever(decider: Decider) -> None:
+    """Runs the decider; a crash is logged and the process exits so the supervisor restarts it."""
+    try:
+        await decider.run()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        _log.exception("decider_crashed")
+        raise

@@ -1,0 +1,147 @@
+"""The decider's durable memory: each AO's achievement states and every decided batch's messages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from lrs_contracts.plr import AchievementData, AchievementKey, ResultStatus
+from lrs_domain.achievements import AchievementState
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    topic: str
+    key: str
+    value: bytes
+
+
+@dataclass(frozen=True)
+class StoredDecision:
+    batch_id: uuid.UUID
+    failed: bool
+    messages: tuple[OutgoingMessage, ...]
+    published: bool
+
+
+def encode_messages(messages: Sequence[OutgoingMessage]) -> bytes:
+    return json.dumps([[m.topic, m.key, m.value.decode()] for m in messages]).encode()
+
+
+def decode_messages(raw: bytes) -> tuple[OutgoingMessage, ...]:
+    return tuple(OutgoingMessage(topic, key, value.encode()) for topic, key, value in json.loads(raw))
+
+
+def _ao_lock_key(ao_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"decide:{ao_id}".encode()).digest()[:8], "big", signed=True)
+
+
+class DecisionStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def stored(self, batch_id: uuid.UUID) -> StoredDecision | None:
+        row = await self._pool.fetchrow(
+            "SELECT failed, messages, published_at FROM validation.decisions WHERE batch_id = $1", batch_id
+        )
+        if row is None:
+            return None
+        return StoredDecision(batch_id, row["failed"], decode_messages(row["messages"]), row["published_at"] is not None)
+
+    async def existing_states(
+        self, ao_id: str, learner_qualifications: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[AchievementState]]:
+        pairs = sorted(set(learner_qualifications))
+        rows = await self._pool.fetch(
+            "SELECT a.* FROM validation.achievements a"
+            " JOIN unnest($2::text[], $3::text[]) AS wanted(uln, qan)"
+            " ON a.uln = wanted.uln AND a.qualification_number = wanted.qan"
+            " WHERE a.ao_id = $1",
+            ao_id,
+            [uln for uln, _ in pairs],
+            [qan for _, qan in pairs],
+        )
+        states: dict[tuple[str, str], list[AchievementState]] = defaultdict(list)
+        for row in rows:
+            states[(row["uln"], row["qualification_number"])].append(_state_of(row))
+        return dict(states)
+
+    async def record(
+        self,
+        batch_id: uuid.UUID,
+        ao_id: str,
+        failed: bool,
+        messages: Sequence[OutgoingMessage],
+        new_states: Sequence[AchievementState],
+    ) -> StoredDecision:
+        """Stores the decision and the states it produced in one transaction, once per batch.
+
+        Serialised per AO with an advisory lock; if another decider got there first, its decision wins
+        and is returned instead.
+        """
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _ao_lock_key(ao_id))
+            inserted = await connection.fetchval(
+                "INSERT INTO validation.decisions (batch_id, ao_id, failed, messages) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (batch_id) DO NOTHING RETURNING true",
+                batch_id,
+                ao_id,
+                failed,
+                encode_messages(messages),
+            )
+            if not inserted:
+                raw = await connection.fetchrow(
+                    "SELECT failed, messages FROM validation.decisions WHERE batch_id = $1", batch_id
+                )
+                return StoredDecision(batch_id, raw["failed"], decode_messages(raw["messages"]), False)
+            if new_states:
+                await connection.executemany(
+                    "INSERT INTO validation.achievements (ao_id, uln, qualification_number, award_date,"
+                    " achievement_id, status, withdrawn, data, last_batch_id)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                    " ON CONFLICT (ao_id, uln, qualification_number, award_date) DO UPDATE SET"
+                    " achievement_id = $5, status = $6, withdrawn = $7, data = $8, last_batch_id = $9",
+                    [_state_row(state, batch_id) for state in new_states],
+                )
+        return StoredDecision(batch_id, failed, tuple(messages), False)
+
+    async def mark_published(self, batch_id: uuid.UUID) -> None:
+        await self._pool.execute(
+            "UPDATE validation.decisions SET published_at = now() WHERE batch_id = $1 AND published_at IS NULL",
+            batch_id,
+        )
+
+
+def _state_row(state: AchievementState, batch_id: uuid.UUID) -> tuple[object, ...]:
+    return (
+        state.key.ao_id,
+        state.key.uln,
+        state.key.qualification_number,
+        state.key.award_date,
+        state.achievement_id,
+        state.status.value,
+        state.withdrawn,
+        state.data.model_dump_json(),
+        batch_id,
+    )
+
+
+def _state_of(row: asyncpg.Record) -> AchievementState:
+    return AchievementState(
+        achievement_id=row["achievement_id"],
+        key=AchievementKey(
+            ao_id=row["ao_id"],
+            uln=row["uln"],
+            qualification_number=row["qualification_number"],
+            award_date=row["award_date"],
+        ),
+        data=AchievementData.model_validate_json(row["data"]),
+        status=ResultStatus(row["status"]),
+        withdrawn=row["withdrawn"],
+    )

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from lrs_platform.http import run_http
+from validation.bootstrap import create_app
+from validation.config import ValidationSettings
+
+
+def main() -> None:
+    settings = ValidationSettings()
+    run_http(create_app(settings), settings.host, settings.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""Reference data and the learner registry in PostgreSQL (schema `validation`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from lrs_contracts.learner import AbilityToShare, LearnerRegistered, LearnerSharingChanged, LearnersMerged
+from lrs_contracts.reference import Framework, QualificationKind
+from lrs_contracts.registry import encode, wrap
+from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner, Qualification
+from lrs_domain.reference_data import (
+    load_awarding_organisations,
+    load_extra_qualifications,
+    load_learners,
+    load_ofqual_catalogue,
+)
+
+OFQUAL_SNAPSHOT = "ofqual-approved-qualifications-2025-02-18.csv"
+EXTRA_QUALIFICATIONS = "extra-qualifications.csv"
+AWARDING_ORGANISATIONS = "awarding-organisations.csv"
+SOURCE = "validation"
+
+
+class UnknownLearnerError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class ReferenceFiles:
+    awarding_organisations: str
+    ofqual_catalogue: str
+    extra_qualifications: str
+
+    @staticmethod
+    def read(directory: Path) -> ReferenceFiles:
+        return ReferenceFiles(
+            (directory / AWARDING_ORGANISATIONS).read_text(encoding="utf-8-sig"),
+            (directory / OFQUAL_SNAPSHOT).read_text(encoding="utf-8-sig"),
+            (directory / EXTRA_QUALIFICATIONS).read_text(encoding="utf-8-sig"),
+        )
+
+
+class ReferenceStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._cached_version: int | None = None
+        self._catalogue = Catalogue()
+        self._awarding_organisations: dict[str, AwardingOrganisation] = {}
+
+    async def is_empty(self) -> bool:
+        return not await self._pool.fetchval("SELECT EXISTS (SELECT 1 FROM validation.qualifications)")
+
+    async def load(self, files: ReferenceFiles) -> tuple[int, int]:
+        """Replaces the catalogue and AO list with the files' content. Returns (AOs, qualifications)."""
+        organisations = load_awarding_organisations(files.awarding_organisations)
+        ao_ids = {organisation.name: organisation.ao_id for organisation in organisations}
+        qualifications = [
+            *load_ofqual_catalogue(files.ofqual_catalogue, ao_ids),
+            *load_extra_qualifications(files.extra_qualifications),
+        ]
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("DELETE FROM validation.qualifications")
+            await connection.execute("DELETE FROM validation.awarding_organisations")
+            await connection.copy_records_to_table(
+                "awarding_organisations",
+                schema_name="validation",
+                records=[(organisation.ao_id, organisation.name) for organisation in organisations],
+            )
+            await connection.copy_records_to_table(
+                "qualifications",
+                schema_name="validation",
+                columns=[
+                    "qualification_number",
+                    "pathway",
+                    "title",
+                    "ao_id",
+                    "ao_name",
+                    "level",
+                    "qualification_type",
+                    "framework",
+                    "kind",
+                    "grade_set",
+                    "source",
+                ],
+                records=[_qualification_row(qualification) for qualification in _unique(qualifications)],
+            )
+            await connection.execute(
+                "INSERT INTO validation.reference_loads (what, rows) VALUES ('catalogue', $1)", len(qualifications)
+            )
+        return len(organisations), len(qualifications)
+
+    async def current(self) -> tuple[Catalogue, dict[str, AwardingOrganisation]]:
+        """The catalogue and AOs, re-read only when a newer load exists."""
+        version = await self._pool.fetchval("SELECT coalesce(max(version), 0) FROM validation.reference_loads")
+        if version != self._cached_version:
+            rows = await self._pool.fetch("SELECT * FROM validation.qualifications")
+            self._catalogue = Catalogue.of(_qualification_of(row) for row in rows)
+            self._awarding_organisations = {
+                row["ao_id"]: AwardingOrganisation(row["ao_id"], row["name"])
+                for row in await self._pool.fetch("SELECT ao_id, name FROM validation.awarding_organisations")
+            }
+            self._cached_version = version
+        return self._catalogue, self._awarding_organisations
+
+    async def learners_for(self, ulns: Iterable[str]) -> dict[str, Learner]:
+        """The learners named, plus the master of every merged one."""
+        rows = await self._pool.fetch(
+            "SELECT l.* FROM validation.learners l WHERE l.uln = ANY($1::text[])"
+            " UNION SELECT m.* FROM validation.learners l JOIN validation.learners m ON m.uln = l.master_uln"
+            " WHERE l.uln = ANY($1::text[])",
+            list(set(ulns)),
+        )
+        return {row["uln"]: _learner_of(row) for row in rows}
+
+    async def register_learners(self, learners: Sequence[Learner]) -> int:
+        """Registers or replaces learners; each change is also queued on the learner outbox."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            for learner in learners:
+                await connection.execute(
+                    "INSERT INTO validation.learners"
+                    " (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
+                    " VALUES ($1, $2, $3, $4, $5, $6)"
+                    " ON CONFLICT (uln) DO UPDATE SET given_name = $2, family_name = $3, date_of_birth = $4,"
+                    " gender = $5, ability_to_share = $6, updated_at = now()",
+                    learner.uln,
+                    learner.given_name,
+                    learner.family_name,
+                    learner.date_of_birth,
+                    learner.gender,
+                    learner.ability_to_share,
+                )
+                event = LearnerRegistered(
+                    uln=learner.uln,
+                    given_name=learner.given_name,
+                    family_name=learner.family_name,
+                    date_of_birth=learner.date_of_birth,
+                    gender=learner.gender,
+                    ability_to_share=AbilityToShare(learner.ability_to_share),
+                )
+                await _queue(connection, learner.uln, event)
+            merges = [learner for learner in learners if learner.master_uln]
+            for learner in merges:
+                assert learner.master_uln is not None
+                await self._merge(connection, learner.master_uln, learner.uln)
+        return len(learners)
+
+    async def change_sharing(self, uln: str, ability: AbilityToShare) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            result = await connection.execute(
+                "UPDATE validation.learners SET ability_to_share = $2, updated_at = now() WHERE uln = $1",
+                uln,
+                int(ability),
+            )
+            if result.endswith(" 0"):
+                raise UnknownLearnerError(uln)
+            await _queue(connection, uln, LearnerSharingChanged(uln=uln, ability_to_share=ability))
+
+    async def merge(self, master_uln: str, merged_uln: str) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await self._merge(connection, master_uln, merged_uln)
+
+    async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str) -> None:
+        found = await connection.fetchval(
+            "SELECT count(*) FROM validation.learners WHERE uln = ANY($1::text[])", [master_uln, merged_uln]
+        )
+        if found != 2 or master_uln == merged_uln:
+            raise UnknownLearnerError(f"both learners must be registered and different: {merged_uln[-4:]}")
+        await connection.execute(
+            "UPDATE validation.learners SET master_uln = $1, updated_at = now() WHERE uln = $2", master_uln, merged_uln
+        )
+        await _queue(connection, master_uln, LearnersMerged(master_uln=master_uln, merged_uln=merged_uln))
+
+    async def learner(self, uln: str) -> Learner | None:
+        row = await self._pool.fetchrow("SELECT * FROM validation.learners WHERE uln = $1", uln)
+        return _learner_of(row) if row else None
+
+
+def parse_learners_csv(text: str) -> list[Learner]:
+    return list(load_learners(text))
+
+
+async def _queue(connection: asyncpg.Connection, uln: str, event: LearnerRegistered | LearnerSharingChanged | LearnersMerged) -> None:
+    envelope = wrap(event, source=SOURCE, correlation_id=f"learner:{uln[-4:]}")
+    await connection.execute(
+        "INSERT INTO validation.learner_outbox (uln, envelope) VALUES ($1, $2)", uln, encode(envelope)
+    )
+
+
+def _unique(qualifications: Iterable[Qualification]) -> list[Qualification]:
+    seen: dict[tuple[str, str], Qualification] = {}
+    for qualification in qualifications:
+        seen[(qualification.qualification_number, qualification.pathway or "")] = qualification
+    return list(seen.values())
+
+
+def _qualification_row(qualification: Qualification) -> tuple[object, ...]:
+    return (
+        qualification.qualification_number,
+        qualification.pathway or "",
+        qualification.title,
+        qualification.awarding_organisation_id,
+        qualification.awarding_organisation_name,
+        qualification.level,
+        qualification.qualification_type,
+        qualification.framework.value,
+        qualification.kind.value,
+        list(qualification.grade_set),
+        "catalogue",
+    )
+
+
+def _qualification_of(row: asyncpg.Record) -> Qualification:
+    return Qualification(
+        qualification_number=row["qualification_number"],
+        pathway=row["pathway"] or None,
+        title=row["title"],
+        awarding_organisation_id=row["ao_id"],
+        awarding_organisation_name=row["ao_name"],
+        level=row["level"],
+        qualification_type=row["qualification_type"],
+        framework=Framework(row["framework"]),
+        kind=QualificationKind(row["kind"]),
+        grade_set=tuple(row["grade_set"]),
+    )
+
+
+def _learner_of(row: asyncpg.Record) -> Learner:
+    return Learner(
+        uln=row["uln"],
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        date_of_birth=row["date_of_birth"],
+        gender=row["gender"],
+        ability_to_share=row["ability_to_share"],
+        master_uln=row["master_uln"],
+    )

@@ -1,0 +1,120 @@
+"""The six services as real processes, for end-to-end tests (and SIGKILL tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+SERVICES = {
+    "ingest": ("lrs-ingest", "INGEST"),
+    "validation": ("lrs-validation", "VALIDATION"),
+    "plr-projector": ("lrs-plr-projector", "PROJECTOR"),
+    "challenges": ("lrs-challenges", "CHALLENGES"),
+    "notifier": ("lrs-notifier", "NOTIFIER"),
+    "reporting": ("lrs-reporting", "REPORTING"),
+}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command, _ = SERVICES[self.name]
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - our own entry point
+            [str(BIN / command)], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flushing: the crash the invariants talk about."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    async def wait_ready(self, within: float = 120.0) -> None:
+        deadline = time.monotonic() + within
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            while time.monotonic() < deadline:
+                if self.process and self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}: see {self.log_path}")
+                try:
+                    response = await client.get(f"{self.url}/readyz")
+                    if response.status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise TimeoutError(f"{self.name} not ready within {within}s: see {self.log_path}")
+
+
+@dataclass
+class RunningSystem:
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.services[name]
+
+    async def start(self, *names: str) -> None:
+        for name in names or tuple(self.services):
+            self.services[name].start()
+        await asyncio.gather(*(self.services[name].wait_ready() for name in names or tuple(self.services)))
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+
+
+def build_system(
+    kafka_bootstrap: str, database_url: str, log_dir: Path, extra_env: dict[str, str] | None = None
+) -> RunningSystem:
+    system = RunningSystem()
+    base_env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "DATABASE_URL": database_url,
+        **(extra_env or {}),
+    }
+    for name, (_, prefix) in SERVICES.items():
+        port = free_port()
+        env = {**base_env, f"{prefix}_PORT": str(port), f"{prefix}_LOG_JSON": "true"}
+        system.services[name] = ServiceProcess(name, port, env, log_dir / f"{name}.log")
+    urls = {f"LRS_{name.upper().replace('-', '_')}_URL": svc.url for name, svc in system.services.items()}
+    for service in system.services.values():
+        service.env.update(urls)
+    return system
