@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import asyncpg
 import pytest
-
 from tests.support.infra import database_url as provide_database_url
 from tests.support.infra import kafka_bootstrap as provide_kafka_bootstrap
 
@@ -25,7 +24,7 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture
-async def fresh_database_url(database_url: str) -> AsyncIterator[str]:
+async def fresh_database_url(database_url: str) -> str:
     """A new, empty database on the session's cluster: for tests that need their own read model."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(database_url)
@@ -33,4 +32,4 @@ async def fresh_database_url(database_url: str) -> AsyncIterator[str]:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    yield database_url.rsplit("/", 1)[0] + f"/{name}"
+    return database_url.rsplit("/", 1)[0] + f"/{name}"

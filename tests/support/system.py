@@ -49,7 +49,7 @@ class ServiceProcess:
     def start(self) -> None:
         command, _ = SERVICES[self.name]
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own entry point
+        self.process = subprocess.Popen(
             [str(BIN / command)], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
         )
 

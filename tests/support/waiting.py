@@ -10,9 +10,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, within: float = 60.0, what: str = "condition"
-) -> T:
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float = 60.0, what: str = "condition") -> T:
     """Polls `probe` until it returns something truthy; fails after `within` seconds."""
     deadline = time.monotonic() + within
     delay = 0.05

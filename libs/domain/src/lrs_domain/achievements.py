@@ -36,11 +36,7 @@ class AchievementState:
 
 
 AchievementEvent = (
-    AchievementRecorded
-    | AchievementUpdated
-    | AchievementSuperseded
-    | AchievementWithdrawn
-    | AchievementReinstated
+    AchievementRecorded | AchievementUpdated | AchievementSuperseded | AchievementWithdrawn | AchievementReinstated
 )
 PlrEventPayload = AchievementEvent
 
@@ -51,9 +47,7 @@ class AchievementEventMismatch(ValueError):
 
 def achievement_id(key: AchievementKey) -> uuid.UUID:
     """Stable across retries and rebuilds: the same key always names the same achievement."""
-    return deterministic_id(
-        "achievement", key.ao_id, key.uln, key.qualification_number, key.award_date.isoformat()
-    )
+    return deterministic_id("achievement", key.ao_id, key.uln, key.qualification_number, key.award_date.isoformat())
 
 
 def evolve(state: AchievementState | None, event: AchievementEvent) -> AchievementState:

@@ -1,4 +1,4 @@
-"""Batch files in the three formats AOs submit (DOMAIN.md §6–7): CSV, XML and JSON.
+"""Batch files in the three formats AOs submit (DOMAIN.md §6-7): CSV, XML and JSON.
 
 `parse_batch` turns a whole file into a header and its records, or refuses the file with a batch-level
 code; judging the records is validation's job.
@@ -7,7 +7,6 @@ code; judging the records is validation's job.
 from __future__ import annotations
 
 from lrs_contracts.batch import BatchFormat
-
 from lrs_domain.formats.csv_batch import parse_csv
 from lrs_domain.formats.detect import detect_format
 from lrs_domain.formats.errors import BatchRefused

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
-
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.formats.limits import (
     HEADER_FIELDS,
@@ -31,9 +30,7 @@ def parse_csv(content: bytes) -> ParsedBatch:
     rows = _non_blank_rows(_decode(content))
     _expect_headings(rows, HEADER_HEADINGS, "header names")
     _, header_row = _expect_row(rows, len(HEADER_HEADINGS), "header values")
-    header_values = {
-        field.attribute: clean(value) for field, value in zip(HEADER_FIELDS, header_row, strict=True)
-    }
+    header_values = {field.attribute: clean(value) for field, value in zip(HEADER_FIELDS, header_row, strict=True)}
     _expect_headings(rows, RECORD_HEADINGS, "record headings")
     records: list[SubmittedRecord] = []
     record_count = 0
@@ -41,9 +38,7 @@ def parse_csv(content: bytes) -> ParsedBatch:
         _refuse_wrong_field_count(line, row, len(RECORD_HEADINGS), "record")
         record_count += 1
         if record_count <= MAX_BATCH_RECORDS:
-            values = {
-                attribute: clean(value) for attribute, value in zip(_RECORD_ATTRIBUTES, row, strict=True)
-            }
+            values = dict(zip(_RECORD_ATTRIBUTES, [value.strip() or None for value in row], strict=True))
             records.append(SubmittedRecord(line=line, **values))
     return assemble_batch(header_values, tuple(records), record_count, BatchFormat.CSV)
 
@@ -105,6 +100,4 @@ def _expect_headings(rows: Iterator[tuple[int, list[str]]], headings: tuple[str,
 
 def _refuse_wrong_field_count(line: int, row: list[str], expected: int, what: str) -> None:
     if len(row) != expected:
-        raise BatchRefused(
-            BatchCode.MALFORMED, f"the {what} has {len(row)} fields; {expected} are expected", line
-        )
+        raise BatchRefused(BatchCode.MALFORMED, f"the {what} has {len(row)} fields; {expected} are expected", line)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from lrs_contracts.batch import BatchFormat
-
 from lrs_domain.formats.limits import HEADER_HEADINGS
 
 _FORMAT_BY_CONTENT_TYPE: dict[str, BatchFormat] = {
@@ -18,7 +17,11 @@ _FORMAT_BY_CONTENT_TYPE: dict[str, BatchFormat] = {
     "application/vnd.ms-excel": BatchFormat.CSV,
 }
 
-_FORMAT_BY_EXTENSION: dict[str, BatchFormat] = {".json": BatchFormat.JSON, ".xml": BatchFormat.XML, ".csv": BatchFormat.CSV}
+_FORMAT_BY_EXTENSION: dict[str, BatchFormat] = {
+    ".json": BatchFormat.JSON,
+    ".xml": BatchFormat.XML,
+    ".csv": BatchFormat.CSV,
+}
 
 _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 _CSV_FIRST_HEADING = HEADER_HEADINGS[0].encode()

@@ -6,7 +6,7 @@ from lrs_contracts.codes import BatchCode
 
 
 class BatchRefused(Exception):
-    """The file is refused as a whole (RS001–RS004, RS006, RS007); no record of it is judged.
+    """The file is refused as a whole (RS001 to RS004, RS006, RS007); no record of it is judged.
 
     `line` is 1-based: the physical line of the file, except for a fault inside a JSON record, where it
     is the record's position (its `line` in DOMAIN.md §7 terms).

@@ -10,21 +10,30 @@ from __future__ import annotations
 import json
 from typing import Any, NoReturn
 
-from lrs_contracts.batch import BatchFormat, SubmittedRecord
-from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
 from pydantic.alias_generators import to_camel
 
+from lrs_contracts.batch import BatchFormat, SubmittedRecord
+from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
 from lrs_domain.formats.errors import BatchRefused
-from lrs_domain.formats.limits import HEADER_FIELDS, RECORD_FIELDS, ParsedBatch, assemble_batch, clean
+from lrs_domain.formats.limits import ParsedBatch, assemble_batch
 
 Text = StrictStr | None
 NumberOrText = StrictStr | StrictInt | StrictFloat | None
 
 
+def _title_of(field_name: str, _field: object) -> str:
+    return field_name.replace("_", " ").capitalize()
+
+
 class _JsonModel(BaseModel):
     model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="forbid", frozen=True
+        alias_generator=to_camel,
+        field_title_generator=_title_of,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="forbid",
+        frozen=True,
     )
 
 
@@ -100,11 +109,9 @@ def parse_json(content: bytes) -> ParsedBatch:
         batch = JsonBatch.model_validate(document)
     except ValidationError as error:
         raise _refusal_from(error) from None
-    header_values = {field.attribute: _text(getattr(batch.header, field.attribute)) for field in HEADER_FIELDS}
+    header_values = {attribute: _text(value) for attribute, value in batch.header}
     records = tuple(
-        SubmittedRecord(
-            line=position, **{field.attribute: _text(getattr(record, field.attribute)) for field in RECORD_FIELDS}
-        )
+        SubmittedRecord(line=position, **{attribute: _text(value) for attribute, value in record})
         for position, record in enumerate(batch.records[:MAX_BATCH_RECORDS], start=1)
     )
     return assemble_batch(header_values, records, len(batch.records), BatchFormat.JSON)
@@ -139,4 +146,8 @@ def _refusal_from(error: ValidationError) -> BatchRefused:
 
 
 def _text(value: str | int | float | None) -> str | None:
-    return clean(value if isinstance(value, str) else None if value is None else str(value))
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    return str(value)

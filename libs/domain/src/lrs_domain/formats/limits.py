@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, BatchCode
-
 from lrs_domain.formats.errors import BatchRefused
 
 MAX_EMAIL_LENGTH = 254
@@ -92,9 +91,7 @@ def is_plausible_email(address: str) -> bool:
 
 def refuse_if_too_large(size: int, limit: int = MAX_BATCH_BYTES) -> None:
     if size > limit:
-        raise BatchRefused(
-            BatchCode.TOO_LARGE, f"the file is more than {limit:,} bytes ({size:,} bytes received)"
-        )
+        raise BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {limit:,} bytes ({size:,} bytes received)")
 
 
 async def read_limited(chunks: AsyncIterable[bytes], limit: int = MAX_BATCH_BYTES) -> bytes:
@@ -117,9 +114,7 @@ def job_type_of(value: str | None) -> JobType | None:
     try:
         return JobType(value)
     except ValueError:
-        raise BatchRefused(
-            BatchCode.BAD_JOB_TYPE, f"job type {value!r} is not Provisional or Final"
-        ) from None
+        raise BatchRefused(BatchCode.BAD_JOB_TYPE, f"job type {value!r} is not Provisional or Final") from None
 
 
 def assemble_batch(

@@ -12,9 +12,10 @@ import json
 from collections.abc import Callable
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, SubmittedRecord
-
 from lrs_domain.formats.limits import HEADER_FIELDS, RECORD_FIELDS, ParsedBatch
 from lrs_domain.formats.xml_batch import HEADER, RECORD, RECORDS, ROOT, SCHEMA_PATH
+
+_JSON_KEY_BY_HEADING = {field.heading: field.json_key for field in (*HEADER_FIELDS, *RECORD_FIELDS)}
 
 
 def write_csv(batch: ParsedBatch) -> bytes:
@@ -23,9 +24,7 @@ def write_csv(batch: ParsedBatch) -> bytes:
     writer.writerow(field.heading for field in HEADER_FIELDS)
     writer.writerow(_header_value(batch.header, field.attribute) or "" for field in HEADER_FIELDS)
     writer.writerow(field.heading for field in RECORD_FIELDS)
-    writer.writerows(
-        [getattr(record, field.attribute) or "" for field in RECORD_FIELDS] for record in batch.records
-    )
+    writer.writerows([getattr(record, field.attribute) or "" for field in RECORD_FIELDS] for record in batch.records)
     return text.getvalue().encode()
 
 
@@ -35,20 +34,13 @@ def write_xml(batch: ParsedBatch) -> bytes:
         f'<{ROOT} xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
         f' xsi:noNamespaceSchemaLocation="{SCHEMA_PATH.name}">',
         f"  <{HEADER}>",
+        *(_xml_element(heading, value, "    ") for heading, value in _present_header_values(batch.header)),
+        f"  </{HEADER}>",
+        f"  <{RECORDS}>",
     ]
-    lines.extend(
-        _xml_element(field.heading, _header_value(batch.header, field.attribute), "    ")
-        for field in HEADER_FIELDS
-        if _header_value(batch.header, field.attribute) is not None
-    )
-    lines.extend((f"  </{HEADER}>", f"  <{RECORDS}>"))
     for record in batch.records:
         lines.append(f"    <{RECORD}>")
-        lines.extend(
-            _xml_element(field.heading, getattr(record, field.attribute), "      ")
-            for field in RECORD_FIELDS
-            if getattr(record, field.attribute) is not None
-        )
+        lines.extend(_xml_element(heading, value, "      ") for heading, value in _present_record_values(record))
         lines.append(f"    </{RECORD}>")
     lines.extend((f"  </{RECORDS}>", f"</{ROOT}>", ""))
     return "\n".join(lines).encode()
@@ -56,12 +48,11 @@ def write_xml(batch: ParsedBatch) -> bytes:
 
 def write_json(batch: ParsedBatch) -> bytes:
     document = {
-        "header": {
-            field.json_key: _header_value(batch.header, field.attribute)
-            for field in HEADER_FIELDS
-            if _header_value(batch.header, field.attribute) is not None
-        },
-        "records": [_json_record(record) for record in batch.records],
+        "header": {_JSON_KEY_BY_HEADING[heading]: value for heading, value in _present_header_values(batch.header)},
+        "records": [
+            {_JSON_KEY_BY_HEADING[heading]: value for heading, value in _present_record_values(record)}
+            for record in batch.records
+        ],
     }
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
 
@@ -82,12 +73,14 @@ def _header_value(header: BatchHeader, attribute: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _json_record(record: SubmittedRecord) -> dict[str, str]:
-    return {
-        field.json_key: getattr(record, field.attribute)
-        for field in RECORD_FIELDS
-        if getattr(record, field.attribute) is not None
-    }
+def _present_header_values(header: BatchHeader) -> list[tuple[str, str]]:
+    values = ((field.heading, _header_value(header, field.attribute)) for field in HEADER_FIELDS)
+    return [(heading, value) for heading, value in values if value is not None]
+
+
+def _present_record_values(record: SubmittedRecord) -> list[tuple[str, str]]:
+    values = ((field.heading, getattr(record, field.attribute)) for field in RECORD_FIELDS)
+    return [(heading, value) for heading, value in values if value is not None]
 
 
 def _xml_element(name: str, value: str, indent: str) -> str:

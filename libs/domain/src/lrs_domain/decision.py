@@ -1,0 +1,315 @@
+"""Deciding a whole batch: every record's verdict, the PLR events, and the RS005 threshold.
+
+Public API:
+- `SubmittedBatch`, `BatchDecision`, `BatchFailure`, `OfflineReport`;
+- `decide_batch(batch, reference, existing, today) -> BatchDecision` — what the validation service runs;
+- `check_batch_offline(header, records, catalogue, today) -> OfflineReport` — what an AO can run
+  before submitting: the same rules through the same code, minus those that need the server.
+
+Every record is judged against the achievements as they were before the batch (DOMAIN.md §7), so
+the records of one batch never see each other except through RV020. A record changes at most one
+achievement and at most one record per achievement can be accepted, so each accepted record yields
+at most one event and `new_states` holds one state per changed achievement.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from lrs_contracts.batch import BatchHeader, JobType, RecordAction, SubmittedRecord
+from lrs_contracts.codes import BatchCode
+from lrs_contracts.outcomes import BatchCounts, Finding, RecordOutcome, RecordStatus
+from lrs_contracts.plr import (
+    AchievementKey,
+    AchievementRecorded,
+    AchievementReinstated,
+    AchievementSuperseded,
+    AchievementUpdated,
+    AchievementWithdrawn,
+    Provenance,
+    QualificationSummary,
+)
+from lrs_domain.achievements import AchievementEvent, AchievementState, achievement_id, evolve
+from lrs_domain.identifiers import mask_uln
+from lrs_domain.reference import Catalogue, Qualification, ReferenceSnapshot
+from lrs_domain.rules import (
+    AchievementAddress,
+    Change,
+    JudgedRecord,
+    RuleContext,
+    duplicate_in_batch,
+    exceeds_rejection_threshold,
+    first_line_out_of_uln_order,
+    judge_against_state,
+    judge_record,
+    not_ordered_by_uln,
+    order_findings,
+    status_for,
+)
+
+# (ULN, normalised QAN) → the AO's achievements of that learner and qualification, at any award date.
+ExistingAchievements = Mapping[tuple[str, str], Sequence[AchievementState]]
+
+
+@dataclass(frozen=True)
+class SubmittedBatch:
+    """A whole batch as ingest submitted it. `ao_id` is the authenticated AO, the batch's owner."""
+
+    batch_id: uuid.UUID
+    ao_id: str
+    header: BatchHeader
+    records: Sequence[SubmittedRecord]
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class BatchFailure:
+    """The whole batch failed: nothing of it reaches any PLR."""
+
+    code: BatchCode
+    reason: str
+
+
+@dataclass(frozen=True)
+class BatchDecision:
+    """The verdict on a batch.
+
+    `outcomes` has one entry per record in line order. `counts` are disjoint:
+    total = accepted + rejected + no_ops; `warnings` counts warning findings. When `failure` is set
+    (RS005), `events` and `new_states` are empty, the outcomes still give each record's own verdict,
+    and accepted records carry no achievement id because nothing was recorded.
+    """
+
+    outcomes: tuple[RecordOutcome, ...]
+    events: tuple[AchievementEvent, ...]
+    counts: BatchCounts
+    failure: BatchFailure | None
+    new_states: tuple[AchievementState, ...]
+
+
+@dataclass(frozen=True)
+class OfflineReport:
+    """What the offline checker can tell before submission, with the RS005 outcome it projects.
+
+    Records it accepts may still be rejected by the service for reasons it cannot see: learner
+    verification (RV004), achievement state (RV012-RV017), and ownership (RV022) when the header's AO
+    awards nothing in the local catalogue.
+    """
+
+    outcomes: tuple[RecordOutcome, ...]
+    counts: BatchCounts
+    failure: BatchFailure | None
+
+
+def decide_batch(
+    batch: SubmittedBatch,
+    reference: ReferenceSnapshot,
+    existing: ExistingAchievements,
+    today: date,
+) -> BatchDecision:
+    """Judge every record of `batch` and, unless more than 30% are rejected, the events to append.
+
+    `existing` holds the AO's achievement states before the batch, keyed by (ULN, normalised QAN),
+    where the ULN is the one achievements are recorded under (the master ULN of a merged learner).
+    """
+    job_type = batch.header.effective_job_type
+    context = RuleContext(
+        job_type=job_type,
+        catalogue=reference.catalogue,
+        today=today,
+        ao_id=batch.ao_id,
+        learners=reference.learners,
+    )
+    verdicts = _judge_batch(batch.records, context, existing)
+    counts = _count(verdicts)
+    failure = _failure(counts)
+    if failure is not None:
+        outcomes = tuple(_outcome(verdict, batch.ao_id, recorded=False) for verdict in verdicts)
+        return BatchDecision(outcomes, (), counts, failure, ())
+
+    events: list[AchievementEvent] = []
+    states: dict[uuid.UUID, AchievementState] = {}
+    for verdict in verdicts:
+        if verdict.status is not RecordStatus.ACCEPTED:
+            continue
+        event = _event(verdict, batch, job_type)
+        before = states.get(event.achievement_id, verdict.target)
+        states[event.achievement_id] = evolve(before, event)
+        events.append(event)
+    outcomes = tuple(_outcome(verdict, batch.ao_id, recorded=True) for verdict in verdicts)
+    return BatchDecision(outcomes, tuple(events), counts, None, tuple(states.values()))
+
+
+def check_batch_offline(
+    header: BatchHeader,
+    records: Sequence[SubmittedRecord],
+    catalogue: Catalogue,
+    today: date,
+) -> OfflineReport:
+    """The rules an AO can run before submitting, with the header's AO as the batch's AO."""
+    ao_id = header.awarding_organisation
+    context = RuleContext(
+        job_type=header.effective_job_type,
+        catalogue=catalogue,
+        today=today,
+        ao_id=ao_id if ao_id in catalogue.awarding_organisation_ids() else None,
+        learners=None,
+    )
+    verdicts = _judge_batch(records, context, existing=None)
+    counts = _count(verdicts)
+    outcomes = tuple(_outcome(verdict, ao_id, recorded=False) for verdict in verdicts)
+    return OfflineReport(outcomes, counts, _failure(counts))
+
+
+# --- shared by the decider and the offline checker -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    judged: JudgedRecord
+    status: RecordStatus
+    errors: tuple[Finding, ...]
+    warnings: tuple[Finding, ...]
+    change: Change | None
+    target: AchievementState | None
+
+
+def _judge_batch(
+    records: Sequence[SubmittedRecord], context: RuleContext, existing: ExistingAchievements | None
+) -> tuple[_Verdict, ...]:
+    """`existing` None means achievement state is unknown (offline): the state rules are skipped."""
+    ordered = sorted(records, key=lambda record: record.line)
+    out_of_order_line = first_line_out_of_uln_order(ordered)
+    first_line_of: dict[AchievementAddress, int] = {}
+    verdicts = []
+    for record in ordered:
+        judged = judge_record(record, context)
+        errors = list(judged.errors)
+        warnings = list(judged.warnings)
+        change: Change | None = None
+        target: AchievementState | None = None
+        address = judged.address
+        if address is not None:
+            earlier_line = first_line_of.setdefault(address, record.line)
+            if earlier_line != record.line:
+                errors.append(duplicate_in_batch(address, earlier_line))
+            if existing is not None and judged.action is not None:
+                states = existing.get((address.uln, address.qualification_number), ())
+                state_verdict = judge_against_state(judged.action, context.job_type, address, judged.data, states)
+                errors += state_verdict.errors
+                change, target = state_verdict.change, state_verdict.target
+        if record.line == out_of_order_line:
+            warnings.append(not_ordered_by_uln())
+        if errors:
+            status = RecordStatus.REJECTED
+        elif change is Change.NO_OP:
+            status = RecordStatus.NO_OP
+        else:
+            status = RecordStatus.ACCEPTED
+        verdicts.append(_Verdict(judged, status, order_findings(errors), order_findings(warnings), change, target))
+    return tuple(verdicts)
+
+
+def _count(verdicts: Sequence[_Verdict]) -> BatchCounts:
+    statuses = [verdict.status for verdict in verdicts]
+    return BatchCounts(
+        total=len(verdicts),
+        accepted=statuses.count(RecordStatus.ACCEPTED),
+        rejected=statuses.count(RecordStatus.REJECTED),
+        no_ops=statuses.count(RecordStatus.NO_OP),
+        warnings=sum(len(verdict.warnings) for verdict in verdicts),
+    )
+
+
+def _failure(counts: BatchCounts) -> BatchFailure | None:
+    if not exceeds_rejection_threshold(counts.rejected, counts.total):
+        return None
+    return BatchFailure(
+        code=BatchCode.REJECTION_THRESHOLD,
+        reason=(
+            f"{counts.rejected} of {counts.total} records were rejected, more than the 30% allowed: "
+            "the whole batch failed and nothing of it reached any learner's record."
+        ),
+    )
+
+
+def _outcome(verdict: _Verdict, ao_id: str, *, recorded: bool) -> RecordOutcome:
+    """`recorded` False: accepted records get no achievement id, since nothing was (or will be) written."""
+    record = verdict.judged.record
+    shows_id = verdict.status is RecordStatus.NO_OP or (recorded and verdict.status is RecordStatus.ACCEPTED)
+    return RecordOutcome(
+        line=record.line,
+        mis_identifier=record.mis_identifier,
+        action=verdict.judged.action.value if verdict.judged.action else record.action,
+        uln_masked=mask_uln(record.uln.strip()) if record.uln and record.uln.strip() else None,
+        status=verdict.status,
+        errors=verdict.errors,
+        warnings=verdict.warnings,
+        achievement_id=_achievement_id(verdict, ao_id) if shows_id else None,
+    )
+
+
+def _achievement_id(verdict: _Verdict, ao_id: str) -> uuid.UUID | None:
+    if verdict.target is not None:
+        return verdict.target.achievement_id
+    address = verdict.judged.address
+    return achievement_id(_key(ao_id, address)) if address is not None else None
+
+
+def _key(ao_id: str, address: AchievementAddress) -> AchievementKey:
+    return AchievementKey(
+        ao_id=ao_id,
+        uln=address.uln,
+        qualification_number=address.qualification_number,
+        award_date=address.award_date,
+    )
+
+
+def _event(verdict: _Verdict, batch: SubmittedBatch, job_type: JobType) -> AchievementEvent:
+    """The PLR event of an accepted record. Accepted means every rule passed, so its facts are known."""
+    judged = verdict.judged
+    address, data, target = judged.address, judged.data, verdict.target
+    assert address is not None  # an accepted record always has a readable ULN, QAN and award date
+    key = target.key if target is not None else _key(batch.ao_id, address)
+    identity = target.achievement_id if target is not None else achievement_id(key)
+    provenance = Provenance(
+        batch_id=batch.batch_id, line=judged.record.line, mis_identifier=judged.record.mis_identifier
+    )
+    change = verdict.change
+    if change is Change.WITHDRAW:
+        return AchievementWithdrawn(achievement_id=identity, key=key, provenance=provenance)
+    if change is Change.REINSTATE:
+        return AchievementReinstated(achievement_id=identity, key=key, provenance=provenance)
+    assert data is not None, f"{judged.action} accepted without achievement data"
+    if change is Change.SUPERSEDE:
+        return AchievementSuperseded(achievement_id=identity, key=key, data=data, provenance=provenance)
+    if change is Change.UPDATE:
+        assert target is not None
+        return AchievementUpdated(
+            achievement_id=identity, key=key, data=data, status=target.status, provenance=provenance
+        )
+    assert change is Change.RECORD
+    assert judged.qualification is not None
+    assert judged.action is RecordAction.CREATE
+    return AchievementRecorded(
+        achievement_id=identity,
+        key=key,
+        data=data,
+        status=status_for(job_type),
+        qualification=_summary(judged.qualification),
+        provenance=provenance,
+    )
+
+
+def _summary(qualification: Qualification) -> QualificationSummary:
+    return QualificationSummary(
+        title=qualification.title,
+        qualification_type=qualification.qualification_type,
+        level=qualification.level,
+        framework=qualification.framework.value,
+        kind=qualification.kind.value,
+        awarding_organisation_name=qualification.awarding_organisation_name,
+    )

@@ -1,0 +1,199 @@
+"""Loaders for the reference CSV files shipped in `reference/`. They parse text; reading files is the caller's job.
+
+Public API (each takes the whole text or an iterable of its lines, header row first):
+- `load_awarding_organisations(text) -> tuple[AwardingOrganisation, ...]` — columns
+  `AwardingOrganisationId,Name`;
+- `load_ofqual_catalogue(text, ao_ids) -> tuple[Qualification, ...]` — the Ofqual register snapshot
+  (`QualificationNumber, QualificationName, AwardingOrganisation, Level, QualificationType`); rows are
+  RQF qualifications with the default grade set of their type; `ao_ids` maps AO name → AO id;
+- `load_extra_qualifications(text) -> tuple[Qualification, ...]` — the project's extra rows
+  (`QualificationNumber,Pathway,QualificationName,AwardingOrganisationId,AwardingOrganisation,Level,
+  QualificationType,Framework,Kind,GradeSet`, GradeSet `|`-separated, empty = default of the type);
+- `load_learners(text) -> tuple[Learner, ...]` — `ULN,GivenName,FamilyName,DateOfBirth,Gender,
+  AbilityToShare,MasterULN`;
+- `ReferenceDataError` — a row that cannot be loaded, with its line number.
+
+Typical use: `Catalogue.of([*load_ofqual_catalogue(ofqual, {ao.name: ao.ao_id for ao in aos}),
+*load_extra_qualifications(extra)])`.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date
+from typing import TypeVar
+
+from lrs_contracts.reference import Framework, QualificationKind
+from lrs_domain.grades import default_grade_set
+from lrs_domain.identifiers import is_valid_uln, parse_qan
+from lrs_domain.reference import AwardingOrganisation, Learner, Qualification
+
+T = TypeVar("T")
+
+_AO_COLUMNS = ("AwardingOrganisationId", "Name")
+_OFQUAL_COLUMNS = ("QualificationNumber", "QualificationName", "AwardingOrganisation", "Level", "QualificationType")
+_EXTRA_COLUMNS = (
+    "QualificationNumber",
+    "Pathway",
+    "QualificationName",
+    "AwardingOrganisationId",
+    "AwardingOrganisation",
+    "Level",
+    "QualificationType",
+    "Framework",
+    "Kind",
+    "GradeSet",
+)
+_LEARNER_COLUMNS = ("ULN", "GivenName", "FamilyName", "DateOfBirth", "Gender", "AbilityToShare", "MasterULN")
+
+
+class ReferenceDataError(ValueError):
+    """A reference row that cannot be loaded. The message names the line but never personal data."""
+
+
+def load_awarding_organisations(text: str | Iterable[str]) -> tuple[AwardingOrganisation, ...]:
+    return _load(text, _AO_COLUMNS, _awarding_organisation)
+
+
+def load_ofqual_catalogue(text: str | Iterable[str], ao_ids: Mapping[str, str]) -> tuple[Qualification, ...]:
+    def qualification(row: dict[str, str]) -> Qualification:
+        ao_name = _required(row, "AwardingOrganisation")
+        ao_id = ao_ids.get(ao_name)
+        if ao_id is None:
+            raise ValueError(f"awarding organisation {ao_name!r} has no id in the awarding organisations list")
+        qualification_type = _required(row, "QualificationType")
+        return Qualification(
+            qualification_number=_qualification_number(row, QualificationKind.QUALIFICATION),
+            pathway=None,
+            title=_required(row, "QualificationName"),
+            awarding_organisation_id=ao_id,
+            awarding_organisation_name=ao_name,
+            level=_optional(row, "Level"),
+            qualification_type=qualification_type,
+            framework=Framework.RQF,
+            kind=QualificationKind.QUALIFICATION,
+            grade_set=default_grade_set(qualification_type, QualificationKind.QUALIFICATION),
+        )
+
+    return _load(text, _OFQUAL_COLUMNS, qualification)
+
+
+def load_extra_qualifications(text: str | Iterable[str]) -> tuple[Qualification, ...]:
+    return _load(text, _EXTRA_COLUMNS, _extra_qualification)
+
+
+def load_learners(text: str | Iterable[str]) -> tuple[Learner, ...]:
+    return _load(text, _LEARNER_COLUMNS, _learner)
+
+
+def _awarding_organisation(row: dict[str, str]) -> AwardingOrganisation:
+    return AwardingOrganisation(ao_id=_required(row, "AwardingOrganisationId"), name=_required(row, "Name"))
+
+
+def _extra_qualification(row: dict[str, str]) -> Qualification:
+    kind = QualificationKind(_required(row, "Kind"))
+    qualification_type = _required(row, "QualificationType")
+    grade_set_text = _optional(row, "GradeSet")
+    grade_set = (
+        tuple(grade.strip() for grade in grade_set_text.split("|") if grade.strip())
+        if grade_set_text
+        else default_grade_set(qualification_type, kind)
+    )
+    return Qualification(
+        qualification_number=_qualification_number(row, kind),
+        pathway=_optional(row, "Pathway"),
+        title=_required(row, "QualificationName"),
+        awarding_organisation_id=_required(row, "AwardingOrganisationId"),
+        awarding_organisation_name=_required(row, "AwardingOrganisation"),
+        level=_optional(row, "Level"),
+        qualification_type=qualification_type,
+        framework=Framework(_required(row, "Framework")),
+        kind=kind,
+        grade_set=grade_set,
+    )
+
+
+def _learner(row: dict[str, str]) -> Learner:
+    uln = _required(row, "ULN")
+    if not is_valid_uln(uln):
+        raise ValueError("ULN is not a valid ULN")
+    master_uln = _optional(row, "MasterULN")
+    if master_uln is not None and not is_valid_uln(master_uln):
+        raise ValueError("MasterULN is not a valid ULN")
+    return Learner(
+        uln=uln,
+        given_name=_required(row, "GivenName"),
+        family_name=_required(row, "FamilyName"),
+        date_of_birth=_optional_date(row, "DateOfBirth"),
+        gender=_small_int(row, "Gender", allowed=(0, 1, 2, 9)),
+        ability_to_share=_small_int(row, "AbilityToShare", allowed=(0, 1, 2)),
+        master_uln=master_uln,
+    )
+
+
+def _load(text: str | Iterable[str], columns: tuple[str, ...], build: Callable[[dict[str, str]], T]) -> tuple[T, ...]:
+    reader = csv.DictReader(_lines(text))
+    missing = [column for column in columns if column not in (reader.fieldnames or ())]
+    if missing:
+        raise ReferenceDataError(f"line 1: missing columns {', '.join(missing)}")
+    loaded = []
+    for row in reader:
+        if None in row or None in row.values():
+            raise ReferenceDataError(f"line {reader.line_num}: wrong number of fields")
+        if not any(value.strip() for value in row.values()):
+            continue
+        try:
+            loaded.append(build(row))
+        except ValueError as error:  # includes UnknownQualificationType
+            raise ReferenceDataError(f"line {reader.line_num}: {error}") from error
+    return tuple(loaded)
+
+
+def _lines(text: str | Iterable[str]) -> Iterator[str]:
+    lines = iter(text.splitlines() if isinstance(text, str) else text)
+    first = next(lines, None)
+    if first is not None:
+        yield first.removeprefix("\ufeff")
+        yield from lines
+
+
+def _optional(row: dict[str, str], column: str) -> str | None:
+    value = (row.get(column) or "").strip()
+    return value or None
+
+
+def _required(row: dict[str, str], column: str) -> str:
+    value = _optional(row, column)
+    if value is None:
+        raise ValueError(f"{column} is empty")
+    return value
+
+
+def _qualification_number(row: dict[str, str], kind: QualificationKind) -> str:
+    text = _required(row, "QualificationNumber")
+    parsed = parse_qan(text)
+    if parsed is None or parsed.is_unit_reference != (kind is QualificationKind.UNIT):
+        expected = "a unit reference L/NNN/NNNN" if kind is QualificationKind.UNIT else "NNN/NNNN/C or NNNNNNNC"
+        raise ValueError(f"QualificationNumber {text!r} is not {expected}")
+    return parsed.normalised
+
+
+def _optional_date(row: dict[str, str], column: str) -> date | None:
+    text = _optional(row, column)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        # date.fromisoformat quotes its input, which here is personal data.
+        raise ValueError(f"{column} is not a date in the form yyyy-mm-dd") from None
+
+
+def _small_int(row: dict[str, str], column: str, *, allowed: tuple[int, ...]) -> int:
+    text = _optional(row, column)
+    if text is None:
+        return 0
+    if not text.isascii() or not text.isdigit() or int(text) not in allowed:
+        raise ValueError(f"{column} must be one of {', '.join(map(str, allowed))}")
+    return int(text)

@@ -1,0 +1,929 @@
+"""Record rules (DOMAIN.md §5-§7) as pure functions that return `Finding`s.
+
+Public API:
+- `CODE_ORDER` and `order_findings(findings)` — the one order in which a record's codes are reported;
+- `RuleContext`, `judge_record(record, context) -> JudgedRecord` — every rule that needs no
+  achievement state, shared by the batch decider and the offline checker;
+- `judge_against_state(...) -> StateVerdict` — the state rules (RV012-RV017) for one record;
+- `duplicate_in_batch(...)`, `not_ordered_by_uln()` — the two batch-position findings (RV020, WV002);
+- `exceeds_rejection_threshold(rejected, total)` — the RS005 arithmetic;
+- the single-field checks (`check_uln`, `check_award_date`, …) for callers that need only one.
+
+A rejected record reports every code that applies, ordered by `CODE_ORDER`. Where one code is the
+precise form of another about the same value, only the precise one is reported: the temporary ULN is
+RV003 (not also RV002), and a failed QCF grade is RV010 (not also RV009). Rules whose input is
+missing or unreadable stay silent: the missing or unreadable value is already reported, so a record
+with a badly formed ULN is not also "not verified", and a record whose grade is missing is not also
+"already exists with different data".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from fractions import Fraction
+from typing import NamedTuple
+
+from lrs_contracts.batch import JobType, RecordAction, SubmittedRecord
+from lrs_contracts.codes import REJECTION_THRESHOLD, RecordCode, WarningCode
+from lrs_contracts.outcomes import Finding
+from lrs_contracts.plr import AchievementData, ResultStatus
+from lrs_contracts.reference import Framework
+from lrs_domain.achievements import AchievementState
+from lrs_domain.grades import FAILED_QCF_GRADES
+from lrs_domain.identifiers import (
+    TEMPORARY_ULN,
+    ParsedQan,
+    display_qan,
+    has_valid_uln_check_digit,
+    is_valid_ukprn,
+    is_valid_uln,
+    is_well_formed_uln,
+    mask_uln,
+    parse_qan,
+    qan_check_character,
+)
+from lrs_domain.reference import Catalogue, Learner, Qualification
+
+# Most specific first. A code is more specific than the codes whose checks it presupposes: the state
+# of the achievement (which needs a valid ULN, a known QAN and a valid award date) comes first, then
+# the result against its qualification (which needs a known QAN), then the learner, then single field
+# values, and last the most general of all: a field missing, too long or not allowed.
+CODE_ORDER: tuple[RecordCode, ...] = (
+    RecordCode.DUPLICATE_IN_BATCH,  # RV020
+    RecordCode.PROVISIONAL_AFTER_FINAL,  # RV017
+    RecordCode.UPDATE_OF_WITHDRAWN,  # RV016
+    RecordCode.WRONG_STATE,  # RV015
+    RecordCode.UPDATE_CHANGES_FIXED_FIELD,  # RV013
+    RecordCode.CONFLICTING_DUPLICATE,  # RV014
+    RecordCode.TARGET_NOT_FOUND,  # RV012
+    RecordCode.QCF_FAILED,  # RV010
+    RecordCode.QCF_PROVISIONAL,  # RV011
+    RecordCode.GRADE_NOT_IN_SET,  # RV009
+    RecordCode.NOT_AWARDED_BY_AO,  # RV022
+    RecordCode.QAN_UNKNOWN,  # RV005
+    RecordCode.QAN_MALFORMED,  # RV006
+    RecordCode.LEARNER_NOT_VERIFIED,  # RV004
+    RecordCode.ULN_TEMPORARY,  # RV003
+    RecordCode.ULN_CHECK_DIGIT,  # RV002
+    RecordCode.ULN_MALFORMED,  # RV001
+    RecordCode.AWARD_DATE_TOO_EARLY,  # RV007
+    RecordCode.AWARD_DATE_INVALID,  # RV008
+    RecordCode.UKPRN_MALFORMED,  # RV018
+    RecordCode.LANGUAGE_UNKNOWN,  # RV019
+    RecordCode.FIELD_MISSING_OR_TOO_LONG,  # RV021
+)
+_RANK: dict[str, int] = {
+    **{code.value: rank for rank, code in enumerate(CODE_ORDER)},
+    **{code.value: len(CODE_ORDER) + rank for rank, code in enumerate(WarningCode)},
+}
+
+EARLIEST_AWARD_DATE = date(2006, 9, 1)
+MAX_NAME_LENGTH = 35
+MAX_MIS_IDENTIFIER_LENGTH = 128
+GENDERS: tuple[str, ...] = ("0", "1", "2", "9")
+LANGUAGES: tuple[str, ...] = ("English", "Welsh", "Irish")
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+_ECHO_LIMIT = 40
+
+_LABELS: dict[str, str] = {
+    "action": "Action",
+    "mis_identifier": "MIS identifier",
+    "uln": "ULN",
+    "given_name": "Given name",
+    "family_name": "Family name",
+    "date_of_birth": "Date of birth",
+    "gender": "Gender",
+    "qualification_number": "Qualification number",
+    "pathway": "Pathway",
+    "award_date": "Award date",
+    "grade": "Grade",
+    "centre_ukprn": "UKPRN",
+    "language_for_assessment": "Language for assessment",
+    "credits": "Credits",
+}
+_ALWAYS_MANDATORY = ("uln", "given_name", "family_name", "qualification_number", "award_date")
+_GRADED_ACTIONS = frozenset({RecordAction.CREATE, RecordAction.UPDATE})
+
+
+def order_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Findings in `CODE_ORDER` (warnings after errors); findings with the same code keep their order."""
+    return tuple(sorted(findings, key=lambda finding: _RANK.get(finding.code, len(_RANK))))
+
+
+def exceeds_rejection_threshold(rejected: int, total: int) -> bool:
+    """RS005: more than 30% rejected fails the batch; exactly 30% passes. Exact, no floating point."""
+    if total <= 0:
+        return False
+    return Fraction(rejected, total) > Fraction(str(REJECTION_THRESHOLD))
+
+
+# --- single-field checks ---------------------------------------------------------------------------
+
+
+def check_action(text: str | None) -> tuple[RecordAction | None, tuple[Finding, ...]]:
+    """A missing action means Create; an unknown one is RV021 (and the action stays unknown)."""
+    value = _clean(text)
+    if value is None:
+        return RecordAction.CREATE, ()
+    try:
+        return RecordAction(value), ()
+    except ValueError:
+        return None, (
+            _error(
+                RecordCode.FIELD_MISSING_OR_TOO_LONG,
+                "action",
+                f"Action {_echo(value)} is not recognised: expected Create, Update, Withdraw or Reinstate "
+                "(exact spelling).",
+            ),
+        )
+
+
+def check_mandatory_fields(record: SubmittedRecord, action: RecordAction | None) -> tuple[Finding, ...]:
+    required = _ALWAYS_MANDATORY + (("grade",) if action in _GRADED_ACTIONS else ())
+    action_name = action.value if action else "every action"
+    return tuple(
+        _error(
+            RecordCode.FIELD_MISSING_OR_TOO_LONG,
+            field,
+            f"{_LABELS[field]} is missing: it is required for {action_name}.",
+        )
+        for field in required
+        if _clean(getattr(record, field)) is None
+    )
+
+
+def check_name_lengths(record: SubmittedRecord) -> tuple[Finding, ...]:
+    findings = []
+    for field in ("given_name", "family_name"):
+        name = _clean(getattr(record, field))
+        if name is not None and len(name) > MAX_NAME_LENGTH:
+            findings.append(
+                _error(
+                    RecordCode.FIELD_MISSING_OR_TOO_LONG,
+                    field,
+                    f"{_LABELS[field]} is {len(name)} characters long: at most {MAX_NAME_LENGTH} are allowed.",
+                )
+            )
+    return tuple(findings)
+
+
+def check_mis_identifier(text: str | None) -> tuple[Finding, ...]:
+    value = _clean(text)
+    if value is None or len(value) <= MAX_MIS_IDENTIFIER_LENGTH:
+        return ()
+    return (
+        _error(
+            RecordCode.FIELD_MISSING_OR_TOO_LONG,
+            "mis_identifier",
+            f"MIS identifier is {len(value)} characters long: at most {MAX_MIS_IDENTIFIER_LENGTH} are allowed.",
+        ),
+    )
+
+
+def check_gender(text: str | None) -> tuple[Finding, ...]:
+    value = _clean(text)
+    if value is None or value in GENDERS:
+        return ()
+    return (
+        _error(
+            RecordCode.FIELD_MISSING_OR_TOO_LONG,
+            "gender",
+            "Gender is not allowed: expected 0 (not known), 1 (male), 2 (female) or 9 (not specified).",
+        ),
+    )
+
+
+def check_date_of_birth(text: str | None) -> tuple[date | None, tuple[Finding, ...]]:
+    value = _clean(text)
+    if value is None:
+        return None, ()
+    parsed = parse_iso_date(value)
+    if parsed is None:
+        # The value itself is personal data, so the message does not repeat it.
+        return None, (
+            _error(
+                RecordCode.FIELD_MISSING_OR_TOO_LONG,
+                "date_of_birth",
+                "Date of birth is not a valid date: expected yyyy-mm-dd.",
+            ),
+        )
+    return parsed, ()
+
+
+def check_uln(text: str | None) -> tuple[Finding, ...]:
+    """RV001 badly formed, RV003 the temporary ULN, RV002 wrong check digit. Missing is RV021 elsewhere."""
+    value = _clean(text)
+    if value is None:
+        return ()
+    if not is_well_formed_uln(value):
+        return (
+            _error(
+                RecordCode.ULN_MALFORMED,
+                "uln",
+                f"ULN {mask_uln(value)} is badly formed: a ULN is 10 digits and does not start with 0.",
+            ),
+        )
+    if value == TEMPORARY_ULN:
+        return (
+            _error(
+                RecordCode.ULN_TEMPORARY,
+                "uln",
+                "The temporary ULN 9999999999 cannot be uploaded: use the learner's own ULN.",
+            ),
+        )
+    if not has_valid_uln_check_digit(value):
+        return (
+            _error(
+                RecordCode.ULN_CHECK_DIGIT,
+                "uln",
+                f"ULN {mask_uln(value)} fails the check digit test: check the ULN with the centre or learner.",
+            ),
+        )
+    return ()
+
+
+def verify_learner(
+    uln: str,
+    given_name: str | None,
+    family_name: str | None,
+    date_of_birth: date | None,
+    learners: Mapping[str, Learner],
+) -> tuple[str, tuple[Finding, ...]]:
+    """RV004, and the ULN the achievement is recorded under: a merged ULN lands on its master.
+
+    Names compare trimmed and case-insensitively; the date of birth must match exactly when given.
+    The learner matches if the details match the ULN's own registration or its master's.
+    """
+    learner = learners.get(uln)
+    if learner is None:
+        return uln, (
+            _error(
+                RecordCode.LEARNER_NOT_VERIFIED,
+                "uln",
+                f"ULN {mask_uln(uln)} is not registered with the Learning Records Service.",
+            ),
+        )
+    chain, recorded_uln = _merge_chain(learner, learners)
+    mismatches = _mismatched_details(learner, given_name, family_name, date_of_birth)
+    if mismatches and any(
+        not _mismatched_details(master, given_name, family_name, date_of_birth) for master in chain[1:]
+    ):
+        mismatches = ()
+    if not mismatches:
+        return recorded_uln, ()
+    return recorded_uln, (
+        _error(
+            RecordCode.LEARNER_NOT_VERIFIED,
+            mismatches[0],
+            f"{_join_labels(mismatches)} {'does' if len(mismatches) == 1 else 'do'} not match the learner "
+            f"registered with ULN {mask_uln(uln)}: check the learner's details with the centre.",
+        ),
+    )
+
+
+def check_qualification_number(
+    text: str | None,
+) -> tuple[ParsedQan | None, tuple[Finding, ...], tuple[Finding, ...]]:
+    """RV006 badly formed; WV001 when a qualification's check character does not match (never rejects)."""
+    value = _clean(text)
+    if value is None:
+        return None, (), ()
+    parsed = parse_qan(value)
+    if parsed is None:
+        return (
+            None,
+            (
+                _error(
+                    RecordCode.QAN_MALFORMED,
+                    "qualification_number",
+                    f"Qualification number {_echo(value)} is badly formed: expected NNN/NNNN/C, the same 8 "
+                    "characters without obliques, or a QCF unit reference L/NNN/NNNN.",
+                ),
+            ),
+            (),
+        )
+    if parsed.check_character_matches:
+        return parsed, (), ()
+    expected = qan_check_character(parsed.normalised[:7])
+    return (
+        parsed,
+        (),
+        (
+            _warning(
+                WarningCode.QAN_CHECK_CHARACTER,
+                "qualification_number",
+                f"The check character of {display_qan(parsed.normalised)} should be {expected}: please check "
+                "the number (warning only; the qualification catalogue decides).",
+            ),
+        ),
+    )
+
+
+def find_catalogue_row(
+    qan: ParsedQan, pathway: str | None, catalogue: Catalogue
+) -> tuple[Qualification | None, tuple[Finding, ...]]:
+    """RV005. The catalogue key is (QAN, pathway); an empty pathway matches a QAN with exactly one row."""
+    shown = display_qan(qan.normalised)
+    rows = catalogue.rows_for(qan.normalised)
+    if not rows:
+        return None, (
+            _error(
+                RecordCode.QAN_UNKNOWN,
+                "qualification_number",
+                f"Qualification number {shown} is not in the qualification catalogue.",
+            ),
+        )
+    wanted = _clean(pathway)
+    if wanted is None:
+        if len(rows) == 1:
+            return rows[0], ()
+        return None, (
+            _error(
+                RecordCode.QAN_UNKNOWN,
+                "pathway",
+                f"Qualification {shown} has several pathways ({_pathways(rows)}): give the pathway.",
+            ),
+        )
+    for row in rows:
+        if row.pathway == wanted:
+            return row, ()
+    known = _pathways(rows)
+    expected = f"its pathways are {known}" if known else "it has no pathways"
+    return None, (
+        _error(
+            RecordCode.QAN_UNKNOWN,
+            "pathway",
+            f"Qualification {shown} has no pathway {_echo(wanted)}: {expected}.",
+        ),
+    )
+
+
+def check_awarding_organisation(qualification: Qualification, ao_id: str) -> tuple[Finding, ...]:
+    """RV022: only the AO that awards a qualification may upload results for it."""
+    if qualification.awarding_organisation_id == ao_id:
+        return ()
+    return (
+        _error(
+            RecordCode.NOT_AWARDED_BY_AO,
+            "qualification_number",
+            f"Qualification {display_qan(qualification.qualification_number)} is awarded by "
+            f"{qualification.awarding_organisation_name} ({qualification.awarding_organisation_id}), "
+            f"not by {ao_id}: only its awarding organisation may upload results for it.",
+        ),
+    )
+
+
+def is_qcf(qan: ParsedQan | None, qualification: Qualification | None) -> bool:
+    """QCF by the catalogue; a unit reference is QCF even when the catalogue does not know it."""
+    if qualification is not None:
+        return qualification.framework is Framework.QCF
+    return qan is not None and qan.is_unit_reference
+
+
+def check_job_type(qcf: bool, job_type: JobType, qan: ParsedQan | None) -> tuple[Finding, ...]:
+    """RV011: QCF results are always Final, so they never travel in a Provisional batch."""
+    if qan is None or not qcf or job_type is not JobType.PROVISIONAL:
+        return ()
+    kind = "unit" if qan.is_unit_reference else "qualification"
+    return (
+        _error(
+            RecordCode.QCF_PROVISIONAL,
+            "qualification_number",
+            f"{display_qan(qan.normalised)} is a QCF {kind}: QCF results are always Final, so send it in "
+            "a Final batch.",
+        ),
+    )
+
+
+def check_award_date(text: str | None, today: date) -> tuple[date | None, tuple[Finding, ...]]:
+    """RV008 unreadable or in the future, RV007 before 1 September 2006 (that day itself is accepted).
+
+    The date is returned whenever it is readable, so a too-early date still addresses its achievement.
+    """
+    value = _clean(text)
+    if value is None:
+        return None, ()
+    parsed = parse_iso_date(value)
+    if parsed is None:
+        return None, (
+            _error(
+                RecordCode.AWARD_DATE_INVALID,
+                "award_date",
+                f"Award date {_echo(value)} is not a valid date: expected yyyy-mm-dd.",
+            ),
+        )
+    if parsed > today:
+        return parsed, (
+            _error(
+                RecordCode.AWARD_DATE_INVALID,
+                "award_date",
+                f"Award date {parsed.isoformat()} is in the future: it may be {today.isoformat()} at the latest.",
+            ),
+        )
+    if parsed < EARLIEST_AWARD_DATE:
+        return parsed, (
+            _error(
+                RecordCode.AWARD_DATE_TOO_EARLY,
+                "award_date",
+                f"Award date {parsed.isoformat()} is before 1 September 2006: earlier achievements are not accepted.",
+            ),
+        )
+    return parsed, ()
+
+
+def check_grade(
+    grade: str | None, qan: ParsedQan | None, qualification: Qualification | None, qcf: bool
+) -> tuple[Finding, ...]:
+    """RV010 for a failed QCF result, otherwise RV009 when the grade is not in the qualification's set."""
+    value = _clean(grade)
+    if value is None or qan is None:
+        return ()
+    shown = display_qan(qan.normalised)
+    if qcf and value in FAILED_QCF_GRADES:
+        return (
+            _error(
+                RecordCode.QCF_FAILED,
+                "grade",
+                f"Grade {_echo(value)} is a failed result for QCF {shown}: failed QCF units and "
+                "qualifications are not uploaded.",
+            ),
+        )
+    if qualification is None or value in qualification.grade_set:
+        return ()
+    return (
+        _error(
+            RecordCode.GRADE_NOT_IN_SET,
+            "grade",
+            f"Grade {_echo(value)} is not a grade of {shown} ({qualification.qualification_type}): "
+            f"expected one of {', '.join(qualification.grade_set)} (exact spelling).",
+        ),
+    )
+
+
+def check_ukprn(text: str | None) -> tuple[Finding, ...]:
+    value = _clean(text)
+    if value is None or is_valid_ukprn(value):
+        return ()
+    return (
+        _error(
+            RecordCode.UKPRN_MALFORMED,
+            "centre_ukprn",
+            f"UKPRN {_echo(value)} is badly formed: a UKPRN is 8 digits.",
+        ),
+    )
+
+
+def check_language(text: str | None) -> tuple[Finding, ...]:
+    value = _clean(text)
+    if value is None or value in LANGUAGES:
+        return ()
+    return (
+        _error(
+            RecordCode.LANGUAGE_UNKNOWN,
+            "language_for_assessment",
+            f"Language for assessment {_echo(value)} is not recognised: expected English, Welsh or Irish "
+            "(exact spelling).",
+        ),
+    )
+
+
+def check_credits(text: str | None) -> tuple[int | None, tuple[Finding, ...]]:
+    value = _clean(text)
+    if value is None:
+        return None, ()
+    if _WHOLE_NUMBER.fullmatch(value):
+        try:
+            return int(value), ()
+        except ValueError:  # more digits than Python will convert: no credit value is that long
+            pass
+    return None, (
+        _error(
+            RecordCode.FIELD_MISSING_OR_TOO_LONG,
+            "credits",
+            f"Credits {_echo(value)} is not allowed: expected a whole number, 0 or more.",
+        ),
+    )
+
+
+def parse_iso_date(text: str) -> date | None:
+    """`yyyy-mm-dd` only: other ISO 8601 spellings that `date.fromisoformat` accepts are refused."""
+    if not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+# --- the whole record, without achievement state ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What the record rules judge against besides the record.
+
+    `ao_id` None skips the ownership rule (RV022); `learners` None skips learner verification (RV004)
+    and merged-ULN resolution. The offline checker uses both; the decider neither.
+    """
+
+    job_type: JobType
+    catalogue: Catalogue
+    today: date
+    ao_id: str | None
+    learners: Mapping[str, Learner] | None
+
+
+class AchievementAddress(NamedTuple):
+    """Where a record points: (ULN as recorded, normalised QAN, award date). The AO is the batch's."""
+
+    uln: str
+    qualification_number: str
+    award_date: date
+
+
+@dataclass(frozen=True)
+class JudgedRecord:
+    """What the rules that need no achievement state established about one record.
+
+    `address` is known when the ULN is valid, the QAN well formed and the award date readable.
+    `data` is known when the record is Create or Update and every achievement field is readable.
+    """
+
+    record: SubmittedRecord
+    action: RecordAction | None
+    errors: tuple[Finding, ...]
+    warnings: tuple[Finding, ...]
+    address: AchievementAddress | None
+    qualification: Qualification | None
+    data: AchievementData | None
+
+
+def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
+    """Every rule that can be judged from the record, the catalogue and (when given) the learners."""
+    errors: list[Finding] = []
+    warnings: list[Finding] = []
+
+    action, found = check_action(record.action)
+    errors += found
+    errors += check_mandatory_fields(record, action)
+    errors += check_name_lengths(record)
+    errors += check_mis_identifier(record.mis_identifier)
+    errors += check_gender(record.gender)
+    date_of_birth, found = check_date_of_birth(record.date_of_birth)
+    errors += found
+
+    uln = _clean(record.uln)
+    errors += check_uln(uln)
+    recorded_uln: str | None = None
+    if uln is not None and is_valid_uln(uln):
+        recorded_uln = uln
+        if context.learners is not None:
+            recorded_uln, found = verify_learner(
+                uln, _clean(record.given_name), _clean(record.family_name), date_of_birth, context.learners
+            )
+            errors += found
+
+    qan, found, qan_warnings = check_qualification_number(record.qualification_number)
+    errors += found
+    warnings += qan_warnings
+    qualification: Qualification | None = None
+    if qan is not None:
+        qualification, found = find_catalogue_row(qan, record.pathway, context.catalogue)
+        errors += found
+    if qualification is not None and context.ao_id is not None:
+        errors += check_awarding_organisation(qualification, context.ao_id)
+    qcf = is_qcf(qan, qualification)
+    errors += check_job_type(qcf, context.job_type, qan)
+
+    award_date, found = check_award_date(record.award_date, context.today)
+    errors += found
+    if action in _GRADED_ACTIONS:
+        errors += check_grade(record.grade, qan, qualification, qcf)
+    ukprn_errors = check_ukprn(record.centre_ukprn)
+    language_errors = check_language(record.language_for_assessment)
+    credits, credit_errors = check_credits(record.credits)
+    errors += ukprn_errors + language_errors + credit_errors
+
+    address = None
+    if recorded_uln is not None and qan is not None and award_date is not None:
+        address = AchievementAddress(recorded_uln, qan.normalised, award_date)
+    grade = _clean(record.grade)
+    data = None
+    if (
+        action in _GRADED_ACTIONS
+        and grade is not None
+        and qualification is not None
+        and not (ukprn_errors or language_errors or credit_errors)
+    ):
+        data = AchievementData(
+            pathway=qualification.pathway,
+            grade=grade,
+            ukprn=_clean(record.centre_ukprn),
+            language_for_assessment=_clean(record.language_for_assessment),
+            credits=credits,
+        )
+    return JudgedRecord(
+        record=record,
+        action=action,
+        errors=tuple(errors),
+        warnings=tuple(warnings),
+        address=address,
+        qualification=qualification,
+        data=data,
+    )
+
+
+# --- position in the batch -------------------------------------------------------------------------
+
+
+def duplicate_in_batch(address: AchievementAddress, earlier_line: int) -> Finding:
+    """RV020: judged on the later record only; the earlier one is judged normally."""
+    return _error(
+        RecordCode.DUPLICATE_IN_BATCH,
+        None,
+        f"Line {earlier_line} of this batch already addresses this achievement (qualification "
+        f"{display_qan(address.qualification_number)}, award date {address.award_date.isoformat()}): "
+        "send each achievement once per batch.",
+    )
+
+
+def not_ordered_by_uln() -> Finding:
+    """WV002, attached to the first record whose ULN is lower than the one before it."""
+    return _warning(
+        WarningCode.NOT_ORDERED_BY_ULN,
+        "uln",
+        "Records are not in ULN order from this line: ordering by ULN keeps each learner's results "
+        "together (warning only).",
+    )
+
+
+def first_line_out_of_uln_order(records: Sequence[SubmittedRecord]) -> int | None:
+    """The line of the first record whose ULN sorts before the previous ULN; records without one are skipped."""
+    previous: str | None = None
+    for record in records:
+        uln = _clean(record.uln)
+        if uln is None:
+            continue
+        if previous is not None and uln < previous:
+            return record.line
+        previous = uln
+    return None
+
+
+# --- achievement state (RV012-RV017) ---------------------------------------------------------------
+
+
+class Change(StrEnum):
+    """What an accepted record does to its achievement."""
+
+    RECORD = "record"
+    UPDATE = "update"
+    SUPERSEDE = "supersede"
+    WITHDRAW = "withdraw"
+    REINSTATE = "reinstate"
+    NO_OP = "no_op"
+
+
+@dataclass(frozen=True)
+class StateVerdict:
+    """`change` is what the record would do if no other rule rejects it; None when nothing can be said."""
+
+    errors: tuple[Finding, ...]
+    change: Change | None
+    target: AchievementState | None
+
+
+def status_for(job_type: JobType) -> ResultStatus:
+    return ResultStatus.PROVISIONAL if job_type is JobType.PROVISIONAL else ResultStatus.FINAL
+
+
+def judge_against_state(
+    action: RecordAction,
+    job_type: JobType,
+    address: AchievementAddress,
+    data: AchievementData | None,
+    states: Sequence[AchievementState],
+) -> StateVerdict:
+    """The state rules of DOMAIN.md §7 for one record against the AO's achievements before the batch.
+
+    `states` are the AO's achievements for the record's learner and qualification, at any award date.
+    """
+    target = next((state for state in states if state.key.award_date == address.award_date), None)
+    if action is RecordAction.CREATE:
+        return _judge_create(status_for(job_type), address, data, target)
+    if action is RecordAction.UPDATE:
+        return _judge_update(status_for(job_type), address, data, target, states)
+    if target is None:
+        return StateVerdict((_target_not_found(action, address),), None, None)
+    if action is RecordAction.WITHDRAW:
+        if target.withdrawn:
+            return StateVerdict((_wrong_state("is already withdrawn"),), None, target)
+        return StateVerdict((), Change.WITHDRAW, target)
+    if not target.withdrawn:
+        return StateVerdict((_wrong_state("is not withdrawn, so it cannot be reinstated"),), None, target)
+    return StateVerdict((), Change.REINSTATE, target)
+
+
+def _judge_create(
+    status: ResultStatus,
+    address: AchievementAddress,
+    data: AchievementData | None,
+    target: AchievementState | None,
+) -> StateVerdict:
+    if target is None:
+        return StateVerdict((), Change.RECORD, None)
+    provisional_after_final = status is ResultStatus.PROVISIONAL and target.status is ResultStatus.FINAL
+    if target.withdrawn:
+        if provisional_after_final:
+            return StateVerdict((_provisional_after_final(withdrawn=True),), None, target)
+        return StateVerdict((), Change.RECORD, target)
+    differences = _differences(target.data, data) if data is not None else ()
+    if provisional_after_final:
+        errors = [_provisional_after_final(withdrawn=False)]
+        if differences:
+            errors.append(_conflicting_duplicate(differences))
+        return StateVerdict(tuple(errors), None, target)
+    if data is None:
+        return StateVerdict((), None, target)
+    if status is ResultStatus.FINAL and target.status is ResultStatus.PROVISIONAL:
+        return StateVerdict((), Change.SUPERSEDE, target)
+    if differences:
+        return StateVerdict((_conflicting_duplicate(differences),), None, target)
+    return StateVerdict((), Change.NO_OP, target)
+
+
+def _judge_update(
+    status: ResultStatus,
+    address: AchievementAddress,
+    data: AchievementData | None,
+    target: AchievementState | None,
+    states: Sequence[AchievementState],
+) -> StateVerdict:
+    if target is None:
+        if any(not state.withdrawn for state in states):
+            return StateVerdict((_award_date_cannot_change(address),), None, None)
+        return StateVerdict((_target_not_found(RecordAction.UPDATE, address),), None, None)
+    errors: list[Finding] = []
+    if status is ResultStatus.PROVISIONAL and target.status is ResultStatus.FINAL:
+        errors.append(_provisional_after_final(withdrawn=target.withdrawn))
+    if target.withdrawn:
+        errors.append(
+            _error(
+                RecordCode.UPDATE_OF_WITHDRAWN,
+                None,
+                "This achievement is withdrawn and cannot be updated: reinstate it first, or create it again.",
+            )
+        )
+    fixed_changes = [name for name in _differences(target.data, data) if name in _FIXED_FIELDS]
+    if fixed_changes:
+        errors.append(
+            _error(
+                RecordCode.UPDATE_CHANGES_FIXED_FIELD,
+                _DATA_FIELDS[fixed_changes[0]],
+                f"An update may change only the grade, UKPRN or language for assessment, but this one "
+                f"changes the {' and the '.join(fixed_changes)}: withdraw the achievement and create a new one.",
+            )
+        )
+    if errors:
+        return StateVerdict(tuple(errors), None, target)
+    if data is None:
+        return StateVerdict((), None, target)
+    if status is ResultStatus.FINAL and target.status is ResultStatus.PROVISIONAL:
+        return StateVerdict((), Change.SUPERSEDE, target)
+    if data == target.data:
+        return StateVerdict((), Change.NO_OP, target)
+    return StateVerdict((), Change.UPDATE, target)
+
+
+# Achievement data names as a clerk reads them, and the record field each comes from.
+_DATA_FIELDS: dict[str, str] = {
+    "pathway": "pathway",
+    "grade": "grade",
+    "UKPRN": "centre_ukprn",
+    "language for assessment": "language_for_assessment",
+    "credits": "credits",
+}
+_FIXED_FIELDS = frozenset({"pathway", "credits"})
+
+
+def _differences(current: AchievementData, proposed: AchievementData | None) -> tuple[str, ...]:
+    if proposed is None:
+        return ()
+    pairs = (
+        ("pathway", current.pathway, proposed.pathway),
+        ("grade", current.grade, proposed.grade),
+        ("UKPRN", current.ukprn, proposed.ukprn),
+        ("language for assessment", current.language_for_assessment, proposed.language_for_assessment),
+        ("credits", current.credits, proposed.credits),
+    )
+    return tuple(name for name, before, after in pairs if before != after)
+
+
+def _target_not_found(action: RecordAction, address: AchievementAddress) -> Finding:
+    return _error(
+        RecordCode.TARGET_NOT_FOUND,
+        None,
+        f"There is no achievement of this learner for qualification {display_qan(address.qualification_number)} "
+        f"with award date {address.award_date.isoformat()} to {action.value.lower()}.",
+    )
+
+
+def _award_date_cannot_change(address: AchievementAddress) -> Finding:
+    return _error(
+        RecordCode.UPDATE_CHANGES_FIXED_FIELD,
+        "award_date",
+        f"This learner's achievement of {display_qan(address.qualification_number)} has another award date, "
+        "and an update cannot change the award date: withdraw the achievement and create a new one.",
+    )
+
+
+def _conflicting_duplicate(differences: Sequence[str]) -> Finding:
+    return _error(
+        RecordCode.CONFLICTING_DUPLICATE,
+        _DATA_FIELDS[differences[0]],
+        f"This achievement already exists with a different {' and '.join(differences)}: send an Update to "
+        "change the grade, UKPRN or language for assessment, or withdraw it and create a new one.",
+    )
+
+
+def _provisional_after_final(*, withdrawn: bool) -> Finding:
+    had = "had a Final result (now withdrawn)" if withdrawn else "already has a Final result"
+    return _error(
+        RecordCode.PROVISIONAL_AFTER_FINAL,
+        None,
+        f"This achievement {had}: a Provisional result cannot replace it. Send changes in a Final batch.",
+    )
+
+
+def _wrong_state(situation: str) -> Finding:
+    return _error(RecordCode.WRONG_STATE, None, f"This achievement {situation}.")
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _clean(text: str | None) -> str | None:
+    """Values are trimmed, and an empty value is a missing one."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    return stripped or None
+
+
+def _echo(value: str) -> str:
+    """Quote a submitted (non-personal) value back, cut short so a stray paste cannot flood the results."""
+    shown = value if len(value) <= _ECHO_LIMIT else value[: _ECHO_LIMIT - 1] + "…"
+    return f"'{shown}'"
+
+
+def _error(code: RecordCode, field: str | None, message: str) -> Finding:
+    return Finding(code=code.value, field=field, message=message)
+
+
+def _warning(code: WarningCode, field: str | None, message: str) -> Finding:
+    return Finding(code=code.value, field=field, message=message)
+
+
+def _pathways(rows: Iterable[Qualification]) -> str:
+    return ", ".join(row.pathway for row in rows if row.pathway)
+
+
+def _join_labels(fields: Sequence[str]) -> str:
+    labels = [_LABELS[field] for field in fields]
+    if len(labels) == 1:
+        return labels[0]
+    return ", ".join(labels[:-1]) + " and " + labels[-1].lower()
+
+
+def _merge_chain(learner: Learner, learners: Mapping[str, Learner]) -> tuple[tuple[Learner, ...], str]:
+    """The learner and each registered master it was merged into, and the ULN at the end of the chain."""
+    chain = [learner]
+    current_uln = learner.uln
+    master_uln = learner.master_uln
+    while master_uln is not None and master_uln not in {known.uln for known in chain}:
+        current_uln = master_uln
+        master = learners.get(master_uln)
+        if master is None:
+            break
+        chain.append(master)
+        master_uln = master.master_uln
+    return tuple(chain), current_uln
+
+
+def _mismatched_details(
+    learner: Learner, given_name: str | None, family_name: str | None, date_of_birth: date | None
+) -> tuple[str, ...]:
+    mismatches = []
+    if given_name is not None and given_name.casefold() != learner.given_name.strip().casefold():
+        mismatches.append("given_name")
+    if family_name is not None and family_name.casefold() != learner.family_name.strip().casefold():
+        mismatches.append("family_name")
+    if date_of_birth is not None and date_of_birth != learner.date_of_birth:
+        mismatches.append("date_of_birth")
+    return tuple(mismatches)

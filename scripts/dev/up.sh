@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# `make up`: Kafka, PostgreSQL, an SMTP sink and all six services on loopback, then the demo:
+# sample reference data and learners loaded, the sample batches submitted, a PLR, MI and emails shown.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+run="$root/.run"
+mkdir -p "$run/logs" "$run/pids" "$run/mailbox"
+if [ -f "$run/env" ] && [ -f "$run/pids/validation.pid" ] && kill -0 "$(cat "$run/pids/validation.pid")" 2>/dev/null; then
+  echo "already up (see .run/env); 'make down' first to restart" >&2
+  exit 0
+fi
+free_port() { python3 scripts/infra/free_ports.py 1; }
+
+echo "starting Kafka (KRaft, from Maven Central jars)..."
+rm -rf "$run/kafka"
+KAFKA_BOOTSTRAP_SERVERS=$(KAFKA_WORK="$run/kafka" bash scripts/infra/kafka-start.sh)
+echo "starting PostgreSQL (Debian binaries)..."
+rm -rf "$run/pg"
+DATABASE_URL=$(PG_WORK="$run/pg" bash scripts/infra/pg-start.sh)
+SMTP_PORT=$(free_port)
+{
+  echo "export KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS"
+  echo "export DATABASE_URL=$DATABASE_URL"
+  echo "export NOTIFIER_SMTP_HOST=127.0.0.1 NOTIFIER_SMTP_PORT=$SMTP_PORT"
+} > "$run/env"
+
+nohup .venv/bin/python -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$run/mailbox" \
+  > "$run/logs/smtp.log" 2>&1 < /dev/null &
+echo $! > "$run/pids/smtp.pid"
+
+declare -A prefix=([ingest]=INGEST [validation]=VALIDATION [plr-projector]=PROJECTOR [challenges]=CHALLENGES \
+  [notifier]=NOTIFIER [reporting]=REPORTING)
+for service in ingest validation plr-projector challenges notifier reporting; do
+  port=$(free_port)
+  name=${service//-/_}
+  echo "export ${prefix[$service]}_PORT=$port LRS_${name^^}_URL=http://127.0.0.1:$port" >> "$run/env"
+done
+# shellcheck disable=SC1091
+source "$run/env"
+for service in ingest validation plr-projector challenges notifier reporting; do
+  nohup ".venv/bin/lrs-$service" > "$run/logs/$service.log" 2>&1 < /dev/null &
+  echo $! > "$run/pids/$service.pid"
+done
+echo "waiting for the services to be ready..."
+.venv/bin/python scripts/dev/demo.py wait
+.venv/bin/python scripts/dev/demo.py run
+cat <<MSG
+
+The system is up. Where to look:
+  environment         source .run/env
+  service logs        .run/logs/<service>.log
+  emails sent         .run/mailbox/ (Maildir)
+  API docs            \$LRS_INGEST_URL/docs, \$LRS_PLR_PROJECTOR_URL/docs, ... (see .run/env)
+  operator key        .run/keys/operator.key   sample AO key: .run/keys/ao.key
+  stop everything     make down
+MSG

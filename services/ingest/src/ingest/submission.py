@@ -1,0 +1,323 @@
+"""The pure part of submitting a batch: no I/O, every function takes values and returns values.
+
+What happens to an upload, in order: the format is resolved, the body is read up to 6 MB, the file is
+parsed (or refused with an RS code), the header's AO is checked against the caller, the dedup key is
+derived (Idempotency-Key, else the content hash), and the batch becomes the events that travel on
+`lrs.batch.submitted.v1` in one Kafka transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import Message
+from enum import StrEnum
+
+from lrs_contracts.batch import (
+    BatchFormat,
+    BatchHeader,
+    BatchRecordsSubmitted,
+    BatchSubmissionCompleted,
+    BatchSubmitted,
+    SubmittedRecord,
+)
+from lrs_contracts.codes import BATCH_CODE_TITLES, MAX_BATCH_BYTES, BatchCode
+from lrs_contracts.envelope import deterministic_id
+from lrs_contracts.registry import encode, wrap
+from lrs_platform.identity import Principal, PrincipalKind
+from lrs_platform.kafka import MAX_MESSAGE_BYTES
+
+SOURCE = "ingest"
+
+# Room for the envelope and the chunk's own fields around the records, under the topic's message limit.
+MAX_EVENT_BYTES = MAX_MESSAGE_BYTES - 64 * 1_024
+
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+class BatchStatus(StrEnum):
+    RECEIVED = "received"  # stored, not yet durably in Kafka: a retry publishes it
+    ACCEPTED = "accepted"  # the whole batch is committed to lrs.batch.submitted.v1
+    COMPLETED = "completed"  # validation decided it; accepted records are on the PLR log
+    FAILED = "failed"  # validation failed the whole batch (RS005)
+    REFUSED = "refused"  # refused at the door (RS001-RS004, RS006, RS007); never published
+
+
+DECIDED_STATUSES = frozenset({BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.REFUSED})
+
+
+class SubmissionError(Exception):
+    """A submission ingest will not take, for a reason other than the file's content."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidIdempotencyKey(SubmissionError):
+    status = 400
+    title = "Invalid Idempotency-Key"
+
+
+class NotAllowedToSubmit(SubmissionError):
+    status = 403
+    title = "Forbidden"
+
+
+class IdempotencyKeyReused(SubmissionError):
+    status = 409
+    title = "Idempotency-Key already used for a different file"
+
+
+class SubmissionInProgress(SubmissionError):
+    status = 409
+    title = "The same submission is being published right now"
+
+
+def refusal_status(code: BatchCode) -> int:
+    """413 when ingest stopped reading (over 6 MB); 422 when it read the whole file and refused it.
+
+    RS003 (more than 10,000 records) is 422, not 413: the file was within the byte limit and was
+    read and parsed completely, so the request was not too large for the server; its content broke a
+    rule of the batch format, which is what 422 means for every other RS code.
+    """
+    return 413 if code is BatchCode.TOO_LARGE else 422
+
+
+def refusal_title(code: BatchCode) -> str:
+    return BATCH_CODE_TITLES.get(code, "The batch was refused")
+
+
+def declared_too_large(content_length: str | None, limit: int = MAX_BATCH_BYTES) -> bool:
+    """True when the request announces more than `limit` bytes: refused before reading any of it."""
+    if content_length is None:
+        return False
+    try:
+        return int(content_length.strip()) > limit
+    except ValueError:
+        return False
+
+
+def normalise_idempotency_key(raw: str | None) -> str | None:
+    """The key as sent (a structured-field string may come quoted), or None; refuses unusable keys."""
+    if raw is None:
+        return None
+    key = raw.strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidIdempotencyKey("Idempotency-Key must be 1 to 255 visible ASCII characters (e.g. a UUID).")
+    return key
+
+
+def content_sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def dedup_key(idempotency_key: str | None, sha256: str) -> str:
+    """What makes two submissions of one AO the same batch: the Idempotency-Key when sent, else the
+    content. With a key, identical content under a new key is deliberately a new batch."""
+    return f"key:{idempotency_key}" if idempotency_key is not None else f"sha256:{sha256}"
+
+
+def is_key_reused_for_other_content(
+    idempotency_key: str | None, stored_sha256: str | None, new_sha256: str
+) -> bool:
+    return idempotency_key is not None and stored_sha256 is not None and stored_sha256 != new_sha256
+
+
+def filename_from(content_disposition: str | None) -> str | None:
+    if not content_disposition:
+        return None
+    message = Message()
+    message["content-disposition"] = content_disposition
+    filename = message.get_filename()
+    return filename if isinstance(filename, str) else None
+
+
+def batch_ao_for(principal: Principal, header_ao: str) -> str:
+    """The AO a batch belongs to. An AO submits only as itself; an operator may submit for any AO."""
+    if principal.is_operator:
+        return header_ao
+    if principal.kind is not PrincipalKind.AO:
+        raise NotAllowedToSubmit(f"{principal.kind.value} callers cannot submit achievement batches.")
+    if header_ao != principal.id:
+        raise NotAllowedToSubmit(
+            f"The batch header names AwardingOrganisation {header_ao!r}, but the API key belongs to"
+            f" {principal.id!r}: an awarding organisation submits only its own batches."
+        )
+    return principal.id
+
+
+def may_submit(principal: Principal) -> bool:
+    return principal.is_operator or principal.kind is PrincipalKind.AO
+
+
+def caller_ao(principal: Principal) -> str | None:
+    """The AO a refusal is filed under before the file says which AO it is for."""
+    return principal.id if principal.kind is PrincipalKind.AO else None
+
+
+def chunk_records(
+    records: Sequence[SubmittedRecord],
+    *,
+    max_records: int,
+    max_bytes: int,
+    size_of: Callable[[SubmittedRecord], int],
+) -> list[tuple[SubmittedRecord, ...]]:
+    """Records in file order, in chunks of at most `max_records` and, where one record allows it, at
+    most `max_bytes` of encoded records. A record bigger than `max_bytes` travels alone."""
+    chunks: list[tuple[SubmittedRecord, ...]] = []
+    current: list[SubmittedRecord] = []
+    current_bytes = 0
+    for record in records:
+        size = size_of(record)
+        if current and (len(current) >= max_records or current_bytes + size > max_bytes):
+            chunks.append(tuple(current))
+            current, current_bytes = [], 0
+        current.append(record)
+        current_bytes += size
+    if current:
+        chunks.append(tuple(current))
+    return chunks
+
+
+def encoded_size(record: SubmittedRecord) -> int:
+    return len(record.model_dump_json())
+
+
+@dataclass(frozen=True)
+class BatchIdentity:
+    batch_id: uuid.UUID
+    ao_id: str
+    submitted_by: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A parsed batch as the encoded Kafka values of its events, in order."""
+
+    identity: BatchIdentity
+    header: BatchHeader
+    format: BatchFormat
+    record_count: int
+    chunk_count: int
+    sha256: str
+    size_bytes: int
+    values: tuple[bytes, ...]
+
+
+def submitted_event_id(batch_id: uuid.UUID) -> uuid.UUID:
+    return deterministic_id(batch_id, "submitted")
+
+
+def chunk_event_id(batch_id: uuid.UUID, index: int) -> uuid.UUID:
+    return deterministic_id(batch_id, "chunk", index)
+
+
+def completed_event_id(batch_id: uuid.UUID) -> uuid.UUID:
+    return deterministic_id(batch_id, "completed")
+
+
+def prepare_batch(
+    identity: BatchIdentity,
+    header: BatchHeader,
+    records: Sequence[SubmittedRecord],
+    fmt: BatchFormat,
+    *,
+    sha256: str,
+    size_bytes: int,
+    max_records: int = 1_000,
+    max_bytes: int = 1_048_576,
+) -> PreparedBatch:
+    """The batch as BatchSubmitted, its record chunks and BatchSubmissionCompleted, encoded.
+
+    Ids and timestamps derive from the batch id and its reception time only, so publishing the same
+    batch again (a retry after a failed commit) produces byte-identical events.
+    Raises BatchRefused (RS001) when one record alone is too large to carry.
+    """
+    from lrs_domain.formats.errors import BatchRefused
+
+    batch_id = identity.batch_id
+    sizes = {record.line: encoded_size(record) for record in records}
+    for record in records:
+        if sizes[record.line] > MAX_EVENT_BYTES:
+            raise BatchRefused(BatchCode.MALFORMED, "a value of this record is too long to carry", record.line)
+    chunks = chunk_records(records, max_records=max_records, max_bytes=max_bytes, size_of=lambda r: sizes[r.line])
+    submitted = BatchSubmitted(
+        batch_id=batch_id,
+        ao_id=identity.ao_id,
+        header=header,
+        format=fmt,
+        record_count=len(records),
+        content_sha256=sha256,
+        size_bytes=size_bytes,
+        submitted_by=identity.submitted_by,
+        received_at=identity.received_at,
+    )
+    correlation = str(batch_id)
+    first_id = submitted_event_id(batch_id)
+    envelopes = [wrap(submitted, source=SOURCE, correlation_id=correlation, event_id=first_id, occurred_at=identity.received_at)]
+    envelopes.extend(
+        wrap(
+            BatchRecordsSubmitted(batch_id=batch_id, ao_id=identity.ao_id, chunk_index=index, records=chunk),
+            source=SOURCE,
+            correlation_id=correlation,
+            causation_id=str(first_id),
+            event_id=chunk_event_id(batch_id, index),
+            occurred_at=identity.received_at,
+        )
+        for index, chunk in enumerate(chunks)
+    )
+    envelopes.append(
+        wrap(
+            BatchSubmissionCompleted(
+                batch_id=batch_id, ao_id=identity.ao_id, record_count=len(records), chunk_count=len(chunks)
+            ),
+            source=SOURCE,
+            correlation_id=correlation,
+            causation_id=str(first_id),
+            event_id=completed_event_id(batch_id),
+            occurred_at=identity.received_at,
+        )
+    )
+    values = tuple(encode(envelope) for envelope in envelopes)
+    if any(len(value) > MAX_EVENT_BYTES for value in values):
+        raise BatchRefused(BatchCode.MALFORMED, "the batch header is too long to carry")
+    return PreparedBatch(
+        identity=identity,
+        header=header,
+        format=fmt,
+        record_count=len(records),
+        chunk_count=len(chunks),
+        sha256=sha256,
+        size_bytes=size_bytes,
+        values=values,
+    )
+
+
+def status_url(batch_id: uuid.UUID) -> str:
+    return f"/v1/batches/{batch_id}"
+
+
+def replay_headers(batch_id: uuid.UUID, *, replay: bool) -> dict[str, str]:
+    headers = {"Location": status_url(batch_id)}
+    if replay:
+        headers["Idempotent-Replay"] = "true"
+    return headers
+
+
+def first_bytes(content: bytes, size: int = 512) -> bytes:
+    return content[:size]
+
+
+def join_codes(codes: Iterable[str]) -> str:
+    return ";".join(codes)

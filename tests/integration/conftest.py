@@ -1,0 +1,97 @@
+"""The whole system as real processes on real Kafka, PostgreSQL and SMTP, shared by end-to-end tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+from tests.support.system import RunningSystem, build_system, free_port
+
+from lrs_platform.database import create_pool
+from lrs_platform.identity import CredentialStore, Principal
+
+
+class _Inbox(Message):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[Any] = []
+
+    def handle_message(self, message: Any) -> None:
+        self.messages.append(message)
+
+
+@pytest.fixture(scope="session")
+def smtp_inbox() -> Iterator[tuple[int, _Inbox]]:
+    inbox = _Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, inbox
+    finally:
+        controller.stop()
+
+
+@dataclass
+class SystemUnderTest:
+    processes: RunningSystem
+    database_url: str
+    kafka_bootstrap: str
+    inbox: _Inbox
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return self.processes[service].url
+
+    async def key_for(self, principal: str) -> str:
+        if principal not in self.keys:
+            pool = await create_pool(self.database_url, max_size=1)
+            try:
+                issued = await CredentialStore(pool).issue(Principal.parse(principal), label="tests")
+            finally:
+                await pool.close()
+            self.keys[principal] = issued.token
+        return self.keys[principal]
+
+    async def client(self, service: str, principal: str) -> httpx.AsyncClient:
+        token = await self.key_for(principal)
+        return httpx.AsyncClient(base_url=self.url(service), headers={"Authorization": f"Bearer {token}"}, timeout=60.0)
+
+
+@pytest.fixture(scope="session")
+async def system(
+    kafka_bootstrap: str, database_url: str, smtp_inbox: tuple[int, _Inbox], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[SystemUnderTest]:
+    name = f"sys_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    system_database = database_url.rsplit("/", 1)[0] + f"/{name}"
+    smtp_port, inbox = smtp_inbox
+    log_dir: Path = tmp_path_factory.mktemp("service-logs")
+    processes = build_system(
+        kafka_bootstrap,
+        system_database,
+        log_dir,
+        {"NOTIFIER_SMTP_HOST": "127.0.0.1", "NOTIFIER_SMTP_PORT": str(smtp_port), "REPORTING_ID": name},
+    )
+    try:
+        await processes.start()
+        # the credentials schema exists once any service has started
+        yield SystemUnderTest(processes, system_database, kafka_bootstrap, inbox)
+    finally:
+        processes.stop()
+        for service in processes.services.values():
+            tail = service.log_path.read_text(errors="replace")[-3000:] if service.log_path.exists() else ""
+            if "Traceback" in tail:
+                print(f"--- {service.name} log tail ---\n{tail}")
