@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
@@ -28,6 +28,7 @@ from lrs_contracts.batch import (
 from lrs_contracts.codes import BATCH_CODE_TITLES, MAX_BATCH_BYTES, BatchCode
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.registry import encode, wrap
+from lrs_domain.formats import BatchRefused, detect_format
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.kafka import MAX_MESSAGE_BYTES
 
@@ -244,8 +245,6 @@ def prepare_batch(
     batch again (a retry after a failed commit) produces byte-identical events.
     Raises BatchRefused (RS001) when one record alone is too large to carry.
     """
-    from lrs_domain.formats.errors import BatchRefused
-
     batch_id = identity.batch_id
     sizes = {record.line: encoded_size(record) for record in records}
     for record in records:
@@ -315,9 +314,16 @@ def replay_headers(batch_id: uuid.UUID, *, replay: bool) -> dict[str, str]:
     return headers
 
 
-def first_bytes(content: bytes, size: int = 512) -> bytes:
-    return content[:size]
-
-
-def join_codes(codes: Iterable[str]) -> str:
-    return ";".join(codes)
+def resolve_format(
+    requested: BatchFormat | None, content_type: str | None, content_disposition: str | None, content: bytes
+) -> BatchFormat:
+    """`?format=` wins; else the Content-Type, the file name, then the first bytes; else RS001."""
+    fmt = requested or detect_format(content_type, filename_from(content_disposition), content[:512])
+    if fmt is None:
+        raise BatchRefused(
+            BatchCode.MALFORMED,
+            "the file is not recognisable as CSV, XML or JSON: send it as the request body with"
+            " Content-Type text/csv, application/xml or application/json, or add ?format=csv|xml|json"
+            " (multipart uploads are not supported)",
+        )
+    return fmt

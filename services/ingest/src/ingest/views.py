@@ -1,0 +1,225 @@
+"""What the View Achievement Batch endpoints answer, and how stored rows become those answers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.submission import BatchStatus, refusal_title, status_url
+from lrs_contracts.batch import BatchFormat, JobType
+from lrs_contracts.codes import BatchCode
+from lrs_contracts.outcomes import RecordStatus
+
+Row = Mapping[str, Any]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class BatchAccepted(_View):
+    """The answer to a submission: the batch is durably queued for validation."""
+
+    batch_id: uuid.UUID
+    status: BatchStatus
+    status_url: str = Field(description="GET it to follow the batch; also in the Location header")
+
+
+class BatchCountsView(_View):
+    total: int | None = Field(default=None, description="records in the file")
+    accepted: int | None = None
+    rejected: int | None = None
+    warnings: int | None = Field(default=None, description="records with at least one warning")
+    no_ops: int | None = Field(default=None, description="identical resubmissions, accepted without change")
+
+
+class RefusalView(_View):
+    code: str = Field(description="RS001-RS004, RS006 or RS007")
+    title: str
+    detail: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+class FailureView(_View):
+    code: str = Field(description="RS005: more than 30% of the records were rejected")
+    reason: str
+
+
+class BatchLinks(_View):
+    self: str
+    records: str
+    records_csv: str
+
+
+class BatchView(_View):
+    batch_id: uuid.UUID
+    ao_id: str | None
+    status: BatchStatus
+    format: BatchFormat | None = None
+    job_type: JobType | None = None
+    batch_reference: str | None = None
+    submitted_by: str | None = None
+    idempotency_key: str | None = None
+    content_sha256: str | None = None
+    size_bytes: int | None = None
+    record_count: int | None = None
+    counts: BatchCountsView
+    refusal: RefusalView | None = None
+    failure: FailureView | None = None
+    received_at: datetime
+    accepted_at: datetime | None = None
+    decided_at: datetime | None = None
+    links: BatchLinks
+
+
+class BatchPage(_View):
+    items: list[BatchView]
+    page: int
+    page_size: int
+    total: int
+
+
+class FindingView(_View):
+    code: str
+    field: str | None = None
+    message: str
+
+
+class RecordView(_View):
+    line: int = Field(description="CSV row (first record is line 4) or 1-based position in XML/JSON")
+    mis_identifier: str | None = Field(default=None, description="the AO's own key, echoed")
+    action: str | None = None
+    uln_masked: str | None = Field(default=None, description="the ULN's last 4 digits only")
+    status: RecordStatus
+    errors: list[FindingView]
+    warnings: list[FindingView]
+    achievement_id: uuid.UUID | None = None
+
+
+class RecordPage(_View):
+    batch_id: uuid.UUID
+    batch_status: BatchStatus
+    items: list[RecordView]
+    page: int
+    page_size: int
+    total: int
+
+
+def links_for(batch_id: uuid.UUID) -> BatchLinks:
+    base = status_url(batch_id)
+    return BatchLinks(self=base, records=f"{base}/records", records_csv=f"{base}/records.csv")
+
+
+def _enum_or_none(enum: type[Any], value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        return None
+
+
+def batch_view(row: Row) -> BatchView:
+    batch_id: uuid.UUID = row["batch_id"]
+    refusal = None
+    if row["refusal_code"] is not None:
+        code = _enum_or_none(BatchCode, row["refusal_code"])
+        refusal = RefusalView(
+            code=row["refusal_code"],
+            title=refusal_title(code) if code is not None else "The batch was refused",
+            detail=row["refusal_detail"],
+            line=row["refusal_line"],
+            column=row["refusal_column"],
+        )
+    failure = None
+    if row["failure_code"] is not None:
+        failure = FailureView(code=row["failure_code"], reason=row["failure_reason"] or "")
+    return BatchView(
+        batch_id=batch_id,
+        ao_id=row["ao_id"],
+        status=BatchStatus(row["status"]),
+        format=_enum_or_none(BatchFormat, row["format"]),
+        job_type=_enum_or_none(JobType, row["job_type"]),
+        batch_reference=row["batch_reference"],
+        submitted_by=row["submitted_by"],
+        idempotency_key=row["idempotency_key"],
+        content_sha256=row["content_sha256"],
+        size_bytes=row["size_bytes"],
+        record_count=row["record_count"],
+        counts=BatchCountsView(
+            total=row["total"] if row["total"] is not None else row["record_count"],
+            accepted=row["accepted"],
+            rejected=row["rejected"],
+            warnings=row["warnings"],
+            no_ops=row["no_ops"],
+        ),
+        refusal=refusal,
+        failure=failure,
+        received_at=row["received_at"],
+        accepted_at=row["accepted_at"],
+        decided_at=row["decided_at"],
+        links=links_for(batch_id),
+    )
+
+
+def _findings(raw: Any) -> list[FindingView]:
+    items = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    return [FindingView.model_validate(item) for item in items or ()]
+
+
+def record_view(row: Row) -> RecordView:
+    return RecordView(
+        line=row["line"],
+        mis_identifier=row["mis_identifier"],
+        action=row["action"],
+        uln_masked=row["uln_masked"],
+        status=RecordStatus(row["status"]),
+        errors=_findings(row["errors"]),
+        warnings=_findings(row["warnings"]),
+        achievement_id=row["achievement_id"],
+    )
+
+
+RECORDS_CSV_HEADINGS = ("Line", "MISIdentifier", "Action", "ULN", "Status", "Codes", "Messages")
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str | None) -> str:
+    """Echoed text (the MIS identifier) cannot start a spreadsheet formula when the AO opens the file."""
+    if not value:
+        return ""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def records_csv_row(record: RecordView) -> list[str]:
+    findings = [*record.errors, *record.warnings]
+    return [
+        str(record.line),
+        spreadsheet_safe(record.mis_identifier),
+        spreadsheet_safe(record.action),
+        record.uln_masked or "",
+        record.status.value,
+        ";".join(finding.code for finding in findings),
+        spreadsheet_safe(" | ".join(f"{finding.code}: {finding.message}" for finding in findings)),
+    ]
+
+
+def records_csv(records: Iterable[RecordView]) -> str:
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(RECORDS_CSV_HEADINGS)
+    writer.writerows(records_csv_row(record) for record in records)
+    return text.getvalue()
+
+
+def offset_of(page: int, page_size: int) -> int:
+    return (page - 1) * page_size

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from lrs_platform.settings import ServiceSettings
+
+
+class NotifierSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore", frozen=True)
+
+    port: int = 8005
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = 15.0
+    mail_from: str = "lrs-notifications@lrs.local"
+    message_id_domain: str = "lrs.local"
+    consumer_group: str = "notifier"
+    retry_base_seconds: float = 0.5
+    retry_max_seconds: float = 30.0

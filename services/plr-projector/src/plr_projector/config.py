@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from lrs_platform.settings import ServiceSettings
+
+
+class ProjectorSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="PROJECTOR_", extra="ignore", frozen=True)
+
+    port: int = 8003
+    # Prepended to every topic name this service reads and writes: isolates test runs and tenants
+    # sharing one cluster (see docs/decisions/0010-plr-projector-read-model.md).
+    topic_prefix: str = ""
+    max_batch_records: int = 5_000
+    poll_timeout_ms: int = 200
+    read_wait_max_ms: int = 30_000
+    metrics_interval_seconds: float = 2.0
+    run_consumer: bool = True
