@@ -126,21 +126,25 @@ def decide_batch(
     verdicts = _judge_batch(batch.records, context, existing)
     counts = _count(verdicts)
     failure = _failure(counts)
+    # No-ops name the achievement they left alone; accepted records name the one they changed.
+    shown_ids = [
+        verdict.target.achievement_id if verdict.status is RecordStatus.NO_OP and verdict.target else None
+        for verdict in verdicts
+    ]
     if failure is not None:
-        outcomes = tuple(_outcome(verdict, batch.ao_id, recorded=False) for verdict in verdicts)
-        return BatchDecision(outcomes, (), counts, failure, ())
+        return BatchDecision(_outcomes(verdicts, shown_ids), (), counts, failure, ())
 
     events: list[AchievementEvent] = []
     states: dict[uuid.UUID, AchievementState] = {}
-    for verdict in verdicts:
+    summaries: dict[Qualification, QualificationSummary] = {}
+    for index, verdict in enumerate(verdicts):
         if verdict.status is not RecordStatus.ACCEPTED:
             continue
-        event = _event(verdict, batch, job_type)
-        before = states.get(event.achievement_id, verdict.target)
-        states[event.achievement_id] = evolve(before, event)
+        event = _event(verdict, batch, job_type, summaries)
+        states[event.achievement_id] = evolve(states.get(event.achievement_id, verdict.target), event)
         events.append(event)
-    outcomes = tuple(_outcome(verdict, batch.ao_id, recorded=True) for verdict in verdicts)
-    return BatchDecision(outcomes, tuple(events), counts, None, tuple(states.values()))
+        shown_ids[index] = event.achievement_id
+    return BatchDecision(_outcomes(verdicts, shown_ids), tuple(events), counts, None, tuple(states.values()))
 
 
 def check_batch_offline(
@@ -160,8 +164,7 @@ def check_batch_offline(
     )
     verdicts = _judge_batch(records, context, existing=None)
     counts = _count(verdicts)
-    outcomes = tuple(_outcome(verdict, ao_id, recorded=False) for verdict in verdicts)
-    return OfflineReport(outcomes, counts, _failure(counts))
+    return OfflineReport(_outcomes(verdicts, [None] * len(verdicts)), counts, _failure(counts))
 
 
 # --- shared by the decider and the offline checker -------------------------------------------------
@@ -236,27 +239,25 @@ def _failure(counts: BatchCounts) -> BatchFailure | None:
     )
 
 
-def _outcome(verdict: _Verdict, ao_id: str, *, recorded: bool) -> RecordOutcome:
-    """`recorded` False: accepted records get no achievement id, since nothing was (or will be) written."""
-    record = verdict.judged.record
-    shows_id = verdict.status is RecordStatus.NO_OP or (recorded and verdict.status is RecordStatus.ACCEPTED)
-    return RecordOutcome(
-        line=record.line,
-        mis_identifier=record.mis_identifier,
-        action=verdict.judged.action.value if verdict.judged.action else record.action,
-        uln_masked=mask_uln(record.uln.strip()) if record.uln and record.uln.strip() else None,
-        status=verdict.status,
-        errors=verdict.errors,
-        warnings=verdict.warnings,
-        achievement_id=_achievement_id(verdict, ao_id) if shows_id else None,
+def _outcomes(verdicts: Sequence[_Verdict], achievement_ids: Sequence[uuid.UUID | None]) -> tuple[RecordOutcome, ...]:
+    return tuple(
+        RecordOutcome(
+            line=verdict.judged.record.line,
+            mis_identifier=verdict.judged.record.mis_identifier,
+            action=verdict.judged.action.value if verdict.judged.action else verdict.judged.record.action,
+            uln_masked=_masked(verdict.judged.record.uln),
+            status=verdict.status,
+            errors=verdict.errors,
+            warnings=verdict.warnings,
+            achievement_id=shown_id,
+        )
+        for verdict, shown_id in zip(verdicts, achievement_ids, strict=True)
     )
 
 
-def _achievement_id(verdict: _Verdict, ao_id: str) -> uuid.UUID | None:
-    if verdict.target is not None:
-        return verdict.target.achievement_id
-    address = verdict.judged.address
-    return achievement_id(_key(ao_id, address)) if address is not None else None
+def _masked(uln: str | None) -> str | None:
+    value = uln.strip() if uln else None
+    return mask_uln(value) if value else None
 
 
 def _key(ao_id: str, address: AchievementAddress) -> AchievementKey:
@@ -268,7 +269,12 @@ def _key(ao_id: str, address: AchievementAddress) -> AchievementKey:
     )
 
 
-def _event(verdict: _Verdict, batch: SubmittedBatch, job_type: JobType) -> AchievementEvent:
+def _event(
+    verdict: _Verdict,
+    batch: SubmittedBatch,
+    job_type: JobType,
+    summaries: dict[Qualification, QualificationSummary],
+) -> AchievementEvent:
     """The PLR event of an accepted record. Accepted means every rule passed, so its facts are known."""
     judged = verdict.judged
     address, data, target = judged.address, judged.data, verdict.target
@@ -299,7 +305,8 @@ def _event(verdict: _Verdict, batch: SubmittedBatch, job_type: JobType) -> Achie
         key=key,
         data=data,
         status=status_for(job_type),
-        qualification=_summary(judged.qualification),
+        qualification=summaries.get(judged.qualification)
+        or summaries.setdefault(judged.qualification, _summary(judged.qualification)),
         provenance=provenance,
     )
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from operator import mul
 
 TEMPORARY_ULN = "9999999999"
 
@@ -28,6 +29,8 @@ _UNIT_REFERENCE = re.compile(r"[A-Z]/[0-9]{3}/[0-9]{4}")
 _UKPRN = re.compile(r"[0-9]{8}")
 
 _MASK = "******"
+_ULN_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+_QAN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2)
 
 
 def is_well_formed_uln(text: str) -> bool:
@@ -36,9 +39,10 @@ def is_well_formed_uln(text: str) -> bool:
 
 
 def uln_check_digit(first_nine: str) -> int | None:
-    """The check digit that completes `first_nine` digits, or None when no digit can (remainder 0)."""
-    weighted_sum = sum(weight * int(digit) for weight, digit in zip(range(10, 1, -1), first_nine, strict=True))
-    remainder = weighted_sum % 11
+    """The check digit that completes nine digits, or None when no digit can (remainder 0)."""
+    if len(first_nine) != 9:
+        raise ValueError("a ULN check digit completes exactly nine digits")
+    remainder = sum(map(mul, _ULN_WEIGHTS, map(int, first_nine))) % 11
     return None if remainder == 0 else 10 - remainder
 
 
@@ -53,7 +57,7 @@ def is_valid_uln(text: str) -> bool:
 
 
 def mask_uln(text: str) -> str:
-    """`1000000043` → `******0043`: only the last 4 characters ever leave the service's logs and results."""
+    """`1000000043` → `******0043`. Results and logs show no more of a ULN than its last 4 characters."""
     if len(text) <= 4:
         return "*" * len(text)
     return _MASK + text[-4:]
@@ -73,9 +77,10 @@ class ParsedQan:
 
 
 def qan_check_character(first_seven: str) -> str:
-    """(8·q1 + 7·q2 + … + 2·q7) mod 11, with 10 written `X`."""
-    total = sum(weight * int(digit) for weight, digit in zip(range(8, 1, -1), first_seven, strict=True))
-    remainder = total % 11
+    """(8·q1 + 7·q2 + … + 2·q7) mod 11 over seven digits, with 10 written `X`."""
+    if len(first_seven) != 7:
+        raise ValueError("a QAN check character completes exactly seven digits")
+    remainder = sum(map(mul, _QAN_WEIGHTS, map(int, first_seven))) % 11
     return "X" if remainder == 10 else str(remainder)
 
 

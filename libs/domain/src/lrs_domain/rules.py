@@ -7,7 +7,8 @@ Public API:
 - `judge_against_state(...) -> StateVerdict` — the state rules (RV012-RV017) for one record;
 - `duplicate_in_batch(...)`, `not_ordered_by_uln()` — the two batch-position findings (RV020, WV002);
 - `exceeds_rejection_threshold(rejected, total)` — the RS005 arithmetic;
-- the single-field checks (`check_uln`, `check_award_date`, …) for callers that need only one.
+- the single-field checks (`check_uln`, `check_award_date`, …) for callers that need only one; they
+  take values as `SubmittedRecord` carries them (trimmed, empty as None; see `trimmed`).
 
 A rejected record reports every code that applies, ordered by `CODE_ORDER`. Where one code is the
 precise form of another about the same value, only the precise one is reported: the temporary ULN is
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from fractions import Fraction
+from functools import lru_cache
 from typing import NamedTuple
 
 from lrs_contracts.batch import JobType, RecordAction, SubmittedRecord
@@ -40,7 +42,6 @@ from lrs_domain.identifiers import (
     display_qan,
     has_valid_uln_check_digit,
     is_valid_ukprn,
-    is_valid_uln,
     is_well_formed_uln,
     mask_uln,
     parse_qan,
@@ -90,6 +91,8 @@ LANGUAGES: tuple[str, ...] = ("English", "Welsh", "Irish")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
 _ECHO_LIMIT = 40
+# A batch names the same ULNs, QANs and dates again and again; the checks of one value are pure.
+_CACHE_SIZE = 16_384
 
 _LABELS: dict[str, str] = {
     "action": "Action",
@@ -126,9 +129,8 @@ def exceeds_rejection_threshold(rejected: int, total: int) -> bool:
 # --- single-field checks ---------------------------------------------------------------------------
 
 
-def check_action(text: str | None) -> tuple[RecordAction | None, tuple[Finding, ...]]:
+def check_action(value: str | None) -> tuple[RecordAction | None, tuple[Finding, ...]]:
     """A missing action means Create; an unknown one is RV021 (and the action stays unknown)."""
-    value = _clean(text)
     if value is None:
         return RecordAction.CREATE, ()
     try:
@@ -154,14 +156,14 @@ def check_mandatory_fields(record: SubmittedRecord, action: RecordAction | None)
             f"{_LABELS[field]} is missing: it is required for {action_name}.",
         )
         for field in required
-        if _clean(getattr(record, field)) is None
+        if getattr(record, field) is None
     )
 
 
 def check_name_lengths(record: SubmittedRecord) -> tuple[Finding, ...]:
     findings = []
     for field in ("given_name", "family_name"):
-        name = _clean(getattr(record, field))
+        name = getattr(record, field)
         if name is not None and len(name) > MAX_NAME_LENGTH:
             findings.append(
                 _error(
@@ -173,8 +175,7 @@ def check_name_lengths(record: SubmittedRecord) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
-def check_mis_identifier(text: str | None) -> tuple[Finding, ...]:
-    value = _clean(text)
+def check_mis_identifier(value: str | None) -> tuple[Finding, ...]:
     if value is None or len(value) <= MAX_MIS_IDENTIFIER_LENGTH:
         return ()
     return (
@@ -186,8 +187,7 @@ def check_mis_identifier(text: str | None) -> tuple[Finding, ...]:
     )
 
 
-def check_gender(text: str | None) -> tuple[Finding, ...]:
-    value = _clean(text)
+def check_gender(value: str | None) -> tuple[Finding, ...]:
     if value is None or value in GENDERS:
         return ()
     return (
@@ -199,8 +199,7 @@ def check_gender(text: str | None) -> tuple[Finding, ...]:
     )
 
 
-def check_date_of_birth(text: str | None) -> tuple[date | None, tuple[Finding, ...]]:
-    value = _clean(text)
+def check_date_of_birth(value: str | None) -> tuple[date | None, tuple[Finding, ...]]:
     if value is None:
         return None, ()
     parsed = parse_iso_date(value)
@@ -216,9 +215,9 @@ def check_date_of_birth(text: str | None) -> tuple[date | None, tuple[Finding, .
     return parsed, ()
 
 
-def check_uln(text: str | None) -> tuple[Finding, ...]:
+@lru_cache(maxsize=_CACHE_SIZE)
+def check_uln(value: str | None) -> tuple[Finding, ...]:
     """RV001 badly formed, RV003 the temporary ULN, RV002 wrong check digit. Missing is RV021 elsewhere."""
-    value = _clean(text)
     if value is None:
         return ()
     if not is_well_formed_uln(value):
@@ -287,50 +286,43 @@ def verify_learner(
     )
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def check_qualification_number(
-    text: str | None,
+    value: str | None,
 ) -> tuple[ParsedQan | None, tuple[Finding, ...], tuple[Finding, ...]]:
-    """RV006 badly formed; WV001 when a qualification's check character does not match (never rejects)."""
-    value = _clean(text)
+    """(parsed QAN, errors, warnings): RV006 when badly formed; WV001, never a rejection, when a
+    qualification's check character does not match."""
     if value is None:
         return None, (), ()
     parsed = parse_qan(value)
     if parsed is None:
-        return (
-            None,
-            (
-                _error(
-                    RecordCode.QAN_MALFORMED,
-                    "qualification_number",
-                    f"Qualification number {_echo(value)} is badly formed: expected NNN/NNNN/C, the same 8 "
-                    "characters without obliques, or a QCF unit reference L/NNN/NNNN.",
-                ),
-            ),
-            (),
+        malformed = _error(
+            RecordCode.QAN_MALFORMED,
+            "qualification_number",
+            f"Qualification number {_echo(value)} is badly formed: expected NNN/NNNN/C, the same 8 "
+            "characters without obliques, or a QCF unit reference L/NNN/NNNN.",
         )
+        return None, (malformed,), ()
     if parsed.check_character_matches:
         return parsed, (), ()
-    expected = qan_check_character(parsed.normalised[:7])
-    return (
-        parsed,
-        (),
-        (
-            _warning(
-                WarningCode.QAN_CHECK_CHARACTER,
-                "qualification_number",
-                f"The check character of {display_qan(parsed.normalised)} should be {expected}: please check "
-                "the number (warning only; the qualification catalogue decides).",
-            ),
-        ),
+    check_character = _warning(
+        WarningCode.QAN_CHECK_CHARACTER,
+        "qualification_number",
+        f"The check character of {display_qan(parsed.normalised)} should be "
+        f"{qan_check_character(parsed.normalised[:7])}: please check the number (warning only; the "
+        "qualification catalogue decides).",
     )
+    return parsed, (), (check_character,)
 
 
 def find_catalogue_row(
     qan: ParsedQan, pathway: str | None, catalogue: Catalogue
 ) -> tuple[Qualification | None, tuple[Finding, ...]]:
     """RV005. The catalogue key is (QAN, pathway); an empty pathway matches a QAN with exactly one row."""
-    shown = display_qan(qan.normalised)
     rows = catalogue.rows_for(qan.normalised)
+    if len(rows) == 1 and pathway is None:
+        return rows[0], ()
+    shown = display_qan(qan.normalised)
     if not rows:
         return None, (
             _error(
@@ -339,7 +331,7 @@ def find_catalogue_row(
                 f"Qualification number {shown} is not in the qualification catalogue.",
             ),
         )
-    wanted = _clean(pathway)
+    wanted = pathway
     if wanted is None:
         if len(rows) == 1:
             return rows[0], ()
@@ -401,12 +393,11 @@ def check_job_type(qcf: bool, job_type: JobType, qan: ParsedQan | None) -> tuple
     )
 
 
-def check_award_date(text: str | None, today: date) -> tuple[date | None, tuple[Finding, ...]]:
+def check_award_date(value: str | None, today: date) -> tuple[date | None, tuple[Finding, ...]]:
     """RV008 unreadable or in the future, RV007 before 1 September 2006 (that day itself is accepted).
 
     The date is returned whenever it is readable, so a too-early date still addresses its achievement.
     """
-    value = _clean(text)
     if value is None:
         return None, ()
     parsed = parse_iso_date(value)
@@ -441,16 +432,15 @@ def check_grade(
     grade: str | None, qan: ParsedQan | None, qualification: Qualification | None, qcf: bool
 ) -> tuple[Finding, ...]:
     """RV010 for a failed QCF result, otherwise RV009 when the grade is not in the qualification's set."""
-    value = _clean(grade)
+    value = grade
     if value is None or qan is None:
         return ()
-    shown = display_qan(qan.normalised)
     if qcf and value in FAILED_QCF_GRADES:
         return (
             _error(
                 RecordCode.QCF_FAILED,
                 "grade",
-                f"Grade {_echo(value)} is a failed result for QCF {shown}: failed QCF units and "
+                f"Grade {_echo(value)} is a failed result for QCF {display_qan(qan.normalised)}: failed QCF units and "
                 "qualifications are not uploaded.",
             ),
         )
@@ -460,14 +450,14 @@ def check_grade(
         _error(
             RecordCode.GRADE_NOT_IN_SET,
             "grade",
-            f"Grade {_echo(value)} is not a grade of {shown} ({qualification.qualification_type}): "
-            f"expected one of {', '.join(qualification.grade_set)} (exact spelling).",
+            f"Grade {_echo(value)} is not a grade of {display_qan(qan.normalised)} "
+            f"({qualification.qualification_type}): expected one of {', '.join(qualification.grade_set)} "
+            "(exact spelling).",
         ),
     )
 
 
-def check_ukprn(text: str | None) -> tuple[Finding, ...]:
-    value = _clean(text)
+def check_ukprn(value: str | None) -> tuple[Finding, ...]:
     if value is None or is_valid_ukprn(value):
         return ()
     return (
@@ -479,8 +469,7 @@ def check_ukprn(text: str | None) -> tuple[Finding, ...]:
     )
 
 
-def check_language(text: str | None) -> tuple[Finding, ...]:
-    value = _clean(text)
+def check_language(value: str | None) -> tuple[Finding, ...]:
     if value is None or value in LANGUAGES:
         return ()
     return (
@@ -493,8 +482,7 @@ def check_language(text: str | None) -> tuple[Finding, ...]:
     )
 
 
-def check_credits(text: str | None) -> tuple[int | None, tuple[Finding, ...]]:
-    value = _clean(text)
+def check_credits(value: str | None) -> tuple[int | None, tuple[Finding, ...]]:
     if value is None:
         return None, ()
     if _WHOLE_NUMBER.fullmatch(value):
@@ -511,6 +499,7 @@ def check_credits(text: str | None) -> tuple[int | None, tuple[Finding, ...]]:
     )
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def parse_iso_date(text: str) -> date | None:
     """`yyyy-mm-dd` only: other ISO 8601 spellings that `date.fromisoformat` accepts are refused."""
     if not _ISO_DATE.fullmatch(text):
@@ -519,6 +508,19 @@ def parse_iso_date(text: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def trimmed(record: SubmittedRecord) -> SubmittedRecord:
+    """The record with every value trimmed and empty values as None, as the contract promises.
+
+    The single-field checks rely on it, so the decider does not trust every producer to have done it.
+    """
+    changes = {
+        name: _clean(value)
+        for name, value in record.__dict__.items()
+        if isinstance(value, str) and (not value or value[0].isspace() or value[-1].isspace())
+    }
+    return record.model_copy(update=changes) if changes else record
 
 
 # --- the whole record, without achievement state ---------------------------------------------------
@@ -578,14 +580,16 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     date_of_birth, found = check_date_of_birth(record.date_of_birth)
     errors += found
 
-    uln = _clean(record.uln)
-    errors += check_uln(uln)
+    record = trimmed(record)
+    uln = record.uln
+    uln_errors = check_uln(uln)
+    errors += uln_errors
     recorded_uln: str | None = None
-    if uln is not None and is_valid_uln(uln):
+    if uln is not None and not uln_errors:
         recorded_uln = uln
         if context.learners is not None:
             recorded_uln, found = verify_learner(
-                uln, _clean(record.given_name), _clean(record.family_name), date_of_birth, context.learners
+                uln, record.given_name, record.family_name, date_of_birth, context.learners
             )
             errors += found
 
@@ -613,7 +617,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     address = None
     if recorded_uln is not None and qan is not None and award_date is not None:
         address = AchievementAddress(recorded_uln, qan.normalised, award_date)
-    grade = _clean(record.grade)
+    grade = record.grade
     data = None
     if (
         action in _GRADED_ACTIONS
@@ -624,8 +628,8 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
         data = AchievementData(
             pathway=qualification.pathway,
             grade=grade,
-            ukprn=_clean(record.centre_ukprn),
-            language_for_assessment=_clean(record.language_for_assessment),
+            ukprn=record.centre_ukprn,
+            language_for_assessment=record.language_for_assessment,
             credits=credits,
         )
     return JudgedRecord(
@@ -869,7 +873,6 @@ def _wrong_state(situation: str) -> Finding:
 
 
 def _clean(text: str | None) -> str | None:
-    """Values are trimmed, and an empty value is a missing one."""
     if text is None:
         return None
     stripped = text.strip()

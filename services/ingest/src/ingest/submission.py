@@ -56,6 +56,7 @@ class SubmissionError(Exception):
 
     status = 400
     title = "Bad request"
+    retry_after: str | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -80,6 +81,7 @@ class IdempotencyKeyReused(SubmissionError):
 class SubmissionInProgress(SubmissionError):
     status = 409
     title = "The same submission is being published right now"
+    retry_after = "1"
 
 
 def refusal_status(code: BatchCode) -> int:
@@ -128,9 +130,7 @@ def dedup_key(idempotency_key: str | None, sha256: str) -> str:
     return f"key:{idempotency_key}" if idempotency_key is not None else f"sha256:{sha256}"
 
 
-def is_key_reused_for_other_content(
-    idempotency_key: str | None, stored_sha256: str | None, new_sha256: str
-) -> bool:
+def is_key_reused_for_other_content(idempotency_key: str | None, stored_sha256: str | None, new_sha256: str) -> bool:
     return idempotency_key is not None and stored_sha256 is not None and stored_sha256 != new_sha256
 
 
@@ -264,7 +264,9 @@ def prepare_batch(
     )
     correlation = str(batch_id)
     first_id = submitted_event_id(batch_id)
-    envelopes = [wrap(submitted, source=SOURCE, correlation_id=correlation, event_id=first_id, occurred_at=identity.received_at)]
+    envelopes = [
+        wrap(submitted, source=SOURCE, correlation_id=correlation, event_id=first_id, occurred_at=identity.received_at)
+    ]
     envelopes.extend(
         wrap(
             BatchRecordsSubmitted(batch_id=batch_id, ao_id=identity.ao_id, chunk_index=index, records=chunk),

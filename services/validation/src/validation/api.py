@@ -156,4 +156,3 @@ async def merge_learners(request: Request, principal: CurrentPrincipal, master_u
     except UnknownLearnerError as error:
         raise ProblemError(404, "Learner not registered", "Both ULNs must be registered and different.") from error
     _wake_outbox(request)
-

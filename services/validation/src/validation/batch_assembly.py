@@ -75,5 +75,7 @@ def _assemble(pending: _Pending, marker: BatchSubmissionCompleted, partition: in
         raise IncompleteBatchError(f"batch {marker.batch_id}: chunks {sorted(pending.chunks)} of {marker.chunk_count}")
     records = tuple(record for index in range(marker.chunk_count) for record in pending.chunks[index])
     if len(records) != marker.record_count:
-        raise IncompleteBatchError(f"batch {marker.batch_id}: {len(records)} records, marker says {marker.record_count}")
+        raise IncompleteBatchError(
+            f"batch {marker.batch_id}: {len(records)} records, marker says {marker.record_count}"
+        )
     return AssembledBatch(pending.submitted, records, partition, offset)

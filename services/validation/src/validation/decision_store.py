@@ -52,7 +52,9 @@ class DecisionStore:
         )
         if row is None:
             return None
-        return StoredDecision(batch_id, row["failed"], decode_messages(row["messages"]), row["published_at"] is not None)
+        return StoredDecision(
+            batch_id, row["failed"], decode_messages(row["messages"]), row["published_at"] is not None
+        )
 
     async def existing_states(
         self, ao_id: str, learner_qualifications: Iterable[tuple[str, str]]

@@ -42,7 +42,9 @@ def decision_messages(
     for index, chunk in enumerate(_chunks(decision.outcomes, OUTCOMES_PER_MESSAGE)):
         decided = BatchRecordsDecided(batch_id=batch_id, ao_id=submitted.ao_id, chunk_index=index, outcomes=chunk)
         messages.append(_outcome(decided, submitted, causation_id, decided_at, ("outcomes", index)))
-    messages.append(_outcome(_result(submitted, decision, decided_at), submitted, causation_id, decided_at, ("result",)))
+    messages.append(
+        _outcome(_result(submitted, decision, decided_at), submitted, causation_id, decided_at, ("result",))
+    )
     return messages
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -22,7 +23,9 @@ async def relay_once(pool: asyncpg.Pool, producer: AIOKafkaProducer, limit: int 
         )
         if not rows:
             return 0
-        sent = [await producer.send(LEARNER_EVENTS.name, key=row["uln"].encode(), value=row["envelope"]) for row in rows]
+        sent = [
+            await producer.send(LEARNER_EVENTS.name, key=row["uln"].encode(), value=row["envelope"]) for row in rows
+        ]
         await asyncio.gather(*sent)
         await connection.execute(
             "UPDATE validation.learner_outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
@@ -40,7 +43,5 @@ async def relay_forever(pool: asyncpg.Pool, producer: AIOKafkaProducer, wake: as
             relayed = 0
         if relayed == 0:
             wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass

@@ -183,7 +183,9 @@ def parse_learners_csv(text: str) -> list[Learner]:
     return list(load_learners(text))
 
 
-async def _queue(connection: asyncpg.Connection, uln: str, event: LearnerRegistered | LearnerSharingChanged | LearnersMerged) -> None:
+async def _queue(
+    connection: asyncpg.Connection, uln: str, event: LearnerRegistered | LearnerSharingChanged | LearnersMerged
+) -> None:
     envelope = wrap(event, source=SOURCE, correlation_id=f"learner:{uln[-4:]}")
     await connection.execute(
         "INSERT INTO validation.learner_outbox (uln, envelope) VALUES ($1, $2)", uln, encode(envelope)

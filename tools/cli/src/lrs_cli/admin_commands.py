@@ -58,7 +58,5 @@ def load_reference(connection: Connection) -> str:
 def import_learners(connection: Connection, file: str) -> str:
     content = Path(file).read_bytes()
     with connection.client("validation", timeout=300) as client:
-        result = expect_ok(
-            client.post("/v1/learners/import", content=content, headers={"Content-Type": "text/csv"})
-        )
+        result = expect_ok(client.post("/v1/learners/import", content=content, headers={"Content-Type": "text/csv"}))
     return f"registered {result['registered']} learners"

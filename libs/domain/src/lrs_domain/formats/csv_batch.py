@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterator
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
-from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
+from lrs_contracts.codes import BatchCode
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.formats.limits import (
     HEADER_FIELDS,
@@ -19,8 +19,10 @@ from lrs_domain.formats.limits import (
     RECORD_FIELDS,
     RECORD_HEADINGS,
     ParsedBatch,
-    assemble_batch,
+    batch_of,
     clean,
+    header_from,
+    refuse_too_many_records,
 )
 
 _RECORD_ATTRIBUTES = tuple(field.attribute for field in RECORD_FIELDS)
@@ -30,17 +32,17 @@ def parse_csv(content: bytes) -> ParsedBatch:
     rows = _non_blank_rows(_decode(content))
     _expect_headings(rows, HEADER_HEADINGS, "header names")
     _, header_row = _expect_row(rows, len(HEADER_HEADINGS), "header values")
-    header_values = {field.attribute: clean(value) for field, value in zip(HEADER_FIELDS, header_row, strict=True)}
+    header = header_from(
+        {field.attribute: clean(value) for field, value in zip(HEADER_FIELDS, header_row, strict=True)}
+    )
     _expect_headings(rows, RECORD_HEADINGS, "record headings")
     records: list[SubmittedRecord] = []
-    record_count = 0
     for line, row in rows:
+        refuse_too_many_records(len(records) + 1, line)
         _refuse_wrong_field_count(line, row, len(RECORD_HEADINGS), "record")
-        record_count += 1
-        if record_count <= MAX_BATCH_RECORDS:
-            values = dict(zip(_RECORD_ATTRIBUTES, [value.strip() or None for value in row], strict=True))
-            records.append(SubmittedRecord(line=line, **values))
-    return assemble_batch(header_values, tuple(records), record_count, BatchFormat.CSV)
+        values = dict(zip(_RECORD_ATTRIBUTES, [value.strip() or None for value in row], strict=True))
+        records.append(SubmittedRecord(line=line, **values))
+    return batch_of(header, tuple(records), BatchFormat.CSV)
 
 
 def _decode(content: bytes) -> str:
@@ -64,17 +66,14 @@ def _field_position(content: bytes, offset: int) -> tuple[int, int]:
 
 def _non_blank_rows(text: str) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    next_line = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise BatchRefused(BatchCode.MALFORMED, f"unreadable CSV: {error}", reader.line_num) from None
-        line, next_line = next_line, reader.line_num + 1
-        if any(value.strip() for value in row):
-            yield line, row
+    row_start = 1
+    try:
+        for row in reader:
+            if row and any(value.strip() for value in row):
+                yield row_start, row
+            row_start = reader.line_num + 1
+    except csv.Error as error:
+        raise BatchRefused(BatchCode.MALFORMED, f"unreadable CSV: {error}", reader.line_num) from None
 
 
 def _expect_row(rows: Iterator[tuple[int, list[str]]], field_count: int, what: str) -> tuple[int, list[str]]:

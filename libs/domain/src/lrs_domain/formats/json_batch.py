@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
 from lrs_domain.formats.errors import BatchRefused
-from lrs_domain.formats.limits import ParsedBatch, assemble_batch
+from lrs_domain.formats.limits import ParsedBatch, batch_of, header_from, refuse_too_many_records
 
 Text = StrictStr | None
 NumberOrText = StrictStr | StrictInt | StrictFloat | None
@@ -103,18 +103,52 @@ class JsonBatch(_JsonModel):
     records: list[JsonBatchRecord] = Field(default_factory=list)
 
 
+_RECORD_LIST = TypeAdapter(list[JsonBatchRecord])
+_TOP_LEVEL_KEYS = frozenset(JsonBatch.model_fields)
+
+
 def parse_json(content: bytes) -> ParsedBatch:
     document = _load(content)
-    try:
-        batch = JsonBatch.model_validate(document)
-    except ValidationError as error:
-        raise _refusal_from(error) from None
-    header_values = {attribute: _text(value) for attribute, value in batch.header}
+    if not isinstance(document, dict):
+        raise BatchRefused(BatchCode.MALFORMED, "the document must be an object with header and records")
+    unknown_keys = sorted(set(document) - _TOP_LEVEL_KEYS)
+    if unknown_keys:
+        raise BatchRefused(BatchCode.MALFORMED, f"unknown key {unknown_keys[0]!r}; only header and records")
+    header = header_from(_values(_validated_header(document.get("header"))))
+    submitted_records = document.get("records", [])
+    if not isinstance(submitted_records, list):
+        raise BatchRefused(BatchCode.MALFORMED, "records must be a list")
     records = tuple(
-        SubmittedRecord(line=position, **{attribute: _text(value) for attribute, value in record})
-        for position, record in enumerate(batch.records[:MAX_BATCH_RECORDS], start=1)
+        SubmittedRecord(line=position, **_values(record))
+        for position, record in enumerate(_validated_records(submitted_records[:MAX_BATCH_RECORDS]), start=1)
     )
-    return assemble_batch(header_values, records, len(batch.records), BatchFormat.JSON)
+    refuse_too_many_records(len(submitted_records), MAX_BATCH_RECORDS + 1)
+    return batch_of(header, records, BatchFormat.JSON)
+
+
+def _validated_header(header: object) -> JsonBatchHeader:
+    if header is None:
+        raise BatchRefused(BatchCode.MALFORMED, "the document has no header")
+    try:
+        return JsonBatchHeader.model_validate(header)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        where = ".".join(["header", *(str(part) for part in first["loc"][:1])])
+        raise BatchRefused(BatchCode.MALFORMED, f"{where}: {first['msg']}") from None
+
+
+def _validated_records(records: list[Any]) -> list[JsonBatchRecord]:
+    try:
+        return _RECORD_LIST.validate_python(records)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        position = int(first["loc"][0]) + 1
+        where = " ".join([f"record {position}", *(str(part) for part in first["loc"][1:2])])
+        raise BatchRefused(BatchCode.MALFORMED, f"{where}: {first['msg']}", position) from None
+
+
+def _values(model: BaseModel) -> dict[str, str | None]:
+    return {attribute: _text(value) for attribute, value in model}
 
 
 def _load(content: bytes) -> Any:
@@ -132,17 +166,6 @@ def _load(content: bytes) -> Any:
 
 def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
-
-
-def _refusal_from(error: ValidationError) -> BatchRefused:
-    first = error.errors(include_url=False, include_input=False)[0]
-    location = first["loc"]
-    if len(location) >= 2 and location[0] == "records" and isinstance(location[1], int):
-        record_position = location[1] + 1
-        where = " ".join([f"record {record_position}", *(str(part) for part in location[2:3])])
-        return BatchRefused(BatchCode.MALFORMED, f"{where}: {first['msg']}", record_position)
-    where = ".".join(str(part) for part in location[:2]) or "the document"
-    return BatchRefused(BatchCode.MALFORMED, f"{where}: {first['msg']}")
 
 
 def _text(value: str | int | float | None) -> str | None:

@@ -1,8 +1,13 @@
 """What the three formats share: their field names, the parsed batch and the batch-level checks.
 
-Every format is judged in the same order, so one file gets the same code whatever its format:
-RS002 (size) before reading anything; then RS001 for any structural fault anywhere in the file,
-including a missing AwardingOrganisation; then RS003, RS004, RS007 and finally RS006.
+A file is judged in reading order and its first fault wins, so it gets the same code whatever its format:
+1. RS002 when it is over 6 MB, before anything is read;
+2. RS001 when a CSV or JSON file is not UTF-8, or a JSON file is not well-formed (both are decoded whole);
+3. the header: RS001 for a structural fault or a missing AwardingOrganisation, then RS004, then RS007;
+4. the records, in order: RS001 for a structural fault, RS003 on meeting the 10,001st record (reading
+   stops there);
+5. RS006 when there is no record.
+XML is read as a stream, so a well-formedness fault counts where it occurs.
 """
 
 from __future__ import annotations
@@ -117,27 +122,19 @@ def job_type_of(value: str | None) -> JobType | None:
         raise BatchRefused(BatchCode.BAD_JOB_TYPE, f"job type {value!r} is not Provisional or Final") from None
 
 
-def assemble_batch(
-    header_values: Mapping[str, str | None],
-    records: tuple[SubmittedRecord, ...],
-    record_count: int,
-    fmt: BatchFormat,
-) -> ParsedBatch:
-    """Apply the header and count checks every format shares, in the order of the module docstring.
+def refuse_too_many_records(record_count: int, line: int) -> None:
+    """Called as each record is met, so reading stops at the first record past the limit."""
+    if record_count > MAX_BATCH_RECORDS:
+        raise BatchRefused(BatchCode.TOO_MANY_RECORDS, f"the file has more than {MAX_BATCH_RECORDS:,} records", line)
 
-    `header_values` maps attribute names to cleaned values; `records` may stop at MAX_BATCH_RECORDS
-    while `record_count` counts every record of the file.
-    """
-    awarding_organisation = header_values.get("awarding_organisation")
+
+def header_from(values: Mapping[str, str | None]) -> BatchHeader:
+    """Step 3: `values` maps header attribute names to cleaned values."""
+    awarding_organisation = values.get("awarding_organisation")
     if awarding_organisation is None:
         raise BatchRefused(BatchCode.MALFORMED, "the header has no AwardingOrganisation")
-    if record_count > MAX_BATCH_RECORDS:
-        raise BatchRefused(
-            BatchCode.TOO_MANY_RECORDS,
-            f"the file has {record_count:,} records; at most {MAX_BATCH_RECORDS:,} are accepted",
-        )
-    job_type = job_type_of(header_values.get("job_type"))
-    notification_email = header_values.get("notification_email")
+    job_type = job_type_of(values.get("job_type"))
+    notification_email = values.get("notification_email")
     if notification_email is None:
         raise BatchRefused(BatchCode.BAD_NOTIFICATION_EMAIL, "the header has no NotificationEmail")
     if not is_plausible_email(notification_email):
@@ -146,14 +143,17 @@ def assemble_batch(
             "NotificationEmail is not a plausible email address "
             "(one @, a non-empty local part, a dotted domain, no spaces, at most 254 characters)",
         )
-    if record_count == 0:
-        raise BatchRefused(BatchCode.NO_RECORDS, "the file has a header but no records")
-    header = BatchHeader(
-        file_version=header_values.get("file_version"),
+    return BatchHeader(
+        file_version=values.get("file_version"),
         awarding_organisation=awarding_organisation,
         job_type=job_type,
         notification_email=notification_email,
-        batch_reference=header_values.get("batch_reference"),
-        results_issued_date=header_values.get("results_issued_date"),
+        batch_reference=values.get("batch_reference"),
+        results_issued_date=values.get("results_issued_date"),
     )
+
+
+def batch_of(header: BatchHeader, records: tuple[SubmittedRecord, ...], fmt: BatchFormat) -> ParsedBatch:
+    if not records:
+        raise BatchRefused(BatchCode.NO_RECORDS, "the file has a header but no records")
     return ParsedBatch(header=header, records=records, format=fmt)

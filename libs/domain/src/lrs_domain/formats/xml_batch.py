@@ -17,14 +17,16 @@ from xml.parsers.expat import ErrorString
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
-from lrs_contracts.batch import BatchFormat, SubmittedRecord
-from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
+from lrs_contracts.batch import BatchFormat, BatchHeader, SubmittedRecord
+from lrs_contracts.codes import BatchCode
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.formats.limits import (
     HEADER_ATTRIBUTE_BY_HEADING,
     RECORD_ATTRIBUTE_BY_HEADING,
     ParsedBatch,
-    assemble_batch,
+    batch_of,
+    header_from,
+    refuse_too_many_records,
 )
 
 SCHEMA_PATH = Path(__file__).with_name("achievement-batch.xsd")
@@ -65,8 +67,12 @@ def parse_xml(content: bytes) -> ParsedBatch:
         raise BatchRefused(BatchCode.MALFORMED, f"malformed XML: {ErrorString(error.code)}", line, column + 1) from None
     except DefusedXmlException as error:
         line, column = position()
-        raise BatchRefused(BatchCode.MALFORMED, _REFUSED_CONSTRUCTS.get(type(error), str(error)), line, column) from None
-    return assemble_batch(builder.header, tuple(builder.records), builder.record_count, BatchFormat.XML)
+        raise BatchRefused(
+            BatchCode.MALFORMED, _REFUSED_CONSTRUCTS.get(type(error), str(error)), line, column
+        ) from None
+    if builder.header is None:
+        raise BatchRefused(BatchCode.MALFORMED, f"<{ROOT}> has no <{HEADER}>")
+    return batch_of(builder.header, tuple(builder.records), BatchFormat.XML)
 
 
 class _BatchBuilder:
@@ -77,7 +83,8 @@ class _BatchBuilder:
 
     def __init__(self) -> None:
         self.position: Position = lambda: (0, 0)
-        self.header: dict[str, str | None] = {}
+        self.header: BatchHeader | None = None
+        self._header_values: dict[str, str | None] = {}
         self.records: list[SubmittedRecord] = []
         self.record_count = 0
         self._depth = 0
@@ -98,13 +105,14 @@ class _BatchBuilder:
         elif depth == 3 and self._section == RECORDS:
             self._expect(tag == RECORD, f"<{RECORDS}> holds only <{RECORD}> elements, not <{tag}>")
             self.record_count += 1
+            refuse_too_many_records(self.record_count, self.position()[0])
             self._record_values = {}
         elif depth == 3:
-            self._start_value(tag, HEADER_ATTRIBUTE_BY_HEADING, self.header, HEADER)
+            self._start_value(tag, HEADER_ATTRIBUTE_BY_HEADING, self._header_values, HEADER)
         elif depth == 2:
             self._expect(tag in (HEADER, RECORDS), f"<{ROOT}> holds <{HEADER}> and <{RECORDS}>, not <{tag}>")
             self._expect(tag not in self._seen_sections, f"<{tag}> appears twice")
-            self._expect(RECORDS not in self._seen_sections, f"<{HEADER}> must come before <{RECORDS}>")
+            self._expect(tag == HEADER or HEADER in self._seen_sections, f"<{HEADER}> must come before <{RECORDS}>")
             self._seen_sections.add(tag)
             self._section = tag
         else:
@@ -120,8 +128,10 @@ class _BatchBuilder:
         if self._value_owner is not None:
             self._value_owner[self._value_attribute] = self._value_text.strip() or None
             self._value_owner = None
-        elif self._depth == 3 and self._section == RECORDS and self.record_count <= MAX_BATCH_RECORDS:
+        elif self._depth == 3 and self._section == RECORDS:
             self.records.append(SubmittedRecord(line=self.record_count, **self._record_values))
+        elif self._depth == 2 and self._section == HEADER:
+            self.header = header_from(self._header_values)
         self._depth -= 1
 
     def _start_value(

@@ -119,9 +119,7 @@ def xml_document(header: Values, rows: Sequence[Values]) -> bytes:
 def json_object(header: Values, rows: Sequence[Values]) -> dict[str, object]:
     return {
         "header": {HEADER_NAMES[key][1]: value for key, value in header.items() if value is not None},
-        "records": [
-            {RECORD_NAMES[key][1]: value for key, value in row.items() if value is not None} for row in rows
-        ],
+        "records": [{RECORD_NAMES[key][1]: value for key, value in row.items() if value is not None} for row in rows],
     }
 
 

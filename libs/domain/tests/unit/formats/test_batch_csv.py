@@ -1,0 +1,203 @@
+import pytest
+from libs.domain.tests.unit.formats.batch_documents import (
+    CSV_HEADER_NAMES_ROW,
+    CSV_RECORD_HEADINGS_ROW,
+    HEADER,
+    csv_document,
+    record,
+    records,
+)
+
+from lrs_contracts.batch import BatchFormat
+from lrs_contracts.codes import BatchCode
+from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch
+
+HEADER_VALUES_ROW = "1.0,RN5133,Final,results@example.org,JUNE-2024-01,2024-08-22"
+RECORD_ROW = "Create,CAND-1,1000000043,Alex,Smith,2006-04-01,1,601/4491/X,,2024-08-22,Pass,10001234,English,"
+
+
+def _parse(text: str) -> ParsedBatch:
+    return parse_batch(text.encode(), BatchFormat.CSV)
+
+
+def _refusal(content: bytes | str) -> BatchRefused:
+    with pytest.raises(BatchRefused) as refused:
+        parse_batch(content.encode() if isinstance(content, str) else content, BatchFormat.CSV)
+    return refused.value
+
+
+def _lines(*lines: str) -> str:
+    return "\n".join(lines) + "\n"
+
+
+def test_a_byte_order_mark_changes_nothing() -> None:
+    rows = records(3)
+
+    with_bom = parse_batch(csv_document(HEADER, rows, bom=True), BatchFormat.CSV)
+    without_bom = parse_batch(csv_document(HEADER, rows), BatchFormat.CSV)
+
+    assert with_bom == without_bom
+    assert with_bom.header.file_version == "1.0"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_any_line_ending_is_read_and_numbered(newline: str) -> None:
+    batch = parse_batch(csv_document(HEADER, records(3), newline=newline), BatchFormat.CSV)
+
+    assert [record.line for record in batch.records] == [4, 5, 6]
+
+
+def test_blank_lines_are_skipped_but_keep_their_line_numbers() -> None:
+    batch = _parse(
+        _lines(
+            "",
+            CSV_HEADER_NAMES_ROW,
+            HEADER_VALUES_ROW,
+            "",
+            CSV_RECORD_HEADINGS_ROW,
+            RECORD_ROW,
+            "",
+            "   ",
+            ",,,,,,,,,,,,,",
+            " , ,",
+            RECORD_ROW.replace("CAND-1", "CAND-2"),
+        )
+        + "\n\n"
+    )
+
+    assert [(record.line, record.mis_identifier) for record in batch.records] == [(6, "CAND-1"), (11, "CAND-2")]
+
+
+def test_values_are_trimmed_and_empty_values_are_none() -> None:
+    batch = _parse(
+        _lines(
+            CSV_HEADER_NAMES_ROW,
+            " 1.0 , RN5133 ,  , results@example.org ,,",
+            CSV_RECORD_HEADINGS_ROW,
+            " Update ,  , 1000000043 ,\tAlex\t, Smith ,,,601/4491/X,   ,2024-08-22, Merit ,,,",
+        )
+    )
+
+    assert batch.header.awarding_organisation == "RN5133"
+    assert batch.header.job_type is None
+    assert batch.header.batch_reference is None
+    assert batch.records[0].model_dump() == {
+        **dict.fromkeys(batch.records[0].model_dump(), None),
+        "line": 4,
+        "action": "Update",
+        "uln": "1000000043",
+        "given_name": "Alex",
+        "family_name": "Smith",
+        "qualification_number": "601/4491/X",
+        "award_date": "2024-08-22",
+        "grade": "Merit",
+    }
+
+
+def test_quoted_values_may_hold_commas_quotes_and_line_breaks_and_lines_count_physical_lines() -> None:
+    rows = [
+        record(1, family_name="Brown, Jr", given_name='Ann "Annie"'),
+        record(2, mis_identifier="two\nlines"),
+        record(3),
+    ]
+
+    batch = parse_batch(csv_document(HEADER, rows), BatchFormat.CSV)
+
+    assert batch.records[0].family_name == "Brown, Jr"
+    assert batch.records[0].given_name == 'Ann "Annie"'
+    assert batch.records[1].mis_identifier == "two\nlines"
+    assert [record.line for record in batch.records] == [4, 5, 7]
+
+
+@pytest.mark.parametrize(
+    ("rows", "line", "column"),
+    [
+        ((CSV_HEADER_NAMES_ROW.lower(), HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW), 1, 1),
+        ((CSV_HEADER_NAMES_ROW.replace("JobType", "Job Type"), HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW), 1, 3),
+        ((CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW.replace("ULN", "Uln")), 3, 3),
+        ((CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW.replace("CentreUKPRN", "UKPRN")), 3, 12),
+        (
+            (
+                CSV_HEADER_NAMES_ROW,
+                HEADER_VALUES_ROW,
+                CSV_RECORD_HEADINGS_ROW.replace("GivenName,FamilyName", "FamilyName,GivenName"),
+            ),
+            3,
+            4,
+        ),
+    ],
+)
+def test_wrong_headings_are_malformed_with_line_and_column(rows: tuple[str, ...], line: int, column: int) -> None:
+    refusal = _refusal(_lines(*rows, RECORD_ROW))
+
+    assert (refusal.code, refusal.line, refusal.column) == (BatchCode.MALFORMED, line, column)
+    assert "case-sensitive" in refusal.detail
+
+
+@pytest.mark.parametrize(
+    ("rows", "line"),
+    [
+        ((CSV_HEADER_NAMES_ROW + ",Extra", HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW), 1),
+        ((CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW + ",", CSV_RECORD_HEADINGS_ROW, RECORD_ROW), 2),
+        ((CSV_HEADER_NAMES_ROW, "1.0,RN5133", CSV_RECORD_HEADINGS_ROW, RECORD_ROW), 2),
+        ((CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW, RECORD_ROW + ","), 5),
+        ((CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW, "", "Create,CAND-9"), 6),
+    ],
+)
+def test_a_row_with_the_wrong_number_of_fields_is_malformed_with_its_line(rows: tuple[str, ...], line: int) -> None:
+    refusal = _refusal(_lines(*rows))
+
+    assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, line)
+    assert "fields" in refusal.detail
+
+
+def test_a_byte_that_is_not_utf8_is_malformed_with_its_line_and_field() -> None:
+    content = _lines(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW, RECORD_ROW).encode()
+    latin1 = content.replace(b"Smith", b"Sm\xeftt", 1)
+
+    refusal = _refusal(latin1)
+
+    assert (refusal.code, refusal.line, refusal.column) == (BatchCode.MALFORMED, 4, 5)
+    assert "0xEF" in refusal.detail
+
+
+def test_utf16_is_not_utf8() -> None:
+    content = _lines(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW).encode("utf-16")
+
+    assert _refusal(content).code is BatchCode.MALFORMED
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _lines(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, 'Create,"CAND-1,1000000043'),
+        _lines(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, 'Create,"CAND"-1,' + "," * 12),
+    ],
+)
+def test_broken_quoting_is_malformed(text: str) -> None:
+    refusal = _refusal(text)
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert refusal.line == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ("", "header names"),
+        ("\n\n  \n", "header names"),
+        (_lines(CSV_HEADER_NAMES_ROW), "header values"),
+        (_lines(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW), "record headings"),
+    ],
+)
+def test_a_file_that_ends_before_its_record_headings_is_malformed(text: str, missing: str) -> None:
+    refusal = _refusal(text)
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert missing in refusal.detail
+
+
+def test_header_rows_and_headings_without_records_is_rs006() -> None:
+    assert _refusal(_lines(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, "", " ")).code is (
+        BatchCode.NO_RECORDS
+    )

@@ -1,0 +1,173 @@
+"""HTTP: learners raise Event Data Challenges; the owning AO acknowledges and resolves them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from challenges.domain import Challenge, ChallengeState, InvalidTransition
+from challenges.service import ChallengeNotFound, ChallengeService, NotAllowed
+from challenges.store import OpenChallengeExists
+from lrs_contracts.challenge import ChallengeResolution
+from lrs_platform.identity import CurrentPrincipal
+from lrs_platform.problems import ProblemError, problem_responses
+
+AO_ID_PATTERN = r"^RN[0-9]{1,8}$"
+
+router = APIRouter(prefix="/v1/challenges", tags=["challenges"])
+
+
+class ChallengeCreate(BaseModel):
+    """A data error on one achievement of the caller's own PLR. Not an appeal against a result."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    achievement_id: uuid.UUID = Field(description="the achievement on the learner's PLR")
+    ao_id: str = Field(pattern=AO_ID_PATTERN, description="the awarding organisation that recorded it, e.g. RN5133")
+    reason: str = Field(min_length=1, max_length=2000, description="what is wrong with the data")
+
+
+class ChallengeResolve(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    resolution: ChallengeResolution = Field(
+        description="corrected: the AO fixed the data; upheld: the data was right; rejected: not a data error"
+    )
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ChallengePublic(BaseModel):
+    challenge_id: uuid.UUID
+    achievement_id: uuid.UUID
+    ao_id: str
+    uln: str
+    reason: str
+    state: ChallengeState
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    resolution: ChallengeResolution | None
+    note: str | None
+
+    @staticmethod
+    def of(challenge: Challenge) -> ChallengePublic:
+        return ChallengePublic(
+            challenge_id=challenge.challenge_id,
+            achievement_id=challenge.achievement_id,
+            ao_id=challenge.ao_id,
+            uln=challenge.uln,
+            reason=challenge.reason,
+            state=challenge.state,
+            raised_at=challenge.raised_at,
+            acknowledged_at=challenge.acknowledged_at,
+            resolved_at=challenge.resolved_at,
+            resolution=challenge.resolution,
+            note=challenge.note,
+        )
+
+
+class ChallengeList(BaseModel):
+    items: list[ChallengePublic]
+
+
+def _service(request: Request) -> ChallengeService:
+    service: ChallengeService = request.app.state.challenges
+    return service
+
+
+def _translate(error: Exception) -> ProblemError:
+    if isinstance(error, ChallengeNotFound):
+        return ProblemError(404, "Not found", "No such challenge.")
+    if isinstance(error, NotAllowed):
+        return ProblemError(403, "Forbidden", str(error))
+    if isinstance(error, InvalidTransition):
+        return ProblemError(409, "Conflict", str(error), state=error.state.value)
+    if isinstance(error, OpenChallengeExists):
+        return ProblemError(409, "Conflict", f"An open challenge already exists: {error.challenge_id}")
+    raise error
+
+
+_DOMAIN_ERRORS = (ChallengeNotFound, NotAllowed, InvalidTransition, OpenChallengeExists)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Raise an Event Data Challenge (learners)",
+    description=(
+        "A learner reports a **data error** in one achievement on their own Personal Learning Record, "
+        "Provisional results included. This is not an appeal against a result: appeals go to the awarding "
+        "organisation. The AO is emailed at its challenge contact. One open challenge per achievement."
+    ),
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def raise_challenge(
+    body: ChallengeCreate, principal: CurrentPrincipal, request: Request, response: Response
+) -> ChallengePublic:
+    try:
+        challenge = await _service(request).raise_(principal, body.achievement_id, body.ao_id, body.reason)
+    except _DOMAIN_ERRORS as error:
+        raise _translate(error) from error
+    response.headers["Location"] = f"/v1/challenges/{challenge.challenge_id}"
+    return ChallengePublic.of(challenge)
+
+
+@router.get(
+    "",
+    summary="List challenges",
+    description="An AO sees the challenges against its own achievements; a learner sees the ones they raised.",
+    responses=problem_responses(401, 403, 422),
+)
+async def list_challenges(
+    principal: CurrentPrincipal,
+    request: Request,
+    state: ChallengeState | None = None,
+    ao_id: Annotated[str | None, Query(pattern=AO_ID_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ChallengeList:
+    try:
+        challenges = await _service(request).list(principal, state, ao_id, limit)
+    except _DOMAIN_ERRORS as error:
+        raise _translate(error) from error
+    return ChallengeList(items=[ChallengePublic.of(challenge) for challenge in challenges])
+
+
+@router.get("/{challenge_id}", summary="One challenge", responses=problem_responses(401, 404))
+async def get_challenge(challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> ChallengePublic:
+    try:
+        return ChallengePublic.of(await _service(request).get(principal, challenge_id))
+    except _DOMAIN_ERRORS as error:
+        raise _translate(error) from error
+
+
+@router.post(
+    "/{challenge_id}/acknowledge",
+    summary="Acknowledge a challenge (the owning AO)",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def acknowledge_challenge(
+    challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request
+) -> ChallengePublic:
+    try:
+        return ChallengePublic.of(await _service(request).acknowledge(principal, challenge_id))
+    except _DOMAIN_ERRORS as error:
+        raise _translate(error) from error
+
+
+@router.post(
+    "/{challenge_id}/resolve",
+    summary="Resolve a challenge (the owning AO)",
+    description="`corrected` means the AO has sent corrected data in a batch; the challenge itself changes no PLR.",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def resolve_challenge(
+    challenge_id: uuid.UUID, body: ChallengeResolve, principal: CurrentPrincipal, request: Request
+) -> ChallengePublic:
+    try:
+        return ChallengePublic.of(await _service(request).resolve(principal, challenge_id, body.resolution, body.note))
+    except _DOMAIN_ERRORS as error:
+        raise _translate(error) from error

@@ -1,0 +1,115 @@
+"""Use cases: authorise from the principal, decide in the domain, persist row + outbox atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from challenges.domain import (
+    Challenge,
+    ChallengeEvent,
+    ChallengeState,
+    acknowledge,
+    event_id_of,
+    evolve,
+    may_manage,
+    raise_challenge,
+    resolve,
+    visible_to,
+)
+from challenges.store import ChallengeStore, ChallengeUnitOfWork
+from lrs_contracts.challenge import ChallengeResolution
+from lrs_contracts.envelope import utc_now
+from lrs_contracts.registry import wrap
+from lrs_platform.identity import Principal, PrincipalKind
+
+SOURCE = "challenges"
+
+
+class ChallengeNotFound(Exception):
+    """Unknown, or not the caller's to see: the two are indistinguishable on purpose."""
+
+
+class NotAllowed(Exception):
+    """The caller's kind of principal may not do this at all."""
+
+
+class ChallengeService:
+    def __init__(self, store: ChallengeStore, outbox_wake: asyncio.Event | None = None) -> None:
+        self._store = store
+        self._wake = outbox_wake
+
+    async def raise_(self, principal: Principal, achievement_id: uuid.UUID, ao_id: str, reason: str) -> Challenge:
+        if principal.kind is not PrincipalKind.LEARNER:
+            raise NotAllowed("only a learner raises a challenge, against their own PLR")
+        event = raise_challenge(uuid.uuid4(), achievement_id, ao_id, principal.id, reason)
+        challenge = evolve(None, event, utc_now())
+        async with self._store.unit_of_work() as uow:
+            await uow.insert(challenge)
+            await self._append(uow, event, principal)
+        self._notify()
+        return challenge
+
+    async def acknowledge(self, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
+        async with self._store.unit_of_work() as uow:
+            challenge = await self._managed(uow, principal, challenge_id)
+            event = acknowledge(challenge)
+            changed = evolve(challenge, event, utc_now())
+            await uow.update(changed)
+            await self._append(uow, event, principal)
+        self._notify()
+        return changed
+
+    async def resolve(
+        self, principal: Principal, challenge_id: uuid.UUID, resolution: ChallengeResolution, note: str | None
+    ) -> Challenge:
+        async with self._store.unit_of_work() as uow:
+            challenge = await self._managed(uow, principal, challenge_id)
+            event = resolve(challenge, resolution, note)
+            changed = evolve(challenge, event, utc_now())
+            await uow.update(changed)
+            await self._append(uow, event, principal)
+        self._notify()
+        return changed
+
+    async def get(self, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
+        challenge = await self._store.get(challenge_id)
+        if challenge is None or not visible_to(challenge, principal):
+            raise ChallengeNotFound(str(challenge_id))
+        return challenge
+
+    async def list(
+        self, principal: Principal, state: ChallengeState | None, ao_id: str | None, limit: int
+    ) -> list[Challenge]:
+        if principal.kind is PrincipalKind.AO:
+            if ao_id is not None and ao_id != principal.id:
+                return []
+            return await self._store.list(ao_id=principal.id, state=state, limit=limit)
+        if principal.kind is PrincipalKind.LEARNER:
+            return await self._store.list(uln=principal.id, ao_id=ao_id, state=state, limit=limit)
+        if principal.kind is PrincipalKind.OPERATOR:
+            return await self._store.list(ao_id=ao_id, state=state, limit=limit)
+        raise NotAllowed("challenges are open to learners, AOs and operators")
+
+    async def _managed(self, uow: ChallengeUnitOfWork, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
+        if principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):
+            raise NotAllowed("only the awarding organisation acknowledges and resolves challenges")
+        challenge = await uow.get_for_update(challenge_id)
+        if challenge is None or not may_manage(challenge, principal):
+            raise ChallengeNotFound(str(challenge_id))
+        return challenge
+
+    @staticmethod
+    async def _append(uow: ChallengeUnitOfWork, event: ChallengeEvent, principal: Principal) -> None:
+        envelope = wrap(
+            event,
+            source=SOURCE,
+            correlation_id=str(event.challenge_id),
+            event_id=event_id_of(event),
+            causation_id=str(principal),
+        )
+        await uow.add_to_outbox(envelope, str(event.achievement_id))
+
+    def _notify(self) -> None:
+        if self._wake is not None:
+            self._wake.set()

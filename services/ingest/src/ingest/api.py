@@ -1,0 +1,405 @@
+"""HTTP entrypoints: Submit Achievement Batch and View Achievement Batch (`/v1`). Handlers stay thin:
+they translate HTTP to the use cases in `service` and the answers in `views`."""
+
+from __future__ import annotations
+
+import uuid
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
+
+from ingest.config import IngestSettings
+from ingest.repository import BatchRepository
+from ingest.service import (
+    BatchRefusedError,
+    BatchSubmissions,
+    DecisionSignal,
+    PublishFailed,
+    scope_for,
+    wait_until_decided,
+)
+from ingest.submission import (
+    DECIDED_STATUSES,
+    BatchStatus,
+    NotAllowedToSubmit,
+    SubmissionError,
+    declared_too_large,
+    may_submit,
+    normalise_idempotency_key,
+    refusal_status,
+    refusal_title,
+    replay_headers,
+    status_url,
+)
+from ingest.views import (
+    BatchAccepted,
+    BatchPage,
+    BatchView,
+    RecordPage,
+    batch_view,
+    offset_of,
+    record_view,
+    records_csv,
+)
+from lrs_contracts.batch import BatchFormat
+from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
+from lrs_contracts.outcomes import RecordStatus
+from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
+from lrs_platform.identity import CurrentPrincipal
+from lrs_platform.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError, problem_response
+
+XSD_PACKAGE = "lrs_domain.formats"
+XSD_NAME = "achievement-batch.xsd"
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_DESCRIPTIONS = {
+    400: "The request is unusable (e.g. a malformed Idempotency-Key)",
+    401: "No API key, or an unknown or revoked one",
+    403: "The caller may not do this (e.g. the header names another AO)",
+    404: "No such batch for this caller (another AO's batch answers 404 too)",
+    409: "The Idempotency-Key was used for a different file, or the same batch is being published right now",
+    413: "RS002: the file is larger than 6 MB; ingest stopped reading it",
+    422: "Invalid path or query parameters",
+    503: "Kafka could not take the batch: nothing was accepted; retry later with the same Idempotency-Key",
+}
+
+
+def problems(*statuses: int, descriptions: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for problem+json answers."""
+    described = {**_DESCRIPTIONS, **(descriptions or {})}
+    return {
+        status: {"description": described[status], "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}}}
+        for status in statuses
+    }
+
+
+_SUBMIT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "The batch file itself as the request body (not a multipart form), at most 6 MB"
+            f" ({MAX_BATCH_BYTES:,} bytes) and 10,000 records. The format is taken from `?format=`,"
+            " else the Content-Type, else the file's first bytes."
+        ),
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/JsonBatch"}},
+            "application/xml": {
+                "schema": {
+                    "type": "string",
+                    "description": "an AchievementBatch document; see GET /v1/schema/achievement-batch.xsd",
+                }
+            },
+            "text/csv": {
+                "schema": {
+                    "type": "string",
+                    "description": "header names, header values, record headings, then one row per record",
+                }
+            },
+        },
+    }
+}
+
+
+def _submissions(request: Request) -> BatchSubmissions:
+    submissions: BatchSubmissions = request.app.state.submissions
+    return submissions
+
+
+def _repository(request: Request) -> BatchRepository:
+    repository: BatchRepository = request.app.state.batches
+    return repository
+
+
+def _signal(request: Request) -> DecisionSignal:
+    signal: DecisionSignal = request.app.state.decision_signal
+    return signal
+
+
+def _settings(request: Request) -> IngestSettings:
+    settings: IngestSettings = request.app.state.settings
+    return settings
+
+
+Submissions = Annotated[BatchSubmissions, Depends(_submissions)]
+Batches = Annotated[BatchRepository, Depends(_repository)]
+Signal = Annotated[DecisionSignal, Depends(_signal)]
+Settings = Annotated[IngestSettings, Depends(_settings)]
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post(
+    "/batches",
+    tags=["submit"],
+    summary="Submit Achievement Batch",
+    description=(
+        "Accepts a batch once it is durably queued for validation, and answers 202 with its id."
+        " The header's AwardingOrganisation must be the calling AO. Sending the same Idempotency-Key"
+        " again (or, without a key, the same file again) answers the original batch with"
+        " `Idempotent-Replay: true` instead of creating a second one."
+    ),
+    status_code=202,
+    response_model=BatchAccepted,
+    responses={
+        202: {
+            "description": "Accepted: the whole batch is queued for validation",
+            "headers": {
+                "Location": {"description": "the batch's status URL", "schema": {"type": "string"}},
+                "Idempotent-Replay": {
+                    "description": "`true` when this answers an earlier identical submission",
+                    "schema": {"type": "string"},
+                },
+            },
+        },
+        **problems(
+            400,
+            401,
+            403,
+            409,
+            413,
+            422,
+            503,
+            descriptions={
+                422: "RS001, RS003, RS004, RS006 or RS007 (the file was read and refused; `line` and `column`"
+                " point at an RS001 fault), or invalid query parameters",
+            },
+        ),
+    },
+    openapi_extra=_SUBMIT_BODY,
+)
+async def submit_batch(
+    request: Request,
+    principal: CurrentPrincipal,
+    submissions: Submissions,
+    batch_format: Annotated[BatchFormat | None, Query(alias="format", description="overrides the Content-Type")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="unique per AO; a retry with the same key is answered once"),
+    ] = None,
+) -> JSONResponse:
+    if not may_submit(principal):
+        raise NotAllowedToSubmit(f"{principal.kind.value} callers cannot submit achievement batches.")
+    key = normalise_idempotency_key(idempotency_key)
+    if declared_too_large(request.headers.get("content-length")):
+        await submissions.refuse_unread(
+            principal, BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {MAX_BATCH_BYTES:,} bytes"), key
+        )
+    try:
+        content = await read_limited(request.stream())
+    except BatchRefused as refusal:
+        await submissions.refuse_unread(principal, refusal, key)
+    except ClientDisconnect:
+        raise ProblemError(400, "Bad request", "The client went away before the whole file arrived.") from None
+    result = await submissions.submit(
+        principal,
+        content,
+        requested_format=batch_format,
+        content_type=request.headers.get("content-type"),
+        content_disposition=request.headers.get("content-disposition"),
+        idempotency_key=key,
+    )
+    body = BatchAccepted(batch_id=result.batch_id, status=result.status, status_url=status_url(result.batch_id))
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=202, headers=replay_headers(result.batch_id, replay=result.replay)
+    )
+
+
+def _not_found(batch_id: uuid.UUID) -> ProblemError:
+    return ProblemError(404, "Not found", f"There is no batch {batch_id} for this caller.")
+
+
+@router.get(
+    "/batches",
+    tags=["view"],
+    summary="List batches (the caller AO's history, newest first)",
+    response_model=BatchPage,
+    responses=problems(401, 403, 422),
+)
+async def list_batches(
+    principal: CurrentPrincipal,
+    batches: Batches,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    ao_id: Annotated[
+        str | None, Query(max_length=64, description="operators: only this AO's batches; AOs: their own id")
+    ] = None,
+) -> BatchPage:
+    scope = scope_for(principal, ao_id)
+    rows, total = await batches.history(ao_id=scope, limit=page_size, offset=offset_of(page, page_size))
+    return BatchPage(items=[batch_view(row) for row in rows], page=page, page_size=page_size, total=total)
+
+
+@router.get(
+    "/batches/{batch_id}",
+    tags=["view"],
+    summary="View Achievement Batch",
+    description=(
+        "Status (received, accepted, completed, failed, refused), counts, refusal or failure code, job type,"
+        " reference and timestamps. `wait_until_decided` holds the answer up to that many seconds until"
+        " the batch is completed or failed."
+    ),
+    response_model=BatchView,
+    responses=problems(401, 403, 404, 422),
+)
+async def view_batch(
+    batch_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    batches: Batches,
+    signal: Signal,
+    settings: Settings,
+    wait_until_decided_seconds: Annotated[
+        float | None,
+        Query(alias="wait_until_decided", ge=0, le=30, description="long-poll up to this many seconds"),
+    ] = None,
+) -> BatchView:
+    scope = scope_for(principal)
+    row = await batches.get(batch_id, ao_id=scope)
+    if row is None:
+        raise _not_found(batch_id)
+    if wait_until_decided_seconds and BatchStatus(row["status"]) not in DECIDED_STATUSES:
+        timeout = min(wait_until_decided_seconds, settings.max_wait_seconds)
+        await wait_until_decided(batches, signal, batch_id, timeout)
+        row = await batches.get(batch_id, ao_id=scope)
+        if row is None:
+            raise _not_found(batch_id)
+    return batch_view(row)
+
+
+@router.get(
+    "/batches/{batch_id}/records",
+    tags=["view"],
+    summary="The batch's per-record results, in line order",
+    response_model=RecordPage,
+    responses=problems(401, 403, 404, 422),
+)
+async def list_records(
+    batch_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    batches: Batches,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=1_000)] = 100,
+    status: Annotated[RecordStatus | None, Query(description="only records with this result")] = None,
+) -> RecordPage:
+    row = await batches.get(batch_id, ao_id=scope_for(principal))
+    if row is None:
+        raise _not_found(batch_id)
+    records, total = await batches.records(
+        batch_id, status=status.value if status else None, limit=page_size, offset=offset_of(page, page_size)
+    )
+    return RecordPage(
+        batch_id=batch_id,
+        batch_status=BatchStatus(row["status"]),
+        items=[record_view(record) for record in records],
+        page=page,
+        page_size=page_size,
+        total=total,
+    )
+
+
+@router.get(
+    "/batches/{batch_id}/records.csv",
+    tags=["view"],
+    summary="Download the batch's per-record results as CSV",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Line, MISIdentifier, Action, ULN (last 4 digits), Status, Codes, Messages",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **problems(401, 403, 404, 422),
+    },
+)
+async def download_records(batch_id: uuid.UUID, principal: CurrentPrincipal, batches: Batches) -> Response:
+    if await batches.get(batch_id, ao_id=scope_for(principal)) is None:
+        raise _not_found(batch_id)
+    records, _ = await batches.records(batch_id, status=None, limit=None)
+    return Response(
+        records_csv(record_view(record) for record in records),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-records.csv"'},
+    )
+
+
+@router.get(
+    "/schema/achievement-batch.xsd",
+    tags=["submit"],
+    summary="The XML Schema of an achievement batch",
+    response_class=Response,
+    responses={
+        200: {"description": "the XSD", "content": {"application/xml": {"schema": {"type": "string"}}}},
+        **problems(404),
+    },
+)
+async def batch_schema() -> Response:
+    schema = resources.files(XSD_PACKAGE).joinpath(XSD_NAME)
+    if not schema.is_file():
+        raise ProblemError(404, "Not found", "The batch XSD is not shipped with this build.")
+    return Response(schema.read_bytes(), media_type="application/xml")
+
+
+async def _refused(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, BatchRefusedError)
+    refusal = error.refusal
+    problem = Problem(
+        status=refusal_status(refusal.code),
+        title=refusal_title(refusal.code),
+        detail=refusal.detail,
+        code=refusal.code.value,
+        instance=status_url(error.batch_id),
+        line=refusal.line,
+        column=refusal.column,
+    )
+    return problem_response(problem)
+
+
+async def _submission_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, SubmissionError)
+    headers = {"Retry-After": error.retry_after} if error.retry_after else None
+    return problem_response(
+        Problem(status=error.status, title=error.title, detail=error.detail, instance=request.url.path), headers
+    )
+
+
+async def _publish_failed(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, PublishFailed)
+    problem = Problem(
+        status=503,
+        title="The batch could not be queued",
+        detail="Kafka did not take the batch, so nothing of it was accepted. Send it again later.",
+        instance=status_url(error.batch_id),
+    )
+    return problem_response(problem, {"Retry-After": "5"})
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    app.add_exception_handler(BatchRefusedError, _refused)
+    app.add_exception_handler(SubmissionError, _submission_error)
+    app.add_exception_handler(PublishFailed, _publish_failed)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus what it cannot infer: the problem schema, the JSON batch model of the
+    raw request body, and the bearer API key."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    batch_schema = JsonBatch.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    schemas.update(batch_schema.pop("$defs", {}))
+    schemas["JsonBatch"] = batch_schema
+    document["components"]["securitySchemes"] = {
+        "apiKey": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer lrs_<key id>_<secret>"}
+    }
+    for path, operations in document["paths"].items():
+        if path.startswith("/v1/batches"):
+            for operation in operations.values():
+                operation["security"] = [{"apiKey": []}]
+    app.openapi_schema = document
+    return document

@@ -1,0 +1,90 @@
+"""The only place that builds clients for the ingest service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ingest import api
+from ingest.config import IngestSettings
+from ingest.outcomes import OutcomeConsumer
+from ingest.publisher import TransactionalPublisher
+from ingest.repository import SCHEMA, BatchRepository
+from ingest.service import BatchSubmissions, ChunkLimits, DecisionSignal
+from lrs_platform.database import apply_migrations, create_pool, database_reachable
+from lrs_platform.http import build_app, readiness
+from lrs_platform.identity import CredentialStore
+from lrs_platform.kafka import kafka_reachable
+from lrs_platform.logging import configure_logging
+
+SERVICE = "ingest"
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    settings = settings or IngestSettings()
+    configure_logging(SERVICE, settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url, max_size=settings.pool_max_size)
+        async with pool.acquire() as connection:
+            await apply_migrations(connection, SCHEMA, "ingest.migrations")
+        app.state.credentials = CredentialStore(pool)
+        await app.state.credentials.migrate()
+        # Kafka may be away at start: the service still answers reads, and 503 for submissions.
+        publisher = TransactionalPublisher(
+            settings.kafka_bootstrap_servers,
+            f"ingest-{settings.instance_id or secrets.token_hex(6)}",
+            start_timeout=settings.kafka_start_timeout_seconds,
+            transaction_timeout=settings.publish_timeout_seconds,
+        )
+        batches = BatchRepository(pool)
+        signal = DecisionSignal()
+        app.state.settings = settings
+        app.state.batches = batches
+        app.state.decision_signal = signal
+        app.state.submissions = BatchSubmissions(
+            batches,
+            publisher,
+            chunk_limits=ChunkLimits(settings.chunk_records, settings.chunk_bytes),
+            row_lock_timeout=settings.row_lock_timeout_seconds,
+        )
+        tasks = [asyncio.create_task(publisher.warm_up(), name="ingest-producer-warm-up")]
+        if settings.outcomes_enabled:
+            consumer = OutcomeConsumer(
+                settings.kafka_bootstrap_servers, settings.outcomes_group_id, batches, publisher, signal
+            )
+            app.state.outcome_consumer = consumer
+            tasks.append(asyncio.create_task(consumer.run(), name="ingest-outcome-consumer"))
+        readiness(
+            app,
+            postgres=lambda: database_reachable(pool),
+            kafka=lambda: kafka_reachable(settings.kafka_bootstrap_servers),
+        )
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await publisher.stop()
+            await pool.close()
+
+    app = build_app(
+        SERVICE,
+        title="LRS Achievement Batches",
+        description=(
+            "Submit Achievement Batch and View Achievement Batch: awarding organisations upload batch files"
+            " (CSV, XML or JSON; at most 6 MB and 10,000 records) and follow what became of each record."
+        ),
+        lifespan=lifespan,
+    )
+    api.install(app)
+    return app

@@ -1,0 +1,162 @@
+"""The batch view's consumer of `lrs.batch.outcomes.v1`.
+
+At-least-once delivery, effectively-once effect: each poll's events are stored in one PostgreSQL
+transaction of idempotent upserts, and the offsets are committed only after that transaction
+commits. A crash in between means the same events are applied again, which changes nothing.
+An unreadable event goes to the topic's DLQ with the error, and the consumer carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from pydantic import ValidationError
+
+from ingest import metrics
+from ingest.publisher import TransactionalPublisher
+from ingest.repository import BatchRepository
+from ingest.service import DecisionSignal
+from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
+from lrs_contracts.registry import UnknownEventType, decode
+from lrs_contracts.topics import BATCH_OUTCOMES
+from lrs_platform.kafka import make_consumer
+from lrs_platform.logging import get_logger
+
+_log = get_logger("ingest.outcomes")
+
+OutcomeEvent = BatchRecordsDecided | BatchCompleted | BatchFailed
+
+
+@dataclass(frozen=True)
+class Poison:
+    """A message the batch view cannot read: it goes to the DLQ."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A readable event that is not for the batch view."""
+
+    event_type: str
+
+
+Classified = OutcomeEvent | Poison | Ignored
+
+
+def classify(raw: bytes | None) -> Classified:
+    if raw is None:
+        return Poison("empty message")
+    try:
+        envelope, payload = decode(raw)
+    except UnknownEventType as error:
+        return Poison(f"unknown event type {error}")
+    except (ValidationError, ValueError) as error:
+        return Poison(f"{type(error).__name__}: {str(error)[:500]}")
+    if isinstance(payload, BatchRecordsDecided | BatchCompleted | BatchFailed):
+        return payload
+    return Ignored(envelope.event_type)
+
+
+def next_offsets(batches: Mapping[TopicPartition, Sequence[ConsumerRecord[Any, Any]]]) -> dict[TopicPartition, int]:
+    return {partition: messages[-1].offset + 1 for partition, messages in batches.items() if messages}
+
+
+def dead_letter_headers(message: ConsumerRecord[Any, Any], error: str) -> list[tuple[str, bytes]]:
+    return [
+        ("lrs_error", error.encode()),
+        ("lrs_original_topic", message.topic.encode()),
+        ("lrs_original_partition", str(message.partition).encode()),
+        ("lrs_original_offset", str(message.offset).encode()),
+    ]
+
+
+ConsumerFactory = Callable[..., AIOKafkaConsumer]
+
+
+class OutcomeConsumer:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        group_id: str,
+        repository: BatchRepository,
+        publisher: TransactionalPublisher,
+        signal: DecisionSignal,
+        *,
+        consumer_factory: ConsumerFactory = make_consumer,
+        max_backoff: float = 10.0,
+    ) -> None:
+        self._bootstrap = bootstrap_servers
+        self._group_id = group_id
+        self._repository = repository
+        self._publisher = publisher
+        self._signal = signal
+        self._consumer_factory = consumer_factory
+        self._max_backoff = max_backoff
+        self.assigned = False
+
+    async def run(self) -> None:
+        """Consumes until cancelled; any failure restarts the consumer from the committed offsets."""
+        backoff = 0.5
+        while True:
+            consumer = self._consumer_factory(self._bootstrap, BATCH_OUTCOMES.name, group_id=self._group_id)
+            try:
+                await consumer.start()
+                backoff = 0.5
+                await self._consume(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                _log.warning("outcome_consumer_restarting", error=f"{type(error).__name__}: {error}", in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+            finally:
+                self.assigned = False
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1_000, max_records=500)
+            self.assigned = bool(consumer.assignment())
+            if not batches:
+                continue
+            await self.handle([message for messages in batches.values() for message in messages])
+            await consumer.commit(next_offsets(batches))
+            self._signal.notify()
+
+    async def handle(self, messages: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        events: list[OutcomeEvent] = []
+        for message in messages:
+            classified = classify(message.value)
+            match classified:
+                case Poison(error=error):
+                    await self._dead_letter(message, error)
+                case Ignored():
+                    continue
+                case _:
+                    events.append(classified)
+        if events:
+            await self._repository.apply_outcomes(events)
+            for event in events:
+                metrics.OUTCOME_EVENTS.labels(event.event_type).inc()
+
+    async def _dead_letter(self, message: ConsumerRecord[Any, Any], error: str) -> None:
+        _log.error(
+            "outcome_event_dead_lettered",
+            partition=message.partition,
+            offset=message.offset,
+            error=error,
+        )
+        await self._publisher.publish(
+            BATCH_OUTCOMES.dead_letters,
+            message.key or b"",
+            [message.value or b""],
+            headers=dead_letter_headers(message, error),
+        )
+        metrics.OUTCOME_DEAD_LETTERS.inc()

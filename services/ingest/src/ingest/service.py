@@ -1,0 +1,314 @@
+"""The submit and view use cases: they orchestrate the pure rules, the repository and the publisher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NoReturn, TypeVar
+
+import asyncpg
+
+from ingest import metrics
+from ingest.publisher import PublishUnavailable, TransactionalPublisher
+from ingest.repository import BatchRepository, ClaimTimeout, Refusal
+from ingest.submission import (
+    DECIDED_STATUSES,
+    BatchIdentity,
+    BatchStatus,
+    IdempotencyKeyReused,
+    NotAllowedToSubmit,
+    PreparedBatch,
+    SubmissionInProgress,
+    batch_ao_for,
+    caller_ao,
+    content_sha256,
+    dedup_key,
+    is_key_reused_for_other_content,
+    prepare_batch,
+    resolve_format,
+)
+from lrs_contracts.batch import BatchFormat
+from lrs_contracts.envelope import utc_now
+from lrs_contracts.topics import BATCH_SUBMITTED
+from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch
+from lrs_platform.identity import Principal, PrincipalKind
+from lrs_platform.logging import get_logger
+from lrs_platform.problems import ProblemError
+
+_log = get_logger("ingest.batches")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    batch_id: uuid.UUID
+    status: BatchStatus
+    replay: bool
+
+
+class BatchRefusedError(Exception):
+    """The file was refused with an RS code; the refusal is stored as batch `batch_id`."""
+
+    def __init__(self, batch_id: uuid.UUID, refusal: BatchRefused) -> None:
+        super().__init__(str(refusal))
+        self.batch_id = batch_id
+        self.refusal = refusal
+
+
+class PublishFailed(Exception):
+    """Kafka did not take the batch: nothing of it was accepted; a retry publishes it."""
+
+    def __init__(self, batch_id: uuid.UUID, reason: str) -> None:
+        super().__init__(reason)
+        self.batch_id = batch_id
+
+
+@dataclass(frozen=True)
+class ChunkLimits:
+    records: int = 1_000
+    bytes: int = 1_048_576
+
+
+class BatchSubmissions:
+    def __init__(
+        self,
+        repository: BatchRepository,
+        publisher: TransactionalPublisher,
+        *,
+        chunk_limits: ChunkLimits,
+        row_lock_timeout: float,
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+    ) -> None:
+        self._repository = repository
+        self._publisher = publisher
+        self._chunk_limits = chunk_limits
+        self._row_lock_timeout = row_lock_timeout
+        self._clock = clock
+        self._new_id = new_id
+        # Claim, publish and mark one batch at a time per process, so waiting requests hold no connection.
+        self._lock = asyncio.Lock()
+
+    async def refuse_unread(self, principal: Principal, refusal: BatchRefused, idempotency_key: str | None) -> NoReturn:
+        """Files the refusal of a body that was never read whole (RS002); raises BatchRefusedError."""
+        metrics.BATCHES_RECEIVED.labels("unknown").inc()
+        raise await self._refused(principal, caller_ao(principal), refusal, None, None, None, idempotency_key)
+
+    async def submit(
+        self,
+        principal: Principal,
+        content: bytes,
+        *,
+        requested_format: BatchFormat | None,
+        content_type: str | None,
+        content_disposition: str | None,
+        idempotency_key: str | None,
+    ) -> SubmitResult:
+        started = time.perf_counter()
+        received_at = self._clock()
+        sha256 = content_sha256(content)
+        fmt: BatchFormat | None = None
+        ao_id = caller_ao(principal)
+        try:
+            fmt = resolve_format(requested_format, content_type, content_disposition, content)
+            metrics.BATCHES_RECEIVED.labels(fmt.value).inc()
+            parsed = await asyncio.to_thread(parse_batch, content, fmt)
+            ao_id = self._authorised_ao(principal, parsed)
+            identity = BatchIdentity(self._new_id(), ao_id, str(principal), received_at)
+            prepared = await asyncio.to_thread(self._prepare, identity, parsed, sha256, len(content))
+        except BatchRefused as refusal:
+            if fmt is None:
+                metrics.BATCHES_RECEIVED.labels("unknown").inc()
+            raise await self._refused(principal, ao_id, refusal, fmt, len(content), sha256, idempotency_key) from None
+        result = await self._accept(prepared, parsed, idempotency_key)
+        _log.info(
+            "batch_submitted",
+            batch_id=str(result.batch_id),
+            ao_id=ao_id,
+            submitted_by=str(principal),
+            format=fmt.value,
+            records=prepared.record_count,
+            chunks=prepared.chunk_count,
+            size_bytes=prepared.size_bytes,
+            status=result.status.value,
+            replay=result.replay,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return result
+
+    def _authorised_ao(self, principal: Principal, parsed: ParsedBatch) -> str:
+        try:
+            return batch_ao_for(principal, parsed.header.awarding_organisation)
+        except NotAllowedToSubmit:
+            _log.warning("batch_forbidden", submitted_by=str(principal), header_ao=parsed.header.awarding_organisation)
+            raise
+
+    def _prepare(self, identity: BatchIdentity, parsed: ParsedBatch, sha256: str, size: int) -> PreparedBatch:
+        return prepare_batch(
+            identity,
+            parsed.header,
+            parsed.records,
+            parsed.format,
+            sha256=sha256,
+            size_bytes=size,
+            max_records=self._chunk_limits.records,
+            max_bytes=self._chunk_limits.bytes,
+        )
+
+    async def _accept(self, prepared: PreparedBatch, parsed: ParsedBatch, idempotency_key: str | None) -> SubmitResult:
+        ao_id = prepared.identity.ao_id
+        dedup = dedup_key(idempotency_key, prepared.sha256)
+        stored = await self._repository.find_by_dedup(ao_id, dedup)
+        if stored is None:
+            if await self._repository.insert_received(prepared, idempotency_key=idempotency_key, dedup_key=dedup):
+                return await _shielded(self._publish(prepared, replay=False))
+            stored = await self._repository.find_by_dedup(ao_id, dedup)
+            if stored is None:  # the row that won the race is gone again: nothing to replay
+                raise SubmissionInProgress("A submission with the same key changed under this one; send it again.")
+        if is_key_reused_for_other_content(idempotency_key, stored.content_sha256, prepared.sha256):
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {idempotency_key!r} was used for batch {stored.batch_id}, whose file differs"
+                " from this one. Use a new key for a new file."
+            )
+        if stored.status is BatchStatus.RECEIVED:
+            # An earlier attempt stored the batch but Kafka never took it: publish it now, same id.
+            again = BatchIdentity(stored.batch_id, ao_id, stored.submitted_by or "", stored.received_at)
+            republished = await asyncio.to_thread(self._prepare, again, parsed, prepared.sha256, prepared.size_bytes)
+            return await _shielded(self._publish(republished, replay=True))
+        metrics.IDEMPOTENT_REPLAYS.inc()
+        return SubmitResult(stored.batch_id, stored.status, replay=True)
+
+    async def _publish(self, prepared: PreparedBatch, *, replay: bool) -> SubmitResult:
+        batch_id = prepared.identity.batch_id
+        published = False
+        async with self._lock:
+            try:
+                async with self._repository.claim(batch_id, lock_timeout_seconds=self._row_lock_timeout) as claim:
+                    if claim.batch.status is not BatchStatus.RECEIVED:
+                        metrics.IDEMPOTENT_REPLAYS.inc()
+                        return SubmitResult(batch_id, claim.batch.status, replay=True)
+                    started = time.perf_counter()
+                    await self._publisher.publish(
+                        BATCH_SUBMITTED.name, prepared.identity.ao_id.encode(), prepared.values
+                    )
+                    published = True
+                    metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
+                    await claim.mark_accepted()
+            except ClaimTimeout:
+                raise SubmissionInProgress(
+                    f"Batch {batch_id} is being published by another request; ask again in a moment."
+                ) from None
+            except PublishUnavailable as error:
+                metrics.PUBLISH_FAILURES.inc()
+                _log.warning("batch_publish_failed", batch_id=str(batch_id), error=str(error))
+                raise PublishFailed(batch_id, str(error)) from error
+            except (asyncpg.PostgresError, OSError) as error:
+                if not published:
+                    raise
+                # Kafka has the batch; only our note of it failed. The batch is accepted all the same.
+                _log.error("batch_accepted_not_recorded", batch_id=str(batch_id), error=type(error).__name__)
+                await _try(self._repository.mark_accepted(batch_id))
+        metrics.BATCHES_ACCEPTED.labels(prepared.format.value).inc()
+        metrics.RECORDS_PUBLISHED.inc(prepared.record_count)
+        return SubmitResult(batch_id, BatchStatus.ACCEPTED, replay=replay)
+
+    async def _refused(
+        self,
+        principal: Principal,
+        ao_id: str | None,
+        refusal: BatchRefused,
+        fmt: BatchFormat | None,
+        size: int | None,
+        sha256: str | None,
+        idempotency_key: str | None,
+    ) -> BatchRefusedError:
+        batch_id = self._new_id()
+        await self._repository.insert_refused(
+            batch_id,
+            ao_id=ao_id,
+            submitted_by=str(principal),
+            refusal=Refusal(refusal.code.value, refusal.detail, refusal.line, refusal.column),
+            fmt=fmt,
+            size_bytes=size,
+            sha256=sha256,
+            idempotency_key=idempotency_key,
+        )
+        metrics.BATCHES_REFUSED.labels(refusal.code.value).inc()
+        _log.info(
+            "batch_refused",
+            batch_id=str(batch_id),
+            ao_id=ao_id,
+            submitted_by=str(principal),
+            code=refusal.code.value,
+            line=refusal.line,
+            column=refusal.column,
+            format=fmt.value if fmt else None,
+            size_bytes=size,
+        )
+        return BatchRefusedError(batch_id, refusal)
+
+
+async def _shielded(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Runs `coroutine` to its end even if the request is cancelled (the client went away), so a batch
+    is never left half-published by a disconnect."""
+    task = asyncio.ensure_future(coroutine)
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return await asyncio.shield(task)
+
+
+async def _try(coroutine: Coroutine[Any, Any, Any]) -> None:
+    try:
+        await coroutine
+    except (asyncpg.PostgresError, OSError) as error:
+        _log.error("batch_accepted_not_recorded_again", error=type(error).__name__)
+
+
+def scope_for(principal: Principal, requested_ao: str | None = None) -> str | None:
+    """The AO whose batches the caller may see: None means every AO (operators only)."""
+    if principal.is_operator:
+        return requested_ao
+    if principal.kind is not PrincipalKind.AO:
+        raise ProblemError(403, "Forbidden", f"Batches are not open to {principal.kind.value} callers.")
+    if requested_ao is not None and requested_ao != principal.id:
+        raise ProblemError(403, "Forbidden", "An awarding organisation sees only its own batches.")
+    return principal.id
+
+
+class DecisionSignal:
+    """Wakes long-polling readers when the outcome consumer stored something (in this process)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    def next_change(self) -> asyncio.Event:
+        """Take it before reading the state, then wait on it: no notification falls in between."""
+        return self._event
+
+
+async def wait_until_decided(
+    repository: BatchRepository, signal: DecisionSignal, batch_id: uuid.UUID, timeout: float
+) -> None:
+    """Returns once the batch is completed, failed or refused, or after `timeout` seconds.
+
+    Polls the database at least every half second too: the consumer that stores the outcome may run
+    in another replica.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        change = signal.next_change()
+        status = await repository.status_of(batch_id)
+        remaining = deadline - time.monotonic()
+        if status is None or status in DECIDED_STATUSES or remaining <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(change.wait(), min(remaining, 0.5))

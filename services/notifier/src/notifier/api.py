@@ -1,0 +1,79 @@
+"""HTTP: an AO's Event Data Challenge contact (DOMAIN.md §5 rule 13)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from lrs_platform.identity import CurrentPrincipal, Principal, PrincipalKind, require_kind
+from lrs_platform.problems import ProblemError, problem_responses
+from notifier.emails import ChallengeContact
+from notifier.store import ContactStore, StoredContact
+
+AO_ID_PATTERN = r"^RN[0-9]{1,8}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+router = APIRouter(prefix="/v1/ao/{ao_id}/challenge-contact", tags=["challenge contact"])
+
+AoId = Annotated[str, Path(pattern=AO_ID_PATTERN, description="the AO's Ofqual recognition number, e.g. RN5133")]
+
+
+class ChallengeContactUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    telephone: str = Field(pattern=r"^\+?[0-9][0-9 ()-]{5,24}$")
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+
+
+class ChallengeContactPublic(ChallengeContactUpdate):
+    ao_id: str
+    updated_at: datetime
+
+
+def _authorise(principal: Principal, ao_id: str) -> None:
+    """The AO itself or an operator; another AO learns nothing, not even that the AO exists."""
+    require_kind(principal, PrincipalKind.AO)
+    if principal.kind is PrincipalKind.AO and principal.id != ao_id:
+        raise ProblemError(404, "Not found", "No challenge contact for this AO.")
+
+
+def _public(stored: StoredContact) -> ChallengeContactPublic:
+    contact = stored.contact
+    return ChallengeContactPublic(
+        ao_id=stored.ao_id,
+        given_name=contact.given_name,
+        family_name=contact.family_name,
+        telephone=contact.telephone,
+        email=contact.email,
+        updated_at=stored.updated_at,
+    )
+
+
+@router.get("", summary="The AO's challenge contact", responses=problem_responses(401, 403, 404))
+async def get_contact(ao_id: AoId, principal: CurrentPrincipal, request: Request) -> ChallengeContactPublic:
+    _authorise(principal, ao_id)
+    contacts: ContactStore = request.app.state.contacts
+    stored = await contacts.get(ao_id)
+    if stored is None:
+        raise ProblemError(404, "Not found", "No challenge contact for this AO.")
+    return _public(stored)
+
+
+@router.put(
+    "",
+    summary="Set the AO's challenge contact",
+    description="Who is emailed when a learner raises an Event Data Challenge against this AO's achievements.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def put_contact(
+    ao_id: AoId, body: ChallengeContactUpdate, principal: CurrentPrincipal, request: Request
+) -> ChallengeContactPublic:
+    _authorise(principal, ao_id)
+    contacts: ContactStore = request.app.state.contacts
+    contact = ChallengeContact(body.given_name, body.family_name, body.telephone, body.email)
+    return _public(await contacts.put(ao_id, contact, str(principal)))

@@ -1,0 +1,125 @@
+"""What to do with each event: compose, send once, log. Transient SMTP failures raise `RetryLater`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lrs_contracts.challenge import ChallengeRaised
+from lrs_contracts.envelope import Contract, Envelope
+from lrs_contracts.outcomes import BatchCompleted, BatchFailed
+from lrs_platform.logging import get_logger
+from notifier.emails import OutgoingEmail, batch_run_email, challenge_raised_email, message_id_for, to_mime
+from notifier.mailer import Mailer, MailError
+from notifier.metrics import EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
+from notifier.store import ContactStore, DeliveryLog, DeliveryStatus
+
+_log = get_logger("notifier.handlers")
+
+
+class RetryLater(Exception):
+    """The email could not be sent for now; the event must be handled again after `delay` seconds."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"retry in {delay:.1f}s")
+        self.delay = delay
+
+
+def backoff_delay(attempt: int, base: float, ceiling: float) -> float:
+    """Exponential, bounded: base, 2·base, 4·base, … never more than `ceiling`."""
+    return float(min(ceiling, base * 2 ** max(0, attempt - 1)))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_seconds: float = 0.5
+    max_seconds: float = 30.0
+
+
+class Notifications:
+    def __init__(
+        self,
+        mailer: Mailer,
+        deliveries: DeliveryLog,
+        contacts: ContactStore,
+        *,
+        mail_from: str,
+        domain: str = "lrs.local",
+        retry: RetryPolicy = RetryPolicy(),
+    ) -> None:
+        self._mailer = mailer
+        self._deliveries = deliveries
+        self._contacts = contacts
+        self._mail_from = mail_from
+        self._domain = domain
+        self._retry = retry
+
+    async def handle(self, envelope: Envelope, payload: Contract) -> None:
+        if not isinstance(payload, BatchCompleted | BatchFailed | ChallengeRaised):
+            return
+        status = await self._deliveries.status(envelope.event_id)
+        if status is not None and status.is_final:
+            EVENTS_SKIPPED.labels("already_handled").inc()
+            _log.info("email_already_handled", event_id=str(envelope.event_id), status=status.value)
+            return
+        email = await self._compose(envelope, payload)
+        if email is None:
+            return
+        await self._send(envelope, email)
+
+    async def _compose(self, envelope: Envelope, payload: Contract) -> OutgoingEmail | None:
+        if isinstance(payload, BatchCompleted | BatchFailed):
+            return batch_run_email(envelope.event_id, payload, domain=self._domain)
+        assert isinstance(payload, ChallengeRaised)
+        stored = await self._contacts.get(payload.ao_id)
+        if stored is None:
+            # Nobody to tell: recorded, so an operator can find it, and the stream moves on.
+            await self._deliveries.finish(
+                envelope.event_id,
+                DeliveryStatus.SKIPPED,
+                event_type=envelope.event_type,
+                message_id=message_id_for(envelope.event_id, self._domain),
+                error=f"no challenge contact for {payload.ao_id}",
+            )
+            EVENTS_SKIPPED.labels("no_challenge_contact").inc()
+            _log.warning("challenge_contact_missing", ao_id=payload.ao_id, event_id=str(envelope.event_id))
+            return None
+        return challenge_raised_email(
+            envelope.event_id, payload, stored.contact, envelope.occurred_at, domain=self._domain
+        )
+
+    async def _send(self, envelope: Envelope, email: OutgoingEmail) -> None:
+        kind = envelope.event_type
+        attempt = await self._deliveries.begin_attempt(envelope.event_id, kind, email.message_id)
+        try:
+            await self._mailer.send(to_mime(email, self._mail_from))
+        except MailError as error:
+            EMAILS_FAILED.labels(kind, "permanent" if error.permanent else "transient").inc()
+            _log.warning(
+                "email_failed",
+                event_id=str(envelope.event_id),
+                attempt=attempt,
+                permanent=error.permanent,
+                error=str(error),
+            )
+            if error.permanent:
+                await self._deliveries.finish(
+                    envelope.event_id,
+                    DeliveryStatus.FAILED,
+                    event_type=kind,
+                    message_id=email.message_id,
+                    error=str(error),
+                )
+                return
+            await self._deliveries.finish(
+                envelope.event_id,
+                DeliveryStatus.PENDING,
+                event_type=kind,
+                message_id=email.message_id,
+                error=str(error),
+            )
+            raise RetryLater(backoff_delay(attempt, self._retry.base_seconds, self._retry.max_seconds)) from error
+        await self._deliveries.finish(
+            envelope.event_id, DeliveryStatus.SENT, event_type=kind, message_id=email.message_id, error=None
+        )
+        EMAILS_SENT.labels(kind).inc()
+        _log.info("email_sent", event_id=str(envelope.event_id), event_type=kind, attempt=attempt)

@@ -1,0 +1,56 @@
+"""SMTP adapter: sends one message, and says whether a failure is worth retrying."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Protocol
+
+import aiosmtplib
+
+
+class MailError(Exception):
+    def __init__(self, detail: str, *, permanent: bool) -> None:
+        super().__init__(detail)
+        self.permanent = permanent
+
+
+class Mailer(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+class SmtpMailer:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        start_tls: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._start_tls = start_tls
+        self._username = username
+        self._password = password
+        self._timeout = timeout
+
+    async def send(self, message: EmailMessage) -> None:
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=self._host,
+                port=self._port,
+                start_tls=self._start_tls,
+                username=self._username,
+                password=self._password,
+                timeout=self._timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            codes = [response.code for response in error.recipients]
+            raise MailError(f"recipients refused: {codes}", permanent=all(code >= 500 for code in codes)) from error
+        except aiosmtplib.SMTPResponseException as error:
+            raise MailError(f"SMTP {error.code}", permanent=error.code >= 500) from error
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            raise MailError(type(error).__name__, permanent=False) from error

@@ -1,0 +1,99 @@
+"""PostgreSQL adapters: the AOs' challenge contacts and the delivery log."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import asyncpg
+
+from notifier.emails import ChallengeContact
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def is_final(self) -> bool:
+        return self is not DeliveryStatus.PENDING
+
+
+@dataclass(frozen=True)
+class StoredContact:
+    ao_id: str
+    contact: ChallengeContact
+    updated_by: str
+    updated_at: datetime
+
+
+class ContactStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def get(self, ao_id: str) -> StoredContact | None:
+        row = await self._pool.fetchrow("SELECT * FROM notifier.challenge_contacts WHERE ao_id = $1", ao_id)
+        if row is None:
+            return None
+        contact = ChallengeContact(row["given_name"], row["family_name"], row["telephone"], row["email"])
+        return StoredContact(row["ao_id"], contact, row["updated_by"], row["updated_at"])
+
+    async def put(self, ao_id: str, contact: ChallengeContact, updated_by: str) -> StoredContact:
+        row = await self._pool.fetchrow(
+            "INSERT INTO notifier.challenge_contacts (ao_id, given_name, family_name, telephone, email, updated_by)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (ao_id) DO UPDATE SET given_name = EXCLUDED.given_name,"
+            " family_name = EXCLUDED.family_name, telephone = EXCLUDED.telephone, email = EXCLUDED.email,"
+            " updated_by = EXCLUDED.updated_by, updated_at = now()"
+            " RETURNING updated_at",
+            ao_id,
+            contact.given_name,
+            contact.family_name,
+            contact.telephone,
+            contact.email,
+            updated_by,
+        )
+        assert row is not None
+        return StoredContact(ao_id, contact, updated_by, row["updated_at"])
+
+
+class DeliveryLog:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def status(self, event_id: uuid.UUID) -> DeliveryStatus | None:
+        value = await self._pool.fetchval("SELECT status FROM notifier.deliveries WHERE event_id = $1", event_id)
+        return DeliveryStatus(value) if value is not None else None
+
+    async def begin_attempt(self, event_id: uuid.UUID, event_type: str, message_id: str) -> int:
+        """Counts one more attempt; returns the attempt number."""
+        attempts = await self._pool.fetchval(
+            "INSERT INTO notifier.deliveries (event_id, event_type, message_id, status, attempts)"
+            " VALUES ($1, $2, $3, 'pending', 1)"
+            " ON CONFLICT (event_id) DO UPDATE SET attempts = notifier.deliveries.attempts + 1,"
+            " last_attempt_at = now() RETURNING attempts",
+            event_id,
+            event_type,
+            message_id,
+        )
+        return int(attempts)
+
+    async def finish(
+        self, event_id: uuid.UUID, status: DeliveryStatus, *, event_type: str, message_id: str, error: str | None
+    ) -> None:
+        await self._pool.execute(
+            "INSERT INTO notifier.deliveries (event_id, event_type, message_id, status, last_error, sent_at)"
+            " VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'sent' THEN now() END)"
+            " ON CONFLICT (event_id) DO UPDATE SET status = EXCLUDED.status,"
+            " last_error = COALESCE(EXCLUDED.last_error, notifier.deliveries.last_error),"
+            " sent_at = EXCLUDED.sent_at, last_attempt_at = now()",
+            event_id,
+            event_type,
+            message_id,
+            status.value,
+            error,
+        )

@@ -1,0 +1,508 @@
+"""HTTP entrypoints: the PLR read API, centre data intake and the operators' admin API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from lrs_contracts.envelope import deterministic_id
+from lrs_contracts.plr import CentreAchievementReported
+from lrs_contracts.registry import encode, wrap
+from lrs_domain.identifiers import normalise_qan
+from lrs_platform.identity import CurrentPrincipal, Principal, PrincipalKind
+from lrs_platform.logging import get_logger
+from lrs_platform.problems import ProblemError, problem_responses
+from plr_projector.consumer import Runner, Topics
+from plr_projector.operations import DeadLetters, LogProbe, OperationError, Rebuilds, Replays
+from plr_projector.projection import PLR_TOPIC, PROJECTED_TOPICS
+from plr_projector.store import ReadModel, TopicPartition
+from plr_projector.views import AccessDenied, Audience, audience_for, learning_events
+
+ULN_PATTERN = r"^[1-9][0-9]{9}$"
+SERVICE = "plr-projector"
+
+_log = get_logger("plr_projector.api")
+
+
+@dataclass
+class Projector:
+    """Everything the endpoints need; built in bootstrap."""
+
+    pool: asyncpg.Pool
+    live: Runner
+    producer: AIOKafkaProducer
+    topics: Topics
+    probe: LogProbe
+    dead_letters: DeadLetters
+    rebuilds: Rebuilds
+    replays: Replays
+    read_wait_max_ms: int
+
+    @property
+    def model(self) -> ReadModel:
+        return self.live.model
+
+
+def projector_of(request: Request) -> Projector:
+    projector: Projector = request.app.state.projector
+    return projector
+
+
+ProjectorDep = Annotated[Projector, Depends(projector_of)]
+Uln = Annotated[str, Path(pattern=ULN_PATTERN, description="Unique Learner Number (10 digits)")]
+
+
+def _forbidden(detail: str, code: str | None = None) -> ProblemError:
+    return ProblemError(403, "Forbidden", detail, code=code)
+
+
+def _require_operator(principal: Principal) -> None:
+    if not principal.is_operator:
+        raise _forbidden("Only operators may use the admin API.")
+
+
+def _operation_problem(error: OperationError) -> ProblemError:
+    return ProblemError(error.status, error.title, error.detail)
+
+
+# --- read your writes --------------------------------------------------------------------------
+
+
+def parse_min_offsets(text: str) -> dict[tuple[str, int], int]:
+    """`P:O[,P:O...]` for the PLR topic, or `topic:P:O`: wait until the event at offset O is projected."""
+    targets: dict[tuple[str, int], int] = {}
+    for part in filter(None, (item.strip() for item in text.split(","))):
+        pieces = part.rsplit(":", 2)
+        try:
+            if len(pieces) == 2:
+                topic, partition, offset = PLR_TOPIC, int(pieces[0]), int(pieces[1])
+            elif len(pieces) == 3:
+                topic, partition, offset = pieces[0], int(pieces[1]), int(pieces[2])
+            else:
+                raise ValueError(part)
+        except ValueError as error:
+            raise ProblemError(422, "Invalid min_offsets", "Use partition:offset or topic:partition:offset.") from error
+        if topic not in PROJECTED_TOPICS:
+            raise ProblemError(422, "Invalid min_offsets", f"{topic} is not projected here.")
+        key = (topic, partition)
+        targets[key] = max(targets.get(key, 0), offset + 1)
+    return targets
+
+
+async def _poll(probe: Any, deadline: float) -> bool:
+    delay = 0.02
+    while True:
+        if await probe():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.2)
+
+
+def _not_yet(detail: str) -> ProblemError:
+    error = ProblemError(503, "Not yet projected", detail, code="PROJECTION_PENDING")
+    error.headers["Retry-After"] = "1"
+    return error
+
+
+async def read_your_writes(
+    projector: Projector, min_offsets: str | None, after_batch: uuid.UUID | None, wait_ms: int | None
+) -> dict[str, Any]:
+    if not min_offsets and after_batch is None:
+        return {}
+    budget_ms = min(wait_ms if wait_ms is not None else 10_000, projector.read_wait_max_ms)
+    started = time.monotonic()
+    deadline = started + budget_ms / 1000
+    targets = parse_min_offsets(min_offsets) if min_offsets else {}
+    consistency: dict[str, Any] = {}
+    if after_batch is not None:
+        # A batch's PLR events are appended in one Kafka transaction: once one of them is projected
+        # all of them are in the log, so waiting for the log's end as of that moment covers the rest.
+        async def seen() -> bool:
+            async with projector.pool.acquire() as connection:
+                return await projector.model.batch_events_applied(connection, after_batch) > 0
+
+        if not await _poll(seen, deadline):
+            raise _not_yet("No event of this batch has been projected yet (or the batch put nothing on the PLR).")
+        plr_partitions = [tp for tp in projector.live.partitions if projector.topics.logical(tp.topic) == PLR_TOPIC]
+        for key, end in (await projector.probe.end_offsets(plr_partitions)).items():
+            targets[key] = max(targets.get(key, 0), end)
+
+    async def reached() -> bool:
+        async with projector.pool.acquire() as connection:
+            stored = await projector.model.offsets(connection)
+        return all(stored.get(key, 0) >= target for key, target in targets.items())
+
+    if targets and not await _poll(reached, deadline):
+        raise _not_yet(f"The projection has not reached the requested offsets within {budget_ms} ms.")
+    if after_batch is not None:
+        async with projector.pool.acquire() as connection:
+            consistency["batch_events_applied"] = await projector.model.batch_events_applied(connection, after_batch)
+        consistency["after_batch"] = str(after_batch)
+    consistency["waited_ms"] = round((time.monotonic() - started) * 1000, 1)
+    return consistency
+
+
+# --- PLR reads ---------------------------------------------------------------------------------
+
+plr_router = APIRouter(tags=["plr"])
+
+
+async def _plr_document(
+    projector: Projector,
+    principal: Principal,
+    uln: str,
+    *,
+    include_withdrawn: bool,
+    include_history: bool,
+    only_ao: str | None = None,
+) -> dict[str, Any]:
+    async with (
+        projector.pool.acquire() as connection,
+        connection.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        group = await projector.model.learner_group(connection, uln)
+        try:
+            audience = audience_for(principal, group)
+        except AccessDenied as denied:
+            _log.info("plr_read_refused", principal=principal.kind.value, code=denied.code)
+            raise _forbidden(denied.detail, denied.code) from denied
+        if only_ao is not None:
+            audience = Audience(only_ao, centre_data=False, may_include_withdrawn=True, may_include_history=True)
+        achievements = await projector.model.achievements(connection, group.ulns)
+        centre = await projector.model.centre(connection, group.ulns) if audience.centre_data else []
+        if (
+            principal.kind in (PrincipalKind.PROVIDER, PrincipalKind.LEARNER)
+            and not group.registered
+            and not achievements
+            and not centre
+        ):
+            raise ProblemError(404, "Learner not found", "No Personal Learning Record exists for this ULN.")
+        challenged = await projector.model.challenged(connection, [row.achievement_id for row in achievements])
+        history = (
+            await projector.model.history(connection, group.ulns, audience.ao_id)
+            if include_history and audience.may_include_history
+            else {}
+        )
+        pending = await projector.model.parked_count_for(connection, group.ulns, PLR_TOPIC)
+    return {
+        "uln": uln,
+        "master_uln": group.master_uln,
+        "ulns": list(group.ulns),
+        "ability_to_share": group.ability_to_share if principal.kind is not PrincipalKind.AO else None,
+        "learning_events": learning_events(
+            audience,
+            achievements,
+            centre,
+            challenged,
+            history,
+            include_withdrawn=include_withdrawn,
+            include_history=include_history,
+        ),
+        "events_held_in_dead_letters": pending if principal.kind is not PrincipalKind.PROVIDER else None,
+    }
+
+
+@plr_router.get(
+    "/v1/learners/{uln}/plr",
+    summary="A learner's Personal Learning Record, as the caller may see it",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def read_plr(
+    uln: Uln,
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    include_withdrawn: bool = False,
+    include_history: bool = False,
+    min_offsets: Annotated[str | None, Query(description="wait until these offsets are projected")] = None,
+    after_batch: Annotated[uuid.UUID | None, Query(description="wait until this batch is projected")] = None,
+    wait_ms: Annotated[int | None, Query(ge=0, le=60_000)] = None,
+) -> dict[str, Any]:
+    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms)
+    document = await _plr_document(
+        projector, principal, uln, include_withdrawn=include_withdrawn, include_history=include_history
+    )
+    if consistency:
+        document["consistency"] = consistency
+    return document
+
+
+@plr_router.get(
+    "/v1/ao/achievements",
+    summary="The achievements the calling AO uploaded for a learner (and ULNs merged with them)",
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def ao_achievements(
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    uln: Annotated[str, Query(pattern=ULN_PATTERN)],
+    ao_id: Annotated[str | None, Query(description="operators only: the AO to look at")] = None,
+    include_withdrawn: bool = True,
+    include_history: bool = False,
+    min_offsets: str | None = None,
+    after_batch: uuid.UUID | None = None,
+    wait_ms: Annotated[int | None, Query(ge=0, le=60_000)] = None,
+) -> dict[str, Any]:
+    if principal.kind is PrincipalKind.AO:
+        if ao_id is not None and ao_id != principal.id:
+            raise _forbidden("An awarding organisation sees only its own achievements.")
+        viewer_ao = principal.id
+    elif principal.is_operator and ao_id:
+        viewer_ao = ao_id
+    else:
+        raise _forbidden("Only awarding organisations (or operators naming one) may use this view.")
+    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms)
+    document = await _plr_document(
+        projector,
+        principal,
+        uln,
+        include_withdrawn=include_withdrawn,
+        include_history=include_history,
+        only_ao=viewer_ao,
+    )
+    document["ao_id"] = viewer_ao
+    document.pop("ability_to_share", None)
+    if consistency:
+        document["consistency"] = consistency
+    return document
+
+
+# --- centre data -------------------------------------------------------------------------------
+
+centre_router = APIRouter(tags=["centre data"])
+
+
+class CentreAchievementCreate(BaseModel):
+    """A learning provider's (ILR-style) achievement record; the provider is the caller."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    uln: str = Field(pattern=ULN_PATTERN)
+    qualification_number: str = Field(min_length=1, max_length=20)
+    provider_name: str | None = Field(default=None, max_length=200)
+    subject: str | None = Field(default=None, max_length=300)
+    grade: str | None = Field(default=None, max_length=40)
+    award_date: date | None = None
+    participation_start_date: date | None = None
+    participation_end_date: date | None = None
+
+
+@centre_router.post(
+    "/v1/centre/achievements",
+    status_code=202,
+    summary="Report a centre (ILR) achievement; it never changes an AO record",
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def report_centre_achievement(
+    body: CentreAchievementCreate,
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    if principal.kind is not PrincipalKind.PROVIDER:
+        raise _forbidden("Only learning providers report centre achievements.")
+    qualification_number = normalise_qan(body.qualification_number)
+    if qualification_number is None:
+        raise ProblemError(
+            422, "Invalid qualification number", "Use NNN/NNNN/C, 8 characters or L/NNN/NNNN.", code="RV006"
+        )
+    if idempotency_key:
+        report_id = deterministic_id("centre", principal.id, idempotency_key)
+        event_id = deterministic_id("centre-event", principal.id, idempotency_key)
+    else:
+        report_id, event_id = uuid.uuid4(), uuid.uuid4()
+    payload = CentreAchievementReported(
+        report_id=report_id,
+        uln=body.uln,
+        provider_ukprn=principal.id,
+        provider_name=body.provider_name,
+        qualification_number=qualification_number,
+        subject=body.subject,
+        grade=body.grade,
+        award_date=body.award_date,
+        participation_start_date=body.participation_start_date,
+        participation_end_date=body.participation_end_date,
+    )
+    envelope = wrap(payload, source=SERVICE, correlation_id=str(report_id), event_id=event_id)
+    try:
+        metadata = await projector.producer.send_and_wait(
+            projector.topics.physical(PLR_TOPIC), encode(envelope), key=body.uln.encode()
+        )
+    except Exception as error:
+        _log.warning("centre_report_not_stored", error=type(error).__name__)
+        raise ProblemError(503, "Log unavailable", "The report could not be stored; send it again.") from error
+    return JSONResponse(
+        {
+            "report_id": str(report_id),
+            "event_id": str(event_id),
+            "topic": PLR_TOPIC,
+            "partition": metadata.partition,
+            "offset": metadata.offset,
+            "min_offsets": f"{metadata.partition}:{metadata.offset}",
+        },
+        status_code=202,
+    )
+
+
+# --- operators ---------------------------------------------------------------------------------
+
+admin_router = APIRouter(prefix="/v1/admin", tags=["operations"])
+
+
+class RetryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    replacement: dict[str, Any] | None = Field(
+        default=None, description="a corrected envelope for the head event (kept for rebuilds)"
+    )
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class SkipRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+@admin_router.get("/projector", summary="Offsets, lag and counters of the live projection")
+async def projector_status(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
+    _require_operator(principal)
+    async with projector.pool.acquire() as connection:
+        depth = await projector.model.parked_depth(connection)
+    live = projector.live
+    return {
+        "offsets": {f"{topic}:{partition}": offset for (topic, partition), offset in sorted(live.positions.items())},
+        "lag": live.lag(),
+        "events_handled": live.stats.events,
+        "batches": live.stats.batches,
+        "last_error": live.stats.last_error,
+        "dead_letters": depth,
+        "rebuild": projector.rebuilds.status(),
+    }
+
+
+@admin_router.get("/dlq", summary="Parked events: poison heads and the events waiting behind them")
+async def dlq_list(
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    learner: Annotated[str | None, Query(description="stream key: a ULN (or an achievement id)")] = None,
+    topic: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> dict[str, Any]:
+    _require_operator(principal)
+    return {"parked": await projector.dead_letters.listing(learner, topic, limit)}
+
+
+@admin_router.post("/dlq/{uln}/retry", summary="Re-run a learner's parked events in order")
+async def dlq_retry(
+    uln: Annotated[str, Path(min_length=1, max_length=64)],
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    topic: str | None = None,
+    body: Annotated[RetryRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    _require_operator(principal)
+    replacement: bytes | None = None
+    if body is not None and body.replacement is not None:
+        replacement = json.dumps(body.replacement).encode()
+    try:
+        results = await projector.dead_letters.retry(uln, topic, str(principal), replacement)
+    except OperationError as error:
+        raise _operation_problem(error) from error
+    return {"results": results}
+
+
+@admin_router.post("/dlq/{uln}/skip", summary="Drop a learner's poison event and drain the rest")
+async def dlq_skip(
+    uln: Annotated[str, Path(min_length=1, max_length=64)],
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    topic: str | None = None,
+    body: Annotated[SkipRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    _require_operator(principal)
+    try:
+        results = await projector.dead_letters.skip(uln, topic, str(principal), body.reason if body else None)
+    except OperationError as error:
+        raise _operation_problem(error) from error
+    return {"results": results}
+
+
+@admin_router.post("/rebuild", status_code=202, summary="Start replaying the log into a fresh schema")
+async def rebuild_start(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
+    _require_operator(principal)
+    try:
+        return await projector.rebuilds.start(str(principal))
+    except OperationError as error:
+        raise _operation_problem(error) from error
+
+
+@admin_router.get("/rebuild", summary="Rebuild progress, ETA and the last comparison")
+async def rebuild_status(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
+    _require_operator(principal)
+    return projector.rebuilds.status()
+
+
+@admin_router.post("/rebuild/compare", summary="Compare the rebuilt model with the live one")
+async def rebuild_compare(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
+    _require_operator(principal)
+    try:
+        return await projector.rebuilds.compare()
+    except OperationError as error:
+        raise _operation_problem(error) from error
+
+
+@admin_router.post("/rebuild/switch", summary="Make the rebuilt schema the live one, atomically")
+async def rebuild_switch(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
+    _require_operator(principal)
+    try:
+        return await projector.rebuilds.switch(str(principal))
+    except OperationError as error:
+        raise _operation_problem(error) from error
+
+
+@admin_router.delete("/rebuild", summary="Abandon the running rebuild and drop its schema")
+async def rebuild_abandon(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
+    _require_operator(principal)
+    try:
+        return await projector.rebuilds.abandon(str(principal))
+    except OperationError as error:
+        raise _operation_problem(error) from error
+
+
+@admin_router.post(
+    "/replay", status_code=202, summary="Re-project the learners with PLR events since an offset or time"
+)
+async def replay_start(
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    from_: Annotated[str, Query(alias="from", min_length=1, max_length=64)],
+) -> dict[str, Any]:
+    _require_operator(principal)
+    try:
+        return await projector.replays.start(from_, str(principal))
+    except OperationError as error:
+        raise _operation_problem(error) from error
+
+
+@admin_router.get("/replay", summary="The last replay's state and result")
+async def replay_status(
+    principal: CurrentPrincipal, projector: ProjectorDep, replay_id: int | None = None
+) -> dict[str, Any]:
+    _require_operator(principal)
+    return await projector.replays.status(replay_id)
+
+
+__all__ = ["Projector", "TopicPartition", "admin_router", "centre_router", "plr_router"]

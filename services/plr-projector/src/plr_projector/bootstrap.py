@@ -1,0 +1,128 @@
+"""The only place that builds clients for the PLR projector."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from lrs_contracts import topics as contract_topics
+from lrs_platform.database import apply_migrations, create_pool, database_reachable
+from lrs_platform.http import build_app, readiness
+from lrs_platform.identity import CredentialStore
+from lrs_platform.kafka import ensure_topics, kafka_reachable, make_producer, wait_for_kafka
+from lrs_platform.logging import configure_logging, get_logger
+from plr_projector import metrics
+from plr_projector.api import Projector, admin_router, centre_router, plr_router
+from plr_projector.config import ProjectorSettings
+from plr_projector.consumer import Runner, Topics
+from plr_projector.operations import DeadLetters, LogProbe, Rebuilds, Replays
+from plr_projector.store import LIVE_SCHEMA, MIGRATIONS, OPS_MIGRATIONS, OPS_SCHEMA, ReadModel
+
+SERVICE = "plr-projector"
+_PROJECTED = (contract_topics.PLR_EVENTS, contract_topics.LEARNER_EVENTS, contract_topics.CHALLENGE_EVENTS)
+
+_log = get_logger("plr_projector")
+
+
+async def _publish_metrics(projector: Projector, interval: float) -> None:
+    while True:
+        try:
+            for topic, lag in projector.live.lag().items():
+                metrics.LAG_EVENTS.labels(topic).set(lag["events"])
+                metrics.LAG_SECONDS.labels(topic).set(lag["seconds"])
+            async with projector.pool.acquire() as connection:
+                depth = await projector.model.parked_depth(connection)
+            for reason, count in depth.items():
+                metrics.DLQ_DEPTH.labels(reason).set(count)
+            metrics.DLQ_STREAMS.set(len(projector.live.parked_streams))
+            projector.rebuilds.status()
+        except Exception as error:  # metrics must never take the service down
+            _log.warning("metrics_update_failed", error=type(error).__name__)
+        await asyncio.sleep(interval)
+
+
+def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
+    settings = settings or ProjectorSettings()
+    configure_logging(SERVICE, settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url, max_size=10)
+        async with pool.acquire() as connection:
+            await apply_migrations(connection, LIVE_SCHEMA, MIGRATIONS)
+            await apply_migrations(connection, OPS_SCHEMA, OPS_MIGRATIONS)
+        app.state.credentials = CredentialStore(pool)
+        await app.state.credentials.migrate()
+        bootstrap = settings.kafka_bootstrap_servers
+        await wait_for_kafka(bootstrap)
+        topics = Topics(settings.topic_prefix)
+        await ensure_topics(
+            bootstrap, [dataclasses.replace(topic, name=topics.physical(topic.name)) for topic in _PROJECTED]
+        )
+        producer = make_producer(bootstrap)
+        await producer.start()
+
+        def make_runner(name: str, model: ReadModel, dead_letters: bool) -> Runner:
+            return Runner(
+                name,
+                model,
+                pool,
+                bootstrap,
+                topics,
+                max_batch_records=settings.max_batch_records,
+                poll_timeout_ms=settings.poll_timeout_ms,
+                dead_letter_producer=producer if dead_letters else None,
+            )
+
+        live = make_runner("live", ReadModel(LIVE_SCHEMA), True)
+        await live.start()
+        probe = LogProbe(bootstrap, topics)
+        await probe.start()
+        projector = Projector(
+            pool=pool,
+            live=live,
+            producer=producer,
+            topics=topics,
+            probe=probe,
+            dead_letters=DeadLetters(live),
+            rebuilds=Rebuilds(pool, live, make_runner, probe),
+            replays=Replays(pool, live, probe, bootstrap, settings.max_batch_records),
+            read_wait_max_ms=settings.read_wait_max_ms,
+        )
+        app.state.projector = projector
+        readiness(app, postgres=lambda: database_reachable(pool), kafka=lambda: kafka_reachable(bootstrap))
+        if settings.run_consumer:
+            await live.publish_dead_letters()
+            live.run_in_background()
+            await projector.rebuilds.resume()
+        metrics_task = asyncio.create_task(_publish_metrics(projector, settings.metrics_interval_seconds))
+        _log.info("projector_started", topic_prefix=settings.topic_prefix or None, consumer=settings.run_consumer)
+        try:
+            yield
+        finally:
+            metrics_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await metrics_task
+            await projector.replays.stop()
+            await projector.rebuilds.stop()
+            await live.stop()
+            await probe.stop()
+            await producer.stop()
+            await pool.close()
+
+    app = build_app(
+        SERVICE,
+        title="LRS Personal Learning Record",
+        description="The PLR read model: learners, providers and AOs read achievements; operators rebuild, "
+        "replay and manage dead letters.",
+        lifespan=lifespan,
+    )
+    app.include_router(plr_router)
+    app.include_router(centre_router)
+    app.include_router(admin_router)
+    return app

@@ -1,0 +1,306 @@
+"""The consumer loop: log records in, one PostgreSQL transaction per batch, offsets stored with the rows.
+
+No consumer group: every partition of the three topics is assigned by hand and the positions live in
+the read model's `offsets` table, written in the same transaction as the rows they produced. After a
+crash the loop seeks to them, so a batch is applied entirely or not at all (effectively once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from lrs_platform.kafka import make_consumer
+from lrs_platform.logging import get_logger
+from plr_projector import metrics
+from plr_projector.projection import (
+    PROJECTED_TOPICS,
+    BatchChanges,
+    Message,
+    OperatorAction,
+    Position,
+    Stream,
+    decode_message,
+    needs_of,
+    project_batch,
+)
+from plr_projector.store import ReadModel, operator_actions
+
+TopicPositions = dict[tuple[str, int], int]
+
+_log = get_logger("plr_projector.consumer")
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Logical topic names (as in `contracts`) and their physical names on this cluster."""
+
+    prefix: str = ""
+
+    def physical(self, logical: str) -> str:
+        return f"{self.prefix}{logical}"
+
+    def logical(self, physical: str) -> str:
+        return physical[len(self.prefix) :] if self.prefix and physical.startswith(self.prefix) else physical
+
+    def dead_letters(self, logical: str) -> str:
+        return f"{self.prefix}{logical}.dlq"
+
+
+@dataclass
+class RunnerStats:
+    events: int = 0
+    batches: int = 0
+    newest_timestamp_ms: dict[str, int] = field(default_factory=dict)
+    last_error: str | None = None
+
+
+class Runner:
+    """Projects the log into one read-model schema. `lock` pauses it between batches."""
+
+    def __init__(
+        self,
+        name: str,
+        model: ReadModel,
+        pool: asyncpg.Pool,
+        bootstrap_servers: str,
+        topics: Topics,
+        *,
+        max_batch_records: int,
+        poll_timeout_ms: int,
+        dead_letter_producer: AIOKafkaProducer | None,
+    ) -> None:
+        self.name = name
+        self.model = model
+        self.pool = pool
+        self.topics = topics
+        self.lock = asyncio.Lock()
+        self.stats = RunnerStats()
+        self.positions: TopicPositions = {}
+        self.parked_streams: set[Stream] = set()
+        self.actions: dict[Position, OperatorAction] = {}
+        self._bootstrap = bootstrap_servers
+        self._max_records = max_batch_records
+        self._poll_timeout_ms = poll_timeout_ms
+        self._producer = dead_letter_producer
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: list[TopicPartition] = []
+        self._task: asyncio.Task[None] | None = None
+        self._dead_letters_pending = False
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        assert self._consumer is not None, "runner not started"
+        return self._consumer
+
+    @property
+    def partitions(self) -> list[TopicPartition]:
+        return list(self._partitions)
+
+    async def start(self) -> None:
+        consumer = make_consumer(self._bootstrap, group_id=None, max_partition_fetch_bytes=4 * 1_048_576)
+        await consumer.start()
+        self._consumer = consumer
+        partitions: list[TopicPartition] = []
+        for logical in PROJECTED_TOPICS:
+            physical = self.topics.physical(logical)
+            found = consumer.partitions_for_topic(physical)
+            deadline = time.monotonic() + 30
+            while not found:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"topic {physical} has no partitions")
+                await consumer.topics()  # refreshes metadata
+                found = consumer.partitions_for_topic(physical)
+                if not found:
+                    await asyncio.sleep(0.2)
+            partitions.extend(TopicPartition(physical, partition) for partition in sorted(found))
+        consumer.assign(partitions)
+        self._partitions = partitions
+        await self.reload()
+
+    async def reload(self) -> None:
+        """Seeks to the stored offsets and reloads parked streams and operator actions."""
+        async with self.pool.acquire() as connection:
+            stored = await self.model.offsets(connection)
+            self.parked_streams = await self.model.parked_streams(connection)
+            self.actions = await operator_actions(connection)
+            self._dead_letters_pending = bool(await self.model.pending_dead_letters(connection, limit=1))
+        self.positions = {}
+        beginning: list[TopicPartition] = []
+        for tp in self._partitions:
+            key = (self.topics.logical(tp.topic), tp.partition)
+            if key in stored:
+                self.consumer.seek(tp, stored[key])
+                self.positions[key] = stored[key]
+            else:
+                beginning.append(tp)
+        if beginning:
+            await self.consumer.seek_to_beginning(*beginning)
+            for tp in beginning:
+                self.positions[(self.topics.logical(tp.topic), tp.partition)] = await self.consumer.position(tp)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    def run_in_background(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"projector-{self.name}")
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                async with self.lock:
+                    await self.step()
+                if self._dead_letters_pending:
+                    await self.publish_dead_letters()
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                # A transient failure (database, broker): the transaction rolled back, so go back to
+                # the stored offsets and try again with a bounded backoff.
+                self.stats.last_error = f"{type(error).__name__}: {str(error)[:300]}"
+                _log.warning("projection_batch_failed", projection=self.name, error=self.stats.last_error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                try:
+                    async with self.lock:
+                        await self.reload()
+                except Exception as reload_error:
+                    _log.warning("projection_reload_failed", projection=self.name, error=type(reload_error).__name__)
+
+    async def step(self, limits: Mapping[tuple[str, int], int] | None = None) -> int:
+        """Reads one batch and projects it in one transaction. Call with `lock` held."""
+        fetched = await self.consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
+        messages: list[Message] = []
+        rewind: dict[TopicPartition, int] = {}
+        for tp, records in fetched.items():
+            logical = self.topics.logical(tp.topic)
+            limit = limits.get((logical, tp.partition)) if limits is not None else None
+            for record in records:
+                if limit is not None and record.offset >= limit:
+                    rewind[tp] = limit
+                    break
+                messages.append(
+                    Message(logical, tp.partition, record.offset, record.key, record.value, record.timestamp)
+                )
+        next_offsets: TopicPositions = {}
+        for tp in self._partitions:
+            key = (self.topics.logical(tp.topic), tp.partition)
+            position = rewind[tp] if tp in rewind else await self.consumer.position(tp)
+            if position != self.positions.get(key):
+                next_offsets[key] = position
+        if not messages and not next_offsets:
+            return 0
+        started = time.perf_counter()
+        changes = await self._apply(messages, next_offsets)
+        for tp, offset in rewind.items():
+            self.consumer.seek(tp, offset)
+        self.positions.update(next_offsets)
+        self.account(changes, time.perf_counter() - started)
+        return len(messages)
+
+    async def _apply(self, messages: list[Message], next_offsets: TopicPositions) -> BatchChanges:
+        decoded = [decode_message(message, self.actions) for message in messages]
+        needs = needs_of(decoded)
+        async with self.pool.acquire() as connection, connection.transaction():
+            snapshot = await self.model.load_snapshot(connection, needs, self.parked_streams)
+            changes = project_batch(snapshot, decoded)
+            await self.model.write(connection, changes, next_offsets, publish_dead_letters=self._producer is not None)
+        for parked in changes.parked:
+            self.parked_streams.add(parked.message.stream)
+            if parked.reason == "error":
+                _log.warning(
+                    "event_parked",
+                    projection=self.name,
+                    topic=parked.message.topic,
+                    partition=parked.message.partition,
+                    offset=parked.message.offset,
+                    learner=_masked_key(parked.message.stream[1]),
+                    error=parked.error,
+                )
+                self._dead_letters_pending = self._producer is not None
+        return changes
+
+    def account(self, changes: BatchChanges, seconds: float) -> None:
+        self.stats.batches += 1
+        for (topic, outcome), count in changes.outcomes.items():
+            metrics.EVENTS.labels(self.name, topic, outcome).inc(count)
+            self.stats.events += count
+        for topic, timestamp in changes.newest_timestamp_ms.items():
+            self.stats.newest_timestamp_ms[topic] = max(self.stats.newest_timestamp_ms.get(topic, 0), timestamp)
+        metrics.BATCH_SECONDS.labels(self.name).observe(seconds)
+
+    async def catch_up(self, targets: Mapping[tuple[str, int], int], timeout: float = 300.0) -> None:
+        """Projects up to (not beyond) `targets`. Call with `lock` held."""
+        deadline = time.monotonic() + timeout
+        while any(self.positions.get(key, 0) < target for key, target in targets.items()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} did not reach {dict(targets)} in {timeout}s")
+            await self.step(limits=targets)
+
+    async def publish_dead_letters(self) -> None:
+        """The outbox of the dead-letter topics: parked poison events are produced after their commit."""
+        if self._producer is None:
+            return
+        while True:
+            async with self.pool.acquire() as connection:
+                pending = await self.model.pending_dead_letters(connection)
+                if not pending:
+                    self._dead_letters_pending = False
+                    return
+                for row in pending:
+                    headers = [
+                        ("lrs-error", (row.error or "").encode()),
+                        ("lrs-original-topic", row.topic.encode()),
+                        ("lrs-original-partition", str(row.partition).encode()),
+                        ("lrs-original-offset", str(row.offset).encode()),
+                        ("lrs-event-id", str(row.event_id or "").encode()),
+                        ("lrs-event-type", (row.event_type or "").encode()),
+                        ("lrs-projection", self.model.schema.encode()),
+                    ]
+                    await self._producer.send_and_wait(
+                        self.topics.dead_letters(row.topic),
+                        value=row.value,
+                        key=row.message_key,
+                        headers=headers,
+                    )
+                await self.model.mark_dead_letters_published(connection, [row.position for row in pending])
+
+    def lag(self) -> dict[str, dict[str, Any]]:
+        """Per topic: records behind the last stable offset seen by the consumer, and how old."""
+        consumer = self._consumer
+        result: dict[str, dict[str, Any]] = {}
+        if consumer is None:
+            return result
+        for tp in self._partitions:
+            logical = self.topics.logical(tp.topic)
+            end = consumer.last_stable_offset(tp)
+            position = self.positions.get((logical, tp.partition), 0)
+            behind = max(0, (end if end is not None and end >= 0 else position) - position)
+            entry = result.setdefault(logical, {"events": 0, "seconds": 0.0})
+            entry["events"] += behind
+        now_ms = time.time() * 1000
+        for logical, entry in result.items():
+            newest = self.stats.newest_timestamp_ms.get(logical)
+            if entry["events"] and newest:
+                entry["seconds"] = max(0.0, (now_ms - newest) / 1000)
+        return result
+
+
+def _masked_key(key: str) -> str:
+    return "******" + key[-4:] if len(key) >= 4 else "****"

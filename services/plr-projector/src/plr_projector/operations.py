@@ -1,0 +1,613 @@
+"""Operator work on the projection: dead letters, rebuild into a fresh schema, targeted replay."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from lrs_platform.database import apply_migrations
+from lrs_platform.kafka import make_consumer
+from lrs_platform.logging import get_logger
+from plr_projector import metrics
+from plr_projector.consumer import Runner, TopicPositions, Topics
+from plr_projector.projection import (
+    PLR_TOPIC,
+    Decoded,
+    Message,
+    OperatorAction,
+    decode_message,
+    needs_of,
+    project_batch,
+)
+from plr_projector.store import (
+    LIVE_SCHEMA,
+    MIGRATIONS,
+    OPS_SCHEMA,
+    ParkedRow,
+    ReadModel,
+    compare_models,
+    record_operator_action,
+)
+
+_log = get_logger("plr_projector.operations")
+
+
+class OperationError(Exception):
+    """An operator request that cannot be carried out now; `status` is the HTTP status to answer."""
+
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+
+
+def _masked(key: str) -> str:
+    return "******" + key[-4:] if len(key) >= 4 else "****"
+
+
+# --- the log's ends ----------------------------------------------------------------------------
+
+
+class LogProbe:
+    """Asks the brokers for end offsets and offsets by time; never reads records."""
+
+    def __init__(self, bootstrap_servers: str, topics: Topics) -> None:
+        self._bootstrap = bootstrap_servers
+        self._topics = topics
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        self._consumer = make_consumer(self._bootstrap, group_id=None)
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def end_offsets(self, partitions: list[TopicPartition]) -> TopicPositions:
+        assert self._consumer is not None
+        ends = await self._consumer.end_offsets(partitions)
+        return {(self._topics.logical(tp.topic), tp.partition): offset for tp, offset in ends.items()}
+
+    async def offsets_for_time(self, partitions: list[TopicPartition], timestamp_ms: int) -> dict[int, int | None]:
+        assert self._consumer is not None
+        found = await self._consumer.offsets_for_times(dict.fromkeys(partitions, timestamp_ms))
+        return {tp.partition: (entry.offset if entry is not None else None) for tp, entry in found.items()}
+
+
+# --- dead letters ------------------------------------------------------------------------------
+
+
+def parked_view(row: ParkedRow) -> dict[str, Any]:
+    return {
+        "topic": row.topic,
+        "partition": row.partition,
+        "offset": row.offset,
+        "learner": row.park_key,
+        "reason": row.reason,
+        "error": row.error,
+        "event_id": str(row.event_id) if row.event_id else None,
+        "event_type": row.event_type,
+        "attempts": row.attempts,
+        "parked_at": row.parked_at.isoformat() if row.parked_at else None,
+    }
+
+
+class DeadLetters:
+    def __init__(self, live: Runner) -> None:
+        self.live = live
+
+    async def listing(self, key: str | None, topic: str | None, limit: int) -> list[dict[str, Any]]:
+        async with self.live.pool.acquire() as connection:
+            rows = await self.live.model.parked(connection, key=key, topic=topic, limit=limit)
+        return [parked_view(row) for row in rows]
+
+    async def retry(
+        self, key: str, topic: str | None, operator: str, replacement: bytes | None = None
+    ) -> list[dict[str, Any]]:
+        return await self._drain(key, topic, operator, replacement=replacement)
+
+    async def skip(self, key: str, topic: str | None, operator: str, reason: str | None) -> list[dict[str, Any]]:
+        return await self._drain(key, topic, operator, skip=True, reason=reason)
+
+    async def _drain(
+        self,
+        key: str,
+        topic: str | None,
+        operator: str,
+        *,
+        replacement: bytes | None = None,
+        skip: bool = False,
+        reason: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Re-runs a stream's parked events in log order, in one transaction, the live loop paused."""
+        live = self.live
+        results: list[dict[str, Any]] = []
+        async with live.lock:
+            actions = dict(live.actions)
+            drained: set[tuple[str, str]] = set()
+            all_changes = []
+            async with live.pool.acquire() as connection, connection.transaction():
+                rows = await live.model.parked(connection, key=key, topic=topic, limit=1_000_000)
+                if not rows:
+                    raise OperationError(404, "Nothing parked", "No parked events for this learner.")
+                streams: dict[str, list[ParkedRow]] = {}
+                for row in rows:
+                    streams.setdefault(row.topic, []).append(row)
+                if replacement is not None and len(streams) > 1:
+                    raise OperationError(
+                        409, "Ambiguous replacement", "Events are parked on several topics: name the topic."
+                    )
+                for stream_topic, stream_rows in streams.items():
+                    head = stream_rows[0]
+                    if skip or replacement is not None:
+                        action = OperatorAction("skip") if skip else OperatorAction("replace", replacement)
+                        await record_operator_action(connection, head.position, action, operator, reason)
+                        actions[head.position] = action
+                    decoded = [
+                        decode_message(
+                            Message(
+                                stream_topic,
+                                row.partition,
+                                row.offset,
+                                row.message_key,
+                                row.value,
+                                row.kafka_timestamp_ms,
+                            ),
+                            actions,
+                        )
+                        for row in stream_rows
+                    ]
+                    stream = (stream_topic, key)
+                    snapshot = await live.model.load_snapshot(
+                        connection, needs_of(decoded), live.parked_streams - {stream}
+                    )
+                    changes = project_batch(snapshot, decoded)
+                    await live.model.delete_parked(connection, [row.position for row in stream_rows])
+                    await live.model.write(connection, changes, {}, publish_dead_letters=True)
+                    if changes.parked and changes.parked[0].message.position == head.position:
+                        await connection.execute(
+                            f'UPDATE "{live.model.schema}".parked SET attempts = $4'
+                            ' WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+                            *head.position,
+                            head.attempts + 1,
+                        )
+                    if not changes.parked:
+                        drained.add(stream)
+                    all_changes.append(changes)
+                    results.append(
+                        {
+                            "topic": stream_topic,
+                            "learner": key,
+                            "applied": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "applied"),
+                            "duplicates": sum(
+                                n for (_, outcome), n in changes.outcomes.items() if outcome == "duplicate"
+                            ),
+                            "skipped": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "skipped"),
+                            "still_parked": len(changes.parked),
+                            "error": changes.parked[0].error if changes.parked else None,
+                        }
+                    )
+            live.actions = actions
+            live.parked_streams -= drained
+            for changes in all_changes:
+                live.account(changes, 0.0)
+        _log.info(
+            "dead_letters_drained",
+            learner=_masked(key),
+            operator=operator,
+            skip=skip,
+            replaced=replacement is not None,
+            results=[{k: v for k, v in result.items() if k != "learner"} for result in results],
+        )
+        await live.publish_dead_letters()
+        return results
+
+
+# --- rebuild -----------------------------------------------------------------------------------
+
+
+@dataclass
+class RebuildJob:
+    rebuild_id: int
+    schema: str
+    runner: Runner
+    targets: TopicPositions
+    started_by: str
+    started_at: datetime
+    resumed_monotonic: float
+    resumed_done: int
+    state: str = "running"
+    comparison: dict[str, Any] | None = None
+    samples: list[tuple[float, int]] = field(default_factory=list)
+
+
+RunnerFactory = Callable[[str, ReadModel, bool], Runner]
+
+
+class Rebuilds:
+    """Replays the log from offset 0 into `plr_rebuild_<n>` while `plr` keeps serving."""
+
+    def __init__(self, pool: asyncpg.Pool, live: Runner, make_runner: RunnerFactory, probe: LogProbe) -> None:
+        self.pool = pool
+        self.live = live
+        self.make_runner = make_runner
+        self.probe = probe
+        self.job: RebuildJob | None = None
+
+    async def resume(self) -> None:
+        """A rebuild survives a restart of the projector: its schema holds its own offsets."""
+        row = await self.pool.fetchrow(
+            f"SELECT * FROM {OPS_SCHEMA}.rebuilds WHERE state IN ('running', 'caught_up')"
+            " ORDER BY rebuild_id DESC LIMIT 1"
+        )
+        if row is None:
+            return
+        await self._launch(
+            row["rebuild_id"],
+            row["schema_name"],
+            _positions_from_json(row["target_offsets"]),
+            row["started_by"],
+            row["started_at"],
+            row["comparison"],
+        )
+
+    async def _launch(
+        self,
+        rebuild_id: int,
+        schema: str,
+        targets: TopicPositions,
+        started_by: str,
+        started_at: datetime,
+        comparison: Any = None,
+    ) -> None:
+        async with self.pool.acquire() as connection:
+            await apply_migrations(connection, schema, MIGRATIONS)
+        runner = self.make_runner(f"rebuild-{rebuild_id}", ReadModel(schema), False)
+        await runner.start()
+        done = _done(runner.positions, targets)
+        self.job = RebuildJob(
+            rebuild_id,
+            schema,
+            runner,
+            targets,
+            started_by,
+            started_at,
+            time.monotonic(),
+            done,
+            comparison=json.loads(comparison) if isinstance(comparison, str) else comparison,
+        )
+        runner.run_in_background()
+
+    async def start(self, operator: str) -> dict[str, Any]:
+        if self.job is not None:
+            raise OperationError(409, "Rebuild running", f"Rebuild {self.job.rebuild_id} is not finished.")
+        rebuild_id = int(
+            await self.pool.fetchval(f"SELECT coalesce(max(rebuild_id), 0) + 1 FROM {OPS_SCHEMA}.rebuilds")
+        )
+        schema = f"plr_rebuild_{rebuild_id}"
+        targets = await self.probe.end_offsets(self.live.partitions)
+        async with self.pool.acquire() as connection:
+            await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            started_at = await connection.fetchval(
+                f"INSERT INTO {OPS_SCHEMA}.rebuilds (rebuild_id, schema_name, state, started_by, target_offsets)"
+                " VALUES ($1, $2, 'running', $3, $4) RETURNING started_at",
+                rebuild_id,
+                schema,
+                operator,
+                _positions_to_json(targets),
+            )
+        await self._launch(rebuild_id, schema, targets, operator, started_at)
+        _log.info(
+            "rebuild_started", rebuild_id=rebuild_id, schema=schema, operator=operator, target=sum(targets.values())
+        )
+        return self.status()
+
+    def status(self) -> dict[str, Any]:
+        job = self.job
+        if job is None:
+            return {"state": "idle"}
+        target = sum(job.targets.values())
+        done = _done(job.runner.positions, job.targets)
+        now = time.monotonic()
+        elapsed = now - job.resumed_monotonic
+        rate = (done - job.resumed_done) / elapsed if elapsed > 0 else 0.0
+        remaining = max(0, target - done)
+        if job.state == "running" and remaining == 0:
+            job.state = "caught_up"
+        progress = 1.0 if target == 0 else done / target
+        metrics.REBUILD_PROGRESS.set(progress)
+        return {
+            "state": job.state,
+            "rebuild_id": job.rebuild_id,
+            "schema": job.schema,
+            "started_by": job.started_by,
+            "started_at": job.started_at.isoformat(),
+            "target_events": target,
+            "projected_events": done,
+            "progress": round(progress, 4),
+            "events_per_second": round(rate, 1),
+            "eta_seconds": (round(remaining / rate, 1) if rate > 0 else None) if remaining else 0.0,
+            "events_past_target": max(0, sum(job.runner.positions.values()) - target),
+            "last_error": job.runner.stats.last_error,
+            "comparison": job.comparison,
+        }
+
+    def _require(self, *states: str) -> RebuildJob:
+        self.status()
+        if self.job is None:
+            raise OperationError(409, "No rebuild", "Start a rebuild first.")
+        if self.job.state not in states:
+            raise OperationError(
+                409, "Rebuild not ready", f"The rebuild is {self.job.state}; this needs {' or '.join(states)}."
+            )
+        return self.job
+
+    @asynccontextmanager
+    async def _aligned(self, job: RebuildJob) -> AsyncIterator[None]:
+        """Both projections paused at the same offsets: whichever is behind catches up first."""
+        async with self.live.lock, job.runner.lock:
+            targets = {
+                key: max(self.live.positions.get(key, 0), job.runner.positions.get(key, 0))
+                for key in set(self.live.positions) | set(job.runner.positions)
+            }
+            await self.live.catch_up(targets)
+            await job.runner.catch_up(targets)
+            yield
+
+    async def compare(self) -> dict[str, Any]:
+        job = self._require("caught_up")
+        async with (
+            self._aligned(job),
+            self.pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            result = await compare_models(connection, self.live.model, job.runner.model)
+        result["compared_at"] = datetime.now(UTC).isoformat()
+        job.comparison = result
+        await self.pool.execute(
+            f"UPDATE {OPS_SCHEMA}.rebuilds SET comparison = $2, state = 'caught_up' WHERE rebuild_id = $1",
+            job.rebuild_id,
+            json.dumps(result),
+        )
+        _log.info("rebuild_compared", rebuild_id=job.rebuild_id, identical=result["identical"])
+        return result
+
+    async def switch(self, operator: str) -> dict[str, Any]:
+        job = self._require("caught_up")
+        retired = f"plr_retired_{job.rebuild_id}"
+        async with self._aligned(job):
+            async with self.pool.acquire() as connection, connection.transaction():
+                await connection.execute(f'ALTER SCHEMA "{LIVE_SCHEMA}" RENAME TO "{retired}"')
+                await connection.execute(f'ALTER SCHEMA "{job.schema}" RENAME TO "{LIVE_SCHEMA}"')
+                await connection.execute(
+                    f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'switched', finished_at = now() WHERE rebuild_id = $1",
+                    job.rebuild_id,
+                )
+            # The rebuild runner holds the name of a schema that no longer exists: stop it under its lock.
+            await job.runner.stop()
+            await self.live.reload()
+        await self.pool.expire_connections()
+        self.job = None
+        metrics.REBUILD_PROGRESS.set(0)
+        _log.info("rebuild_switched", rebuild_id=job.rebuild_id, operator=operator, retired_schema=retired)
+        return {
+            "state": "switched",
+            "rebuild_id": job.rebuild_id,
+            "live_schema": LIVE_SCHEMA,
+            "retired_schema": retired,
+        }
+
+    async def abandon(self, operator: str) -> dict[str, Any]:
+        job = self.job
+        if job is None:
+            raise OperationError(409, "No rebuild", "No rebuild is running.")
+        await job.runner.stop()
+        async with self.pool.acquire() as connection:
+            await connection.execute(f'DROP SCHEMA IF EXISTS "{job.schema}" CASCADE')
+            await connection.execute(
+                f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'abandoned', finished_at = now() WHERE rebuild_id = $1",
+                job.rebuild_id,
+            )
+        self.job = None
+        _log.info("rebuild_abandoned", rebuild_id=job.rebuild_id, operator=operator)
+        return {"state": "abandoned", "rebuild_id": job.rebuild_id}
+
+    async def stop(self) -> None:
+        if self.job is not None:
+            await self.job.runner.stop()
+
+
+def _done(positions: TopicPositions, targets: TopicPositions) -> int:
+    return sum(min(positions.get(key, 0), target) for key, target in targets.items())
+
+
+def _positions_to_json(positions: TopicPositions) -> str:
+    return json.dumps({f"{topic}:{partition}": offset for (topic, partition), offset in sorted(positions.items())})
+
+
+def _positions_from_json(text: str | dict[str, int]) -> TopicPositions:
+    data: dict[str, int] = json.loads(text) if isinstance(text, str) else text
+    result: TopicPositions = {}
+    for name, offset in data.items():
+        topic, _, partition = name.rpartition(":")
+        result[(topic, int(partition))] = int(offset)
+    return result
+
+
+# --- replay ------------------------------------------------------------------------------------
+
+
+def parse_replay_from(text: str) -> int | datetime:
+    """`--from` is an offset (applied to every partition of the PLR topic) or an ISO-8601 time."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise OperationError(422, "Invalid 'from'", "Give an offset (e.g. 1200) or an ISO-8601 time.") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Replays:
+    """Targeted re-projection: the learners with PLR events at or after `from` are re-folded from
+    their whole history, in one transaction, with the live loop paused (decision 0013)."""
+
+    def __init__(self, pool: asyncpg.Pool, live: Runner, probe: LogProbe, bootstrap_servers: str, chunk: int) -> None:
+        self.pool = pool
+        self.live = live
+        self.probe = probe
+        self._bootstrap = bootstrap_servers
+        self._chunk = chunk
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, from_text: str, operator: str) -> dict[str, Any]:
+        if self._task is not None and not self._task.done():
+            raise OperationError(409, "Replay running", "A replay is already running.")
+        start = parse_replay_from(from_text)
+        replay_id = int(
+            await self.pool.fetchval(
+                f"INSERT INTO {OPS_SCHEMA}.replays (requested, requested_by, state) VALUES ($1, $2, 'running')"
+                " RETURNING replay_id",
+                from_text,
+                operator,
+            )
+        )
+        self._task = asyncio.create_task(self._run(replay_id, start), name=f"replay-{replay_id}")
+        return await self.status(replay_id)
+
+    async def status(self, replay_id: int | None = None) -> dict[str, Any]:
+        row = await self.pool.fetchrow(
+            f"SELECT * FROM {OPS_SCHEMA}.replays WHERE ($1::bigint IS NULL OR replay_id = $1)"
+            " ORDER BY replay_id DESC LIMIT 1",
+            replay_id,
+        )
+        if row is None:
+            return {"state": "idle"}
+        return {
+            "replay_id": row["replay_id"],
+            "from": row["requested"],
+            "requested_by": row["requested_by"],
+            "state": row["state"],
+            "result": json.loads(row["result"]) if row["result"] else None,
+            "started_at": row["started_at"].isoformat(),
+            "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
+        }
+
+    async def wait(self) -> None:
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def _run(self, replay_id: int, start: int | datetime) -> None:
+        try:
+            result = await self._replay(start)
+            state = "finished"
+        except Exception as error:
+            _log.warning("replay_failed", replay_id=replay_id, error=type(error).__name__)
+            result, state = {"error": f"{type(error).__name__}: {str(error)[:500]}"}, "failed"
+        await self.pool.execute(
+            f"UPDATE {OPS_SCHEMA}.replays SET state = $2, result = $3, finished_at = now() WHERE replay_id = $1",
+            replay_id,
+            state,
+            json.dumps(result),
+        )
+
+    async def _replay(self, start: int | datetime) -> dict[str, Any]:
+        live = self.live
+        partitions = [tp for tp in live.partitions if live.topics.logical(tp.topic) == PLR_TOPIC]
+        started = time.monotonic()
+        async with live.lock:
+            ends = {tp.partition: live.positions.get((PLR_TOPIC, tp.partition), 0) for tp in partitions}
+            if isinstance(start, int):
+                starts = {partition: min(start, end) for partition, end in ends.items()}
+            else:
+                found = await self.probe.offsets_for_time(partitions, int(start.timestamp() * 1000))
+                starts = {}
+                for partition, end in ends.items():
+                    offset = found.get(partition)
+                    starts[partition] = end if offset is None else min(end, offset)
+            keys_by_partition: dict[int, set[bytes]] = {}
+            async for message in self._read(partitions, starts, ends):
+                if message.key is not None:
+                    keys_by_partition.setdefault(message.partition, set()).add(message.key)
+            learners = {stream_key for keys in keys_by_partition.values() for stream_key in keys}
+            if not learners:
+                return {"learners": 0, "events": 0, "seconds": round(time.monotonic() - started, 2)}
+            ulns = sorted(key.decode("utf-8", errors="replace") for key in learners)
+            affected = [tp for tp in partitions if tp.partition in keys_by_partition]
+            events = 0
+            async with self.pool.acquire() as connection, connection.transaction():
+                parked = {
+                    row.position for row in await live.model.parked(connection, topic=PLR_TOPIC, limit=10_000_000)
+                }
+                for table in ("achievements", "achievement_history", "centre_achievements"):
+                    await connection.execute(f"DELETE FROM {live.model.table(table)} WHERE uln = ANY($1::text[])", ulns)
+                chunk: list[Decoded] = []
+                async for message in self._read(affected, dict.fromkeys(ends, 0), ends):
+                    if message.key not in learners or message.position in parked:
+                        continue
+                    chunk.append(decode_message(message, live.actions))
+                    if len(chunk) >= self._chunk:
+                        events += await self._refold(connection, chunk)
+                        chunk = []
+                if chunk:
+                    events += await self._refold(connection, chunk)
+            live.parked_streams = await self._parked_streams()
+        return {"learners": len(ulns), "events": events, "seconds": round(time.monotonic() - started, 2)}
+
+    async def _refold(self, connection: asyncpg.Connection, chunk: list[Decoded]) -> int:
+        event_ids = [item.envelope.event_id for item in chunk if item.envelope is not None]
+        await connection.execute(
+            f"DELETE FROM {self.live.model.table('processed_events')} WHERE event_id = ANY($1::uuid[])", event_ids
+        )
+        snapshot = await self.live.model.load_snapshot(connection, needs_of(chunk), set())
+        changes = project_batch(snapshot, chunk)
+        await self.live.model.write(connection, changes, {}, publish_dead_letters=True)
+        return len(chunk)
+
+    async def _parked_streams(self) -> set[tuple[str, str]]:
+        async with self.pool.acquire() as connection:
+            return await self.live.model.parked_streams(connection)
+
+    async def _read(
+        self, partitions: list[TopicPartition], starts: dict[int, int], ends: dict[int, int]
+    ) -> AsyncIterator[Message]:
+        wanted = [tp for tp in partitions if starts.get(tp.partition, 0) < ends.get(tp.partition, 0)]
+        if not wanted:
+            return
+        consumer = make_consumer(self._bootstrap, group_id=None)
+        await consumer.start()
+        try:
+            consumer.assign(wanted)
+            for tp in wanted:
+                consumer.seek(tp, starts[tp.partition])
+            open_partitions = set(wanted)
+            while open_partitions:
+                fetched = await consumer.getmany(*open_partitions, timeout_ms=500, max_records=self._chunk)
+                for tp, records in fetched.items():
+                    for record in records:
+                        if record.offset >= ends[tp.partition]:
+                            break
+                        yield Message(
+                            PLR_TOPIC, tp.partition, record.offset, record.key, record.value, record.timestamp
+                        )
+                for tp in list(open_partitions):
+                    if await consumer.position(tp) >= ends[tp.partition]:
+                        open_partitions.discard(tp)
+        finally:
+            await consumer.stop()

@@ -1,0 +1,533 @@
+"""The PLR projection: pure functions from (current rows, events) to row changes. No I/O.
+
+A *stream* is (topic, message key): a learner on the PLR and learner topics, an achievement on the
+challenge topic. Within a stream events apply in log order; a stream whose event cannot be decoded or
+applied is *parked* (the poison event and everything after it) while other streams go on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+
+from pydantic import ValidationError
+
+from lrs_contracts import topics
+from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeResolved
+from lrs_contracts.envelope import Contract, Envelope
+from lrs_contracts.learner import LearnerRegistered, LearnerSharingChanged, LearnersMerged
+from lrs_contracts.plr import (
+    AchievementData,
+    AchievementKey,
+    AchievementRecorded,
+    AchievementReinstated,
+    AchievementSuperseded,
+    AchievementUpdated,
+    AchievementWithdrawn,
+    CentreAchievementReported,
+    ResultStatus,
+)
+from lrs_contracts.registry import UnknownEventType, decode
+from lrs_domain.identifiers import normalise_qan
+
+PLR_TOPIC = topics.PLR_EVENTS.name
+LEARNER_TOPIC = topics.LEARNER_EVENTS.name
+CHALLENGE_TOPIC = topics.CHALLENGE_EVENTS.name
+PROJECTED_TOPICS = (PLR_TOPIC, LEARNER_TOPIC, CHALLENGE_TOPIC)
+
+AchievementEvent = (
+    AchievementRecorded | AchievementUpdated | AchievementSuperseded | AchievementWithdrawn | AchievementReinstated
+)
+_EVENTS_OF_TOPIC: dict[str, tuple[type[Contract], ...]] = {
+    PLR_TOPIC: (
+        AchievementRecorded,
+        AchievementUpdated,
+        AchievementSuperseded,
+        AchievementWithdrawn,
+        AchievementReinstated,
+        CentreAchievementReported,
+    ),
+    LEARNER_TOPIC: (LearnerRegistered, LearnerSharingChanged, LearnersMerged),
+    CHALLENGE_TOPIC: (ChallengeRaised, ChallengeAcknowledged, ChallengeResolved),
+}
+
+
+class ProjectionError(Exception):
+    """An event that cannot be applied to the current state: it is parked with this message."""
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+AchievementKeyTuple = tuple[str, str, str, date]  # (uln, ao_id, qualification_number, award_date)
+CentreKey = tuple[str, str, str]  # (uln, provider_ukprn, qualification_number)
+Position = tuple[str, int, int]  # (topic, partition, offset)
+Stream = tuple[str, str]  # (topic, key)
+
+
+@dataclass(frozen=True)
+class AchievementRow:
+    uln: str
+    ao_id: str
+    qualification_number: str
+    award_date: date
+    achievement_id: uuid.UUID
+    status: str
+    withdrawn: bool
+    version: int
+    pathway: str | None
+    grade: str
+    ukprn: str | None
+    language_for_assessment: str | None
+    credits: int | None
+    title: str
+    qualification_type: str
+    level: str | None
+    framework: str
+    kind: str
+    awarding_organisation_name: str
+    date_loaded: datetime
+    last_changed_at: datetime
+
+    @property
+    def key(self) -> AchievementKeyTuple:
+        return (self.uln, self.ao_id, self.qualification_number, self.award_date)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    uln: str
+    ao_id: str
+    qualification_number: str
+    award_date: date
+    version: int
+    change: str
+    event_id: uuid.UUID
+    occurred_at: datetime
+    batch_id: uuid.UUID
+    line: int
+    achievement_id: uuid.UUID
+    status: str
+    withdrawn: bool
+    grade: str
+    ukprn: str | None
+    language_for_assessment: str | None
+    credits: int | None
+    pathway: str | None
+
+
+@dataclass(frozen=True)
+class LearnerRow:
+    uln: str
+    registered: bool
+    ability_to_share: int
+    master_uln: str | None
+
+
+@dataclass(frozen=True)
+class CentreRow:
+    uln: str
+    provider_ukprn: str
+    qualification_number: str
+    report_id: uuid.UUID
+    event_id: uuid.UUID
+    provider_name: str | None
+    subject: str | None
+    grade: str | None
+    award_date: date | None
+    participation_start_date: date | None
+    participation_end_date: date | None
+    reported_at: datetime
+
+    @property
+    def key(self) -> CentreKey:
+        return (self.uln, self.provider_ukprn, self.qualification_number)
+
+
+@dataclass(frozen=True)
+class ChallengeRow:
+    challenge_id: uuid.UUID
+    achievement_id: uuid.UUID
+    ao_id: str
+    state: str
+
+
+@dataclass(frozen=True)
+class EventMeta:
+    event_id: uuid.UUID
+    occurred_at: datetime
+
+
+# --- achievements -------------------------------------------------------------------------------
+
+
+def achievement_key(key: AchievementKey) -> AchievementKeyTuple:
+    return (key.uln, key.ao_id, key.qualification_number, key.award_date)
+
+
+def _with_data(row: AchievementRow, data: AchievementData) -> AchievementRow:
+    return replace(
+        row,
+        pathway=data.pathway,
+        grade=data.grade,
+        ukprn=data.ukprn,
+        language_for_assessment=data.language_for_assessment,
+        credits=data.credits,
+    )
+
+
+def _history(row: AchievementRow, change: str, meta: EventMeta, event: AchievementEvent) -> HistoryEntry:
+    return HistoryEntry(
+        uln=row.uln,
+        ao_id=row.ao_id,
+        qualification_number=row.qualification_number,
+        award_date=row.award_date,
+        version=row.version,
+        change=change,
+        event_id=meta.event_id,
+        occurred_at=meta.occurred_at,
+        batch_id=event.provenance.batch_id,
+        line=event.provenance.line,
+        achievement_id=row.achievement_id,
+        status=row.status,
+        withdrawn=row.withdrawn,
+        grade=row.grade,
+        ukprn=row.ukprn,
+        language_for_assessment=row.language_for_assessment,
+        credits=row.credits,
+        pathway=row.pathway,
+    )
+
+
+def _late_provisional(row: AchievementRow, status: ResultStatus) -> bool:
+    """DOMAIN rule 3: a Provisional arriving after the Final never replaces it."""
+    return row.status == ResultStatus.FINAL and status == ResultStatus.PROVISIONAL
+
+
+def evolve_achievement(
+    row: AchievementRow | None, event: AchievementEvent, meta: EventMeta
+) -> tuple[AchievementRow, HistoryEntry] | None:
+    """The achievement after `event`, with its history entry; None when the event changes nothing."""
+    if isinstance(event, AchievementRecorded):
+        if row is not None and _late_provisional(row, event.status):
+            return None
+        if row is not None and not row.withdrawn:
+            candidate = _with_data(replace(row, status=event.status.value), event.data)
+            if candidate == row:
+                return None  # an identical resubmission
+            change = "superseded" if row.status != candidate.status else "recorded"
+            updated = replace(candidate, version=row.version + 1, last_changed_at=meta.occurred_at)
+            return updated, _history(updated, change, meta, event)
+        qualification = event.qualification
+        created = AchievementRow(
+            uln=event.key.uln,
+            ao_id=event.key.ao_id,
+            qualification_number=event.key.qualification_number,
+            award_date=event.key.award_date,
+            achievement_id=event.achievement_id,
+            status=event.status.value,
+            withdrawn=False,
+            version=1 if row is None else row.version + 1,
+            pathway=event.data.pathway,
+            grade=event.data.grade,
+            ukprn=event.data.ukprn,
+            language_for_assessment=event.data.language_for_assessment,
+            credits=event.data.credits,
+            title=qualification.title,
+            qualification_type=qualification.qualification_type,
+            level=qualification.level,
+            framework=qualification.framework,
+            kind=qualification.kind,
+            awarding_organisation_name=qualification.awarding_organisation_name,
+            date_loaded=meta.occurred_at,
+            last_changed_at=meta.occurred_at,
+        )
+        return created, _history(created, "recorded" if row is None else "recreated", meta, event)
+
+    if row is None:
+        raise ProjectionError(f"{_short(event)}: no achievement with this key on the PLR")
+
+    if isinstance(event, AchievementUpdated):
+        if row.withdrawn:
+            raise ProjectionError("updated: the achievement is withdrawn")
+        if _late_provisional(row, event.status):
+            return None
+        candidate = _with_data(replace(row, status=event.status.value), event.data)
+        if candidate == row:
+            return None
+        change = "superseded" if row.status != candidate.status else "updated"
+        updated = replace(candidate, version=row.version + 1, last_changed_at=meta.occurred_at)
+        return updated, _history(updated, change, meta, event)
+
+    if isinstance(event, AchievementSuperseded):
+        if row.withdrawn:
+            raise ProjectionError("superseded: the achievement is withdrawn")
+        candidate = _with_data(replace(row, status=ResultStatus.FINAL.value), event.data)
+        if candidate == row:
+            return None
+        updated = replace(candidate, version=row.version + 1, last_changed_at=meta.occurred_at)
+        return updated, _history(updated, "superseded", meta, event)
+
+    if isinstance(event, AchievementWithdrawn):
+        if row.withdrawn:
+            return None
+        withdrawn = replace(row, withdrawn=True, version=row.version + 1, last_changed_at=meta.occurred_at)
+        return withdrawn, _history(withdrawn, "withdrawn", meta, event)
+
+    if not row.withdrawn:
+        return None
+    reinstated = replace(row, withdrawn=False, version=row.version + 1, last_changed_at=meta.occurred_at)
+    return reinstated, _history(reinstated, "reinstated", meta, event)
+
+
+def _short(event: Contract) -> str:
+    event_type = str(getattr(event, "event_type", type(event).__name__))
+    return event_type.split(".")[-2] if event_type.count(".") >= 2 else event_type
+
+
+def centre_row(event: CentreAchievementReported, meta: EventMeta) -> CentreRow:
+    qualification_number = normalise_qan(event.qualification_number)
+    if qualification_number is None:
+        raise ProjectionError("centre achievement: the qualification number is badly formed")
+    return CentreRow(
+        uln=event.uln,
+        provider_ukprn=event.provider_ukprn,
+        qualification_number=qualification_number,
+        report_id=event.report_id,
+        event_id=meta.event_id,
+        provider_name=event.provider_name,
+        subject=event.subject,
+        grade=event.grade,
+        award_date=event.award_date,
+        participation_start_date=event.participation_start_date,
+        participation_end_date=event.participation_end_date,
+        reported_at=meta.occurred_at,
+    )
+
+
+# --- learners and challenges --------------------------------------------------------------------
+
+
+def evolve_learners(
+    rows: Mapping[str, LearnerRow], event: LearnerRegistered | LearnerSharingChanged | LearnersMerged
+) -> list[LearnerRow]:
+    """The learner rows `event` changes. Each field has one writing stream, so the result does not
+    depend on how partitions interleave: registration and sharing come from the learner's own
+    stream, `master_uln` only from the master's merge events."""
+    if isinstance(event, LearnersMerged):
+        if event.merged_uln == event.master_uln:
+            raise ProjectionError("merged: a learner cannot be merged into itself")
+        current = rows.get(event.merged_uln) or LearnerRow(event.merged_uln, False, 0, None)
+        return [replace(current, master_uln=event.master_uln)]
+    current = rows.get(event.uln) or LearnerRow(event.uln, False, 0, None)
+    if isinstance(event, LearnerRegistered):
+        return [replace(current, registered=True, ability_to_share=int(event.ability_to_share))]
+    return [replace(current, ability_to_share=int(event.ability_to_share))]
+
+
+def challenge_row(event: ChallengeRaised | ChallengeAcknowledged | ChallengeResolved) -> ChallengeRow:
+    state = {ChallengeRaised: "raised", ChallengeAcknowledged: "acknowledged", ChallengeResolved: "resolved"}[
+        type(event)
+    ]
+    return ChallengeRow(event.challenge_id, event.achievement_id, event.ao_id, state)
+
+
+# --- messages and batches -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """A record as read from the log, with the logical (unprefixed) topic name."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+
+    @property
+    def position(self) -> Position:
+        return (self.topic, self.partition, self.offset)
+
+    @property
+    def stream(self) -> Stream:
+        return (self.topic, stream_key(self.key))
+
+
+def stream_key(key: bytes | None) -> str:
+    return key.decode("utf-8", errors="replace") if key is not None else ""
+
+
+@dataclass(frozen=True)
+class OperatorAction:
+    action: str  # 'skip' | 'replace'
+    replacement: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Decoded:
+    message: Message
+    envelope: Envelope | None
+    payload: Contract | None
+    error: str | None
+    skipped: bool = False
+
+
+def decode_message(message: Message, actions: Mapping[Position, OperatorAction] | None = None) -> Decoded:
+    action = (actions or {}).get(message.position)
+    if action is not None and action.action == "skip":
+        return Decoded(message, None, None, None, skipped=True)
+    value = action.replacement if action is not None and action.action == "replace" else message.value
+    if value is None:
+        return Decoded(message, None, None, "empty message value")
+    try:
+        envelope, payload = decode(value)
+    except ValidationError as error:
+        return Decoded(message, None, None, f"invalid: {_validation_summary(error)}")
+    except UnknownEventType as error:
+        return Decoded(message, None, None, f"unknown event type {str(error)[:200]!r}")
+    except (ValueError, UnicodeDecodeError) as error:
+        return Decoded(message, None, None, f"undecodable: {type(error).__name__}")
+    if not isinstance(payload, _EVENTS_OF_TOPIC.get(message.topic, ())):
+        return Decoded(message, envelope, None, f"{envelope.event_type} does not belong on {message.topic}")
+    return Decoded(message, envelope, payload, None)
+
+
+def _validation_summary(error: ValidationError) -> str:
+    # Field locations and messages only: input values may be personal data.
+    issues = [f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}" for issue in error.errors()[:5]]
+    return "; ".join(issues)[:1000]
+
+
+@dataclass
+class Snapshot:
+    """The current rows a batch reads; the store loads them for the batch's keys."""
+
+    achievements: dict[AchievementKeyTuple, AchievementRow] = field(default_factory=dict)
+    learners: dict[str, LearnerRow] = field(default_factory=dict)
+    seen_event_ids: set[uuid.UUID] = field(default_factory=set)
+    parked_streams: set[Stream] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Parked:
+    message: Message
+    reason: str  # 'error' | 'blocked'
+    error: str | None
+    event_id: uuid.UUID | None
+    event_type: str | None
+    value: bytes | None
+
+
+@dataclass
+class BatchChanges:
+    achievements: dict[AchievementKeyTuple, AchievementRow] = field(default_factory=dict)
+    history: list[HistoryEntry] = field(default_factory=list)
+    centre: dict[CentreKey, CentreRow] = field(default_factory=dict)
+    learners: dict[str, LearnerRow] = field(default_factory=dict)
+    challenges: dict[uuid.UUID, ChallengeRow] = field(default_factory=dict)
+    applied_event_ids: list[uuid.UUID] = field(default_factory=list)
+    parked: list[Parked] = field(default_factory=list)
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, outcome) -> n
+    newest_timestamp_ms: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Which rows a batch must read before it can be projected."""
+
+    ulns: frozenset[str]
+    learner_ulns: frozenset[str]
+    event_ids: frozenset[uuid.UUID]
+
+
+def needs_of(decoded: Iterable[Decoded]) -> Needs:
+    ulns: set[str] = set()
+    learner_ulns: set[str] = set()
+    event_ids: set[uuid.UUID] = set()
+    for item in decoded:
+        if item.envelope is not None:
+            event_ids.add(item.envelope.event_id)
+        payload = item.payload
+        if isinstance(payload, AchievementEvent):
+            ulns.add(payload.key.uln)
+        elif isinstance(payload, LearnerRegistered | LearnerSharingChanged):
+            learner_ulns.add(payload.uln)
+        elif isinstance(payload, LearnersMerged):
+            learner_ulns.add(payload.merged_uln)
+    return Needs(frozenset(ulns), frozenset(learner_ulns), frozenset(event_ids))
+
+
+def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChanges:
+    """Applies a batch in order; returns the final rows to write and what was parked.
+
+    `decoded` must keep each partition's log order. Streams do not share rows (merges write only the
+    merged ULN's `master_uln`), so the interleaving of partitions does not change the result.
+    """
+    changes = BatchChanges()
+    achievements = dict(snapshot.achievements)
+    learners = dict(snapshot.learners)
+    seen = set(snapshot.seen_event_ids)
+    blocked = set(snapshot.parked_streams)
+
+    def park(item: Decoded, reason: str, error: str | None) -> None:
+        changes.parked.append(
+            Parked(
+                message=item.message,
+                reason=reason,
+                error=error,
+                event_id=item.envelope.event_id if item.envelope else None,
+                event_type=item.envelope.event_type if item.envelope else None,
+                value=item.message.value,
+            )
+        )
+        blocked.add(item.message.stream)
+        changes.outcomes[(item.message.topic, "parked")] += 1
+
+    for item in decoded:
+        message = item.message
+        topic = message.topic
+        changes.newest_timestamp_ms[topic] = max(changes.newest_timestamp_ms.get(topic, 0), message.timestamp_ms)
+        if item.skipped:
+            changes.outcomes[(topic, "skipped")] += 1
+            continue
+        if message.stream in blocked:
+            park(item, "blocked", None)
+            continue
+        if item.error is not None or item.envelope is None or item.payload is None:
+            park(item, "error", item.error or "undecodable")
+            continue
+        envelope, payload = item.envelope, item.payload
+        if envelope.event_id in seen:
+            changes.outcomes[(topic, "duplicate")] += 1
+            continue
+        meta = EventMeta(envelope.event_id, envelope.occurred_at.astimezone(UTC))
+        try:
+            if isinstance(payload, AchievementEvent):
+                key = achievement_key(payload.key)
+                evolved = evolve_achievement(achievements.get(key), payload, meta)
+                if evolved is not None:
+                    row, entry = evolved
+                    achievements[key] = row
+                    changes.achievements[key] = row
+                    changes.history.append(entry)
+            elif isinstance(payload, CentreAchievementReported):
+                centre = centre_row(payload, meta)
+                changes.centre[centre.key] = centre
+            elif isinstance(payload, LearnerRegistered | LearnerSharingChanged | LearnersMerged):
+                for learner in evolve_learners(learners, payload):
+                    learners[learner.uln] = learner
+                    changes.learners[learner.uln] = learner
+            elif isinstance(payload, ChallengeRaised | ChallengeAcknowledged | ChallengeResolved):
+                challenge = challenge_row(payload)
+                changes.challenges[challenge.challenge_id] = challenge
+        except ProjectionError as error:
+            park(item, "error", str(error))
+            continue
+        seen.add(envelope.event_id)
+        changes.applied_event_ids.append(envelope.event_id)
+        changes.outcomes[(topic, "applied")] += 1
+    return changes

@@ -1,0 +1,531 @@
+"""The PLR read model in PostgreSQL (asyncpg). One `ReadModel` per schema: the live `plr` or a rebuild.
+
+Batches are written with one statement per table (`unnest` of arrays), inside the caller's
+transaction, together with the next offsets: the effect and the progress commit or vanish together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import asyncpg
+
+from plr_projector.projection import (
+    AchievementKeyTuple,
+    AchievementRow,
+    BatchChanges,
+    CentreRow,
+    HistoryEntry,
+    LearnerRow,
+    Needs,
+    OperatorAction,
+    Position,
+    Snapshot,
+    Stream,
+)
+from plr_projector.views import LearnerGroup
+
+LIVE_SCHEMA = "plr"
+OPS_SCHEMA = "plr_ops"
+MIGRATIONS = "plr_projector.migrations"
+OPS_MIGRATIONS = "plr_projector.ops_migrations"
+
+TopicPartition = tuple[str, int]
+
+_ACHIEVEMENT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("uln", "text"),
+    ("ao_id", "text"),
+    ("qualification_number", "text"),
+    ("award_date", "date"),
+    ("achievement_id", "uuid"),
+    ("status", "text"),
+    ("withdrawn", "boolean"),
+    ("version", "integer"),
+    ("pathway", "text"),
+    ("grade", "text"),
+    ("ukprn", "text"),
+    ("language_for_assessment", "text"),
+    ("credits", "integer"),
+    ("title", "text"),
+    ("qualification_type", "text"),
+    ("level", "text"),
+    ("framework", "text"),
+    ("kind", "text"),
+    ("awarding_organisation_name", "text"),
+    ("date_loaded", "timestamptz"),
+    ("last_changed_at", "timestamptz"),
+)
+_HISTORY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("uln", "text"),
+    ("ao_id", "text"),
+    ("qualification_number", "text"),
+    ("award_date", "date"),
+    ("version", "integer"),
+    ("change", "text"),
+    ("event_id", "uuid"),
+    ("occurred_at", "timestamptz"),
+    ("batch_id", "uuid"),
+    ("line", "integer"),
+    ("achievement_id", "uuid"),
+    ("status", "text"),
+    ("withdrawn", "boolean"),
+    ("grade", "text"),
+    ("ukprn", "text"),
+    ("language_for_assessment", "text"),
+    ("credits", "integer"),
+    ("pathway", "text"),
+)
+_CENTRE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("uln", "text"),
+    ("provider_ukprn", "text"),
+    ("qualification_number", "text"),
+    ("report_id", "uuid"),
+    ("event_id", "uuid"),
+    ("provider_name", "text"),
+    ("subject", "text"),
+    ("grade", "text"),
+    ("award_date", "date"),
+    ("participation_start_date", "date"),
+    ("participation_end_date", "date"),
+    ("reported_at", "timestamptz"),
+)
+_LEARNER_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("uln", "text"),
+    ("registered", "boolean"),
+    ("ability_to_share", "smallint"),
+    ("master_uln", "text"),
+)
+_CHALLENGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("challenge_id", "uuid"),
+    ("achievement_id", "uuid"),
+    ("ao_id", "text"),
+    ("state", "text"),
+)
+
+# Tables compared by a rebuild, with the columns that identify a learner's rows.
+MODEL_TABLES: tuple[tuple[str, str], ...] = (
+    ("achievements", "uln"),
+    ("achievement_history", "uln"),
+    ("centre_achievements", "uln"),
+    ("learners", "uln"),
+    ("challenges", "challenge_id"),
+    ("processed_events", "event_id"),
+)
+
+
+def _upsert_sql(table: str, columns: Sequence[tuple[str, str]], conflict: Sequence[str] | None) -> str:
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"${index}::{kind}[]" for index, (_, kind) in enumerate(columns, start=1))
+    sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})"
+    if conflict:
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name, _ in columns if name not in conflict)
+        sql += f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
+    return sql
+
+
+def _columns_of(rows: Sequence[Any], columns: Sequence[tuple[str, str]]) -> list[list[Any]]:
+    return [[getattr(row, name) for row in rows] for name, _ in columns]
+
+
+def _achievement_from(record: Mapping[str, Any]) -> AchievementRow:
+    values = {name: record[name] for name, _ in _ACHIEVEMENT_COLUMNS}
+    values["status"] = values["status"].strip()
+    return AchievementRow(**values)
+
+
+def _history_from(record: Mapping[str, Any]) -> HistoryEntry:
+    values = {name: record[name] for name, _ in _HISTORY_COLUMNS}
+    values["status"] = values["status"].strip()
+    return HistoryEntry(**values)
+
+
+def _centre_from(record: Mapping[str, Any]) -> CentreRow:
+    return CentreRow(**{name: record[name] for name, _ in _CENTRE_COLUMNS})
+
+
+@dataclasses.dataclass(frozen=True)
+class ParkedRow:
+    topic: str
+    partition: int
+    offset: int
+    park_key: str
+    reason: str
+    error: str | None
+    event_id: uuid.UUID | None
+    event_type: str | None
+    message_key: bytes | None
+    value: bytes | None
+    kafka_timestamp_ms: int
+    attempts: int
+    parked_at: Any
+
+    @property
+    def position(self) -> Position:
+        return (self.topic, self.partition, self.offset)
+
+
+class ReadModel:
+    """SQL over one read-model schema."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        q = f'"{schema}"'
+        self._q = q
+        self._sql_upsert_achievements = _upsert_sql(
+            f"{q}.achievements", _ACHIEVEMENT_COLUMNS, ("uln", "ao_id", "qualification_number", "award_date")
+        )
+        self._sql_insert_history = _upsert_sql(f"{q}.achievement_history", _HISTORY_COLUMNS, None)
+        self._sql_upsert_centre = _upsert_sql(
+            f"{q}.centre_achievements", _CENTRE_COLUMNS, ("uln", "provider_ukprn", "qualification_number")
+        )
+        self._sql_upsert_learners = _upsert_sql(f"{q}.learners", _LEARNER_COLUMNS, ("uln",))
+        self._sql_upsert_challenges = _upsert_sql(f"{q}.challenges", _CHALLENGE_COLUMNS, ("challenge_id",))
+
+    def table(self, name: str) -> str:
+        return f"{self._q}.{name}"
+
+    # --- projection -----------------------------------------------------------------------------
+
+    async def offsets(self, connection: asyncpg.Connection) -> dict[TopicPartition, int]:
+        rows = await connection.fetch(f"SELECT topic, partition, next_offset FROM {self._q}.offsets")
+        return {(row["topic"], row["partition"]): row["next_offset"] for row in rows}
+
+    async def load_snapshot(
+        self, connection: asyncpg.Connection, needs: Needs, parked_streams: set[Stream]
+    ) -> Snapshot:
+        snapshot = Snapshot(parked_streams=set(parked_streams))
+        if needs.ulns:
+            for record in await connection.fetch(
+                f"SELECT * FROM {self._q}.achievements WHERE uln = ANY($1::text[])", list(needs.ulns)
+            ):
+                row = _achievement_from(record)
+                snapshot.achievements[row.key] = row
+        if needs.learner_ulns:
+            for record in await connection.fetch(
+                f"SELECT uln, registered, ability_to_share, master_uln FROM {self._q}.learners"
+                " WHERE uln = ANY($1::text[])",
+                list(needs.learner_ulns),
+            ):
+                snapshot.learners[record["uln"]] = LearnerRow(
+                    record["uln"], record["registered"], record["ability_to_share"], record["master_uln"]
+                )
+        if needs.event_ids:
+            snapshot.seen_event_ids = {
+                record["event_id"]
+                for record in await connection.fetch(
+                    f"SELECT event_id FROM {self._q}.processed_events WHERE event_id = ANY($1::uuid[])",
+                    list(needs.event_ids),
+                )
+            }
+        return snapshot
+
+    async def write(
+        self,
+        connection: asyncpg.Connection,
+        changes: BatchChanges,
+        next_offsets: Mapping[TopicPartition, int],
+        *,
+        publish_dead_letters: bool,
+    ) -> None:
+        if changes.achievements:
+            rows = list(changes.achievements.values())
+            await connection.execute(self._sql_upsert_achievements, *_columns_of(rows, _ACHIEVEMENT_COLUMNS))
+        if changes.history:
+            await connection.execute(self._sql_insert_history, *_columns_of(changes.history, _HISTORY_COLUMNS))
+        if changes.centre:
+            await connection.execute(
+                self._sql_upsert_centre, *_columns_of(list(changes.centre.values()), _CENTRE_COLUMNS)
+            )
+        if changes.learners:
+            await connection.execute(
+                self._sql_upsert_learners, *_columns_of(list(changes.learners.values()), _LEARNER_COLUMNS)
+            )
+        if changes.challenges:
+            await connection.execute(
+                self._sql_upsert_challenges, *_columns_of(list(changes.challenges.values()), _CHALLENGE_COLUMNS)
+            )
+        if changes.applied_event_ids:
+            await connection.execute(
+                f"INSERT INTO {self._q}.processed_events (event_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING",
+                changes.applied_event_ids,
+            )
+        if changes.parked:
+            await connection.executemany(
+                f'INSERT INTO {self._q}.parked (topic, partition, "offset", park_key, reason, error, event_id,'
+                " event_type, message_key, value, kafka_timestamp_ms, dlq_pending)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                ' ON CONFLICT (topic, partition, "offset") DO UPDATE SET reason = EXCLUDED.reason,'
+                " error = EXCLUDED.error, event_id = EXCLUDED.event_id, event_type = EXCLUDED.event_type,"
+                " dlq_pending = EXCLUDED.dlq_pending",
+                [
+                    (
+                        parked.message.topic,
+                        parked.message.partition,
+                        parked.message.offset,
+                        parked.message.stream[1],
+                        parked.reason,
+                        parked.error,
+                        parked.event_id,
+                        parked.event_type,
+                        parked.message.key,
+                        parked.value,
+                        parked.message.timestamp_ms,
+                        publish_dead_letters and parked.reason == "error",
+                    )
+                    for parked in changes.parked
+                ],
+            )
+        if next_offsets:
+            await connection.execute(
+                f"INSERT INTO {self._q}.offsets (topic, partition, next_offset)"
+                " SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])"
+                " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
+                [topic for topic, _ in next_offsets],
+                [partition for _, partition in next_offsets],
+                list(next_offsets.values()),
+            )
+
+    # --- dead letters ---------------------------------------------------------------------------
+
+    async def parked_streams(self, connection: asyncpg.Connection) -> set[Stream]:
+        rows = await connection.fetch(f"SELECT DISTINCT topic, park_key FROM {self._q}.parked")
+        return {(row["topic"], row["park_key"]) for row in rows}
+
+    async def parked(
+        self, connection: asyncpg.Connection, *, key: str | None = None, topic: str | None = None, limit: int = 1000
+    ) -> list[ParkedRow]:
+        rows = await connection.fetch(
+            f"SELECT * FROM {self._q}.parked WHERE ($1::text IS NULL OR park_key = $1)"
+            ' AND ($2::text IS NULL OR topic = $2) ORDER BY topic, park_key, partition, "offset" LIMIT $3',
+            key,
+            topic,
+            limit,
+        )
+        return [_parked_from(row) for row in rows]
+
+    async def parked_depth(self, connection: asyncpg.Connection) -> dict[str, int]:
+        rows = await connection.fetch(f"SELECT reason, count(*) AS n FROM {self._q}.parked GROUP BY reason")
+        depth = {"error": 0, "blocked": 0}
+        depth.update({row["reason"]: row["n"] for row in rows})
+        return depth
+
+    async def delete_parked(self, connection: asyncpg.Connection, positions: Iterable[Position]) -> None:
+        items = list(positions)
+        if not items:
+            return
+        await connection.execute(
+            f'DELETE FROM {self._q}.parked WHERE (topic, partition, "offset") IN'
+            " (SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[]))",
+            [topic for topic, _, _ in items],
+            [partition for _, partition, _ in items],
+            [offset for _, _, offset in items],
+        )
+
+    async def bump_attempts(self, connection: asyncpg.Connection, position: Position) -> None:
+        await connection.execute(
+            f'UPDATE {self._q}.parked SET attempts = attempts + 1 WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+            *position,
+        )
+
+    async def pending_dead_letters(self, connection: asyncpg.Connection, limit: int = 500) -> list[ParkedRow]:
+        rows = await connection.fetch(
+            f'SELECT * FROM {self._q}.parked WHERE dlq_pending ORDER BY topic, partition, "offset" LIMIT $1', limit
+        )
+        return [_parked_from(row) for row in rows]
+
+    async def mark_dead_letters_published(self, connection: asyncpg.Connection, positions: Sequence[Position]) -> None:
+        await connection.execute(
+            f'UPDATE {self._q}.parked SET dlq_pending = false WHERE (topic, partition, "offset") IN'
+            " (SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[]))",
+            [topic for topic, _, _ in positions],
+            [partition for _, partition, _ in positions],
+            [offset for _, _, offset in positions],
+        )
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    async def learner_group(self, connection: asyncpg.Connection, uln: str) -> LearnerGroup:
+        master = uln
+        for _ in range(16):  # a merge chain; the bound guards against a cycle
+            row = await connection.fetchrow(f"SELECT master_uln FROM {self._q}.learners WHERE uln = $1", master)
+            if row is None or row["master_uln"] is None or row["master_uln"] == uln:
+                break
+            master = row["master_uln"]
+        members = await connection.fetch(
+            f"WITH RECURSIVE grp(uln) AS (SELECT $1::text UNION SELECT l.uln FROM {self._q}.learners l"
+            " JOIN grp ON l.master_uln = grp.uln) SELECT uln FROM grp ORDER BY uln",
+            master,
+        )
+        master_row = await connection.fetchrow(
+            f"SELECT registered, ability_to_share FROM {self._q}.learners WHERE uln = $1", master
+        )
+        return LearnerGroup(
+            requested_uln=uln,
+            master_uln=master,
+            ulns=tuple(member["uln"] for member in members),
+            registered=bool(master_row and master_row["registered"]),
+            ability_to_share=int(master_row["ability_to_share"]) if master_row else 0,
+        )
+
+    async def achievements(
+        self, connection: asyncpg.Connection, ulns: Sequence[str], ao_id: str | None = None
+    ) -> list[AchievementRow]:
+        rows = await connection.fetch(
+            f"SELECT * FROM {self._q}.achievements WHERE uln = ANY($1::text[]) AND ($2::text IS NULL OR ao_id = $2)"
+            " ORDER BY uln, ao_id, qualification_number, award_date",
+            list(ulns),
+            ao_id,
+        )
+        return [_achievement_from(row) for row in rows]
+
+    async def centre(self, connection: asyncpg.Connection, ulns: Sequence[str]) -> list[CentreRow]:
+        rows = await connection.fetch(
+            f"SELECT * FROM {self._q}.centre_achievements WHERE uln = ANY($1::text[])"
+            " ORDER BY uln, provider_ukprn, qualification_number",
+            list(ulns),
+        )
+        return [_centre_from(row) for row in rows]
+
+    async def history(
+        self, connection: asyncpg.Connection, ulns: Sequence[str], ao_id: str | None = None
+    ) -> dict[AchievementKeyTuple, list[HistoryEntry]]:
+        rows = await connection.fetch(
+            f"SELECT * FROM {self._q}.achievement_history WHERE uln = ANY($1::text[])"
+            " AND ($2::text IS NULL OR ao_id = $2) ORDER BY uln, ao_id, qualification_number, award_date, version",
+            list(ulns),
+            ao_id,
+        )
+        grouped: dict[AchievementKeyTuple, list[HistoryEntry]] = {}
+        for row in rows:
+            entry = _history_from(row)
+            grouped.setdefault((entry.uln, entry.ao_id, entry.qualification_number, entry.award_date), []).append(entry)
+        return grouped
+
+    async def challenged(self, connection: asyncpg.Connection, achievement_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        rows = await connection.fetch(
+            f"SELECT DISTINCT achievement_id FROM {self._q}.challenges"
+            " WHERE achievement_id = ANY($1::uuid[]) AND state <> 'resolved'",
+            list(achievement_ids),
+        )
+        return {row["achievement_id"] for row in rows}
+
+    async def parked_count_for(self, connection: asyncpg.Connection, ulns: Sequence[str], topic: str) -> int:
+        value = await connection.fetchval(
+            f"SELECT count(*) FROM {self._q}.parked WHERE topic = $1 AND park_key = ANY($2::text[])", topic, list(ulns)
+        )
+        return int(value or 0)
+
+    async def batch_events_applied(self, connection: asyncpg.Connection, batch_id: uuid.UUID) -> int:
+        value = await connection.fetchval(
+            f"SELECT count(*) FROM {self._q}.achievement_history WHERE batch_id = $1", batch_id
+        )
+        return int(value or 0)
+
+    # --- comparison -----------------------------------------------------------------------------
+
+    async def counts(self, connection: asyncpg.Connection) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for table, _ in (*MODEL_TABLES, ("parked", "")):
+            counts[table] = int(await connection.fetchval(f"SELECT count(*) FROM {self._q}.{table}") or 0)
+        return counts
+
+    def learner_checksums_sql(self) -> str:
+        """Per learner: md5 over the text of every row of theirs, in a fixed order."""
+        q = self._q
+        return (
+            "SELECT uln, md5(string_agg(line, E'\\n' ORDER BY line)) AS checksum FROM ("
+            f" SELECT uln, 'a' || a::text AS line FROM {q}.achievements a"
+            f" UNION ALL SELECT uln, 'h' || h::text FROM {q}.achievement_history h"
+            f" UNION ALL SELECT uln, 'c' || c::text FROM {q}.centre_achievements c"
+            f" UNION ALL SELECT uln, 'l' || l::text FROM {q}.learners l"
+            f" UNION ALL SELECT park_key, 'p' || concat_ws('|', topic, partition, \"offset\", reason, event_id)"
+            f" FROM {q}.parked WHERE topic = 'lrs.plr.events.v1'"
+            ") rows GROUP BY uln"
+        )
+
+    def global_checksums_sql(self) -> str:
+        q = self._q
+        return (
+            "SELECT"
+            f" (SELECT md5(coalesce(string_agg(c::text, E'\\n' ORDER BY c::text), '')) FROM {q}.challenges c)"
+            " AS challenges,"
+            f" (SELECT md5(coalesce(string_agg(event_id::text, E'\\n' ORDER BY event_id), ''))"
+            f" FROM {q}.processed_events) AS processed_events,"
+            " (SELECT md5(coalesce(string_agg(concat_ws('|', topic, partition, \"offset\", park_key, reason,"
+            f" event_id), E'\\n' ORDER BY topic, partition, \"offset\"), '')) FROM {q}.parked) AS parked"
+        )
+
+
+def _parked_from(row: Mapping[str, Any]) -> ParkedRow:
+    return ParkedRow(
+        topic=row["topic"],
+        partition=row["partition"],
+        offset=row["offset"],
+        park_key=row["park_key"],
+        reason=row["reason"],
+        error=row["error"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        message_key=row["message_key"],
+        value=row["value"],
+        kafka_timestamp_ms=row["kafka_timestamp_ms"],
+        attempts=row["attempts"],
+        parked_at=row["parked_at"],
+    )
+
+
+async def compare_models(connection: asyncpg.Connection, live: ReadModel, other: ReadModel) -> dict[str, Any]:
+    """Counts per table and a checksum per learner, live against `other`."""
+    live_counts = await live.counts(connection)
+    other_counts = await other.counts(connection)
+    differing = await connection.fetch(
+        f"SELECT coalesce(l.uln, o.uln) AS uln FROM ({live.learner_checksums_sql()}) l"
+        f" FULL OUTER JOIN ({other.learner_checksums_sql()}) o ON l.uln = o.uln"
+        " WHERE l.checksum IS DISTINCT FROM o.checksum ORDER BY 1"
+    )
+    learners = await connection.fetchval(f"SELECT count(*) FROM ({live.learner_checksums_sql()}) x")
+    live_global = dict(await connection.fetchrow(live.global_checksums_sql()) or {})
+    other_global = dict(await connection.fetchrow(other.global_checksums_sql()) or {})
+    global_differences = sorted(name for name in live_global if live_global[name] != other_global.get(name))
+    identical = live_counts == other_counts and not differing and not global_differences
+    return {
+        "identical": identical,
+        "counts": {"live": live_counts, "rebuilt": other_counts},
+        "learners_compared": int(learners or 0),
+        "learners_differing": len(differing),
+        "differing_ulns_masked": ["******" + str(row["uln"])[-4:] for row in differing[:20]],
+        "global_checksums_differing": global_differences,
+    }
+
+
+async def operator_actions(connection: asyncpg.Connection) -> dict[Position, OperatorAction]:
+    rows = await connection.fetch(
+        f'SELECT topic, partition, "offset", action, replacement FROM {OPS_SCHEMA}.operator_actions'
+    )
+    return {
+        (row["topic"], row["partition"], row["offset"]): OperatorAction(row["action"], row["replacement"])
+        for row in rows
+    }
+
+
+async def record_operator_action(
+    connection: asyncpg.Connection,
+    position: Position,
+    action: OperatorAction,
+    operator: str,
+    reason: str | None,
+) -> None:
+    await connection.execute(
+        f'INSERT INTO {OPS_SCHEMA}.operator_actions (topic, partition, "offset", action, replacement, operator, reason)'
+        ' VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (topic, partition, "offset") DO UPDATE SET'
+        " action = EXCLUDED.action, replacement = EXCLUDED.replacement, operator = EXCLUDED.operator,"
+        " reason = EXCLUDED.reason, acted_at = now()",
+        *position,
+        action.action,
+        action.replacement,
+        operator,
+        reason,
+    )

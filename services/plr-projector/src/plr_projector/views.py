@@ -1,0 +1,187 @@
+"""Who may read which PLR, and what they see: pure rules over read-model rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lrs_contracts.learner import AbilityToShare
+from lrs_domain.identifiers import display_qan
+from lrs_platform.identity import Principal, PrincipalKind
+from plr_projector.projection import AchievementRow, CentreRow, HistoryEntry
+
+LEARNER_DOES_NOT_SHARE = "WSEC0206"
+
+
+class AccessDenied(Exception):
+    """The caller may not read this PLR; `code` is the real service's code where there is one."""
+
+    def __init__(self, detail: str, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+
+
+@dataclass(frozen=True)
+class LearnerGroup:
+    """A learner and every ULN merged into them; `master_uln` is the surviving ULN."""
+
+    requested_uln: str
+    master_uln: str
+    ulns: tuple[str, ...]
+    registered: bool
+    ability_to_share: int
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What a caller sees of a PLR once access is granted."""
+
+    ao_id: str | None  # only this AO's achievements
+    centre_data: bool
+    may_include_withdrawn: bool
+    may_include_history: bool
+
+
+def audience_for(principal: Principal, group: LearnerGroup) -> Audience:
+    """Decides access from the principal alone (never from request fields).
+
+    Ability to share 0 (notice not seen) is treated like 1: only an explicit 2 refuses providers —
+    see docs/decisions/0012-plr-read-access.md.
+    """
+    if principal.kind is PrincipalKind.OPERATOR:
+        return Audience(None, centre_data=True, may_include_withdrawn=True, may_include_history=True)
+    if principal.kind is PrincipalKind.LEARNER:
+        if principal.id not in group.ulns:
+            raise AccessDenied("A learner may read only their own PLR.")
+        return Audience(None, centre_data=True, may_include_withdrawn=True, may_include_history=True)
+    if principal.kind is PrincipalKind.AO:
+        return Audience(principal.id, centre_data=False, may_include_withdrawn=True, may_include_history=True)
+    if principal.kind is PrincipalKind.PROVIDER:
+        if group.ability_to_share == AbilityToShare.UNABLE_TO_SHARE:
+            raise AccessDenied(
+                "The learner has chosen not to share their Personal Learning Record.", LEARNER_DOES_NOT_SHARE
+            )
+        return Audience(None, centre_data=True, may_include_withdrawn=False, may_include_history=False)
+    raise AccessDenied(f"{principal.kind.value} callers cannot read a PLR.")
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def history_view(entries: Iterable[HistoryEntry]) -> list[dict[str, Any]]:
+    return [
+        {
+            "version": entry.version,
+            "change": entry.change,
+            "occurred_at": _iso(entry.occurred_at),
+            "batch_id": str(entry.batch_id),
+            "event_id": str(entry.event_id),
+            "status": entry.status,
+            "withdrawn": entry.withdrawn,
+            "grade": entry.grade,
+            "achievement_provider_ukprn": entry.ukprn,
+            "language_for_assessment": entry.language_for_assessment,
+            "credits": entry.credits,
+        }
+        for entry in sorted(entries, key=lambda entry: entry.version)
+    ]
+
+
+def _centre_view(row: CentreRow) -> dict[str, Any]:
+    return {
+        "id": str(row.report_id),
+        "source": "ILR",
+        "uln": row.uln,
+        "subject_code": display_qan(row.qualification_number),
+        "subject": row.subject,
+        "qualification_type": None,
+        "level": None,
+        "grade": row.grade,
+        "achievement_award_date": row.award_date.isoformat() if row.award_date else None,
+        "awarding_organisation_name": None,
+        "awarding_organisation_ukprn": None,
+        "achievement_provider_ukprn": row.provider_ukprn,
+        "achievement_provider_name": row.provider_name,
+        "credits": None,
+        "status": None,
+        "date_loaded": _iso(row.reported_at),
+        "under_data_challenge": "N",
+        "language_for_assessment": None,
+        "participation_start_date": row.participation_start_date.isoformat() if row.participation_start_date else None,
+        "participation_end_date": row.participation_end_date.isoformat() if row.participation_end_date else None,
+        "withdrawn": False,
+    }
+
+
+def _achievement_view(row: AchievementRow, challenged: bool) -> dict[str, Any]:
+    return {
+        "id": str(row.achievement_id),
+        "source": "AO",
+        "uln": row.uln,
+        "subject_code": display_qan(row.qualification_number),
+        "subject": row.title,
+        "qualification_type": row.qualification_type,
+        "level": row.level,
+        "grade": row.grade,
+        "achievement_award_date": row.award_date.isoformat(),
+        "awarding_organisation_name": row.awarding_organisation_name,
+        "awarding_organisation_id": row.ao_id,
+        "achievement_provider_ukprn": row.ukprn,
+        "credits": row.credits,
+        "status": row.status,
+        "date_loaded": _iso(row.date_loaded),
+        "under_data_challenge": "Y" if challenged else "N",
+        "language_for_assessment": row.language_for_assessment,
+        "pathway": row.pathway,
+        "withdrawn": row.withdrawn,
+    }
+
+
+def learning_events(
+    audience: Audience,
+    achievements: Sequence[AchievementRow],
+    centre: Sequence[CentreRow],
+    challenged: set[uuid.UUID],
+    history: Mapping[tuple[str, str, str, Any], list[HistoryEntry]],
+    *,
+    include_withdrawn: bool,
+    include_history: bool,
+) -> list[dict[str, Any]]:
+    """The learning events the audience sees, newest award first.
+
+    AO data has precedence (DOMAIN rule 12): a centre record of a qualification for which a live AO
+    achievement exists is not a learning event of its own; it is shown as `supporting_records` of
+    the AO achievement. Which of the two arrived first does not matter: this is decided at read time.
+    """
+    include_withdrawn = include_withdrawn and audience.may_include_withdrawn
+    include_history = include_history and audience.may_include_history
+    live_ao_qans = {row.qualification_number for row in achievements if not row.withdrawn}
+    supporting: dict[str, list[dict[str, Any]]] = {}
+    events: list[dict[str, Any]] = []
+    if audience.centre_data:
+        for centre_row in centre:
+            view = _centre_view(centre_row)
+            if centre_row.qualification_number in live_ao_qans:
+                supporting.setdefault(centre_row.qualification_number, []).append(view)
+            else:
+                events.append(view)
+    for row in achievements:
+        if audience.ao_id is not None and row.ao_id != audience.ao_id:
+            continue
+        if row.withdrawn and not include_withdrawn:
+            continue
+        view = _achievement_view(row, row.achievement_id in challenged)
+        if audience.centre_data:
+            view["supporting_records"] = sorted(
+                supporting.get(row.qualification_number, []), key=lambda item: item["id"]
+            )
+        if include_history:
+            view["history"] = history_view(history.get(row.key, []))
+        events.append(view)
+    events.sort(key=lambda item: (item["achievement_award_date"] or "", item["subject_code"], item["id"]), reverse=True)
+    return events

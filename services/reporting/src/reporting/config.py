@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from lrs_platform.settings import ServiceSettings
+
+
+class ReportingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="REPORTING_", extra="ignore", frozen=True)
+
+    port: int = 8006
+    app_id: str = "lrs-reporting"
+    """The faust app id, which is also the Kafka consumer group."""
+    topic_partitions: int = 6
+    broker_commit_interval_seconds: float = 1.0
+    retry_max_seconds: float = 10.0

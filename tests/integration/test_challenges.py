@@ -1,0 +1,187 @@
+"""Challenges against real Kafka and PostgreSQL: API, AO isolation, outbox relay, and the email it causes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from asgi_lifespan import LifespanManager
+from tests.integration.test_notifier import Inbox, bearer, inbox, notifier  # noqa: F401 - fixtures
+from tests.support.waiting import eventually
+
+from challenges.bootstrap import create_app
+from challenges.config import ChallengesSettings
+from lrs_contracts.envelope import deterministic_id
+from lrs_contracts.registry import decode_envelope
+from lrs_contracts.topics import CHALLENGE_EVENTS
+from lrs_platform.kafka import ensure_topics
+
+pytestmark = pytest.mark.integration
+
+LEARNER_ULN = "1026893096"
+
+
+def random_ao() -> str:
+    return f"RN{uuid.uuid4().int % 10**6}"
+
+
+@pytest.fixture
+async def challenges_app(kafka_bootstrap: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    await ensure_topics(kafka_bootstrap)
+    settings = ChallengesSettings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url)
+    app = create_app(settings)
+    async with (
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=30),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://challenges") as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    created = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=2)
+    assert created is not None
+    yield created
+    await created.close()
+
+
+class TopicTail:
+    """Reads the challenge topic from the offsets it had when the tail was opened."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+        self.records: list[tuple[bytes, bytes]] = []
+
+    async def __aenter__(self) -> TopicTail:
+        await self._consumer.start()
+        partitions = [TopicPartition(CHALLENGE_EVENTS.name, p) for p in range(CHALLENGE_EVENTS.partitions)]
+        self._consumer.assign(partitions)
+        for partition, offset in (await self._consumer.end_offsets(partitions)).items():
+            self._consumer.seek(partition, offset)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._consumer.stop()
+
+    async def poll(self) -> list[tuple[bytes, bytes]]:
+        for records in (await self._consumer.getmany(timeout_ms=200)).values():
+            self.records += [(record.key or b"", record.value or b"") for record in records]
+        return self.records
+
+
+async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_change_is_published(
+    kafka_bootstrap: str, challenges_app: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    ao_a, ao_b = random_ao(), random_ao()
+    learner = await bearer(pool, f"learner:{LEARNER_ULN}")
+    as_a, as_b = await bearer(pool, f"ao:{ao_a}"), await bearer(pool, f"ao:{ao_b}")
+    achievement_id = uuid.uuid4()
+    async with TopicTail(kafka_bootstrap) as tail:
+        created = await challenges_app.post(
+            "/v1/challenges",
+            json={"achievement_id": str(achievement_id), "ao_id": ao_a, "reason": "Grade should be B"},
+            headers=learner,
+        )
+        assert created.status_code == 201, created.text
+        challenge = created.json()
+        challenge_id = challenge["challenge_id"]
+        ack_url = f"/v1/challenges/{challenge_id}/acknowledge"
+        assert (challenge["state"], challenge["uln"], challenge["ao_id"]) == ("raised", LEARNER_ULN, ao_a)
+        assert created.headers["location"] == f"/v1/challenges/{challenge_id}"
+
+        again = await challenges_app.post(
+            "/v1/challenges",
+            json={"achievement_id": str(achievement_id), "ao_id": ao_a, "reason": "again"},
+            headers=learner,
+        )
+        assert again.status_code == 409
+
+        # AO B sees nothing of AO A's challenge and cannot act on it.
+        assert (await challenges_app.get("/v1/challenges", headers=as_b)).json()["items"] == []
+        assert (await challenges_app.get(f"/v1/challenges?ao_id={ao_a}", headers=as_b)).json()["items"] == []
+        assert (await challenges_app.get(f"/v1/challenges/{challenge_id}", headers=as_b)).status_code == 404
+        assert (await challenges_app.post(ack_url, headers=as_b)).status_code == 404
+        # A learner may not manage challenges; an AO may not raise them.
+        assert (await challenges_app.post(ack_url, headers=learner)).status_code == 403
+        forged = await challenges_app.post(
+            "/v1/challenges", json={"achievement_id": str(uuid.uuid4()), "ao_id": ao_a, "reason": "x"}, headers=as_a
+        )
+        assert forged.status_code == 403
+        bad = await challenges_app.post(
+            "/v1/challenges", json={"achievement_id": "nope", "ao_id": "AQA", "reason": ""}, headers=learner
+        )
+        assert bad.status_code == 422
+
+        listed = (await challenges_app.get("/v1/challenges?state=raised", headers=as_a)).json()["items"]
+        assert [item["challenge_id"] for item in listed] == [challenge_id]
+        acknowledged = await challenges_app.post(ack_url, headers=as_a)
+        assert acknowledged.json()["state"] == "acknowledged"
+        assert (await challenges_app.post(ack_url, headers=as_a)).status_code == 409
+        resolved = await challenges_app.post(
+            f"/v1/challenges/{challenge_id}/resolve",
+            json={"resolution": "corrected", "note": "fixed in the next batch"},
+            headers=as_a,
+        )
+        assert resolved.json()["state"] == "resolved"
+        assert resolved.json()["resolution"] == "corrected"
+        assert (await challenges_app.get("/v1/challenges?state=raised", headers=as_a)).json()["items"] == []
+        mine = (await challenges_app.get("/v1/challenges", headers=learner)).json()["items"]
+        assert challenge_id in [item["challenge_id"] for item in mine]
+
+        async def ours() -> list[tuple[bytes, bytes]]:
+            return [
+                (key, value)
+                for key, value in await tail.poll()
+                if challenge_id in decode_envelope(value).correlation_id
+            ]
+
+        published = await eventually(lambda: _at_least(ours, 3), within=30, what="three challenge events")
+    envelopes = [decode_envelope(value) for _, value in published]
+    assert {key for key, _ in published} == {str(achievement_id).encode()}
+    assert [envelope.event_type for envelope in envelopes] == [
+        "lrs.challenge.raised.v1",
+        "lrs.challenge.acknowledged.v1",
+        "lrs.challenge.resolved.v1",
+    ]
+    assert [envelope.event_id for envelope in envelopes] == [
+        deterministic_id("lrs.challenge", challenge_id, envelope.event_type) for envelope in envelopes
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM challenges.outbox WHERE published_at IS NULL") == 0
+
+
+async def test_a_raised_challenge_reaches_the_aos_contact_by_email(
+    challenges_app: httpx.AsyncClient,
+    notifier: tuple[httpx.AsyncClient, asyncpg.Pool],  # noqa: F811
+    inbox: Inbox,  # noqa: F811
+    pool: asyncpg.Pool,
+) -> None:
+    notifier_client, notifier_pool = notifier
+    ao = random_ao()
+    contact = {"given_name": "Grace", "family_name": "Hopper", "telephone": "0161 496 0000", "email": "c@ao.example"}
+    put = await notifier_client.put(
+        f"/v1/ao/{ao}/challenge-contact", json=contact, headers=await bearer(notifier_pool, f"ao:{ao}")
+    )
+    assert put.status_code == 200
+    created = await challenges_app.post(
+        "/v1/challenges",
+        json={"achievement_id": str(uuid.uuid4()), "ao_id": ao, "reason": "Not my qualification"},
+        headers=await bearer(pool, f"learner:{LEARNER_ULN}"),
+    )
+    challenge_id = created.json()["challenge_id"]
+    message_id = f"<{deterministic_id('lrs.challenge', challenge_id, 'lrs.challenge.raised.v1')}@lrs.local>"
+
+    async def delivered() -> list[object]:
+        return list(inbox.with_message_id(message_id))
+
+    [email] = await eventually(delivered, within=30, what="the challenge email")
+    assert email["To"] == "c@ao.example"
+    assert challenge_id in email.get_content()
+
+
+async def _at_least(probe: object, count: int) -> list[tuple[bytes, bytes]] | None:
+    found: list[tuple[bytes, bytes]] = await probe()  # type: ignore[operator]
+    return found if len(found) >= count else None

@@ -1,0 +1,203 @@
+"""Notifier against real Kafka, real PostgreSQL and a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiosmtpd.controller import Controller
+from asgi_lifespan import LifespanManager
+from tests.support.waiting import eventually
+
+from lrs_contracts.batch import JobType
+from lrs_contracts.challenge import ChallengeRaised
+from lrs_contracts.envelope import Contract, Envelope
+from lrs_contracts.outcomes import BatchCompleted, BatchCounts
+from lrs_contracts.registry import encode, wrap
+from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, Topic
+from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.kafka import ensure_topics
+from notifier.bootstrap import create_app
+from notifier.config import NotifierSettings
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 OK"
+
+    def with_message_id(self, message_id: str) -> list[EmailMessage]:
+        return [message for message in self.messages if message["Message-ID"] == message_id]
+
+
+async def pin_group_at_end(bootstrap: str, group: str, topics: tuple[Topic, ...]) -> None:
+    """Starts a new consumer group at the topics' ends, so it ignores what other tests produced before."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic.name, p) for topic in topics for p in range(topic.partitions)]
+        consumer.assign(partitions)
+        await consumer.commit(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture
+async def inbox() -> AsyncIterator[Inbox]:
+    handler = Inbox(free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    controller.start()
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+async def notifier(
+    kafka_bootstrap: str, fresh_database_url: str, inbox: Inbox
+) -> AsyncIterator[tuple[httpx.AsyncClient, asyncpg.Pool]]:
+    await ensure_topics(kafka_bootstrap)
+    group = f"notifier-it-{uuid.uuid4().hex[:8]}"
+    await pin_group_at_end(kafka_bootstrap, group, (BATCH_OUTCOMES, CHALLENGE_EVENTS))
+    settings = NotifierSettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        DATABASE_URL=fresh_database_url,
+        smtp_port=inbox.port,
+        consumer_group=group,
+        log_json=True,
+    )
+    app = create_app(settings)
+    pool = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=2)
+    assert pool is not None
+    async with (
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=30),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifier") as client,
+    ):
+        yield client, pool
+    await pool.close()
+
+
+async def produce(bootstrap: str, topic: str, key: str, *envelopes: Envelope) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for envelope in envelopes:
+            await producer.send_and_wait(topic, key=key.encode(), value=encode(envelope))
+    finally:
+        await producer.stop()
+
+
+def batch_completed(batch_id: uuid.UUID, email: str) -> BatchCompleted:
+    now = datetime.now(UTC)
+    return BatchCompleted(
+        batch_id=batch_id,
+        ao_id="RN9001",
+        job_type=JobType.FINAL,
+        batch_reference=f"IT-{batch_id.hex[:6]}",
+        notification_email=email,
+        counts=BatchCounts(total=3, accepted=3, rejected=0, no_ops=0, warnings=0),
+        submitted_at=now,
+        decided_at=now,
+    )
+
+
+def envelope(payload: Contract) -> Envelope:
+    return wrap(payload, source="test", correlation_id="it")
+
+
+async def bearer(pool: asyncpg.Pool, principal: str) -> dict[str, str]:
+    store = CredentialStore(pool)
+    await store.migrate()
+    issued = await store.issue(Principal.parse(principal))
+    return {"Authorization": f"Bearer {issued.token}"}
+
+
+async def test_batch_completed_is_emailed_once_with_a_stable_message_id_even_when_redelivered(
+    kafka_bootstrap: str, notifier: tuple[httpx.AsyncClient, asyncpg.Pool], inbox: Inbox
+) -> None:
+    _, pool = notifier
+    batch_id = uuid.uuid4()
+    first = envelope(batch_completed(batch_id, "results@ao-a.example"))
+    await produce(kafka_bootstrap, BATCH_OUTCOMES.name, str(batch_id), first)
+    message_id = f"<{first.event_id}@lrs.local>"
+    [email] = await eventually(lambda: _async(inbox.with_message_id(message_id)), within=30, what="the email")
+    assert email["To"] == "results@ao-a.example"
+    assert f"/v1/batches/{batch_id}" in email.get_content()
+
+    # The same event again (a redelivery), then a marker event behind it on the same partition: once the
+    # marker's email is out, the redelivered event has been handled too.
+    marker = envelope(batch_completed(batch_id, "marker@ao-a.example"))
+    await produce(kafka_bootstrap, BATCH_OUTCOMES.name, str(batch_id), first, marker)
+    await eventually(lambda: _async(inbox.with_message_id(f"<{marker.event_id}@lrs.local>")), within=30, what="marker")
+    assert len(inbox.with_message_id(message_id)) == 1
+    row = await pool.fetchrow("SELECT status, attempts FROM notifier.deliveries WHERE event_id = $1", first.event_id)
+    assert (row["status"], row["attempts"]) == ("sent", 1)
+
+
+async def test_challenge_raised_emails_the_aos_own_contact_which_other_aos_cannot_see(
+    kafka_bootstrap: str, notifier: tuple[httpx.AsyncClient, asyncpg.Pool], inbox: Inbox
+) -> None:
+    client, pool = notifier
+    ao_a, ao_b = f"RN{uuid.uuid4().int % 10**6}", f"RN{uuid.uuid4().int % 10**6}"
+    contact = {
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "telephone": "+44 20 7946 0000",
+        "email": f"challenges@{ao_a.lower()}.example",
+    }
+    as_a, as_b = await bearer(pool, f"ao:{ao_a}"), await bearer(pool, f"ao:{ao_b}")
+
+    put = await client.put(f"/v1/ao/{ao_a}/challenge-contact", json=contact, headers=as_a)
+    assert put.status_code == 200, put.text
+    assert (await client.get(f"/v1/ao/{ao_a}/challenge-contact", headers=as_a)).json()["email"] == contact["email"]
+    assert (await client.get(f"/v1/ao/{ao_a}/challenge-contact", headers=as_b)).status_code == 404
+    assert (await client.put(f"/v1/ao/{ao_a}/challenge-contact", json=contact, headers=as_b)).status_code == 404
+    as_learner = await bearer(pool, "learner:1000000043")
+    assert (await client.get(f"/v1/ao/{ao_a}/challenge-contact", headers=as_learner)).status_code == 403
+    assert (await client.get(f"/v1/ao/{ao_a}/challenge-contact")).status_code == 401
+
+    raised = ChallengeRaised(
+        challenge_id=uuid.uuid4(), achievement_id=uuid.uuid4(), ao_id=ao_a, uln="1000000043", reason="Grade is wrong"
+    )
+    event = envelope(raised)
+    await produce(kafka_bootstrap, CHALLENGE_EVENTS.name, str(raised.achievement_id), event)
+    [email] = await eventually(
+        lambda: _async(inbox.with_message_id(f"<{event.event_id}@lrs.local>")), within=30, what="challenge email"
+    )
+    assert email["To"] == contact["email"]
+    body = email.get_content()
+    assert "Dear Ada Lovelace" in body
+    assert str(raised.challenge_id) in body
+    assert "1000000043" not in body
+
+
+async def _async(value: list[EmailMessage]) -> list[EmailMessage]:
+    await asyncio.sleep(0)
+    return value
