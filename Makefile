@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UNIT_TESTS := contracts/tests libs/domain/tests services/ingest/tests/unit services/validation/tests/unit \
 	services/plr-projector/tests/unit services/challenges/tests/unit services/notifier/tests/unit \
-	services/reporting/tests/unit tools/cli/tests
+	services/reporting/tests/unit tools/cli/tests deploy/k8s/tests
 
 .PHONY: help bootstrap up down test test-unit test-integration lint format bench bench-smoke
 

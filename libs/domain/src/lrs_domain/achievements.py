@@ -26,7 +26,7 @@ from lrs_contracts.plr import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AchievementState:
     achievement_id: uuid.UUID
     key: AchievementKey

@@ -54,7 +54,7 @@ from lrs_domain.rules import (
 ExistingAchievements = Mapping[tuple[str, str], Sequence[AchievementState]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubmittedBatch:
     """A whole batch as ingest submitted it. `ao_id` is the authenticated AO, the batch's owner."""
 
@@ -65,7 +65,7 @@ class SubmittedBatch:
     submitted_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BatchFailure:
     """The whole batch failed: nothing of it reaches any PLR."""
 
@@ -73,7 +73,7 @@ class BatchFailure:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BatchDecision:
     """The verdict on a batch.
 
@@ -90,7 +90,7 @@ class BatchDecision:
     new_states: tuple[AchievementState, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OfflineReport:
     """What the offline checker can tell before submission, with the RS005 outcome it projects.
 
@@ -136,7 +136,7 @@ def decide_batch(
 
     events: list[AchievementEvent] = []
     states: dict[uuid.UUID, AchievementState] = {}
-    summaries: dict[Qualification, QualificationSummary] = {}
+    summaries: dict[int, QualificationSummary] = {}
     for index, verdict in enumerate(verdicts):
         if verdict.status is not RecordStatus.ACCEPTED:
             continue
@@ -170,7 +170,7 @@ def check_batch_offline(
 # --- shared by the decider and the offline checker -------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Verdict:
     judged: JudgedRecord
     status: RecordStatus
@@ -273,7 +273,7 @@ def _event(
     verdict: _Verdict,
     batch: SubmittedBatch,
     job_type: JobType,
-    summaries: dict[Qualification, QualificationSummary],
+    summaries: dict[int, QualificationSummary],
 ) -> AchievementEvent:
     """The PLR event of an accepted record. Accepted means every rule passed, so its facts are known."""
     judged = verdict.judged
@@ -305,13 +305,20 @@ def _event(
         key=key,
         data=data,
         status=status_for(job_type),
-        qualification=summaries.get(judged.qualification)
-        or summaries.setdefault(judged.qualification, _summary(judged.qualification)),
+        qualification=_summary(judged.qualification, summaries),
         provenance=provenance,
     )
 
 
-def _summary(qualification: Qualification) -> QualificationSummary:
+def _summary(qualification: Qualification, known: dict[int, QualificationSummary]) -> QualificationSummary:
+    """One summary per catalogue row and batch; rows are told apart by identity, which is cheaper than hashing."""
+    summary = known.get(id(qualification))
+    if summary is None:
+        summary = known[id(qualification)] = _new_summary(qualification)
+    return summary
+
+
+def _new_summary(qualification: Qualification) -> QualificationSummary:
     return QualificationSummary(
         title=qualification.title,
         qualification_type=qualification.qualification_type,

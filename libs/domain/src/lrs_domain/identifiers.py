@@ -63,7 +63,7 @@ def mask_uln(text: str) -> str:
     return _MASK + text[-4:]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParsedQan:
     """A well-formed qualification number or QCF unit reference.
 

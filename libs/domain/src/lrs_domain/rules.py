@@ -526,7 +526,7 @@ def trimmed(record: SubmittedRecord) -> SubmittedRecord:
 # --- the whole record, without achievement state ---------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleContext:
     """What the record rules judge against besides the record.
 
@@ -549,7 +549,7 @@ class AchievementAddress(NamedTuple):
     award_date: date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JudgedRecord:
     """What the rules that need no achievement state established about one record.
 
@@ -568,6 +568,7 @@ class JudgedRecord:
 
 def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     """Every rule that can be judged from the record, the catalogue and (when given) the learners."""
+    record = trimmed(record)
     errors: list[Finding] = []
     warnings: list[Finding] = []
 
@@ -580,7 +581,6 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     date_of_birth, found = check_date_of_birth(record.date_of_birth)
     errors += found
 
-    record = trimmed(record)
     uln = record.uln
     uln_errors = check_uln(uln)
     errors += uln_errors
@@ -694,7 +694,7 @@ class Change(StrEnum):
     NO_OP = "no_op"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StateVerdict:
     """`change` is what the record would do if no other rule rejects it; None when nothing can be said."""
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
+from services.notifier.tests.unit.test_emails import completed
 
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised
 from lrs_contracts.envelope import Contract, Envelope
@@ -13,7 +14,6 @@ from notifier.emails import ChallengeContact
 from notifier.handlers import Notifications, RetryLater, backoff_delay
 from notifier.mailer import MailError
 from notifier.store import DeliveryStatus, StoredContact
-from services.notifier.tests.unit.test_emails import completed
 
 
 class FakeMailer:

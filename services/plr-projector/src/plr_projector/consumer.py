@@ -111,15 +111,16 @@ class Runner:
         partitions: list[TopicPartition] = []
         for logical in PROJECTED_TOPICS:
             physical = self.topics.physical(logical)
-            found = consumer.partitions_for_topic(physical)
             deadline = time.monotonic() + 30
-            while not found:
+            while True:
+                # No subscription, so the consumer tracks no topic metadata: ask for the cluster's.
+                cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001
+                found = cluster.partitions_for_topic(physical)
+                if found:
+                    break
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"topic {physical} has no partitions")
-                await consumer.topics()  # refreshes metadata
-                found = consumer.partitions_for_topic(physical)
-                if not found:
-                    await asyncio.sleep(0.2)
+                await asyncio.sleep(0.2)
             partitions.extend(TopicPartition(physical, partition) for partition in sorted(found))
         consumer.assign(partitions)
         self._partitions = partitions

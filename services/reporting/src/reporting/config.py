@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from pydantic_settings import SettingsConfigDict
 
 from lrs_platform.settings import ServiceSettings
@@ -14,3 +17,5 @@ class ReportingSettings(ServiceSettings):
     topic_partitions: int = 6
     broker_commit_interval_seconds: float = 1.0
     retry_max_seconds: float = 10.0
+    data_dir: Path = Path(tempfile.gettempdir()) / "lrs-reporting"
+    """Faust's data directory (nothing durable lives there: the store is memory://)."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, SubmittedRecord
 from lrs_domain.formats.limits import HEADER_FIELDS, RECORD_FIELDS, ParsedBatch
-from lrs_domain.formats.xml_batch import HEADER, RECORD, RECORDS, ROOT, SCHEMA_PATH
+from lrs_domain.formats.xml_batch import HEADER, RECORD, RECORDS, ROOT
 
 _JSON_KEY_BY_HEADING = {field.heading: field.json_key for field in (*HEADER_FIELDS, *RECORD_FIELDS)}
 
@@ -31,8 +31,7 @@ def write_csv(batch: ParsedBatch) -> bytes:
 def write_xml(batch: ParsedBatch) -> bytes:
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<{ROOT} xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
-        f' xsi:noNamespaceSchemaLocation="{SCHEMA_PATH.name}">',
+        f"<{ROOT}>",
         f"  <{HEADER}>",
         *(_xml_element(heading, value, "    ") for heading, value in _present_header_values(batch.header)),
         f"  </{HEADER}>",

@@ -1,0 +1,130 @@
+import json
+
+import pytest
+from libs.domain.tests.unit.formats.batch_documents import HEADER, json_document, json_object, records
+
+from lrs_contracts.batch import BatchFormat
+from lrs_contracts.codes import BatchCode
+from lrs_domain.formats import BatchRefused, JsonBatch, ParsedBatch, parse_batch
+
+JSON_HEADER = {"awardingOrganisation": "RN5133", "notificationEmail": "results@example.org"}
+
+
+def _parse(document: object) -> ParsedBatch:
+    return parse_batch(json.dumps(document).encode(), BatchFormat.JSON)
+
+
+def _refusal(content: bytes | object) -> BatchRefused:
+    with pytest.raises(BatchRefused) as refused:
+        parse_batch(content if isinstance(content, bytes) else json.dumps(content).encode(), BatchFormat.JSON)
+    return refused.value
+
+
+def test_numbers_are_accepted_for_digit_fields_and_become_text() -> None:
+    batch = _parse(
+        {
+            "header": JSON_HEADER,
+            "records": [{"uln": 1000000043, "gender": 0, "centreUkprn": 10001234, "credits": 7.5}, {"credits": 12}],
+        }
+    )
+
+    first, second = batch.records
+    assert (first.uln, first.gender, first.centre_ukprn, first.credits) == ("1000000043", "0", "10001234", "7.5")
+    assert second.credits == "12"
+
+
+def test_strings_are_trimmed_and_empty_strings_and_nulls_are_none() -> None:
+    batch = _parse(
+        {
+            "header": {**JSON_HEADER, "jobType": " ", "batchReference": None},
+            "records": [{"givenName": "  Alex ", "familyName": "", "uln": None, "grade": "\tPass\n"}],
+        }
+    )
+
+    assert batch.header.job_type is None
+    assert batch.header.batch_reference is None
+    record = batch.records[0]
+    assert (record.given_name, record.family_name, record.uln, record.grade) == ("Alex", None, None, "Pass")
+
+
+def test_a_byte_order_mark_changes_nothing() -> None:
+    content = json_document(HEADER, records(2))
+
+    assert parse_batch(b"\xef\xbb\xbf" + content, BatchFormat.JSON) == parse_batch(content, BatchFormat.JSON)
+
+
+@pytest.mark.parametrize(
+    ("document", "line", "detail"),
+    [
+        ({"header": JSON_HEADER, "records": [{}, {"learner": "x"}]}, 2, "record 2 learner: Extra inputs"),
+        (
+            {"header": JSON_HEADER, "records": [{"givenName": 5}]},
+            1,
+            "record 1 givenName: Input should be a valid string",
+        ),
+        ({"header": JSON_HEADER, "records": [{"uln": True}]}, 1, "record 1 uln"),
+        ({"header": JSON_HEADER, "records": [{"gender": [1]}]}, 1, "record 1 gender"),
+        ({"header": JSON_HEADER, "records": [{"grade": {"value": "Pass"}}]}, 1, "record 1 grade"),
+        ({"header": JSON_HEADER, "records": [{}, {}, "Create"]}, 3, "record 3: Input should be a valid dictionary"),
+        ({"header": JSON_HEADER, "records": [{"ULN": "1000000043"}]}, 1, "record 1 ULN: Extra inputs"),
+        ({"header": {**JSON_HEADER, "ao": "RN1"}, "records": [{}]}, None, "header.ao: Extra inputs"),
+        ({"header": {**JSON_HEADER, "jobType": 1}, "records": [{}]}, None, "header.jobType"),
+        ({"header": {"notificationEmail": "a@b.co"}, "records": [{}]}, None, "header.awardingOrganisation"),
+        ({"header": {**JSON_HEADER, "awardingOrganisation": None}, "records": [{}]}, None, "awardingOrganisation"),
+        ({"header": "RN5133", "records": [{}]}, None, "header"),
+        ({"records": [{}]}, None, "the document has no header"),
+        ({"header": JSON_HEADER, "records": {}}, None, "records must be a list"),
+        ({"header": JSON_HEADER, "records": [{}], "footer": {}}, None, "unknown key 'footer'"),
+        ([{"header": JSON_HEADER}], None, "must be an object"),
+        ("batch", None, "must be an object"),
+    ],
+)
+def test_an_unexpected_structure_is_malformed(document: object, line: int | None, detail: str) -> None:
+    refusal = _refusal(document)
+
+    assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, line)
+    assert detail in refusal.detail
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "column"),
+    [
+        (b"", 1, 1),
+        (b'{"header": {}\n  "records": []}', 2, 3),
+        (b'{"header": {},\n "records": [\n  {"uln": "1",}\n]}', 3, 15),
+        (b"{'header': {}}", 1, 2),
+        (b'{"header": {"awardingOrganisation": "RN\xff"}}', 1, 40),
+    ],
+)
+def test_malformed_json_is_rs001_with_line_and_column(content: bytes, line: int, column: int) -> None:
+    refusal = _refusal(content)
+
+    assert (refusal.code, refusal.line, refusal.column) == (BatchCode.MALFORMED, line, column)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"header": {}, "records": [{"credits": NaN}]}',
+        b'{"header": {}, "records": [{"credits": Infinity}]}',
+        b'{"header": {}, "records": [{"uln": 1' + b"0" * 5000 + b"}]}",
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=["nan", "infinity", "huge-integer", "deep-nesting"],
+)
+def test_json_that_python_would_misread_or_choke_on_is_malformed(content: bytes) -> None:
+    assert _refusal(content).code is BatchCode.MALFORMED
+
+
+def test_a_missing_records_key_is_no_records() -> None:
+    assert _refusal({"header": JSON_HEADER}).code is BatchCode.NO_RECORDS
+
+
+def test_the_json_model_accepts_what_the_parser_accepts() -> None:
+    document = json_object(HEADER, records(3))
+
+    model = JsonBatch.model_validate(document)
+
+    assert model.header.awarding_organisation == "RN5133"
+    assert len(model.records) == 3
+    assert model.model_dump(by_alias=True, exclude_none=True) == document

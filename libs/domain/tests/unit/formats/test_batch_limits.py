@@ -1,0 +1,105 @@
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from libs.domain.tests.unit.formats.batch_documents import HEADER, document, records
+
+from lrs_contracts.batch import BatchFormat
+from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, BatchCode
+from lrs_domain.formats import BatchRefused, is_plausible_email, parse_batch, read_limited
+
+
+class CountingChunks:
+    """An upload arriving in chunks, counting what the reader pulled."""
+
+    def __init__(self, total: int, chunk_size: int) -> None:
+        self.total = total
+        self.chunk_size = chunk_size
+        self.pulled_bytes = 0
+        self.pulled_chunks = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        remaining = self.total
+        while remaining > 0:
+            chunk = b"x" * min(self.chunk_size, remaining)
+            remaining -= len(chunk)
+            self.pulled_bytes += len(chunk)
+            self.pulled_chunks += 1
+            yield chunk
+
+
+async def test_an_upload_of_exactly_the_limit_is_read_whole() -> None:
+    upload = CountingChunks(MAX_BATCH_BYTES, 65_536)
+
+    content = await read_limited(upload)
+
+    assert len(content) == MAX_BATCH_BYTES
+    assert upload.pulled_bytes == MAX_BATCH_BYTES
+
+
+@pytest.mark.parametrize("chunk_size", [1_000_000, 65_536, 7])
+async def test_one_byte_over_the_limit_is_rs002_and_nothing_past_the_crossing_chunk_is_pulled(
+    chunk_size: int,
+) -> None:
+    upload = CountingChunks(50 * MAX_BATCH_BYTES, chunk_size)
+
+    with pytest.raises(BatchRefused) as refused:
+        await read_limited(upload)
+
+    assert refused.value.code is BatchCode.TOO_LARGE
+    chunks_within_limit = MAX_BATCH_BYTES // chunk_size
+    assert upload.pulled_chunks == chunks_within_limit + 1
+    assert upload.pulled_bytes <= MAX_BATCH_BYTES + chunk_size
+
+
+async def test_six_megabytes_and_one_byte_is_refused_after_reading_only_that() -> None:
+    upload = CountingChunks(MAX_BATCH_BYTES + 1, 65_536)
+
+    with pytest.raises(BatchRefused) as refused:
+        await read_limited(upload)
+
+    assert refused.value.code is BatchCode.TOO_LARGE
+    assert upload.pulled_bytes == MAX_BATCH_BYTES + 1
+
+
+async def test_a_smaller_limit_can_be_given() -> None:
+    with pytest.raises(BatchRefused):
+        await read_limited(CountingChunks(11, 4), limit=10)
+
+    assert await read_limited(CountingChunks(10, 4), limit=10) == b"x" * 10
+
+
+@pytest.mark.parametrize(
+    ("address", "plausible"),
+    [
+        ("a@b.co", True),
+        ("results.team+lrs@mail.example.ac.uk", True),
+        ("r" * 242 + "@example.org", True),
+        ("r" * 243 + "@example.org", False),
+        ("", False),
+        ("results", False),
+        ("results@example", False),
+        ("@example.org", False),
+        ("a@@example.org", False),
+        ("a@b@example.org", False),
+        ("a@.example.org", False),
+        ("a@example.org.", False),
+        ("a b@example.org", False),
+        ("a@example.org\n", False),
+    ],
+)
+def test_plausible_email_is_a_simple_documented_check(address: str, plausible: bool) -> None:
+    assert is_plausible_email(address) is plausible
+
+
+@pytest.mark.parametrize("fmt", list(BatchFormat))
+def test_ten_thousand_records_parse_well_under_a_second(fmt: BatchFormat) -> None:
+    content = document(fmt, HEADER, records(MAX_BATCH_RECORDS))
+
+    def seconds_to_parse() -> float:
+        started = time.perf_counter()
+        parse_batch(content, fmt)
+        return time.perf_counter() - started
+
+    # the best of three, so a busy machine does not fail the test
+    assert min(seconds_to_parse() for _ in range(3)) < 1.0

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from lrs_contracts.reference import Framework, QualificationKind
+from lrs_domain.reference import Catalogue
+from lrs_domain.reference_data import (
+    ReferenceDataError,
+    load_awarding_organisations,
+    load_extra_qualifications,
+    load_learners,
+    load_ofqual_catalogue,
+)
+
+OFQUAL = (
+    "\ufeffDateOfOfqualDataSnapshot,QualificationName,AwardingOrganisation,QualificationNumber,Level,QualificationType,"
+    "SectorSubjectArea,Status\n"
+    "18/02/2025,AQA Level 1/Level 2 GCSE (9-1) in Business ,AQA Education,60303049,Level 1/2,GCSE (9 to 1),"
+    "Business,Approved\n"
+    '18/02/2025,"BCS Level 2 Award, Digital","BCS, The Chartered Institute for IT",6100008X,Level 2,'
+    "Technical Qualification,ICT,Approved\n"
+)
+AOS = 'AwardingOrganisationId,Name\nRN9008,AQA Education\nRN9027,"BCS, The Chartered Institute for IT"\n'
+EXTRA = (
+    "QualificationNumber,Pathway,QualificationName,AwardingOrganisationId,AwardingOrganisation,Level,"
+    "QualificationType,Framework,Kind,GradeSet\n"
+    "100/5006/1,Science,Sport,RN9093,Pearson Education Ltd,Level 3,Vocationally-Related Qualification,NQF,qualification,\n"
+    "100/5006/1,Development,Sport,RN9093,Pearson Education Ltd,Level 3,Vocationally-Related Qualification,NQF,qualification,\n"
+    "100/5007/3,,Key Skills,RN9093,Pearson Education Ltd,Level 2,Other General Qualification,NQF,qualification,Pass|Fail|Merit\n"
+    "K/501/5773,,Health and safety,RN9037,City and Guilds of London Institute,Level 1,QCF Unit,QCF,unit,\n"
+)
+LEARNERS = (
+    "ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n"
+    "1000000043,Lily,McCarthy,1999-11-27,2,1,\n"
+    "2000000028,Niamh,King,1996-03-24,2,2,2000000036\n"
+    "2000000036,Niamh,King,,,,\n"
+)
+
+
+def test_awarding_organisations_load() -> None:
+    aos = load_awarding_organisations(AOS)
+    assert [(ao.ao_id, ao.name) for ao in aos] == [
+        ("RN9008", "AQA Education"),
+        ("RN9027", "BCS, The Chartered Institute for IT"),
+    ]
+
+
+def test_the_ofqual_snapshot_loads_as_rqf_qualifications_with_default_grade_sets() -> None:
+    aos = load_awarding_organisations(AOS)
+    rows = load_ofqual_catalogue(OFQUAL.splitlines(), {ao.name: ao.ao_id for ao in aos})
+    gcse, bcs = rows
+    assert gcse.qualification_number == "60303049"
+    assert gcse.title == "AQA Level 1/Level 2 GCSE (9-1) in Business"  # trimmed
+    assert gcse.awarding_organisation_id == "RN9008"
+    assert (gcse.framework, gcse.kind, gcse.level) == (Framework.RQF, QualificationKind.QUALIFICATION, "Level 1/2")
+    assert gcse.grade_set[0] == "9"
+    assert gcse.pathway is None
+    assert bcs.awarding_organisation_id == "RN9027"
+    assert "Distinction*" in bcs.grade_set
+
+
+def test_an_ao_missing_from_the_ids_fails_loudly_with_its_line() -> None:
+    with pytest.raises(ReferenceDataError, match="line 3"):
+        load_ofqual_catalogue(OFQUAL, {"AQA Education": "RN9008"})
+
+
+def test_extra_rows_carry_pathways_frameworks_kinds_and_grade_sets() -> None:
+    rows = load_extra_qualifications(EXTRA)
+    catalogue = Catalogue.of(rows)
+    assert [row.pathway for row in catalogue.rows_for("10050061")] == ["Science", "Development"]
+    key_skills = catalogue.rows_for("10050073")[0]
+    assert key_skills.grade_set == ("Pass", "Fail", "Merit")
+    unit = catalogue.rows_for("K/501/5773")[0]
+    assert (unit.framework, unit.kind, unit.grade_set) == (Framework.QCF, QualificationKind.UNIT, ("Pass",))
+
+
+def test_an_extra_unit_row_must_carry_a_unit_reference() -> None:
+    bad = EXTRA.splitlines()[0] + "\n60303049,,Unit,RN1,AO,Level 1,QCF Unit,QCF,unit,\n"
+    with pytest.raises(ReferenceDataError, match="line 2"):
+        load_extra_qualifications(bad)
+
+
+def test_learners_load_with_merges_and_defaults() -> None:
+    lily, merged, master = load_learners(LEARNERS)
+    assert (lily.given_name, lily.date_of_birth, lily.gender, lily.ability_to_share) == (
+        "Lily",
+        date(1999, 11, 27),
+        2,
+        1,
+    )
+    assert merged.master_uln == "2000000036"
+    assert merged.ability_to_share == 2
+    assert (master.date_of_birth, master.gender, master.ability_to_share, master.master_uln) == (None, 0, 0, None)
+
+
+def test_an_invalid_learner_row_names_the_line_but_not_the_data() -> None:
+    with pytest.raises(ReferenceDataError) as raised:
+        load_learners(LEARNERS + "1000000043,Lily,McCarthy,27/11/1999,2,1,\n")
+    assert "line 5" in str(raised.value)
+    assert "1999" not in str(raised.value)
+
+
+def test_missing_columns_are_refused() -> None:
+    with pytest.raises(ReferenceDataError, match="missing columns"):
+        load_learners("ULN,GivenName\n1000000043,Lily\n")
+
+
+def test_blank_lines_are_skipped() -> None:
+    assert len(load_awarding_organisations(AOS + "\n\n")) == 2

@@ -1,0 +1,436 @@
+"""Every record-level code, each with a rejected and an accepted example (state rules: test_domain_state_rules)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from libs.domain.tests.unit.domain_builders import (
+    GCSE,
+    GCSE_A_STAR,
+    MASTER_ULN,
+    MERGED_ULN,
+    OTHER_AOS_QUALIFICATION,
+    QCF_QUALIFICATION,
+    QCF_UNIT,
+    TODAY,
+    TWO_PATHWAYS,
+    ULN,
+    ULN_2,
+    ULN_3,
+    UNREGISTERED_ULN,
+    VOCATIONAL,
+    codes,
+    decide,
+    record,
+    state,
+    warning_codes,
+)
+
+from lrs_contracts.batch import JobType
+from lrs_contracts.codes import RecordCode
+from lrs_contracts.outcomes import RecordStatus
+from lrs_contracts.plr import AchievementRecorded, ResultStatus
+from lrs_domain.rules import CODE_ORDER, exceeds_rejection_threshold, order_findings
+
+
+def assert_accepted(**fields: object) -> None:
+    decision = decide(record(**fields))
+    outcome = decision.outcomes[0]
+    assert outcome.errors == ()
+    assert outcome.status is RecordStatus.ACCEPTED
+
+
+def assert_rejected(expected: list[str], job_type: JobType | None = None, **fields: object) -> None:
+    decision = decide(record(**fields), job_type=job_type)
+    assert decision.outcomes[0].status is RecordStatus.REJECTED
+    assert codes(decision) == expected
+
+
+# --- ULN: RV001, RV002, RV003 ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("uln", ["123456789", "0123456789", "10000000431", "100000004X"])
+def test_rv001_badly_formed_uln(uln: str) -> None:
+    assert_rejected(["RV001"], uln=uln)
+
+
+def test_rv001_rv002_rv003_a_valid_uln_is_accepted() -> None:
+    assert_accepted(uln=ULN)
+
+
+@pytest.mark.parametrize("uln", ["1000000042", "1000000063", "1234567890"])
+def test_rv002_uln_check_digit(uln: str) -> None:
+    assert_rejected(["RV002"], uln=uln)
+
+
+def test_rv003_temporary_uln_is_reported_as_such_only() -> None:
+    assert_rejected(["RV003"], uln="9999999999", given_name="Test", family_name="Learner")
+
+
+# --- RV004 learner verification ------------------------------------------------------------------
+
+
+def test_rv004_uln_not_registered() -> None:
+    assert_rejected(["RV004"], uln=UNREGISTERED_ULN)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"family_name": "McCartney"},
+        {"given_name": "Lilly"},
+        {"date_of_birth": "1999-11-28"},
+    ],
+)
+def test_rv004_details_do_not_match(fields: dict[str, str]) -> None:
+    assert_rejected(["RV004"], **fields)
+
+
+def test_rv004_names_compare_trimmed_and_case_insensitively_and_dob_exactly() -> None:
+    assert_accepted(given_name="  LILY ", family_name="mccarthy", date_of_birth="1999-11-27")
+
+
+def test_rv004_a_date_of_birth_cannot_be_verified_against_a_learner_registered_without_one() -> None:
+    assert_accepted(uln=ULN_3)
+    assert_rejected(["RV004"], uln=ULN_3, date_of_birth="2000-01-01")
+
+
+def test_rv004_message_names_the_mismatched_field_without_personal_data() -> None:
+    decision = decide(record(family_name="McCartney", date_of_birth="1999-11-28"))
+    message = decision.outcomes[0].errors[0].message
+    assert "Family name and date of birth do not match" in message
+    for personal in ("McCartney", "McCarthy", "Lily", "1999", ULN):
+        assert personal not in message
+    assert "******0043" in message
+
+
+def test_a_merged_uln_is_verified_and_lands_on_the_master_uln() -> None:
+    decision = decide(record(uln=MERGED_ULN))
+    assert decision.outcomes[0].status is RecordStatus.ACCEPTED
+    assert decision.outcomes[0].uln_masked == "******0028"
+    (event,) = decision.events
+    assert event.key.uln == MASTER_ULN
+
+
+# --- RV005, RV006 qualification number -----------------------------------------------------------
+
+
+def test_rv005_qan_not_in_catalogue() -> None:
+    assert_rejected(["RV005"], qualification_number="600/1166/X")
+
+
+def test_rv005_rv006_a_catalogued_qan_is_accepted_in_either_form() -> None:
+    assert_accepted(qualification_number="603/0304/9")
+    assert_accepted(qualification_number=GCSE)
+
+
+def test_rv005_a_qan_with_several_pathways_needs_the_pathway() -> None:
+    assert_rejected(["RV005"], qualification_number=TWO_PATHWAYS, grade="Merit")
+    assert_rejected(["RV005"], qualification_number=TWO_PATHWAYS, pathway="Art", grade="Merit")
+    assert_accepted(qualification_number=TWO_PATHWAYS, pathway="Science", grade="Merit")
+
+
+def test_rv005_a_pathway_the_single_row_does_not_have_is_unknown() -> None:
+    assert_rejected(["RV005"], pathway="Science")
+
+
+def test_the_pathway_is_stored_from_the_catalogue_row() -> None:
+    decision = decide(record(qualification_number=TWO_PATHWAYS, pathway="Development", grade="Pass"))
+    (event,) = decision.events
+    assert isinstance(event, AchievementRecorded)
+    assert event.data.pathway == "Development"
+
+
+@pytest.mark.parametrize("qan", ["600-1166-X", "6001166", "60/1166/X", "ABC", "K5015773"])
+def test_rv006_badly_formed_qan(qan: str) -> None:
+    assert_rejected(["RV006"], qualification_number=qan)
+
+
+# --- RV007, RV008 award date ---------------------------------------------------------------------
+
+
+def test_rv007_award_date_before_september_2006() -> None:
+    assert_rejected(["RV007"], award_date="2006-08-31")
+
+
+def test_rv007_first_of_september_2006_is_accepted() -> None:
+    assert_accepted(award_date="2006-09-01")
+
+
+@pytest.mark.parametrize("award_date", ["2024-02-30", "22/08/2024", "20240822", "2024-8-22", "yesterday"])
+def test_rv008_unreadable_award_date(award_date: str) -> None:
+    assert_rejected(["RV008"], award_date=award_date)
+
+
+def test_rv008_award_date_in_the_future() -> None:
+    assert_rejected(["RV008"], award_date=(TODAY + timedelta(days=1)).isoformat())
+
+
+def test_rv008_award_date_today_is_accepted() -> None:
+    assert_accepted(award_date=TODAY.isoformat())
+
+
+# --- RV009, RV010, RV011 grades and QCF ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("qan", "grade"), [(GCSE, "A"), (GCSE, "10"), (VOCATIONAL, "PASS"), (GCSE_A_STAR, "A**")])
+def test_rv009_grade_not_in_the_grade_set(qan: str, grade: str) -> None:
+    assert_rejected(["RV009"], qualification_number=qan, grade=grade)
+
+
+@pytest.mark.parametrize(
+    ("qan", "grade"), [(GCSE, "9"), (VOCATIONAL, "Distinction*"), (GCSE_A_STAR, "U"), (GCSE_A_STAR, "X")]
+)
+def test_rv009_grades_in_the_set_are_accepted_including_nqf_u_and_x(qan: str, grade: str) -> None:
+    assert_accepted(qualification_number=qan, grade=grade)
+
+
+@pytest.mark.parametrize(
+    ("qan", "grade"), [(QCF_UNIT, "Fail"), (QCF_UNIT, "U"), (QCF_QUALIFICATION, "Fail"), (QCF_QUALIFICATION, "X")]
+)
+def test_rv010_failed_qcf_results_are_not_uploaded(qan: str, grade: str) -> None:
+    assert_rejected(["RV010"], qualification_number=qan, grade=grade)
+
+
+def test_rv010_passed_qcf_results_are_accepted() -> None:
+    assert_accepted(qualification_number=QCF_UNIT, grade="Pass")
+    assert_accepted(qualification_number=QCF_QUALIFICATION, grade="Merit")
+
+
+def test_rv010_a_failed_grade_of_an_unknown_unit_is_still_a_failed_qcf_result() -> None:
+    assert_rejected(["RV010", "RV005"], qualification_number="A/999/0001", grade="Fail")
+
+
+def test_rv011_qcf_result_in_a_provisional_batch() -> None:
+    assert_rejected(["RV011"], JobType.PROVISIONAL, qualification_number=QCF_UNIT, grade="Pass")
+    assert_rejected(["RV011"], JobType.PROVISIONAL, qualification_number=QCF_QUALIFICATION, grade="Pass")
+
+
+def test_rv011_withdraw_ignores_the_job_type_but_not_rv011() -> None:
+    unit = state(qualification_number=QCF_UNIT, grade="Pass")
+    withdraw = record(action="Withdraw", qualification_number=QCF_UNIT, grade=None)
+    assert codes(decide(withdraw, existing=[unit], job_type=JobType.PROVISIONAL)) == ["RV011"]
+    assert decide(withdraw, existing=[unit], job_type=JobType.FINAL).outcomes[0].status is RecordStatus.ACCEPTED
+
+
+def test_rv011_nqf_and_rqf_results_may_be_provisional() -> None:
+    decision = decide(record(qualification_number=GCSE_A_STAR, grade="C"), job_type=JobType.PROVISIONAL)
+    (event,) = decision.events
+    assert isinstance(event, AchievementRecorded)
+    assert event.status is ResultStatus.PROVISIONAL
+
+
+def test_a_missing_job_type_means_final() -> None:
+    (event,) = decide(record(qualification_number=QCF_UNIT, grade="Pass"), job_type=None).events
+    assert isinstance(event, AchievementRecorded)
+    assert event.status is ResultStatus.FINAL
+
+
+# --- RV018, RV019 --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ukprn", ["1000123", "100012345", "1000123X"])
+def test_rv018_badly_formed_ukprn(ukprn: str) -> None:
+    assert_rejected(["RV018"], centre_ukprn=ukprn)
+
+
+def test_rv018_ukprn_is_optional_and_eight_digits() -> None:
+    assert_accepted(centre_ukprn="10001234")
+    assert_accepted(centre_ukprn=None)
+
+
+@pytest.mark.parametrize("language", ["english", "ENGLISH", "French", "Cymraeg"])
+def test_rv019_language_not_recognised(language: str) -> None:
+    assert_rejected(["RV019"], language_for_assessment=language)
+
+
+@pytest.mark.parametrize("language", ["English", "Welsh", "Irish", None])
+def test_rv019_known_languages_are_accepted(language: str | None) -> None:
+    assert_accepted(language_for_assessment=language)
+
+
+# --- RV020 same achievement twice in one batch ---------------------------------------------------
+
+
+def test_rv020_the_later_record_for_the_same_achievement_is_rejected() -> None:
+    decision = decide(record(line=4), record(line=5, grade="6"), record(line=6, uln=ULN_2), record(line=7, uln=ULN_3))
+    assert decision.outcomes[0].status is RecordStatus.ACCEPTED
+    assert codes(decision, 1) == ["RV020"]
+    assert "Line 4" in decision.outcomes[1].errors[0].message
+    assert [event.provenance.line for event in decision.events] == [4, 6, 7]
+
+
+def test_rv020_the_same_qualification_at_another_award_date_is_another_achievement() -> None:
+    decision = decide(record(line=4), record(line=5, award_date="2023-08-24"))
+    assert [outcome.status for outcome in decision.outcomes] == [RecordStatus.ACCEPTED, RecordStatus.ACCEPTED]
+
+
+def test_rv020_a_merged_uln_and_its_master_address_the_same_achievement() -> None:
+    decision = decide(record(line=4, uln=MASTER_ULN), record(line=5, uln=MERGED_ULN))
+    assert codes(decision, 1) == ["RV020"]
+
+
+def test_rv020_applies_whatever_the_actions() -> None:
+    decision = decide(record(line=4), record(line=5, action="Withdraw"))
+    assert codes(decision, 1) == ["RV020", "RV012"]
+
+
+# --- RV021 mandatory, too long, not allowed ------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["uln", "given_name", "family_name", "qualification_number", "award_date", "grade"])
+def test_rv021_mandatory_field_missing_for_create(field: str) -> None:
+    decision = decide(record(**{field: None}))
+    assert codes(decision)[-1] == "RV021"
+    assert decision.outcomes[0].errors[-1].field == field
+
+
+def test_rv021_an_empty_value_is_a_missing_one() -> None:
+    assert_rejected(["RV021"], given_name="   ")
+
+
+def test_rv021_grade_is_not_needed_to_withdraw() -> None:
+    decision = decide(record(action="Withdraw", grade=None), existing=[state()])
+    assert decision.outcomes[0].status is RecordStatus.ACCEPTED
+
+
+def test_rv021_unknown_action() -> None:
+    assert_rejected(["RV021"], action="Delete")
+    assert_rejected(["RV021"], action="create")
+
+
+def test_a_missing_action_means_create() -> None:
+    decision = decide(record(action=None))
+    assert decision.outcomes[0].action == "Create"
+    assert isinstance(decision.events[0], AchievementRecorded)
+
+
+def test_rv021_names_are_at_most_35_trimmed_characters() -> None:
+    assert_rejected(["RV004", "RV021"], given_name="L" * 36)
+    decision = decide(record(uln=UNREGISTERED_ULN, given_name=" " + "L" * 35 + " "))
+    assert codes(decision) == ["RV004"]  # 35 characters after trimming: long enough, just not registered
+
+
+def test_rv021_mis_identifier_is_at_most_128_characters() -> None:
+    assert_rejected(["RV021"], mis_identifier="M" * 129)
+    assert_accepted(mis_identifier="é" * 128)
+
+
+@pytest.mark.parametrize("gender", ["0", "1", "2", "9", None])
+def test_rv021_known_genders_are_accepted(gender: str | None) -> None:
+    assert_accepted(gender=gender)
+
+
+@pytest.mark.parametrize("gender", ["3", "M", "female", "01"])
+def test_rv021_gender_must_be_0_1_2_or_9(gender: str) -> None:
+    assert_rejected(["RV021"], gender=gender)
+
+
+@pytest.mark.parametrize("credits", ["0", "12", "120"])
+def test_rv021_credits_may_be_a_non_negative_whole_number(credits: str) -> None:
+    assert_accepted(credits=credits)
+
+
+@pytest.mark.parametrize("credits", ["-1", "1.5", "ten", "+3", "9" * 5000])
+def test_rv021_credits_otherwise_not_allowed(credits: str) -> None:
+    assert_rejected(["RV021"], credits=credits)
+
+
+def test_rv021_unreadable_date_of_birth_without_repeating_it() -> None:
+    decision = decide(record(date_of_birth="27/11/1999"))
+    assert codes(decision) == ["RV021"]
+    assert "1999" not in decision.outcomes[0].errors[0].message
+
+
+# --- RV022 ---------------------------------------------------------------------------------------
+
+
+def test_rv022_qualification_of_another_ao() -> None:
+    assert_rejected(["RV022"], qualification_number=OTHER_AOS_QUALIFICATION, grade="A")
+
+
+def test_rv022_own_qualification_is_accepted() -> None:
+    assert_accepted(qualification_number=GCSE)
+
+
+# --- warnings ------------------------------------------------------------------------------------
+
+
+def test_wv001_check_character_mismatch_warns_but_the_catalogue_decides() -> None:
+    decision = decide(record(qualification_number=VOCATIONAL, grade="Merit"))
+    assert decision.outcomes[0].status is RecordStatus.ACCEPTED
+    assert warning_codes(decision) == ["WV001"]
+
+
+def test_wv001_no_warning_when_the_check_character_matches() -> None:
+    assert warning_codes(decide(record())) == []
+
+
+def test_wv001_a_malformed_qan_is_rejected_not_warned() -> None:
+    decision = decide(record(qualification_number="610/0007/"))
+    assert (codes(decision), warning_codes(decision)) == (["RV006"], [])
+
+
+def test_wv002_attached_to_the_first_record_out_of_uln_order() -> None:
+    decision = decide(
+        record(line=4, uln=ULN_2),
+        record(line=5, uln=ULN),
+        record(line=6, uln=ULN, qualification_number=GCSE_A_STAR, grade="B"),
+        record(line=7, uln=ULN_3),
+        record(line=8, uln=ULN, award_date="2023-08-24"),
+    )
+    assert [warning_codes(decision, index) for index in range(5)] == [[], ["WV002"], [], [], []]
+    assert all(outcome.status is RecordStatus.ACCEPTED for outcome in decision.outcomes)
+    assert decision.counts.warnings == 1
+
+
+def test_wv002_none_when_ordered_by_uln() -> None:
+    decision = decide(record(line=4, uln=ULN), record(line=5, uln=ULN_2), record(line=6, uln=ULN_3))
+    assert decision.counts.warnings == 0
+
+
+# --- several codes -------------------------------------------------------------------------------
+
+
+def test_code_order_names_every_record_code_once() -> None:
+    assert sorted(CODE_ORDER) == sorted(RecordCode)
+
+
+def test_every_code_that_applies_is_reported_most_specific_first() -> None:
+    decision = decide(
+        record(
+            uln="1000000042",
+            qualification_number="600/1166/X",
+            award_date="2005-06-01",
+            grade=None,
+            centre_ukprn="123",
+            language_for_assessment="Gaelic",
+            gender="7",
+        )
+    )
+    assert codes(decision) == ["RV005", "RV002", "RV007", "RV018", "RV019", "RV021", "RV021"]
+    assert [finding.field for finding in decision.outcomes[0].errors][-2:] == ["grade", "gender"]
+    assert decision.counts.rejected == 1
+
+
+def test_order_findings_puts_warnings_after_errors() -> None:
+    decision = decide(record(qualification_number=VOCATIONAL, grade="Merit", uln=ULN_2), record(line=5, uln=ULN))
+    findings = [*decision.outcomes[1].warnings, *decision.outcomes[0].warnings]
+    assert [finding.code for finding in order_findings(findings)] == ["WV001", "WV002"]
+
+
+def test_results_show_masked_ulns_only() -> None:
+    decision = decide(record(uln="1000000042"), record(line=5, uln=UNREGISTERED_ULN))
+    for outcome in decision.outcomes:
+        assert outcome.uln_masked is not None
+        assert outcome.uln_masked.startswith("******")
+        for finding in outcome.errors:
+            assert "1000000042" not in finding.message
+            assert UNREGISTERED_ULN not in finding.message
+
+
+def test_threshold_helper_is_exact() -> None:
+    assert not exceeds_rejection_threshold(3, 10)
+    assert exceeds_rejection_threshold(3001, 10000)
+    assert not exceeds_rejection_threshold(0, 0)

@@ -1,0 +1,221 @@
+"""The submit use case with an in-memory repository and publisher: no database, no Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+
+from ingest.publisher import PublishUnavailable
+from ingest.repository import Refusal, StoredBatch
+from ingest.service import (
+    BatchRefusedError,
+    BatchSubmissions,
+    ChunkLimits,
+    DecisionSignal,
+    PublishFailed,
+    scope_for,
+    wait_until_decided,
+)
+from ingest.submission import BatchStatus, IdempotencyKeyReused, NotAllowedToSubmit, PreparedBatch
+from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
+from lrs_contracts.codes import BatchCode
+from lrs_contracts.registry import decode
+from lrs_domain.formats import BatchRefused, ParsedBatch, write_json
+from lrs_platform.identity import Principal
+from lrs_platform.problems import ProblemError
+
+AO = Principal.parse("ao:RN5133")
+
+
+@dataclass
+class FakeClaim:
+    repository: FakeRepository
+    batch: StoredBatch
+
+    async def mark_accepted(self) -> None:
+        await self.repository.mark_accepted(self.batch.batch_id)
+
+
+@dataclass
+class FakeRepository:
+    batches: dict[uuid.UUID, StoredBatch] = field(default_factory=dict)
+    dedup: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)
+    refusals: list[tuple[uuid.UUID, str | None, Refusal]] = field(default_factory=list)
+
+    async def find_by_dedup(self, ao_id: str, dedup_key: str) -> StoredBatch | None:
+        batch_id = self.dedup.get((ao_id, dedup_key))
+        return self.batches[batch_id] if batch_id else None
+
+    async def insert_received(self, prepared: PreparedBatch, *, idempotency_key: str | None, dedup_key: str) -> bool:
+        identity = prepared.identity
+        if (identity.ao_id, dedup_key) in self.dedup:
+            return False
+        self.dedup[(identity.ao_id, dedup_key)] = identity.batch_id
+        self.batches[identity.batch_id] = StoredBatch(
+            identity.batch_id,
+            identity.ao_id,
+            BatchStatus.RECEIVED,
+            prepared.sha256,
+            identity.submitted_by,
+            identity.received_at,
+        )
+        return True
+
+    async def insert_refused(self, batch_id: uuid.UUID, *, ao_id: str | None, refusal: Refusal, **_: Any) -> None:
+        self.refusals.append((batch_id, ao_id, refusal))
+
+    @asynccontextmanager
+    async def claim(self, batch_id: uuid.UUID, *, lock_timeout_seconds: float) -> AsyncIterator[FakeClaim]:
+        yield FakeClaim(self, self.batches[batch_id])
+
+    async def mark_accepted(self, batch_id: uuid.UUID) -> None:
+        batch = self.batches[batch_id]
+        if batch.status is BatchStatus.RECEIVED:
+            self.batches[batch_id] = replace(batch, status=BatchStatus.ACCEPTED)
+
+    async def status_of(self, batch_id: uuid.UUID) -> BatchStatus | None:
+        batch = self.batches.get(batch_id)
+        return batch.status if batch else None
+
+
+@dataclass
+class FakePublisher:
+    available: bool = True
+    transactions: list[tuple[str, bytes, tuple[bytes, ...]]] = field(default_factory=list)
+
+    async def publish(self, topic: str, key: bytes, values: Any, headers: Any = ()) -> None:
+        if not self.available:
+            raise PublishUnavailable("KafkaConnectionError: no broker")
+        self.transactions.append((topic, key, tuple(values)))
+
+
+def batch_file(ao_id: str = "RN5133", records: int = 3, reference: str = "REF") -> bytes:
+    header = BatchHeader(
+        awarding_organisation=ao_id,
+        job_type=JobType.FINAL,
+        notification_email="a@example.org",
+        batch_reference=reference,
+    )
+    rows = tuple(SubmittedRecord(line=i + 1, uln="1000000043", grade="Pass") for i in range(records))
+    return write_json(ParsedBatch(header=header, records=rows, format=BatchFormat.JSON))
+
+
+def make(repository: FakeRepository, publisher: FakePublisher) -> BatchSubmissions:
+    return BatchSubmissions(repository, publisher, chunk_limits=ChunkLimits(2, 1_000_000), row_lock_timeout=1)  # type: ignore[arg-type]
+
+
+async def submit(service: BatchSubmissions, content: bytes, key: str | None = None, principal: Principal = AO) -> Any:
+    return await service.submit(
+        principal,
+        content,
+        requested_format=None,
+        content_type="application/json",
+        content_disposition=None,
+        idempotency_key=key,
+    )
+
+
+async def test_a_new_batch_is_published_in_one_transaction_then_accepted() -> None:
+    repository, publisher = FakeRepository(), FakePublisher()
+    result = await submit(make(repository, publisher), batch_file(records=5))
+    assert (result.status, result.replay) == (BatchStatus.ACCEPTED, False)
+    assert repository.batches[result.batch_id].status is BatchStatus.ACCEPTED
+    ((topic, key, values),) = publisher.transactions
+    assert (topic, key) == ("lrs.batch.submitted.v1", b"RN5133")
+    assert len(values) == 1 + 3 + 1  # submitted, chunks of at most 2 records, end marker
+
+
+async def test_the_same_file_or_key_again_answers_the_original_batch() -> None:
+    repository, publisher = FakeRepository(), FakePublisher()
+    service = make(repository, publisher)
+    first = await submit(service, batch_file())
+    again = await submit(service, batch_file())
+    assert (again.batch_id, again.replay) == (first.batch_id, True)
+    keyed = await submit(service, batch_file(), key="k-1")
+    assert keyed.batch_id != first.batch_id
+    keyed_again = await submit(service, batch_file(), key="k-1")
+    assert (keyed_again.batch_id, keyed_again.replay) == (keyed.batch_id, True)
+    assert len(publisher.transactions) == 2
+    with pytest.raises(IdempotencyKeyReused):
+        await submit(service, batch_file(reference="OTHER"), key="k-1")
+
+
+async def test_kafka_away_accepts_nothing_and_a_retry_publishes_the_same_batch() -> None:
+    repository, publisher = FakeRepository(), FakePublisher(available=False)
+    service = make(repository, publisher)
+    with pytest.raises(PublishFailed) as failed:
+        await submit(service, batch_file())
+    batch_id = failed.value.batch_id
+    assert repository.batches[batch_id].status is BatchStatus.RECEIVED
+    assert publisher.transactions == []
+
+    publisher.available = True
+    retried = await submit(service, batch_file())
+    assert (retried.batch_id, retried.status, retried.replay) == (batch_id, BatchStatus.ACCEPTED, True)
+    ((_, _, values),) = publisher.transactions
+    envelope, _ = decode(values[0])
+    assert envelope.occurred_at == repository.batches[batch_id].received_at
+
+
+async def test_a_refused_file_is_recorded_with_its_code_under_the_caller() -> None:
+    repository, publisher = FakeRepository(), FakePublisher()
+    with pytest.raises(BatchRefusedError) as refused:
+        await submit(make(repository, publisher), b'{"header": {"awardingOrganisation": "RN5133"}, "records": []}')
+    assert refused.value.refusal.code is BatchCode.BAD_NOTIFICATION_EMAIL
+    ((batch_id, ao_id, refusal),) = repository.refusals
+    assert (batch_id, ao_id, refusal.code) == (refused.value.batch_id, "RN5133", "RS007")
+    assert publisher.transactions == []
+
+
+async def test_an_unread_body_is_recorded_as_rs002() -> None:
+    repository = FakeRepository()
+    with pytest.raises(BatchRefusedError):
+        await make(repository, FakePublisher()).refuse_unread(AO, BatchRefused(BatchCode.TOO_LARGE, "big"), None)
+    assert [refusal.code for _, _, refusal in repository.refusals] == ["RS002"]
+
+
+async def test_a_batch_for_another_ao_is_forbidden_and_not_recorded() -> None:
+    repository, publisher = FakeRepository(), FakePublisher()
+    with pytest.raises(NotAllowedToSubmit):
+        await submit(make(repository, publisher), batch_file(ao_id="RN9001"))
+    assert repository.batches == {} and repository.refusals == []
+    operator = await submit(
+        make(repository, publisher), batch_file(ao_id="RN9001"), principal=Principal.parse("operator:ops")
+    )
+    assert repository.batches[operator.batch_id].ao_id == "RN9001"
+
+
+def test_who_sees_which_batches() -> None:
+    assert scope_for(AO) == "RN5133"
+    assert scope_for(AO, "RN5133") == "RN5133"
+    assert scope_for(Principal.parse("operator:ops")) is None
+    assert scope_for(Principal.parse("operator:ops"), "RN9001") == "RN9001"
+    for principal, requested in ((AO, "RN9001"), (Principal.parse("learner:1000000043"), None)):
+        with pytest.raises(ProblemError) as forbidden:
+            scope_for(principal, requested)
+        assert forbidden.value.problem.status == 403
+
+
+async def test_waiting_for_a_decision_wakes_when_the_outcome_arrives() -> None:
+    repository = FakeRepository()
+    result = await submit(make(repository, FakePublisher()), batch_file())
+    signal = DecisionSignal()
+    waiter = asyncio.create_task(wait_until_decided(repository, signal, result.batch_id, timeout=30))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    repository.batches[result.batch_id] = replace(repository.batches[result.batch_id], status=BatchStatus.COMPLETED)
+    signal.notify()
+    await asyncio.wait_for(waiter, timeout=5)
+
+
+async def test_waiting_for_a_decision_gives_up_at_its_deadline() -> None:
+    repository = FakeRepository()
+    result = await submit(make(repository, FakePublisher()), batch_file())
+    await asyncio.wait_for(wait_until_decided(repository, DecisionSignal(), result.batch_id, timeout=0.05), timeout=5)  # type: ignore[arg-type]
+    assert repository.batches[result.batch_id].status is BatchStatus.ACCEPTED

@@ -1,0 +1,228 @@
+"""The pure rules of a submission: status codes, limits, idempotency, authorisation, chunking, events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from ingest.submission import (
+    MAX_EVENT_BYTES,
+    BatchIdentity,
+    InvalidIdempotencyKey,
+    NotAllowedToSubmit,
+    batch_ao_for,
+    caller_ao,
+    chunk_event_id,
+    chunk_records,
+    completed_event_id,
+    content_sha256,
+    declared_too_large,
+    dedup_key,
+    filename_from,
+    is_key_reused_for_other_content,
+    may_submit,
+    normalise_idempotency_key,
+    prepare_batch,
+    refusal_status,
+    replay_headers,
+    resolve_format,
+    submitted_event_id,
+)
+from lrs_contracts.batch import (
+    BatchFormat,
+    BatchHeader,
+    BatchRecordsSubmitted,
+    BatchSubmissionCompleted,
+    BatchSubmitted,
+    SubmittedRecord,
+)
+from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
+from lrs_contracts.registry import decode
+from lrs_domain.formats import BatchRefused
+from lrs_platform.identity import Principal
+
+AO = Principal.parse("ao:RN5133")
+OPERATOR = Principal.parse("operator:alice")
+PROVIDER = Principal.parse("provider:10001234")
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (BatchCode.MALFORMED, 422),
+        (BatchCode.TOO_LARGE, 413),
+        (BatchCode.TOO_MANY_RECORDS, 422),
+        (BatchCode.BAD_JOB_TYPE, 422),
+        (BatchCode.NO_RECORDS, 422),
+        (BatchCode.BAD_NOTIFICATION_EMAIL, 422),
+    ],
+)
+def test_only_an_unread_body_is_413_every_other_refusal_is_422(code: BatchCode, status: int) -> None:
+    assert refusal_status(code) == status
+
+
+@pytest.mark.parametrize(
+    ("header", "too_large"),
+    [
+        (None, False),
+        (str(MAX_BATCH_BYTES), False),
+        (str(MAX_BATCH_BYTES + 1), True),
+        (" 99999999999 ", True),
+        ("not a number", False),
+    ],
+)
+def test_a_declared_length_over_6_mb_is_refused_up_front(header: str | None, too_large: bool) -> None:
+    assert declared_too_large(header) is too_large
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        (None, None),
+        ("3f1c1a56-1111-4a8b-9c55-0c1d2e3f4a5b", "3f1c1a56-1111-4a8b-9c55-0c1d2e3f4a5b"),
+        ('"quoted-key"', "quoted-key"),
+        ("  padded ", "padded"),
+        ("x" * 255, "x" * 255),
+    ],
+)
+def test_idempotency_keys_are_taken_as_sent(raw: str | None, key: str | None) -> None:
+    assert normalise_idempotency_key(raw) == key
+
+
+@pytest.mark.parametrize("raw", ["", '""', "has space", "x" * 256, "caf\u00e9"])
+def test_unusable_idempotency_keys_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidIdempotencyKey):
+        normalise_idempotency_key(raw)
+
+
+def test_the_dedup_key_is_the_idempotency_key_when_sent_else_the_content() -> None:
+    sha = content_sha256(b"file")
+    assert dedup_key("k-1", sha) == "key:k-1"
+    assert dedup_key(None, sha) == f"sha256:{sha}"
+    assert dedup_key("k-1", sha) == dedup_key("k-1", content_sha256(b"other file"))
+    assert dedup_key("k-1", sha) != dedup_key("k-2", sha)
+
+
+def test_a_key_reused_for_a_different_file_is_a_conflict_but_not_a_content_match() -> None:
+    assert is_key_reused_for_other_content("k", "aaa", "bbb")
+    assert not is_key_reused_for_other_content("k", "aaa", "aaa")
+    assert not is_key_reused_for_other_content(None, "aaa", "bbb")
+
+
+def test_an_ao_submits_only_as_itself_and_an_operator_for_anyone() -> None:
+    assert batch_ao_for(AO, "RN5133") == "RN5133"
+    assert batch_ao_for(OPERATOR, "RN9001") == "RN9001"
+    with pytest.raises(NotAllowedToSubmit):
+        batch_ao_for(AO, "RN9001")
+    with pytest.raises(NotAllowedToSubmit):
+        batch_ao_for(PROVIDER, "RN5133")
+    assert may_submit(AO) and may_submit(OPERATOR) and not may_submit(PROVIDER)
+    assert caller_ao(AO) == "RN5133" and caller_ao(OPERATOR) is None
+
+
+def test_the_file_name_comes_from_content_disposition() -> None:
+    assert filename_from('attachment; filename="june.csv"') == "june.csv"
+    assert filename_from("inline") is None
+    assert filename_from(None) is None
+
+
+@pytest.mark.parametrize(
+    ("requested", "content_type", "disposition", "content", "expected"),
+    [
+        (BatchFormat.XML, "application/json", None, b"{}", BatchFormat.XML),
+        (None, "text/csv; charset=utf-8", None, b"<x/>", BatchFormat.CSV),
+        (None, "application/octet-stream", 'attachment; filename="b.json"', b"", BatchFormat.JSON),
+        (None, None, None, b'  <?xml version="1.0"?>', BatchFormat.XML),
+    ],
+)
+def test_the_format_parameter_wins_then_content_type_then_name_then_bytes(
+    requested: BatchFormat | None,
+    content_type: str | None,
+    disposition: str | None,
+    content: bytes,
+    expected: BatchFormat,
+) -> None:
+    assert resolve_format(requested, content_type, disposition, content) is expected
+
+
+def test_an_unrecognisable_upload_is_rs001() -> None:
+    with pytest.raises(BatchRefused) as refused:
+        resolve_format(None, "multipart/form-data; boundary=x", None, b"--x\r\n")
+    assert refused.value.code is BatchCode.MALFORMED
+
+
+def _records(count: int, *, mis: str = "CAND") -> tuple[SubmittedRecord, ...]:
+    return tuple(
+        SubmittedRecord(line=index + 4, mis_identifier=f"{mis}-{index}", uln="1000000043", grade="Pass")
+        for index in range(count)
+    )
+
+
+def test_chunks_keep_file_order_and_respect_the_record_limit() -> None:
+    records = _records(2_500)
+    chunks = chunk_records(records, max_records=1_000, max_bytes=10**9, size_of=lambda _: 1)
+    assert [len(chunk) for chunk in chunks] == [1_000, 1_000, 500]
+    assert [record for chunk in chunks for record in chunk] == list(records)
+
+
+def test_chunks_respect_the_byte_budget_and_a_big_record_travels_alone() -> None:
+    records = _records(5)
+    sizes = {4: 40, 5: 40, 6: 500, 7: 10, 8: 10}
+    chunks = chunk_records(records, max_records=100, max_bytes=100, size_of=lambda record: sizes[record.line])
+    assert [[record.line for record in chunk] for chunk in chunks] == [[4, 5], [6], [7, 8]]
+    assert chunk_records((), max_records=10, max_bytes=10, size_of=lambda _: 1) == []
+
+
+HEADER = BatchHeader(awarding_organisation="RN5133", notification_email="results@example.org")
+IDENTITY = BatchIdentity(uuid.uuid4(), "RN5133", "ao:RN5133", datetime(2025, 6, 1, 9, 30, tzinfo=UTC))
+
+
+def test_a_batch_becomes_submitted_chunks_and_an_end_marker_with_deterministic_ids() -> None:
+    prepared = prepare_batch(IDENTITY, HEADER, _records(2_001), BatchFormat.CSV, sha256="abc", size_bytes=123)
+    decoded = [decode(value) for value in prepared.values]
+    kinds = [type(payload) for _, payload in decoded]
+    assert kinds == [
+        BatchSubmitted,
+        BatchRecordsSubmitted,
+        BatchRecordsSubmitted,
+        BatchRecordsSubmitted,
+        BatchSubmissionCompleted,
+    ]
+    batch_id = IDENTITY.batch_id
+    assert [envelope.event_id for envelope, _ in decoded] == [
+        submitted_event_id(batch_id),
+        chunk_event_id(batch_id, 0),
+        chunk_event_id(batch_id, 1),
+        chunk_event_id(batch_id, 2),
+        completed_event_id(batch_id),
+    ]
+    assert {envelope.correlation_id for envelope, _ in decoded} == {str(batch_id)}
+    assert {envelope.causation_id for envelope, _ in decoded[1:]} == {str(submitted_event_id(batch_id))}
+    submitted = decoded[0][1]
+    assert isinstance(submitted, BatchSubmitted)
+    assert (submitted.record_count, submitted.content_sha256, submitted.size_bytes) == (2_001, "abc", 123)
+    marker = decoded[-1][1]
+    assert isinstance(marker, BatchSubmissionCompleted)
+    assert (marker.record_count, marker.chunk_count) == (2_001, 3)
+    assert (prepared.record_count, prepared.chunk_count) == (2_001, 3)
+
+
+def test_preparing_the_same_batch_again_gives_the_same_bytes() -> None:
+    first = prepare_batch(IDENTITY, HEADER, _records(10), BatchFormat.JSON, sha256="abc", size_bytes=1)
+    again = prepare_batch(IDENTITY, HEADER, _records(10), BatchFormat.JSON, sha256="abc", size_bytes=1)
+    assert first.values == again.values
+
+
+def test_a_record_too_large_for_one_message_is_rs001_at_its_line() -> None:
+    huge = SubmittedRecord(line=7, given_name="\u0001" * (MAX_EVENT_BYTES // 6 + 1))
+    with pytest.raises(BatchRefused) as refused:
+        prepare_batch(IDENTITY, HEADER, (huge,), BatchFormat.CSV, sha256="abc", size_bytes=1)
+    assert (refused.value.code, refused.value.line) == (BatchCode.MALFORMED, 7)
+
+
+def test_a_replay_says_so_and_every_answer_points_at_the_batch() -> None:
+    batch_id = uuid.uuid4()
+    assert replay_headers(batch_id, replay=True) == {"Location": f"/v1/batches/{batch_id}", "Idempotent-Replay": "true"}
+    assert replay_headers(batch_id, replay=False) == {"Location": f"/v1/batches/{batch_id}"}

@@ -1,0 +1,134 @@
+"""Stored rows as API answers, and the records CSV."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from ingest.submission import BatchStatus
+from ingest.views import (
+    RECORDS_CSV_HEADINGS,
+    FindingView,
+    RecordView,
+    batch_view,
+    offset_of,
+    record_view,
+    records_csv,
+    spreadsheet_safe,
+)
+from lrs_contracts.outcomes import RecordStatus
+
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def row(**values: Any) -> dict[str, Any]:
+    base: dict[str, Any] = dict.fromkeys(
+        (
+            "ao_id",
+            "format",
+            "job_type",
+            "batch_reference",
+            "submitted_by",
+            "idempotency_key",
+            "content_sha256",
+            "size_bytes",
+            "record_count",
+            "refusal_code",
+            "refusal_detail",
+            "refusal_line",
+            "refusal_column",
+            "failure_code",
+            "failure_reason",
+            "total",
+            "accepted",
+            "rejected",
+            "no_ops",
+            "warnings",
+            "accepted_at",
+            "decided_at",
+        )
+    )
+    return {**base, "batch_id": uuid.uuid4(), "status": "accepted", "received_at": NOW, **values}
+
+
+def test_a_refused_batch_shows_its_code_title_and_position() -> None:
+    view = batch_view(
+        row(status="refused", refusal_code="RS001", refusal_detail="bad", refusal_line=3, refusal_column=8)
+    )
+    assert view.status is BatchStatus.REFUSED
+    assert view.refusal is not None
+    assert (view.refusal.code, view.refusal.title, view.refusal.line, view.refusal.column) == (
+        "RS001",
+        "The file is malformed",
+        3,
+        8,
+    )
+    assert view.failure is None
+
+
+def test_a_failed_batch_shows_rs005_and_its_counts() -> None:
+    view = batch_view(
+        row(
+            status="failed",
+            failure_code="RS005",
+            failure_reason="too many",
+            total=10,
+            accepted=6,
+            rejected=4,
+            no_ops=0,
+            warnings=1,
+        )
+    )
+    assert view.failure is not None and (view.failure.code, view.failure.reason) == ("RS005", "too many")
+    assert (view.counts.total, view.counts.accepted, view.counts.rejected, view.counts.warnings) == (10, 6, 4, 1)
+
+
+def test_an_undecided_batch_counts_the_records_it_carries() -> None:
+    view = batch_view(row(record_count=12, format="csv", job_type="Provisional"))
+    assert view.counts.total == 12 and view.counts.accepted is None
+    assert view.links.records_csv == f"/v1/batches/{view.batch_id}/records.csv"
+
+
+def test_a_stored_record_keeps_its_findings() -> None:
+    stored = {
+        "line": 4,
+        "mis_identifier": "CAND-1",
+        "action": "Create",
+        "uln_masked": "******0043",
+        "status": "rejected",
+        "errors": json.dumps([{"code": "RV002", "field": "uln", "message": "check digit"}]),
+        "warnings": "[]",
+        "achievement_id": None,
+    }
+    view = record_view(stored)
+    assert view.status is RecordStatus.REJECTED
+    assert view.errors == [FindingView(code="RV002", field="uln", message="check digit")]
+
+
+def test_echoed_text_cannot_start_a_spreadsheet_formula() -> None:
+    assert spreadsheet_safe("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert spreadsheet_safe("+1") == "'+1"
+    assert spreadsheet_safe("CAND-1") == "CAND-1"
+    assert spreadsheet_safe(None) == ""
+
+
+def test_the_records_csv_has_one_row_per_record_with_codes_and_messages() -> None:
+    record = RecordView(
+        line=5,
+        mis_identifier="@x",
+        action="Create",
+        uln_masked="******0043",
+        status=RecordStatus.REJECTED,
+        errors=[FindingView(code="RV002", message="check digit")],
+        warnings=[FindingView(code="WV001", message="check character")],
+    )
+    lines = records_csv([record]).splitlines()
+    assert lines[0] == ",".join(RECORDS_CSV_HEADINGS)
+    assert lines[1] == "5,'@x,Create,******0043,rejected,RV002;WV001,RV002: check digit | WV001: check character"
+
+
+def test_pages_start_at_one() -> None:
+    assert offset_of(1, 50) == 0
+    assert offset_of(3, 20) == 40

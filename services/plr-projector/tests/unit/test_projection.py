@@ -1,0 +1,327 @@
+"""The projection as pure functions: rows in, events in, row changes out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from lrs_contracts.challenge import ChallengeRaised, ChallengeResolution, ChallengeResolved
+from lrs_contracts.envelope import Contract
+from lrs_contracts.learner import AbilityToShare, LearnerRegistered, LearnerSharingChanged, LearnersMerged
+from lrs_contracts.plr import (
+    AchievementData,
+    AchievementKey,
+    AchievementRecorded,
+    AchievementReinstated,
+    AchievementSuperseded,
+    AchievementUpdated,
+    AchievementWithdrawn,
+    CentreAchievementReported,
+    Provenance,
+    QualificationSummary,
+    ResultStatus,
+)
+from lrs_contracts.registry import encode, wrap
+from plr_projector.projection import (
+    CHALLENGE_TOPIC,
+    LEARNER_TOPIC,
+    PLR_TOPIC,
+    BatchChanges,
+    EventMeta,
+    Message,
+    OperatorAction,
+    ProjectionError,
+    Snapshot,
+    decode_message,
+    evolve_achievement,
+    needs_of,
+    project_batch,
+)
+
+ULN = "1000000043"
+OTHER_ULN = "1026893096"
+T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
+BATCH = uuid.UUID(int=7)
+
+
+def key(uln: str = ULN, ao: str = "RN5133", qan: str = "6001166X", award: date = date(2024, 5, 20)) -> AchievementKey:
+    return AchievementKey(ao_id=ao, uln=uln, qualification_number=qan, award_date=award)
+
+
+def summary() -> QualificationSummary:
+    return QualificationSummary(
+        title="GCSE Mathematics",
+        qualification_type="GCSE (9 to 1)",
+        level="2",
+        framework="RQF",
+        kind="qualification",
+        awarding_organisation_name="AQA",
+    )
+
+
+def provenance(line: int = 1) -> Provenance:
+    return Provenance(batch_id=BATCH, line=line)
+
+
+def recorded(status: ResultStatus = ResultStatus.FINAL, grade: str = "7", **key_args: Any) -> AchievementRecorded:
+    return AchievementRecorded(
+        achievement_id=uuid.UUID(int=1),
+        key=key(**key_args),
+        data=AchievementData(grade=grade),
+        status=status,
+        qualification=summary(),
+        provenance=provenance(),
+    )
+
+
+def updated(status: ResultStatus, grade: str, **key_args: Any) -> AchievementUpdated:
+    return AchievementUpdated(
+        achievement_id=uuid.UUID(int=1),
+        key=key(**key_args),
+        data=AchievementData(grade=grade),
+        status=status,
+        provenance=provenance(),
+    )
+
+
+def superseded(grade: str, **key_args: Any) -> AchievementSuperseded:
+    return AchievementSuperseded(
+        achievement_id=uuid.UUID(int=1), key=key(**key_args), data=AchievementData(grade=grade), provenance=provenance()
+    )
+
+
+def withdrawn(**key_args: Any) -> AchievementWithdrawn:
+    return AchievementWithdrawn(achievement_id=uuid.UUID(int=1), key=key(**key_args), provenance=provenance())
+
+
+def reinstated(**key_args: Any) -> AchievementReinstated:
+    return AchievementReinstated(achievement_id=uuid.UUID(int=1), key=key(**key_args), provenance=provenance())
+
+
+class Log:
+    """Appends records to an in-memory partition, with increasing offsets and times."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+
+    def message(
+        self, payload: Contract | bytes, *, key: str = ULN, topic: str = PLR_TOPIC, event_id: uuid.UUID | None = None
+    ) -> Message:
+        moment = T0 + timedelta(minutes=self.offset)
+        value = (
+            payload
+            if isinstance(payload, bytes)
+            else encode(wrap(payload, source="tests", correlation_id="c", event_id=event_id, occurred_at=moment))
+        )
+        message = Message(topic, 0, self.offset, key.encode(), value, int(moment.timestamp() * 1000))
+        self.offset += 1
+        return message
+
+
+META = EventMeta(uuid.UUID(int=99), T0)
+
+
+def project(messages: list[Message], snapshot: Snapshot | None = None, **actions: OperatorAction) -> BatchChanges:
+    return project_batch(snapshot or Snapshot(), [decode_message(message) for message in messages])
+
+
+def test_a_recorded_achievement_is_version_one_with_its_load_date() -> None:
+    row, entry = evolve_achievement(None, recorded(ResultStatus.PROVISIONAL), META) or pytest.fail("no change")
+    assert (row.status, row.withdrawn, row.version, row.grade) == ("P", False, 1, "7")
+    assert row.date_loaded == T0
+    assert (entry.change, entry.version, entry.status) == ("recorded", 1, "P")
+
+
+def test_final_supersedes_provisional_and_keeps_both_in_history() -> None:
+    log = Log()
+    changes = project([log.message(recorded(ResultStatus.PROVISIONAL, grade="6")), log.message(superseded("7"))])
+    (row,) = changes.achievements.values()
+    assert (row.status, row.grade, row.version) == ("F", "7", 2)
+    assert [(entry.change, entry.status, entry.grade) for entry in changes.history] == [
+        ("recorded", "P", "6"),
+        ("superseded", "F", "7"),
+    ]
+
+
+def test_a_final_record_of_a_provisional_achievement_supersedes_it() -> None:
+    log = Log()
+    changes = project([log.message(recorded(ResultStatus.PROVISIONAL)), log.message(recorded(ResultStatus.FINAL))])
+    (row,) = changes.achievements.values()
+    assert row.status == "F"
+    assert changes.history[-1].change == "superseded"
+
+
+@pytest.mark.parametrize(
+    "late",
+    [recorded(ResultStatus.PROVISIONAL, grade="4"), updated(ResultStatus.PROVISIONAL, grade="4")],
+    ids=["recorded", "updated"],
+)
+def test_a_late_provisional_never_replaces_a_final(late: object) -> None:
+    log = Log()
+    changes = project([log.message(recorded(ResultStatus.FINAL, grade="7")), log.message(late)])  # type: ignore[arg-type]
+    (row,) = changes.achievements.values()
+    assert (row.status, row.grade, row.version) == ("F", "7", 1)
+    assert len(changes.history) == 1
+    assert changes.outcomes[("lrs.plr.events.v1", "applied")] == 2
+
+
+def test_withdraw_hides_reinstate_restores_and_history_shows_both() -> None:
+    log = Log()
+    changes = project([log.message(recorded()), log.message(withdrawn()), log.message(reinstated())])
+    (row,) = changes.achievements.values()
+    assert row.withdrawn is False
+    assert [(entry.change, entry.withdrawn) for entry in changes.history] == [
+        ("recorded", False),
+        ("withdrawn", True),
+        ("reinstated", False),
+    ]
+
+
+def test_withdrawing_twice_changes_nothing_the_second_time() -> None:
+    log = Log()
+    changes = project([log.message(recorded()), log.message(withdrawn()), log.message(withdrawn())])
+    assert [entry.change for entry in changes.history] == ["recorded", "withdrawn"]
+
+
+def test_recording_onto_a_withdrawn_achievement_recreates_it_keeping_the_withdrawal() -> None:
+    log = Log()
+    changes = project([log.message(recorded(grade="5")), log.message(withdrawn()), log.message(recorded(grade="6"))])
+    (row,) = changes.achievements.values()
+    assert (row.withdrawn, row.grade, row.version) == (False, "6", 3)
+    assert [entry.change for entry in changes.history] == ["recorded", "withdrawn", "recreated"]
+
+
+def test_update_of_a_missing_achievement_is_a_projection_error() -> None:
+    with pytest.raises(ProjectionError):
+        evolve_achievement(None, updated(ResultStatus.FINAL, "5"), META)
+
+
+def test_duplicate_event_ids_apply_once() -> None:
+    log = Log()
+    event_id = uuid.uuid4()
+    first = log.message(recorded(), event_id=event_id)
+    again = log.message(recorded(grade="9"), event_id=event_id)
+    changes = project([first, again])
+    assert changes.outcomes[("lrs.plr.events.v1", "duplicate")] == 1
+    assert next(iter(changes.achievements.values())).grade == "7"
+    already = project([log.message(recorded(grade="8"), event_id=event_id)], Snapshot(seen_event_ids={event_id}))
+    assert not already.achievements
+
+
+def test_a_malformed_event_parks_its_learner_and_not_others() -> None:
+    log = Log()
+    messages = [
+        log.message(recorded()),
+        log.message(b'{"not": "an envelope"}'),
+        log.message(withdrawn()),
+        log.message(recorded(uln=OTHER_ULN), key=OTHER_ULN),
+    ]
+    changes = project(messages)
+    assert [(parked.message.offset, parked.reason) for parked in changes.parked] == [(1, "error"), (2, "blocked")]
+    assert {row.uln for row in changes.achievements.values()} == {ULN, OTHER_ULN}
+    assert [entry.change for entry in changes.history if entry.uln == ULN] == ["recorded"]
+
+
+def test_events_of_an_already_parked_learner_wait() -> None:
+    log = Log()
+    changes = project([log.message(recorded())], Snapshot(parked_streams={("lrs.plr.events.v1", ULN)}))
+    assert [parked.reason for parked in changes.parked] == ["blocked"]
+    assert not changes.achievements
+
+
+def test_a_projection_error_parks_with_its_message() -> None:
+    log = Log()
+    changes = project([log.message(withdrawn())])
+    (parked,) = changes.parked
+    assert parked.reason == "error"
+    assert "no achievement" in (parked.error or "")
+    assert parked.event_type == "lrs.achievement.withdrawn.v1"
+
+
+def test_an_event_on_the_wrong_topic_is_parked() -> None:
+    log = Log()
+    changes = project([log.message(recorded(), topic=LEARNER_TOPIC)])
+    assert changes.parked[0].error == "lrs.achievement.recorded.v1 does not belong on lrs.learner.events.v1"
+
+
+def test_validation_errors_never_quote_values() -> None:
+    log = Log()
+    bad = recorded().model_dump(mode="json")
+    bad["key"]["uln"] = "Jane Smith 1990-01-01"
+    from lrs_contracts.registry import encode, wrap
+
+    raw = encode(wrap(recorded(), source="t", correlation_id="c")).replace(b'"1000000043"', b'"Jane Smith"', 1)
+    decoded = decode_message(log.message(raw))
+    assert decoded.error is not None
+    assert "Jane" not in decoded.error
+
+
+def test_operator_actions_skip_or_replace_a_position() -> None:
+    log = Log()
+    poison = log.message(b"garbage")
+    fixed = log.message(recorded()).value
+    skipped = decode_message(poison, {poison.position: OperatorAction("skip")})
+    replaced = decode_message(poison, {poison.position: OperatorAction("replace", fixed)})
+    assert skipped.skipped
+    assert replaced.payload is not None
+
+
+def test_centre_records_are_kept_per_provider_and_qualification() -> None:
+    log = Log()
+    report = CentreAchievementReported(
+        report_id=uuid.uuid4(), uln=ULN, provider_ukprn="10000001", qualification_number="600/1166/X", grade="B"
+    )
+    changes = project([log.message(report)])
+    (row,) = changes.centre.values()
+    assert row.qualification_number == "6001166X"
+
+
+def test_learner_sharing_and_merges() -> None:
+    log = Log()
+    messages = [
+        log.message(
+            LearnerRegistered(uln=ULN, given_name="A", family_name="B", ability_to_share=AbilityToShare.SHARES),
+            topic=LEARNER_TOPIC,
+        ),
+        log.message(
+            LearnerSharingChanged(uln=ULN, ability_to_share=AbilityToShare.UNABLE_TO_SHARE), topic=LEARNER_TOPIC
+        ),
+        log.message(LearnersMerged(master_uln=OTHER_ULN, merged_uln=ULN), key=OTHER_ULN, topic=LEARNER_TOPIC),
+    ]
+    decoded = [decode_message(message) for message in messages]
+    assert needs_of(decoded).learner_ulns == {ULN}
+    changes = project_batch(Snapshot(), decoded)
+    learner = changes.learners[ULN]
+    assert (learner.registered, learner.ability_to_share, learner.master_uln) == (True, 2, OTHER_ULN)
+
+
+def test_merge_and_registration_commute() -> None:
+    log = Log()
+    register = log.message(LearnerRegistered(uln=ULN, given_name="A", family_name="B"), topic=LEARNER_TOPIC)
+    merge = log.message(LearnersMerged(master_uln=OTHER_ULN, merged_uln=ULN), key=OTHER_ULN, topic=LEARNER_TOPIC)
+    one = project([register, merge]).learners
+    other = project([merge, register]).learners
+    assert one == other
+
+
+def test_challenges_track_their_latest_state() -> None:
+    log = Log()
+    achievement_id, challenge_id = uuid.uuid4(), uuid.uuid4()
+    raised = ChallengeRaised(
+        challenge_id=challenge_id, achievement_id=achievement_id, ao_id="RN5133", uln=ULN, reason="x"
+    )
+    resolved = ChallengeResolved(
+        challenge_id=challenge_id,
+        achievement_id=achievement_id,
+        ao_id="RN5133",
+        resolution=ChallengeResolution.CORRECTED,
+    )
+    key = str(achievement_id)
+    assert project([log.message(raised, key=key, topic=CHALLENGE_TOPIC)]).challenges[challenge_id].state == "raised"
+    both = project(
+        [log.message(raised, key=key, topic=CHALLENGE_TOPIC), log.message(resolved, key=key, topic=CHALLENGE_TOPIC)]
+    )
+    assert both.challenges[challenge_id].state == "resolved"

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from lrs_contracts.batch import JobType
+from lrs_contracts.outcomes import (
+    BatchCompleted,
+    BatchCounts,
+    BatchFailed,
+    BatchRecordsDecided,
+    Finding,
+    RecordOutcome,
+    RecordStatus,
+)
+from reporting.aggregates import fact_of, fold_submissions, fold_timeliness, period_of, rejection_codes_of
+
+
+def completed(decided: datetime, issued: str | None, accepted: int = 9, rejected: int = 1) -> BatchCompleted:
+    return BatchCompleted(
+        batch_id=uuid.uuid4(),
+        ao_id="RN5133",
+        job_type=JobType.FINAL,
+        notification_email="a@ao.example",
+        counts=BatchCounts(total=accepted + rejected, accepted=accepted, rejected=rejected, no_ops=0, warnings=0),
+        submitted_at=decided,
+        decided_at=decided,
+        results_issued_date=issued,
+    )
+
+
+def failed(decided: datetime) -> BatchFailed:
+    return BatchFailed(
+        batch_id=uuid.uuid4(),
+        ao_id="RN5133",
+        code="RS005",
+        reason="too many rejections",
+        job_type=JobType.FINAL,
+        notification_email="a@ao.example",
+        counts=BatchCounts(total=10, accepted=6, rejected=4, no_ops=0, warnings=0),
+        submitted_at=decided,
+        decided_at=decided,
+    )
+
+
+def test_period_is_the_uk_calendar_month() -> None:
+    assert period_of(datetime(2024, 6, 30, 23, 30, tzinfo=UTC)) == "2024-07"  # 00:30 BST on 1 July
+    assert period_of(datetime(2024, 1, 31, 23, 30, tzinfo=UTC)) == "2024-01"  # GMT
+
+
+def test_fact_measures_working_days_from_results_issued_to_decision() -> None:
+    fact = fact_of(completed(datetime(2023, 5, 22, 9, tzinfo=UTC), "2023-05-04"))
+    assert (fact.period, fact.working_days, fact.completed) == ("2023-05", 11, True)
+    assert fact_of(completed(datetime(2023, 5, 22, 9, tzinfo=UTC), None)).working_days is None
+    assert fact_of(completed(datetime(2023, 5, 22, 9, tzinfo=UTC), "not a date")).working_days is None
+
+
+def test_failed_batch_counts_no_accepted_records_and_is_not_measured() -> None:
+    fact = fact_of(failed(datetime(2024, 2, 1, tzinfo=UTC)))
+    assert (fact.completed, fact.records_accepted, fact.records_rejected, fact.failure_code) == (False, 0, 4, "RS005")
+    assert fact.working_days is None
+
+
+def test_fold_submissions_sums_batches_records_and_codes() -> None:
+    decided = datetime(2024, 2, 10, tzinfo=UTC)
+    facts = [fact_of(completed(decided, None)), fact_of(completed(decided, None, 5, 0)), fact_of(failed(decided))]
+    aggregate = fold_submissions("RN5133", "2024-02", facts, [("RV005", 1), ("RV012", 2), ("RV005", 3)])
+    assert (aggregate.batches_completed, aggregate.batches_failed) == (2, 1)
+    assert (aggregate.records_total, aggregate.records_accepted, aggregate.records_rejected) == (25, 14, 5)
+    assert aggregate.rejections_by_code == {"RS005": 1, "RV005": 4, "RV012": 2}
+
+
+def test_folding_the_same_facts_gives_the_same_aggregate() -> None:
+    decided = datetime(2024, 2, 10, tzinfo=UTC)
+    facts = [fact_of(completed(decided, "2024-02-01"))]
+    assert fold_submissions("RN5133", "2024-02", facts) == fold_submissions("RN5133", "2024-02", facts)
+    assert fold_submissions("RN5133", "2024-02", []).batches_completed == 0
+
+
+def test_fold_timeliness_counts_within_target_and_the_worst() -> None:
+    facts = [
+        fact_of(completed(datetime(2023, 5, 19, 12, tzinfo=UTC), "2023-05-04")),  # 10: within
+        fact_of(completed(datetime(2023, 5, 22, 12, tzinfo=UTC), "2023-05-04")),  # 11: late
+        fact_of(completed(datetime(2023, 5, 22, 12, tzinfo=UTC), None)),  # not measured
+        fact_of(failed(datetime(2023, 5, 22, 12, tzinfo=UTC))),  # not measured
+    ]
+    aggregate = fold_timeliness("RN5133", "2023-05", facts)
+    assert (aggregate.batches_measured, aggregate.batches_within_10_working_days) == (2, 1)
+    assert aggregate.worst_working_days == 11
+
+
+def test_rejection_codes_count_each_code_once_per_rejected_record() -> None:
+    def record(line: int, status: RecordStatus, *codes: str) -> RecordOutcome:
+        errors = tuple(Finding(code=code, message="x") for code in codes)
+        return RecordOutcome(line=line, status=status, errors=errors)
+
+    chunk = BatchRecordsDecided(
+        batch_id=uuid.uuid4(),
+        ao_id="RN5133",
+        chunk_index=0,
+        outcomes=(
+            record(1, RecordStatus.REJECTED, "RV001", "RV002", "RV001"),
+            record(2, RecordStatus.REJECTED, "RV001"),
+            record(3, RecordStatus.ACCEPTED),
+        ),
+    )
+    assert rejection_codes_of(chunk) == {"RV001": 2, "RV002": 1}

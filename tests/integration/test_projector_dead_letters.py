@@ -1,0 +1,186 @@
+"""Poison events: parked with the error, the learner's later events wait, other learners never do."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from tests.support.projector import (
+    PLR,
+    App,
+    Events,
+    Record,
+    caught_up,
+    create_topics,
+    ends_of,
+    envelope_bytes,
+    new_prefix,
+    produce,
+    record,
+    running_projector,
+    uln_for,
+)
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+OPERATOR = "operator:ops-tests"
+
+
+@pytest.fixture
+async def projector(fresh_database_url: str, kafka_bootstrap: str) -> AsyncIterator[tuple[App, str]]:
+    prefix = new_prefix()
+    await create_topics(kafka_bootstrap, prefix)
+    async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
+        yield app, prefix
+
+
+def _malformed(valid: bytes) -> bytes:
+    document = json.loads(valid)
+    del document["data"]["data"]["grade"]  # an AchievementUpdated without its grade
+    return json.dumps(document).encode()
+
+
+async def _wait_projected(app: App, positions: list[tuple[int, int]]) -> None:
+    ends = ends_of(positions)
+
+    async def done() -> bool:
+        return await caught_up(app.database_url, ends)
+
+    await eventually(done, within=30, what="projection")
+
+
+async def _dead_letter_messages(kafka: str, prefix: str, expected: int) -> list[object]:
+    consumer = AIOKafkaConsumer(
+        f"{prefix}{PLR}.dlq", bootstrap_servers=kafka, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    found: list[object] = []
+    try:
+
+        async def fetched() -> bool:
+            batches = await consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                found.extend(records)
+            return len(found) >= expected
+
+        await eventually(fetched, within=20, what="dead-letter messages")
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def _metric(app: App, sample: str) -> float:
+    """The value of one sample, e.g. `lrs_projector_dlq_depth{reason="error"}`; 0 when absent."""
+    for line in (await app.get(None, "/metrics")).text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_a_poison_event_parks_its_learner_until_retry_drains_in_order(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
+    app, prefix = projector
+    suffix = uuid.uuid4().int % 1_000_000
+    poisoned, healthy = uln_for(suffix), uln_for(suffix + 1)
+    events = Events()
+    poison_valid = events.updated(poisoned, grade="8")
+    # One partition for both learners: the poisoned one must not hold up the healthy one.
+    records = [
+        record(events.recorded(poisoned, grade="6"), poisoned, sequence=1, partition=0),
+        Record(PLR, poisoned, _malformed(envelope_bytes(poison_valid, sequence=2)), 0),
+        record(events.recorded(healthy, grade="5"), healthy, sequence=3, partition=0),
+        record(events.withdrawn(poisoned), poisoned, sequence=4, partition=0),
+        record(events.updated(healthy, grade="6"), healthy, sequence=5, partition=0),
+        record(events.reinstated(poisoned), poisoned, sequence=6, partition=0),
+    ]
+    await _wait_projected(app, await produce(kafka_bootstrap, prefix, records))
+
+    healthy_view = (await app.get(f"learner:{healthy}", f"/v1/learners/{healthy}/plr")).json()
+    assert [event["grade"] for event in healthy_view["learning_events"]] == ["6"]
+    poisoned_view = (await app.get(f"learner:{poisoned}", f"/v1/learners/{poisoned}/plr", include_history="true")).json()
+    assert [entry["change"] for entry in poisoned_view["learning_events"][0]["history"]] == ["recorded"]
+    assert poisoned_view["events_held_in_dead_letters"] == 3
+
+    parked = (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"]
+    assert [(item["offset"], item["reason"]) for item in parked] == [(1, "error"), (3, "blocked"), (5, "blocked")]
+    assert "grade" in parked[0]["error"]
+    (dead_letter,) = await _dead_letter_messages(kafka_bootstrap, prefix, 1)
+    headers = dict(dead_letter.headers)  # type: ignore[attr-defined]
+    assert b"grade" in headers["lrs-error"]
+    assert headers["lrs-original-offset"] == b"1"
+    assert dead_letter.key == poisoned.encode()  # type: ignore[attr-defined]
+
+    async def depth_is(expected: float) -> bool:
+        return await _metric(app, 'lrs_projector_dlq_depth{reason="error"}') == expected
+
+    await eventually(lambda: depth_is(1.0), within=10, what="DLQ depth metric")
+
+    # later events of the parked learner keep waiting, in order
+    await _wait_projected(
+        app, await produce(kafka_bootstrap, prefix, [record(events.withdrawn(poisoned), poisoned, sequence=7, partition=0)])
+    )
+    assert len((await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"]) == 4
+
+    unfixed = await app.post(OPERATOR, f"/v1/admin/dlq/{poisoned}/retry")
+    assert unfixed.json()["results"][0]["still_parked"] == 4
+    assert (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"][0]["attempts"] == 1
+
+    fixed = json.loads(envelope_bytes(poison_valid, sequence=2))
+    drained = await app.post(OPERATOR, f"/v1/admin/dlq/{poisoned}/retry", {"replacement": fixed})
+    assert drained.status_code == 200, drained.text
+    assert drained.json()["results"][0]["applied"] == 4
+    assert (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"] == []
+
+    view = (
+        await app.get(
+            f"learner:{poisoned}", f"/v1/learners/{poisoned}/plr", include_history="true", include_withdrawn="true"
+        )
+    ).json()
+    (event,) = view["learning_events"]
+    assert [(entry["change"], entry["grade"]) for entry in event["history"]] == [
+        ("recorded", "6"),
+        ("updated", "8"),
+        ("withdrawn", "8"),
+        ("reinstated", "8"),
+        ("withdrawn", "8"),
+    ]
+    assert view["events_held_in_dead_letters"] == 0
+    await eventually(lambda: depth_is(0.0), within=10, what="DLQ depth back to zero")
+
+    # new events of the learner flow again straight away
+    await _wait_projected(
+        app, await produce(kafka_bootstrap, prefix, [record(events.reinstated(poisoned), poisoned, sequence=8, partition=0)])
+    )
+    assert len((await app.get(f"learner:{poisoned}", f"/v1/learners/{poisoned}/plr")).json()["learning_events"]) == 1
+
+
+async def test_skip_drops_the_poison_event_and_drains_the_rest(projector: tuple[App, str], kafka_bootstrap: str) -> None:
+    app, prefix = projector
+    uln = uln_for(uuid.uuid4().int % 1_000_000)
+    events = Events()
+    records = [
+        Record(PLR, uln, b"\x00 not json", None),
+        record(events.recorded(uln, grade="4"), uln, sequence=1),
+    ]
+    await _wait_projected(app, await produce(kafka_bootstrap, prefix, records))
+    assert len((await app.get(OPERATOR, "/v1/admin/dlq", learner=uln)).json()["parked"]) == 2
+    assert (await app.post(f"learner:{uln}", f"/v1/admin/dlq/{uln}/skip")).status_code == 403
+
+    skipped = await app.post(OPERATOR, f"/v1/admin/dlq/{uln}/skip", {"reason": "garbage from a test producer"})
+    assert skipped.json()["results"][0] | {"error": None} == {
+        "topic": PLR,
+        "learner": uln,
+        "applied": 1,
+        "duplicates": 0,
+        "skipped": 1,
+        "still_parked": 0,
+        "error": None,
+    }
+    (event,) = (await app.get(f"learner:{uln}", f"/v1/learners/{uln}/plr")).json()["learning_events"]
+    assert event["grade"] == "4"
+    assert (await app.post(OPERATOR, f"/v1/admin/dlq/{uln}/retry")).status_code == 404

@@ -1,0 +1,317 @@
+"""The PLR read model and API on real Kafka and PostgreSQL: statuses, withdrawal, precedence, access."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from tests.support.projector import (
+    CHALLENGES,
+    LEARNERS,
+    App,
+    Events,
+    caught_up,
+    create_topics,
+    ends_of,
+    merged,
+    new_prefix,
+    produce,
+    record,
+    registered,
+    running_projector,
+    sharing,
+    uln_for,
+)
+from tests.support.waiting import eventually
+
+from lrs_contracts.challenge import ChallengeRaised, ChallengeResolution, ChallengeResolved
+from lrs_contracts.learner import AbilityToShare
+from lrs_contracts.plr import CentreAchievementReported, ResultStatus
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def projector(fresh_database_url: str, kafka_bootstrap: str) -> AsyncIterator[tuple[App, str]]:
+    prefix = new_prefix()
+    await create_topics(kafka_bootstrap, prefix)
+    async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
+        yield app, prefix
+
+
+def _learner(number: int) -> tuple[str, str]:
+    uln = uln_for(number + uuid.uuid4().int % 1_000_000)
+    return uln, f"learner:{uln}"
+
+
+async def _plr(app: App, principal: str, uln: str, **params: Any) -> httpx.Response:
+    return await app.get(principal, f"/v1/learners/{uln}/plr", **params)
+
+
+async def _project(app: App, kafka: str, prefix: str, records: list[Any]) -> None:
+    positions = await produce(kafka, prefix, records)
+    plr_positions = [position for position, item in zip(positions, records, strict=True) if item.topic == "lrs.plr.events.v1"]
+    other = [
+        ((item.topic, partition), offset + 1)
+        for (partition, offset), item in zip(positions, records, strict=True)
+        if item.topic != "lrs.plr.events.v1"
+    ]
+    ends = ends_of(plr_positions)
+    ends.update(dict(other))
+
+    async def done() -> bool:
+        return await caught_up(app.database_url, ends)
+
+    await eventually(done, within=30, what="projection of the produced events")
+
+
+async def test_final_supersedes_provisional_and_history_keeps_both(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
+    app, prefix = projector
+    uln, learner = _learner(1)
+    events = Events()
+    await _project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [
+            record(registered(uln), uln, topic=LEARNERS),
+            record(events.recorded(uln, grade="6", status=ResultStatus.PROVISIONAL), uln, sequence=1),
+            record(events.superseded(uln, grade="7"), uln, sequence=2),
+            record(events.recorded(uln, grade="4", status=ResultStatus.PROVISIONAL), uln, sequence=3),
+        ],
+    )
+    response = await _plr(app, learner, uln, include_history="true")
+    assert response.status_code == 200, response.text
+    (event,) = response.json()["learning_events"]
+    assert (event["status"], event["grade"], event["subject_code"], event["source"]) == ("F", "7", "600/1166/X", "AO")
+    assert [(entry["change"], entry["status"], entry["grade"]) for entry in event["history"]] == [
+        ("recorded", "P", "6"),
+        ("superseded", "F", "7"),
+    ]
+
+
+async def test_withdraw_hides_reinstate_restores_both_in_history(projector: tuple[App, str], kafka_bootstrap: str) -> None:
+    app, prefix = projector
+    uln, learner = _learner(2)
+    events = Events()
+    await _project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [record(registered(uln), uln, topic=LEARNERS), record(events.recorded(uln), uln, sequence=1),
+         record(events.withdrawn(uln), uln, sequence=2)],
+    )
+    assert (await _plr(app, learner, uln)).json()["learning_events"] == []
+    shown = (await _plr(app, learner, uln, include_withdrawn="true")).json()["learning_events"]
+    assert [event["withdrawn"] for event in shown] == [True]
+
+    await _project(app, kafka_bootstrap, prefix, [record(events.reinstated(uln), uln, sequence=3)])
+    (event,) = (await _plr(app, learner, uln, include_history="true")).json()["learning_events"]
+    assert event["withdrawn"] is False
+    assert [entry["change"] for entry in event["history"]] == ["recorded", "withdrawn", "reinstated"]
+
+
+@pytest.mark.parametrize("centre_first", [True, False], ids=["centre-first", "ao-first"])
+async def test_ao_data_takes_precedence_over_centre_data_whichever_arrives_first(
+    projector: tuple[App, str], kafka_bootstrap: str, centre_first: bool
+) -> None:
+    app, prefix = projector
+    uln, learner = _learner(3)
+    provider = "provider:10005555"
+    await _project(app, kafka_bootstrap, prefix, [record(registered(uln), uln, topic=LEARNERS)])
+
+    async def send_centre() -> None:
+        sent = await app.post(
+            provider,
+            "/v1/centre/achievements",
+            {"uln": uln, "qualification_number": "600/1166/X", "grade": "B", "subject": "Maths (college)"},
+        )
+        assert sent.status_code == 202, sent.text
+        read = await _plr(app, learner, uln, min_offsets=sent.json()["min_offsets"], wait_ms=20_000)
+        assert read.status_code == 200, read.text
+
+    async def send_ao() -> None:
+        await _project(app, kafka_bootstrap, prefix, [record(Events().recorded(uln, grade="7"), uln, sequence=5)])
+
+    for step in (send_centre, send_ao) if centre_first else (send_ao, send_centre):
+        await step()
+
+    for reader in (learner, provider):
+        events = (await _plr(app, reader, uln)).json()["learning_events"]
+        assert [(event["source"], event["grade"]) for event in events] == [("AO", "7")]
+        assert [(record["source"], record["grade"]) for record in events[0]["supporting_records"]] == [("ILR", "B")]
+
+
+async def test_a_centre_record_alone_is_on_the_plr_and_never_changes_an_ao_record(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
+    app, prefix = projector
+    uln, learner = _learner(4)
+    events = Events()
+    await _project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [
+            record(registered(uln), uln, topic=LEARNERS),
+            record(events.recorded(uln, grade="5"), uln, sequence=1),
+            record(
+                CentreAchievementReported(
+                    report_id=uuid.uuid4(), uln=uln, provider_ukprn="10005555", qualification_number="6001167X",
+                    grade="Pass",
+                ),
+                uln,
+                sequence=2,
+            ),
+            record(
+                CentreAchievementReported(
+                    report_id=uuid.uuid4(), uln=uln, provider_ukprn="10005555", qualification_number="6001166X",
+                    grade="9",
+                ),
+                uln,
+                sequence=3,
+            ),
+        ],
+    )
+    events_seen = (await _plr(app, learner, uln)).json()["learning_events"]
+    by_source = {(event["source"], event["subject_code"]): event["grade"] for event in events_seen}
+    assert by_source == {("AO", "600/1166/X"): "5", ("ILR", "600/1167/X"): "Pass"}
+
+
+async def test_providers_are_refused_when_the_learner_does_not_share(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
+    app, prefix = projector
+    uln, learner = _learner(5)
+    events = Events(ao_id="RN5133")
+    await _project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [
+            record(registered(uln, AbilityToShare.SHARES), uln, topic=LEARNERS),
+            record(sharing(uln, AbilityToShare.UNABLE_TO_SHARE), uln, topic=LEARNERS, sequence=1),
+            record(events.recorded(uln), uln, sequence=2),
+        ],
+    )
+    refused = await _plr(app, "provider:10001234", uln)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "WSEC0206"
+    assert "learning_events" not in refused.json()
+
+    assert len((await _plr(app, learner, uln)).json()["learning_events"]) == 1
+    assert len((await _plr(app, "ao:RN5133", uln)).json()["learning_events"]) == 1
+    ao_view = await app.get("ao:RN5133", "/v1/ao/achievements", uln=uln)
+    assert [event["awarding_organisation_id"] for event in ao_view.json()["learning_events"]] == ["RN5133"]
+
+
+async def test_an_ao_never_sees_another_aos_uploads(projector: tuple[App, str], kafka_bootstrap: str) -> None:
+    app, prefix = projector
+    uln, _ = _learner(6)
+    mine, theirs = Events(ao_id="RN1111"), Events(ao_id="RN2222")
+    await _project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [
+            record(registered(uln), uln, topic=LEARNERS),
+            record(mine.recorded(uln, qan="6001166X"), uln, sequence=1),
+            record(theirs.recorded(uln, qan="6001167X"), uln, sequence=2),
+        ],
+    )
+    for path, params in (("/v1/ao/achievements", {"uln": uln}), (f"/v1/learners/{uln}/plr", {})):
+        seen = (await app.get("ao:RN1111", path, include_history="true", **params)).json()["learning_events"]
+        assert [event["awarding_organisation_id"] for event in seen] == ["RN1111"]
+        assert all(event.get("supporting_records") is None for event in seen)
+    peeking = await app.get("ao:RN1111", "/v1/ao/achievements", uln=uln, ao_id="RN2222")
+    assert peeking.status_code == 403
+
+
+async def test_unauthenticated_and_wrong_learner_are_refused(projector: tuple[App, str], kafka_bootstrap: str) -> None:
+    app, prefix = projector
+    uln, _ = _learner(7)
+    other, other_learner = _learner(8)
+    await _project(app, kafka_bootstrap, prefix, [record(registered(uln), uln, topic=LEARNERS)])
+    assert (await _plr(app, None, uln)).status_code == 401
+    assert (await _plr(app, other_learner, uln)).status_code == 403
+    assert (await app.get(other_learner, "/v1/admin/dlq")).status_code == 403
+    assert (await app.post("ao:RN5133", "/v1/centre/achievements", {"uln": uln, "qualification_number": "6001166X"})).status_code == 403
+
+
+async def test_merged_ulns_read_as_the_masters_plr(projector: tuple[App, str], kafka_bootstrap: str) -> None:
+    app, prefix = projector
+    master, master_learner = _learner(9)
+    old, old_learner = _learner(10)
+    events = Events()
+    await _project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [
+            record(registered(master), master, topic=LEARNERS),
+            record(registered(old), old, topic=LEARNERS),
+            record(events.recorded(master, qan="6001166X"), master, sequence=1),
+            record(events.recorded(old, qan="6001167X"), old, sequence=2),
+            record(merged(master, old), master, topic=LEARNERS, sequence=3),
+        ],
+    )
+    for reader, asked in ((master_learner, old), (old_learner, master), (master_learner, master)):
+        document = (await _plr(app, reader, asked)).json()
+        assert document["master_uln"] == master
+        assert sorted(event["uln"] for event in document["learning_events"]) == sorted([master, old])
+
+
+async def test_under_data_challenge_follows_challenge_events(projector: tuple[App, str], kafka_bootstrap: str) -> None:
+    app, prefix = projector
+    uln, learner = _learner(11)
+    events = Events()
+    achievement_id = events.achievement_id(uln)
+    challenge_id = uuid.uuid4()
+    raised = ChallengeRaised(
+        challenge_id=challenge_id, achievement_id=achievement_id, ao_id=events.ao_id, uln=uln, reason="wrong grade"
+    )
+    await _project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [
+            # the challenge may arrive before the achievement: another topic, another partition
+            record(raised, str(achievement_id), topic=CHALLENGES),
+            record(registered(uln), uln, topic=LEARNERS),
+            record(events.recorded(uln), uln, sequence=1),
+        ],
+    )
+    (event,) = (await _plr(app, learner, uln)).json()["learning_events"]
+    assert event["under_data_challenge"] == "Y"
+    resolved = ChallengeResolved(
+        challenge_id=challenge_id,
+        achievement_id=achievement_id,
+        ao_id=events.ao_id,
+        resolution=ChallengeResolution.CORRECTED,
+    )
+    await _project(app, kafka_bootstrap, prefix, [record(resolved, str(achievement_id), topic=CHALLENGES, sequence=2)])
+    (event,) = (await _plr(app, learner, uln)).json()["learning_events"]
+    assert event["under_data_challenge"] == "N"
+
+
+async def test_read_your_writes_waits_for_a_batch(projector: tuple[App, str], kafka_bootstrap: str) -> None:
+    app, prefix = projector
+    uln, learner = _learner(12)
+    events = Events()
+    await produce(
+        kafka_bootstrap,
+        prefix,
+        [record(registered(uln), uln, topic=LEARNERS), record(events.recorded(uln), uln, sequence=1)],
+    )
+    response = await _plr(app, learner, uln, after_batch=str(events.batch_id), wait_ms=20_000)
+    assert response.status_code == 200, response.text
+    assert response.json()["consistency"]["batch_events_applied"] == 1
+    assert len(response.json()["learning_events"]) == 1
+    unknown = await _plr(app, learner, uln, after_batch=str(uuid.uuid4()), wait_ms=300)
+    assert unknown.status_code == 503

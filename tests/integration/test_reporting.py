@@ -1,0 +1,190 @@
+"""Reporting (faust-streaming inside FastAPI) against real Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from asgi_lifespan import LifespanManager
+from tests.integration.test_notifier import bearer, pin_group_at_end
+from tests.support.waiting import eventually
+
+from lrs_contracts.batch import JobType
+from lrs_contracts.envelope import Contract, Envelope
+from lrs_contracts.outcomes import (
+    BatchCompleted,
+    BatchCounts,
+    BatchFailed,
+    BatchRecordsDecided,
+    Finding,
+    RecordOutcome,
+    RecordStatus,
+)
+from lrs_contracts.registry import decode, encode, wrap
+from lrs_contracts.reporting import AoMonthlySubmissions
+from lrs_contracts.topics import BATCH_OUTCOMES, REPORTING_SUBMISSIONS
+from lrs_platform.kafka import ensure_topics
+from reporting.bootstrap import create_app
+from reporting.config import ReportingSettings
+
+pytestmark = pytest.mark.integration
+
+DECIDED = datetime(2023, 5, 22, 10, 0, tzinfo=UTC)
+PERIOD = "2023-05"
+
+
+def random_ao() -> str:
+    return f"RN{uuid.uuid4().int % 10**6}"
+
+
+@pytest.fixture
+async def reporting(kafka_bootstrap: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    await ensure_topics(kafka_bootstrap)
+    app_id = f"reporting-it-{uuid.uuid4().hex[:8]}"
+    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES,))
+    settings = ReportingSettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url, app_id=app_id, log_json=True
+    )
+    app = create_app(settings)
+    async with (
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=40),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    created = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=2)
+    assert created is not None
+    yield created
+    await created.close()
+
+
+def completed(ao_id: str, issued: str, accepted: int, rejected: int) -> BatchCompleted:
+    return BatchCompleted(
+        batch_id=uuid.uuid4(),
+        ao_id=ao_id,
+        job_type=JobType.FINAL,
+        notification_email="mi@ao.example",
+        counts=BatchCounts(total=accepted + rejected, accepted=accepted, rejected=rejected, no_ops=0, warnings=0),
+        submitted_at=DECIDED,
+        decided_at=DECIDED,
+        results_issued_date=issued,
+    )
+
+
+def failed(ao_id: str) -> BatchFailed:
+    return BatchFailed(
+        batch_id=uuid.uuid4(),
+        ao_id=ao_id,
+        code="RS005",
+        reason="4 of 10 rejected",
+        job_type=JobType.FINAL,
+        notification_email="mi@ao.example",
+        counts=BatchCounts(total=10, accepted=6, rejected=4, no_ops=0, warnings=0),
+        submitted_at=DECIDED,
+        decided_at=DECIDED,
+    )
+
+
+def envelope(payload: Contract) -> Envelope:
+    return wrap(payload, source="test", correlation_id="it")
+
+
+async def produce(bootstrap: str, *messages: tuple[uuid.UUID, Envelope]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for batch_id, event in messages:
+            await producer.send_and_wait(BATCH_OUTCOMES.name, key=str(batch_id).encode(), value=encode(event))
+    finally:
+        await producer.stop()
+
+
+async def test_aggregates_count_a_redelivered_outcome_once_and_each_ao_sees_only_its_own(
+    kafka_bootstrap: str, reporting: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    ao_a, ao_b = random_ao(), random_ao()
+    late = completed(ao_a, "2023-05-04", accepted=9, rejected=1)  # 11 working days (Coronation on 8 May)
+    on_time = completed(ao_b, "2023-05-10", accepted=3, rejected=0)  # 8 working days
+    chunk = BatchRecordsDecided(
+        batch_id=late.batch_id,
+        ao_id=ao_a,
+        chunk_index=0,
+        outcomes=(
+            RecordOutcome(line=1, status=RecordStatus.REJECTED, errors=(Finding(code="RV012", message="x"),)),
+            RecordOutcome(line=2, status=RecordStatus.ACCEPTED),
+        ),
+    )
+    failure = failed(ao_a)
+    late_event = envelope(late)
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    partitions = [TopicPartition(REPORTING_SUBMISSIONS.name, p) for p in range(REPORTING_SUBMISSIONS.partitions)]
+    consumer.assign(partitions)
+    for partition, offset in (await consumer.end_offsets(partitions)).items():
+        consumer.seek(partition, offset)
+    published: list[tuple[bytes, Envelope, AoMonthlySubmissions]] = []
+
+    async def publications_for_a(count: int) -> list[tuple[bytes, Envelope, AoMonthlySubmissions]] | None:
+        for records in (await consumer.getmany(timeout_ms=200)).values():
+            for record in records:
+                event, payload = decode(record.value or b"")
+                assert isinstance(payload, AoMonthlySubmissions)
+                published.append((record.key or b"", event, payload))
+        ours = [item for item in published if item[0] == f"{ao_a}|{PERIOD}".encode()]
+        return ours if len(ours) >= count else None
+
+    try:
+        await produce(
+            kafka_bootstrap,
+            (late.batch_id, envelope(chunk)),
+            (late.batch_id, late_event),
+            (failure.batch_id, envelope(failure)),
+            (on_time.batch_id, envelope(on_time)),
+        )
+        await eventually(lambda: publications_for_a(2), within=45, what="two aggregates for AO A")
+        # The same outcome again (same event id, same batch): it must not count twice.
+        await produce(kafka_bootstrap, (late.batch_id, late_event), (late.batch_id, envelope(chunk)))
+        ours = await eventually(lambda: publications_for_a(3), within=30, what="the republished aggregate")
+    finally:
+        await consumer.stop()
+
+    final = ours[-1][2]
+    assert (final.batches_completed, final.batches_failed) == (1, 1)
+    assert (final.records_total, final.records_accepted, final.records_rejected) == (20, 9, 5)
+    assert final.rejections_by_code == {"RS005": 1, "RV012": 1}
+    # Republishing an unchanged aggregate reuses its content-derived event id.
+    assert [event.event_id for _, event, payload in ours[:2] if payload == final] == [ours[-1][1].event_id]
+    assert await pool.fetchval("SELECT count(*) FROM reporting.batch_facts WHERE ao_id = $1", ao_a) == 2
+
+    as_a, as_b = await bearer(pool, f"ao:{ao_a}"), await bearer(pool, f"ao:{ao_b}")
+    operator = await bearer(pool, "operator:mi")
+    seen_by_a = (await reporting.get(f"/v1/reports/submissions?period={PERIOD}", headers=as_a)).json()["items"]
+    assert [item["ao_id"] for item in seen_by_a] == [ao_a]
+    assert seen_by_a[0]["batches_completed"] == 1
+    sneaky = await reporting.get(f"/v1/reports/submissions?period={PERIOD}&ao_id={ao_a}", headers=as_b)
+    assert [item["ao_id"] for item in sneaky.json()["items"]] == [ao_b]
+    timeliness_b = (await reporting.get(f"/v1/reports/timeliness?period={PERIOD}", headers=as_b)).json()
+    assert timeliness_b["items"][0]["batches_within_10_working_days"] == 1
+    timeliness_a = (await reporting.get(f"/v1/reports/timeliness?period={PERIOD}", headers=as_a)).json()["items"][0]
+    assert (timeliness_a["batches_measured"], timeliness_a["batches_within_10_working_days"]) == (1, 0)
+    assert timeliness_a["worst_working_days"] == 11
+
+    download = await reporting.get(f"/v1/reports/submissions?period={PERIOD}&format=csv", headers=operator)
+    assert download.headers["content-type"].startswith("text/csv")
+    rows = {row["ao_id"]: row for row in csv.DictReader(io.StringIO(download.text))}
+    assert {ao_a, ao_b} <= set(rows)
+    assert rows[ao_a]["rejections_by_code"] == "RS005=1;RV012=1"
+    learner = await bearer(pool, "learner:1000000043")
+    assert (await reporting.get(f"/v1/reports/submissions?period={PERIOD}", headers=learner)).status_code == 403
+    assert (await reporting.get("/v1/reports/submissions?period=2023-13", headers=as_a)).status_code == 422
