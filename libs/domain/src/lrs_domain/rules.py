@@ -112,11 +112,15 @@ _LABELS: dict[str, str] = {
 }
 _ALWAYS_MANDATORY = ("uln", "given_name", "family_name", "qualification_number", "award_date")
 _GRADED_ACTIONS = frozenset({RecordAction.CREATE, RecordAction.UPDATE})
+_TEXT_FIELDS = tuple(name for name in SubmittedRecord.model_fields if name != "line")
 
 
 def order_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     """Findings in `CODE_ORDER` (warnings after errors); findings with the same code keep their order."""
-    return tuple(sorted(findings, key=lambda finding: _RANK.get(finding.code, len(_RANK))))
+    listed = tuple(findings)
+    if len(listed) < 2:
+        return listed
+    return tuple(sorted(listed, key=lambda finding: _RANK.get(finding.code, len(_RANK))))
 
 
 def exceeds_rejection_threshold(rejected: int, total: int) -> bool:
@@ -515,11 +519,14 @@ def trimmed(record: SubmittedRecord) -> SubmittedRecord:
 
     The single-field checks rely on it, so the decider does not trust every producer to have done it.
     """
-    changes = {
-        name: _clean(value)
-        for name, value in record.__dict__.items()
-        if isinstance(value, str) and (not value or value[0].isspace() or value[-1].isspace())
-    }
+    values = record.__dict__
+    changes: dict[str, str | None] = {}
+    for name in _TEXT_FIELDS:
+        value = values[name]
+        if value is not None:
+            stripped = value.strip()
+            if stripped != value or not stripped:
+                changes[name] = stripped or None
     return record.model_copy(update=changes) if changes else record
 
 

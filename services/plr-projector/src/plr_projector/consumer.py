@@ -114,7 +114,7 @@ class Runner:
             deadline = time.monotonic() + 30
             while True:
                 # No subscription, so the consumer tracks no topic metadata: ask for the cluster's.
-                cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001
+                cluster = await consumer._client.fetch_all_metadata()
                 found = cluster.partitions_for_topic(physical)
                 if found:
                     break

@@ -100,7 +100,8 @@ class JsonBatch(_JsonModel):
     )
 
     header: JsonBatchHeader
-    records: list[JsonBatchRecord] = Field(default_factory=list)
+    # documented, not enforced here: parse_json answers more records with RS003, not a validation error
+    records: list[JsonBatchRecord] = Field(default_factory=list, json_schema_extra={"maxItems": MAX_BATCH_RECORDS})
 
 
 _RECORD_LIST = TypeAdapter(list[JsonBatchRecord])

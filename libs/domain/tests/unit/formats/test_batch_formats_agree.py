@@ -1,5 +1,7 @@
 import pytest
 from defusedxml.ElementTree import fromstring
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from libs.domain.tests.unit.formats.batch_documents import (
     HEADER,
     HEADER_NAMES,
@@ -132,3 +134,27 @@ def test_the_xsd_declares_the_same_elements_as_the_parser() -> None:
     assert declared["BatchHeader"] == [field.heading for field in HEADER_FIELDS]
     assert declared["AchievementRecord"] == [field.heading for field in RECORD_FIELDS]
     assert [element.get("name") for element in schema.findall(f"{xs}element")] == ["AchievementBatch"]
+
+
+field_values = st.one_of(
+    st.none(),
+    st.text(st.characters(categories=("L", "N", "P", "S", "Zs"), include_characters="\t\n\r"), max_size=20),
+)
+# a record with no value at all would be a blank row in CSV, which is skipped
+record_values = st.fixed_dictionaries({attribute: field_values for attribute in RECORD_NAMES}).filter(
+    lambda row: any(value and value.strip() for value in row.values())
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(record_values, min_size=1, max_size=5), fmt=st.sampled_from(ALL_FORMATS))
+def test_any_printable_values_survive_writing_and_reading(rows: list[dict[str, str | None]], fmt: BatchFormat) -> None:
+    original = parse_batch(document(BatchFormat.JSON, HEADER, rows), BatchFormat.JSON)
+
+    reread = parse_batch(write_batch(original, fmt), fmt)
+
+    assert _without_lines(reread) == _without_lines(original)
+    assert _without_lines(original) == [
+        {attribute: (value.strip() or None) if value is not None else None for attribute, value in row.items()}
+        for row in rows
+    ]
