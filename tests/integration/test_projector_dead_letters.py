@@ -102,7 +102,9 @@ async def test_a_poison_event_parks_its_learner_until_retry_drains_in_order(
 
     healthy_view = (await app.get(f"learner:{healthy}", f"/v1/learners/{healthy}/plr")).json()
     assert [event["grade"] for event in healthy_view["learning_events"]] == ["6"]
-    poisoned_view = (await app.get(f"learner:{poisoned}", f"/v1/learners/{poisoned}/plr", include_history="true")).json()
+    poisoned_view = (
+        await app.get(f"learner:{poisoned}", f"/v1/learners/{poisoned}/plr", include_history="true")
+    ).json()
     assert [entry["change"] for entry in poisoned_view["learning_events"][0]["history"]] == ["recorded"]
     assert poisoned_view["events_held_in_dead_letters"] == 3
 
@@ -122,7 +124,8 @@ async def test_a_poison_event_parks_its_learner_until_retry_drains_in_order(
 
     # later events of the parked learner keep waiting, in order
     await _wait_projected(
-        app, await produce(kafka_bootstrap, prefix, [record(events.withdrawn(poisoned), poisoned, sequence=7, partition=0)])
+        app,
+        await produce(kafka_bootstrap, prefix, [record(events.withdrawn(poisoned), poisoned, sequence=7, partition=0)]),
     )
     assert len((await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"]) == 4
 
@@ -154,12 +157,17 @@ async def test_a_poison_event_parks_its_learner_until_retry_drains_in_order(
 
     # new events of the learner flow again straight away
     await _wait_projected(
-        app, await produce(kafka_bootstrap, prefix, [record(events.reinstated(poisoned), poisoned, sequence=8, partition=0)])
+        app,
+        await produce(
+            kafka_bootstrap, prefix, [record(events.reinstated(poisoned), poisoned, sequence=8, partition=0)]
+        ),
     )
     assert len((await app.get(f"learner:{poisoned}", f"/v1/learners/{poisoned}/plr")).json()["learning_events"]) == 1
 
 
-async def test_skip_drops_the_poison_event_and_drains_the_rest(projector: tuple[App, str], kafka_bootstrap: str) -> None:
+async def test_skip_drops_the_poison_event_and_drains_the_rest(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
     app, prefix = projector
     uln = uln_for(uuid.uuid4().int % 1_000_000)
     events = Events()

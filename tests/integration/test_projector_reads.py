@@ -53,7 +53,9 @@ async def _plr(app: App, principal: str, uln: str, **params: Any) -> httpx.Respo
 
 async def _project(app: App, kafka: str, prefix: str, records: list[Any]) -> None:
     positions = await produce(kafka, prefix, records)
-    plr_positions = [position for position, item in zip(positions, records, strict=True) if item.topic == "lrs.plr.events.v1"]
+    plr_positions = [
+        position for position, item in zip(positions, records, strict=True) if item.topic == "lrs.plr.events.v1"
+    ]
     other = [
         ((item.topic, partition), offset + 1)
         for (partition, offset), item in zip(positions, records, strict=True)
@@ -95,7 +97,9 @@ async def test_final_supersedes_provisional_and_history_keeps_both(
     ]
 
 
-async def test_withdraw_hides_reinstate_restores_both_in_history(projector: tuple[App, str], kafka_bootstrap: str) -> None:
+async def test_withdraw_hides_reinstate_restores_both_in_history(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
     app, prefix = projector
     uln, learner = _learner(2)
     events = Events()
@@ -103,8 +107,11 @@ async def test_withdraw_hides_reinstate_restores_both_in_history(projector: tupl
         app,
         kafka_bootstrap,
         prefix,
-        [record(registered(uln), uln, topic=LEARNERS), record(events.recorded(uln), uln, sequence=1),
-         record(events.withdrawn(uln), uln, sequence=2)],
+        [
+            record(registered(uln), uln, topic=LEARNERS),
+            record(events.recorded(uln), uln, sequence=1),
+            record(events.withdrawn(uln), uln, sequence=2),
+        ],
     )
     assert (await _plr(app, learner, uln)).json()["learning_events"] == []
     shown = (await _plr(app, learner, uln, include_withdrawn="true")).json()["learning_events"]
@@ -162,7 +169,10 @@ async def test_a_centre_record_alone_is_on_the_plr_and_never_changes_an_ao_recor
             record(events.recorded(uln, grade="5"), uln, sequence=1),
             record(
                 CentreAchievementReported(
-                    report_id=uuid.uuid4(), uln=uln, provider_ukprn="10005555", qualification_number="6001167X",
+                    report_id=uuid.uuid4(),
+                    uln=uln,
+                    provider_ukprn="10005555",
+                    qualification_number="6001167X",
                     grade="Pass",
                 ),
                 uln,
@@ -170,7 +180,10 @@ async def test_a_centre_record_alone_is_on_the_plr_and_never_changes_an_ao_recor
             ),
             record(
                 CentreAchievementReported(
-                    report_id=uuid.uuid4(), uln=uln, provider_ukprn="10005555", qualification_number="6001166X",
+                    report_id=uuid.uuid4(),
+                    uln=uln,
+                    provider_ukprn="10005555",
+                    qualification_number="6001166X",
                     grade="9",
                 ),
                 uln,
@@ -236,12 +249,14 @@ async def test_an_ao_never_sees_another_aos_uploads(projector: tuple[App, str], 
 async def test_unauthenticated_and_wrong_learner_are_refused(projector: tuple[App, str], kafka_bootstrap: str) -> None:
     app, prefix = projector
     uln, _ = _learner(7)
-    other, other_learner = _learner(8)
+    _, other_learner = _learner(8)
     await _project(app, kafka_bootstrap, prefix, [record(registered(uln), uln, topic=LEARNERS)])
     assert (await _plr(app, None, uln)).status_code == 401
     assert (await _plr(app, other_learner, uln)).status_code == 403
     assert (await app.get(other_learner, "/v1/admin/dlq")).status_code == 403
-    assert (await app.post("ao:RN5133", "/v1/centre/achievements", {"uln": uln, "qualification_number": "6001166X"})).status_code == 403
+    assert (
+        await app.post("ao:RN5133", "/v1/centre/achievements", {"uln": uln, "qualification_number": "6001166X"})
+    ).status_code == 403
 
 
 async def test_merged_ulns_read_as_the_masters_plr(projector: tuple[App, str], kafka_bootstrap: str) -> None:

@@ -130,7 +130,7 @@ async def test_rebuild_of_100k_events_matches_the_live_model_and_switches_over(
 
         # A targeted replay re-folds the learners touched since an offset and changes nothing here.
         before = await dump_model(fresh_database_url, "plr")
-        replay = await app.post(OPERATOR, "/v1/admin/replay", **{"from": "8000"})
+        replay = await app.post(OPERATOR, "/v1/admin/replay", **{"from": "30000"})
         assert replay.status_code == 202, replay.text
 
         async def replayed() -> dict[str, Any] | None:

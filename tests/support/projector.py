@@ -17,7 +17,7 @@ from asgi_lifespan import LifespanManager
 
 from lrs_contracts import topics as contract_topics
 from lrs_contracts.envelope import Contract
-from lrs_contracts.learner import AbilityToShare, LearnerRegistered, LearnersMerged, LearnerSharingChanged
+from lrs_contracts.learner import AbilityToShare, LearnerRegistered, LearnerSharingChanged, LearnersMerged
 from lrs_contracts.plr import (
     AchievementData,
     AchievementKey,

@@ -727,7 +727,7 @@ def judge_against_state(
     """
     target = next((state for state in states if state.key.award_date == address.award_date), None)
     if action is RecordAction.CREATE:
-        return _judge_create(status_for(job_type), address, data, target)
+        return _judge_create(status_for(job_type), data, target)
     if action is RecordAction.UPDATE:
         return _judge_update(status_for(job_type), address, data, target, states)
     if target is None:
@@ -741,12 +741,7 @@ def judge_against_state(
     return StateVerdict((), Change.REINSTATE, target)
 
 
-def _judge_create(
-    status: ResultStatus,
-    address: AchievementAddress,
-    data: AchievementData | None,
-    target: AchievementState | None,
-) -> StateVerdict:
+def _judge_create(status: ResultStatus, data: AchievementData | None, target: AchievementState | None) -> StateVerdict:
     if target is None:
         return StateVerdict((), Change.RECORD, None)
     provisional_after_final = status is ResultStatus.PROVISIONAL and target.status is ResultStatus.FINAL
@@ -754,7 +749,7 @@ def _judge_create(
         if provisional_after_final:
             return StateVerdict((_provisional_after_final(withdrawn=True),), None, target)
         return StateVerdict((), Change.RECORD, target)
-    differences = _differences(target.data, data) if data is not None else ()
+    differences = _differences(target.data, data)
     if provisional_after_final:
         errors = [_provisional_after_final(withdrawn=False)]
         if differences:

@@ -85,6 +85,6 @@ def _outcome_lines(outcome: RecordOutcome) -> list[str]:
     mis = f" [{outcome.mis_identifier}]" if outcome.mis_identifier else ""
     head = f"line {outcome.line}{mis}: {outcome.status.value}"
     return [head] + [
-        f"    {finding.code} {finding.field or ''}: {finding.message}"
+        f"    {finding.code}{' ' + finding.field if finding.field else ''}: {finding.message}"
         for finding in (*outcome.errors, *outcome.warnings)
     ]
