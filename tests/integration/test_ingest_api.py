@@ -615,16 +615,16 @@ async def test_outcome_events_show_in_the_batch_view_and_the_csv(ingest: Ingest)
     assert view["job_type"] == "Final" and view["batch_reference"] == "REF-1" and view["decided_at"]
 
     page = (await ingest.client.get(f"/v1/batches/{batch_id}/records?page_size=3", headers=headers)).json()
-    assert page["total"] == 4 and [item["line"] for item in page["items"]] == [1, 2, 3]
-    assert page["items"][0]["mis_identifier"] == "=CAND-1"
+    assert page["total"] == 4 and [item["line"] for item in page["records"]] == [1, 2, 3]
+    assert page["records"][0]["mis_identifier"] == "=CAND-1"
     rejected = (await ingest.client.get(f"/v1/batches/{batch_id}/records?status=rejected", headers=headers)).json()
-    assert [(item["line"], [error["code"] for error in item["errors"]]) for item in rejected["items"]] == [
+    assert [(item["line"], [error["code"] for error in item["errors"]]) for item in rejected["records"]] == [
         (2, ["RV002"])
     ]
     second_page = (
         await ingest.client.get(f"/v1/batches/{batch_id}/records?page=2&page_size=3", headers=headers)
     ).json()
-    assert [item["line"] for item in second_page["items"]] == [4]
+    assert [item["line"] for item in second_page["records"]] == [4]
 
     download = await ingest.client.get(f"/v1/batches/{batch_id}/records.csv", headers=headers)
     assert download.status_code == 200
@@ -653,7 +653,7 @@ async def test_a_failed_batch_shows_rs005_with_its_reason(ingest: Ingest) -> Non
         return response.json() if response.status_code == 200 and response.json()["status"] == "failed" else None
 
     view = await eventually(failed, within=60, what="the failed batch")
-    assert view["failure"] == {"code": "RS005", "reason": "more than 30% of the records were rejected"}
+    assert (view["failure_code"], view["failure_reason"]) == ("RS005", "more than 30% of the records were rejected")
 
 
 async def test_an_unreadable_outcome_goes_to_the_dlq_and_the_consumer_carries_on(ingest: Ingest) -> None:

@@ -293,7 +293,7 @@ async def list_records(
     return RecordPage(
         batch_id=batch_id,
         batch_status=BatchStatus(row["status"]),
-        items=[record_view(record) for record in records],
+        records=[record_view(record) for record in records],
         page=page,
         page_size=page_size,
         total=total,

@@ -191,8 +191,11 @@ class BatchSubmissions:
             try:
                 async with self._repository.claim(batch_id, lock_timeout_seconds=self._row_lock_timeout) as claim:
                     if claim.batch.status is not BatchStatus.RECEIVED:
-                        metrics.IDEMPOTENT_REPLAYS.inc()
-                        return SubmitResult(batch_id, claim.batch.status, replay=True)
+                        # A racing retry published it first; the request that stored the row is still
+                        # the original, the others are replays.
+                        if replay:
+                            metrics.IDEMPOTENT_REPLAYS.inc()
+                        return SubmitResult(batch_id, claim.batch.status, replay=replay)
                     started = time.perf_counter()
                     await self._publisher.publish(
                         BATCH_SUBMITTED.name, prepared.identity.ao_id.encode(), prepared.values

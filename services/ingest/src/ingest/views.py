@@ -48,11 +48,6 @@ class RefusalView(_View):
     column: int | None = None
 
 
-class FailureView(_View):
-    code: str = Field(description="RS005: more than 30% of the records were rejected")
-    reason: str
-
-
 class BatchLinks(_View):
     self: str
     records: str
@@ -73,7 +68,8 @@ class BatchView(_View):
     record_count: int | None = None
     counts: BatchCountsView
     refusal: RefusalView | None = None
-    failure: FailureView | None = None
+    failure_code: str | None = Field(default=None, description="RS005 when validation failed the whole batch")
+    failure_reason: str | None = None
     received_at: datetime
     accepted_at: datetime | None = None
     decided_at: datetime | None = None
@@ -107,7 +103,7 @@ class RecordView(_View):
 class RecordPage(_View):
     batch_id: uuid.UUID
     batch_status: BatchStatus
-    items: list[RecordView]
+    records: list[RecordView]
     page: int
     page_size: int
     total: int
@@ -139,9 +135,6 @@ def batch_view(row: Row) -> BatchView:
             line=row["refusal_line"],
             column=row["refusal_column"],
         )
-    failure = None
-    if row["failure_code"] is not None:
-        failure = FailureView(code=row["failure_code"], reason=row["failure_reason"] or "")
     return BatchView(
         batch_id=batch_id,
         ao_id=row["ao_id"],
@@ -162,7 +155,8 @@ def batch_view(row: Row) -> BatchView:
             no_ops=row["no_ops"],
         ),
         refusal=refusal,
-        failure=failure,
+        failure_code=row["failure_code"],
+        failure_reason=row["failure_reason"],
         received_at=row["received_at"],
         accepted_at=row["accepted_at"],
         decided_at=row["decided_at"],

@@ -146,6 +146,34 @@ async def test_the_same_file_or_key_again_answers_the_original_batch() -> None:
         await submit(service, batch_file(reference="OTHER"), key="k-1")
 
 
+@dataclass
+class RacingRepository(FakeRepository):
+    """Holds the request that stored the row until a racing retry has published the batch."""
+
+    stored: asyncio.Event = field(default_factory=asyncio.Event)
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def insert_received(self, prepared: PreparedBatch, *, idempotency_key: str | None, dedup_key: str) -> bool:
+        inserted = await super().insert_received(prepared, idempotency_key=idempotency_key, dedup_key=dedup_key)
+        if inserted:
+            self.stored.set()
+            await self.gate.wait()
+        return inserted
+
+
+async def test_the_request_that_stored_the_batch_is_the_original_even_if_a_retry_published_it() -> None:
+    repository, publisher = RacingRepository(), FakePublisher()
+    service = make(repository, publisher)
+    original = asyncio.create_task(submit(service, batch_file(), key="k"))
+    await repository.stored.wait()
+    retry = await submit(service, batch_file(), key="k")
+    repository.gate.set()
+    first = await original
+    assert (first.batch_id, first.replay) == (retry.batch_id, False)
+    assert retry.replay is True
+    assert len(publisher.transactions) == 1
+
+
 async def test_kafka_away_accepts_nothing_and_a_retry_publishes_the_same_batch() -> None:
     repository, publisher = FakeRepository(), FakePublisher(available=False)
     service = make(repository, publisher)

@@ -65,7 +65,7 @@ def test_a_refused_batch_shows_its_code_title_and_position() -> None:
         3,
         8,
     )
-    assert view.failure is None
+    assert view.failure_code is None
 
 
 def test_a_failed_batch_shows_rs005_and_its_counts() -> None:
@@ -81,7 +81,7 @@ def test_a_failed_batch_shows_rs005_and_its_counts() -> None:
             warnings=1,
         )
     )
-    assert view.failure is not None and (view.failure.code, view.failure.reason) == ("RS005", "too many")
+    assert (view.failure_code, view.failure_reason) == ("RS005", "too many")
     assert (view.counts.total, view.counts.accepted, view.counts.rejected, view.counts.warnings) == (10, 6, 4, 1)
 
 

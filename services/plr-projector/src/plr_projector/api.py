@@ -211,7 +211,9 @@ async def _plr_document(
             include_withdrawn=include_withdrawn,
             include_history=include_history,
         ),
-        "events_held_in_dead_letters": pending if principal.kind is not PrincipalKind.PROVIDER else None,
+        "events_held_in_dead_letters": pending
+        if principal.kind in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR)
+        else None,
     }
 
 

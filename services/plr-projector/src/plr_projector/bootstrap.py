@@ -21,6 +21,7 @@ from plr_projector.api import Projector, admin_router, centre_router, plr_router
 from plr_projector.config import ProjectorSettings
 from plr_projector.consumer import Runner, Topics
 from plr_projector.operations import DeadLetters, LogProbe, Rebuilds, Replays
+from plr_projector.projection import OperatorAction, Position
 from plr_projector.store import LIVE_SCHEMA, MIGRATIONS, OPS_MIGRATIONS, OPS_SCHEMA, ReadModel
 
 SERVICE = "plr-projector"
@@ -46,74 +47,81 @@ async def _publish_metrics(projector: Projector, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
     settings = settings or ProjectorSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings.database_url, max_size=10)
-        async with pool.acquire() as connection:
-            await apply_migrations(connection, LIVE_SCHEMA, MIGRATIONS)
-            await apply_migrations(connection, OPS_SCHEMA, OPS_MIGRATIONS)
-        app.state.credentials = CredentialStore(pool)
-        await app.state.credentials.migrate()
-        bootstrap = settings.kafka_bootstrap_servers
-        await wait_for_kafka(bootstrap)
-        topics = Topics(settings.topic_prefix)
-        await ensure_topics(
-            bootstrap, [dataclasses.replace(topic, name=topics.physical(topic.name)) for topic in _PROJECTED]
-        )
-        producer = make_producer(bootstrap)
-        await producer.start()
-
-        def make_runner(name: str, model: ReadModel, dead_letters: bool) -> Runner:
-            return Runner(
-                name,
-                model,
-                pool,
-                bootstrap,
-                topics,
-                max_batch_records=settings.max_batch_records,
-                poll_timeout_ms=settings.poll_timeout_ms,
-                dead_letter_producer=producer if dead_letters else None,
+        async with contextlib.AsyncExitStack() as stack:
+            pool = await create_pool(settings.database_url, max_size=10)
+            stack.push_async_callback(pool.close)
+            async with pool.acquire() as connection:
+                await apply_migrations(connection, LIVE_SCHEMA, MIGRATIONS)
+                await apply_migrations(connection, OPS_SCHEMA, OPS_MIGRATIONS)
+            app.state.credentials = CredentialStore(pool)
+            await app.state.credentials.migrate()
+            bootstrap = settings.kafka_bootstrap_servers
+            await wait_for_kafka(bootstrap)
+            topics = Topics(settings.topic_prefix)
+            await ensure_topics(
+                bootstrap, [dataclasses.replace(topic, name=topics.physical(topic.name)) for topic in _PROJECTED]
             )
+            producer = make_producer(bootstrap)
+            await producer.start()
+            stack.push_async_callback(producer.stop)
+            operator_actions: dict[Position, OperatorAction] = {}
 
-        live = make_runner("live", ReadModel(LIVE_SCHEMA), True)
-        await live.start()
-        probe = LogProbe(bootstrap, topics)
-        await probe.start()
-        projector = Projector(
-            pool=pool,
-            live=live,
-            producer=producer,
-            topics=topics,
-            probe=probe,
-            dead_letters=DeadLetters(live),
-            rebuilds=Rebuilds(pool, live, make_runner, probe),
-            replays=Replays(pool, live, probe, bootstrap, settings.max_batch_records),
-            read_wait_max_ms=settings.read_wait_max_ms,
-        )
-        app.state.projector = projector
-        readiness(app, postgres=lambda: database_reachable(pool), kafka=lambda: kafka_reachable(bootstrap))
-        if settings.run_consumer:
-            await live.publish_dead_letters()
-            live.run_in_background()
-            await projector.rebuilds.resume()
-        metrics_task = asyncio.create_task(_publish_metrics(projector, settings.metrics_interval_seconds))
-        _log.info("projector_started", topic_prefix=settings.topic_prefix or None, consumer=settings.run_consumer)
-        try:
+            def make_runner(name: str, model: ReadModel, dead_letters: bool) -> Runner:
+                return Runner(
+                    name,
+                    model,
+                    pool,
+                    bootstrap,
+                    topics,
+                    max_batch_records=settings.max_batch_records,
+                    poll_timeout_ms=settings.poll_timeout_ms,
+                    dead_letter_producer=producer if dead_letters else None,
+                    operator_actions=operator_actions,
+                )
+
+            live = make_runner("live", ReadModel(LIVE_SCHEMA), True)
+            stack.push_async_callback(live.stop)
+            await live.start()
+            probe = LogProbe(bootstrap, topics)
+            stack.push_async_callback(probe.stop)
+            await probe.start()
+            rebuilds = Rebuilds(pool, live, make_runner, probe)
+            stack.push_async_callback(rebuilds.stop)
+            replays = Replays(pool, live, probe, bootstrap, settings.max_batch_records)
+            stack.push_async_callback(replays.stop)
+            projector = Projector(
+                pool=pool,
+                live=live,
+                producer=producer,
+                topics=topics,
+                probe=probe,
+                dead_letters=DeadLetters(live, lambda: [rebuilds.job.runner] if rebuilds.job else []),
+                rebuilds=rebuilds,
+                replays=replays,
+                read_wait_max_ms=settings.read_wait_max_ms,
+            )
+            app.state.projector = projector
+            readiness(app, postgres=lambda: database_reachable(pool), kafka=lambda: kafka_reachable(bootstrap))
+            if settings.run_consumer:
+                await live.publish_dead_letters()
+                live.run_in_background()
+                await rebuilds.resume()
+            metrics_task = asyncio.create_task(_publish_metrics(projector, settings.metrics_interval_seconds))
+            stack.push_async_callback(_cancel, metrics_task)
+            _log.info("projector_started", topic_prefix=settings.topic_prefix or None, consumer=settings.run_consumer)
             yield
-        finally:
-            metrics_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await metrics_task
-            await projector.replays.stop()
-            await projector.rebuilds.stop()
-            await live.stop()
-            await probe.stop()
-            await producer.stop()
-            await pool.close()
 
     app = build_app(
         SERVICE,

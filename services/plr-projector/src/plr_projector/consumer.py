@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from lrs_platform.kafka import make_consumer
@@ -76,6 +77,7 @@ class Runner:
         max_batch_records: int,
         poll_timeout_ms: int,
         dead_letter_producer: AIOKafkaProducer | None,
+        operator_actions: dict[Position, OperatorAction] | None = None,
     ) -> None:
         self.name = name
         self.model = model
@@ -85,7 +87,8 @@ class Runner:
         self.stats = RunnerStats()
         self.positions: TopicPositions = {}
         self.parked_streams: set[Stream] = set()
-        self.actions: dict[Position, OperatorAction] = {}
+        # Shared by every runner of the process, so a skip or replacement reaches a running rebuild.
+        self.actions: dict[Position, OperatorAction] = operator_actions if operator_actions is not None else {}
         self._bootstrap = bootstrap_servers
         self._max_records = max_batch_records
         self._poll_timeout_ms = poll_timeout_ms
@@ -99,6 +102,10 @@ class Runner:
     def consumer(self) -> AIOKafkaConsumer:
         assert self._consumer is not None, "runner not started"
         return self._consumer
+
+    @property
+    def publishes_dead_letters(self) -> bool:
+        return self._producer is not None
 
     @property
     def partitions(self) -> list[TopicPartition]:
@@ -131,7 +138,9 @@ class Runner:
         async with self.pool.acquire() as connection:
             stored = await self.model.offsets(connection)
             self.parked_streams = await self.model.parked_streams(connection)
-            self.actions = await operator_actions(connection)
+            actions = await operator_actions(connection)
+            self.actions.clear()
+            self.actions.update(actions)
             self._dead_letters_pending = bool(await self.model.pending_dead_letters(connection, limit=1))
         self.positions = {}
         beginning: list[TopicPartition] = []
@@ -161,6 +170,7 @@ class Runner:
         self._task = asyncio.create_task(self.run(), name=f"projector-{self.name}")
 
     async def run(self) -> None:
+        structlog.contextvars.unbind_contextvars("request_id")  # inherited from a request that started it
         backoff = 0.2
         while True:
             try:

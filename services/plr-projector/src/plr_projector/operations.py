@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -104,8 +105,12 @@ def parked_view(row: ParkedRow) -> dict[str, Any]:
 
 
 class DeadLetters:
-    def __init__(self, live: Runner) -> None:
+    """Retry and skip act on the live model and, when one is running, on the rebuild's too, so the
+    two stay comparable."""
+
+    def __init__(self, live: Runner, others: Callable[[], list[Runner]] = list) -> None:
         self.live = live
+        self.others = others
 
     async def listing(self, key: str | None, topic: str | None, limit: int) -> list[dict[str, Any]]:
         async with self.live.pool.acquire() as connection:
@@ -130,78 +135,18 @@ class DeadLetters:
         skip: bool = False,
         reason: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Re-runs a stream's parked events in log order, in one transaction, the live loop paused."""
         live = self.live
-        results: list[dict[str, Any]] = []
         async with live.lock:
-            actions = dict(live.actions)
-            drained: set[tuple[str, str]] = set()
-            all_changes = []
-            async with live.pool.acquire() as connection, connection.transaction():
-                rows = await live.model.parked(connection, key=key, topic=topic, limit=1_000_000)
-                if not rows:
-                    raise OperationError(404, "Nothing parked", "No parked events for this learner.")
-                streams: dict[str, list[ParkedRow]] = {}
-                for row in rows:
-                    streams.setdefault(row.topic, []).append(row)
-                if replacement is not None and len(streams) > 1:
-                    raise OperationError(
-                        409, "Ambiguous replacement", "Events are parked on several topics: name the topic."
+            results = await self._drain_runner(
+                live, key, topic, operator, replacement=replacement, skip=skip, reason=reason, record=True
+            )
+        for runner in self.others():
+            # a rebuild that has not reached (or not parked) this learner's events has nothing to drain
+            async with runner.lock:
+                with contextlib.suppress(OperationError):
+                    await self._drain_runner(
+                        runner, key, topic, operator, replacement=replacement, skip=skip, reason=reason, record=False
                     )
-                for stream_topic, stream_rows in streams.items():
-                    head = stream_rows[0]
-                    if skip or replacement is not None:
-                        action = OperatorAction("skip") if skip else OperatorAction("replace", replacement)
-                        await record_operator_action(connection, head.position, action, operator, reason)
-                        actions[head.position] = action
-                    decoded = [
-                        decode_message(
-                            Message(
-                                stream_topic,
-                                row.partition,
-                                row.offset,
-                                row.message_key,
-                                row.value,
-                                row.kafka_timestamp_ms,
-                            ),
-                            actions,
-                        )
-                        for row in stream_rows
-                    ]
-                    stream = (stream_topic, key)
-                    snapshot = await live.model.load_snapshot(
-                        connection, needs_of(decoded), live.parked_streams - {stream}
-                    )
-                    changes = project_batch(snapshot, decoded)
-                    await live.model.delete_parked(connection, [row.position for row in stream_rows])
-                    await live.model.write(connection, changes, {}, publish_dead_letters=True)
-                    if changes.parked and changes.parked[0].message.position == head.position:
-                        await connection.execute(
-                            f'UPDATE "{live.model.schema}".parked SET attempts = $4'
-                            ' WHERE topic = $1 AND partition = $2 AND "offset" = $3',
-                            *head.position,
-                            head.attempts + 1,
-                        )
-                    if not changes.parked:
-                        drained.add(stream)
-                    all_changes.append(changes)
-                    results.append(
-                        {
-                            "topic": stream_topic,
-                            "learner": key,
-                            "applied": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "applied"),
-                            "duplicates": sum(
-                                n for (_, outcome), n in changes.outcomes.items() if outcome == "duplicate"
-                            ),
-                            "skipped": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "skipped"),
-                            "still_parked": len(changes.parked),
-                            "error": changes.parked[0].error if changes.parked else None,
-                        }
-                    )
-            live.actions = actions
-            live.parked_streams -= drained
-            for changes in all_changes:
-                live.account(changes, 0.0)
         _log.info(
             "dead_letters_drained",
             learner=_masked(key),
@@ -211,6 +156,83 @@ class DeadLetters:
             results=[{k: v for k, v in result.items() if k != "learner"} for result in results],
         )
         await live.publish_dead_letters()
+        return results
+
+    async def _drain_runner(
+        self,
+        runner: Runner,
+        key: str,
+        topic: str | None,
+        operator: str,
+        *,
+        replacement: bytes | None,
+        skip: bool,
+        reason: str | None,
+        record: bool,
+    ) -> list[dict[str, Any]]:
+        """Re-runs a stream's parked events in log order, in one transaction; call with `runner.lock`."""
+        results: list[dict[str, Any]] = []
+        actions = dict(runner.actions)
+        drained: set[tuple[str, str]] = set()
+        all_changes = []
+        async with runner.pool.acquire() as connection, connection.transaction():
+            rows = await runner.model.parked(connection, key=key, topic=topic, limit=1_000_000)
+            if not rows:
+                raise OperationError(404, "Nothing parked", "No parked events for this learner.")
+            streams: dict[str, list[ParkedRow]] = {}
+            for row in rows:
+                streams.setdefault(row.topic, []).append(row)
+            if replacement is not None and len(streams) > 1:
+                raise OperationError(
+                    409, "Ambiguous replacement", "Events are parked on several topics: name the topic."
+                )
+            for stream_topic, stream_rows in streams.items():
+                head = stream_rows[0]
+                if record and (skip or replacement is not None):
+                    action = OperatorAction("skip") if skip else OperatorAction("replace", replacement)
+                    await record_operator_action(connection, head.position, action, operator, reason)
+                    actions[head.position] = action
+                decoded = [
+                    decode_message(
+                        Message(
+                            stream_topic, row.partition, row.offset, row.message_key, row.value, row.kafka_timestamp_ms
+                        ),
+                        actions,
+                    )
+                    for row in stream_rows
+                ]
+                stream = (stream_topic, key)
+                snapshot = await runner.model.load_snapshot(
+                    connection, needs_of(decoded), runner.parked_streams - {stream}
+                )
+                changes = project_batch(snapshot, decoded)
+                await runner.model.delete_parked(connection, [row.position for row in stream_rows])
+                await runner.model.write(connection, changes, {}, publish_dead_letters=runner.publishes_dead_letters)
+                if changes.parked and changes.parked[0].message.position == head.position:
+                    await connection.execute(
+                        f'UPDATE "{runner.model.schema}".parked SET attempts = $4'
+                        ' WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+                        *head.position,
+                        head.attempts + 1,
+                    )
+                if not changes.parked:
+                    drained.add(stream)
+                all_changes.append(changes)
+                results.append(
+                    {
+                        "topic": stream_topic,
+                        "learner": key,
+                        "applied": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "applied"),
+                        "duplicates": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "duplicate"),
+                        "skipped": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "skipped"),
+                        "still_parked": len(changes.parked),
+                        "error": changes.parked[0].error if changes.parked else None,
+                    }
+                )
+        runner.actions.update(actions)
+        runner.parked_streams -= drained
+        for changes in all_changes:
+            runner.account(changes, 0.0)
         return results
 
 

@@ -1,0 +1,34 @@
+"""Operator and read-your-writes inputs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from lrs_platform.problems import ProblemError
+from plr_projector.api import parse_min_offsets
+from plr_projector.operations import OperationError, parse_replay_from
+
+
+def test_min_offsets_default_to_the_plr_topic_and_mean_the_event_at_that_offset() -> None:
+    assert parse_min_offsets("0:41, 2:7,lrs.learner.events.v1:1:3") == {
+        ("lrs.plr.events.v1", 0): 42,
+        ("lrs.plr.events.v1", 2): 8,
+        ("lrs.learner.events.v1", 1): 4,
+    }
+
+
+@pytest.mark.parametrize("text", ["x:1", "1", "other.topic:0:1"])
+def test_bad_min_offsets_are_a_422(text: str) -> None:
+    with pytest.raises(ProblemError) as raised:
+        parse_min_offsets(text)
+    assert raised.value.problem.status == 422
+
+
+def test_replay_from_is_an_offset_or_a_time() -> None:
+    assert parse_replay_from("1200") == 1200
+    assert parse_replay_from("2025-03-04T09:00:00Z") == datetime(2025, 3, 4, 9, tzinfo=UTC)
+    assert parse_replay_from("2025-03-04T09:00:00") == datetime(2025, 3, 4, 9, tzinfo=UTC)
+    with pytest.raises(OperationError):
+        parse_replay_from("yesterday")
