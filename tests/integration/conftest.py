@@ -79,11 +79,19 @@ async def system(
     system_database = database_url.rsplit("/", 1)[0] + f"/{name}"
     smtp_port, inbox = smtp_inbox
     log_dir: Path = tmp_path_factory.mktemp("service-logs")
+    # Groups unique to this system, so that two test runs sharing one broker never share work.
+    isolation = {
+        "VALIDATION_CONSUMER_GROUP": f"validation-{name}",
+        "INGEST_OUTCOMES_GROUP_ID": f"ingest-batch-view-{name}",
+        "NOTIFIER_CONSUMER_GROUP": f"notifier-{name}",
+        "REPORTING_APP_ID": f"lrs-reporting-{name}",
+        "REPORTING_DATA_DIR": str(log_dir / "reporting"),
+    }
     processes = build_system(
         kafka_bootstrap,
         system_database,
         log_dir,
-        {"NOTIFIER_SMTP_HOST": "127.0.0.1", "NOTIFIER_SMTP_PORT": str(smtp_port), "REPORTING_ID": name},
+        {"NOTIFIER_SMTP_HOST": "127.0.0.1", "NOTIFIER_SMTP_PORT": str(smtp_port), **isolation},
     )
     try:
         await processes.start()

@@ -71,12 +71,9 @@ async def log_events_of(system: SystemUnderTest, batch_id: str) -> list[tuple[st
     consumer = make_consumer(system.kafka_bootstrap, group_id=None)
     await consumer.start()
     try:
+        await consumer.topics()  # loads the cluster metadata
         partitions = [TopicPartition(PLR_EVENTS.name, p) for p in consumer.partitions_for_topic(PLR_EVENTS.name) or []]
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = [
-                TopicPartition(PLR_EVENTS.name, p) for p in consumer.partitions_for_topic(PLR_EVENTS.name) or []
-            ]
+        assert partitions, "the PLR topic does not exist"
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import hypothesis
 import pytest
@@ -100,11 +101,28 @@ class Ingest:
 
 
 @pytest.fixture(scope="module")
-async def ingest(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Ingest]:
+async def ingest_database_url(database_url: str) -> AsyncIterator[str]:
+    """A database of this module's own: the batch view starts from its oldest undecided batch."""
+    name = f"ingest_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield database_url.rsplit("/", 1)[0] + f"/{name}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def ingest(kafka_bootstrap: str, ingest_database_url: str) -> AsyncIterator[Ingest]:
     await ensure_topics(kafka_bootstrap)
-    async with running(_settings(kafka_bootstrap, database_url)) as (app, client):
+    async with running(_settings(kafka_bootstrap, ingest_database_url)) as (app, client):
         consumer = app.state.outcome_consumer
-        await eventually(lambda: _true_or_none(consumer.assigned), within=60, what="outcome consumer assignment")
+        await eventually(lambda: _true_or_none(consumer.caught_up), within=120, what="the outcome consumer caught up")
         yield Ingest(app, client, kafka_bootstrap)
 
 
@@ -522,11 +540,11 @@ async def test_a_csv_fault_points_at_its_line_and_column(ingest: Ingest) -> None
 
 
 async def test_kafka_unreachable_answers_503_and_accepts_nothing(
-    ingest: Ingest, kafka_bootstrap: str, database_url: str
+    ingest: Ingest, kafka_bootstrap: str, ingest_database_url: str
 ) -> None:
     ao_id, headers = await ingest.new_ao()
     content = batch_file(ao_id)
-    settings = _settings(f"127.0.0.1:{closed_port()}", database_url, kafka_start_timeout_seconds=3)
+    settings = _settings(f"127.0.0.1:{closed_port()}", ingest_database_url, kafka_start_timeout_seconds=3)
     async with running(settings) as (_, cut_off):
         response = await cut_off.post(
             "/v1/batches", content=content, headers={**headers, "Content-Type": "application/json"}
@@ -714,18 +732,16 @@ async def test_the_xsd_and_the_openapi_document_are_served(ingest: Ingest) -> No
 
 
 @pytest.fixture(scope="module")
-def schemathesis_app(kafka_bootstrap: str, database_url: str) -> Iterator[FastAPI]:
+def schemathesis_app(kafka_bootstrap: str, ingest_database_url: str) -> Iterator[FastAPI]:
     # schemathesis runs the app, lifespan included, on its own event loop thread
-    app = create_app(_settings(kafka_bootstrap, database_url))
+    app = create_app(_settings(kafka_bootstrap, ingest_database_url, outcomes_enabled=False))
     yield app
     schemathesis_asgi.shutdown_lifespans()
 
 
 @pytest.fixture(scope="module")
-async def schemathesis_key(database_url: str) -> str:
-    import asyncpg
-
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+async def schemathesis_key(ingest_database_url: str) -> str:
+    pool = await asyncpg.create_pool(ingest_database_url, min_size=1, max_size=2)
     try:
         store = CredentialStore(pool)
         await store.migrate()

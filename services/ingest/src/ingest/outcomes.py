@@ -4,23 +4,29 @@ At-least-once delivery, effectively-once effect: each poll's events are stored i
 transaction of idempotent upserts, and the offsets are committed only after that transaction
 commits. A crash in between means the same events are applied again, which changes nothing.
 An unreadable event goes to the topic's DLQ with the error, and the consumer carries on.
+
+A consumer group that has never committed (a new deployment, a renamed group) does not replay the
+whole topic, which is kept for ever: it starts at the first outcome that can concern a batch of this
+database still waiting for its decision, found by timestamp (`offsets_for_times`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from ingest import metrics
 from ingest.publisher import TransactionalPublisher
 from ingest.repository import BatchRepository
 from ingest.service import DecisionSignal
+from lrs_contracts.envelope import utc_now
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_contracts.registry import UnknownEventType, decode
 from lrs_contracts.topics import BATCH_OUTCOMES
@@ -76,6 +82,42 @@ def dead_letter_headers(message: ConsumerRecord[Any, Any], error: str) -> list[t
     ]
 
 
+# Outcomes are stamped by the broker after their batch was received; the margin absorbs clock skew.
+START_MARGIN = timedelta(minutes=5)
+
+
+def start_timestamp_ms(oldest_undecided: datetime | None, now: datetime, margin: timedelta = START_MARGIN) -> int:
+    """Where a group with no committed offsets starts: before the oldest batch still waiting for its
+    outcome, or shortly before now when none is waiting."""
+    since = min(oldest_undecided, now) if oldest_undecided is not None else now
+    return int((since - margin).timestamp() * 1000)
+
+
+class StartAtFirstUndecidedBatch(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Seeks partitions the group never committed on; a failure here leaves `auto_offset_reset`."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, since_ms: Callable[[], Awaitable[int]]) -> None:
+        self._consumer = consumer
+        self._since_ms = since_ms
+
+    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        fresh = [partition for partition in assigned if await self._consumer.committed(partition) is None]
+        if not fresh:
+            return
+        since = await self._since_ms()
+        found = await self._consumer.offsets_for_times(dict.fromkeys(fresh, since))
+        for partition in fresh:
+            entry = found.get(partition)
+            if entry is None:
+                await self._consumer.seek_to_end(partition)
+            else:
+                self._consumer.seek(partition, entry.offset)
+        _log.info("outcome_consumer_started_fresh", partitions=len(fresh), since_ms=since)
+
+
 ConsumerFactory = Callable[..., AIOKafkaConsumer]
 
 
@@ -99,12 +141,14 @@ class OutcomeConsumer:
         self._consumer_factory = consumer_factory
         self._max_backoff = max_backoff
         self.assigned = False
+        self.caught_up = False  # the last poll found nothing new: for readiness checks and tests
 
     async def run(self) -> None:
         """Consumes until cancelled; any failure restarts the consumer from the committed offsets."""
         backoff = 0.5
         while True:
-            consumer = self._consumer_factory(self._bootstrap, BATCH_OUTCOMES.name, group_id=self._group_id)
+            consumer = self._consumer_factory(self._bootstrap, group_id=self._group_id)
+            consumer.subscribe([BATCH_OUTCOMES.name], listener=StartAtFirstUndecidedBatch(consumer, self._since_ms))
             try:
                 await consumer.start()
                 backoff = 0.5
@@ -116,14 +160,18 @@ class OutcomeConsumer:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
             finally:
-                self.assigned = False
+                self.assigned = self.caught_up = False
                 with contextlib.suppress(Exception):
                     await consumer.stop()
+
+    async def _since_ms(self) -> int:
+        return start_timestamp_ms(await self._repository.oldest_undecided_received_at(), utc_now())
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=1_000, max_records=500)
             self.assigned = bool(consumer.assignment())
+            self.caught_up = self.assigned and not batches
             if not batches:
                 continue
             await self.handle([message for messages in batches.values() for message in messages])

@@ -165,6 +165,13 @@ class BatchRepository:
         value = await self._pool.fetchval("SELECT status FROM ingest.batches WHERE batch_id = $1", batch_id)
         return BatchStatus(value) if value is not None else None
 
+    async def oldest_undecided_received_at(self) -> datetime | None:
+        """When the oldest batch still waiting for its outcome arrived (None: every batch is decided)."""
+        value: datetime | None = await self._pool.fetchval(
+            "SELECT min(received_at) FROM ingest.batches WHERE status IN ('received', 'accepted')"
+        )
+        return value
+
     async def get(self, batch_id: uuid.UUID, *, ao_id: str | None) -> asyncpg.Record | None:
         """The batch, if it belongs to `ao_id` (None: any AO, for operators)."""
         row: asyncpg.Record | None = await self._pool.fetchrow(

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import TopicPartition
 
-from ingest.outcomes import Ignored, OutcomeConsumer, Poison, classify, dead_letter_headers, next_offsets
+from ingest.outcomes import (
+    Ignored,
+    OutcomeConsumer,
+    Poison,
+    StartAtFirstUndecidedBatch,
+    classify,
+    dead_letter_headers,
+    next_offsets,
+    start_timestamp_ms,
+)
 from ingest.service import DecisionSignal
 from lrs_contracts.batch import BatchSubmissionCompleted, JobType
 from lrs_contracts.envelope import Envelope
@@ -120,3 +129,54 @@ async def test_a_poll_of_nothing_for_the_view_touches_nothing() -> None:
     marker = BatchSubmissionCompleted(batch_id=BATCH_ID, ao_id="RN5133", record_count=1, chunk_count=1)
     await consumer.handle([Message(encoded(marker))])  # type: ignore[list-item]
     assert repository.applied == [] and publisher.sent == []
+
+
+def test_a_new_group_starts_before_the_oldest_undecided_batch_or_just_before_now() -> None:
+    now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+    oldest = datetime(2025, 5, 30, 8, 0, tzinfo=UTC)
+    margin = timedelta(minutes=15)
+    assert start_timestamp_ms(oldest, now, margin) == int((oldest - margin).timestamp() * 1000)
+    assert start_timestamp_ms(None, now, margin) == int((now - margin).timestamp() * 1000)
+    assert start_timestamp_ms(now + timedelta(hours=1), now, margin) == int((now - margin).timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class OffsetAndTimestamp:
+    offset: int
+    timestamp: int
+
+
+@dataclass
+class FakeConsumer:
+    committed_offsets: dict[TopicPartition, int | None]
+    by_time: dict[TopicPartition, OffsetAndTimestamp | None]
+    seeks: dict[TopicPartition, int | str] = field(default_factory=dict)
+    asked_since: dict[TopicPartition, int] = field(default_factory=dict)
+
+    async def committed(self, partition: TopicPartition) -> int | None:
+        return self.committed_offsets[partition]
+
+    async def offsets_for_times(self, timestamps: dict[TopicPartition, int]) -> dict[TopicPartition, Any]:
+        self.asked_since.update(timestamps)
+        return {partition: self.by_time[partition] for partition in timestamps}
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self.seeks[partition] = offset
+
+    async def seek_to_end(self, partition: TopicPartition) -> None:
+        self.seeks[partition] = "end"
+
+
+async def test_only_partitions_the_group_never_committed_are_moved() -> None:
+    committed, found, nothing = TopicPartition("t", 0), TopicPartition("t", 1), TopicPartition("t", 2)
+    consumer = FakeConsumer(
+        committed_offsets={committed: 7, found: None, nothing: None},
+        by_time={found: OffsetAndTimestamp(40, 0), nothing: None},
+    )
+
+    async def since() -> int:
+        return 1_700_000_000_000
+
+    await StartAtFirstUndecidedBatch(consumer, since).on_partitions_assigned({committed, found, nothing})  # type: ignore[arg-type]
+    assert consumer.seeks == {found: 40, nothing: "end"}
+    assert consumer.asked_since == {found: 1_700_000_000_000, nothing: 1_700_000_000_000}

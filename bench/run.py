@@ -1,0 +1,313 @@
+"""`python -m bench.run [--smoke]`: the benchmark on real Kafka and PostgreSQL (see docs/performance.md).
+
+Needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL (`make bench` starts throw-away ones when unset). Run it
+on a broker of its own: it puts ~550,000 records on the shared topics, which every validation consumer
+group that starts later on that broker would decide again.
+
+Writes bench/results/<YYYY-MM-DD>.json and prints a table. Exit status 1 when the pipeline failed
+(a batch refused or failed, a timeout, a record missing from the PLR); timings never fail the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import psutil
+from tests.support.system import SERVICES
+
+from bench import baselines, report, workload
+from bench.memory import sampling
+from bench.pipeline import BatchTiming, Pipeline, projector_counters
+from bench.replay import rebuild_benchmark
+from bench.system import drop_database, running_system, wait_until_quiet
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Plan:
+    records: int = 10_000
+    latency_runs: int = 5
+    awarding_organisations: int = 5
+    batches_per_ao: int = 10
+    replay_events: int = 1_000_000
+    replay_learners: int = 200_000
+    smoke: bool = False
+    profile: str | None = None
+
+    @property
+    def learners(self) -> int:
+        return self.records * (1 if self.smoke else 5)
+
+    @property
+    def sustained_batches(self) -> int:
+        return 0 if self.smoke else self.awarding_organisations * self.batches_per_ao
+
+
+SMOKE = Plan(records=1_000, latency_runs=1, replay_events=0, smoke=True)
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def progress(phase: str, started: float) -> str:
+    print(f"[bench {time.time() - started:6.1f} s] {phase}", file=sys.stderr, flush=True)
+    return phase
+
+
+def machine() -> dict[str, Any]:
+    cpu_model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model or platform.processor(),
+        "memory_gb": round(psutil.virtual_memory().total / 1024**3, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
+
+
+async def postgres_version(database_url: str) -> str:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return str(await connection.fetchval("SHOW server_version"))
+    finally:
+        await connection.close()
+
+
+def _groups(people: Sequence[workload.BenchLearner], size: int) -> list[Sequence[workload.BenchLearner]]:
+    return [people[start : start + size] for start in range(0, len(people), size)]
+
+
+def build_workload(
+    plan: Plan,
+) -> tuple[list[workload.BenchLearner], list[workload.BenchBatch], dict[str, list[workload.BenchBatch]]]:
+    """Latency batches are Pearson's (sequence 0..n-1); each AO's sustained batches follow on."""
+    people = workload.learners(plan.learners)
+    groups = _groups(people, plan.records)
+    pearson = workload.AWARDING_ORGANISATIONS[0]
+    latency = [workload.build_batch(pearson, n, groups[n % len(groups)]) for n in range(plan.latency_runs)]
+    sustained: dict[str, list[workload.BenchBatch]] = {}
+    for a, ao_id in enumerate(
+        workload.AWARDING_ORGANISATIONS[: plan.awarding_organisations if plan.sustained_batches else 0]
+    ):
+        first = plan.latency_runs if ao_id == pearson else 0
+        sustained[ao_id] = [
+            workload.build_batch(ao_id, first + n, groups[(a + n) % len(groups)]) for n in range(plan.batches_per_ao)
+        ]
+    return people, latency, sustained
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    position = share * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summarise_latency(timings: list[BatchTiming]) -> dict[str, Any]:
+    stages: dict[str, dict[str, float]] = {}
+    for stage in ("ingest_s", "validation_s", "projection_s", "batch_view_s", "end_to_end_s"):
+        values = [v for t in timings if (v := t.stages()[stage]) is not None]
+        if values:
+            stages[stage] = {"p50": round(percentile(values, 0.5), 3), "p95": round(percentile(values, 0.95), 3)}
+    return {"runs": [t.as_dict() for t in timings], "stages": stages, **stages.get("end_to_end_s", {})}
+
+
+def summarise_sustained(
+    timings: list[BatchTiming], before: dict[str, float], after: dict[str, float]
+) -> dict[str, Any]:
+    records = sum(t.records for t in timings)
+    accepted = sum(t.counts.get("accepted", 0) for t in timings)
+    first_post = min(t.posted for t in timings)
+    last_accept = max(t.accepted for t in timings)
+    first_accept = min(t.accepted for t in timings)
+    decided = [t.decided for t in timings if t.decided is not None]
+    last_readable = max(t.readable or 0.0 for t in timings)
+    end_to_end_s = last_readable - first_post
+
+    def rate(count: float, seconds: float | None) -> float | None:
+        return round(count / seconds) if seconds else None
+
+    ingest_busy = sum(t.ingest_ms or 0 for t in timings) / 1000
+    validation_busy = sum(t.validation_ms or 0 for t in timings) / 1000
+    projector_busy = after["batch_seconds"] - before["batch_seconds"]
+    projected = after["applied_events"] - before["applied_events"]
+    return {
+        "batches": len(timings),
+        "records": records,
+        "accepted": accepted,
+        "end_to_end_s": round(end_to_end_s, 2),
+        "records_per_s": rate(records, end_to_end_s),
+        "accepted_per_s": rate(accepted, end_to_end_s),
+        "stages": {
+            # wall-clock window in which the stage handled the run's records (bounded by its input)
+            "ingest": {"window_s": round(last_accept - first_post, 2), "records_per_s": rate(records, last_accept - first_post),
+                       "busy_s": round(ingest_busy, 2), "busy_records_per_s": rate(records, ingest_busy)},
+            "validation": {"window_s": round(max(decided) - first_accept, 2) if decided else None,
+                           "records_per_s": rate(records, max(decided) - first_accept) if decided else None,
+                           "busy_s": round(validation_busy, 2), "busy_records_per_s": rate(records, validation_busy)},
+            "projection": {"window_s": round(last_readable - min(decided), 2) if decided else None,
+                           "records_per_s": rate(accepted, last_readable - min(decided)) if decided else None,
+                           "busy_s": round(projector_busy, 2), "busy_records_per_s": rate(projected, projector_busy),
+                           "events_applied": int(projected)},
+        },
+        "batches_detail": [t.as_dict() for t in timings],
+    }  # fmt: skip
+
+
+async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path) -> dict[str, Any]:
+    """The whole benchmark; returns the result document (`ok` false when the pipeline failed)."""
+    started = time.time()
+    result: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": "smoke" if plan.smoke else "full",
+        "machine": {**machine(), "postgresql": await postgres_version(database_url)},
+        "plan": {k: v for k, v in plan.__dict__.items()},
+        "logs": str(log_dir),
+        "memory_peak_mb": {},
+        "ok": False,
+    }
+    phase = progress("workload", started)
+    try:
+        clock = time.perf_counter()
+        people, latency_batches, sustained_batches = build_workload(plan)
+        sizes = [len(b.content) for b in latency_batches]
+        result["workload"] = {
+            "learners": len(people),
+            "batch_bytes": max(sizes),
+            "mean_record_bytes": round(sum(sizes) / sum(b.records for b in latency_batches)),
+            "rejected_per_batch": latency_batches[0].rejected,
+            "generate_s": round(time.perf_counter() - clock, 1),
+        }
+        phase = progress("start", started)
+        principals = ["operator:bench", *(f"ao:{ao}" for ao in workload.AWARDING_ORGANISATIONS)]
+        clock = time.perf_counter()
+        async with running_system(
+            kafka_bootstrap, database_url, log_dir, principals=principals, profile=plan.profile, keep_database=True
+        ) as system:
+            result["database"] = system.database_url.rsplit("/", 1)[1]
+            pipeline = Pipeline(system)
+            result["setup"] = {"start_s": round(time.perf_counter() - clock, 1)}
+            phase = progress("register", started)
+            clock = time.perf_counter()
+            for chunk in _groups(people, 10_000):
+                await pipeline.register(workload.learners_csv(chunk))
+            result["setup"]["register_s"] = round(time.perf_counter() - clock, 1)
+            result["setup"]["quiet"] = await wait_until_quiet(system)
+
+            phase = progress("latency", started)
+            pids = {name: system.pid(name) for name in SERVICES}
+            async with sampling(pids) as memory:
+                timings = []
+                for batch in latency_batches:
+                    timings.append(await pipeline.one(batch))
+                    await wait_until_quiet(system, within=60)
+            result["latency"] = summarise_latency(timings)
+            result["memory_peak_mb"]["latency"] = memory.peak_mb()
+
+            if sustained_batches:
+                phase = progress("sustained", started)
+                before = await projector_counters(system)
+                async with sampling(pids) as memory:
+                    timings = await pipeline.many(sustained_batches)
+                after = await projector_counters(system)
+                result["sustained"] = summarise_sustained(timings, before, after)
+                result["memory_peak_mb"]["sustained"] = memory.peak_mb()
+            result["emails_sent"] = system.smtp.messages
+        result["processes_stopped"] = True
+
+        phase = progress("baselines", started)
+        records = result["sustained"]["records"] if sustained_batches else sum(b.records for b in latency_batches)
+        result["baselines"] = {
+            "kafka": await baselines.kafka_round_trip(
+                kafka_bootstrap, records, result["workload"]["mean_record_bytes"]
+            ),
+            "postgres_copy": await baselines.postgres_copy(system.database_url),
+        }
+        await drop_database(database_url, result["database"])
+
+        if plan.replay_events:
+            phase = progress("replay", started)
+            result["replay"] = await rebuild_benchmark(
+                kafka_bootstrap, database_url, log_dir, events=plan.replay_events, learners=plan.replay_learners
+            )
+        result["ok"] = True
+    except Exception as error:
+        result["error"] = {
+            "phase": phase,
+            "message": f"{type(error).__name__}: {error}",
+            "traceback": traceback.format_exc(),
+        }
+    result["duration_s"] = round(time.time() - started, 1)
+    result["ratios"] = report.ratios(result)
+    result["targets"] = report.targets(result)
+    return result
+
+
+async def run_smoke(kafka_bootstrap: str, database_url: str, log_dir: Path) -> dict[str, Any]:
+    """`make bench-smoke` and the integration test: 1 batch of 1,000 records, small baselines."""
+    return await run(SMOKE, kafka_bootstrap, database_url, log_dir)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="1 batch of 1,000 records and small baselines")
+    parser.add_argument("--latency-runs", type=int, default=Plan.latency_runs)
+    parser.add_argument("--batches-per-ao", type=int, default=Plan.batches_per_ao)
+    parser.add_argument("--replay-events", type=int, default=Plan.replay_events, help="0 skips the replay")
+    parser.add_argument("--profile", choices=sorted(SERVICES), help="run this service under pyinstrument")
+    parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>.json)")
+    arguments = parser.parse_args(argv)
+    kafka_bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    database_url = os.environ.get("DATABASE_URL")
+    if not kafka_bootstrap or not database_url:
+        print("KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL must be set (make bench does it)", file=sys.stderr)
+        return 2
+    plan = (
+        SMOKE
+        if arguments.smoke
+        else Plan(
+            latency_runs=arguments.latency_runs,
+            batches_per_ao=arguments.batches_per_ao,
+            replay_events=arguments.replay_events,
+        )
+    )
+    plan = Plan(**{**plan.__dict__, "profile": arguments.profile})
+    stamp = datetime.now(UTC)
+    log_dir = RESULTS / "logs" / stamp.strftime("%Y%m%dT%H%M%SZ")
+    result = asyncio.run(run(plan, kafka_bootstrap, database_url, log_dir))
+    out = arguments.out or RESULTS / (f"{stamp:%Y-%m-%d}" + ("-smoke" if plan.smoke else "") + ".json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(report.table(result))
+    print(f"\nresults: {out}\nservice logs: {log_dir}")
+    if not result["ok"]:
+        print(f"\nFAILED in {result['error']['phase']}: {result['error']['message']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

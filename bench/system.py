@@ -1,0 +1,224 @@
+"""The system under test: the six services as real processes in a database of their own.
+
+Built on `tests.support.system` (the end-to-end tests' harness). Everything the benchmark creates is
+private to the run: a fresh database, consumer groups, the faust app id, an SMTP sink that only
+counts, API keys. Optionally one service runs under pyinstrument (`profile=`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiosmtpd.controller import Controller
+from tests.support.system import ROOT, RunningSystem, ServiceProcess, build_system, free_port
+
+from lrs_contracts.topics import BATCH_SUBMITTED
+from lrs_platform.database import create_pool
+from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.kafka import make_consumer
+
+MODULES = {
+    "ingest": "ingest.main",
+    "validation": "validation.main",
+    "plr-projector": "plr_projector.main",
+    "challenges": "challenges.main",
+    "notifier": "notifier.main",
+    "reporting": "reporting.main",
+}
+
+
+def database_url_for(server_url: str, name: str) -> str:
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def create_database(server_url: str, name: str) -> str:
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return database_url_for(server_url, name)
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def issue_keys(database_url: str, principals: list[str]) -> dict[str, str]:
+    pool = await create_pool(database_url, max_size=1)
+    try:
+        store = CredentialStore(pool)
+        await store.migrate()
+        return {p: (await store.issue(Principal.parse(p), label="bench")).token for p in principals}
+    finally:
+        await pool.close()
+
+
+class _CountingSink:
+    """An SMTP server that accepts and counts the notifier's emails."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        self.messages += 1
+        return "250 OK"
+
+
+@dataclass
+class ProfiledService(ServiceProcess):
+    """A service started as `python -m pyinstrument ... -m <module>`; the report is written at exit."""
+
+    profile_path: Path = field(default_factory=Path)
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        command = [sys.executable, "-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(self.profile_path)]
+        self.process = subprocess.Popen(
+            [*command, "-m", MODULES[self.name]], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+
+
+@dataclass
+class BenchSystem:
+    processes: RunningSystem
+    database_url: str
+    kafka_bootstrap: str
+    keys: dict[str, str]
+    groups: dict[str, str]
+    smtp: _CountingSink
+
+    def url(self, service: str) -> str:
+        return self.processes[service].url
+
+    def pid(self, service: str) -> int | None:
+        process = self.processes[service].process
+        return process.pid if process is not None else None
+
+    def client(self, service: str, principal: str, timeout: float = 120.0) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.url(service),
+            headers={"Authorization": f"Bearer {self.keys[principal]}"},
+            timeout=timeout,
+        )
+
+    def log_path(self, service: str) -> Path:
+        return self.processes[service].log_path
+
+
+@contextlib.asynccontextmanager
+async def running_system(
+    kafka_bootstrap: str,
+    server_database_url: str,
+    log_dir: Path,
+    *,
+    principals: list[str],
+    profile: str | None = None,
+    keep_database: bool = False,
+) -> AsyncIterator[BenchSystem]:
+    """Starts the six services on a fresh database; stops them and drops the database afterwards."""
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    database_url = await create_database(server_database_url, name)
+    sink = _CountingSink()
+    smtp_port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    groups = {
+        "VALIDATION_CONSUMER_GROUP": f"validation-{name}",
+        "INGEST_OUTCOMES_GROUP_ID": f"ingest-batch-view-{name}",
+        "NOTIFIER_CONSUMER_GROUP": f"notifier-{name}",
+        "REPORTING_APP_ID": f"lrs-reporting-{name}",
+    }
+    await asyncio.to_thread(log_dir.mkdir, parents=True, exist_ok=True)
+    processes = build_system(
+        kafka_bootstrap,
+        database_url,
+        log_dir,
+        {
+            **groups,
+            "REPORTING_DATA_DIR": str(log_dir / "reporting-data"),
+            "NOTIFIER_SMTP_HOST": "127.0.0.1",
+            "NOTIFIER_SMTP_PORT": str(smtp_port),
+        },
+    )
+    if profile is not None:
+        plain = processes.services[profile]
+        processes.services[profile] = ProfiledService(
+            plain.name, plain.port, plain.env, plain.log_path, profile_path=log_dir / f"{profile}.pyinstrument.txt"
+        )
+    try:
+        await processes.start()
+        keys = await issue_keys(database_url, principals)
+        yield BenchSystem(processes, database_url, kafka_bootstrap, keys, groups, sink)
+    finally:
+        processes.stop()
+        controller.stop()
+        if not keep_database:
+            await drop_database(server_database_url, name)
+
+
+# --- waiting for a quiet system -------------------------------------------------------------------
+
+
+async def validation_backlog(kafka_bootstrap: str, group: str) -> int:
+    """Records on the submitted topic that the validation group has not committed past. A transaction
+    marker follows each batch, so a caught-up group is up to one offset behind per partition."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    consumer = make_consumer(kafka_bootstrap, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        partitions = [TopicPartition(BATCH_SUBMITTED.name, p) for p in range(BATCH_SUBMITTED.partitions)]
+        ends = await consumer.end_offsets(partitions)
+        behind = 0
+        for tp, end in ends.items():
+            position = committed[tp].offset if tp in committed else 0
+            behind += max(0, end - position - 1)
+        return behind
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def projector_lag(system: BenchSystem) -> int:
+    async with system.client("plr-projector", "operator:bench") as client:
+        status = (await client.get("/v1/admin/projector")).json()
+    return int(sum(entry["events"] for entry in status["lag"].values()))
+
+
+async def wait_until_quiet(system: BenchSystem, within: float = 180.0) -> dict[str, Any]:
+    """Waits until validation has decided every batch on the log (other runs' batches too, on a shared
+    broker) and the projector has caught up (learner registrations included)."""
+    started = time.monotonic()
+    deadline = started + within
+    backlog = lag = -1
+    while time.monotonic() < deadline:
+        backlog = await validation_backlog(system.kafka_bootstrap, system.groups["VALIDATION_CONSUMER_GROUP"])
+        lag = await projector_lag(system)
+        if backlog == 0 and lag == 0:
+            break
+        await asyncio.sleep(0.5)
+    return {
+        "quiet": backlog == 0 and lag == 0,
+        "waited_s": round(time.monotonic() - started, 1),
+        "validation_backlog": backlog,
+        "projector_lag": lag,
+    }
