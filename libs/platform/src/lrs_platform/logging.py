@@ -30,7 +30,8 @@ PERSONAL_KEYS = frozenset(
         "telephone",
     }
 )
-_ULN_LIKE = re.compile(r"(?<![0-9])([1-9][0-9]{5})([0-9]{4})(?![0-9])")
+# A ULN is 10 digits standing alone; digits inside hex ids and longer numbers are left alone.
+_ULN_LIKE = re.compile(r"(?<![0-9A-Za-z])([1-9][0-9]{5})([0-9]{4})(?![0-9A-Za-z])")
 _DATE_LIKE = re.compile(r"(?<![0-9])(19|20)[0-9]{2}-[01][0-9]-[0-3][0-9](?![0-9])")
 
 

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Any
+
+from lrs_platform.logging import mask_personal_data
+
+
+def _masked(**fields: Any) -> dict[str, Any]:
+    return dict(mask_personal_data(None, "info", dict(fields)))
+
+
+def test_personal_fields_are_hidden() -> None:
+    masked = _masked(given_name="Amira", family_name="Khan", date_of_birth="2001-02-03", notification_email="a@b.c")
+    assert set(masked.values()) == {"***"}
+
+
+def test_ulns_keep_only_their_last_four_digits_wherever_they_appear() -> None:
+    masked = _masked(uln="1000000043", event="learner 1026893096 verified", ulns=["6936002314"], number=4444599390)
+    assert masked == {
+        "uln": "******0043",
+        "event": "learner ******3096 verified",
+        "ulns": ["******2314"],
+        "number": "******9390",
+    }
+
+
+def test_nested_structures_are_masked() -> None:
+    assert _masked(record={"uln": "1000000043", "given_name": "Ben"}) == {
+        "record": {"uln": "******0043", "given_name": "***"}
+    }
+
+
+def test_ids_that_merely_contain_digits_are_left_alone() -> None:
+    request_id = "6e98b43606d64d25bf5f4312345678909c0"
+    assert _masked(request_id=request_id, batch="b-12345678901234") == {
+        "request_id": request_id,
+        "batch": "b-12345678901234",
+    }
