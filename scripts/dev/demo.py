@@ -93,7 +93,9 @@ async def run() -> None:
     async with httpx.AsyncClient(timeout=120.0) as client:
         learners = (ROOT / "reference" / "sample-learners.csv").read_bytes()
         response = await client.post(
-            f"{url('validation')}/v1/learners/import", content=learners, headers={**operator, "Content-Type": "text/csv"}
+            f"{url('validation')}/v1/learners/import",
+            content=learners,
+            headers={**operator, "Content-Type": "text/csv"},
         )
         response.raise_for_status()
         say(f"registered {response.json()['registered']} sample learners")

@@ -83,5 +83,6 @@ def write_snapshots() -> list[Path]:
 
 
 if __name__ == "__main__":
-    for written_path in write_snapshots():
-        print(written_path.name)  # noqa: T201 - a developer command's output
+    import sys
+
+    sys.stdout.writelines(f"{written_path.name}\n" for written_path in write_snapshots())

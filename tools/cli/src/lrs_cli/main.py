@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from lrs_cli import admin_commands, batch_commands, check_command
+from lrs_cli import admin_commands, batch_commands, check_command, projector_commands
 from lrs_cli.client import CommandError, Connection
 
 
@@ -46,16 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     learner_import = learners.add_parser("import", help="register learners from a CSV file")
     learner_import.add_argument("file")
 
-    _add_projector_commands(commands)
-    return parser
-
-
-def _add_projector_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    try:
-        from lrs_cli import projector_commands
-    except ImportError:
-        return
     projector_commands.register(commands)
+    return parser
 
 
 def _dispatch(args: argparse.Namespace) -> str:
