@@ -129,8 +129,9 @@ async def run() -> None:
         say(f"\nPLR of learner ******{uln[-4:]} (GET /v1/learners/{{uln}}/plr):")
         say(json.dumps(response.json(), indent=2)[:3000])
 
-        response = await client.get(f"{url('reporting')}/v1/reports/submissions", headers=operator)
-        say(f"\nMI - submissions by AO and month (GET /v1/reports/submissions): HTTP {response.status_code}")
+        period = time.strftime("%Y-%m", time.gmtime())
+        response = await _wait_for_report(client, operator, period)
+        say(f"\nMI - submissions by AO in {period} (GET /v1/reports/submissions): HTTP {response.status_code}")
         say(json.dumps(response.json(), indent=2)[:2000])
 
     emails = await _wait_for_emails(len(batch_ids))
@@ -145,6 +146,17 @@ async def _wait_decided(client: httpx.AsyncClient, headers: dict[str, str], batc
         view: dict[str, Any] = (await client.get(f"{url('ingest')}/v1/batches/{batch_id}", headers=headers)).json()
         if view["status"] in ("completed", "failed") or time.monotonic() > deadline:
             return view
+        await asyncio.sleep(0.3)
+
+
+async def _wait_for_report(client: httpx.AsyncClient, headers: dict[str, str], period: str) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        response = await client.get(
+            f"{url('reporting')}/v1/reports/submissions", params={"period": period}, headers=headers
+        )
+        if response.status_code != 200 or response.json() or time.monotonic() > deadline:
+            return response
         await asyncio.sleep(0.3)
 
 

@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 run="$root/.run"
-mkdir -p "$run/logs" "$run/pids" "$run/mailbox"
+mkdir -p "$run/logs" "$run/pids" "$run/mailbox/cur" "$run/mailbox/new" "$run/mailbox/tmp"
 if [ -f "$run/env" ] && [ -f "$run/pids/validation.pid" ] && kill -0 "$(cat "$run/pids/validation.pid")" 2>/dev/null; then
   echo "already up (see .run/env); 'make down' first to restart" >&2
   exit 0
