@@ -46,6 +46,15 @@ class BatchCounts(Contract):
     warnings: int = Field(ge=0)
 
 
+class BatchValidationStarted(Contract):
+    """lrs.batch.validation.started.v1 — the decider has picked the batch up (status `validating`)."""
+
+    event_type: Literal["lrs.batch.validation.started.v1"] = "lrs.batch.validation.started.v1"
+    batch_id: uuid.UUID
+    ao_id: str
+    record_count: int = Field(ge=1)
+
+
 class BatchRecordsDecided(Contract):
     """lrs.batch.records.decided.v1 — per-record outcomes of a decided batch, in chunks."""
 

@@ -11,7 +11,7 @@ from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmissionCompleted,
 from lrs_contracts.challenge import CHALLENGE_EVENTS
 from lrs_contracts.envelope import Contract, Envelope, utc_now
 from lrs_contracts.learner import LEARNER_EVENTS
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
+from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, BatchValidationStarted
 from lrs_contracts.plr import PLR_EVENTS
 from lrs_contracts.reference import QualificationPublished
 from lrs_contracts.reporting import REPORTING_EVENTS
@@ -25,6 +25,7 @@ _MODELS: tuple[type[Contract], ...] = (
     BatchSubmitted,
     BatchRecordsSubmitted,
     BatchSubmissionCompleted,
+    BatchValidationStarted,
     BatchRecordsDecided,
     BatchCompleted,
     BatchFailed,

@@ -35,7 +35,12 @@ BATCH_OUTCOMES = Topic(
     key="batch id",
     compacted=False,
     retention="forever",
-    carries=("lrs.batch.records.decided.v1", "lrs.batch.completed.v1", "lrs.batch.failed.v1"),
+    carries=(
+        "lrs.batch.validation.started.v1",
+        "lrs.batch.records.decided.v1",
+        "lrs.batch.completed.v1",
+        "lrs.batch.failed.v1",
+    ),
 )
 PLR_EVENTS = Topic(
     "lrs.plr.events.v1",

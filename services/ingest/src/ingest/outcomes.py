@@ -27,7 +27,7 @@ from ingest.publisher import TransactionalPublisher
 from ingest.repository import BatchRepository
 from ingest.service import DecisionSignal
 from lrs_contracts.envelope import utc_now
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
+from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, BatchValidationStarted
 from lrs_contracts.registry import UnknownEventType, decode
 from lrs_contracts.topics import BATCH_OUTCOMES
 from lrs_platform.kafka import make_consumer
@@ -35,7 +35,7 @@ from lrs_platform.logging import get_logger
 
 _log = get_logger("ingest.outcomes")
 
-OutcomeEvent = BatchRecordsDecided | BatchCompleted | BatchFailed
+OutcomeEvent = BatchValidationStarted | BatchRecordsDecided | BatchCompleted | BatchFailed
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def classify(raw: bytes | None) -> Classified:
         return Poison(f"unknown event type {error}")
     except (ValidationError, ValueError) as error:
         return Poison(f"{type(error).__name__}: {str(error)[:500]}")
-    if isinstance(payload, BatchRecordsDecided | BatchCompleted | BatchFailed):
+    if isinstance(payload, BatchValidationStarted | BatchRecordsDecided | BatchCompleted | BatchFailed):
         return payload
     return Ignored(envelope.event_type)
 

@@ -13,7 +13,13 @@ import asyncpg
 
 from ingest.submission import BatchStatus, PreparedBatch
 from lrs_contracts.batch import BatchFormat
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, RecordOutcome
+from lrs_contracts.outcomes import (
+    BatchCompleted,
+    BatchFailed,
+    BatchRecordsDecided,
+    BatchValidationStarted,
+    RecordOutcome,
+)
 
 SCHEMA = "ingest"
 
@@ -168,7 +174,7 @@ class BatchRepository:
     async def oldest_undecided_received_at(self) -> datetime | None:
         """When the oldest batch still waiting for its outcome arrived (None: every batch is decided)."""
         value: datetime | None = await self._pool.fetchval(
-            "SELECT min(received_at) FROM ingest.batches WHERE status IN ('received', 'accepted')"
+            "SELECT min(received_at) FROM ingest.batches WHERE status IN ('received', 'accepted', 'validating')"
         )
         return value
 
@@ -214,12 +220,20 @@ class BatchRepository:
             )
         return list(rows), int(total)
 
-    async def apply_outcomes(self, events: Sequence[BatchRecordsDecided | BatchCompleted | BatchFailed]) -> None:
+    async def apply_outcomes(
+        self, events: Sequence[BatchValidationStarted | BatchRecordsDecided | BatchCompleted | BatchFailed]
+    ) -> None:
         """Stores outcome events in one transaction. Every statement is an upsert keyed by the event's
         natural key, so applying the same events again changes nothing."""
         async with self._pool.acquire() as connection, connection.transaction():
             for event in events:
                 match event:
+                    case BatchValidationStarted():
+                        await connection.execute(
+                            "UPDATE ingest.batches SET status = 'validating'"
+                            " WHERE batch_id = $1 AND status IN ('received', 'accepted')",
+                            event.batch_id,
+                        )
                     case BatchRecordsDecided():
                         await _upsert_records(connection, event.batch_id, event.outcomes)
                     case BatchCompleted():

@@ -19,9 +19,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Histogram
 
-from lrs_contracts.envelope import utc_now
-from lrs_contracts.registry import decode
-from lrs_contracts.topics import BATCH_SUBMITTED
+from lrs_contracts.batch import BatchSubmitted
+from lrs_contracts.envelope import deterministic_id, utc_now
+from lrs_contracts.outcomes import BatchValidationStarted
+from lrs_contracts.registry import decode, encode, wrap
+from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.decision import SubmittedBatch, decide_batch
 from lrs_domain.identifiers import normalise_qan
 from lrs_domain.reference import ReferenceSnapshot
@@ -88,8 +90,25 @@ class Decider:
         except IncompleteBatchError as error:
             await self._dead_letter(partition, record, str(error))
             return
+        if isinstance(payload, BatchSubmitted):
+            await self._announce_start(payload, str(envelope.event_id))
         if batch is not None:
             await self._decide_and_publish(partition, batch, str(envelope.event_id))
+
+    async def _announce_start(self, submitted: BatchSubmitted, causation_id: str) -> None:
+        """Lets the batch view say `validating`. Sent again after a restart; readers ignore repeats."""
+        started = BatchValidationStarted(
+            batch_id=submitted.batch_id, ao_id=submitted.ao_id, record_count=submitted.record_count
+        )
+        envelope = wrap(
+            started,
+            source="validation",
+            correlation_id=str(submitted.batch_id),
+            causation_id=causation_id,
+            event_id=deterministic_id(submitted.batch_id, "validation-started"),
+        )
+        async with self._producer.transaction():
+            await self._producer.send(BATCH_OUTCOMES.name, key=str(submitted.batch_id).encode(), value=encode(envelope))
 
     async def _decide_and_publish(self, partition: TopicPartition, batch: AssembledBatch, causation_id: str) -> None:
         started = time.perf_counter()
