@@ -18,6 +18,7 @@ import platform
 import sys
 import time
 import traceback
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from bench import baselines, report, workload
 from bench.memory import sampling
 from bench.pipeline import BatchTiming, Pipeline, projector_counters
 from bench.replay import rebuild_benchmark
-from bench.system import drop_database, running_system, wait_until_quiet
+from bench.system import create_database, drop_database, running_system, wait_until_quiet
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -47,6 +48,7 @@ class Plan:
     replay_learners: int = 200_000
     smoke: bool = False
     profile: str | None = None
+    uln_salt: str = ""
 
     @property
     def learners(self) -> int:
@@ -101,7 +103,7 @@ def build_workload(
     plan: Plan,
 ) -> tuple[list[workload.BenchLearner], list[workload.BenchBatch], dict[str, list[workload.BenchBatch]]]:
     """Latency batches are Pearson's (sequence 0..n-1); each AO's sustained batches follow on."""
-    people = workload.learners(plan.learners)
+    people = workload.learners(plan.learners, uln_salt=plan.uln_salt)
     groups = _groups(people, plan.records)
     pearson = workload.AWARDING_ORGANISATIONS[0]
     latency = [workload.build_batch(pearson, n, groups[n % len(groups)]) for n in range(plan.latency_runs)]
@@ -204,10 +206,11 @@ async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path
         phase = progress("start", started)
         principals = ["operator:bench", *(f"ao:{ao}" for ao in workload.AWARDING_ORGANISATIONS)]
         clock = time.perf_counter()
+        result["database"] = f"bench_{uuid.uuid4().hex[:10]}"
+        system_database_url = await create_database(database_url, result["database"])
         async with running_system(
-            kafka_bootstrap, database_url, log_dir, principals=principals, profile=plan.profile, keep_database=True
+            kafka_bootstrap, system_database_url, log_dir, principals=principals, profile=plan.profile
         ) as system:
-            result["database"] = system.database_url.rsplit("/", 1)[1]
             pipeline = Pipeline(system)
             result["setup"] = {"start_s": round(time.perf_counter() - clock, 1)}
             phase = progress("register", started)
@@ -244,9 +247,9 @@ async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path
             "kafka": await baselines.kafka_round_trip(
                 kafka_bootstrap, records, result["workload"]["mean_record_bytes"]
             ),
-            "postgres_copy": await baselines.postgres_copy(system.database_url),
+            "postgres_copy": await baselines.postgres_copy(system_database_url),
         }
-        await drop_database(database_url, result["database"])
+        await drop_database(database_url, result.pop("database"))
 
         if plan.replay_events:
             phase = progress("replay", started)
@@ -260,6 +263,9 @@ async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path
             "message": f"{type(error).__name__}: {error}",
             "traceback": traceback.format_exc(),
         }
+    finally:
+        if "database" in result:  # the run failed before the baselines dropped it
+            await drop_database(database_url, result.pop("database"))
     result["duration_s"] = round(time.time() - started, 1)
     result["ratios"] = report.ratios(result)
     result["targets"] = report.targets(result)
@@ -268,7 +274,9 @@ async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path
 
 async def run_smoke(kafka_bootstrap: str, database_url: str, log_dir: Path) -> dict[str, Any]:
     """`make bench-smoke` and the integration test: 1 batch of 1,000 records, small baselines."""
-    return await run(SMOKE, kafka_bootstrap, database_url, log_dir)
+    return await run(
+        Plan(**{**SMOKE.__dict__, "uln_salt": uuid.uuid4().hex[:8]}), kafka_bootstrap, database_url, log_dir
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -294,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             replay_events=arguments.replay_events,
         )
     )
-    plan = Plan(**{**plan.__dict__, "profile": arguments.profile})
+    plan = Plan(**{**plan.__dict__, "profile": arguments.profile, "uln_salt": uuid.uuid4().hex[:8]})
     stamp = datetime.now(UTC)
     log_dir = RESULTS / "logs" / stamp.strftime("%Y%m%dT%H%M%SZ")
     result = asyncio.run(run(plan, kafka_bootstrap, database_url, log_dir))

@@ -1,4 +1,4 @@
-"""The system under test: the six services as real processes in a database of their own.
+"""The system under test: the six services as real processes on a database of their own.
 
 Built on `tests.support.system` (the end-to-end tests' harness). Everything the benchmark creates is
 private to the run: a fresh database, consumer groups, the faust app id, an SMTP sink that only
@@ -12,7 +12,6 @@ import contextlib
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,16 +125,14 @@ class BenchSystem:
 @contextlib.asynccontextmanager
 async def running_system(
     kafka_bootstrap: str,
-    server_database_url: str,
+    database_url: str,
     log_dir: Path,
     *,
     principals: list[str],
     profile: str | None = None,
-    keep_database: bool = False,
 ) -> AsyncIterator[BenchSystem]:
-    """Starts the six services on a fresh database; stops them and drops the database afterwards."""
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    database_url = await create_database(server_database_url, name)
+    """Starts the six services on `database_url` (a database of their own) and stops them afterwards."""
+    name = database_url.rsplit("/", 1)[1]
     sink = _CountingSink()
     smtp_port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
@@ -170,8 +167,6 @@ async def running_system(
     finally:
         processes.stop()
         controller.stop()
-        if not keep_database:
-            await drop_database(server_database_url, name)
 
 
 # --- waiting for a quiet system -------------------------------------------------------------------
@@ -199,26 +194,45 @@ async def validation_backlog(kafka_bootstrap: str, group: str) -> int:
 
 
 async def projector_lag(system: BenchSystem) -> int:
+    """Records on the projected topics beyond the live projection's positions."""
     async with system.client("plr-projector", "operator:bench") as client:
-        status = (await client.get("/v1/admin/projector")).json()
-    return int(sum(entry["events"] for entry in status["lag"].values()))
+        positions: dict[str, int] = (await client.get("/v1/admin/projector")).json()["offsets"]
+    partitions = [TopicPartition(topic, int(partition)) for topic, partition in (k.rsplit(":", 1) for k in positions)]
+    consumer = make_consumer(system.kafka_bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return sum(max(0, end - positions[f"{tp.topic}:{tp.partition}"]) for tp, end in ends.items())
+
+
+async def learner_outbox(system: BenchSystem) -> int:
+    """Learner registrations not yet relayed to the learner topic."""
+    connection = await asyncpg.connect(system.database_url)
+    try:
+        return int(
+            await connection.fetchval("SELECT count(*) FROM validation.learner_outbox WHERE published_at IS NULL")
+        )
+    finally:
+        await connection.close()
 
 
 async def wait_until_quiet(system: BenchSystem, within: float = 180.0) -> dict[str, Any]:
     """Waits until validation has decided every batch on the log (other runs' batches too, on a shared
-    broker) and the projector has caught up (learner registrations included)."""
+    broker), every learner registration is on the learner topic and the projector has caught up."""
     started = time.monotonic()
     deadline = started + within
-    backlog = lag = -1
+    state: dict[str, int] = {}
     while time.monotonic() < deadline:
-        backlog = await validation_backlog(system.kafka_bootstrap, system.groups["VALIDATION_CONSUMER_GROUP"])
-        lag = await projector_lag(system)
-        if backlog == 0 and lag == 0:
+        state = {
+            "validation_backlog": await validation_backlog(
+                system.kafka_bootstrap, system.groups["VALIDATION_CONSUMER_GROUP"]
+            ),
+            "learner_outbox": await learner_outbox(system),
+            "projector_lag": await projector_lag(system),
+        }
+        if not any(state.values()):
             break
         await asyncio.sleep(0.5)
-    return {
-        "quiet": backlog == 0 and lag == 0,
-        "waited_s": round(time.monotonic() - started, 1),
-        "validation_backlog": backlog,
-        "projector_lag": lag,
-    }
+    return {"quiet": not any(state.values()), "waited_s": round(time.monotonic() - started, 1), **state}

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Iterator, Sequence
@@ -108,14 +109,22 @@ def qualifications_by_ao() -> dict[str, tuple[Qualification, ...]]:
     return chosen
 
 
-def learners(count: int, seed: int = SEED) -> list[BenchLearner]:
-    """`count` fictional learners with distinct valid ULNs, sorted by ULN."""
+def ulns(count: int, rng: random.Random) -> list[str]:
+    """`count` distinct valid ULNs (check digit per DOMAIN §2), sorted."""
+    found: set[str] = set()
+    while len(found) < count:
+        digits = str(rng.randint(100_000_000, 999_999_999))
+        remainder = sum(weight * int(d) for weight, d in zip(range(10, 1, -1), digits, strict=True)) % 11
+        if remainder:
+            found.add(f"{digits}{10 - remainder}")
+    return sorted(uln for uln in found if is_valid_uln(uln))
+
+
+def learners(count: int, seed: int = SEED, uln_salt: str = "") -> list[BenchLearner]:
+    """`count` fictional learners sorted by ULN. Names, dates of birth and genders follow from `seed`
+    alone; the ULNs from `seed` and `uln_salt`, so that two runs on one broker never share learners
+    (the projector of a later run would find the earlier run's identical achievements on the log)."""
     rng = random.Random(seed)
-    ulns: set[str] = set()
-    while len(ulns) < count:
-        candidate = str(rng.randint(1_000_000_000, 9_999_999_998))
-        if is_valid_uln(candidate):
-            ulns.add(candidate)
     return [
         BenchLearner(
             uln=uln,
@@ -124,7 +133,7 @@ def learners(count: int, seed: int = SEED) -> list[BenchLearner]:
             date_of_birth=date(2000, 9, 1) + timedelta(days=rng.randrange(8 * 365)),
             gender=rng.choice((1, 2, 2, 1, 0, 9)),
         )
-        for uln in sorted(ulns)
+        for uln in ulns(count, random.Random(f"{seed}|{uln_salt}"))
     ]
 
 
@@ -245,51 +254,122 @@ def build_batch(
 # --- the replay log ------------------------------------------------------------------------------
 
 
-def replay_events(count: int, *, learners_count: int, seed: int = SEED) -> Iterator[tuple[bytes, bytes]]:
-    """(key, value) of `count` AchievementRecorded events, as validation would publish them: batches
-    of 10,000 lines of one AO, each achievement new, learners getting several achievements each."""
+@dataclass(frozen=True)
+class ReplayEvent:
+    """What varies between the replay log's events; `encoded()` is `encode(wrap(...))` of it."""
+
+    batch_number: int
+    batch_id: uuid.UUID
+    line: int
+    event_id: uuid.UUID
+    achievement_id: uuid.UUID
+    ao_id: str
+    uln: str
+    qualification: Qualification
+    award_date: date
+    grade: str
+    ukprn: str
+
+    @property
+    def occurred_at(self) -> datetime:
+        return REPLAY_DECIDED_AT + timedelta(minutes=self.batch_number)
+
+    def encoded(self) -> bytes:
+        """The reference encoding, through the contracts (slow: ~50 µs)."""
+        event = AchievementRecorded(
+            achievement_id=self.achievement_id,
+            key=AchievementKey(
+                ao_id=self.ao_id,
+                uln=self.uln,
+                qualification_number=self.qualification.qualification_number,
+                award_date=self.award_date,
+            ),
+            data=AchievementData(grade=self.grade, ukprn=self.ukprn, language_for_assessment="English"),
+            status=ResultStatus.FINAL,
+            qualification=_summary(self.qualification),
+            provenance=Provenance(
+                batch_id=self.batch_id, line=self.line, mis_identifier=f"BENCH-{self.batch_number}-{self.line}"
+            ),
+        )
+        envelope = wrap(
+            event,
+            source="validation",
+            correlation_id=str(self.batch_id),
+            causation_id=str(uuid.UUID(int=self.batch_number)),
+            event_id=self.event_id,
+            occurred_at=self.occurred_at,
+        )
+        return encode(envelope)
+
+
+REPLAY_DECIDED_AT = datetime(2024, 8, 22, 8, 0, tzinfo=UTC)
+_RECORDED = AchievementRecorded.model_fields["event_type"].default
+
+
+class _FastEncoder:
+    """The same bytes as `ReplayEvent.encoded()` from a string template (~5 µs), checked against it."""
+
+    def __init__(self) -> None:
+        self._summaries: dict[str, str] = {}
+
+    def __call__(self, event: ReplayEvent) -> bytes:
+        qualification = event.qualification
+        summary = self._summaries.get(qualification.qualification_number)
+        if summary is None:
+            summary = _summary(qualification).model_dump_json()
+            self._summaries[qualification.qualification_number] = summary
+        batch_id = str(event.batch_id)
+        occurred = event.occurred_at.isoformat().replace("+00:00", "Z")
+        return (
+            f'{{"event_id":"{event.event_id}","event_type":"{_RECORDED}","occurred_at":"{occurred}",'
+            f'"source":"validation","correlation_id":"{batch_id}",'
+            f'"causation_id":"{uuid.UUID(int=event.batch_number)}","schema_version":1,'
+            f'"data":{{"event_type":"{_RECORDED}","achievement_id":"{event.achievement_id}",'
+            f'"key":{{"ao_id":"{event.ao_id}","uln":"{event.uln}",'
+            f'"qualification_number":"{qualification.qualification_number}",'
+            f'"award_date":"{event.award_date.isoformat()}"}},'
+            f'"data":{{"pathway":null,"grade":{json.dumps(event.grade, ensure_ascii=False)},'
+            f'"ukprn":"{event.ukprn}","language_for_assessment":"English","credits":null}},'
+            f'"status":"F","qualification":{summary},'
+            f'"provenance":{{"batch_id":"{batch_id}","line":{event.line},'
+            f'"mis_identifier":"BENCH-{event.batch_number}-{event.line}"}}}}}}'
+        ).encode()
+
+
+def replay_events(
+    count: int, *, learners_count: int, seed: int = SEED, check_every: int = 10_000
+) -> Iterator[tuple[bytes, bytes]]:
+    """(key, value) of `count` AchievementRecorded events as validation publishes them: batches of
+    10,000 lines of one AO, learners getting several achievements each. Every `check_every`-th event
+    is also encoded through the contracts (`wrap`/`encode`) and must come out byte for byte the same."""
     rng = random.Random(f"{seed}|replay")
-    ulns = [learner.uln for learner in learners(learners_count, seed + 1)]
-    summaries = {
-        ao_id: [(q, _summary(q), passing_grades(q)) for q in rows] for ao_id, rows in qualifications_by_ao().items()
-    }
-    decided_at = datetime(2024, 8, 22, 8, 0, tzinfo=UTC)
-    produced = 0
-    batch_number = 0
-    while produced < count:
+    people = ulns(learners_count, random.Random(f"{seed}|replay-learners"))
+    grades = {ao_id: [(q, passing_grades(q)) for q in rows] for ao_id, rows in qualifications_by_ao().items()}
+    fast = _FastEncoder()
+    batch_ids = [deterministic_id("bench-replay", n) for n in range(count // 10_000 + 1)]
+    for number in range(count):
+        batch_number, line = divmod(number, 10_000)
         ao_id = AWARDING_ORGANISATIONS[batch_number % len(AWARDING_ORGANISATIONS)]
-        batch_id = deterministic_id("bench-replay", batch_number)
-        rows = summaries[ao_id]
-        size = min(10_000, count - produced)
-        start = rng.randrange(len(ulns))
-        for line in range(1, size + 1):
-            uln = ulns[(start + line * 7) % len(ulns)]
-            qualification, summary, grades = rows[(batch_number // len(AWARDING_ORGANISATIONS) + line) % len(rows)]
-            award = _award_date(rng)
-            key = AchievementKey(
-                ao_id=ao_id, uln=uln, qualification_number=qualification.qualification_number, award_date=award
-            )
-            event = AchievementRecorded(
-                achievement_id=deterministic_id("achievement", ao_id, uln, qualification.qualification_number, award),
-                key=key,
-                data=AchievementData(
-                    grade=rng.choice(grades), ukprn=rng.choice(CENTRE_UKPRNS), language_for_assessment="English"
-                ),
-                status=ResultStatus.FINAL,
-                qualification=summary,
-                provenance=Provenance(batch_id=batch_id, line=line, mis_identifier=f"BENCH-{batch_number}-{line}"),
-            )
-            envelope = wrap(
-                event,
-                source="validation",
-                correlation_id=str(batch_id),
-                causation_id=str(uuid.UUID(int=batch_number)),
-                event_id=deterministic_id(batch_id, line, event.event_type),
-                occurred_at=decided_at + timedelta(minutes=batch_number),
-            )
-            yield uln.encode(), encode(envelope)
-        produced += size
-        batch_number += 1
+        qualification, passing = grades[ao_id][
+            (batch_number // len(AWARDING_ORGANISATIONS) + line) % len(grades[ao_id])
+        ]
+        event = ReplayEvent(
+            batch_number=batch_number,
+            batch_id=batch_ids[batch_number],
+            line=line + 1,
+            event_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+            achievement_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+            ao_id=ao_id,
+            uln=people[rng.randrange(len(people))],
+            qualification=qualification,
+            award_date=_award_date(rng),
+            grade=rng.choice(passing),
+            ukprn=rng.choice(CENTRE_UKPRNS),
+        )
+        value = fast(event)
+        if number % check_every == 0 and value != event.encoded():
+            raise AssertionError(f"fast encoding differs from the contracts' for {event}")
+        yield event.uln.encode(), value
 
 
 def _summary(qualification: Qualification) -> QualificationSummary:

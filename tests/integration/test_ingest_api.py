@@ -44,6 +44,7 @@ from lrs_contracts.outcomes import (
     BatchCounts,
     BatchFailed,
     BatchRecordsDecided,
+    BatchValidationStarted,
     Finding,
     RecordOutcome,
     RecordStatus,
@@ -659,6 +660,41 @@ async def test_outcome_events_show_in_the_batch_view_and_the_csv(ingest: Ingest)
     assert (await ingest.client.get(f"/v1/batches/{batch_id}", headers=operator)).status_code == 200
     _, other = await ingest.new_ao()
     assert (await ingest.client.get(f"/v1/batches/{batch_id}/records", headers=other)).status_code == 404
+
+
+async def test_a_batch_is_validating_once_validation_picks_it_up(ingest: Ingest) -> None:
+    ao_id, headers = await ingest.new_ao()
+    accepted = await submit(ingest, headers, batch_file(ao_id, records=4))
+    assert accepted.status_code == 202, accepted.text
+    batch_id = uuid.UUID(accepted.json()["batch_id"])
+    started = encode(
+        wrap(
+            BatchValidationStarted(batch_id=batch_id, ao_id=ao_id, record_count=4),
+            source="validation",
+            correlation_id=str(batch_id),
+        )
+    )
+
+    async def status_is(expected: str) -> bool:
+        return (await ingest.client.get(f"/v1/batches/{batch_id}", headers=headers)).json()["status"] == expected
+
+    await publish_outcomes(ingest.kafka_bootstrap, batch_id, started)
+    await eventually(lambda: status_is("validating"), within=60, what="status validating")
+
+    # A repeated start after the decision (a restarted decider) must not move the batch back. The
+    # extra outcome chunk after it, on the same partition, shows when the repeat has been consumed.
+    late_chunk = BatchRecordsDecided(
+        batch_id=batch_id, ao_id=ao_id, chunk_index=2, outcomes=(_outcome(5, RecordStatus.ACCEPTED),)
+    )
+    late = encode(wrap(late_chunk, source="validation", correlation_id=str(batch_id)))
+    await publish_outcomes(ingest.kafka_bootstrap, batch_id, *_outcome_values(batch_id, ao_id), started, late)
+
+    async def line_five_listed() -> bool:
+        page = (await ingest.client.get(f"/v1/batches/{batch_id}/records", headers=headers)).json()
+        return any(record["line"] == 5 for record in page["records"])
+
+    await eventually(line_five_listed, within=60, what="the chunk published after the repeated start")
+    assert await status_is("completed")
 
 
 async def test_a_failed_batch_shows_rs005_with_its_reason(ingest: Ingest) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import Any
 
@@ -19,6 +18,7 @@ from tests.integration.plr_flow import (
     submit_and_wait,
 )
 from tests.support.learners import json_batch, json_record, new_learner
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -181,8 +181,16 @@ async def test_validation_killed_mid_batch_decides_it_exactly_once(system: Syste
 
     validation = system.processes["validation"]
     batch_id = await submit(system, AQA, batch)
-    for delay in (0.2, 0.7, 1.5):
-        await asyncio.sleep(delay)  # a crash point, not synchronisation: the outcome is awaited below
+    # Crash 1: as soon as the decider has picked the batch up. Crash 2: as soon as the restarted
+    # decider is serving again, while it re-reads and re-decides (or republishes) the same batch.
+    async with await system.client("ingest", f"ao:{AQA}") as client:
+
+        async def picked_up() -> bool:
+            status = (await client.get(f"/v1/batches/{batch_id}")).json()["status"]
+            return bool(status != "accepted")
+
+        await eventually(picked_up, within=120, what="validation picking the batch up")
+    for _ in range(2):
         validation.kill()
         validation.start()
         await validation.wait_ready()
