@@ -18,6 +18,7 @@ from lrs_contracts.learner import AbilityToShare
 from lrs_domain.reference import Learner
 from lrs_platform.identity import CurrentPrincipal, PrincipalKind, require_kind
 from lrs_platform.problems import ProblemError, problem_responses
+from validation.catalogue_publisher import publish_catalogue
 from validation.reference_store import ReferenceFiles, ReferenceStore, UnknownLearnerError, parse_learners_csv
 
 router = APIRouter(prefix="/v1")
@@ -70,7 +71,10 @@ def _wake_outbox(request: Request) -> None:
 async def load_reference(request: Request, principal: CurrentPrincipal) -> ReferenceLoaded:
     require_kind(principal, PrincipalKind.OPERATOR)
     files = ReferenceFiles.read(request.app.state.settings.reference_dir)
-    organisations, qualifications = await _store(request).load(files)
+    store = _store(request)
+    organisations, qualifications = await store.load(files)
+    catalogue, _ = await store.current()
+    await publish_catalogue(request.app.state.outbox_producer, catalogue, await store.version())
     return ReferenceLoaded(awarding_organisations=organisations, qualifications=qualifications)
 
 

@@ -17,6 +17,7 @@ from lrs_platform.identity import CredentialStore
 from lrs_platform.kafka import ensure_topics, kafka_reachable, make_consumer, make_producer, wait_for_kafka
 from lrs_platform.logging import configure_logging, get_logger
 from validation.api import router
+from validation.catalogue_publisher import publish_catalogue
 from validation.config import ValidationSettings
 from validation.decider import Decider
 from validation.decision_store import DecisionStore
@@ -46,7 +47,8 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
         credentials = CredentialStore(pool)
         await credentials.migrate()
         reference = ReferenceStore(pool)
-        if settings.load_reference_on_start and await reference.is_empty():
+        first_load = settings.load_reference_on_start and await reference.is_empty()
+        if first_load:
             await reference.load(ReferenceFiles.read(settings.reference_dir))
         await wait_for_kafka(settings.kafka_bootstrap_servers)
         await ensure_topics(settings.kafka_bootstrap_servers)
@@ -59,6 +61,9 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
         )
         await producer.start()
         await outbox_producer.start()
+        if first_load:
+            catalogue, _ = await reference.current()
+            await publish_catalogue(outbox_producer, catalogue, await reference.version())
         decider = Decider(consumer, producer, settings.consumer_group, reference, DecisionStore(pool))
         decider.subscribe()
         await consumer.start()
@@ -67,6 +72,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
         app.state.credentials = credentials
         app.state.reference = reference
         app.state.outbox_wake = asyncio.Event()
+        app.state.outbox_producer = outbox_producer
         app.state.decider = decider
         tasks = [
             asyncio.create_task(decider.run(), name="decider"),

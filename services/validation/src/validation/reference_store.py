@@ -93,9 +93,13 @@ class ReferenceStore:
             )
         return len(organisations), len(qualifications)
 
+    async def version(self) -> int:
+        version: int = await self._pool.fetchval("SELECT coalesce(max(version), 0) FROM validation.reference_loads")
+        return version
+
     async def current(self) -> tuple[Catalogue, dict[str, AwardingOrganisation]]:
         """The catalogue and AOs, re-read only when a newer load exists."""
-        version = await self._pool.fetchval("SELECT coalesce(max(version), 0) FROM validation.reference_loads")
+        version = await self.version()
         if version != self._cached_version:
             rows = await self._pool.fetch("SELECT * FROM validation.qualifications")
             self._catalogue = Catalogue.of(_qualification_of(row) for row in rows)
