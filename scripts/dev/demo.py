@@ -76,13 +76,11 @@ def sample_ao() -> str:
     return parse_batch(content, fmt).header.awarding_organisation
 
 
-def first_uln() -> str:
+def sample_ulns() -> list[str]:
     content = (ROOT / "samples" / SAMPLES[0]).read_bytes()
     fmt = detect_format(None, SAMPLES[0], content[:512])
     assert fmt is not None
-    uln = parse_batch(content, fmt).records[0].uln
-    assert uln is not None
-    return uln
+    return [record.uln for record in parse_batch(content, fmt).records if record.uln]
 
 
 async def run() -> None:
@@ -120,7 +118,17 @@ async def run() -> None:
                 f" {counts.get('rejected')} rejected, {counts.get('no_ops')} unchanged"
             )
 
-        uln = first_uln()
+        ulns = sample_ulns()
+        on_plr = 0
+        for sample_uln in ulns:
+            response = await client.get(
+                f"{url('plr_projector')}/v1/learners/{sample_uln}/plr",
+                params={"after_batch": batch_ids[0]} if batch_ids else {},
+                headers=operator,
+            )
+            on_plr += response.status_code == 200 and len(response.json()["learning_events"]) > 0
+        say(f"\n{on_plr} of the {len(ulns)} sample records are on their learners' PLRs")
+        uln = ulns[0]
         response = await client.get(
             f"{url('plr_projector')}/v1/learners/{uln}/plr",
             params={"after_batch": batch_ids[0]} if batch_ids else {},
