@@ -83,16 +83,14 @@ class _CountingSink:
 
 @dataclass
 class ProfiledService(ServiceProcess):
-    """A service started as `python -m pyinstrument ... -m <module>`; the report is written at exit."""
+    """A service run by `bench.profiled` (pyinstrument); the report is written when it stops."""
 
     profile_path: Path = field(default_factory=Path)
 
     def start(self) -> None:
         log = self.log_path.open("ab")
-        command = [sys.executable, "-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(self.profile_path)]
-        self.process = subprocess.Popen(
-            [*command, "-m", MODULES[self.name]], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
-        )
+        command = [sys.executable, "-m", "bench.profiled", MODULES[self.name], str(self.profile_path)]
+        self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
 @dataclass

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,21 +13,12 @@ from challenges.config import ChallengesSettings
 from challenges.outbox import relay_forever
 from challenges.service import ChallengeService
 from challenges.store import ChallengeStore
-from lrs_platform.database import apply_migrations, create_pool, database_reachable
-from lrs_platform.http import build_app, readiness
-from lrs_platform.identity import CredentialStore
-from lrs_platform.kafka import ensure_topics, kafka_reachable, make_producer, wait_for_kafka
-from lrs_platform.logging import configure_logging, get_logger
+from lrs_platform.http import build_app
+from lrs_platform.kafka import make_producer
+from lrs_platform.logging import configure_logging
+from lrs_platform.service import BackgroundTasks, service_resources
 
 SERVICE = "challenges"
-_log = get_logger("challenges")
-
-
-def _exit_when_failed(task: asyncio.Task[None]) -> None:
-    """A dead relay must not leave a process that looks alive: stop and let it restart."""
-    if not task.cancelled() and task.exception() is not None:
-        _log.error("background_task_failed", task=task.get_name(), error=repr(task.exception()))
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
@@ -39,33 +27,18 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings.database_url)
-        async with pool.acquire() as connection:
-            await apply_migrations(connection, SERVICE, "challenges.migrations")
-        app.state.credentials = CredentialStore(pool)
-        await app.state.credentials.migrate()
-        await wait_for_kafka(settings.kafka_bootstrap_servers)
-        await ensure_topics(settings.kafka_bootstrap_servers)
-        producer = make_producer(settings.kafka_bootstrap_servers)
-        await producer.start()
-        wake = asyncio.Event()
-        app.state.challenges = ChallengeService(ChallengeStore(pool), wake)
-        relay = asyncio.create_task(relay_forever(pool, producer, wake), name="challenge-outbox")
-        relay.add_done_callback(_exit_when_failed)
-        readiness(
-            app,
-            postgres=lambda: database_reachable(pool),
-            kafka=lambda: kafka_reachable(settings.kafka_bootstrap_servers),
-        )
-        try:
-            yield
-        finally:
-            relay.remove_done_callback(_exit_when_failed)
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
-            await producer.stop()
-            await pool.close()
+        async with service_resources(app, settings, schema=SERVICE, migrations="challenges.migrations") as pool:
+            producer = make_producer(settings.kafka_bootstrap_servers)
+            await producer.start()
+            wake = asyncio.Event()
+            app.state.challenges = ChallengeService(ChallengeStore(pool), wake)
+            tasks = BackgroundTasks()
+            tasks.start(relay_forever(pool, producer, wake), "challenge-outbox")
+            try:
+                yield
+            finally:
+                await tasks.stop()
+                await producer.stop()
 
     app = build_app(
         SERVICE,

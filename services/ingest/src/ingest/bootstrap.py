@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,11 +14,9 @@ from ingest.outcomes import OutcomeConsumer
 from ingest.publisher import TransactionalPublisher
 from ingest.repository import SCHEMA, BatchRepository
 from ingest.service import BatchSubmissions, ChunkLimits, DecisionSignal
-from lrs_platform.database import apply_migrations, create_pool, database_reachable
-from lrs_platform.http import build_app, readiness
-from lrs_platform.identity import CredentialStore
-from lrs_platform.kafka import kafka_reachable
+from lrs_platform.http import build_app
 from lrs_platform.logging import configure_logging
+from lrs_platform.service import BackgroundTasks, service_resources
 
 SERVICE = "ingest"
 
@@ -31,51 +27,46 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings.database_url, max_size=settings.pool_max_size)
-        async with pool.acquire() as connection:
-            await apply_migrations(connection, SCHEMA, "ingest.migrations")
-        app.state.credentials = CredentialStore(pool)
-        await app.state.credentials.migrate()
         # Kafka may be away at start: the service still answers reads, and 503 for submissions.
-        publisher = TransactionalPublisher(
-            settings.kafka_bootstrap_servers,
-            f"ingest-{settings.instance_id or secrets.token_hex(6)}",
-            start_timeout=settings.kafka_start_timeout_seconds,
-            transaction_timeout=settings.publish_timeout_seconds,
-        )
-        batches = BatchRepository(pool)
-        signal = DecisionSignal()
-        app.state.settings = settings
-        app.state.batches = batches
-        app.state.decision_signal = signal
-        app.state.submissions = BatchSubmissions(
-            batches,
-            publisher,
-            chunk_limits=ChunkLimits(settings.chunk_records, settings.chunk_bytes),
-            row_lock_timeout=settings.row_lock_timeout_seconds,
-        )
-        tasks = [asyncio.create_task(publisher.warm_up(), name="ingest-producer-warm-up")]
-        if settings.outcomes_enabled:
-            consumer = OutcomeConsumer(
-                settings.kafka_bootstrap_servers, settings.outcomes_group_id, batches, publisher, signal
-            )
-            app.state.outcome_consumer = consumer
-            tasks.append(asyncio.create_task(consumer.run(), name="ingest-outcome-consumer"))
-        readiness(
+        async with service_resources(
             app,
-            postgres=lambda: database_reachable(pool),
-            kafka=lambda: kafka_reachable(settings.kafka_bootstrap_servers),
-        )
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            await publisher.stop()
-            await pool.close()
+            settings,
+            schema=SCHEMA,
+            migrations="ingest.migrations",
+            pool_size=settings.pool_max_size,
+            wait_for_kafka_at_start=False,
+        ) as pool:
+            publisher = TransactionalPublisher(
+                settings.kafka_bootstrap_servers,
+                f"ingest-{settings.instance_id or secrets.token_hex(6)}",
+                start_timeout=settings.kafka_start_timeout_seconds,
+                transaction_timeout=settings.publish_timeout_seconds,
+            )
+            batches = BatchRepository(pool)
+            signal = DecisionSignal()
+            app.state.settings = settings
+            app.state.batches = batches
+            app.state.decision_signal = signal
+            app.state.submissions = BatchSubmissions(
+                batches,
+                publisher,
+                chunk_limits=ChunkLimits(settings.chunk_records, settings.chunk_bytes),
+                row_lock_timeout=settings.row_lock_timeout_seconds,
+            )
+            # Both loops retry on their own while Kafka is away, so a failure here is a bug: stop.
+            tasks = BackgroundTasks()
+            tasks.start(publisher.warm_up(), "ingest-producer-warm-up")
+            if settings.outcomes_enabled:
+                consumer = OutcomeConsumer(
+                    settings.kafka_bootstrap_servers, settings.outcomes_group_id, batches, publisher, signal
+                )
+                app.state.outcome_consumer = consumer
+                tasks.start(consumer.run(), "ingest-outcome-consumer")
+            try:
+                yield
+            finally:
+                await tasks.stop()
+                await publisher.stop()
 
     app = build_app(
         SERVICE,

@@ -8,11 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from faust.contrib.asgi import faust_app_running
 
-from lrs_platform.database import apply_migrations, create_pool, database_reachable
-from lrs_platform.http import build_app, readiness
-from lrs_platform.identity import CredentialStore
-from lrs_platform.kafka import ensure_topics, kafka_reachable, wait_for_kafka
+from lrs_platform.http import build_app
 from lrs_platform.logging import configure_logging
+from lrs_platform.service import service_resources
 from reporting.api import router
 from reporting.config import ReportingSettings
 from reporting.projector import OutcomeProjector
@@ -28,27 +26,13 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings.database_url, max_size=5)
-        async with pool.acquire() as connection:
-            await apply_migrations(connection, SERVICE, "reporting.migrations")
-        app.state.credentials = CredentialStore(pool)
-        await app.state.credentials.migrate()
-        app.state.reporting = ReportingStore(pool)
-        await wait_for_kafka(settings.kafka_bootstrap_servers)
-        await ensure_topics(settings.kafka_bootstrap_servers)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        stream_app = make_stream_app(settings, OutcomeProjector(app.state.reporting))
-        app.state.stream_app = stream_app
-        readiness(
-            app,
-            postgres=lambda: database_reachable(pool),
-            kafka=lambda: kafka_reachable(settings.kafka_bootstrap_servers),
-        )
-        try:
+        async with service_resources(app, settings, schema=SERVICE, migrations="reporting.migrations") as pool:
+            app.state.reporting = ReportingStore(pool)
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            stream_app = make_stream_app(settings, OutcomeProjector(app.state.reporting))
+            app.state.stream_app = stream_app
             async with faust_app_running(stream_app, stop_timeout=30):
                 yield
-        finally:
-            await pool.close()
 
     app = build_app(
         SERVICE,

@@ -1,0 +1,94 @@
+"""What every service does at start-up and shutdown, written once.
+
+`service_resources` opens the PostgreSQL pool, applies the service's migrations and the identity
+schema, waits for Kafka and creates the topics, and registers the readiness checks.
+`BackgroundTasks` runs the consumer loops and relays; a loop that dies stops the process, because a
+process that answers `/healthz` while its loop is dead would hide the failure from the supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI
+
+from lrs_platform.database import apply_migrations, create_pool, database_reachable
+from lrs_platform.http import readiness
+from lrs_platform.identity import CredentialStore
+from lrs_platform.kafka import ensure_topics, kafka_reachable, wait_for_kafka
+from lrs_platform.logging import get_logger
+from lrs_platform.settings import ServiceSettings
+
+_log = get_logger("lrs.service")
+
+
+@asynccontextmanager
+async def service_resources(
+    app: FastAPI,
+    settings: ServiceSettings,
+    *,
+    schema: str,
+    migrations: str,
+    pool_size: int = 5,
+    wait_for_kafka_at_start: bool = True,
+) -> AsyncIterator[asyncpg.Pool]:
+    """The pool (closed on exit) with the schema migrated, `app.state.credentials`, topics, readiness.
+
+    With `wait_for_kafka_at_start=False` the service starts without Kafka (and reports not ready).
+    """
+    pool = await create_pool(settings.database_url, max_size=pool_size)
+    try:
+        async with pool.acquire() as connection:
+            await apply_migrations(connection, schema, migrations)
+        credentials = CredentialStore(pool)
+        await credentials.migrate()
+        app.state.credentials = credentials
+        if wait_for_kafka_at_start:
+            await wait_for_kafka(settings.kafka_bootstrap_servers)
+            await ensure_topics(settings.kafka_bootstrap_servers)
+        readiness(
+            app,
+            postgres=lambda: database_reachable(pool),
+            kafka=lambda: kafka_reachable(settings.kafka_bootstrap_servers),
+        )
+        yield pool
+    finally:
+        await pool.close()
+
+
+def _stop_process_when_failed(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("background_task_failed", task=task.get_name(), error=repr(task.exception()))
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+@dataclass
+class BackgroundTasks:
+    """The service's long-running loops: started together, cancelled together."""
+
+    stop_process_on_failure: bool = True
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def start(self, loop: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(loop, name=name)
+        if self.stop_process_on_failure:
+            task.add_done_callback(_stop_process_when_failed)
+        self._tasks.append(task)
+        return task
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.remove_done_callback(_stop_process_when_failed)
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
