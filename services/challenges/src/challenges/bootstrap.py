@@ -10,12 +10,13 @@ from fastapi import FastAPI
 
 from challenges.api import router
 from challenges.config import ChallengesSettings
-from challenges.outbox import relay_forever
 from challenges.service import ChallengeService
 from challenges.store import ChallengeStore
+from lrs_contracts.topics import CHALLENGE_EVENTS
 from lrs_platform.http import build_app
 from lrs_platform.kafka import make_producer
 from lrs_platform.logging import configure_logging
+from lrs_platform.outbox import Outbox
 from lrs_platform.service import BackgroundTasks, service_resources
 
 SERVICE = "challenges"
@@ -33,7 +34,8 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             wake = asyncio.Event()
             app.state.challenges = ChallengeService(ChallengeStore(pool), wake)
             tasks = BackgroundTasks()
-            tasks.start(relay_forever(pool, producer, wake), "challenge-outbox")
+            outbox = Outbox("challenges.outbox", CHALLENGE_EVENTS.name)
+            tasks.start(outbox.relay_forever(pool, producer, wake), "challenge-outbox")
             try:
                 yield
             finally:

@@ -9,16 +9,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from lrs_contracts.topics import LEARNER_EVENTS
 from lrs_platform.http import build_app
 from lrs_platform.kafka import make_consumer, make_producer
 from lrs_platform.logging import configure_logging
+from lrs_platform.outbox import Outbox
 from lrs_platform.service import BackgroundTasks, service_resources
 from validation.api import router
 from validation.catalogue_publisher import publish_catalogue
 from validation.config import ValidationSettings
 from validation.decider import Decider
 from validation.decision_store import DecisionStore
-from validation.outbox import relay_forever
 from validation.reference_store import ReferenceFiles, ReferenceStore
 
 SERVICE = "validation"
@@ -60,7 +61,8 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             app.state.decider = decider
             tasks = BackgroundTasks()
             tasks.start(decider.run(), "decider")
-            tasks.start(relay_forever(pool, outbox_producer, app.state.outbox_wake), "learner-outbox")
+            learner_outbox = Outbox("validation.learner_outbox", LEARNER_EVENTS.name)
+            tasks.start(learner_outbox.relay_forever(pool, outbox_producer, app.state.outbox_wake), "learner-outbox")
             try:
                 yield
             finally:

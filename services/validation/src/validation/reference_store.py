@@ -192,7 +192,7 @@ async def _queue(
 ) -> None:
     envelope = wrap(event, source=SOURCE, correlation_id=f"learner:{uln[-4:]}")
     await connection.execute(
-        "INSERT INTO validation.learner_outbox (uln, envelope) VALUES ($1, $2)", uln, encode(envelope)
+        "INSERT INTO validation.learner_outbox (partition_key, envelope) VALUES ($1, $2)", uln, encode(envelope)
     )
 
 

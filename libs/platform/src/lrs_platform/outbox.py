@@ -1,0 +1,65 @@
+"""The transactional outbox relay: rows written with a state change, published to Kafka in order.
+
+A service writes its event into `<schema>.<table>` (columns `id bigserial`, `partition_key text`,
+`envelope bytea`, `published_at timestamptz`) in the same transaction as the change it describes.
+The relay publishes unpublished rows in id order and marks them. A crash after the send and before
+the mark re-sends: consumers drop the copy by its (deterministic) event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from lrs_platform.logging import get_logger
+
+_log = get_logger("lrs.outbox")
+
+
+@dataclass(frozen=True)
+class Outbox:
+    table: str  # schema-qualified, e.g. "challenges.outbox"
+    topic: str
+    batch_size: int = 500
+
+    async def relay_once(self, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> int:
+        async with pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                f"SELECT id, partition_key, envelope FROM {self.table} WHERE published_at IS NULL"
+                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self.batch_size,
+            )
+            if not rows:
+                return 0
+            sent = [
+                await producer.send(self.topic, key=row["partition_key"].encode(), value=row["envelope"])
+                for row in rows
+            ]
+            await asyncio.gather(*sent)
+            await connection.execute(
+                f"UPDATE {self.table} SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [row["id"] for row in rows],
+            )
+        return len(rows)
+
+    async def relay_forever(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, wake: asyncio.Event) -> None:
+        """Relays until cancelled; `wake` is set by writers so a new row goes out at once."""
+        delay = 0.2
+        while True:
+            try:
+                relayed = await self.relay_once(pool, producer)
+                delay = 0.2
+            except (OSError, asyncpg.PostgresError, KafkaError) as error:
+                _log.warning("outbox_relay_failed", table=self.table, error=type(error).__name__, retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            if relayed == 0:
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=1.0)
