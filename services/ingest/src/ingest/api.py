@@ -238,7 +238,7 @@ async def list_batches(
     tags=["view"],
     summary="View Achievement Batch",
     description=(
-        "Status (received, accepted, completed, failed, refused), counts, refusal or failure code, job type,"
+        "Status (received, accepted, validating, completed, failed, refused), counts, refusal or failure code, job type,"
         " reference and timestamps. `wait_until_decided` holds the answer up to that many seconds until"
         " the batch is completed or failed."
     ),
