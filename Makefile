@@ -5,7 +5,7 @@ UNIT_TESTS := contracts/tests libs/domain/tests libs/platform/tests services/ing
 	services/plr-projector/tests/unit services/challenges/tests/unit services/notifier/tests/unit \
 	services/reporting/tests/unit tools/cli/tests deploy/k8s/tests
 
-.PHONY: help bootstrap up down test test-unit test-integration lint format bench bench-smoke
+.PHONY: help bootstrap up down test test-unit test-integration lint format openapi bench bench-smoke
 
 help:
 	@echo "make up          start Kafka, PostgreSQL and all six services; submit the sample batches"
@@ -40,6 +40,9 @@ lint:
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy -p lrs_contracts -p lrs_platform -p lrs_domain -p lrs_cli -p ingest -p validation \
 		-p plr_projector -p challenges -p notifier -p reporting
+
+openapi:
+	$(PY) scripts/dev/export_openapi.py
 
 format:
 	.venv/bin/ruff check --fix .

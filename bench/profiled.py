@@ -35,7 +35,6 @@ def main() -> None:
     finally:
         profiler.stop()
         report.write_text(profiler.output_text(unicode=True, show_all=False))
-        report.with_suffix(".html").write_text(profiler.output_html())
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from tests.support.system import ServiceProcess, free_port
 
 from bench.baselines import delete_topics, kafka_consume
 from bench.memory import sampling
-from bench.system import create_database, drop_database, issue_keys
+from bench.system import ProfiledService, create_database, drop_database, issue_keys
 from bench.workload import replay_events
 from lrs_contracts import topics as contract_topics
 from lrs_platform.kafka import ensure_topics, make_producer
@@ -57,7 +57,7 @@ async def fill_log(bootstrap: str, topic: str, events: int, learners: int) -> di
 
 
 async def rebuild_benchmark(
-    bootstrap: str, server_database_url: str, log_dir: Path, *, events: int, learners: int
+    bootstrap: str, server_database_url: str, log_dir: Path, *, events: int, learners: int, profile: bool = False
 ) -> dict[str, Any]:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     topics = [dataclasses.replace(topic, name=prefix + topic.name) for topic in PROJECTED]
@@ -79,7 +79,12 @@ async def rebuild_benchmark(
             "PROJECTOR_TOPIC_PREFIX": prefix,
             "PROJECTOR_RUN_CONSUMER": "false",
         }
-        service = ServiceProcess("plr-projector", port, env, log_dir / "replay-plr-projector.log")
+        log = log_dir / "replay-plr-projector.log"
+        service = (
+            ProfiledService("plr-projector", port, env, log, profile_path=log_dir / "replay.pyinstrument.txt")
+            if profile
+            else ServiceProcess("plr-projector", port, env, log)
+        )
         service.start()
         await service.wait_ready()
         key = (await issue_keys(database_url, ["operator:bench"]))["operator:bench"]

@@ -209,7 +209,11 @@ async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path
         result["database"] = f"bench_{uuid.uuid4().hex[:10]}"
         system_database_url = await create_database(database_url, result["database"])
         async with running_system(
-            kafka_bootstrap, system_database_url, log_dir, principals=principals, profile=plan.profile
+            kafka_bootstrap,
+            system_database_url,
+            log_dir,
+            principals=principals,
+            profile=plan.profile if plan.profile in SERVICES else None,
         ) as system:
             pipeline = Pipeline(system)
             result["setup"] = {"start_s": round(time.perf_counter() - clock, 1)}
@@ -254,7 +258,12 @@ async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path
         if plan.replay_events:
             phase = progress("replay", started)
             result["replay"] = await rebuild_benchmark(
-                kafka_bootstrap, database_url, log_dir, events=plan.replay_events, learners=plan.replay_learners
+                kafka_bootstrap,
+                database_url,
+                log_dir,
+                events=plan.replay_events,
+                learners=plan.replay_learners,
+                profile=plan.profile == "replay",
             )
         result["ok"] = True
     except Exception as error:
@@ -285,7 +294,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-runs", type=int, default=Plan.latency_runs)
     parser.add_argument("--batches-per-ao", type=int, default=Plan.batches_per_ao)
     parser.add_argument("--replay-events", type=int, default=Plan.replay_events, help="0 skips the replay")
-    parser.add_argument("--profile", choices=sorted(SERVICES), help="run this service under pyinstrument")
+    parser.add_argument(
+        "--profile",
+        choices=[*sorted(SERVICES), "replay"],
+        help="run this service (or the replay's projector) under pyinstrument; the report is beside the logs",
+    )
     parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>.json)")
     arguments = parser.parse_args(argv)
     kafka_bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")

@@ -360,7 +360,7 @@ async def report_centre_achievement(
 
 # --- operators ---------------------------------------------------------------------------------
 
-admin_router = APIRouter(prefix="/v1/admin", tags=["operations"])
+admin_router = APIRouter(prefix="/v1/admin", tags=["operations"], responses=problem_responses(401, 403))
 
 
 class RetryRequest(BaseModel):

@@ -1,0 +1,40 @@
+"""Writes each service's OpenAPI document to docs/openapi/<service>.json (`make openapi`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from challenges.bootstrap import create_app as challenges_app
+from ingest.bootstrap import create_app as ingest_app
+from notifier.bootstrap import create_app as notifier_app
+from plr_projector.bootstrap import create_app as projector_app
+from reporting.bootstrap import create_app as reporting_app
+from validation.bootstrap import create_app as validation_app
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "openapi"
+APPS = {
+    "ingest": ingest_app,
+    "validation": validation_app,
+    "plr-projector": projector_app,
+    "challenges": challenges_app,
+    "notifier": notifier_app,
+    "reporting": reporting_app,
+}
+
+
+def documents() -> dict[str, dict[str, Any]]:
+    return {name: factory().openapi() for name, factory in APPS.items()}
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, document in documents().items():
+        (OUT / f"{name}.json").write_text(render(document), encoding="utf-8")
+        sys.stdout.write(f"docs/openapi/{name}.json\n")
