@@ -91,7 +91,8 @@ async def kafka_round_trip(bootstrap: str, count: int, record_bytes: int) -> dic
         await follower.start()
         partitions = await _partitions_with_leaders(follower, topic)
         follower.assign(partitions)
-        await follower.seek_to_beginning(*partitions)
+        for partition in partitions:  # the topic is new and empty: no need to ask for its offsets
+            follower.seek(partition, 0)
         started = time.perf_counter()
         following = asyncio.create_task(_consume(follower, count, within=600))
         pending = []
@@ -147,18 +148,26 @@ async def kafka_consume(bootstrap: str, topic: str, count: int) -> dict[str, Any
     return {"records": count, "consume_s": round(seconds, 3), "consume_per_s": round(count / seconds)}
 
 
-async def postgres_copy(database_url: str, schema: str = "plr") -> dict[str, Any]:
-    """COPY of the projection's rows into fresh copies of its tables; rows per achievement as written."""
+async def postgres_copy(database_url: str, batch_ids: list[str], schema: str = "plr") -> dict[str, Any]:
+    """COPY of the rows the projection wrote for `batch_ids` (achievements, their history, processed
+    event ids) into fresh copies of those tables, indexes included, in one transaction."""
+    of_batches = f'FROM "{schema}".achievement_history WHERE batch_id = ANY($1::uuid[])'
+    queries = {
+        "achievements": f'SELECT * FROM "{schema}".achievements'
+        f" WHERE achievement_id IN (SELECT achievement_id {of_batches})",
+        "achievement_history": f"SELECT * {of_batches}",
+        "processed_events": f'SELECT * FROM "{schema}".processed_events WHERE event_id IN (SELECT event_id {of_batches})',
+    }
     connection = await asyncpg.connect(database_url)
     target = f"bench_copy_{uuid.uuid4().hex[:8]}"
     try:
         buffers: dict[str, bytes] = {}
         rows: dict[str, int] = {}
-        for table in PLR_TABLES:
+        for table, query in queries.items():
             buffer = io.BytesIO()
-            await connection.copy_from_query(f'SELECT * FROM "{schema}".{table}', output=buffer, format="binary")
+            result = await connection.copy_from_query(query, batch_ids, output=buffer, format="binary")
             buffers[table] = buffer.getvalue()
-            rows[table] = int(await connection.fetchval(f'SELECT count(*) FROM "{schema}".{table}'))
+            rows[table] = int(result.split()[-1])
         await connection.execute(f'CREATE SCHEMA "{target}"')
         for table in PLR_TABLES:
             await connection.execute(f'CREATE TABLE "{target}".{table} (LIKE "{schema}".{table} INCLUDING ALL)')

@@ -1,4 +1,5 @@
-"""Peak resident memory of each service process (and its children), sampled every half second."""
+"""Peak resident memory of each service process (and its children), sampled every half second, and
+the CPU time each used in the same span."""
 
 from __future__ import annotations
 
@@ -24,11 +25,32 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its live descendants; 0 once it is gone."""
+    try:
+        processes = [psutil.Process(pid)]
+        processes += processes[0].children(recursive=True)
+        total = 0.0
+        for process in processes:
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+    except psutil.Error:
+        return 0.0
+
+
 class PeakMemory:
     def __init__(self, pids: Mapping[str, int | None]) -> None:
         self.pids = {name: pid for name, pid in pids.items() if pid is not None}
         self.peak: dict[str, int] = dict.fromkeys(self.pids, 0)
         self.samples = 0
+        self._cpu_start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self.cpu: dict[str, float] = {}
+
+    def stop(self) -> None:
+        self.sample()
+        self.cpu = {name: round(cpu_seconds(pid) - self._cpu_start[name], 1) for name, pid in self.pids.items()}
 
     def sample(self) -> None:
         for name, pid in self.pids.items():
@@ -57,4 +79,4 @@ async def sampling(pids: Mapping[str, int | None]) -> AsyncIterator[PeakMemory]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        memory.sample()
+        memory.stop()

@@ -5,7 +5,8 @@ For one batch (all times wall-clock, `time.time()`, so they line up with the ser
 - `accepted`: ingest answered 202 (the whole batch is committed to Kafka);
 - `decided`: validation committed its Kafka transaction of events + outcomes (the timestamp of its
   `batch_decided` log line, written right after the commit);
-- `viewed`: the batch view (GET /v1/batches/{id}?wait_until_decided=30) says completed;
+- `viewed`: the batch view says completed (one batch: GET /v1/batches/{id}?wait_until_decided=30;
+  the sustained run: the AO's batch list, polled twice a second);
 - `readable`: GET /v1/learners/{uln}/plr?after_batch={id} answered 200 for an accepted learner of the
   batch. The projector answers that only once an event of the batch is projected *and* its stored
   offsets have reached the end of the PLR log as of that moment; the batch's events are one Kafka
@@ -86,6 +87,14 @@ class BatchTiming:
             "validation_service_ms": self.validation_ms,
             "probes_found": f"{self.probes_found}/{self.probes}",
         }
+
+
+def _record_view(timing: BatchTiming, view: dict[str, Any]) -> None:
+    timing.viewed = time.time()
+    timing.status = view["status"]
+    timing.counts = {k: v for k, v in view["counts"].items() if isinstance(v, int)}
+    if timing.status != "completed":
+        raise PipelineError(f"batch {timing.reference} {timing.status}: {view.get('failure_reason')}")
 
 
 class LogIndex:
@@ -174,11 +183,26 @@ class Pipeline:
                     break
                 if time.monotonic() > deadline:
                     raise PipelineError(f"batch {timing.batch_id} not decided in {self.deadline_s}s: {view}")
-        timing.viewed = time.time()
-        timing.status = view["status"]
-        timing.counts = {k: v for k, v in view["counts"].items() if isinstance(v, int)}
-        if timing.status != "completed":
-            raise PipelineError(f"batch {timing.reference} {timing.status}: {view.get('failure_reason')}")
+        _record_view(timing, view)
+
+    async def watch_views(self, ao_id: str, timings: Sequence[BatchTiming], done: asyncio.Event) -> None:
+        """Follows an AO's batches in its batch list (GET /v1/batches), twice a second: one request
+        for all of them, where a long poll per batch would add fifty waiting requests to ingest."""
+        deadline = time.monotonic() + self.deadline_s
+        async with self.system.client("ingest", f"ao:{ao_id}") as client:
+            while True:
+                waiting = {t.batch_id: t for t in timings if t.ao_id == ao_id and t.batch_id and not t.status}
+                if not waiting and done.is_set():
+                    return
+                if waiting:
+                    page = (await client.get("/v1/batches", params={"page_size": 200})).json()
+                    for view in page["items"]:
+                        timing = waiting.get(str(view["batch_id"]))
+                        if timing is not None and view["status"] in DECIDED:
+                            _record_view(timing, view)
+                if time.monotonic() > deadline:
+                    raise PipelineError(f"{ao_id}: batches not decided within {self.deadline_s}s: {list(waiting)}")
+                await asyncio.sleep(0.5)
 
     async def wait_readable(self, batch: BenchBatch, timing: BatchTiming) -> None:
         uln = batch.accepted_ulns[0]
@@ -236,24 +260,28 @@ class Pipeline:
         measurement adds no load to the projector to speak of)."""
         accepted: asyncio.Queue[tuple[BenchBatch, BatchTiming]] = asyncio.Queue()
         timings: list[BatchTiming] = []
-        watchers: list[asyncio.Task[None]] = []
+        all_submitted = asyncio.Event()
         total = sum(len(batches) for batches in batches_by_ao.values())
 
         async def submitter(batches: Sequence[BenchBatch]) -> None:
             for batch in batches:
                 timing = BatchTiming(batch.ao_id, batch.reference, batch.records, batch.rejected)
-                await self.submit(batch, timing)
                 timings.append(timing)
-                watchers.append(asyncio.create_task(self.watch_view(batch, timing)))
+                await self.submit(batch, timing)
                 accepted.put_nowait((batch, timing))
+
+        async def submitters() -> None:
+            await asyncio.gather(*(submitter(batches) for batches in batches_by_ao.values()))
+            all_submitted.set()
 
         async def reader() -> None:
             for _ in range(total):
                 batch, timing = await accepted.get()
                 await self.wait_readable(batch, timing)
 
-        await asyncio.gather(*(submitter(batches) for batches in batches_by_ao.values()), reader())
-        await asyncio.gather(*watchers)
+        await asyncio.gather(
+            submitters(), reader(), *(self.watch_views(ao_id, timings, all_submitted) for ao_id in batches_by_ao)
+        )
         for timing in timings:
             await self.service_times(timing)
         lookup = {batch.reference: batch for batches in batches_by_ao.values() for batch in batches}

@@ -107,6 +107,7 @@ async def rebuild_benchmark(
             "projected_events": status.get("projected_events"),
             "last_error": status.get("last_error"),
             "peak_rss_mb": memory.peak_mb()["plr-projector"],
+            "cpu_s": memory.cpu.get("plr-projector"),
             "baseline_consume": baseline,
         }
     finally:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 TARGETS = {
@@ -13,7 +16,7 @@ TARGETS = {
 }
 
 
-def _get(document: dict[str, Any], *path: str) -> Any:
+def lookup(document: dict[str, Any], *path: str) -> Any:
     value: Any = document
     for key in path:
         if not isinstance(value, dict) or key not in value:
@@ -46,7 +49,7 @@ def stage_rates(result: dict[str, Any]) -> dict[str, Any]:
     stages = latency["stages"]
 
     def per_s(stage: str) -> float | None:
-        seconds = _get(stages, stage, "p50")
+        seconds = lookup(stages, stage, "p50")
         return round(records / seconds) if seconds else None
 
     return {
@@ -60,8 +63,8 @@ def stage_rates(result: dict[str, Any]) -> dict[str, Any]:
 
 def ratios(result: dict[str, Any]) -> dict[str, Any]:
     rates = stage_rates(result)
-    kafka = _get(result, "baselines", "kafka") or {}
-    copy = _get(result, "baselines", "postgres_copy") or {}
+    kafka = lookup(result, "baselines", "kafka") or {}
+    copy = lookup(result, "baselines", "postgres_copy") or {}
     replay = result.get("replay") or {}
     return {
         "source": rates.get("source"),
@@ -71,7 +74,7 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
         "projection_vs_postgres_copy": _ratio(rates.get("projection"), copy.get("records_per_s")),
         "projection_vs_kafka_consume": _ratio(rates.get("projection"), kafka.get("consume_per_s")),
         "replay_vs_kafka_consume": _ratio(
-            replay.get("events_per_s"), _get(replay, "baseline_consume", "consume_per_s")
+            replay.get("events_per_s"), lookup(replay, "baseline_consume", "consume_per_s")
         ),
         "replay_vs_postgres_copy": _ratio(replay.get("events_per_s"), copy.get("records_per_s")),
     }
@@ -84,10 +87,10 @@ def _max_rss(result: dict[str, Any]) -> float | None:
 
 def targets(result: dict[str, Any]) -> dict[str, Any]:
     measured = {
-        "latency_p50_s": _get(result, "latency", "p50"),
-        "sustained_records_per_s": _get(result, "sustained", "records_per_s"),
-        "replay_events_per_s": _get(result, "replay", "events_per_s"),
-        "pipeline_vs_kafka_round_trip": _get(result, "ratios", "pipeline_vs_kafka_round_trip"),
+        "latency_p50_s": lookup(result, "latency", "p50"),
+        "sustained_records_per_s": lookup(result, "sustained", "records_per_s"),
+        "replay_events_per_s": lookup(result, "replay", "events_per_s"),
+        "pipeline_vs_kafka_round_trip": lookup(result, "ratios", "pipeline_vs_kafka_round_trip"),
         "max_service_rss_mb": _max_rss(result),
     }
     out: dict[str, Any] = {}
@@ -109,77 +112,126 @@ def _n(value: Any, unit: str = "") -> str:
     return f"{value:,.0f}{unit}"
 
 
-def _row(cells: list[str], widths: list[int]) -> str:
-    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+def _heading(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    return (
+        f"LRS benchmark ({result['mode']}) {result['started_at']}, {result['duration_s']:.0f} s"
+        f" | {m['cpus']} CPUs {m['cpu_model']}, {m['memory_gb']} GB, PostgreSQL {m.get('postgresql')}"
+    )
+
+
+def _rows(result: dict[str, Any]) -> list[list[str]]:
+    """measure, measured, target, baseline, ratio: one list per line of the table."""
+    rows: list[list[str]] = []
+
+    def add(measure: str, measured: str, target: str = "", baseline: str = "", ratio: str = "") -> None:
+        rows.append([measure, measured, target, baseline, ratio])
+
+    latency = result.get("latency") or {}
+    if latency:
+        records = latency["runs"][0]["records"]
+        add(
+            f"batch latency p50 / p95 ({records:,} records, {len(latency['runs'])} run{'s' * (len(latency['runs']) > 1)})",
+            f"{_n(latency.get('p50'), ' s')} / {_n(latency.get('p95'), ' s')}",
+            "p50 <= 2 s",
+        )
+        for stage in ("ingest_s", "validation_s", "projection_s", "batch_view_s"):
+            if stage in latency["stages"]:
+                times = latency["stages"][stage]
+                add(
+                    f"  {stage[:-2].replace('_', ' ')} p50 / p95",
+                    f"{_n(times['p50'], ' s')} / {_n(times['p95'], ' s')}",
+                )
+    kafka = lookup(result, "baselines", "kafka") or {}
+    copy = lookup(result, "baselines", "postgres_copy") or {}
+    ratio = result.get("ratios") or {}
+    rates = stage_rates(result)
+    round_trip = f"kafka round trip {_n(kafka.get('round_trip_per_s'))}/s"
+    if rates.get("source"):
+        sustained = rates["source"] == "sustained"
+        add(
+            f"{'sustained' if sustained else 'single batch'}: end to end (records/s)",
+            _n(rates["pipeline"]),
+            ">= 10,000; >= 0.40 of baseline" if sustained else ">= 0.40 of baseline",
+            round_trip,
+            _n(ratio.get("pipeline_vs_kafka_round_trip")),
+        )
+        add(
+            "  ingest (records/s)",
+            _n(rates["ingest"]),
+            "",
+            f"kafka produce {_n(kafka.get('produce_per_s'))}/s",
+            _n(ratio.get("ingest_vs_kafka_produce")),
+        )
+        add(
+            "  validation (records/s)",
+            _n(rates["validation"]),
+            "",
+            round_trip,
+            _n(ratio.get("validation_vs_kafka_round_trip")),
+        )
+        add(
+            "  projection (records/s)",
+            _n(rates["projection"]),
+            "",
+            f"PG COPY {_n(copy.get('records_per_s'))}/s",
+            _n(ratio.get("projection_vs_postgres_copy")),
+        )
+    for stage, data in (lookup(result, "sustained", "stages") or {}).items():
+        note = ", incl. lock wait" if stage == "ingest" else ""
+        add(f"  {stage} by its own time{note} (records/s)", _n(data.get("busy_records_per_s")))
+    replay = result.get("replay")
+    if replay:
+        add(
+            f"replay: rebuild from {replay['events']:,} events (events/s)",
+            _n(replay["events_per_s"]),
+            ">= 50,000",
+            f"kafka consume {_n(lookup(replay, 'baseline_consume', 'consume_per_s'))}/s",
+            _n(ratio.get("replay_vs_kafka_consume")),
+        )
+        add("", "", "", f"PG COPY {_n(copy.get('records_per_s'))}/s", _n(ratio.get("replay_vs_postgres_copy")))
+    for phase, peaks in (result.get("memory_peak_mb") or {}).items():
+        add(f"peak RSS during {phase} (MB)", ", ".join(f"{name} {mb:.0f}" for name, mb in peaks.items()), "<= 300 each")
+    if replay:
+        add("peak RSS during replay (MB)", f"plr-projector {replay['peak_rss_mb']:.0f}", "<= 300")
+    for phase, seconds in (result.get("cpu_s") or {}).items():
+        add(f"CPU seconds during {phase}", ", ".join(f"{name} {cpu:.1f}" for name, cpu in seconds.items()))
+    return rows
+
+
+_HEADER = ["measure", "measured", "target", "baseline (same run)", "ratio"]
+
+
+def _missed(result: dict[str, Any]) -> list[str]:
+    return [name for name, target in (result.get("targets") or {}).items() if target["met"] is False]
 
 
 def table(result: dict[str, Any]) -> str:
-    m = result["machine"]
-    plan = result["plan"]
-    lines = [
-        f"LRS benchmark ({result['mode']}) {result['started_at']}, {result['duration_s']:.0f} s"
-        f" | {m['cpus']} CPUs {m['cpu_model']}, {m['memory_gb']} GB, PostgreSQL {m.get('postgresql')}",
-    ]
-    rows: list[list[str]] = [["measure", "measured", "target", "baseline (same run)", "ratio"]]
-    latency = result.get("latency") or {}
-    stages = latency.get("stages", {})
-    if latency:
-        rows.append(
-            [
-                f"batch latency p50 / p95 ({plan['records']:,} rec, {len(latency['runs'])} runs)",
-                f"{_n(latency.get('p50'), ' s')} / {_n(latency.get('p95'), ' s')}",
-                "p50 <= 2 s",
-                "",
-                "",
-            ]
-        )
-        for stage in ("ingest_s", "validation_s", "projection_s", "batch_view_s"):
-            if stage in stages:
-                rows.append(
-                    [f"  {stage[:-2].replace('_', ' ')} p50 / p95", f"{_n(stages[stage]['p50'], ' s')} / {_n(stages[stage]['p95'], ' s')}", "", "", ""]
-                )  # fmt: skip
-    kafka = _get(result, "baselines", "kafka") or {}
-    copy = _get(result, "baselines", "postgres_copy") or {}
-    r = result.get("ratios") or {}
-    rates = stage_rates(result)
-    label = "sustained" if rates.get("source") == "sustained" else "single batch"
-    if rates.get("source"):
-        rows.append(
-            [f"{label}: end to end (rec/s)", _n(rates["pipeline"]), ">= 10,000" if label == "sustained" else "",
-             f"kafka round trip {_n(kafka.get('round_trip_per_s'))}/s", f"{_n(r.get('pipeline_vs_kafka_round_trip'))} (>= 0.40)"]
-        )  # fmt: skip
-        rows.append(
-            ["  ingest (rec/s)", _n(rates["ingest"]), "", f"kafka produce {_n(kafka.get('produce_per_s'))}/s",
-             _n(r.get("ingest_vs_kafka_produce"))]
-        )  # fmt: skip
-        rows.append(
-            ["  validation (rec/s)", _n(rates["validation"]), "", f"kafka round trip {_n(kafka.get('round_trip_per_s'))}/s",
-             _n(r.get("validation_vs_kafka_round_trip"))]
-        )  # fmt: skip
-        rows.append(
-            ["  projection (rec/s)", _n(rates["projection"]), "", f"PG COPY {_n(copy.get('records_per_s'))}/s",
-             _n(r.get("projection_vs_postgres_copy"))]
-        )  # fmt: skip
-    sustained = result.get("sustained")
-    if sustained:
-        for stage, data in sustained["stages"].items():
-            rows.append([f"  {stage} busy (rec/s of service time)", _n(data.get("busy_records_per_s")), "", "", ""])
-    replay = result.get("replay")
-    if replay:
-        rows.append(
-            [f"replay: rebuild of {replay['events']:,} events (ev/s)", _n(replay["events_per_s"]), ">= 50,000",
-             f"kafka consume {_n(_get(replay, 'baseline_consume', 'consume_per_s'))}/s", _n(r.get("replay_vs_kafka_consume"))]
-        )  # fmt: skip
-        rows.append(["", "", "", f"PG COPY {_n(copy.get('records_per_s'))}/s", _n(r.get("replay_vs_postgres_copy"))])
-    for phase, peaks in (result.get("memory_peak_mb") or {}).items():
-        rows.append(
-            [f"peak RSS during {phase} (MB)", ", ".join(f"{name} {mb:.0f}" for name, mb in peaks.items()), "<= 300 each", "", ""]
-        )  # fmt: skip
-    if replay:
-        rows.append(["peak RSS during replay (MB)", f"plr-projector {replay['peak_rss_mb']:.0f}", "<= 300", "", ""])
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines += [_row(rows[0], widths), _row(["-" * w for w in widths], widths), *(_row(row, widths) for row in rows[1:])]
-    missed = [name for name, t in (result.get("targets") or {}).items() if t["met"] is False]
-    if missed:
-        lines.append(f"targets not reached: {', '.join(missed)}")
+    """The plain-text table `bench.run` prints."""
+    rows = [_HEADER, *_rows(result)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+    lines = [_heading(result), line(_HEADER), line(["-" * w for w in widths]), *(line(row) for row in rows[1:])]
+    if _missed(result):
+        lines.append(f"targets not reached: {', '.join(_missed(result))}")
     return "\n".join(lines)
+
+
+def _md(cell: str) -> str:
+    return "· " + cell.strip() if cell.startswith("  ") else cell or " "
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The same table in Markdown, for docs/performance.md: `python -m bench.report RESULT.json`."""
+    lines = [_heading(result), "", "| " + " | ".join(_HEADER) + " |", "|" + "---|" * len(_HEADER)]
+    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in _rows(result)]
+    if _missed(result):
+        lines += ["", f"Targets not reached: {', '.join(_missed(result))}."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown(json.loads(Path(sys.argv[1]).read_text())))

@@ -36,6 +36,8 @@ from bench.replay import rebuild_benchmark
 from bench.system import create_database, drop_database, running_system, wait_until_quiet
 
 RESULTS = Path(__file__).resolve().parent / "results"
+REPLAY_FILL_PER_S = 10_000  # generating and producing the replay log (measured: ~12,500/s on 2 cores)
+REPLAY_FIXED_S = 30  # projector start, baseline consume, clean-up
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Plan:
     replay_events: int = 1_000_000
     replay_learners: int = 200_000
     smoke: bool = False
+    budget_s: float = 14 * 60  # the replay shrinks so that the whole run ends within this
     profile: str | None = None
     uln_salt: str = ""
 
@@ -118,6 +121,19 @@ def build_workload(
     return people, latency, sustained
 
 
+def replay_events_within_budget(plan: Plan, result: dict[str, Any], elapsed_s: float) -> int:
+    """The replay's event count: the plan's, or fewer (in 100,000s) when filling the log and
+    rebuilding at the rates this run has seen would end the run after `plan.budget_s`."""
+    if not plan.replay_events:
+        return 0
+    projection_rate = report.lookup(result, "sustained", "stages", "projection", "busy_records_per_s")
+    if not projection_rate:
+        return plan.replay_events
+    seconds_per_event = 1 / projection_rate + 1 / REPLAY_FILL_PER_S
+    affordable = int((plan.budget_s - elapsed_s - REPLAY_FIXED_S) / seconds_per_event) // 100_000 * 100_000
+    return max(100_000, min(plan.replay_events, affordable))
+
+
 def percentile(values: Sequence[float], share: float) -> float:
     ordered = sorted(values)
     if len(ordered) == 1:
@@ -164,7 +180,10 @@ def summarise_sustained(
         "records_per_s": rate(records, end_to_end_s),
         "accepted_per_s": rate(accepted, end_to_end_s),
         "stages": {
-            # wall-clock window in which the stage handled the run's records (bounded by its input)
+            # window: the wall-clock span in which the stage handled the run's records (bounded by its
+            # input); busy: the service's own time per batch summed (ingest and validation: their log
+            # lines' `ms`, ingest's including the wait for its one-batch-at-a-time publish lock;
+            # projection: lrs_projector_batch_seconds)
             "ingest": {"window_s": round(last_accept - first_post, 2), "records_per_s": rate(records, last_accept - first_post),
                        "busy_s": round(ingest_busy, 2), "busy_records_per_s": rate(records, ingest_busy)},
             "validation": {"window_s": round(max(decided) - first_accept, 2) if decided else None,
@@ -232,7 +251,9 @@ async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path
                     timings.append(await pipeline.one(batch))
                     await wait_until_quiet(system, within=60)
             result["latency"] = summarise_latency(timings)
+            measured_batches = [t.batch_id for t in timings]
             result["memory_peak_mb"]["latency"] = memory.peak_mb()
+            result["cpu_s"] = {"latency": memory.cpu}
 
             if sustained_batches:
                 phase = progress("sustained", started)
@@ -241,30 +262,37 @@ async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path
                     timings = await pipeline.many(sustained_batches)
                 after = await projector_counters(system)
                 result["sustained"] = summarise_sustained(timings, before, after)
+                measured_batches = [t.batch_id for t in timings]
                 result["memory_peak_mb"]["sustained"] = memory.peak_mb()
+                result["cpu_s"]["sustained"] = memory.cpu
             result["emails_sent"] = system.smtp.messages
         result["processes_stopped"] = True
 
+        # The same number of records of the same size, and the rows the projection wrote for them:
+        # the sustained run's, or the latency batches' when there is no sustained run (smoke).
         phase = progress("baselines", started)
         records = result["sustained"]["records"] if sustained_batches else sum(b.records for b in latency_batches)
         result["baselines"] = {
             "kafka": await baselines.kafka_round_trip(
                 kafka_bootstrap, records, result["workload"]["mean_record_bytes"]
             ),
-            "postgres_copy": await baselines.postgres_copy(system_database_url),
+            "postgres_copy": await baselines.postgres_copy(system_database_url, measured_batches),
         }
         await drop_database(database_url, result.pop("database"))
 
-        if plan.replay_events:
-            phase = progress("replay", started)
+        events = replay_events_within_budget(plan, result, time.time() - started)
+        if events:
+            phase = progress(f"replay ({events:,} events)", started)
             result["replay"] = await rebuild_benchmark(
                 kafka_bootstrap,
                 database_url,
                 log_dir,
-                events=plan.replay_events,
+                events=events,
                 learners=plan.replay_learners,
                 profile=plan.profile == "replay",
             )
+            result["replay"]["planned_events"] = plan.replay_events
+            result["replay"]["seconds_for_1m_events"] = round(1_000_000 / result["replay"]["events_per_s"])
         result["ok"] = True
     except Exception as error:
         result["error"] = {

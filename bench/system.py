@@ -24,7 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiosmtpd.controller import Controller
 from tests.support.system import ROOT, RunningSystem, ServiceProcess, build_system, free_port
 
-from lrs_contracts.topics import BATCH_SUBMITTED
+from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_platform.database import create_pool
 from lrs_platform.identity import CredentialStore, Principal
 from lrs_platform.kafka import make_consumer
@@ -170,21 +170,24 @@ async def running_system(
 # --- waiting for a quiet system -------------------------------------------------------------------
 
 
-async def validation_backlog(kafka_bootstrap: str, group: str) -> int:
-    """Records on the submitted topic that the validation group has not committed past. A transaction
-    marker follows each batch, so a caught-up group is up to one offset behind per partition."""
+async def group_backlog(kafka_bootstrap: str, group: str, topic: str, *, uncommitted_is_behind: bool) -> int:
+    """Records of `topic` that `group` has not committed past. A transaction marker follows each
+    transaction, so a caught-up group may be one offset short per partition: that counts as none.
+    A partition the group never committed on counts from 0 or not at all (`uncommitted_is_behind`):
+    ingest's batch view starts a new group near the log's end, not at its beginning."""
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     consumer = make_consumer(kafka_bootstrap, group_id=None)
     await admin.start()
     await consumer.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
-        partitions = [TopicPartition(BATCH_SUBMITTED.name, p) for p in range(BATCH_SUBMITTED.partitions)]
-        ends = await consumer.end_offsets(partitions)
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(BATCH_SUBMITTED.partitions)])
         behind = 0
         for tp, end in ends.items():
-            position = committed[tp].offset if tp in committed else 0
-            behind += max(0, end - position - 1)
+            if tp in committed:
+                behind += max(0, end - committed[tp].offset - 1)
+            elif uncommitted_is_behind:
+                behind += max(0, end - 1)
         return behind
     finally:
         await consumer.stop()
@@ -218,14 +221,24 @@ async def learner_outbox(system: BenchSystem) -> int:
 
 async def wait_until_quiet(system: BenchSystem, within: float = 180.0) -> dict[str, Any]:
     """Waits until validation has decided every batch on the log (other runs' batches too, on a shared
-    broker), every learner registration is on the learner topic and the projector has caught up."""
+    broker), the batch view has every outcome, every learner registration is on the learner topic and
+    the projector has caught up. (Notifier and reporting are not waited for.)"""
     started = time.monotonic()
     deadline = started + within
     state: dict[str, int] = {}
     while time.monotonic() < deadline:
         state = {
-            "validation_backlog": await validation_backlog(
-                system.kafka_bootstrap, system.groups["VALIDATION_CONSUMER_GROUP"]
+            "validation_backlog": await group_backlog(
+                system.kafka_bootstrap,
+                system.groups["VALIDATION_CONSUMER_GROUP"],
+                BATCH_SUBMITTED.name,
+                uncommitted_is_behind=True,
+            ),
+            "batch_view_backlog": await group_backlog(
+                system.kafka_bootstrap,
+                system.groups["INGEST_OUTCOMES_GROUP_ID"],
+                BATCH_OUTCOMES.name,
+                uncommitted_is_behind=False,
             ),
             "learner_outbox": await learner_outbox(system),
             "projector_lag": await projector_lag(system),
