@@ -13,6 +13,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
+from tests.support.infra import private_kafka
 from tests.support.system import RunningSystem, build_system, free_port
 
 from lrs_platform.database import create_pool
@@ -67,9 +68,17 @@ class SystemUnderTest:
 
 
 @pytest.fixture(scope="session")
+def system_kafka() -> Iterator[str]:
+    """The system's own broker: its validation decides every batch it sees, so it must see only ours."""
+    with private_kafka() as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture(scope="session")
 async def system(
-    kafka_bootstrap: str, database_url: str, smtp_inbox: tuple[int, _Inbox], tmp_path_factory: pytest.TempPathFactory
+    system_kafka: str, database_url: str, smtp_inbox: tuple[int, _Inbox], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[SystemUnderTest]:
+    kafka_bootstrap = system_kafka
     name = f"sys_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(database_url)
     try:
