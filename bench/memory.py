@@ -40,17 +40,26 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def _machine_busy_seconds() -> float:
+    times = psutil.cpu_times()
+    return float(times.user + times.system + getattr(times, "nice", 0.0) + getattr(times, "steal", 0.0))
+
+
 class PeakMemory:
     def __init__(self, pids: Mapping[str, int | None]) -> None:
         self.pids = {name: pid for name, pid in pids.items() if pid is not None}
         self.peak: dict[str, int] = dict.fromkeys(self.pids, 0)
         self.samples = 0
         self._cpu_start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._machine_start = _machine_busy_seconds()
         self.cpu: dict[str, float] = {}
 
     def stop(self) -> None:
         self.sample()
         self.cpu = {name: round(cpu_seconds(pid) - self._cpu_start[name], 1) for name, pid in self.pids.items()}
+        # Everything the machine did meanwhile (the services, Kafka, PostgreSQL, the benchmark itself
+        # and whatever else runs there): much more than the parts named means a contended run.
+        self.cpu["machine"] = round(_machine_busy_seconds() - self._machine_start, 1)
 
     def sample(self) -> None:
         for name, pid in self.pids.items():

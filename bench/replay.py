@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from tests.support.system import ServiceProcess, free_port
 
@@ -99,6 +100,9 @@ async def rebuild_benchmark(
                 raise RuntimeError(f"rebuild start answered {response.status_code}: {response.text[:300]}")
             status = await _until_caught_up(client, within=1_800)
             seconds = time.perf_counter() - started
+        rebuilt = await _rebuilt_rows(database_url, status["schema"])
+        if rebuilt["parked"] or rebuilt["history"] < events * 0.999:  # (a random key may repeat)
+            raise RuntimeError(f"the rebuild of {events:,} events wrote {rebuilt}")
         return {
             **filled,
             "rebuild_s": round(seconds, 2),
@@ -108,6 +112,7 @@ async def rebuild_benchmark(
             "last_error": status.get("last_error"),
             "peak_rss_mb": memory.peak_mb()["plr-projector"],
             "cpu_s": memory.cpu.get("plr-projector"),
+            "rebuilt_rows": rebuilt,
             "baseline_consume": baseline,
         }
     finally:
@@ -115,6 +120,23 @@ async def rebuild_benchmark(
             service.stop()
         await drop_database(server_database_url, name)
         await delete_topics(bootstrap, [t.name for t in topics] + [t.dead_letters for t in topics])
+
+
+async def _rebuilt_rows(database_url: str, schema: str) -> dict[str, int]:
+    """Every event must have become a history entry of the rebuilt model, none parked."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        counts = {
+            table: int(await connection.fetchval(f'SELECT count(*) FROM "{schema}".{table}'))
+            for table in ("achievements", "achievement_history", "parked")
+        }
+    finally:
+        await connection.close()
+    return {
+        "achievements": counts["achievements"],
+        "history": counts["achievement_history"],
+        "parked": counts["parked"],
+    }
 
 
 async def _until_caught_up(client: httpx.AsyncClient, within: float) -> dict[str, Any]:

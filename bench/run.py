@@ -1,8 +1,8 @@
 """`python -m bench.run [--smoke]`: the benchmark on real Kafka and PostgreSQL (see docs/performance.md).
 
 Needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL (`make bench` starts throw-away ones when unset). Run it
-on a broker of its own: it puts ~550,000 records on the shared topics, which every validation consumer
-group that starts later on that broker would decide again.
+on a broker of its own: it puts ~550,000 records on the services' topics, which every validation
+consumer group that starts later on that broker would decide again.
 
 Writes bench/results/<YYYY-MM-DD>.json and prints a table. Exit status 1 when the pipeline failed
 (a batch refused or failed, a timeout, a record missing from the PLR); timings never fail the run.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import platform
@@ -156,46 +157,49 @@ def summarise_latency(timings: list[BatchTiming]) -> dict[str, Any]:
 def summarise_sustained(
     timings: list[BatchTiming], before: dict[str, float], after: dict[str, float]
 ) -> dict[str, Any]:
+    """Rates of the whole run and of each stage. A stage's window is the wall-clock span in which it
+    handled the run's records (bounded below by its input); its busy time is the service's own time
+    summed over the batches (ingest and validation: their log lines' `ms`, ingest's including the
+    wait for its one-batch-at-a-time publish lock; projection: lrs_projector_batch_seconds)."""
     records = sum(t.records for t in timings)
     accepted = sum(t.counts.get("accepted", 0) for t in timings)
-    first_post = min(t.posted for t in timings)
-    last_accept = max(t.accepted for t in timings)
-    first_accept = min(t.accepted for t in timings)
-    decided = [t.decided for t in timings if t.decided is not None]
-    last_readable = max(t.readable or 0.0 for t in timings)
-    end_to_end_s = last_readable - first_post
-
-    def rate(count: float, seconds: float | None) -> float | None:
-        return round(count / seconds) if seconds else None
-
-    ingest_busy = sum(t.ingest_ms or 0 for t in timings) / 1000
-    validation_busy = sum(t.validation_ms or 0 for t in timings) / 1000
-    projector_busy = after["batch_seconds"] - before["batch_seconds"]
+    posted = min(t.posted for t in timings)
+    accepted_at = [t.accepted for t in timings]
+    decided = [t.decided for t in timings if t.decided is not None] or [posted]  # no log lines: no window
+    readable = max(t.readable or 0.0 for t in timings)
     projected = after["applied_events"] - before["applied_events"]
+
+    def stage(count: float, start: float, end: float, busy_s: float) -> dict[str, Any]:
+        return {
+            "window_s": round(end - start, 2),
+            "records_per_s": _rate(count, end - start),
+            "busy_s": round(busy_s, 2),
+            "busy_records_per_s": _rate(count, busy_s),
+        }
+
     return {
         "batches": len(timings),
         "records": records,
         "accepted": accepted,
-        "end_to_end_s": round(end_to_end_s, 2),
-        "records_per_s": rate(records, end_to_end_s),
-        "accepted_per_s": rate(accepted, end_to_end_s),
+        "end_to_end_s": round(readable - posted, 2),
+        "records_per_s": _rate(records, readable - posted),
+        "accepted_per_s": _rate(accepted, readable - posted),
         "stages": {
-            # window: the wall-clock span in which the stage handled the run's records (bounded by its
-            # input); busy: the service's own time per batch summed (ingest and validation: their log
-            # lines' `ms`, ingest's including the wait for its one-batch-at-a-time publish lock;
-            # projection: lrs_projector_batch_seconds)
-            "ingest": {"window_s": round(last_accept - first_post, 2), "records_per_s": rate(records, last_accept - first_post),
-                       "busy_s": round(ingest_busy, 2), "busy_records_per_s": rate(records, ingest_busy)},
-            "validation": {"window_s": round(max(decided) - first_accept, 2) if decided else None,
-                           "records_per_s": rate(records, max(decided) - first_accept) if decided else None,
-                           "busy_s": round(validation_busy, 2), "busy_records_per_s": rate(records, validation_busy)},
-            "projection": {"window_s": round(last_readable - min(decided), 2) if decided else None,
-                           "records_per_s": rate(accepted, last_readable - min(decided)) if decided else None,
-                           "busy_s": round(projector_busy, 2), "busy_records_per_s": rate(projected, projector_busy),
-                           "events_applied": int(projected)},
+            "ingest": stage(records, posted, max(accepted_at), sum(t.ingest_ms or 0 for t in timings) / 1000),
+            "validation": stage(
+                records, min(accepted_at), max(decided), sum(t.validation_ms or 0 for t in timings) / 1000
+            ),
+            "projection": {
+                **stage(projected, min(decided), readable, after["batch_seconds"] - before["batch_seconds"]),
+                "events_applied": int(projected),
+            },
         },
         "batches_detail": [t.as_dict() for t in timings],
-    }  # fmt: skip
+    }
+
+
+def _rate(count: float, seconds: float) -> int | None:
+    return round(count / seconds) if seconds > 0 else None
 
 
 async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path) -> dict[str, Any]:
@@ -205,7 +209,7 @@ async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": "smoke" if plan.smoke else "full",
         "machine": {**machine(), "postgresql": await postgres_version(database_url)},
-        "plan": {k: v for k, v in plan.__dict__.items()},
+        "plan": dataclasses.asdict(plan),
         "logs": str(log_dir),
         "memory_peak_mb": {},
         "ok": False,
@@ -266,7 +270,6 @@ async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path
                 result["memory_peak_mb"]["sustained"] = memory.peak_mb()
                 result["cpu_s"]["sustained"] = memory.cpu
             result["emails_sent"] = system.smtp.messages
-        result["processes_stopped"] = True
 
         # The same number of records of the same size, and the rows the projection wrote for them:
         # the sustained run's, or the latency batches' when there is no sustained run (smoke).
@@ -311,9 +314,7 @@ async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path
 
 async def run_smoke(kafka_bootstrap: str, database_url: str, log_dir: Path) -> dict[str, Any]:
     """`make bench-smoke` and the integration test: 1 batch of 1,000 records, small baselines."""
-    return await run(
-        Plan(**{**SMOKE.__dict__, "uln_salt": uuid.uuid4().hex[:8]}), kafka_bootstrap, database_url, log_dir
-    )
+    return await run(dataclasses.replace(SMOKE, uln_salt=uuid.uuid4().hex[:8]), kafka_bootstrap, database_url, log_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -343,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             replay_events=arguments.replay_events,
         )
     )
-    plan = Plan(**{**plan.__dict__, "profile": arguments.profile, "uln_salt": uuid.uuid4().hex[:8]})
+    plan = dataclasses.replace(plan, profile=arguments.profile, uln_salt=uuid.uuid4().hex[:8])
     stamp = datetime.now(UTC)
     log_dir = RESULTS / "logs" / stamp.strftime("%Y%m%dT%H%M%SZ")
     result = asyncio.run(run(plan, kafka_bootstrap, database_url, log_dir))
