@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -199,5 +198,4 @@ async def test_challenge_raised_emails_the_aos_own_contact_which_other_aos_canno
 
 
 async def _async(value: list[EmailMessage]) -> list[EmailMessage]:
-    await asyncio.sleep(0)
     return value

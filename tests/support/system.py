@@ -7,11 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -68,19 +68,17 @@ class ServiceProcess:
                 self.kill()
 
     async def wait_ready(self, within: float = 120.0) -> None:
-        deadline = time.monotonic() + within
         async with httpx.AsyncClient(timeout=3.0) as client:
-            while time.monotonic() < deadline:
+
+            async def ready() -> bool:
                 if self.process and self.process.poll() is not None:
                     raise RuntimeError(f"{self.name} exited with {self.process.returncode}: see {self.log_path}")
                 try:
-                    response = await client.get(f"{self.url}/readyz")
-                    if response.status_code == 200:
-                        return
+                    return (await client.get(f"{self.url}/readyz")).status_code == 200
                 except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise TimeoutError(f"{self.name} not ready within {within}s: see {self.log_path}")
+                    return False
+
+            await eventually(ready, within=within, what=f"{self.name} ready (log: {self.log_path})")
 
 
 @dataclass
