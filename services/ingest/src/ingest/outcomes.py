@@ -82,6 +82,8 @@ def dead_letter_headers(message: ConsumerRecord[Any, Any], error: str) -> list[t
     ]
 
 
+OUTCOME_MESSAGES_PER_POLL = 10
+
 # Outcomes are stamped by the broker after their batch was received; the margin absorbs clock skew.
 START_MARGIN = timedelta(minutes=5)
 
@@ -169,7 +171,8 @@ class OutcomeConsumer:
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:
-            batches = await consumer.getmany(timeout_ms=1_000, max_records=500)
+            # One message carries up to 1,000 record outcomes: a few messages are a full transaction.
+            batches = await consumer.getmany(timeout_ms=1_000, max_records=OUTCOME_MESSAGES_PER_POLL)
             self.assigned = bool(consumer.assignment())
             self.caught_up = self.assigned and not batches
             if not batches:
