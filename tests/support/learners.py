@@ -10,10 +10,16 @@ from lrs_domain.identifiers import is_valid_uln
 _rng = random.SystemRandom()
 
 
+_issued_ulns: set[str] = set()
+
+
 def random_uln() -> str:
+    """A valid ULN never handed out before in this process: 10,000 random ULNs collide often enough
+    (about one run in two) to turn a Create into a duplicate and fail a test by chance."""
     while True:
         candidate = str(_rng.randint(1_000_000_000, 9_999_999_998))
-        if is_valid_uln(candidate):
+        if is_valid_uln(candidate) and candidate not in _issued_ulns:
+            _issued_ulns.add(candidate)
             return candidate
 
 
