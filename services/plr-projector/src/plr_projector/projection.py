@@ -29,9 +29,17 @@ from lrs_contracts.plr import (
     AchievementUpdated,
     AchievementWithdrawn,
     CentreAchievementReported,
+    QualificationSummary,
     ResultStatus,
 )
 from lrs_contracts.registry import UnknownEventType, decode, event_type_of
+from lrs_domain.achievements import (
+    AchievementChange,
+    AchievementEvent,
+    AchievementEventMismatch,
+    AchievementState,
+    transition,
+)
 from lrs_domain.identifiers import normalise_qan
 
 PLR_TOPIC = topics.PLR_EVENTS.name
@@ -39,9 +47,6 @@ LEARNER_TOPIC = topics.LEARNER_EVENTS.name
 CHALLENGE_TOPIC = topics.CHALLENGE_EVENTS.name
 PROJECTED_TOPICS = (PLR_TOPIC, LEARNER_TOPIC, CHALLENGE_TOPIC)
 
-AchievementEvent = (
-    AchievementRecorded | AchievementUpdated | AchievementSuperseded | AchievementWithdrawn | AchievementReinstated
-)
 _EVENTS_OF_TOPIC: dict[str, tuple[type[Contract], ...]] = {
     PLR_TOPIC: (
         AchievementRecorded,
@@ -189,17 +194,6 @@ def achievement_key(key: AchievementKey) -> AchievementKeyTuple:
     return (key.uln, key.ao_id, key.qualification_number, key.award_date)
 
 
-def _with_data(row: AchievementRow, data: AchievementData) -> AchievementRow:
-    return replace(
-        row,
-        pathway=data.pathway,
-        grade=data.grade,
-        ukprn=data.ukprn,
-        language_for_assessment=data.language_for_assessment,
-        credits=data.credits,
-    )
-
-
 def _history(row: AchievementRow, change: str, meta: EventMeta, event: AchievementEvent) -> HistoryEntry:
     return HistoryEntry(
         uln=row.uln,
@@ -223,90 +217,83 @@ def _history(row: AchievementRow, change: str, meta: EventMeta, event: Achieveme
     )
 
 
-def _late_provisional(row: AchievementRow, status: ResultStatus) -> bool:
-    """DOMAIN rule 3: a Provisional arriving after the Final never replaces it."""
-    return row.status == ResultStatus.FINAL and status == ResultStatus.PROVISIONAL
-
-
 def evolve_achievement(
     row: AchievementRow | None, event: AchievementEvent, meta: EventMeta
 ) -> tuple[AchievementRow, HistoryEntry] | None:
-    """The achievement after `event`, with its history entry; None when the event changes nothing."""
-    if isinstance(event, AchievementRecorded):
-        if row is not None and _late_provisional(row, event.status):
-            return None
-        if row is not None and not row.withdrawn:
-            candidate = _with_data(replace(row, status=event.status.value), event.data)
-            if candidate == row:
-                return None  # an identical resubmission
-            change = "superseded" if row.status != candidate.status else "recorded"
-            updated = replace(candidate, version=row.version + 1, last_changed_at=meta.occurred_at)
-            return updated, _history(updated, change, meta, event)
-        qualification = event.qualification
-        created = AchievementRow(
-            uln=event.key.uln,
-            ao_id=event.key.ao_id,
-            qualification_number=event.key.qualification_number,
-            award_date=event.key.award_date,
-            achievement_id=event.achievement_id,
-            status=event.status.value,
-            withdrawn=False,
-            version=1 if row is None else row.version + 1,
-            pathway=event.data.pathway,
-            grade=event.data.grade,
-            ukprn=event.data.ukprn,
-            language_for_assessment=event.data.language_for_assessment,
-            credits=event.data.credits,
-            title=qualification.title,
-            qualification_type=qualification.qualification_type,
-            level=qualification.level,
-            framework=qualification.framework,
-            kind=qualification.kind,
-            awarding_organisation_name=qualification.awarding_organisation_name,
-            date_loaded=meta.occurred_at,
+    """The achievement after `event`, with its history entry; None when the event changes nothing.
+
+    What an event does is the domain's one fold (`lrs_domain.achievements.transition`); this adds
+    what only the read model keeps: the version, the catalogue facts and the load date.
+    """
+    try:
+        moved = transition(_state_of(row, event.key) if row is not None else None, event)
+    except AchievementEventMismatch as error:
+        raise ProjectionError(str(error)) from error
+    if moved is None:
+        return None
+    state = moved.state
+    if row is None or moved.change is AchievementChange.RECREATED:
+        assert isinstance(event, AchievementRecorded)  # only a recording starts or re-creates an achievement
+        changed = _new_row(state, event.qualification, 1 if row is None else row.version + 1, meta)
+    else:
+        changed = replace(
+            row,
+            status=state.status.value,
+            withdrawn=state.withdrawn,
+            pathway=state.data.pathway,
+            grade=state.data.grade,
+            ukprn=state.data.ukprn,
+            language_for_assessment=state.data.language_for_assessment,
+            credits=state.data.credits,
+            version=row.version + 1,
             last_changed_at=meta.occurred_at,
         )
-        return created, _history(created, "recorded" if row is None else "recreated", meta, event)
-
-    if row is None:
-        raise ProjectionError(f"{_short(event)}: no achievement with this key on the PLR")
-
-    if isinstance(event, AchievementUpdated):
-        if row.withdrawn:
-            raise ProjectionError("updated: the achievement is withdrawn")
-        if _late_provisional(row, event.status):
-            return None
-        candidate = _with_data(replace(row, status=event.status.value), event.data)
-        if candidate == row:
-            return None
-        change = "superseded" if row.status != candidate.status else "updated"
-        updated = replace(candidate, version=row.version + 1, last_changed_at=meta.occurred_at)
-        return updated, _history(updated, change, meta, event)
-
-    if isinstance(event, AchievementSuperseded):
-        if row.withdrawn:
-            raise ProjectionError("superseded: the achievement is withdrawn")
-        candidate = _with_data(replace(row, status=ResultStatus.FINAL.value), event.data)
-        if candidate == row:
-            return None
-        updated = replace(candidate, version=row.version + 1, last_changed_at=meta.occurred_at)
-        return updated, _history(updated, "superseded", meta, event)
-
-    if isinstance(event, AchievementWithdrawn):
-        if row.withdrawn:
-            return None
-        withdrawn = replace(row, withdrawn=True, version=row.version + 1, last_changed_at=meta.occurred_at)
-        return withdrawn, _history(withdrawn, "withdrawn", meta, event)
-
-    if not row.withdrawn:
-        return None
-    reinstated = replace(row, withdrawn=False, version=row.version + 1, last_changed_at=meta.occurred_at)
-    return reinstated, _history(reinstated, "reinstated", meta, event)
+    return changed, _history(changed, moved.change.value, meta, event)
 
 
-def _short(event: Contract) -> str:
-    event_type = str(getattr(event, "event_type", type(event).__name__))
-    return event_type.split(".")[-2] if event_type.count(".") >= 2 else event_type
+def _state_of(row: AchievementRow, key: AchievementKey) -> AchievementState:
+    """The row as the fold sees it; `key` is the event's, which is the row's (rows are found by it)."""
+    return AchievementState(
+        achievement_id=row.achievement_id,
+        key=key,
+        data=AchievementData(
+            pathway=row.pathway,
+            grade=row.grade,
+            ukprn=row.ukprn,
+            language_for_assessment=row.language_for_assessment,
+            credits=row.credits,
+        ),
+        status=ResultStatus(row.status),
+        withdrawn=row.withdrawn,
+    )
+
+
+def _new_row(
+    state: AchievementState, qualification: QualificationSummary, version: int, meta: EventMeta
+) -> AchievementRow:
+    return AchievementRow(
+        uln=state.key.uln,
+        ao_id=state.key.ao_id,
+        qualification_number=state.key.qualification_number,
+        award_date=state.key.award_date,
+        achievement_id=state.achievement_id,
+        status=state.status.value,
+        withdrawn=False,
+        version=version,
+        pathway=state.data.pathway,
+        grade=state.data.grade,
+        ukprn=state.data.ukprn,
+        language_for_assessment=state.data.language_for_assessment,
+        credits=state.data.credits,
+        title=qualification.title,
+        qualification_type=qualification.qualification_type,
+        level=qualification.level,
+        framework=qualification.framework,
+        kind=qualification.kind,
+        awarding_organisation_name=qualification.awarding_organisation_name,
+        date_loaded=meta.occurred_at,
+        last_changed_at=meta.occurred_at,
+    )
 
 
 def centre_row(event: CentreAchievementReported, meta: EventMeta) -> CentreRow:
