@@ -19,7 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import Problem, ProblemError, handle_problem, problem_response
 
-ReadinessCheck = Callable[[], Awaitable[None]]
+ReadinessCheck = Callable[[], Awaitable[str | None]]
+"""Raises when the dependency is unavailable; may return a detail to report (e.g. parked messages)."""
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 HTTP_REQUESTS = Counter("lrs_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
@@ -57,13 +58,13 @@ def build_app(
     async def readyz(request: Request) -> JSONResponse:
         checks: Mapping[str, ReadinessCheck] = request.app.state.readiness_checks
         results: dict[str, str] = {}
+        ready = True
         for name, check in checks.items():
             try:
-                await check()
-                results[name] = "ok"
+                results[name] = await check() or "ok"
             except Exception as error:
                 results[name] = f"unavailable: {type(error).__name__}"
-        ready = all(result == "ok" for result in results.values())
+                ready = False
         return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)

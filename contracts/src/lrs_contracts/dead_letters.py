@@ -1,0 +1,176 @@
+"""The dead-letter contract: what a message parked on `<topic>.dlq` carries, declared once, here.
+
+A consumer that cannot apply a message (it fails the same way every time) copies it, key and value
+unchanged, to its topic's dead-letter topic with these Kafka headers, and goes on with the next one:
+
+| header | value |
+|---|---|
+| `lrs-error` | why: `<ExceptionClass>: <message>`, at most 1,000 bytes of UTF-8 |
+| `lrs-original-topic` | the topic the message was read from |
+| `lrs-original-partition` | its partition (decimal) |
+| `lrs-original-offset` | its offset (decimal) |
+| `lrs-consumer` | who parked it: `<service>.<consumer>`, e.g. `ingest.batch-view` |
+| `lrs-attempts` | how many times it was tried before it was parked (decimal) |
+| `lrs-parked-at` | when, ISO-8601 UTC |
+| `lrs-event-id` | the envelope's `event_id`, when the value was readable enough to say (else absent) |
+| `lrs-event-type` | the envelope's `event_type`, likewise |
+
+Build them with `DeadLetter.headers()`, read them back with `DeadLetter.from_headers()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from pydantic import ValidationError
+
+ERROR = "lrs-error"
+ORIGINAL_TOPIC = "lrs-original-topic"
+ORIGINAL_PARTITION = "lrs-original-partition"
+ORIGINAL_OFFSET = "lrs-original-offset"
+CONSUMER = "lrs-consumer"
+ATTEMPTS = "lrs-attempts"
+PARKED_AT = "lrs-parked-at"
+EVENT_ID = "lrs-event-id"
+EVENT_TYPE = "lrs-event-type"
+
+HEADER_NAMES = (
+    ERROR,
+    ORIGINAL_TOPIC,
+    ORIGINAL_PARTITION,
+    ORIGINAL_OFFSET,
+    CONSUMER,
+    ATTEMPTS,
+    PARKED_AT,
+    EVENT_ID,
+    EVENT_TYPE,
+)
+
+MAX_ERROR_BYTES = 1_000
+DEAD_LETTER_SUFFIX = ".dlq"
+
+Headers = list[tuple[str, bytes]]
+
+
+def dead_letter_topic(topic: str) -> str:
+    """`<topic>.dlq`: where poison messages of `topic` go (same key, same partition count)."""
+    return f"{topic}{DEAD_LETTER_SUFFIX}"
+
+
+def error_text(error: BaseException) -> str:
+    """`<ExceptionClass>: <message>`, cut to fit the `lrs-error` header.
+
+    A validation error names the fields and what is wrong with them, never the values (which may be
+    personal data).
+    """
+    if isinstance(error, ValidationError):
+        issues = [f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}" for issue in error.errors()[:5]]
+        detail = "; ".join(issues)
+    else:
+        detail = str(error)
+    return _cut(f"{type(error).__name__}: {detail}" if detail else type(error).__name__)
+
+
+def _cut(text: str) -> str:
+    """At most MAX_ERROR_BYTES of UTF-8, with NUL spelled out (PostgreSQL text refuses it)."""
+    clean = text.replace("\x00", "\\0")
+    encoded = clean.encode()
+    if len(encoded) <= MAX_ERROR_BYTES:
+        return clean
+    return encoded[:MAX_ERROR_BYTES].decode(errors="ignore")
+
+
+def peek_event(value: bytes | None) -> tuple[str | None, str | None]:
+    """The envelope's (event_id, event_type) if the value is a JSON object carrying them as strings."""
+    if not value:
+        return None, None
+    try:
+        document = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None, None
+    if not isinstance(document, dict):
+        return None, None
+    event_id, event_type = document.get("event_id"), document.get("event_type")
+    return (
+        event_id if isinstance(event_id, str) else None,
+        event_type if isinstance(event_type, str) else None,
+    )
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Why and from where a message was parked: the `lrs-*` headers of a dead-letter message."""
+
+    error: str
+    original_topic: str
+    original_partition: int
+    original_offset: int
+    consumer: str
+    attempts: int
+    parked_at: datetime
+    event_id: str | None = None
+    event_type: str | None = None
+
+    @staticmethod
+    def of(
+        *,
+        error: str,
+        topic: str,
+        partition: int,
+        offset: int,
+        consumer: str,
+        attempts: int,
+        value: bytes | None,
+        parked_at: datetime | None = None,
+    ) -> DeadLetter:
+        """A dead letter for a message, with the event's id and type when its value reveals them."""
+        event_id, event_type = peek_event(value)
+        return DeadLetter(
+            error=_cut(error),
+            original_topic=topic,
+            original_partition=partition,
+            original_offset=offset,
+            consumer=consumer,
+            attempts=attempts,
+            parked_at=parked_at or datetime.now(UTC),
+            event_id=event_id,
+            event_type=event_type,
+        )
+
+    def headers(self) -> Headers:
+        headers = [
+            (ERROR, _cut(self.error).encode()),
+            (ORIGINAL_TOPIC, self.original_topic.encode()),
+            (ORIGINAL_PARTITION, str(self.original_partition).encode()),
+            (ORIGINAL_OFFSET, str(self.original_offset).encode()),
+            (CONSUMER, self.consumer.encode()),
+            (ATTEMPTS, str(self.attempts).encode()),
+            (PARKED_AT, self.parked_at.astimezone(UTC).isoformat().encode()),
+        ]
+        if self.event_id is not None:
+            headers.append((EVENT_ID, self.event_id.encode()))
+        if self.event_type is not None:
+            headers.append((EVENT_TYPE, self.event_type.encode()))
+        return headers
+
+    @staticmethod
+    def from_headers(headers: Iterable[tuple[str, bytes]]) -> DeadLetter:
+        """Reads the `lrs-*` headers back; raises ValueError when a required one is missing or malformed."""
+        found = {name: value.decode(errors="replace") for name, value in headers if name in HEADER_NAMES}
+        try:
+            return DeadLetter(
+                error=found[ERROR],
+                original_topic=found[ORIGINAL_TOPIC],
+                original_partition=int(found[ORIGINAL_PARTITION]),
+                original_offset=int(found[ORIGINAL_OFFSET]),
+                consumer=found[CONSUMER],
+                attempts=int(found[ATTEMPTS]),
+                parked_at=datetime.fromisoformat(found[PARKED_AT]),
+                event_id=found.get(EVENT_ID),
+                event_type=found.get(EVENT_TYPE),
+            )
+        except KeyError as missing:
+            raise ValueError(f"not a dead letter: header {missing} missing") from None

@@ -1,0 +1,484 @@
+"""One way to consume: retry with bounded backoff, poison parked on `<topic>.dlq`, the rest goes on.
+
+Every failure of a handler is classified (`classify_failure`):
+
+- **transient** — the infrastructure, not the message: connection and timeout errors (`OSError`,
+  `TimeoutError`, any `KafkaError`), PostgreSQL unreachable, shutting down, out of resources, a
+  serialization failure or deadlock, a lock timeout (`asyncpg` classes 08, 40, 53, 55P03, 57, 58,
+  `InterfaceError`), and anything a handler raises as `Transient` (an SMTP server away, say).
+  Retried with exponential backoff (`RetryPolicy`, capped at `max_seconds`) for as long as it takes,
+  and **never parked**: a database outage must not empty a topic into its DLQ.
+- **poison** — everything else: the message itself fails the same way every time. Decode and
+  validation errors (`ValueError`, pydantic's `ValidationError`, `UnicodeError`), data PostgreSQL
+  refuses (`DataError`, e.g. `CharacterNotInRepertoireError` for a NUL byte; integrity violations),
+  a header that cannot be built (`ValueError` for a CR/LF), and bugs (`KeyError`, `TypeError`, ...).
+  Tried `poison_attempts` times, then parked.
+
+Parking stores the message in the service's `parked_messages` table (`lrs_platform.parking`), copies
+it to `<topic>.dlq` with the `lrs_contracts.dead_letters` headers, and *holds its key*: later
+messages with the same key are parked behind it (`blocked`), so a key's messages never apply out of
+order. Operators list, retry and skip them (`lrs dlq ... --service NAME`). `/readyz` stays ready
+and says how many are parked; `lrs_consumer_*` metrics count them.
+
+The pieces, and which consumer uses what (each keeps its own offset strategy):
+
+| offset strategy | who | uses |
+|---|---|---|
+| group commit after the effect | ingest batch view, notifier, challenges | `ConsumerLoop` (+ `PoisonGuard`) |
+| the framework commits after the handler | reporting (faust agent) | `PoisonGuard.apply` per event |
+| offsets in the effect's Kafka transaction | validation's decider | `Attempts` + `DeadLetterOffice.park(publish=False)` |
+| offsets in the effect's PostgreSQL transaction | plr-projector | `Attempts` + its own parked streams |
+
+A group-commit consumer, wired in `bootstrap.py`::
+
+    office = DeadLetterOffice(ParkedMessages(pool, "challenges_parked"), producer_publisher(producer))
+    await office.store.migrate()
+
+    async def handle(messages: Sequence[Message]) -> None:  # idempotent: a batch may be applied again
+        ...
+
+    guard = PoisonGuard("challenges.achievements", handle, office)
+    loop = ConsumerLoop(
+        guard,
+        [CHALLENGE_EVENTS.name],
+        lambda: make_consumer(settings.kafka_bootstrap_servers, group_id="challenges"),
+    )
+    tasks.start(loop.run(), "challenges-consumer")
+    serve_dead_letters(app, office, guard)  # lrs_platform.parking_api: /v1/admin/dlq and /readyz
+
+and `app.include_router(lrs_platform.parking_api.router)` where the app is built.
+
+`handle` receives a poll's messages (up to `max_records`) and must be idempotent: after a poison
+failure the loop applies them again one at a time to find the poison.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter, Gauge
+
+from lrs_contracts.dead_letters import DeadLetter, error_text
+from lrs_platform.logging import get_logger
+from lrs_platform.parking import DeadLetterOffice, ParkedRow, Parking, ReplayResult, Stream
+
+T = TypeVar("T")
+
+_log = get_logger("lrs.consumer")
+
+MESSAGES = Counter(
+    "lrs_consumer_messages_total",
+    "Messages a consumer finished with, by outcome: applied, parked (poison) or held (behind a poison)",
+    ["consumer", "outcome"],
+)
+FAILURES = Counter(
+    "lrs_consumer_failures_total",
+    "Failed attempts to apply messages, by kind: transient or poison",
+    ["consumer", "kind"],
+)
+PARKED = Gauge(
+    "lrs_consumer_parked_messages",
+    "Messages parked now: poison ('error') and held behind one ('blocked')",
+    ["consumer", "reason"],
+)
+RETRYING = Gauge("lrs_consumer_retrying", "1 while a consumer is retrying a failure, else 0", ["consumer"])
+
+
+@dataclass(frozen=True)
+class Message:
+    """A record as read from Kafka (or from the parked table), free of any client library's types."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int = 0
+
+    @staticmethod
+    def of(record: Any) -> Message:
+        """From an aiokafka `ConsumerRecord` (or anything with the same attributes)."""
+        return Message(record.topic, record.partition, record.offset, record.key, record.value, record.timestamp or 0)
+
+    @staticmethod
+    def parked(row: ParkedRow) -> Message:
+        return Message(row.topic, row.partition, row.offset, row.key, row.value, row.timestamp_ms)
+
+    @property
+    def stream(self) -> Stream | None:
+        return (self.topic, self.key) if self.key is not None else None
+
+
+Handler = Callable[[Sequence[Message]], Awaitable[None]]
+
+
+class Transient(Exception):
+    """Raised by a handler for a failure that must be retried and never parked (a server away)."""
+
+    def __init__(self, detail: str, delay: float | None = None) -> None:
+        super().__init__(detail)
+        self.delay = delay
+
+
+class Failure(StrEnum):
+    TRANSIENT = "transient"
+    POISON = "poison"
+
+
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    Transient,
+    OSError,
+    TimeoutError,
+    KafkaError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.TransactionRollbackError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.LockNotAvailableError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.PostgresSystemError,
+)
+
+
+def classify_failure(error: BaseException) -> Failure:
+    """Transient: the infrastructure failed and will come back. Poison: anything else."""
+    return Failure.TRANSIENT if isinstance(error, _TRANSIENT) else Failure.POISON
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_seconds: float = 0.2
+    max_seconds: float = 10.0
+    poison_attempts: int = 3
+    """Attempts before a message that keeps failing (not transiently) is parked."""
+
+    def delay(self, attempt: int) -> float:
+        """Exponential, bounded: base, 2·base, 4·base, … never more than `max_seconds`."""
+        return float(min(self.max_seconds, self.base_seconds * 2 ** max(0, attempt - 1)))
+
+
+@dataclass(frozen=True)
+class Poisoned:
+    """What a message (or batch) that kept failing failed with."""
+
+    error: str
+    attempts: int
+
+
+class Attempts:
+    """Runs an effect until it succeeds (transient failures) or has failed `poison_attempts` times.
+
+    Also what readiness reports: whether it is retrying now, and the last failure.
+    """
+
+    def __init__(
+        self, consumer: str, policy: RetryPolicy = RetryPolicy(), *, fatal: tuple[type[BaseException], ...] = ()
+    ) -> None:
+        """`fatal` failures are raised at once: the process must stop (a fenced transactional producer)."""
+        self.consumer = consumer
+        self.policy = policy
+        self._fatal = fatal
+        self.retrying_since: float | None = None
+        self.last_error: str | None = None
+
+    async def run(self, effect: Callable[[], Awaitable[T]], *, poison_attempts: int | None = None) -> T | Poisoned:
+        allowed = poison_attempts if poison_attempts is not None else self.policy.poison_attempts
+        attempt = poisoned = 0
+        while True:
+            try:
+                result = await effect()
+            except asyncio.CancelledError:
+                raise
+            except self._fatal:
+                raise
+            except Exception as error:
+                attempt += 1
+                kind = classify_failure(error)
+                FAILURES.labels(self.consumer, kind.value).inc()
+                self.last_error = error_text(error)
+                if kind is Failure.POISON:
+                    poisoned += 1
+                    if poisoned >= allowed:
+                        self._settled()
+                        return Poisoned(self.last_error, attempt)
+                delay = error.delay if isinstance(error, Transient) and error.delay is not None else None
+                delay = delay if delay is not None else self.policy.delay(attempt)
+                if self.retrying_since is None:
+                    self.retrying_since = time.monotonic()
+                    RETRYING.labels(self.consumer).set(1)
+                _log.warning(
+                    "consumer_retrying", consumer=self.consumer, kind=kind.value, error=self.last_error, retry_in=delay
+                )
+                await asyncio.sleep(delay)
+                continue
+            self._settled()
+            return result
+
+    async def until_done(self, effect: Callable[[], Awaitable[T]]) -> T:
+        """For the consumer's own bookkeeping (parking, publishing dead letters): never gives up."""
+        attempt = 0
+        while True:
+            try:
+                return await effect()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                attempt += 1
+                _log.warning("consumer_bookkeeping_retrying", consumer=self.consumer, error=error_text(error))
+                await asyncio.sleep(self.policy.delay(attempt))
+
+    def _settled(self) -> None:
+        if self.retrying_since is not None:
+            self.retrying_since = None
+            RETRYING.labels(self.consumer).set(0)
+
+    def describe(self) -> str | None:
+        if self.retrying_since is None:
+            return None
+        return f"retrying for {time.monotonic() - self.retrying_since:.0f}s: {self.last_error}"
+
+
+class PoisonGuard:
+    """Applies messages with `Attempts`; parks those that keep failing and holds their keys behind them.
+
+    One per consumer. `lock` is held while a batch is applied or parked messages are replayed, so an
+    operator's retry never races the loop.
+    """
+
+    def __init__(
+        self, name: str, handler: Handler, office: DeadLetterOffice, policy: RetryPolicy = RetryPolicy()
+    ) -> None:
+        self.name = name
+        self.lock = asyncio.Lock()
+        self.attempts = Attempts(name, policy)
+        self._handler = handler
+        self._office = office
+        self._held: set[Stream] | None = None
+        office.register(name, self)
+
+    async def start(self) -> None:
+        """Loads the held keys and sends dead letters a crash left unsent; idempotent."""
+        async with self.lock:
+            await self._held_streams()
+            await self.attempts.until_done(lambda: self._office.publish_pending(self.name))
+            await self.refresh_gauge()
+
+    async def apply(self, messages: Sequence[Message]) -> None:
+        """Returns when every message is applied or parked (transient failures are waited out)."""
+        async with self.lock:
+            held = await self._held_streams()
+            blocked = [message for message in messages if message.stream in held]
+            free = [message for message in messages if message.stream not in held]
+            await self._park_blocked(blocked)
+            if not free:
+                return
+            # A batch that fails deterministically is not retried whole: its messages are, one by one.
+            outcome = await self.attempts.run(lambda: self._handler(free), poison_attempts=1 if len(free) > 1 else None)
+            if not isinstance(outcome, Poisoned):
+                MESSAGES.labels(self.name, "applied").inc(len(free))
+                return
+            if len(free) == 1:
+                await self._park_poison(free[0], outcome)
+                return
+            for message in free:
+                if message.stream in held:
+                    await self._park_blocked([message])
+                    continue
+                single = await self.attempts.run(functools.partial(self._handler, [message]))
+                if isinstance(single, Poisoned):
+                    await self._park_poison(message, single)
+                else:
+                    MESSAGES.labels(self.name, "applied").inc()
+
+    async def replay(self, parked: ParkedRow, *, skip_head: bool) -> ReplayResult:
+        """Applies a parked stream again from its head, in order; stops at the first that fails."""
+        async with self.lock:
+            rows = await self._office.store.stream_of(parked)
+            applied = skipped = 0
+            error: str | None = None
+            for index, row in enumerate(rows):
+                if index == 0 and skip_head:
+                    await self._office.store.delete(row.id)
+                    skipped += 1
+                    continue
+                try:
+                    await self._handler([Message.parked(row)])
+                except Exception as failure:
+                    if classify_failure(failure) is Failure.TRANSIENT:
+                        raise
+                    error = error_text(failure)
+                    await self._office.store.failed_again(row, error)
+                    await self._office.publish_pending(self.name)
+                    break
+                await self._office.store.delete(row.id)
+                applied += 1
+            still_parked = len(rows) - applied - skipped
+            if still_parked == 0 and parked.stream is not None:
+                (await self._held_streams()).discard(parked.stream)
+            MESSAGES.labels(self.name, "applied").inc(applied)
+            await self.refresh_gauge()
+        key = parked.key.decode(errors="replace") if parked.key is not None else None
+        return ReplayResult(self.name, parked.topic, key, applied, skipped, still_parked, error)
+
+    async def refresh_gauge(self) -> dict[str, int]:
+        counts = await self._office.store.counts(self.name)
+        for reason, count in counts.items():
+            PARKED.labels(self.name, reason).set(count)
+        return counts
+
+    async def readiness(self) -> str:
+        """Never fails the probe (a parked message must not take the service out of rotation): it says."""
+        counts = await self.refresh_gauge()
+        parts = []
+        if counts["error"] or counts["blocked"]:
+            parts.append(f"{counts['error']} parked, {counts['blocked']} held behind them")
+        if retrying := self.attempts.describe():
+            parts.append(retrying)
+        return "ok" + (": " + "; ".join(parts) if parts else "")
+
+    async def _held_streams(self) -> set[Stream]:
+        if self._held is None:
+            self._held = await self.attempts.until_done(lambda: self._office.store.held_streams(self.name))
+        return self._held
+
+    async def _park_blocked(self, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        parkings = [self._parking(message, "blocked", None) for message in messages]
+        await self.attempts.until_done(lambda: self._office.park(parkings))
+        MESSAGES.labels(self.name, "held").inc(len(messages))
+        await self.attempts.until_done(self.refresh_gauge)
+
+    async def _park_poison(self, message: Message, poisoned: Poisoned) -> None:
+        dead_letter = DeadLetter.of(
+            error=poisoned.error,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            consumer=self.name,
+            attempts=poisoned.attempts,
+            value=message.value,
+        )
+        parking = self._parking(message, "error", dead_letter)
+        await self.attempts.until_done(lambda: self._office.park([parking]))
+        if message.stream is not None:
+            (await self._held_streams()).add(message.stream)
+        MESSAGES.labels(self.name, "parked").inc()
+        await self.attempts.until_done(self.refresh_gauge)
+        _log.error(
+            "message_parked",
+            consumer=self.name,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            attempts=poisoned.attempts,
+            error=poisoned.error,
+        )
+
+    def _parking(self, message: Message, reason: str, dead_letter: DeadLetter | None) -> Parking:
+        return Parking(
+            consumer=self.name,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value,
+            timestamp_ms=message.timestamp_ms,
+            reason=reason,
+            dead_letter=dead_letter,
+        )
+
+
+class Progress(Protocol):
+    """How a loop records that it is past some messages (each one applied or parked): the offset seam."""
+
+    async def passed(self, consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None: ...
+
+
+class GroupCommit:
+    """At-least-once: the consumer group's offsets are committed after the effect is durable."""
+
+    async def passed(self, consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
+        await consumer.commit(dict(offsets))
+
+
+def next_offsets(polled: Mapping[TopicPartition, Sequence[Any]]) -> dict[TopicPartition, int]:
+    return {partition: records[-1].offset + 1 for partition, records in polled.items() if records}
+
+
+ListenerFactory = Callable[[AIOKafkaConsumer], ConsumerRebalanceListener]
+
+
+class ConsumerLoop:
+    """Poll, apply through the guard, record progress; a failing client is rebuilt from the committed offsets."""
+
+    def __init__(
+        self,
+        guard: PoisonGuard,
+        topics: Sequence[str],
+        consumer_factory: Callable[[], AIOKafkaConsumer],
+        *,
+        listener: ListenerFactory | None = None,
+        progress: Progress | None = None,
+        max_records: int = 500,
+        poll_timeout_ms: int = 1_000,
+        after_progress: Callable[[], None] | None = None,
+    ) -> None:
+        self.guard = guard
+        self.assigned = False
+        self.caught_up = False  # the last poll found nothing new: for readiness checks and tests
+        self._topics = list(topics)
+        self._consumer_factory = consumer_factory
+        self._listener = listener
+        self._progress = progress or GroupCommit()
+        self._max_records = max_records
+        self._poll_timeout_ms = poll_timeout_ms
+        self._after_progress = after_progress
+
+    async def run(self) -> None:
+        """Consumes until cancelled."""
+        await self.guard.start()
+        attempt = 0
+        while True:
+            consumer = self._consumer_factory()
+            if self._listener is not None:
+                consumer.subscribe(self._topics, listener=self._listener(consumer))
+            else:
+                consumer.subscribe(self._topics)
+            try:
+                await consumer.start()
+                attempt = 0
+                await self._consume(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                attempt += 1
+                delay = self.guard.attempts.policy.delay(attempt)
+                _log.warning("consumer_restarting", consumer=self.guard.name, error=error_text(error), in_s=delay)
+                await asyncio.sleep(delay)
+            finally:
+                self.assigned = self.caught_up = False
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            polled = await consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
+            self.assigned = bool(consumer.assignment())
+            self.caught_up = self.assigned and not polled
+            if not polled:
+                continue
+            await self.guard.apply([Message.of(record) for records in polled.values() for record in records])
+            await self._progress.passed(consumer, next_offsets(polled))
+            if self._after_progress is not None:
+                self._after_progress()

@@ -1,0 +1,353 @@
+"""Parked messages: what a service's consumers could not apply, kept in PostgreSQL for operators.
+
+Each service keeps them in its own schema (`<service schema>_parked`, table `parked_messages`, made
+by `ParkedMessages.migrate`). A row is either the poison itself (`reason = 'error'`, also copied to
+`<topic>.dlq` with the `lrs_contracts.dead_letters` headers) or a later message of the same key held
+behind it (`'blocked'`), so that one key's messages are never applied out of order.
+
+`DeadLetterOffice` ties the table to the dead-letter topics and to the consumers that can apply a
+parked message again (`lrs dlq retry|skip --service NAME`); `lrs_platform.consumer` parks into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from lrs_contracts.dead_letters import DeadLetter, Headers, dead_letter_topic
+from lrs_platform.database import apply_migrations
+from lrs_platform.logging import get_logger
+
+_log = get_logger("lrs.parking")
+
+DeadLetterPublisher = Callable[[str, bytes | None, bytes | None, Headers], Awaitable[None]]
+"""Sends (topic, key, value, headers) and returns once the broker has it."""
+
+Stream = tuple[str, bytes]  # (topic, key): the messages that must stay in order
+
+
+def producer_publisher(producer: AIOKafkaProducer) -> DeadLetterPublisher:
+    async def publish(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        await producer.send_and_wait(topic, key=key, value=value, headers=headers)
+
+    return publish
+
+
+@dataclass(frozen=True)
+class ParkedRow:
+    id: int
+    consumer: str
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+    reason: str  # 'error' | 'blocked'
+    error: str | None
+    attempts: int
+    event_id: str | None
+    event_type: str | None
+    parked_at: datetime
+
+    @property
+    def stream(self) -> Stream | None:
+        """Messages without a key hold nothing back: each is a stream of its own."""
+        return (self.topic, self.key) if self.key is not None else None
+
+    def dead_letter(self) -> DeadLetter:
+        return DeadLetter(
+            error=self.error or "",
+            original_topic=self.topic,
+            original_partition=self.partition,
+            original_offset=self.offset,
+            consumer=self.consumer,
+            attempts=self.attempts,
+            parked_at=self.parked_at,
+            event_id=self.event_id,
+            event_type=self.event_type,
+        )
+
+    def view(self) -> dict[str, Any]:
+        """What operators see (the value stays in the table: it may hold personal data)."""
+        return {
+            "id": self.id,
+            "consumer": self.consumer,
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "key": self.key.decode(errors="replace") if self.key is not None else None,
+            "reason": self.reason,
+            "error": self.error,
+            "attempts": self.attempts,
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "parked_at": self.parked_at.isoformat(),
+        }
+
+
+def _row(record: asyncpg.Record) -> ParkedRow:
+    return ParkedRow(
+        id=record["id"],
+        consumer=record["consumer"],
+        topic=record["topic"],
+        partition=record["partition"],
+        offset=record["offset"],
+        key=record["message_key"],
+        value=record["value"],
+        timestamp_ms=record["kafka_timestamp_ms"],
+        reason=record["reason"],
+        error=record["error"],
+        attempts=record["attempts"],
+        event_id=record["event_id"],
+        event_type=record["event_type"],
+        parked_at=record["parked_at"],
+    )
+
+
+@dataclass(frozen=True)
+class Parking:
+    """One message to park: where it was read, what it held, and why it is parked."""
+
+    consumer: str
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+    reason: str  # 'error' | 'blocked'
+    dead_letter: DeadLetter | None  # None when blocked
+
+
+class ParkedMessages:
+    """The `parked_messages` table of one service's `<schema>_parked` schema."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
+        self.pool = pool
+        self.schema = schema
+        self._table = f'"{schema}".parked_messages'
+
+    async def migrate(self) -> None:
+        async with self.pool.acquire() as connection:
+            await apply_migrations(connection, self.schema, "lrs_platform.parking_migrations")
+
+    async def park(self, parkings: Sequence[Parking], *, dlq_pending: bool) -> None:
+        """Idempotent by (consumer, topic, partition, offset): parking a redelivered message changes nothing."""
+        await self.pool.executemany(
+            f'INSERT INTO {self._table} (consumer, topic, partition, "offset", message_key, value,'
+            " kafka_timestamp_ms, reason, error, attempts, event_id, event_type, parked_at, dlq_pending)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13, now()), $14)"
+            ' ON CONFLICT (consumer, topic, partition, "offset") DO NOTHING',
+            [
+                (
+                    parking.consumer,
+                    parking.topic,
+                    parking.partition,
+                    parking.offset,
+                    parking.key,
+                    parking.value,
+                    parking.timestamp_ms,
+                    parking.reason,
+                    parking.dead_letter.error if parking.dead_letter else None,
+                    parking.dead_letter.attempts if parking.dead_letter else 0,
+                    parking.dead_letter.event_id if parking.dead_letter else None,
+                    parking.dead_letter.event_type if parking.dead_letter else None,
+                    parking.dead_letter.parked_at if parking.dead_letter else None,
+                    dlq_pending and parking.reason == "error",
+                )
+                for parking in parkings
+            ],
+        )
+
+    async def held_streams(self, consumer: str) -> set[Stream]:
+        rows = await self.pool.fetch(
+            f"SELECT DISTINCT topic, message_key FROM {self._table} WHERE consumer = $1 AND message_key IS NOT NULL",
+            consumer,
+        )
+        return {(row["topic"], row["message_key"]) for row in rows}
+
+    async def get(self, parked_id: int) -> ParkedRow | None:
+        row = await self.pool.fetchrow(f"SELECT * FROM {self._table} WHERE id = $1", parked_id)
+        return _row(row) if row is not None else None
+
+    async def listing(
+        self, consumers: Iterable[str], *, topic: str | None = None, key: str | None = None, limit: int = 500
+    ) -> list[ParkedRow]:
+        rows = await self.pool.fetch(
+            f"SELECT * FROM {self._table} WHERE consumer = ANY($1::text[]) AND ($2::text IS NULL OR topic = $2)"
+            " AND ($3::bytea IS NULL OR message_key = $3)"
+            ' ORDER BY consumer, topic, message_key, partition, "offset" LIMIT $4',
+            list(consumers),
+            topic,
+            key.encode() if key is not None else None,
+            limit,
+        )
+        return [_row(row) for row in rows]
+
+    async def stream_of(self, row: ParkedRow) -> list[ParkedRow]:
+        """Every parked message of the row's stream, in log order (the row alone when it has no key)."""
+        if row.key is None:
+            return [row]
+        rows = await self.pool.fetch(
+            f"SELECT * FROM {self._table} WHERE consumer = $1 AND topic = $2 AND message_key = $3"
+            ' ORDER BY partition, "offset"',
+            row.consumer,
+            row.topic,
+            row.key,
+        )
+        return [_row(found) for found in rows]
+
+    async def delete(self, parked_id: int) -> None:
+        await self.pool.execute(f"DELETE FROM {self._table} WHERE id = $1", parked_id)
+
+    async def failed_again(self, row: ParkedRow, error: str) -> None:
+        """The stream's new head failed when re-applied: it becomes the poison (and goes to the DLQ if new)."""
+        await self.pool.execute(
+            f"UPDATE {self._table} SET error = $2, attempts = attempts + 1, reason = 'error',"
+            " dlq_pending = dlq_pending OR reason = 'blocked' WHERE id = $1",
+            row.id,
+            error,
+        )
+
+    async def pending_dead_letters(self, consumer: str, limit: int = 500) -> list[ParkedRow]:
+        rows = await self.pool.fetch(
+            f"SELECT * FROM {self._table} WHERE consumer = $1 AND dlq_pending ORDER BY id LIMIT $2", consumer, limit
+        )
+        return [_row(row) for row in rows]
+
+    async def mark_published(self, ids: Sequence[int]) -> None:
+        await self.pool.execute(f"UPDATE {self._table} SET dlq_pending = false WHERE id = ANY($1::bigint[])", list(ids))
+
+    async def counts(self, consumer: str) -> dict[str, int]:
+        rows = await self.pool.fetch(
+            f"SELECT reason, count(*)::int AS n FROM {self._table} WHERE consumer = $1 GROUP BY reason", consumer
+        )
+        return {"error": 0, "blocked": 0} | {row["reason"]: row["n"] for row in rows}
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    consumer: str
+    topic: str
+    key: str | None
+    applied: int
+    skipped: int
+    still_parked: int
+    error: str | None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "consumer": self.consumer,
+            "topic": self.topic,
+            "key": self.key,
+            "applied": self.applied,
+            "skipped": self.skipped,
+            "still_parked": self.still_parked,
+            "error": self.error,
+        }
+
+
+class Replayer(Protocol):
+    """A consumer that can apply its parked messages again, in order (`PoisonGuard` is one)."""
+
+    name: str
+
+    async def replay(self, parked: ParkedRow, *, skip_head: bool) -> ReplayResult:
+        """Applies `parked`'s whole stream again from its head (dropping the head with `skip_head`)."""
+        ...
+
+
+class NotParked(Exception):
+    """No parked message has this id (any more)."""
+
+
+class CannotReplay(Exception):
+    """The message's consumer does not run in this process or cannot apply a parked message again."""
+
+
+class DeadLetterOffice:
+    """A service's parked messages: the table, the dead-letter topics, and who can re-apply them."""
+
+    def __init__(self, store: ParkedMessages, publish: DeadLetterPublisher) -> None:
+        self.store = store
+        self._publish = publish
+        self._replayers: dict[str, Replayer] = {}
+        self._consumers: set[str] = set()
+        self._publishing = asyncio.Lock()
+
+    @property
+    def consumers(self) -> frozenset[str]:
+        return frozenset(self._consumers)
+
+    def register(self, consumer: str, replayer: Replayer | None = None) -> None:
+        """Names a consumer of this service; with a `replayer`, operators can retry its parked messages."""
+        self._consumers.add(consumer)
+        if replayer is not None:
+            self._replayers[consumer] = replayer
+
+    async def park(self, parkings: Sequence[Parking], *, publish: bool = True) -> None:
+        """Stores the parked messages; with `publish`, sends the poison to its `<topic>.dlq` now.
+
+        Without it the caller sends the dead letters itself (in its own Kafka transaction, say).
+        """
+        if not parkings:
+            return
+        await self.store.park(parkings, dlq_pending=publish)
+        if publish:
+            for consumer in {parking.consumer for parking in parkings}:
+                await self.publish_pending(consumer)
+
+    async def publish_pending(self, consumer: str) -> int:
+        """The outbox of the dead-letter topics: rows parked but not yet on `<topic>.dlq`."""
+        sent = 0
+        async with self._publishing:
+            while pending := await self.store.pending_dead_letters(consumer):
+                for row in pending:
+                    await self._publish(dead_letter_topic(row.topic), row.key, row.value, row.dead_letter().headers())
+                await self.store.mark_published([row.id for row in pending])
+                sent += len(pending)
+        return sent
+
+    async def listing(
+        self, consumer: str | None = None, topic: str | None = None, key: str | None = None, limit: int = 500
+    ) -> list[ParkedRow]:
+        consumers = [consumer] if consumer is not None else sorted(self._consumers)
+        return await self.store.listing(consumers, topic=topic, key=key, limit=limit)
+
+    async def retry(self, parked_id: int, operator: str) -> ReplayResult:
+        """Applies the message's stream again from its head, in order, until one fails."""
+        return await self._replay(parked_id, operator, skip_head=False)
+
+    async def skip(self, parked_id: int, operator: str, reason: str | None) -> ReplayResult:
+        """Drops the stream's head (the poison) and applies the messages held behind it."""
+        return await self._replay(parked_id, operator, skip_head=True, reason=reason)
+
+    async def _replay(
+        self, parked_id: int, operator: str, *, skip_head: bool, reason: str | None = None
+    ) -> ReplayResult:
+        row = await self.store.get(parked_id)
+        if row is None or row.consumer not in self._consumers:
+            raise NotParked(f"no parked message {parked_id}")
+        replayer = self._replayers.get(row.consumer)
+        if replayer is None:
+            raise CannotReplay(f"{row.consumer} cannot apply a parked message again")
+        result = await replayer.replay(row, skip_head=skip_head)
+        _log.info(
+            "dead_letters_replayed",
+            consumer=row.consumer,
+            topic=row.topic,
+            parked_id=parked_id,
+            operator=operator,
+            skip=skip_head,
+            skip_reason=reason,
+            applied=result.applied,
+            still_parked=result.still_parked,
+        )
+        return result

@@ -1,0 +1,99 @@
+"""The operator routes every consuming service shares for its parked messages (`lrs dlq --service NAME`).
+
+`GET /v1/admin/dlq` lists them, `POST /v1/admin/dlq/{id}/retry` applies the message's key again from
+its head, `POST /v1/admin/dlq/{id}/skip` drops the head and applies what waited behind it. Operators
+only. `app.include_router(router)` when the app is built; `serve_dead_letters` in its lifespan, which
+also puts each consumer on `/readyz` (reported there, never failing the probe).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, FastAPI, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from lrs_platform.consumer import Failure, PoisonGuard, classify_failure
+from lrs_platform.http import readiness
+from lrs_platform.identity import CurrentPrincipal, Principal
+from lrs_platform.parking import CannotReplay, DeadLetterOffice, NotParked, ReplayResult
+from lrs_platform.problems import ProblemError, problem_responses
+
+router = APIRouter(prefix="/v1/admin/dlq", tags=["operations"], responses=problem_responses(401, 403))
+
+
+class SkipRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def _office(request: Request) -> DeadLetterOffice:
+    office: DeadLetterOffice = request.app.state.dead_letter_office
+    return office
+
+
+def _require_operator(principal: Principal) -> None:
+    if not principal.is_operator:
+        raise ProblemError(403, "Forbidden", "Dead letters are for operators.")
+
+
+async def _replayed(action: Any) -> dict[str, Any]:
+    try:
+        result: ReplayResult = await action
+    except NotParked as error:
+        raise ProblemError(404, "Nothing parked", str(error)) from error
+    except CannotReplay as error:
+        raise ProblemError(409, "Cannot re-apply", str(error)) from error
+    except Exception as error:
+        if classify_failure(error) is Failure.TRANSIENT:
+            raise ProblemError(503, "Unavailable", f"try again later: {type(error).__name__}") from error
+        raise
+    return {"results": [result.view()]}
+
+
+@router.get("", summary="Parked messages of this service: poison first, then those held behind it")
+async def dlq_list(
+    principal: CurrentPrincipal,
+    request: Request,
+    consumer: str | None = None,
+    topic: str | None = None,
+    key: Annotated[str | None, Query(description="the message key: a batch id, a ULN, an AO id")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> dict[str, Any]:
+    _require_operator(principal)
+    rows = await _office(request).listing(consumer, topic, key, limit)
+    return {"parked": [row.view() for row in rows]}
+
+
+@router.post(
+    "/{parked_id}/retry",
+    summary="Apply a parked message's key again, in order, from its head",
+    responses=problem_responses(404, 409, 503),
+)
+async def dlq_retry(
+    parked_id: Annotated[int, Path(ge=1)], principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
+    _require_operator(principal)
+    return await _replayed(_office(request).retry(parked_id, str(principal)))
+
+
+@router.post(
+    "/{parked_id}/skip",
+    summary="Drop the poison at the head of a parked message's key and apply the rest",
+    responses=problem_responses(404, 409, 503),
+)
+async def dlq_skip(
+    parked_id: Annotated[int, Path(ge=1)],
+    principal: CurrentPrincipal,
+    request: Request,
+    body: Annotated[SkipRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    _require_operator(principal)
+    return await _replayed(_office(request).skip(parked_id, str(principal), body.reason if body else None))
+
+
+def serve_dead_letters(app: FastAPI, office: DeadLetterOffice, *guards: PoisonGuard) -> None:
+    """From the lifespan: the office behind `router` (included when the app is built), each guard on `/readyz`."""
+    app.state.dead_letter_office = office
+    readiness(app, **{f"consumer {guard.name}": guard.readiness for guard in guards})

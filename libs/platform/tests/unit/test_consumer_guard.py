@@ -1,0 +1,282 @@
+"""The shared consumer's pure parts and the guard's decisions, with an in-memory parked table."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka.errors import KafkaConnectionError
+
+from lrs_contracts.dead_letters import DeadLetter, Headers
+from lrs_platform.consumer import (
+    Attempts,
+    Failure,
+    Message,
+    Poisoned,
+    PoisonGuard,
+    RetryPolicy,
+    Transient,
+    classify_failure,
+)
+from lrs_platform.parking import DeadLetterOffice, ParkedRow, Parking, Stream
+
+NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0, poison_attempts=3)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError("connection refused"),
+        ConnectionResetError(),
+        TimeoutError(),
+        KafkaConnectionError(),
+        asyncpg.exceptions.ConnectionDoesNotExistError("gone"),
+        asyncpg.exceptions.CannotConnectNowError("starting up"),
+        asyncpg.exceptions.SerializationError("retry"),
+        asyncpg.exceptions.DeadlockDetectedError("retry"),
+        asyncpg.exceptions.TooManyConnectionsError("full"),
+        asyncpg.exceptions.LockNotAvailableError("lock timeout"),
+        asyncpg.InterfaceError("pool is closing"),
+        Transient("smtp away", delay=1.0),
+    ],
+)
+def test_infrastructure_failures_are_transient(error: Exception) -> None:
+    assert classify_failure(error) is Failure.TRANSIENT
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence for encoding UTF8: 0x00"),
+        asyncpg.exceptions.StringDataRightTruncationError("too long"),
+        asyncpg.exceptions.NotNullViolationError("null"),
+        ValueError("Header values may not contain linefeed or carriage return characters"),
+        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+        KeyError("grade"),
+        TypeError("bug"),
+    ],
+)
+def test_errors_of_the_message_itself_are_poison(error: Exception) -> None:
+    assert classify_failure(error) is Failure.POISON
+
+
+def test_backoff_doubles_from_the_base_and_never_passes_the_ceiling() -> None:
+    policy = RetryPolicy(base_seconds=0.5, max_seconds=30.0)
+    assert [policy.delay(attempt) for attempt in range(1, 9)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
+    assert max(policy.delay(attempt) for attempt in range(1, 1_000)) == 30.0
+
+
+class Flaky:
+    """Fails with the given errors in turn, then succeeds."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return "done"
+
+
+async def test_transient_failures_are_retried_until_they_pass_and_never_count_as_poison() -> None:
+    effect = Flaky(*[OSError("down")] * 10, ValueError("once"))
+    assert await Attempts("c", NO_WAIT).run(effect) == "done"
+    assert effect.calls == 12
+
+
+async def test_a_poison_is_given_up_after_the_bounded_attempts() -> None:
+    effect = Flaky(*[ValueError("bad")] * 10)
+    outcome = await Attempts("c", NO_WAIT).run(effect)
+    assert outcome == Poisoned("ValueError: bad", 3)
+    assert effect.calls == 3
+
+
+async def test_fatal_failures_are_raised_at_once() -> None:
+    effect = Flaky(KafkaConnectionError())
+    with pytest.raises(KafkaConnectionError):
+        await Attempts("c", NO_WAIT, fatal=(KafkaConnectionError,)).run(effect)
+    assert effect.calls == 1
+
+
+# --- the guard, over an in-memory parked table --------------------------------------------------------
+
+
+@dataclass
+class MemoryParked:
+    rows: dict[int, ParkedRow] = field(default_factory=dict)
+    pending: set[int] = field(default_factory=set)
+    ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    async def park(self, parkings: Sequence[Parking], *, dlq_pending: bool) -> None:
+        for p in parkings:
+            if any(
+                (r.consumer, r.topic, r.partition, r.offset) == (p.consumer, p.topic, p.partition, p.offset)
+                for r in self.rows.values()
+            ):
+                continue
+            letter = p.dead_letter
+            row = ParkedRow(
+                next(self.ids),
+                p.consumer,
+                p.topic,
+                p.partition,
+                p.offset,
+                p.key,
+                p.value,
+                p.timestamp_ms,
+                p.reason,
+                letter.error if letter else None,
+                letter.attempts if letter else 0,
+                letter.event_id if letter else None,
+                letter.event_type if letter else None,
+                datetime.now(UTC),
+            )
+            self.rows[row.id] = row
+            if dlq_pending and p.reason == "error":
+                self.pending.add(row.id)
+
+    async def held_streams(self, consumer: str) -> set[Stream]:
+        return {(r.topic, r.key) for r in self.rows.values() if r.consumer == consumer and r.key is not None}
+
+    async def get(self, parked_id: int) -> ParkedRow | None:
+        return self.rows.get(parked_id)
+
+    async def stream_of(self, row: ParkedRow) -> list[ParkedRow]:
+        same = [r for r in self.rows.values() if (r.consumer, r.topic, r.key) == (row.consumer, row.topic, row.key)]
+        return sorted(same, key=lambda r: (r.partition, r.offset)) if row.key is not None else [row]
+
+    async def delete(self, parked_id: int) -> None:
+        del self.rows[parked_id]
+
+    async def failed_again(self, row: ParkedRow, error: str) -> None:
+        if self.rows[row.id].reason == "blocked":
+            self.pending.add(row.id)
+        self.rows[row.id] = replace(self.rows[row.id], reason="error", error=error, attempts=row.attempts + 1)
+
+    async def pending_dead_letters(self, consumer: str, limit: int = 500) -> list[ParkedRow]:
+        return [self.rows[i] for i in sorted(self.pending) if self.rows[i].consumer == consumer][:limit]
+
+    async def mark_published(self, ids: Sequence[int]) -> None:
+        self.pending -= set(ids)
+
+    async def counts(self, consumer: str) -> dict[str, int]:
+        reasons = [r.reason for r in self.rows.values() if r.consumer == consumer]
+        return {"error": reasons.count("error"), "blocked": reasons.count("blocked")}
+
+
+@dataclass
+class Effects:
+    """The handler: refuses values containing b'poison', goes down while `down` > 0."""
+
+    applied: list[bytes] = field(default_factory=list)
+    down: int = 0
+
+    async def __call__(self, messages: Sequence[Message]) -> None:
+        if self.down:
+            self.down -= 1
+            raise ConnectionRefusedError("database away")
+        if any(b"poison" in (message.value or b"") for message in messages):
+            raise ValueError("cannot apply")
+        self.applied.extend(message.value or b"" for message in messages)
+
+
+def message(offset: int, key: bytes | None, value: bytes, partition: int = 0) -> Message:
+    return Message("lrs.batch.outcomes.v1", partition, offset, key, value)
+
+
+@pytest.fixture
+def parked() -> MemoryParked:
+    return MemoryParked()
+
+
+@pytest.fixture
+def sent() -> list[tuple[str, bytes | None, bytes | None, Headers]]:
+    return []
+
+
+@pytest.fixture
+def office(parked: MemoryParked, sent: list[Any]) -> DeadLetterOffice:
+    async def publish(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        sent.append((topic, key, value, headers))
+
+    return DeadLetterOffice(parked, publish)  # type: ignore[arg-type]
+
+
+async def test_a_poison_in_a_batch_is_parked_alone_and_its_key_held_while_other_keys_go_on(
+    office: DeadLetterOffice, parked: MemoryParked, sent: list[Any]
+) -> None:
+    effects = Effects()
+    guard = PoisonGuard("ingest.batch-view", effects, office, NO_WAIT)
+    await guard.apply(
+        [message(1, b"A", b"a1"), message(2, b"B", b"b-poison"), message(3, b"C", b"c1"), message(4, b"B", b"b2")]
+    )
+    assert effects.applied == [b"a1", b"c1"]
+    assert sorted((r.offset, r.reason) for r in parked.rows.values()) == [(2, "error"), (4, "blocked")]
+    [(topic, key, value, headers)] = sent
+    assert (topic, key, value) == ("lrs.batch.outcomes.v1.dlq", b"B", b"b-poison")
+    letter = DeadLetter.from_headers(headers)
+    assert (letter.consumer, letter.original_offset, letter.error) == (
+        "ingest.batch-view",
+        2,
+        "ValueError: cannot apply",
+    )
+
+    await guard.apply([message(5, b"B", b"b3"), message(6, b"A", b"a2")])
+    assert effects.applied == [b"a1", b"c1", b"a2"]
+    assert await guard.readiness() == "ok: 1 parked, 2 held behind them"
+
+
+async def test_a_database_outage_parks_nothing(office: DeadLetterOffice, parked: MemoryParked) -> None:
+    effects = Effects(down=25)
+    await PoisonGuard("notifier", effects, office, NO_WAIT).apply([message(1, b"A", b"a1"), message(2, b"B", b"b1")])
+    assert effects.applied == [b"a1", b"b1"]
+    assert parked.rows == {}
+
+
+async def test_a_redelivered_poison_is_not_parked_twice(
+    office: DeadLetterOffice, parked: MemoryParked, sent: list[Any]
+) -> None:
+    guard = PoisonGuard("notifier", Effects(), office, NO_WAIT)
+    await guard.apply([message(7, b"K", b"poison")])
+    await guard.apply([message(7, b"K", b"poison")])  # the commit after parking was lost
+    assert len(parked.rows) == 1 and len(sent) == 1
+
+
+async def test_retry_applies_the_held_key_in_order_once_the_cause_is_fixed(
+    office: DeadLetterOffice, parked: MemoryParked
+) -> None:
+    effects = Effects()
+    guard = PoisonGuard("notifier", effects, office, NO_WAIT)
+    await guard.apply([message(1, b"K", b"k-poison"), message(2, b"K", b"k2")])
+    head = min(parked.rows.values(), key=lambda row: row.offset)
+
+    failed = await office.retry(head.id, "operator:ops")
+    assert (failed.applied, failed.still_parked, failed.error) == (0, 2, "ValueError: cannot apply")
+
+    parked.rows[head.id] = replace(head, value=b"k1")  # stands for whatever the operator fixed
+    fixed = await office.retry(head.id, "operator:ops")
+    assert (fixed.applied, fixed.still_parked) == (2, 0)
+    assert effects.applied == [b"k1", b"k2"]
+    await guard.apply([message(3, b"K", b"k3")])
+    assert effects.applied == [b"k1", b"k2", b"k3"] and parked.rows == {}
+
+
+async def test_skip_drops_the_poison_and_a_new_failure_behind_it_becomes_the_head(
+    office: DeadLetterOffice, parked: MemoryParked, sent: list[Any]
+) -> None:
+    effects = Effects()
+    guard = PoisonGuard("notifier", effects, office, NO_WAIT)
+    await guard.apply([message(1, b"K", b"k-poison"), message(2, b"K", b"k2"), message(3, b"K", b"k3-poison")])
+    head = min(parked.rows.values(), key=lambda row: row.offset)
+    result = await office.skip(head.id, "operator:ops", "a duplicate")
+    assert (result.skipped, result.applied, result.still_parked) == (1, 1, 1)
+    [left] = parked.rows.values()
+    assert (left.offset, left.reason) == (3, "error")
+    assert [DeadLetter.from_headers(headers).original_offset for *_, headers in sent] == [1, 3]
