@@ -1,7 +1,9 @@
 """Operator and registry endpoints of the validation service.
 
 The learner registry lives here because verification (RV004) must see a registration the moment it
-is made; other services learn of learners from `lrs.learner.events.v1`.
+is made; other services learn of learners from `lrs.learner.events.v1`. Routes with a JSON body decide
+who the caller is and what they may do before they read the body, so a forbidden caller gets 403 and
+never a 422 about a body it had no right to send.
 """
 
 from __future__ import annotations
@@ -9,21 +11,29 @@ from __future__ import annotations
 import asyncio
 import csv
 from datetime import date
-from typing import Annotated
+from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field, ValidationError
 
 from lrs_contracts.learner import AbilityToShare
 from lrs_domain.reference import Learner
 from lrs_platform.identity import CurrentPrincipal, PrincipalKind, require_kind
 from lrs_platform.problems import ProblemError, problem_responses
 from validation.catalogue_publisher import publish_catalogue
-from validation.reference_store import ReferenceFiles, ReferenceStore, UnknownLearnerError, parse_learners_csv
+from validation.reference_store import (
+    LearnerDetailsConflict,
+    ReferenceFiles,
+    ReferenceStore,
+    UnknownLearnerError,
+    parse_learners_csv,
+)
+from validation.registry_access import may_change_sharing, may_register
 
 router = APIRouter(prefix="/v1")
 
 ULN_PATTERN = r"^[1-9][0-9]{9}$"
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class LearnerRegistration(BaseModel):
@@ -31,7 +41,7 @@ class LearnerRegistration(BaseModel):
     given_name: str = Field(min_length=1, max_length=35)
     family_name: str = Field(min_length=1, max_length=35)
     date_of_birth: date | None = None
-    gender: int = Field(default=0, description="0 not known, 1 male, 2 female, 9 not specified")
+    gender: Literal[0, 1, 2, 9] = Field(default=0, description="0 not known, 1 male, 2 female, 9 not specified")
     ability_to_share: AbilityToShare = AbilityToShare.NOT_SEEN
 
 
@@ -41,6 +51,10 @@ class SharingChange(BaseModel):
 
 class MergeRequest(BaseModel):
     merged_uln: str = Field(pattern=ULN_PATTERN)
+
+
+class ProviderLink(BaseModel):
+    ukprn: str = Field(pattern=r"^[0-9]{8}$", description="the provider linked to the learner")
 
 
 class ReferenceLoaded(BaseModel):
@@ -62,6 +76,39 @@ def _wake_outbox(request: Request) -> None:
     wake.set()
 
 
+def _forbidden(detail: str) -> ProblemError:
+    return ProblemError(403, "Forbidden", detail)
+
+
+async def _body(request: Request, model: type[Model]) -> Model:
+    """The JSON body, read only once the caller is authorised."""
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as error:
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in ('body', *issue['loc']))}: {issue['msg']}" for issue in error.errors()
+        )
+        raise ProblemError(422, "Invalid request", details[:2000]) from error
+
+
+def _json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a body read by `_body`: the model's schema with its definitions inlined."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            siblings = {key: inline(value) for key, value in node.items() if key != "$ref"}
+            if "$ref" in node:
+                return {**inline(definitions[node["$ref"].rsplit("/", 1)[-1]]), **siblings}
+            return siblings
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline(schema)}}}}
+
+
 @router.post(
     "/admin/reference/load",
     tags=["reference data"],
@@ -81,16 +128,24 @@ async def load_reference(request: Request, principal: CurrentPrincipal) -> Refer
 @router.post(
     "/learners",
     tags=["learner registry"],
-    summary="Register a learner, or replace a registered learner's details",
+    summary="Register a new learner (providers, operators)",
+    description=(
+        "Registers a learner and links the calling provider to them. The same details again (names compared "
+        "case-insensitively, date of birth, gender) change nothing and answer 200 with `registered: 0`; other "
+        "details for a registered ULN are refused with 409 — registered details are corrected only by an "
+        "operator's import. Ability to share is changed through `/v1/learners/{uln}/sharing`, never here."
+    ),
     status_code=201,
-    responses=problem_responses(401, 403, 422),
+    responses={
+        200: {"model": LearnersRegistered, "description": "already registered with these details: nothing changed"},
+        **problem_responses(401, 403, 409, 422),
+    },
+    openapi_extra=_json_body(LearnerRegistration),
 )
-async def register_learner(
-    request: Request, principal: CurrentPrincipal, registration: LearnerRegistration
-) -> LearnersRegistered:
-    require_kind(principal, PrincipalKind.PROVIDER)
-    if registration.gender not in (0, 1, 2, 9):
-        raise ProblemError(422, "Invalid gender", "Gender must be 0, 1, 2 or 9.")
+async def register_learner(request: Request, principal: CurrentPrincipal, response: Response) -> LearnersRegistered:
+    if not may_register(principal):
+        raise _forbidden("Only providers and operators register learners.")
+    registration = await _body(request, LearnerRegistration)
     learner = Learner(
         uln=registration.uln,
         given_name=registration.given_name.strip(),
@@ -99,9 +154,21 @@ async def register_learner(
         gender=registration.gender,
         ability_to_share=int(registration.ability_to_share),
     )
-    count = await _store(request).register_learners([learner])
+    provider = principal.id if principal.kind is PrincipalKind.PROVIDER else None
+    try:
+        created = await _store(request).register_learner(learner, registered_by_provider=provider)
+    except LearnerDetailsConflict as error:
+        raise ProblemError(
+            409,
+            "Learner already registered",
+            "This ULN is registered with other details; registered details are never replaced by a registration."
+            " Check the ULN, or ask an operator to correct the learner's details.",
+        ) from error
+    if not created:
+        response.status_code = 200
+        return LearnersRegistered(registered=0)
     _wake_outbox(request)
-    return LearnersRegistered(registered=count)
+    return LearnersRegistered(registered=1)
 
 
 @router.post(
@@ -130,20 +197,45 @@ async def import_learners(request: Request, principal: CurrentPrincipal) -> Lear
 @router.post(
     "/learners/{uln}/sharing",
     tags=["learner registry"],
-    summary="Change a learner's ability to share",
+    summary="Change a learner's ability to share (the learner, a linked provider, operators)",
+    description=(
+        "A provider may change it only for a learner it is linked to: the provider that registered the learner, "
+        "or one an operator linked with `/v1/learners/{uln}/providers`. Any other provider gets 403, whether or "
+        "not the ULN is registered."
+    ),
     status_code=204,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422),
+    openapi_extra=_json_body(SharingChange),
 )
-async def change_sharing(
-    request: Request, principal: CurrentPrincipal, uln: str, change: Annotated[SharingChange, Body()]
-) -> None:
-    if not (principal.kind is PrincipalKind.LEARNER and principal.id == uln):
-        require_kind(principal, PrincipalKind.PROVIDER)
+async def change_sharing(request: Request, principal: CurrentPrincipal, uln: str) -> None:
+    store = _store(request)
+    linked = await store.linked_providers(uln) if principal.kind is PrincipalKind.PROVIDER else frozenset[str]()
+    if not may_change_sharing(principal, uln, linked):
+        raise _forbidden("Only the learner, a provider linked to the learner, or an operator changes sharing.")
+    change = await _body(request, SharingChange)
     try:
-        await _store(request).change_sharing(uln, change.ability_to_share)
+        await store.change_sharing(uln, change.ability_to_share)
     except UnknownLearnerError as error:
         raise ProblemError(404, "Learner not registered") from error
     _wake_outbox(request)
+
+
+@router.post(
+    "/learners/{uln}/providers",
+    tags=["learner registry"],
+    summary="Link a provider to a learner (operators)",
+    description="A linked provider may change the learner's ability to share. Linking twice changes nothing.",
+    status_code=204,
+    responses=problem_responses(401, 403, 404, 422),
+    openapi_extra=_json_body(ProviderLink),
+)
+async def link_provider(request: Request, principal: CurrentPrincipal, uln: str) -> None:
+    require_kind(principal, PrincipalKind.OPERATOR)
+    link = await _body(request, ProviderLink)
+    try:
+        await _store(request).link_provider(uln, link.ukprn, linked_by=str(principal))
+    except UnknownLearnerError as error:
+        raise ProblemError(404, "Learner not registered") from error
 
 
 @router.post(
@@ -151,10 +243,12 @@ async def change_sharing(
     tags=["learner registry"],
     summary="Merge another ULN into this master ULN",
     status_code=204,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422),
+    openapi_extra=_json_body(MergeRequest),
 )
-async def merge_learners(request: Request, principal: CurrentPrincipal, master_uln: str, merge: MergeRequest) -> None:
+async def merge_learners(request: Request, principal: CurrentPrincipal, master_uln: str) -> None:
     require_kind(principal, PrincipalKind.OPERATOR)
+    merge = await _body(request, MergeRequest)
     try:
         await _store(request).merge(master_uln, merge.merged_uln)
     except UnknownLearnerError as error:

@@ -18,6 +18,7 @@ from lrs_domain.reference_data import (
     load_learners,
     load_ofqual_catalogue,
 )
+from validation.registry_access import RegistrationOutcome, registration_outcome
 
 OFQUAL_SNAPSHOT = "ofqual-approved-qualifications-2025-02-18.csv"
 EXTRA_QUALIFICATIONS = "extra-qualifications.csv"
@@ -27,6 +28,10 @@ SOURCE = "validation"
 
 class UnknownLearnerError(LookupError):
     pass
+
+
+class LearnerDetailsConflict(Exception):
+    """The ULN is registered already, with other details: a registration never replaces them."""
 
 
 @dataclass(frozen=True)
@@ -120,8 +125,43 @@ class ReferenceStore:
         )
         return {row["uln"]: _learner_of(row) for row in rows}
 
+    async def register_learner(self, learner: Learner, registered_by_provider: str | None) -> bool:
+        """Registers a new learner (linked to the provider that registered it) and returns True; the same
+        details again change nothing and return False; other details raise `LearnerDetailsConflict`."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            inserted = await connection.fetchval(
+                "INSERT INTO validation.learners"
+                " (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (uln) DO NOTHING RETURNING uln",
+                learner.uln,
+                learner.given_name,
+                learner.family_name,
+                learner.date_of_birth,
+                learner.gender,
+                learner.ability_to_share,
+            )
+            if inserted is None:
+                row = await connection.fetchrow("SELECT * FROM validation.learners WHERE uln = $1", learner.uln)
+                if registration_outcome(_learner_of(row), learner) is RegistrationOutcome.CONFLICT:
+                    raise LearnerDetailsConflict(learner.uln[-4:])
+                return False
+            if registered_by_provider is not None:
+                await _link(connection, learner.uln, registered_by_provider, f"provider:{registered_by_provider}")
+            await _queue(connection, learner.uln, _registered_event(learner))
+        return True
+
+    async def linked_providers(self, uln: str) -> frozenset[str]:
+        rows = await self._pool.fetch("SELECT provider_ukprn FROM validation.learner_links WHERE uln = $1", uln)
+        return frozenset(row["provider_ukprn"] for row in rows)
+
+    async def link_provider(self, uln: str, provider_ukprn: str, linked_by: str) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            if not await connection.fetchval("SELECT EXISTS (SELECT 1 FROM validation.learners WHERE uln = $1)", uln):
+                raise UnknownLearnerError(uln[-4:])
+            await _link(connection, uln, provider_ukprn, linked_by)
+
     async def register_learners(self, learners: Sequence[Learner]) -> int:
-        """Registers or replaces learners; each change is also queued on the learner outbox."""
+        """Registers or replaces learners (the operators' import); each change is queued on the outbox."""
         async with self._pool.acquire() as connection, connection.transaction():
             for learner in learners:
                 await connection.execute(
@@ -137,15 +177,7 @@ class ReferenceStore:
                     learner.gender,
                     learner.ability_to_share,
                 )
-                event = LearnerRegistered(
-                    uln=learner.uln,
-                    given_name=learner.given_name,
-                    family_name=learner.family_name,
-                    date_of_birth=learner.date_of_birth,
-                    gender=learner.gender,
-                    ability_to_share=AbilityToShare(learner.ability_to_share),
-                )
-                await _queue(connection, learner.uln, event)
+                await _queue(connection, learner.uln, _registered_event(learner))
             merges = [learner for learner in learners if learner.master_uln]
             for learner in merges:
                 assert learner.master_uln is not None
@@ -185,6 +217,27 @@ class ReferenceStore:
 
 def parse_learners_csv(text: str) -> list[Learner]:
     return list(load_learners(text))
+
+
+def _registered_event(learner: Learner) -> LearnerRegistered:
+    return LearnerRegistered(
+        uln=learner.uln,
+        given_name=learner.given_name,
+        family_name=learner.family_name,
+        date_of_birth=learner.date_of_birth,
+        gender=learner.gender,
+        ability_to_share=AbilityToShare(learner.ability_to_share),
+    )
+
+
+async def _link(connection: asyncpg.Connection, uln: str, provider_ukprn: str, linked_by: str) -> None:
+    await connection.execute(
+        "INSERT INTO validation.learner_links (uln, provider_ukprn, linked_by) VALUES ($1, $2, $3)"
+        " ON CONFLICT (uln, provider_ukprn) DO NOTHING",
+        uln,
+        provider_ukprn,
+        linked_by,
+    )
 
 
 async def _queue(

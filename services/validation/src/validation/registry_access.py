@@ -1,0 +1,56 @@
+"""Who may change the learner registry, and what a second registration of a ULN means. Pure, no I/O.
+
+A provider is *linked* to a learner when it registered the learner or an operator linked it
+(docs/decisions/0032-learner-registry-authorization.md). Registration details are never replaced
+through the registration endpoint: operators correct them with an import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from enum import StrEnum
+
+from lrs_domain.reference import Learner
+from lrs_platform.identity import Principal, PrincipalKind
+
+
+class RegistrationOutcome(StrEnum):
+    NEW = "new"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+
+
+def may_register(principal: Principal) -> bool:
+    return principal.kind in (PrincipalKind.PROVIDER, PrincipalKind.OPERATOR)
+
+
+def may_change_sharing(principal: Principal, uln: str, linked_providers: Collection[str]) -> bool:
+    """The learner themself, a provider linked to them, or an operator."""
+    if principal.kind is PrincipalKind.OPERATOR:
+        return True
+    if principal.kind is PrincipalKind.LEARNER:
+        return principal.id == uln
+    if principal.kind is PrincipalKind.PROVIDER:
+        return principal.id in linked_providers
+    return False
+
+
+def registration_outcome(registered: Learner | None, requested: Learner) -> RegistrationOutcome:
+    """A ULN registered again with the same details changes nothing; with other details it is refused.
+
+    Details are what RV004 verifies against (names, compared trimmed and case-insensitively, and date
+    of birth) plus gender. Ability to share is not a detail: it changes only through the sharing route.
+    """
+    if registered is None:
+        return RegistrationOutcome.NEW
+    same = (
+        _name(registered.given_name) == _name(requested.given_name)
+        and _name(registered.family_name) == _name(requested.family_name)
+        and registered.date_of_birth == requested.date_of_birth
+        and registered.gender == requested.gender
+    )
+    return RegistrationOutcome.UNCHANGED if same else RegistrationOutcome.CONFLICT
+
+
+def _name(name: str) -> str:
+    return name.strip().casefold()

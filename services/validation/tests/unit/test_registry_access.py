@@ -1,0 +1,71 @@
+"""Who may change the learner registry, and what registering a ULN twice means."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from lrs_domain.reference import Learner
+from lrs_platform.identity import Principal
+from validation.registry_access import RegistrationOutcome, may_change_sharing, may_register, registration_outcome
+
+ULN = "1000000043"
+OTHER_ULN = "1026893096"
+REGISTERED = Learner(ULN, "Amira", "Khan", date(2006, 3, 14), gender=2, ability_to_share=1)
+
+
+@pytest.mark.parametrize(
+    ("principal", "allowed"),
+    [
+        ("provider:10004567", True),
+        ("operator:ops", True),
+        ("ao:RN5133", False),
+        (f"learner:{ULN}", False),
+    ],
+)
+def test_providers_and_operators_register_learners(principal: str, allowed: bool) -> None:
+    assert may_register(Principal.parse(principal)) is allowed
+
+
+@pytest.mark.parametrize(
+    ("principal", "allowed"),
+    [
+        ("provider:10004567", True),  # registered the learner
+        ("provider:10009999", False),  # any other provider
+        (f"learner:{ULN}", True),
+        (f"learner:{OTHER_ULN}", False),
+        ("ao:RN5133", False),
+        ("operator:ops", True),
+    ],
+)
+def test_sharing_is_changed_by_the_learner_a_linked_provider_or_an_operator(principal: str, allowed: bool) -> None:
+    assert may_change_sharing(Principal.parse(principal), ULN, frozenset({"10004567"})) is allowed
+
+
+def test_a_provider_is_refused_sharing_of_a_learner_with_no_links_at_all() -> None:
+    assert not may_change_sharing(Principal.parse("provider:10004567"), ULN, frozenset())
+
+
+def test_an_unregistered_uln_is_new() -> None:
+    assert registration_outcome(None, REGISTERED) is RegistrationOutcome.NEW
+
+
+def test_the_same_details_again_change_nothing_whatever_the_case_spacing_or_sharing() -> None:
+    again = replace(REGISTERED, given_name=" AMIRA ", family_name="khan", ability_to_share=2)
+    assert registration_outcome(REGISTERED, again) is RegistrationOutcome.UNCHANGED
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"given_name": "Someone"},
+        {"family_name": "Else"},
+        {"date_of_birth": date(2006, 3, 15)},
+        {"date_of_birth": None},
+        {"gender": 9},
+    ],
+)
+def test_other_details_for_a_registered_uln_are_a_conflict(change: dict[str, object]) -> None:
+    assert registration_outcome(REGISTERED, replace(REGISTERED, **change)) is RegistrationOutcome.CONFLICT  # type: ignore[arg-type]

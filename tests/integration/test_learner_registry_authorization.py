@@ -1,0 +1,145 @@
+"""Issue #9, defect 8: providers register new learners and change sharing only for learners linked to them.
+
+A registration never replaces a registered learner's details (names replaced by any provider made every
+AO batch for the learner fail RV004), and a forbidden caller gets 403 before its body is even read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from tests.integration.conftest import SystemUnderTest
+from tests.integration.plr_flow import codes_of, record_outcomes, register, submit_and_wait
+from tests.support.learners import json_batch, json_record, new_learner, random_uln
+
+from lrs_platform.problems import PROBLEM_MEDIA_TYPE
+
+pytestmark = pytest.mark.integration
+
+AQA = "RN9008"
+GCSE_A_TO_G = "100/5001/2"
+
+
+def _registration(learner: dict[str, str], **changes: Any) -> dict[str, Any]:
+    return {
+        "uln": learner["uln"],
+        "given_name": learner["given_name"],
+        "family_name": learner["family_name"],
+        "date_of_birth": learner["date_of_birth"],
+        **changes,
+    }
+
+
+def _provider() -> str:
+    return f"provider:{uuid.uuid4().int % 10**8:08d}"
+
+
+def _assert_problem(response: httpx.Response, status: int) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+
+
+async def test_another_provider_cannot_replace_a_registered_learners_details(system: SystemUnderTest) -> None:
+    learner = new_learner()
+    async with await system.client("validation", _provider()) as registering:
+        first = await registering.post("/v1/learners", json=_registration(learner))
+        again = await registering.post(
+            "/v1/learners", json=_registration(learner, given_name=learner["given_name"].upper())
+        )
+    assert first.status_code == 201, first.text
+    assert (again.status_code, again.json()) == (200, {"registered": 0})
+
+    async with await system.client("validation", _provider()) as other:
+        hijack = await other.post("/v1/learners", json=_registration(learner, given_name="Mallory", family_name="Evil"))
+    _assert_problem(hijack, 409)
+    assert hijack.json()["title"] == "Learner already registered"
+
+    # the registered details still verify: the AO's batch is accepted, not RV004
+    view = await submit_and_wait(system, AQA, json_batch(AQA, [json_record(learner, GCSE_A_TO_G, "C")]))
+    [outcome] = await record_outcomes(system, AQA, view["batch_id"])
+    assert codes_of(outcome) == []
+    assert view["counts"]["accepted"] == 1
+
+
+async def test_an_operators_import_still_corrects_a_learners_details(system: SystemUnderTest) -> None:
+    learner = new_learner()
+    await register(system, [learner])
+    corrected = {**learner, "given_name": "Corrected"}
+    await register(system, [corrected])
+    view = await submit_and_wait(system, AQA, json_batch(AQA, [json_record(corrected, GCSE_A_TO_G, "D")]))
+    assert view["counts"]["accepted"] == 1
+
+
+async def test_only_a_linked_provider_changes_sharing(system: SystemUnderTest) -> None:
+    learner = new_learner()
+    registering_provider, other_provider = _provider(), _provider()
+    async with await system.client("validation", registering_provider) as client:
+        assert (await client.post("/v1/learners", json=_registration(learner))).status_code == 201
+        own = await client.post(f"/v1/learners/{learner['uln']}/sharing", json={"ability_to_share": 2})
+    assert own.status_code == 204, own.text
+
+    async with await system.client("validation", other_provider) as other:
+        refused = await other.post(f"/v1/learners/{learner['uln']}/sharing", json={"ability_to_share": 1})
+        unregistered = await other.post(f"/v1/learners/{random_uln()}/sharing", json={"ability_to_share": 1})
+    _assert_problem(refused, 403)
+    _assert_problem(unregistered, 403)  # the same answer: a provider cannot probe which ULNs exist
+
+    async with await system.client("validation", "operator:tests") as operator:
+        ukprn = other_provider.split(":")[1]
+        linked = await operator.post(f"/v1/learners/{learner['uln']}/providers", json={"ukprn": ukprn})
+        unknown = await operator.post(f"/v1/learners/{random_uln()}/providers", json={"ukprn": ukprn})
+    assert linked.status_code == 204, linked.text
+    _assert_problem(unknown, 404)
+    async with await system.client("validation", other_provider) as other:
+        assert (
+            await other.post(f"/v1/learners/{learner['uln']}/sharing", json={"ability_to_share": 1})
+        ).status_code == 204
+
+
+async def test_imported_learners_have_no_linked_provider(system: SystemUnderTest) -> None:
+    learner = new_learner()
+    await register(system, [learner])
+    async with await system.client("validation", _provider()) as provider:
+        response = await provider.post(f"/v1/learners/{learner['uln']}/sharing", json={"ability_to_share": 2})
+    _assert_problem(response, 403)
+    async with await system.client("validation", f"learner:{learner['uln']}") as themself:
+        response = await themself.post(f"/v1/learners/{learner['uln']}/sharing", json={"ability_to_share": 2})
+    assert response.status_code == 204, response.text
+
+
+@pytest.mark.parametrize(
+    ("principal", "path"),
+    [
+        ("ao:RN9008", "/v1/learners"),
+        ("learner:1000000043", "/v1/learners"),
+        ("learner:1000000043", "/v1/learners/1026893096/sharing"),
+        ("provider:10004567", "/v1/learners/1026893096/sharing"),
+        ("provider:10004567", "/v1/learners/1026893096/merge"),
+        ("provider:10004567", "/v1/learners/1026893096/providers"),
+    ],
+)
+@pytest.mark.parametrize("body", ['{"uln": 12}', "{not json", ""])
+async def test_a_forbidden_caller_gets_403_before_its_body_is_read(
+    system: SystemUnderTest, principal: str, path: str, body: str
+) -> None:
+    async with await system.client("validation", principal) as client:
+        response = await client.post(path, content=body, headers={"Content-Type": "application/json"})
+    _assert_problem(response, 403)
+
+
+async def test_an_unauthenticated_caller_gets_401_whatever_it_sends(system: SystemUnderTest) -> None:
+    async with httpx.AsyncClient(base_url=system.url("validation")) as client:
+        response = await client.post("/v1/learners", content="{not json", headers={"Content-Type": "application/json"})
+    _assert_problem(response, 401)
+
+
+async def test_an_allowed_caller_with_a_bad_body_gets_422(system: SystemUnderTest) -> None:
+    async with await system.client("validation", _provider()) as client:
+        malformed = await client.post("/v1/learners", content="{not json", headers={"Content-Type": "application/json"})
+        bad_gender = await client.post("/v1/learners", json=_registration(new_learner(), gender=3))
+    _assert_problem(malformed, 422)
+    _assert_problem(bad_gender, 422)
+    assert "gender" in bad_gender.json()["detail"]
