@@ -2,6 +2,7 @@
 
 Public API:
 - `SubmittedBatch`, `BatchDecision`, `BatchFailure`, `OfflineReport`;
+- `achievement_states_needed(records, reference)` — which achievement states `decide_batch` reads;
 - `decide_batch(batch, reference, existing, today) -> BatchDecision` — what the validation service runs;
 - `check_batch_offline(header, records, catalogue, today) -> OfflineReport` — what an AO can run
   before submitting: the same rules through the same code, minus those that need the server.
@@ -15,7 +16,7 @@ at most one event and `new_states` holds one state per changed achievement.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -33,7 +34,8 @@ from lrs_contracts.plr import (
     QualificationSummary,
 )
 from lrs_domain.achievements import AchievementEvent, AchievementState, achievement_id, evolve
-from lrs_domain.identifiers import mask_uln
+from lrs_domain.identifiers import mask_uln, normalise_qan
+from lrs_domain.merges import LearnerMerges
 from lrs_domain.reference import Catalogue, Qualification, ReferenceSnapshot
 from lrs_domain.rules import (
     AchievementAddress,
@@ -50,7 +52,8 @@ from lrs_domain.rules import (
     status_for,
 )
 
-# (ULN, normalised QAN) → the AO's achievements of that learner and qualification, at any award date.
+# (ULN an achievement is recorded under, normalised QAN) → the AO's achievements recorded under that
+# ULN for that qualification, at any award date.
 ExistingAchievements = Mapping[tuple[str, str], Sequence[AchievementState]]
 
 
@@ -104,6 +107,21 @@ class OfflineReport:
     failure: BatchFailure | None
 
 
+def achievement_states_needed(
+    records: Iterable[SubmittedRecord], reference: ReferenceSnapshot
+) -> frozenset[tuple[str, str]]:
+    """The (ULN, normalised QAN) pairs whose states `decide_batch` reads: for each record, every ULN
+    of its learner once merges are followed, so an achievement recorded under a ULN before it was
+    merged is found whichever ULN of the learner a record names."""
+    needed: set[tuple[str, str]] = set()
+    for record in records:
+        uln = record.uln.strip() if record.uln else None
+        qan = normalise_qan(record.qualification_number) if record.qualification_number else None
+        if uln and qan:
+            needed.update((merged_uln, qan) for merged_uln in reference.merges.resolve(uln).ulns)
+    return frozenset(needed)
+
+
 def decide_batch(
     batch: SubmittedBatch,
     reference: ReferenceSnapshot,
@@ -112,8 +130,8 @@ def decide_batch(
 ) -> BatchDecision:
     """Judge every record of `batch` and, unless more than 30% are rejected, the events to append.
 
-    `existing` holds the AO's achievement states before the batch, keyed by (ULN, normalised QAN),
-    where the ULN is the one achievements are recorded under (the master ULN of a merged learner).
+    `existing` holds the AO's achievement states before the batch, keyed by the ULN each achievement
+    is recorded under and the normalised QAN: at least those `achievement_states_needed` names.
     """
     job_type = batch.header.effective_job_type
     context = RuleContext(
@@ -122,6 +140,7 @@ def decide_batch(
         today=today,
         ao_id=batch.ao_id,
         learners=reference.learners,
+        merges=reference.merges,
     )
     verdicts = _judge_batch(batch.records, context, existing)
     counts = _count(verdicts)
@@ -161,6 +180,7 @@ def check_batch_offline(
         today=today,
         ao_id=ao_id if ao_id in catalogue.awarding_organisation_ids() else None,
         learners=None,
+        merges=None,
     )
     verdicts = _judge_batch(records, context, existing=None)
     counts = _count(verdicts)
@@ -200,7 +220,7 @@ def _judge_batch(
             if earlier_line != record.line:
                 errors.append(duplicate_in_batch(address, earlier_line))
             if existing is not None and judged.action is not None:
-                states = existing.get((address.uln, address.qualification_number), ())
+                states = _states_at(existing, context.merges, judged.record.uln, address)
                 state_verdict = judge_against_state(judged.action, context.job_type, address, judged.data, states)
                 errors += state_verdict.errors
                 change, target = state_verdict.change, state_verdict.target
@@ -214,6 +234,20 @@ def _judge_batch(
             status = RecordStatus.ACCEPTED
         verdicts.append(_Verdict(judged, status, order_findings(errors), order_findings(warnings), change, target))
     return tuple(verdicts)
+
+
+def _states_at(
+    existing: ExistingAchievements,
+    merges: LearnerMerges | None,
+    named_uln: str | None,
+    address: AchievementAddress,
+) -> list[AchievementState]:
+    """The AO's achievements of the record's learner and qualification, under every ULN of the
+    learner, nearest to the ULN the record names first (so its own achievement is the one addressed
+    when a merge brought two with the same key together)."""
+    ulns = merges.resolve(named_uln).ulns if merges is not None and named_uln else (address.uln,)
+    qan = address.qualification_number
+    return [state for uln in ulns for state in existing.get((uln, qan), ())]
 
 
 def _count(verdicts: Sequence[_Verdict]) -> BatchCounts:

@@ -10,8 +10,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from lrs_contracts.reference import Framework, QualificationKind
+from lrs_domain.merges import LearnerMerges
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,14 @@ class Catalogue:
 class ReferenceSnapshot:
     """Everything a batch decision reads besides achievement state.
 
-    `learners` holds at least every ULN named in the batch (and, for merged ULNs, their masters).
+    `learners` holds at least every ULN named in the batch and every ULN merged with one of them:
+    the ULNs they were merged into, in turn, and the ULNs merged into those (`lrs_domain.merges`).
     """
 
     catalogue: Catalogue
     awarding_organisations: Mapping[str, AwardingOrganisation]
     learners: Mapping[str, Learner]
+
+    @cached_property
+    def merges(self) -> LearnerMerges:
+        return LearnerMerges.of(self.learners.values())

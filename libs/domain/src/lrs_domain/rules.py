@@ -47,6 +47,7 @@ from lrs_domain.identifiers import (
     parse_qan,
     qan_check_character,
 )
+from lrs_domain.merges import LearnerMerges
 from lrs_domain.reference import Catalogue, Learner, Qualification
 
 # Most specific first. A code is more specific than the codes whose checks it presupposes: the state
@@ -257,11 +258,14 @@ def verify_learner(
     family_name: str | None,
     date_of_birth: date | None,
     learners: Mapping[str, Learner],
+    merges: LearnerMerges,
 ) -> tuple[str, tuple[Finding, ...]]:
-    """RV004, and the ULN the achievement is recorded under: a merged ULN lands on its master.
+    """RV004, and the ULN the achievement is recorded under: a merged ULN lands on the end of its
+    merge chain (`lrs_domain.merges`).
 
     Names compare trimmed and case-insensitively; the date of birth must match exactly when given.
-    The learner matches if the details match the ULN's own registration or its master's.
+    The learner matches if the details match the ULN's own registration or that of any registered
+    ULN it was merged into.
     """
     learner = learners.get(uln)
     if learner is None:
@@ -272,15 +276,17 @@ def verify_learner(
                 f"ULN {mask_uln(uln)} is not registered with the Learning Records Service.",
             ),
         )
-    chain, recorded_uln = _merge_chain(learner, learners)
+    merged = merges.resolve(uln)
     mismatches = _mismatched_details(learner, given_name, family_name, date_of_birth)
     if mismatches and any(
-        not _mismatched_details(master, given_name, family_name, date_of_birth) for master in chain[1:]
+        not _mismatched_details(master, given_name, family_name, date_of_birth)
+        for master_uln in merged.chain[1:]
+        if (master := learners.get(master_uln)) is not None
     ):
         mismatches = ()
     if not mismatches:
-        return recorded_uln, ()
-    return recorded_uln, (
+        return merged.recorded_uln, ()
+    return merged.recorded_uln, (
         _error(
             RecordCode.LEARNER_NOT_VERIFIED,
             mismatches[0],
@@ -538,7 +544,8 @@ class RuleContext:
     """What the record rules judge against besides the record.
 
     `ao_id` None skips the ownership rule (RV022); `learners` None skips learner verification (RV004)
-    and merged-ULN resolution. The offline checker uses both; the decider neither.
+    and merged-ULN resolution. The offline checker uses both; the decider neither. `merges` are the
+    links of `learners` (`LearnerMerges.of(learners.values())`), built once per batch.
     """
 
     job_type: JobType
@@ -546,6 +553,7 @@ class RuleContext:
     today: date
     ao_id: str | None
     learners: Mapping[str, Learner] | None
+    merges: LearnerMerges | None
 
 
 class AchievementAddress(NamedTuple):
@@ -594,9 +602,9 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     recorded_uln: str | None = None
     if uln is not None and not uln_errors:
         recorded_uln = uln
-        if context.learners is not None:
+        if context.learners is not None and context.merges is not None:
             recorded_uln, found = verify_learner(
-                uln, record.given_name, record.family_name, date_of_birth, context.learners
+                uln, record.given_name, record.family_name, date_of_birth, context.learners, context.merges
             )
             errors += found
 
@@ -904,21 +912,6 @@ def _join_labels(fields: Sequence[str]) -> str:
     if len(labels) == 1:
         return labels[0]
     return ", ".join(labels[:-1]) + " and " + labels[-1].lower()
-
-
-def _merge_chain(learner: Learner, learners: Mapping[str, Learner]) -> tuple[tuple[Learner, ...], str]:
-    """The learner and each registered master it was merged into, and the ULN at the end of the chain."""
-    chain = [learner]
-    current_uln = learner.uln
-    master_uln = learner.master_uln
-    while master_uln is not None and master_uln not in {known.uln for known in chain}:
-        current_uln = master_uln
-        master = learners.get(master_uln)
-        if master is None:
-            break
-        chain.append(master)
-        master_uln = master.master_uln
-    return tuple(chain), current_uln
 
 
 def _mismatched_details(

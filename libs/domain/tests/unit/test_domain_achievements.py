@@ -17,7 +17,15 @@ from lrs_contracts.plr import (
     QualificationSummary,
     ResultStatus,
 )
-from lrs_domain.achievements import AchievementEventMismatch, achievement_id, evolve
+from lrs_domain.achievements import (
+    AchievementChange,
+    AchievementEvent,
+    AchievementEventMismatch,
+    AchievementState,
+    achievement_id,
+    evolve,
+    transition,
+)
 
 KEY = AchievementKey(ao_id="RN5001", uln="1000000043", qualification_number="60303049", award_date=date(2024, 8, 22))
 ID = achievement_id(KEY)
@@ -97,3 +105,78 @@ def test_an_event_of_another_achievement_is_refused() -> None:
     state = evolve(None, recorded())
     with pytest.raises(AchievementEventMismatch):
         evolve(state, AchievementWithdrawn(achievement_id=uuid.UUID(int=7), key=KEY, provenance=PROVENANCE))
+
+
+# --- the one fold: what each event did, and the events that change nothing -------------------------
+
+
+def updated(grade: str, status: ResultStatus = ResultStatus.PROVISIONAL) -> AchievementUpdated:
+    return AchievementUpdated(
+        achievement_id=ID, key=KEY, data=AchievementData(grade=grade), status=status, provenance=PROVENANCE
+    )
+
+
+WITHDRAWN = AchievementWithdrawn(achievement_id=ID, key=KEY, provenance=PROVENANCE)
+REINSTATED = AchievementReinstated(achievement_id=ID, key=KEY, provenance=PROVENANCE)
+
+
+def changes(*events: AchievementEvent) -> list[AchievementChange | None]:
+    state: AchievementState | None = None
+    seen: list[AchievementChange | None] = []
+    for event in events:
+        moved = transition(state, event)
+        seen.append(moved.change if moved else None)
+        state = moved.state if moved else state
+    return seen
+
+
+def test_each_event_names_its_change_as_the_history_shows_it() -> None:
+    superseded = AchievementSuperseded(
+        achievement_id=ID, key=KEY, data=AchievementData(grade="7"), provenance=PROVENANCE
+    )
+    assert changes(
+        recorded("4"), updated("5"), superseded, WITHDRAWN, REINSTATED, WITHDRAWN, recorded("6", ResultStatus.FINAL)
+    ) == [
+        AchievementChange.RECORDED,
+        AchievementChange.UPDATED,
+        AchievementChange.SUPERSEDED,
+        AchievementChange.WITHDRAWN,
+        AchievementChange.REINSTATED,
+        AchievementChange.WITHDRAWN,
+        AchievementChange.RECREATED,
+    ]
+
+
+def test_a_change_of_status_is_a_supersession_whichever_event_carries_it() -> None:
+    assert changes(recorded("4"), recorded("4", ResultStatus.FINAL)) == [
+        AchievementChange.RECORDED,
+        AchievementChange.SUPERSEDED,
+    ]
+    assert changes(recorded("4"), updated("4", ResultStatus.FINAL))[-1] is AchievementChange.SUPERSEDED
+    assert changes(recorded("4"), recorded("5"))[-1] is AchievementChange.RECORDED
+
+
+def test_events_that_change_nothing_are_told_apart() -> None:
+    final = recorded("7", ResultStatus.FINAL)
+    assert changes(recorded("4"), recorded("4")) == [AchievementChange.RECORDED, None]
+    assert changes(recorded("4"), updated("4")) == [AchievementChange.RECORDED, None]
+    assert changes(final, recorded("6")) == [AchievementChange.RECORDED, None]  # a late Provisional
+    assert changes(final, updated("6")) == [AchievementChange.RECORDED, None]
+    assert changes(final, WITHDRAWN, recorded("6")) == [AchievementChange.RECORDED, AchievementChange.WITHDRAWN, None]
+    assert changes(final, WITHDRAWN, WITHDRAWN)[-1] is None
+    assert changes(final, REINSTATED)[-1] is None
+
+
+def test_evolve_keeps_the_state_when_nothing_changes() -> None:
+    state = evolve(None, recorded("7", ResultStatus.FINAL))
+    assert evolve(state, recorded("6")) is state
+
+
+def test_a_withdrawn_achievement_is_neither_updated_nor_superseded() -> None:
+    withdrawn = evolve(evolve(None, recorded("4")), WITHDRAWN)
+    superseded = AchievementSuperseded(
+        achievement_id=ID, key=KEY, data=AchievementData(grade="7"), provenance=PROVENANCE
+    )
+    for event in (updated("5"), superseded):
+        with pytest.raises(AchievementEventMismatch, match="withdrawn"):
+            transition(withdrawn, event)
