@@ -1,0 +1,115 @@
+"""Portal accounts: who a person is, what they may do, and when repeated failures lock them out.
+
+Pure: no I/O. AO staff and operators are people with passwords, not API keys; each account maps to
+the principal the services know (`ao:<id>` or `operator:<username>`), and the portal calls the
+services only with a key of that principal (docs/decisions/0040-portal.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from lrs_platform.identity import Principal, PrincipalKind
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+AO_ID_PATTERN = re.compile(r"^RN[0-9]{1,8}$")
+MIN_PASSWORD_LENGTH = 12
+
+
+class Role(StrEnum):
+    AO = "ao"
+    OPERATOR = "operator"
+
+
+class InvalidAccount(ValueError):
+    """The account details break a rule; the message says which, in words for the person."""
+
+
+@dataclass(frozen=True)
+class SignInState:
+    failed_attempts: int = 0
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    display_name: str
+    role: Role
+    ao_id: str | None
+    email: str | None = None
+    sign_in: SignInState = SignInState()
+    disabled_at: datetime | None = None
+
+    @property
+    def principal(self) -> Principal:
+        if self.role is Role.AO:
+            assert self.ao_id is not None
+            return Principal(PrincipalKind.AO, self.ao_id)
+        return Principal(PrincipalKind.OPERATOR, self.username)
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role is Role.OPERATOR
+
+
+def new_account(username: str, display_name: str, role: Role, ao_id: str | None, email: str | None) -> Account:
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidAccount("A username is 2 to 64 lower-case letters, digits, dots, dashes, underscores or @.")
+    if not display_name.strip():
+        raise InvalidAccount("Enter the person's name.")
+    if role is Role.AO and (ao_id is None or not AO_ID_PATTERN.match(ao_id)):
+        raise InvalidAccount("An AO user needs the AO's recognition number, like RN5133.")
+    if role is Role.OPERATOR and ao_id is not None:
+        raise InvalidAccount("An operator belongs to no AO.")
+    return Account(username, display_name.strip(), role, ao_id, (email or "").strip() or None)
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidAccount(f"A password has at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """After `failures` consecutive failed sign-ins the account is locked for `lock_for`."""
+
+    failures: int = 5
+    lock_for: timedelta = timedelta(minutes=15)
+
+
+def is_locked(state: SignInState, now: datetime) -> bool:
+    return state.locked_until is not None and now < state.locked_until
+
+
+def after_failure(state: SignInState, now: datetime, policy: LockoutPolicy) -> SignInState:
+    """A failure while locked changes nothing (the password is not even checked then); once a lock
+    has run out, counting starts again from zero."""
+    if is_locked(state, now):
+        return state
+    attempts = (0 if state.locked_until is not None else state.failed_attempts) + 1
+    if attempts >= policy.failures:
+        return SignInState(failed_attempts=0, locked_until=now + policy.lock_for)
+    return replace(state, failed_attempts=attempts, locked_until=None)
+
+
+def after_success() -> SignInState:
+    return SignInState()
+
+
+class SignInOutcome(StrEnum):
+    SIGNED_IN = "signed_in"
+    WRONG_CREDENTIALS = "wrong_credentials"  # unknown username, wrong password or disabled account: one answer
+    LOCKED = "locked"
+
+
+def decide_sign_in(account: Account | None, password_matches: bool, now: datetime) -> SignInOutcome:
+    if account is None or account.disabled_at is not None:
+        return SignInOutcome.WRONG_CREDENTIALS
+    if is_locked(account.sign_in, now):
+        return SignInOutcome.LOCKED
+    return SignInOutcome.SIGNED_IN if password_matches else SignInOutcome.WRONG_CREDENTIALS

@@ -1,0 +1,166 @@
+"""Use cases for people: sign in, find the session a cookie names, sign out, manage accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lrs_platform.logging import get_logger
+from portal import passwords
+from portal.accounts import (
+    Account,
+    LockoutPolicy,
+    Role,
+    SignInOutcome,
+    after_failure,
+    after_success,
+    check_new_password,
+    decide_sign_in,
+    is_locked,
+    new_account,
+)
+from portal.csrf import new_csrf_token
+from portal.sessions import SessionPolicy, new_token, seal, token_hash, unseal
+from portal.store import AccountNotFound, AccountStore, ServiceKeys, SessionStore
+
+_log = get_logger("portal.auth")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A live session: who, the CSRF token of its forms, and the key the services know them by."""
+
+    token: str
+    account: Account
+    csrf_token: str
+    service_key: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    outcome: SignInOutcome
+    session: SignedIn | None = None
+    locked_until: datetime | None = None
+
+
+class Authentication:
+    def __init__(
+        self,
+        accounts: AccountStore,
+        sessions: SessionStore,
+        keys: ServiceKeys,
+        lockout: LockoutPolicy,
+        session_policy: SessionPolicy,
+    ) -> None:
+        self._accounts = accounts
+        self._sessions = sessions
+        self._keys = keys
+        self._lockout = lockout
+        self._session_policy = session_policy
+
+    async def sign_in(self, username: str, password: str) -> SignInResult:
+        now = utc_now()
+        found = await self._accounts.get(username)
+        account, password_hash = found if found else (None, None)
+        # Locked accounts are not even checked, so a lock cannot be used to test guesses.
+        password_matches = (
+            False
+            if account is not None and is_locked(account.sign_in, now)
+            else passwords.verify_password(password_hash, password)
+        )
+        outcome = decide_sign_in(account, password_matches, now)
+        if account is None:
+            _log.info("sign_in_refused", reason="unknown_or_disabled")
+            return SignInResult(outcome)
+        if outcome is SignInOutcome.LOCKED:
+            _log.info("sign_in_refused", reason="locked", role=account.role.value)
+            return SignInResult(outcome, locked_until=account.sign_in.locked_until)
+        if outcome is SignInOutcome.WRONG_CREDENTIALS:
+            if account.disabled_at is None:
+                state = after_failure(account.sign_in, now, self._lockout)
+                await self._accounts.record_sign_in(account.username, state)
+                if is_locked(state, now):
+                    _log.warning("account_locked", role=account.role.value, ao_id=account.ao_id)
+                    return SignInResult(SignInOutcome.LOCKED, locked_until=state.locked_until)
+            _log.info("sign_in_refused", reason="wrong_password")
+            return SignInResult(outcome)
+        await self._accounts.record_sign_in(account.username, after_success())
+        session = await self._open_session(account, now)
+        _log.info("signed_in", role=account.role.value, ao_id=account.ao_id)
+        return SignInResult(outcome, session)
+
+    async def _open_session(self, account: Account, now: datetime) -> SignedIn:
+        token = new_token()
+        issued = await self._keys.issue(account.principal, label=f"portal session: {account.username}")
+        csrf_token = new_csrf_token()
+        expires_at = self._session_policy.expiry(now, now)
+        await self._sessions.create(
+            token_hash(token), account.username, csrf_token, issued.key_id, seal(token, issued.token), expires_at
+        )
+        return SignedIn(token, account, csrf_token, issued.token, expires_at)
+
+    async def session_for(self, token: str | None) -> SignedIn | None:
+        """The live session the cookie names, its expiry pushed forward; None when absent or over."""
+        if not token:
+            return None
+        stored = await self._sessions.get(token_hash(token))
+        if stored is None:
+            return None
+        now = utc_now()
+        if stored.expires_at <= now or stored.account.disabled_at is not None:
+            await self._end(stored.token_hash)
+            return None
+        expires_at = self._session_policy.expiry(stored.created_at, now)
+        await self._sessions.extend(stored.token_hash, expires_at)
+        return SignedIn(token, stored.account, stored.csrf_token, unseal(token, stored.sealed_service_key), expires_at)
+
+    async def sign_out(self, token: str) -> None:
+        await self._end(token_hash(token))
+
+    async def _end(self, hashed: str) -> None:
+        key_id = await self._sessions.end(hashed)
+        if key_id:
+            await self._keys.revoke([key_id])
+
+    async def end_expired_sessions(self) -> int:
+        key_ids = await self._sessions.end_expired(utc_now())
+        await self._keys.revoke(key_ids)
+        return len(key_ids)
+
+    # --- accounts ------------------------------------------------------------------------------
+
+    async def create_account(
+        self, username: str, display_name: str, role: Role, ao_id: str | None, email: str | None
+    ) -> tuple[Account, str]:
+        """Creates the account with a generated password, returned once to give to the person."""
+        account = new_account(username, display_name, role, ao_id, email)
+        password = passwords.generate_password()
+        await self._accounts.create(account, passwords.hash_password(password))
+        _log.info("account_created", role=role.value, ao_id=ao_id)
+        return account, password
+
+    async def reset_password(self, username: str, password: str | None = None) -> str:
+        """Sets a new password (generated unless given), lifts a lock-out and ends the account's sessions."""
+        new_password = password or passwords.generate_password()
+        check_new_password(new_password)
+        await self._accounts.set_password(username, passwords.hash_password(new_password))
+        await self._keys.revoke(await self._sessions.end_all_of(username))
+        return new_password
+
+    async def disable(self, username: str) -> None:
+        await self._accounts.disable(username)
+        await self._keys.revoke(await self._sessions.end_all_of(username))
+
+    async def account(self, username: str) -> Account:
+        found = await self._accounts.get(username)
+        if found is None:
+            raise AccountNotFound(username)
+        return found[0]
+
+    async def accounts(self) -> list[Account]:
+        return await self._accounts.listing()

@@ -1,0 +1,265 @@
+"""The services, over their HTTP APIs only: the portal is a backend-for-frontend and imports no service.
+
+Every call carries the signed-in person's own service key, so each service applies its own rules to
+them (an AO user reaching another AO's batch gets the service's 404, whatever the portal shows).
+Failures become small named errors here; pages turn them into what a person reads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from portal.config import PortalSettings
+
+
+class ServiceError(Exception):
+    """A service said no; `detail` is its own explanation (problem+json `detail` or `title`)."""
+
+    def __init__(self, detail: str, problem: Mapping[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.problem: Mapping[str, Any] = problem or {}
+
+
+class NotFound(ServiceError):
+    """Unknown, or not this person's to see: the services answer both alike, so does the portal."""
+
+
+class Forbidden(ServiceError):
+    pass
+
+
+class Refused(ServiceError):
+    """The request was understood and refused (a batch refused with an RS code, a conflict)."""
+
+
+class KeyRejected(ServiceError):
+    """The session's service key is revoked or unknown: the person must sign in again."""
+
+
+class Unavailable(ServiceError):
+    """The service did not answer, or failed."""
+
+
+@dataclass(frozen=True)
+class Download:
+    content: bytes
+    media_type: str
+    filename: str | None
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _raise_for(response: httpx.Response) -> None:
+    if response.status_code < 400:
+        return
+    problem = _problem(response)
+    detail = str(problem.get("detail") or problem.get("title") or f"the service answered {response.status_code}")
+    status = response.status_code
+    if status == 401:
+        raise KeyRejected(detail, problem)
+    if status == 403:
+        raise Forbidden(detail, problem)
+    if status == 404:
+        raise NotFound(detail, problem)
+    if status >= 500:
+        raise Unavailable(detail, problem)
+    raise Refused(detail, problem)
+
+
+class Services:
+    """One pooled HTTP client for all services; `as_principal` binds it to one person's key."""
+
+    def __init__(self, settings: PortalSettings, client: httpx.AsyncClient) -> None:
+        self._client = client
+        self._urls = {
+            "ingest": settings.ingest_url.rstrip("/"),
+            "plr-projector": settings.plr_projector_url.rstrip("/"),
+            "challenges": settings.challenges_url.rstrip("/"),
+            "notifier": settings.notifier_url.rstrip("/"),
+            "reporting": settings.reporting_url.rstrip("/"),
+            "validation": settings.validation_url.rstrip("/"),
+        }
+
+    def as_principal(self, service_key: str) -> ServiceCalls:
+        return ServiceCalls(self._client, self._urls, service_key)
+
+    async def ready(self) -> dict[str, bool]:
+        answers: dict[str, bool] = {}
+        for name, url in self._urls.items():
+            try:
+                answers[name] = (await self._client.get(f"{url}/readyz", timeout=3.0)).status_code == 200
+            except httpx.HTTPError:
+                answers[name] = False
+        return answers
+
+
+class ServiceCalls:
+    def __init__(self, client: httpx.AsyncClient, urls: Mapping[str, str], service_key: str) -> None:
+        self._client = client
+        self._urls = urls
+        self._headers = {"Authorization": f"Bearer {service_key}"}
+
+    async def _request(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        clean_params = {key: value for key, value in (params or {}).items() if value is not None}
+        try:
+            response = await self._client.request(
+                method,
+                f"{self._urls[service]}{path}",
+                params=clean_params,
+                json=json,
+                content=content,
+                headers={**self._headers, **(headers or {})},
+            )
+        except httpx.HTTPError as error:
+            raise Unavailable(f"The {service} service did not answer ({type(error).__name__}).") from error
+        _raise_for(response)
+        return response
+
+    async def _json(self, method: str, service: str, path: str, **options: Any) -> Any:
+        return (await self._request(method, service, path, **options)).json()
+
+    async def _download(self, service: str, path: str, params: Mapping[str, Any] | None = None) -> Download:
+        response = await self._request("GET", service, path, params=params)
+        disposition = response.headers.get("content-disposition", "")
+        filename = disposition.split("filename=", 1)[1].strip('"') if "filename=" in disposition else None
+        return Download(response.content, response.headers.get("content-type", "text/csv"), filename)
+
+    # --- batches (ingest) ------------------------------------------------------------------------
+
+    async def submit_batch(self, content: bytes, content_type: str, idempotency_key: str | None) -> dict[str, Any]:
+        headers = {"Content-Type": content_type}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        result: dict[str, Any] = await self._json("POST", "ingest", "/v1/batches", content=content, headers=headers)
+        return result
+
+    async def batches(self, page: int = 1, page_size: int = 20) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json(
+            "GET", "ingest", "/v1/batches", params={"page": page, "page_size": page_size}
+        )
+        return result
+
+    async def batch(self, batch_id: uuid.UUID, wait_until_decided: float | None = None) -> dict[str, Any]:
+        params = {"wait_until_decided": wait_until_decided}
+        result: dict[str, Any] = await self._json("GET", "ingest", f"/v1/batches/{batch_id}", params=params)
+        return result
+
+    async def batch_records(
+        self, batch_id: uuid.UUID, page: int, page_size: int, status: str | None = None
+    ) -> dict[str, Any]:
+        params = {"page": page, "page_size": page_size, "status": status}
+        result: dict[str, Any] = await self._json("GET", "ingest", f"/v1/batches/{batch_id}/records", params=params)
+        return result
+
+    async def all_batch_records(self, batch_id: uuid.UUID, status: str | None = None) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            answer = await self.batch_records(batch_id, page, 1_000, status)
+            records.extend(answer["records"])
+            if len(records) >= answer["total"] or not answer["records"]:
+                return records
+            page += 1
+
+    async def batch_records_csv(self, batch_id: uuid.UUID) -> Download:
+        return await self._download("ingest", f"/v1/batches/{batch_id}/records.csv")
+
+    # --- the PLR (plr-projector) -----------------------------------------------------------------
+
+    async def ao_achievements(self, uln: str, after_batch: uuid.UUID | None = None) -> dict[str, Any]:
+        params = {"uln": uln, "include_withdrawn": "true", "include_history": "true"}
+        if after_batch is not None:
+            params["after_batch"] = str(after_batch)
+        result: dict[str, Any] = await self._json("GET", "plr-projector", "/v1/ao/achievements", params=params)
+        return result
+
+    async def projector_status(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", "plr-projector", "/v1/admin/projector")
+        return result
+
+    async def dead_letters(self, service: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", service, "/v1/admin/dlq")
+        return result
+
+    async def dead_letter_action(self, service: str, stream: str, action: str, reason: str | None) -> dict[str, Any]:
+        body = {"reason": reason} if reason else None
+        result: dict[str, Any] = await self._json("POST", service, f"/v1/admin/dlq/{stream}/{action}", json=body)
+        return result
+
+    async def rebuild(self, action: str | None = None) -> dict[str, Any]:
+        if action is None:
+            result: dict[str, Any] = await self._json("GET", "plr-projector", "/v1/admin/rebuild")
+        elif action == "start":
+            result = await self._json("POST", "plr-projector", "/v1/admin/rebuild")
+        elif action == "abandon":
+            result = await self._json("DELETE", "plr-projector", "/v1/admin/rebuild")
+        else:
+            result = await self._json("POST", "plr-projector", f"/v1/admin/rebuild/{action}")
+        return result
+
+    # --- challenges ------------------------------------------------------------------------------
+
+    async def challenges(self, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        answer = await self._json("GET", "challenges", "/v1/challenges", params={"state": state, "limit": limit})
+        items: list[dict[str, Any]] = answer["items"]
+        return items
+
+    async def challenge(self, challenge_id: uuid.UUID) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", "challenges", f"/v1/challenges/{challenge_id}")
+        return result
+
+    async def acknowledge_challenge(self, challenge_id: uuid.UUID) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("POST", "challenges", f"/v1/challenges/{challenge_id}/acknowledge")
+        return result
+
+    async def resolve_challenge(self, challenge_id: uuid.UUID, resolution: str, note: str | None) -> dict[str, Any]:
+        body = {"resolution": resolution, "note": note}
+        result: dict[str, Any] = await self._json(
+            "POST", "challenges", f"/v1/challenges/{challenge_id}/resolve", json=body
+        )
+        return result
+
+    # --- challenge contact (notifier) ------------------------------------------------------------
+
+    async def challenge_contact(self, ao_id: str) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = await self._json("GET", "notifier", f"/v1/ao/{ao_id}/challenge-contact")
+        except NotFound:
+            return None
+        return result
+
+    async def set_challenge_contact(self, ao_id: str, contact: Mapping[str, str]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json(
+            "PUT", "notifier", f"/v1/ao/{ao_id}/challenge-contact", json=dict(contact)
+        )
+        return result
+
+    # --- MI (reporting) --------------------------------------------------------------------------
+
+    async def report(self, report: str, period: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json(
+            "GET", "reporting", f"/v1/reports/{report}", params={"period": period}
+        )
+        return result

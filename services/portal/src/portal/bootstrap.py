@@ -1,0 +1,119 @@
+"""The only place that builds clients for the portal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from lrs_platform.database import apply_migrations, create_pool, database_reachable
+from lrs_platform.http import build_app, readiness
+from lrs_platform.identity import CredentialStore
+from lrs_platform.logging import configure_logging, get_logger
+from lrs_platform.service import BackgroundTasks
+from portal.accounts import LockoutPolicy
+from portal.auth import Authentication, utc_now
+from portal.backend import Services
+from portal.checking import load_catalogue
+from portal.config import PortalSettings
+from portal.sessions import CookiePolicy, SessionPolicy
+from portal.store import MIGRATIONS, SCHEMA, AccountStore, ServiceKeys, SessionStore, UploadStore
+from portal.web import admin_api, ao_pages, auth_pages, batch_pages, dashboard, errors, operator_pages
+from portal.web.common import Portal, with_security_headers
+
+SERVICE = "portal"
+PROJECT_REFERENCE = Path(__file__).resolve().parents[4] / "reference"
+_SWEEP_SECONDS = 60.0
+_UPLOADS_KEPT = timedelta(hours=2)
+
+_log = get_logger("portal")
+
+
+async def _sweep(auth: Authentication, uploads: UploadStore) -> None:
+    """Ends expired sessions (revoking their service keys) and forgets abandoned uploads."""
+    while True:
+        try:
+            ended = await auth.end_expired_sessions()
+            await uploads.forget_older_than(utc_now() - _UPLOADS_KEPT)
+            if ended:
+                _log.info("sessions_expired", count=ended)
+        except Exception as error:  # the database may be away for a while: try again next round
+            _log.warning("sweep_failed", error=type(error).__name__)
+        await asyncio.sleep(_SWEEP_SECONDS)
+
+
+def create_app(settings: PortalSettings | None = None) -> FastAPI:
+    settings = settings or PortalSettings()
+    configure_logging(SERVICE, settings.log_level, settings.log_json)
+    catalogue = load_catalogue(Path(settings.reference_dir) if settings.reference_dir else PROJECT_REFERENCE)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url, max_size=5)
+        client = httpx.AsyncClient(timeout=settings.service_timeout_seconds)
+        tasks = BackgroundTasks()
+        try:
+            async with pool.acquire() as connection:
+                await apply_migrations(connection, SCHEMA, MIGRATIONS)
+            credentials = CredentialStore(pool)
+            await credentials.migrate()
+            app.state.credentials = credentials  # the admin API's operators authenticate like everywhere else
+            keys = ServiceKeys(pool, credentials)
+            uploads = UploadStore(pool)
+            auth = Authentication(
+                AccountStore(pool),
+                SessionStore(pool),
+                keys,
+                LockoutPolicy(settings.lockout_failures, timedelta(minutes=settings.lockout_minutes)),
+                SessionPolicy(
+                    timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_absolute_hours)
+                ),
+            )
+            app.state.portal = Portal(
+                settings=settings,
+                auth=auth,
+                services=Services(settings, client),
+                uploads=uploads,
+                keys=keys,
+                catalogue=catalogue,
+                cookies=CookiePolicy(secure=settings.cookie_secure),
+            )
+            readiness(app, postgres=lambda: database_reachable(pool))
+            tasks.start(_sweep(auth, uploads), "portal-session-sweep")
+            yield
+        finally:
+            await tasks.stop()
+            with contextlib.suppress(Exception):
+                await client.aclose()
+            await pool.close()
+
+    app = build_app(
+        SERVICE,
+        title="LRS Organisation Portal",
+        description=(
+            "Web pages for awarding organisation staff and operators (not part of this document), and the"
+            " operator-only account API behind `lrs users`."
+        ),
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.middleware("http")(_security_headers)
+    static = resources.files("portal").joinpath("static")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    for module in (auth_pages, dashboard, batch_pages, ao_pages, operator_pages):
+        app.include_router(module.router)
+    app.include_router(admin_api.router)
+    return app
+
+
+async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    return with_security_headers(response, cacheable=request.url.path.startswith("/static/"))

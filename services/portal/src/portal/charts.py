@@ -1,0 +1,178 @@
+"""Bar charts as SVG, built on the server: no script, readable at a glance, each paired with a table.
+
+Pure: numbers in, markup out. Every bar carries its number as `data-value` and as a visible label, so
+what a person reads and what a test compares are the same figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+# GOV.UK palette colours with at least 3:1 contrast against white (WCAG 1.4.11).
+PALETTE = ("#1d70b8", "#d4351c", "#00703c", "#505a5f", "#912b88", "#f47738")
+
+_WIDTH = 640
+_LEFT = 48
+_RIGHT = 16
+_TOP = 32
+_BOTTOM = 44
+_PLOT_HEIGHT = 220
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    chart_id: str
+    title: str
+    description: str
+    categories: tuple[str, ...]
+    series: tuple[Series, ...]
+    unit: str = ""
+    horizontal: bool = False
+
+    def __post_init__(self) -> None:
+        for series in self.series:
+            if len(series.values) != len(self.categories):
+                raise ValueError(f"series {series.name!r} has {len(series.values)} values for {len(self.categories)}")
+
+
+def nice_maximum(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 times 10^n at or above `value` (at least 1), so gridlines fall on round numbers."""
+    if value <= 1:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * magnitude >= value:
+            return float(step * magnitude)
+    return float(10 * magnitude)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _raw(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _text(x: float, y: float, content: str, anchor: str = "middle", css: str = "chart-label") -> str:
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" class="{css}">{escape(content)}</text>'
+
+
+def _legend(series: Sequence[Series], y: float) -> list[str]:
+    parts = []
+    x = float(_LEFT)
+    for index, item in enumerate(series):
+        colour = PALETTE[index % len(PALETTE)]
+        parts.append(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" fill="{colour}"/>')
+        parts.append(_text(x + 16, y, item.name, "start"))
+        x += 24 + 8 * len(item.name)
+    return parts
+
+
+def vertical_bars(chart: Chart) -> Markup:
+    """Grouped columns: one group per category (a month, say), one column per series."""
+    values = [value for series in chart.series for value in series.values]
+    top = nice_maximum(max(values, default=0))
+    height = _TOP + _PLOT_HEIGHT + _BOTTOM + 24
+    plot_width = _WIDTH - _LEFT - _RIGHT
+    group_width = plot_width / max(len(chart.categories), 1)
+    bar_width = min(40.0, (group_width - 12) / max(len(chart.series), 1))
+    base_y = _TOP + _PLOT_HEIGHT
+    parts = _open(chart, height)
+    for tick in range(5):
+        tick_value = top * tick / 4
+        y = base_y - _PLOT_HEIGHT * tick / 4
+        parts.append(f'<line x1="{_LEFT}" x2="{_WIDTH - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="chart-grid"/>')
+        parts.append(_text(_LEFT - 6, y + 4, _number(tick_value), "end", "chart-axis"))
+    for category_index, category in enumerate(chart.categories):
+        group_x = _LEFT + group_width * category_index
+        used = bar_width * len(chart.series)
+        start = group_x + (group_width - used) / 2
+        for series_index, series in enumerate(chart.series):
+            value = series.values[category_index]
+            bar_height = _PLOT_HEIGHT * value / top
+            x = start + bar_width * series_index
+            y = base_y - bar_height
+            parts.append(_bar(chart, series_index, series, category, value, x, y, bar_width - 2, bar_height))
+            parts.append(_text(x + (bar_width - 2) / 2, y - 4, _number(value), css="chart-value"))
+        parts.append(_text(group_x + group_width / 2, base_y + 18, category, css="chart-axis"))
+    parts.extend(_legend(chart.series, base_y + 40))
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text in `parts` was escaped as it was built
+
+
+def horizontal_bars(chart: Chart) -> Markup:
+    """One row per category (a code, say), for long labels and many categories."""
+    values = [value for series in chart.series for value in series.values]
+    top = nice_maximum(max(values, default=0))
+    row = 26.0
+    label_width = 90.0
+    rows = max(len(chart.categories), 1) * len(chart.series)
+    height = _TOP + row * rows + 40
+    plot_width = _WIDTH - label_width - _RIGHT - 60
+    parts = _open(chart, height)
+    y = float(_TOP)
+    for category_index, category in enumerate(chart.categories):
+        for series_index, series in enumerate(chart.series):
+            value = series.values[category_index]
+            width = plot_width * value / top
+            parts.append(_text(label_width - 8, y + row / 2 + 4, category, "end", "chart-axis"))
+            parts.append(_bar(chart, series_index, series, category, value, label_width, y + 3, width, row - 6))
+            parts.append(_text(label_width + width + 6, y + row / 2 + 4, _number(value), "start", "chart-value"))
+            y += row
+    if not chart.categories:
+        parts.append(_text(_WIDTH / 2, _TOP + 16, "Nothing to show for this period"))
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text in `parts` was escaped as it was built
+
+
+def _open(chart: Chart, height: float) -> list[str]:
+    title_id, desc_id = f"{chart.chart_id}-title", f"{chart.chart_id}-desc"
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="portal-chart" id="{escape(chart.chart_id)}"'
+        f' viewBox="0 0 {_WIDTH} {height:.0f}" role="img" aria-labelledby="{title_id} {desc_id}">',
+        f'<title id="{title_id}">{escape(chart.title)}</title>',
+        f'<desc id="{desc_id}">{escape(chart.description)}</desc>',
+    ]
+
+
+def _bar(
+    chart: Chart,
+    series_index: int,
+    series: Series,
+    category: str,
+    value: float,
+    x: float,
+    y: float,
+    width: float,
+    height: float,
+) -> str:
+    colour = PALETTE[series_index % len(PALETTE)]
+    label = f"{category}, {series.name}: {_number(value)}{chart.unit}"
+    return (
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(width, 0):.1f}" height="{max(height, 0):.1f}" fill="{colour}"'
+        f' data-series="{escape(series.name)}" data-category="{escape(category)}" data-value="{_raw(value)}">'
+        f"<title>{escape(label)}</title></rect>"
+    )
+
+
+def svg(chart: Chart) -> Markup:
+    return horizontal_bars(chart) if chart.horizontal else vertical_bars(chart)
+
+
+def table_rows(chart: Chart) -> list[tuple[str, tuple[float, ...]]]:
+    """The chart's numbers as rows of its table: one per category, one column per series."""
+    return [
+        (category, tuple(series.values[index] for series in chart.series))
+        for index, category in enumerate(chart.categories)
+    ]

@@ -1,0 +1,99 @@
+"""Check, then submit: the offline checks of `lrs batch check` (lrs_domain), run on an upload before
+anything is sent, and on a direct-entry record as the person types it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
+from lrs_contracts.outcomes import RecordOutcome
+from lrs_domain.decision import OfflineReport, check_batch_offline
+from lrs_domain.formats import BatchRefused, ParsedBatch, detect_format, parse_batch, write_json
+from lrs_domain.reference import Catalogue
+from lrs_domain.reference_data import load_awarding_organisations, load_extra_qualifications, load_ofqual_catalogue
+
+OFQUAL_SNAPSHOT = "ofqual-approved-qualifications-2025-02-18.csv"
+
+
+def load_catalogue(directory: Path) -> Catalogue:
+    def read(name: str) -> str:
+        return (directory / name).read_text(encoding="utf-8-sig")
+
+    organisations = load_awarding_organisations(read("awarding-organisations.csv"))
+    ao_ids = {organisation.name: organisation.ao_id for organisation in organisations}
+    return Catalogue.of(
+        [
+            *load_ofqual_catalogue(read(OFQUAL_SNAPSHOT), ao_ids),
+            *load_extra_qualifications(read("extra-qualifications.csv")),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    detail: str
+    line: int | None
+    column: int | None
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    """What the offline checks found in an uploaded file: a refusal of the whole file, or a report."""
+
+    filename: str
+    format: BatchFormat | None
+    ao_id: str | None
+    refusal: Refusal | None
+    report: OfflineReport | None
+
+    @property
+    def problems(self) -> list[RecordOutcome]:
+        if self.report is None:
+            return []
+        return [outcome for outcome in self.report.outcomes if outcome.errors or outcome.warnings]
+
+    @property
+    def would_fail(self) -> bool:
+        return self.refusal is not None or (self.report is not None and self.report.failure is not None)
+
+
+def check_upload(
+    filename: str, content: bytes, content_type: str | None, catalogue: Catalogue, today: date
+) -> UploadCheck:
+    fmt = detect_format(content_type, filename, content[:512])
+    if fmt is None:
+        refusal = Refusal("RS001", "The file is not CSV, XML or JSON: name it .csv, .xml or .json.", None, None)
+        return UploadCheck(filename, None, None, refusal, None)
+    try:
+        parsed = parse_batch(content, fmt)
+    except BatchRefused as refused:
+        return UploadCheck(
+            filename, fmt, None, Refusal(refused.code.value, refused.detail, refused.line, refused.column), None
+        )
+    report = check_batch_offline(parsed.header, parsed.records, catalogue, today)
+    return UploadCheck(filename, fmt, parsed.header.awarding_organisation, None, report)
+
+
+def one_record_batch(
+    ao_id: str, job_type: JobType, notification_email: str, reference: str, record: SubmittedRecord
+) -> ParsedBatch:
+    header = BatchHeader(
+        file_version="1.0",
+        awarding_organisation=ao_id,
+        job_type=job_type,
+        notification_email=notification_email,
+        batch_reference=reference,
+    )
+    return ParsedBatch(header=header, records=(record,), format=BatchFormat.JSON)
+
+
+def check_record(batch: ParsedBatch, catalogue: Catalogue, today: date) -> RecordOutcome:
+    return check_batch_offline(batch.header, batch.records, catalogue, today).outcomes[0]
+
+
+def batch_file(batch: ParsedBatch) -> bytes:
+    """The JSON file the web service would receive: a direct entry is a one-record batch, no more."""
+    return write_json(batch)

@@ -1,0 +1,89 @@
+"""Direct entry: one achievement typed into a form becomes a one-record batch, judged by the same rules.
+
+Pure: form values in, a record, a batch and per-field messages out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from lrs_contracts.batch import JobType, RecordAction, SubmittedRecord
+from lrs_contracts.outcomes import RecordOutcome
+from lrs_domain.formats import RECORD_FIELDS, ParsedBatch, is_plausible_email
+from portal.checking import one_record_batch
+
+RECORD_ATTRIBUTES: tuple[str, ...] = tuple(field.attribute for field in RECORD_FIELDS)
+HEADER_INPUTS = ("job_type", "notification_email")
+# The order the form shows its fields in, so the error summary follows the page.
+FORM_ORDER: tuple[str, ...] = (
+    "action",
+    "job_type",
+    "uln",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "gender",
+    "qualification_number",
+    "pathway",
+    "award_date",
+    "grade",
+    "centre_ukprn",
+    "language_for_assessment",
+    "credits",
+    "mis_identifier",
+    "notification_email",
+)
+ACTIONS = tuple(action.value for action in RecordAction)
+JOB_TYPES = tuple(job_type.value for job_type in JobType)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the form said, and what is wrong with the header part of it (the record part is for the rules)."""
+
+    values: dict[str, str]
+    header_errors: dict[str, str]
+
+    @property
+    def job_type(self) -> JobType:
+        return JobType(self.values.get("job_type") or JobType.FINAL.value)
+
+
+def read_entry(form: Mapping[str, str]) -> Entry:
+    values = {name: (form.get(name) or "").strip() for name in (*RECORD_ATTRIBUTES, *HEADER_INPUTS)}
+    errors: dict[str, str] = {}
+    if values["action"] not in ACTIONS:
+        errors["action"] = "Choose Create, Update, Withdraw or Reinstate"
+    if values["job_type"] and values["job_type"] not in JOB_TYPES:
+        errors["job_type"] = "Choose Final or Provisional"
+    email = values["notification_email"]
+    if not email:
+        errors["notification_email"] = "Enter the email address to tell when the entry has been processed"
+    elif not is_plausible_email(email):
+        errors["notification_email"] = "Enter an email address in the correct format, like name@example.org"
+    return Entry(values, errors)
+
+
+def entry_record(entry: Entry) -> SubmittedRecord:
+    return SubmittedRecord(line=1, **{name: entry.values[name] or None for name in RECORD_ATTRIBUTES})
+
+
+def entry_batch(entry: Entry, ao_id: str, reference: str) -> ParsedBatch:
+    job_type = entry.job_type if "job_type" not in entry.header_errors else JobType.FINAL
+    email = entry.values["notification_email"] if "notification_email" not in entry.header_errors else "x@x.invalid"
+    return one_record_batch(ao_id, job_type, email, reference, entry_record(entry))
+
+
+def field_errors(entry: Entry, outcome: RecordOutcome) -> dict[str, str]:
+    """Every rejection the rules found, on the field it concerns (a finding without one goes on the action)."""
+    errors = dict(entry.header_errors)
+    for finding in outcome.errors:
+        name = finding.field if finding.field in RECORD_ATTRIBUTES else "action"
+        text = f"{finding.code}: {finding.message}"
+        errors[name] = f"{errors[name]} {text}" if name in errors else text
+    return {name: errors[name] for name in FORM_ORDER if name in errors}
+
+
+def warnings_of(outcome: RecordOutcome) -> list[str]:
+    return [f"{finding.code}: {finding.message}" for finding in outcome.warnings]

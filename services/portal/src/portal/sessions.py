@@ -1,0 +1,63 @@
+"""Sessions: an opaque random token in an HttpOnly cookie; the server keeps only its SHA-256.
+
+Each session holds an API key issued for the account's principal, so the services themselves decide
+what the person may see. The key is stored sealed: XORed with a SHAKE-256 stream derived from the
+cookie's token, which is 256 random bits, used for this one key and never stored. Reading the
+sessions table alone therefore opens no service; the cookie alone holds no key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+_SEAL_CONTEXT = b"lrs-portal/service-key/v1\x00"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _pad(token: str, length: int) -> bytes:
+    return hashlib.shake_256(_SEAL_CONTEXT + token.encode()).digest(length)
+
+
+def seal(token: str, secret: str) -> bytes:
+    data = secret.encode()
+    return bytes(a ^ b for a, b in zip(data, _pad(token, len(data)), strict=True))
+
+
+def unseal(token: str, sealed: bytes) -> str:
+    return bytes(a ^ b for a, b in zip(sealed, _pad(token, len(sealed)), strict=True)).decode()
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta = timedelta(minutes=30)
+    absolute: timedelta = timedelta(hours=12)
+
+    def expiry(self, created_at: datetime, now: datetime) -> datetime:
+        """Each request pushes the expiry `idle` ahead, never past `absolute` from sign-in."""
+        return min(now + self.idle, created_at + self.absolute)
+
+
+@dataclass(frozen=True)
+class CookiePolicy:
+    """Cookies are HttpOnly, SameSite=Strict, path /; Secure unless configured for local http."""
+
+    secure: bool
+
+    @property
+    def session_cookie(self) -> str:
+        # The __Host- prefix makes the browser refuse the cookie unless Secure, host-only, path /.
+        return "__Host-lrs-portal" if self.secure else "lrs-portal"
+
+    @property
+    def sign_in_cookie(self) -> str:
+        return "__Host-lrs-portal-form" if self.secure else "lrs-portal-form"

@@ -1,0 +1,264 @@
+"""PostgreSQL (schema `portal`): accounts and sessions; and the service keys the sessions hold.
+
+Service keys are issued through lrs_platform's `CredentialStore`; revoking one key by its id, and
+listing an AO's keys for operators, read the same `identity.credentials` table directly, because the
+store offers no call for either.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from lrs_platform.identity import CredentialStore, IssuedKey, Principal
+from portal.accounts import Account, Role, SignInState
+
+SCHEMA = "portal"
+MIGRATIONS = "portal.migrations"
+
+
+class AccountExists(Exception):
+    pass
+
+
+class AccountNotFound(Exception):
+    pass
+
+
+def _account(row: Mapping[str, Any]) -> Account:
+    return Account(
+        username=row["username"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        ao_id=row["ao_id"],
+        email=row["email"],
+        sign_in=SignInState(row["failed_attempts"], row["locked_until"]),
+        disabled_at=row["disabled_at"],
+    )
+
+
+class AccountStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def create(self, account: Account, password_hash: str) -> None:
+        try:
+            await self._pool.execute(
+                "INSERT INTO portal.accounts (username, display_name, email, role, ao_id, password_hash)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
+                account.username,
+                account.display_name,
+                account.email,
+                account.role.value,
+                account.ao_id,
+                password_hash,
+            )
+        except asyncpg.UniqueViolationError as error:
+            raise AccountExists(account.username) from error
+
+    async def get(self, username: str) -> tuple[Account, str] | None:
+        row = await self._pool.fetchrow("SELECT * FROM portal.accounts WHERE username = $1", username.strip().lower())
+        return (_account(row), row["password_hash"]) if row else None
+
+    async def listing(self) -> list[Account]:
+        rows = await self._pool.fetch("SELECT * FROM portal.accounts ORDER BY role, ao_id NULLS FIRST, username")
+        return [_account(row) for row in rows]
+
+    async def record_sign_in(self, username: str, state: SignInState) -> None:
+        await self._pool.execute(
+            "UPDATE portal.accounts SET failed_attempts = $2, locked_until = $3 WHERE username = $1",
+            username,
+            state.failed_attempts,
+            state.locked_until,
+        )
+
+    async def set_password(self, username: str, password_hash: str) -> None:
+        """A new password also lifts a lock-out and re-enables nothing: a disabled account stays disabled."""
+        result = await self._pool.execute(
+            "UPDATE portal.accounts SET password_hash = $2, password_set_at = now(), failed_attempts = 0,"
+            " locked_until = NULL WHERE username = $1",
+            username,
+            password_hash,
+        )
+        if result.endswith(" 0"):
+            raise AccountNotFound(username)
+
+    async def disable(self, username: str) -> None:
+        result = await self._pool.execute(
+            "UPDATE portal.accounts SET disabled_at = coalesce(disabled_at, now()) WHERE username = $1", username
+        )
+        if result.endswith(" 0"):
+            raise AccountNotFound(username)
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    token_hash: str
+    account: Account
+    csrf_token: str
+    service_key_id: str
+    sealed_service_key: bytes
+    created_at: datetime
+    expires_at: datetime
+
+
+class SessionStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def create(
+        self,
+        token_hash: str,
+        username: str,
+        csrf_token: str,
+        service_key_id: str,
+        sealed_service_key: bytes,
+        expires_at: datetime,
+    ) -> None:
+        await self._pool.execute(
+            "INSERT INTO portal.sessions (token_hash, username, csrf_token, service_key_id, sealed_service_key,"
+            " expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            token_hash,
+            username,
+            csrf_token,
+            service_key_id,
+            sealed_service_key,
+            expires_at,
+        )
+
+    async def get(self, token_hash: str) -> StoredSession | None:
+        row = await self._pool.fetchrow(
+            "SELECT s.token_hash, s.csrf_token, s.service_key_id, s.sealed_service_key, s.created_at AS session_created,"
+            " s.expires_at, a.* FROM portal.sessions s JOIN portal.accounts a USING (username)"
+            " WHERE s.token_hash = $1",
+            token_hash,
+        )
+        if row is None:
+            return None
+        return StoredSession(
+            token_hash=row["token_hash"],
+            account=_account(row),
+            csrf_token=row["csrf_token"],
+            service_key_id=row["service_key_id"],
+            sealed_service_key=bytes(row["sealed_service_key"]),
+            created_at=row["session_created"],
+            expires_at=row["expires_at"],
+        )
+
+    async def extend(self, token_hash: str, expires_at: datetime) -> None:
+        await self._pool.execute(
+            "UPDATE portal.sessions SET last_seen_at = now(), expires_at = $2 WHERE token_hash = $1",
+            token_hash,
+            expires_at,
+        )
+
+    async def end(self, token_hash: str) -> str | None:
+        """Deletes the session; returns its service key id, to revoke."""
+        key_id: str | None = await self._pool.fetchval(
+            "DELETE FROM portal.sessions WHERE token_hash = $1 RETURNING service_key_id", token_hash
+        )
+        return key_id
+
+    async def end_all_of(self, username: str) -> list[str]:
+        rows = await self._pool.fetch(
+            "DELETE FROM portal.sessions WHERE username = $1 RETURNING service_key_id", username
+        )
+        return [row["service_key_id"] for row in rows]
+
+    async def end_expired(self, now: datetime) -> list[str]:
+        rows = await self._pool.fetch(
+            "DELETE FROM portal.sessions WHERE expires_at <= $1 RETURNING service_key_id", now
+        )
+        return [row["service_key_id"] for row in rows]
+
+
+@dataclass(frozen=True)
+class ServiceKeyRow:
+    key_id: str
+    principal: str
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ServiceKeys:
+    def __init__(self, pool: asyncpg.Pool, credentials: CredentialStore) -> None:
+        self._pool = pool
+        self._credentials = credentials
+
+    async def issue(self, principal: Principal, label: str) -> IssuedKey:
+        return await self._credentials.issue(principal, label)
+
+    async def revoke(self, key_ids: list[str]) -> None:
+        if key_ids:
+            await self._pool.execute(
+                "UPDATE identity.credentials SET revoked_at = now() WHERE key_id = ANY($1::text[]) AND revoked_at IS NULL",
+                key_ids,
+            )
+
+    async def revoke_principal(self, principal: Principal) -> int:
+        return await self._credentials.revoke_principal(principal)
+
+    async def listing(self, principal_prefix: str = "ao:", include_revoked: bool = False) -> list[ServiceKeyRow]:
+        """Keys people and systems use; the portal's own per-session keys are left out."""
+        rows = await self._pool.fetch(
+            "SELECT key_id, principal, label, created_at, revoked_at FROM identity.credentials"
+            " WHERE principal LIKE $1 || '%' AND ($2 OR revoked_at IS NULL)"
+            " AND coalesce(label, '') NOT LIKE 'portal session:%'"
+            " ORDER BY principal, created_at DESC LIMIT 500",
+            principal_prefix,
+            include_revoked,
+        )
+        return [ServiceKeyRow(**dict(row)) for row in rows]
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    upload_id: uuid.UUID
+    filename: str
+    content_type: str | None
+    content: bytes
+
+
+class UploadStore:
+    """Files between their check and their submission; each belongs to the person who uploaded it."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def keep(self, username: str, filename: str, content_type: str | None, content: bytes) -> uuid.UUID:
+        upload_id = uuid.uuid4()
+        await self._pool.execute(
+            "INSERT INTO portal.uploads (upload_id, username, filename, content_type, content)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            upload_id,
+            username,
+            filename,
+            content_type,
+            content,
+        )
+        return upload_id
+
+    async def get(self, username: str, upload_id: uuid.UUID) -> PendingUpload | None:
+        row = await self._pool.fetchrow(
+            "SELECT upload_id, filename, content_type, content FROM portal.uploads"
+            " WHERE upload_id = $1 AND username = $2",
+            upload_id,
+            username,
+        )
+        return (
+            PendingUpload(row["upload_id"], row["filename"], row["content_type"], bytes(row["content"]))
+            if row
+            else None
+        )
+
+    async def forget(self, upload_id: uuid.UUID) -> None:
+        await self._pool.execute("DELETE FROM portal.uploads WHERE upload_id = $1", upload_id)
+
+    async def forget_older_than(self, moment: datetime) -> None:
+        await self._pool.execute("DELETE FROM portal.uploads WHERE created_at < $1", moment)

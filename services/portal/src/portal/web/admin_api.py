@@ -1,0 +1,114 @@
+"""The operator-only account API behind `lrs users create|disable|reset-password` (JSON, API keys)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from lrs_platform.identity import CurrentPrincipal, Principal
+from lrs_platform.problems import ProblemError, problem_responses
+from portal.accounts import Account, InvalidAccount, Role
+from portal.store import AccountExists, AccountNotFound
+from portal.web.common import portal_of
+
+router = APIRouter(prefix="/v1/admin/users", tags=["accounts"])
+
+Username = Annotated[str, Path(min_length=2, max_length=64)]
+
+
+class AccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    username: str = Field(min_length=2, max_length=64)
+    display_name: str = Field(min_length=1, max_length=100)
+    role: Role
+    ao_id: str | None = Field(default=None, description="the AO's recognition number, for role `ao` only")
+    email: str | None = Field(default=None, max_length=254)
+
+
+class AccountPublic(BaseModel):
+    username: str
+    display_name: str
+    role: Role
+    ao_id: str | None
+    email: str | None
+    disabled: bool
+    locked: bool
+
+    @staticmethod
+    def of(account: Account) -> AccountPublic:
+        return AccountPublic(
+            username=account.username,
+            display_name=account.display_name,
+            role=account.role,
+            ao_id=account.ao_id,
+            email=account.email,
+            disabled=account.disabled_at is not None,
+            locked=account.sign_in.locked_until is not None,
+        )
+
+
+class AccountList(BaseModel):
+    items: list[AccountPublic]
+
+
+class IssuedPassword(BaseModel):
+    account: AccountPublic
+    password: str = Field(description="shown once: give it to the person, who should change it")
+
+
+def _require_operator(principal: Principal) -> None:
+    if not principal.is_operator:
+        raise ProblemError(403, "Forbidden", "Only operators manage portal accounts.")
+
+
+@router.post("", status_code=201, summary="Create a portal account", responses=problem_responses(401, 403, 409, 422))
+async def create_account(body: AccountCreate, principal: CurrentPrincipal, request: Request) -> IssuedPassword:
+    _require_operator(principal)
+    try:
+        account, password = await portal_of(request).auth.create_account(
+            body.username, body.display_name, body.role, body.ao_id, body.email
+        )
+    except InvalidAccount as error:
+        raise ProblemError(422, "Invalid account", str(error)) from error
+    except AccountExists as error:
+        raise ProblemError(409, "Conflict", f"The username {body.username!r} is taken.") from error
+    return IssuedPassword(account=AccountPublic.of(account), password=password)
+
+
+@router.get("", summary="Portal accounts", responses=problem_responses(401, 403))
+async def list_accounts(principal: CurrentPrincipal, request: Request) -> AccountList:
+    _require_operator(principal)
+    return AccountList(items=[AccountPublic.of(account) for account in await portal_of(request).auth.accounts()])
+
+
+@router.post(
+    "/{username}/disable",
+    summary="Disable an account and end its sessions",
+    responses=problem_responses(401, 403, 404),
+)
+async def disable_account(username: Username, principal: CurrentPrincipal, request: Request) -> AccountPublic:
+    _require_operator(principal)
+    auth = portal_of(request).auth
+    try:
+        await auth.disable(username)
+        return AccountPublic.of(await auth.account(username))
+    except AccountNotFound as error:
+        raise ProblemError(404, "Not found", f"No account {username!r}.") from error
+
+
+@router.post(
+    "/{username}/reset-password",
+    summary="Give an account a new generated password, lift any lock-out and end its sessions",
+    responses=problem_responses(401, 403, 404),
+)
+async def reset_password(username: Username, principal: CurrentPrincipal, request: Request) -> IssuedPassword:
+    _require_operator(principal)
+    auth = portal_of(request).auth
+    try:
+        password = await auth.reset_password(username)
+        return IssuedPassword(account=AccountPublic.of(await auth.account(username)), password=password)
+    except AccountNotFound as error:
+        raise ProblemError(404, "Not found", f"No account {username!r}.") from error

@@ -1,0 +1,292 @@
+"""AO users' pages beyond batches: direct entry, learners, challenges, the challenge contact, MI."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from lrs_domain.formats import is_plausible_email
+from portal.backend import Refused, Unavailable
+from portal.checking import batch_file, check_record
+from portal.direct_entry import ACTIONS, FORM_ORDER, JOB_TYPES, entry_batch, field_errors, read_entry, warnings_of
+from portal.mi import CHARTS, MiData, chart_csv, months_ending
+from portal.web.common import UK, AoUser, PageError, calls, checked_form, field, portal_of, render, see_other
+
+router = APIRouter(include_in_schema=False)
+
+ULN = re.compile(r"^[0-9]{10}$")
+TELEPHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,24}$")
+OPEN_STATES = ("raised", "acknowledged")
+GENDERS = (
+    ("", "Not given"),
+    ("0", "0 - not known"),
+    ("1", "1 - male"),
+    ("2", "2 - female"),
+    ("9", "9 - not specified"),
+)
+LANGUAGES = (("", "Not given"), ("English", "English"), ("Welsh", "Welsh"), ("Irish", "Irish"))
+
+
+def _today() -> Any:
+    return datetime.now(UK).date()
+
+
+# --- direct entry ------------------------------------------------------------------------------
+
+
+def _entry_page(
+    request: Request, user: Any, values: dict[str, str], errors: dict[str, str], warnings: list[str], status: int = 200
+) -> HTMLResponse:
+    context = {
+        "values": values,
+        "errors": errors,
+        "warnings": warnings,
+        "order": FORM_ORDER,
+        "actions": [(action, action) for action in ACTIONS],
+        "job_types": [(job_type, job_type) for job_type in JOB_TYPES],
+        "genders": GENDERS,
+        "languages": LANGUAGES,
+        "entry_id": values.get("entry_id") or str(uuid.uuid4()),
+    }
+    return render(request, "direct_entry.html", context, user=user, status_code=status)
+
+
+@router.get("/direct-entry")
+async def direct_entry_form(
+    request: Request,
+    user: AoUser,
+    action: Annotated[str | None, Query(max_length=20)] = None,
+    qualification_number: Annotated[str | None, Query(max_length=20)] = None,
+    award_date: Annotated[str | None, Query(max_length=10)] = None,
+    grade: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    values = {
+        "action": action if action in ACTIONS else "Create",
+        "job_type": "Final",
+        "notification_email": user.account.email or "",
+        "qualification_number": qualification_number or "",
+        "award_date": award_date or "",
+        "grade": grade or "",
+    }
+    return _entry_page(request, user, values, {}, [])
+
+
+@router.post("/direct-entry/check")
+async def direct_entry_check(request: Request, user: AoUser) -> JSONResponse:
+    form = await checked_form(request, user)
+    entry = read_entry({name: field(form, name) for name in form})
+    assert user.account.ao_id is not None
+    outcome = check_record(entry_batch(entry, user.account.ao_id, "check"), portal_of(request).catalogue, _today())
+    errors = field_errors(entry, outcome)
+    summary = (
+        f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found so far."
+        if errors
+        else "No problems found so far."
+    )
+    return JSONResponse({"errors": errors, "warnings": warnings_of(outcome), "summary": summary})
+
+
+@router.post("/direct-entry")
+async def direct_entry_submit(request: Request, user: AoUser) -> Response:
+    form = await checked_form(request, user)
+    values = {name: field(form, name) for name in form if name != "csrf_token"}
+    entry = read_entry(values)
+    assert user.account.ao_id is not None
+    entry_id = values.get("entry_id") or str(uuid.uuid4())
+    batch = entry_batch(entry, user.account.ao_id, f"PORTAL-{entry_id[:8].upper()}")
+    outcome = check_record(batch, portal_of(request).catalogue, _today())
+    errors = field_errors(entry, outcome)
+    if errors:
+        return _entry_page(request, user, values, errors, warnings_of(outcome), 400)
+    try:
+        accepted = await calls(request, user).submit_batch(
+            batch_file(batch), "application/json", f"portal-entry-{entry_id}"
+        )
+    except Refused as refused:
+        return _entry_page(request, user, values, {"action": refused.detail}, [], 400)
+    return see_other(f"/batches/{accepted['batch_id']}?wait=10")
+
+
+# --- learners ----------------------------------------------------------------------------------
+
+
+@router.get("/learners")
+async def learner_search(request: Request, user: AoUser) -> HTMLResponse:
+    return render(request, "learner.html", {"uln": "", "errors": {}, "plr": None, "open": {}}, user=user)
+
+
+@router.post("/learners")
+async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
+    """A POST, so that ULNs stay out of addresses, browser history and access logs."""
+    form = await checked_form(request, user)
+    uln = field(form, "uln").replace(" ", "")
+    if not ULN.match(uln):
+        errors = {"uln": "Enter a ULN of 10 digits, like 1000000043"}
+        return render(
+            request, "learner.html", {"uln": uln, "errors": errors, "plr": None, "open": {}}, user=user, status_code=400
+        )
+    after_batch = None
+    try:
+        after_batch = uuid.UUID(field(form, "after_batch")) if field(form, "after_batch") else None
+    except ValueError:
+        after_batch = None
+    service = calls(request, user)
+    try:
+        plr = await service.ao_achievements(uln, after_batch)
+    except Unavailable:
+        # The batch may have put nothing on the record: show what there is rather than wait.
+        plr = await service.ao_achievements(uln)
+    open_challenges = {
+        challenge["achievement_id"]: challenge
+        for challenge in await service.challenges()
+        if challenge["state"] in OPEN_STATES and challenge["uln"] in plr.get("ulns", [uln])
+    }
+    return render(request, "learner.html", {"uln": uln, "errors": {}, "plr": plr, "open": open_challenges}, user=user)
+
+
+# --- challenges --------------------------------------------------------------------------------
+
+
+@router.get("/challenges")
+async def challenge_inbox(request: Request, user: AoUser) -> HTMLResponse:
+    everything = await calls(request, user).challenges()
+    open_ones = [c for c in everything if c["state"] in OPEN_STATES]
+    resolved = [c for c in everything if c["state"] == "resolved"][:20]
+    return render(request, "challenges.html", {"open_challenges": open_ones, "resolved": resolved}, user=user)
+
+
+async def _challenge_page(
+    request: Request,
+    user: Any,
+    challenge_id: uuid.UUID,
+    errors: dict[str, str],
+    values: dict[str, str],
+    status: int = 200,
+) -> HTMLResponse:
+    service = calls(request, user)
+    challenge = await service.challenge(challenge_id)
+    batches = [b for b in (await service.batches(page=1, page_size=20))["items"] if b["status"] == "completed"]
+    context = {"challenge": challenge, "batches": batches, "errors": errors, "values": values}
+    return render(request, "challenge.html", context, user=user, status_code=status)
+
+
+@router.get("/challenges/{challenge_id}")
+async def challenge_page(request: Request, challenge_id: uuid.UUID, user: AoUser) -> HTMLResponse:
+    return await _challenge_page(request, user, challenge_id, {}, {})
+
+
+@router.post("/challenges/{challenge_id}/acknowledge")
+async def acknowledge(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Response:
+    await checked_form(request, user)
+    await calls(request, user).acknowledge_challenge(challenge_id)
+    return see_other(f"/challenges/{challenge_id}?done=acknowledged")
+
+
+@router.post("/challenges/{challenge_id}/resolve")
+async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Response:
+    form = await checked_form(request, user)
+    values = {name: field(form, name) for name in ("resolution", "batch_id", "reason")}
+    errors: dict[str, str] = {}
+    resolution = values["resolution"]
+    if resolution not in ("corrected", "upheld", "rejected"):
+        errors["resolution"] = "Choose how the challenge was resolved"
+    if resolution == "corrected" and not values["batch_id"]:
+        errors["batch_id"] = "Choose the batch that corrected the data"
+    if resolution in ("upheld", "rejected") and not values["reason"]:
+        errors["reason"] = "Give the reason, in words the learner will understand"
+    if len(values["reason"]) > 1500:
+        errors["reason"] = "The reason must be 1,500 characters or fewer"
+    if errors:
+        return await _challenge_page(request, user, challenge_id, errors, values, 400)
+    note = values["reason"] or None
+    if resolution == "corrected":
+        note = f"Corrected by batch {values['batch_id']}" + (f": {values['reason']}" if values["reason"] else "")
+    await calls(request, user).resolve_challenge(challenge_id, resolution, note)
+    return see_other(f"/challenges/{challenge_id}?done=resolved")
+
+
+# --- challenge contact -------------------------------------------------------------------------
+
+CONTACT_FIELDS = ("given_name", "family_name", "telephone", "email")
+
+
+@router.get("/contact")
+async def contact_form(request: Request, user: AoUser) -> HTMLResponse:
+    assert user.account.ao_id is not None
+    stored = await calls(request, user).challenge_contact(user.account.ao_id)
+    values = {name: (stored or {}).get(name, "") for name in CONTACT_FIELDS}
+    saved = request.query_params.get("saved") == "1"
+    return render(
+        request, "contact.html", {"values": values, "errors": {}, "saved": saved, "stored": stored}, user=user
+    )
+
+
+@router.post("/contact")
+async def contact_save(request: Request, user: AoUser) -> Response:
+    form = await checked_form(request, user)
+    values = {name: field(form, name) for name in CONTACT_FIELDS}
+    errors: dict[str, str] = {}
+    if not values["given_name"]:
+        errors["given_name"] = "Enter the contact's given name"
+    elif len(values["given_name"]) > 100:
+        errors["given_name"] = "The given name must be 100 characters or fewer"
+    if not values["family_name"]:
+        errors["family_name"] = "Enter the contact's family name"
+    elif len(values["family_name"]) > 100:
+        errors["family_name"] = "The family name must be 100 characters or fewer"
+    if not TELEPHONE.match(values["telephone"]):
+        errors["telephone"] = "Enter a telephone number, like 01632 960 001 or +44 808 157 0192"
+    if not is_plausible_email(values["email"]):
+        errors["email"] = "Enter an email address in the correct format, like name@example.org"
+    if errors:
+        return render(
+            request,
+            "contact.html",
+            {"values": values, "errors": errors, "saved": False, "stored": None},
+            user=user,
+            status_code=400,
+        )
+    assert user.account.ao_id is not None
+    await calls(request, user).set_challenge_contact(user.account.ao_id, values)
+    return see_other("/contact?saved=1")
+
+
+# --- MI ----------------------------------------------------------------------------------------
+
+
+async def _mi_data(request: Request, user: Any, months: int) -> MiData:
+    service = calls(request, user)
+    periods = months_ending(datetime.now(UK).date(), months)
+    submissions, timeliness = {}, {}
+    for period in periods:
+        submissions[period] = (await service.report("submissions", period))["items"]
+        timeliness[period] = (await service.report("timeliness", period))["items"]
+    return MiData(periods, submissions, timeliness)
+
+
+@router.get("/mi")
+async def mi_page(request: Request, user: AoUser, months: Annotated[int, Query(ge=1, le=24)] = 6) -> HTMLResponse:
+    data = await _mi_data(request, user, months)
+    charts = [(name, build(data)) for name, build in CHARTS.items()]
+    return render(request, "mi.html", {"charts": charts, "months": months, "data": data}, user=user)
+
+
+@router.get("/mi/{chart}.csv")
+async def mi_csv(
+    request: Request, chart: str, user: AoUser, months: Annotated[int, Query(ge=1, le=24)] = 6
+) -> Response:
+    if chart not in CHARTS:
+        raise PageError("not_found")
+    data = await _mi_data(request, user, months)
+    return Response(
+        chart_csv(CHARTS[chart](data)),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="lrs-{chart}-{data.periods[0]}-to-{data.periods[-1]}.csv"'
+        },
+    )

@@ -1,0 +1,167 @@
+"""AO users' batches: check then submit an upload, follow a batch, read its records, download them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD
+from portal.backend import Refused
+from portal.checking import check_upload
+from portal.web.common import UK, AoUser, PageError, calls, checked_form, field, portal_of, render, see_other
+
+router = APIRouter(include_in_schema=False)
+
+DECIDED = frozenset({"completed", "failed", "refused"})
+RECORD_STATUSES = ("accepted", "rejected", "no_op")
+_MULTIPART_ALLOWANCE = 64 * 1024
+
+
+def today() -> Any:
+    return datetime.now(UK).date()
+
+
+@router.get("/batches")
+async def batch_list(request: Request, user: AoUser, page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> HTMLResponse:
+    answer = await calls(request, user).batches(page=page, page_size=25)
+    last_page = max(1, -(-answer["total"] // answer["page_size"]))
+    return render(
+        request, "batches.html", {"batches": answer["items"], "page": page, "last_page": last_page}, user=user
+    )
+
+
+@router.get("/batches/new")
+async def upload_form(request: Request, user: AoUser) -> HTMLResponse:
+    return render(request, "upload.html", {"errors": {}}, user=user)
+
+
+@router.post("/batches/check")
+async def check(request: Request, user: AoUser) -> HTMLResponse:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BATCH_BYTES + _MULTIPART_ALLOWANCE:
+        errors = {"batch_file": "The file is larger than 6 MB (RS002): split it into smaller batches"}
+        return render(request, "upload.html", {"errors": errors}, user=user, status_code=413)
+    form = await checked_form(request, user)
+    upload = form.get("batch_file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return render(
+            request, "upload.html", {"errors": {"batch_file": "Select a batch file"}}, user=user, status_code=400
+        )
+    content = await upload.read(MAX_BATCH_BYTES + 1)
+    if not content:
+        return render(
+            request, "upload.html", {"errors": {"batch_file": "The selected file is empty"}}, user=user, status_code=400
+        )
+    portal = portal_of(request)
+    result = check_upload(upload.filename, content, upload.content_type, portal.catalogue, today())
+    wrong_ao = result.ao_id is not None and result.ao_id != user.account.ao_id
+    upload_id = None
+    if not result.would_fail and not wrong_ao:
+        upload_id = await portal.uploads.keep(user.account.username, upload.filename, upload.content_type, content)
+    context = {"check": result, "upload_id": upload_id, "wrong_ao": wrong_ao, "threshold": REJECTION_THRESHOLD}
+    return render(request, "check.html", context, user=user)
+
+
+@router.post("/batches/submit")
+async def submit(request: Request, user: AoUser) -> Response:
+    form = await checked_form(request, user)
+    try:
+        upload_id = uuid.UUID(field(form, "upload_id"))
+    except ValueError:
+        raise PageError("not_found", "That upload is no longer here: upload the file again.") from None
+    portal = portal_of(request)
+    upload = await portal.uploads.get(user.account.username, upload_id)
+    if upload is None:
+        raise PageError("not_found", "That upload is no longer here: upload the file again.")
+    content_type = upload.content_type or "application/octet-stream"
+    try:
+        # The upload id is the idempotency key: a second click returns the same batch.
+        accepted = await calls(request, user).submit_batch(upload.content, content_type, f"portal-{upload_id}")
+    except Refused as refused:
+        batch_url = str(refused.problem.get("instance") or "")
+        if batch_url.startswith("/v1/batches/"):
+            await portal.uploads.forget(upload_id)
+            return see_other(f"/batches/{batch_url.rsplit('/', 1)[1]}")
+        raise PageError("refused", refused.detail) from refused
+    await portal.uploads.forget(upload_id)
+    return see_other(f"/batches/{accepted['batch_id']}?wait=10")
+
+
+def _record_filter(status: str | None) -> str | None:
+    return status if status in RECORD_STATUSES else None
+
+
+@router.get("/batches/{batch_id}")
+async def batch_page(
+    request: Request,
+    batch_id: uuid.UUID,
+    user: AoUser,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    code: Annotated[str | None, Query(pattern=r"^(RV|WV)[0-9]{3}$")] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    wait: Annotated[float, Query(ge=0, le=25)] = 0,
+) -> HTMLResponse:
+    service = calls(request, user)
+    batch = await service.batch(batch_id, wait_until_decided=wait or None)
+    page_size = portal_of(request).settings.records_page_size
+    status = _record_filter(status)
+    records: list[dict[str, Any]] = []
+    total = 0
+    codes: list[str] = []
+    if batch["status"] in ("completed", "failed"):
+        everything = await service.all_batch_records(batch_id)
+        codes = sorted({finding["code"] for record in everything for finding in record["errors"] + record["warnings"]})
+        chosen = [
+            record
+            for record in everything
+            if (status is None or record["status"] == status)
+            and (code is None or any(f["code"] == code for f in record["errors"] + record["warnings"]))
+        ]
+        total = len(chosen)
+        records = chosen[(page - 1) * page_size : page * page_size]
+    context = {
+        "batch": batch,
+        "decided": batch["status"] in DECIDED,
+        "records": records,
+        "total": total,
+        "codes": codes,
+        "status_filter": status,
+        "code_filter": code,
+        "page": page,
+        "last_page": max(1, -(-total // page_size)),
+        "threshold": REJECTION_THRESHOLD,
+        "statuses": RECORD_STATUSES,
+    }
+    return render(request, "batch.html", context, user=user)
+
+
+@router.get("/batches/{batch_id}/status.json")
+async def batch_status(request: Request, batch_id: uuid.UUID, user: AoUser) -> JSONResponse:
+    batch = await calls(request, user).batch(batch_id, wait_until_decided=20)
+    return JSONResponse({"status": batch["status"], "decided": batch["status"] in DECIDED})
+
+
+@router.get("/batches/{batch_id}/records/{line}")
+async def record_page(request: Request, batch_id: uuid.UUID, line: int, user: AoUser) -> HTMLResponse:
+    service = calls(request, user)
+    batch = await service.batch(batch_id)
+    record = next((r for r in await service.all_batch_records(batch_id) if r["line"] == line), None)
+    if record is None:
+        raise PageError("not_found", f"Batch {batch_id} has no record on line {line}.")
+    return render(request, "record.html", {"batch": batch, "record": record}, user=user)
+
+
+@router.get("/batches/{batch_id}/records.csv")
+async def records_csv(request: Request, batch_id: uuid.UUID, user: AoUser) -> Response:
+    download = await calls(request, user).batch_records_csv(batch_id)
+    filename = download.filename or f"batch-{batch_id}-records.csv"
+    return Response(
+        download.content,
+        media_type=download.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,233 @@
+"""What every page shares: templates, the signed-in person, CSRF checks, and errors as pages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.datastructures import FormData
+
+from lrs_domain.reference import Catalogue
+from portal.accounts import Role
+from portal.auth import Authentication, SignedIn
+from portal.backend import ServiceCalls, Services
+from portal.charts import svg, table_rows
+from portal.config import PortalSettings
+from portal.csrf import FIELD, tokens_match
+from portal.explanations import explain
+from portal.sessions import CookiePolicy
+from portal.store import ServiceKeys, UploadStore
+
+UK = ZoneInfo("Europe/London")
+
+
+@dataclass
+class Portal:
+    """Everything a request needs, built once in bootstrap."""
+
+    settings: PortalSettings
+    auth: Authentication
+    services: Services
+    uploads: UploadStore
+    keys: ServiceKeys
+    catalogue: Catalogue
+    cookies: CookiePolicy
+
+
+def portal_of(request: Request) -> Portal:
+    portal: Portal = request.app.state.portal
+    return portal
+
+
+class SignInRequired(Exception):
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class PageError(Exception):
+    """Shown to the person as a page; `kind` picks the wording (not_found, forbidden, csrf, unavailable)."""
+
+    def __init__(self, kind: str, detail: str | None = None) -> None:
+        super().__init__(detail or kind)
+        self.kind = kind
+        self.detail = detail
+
+
+def _uk_time(value: str | datetime | None) -> str:
+    if value is None or value == "":
+        return ""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    return moment.astimezone(UK).strftime("%-d %b %Y, %H:%M")
+
+
+def _number(value: int | float | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+_STATUS_TAGS = {
+    "received": "govuk-tag--grey",
+    "accepted": "govuk-tag--blue",
+    "validating": "govuk-tag--light-blue",
+    "completed": "govuk-tag--green",
+    "failed": "govuk-tag--red",
+    "refused": "govuk-tag--red",
+    "rejected": "govuk-tag--red",
+    "no_op": "govuk-tag--grey",
+    "raised": "govuk-tag--orange",
+    "acknowledged": "govuk-tag--blue",
+    "resolved": "govuk-tag--green",
+}
+
+_STATUS_WORDS = {"no_op": "no change"}
+
+
+def _status_tag(value: str | None) -> str:
+    return _STATUS_TAGS.get(value or "", "govuk-tag--grey")
+
+
+TEMPLATES = Environment(
+    loader=PackageLoader("portal", "templates"),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+TEMPLATES.filters["uk_time"] = _uk_time
+TEMPLATES.filters["number"] = _number
+TEMPLATES.filters["status_tag"] = _status_tag
+TEMPLATES.filters["status_words"] = lambda value: _STATUS_WORDS.get(value, value)
+TEMPLATES.filters["urlquote"] = lambda value: quote(str(value), safe="")
+TEMPLATES.globals["explain"] = explain
+TEMPLATES.globals["svg"] = svg
+TEMPLATES.globals["table_rows"] = table_rows
+
+
+def navigation(user: SignedIn | None) -> list[tuple[str, str]]:
+    if user is None:
+        return []
+    if user.account.role is Role.OPERATOR:
+        return [
+            ("/ops", "Projector"),
+            ("/ops/dead-letters", "Dead letters"),
+            ("/ops/rebuild", "Rebuild"),
+            ("/ops/accounts", "Accounts and keys"),
+        ]
+    return [
+        ("/", "Dashboard"),
+        ("/batches", "Batches"),
+        ("/batches/new", "Upload"),
+        ("/direct-entry", "Direct entry"),
+        ("/learners", "Learners"),
+        ("/challenges", "Challenges"),
+        ("/mi", "MI"),
+    ]
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    user: SignedIn | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    page = {
+        "request": request,
+        "user": user,
+        "navigation": navigation(user),
+        "current_path": request.url.path,
+        "csrf_field": FIELD,
+        "csrf_token": user.csrf_token if user else "",
+        **(context or {}),
+    }
+    return HTMLResponse(TEMPLATES.get_template(template).render(page), status_code=status_code)
+
+
+async def signed_in(request: Request) -> SignedIn:
+    portal = portal_of(request)
+    user = await portal.auth.session_for(request.cookies.get(portal.cookies.session_cookie))
+    if user is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(path if request.method == "GET" else "/")
+    return user
+
+
+async def ao_user(user: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
+    if user.account.role is not Role.AO:
+        raise PageError("forbidden", "This page is for awarding organisation users.")
+    return user
+
+
+async def operator_user(user: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
+    if user.account.role is not Role.OPERATOR:
+        raise PageError("forbidden", "This page is for operators.")
+    return user
+
+
+User = Annotated[SignedIn, Depends(signed_in)]
+AoUser = Annotated[SignedIn, Depends(ao_user)]
+OperatorUser = Annotated[SignedIn, Depends(operator_user)]
+
+
+async def checked_form(request: Request, user: SignedIn) -> FormData:
+    """The posted form, refused unless it carries this session's CSRF token."""
+    form = await request.form()
+    submitted = form.get(FIELD)
+    if not tokens_match(user.csrf_token, submitted if isinstance(submitted, str) else None):
+        raise PageError("csrf")
+    return form
+
+
+def calls(request: Request, user: SignedIn) -> ServiceCalls:
+    return portal_of(request).services.as_principal(user.service_key)
+
+
+def field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def safe_next(path: str | None) -> str:
+    """Only a path on this site: never `//elsewhere` or a full URL."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
+    " form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def with_security_headers(response: Response, *, cacheable: bool) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if not cacheable:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def set_cookie(portal: Portal, response: Response, name: str, value: str, max_age: int | None = None) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path="/", secure=portal.cookies.secure, httponly=True, samesite="strict"
+    )
+
+
+def clear_cookie(portal: Portal, response: Response, name: str) -> None:
+    response.delete_cookie(name, path="/", secure=portal.cookies.secure, httponly=True, samesite="strict")

@@ -1,0 +1,99 @@
+"""Errors as pages a person can act on; the JSON admin API keeps problem+json."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lrs_platform.logging import get_logger
+from lrs_platform.problems import Problem, problem_response
+from portal.backend import Forbidden, KeyRejected, NotFound, ServiceError, Unavailable
+from portal.web.common import PageError, SignInRequired, clear_cookie, portal_of, render, see_other
+
+_log = get_logger("portal.web")
+
+_PAGES: dict[str, tuple[int, str, list[str]]] = {
+    "not_found": (404, "Page not found", ["There is nothing here, or it is not yours to see."]),
+    "forbidden": (403, "You cannot see this page", []),
+    "csrf": (
+        403,
+        "The form could not be accepted",
+        [
+            "The form was not sent from this portal, or it was open for too long. Nothing was changed.",
+            "Go back, reload the page and send the form again.",
+        ],
+    ),
+    "unavailable": (503, "Sorry, there is a problem with the service", ["Try again in a few minutes."]),
+    "refused": (409, "That could not be done", []),
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/v1/")
+
+
+async def _page_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, PageError)
+    status, heading, paragraphs = _PAGES[error.kind]
+    shown = ([error.detail] if error.detail else []) + paragraphs
+    user = await portal_of(request).auth.session_for(request.cookies.get(portal_of(request).cookies.session_cookie))
+    if error.kind == "csrf":
+        _log.warning("csrf_refused", route=request.url.path)
+    return render(request, "error.html", {"heading": heading, "paragraphs": shown}, user=user, status_code=status)
+
+
+async def _sign_in_required(request: Request, error: Exception) -> Response:
+    assert isinstance(error, SignInRequired)
+    return see_other(f"/sign-in?next={quote(error.next_path, safe='')}")
+
+
+async def _service_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ServiceError)
+    if isinstance(error, KeyRejected):
+        portal = portal_of(request)
+        token = request.cookies.get(portal.cookies.session_cookie)
+        if token:
+            await portal.auth.sign_out(token)
+        response = see_other(f"/sign-in?next={quote(request.url.path, safe='')}")
+        clear_cookie(portal, response, portal.cookies.session_cookie)
+        return response
+    if isinstance(error, NotFound):
+        return await _page_error(request, PageError("not_found"))
+    if isinstance(error, Forbidden):
+        return await _page_error(request, PageError("forbidden", error.detail))
+    if isinstance(error, Unavailable):
+        _log.warning("service_unavailable", route=request.url.path, detail=error.detail[:200])
+        return await _page_error(request, PageError("unavailable"))
+    return await _page_error(request, PageError("refused", error.detail))
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    if _is_api(request) or request.url.path in ("/healthz", "/readyz", "/metrics"):
+        return problem_response(Problem(status=error.status_code, title=str(error.detail), instance=request.url.path))
+    if error.status_code == 404:
+        return await _page_error(request, PageError("not_found"))
+    return HTMLResponse(str(error.detail), status_code=error.status_code)
+
+
+async def _invalid_request(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    if _is_api(request):
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in issue.get('loc', ()))}: {issue.get('msg', '')}"
+            for issue in error.errors()
+        )
+        return problem_response(Problem(status=422, title="Invalid request", detail=details[:2000]))
+    return await _page_error(request, PageError("not_found"))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(PageError, _page_error)
+    app.add_exception_handler(SignInRequired, _sign_in_required)
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)

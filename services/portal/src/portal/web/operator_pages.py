@@ -1,0 +1,169 @@
+"""Operators' pages: projector lag, dead letters, rebuild progress and switch, AO accounts and API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from lrs_platform.identity import Principal, PrincipalKind
+from portal.accounts import AO_ID_PATTERN, InvalidAccount, Role
+from portal.backend import NotFound, Refused, ServiceError
+from portal.store import AccountExists, AccountNotFound
+from portal.web.common import OperatorUser, PageError, calls, checked_form, field, portal_of, render, see_other
+
+router = APIRouter(include_in_schema=False)
+
+# Services with dead letters an operator can retry or skip: the projector parks per learner, the
+# others (lrs_platform.parking) per message id; a service without the routes is shown as such.
+DEAD_LETTER_SERVICES = ("plr-projector", "ingest", "validation", "notifier", "challenges", "reporting")
+REBUILD_ACTIONS = ("start", "compare", "switch", "abandon")
+
+
+@router.get("/ops")
+async def projector(request: Request, user: OperatorUser) -> HTMLResponse:
+    service = calls(request, user)
+    status = await service.projector_status()
+    ready = await portal_of(request).services.ready()
+    return render(request, "ops_projector.html", {"status": status, "ready": ready}, user=user)
+
+
+def _handle(row: dict[str, Any]) -> str:
+    return str(row.get("id") or row.get("learner") or "")
+
+
+@router.get("/ops/dead-letters")
+async def dead_letters(request: Request, user: OperatorUser) -> HTMLResponse:
+    service = calls(request, user)
+    by_service: list[tuple[str, list[dict[str, Any]] | None, str | None]] = []
+    for name in DEAD_LETTER_SERVICES:
+        try:
+            rows = (await service.dead_letters(name))["parked"]
+            by_service.append((name, [{**row, "handle": _handle(row)} for row in rows], None))
+        except NotFound:
+            by_service.append((name, None, "This service has no dead-letter routes."))
+        except ServiceError as error:
+            by_service.append((name, None, error.detail))
+    done = request.query_params.get("done")
+    return render(request, "ops_dead_letters.html", {"by_service": by_service, "done": done}, user=user)
+
+
+@router.post("/ops/dead-letters/{service_name}/{handle}/{action}")
+async def dead_letter_action(
+    request: Request, service_name: str, handle: str, action: str, user: OperatorUser
+) -> Response:
+    form = await checked_form(request, user)
+    if service_name not in DEAD_LETTER_SERVICES or action not in ("retry", "skip"):
+        raise PageError("not_found")
+    result = await calls(request, user).dead_letter_action(
+        service_name, quote(handle, safe=""), action, field(form, "reason") or None
+    )
+    outcome = result.get("results") or []
+    summary = f"{action} of {service_name} {handle}: {len(outcome)} stream(s) handled"
+    return see_other(f"/ops/dead-letters?done={quote(summary)}")
+
+
+@router.get("/ops/rebuild")
+async def rebuild(request: Request, user: OperatorUser) -> HTMLResponse:
+    status = await calls(request, user).rebuild()
+    error = request.query_params.get("error")
+    return render(request, "ops_rebuild.html", {"status": status, "error": error}, user=user)
+
+
+@router.post("/ops/rebuild/{action}")
+async def rebuild_action(request: Request, action: str, user: OperatorUser) -> Response:
+    await checked_form(request, user)
+    if action not in REBUILD_ACTIONS:
+        raise PageError("not_found")
+    try:
+        await calls(request, user).rebuild(action)
+    except Refused as refused:
+        return see_other(f"/ops/rebuild?error={quote(refused.detail[:300])}")
+    return see_other("/ops/rebuild")
+
+
+async def _accounts_page(
+    request: Request,
+    user: Any,
+    *,
+    issued: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    portal = portal_of(request)
+    context = {
+        "accounts": await portal.auth.accounts(),
+        "keys": await portal.keys.listing("ao:"),
+        "issued": issued,
+        "errors": errors or {},
+        "values": values or {"role": "ao"},
+    }
+    return render(request, "ops_accounts.html", context, user=user, status_code=status)
+
+
+@router.get("/ops/accounts")
+async def accounts(request: Request, user: OperatorUser) -> HTMLResponse:
+    return await _accounts_page(request, user)
+
+
+@router.post("/ops/accounts")
+async def create_account(request: Request, user: OperatorUser) -> HTMLResponse:
+    form = await checked_form(request, user)
+    values = {name: field(form, name) for name in ("username", "display_name", "role", "ao_id", "email")}
+    try:
+        role = Role(values["role"])
+    except ValueError:
+        return await _accounts_page(request, user, errors={"role": "Choose a role"}, values=values, status=400)
+    try:
+        account, password = await portal_of(request).auth.create_account(
+            values["username"], values["display_name"], role, values["ao_id"] or None, values["email"] or None
+        )
+    except InvalidAccount as error:
+        return await _accounts_page(request, user, errors={"username": str(error)}, values=values, status=400)
+    except AccountExists:
+        errors = {"username": f"The username {values['username']} is taken"}
+        return await _accounts_page(request, user, errors=errors, values=values, status=400)
+    issued = {"what": f"Password for {account.username}", "secret": password}
+    return await _accounts_page(request, user, issued=issued)
+
+
+@router.post("/ops/accounts/{username}/{action}")
+async def account_action(request: Request, username: str, action: str, user: OperatorUser) -> Response:
+    await checked_form(request, user)
+    auth = portal_of(request).auth
+    try:
+        if action == "disable":
+            await auth.disable(username)
+            return see_other("/ops/accounts")
+        if action == "reset-password":
+            password = await auth.reset_password(username)
+            return await _accounts_page(
+                request, user, issued={"what": f"New password for {username}", "secret": password}
+            )
+    except AccountNotFound:
+        raise PageError("not_found") from None
+    raise PageError("not_found")
+
+
+@router.post("/ops/keys")
+async def issue_key(request: Request, user: OperatorUser) -> HTMLResponse:
+    form = await checked_form(request, user)
+    ao_id = field(form, "key_ao_id")
+    if not AO_ID_PATTERN.match(ao_id):
+        errors = {"key_ao_id": "Enter the AO's recognition number, like RN5133"}
+        return await _accounts_page(request, user, errors=errors, status=400)
+    label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
+    issued = await portal_of(request).keys.issue(Principal(PrincipalKind.AO, ao_id), label)
+    return await _accounts_page(
+        request, user, issued={"what": f"API key for ao:{ao_id} (shown once)", "secret": issued.token}
+    )
+
+
+@router.post("/ops/keys/{key_id}/revoke")
+async def revoke_key(request: Request, key_id: str, user: OperatorUser) -> Response:
+    await checked_form(request, user)
+    await portal_of(request).keys.revoke([key_id])
+    return see_other("/ops/accounts")
