@@ -24,8 +24,7 @@ from lrs_contracts.envelope import deterministic_id, utc_now
 from lrs_contracts.outcomes import BatchValidationStarted
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
-from lrs_domain.decision import SubmittedBatch, decide_batch
-from lrs_domain.identifiers import normalise_qan
+from lrs_domain.decision import SubmittedBatch, achievement_states_needed, decide_batch
 from lrs_domain.reference import ReferenceSnapshot
 from lrs_platform.logging import get_logger
 from validation.batch_assembly import AssembledBatch, BatchAssembler, IncompleteBatchError
@@ -138,17 +137,13 @@ class Decider:
         submitted = batch.submitted
         catalogue, organisations = await self._reference.current()
         learners = await self._reference.learners_for(record.uln for record in batch.records if record.uln)
-        masters = {uln: learner.master_uln or uln for uln, learner in learners.items()}
-        pairs = {
-            (masters.get(record.uln, record.uln), qan)
-            for record in batch.records
-            if record.uln and (qan := _normalised_qan(record.qualification_number))
-        }
-        existing = await self._decisions.existing_states(submitted.ao_id, pairs)
+        reference = ReferenceSnapshot(catalogue, organisations, learners)
+        needed = achievement_states_needed(batch.records, reference)
+        existing = await self._decisions.existing_states(submitted.ao_id, needed)
         decided_at = utc_now()
         decision = decide_batch(
             SubmittedBatch(submitted.batch_id, submitted.ao_id, submitted.header, batch.records, submitted.received_at),
-            ReferenceSnapshot(catalogue, organisations, learners),
+            reference,
             existing,
             today=datetime.now(LONDON).date(),
         )
@@ -173,10 +168,6 @@ class Decider:
         async with self._producer.transaction():
             await self._producer.send(BATCH_SUBMITTED.dead_letters, key=record.key, value=record.value, headers=headers)
             await self._producer.send_offsets_to_transaction({partition: commit_at}, self._group_id)
-
-
-def _normalised_qan(text: str | None) -> str | None:
-    return normalise_qan(text) if text else None
 
 
 async def run_forever(decider: Decider) -> None:

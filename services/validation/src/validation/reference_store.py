@@ -116,11 +116,17 @@ class ReferenceStore:
         return self._catalogue, self._awarding_organisations
 
     async def learners_for(self, ulns: Iterable[str]) -> dict[str, Learner]:
-        """The learners named, plus the master of every merged one."""
+        """The learners named and every learner merged with one of them: the ULNs each was merged
+        into, in turn, and every ULN merged into those (`lrs_domain.merges`). UNION stops at cycles."""
         rows = await self._pool.fetch(
-            "SELECT l.* FROM validation.learners l WHERE l.uln = ANY($1::text[])"
-            " UNION SELECT m.* FROM validation.learners l JOIN validation.learners m ON m.uln = l.master_uln"
-            " WHERE l.uln = ANY($1::text[])",
+            "WITH RECURSIVE chain(uln) AS ("
+            " SELECT uln FROM validation.learners WHERE uln = ANY($1::text[])"
+            " UNION SELECT l.master_uln FROM validation.learners l JOIN chain ON l.uln = chain.uln"
+            " WHERE l.master_uln IS NOT NULL"
+            "), merged(uln) AS ("
+            " SELECT uln FROM chain"
+            " UNION SELECT l.uln FROM validation.learners l JOIN merged ON l.master_uln = merged.uln"
+            ") SELECT l.* FROM validation.learners l JOIN merged USING (uln)",
             list(set(ulns)),
         )
         return {row["uln"]: _learner_of(row) for row in rows}

@@ -1,0 +1,199 @@
+"""The decider's pure steps between its two stores: which states a batch needs, the decision against
+what was loaded (merges followed), and the messages it publishes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+
+from lrs_contracts.batch import BatchFormat, BatchHeader, BatchSubmitted, JobType, SubmittedRecord
+from lrs_contracts.codes import BatchCode
+from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, RecordStatus
+from lrs_contracts.plr import AchievementData, AchievementKey, AchievementUpdated, ResultStatus
+from lrs_contracts.reference import Framework, QualificationKind
+from lrs_contracts.registry import decode
+from lrs_contracts.topics import BATCH_OUTCOMES, PLR_EVENTS
+from lrs_domain.achievements import AchievementState, achievement_id
+from lrs_domain.decision import BatchDecision, SubmittedBatch, achievement_states_needed, decide_batch
+from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner, Qualification, ReferenceSnapshot
+from validation.decision_store import OutgoingMessage
+from validation.messages import OUTCOMES_PER_MESSAGE, decision_messages
+
+AO = "RN5001"
+GCSE = "60303049"
+TODAY = date(2025, 3, 1)
+DECIDED_AT = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+A, B, C, UNMERGED = "3000000002", "3000000010", "3000000029", "3000000037"
+CYCLE_LOW, CYCLE_HIGH = "3000000045", "3000000053"
+
+CATALOGUE = Catalogue.of(
+    [
+        Qualification(
+            qualification_number=GCSE,
+            pathway=None,
+            title="GCSE Mathematics",
+            awarding_organisation_id=AO,
+            awarding_organisation_name="Test Awarding Body",
+            level="Level 2",
+            qualification_type="GCSE (9 to 1)",
+            framework=Framework.RQF,
+            kind=QualificationKind.QUALIFICATION,
+            grade_set=("9", "8", "7", "6", "5", "4", "3", "2", "1", "U", "X"),
+        )
+    ]
+)
+
+
+def _learner(uln: str, master: str | None = None) -> Learner:
+    return Learner(uln, "Ada", "Byron", date(2001, 2, 3), 2, 1, master_uln=master)
+
+
+# What the registry returns for a batch naming any of them: each named ULN's whole merge group.
+REGISTRY = {
+    learner.uln: learner
+    for learner in (
+        _learner(A, master=B),
+        _learner(B, master=C),
+        _learner(C),
+        _learner(UNMERGED),
+        _learner(CYCLE_LOW, master=CYCLE_HIGH),
+        _learner(CYCLE_HIGH, master=CYCLE_LOW),
+    )
+}
+REFERENCE = ReferenceSnapshot(CATALOGUE, {AO: AwardingOrganisation(AO, "Test Awarding Body")}, REGISTRY)
+
+
+def _record(
+    uln: str, line: int = 1, action: str = "Create", grade: str = "5", award_date: date = date(2024, 8, 22)
+) -> SubmittedRecord:
+    return SubmittedRecord(
+        line=line,
+        action=action,
+        uln=uln,
+        given_name="Ada",
+        family_name="Byron",
+        qualification_number=GCSE,
+        award_date=award_date.isoformat(),
+        grade=None if action in ("Withdraw", "Reinstate") else grade,
+    )
+
+
+def _recorded_under(uln: str, grade: str = "5") -> AchievementState:
+    key = AchievementKey(ao_id=AO, uln=uln, qualification_number=GCSE, award_date=date(2024, 8, 22))
+    return AchievementState(achievement_id(key), key, AchievementData(grade=grade), ResultStatus.FINAL, False)
+
+
+def _submitted(records: Sequence[SubmittedRecord], batch_id: uuid.UUID) -> BatchSubmitted:
+    return BatchSubmitted(
+        batch_id=batch_id,
+        ao_id=AO,
+        header=BatchHeader(awarding_organisation=AO, job_type=JobType.FINAL, notification_email="r@example.org"),
+        format=BatchFormat.JSON,
+        record_count=len(records),
+        content_sha256="0" * 64,
+        size_bytes=1,
+        submitted_by=f"ao:{AO}",
+        received_at=DECIDED_AT,
+    )
+
+
+def _loaded(
+    stored: Iterable[AchievementState], needed: frozenset[tuple[str, str]]
+) -> dict[tuple[str, str], list[AchievementState]]:
+    """What `DecisionStore.existing_states` returns: the stored states of the pairs asked for."""
+    found: dict[tuple[str, str], list[AchievementState]] = {}
+    for state in stored:
+        pair = (state.key.uln, state.key.qualification_number)
+        if pair in needed:
+            found.setdefault(pair, []).append(state)
+    return found
+
+
+def _decide(
+    *records: SubmittedRecord, stored: Sequence[AchievementState] = ()
+) -> tuple[BatchDecision, list[OutgoingMessage]]:
+    """The decider's `_decide` without its stores: needs → load → decide → messages."""
+    batch_id = uuid.UUID(int=42)
+    submitted = _submitted(records, batch_id)
+    existing = _loaded(stored, achievement_states_needed(records, REFERENCE))
+    decision = decide_batch(
+        SubmittedBatch(batch_id, AO, submitted.header, records, submitted.received_at), REFERENCE, existing, TODAY
+    )
+    return decision, decision_messages(submitted, decision, "cause", DECIDED_AT)
+
+
+def _plr_messages(messages: Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
+    return [message for message in messages if message.topic == PLR_EVENTS.name]
+
+
+# --- the states a batch needs -----------------------------------------------------------------------
+
+
+def test_a_batch_needs_the_states_of_every_uln_its_learners_were_ever_recorded_under() -> None:
+    needed = achievement_states_needed([_record(A), _record(UNMERGED, line=2)], REFERENCE)
+    assert needed == {(A, GCSE), (B, GCSE), (C, GCSE), (UNMERGED, GCSE)}
+    assert achievement_states_needed([_record(C)], REFERENCE) == {(A, GCSE), (B, GCSE), (C, GCSE)}
+
+
+# --- merge chains, as the decider follows them ------------------------------------------------------
+
+
+def test_an_update_naming_the_first_uln_of_a_chain_updates_the_achievement_recorded_under_it() -> None:
+    before_merges = _recorded_under(A, grade="5")
+    decision, messages = _decide(_record(A, action="Update", grade="7"), stored=[before_merges])
+    assert [outcome.status for outcome in decision.outcomes] == [RecordStatus.ACCEPTED]
+    (message,) = _plr_messages(messages)
+    _, event = decode(message.value)
+    assert isinstance(event, AchievementUpdated)
+    assert (message.key, event.achievement_id, event.data.grade) == (A, before_merges.achievement_id, "7")
+    assert decision.new_states[0].key.uln == A
+
+
+def test_a_create_under_the_end_of_the_chain_is_the_achievement_recorded_before_the_merges() -> None:
+    before_merges = _recorded_under(A, grade="7")
+    decision, messages = _decide(_record(C, grade="7"), stored=[before_merges])
+    assert [(o.status, o.achievement_id) for o in decision.outcomes] == [
+        (RecordStatus.NO_OP, before_merges.achievement_id)
+    ]
+    assert _plr_messages(messages) == []
+
+
+def test_a_new_achievement_is_recorded_under_the_end_of_the_chain() -> None:
+    _, messages = _decide(_record(A))
+    assert [message.key for message in _plr_messages(messages)] == [C]
+
+
+def test_a_merge_cycle_records_under_one_uln_whichever_uln_is_named() -> None:
+    for named in (CYCLE_LOW, CYCLE_HIGH):
+        _, messages = _decide(_record(named))
+        assert [message.key for message in _plr_messages(messages)] == [CYCLE_LOW], named
+
+
+# --- messages -----------------------------------------------------------------------------------------
+
+
+def test_a_completed_batch_publishes_events_then_outcomes_in_chunks_then_its_result() -> None:
+    first_day = date(2020, 1, 1)
+    records = [_record(UNMERGED, line, award_date=first_day + timedelta(days=line)) for line in range(1, 1_002)]
+    decision, messages = _decide(*records)
+    assert decision.failure is None
+    assert [message.topic for message in messages] == [PLR_EVENTS.name] * 1_001 + [BATCH_OUTCOMES.name] * 3
+    payloads = [decode(message.value)[1] for message in messages[1_001:]]
+    assert [type(payload) for payload in payloads] == [BatchRecordsDecided, BatchRecordsDecided, BatchCompleted]
+    chunks = [payload for payload in payloads if isinstance(payload, BatchRecordsDecided)]
+    assert [len(chunk.outcomes) for chunk in chunks] == [OUTCOMES_PER_MESSAGE, 1]
+    assert {message.key for message in messages[1_001:]} == {str(uuid.UUID(int=42))}
+
+
+def test_a_failed_batch_publishes_only_its_outcomes() -> None:
+    decision, messages = _decide(_record(UNMERGED, action="Update"))  # RV012: 100% rejected
+    assert decision.failure is not None and decision.failure.code is BatchCode.REJECTION_THRESHOLD
+    assert {message.topic for message in messages} == {BATCH_OUTCOMES.name}
+    assert isinstance(decode(messages[-1].value)[1], BatchFailed)
+
+
+def test_deciding_the_same_batch_again_publishes_the_very_same_messages() -> None:
+    first = _decide(_record(A), _record(UNMERGED, line=2))[1]
+    again = _decide(_record(A), _record(UNMERGED, line=2))[1]
+    assert first == again
