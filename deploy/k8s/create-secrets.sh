@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Creates the Secrets the manifests expect and no generator can make, once per namespace, before the
+# first `kubectl apply -k`. Existing Secrets are left as they are (rotate them by deleting first).
+#   bash deploy/k8s/create-secrets.sh lrs-dev
+#   BACKUP_ACCESS_KEY_ID=... BACKUP_SECRET_ACCESS_KEY=... bash deploy/k8s/create-secrets.sh lrs
+# - lrs-db-<service>: each service's PostgreSQL role (CloudNativePG sets it as the role's password);
+#   random hex, so it needs no escaping inside DATABASE_URL.
+# - lrs-db-backup: the object store's credentials for CloudNativePG's backups. Given for production;
+#   generated for dev, where the same Secret also starts the in-cluster MinIO.
+set -euo pipefail
+namespace=${1:?usage: create-secrets.sh NAMESPACE}
+exists() { kubectl -n "$namespace" get secret "$1" >/dev/null 2>&1; }
+random() { od -An -N24 -tx1 /dev/urandom | tr -d ' \n'; }
+for service in ingest validation plr-projector challenges notifier reporting portal; do
+  name=lrs-db-$service
+  exists "$name" && continue
+  kubectl -n "$namespace" create secret generic "$name" --type=kubernetes.io/basic-auth \
+    --from-literal=username="lrs_${service//-/_}" --from-literal=password="$(random)"
+done
+if ! exists lrs-db-backup; then
+  kubectl -n "$namespace" create secret generic lrs-db-backup \
+    --from-literal=ACCESS_KEY_ID="${BACKUP_ACCESS_KEY_ID:-lrs-$(random | cut -c1-12)}" \
+    --from-literal=ACCESS_SECRET_KEY="${BACKUP_SECRET_ACCESS_KEY:-$(random)}"
+fi

@@ -1,0 +1,425 @@
+"""What a platform team checks before merging, over the rendered overlays: hardened workloads, topics
+and ACLs that follow the contracts and the code, one projector writer, bounded scaling, versions that
+match what the tests run, and an overlay that deploys everything it points at."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from deploy.k8s import generate
+from deploy.k8s.tests.kube import K8S, OVERLAYS, ROOT, Doc, containers, env_of, named, of_kind, render, versions
+
+from lrs_contracts import topics as contract_topics
+from lrs_contracts.topics import ALL_TOPICS, BATCH_SUBMITTED, Topic
+
+FOREVER_MS = -1
+DAY_MS = 24 * 3600 * 1000
+PROJECTOR_IMAGE = "plr-projector"
+
+
+def _services() -> set[str]:
+    """The workspace's runnable services: every member with a main.py."""
+    return {main.parts[-4] for main in (ROOT / "services").glob("*/src/*/main.py")}
+
+
+def _deployments(docs: list[Doc]) -> dict[str, Doc]:
+    return {doc["metadata"]["name"]: doc for doc in of_kind(docs, "Deployment")}
+
+
+def _image_name(container: Doc) -> str:
+    return str(container["image"]).rsplit("/", 1)[-1].split(":")[0]
+
+
+# --- hardening ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_container_has_probes_limits_and_runs_as_non_root_on_a_read_only_root(overlay: str) -> None:
+    docs = render(overlay_path(overlay))
+    workloads = of_kind(docs, "Deployment") + of_kind(docs, "Job")
+    assert workloads
+    problems = [problem for doc in workloads for problem in hardening_problems(doc)]
+    assert problems == []
+
+
+def test_the_hardening_check_finds_a_missing_probe() -> None:
+    deployment = named(render("overlays/prod"), "Deployment", "validation")
+    del deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+
+    assert hardening_problems(deployment) == ["Deployment validation/validation: no readinessProbe"]
+
+
+def overlay_path(overlay: str) -> str:
+    return f"overlays/{overlay}"
+
+
+def hardening_problems(doc: Doc) -> list[str]:
+    problems = []
+    pod = doc["spec"]["template"]["spec"]
+    if pod.get("securityContext", {}).get("runAsNonRoot") is not True:
+        problems.append(f"{doc['kind']} {doc['metadata']['name']}: pod may run as root")
+    for container in containers(doc):
+        where = f"{doc['kind']} {doc['metadata']['name']}/{container['name']}"
+        probes = ("startupProbe", "livenessProbe", "readinessProbe") if doc["kind"] == "Deployment" else ()
+        problems += [f"{where}: no {probe}" for probe in probes if probe not in container]
+        for bound in ("requests", "limits"):
+            if set(container.get("resources", {}).get(bound, {})) != {"cpu", "memory"}:
+                problems.append(f"{where}: resources.{bound} must set cpu and memory")
+        security = container.get("securityContext", {})
+        expected = {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False}
+        problems += [f"{where}: {key} must be {value}" for key, value in expected.items() if security.get(key) != value]
+        if security.get("capabilities", {}).get("drop") != ["ALL"]:
+            problems.append(f"{where}: must drop all capabilities")
+    return problems
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_has_a_disruption_budget_and_every_service_a_service(overlay: str) -> None:
+    docs = render(overlay_path(overlay))
+    budgets = [doc["spec"]["selector"]["matchLabels"] for doc in of_kind(docs, "PodDisruptionBudget")]
+    services = {doc["metadata"]["name"]: doc for doc in of_kind(docs, "Service")}
+    for name, deployment in _deployments(docs).items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert any(selector.items() <= labels.items() for selector in budgets), f"{name} has no PodDisruptionBudget"
+        if labels.get("app.kubernetes.io/component") == "service":
+            assert services[name]["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_traffic_is_denied_unless_a_policy_allows_it_and_every_service_scrape_is_allowed(overlay: str) -> None:
+    docs = render(overlay_path(overlay))
+    policies = {doc["metadata"]["name"]: doc["spec"] for doc in of_kind(docs, "NetworkPolicy")}
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    [monitor] = of_kind(docs, "PodMonitor")
+    selected = monitor["spec"]["selector"]["matchLabels"]
+    for name, deployment in _deployments(docs).items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        if labels.get("app.kubernetes.io/component") == "service":
+            assert selected.items() <= labels.items(), f"{name}'s /metrics is not scraped"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_doors_are_served_over_tls_only(overlay: str) -> None:
+    [ingress] = of_kind(render(overlay_path(overlay)), "Ingress")
+    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+    assert hosts == {host for tls in ingress["spec"]["tls"] for host in tls["hosts"]}
+    backends = {
+        path["backend"]["service"]["name"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]
+    }
+    assert backends == {"ingest", "portal"}
+
+
+# --- the services in the workspace and in the manifests -----------------------------------------
+
+
+def test_every_workspace_service_is_deployed_and_imaged() -> None:
+    deployed = {_image_name(containers(doc)[0]) for doc in of_kind(render("base"), "Deployment")}
+    assert deployed == _services()
+    dockerfile = (ROOT / "services" / "Dockerfile").read_text()
+    members = [path.parent.relative_to(ROOT) for path in ROOT.glob("*/pyproject.toml")] + [
+        path.parent.relative_to(ROOT) for path in ROOT.glob("*/*/pyproject.toml")
+    ]
+    for member in members:
+        assert f"COPY {member}/pyproject.toml {member}/" in dockerfile, f"services/Dockerfile misses {member}"
+
+
+# --- topics and ACLs ---------------------------------------------------------------------------
+
+
+def expected_config(topic: Topic) -> dict[str, object]:
+    if topic.compacted:
+        return {"cleanup.policy": "compact"}
+    if topic.retention == "forever":
+        return {"cleanup.policy": "delete", "retention.ms": FOREVER_MS}
+    days = int(topic.retention.split()[0])
+    return {"cleanup.policy": "delete", "retention.ms": days * DAY_MS}
+
+
+def topic_problems(docs: list[Doc]) -> list[str]:
+    declared = {doc["spec"]["topicName"]: doc["spec"] for doc in of_kind(docs, "KafkaTopic")}
+    problems = []
+    for topic in ALL_TOPICS:
+        for name, config in ((topic.name, expected_config(topic)), (topic.dead_letters, None)):
+            spec = declared.get(name)
+            if spec is None:
+                problems.append(f"{name}: no KafkaTopic")
+                continue
+            if spec["partitions"] != topic.partitions:
+                problems.append(f"{name}: {spec['partitions']} partitions, the contract says {topic.partitions}")
+            wanted = config or {"cleanup.policy": "delete", "retention.ms": FOREVER_MS}
+            if {key: spec["config"].get(key) for key in wanted} != wanted:
+                problems.append(f"{name}: config {spec['config']} is not {wanted}")
+            if topic.compacted and config and "retention.ms" in spec["config"]:
+                problems.append(f"{name}: a compacted topic has no retention")
+    return problems
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_contract_topic_and_its_dead_letters_have_a_kafka_topic_as_the_contract_says(overlay: str) -> None:
+    docs = render(overlay_path(overlay))
+    assert topic_problems(docs) == []
+    assert len(of_kind(docs, "KafkaTopic")) == 2 * len(ALL_TOPICS)
+
+
+def test_a_topic_left_out_of_the_manifests_is_found() -> None:
+    docs = [doc for doc in render("overlays/prod") if doc["metadata"]["name"] != "lrs-learner-events-v1"]
+
+    assert topic_problems(docs) == ["lrs.learner.events.v1: no KafkaTopic"]
+
+
+def test_the_generated_topics_and_users_are_up_to_date() -> None:
+    check = subprocess.run([sys.executable, str(K8S / "generate.py"), "--check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+def test_every_contract_topic_has_a_producer_and_the_access_map_names_only_contract_topics() -> None:
+    services = generate.access()["services"]
+    produced = {topic for grants in services.values() for topic in grants.get("produces", [])}
+    named_topics = produced | {topic for grants in services.values() for topic in grants.get("consumes", [])}
+    assert {topic.name for topic in ALL_TOPICS} - produced == set(), "a contract topic no service produces"
+    assert named_topics <= {topic.name for topic in ALL_TOPICS}
+    assert set(services) == _services()
+
+
+def _topics_named_in_code(service: str) -> set[str]:
+    """The contract topics a service's code names (lrs_contracts.topics constants or their names)."""
+    constants = {name: value.name for name, value in vars(contract_topics).items() if isinstance(value, Topic)}
+    names = set(constants.values())
+    found: set[str] = set()
+    for path in (ROOT / "services" / service / "src").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Name) and node.id in constants:
+                found.add(constants[node.id])
+            elif isinstance(node, ast.Attribute) and node.attr in constants:
+                found.add(constants[node.attr])
+            elif isinstance(node, ast.Constant) and node.value in names:
+                found.add(str(node.value))
+    return found
+
+
+@pytest.mark.parametrize("service", sorted(_services()))
+def test_each_services_acls_cover_exactly_the_topics_its_code_uses(service: str) -> None:
+    grants = generate.access()["services"][service]
+    declared = set(grants.get("produces", [])) | set(grants.get("consumes", []))
+    assert declared == _topics_named_in_code(service)
+    users = {doc["metadata"]["name"]: doc for doc in of_kind(render("overlays/prod"), "KafkaUser")}
+    if not declared:
+        assert f"lrs-{service}" not in users
+        return
+    acls = users[f"lrs-{service}"]["spec"]["authorization"]["acls"]
+    reads = {
+        acl["resource"]["name"] for acl in acls if "Read" in acl["operations"] and acl["resource"]["type"] == "topic"
+    }
+    writes = {
+        acl["resource"]["name"] for acl in acls if "Write" in acl["operations"] and acl["resource"]["type"] == "topic"
+    }
+    consumes = set(grants.get("consumes", []))
+    assert reads == consumes
+    assert writes == set(grants.get("produces", [])) | {f"{topic}.dlq" for topic in consumes}
+    broad = [acl for acl in acls if acl["resource"]["patternType"] == "prefix" and acl["resource"]["type"] == "topic"]
+    assert [acl["operations"] for acl in broad] == [["Describe"]], "a prefix ACL may only describe"
+
+
+def test_every_service_that_talks_to_kafka_authenticates_as_its_own_user() -> None:
+    docs = render("overlays/prod")
+    users = {doc["metadata"]["name"] for doc in of_kind(docs, "KafkaUser")}
+    kafka = named(docs, "Kafka", "lrs")
+    [listener] = kafka["spec"]["kafka"]["listeners"]
+    assert (listener["tls"], listener["authentication"]["type"]) == (True, "tls")
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    for name, deployment in _deployments(docs).items():
+        volumes = {volume["name"]: volume for volume in deployment["spec"]["template"]["spec"]["volumes"]}
+        if "kafka-user" in volumes:
+            image = _image_name(containers(deployment)[0])
+            assert volumes["kafka-user"]["secret"]["secretName"] == f"lrs-{image}" in users, name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_logs_in_to_postgresql_as_its_own_role(overlay: str) -> None:
+    docs = render(overlay_path(overlay))
+    roles = {role["name"]: role for role in named(docs, "Cluster", "lrs-db")["spec"]["managed"]["roles"]}
+    sql = named(docs, "ConfigMap", "lrs-db-roles")["data"]["roles.sql"]
+    for name, deployment in _deployments(docs).items():
+        [container] = containers(deployment)
+        env = env_of(container)
+        if "DATABASE_URL" not in env:
+            continue
+        image = _image_name(container)
+        role = f"lrs_{image.replace('-', '_')}"
+        assert env["DB_USER"]["secretKeyRef"]["name"] == f"lrs-db-{image}", name
+        assert roles[role]["passwordSecret"]["name"] == f"lrs-db-{image}"
+        assert f"AUTHORIZATION {role};" in sql
+    assert set(roles) == {f"lrs_{service.replace('-', '_')}" for service in _services()}
+
+
+# --- the single writer and bounded scaling ------------------------------------------------------
+
+
+def projector_writers(docs: list[Doc]) -> list[Doc]:
+    """Every workload whose pods would consume the PLR log into the live model."""
+    return [
+        doc
+        for doc in of_kind(docs, "Deployment")
+        for container in containers(doc)
+        if _image_name(container) == PROJECTOR_IMAGE and env_of(container).get("PROJECTOR_RUN_CONSUMER") != "false"
+    ]
+
+
+def scaled_targets(docs: list[Doc]) -> set[str]:
+    return {doc["spec"]["scaleTargetRef"]["name"] for doc in of_kind(docs, "HorizontalPodAutoscaler")} | {
+        doc["spec"]["scaleTargetRef"]["name"] for doc in of_kind(docs, "ScaledObject")
+    }
+
+
+def single_writer_problems(docs: list[Doc]) -> list[str]:
+    writers = projector_writers(docs)
+    if len(writers) != 1:
+        return [f"{len(writers)} workloads consume the PLR log into the model"]
+    [writer] = writers
+    name, spec = writer["metadata"]["name"], writer["spec"]
+    problems = []
+    if spec.get("replicas", 1) != 1:
+        problems.append(f"{name}: {spec['replicas']} replicas")
+    if spec.get("strategy", {}).get("type") != "Recreate":
+        problems.append(f"{name}: a rolling update runs the new pod beside the old one")
+    if name in scaled_targets(docs):
+        problems.append(f"{name}: an autoscaler may add replicas")
+    return problems
+
+
+def test_no_autoscaler_or_rollout_can_run_two_projector_consumers_in_prod() -> None:
+    docs = render("overlays/prod")
+    assert single_writer_problems(docs) == []
+    readers = [doc for doc in of_kind(docs, "Deployment") if doc["metadata"]["name"] == "plr-reader"]
+    assert [env_of(containers(doc)[0])["PROJECTOR_RUN_CONSUMER"] for doc in readers] == ["false"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda writer: writer["spec"].update(replicas=2),
+        lambda writer: writer["spec"].update(strategy={"type": "RollingUpdate"}),
+        lambda writer: writer["spec"].pop("strategy"),
+    ],
+    ids=["two replicas", "rolling update", "default strategy"],
+)
+def test_the_single_writer_check_finds_a_second_consumer(change: Any) -> None:
+    docs = render("overlays/prod")
+    change(named(docs, "Deployment", "plr-projector"))
+
+    assert single_writer_problems(docs) != []
+
+
+def test_the_single_writer_check_finds_an_autoscaler_and_a_reader_left_consuming() -> None:
+    docs = render("overlays/prod")
+    named(docs, "HorizontalPodAutoscaler", "plr-reader")["spec"]["scaleTargetRef"]["name"] = "plr-projector"
+    assert single_writer_problems(docs) == ["plr-projector: an autoscaler may add replicas"]
+
+    docs = render("overlays/prod")
+    reader = named(docs, "Deployment", "plr-reader")
+    reader["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        item for item in containers(reader)[0]["env"] if item["name"] != "PROJECTOR_RUN_CONSUMER"
+    ]
+    assert single_writer_problems(docs) == ["2 workloads consume the PLR log into the model"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_validation_scales_on_consumer_lag_up_to_its_topics_partitions(overlay: str) -> None:
+    docs = render(overlay_path(overlay))
+    scaler = named(docs, "ScaledObject", "validation")["spec"]
+    [trigger] = scaler["triggers"]
+    assert trigger["type"] == "kafka"
+    assert trigger["metadata"]["topic"] == BATCH_SUBMITTED.name
+    assert trigger["metadata"]["consumerGroup"] == generate.access()["services"]["validation"]["groups"][0]
+    assert trigger["metadata"]["allowIdleConsumers"] == "false"
+    assert 1 <= scaler["minReplicaCount"] <= scaler["maxReplicaCount"] <= BATCH_SUBMITTED.partitions
+    namespace = named(docs, "Deployment", "validation")["metadata"]["namespace"]
+    assert trigger["metadata"]["bootstrapServers"] == f"lrs-kafka-bootstrap.{namespace}.svc:9093"
+    assert "validation" not in {
+        doc["spec"]["scaleTargetRef"]["name"] for doc in of_kind(docs, "HorizontalPodAutoscaler")
+    }
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_rebuild_job_runs_as_many_workers_as_the_projector_plans(overlay: str) -> None:
+    [job] = render(f"overlays/{overlay}/rebuild")
+    writer = named(render(overlay_path(overlay)), "Deployment", "plr-projector")
+    env = env_of(containers(writer)[0])
+    assert env["PROJECTOR_REBUILD_LAUNCH"] == "external"
+    assert job["spec"]["completionMode"] == "Indexed"
+    assert job["spec"]["completions"] == job["spec"]["parallelism"] == int(env["PROJECTOR_REBUILD_WORKERS"])
+    assert containers(job)[0]["image"] == containers(writer)[0]["image"]
+    assert job["metadata"]["namespace"] == writer["metadata"]["namespace"]
+
+
+# --- versions, backups and what the overlays point at -------------------------------------------
+
+
+def _local_kafka_version() -> str:
+    script = (ROOT / "scripts" / "infra" / "kafka-fetch.sh").read_text()
+    match = re.search(r"KAFKA_VERSION=\$\{KAFKA_VERSION:-([0-9.]+)\}", script)
+    assert match, "scripts/infra/kafka-fetch.sh no longer names its Kafka version"
+    return match.group(1)
+
+
+def test_the_manifests_run_the_kafka_and_postgresql_the_tests_run() -> None:
+    pinned = versions()
+    assert pinned["kafka"] == _local_kafka_version()
+    assert pinned["kafka-metadata-version"].startswith(".".join(pinned["kafka"].split(".")[:2]) + "-")
+    postgres_major = pinned["postgresql-image"].rsplit(":", 1)[1].split(".")[0]
+    assert postgres_major == "15", "the tests run Debian bookworm's PostgreSQL 15"
+    local = sorted(path.name for path in Path("/usr/lib/postgresql").glob("*") if path.name.isdigit())
+    if local:
+        assert postgres_major in local
+    for overlay in OVERLAYS:
+        docs = render(overlay_path(overlay))
+        assert named(docs, "Kafka", "lrs")["spec"]["kafka"]["version"] == pinned["kafka"]
+        assert named(docs, "Cluster", "lrs-db")["spec"]["imageName"] == pinned["postgresql-image"]
+    [restored] = render("overlays/prod/restore")
+    assert restored["spec"]["imageName"] == pinned["postgresql-image"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_overlay_backs_up_the_database_to_its_own_object_store(overlay: str) -> None:
+    docs = render(overlay_path(overlay))
+    store = named(docs, "Cluster", "lrs-db")["spec"]["backup"]["barmanObjectStore"]
+    assert store["destinationPath"].startswith("s3://lrs-")
+    [scheduled] = of_kind(docs, "ScheduledBackup")
+    assert scheduled["spec"]["cluster"]["name"] == "lrs-db"
+    assert "set-by" not in yaml.safe_dump_all(docs)
+
+
+def test_the_restore_reads_the_backups_prod_writes() -> None:
+    [restored] = render("overlays/prod/restore")
+    source = named(render("overlays/prod"), "Cluster", "lrs-db")["spec"]["backup"]["barmanObjectStore"]
+    [external] = restored["spec"]["externalClusters"]
+    assert restored["spec"]["bootstrap"]["recovery"]["source"] == external["name"] == "lrs-db"
+    assert external["barmanObjectStore"]["destinationPath"] == source["destinationPath"]
+    assert restored["spec"]["backup"]["barmanObjectStore"]["destinationPath"] != source["destinationPath"]
+
+
+def test_the_dev_overlay_deploys_the_smtp_sink_and_object_store_it_points_at() -> None:
+    docs = render("overlays/dev")
+    services = {doc["metadata"]["name"]: doc for doc in of_kind(docs, "Service")}
+    notifier = named(
+        docs,
+        "ConfigMap",
+        next(
+            doc["metadata"]["name"]
+            for doc in of_kind(docs, "ConfigMap")
+            if doc["metadata"]["name"].startswith("lrs-notifier")
+        ),
+    )
+    smtp_host, smtp_port = notifier["data"]["NOTIFIER_SMTP_HOST"], int(notifier["data"]["NOTIFIER_SMTP_PORT"])
+    assert smtp_port in {port["port"] for port in services[smtp_host]["spec"]["ports"]}
+    endpoint = named(docs, "Cluster", "lrs-db")["spec"]["backup"]["barmanObjectStore"]["endpointURL"]
+    host, port = re.fullmatch(r"http://([a-z-]+):(\d+)", endpoint).groups()  # type: ignore[union-attr]
+    assert int(port) in {entry["port"] for entry in services[host]["spec"]["ports"]}
+    assert set(_deployments(docs)) >= {smtp_host, host}
