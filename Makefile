@@ -5,7 +5,7 @@ UNIT_TESTS := contracts/tests libs/domain/tests libs/platform/tests services/ing
 	services/plr-projector/tests/unit services/challenges/tests/unit services/notifier/tests/unit \
 	services/reporting/tests/unit tools/cli/tests deploy/k8s/tests
 
-.PHONY: help bootstrap up down test test-unit test-integration lint format openapi bench bench-smoke
+.PHONY: help bootstrap up down test test-unit test-integration lint format openapi bench bench-smoke images
 
 help:
 	@echo "make up          start Kafka, PostgreSQL and all six services; submit the sample batches"
@@ -14,6 +14,7 @@ help:
 	@echo "make test-unit   the pure tests only (no infrastructure, seconds)"
 	@echo "make lint        ruff + mypy"
 	@echo "make bench       the benchmark (writes bench/results/<date>.json)"
+	@echo "make images      one container image per service with podman (localhost/lrs/<service>:dev)"
 
 bootstrap:
 	@bash scripts/dev/bootstrap.sh
@@ -53,3 +54,6 @@ bench: bootstrap
 
 bench-smoke: bootstrap
 	@bash scripts/dev/with-infra.sh $(PY) -m bench.run --smoke
+
+images:
+	@bash scripts/images/build.sh
