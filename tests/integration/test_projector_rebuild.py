@@ -31,6 +31,8 @@ from lrs_contracts.plr import ResultStatus
 pytestmark = pytest.mark.integration
 
 LEARNER_COUNT = 25_000
+WORKERS = 2
+PLR_EVENTS_PER_PASS = 20_000  # 26,000 to 52,000 PLR events per worker: several passes each
 OPERATOR = "operator:ops-tests"
 
 
@@ -73,14 +75,23 @@ async def test_rebuild_of_100k_events_matches_the_live_model_and_switches_over(
     await produce(kafka_bootstrap, prefix, records)
     produced_in = time.monotonic() - started
 
-    async with running_projector(fresh_database_url, kafka_bootstrap, prefix, max_batch_records=5_000) as app:
+    async with running_projector(
+        fresh_database_url,
+        kafka_bootstrap,
+        prefix,
+        max_batch_records=5_000,
+        rebuild_events_per_pass=PLR_EVENTS_PER_PASS,
+    ) as app:
         started = time.monotonic()
         await eventually(lambda: _ends(fresh_database_url, len(records)), within=180, what="live projection")
         live_rate = len(records) / (time.monotonic() - started)
 
-        start = await app.post(OPERATOR, "/v1/admin/rebuild")
+        # The bulk path: two worker processes, each reading its partitions in several passes.
+        start = await app.post(OPERATOR, "/v1/admin/rebuild", workers=WORKERS)
         assert start.status_code == 202, start.text
         assert start.json()["target_events"] == len(records)
+        assert start.json()["phase"] == "loading"
+        assert len(start.json()["workers"]) == WORKERS
         assert (await app.post(OPERATOR, "/v1/admin/rebuild")).status_code == 409
         seen: list[dict[str, Any]] = []
 
@@ -94,6 +105,9 @@ async def test_rebuild_of_100k_events_matches_the_live_model_and_switches_over(
         rebuild_rate = len(records) / (time.monotonic() - started)
         assert any(0 < status["progress"] < 1 and status["eta_seconds"] is not None for status in seen) or len(seen) < 3
         assert seen[-1]["progress"] == 1.0
+        assert seen[-1]["phase"] == "following"
+        passes = [worker["passes"].split("/") for worker in seen[-1]["workers"]]
+        assert all(done == total for done, total in passes) and all(int(total) > 1 for _, total in passes), passes
 
         # The live model keeps serving (and changing) during the rebuild.
         extra_uln = uln_for(7)

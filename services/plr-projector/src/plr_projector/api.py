@@ -443,10 +443,22 @@ async def dlq_skip(
 
 
 @admin_router.post("/rebuild", status_code=202, summary="Start replaying the log into a fresh schema")
-async def rebuild_start(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
+async def rebuild_start(
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    workers: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=256,
+            description="worker processes loading disjoint partitions with COPY (at most one per partition);"
+            " 0 replays through the live code path; default: the projector's setting (its cores)",
+        ),
+    ] = None,
+) -> dict[str, Any]:
     _require_operator(principal)
     try:
-        return await projector.rebuilds.start(str(principal))
+        return await projector.rebuilds.start(str(principal), workers)
     except OperationError as error:
         raise _operation_problem(error) from error
 

@@ -20,7 +20,7 @@ from plr_projector import metrics
 from plr_projector.api import Projector, admin_router, centre_router, plr_router
 from plr_projector.config import ProjectorSettings
 from plr_projector.consumer import Runner, Topics
-from plr_projector.operations import DeadLetters, LogProbe, Rebuilds, Replays
+from plr_projector.operations import DeadLetters, LogProbe, Rebuilds, RebuildSettings, Replays
 from plr_projector.projection import OperatorAction, Position
 from plr_projector.store import LIVE_SCHEMA, MIGRATIONS, OPS_MIGRATIONS, OPS_SCHEMA, ReadModel
 
@@ -97,7 +97,7 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
             probe = LogProbe(bootstrap, topics)
             stack.push_async_callback(probe.stop)
             await probe.start()
-            rebuilds = Rebuilds(pool, live, make_runner, probe)
+            rebuilds = Rebuilds(pool, live, make_runner, probe, RebuildSettings.of(settings))
             stack.push_async_callback(rebuilds.stop)
             replays = Replays(pool, live, probe, bootstrap, settings.max_batch_records)
             stack.push_async_callback(replays.stop)

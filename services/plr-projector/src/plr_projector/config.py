@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic_settings import SettingsConfigDict
 
 from lrs_platform.settings import ServiceSettings
@@ -17,3 +19,9 @@ class ProjectorSettings(ServiceSettings):
     read_wait_max_ms: int = 30_000
     metrics_interval_seconds: float = 2.0
     run_consumer: bool = True
+    # Rebuilds (decision 0033): worker processes on disjoint partition sets, none = the machine's cores.
+    rebuild_workers: int | None = None
+    # 'process': the projector starts its workers; 'external': they run elsewhere (an indexed Job).
+    rebuild_launch: Literal["process", "external"] = "process"
+    # A worker whose slice holds more PLR events reads it in several passes (bounded memory).
+    rebuild_events_per_pass: int = 1_000_000

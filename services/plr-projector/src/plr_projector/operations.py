@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,15 +22,25 @@ from lrs_platform.database import apply_migrations
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 from plr_projector import metrics
+from plr_projector.config import ProjectorSettings
 from plr_projector.consumer import Runner, TopicPositions, Topics
 from plr_projector.projection import (
     PLR_TOPIC,
+    BatchChanges,
     Decoded,
     Message,
     OperatorAction,
     decode_message,
     needs_of,
     project_batch,
+)
+from plr_projector.rebuild import (
+    events_in,
+    passes_for,
+    plan_slices,
+    ranges_from_json,
+    ranges_to_json,
+    worker_environment,
 )
 from plr_projector.store import (
     LIVE_SCHEMA,
@@ -36,7 +49,9 @@ from plr_projector.store import (
     ParkedRow,
     ReadModel,
     compare_models,
+    defer_bulk_indexes,
     record_operator_action,
+    restore_bulk_indexes,
 )
 
 _log = get_logger("plr_projector.operations")
@@ -79,6 +94,11 @@ class LogProbe:
         assert self._consumer is not None
         ends = await self._consumer.end_offsets(partitions)
         return {(self._topics.logical(tp.topic), tp.partition): offset for tp, offset in ends.items()}
+
+    async def beginning_offsets(self, partitions: list[TopicPartition]) -> TopicPositions:
+        assert self._consumer is not None
+        firsts = await self._consumer.beginning_offsets(partitions)
+        return {(self._topics.logical(tp.topic), tp.partition): offset for tp, offset in firsts.items()}
 
     async def offsets_for_time(self, partitions: list[TopicPartition], timestamp_ms: int) -> dict[int, int | None]:
         assert self._consumer is not None
@@ -137,14 +157,16 @@ class DeadLetters:
     ) -> list[dict[str, Any]]:
         live = self.live
         async with live.lock:
-            results = await self._drain_runner(
+            results = await drain_stream(
                 live, key, topic, operator, replacement=replacement, skip=skip, reason=reason, record=True
             )
         for runner in self.others():
+            if not runner.partitions:
+                continue  # a rebuild still loading: it applies the recorded action when it starts following
             # a rebuild that has not reached (or not parked) this learner's events has nothing to drain
             async with runner.lock:
                 with contextlib.suppress(OperationError):
-                    await self._drain_runner(
+                    await drain_stream(
                         runner, key, topic, operator, replacement=replacement, skip=skip, reason=reason, record=False
                     )
         _log.info(
@@ -158,85 +180,104 @@ class DeadLetters:
         await live.publish_dead_letters()
         return results
 
-    async def _drain_runner(
-        self,
-        runner: Runner,
-        key: str,
-        topic: str | None,
-        operator: str,
-        *,
-        replacement: bytes | None,
-        skip: bool,
-        reason: str | None,
-        record: bool,
-    ) -> list[dict[str, Any]]:
-        """Re-runs a stream's parked events in log order, in one transaction; call with `runner.lock`."""
-        results: list[dict[str, Any]] = []
-        actions = dict(runner.actions)
-        drained: set[tuple[str, str]] = set()
-        all_changes = []
-        async with runner.pool.acquire() as connection, connection.transaction():
-            rows = await runner.model.parked(connection, key=key, topic=topic, limit=1_000_000)
-            if not rows:
-                raise OperationError(404, "Nothing parked", "No parked events for this learner.")
-            streams: dict[str, list[ParkedRow]] = {}
-            for row in rows:
-                streams.setdefault(row.topic, []).append(row)
-            if replacement is not None and len(streams) > 1:
-                raise OperationError(
-                    409, "Ambiguous replacement", "Events are parked on several topics: name the topic."
+
+async def drain_stream(
+    runner: Runner,
+    key: str,
+    topic: str | None,
+    operator: str,
+    *,
+    replacement: bytes | None = None,
+    skip: bool = False,
+    reason: str | None = None,
+    record: bool = False,
+) -> list[dict[str, Any]]:
+    """Re-runs a stream's parked events in log order, in one transaction; call with `runner.lock`."""
+    results: list[dict[str, Any]] = []
+    actions = dict(runner.actions)
+    drained: set[tuple[str, str]] = set()
+    all_changes = []
+    async with runner.pool.acquire() as connection, connection.transaction():
+        rows = await runner.model.parked(connection, key=key, topic=topic, limit=1_000_000)
+        if not rows:
+            raise OperationError(404, "Nothing parked", "No parked events for this learner.")
+        streams: dict[str, list[ParkedRow]] = {}
+        for row in rows:
+            streams.setdefault(row.topic, []).append(row)
+        if replacement is not None and len(streams) > 1:
+            raise OperationError(409, "Ambiguous replacement", "Events are parked on several topics: name the topic.")
+        for stream_topic, stream_rows in streams.items():
+            head = stream_rows[0]
+            if record and (skip or replacement is not None):
+                action = OperatorAction("skip") if skip else OperatorAction("replace", replacement)
+                await record_operator_action(connection, head.position, action, operator, reason)
+                actions[head.position] = action
+            decoded = [
+                decode_message(
+                    Message(
+                        stream_topic, row.partition, row.offset, row.message_key, row.value, row.kafka_timestamp_ms
+                    ),
+                    actions,
                 )
-            for stream_topic, stream_rows in streams.items():
-                head = stream_rows[0]
-                if record and (skip or replacement is not None):
-                    action = OperatorAction("skip") if skip else OperatorAction("replace", replacement)
-                    await record_operator_action(connection, head.position, action, operator, reason)
-                    actions[head.position] = action
-                decoded = [
-                    decode_message(
-                        Message(
-                            stream_topic, row.partition, row.offset, row.message_key, row.value, row.kafka_timestamp_ms
-                        ),
-                        actions,
-                    )
-                    for row in stream_rows
-                ]
-                stream = (stream_topic, key)
-                snapshot = await runner.model.load_snapshot(
-                    connection, needs_of(decoded), runner.parked_streams - {stream}
+                for row in stream_rows
+            ]
+            stream = (stream_topic, key)
+            snapshot = await runner.model.load_snapshot(connection, needs_of(decoded), runner.parked_streams - {stream})
+            changes = project_batch(snapshot, decoded)
+            await runner.model.delete_parked(connection, [row.position for row in stream_rows])
+            await runner.model.write(connection, changes, {}, publish_dead_letters=runner.publishes_dead_letters)
+            if changes.parked and changes.parked[0].message.position == head.position:
+                await connection.execute(
+                    f'UPDATE "{runner.model.schema}".parked SET attempts = $4'
+                    ' WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+                    *head.position,
+                    head.attempts + 1,
                 )
-                changes = project_batch(snapshot, decoded)
-                await runner.model.delete_parked(connection, [row.position for row in stream_rows])
-                await runner.model.write(connection, changes, {}, publish_dead_letters=runner.publishes_dead_letters)
-                if changes.parked and changes.parked[0].message.position == head.position:
-                    await connection.execute(
-                        f'UPDATE "{runner.model.schema}".parked SET attempts = $4'
-                        ' WHERE topic = $1 AND partition = $2 AND "offset" = $3',
-                        *head.position,
-                        head.attempts + 1,
-                    )
-                if not changes.parked:
-                    drained.add(stream)
-                all_changes.append(changes)
-                results.append(
-                    {
-                        "topic": stream_topic,
-                        "learner": key,
-                        "applied": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "applied"),
-                        "duplicates": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "duplicate"),
-                        "skipped": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "skipped"),
-                        "still_parked": len(changes.parked),
-                        "error": changes.parked[0].error if changes.parked else None,
-                    }
-                )
-        runner.actions.update(actions)
-        runner.parked_streams -= drained
-        for changes in all_changes:
-            runner.account(changes, 0.0)
-        return results
+            if not changes.parked:
+                drained.add(stream)
+            all_changes.append(changes)
+            results.append(
+                {
+                    "topic": stream_topic,
+                    "learner": key,
+                    "applied": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "applied"),
+                    "duplicates": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "duplicate"),
+                    "skipped": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "skipped"),
+                    "still_parked": len(changes.parked),
+                    "error": changes.parked[0].error if changes.parked else None,
+                }
+            )
+    runner.actions.update(actions)
+    runner.parked_streams -= drained
+    for changes in all_changes:
+        runner.account(changes, 0.0)
+    return results
 
 
 # --- rebuild -----------------------------------------------------------------------------------
+
+WORKER_POLL_SECONDS = 0.5
+WORKER_STARTS = 3  # a local worker that keeps failing fails the rebuild after this many starts
+
+
+@dataclass(frozen=True)
+class RebuildSettings:
+    """How rebuilds run (decision 0033). `workers` 0: no bulk load, the rebuild's runner replays the
+    log from offset 0 through the live code path."""
+
+    workers: int = 0
+    launch: str = "process"  # 'process': started here; 'external': an indexed Job runs them
+    events_per_pass: int = 1_000_000
+    worker_environment: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, settings: ProjectorSettings) -> RebuildSettings:
+        return cls(
+            workers=settings.rebuild_workers if settings.rebuild_workers is not None else os.cpu_count() or 1,
+            launch=settings.rebuild_launch,
+            events_per_pass=settings.rebuild_events_per_pass,
+            worker_environment=worker_environment(settings),
+        )
 
 
 @dataclass
@@ -249,28 +290,47 @@ class RebuildJob:
     started_at: datetime
     resumed_monotonic: float
     resumed_done: int
-    state: str = "running"
+    workers: int = 0
+    phase: str = "following"  # 'loading' -> 'indexing' -> 'following'
+    state: str = "running"  # -> 'caught_up', or 'failed'
+    error: str | None = None
     comparison: dict[str, Any] | None = None
-    samples: list[tuple[float, int]] = field(default_factory=list)
+    worker_rows: list[dict[str, Any]] = field(default_factory=list)
+    supervisor: asyncio.Task[None] | None = None
 
 
 RunnerFactory = Callable[[str, ReadModel, bool], Runner]
 
 
-class Rebuilds:
-    """Replays the log from offset 0 into `plr_rebuild_<n>` while `plr` keeps serving."""
+class RebuildFailed(Exception):
+    """A bulk load could not finish: a worker kept failing, or the keys could not be built."""
 
-    def __init__(self, pool: asyncpg.Pool, live: Runner, make_runner: RunnerFactory, probe: LogProbe) -> None:
+
+class Rebuilds:
+    """Rebuilds the model into `plr_rebuild_<n>` while `plr` keeps serving: worker processes load
+    the log up to the end offsets of the start with COPY (module `rebuild`), the projector builds the
+    keys and indexes, then a runner of its own follows the log from those offsets."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        live: Runner,
+        make_runner: RunnerFactory,
+        probe: LogProbe,
+        settings: RebuildSettings | None = None,
+    ) -> None:
         self.pool = pool
         self.live = live
         self.make_runner = make_runner
         self.probe = probe
+        self.settings = settings or RebuildSettings()
         self.job: RebuildJob | None = None
 
     async def resume(self) -> None:
-        """A rebuild survives a restart of the projector: its schema holds its own offsets."""
+        """A rebuild survives a restart of the projector: its state is in plr_ops, its rows and
+        offsets in its schema, and its workers go on from their last finished pass."""
         row = await self.pool.fetchrow(
-            f"SELECT * FROM {OPS_SCHEMA}.rebuilds WHERE state IN ('running', 'caught_up')"
+            f"SELECT * FROM {OPS_SCHEMA}.rebuilds WHERE state IN ('running', 'caught_up', 'failed')"
             " ORDER BY rebuild_id DESC LIMIT 1"
         )
         if row is None:
@@ -281,7 +341,10 @@ class Rebuilds:
             _positions_from_json(row["target_offsets"]),
             row["started_by"],
             row["started_at"],
-            row["comparison"],
+            workers=row["workers"],
+            phase=row["phase"],
+            failed=row["error"] if row["state"] == "failed" else None,
+            comparison=row["comparison"],
         )
 
     async def _launch(
@@ -291,14 +354,14 @@ class Rebuilds:
         targets: TopicPositions,
         started_by: str,
         started_at: datetime,
+        *,
+        workers: int,
+        phase: str,
+        failed: str | None = None,
         comparison: Any = None,
     ) -> None:
-        async with self.pool.acquire() as connection:
-            await apply_migrations(connection, schema, MIGRATIONS)
         runner = self.make_runner(f"rebuild-{rebuild_id}", ReadModel(schema), False)
-        await runner.start()
-        done = _done(runner.positions, targets)
-        self.job = RebuildJob(
+        job = RebuildJob(
             rebuild_id,
             schema,
             runner,
@@ -306,12 +369,24 @@ class Rebuilds:
             started_by,
             started_at,
             time.monotonic(),
-            done,
+            0,
+            workers=workers,
+            phase=phase,
             comparison=json.loads(comparison) if isinstance(comparison, str) else comparison,
         )
-        runner.run_in_background()
+        self.job = job
+        if failed is not None:
+            job.state, job.error = "failed", failed
+            return
+        if phase == "following":
+            async with self.pool.acquire() as connection:
+                job.resumed_done = _done(await ReadModel(schema).offsets(connection), targets)
+        else:
+            await self._read_workers(job)
+            job.resumed_done = self._loaded(job)
+        job.supervisor = asyncio.create_task(self._supervise(job), name=f"rebuild-{rebuild_id}")
 
-    async def start(self, operator: str) -> dict[str, Any]:
+    async def start(self, operator: str, workers: int | None = None) -> dict[str, Any]:
         if self.job is not None:
             raise OperationError(409, "Rebuild running", f"Rebuild {self.job.rebuild_id} is not finished.")
         rebuild_id = int(
@@ -319,38 +394,188 @@ class Rebuilds:
         )
         schema = f"plr_rebuild_{rebuild_id}"
         targets = await self.probe.end_offsets(self.live.partitions)
+        firsts = await self.probe.beginning_offsets(self.live.partitions)
+        ranges = {key: (min(firsts.get(key, 0), target), target) for key, target in targets.items()}
+        plr_partitions = sum(1 for topic, _ in ranges if topic == PLR_TOPIC)
+        count = min(self.settings.workers if workers is None else workers, plr_partitions)
         async with self.pool.acquire() as connection:
             await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            started_at = await connection.fetchval(
-                f"INSERT INTO {OPS_SCHEMA}.rebuilds (rebuild_id, schema_name, state, started_by, target_offsets)"
-                " VALUES ($1, $2, 'running', $3, $4) RETURNING started_at",
-                rebuild_id,
-                schema,
-                operator,
-                _positions_to_json(targets),
-            )
-        await self._launch(rebuild_id, schema, targets, operator, started_at)
+            await apply_migrations(connection, schema, MIGRATIONS)
+            async with connection.transaction():
+                deferred = await defer_bulk_indexes(connection, schema) if count else []
+                started_at = await connection.fetchval(
+                    f"INSERT INTO {OPS_SCHEMA}.rebuilds (rebuild_id, schema_name, state, started_by, target_offsets,"
+                    " workers, phase, deferred_ddl) VALUES ($1, $2, 'running', $3, $4, $5, $6, $7) RETURNING started_at",
+                    rebuild_id,
+                    schema,
+                    operator,
+                    _positions_to_json(targets),
+                    count,
+                    "loading" if count else "following",
+                    json.dumps(deferred),
+                )
+                for worker, slice_ranges in enumerate(plan_slices(ranges, count) if count else []):
+                    await connection.execute(
+                        f"INSERT INTO {OPS_SCHEMA}.rebuild_workers (rebuild_id, worker, partitions, passes,"
+                        " events_total) VALUES ($1, $2, $3, $4, $5)",
+                        rebuild_id,
+                        worker,
+                        ranges_to_json(slice_ranges),
+                        passes_for(slice_ranges, self.settings.events_per_pass),
+                        events_in(slice_ranges),
+                    )
+        await self._launch(
+            rebuild_id, schema, targets, operator, started_at, workers=count, phase="loading" if count else "following"
+        )
         _log.info(
-            "rebuild_started", rebuild_id=rebuild_id, schema=schema, operator=operator, target=sum(targets.values())
+            "rebuild_started",
+            rebuild_id=rebuild_id,
+            schema=schema,
+            operator=operator,
+            target=sum(targets.values()),
+            workers=count,
         )
         return self.status()
+
+    # --- the phases --------------------------------------------------------------------------------
+
+    async def _supervise(self, job: RebuildJob) -> None:
+        try:
+            if job.phase == "loading":
+                await self._await_workers(job)
+                await self._set_phase(job, "indexing")
+            if job.phase == "indexing":
+                await self._finish_load(job)
+            await self._follow(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            job.state, job.error = "failed", f"{type(error).__name__}: {str(error)[:300]}"
+            _log.warning("rebuild_failed", rebuild_id=job.rebuild_id, phase=job.phase, error=job.error)
+            await self.pool.execute(
+                f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'failed', error = $2 WHERE rebuild_id = $1",
+                job.rebuild_id,
+                job.error,
+            )
+
+    async def _read_workers(self, job: RebuildJob) -> None:
+        rows = await self.pool.fetch(
+            f"SELECT worker, state, passes, passes_done, events_total, events_read, error"
+            f" FROM {OPS_SCHEMA}.rebuild_workers WHERE rebuild_id = $1 ORDER BY worker",
+            job.rebuild_id,
+        )
+        job.worker_rows = [dict(row) for row in rows]
+
+    async def _await_workers(self, job: RebuildJob) -> None:
+        """Until every worker has loaded its slice; local workers are started (and restarted after a
+        failure: they go on from their last finished pass) here."""
+        processes: dict[int, asyncio.subprocess.Process] = {}
+        starts: Counter[int] = Counter()
+        try:
+            while True:
+                await self._read_workers(job)
+                if all(row["state"] == "done" for row in job.worker_rows):
+                    return
+                if self.settings.launch == "process":
+                    for row in job.worker_rows:
+                        worker, process = row["worker"], processes.get(row["worker"])
+                        if row["state"] == "done" or (process is not None and process.returncode is None):
+                            continue
+                        if starts[worker] >= WORKER_STARTS:
+                            raise RebuildFailed(f"worker {worker}: {row['error'] or 'exited'}")
+                        starts[worker] += 1
+                        processes[worker] = await self._spawn(job, worker)
+                await asyncio.sleep(WORKER_POLL_SECONDS)
+        finally:
+            for process in processes.values():
+                if process.returncode is None:
+                    process.terminate()
+                await process.wait()
+
+    async def _spawn(self, job: RebuildJob, worker: int) -> asyncio.subprocess.Process:
+        command = ["-m", "plr_projector.rebuild", "--rebuild-id", str(job.rebuild_id), "--worker", str(worker)]
+        return await asyncio.create_subprocess_exec(sys.executable, *command, env=self.settings.worker_environment)
+
+    async def _set_phase(self, job: RebuildJob, phase: str) -> None:
+        await self.pool.execute(
+            f"UPDATE {OPS_SCHEMA}.rebuilds SET phase = $2 WHERE rebuild_id = $1", job.rebuild_id, phase
+        )
+        job.phase = phase
+
+    async def _finish_load(self, job: RebuildJob) -> None:
+        """Keys, indexes, SET LOGGED and the offsets the runner starts from: all or nothing."""
+        started = time.monotonic()
+        deferred = json.loads(
+            await self.pool.fetchval(
+                f"SELECT deferred_ddl FROM {OPS_SCHEMA}.rebuilds WHERE rebuild_id = $1", job.rebuild_id
+            )
+        )
+        loaded: TopicPositions = {}
+        for row in await self.pool.fetch(
+            f"SELECT partitions FROM {OPS_SCHEMA}.rebuild_workers WHERE rebuild_id = $1", job.rebuild_id
+        ):
+            # as the live runner does, no offset is stored for a partition nothing was read from
+            loaded.update(
+                {key: target for key, (first, target) in ranges_from_json(row["partitions"]).items() if first < target}
+            )
+        async with self.pool.acquire() as connection, connection.transaction():
+            await restore_bulk_indexes(connection, job.schema, deferred)
+            await ReadModel(job.schema).write(connection, BatchChanges(), loaded, publish_dead_letters=False)
+            await connection.execute(
+                f"UPDATE {OPS_SCHEMA}.rebuilds SET phase = 'following' WHERE rebuild_id = $1", job.rebuild_id
+            )
+        job.phase = "following"
+        _log.info("rebuild_indexed", rebuild_id=job.rebuild_id, seconds=round(time.monotonic() - started, 1))
+
+    async def _follow(self, job: RebuildJob) -> None:
+        await job.runner.start()
+        await self._apply_recorded_actions(job.runner)
+        job.runner.run_in_background()
+
+    async def _apply_recorded_actions(self, runner: Runner) -> None:
+        """A skip or replacement an operator recorded while the workers were loading: the workers
+        did not see it, the live model did."""
+        async with runner.pool.acquire() as connection:
+            rows = await runner.model.parked(connection, limit=10_000_000)
+        heads: dict[tuple[str, str], ParkedRow] = {}
+        for row in rows:
+            heads.setdefault((row.topic, row.park_key), row)
+        for (topic, key), head in heads.items():
+            if head.position in runner.actions:
+                async with runner.lock:
+                    await drain_stream(runner, key, topic, "rebuild")
+
+    # --- progress ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _loaded(job: RebuildJob) -> int:
+        """Events loaded by the workers, scaled to the target (a slice in several passes reads its
+        partitions once per pass)."""
+        target = sum(job.targets.values())
+        work = sum(row["events_total"] * row["passes"] for row in job.worker_rows)
+        read = sum(row["events_read"] for row in job.worker_rows)
+        return min(target, round(target * read / work)) if work else target
 
     def status(self) -> dict[str, Any]:
         job = self.job
         if job is None:
             return {"state": "idle"}
         target = sum(job.targets.values())
-        done = _done(job.runner.positions, job.targets)
+        if job.phase == "following":
+            done = _done(job.runner.positions, job.targets)
+        else:
+            done = self._loaded(job) if job.phase == "loading" else target
         now = time.monotonic()
         elapsed = now - job.resumed_monotonic
         rate = (done - job.resumed_done) / elapsed if elapsed > 0 else 0.0
         remaining = max(0, target - done)
-        if job.state == "running" and remaining == 0:
+        if job.state == "running" and job.phase == "following" and remaining == 0:
             job.state = "caught_up"
         progress = 1.0 if target == 0 else done / target
         metrics.REBUILD_PROGRESS.set(progress)
         return {
             "state": job.state,
+            "phase": job.phase,
             "rebuild_id": job.rebuild_id,
             "schema": job.schema,
             "started_by": job.started_by,
@@ -361,7 +586,17 @@ class Rebuilds:
             "events_per_second": round(rate, 1),
             "eta_seconds": (round(remaining / rate, 1) if rate > 0 else None) if remaining else 0.0,
             "events_past_target": max(0, sum(job.runner.positions.values()) - target),
-            "last_error": job.runner.stats.last_error,
+            "workers": [
+                {
+                    "worker": row["worker"],
+                    "state": row["state"],
+                    "passes": f"{row['passes_done']}/{row['passes']}",
+                    "events_read": row["events_read"],
+                    "error": row["error"],
+                }
+                for row in job.worker_rows
+            ],
+            "last_error": job.error or job.runner.stats.last_error,
             "comparison": job.comparison,
         }
 
@@ -434,7 +669,7 @@ class Rebuilds:
         job = self.job
         if job is None:
             raise OperationError(409, "No rebuild", "No rebuild is running.")
-        await job.runner.stop()
+        await self._stop_job(job)
         async with self.pool.acquire() as connection:
             await connection.execute(f'DROP SCHEMA IF EXISTS "{job.schema}" CASCADE')
             await connection.execute(
@@ -447,10 +682,18 @@ class Rebuilds:
 
     async def stop(self) -> None:
         if self.job is not None:
-            await self.job.runner.stop()
+            await self._stop_job(self.job)
+
+    @staticmethod
+    async def _stop_job(job: RebuildJob) -> None:
+        if job.supervisor is not None:
+            job.supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job.supervisor
+        await job.runner.stop()
 
 
-def _done(positions: TopicPositions, targets: TopicPositions) -> int:
+def _done(positions: Mapping[tuple[str, int], int], targets: TopicPositions) -> int:
     return sum(min(positions.get(key, 0), target) for key, target in targets.items())
 
 

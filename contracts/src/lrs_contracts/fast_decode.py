@@ -1,0 +1,490 @@
+"""Fast decoding of events that were validated when they were written (decision 0033).
+
+orjson parses a record into plain structures; the contract models are then assembled from them
+without running pydantic, by a builder generated for each model from its own fields: names,
+defaults, nesting, enums, literals, constraints (pattern, min/max length, bounds) and its `after`
+field validators. So the contracts stay the one source of truth, and the result is the very models
+the registry's `decode` returns.
+
+A builder takes only the JSON pydantic itself writes. For anything else (bad JSON, a missing or
+unknown field, a number where a string belongs, an unusual date or UUID spelling, a broken
+constraint, an unknown event type) it raises `NotFast`, and the caller decodes the record with the
+validating `lrs_contracts.registry.decode`, which has the final word and the precise error.
+`contracts/tests/test_fast_decode.py` proves both halves on generated events.
+
+    envelope, payload = decode_fast(raw)   # or: except NotFast: envelope, payload = decode(raw)
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import re
+import types
+import typing
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Literal, TypeVar, Union
+
+import annotated_types
+import orjson
+from pydantic import BaseModel
+
+from lrs_contracts.envelope import Contract, Envelope
+from lrs_contracts.registry import EVENT_TYPES
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+Builder = Callable[[Any], Any]
+
+
+class NotFast(ValueError):
+    """The fast path does not take this record: decode it with the validating registry."""
+
+
+class _Unsupported(Exception):
+    """A model uses a pydantic feature the generated builders do not reproduce."""
+
+
+_MISSING = object()
+# Only the spellings pydantic writes; every other spelling is left to pydantic.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})")
+_CONFIG_KEYS = {"frozen", "extra", "title", "json_schema_extra"}
+_new_object = object.__new__
+_set_slot = object.__setattr__
+
+
+def _refuse(reason: str) -> NotFast:
+    return NotFast(reason)
+
+
+def _to_uuid(
+    value: Any,
+    _match: Callable[[str], Any] = _UUID.fullmatch,
+    _uuid: type[uuid.UUID] = uuid.UUID,
+    _unknown: uuid.SafeUUID = uuid.SafeUUID.unknown,
+) -> uuid.UUID:
+    if value.__class__ is not str or not _match(value):
+        raise _refuse("uuid")
+    # What `uuid.UUID(hex)` ends with, without its handling of other spellings (half the time).
+    result = _new_object(_uuid)
+    _set_slot(result, "int", int(value.replace("-", ""), 16))
+    _set_slot(result, "is_safe", _unknown)
+    return result
+
+
+def _to_date(value: Any) -> date:
+    if value.__class__ is not str or not _DATE.fullmatch(value):
+        raise _refuse("date")
+    return date.fromisoformat(value)
+
+
+def _to_datetime(value: Any) -> datetime:
+    if value.__class__ is not str or not _DATETIME.fullmatch(value):
+        raise _refuse("datetime")
+    return datetime.fromisoformat(value)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+# --- constraints --------------------------------------------------------------------------------
+
+
+class _Constraints:
+    """The constraints pydantic takes from a field's metadata, for a str or an int."""
+
+    def __init__(self, metadata: list[Any]) -> None:
+        self.pattern: re.Pattern[str] | None = None
+        self.min_length: int | None = None
+        self.max_length: int | None = None
+        self.bounds: list[tuple[str, Any]] = []
+        for item in metadata:
+            if isinstance(item, annotated_types.MinLen):
+                self.min_length = item.min_length
+            elif isinstance(item, annotated_types.MaxLen):
+                self.max_length = item.max_length
+            elif isinstance(item, annotated_types.Ge | annotated_types.Gt | annotated_types.Le | annotated_types.Lt):
+                operator = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+                for name, symbol in operator.items():
+                    if hasattr(item, name):
+                        self.bounds.append((symbol, getattr(item, name)))
+            elif type(item).__name__ == "_PydanticGeneralMetadata" and set(vars(item)) == {"pattern"}:
+                self.pattern = re.compile(vars(item)["pattern"])
+            else:
+                raise _Unsupported(f"field metadata {item!r}")
+
+    @property
+    def for_str(self) -> bool:
+        return not self.bounds
+
+    @property
+    def for_int(self) -> bool:
+        return self.pattern is None and self.min_length is None and self.max_length is None
+
+    def inline(self, index: int, annotation: type, namespace: dict[str, Any]) -> list[str]:
+        """The checks as statements on `v`, for a generated builder."""
+        name = annotation.__name__
+        conditions = [f"v.__class__ is not {name}"]
+        if self.pattern is not None:
+            namespace[f"_p{index}"] = self.pattern
+            # pydantic's regex engine reads `$` as the very end; Python's also before a final newline
+            conditions += ["'\\n' in v", f"not _p{index}.search(v)"]
+        if self.min_length is not None:
+            conditions.append(f"len(v) < {self.min_length}")
+        if self.max_length is not None:
+            conditions.append(f"len(v) > {self.max_length}")
+        for number, (symbol, bound) in enumerate(self.bounds):
+            namespace[f"_b{index}_{number}"] = bound
+            conditions.append(f"not v {symbol} _b{index}_{number}")
+        return [f"if {' or '.join(conditions)}: raise _refuse('{name}')"]
+
+    def str_checks(self, value: Any) -> bool:
+        if value.__class__ is not str:
+            return False
+        if self.pattern is not None and ("\n" in value or not self.pattern.search(value)):
+            # pydantic's regex engine reads `$` as the very end; Python's also before a final newline
+            return False
+        if self.min_length is not None and len(value) < self.min_length:
+            return False
+        return self.max_length is None or len(value) <= self.max_length
+
+    def int_checks(self, value: Any) -> bool:
+        if value.__class__ is not int:
+            return False
+        for symbol, bound in self.bounds:
+            if not {">=": value >= bound, ">": value > bound, "<=": value <= bound, "<": value < bound}[symbol]:
+                return False
+        return True
+
+
+# --- converters ---------------------------------------------------------------------------------
+
+
+def _is_optional(annotation: Any) -> Any | None:
+    """The inner type of `X | None`, else None."""
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        options = [option for option in typing.get_args(annotation) if option is not type(None)]
+        if len(options) == 1 and len(typing.get_args(annotation)) == 2:
+            return options[0]
+        raise _Unsupported(f"union {annotation!r}")
+    return None
+
+
+def _converter(annotation: Any, metadata: list[Any]) -> Builder:
+    """A function from the parsed JSON value to the field's value; raises on anything unusual."""
+    inner = _is_optional(annotation)
+    if inner is not None:
+        convert_inner = _converter(inner, metadata)
+
+        def optional(value: Any) -> Any:
+            return None if value is None else convert_inner(value)
+
+        return optional
+    constraints = _Constraints(metadata)
+    if annotation is str:
+        if not constraints.for_str:
+            raise _Unsupported("bounds on a str")
+
+        def text(value: Any) -> str:
+            if not constraints.str_checks(value):
+                raise _refuse("str")
+            result: str = value
+            return result
+
+        return text
+    if annotation is int:
+        if not constraints.for_int:
+            raise _Unsupported("str constraints on an int")
+
+        def integer(value: Any) -> int:
+            if not constraints.int_checks(value):
+                raise _refuse("int")
+            result: int = value
+            return result
+
+        return integer
+    if metadata:
+        raise _Unsupported(f"constraints on {annotation!r}")
+    if annotation is bool:
+
+        def boolean(value: Any) -> bool:
+            if value.__class__ is not bool:
+                raise _refuse("bool")
+            result: bool = value
+            return result
+
+        return boolean
+    if annotation is uuid.UUID:
+        return _to_uuid
+    if annotation is datetime:
+        return _to_datetime
+    if annotation is date:
+        return _to_date
+    if annotation is Any:
+        return _identity
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return _enum_converter(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return builder_for(annotation)
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if origin is Literal:
+        return _literal_converter(arguments)
+    if origin is tuple and len(arguments) == 2 and arguments[1] is Ellipsis:
+        item = _converter(arguments[0], [])
+
+        def sequence(value: Any) -> tuple[Any, ...]:
+            if value.__class__ is not list:
+                raise _refuse("array")
+            return tuple([item(element) for element in value])
+
+        return sequence
+    if origin is dict and arguments[0] is str:
+        element = _converter(arguments[1], [])
+        if element is _identity:
+
+            def plain_mapping(value: Any) -> dict[str, Any]:
+                if value.__class__ is not dict:
+                    raise _refuse("object")
+                result: dict[str, Any] = value  # freshly parsed, owned by nobody else
+                return result
+
+            return plain_mapping
+
+        def mapping(value: Any) -> dict[str, Any]:
+            if value.__class__ is not dict:
+                raise _refuse("object")
+            return {key: element(item) for key, item in value.items()}
+
+        return mapping
+    raise _Unsupported(f"type {annotation!r}")
+
+
+def _enum_converter(enum_type: type[enum.Enum]) -> Builder:
+    members = {member.value: member for member in enum_type}
+    value_types = {type(value) for value in members}
+    if len(value_types) != 1 or not value_types <= {str, int}:
+        raise _Unsupported(f"enum {enum_type!r}")
+    value_type = value_types.pop()
+
+    def member_of(value: Any) -> enum.Enum:
+        member = members.get(value) if value.__class__ is value_type else None
+        if member is None:
+            raise _refuse("enum")
+        return member
+
+    return member_of
+
+
+def _literal_converter(values: tuple[Any, ...]) -> Builder:
+    if not all(type(value) in (str, int) for value in values):
+        raise _Unsupported(f"literal {values!r}")
+    allowed = {(type(value), value) for value in values}
+
+    def literal(value: Any) -> Any:
+        if (value.__class__, value) not in allowed:
+            raise _refuse("literal")
+        return value
+
+    return literal
+
+
+# --- builders -----------------------------------------------------------------------------------
+
+_BUILDERS: dict[type[BaseModel], Builder] = {}
+FAST_MODELS: set[type[BaseModel]] = set()
+_SCALARS = (str, int, bool, uuid.UUID, date, datetime)
+MEMO_SIZE = 4096
+
+
+class _Memo:
+    """Models already built, by their JSON values; it turns itself off for models that rarely repeat
+    (an achievement's key, say), where remembering would only cost."""
+
+    def __init__(self) -> None:
+        self.models: dict[tuple[Any, ...], Any] = {}
+        self.hits = 0
+        self.on = True
+
+    def remember(self, key: tuple[Any, ...], model: Any) -> None:
+        if len(self.models) >= MEMO_SIZE:
+            self.on = self.hits >= MEMO_SIZE  # at least as many hits as misses since the last review
+            self.models.clear()
+            self.hits = 0
+        if self.on:
+            self.models[key] = model
+
+
+def _after_validators(model: type[BaseModel]) -> dict[str, list[Builder]]:
+    decorators = model.__pydantic_decorators__
+    if decorators.model_validators or decorators.validators or decorators.root_validators:
+        raise _Unsupported("model validators")
+    after: dict[str, list[Builder]] = {}
+    for decorator in decorators.field_validators.values():
+        info = decorator.info
+        if info.mode != "after" or "*" in info.fields or len(inspect.signature(decorator.func).parameters) != 1:
+            raise _Unsupported(f"validator {decorator.cls_var_name}")
+        for name in info.fields:
+            after.setdefault(name, []).append(decorator.func)
+    return after
+
+
+def _field_lines(index: int, annotation: Any, metadata: list[Any], namespace: dict[str, Any]) -> list[str]:
+    """Statements turning the JSON value `v` into `f<index>`: inline for plain strings, integers and
+    literals (most fields), a call of a converter for the rest."""
+    target = f"f{index}"
+    inner = _is_optional(annotation)
+    if inner is not None:
+        inner_lines = _field_lines(index, inner, metadata, namespace)
+        return ["if v is None:", f"    {target} = None", "else:", *(f"    {line}" for line in inner_lines)]
+    if annotation in (str, int) and not metadata:
+        return [f"if v.__class__ is not {annotation.__name__}: raise _refuse('{annotation.__name__}')", f"{target} = v"]
+    if annotation in (str, int):
+        constraints = _Constraints(metadata)
+        if not (constraints.for_str if annotation is str else constraints.for_int):
+            raise _Unsupported(f"constraints {metadata!r} on {annotation.__name__}")
+        return [*constraints.inline(index, annotation, namespace), f"{target} = v"]
+    if typing.get_origin(annotation) is Literal and len(typing.get_args(annotation)) == 1 and not metadata:
+        (value,) = typing.get_args(annotation)
+        if type(value) not in (str, int):
+            raise _Unsupported(f"literal {value!r}")
+        namespace[f"_l{index}"] = value
+        return [
+            f"if v.__class__ is not {type(value).__name__} or v != _l{index}: raise _refuse('literal')",
+            f"{target} = v",
+        ]
+    namespace[f"_c{index}"] = _converter(annotation, metadata)
+    return [f"{target} = _c{index}(v)"]
+
+
+def _is_scalar(annotation: Any) -> bool:
+    inner = _is_optional(annotation)
+    annotation = inner if inner is not None else annotation
+    if typing.get_origin(annotation) is Literal:
+        return True
+    return isinstance(annotation, type) and (issubclass(annotation, _SCALARS) or issubclass(annotation, enum.Enum))
+
+
+def _generate(model: type[BaseModel]) -> Builder:
+    """Straight-line Python for one model (as dataclasses writes `__init__`): no loop over fields.
+
+    A model of scalar fields only (a catalogue summary, a result's data) is remembered by its JSON
+    values: events repeat them, and a frozen model can be shared. The memory stays bounded."""
+    config = model.model_config
+    if set(config) - _CONFIG_KEYS or config.get("extra", "ignore") not in ("forbid", "ignore"):
+        raise _Unsupported(f"config {dict(config)!r}")
+    if model.__pydantic_root_model__ or model.__pydantic_post_init__ or model.__private_attributes__:
+        raise _Unsupported("root model, post-init or private attributes")
+    validators = _after_validators(model)
+    fields = model.model_fields
+    namespace: dict[str, Any] = {
+        "_MODEL": model,
+        "_MISSING": _MISSING,
+        "_KEYS": tuple(fields),
+        "_new": object.__new__,
+        "_set": object.__setattr__,
+        "_refuse": _refuse,
+    }
+    forbid = config.get("extra") == "forbid"
+    memo = forbid and all(_is_scalar(field.annotation) for field in fields.values())
+    lines = ["def build(d):", "    if d.__class__ is not dict: raise _refuse('object')"]
+    if memo:
+        namespace["_memo"] = _Memo()
+        lines += [
+            "    memo_key = None",
+            "    if _memo.on and len(d) == len(_KEYS) and tuple(d) == _KEYS:",
+            "        memo_key = tuple(d.values())",
+            "        m = _memo.models.get(memo_key)",
+            "        if m is not None:",
+            "            _memo.hits += 1",
+            "            return m",
+        ]
+    lines.append(f"    n = {sum(1 for field in fields.values() if field.is_required())}")
+    values = []
+    for index, (name, field) in enumerate(fields.items()):
+        if field.alias is not None or field.validation_alias is not None or field.default_factory is not None:
+            raise _Unsupported(f"{name}: alias or default factory")
+        convert = _field_lines(index, field.annotation, list(field.metadata), namespace)
+        for number, validator in enumerate(validators.get(name, [])):
+            namespace[f"_v{index}_{number}"] = validator
+            convert.append(f"f{index} = _v{index}_{number}(f{index})")
+        if field.is_required():
+            lines.append(f"    v = d[{name!r}]")
+            lines += [f"    {line}" for line in convert]
+        else:
+            try:
+                hash(field.default)
+            except TypeError as error:
+                raise _Unsupported(f"{name}: mutable default") from error
+            namespace[f"_d{index}"] = field.default
+            lines += [
+                f"    v = d.get({name!r}, _MISSING)",
+                "    if v is _MISSING:",
+                f"        f{index} = _d{index}",
+                "    else:",
+                "        n += 1",
+            ]
+            lines += [f"        {line}" for line in convert]
+        values.append(f"{name!r}: f{index}")
+    if forbid:
+        lines += ["    if len(d) != n: raise _refuse('unknown field')", "    fields_set = set(d)"]
+    else:
+        namespace["_FIELDS"] = frozenset(fields)
+        lines.append("    fields_set = _FIELDS.intersection(d)")
+    lines += [
+        "    m = _new(_MODEL)",
+        f"    _set(m, '__dict__', {{{', '.join(values)}}})",
+        "    _set(m, '__pydantic_fields_set__', fields_set)",
+        "    _set(m, '__pydantic_extra__', None)",
+        "    _set(m, '__pydantic_private__', None)",
+    ]
+    if memo:
+        lines += ["    if memo_key is not None: _memo.remember(memo_key, m)"]
+    lines.append("    return m")
+    source = "\n".join(lines)
+    exec(compile(source, f"<fast builder of {model.__name__}>", "exec"), namespace)  # noqa: S102
+    build: Builder = namespace["build"]
+    build.__doc__ = source  # to read what was generated: print(builder_for(Model).__doc__)
+    return build
+
+
+def _validating(model: type[BaseModel]) -> Builder:
+    def build(document: Any) -> Any:
+        return model.model_validate(document)
+
+    return build
+
+
+def builder_for(model: type[ModelT]) -> Callable[[Any], ModelT]:
+    """The model's builder: generated when the model uses only what builders reproduce, else
+    pydantic's own validation (correct, not fast: the model is then not in `FAST_MODELS`)."""
+    if model not in _BUILDERS:
+        try:
+            _BUILDERS[model] = _generate(model)
+            FAST_MODELS.add(model)
+        except _Unsupported:
+            _BUILDERS[model] = _validating(model)
+    return _BUILDERS[model]
+
+
+_ENVELOPE = builder_for(Envelope)
+_PAYLOADS: dict[str, Callable[[Any], Contract]] = {
+    event_type: builder_for(model) for event_type, model in EVENT_TYPES.items()
+}
+
+
+def decode_fast(raw: bytes | str) -> tuple[Envelope, Contract]:
+    """The envelope and payload `registry.decode` would return; `NotFast` where the fast path
+    cannot be sure (the validating decoder then decides)."""
+    try:
+        envelope = _ENVELOPE(orjson.loads(raw))
+        payload = _PAYLOADS[envelope.event_type](envelope.data)
+    except NotFast:
+        raise
+    except Exception as error:
+        raise NotFast(type(error).__name__) from error
+    return envelope, payload

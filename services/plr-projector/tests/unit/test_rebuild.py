@@ -1,0 +1,261 @@
+"""The bulk rebuild's pure parts: its slices of the log, its fast decoding, its fold in chunks and passes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from lrs_contracts.challenge import ChallengeRaised
+from lrs_contracts.envelope import Contract
+from lrs_contracts.learner import AbilityToShare, LearnerRegistered, LearnersMerged
+from lrs_contracts.plr import (
+    AchievementData,
+    AchievementKey,
+    AchievementRecorded,
+    AchievementUpdated,
+    AchievementWithdrawn,
+    CentreAchievementReported,
+    Provenance,
+    QualificationSummary,
+    ResultStatus,
+)
+from lrs_contracts.registry import encode, wrap
+from plr_projector.projection import (
+    CHALLENGE_TOPIC,
+    LEARNER_TOPIC,
+    PLR_TOPIC,
+    Decoded,
+    Message,
+    OperatorAction,
+    Snapshot,
+    decode_message,
+    project_batch,
+)
+from plr_projector.rebuild import FoldState, decode_trusted, in_pass, passes_for, plan_slices
+
+T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
+ULNS = ["1000000043", "1026893096", "1000000051", "1000000078", "1000000086"]
+
+
+def _message(topic: str, key: str, value: bytes | None, offset: int, partition: int = 0) -> Message:
+    return Message(topic, partition, offset, key.encode(), value, 1_700_000_000_000 + offset)
+
+
+def _value(payload: Contract, number: int) -> bytes:
+    return encode(
+        wrap(
+            payload,
+            source="validation",
+            correlation_id="batch",
+            event_id=uuid.UUID(int=number + 1),
+            occurred_at=T0 + timedelta(minutes=number),
+        )
+    )
+
+
+def _key(uln: str, qan: str = "6001166X") -> AchievementKey:
+    return AchievementKey(ao_id="RN5133", uln=uln, qualification_number=qan, award_date=date(2024, 5, 20))
+
+
+def _recorded(uln: str, grade: str, status: ResultStatus, line: int) -> AchievementRecorded:
+    return AchievementRecorded(
+        achievement_id=uuid.uuid5(uuid.NAMESPACE_URL, uln),
+        key=_key(uln),
+        data=AchievementData(grade=grade, ukprn="10000001"),
+        status=status,
+        qualification=QualificationSummary(
+            title="GCSE Mathematics",
+            qualification_type="GCSE (9 to 1)",
+            level="2",
+            framework="RQF",
+            kind="qualification",
+            awarding_organisation_name="AQA",
+        ),
+        provenance=Provenance(batch_id=uuid.UUID(int=7), line=line),
+    )
+
+
+def _log() -> list[Message]:
+    """Two partitions of the PLR topic and one of the learner topic: provisional then final results,
+    updates, a withdrawal, a redelivered event, a poison record and what waits behind it, centre data."""
+    messages: list[Message] = []
+    number = 0
+
+    def add(topic: str, uln: str, payload: Contract | bytes, partition: int, *, same_as: int | None = None) -> None:
+        nonlocal number
+        value = payload if isinstance(payload, bytes) else _value(payload, number if same_as is None else same_as)
+        messages.append(_message(topic, uln, value, offset=number, partition=partition))
+        number += 1
+
+    for round_ in range(3):
+        for index, uln in enumerate(ULNS):
+            partition = index % 2
+            if round_ == 0:
+                add(LEARNER_TOPIC, uln, LearnerRegistered(uln=uln, given_name="A", family_name="B"), 0)
+                add(PLR_TOPIC, uln, _recorded(uln, "5", ResultStatus.PROVISIONAL, index + 1), partition)
+            elif round_ == 1:
+                add(PLR_TOPIC, uln, _recorded(uln, "6", ResultStatus.FINAL, index + 1), partition)
+                if index == 2:
+                    add(PLR_TOPIC, uln, b"not an event", partition)
+            else:
+                event = AchievementUpdated(
+                    achievement_id=uuid.uuid5(uuid.NAMESPACE_URL, uln),
+                    key=_key(uln),
+                    data=AchievementData(grade="7"),
+                    status=ResultStatus.FINAL,
+                    provenance=Provenance(batch_id=uuid.UUID(int=8), line=index + 1),
+                )
+                add(PLR_TOPIC, uln, event, partition)
+                add(PLR_TOPIC, uln, event, partition, same_as=number - 1)  # redelivered: same event id
+    add(
+        PLR_TOPIC,
+        ULNS[0],
+        AchievementWithdrawn(
+            achievement_id=uuid.uuid5(uuid.NAMESPACE_URL, ULNS[0]),
+            key=_key(ULNS[0]),
+            provenance=Provenance(batch_id=uuid.UUID(int=9), line=1),
+        ),
+        0,
+    )
+    add(
+        PLR_TOPIC,
+        ULNS[1],
+        CentreAchievementReported(
+            report_id=uuid.UUID(int=99), uln=ULNS[1], provider_ukprn="10000001", qualification_number="6001166X"
+        ),
+        1,
+    )
+    add(LEARNER_TOPIC, ULNS[3], LearnersMerged(master_uln=ULNS[3], merged_uln=ULNS[4]), 0)
+    return messages
+
+
+def _rows(state: FoldState) -> dict[str, object]:
+    return {
+        "achievements": state.achievements,
+        "centre": state.centre,
+        "learners": state.learners,
+        "challenges": state.challenges,
+        "blocked": state.blocked,
+    }
+
+
+def test_slices_are_disjoint_cover_the_log_and_keep_learner_and_challenge_topics_together() -> None:
+    ranges = {
+        (topic, partition): (0, 10) for topic in (PLR_TOPIC, LEARNER_TOPIC, CHALLENGE_TOPIC) for partition in range(6)
+    }
+    slices = plan_slices(ranges, 4)
+    assert len(slices) == 4
+    assert sorted(key for piece in slices for key in piece) == sorted(ranges)
+    assert [sorted(p for t, p in piece if t == PLR_TOPIC) for piece in slices] == [[0, 4], [1, 5], [2], [3]]
+    assert {t for t, _ in slices[0]} == {PLR_TOPIC, LEARNER_TOPIC, CHALLENGE_TOPIC}
+    assert all(t == PLR_TOPIC for piece in slices[1:] for t, _ in piece)
+
+
+def test_passes_bound_the_plr_events_a_pass_folds() -> None:
+    ranges = {(PLR_TOPIC, 0): (100, 2_100), (LEARNER_TOPIC, 0): (0, 50_000)}
+    assert passes_for(ranges, 1_000) == 2
+    assert passes_for(ranges, 5_000) == 1
+    messages = [_message(PLR_TOPIC, uln, b"", offset) for offset, uln in enumerate(ULNS * 3)]
+    for passes in (1, 2, 3):
+        owners = [[number for number in range(passes) if in_pass(message, number, passes)] for message in messages]
+        assert all(len(found) == 1 for found in owners)  # every record folded in exactly one pass
+    learner = _message(LEARNER_TOPIC, ULNS[0], b"", 0)
+    assert [in_pass(learner, number, 3) for number in range(3)] == [True, False, False]
+
+
+def _essentials(item: Decoded) -> tuple[object, ...]:
+    envelope = item.envelope
+    meta = (envelope.event_id, envelope.event_type, envelope.occurred_at) if envelope else None
+    return (item.message, meta, item.payload, item.error, item.skipped)
+
+
+CASES = {
+    "recorded": _message(PLR_TOPIC, ULNS[0], _value(_recorded(ULNS[0], "5", ResultStatus.FINAL, 1), 1), 1),
+    "learner": _message(
+        LEARNER_TOPIC,
+        ULNS[0],
+        _value(
+            LearnerRegistered(uln=ULNS[0], given_name="A", family_name="B", ability_to_share=AbilityToShare.SHARES), 2
+        ),
+        2,
+    ),
+    "challenge": _message(
+        CHALLENGE_TOPIC,
+        "x",
+        _value(
+            ChallengeRaised(
+                challenge_id=uuid.UUID(int=3), achievement_id=uuid.UUID(int=4), ao_id="RN5133", uln=ULNS[0], reason="r"
+            ),
+            3,
+        ),
+        3,
+    ),
+    "wrong topic": _message(LEARNER_TOPIC, ULNS[0], _value(_recorded(ULNS[0], "5", ResultStatus.FINAL, 1), 4), 4),
+    "not json": _message(PLR_TOPIC, ULNS[0], b"not an event", 5),
+    "empty": _message(PLR_TOPIC, ULNS[0], None, 6),
+    "invalid uln": _message(
+        PLR_TOPIC,
+        ULNS[0],
+        _value(_recorded(ULNS[0], "5", ResultStatus.FINAL, 1), 7).replace(ULNS[0].encode(), b"12345"),
+        7,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_trusted_decoding_answers_as_the_validating_decoder(case: str) -> None:
+    message = CASES[case]
+    assert _essentials(decode_trusted(message, {})) == _essentials(decode_message(message, {}))
+
+
+def test_operator_actions_are_honoured_on_the_fast_path() -> None:
+    message = CASES["recorded"]
+    replacement = _value(_recorded(ULNS[0], "9", ResultStatus.FINAL, 1), 8)
+    for action in (OperatorAction("skip"), OperatorAction("replace", replacement)):
+        actions = {message.position: action}
+        assert _essentials(decode_trusted(message, actions)) == _essentials(decode_message(message, actions))
+
+
+def _whole(messages: list[Message]) -> FoldState:
+    """The live loop's answer for one batch holding the whole log."""
+    state = FoldState()
+    changes = project_batch(Snapshot(), [decode_message(message) for message in messages])
+    state.achievements.update(changes.achievements)
+    state.centre.update(changes.centre)
+    state.learners.update(changes.learners)
+    state.challenges.update(changes.challenges)
+    state.blocked.update(parked.message.stream for parked in changes.parked)
+    return state
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 1_000])
+def test_folding_in_chunks_gives_the_rows_of_one_batch(chunk: int) -> None:
+    messages = _log()
+    state = FoldState()
+    history, parked = [], []
+    for start in range(0, len(messages), chunk):
+        changes = state.fold([decode_trusted(message, {}) for message in messages[start : start + chunk]])
+        history += changes.history
+        parked += [(item.message.position, item.reason) for item in changes.parked]
+    whole = project_batch(Snapshot(), [decode_message(message) for message in messages])
+    assert _rows(state) == _rows(_whole(messages))
+    assert history == whole.history
+    assert parked == [(item.message.position, item.reason) for item in whole.parked]
+    assert len(parked) == 3  # the poison record and the two events of its learner behind it
+
+
+def test_passes_together_give_the_rows_of_one_pass() -> None:
+    messages = _log()
+    passes = 3
+    merged = FoldState()
+    for number in range(passes):
+        state = FoldState()
+        state.fold([decode_trusted(message, {}) for message in messages if in_pass(message, number, passes)])
+        for name, rows in _rows(state).items():
+            target = _rows(merged)[name]
+            assert isinstance(rows, dict | set) and isinstance(target, dict | set)
+            assert not (set(rows) & set(target))  # no row is written by two passes
+            target.update(rows)  # type: ignore[arg-type]
+    assert _rows(merged) == _rows(_whole(messages))
