@@ -1,4 +1,8 @@
-"""Challenges against real Kafka and PostgreSQL: API, AO isolation, outbox relay, and the email it causes."""
+"""Challenges against real Kafka and PostgreSQL: API, AO isolation, outbox relay, and the email it causes.
+
+Each achievement challenged here is put on the PLR log first (`on_the_log`): the service checks a
+challenge against its own copy of the log (tests/integration/test_challenge_verification.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from asgi_lifespan import LifespanManager
 from tests.integration.test_notifier import Inbox, bearer, inbox, notifier  # noqa: F401 - fixtures
+from tests.support.learners import random_uln
+from tests.support.projector import Events, produce, record
 from tests.support.waiting import eventually
 
 from challenges.bootstrap import create_app
@@ -22,11 +28,26 @@ from lrs_platform.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration
 
-LEARNER_ULN = "1026893096"
-
 
 def random_ao() -> str:
     return f"RN{uuid.uuid4().int % 10**6}"
+
+
+async def on_the_log(kafka_bootstrap: str, ao_id: str, uln: str) -> uuid.UUID:
+    """Records an achievement of `uln` by `ao_id` on the PLR log, as validation would; returns its id."""
+    events = Events(ao_id=ao_id)
+    await produce(kafka_bootstrap, "", [record(events.recorded(uln), uln)])
+    return events.achievement_id(uln)
+
+
+async def raise_once_known(client: httpx.AsyncClient, body: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+    """POSTs the challenge, again while the service answers 503 (its copy of the log not caught up yet)."""
+
+    async def answered() -> httpx.Response | None:
+        response = await client.post("/v1/challenges", json=body, headers=headers)
+        return None if response.status_code == 503 else response
+
+    return await eventually(answered, within=60, what="the challenge answered")
 
 
 @pytest.fixture
@@ -77,20 +98,21 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
     kafka_bootstrap: str, challenges_app: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     ao_a, ao_b = random_ao(), random_ao()
-    learner = await bearer(pool, f"learner:{LEARNER_ULN}")
+    learner_uln = random_uln()
+    learner = await bearer(pool, f"learner:{learner_uln}")
     as_a, as_b = await bearer(pool, f"ao:{ao_a}"), await bearer(pool, f"ao:{ao_b}")
-    achievement_id = uuid.uuid4()
+    achievement_id = await on_the_log(kafka_bootstrap, ao_a, learner_uln)
     async with TopicTail(kafka_bootstrap) as tail:
-        created = await challenges_app.post(
-            "/v1/challenges",
-            json={"achievement_id": str(achievement_id), "ao_id": ao_a, "reason": "Grade should be B"},
-            headers=learner,
+        created = await raise_once_known(
+            challenges_app,
+            {"achievement_id": str(achievement_id), "ao_id": ao_a, "reason": "Grade should be B"},
+            learner,
         )
         assert created.status_code == 201, created.text
         challenge = created.json()
         challenge_id = challenge["challenge_id"]
         ack_url = f"/v1/challenges/{challenge_id}/acknowledge"
-        assert (challenge["state"], challenge["uln"], challenge["ao_id"]) == ("raised", LEARNER_ULN, ao_a)
+        assert (challenge["state"], challenge["uln"], challenge["ao_id"]) == ("raised", learner_uln, ao_a)
         assert created.headers["location"] == f"/v1/challenges/{challenge_id}"
 
         again = await challenges_app.post(
@@ -154,6 +176,7 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
 
 
 async def test_a_raised_challenge_reaches_the_aos_contact_by_email(
+    kafka_bootstrap: str,
     challenges_app: httpx.AsyncClient,
     notifier: tuple[httpx.AsyncClient, asyncpg.Pool],  # noqa: F811
     inbox: Inbox,  # noqa: F811
@@ -166,11 +189,14 @@ async def test_a_raised_challenge_reaches_the_aos_contact_by_email(
         f"/v1/ao/{ao}/challenge-contact", json=contact, headers=await bearer(notifier_pool, f"ao:{ao}")
     )
     assert put.status_code == 200
-    created = await challenges_app.post(
-        "/v1/challenges",
-        json={"achievement_id": str(uuid.uuid4()), "ao_id": ao, "reason": "Not my qualification"},
-        headers=await bearer(pool, f"learner:{LEARNER_ULN}"),
+    learner_uln = random_uln()
+    achievement_id = await on_the_log(kafka_bootstrap, ao, learner_uln)
+    created = await raise_once_known(
+        challenges_app,
+        {"achievement_id": str(achievement_id), "reason": "Not my qualification"},
+        await bearer(pool, f"learner:{learner_uln}"),
     )
+    assert created.status_code == 201, created.text
     challenge_id = created.json()["challenge_id"]
     message_id = f"<{deterministic_id('lrs.challenge', challenge_id, 'lrs.challenge.raised.v1')}@lrs.local>"
 

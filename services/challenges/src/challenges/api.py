@@ -9,8 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from challenges.domain import Challenge, ChallengeState, InvalidTransition
-from challenges.service import ChallengeNotFound, ChallengeService, NotAllowed
+from challenges.domain import (
+    AchievementNotFound,
+    AchievementWithdrawn,
+    AwardingOrganisationMismatch,
+    Challenge,
+    ChallengeState,
+    InvalidTransition,
+)
+from challenges.service import ChallengeNotFound, ChallengeService, NotAllowed, RecordBehind
 from challenges.store import OpenChallengeExists
 from lrs_contracts.challenge import ChallengeResolution
 from lrs_platform.identity import CurrentPrincipal
@@ -27,7 +34,12 @@ class ChallengeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     achievement_id: uuid.UUID = Field(description="the achievement on the learner's PLR")
-    ao_id: str = Field(pattern=AO_ID_PATTERN, description="the awarding organisation that recorded it, e.g. RN5133")
+    ao_id: str | None = Field(
+        default=None,
+        pattern=AO_ID_PATTERN,
+        description="optional: the awarding organisation that recorded it, e.g. RN5133. The AO is taken from the "
+        "PLR log; a different AO here is refused with 422.",
+    )
     reason: str = Field(min_length=1, max_length=2000, description="what is wrong with the data")
 
 
@@ -88,10 +100,36 @@ def _translate(error: Exception) -> ProblemError:
         return ProblemError(409, "Conflict", str(error), state=error.state.value)
     if isinstance(error, OpenChallengeExists):
         return ProblemError(409, "Conflict", f"An open challenge already exists: {error.challenge_id}")
+    if isinstance(error, AchievementNotFound):
+        return ProblemError(404, "Achievement not found", "No achievement with this id is on your learning record.")
+    if isinstance(error, AchievementWithdrawn):
+        return ProblemError(409, "Achievement withdrawn", "The awarding organisation has withdrawn this achievement.")
+    if isinstance(error, AwardingOrganisationMismatch):
+        return ProblemError(
+            422, "Wrong awarding organisation", "The achievement was recorded by another awarding organisation."
+        )
+    if isinstance(error, RecordBehind):
+        problem = ProblemError(
+            503,
+            "Not yet known",
+            "Achievements recorded a moment ago are not yet known to the challenges service. Try again shortly.",
+            code="PROJECTION_PENDING",
+        )
+        problem.headers["Retry-After"] = "1"
+        return problem
     raise error
 
 
-_DOMAIN_ERRORS = (ChallengeNotFound, NotAllowed, InvalidTransition, OpenChallengeExists)
+_DOMAIN_ERRORS = (
+    ChallengeNotFound,
+    NotAllowed,
+    InvalidTransition,
+    OpenChallengeExists,
+    AchievementNotFound,
+    AchievementWithdrawn,
+    AwardingOrganisationMismatch,
+    RecordBehind,
+)
 
 
 @router.post(
@@ -101,9 +139,13 @@ _DOMAIN_ERRORS = (ChallengeNotFound, NotAllowed, InvalidTransition, OpenChalleng
     description=(
         "A learner reports a **data error** in one achievement on their own Personal Learning Record, "
         "Provisional results included. This is not an appeal against a result: appeals go to the awarding "
-        "organisation. The AO is emailed at its challenge contact. One open challenge per achievement."
+        "organisation. The AO is emailed at its challenge contact. One open challenge per achievement.\n\n"
+        "The achievement is checked against the PLR log: one that is unknown or on another learner's record "
+        "answers 404 (the two are not told apart); a withdrawn one 409. The AO is the one that recorded the "
+        "achievement. An achievement recorded a moment ago is waited for (a few seconds at most); if the "
+        "service has still not caught up with the log, 503 `PROJECTION_PENDING` with `Retry-After`."
     ),
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
 async def raise_challenge(
     body: ChallengeCreate, principal: CurrentPrincipal, request: Request, response: Response

@@ -10,13 +10,19 @@ from fastapi import FastAPI
 
 from challenges.api import router
 from challenges.config import ChallengesSettings
+from challenges.log_follower import CatchUp, LogEnds, ResumeFromStoredPositions, StoredPositions, record_applier
+from challenges.plr_log import FOLLOWED_TOPICS
+from challenges.record_store import PlrRecord
 from challenges.service import ChallengeService
 from challenges.store import ChallengeStore
 from lrs_contracts.topics import CHALLENGE_EVENTS
+from lrs_platform import parking_api
+from lrs_platform.consumer import ConsumerLoop, PoisonGuard
 from lrs_platform.http import build_app
-from lrs_platform.kafka import make_producer
+from lrs_platform.kafka import make_consumer, make_producer
 from lrs_platform.logging import configure_logging
 from lrs_platform.outbox import Outbox
+from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.service import BackgroundTasks, service_resources
 
 SERVICE = "challenges"
@@ -31,15 +37,33 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
         async with service_resources(app, settings, schema=SERVICE, migrations="challenges.migrations") as pool:
             producer = make_producer(settings.kafka_bootstrap_servers)
             await producer.start()
+            ends_probe = make_consumer(settings.kafka_bootstrap_servers, group_id=None)
+            await ends_probe.start()
+            record = PlrRecord(pool)
+            office = DeadLetterOffice(ParkedMessages(pool, "challenges_parked"), producer_publisher(producer))
+            await office.store.migrate()
+            guard = PoisonGuard("challenges.plr-record", record_applier(record), office)
+            follower = ConsumerLoop(
+                guard,
+                FOLLOWED_TOPICS,
+                lambda: make_consumer(settings.kafka_bootstrap_servers, group_id=settings.consumer_group),
+                listener=lambda consumer: ResumeFromStoredPositions(consumer, record),
+                progress=StoredPositions(record),
+            )
+            parking_api.serve_dead_letters(app, office, guard)
+
             wake = asyncio.Event()
-            app.state.challenges = ChallengeService(ChallengeStore(pool), wake)
+            catch_up = CatchUp(record, LogEnds(ends_probe), settings.catch_up_wait_ms / 1000)
+            app.state.challenges = ChallengeService(ChallengeStore(pool), record, catch_up, wake)
             tasks = BackgroundTasks()
+            tasks.start(follower.run(), "plr-record")
             outbox = Outbox("challenges.outbox", CHALLENGE_EVENTS.name)
             tasks.start(outbox.relay_forever(pool, producer, wake), "challenge-outbox")
             try:
                 yield
             finally:
                 await tasks.stop()
+                await ends_probe.stop()
                 await producer.stop()
 
     app = build_app(
@@ -54,4 +78,5 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(parking_api.router)
     return app

@@ -9,3 +9,6 @@ class ChallengesSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CHALLENGES_", extra="ignore", frozen=True)
 
     port: int = 8004
+    consumer_group: str = "challenges-plr-record"
+    # How long a challenge that finds no achievement waits for the service to catch up with the PLR log.
+    catch_up_wait_ms: int = 3_000

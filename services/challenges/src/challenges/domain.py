@@ -1,12 +1,15 @@
 """Event Data Challenges: a pure state machine. `decide` functions return events; `evolve` applies them.
 
 A challenge reports a data error on a PLR achievement (DOMAIN.md §5 rule 13); it is not an appeal
-against a result. raised → acknowledged → resolved, or raised → resolved; resolved is final.
+against a result. raised → acknowledged → resolved, or raised → resolved; resolved is final. A learner
+challenges only an achievement the PLR log puts on their own record, and the AO is the one that
+recorded it (`challenge_target`).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -44,6 +47,42 @@ class Challenge:
     resolved_at: datetime | None = None
     resolution: ChallengeResolution | None = None
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class AchievementOnRecord:
+    """An achievement as the PLR log has it: the ULN it was recorded under and the AO that recorded it."""
+
+    achievement_id: uuid.UUID
+    uln: str
+    ao_id: str
+    withdrawn: bool
+
+
+class AchievementNotFound(Exception):
+    """Not on the log, or not on the caller's PLR: the two are indistinguishable on purpose."""
+
+
+class AchievementWithdrawn(Exception):
+    """The AO withdrew the achievement: it is no longer on the PLR to be challenged."""
+
+
+class AwardingOrganisationMismatch(Exception):
+    """The caller named another AO than the one that recorded the achievement."""
+
+
+def challenge_target(
+    achievement: AchievementOnRecord | None, learner_ulns: Collection[str], claimed_ao_id: str | None
+) -> AchievementOnRecord:
+    """The achievement a learner may challenge: on the PLR of one of their ULNs (a merged learner's PLR
+    holds every ULN merged into it), not withdrawn, and recorded by the AO they name, if they name one."""
+    if achievement is None or achievement.uln not in learner_ulns:
+        raise AchievementNotFound(str(achievement.achievement_id) if achievement else "unknown")
+    if achievement.withdrawn:
+        raise AchievementWithdrawn(str(achievement.achievement_id))
+    if claimed_ao_id is not None and claimed_ao_id != achievement.ao_id:
+        raise AwardingOrganisationMismatch(claimed_ao_id)
+    return achievement
 
 
 def raise_challenge(

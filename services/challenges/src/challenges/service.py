@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 from challenges.domain import (
+    AchievementNotFound,
+    AchievementOnRecord,
     Challenge,
     ChallengeEvent,
     ChallengeState,
     acknowledge,
+    challenge_target,
     event_id_of,
     evolve,
     may_manage,
@@ -17,6 +21,7 @@ from challenges.domain import (
     resolve,
     visible_to,
 )
+from challenges.record_store import PlrRecord
 from challenges.store import ChallengeStore, ChallengeUnitOfWork
 from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.envelope import utc_now
@@ -34,21 +39,51 @@ class NotAllowed(Exception):
     """The caller's kind of principal may not do this at all."""
 
 
+class RecordBehind(Exception):
+    """The service's copy of the PLR log has not caught up with it: the answer could still change."""
+
+
 class ChallengeService:
-    def __init__(self, store: ChallengeStore, outbox_wake: asyncio.Event | None = None) -> None:
+    def __init__(
+        self,
+        store: ChallengeStore,
+        record: PlrRecord,
+        catch_up: Callable[[], Awaitable[bool]],
+        outbox_wake: asyncio.Event | None = None,
+    ) -> None:
         self._store = store
+        self._record = record
+        self._catch_up = catch_up
         self._wake = outbox_wake
 
-    async def raise_(self, principal: Principal, achievement_id: uuid.UUID, ao_id: str, reason: str) -> Challenge:
+    async def raise_(
+        self, principal: Principal, achievement_id: uuid.UUID, ao_id: str | None, reason: str
+    ) -> Challenge:
+        """The achievement and its AO come from the PLR log; `ao_id`, when sent, must name that AO."""
         if principal.kind is not PrincipalKind.LEARNER:
             raise NotAllowed("only a learner raises a challenge, against their own PLR")
-        event = raise_challenge(uuid.uuid4(), achievement_id, ao_id, principal.id, reason)
+        achievement = await self._target(principal.id, achievement_id, ao_id)
+        event = raise_challenge(uuid.uuid4(), achievement.achievement_id, achievement.ao_id, principal.id, reason)
         challenge = evolve(None, event, utc_now())
         async with self._store.unit_of_work() as uow:
             await uow.insert(challenge)
             await self._append(uow, event, principal)
         self._notify()
         return challenge
+
+    async def _target(self, uln: str, achievement_id: uuid.UUID, ao_id: str | None) -> AchievementOnRecord:
+        """A found achievement is answered at once; "not found" only once the record has caught up with
+        the log as it was when asked (a batch completed a moment ago, or a merge, may not be applied yet)."""
+        try:
+            return await self._checked_target(uln, achievement_id, ao_id)
+        except AchievementNotFound:
+            if not await self._catch_up():
+                raise RecordBehind(str(achievement_id)) from None
+        return await self._checked_target(uln, achievement_id, ao_id)
+
+    async def _checked_target(self, uln: str, achievement_id: uuid.UUID, ao_id: str | None) -> AchievementOnRecord:
+        achievement = await self._record.achievement(achievement_id)
+        return challenge_target(achievement, await self._record.learner_ulns(uln), ao_id)
 
     async def acknowledge(self, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
         async with self._store.unit_of_work() as uow:

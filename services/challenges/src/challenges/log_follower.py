@@ -1,0 +1,112 @@
+"""Following the PLR log into `PlrRecord` with the shared consumer loop (`lrs_platform.consumer`).
+
+Positions live in the record's schema, not in the consumer group: a fresh database reads the log from
+the beginning, whatever the group committed, and a challenge that finds nothing can wait until the
+record has applied everything the log held when it was asked (`CatchUp`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from challenges.plr_log import FOLLOWED_TOPICS, record_changes
+from challenges.record_store import PlrRecord, Positions
+from lrs_platform.consumer import Handler, Message
+
+
+def record_applier(record: PlrRecord) -> Handler:
+    """The loop's handler: idempotent, so a batch the loop applies again changes nothing."""
+
+    async def apply(messages: Sequence[Message]) -> None:
+        await record.apply(record_changes(messages))
+
+    return apply
+
+
+class StoredPositions:
+    """`Progress`: after a poll is applied (or parked), its partitions' positions go to the record.
+
+    The consumer's position, not the last record's offset + 1: after a transaction's last record it
+    is past the commit marker, so it can equal the log's end offset.
+    """
+
+    def __init__(self, record: PlrRecord) -> None:
+        self._record = record
+
+    async def passed(self, consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
+        positions = {
+            (tp.topic, tp.partition): max(offset, await consumer.position(tp)) for tp, offset in offsets.items()
+        }
+        await self._record.record_positions(positions)
+
+
+class ResumeFromStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, consumer: AIOKafkaConsumer, record: PlrRecord) -> None:
+        self._consumer = consumer
+        self._record = record
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        stored = await self._record.positions()
+        fresh = []
+        for tp in assigned:
+            if (tp.topic, tp.partition) in stored:
+                self._consumer.seek(tp, stored[(tp.topic, tp.partition)])
+            else:
+                fresh.append(tp)
+        if fresh:
+            await self._consumer.seek_to_beginning(*fresh)
+
+
+class LogEnds:
+    """The followed topics' end offsets now; read-committed, so an open transaction is not counted."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+        self._partitions: list[TopicPartition] = []
+
+    async def now(self) -> Positions:
+        if not self._partitions:
+            # This consumer subscribes to nothing, so it tracks no topic's metadata: ask for the cluster's.
+            cluster = await self._consumer._client.fetch_all_metadata()
+            partitions = {topic: cluster.partitions_for_topic(topic) for topic in FOLLOWED_TOPICS}
+            if not all(partitions.values()):
+                raise LookupError(f"no partitions known yet for {sorted(t for t, p in partitions.items() if not p)}")
+            self._partitions = [
+                TopicPartition(topic, partition) for topic, found in partitions.items() for partition in sorted(found)
+            ]
+        ends = await self._consumer.end_offsets(self._partitions)
+        return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+
+class CatchUp:
+    """Read your writes for challenges: waits (at most `within_seconds`) until the record has applied
+    every message the log held when called. True when it has."""
+
+    def __init__(self, record: PlrRecord, ends: LogEnds, within_seconds: float) -> None:
+        self._record = record
+        self._ends = ends
+        self._within = within_seconds
+
+    async def __call__(self) -> bool:
+        deadline = time.monotonic() + self._within
+        try:
+            targets = await self._ends.now()
+        except (KafkaError, LookupError):
+            return False
+        delay = 0.02
+        while True:
+            applied = await self._record.positions()
+            if all(applied.get(key, 0) >= end for key, end in targets.items()):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.25)

@@ -1,0 +1,80 @@
+"""PostgreSQL: the challenges service's projection of the PLR log, and how far it has read the log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+import asyncpg
+
+from challenges.domain import AchievementOnRecord
+from challenges.plr_log import RecordChanges
+
+Positions = dict[tuple[str, int], int]  # (topic, partition) -> next offset to apply
+
+# Merge chains are short; the bound keeps a cycle in the links from looping.
+_MAX_MERGE_HOPS = 32
+
+
+class PlrRecord:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def apply(self, changes: RecordChanges) -> None:
+        """Idempotent: the same changes again leave the same rows."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.executemany(
+                "INSERT INTO challenges.achievements_on_record (achievement_id, uln, ao_id, withdrawn)"
+                " VALUES ($1, $2, $3, coalesce($4, false))"
+                " ON CONFLICT (achievement_id) DO UPDATE SET uln = EXCLUDED.uln, ao_id = EXCLUDED.ao_id,"
+                " withdrawn = coalesce($4, challenges.achievements_on_record.withdrawn)",
+                [
+                    (change.achievement_id, change.uln, change.ao_id, change.withdrawn)
+                    for change in changes.achievements.values()
+                ],
+            )
+            await connection.executemany(
+                "INSERT INTO challenges.learner_merges (merged_uln, master_uln) VALUES ($1, $2)"
+                " ON CONFLICT (merged_uln) DO UPDATE SET master_uln = EXCLUDED.master_uln",
+                list(changes.merges.items()),
+            )
+
+    async def achievement(self, achievement_id: uuid.UUID) -> AchievementOnRecord | None:
+        row = await self._pool.fetchrow(
+            "SELECT achievement_id, uln, ao_id, withdrawn FROM challenges.achievements_on_record"
+            " WHERE achievement_id = $1",
+            achievement_id,
+        )
+        return AchievementOnRecord(row["achievement_id"], row["uln"], row["ao_id"], row["withdrawn"]) if row else None
+
+    async def learner_ulns(self, uln: str) -> frozenset[str]:
+        """Every ULN of the learner: follow the merges to the end of the chain, then every ULN merged into it."""
+        rows = await self._pool.fetch(
+            "WITH RECURSIVE up(uln, hops) AS ("
+            "   SELECT $1::text, 0"
+            "   UNION ALL SELECT m.master_uln, up.hops + 1 FROM challenges.learner_merges m"
+            "   JOIN up ON m.merged_uln = up.uln WHERE up.hops < $2"
+            " ), chain_end AS (SELECT uln FROM up ORDER BY hops DESC LIMIT 1),"
+            " down(uln, hops) AS ("
+            "   SELECT uln, 0 FROM chain_end"
+            "   UNION ALL SELECT m.merged_uln, down.hops + 1 FROM challenges.learner_merges m"
+            "   JOIN down ON m.master_uln = down.uln WHERE down.hops < $2"
+            " )"
+            " SELECT uln FROM down UNION SELECT uln FROM up",
+            uln,
+            _MAX_MERGE_HOPS,
+        )
+        return frozenset(row["uln"] for row in rows)
+
+    async def positions(self) -> Positions:
+        rows = await self._pool.fetch("SELECT topic, partition, next_offset FROM challenges.log_positions")
+        return {(row["topic"], row["partition"]): row["next_offset"] for row in rows}
+
+    async def record_positions(self, positions: Mapping[tuple[str, int], int]) -> None:
+        """Positions only move forward: a consumer that lost a partition cannot take it back."""
+        await self._pool.executemany(
+            "INSERT INTO challenges.log_positions (topic, partition, next_offset) VALUES ($1, $2, $3)"
+            " ON CONFLICT (topic, partition) DO UPDATE"
+            " SET next_offset = greatest(challenges.log_positions.next_offset, EXCLUDED.next_offset)",
+            [(topic, partition, offset) for (topic, partition), offset in positions.items()],
+        )

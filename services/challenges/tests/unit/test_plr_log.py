@@ -1,0 +1,114 @@
+"""The challenges service's reading of the PLR log: which facts it keeps, folded in log order."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+
+from challenges.plr_log import AchievementChange, record_changes
+from lrs_contracts.envelope import Contract
+from lrs_contracts.learner import LearnerRegistered, LearnersMerged
+from lrs_contracts.plr import (
+    AchievementData,
+    AchievementKey,
+    AchievementRecorded,
+    AchievementReinstated,
+    AchievementUpdated,
+    AchievementWithdrawn,
+    CentreAchievementReported,
+    Provenance,
+    QualificationSummary,
+    ResultStatus,
+)
+from lrs_contracts.registry import encode, wrap
+from lrs_contracts.topics import LEARNER_EVENTS, PLR_EVENTS
+from lrs_platform.consumer import Failure, Message, classify_failure
+
+ULN = "1000000043"
+KEY = AchievementKey(ao_id="RN5133", uln=ULN, qualification_number="6001166X", award_date=date(2024, 5, 20))
+ACHIEVEMENT = uuid.UUID("66666666-7777-4888-9999-000000000000")
+PROVENANCE = Provenance(batch_id=uuid.UUID("11111111-2222-4333-8444-555555555555"), line=1)
+
+
+def message(payload: Contract, topic: str = PLR_EVENTS.name, offset: int = 0) -> Message:
+    value = encode(wrap(payload, source="tests", correlation_id="tests"))
+    return Message(topic, 0, offset, ULN.encode(), value)
+
+
+def recorded() -> AchievementRecorded:
+    return AchievementRecorded(
+        achievement_id=ACHIEVEMENT,
+        key=KEY,
+        data=AchievementData(grade="7"),
+        status=ResultStatus.FINAL,
+        qualification=QualificationSummary(
+            title="GCSE Mathematics",
+            qualification_type="GCSE (9 to 1)",
+            framework="RQF",
+            kind="qualification",
+            awarding_organisation_name="AQA",
+        ),
+        provenance=PROVENANCE,
+    )
+
+
+def updated() -> AchievementUpdated:
+    return AchievementUpdated(
+        achievement_id=ACHIEVEMENT,
+        key=KEY,
+        data=AchievementData(grade="8"),
+        status=ResultStatus.FINAL,
+        provenance=PROVENANCE,
+    )
+
+
+def withdrawn() -> AchievementWithdrawn:
+    return AchievementWithdrawn(achievement_id=ACHIEVEMENT, key=KEY, provenance=PROVENANCE)
+
+
+def test_a_recorded_achievement_is_kept_with_its_learner_and_ao() -> None:
+    changes = record_changes([message(recorded())])
+    assert changes.achievements == {ACHIEVEMENT: AchievementChange(ACHIEVEMENT, ULN, "RN5133", withdrawn=False)}
+
+
+def test_an_update_alone_leaves_the_withdrawn_state_as_stored() -> None:
+    assert record_changes([message(updated())]).achievements[ACHIEVEMENT].withdrawn is None
+
+
+@pytest.mark.parametrize(
+    ("events", "withdrawn_after"),
+    [
+        ([recorded(), withdrawn()], True),
+        ([recorded(), withdrawn(), updated()], True),
+        ([withdrawn(), AchievementReinstated(achievement_id=ACHIEVEMENT, key=KEY, provenance=PROVENANCE)], False),
+        ([withdrawn(), recorded()], False),
+    ],
+)
+def test_events_of_one_poll_fold_in_log_order(events: list[Contract], withdrawn_after: bool) -> None:
+    changes = record_changes([message(event, offset=index) for index, event in enumerate(events)])
+    assert changes.achievements[ACHIEVEMENT].withdrawn is withdrawn_after
+
+
+def test_merges_are_kept_and_other_learner_and_centre_events_are_not() -> None:
+    changes = record_changes(
+        [
+            message(LearnersMerged(master_uln="1026893096", merged_uln=ULN), topic=LEARNER_EVENTS.name),
+            message(LearnerRegistered(uln=ULN, given_name="Amira", family_name="Khan"), topic=LEARNER_EVENTS.name),
+            message(
+                CentreAchievementReported(
+                    report_id=uuid.uuid4(), uln=ULN, provider_ukprn="10004567", qualification_number="6001166X"
+                )
+            ),
+        ]
+    )
+    assert changes.merges == {ULN: "1026893096"}
+    assert changes.achievements == {}
+
+
+@pytest.mark.parametrize("value", [None, b"\x00not json", b'{"event_type": "lrs.unknown.v1"}'])
+def test_a_message_that_cannot_be_read_is_poison_so_the_consumer_parks_it(value: bytes | None) -> None:
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - what matters is how the consumer classifies it
+        record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), value)])
+    assert classify_failure(raised.value) is Failure.POISON
