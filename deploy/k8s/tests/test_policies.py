@@ -254,6 +254,8 @@ def test_each_service_logs_in_to_postgresql_as_its_own_role(overlay: str) -> Non
         image = _image_name(container)
         role = f"lrs_{image.replace('-', '_')}"
         assert env["DB_USER"]["secretKeyRef"]["name"] == f"lrs-db-{image}", name
+        assert env["DATABASE_URL"].startswith("postgresql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):5432/"), name
+        assert {"configMapRef": {"name": "lrs-database"}} in container["envFrom"], name
         assert roles[role]["passwordSecret"]["name"] == f"lrs-db-{image}"
         assert f"AUTHORIZATION {role};" in sql
     assert set(roles) == {f"lrs_{service.replace('-', '_')}" for service in _services()}
@@ -403,6 +405,8 @@ def test_the_restore_reads_the_backups_prod_writes() -> None:
     assert restored["spec"]["bootstrap"]["recovery"]["source"] == external["name"] == "lrs-db"
     assert external["barmanObjectStore"]["destinationPath"] == source["destinationPath"]
     assert restored["spec"]["backup"]["barmanObjectStore"]["destinationPath"] != source["destinationPath"]
+    live = named(render("overlays/prod"), "Cluster", "lrs-db")["spec"]["managed"]
+    assert restored["spec"]["managed"] == live
 
 
 def test_the_dev_overlay_deploys_the_smtp_sink_and_object_store_it_points_at() -> None:
