@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
+from functools import partial
 from typing import Any
 
 import pytest
 from tests.integration.conftest import SystemUnderTest
 from tests.integration.plr_flow import codes_of, plr, record_outcomes, register, submit_and_wait
 from tests.support.learners import json_batch, json_record, new_learner
+from tests.support.projector import (
+    LEARNERS,
+    Events,
+    caught_up,
+    create_topics,
+    merged,
+    new_prefix,
+    produce,
+    record,
+    registered,
+    running_projector,
+    uln_for,
+)
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -52,3 +67,25 @@ async def test_a_chain_of_merges_keeps_one_achievement_whichever_uln_a_record_na
 
     events = await eventually(merged_plr, what="C's PLR showing the ULNs merged into it")
     assert [(event["id"], event["uln"], event["grade"]) for event in events] == [(achievement_id, a["uln"], "A")]
+
+
+async def test_a_merge_cycle_reads_as_one_plr_with_one_master(fresh_database_url: str, kafka_bootstrap: str) -> None:
+    prefix = new_prefix()
+    await create_topics(kafka_bootstrap, prefix)
+    first, second = sorted(uln_for(uuid.uuid4().int % 1_000_000 + offset) for offset in (0, 1))
+    records = [
+        record(registered(first), first, topic=LEARNERS),
+        record(registered(second), second, topic=LEARNERS),
+        record(Events().recorded(second), second, sequence=1),
+        record(merged(first, second), first, topic=LEARNERS, sequence=2),  # second into first,
+        record(merged(second, first), second, topic=LEARNERS, sequence=3),  # then first into second
+    ]
+    positions = await produce(kafka_bootstrap, prefix, records)
+    ends: dict[tuple[str, int], int] = {}
+    for item, (partition, offset) in zip(records, positions, strict=True):
+        ends[(item.topic, partition)] = max(ends.get((item.topic, partition), 0), offset + 1)
+    async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
+        await eventually(partial(caught_up, fresh_database_url, ends), what="both merges projected")
+        documents = [(await app.get(f"learner:{uln}", f"/v1/learners/{uln}/plr")).json() for uln in (first, second)]
+    assert [(document["master_uln"], document["ulns"]) for document in documents] == [(first, [first, second])] * 2
+    assert [[event["uln"] for event in document["learning_events"]] for document in documents] == [[second], [second]]

@@ -41,6 +41,7 @@ from lrs_domain.achievements import (
     transition,
 )
 from lrs_domain.identifiers import normalise_qan
+from lrs_domain.merges import LearnerMerges, MergedLearner
 
 PLR_TOPIC = topics.PLR_EVENTS.name
 LEARNER_TOPIC = topics.LEARNER_EVENTS.name
@@ -334,6 +335,14 @@ def evolve_learners(
     if isinstance(event, LearnerRegistered):
         return [replace(current, registered=True, ability_to_share=int(event.ability_to_share))]
     return [replace(current, ability_to_share=int(event.ability_to_share))]
+
+
+def plr_learner(uln: str, learners: Iterable[LearnerRow]) -> MergedLearner:
+    """Whose achievements the PLR of `uln` shows: every ULN of the learner once merges are followed
+    (`lrs_domain.merges`), the same ULNs the decider searches. The master, whose registration and
+    sharing choice apply, is `recorded_uln`. `learners` holds at least every ULN connected to `uln`
+    by merges; a merge chain's achievements stay under the ULN each was recorded under."""
+    return LearnerMerges({row.uln: row.master_uln for row in learners if row.master_uln}).resolve(uln)
 
 
 def challenge_row(event: ChallengeRaised | ChallengeAcknowledged | ChallengeResolved) -> ChallengeRow:

@@ -31,6 +31,7 @@ from plr_projector.projection import (
     PLR_TOPIC,
     BatchChanges,
     EventMeta,
+    LearnerRow,
     Message,
     OperatorAction,
     ProjectionError,
@@ -38,6 +39,7 @@ from plr_projector.projection import (
     decode_message,
     evolve_achievement,
     needs_of,
+    plr_learner,
     project_batch,
 )
 
@@ -325,3 +327,28 @@ def test_challenges_track_their_latest_state() -> None:
         [log.message(raised, key=key, topic=CHALLENGE_TOPIC), log.message(resolved, key=key, topic=CHALLENGE_TOPIC)]
     )
     assert both.challenges[challenge_id].state == "resolved"
+
+
+# --- whose achievements a PLR shows -------------------------------------------------------------
+
+A, B, C = "3000000002", "3000000010", "3000000029"
+
+
+def _learner_row(uln: str, master: str | None = None) -> LearnerRow:
+    return LearnerRow(uln, True, 1, master)
+
+
+def test_every_uln_of_a_merge_chain_reads_one_plr_with_the_end_of_the_chain_as_master() -> None:
+    rows = [_learner_row(A, B), _learner_row(B, C), _learner_row(C)]
+    for asked in (A, B, C):
+        learner = plr_learner(asked, rows)
+        assert (learner.recorded_uln, sorted(learner.ulns)) == (C, [A, B, C]), asked
+
+
+def test_a_merge_cycle_has_one_master_whichever_uln_is_read() -> None:
+    rows = [_learner_row(A, B), _learner_row(B, A)]
+    assert {plr_learner(asked, rows).recorded_uln for asked in (A, B)} == {A}
+
+
+def test_an_unmerged_or_unknown_uln_reads_its_own_plr() -> None:
+    assert plr_learner(C, [_learner_row(A, B)]).ulns == (C,)
