@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -43,16 +44,17 @@ def _kustomize_command() -> list[str]:
 
 
 @functools.cache
-def _render(path: str) -> str:
+def _render(path: str) -> tuple[Doc, ...]:
     result = subprocess.run([*_kustomize_command(), str(K8S / path)], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise AssertionError(f"kustomize failed for {path}: {result.stderr}")
-    return result.stdout
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return tuple(doc for doc in yaml.load_all(result.stdout, Loader=loader) if doc)
 
 
 def render(path: str) -> list[Doc]:
     """The objects of one kustomization, as `kubectl apply -k` would send them (a fresh copy each time)."""
-    return [doc for doc in yaml.safe_load_all(_render(path)) if doc]
+    return copy.deepcopy(list(_render(path)))
 
 
 def of_kind(docs: list[Doc], kind: str) -> list[Doc]:
