@@ -106,6 +106,31 @@ _CHALLENGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("state", "text"),
 )
 
+_PARKED_COPY_COLUMNS = (
+    "topic",
+    "partition",
+    "offset",
+    "park_key",
+    "reason",
+    "error",
+    "event_id",
+    "event_type",
+    "message_key",
+    "value",
+    "kafka_timestamp_ms",
+)
+
+# What a bulk rebuild writes with COPY, table by table: the columns, in the order of the records.
+BULK_COLUMNS: dict[str, tuple[str, ...]] = {
+    "achievements": tuple(name for name, _ in _ACHIEVEMENT_COLUMNS),
+    "achievement_history": tuple(name for name, _ in _HISTORY_COLUMNS),
+    "processed_events": ("event_id",),
+    "centre_achievements": tuple(name for name, _ in _CENTRE_COLUMNS),
+    "learners": tuple(name for name, _ in _LEARNER_COLUMNS),
+    "challenges": tuple(name for name, _ in _CHALLENGE_COLUMNS),
+    "parked": _PARKED_COPY_COLUMNS,
+}
+
 # Tables compared by a rebuild, with the columns that identify a learner's rows.
 MODEL_TABLES: tuple[tuple[str, str], ...] = (
     ("achievements", "uln"),
@@ -461,6 +486,46 @@ class ReadModel:
             " (SELECT md5(coalesce(string_agg(concat_ws('|', topic, partition, \"offset\", park_key, reason,"
             f" event_id), E'\\n' ORDER BY topic, partition, \"offset\"), '')) FROM {q}.parked) AS parked"
         )
+
+
+# --- bulk loading ---------------------------------------------------------------------------------
+
+
+async def defer_bulk_indexes(connection: asyncpg.Connection, schema: str) -> list[str]:
+    """Makes the bulk-loaded tables of a fresh `schema` UNLOGGED and without keys or indexes, and
+    returns the statements that give them back (`restore_bulk_indexes`): a bulk load then writes
+    heap pages only, and each index is built once, sorted, at the end."""
+    restore: list[str] = []
+    for table in BULK_COLUMNS:
+        name = f'"{schema}"."{table}"'
+        constraints = await connection.fetch(
+            "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint"
+            " WHERE conrelid = $1::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname",
+            name,
+        )
+        indexes = await connection.fetch(
+            "SELECT i.relname, pg_get_indexdef(i.oid) AS definition FROM pg_index x"
+            " JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = $1::regclass"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid) ORDER BY i.relname",
+            name,
+        )
+        for row in constraints:
+            await connection.execute(f'ALTER TABLE {name} DROP CONSTRAINT "{row["conname"]}"')
+            restore.append(f'ALTER TABLE {name} ADD CONSTRAINT "{row["conname"]}" {row["definition"]}')
+        for row in indexes:
+            await connection.execute(f'DROP INDEX "{schema}"."{row["relname"]}"')
+            restore.append(row["definition"])
+        await connection.execute(f"ALTER TABLE {name} SET UNLOGGED")
+    return restore
+
+
+async def restore_bulk_indexes(connection: asyncpg.Connection, schema: str, restore: Sequence[str]) -> None:
+    """SET LOGGED first (a rewrite of the heap: indexes present would be built twice), then the keys
+    and indexes. Call inside a transaction: the model is then complete or not at all."""
+    for table in BULK_COLUMNS:
+        await connection.execute(f'ALTER TABLE "{schema}"."{table}" SET LOGGED')
+    for statement in restore:
+        await connection.execute(statement)
 
 
 def _parked_from(row: Mapping[str, Any]) -> ParkedRow:
