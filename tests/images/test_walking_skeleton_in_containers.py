@@ -194,6 +194,15 @@ async def containers(
         print(f"container logs: {log_dir}")
 
 
+@pytest.mark.parametrize("service", _services())
+def test_the_image_runs_as_a_non_root_user_with_no_build_tools(images_runnable: None, service: str) -> None:
+    found = _podman(
+        "run", "--rm", *LIMITS, "--network=host", "--entrypoint", "/bin/sh", IMAGE.format(service=service),
+        "-c", "id -u; for tool in pip pip3 uv gcc cc make; do command -v $tool; done; true",
+    )  # fmt: skip
+    assert found.stdout.split() == ["10001"], found.stdout
+
+
 async def test_every_service_answers_from_its_image(containers: SystemUnderTest) -> None:
     async with httpx.AsyncClient(timeout=10.0) as client:
         for service in _services():
