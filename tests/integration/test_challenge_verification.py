@@ -14,9 +14,12 @@ import httpx
 import pytest
 from tests.integration.conftest import SystemUnderTest
 from tests.integration.plr_flow import record_outcomes, register, submit_and_wait
-from tests.support.learners import json_batch, json_record, new_learner
+from tests.support.learners import json_batch, json_record, new_learner, random_uln
+from tests.support.projector import Events, envelope_bytes
 from tests.support.waiting import eventually
 
+from lrs_contracts.topics import PLR_EVENTS
+from lrs_platform.kafka import make_producer
 from lrs_platform.problems import PROBLEM_MEDIA_TYPE
 
 pytestmark = pytest.mark.integration
@@ -144,3 +147,23 @@ async def test_a_challenge_the_service_cannot_check_yet_answers_503_then_succeed
 
     created = await eventually(accepted, within=30, what="the challenge accepted once the service caught up")
     assert created.status_code == 201, created.text
+
+
+async def test_an_aborted_transaction_at_the_end_of_the_log_does_not_hold_answers_back(
+    system: SystemUnderTest,
+) -> None:
+    # What a decider killed mid-batch leaves: records of a transaction that never commits, then its
+    # abort marker, and nothing readable after them on any PLR partition.
+    uln = random_uln()
+    producer = make_producer(system.kafka_bootstrap, transactional_id=f"tests-aborted-{uuid.uuid4().hex}")
+    await producer.start()
+    try:
+        await producer.begin_transaction()
+        for partition in range(PLR_EVENTS.partitions):
+            event = envelope_bytes(Events(ao_id=AQA).recorded(uln), sequence=partition)
+            await producer.send_and_wait(PLR_EVENTS.name, event, key=uln.encode(), partition=partition)
+        await producer.abort_transaction()
+    finally:
+        await producer.stop()
+
+    _assert_problem(await _raise(system, uln, str(uuid.uuid4())), 404)

@@ -10,7 +10,14 @@ from fastapi import FastAPI
 
 from challenges.api import router
 from challenges.config import ChallengesSettings
-from challenges.log_follower import CatchUp, LogEnds, ResumeFromStoredPositions, StoredPositions, record_applier
+from challenges.log_follower import (
+    CatchUp,
+    IdlePositions,
+    LogEnds,
+    ResumeFromStoredPositions,
+    StoredPositions,
+    record_applier,
+)
 from challenges.plr_log import FOLLOWED_TOPICS
 from challenges.record_store import PlrRecord
 from challenges.service import ChallengeService
@@ -43,13 +50,17 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             office = DeadLetterOffice(ParkedMessages(pool, "challenges_parked"), producer_publisher(producer))
             await office.store.migrate()
             guard = PoisonGuard("challenges.plr-record", record_applier(record), office)
+            idle_positions = IdlePositions(record)
             follower = ConsumerLoop(
                 guard,
                 FOLLOWED_TOPICS,
-                lambda: make_consumer(settings.kafka_bootstrap_servers, group_id=settings.consumer_group),
+                idle_positions.consumers(
+                    lambda: make_consumer(settings.kafka_bootstrap_servers, group_id=settings.consumer_group)
+                ),
                 listener=lambda consumer: ResumeFromStoredPositions(consumer, record),
                 progress=StoredPositions(record),
             )
+            idle_positions.watch(follower)
             parking_api.serve_dead_letters(app, office, guard)
 
             wake = asyncio.Event()
@@ -57,6 +68,7 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             app.state.challenges = ChallengeService(ChallengeStore(pool), record, catch_up, wake)
             tasks = BackgroundTasks()
             tasks.start(follower.run(), "plr-record")
+            tasks.start(idle_positions.run(), "plr-record-idle-positions")
             outbox = Outbox("challenges.outbox", CHALLENGE_EVENTS.name)
             tasks.start(outbox.relay_forever(pool, producer, wake), "challenge-outbox")
             try:

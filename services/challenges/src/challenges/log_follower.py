@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from challenges.plr_log import FOLLOWED_TOPICS, record_changes
 from challenges.record_store import PlrRecord, Positions
-from lrs_platform.consumer import Handler, Message
+from lrs_platform.consumer import ConsumerLoop, Handler, Message
+from lrs_platform.logging import get_logger
+
+_log = get_logger("challenges.log_follower")
 
 
 def record_applier(record: PlrRecord) -> Handler:
@@ -43,6 +46,54 @@ class StoredPositions:
             (tp.topic, tp.partition): max(offset, await consumer.position(tp)) for tp, offset in offsets.items()
         }
         await self._record.record_positions(positions)
+
+
+class IdlePositions:
+    """Records positions that a poll returning nothing moved. At the end of a partition a transaction's
+    commit marker, or an aborted transaction, is skipped without a message, and the loop records
+    progress only for polls that returned messages: without this a partition could stay short of
+    the log's end, and `CatchUp` wait for it in vain.
+    """
+
+    def __init__(self, record: PlrRecord, every_seconds: float = 0.5) -> None:
+        self._record = record
+        self._every = every_seconds
+        self._loop: ConsumerLoop | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._recorded: Positions = {}
+
+    def consumers(self, make: Callable[[], AIOKafkaConsumer]) -> Callable[[], AIOKafkaConsumer]:
+        """Wraps the loop's consumer factory, to read the positions of the consumer the loop is using."""
+
+        def made() -> AIOKafkaConsumer:
+            self._consumer = make()
+            return self._consumer
+
+        return made
+
+    def watch(self, loop: ConsumerLoop) -> None:
+        self._loop = loop
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            try:
+                await self.record_once()
+            except Exception as error:  # a rebalance or the database away: the next round tries again
+                _log.warning("idle_positions_not_recorded", error=type(error).__name__)
+
+    async def record_once(self) -> None:
+        loop, consumer = self._loop, self._consumer
+        if loop is None or consumer is None or not loop.caught_up:
+            return
+        positions = {(tp.topic, tp.partition): await consumer.position(tp) for tp in consumer.assignment()}
+        # Still idle now: every message the consumer has handed out (below these positions) is applied or parked.
+        if not loop.caught_up or consumer is not self._consumer:
+            return
+        changed = {key: offset for key, offset in positions.items() if self._recorded.get(key) != offset}
+        if changed:
+            await self._record.record_positions(changed)
+            self._recorded.update(changed)
 
 
 class ResumeFromStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
