@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterator
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
-from lrs_contracts.codes import BatchCode
+from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.formats.limits import (
     HEADER_FIELDS,
@@ -20,29 +20,44 @@ from lrs_domain.formats.limits import (
     RECORD_HEADINGS,
     ParsedBatch,
     batch_of,
-    clean,
     header_from,
     refuse_too_many_records,
 )
+from lrs_domain.formats.values import Where, refuse_unstorable
 
+_HEADER_ATTRIBUTES = tuple(field.attribute for field in HEADER_FIELDS)
 _RECORD_ATTRIBUTES = tuple(field.attribute for field in RECORD_FIELDS)
+
+# The csv module refuses fields over 128 KiB with an error of its own; let the rule shared by the three
+# formats (`values`) answer for over-long values instead. No field can be longer than a whole file.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_BATCH_BYTES))
 
 
 def parse_csv(content: bytes) -> ParsedBatch:
     rows = _non_blank_rows(_decode(content))
     _expect_headings(rows, HEADER_HEADINGS, "header names")
-    _, header_row = _expect_row(rows, len(HEADER_HEADINGS), "header values")
-    header = header_from(
-        {field.attribute: clean(value) for field, value in zip(HEADER_FIELDS, header_row, strict=True)}
-    )
+    header_line, header_row = _expect_row(rows, len(HEADER_HEADINGS), "header values")
+    header_values = _trimmed(header_row)
+    refuse_unstorable(header_values, _fields_of_row(HEADER_HEADINGS, header_line), in_header=True)
+    header = header_from(dict(zip(_HEADER_ATTRIBUTES, header_values, strict=True)))
     _expect_headings(rows, RECORD_HEADINGS, "record headings")
     records: list[SubmittedRecord] = []
     for line, row in rows:
         refuse_too_many_records(len(records) + 1, line)
         _refuse_wrong_field_count(line, row, len(RECORD_HEADINGS), "record")
-        values = dict(zip(_RECORD_ATTRIBUTES, [value.strip() or None for value in row], strict=True))
-        records.append(SubmittedRecord(line=line, **values))
+        values = _trimmed(row)
+        refuse_unstorable(values, _fields_of_row(RECORD_HEADINGS, line), in_header=False)
+        records.append(SubmittedRecord(line=line, **dict(zip(_RECORD_ATTRIBUTES, values, strict=True))))
     return batch_of(header, tuple(records), BatchFormat.CSV)
+
+
+def _trimmed(row: list[str]) -> list[str | None]:
+    """Values are trimmed, and an empty value is no value (DOMAIN.md §7)."""
+    return [value.strip() or None for value in row]
+
+
+def _fields_of_row(headings: tuple[str, ...], line: int) -> Where:
+    return lambda index: (headings[index], line, index + 1)
 
 
 def _decode(content: bytes) -> str:

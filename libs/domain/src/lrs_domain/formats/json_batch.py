@@ -16,7 +16,16 @@ from pydantic.alias_generators import to_camel
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
 from lrs_domain.formats.errors import BatchRefused
-from lrs_domain.formats.limits import ParsedBatch, batch_of, header_from, refuse_too_many_records
+from lrs_domain.formats.limits import (
+    HEADER_FIELDS,
+    RECORD_FIELDS,
+    FieldName,
+    ParsedBatch,
+    batch_of,
+    header_from,
+    refuse_too_many_records,
+)
+from lrs_domain.formats.values import refuse_unstorable
 
 Text = StrictStr | None
 NumberOrText = StrictStr | StrictInt | StrictFloat | None
@@ -115,12 +124,12 @@ def parse_json(content: bytes) -> ParsedBatch:
     unknown_keys = sorted(set(document) - _TOP_LEVEL_KEYS)
     if unknown_keys:
         raise BatchRefused(BatchCode.MALFORMED, f"unknown key {unknown_keys[0]!r}; only header and records")
-    header = header_from(_values(_validated_header(document.get("header"))))
+    header = header_from(_values(_validated_header(document.get("header")), HEADER_FIELDS, in_header=True))
     submitted_records = document.get("records", [])
     if not isinstance(submitted_records, list):
         raise BatchRefused(BatchCode.MALFORMED, "records must be a list")
     records = tuple(
-        SubmittedRecord(line=position, **_values(record))
+        SubmittedRecord(line=position, **_values(record, RECORD_FIELDS, in_header=False, line=position))
         for position, record in enumerate(_validated_records(submitted_records[:MAX_BATCH_RECORDS]), start=1)
     )
     refuse_too_many_records(len(submitted_records), MAX_BATCH_RECORDS + 1)
@@ -148,8 +157,15 @@ def _validated_records(records: list[Any]) -> list[JsonBatchRecord]:
         raise BatchRefused(BatchCode.MALFORMED, f"{where}: {first['msg']}", position) from None
 
 
-def _values(model: BaseModel) -> dict[str, str | None]:
-    return {attribute: _text(value) for attribute, value in model}
+def _values(
+    model: BaseModel, fields: tuple[FieldName, ...], *, in_header: bool, line: int | None = None
+) -> dict[str, str | None]:
+    """The model's values as trimmed text, an empty value being no value (DOMAIN.md §7); refuses a value
+    that cannot be stored or sent, naming it `header.<key>` or `record <position> <key>`."""
+    values = [_text(getattr(model, field.attribute)) for field in fields]
+    prefix = "header." if line is None else f"record {line} "
+    refuse_unstorable(values, lambda index: (prefix + fields[index].json_key, line, None), in_header=in_header)
+    return {field.attribute: value for field, value in zip(fields, values, strict=True)}
 
 
 def _load(content: bytes) -> Any:

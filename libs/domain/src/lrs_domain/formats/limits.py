@@ -3,9 +3,10 @@
 A file is judged in reading order and its first fault wins, so it gets the same code whatever its format:
 1. RS002 when it is over 6 MB, before anything is read;
 2. RS001 when a CSV or JSON file is not UTF-8, or a JSON file is not well-formed (both are decoded whole);
-3. the header: RS001 for a structural fault or a missing AwardingOrganisation, then RS004, then RS007;
-4. the records, in order: RS001 for a structural fault, RS003 on meeting the 10,001st record (reading
-   stops there);
+3. the header: RS001 for a structural fault, a value that cannot be stored or sent (`values`) or a
+   missing AwardingOrganisation, then RS004, then RS007;
+4. the records, in order: RS001 for a structural fault or a value that cannot be stored or sent,
+   RS003 on meeting the 10,001st record (reading stops there);
 5. RS006 when there is no record.
 XML is read as a stream, so a well-formedness fault counts where it occurs.
 """
@@ -72,14 +73,6 @@ class ParsedBatch:
     header: BatchHeader
     records: tuple[SubmittedRecord, ...]
     format: BatchFormat
-
-
-def clean(value: str | None) -> str | None:
-    """Values are trimmed, and an empty value is no value (DOMAIN.md §7)."""
-    if value is None:
-        return None
-    trimmed = value.strip()
-    return trimmed or None
 
 
 def is_plausible_email(address: str) -> bool:

@@ -8,7 +8,7 @@ unqualified (no namespace); attributes are ignored, so `xsi:noNamespaceSchemaLoc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 from xml.etree.ElementTree import ParseError
@@ -28,6 +28,7 @@ from lrs_domain.formats.limits import (
     header_from,
     refuse_too_many_records,
 )
+from lrs_domain.formats.values import refuse_unstorable
 
 SCHEMA_PATH = Path(__file__).with_name("achievement-batch.xsd")
 
@@ -35,8 +36,6 @@ ROOT = "AchievementBatch"
 HEADER = "Header"
 RECORDS = "Records"
 RECORD = "Record"
-
-Position = Callable[[], tuple[int, int]]
 
 _REFUSED_CONSTRUCTS: dict[type[DefusedXmlException], str] = {
     DTDForbidden: "a DOCTYPE declaration is not allowed",
@@ -55,10 +54,7 @@ def parse_xml(content: bytes) -> ParsedBatch:
     expat.EndElementHandler = builder.end
     expat.CharacterDataHandler = builder.data
 
-    def position() -> tuple[int, int]:
-        return expat.CurrentLineNumber, expat.CurrentColumnNumber + 1
-
-    builder.position = position
+    builder.expat = expat
     try:
         parser.feed(content)
         parser.close()
@@ -66,7 +62,7 @@ def parse_xml(content: bytes) -> ParsedBatch:
         line, column = error.position
         raise BatchRefused(BatchCode.MALFORMED, f"malformed XML: {ErrorString(error.code)}", line, column + 1) from None
     except DefusedXmlException as error:
-        line, column = position()
+        line, column = builder.position()
         raise BatchRefused(
             BatchCode.MALFORMED, _REFUSED_CONSTRUCTS.get(type(error), str(error)), line, column
         ) from None
@@ -82,33 +78,37 @@ class _BatchBuilder:
     """
 
     def __init__(self) -> None:
-        self.position: Position = lambda: (0, 0)
+        self.expat: Any = None  # the parser, for positions
         self.header: BatchHeader | None = None
         self._header_values: dict[str, str | None] = {}
+        self._header_fields: list[tuple[str, int, int]] = []
         self.records: list[SubmittedRecord] = []
         self.record_count = 0
         self._depth = 0
         self._section: str | None = None
         self._seen_sections: set[str] = set()
         self._record_values: dict[str, str | None] = {}
+        self._record_fields: list[tuple[str, int, int]] = []
         self._value_owner: dict[str, str | None] | None = None
         self._value_attribute = ""
+        self._value_heading = ""
         self._value_text = ""
 
     def start(self, tag: str, _attributes: Any) -> None:
         if self._value_owner is not None:
-            self._refuse(f"<{self._value_heading()}> holds a value, not an element <{tag}>")
+            self._refuse(f"<{self._value_heading}> holds a value, not an element <{tag}>")
         self._depth += 1
         depth = self._depth
         if depth == 4:
-            self._start_value(tag, RECORD_ATTRIBUTE_BY_HEADING, self._record_values, RECORD)
+            self._start_value(tag, RECORD_ATTRIBUTE_BY_HEADING, self._record_values, self._record_fields, RECORD)
         elif depth == 3 and self._section == RECORDS:
             self._expect(tag == RECORD, f"<{RECORDS}> holds only <{RECORD}> elements, not <{tag}>")
             self.record_count += 1
             refuse_too_many_records(self.record_count, self.position()[0])
             self._record_values = {}
+            self._record_fields = []
         elif depth == 3:
-            self._start_value(tag, HEADER_ATTRIBUTE_BY_HEADING, self._header_values, HEADER)
+            self._start_value(tag, HEADER_ATTRIBUTE_BY_HEADING, self._header_values, self._header_fields, HEADER)
         elif depth == 2:
             self._expect(tag in (HEADER, RECORDS), f"<{ROOT}> holds <{HEADER}> and <{RECORDS}>, not <{tag}>")
             self._expect(tag not in self._seen_sections, f"<{tag}> appears twice")
@@ -129,13 +129,22 @@ class _BatchBuilder:
             self._value_owner[self._value_attribute] = self._value_text.strip() or None
             self._value_owner = None
         elif self._depth == 3 and self._section == RECORDS:
-            self.records.append(SubmittedRecord(line=self.record_count, **self._record_values))
+            values = self._record_values
+            refuse_unstorable(list(values.values()), self._record_fields.__getitem__, in_header=False)
+            self.records.append(SubmittedRecord(line=self.record_count, **values))
         elif self._depth == 2 and self._section == HEADER:
-            self.header = header_from(self._header_values)
+            values = self._header_values
+            refuse_unstorable(list(values.values()), self._header_fields.__getitem__, in_header=True)
+            self.header = header_from(values)
         self._depth -= 1
 
     def _start_value(
-        self, tag: str, attribute_by_heading: Mapping[str, str], owner: dict[str, str | None], parent: str
+        self,
+        tag: str,
+        attribute_by_heading: Mapping[str, str],
+        owner: dict[str, str | None],
+        fields: list[tuple[str, int, int]],
+        parent: str,
     ) -> None:
         attribute = attribute_by_heading.get(tag)
         if attribute is None:
@@ -143,13 +152,12 @@ class _BatchBuilder:
         self._expect(attribute not in owner, f"<{tag}> appears twice in one <{parent}>")
         self._value_owner = owner
         self._value_attribute = attribute
+        self._value_heading = tag
         self._value_text = ""
+        fields.append((tag, self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber + 1))
 
-    def _value_heading(self) -> str:
-        attribute_by_heading = RECORD_ATTRIBUTE_BY_HEADING if self._depth == 4 else HEADER_ATTRIBUTE_BY_HEADING
-        return next(
-            heading for heading, attribute in attribute_by_heading.items() if attribute == self._value_attribute
-        )
+    def position(self) -> tuple[int, int]:
+        return self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber + 1
 
     def _expect(self, condition: bool, detail: str) -> None:
         if not condition:

@@ -1,0 +1,173 @@
+"""What a value may hold: the rule set the three formats share (`lrs_domain.formats.values`)."""
+
+import json
+
+import pytest
+from libs.domain.tests.unit.formats.batch_documents import (
+    HEADER,
+    document,
+    first_record_line,
+    json_object,
+    record,
+    records,
+)
+
+from lrs_contracts.batch import BatchFormat
+from lrs_contracts.codes import BatchCode
+from lrs_domain.formats import BatchRefused, parse_batch
+from lrs_domain.formats.values import MAX_VALUE_CHARACTERS, value_fault
+
+ALL_FORMATS = list(BatchFormat)
+# what a refusal names the field as, in each format's own spelling
+GIVEN_NAME = {BatchFormat.CSV: "GivenName", BatchFormat.XML: "GivenName", BatchFormat.JSON: "record 2 givenName"}
+BATCH_REFERENCE = {
+    BatchFormat.CSV: "BatchReference",
+    BatchFormat.XML: "BatchReference",
+    BatchFormat.JSON: "header.batchReference",
+}
+
+
+def _refusal(fmt: BatchFormat, content: bytes) -> BatchRefused:
+    with pytest.raises(BatchRefused) as refused:
+        parse_batch(content, fmt)
+    return refused.value
+
+
+def _with_second_given_name(fmt: BatchFormat, given_name: str) -> bytes:
+    return document(fmt, HEADER, [record(1), record(2, given_name=given_name), record(3)])
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+@pytest.mark.parametrize(
+    ("character", "kind"),
+    [
+        ("\x00", "the control character U+0000"),
+        ("\x1b", "the control character U+001B"),
+        ("\ufdd0", "the Unicode non-character U+FDD0"),
+    ],
+)
+def test_a_record_value_that_cannot_be_stored_refuses_the_file_naming_line_and_field(
+    fmt: BatchFormat, character: str, kind: str
+) -> None:
+    if fmt is BatchFormat.XML and character < " ":
+        pytest.skip("XML 1.0 cannot carry C0 controls at all: the XML parser refuses them first (below)")
+
+    refusal = _refusal(fmt, _with_second_given_name(fmt, f"Li{character}ly"))
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert refusal.detail == f"{GIVEN_NAME[fmt]} holds {kind} at character 3"
+    # CSV: the physical line and the field number; XML: where the element starts; JSON: the record's position
+    assert (refusal.line, refusal.column) == {
+        BatchFormat.CSV: (first_record_line(fmt) + 1, 4),
+        BatchFormat.XML: (6, 98),  # where <GivenName> starts
+        BatchFormat.JSON: (2, None),
+    }[fmt]
+
+
+@pytest.mark.parametrize("reference", ["\x00", "&#0;", "&#1;"])
+def test_xml_refuses_c0_controls_with_its_own_rs001(reference: str) -> None:
+    content = document(BatchFormat.XML, HEADER, records(2)).replace(b"Priya", f"Pri{reference}ya".encode())
+
+    refusal = _refusal(BatchFormat.XML, content)
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert refusal.line == 5
+
+
+def test_a_lone_surrogate_in_json_refuses_the_file() -> None:
+    rows = [record(1), record(2, given_name="Li\ud800ly")]
+    content = json.dumps(json_object(HEADER, rows)).encode()
+    assert b"Li\\ud800ly" in content  # an escape is the only way to send one
+
+    refusal = _refusal(BatchFormat.JSON, content)
+
+    assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, 2)
+    assert (
+        refusal.detail == "record 2 givenName holds a lone surrogate (U+D800) at character 3, which has no UTF-8 form"
+    )
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+@pytest.mark.parametrize("line_break", ["\n", "\r\n", "\r"])
+def test_a_line_break_in_a_header_value_refuses_the_file(fmt: BatchFormat, line_break: str) -> None:
+    header = {**HEADER, "batch_reference": f"JUNE{line_break}Bcc: everyone@example.org"}
+    content = document(fmt, header, records(2))
+    if fmt is BatchFormat.XML:
+        content = content.replace(b"\r", b"&#13;")  # a raw CR would be read as LF
+
+    refusal = _refusal(fmt, content)
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert refusal.detail.startswith(f"{BATCH_REFERENCE[fmt]} holds a line break (U+000")
+    assert refusal.detail.endswith(") at character 5: a header value is one line")
+    if fmt is BatchFormat.CSV:
+        assert (refusal.line, refusal.column) == (2, 5)
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_tabs_and_record_line_breaks_are_kept(fmt: BatchFormat) -> None:
+    header = {**HEADER, "batch_reference": "JUNE\t2024"}
+    rows = [record(1, mis_identifier="first line\nsecond line", grade="Pass\tMerit")]
+
+    batch = parse_batch(document(fmt, header, rows), fmt)
+
+    assert batch.header.batch_reference == "JUNE\t2024"
+    assert batch.records[0].mis_identifier == "first line\nsecond line"
+    assert batch.records[0].grade == "Pass\tMerit"
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+@pytest.mark.parametrize("length", [MAX_VALUE_CHARACTERS + 1, 200_000, 1_048_576])
+def test_one_length_limit_for_every_format(fmt: BatchFormat, length: int) -> None:
+    at_the_limit = parse_batch(_with_second_given_name(fmt, "x" * MAX_VALUE_CHARACTERS), fmt)
+    refusal = _refusal(fmt, _with_second_given_name(fmt, "x" * length))
+
+    assert at_the_limit.records[1].given_name == "x" * MAX_VALUE_CHARACTERS
+    assert refusal.code is BatchCode.MALFORMED
+    assert refusal.detail == f"{GIVEN_NAME[fmt]} is {length:,} characters long; a value may have at most 1,024"
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_the_limit_counts_the_trimmed_value(fmt: BatchFormat) -> None:
+    padded = " " * 5_000 + "Lily" + " " * 5_000
+
+    batch = parse_batch(_with_second_given_name(fmt, padded), fmt)
+
+    assert batch.records[1].given_name == "Lily"
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_a_value_fault_counts_where_it_is_read(fmt: BatchFormat) -> None:
+    header = {**HEADER, "batch_reference": "a\nb", "job_type": "Interim"}
+
+    assert _refusal(fmt, document(fmt, header, records(1))).code is BatchCode.MALFORMED
+    assert _refusal(fmt, document(fmt, {**HEADER, "job_type": "Interim"}, [record(1, grade="\ufdd0")])).code is (
+        BatchCode.BAD_JOB_TYPE
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "in_header", "fault"),
+    [
+        ("Lily", True, None),
+        ('Zoë "Zed" <O\'Brien> 😀 \u202e', True, None),
+        ("a\tb", True, None),
+        ("a\nb", False, None),
+        ("a\rb", False, None),
+        ("a\nb", True, "holds a line break (U+000A) at character 2: a header value is one line"),
+        ("a\x7fb", True, None),  # DEL and C1 controls are storable and sendable
+        ("\x00", False, "holds the control character U+0000 at character 1"),
+        ("ab\x1f", False, "holds the control character U+001F at character 3"),
+        ("\x0b", False, "holds the control character U+000B at character 1"),
+        ("\udfff", False, "holds a lone surrogate (U+DFFF) at character 1, which has no UTF-8 form"),
+        ("\ufffe", False, "holds the Unicode non-character U+FFFE at character 1"),
+        ("\U0010ffff", False, "holds the Unicode non-character U+10FFFF at character 1"),
+        ("\U0001fffe", False, "holds the Unicode non-character U+1FFFE at character 1"),
+        ("\ufdef", False, "holds the Unicode non-character U+FDEF at character 1"),
+        ("\ufdf0", False, None),
+        ("x" * MAX_VALUE_CHARACTERS, False, None),
+        ("é" * (MAX_VALUE_CHARACTERS + 1), False, "is 1,025 characters long; a value may have at most 1,024"),
+    ],
+)
+def test_value_faults(value: str, in_header: bool, fault: str | None) -> None:
+    assert value_fault(value, in_header=in_header) == fault
