@@ -84,8 +84,9 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
         description=(
             "A learner raises an Event Data Challenge when an achievement on their Personal Learning Record has a "
             "data error (wrong grade, wrong date, not theirs). It is **not an appeal** against a result. The "
-            "awarding organisation that owns the achievement is emailed, acknowledges and resolves it; each change "
-            "is published to `lrs.challenge.events.v1`."
+            "awarding organisation that recorded the achievement is emailed, acknowledges and resolves it; each change "
+            "is published to `lrs.challenge.events.v1`. The achievement is checked against the service's own copy of "
+            "the PLR log, and the AO is taken from it."
         ),
         lifespan=lifespan,
     )
