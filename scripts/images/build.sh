@@ -13,6 +13,7 @@ if [ "$#" -gt 0 ]; then services=("$@"); else mapfile -t services < <(image_serv
 # The host's trusted CAs, for a build that reaches PyPI through a TLS-inspecting proxy.
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 revision=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+digest=$(source_digest "$root")
 for service in "${services[@]}"; do
   image="$IMAGE_PREFIX/$service:$IMAGE_TAG"
   echo "building $image on $base" >&2
@@ -20,6 +21,7 @@ for service in "${services[@]}"; do
   "${PODMAN[@]}" build "${PODMAN_LIMITS[@]}" --network=host --layers --quiet \
     -f "$root/services/Dockerfile" --build-arg SERVICE="$service" --build-arg PYTHON_IMAGE="$base" \
     --secret id=ca-bundle,src="$CA_BUNDLE" \
-    --label org.opencontainers.image.revision="$revision" -t "$image" "$root" >/dev/null
+    --label org.opencontainers.image.revision="$revision" --label lrs.source-digest="$digest" \
+    -t "$image" "$root" >/dev/null
   echo "built $image in $((SECONDS - started)) s" >&2
 done

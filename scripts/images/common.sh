@@ -19,3 +19,13 @@ image_services() {
     echo "${main%%/*}"
   done
 }
+
+# A digest of everything an image is built from (what services/Dockerfile copies, less what
+# .dockerignore leaves out): images labelled with it are known to hold exactly this tree's code.
+source_digest() {
+  local root=$1
+  (cd "$root" && git ls-files -co --exclude-standard -- pyproject.toml uv.lock contracts libs tools services reference \
+      ':!:**/tests/**' ':!:**/__pycache__/**' \
+    | LC_ALL=C sort -u | while read -r file; do [ -f "$file" ] && echo "$file"; done \
+    | xargs -d '\n' sha256sum | sha256sum | cut -c1-16)
+}

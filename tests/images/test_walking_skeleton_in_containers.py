@@ -2,8 +2,9 @@
 root filesystem, no capabilities), against a real Kafka and PostgreSQL: a batch submitted to the
 containerised ingest reaches the PLR API of the containerised projector.
 
-Skipped, with the reason, where podman cannot run containers or the images are not built (or not
-built from the commit under test): building seven images is `make images`' job, not `make test`'s.
+Skipped, with the reason, where podman cannot run containers or the images are not built from this
+tree's code (the digest `make images` labels them with): building them is `make images`' job, not
+`make test`'s.
 """
 
 from __future__ import annotations
@@ -63,14 +64,17 @@ def _why_images_cannot_run() -> str | None:
     ]
     if missing:
         return f"no image for {', '.join(missing)}: run `make images`"
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    digest = subprocess.run(
+        ["bash", "-c", f'source "{ROOT}/scripts/images/common.sh" && source_digest "{ROOT}"'],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
-    label = '{{index .Labels "org.opencontainers.image.revision"}}'
+    label = '{{index .Labels "lrs.source-digest"}}'
     for service in _services():
         built = _podman("image", "inspect", "--format", label, IMAGE.format(service=service)).stdout.strip()
-        if head and built != head:
-            return f"the {service} image was built from {built or 'an unknown commit'}, the tree is at {head}: run `make images`"
+        if built != digest:
+            return f"the {service} image was built from other code than this tree's: run `make images`"
     probe = _podman(
         "run", "--rm", *LIMITS, "--network=host", "--entrypoint", "/bin/true", IMAGE.format(service="ingest")
     )
