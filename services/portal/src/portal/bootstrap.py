@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -53,6 +54,8 @@ async def _sweep(auth: Authentication, uploads: UploadStore) -> None:
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
     settings = settings or PortalSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json)
+    # httpx logs every URL it calls at INFO, and a PLR read carries the ULN in its query string.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     catalogue = load_catalogue(Path(settings.reference_dir) if settings.reference_dir else PROJECT_REFERENCE)
 
     @asynccontextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -19,6 +20,7 @@ router = APIRouter(include_in_schema=False)
 
 DECIDED = frozenset({"completed", "failed", "refused"})
 RECORD_STATUSES = ("accepted", "rejected", "no_op")
+CODE = re.compile(r"^(RV|WV)[0-9]{3}$")
 _MULTIPART_ALLOWANCE = 64 * 1024
 
 
@@ -102,7 +104,7 @@ async def batch_page(
     batch_id: uuid.UUID,
     user: AoUser,
     status: Annotated[str | None, Query(max_length=20)] = None,
-    code: Annotated[str | None, Query(pattern=r"^(RV|WV)[0-9]{3}$")] = None,
+    code: Annotated[str | None, Query(max_length=5)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     wait: Annotated[float, Query(ge=0, le=25)] = 0,
 ) -> HTMLResponse:
@@ -110,6 +112,7 @@ async def batch_page(
     batch = await service.batch(batch_id, wait_until_decided=wait or None)
     page_size = portal_of(request).settings.records_page_size
     status = _record_filter(status)
+    code = code if code and CODE.match(code) else None
     records: list[dict[str, Any]] = []
     total = 0
     codes: list[str] = []

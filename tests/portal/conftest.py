@@ -1,0 +1,207 @@
+"""One running system for the portal's browser tests: Kafka, PostgreSQL, SMTP sink, the six services,
+the portal, an AO user and an operator, and Chromium (Debian's) driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from tests.support.infra import private_kafka
+from tests.support.system import BIN, ROOT, RunningSystem, ServiceProcess, build_system, free_port
+
+from lrs_platform.database import create_pool
+from lrs_platform.identity import CredentialStore, Principal
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path(os.environ.get("LRS_CHROMIUM", "/usr/bin/chromium"))
+AXE = ROOT / "services" / "portal" / "src" / "portal" / "static" / "vendor" / "axe-core" / "axe.min.js"
+SAMPLE_AO = "RN9093"
+
+
+class Mailbox:
+    """The SMTP sink's inbox (aiosmtpd handler): every message the notifier sends."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        from email import message_from_bytes
+        from email.policy import default
+
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Any]:
+        return [message for message in self.messages if address in str(message.get("To", ""))]
+
+
+class PortalProcess(ServiceProcess):
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(BIN / "lrs-portal")], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+
+
+@dataclass
+class PortalSystem:
+    processes: RunningSystem
+    portal: PortalProcess
+    database_url: str
+    mailbox: Mailbox
+    passwords: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.portal.url
+
+    def service_url(self, name: str) -> str:
+        return self.processes[name].url
+
+    async def key_for(self, principal: str) -> str:
+        if principal not in self.keys:
+            pool = await create_pool(self.database_url, max_size=1)
+            try:
+                self.keys[principal] = (await CredentialStore(pool).issue(Principal.parse(principal), "tests")).token
+            finally:
+                await pool.close()
+        return self.keys[principal]
+
+    async def client(self, service: str, principal: str) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {await self.key_for(principal)}"}
+        base = self.url if service == "portal" else self.service_url(service)
+        return httpx.AsyncClient(base_url=base, headers=headers, timeout=60.0)
+
+
+@pytest.fixture(scope="module")
+def portal_kafka() -> Iterator[str]:
+    """A broker of the portal tests' own: their validation decides every batch it sees."""
+    with private_kafka() as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[tuple[int, Mailbox]]:
+    handler = Mailbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+async def portal_system(
+    portal_kafka: str, database_url: str, mailbox: tuple[int, Mailbox], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[PortalSystem]:
+    name = f"portal_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    system_database = database_url.rsplit("/", 1)[0] + f"/{name}"
+    smtp_port, inbox = mailbox
+    log_dir = tmp_path_factory.mktemp("portal-system-logs")
+    isolation = {
+        "VALIDATION_CONSUMER_GROUP": f"validation-{name}",
+        "INGEST_OUTCOMES_GROUP_ID": f"ingest-batch-view-{name}",
+        "NOTIFIER_CONSUMER_GROUP": f"notifier-{name}",
+        "REPORTING_APP_ID": f"lrs-reporting-{name}",
+        "REPORTING_DATA_DIR": str(log_dir / "reporting"),
+        "NOTIFIER_SMTP_HOST": "127.0.0.1",
+        "NOTIFIER_SMTP_PORT": str(smtp_port),
+    }
+    processes = build_system(portal_kafka, system_database, log_dir, isolation)
+    any_env = next(iter(processes.services.values())).env
+    portal_port = free_port()
+    portal_env = {
+        **any_env,
+        "PORTAL_PORT": str(portal_port),
+        "PORTAL_LOG_JSON": "true",
+        "PORTAL_COOKIE_SECURE": "false",
+    }
+    portal = PortalProcess("portal", portal_port, portal_env, log_dir / "portal.log")
+    processes.services["portal"] = portal
+    try:
+        await processes.start()
+        system = PortalSystem(processes, portal, system_database, inbox)
+        async with await system.client("validation", "operator:tests") as validation:
+            learners = (ROOT / "reference" / "sample-learners.csv").read_bytes()
+            response = await validation.post(
+                "/v1/learners/import", content=learners, headers={"Content-Type": "text/csv"}
+            )
+            response.raise_for_status()
+        async with await system.client("portal", "operator:tests") as accounts:
+            for username, body in {
+                "ao.user": {
+                    "display_name": "Alex Example",
+                    "role": "ao",
+                    "ao_id": SAMPLE_AO,
+                    "email": "results@ao.example",
+                },
+                "operator.user": {"display_name": "Olu Example", "role": "operator"},
+            }.items():
+                response = await accounts.post("/v1/admin/users", json={"username": username, **body})
+                response.raise_for_status()
+                system.passwords[username] = response.json()["password"]
+        yield system
+    finally:
+        processes.stop()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def sign_in(page: Page, system: PortalSystem, username: str) -> None:
+    await page.goto(f"{system.url}/sign-in")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password", exact=True).fill(system.passwords[username])
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(re.compile(r".*/(ops)?$"))
+
+
+@pytest.fixture
+async def ao_page(browser: Browser, portal_system: PortalSystem) -> AsyncIterator[Page]:
+    """A fresh browser context signed in as the AO user; CSP bypassed only so axe-core can be injected."""
+    context: BrowserContext = await browser.new_context(bypass_csp=True, accept_downloads=True)
+    page = await context.new_page()
+    await sign_in(page, portal_system, "ao.user")
+    try:
+        yield page
+    finally:
+        await context.close()
+
+
+@pytest.fixture
+async def operator_page(browser: Browser, portal_system: PortalSystem) -> AsyncIterator[Page]:
+    context = await browser.new_context(bypass_csp=True)
+    page = await context.new_page()
+    await sign_in(page, portal_system, "operator.user")
+    try:
+        yield page
+    finally:
+        await context.close()

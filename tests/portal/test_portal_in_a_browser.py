@@ -1,0 +1,481 @@
+"""The Organisation Portal in a real browser (Debian's Chromium via Playwright) against the whole system."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+from tests.portal.conftest import AXE, SAMPLE_AO, PortalSystem, sign_in
+from tests.portal.flows import SAMPLES, Learner, Upload, counts, enter_achievement, find_learner, upload, wait_decided
+from tests.support.system import BIN, ROOT
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+SCREENSHOTS = ROOT / "docs" / "images"
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    sample_100: Upload
+    showcase: Upload
+
+
+@pytest.fixture(scope="module")
+async def uploaded(browser: Browser, portal_system: PortalSystem) -> Uploaded:
+    """The sample batches, uploaded through the portal once for the module (each is one batch)."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, portal_system, "ao.user")
+    sample_100 = await upload(page, portal_system.url, SAMPLES / "sample-100.csv")
+    showcase = await upload(page, portal_system.url, SAMPLES / "rules-showcase.csv")
+    await context.close()
+    return Uploaded(sample_100, showcase)
+
+
+def read_file(path: Path | str) -> bytes:
+    return Path(path).read_bytes()
+
+
+def keep_screenshot(path: Path) -> None:
+    """Screenshots for the README are refreshed on request: UPDATE_SCREENSHOTS=1 make test."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, SCREENSHOTS / path.name)
+
+
+async def test_sign_in_refuses_a_wrong_password_then_signs_in_and_out(
+    browser: Browser, portal_system: PortalSystem
+) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{portal_system.url}/batches")
+    await expect(page).to_have_url(re.compile(r"/sign-in\?next=%2Fbatches$"))
+    await page.get_by_label("Username").fill("ao.user")
+    await page.get_by_label("Password", exact=True).fill("not-the-password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator(".govuk-error-summary")).to_contain_text("The username or password is not right")
+    await page.get_by_label("Password", exact=True).fill(portal_system.passwords["ao.user"])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{portal_system.url}/batches")
+    cookie = next(c for c in await context.cookies() if c["name"] == "lrs-portal")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.locator(".govuk-notification-banner")).to_contain_text("You have signed out")
+    await page.goto(f"{portal_system.url}/batches")
+    await expect(page).to_have_url(re.compile(r"/sign-in"))
+    await context.close()
+
+
+async def test_the_sample_csv_is_checked_then_completes_with_the_right_counts(
+    ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded, tmp_path: Path
+) -> None:
+    assert (uploaded.sample_100.checked_total, uploaded.sample_100.checked_rejected) == ("100", "0")
+    await ao_page.goto(f"{portal_system.url}/batches/{uploaded.sample_100.batch_id}")
+    assert await wait_decided(ao_page) == "completed"
+    assert await counts(ao_page) == {"total": "100", "accepted": "100", "rejected": "0", "no_ops": "0"}
+    await expect(ao_page.locator("table[data-table=records] caption")).to_contain_text("100 records")
+    screenshot = tmp_path / "portal-batch.png"
+    await ao_page.screenshot(path=screenshot, full_page=True)
+    keep_screenshot(screenshot)
+
+
+async def test_a_rejected_record_shows_its_code_and_what_to_do(
+    ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    from portal.explanations import explain
+
+    await ao_page.goto(f"{portal_system.url}/batches/{uploaded.showcase.batch_id}")
+    assert await wait_decided(ao_page) == "completed"
+    await ao_page.get_by_label("Result").select_option("rejected")
+    await ao_page.get_by_label("Code").select_option("RV001")
+    await ao_page.get_by_role("button", name="Show records").click()
+    rows = ao_page.locator("table[data-table=records] tbody tr")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("rejected")
+    await rows.first.get_by_role("link").click()
+    finding = ao_page.locator(".portal-finding[data-code=RV001]")
+    await expect(finding.get_by_role("heading")).to_have_text(f"RV001: {explain('RV001').title}")
+    await expect(finding.locator("[data-advice]")).to_contain_text(explain("RV001").advice)
+    await expect(ao_page.locator("[data-status]")).to_have_text("rejected")
+
+
+async def test_the_downloaded_results_csv_is_the_apis(
+    ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    batch_id = uploaded.showcase.batch_id
+    await ao_page.goto(f"{portal_system.url}/batches/{batch_id}")
+    async with ao_page.expect_download() as download_info:
+        await ao_page.get_by_role("link", name="Download every record's result as CSV").click()
+    download = await download_info.value
+    downloaded = read_file(await download.path())
+    async with await portal_system.client("ingest", f"ao:{SAMPLE_AO}") as ingest:
+        from_api = (await ingest.get(f"/v1/batches/{batch_id}/records.csv")).content
+    assert downloaded == from_api
+    assert len(list(csv.reader(io.StringIO(downloaded.decode())))) == 1 + 77
+
+
+LILY = Learner("1000000043", "Lily", "McCarthy", "1999-11-27")
+
+
+async def test_direct_entry_of_a_create_then_a_withdraw_shows_both_on_the_learner_page(
+    ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    achievement = '[data-qan="500/0002/0"]:has-text("2021-06-30")'
+    await ao_page.goto(f"{portal_system.url}/direct-entry")
+    await enter_achievement(
+        ao_page, LILY, action="Create", qualification_number="500/0002/0", award_date="2021-06-30", grade="Distinction"
+    )
+    assert await wait_decided(ao_page) == "completed"
+    assert (await counts(ao_page))["accepted"] == "1"
+
+    await find_learner(ao_page, portal_system.url, LILY.uln, showing=f"{achievement}[data-withdrawn=false]")
+    await ao_page.locator(achievement).get_by_role("link", name=re.compile("^Withdraw")).click()
+    await expect(ao_page.get_by_label("Action", exact=True)).to_have_value("Withdraw")
+    await expect(ao_page.get_by_label("Award date", exact=True)).to_have_value("2021-06-30")
+    await enter_achievement(
+        ao_page, LILY, action="Withdraw", qualification_number="500/0002/0", award_date="2021-06-30"
+    )
+    assert await wait_decided(ao_page) == "completed"
+    assert (await counts(ao_page))["accepted"] == "1"
+
+    await find_learner(ao_page, portal_system.url, LILY.uln, showing=f"{achievement}[data-withdrawn=true]")
+    history = ao_page.locator(achievement).locator("tr[data-change]")
+    await expect(history).to_have_count(2)
+    changes = [await row.get_attribute("data-change") or "" for row in await history.all()]
+    assert changes[0].startswith("record") and changes[1].startswith("withdraw"), changes
+
+
+async def _achievement_of_line(system: PortalSystem, batch_id: str, line: int) -> str:
+    async with await system.client("ingest", f"ao:{SAMPLE_AO}") as ingest:
+        records = (await ingest.get(f"/v1/batches/{batch_id}/records", params={"page_size": 1000})).json()["records"]
+    return next(str(record["achievement_id"]) for record in records if record["line"] == line)
+
+
+async def _raise_challenge(system: PortalSystem, achievement_id: str, reason: str) -> str:
+    async with await system.client("challenges", f"learner:{LILY.uln}") as challenges:
+        response = await challenges.post(
+            "/v1/challenges", json={"achievement_id": achievement_id, "ao_id": SAMPLE_AO, "reason": reason}
+        )
+    assert response.status_code == 201, response.text
+    return str(response.json()["challenge_id"])
+
+
+async def test_a_challenge_raised_through_the_api_is_acknowledged_and_resolved_in_the_portal(
+    ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    achievement_id = await _achievement_of_line(portal_system, uploaded.sample_100.batch_id, 4)
+    challenge_id = await _raise_challenge(portal_system, achievement_id, "The award date is a year out.")
+
+    await ao_page.goto(f"{portal_system.url}/challenges")
+    row = ao_page.locator(f"table[data-table=open] tr[data-challenge='{challenge_id}']")
+    await expect(row).to_contain_text("The award date is a year out.")
+    await row.get_by_role("link").click()
+    await ao_page.get_by_role("button", name="Acknowledge").click()
+    await expect(ao_page.locator("[data-state]")).to_have_text("acknowledged")
+    await ao_page.get_by_label("Rejected: this is not a data error (an appeal, say)").check()
+    await ao_page.get_by_label("Reason (needed when nothing was changed)").fill("The date matches the certificate.")
+    await ao_page.get_by_role("button", name="Resolve the challenge").click()
+    await expect(ao_page.locator("[data-state]")).to_have_text("resolved")
+    await expect(ao_page.locator("[data-resolution]")).to_have_text("rejected")
+
+    async with await portal_system.client("challenges", f"ao:{SAMPLE_AO}") as challenges:
+        stored = (await challenges.get(f"/v1/challenges/{challenge_id}")).json()
+    assert (stored["state"], stored["resolution"], stored["note"]) == (
+        "resolved",
+        "rejected",
+        "The date matches the certificate.",
+    )
+
+
+async def test_a_changed_challenge_contact_gets_the_next_challenge_email(
+    ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    address = f"challenges-{uuid.uuid4().hex[:8]}@ao.example"
+    await ao_page.goto(f"{portal_system.url}/contact")
+    await ao_page.get_by_label("Given name").fill("Sam")
+    await ao_page.get_by_label("Family name").fill("Contact")
+    await ao_page.get_by_label("Telephone").fill("01632 960 001")
+    await ao_page.get_by_label("Email address").fill(address)
+    await ao_page.get_by_role("button", name="Save the contact").click()
+    await expect(ao_page.locator(".govuk-notification-banner")).to_contain_text(address)
+
+    achievement_id = await _achievement_of_line(portal_system, uploaded.sample_100.batch_id, 5)
+    await _raise_challenge(portal_system, achievement_id, "The grade should be Distinction.")
+
+    async def delivered() -> list[object]:
+        return portal_system.mailbox.to(address)
+
+    messages = await eventually(delivered, within=60, what=f"a challenge email to {address}")
+    assert "challenge" in str(messages[0]["Subject"]).lower()
+
+
+async def _bar(page: Page, chart: str, series: str, category: str) -> float:
+    value = await page.locator(f'svg#{chart} rect[data-series="{series}"][data-category="{category}"]').get_attribute(
+        "data-value"
+    )
+    return float(value or "nan")
+
+
+async def test_the_mi_charts_show_the_mi_apis_numbers(
+    ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded, tmp_path: Path
+) -> None:
+    period = datetime.now(ZoneInfo("Europe/London")).strftime("%Y-%m")
+    async with await portal_system.client("reporting", f"ao:{SAMPLE_AO}") as reporting:
+
+        async def both_reports() -> tuple[dict[str, Any], dict[str, Any]] | None:
+            submissions = (await reporting.get("/v1/reports/submissions", params={"period": period})).json()["items"]
+            timeliness = (await reporting.get("/v1/reports/timeliness", params={"period": period})).json()["items"]
+            # The sample batches (completed, one with rejections, one with a results-issued date) are counted.
+            if (
+                submissions
+                and submissions[0]["batches_completed"] >= 2
+                and timeliness
+                and timeliness[0]["batches_measured"]
+            ):
+                return submissions[0], timeliness[0]
+            return None
+
+        submitted, timely = await eventually(both_reports, within=60, what="the MI of the sample batches")
+        await ao_page.goto(f"{portal_system.url}/mi")
+        # Compare with what the API says after the page was drawn: a batch counted in between would differ.
+        assert await both_reports() == (submitted, timely)
+
+    assert await _bar(ao_page, "chart-batches", "Completed", period) == submitted["batches_completed"]
+    assert await _bar(ao_page, "chart-batches", "Failed", period) == submitted["batches_failed"]
+    assert await _bar(ao_page, "chart-records", "Accepted", period) == submitted["records_accepted"]
+    assert await _bar(ao_page, "chart-records", "Rejected", period) == submitted["records_rejected"]
+    for code, count in submitted["rejections_by_code"].items():
+        assert await _bar(ao_page, "chart-rejections", "Records", code) == count
+    assert await ao_page.locator("svg#chart-rejections rect").count() == len(submitted["rejections_by_code"])
+    assert await _bar(ao_page, "chart-timeliness", "Batches measured", period) == timely["batches_measured"]
+    within = "Within 10 working days"
+    assert await _bar(ao_page, "chart-timeliness", within, period) == timely["batches_within_10_working_days"]
+
+    async with ao_page.expect_download() as download_info:
+        await ao_page.get_by_role("link", name="Download “Records per month” as CSV").click()
+    rows = list(csv.reader(io.StringIO(read_file(await (await download_info.value).path()).decode())))
+    assert rows[0] == ["Category", "Accepted", "Rejected"]
+    assert [period, str(submitted["records_accepted"]), str(submitted["records_rejected"])] in rows
+    screenshot = tmp_path / "portal-mi.png"
+    await ao_page.screenshot(path=screenshot, full_page=True)
+    keep_screenshot(screenshot)
+
+
+async def test_an_ao_user_cannot_open_another_aos_batch_by_its_address(
+    ao_page: Page, portal_system: PortalSystem
+) -> None:
+    other_ao = "RN5133"
+    content = (SAMPLES / "sample-100.csv").read_text().replace(f",{SAMPLE_AO},", f",{other_ao},", 1)
+    async with await portal_system.client("ingest", f"ao:{other_ao}") as ingest:
+        response = await ingest.post("/v1/batches", content=content.encode(), headers={"Content-Type": "text/csv"})
+    assert response.status_code == 202, response.text
+    other_batch = response.json()["batch_id"]
+    for path in (f"/batches/{other_batch}", f"/batches/{other_batch}/records.csv", f"/batches/{other_batch}/records/4"):
+        answer = await ao_page.goto(f"{portal_system.url}{path}")
+        assert answer is not None and answer.status == 404, path
+    await expect(ao_page.get_by_role("heading", level=1)).to_have_text("Page not found")
+
+
+async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
+    ao_page: Page, portal_system: PortalSystem
+) -> None:
+    form = {"given_name": "Mallory", "family_name": "Forged", "telephone": "01632 960 999", "email": "m@forged.example"}
+    for token in ({}, {"csrf_token": "not-this-sessions-token"}):
+        answer = await ao_page.request.post(f"{portal_system.url}/contact", form={**form, **token}, max_redirects=0)
+        assert answer.status == 403
+        assert "The form could not be accepted" in await answer.text()
+    async with await portal_system.client("notifier", f"ao:{SAMPLE_AO}") as notifier:
+        contact = await notifier.get(f"/v1/ao/{SAMPLE_AO}/challenge-contact")
+    assert contact.status_code == 404 or contact.json()["email"] != form["email"]
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+async def serious_violations(page: Page) -> list[str]:
+    await page.add_script_tag(path=AXE)
+    violations = await page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations", AXE_TAGS
+    )
+    return [
+        f"{page.url}: {violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:3])
+        for violation in violations
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+async def test_no_page_has_a_serious_accessibility_violation(
+    browser: Browser, ao_page: Page, operator_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    found: list[str] = []
+    url = portal_system.url
+    anonymous = await browser.new_context(bypass_csp=True)
+    page = await anonymous.new_page()
+    await page.goto(f"{url}/sign-in")
+    found += await serious_violations(page)
+    await page.get_by_role("button", name="Sign in").click()  # the error summary
+    found += await serious_violations(page)
+    await anonymous.close()
+
+    for path in (
+        "/",
+        "/batches",
+        "/batches/new",
+        f"/batches/{uploaded.showcase.batch_id}",
+        f"/batches/{uploaded.showcase.batch_id}?status=rejected",
+        f"/batches/{uploaded.showcase.batch_id}/records/4",
+        "/direct-entry",
+        "/learners",
+        "/challenges",
+        "/contact",
+        "/mi",
+        "/no-such-page",
+    ):
+        await ao_page.goto(f"{url}{path}")
+        found += await serious_violations(ao_page)
+
+    await ao_page.goto(f"{url}/batches/new")
+    await ao_page.get_by_label("Batch file").set_input_files(SAMPLES / "rules-showcase.csv")
+    await ao_page.get_by_role("button", name="Check the file").click()
+    found += await serious_violations(ao_page)
+    await ao_page.goto(f"{url}/direct-entry")
+    await ao_page.get_by_role("button", name="Send this achievement").click()
+    found += await serious_violations(ao_page)
+    await find_learner(ao_page, url, LILY.uln, showing="[data-achievement]")
+    found += await serious_violations(ao_page)
+    await ao_page.goto(f"{url}/challenges")
+    challenge_links = ao_page.locator("table[data-table] tr[data-challenge] a")
+    if await challenge_links.count():
+        await challenge_links.first.click()
+        found += await serious_violations(ao_page)
+
+    for path in ("/ops", "/ops/dead-letters", "/ops/rebuild", "/ops/accounts"):
+        await operator_page.goto(f"{url}{path}")
+        found += await serious_violations(operator_page)
+    assert found == []
+
+
+async def test_sign_in_upload_and_results_work_without_javascript(
+    browser: Browser, portal_system: PortalSystem, uploaded: Uploaded, tmp_path: Path
+) -> None:
+    lines = (SAMPLES / "sample-100.csv").read_text().splitlines()
+    header, records = lines[:3], lines[3:6]
+    changed = [
+        record.replace(",2013-07-02,", ",2022-07-01,").replace(",2010-07-06,", ",2022-07-02,") for record in records
+    ]
+    changed.append(records[0].replace("1000000043", "0123456789").replace(",2013-07-02,", ",2022-07-03,"))
+    batch = tmp_path / "no-script.csv"
+    batch.write_text("\r\n".join([*header, *changed]) + "\r\n")
+
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    await sign_in(page, portal_system, "ao.user")
+    await page.goto(f"{portal_system.url}/batches/new")
+    await page.get_by_label("Batch file").set_input_files(batch)
+    await page.get_by_role("button", name="Check the file").click()
+    await expect(page.locator("table[data-table=problems]")).to_contain_text("RV001")
+    await page.get_by_role("button", name="Submit this batch").click()
+    await page.wait_for_url(re.compile(r".*/batches/[0-9a-f-]{36}.*"))
+    deadline = 60
+    while await page.locator("#batch-status").get_attribute("data-decided") != "true" and deadline > 0:
+        deadline -= 1
+        await page.get_by_role("link", name="Check again").click()  # waits on the server, up to 20 s
+    assert await page.locator("#batch-status [data-status]").get_attribute("data-status") == "completed"
+    assert (await counts(page))["rejected"] == "1"
+    await page.get_by_label("Result").select_option("rejected")
+    await page.get_by_role("button", name="Show records").click()
+    await expect(page.locator("table[data-table=records] tbody tr")).to_have_count(1)
+    await context.close()
+
+
+def lrs(system: PortalSystem, operator_key: str, *args: str) -> str:
+    """The `lrs` command, as an operator would run it against this system's portal."""
+    env = {**os.environ, "LRS_PORTAL_URL": system.url, "LRS_API_KEY": operator_key}
+    result = subprocess.run([str(BIN / "lrs"), *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+async def test_repeated_failures_lock_an_account_until_lrs_users_resets_its_password(
+    browser: Browser, portal_system: PortalSystem
+) -> None:
+    operator_key = await portal_system.key_for("operator:tests")
+    username = f"locked.{uuid.uuid4().hex[:6]}"
+    created = lrs(
+        portal_system,
+        operator_key,
+        "users",
+        "create",
+        username,
+        "--name",
+        "Lee Example",
+        "--role",
+        "ao",
+        "--ao",
+        SAMPLE_AO,
+    )
+    password = re.search(r"^password: (\S+)$", created, re.M).group(1)  # type: ignore[union-attr]
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{portal_system.url}/sign-in")
+    for _ in range(5):
+        await page.get_by_label("Username").fill(username)
+        await page.get_by_label("Password", exact=True).fill("wrong password")
+        await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator(".govuk-error-summary")).to_contain_text("locked")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password", exact=True).fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator(".govuk-error-summary")).to_contain_text("locked")
+
+    reset = lrs(portal_system, operator_key, "users", "reset-password", username)
+    new_password = re.search(r"^password: (\S+)$", reset, re.M).group(1)  # type: ignore[union-attr]
+    portal_system.passwords[username] = new_password
+    await sign_in(page, portal_system, username)
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
+
+    lrs(portal_system, operator_key, "users", "disable", username)
+    await page.goto(f"{portal_system.url}/batches")
+    await expect(page).to_have_url(re.compile(r"/sign-in"))
+    await context.close()
+
+
+async def test_an_operator_sees_the_projector_and_creates_an_ao_account_that_can_sign_in(
+    browser: Browser, operator_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    url = portal_system.url
+    await expect(operator_page.locator("[data-figure=lag]")).to_have_text(re.compile(r"^[0-9]+$"))
+    await operator_page.goto(f"{url}/ops/dead-letters")
+    await expect(operator_page.get_by_role("heading", name="plr-projector")).to_be_visible()
+    answer = await operator_page.goto(f"{url}/batches")
+    assert answer is not None and answer.status == 403
+
+    username = f"new.{uuid.uuid4().hex[:6]}"
+    await operator_page.goto(f"{url}/ops/accounts")
+    form = operator_page.locator("form[action='/ops/accounts']")
+    await form.get_by_label("Username", exact=True).fill(username)
+    await form.get_by_label("Name", exact=True).fill("Nia Example")
+    await form.get_by_label("Role").select_option("ao")
+    await form.get_by_label("AO recognition number (AO users)").fill(SAMPLE_AO)
+    await form.get_by_role("button", name="Create the account").click()
+    portal_system.passwords[username] = (await operator_page.locator("[data-secret]").inner_text()).strip()
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, portal_system, username)
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
+    await context.close()
