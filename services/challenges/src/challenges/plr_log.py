@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from lrs_contracts.envelope import Contract
+from lrs_contracts.fast_decode import NotFast, decode_fast
 from lrs_contracts.learner import LearnersMerged
 from lrs_contracts.plr import (
     AchievementRecorded,
@@ -54,7 +56,7 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
     for message in messages:
         if message.value is None:
             raise ValueError(f"a message without a value on {message.topic}")
-        _, payload = decode(message.value)
+        payload = _payload(message.value)
         if isinstance(payload, AchievementRecorded | AchievementReinstated):
             changes.add(AchievementChange(payload.achievement_id, payload.key.uln, payload.key.ao_id, False))
         elif isinstance(payload, AchievementWithdrawn):
@@ -64,3 +66,11 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
         elif isinstance(payload, LearnersMerged):
             changes.merges[payload.merged_uln] = payload.master_uln
     return changes
+
+
+def _payload(raw: bytes) -> Contract:
+    """The fast path for what validation wrote; the validating decode has the last word on anything else."""
+    try:
+        return decode_fast(raw)[1]
+    except NotFast:
+        return decode(raw)[1]
