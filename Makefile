@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UNIT_TESTS := contracts/tests libs/domain/tests libs/platform/tests services/ingest/tests/unit services/validation/tests/unit \
 	services/plr-projector/tests/unit services/challenges/tests/unit services/notifier/tests/unit \
-	services/reporting/tests/unit tools/cli/tests deploy/k8s/tests
+	services/reporting/tests/unit tools/cli/tests deploy/k8s/tests services/portal/tests/unit
 
 .PHONY: help bootstrap up down test test-unit test-integration lint format openapi bench bench-smoke images
 
@@ -40,7 +40,7 @@ lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy -p lrs_contracts -p lrs_platform -p lrs_domain -p lrs_cli -p ingest -p validation \
-		-p plr_projector -p challenges -p notifier -p reporting
+		-p plr_projector -p challenges -p notifier -p reporting -p portal
 
 openapi:
 	$(PY) scripts/dev/export_openapi.py

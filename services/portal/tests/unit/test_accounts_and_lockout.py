@@ -1,0 +1,106 @@
+"""Accounts, their principals, and the lock-out policy: pure functions, no I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lrs_platform.identity import PrincipalKind
+from portal.accounts import (
+    Account,
+    InvalidAccount,
+    LockoutPolicy,
+    Role,
+    SignInOutcome,
+    SignInState,
+    after_failure,
+    after_success,
+    check_new_password,
+    decide_sign_in,
+    is_locked,
+    new_account,
+)
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+POLICY = LockoutPolicy(failures=3, lock_for=timedelta(minutes=15))
+
+
+def fail(times: int, state: SignInState = SignInState(), at: datetime = NOW) -> SignInState:
+    for _ in range(times):
+        state = after_failure(state, at, POLICY)
+    return state
+
+
+def test_failures_below_the_threshold_only_count() -> None:
+    state = fail(2)
+    assert state == SignInState(failed_attempts=2, locked_until=None)
+    assert not is_locked(state, NOW)
+
+
+def test_the_threshold_failure_locks_for_the_policy_period() -> None:
+    state = fail(3)
+    assert state.locked_until == NOW + timedelta(minutes=15)
+    assert is_locked(state, NOW + timedelta(minutes=14, seconds=59))
+    assert not is_locked(state, NOW + timedelta(minutes=15))
+
+
+def test_failures_while_locked_do_not_extend_the_lock() -> None:
+    locked = fail(3)
+    assert after_failure(locked, NOW + timedelta(minutes=10), POLICY) == locked
+
+
+def test_counting_starts_again_once_a_lock_has_run_out() -> None:
+    later = NOW + timedelta(minutes=16)
+    state = after_failure(fail(3), later, POLICY)
+    assert state == SignInState(failed_attempts=1, locked_until=None)
+
+
+def test_a_success_clears_the_count() -> None:
+    assert after_success() == SignInState()
+
+
+def account(**changes: object) -> Account:
+    base = Account("a.user", "A User", Role.AO, "RN9093")
+    return Account(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+
+
+def test_unknown_disabled_and_wrong_password_answer_alike() -> None:
+    assert decide_sign_in(None, True, NOW) is SignInOutcome.WRONG_CREDENTIALS
+    assert decide_sign_in(account(disabled_at=NOW), True, NOW) is SignInOutcome.WRONG_CREDENTIALS
+    assert decide_sign_in(account(), False, NOW) is SignInOutcome.WRONG_CREDENTIALS
+
+
+def test_a_locked_account_is_refused_even_with_the_right_password() -> None:
+    locked = account(sign_in=SignInState(0, NOW + timedelta(minutes=1)))
+    assert decide_sign_in(locked, True, NOW) is SignInOutcome.LOCKED
+    assert decide_sign_in(account(), True, NOW) is SignInOutcome.SIGNED_IN
+
+
+def test_an_ao_user_is_the_aos_principal_and_an_operator_their_own() -> None:
+    ao_user = new_account("Alex.AO", "Alex", Role.AO, "RN9093", None)
+    assert ao_user.username == "alex.ao"
+    assert (ao_user.principal.kind, ao_user.principal.id) == (PrincipalKind.AO, "RN9093")
+    operator = new_account("olu", "Olu", Role.OPERATOR, None, "olu@lrs.example")
+    assert str(operator.principal) == "operator:olu"
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "ao_id"),
+    [
+        ("x", Role.AO, "RN1"),
+        ("has space", Role.AO, "RN1"),
+        ("ok.name", Role.AO, None),
+        ("ok.name", Role.AO, "5133"),
+        ("ok.name", Role.OPERATOR, "RN1"),
+    ],
+)
+def test_invalid_accounts_are_refused(username: str, role: Role, ao_id: str | None) -> None:
+    with pytest.raises(InvalidAccount):
+        new_account(username, "Name", role, ao_id, None)
+
+
+def test_a_short_password_is_refused() -> None:
+    with pytest.raises(InvalidAccount):
+        check_new_password("eleven char")
+    check_new_password("twelve chars")

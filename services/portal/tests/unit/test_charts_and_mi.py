@@ -1,0 +1,118 @@
+"""SVG charts and the MI built from the reporting API's rows: pure functions, no I/O."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from xml.etree import ElementTree
+
+import pytest
+
+from portal.charts import Chart, Series, nice_maximum, svg, table_rows
+from portal.mi import CHARTS, MiData, chart_csv, months_ending
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def bars(markup: str) -> dict[tuple[str, str], str]:
+    root = ElementTree.fromstring(markup)
+    return {
+        (rect.get("data-category", ""), rect.get("data-series", "")): rect.get("data-value", "")
+        for rect in root.iter(f"{SVG}rect")
+        if rect.get("data-value") is not None
+    }
+
+
+def test_every_bar_carries_its_own_number() -> None:
+    chart = Chart(
+        "c",
+        "Records",
+        "per month",
+        ("2026-10", "2026-11"),
+        (Series("Accepted", (3.0, 250.0)), Series("Rejected", (0.0, 7.0))),
+    )
+    assert bars(svg(chart)) == {
+        ("2026-10", "Accepted"): "3",
+        ("2026-11", "Accepted"): "250",
+        ("2026-10", "Rejected"): "0",
+        ("2026-11", "Rejected"): "7",
+    }
+
+
+def test_the_tallest_bar_reaches_the_top_of_a_round_scale() -> None:
+    chart = Chart("c", "t", "d", ("a", "b"), (Series("s", (40.0, 80.0)),))
+    root = ElementTree.fromstring(svg(chart))
+    heights = {
+        rect.get("data-category"): float(rect.get("height", "0"))
+        for rect in root.iter(f"{SVG}rect")
+        if rect.get("data-category")
+    }
+    assert heights["b"] == pytest.approx(2 * heights["a"])
+    assert nice_maximum(80) == 100
+
+
+@pytest.mark.parametrize(("value", "top"), [(0, 1), (1, 1), (3, 5), (7, 10), (12, 20), (21, 25), (26, 50), (101, 200)])
+def test_scales_end_on_round_numbers(value: float, top: float) -> None:
+    assert nice_maximum(value) == top
+
+
+def test_a_chart_is_an_image_named_by_its_title_and_description() -> None:
+    chart = Chart("chart-x", "Rejections <by> code", "a & b", ("RV001",), (Series("Records", (2.0,)),), horizontal=True)
+    markup = str(svg(chart))
+    root = ElementTree.fromstring(markup)
+    assert root.get("role") == "img"
+    assert root.get("aria-labelledby") == "chart-x-title chart-x-desc"
+    assert root.find(f"{SVG}title").text == "Rejections <by> code"  # type: ignore[union-attr]
+    assert "<by>" not in markup and "a &amp; b" in markup
+
+
+def test_a_series_of_the_wrong_length_is_refused() -> None:
+    with pytest.raises(ValueError, match="values"):
+        Chart("c", "t", "d", ("a", "b"), (Series("s", (1.0,)),))
+
+
+def test_months_end_with_this_one_and_cross_the_year() -> None:
+    assert months_ending(date(2026, 2, 14), 4) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+
+
+def data() -> MiData:
+    submissions = {
+        "2026-10": [
+            {
+                "batches_completed": 2,
+                "batches_failed": 1,
+                "records_accepted": 150,
+                "records_rejected": 60,
+                "rejections_by_code": {"RV001": 40, "RV004": 20},
+            }
+        ],
+        "2026-11": [
+            {
+                "batches_completed": 1,
+                "batches_failed": 0,
+                "records_accepted": 100,
+                "records_rejected": 5,
+                "rejections_by_code": {"RV004": 5},
+            }
+        ],
+    }
+    timeliness = {"2026-11": [{"batches_measured": 1, "batches_within_10_working_days": 1, "worst_working_days": 3}]}
+    return MiData(["2026-10", "2026-11"], submissions, timeliness)
+
+
+def test_the_charts_hold_the_reports_numbers() -> None:
+    charts = {name: build(data()) for name, build in CHARTS.items()}
+    assert table_rows(charts["batches"]) == [("2026-10", (2.0, 1.0)), ("2026-11", (1.0, 0.0))]
+    assert table_rows(charts["records"]) == [("2026-10", (150.0, 60.0)), ("2026-11", (100.0, 5.0))]
+    assert table_rows(charts["rejections"]) == [("RV001", (40.0,)), ("RV004", (25.0,))]
+    assert table_rows(charts["timeliness"]) == [("2026-10", (0.0, 0.0)), ("2026-11", (1.0, 1.0))]
+
+
+def test_each_chart_downloads_as_the_csv_of_its_table() -> None:
+    text = chart_csv(CHARTS["records"](data()))
+    assert text.splitlines() == ["Category,Accepted,Rejected", "2026-10,150,60", "2026-11,100,5"]
+
+
+def test_no_rejections_draw_an_empty_chart_that_says_so() -> None:
+    empty = MiData(["2026-11"], {}, {})
+    assert re.search(r"Nothing to show", str(svg(CHARTS["rejections"](empty))))
