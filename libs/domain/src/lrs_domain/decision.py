@@ -114,9 +114,13 @@ def achievement_states_needed(
     of its learner once merges are followed, so an achievement recorded under a ULN before it was
     merged is found whichever ULN of the learner a record names."""
     needed: set[tuple[str, str]] = set()
+    normalised: dict[str, str | None] = {}  # a batch names few qualifications
     for record in records:
         uln = record.uln.strip() if record.uln else None
-        qan = normalise_qan(record.qualification_number) if record.qualification_number else None
+        text = record.qualification_number
+        if text and text not in normalised:
+            normalised[text] = normalise_qan(text)
+        qan = normalised[text] if text else None
         if uln and qan:
             needed.update((merged_uln, qan) for merged_uln in reference.merges.resolve(uln).ulns)
     return frozenset(needed)

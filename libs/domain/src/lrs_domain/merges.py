@@ -14,15 +14,13 @@ every ULN merged into it) resolves to the same learner, whichever of them is ask
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from lrs_domain.reference import Learner
 
 
-@dataclass(frozen=True, slots=True)
-class MergedLearner:
+class MergedLearner(NamedTuple):
     """What the merges say about one ULN.
 
     `chain`: the ULN, then each ULN it was merged into in turn (each once, even in a cycle).
@@ -59,6 +57,8 @@ class LearnerMerges:
         return LearnerMerges({learner.uln: learner.master_uln for learner in learners if learner.master_uln})
 
     def resolve(self, uln: str) -> MergedLearner:
+        if uln not in self._master_of and uln not in self._merged_into:
+            return MergedLearner((uln,), uln, (uln,))  # most learners were never merged
         chain = [uln]
         seen = {uln}
         master = self._master_of.get(uln)
