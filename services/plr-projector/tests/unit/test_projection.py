@@ -201,6 +201,15 @@ def test_update_of_a_missing_achievement_is_a_projection_error() -> None:
         evolve_achievement(None, updated(ResultStatus.FINAL, "5"), META)
 
 
+def test_an_event_naming_another_achievement_at_the_same_key_is_parked() -> None:
+    log = Log()
+    foreign = withdrawn().model_copy(update={"achievement_id": uuid.UUID(int=2)})
+    changes = project([log.message(recorded()), log.message(foreign)])
+    (parked,) = changes.parked
+    assert "applied to achievement" in (parked.error or "")
+    assert [entry.change for entry in changes.history] == ["recorded"]
+
+
 def test_duplicate_event_ids_apply_once() -> None:
     log = Log()
     event_id = uuid.uuid4()
