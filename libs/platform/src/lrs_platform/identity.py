@@ -4,6 +4,10 @@ A key looks like `lrs_<key id>_<secret>`. Only SHA-256 of the secret is stored: 
 random bytes, so a slow password hash would add nothing. Operators create, rotate and revoke keys with
 `lrs credentials ...`. Authorisation happens in each service's domain layer from the `Principal`,
 never from what a caller wrote in a body.
+
+Each process caches a key it has seen for one second, so a request costs no query while a revocation
+(made by another process: the `lrs` command) takes effect everywhere within that second. Unknown and
+revoked keys are not cached: each attempt with one is looked up.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
@@ -23,7 +28,7 @@ from lrs_platform.database import apply_migrations
 from lrs_platform.problems import ProblemError
 
 IDENTITY_SCHEMA = "identity"
-_CACHE_SECONDS = 5.0
+CACHE_SECONDS = 1.0
 
 
 class PrincipalKind(StrEnum):
@@ -76,9 +81,10 @@ def _split_token(token: str) -> tuple[str, str] | None:
 class CredentialStore:
     """API keys in PostgreSQL (schema `identity`), with a short cache so a request costs no query."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._pool = pool
-        self._cache: dict[str, tuple[float, Principal | None, str]] = {}
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Principal, str]] = {}
 
     async def migrate(self) -> None:
         async with self._pool.acquire() as connection:
@@ -133,18 +139,20 @@ class CredentialStore:
             return None
         key_id, secret = parts
         cached = self._cache.get(key_id)
-        now = time.monotonic()
-        if cached is None or now - cached[0] > _CACHE_SECONDS:
+        now = self._clock()
+        if cached is None or now - cached[0] > CACHE_SECONDS:
+            self._cache.pop(key_id, None)
             row = await self._pool.fetchrow(
                 "SELECT principal, scopes, secret_hash FROM identity.credentials"
                 " WHERE key_id = $1 AND revoked_at IS NULL",
                 key_id,
             )
-            principal = Principal.parse(row["principal"], frozenset(row["scopes"])) if row else None
-            cached = (now, principal, row["secret_hash"] if row else "")
+            if row is None:
+                return None
+            cached = (now, Principal.parse(row["principal"], frozenset(row["scopes"])), row["secret_hash"])
             self._cache[key_id] = cached
         _, principal, stored_hash = cached
-        if principal is None or not hmac.compare_digest(stored_hash, _hash(secret)):
+        if not hmac.compare_digest(stored_hash, _hash(secret)):
             return None
         return principal
 

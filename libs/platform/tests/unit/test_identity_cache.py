@@ -1,0 +1,70 @@
+"""How long a revoked API key keeps working in a process that cached it: at most CACHE_SECONDS."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from lrs_platform.identity import CACHE_SECONDS, CredentialStore, Principal
+
+KEY_ID = "0123456789abcdef"
+SECRET = "s3cret"
+TOKEN = f"lrs_{KEY_ID}_{SECRET}"
+
+
+@dataclass
+class FakePool:
+    """The credentials table as another process (the `lrs` command) sees it."""
+
+    revoked: bool = False
+    queries: int = 0
+    rows: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {
+            KEY_ID: {"principal": "ao:RN5133", "scopes": [], "secret_hash": hashlib.sha256(SECRET.encode()).hexdigest()}
+        }
+    )
+
+    async def fetchrow(self, _query: str, key_id: str) -> dict[str, Any] | None:
+        self.queries += 1
+        return None if self.revoked else self.rows.get(key_id)
+
+
+@dataclass
+class Clock:
+    now: float = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_key_revoked_elsewhere_stops_working_within_the_cache_time() -> None:
+    pool, clock = FakePool(), Clock()
+    store = CredentialStore(pool, clock=clock)  # type: ignore[arg-type]
+    assert await store.authenticate(TOKEN) == Principal.parse("ao:RN5133")
+
+    pool.revoked = True
+    clock.now += CACHE_SECONDS / 2
+    assert await store.authenticate(TOKEN) is not None  # still cached
+    clock.now += CACHE_SECONDS / 2 + 0.001
+    assert await store.authenticate(TOKEN) is None
+    assert CACHE_SECONDS <= 1.0
+
+
+async def test_a_cached_key_costs_no_query_and_a_wrong_secret_is_refused() -> None:
+    pool, clock = FakePool(), Clock()
+    store = CredentialStore(pool, clock=clock)  # type: ignore[arg-type]
+    for _ in range(5):
+        assert await store.authenticate(TOKEN) is not None
+    assert await store.authenticate(f"lrs_{KEY_ID}_wrong") is None
+    assert pool.queries == 1
+
+
+async def test_unknown_keys_are_looked_up_every_time_and_never_cached() -> None:
+    pool, clock = FakePool(), Clock()
+    store = CredentialStore(pool, clock=clock)  # type: ignore[arg-type]
+    for _ in range(3):
+        assert await store.authenticate("lrs_feedfacefeedface_x") is None
+    assert pool.queries == 3
+    pool.rows["feedfacefeedface"] = {**pool.rows[KEY_ID], "secret_hash": hashlib.sha256(b"x").hexdigest()}
+    assert await store.authenticate("lrs_feedfacefeedface_x") is not None  # issued since: works at once
