@@ -11,6 +11,7 @@ from challenges.bootstrap import create_app as challenges_app
 from ingest.bootstrap import create_app as ingest_app
 from notifier.bootstrap import create_app as notifier_app
 from plr_projector.bootstrap import create_app as projector_app
+from portal.bootstrap import create_app as portal_app
 from reporting.bootstrap import create_app as reporting_app
 from validation.bootstrap import create_app as validation_app
 
@@ -22,6 +23,7 @@ APPS = {
     "challenges": challenges_app,
     "notifier": notifier_app,
     "reporting": reporting_app,
+    "portal": portal_app,
 }
 
 
