@@ -30,21 +30,28 @@ nohup .venv/bin/python -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.hand
 echo $! > "$run/pids/smtp.pid"
 
 declare -A prefix=([ingest]=INGEST [validation]=VALIDATION [plr-projector]=PROJECTOR [challenges]=CHALLENGES \
-  [notifier]=NOTIFIER [reporting]=REPORTING)
-for service in ingest validation plr-projector challenges notifier reporting; do
+  [notifier]=NOTIFIER [reporting]=REPORTING [portal]=PORTAL)
+for service in ingest validation plr-projector challenges notifier reporting portal; do
   port=$(free_port)
   name=${service//-/_}
   echo "export ${prefix[$service]}_PORT=$port LRS_${name^^}_URL=http://127.0.0.1:$port" >> "$run/env"
 done
+echo "export PORTAL_COOKIE_SECURE=false  # the portal is served over plain http on loopback" >> "$run/env"
 # shellcheck disable=SC1091
 source "$run/env"
-for service in ingest validation plr-projector challenges notifier reporting; do
+for service in ingest validation plr-projector challenges notifier reporting portal; do
   nohup ".venv/bin/lrs-$service" > "$run/logs/$service.log" 2>&1 < /dev/null &
   echo $! > "$run/pids/$service.pid"
 done
 echo "waiting for the services to be ready..."
 .venv/bin/python scripts/dev/demo.py wait
 .venv/bin/python scripts/dev/demo.py run
+for _ in $(seq 100); do curl -sf "$LRS_PORTAL_URL/readyz" > /dev/null && break; sleep 0.3; done
+sample_ao=$(sed -n 2p samples/sample-100.csv | cut -d, -f2)
+operator_key="$run/keys/operator.key"
+portal_users=$(.venv/bin/lrs --key-file "$operator_key" users create ao.demo --name "AO Demo" --role ao \
+  --ao "$sample_ao" --email results@ao.example \
+  && .venv/bin/lrs --key-file "$operator_key" users create operator.demo --name "Operator Demo" --role operator)
 cat <<MSG
 
 The system is up. Where to look:
@@ -54,4 +61,7 @@ The system is up. Where to look:
   API docs            \$LRS_INGEST_URL/docs, \$LRS_PLR_PROJECTOR_URL/docs, ... (see .run/env)
   operator key        .run/keys/operator.key   sample AO key: .run/keys/ao.key
   stop everything     make down
+
+Organisation Portal: $LRS_PORTAL_URL  (sign in as one of these; passwords are shown only now)
+$portal_users
 MSG

@@ -23,8 +23,6 @@ from tests.support.system import BIN, ROOT, RunningSystem, ServiceProcess, build
 from lrs_platform.database import create_pool
 from lrs_platform.identity import CredentialStore, Principal
 
-pytestmark = pytest.mark.integration
-
 CHROMIUM = Path(os.environ.get("LRS_CHROMIUM", "/usr/bin/chromium"))
 AXE = ROOT / "services" / "portal" / "src" / "portal" / "static" / "vendor" / "axe-core" / "axe.min.js"
 SAMPLE_AO = "RN9093"

@@ -89,8 +89,15 @@ _STATUS_TAGS = {
 _STATUS_WORDS = {"no_op": "no change"}
 
 
+_RECORD_TAGS = {"accepted": "govuk-tag--green", "rejected": "govuk-tag--red", "no_op": "govuk-tag--grey"}
+
+
 def _status_tag(value: str | None) -> str:
     return _STATUS_TAGS.get(value or "", "govuk-tag--grey")
+
+
+def _record_tag(value: str | None) -> str:
+    return _RECORD_TAGS.get(value or "", "govuk-tag--grey")
 
 
 TEMPLATES = Environment(
@@ -103,6 +110,7 @@ TEMPLATES = Environment(
 TEMPLATES.filters["uk_time"] = _uk_time
 TEMPLATES.filters["number"] = _number
 TEMPLATES.filters["status_tag"] = _status_tag
+TEMPLATES.filters["record_tag"] = _record_tag
 TEMPLATES.filters["status_words"] = lambda value: _STATUS_WORDS.get(value, value)
 TEMPLATES.filters["urlquote"] = lambda value: quote(str(value), safe="")
 TEMPLATES.globals["explain"] = explain
