@@ -33,6 +33,10 @@ def _deployments(docs: list[Doc]) -> dict[str, Doc]:
     return {doc["metadata"]["name"]: doc for doc in of_kind(docs, "Deployment")}
 
 
+def overlay_path(overlay: str) -> str:
+    return f"overlays/{overlay}"
+
+
 def _image_name(container: Doc) -> str:
     return str(container["image"]).rsplit("/", 1)[-1].split(":")[0]
 
@@ -54,10 +58,6 @@ def test_the_hardening_check_finds_a_missing_probe() -> None:
     del deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
 
     assert hardening_problems(deployment) == ["Deployment validation/validation: no readinessProbe"]
-
-
-def overlay_path(overlay: str) -> str:
-    return f"overlays/{overlay}"
 
 
 def hardening_problems(doc: Doc) -> list[str]:
@@ -412,15 +412,7 @@ def test_the_restore_reads_the_backups_prod_writes() -> None:
 def test_the_dev_overlay_deploys_the_smtp_sink_and_object_store_it_points_at() -> None:
     docs = render("overlays/dev")
     services = {doc["metadata"]["name"]: doc for doc in of_kind(docs, "Service")}
-    notifier = named(
-        docs,
-        "ConfigMap",
-        next(
-            doc["metadata"]["name"]
-            for doc in of_kind(docs, "ConfigMap")
-            if doc["metadata"]["name"].startswith("lrs-notifier")
-        ),
-    )
+    notifier = named(docs, "ConfigMap", "lrs-notifier")
     smtp_host, smtp_port = notifier["data"]["NOTIFIER_SMTP_HOST"], int(notifier["data"]["NOTIFIER_SMTP_PORT"])
     assert smtp_port in {port["port"] for port in services[smtp_host]["spec"]["ports"]}
     endpoint = named(docs, "Cluster", "lrs-db")["spec"]["backup"]["barmanObjectStore"]["endpointURL"]
