@@ -23,5 +23,6 @@ class ProjectorSettings(ServiceSettings):
     rebuild_workers: int | None = None
     # 'process': the projector starts its workers; 'external': they run elsewhere (an indexed Job).
     rebuild_launch: Literal["process", "external"] = "process"
-    # A worker whose slice holds more PLR events reads it in several passes (bounded memory).
-    rebuild_events_per_pass: int = 1_000_000
+    # A worker whose slice holds more PLR events reads it in several passes: its memory holds one
+    # pass's achievements (~1.5 KB each; at most one per event).
+    rebuild_events_per_pass: int = 500_000

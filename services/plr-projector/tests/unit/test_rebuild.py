@@ -1,4 +1,4 @@
-"""The bulk rebuild's pure parts: its slices of the log, its fast decoding, its fold in chunks and passes."""
+"""The bulk rebuild's pure parts: its slices of the log, and its fold in chunks and passes."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from lrs_contracts.challenge import ChallengeRaised
 from lrs_contracts.envelope import Contract
-from lrs_contracts.learner import AbilityToShare, LearnerRegistered, LearnersMerged
+from lrs_contracts.learner import LearnerRegistered, LearnersMerged
 from lrs_contracts.plr import (
     AchievementData,
     AchievementKey,
@@ -26,14 +25,12 @@ from plr_projector.projection import (
     CHALLENGE_TOPIC,
     LEARNER_TOPIC,
     PLR_TOPIC,
-    Decoded,
     Message,
-    OperatorAction,
     Snapshot,
     decode_message,
     project_batch,
 )
-from plr_projector.rebuild import FoldState, decode_trusted, in_pass, passes_for, plan_slices
+from plr_projector.rebuild import FoldState, in_pass, passes_for, plan_slices
 
 T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 ULNS = ["1000000043", "1026893096", "1000000051", "1000000078", "1000000086"]
@@ -165,59 +162,6 @@ def test_passes_bound_the_plr_events_a_pass_folds() -> None:
     assert [in_pass(learner, number, 3) for number in range(3)] == [True, False, False]
 
 
-def _essentials(item: Decoded) -> tuple[object, ...]:
-    envelope = item.envelope
-    meta = (envelope.event_id, envelope.event_type, envelope.occurred_at) if envelope else None
-    return (item.message, meta, item.payload, item.error, item.skipped)
-
-
-CASES = {
-    "recorded": _message(PLR_TOPIC, ULNS[0], _value(_recorded(ULNS[0], "5", ResultStatus.FINAL, 1), 1), 1),
-    "learner": _message(
-        LEARNER_TOPIC,
-        ULNS[0],
-        _value(
-            LearnerRegistered(uln=ULNS[0], given_name="A", family_name="B", ability_to_share=AbilityToShare.SHARES), 2
-        ),
-        2,
-    ),
-    "challenge": _message(
-        CHALLENGE_TOPIC,
-        "x",
-        _value(
-            ChallengeRaised(
-                challenge_id=uuid.UUID(int=3), achievement_id=uuid.UUID(int=4), ao_id="RN5133", uln=ULNS[0], reason="r"
-            ),
-            3,
-        ),
-        3,
-    ),
-    "wrong topic": _message(LEARNER_TOPIC, ULNS[0], _value(_recorded(ULNS[0], "5", ResultStatus.FINAL, 1), 4), 4),
-    "not json": _message(PLR_TOPIC, ULNS[0], b"not an event", 5),
-    "empty": _message(PLR_TOPIC, ULNS[0], None, 6),
-    "invalid uln": _message(
-        PLR_TOPIC,
-        ULNS[0],
-        _value(_recorded(ULNS[0], "5", ResultStatus.FINAL, 1), 7).replace(ULNS[0].encode(), b"12345"),
-        7,
-    ),
-}
-
-
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_trusted_decoding_answers_as_the_validating_decoder(case: str) -> None:
-    message = CASES[case]
-    assert _essentials(decode_trusted(message, {})) == _essentials(decode_message(message, {}))
-
-
-def test_operator_actions_are_honoured_on_the_fast_path() -> None:
-    message = CASES["recorded"]
-    replacement = _value(_recorded(ULNS[0], "9", ResultStatus.FINAL, 1), 8)
-    for action in (OperatorAction("skip"), OperatorAction("replace", replacement)):
-        actions = {message.position: action}
-        assert _essentials(decode_trusted(message, actions)) == _essentials(decode_message(message, actions))
-
-
 def _whole(messages: list[Message]) -> FoldState:
     """The live loop's answer for one batch holding the whole log."""
     state = FoldState()
@@ -236,7 +180,7 @@ def test_folding_in_chunks_gives_the_rows_of_one_batch(chunk: int) -> None:
     state = FoldState()
     history, parked = [], []
     for start in range(0, len(messages), chunk):
-        changes = state.fold([decode_trusted(message, {}) for message in messages[start : start + chunk]])
+        changes = state.fold([decode_message(message) for message in messages[start : start + chunk]])
         history += changes.history
         parked += [(item.message.position, item.reason) for item in changes.parked]
     whole = project_batch(Snapshot(), [decode_message(message) for message in messages])
@@ -252,7 +196,7 @@ def test_passes_together_give_the_rows_of_one_pass() -> None:
     merged = FoldState()
     for number in range(passes):
         state = FoldState()
-        state.fold([decode_trusted(message, {}) for message in messages if in_pass(message, number, passes)])
+        state.fold([decode_message(message) for message in messages if in_pass(message, number, passes)])
         for name, rows in _rows(state).items():
             target = _rows(merged)[name]
             assert isinstance(rows, dict | set) and isinstance(target, dict | set)

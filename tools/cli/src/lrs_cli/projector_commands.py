@@ -29,11 +29,18 @@ def _duration(seconds: float | None) -> str:
 
 
 def rebuild_line(status: dict[str, Any]) -> str:
-    """One line of progress: state, events done of target, rate and ETA."""
+    """One line of progress: state and phase, events done of target, rate and ETA."""
     if status.get("state") == "idle":
         return "no rebuild running"
+    workers = status.get("workers") or []
+    phase = status.get("phase")
+    detail = (
+        f": {phase}, {len(workers)} worker{'s' * (len(workers) != 1)}"
+        if workers and phase not in (None, "following")
+        else ""
+    )
     return (
-        f"rebuild {status['rebuild_id']} [{status['state']}] {status['progress'] * 100:5.1f}%"
+        f"rebuild {status['rebuild_id']} [{status['state']}{detail}] {status['progress'] * 100:5.1f}%"
         f" {status['projected_events']:,}/{status['target_events']:,} events"
         f" at {status['events_per_second']:,.0f}/s, ETA {_duration(status['eta_seconds'])}"
         + (f" (+{status['events_past_target']:,} since start)" if status.get("events_past_target") else "")
@@ -59,6 +66,7 @@ def rebuild(
     connection: Connection,
     action: str,
     *,
+    workers: int | None = None,
     follow: bool = False,
     interval: float = 2.0,
     out: Callable[[str], None] = print,
@@ -67,7 +75,8 @@ def rebuild(
         raise CommandError(f"rebuild action must be one of {', '.join(REBUILD_ACTIONS)}")
     with connection.client(SERVICE, timeout=600) as client:
         if action == "start":
-            status = expect_ok(client.post("/v1/admin/rebuild"))
+            params = {"workers": workers} if workers is not None else {}
+            status = expect_ok(client.post("/v1/admin/rebuild", params=params))
         elif action == "compare":
             return comparison_text(expect_ok(client.post("/v1/admin/rebuild/compare")))
         elif action == "switch":
@@ -186,8 +195,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     rebuild_parser.add_argument("step", choices=REBUILD_ACTIONS)
     rebuild_parser.add_argument("--follow", action="store_true", help="print progress and ETA until caught up")
     rebuild_parser.add_argument("--interval", type=float, default=2.0)
+    rebuild_parser.add_argument(
+        "--workers",
+        type=int,
+        help="start: worker processes loading disjoint partitions (default: the projector's cores;"
+        " 0: replay through the live code path)",
+    )
     rebuild_parser.set_defaults(
-        run=lambda connection, args: rebuild(connection, args.step, follow=args.follow, interval=args.interval)
+        run=lambda connection, args: rebuild(
+            connection, args.step, workers=args.workers, follow=args.follow, interval=args.interval
+        )
     )
     replay_parser = actions.add_parser("replay", help="re-project the learners with PLR events since a point")
     replay_parser.add_argument("--from", dest="from_", required=True, help="offset (every partition) or ISO time")
