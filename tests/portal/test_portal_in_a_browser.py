@@ -479,3 +479,23 @@ async def test_an_operator_sees_the_projector_and_creates_an_ao_account_that_can
     await sign_in(page, portal_system, username)
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
     await context.close()
+
+
+async def test_a_batch_failed_by_rs005_is_explained_in_words(ao_page: Page, portal_system: PortalSystem) -> None:
+    lines = (SAMPLES / "sample-100.csv").read_text().splitlines()
+    header, record = lines[:3], lines[3]
+    bad = [
+        record.replace("1000000043", uln).replace(",2013-07-02,", ",2023-01-09,")
+        for uln in ("0123456789", "1000000042")
+    ]
+    good = record.replace(",2013-07-02,", ",2023-01-10,")
+    content = "\r\n".join([*header, good, *bad]) + "\r\n"
+    async with await portal_system.client("ingest", f"ao:{SAMPLE_AO}") as ingest:
+        response = await ingest.post("/v1/batches", content=content.encode(), headers={"Content-Type": "text/csv"})
+    assert response.status_code == 202, response.text
+    await ao_page.goto(f"{portal_system.url}/batches/{response.json()['batch_id']}?wait=20")
+    assert await wait_decided(ao_page) == "failed"
+    explanation = ao_page.locator("[data-explains=RS005]")
+    await expect(explanation).to_contain_text("2 of the batch's 3 records were rejected (66.7%)")
+    await expect(explanation).to_contain_text("nothing from this batch has been added to any learner's record")
+    await expect(explanation).to_contain_text("not even the record that passed")
