@@ -1,4 +1,8 @@
-"""The six services as real processes, for end-to-end tests (and SIGKILL tests)."""
+"""The six services as real processes, for end-to-end tests (and SIGKILL tests).
+
+Each service's output goes to `<log_dir>/<service>.log`; tests pass a directory under `tmp_path` or
+`$LRS_TEST_LOG_DIR`, where the session's personal-data scan (tests/support/log_scan.py) reads it.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +52,7 @@ class ServiceProcess:
 
     def start(self) -> None:
         command, _ = SERVICES[self.name]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [str(BIN / command)], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
