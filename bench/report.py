@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ TARGETS = {
     "latency_p50_s": ("<=", 2.0),
     "sustained_records_per_s": (">=", 10_000),
     "replay_events_per_s": (">=", 50_000),
+    "replay_rate_1m_vs_100k": (">=", 0.80),
     "pipeline_vs_kafka_round_trip": (">=", 0.40),
     "max_service_rss_mb": ("<=", 300),
 }
@@ -80,6 +82,17 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _replay_scaling(result: dict[str, Any]) -> float | None:
+    """The headline worker count's rate at the largest log over its rate at the smallest, when the
+    ladder spans at least 100,000 to 1,000,000 events."""
+    replay = result.get("replay") or {}
+    entry = lookup(replay, "scaling", str(replay.get("headline_workers")))
+    if not entry or entry["smallest"] > 100_000 or entry["largest"] < 1_000_000:
+        return None
+    ratio: float | None = entry["rate_ratio"]
+    return ratio
+
+
 def _max_rss(result: dict[str, Any]) -> float | None:
     peaks = [mb for phase in result.get("memory_peak_mb", {}).values() for mb in phase.values()]
     return max(peaks) if peaks else None
@@ -90,6 +103,7 @@ def targets(result: dict[str, Any]) -> dict[str, Any]:
         "latency_p50_s": lookup(result, "latency", "p50"),
         "sustained_records_per_s": lookup(result, "sustained", "records_per_s"),
         "replay_events_per_s": lookup(result, "replay", "events_per_s"),
+        "replay_rate_1m_vs_100k": _replay_scaling(result),
         "pipeline_vs_kafka_round_trip": lookup(result, "ratios", "pipeline_vs_kafka_round_trip"),
         "max_service_rss_mb": _max_rss(result),
     }
@@ -182,14 +196,7 @@ def _rows(result: dict[str, Any]) -> list[list[str]]:
         add(f"  {stage} by its own time{note} (records/s)", _n(data.get("busy_records_per_s")))
     replay = result.get("replay")
     if replay:
-        add(
-            f"replay: rebuild from {replay['events']:,} events (events/s)",
-            _n(replay["events_per_s"]),
-            ">= 50,000",
-            f"kafka consume {_n(lookup(replay, 'baseline_consume', 'consume_per_s'))}/s",
-            _n(ratio.get("replay_vs_kafka_consume")),
-        )
-        add("", "", "", f"PG COPY {_n(copy.get('records_per_s'))}/s", _n(ratio.get("replay_vs_postgres_copy")))
+        _replay_rows(replay, ratio, copy, add)
     for phase, peaks in (result.get("memory_peak_mb") or {}).items():
         add(f"peak RSS during {phase} (MB)", ", ".join(f"{name} {mb:.0f}" for name, mb in peaks.items()), "<= 300 each")
     if replay:
@@ -197,6 +204,49 @@ def _rows(result: dict[str, Any]) -> list[list[str]]:
     for phase, seconds in (result.get("cpu_s") or {}).items():
         add(f"CPU seconds during {phase}", ", ".join(f"{name} {cpu:.1f}" for name, cpu in seconds.items()))
     return rows
+
+
+def _replay_rows(replay: dict[str, Any], ratio: dict[str, Any], copy: dict[str, Any], add: Callable[..., None]) -> None:
+    consume = f"kafka consume {_n(lookup(replay, 'baseline_consume', 'consume_per_s'))}/s"
+    runs = replay.get("runs")
+    if not runs:  # a result from before the ladder: one rebuild through the projector's own runner
+        add(f"replay: rebuild from {replay['events']:,} events (events/s)", _n(replay["events_per_s"]), ">= 50,000")
+        add("", "", "", consume, _n(ratio.get("replay_vs_kafka_consume")))
+        return
+    sizes = sorted({run["events"] for run in runs})
+    for workers in sorted({run["workers"] for run in runs}):
+        rates = {run["events"]: run["events_per_s"] for run in runs if run["workers"] == workers}
+        largest = rates.get(max(sizes))
+        consume_rate = lookup(replay, "baseline_consume", "consume_per_s")
+        add(
+            f"rebuild, {workers} worker{'s' * (workers > 1)}: {' / '.join(f'{size:,}' for size in sizes)} events"
+            " (events/s)",
+            " / ".join(_n(rates.get(size)) for size in sizes),
+            ">= 50,000",
+            consume,
+            _n(_ratio(largest, consume_rate)),
+        )
+    scaling = replay.get("scaling") or {}
+    headline = scaling.get(str(replay.get("headline_workers"))) or {}
+    if headline.get("rate_ratio") is not None:
+        add(
+            f"  rate at {headline['largest']:,} / at {headline['smallest']:,} events"
+            f" ({replay['headline_workers']} workers)",
+            _n(headline["rate_ratio"]),
+            ">= 0.80",
+        )
+    lines = {workers: entry for workers, entry in scaling.items() if entry.get("hours_for_1e8") is not None}
+    if lines:
+        add(
+            "  hours to rebuild 10^8 events (line through the sizes)",
+            ", ".join(
+                f"{workers} worker{'s' * (int(workers) > 1)} {entry['hours_for_1e8']:.1f} h"
+                f" ({entry['us_per_event']:.1f} us/event + {entry['fixed_s']:.0f} s)"
+                for workers, entry in sorted(lines.items())
+            ),
+        )
+    if copy.get("records_per_s"):
+        add("", "", "", f"PG COPY {_n(copy.get('records_per_s'))}/s", _n(ratio.get("replay_vs_postgres_copy")))
 
 
 _HEADER = ["measure", "measured", "target", "baseline (same run)", "ratio"]

@@ -28,17 +28,19 @@ from typing import Any
 
 import asyncpg
 import psutil
-from tests.support.system import SERVICES
 
 from bench import baselines, report, workload
 from bench.memory import sampling
 from bench.pipeline import BatchTiming, Pipeline, projector_counters
+from bench.processes import SERVICES
 from bench.replay import rebuild_benchmark
 from bench.system import create_database, drop_database, running_system, wait_until_quiet
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPLAY_FILL_PER_S = 10_000  # generating and producing the replay log (measured: ~12,500/s on 2 cores)
+REPLAY_REBUILD_PER_S = 20_000  # for planning only: a cautious rate of one rebuild
 REPLAY_FIXED_S = 30  # projector start, baseline consume, clean-up
+REBUILD_FIXED_S = 10  # worker processes starting, indexes of a small log, the abandon
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,10 @@ class Plan:
     latency_runs: int = 5
     awarding_organisations: int = 5
     batches_per_ao: int = 10
-    replay_events: int = 1_000_000
+    replay_sizes: tuple[int, ...] = (100_000, 300_000, 1_000_000)  # the log grows through these
+    replay_workers: tuple[int, ...] = (1, 2)  # each size is rebuilt once per worker count
     replay_learners: int = 200_000
+    replay_only: bool = False
     smoke: bool = False
     budget_s: float = 14 * 60  # the replay shrinks so that the whole run ends within this
     profile: str | None = None
@@ -63,7 +67,7 @@ class Plan:
         return 0 if self.smoke else self.awarding_organisations * self.batches_per_ao
 
 
-SMOKE = Plan(records=1_000, latency_runs=1, replay_events=0, smoke=True)
+SMOKE = Plan(records=1_000, latency_runs=1, replay_sizes=(2_000,), replay_workers=(2,), smoke=True)
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -122,17 +126,18 @@ def build_workload(
     return people, latency, sustained
 
 
-def replay_events_within_budget(plan: Plan, result: dict[str, Any], elapsed_s: float) -> int:
-    """The replay's event count: the plan's, or fewer (in 100,000s) when filling the log and
-    rebuilding at the rates this run has seen would end the run after `plan.budget_s`."""
-    if not plan.replay_events:
-        return 0
-    projection_rate = report.lookup(result, "sustained", "stages", "projection", "busy_records_per_s")
-    if not projection_rate:
-        return plan.replay_events
-    seconds_per_event = 1 / projection_rate + 1 / REPLAY_FILL_PER_S
-    affordable = int((plan.budget_s - elapsed_s - REPLAY_FIXED_S) / seconds_per_event) // 100_000 * 100_000
-    return max(100_000, min(plan.replay_events, affordable))
+def replay_sizes_within_budget(plan: Plan, elapsed_s: float) -> tuple[int, ...]:
+    """The replay's ladder: the plan's, without its largest sizes while filling the log and
+    rebuilding it would end the run after `plan.budget_s` (the smallest size always stays)."""
+    sizes = tuple(sorted(plan.replay_sizes))
+
+    def seconds(ladder: tuple[int, ...]) -> float:
+        rebuilds = sum(size / REPLAY_REBUILD_PER_S + REBUILD_FIXED_S for size in ladder) * len(plan.replay_workers)
+        return REPLAY_FIXED_S + max(ladder) / REPLAY_FILL_PER_S + rebuilds
+
+    while len(sizes) > 1 and elapsed_s + seconds(sizes) > plan.budget_s:
+        sizes = sizes[:-1]
+    return sizes
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -202,104 +207,118 @@ def _rate(count: float, seconds: float) -> int | None:
     return round(count / seconds) if seconds > 0 else None
 
 
+async def run_pipeline(
+    plan: Plan,
+    result: dict[str, Any],
+    kafka_bootstrap: str,
+    database_url: str,
+    log_dir: Path,
+    *,
+    started: float,
+    phase: list[str],
+) -> None:
+    """Latency, sustained throughput and the baselines, into `result`; `phase[0]` says where it is."""
+    phase[0] = progress("workload", started)
+    clock = time.perf_counter()
+    people, latency_batches, sustained_batches = build_workload(plan)
+    sizes = [len(b.content) for b in latency_batches]
+    result["workload"] = {
+        "learners": len(people),
+        "batch_bytes": max(sizes),
+        "mean_record_bytes": round(sum(sizes) / sum(b.records for b in latency_batches)),
+        "rejected_per_batch": latency_batches[0].rejected,
+        "generate_s": round(time.perf_counter() - clock, 1),
+    }
+    phase[0] = progress("start", started)
+    principals = ["operator:bench", *(f"ao:{ao}" for ao in workload.AWARDING_ORGANISATIONS)]
+    clock = time.perf_counter()
+    result["database"] = f"bench_{uuid.uuid4().hex[:10]}"
+    system_database_url = await create_database(database_url, result["database"])
+    async with running_system(
+        kafka_bootstrap,
+        system_database_url,
+        log_dir,
+        principals=principals,
+        profile=plan.profile if plan.profile in SERVICES else None,
+    ) as system:
+        pipeline = Pipeline(system)
+        result["setup"] = {"start_s": round(time.perf_counter() - clock, 1)}
+        phase[0] = progress("register", started)
+        clock = time.perf_counter()
+        for chunk in _groups(people, 10_000):
+            await pipeline.register(workload.learners_csv(chunk))
+        result["setup"]["register_s"] = round(time.perf_counter() - clock, 1)
+        result["setup"]["quiet"] = await wait_until_quiet(system)
+
+        phase[0] = progress("latency", started)
+        pids = {name: system.pid(name) for name in SERVICES}
+        async with sampling(pids) as memory:
+            timings = []
+            for batch in latency_batches:
+                timings.append(await pipeline.one(batch))
+                await wait_until_quiet(system, within=60)
+        result["latency"] = summarise_latency(timings)
+        measured_batches = [t.batch_id for t in timings]
+        result["memory_peak_mb"]["latency"] = memory.peak_mb()
+        result["cpu_s"] = {"latency": memory.cpu}
+
+        if sustained_batches:
+            phase[0] = progress("sustained", started)
+            before = await projector_counters(system)
+            async with sampling(pids) as memory:
+                timings = await pipeline.many(sustained_batches)
+            after = await projector_counters(system)
+            result["sustained"] = summarise_sustained(timings, before, after)
+            measured_batches = [t.batch_id for t in timings]
+            result["memory_peak_mb"]["sustained"] = memory.peak_mb()
+            result["cpu_s"]["sustained"] = memory.cpu
+        result["emails_sent"] = system.smtp.messages
+
+    # The same number of records of the same size, and the rows the projection wrote for them:
+    # the sustained run's, or the latency batches' when there is no sustained run (smoke).
+    phase[0] = progress("baselines", started)
+    records = result["sustained"]["records"] if sustained_batches else sum(b.records for b in latency_batches)
+    result["baselines"] = {
+        "kafka": await baselines.kafka_round_trip(kafka_bootstrap, records, result["workload"]["mean_record_bytes"]),
+        "postgres_copy": await baselines.postgres_copy(system_database_url, measured_batches),
+    }
+    await drop_database(database_url, result.pop("database"))
+
+
 async def run(plan: Plan, kafka_bootstrap: str, database_url: str, log_dir: Path) -> dict[str, Any]:
     """The whole benchmark; returns the result document (`ok` false when the pipeline failed)."""
     started = time.time()
     result: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "mode": "smoke" if plan.smoke else "full",
+        "mode": "smoke" if plan.smoke else ("replay" if plan.replay_only else "full"),
         "machine": {**machine(), "postgresql": await postgres_version(database_url)},
         "plan": dataclasses.asdict(plan),
         "logs": str(log_dir),
         "memory_peak_mb": {},
         "ok": False,
     }
-    phase = progress("workload", started)
+    phase = ["start"]
+    await asyncio.to_thread(log_dir.mkdir, parents=True, exist_ok=True)
     try:
-        clock = time.perf_counter()
-        people, latency_batches, sustained_batches = build_workload(plan)
-        sizes = [len(b.content) for b in latency_batches]
-        result["workload"] = {
-            "learners": len(people),
-            "batch_bytes": max(sizes),
-            "mean_record_bytes": round(sum(sizes) / sum(b.records for b in latency_batches)),
-            "rejected_per_batch": latency_batches[0].rejected,
-            "generate_s": round(time.perf_counter() - clock, 1),
-        }
-        phase = progress("start", started)
-        principals = ["operator:bench", *(f"ao:{ao}" for ao in workload.AWARDING_ORGANISATIONS)]
-        clock = time.perf_counter()
-        result["database"] = f"bench_{uuid.uuid4().hex[:10]}"
-        system_database_url = await create_database(database_url, result["database"])
-        async with running_system(
-            kafka_bootstrap,
-            system_database_url,
-            log_dir,
-            principals=principals,
-            profile=plan.profile if plan.profile in SERVICES else None,
-        ) as system:
-            pipeline = Pipeline(system)
-            result["setup"] = {"start_s": round(time.perf_counter() - clock, 1)}
-            phase = progress("register", started)
-            clock = time.perf_counter()
-            for chunk in _groups(people, 10_000):
-                await pipeline.register(workload.learners_csv(chunk))
-            result["setup"]["register_s"] = round(time.perf_counter() - clock, 1)
-            result["setup"]["quiet"] = await wait_until_quiet(system)
-
-            phase = progress("latency", started)
-            pids = {name: system.pid(name) for name in SERVICES}
-            async with sampling(pids) as memory:
-                timings = []
-                for batch in latency_batches:
-                    timings.append(await pipeline.one(batch))
-                    await wait_until_quiet(system, within=60)
-            result["latency"] = summarise_latency(timings)
-            measured_batches = [t.batch_id for t in timings]
-            result["memory_peak_mb"]["latency"] = memory.peak_mb()
-            result["cpu_s"] = {"latency": memory.cpu}
-
-            if sustained_batches:
-                phase = progress("sustained", started)
-                before = await projector_counters(system)
-                async with sampling(pids) as memory:
-                    timings = await pipeline.many(sustained_batches)
-                after = await projector_counters(system)
-                result["sustained"] = summarise_sustained(timings, before, after)
-                measured_batches = [t.batch_id for t in timings]
-                result["memory_peak_mb"]["sustained"] = memory.peak_mb()
-                result["cpu_s"]["sustained"] = memory.cpu
-            result["emails_sent"] = system.smtp.messages
-
-        # The same number of records of the same size, and the rows the projection wrote for them:
-        # the sustained run's, or the latency batches' when there is no sustained run (smoke).
-        phase = progress("baselines", started)
-        records = result["sustained"]["records"] if sustained_batches else sum(b.records for b in latency_batches)
-        result["baselines"] = {
-            "kafka": await baselines.kafka_round_trip(
-                kafka_bootstrap, records, result["workload"]["mean_record_bytes"]
-            ),
-            "postgres_copy": await baselines.postgres_copy(system_database_url, measured_batches),
-        }
-        await drop_database(database_url, result.pop("database"))
-
-        events = replay_events_within_budget(plan, result, time.time() - started)
-        if events:
-            phase = progress(f"replay ({events:,} events)", started)
+        if not plan.replay_only:
+            await run_pipeline(plan, result, kafka_bootstrap, database_url, log_dir, started=started, phase=phase)
+        sizes = replay_sizes_within_budget(plan, time.time() - started) if plan.replay_sizes else ()
+        if sizes:
+            phase[0] = progress(f"replay ({', '.join(f'{size:,}' for size in sizes)} events)", started)
             result["replay"] = await rebuild_benchmark(
                 kafka_bootstrap,
                 database_url,
                 log_dir,
-                events=events,
+                sizes=sizes,
+                workers=plan.replay_workers,
                 learners=plan.replay_learners,
                 profile=plan.profile == "replay",
             )
-            result["replay"]["planned_events"] = plan.replay_events
-            result["replay"]["seconds_for_1m_events"] = round(1_000_000 / result["replay"]["events_per_s"])
+            result["replay"]["planned_sizes"] = list(plan.replay_sizes)
         result["ok"] = True
     except Exception as error:
         result["error"] = {
-            "phase": phase,
+            "phase": phase[0],
             "message": f"{type(error).__name__}: {error}",
             "traceback": traceback.format_exc(),
         }
@@ -317,16 +336,29 @@ async def run_smoke(kafka_bootstrap: str, database_url: str, log_dir: Path) -> d
     return await run(dataclasses.replace(SMOKE, uln_salt=uuid.uuid4().hex[:8]), kafka_bootstrap, database_url, log_dir)
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    return tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="1 batch of 1,000 records and small baselines")
     parser.add_argument("--latency-runs", type=int, default=Plan.latency_runs)
     parser.add_argument("--batches-per-ao", type=int, default=Plan.batches_per_ao)
-    parser.add_argument("--replay-events", type=int, default=Plan.replay_events, help="0 skips the replay")
+    parser.add_argument(
+        "--replay-sizes",
+        type=_sizes,
+        default=Plan.replay_sizes,
+        help="the rebuild's log sizes, comma-separated (default 100000,300000,1000000); 0 skips the replay",
+    )
+    parser.add_argument(
+        "--replay-workers", type=_sizes, default=Plan.replay_workers, help="worker counts per size (default 1,2)"
+    )
+    parser.add_argument("--replay-only", action="store_true", help="only the rebuild benchmark (and its baseline)")
     parser.add_argument(
         "--profile",
         choices=[*sorted(SERVICES), "replay"],
-        help="run this service (or the replay's projector) under pyinstrument; the report is beside the logs",
+        help="run this service (or the rebuild's projector and workers) under pyinstrument; reports beside the logs",
     )
     parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>.json)")
     arguments = parser.parse_args(argv)
@@ -341,14 +373,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         else Plan(
             latency_runs=arguments.latency_runs,
             batches_per_ao=arguments.batches_per_ao,
-            replay_events=arguments.replay_events,
+            replay_sizes=tuple(size for size in arguments.replay_sizes if size > 0),
+            replay_workers=arguments.replay_workers,
+            replay_only=arguments.replay_only,
         )
     )
     plan = dataclasses.replace(plan, profile=arguments.profile, uln_salt=uuid.uuid4().hex[:8])
     stamp = datetime.now(UTC)
     log_dir = RESULTS / "logs" / stamp.strftime("%Y%m%dT%H%M%SZ")
     result = asyncio.run(run(plan, kafka_bootstrap, database_url, log_dir))
-    out = arguments.out or RESULTS / (f"{stamp:%Y-%m-%d}" + ("-smoke" if plan.smoke else "") + ".json")
+    suffix = "-smoke" if plan.smoke else "-replay" if plan.replay_only else ""
+    out = arguments.out or RESULTS / f"{stamp:%Y-%m-%d}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(report.table(result))

@@ -1,8 +1,8 @@
 """The system under test: the six services as real processes on a database of their own.
 
-Built on `tests.support.system` (the end-to-end tests' harness). Everything the benchmark creates is
-private to the run: a fresh database, consumer groups, the faust app id, an SMTP sink that only
-counts, API keys. Optionally one service runs under pyinstrument (`profile=`).
+Built on `bench.processes`. Everything the benchmark creates is private to the run: a fresh
+database, consumer groups, the faust app id, an SMTP sink that only counts, API keys. Optionally
+one service runs under pyinstrument (`profile=`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import httpx
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiosmtpd.controller import Controller
-from tests.support.system import ROOT, RunningSystem, ServiceProcess, build_system, free_port
 
+from bench.processes import ROOT, RunningSystem, ServiceProcess, build_system, free_port
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_platform.database import create_pool
 from lrs_platform.identity import CredentialStore, Principal

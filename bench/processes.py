@@ -1,0 +1,117 @@
+"""The services as real processes, for the benchmark: started from the workspace's console scripts,
+each on a free port with its log in a file. (The benchmark keeps its own copy of this small harness:
+it is a tool, and does not import the tests.)"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+SERVICES = {
+    "ingest": ("lrs-ingest", "INGEST"),
+    "validation": ("lrs-validation", "VALIDATION"),
+    "plr-projector": ("lrs-plr-projector", "PROJECTOR"),
+    "challenges": ("lrs-challenges", "CHALLENGES"),
+    "notifier": ("lrs-notifier", "NOTIFIER"),
+    "reporting": ("lrs-reporting", "REPORTING"),
+}
+READY_POLL_SECONDS = 0.2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command, _ = SERVICES[self.name]
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(BIN / command)], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.send_signal(signal.SIGKILL)
+                self.process.wait(timeout=30)
+
+    async def wait_ready(self, within: float = 120.0) -> None:
+        deadline = time.monotonic() + within
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            while True:
+                if self.process and self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}: see {self.log_path}")
+                try:
+                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.name} not ready after {within}s (log: {self.log_path})")
+                await asyncio.sleep(READY_POLL_SECONDS)
+
+
+@dataclass
+class RunningSystem:
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.services[name]
+
+    async def start(self, *names: str) -> None:
+        for name in names or tuple(self.services):
+            self.services[name].start()
+        await asyncio.gather(*(self.services[name].wait_ready() for name in names or tuple(self.services)))
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+
+
+def build_system(
+    kafka_bootstrap: str, database_url: str, log_dir: Path, extra_env: dict[str, str] | None = None
+) -> RunningSystem:
+    system = RunningSystem()
+    base_env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "DATABASE_URL": database_url,
+        **(extra_env or {}),
+    }
+    for name, (_, prefix) in SERVICES.items():
+        port = free_port()
+        env = {**base_env, f"{prefix}_PORT": str(port), f"{prefix}_LOG_JSON": "true"}
+        system.services[name] = ServiceProcess(name, port, env, log_dir / f"{name}.log")
+    urls = {f"LRS_{name.upper().replace('-', '_')}_URL": svc.url for name, svc in system.services.items()}
+    for service in system.services.values():
+        service.env.update(urls)
+    return system
