@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -11,10 +12,42 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lrs_contracts.topics import ALL_TOPICS, Topic
 
 MAX_MESSAGE_BYTES = 8 * 1_048_576
+
+
+class KafkaSecurity(BaseSettings):
+    """How every client of the process reaches the brokers: plain text locally, mutual TLS in a cluster
+    (each service's KafkaUser certificate, mounted by the manifests). Read once from the environment,
+    unprefixed, like `KAFKA_BOOTSTRAP_SERVERS`."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore", frozen=True)
+
+    security_protocol: str = "PLAINTEXT"
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    def client_options(self) -> dict[str, Any]:
+        if self.security_protocol == "PLAINTEXT":
+            return {}
+        context = create_ssl_context(cafile=self.ssl_cafile, certfile=self.ssl_certfile, keyfile=self.ssl_keyfile)
+        return {"security_protocol": self.security_protocol, "ssl_context": context}
+
+
+@functools.cache
+def connection_options() -> dict[str, Any]:
+    return KafkaSecurity().client_options()
+
+
+def make_admin(bootstrap_servers: str, *, request_timeout_ms: int) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=request_timeout_ms, **connection_options()
+    )
 
 
 def make_producer(bootstrap_servers: str, *, transactional_id: str | None = None, **overrides: Any) -> AIOKafkaProducer:
@@ -27,6 +60,7 @@ def make_producer(bootstrap_servers: str, *, transactional_id: str | None = None
         "max_request_size": MAX_MESSAGE_BYTES,
         "compression_type": "gzip",
         "request_timeout_ms": 15_000,
+        **connection_options(),
     }
     if transactional_id is not None:
         options["transactional_id"] = transactional_id
@@ -46,6 +80,7 @@ def make_consumer(bootstrap_servers: str, *topics: str, group_id: str | None, **
         "fetch_max_bytes": 4 * MAX_MESSAGE_BYTES,
         "session_timeout_ms": 10_000,
         "heartbeat_interval_ms": 1_000,
+        **connection_options(),
     }
     options.update(overrides)
     return AIOKafkaConsumer(*topics, **options)
@@ -72,7 +107,7 @@ async def ensure_topics(
         wanted.append(_new_topic(topic, partitions))
         if with_dead_letters:
             wanted.append(NewTopic(topic.dead_letters, partitions or topic.partitions, 1))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
+    admin = make_admin(bootstrap_servers, request_timeout_ms=15_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -87,7 +122,7 @@ async def ensure_topics(
 async def wait_for_kafka(bootstrap_servers: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3_000)
+        admin = make_admin(bootstrap_servers, request_timeout_ms=3_000)
         try:
             await admin.start()
             await admin.list_topics()
@@ -102,7 +137,7 @@ async def wait_for_kafka(bootstrap_servers: str, timeout: float = 60.0) -> None:
 
 async def kafka_reachable(bootstrap_servers: str) -> None:
     """A readiness probe: raises unless the cluster answers a metadata request within 3 s."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3_000)
+    admin = make_admin(bootstrap_servers, request_timeout_ms=3_000)
     try:
         await asyncio.wait_for(admin.start(), 3.0)
         await asyncio.wait_for(admin.list_topics(), 3.0)
