@@ -499,3 +499,18 @@ async def test_a_batch_failed_by_rs005_is_explained_in_words(ao_page: Page, port
     await expect(explanation).to_contain_text("2 of the batch's 3 records were rejected (66.7%)")
     await expect(explanation).to_contain_text("nothing from this batch has been added to any learner's record")
     await expect(explanation).to_contain_text("not even the record that passed")
+
+
+async def test_direct_entry_checks_each_field_as_it_is_typed(ao_page: Page, portal_system: PortalSystem) -> None:
+    await ao_page.goto(f"{portal_system.url}/direct-entry")
+    await ao_page.get_by_label("Unique Learner Number (ULN)").fill("1000000042")
+    await ao_page.get_by_label("Unique Learner Number (ULN)").press("Tab")
+    await expect(ao_page.locator("#uln-error")).to_be_visible()
+    await expect(ao_page.locator("#uln-error")).to_contain_text("RV002")
+    await expect(ao_page.get_by_label("Unique Learner Number (ULN)")).to_have_attribute(
+        "aria-describedby", re.compile("uln-error")
+    )
+    await expect(ao_page.locator("#given_name-error")).to_be_hidden()  # untouched fields stay quiet
+    await ao_page.get_by_label("Unique Learner Number (ULN)").fill("1000000043")
+    await ao_page.get_by_label("Unique Learner Number (ULN)").press("Tab")
+    await expect(ao_page.locator("#uln-error")).to_be_hidden()
