@@ -7,8 +7,8 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -23,7 +23,9 @@ from lrs_domain.identifiers import normalise_qan
 from lrs_platform.identity import CurrentPrincipal, Principal, PrincipalKind
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
+from plr_projector import credentials
 from plr_projector.consumer import Runner, Topics
+from plr_projector.credential_keys import CredentialKeyError, CredentialKeys
 from plr_projector.operations import DeadLetters, LogProbe, OperationError, Rebuilds, Replays
 from plr_projector.projection import PLR_TOPIC, PROJECTED_TOPICS
 from plr_projector.store import ReadModel, TopicPartition
@@ -519,4 +521,139 @@ async def replay_status(
     return await projector.replays.status(replay_id)
 
 
-__all__ = ["Projector", "TopicPartition", "admin_router", "centre_router", "plr_router"]
+# --- verifiable credentials ------------------------------------------------------------------
+
+credential_router = APIRouter(tags=["verifiable credentials"])
+
+
+@dataclass(frozen=True)
+class CredentialSigning:
+    """The issuer every credential names and the keys that sign them; built in bootstrap."""
+
+    issuer: credentials.CredentialIssuer
+    keys: CredentialKeys
+
+
+def credential_signing_of(request: Request) -> CredentialSigning:
+    signing: CredentialSigning = request.app.state.credential_signing
+    return signing
+
+
+CredentialSigningDep = Annotated[CredentialSigning, Depends(credential_signing_of)]
+
+
+def _signing_unavailable(error: CredentialKeyError) -> ProblemError:
+    return ProblemError(503, "Credential signing unavailable", error.detail, code="CREDENTIAL_SIGNING_UNAVAILABLE")
+
+
+class PlrCredential(BaseModel):
+    format: Literal["vc+jwt"] = "vc+jwt"
+    credential: str = Field(description="compact JWS (VC-JWT, EdDSA) of a 1EdTech CLR 2.0 ClrCredential")
+    credential_id: str
+    kid: str = Field(description="the signing key: its JWK in `jwks_uri`, retired keys included")
+    jwks_uri: str
+    achievements: int
+
+
+@credential_router.get(
+    "/v1/learners/{uln}/plr/credential",
+    summary="The learner's live achievements as a signed verifiable credential (CLR 2.0 / Open Badges 3.0)",
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def export_plr_credential(
+    uln: Uln, principal: CurrentPrincipal, projector: ProjectorDep, signing: CredentialSigningDep
+) -> PlrCredential:
+    if principal.kind not in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
+        raise _forbidden("Only the learner, or an operator, may export a PLR as a verifiable credential.")
+    async with (
+        projector.pool.acquire() as connection,
+        connection.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        group = await projector.model.learner_group(connection, uln)
+        try:
+            audience_for(principal, group)
+        except AccessDenied as denied:
+            _log.info("plr_credential_refused", principal=principal.kind.value)
+            raise _forbidden(denied.detail, denied.code) from denied
+        achievements = await projector.model.achievements(connection, group.ulns)
+        held = await projector.model.parked_count_for(connection, group.ulns, PLR_TOPIC)
+    if held:
+        raise ProblemError(
+            409,
+            "PLR incomplete",
+            f"{held} of this learner's events are held in dead letters; a credential would attest a record"
+            " that is not yet current. An operator resolves them (lrs dlq ...), then try again.",
+            code="EVENTS_HELD_IN_DEAD_LETTERS",
+        )
+    try:
+        document = credentials.plr_credential(
+            signing.issuer, group.master_uln, achievements, credential_id=uuid.uuid4(), issued_at=datetime.now(UTC)
+        )
+        key = await signing.keys.signing_key()
+    except credentials.NothingToCertify as nothing:
+        raise ProblemError(404, "Nothing to certify", str(nothing), code="PLR_HAS_NO_ACHIEVEMENTS") from nothing
+    except CredentialKeyError as error:
+        raise _signing_unavailable(error) from error
+    count = len(document["credentialSubject"]["verifiableCredential"])
+    _log.info("plr_credential_issued", principal=principal.kind.value, key_id=key.key_id, achievements=count)
+    return PlrCredential(
+        credential=credentials.sign(document, signing.issuer, key),
+        credential_id=document["id"],
+        kid=signing.issuer.key_uri(key.key_id),
+        jwks_uri=signing.issuer.jwks_uri,
+        achievements=count,
+    )
+
+
+@credential_router.get(
+    "/.well-known/jwks.json",
+    summary="The public keys that verify PLR credentials, retired keys included (no authentication)",
+)
+async def credential_jwks(signing: CredentialSigningDep) -> JSONResponse:
+    keys = [
+        credentials.public_jwk(signing.issuer, key.key_id, key.public_key) for key in await signing.keys.public_keys()
+    ]
+    return JSONResponse({"keys": keys}, headers={"Cache-Control": "public, max-age=300"})
+
+
+@admin_router.get("/credential-keys", summary="Credential signing keys: the active one and those retired")
+async def credential_keys(principal: CurrentPrincipal, signing: CredentialSigningDep) -> dict[str, Any]:
+    _require_operator(principal)
+    return {
+        "keys": [
+            {
+                "key_id": key.key_id,
+                "kid": signing.issuer.key_uri(key.key_id),
+                "active": key.retired_at is None,
+                "created_at": key.created_at.isoformat(),
+                "created_by": key.created_by,
+                "retired_at": key.retired_at.isoformat() if key.retired_at else None,
+            }
+            for key in await signing.keys.public_keys()
+        ]
+    }
+
+
+@admin_router.post(
+    "/credential-keys/rotate",
+    summary="Sign new credentials with a new key; the retired key stays published for verification",
+    responses=problem_responses(503),
+)
+async def rotate_credential_keys(principal: CurrentPrincipal, signing: CredentialSigningDep) -> dict[str, Any]:
+    _require_operator(principal)
+    try:
+        created, retired = await signing.keys.rotate(str(principal))
+    except CredentialKeyError as error:
+        raise _signing_unavailable(error) from error
+    return {"key_id": created.key_id, "kid": signing.issuer.key_uri(created.key_id), "retired": retired}
+
+
+__all__ = [
+    "CredentialSigning",
+    "Projector",
+    "TopicPartition",
+    "admin_router",
+    "centre_router",
+    "credential_router",
+    "plr_router",
+]

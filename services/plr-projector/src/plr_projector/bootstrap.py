@@ -17,9 +17,18 @@ from lrs_platform.identity import CredentialStore
 from lrs_platform.kafka import ensure_topics, kafka_reachable, make_producer, wait_for_kafka
 from lrs_platform.logging import configure_logging, get_logger
 from plr_projector import metrics
-from plr_projector.api import Projector, admin_router, centre_router, plr_router
+from plr_projector.api import (
+    CredentialSigning,
+    Projector,
+    admin_router,
+    centre_router,
+    credential_router,
+    plr_router,
+)
 from plr_projector.config import ProjectorSettings
 from plr_projector.consumer import Runner, Topics
+from plr_projector.credential_keys import CredentialKeys, KeyEncryptionKey
+from plr_projector.credentials import CredentialIssuer
 from plr_projector.operations import DeadLetters, LogProbe, Rebuilds, RebuildSettings, Replays
 from plr_projector.projection import OperatorAction, Position
 from plr_projector.store import LIVE_SCHEMA, MIGRATIONS, OPS_MIGRATIONS, OPS_SCHEMA, ReadModel
@@ -113,6 +122,11 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
                 read_wait_max_ms=settings.read_wait_max_ms,
             )
             app.state.projector = projector
+            kek = settings.credential_key_encryption_key
+            app.state.credential_signing = CredentialSigning(
+                CredentialIssuer.at(settings.credential_issuer_url),
+                CredentialKeys(pool, KeyEncryptionKey.parse(kek.get_secret_value()) if kek else None),
+            )
             readiness(app, postgres=lambda: database_reachable(pool), kafka=lambda: kafka_reachable(bootstrap))
             if settings.run_consumer:
                 await live.publish_dead_letters()
@@ -133,4 +147,5 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
     app.include_router(plr_router)
     app.include_router(centre_router)
     app.include_router(admin_router)
+    app.include_router(credential_router)
     return app

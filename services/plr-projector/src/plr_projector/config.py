@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from lrs_platform.settings import ServiceSettings
@@ -26,3 +27,8 @@ class ProjectorSettings(ServiceSettings):
     # A worker whose slice holds more PLR events reads it in several passes: its memory holds one
     # pass's achievements (~1.5 KB each; at most one per event).
     rebuild_events_per_pass: int = 500_000
+    # Verifiable PLR credentials (decision 0050): the public base URL that names the issuer and its
+    # keys in every credential, and the key sealing the signing keys at rest (32 bytes, base64);
+    # without that key the projector issues no credential.
+    credential_issuer_url: str = "http://127.0.0.1:8003"
+    credential_key_encryption_key: SecretStr | None = None

@@ -1,0 +1,217 @@
+"""A PLR the learner can prove: a 1EdTech CLR 2.0 `ClrCredential` secured as a VC-JWT (EdDSA).
+
+Pure: read-model rows and a signing key in, a JSON document or a compact JWS out. Each live AO
+achievement becomes an Open Badges 3.0 `AchievementCredential` inside the CLR, naming its awarding
+organisation (the achievement's `creator` and the subject's `source`), its grade and its status
+(Final → `Completed`, Provisional → `Provisional`, the OB 3.0 result statuses). Withdrawn achievements
+and centre (ILR) records are left out. See docs/decisions/0050-verifiable-plr-credentials.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from lrs_domain.identifiers import display_qan
+from plr_projector.projection import AchievementRow
+
+VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
+OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+CLR_SCHEMA = "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json"
+OB_SCHEMA = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
+SCHEMA_VALIDATOR = "1EdTechJsonSchemaValidator2019"
+JWS_ALGORITHM = "EdDSA"
+
+# OB 3.0 ResultStatusType: "Completed" is a confirmed result, "Provisional" one not yet confirmed.
+RESULT_STATUS = {"F": "Completed", "P": "Provisional"}
+STATUS_WORD = {"F": "Final", "P": "Provisional"}
+
+
+class NothingToCertify(Exception):
+    """The PLR holds no live AO achievement; a CLR needs at least one credential."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    key_id: str
+    private_key: Ed25519PrivateKey = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CredentialIssuer:
+    """The LRS as a credential issuer: its public base URL names it, its keys and what it describes."""
+
+    url: str
+    name: str = "Learning Records Service"
+
+    @staticmethod
+    def at(url: str, name: str = "Learning Records Service") -> CredentialIssuer:
+        return CredentialIssuer(url.rstrip("/"), name)
+
+    @property
+    def jwks_uri(self) -> str:
+        return f"{self.url}/.well-known/jwks.json"
+
+    def key_uri(self, key_id: str) -> str:
+        """The JOSE `kid`: a URI that dereferences (through the JWKS) to the public key."""
+        return f"{self.jwks_uri}#{key_id}"
+
+    def learner_uri(self, uln: str) -> str:
+        return f"{self.url}/v1/learners/{uln}"
+
+    def profile(self) -> dict[str, Any]:
+        return {"id": self.url, "type": ["Profile"], "name": self.name}
+
+    def awarding_organisation(self, ao_id: str, name: str) -> dict[str, Any]:
+        return {"id": f"{self.url}/awarding-organisations/{ao_id}", "type": ["Profile"], "name": name}
+
+    def qualification_uri(self, qualification_number: str, pathway: str | None) -> str:
+        uri = f"{self.url}/qualifications/{qualification_number}"
+        return f"{uri}/pathways/{pathway}" if pathway else uri
+
+
+def iso_z(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _achievement(issuer: CredentialIssuer, row: AchievementRow) -> dict[str, Any]:
+    uri = issuer.qualification_uri(row.qualification_number, row.pathway)
+    level = f", level {row.level}" if row.level else ""
+    return {
+        "id": uri,
+        "type": ["Achievement"],
+        "name": row.title,
+        "description": f"{row.title}: {row.qualification_type}{level} ({row.framework}).",
+        "humanCode": display_qan(row.qualification_number),
+        "criteria": {"narrative": f"Awarded by {row.awarding_organisation_name} ({row.ao_id})."},
+        "creator": issuer.awarding_organisation(row.ao_id, row.awarding_organisation_name),
+        "resultDescription": [
+            {"id": f"{uri}#grade", "type": ["ResultDescription"], "name": "Grade", "resultType": "LetterGrade"},
+            {"id": f"{uri}#status", "type": ["ResultDescription"], "name": "Result status", "resultType": "Status"},
+        ],
+    }
+
+
+def _achievement_credential(
+    issuer: CredentialIssuer, subject_id: str, row: AchievementRow, valid_from: str
+) -> dict[str, Any]:
+    achievement = _achievement(issuer, row)
+    awarding_organisation = achievement["creator"]
+    subject: dict[str, Any] = {
+        "id": subject_id,
+        "type": ["AchievementSubject"],
+        "achievement": achievement,
+        "source": awarding_organisation,
+        "result": [
+            {"type": ["Result"], "resultDescription": f"{achievement['id']}#grade", "value": row.grade},
+            {
+                "type": ["Result"],
+                "resultDescription": f"{achievement['id']}#status",
+                "status": RESULT_STATUS[row.status],
+            },
+        ],
+    }
+    if row.credits is not None:
+        subject["creditsEarned"] = float(row.credits)
+    return {
+        "@context": [VC_CONTEXT, OB_CONTEXT],
+        # Stable per achievement: a later issue with a newer validFrom is the newer version of it.
+        "id": f"urn:uuid:{row.achievement_id}",
+        "type": ["VerifiableCredential", "AchievementCredential"],
+        "name": row.title,
+        "description": f"{STATUS_WORD[row.status]} result awarded by {awarding_organisation['name']}"
+        f" on {row.award_date.isoformat()}.",
+        "issuer": issuer.profile(),
+        "validFrom": valid_from,
+        "awardedDate": f"{row.award_date.isoformat()}T00:00:00Z",
+        "credentialSubject": subject,
+        "credentialSchema": [{"id": OB_SCHEMA, "type": SCHEMA_VALIDATOR}],
+    }
+
+
+def plr_credential(
+    issuer: CredentialIssuer,
+    uln: str,
+    achievements: Sequence[AchievementRow],
+    *,
+    credential_id: uuid.UUID,
+    issued_at: datetime,
+) -> dict[str, Any]:
+    """The learner's live AO achievements as a CLR 2.0 ClrCredential (unsigned), newest award first."""
+    live = sorted(
+        (row for row in achievements if not row.withdrawn),
+        key=lambda row: (row.award_date, row.qualification_number, str(row.achievement_id)),
+        reverse=True,
+    )
+    if not live:
+        raise NothingToCertify("The Personal Learning Record holds no live achievement from an awarding organisation.")
+    subject_id = issuer.learner_uri(uln)
+    valid_from = iso_z(issued_at)
+    nested = [_achievement_credential(issuer, subject_id, row, valid_from) for row in live]
+    definitions = {
+        vc["credentialSubject"]["achievement"]["id"]: vc["credentialSubject"]["achievement"] for vc in nested
+    }
+    return {
+        "@context": [VC_CONTEXT, CLR_CONTEXT, OB_CONTEXT],
+        "id": f"urn:uuid:{credential_id}",
+        "type": ["VerifiableCredential", "ClrCredential"],
+        "name": "Personal Learning Record",
+        "description": f"The achievements awarding organisations reported for learner {uln}, as the"
+        f" {issuer.name} held them on {valid_from[:10]}; withdrawn achievements are not included.",
+        "issuer": issuer.profile(),
+        "validFrom": valid_from,
+        "credentialSubject": {
+            "id": subject_id,
+            "type": ["ClrSubject"],
+            "verifiableCredential": nested,
+            "achievement": list(definitions.values()),
+        },
+        "credentialSchema": [{"id": CLR_SCHEMA, "type": SCHEMA_VALIDATOR}],
+    }
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _json(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def jwt_claims(credential: dict[str, Any]) -> dict[str, Any]:
+    """The OB 3.0 / CLR 2.0 VC-JWT payload: the credential itself plus iss, jti, nbf and sub."""
+    valid_from = datetime.fromisoformat(credential["validFrom"].replace("Z", "+00:00"))
+    return {
+        **credential,
+        "iss": credential["issuer"]["id"],
+        "jti": credential["id"],
+        "nbf": int(valid_from.timestamp()),
+        "sub": credential["credentialSubject"]["id"],
+    }
+
+
+def sign(credential: dict[str, Any], issuer: CredentialIssuer, key: SigningKey) -> str:
+    """The credential as a compact JWS (VC-JWT): header `alg` EdDSA, `kid` the key's URI, `typ` JWT."""
+    header = {"alg": JWS_ALGORITHM, "kid": issuer.key_uri(key.key_id), "typ": "JWT"}
+    signing_input = f"{b64url(_json(header))}.{b64url(_json(jwt_claims(credential)))}"
+    return f"{signing_input}.{b64url(key.private_key.sign(signing_input.encode('ascii')))}"
+
+
+def public_jwk(issuer: CredentialIssuer, key_id: str, public_key: bytes) -> dict[str, str]:
+    """An Ed25519 public key as a JWK (RFC 8037); never carries the private part `d`."""
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": b64url(public_key),
+        "kid": issuer.key_uri(key_id),
+        "alg": JWS_ALGORITHM,
+        "use": "sig",
+    }

@@ -1,0 +1,209 @@
+"""A PLR as a CLR 2.0 credential and its VC-JWT: pure building and signing, checked with PyJWT."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from plr_projector.credentials import (
+    CredentialIssuer,
+    NothingToCertify,
+    SigningKey,
+    plr_credential,
+    public_jwk,
+    sign,
+)
+from plr_projector.projection import AchievementRow
+
+SCHEMA = json.loads(
+    (Path(__file__).parents[4] / "docs" / "credentials" / "clr-v2p0-clrcredential.subset.schema.json").read_text()
+)
+ULN = "1000000043"
+ISSUED = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+ISSUER = CredentialIssuer.at("https://lrs.example/")
+
+
+def achievement(
+    qan: str = "6001166X",
+    *,
+    ao: str = "RN5133",
+    ao_name: str = "AQA",
+    grade: str = "7",
+    status: str = "F",
+    withdrawn: bool = False,
+    award: date = date(2024, 5, 20),
+    credits: int | None = None,
+) -> AchievementRow:
+    moment = datetime(2024, 6, 1, tzinfo=UTC)
+    return AchievementRow(
+        uln=ULN,
+        ao_id=ao,
+        qualification_number=qan,
+        award_date=award,
+        achievement_id=uuid.uuid5(uuid.NAMESPACE_OID, ao + qan + award.isoformat()),
+        status=status,
+        withdrawn=withdrawn,
+        version=1,
+        pathway=None,
+        grade=grade,
+        ukprn="10000001",
+        language_for_assessment=None,
+        credits=credits,
+        title=f"Qualification {qan}",
+        qualification_type="GCSE (9 to 1)",
+        level="2",
+        framework="RQF",
+        kind="qualification",
+        awarding_organisation_name=ao_name,
+        date_loaded=moment,
+        last_changed_at=moment,
+    )
+
+
+def credential(*rows: AchievementRow) -> dict[str, Any]:
+    return plr_credential(ISSUER, ULN, rows, credential_id=uuid.UUID(int=7), issued_at=ISSUED)
+
+
+def nested(document: dict[str, Any]) -> list[dict[str, Any]]:
+    subjects: list[dict[str, Any]] = document["credentialSubject"]["verifiableCredential"]
+    return subjects
+
+
+def result_of(achievement_credential: dict[str, Any], result_type: str) -> dict[str, Any]:
+    """The subject's result whose linked ResultDescription has `result_type` (the cross-field link)."""
+    subject = achievement_credential["credentialSubject"]
+    descriptions = {item["id"]: item for item in subject["achievement"]["resultDescription"]}
+    (found,) = [r for r in subject["result"] if descriptions[r["resultDescription"]]["resultType"] == result_type]
+    return dict(found)
+
+
+def keypair() -> tuple[SigningKey, bytes]:
+    private = Ed25519PrivateKey.generate()
+    return SigningKey("20260301-0a0b0c0d", private), private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def pyjwt_key(jwk: dict[str, str]) -> Any:
+    return jwt.PyJWK(jwk).key
+
+
+def test_withdrawn_achievements_are_left_out_and_each_names_its_ao_and_status() -> None:
+    document = credential(
+        achievement("6001166X", grade="7", status="F"),
+        achievement("60147914", ao="RN5160", ao_name="Pearson", grade="B", status="P", award=date(2024, 8, 15)),
+        achievement("60035208", grade="4", withdrawn=True),
+    )
+
+    described = {
+        vc["credentialSubject"]["achievement"]["humanCode"]: (
+            vc["credentialSubject"]["achievement"]["creator"]["name"],
+            vc["credentialSubject"]["source"]["id"],
+            result_of(vc, "LetterGrade")["value"],
+            result_of(vc, "Status")["status"],
+        )
+        for vc in nested(document)
+    }
+    assert described == {
+        "601/4791/4": ("Pearson", "https://lrs.example/awarding-organisations/RN5160", "B", "Provisional"),
+        "600/1166/X": ("AQA", "https://lrs.example/awarding-organisations/RN5133", "7", "Completed"),
+    }
+    assert list(described) == ["601/4791/4", "600/1166/X"]  # newest award first
+    assert "600/3520/8" not in json.dumps(document)
+
+
+def test_the_credential_is_a_clr_2_0_credential_by_the_schema() -> None:
+    document = credential(achievement(credits=12), achievement("60147914", status="P"))
+
+    jsonschema.Draft201909Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(document)
+    assert document["validFrom"] == "2026-03-01T12:30:15Z"
+    assert document["credentialSubject"]["id"] == f"https://lrs.example/v1/learners/{ULN}"
+    earned = {
+        vc["credentialSubject"]["achievement"]["humanCode"]: vc["credentialSubject"].get("creditsEarned")
+        for vc in nested(document)
+    }
+    assert earned == {"600/1166/X": 12.0, "601/4791/4": None}
+    assert {vc["awardedDate"] for vc in nested(document)} == {"2024-05-20T00:00:00Z"}
+
+
+def test_the_schema_refuses_what_clr_2_0_forbids() -> None:
+    validator = jsonschema.Draft201909Validator(SCHEMA)
+    document = credential(achievement())
+    unknown_status = json.loads(json.dumps(document))
+    for result in nested(unknown_status)[0]["credentialSubject"]["result"]:
+        if "status" in result:
+            result["status"] = "Final"  # not an OB 3.0 ResultStatusType
+    no_credentials = json.loads(json.dumps(document))
+    no_credentials["credentialSubject"]["verifiableCredential"] = []
+    wrong_context = json.loads(json.dumps(document))
+    wrong_context["@context"] = wrong_context["@context"][::-1]
+
+    for broken in (unknown_status, no_credentials, wrong_context):
+        assert not validator.is_valid(broken)
+
+
+def test_a_plr_with_only_withdrawn_achievements_has_nothing_to_certify() -> None:
+    with pytest.raises(NothingToCertify):
+        credential(achievement(withdrawn=True))
+
+
+def test_the_signed_credential_verifies_with_an_independent_jwt_library() -> None:
+    key, public = keypair()
+    document = credential(achievement())
+    token = sign(document, ISSUER, key)
+
+    jwk = public_jwk(ISSUER, key.key_id, public)
+    header = jwt.get_unverified_header(token)
+    claims = jwt.decode(token, pyjwt_key(jwk), algorithms=["EdDSA"])
+
+    assert header == {
+        "alg": "EdDSA",
+        "kid": "https://lrs.example/.well-known/jwks.json#20260301-0a0b0c0d",
+        "typ": "JWT",
+    }
+    assert header["kid"] == jwk["kid"]
+    assert "d" not in jwk
+    assert claims["iss"] == document["issuer"]["id"] == "https://lrs.example"
+    assert claims["sub"] == document["credentialSubject"]["id"]
+    assert claims["jti"] == document["id"] == f"urn:uuid:{uuid.UUID(int=7)}"
+    assert claims["nbf"] == int(datetime(2026, 3, 1, 12, 30, 15, tzinfo=UTC).timestamp())
+    assert {k: v for k, v in claims.items() if k not in ("iss", "sub", "jti", "nbf")} == document
+
+
+def test_changing_one_grade_breaks_the_signature() -> None:
+    key, public = keypair()
+    token = sign(credential(achievement(grade="4")), ISSUER, key)
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    for result in claims["credentialSubject"]["verifiableCredential"][0]["credentialSubject"]["result"]:
+        if result.get("value") == "4":
+            result["value"] = "9"
+    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(f"{header}.{forged_payload}.{signature}", pyjwt_key(public_jwk(ISSUER, "k", public)), ["EdDSA"])
+
+
+def test_a_credential_signed_by_another_key_does_not_verify() -> None:
+    key, _ = keypair()
+    _, other_public = keypair()
+    token = sign(credential(achievement()), ISSUER, key)
+
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, pyjwt_key(public_jwk(ISSUER, key.key_id, other_public)), algorithms=["EdDSA"])
+
+
+def test_the_private_key_is_not_in_a_signing_keys_repr() -> None:
+    key, _ = keypair()
+    raw = key.private_key.private_bytes_raw()
+
+    assert "private" not in repr(key)
+    assert raw.hex() not in repr(key)
