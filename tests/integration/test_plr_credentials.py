@@ -38,6 +38,7 @@ from tests.support.projector import (
 )
 from tests.support.waiting import eventually
 
+from lrs_cli import credential_commands
 from lrs_contracts.plr import ResultStatus
 
 pytestmark = pytest.mark.integration
@@ -146,7 +147,7 @@ def _with_grade_changed(token: str, old: str, new: str) -> str:
 
 
 async def test_a_learner_gets_a_signed_clr_credential_that_an_independent_verifier_accepts(
-    projector: tuple[App, str, str], kafka_bootstrap: str
+    projector: tuple[App, str, str], kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     app, prefix, _ = projector
     uln, learner = await _learner_with_achievements(app, kafka_bootstrap, prefix)
@@ -169,6 +170,12 @@ async def test_a_learner_gets_a_signed_clr_credential_that_an_independent_verifi
 
     operator_copy = await _issue(app, OPERATOR, uln)
     assert _summary(await _verify(app, operator_copy["credential"])) == _summary(claims)
+
+    # and offline, as `lrs plr verify FILE --jwks FILE` does
+    (tmp_path / "plr.json").write_text(json.dumps(issued))
+    (tmp_path / "jwks.json").write_text((await app.get(None, "/.well-known/jwks.json")).text)
+    verified = credential_commands.verify_file(str(tmp_path / "plr.json"), str(tmp_path / "jwks.json"))
+    assert verified.splitlines()[0] == f"valid: Personal Learning Record {issued['credential_id']}"
 
 
 async def test_changing_one_grade_breaks_the_signature(projector: tuple[App, str, str], kafka_bootstrap: str) -> None:
