@@ -204,38 +204,45 @@ class Attempts:
             except Exception as error:
                 attempt += 1
                 kind = classify_failure(error)
-                FAILURES.labels(self.consumer, kind.value).inc()
-                self.last_error = error_text(error)
                 if kind is Failure.POISON:
                     poisoned += 1
                     if poisoned >= allowed:
+                        FAILURES.labels(self.consumer, kind.value).inc()
+                        self.last_error = error_text(error)
                         self._settled()
                         return Poisoned(self.last_error, attempt)
                 delay = error.delay if isinstance(error, Transient) and error.delay is not None else None
-                delay = delay if delay is not None else self.policy.delay(attempt)
-                if self.retrying_since is None:
-                    self.retrying_since = time.monotonic()
-                    RETRYING.labels(self.consumer).set(1)
-                _log.warning(
-                    "consumer_retrying", consumer=self.consumer, kind=kind.value, error=self.last_error, retry_in=delay
-                )
-                await asyncio.sleep(delay)
+                await self._failed(error, kind, delay if delay is not None else self.policy.delay(attempt))
                 continue
             self._settled()
             return result
 
     async def until_done(self, effect: Callable[[], Awaitable[T]]) -> T:
-        """For the consumer's own bookkeeping (parking, publishing dead letters): never gives up."""
+        """For what must not be given up (parking itself, a whole projection step): retries every
+        failure with the bounded backoff, counting and reporting it like any other."""
         attempt = 0
         while True:
             try:
-                return await effect()
+                result = await effect()
             except asyncio.CancelledError:
+                raise
+            except self._fatal:
                 raise
             except Exception as error:
                 attempt += 1
-                _log.warning("consumer_bookkeeping_retrying", consumer=self.consumer, error=error_text(error))
-                await asyncio.sleep(self.policy.delay(attempt))
+                await self._failed(error, classify_failure(error), self.policy.delay(attempt))
+                continue
+            self._settled()
+            return result
+
+    async def _failed(self, error: Exception, kind: Failure, delay: float) -> None:
+        FAILURES.labels(self.consumer, kind.value).inc()
+        self.last_error = error_text(error)
+        if self.retrying_since is None:
+            self.retrying_since = time.monotonic()
+            RETRYING.labels(self.consumer).set(1)
+        _log.warning("consumer_retrying", consumer=self.consumer, kind=kind.value, error=self.last_error, retry_in=delay)
+        await asyncio.sleep(delay)
 
     def _settled(self) -> None:
         if self.retrying_since is not None:
@@ -331,20 +338,10 @@ class PoisonGuard:
         return ReplayResult(self.name, parked.topic, key, applied, skipped, still_parked, error)
 
     async def refresh_gauge(self) -> dict[str, int]:
-        counts = await self._office.store.counts(self.name)
-        for reason, count in counts.items():
-            PARKED.labels(self.name, reason).set(count)
-        return counts
+        return await parked_gauge(self._office, self.name)
 
     async def readiness(self) -> str:
-        """Never fails the probe (a parked message must not take the service out of rotation): it says."""
-        counts = await self.refresh_gauge()
-        parts = []
-        if counts["error"] or counts["blocked"]:
-            parts.append(f"{counts['error']} parked, {counts['blocked']} held behind them")
-        if retrying := self.attempts.describe():
-            parts.append(retrying)
-        return "ok" + (": " + "; ".join(parts) if parts else "")
+        return await readiness_report(self._office, self.attempts)
 
     async def _held_streams(self) -> set[Stream]:
         if self._held is None:
@@ -397,6 +394,26 @@ class PoisonGuard:
             reason=reason,
             dead_letter=dead_letter,
         )
+
+
+async def parked_gauge(office: DeadLetterOffice, consumer: str) -> dict[str, int]:
+    """Counts the consumer's parked messages into `lrs_consumer_parked_messages`; returns them."""
+    counts = await office.store.counts(consumer)
+    for reason, count in counts.items():
+        PARKED.labels(consumer, reason).set(count)
+    return counts
+
+
+async def readiness_report(office: DeadLetterOffice, attempts: Attempts) -> str:
+    """For `/readyz`: never fails the probe (a parked message must not take the service out of
+    rotation), but says how many are parked and whether the consumer is retrying."""
+    counts = await parked_gauge(office, attempts.consumer)
+    parts = []
+    if counts["error"] or counts["blocked"]:
+        parts.append(f"{counts['error']} parked, {counts['blocked']} held behind them")
+    if retrying := attempts.describe():
+        parts.append(retrying)
+    return "ok" + (": " + "; ".join(parts) if parts else "")
 
 
 class Progress(Protocol):

@@ -269,7 +269,7 @@ class NotParked(Exception):
 
 
 class CannotReplay(Exception):
-    """The message's consumer does not run in this process or cannot apply a parked message again."""
+    """The message's consumer cannot apply a parked message again (it can only be skipped)."""
 
 
 class DeadLetterOffice:
@@ -287,7 +287,8 @@ class DeadLetterOffice:
         return frozenset(self._consumers)
 
     def register(self, consumer: str, replayer: Replayer | None = None) -> None:
-        """Names a consumer of this service; with a `replayer`, operators can retry its parked messages."""
+        """Names a consumer of this service; with a `replayer`, operators can retry its parked messages
+        (without one, `skip` only acknowledges a parked message)."""
         self._consumers.add(consumer)
         if replayer is not None:
             self._replayers[consumer] = replayer
@@ -336,9 +337,15 @@ class DeadLetterOffice:
         if row is None or row.consumer not in self._consumers:
             raise NotParked(f"no parked message {parked_id}")
         replayer = self._replayers.get(row.consumer)
-        if replayer is None:
+        if replayer is not None:
+            result = await replayer.replay(row, skip_head=skip_head)
+        elif skip_head:
+            # Nothing to apply again: skipping only acknowledges it (the copy on `<topic>.dlq` stays).
+            await self.store.delete(row.id)
+            key = row.key.decode(errors="replace") if row.key is not None else None
+            result = ReplayResult(row.consumer, row.topic, key, 0, 1, 0, None)
+        else:
             raise CannotReplay(f"{row.consumer} cannot apply a parked message again")
-        result = await replayer.replay(row, skip_head=skip_head)
         _log.info(
             "dead_letters_replayed",
             consumer=row.consumer,

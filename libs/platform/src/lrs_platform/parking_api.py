@@ -8,12 +8,12 @@ also puts each consumer on `/readyz` (reported there, never failing the probe).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Body, FastAPI, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from lrs_platform.consumer import Failure, PoisonGuard, classify_failure
+from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.http import readiness
 from lrs_platform.identity import CurrentPrincipal, Principal
 from lrs_platform.parking import CannotReplay, DeadLetterOffice, NotParked, ReplayResult
@@ -93,7 +93,15 @@ async def dlq_skip(
     return await _replayed(_office(request).skip(parked_id, str(principal), body.reason if body else None))
 
 
-def serve_dead_letters(app: FastAPI, office: DeadLetterOffice, *guards: PoisonGuard) -> None:
-    """From the lifespan: the office behind `router` (included when the app is built), each guard on `/readyz`."""
+class Reporting(Protocol):
+    """A consumer on `/readyz`: `PoisonGuard`, or a loop of another shape (`readiness_report`)."""
+
+    name: str
+
+    async def readiness(self) -> str: ...
+
+
+def serve_dead_letters(app: FastAPI, office: DeadLetterOffice, *consumers: Reporting) -> None:
+    """From the lifespan: the office behind `router` (included when the app is built), each consumer on `/readyz`."""
     app.state.dead_letter_office = office
-    readiness(app, **{f"consumer {guard.name}": guard.readiness for guard in guards})
+    readiness(app, **{f"consumer {consumer.name}": consumer.readiness for consumer in consumers})

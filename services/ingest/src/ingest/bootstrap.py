@@ -14,8 +14,12 @@ from ingest.outcomes import OutcomeConsumer
 from ingest.publisher import TransactionalPublisher
 from ingest.repository import SCHEMA, BatchRepository
 from ingest.service import BatchSubmissions, ChunkLimits, DecisionSignal
+from lrs_contracts.dead_letters import Headers
+from lrs_platform import parking_api
 from lrs_platform.http import build_app
 from lrs_platform.logging import configure_logging
+from lrs_platform.parking import DeadLetterOffice, DeadLetterPublisher, ParkedMessages
+from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, service_resources
 
 SERVICE = "ingest"
@@ -56,11 +60,14 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             # Both loops retry on their own while Kafka is away, so a failure here is a bug: stop.
             tasks = BackgroundTasks()
             tasks.start(publisher.warm_up(), "ingest-producer-warm-up")
+            dead_letters = DeadLetterOffice(ParkedMessages(pool, f"{SCHEMA}_parked"), _dead_letter_publisher(publisher))
+            await dead_letters.store.migrate()
             if settings.outcomes_enabled:
                 consumer = OutcomeConsumer(
-                    settings.kafka_bootstrap_servers, settings.outcomes_group_id, batches, publisher, signal
+                    settings.kafka_bootstrap_servers, settings.outcomes_group_id, batches, dead_letters, signal
                 )
                 app.state.outcome_consumer = consumer
+                serve_dead_letters(app, dead_letters, consumer.guard)
                 tasks.start(consumer.run(), "ingest-outcome-consumer")
             try:
                 yield
@@ -78,4 +85,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     api.install(app)
+    app.include_router(parking_api.router)
     return app
+
+
+def _dead_letter_publisher(publisher: TransactionalPublisher) -> DeadLetterPublisher:
+    async def publish(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        await publisher.publish(topic, key or b"", [value or b""], headers=headers)
+
+    return publish

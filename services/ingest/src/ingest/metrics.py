@@ -16,4 +16,3 @@ PUBLISH_SECONDS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 OUTCOME_EVENTS = Counter("lrs_ingest_outcome_events_total", "Outcome events stored in the batch view", ["event_type"])
-OUTCOME_DEAD_LETTERS = Counter("lrs_ingest_outcome_dead_letters_total", "Unreadable outcome events sent to the DLQ")

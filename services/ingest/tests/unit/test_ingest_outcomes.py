@@ -3,39 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from aiokafka import TopicPartition
+from pydantic import ValidationError
 
-from ingest.outcomes import (
-    Ignored,
-    OutcomeConsumer,
-    Poison,
-    StartAtFirstUndecidedBatch,
-    classify,
-    dead_letter_headers,
-    next_offsets,
-    start_timestamp_ms,
-)
+from ingest.outcomes import OutcomeConsumer, StartAtFirstUndecidedBatch, outcome_of, start_timestamp_ms
 from ingest.service import DecisionSignal
 from lrs_contracts.batch import BatchSubmissionCompleted, JobType
 from lrs_contracts.envelope import Envelope
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchRecordsDecided, RecordOutcome, RecordStatus
 from lrs_contracts.registry import encode, wrap
+from lrs_platform.consumer import Failure, Message, classify_failure
+from lrs_platform.parking import DeadLetterOffice, ParkedMessages
 
 BATCH_ID = uuid.uuid4()
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Message:
-    value: bytes | None
-    offset: int = 0
-    partition: int = 0
-    topic: str = "lrs.batch.outcomes.v1"
-    key: bytes | None = b"key"
+def message(value: bytes | None, offset: int = 0) -> Message:
+    return Message("lrs.batch.outcomes.v1", 0, offset, b"key", value)
 
 
 def completed() -> BatchCompleted:
@@ -59,37 +50,27 @@ def encoded(payload: Any) -> bytes:
     return encode(wrap(payload, source="validation", correlation_id=str(BATCH_ID)))
 
 
-def test_outcome_events_are_read_and_anything_else_is_ignored_or_poison() -> None:
-    assert classify(encoded(completed())) == completed()
-    assert classify(encoded(decided())) == decided()
+def test_outcome_events_are_read_and_anything_unreadable_is_refused() -> None:
+    assert outcome_of(encoded(completed())) == completed()
+    assert outcome_of(encoded(decided())) == decided()
     other = Envelope.model_validate(
         {**wrap(completed(), source="x", correlation_id="c").model_dump(), "event_type": "lrs.future.thing.v1"}
     )
-    assert isinstance(classify(encode(other)), Poison)
-    assert isinstance(classify(b"{not json"), Poison)
-    assert isinstance(classify(None), Poison)
-    assert isinstance(classify(b'{"event_id": 1}'), Poison)
+    for unreadable in (encode(other), b"{not json", None, b'{"event_id": 1}'):
+        assert failure_of(lambda unreadable=unreadable: outcome_of(unreadable)) is Failure.POISON
+
+
+def failure_of(action: Callable[[], object]) -> Failure | None:
+    try:
+        action()
+    except Exception as error:
+        return classify_failure(error)
+    return None
 
 
 def test_a_registered_event_of_another_kind_is_ignored() -> None:
     marker = BatchSubmissionCompleted(batch_id=BATCH_ID, ao_id="RN5133", record_count=1, chunk_count=1)
-    assert classify(encoded(marker)) == Ignored("lrs.batch.submission.completed.v1")
-
-
-def test_offsets_committed_are_one_past_the_last_message_of_each_partition() -> None:
-    first, second = TopicPartition("t", 0), TopicPartition("t", 3)
-    batches = {first: [Message(b"", offset=5), Message(b"", offset=6)], second: [Message(b"", offset=41)]}
-    assert next_offsets(batches) == {first: 7, second: 42}  # type: ignore[arg-type]
-
-
-def test_a_dead_letter_says_where_it_came_from_and_why() -> None:
-    headers = dict(dead_letter_headers(Message(b"x", offset=9, partition=2), "boom"))  # type: ignore[arg-type]
-    assert headers == {
-        "lrs_error": b"boom",
-        "lrs_original_topic": b"lrs.batch.outcomes.v1",
-        "lrs_original_partition": b"2",
-        "lrs_original_offset": b"9",
-    }
+    assert outcome_of(encoded(marker)) is None
 
 
 @dataclass
@@ -100,35 +81,31 @@ class FakeRepository:
         self.applied.append(list(events))
 
 
-@dataclass
-class FakePublisher:
-    sent: list[tuple[str, bytes, list[bytes], Any]] = field(default_factory=list)
-
-    async def publish(self, topic: str, key: bytes, values: Any, headers: Any = ()) -> None:
-        self.sent.append((topic, key, list(values), headers))
+def consumer_of(repository: FakeRepository) -> OutcomeConsumer:
+    office = DeadLetterOffice(ParkedMessages(None, "ingest_parked"), None)  # type: ignore[arg-type]
+    return OutcomeConsumer("kafka:9092", "group", repository, office, DecisionSignal())  # type: ignore[arg-type]
 
 
-async def test_one_poll_is_stored_in_one_go_and_poison_goes_to_the_dlq() -> None:
-    repository, publisher = FakeRepository(), FakePublisher()
-    consumer = OutcomeConsumer("kafka:9092", "group", repository, publisher, DecisionSignal())  # type: ignore[arg-type]
-    messages = [
-        Message(encoded(decided()), offset=1),
-        Message(b"garbage", offset=2),
-        Message(encoded(completed()), offset=3),
-    ]
-    await consumer.handle(messages)  # type: ignore[arg-type]
+async def test_one_poll_is_stored_in_one_go_and_other_kinds_are_left_out() -> None:
+    repository = FakeRepository()
+    marker = BatchSubmissionCompleted(batch_id=BATCH_ID, ao_id="RN5133", record_count=1, chunk_count=1)
+    messages = [message(encoded(decided()), 1), message(encoded(marker), 2), message(encoded(completed()), 3)]
+    await consumer_of(repository).handle(messages)
     assert repository.applied == [[decided(), completed()]]
-    ((topic, key, values, headers),) = publisher.sent
-    assert (topic, key, values) == ("lrs.batch.outcomes.v1.dlq", b"key", [b"garbage"])
-    assert dict(headers)["lrs_original_offset"] == b"2"
 
 
 async def test_a_poll_of_nothing_for_the_view_touches_nothing() -> None:
-    repository, publisher = FakeRepository(), FakePublisher()
-    consumer = OutcomeConsumer("kafka:9092", "group", repository, publisher, DecisionSignal())  # type: ignore[arg-type]
+    repository = FakeRepository()
     marker = BatchSubmissionCompleted(batch_id=BATCH_ID, ao_id="RN5133", record_count=1, chunk_count=1)
-    await consumer.handle([Message(encoded(marker))])  # type: ignore[list-item]
-    assert repository.applied == [] and publisher.sent == []
+    await consumer_of(repository).handle([message(encoded(marker))])
+    assert repository.applied == []
+
+
+async def test_an_unreadable_event_fails_the_poll_for_the_guard_to_park() -> None:
+    repository = FakeRepository()
+    with pytest.raises(ValidationError, match="Invalid JSON"):
+        await consumer_of(repository).handle([message(encoded(decided()), 1), message(b"garbage", 2)])
+    assert repository.applied == []
 
 
 def test_a_new_group_starts_before_the_oldest_undecided_batch_or_just_before_now() -> None:

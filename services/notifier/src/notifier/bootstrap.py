@@ -7,14 +7,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from lrs_platform import parking_api
+from lrs_platform.consumer import ConsumerLoop, PoisonGuard, RetryPolicy
 from lrs_platform.http import build_app
 from lrs_platform.kafka import make_consumer, make_producer
 from lrs_platform.logging import configure_logging
+from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
+from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, service_resources
 from notifier.api import router
 from notifier.config import NotifierSettings
-from notifier.consumer import TOPICS, NotificationConsumer
-from notifier.handlers import Notifications, RetryPolicy
+from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
+from notifier.handlers import Notifications
 from notifier.mailer import SmtpMailer
 from notifier.store import ContactStore, DeliveryLog
 
@@ -37,25 +41,33 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 password=settings.smtp_password,
                 timeout=settings.smtp_timeout_seconds,
             )
+            retry = RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds)
             notifications = Notifications(
                 mailer,
                 DeliveryLog(pool),
                 app.state.contacts,
                 mail_from=settings.mail_from,
                 domain=settings.message_id_domain,
-                retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
+                retry=retry,
             )
             producer = make_producer(settings.kafka_bootstrap_servers)
-            consumer = make_consumer(settings.kafka_bootstrap_servers, *TOPICS, group_id=settings.consumer_group)
             await producer.start()
-            await consumer.start()
+            dead_letters = DeadLetterOffice(ParkedMessages(pool, f"{SERVICE}_parked"), producer_publisher(producer))
+            await dead_letters.store.migrate()
+            guard = PoisonGuard(CONSUMER, NotificationHandler(notifications), dead_letters, retry)
+            loop = ConsumerLoop(
+                guard,
+                TOPICS,
+                lambda: make_consumer(settings.kafka_bootstrap_servers, group_id=settings.consumer_group),
+                max_records=200,
+            )
+            serve_dead_letters(app, dead_letters, guard)
             tasks = BackgroundTasks()
-            tasks.start(NotificationConsumer(consumer, producer, notifications).run(), "notifier")
+            tasks.start(loop.run(), "notifier")
             try:
                 yield
             finally:
                 await tasks.stop()
-                await consumer.stop()
                 await producer.stop()
 
     app = build_app(
@@ -68,4 +80,5 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(parking_api.router)
     return app

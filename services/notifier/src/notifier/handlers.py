@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from lrs_contracts.challenge import ChallengeRaised
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed
+from lrs_platform.consumer import RetryPolicy, Transient
 from lrs_platform.logging import get_logger
 from notifier.emails import OutgoingEmail, batch_run_email, challenge_raised_email, message_id_for, to_mime
 from notifier.mailer import Mailer, MailError
@@ -16,23 +15,12 @@ from notifier.store import ContactStore, DeliveryLog, DeliveryStatus
 _log = get_logger("notifier.handlers")
 
 
-class RetryLater(Exception):
+class RetryLater(Transient):
     """The email could not be sent for now; the event must be handled again after `delay` seconds."""
 
     def __init__(self, delay: float) -> None:
-        super().__init__(f"retry in {delay:.1f}s")
-        self.delay = delay
-
-
-def backoff_delay(attempt: int, base: float, ceiling: float) -> float:
-    """Exponential, bounded: base, 2·base, 4·base, … never more than `ceiling`."""
-    return float(min(ceiling, base * 2 ** max(0, attempt - 1)))
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    base_seconds: float = 0.5
-    max_seconds: float = 30.0
+        super().__init__(f"retry in {delay:.1f}s", delay)
+        self.delay: float = delay
 
 
 class Notifications:
@@ -44,7 +32,7 @@ class Notifications:
         *,
         mail_from: str,
         domain: str = "lrs.local",
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = RetryPolicy(base_seconds=0.5, max_seconds=30.0),
     ) -> None:
         self._mailer = mailer
         self._deliveries = deliveries
@@ -117,7 +105,7 @@ class Notifications:
                 message_id=email.message_id,
                 error=str(error),
             )
-            raise RetryLater(backoff_delay(attempt, self._retry.base_seconds, self._retry.max_seconds)) from error
+            raise RetryLater(self._retry.delay(attempt)) from error
         await self._deliveries.finish(
             envelope.event_id, DeliveryStatus.SENT, event_type=kind, message_id=email.message_id, error=None
         )

@@ -10,8 +10,9 @@ from services.notifier.tests.unit.test_emails import completed
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.registry import wrap
+from lrs_platform.consumer import Failure, classify_failure
 from notifier.emails import ChallengeContact
-from notifier.handlers import Notifications, RetryLater, backoff_delay
+from notifier.handlers import Notifications, RetryLater
 from notifier.mailer import MailError
 from notifier.store import DeliveryStatus, StoredContact
 
@@ -120,5 +121,5 @@ async def test_events_that_need_no_email_are_ignored() -> None:
     assert mailer.sent == [] and log.rows == {}
 
 
-def test_backoff_doubles_and_is_bounded() -> None:
-    assert [backoff_delay(attempt, 0.5, 4.0) for attempt in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+def test_an_smtp_server_away_is_transient_for_the_consumer_never_poison() -> None:
+    assert classify_failure(RetryLater(2.0)) is Failure.TRANSIENT

@@ -3,21 +3,32 @@
 No consumer group: every partition of the three topics is assigned by hand and the positions live in
 the read model's `offsets` table, written in the same transaction as the rows they produced. After a
 crash the loop seeks to them, so a batch is applied entirely or not at all (effectively once).
+
+Failures go through `lrs_platform.consumer.Attempts` (classification, bounded backoff, metrics,
+readiness). An event the projection refuses is parked by `project_batch` with its stream held behind
+it; one PostgreSQL refuses to store (a NUL byte, say) fails its whole batch, which is then written
+one event at a time so that only that event is parked (with its stream) and the rest goes on.
+Parked poison is copied to `<topic>.dlq` with the `lrs_contracts.dead_letters` headers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from lrs_contracts.dead_letters import DeadLetter
+from lrs_platform.consumer import Attempts, Failure, Poisoned, classify_failure
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 from plr_projector import metrics
@@ -26,6 +37,7 @@ from plr_projector.projection import (
     BatchChanges,
     Message,
     OperatorAction,
+    Parked,
     Position,
     Stream,
     decode_message,
@@ -97,6 +109,8 @@ class Runner:
         self._partitions: list[TopicPartition] = []
         self._task: asyncio.Task[None] | None = None
         self._dead_letters_pending = False
+        self._stale = False  # a failed step moved the consumer: seek back to the stored offsets first
+        self.attempts = Attempts(f"plr-projector.{name}")
 
     @property
     def consumer(self) -> AIOKafkaConsumer:
@@ -171,28 +185,23 @@ class Runner:
 
     async def run(self) -> None:
         structlog.contextvars.unbind_contextvars("request_id")  # inherited from a request that started it
-        backoff = 0.2
         while True:
-            try:
-                async with self.lock:
-                    await self.step()
-                if self._dead_letters_pending:
-                    await self.publish_dead_letters()
-                backoff = 0.2
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                # A transient failure (database, broker): the transaction rolled back, so go back to
-                # the stored offsets and try again with a bounded backoff.
-                self.stats.last_error = f"{type(error).__name__}: {str(error)[:300]}"
-                _log.warning("projection_batch_failed", projection=self.name, error=self.stats.last_error)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-                try:
-                    async with self.lock:
-                        await self.reload()
-                except Exception as reload_error:
-                    _log.warning("projection_reload_failed", projection=self.name, error=type(reload_error).__name__)
+            await self.attempts.until_done(self._next_batch)
+
+    async def _next_batch(self) -> None:
+        try:
+            async with self.lock:
+                if self._stale:
+                    await self.reload()
+                    self._stale = False
+                await self.step()
+            if self._dead_letters_pending:
+                await self.publish_dead_letters()
+        except Exception as error:
+            # The transaction rolled back: go back to the stored offsets before trying again.
+            self._stale = True
+            self.stats.last_error = f"{type(error).__name__}: {str(error)[:300]}"
+            raise
 
     async def step(self, limits: Mapping[tuple[str, int], int] | None = None) -> int:
         """Reads one batch and projects it in one transaction. Call with `lock` held."""
@@ -218,7 +227,12 @@ class Runner:
         if not messages and not next_offsets:
             return 0
         started = time.perf_counter()
-        changes = await self._apply(messages, next_offsets)
+        try:
+            changes = await self._apply(messages, next_offsets)
+        except Exception as error:
+            if classify_failure(error) is Failure.TRANSIENT:
+                raise
+            changes = await self._apply_one_by_one(messages, next_offsets)
         for tp, offset in rewind.items():
             self.consumer.seek(tp, offset)
         self.positions.update(next_offsets)
@@ -245,6 +259,56 @@ class Runner:
                     error=parked.error,
                 )
                 self._dead_letters_pending = self._producer is not None
+        return changes
+
+    async def _apply_one_by_one(self, messages: list[Message], next_offsets: TopicPositions) -> BatchChanges:
+        """Each event in its own transaction with its own offset; one that cannot be stored is parked."""
+        total = BatchChanges()
+        for message in messages:
+            offset = {(message.topic, message.partition): message.offset + 1}
+            outcome = await self.attempts.run(functools.partial(self._apply, [message], offset))
+            if isinstance(outcome, Poisoned):
+                outcome = await self.attempts.until_done(functools.partial(self._park, message, outcome, offset))
+            total.outcomes.update(outcome.outcomes)
+            for topic, timestamp in outcome.newest_timestamp_ms.items():
+                total.newest_timestamp_ms[topic] = max(total.newest_timestamp_ms.get(topic, 0), timestamp)
+        # partitions that moved without a message of ours (transaction markers, a rewind)
+        await self.attempts.until_done(functools.partial(self._apply, [], next_offsets))
+        return total
+
+    async def _park(self, message: Message, poisoned: Poisoned, offset: TopicPositions) -> BatchChanges:
+        letter = DeadLetter.of(
+            error=poisoned.error,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            consumer=self.attempts.consumer,
+            attempts=poisoned.attempts,
+            value=message.value,
+        )
+        parked = Parked(
+            message=message,
+            reason="error",
+            error=letter.error,
+            event_id=uuid.UUID(letter.event_id) if letter.event_id and _is_uuid(letter.event_id) else None,
+            event_type=letter.event_type,
+            value=message.value,
+        )
+        changes = BatchChanges(parked=[parked])
+        changes.outcomes[(message.topic, "parked")] += 1
+        async with self.pool.acquire() as connection, connection.transaction():
+            await self.model.write(connection, changes, offset, publish_dead_letters=self._producer is not None)
+        self.parked_streams.add(message.stream)
+        self._dead_letters_pending = self._producer is not None
+        _log.warning(
+            "event_parked",
+            projection=self.name,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            learner=_masked_key(message.stream[1]),
+            error=letter.error,
+        )
         return changes
 
     def account(self, changes: BatchChanges, seconds: float) -> None:
@@ -275,15 +339,17 @@ class Runner:
                     self._dead_letters_pending = False
                     return
                 for row in pending:
-                    headers = [
-                        ("lrs-error", (row.error or "").encode()),
-                        ("lrs-original-topic", row.topic.encode()),
-                        ("lrs-original-partition", str(row.partition).encode()),
-                        ("lrs-original-offset", str(row.offset).encode()),
-                        ("lrs-event-id", str(row.event_id or "").encode()),
-                        ("lrs-event-type", (row.event_type or "").encode()),
-                        ("lrs-projection", self.model.schema.encode()),
-                    ]
+                    headers = DeadLetter(
+                        error=row.error or "",
+                        original_topic=row.topic,
+                        original_partition=row.partition,
+                        original_offset=row.offset,
+                        consumer=f"plr-projector.{self.model.schema}",
+                        attempts=max(1, row.attempts),
+                        parked_at=row.parked_at or datetime.now(UTC),
+                        event_id=str(row.event_id) if row.event_id else None,
+                        event_type=row.event_type,
+                    ).headers()
                     await self._producer.send_and_wait(
                         self.topics.dead_letters(row.topic),
                         value=row.value,
@@ -311,6 +377,14 @@ class Runner:
             if entry["events"] and newest:
                 entry["seconds"] = max(0.0, (now_ms - newest) / 1000)
         return result
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _masked_key(key: str) -> str:

@@ -8,8 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from faust.contrib.asgi import faust_app_running
 
+from lrs_platform import parking_api
 from lrs_platform.http import build_app
 from lrs_platform.logging import configure_logging
+from lrs_platform.parking import ParkedMessages
+from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import service_resources
 from reporting.api import router
 from reporting.config import ReportingSettings
@@ -29,9 +32,12 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         async with service_resources(app, settings, schema=SERVICE, migrations="reporting.migrations") as pool:
             app.state.reporting = ReportingStore(pool)
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            stream_app = make_stream_app(settings, OutcomeProjector(app.state.reporting))
-            app.state.stream_app = stream_app
-            async with faust_app_running(stream_app, stop_timeout=30):
+            parked = ParkedMessages(pool, f"{SERVICE}_parked")
+            await parked.migrate()
+            stream = make_stream_app(settings, OutcomeProjector(app.state.reporting), parked)
+            app.state.stream_app = stream.faust
+            serve_dead_letters(app, stream.dead_letters, stream.guard)
+            async with faust_app_running(stream.faust, stop_timeout=30):
                 yield
 
     app = build_app(
@@ -45,4 +51,5 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(parking_api.router)
     return app

@@ -2,27 +2,30 @@
 
 Faust holds no state here (no Tables): facts live in PostgreSQL and are idempotent by key, so the
 at-least-once guarantee with one agent instance (`concurrency=1`, faust issue #606) is enough.
+Each event goes through the shared `PoisonGuard` before faust acknowledges it: an outage is waited
+out with bounded backoff, an outcome that keeps failing is parked on `lrs.batch.outcomes.v1.dlq`
+(its batch's later outcomes held behind it) and the agent goes on.
 """
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import faust
-from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import StreamT
-from pydantic import ValidationError
 
+from lrs_contracts.dead_letters import Headers
 from lrs_contracts.registry import UnknownEventType, decode
 from lrs_contracts.topics import BATCH_OUTCOMES, REPORTING_SUBMISSIONS, REPORTING_TIMELINESS
-from lrs_platform.logging import get_logger
+from lrs_platform.consumer import Message, PoisonGuard, RetryPolicy
+from lrs_platform.parking import DeadLetterOffice, ParkedMessages
 from reporting.config import ReportingSettings
 from reporting.projector import OutcomeProjector
 
-_log = get_logger("reporting.stream")
+CONSUMER = "reporting"
 
 
 class _ReadCommittedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -48,7 +51,14 @@ class ReportingApp(faust.App):
         return _ReadCommittedTransport(self.conf.broker_consumer, self)
 
 
-def make_stream_app(settings: ReportingSettings, projector: OutcomeProjector) -> faust.App:
+@dataclass(frozen=True)
+class StreamApp:
+    faust: faust.App
+    dead_letters: DeadLetterOffice
+    guard: PoisonGuard
+
+
+def make_stream_app(settings: ReportingSettings, projector: OutcomeProjector, store: ParkedMessages) -> StreamApp:
     app = ReportingApp(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
@@ -71,33 +81,34 @@ def make_stream_app(settings: ReportingSettings, projector: OutcomeProjector) ->
         topic.name: app.topic(topic.name, key_serializer="raw", value_serializer="raw", partitions=topic.partitions)
         for topic in (REPORTING_SUBMISSIONS, REPORTING_TIMELINESS)
     }
-    dead_letters = app.topic(BATCH_OUTCOMES.dead_letters, key_serializer="raw", value_serializer="raw")
 
-    async def handle(raw: bytes) -> None:
-        try:
-            _, payload = decode(raw)
-        except UnknownEventType:
-            return
-        except (ValidationError, ValueError) as error:
-            await (await dead_letters.send(value=raw, headers={"lrs-error": type(error).__name__.encode()}))
-            _log.error("outcome_dead_lettered", error=type(error).__name__)
-            return
-        delay = 0.2
-        while True:
+    async def publish_dead_letter(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        await app.producer.send_and_wait(topic, key, value, partition=None, timestamp=None, headers=headers)
+
+    office = DeadLetterOffice(store, publish_dead_letter)
+
+    async def apply(messages: Sequence[Message]) -> None:
+        for message in messages:
+            if message.value is None:
+                raise ValueError("empty message")
             try:
-                publications = await projector.apply(payload)
-                for publication in publications:
-                    # Awaited one by one: the offset may only be committed after the aggregate is out.
-                    await (await outputs[publication.topic].send(key=publication.key, value=publication.value))
-                return
-            except (OSError, asyncpg.PostgresError, KafkaError) as error:
-                _log.warning("outcome_projection_retry", error=type(error).__name__, retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, settings.retry_max_seconds)
+                _, payload = decode(message.value)
+            except UnknownEventType:
+                continue
+            for publication in await projector.apply(payload):
+                # Awaited one by one: the offset may only be committed after the aggregate is out.
+                await (await outputs[publication.topic].send(key=publication.key, value=publication.value))
+
+    guard = PoisonGuard(CONSUMER, apply, office, RetryPolicy(max_seconds=settings.retry_max_seconds))
 
     @app.agent(outcomes, concurrency=1, name="reporting.project_outcomes")
     async def project_outcomes(stream: StreamT[bytes]) -> None:
-        async for raw in stream:
-            await handle(raw)
+        await guard.start()
+        async for event in stream.events():
+            record = event.message
+            timestamp_ms = int(record.timestamp * 1000) if record.timestamp else 0
+            await guard.apply(
+                [Message(record.topic, record.partition, record.offset, record.key, record.value, timestamp_ms)]
+            )
 
-    return app
+    return StreamApp(app, office, guard)

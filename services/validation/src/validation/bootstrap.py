@@ -10,10 +10,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from lrs_contracts.topics import LEARNER_EVENTS
+from lrs_platform import parking_api
 from lrs_platform.http import build_app
 from lrs_platform.kafka import make_consumer, make_producer
 from lrs_platform.logging import configure_logging
 from lrs_platform.outbox import Outbox
+from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
+from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, service_resources
 from validation.api import router
 from validation.catalogue_publisher import publish_catalogue
@@ -50,7 +53,12 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             if first_load:
                 catalogue, _ = await reference.current()
                 await publish_catalogue(outbox_producer, catalogue, await reference.version())
-            decider = Decider(consumer, producer, settings.consumer_group, reference, DecisionStore(pool))
+            dead_letters = DeadLetterOffice(
+                ParkedMessages(pool, f"{SERVICE}_parked"), producer_publisher(outbox_producer)
+            )
+            await dead_letters.store.migrate()
+            decider = Decider(consumer, producer, settings.consumer_group, reference, DecisionStore(pool), dead_letters)
+            serve_dead_letters(app, dead_letters, decider)
             decider.subscribe()
             await consumer.start()
 
@@ -78,4 +86,5 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(parking_api.router)
     return app

@@ -6,6 +6,12 @@ For each batch, in partition (so per-AO submission) order:
    and store the decision together with the new states (one PostgreSQL transaction);
 2. publish the decision's messages and the consumed offsets in one Kafka transaction.
 So a batch is decided once, and its events appear once to `read_committed` readers.
+
+Failures go through `lrs_platform.consumer.Attempts`: PostgreSQL away is waited out with bounded
+backoff; a batch that cannot be decided (data PostgreSQL refuses, say) is given up after a few
+attempts and its end marker parked on `lrs.batch.submitted.v1.dlq` (offsets in the same Kafka
+transaction), so the AO's later batches go on. A Kafka error stops the process, as before: the
+transactional producer must be rebuilt, which a restart does.
 """
 
 from __future__ import annotations
@@ -16,17 +22,21 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Histogram
 
 from lrs_contracts.batch import BatchSubmitted
+from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_contracts.envelope import deterministic_id, utc_now
 from lrs_contracts.outcomes import BatchValidationStarted
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.decision import SubmittedBatch, achievement_states_needed, decide_batch
 from lrs_domain.reference import ReferenceSnapshot
+from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy, readiness_report
 from lrs_platform.logging import get_logger
+from lrs_platform.parking import DeadLetterOffice, Parking
 from validation.batch_assembly import AssembledBatch, BatchAssembler, IncompleteBatchError
 from validation.decision_store import DecisionStore, OutgoingMessage, StoredDecision
 from validation.messages import decision_messages
@@ -38,6 +48,8 @@ RECORDS_DECIDED = Counter("lrs_validation_records_total", "Records decided", ["s
 DECISION_SECONDS = Histogram("lrs_validation_decision_seconds", "Decide + store + publish one batch")
 
 _log = get_logger("validation.decider")
+
+CONSUMER = "validation.decider"
 
 
 class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -59,7 +71,13 @@ class Decider:
         group_id: str,
         reference: ReferenceStore,
         decisions: DecisionStore,
+        dead_letters: DeadLetterOffice,
+        policy: RetryPolicy = RetryPolicy(),
     ) -> None:
+        self.name = CONSUMER
+        self._attempts = Attempts(CONSUMER, policy, fatal=(KafkaError,))
+        self._dead_letters = dead_letters
+        dead_letters.register(CONSUMER)  # a parked batch cannot be decided again from its marker: skip only
         self._consumer = consumer
         self._producer = producer
         self._group_id = group_id
@@ -67,6 +85,9 @@ class Decider:
         self._decisions = decisions
         self._assembler = BatchAssembler()
         self.batches_decided = 0
+
+    async def readiness(self) -> str:
+        return await readiness_report(self._dead_letters, self._attempts)
 
     def subscribe(self) -> None:
         self._consumer.subscribe([BATCH_SUBMITTED.name], listener=_ForgetRevoked(self._assembler))
@@ -82,17 +103,23 @@ class Decider:
         try:
             envelope, payload = decode(record.value)
         except ValueError as error:
-            await self._dead_letter(partition, record, f"undecodable: {error}")
+            await self._dead_letter(partition, record, error_text(error))
             return
         try:
             batch = self._assembler.offer(partition.partition, record.offset, payload)
         except IncompleteBatchError as error:
-            await self._dead_letter(partition, record, str(error))
+            await self._dead_letter(partition, record, error_text(error))
             return
         if isinstance(payload, BatchSubmitted):
             await self._announce_start(payload, str(envelope.event_id))
         if batch is not None:
-            await self._decide_and_publish(partition, batch, str(envelope.event_id))
+            ready = batch
+            outcome = await self._attempts.run(
+                lambda: self._decide_and_publish(partition, ready, str(envelope.event_id))
+            )
+            if isinstance(outcome, Poisoned):
+                why = f"batch {batch.submitted.batch_id} could not be decided: {outcome.error}"
+                await self._dead_letter(partition, record, why, outcome.attempts)
 
     async def _announce_start(self, submitted: BatchSubmitted, causation_id: str) -> None:
         """Lets the batch view say `validating`. Sent again after a restart; readers ignore repeats."""
@@ -161,12 +188,37 @@ class Decider:
                 await self._producer.send(message.topic, key=message.key.encode(), value=message.value)
             await self._producer.send_offsets_to_transaction(offsets, self._group_id)
 
-    async def _dead_letter(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes], error: str) -> None:
+    async def _dead_letter(
+        self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes], error: str, attempts: int = 1
+    ) -> None:
+        """Parks the message for operators, then sends it to the DLQ with the offsets past it, in one transaction."""
         _log.error("batch_message_dead_lettered", partition=partition.partition, offset=record.offset, error=error)
-        headers = [("lrs-error", error.encode()[:1000]), ("lrs-source-offset", str(record.offset).encode())]
+        letter = DeadLetter.of(
+            error=error,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            consumer=CONSUMER,
+            attempts=attempts,
+            value=record.value,
+        )
+        parking = Parking(
+            CONSUMER,
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value,
+            record.timestamp or 0,
+            "error",
+            letter,
+        )
+        await self._attempts.until_done(lambda: self._dead_letters.park([parking], publish=False))
         commit_at = self._assembler.committable(partition.partition, record.offset + 1)
         async with self._producer.transaction():
-            await self._producer.send(BATCH_SUBMITTED.dead_letters, key=record.key, value=record.value, headers=headers)
+            await self._producer.send(
+                BATCH_SUBMITTED.dead_letters, key=record.key, value=record.value, headers=letter.headers()
+            )
             await self._producer.send_offsets_to_transaction({partition: commit_at}, self._group_id)
 
 

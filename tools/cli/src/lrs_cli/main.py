@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from lrs_cli import admin_commands, batch_commands, check_command, projector_commands, user_commands
+from lrs_cli import admin_commands, batch_commands, check_command, dlq_commands, projector_commands, user_commands
 from lrs_cli.client import CommandError, Connection
 
 
@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     learner_import.add_argument("file")
 
     projector_commands.register(commands)
+    dlq_commands.register(commands)
     user_commands.register(commands)
     return parser
 

@@ -1,7 +1,7 @@
 """Operator commands for the PLR projector: rebuild, replay and dead letters, over its admin API.
 
 `lrs projector rebuild start|status|compare|switch|abandon`, `lrs projector replay --from <offset|time>`,
-`lrs projector status`, `lrs dlq list|retry|skip`. See docs/operations.md.
+`lrs projector status`, and the projector's side of `lrs dlq list|retry|skip`. See docs/operations.md.
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def dlq_skip(connection: Connection, uln: str, topic: str | None = None, reason:
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds `projector ...` and `dlq ...` to the `lrs` parser; each sets `run(connection, args)`."""
+    """Adds `projector ...` to the `lrs` parser (`dlq ...` is `dlq_commands`); each sets `run(connection, args)`."""
     projector = commands.add_parser("projector", help="operator: PLR projection rebuild, replay and status")
     actions = projector.add_subparsers(dest="action", required=True)
     rebuild_parser = actions.add_parser("rebuild", help="replay the log into a fresh schema, compare, switch")
@@ -212,21 +212,3 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     replay_parser.set_defaults(run=lambda connection, args: replay(connection, args.from_, wait=not args.no_wait))
     status_parser = actions.add_parser("status", help="offsets, lag, dead letters, rebuild")
     status_parser.set_defaults(run=lambda connection, args: projector_status(connection))
-
-    dlq = commands.add_parser("dlq", help="operator: dead letters of the PLR projection")
-    dlq_actions = dlq.add_subparsers(dest="action", required=True)
-    listing = dlq_actions.add_parser("list", help="parked events, poison first per learner")
-    listing.add_argument("--learner", help="a ULN (or an achievement id for challenge events)")
-    listing.add_argument("--topic")
-    listing.add_argument("--limit", type=int, default=500)
-    listing.set_defaults(run=lambda connection, args: dlq_list(connection, args.learner, args.topic, args.limit))
-    retry = dlq_actions.add_parser("retry", help="re-run a learner's parked events in order")
-    retry.add_argument("uln")
-    retry.add_argument("--topic")
-    retry.add_argument("--replacement", help="JSON file: a corrected envelope for the poison event")
-    retry.set_defaults(run=lambda connection, args: dlq_retry(connection, args.uln, args.topic, args.replacement))
-    skip = dlq_actions.add_parser("skip", help="drop a learner's poison event and drain the rest")
-    skip.add_argument("uln")
-    skip.add_argument("--topic")
-    skip.add_argument("--reason")
-    skip.set_defaults(run=lambda connection, args: dlq_skip(connection, args.uln, args.topic, args.reason))
