@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from scripts.dev.export_openapi import OUT, documents, render
 
-OPERATIONS_ROUTES = {"/healthz", "/readyz", "/metrics", "/v1/schema/achievement-batch.xsd"}
+OPERATIONS_ROUTES = {"/healthz", "/readyz", "/metrics", "/v1/schema/achievement-batch.xsd", "/.well-known/jwks.json"}
 
 
 @pytest.fixture(scope="module")
