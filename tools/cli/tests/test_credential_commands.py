@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import time
@@ -15,9 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
-from lrs_cli import credential_commands
-from lrs_cli.client import Connection
 from lrs_cli.credential_commands import CredentialInvalid, verify_credential
+from lrs_cli.main import main
 
 ISSUER = "https://lrs.example"
 SUBJECT = f"{ISSUER}/v1/learners/1000000043"
@@ -186,23 +184,22 @@ def test_a_credential_valid_only_from_tomorrow_fails() -> None:
         verify_credential(token, issuer.jwks(), now=day_before)
 
 
-def test_the_command_reads_the_projectors_answer_and_a_jwks_file(tmp_path: Path) -> None:
+def test_lrs_plr_verify_reads_the_projectors_answer_or_the_bare_jws_and_a_jwks_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     issuer = Issuer()
     token = issuer.sign(claims_of(credential()))
     answer, bare, jwks = tmp_path / "plr.json", tmp_path / "plr.jwt", tmp_path / "jwks.json"
     answer.write_text(json.dumps({"format": "vc+jwt", "credential": token, "achievements": 1}))
     bare.write_text(token + "\n")
     jwks.write_text(json.dumps(issuer.jwks()))
-    parser = argparse.ArgumentParser(prog="lrs")
-    credential_commands.register(parser.add_subparsers(dest="command", required=True))
 
     for file in (answer, bare):
-        args = parser.parse_args(["plr", "verify", str(file), "--jwks", str(jwks)])
-        output = args.run(Connection(None), args)
-        assert output.splitlines()[0] == "valid: Personal Learning Record urn:uuid:00000000-0000-0000-0000-000000000007"
-        assert output.splitlines()[-1] == "  600/1166/X GCSE Mathematics: 7, Provisional, AQA, 2024-05-20"
+        assert main(["plr", "verify", str(file), "--jwks", str(jwks)]) == 0
+        output = capsys.readouterr().out.splitlines()
+        assert output[0] == "valid: Personal Learning Record urn:uuid:00000000-0000-0000-0000-000000000007"
+        assert output[-1] == "  600/1166/X GCSE Mathematics: 7, Provisional, AQA, 2024-05-20"
 
     bare.write_text(with_payload(token, {"name": "Forged"}))
-    args = parser.parse_args(["plr", "verify", str(bare), "--jwks", str(jwks)])
-    with pytest.raises(CredentialInvalid):
-        args.run(Connection(None), args)
+    assert main(["plr", "verify", str(bare), "--jwks", str(jwks)]) == 1
+    assert "signature does not verify" in capsys.readouterr().err

@@ -6,7 +6,15 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from lrs_cli import admin_commands, batch_commands, check_command, dlq_commands, projector_commands, user_commands
+from lrs_cli import (
+    admin_commands,
+    batch_commands,
+    check_command,
+    credential_commands,
+    dlq_commands,
+    projector_commands,
+    user_commands,
+)
 from lrs_cli.client import CommandError, Connection
 
 
@@ -49,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     projector_commands.register(commands)
     dlq_commands.register(commands)
     user_commands.register(commands)
+    credential_commands.register(commands)
     return parser
 
 
