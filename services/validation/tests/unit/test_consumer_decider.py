@@ -1,0 +1,152 @@
+"""The decider on the shared retry: a batch that cannot be decided is parked, an outage is waited out."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import TopicPartition
+
+from lrs_contracts.batch import (
+    BatchFormat,
+    BatchHeader,
+    BatchRecordsSubmitted,
+    BatchSubmissionCompleted,
+    BatchSubmitted,
+    JobType,
+    SubmittedRecord,
+)
+from lrs_contracts.dead_letters import DeadLetter, Headers
+from lrs_contracts.envelope import Contract
+from lrs_contracts.registry import encode, wrap
+from lrs_contracts.topics import BATCH_SUBMITTED
+from lrs_platform.consumer import RetryPolicy
+from lrs_platform.parking import DeadLetterOffice, Parking
+from validation.decider import Decider
+from validation.decision_store import OutgoingMessage, StoredDecision
+
+AO = "RN5001"
+PARTITION = TopicPartition(BATCH_SUBMITTED.name, 2)
+NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0)
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+    timestamp: int = 0
+
+
+def batch_records(batch_id: uuid.UUID, first_offset: int) -> list[Record]:
+    record = SubmittedRecord(line=1, action="Create", uln="3000000002", qualification_number="60303049", grade="5")
+    payloads: list[Contract] = [
+        BatchSubmitted(
+            batch_id=batch_id,
+            ao_id=AO,
+            header=BatchHeader(awarding_organisation=AO, job_type=JobType.FINAL, notification_email="r@example.org"),
+            format=BatchFormat.JSON,
+            record_count=1,
+            content_sha256="0" * 64,
+            size_bytes=1,
+            submitted_by=f"ao:{AO}",
+            received_at=datetime(2025, 3, 1, tzinfo=UTC),
+        ),
+        BatchRecordsSubmitted(batch_id=batch_id, ao_id=AO, chunk_index=0, records=(record,)),
+        BatchSubmissionCompleted(batch_id=batch_id, ao_id=AO, record_count=1, chunk_count=1),
+    ]
+    return [
+        Record(PARTITION.topic, PARTITION.partition, first_offset + index, AO.encode(), value)
+        for index, value in enumerate(encode(wrap(p, source="ingest", correlation_id="c")) for p in payloads)
+    ]
+
+
+@dataclass
+class FakeProducer:
+    transactions: list[list[tuple[str, Any]]] = field(default_factory=list)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        self.transactions.append([])
+        yield
+
+    async def send(self, topic: str, key: bytes | None = None, value: bytes | None = None, headers: Any = None) -> None:
+        self.transactions[-1].append((topic, (key, value, headers)))
+
+    async def send_offsets_to_transaction(self, offsets: dict[TopicPartition, int], group_id: str) -> None:
+        self.transactions[-1].append(("offsets", offsets))
+
+
+@dataclass
+class FakeDecisions:
+    """`stored` fails with each error in turn, then finds the batch decided and not yet published."""
+
+    failures: list[Exception]
+    published: list[uuid.UUID] = field(default_factory=list)
+
+    async def stored(self, batch_id: uuid.UUID) -> StoredDecision | None:
+        if self.failures:
+            raise self.failures.pop(0)
+        return StoredDecision(batch_id, False, (OutgoingMessage("lrs.batch.outcomes.v1", str(batch_id), b"{}"),), False)
+
+    async def mark_published(self, batch_id: uuid.UUID) -> None:
+        self.published.append(batch_id)
+
+
+@dataclass
+class FakeParked:
+    parked: list[Parking] = field(default_factory=list)
+
+    async def park(self, parkings: Sequence[Parking], *, dlq_pending: bool) -> None:
+        assert not dlq_pending  # the decider sends its dead letters in its own transaction
+        self.parked.extend(parkings)
+
+
+async def no_publisher(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+    raise AssertionError("the decider publishes dead letters itself")
+
+
+def decider(decisions: FakeDecisions, producer: FakeProducer, parked: FakeParked) -> Decider:
+    office = DeadLetterOffice(parked, no_publisher)  # type: ignore[arg-type]
+    return Decider(None, producer, "validation", None, decisions, office, NO_WAIT)  # type: ignore[arg-type]
+
+
+async def offer_all(target: Decider, records: list[Record]) -> None:
+    for record in records:
+        await target._offer(PARTITION, record)  # type: ignore[arg-type]
+
+
+async def test_a_batch_that_cannot_be_decided_is_parked_and_its_offsets_move_past_it() -> None:
+    batch_id = uuid.uuid4()
+    refused = asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence for encoding UTF8: 0x00")
+    producer, parked = FakeProducer(), FakeParked()
+    decisions = FakeDecisions([refused] * 5)
+    await offer_all(decider(decisions, producer, parked), batch_records(batch_id, first_offset=40))
+
+    [parking] = parked.parked
+    assert (parking.consumer, parking.offset, parking.reason) == ("validation.decider", 42, "error")
+    dead_letter, offsets = producer.transactions[-1]
+    topic, (key, _, headers) = dead_letter
+    assert (topic, key) == (BATCH_SUBMITTED.dead_letters, AO.encode())
+    letter = DeadLetter.from_headers(headers)
+    assert (letter.original_offset, letter.attempts, letter.consumer) == (42, 3, "validation.decider")
+    assert letter.error.startswith(f"batch {batch_id} could not be decided: CharacterNotInRepertoireError")
+    assert offsets == ("offsets", {PARTITION: 43})
+    assert decisions.published == [] and len(decisions.failures) == 2  # three attempts, then given up
+
+
+async def test_a_database_outage_is_waited_out_and_nothing_is_parked() -> None:
+    batch_id = uuid.uuid4()
+    gone = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+    producer, parked = FakeProducer(), FakeParked()
+    decisions = FakeDecisions([gone] * 7)
+    await offer_all(decider(decisions, producer, parked), batch_records(batch_id, first_offset=0))
+    assert parked.parked == [] and decisions.published == [batch_id]
+    assert producer.transactions[-1][-1] == ("offsets", {PARTITION: 3})
