@@ -24,7 +24,7 @@ The pieces, and which consumer uses what (each keeps its own offset strategy):
 
 | offset strategy | who | uses |
 |---|---|---|
-| group commit after the effect | ingest batch view, notifier, challenges | `ConsumerLoop` (+ `PoisonGuard`) |
+| group commit after the effect | ingest batch view, notifier (and any new consumer) | `ConsumerLoop` (+ `PoisonGuard`) |
 | the framework commits after the handler | reporting (faust agent) | `PoisonGuard.apply` per event |
 | offsets in the effect's Kafka transaction | validation's decider | `Attempts` + `DeadLetterOffice.park(publish=False)` |
 | offsets in the effect's PostgreSQL transaction | plr-projector | `Attempts` + its own parked streams |
@@ -49,7 +49,8 @@ A group-commit consumer, wired in `bootstrap.py`::
 and `app.include_router(lrs_platform.parking_api.router)` where the app is built.
 
 `handle` receives a poll's messages (up to `max_records`) and must be idempotent: after a poison
-failure the loop applies them again one at a time to find the poison.
+failure the loop applies them again one at a time to find the poison. Raise `Transient` for a
+failure that must be waited out (with the delay it wants); anything else counts as poison.
 """
 
 from __future__ import annotations
@@ -241,7 +242,9 @@ class Attempts:
         if self.retrying_since is None:
             self.retrying_since = time.monotonic()
             RETRYING.labels(self.consumer).set(1)
-        _log.warning("consumer_retrying", consumer=self.consumer, kind=kind.value, error=self.last_error, retry_in=delay)
+        _log.warning(
+            "consumer_retrying", consumer=self.consumer, kind=kind.value, error=self.last_error, retry_in=delay
+        )
         await asyncio.sleep(delay)
 
     def _settled(self) -> None:
