@@ -156,9 +156,6 @@ def plr_credential(
     subject_id = issuer.learner_uri(uln)
     valid_from = iso_z(issued_at)
     nested = [_achievement_credential(issuer, subject_id, row, valid_from) for row in live]
-    definitions = {
-        vc["credentialSubject"]["achievement"]["id"]: vc["credentialSubject"]["achievement"] for vc in nested
-    }
     return {
         "@context": [VC_CONTEXT, CLR_CONTEXT, OB_CONTEXT],
         "id": f"urn:uuid:{credential_id}",
@@ -172,7 +169,6 @@ def plr_credential(
             "id": subject_id,
             "type": ["ClrSubject"],
             "verifiableCredential": nested,
-            "achievement": list(definitions.values()),
         },
         "credentialSchema": [{"id": CLR_SCHEMA, "type": SCHEMA_VALIDATOR}],
     }
