@@ -273,20 +273,20 @@ class PoisonGuard:
         self.attempts = Attempts(name, policy)
         self._handler = handler
         self._office = office
-        self._held: set[Stream] | None = None
         office.register(name, self)
 
     async def start(self) -> None:
-        """Loads the held keys and sends dead letters a crash left unsent; idempotent."""
+        """Sends the dead letters a crash left unsent; idempotent."""
         async with self.lock:
-            await self._held_streams()
             await self.attempts.until_done(lambda: self._office.publish_pending(self.name))
             await self.refresh_gauge()
 
     async def apply(self, messages: Sequence[Message]) -> None:
         """Returns when every message is applied or parked (transient failures are waited out)."""
         async with self.lock:
-            held = await self._held_streams()
+            # Asked of the table each time, not remembered: another instance may have parked a key
+            # whose partition this one was given by a rebalance.
+            held = await self._held_among(messages)
             blocked = [message for message in messages if message.stream in held]
             free = [message for message in messages if message.stream not in held]
             await self._park_blocked(blocked)
@@ -307,6 +307,8 @@ class PoisonGuard:
                 single = await self.attempts.run(functools.partial(self._handler, [message]))
                 if isinstance(single, Poisoned):
                     await self._park_poison(message, single)
+                    if message.stream is not None:
+                        held.add(message.stream)
                 else:
                     MESSAGES.labels(self.name, "applied").inc()
 
@@ -333,8 +335,6 @@ class PoisonGuard:
                 await self._office.store.delete(row.id)
                 applied += 1
             still_parked = len(rows) - applied - skipped
-            if still_parked == 0 and parked.stream is not None:
-                (await self._held_streams()).discard(parked.stream)
             MESSAGES.labels(self.name, "applied").inc(applied)
             await self.refresh_gauge()
         key = parked.key.decode(errors="replace") if parked.key is not None else None
@@ -346,10 +346,11 @@ class PoisonGuard:
     async def readiness(self) -> str:
         return await readiness_report(self._office, self.attempts)
 
-    async def _held_streams(self) -> set[Stream]:
-        if self._held is None:
-            self._held = await self.attempts.until_done(lambda: self._office.store.held_streams(self.name))
-        return self._held
+    async def _held_among(self, messages: Sequence[Message]) -> set[Stream]:
+        streams = {message.stream for message in messages if message.stream is not None}
+        if not streams:
+            return set()
+        return await self.attempts.until_done(lambda: self._office.store.held_streams(self.name, streams))
 
     async def _park_blocked(self, messages: Sequence[Message]) -> None:
         if not messages:
@@ -371,8 +372,6 @@ class PoisonGuard:
         )
         parking = self._parking(message, "error", dead_letter)
         await self.attempts.until_done(lambda: self._office.park([parking]))
-        if message.stream is not None:
-            (await self._held_streams()).add(message.stream)
         MESSAGES.labels(self.name, "parked").inc()
         await self.attempts.until_done(self.refresh_gauge)
         _log.error(

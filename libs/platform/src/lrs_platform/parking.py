@@ -166,10 +166,15 @@ class ParkedMessages:
             ],
         )
 
-    async def held_streams(self, consumer: str) -> set[Stream]:
+    async def held_streams(self, consumer: str, among: Iterable[Stream]) -> set[Stream]:
+        """Which of `among` have a message parked: their later messages must wait behind it."""
+        wanted = list(among)
         rows = await self.pool.fetch(
-            f"SELECT DISTINCT topic, message_key FROM {self._table} WHERE consumer = $1 AND message_key IS NOT NULL",
+            f"SELECT DISTINCT topic, message_key FROM {self._table} WHERE consumer = $1"
+            " AND (topic, message_key) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))",
             consumer,
+            [topic for topic, _ in wanted],
+            [key for _, key in wanted],
         )
         return {(row["topic"], row["message_key"]) for row in rows}
 

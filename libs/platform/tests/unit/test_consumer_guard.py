@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -142,8 +142,9 @@ class MemoryParked:
             if dlq_pending and p.reason == "error":
                 self.pending.add(row.id)
 
-    async def held_streams(self, consumer: str) -> set[Stream]:
-        return {(r.topic, r.key) for r in self.rows.values() if r.consumer == consumer and r.key is not None}
+    async def held_streams(self, consumer: str, among: Iterable[Stream]) -> set[Stream]:
+        wanted = set(among)
+        return {(r.topic, r.key) for r in self.rows.values() if r.consumer == consumer and (r.topic, r.key) in wanted}
 
     async def get(self, parked_id: int) -> ParkedRow | None:
         return self.rows.get(parked_id)
@@ -280,3 +281,15 @@ async def test_skip_drops_the_poison_and_a_new_failure_behind_it_becomes_the_hea
     [left] = parked.rows.values()
     assert (left.offset, left.reason) == (3, "error")
     assert [DeadLetter.from_headers(headers).original_offset for *_, headers in sent] == [1, 3]
+
+
+async def test_a_key_parked_by_another_instance_holds_this_ones_messages_too(
+    office: DeadLetterOffice, parked: MemoryParked
+) -> None:
+    other = PoisonGuard("notifier", Effects(), office, NO_WAIT)  # the instance that had the partition before
+    await other.apply([message(1, b"K", b"k-poison")])
+    effects = Effects()
+    this = PoisonGuard("notifier", effects, office, NO_WAIT)  # given the partition by a rebalance
+    await this.apply([message(2, b"K", b"k2"), message(3, b"L", b"l1")])
+    assert effects.applied == [b"l1"]
+    assert sorted((row.offset, row.reason) for row in parked.rows.values()) == [(1, "error"), (2, "blocked")]
