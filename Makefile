@@ -6,6 +6,7 @@ UNIT_TESTS := contracts/tests libs/domain/tests libs/platform/tests services/ing
 	services/reporting/tests/unit tools/cli/tests deploy/k8s/tests services/portal/tests/unit
 
 .PHONY: help bootstrap up down test test-unit test-integration lint format openapi bench bench-smoke images
+.PHONY: faults fuzz
 
 help:
 	@echo "make up          start Kafka, PostgreSQL and all six services; submit the sample batches"
@@ -14,6 +15,8 @@ help:
 	@echo "make test-unit   the pure tests only (no infrastructure, seconds)"
 	@echo "make lint        ruff + mypy"
 	@echo "make bench       the benchmark (writes bench/results/<date>.json)"
+	@echo "make faults      the fault matrix and a 5,000-case fuzz of ingest (writes docs/reliability.md)"
+	@echo "make fuzz        the fuzz of ingest alone"
 	@echo "make images      one container image per service with podman (localhost/lrs/<service>:dev)"
 
 bootstrap:
@@ -57,3 +60,9 @@ bench-smoke: bootstrap
 
 images:
 	@bash scripts/images/build.sh
+
+faults: bootstrap
+	@$(PY) -m pytest -q -s -ra tests/faults/full_matrix.py tests/fuzz/full_fuzz.py
+
+fuzz: bootstrap
+	@$(PY) -m pytest -q -s -ra tests/fuzz/full_fuzz.py
