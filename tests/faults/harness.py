@@ -8,7 +8,6 @@ pure `measure.assess` says what was lost or applied twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 import time
 import uuid
@@ -92,6 +91,8 @@ class FaultSystem:
     keys: dict[str, str] = field(default_factory=dict)
     challenge_pool: list[tuple[str, str]] = field(default_factory=list)
     supervisor_restarts: Counter[str] = field(default_factory=Counter)
+    _probe: asyncpg.Connection | None = None
+    _probe_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def database_url(self) -> str:
@@ -103,18 +104,22 @@ class FaultSystem:
     # -- access -------------------------------------------------------------------------------------
 
     async def sql(self, query: str, *args: Any) -> list[asyncpg.Record] | None:
-        """Rows, or None while the database is unreachable (it may be restarting)."""
-        try:
-            connection = await asyncpg.connect(self.database_url, timeout=5)
-        except (TimeoutError, OSError, asyncpg.PostgresError):
-            return None
-        try:
-            return list(await connection.fetch(query, *args))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            return None
-        finally:
-            with contextlib.suppress(Exception):
-                await connection.close()
+        """Rows, or None while the database is unreachable (it may be restarting). One connection, kept
+        open: probes must be quick to see a point of the work that lasts a fraction of a second."""
+        async with self._probe_lock:
+            try:
+                if self._probe is None or self._probe.is_closed():
+                    self._probe = await asyncpg.connect(self.database_url, timeout=5)
+                return list(await self._probe.fetch(query, *args, timeout=30))
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                if self._probe is not None:
+                    self._probe.terminate()
+                self._probe = None
+                return None
+
+    async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.terminate()
 
     async def key_for(self, principal: str) -> str:
         if principal not in self.keys:
@@ -309,10 +314,13 @@ class FaultSystem:
                 consumer.seek(partition, since.get(partition.partition, 0))
             ends = await consumer.end_offsets(partitions)
             lines: Counter[tuple[str, int]] = Counter()
-            while any(await consumer.position(p) < ends[p] for p in partitions):
+            while [p for p in partitions if await consumer.position(p) < ends[p]]:
                 for records in (await consumer.getmany(timeout_ms=1_000, max_records=5_000)).values():
                     for record in records:
-                        _, payload = decode(record.value or b"")
+                        try:
+                            _, payload = decode(record.value or b"")
+                        except ValueError:  # a poison message (pydantic's errors are ValueErrors)
+                            continue
                         provenance = getattr(payload, "provenance", None)
                         if provenance is not None and str(provenance.batch_id) in batch_ids:
                             lines[(str(provenance.batch_id), provenance.line)] += 1
@@ -345,12 +353,9 @@ class FaultSystem:
             )
             for row in rows or []:
                 target[(row["batch_id"], row["line"])] = row["n"]
+        # the row's learners have this one achievement each (the read model keeps the QAN normalised)
         grades = await self.sql(
-            "SELECT uln, grade, version FROM plr.achievements"
-            " WHERE uln = ANY($1) AND ao_id = $2 AND qualification_number = $3",
-            ulns,
-            AO,
-            QUALIFICATION,
+            "SELECT uln, grade, version FROM plr.achievements WHERE uln = ANY($1) AND ao_id = $2", ulns, AO
         )
         seen.plr_grades = {row["uln"]: (row["grade"], row["version"]) for row in grades or []}
         facts = await self.sql(
@@ -387,7 +392,11 @@ async def running_system(log_dir: Path) -> AsyncIterator[FaultSystem]:
             },
         )
         await processes.start()
-        yield FaultSystem(kafka, postgres, smtp, processes, log_dir)
+        system = FaultSystem(kafka, postgres, smtp, processes, log_dir)
+        try:
+            yield system
+        finally:
+            await system.close()
     finally:
         if processes is not None:
             processes.stop()
