@@ -10,7 +10,7 @@ Run from anywhere: `.venv/bin/python samples/generate.py` writes, beside this sc
 `--check` also runs the three batches in that order through the batch decider and compares every
 record's outcome with the expected one (exit status 1 on any difference).
 
-The output is deterministic: a fixed seed and the reference data in `reference/`. The AO is Pearson
+The output is deterministic: a fixed seed, the shipped catalogue and the learners in `reference/`. The AO is Pearson
 (RN9093), which awards every qualification the samples use except the one that shows RV022.
 """
 
@@ -28,6 +28,7 @@ from pathlib import Path
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_contracts.reference import Framework, QualificationKind
+from lrs_domain import reference_files
 from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import SubmittedBatch, decide_batch
 from lrs_domain.formats import ParsedBatch, parse_batch, write_batch
@@ -97,12 +98,15 @@ class Expected:
 
 
 def load_reference(folder: Path) -> Reference:
-    awarding_organisations = load_awarding_organisations(_read(folder / "awarding-organisations.csv"))
+    """The shipped catalogue (lrs_domain.reference_files) and the sample learners in `folder`."""
+    awarding_organisations = load_awarding_organisations(
+        reference_files.read_reference_file(reference_files.AWARDING_ORGANISATIONS)
+    )
     ofqual = load_ofqual_catalogue(
-        _read(folder / "ofqual-approved-qualifications-2025-02-18.csv"),
+        reference_files.read_reference_file(reference_files.OFQUAL_SNAPSHOT),
         {ao.name: ao.ao_id for ao in awarding_organisations},
     )
-    extra = load_extra_qualifications(_read(folder / "extra-qualifications.csv"))
+    extra = load_extra_qualifications(reference_files.read_reference_file(reference_files.EXTRA_QUALIFICATIONS))
     learners = load_learners(_read(folder / "sample-learners.csv"))
     return Reference(awarding_organisations, (*ofqual, *extra), learners)
 

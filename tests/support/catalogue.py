@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from lrs_contracts.reference import Framework, QualificationKind
 from lrs_domain.reference import Qualification
 from lrs_domain.reference_data import load_awarding_organisations, load_extra_qualifications, load_ofqual_catalogue
-
-REFERENCE = Path(__file__).resolve().parents[2] / "reference"
+from lrs_domain.reference_files import (
+    AWARDING_ORGANISATIONS,
+    EXTRA_QUALIFICATIONS,
+    OFQUAL_SNAPSHOT,
+    read_reference_file,
+)
 
 
 @cache
 def all_qualifications() -> tuple[Qualification, ...]:
-    organisations = load_awarding_organisations(
-        (REFERENCE / "awarding-organisations.csv").read_text(encoding="utf-8-sig")
-    )
+    organisations = load_awarding_organisations(read_reference_file(AWARDING_ORGANISATIONS))
     ao_ids = {organisation.name: organisation.ao_id for organisation in organisations}
-    rqf = load_ofqual_catalogue(
-        (REFERENCE / "ofqual-approved-qualifications-2025-02-18.csv").read_text(encoding="utf-8-sig"), ao_ids
-    )
-    extra = load_extra_qualifications((REFERENCE / "extra-qualifications.csv").read_text(encoding="utf-8-sig"))
+    rqf = load_ofqual_catalogue(read_reference_file(OFQUAL_SNAPSHOT), ao_ids)
+    extra = load_extra_qualifications(read_reference_file(EXTRA_QUALIFICATIONS))
     return (*rqf, *extra)
 
 

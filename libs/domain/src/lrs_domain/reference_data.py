@@ -1,4 +1,4 @@
-"""Loaders for the reference CSV files shipped in `reference/`. They parse text; reading files is the caller's job.
+"""Loaders for the reference CSV files of `lrs_domain.reference_files`: they parse text; reading is the caller's job.
 
 Public API (each takes the whole text or an iterable of its lines, header row first):
 - `load_awarding_organisations(text) -> tuple[AwardingOrganisation, ...]` — columns

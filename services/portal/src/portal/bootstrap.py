@@ -15,6 +15,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
+from lrs_domain.reference_files import load_catalogue
 from lrs_platform.database import apply_migrations, create_pool, database_reachable
 from lrs_platform.http import build_app, readiness
 from lrs_platform.identity import CredentialStore
@@ -23,7 +24,6 @@ from lrs_platform.service import BackgroundTasks
 from portal.accounts import LockoutPolicy
 from portal.auth import Authentication, utc_now
 from portal.backend import Services
-from portal.checking import load_catalogue
 from portal.config import PortalSettings
 from portal.sessions import CookiePolicy, SessionPolicy
 from portal.store import MIGRATIONS, SCHEMA, AccountStore, ServiceKeys, SessionStore, UploadStore
@@ -31,7 +31,6 @@ from portal.web import admin_api, ao_pages, auth_pages, batch_pages, dashboard, 
 from portal.web.common import Portal, with_security_headers
 
 SERVICE = "portal"
-PROJECT_REFERENCE = Path(__file__).resolve().parents[4] / "reference"
 _SWEEP_SECONDS = 60.0
 _UPLOADS_KEPT = timedelta(hours=2)
 
@@ -56,7 +55,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     configure_logging(SERVICE, settings.log_level, settings.log_json)
     # httpx logs every URL it calls at INFO, and a PLR read carries the ULN in its query string.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    catalogue = load_catalogue(Path(settings.reference_dir) if settings.reference_dir else PROJECT_REFERENCE)
+    catalogue = load_catalogue(Path(settings.reference_dir) if settings.reference_dir else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -5,30 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_contracts.outcomes import RecordOutcome
 from lrs_domain.decision import OfflineReport, check_batch_offline
 from lrs_domain.formats import BatchRefused, ParsedBatch, detect_format, parse_batch, write_json
 from lrs_domain.reference import Catalogue
-from lrs_domain.reference_data import load_awarding_organisations, load_extra_qualifications, load_ofqual_catalogue
-
-OFQUAL_SNAPSHOT = "ofqual-approved-qualifications-2025-02-18.csv"
-
-
-def load_catalogue(directory: Path) -> Catalogue:
-    def read(name: str) -> str:
-        return (directory / name).read_text(encoding="utf-8-sig")
-
-    organisations = load_awarding_organisations(read("awarding-organisations.csv"))
-    ao_ids = {organisation.name: organisation.ao_id for organisation in organisations}
-    return Catalogue.of(
-        [
-            *load_ofqual_catalogue(read(OFQUAL_SNAPSHOT), ao_ids),
-            *load_extra_qualifications(read("extra-qualifications.csv")),
-        ]
-    )
 
 
 @dataclass(frozen=True)

@@ -32,5 +32,7 @@ class PortalSettings(ServiceSettings):
     session_absolute_hours: int = Field(default=12, ge=1)
     lockout_failures: int = Field(default=5, ge=1, description="consecutive failed sign-ins that lock an account")
     lockout_minutes: int = Field(default=15, ge=1)
-    reference_dir: str | None = Field(default=None, description="catalogue for the offline checks; default: reference/")
+    reference_dir: str | None = Field(
+        default=None, description="catalogue for the offline checks; default: the one shipped in lrs_domain"
+    )
     records_page_size: int = Field(default=50, ge=10, le=500)

@@ -10,7 +10,8 @@ import pytest
 from lrs_contracts.batch import JobType
 from lrs_domain.formats import parse_batch
 from lrs_domain.reference import Catalogue
-from portal.checking import batch_file, check_record, check_upload, load_catalogue
+from lrs_domain.reference_files import load_catalogue
+from portal.checking import batch_file, check_record, check_upload
 from portal.direct_entry import entry_batch, field_errors, read_entry
 from portal.explanations import ALL_CODES, explain, missing_advice
 
@@ -20,7 +21,7 @@ TODAY = date(2026, 11, 30)
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    return load_catalogue(ROOT / "reference")
+    return load_catalogue()
 
 
 def test_every_code_in_the_contracts_is_explained_with_advice() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
 import asyncpg
 
@@ -18,11 +18,14 @@ from lrs_domain.reference_data import (
     load_learners,
     load_ofqual_catalogue,
 )
+from lrs_domain.reference_files import (
+    AWARDING_ORGANISATIONS,
+    EXTRA_QUALIFICATIONS,
+    OFQUAL_SNAPSHOT,
+    read_reference_file,
+)
 from validation.registry_access import RegistrationOutcome, registration_outcome
 
-OFQUAL_SNAPSHOT = "ofqual-approved-qualifications-2025-02-18.csv"
-EXTRA_QUALIFICATIONS = "extra-qualifications.csv"
-AWARDING_ORGANISATIONS = "awarding-organisations.csv"
 SOURCE = "validation"
 
 
@@ -41,11 +44,12 @@ class ReferenceFiles:
     extra_qualifications: str
 
     @staticmethod
-    def read(directory: Path) -> ReferenceFiles:
+    def read(directory: Traversable | None = None) -> ReferenceFiles:
+        """The files in `directory`, by default the ones shipped with lrs_domain."""
         return ReferenceFiles(
-            (directory / AWARDING_ORGANISATIONS).read_text(encoding="utf-8-sig"),
-            (directory / OFQUAL_SNAPSHOT).read_text(encoding="utf-8-sig"),
-            (directory / EXTRA_QUALIFICATIONS).read_text(encoding="utf-8-sig"),
+            read_reference_file(AWARDING_ORGANISATIONS, directory),
+            read_reference_file(OFQUAL_SNAPSHOT, directory),
+            read_reference_file(EXTRA_QUALIFICATIONS, directory),
         )
 
 

@@ -17,24 +17,7 @@ from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_domain.decision import OfflineReport, check_batch_offline
 from lrs_domain.formats import detect_format, parse_batch
 from lrs_domain.formats.errors import BatchRefused
-from lrs_domain.reference import Catalogue
-from lrs_domain.reference_data import load_awarding_organisations, load_extra_qualifications, load_ofqual_catalogue
-
-PROJECT_REFERENCE = Path(__file__).resolve().parents[4] / "reference"
-
-
-def load_catalogue(directory: Path) -> Catalogue:
-    def read(name: str) -> str:
-        return (directory / name).read_text(encoding="utf-8-sig")
-
-    organisations = load_awarding_organisations(read("awarding-organisations.csv"))
-    ao_ids = {organisation.name: organisation.ao_id for organisation in organisations}
-    return Catalogue.of(
-        [
-            *load_ofqual_catalogue(read("ofqual-approved-qualifications-2025-02-18.csv"), ao_ids),
-            *load_extra_qualifications(read("extra-qualifications.csv")),
-        ]
-    )
+from lrs_domain.reference_files import load_catalogue
 
 
 def check(file: str, reference_dir: str | None) -> str:
@@ -52,7 +35,7 @@ def check(file: str, reference_dir: str | None) -> str:
             else ""
         )
         raise CommandError(f"{refused.code.value}: the whole file is refused{where}: {refused.detail}") from refused
-    catalogue = load_catalogue(Path(reference_dir) if reference_dir else PROJECT_REFERENCE)
+    catalogue = load_catalogue(Path(reference_dir) if reference_dir else None)
     today = datetime.now(ZoneInfo("Europe/London")).date()
     report = check_batch_offline(parsed.header, parsed.records, catalogue, today)
     return render(path.name, report)
