@@ -36,7 +36,12 @@ for service in ingest validation plr-projector challenges notifier reporting por
   name=${service//-/_}
   echo "export ${prefix[$service]}_PORT=$port LRS_${name^^}_URL=http://127.0.0.1:$port" >> "$run/env"
 done
-echo "export PORTAL_COOKIE_SECURE=false  # the portal is served over plain http on loopback" >> "$run/env"
+{
+  echo "export PORTAL_COOKIE_SECURE=false  # the portal is served over plain http on loopback"
+  # The key that seals the PLR credential signing keys at rest: made once per `make up`, like the database.
+  echo "export PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY=$(openssl rand -base64 32)"
+  echo "export PROJECTOR_CREDENTIAL_ISSUER_URL=\$LRS_PLR_PROJECTOR_URL"
+} >> "$run/env"
 # shellcheck disable=SC1091
 source "$run/env"
 for service in ingest validation plr-projector challenges notifier reporting portal; do
