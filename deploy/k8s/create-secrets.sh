@@ -7,6 +7,8 @@
 #   random hex, so it needs no escaping inside DATABASE_URL.
 # - lrs-db-backup: the object store's credentials for CloudNativePG's backups. Given for production;
 #   generated for dev, where the same Secret also starts the in-cluster MinIO.
+# - lrs-credential-signing: the key that seals the PLR credential signing keys in PostgreSQL
+#   (decision 0050); losing it makes the stored signing keys unusable, so back it up with the database.
 set -euo pipefail
 namespace=${1:?usage: create-secrets.sh NAMESPACE}
 exists() { kubectl -n "$namespace" get secret "$1" >/dev/null 2>&1; }
@@ -21,4 +23,8 @@ if ! exists lrs-db-backup; then
   kubectl -n "$namespace" create secret generic lrs-db-backup \
     --from-literal=ACCESS_KEY_ID="${BACKUP_ACCESS_KEY_ID:-lrs-$(random | cut -c1-12)}" \
     --from-literal=ACCESS_SECRET_KEY="${BACKUP_SECRET_ACCESS_KEY:-$(random)}"
+fi
+if ! exists lrs-credential-signing; then
+  kubectl -n "$namespace" create secret generic lrs-credential-signing \
+    --from-literal=key-encryption-key="$(head -c 32 /dev/urandom | base64)"
 fi
