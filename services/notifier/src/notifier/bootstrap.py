@@ -20,7 +20,7 @@ from notifier.config import NotifierSettings
 from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
 from notifier.handlers import Notifications
 from notifier.mailer import SmtpMailer
-from notifier.store import ContactStore, DeliveryLog
+from notifier.store import ContactStore, DeliveryLog, RejectionTallies
 
 SERVICE = "notifier"
 
@@ -46,7 +46,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 mailer,
                 DeliveryLog(pool),
                 app.state.contacts,
+                RejectionTallies(pool),
                 mail_from=settings.mail_from,
+                public_base_url=settings.public_base_url,
                 domain=settings.message_id_domain,
                 retry=retry,
             )

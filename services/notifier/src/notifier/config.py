@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from lrs_platform.settings import ServiceSettings
@@ -20,3 +21,12 @@ class NotifierSettings(ServiceSettings):
     consumer_group: str = "notifier"
     retry_base_seconds: float = 0.5
     retry_max_seconds: float = 30.0
+    public_base_url: str = "http://127.0.0.1:8007"
+    """Where the AO reads a batch's results and answers a challenge (the portal); emails link to it."""
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or any(char.isspace() for char in value):
+            raise ValueError("NOTIFIER_PUBLIC_BASE_URL must be an absolute http(s) URL")
+        return value.rstrip("/")

@@ -1,6 +1,7 @@
 """The notifier's consumer of outcomes and challenge events, on the shared loop (`lrs_platform.consumer`).
 
-Offsets are committed only after every email of a poll is logged. An event that cannot be turned into
+Offsets are committed only after every email of a poll is logged. A batch's decided chunks come before
+its result on the same partition; their rejection codes are tallied for the result's email. An event that cannot be turned into
 an email (a CR/LF in a batch reference breaks the Subject header, say) is parked on its topic's DLQ
 and the next AO's email goes out; an SMTP server away (`RetryLater`) is waited out, never parked.
 """

@@ -1,20 +1,40 @@
 """What the notifier sends, composed from events alone: pure, no I/O.
 
+Every email has a plain-text and an HTML alternative rendered from the Jinja2 templates beside this
+module, and an absolute link to the page where the AO acts on it (the portal, `public_base_url`).
 The Message-ID is derived from the event id, so a redelivered event produces the very same email and
 a receiving system can drop the duplicate (at-least-once delivery, DESIGN.md §5 invariant 3).
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from enum import StrEnum
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from lrs_contracts.challenge import ChallengeRaised
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed
+from lrs_contracts.codes import BATCH_CODE_TITLES, RECORD_CODE_TITLES, BatchCode
+from lrs_contracts.outcomes import BatchCompleted, BatchFailed, RecordOutcome
 from lrs_platform.logging import mask_uln
+
+TOP_REJECTION_CODES = 5
+
+_templates = Environment(
+    loader=PackageLoader("notifier", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 @dataclass(frozen=True)
@@ -31,55 +51,97 @@ class ChallengeContact:
 class OutgoingEmail:
     to: str
     subject: str
-    body: str
+    text: str
+    html: str
     message_id: str
     date: datetime
+
+
+@dataclass(frozen=True)
+class RejectionCount:
+    """How many records of a batch were rejected with `code` (a record with two codes counts under both)."""
+
+    code: str
+    records: int
+
+    @property
+    def meaning(self) -> str:
+        return _RECORD_TITLES.get(self.code, "")
+
+
+class BatchVerdict(StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"  # RS005: every record was judged, too many were rejected
+    REFUSED = "refused"  # any other RS code: the file itself could not be taken
+
+
+_RECORD_TITLES: dict[str, str] = {code.value: title for code, title in RECORD_CODE_TITLES.items()}
 
 
 def message_id_for(event_id: uuid.UUID, domain: str = "lrs.local") -> str:
     return f"<{event_id}@{domain}>"
 
 
-def batch_view_path(batch_id: uuid.UUID) -> str:
-    return f"/v1/batches/{batch_id}"
+def batch_page_url(public_base_url: str, batch_id: uuid.UUID) -> str:
+    return f"{public_base_url.rstrip('/')}/batches/{batch_id}"
 
 
-def challenge_view_path(challenge_id: uuid.UUID) -> str:
-    return f"/v1/challenges/{challenge_id}"
+def challenge_page_url(public_base_url: str, challenge_id: uuid.UUID) -> str:
+    return f"{public_base_url.rstrip('/')}/challenges/{challenge_id}"
+
+
+def count_rejection_codes(outcomes: Iterable[RecordOutcome]) -> dict[str, int]:
+    """Rejected records per RV code; a code repeated on one record (two RV021 fields) counts it once."""
+    counts: Counter[str] = Counter()
+    for outcome in outcomes:
+        counts.update({finding.code for finding in outcome.errors})
+    return dict(counts)
+
+
+def top_rejections(counts: dict[str, int], limit: int = TOP_REJECTION_CODES) -> list[RejectionCount]:
+    """The most frequent codes first; ties in code order, so the same counts always read the same."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [RejectionCount(code, records) for code, records in ranked[:limit]]
+
+
+def verdict_of(outcome: BatchCompleted | BatchFailed) -> BatchVerdict:
+    if isinstance(outcome, BatchCompleted):
+        return BatchVerdict.COMPLETED
+    return BatchVerdict.FAILED if outcome.code == BatchCode.REJECTION_THRESHOLD else BatchVerdict.REFUSED
 
 
 def batch_run_email(
-    event_id: uuid.UUID, outcome: BatchCompleted | BatchFailed, *, domain: str = "lrs.local"
+    event_id: uuid.UUID,
+    outcome: BatchCompleted | BatchFailed,
+    *,
+    public_base_url: str,
+    rejections: Sequence[RejectionCount] = (),
+    domain: str = "lrs.local",
 ) -> OutgoingEmail:
-    failed = isinstance(outcome, BatchFailed)
+    verdict = verdict_of(outcome)
     reference = outcome.batch_reference or str(outcome.batch_id)
-    verdict = f"FAILED ({outcome.code})" if isinstance(outcome, BatchFailed) else "completed"
-    counts = outcome.counts
-    lines = [
-        "Your batch run is complete.",
-        "",
-        f"Batch id:         {outcome.batch_id}",
-        f"Batch reference:  {reference}",
-        f"Job type:         {outcome.job_type.value}",
-        f"Result:           {verdict}",
-        f"Records:          {counts.total}",
-        f"Accepted:         {counts.accepted}",
-        f"Rejected:         {counts.rejected}",
-        f"No change:        {counts.no_ops}",
-        f"Warnings:         {counts.warnings}",
-    ]
-    if isinstance(outcome, BatchFailed):
-        lines += [
-            "",
-            f"Reason ({outcome.code}): {outcome.reason}",
-            "Nothing from this batch has been added to any Personal Learning Record.",
-        ]
-    lines += ["", f"See the results of every record at {batch_view_path(outcome.batch_id)}", ""]
-    subject = f"LRS batch run {'failed' if failed else 'complete'}: {reference}"
+    code = outcome.code if isinstance(outcome, BatchFailed) else None
+    subject = {
+        BatchVerdict.COMPLETED: f"LRS batch completed: {reference}",
+        BatchVerdict.FAILED: f"LRS batch failed ({code}), nothing recorded: {reference}",
+        BatchVerdict.REFUSED: f"LRS batch refused ({code}), nothing recorded: {reference}",
+    }[verdict]
+    context = {
+        "verdict": verdict.value,
+        "reference": reference,
+        "outcome": outcome,
+        "counts": outcome.counts,
+        "code": code,
+        "code_title": _batch_title(code),
+        "reason": outcome.reason if isinstance(outcome, BatchFailed) else None,
+        "rejections": list(rejections),
+        "link": batch_page_url(public_base_url, outcome.batch_id),
+    }
     return OutgoingEmail(
         to=outcome.notification_email,
         subject=subject,
-        body="\n".join(lines),
+        text=_templates.get_template("batch_run.txt").render(context),
+        html=_templates.get_template("batch_run.html").render(context),
         message_id=message_id_for(event_id, domain),
         date=outcome.decided_at,
     )
@@ -91,40 +153,45 @@ def challenge_raised_email(
     contact: ChallengeContact,
     occurred_at: datetime,
     *,
+    public_base_url: str,
     domain: str = "lrs.local",
 ) -> OutgoingEmail:
-    # The learner's full ULN stays out of the email: the AO reads it from the challenge API.
-    lines = [
-        f"Dear {contact.given_name} {contact.family_name},",
-        "",
-        "A learner has raised an Event Data Challenge against one of your achievements.",
-        "A challenge reports a data error on the Personal Learning Record; it is not an appeal.",
-        "",
-        f"Challenge id:    {raised.challenge_id}",
-        f"Achievement id:  {raised.achievement_id}",
-        f"Learner ULN:     {mask_uln(raised.uln)}",
-        "",
-        "The learner wrote:",
-        raised.reason,
-        "",
-        f"Acknowledge and resolve it at {challenge_view_path(raised.challenge_id)}",
-        "",
-    ]
+    # The learner's full ULN stays out of the email: the AO reads it from the challenge page.
+    context = {
+        "contact": contact,
+        "raised": raised,
+        "uln_masked": mask_uln(raised.uln),
+        "link": challenge_page_url(public_base_url, raised.challenge_id),
+    }
     return OutgoingEmail(
         to=contact.email,
         subject=f"LRS Event Data Challenge raised: {raised.challenge_id}",
-        body="\n".join(lines),
+        text=_templates.get_template("challenge_raised.txt").render(context),
+        html=_templates.get_template("challenge_raised.html").render(context),
         message_id=message_id_for(event_id, domain),
         date=occurred_at,
     )
 
 
 def to_mime(email: OutgoingEmail, mail_from: str) -> EmailMessage:
+    """Raises ValueError for a header value holding CR or LF: such an event is poison, parked, never sent."""
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = email.to
     message["Subject"] = email.subject
     message["Message-ID"] = email.message_id
     message["Date"] = format_datetime(email.date)
-    message.set_content(email.body)
+    message.set_content(email.text)
+    message.add_alternative(email.html, subtype="html")
+    # A boundary of the Message-ID, not a random one: the same event gives the same bytes.
+    message.set_boundary("=_" + hashlib.sha256(email.message_id.encode()).hexdigest()[:32])
     return message
+
+
+def _batch_title(code: str | None) -> str | None:
+    if code is None:
+        return None
+    try:
+        return BATCH_CODE_TITLES[BatchCode(code)]
+    except ValueError:
+        return None

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from lrs_contracts.challenge import ChallengeRaised
 from lrs_contracts.envelope import Contract, Envelope
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed
+from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_platform.consumer import RetryPolicy, Transient
 from lrs_platform.logging import get_logger
-from notifier.emails import OutgoingEmail, batch_run_email, challenge_raised_email, message_id_for, to_mime
+from notifier.emails import (
+    OutgoingEmail,
+    batch_run_email,
+    challenge_raised_email,
+    count_rejection_codes,
+    message_id_for,
+    to_mime,
+    top_rejections,
+)
 from notifier.mailer import Mailer, MailError
 from notifier.metrics import EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
-from notifier.store import ContactStore, DeliveryLog, DeliveryStatus
+from notifier.store import ContactStore, DeliveryLog, DeliveryStatus, RejectionTallies
 
 _log = get_logger("notifier.handlers")
 
@@ -29,34 +37,57 @@ class Notifications:
         mailer: Mailer,
         deliveries: DeliveryLog,
         contacts: ContactStore,
+        tallies: RejectionTallies,
         *,
         mail_from: str,
+        public_base_url: str,
         domain: str = "lrs.local",
         retry: RetryPolicy = RetryPolicy(base_seconds=0.5, max_seconds=30.0),
     ) -> None:
         self._mailer = mailer
         self._deliveries = deliveries
         self._contacts = contacts
+        self._tallies = tallies
         self._mail_from = mail_from
+        self._public_base_url = public_base_url
         self._domain = domain
         self._retry = retry
 
     async def handle(self, envelope: Envelope, payload: Contract) -> None:
+        if isinstance(payload, BatchRecordsDecided):
+            # Same key as the batch's result, so every chunk is counted before the result arrives.
+            await self._tallies.add_chunk(
+                payload.batch_id, payload.chunk_index, count_rejection_codes(payload.outcomes)
+            )
+            return
         if not isinstance(payload, BatchCompleted | BatchFailed | ChallengeRaised):
             return
         status = await self._deliveries.status(envelope.event_id)
         if status is not None and status.is_final:
             EVENTS_SKIPPED.labels("already_handled").inc()
             _log.info("email_already_handled", event_id=str(envelope.event_id), status=status.value)
+            await self._forget_tallies(payload)
             return
         email = await self._compose(envelope, payload)
         if email is None:
             return
-        await self._send(envelope, email)
+        if await self._send(envelope, email):
+            await self._forget_tallies(payload)
+
+    async def _forget_tallies(self, payload: Contract) -> None:
+        if isinstance(payload, BatchCompleted | BatchFailed):
+            await self._tallies.forget(payload.batch_id)
 
     async def _compose(self, envelope: Envelope, payload: Contract) -> OutgoingEmail | None:
         if isinstance(payload, BatchCompleted | BatchFailed):
-            return batch_run_email(envelope.event_id, payload, domain=self._domain)
+            rejections = top_rejections(await self._tallies.totals(payload.batch_id))
+            return batch_run_email(
+                envelope.event_id,
+                payload,
+                public_base_url=self._public_base_url,
+                rejections=rejections,
+                domain=self._domain,
+            )
         assert isinstance(payload, ChallengeRaised)
         stored = await self._contacts.get(payload.ao_id)
         if stored is None:
@@ -72,10 +103,16 @@ class Notifications:
             _log.warning("challenge_contact_missing", ao_id=payload.ao_id, event_id=str(envelope.event_id))
             return None
         return challenge_raised_email(
-            envelope.event_id, payload, stored.contact, envelope.occurred_at, domain=self._domain
+            envelope.event_id,
+            payload,
+            stored.contact,
+            envelope.occurred_at,
+            public_base_url=self._public_base_url,
+            domain=self._domain,
         )
 
-    async def _send(self, envelope: Envelope, email: OutgoingEmail) -> None:
+    async def _send(self, envelope: Envelope, email: OutgoingEmail) -> bool:
+        """True once the delivery is final (sent, or refused for good)."""
         kind = envelope.event_type
         attempt = await self._deliveries.begin_attempt(envelope.event_id, kind, email.message_id)
         try:
@@ -97,7 +134,7 @@ class Notifications:
                     message_id=email.message_id,
                     error=str(error),
                 )
-                return
+                return True
             await self._deliveries.finish(
                 envelope.event_id,
                 DeliveryStatus.PENDING,
@@ -111,3 +148,4 @@ class Notifications:
         )
         EMAILS_SENT.labels(kind).inc()
         _log.info("email_sent", event_id=str(envelope.event_id), event_type=kind, attempt=attempt)
+        return True

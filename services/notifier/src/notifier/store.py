@@ -1,4 +1,4 @@
-"""PostgreSQL adapters: the AOs' challenge contacts and the delivery log."""
+"""PostgreSQL adapters: the AOs' challenge contacts, the delivery log and the rejection tallies."""
 
 from __future__ import annotations
 
@@ -97,3 +97,30 @@ class DeliveryLog:
             status.value,
             error,
         )
+
+
+class RejectionTallies:
+    """Rejected records per code of each batch, kept from its decided chunks until its email is out."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def add_chunk(self, batch_id: uuid.UUID, chunk_index: int, counts: dict[str, int]) -> None:
+        """Idempotent: a chunk already counted is not counted again."""
+        if not counts:
+            return
+        await self._pool.executemany(
+            "INSERT INTO notifier.rejection_tallies (batch_id, chunk_index, code, records) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (batch_id, chunk_index, code) DO NOTHING",
+            [(batch_id, chunk_index, code, records) for code, records in counts.items()],
+        )
+
+    async def totals(self, batch_id: uuid.UUID) -> dict[str, int]:
+        rows = await self._pool.fetch(
+            "SELECT code, sum(records) AS records FROM notifier.rejection_tallies WHERE batch_id = $1 GROUP BY code",
+            batch_id,
+        )
+        return {row["code"]: int(row["records"]) for row in rows}
+
+    async def forget(self, batch_id: uuid.UUID) -> None:
+        await self._pool.execute("DELETE FROM notifier.rejection_tallies WHERE batch_id = $1", batch_id)

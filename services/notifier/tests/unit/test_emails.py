@@ -3,10 +3,20 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+
 from lrs_contracts.batch import JobType
 from lrs_contracts.challenge import ChallengeRaised
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchFailed
-from notifier.emails import ChallengeContact, batch_run_email, challenge_raised_email, message_id_for, to_mime
+from notifier.emails import (
+    ChallengeContact,
+    RejectionCount,
+    batch_run_email,
+    challenge_raised_email,
+    message_id_for,
+    to_mime,
+    top_rejections,
+)
 
 EVENT_ID = uuid.UUID("0b7f3c1e-27a4-4c55-9d0f-1f7c0e9b2a11")
 BATCH_ID = uuid.UUID("5f9a1d2c-8e4b-4f7a-a1b2-c3d4e5f60718")
@@ -29,11 +39,15 @@ def completed(**changes: object) -> BatchCompleted:
     return BatchCompleted.model_validate(fields)
 
 
-def failed() -> BatchFailed:
+PORTAL = "https://portal.lrs.example"
+REJECTIONS = top_rejections({"RV009": 1, "RV004": 3, "RV021": 1, "RV002": 1})
+
+
+def failed(code: str = "RS005") -> BatchFailed:
     return BatchFailed(
         batch_id=BATCH_ID,
         ao_id="RN5133",
-        code="RS005",
+        code=code,
         reason="4 of 10 records (40%) were rejected; more than 30% fails the batch",
         job_type=JobType.PROVISIONAL,
         batch_reference=None,
@@ -50,34 +64,81 @@ def test_message_id_is_derived_from_the_event_id_only() -> None:
 
 
 def test_the_same_event_composes_the_same_email_byte_for_byte() -> None:
-    first = to_mime(batch_run_email(EVENT_ID, completed()), "lrs@lrs.local")
-    second = to_mime(batch_run_email(EVENT_ID, completed()), "lrs@lrs.local")
+    first = to_mime(batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL), "lrs@lrs.local")
+    second = to_mime(batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL), "lrs@lrs.local")
     assert first.as_bytes() == second.as_bytes()
     assert first["Message-ID"] == "<0b7f3c1e-27a4-4c55-9d0f-1f7c0e9b2a11@lrs.local>"
 
 
-def test_batch_completed_email_names_batch_job_type_counts_and_link() -> None:
-    email = batch_run_email(EVENT_ID, completed())
+def test_every_email_has_a_plain_text_and_an_html_alternative() -> None:
+    mime = to_mime(batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL), "lrs@lrs.local")
+    assert mime.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in mime.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_batch_completed_email_names_batch_job_type_counts_and_an_absolute_link() -> None:
+    email = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL + "/", rejections=REJECTIONS)
     assert email.to == "results@ao.example"
-    assert email.subject == "LRS batch run complete: SUMMER-24-01"
-    assert str(BATCH_ID) in email.body
-    assert "Job type:         Final" in email.body
-    assert "Accepted:         6" in email.body
-    assert "Rejected:         4" in email.body
-    assert f"/v1/batches/{BATCH_ID}" in email.body
-    assert "RS005" not in email.body
+    assert email.subject == "LRS batch completed: SUMMER-24-01"
+    assert email.text.startswith("Your batch SUMMER-24-01 is complete: 6 of 10 records accepted, 4 rejected.\n")
+    assert str(BATCH_ID) in email.text
+    assert "Job type:         Final" in email.text
+    assert "Accepted:         6" in email.text
+    assert "Rejected:         4" in email.text
+    assert f"See the result of every record at {PORTAL}/batches/{BATCH_ID}\n" in email.text
+    assert f'<a href="{PORTAL}/batches/{BATCH_ID}">' in email.html
+    assert "RS005" not in email.text
 
 
-def test_batch_failed_email_gives_the_rs005_reason_and_says_nothing_reached_a_plr() -> None:
-    email = batch_run_email(EVENT_ID, failed())
-    assert email.subject == f"LRS batch run failed: {BATCH_ID}"
-    assert "Result:           FAILED (RS005)" in email.body
-    assert "Reason (RS005): 4 of 10 records (40%) were rejected" in email.body
-    assert "Nothing from this batch has been added" in email.body
-    assert "Job type:         Provisional" in email.body
+def test_top_rejection_codes_come_most_frequent_first_with_their_meaning() -> None:
+    assert [(rejection.code, rejection.records) for rejection in REJECTIONS] == [
+        ("RV004", 3),
+        ("RV002", 1),
+        ("RV009", 1),
+        ("RV021", 1),
+    ]
+    assert len(top_rejections({f"RV0{n:02d}": n for n in range(1, 20)})) == 5
+    email = batch_run_email(EVENT_ID, failed(), public_base_url=PORTAL, rejections=REJECTIONS)
+    assert "  RV004       3 records  ULN, names and date of birth do not match a registered learner" in email.text
+    assert "  RV002       1 record   ULN check digit is wrong" in email.text
+    assert '<td>RV004</td><td align="right">3</td><td>ULN, names and date of birth' in email.html
 
 
-def test_challenge_email_goes_to_the_contact_and_masks_the_uln() -> None:
+def test_batch_failed_email_says_so_first_gives_the_rs005_reason_and_says_nothing_reached_a_plr() -> None:
+    email = batch_run_email(EVENT_ID, failed(), public_base_url=PORTAL)
+    assert email.subject == f"LRS batch failed (RS005), nothing recorded: {BATCH_ID}"
+    first_line = email.text.splitlines()[0]
+    assert first_line.startswith(f"Your batch {BATCH_ID} failed (RS005): Too many achievement records")
+    assert "complete" not in first_line
+    assert "Nothing from it has been added to any Personal Learning Record." in first_line
+    assert "Result:           failed (RS005)" in email.text
+    assert "Reason (RS005): 4 of 10 records (40%) were rejected" in email.text
+    assert "send the whole batch again" in email.text
+    assert "Job type:         Provisional" in email.text
+
+
+def test_a_batch_failed_with_another_batch_code_is_called_refused() -> None:
+    email = batch_run_email(EVENT_ID, failed("RS004"), public_base_url=PORTAL)
+    assert email.subject == f"LRS batch refused (RS004), nothing recorded: {BATCH_ID}"
+    assert email.text.startswith(f"Your batch {BATCH_ID} was refused (RS004): The job type is not Provisional")
+
+
+def test_the_html_alternative_escapes_what_the_ao_wrote() -> None:
+    email = batch_run_email(EVENT_ID, completed(batch_reference="<b>June</b> & July"), public_base_url=PORTAL)
+    assert "&lt;b&gt;June&lt;/b&gt; &amp; July" in email.html
+    assert "<b>June</b>" not in email.html
+    assert "Your batch <b>June</b> & July is complete" in email.text
+
+
+def test_a_line_break_in_the_batch_reference_cannot_reach_a_header() -> None:
+    email = batch_run_email(
+        EVENT_ID, completed(batch_reference="JUNE\r\nBcc: everyone@example.org"), public_base_url=PORTAL
+    )
+    with pytest.raises(ValueError, match="linefeed"):
+        to_mime(email, "lrs@lrs.local")
+
+
+def test_challenge_email_goes_to_the_contact_links_its_page_and_masks_the_uln() -> None:
     raised = ChallengeRaised(
         challenge_id=uuid.uuid4(),
         achievement_id=uuid.uuid4(),
@@ -86,14 +147,19 @@ def test_challenge_email_goes_to_the_contact_and_masks_the_uln() -> None:
         reason="My grade should be B, not C",
     )
     contact = ChallengeContact("Ada", "Lovelace", "+44 20 7946 0000", "challenges@ao.example")
-    email = challenge_raised_email(EVENT_ID, raised, contact, DECIDED)
+    email = challenge_raised_email(EVENT_ID, raised, contact, DECIDED, public_base_url=PORTAL)
     assert email.to == "challenges@ao.example"
-    assert email.body.startswith("Dear Ada Lovelace,")
-    assert "1000000043" not in email.body
-    assert "******0043" in email.body
-    assert "My grade should be B, not C" in email.body
-    assert "not an appeal" in email.body
-    assert f"/v1/challenges/{raised.challenge_id}" in email.body
+    assert email.text.startswith("Dear Ada Lovelace,")
+    for body in (email.text, email.html):
+        assert "1000000043" not in body
+        assert "******0043" in body
+        assert "My grade should be B, not C" in body
+        assert "not an appeal" in body
+        assert f"{PORTAL}/challenges/{raised.challenge_id}" in body
     mime = to_mime(email, "lrs@lrs.local")
     assert mime["To"] == "challenges@ao.example"
     assert mime["Date"] == "Tue, 05 Mar 2024 10:30:00 +0000"
+
+
+def test_a_rejection_count_without_a_known_meaning_reads_empty() -> None:
+    assert RejectionCount("RV999", 2).meaning == ""

@@ -9,6 +9,7 @@ from services.notifier.tests.unit.test_emails import completed
 
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised
 from lrs_contracts.envelope import Contract, Envelope
+from lrs_contracts.outcomes import BatchRecordsDecided, Finding, RecordOutcome, RecordStatus
 from lrs_contracts.registry import wrap
 from lrs_platform.consumer import Failure, classify_failure
 from notifier.emails import ChallengeContact
@@ -57,12 +58,47 @@ class FakeContacts:
         return StoredContact(ao_id, contact, "ao:" + ao_id, datetime.now(UTC)) if contact else None
 
 
+class FakeTallies:
+    def __init__(self) -> None:
+        self.chunks: dict[uuid.UUID, dict[int, dict[str, int]]] = {}
+
+    async def add_chunk(self, batch_id: uuid.UUID, chunk_index: int, counts: dict[str, int]) -> None:
+        self.chunks.setdefault(batch_id, {}).setdefault(chunk_index, dict(counts))
+
+    async def totals(self, batch_id: uuid.UUID) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for counts in self.chunks.get(batch_id, {}).values():
+            for code, records in counts.items():
+                totals[code] = totals.get(code, 0) + records
+        return totals
+
+    async def forget(self, batch_id: uuid.UUID) -> None:
+        self.chunks.pop(batch_id, None)
+
+
 def envelope_of(payload: Contract) -> Envelope:
     return wrap(payload, source="test", correlation_id="c-1")
 
 
-def notifications(mailer: FakeMailer, log: FakeDeliveryLog, contacts: FakeContacts | None = None) -> Notifications:
-    return Notifications(mailer, log, contacts or FakeContacts({}), mail_from="lrs@lrs.local")  # type: ignore[arg-type]
+def notifications(
+    mailer: FakeMailer,
+    log: FakeDeliveryLog,
+    contacts: FakeContacts | None = None,
+    tallies: FakeTallies | None = None,
+) -> Notifications:
+    return Notifications(
+        mailer,  # type: ignore[arg-type]
+        log,  # type: ignore[arg-type]
+        contacts or FakeContacts({}),  # type: ignore[arg-type]
+        tallies or FakeTallies(),  # type: ignore[arg-type]
+        mail_from="lrs@lrs.local",
+        public_base_url="https://portal.lrs.example",
+    )
+
+
+def rejected(line: int, *codes: str) -> RecordOutcome:
+    findings = tuple(Finding(code=code, message="wrong") for code in codes)
+    return RecordOutcome(line=line, status=RecordStatus.REJECTED, errors=findings)
 
 
 async def test_a_redelivered_event_logged_as_sent_is_not_sent_again() -> None:
@@ -123,3 +159,28 @@ async def test_events_that_need_no_email_are_ignored() -> None:
 
 def test_an_smtp_server_away_is_transient_for_the_consumer_never_poison() -> None:
     assert classify_failure(RetryLater(2.0)) is Failure.TRANSIENT
+
+
+async def test_the_batch_email_lists_the_codes_of_every_chunk_counted_once_and_then_forgets_them() -> None:
+    mailer, log, tallies = FakeMailer(), FakeDeliveryLog(), FakeTallies()
+    service = notifications(mailer, log, tallies=tallies)
+    batch_id = completed().batch_id
+    first = BatchRecordsDecided(
+        batch_id=batch_id,
+        ao_id="RN5133",
+        chunk_index=0,
+        outcomes=(
+            rejected(1, "RV004"),
+            rejected(2, "RV004", "RV021", "RV021"),
+            RecordOutcome(line=3, status=RecordStatus.ACCEPTED),
+        ),
+    )
+    second = BatchRecordsDecided(batch_id=batch_id, ao_id="RN5133", chunk_index=1, outcomes=(rejected(4, "RV009"),))
+    for chunk in (first, second, first):  # the first chunk redelivered
+        await service.handle(envelope_of(chunk), chunk)
+    await service.handle(envelope_of(completed()), completed())
+    [message] = mailer.sent
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    codes = [line.split()[:2] for line in text.splitlines() if line.startswith("  RV")]
+    assert codes == [["RV004", "2"], ["RV009", "1"], ["RV021", "1"]]
+    assert tallies.chunks == {}
