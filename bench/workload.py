@@ -34,6 +34,7 @@ from lrs_contracts.plr import (
 )
 from lrs_contracts.reference import Framework
 from lrs_contracts.registry import encode, wrap
+from lrs_domain.achievements import achievement_id
 from lrs_domain.formats import ParsedBatch, write_xml
 from lrs_domain.grades import FAILED_QCF_GRADES
 from lrs_domain.identifiers import display_qan, is_valid_uln
@@ -353,16 +354,24 @@ def replay_events(
         qualification, passing = grades[ao_id][
             (batch_number // len(AWARDING_ORGANISATIONS) + line) % len(grades[ao_id])
         ]
+        event_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        uln = people[rng.randrange(len(people))]
+        award_date = _award_date(rng)
         event = ReplayEvent(
             batch_number=batch_number,
             batch_id=batch_ids[batch_number],
             line=line + 1,
-            event_id=uuid.UUID(int=rng.getrandbits(128), version=4),
-            achievement_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+            event_id=event_id,
+            # as validation derives it: a key drawn twice is the same achievement, recorded again
+            achievement_id=achievement_id(
+                AchievementKey(
+                    ao_id=ao_id, uln=uln, qualification_number=qualification.qualification_number, award_date=award_date
+                )
+            ),
             ao_id=ao_id,
-            uln=people[rng.randrange(len(people))],
+            uln=uln,
             qualification=qualification,
-            award_date=_award_date(rng),
+            award_date=award_date,
             grade=rng.choice(passing),
             ukprn=rng.choice(CENTRE_UKPRNS),
         )

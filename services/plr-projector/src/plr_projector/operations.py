@@ -43,15 +43,17 @@ from plr_projector.rebuild import (
     worker_environment,
 )
 from plr_projector.store import (
+    BULK_COLUMNS,
     LIVE_SCHEMA,
     MIGRATIONS,
     OPS_SCHEMA,
+    Deferred,
     ParkedRow,
     ReadModel,
     compare_models,
     defer_bulk_indexes,
     record_operator_action,
-    restore_bulk_indexes,
+    restore_bulk_table,
 )
 
 _log = get_logger("plr_projector.operations")
@@ -258,6 +260,7 @@ async def drain_stream(
 
 WORKER_POLL_SECONDS = 0.5
 WORKER_STARTS = 3  # a local worker that keeps failing fails the rebuild after this many starts
+RESTORED_TOGETHER = 2  # tables made LOGGED and indexed side by side after a bulk load
 
 
 @dataclass(frozen=True)
@@ -402,7 +405,7 @@ class Rebuilds:
             await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             await apply_migrations(connection, schema, MIGRATIONS)
             async with connection.transaction():
-                deferred = await defer_bulk_indexes(connection, schema) if count else []
+                deferred = await defer_bulk_indexes(connection, schema) if count else {}
                 started_at = await connection.fetchval(
                     f"INSERT INTO {OPS_SCHEMA}.rebuilds (rebuild_id, schema_name, state, started_by, target_offsets,"
                     " workers, phase, deferred_ddl) VALUES ($1, $2, 'running', $3, $4, $5, $6, $7) RETURNING started_at",
@@ -503,9 +506,10 @@ class Rebuilds:
         job.phase = phase
 
     async def _finish_load(self, job: RebuildJob) -> None:
-        """Keys, indexes, SET LOGGED and the offsets the runner starts from: all or nothing."""
+        """Each table LOGGED with its keys and indexes (two at a time, the largest first), then the
+        offsets the runner starts from. A restart redoes what had not committed."""
         started = time.monotonic()
-        deferred = json.loads(
+        deferred: Deferred = json.loads(
             await self.pool.fetchval(
                 f"SELECT deferred_ddl FROM {OPS_SCHEMA}.rebuilds WHERE rebuild_id = $1", job.rebuild_id
             )
@@ -518,8 +522,14 @@ class Rebuilds:
             loaded.update(
                 {key: target for key, (first, target) in ranges_from_json(row["partitions"]).items() if first < target}
             )
+        side_by_side = asyncio.Semaphore(RESTORED_TOGETHER)
+
+        async def restore(table: str) -> None:
+            async with side_by_side, self.pool.acquire() as connection:
+                await restore_bulk_table(connection, job.schema, table, deferred.get(table, []))
+
+        await asyncio.gather(*(restore(table) for table in BULK_COLUMNS))
         async with self.pool.acquire() as connection, connection.transaction():
-            await restore_bulk_indexes(connection, job.schema, deferred)
             await ReadModel(job.schema).write(connection, BatchChanges(), loaded, publish_dead_letters=False)
             await connection.execute(
                 f"UPDATE {OPS_SCHEMA}.rebuilds SET phase = 'following' WHERE rebuild_id = $1", job.rebuild_id

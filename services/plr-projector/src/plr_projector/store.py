@@ -491,11 +491,14 @@ class ReadModel:
 # --- bulk loading ---------------------------------------------------------------------------------
 
 
-async def defer_bulk_indexes(connection: asyncpg.Connection, schema: str) -> list[str]:
+Deferred = dict[str, list[tuple[str, str]]]  # table -> [(constraint or index name, how to create it)]
+
+
+async def defer_bulk_indexes(connection: asyncpg.Connection, schema: str) -> Deferred:
     """Makes the bulk-loaded tables of a fresh `schema` UNLOGGED and without keys or indexes, and
-    returns the statements that give them back (`restore_bulk_indexes`): a bulk load then writes
-    heap pages only, and each index is built once, sorted, at the end."""
-    restore: list[str] = []
+    returns how to give them back (`restore_bulk_table`): a bulk load then writes heap pages only,
+    and each index is built once, sorted, at the end."""
+    deferred: Deferred = {}
     for table in BULK_COLUMNS:
         name = f'"{schema}"."{table}"'
         constraints = await connection.fetch(
@@ -509,23 +512,37 @@ async def defer_bulk_indexes(connection: asyncpg.Connection, schema: str) -> lis
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid) ORDER BY i.relname",
             name,
         )
+        deferred[table] = []
         for row in constraints:
             await connection.execute(f'ALTER TABLE {name} DROP CONSTRAINT "{row["conname"]}"')
-            restore.append(f'ALTER TABLE {name} ADD CONSTRAINT "{row["conname"]}" {row["definition"]}')
+            deferred[table].append(
+                (row["conname"], f'ALTER TABLE {name} ADD CONSTRAINT "{row["conname"]}" {row["definition"]}')
+            )
         for row in indexes:
             await connection.execute(f'DROP INDEX "{schema}"."{row["relname"]}"')
-            restore.append(row["definition"])
+            deferred[table].append((row["relname"], row["definition"]))
         await connection.execute(f"ALTER TABLE {name} SET UNLOGGED")
-    return restore
+    return deferred
 
 
-async def restore_bulk_indexes(connection: asyncpg.Connection, schema: str, restore: Sequence[str]) -> None:
+async def restore_bulk_table(
+    connection: asyncpg.Connection, schema: str, table: str, deferred: Sequence[tuple[str, str]]
+) -> None:
     """SET LOGGED first (a rewrite of the heap: indexes present would be built twice), then the keys
-    and indexes. Call inside a transaction: the model is then complete or not at all."""
-    for table in BULK_COLUMNS:
+    and indexes, in one transaction. Tables can be restored side by side; one that a resumed rebuild
+    finds done is left as it is."""
+    async with connection.transaction():
+        await connection.execute("SET LOCAL maintenance_work_mem = '256MB'")  # sorts in memory
         await connection.execute(f'ALTER TABLE "{schema}"."{table}" SET LOGGED')
-    for statement in restore:
-        await connection.execute(statement)
+        for name, statement in deferred:
+            exists = await connection.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = $1 AND c.relname = $2)",
+                schema,
+                name,
+            )
+            if not exists:  # a key's index has the key's name
+                await connection.execute(statement)
 
 
 def _parked_from(row: Mapping[str, Any]) -> ParkedRow:
