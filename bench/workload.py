@@ -19,7 +19,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from pathlib import Path
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES
@@ -40,8 +39,9 @@ from lrs_domain.grades import FAILED_QCF_GRADES
 from lrs_domain.identifiers import display_qan, is_valid_uln
 from lrs_domain.reference import Qualification
 from lrs_domain.reference_data import load_awarding_organisations, load_extra_qualifications, load_ofqual_catalogue
+from lrs_domain.reference_files import AWARDING_ORGANISATIONS as AWARDING_ORGANISATIONS_FILE
+from lrs_domain.reference_files import EXTRA_QUALIFICATIONS, OFQUAL_SNAPSHOT, read_reference_file
 
-REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 SEED = 20240822
 QUALIFICATION_TYPES = ("GCSE (9 to 1)", "Vocationally-Related Qualification")
 # Pearson first: the latency batches are Pearson's. Each awards dozens of GCSEs and/or VRQs.
@@ -88,13 +88,10 @@ class BenchBatch:
 @cache
 def qualifications_by_ao() -> dict[str, tuple[Qualification, ...]]:
     """Each benchmark AO's RQF GCSEs and VRQs (no pathways), in a stable order."""
-    read = lambda name: (REFERENCE / name).read_text(encoding="utf-8-sig")  # noqa: E731
-    organisations = load_awarding_organisations(read("awarding-organisations.csv"))
+    organisations = load_awarding_organisations(read_reference_file(AWARDING_ORGANISATIONS_FILE))
     catalogue = (
-        *load_ofqual_catalogue(
-            read("ofqual-approved-qualifications-2025-02-18.csv"), {o.name: o.ao_id for o in organisations}
-        ),
-        *load_extra_qualifications(read("extra-qualifications.csv")),
+        *load_ofqual_catalogue(read_reference_file(OFQUAL_SNAPSHOT), {o.name: o.ao_id for o in organisations}),
+        *load_extra_qualifications(read_reference_file(EXTRA_QUALIFICATIONS)),
     )
     chosen: dict[str, tuple[Qualification, ...]] = {}
     for ao_id in AWARDING_ORGANISATIONS:
