@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
+import typer
+
+from lrs_cli.batch_commands import upload
 from lrs_cli.client import CommandError, Connection, expect_ok
+from lrs_cli.output import connection, print_text, progress
 from lrs_platform.database import create_pool
 from lrs_platform.identity import CredentialStore, IssuedKey, Principal
 
@@ -50,13 +56,62 @@ def credentials(action: str, principal_text: str, label: str | None, output: str
 
 
 def load_reference(connection: Connection) -> str:
-    with connection.client("validation", timeout=300) as client:
+    with connection.client("validation", timeout=300) as client, progress("loading the reference files"):
         loaded = expect_ok(client.post("/v1/admin/reference/load"))
     return f"loaded {loaded['qualifications']} qualifications of {loaded['awarding_organisations']} organisations"
 
 
 def import_learners(connection: Connection, file: str) -> str:
-    content = Path(file).read_bytes()
+    path = Path(file)
     with connection.client("validation", timeout=300) as client:
-        result = expect_ok(client.post("/v1/learners/import", content=content, headers={"Content-Type": "text/csv"}))
+        response = upload(client, "/v1/learners/import", path.read_bytes(), {"Content-Type": "text/csv"}, path.name)
+        result = expect_ok(response)
     return f"registered {result['registered']} learners"
+
+
+class CredentialAction(StrEnum):
+    CREATE = "create"
+    ROTATE = "rotate"
+    REVOKE = "revoke"
+
+
+def credentials_command(
+    action: Annotated[
+        CredentialAction, typer.Argument(help="create a key, rotate (new key, old ones revoked), revoke")
+    ],
+    principal: Annotated[
+        str, typer.Option(help="Whose key: ao:<id>, provider:<ukprn>, learner:<uln> or operator:<name>.")
+    ],
+    label: Annotated[str | None, typer.Option(help="A note stored with the key, such as where it is used.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(dir_okay=False, help="Write the key to this file (mode 600) instead of printing it.")
+    ] = None,
+) -> None:
+    """Operator: create, rotate or revoke API keys (straight to the identity tables: needs DATABASE_URL)."""
+    print_text(credentials(action.value, principal, label, str(output) if output else None))
+
+
+reference_app = typer.Typer(help="Operator: reference data.", no_args_is_help=True)
+learners_app = typer.Typer(help="Operator: the learner registry.", no_args_is_help=True)
+
+
+@reference_app.command("load")
+def load_reference_command(ctx: typer.Context) -> None:
+    """Reload the qualification catalogue and awarding organisations into validation."""
+    print_text(load_reference(connection(ctx)))
+
+
+@learners_app.command("import")
+def import_learners_command(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help="CSV: ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN.",
+        ),
+    ],
+) -> None:
+    """Register learners from a CSV file."""
+    print_text(import_learners(connection(ctx), str(file)))

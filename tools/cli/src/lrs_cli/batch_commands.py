@@ -1,60 +1,251 @@
-"""`lrs batch submit|status`: the AO's side of Submit and View Achievement Batch."""
+"""`lrs batch submit|status|list`: the AO's side of Submit and View Achievement Batch."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from lrs_cli.client import CommandError, Connection, expect_ok
+import httpx
+import typer
+from rich.text import Text
+
+from lrs_cli import check_command
+from lrs_cli.client import CommandError, Connection, ExitCode, expect_ok, pages
+from lrs_cli.output import JsonOption, connection, print_json, progress, stdout, table, warn
 from lrs_domain.formats import detect_format
 
 FINAL_STATES = {"completed", "failed", "refused"}
+CONTENT_TYPES = {"csv": "text/csv", "xml": "application/xml", "json": "application/json"}
+UPLOAD_CHUNK = 64 * 1024
+RECORDS_PAGE = 1_000  # the largest page ingest serves
+LONG_POLL_SECONDS = 2.0  # short enough to move the progress bar, the server answers at once on a decision
+STATUS_STYLES = {
+    "completed": "green",
+    "accepted": "green",
+    "failed": "bold red",
+    "refused": "bold red",
+    "rejected": "red",
+}
+
+app = typer.Typer(help="Check, submit and follow achievement batches.", no_args_is_help=True)
+app.command("check")(check_command.check_command)
+
+ExistingFile = Annotated[
+    Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The batch file: .csv, .xml or .json.")
+]
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait", min=0, help="Seconds to wait for the decision; exit status 3 if it is still not final then."
+    ),
+]
 
 
-def submit(connection: Connection, file: str, idempotency_key: str | None) -> str:
+def exit_code_of(batch: dict[str, Any]) -> ExitCode:
+    if batch["status"] == "completed":
+        return ExitCode.OK
+    if batch["status"] in FINAL_STATES:
+        return ExitCode.FAILED
+    return ExitCode.NOT_FINAL
+
+
+def upload(client: httpx.Client, path: str, content: bytes, headers: dict[str, str], name: str) -> httpx.Response:
+    """POSTs `content` in chunks, with a progress bar of the bytes sent."""
+    with progress(f"uploading {name}", total=len(content), bytes_=True) as update:
+
+        def chunks() -> Iterator[bytes]:
+            for start in range(0, len(content), UPLOAD_CHUNK):
+                yield content[start : start + UPLOAD_CHUNK]
+                update(completed=min(start + UPLOAD_CHUNK, len(content)))
+
+        return client.post(path, content=chunks(), headers={**headers, "Content-Length": str(len(content))})
+
+
+def submit(connection: Connection, file: str, idempotency_key: str | None) -> dict[str, Any]:
+    """Submits the file; the answer carries `replay: true` when it names an earlier identical submission."""
     path = Path(file)
     content = path.read_bytes()
     fmt = detect_format(None, path.name, content[:512])
     if fmt is None:
         raise CommandError(f"cannot tell the format of {path.name}: use .csv, .xml or .json")
-    headers = {"Content-Type": {"csv": "text/csv", "xml": "application/xml", "json": "application/json"}[fmt.value]}
+    headers = {"Content-Type": CONTENT_TYPES[fmt.value]}
     if idempotency_key:
         headers["Idempotency-Key"] = idempotency_key
     with connection.client("ingest") as client:
-        accepted = expect_ok(client.post("/v1/batches", content=content, headers=headers))
-    return str(accepted["batch_id"])
+        response = upload(client, "/v1/batches", content, headers, path.name)
+        accepted = expect_ok(response)
+    return {**accepted, "replay": response.headers.get("Idempotent-Replay") == "true"}
 
 
-def status(connection: Connection, batch_id: str, wait: float, show_records: bool) -> str:
+def follow(client: httpx.Client, batch_id: str, wait: float) -> dict[str, Any]:
+    """The batch once decided, or as it stands after `wait` seconds; long-polls, with a progress bar."""
     deadline = time.monotonic() + wait
-    with connection.client("ingest") as client:
-        while True:
-            batch = expect_ok(client.get(f"/v1/batches/{batch_id}"))
-            if batch["status"] in FINAL_STATES or time.monotonic() >= deadline:
-                break
-            time.sleep(0.5)
-        lines = [_summary(batch)]
-        if show_records:
-            page = expect_ok(client.get(f"/v1/batches/{batch_id}/records", params={"page_size": 1000}))
-            lines.extend(_record_line(record) for record in page["records"])
-    return "\n".join(lines)
+    batch: dict[str, Any] = expect_ok(client.get(f"/v1/batches/{batch_id}"))
+    if batch["status"] in FINAL_STATES or wait <= 0:
+        return batch
+    with progress(f"batch {batch['status']}", total=wait) as update:
+        while batch["status"] not in FINAL_STATES and (left := deadline - time.monotonic()) > 0:
+            poll = {"wait_until_decided": round(min(left, LONG_POLL_SECONDS), 3)}
+            batch = expect_ok(client.get(f"/v1/batches/{batch_id}", params=poll))
+            update(completed=wait - max(deadline - time.monotonic(), 0.0), description=f"batch {batch['status']}")
+    return batch
 
 
-def _summary(batch: dict[str, Any]) -> str:
+def summary(batch: dict[str, Any]) -> Text:
     counts = batch.get("counts") or {}
-    text = f"batch {batch['batch_id']}: {batch['status']}"
-    if counts:
-        text += (
+    text = Text(f"batch {batch['batch_id']}: ")
+    text.append(batch["status"], style=STATUS_STYLES.get(batch["status"], "yellow"))
+    if counts.get("total") is not None:
+        text.append(
             f" - {counts.get('total', 0)} records, {counts.get('accepted', 0)} accepted,"
             f" {counts.get('rejected', 0)} rejected, {counts.get('no_ops', 0)} unchanged,"
             f" {counts.get('warnings', 0)} warnings"
         )
     if batch.get("failure_code"):
-        text += f"\n  {batch['failure_code']}: {batch.get('failure_reason', '')}"
+        text.append(f"\n  {batch['failure_code']}: {batch.get('failure_reason') or ''}", style="red")
+    if refusal := batch.get("refusal"):
+        where = f" (line {refusal['line']})" if refusal.get("line") else ""
+        text.append(f"\n  {refusal['code']}: {refusal.get('detail') or refusal['title']}{where}", style="red")
+    if batch["status"] not in FINAL_STATES:
+        text.append("\n  not decided yet: ask again with --wait SECONDS")
     return text
 
 
-def _record_line(record: dict[str, Any]) -> str:
-    codes = ", ".join(finding["code"] for finding in [*record.get("errors", []), *record.get("warnings", [])])
-    return f"  line {record['line']:>5}  {record['status']:<8} {record.get('mis_identifier') or '':<20} {codes}"
+def record_line(record: dict[str, Any]) -> Text:
+    """One record per line (so it can be grepped): line, result, MIS identifier, then each code with its message."""
+    status = record["status"]
+    line = Text(f"  line {record['line']:>5}  ")
+    line.append(f"{status:<8}", style=STATUS_STYLES.get(status, "dim"))
+    line.append(f" {record.get('mis_identifier') or '':<20}")
+    findings = [*record.get("errors", []), *record.get("warnings", [])]
+    line.append(
+        "; ".join(
+            f"{finding['code']}{' ' + finding['field'] if finding.get('field') else ''}: {finding['message']}"
+            for finding in findings
+        )
+    )
+    return line
+
+
+def records(client: httpx.Client, batch_id: str) -> Iterator[dict[str, Any]]:
+    return pages(client, f"/v1/batches/{batch_id}/records", "records", RECORDS_PAGE)
+
+
+def write_csv(client: httpx.Client, batch_id: str, target: Path) -> int:
+    """Streams the records' CSV (the service's own download) into `target`; returns its size."""
+    written = 0
+    with (
+        client.stream("GET", f"/v1/batches/{batch_id}/records.csv") as response,
+        progress(f"downloading {target.name}", bytes_=True) as update,
+    ):
+        if response.status_code >= 400:
+            response.read()
+            expect_ok(response)
+        with target.open("wb") as out:
+            for chunk in response.iter_bytes():
+                out.write(chunk)
+                written += len(chunk)
+                update(completed=written)
+    return written
+
+
+@app.command("submit")
+def submit_command(
+    ctx: typer.Context,
+    file: ExistingFile,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(help="Unique per AO: sending it again answers the first batch instead of making a second."),
+    ] = None,
+    wait: WaitOption = 0.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Submit a batch file; prints its batch id (then, with --wait, its outcome)."""
+    accepted = submit(connection(ctx), str(file), idempotency_key)
+    if accepted["replay"]:
+        warn(
+            f"{file.name} was submitted before (same file or idempotency key): {accepted['batch_id']} is that"
+            " earlier batch, not a new one"
+        )
+    batch = None
+    if wait > 0:
+        with connection(ctx).client("ingest") as client:
+            batch = follow(client, accepted["batch_id"], wait)
+    if as_json:
+        print_json({**accepted, "batch": batch} if batch else accepted)
+    else:
+        stdout().print(accepted["batch_id"], markup=False)
+        if batch:
+            stdout().print(summary(batch))
+    if batch:
+        raise typer.Exit(exit_code_of(batch))
+
+
+@app.command("status")
+def status_command(
+    ctx: typer.Context,
+    batch_id: Annotated[str, typer.Argument(help="The id `lrs batch submit` printed.")],
+    wait: WaitOption = 0.0,
+    show_records: Annotated[
+        bool, typer.Option("--records", help="List every record's result, codes and messages (every page).")
+    ] = False,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", dir_okay=False, writable=True, help="Write every record's result to this CSV file."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a batch's status and counts; exit status 0 completed, 1 failed or refused, 3 not decided yet."""
+    with connection(ctx).client("ingest") as client:
+        batch = follow(client, batch_id, wait)
+        if as_json:
+            print_json({"batch": batch, "records": list(records(client, batch_id))} if show_records else batch)
+        else:
+            console = stdout()
+            console.print(summary(batch))
+            if show_records:
+                for record in records(client, batch_id):
+                    console.print(record_line(record))
+        if csv_file is not None:
+            size = write_csv(client, batch_id, csv_file)
+            warn(f"wrote every record's result to {csv_file} ({size:,} bytes)")
+    raise typer.Exit(exit_code_of(batch))
+
+
+def history(client: httpx.Client, ao_id: str | None, limit: int) -> list[dict[str, Any]]:
+    params = {"ao_id": ao_id} if ao_id else {}
+    found: Iterable[dict[str, Any]] = pages(client, "/v1/batches", "items", min(limit, 200), **params)
+    return list(islice(found, limit))
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    ao: Annotated[str | None, typer.Option(help="Operators: only this AO's batches (like RN9093).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many batches, newest first.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """The batches you submitted (operators: every AO's), newest first."""
+    with connection(ctx).client("ingest") as client:
+        batches = history(client, ao, limit)
+    if as_json:
+        print_json(batches)
+        return
+    listing = table("batch", "received", "AO", "status", "records", "accepted", "rejected", "code", "reference")
+    for batch in batches:
+        counts = batch.get("counts") or {}
+        listing.add_row(
+            batch["batch_id"],
+            batch["received_at"][:19].replace("T", " "),
+            batch.get("ao_id") or "",
+            Text(batch["status"], style=STATUS_STYLES.get(batch["status"], "yellow")),
+            str(batch.get("record_count") or counts.get("total") or ""),
+            str(counts.get("accepted") if counts.get("accepted") is not None else ""),
+            str(counts.get("rejected") if counts.get("rejected") is not None else ""),
+            batch.get("failure_code") or (batch.get("refusal") or {}).get("code") or "",
+            batch.get("batch_reference") or "",
+        )
+    stdout().print(listing if batches else "no batches")

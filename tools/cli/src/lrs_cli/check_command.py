@@ -1,17 +1,23 @@
 """`lrs batch check FILE`: the Batch Toolkit — every rule that needs no server, before submitting.
 
 It parses the file with the service's own parsers and judges it with the service's own rules
-(`lrs_domain`), against the shipped catalogue, so what it reports is what the service would say
-about the same records, except the checks that need the server (learner registry, achievement state).
+(`lrs_domain`), against the catalogue shipped with `lrs_domain`, so what it reports is what the
+service would say about the same records, except the checks that need the server (learner registry,
+achievement state). Exit status 1 when the whole file is refused or the batch would fail RS005.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from lrs_cli.client import CommandError
+import typer
+from rich.text import Text
+
+from lrs_cli.client import CommandError, ExitCode
+from lrs_cli.output import JsonOption, print_json, stdout
 from lrs_contracts.codes import REJECTION_THRESHOLD
 from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_domain.decision import OfflineReport, check_batch_offline
@@ -19,13 +25,14 @@ from lrs_domain.formats import detect_format, parse_batch
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.reference_files import load_catalogue
 
+NOT_CHECKED = "Not checked offline: learner verification (RV004) and achievement state (RV012-RV017)."
 
-def check(file: str, reference_dir: str | None) -> str:
-    path = Path(file)
-    content = path.read_bytes()
-    fmt = detect_format(None, path.name, content[:512])
+
+def offline_report(file: Path, reference_dir: Path | None) -> OfflineReport:
+    content = file.read_bytes()
+    fmt = detect_format(None, file.name, content[:512])
     if fmt is None:
-        raise CommandError(f"cannot tell the format of {path.name}: use .csv, .xml or .json")
+        raise CommandError(f"cannot tell the format of {file.name}: use .csv, .xml or .json")
     try:
         parsed = parse_batch(content, fmt)
     except BatchRefused as refused:
@@ -35,39 +42,83 @@ def check(file: str, reference_dir: str | None) -> str:
             else ""
         )
         raise CommandError(f"{refused.code.value}: the whole file is refused{where}: {refused.detail}") from refused
-    catalogue = load_catalogue(Path(reference_dir) if reference_dir else None)
     today = datetime.now(ZoneInfo("Europe/London")).date()
-    report = check_batch_offline(parsed.header, parsed.records, catalogue, today)
-    return render(path.name, report)
+    return check_batch_offline(parsed.header, parsed.records, load_catalogue(reference_dir), today)
 
 
-def render(name: str, report: OfflineReport) -> str:
+def check(file: str, reference_dir: str | None) -> str:
+    """The report as plain text (what `lrs batch check` prints when not on a terminal)."""
+    report = offline_report(Path(file), Path(reference_dir) if reference_dir else None)
+    return render(Path(file).name, report).plain
+
+
+def render(name: str, report: OfflineReport) -> Text:
     counts = report.counts
-    lines = [f"{name}: {counts.total} records"]
+    text = Text(f"{name}: {counts.total} records\n")
     for outcome in report.outcomes:
         if outcome.status is RecordStatus.REJECTED or outcome.warnings:
-            lines.extend(_outcome_lines(outcome))
+            text.append_text(_outcome_lines(outcome))
     rejected_share = counts.rejected / counts.total if counts.total else 0.0
-    lines.append(
+    text.append(
         f"{counts.accepted} would be accepted, {counts.rejected} rejected ({rejected_share:.1%}),"
-        f" {counts.warnings} warnings"
+        f" {counts.warnings} warnings\n"
     )
     if report.failure is not None:
-        lines.append(
-            f"PROJECTED OUTCOME: the whole batch fails with {report.failure.code.value}: {report.failure.reason}"
+        text.append(
+            f"PROJECTED OUTCOME: the whole batch fails with {report.failure.code.value}: {report.failure.reason}\n",
+            style="bold red",
         )
     else:
-        lines.append(
-            f"PROJECTED OUTCOME: passes the RS005 threshold (more than {REJECTION_THRESHOLD:.0%} rejected fails)"
+        text.append(
+            f"PROJECTED OUTCOME: passes the RS005 threshold (more than {REJECTION_THRESHOLD:.0%} rejected fails)\n",
+            style="green",
         )
-    lines.append("Not checked offline: learner verification (RV004) and achievement state (RV012-RV017).")
-    return "\n".join(lines)
+    text.append(NOT_CHECKED)
+    return text
 
 
-def _outcome_lines(outcome: RecordOutcome) -> list[str]:
+def _outcome_lines(outcome: RecordOutcome) -> Text:
     mis = f" [{outcome.mis_identifier}]" if outcome.mis_identifier else ""
-    head = f"line {outcome.line}{mis}: {outcome.status.value}"
-    return [head] + [
-        f"    {finding.code}{' ' + finding.field if finding.field else ''}: {finding.message}"
-        for finding in (*outcome.errors, *outcome.warnings)
-    ]
+    text = Text(f"line {outcome.line}{mis}: ")
+    text.append(outcome.status.value, style="red" if outcome.status is RecordStatus.REJECTED else "yellow")
+    text.append("\n")
+    for finding in (*outcome.errors, *outcome.warnings):
+        text.append(f"    {finding.code}{' ' + finding.field if finding.field else ''}: {finding.message}\n")
+    return text
+
+
+def report_json(name: str, report: OfflineReport) -> dict[str, Any]:
+    return {
+        "file": name,
+        "counts": report.counts.model_dump(mode="json"),
+        "projected_failure": (
+            {"code": report.failure.code.value, "reason": report.failure.reason} if report.failure else None
+        ),
+        "records": [
+            outcome.model_dump(mode="json", exclude_none=True)
+            for outcome in report.outcomes
+            if outcome.status is RecordStatus.REJECTED or outcome.warnings
+        ],
+        "not_checked": ["RV004", "RV012", "RV013", "RV014", "RV015", "RV016", "RV017"],
+    }
+
+
+def check_command(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The batch file: .csv, .xml or .json.")
+    ],
+    reference_dir: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False, exists=True, help="Your own copy of the reference files (default: those shipped)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run every rule that needs no server (the Batch Toolkit); exit status 1 if the batch would fail (RS005)."""
+    report = offline_report(file, reference_dir)
+    if as_json:
+        print_json(report_json(file.name, report))
+    else:
+        stdout().print(render(file.name, report))
+    raise typer.Exit(ExitCode.FAILED if report.failure is not None else ExitCode.OK)

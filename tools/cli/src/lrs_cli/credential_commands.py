@@ -10,7 +10,6 @@ header is not trusted: anyone can sign with their own key.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import json
@@ -24,7 +23,7 @@ import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from lrs_cli.client import CommandError, Connection
+from lrs_cli.client import CommandError
 
 ALGORITHM = "EdDSA"
 ALLOWED_HEADERS = {"alg", "kid", "jwk", "typ"}  # OB 3.0 §8.2: additional JOSE headers are not allowed
@@ -190,21 +189,3 @@ def verify_file(path: str, jwks_source: str) -> str:
         raise CommandError(f"cannot read {path}: {error.strerror}") from error
     kid, credential = verify_credential(token, load_jwks(jwks_source))
     return summary(kid, credential)
-
-
-def verify(_connection: Connection, args: argparse.Namespace) -> str:
-    return verify_file(args.file, args.jwks)
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds `plr verify FILE --jwks FILE|URL` to the `lrs` parser; sets `run(connection, args)`."""
-    plr = commands.add_parser("plr", help="Personal Learning Record credentials")
-    actions = plr.add_subparsers(dest="action", required=True)
-    verify_parser = actions.add_parser(
-        "verify", help="verify a PLR credential offline: signature (EdDSA) against a JWKS, then its claims"
-    )
-    verify_parser.add_argument("file", help="the credential: the projector's JSON answer or the compact JWS alone")
-    verify_parser.add_argument(
-        "--jwks", required=True, help="the issuer's public keys: a JWKS file, or its URL (/.well-known/jwks.json)"
-    )
-    verify_parser.set_defaults(run=verify)

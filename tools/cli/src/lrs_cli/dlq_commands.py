@@ -7,13 +7,16 @@ other consuming service shares `lrs_platform.parking_api`, where a parked messag
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
 
 import httpx
+import typer
 
 from lrs_cli import projector_commands
-from lrs_cli.client import CommandError, Connection, expect_ok
+from lrs_cli.client import CommandError, Connection, expect_ok, unreachable_text
+from lrs_cli.output import JsonOption, connection, print_json, print_text
 
 PROJECTOR = "plr-projector"
 SHARED_ROUTES = ("ingest", "validation", "notifier", "reporting", "challenges")
@@ -38,6 +41,25 @@ def parked_table(parked: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def parked_messages(
+    connection: Connection, service: str, key: str | None = None, topic: str | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    if service == PROJECTOR:
+        return projector_commands.parked_events(connection, key, topic, limit)
+    params: dict[str, Any] = {"limit": limit}
+    if key:
+        params["key"] = key
+    if topic:
+        params["topic"] = topic
+    with connection.client(_client_name(service)) as client:
+        parked: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/dlq", params=params))["parked"]
+    return parked
+
+
+def _unavailable(error: Exception) -> str:
+    return unreachable_text(error) if isinstance(error, httpx.TransportError) else str(error)
+
+
 def dlq_list(
     connection: Connection, service: str, key: str | None = None, topic: str | None = None, limit: int = 500
 ) -> str:
@@ -47,17 +69,25 @@ def dlq_list(
             try:
                 sections.append(f"== {each}\n{dlq_list(connection, each, key, topic, limit)}")
             except (CommandError, httpx.TransportError) as error:
-                sections.append(f"== {each}\nunavailable: {error}")
+                sections.append(f"== {each}\nunavailable: {_unavailable(error)}")
         return "\n".join(sections)
-    if service == PROJECTOR:
-        return projector_commands.dlq_list(connection, key, topic, limit)
-    params: dict[str, Any] = {"limit": limit}
-    if key:
-        params["key"] = key
-    if topic:
-        params["topic"] = topic
-    with connection.client(_client_name(service)) as client:
-        return parked_table(expect_ok(client.get("/v1/admin/dlq", params=params))["parked"])
+    parked = parked_messages(connection, service, key, topic, limit)
+    return projector_commands.parked_events_table(parked) if service == PROJECTOR else parked_table(parked)
+
+
+def dlq_json(
+    connection: Connection, service: str, key: str | None = None, topic: str | None = None, limit: int = 500
+) -> dict[str, Any]:
+    """service → its parked messages, or {"unavailable": why} for a service that did not answer."""
+    found: dict[str, Any] = {}
+    for each in SERVICES if service == "all" else (service,):
+        try:
+            found[each] = parked_messages(connection, each, key, topic, limit)
+        except (CommandError, httpx.TransportError) as error:
+            if service != "all":
+                raise
+            found[each] = {"unavailable": _unavailable(error)}
+    return found
 
 
 def _replay_text(results: list[dict[str, Any]]) -> str:
@@ -102,40 +132,72 @@ def dlq_skip(
     return _replay_text(results)
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds `dlq ...` to the `lrs` parser; each action sets `run(connection, args)`."""
-    dlq = commands.add_parser("dlq", help="operator: parked (dead-letter) messages of any service")
-    actions = dlq.add_subparsers(dest="action", required=True)
+class Service(StrEnum):
+    PLR_PROJECTOR = PROJECTOR
+    INGEST = "ingest"
+    VALIDATION = "validation"
+    NOTIFIER = "notifier"
+    REPORTING = "reporting"
+    CHALLENGES = "challenges"
 
-    def service_option(parser: argparse.ArgumentParser, *extra: str) -> None:
-        parser.add_argument(
-            "--service",
-            choices=(*SERVICES, *extra),
-            default=PROJECTOR,
-            help="whose dead letters (default: %(default)s)",
-        )
 
-    listing = actions.add_parser("list", help="parked messages, poison first per key")
-    service_option(listing, "all")
-    listing.add_argument("--key", "--learner", dest="key", help="a message key: ULN, batch id, AO id")
-    listing.add_argument("--topic")
-    listing.add_argument("--limit", type=int, default=500)
-    listing.set_defaults(
-        run=lambda connection, args: dlq_list(connection, args.service, args.key, args.topic, args.limit)
-    )
-    retry = actions.add_parser("retry", help="apply a key's parked messages again, in order")
-    service_option(retry)
-    retry.add_argument("target", help="the parked message's id (the learner's ULN for plr-projector)")
-    retry.add_argument("--topic")
-    retry.add_argument("--replacement", help="plr-projector: JSON file, a corrected envelope for the poison event")
-    retry.set_defaults(
-        run=lambda connection, args: dlq_retry(connection, args.service, args.target, args.topic, args.replacement)
-    )
-    skip = actions.add_parser("skip", help="drop a key's poison message and apply the rest")
-    service_option(skip)
-    skip.add_argument("target", help="the parked message's id (the learner's ULN for plr-projector)")
-    skip.add_argument("--topic")
-    skip.add_argument("--reason")
-    skip.set_defaults(
-        run=lambda connection, args: dlq_skip(connection, args.service, args.target, args.topic, args.reason)
-    )
+class ListedService(StrEnum):
+    PLR_PROJECTOR = PROJECTOR
+    INGEST = "ingest"
+    VALIDATION = "validation"
+    NOTIFIER = "notifier"
+    REPORTING = "reporting"
+    CHALLENGES = "challenges"
+    ALL = "all"
+
+
+app = typer.Typer(help="Operator: parked (dead-letter) messages of any service.", no_args_is_help=True)
+Topic = Annotated[str | None, typer.Option(help="Only this topic's parked messages.")]
+Target = Annotated[str, typer.Argument(help="The parked message's id (the learner's ULN for plr-projector).")]
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    service: Annotated[
+        ListedService, typer.Option(help="Whose dead letters; all: every service in turn.")
+    ] = ListedService.PLR_PROJECTOR,
+    key: Annotated[str | None, typer.Option("--key", "--learner", help="A message key: ULN, batch id, AO id.")] = None,
+    topic: Topic = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many per service.")] = 500,
+    as_json: JsonOption = False,
+) -> None:
+    """Parked messages, poison first per key."""
+    if as_json:
+        print_json(dlq_json(connection(ctx), service.value, key, topic, limit))
+    else:
+        print_text(dlq_list(connection(ctx), service.value, key, topic, limit))
+
+
+@app.command("retry")
+def retry_command(
+    ctx: typer.Context,
+    target: Target,
+    service: Annotated[Service, typer.Option(help="Whose dead letters.")] = Service.PLR_PROJECTOR,
+    topic: Topic = None,
+    replacement: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="plr-projector: a JSON file, a corrected envelope for the poison."
+        ),
+    ] = None,
+) -> None:
+    """Apply a key's parked messages again, in order (after a fix is deployed)."""
+    print_text(dlq_retry(connection(ctx), service.value, target, topic, str(replacement) if replacement else None))
+
+
+@app.command("skip")
+def skip_command(
+    ctx: typer.Context,
+    target: Target,
+    service: Annotated[Service, typer.Option(help="Whose dead letters.")] = Service.PLR_PROJECTOR,
+    topic: Topic = None,
+    reason: Annotated[str | None, typer.Option(help="Why it is dropped; kept with the record of the skip.")] = None,
+) -> None:
+    """Drop a key's poison message and apply the rest."""
+    print_text(dlq_skip(connection(ctx), service.value, target, topic, reason))

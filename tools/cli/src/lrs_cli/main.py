@@ -1,97 +1,86 @@
-"""`lrs`: the command line for AOs (check, submit, status) and operators (keys, data, replay)."""
+"""`lrs`: the command line for AOs (check, submit, status) and operators (keys, data, replay).
+
+Exit statuses (docs/operations.md): 0 accepted or done; 1 rejected, failed (RS005, also when
+`batch check` projects it), refused, or an error a service answered; 2 usage; 3 a batch still not
+decided at the end of --wait; 4 a service could not be reached. An expected error is one line on
+stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
 
 from lrs_cli import (
     admin_commands,
     batch_commands,
-    check_command,
-    credential_commands,
+    challenge_commands,
     dlq_commands,
+    plr_commands,
     projector_commands,
+    report_commands,
     user_commands,
 )
-from lrs_cli.client import CommandError, Connection
+from lrs_cli.client import CommandError, Connection, ExitCode, unreachable_text
+from lrs_cli.output import stderr
+
+app = typer.Typer(
+    name="lrs",
+    help="Learning Records Service command line. Exit status: 0 accepted, 1 rejected/failed/RS005,"
+    " 2 usage, 3 not final at the end of --wait, 4 server unreachable.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(batch_commands.app, name="batch")
+app.add_typer(plr_commands.app, name="plr")
+app.add_typer(challenge_commands.app, name="challenges")
+app.add_typer(report_commands.app, name="reports")
+app.command("credentials")(admin_commands.credentials_command)
+app.add_typer(admin_commands.reference_app, name="reference")
+app.add_typer(admin_commands.learners_app, name="learners")
+app.add_typer(projector_commands.app, name="projector")
+app.add_typer(dlq_commands.app, name="dlq")
+app.add_typer(user_commands.app, name="users")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lrs", description="Learning Records Service command line")
-    parser.add_argument("--key-file", help="file holding the API key (default: $LRS_API_KEY)")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    batch = commands.add_parser("batch", help="check, submit and follow achievement batches").add_subparsers(
-        dest="action", required=True
-    )
-    check = batch.add_parser("check", help="run every rule that needs no server (the Batch Toolkit)")
-    check.add_argument("file")
-    check.add_argument("--reference-dir", help="reference data folder (default: the project's reference/)")
-    submit = batch.add_parser("submit", help="submit a batch file (CSV, XML or JSON)")
-    submit.add_argument("file")
-    submit.add_argument("--idempotency-key")
-    status = batch.add_parser("status", help="show a batch's status and outcomes")
-    status.add_argument("batch_id")
-    status.add_argument("--wait", type=float, default=0.0, help="seconds to wait for the decision")
-    status.add_argument("--records", action="store_true", help="list every record's outcome")
-
-    creds = commands.add_parser("credentials", help="operator: create, rotate or revoke API keys")
-    creds.add_argument("action", choices=["create", "rotate", "revoke"])
-    creds.add_argument("--principal", required=True, help="ao:<id>, provider:<ukprn>, learner:<uln>, operator:<name>")
-    creds.add_argument("--label")
-    creds.add_argument("--output", help="write the key to this file (mode 600) instead of printing it")
-
-    reference = commands.add_parser("reference", help="operator: reference data").add_subparsers(
-        dest="action", required=True
-    )
-    reference.add_parser("load", help="reload the qualification catalogue and awarding organisations")
-
-    learners = commands.add_parser("learners", help="operator: learner registry").add_subparsers(
-        dest="action", required=True
-    )
-    learner_import = learners.add_parser("import", help="register learners from a CSV file")
-    learner_import.add_argument("file")
-
-    projector_commands.register(commands)
-    dlq_commands.register(commands)
-    user_commands.register(commands)
-    credential_commands.register(commands)
-    return parser
-
-
-def _dispatch(args: argparse.Namespace) -> str:
-    connection = Connection.from_environment(args.key_file)
-    handlers: dict[tuple[str, str | None], Callable[[], str]] = {
-        ("batch", "check"): lambda: check_command.check(args.file, args.reference_dir),
-        ("batch", "submit"): lambda: batch_commands.submit(connection, args.file, args.idempotency_key),
-        ("batch", "status"): lambda: batch_commands.status(connection, args.batch_id, args.wait, args.records),
-        ("credentials", args.__dict__.get("action")): lambda: admin_commands.credentials(
-            args.action, args.principal, args.label, args.output
-        ),
-        ("reference", "load"): lambda: admin_commands.load_reference(connection),
-        ("learners", "import"): lambda: admin_commands.import_learners(connection, args.file),
-    }
-    handler = handlers.get((args.command, getattr(args, "action", None)))
-    if handler is None and hasattr(args, "run"):
-        result: str = args.run(connection, args)
-        return result
-    if handler is None:
-        raise CommandError(f"unknown command {args.command}")
-    return handler()
+@app.callback()
+def lrs(
+    ctx: typer.Context,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="File holding the API key (default: $LRS_API_KEY)."),
+    ] = None,
+) -> None:
+    """Learning Records Service command line."""
+    ctx.obj = Connection.from_environment(key_file)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    command = typer.main.get_command(app)
     try:
-        output = _dispatch(args)
+        # Typer reports usage errors itself (exit status 2) and ends every run with SystemExit.
+        command.main(args=list(argv) if argv is not None else None, prog_name="lrs")
+    except SystemExit as end:
+        return end.code if isinstance(end.code, int) else (ExitCode.OK if end.code is None else ExitCode.FAILED)
     except CommandError as error:
-        sys.stderr.write(f"lrs: {error}\n")
-        return 1
-    if output:
-        sys.stdout.write(output + "\n")
-    return 0
+        _fail(str(error))
+        return error.exit_code
+    except httpx.TransportError as error:
+        _fail(unreachable_text(error))
+        return ExitCode.UNREACHABLE
+    except OSError as error:
+        _fail(f"{error.strerror or error}{f': {error.filename}' if error.filename else ''}")
+        return ExitCode.FAILED
+    return ExitCode.OK
+
+
+def _fail(message: str) -> None:
+    stderr().print(f"lrs: {message}", style="red", markup=False)
 
 
 if __name__ == "__main__":

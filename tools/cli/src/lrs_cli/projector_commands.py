@@ -6,14 +6,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
-from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from lrs_cli.client import CommandError, Connection, expect_ok
+from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, warn
 
 SERVICE = "plr_projector"
 REBUILD_ACTIONS = ("start", "status", "compare", "switch", "abandon")
@@ -69,7 +71,6 @@ def rebuild(
     workers: int | None = None,
     follow: bool = False,
     interval: float = 2.0,
-    out: Callable[[str], None] = print,
 ) -> str:
     if action not in REBUILD_ACTIONS:
         raise CommandError(f"rebuild action must be one of {', '.join(REBUILD_ACTIONS)}")
@@ -90,10 +91,16 @@ def rebuild(
             return f"abandoned rebuild {abandoned['rebuild_id']}; its schema was dropped"
         else:
             status = expect_ok(client.get("/v1/admin/rebuild"))
-        while follow and status.get("state") == "running":
-            out(rebuild_line(status))
-            time.sleep(interval)
-            status = expect_ok(client.get("/v1/admin/rebuild"))
+        if follow and status.get("state") == "running":
+            with progress(f"rebuild {status['rebuild_id']}", total=status["target_events"]) as update:
+                while status.get("state") == "running":
+                    update(
+                        completed=status["projected_events"],
+                        total=max(status["target_events"], status["projected_events"]),
+                        description=f"rebuild {status['rebuild_id']} {status.get('phase') or ''}",
+                    )
+                    time.sleep(interval)
+                    status = expect_ok(client.get("/v1/admin/rebuild"))
     return rebuild_line(status)
 
 
@@ -103,14 +110,14 @@ def replay(
     *,
     wait: bool = True,
     interval: float = 1.0,
-    out: Callable[[str], None] = print,
 ) -> str:
     with connection.client(SERVICE, timeout=120) as client:
         status = expect_ok(client.post("/v1/admin/replay", params={"from": from_}))
-        out(f"replay {status['replay_id']} from {from_} started")
-        while wait and status["state"] == "running":
-            time.sleep(interval)
-            status = expect_ok(client.get("/v1/admin/replay", params={"replay_id": status["replay_id"]}))
+        warn(f"replay {status['replay_id']} from {from_} started")
+        with progress(f"replay {status['replay_id']}"):
+            while wait and status["state"] == "running":
+                time.sleep(interval)
+                status = expect_ok(client.get("/v1/admin/replay", params={"replay_id": status["replay_id"]}))
     if status["state"] == "failed":
         raise CommandError(f"replay {status['replay_id']} failed: {status['result']['error']}")
     if status["state"] == "running":
@@ -120,8 +127,16 @@ def replay(
 
 
 def projector_status(connection: Connection) -> str:
+    return projector_status_text(projector_state(connection))
+
+
+def projector_state(connection: Connection) -> dict[str, Any]:
     with connection.client(SERVICE) as client:
-        status = expect_ok(client.get("/v1/admin/projector"))
+        state: dict[str, Any] = expect_ok(client.get("/v1/admin/projector"))
+    return state
+
+
+def projector_status_text(status: dict[str, Any]) -> str:
     lines = [f"events handled {status['events_handled']:,} in {status['batches']:,} batches"]
     for topic, lag in sorted(status["lag"].items()):
         lines.append(f"  {topic:<28} lag {lag['events']:>10,} events  {lag['seconds']:>8.1f} s")
@@ -133,14 +148,24 @@ def projector_status(connection: Connection) -> str:
     return "\n".join(lines)
 
 
-def dlq_list(connection: Connection, learner: str | None = None, topic: str | None = None, limit: int = 500) -> str:
+def parked_events(
+    connection: Connection, learner: str | None = None, topic: str | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
     params: dict[str, Any] = {"limit": limit}
     if learner:
         params["learner"] = learner
     if topic:
         params["topic"] = topic
     with connection.client(SERVICE) as client:
-        parked = expect_ok(client.get("/v1/admin/dlq", params=params))["parked"]
+        parked: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/dlq", params=params))["parked"]
+    return parked
+
+
+def dlq_list(connection: Connection, learner: str | None = None, topic: str | None = None, limit: int = 500) -> str:
+    return parked_events_table(parked_events(connection, learner, topic, limit))
+
+
+def parked_events_table(parked: list[dict[str, Any]]) -> str:
     if not parked:
         return "no parked events"
     lines = [f"{'learner':<12} {'topic':<26} {'partition':>9} {'offset':>10} {'reason':<8} {'tries':>5}  error"]
@@ -187,28 +212,67 @@ def dlq_skip(connection: Connection, uln: str, topic: str | None = None, reason:
     return _drain_text(results)
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds `projector ...` to the `lrs` parser (`dlq ...` is `dlq_commands`); each sets `run(connection, args)`."""
-    projector = commands.add_parser("projector", help="operator: PLR projection rebuild, replay and status")
-    actions = projector.add_subparsers(dest="action", required=True)
-    rebuild_parser = actions.add_parser("rebuild", help="replay the log into a fresh schema, compare, switch")
-    rebuild_parser.add_argument("step", choices=REBUILD_ACTIONS)
-    rebuild_parser.add_argument("--follow", action="store_true", help="print progress and ETA until caught up")
-    rebuild_parser.add_argument("--interval", type=float, default=2.0)
-    rebuild_parser.add_argument(
-        "--workers",
-        type=int,
-        help="start: worker processes loading disjoint partitions (default: the projector's cores;"
-        " 0: replay through the live code path)",
-    )
-    rebuild_parser.set_defaults(
-        run=lambda connection, args: rebuild(
-            connection, args.step, workers=args.workers, follow=args.follow, interval=args.interval
-        )
-    )
-    replay_parser = actions.add_parser("replay", help="re-project the learners with PLR events since a point")
-    replay_parser.add_argument("--from", dest="from_", required=True, help="offset (every partition) or ISO time")
-    replay_parser.add_argument("--no-wait", action="store_true")
-    replay_parser.set_defaults(run=lambda connection, args: replay(connection, args.from_, wait=not args.no_wait))
-    status_parser = actions.add_parser("status", help="offsets, lag, dead letters, rebuild")
-    status_parser.set_defaults(run=lambda connection, args: projector_status(connection))
+class RebuildStep(StrEnum):
+    START = "start"
+    STATUS = "status"
+    COMPARE = "compare"
+    SWITCH = "switch"
+    ABANDON = "abandon"
+
+
+app = typer.Typer(help="Operator: PLR projection rebuild, replay and status.", no_args_is_help=True)
+
+
+@app.command("rebuild")
+def rebuild_command(
+    ctx: typer.Context,
+    step: Annotated[
+        RebuildStep,
+        typer.Argument(help="start, status, compare (counts and checksums), switch (make it live) or abandon"),
+    ],
+    follow: Annotated[bool, typer.Option(help="Show progress and ETA until the rebuild has caught up.")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between progress reads with --follow.")] = 2.0,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="start: worker processes loading disjoint partitions (default: the projector's cores;"
+            " 0: replay through the live code path).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replay the log into a fresh schema, compare it with the live one, switch."""
+    if as_json and step in (RebuildStep.STATUS, RebuildStep.COMPARE):
+        with connection(ctx).client(SERVICE, timeout=600) as client:
+            if step is RebuildStep.COMPARE:
+                print_json(expect_ok(client.post("/v1/admin/rebuild/compare")))
+            else:
+                print_json(expect_ok(client.get("/v1/admin/rebuild")))
+        return
+    print_text(rebuild(connection(ctx), step.value, workers=workers, follow=follow, interval=interval))
+
+
+@app.command("replay")
+def replay_command(
+    ctx: typer.Context,
+    from_: Annotated[
+        str,
+        typer.Option(
+            "--from", help="An offset (the same on every partition) or an ISO time, such as 2025-03-04T09:00:00Z."
+        ),
+    ],
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Start it and return at once.")] = False,
+) -> None:
+    """Re-project the learners with PLR events since an offset or a time."""
+    print_text(replay(connection(ctx), from_, wait=not no_wait))
+
+
+@app.command("status")
+def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Offsets, lag, dead letters and the rebuild."""
+    state = projector_state(connection(ctx))
+    if as_json:
+        print_json(state)
+    else:
+        print_text(projector_status_text(state))

@@ -7,15 +7,17 @@ by the portal and printed once; the portal stores only its argon2 hash.
 
 from __future__ import annotations
 
-import argparse
 import os
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any
 
 import httpx
+import typer
 
-from lrs_cli.client import CommandError, Connection, expect_ok
+from lrs_cli.client import DEFAULT_URLS, CommandError, Connection, expect_ok
+from lrs_cli.output import JsonOption, connection, print_json, print_text
 
-DEFAULT_PORTAL_URL = "http://127.0.0.1:8007"
+DEFAULT_PORTAL_URL = DEFAULT_URLS["portal"]
 
 
 def _portal(connection: Connection) -> httpx.Client:
@@ -34,55 +36,78 @@ def _describe(account: dict[str, Any]) -> str:
     return f"{account['username']} ({account['display_name']}, {role}, {state})"
 
 
-def create(connection: Connection, args: argparse.Namespace) -> str:
-    if args.role == "ao" and not args.ao:
+class Role(StrEnum):
+    AO = "ao"
+    OPERATOR = "operator"
+
+
+def create(connection: Connection, username: str, name: str, role: Role, ao: str | None, email: str | None) -> str:
+    if role is Role.AO and not ao:
         raise CommandError("an AO user needs --ao <recognition number>, like --ao RN5133")
     body = {
-        "username": args.username,
-        "display_name": args.name,
-        "role": args.role,
-        "ao_id": args.ao if args.role == "ao" else None,
-        "email": args.email,
+        "username": username,
+        "display_name": name,
+        "role": role.value,
+        "ao_id": ao if role is Role.AO else None,
+        "email": email,
     }
     with _portal(connection) as client:
         issued = expect_ok(client.post("/v1/admin/users", json=body))
     return f"created {_describe(issued['account'])}\npassword: {issued['password']}"
 
 
-def disable(connection: Connection, args: argparse.Namespace) -> str:
+def disable(connection: Connection, username: str) -> str:
     with _portal(connection) as client:
-        account = expect_ok(client.post(f"/v1/admin/users/{args.username}/disable"))
+        account = expect_ok(client.post(f"/v1/admin/users/{username}/disable"))
     return f"disabled {_describe(account)}; its sessions are ended"
 
 
-def reset_password(connection: Connection, args: argparse.Namespace) -> str:
+def reset_password(connection: Connection, username: str) -> str:
     with _portal(connection) as client:
-        issued = expect_ok(client.post(f"/v1/admin/users/{args.username}/reset-password"))
+        issued = expect_ok(client.post(f"/v1/admin/users/{username}/reset-password"))
     return f"new password for {_describe(issued['account'])}\npassword: {issued['password']}"
 
 
-def listing(connection: Connection, _args: argparse.Namespace) -> str:
+def accounts(connection: Connection) -> list[dict[str, Any]]:
     with _portal(connection) as client:
-        accounts = expect_ok(client.get("/v1/admin/users"))["items"]
-    return "\n".join(_describe(account) for account in accounts) or "no accounts"
+        found: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/users"))["items"]
+    return found
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds `users ...` to the `lrs` parser; each action sets `run(connection, args)`."""
-    users = commands.add_parser("users", help="operator: Organisation Portal accounts")
-    actions = users.add_subparsers(dest="action", required=True)
-    create_parser = actions.add_parser("create", help="create an account; prints its generated password once")
-    create_parser.add_argument("username")
-    create_parser.add_argument("--name", required=True, help="the person's name, as the portal shows it")
-    create_parser.add_argument("--role", choices=["ao", "operator"], required=True)
-    create_parser.add_argument("--ao", help="the AO's recognition number, for --role ao")
-    create_parser.add_argument("--email", help="where direct-entry results are emailed by default")
-    create_parser.set_defaults(run=create)
-    disable_parser = actions.add_parser("disable", help="disable an account and end its sessions")
-    disable_parser.add_argument("username")
-    disable_parser.set_defaults(run=disable)
-    reset_parser = actions.add_parser("reset-password", help="generate a new password; lifts a lock-out")
-    reset_parser.add_argument("username")
-    reset_parser.set_defaults(run=reset_password)
-    list_parser = actions.add_parser("list", help="every portal account")
-    list_parser.set_defaults(run=listing)
+app = typer.Typer(help="Operator: Organisation Portal accounts.", no_args_is_help=True)
+Username = Annotated[str, typer.Argument(help="The account's sign-in name.")]
+
+
+@app.command("create")
+def create_command(
+    ctx: typer.Context,
+    username: Username,
+    name: Annotated[str, typer.Option(help="The person's name, as the portal shows it.")],
+    role: Annotated[Role, typer.Option(help="ao: an AO's staff; operator: runs the service.")],
+    ao: Annotated[str | None, typer.Option(help="The AO's recognition number, for --role ao.")] = None,
+    email: Annotated[str | None, typer.Option(help="Where direct-entry results are emailed by default.")] = None,
+) -> None:
+    """Create an account; prints its generated password once."""
+    print_text(create(connection(ctx), username, name, role, ao, email))
+
+
+@app.command("disable")
+def disable_command(ctx: typer.Context, username: Username) -> None:
+    """Disable an account and end its sessions."""
+    print_text(disable(connection(ctx), username))
+
+
+@app.command("reset-password")
+def reset_password_command(ctx: typer.Context, username: Username) -> None:
+    """Generate a new password; lifts a lock-out."""
+    print_text(reset_password(connection(ctx), username))
+
+
+@app.command("list")
+def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Every portal account."""
+    found = accounts(connection(ctx))
+    if as_json:
+        print_json(found)
+    else:
+        print_text("\n".join(_describe(account) for account in found) or "no accounts")

@@ -1,0 +1,102 @@
+"""`lrs challenges list|ack|resolve`: Event Data Challenges against an AO's achievements."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from lrs_cli.client import Connection, expect_ok
+from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table
+
+app = typer.Typer(help="Event Data Challenges: list, acknowledge, resolve.", no_args_is_help=True)
+ChallengeId = Annotated[str, typer.Argument(help="The challenge's id, from `lrs challenges list`.")]
+
+
+class State(StrEnum):
+    RAISED = "raised"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Resolution(StrEnum):
+    CORRECTED = "corrected"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
+def challenges(connection: Connection, state: State | None, ao: str | None, limit: int) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {"limit": limit}
+    if state:
+        params["state"] = state.value
+    if ao:
+        params["ao_id"] = ao
+    with connection.client("challenges") as client:
+        found: list[dict[str, Any]] = expect_ok(client.get("/v1/challenges", params=params))["items"]
+    return found
+
+
+def _described(challenge: dict[str, Any]) -> str:
+    text = f"challenge {challenge['challenge_id']}: {challenge['state']}"
+    if challenge.get("resolution"):
+        text += f" ({challenge['resolution']})"
+    return text
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    state: Annotated[State | None, typer.Option(help="Only challenges in this state.")] = None,
+    ao: Annotated[str | None, typer.Option(help="Operators: only this AO's challenges.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """Challenges against your achievements (a learner: the ones they raised)."""
+    found = challenges(connection(ctx), state, ao, limit)
+    if as_json:
+        print_json(found)
+        return
+    listing = table("challenge", "raised", "state", "ULN", "achievement", "reason", "resolution")
+    for challenge in found:
+        listing.add_row(
+            challenge["challenge_id"],
+            challenge["raised_at"][:10],
+            challenge["state"],
+            challenge["uln"],
+            challenge["achievement_id"],
+            challenge["reason"],
+            challenge.get("resolution") or "",
+        )
+    stdout().print(listing if found else "no challenges")
+
+
+@app.command("ack")
+def acknowledge_command(ctx: typer.Context, challenge_id: ChallengeId, as_json: JsonOption = False) -> None:
+    """Acknowledge a challenge (the AO that owns the achievement)."""
+    with connection(ctx).client("challenges") as client:
+        challenge = expect_ok(client.post(f"/v1/challenges/{challenge_id}/acknowledge"))
+    if as_json:
+        print_json(challenge)
+    else:
+        print_text(_described(challenge))
+
+
+@app.command("resolve")
+def resolve_command(
+    ctx: typer.Context,
+    challenge_id: ChallengeId,
+    resolution: Annotated[
+        Resolution, typer.Option(help="corrected: the corrected data was sent in a batch; upheld; rejected.")
+    ],
+    note: Annotated[str | None, typer.Option(help="What was done, for the learner.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Resolve a challenge (the AO that owns the achievement); it changes no PLR by itself."""
+    body = {"resolution": resolution.value, "note": note}
+    with connection(ctx).client("challenges") as client:
+        challenge = expect_ok(client.post(f"/v1/challenges/{challenge_id}/resolve", json=body))
+    if as_json:
+        print_json(challenge)
+    else:
+        print_text(_described(challenge))

@@ -1,0 +1,92 @@
+"""What the CLI prints: Rich for people (colour only on a terminal), JSON for scripts, progress on stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from lrs_cli.client import Connection
+
+UNLIMITED_WIDTH = 10_000  # piped output is never wrapped: a line is one record
+
+
+def stdout() -> Console:
+    """A console on the current sys.stdout; Rich leaves out colour when it is not a terminal."""
+    terminal = sys.stdout.isatty()
+    return Console(
+        file=sys.stdout, highlight=False, soft_wrap=not terminal, width=None if terminal else UNLIMITED_WIDTH
+    )
+
+
+def stderr() -> Console:
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def print_text(text: str, style: str | None = None) -> None:
+    """Plain text (never read as Rich markup: codes and MIS identifiers hold brackets)."""
+    stdout().print(text, style=style, markup=False)
+
+
+def warn(text: str) -> None:
+    stderr().print(f"lrs: {text}", style="yellow", markup=False)
+
+
+def table(*columns: str, title: str | None = None) -> Table:
+    return Table(*columns, title=title, header_style="bold", title_justify="left")
+
+
+Update = Callable[..., None]
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of text and tables.")]
+
+
+def connection(ctx: typer.Context) -> Connection:
+    """The connection the `lrs` callback built from --key-file or $LRS_API_KEY."""
+    found: Connection = ctx.find_root().obj
+    return found
+
+
+@contextmanager
+def progress(description: str, total: float | None = None, *, bytes_: bool = False) -> Iterator[Update]:
+    """A progress bar on stderr while something is awaited; nothing when stderr is not a terminal.
+
+    Yields `update(completed=..., total=..., description=...)`.
+    """
+    console = stderr()
+    columns: list[ProgressColumn] = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+    ]
+    if bytes_:
+        columns.append(DownloadColumn())
+    columns.append(TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(description, total=total)
+
+        def update(**changes: Any) -> None:
+            bar.update(task, **changes)
+
+        yield update

@@ -1,0 +1,85 @@
+"""`lrs plr show ULN` (a learner's Personal Learning Record) and `lrs plr verify` (its credential, offline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from lrs_cli.client import Connection, expect_ok
+from lrs_cli.credential_commands import verify_file
+from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table
+
+app = typer.Typer(help="Personal Learning Records and their credentials.", no_args_is_help=True)
+
+
+def plr(connection: Connection, uln: str, *, withdrawn: bool, history: bool) -> dict[str, Any]:
+    params = {"include_withdrawn": withdrawn, "include_history": history}
+    with connection.client("plr_projector") as client:
+        document: dict[str, Any] = expect_ok(client.get(f"/v1/learners/{uln}/plr", params=params))
+    return document
+
+
+def plr_table(document: dict[str, Any]) -> list[Any]:
+    merged = [uln for uln in document.get("ulns", []) if uln != document["uln"]]
+    heading = f"PLR of {document['uln']}" + (f" (with {', '.join(merged)})" if merged else "")
+    listing = table("code", "subject", "grade", "status", "awarded", "awarding organisation", "source", "notes")
+    for event in document["learning_events"]:
+        notes = []
+        if event.get("withdrawn"):
+            notes.append("withdrawn")
+        if event.get("under_data_challenge") == "Y":
+            notes.append("challenged")
+        if event.get("supporting_records"):
+            notes.append(f"{len(event['supporting_records'])} centre record(s)")
+        listing.add_row(
+            event.get("subject_code") or "",
+            event.get("subject") or "",
+            event.get("grade") or "",
+            event.get("status") or "",
+            event.get("achievement_award_date") or "",
+            event.get("awarding_organisation_name") or event.get("achievement_provider_name") or "",
+            event.get("source") or "",
+            Text(", ".join(notes), style="yellow"),
+        )
+    held = document.get("events_held_in_dead_letters")
+    rows: list[Any] = [Text(heading, style="bold"), listing if document["learning_events"] else "no achievements"]
+    if held:
+        rows.append(Text(f"{held} event(s) held in dead letters: not shown yet", style="yellow"))
+    return rows
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context,
+    uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
+    withdrawn: Annotated[bool, typer.Option("--withdrawn", help="Include withdrawn achievements.")] = False,
+    history: Annotated[bool, typer.Option("--history", help="Include each achievement's versions.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """A learner's Personal Learning Record, as your key may see it."""
+    document = plr(connection(ctx), uln, withdrawn=withdrawn, history=history)
+    if as_json:
+        print_json(document)
+        return
+    console = stdout()
+    for part in plr_table(document):
+        console.print(part)
+
+
+@app.command("verify")
+def verify_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="The credential: the projector's JSON answer or the compact JWS alone."
+        ),
+    ],
+    jwks: Annotated[
+        str, typer.Option(help="The issuer's public keys: a JWKS file, or its URL (/.well-known/jwks.json).")
+    ],
+) -> None:
+    """Verify a PLR credential offline: signature (EdDSA) against a JWKS, then its claims."""
+    print_text(verify_file(str(file), jwks))
