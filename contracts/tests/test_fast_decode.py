@@ -1,4 +1,5 @@
-"""The fast decode path reads every event exactly as the pydantic models do (decision 0033).
+"""The fast decode path reads every event exactly as the pydantic models do (decision 0033), and the
+fast way out writes exactly what `encode(wrap(...))` writes.
 
 Events are generated from the committed JSON-Schema snapshots (`contracts/schemas/`), so what is
 checked is what may be on the wire: every valid instance of every registered event decodes on the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -20,9 +22,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from lrs_contracts.compatibility import snapshot_path
-from lrs_contracts.envelope import Envelope
-from lrs_contracts.fast_decode import FAST_MODELS, NotFast, decode_fast
-from lrs_contracts.registry import EVENT_TYPES, UnknownEventType, decode
+from lrs_contracts.envelope import Envelope, deterministic_id
+from lrs_contracts.fast_decode import FAST_MODELS, DerivedIds, EnvelopeWriter, NotFast, decode_fast
+from lrs_contracts.registry import EVENT_TYPES, UnknownEventType, decode, encode, wrap
 
 Schema = dict[str, Any]
 EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -240,3 +242,63 @@ def test_every_registered_event_and_the_envelope_have_a_generated_builder() -> N
 def test_what_is_not_an_event_is_left_to_the_validating_decoder(raw: bytes) -> None:
     with pytest.raises(NotFast):
         decode_fast(raw)
+
+
+# --- the way out ----------------------------------------------------------------------------------
+
+TEXT = st.text(min_size=1, max_size=30)
+
+
+@pytest.mark.parametrize("event_type", sorted(EVENT_TYPES))
+@EXAMPLES
+@given(
+    data=st.data(),
+    source=TEXT,
+    correlation_id=TEXT,
+    causation_id=st.none() | st.text(max_size=30),
+    occurred_at=st.datetimes(timezones=st.just(UTC)),
+    event_id=st.uuids(),
+)
+def test_the_writer_writes_what_wrap_and_encode_write(
+    event_type: str,
+    data: st.DataObject,
+    source: str,
+    correlation_id: str,
+    causation_id: str | None,
+    occurred_at: datetime,
+    event_id: uuid.UUID,
+) -> None:
+    root = json.loads(snapshot_path(event_type).read_text())
+    payload = EVENT_TYPES[event_type].model_validate(data.draw(from_schema(root, root)))
+    writer = EnvelopeWriter(
+        source=source, correlation_id=correlation_id, causation_id=causation_id, occurred_at=occurred_at
+    )
+    expected = encode(
+        wrap(
+            payload,
+            source=source,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            event_id=event_id,
+            occurred_at=occurred_at,
+        )
+    )
+    assert writer.encode(payload, event_id) == expected
+    assert writer.encode(payload, str(event_id)) == expected  # the envelope is written once per type
+
+
+def test_the_writer_refuses_what_the_envelope_refuses() -> None:
+    payload = EVENT_TYPES["lrs.batch.validation.started.v1"].model_validate(
+        {"batch_id": str(uuid.uuid4()), "ao_id": "RN5133", "record_count": 1}
+    )
+    writer = EnvelopeWriter(source="", correlation_id="c", causation_id=None, occurred_at=datetime.now(UTC))
+    with pytest.raises(ValueError, match="source"):
+        writer.encode(payload, uuid.uuid4())
+
+
+@given(
+    prefix=st.lists(st.uuids() | TEXT | st.integers(), min_size=1, max_size=3),
+    rest=st.lists(TEXT | st.integers(), min_size=1, max_size=3),
+)
+def test_derived_ids_are_deterministic_ids(prefix: list[object], rest: list[object]) -> None:
+    assert DerivedIds(*prefix).text(*rest) == str(deterministic_id(*prefix, *rest))

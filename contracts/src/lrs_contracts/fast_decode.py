@@ -13,11 +13,17 @@ validating `lrs_contracts.registry.decode`, which has the final word and the pre
 `contracts/tests/test_fast_decode.py` proves both halves on generated events.
 
     envelope, payload = decode_fast(raw)   # or: except NotFast: envelope, payload = decode(raw)
+
+The way out has its fast path too, for a producer of many events at once (validation's decision):
+`EnvelopeWriter` writes exactly the bytes of `encode(wrap(payload, ...))` with one serialisation of
+the payload instead of dump, validate and dump again, and `DerivedIds` gives `deterministic_id`
+of many ids under one prefix as text, hashing the prefix once.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import inspect
 import re
 import types
@@ -31,7 +37,7 @@ import annotated_types
 import orjson
 from pydantic import BaseModel
 
-from lrs_contracts.envelope import Contract, Envelope
+from lrs_contracts.envelope import LRS_NAMESPACE, Contract, Envelope
 from lrs_contracts.registry import EVENT_TYPES
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -488,3 +494,67 @@ def decode_fast(raw: bytes | str) -> tuple[Envelope, Contract]:
     except Exception as error:
         raise NotFast(type(error).__name__) from error
     return envelope, payload
+
+
+# --- the way out ----------------------------------------------------------------------------------
+
+_PLACEHOLDER_ID = uuid.UUID(int=0)
+_EMPTY_DATA = b"{}}"
+
+
+class EnvelopeWriter:
+    """`encode(wrap(payload, source=..., ...))`, byte for byte, for many payloads that share the
+    envelope's source, correlation, causation and time.
+
+    The envelope around each event type is serialised by pydantic once, with a placeholder id and
+    empty data; each payload is then serialised once, straight to JSON, and spliced in. The shared
+    values are validated by that one `Envelope`, so a writer refuses what `wrap` refuses.
+    """
+
+    def __init__(self, *, source: str, correlation_id: str, causation_id: str | None, occurred_at: datetime) -> None:
+        self._shared = {
+            "source": source,
+            "correlation_id": correlation_id,
+            "causation_id": causation_id,
+            "occurred_at": occurred_at,
+        }
+        self._around: dict[str, tuple[bytes, bytes]] = {}
+
+    def encode(self, payload: Contract, event_id: uuid.UUID | str) -> bytes:
+        event_type: str = getattr(payload, "event_type")  # noqa: B009 - every registered payload has one
+        around = self._around.get(event_type)
+        if around is None:
+            around = self._around[event_type] = self._envelope_around(event_type)
+        before_id, before_data = around
+        data = payload.__pydantic_serializer__.to_json(payload)
+        return b"".join((before_id, str(event_id).encode(), before_data, data, b"}"))
+
+    def _envelope_around(self, event_type: str) -> tuple[bytes, bytes]:
+        template = Envelope(event_id=_PLACEHOLDER_ID, event_type=event_type, data={}, **self._shared)
+        raw = template.model_dump_json().encode()
+        before_id, after_id = raw.split(str(_PLACEHOLDER_ID).encode(), 1)
+        if not after_id.endswith(_EMPTY_DATA):
+            raise AssertionError(f"the envelope no longer ends with its data: {raw!r}")
+        return before_id, after_id[: -len(_EMPTY_DATA)]
+
+
+class DerivedIds:
+    """`str(deterministic_id(*prefix, *rest))` for many `rest` under one `prefix`.
+
+    uuid5 is SHA-1 over the namespace and the name; the prefix's share of the hash is computed once
+    and copied for each id.
+    """
+
+    def __init__(self, *prefix: object) -> None:
+        self._hash = hashlib.sha1(  # noqa: S324 - uuid5 is SHA-1 by definition (RFC 4122)
+            LRS_NAMESPACE.bytes + ("|".join(str(part) for part in prefix) + "|").encode()
+        )
+
+    def text(self, *rest: object) -> str:
+        hashed = self._hash.copy()
+        hashed.update("|".join(str(part) for part in rest).encode())
+        digest = bytearray(hashed.digest()[:16])
+        digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+        digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+        hexed = digest.hex()
+        return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
+import orjson
 
 from lrs_contracts.plr import AchievementData, AchievementKey, ResultStatus
 from lrs_domain.achievements import AchievementState
@@ -31,11 +31,11 @@ class StoredDecision:
 
 
 def encode_messages(messages: Sequence[OutgoingMessage]) -> bytes:
-    return json.dumps([[m.topic, m.key, m.value.decode()] for m in messages]).encode()
+    return orjson.dumps([[m.topic, m.key, m.value.decode()] for m in messages])
 
 
 def decode_messages(raw: bytes) -> tuple[OutgoingMessage, ...]:
-    return tuple(OutgoingMessage(topic, key, value.encode()) for topic, key, value in json.loads(raw))
+    return tuple(OutgoingMessage(topic, key, value.encode()) for topic, key, value in orjson.loads(raw))
 
 
 def _ao_lock_key(ao_id: str) -> int:
