@@ -1,10 +1,13 @@
 """Batch-level (RS), record-level (RV) and warning (WV) codes: the vocabulary AOs see.
 
-The meaning of each code is normative (DOMAIN.md §6); `docs/rules.md` gives examples and sources.
+The meaning of each code is normative (DOMAIN.md §6). `CODE_EXPLANATIONS` is the one text of each code:
+`docs/rules.md`'s code tables are generated from it (`scripts/dev/export_code_tables.py`, checked by a
+test), and every service serves it at `GET /problems/<code>`, the `type` of its problem documents.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -87,6 +90,375 @@ WARNING_CODE_TITLES: dict[WarningCode, str] = {
     WarningCode.QAN_CHECK_CHARACTER: "Qualification number check character does not match (warning only)",
     WarningCode.NOT_ORDERED_BY_ULN: "Records are not ordered by ULN (warning only)",
 }
+
+
+class ProblemCode(StrEnum):
+    """Codes of API answers that are not about a batch's content."""
+
+    PROJECTION_PENDING = "PROJECTION_PENDING"
+    LEARNER_DOES_NOT_SHARE = "WSEC0206"
+    PLR_HAS_NO_ACHIEVEMENTS = "PLR_HAS_NO_ACHIEVEMENTS"
+    EVENTS_HELD_IN_DEAD_LETTERS = "EVENTS_HELD_IN_DEAD_LETTERS"
+    CREDENTIAL_SIGNING_UNAVAILABLE = "CREDENTIAL_SIGNING_UNAVAILABLE"
+
+
+@dataclass(frozen=True)
+class CodeExplanation:
+    """What a code means, an example, where the rule comes from, and how to put it right (Markdown)."""
+
+    meaning: str
+    example: str
+    source: str
+    fix: str
+
+
+CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and its text are equal keys
+    BatchCode.MALFORMED: CodeExplanation(
+        meaning=(
+            "The file is malformed: not UTF-8, wrong CSV headings, wrong number of fields, unreadable "
+            "XML/JSON, or a value that cannot be stored or sent (see [What a value may "
+            "hold](#what-a-value-may-hold))"
+        ),
+        example="a CSV whose second heading is `Uln` instead of `ULN`; a NUL byte in a given name",
+        source="product decision, DOMAIN.md §7",
+        fix=(
+            "Check the file against the template: exact headings, the same number of fields on every row, "
+            "UTF-8 text. The line and column in the message point at the first fault."
+        ),
+    ),
+    BatchCode.TOO_LARGE: CodeExplanation(
+        meaning="The file is larger than 6 MB (6 × 1,048,576 = 6,291,456 bytes; one byte more fails)",  # noqa: RUF001 - typographic, as in docs/rules.md
+        example="a 6,291,457-byte XML file",
+        source='FAQ: "upload batch files up to 6mb and containing up to 10,000 individual records"',
+        fix="Split the file: a batch is at most 6 MB (6,291,456 bytes).",
+    ),
+    BatchCode.TOO_MANY_RECORDS: CodeExplanation(
+        meaning="More than 10,000 records (10,000 is allowed)",
+        example="10,001 records",
+        source='FAQ: "upload batch files up to 6mb and containing up to 10,000 individual records"',
+        fix="Split the file: a batch has at most 10,000 records.",
+    ),
+    BatchCode.BAD_JOB_TYPE: CodeExplanation(
+        meaning=(
+            "The job type is neither `Provisional` nor `Final` (a missing job type means Final), or results "
+            "of both kinds are mixed"
+        ),
+        example="job type `Interim`",
+        source='FAQ: "Final and Provisional results cannot be submitted in the same batch."',
+        fix=(
+            "Set the job type to Provisional or Final (empty means Final), and send Provisional and Final "
+            "results in separate batches."
+        ),
+    ),
+    BatchCode.REJECTION_THRESHOLD: CodeExplanation(
+        meaning="More than 30% of the records were rejected; exactly 30% passes",
+        example="3,001 of 10,000 rejected fails; 3,000 of 10,000 passes",
+        source=(
+            'FAQ: "if more than 30% of records in a batch file are rejected, the whole batch job fails with this error"'
+        ),
+        fix=(
+            "More than 30% of the records were rejected, so the whole batch failed and nothing of it reached "
+            "any learner's record, not even the records that were accepted. Fix the rejected records listed "
+            "below and send the whole batch again."
+        ),
+    ),
+    BatchCode.NO_RECORDS: CodeExplanation(
+        meaning="The file has a header and no records",
+        example="a CSV with the two header rows only",
+        source="product decision, DOMAIN.md §7",
+        fix="Add at least one record under the headings.",
+    ),
+    BatchCode.BAD_NOTIFICATION_EMAIL: CodeExplanation(
+        meaning="The notification email is empty or unreadable",
+        example="`results-at-example.org`",
+        source='FAQ: "LRS uses the e-mail address to notify the completion of a batch run."',
+        fix=("Give a working email address in NotificationEmail: we email it when the batch has been processed."),
+    ),
+    RecordCode.ULN_MALFORMED: CodeExplanation(
+        meaning="ULN badly formed: not 10 digits, or starts with 0",
+        example="`0123456789` → `1000000043`",
+        source="product decision, DOMAIN.md §2 (LRS schema pattern `[1-9][0-9]{9}`)",
+        fix="A ULN is 10 digits and does not start with 0. Check for a missing or extra digit.",
+    ),
+    RecordCode.ULN_CHECK_DIGIT: CodeExplanation(
+        meaning=(
+            "ULN check digit wrong (10·d1 + 9·d2 + … + 2·d9 mod 11 = r; r = 0 is never valid; otherwise d10 = 10 − r)"  # noqa: RUF001 - typographic, as in docs/rules.md
+        ),
+        example="`1000000042`, `1000000063` → `1000000043`",
+        source="product decision, DOMAIN.md §2 (ESFA ILR rule ULN_04)",
+        fix="The last digit does not fit the others: a digit was probably mistyped.",
+    ),
+    RecordCode.ULN_TEMPORARY: CodeExplanation(
+        meaning="The temporary ULN `9999999999`",
+        example="`9999999999` → the learner's own ULN",
+        source="product decision, DOMAIN.md §2",
+        fix="9999999999 is a placeholder. Use the learner's own ULN.",
+    ),
+    RecordCode.LEARNER_NOT_VERIFIED: CodeExplanation(
+        meaning=(
+            "Learner not verified: the ULN is not registered, or the names (trimmed, case-insensitive) or the "
+            "date of birth (exact, when the record gives one) do not match"
+        ),
+        example="family name `McCartney` for a learner registered as `McCarthy` → `MCCARTHY`",
+        source=(
+            'FAQ: "if the AO has the Unique Learner Number (ULN), and it is verified by LRS, the AO has the '
+            'option of uploading this data"'
+        ),
+        fix=(
+            "The ULN is not registered, or the names or date of birth differ from the learner's registration. "
+            "Check the spelling (case does not matter) and the date of birth."
+        ),
+    ),
+    RecordCode.QAN_UNKNOWN: CodeExplanation(
+        meaning=(
+            "Qualification not in the catalogue; or its pathway is not one of the QAN's pathways; or the "
+            "pathway is empty and the QAN has several"
+        ),
+        example=(
+            "`600/1166/X` (not catalogued) → `603/0304/9`; `100/5006/1` without pathway → pathway `Sports Development`"
+        ),
+        source=(
+            'FAQ: "some QAN codes have more than 1 qualification/unit assigned … there are different pathways '
+            'for different achievements"'
+        ),
+        fix=(
+            "The qualification number is not in the catalogue, or the pathway is not one of its pathways. A "
+            "qualification with several pathways needs the pathway."
+        ),
+    ),
+    RecordCode.QAN_MALFORMED: CodeExplanation(
+        meaning=(
+            "Qualification number badly formed: accepted forms are `NNN/NNNN/C`, the same 8 characters "
+            "without obliques, and QCF unit references `L/NNN/NNNN`"
+        ),
+        example="`600-1166-X` → `600/1166/X` or `6001166X`",
+        source="product decision, DOMAIN.md §2, §7",
+        fix=(
+            "Write the number as NNN/NNNN/C (like 600/1166/X), as the same 8 characters without obliques, or "
+            "as a QCF unit reference like K/501/5773."
+        ),
+    ),
+    RecordCode.AWARD_DATE_TOO_EARLY: CodeExplanation(
+        meaning="Award date before 1 September 2006 (that day itself is accepted)",
+        example="`2006-08-31` → `2006-09-01`",
+        source=(
+            'FAQ: "LRS only accepts data with an achievement date later than 1 September 2006" (DOMAIN.md '
+            "§5.5 fixes the boundary: dates *before* it are refused)"
+        ),
+        fix="The LRS holds results awarded on or after 1 September 2006 only.",
+    ),
+    RecordCode.AWARD_DATE_INVALID: CodeExplanation(
+        meaning="Award date not a valid `yyyy-mm-dd` date, or after today",
+        example="`2024-02-30`, `22/08/2024`, tomorrow → `2024-08-22`",
+        source="product decision, DOMAIN.md §6",
+        fix="Write the award date as yyyy-mm-dd; it cannot be in the future.",
+    ),
+    RecordCode.GRADE_NOT_IN_SET: CodeExplanation(
+        meaning="Grade not in the qualification's grade set (exact spelling)",
+        example="GCSE (9 to 1) grade `A` → `7`; `PASS` → `Pass`",
+        source=(
+            'FAQ: "The grade submitted should match that held in Ofqual\'s RITS database wherever possible." '
+            "Grade sets: DOMAIN.md §4, §7"
+        ),
+        fix="Use a grade of this qualification's grade set, spelt exactly (Pass, not PASS).",
+    ),
+    RecordCode.QCF_FAILED: CodeExplanation(
+        meaning="A failed QCF result (grade `Fail`, `U` or `X` for a QCF unit or qualification)",
+        example="QCF unit `K/501/5773` grade `Fail` → not uploaded; NQF GCSE grade `U` is accepted",
+        source=(
+            'FAQ: "QCF units that a learner has failed to achieve should not be uploaded … NQF qualifications '
+            "with grades such as 'U' or 'X' can be uploaded\""
+        ),
+        fix="Do not upload failed QCF units or qualifications (Fail, U or X).",
+    ),
+    RecordCode.QCF_PROVISIONAL: CodeExplanation(
+        meaning="A QCF result in a Provisional batch (Withdraw and Reinstate too)",
+        example="QCF unit in a `Provisional` batch → send it in a `Final` batch",
+        source=(
+            'FAQ: "Provisional is only applicable for NQF provision"; "QCF achievements are always treated as '
+            'Final by default"'
+        ),
+        fix="QCF results are always Final: send them in a Final batch.",
+    ),
+    RecordCode.TARGET_NOT_FOUND: CodeExplanation(
+        meaning="The achievement to update, withdraw or reinstate does not exist",
+        example="`Withdraw` of an achievement never created",
+        source="product decision, DOMAIN.md §6–§7",  # noqa: RUF001 - typographic, as in docs/rules.md
+        fix=(
+            "There is no achievement with this learner, qualification and award date to change. Check the "
+            "award date, or send a Create."
+        ),
+    ),
+    RecordCode.UPDATE_CHANGES_FIXED_FIELD: CodeExplanation(
+        meaning=(
+            "Update changes something other than grade, UKPRN or language for assessment: the pathway, the "
+            "credits, or the award date (an Update whose award date matches no achievement while a live one "
+            "exists for the same learner and qualification)"
+        ),
+        example="Update with `Credits` 12 where 0 was recorded → Withdraw, then Create",
+        source=(
+            'FAQ: "only the grade, UKPRN, or language for assessment can be updated. Should you need to '
+            'update any other fields, you need to withdraw the achievement and create a new one."'
+        ),
+        fix=(
+            "An Update may change only the grade, the UKPRN or the language for assessment. To change "
+            "anything else, Withdraw the achievement and Create it again."
+        ),
+    ),
+    RecordCode.CONFLICTING_DUPLICATE: CodeExplanation(
+        meaning="Create of an achievement that already exists, live, with different achievement data",
+        example=("second Create with grade `6` where `5` is recorded → send an Update; an identical Create is a no-op"),
+        source="product decision, DOMAIN.md §6",
+        fix="The achievement is already recorded with different data: send an Update instead of a Create.",
+    ),
+    RecordCode.WRONG_STATE: CodeExplanation(
+        meaning="Withdraw of a withdrawn achievement, or Reinstate of a live one",
+        example="second Withdraw → nothing to do",
+        source="product decision, DOMAIN.md §6",
+        fix=(
+            "The achievement is already withdrawn (for a Withdraw) or is live (for a Reinstate): there is "
+            "nothing to do."
+        ),
+    ),
+    RecordCode.UPDATE_OF_WITHDRAWN: CodeExplanation(
+        meaning="Update of a withdrawn achievement",
+        example="Update after Withdraw → Reinstate first (then Update), or Create again",
+        source=(
+            'FAQ: "An achievement that is reinstated can also be updated" (so a withdrawn one cannot); '
+            "product decision, DOMAIN.md §6"
+        ),
+        fix="Reinstate the achievement first, then Update it (or Create it again).",
+    ),
+    RecordCode.PROVISIONAL_AFTER_FINAL: CodeExplanation(
+        meaning=(
+            "A Provisional result after a Final one: Create or Update in a Provisional batch of an "
+            "achievement whose result is Final (live or withdrawn)"
+        ),
+        example="Provisional batch re-sent after the Final batch",
+        source=(
+            'FAQ: "a Provisional batch which is then superseded by a Final batch"; DOMAIN.md §5.3 "a '
+            'Provisional that arrives after the Final never replaces it"'
+        ),
+        fix=("The result is already Final; a Provisional result never replaces it. Send changes in a Final batch."),
+    ),
+    RecordCode.UKPRN_MALFORMED: CodeExplanation(
+        meaning="UKPRN given but not 8 digits",
+        example="`1000123` → `10001234`",
+        source="product decision, DOMAIN.md §2",
+        fix="A UKPRN is 8 digits, like 10001234.",
+    ),
+    RecordCode.LANGUAGE_UNKNOWN: CodeExplanation(
+        meaning="Language for assessment given but not exactly `English`, `Welsh` or `Irish`",
+        example="`english`, `French` → `English`",
+        source='FAQ: "Optional identifier fields for … Language for assessment"; values: DOMAIN.md §6',
+        fix="Write English, Welsh or Irish exactly, or leave it empty.",
+    ),
+    RecordCode.DUPLICATE_IN_BATCH: CodeExplanation(
+        meaning=(
+            "The same achievement (learner, qualification, award date) is on an earlier line of the same "
+            "batch; the earlier record is judged normally"
+        ),
+        example="a Create on line 4 and an Update of the same achievement on line 5 → send one record",
+        source="product decision, DOMAIN.md §7",
+        fix="The same achievement is on an earlier line of this batch: send one record per achievement.",
+    ),
+    RecordCode.FIELD_MISSING_OR_TOO_LONG: CodeExplanation(
+        meaning=(
+            "A mandatory field is missing, a field is too long, or a value is not allowed: ULN, given name, "
+            "family name, qualification number and award date are mandatory for every action, grade for "
+            "Create and Update; names 1–35 characters after trimming; MIS identifier at most 128 characters; "  # noqa: RUF001 - typographic, as in docs/rules.md
+            "gender 0, 1, 2 or 9; credits a whole number ≥ 0; date of birth `yyyy-mm-dd`; action `Create`, "
+            "`Update`, `Withdraw` or `Reinstate` (empty means Create)"
+        ),
+        example="grade missing on a Create; gender `M`; action `Delete`",
+        source=(
+            'FAQ: "What should be put in the MIS Identifier field? This is an optional field"; the rest '
+            "product decision, DOMAIN.md §7"
+        ),
+        fix=(
+            "ULN, names, qualification number and award date are needed for every record, and a grade for "
+            "Create and Update; names are 1 to 35 characters, the MIS identifier at most 128."
+        ),
+    ),
+    RecordCode.NOT_AWARDED_BY_AO: CodeExplanation(
+        meaning="The qualification is awarded by another AO",
+        example="AQA uploading a Pearson qualification → its own",
+        source=('product decision, DOMAIN.md §6 (FAQ: "Awarding organisations are the authority on achievement data")'),
+        fix=("This qualification is awarded by another awarding organisation: upload only your own qualifications."),
+    ),
+    WarningCode.QAN_CHECK_CHARACTER: CodeExplanation(
+        meaning=(
+            "The qualification number's check character (8·q1 + 7·q2 + … + 2·q7 mod 11, 10 written `X`) does "
+            "not match. The catalogue decides: real approved numbers such as `610/0007/9` break the rule and "
+            "are accepted with this warning"
+        ),
+        example="`610/0007/9` (the rule gives `3`)",
+        source="product decision, DOMAIN.md §2",
+        fix=(
+            "Nothing to do if the number is right: some approved numbers break the check rule. The record is accepted."
+        ),
+    ),
+    WarningCode.NOT_ORDERED_BY_ULN: CodeExplanation(
+        meaning=(
+            "The records are not ordered by ULN; attached once, to the first record whose ULN is lower than "
+            "the one before it"
+        ),
+        example="ULN `1026893096` then `1000000043`",
+        source=(
+            "FAQ: \"We recommend that data is ordered by the learner's ULN so that learners with multiple "
+            'units or qualifications are grouped together."'
+        ),
+        fix="Nothing to do: ordering records by ULN is only recommended.",
+    ),
+}
+
+
+PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
+    ProblemCode.PROJECTION_PENDING: CodeExplanation(
+        meaning="What was written a moment ago is not yet in the read model that answers this request",
+        example="reading a learner's PLR, or raising a challenge, within a second of the batch that recorded it",
+        source="eventual consistency between the PLR log and its read models (docs/architecture.md)",
+        fix="Wait for the number of seconds in the `Retry-After` header, then send the same request again.",
+    ),
+    ProblemCode.LEARNER_DOES_NOT_SHARE: CodeExplanation(
+        meaning="The learner has chosen not to share their Personal Learning Record with learning providers",
+        example="a provider reading the PLR of a learner whose ability to share is `unable to share`",
+        source="LRS web service code WSEC0206; DOMAIN.md §5",
+        fix="Nothing a provider can do: only the learner can change their sharing choice.",
+    ),
+    ProblemCode.PLR_HAS_NO_ACHIEVEMENTS: CodeExplanation(
+        meaning="The learner has no live achievement, so there is nothing to put in a verifiable credential",
+        example="exporting the PLR credential of a learner whose only achievement was withdrawn",
+        source="decision 0050 (PLR credentials)",
+        fix="Nothing to fix: export the credential once an achievement is recorded.",
+    ),
+    ProblemCode.EVENTS_HELD_IN_DEAD_LETTERS: CodeExplanation(
+        meaning="Some of the learner's events are parked in dead letters, so the PLR is not yet current",
+        example="exporting a PLR credential while one of the learner's events waits on `lrs.plr.events.v1.dlq`",
+        source="DESIGN.md §5 invariant 8; docs/operations.md (dead letters)",
+        fix="An operator retries or skips the parked events (`lrs dlq`), then send the request again.",
+    ),
+    ProblemCode.CREDENTIAL_SIGNING_UNAVAILABLE: CodeExplanation(
+        meaning="The service cannot sign credentials: no signing key, or the key-encryption key is missing or wrong",
+        example="exporting a PLR credential before an operator has created a signing key",
+        source="decision 0050 (PLR credentials); docs/operations.md (verifiable credentials)",
+        fix="An operator checks the key-encryption key setting and the signing keys (docs/operations.md).",
+    ),
+}
+
+
+def explanation_of(code: str) -> CodeExplanation | None:
+    return CODE_EXPLANATIONS.get(code) or PROBLEM_CODE_EXPLANATIONS.get(code)
+
+
+def title_of(code: str) -> str | None:
+    """The one-line title of a batch, record or warning code (None for other codes)."""
+    for titles in (BATCH_CODE_TITLES, RECORD_CODE_TITLES, WARNING_CODE_TITLES):
+        for known, title in titles.items():
+            if known == code:
+                return title
+    return None
+
 
 REJECTION_THRESHOLD = 0.30
 MAX_BATCH_BYTES = 6 * 1_048_576

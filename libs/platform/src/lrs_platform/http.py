@@ -1,23 +1,36 @@
-"""The FastAPI shell every service shares: health, readiness, metrics, request logs, problem+json."""
+"""The FastAPI shell every service shares: health, readiness, metrics, request logs, problem+json, and the
+documentation pages (Swagger UI at /docs, ReDoc at /redoc, problem types at /problems/<code>), all served
+from the service itself, so they work with no other network."""
 
 from __future__ import annotations
 
+import html
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from importlib import resources
 from typing import Any
 
 import structlog
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lrs_platform.logging import get_logger
-from lrs_platform.problems import Problem, ProblemError, handle_problem, problem_response
+from lrs_platform.problems import (
+    PROBLEM_PAGES,
+    Problem,
+    ProblemError,
+    handle_problem,
+    problem_index_page,
+    problem_page,
+    problem_response,
+)
 
 ReadinessCheck = Callable[[], Awaitable[str | None]]
 """Raises when the dependency is unavailable; may return a detail to report (e.g. parked messages)."""
@@ -28,6 +41,8 @@ HTTP_LATENCY = Histogram("lrs_http_request_seconds", "HTTP request latency", ["s
 
 _log = get_logger("lrs.http")
 
+DOCS_ASSETS = "/docs/assets"
+
 
 def build_app(
     service: str,
@@ -37,7 +52,9 @@ def build_app(
     lifespan: Lifespan,
     version: str = "1.0.0",
 ) -> FastAPI:
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = FastAPI(
+        title=title, description=description, version=version, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.service = service
     app.state.readiness_checks = {}
     app.add_exception_handler(ProblemError, handle_problem)
@@ -71,7 +88,46 @@ def build_app(
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    _serve_documentation(app, title)
     return app
+
+
+def _serve_documentation(app: FastAPI, title: str) -> None:
+    static = resources.files("lrs_platform").joinpath("static")
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
+    name = html.escape(title)
+    spec = html.escape(app.openapi_url or "/openapi.json")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return HTMLResponse(
+            f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{name} - Swagger UI</title>'
+            f'<link rel="stylesheet" href="{DOCS_ASSETS}/swagger-ui/swagger-ui.css">'
+            f'<link rel="icon" type="image/png" href="{DOCS_ASSETS}/swagger-ui/favicon-32x32.png"></head>'
+            f'<body><div id="swagger-ui" data-openapi-url="{spec}"></div>'
+            f'<script src="{DOCS_ASSETS}/swagger-ui/swagger-ui-bundle.js"></script>'
+            f'<script src="{DOCS_ASSETS}/swagger-ui-init.js"></script></body></html>'
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return HTMLResponse(
+            f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{name} - ReDoc</title>'
+            f'<link rel="icon" type="image/png" href="{DOCS_ASSETS}/swagger-ui/favicon-32x32.png"></head>'
+            f'<body><redoc spec-url="{spec}"></redoc>'
+            f'<script src="{DOCS_ASSETS}/redoc/redoc.standalone.js"></script></body></html>'
+        )
+
+    @app.get(PROBLEM_PAGES, include_in_schema=False)
+    async def problem_codes() -> HTMLResponse:
+        return HTMLResponse(problem_index_page())
+
+    @app.get(PROBLEM_PAGES + "/{code}", include_in_schema=False)
+    async def problem_code(code: str) -> HTMLResponse:
+        page = problem_page(code)
+        if page is None:
+            raise ProblemError(404, "Unknown problem code", f"No problem type is called {code[:40]!r}.")
+        return HTMLResponse(page)
 
 
 async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

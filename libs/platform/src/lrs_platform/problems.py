@@ -1,18 +1,39 @@
-"""RFC 9457 problem+json: how every service reports an error to a caller."""
+"""RFC 9457 problem+json: how every service reports an error to a caller.
+
+A problem with a catalogued code (`lrs_contracts.codes`) has the type `/problems/<code>`: a page every
+service serves (`lrs_platform.http`), relative to the service that answered, saying what the code means
+and how to put it right. A problem with no code, or with another code, keeps `about:blank`.
+"""
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, model_validator
+
+from lrs_contracts.codes import CODE_EXPLANATIONS, PROBLEM_CODE_EXPLANATIONS, explanation_of, title_of
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_PAGES = "/problems"
+
+
+def problem_type(code: str | None) -> str:
+    """The type URI of a problem with `code`: its explanation page, or about:blank."""
+    if code is not None and explanation_of(code) is not None:
+        return f"{PROBLEM_PAGES}/{code}"
+    return "about:blank"
 
 
 class Problem(BaseModel):
-    type: str = "about:blank"
+    type: str = Field(
+        default="about:blank",
+        description="`/problems/<code>` (relative to the service): a page explaining the code and how to fix it;"
+        " `about:blank` when the HTTP status says it all",
+    )
     title: str
     status: int
     detail: str | None = None
@@ -20,6 +41,12 @@ class Problem(BaseModel):
     instance: str | None = None
     line: int | None = None
     column: int | None = None
+
+    @model_validator(mode="after")
+    def _typed_by_code(self) -> Problem:
+        if self.type == "about:blank":
+            self.type = problem_type(self.code)
+        return self
 
 
 class ProblemError(Exception):
@@ -54,3 +81,52 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "problem+json"}
         for status in statuses
     }
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+_PAGE_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:48em;margin:2em auto;padding:0 1em;color:#0b0c0c;line-height:1.5}"
+    "code{background:#f3f2f1;padding:0 .2em}dt{font-weight:bold;margin-top:1em}dd{margin-left:0}"
+)
+
+
+def _inline_markdown(text: str) -> str:
+    """The little Markdown the catalogue uses: `code` spans; links to docs/rules.md sections keep their words."""
+    return _CODE_SPAN.sub(r"<code>\1</code>", _LINK.sub(r"\1", html.escape(text, quote=False)))
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{_PAGE_STYLE}</style></head><body>{body}</body></html>"
+    )
+
+
+def problem_page(code: str) -> str | None:
+    """The HTML page behind the problem type `/problems/<code>`: the catalogue's text, as in docs/rules.md."""
+    explanation = explanation_of(code)
+    if explanation is None:
+        return None
+    heading = f"{code}: {title_of(code) or explanation.meaning}"
+    sections = (
+        ("What it means", explanation.meaning),
+        ("Example", explanation.example),
+        ("How to put it right", explanation.fix),
+        ("Source", explanation.source),
+    )
+    details = "".join(f"<dt>{name}</dt><dd>{_inline_markdown(text)}</dd>" for name, text in sections)
+    body = (
+        f"<h1>{html.escape(heading)}</h1><dl>{details}</dl>"
+        f'<p><a href="{PROBLEM_PAGES}">Every code</a> · the rules in full: docs/rules.md</p>'
+    )
+    return _page(heading, body)
+
+
+def problem_index_page() -> str:
+    rows = "".join(
+        f'<li><a href="{PROBLEM_PAGES}/{code}">{code}</a>: {_inline_markdown(title_of(code) or explanation.meaning)}</li>'
+        for catalogue in (CODE_EXPLANATIONS, PROBLEM_CODE_EXPLANATIONS)
+        for code, explanation in catalogue.items()
+    )
+    return _page("Problem codes", f"<h1>Problem codes</h1><ul>{rows}</ul>")
