@@ -119,7 +119,7 @@ def record_line(record: dict[str, Any]) -> Text:
     status = record["status"]
     line = Text(f"  line {record['line']:>5}  ")
     line.append(f"{status:<8}", style=STATUS_STYLES.get(status, "dim"))
-    line.append(f" {record.get('mis_identifier') or '':<20}")
+    line.append(f" {record.get('mis_identifier') or '':<20} ")
     findings = [*record.get("errors", []), *record.get("warnings", [])]
     line.append(
         "; ".join(

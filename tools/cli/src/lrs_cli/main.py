@@ -73,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except httpx.TransportError as error:
         _fail(unreachable_text(error))
         return ExitCode.UNREACHABLE
+    except httpx.InvalidURL as error:
+        _fail(f"a service URL is not valid ({error}): check the LRS_<SERVICE>_URL variables")
+        return ExitCode.USAGE
     except OSError as error:
         _fail(f"{error.strerror or error}{f': {error.filename}' if error.filename else ''}")
         return ExitCode.FAILED

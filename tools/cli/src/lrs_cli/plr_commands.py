@@ -15,8 +15,15 @@ from lrs_cli.output import JsonOption, connection, print_json, print_text, stdou
 app = typer.Typer(help="Personal Learning Records and their credentials.", no_args_is_help=True)
 
 
-def plr(connection: Connection, uln: str, *, withdrawn: bool, history: bool) -> dict[str, Any]:
-    params = {"include_withdrawn": withdrawn, "include_history": history}
+READ_YOUR_WRITES_MS = 30_000
+
+
+def plr(
+    connection: Connection, uln: str, *, withdrawn: bool, history: bool, after_batch: str | None = None
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"include_withdrawn": withdrawn, "include_history": history}
+    if after_batch:
+        params |= {"after_batch": after_batch, "wait_ms": READ_YOUR_WRITES_MS}
     with connection.client("plr_projector") as client:
         document: dict[str, Any] = expect_ok(client.get(f"/v1/learners/{uln}/plr", params=params))
     return document
@@ -57,10 +64,13 @@ def show_command(
     uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
     withdrawn: Annotated[bool, typer.Option("--withdrawn", help="Include withdrawn achievements.")] = False,
     history: Annotated[bool, typer.Option("--history", help="Include each achievement's versions.")] = False,
+    after_batch: Annotated[
+        str | None, typer.Option(help="Wait (up to 30 s) until this batch is on the PLR before reading it.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """A learner's Personal Learning Record, as your key may see it."""
-    document = plr(connection(ctx), uln, withdrawn=withdrawn, history=history)
+    document = plr(connection(ctx), uln, withdrawn=withdrawn, history=history, after_batch=after_batch)
     if as_json:
         print_json(document)
         return

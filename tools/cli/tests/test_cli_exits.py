@@ -1,0 +1,172 @@
+"""`lrs` exit statuses and error reporting that need no server: usage, refused connections, RS005 projected."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lrs_cli.batch_commands import exit_code_of, record_line
+from lrs_cli.client import ExitCode
+from lrs_cli.main import main
+from lrs_contracts.batch import BatchFormat
+from lrs_domain.formats import ParsedBatch, parse_batch, write_batch
+
+ROOT = Path(__file__).resolve().parents[3]
+SAMPLE = ROOT / "samples" / "sample-100.csv"
+
+
+def failing_batch(tmp_path: Path, bad_records: int) -> Path:
+    """sample-100 with `bad_records` of its grades replaced by one no grade set holds (RV009)."""
+    parsed = parse_batch(SAMPLE.read_bytes(), BatchFormat.CSV)
+    records = tuple(
+        record.model_copy(update={"grade": "Q9"}) if index < bad_records else record
+        for index, record in enumerate(parsed.records)
+    )
+    path = tmp_path / "failing.csv"
+    path.write_bytes(write_batch(ParsedBatch(parsed.header, records, BatchFormat.CSV), BatchFormat.CSV))
+    return path
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_batch_check_exits_1_when_it_projects_rs005_and_0_just_under_the_threshold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["batch", "check", str(failing_batch(tmp_path, 31))]) == ExitCode.FAILED
+    assert "PROJECTED OUTCOME: the whole batch fails with RS005" in capsys.readouterr().out
+
+    assert main(["batch", "check", str(failing_batch(tmp_path, 30))]) == ExitCode.OK
+    assert "PROJECTED OUTCOME: passes the RS005 threshold" in capsys.readouterr().out
+
+
+def test_batch_check_json_names_the_projected_failure_and_every_rejected_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["batch", "check", str(failing_batch(tmp_path, 40)), "--json"]) == ExitCode.FAILED
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["projected_failure"]["code"] == "RS005"
+    assert report["counts"] == {"total": 100, "accepted": 60, "rejected": 40, "no_ops": 0, "warnings": 0}
+    assert len(report["records"]) == 40
+    assert {error["code"] for record in report["records"] for error in record["errors"]} == {"RV009"}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["batch", "check", "no-such-file.csv"],
+        ["batch", "submit", "no-such-file.csv"],
+        ["learners", "import", "no-such-file.csv"],
+        ["--key-file", "no-such.key", "batch", "list"],
+        ["batch", "status"],
+        ["batch", "status", "some-id", "--wait", "-1"],
+        ["dlq", "list", "--service", "nobody"],
+    ],
+)
+def test_usage_errors_exit_2_without_a_traceback(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == ExitCode.USAGE
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    assert "Usage: lrs" in captured.err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["batch", "status", "6f1c3a52-9b7e-4a0e-8f57-0c3c1b9a2d41"],
+        ["batch", "submit", str(SAMPLE)],
+        ["batch", "list", "--json"],
+        ["plr", "show", "1000000043"],
+        ["challenges", "list"],
+        ["reports", "timeliness"],
+        ["projector", "status"],
+    ],
+)
+def test_an_unreachable_service_exits_4_in_one_line(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = closed_port()
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    for service in ("INGEST", "PLR_PROJECTOR", "CHALLENGES", "REPORTING"):
+        monkeypatch.setenv(f"LRS_{service}_URL", f"http://127.0.0.1:{port}")
+
+    assert main(argv) == ExitCode.UNREACHABLE
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"lrs: cannot reach http://127.0.0.1:{port} ")
+    assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_without_an_api_key_a_command_says_so_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("LRS_API_KEY", raising=False)
+
+    assert main(["batch", "list"]) == ExitCode.FAILED
+    assert capsys.readouterr().err == "lrs: no API key: set LRS_API_KEY or pass --key-file\n"
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        ("completed", ExitCode.OK),
+        ("failed", ExitCode.FAILED),
+        ("refused", ExitCode.FAILED),
+        ("received", ExitCode.NOT_FINAL),
+        ("accepted", ExitCode.NOT_FINAL),
+        ("validating", ExitCode.NOT_FINAL),
+    ],
+)
+def test_a_batch_status_maps_to_its_exit_code(status: str, code: ExitCode) -> None:
+    assert exit_code_of({"status": status}) == code
+
+
+def test_a_record_line_carries_each_code_with_its_message() -> None:
+    record = {
+        "line": 7,
+        "status": "rejected",
+        "mis_identifier": "SHOW-002:RV002",
+        "errors": [{"code": "RV002", "field": "ULN", "message": "The ULN's check digit is wrong."}],
+        "warnings": [{"code": "WV001", "field": None, "message": "The award date is in the future."}],
+    }
+
+    assert record_line(record).plain == (
+        "  line     7  rejected SHOW-002:RV002       RV002 ULN: The ULN's check digit is wrong.;"
+        " WV001: The award date is in the future."
+    )
+
+
+def test_batch_check_works_from_installed_packages_outside_the_source_tree(tmp_path: Path) -> None:
+    """The layout of a `pip install`: packages side by side, no reference/ folder four levels up."""
+    site = tmp_path / "site-packages"
+    for package in ("tools/cli/src/lrs_cli", "libs/domain/src/lrs_domain", "contracts/src/lrs_contracts"):
+        shutil.copytree(ROOT / package, site / Path(package).name, ignore=shutil.ignore_patterns("__pycache__"))
+    showcase = shutil.copy(ROOT / "samples" / "rules-showcase.csv", tmp_path / "batch.csv")
+    code = "import sys; from lrs_cli.main import main; import lrs_domain; print(lrs_domain.__file__); sys.exit(main(sys.argv[1:]))"
+
+    run = subprocess.run(
+        [sys.executable, "-c", code, "batch", "check", str(showcase)],
+        env={**os.environ, "PYTHONPATH": str(site)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert run.returncode == 0, run.stderr
+    first, *report = run.stdout.splitlines()
+    assert first.startswith(str(site))
+    assert report[0] == "batch.csv: 77 records"
