@@ -29,7 +29,7 @@ from lrs_contracts.outcomes import (
 )
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.reporting import AoMonthlySubmissions
-from lrs_contracts.topics import BATCH_OUTCOMES, REPORTING_SUBMISSIONS
+from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, PLR_EVENTS, REPORTING_SUBMISSIONS
 from lrs_platform.kafka import ensure_topics
 from reporting.bootstrap import create_app
 from reporting.config import ReportingSettings
@@ -48,7 +48,7 @@ def random_ao() -> str:
 async def reporting(kafka_bootstrap: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     await ensure_topics(kafka_bootstrap)
     app_id = f"reporting-it-{uuid.uuid4().hex[:8]}"
-    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES,))
+    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES, PLR_EVENTS, CHALLENGE_EVENTS))
     settings = ReportingSettings(
         KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url, app_id=app_id, log_json=True
     )

@@ -8,13 +8,15 @@ from pydantic import Field
 
 from lrs_contracts.envelope import Contract
 
+PERIOD = r"^[0-9]{4}-[0-9]{2}$"
+
 
 class AoMonthlySubmissions(Contract):
     """lrs.reporting.submissions.aggregated.v1 — an AO's batches and records in one calendar month."""
 
     event_type: Literal["lrs.reporting.submissions.aggregated.v1"] = "lrs.reporting.submissions.aggregated.v1"
     ao_id: str
-    period: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")
+    period: str = Field(pattern=PERIOD)
     batches_completed: int = Field(ge=0)
     batches_failed: int = Field(ge=0)
     records_total: int = Field(ge=0)
@@ -24,14 +26,88 @@ class AoMonthlySubmissions(Contract):
 
 
 class AoMonthlyTimeliness(Contract):
-    """lrs.reporting.timeliness.aggregated.v1 — results on the PLR within 10 working days of issue."""
+    """lrs.reporting.timeliness.aggregated.v1 — batches decided within 10 working days of results issued.
+
+    Measured to the decision; `AoMonthlyPlrTimeliness` measures to the results being on the PLR.
+    """
 
     event_type: Literal["lrs.reporting.timeliness.aggregated.v1"] = "lrs.reporting.timeliness.aggregated.v1"
     ao_id: str
-    period: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")
+    period: str = Field(pattern=PERIOD)
     batches_measured: int = Field(ge=0)
     batches_within_10_working_days: int = Field(ge=0)
     worst_working_days: int = Field(ge=0)
 
 
-REPORTING_EVENTS = (AoMonthlySubmissions, AoMonthlyTimeliness)
+class QualificationTypeTimeliness(Contract):
+    """One qualification type's share of a month: each batch counts once per type it carried."""
+
+    qualification_type: str = Field(description="the catalogue's type, e.g. 'GCSE'; 'unknown' when not catalogued")
+    batches_measured: int = Field(ge=0)
+    batches_within_10_working_days: int = Field(ge=0)
+    median_working_days: int = Field(ge=0, description="the lower median; 0 when nothing was measured")
+    worst_working_days: int = Field(ge=0)
+
+
+class AoMonthlyPlrTimeliness(Contract):
+    """lrs.reporting.plr_timeliness.aggregated.v1 — working days from results issued to results on the PLR.
+
+    A batch is on the PLR when its last event is on `lrs.plr.events.v1` (the broker's timestamp) plus
+    `projection_lag_bound_seconds`, the projector lag past which operators are alerted (decision 0035).
+    Period: the month of the decision (UK time), as for the other aggregates. Batches without an issue
+    date, and batches that put nothing on the PLR, are not measured.
+    """
+
+    event_type: Literal["lrs.reporting.plr_timeliness.aggregated.v1"] = "lrs.reporting.plr_timeliness.aggregated.v1"
+    ao_id: str
+    period: str = Field(pattern=PERIOD)
+    projection_lag_bound_seconds: int = Field(ge=0)
+    batches_measured: int = Field(ge=0)
+    batches_within_10_working_days: int = Field(ge=0)
+    median_working_days: int = Field(ge=0, description="the lower median; 0 when nothing was measured")
+    worst_working_days: int = Field(ge=0)
+    by_qualification_type: tuple[QualificationTypeTimeliness, ...]
+
+
+class CodeRejections(Contract):
+    code: str = Field(pattern=r"^R[SV][0-9]{3}$")
+    batches: int = Field(ge=0, description="RVnnn: batches with a record rejected for it; RSnnn: batches it failed")
+    records: int = Field(ge=0, description="RVnnn: rejected records carrying it; RSnnn: records of the failed batches")
+
+
+class AoMonthlyRejections(Contract):
+    """lrs.reporting.rejections.aggregated.v1 — an AO's rejections by code in one calendar month (decided)."""
+
+    event_type: Literal["lrs.reporting.rejections.aggregated.v1"] = "lrs.reporting.rejections.aggregated.v1"
+    ao_id: str
+    period: str = Field(pattern=PERIOD)
+    records_rejected: int = Field(ge=0)
+    batches_failed: int = Field(ge=0)
+    by_code: tuple[CodeRejections, ...]
+
+
+class AoMonthlyChallenges(Contract):
+    """lrs.reporting.challenges.aggregated.v1 — challenges raised in one month (UK time) and how they ended.
+
+    Working days (England and Wales) from raised to resolved, over the challenges resolved so far.
+    """
+
+    event_type: Literal["lrs.reporting.challenges.aggregated.v1"] = "lrs.reporting.challenges.aggregated.v1"
+    ao_id: str
+    period: str = Field(pattern=PERIOD)
+    raised: int = Field(ge=0)
+    acknowledged: int = Field(ge=0, description="of those raised, acknowledged or resolved")
+    resolved: int = Field(ge=0)
+    still_open: int = Field(ge=0)
+    resolutions: dict[str, int] = Field(description="resolved challenges by resolution: corrected, upheld, rejected")
+    median_working_days_to_resolve: int = Field(ge=0, description="the lower median; 0 when none is resolved")
+    worst_working_days_to_resolve: int = Field(ge=0)
+
+
+REPORTING_EVENTS = (
+    AoMonthlySubmissions,
+    AoMonthlyTimeliness,
+    AoMonthlyPlrTimeliness,
+    AoMonthlyRejections,
+    AoMonthlyChallenges,
+)

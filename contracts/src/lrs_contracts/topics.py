@@ -92,6 +92,27 @@ REPORTING_TIMELINESS = Topic(
     retention="compacted",
     carries=("lrs.reporting.timeliness.aggregated.v1",),
 )
+REPORTING_PLR_TIMELINESS = Topic(
+    "lrs.reporting.plr_timeliness.v1",
+    key="AO id|yyyy-mm",
+    compacted=True,
+    retention="compacted",
+    carries=("lrs.reporting.plr_timeliness.aggregated.v1",),
+)
+REPORTING_REJECTIONS = Topic(
+    "lrs.reporting.rejections.v1",
+    key="AO id|yyyy-mm",
+    compacted=True,
+    retention="compacted",
+    carries=("lrs.reporting.rejections.aggregated.v1",),
+)
+REPORTING_CHALLENGES = Topic(
+    "lrs.reporting.challenges.v1",
+    key="AO id|yyyy-mm",
+    compacted=True,
+    retention="compacted",
+    carries=("lrs.reporting.challenges.aggregated.v1",),
+)
 
 ALL_TOPICS: tuple[Topic, ...] = (
     BATCH_SUBMITTED,
@@ -102,4 +123,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     CHALLENGE_EVENTS,
     REPORTING_SUBMISSIONS,
     REPORTING_TIMELINESS,
+    REPORTING_PLR_TIMELINESS,
+    REPORTING_REJECTIONS,
+    REPORTING_CHALLENGES,
 )

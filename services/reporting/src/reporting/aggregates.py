@@ -1,8 +1,10 @@
-"""MI aggregates folded from per-batch facts: pure, so redelivery safety is a property of the facts' keys.
+"""MI aggregates folded from facts: pure, so redelivery safety is a property of the facts' keys.
 
 Each decided batch becomes one `BatchFact` (keyed by batch id); each chunk of per-record results adds
-rejection codes (keyed by batch id and chunk). An aggregate is always recomputed from all the facts of
-its AO and month, so applying an outcome twice changes nothing.
+rejection codes (keyed by batch id and chunk); the PLR log adds when each batch's results of each
+qualification were last written (keyed by batch and qualification, the latest kept); each challenge
+event fills in its challenge's row. An aggregate is always recomputed from all the facts of its AO and
+month, so applying an event twice changes nothing.
 """
 
 from __future__ import annotations
@@ -11,11 +13,20 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from statistics import median_low
 from zoneinfo import ZoneInfo
 
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, RecordStatus
-from lrs_contracts.reporting import AoMonthlySubmissions, AoMonthlyTimeliness
+from lrs_contracts.reporting import (
+    AoMonthlyChallenges,
+    AoMonthlyPlrTimeliness,
+    AoMonthlyRejections,
+    AoMonthlySubmissions,
+    AoMonthlyTimeliness,
+    CodeRejections,
+    QualificationTypeTimeliness,
+)
 from reporting.working_days import within_target, working_days_between
 
 LONDON = ZoneInfo("Europe/London")
@@ -33,6 +44,7 @@ class BatchFact:
     failure_code: str | None
     working_days: int | None
     """Working days from results issued to decided; None when the batch carried no issue date."""
+    results_issued: date | None = None
 
 
 def period_of(moment: datetime) -> str:
@@ -64,6 +76,7 @@ def fact_of(outcome: BatchCompleted | BatchFailed) -> BatchFact:
         records_rejected=outcome.counts.rejected,
         failure_code=outcome.code if isinstance(outcome, BatchFailed) else None,
         working_days=working_days,
+        results_issued=_issued_date(outcome.results_issued_date) if isinstance(outcome, BatchCompleted) else None,
     )
 
 
@@ -112,3 +125,123 @@ def fold_timeliness(ao_id: str, period: str, facts: Iterable[BatchFact]) -> AoMo
 
 def aggregate_key(ao_id: str, period: str) -> str:
     return f"{ao_id}|{period}"
+
+
+UNKNOWN_TYPE = "unknown"
+
+
+@dataclass(frozen=True)
+class PlrWrite:
+    """When a batch's results of one qualification type were last written to the PLR log."""
+
+    batch_id: uuid.UUID
+    results_issued: date
+    qualification_type: str | None
+    last_written_at: datetime
+
+
+def on_plr_day(last_written_at: datetime, lag_bound: timedelta) -> date:
+    """The UK day by which results written to the log at `last_written_at` were on the PLR."""
+    return (last_written_at + lag_bound).astimezone(LONDON).date()
+
+
+def _median(values: list[int]) -> int:
+    return median_low(values) if values else 0
+
+
+def fold_plr_timeliness(
+    ao_id: str, period: str, writes: Iterable[PlrWrite], lag_bound: timedelta
+) -> AoMonthlyPlrTimeliness:
+    """A batch is measured once overall (its last write) and once per qualification type it carried."""
+    overall: dict[uuid.UUID, int] = {}
+    by_type: dict[str, dict[uuid.UUID, int]] = {}
+    for write in writes:
+        days = working_days_between(write.results_issued, on_plr_day(write.last_written_at, lag_bound))
+        overall[write.batch_id] = max(days, overall.get(write.batch_id, 0))
+        per_type = by_type.setdefault(write.qualification_type or UNKNOWN_TYPE, {})
+        per_type[write.batch_id] = max(days, per_type.get(write.batch_id, 0))
+    measured = list(overall.values())
+    return AoMonthlyPlrTimeliness(
+        ao_id=ao_id,
+        period=period,
+        projection_lag_bound_seconds=int(lag_bound.total_seconds()),
+        batches_measured=len(measured),
+        batches_within_10_working_days=sum(1 for days in measured if within_target(days)),
+        median_working_days=_median(measured),
+        worst_working_days=max(measured, default=0),
+        by_qualification_type=tuple(
+            QualificationTypeTimeliness(
+                qualification_type=qualification_type,
+                batches_measured=len(days),
+                batches_within_10_working_days=sum(1 for value in days.values() if within_target(value)),
+                median_working_days=_median(list(days.values())),
+                worst_working_days=max(days.values()),
+            )
+            for qualification_type, days in sorted(by_type.items())
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ChunkCodes:
+    """The rejected records of one batch that carry one code (summed over the batch's chunks)."""
+
+    batch_id: uuid.UUID
+    code: str
+    records: int
+
+
+def fold_rejections(
+    ao_id: str, period: str, facts: Iterable[BatchFact], codes: Iterable[ChunkCodes]
+) -> AoMonthlyRejections:
+    facts = list(facts)
+    batches: dict[str, set[uuid.UUID]] = {}
+    records: Counter[str] = Counter()
+    for row in codes:
+        batches.setdefault(row.code, set()).add(row.batch_id)
+        records[row.code] += row.records
+    for fact in facts:
+        if fact.failure_code:
+            batches.setdefault(fact.failure_code, set()).add(fact.batch_id)
+            records[fact.failure_code] += fact.records_total
+    return AoMonthlyRejections(
+        ao_id=ao_id,
+        period=period,
+        records_rejected=sum(fact.records_rejected for fact in facts),
+        batches_failed=sum(1 for fact in facts if not fact.completed),
+        by_code=tuple(
+            CodeRejections(code=code, batches=len(batch_ids), records=records[code])
+            for code, batch_ids in sorted(batches.items())
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ChallengeFact:
+    challenge_id: uuid.UUID
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    resolution: str | None
+
+
+def fold_challenges(ao_id: str, period: str, challenges: Iterable[ChallengeFact]) -> AoMonthlyChallenges:
+    """Challenges raised in `period`; a resolved challenge counts as acknowledged too."""
+    challenges = list(challenges)
+    resolved = [challenge for challenge in challenges if challenge.resolved_at is not None]
+    days = [
+        working_days_between(challenge.raised_at.astimezone(LONDON).date(), moment.astimezone(LONDON).date())
+        for challenge in resolved
+        if (moment := challenge.resolved_at) is not None
+    ]
+    return AoMonthlyChallenges(
+        ao_id=ao_id,
+        period=period,
+        raised=len(challenges),
+        acknowledged=sum(1 for c in challenges if c.acknowledged_at is not None or c.resolved_at is not None),
+        resolved=len(resolved),
+        still_open=len(challenges) - len(resolved),
+        resolutions=dict(sorted(Counter(c.resolution or UNKNOWN_TYPE for c in resolved).items())),
+        median_working_days_to_resolve=_median(days),
+        worst_working_days_to_resolve=max(days, default=0),
+    )

@@ -9,10 +9,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from lrs_contracts.reporting import AoMonthlySubmissions, AoMonthlyTimeliness
+from lrs_contracts.reporting import (
+    AoMonthlyChallenges,
+    AoMonthlyPlrTimeliness,
+    AoMonthlyRejections,
+    AoMonthlySubmissions,
+    AoMonthlyTimeliness,
+)
 from lrs_platform.identity import CurrentPrincipal, Principal, PrincipalKind, require_kind
-from lrs_platform.problems import problem_responses
+from lrs_platform.problems import ProblemError, problem_responses
 from reporting.store import ReportingStore
+from reporting.working_days import TARGET_WORKING_DAYS
 
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 AO_ID_PATTERN = r"^RN[0-9]{1,8}$"
@@ -22,6 +29,13 @@ router = APIRouter(prefix="/v1/reports", tags=["MI reports"])
 Period = Annotated[str, Query(pattern=PERIOD_PATTERN, description="a calendar month, yyyy-mm (UK time)")]
 AoFilter = Annotated[str | None, Query(pattern=AO_ID_PATTERN, description="operators: one AO only")]
 Format = Annotated[Literal["json", "csv"], Query(description="csv downloads the same rows as a file")]
+FirstPeriod = Annotated[
+    str, Query(alias="from", pattern=PERIOD_PATTERN, description="the first calendar month, yyyy-mm (UK time)")
+]
+LastPeriod = Annotated[
+    str | None, Query(alias="to", pattern=PERIOD_PATTERN, description="the last calendar month (default: `from`)")
+]
+MAX_MONTHS = 36
 
 
 class SubmissionsReport(BaseModel):
@@ -33,6 +47,35 @@ class TimelinessReport(BaseModel):
     period: str
     target_working_days: int = 10
     items: list[AoMonthlyTimeliness]
+
+
+class PlrTimelinessReport(BaseModel):
+    first_period: str
+    last_period: str
+    target_working_days: int = TARGET_WORKING_DAYS
+    items: list[AoMonthlyPlrTimeliness]
+
+
+class RejectionsReport(BaseModel):
+    first_period: str
+    last_period: str
+    items: list[AoMonthlyRejections]
+
+
+class ChallengesReport(BaseModel):
+    first_period: str
+    last_period: str
+    items: list[AoMonthlyChallenges]
+
+
+def _months(first: str, last: str | None) -> tuple[str, str]:
+    last = last or first
+    first_year, first_month = map(int, first.split("-"))
+    last_year, last_month = map(int, last.split("-"))
+    months = (last_year - first_year) * 12 + last_month - first_month + 1
+    if not 1 <= months <= MAX_MONTHS:
+        raise ProblemError(422, "Unprocessable range", f"`to` must be from `from` up to {MAX_MONTHS} months after it.")
+    return first, last
 
 
 def _scope(principal: Principal, ao_id: str | None) -> str | None:
@@ -95,3 +138,97 @@ async def timeliness(
     if format == "csv":
         return _csv([row.model_dump(exclude={"event_type"}) for row in rows], f"lrs-timeliness-{period}.csv")
     return TimelinessReport(period=period, items=rows)
+
+
+RANGE_RESPONSES = {**problem_responses(401, 403, 422), 200: {"content": {"text/csv": {}}}}
+
+
+@router.get(
+    "/plr-timeliness",
+    summary="Results on learners' PLRs within 10 working days of being issued, per qualification type",
+    description=(
+        "Per AO and month of decision (UK time): working days (weekends and England-and-Wales bank holidays "
+        "excluded) from the batch's results issued date to the day its results were on the PLR: the broker time "
+        "of its last event on `lrs.plr.events.v1` plus `projection_lag_bound_seconds` (decision 0035). Each "
+        "batch counts once overall and once per qualification type it carried. CSV: one row per AO, month and "
+        "qualification type, `all` first."
+    ),
+    responses=RANGE_RESPONSES,
+    response_model=PlrTimelinessReport,
+)
+async def plr_timeliness(
+    principal: CurrentPrincipal,
+    request: Request,
+    first: FirstPeriod,
+    last: LastPeriod = None,
+    ao_id: AoFilter = None,
+    format: Format = "json",
+) -> PlrTimelinessReport | Response:
+    first, last = _months(first, last)
+    reporting = _store(request)
+    rows = await reporting.plr_timeliness(first, last, _scope(principal, ao_id), request.app.state.projection_lag_bound)
+    if format == "csv":
+        flat: list[dict[str, object]] = []
+        for row in rows:
+            fields = row.model_dump(exclude={"event_type", "by_qualification_type"})
+            flat.append({**fields, "qualification_type": "all"})
+            flat += [{**fields, **part.model_dump()} for part in row.by_qualification_type]
+        return _csv(flat, f"lrs-plr-timeliness-{first}-{last}.csv")
+    return PlrTimelinessReport(first_period=first, last_period=last, items=rows)
+
+
+@router.get(
+    "/rejections",
+    summary="Rejections by code per month",
+    description=(
+        "Per AO and month of decision (UK time), each code with the batches and records it concerns: RVnnn counts "
+        "rejected records carrying it, RSnnn counts the batches it failed and their records. CSV: one row per "
+        "AO, month and code."
+    ),
+    responses=RANGE_RESPONSES,
+    response_model=RejectionsReport,
+)
+async def rejections(
+    principal: CurrentPrincipal,
+    request: Request,
+    first: FirstPeriod,
+    last: LastPeriod = None,
+    ao_id: AoFilter = None,
+    format: Format = "json",
+) -> RejectionsReport | Response:
+    first, last = _months(first, last)
+    rows = await _store(request).rejections(first, last, _scope(principal, ao_id))
+    if format == "csv":
+        flat = [{"ao_id": row.ao_id, "period": row.period, **code.model_dump()} for row in rows for code in row.by_code]
+        return _csv(flat, f"lrs-rejections-{first}-{last}.csv")
+    return RejectionsReport(first_period=first, last_period=last, items=rows)
+
+
+@router.get(
+    "/challenges",
+    summary="Challenges raised per month, how they were resolved and how long it took",
+    description=(
+        "Per AO and month the challenges were raised in (UK time); working days from raised to resolved exclude "
+        "weekends and England-and-Wales bank holidays."
+    ),
+    responses=RANGE_RESPONSES,
+    response_model=ChallengesReport,
+)
+async def challenges(
+    principal: CurrentPrincipal,
+    request: Request,
+    first: FirstPeriod,
+    last: LastPeriod = None,
+    ao_id: AoFilter = None,
+    format: Format = "json",
+) -> ChallengesReport | Response:
+    first, last = _months(first, last)
+    rows = await _store(request).challenges(first, last, _scope(principal, ao_id))
+    if format == "csv":
+        flat = []
+        for row in rows:
+            fields = row.model_dump(exclude={"event_type", "resolutions"})
+            fields["resolutions"] = ";".join(f"{name}={n}" for name, n in row.resolutions.items())
+            flat.append(fields)
+        return _csv(flat, f"lrs-challenges-{first}-{last}.csv")
+    return ChallengesReport(first_period=first, last_period=last, items=rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from faust.contrib.asgi import faust_app_running
@@ -16,7 +17,8 @@ from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import service_resources
 from reporting.api import router
 from reporting.config import ReportingSettings
-from reporting.projector import OutcomeProjector
+from reporting.projector import ReportingProjector
+from reporting.standard_logging import route_standard_logging
 from reporting.store import ReportingStore
 from reporting.stream import make_stream_app
 
@@ -26,6 +28,7 @@ SERVICE = "reporting"
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json)
+    route_standard_logging(SERVICE, settings.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,7 +37,9 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             parked = ParkedMessages(pool, f"{SERVICE}_parked")
             await parked.migrate()
-            stream = make_stream_app(settings, OutcomeProjector(app.state.reporting), parked)
+            app.state.projection_lag_bound = timedelta(seconds=settings.projection_lag_bound_seconds)
+            projector = ReportingProjector(app.state.reporting, app.state.projection_lag_bound)
+            stream = make_stream_app(settings, projector, parked)
             app.state.stream_app = stream.faust
             serve_dead_letters(app, stream.dead_letters, stream.guard)
             async with faust_app_running(stream.faust, stop_timeout=30):
@@ -45,8 +50,9 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         title="LRS MI reporting",
         description=(
             "Monthly management information per awarding organisation, computed by a faust-streaming app from "
-            "`lrs.batch.outcomes.v1` and published to `lrs.reporting.submissions.v1` and "
-            "`lrs.reporting.timeliness.v1` (compacted, keyed `AO|yyyy-mm`)."
+            "`lrs.batch.outcomes.v1`, `lrs.plr.events.v1` and `lrs.challenge.events.v1`, and published to "
+            "`lrs.reporting.submissions.v1`, `.timeliness.v1`, `.plr_timeliness.v1`, `.rejections.v1` and "
+            "`.challenges.v1` (compacted, keyed `AO|yyyy-mm`, JSON Schemas in `contracts/schemas/`)."
         ),
         lifespan=lifespan,
     )

@@ -17,5 +17,11 @@ class ReportingSettings(ServiceSettings):
     topic_partitions: int = 6
     broker_commit_interval_seconds: float = 1.0
     retry_max_seconds: float = 10.0
+    projection_lag_bound_seconds: int = 300
+    """How long after its last event is on the PLR log a batch counts as on the PLR: the projector lag
+    past which operators are alerted (`lrs_projector_lag_seconds > 300`, docs/operations.md)."""
+    plr_log_buffer: int = 1000
+    plr_log_buffer_seconds: float = 0.5
+    """The PLR log is applied in buffers of up to this many events, or what came within this time."""
     data_dir: Path = Path(tempfile.gettempdir()) / "lrs-reporting"
     """Faust's data directory (nothing durable lives there: the store is memory://)."""

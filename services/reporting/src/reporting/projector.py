@@ -1,20 +1,40 @@
-"""Turns one outcome message into durable facts, and answers with the recomputed aggregates to publish."""
+"""Turns decoded events into durable facts, and answers with the recomputed aggregates to publish."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from lrs_contracts.envelope import Contract, deterministic_id
+from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeResolved
+from lrs_contracts.envelope import Contract, Envelope, deterministic_id
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
+from lrs_contracts.plr import (
+    AchievementRecorded,
+    AchievementReinstated,
+    AchievementSuperseded,
+    AchievementUpdated,
+    AchievementWithdrawn,
+)
 from lrs_contracts.registry import encode, event_type_of, wrap
-from lrs_contracts.topics import REPORTING_SUBMISSIONS, REPORTING_TIMELINESS
+from lrs_contracts.topics import (
+    REPORTING_CHALLENGES,
+    REPORTING_PLR_TIMELINESS,
+    REPORTING_REJECTIONS,
+    REPORTING_SUBMISSIONS,
+    REPORTING_TIMELINESS,
+)
 from lrs_platform.logging import get_logger
 from reporting.aggregates import aggregate_key, fact_of
-from reporting.store import ReportingStore
+from reporting.store import ChallengeChange, PlrLogWrite, ReportingStore
 
 SOURCE = "reporting"
 _log = get_logger("reporting.projector")
+
+AchievementEvent = (
+    AchievementRecorded | AchievementUpdated | AchievementSuperseded | AchievementWithdrawn | AchievementReinstated
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +42,14 @@ class Publication:
     topic: str
     key: bytes
     value: bytes
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """An event read from `lrs.plr.events.v1` and when the broker says it was written."""
+
+    payload: Contract
+    written_at: datetime
 
 
 def publication_of(topic: str, aggregate: Contract, key: str) -> Publication:
@@ -32,23 +60,82 @@ def publication_of(topic: str, aggregate: Contract, key: str) -> Publication:
     return Publication(topic, key.encode(), encode(envelope))
 
 
-class OutcomeProjector:
-    def __init__(self, store: ReportingStore) -> None:
+class ReportingProjector:
+    def __init__(self, store: ReportingStore, projection_lag_bound: timedelta) -> None:
         self._store = store
+        self._lag_bound = projection_lag_bound
 
-    async def apply(self, payload: Contract) -> list[Publication]:
+    async def apply(self, envelope: Envelope, payload: Contract) -> list[Publication]:
+        """An event of `lrs.batch.outcomes.v1` or `lrs.challenge.events.v1`."""
         if isinstance(payload, BatchRecordsDecided):
+            # Its codes count once the batch's fact is in; the fact's outcome republishes.
             await self._store.record_chunk(payload)
             return []
-        if not isinstance(payload, BatchCompleted | BatchFailed):
+        if isinstance(payload, BatchCompleted | BatchFailed):
+            return await self._apply_outcome(payload)
+        if isinstance(payload, ChallengeRaised | ChallengeAcknowledged | ChallengeResolved):
+            return await self._apply_challenge(payload, envelope.occurred_at)
+        return []
+
+    async def apply_plr_log(self, entries: Sequence[LogEntry]) -> list[Publication]:
+        """Events of `lrs.plr.events.v1`: only when each batch's results were written, and their types."""
+        latest: dict[tuple[str, str], PlrLogWrite] = {}
+        types: dict[str, str] = {}
+        for entry in entries:
+            event = entry.payload
+            if not isinstance(event, AchievementEvent):
+                continue
+            if isinstance(event, AchievementRecorded):
+                types[event.key.qualification_number] = event.qualification.qualification_type
+            slot = (str(event.provenance.batch_id), event.key.qualification_number)
+            if slot not in latest or latest[slot].written_at < entry.written_at:
+                latest[slot] = PlrLogWrite(
+                    event.provenance.batch_id, event.key.qualification_number, event.key.ao_id, entry.written_at
+                )
+        if not latest:
             return []
-        fact = fact_of(payload)
+        months = await self._store.record_plr_writes(list(latest.values()), types)
+        return [
+            publication for ao_id, period in sorted(months) for publication in await self._plr_timeliness(ao_id, period)
+        ]
+
+    async def _apply_outcome(self, outcome: BatchCompleted | BatchFailed) -> list[Publication]:
+        fact = fact_of(outcome)
         new = await self._store.record_fact(fact)
         _log.info("batch_fact_recorded", batch_id=str(fact.batch_id), ao_id=fact.ao_id, period=fact.period, new=new)
         # Published even when not new: the previous run may have stopped between the insert and the send.
         [(submissions, timeliness)] = await self._store.aggregates(fact.period, fact.ao_id)
+        [rejections] = await self._store.rejections(fact.period, fact.period, fact.ao_id)
         key = aggregate_key(fact.ao_id, fact.period)
-        return [
+        publications = [
             publication_of(REPORTING_SUBMISSIONS.name, submissions, key),
             publication_of(REPORTING_TIMELINESS.name, timeliness, key),
+            publication_of(REPORTING_REJECTIONS.name, rejections, key),
         ]
+        if fact.results_issued is not None:
+            publications += await self._plr_timeliness(fact.ao_id, fact.period)
+        return publications
+
+    async def _plr_timeliness(self, ao_id: str, period: str) -> list[Publication]:
+        """Nothing until some of the month's measured batches are on the PLR log."""
+        found = await self._store.plr_timeliness(period, period, ao_id, self._lag_bound)
+        key = aggregate_key(ao_id, period)
+        return [publication_of(REPORTING_PLR_TIMELINESS.name, aggregate, key) for aggregate in found]
+
+    async def _apply_challenge(
+        self, event: ChallengeRaised | ChallengeAcknowledged | ChallengeResolved, occurred_at: datetime
+    ) -> list[Publication]:
+        if isinstance(event, ChallengeRaised):
+            change = ChallengeChange(event.challenge_id, event.ao_id, raised_at=occurred_at)
+        elif isinstance(event, ChallengeAcknowledged):
+            change = ChallengeChange(event.challenge_id, event.ao_id, acknowledged_at=occurred_at)
+        else:
+            change = ChallengeChange(
+                event.challenge_id, event.ao_id, resolved_at=occurred_at, resolution=event.resolution.value
+            )
+        month = await self._store.record_challenge(change)
+        if month is None:
+            return []
+        ao_id, period = month
+        [challenges] = await self._store.challenges(period, period, ao_id)
+        return [publication_of(REPORTING_CHALLENGES.name, challenges, aggregate_key(ao_id, period))]

@@ -1,14 +1,62 @@
-"""PostgreSQL: batch facts and rejection codes, idempotent by their keys."""
+"""PostgreSQL: batch facts, rejection codes, PLR log writes and challenges, idempotent by their keys.
+
+Ranges of periods are inclusive `yyyy-mm` strings, which sort as the months do.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from lrs_contracts.outcomes import BatchRecordsDecided
-from lrs_contracts.reporting import AoMonthlySubmissions, AoMonthlyTimeliness
-from reporting.aggregates import BatchFact, fold_submissions, fold_timeliness, rejection_codes_of
+from lrs_contracts.reporting import (
+    AoMonthlyChallenges,
+    AoMonthlyPlrTimeliness,
+    AoMonthlyRejections,
+    AoMonthlySubmissions,
+    AoMonthlyTimeliness,
+)
+from reporting.aggregates import (
+    BatchFact,
+    ChallengeFact,
+    ChunkCodes,
+    PlrWrite,
+    fold_challenges,
+    fold_plr_timeliness,
+    fold_rejections,
+    fold_submissions,
+    fold_timeliness,
+    rejection_codes_of,
+)
+
+_CHALLENGE_PERIOD = "to_char(raised_at AT TIME ZONE 'Europe/London', 'YYYY-MM')"
+
+
+@dataclass(frozen=True)
+class PlrLogWrite:
+    """The latest broker time of one batch's events of one qualification on the PLR log."""
+
+    batch_id: uuid.UUID
+    qualification_number: str
+    ao_id: str
+    written_at: datetime
+
+
+@dataclass(frozen=True)
+class ChallengeChange:
+    """What one challenge event says; None columns are left as they are."""
+
+    challenge_id: uuid.UUID
+    ao_id: str
+    raised_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
 
 
 def _fact(row: asyncpg.Record) -> BatchFact:
@@ -22,6 +70,7 @@ def _fact(row: asyncpg.Record) -> BatchFact:
         records_rejected=row["records_rejected"],
         failure_code=row["failure_code"],
         working_days=row["working_days"],
+        results_issued=row["results_issued"],
     )
 
 
@@ -33,8 +82,8 @@ class ReportingStore:
         """True when the fact is new; a redelivered outcome returns False and changes nothing."""
         result = await self._pool.execute(
             "INSERT INTO reporting.batch_facts (batch_id, ao_id, period, completed, records_total,"
-            " records_accepted, records_rejected, failure_code, working_days)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (batch_id) DO NOTHING",
+            " records_accepted, records_rejected, failure_code, working_days, results_issued)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (batch_id) DO NOTHING",
             fact.batch_id,
             fact.ao_id,
             fact.period,
@@ -44,6 +93,7 @@ class ReportingStore:
             fact.records_rejected,
             fact.failure_code,
             fact.working_days,
+            fact.results_issued,
         )
         return bool(result == "INSERT 0 1")
 
@@ -86,3 +136,117 @@ class ReportingStore:
             )
             for ao, ao_facts in sorted(facts_by_ao.items())
         ]
+
+    async def record_plr_writes(self, writes: Sequence[PlrLogWrite], types: dict[str, str]) -> set[tuple[str, str]]:
+        """Keeps the latest write per batch and qualification; answers the (AO, period) pairs to republish,
+        those of the batches already decided (a batch decided later is republished by its outcome)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            if types:
+                await connection.executemany(
+                    "INSERT INTO reporting.qualification_types (qualification_number, qualification_type)"
+                    " VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    sorted(types.items()),
+                )
+            await connection.executemany(
+                "INSERT INTO reporting.plr_writes (batch_id, qualification_number, ao_id, last_written_at)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id, qualification_number) DO UPDATE"
+                " SET last_written_at = greatest(plr_writes.last_written_at, excluded.last_written_at)",
+                [(w.batch_id, w.qualification_number, w.ao_id, w.written_at) for w in writes],
+            )
+            rows = await connection.fetch(
+                "SELECT DISTINCT ao_id, period FROM reporting.batch_facts WHERE batch_id = ANY($1::uuid[])",
+                list({write.batch_id for write in writes}),
+            )
+        return {(row["ao_id"], row["period"]) for row in rows}
+
+    async def plr_timeliness(
+        self, first: str, last: str, ao_id: str | None, lag_bound: timedelta
+    ) -> list[AoMonthlyPlrTimeliness]:
+        rows = await self._pool.fetch(
+            "SELECT f.ao_id, f.period, f.batch_id, f.results_issued, t.qualification_type,"
+            " max(w.last_written_at) AS last_written_at"
+            " FROM reporting.plr_writes w JOIN reporting.batch_facts f USING (batch_id)"
+            " LEFT JOIN reporting.qualification_types t USING (qualification_number)"
+            " WHERE f.completed AND f.results_issued IS NOT NULL AND f.period BETWEEN $1 AND $2"
+            " AND ($3::text IS NULL OR f.ao_id = $3)"
+            " GROUP BY f.ao_id, f.period, f.batch_id, f.results_issued, t.qualification_type",
+            first,
+            last,
+            ao_id,
+        )
+        writes: dict[tuple[str, str], list[PlrWrite]] = defaultdict(list)
+        for row in rows:
+            writes[(row["ao_id"], row["period"])].append(
+                PlrWrite(row["batch_id"], row["results_issued"], row["qualification_type"], row["last_written_at"])
+            )
+        return [
+            fold_plr_timeliness(ao, period, ao_writes, lag_bound) for (ao, period), ao_writes in sorted(writes.items())
+        ]
+
+    async def rejections(self, first: str, last: str, ao_id: str | None) -> list[AoMonthlyRejections]:
+        facts = await self._pool.fetch(
+            "SELECT * FROM reporting.batch_facts WHERE period BETWEEN $1 AND $2 AND ($3::text IS NULL OR ao_id = $3)"
+            " ORDER BY ao_id, period, batch_id",
+            first,
+            last,
+            ao_id,
+        )
+        codes = await self._pool.fetch(
+            "SELECT f.ao_id, f.period, c.batch_id, c.code, sum(c.records)::int AS records"
+            " FROM reporting.rejection_codes c JOIN reporting.batch_facts f USING (batch_id)"
+            " WHERE f.period BETWEEN $1 AND $2 AND ($3::text IS NULL OR f.ao_id = $3)"
+            " GROUP BY f.ao_id, f.period, c.batch_id, c.code",
+            first,
+            last,
+            ao_id,
+        )
+        facts_by_month: dict[tuple[str, str], list[BatchFact]] = defaultdict(list)
+        for row in facts:
+            facts_by_month[(row["ao_id"], row["period"])].append(_fact(row))
+        codes_by_month: dict[tuple[str, str], list[ChunkCodes]] = defaultdict(list)
+        for row in codes:
+            codes_by_month[(row["ao_id"], row["period"])].append(
+                ChunkCodes(row["batch_id"], row["code"], row["records"])
+            )
+        return [
+            fold_rejections(ao, period, month_facts, codes_by_month[(ao, period)])
+            for (ao, period), month_facts in sorted(facts_by_month.items())
+        ]
+
+    async def record_challenge(self, change: ChallengeChange) -> tuple[str, str] | None:
+        """Answers the challenge's (AO, period of raising), or None while its raising is not seen yet."""
+        row = await self._pool.fetchrow(
+            "INSERT INTO reporting.challenges (challenge_id, ao_id, raised_at, acknowledged_at, resolved_at, resolution)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (challenge_id) DO UPDATE SET"
+            " raised_at = coalesce(challenges.raised_at, excluded.raised_at),"
+            " acknowledged_at = coalesce(challenges.acknowledged_at, excluded.acknowledged_at),"
+            " resolved_at = coalesce(challenges.resolved_at, excluded.resolved_at),"
+            " resolution = coalesce(challenges.resolution, excluded.resolution)"
+            f" RETURNING ao_id, raised_at, {_CHALLENGE_PERIOD} AS period",
+            change.challenge_id,
+            change.ao_id,
+            change.raised_at,
+            change.acknowledged_at,
+            change.resolved_at,
+            change.resolution,
+        )
+        assert row is not None
+        return None if row["raised_at"] is None else (row["ao_id"], row["period"])
+
+    async def challenges(self, first: str, last: str, ao_id: str | None) -> list[AoMonthlyChallenges]:
+        rows = await self._pool.fetch(
+            f"SELECT *, {_CHALLENGE_PERIOD} AS period FROM reporting.challenges"
+            f" WHERE raised_at IS NOT NULL AND {_CHALLENGE_PERIOD} BETWEEN $1 AND $2"
+            " AND ($3::text IS NULL OR ao_id = $3)",
+            first,
+            last,
+            ao_id,
+        )
+        by_month: dict[tuple[str, str], list[ChallengeFact]] = defaultdict(list)
+        for row in rows:
+            by_month[(row["ao_id"], row["period"])].append(
+                ChallengeFact(
+                    row["challenge_id"], row["raised_at"], row["acknowledged_at"], row["resolved_at"], row["resolution"]
+                )
+            )
+        return [fold_challenges(ao, period, month) for (ao, period), month in sorted(by_month.items())]

@@ -1,29 +1,41 @@
-"""The faust-streaming app: `lrs.batch.outcomes.v1` in, `lrs.reporting.*.v1` out.
+"""The faust-streaming app: outcomes, the PLR log and challenges in, `lrs.reporting.*.v1` out.
 
 Faust holds no state here (no Tables): facts live in PostgreSQL and are idempotent by key, so the
-at-least-once guarantee with one agent instance (`concurrency=1`, faust issue #606) is enough.
-Each event goes through the shared `PoisonGuard` before faust acknowledges it: an outage is waited
-out with bounded backoff, an outcome that keeps failing is parked on `lrs.batch.outcomes.v1.dlq`
-(its batch's later outcomes held behind it) and the agent goes on.
+at-least-once guarantee with one instance of each agent (`concurrency=1`, faust issue #606) is enough.
+Every event goes through the one `PoisonGuard` before faust acknowledges it: an outage is waited
+out with bounded backoff, an event that keeps failing is parked on `<topic>.dlq` (later events of its
+key held behind it) and the agent goes on. The PLR log is read in buffers (`take_events`): it carries
+one event per result, and reporting keeps only when each batch's results were written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import faust
+from faust.streams import Stream
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import StreamT
 
 from lrs_contracts.dead_letters import Headers
 from lrs_contracts.registry import UnknownEventType, decode
-from lrs_contracts.topics import BATCH_OUTCOMES, REPORTING_SUBMISSIONS, REPORTING_TIMELINESS
+from lrs_contracts.topics import (
+    BATCH_OUTCOMES,
+    CHALLENGE_EVENTS,
+    PLR_EVENTS,
+    REPORTING_CHALLENGES,
+    REPORTING_PLR_TIMELINESS,
+    REPORTING_REJECTIONS,
+    REPORTING_SUBMISSIONS,
+    REPORTING_TIMELINESS,
+)
 from lrs_platform.consumer import Message, PoisonGuard, RetryPolicy
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages
 from reporting.config import ReportingSettings
-from reporting.projector import OutcomeProjector
+from reporting.projector import LogEntry, Publication, ReportingProjector
 
 CONSUMER = "reporting"
 
@@ -58,7 +70,13 @@ class StreamApp:
     guard: PoisonGuard
 
 
-def make_stream_app(settings: ReportingSettings, projector: OutcomeProjector, store: ParkedMessages) -> StreamApp:
+def _message(event: Any) -> Message:
+    record = event.message
+    timestamp_ms = int(record.timestamp * 1000) if record.timestamp else 0
+    return Message(record.topic, record.partition, record.offset, record.key, record.value, timestamp_ms)
+
+
+def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, store: ParkedMessages) -> StreamApp:
     app = ReportingApp(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
@@ -74,12 +92,22 @@ def make_stream_app(settings: ReportingSettings, projector: OutcomeProjector, st
         autodiscover=False,
         topic_disable_leader=True,
     )
-    outcomes = app.topic(
-        BATCH_OUTCOMES.name, key_serializer="raw", value_serializer="raw", partitions=BATCH_OUTCOMES.partitions
-    )
+
+    def source(name: str, partitions: int) -> Any:
+        return app.topic(name, key_serializer="raw", value_serializer="raw", partitions=partitions)
+
+    outcomes = source(BATCH_OUTCOMES.name, BATCH_OUTCOMES.partitions)
+    plr_log = source(PLR_EVENTS.name, PLR_EVENTS.partitions)
+    challenges = source(CHALLENGE_EVENTS.name, CHALLENGE_EVENTS.partitions)
     outputs = {
-        topic.name: app.topic(topic.name, key_serializer="raw", value_serializer="raw", partitions=topic.partitions)
-        for topic in (REPORTING_SUBMISSIONS, REPORTING_TIMELINESS)
+        topic.name: source(topic.name, topic.partitions)
+        for topic in (
+            REPORTING_SUBMISSIONS,
+            REPORTING_TIMELINESS,
+            REPORTING_PLR_TIMELINESS,
+            REPORTING_REJECTIONS,
+            REPORTING_CHALLENGES,
+        )
     }
 
     async def publish_dead_letter(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
@@ -88,16 +116,30 @@ def make_stream_app(settings: ReportingSettings, projector: OutcomeProjector, st
     office = DeadLetterOffice(store, publish_dead_letter)
 
     async def apply(messages: Sequence[Message]) -> None:
+        publications: list[Publication] = []
+        log_entries: list[LogEntry] = []
         for message in messages:
             if message.value is None:
                 raise ValueError("empty message")
             try:
-                _, payload = decode(message.value)
+                envelope, payload = decode(message.value)
             except UnknownEventType:
                 continue
-            for publication in await projector.apply(payload):
-                # Awaited one by one: the offset may only be committed after the aggregate is out.
-                await (await outputs[publication.topic].send(key=publication.key, value=publication.value))
+            if message.topic == PLR_EVENTS.name:
+                written_at = (
+                    datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
+                    if message.timestamp_ms
+                    else envelope.occurred_at
+                )
+                log_entries.append(LogEntry(payload, written_at))
+            else:
+                publications += await projector.apply(envelope, payload)
+        publications += await projector.apply_plr_log(log_entries)
+        # The last computed aggregate of each key is the current one; earlier ones need not go out.
+        latest = {(publication.topic, publication.key): publication for publication in publications}
+        for publication in latest.values():
+            # Awaited one by one: the offset may only be committed after the aggregate is out.
+            await (await outputs[publication.topic].send(key=publication.key, value=publication.value))
 
     guard = PoisonGuard(CONSUMER, apply, office, RetryPolicy(max_seconds=settings.retry_max_seconds))
 
@@ -105,10 +147,19 @@ def make_stream_app(settings: ReportingSettings, projector: OutcomeProjector, st
     async def project_outcomes(stream: StreamT[bytes]) -> None:
         await guard.start()
         async for event in stream.events():
-            record = event.message
-            timestamp_ms = int(record.timestamp * 1000) if record.timestamp else 0
-            await guard.apply(
-                [Message(record.topic, record.partition, record.offset, record.key, record.value, timestamp_ms)]
-            )
+            await guard.apply([_message(event)])
+
+    @app.agent(challenges, concurrency=1, name="reporting.project_challenges")
+    async def project_challenges(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            await guard.apply([_message(event)])
+
+    @app.agent(plr_log, concurrency=1, name="reporting.project_plr_log")
+    async def project_plr_log(stream: StreamT[bytes]) -> None:
+        # StreamT does not declare take_events; the stream faust passes is a Stream, which has it.
+        async for events in cast(Stream[bytes], stream).take_events(
+            settings.plr_log_buffer, within=settings.plr_log_buffer_seconds
+        ):
+            await guard.apply([_message(event) for event in events])
 
     return StreamApp(app, office, guard)

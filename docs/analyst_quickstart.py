@@ -1,0 +1,107 @@
+"""Analyst quickstart: the LRS reporting topics into DuckDB, then questions in SQL.
+
+    python docs/analyst_quickstart.py localhost:9092 mi.duckdb
+
+Each reporting topic is compacted and keyed `AO|yyyy-mm`: the last message of a key is the current
+aggregate, so reading a topic from its beginning to its end gives one row per AO and month.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+TABLES = {
+    "submissions": "lrs.reporting.submissions.v1",
+    "timeliness": "lrs.reporting.timeliness.v1",
+    "plr_timeliness": "lrs.reporting.plr_timeliness.v1",
+    "rejections": "lrs.reporting.rejections.v1",
+    "challenges": "lrs.reporting.challenges.v1",
+}
+
+REJECTIONS_BY_CODE_PER_MONTH = """
+    SELECT ao_id, period, rejection.code, rejection.batches, rejection.records
+    FROM (SELECT ao_id, period, unnest(by_code) AS rejection FROM rejections)
+    ORDER BY ao_id, period, rejection.code
+"""
+
+PLR_TIMELINESS_BY_QUALIFICATION_TYPE = """
+    SELECT ao_id, period, part.qualification_type, part.batches_measured,
+           part.batches_within_10_working_days, part.median_working_days, part.worst_working_days
+    FROM (SELECT ao_id, period, unnest(by_qualification_type) AS part FROM plr_timeliness)
+    ORDER BY ao_id, period, part.qualification_type
+"""
+
+CHALLENGES_RESOLVED_PER_MONTH = """
+    SELECT ao_id, period, raised, resolved, still_open, median_working_days_to_resolve
+    FROM challenges ORDER BY ao_id, period
+"""
+
+
+async def read_topic(bootstrap_servers: str, topic: str) -> list[dict[str, Any]]:
+    """The current aggregate of every key, read from the topic's beginning up to its end now."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described["error_code"]:  # no such topic (yet)
+        return []
+    partitions = [TopicPartition(topic, partition["partition"]) for partition in described["partitions"]]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        latest: dict[bytes | None, dict[str, Any] | None] = {}
+        while [partition for partition in partitions if await consumer.position(partition) < ends[partition]]:
+            for records in (await consumer.getmany(timeout_ms=1_000)).values():
+                for record in records:
+                    # A message is an envelope (event id, type, time, ...) around the aggregate in `data`.
+                    latest[record.key] = json.loads(record.value)["data"] if record.value is not None else None
+        return [row for row in latest.values() if row is not None]
+    finally:
+        await consumer.stop()
+
+
+def load(connection: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    """Replaces `table` with the rows; nested lists (by_code, by_qualification_type) become lists of structs."""
+    if not rows:
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / f"{table}.json"
+        path.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
+        connection.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json_auto(?)", [str(path)])
+
+
+async def load_reporting_topics(bootstrap_servers: str, connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Every reporting topic into its table; answers the rows loaded per table."""
+    loaded = {}
+    for table, topic in TABLES.items():
+        rows = await read_topic(bootstrap_servers, topic)
+        load(connection, table, rows)
+        loaded[table] = len(rows)
+    return loaded
+
+
+def main(bootstrap_servers: str, database: str) -> None:
+    connection = duckdb.connect(database)
+    print(asyncio.run(load_reporting_topics(bootstrap_servers, connection)))
+    for query in (REJECTIONS_BY_CODE_PER_MONTH, PLR_TIMELINESS_BY_QUALIFICATION_TYPE, CHALLENGES_RESOLVED_PER_MONTH):
+        connection.sql(query).show()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ":memory:")

@@ -1,0 +1,417 @@
+"""MI an analyst would use, on real Kafka and PostgreSQL: timeliness to the PLR per qualification type,
+rejections by code per month, challenges and their time to resolve; the analyst quickstart; faust's
+log lines as JSON."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import asyncpg
+import duckdb
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from asgi_lifespan import LifespanManager
+from tests.integration.test_notifier import bearer, pin_group_at_end
+from tests.integration.test_reporting import completed, failed, random_ao
+from tests.support.waiting import eventually
+
+from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeResolution, ChallengeResolved
+from lrs_contracts.envelope import Contract
+from lrs_contracts.outcomes import BatchCompleted, BatchRecordsDecided, Finding, RecordOutcome, RecordStatus
+from lrs_contracts.plr import (
+    AchievementData,
+    AchievementKey,
+    AchievementRecorded,
+    AchievementSuperseded,
+    Provenance,
+    QualificationSummary,
+    ResultStatus,
+)
+from lrs_contracts.registry import decode, encode, wrap
+from lrs_contracts.topics import (
+    BATCH_OUTCOMES,
+    CHALLENGE_EVENTS,
+    PLR_EVENTS,
+    REPORTING_CHALLENGES,
+    REPORTING_PLR_TIMELINESS,
+    REPORTING_REJECTIONS,
+    Topic,
+)
+from lrs_platform.kafka import ensure_topics
+from reporting.bootstrap import create_app
+from reporting.config import ReportingSettings
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+MAY, JUNE = "2023-05", "2023-06"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    created = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=2)
+    assert created is not None
+    yield created
+    await created.close()
+
+
+@pytest.fixture
+async def reporting(kafka_bootstrap: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    await ensure_topics(kafka_bootstrap)
+    app_id = f"reporting-mi-{uuid.uuid4().hex[:8]}"
+    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES, PLR_EVENTS, CHALLENGE_EVENTS))
+    settings = ReportingSettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url, app_id=app_id, log_json=True
+    )
+    app = create_app(settings)
+    async with (
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=40),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client,
+    ):
+        yield client
+
+
+def rejected(line: int, code: str) -> RecordOutcome:
+    return RecordOutcome(line=line, status=RecordStatus.REJECTED, errors=(Finding(code=code, message="x"),))
+
+
+def chunk(batch: BatchCompleted, *outcomes: RecordOutcome) -> BatchRecordsDecided:
+    return BatchRecordsDecided(batch_id=batch.batch_id, ao_id=batch.ao_id, chunk_index=0, outcomes=outcomes)
+
+
+QUALIFICATION_TYPES = {"60000001": "GCSE", "60000002": "A level"}
+
+
+def key(ao_id: str, uln: str, qan: str) -> AchievementKey:
+    return AchievementKey(ao_id=ao_id, uln=uln, qualification_number=qan, award_date=date(2023, 5, 1))
+
+
+def recorded(batch: BatchCompleted, uln: str, qan: str) -> AchievementRecorded:
+    return AchievementRecorded(
+        achievement_id=uuid.uuid4(),
+        key=key(batch.ao_id, uln, qan),
+        data=AchievementData(grade="A"),
+        status=ResultStatus.PROVISIONAL,
+        qualification=QualificationSummary(
+            title="A qualification",
+            qualification_type=QUALIFICATION_TYPES[qan],
+            framework="RQF",
+            kind="qualification",
+            awarding_organisation_name="An AO",
+        ),
+        provenance=Provenance(batch_id=batch.batch_id, line=1),
+    )
+
+
+def superseded(batch: BatchCompleted, uln: str, qan: str) -> AchievementSuperseded:
+    return AchievementSuperseded(
+        achievement_id=uuid.uuid4(),
+        key=key(batch.ao_id, uln, qan),
+        data=AchievementData(grade="B"),
+        provenance=Provenance(batch_id=batch.batch_id, line=1),
+    )
+
+
+async def produce(bootstrap: str, topic: str, *messages: tuple[str, Contract, datetime]) -> None:
+    """Each message with its key, and the time it was written (the broker keeps the producer's time)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for message_key, payload, moment in messages:
+            event = wrap(payload, source="test", correlation_id="it", occurred_at=moment)
+            await producer.send_and_wait(
+                topic, key=message_key.encode(), value=encode(event), timestamp_ms=int(moment.timestamp() * 1000)
+            )
+    finally:
+        await producer.stop()
+
+
+class Published:
+    """The latest aggregate per key on reporting topics, read from their ends at the start."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+        self.latest: dict[tuple[str, str], dict[str, Any]] = {}
+
+    @classmethod
+    async def watching(cls, bootstrap: str, topics: tuple[Topic, ...]) -> Published:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+        await consumer.start()
+        partitions = [TopicPartition(topic.name, p) for topic in topics for p in range(topic.partitions)]
+        consumer.assign(partitions)
+        for partition, offset in (await consumer.end_offsets(partitions)).items():
+            consumer.seek(partition, offset)
+        return cls(consumer)
+
+    async def read(self) -> dict[tuple[str, str], dict[str, Any]]:
+        for records in (await self._consumer.getmany(timeout_ms=200)).values():
+            for record in records:
+                _, payload = decode(record.value or b"")
+                self.latest[(record.topic, (record.key or b"").decode())] = payload.model_dump(mode="json")
+        return self.latest
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+
+async def test_plr_timeliness_rejections_and_challenges_on_a_known_set_of_batches(
+    kafka_bootstrap: str, reporting: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    ao, other_ao = random_ao(), random_ao()
+    # Decided 22 May 2023. Issued 4 May: 11 working days to the decision (8 May was the Coronation holiday).
+    early = completed(ao, "2023-05-04", accepted=7, rejected=3)
+    # Issued 15 May: 5 working days to 22 May.
+    recent = completed(ao, "2023-05-15", accepted=4, rejected=1)
+    whole_failure = failed(ao)  # RS005: 10 records, 4 rejected
+    theirs = completed(other_ao, "2023-05-15", accepted=1, rejected=0)
+    outcomes = [
+        (
+            str(early.batch_id),
+            chunk(early, rejected(1, "RV012"), rejected(2, "RV012"), rejected(3, "RV003")),
+            at("2023-05-22T10:00"),
+        ),
+        (str(early.batch_id), early, at("2023-05-22T10:00")),
+        (str(recent.batch_id), chunk(recent, rejected(1, "RV012")), at("2023-05-22T10:00")),
+        (str(recent.batch_id), recent, at("2023-05-22T10:00")),
+        (str(whole_failure.batch_id), whole_failure, at("2023-05-22T10:00")),
+        (str(theirs.batch_id), theirs, at("2023-05-22T10:00")),
+    ]
+    plr_log = [
+        # The early batch's GCSE is on the log at once: 11 working days.
+        ("1000000043", recorded(early, "1000000043", "60000001"), at("2023-05-22T10:00:05")),
+        # Its A level two days later, 23:58 UTC: with the 300 s lag bound it is on the PLR on 25 May (BST): 14.
+        ("1000000051", recorded(early, "1000000051", "60000002"), at("2023-05-24T23:58")),
+        # The recent batch's Final supersedes a GCSE (typed by the GCSE recorded above): 5 working days.
+        ("1000000043", superseded(recent, "1000000043", "60000001"), at("2023-05-22T10:00:07")),
+        ("1000000068", recorded(theirs, "1000000068", "60000001"), at("2023-05-22T10:00")),
+    ]
+    answered, unanswered, late = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    achievement = uuid.uuid4()
+
+    def raised(challenge_id: uuid.UUID) -> ChallengeRaised:
+        return ChallengeRaised(
+            challenge_id=challenge_id, achievement_id=achievement, ao_id=ao, uln="1000000043", reason="wrong grade"
+        )
+
+    challenge_log = [
+        (str(achievement), raised(answered), at("2023-05-02T09:00")),
+        (
+            str(achievement),
+            ChallengeAcknowledged(challenge_id=answered, achievement_id=achievement, ao_id=ao),
+            at("2023-05-03T09:00"),
+        ),
+        (
+            str(achievement),
+            ChallengeResolved(
+                challenge_id=answered, achievement_id=achievement, ao_id=ao, resolution=ChallengeResolution.CORRECTED
+            ),
+            at("2023-05-09T15:00"),  # 4 working days after 2 May (8 May a bank holiday)
+        ),
+        (str(achievement), raised(unanswered), at("2023-05-10T09:00")),
+        (str(achievement), raised(late), at("2023-05-31T23:30")),  # 00:30 on 1 June in the UK
+    ]
+
+    published = await Published.watching(
+        kafka_bootstrap, (REPORTING_PLR_TIMELINESS, REPORTING_REJECTIONS, REPORTING_CHALLENGES)
+    )
+    expected_timeliness = {
+        "ao_id": ao,
+        "period": MAY,
+        "projection_lag_bound_seconds": 300,
+        "batches_measured": 2,
+        "batches_within_10_working_days": 1,
+        "median_working_days": 5,
+        "worst_working_days": 14,
+        "by_qualification_type": [
+            {
+                "qualification_type": "A level",
+                "batches_measured": 1,
+                "batches_within_10_working_days": 0,
+                "median_working_days": 14,
+                "worst_working_days": 14,
+            },
+            {
+                "qualification_type": "GCSE",
+                "batches_measured": 2,
+                "batches_within_10_working_days": 1,
+                "median_working_days": 5,
+                "worst_working_days": 11,
+            },
+        ],
+    }
+    expected_rejections = {
+        "ao_id": ao,
+        "period": MAY,
+        "records_rejected": 8,
+        "batches_failed": 1,
+        "by_code": [
+            {"code": "RS005", "batches": 1, "records": 10},
+            {"code": "RV003", "batches": 1, "records": 1},
+            {"code": "RV012", "batches": 2, "records": 3},
+        ],
+    }
+    expected_challenges = {
+        "ao_id": ao,
+        "period": MAY,
+        "raised": 2,
+        "acknowledged": 1,
+        "resolved": 1,
+        "still_open": 1,
+        "resolutions": {"corrected": 1},
+        "median_working_days_to_resolve": 4,
+        "worst_working_days_to_resolve": 4,
+    }
+    wanted = {
+        (REPORTING_PLR_TIMELINESS.name, f"{ao}|{MAY}"): expected_timeliness,
+        (REPORTING_REJECTIONS.name, f"{ao}|{MAY}"): expected_rejections,
+        (REPORTING_CHALLENGES.name, f"{ao}|{MAY}"): expected_challenges,
+    }
+
+    async def all_published() -> bool:
+        latest = await published.read()
+        return all(
+            {**expected, "event_type": latest.get(slot, {}).get("event_type")} == latest.get(slot)
+            for slot, expected in wanted.items()
+        )
+
+    try:
+        # The PLR log first, then the outcomes: the join waits for whichever comes second.
+        await produce(kafka_bootstrap, PLR_EVENTS.name, *plr_log)
+        await produce(kafka_bootstrap, BATCH_OUTCOMES.name, *outcomes)
+        await produce(kafka_bootstrap, CHALLENGE_EVENTS.name, *challenge_log)
+        # Everything again: a redelivered event changes no number.
+        await produce(kafka_bootstrap, PLR_EVENTS.name, *plr_log)
+        await produce(kafka_bootstrap, CHALLENGE_EVENTS.name, *challenge_log)
+        await eventually(all_published, within=60, what=f"the expected aggregates; last seen {published.latest}")
+    finally:
+        await published.stop()
+
+    as_ao, as_other = await bearer(pool, f"ao:{ao}"), await bearer(pool, f"ao:{other_ao}")
+    operator = await bearer(pool, "operator:mi")
+
+    plr = (await reporting.get(f"/v1/reports/plr-timeliness?from={MAY}", headers=as_ao)).json()
+    assert plr["items"] == [{**expected_timeliness, "event_type": "lrs.reporting.plr_timeliness.aggregated.v1"}]
+    theirs_only = (await reporting.get(f"/v1/reports/plr-timeliness?from={MAY}&ao_id={ao}", headers=as_other)).json()
+    assert [item["ao_id"] for item in theirs_only["items"]] == [other_ao]
+    download = await reporting.get(f"/v1/reports/plr-timeliness?from={MAY}&ao_id={ao}&format=csv", headers=operator)
+    rows = list(csv.DictReader(io.StringIO(download.text)))
+    assert [(row["qualification_type"], row["batches_measured"], row["worst_working_days"]) for row in rows] == [
+        ("all", "2", "14"),
+        ("A level", "1", "14"),
+        ("GCSE", "2", "11"),
+    ]
+
+    over_time = (await reporting.get(f"/v1/reports/rejections?from=2023-04&to={JUNE}", headers=as_ao)).json()
+    assert [item["period"] for item in over_time["items"]] == [MAY]
+    assert over_time["items"][0]["by_code"] == expected_rejections["by_code"]
+    codes_csv = await reporting.get(f"/v1/reports/rejections?from={MAY}&format=csv", headers=as_ao)
+    assert [row["code"] for row in csv.DictReader(io.StringIO(codes_csv.text))] == ["RS005", "RV003", "RV012"]
+
+    months = (await reporting.get(f"/v1/reports/challenges?from={MAY}&to={JUNE}", headers=as_ao)).json()["items"]
+    assert [(item["period"], item["raised"], item["still_open"]) for item in months] == [(MAY, 2, 1), (JUNE, 1, 1)]
+    assert (await reporting.get(f"/v1/reports/challenges?from={MAY}", headers=as_other)).json()["items"] == []
+
+    everyone = (await reporting.get(f"/v1/reports/plr-timeliness?from={MAY}", headers=operator)).json()["items"]
+    assert {ao, other_ao} <= {item["ao_id"] for item in everyone}
+    too_long = await reporting.get("/v1/reports/rejections?from=2020-01&to=2023-06", headers=as_ao)
+    backwards = await reporting.get("/v1/reports/rejections?from=2023-06&to=2023-05", headers=as_ao)
+    assert (too_long.status_code, backwards.status_code) == (422, 422)
+    assert too_long.headers["content-type"].startswith("application/problem+json")
+
+
+def quickstart() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("analyst_quickstart", ROOT / "docs" / "analyst_quickstart.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_quickstart_document_shows_the_code_that_is_tested() -> None:
+    document = (ROOT / "docs" / "analyst-quickstart.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", document, flags=re.DOTALL)
+    assert (ROOT / "docs" / "analyst_quickstart.py").read_text(encoding="utf-8") in blocks
+
+
+async def test_the_analyst_quickstart_loads_what_a_running_reporting_service_published_into_duckdb(
+    kafka_bootstrap: str, reporting: httpx.AsyncClient
+) -> None:
+    ao = random_ao()
+    batch = completed(ao, "2023-05-15", accepted=2, rejected=1)
+    await produce(
+        kafka_bootstrap,
+        PLR_EVENTS.name,
+        ("1000000043", recorded(batch, "1000000043", "60000002"), at("2023-05-22T10:00")),
+    )
+    await produce(
+        kafka_bootstrap,
+        BATCH_OUTCOMES.name,
+        (str(batch.batch_id), chunk(batch, rejected(1, "RV012")), at("2023-05-22T10:00")),
+        (str(batch.batch_id), batch, at("2023-05-22T10:00")),
+    )
+    guide = quickstart()
+    connection = duckdb.connect()
+
+    async def loaded_with_our_ao() -> list[tuple[Any, ...]] | None:
+        await guide.load_reporting_topics(kafka_bootstrap, connection)
+        if not {"rejections", "plr_timeliness"} <= {row[0] for row in connection.sql("SHOW TABLES").fetchall()}:
+            return None
+        rows = connection.sql(guide.PLR_TIMELINESS_BY_QUALIFICATION_TYPE).fetchall()
+        return [row for row in rows if row[0] == ao] or None
+
+    timeliness = await eventually(loaded_with_our_ao, within=60, what="our AO's aggregates in DuckDB")
+    assert timeliness == [(ao, MAY, "A level", 1, 1, 5, 5)]
+    rejections = [row for row in connection.sql(guide.REJECTIONS_BY_CODE_PER_MONTH).fetchall() if row[0] == ao]
+    assert rejections == [(ao, MAY, "RV012", 1, 1)]
+    submissions = connection.execute(
+        "SELECT batches_completed, records_rejected FROM submissions WHERE ao_id = ?", [ao]
+    ).fetchall()
+    assert submissions == [(1, 1)]
+
+
+async def test_faust_log_lines_are_json_like_every_other_line(
+    kafka_bootstrap: str, fresh_database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = ReportingSettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        DATABASE_URL=fresh_database_url,
+        app_id=f"reporting-logs-{uuid.uuid4().hex[:8]}",
+        log_json=True,
+    )
+    app = create_app(settings)
+    # Faust's own modules say more at INFO; the service keeps them at WARNING.
+    logging.getLogger("faust").setLevel(logging.INFO)
+    logging.getLogger("mode").setLevel(logging.INFO)
+    try:
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=40):
+            lines: list[str] = []
+
+            async def a_faust_line() -> list[str] | None:
+                lines.extend(line for line in capsys.readouterr().out.splitlines() if line.strip())
+                found = [line for line in lines if '"event": "[^' in line]  # mode's services: [^ReportingApp]: ...
+                return found or None
+
+            faust_lines = await eventually(a_faust_line, within=60, what="a log line from faust")
+    finally:
+        logging.getLogger("faust").setLevel(logging.WARNING)
+        logging.getLogger("mode").setLevel(logging.WARNING)
+    lines.extend(line for line in capsys.readouterr().out.splitlines() if line.strip())
+    parsed = [json.loads(line) for line in lines]  # every line, faust's or ours, is one JSON object
+    assert all(entry["service"] == "reporting" and {"event", "level", "timestamp"} <= set(entry) for entry in parsed)
+    assert {json.loads(line)["event"] for line in faust_lines} >= {"[^ReportingApp]: Starting..."}
