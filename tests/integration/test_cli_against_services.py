@@ -1,71 +1,184 @@
-"""The AO's command line against the running services: submit a file, follow it to its outcome."""
+"""`lrs` against the running services: the exit statuses scripts depend on, every record listed, JSON output."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from tests.integration.conftest import SystemUnderTest
-from tests.integration.plr_flow import register
-from tests.support.learners import new_learner
+from tests.support.learners import learners_csv, new_learner
 
 from lrs_domain.formats import BatchFormat, ParsedBatch, parse_batch, write_batch
 
 pytestmark = pytest.mark.integration
 
 LRS = str(Path(sys.executable).parent / "lrs")
+OK, FAILED, USAGE, NOT_FINAL, UNREACHABLE = 0, 1, 2, 3, 4
 
 
 async def _lrs(system: SystemUnderTest, principal: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "LRS_API_KEY": await system.key_for(principal),
-        "LRS_INGEST_URL": system.url("ingest"),
-        "LRS_VALIDATION_URL": system.url("validation"),
-        "LRS_PLR_PROJECTOR_URL": system.url("plr-projector"),
+        **{
+            f"LRS_{name.upper().replace('-', '_')}_URL": system.url(name)
+            for name in ("ingest", "validation", "plr-projector")
+        },
     }
     return await asyncio.to_thread(
-        subprocess.run, [LRS, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+        subprocess.run, [LRS, *args], env=env, capture_output=True, text=True, timeout=600, check=False
     )
 
 
-def _sample_template() -> ParsedBatch:
-    return parse_batch(Path("samples/sample-100.csv").read_bytes(), BatchFormat.CSV)
-
-
-async def test_an_ao_submits_with_the_cli_and_follows_the_batch(system: SystemUnderTest, tmp_path: Path) -> None:
-    learners = [new_learner() for _ in range(3)]
-    await register(system, learners)
-    template = _sample_template()
+def _batch_file(tmp_path: Path, learners: list[dict[str, str]], name: str) -> Path:
+    """sample-100's records, as many as there are learners, each given one of them."""
+    template = parse_batch(Path("samples/sample-100.csv").read_bytes(), BatchFormat.CSV)
     records = [
-        record.model_copy(
+        template.records[index % len(template.records)].model_copy(
             update={
                 "uln": learner["uln"],
                 "given_name": learner["given_name"],
                 "family_name": learner["family_name"],
                 "date_of_birth": learner["date_of_birth"],
+                "mis_identifier": f"CLI-{index:05d}",
             }
         )
-        for record, learner in zip(template.records, sorted(learners, key=lambda lr: lr["uln"]), strict=False)
+        for index, learner in enumerate(learners)
     ]
-    file = tmp_path / "three.csv"
-    content = write_batch(ParsedBatch(template.header, tuple(records), BatchFormat.CSV), BatchFormat.CSV)
-    file.write_bytes(content)
-    ao = f"ao:{template.header.awarding_organisation}"
+    file = tmp_path / name
+    file.write_bytes(write_batch(ParsedBatch(template.header, tuple(records), BatchFormat.CSV), BatchFormat.CSV))
+    return file
+
+
+def _ao(file: Path) -> str:
+    return f"ao:{parse_batch(file.read_bytes(), BatchFormat.CSV).header.awarding_organisation}"
+
+
+async def _register(system: SystemUnderTest, tmp_path: Path, learners: list[dict[str, str]]) -> None:
+    registry = tmp_path / "learners.csv"
+    registry.write_text(learners_csv(learners))
+    imported = await _lrs(system, "operator:tests", "learners", "import", str(registry))
+    assert imported.returncode == OK, imported.stderr
+    assert imported.stdout.strip() == f"registered {len(learners)} learners"
+
+
+async def test_an_ao_submits_follows_and_lists_with_the_cli(system: SystemUnderTest, tmp_path: Path) -> None:
+    learners = [new_learner() for _ in range(3)]
+    await _register(system, tmp_path, learners)
+    file = _batch_file(tmp_path, learners, "three.csv")
+    ao = _ao(file)
 
     submitted = await _lrs(system, ao, "batch", "submit", str(file))
-    assert submitted.returncode == 0, submitted.stderr
+    assert (submitted.returncode, submitted.stderr) == (OK, "")
     batch_id = submitted.stdout.strip()
 
     status = await _lrs(system, ao, "batch", "status", batch_id, "--wait", "90", "--records")
-    assert status.returncode == 0, status.stderr
+    assert status.returncode == OK, status.stderr
     assert f"batch {batch_id}: completed - 3 records, 3 accepted, 0 rejected" in status.stdout
-    assert status.stdout.count(" accepted ") == 3
+    assert [line.split()[2:4] for line in status.stdout.splitlines()[1:]] == [
+        ["accepted", f"CLI-{index:05d}"] for index in range(3)
+    ]
+
+    as_json = await _lrs(system, ao, "batch", "status", batch_id, "--records", "--json")
+    document = json.loads(as_json.stdout)
+    assert document["batch"]["counts"]["accepted"] == 3
+    assert [record["mis_identifier"] for record in document["records"]] == ["CLI-00000", "CLI-00001", "CLI-00002"]
+
+    listed = json.loads((await _lrs(system, ao, "batch", "list", "--json", "--limit", "200")).stdout)
+    assert batch_id in [batch["batch_id"] for batch in listed]
+
+    again = await _lrs(system, ao, "batch", "submit", str(file))
+    assert again.returncode == OK
+    assert again.stdout.strip() == batch_id
+    assert f"three.csv was submitted before (same file or idempotency key): {batch_id} is that earlier batch" in (
+        again.stderr
+    )
+
+    plr = await _lrs(system, "operator:tests", "plr", "show", learners[0]["uln"], "--after-batch", batch_id, "--json")
+    assert plr.returncode == OK, plr.stderr
+    assert [event["grade"] for event in json.loads(plr.stdout)["learning_events"]] == [
+        parse_batch(file.read_bytes(), BatchFormat.CSV).records[0].grade
+    ]
 
     other = await _lrs(system, "ao:RN9008", "batch", "status", batch_id)
-    assert other.returncode == 1
-    assert "HTTP 404" in other.stderr
+    assert other.returncode == FAILED
+    assert other.stderr.startswith("lrs: HTTP 404")
+
+
+async def test_a_batch_failed_by_rs005_exits_1_and_check_projects_it(system: SystemUnderTest, tmp_path: Path) -> None:
+    unregistered = [new_learner() for _ in range(4)]  # RV004 for every record: RS005
+    file = _batch_file(tmp_path, unregistered, "unregistered.csv")
+    ao = _ao(file)
+
+    submitted = await _lrs(system, ao, "batch", "submit", str(file), "--wait", "90")
+    assert submitted.returncode == FAILED, submitted.stdout + submitted.stderr
+    batch_id = submitted.stdout.splitlines()[0]
+    assert f"batch {batch_id}: failed" in submitted.stdout
+    assert "RS005" in submitted.stdout
+
+    status = await _lrs(system, ao, "batch", "status", batch_id, "--records")
+    assert status.returncode == FAILED
+    assert status.stdout.count("RV004") == 4
+
+    unknown_grades = tmp_path / "bad-grades.csv"
+    parsed = parse_batch(file.read_bytes(), BatchFormat.CSV)
+    bad = tuple(record.model_copy(update={"grade": "Q9"}) for record in parsed.records)
+    unknown_grades.write_bytes(write_batch(ParsedBatch(parsed.header, bad, BatchFormat.CSV), BatchFormat.CSV))
+    checked = await _lrs(system, ao, "batch", "check", str(unknown_grades))
+    assert checked.returncode == FAILED
+    assert "PROJECTED OUTCOME: the whole batch fails with RS005" in checked.stdout
+
+
+async def test_ten_thousand_records_are_all_listed_and_a_short_wait_exits_3(
+    system: SystemUnderTest, tmp_path: Path
+) -> None:
+    learners = [new_learner() for _ in range(10_000)]
+    await _register(system, tmp_path, learners)
+    file = _batch_file(tmp_path, learners, "ten-thousand.csv")
+    ao = _ao(file)
+
+    submitted = await _lrs(system, ao, "batch", "submit", str(file), "--json")
+    assert submitted.returncode == OK, submitted.stderr
+    accepted = json.loads(submitted.stdout)
+    assert accepted["replay"] is False
+    batch_id = accepted["batch_id"]
+
+    # deciding 10,000 records takes seconds: a hundredth of one is not enough
+    early = await _lrs(system, ao, "batch", "status", batch_id, "--wait", "0.01")
+    assert early.returncode == NOT_FINAL, early.stdout + early.stderr
+    assert "not decided yet" in early.stdout
+
+    results = tmp_path / "results.csv"
+    status = await _lrs(system, ao, "batch", "status", batch_id, "--wait", "300", "--records", "--csv", str(results))
+    assert status.returncode == OK, status.stderr
+    lines = status.stdout.splitlines()
+    assert f"batch {batch_id}: completed - 10000 records, 10000 accepted" in lines[0]
+    listed = [line.split()[3] for line in lines[1:]]
+    assert listed == [f"CLI-{index:05d}" for index in range(10_000)]
+    with results.open(newline="", encoding="utf-8") as rows:
+        assert sum(1 for _ in csv.DictReader(rows)) == 10_000
+
+
+async def test_no_traceback_for_a_missing_file_or_a_refused_connection(system: SystemUnderTest, tmp_path: Path) -> None:
+    missing = await _lrs(system, "ao:RN9093", "batch", "submit", str(tmp_path / "missing.csv"))
+    assert missing.returncode == USAGE
+    assert "does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    env = {**os.environ, "LRS_API_KEY": "lrs_x_y", "LRS_INGEST_URL": f"http://127.0.0.1:{closed}"}
+    refused = await asyncio.to_thread(
+        subprocess.run, [LRS, "batch", "list"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert refused.returncode == UNREACHABLE
+    assert refused.stderr.startswith("lrs: cannot reach")
+    assert "Traceback" not in refused.stderr
