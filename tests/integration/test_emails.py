@@ -60,7 +60,7 @@ async def notifier_running(kafka_bootstrap: str, fresh_database_url: str, inbox:
         DATABASE_URL=fresh_database_url,
         smtp_port=inbox.port,
         consumer_group=group,
-        public_base_url=PUBLIC_BASE_URL + "/",
+        NOTIFIER_PUBLIC_BASE_URL=PUBLIC_BASE_URL + "/",
         log_json=True,
     )
     async with LifespanManager(create_notifier(settings), startup_timeout=60, shutdown_timeout=30):

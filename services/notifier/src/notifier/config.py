@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from lrs_platform.settings import ServiceSettings
@@ -21,8 +21,11 @@ class NotifierSettings(ServiceSettings):
     consumer_group: str = "notifier"
     retry_base_seconds: float = 0.5
     retry_max_seconds: float = 30.0
-    public_base_url: str = "http://127.0.0.1:8007"
-    """Where the AO reads a batch's results and answers a challenge (the portal); emails link to it."""
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8007",
+        validation_alias=AliasChoices("NOTIFIER_PUBLIC_BASE_URL", "LRS_PORTAL_URL"),
+        description="where AOs read a batch's results and answer challenges (the portal); emails link to it",
+    )
 
     @field_validator("public_base_url")
     @classmethod

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from notifier.config import NotifierSettings
+
+
+def test_email_links_go_to_the_portal_of_make_up_unless_a_public_base_url_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("NOTIFIER_PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("LRS_PORTAL_URL", "http://127.0.0.1:5555/")
+    assert NotifierSettings().public_base_url == "http://127.0.0.1:5555"
+    monkeypatch.setenv("NOTIFIER_PUBLIC_BASE_URL", "https://portal.lrs.example")
+    assert NotifierSettings().public_base_url == "https://portal.lrs.example"
+
+
+@pytest.mark.parametrize("url", ["/batches", "portal.lrs.example", "https://portal .example"])
+def test_a_public_base_url_that_is_not_an_absolute_http_url_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="absolute http"):
+        NotifierSettings(NOTIFIER_PUBLIC_BASE_URL=url)
