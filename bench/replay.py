@@ -232,6 +232,8 @@ async def _one_rebuild(
         "events_per_s": round(events / seconds),
         "phases_s": _durations(phases, seconds),
         "peak_rss_mb": memory.peak_mb()["plr-projector"],  # the projector and its worker processes
+        # what the workers themselves used, whatever else ran on the machine meanwhile
+        "worker_cpu_us_per_event": round(sum(w["cpu_seconds"] for w in status["workers"]) / events * 1e6, 1),
         "machine_cpu_s": memory.cpu.get("machine"),
         "rebuilt_rows": rebuilt,
     }

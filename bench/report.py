@@ -226,6 +226,12 @@ def _replay_rows(replay: dict[str, Any], ratio: dict[str, Any], copy: dict[str, 
             consume,
             _n(_ratio(largest, consume_rate)),
         )
+    cpu = {run["workers"]: run.get("worker_cpu_us_per_event") for run in runs if run["events"] == max(sizes)}
+    if any(cpu.values()):
+        add(
+            f"  workers' CPU per event at {max(sizes):,} events (us)",
+            ", ".join(f"{workers} worker{'s' * (workers > 1)} {_n(value)}" for workers, value in sorted(cpu.items())),
+        )
     scaling = replay.get("scaling") or {}
     headline = scaling.get(str(replay.get("headline_workers"))) or {}
     if headline.get("rate_ratio") is not None:

@@ -1,13 +1,17 @@
-"""Rebuild from a log of 100,000+ events gives the live model row for row; replay changes nothing that
-was right; the switch is atomic and the live API keeps answering."""
+"""Rebuild from a log of 100,000+ events gives the live model row for row, also when a worker is
+killed halfway; replay changes nothing that was right; the switch is atomic and the live API keeps
+answering."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from typing import Any
 
 import asyncpg
+import psutil
 import pytest
 from tests.support.projector import (
     LEARNERS,
@@ -36,11 +40,11 @@ PLR_EVENTS_PER_PASS = 20_000  # 26,000 to 52,000 PLR events per worker: several 
 OPERATOR = "operator:ops-tests"
 
 
-def _log(base: int) -> list[Record]:
+def _log(base: int, learners: int = LEARNER_COUNT) -> list[Record]:
     """Four or more events per learner: registered, provisional, final, and some withdrawals."""
     records: list[Record] = []
     events = Events(ao_id="RN5133")
-    for index in range(LEARNER_COUNT):
+    for index in range(learners):
         uln = uln_for(base + index)
         sequence = index * 10
         records.append(Record(LEARNERS, uln, envelope_bytes(registered(uln), sequence=sequence)))
@@ -165,3 +169,53 @@ async def test_rebuild_of_100k_events_matches_the_live_model_and_switches_over(
         f"\n{len(records)} events: produced in {produced_in:.1f}s, live {live_rate:,.0f} ev/s,"
         f" rebuild {rebuild_rate:,.0f} ev/s, replay {finished['result']}"
     )
+
+
+def _worker_process(number: int) -> psutil.Process | None:
+    for child in psutil.Process(os.getpid()).children(recursive=True):
+        command = child.cmdline()
+        if "plr_projector.rebuild" in command and command[-2:] == ["--worker", str(number)]:
+            return child
+    return None
+
+
+async def test_a_worker_killed_halfway_starts_again_at_its_unfinished_pass_and_the_rebuild_is_exact(
+    fresh_database_url: str, kafka_bootstrap: str
+) -> None:
+    prefix = new_prefix()
+    await create_topics(kafka_bootstrap, prefix)
+    records = _log(uuid.uuid4().int % 50_000_000, learners=4_000)
+    await produce(kafka_bootstrap, prefix, records)
+    async with running_projector(fresh_database_url, kafka_bootstrap, prefix, rebuild_events_per_pass=1_000) as app:
+        await eventually(lambda: _ends(fresh_database_url, len(records)), within=120, what="live projection")
+        start = await app.post(OPERATOR, "/v1/admin/rebuild", workers=2)
+        assert start.status_code == 202, start.text
+        connection = await asyncpg.connect(fresh_database_url)
+        try:
+
+            async def between_passes() -> psutil.Process | None:
+                row = await connection.fetchrow(
+                    "SELECT passes_done, passes FROM plr_ops.rebuild_workers WHERE rebuild_id = $1 AND worker = 0",
+                    start.json()["rebuild_id"],
+                )
+                assert row["passes_done"] < row["passes"], "worker 0 finished before it could be killed"
+                return _worker_process(0) if row["passes_done"] >= 1 else None
+
+            worker = await eventually(between_passes, within=120, what="worker 0 past its first pass")
+            worker.send_signal(signal.SIGKILL)
+
+            async def rebuilt() -> bool:
+                return bool((await app.get(OPERATOR, "/v1/admin/rebuild")).json()["state"] == "caught_up")
+
+            await eventually(rebuilt, within=180, what="rebuild caught up")
+            assert not worker.is_running()
+            rows = await connection.fetch(
+                "SELECT passes_done, passes, state FROM plr_ops.rebuild_workers WHERE rebuild_id = $1",
+                start.json()["rebuild_id"],
+            )
+        finally:
+            await connection.close()
+        assert [(row["state"], row["passes_done"] == row["passes"]) for row in rows] == [("done", True)] * 2
+        comparison = (await app.post(OPERATOR, "/v1/admin/rebuild/compare")).json()
+        assert comparison["identical"] is True, comparison
+        assert await dump_model(fresh_database_url, "plr") == await dump_model(fresh_database_url, "plr_rebuild_1")

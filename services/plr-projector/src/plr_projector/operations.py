@@ -463,7 +463,7 @@ class Rebuilds:
 
     async def _read_workers(self, job: RebuildJob) -> None:
         rows = await self.pool.fetch(
-            f"SELECT worker, state, passes, passes_done, events_total, events_read, error"
+            f"SELECT worker, state, passes, passes_done, events_total, events_read, cpu_seconds, error"
             f" FROM {OPS_SCHEMA}.rebuild_workers WHERE rebuild_id = $1 ORDER BY worker",
             job.rebuild_id,
         )
@@ -602,6 +602,7 @@ class Rebuilds:
                     "state": row["state"],
                     "passes": f"{row['passes_done']}/{row['passes']}",
                     "events_read": row["events_read"],
+                    "cpu_seconds": round(row["cpu_seconds"], 1),
                     "error": row["error"],
                 }
                 for row in job.worker_rows

@@ -293,6 +293,7 @@ class WorkerPlan:
     passes: int
     passes_done: int
     events_total: int
+    cpu_seconds: float
 
 
 class WorkerFailed(Exception):
@@ -306,7 +307,8 @@ def _lock_key(rebuild_id: int, worker: int) -> int:
 
 async def _plan(connection: asyncpg.Connection, rebuild_id: int | None, worker: int) -> WorkerPlan | None:
     row = await connection.fetchrow(
-        f"SELECT r.rebuild_id, r.schema_name, w.partitions, w.passes, w.passes_done, w.events_total, w.state"
+        f"SELECT r.rebuild_id, r.schema_name, w.partitions, w.passes, w.passes_done, w.events_total, w.state,"
+        " w.cpu_seconds"
         f" FROM {OPS_SCHEMA}.rebuilds r JOIN {OPS_SCHEMA}.rebuild_workers w USING (rebuild_id)"
         " WHERE w.worker = $2 AND ($1::integer IS NULL OR r.rebuild_id = $1)"
         " AND r.state = 'running' AND r.phase = 'loading' ORDER BY r.rebuild_id DESC LIMIT 1",
@@ -323,6 +325,7 @@ async def _plan(connection: asyncpg.Connection, rebuild_id: int | None, worker: 
         passes=row["passes"],
         passes_done=row["passes_done"],
         events_total=row["events_total"],
+        cpu_seconds=row["cpu_seconds"],
     )
 
 
@@ -365,7 +368,9 @@ async def run_worker(settings: ProjectorSettings, worker: int, rebuild_id: int |
 
 async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncpg.Connection, plan: WorkerPlan) -> None:
     topics = Topics(settings.topic_prefix)
-    started, cpu_started = time.monotonic(), time.process_time()
+    started = time.monotonic()
+    # CPU of the passes already done (by an earlier process), and of this process before its first
+    cpu_before = plan.cpu_seconds - time.process_time()
     await _report(control, plan, state="running", error=None)
     actions = await operator_actions(control)
     consumer = make_consumer(
@@ -390,18 +395,21 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
                     writer.add(state.fold([decode_message(message, actions) for message in chunk]))
                     await writer.flush_if_full()
                     if time.monotonic() - reported >= PROGRESS_SECONDS:
-                        await _report(control, plan, events_read=read_before + done)
+                        await _report(
+                            control, plan, events_read=read_before + done, cpu_seconds=cpu_before + time.process_time()
+                        )
                         reported = time.monotonic()
                 writer.add_final(state)
                 await writer.flush()
                 read_before += events
                 await connection.execute(
-                    f"UPDATE {OPS_SCHEMA}.rebuild_workers SET passes_done = $3, events_read = $4, updated_at = now()"
-                    " WHERE rebuild_id = $1 AND worker = $2",
+                    f"UPDATE {OPS_SCHEMA}.rebuild_workers SET passes_done = $3, events_read = $4, cpu_seconds = $5,"
+                    " updated_at = now() WHERE rebuild_id = $1 AND worker = $2",
                     plan.rebuild_id,
                     plan.worker,
                     number + 1,
                     read_before,
+                    cpu_before + time.process_time(),
                 )
             _log.info(
                 "rebuild_pass_loaded",
@@ -426,7 +434,7 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
         events=events,
         passes=plan.passes,
         seconds=round(time.monotonic() - started, 1),
-        cpu_seconds=round(time.process_time() - cpu_started, 1),
+        cpu_seconds=round(cpu_before + time.process_time(), 1),
     )
 
 
