@@ -7,6 +7,7 @@ import uuid
 from importlib import resources
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -50,10 +51,23 @@ from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
 from lrs_platform.identity import CurrentPrincipal
+from lrs_platform.logging import get_logger
 from lrs_platform.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError, problem_response
 
 XSD_PACKAGE = "lrs_domain.formats"
 XSD_NAME = "achievement-batch.xsd"
+
+RETRY_AFTER = {"Retry-After": "5"}
+# What a request meets while PostgreSQL is away: refused, dropped or timed-out connections (all OSError),
+# a server shutting down or cancelling, or one out of connections.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InsufficientResourcesError,
+)
+
+_log = get_logger("ingest.api")
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _DESCRIPTIONS = {
@@ -64,7 +78,11 @@ _DESCRIPTIONS = {
     409: "The Idempotency-Key was used for a different file, or the same batch is being published right now",
     413: "RS002: the file is larger than 6 MB; ingest stopped reading it",
     422: "Invalid path or query parameters",
-    503: "Kafka could not take the batch: nothing was accepted; retry later with the same Idempotency-Key",
+    503: (
+        "Kafka or PostgreSQL is unavailable (a submission learns it within the publish time limit, 30 s by"
+        " default): nothing was accepted or changed. Retry after `Retry-After` seconds, with the same"
+        " Idempotency-Key for a submission"
+    ),
 }
 
 
@@ -165,7 +183,9 @@ router = APIRouter(prefix="/v1")
             503,
             descriptions={
                 422: "RS001, RS003, RS004, RS006 or RS007 (the file was read and refused; `line` and `column`"
-                " point at an RS001 fault), or invalid query parameters",
+                " point at an RS001 fault, such as a value that cannot be stored: a control character, a line"
+                " break in a header value, a lone surrogate, a non-character, more than 1,024 characters),"
+                " or invalid query parameters",
             },
         ),
     },
@@ -217,7 +237,7 @@ def _not_found(batch_id: uuid.UUID) -> ProblemError:
     tags=["view"],
     summary="List batches (the caller AO's history, newest first)",
     response_model=BatchPage,
-    responses=problems(401, 403, 422),
+    responses=problems(401, 403, 422, 503),
 )
 async def list_batches(
     principal: CurrentPrincipal,
@@ -243,7 +263,7 @@ async def list_batches(
         " the batch is completed or failed."
     ),
     response_model=BatchView,
-    responses=problems(401, 403, 404, 422),
+    responses=problems(401, 403, 404, 422, 503),
 )
 async def view_batch(
     batch_id: uuid.UUID,
@@ -274,7 +294,7 @@ async def view_batch(
     tags=["view"],
     summary="The batch's per-record results, in line order",
     response_model=RecordPage,
-    responses=problems(401, 403, 404, 422),
+    responses=problems(401, 403, 404, 422, 503),
 )
 async def list_records(
     batch_id: uuid.UUID,
@@ -310,7 +330,7 @@ async def list_records(
             "description": "Line, MISIdentifier, Action, ULN (last 4 digits), Status, Codes, Messages",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
-        **problems(401, 403, 404, 422),
+        **problems(401, 403, 404, 422, 503),
     },
 )
 async def download_records(batch_id: uuid.UUID, principal: CurrentPrincipal, batches: Batches) -> Response:
@@ -372,7 +392,18 @@ async def _publish_failed(request: Request, error: Exception) -> JSONResponse:
         detail="Kafka did not take the batch, so nothing of it was accepted. Send it again later.",
         instance=status_url(error.batch_id),
     )
-    return problem_response(problem, {"Retry-After": "5"})
+    return problem_response(problem, RETRY_AFTER)
+
+
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    _log.warning("database_unavailable", path=request.url.path, error=type(error).__name__)
+    problem = Problem(
+        status=503,
+        title="The batch store is unavailable",
+        detail="PostgreSQL did not answer, so nothing was accepted or changed. Send the request again later.",
+        instance=request.url.path,
+    )
+    return problem_response(problem, RETRY_AFTER)
 
 
 def install(app: FastAPI) -> None:
@@ -380,6 +411,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BatchRefusedError, _refused)
     app.add_exception_handler(SubmissionError, _submission_error)
     app.add_exception_handler(PublishFailed, _publish_failed)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_unavailable)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
 

@@ -12,6 +12,7 @@ from ingest import api
 from ingest.config import IngestSettings
 from ingest.outcomes import OutcomeConsumer
 from ingest.publisher import TransactionalPublisher
+from ingest.reconciler import BatchViewReconciler
 from ingest.repository import SCHEMA, BatchRepository
 from ingest.service import BatchSubmissions, ChunkLimits, DecisionSignal
 from lrs_contracts.dead_letters import Headers
@@ -44,7 +45,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 settings.kafka_bootstrap_servers,
                 f"ingest-{settings.instance_id or secrets.token_hex(6)}",
                 start_timeout=settings.kafka_start_timeout_seconds,
-                transaction_timeout=settings.publish_timeout_seconds,
+                publish_timeout=settings.publish_timeout_seconds,
             )
             batches = BatchRepository(pool)
             signal = DecisionSignal()
@@ -56,8 +57,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 publisher,
                 chunk_limits=ChunkLimits(settings.chunk_records, settings.chunk_bytes),
                 row_lock_timeout=settings.row_lock_timeout_seconds,
+                publish_timeout=settings.publish_timeout_seconds,
             )
-            # Both loops retry on their own while Kafka is away, so a failure here is a bug: stop.
+            # The loops retry on their own while Kafka is away, so a failure here is a bug: stop.
             tasks = BackgroundTasks()
             tasks.start(publisher.warm_up(), "ingest-producer-warm-up")
             dead_letters = DeadLetterOffice(ParkedMessages(pool, f"{SCHEMA}_parked"), _dead_letter_publisher(publisher))
@@ -69,6 +71,14 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 app.state.outcome_consumer = consumer
                 serve_dead_letters(app, dead_letters, consumer.guard)
                 tasks.start(consumer.run(), "ingest-outcome-consumer")
+                reconciler = BatchViewReconciler(
+                    settings.kafka_bootstrap_servers,
+                    batches,
+                    signal,
+                    stale_after=settings.reconcile_after_seconds,
+                    interval=settings.reconcile_interval_seconds,
+                )
+                tasks.start(reconciler.run(), "ingest-batch-view-reconciler")
             try:
                 yield
             finally:

@@ -19,4 +19,7 @@ class IngestSettings(ServiceSettings):
     publish_timeout_seconds: float = Field(default=30.0, gt=0)
     row_lock_timeout_seconds: float = Field(default=10.0, gt=0)
     max_wait_seconds: float = Field(default=30.0, ge=0, le=30)
+    # a batch not final this long after it was received is looked up on the outcomes topic itself
+    reconcile_after_seconds: float = Field(default=60.0, gt=0)
+    reconcile_interval_seconds: float = Field(default=15.0, gt=0)
     pool_max_size: int = Field(default=10, ge=2)

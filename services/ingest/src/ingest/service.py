@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn, TypeVar
@@ -83,6 +83,7 @@ class BatchSubmissions:
         *,
         chunk_limits: ChunkLimits,
         row_lock_timeout: float,
+        publish_timeout: float,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], uuid.UUID] = uuid.uuid4,
     ) -> None:
@@ -90,6 +91,7 @@ class BatchSubmissions:
         self._publisher = publisher
         self._chunk_limits = chunk_limits
         self._row_lock_timeout = row_lock_timeout
+        self._publish_timeout = publish_timeout
         self._clock = clock
         self._new_id = new_id
         # Claim, publish and mark one batch at a time per process, so waiting requests hold no connection.
@@ -185,9 +187,11 @@ class BatchSubmissions:
         return SubmitResult(stored.batch_id, stored.status, replay=True)
 
     async def _publish(self, prepared: PreparedBatch, *, replay: bool) -> SubmitResult:
+        """Answered within the publish timeout, waiting behind other submissions of this process included."""
         batch_id = prepared.identity.batch_id
         published = False
-        async with self._lock:
+        deadline = asyncio.get_running_loop().time() + self._publish_timeout
+        async with self._turn(batch_id, deadline):
             try:
                 async with self._repository.claim(batch_id, lock_timeout_seconds=self._row_lock_timeout) as claim:
                     if claim.batch.status is not BatchStatus.RECEIVED:
@@ -198,7 +202,10 @@ class BatchSubmissions:
                         return SubmitResult(batch_id, claim.batch.status, replay=replay)
                     started = time.perf_counter()
                     await self._publisher.publish(
-                        BATCH_SUBMITTED.name, prepared.identity.ao_id.encode(), prepared.values
+                        BATCH_SUBMITTED.name,
+                        prepared.identity.ao_id.encode(),
+                        prepared.values,
+                        within=deadline - asyncio.get_running_loop().time(),
                     )
                     published = True
                     metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
@@ -220,6 +227,21 @@ class BatchSubmissions:
         metrics.BATCHES_ACCEPTED.labels(prepared.format.value).inc()
         metrics.RECORDS_PUBLISHED.inc(prepared.record_count)
         return SubmitResult(batch_id, BatchStatus.ACCEPTED, replay=replay)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, batch_id: uuid.UUID, deadline: float) -> AsyncIterator[None]:
+        """This process's publishing slot; PublishFailed when earlier batches hold it past the deadline."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._lock.acquire()
+        except TimeoutError:
+            metrics.PUBLISH_FAILURES.inc()
+            _log.warning("batch_publish_failed", batch_id=str(batch_id), error="earlier batches held the publisher")
+            raise PublishFailed(batch_id, "earlier batches held the publisher for the whole time limit") from None
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     async def _refused(
         self,

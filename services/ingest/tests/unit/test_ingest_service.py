@@ -89,7 +89,7 @@ class FakePublisher:
     available: bool = True
     transactions: list[tuple[str, bytes, tuple[bytes, ...]]] = field(default_factory=list)
 
-    async def publish(self, topic: str, key: bytes, values: Any, headers: Any = ()) -> None:
+    async def publish(self, topic: str, key: bytes, values: Any, headers: Any = (), within: float = 5) -> None:
         if not self.available:
             raise PublishUnavailable("KafkaConnectionError: no broker")
         self.transactions.append((topic, key, tuple(values)))
@@ -107,7 +107,9 @@ def batch_file(ao_id: str = "RN5133", records: int = 3, reference: str = "REF") 
 
 
 def make(repository: FakeRepository, publisher: FakePublisher) -> BatchSubmissions:
-    return BatchSubmissions(repository, publisher, chunk_limits=ChunkLimits(2, 1_000_000), row_lock_timeout=1)  # type: ignore[arg-type]
+    return BatchSubmissions(
+        repository, publisher, chunk_limits=ChunkLimits(2, 1_000_000), row_lock_timeout=1, publish_timeout=5
+    )  # type: ignore[arg-type]
 
 
 async def submit(service: BatchSubmissions, content: bytes, key: str | None = None, principal: Principal = AO) -> Any:
