@@ -16,3 +16,7 @@ PUBLISH_SECONDS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 OUTCOME_EVENTS = Counter("lrs_ingest_outcome_events_total", "Outcome events stored in the batch view", ["event_type"])
+BATCHES_RECONCILED = Counter(
+    "lrs_ingest_batches_reconciled_total",
+    "Batches the reconciler found decided on the outcomes topic while the batch view still waited",
+)

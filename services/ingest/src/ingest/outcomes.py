@@ -64,7 +64,13 @@ def start_timestamp_ms(oldest_undecided: datetime | None, now: datetime, margin:
 
 
 class StartAtFirstUndecidedBatch(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Seeks partitions the group never committed on; a failure here leaves `auto_offset_reset`."""
+    """Seeks partitions the group never committed on; a failure here leaves `auto_offset_reset`.
+
+    Every seek is to an offset read before the search by time, never `seek_to_end`: an outcome
+    appended while the listener runs (the first batch of a cold start, decided while ingest was still
+    joining its group) is then either found by the search or lies at or past that offset. `seek_to_end`
+    resolves the end later, after such an outcome, and the group would commit past it.
+    """
 
     def __init__(self, consumer: AIOKafkaConsumer, since_ms: Callable[[], Awaitable[int]]) -> None:
         self._consumer = consumer
@@ -77,14 +83,12 @@ class StartAtFirstUndecidedBatch(ConsumerRebalanceListener):  # type: ignore[mis
         fresh = [partition for partition in assigned if await self._consumer.committed(partition) is None]
         if not fresh:
             return
+        ends = await self._consumer.end_offsets(fresh)
         since = await self._since_ms()
         found = await self._consumer.offsets_for_times(dict.fromkeys(fresh, since))
         for partition in fresh:
             entry = found.get(partition)
-            if entry is None:
-                await self._consumer.seek_to_end(partition)
-            else:
-                self._consumer.seek(partition, entry.offset)
+            self._consumer.seek(partition, ends[partition] if entry is None else min(entry.offset, ends[partition]))
         _log.info("outcome_consumer_started_fresh", partitions=len(fresh), since_ms=since)
 
 

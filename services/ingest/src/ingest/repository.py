@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -31,6 +31,12 @@ class StoredBatch:
     status: BatchStatus
     content_sha256: str | None
     submitted_by: str | None
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class WaitingBatch:
+    batch_id: uuid.UUID
     received_at: datetime
 
 
@@ -177,6 +183,20 @@ class BatchRepository:
             "SELECT min(received_at) FROM ingest.batches WHERE status IN ('received', 'accepted', 'validating')"
         )
         return value
+
+    async def waiting_batches(self, *, older_than: timedelta, newer_than: timedelta, limit: int) -> list[WaitingBatch]:
+        """Batches still waiting for their decision, received between `newer_than` and `older_than` ago,
+        oldest first."""
+        rows = await self._pool.fetch(
+            "SELECT batch_id, received_at FROM ingest.batches"
+            " WHERE status IN ('received', 'accepted', 'validating')"
+            " AND received_at < now() - $1::interval AND received_at > now() - $2::interval"
+            " ORDER BY received_at LIMIT $3",
+            older_than,
+            newer_than,
+            limit,
+        )
+        return [WaitingBatch(row["batch_id"], row["received_at"]) for row in rows]
 
     async def get(self, batch_id: uuid.UUID, *, ao_id: str | None) -> asyncpg.Record | None:
         """The batch, if it belongs to `ao_id` (None: any AO, for operators)."""

@@ -123,37 +123,74 @@ class OffsetAndTimestamp:
     timestamp: int
 
 
+SINCE = 1_700_000_000_000
+
+
 @dataclass
 class FakeConsumer:
+    """Each partition a list of message timestamps. `arriving` messages are appended just after the search
+    by time: an outcome published while the listener runs (a batch decided during a cold start)."""
+
     committed_offsets: dict[TopicPartition, int | None]
-    by_time: dict[TopicPartition, OffsetAndTimestamp | None]
-    seeks: dict[TopicPartition, int | str] = field(default_factory=dict)
+    logs: dict[TopicPartition, list[int]]
+    arriving: dict[TopicPartition, list[int]] = field(default_factory=dict)
+    positions: dict[TopicPartition, int] = field(default_factory=dict)
     asked_since: dict[TopicPartition, int] = field(default_factory=dict)
 
     async def committed(self, partition: TopicPartition) -> int | None:
         return self.committed_offsets[partition]
 
+    async def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return {partition: len(self.logs[partition]) for partition in partitions}
+
     async def offsets_for_times(self, timestamps: dict[TopicPartition, int]) -> dict[TopicPartition, Any]:
         self.asked_since.update(timestamps)
-        return {partition: self.by_time[partition] for partition in timestamps}
+        found = {
+            partition: next(
+                (
+                    OffsetAndTimestamp(offset, stamp)
+                    for offset, stamp in enumerate(self.logs[partition])
+                    if stamp >= since
+                ),
+                None,
+            )
+            for partition, since in timestamps.items()
+        }
+        for partition, stamps in self.arriving.items():
+            self.logs[partition].extend(stamps)
+        return found
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
-        self.seeks[partition] = offset
+        self.positions[partition] = offset
 
     async def seek_to_end(self, partition: TopicPartition) -> None:
-        self.seeks[partition] = "end"
+        self.positions[partition] = len(self.logs[partition])
+
+
+async def since() -> int:
+    return SINCE
 
 
 async def test_only_partitions_the_group_never_committed_are_moved() -> None:
     committed, found, nothing = TopicPartition("t", 0), TopicPartition("t", 1), TopicPartition("t", 2)
     consumer = FakeConsumer(
         committed_offsets={committed: 7, found: None, nothing: None},
-        by_time={found: OffsetAndTimestamp(40, 0), nothing: None},
+        logs={committed: [0] * 9, found: [SINCE - 1] * 40 + [SINCE, SINCE + 1], nothing: [SINCE - 1] * 3},
     )
 
-    async def since() -> int:
-        return 1_700_000_000_000
-
     await StartAtFirstUndecidedBatch(consumer, since).on_partitions_assigned({committed, found, nothing})  # type: ignore[arg-type]
-    assert consumer.seeks == {found: 40, nothing: "end"}
-    assert consumer.asked_since == {found: 1_700_000_000_000, nothing: 1_700_000_000_000}
+    assert consumer.positions == {found: 40, nothing: 3}
+    assert consumer.asked_since == {found: SINCE, nothing: SINCE}
+
+
+async def test_an_outcome_published_while_the_group_starts_is_not_skipped() -> None:
+    empty, older = TopicPartition("t", 0), TopicPartition("t", 1)
+    consumer = FakeConsumer(
+        committed_offsets={empty: None, older: None},
+        logs={empty: [], older: [SINCE - 1] * 5},
+        arriving={empty: [SINCE + 10], older: [SINCE + 20]},
+    )
+
+    await StartAtFirstUndecidedBatch(consumer, since).on_partitions_assigned({empty, older})  # type: ignore[arg-type]
+    # at the new outcomes, not past them
+    assert consumer.positions == {empty: 0, older: 5}

@@ -1,0 +1,195 @@
+"""The batch view cannot lose a batch: no batch stays waiting while its decision is on the topic.
+
+The outcome consumer is the fast path. This is the safety net behind it, whatever made the consumer
+miss a batch (a start that skipped, offsets committed past an event, a restored database): a batch
+still waiting for its decision `stale_after` seconds after it was received is looked up on
+`lrs.batch.outcomes.v1` itself. A consumer of no group reads every partition from shortly before the
+oldest such batch arrived (`offsets_for_times`, with the outcome consumer's margin) to the ends the
+partitions had when the pass began, keeps the events of the waiting batches (outcomes are keyed by
+batch id, so nothing else is decoded) and applies them with the repository's idempotent upserts, the
+consumer's own statements: an event applied twice, or in another order, changes nothing.
+
+What a pass has read for a batch is remembered, so a batch that validation has simply not decided
+yet (a long queue) costs the next pass only the messages that arrived since. Batches older than the
+submitted topic's retention (7 days) are left alone: no decision can come for them any more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from ingest import metrics
+from ingest.outcomes import OutcomeEvent, start_timestamp_ms
+from ingest.repository import BatchRepository, WaitingBatch
+from ingest.service import DecisionSignal
+from lrs_contracts.envelope import utc_now
+from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, BatchValidationStarted
+from lrs_contracts.registry import decode
+from lrs_contracts.topics import BATCH_OUTCOMES
+from lrs_platform.kafka import make_consumer
+from lrs_platform.logging import get_logger
+
+_log = get_logger("ingest.reconciler")
+
+SUBMITTED_RETENTION = timedelta(days=7)
+MOST_BATCHES_PER_PASS = 1_000
+# One pass reads for at most this long; the next pass goes on from where it stopped.
+PASS_SECONDS = 60.0
+
+ConsumerFactory = Callable[..., AIOKafkaConsumer]
+
+
+async def outcome_partitions(bootstrap_servers: str) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        descriptions = await admin.describe_topics([BATCH_OUTCOMES.name])
+    finally:
+        await admin.close()
+    numbers = sorted(partition["partition"] for topic in descriptions for partition in topic["partitions"])
+    return [TopicPartition(BATCH_OUTCOMES.name, number) for number in numbers]
+
+
+class BatchViewReconciler:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        repository: BatchRepository,
+        signal: DecisionSignal,
+        *,
+        stale_after: float,
+        interval: float,
+        consumer_factory: ConsumerFactory = make_consumer,
+        partitions_of: Callable[[str], Awaitable[list[TopicPartition]]] = outcome_partitions,
+    ) -> None:
+        self._bootstrap = bootstrap_servers
+        self._repository = repository
+        self._signal = signal
+        self._stale_after = timedelta(seconds=stale_after)
+        self._interval = interval
+        self._consumer_factory = consumer_factory
+        self._partitions_of = partitions_of
+        # batch id -> partition -> offset up to which that partition has been searched for the batch
+        self._searched: dict[uuid.UUID, dict[int, int]] = {}
+
+    async def run(self) -> None:
+        """A pass every `interval` seconds until cancelled; a failed pass (Kafka or PostgreSQL away) is
+        logged and tried again at the next."""
+        while True:
+            try:
+                await self.reconcile()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                _log.warning("batch_view_reconcile_failed", error=f"{type(error).__name__}: {error}")
+            await asyncio.sleep(self._interval)
+
+    async def reconcile(self) -> int:
+        """One pass; returns how many waiting batches it found decided."""
+        waiting = await self._repository.waiting_batches(
+            older_than=self._stale_after, newer_than=SUBMITTED_RETENTION, limit=MOST_BATCHES_PER_PASS
+        )
+        self._searched = {
+            batch.batch_id: self._searched[batch.batch_id] for batch in waiting if batch.batch_id in self._searched
+        }
+        if not waiting:
+            return 0
+        consumer = self._consumer_factory(self._bootstrap, group_id=None)
+        await consumer.start()
+        try:
+            found = await self._search(consumer, waiting)
+        finally:
+            await consumer.stop()
+        decided = 0
+        for batch_id, events in found.items():
+            try:
+                await self._repository.apply_outcomes(events)
+            except Exception as error:  # an unstorable event (the consumer parks it) stops only its batch
+                _log.warning("batch_view_reconcile_failed", batch_id=str(batch_id), error=type(error).__name__)
+                self._searched.pop(batch_id, None)  # searched again next pass
+                continue
+            if any(isinstance(event, BatchCompleted | BatchFailed) for event in events):
+                decided += 1
+                metrics.BATCHES_RECONCILED.inc()
+                _log.warning("batch_view_reconciled", batch_id=str(batch_id), events=len(events))
+        if found:
+            self._signal.notify()
+        return decided
+
+    async def _search(
+        self, consumer: AIOKafkaConsumer, waiting: Sequence[WaitingBatch]
+    ) -> dict[uuid.UUID, list[OutcomeEvent]]:
+        partitions = await self._partitions_of(self._bootstrap)
+        if not partitions:
+            return {}
+        consumer.assign(partitions)
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        starts = await self._starts(consumer, partitions, ends, waiting)
+        for partition in partitions:
+            consumer.seek(partition, starts[partition])
+        keys = {str(batch.batch_id).encode(): batch.batch_id for batch in waiting}
+        found: dict[uuid.UUID, list[OutcomeEvent]] = defaultdict(list)
+        reading = {partition for partition in partitions if starts[partition] < ends[partition]}
+        deadline = time.monotonic() + PASS_SECONDS
+        while reading and time.monotonic() < deadline:
+            polled = await consumer.getmany(*reading, timeout_ms=500)
+            for partition, messages in polled.items():
+                for message in messages:
+                    if message.offset < ends[partition] and message.key in keys:
+                        event = _outcome_event(message.value)
+                        if event is not None:
+                            found[keys[message.key]].append(event)
+            for partition in list(reading):
+                if await consumer.position(partition) >= ends[partition]:
+                    reading.discard(partition)
+        reached = {
+            partition.partition: min(ends[partition], await consumer.position(partition)) for partition in partitions
+        }
+        for batch in waiting:
+            self._searched[batch.batch_id] = reached
+        return found
+
+    async def _starts(
+        self,
+        consumer: AIOKafkaConsumer,
+        partitions: list[TopicPartition],
+        ends: dict[TopicPartition, int],
+        waiting: Sequence[WaitingBatch],
+    ) -> dict[TopicPartition, int]:
+        """Per partition, the earliest offset some waiting batch still needs searched from."""
+        starts = dict(ends)
+        unsearched = [batch for batch in waiting if batch.batch_id not in self._searched]
+        if unsearched:
+            since = start_timestamp_ms(min(batch.received_at for batch in unsearched), utc_now())
+            by_time = await consumer.offsets_for_times(dict.fromkeys(partitions, since))
+            for partition in partitions:
+                entry = by_time.get(partition)
+                if entry is not None:
+                    starts[partition] = min(starts[partition], entry.offset)
+        for batch in waiting:
+            for partition in partitions:
+                searched = self._searched.get(batch.batch_id, {}).get(partition.partition)
+                if searched is not None:
+                    starts[partition] = min(starts[partition], searched)
+        return starts
+
+
+def _outcome_event(raw: bytes | None) -> OutcomeEvent | None:
+    """The batch view's event, or None: another kind, or unreadable (the outcome consumer parks those)."""
+    if raw is None:
+        return None
+    try:
+        _, payload = decode(raw)
+    except ValueError:
+        return None
+    if isinstance(payload, BatchValidationStarted | BatchRecordsDecided | BatchCompleted | BatchFailed):
+        return payload
+    return None

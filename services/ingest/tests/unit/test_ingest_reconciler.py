@@ -1,0 +1,190 @@
+"""The batch view's reconciler with a fake topic and repository: what it reads, applies and remembers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka import TopicPartition
+
+from ingest.reconciler import BatchViewReconciler
+from ingest.repository import WaitingBatch
+from ingest.service import DecisionSignal
+from lrs_contracts.batch import JobType
+from lrs_contracts.envelope import utc_now
+from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchValidationStarted
+from lrs_contracts.registry import encode, wrap
+
+TOPIC = "lrs.batch.outcomes.v1"
+P0, P1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
+
+
+@dataclass(frozen=True)
+class Message:
+    offset: int
+    key: bytes
+    value: bytes
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class OffsetAndTimestamp:
+    offset: int
+    timestamp: int
+
+
+@dataclass
+class Topic:
+    logs: dict[TopicPartition, list[Message]] = field(default_factory=lambda: {P0: [], P1: []})
+    read: list[tuple[TopicPartition, int]] = field(default_factory=list)  # every message handed out
+
+    def append(self, partition: TopicPartition, key: uuid.UUID, value: bytes, at: datetime) -> None:
+        log = self.logs[partition]
+        log.append(Message(len(log), str(key).encode(), value, int(at.timestamp() * 1000)))
+
+
+@dataclass
+class FakeConsumer:
+    topic: Topic
+    positions: dict[TopicPartition, int] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        self.positions = dict.fromkeys(partitions, 0)
+
+    async def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return {partition: len(self.topic.logs[partition]) for partition in partitions}
+
+    async def offsets_for_times(self, timestamps: dict[TopicPartition, int]) -> dict[TopicPartition, Any]:
+        return {
+            partition: next(
+                (OffsetAndTimestamp(m.offset, m.timestamp) for m in self.topic.logs[partition] if m.timestamp >= since),
+                None,
+            )
+            for partition, since in timestamps.items()
+        }
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self.positions[partition] = offset
+
+    async def position(self, partition: TopicPartition) -> int:
+        return self.positions[partition]
+
+    async def getmany(self, *partitions: TopicPartition, timeout_ms: int) -> dict[TopicPartition, list[Message]]:
+        polled = {}
+        for partition in partitions:
+            messages = self.topic.logs[partition][self.positions[partition] : self.positions[partition] + 2]
+            if messages:
+                polled[partition] = messages
+                self.positions[partition] += len(messages)
+                self.topic.read.extend((partition, message.offset) for message in messages)
+        return polled
+
+
+@dataclass
+class FakeRepository:
+    waiting: list[WaitingBatch] = field(default_factory=list)
+    applied: list[list[Any]] = field(default_factory=list)
+    refuse: set[uuid.UUID] = field(default_factory=set)
+
+    async def waiting_batches(self, *, older_than: timedelta, newer_than: timedelta, limit: int) -> list[WaitingBatch]:
+        return list(self.waiting)
+
+    async def apply_outcomes(self, events: list[Any]) -> None:
+        if events[0].batch_id in self.refuse:
+            raise ValueError("PostgreSQL refuses a value of this batch")
+        self.applied.append(list(events))
+        decided = {event.batch_id for event in events if isinstance(event, BatchCompleted)}
+        self.waiting = [batch for batch in self.waiting if batch.batch_id not in decided]
+
+
+def started(batch_id: uuid.UUID) -> bytes:
+    return encode(
+        wrap(BatchValidationStarted(batch_id=batch_id, ao_id="RN5133", record_count=1), source="v", correlation_id="c")
+    )
+
+
+def completed(batch_id: uuid.UUID) -> bytes:
+    now = utc_now()
+    event = BatchCompleted(
+        batch_id=batch_id,
+        ao_id="RN5133",
+        job_type=JobType.FINAL,
+        notification_email="a@example.org",
+        counts=BatchCounts(total=1, accepted=1, rejected=0, no_ops=0, warnings=0),
+        submitted_at=now,
+        decided_at=now,
+    )
+    return encode(wrap(event, source="v", correlation_id="c"))
+
+
+def reconciler(topic: Topic, repository: FakeRepository) -> BatchViewReconciler:
+    async def partitions(_: str) -> list[TopicPartition]:
+        return [P0, P1]
+
+    return BatchViewReconciler(
+        "kafka:9092",
+        repository,  # type: ignore[arg-type]
+        DecisionSignal(),
+        stale_after=60,
+        interval=1,
+        consumer_factory=lambda *_, **__: FakeConsumer(topic),
+        partitions_of=partitions,
+    )
+
+
+NOW = datetime.now(UTC)
+LONG_AGO = NOW - timedelta(days=2)
+
+
+async def test_a_waiting_batch_is_made_final_from_its_events_on_the_topic() -> None:
+    lost, other = uuid.uuid4(), uuid.uuid4()
+    topic = Topic()
+    topic.append(P0, other, b"not even an envelope", LONG_AGO)  # older than the margin: never read
+    topic.append(P0, lost, started(lost), NOW - timedelta(minutes=2))
+    topic.append(P0, lost, completed(lost), NOW - timedelta(minutes=1))
+    topic.append(P1, other, completed(other), NOW - timedelta(minutes=3))
+    repository = FakeRepository([WaitingBatch(lost, NOW - timedelta(minutes=2))])
+
+    assert await reconciler(topic, repository).reconcile() == 1
+
+    assert [[type(event).__name__ for event in events] for events in repository.applied] == [
+        ["BatchValidationStarted", "BatchCompleted"]
+    ]
+    assert (P0, 0) not in topic.read
+
+
+async def test_a_batch_not_decided_yet_costs_the_next_pass_only_the_new_messages() -> None:
+    waiting = uuid.uuid4()
+    topic = Topic()
+    for _ in range(3):
+        topic.append(P0, uuid.uuid4(), b"{}", NOW - timedelta(minutes=1))
+    repository = FakeRepository([WaitingBatch(waiting, NOW - timedelta(minutes=2))])
+    pass_ = reconciler(topic, repository)
+
+    assert await pass_.reconcile() == 0
+    topic.read.clear()
+    topic.append(P1, waiting, completed(waiting), NOW)
+    assert await pass_.reconcile() == 1
+
+    assert topic.read == [(P1, 0)]
+    assert repository.waiting == []
+
+
+async def test_a_batch_whose_events_cannot_be_stored_is_searched_again() -> None:
+    stuck = uuid.uuid4()
+    topic = Topic()
+    topic.append(P0, stuck, completed(stuck), NOW - timedelta(minutes=1))
+    repository = FakeRepository([WaitingBatch(stuck, NOW - timedelta(minutes=2))], refuse={stuck})
+    pass_ = reconciler(topic, repository)
+
+    assert await pass_.reconcile() == 0
+    repository.refuse.clear()  # an operator fixed what PostgreSQL refused
+    assert await pass_.reconcile() == 1
