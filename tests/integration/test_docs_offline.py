@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from html.parser import HTMLParser
@@ -15,13 +16,18 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 import uvicorn
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from playwright.async_api import Page, Route, async_playwright
 from scripts.dev.export_openapi import APPS
 from tests.support.system import free_port
 from tests.support.waiting import eventually
 
+from ingest.bootstrap import create_app as create_ingest
+from ingest.config import IngestSettings
 from lrs_contracts.codes import CODE_EXPLANATIONS, PROBLEM_CODE_EXPLANATIONS, BatchCode
+from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.kafka import ensure_topics
 from lrs_platform.problems import Problem
 
 pytestmark = pytest.mark.integration
@@ -101,6 +107,31 @@ async def test_each_code_has_a_page_with_the_catalogue_text_and_problems_name_it
         assert refusal.type == "/problems/RS001"
         assert (await client.get(urljoin(BASE + "/v1/batches", refusal.type))).status_code == 200
         assert Problem(status=404, title="Not found").type == "about:blank"
+
+
+async def test_a_refusal_at_ingests_door_names_its_codes_page_and_the_page_is_there(
+    kafka_bootstrap: str, fresh_database_url: str
+) -> None:
+    await ensure_topics(kafka_bootstrap)
+    settings = IngestSettings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url, log_json=True)
+    app = create_ingest(settings)
+    async with (
+        LifespanManager(app, startup_timeout=120, shutdown_timeout=60) as manager,
+        httpx.AsyncClient(transport=httpx.ASGITransport(manager.app), base_url="http://ingest") as client,
+    ):
+        store: CredentialStore = app.state.credentials
+        issued = await store.issue(Principal.parse(f"ao:RN{uuid.uuid4().int % 10**8:08d}"))
+        refused = await client.post(
+            "/v1/batches",
+            content=b"not,a,batch\n",
+            headers={"Authorization": f"Bearer {issued.token}", "Content-Type": "text/csv"},
+        )
+        assert refused.status_code == 422, refused.text
+        problem = refused.json()
+        assert (problem["code"], problem["type"]) == ("RS001", "/problems/RS001")
+        page = await client.get(urljoin(str(refused.url), problem["type"]))
+        assert page.status_code == 200
+        assert "RS001: The file is malformed" in text_of(page.text)
 
 
 @asynccontextmanager
