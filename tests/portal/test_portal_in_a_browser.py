@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 from tests.portal.conftest import AXE, SAMPLE_AO, PortalSystem, sign_in
@@ -479,6 +480,37 @@ async def test_an_operator_sees_the_projector_and_creates_an_ao_account_that_can
     await sign_in(page, portal_system, username)
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
     await context.close()
+
+
+async def test_an_operator_issues_an_ao_key_sees_it_listed_and_revokes_it(
+    ao_page: Page, operator_page: Page, portal_system: PortalSystem
+) -> None:
+    url = portal_system.url
+    label = f"results system {uuid.uuid4().hex[:6]}"
+    await operator_page.goto(f"{url}/ops/accounts")
+    form = operator_page.locator("form[action='/ops/keys']")
+    await form.get_by_label("AO recognition number").fill(SAMPLE_AO)
+    await form.get_by_label("Label (optional)").fill(label)
+    await form.get_by_role("button", name="Issue a key").click()
+    token = (await operator_page.locator("[data-secret]").inner_text()).strip()
+    key_id = token.split("_")[1]
+    keys = operator_page.locator("table[data-table=keys]")
+    await expect(keys.locator("tr", has_text=key_id)).to_contain_text(f"ao:{SAMPLE_AO}")
+    await expect(keys.locator("tr", has_text=key_id)).to_contain_text(label)
+    await expect(keys).not_to_contain_text("portal session:")  # the AO user's session key is the portal's own
+
+    async with httpx.AsyncClient(
+        base_url=portal_system.service_url("ingest"), headers={"Authorization": f"Bearer {token}"}
+    ) as ingest:
+        assert (await ingest.get("/v1/batches")).status_code == 200
+        await operator_page.get_by_role("button", name=f"Revoke key {key_id}").click()
+        await expect(operator_page).to_have_url(f"{url}/ops/accounts")
+        await expect(keys).not_to_contain_text(key_id)
+
+        async def refused() -> bool:
+            return (await ingest.get("/v1/batches")).status_code == 401
+
+        await eventually(refused, within=10, what="the revoked key to be refused")
 
 
 async def test_a_batch_failed_by_rs005_is_explained_in_words(ao_page: Page, portal_system: PortalSystem) -> None:

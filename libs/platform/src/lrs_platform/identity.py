@@ -6,8 +6,9 @@ random bytes, so a slow password hash would add nothing. Operators create, rotat
 never from what a caller wrote in a body.
 
 Each process caches a key it has seen for one second, so a request costs no query while a revocation
-(made by another process: the `lrs` command) takes effect everywhere within that second. Unknown and
-revoked keys are not cached: each attempt with one is looked up.
+(made by another process: the `lrs` command) takes effect everywhere within that second; in the
+process that revokes it, at once. Unknown and revoked keys are not cached: each attempt with one is
+looked up.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -66,6 +68,17 @@ class IssuedKey:
     principal: Principal
 
 
+@dataclass(frozen=True)
+class StoredKey:
+    """A key as operators see it: who it stands for and its history, never its secret."""
+
+    key_id: str
+    principal: Principal
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -111,6 +124,48 @@ class CredentialStore:
         )
         self._cache.clear()
         return int(result.split()[-1])
+
+    async def revoke(self, *key_ids: str) -> int:
+        """Revokes the keys named; unknown and already revoked ones are skipped. Returns how many it revoked."""
+        if not key_ids:
+            return 0
+        result = await self._pool.execute(
+            "UPDATE identity.credentials SET revoked_at = now() WHERE key_id = ANY($1::text[]) AND revoked_at IS NULL",
+            list(key_ids),
+        )
+        for key_id in key_ids:
+            self._cache.pop(key_id, None)
+        return int(result.split()[-1])
+
+    async def listing(
+        self,
+        kind: PrincipalKind | None = None,
+        *,
+        include_revoked: bool = False,
+        label_not_starting: str | None = None,
+        limit: int = 500,
+    ) -> list[StoredKey]:
+        """Keys by principal then newest first; `label_not_starting` leaves out keys a system issues for itself."""
+        rows = await self._pool.fetch(
+            "SELECT key_id, principal, scopes, label, created_at, revoked_at FROM identity.credentials"
+            " WHERE ($1::text IS NULL OR starts_with(principal, $1 || ':')) AND ($2 OR revoked_at IS NULL)"
+            " AND ($3::text IS NULL OR NOT starts_with(coalesce(label, ''), $3))"
+            " ORDER BY principal, created_at DESC, key_id LIMIT $4",
+            kind.value if kind else None,
+            include_revoked,
+            label_not_starting,
+            limit,
+        )
+        return [
+            StoredKey(
+                row["key_id"],
+                Principal.parse(row["principal"], frozenset(row["scopes"])),
+                row["label"],
+                row["created_at"],
+                row["revoked_at"],
+            )
+            for row in rows
+        ]
 
     async def rotate(self, principal: Principal, label: str | None = None) -> IssuedKey:
         """Issues a new key and revokes every older key of the principal, in one transaction."""

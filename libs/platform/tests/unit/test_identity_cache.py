@@ -1,4 +1,5 @@
-"""How long a revoked API key keeps working in a process that cached it: at most CACHE_SECONDS."""
+"""How long a revoked API key keeps working in a process that cached it: at most CACHE_SECONDS, none in the
+process that revoked it."""
 
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ class FakePool:
             KEY_ID: {"principal": "ao:RN5133", "scopes": [], "secret_hash": hashlib.sha256(SECRET.encode()).hexdigest()}
         }
     )
+
+    async def execute(self, _query: str, key_ids: list[str]) -> str:
+        revoked = 0 if self.revoked else sum(key_id in self.rows for key_id in key_ids)
+        self.revoked = self.revoked or revoked > 0
+        return f"UPDATE {revoked}"
 
     async def fetchrow(self, _query: str, key_id: str) -> dict[str, Any] | None:
         self.queries += 1
@@ -68,3 +74,13 @@ async def test_unknown_keys_are_looked_up_every_time_and_never_cached() -> None:
     assert pool.queries == 3
     pool.rows["feedfacefeedface"] = {**pool.rows[KEY_ID], "secret_hash": hashlib.sha256(b"x").hexdigest()}
     assert await store.authenticate("lrs_feedfacefeedface_x") is not None  # issued since: works at once
+
+
+async def test_a_key_revoked_by_this_process_stops_working_at_once() -> None:
+    pool, clock = FakePool(), Clock()
+    store = CredentialStore(pool, clock=clock)  # type: ignore[arg-type]
+    assert await store.authenticate(TOKEN) is not None
+
+    assert await store.revoke(KEY_ID) == 1
+    assert await store.authenticate(TOKEN) is None
+    assert await store.revoke() == 0

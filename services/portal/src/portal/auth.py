@@ -96,7 +96,7 @@ class Authentication:
 
     async def _open_session(self, account: Account, now: datetime) -> SignedIn:
         token = new_token()
-        issued = await self._keys.issue(account.principal, label=f"portal session: {account.username}")
+        issued = await self._keys.issue_for_session(account.principal, account.username)
         csrf_token = new_csrf_token()
         expires_at = self._session_policy.expiry(now, now)
         await self._sessions.create(

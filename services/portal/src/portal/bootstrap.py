@@ -68,7 +68,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             credentials = CredentialStore(pool)
             await credentials.migrate()
             app.state.credentials = credentials  # the admin API's operators authenticate like everywhere else
-            keys = ServiceKeys(pool, credentials)
+            keys = ServiceKeys(credentials)
             uploads = UploadStore(pool)
             auth = Authentication(
                 AccountStore(pool),

@@ -1,8 +1,6 @@
 """PostgreSQL (schema `portal`): accounts and sessions; and the service keys the sessions hold.
 
-Service keys are issued through lrs_platform's `CredentialStore`; revoking one key by its id, and
-listing an AO's keys for operators, read the same `identity.credentials` table directly, because the
-store offers no call for either.
+Service keys are issued, revoked and listed through lrs_platform's `CredentialStore`.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from lrs_platform.identity import CredentialStore, IssuedKey, Principal
+from lrs_platform.identity import CredentialStore, IssuedKey, Principal, PrincipalKind, StoredKey
 from portal.accounts import Account, Role, SignInState
 
 SCHEMA = "portal"
@@ -177,44 +175,25 @@ class SessionStore:
         return [row["service_key_id"] for row in rows]
 
 
-@dataclass(frozen=True)
-class ServiceKeyRow:
-    key_id: str
-    principal: str
-    label: str | None
-    created_at: datetime
-    revoked_at: datetime | None
+SESSION_KEY_LABEL = "portal session:"
 
 
 class ServiceKeys:
-    def __init__(self, pool: asyncpg.Pool, credentials: CredentialStore) -> None:
-        self._pool = pool
+    def __init__(self, credentials: CredentialStore) -> None:
         self._credentials = credentials
 
     async def issue(self, principal: Principal, label: str) -> IssuedKey:
         return await self._credentials.issue(principal, label)
 
+    async def issue_for_session(self, principal: Principal, username: str) -> IssuedKey:
+        return await self._credentials.issue(principal, f"{SESSION_KEY_LABEL} {username}")
+
     async def revoke(self, key_ids: list[str]) -> None:
-        if key_ids:
-            await self._pool.execute(
-                "UPDATE identity.credentials SET revoked_at = now() WHERE key_id = ANY($1::text[]) AND revoked_at IS NULL",
-                key_ids,
-            )
+        await self._credentials.revoke(*key_ids)
 
-    async def revoke_principal(self, principal: Principal) -> int:
-        return await self._credentials.revoke_principal(principal)
-
-    async def listing(self, principal_prefix: str = "ao:", include_revoked: bool = False) -> list[ServiceKeyRow]:
+    async def listing(self, kind: PrincipalKind = PrincipalKind.AO) -> list[StoredKey]:
         """Keys people and systems use; the portal's own per-session keys are left out."""
-        rows = await self._pool.fetch(
-            "SELECT key_id, principal, label, created_at, revoked_at FROM identity.credentials"
-            " WHERE principal LIKE $1 || '%' AND ($2 OR revoked_at IS NULL)"
-            " AND coalesce(label, '') NOT LIKE 'portal session:%'"
-            " ORDER BY principal, created_at DESC LIMIT 500",
-            principal_prefix,
-            include_revoked,
-        )
-        return [ServiceKeyRow(**dict(row)) for row in rows]
+        return await self._credentials.listing(kind, label_not_starting=SESSION_KEY_LABEL)
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ async def _accounts_page(
     portal = portal_of(request)
     context = {
         "accounts": await portal.auth.accounts(),
-        "keys": await portal.keys.listing("ao:"),
+        "keys": await portal.keys.listing(PrincipalKind.AO),
         "issued": issued,
         "errors": errors or {},
         "values": values or {"role": "ao"},

@@ -1,0 +1,59 @@
+"""API keys in PostgreSQL: revoking keys by id and listing them, as the portal's operators do."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from lrs_platform.database import create_pool
+from lrs_platform.identity import CredentialStore, Principal, PrincipalKind
+
+
+@pytest.fixture
+async def store(fresh_database_url: str) -> AsyncIterator[CredentialStore]:
+    pool = await create_pool(fresh_database_url, max_size=2)
+    try:
+        credentials = CredentialStore(pool)
+        await credentials.migrate()
+        yield credentials
+    finally:
+        await pool.close()
+
+
+async def test_revoking_keys_by_id_stops_only_those_keys(store: CredentialStore) -> None:
+    first = await store.issue(Principal.parse("ao:RN5133"), "first")
+    second = await store.issue(Principal.parse("ao:RN5133"), "second")
+    other = await store.issue(Principal.parse("ao:RN9093"), "other")
+
+    assert await store.revoke(first.key_id, "feedfacefeedface") == 1
+    assert await store.revoke(first.key_id) == 0  # already revoked
+    assert await store.authenticate(first.token) is None
+    assert await store.authenticate(second.token) == Principal.parse("ao:RN5133")
+    assert await store.authenticate(other.token) == Principal.parse("ao:RN9093")
+
+
+async def test_the_listing_filters_by_kind_revocation_and_label(store: CredentialStore) -> None:
+    older = await store.issue(Principal.parse("ao:RN5133"), "older")
+    newer = await store.issue(Principal.parse("ao:RN5133"), "newer")
+    session = await store.issue(Principal.parse("ao:RN5133"), "portal session: someone")
+    unlabelled = await store.issue(Principal.parse("ao:RN9093"))
+    operator = await store.issue(Principal.parse("operator:ops", frozenset({"replay"})), "ops")
+    await store.revoke(older.key_id)
+
+    assert [key.key_id for key in await store.listing(PrincipalKind.AO, label_not_starting="portal session:")] == [
+        newer.key_id,
+        unlabelled.key_id,
+    ]
+    every_ao_key = await store.listing(PrincipalKind.AO, include_revoked=True)
+    assert {key.key_id for key in every_ao_key} == {older.key_id, newer.key_id, session.key_id, unlabelled.key_id}
+    assert [key.revoked_at is not None for key in every_ao_key if key.key_id == older.key_id] == [True]
+    (listed_operator,) = await store.listing(PrincipalKind.OPERATOR)
+    assert (listed_operator.key_id, listed_operator.principal, listed_operator.label) == (
+        operator.key_id,
+        operator.principal,
+        "ops",
+    )
+    assert listed_operator.principal.scopes == frozenset({"replay"})
+    assert len(await store.listing()) == 4
+    assert len(await store.listing(limit=2)) == 2
