@@ -106,7 +106,11 @@ async def ensure_topics(
     for topic in topics:
         wanted.append(_new_topic(topic, partitions))
         if with_dead_letters:
-            wanted.append(NewTopic(topic.dead_letters, partitions or topic.partitions, 1))
+            # Kept forever, like the manifests' KafkaTopics: a parked message waits for an operator.
+            dead_letter_configs = {"retention.ms": "-1", "max.message.bytes": str(MAX_MESSAGE_BYTES)}
+            wanted.append(
+                NewTopic(topic.dead_letters, partitions or topic.partitions, 1, topic_configs=dead_letter_configs)
+            )
     admin = make_admin(bootstrap_servers, request_timeout_ms=15_000)
     await admin.start()
     try:
