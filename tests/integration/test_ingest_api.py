@@ -465,18 +465,15 @@ async def test_exactly_6_mb_is_within_the_limit(ingest: Ingest) -> None:
 async def test_10000_records_are_accepted_and_10001_refused_with_rs003(ingest: Ingest) -> None:
     ao_id, headers = await ingest.new_ao()
     async with reading(ingest.kafka_bootstrap, BATCH_SUBMITTED.name) as topic:
-        started = time.perf_counter()
         response = await submit(
             ingest, headers, batch_file(ao_id, BatchFormat.CSV, records=MAX_BATCH_RECORDS), BatchFormat.CSV
         )
-        elapsed = time.perf_counter() - started
         assert response.status_code == 202, response.text
         events = await topic.events_of_batch(uuid.UUID(response.json()["batch_id"]))
     chunks = [payload for _, _, payload in events if isinstance(payload, BatchRecordsSubmitted)]
     assert [chunk.chunk_index for chunk in chunks] == list(range(10))
     assert sum(len(chunk.records) for chunk in chunks) == MAX_BATCH_RECORDS
     assert chunks[0].records[0].line == 4 and chunks[-1].records[-1].line == MAX_BATCH_RECORDS + 3
-    assert elapsed < 30
 
     too_many = await submit(
         ingest, headers, batch_file(ao_id, BatchFormat.CSV, records=MAX_BATCH_RECORDS + 1), BatchFormat.CSV

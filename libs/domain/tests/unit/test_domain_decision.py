@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 from hypothesis import given, settings
@@ -208,7 +207,7 @@ def test_the_same_batch_decided_twice_gives_the_same_decision() -> None:
     assert decide(*records) == decide(*records)
 
 
-# --- speed ---------------------------------------------------------------------------------------
+# --- a full batch (its speed is measured by bench/, not asserted here) -----------------------------
 
 
 def _valid_ulns(count: int) -> list[str]:
@@ -222,7 +221,7 @@ def _valid_ulns(count: int) -> list[str]:
     return ulns
 
 
-def test_ten_thousand_records_are_decided_well_within_a_second_on_a_normal_machine() -> None:
+def test_a_full_batch_of_ten_thousand_records_is_decided_against_existing_states() -> None:
     ulns = _valid_ulns(2500)
     records = [
         SubmittedRecord(
@@ -243,10 +242,6 @@ def test_ten_thousand_records_are_decided_well_within_a_second_on_a_normal_machi
     learners = {uln: Learner(uln, "Test", "Learner", None, 0, 1) for uln in ulns}
     reference = ReferenceSnapshot(REFERENCE.catalogue, REFERENCE.awarding_organisations, learners)
     existing = {(uln, GCSE): [state(uln=uln, award_date=date(2015, 1, 1), ukprn="10001234")] for uln in ulns[::2]}
-    started = time.perf_counter()
     decision = decide_batch(batch(records), reference, existing, TODAY)
-    elapsed = time.perf_counter() - started
     assert (decision.counts.accepted, decision.counts.no_ops, decision.failure) == (8750, 1250, None)
     assert len(decision.events) == 8750
-    # A generous bound that still catches anything quadratic on a slow, shared CI machine.
-    assert elapsed < 3.0, f"{elapsed:.2f}s"

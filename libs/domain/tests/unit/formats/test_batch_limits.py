@@ -1,4 +1,3 @@
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -93,13 +92,8 @@ def test_plausible_email_is_a_simple_documented_check(address: str, plausible: b
 
 
 @pytest.mark.parametrize("fmt", list(BatchFormat))
-def test_ten_thousand_records_parse_well_under_a_second(fmt: BatchFormat) -> None:
-    content = document(fmt, HEADER, records(MAX_BATCH_RECORDS))
-
-    def seconds_to_parse() -> float:
-        started = time.perf_counter()
-        parse_batch(content, fmt)
-        return time.perf_counter() - started
-
-    # the best of three, so a busy machine does not fail the test
-    assert min(seconds_to_parse() for _ in range(3)) < 1.0
+def test_ten_thousand_records_parse_in_every_format(fmt: BatchFormat) -> None:
+    """The largest batch allowed parses whole; how fast is measured by bench/, not asserted here."""
+    parsed = parse_batch(document(fmt, HEADER, records(MAX_BATCH_RECORDS)), fmt)
+    assert len(parsed.records) == MAX_BATCH_RECORDS
+    assert parsed.records[-1].line == parsed.records[0].line + MAX_BATCH_RECORDS - 1
