@@ -155,6 +155,11 @@ async def _async(value: bool) -> bool:
     return value
 
 
+def _text_of(part: Message) -> str:
+    payload: Any = part.get_payload(decode=True)
+    return payload.decode(part.get_content_charset() or "utf-8", errors="replace") if isinstance(payload, bytes) else ""
+
+
 @dataclass(frozen=True)
 class ReceivedEmail:
     message_id: str
@@ -176,8 +181,7 @@ class SmtpSink:
 
         class _Handler(MessageHandler):  # type: ignore[misc]
             def handle_message(self, message: Message) -> None:
-                payload: Any = message.get_payload(decode=True)
-                body = payload.decode(errors="replace") if isinstance(payload, bytes) else str(message.get_payload())
+                body = "\n".join(_text_of(part) for part in message.walk() if part.get_content_maintype() == "text")
                 sink.received.append(
                     ReceivedEmail(
                         message_id=str(message.get("Message-ID", "")),
