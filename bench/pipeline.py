@@ -20,7 +20,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -256,7 +256,7 @@ class Pipeline:
         await self.check_probes(batch, timing)
         return timing
 
-    async def many(self, batches_by_ao: dict[str, Sequence[BenchBatch]]) -> list[BatchTiming]:
+    async def many(self, batches_by_ao: Mapping[str, Sequence[BenchBatch]]) -> list[BatchTiming]:
         """One submitter per AO, each sending its next batch as soon as the last is accepted; a single
         reader follows the batches onto the PLR in acceptance order (one request in flight, so the
         measurement adds no load to the projector to speak of)."""
