@@ -23,6 +23,8 @@ from tests.portal.flows import SAMPLES, Learner, Upload, counts, enter_achieveme
 from tests.support.system import BIN, ROOT
 from tests.support.waiting import eventually
 
+from portal.mi import months_ending
+
 pytestmark = pytest.mark.integration
 
 SCREENSHOTS = ROOT / "docs" / "images"
@@ -230,30 +232,58 @@ async def _bar(page: Page, chart: str, series: str, category: str) -> float:
     return float(value or "nan")
 
 
+async def _bars_of(page: Page, chart: str, category: str) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for rect in await page.locator(f'svg#{chart} rect[data-category="{category}"]').all():
+        found[await rect.get_attribute("data-series") or ""] = float(await rect.get_attribute("data-value") or "nan")
+    return found
+
+
 async def test_the_mi_charts_show_the_mi_apis_numbers(
     ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded, tmp_path: Path
 ) -> None:
-    period = datetime.now(ZoneInfo("Europe/London")).strftime("%Y-%m")
+    now = datetime.now(ZoneInfo("Europe/London"))
+    period = now.strftime("%Y-%m")
+    first = months_ending(now.date(), 6)[0]  # the page's default span
+    # Line 4 is Lily's: its earlier challenge (if that test ran first) is resolved, so another may be raised.
+    achievement_id = await _achievement_of_line(portal_system, uploaded.sample_100.batch_id, 4)
+    await _raise_challenge(portal_system, achievement_id, "The level is wrong.")
+
     async with await portal_system.client("reporting", f"ao:{SAMPLE_AO}") as reporting:
 
-        async def both_reports() -> tuple[dict[str, Any], dict[str, Any]] | None:
-            submissions = (await reporting.get("/v1/reports/submissions", params={"period": period})).json()["items"]
-            timeliness = (await reporting.get("/v1/reports/timeliness", params={"period": period})).json()["items"]
-            # The sample batches (completed, one with rejections, one with a results-issued date) are counted.
-            if (
-                submissions
-                and submissions[0]["batches_completed"] >= 2
-                and timeliness
-                and timeliness[0]["batches_measured"]
-            ):
-                return submissions[0], timeliness[0]
-            return None
+        async def reports() -> dict[str, Any]:
+            found = {}
+            for name in ("submissions", "timeliness"):
+                items = (await reporting.get(f"/v1/reports/{name}", params={"period": period})).json()["items"]
+                found[name] = items[0] if items else {}
+            for name in ("plr-timeliness", "rejections", "challenges"):
+                found[name] = (await reporting.get(f"/v1/reports/{name}", params={"from": first, "to": period})).json()[
+                    "items"
+                ]
+            return found
 
-        submitted, timely = await eventually(both_reports, within=60, what="the MI of the sample batches")
-        await ao_page.goto(f"{portal_system.url}/mi")
-        # Compare with what the API says after the page was drawn: a batch counted in between would differ.
-        assert await both_reports() == (submitted, timely)
+        def complete(found: dict[str, Any]) -> bool:
+            # The sample batches (completed, one with rejections, one with a results-issued date) are counted,
+            # their results are on the PLR, and the challenge just raised is counted.
+            return bool(
+                found["submissions"].get("batches_completed", 0) >= 2
+                and found["timeliness"].get("batches_measured")
+                and sum(row["batches_measured"] for row in found["plr-timeliness"])
+                and found["rejections"]
+                and sum(row["raised"] for row in found["challenges"])
+            )
 
+        async def drawn_while_unchanged(path: str) -> dict[str, Any] | None:
+            before = await reports()
+            if not complete(before):
+                return None
+            await ao_page.goto(f"{portal_system.url}{path}")
+            # Compare with what the API says after the page was drawn: a batch counted in between would differ.
+            return before if await reports() == before else None
+
+        shown = await eventually(lambda: drawn_while_unchanged("/mi"), within=90, what="the MI of the sample batches")
+
+    submitted, timely = shown["submissions"], shown["timeliness"]
     assert await _bar(ao_page, "chart-batches", "Completed", period) == submitted["batches_completed"]
     assert await _bar(ao_page, "chart-batches", "Failed", period) == submitted["batches_failed"]
     assert await _bar(ao_page, "chart-records", "Accepted", period) == submitted["records_accepted"]
@@ -265,6 +295,46 @@ async def test_the_mi_charts_show_the_mi_apis_numbers(
     within = "Within 10 working days"
     assert await _bar(ao_page, "chart-timeliness", within, period) == timely["batches_within_10_working_days"]
 
+    (this_month,) = [row for row in shown["rejections"] if row["period"] == period]
+    by_code = {part["code"]: part["records"] for part in this_month["by_code"]}
+    month_bars = await _bars_of(ao_page, "chart-rejections-by-month", period)
+    charted = (
+        set(by_code) if len(by_code) <= 5 else {*sorted(by_code, key=lambda c: (-by_code[c], c))[:5], "Other codes"}
+    )
+    assert set(month_bars) == charted
+    assert sum(month_bars.values()) == sum(by_code.values())
+    assert all(by_code[code] == value for code, value in month_bars.items() if code != "Other codes")
+
+    plr_timely = shown["plr-timeliness"]
+    all_types = await _bars_of(ao_page, "chart-plr-timeliness", "All types")
+    assert all_types == {
+        "Batches measured": sum(row["batches_measured"] for row in plr_timely),
+        within: sum(row["batches_within_10_working_days"] for row in plr_timely),
+    }
+    types = {part["qualification_type"] for row in plr_timely for part in row["by_qualification_type"]}
+    for qualification_type in types:
+        parts = [
+            part
+            for row in plr_timely
+            for part in row["by_qualification_type"]
+            if part["qualification_type"] == qualification_type
+        ]
+        assert await _bars_of(ao_page, "chart-plr-timeliness", qualification_type) == {
+            "Batches measured": sum(part["batches_measured"] for part in parts),
+            within: sum(part["batches_within_10_working_days"] for part in parts),
+        }
+
+    (challenged,) = [row for row in shown["challenges"] if row["period"] == period]
+    assert await _bars_of(ao_page, "chart-challenges", period) == {
+        "Raised": challenged["raised"],
+        "Resolved": challenged["resolved"],
+        "Still open": challenged["still_open"],
+    }
+    assert await _bars_of(ao_page, "chart-challenge-days", period) == {
+        "Median": challenged["median_working_days_to_resolve"],
+        "Slowest": challenged["worst_working_days_to_resolve"],
+    }
+
     async with ao_page.expect_download() as download_info:
         await ao_page.get_by_role("link", name="Download “Records per month” as CSV").click()
     rows = list(csv.reader(io.StringIO(read_file(await (await download_info.value).path()).decode())))
@@ -273,6 +343,21 @@ async def test_the_mi_charts_show_the_mi_apis_numbers(
     screenshot = tmp_path / "portal-mi.png"
     await ao_page.screenshot(path=screenshot, full_page=True)
     keep_screenshot(screenshot)
+
+    async with await portal_system.client("reporting", f"ao:{SAMPLE_AO}") as reporting:
+
+        async def card_while_unchanged() -> dict[str, Any] | None:
+            params = {"from": period, "to": period}
+            before = (await reporting.get("/v1/reports/plr-timeliness", params=params)).json()["items"]
+            await ao_page.goto(f"{portal_system.url}/")
+            after = (await reporting.get("/v1/reports/plr-timeliness", params=params)).json()["items"]
+            return before[0] if before and before == after else None
+
+        on_record = await eventually(card_while_unchanged, within=30, what="the dashboard's timeliness card")
+    await expect(ao_page.locator("[data-figure=timeliness]")).to_have_text(
+        f"{on_record['batches_within_10_working_days']} of {on_record['batches_measured']}"
+    )
+    await expect(ao_page.get_by_role("heading", name="On learners' records within 10 working days")).to_be_visible()
 
 
 async def test_an_ao_user_cannot_open_another_aos_batch_by_its_address(
@@ -344,6 +429,7 @@ async def test_no_page_has_a_serious_accessibility_violation(
         "/challenges",
         "/contact",
         "/mi",
+        "/mi?months=24",
         "/no-such-page",
     ):
         await ao_page.goto(f"{url}{path}")

@@ -263,3 +263,11 @@ class ServiceCalls:
             "GET", "reporting", f"/v1/reports/{report}", params={"period": period}
         )
         return result
+
+    async def report_range(self, report: str, first: str, last: str) -> list[dict[str, Any]]:
+        """The items of a report taking a range of months (`from`, `to`, both included)."""
+        result: dict[str, Any] = await self._json(
+            "GET", "reporting", f"/v1/reports/{report}", params={"from": first, "to": last}
+        )
+        items: list[dict[str, Any]] = result["items"]
+        return items

@@ -1,7 +1,8 @@
 """Bar charts as SVG, built on the server: no script, readable at a glance, each paired with a table.
 
-Pure: numbers in, markup out. Every bar carries its number as `data-value` and as a visible label, so
-what a person reads and what a test compares are the same figures.
+Pure: numbers in, markup out. Every bar carries its number as `data-value` and, where the bar is wide
+enough for it, as a visible label; the table beside the chart shows every figure. What a person reads
+and what a test compares are the same figures.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ _RIGHT = 16
 _TOP = 32
 _BOTTOM = 44
 _PLOT_HEIGHT = 220
+_LEGEND_LINE = 20
+_VALUE_CHARACTER_WIDTH = 7.0
+_LABEL_CHARACTER_WIDTH = 6.5
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class Chart:
     series: tuple[Series, ...]
     unit: str = ""
     horizontal: bool = False
+    category_label: str = "Month"
+    empty: str = "Nothing to show for these months"
 
     def __post_init__(self) -> None:
         for series in self.series:
@@ -68,14 +74,30 @@ def _text(x: float, y: float, content: str, anchor: str = "middle", css: str = "
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" class="{css}">{escape(content)}</text>'
 
 
+def _legend_positions(series: Sequence[Series]) -> list[tuple[float, int]]:
+    """Each key's x and line: keys run left to right and wrap before the right edge."""
+    positions = []
+    x, line = float(_LEFT), 0
+    for item in series:
+        width = 24 + 8 * len(item.name)
+        if x > _LEFT and x + width > _WIDTH - _RIGHT:
+            x, line = float(_LEFT), line + 1
+        positions.append((x, line))
+        x += width
+    return positions
+
+
+def _legend_lines(series: Sequence[Series]) -> int:
+    return 1 + max((line for _, line in _legend_positions(series)), default=0)
+
+
 def _legend(series: Sequence[Series], y: float) -> list[str]:
     parts = []
-    x = float(_LEFT)
-    for index, item in enumerate(series):
+    for index, (item, (x, line)) in enumerate(zip(series, _legend_positions(series), strict=True)):
         colour = PALETTE[index % len(PALETTE)]
-        parts.append(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" fill="{colour}"/>')
-        parts.append(_text(x + 16, y, item.name, "start"))
-        x += 24 + 8 * len(item.name)
+        key_y = y + _LEGEND_LINE * line
+        parts.append(f'<rect x="{x:.1f}" y="{key_y - 10:.1f}" width="12" height="12" fill="{colour}"/>')
+        parts.append(_text(x + 16, key_y, item.name, "start"))
     return parts
 
 
@@ -83,7 +105,7 @@ def vertical_bars(chart: Chart) -> Markup:
     """Grouped columns: one group per category (a month, say), one column per series."""
     values = [value for series in chart.series for value in series.values]
     top = nice_maximum(max(values, default=0))
-    height = _TOP + _PLOT_HEIGHT + _BOTTOM + 24
+    height = _TOP + _PLOT_HEIGHT + _BOTTOM + 4 + _LEGEND_LINE * _legend_lines(chart.series)
     plot_width = _WIDTH - _LEFT - _RIGHT
     group_width = plot_width / max(len(chart.categories), 1)
     bar_width = min(40.0, (group_width - 12) / max(len(chart.series), 1))
@@ -104,7 +126,8 @@ def vertical_bars(chart: Chart) -> Markup:
             x = start + bar_width * series_index
             y = base_y - bar_height
             parts.append(_bar(chart, series_index, series, category, value, x, y, bar_width - 2, bar_height))
-            parts.append(_text(x + (bar_width - 2) / 2, y - 4, _number(value), css="chart-value"))
+            if len(_number(value)) * _VALUE_CHARACTER_WIDTH <= bar_width + 4:
+                parts.append(_text(x + (bar_width - 2) / 2, y - 4, _number(value), css="chart-value"))
         parts.append(_text(group_x + group_width / 2, base_y + 18, category, css="chart-axis"))
     parts.extend(_legend(chart.series, base_y + 40))
     parts.append("</svg>")
@@ -116,9 +139,11 @@ def horizontal_bars(chart: Chart) -> Markup:
     values = [value for series in chart.series for value in series.values]
     top = nice_maximum(max(values, default=0))
     row = 26.0
-    label_width = 90.0
+    longest = max((len(category) for category in chart.categories), default=0)
+    label_width = min(260.0, max(90.0, _LABEL_CHARACTER_WIDTH * longest + 16))
     rows = max(len(chart.categories), 1) * len(chart.series)
-    height = _TOP + row * rows + 40
+    legend = _legend_lines(chart.series) if len(chart.series) > 1 else 0
+    height = _TOP + row * rows + 40 + _LEGEND_LINE * legend
     plot_width = _WIDTH - label_width - _RIGHT - 60
     parts = _open(chart, height)
     y = float(_TOP)
@@ -126,12 +151,15 @@ def horizontal_bars(chart: Chart) -> Markup:
         for series_index, series in enumerate(chart.series):
             value = series.values[category_index]
             width = plot_width * value / top
-            parts.append(_text(label_width - 8, y + row / 2 + 4, category, "end", "chart-axis"))
+            if series_index == 0:
+                parts.append(_text(label_width - 8, y + row / 2 + 4, category, "end", "chart-axis"))
             parts.append(_bar(chart, series_index, series, category, value, label_width, y + 3, width, row - 6))
             parts.append(_text(label_width + width + 6, y + row / 2 + 4, _number(value), "start", "chart-value"))
             y += row
     if not chart.categories:
-        parts.append(_text(_WIDTH / 2, _TOP + 16, "Nothing to show for this period"))
+        parts.append(_text(_WIDTH / 2, _TOP + 16, chart.empty))
+    if legend:
+        parts.extend(_legend(chart.series, _TOP + row * rows + 24))
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in `parts` was escaped as it was built
 

@@ -1,4 +1,5 @@
-"""MI for one AO as charts: submissions and records per month, rejections by code, timeliness.
+"""MI for one AO as charts: submissions and records per month, rejections by code (over the months and
+month by month), timeliness to the decision and to the learner's record, challenges.
 
 Pure: the reporting API's rows in, charts out (each chart is also its table and its CSV).
 """
@@ -16,6 +17,9 @@ from typing import Any
 from portal.charts import Chart, Series, table_rows
 
 TARGET_WORKING_DAYS = 10
+CODES_CHARTED = 5
+OTHER_CODES = "Other codes"
+ALL_TYPES = "All types"
 
 
 def months_ending(today: date, count: int) -> list[str]:
@@ -33,6 +37,9 @@ class MiData:
     periods: Sequence[str]
     submissions: Mapping[str, Sequence[Mapping[str, Any]]]
     timeliness: Mapping[str, Sequence[Mapping[str, Any]]]
+    plr_timeliness: Sequence[Mapping[str, Any]] = ()
+    rejections: Sequence[Mapping[str, Any]] = ()
+    challenges: Sequence[Mapping[str, Any]] = ()
 
     def submitted(self, period: str, name: str) -> int:
         return sum(int(row[name]) for row in self.submissions.get(period, ()))
@@ -46,6 +53,23 @@ class MiData:
             for row in self.submissions.get(period, ()):
                 counts.update({code: int(n) for code, n in row["rejections_by_code"].items()})
         return counts
+
+    def code_records(self, period: str) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for row in self.rejections:
+            if row["period"] == period:
+                counts.update({part["code"]: int(part["records"]) for part in row["by_code"]})
+        return counts
+
+    def challenged(self, period: str, name: str) -> int:
+        return sum(int(row[name]) for row in self.challenges if row["period"] == period)
+
+    def challenge_days(self, period: str, name: str) -> int:
+        """An AO's MI has one row a month; the largest is the honest figure if ever there were more."""
+        return max((int(row[name]) for row in self.challenges if row["period"] == period), default=0)
+
+    def lag_bound_seconds(self) -> int | None:
+        return max((int(row["projection_lag_bound_seconds"]) for row in self.plr_timeliness), default=None)
 
 
 def _span(data: MiData) -> str:
@@ -89,6 +113,28 @@ def rejections_chart(data: MiData) -> Chart:
         tuple(code for code, _ in counts),
         (Series("Records", tuple(float(n) for _, n in counts)),),
         horizontal=True,
+        category_label="Code",
+        empty="No rejections in these months",
+    )
+
+
+def rejections_by_month_chart(data: MiData) -> Chart:
+    periods = tuple(data.periods)
+    per_month = {period: data.code_records(period) for period in periods}
+    totals: Counter[str] = sum(per_month.values(), Counter())
+    charted = [code for code, _ in sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:CODES_CHARTED]]
+    series = [Series(code, tuple(float(per_month[p][code]) for p in periods)) for code in charted]
+    if len(totals) > len(charted):
+        others = tuple(float(sum(n for code, n in per_month[p].items() if code not in charted)) for p in periods)
+        series.append(Series(OTHER_CODES, others))
+    return Chart(
+        "chart-rejections-by-month",
+        "Rejections by code, month by month",
+        f"Records rejected with each of the {CODES_CHARTED} most frequent codes each month, {_span(data)}, the"
+        " rest together as other codes. A record with two codes counts under both; an RSnnn code counts every"
+        " record of the batch it failed.",
+        periods,
+        tuple(series),
     )
 
 
@@ -96,9 +142,10 @@ def timeliness_chart(data: MiData) -> Chart:
     periods = tuple(data.periods)
     return Chart(
         "chart-timeliness",
-        f"Timeliness against {TARGET_WORKING_DAYS} working days",
-        f"Batches with a results-issued date each month, and how many were on learners' records within"
-        f" {TARGET_WORKING_DAYS} working days of it, {_span(data)}.",
+        f"Decided within {TARGET_WORKING_DAYS} working days",
+        f"Batches with a results-issued date each month, and how many were decided within"
+        f" {TARGET_WORKING_DAYS} working days of it, {_span(data)}. Results reach learners' records after the"
+        " decision: see the next chart.",
         periods,
         (
             Series("Batches measured", tuple(float(data.timely(p, "batches_measured")) for p in periods)),
@@ -110,11 +157,83 @@ def timeliness_chart(data: MiData) -> Chart:
     )
 
 
+def _lag_note(data: MiData) -> str:
+    seconds = data.lag_bound_seconds()
+    if seconds is None:
+        return ""
+    return (
+        " A result counts as on the record when it reached the PLR's log, plus up to"
+        f" {-(-seconds // 60)} minutes for the record to show it."
+    )
+
+
+def plr_timeliness_chart(data: MiData) -> Chart:
+    measured: Counter[str] = Counter()
+    within: Counter[str] = Counter()
+    for row in data.plr_timeliness:
+        measured[ALL_TYPES] += int(row["batches_measured"])
+        within[ALL_TYPES] += int(row["batches_within_10_working_days"])
+        for part in row["by_qualification_type"]:
+            measured[part["qualification_type"]] += int(part["batches_measured"])
+            within[part["qualification_type"]] += int(part["batches_within_10_working_days"])
+    types = [name for name in measured if name != ALL_TYPES]
+    categories = ((ALL_TYPES,) if measured else ()) + tuple(sorted(types, key=lambda name: (-measured[name], name)))
+    return Chart(
+        "chart-plr-timeliness",
+        f"On learners' records within {TARGET_WORKING_DAYS} working days",
+        f"Batches decided {_span(data)} with a results-issued date, and how many had their results on learners'"
+        f" records within {TARGET_WORKING_DAYS} working days of it, by qualification type; a batch counts once"
+        f" under each type it carried.{_lag_note(data)}",
+        categories,
+        (
+            Series("Batches measured", tuple(float(measured[name]) for name in categories)),
+            Series(f"Within {TARGET_WORKING_DAYS} working days", tuple(float(within[name]) for name in categories)),
+        ),
+        horizontal=True,
+        category_label="Qualification type",
+        empty="No batch with a results-issued date reached learners' records in these months",
+    )
+
+
+def challenges_chart(data: MiData) -> Chart:
+    periods = tuple(data.periods)
+    return Chart(
+        "chart-challenges",
+        "Challenges per month",
+        f"Challenges raised each month, {_span(data)}, and how many of them are resolved and still open.",
+        periods,
+        tuple(
+            Series(name, tuple(float(data.challenged(p, field)) for p in periods))
+            for name, field in (("Raised", "raised"), ("Resolved", "resolved"), ("Still open", "still_open"))
+        ),
+    )
+
+
+def challenge_days_chart(data: MiData) -> Chart:
+    periods = tuple(data.periods)
+    return Chart(
+        "chart-challenge-days",
+        "Working days to resolve a challenge",
+        f"Of the challenges raised each month, {_span(data)}, and resolved so far: the median and the slowest"
+        " number of working days from raised to resolved (0 when none is resolved).",
+        periods,
+        (
+            Series("Median", tuple(float(data.challenge_days(p, "median_working_days_to_resolve")) for p in periods)),
+            Series("Slowest", tuple(float(data.challenge_days(p, "worst_working_days_to_resolve")) for p in periods)),
+        ),
+        unit=" working days",
+    )
+
+
 CHARTS: dict[str, Callable[[MiData], Chart]] = {
     "batches": batches_chart,
     "records": records_chart,
     "rejections": rejections_chart,
+    "rejections-by-month": rejections_by_month_chart,
     "timeliness": timeliness_chart,
+    "plr-timeliness": plr_timeliness_chart,
+    "challenges": challenges_chart,
+    "challenge-days": challenge_days_chart,
 }
 
 

@@ -97,7 +97,41 @@ def data() -> MiData:
         ],
     }
     timeliness = {"2026-11": [{"batches_measured": 1, "batches_within_10_working_days": 1, "worst_working_days": 3}]}
-    return MiData(["2026-10", "2026-11"], submissions, timeliness)
+    plr_timeliness = [
+        {
+            "period": period,
+            "projection_lag_bound_seconds": 300,
+            "batches_measured": measured,
+            "batches_within_10_working_days": within,
+            "by_qualification_type": [
+                {"qualification_type": name, "batches_measured": m, "batches_within_10_working_days": w}
+                for name, m, w in types
+            ],
+        }
+        for period, measured, within, types in (
+            ("2026-10", 3, 2, [("GCSE (9 to 1)", 2, 2), ("Vocationally-Related Qualification", 2, 1)]),
+            ("2026-11", 1, 0, [("Vocationally-Related Qualification", 1, 0)]),
+        )
+    ]
+    rejections = [
+        {"period": "2026-10", "by_code": [{"code": "RV001", "batches": 1, "records": 40}]},
+        {
+            "period": "2026-11",
+            "by_code": [{"code": f"RV00{n}", "batches": 1, "records": n} for n in range(2, 8)]
+            + [{"code": "RS005", "batches": 1, "records": 3}],
+        },
+    ]
+    challenges = [
+        {
+            "period": "2026-10",
+            "raised": 4,
+            "resolved": 3,
+            "still_open": 1,
+            "median_working_days_to_resolve": 2,
+            "worst_working_days_to_resolve": 9,
+        }
+    ]
+    return MiData(["2026-10", "2026-11"], submissions, timeliness, plr_timeliness, rejections, challenges)
 
 
 def test_the_charts_hold_the_reports_numbers() -> None:
@@ -108,6 +142,43 @@ def test_the_charts_hold_the_reports_numbers() -> None:
     assert table_rows(charts["timeliness"]) == [("2026-10", (0.0, 0.0)), ("2026-11", (1.0, 1.0))]
 
 
+def test_rejections_month_by_month_chart_the_five_most_frequent_codes_and_the_rest_together() -> None:
+    chart = CHARTS["rejections-by-month"](data())
+    assert [series.name for series in chart.series] == ["RV001", "RV007", "RV006", "RV005", "RV004", "Other codes"]
+    assert table_rows(chart) == [
+        ("2026-10", (40.0, 0.0, 0.0, 0.0, 0.0, 0.0)),
+        ("2026-11", (0.0, 7.0, 6.0, 5.0, 4.0, 3.0 + 3.0 + 2.0)),
+    ]
+
+
+def test_timeliness_to_the_record_counts_all_types_then_each_type_over_the_months() -> None:
+    chart = CHARTS["plr-timeliness"](data())
+    assert table_rows(chart) == [
+        ("All types", (4.0, 2.0)),
+        ("Vocationally-Related Qualification", (3.0, 1.0)),
+        ("GCSE (9 to 1)", (2.0, 2.0)),
+    ]
+    assert chart.category_label == "Qualification type"
+    assert "plus up to 5 minutes" in chart.description
+
+
+def test_challenges_per_month_and_the_days_they_took_to_resolve() -> None:
+    assert table_rows(CHARTS["challenges"](data())) == [("2026-10", (4.0, 3.0, 1.0)), ("2026-11", (0.0, 0.0, 0.0))]
+    assert table_rows(CHARTS["challenge-days"](data())) == [("2026-10", (2.0, 9.0)), ("2026-11", (0.0, 0.0))]
+
+
+def test_a_long_legend_wraps_inside_the_chart() -> None:
+    names = [f"A rather long series name {n}" for n in range(6)]
+    chart = Chart("c", "t", "d", ("2026-10",), tuple(Series(name, (float(n),)) for n, name in enumerate(names)))
+    root = ElementTree.fromstring(svg(chart))
+    width, height = (float(n) for n in (root.get("viewBox") or "").split()[2:])
+    keys = [rect for rect in root.iter(f"{SVG}rect") if rect.get("data-value") is None]
+    assert len(keys) == 6
+    assert all(float(key.get("x", "0")) + 200 < width for key in keys)
+    assert all(float(key.get("y", "0")) + 12 <= height for key in keys)
+    assert len({key.get("y") for key in keys}) > 1
+
+
 def test_each_chart_downloads_as_the_csv_of_its_table() -> None:
     text = chart_csv(CHARTS["records"](data()))
     assert text.splitlines() == ["Category,Accepted,Rejected", "2026-10,150,60", "2026-11,100,5"]
@@ -115,4 +186,5 @@ def test_each_chart_downloads_as_the_csv_of_its_table() -> None:
 
 def test_no_rejections_draw_an_empty_chart_that_says_so() -> None:
     empty = MiData(["2026-11"], {}, {})
-    assert re.search(r"Nothing to show", str(svg(CHARTS["rejections"](empty))))
+    assert re.search(r"No rejections in these months", str(svg(CHARTS["rejections"](empty))))
+    assert re.search(r"No batch with a results-issued date", str(svg(CHARTS["plr-timeliness"](empty))))

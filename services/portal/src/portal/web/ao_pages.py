@@ -266,7 +266,15 @@ async def _mi_data(request: Request, user: Any, months: int) -> MiData:
     for period in periods:
         submissions[period] = (await service.report("submissions", period))["items"]
         timeliness[period] = (await service.report("timeliness", period))["items"]
-    return MiData(periods, submissions, timeliness)
+    first, last = periods[0], periods[-1]
+    return MiData(
+        periods,
+        submissions,
+        timeliness,
+        plr_timeliness=await service.report_range("plr-timeliness", first, last),
+        rejections=await service.report_range("rejections", first, last),
+        challenges=await service.report_range("challenges", first, last),
+    )
 
 
 @router.get("/mi")

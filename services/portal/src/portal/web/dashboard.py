@@ -1,4 +1,4 @@
-"""An AO user's landing page: recent batches, open challenges, this month's timeliness."""
+"""An AO user's landing page: recent batches, open challenges, this month's timeliness to learners' records."""
 
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ async def dashboard(request: Request, user: AoUser) -> HTMLResponse:
     period = datetime.now(UK).strftime("%Y-%m")
     batches = (await service.batches(page=1, page_size=8))["items"]
     open_challenges = [c for c in await service.challenges() if c["state"] in OPEN_STATES]
-    timeliness = None
     try:
-        items = (await service.report("timeliness", period))["items"]
+        items = await service.report_range("plr-timeliness", period, period)
         timeliness = items[0] if items else None
     except ServiceError:
         timeliness = None
