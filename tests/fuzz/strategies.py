@@ -83,16 +83,15 @@ class Case:
 
 
 @st.composite
-def field_value(draw: st.DrawFn, plausible: str) -> Any:
-    choice = draw(st.integers(0, 999))
-    if choice < 600:
-        return plausible
-    if choice < 750:
+def poisoned(draw: st.DrawFn, plausible: str) -> Any:
+    """What replaces a plausible value: it with poison inside, poison alone, any text, or a wrong type."""
+    choice = draw(st.integers(0, 9))
+    if choice < 4:
         position = draw(st.integers(0, len(plausible)))
         return plausible[:position] + draw(nasty_text) + plausible[position:]
-    if choice < 880:
+    if choice < 7:
         return draw(nasty_text)
-    if choice < 940:
+    if choice < 8:
         return draw(st.one_of(st.text(max_size=30), st.just("")))
     # a value of the wrong type (only JSON can say so; the other formats print it)
     return draw(
@@ -111,19 +110,21 @@ def field_value(draw: st.DrawFn, plausible: str) -> Any:
 def batch_values(
     draw: st.DrawFn, ao_id: str, learners: list[dict[str, str]], qualification: str, grade: str, huge_fields: bool
 ) -> dict[str, Any]:
-    records = draw(st.integers(0, 6))
-    header = plausible_values(ao_id, learners[0], qualification, grade)
-    values: dict[str, Any] = {"header": {h: draw(field_value(header[h])) for h in HEADINGS}, "records": []}
-    for index in range(records):
+    """A plausible batch with a few of its fields poisoned (none, sometimes), so that many cases get past
+    the header and carry their poison on to validation and the services behind it."""
+    values: dict[str, Any] = {"header": plausible_values(ao_id, learners[0], qualification, grade), "records": []}
+    values["header"] = {heading: values["header"][heading] for heading in HEADINGS}
+    for index in range(draw(st.integers(0, 6))):
         plausible = plausible_values(ao_id, learners[draw(st.integers(0, len(learners) - 1))], qualification, grade)
         plausible["MISIdentifier"] = f"FZ-{index}"
-        values["records"].append({h: draw(field_value(plausible[h])) for h in RECORD_HEADINGS})
+        values["records"].append({heading: plausible[heading] for heading in RECORD_HEADINGS})
+    places = [values["header"], *values["records"]]
+    for _ in range(draw(st.integers(0, 4))):
+        fields = draw(st.sampled_from(places))
+        name = draw(st.sampled_from(sorted(fields)))
+        fields[name] = draw(poisoned(str(fields[name])))
     if huge_fields and draw(st.integers(0, 19)) == 0:  # one huge field, in the header or in a record
-        fields = (
-            values["header"]
-            if not values["records"] or draw(st.booleans())
-            else draw(st.sampled_from(values["records"]))
-        )
+        fields = draw(st.sampled_from(places))
         fields[draw(st.sampled_from(sorted(fields)))] = draw(huge_text())
     return values
 
