@@ -58,7 +58,7 @@ def make_producer(bootstrap_servers: str, *, transactional_id: str | None = None
         "linger_ms": 5,
         "max_batch_size": 1_048_576,
         "max_request_size": MAX_MESSAGE_BYTES,
-        "compression_type": "gzip",
+        "compression_type": "zstd",  # a tenth of gzip's CPU per batch, and smaller; the log is kept forever
         "request_timeout_ms": 15_000,
         **connection_options(),
     }
