@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.integration.conftest import SystemUnderTest
-from tests.support.learners import learners_csv, new_learner
+from tests.support.learners import learners_csv, new_learner, random_uln
 
 from lrs_domain.formats import BatchFormat, ParsedBatch, parse_batch, write_batch
 
@@ -182,3 +182,35 @@ async def test_no_traceback_for_a_missing_file_or_a_refused_connection(system: S
     assert refused.returncode == UNREACHABLE
     assert refused.stderr.startswith("lrs: cannot reach")
     assert "Traceback" not in refused.stderr
+
+
+async def test_an_operator_links_a_provider_who_may_then_change_sharing(
+    system: SystemUnderTest, tmp_path: Path
+) -> None:
+    learner = new_learner()
+    await _register(system, tmp_path, [learner])
+    ukprn = f"{int(learner['uln']) % 10**8:08d}"
+    provider = f"provider:{ukprn}"
+
+    async def change_sharing() -> int:
+        async with await system.client("validation", provider) as client:
+            response = await client.post(f"/v1/learners/{learner['uln']}/sharing", json={"ability_to_share": 2})
+        return response.status_code
+
+    assert await change_sharing() == 403
+    linked = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", ukprn)
+    assert (linked.returncode, linked.stderr) == (OK, "")
+    assert linked.stdout.strip() == f"provider {ukprn} linked: it may now change the learner's ability to share"
+    assert await change_sharing() == 204
+    again = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", ukprn)
+    assert again.returncode == OK, again.stderr
+
+    unknown = await _lrs(system, "operator:tests", "learners", "link", random_uln(), "--ukprn", ukprn)
+    assert unknown.returncode == FAILED
+    assert unknown.stderr.startswith("lrs: HTTP 404")
+    not_an_operator = await _lrs(system, provider, "learners", "link", learner["uln"], "--ukprn", ukprn)
+    assert not_an_operator.returncode == FAILED
+    assert not_an_operator.stderr.startswith("lrs: HTTP 403")
+    malformed = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", "123")
+    assert malformed.returncode == USAGE
+    assert "a UKPRN is 8 digits" in malformed.stderr

@@ -1,9 +1,10 @@
-"""Operator commands: credentials (straight to the identity tables), reference data and learners."""
+"""Operator commands: credentials (straight to the identity tables), reference data and learners (import, link)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -69,6 +70,12 @@ def import_learners(connection: Connection, file: str) -> str:
     return f"registered {result['registered']} learners"
 
 
+def link_provider(connection: Connection, uln: str, ukprn: str) -> str:
+    with connection.client("validation") as client:
+        expect_ok(client.post(f"/v1/learners/{uln}/providers", json={"ukprn": ukprn}))
+    return f"provider {ukprn} linked: it may now change the learner's ability to share"
+
+
 class CredentialAction(StrEnum):
     CREATE = "create"
     ROTATE = "rotate"
@@ -115,3 +122,19 @@ def import_learners_command(
 ) -> None:
     """Register learners from a CSV file."""
     print_text(import_learners(connection(ctx), str(file)))
+
+
+def _eight_digits(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{8}", value):
+        raise typer.BadParameter("a UKPRN is 8 digits, like 10004567")
+    return value
+
+
+@learners_app.command("link")
+def link_provider_command(
+    ctx: typer.Context,
+    uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
+    ukprn: Annotated[str, typer.Option(help="The provider's UKPRN (8 digits).", callback=_eight_digits)],
+) -> None:
+    """Link a provider to a learner, so that it may change the learner's ability to share (decision 0032)."""
+    print_text(link_provider(connection(ctx), uln, ukprn))
