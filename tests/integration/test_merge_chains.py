@@ -69,6 +69,23 @@ async def test_a_chain_of_merges_keeps_one_achievement_whichever_uln_a_record_na
     assert [(event["id"], event["uln"], event["grade"]) for event in events] == [(achievement_id, a["uln"], "A")]
 
 
+async def test_the_registry_refuses_a_merge_that_would_make_a_cycle(system: SystemUnderTest) -> None:
+    a, b, c, d = (new_learner() for _ in range(4))
+    await register(system, [a, b, c, d])
+    await _merge(system, b, a)
+    await _merge(system, c, b)  # a -> b -> c
+
+    async with await system.client("validation", "operator:tests") as client:
+        for master, merged_learner in ((a, c), (b, c), (a, b)):
+            response = await client.post(
+                f"/v1/learners/{master['uln']}/merge", json={"merged_uln": merged_learner["uln"]}
+            )
+            assert response.status_code == 409, response.text
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert response.json()["title"] == "Merge would make a cycle"
+    await _merge(system, a, d)  # into the chain's start: no cycle, accepted
+
+
 async def test_a_merge_cycle_reads_as_one_plr_with_one_master(fresh_database_url: str, kafka_bootstrap: str) -> None:
     prefix = new_prefix()
     await create_topics(kafka_bootstrap, prefix)

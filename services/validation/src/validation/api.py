@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from lrs_contracts.learner import AbilityToShare
+from lrs_domain.merges import LearnerMerges
 from lrs_domain.reference import Learner
 from lrs_platform.identity import CurrentPrincipal, PrincipalKind, require_kind
 from lrs_platform.problems import ProblemError, problem_responses
@@ -242,15 +243,28 @@ async def link_provider(request: Request, principal: CurrentPrincipal, uln: str)
     "/learners/{master_uln}/merge",
     tags=["learner registry"],
     summary="Merge another ULN into this master ULN",
+    description=(
+        "Refused with 409 when the master ULN is already merged, directly or through other ULNs, into the ULN "
+        "to merge: the merge would make a cycle (decision 0031)."
+    ),
     status_code=204,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
     openapi_extra=_json_body(MergeRequest),
 )
 async def merge_learners(request: Request, principal: CurrentPrincipal, master_uln: str) -> None:
     require_kind(principal, PrincipalKind.OPERATOR)
     merge = await _body(request, MergeRequest)
+    store = _store(request)
+    chain = LearnerMerges.of((await store.learners_for([master_uln])).values()).resolve(master_uln).chain
+    if merge.merged_uln in chain[1:]:
+        raise ProblemError(
+            409,
+            "Merge would make a cycle",
+            "The master ULN is already merged, directly or through other ULNs, into the ULN to merge: both"
+            " already belong to one learner, whose records land on the end of that chain.",
+        )
     try:
-        await _store(request).merge(master_uln, merge.merged_uln)
+        await store.merge(master_uln, merge.merged_uln)
     except UnknownLearnerError as error:
         raise ProblemError(404, "Learner not registered", "Both ULNs must be registered and different.") from error
     _wake_outbox(request)
