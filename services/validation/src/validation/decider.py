@@ -32,7 +32,8 @@ from lrs_contracts.envelope import deterministic_id, utc_now
 from lrs_contracts.outcomes import BatchValidationStarted
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
-from lrs_domain.decision import SubmittedBatch, achievement_states_needed, decide_batch
+from lrs_domain.achievements import AchievementState
+from lrs_domain.decision import BatchDecision, SubmittedBatch, achievement_states_needed, decide_batch
 from lrs_domain.reference import ReferenceSnapshot
 from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy, readiness_report
 from lrs_platform.logging import get_logger
@@ -167,17 +168,11 @@ class Decider:
         reference = ReferenceSnapshot(catalogue, organisations, learners)
         needed = achievement_states_needed(batch.records, reference)
         existing = await self._decisions.existing_states(submitted.ao_id, needed)
-        decided_at = utc_now()
-        decision = decide_batch(
-            SubmittedBatch(submitted.batch_id, submitted.ao_id, submitted.header, batch.records, submitted.received_at),
-            reference,
-            existing,
-            today=datetime.now(LONDON).date(),
-        )
+        # Seconds of pure CPU for a large batch: on a thread, so the loop keeps the group's heartbeat going.
+        decision, messages = await asyncio.to_thread(decide_and_write, batch, reference, existing, causation_id)
         RECORDS_DECIDED.labels("accepted").inc(decision.counts.accepted)
         RECORDS_DECIDED.labels("rejected").inc(decision.counts.rejected)
         RECORDS_DECIDED.labels("no_op").inc(decision.counts.no_ops)
-        messages = decision_messages(submitted, decision, causation_id, decided_at)
         return await self._decisions.record(
             submitted.batch_id, submitted.ao_id, decision.failure is not None, messages, decision.new_states
         )
@@ -220,6 +215,24 @@ class Decider:
                 BATCH_SUBMITTED.dead_letters, key=record.key, value=record.value, headers=letter.headers()
             )
             await self._producer.send_offsets_to_transaction({partition: commit_at}, self._group_id)
+
+
+def decide_and_write(
+    batch: AssembledBatch,
+    reference: ReferenceSnapshot,
+    existing: dict[tuple[str, str], list[AchievementState]],
+    causation_id: str,
+) -> tuple[BatchDecision, list[OutgoingMessage]]:
+    """The decision and its messages: pure work, no I/O, so it may run on any thread."""
+    submitted = batch.submitted
+    decided_at = utc_now()
+    decision = decide_batch(
+        SubmittedBatch(submitted.batch_id, submitted.ao_id, submitted.header, batch.records, submitted.received_at),
+        reference,
+        existing,
+        today=datetime.now(LONDON).date(),
+    )
+    return decision, decision_messages(submitted, decision, causation_id, decided_at)
 
 
 async def run_forever(decider: Decider) -> None:

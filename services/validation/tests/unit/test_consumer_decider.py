@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import pytest
 from aiokafka import TopicPartition
 
+import validation.decider
 from lrs_contracts.batch import (
     BatchFormat,
     BatchHeader,
@@ -25,6 +29,9 @@ from lrs_contracts.dead_letters import DeadLetter, Headers
 from lrs_contracts.envelope import Contract
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.topics import BATCH_SUBMITTED
+from lrs_domain.achievements import AchievementState
+from lrs_domain.decision import BatchDecision, decide_batch
+from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner
 from lrs_platform.consumer import RetryPolicy
 from lrs_platform.parking import DeadLetterOffice, Parking
 from validation.decider import Decider
@@ -150,3 +157,55 @@ async def test_a_database_outage_is_waited_out_and_nothing_is_parked() -> None:
     await offer_all(decider(decisions, producer, parked), batch_records(batch_id, first_offset=0))
     assert parked.parked == [] and decisions.published == [batch_id]
     assert producer.transactions[-1][-1] == ("offsets", {PARTITION: 3})
+
+
+@dataclass
+class UndecidedBatches:
+    """No batch decided yet, no stored states; keeps what the decider records."""
+
+    recorded: list[Sequence[OutgoingMessage]] = field(default_factory=list)
+    published: list[uuid.UUID] = field(default_factory=list)
+
+    async def stored(self, batch_id: uuid.UUID) -> StoredDecision | None:
+        return None
+
+    async def existing_states(self, ao_id: str, needed: object) -> dict[tuple[str, str], list[AchievementState]]:
+        return {}
+
+    async def record(
+        self, batch_id: uuid.UUID, ao_id: str, failed: bool, messages: Sequence[OutgoingMessage], states: object
+    ) -> StoredDecision:
+        self.recorded.append(messages)
+        return StoredDecision(batch_id, failed, tuple(messages), False)
+
+    async def mark_published(self, batch_id: uuid.UUID) -> None:
+        self.published.append(batch_id)
+
+
+class EmptyReference:
+    async def current(self) -> tuple[Catalogue, dict[str, AwardingOrganisation]]:
+        return Catalogue(), {}
+
+    async def learners_for(self, ulns: Iterable[str]) -> dict[str, Learner]:
+        return {}
+
+
+async def test_the_event_loop_runs_while_a_batch_is_decided(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large batch is seconds of CPU: on the loop it would starve the consumer group's heartbeat."""
+    loop, loop_ran, loop_ran_while_deciding = asyncio.get_running_loop(), threading.Event(), []
+
+    def decide_once_the_loop_has_run(*args: Any, **kwargs: Any) -> BatchDecision:
+        loop.call_soon_threadsafe(loop_ran.set)
+        loop_ran_while_deciding.append(loop_ran.wait(timeout=20))
+        return decide_batch(*args, **kwargs)
+
+    monkeypatch.setattr(validation.decider, "decide_batch", decide_once_the_loop_has_run)
+    batch_id, producer, decisions = uuid.uuid4(), FakeProducer(), UndecidedBatches()
+    target = Decider(
+        None, producer, "validation", EmptyReference(), decisions, DeadLetterOffice(FakeParked(), no_publisher), NO_WAIT
+    )  # type: ignore[arg-type]
+    await offer_all(target, batch_records(batch_id, first_offset=0))
+
+    assert loop_ran_while_deciding == [True] and decisions.published == [batch_id]
+    [messages] = decisions.recorded
+    assert [topic for topic, _ in producer.transactions[-1][:-1]] == [message.topic for message in messages]
