@@ -26,7 +26,7 @@ from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector import credentials
 from plr_projector.consumer import Runner, Topics
 from plr_projector.credential_keys import CredentialKeyError, CredentialKeys
-from plr_projector.operations import DeadLetters, LogProbe, OperationError, Rebuilds, Replays
+from plr_projector.operations import DeadLetters, LogProbe, OperationError, Rebuilds, Refusal, Replays
 from plr_projector.projection import PLR_TOPIC, PROJECTED_TOPICS
 from plr_projector.store import ReadModel, TopicPartition
 from plr_projector.views import AccessDenied, Audience, audience_for, learning_events
@@ -74,8 +74,11 @@ def _require_operator(principal: Principal) -> None:
         raise _forbidden("Only operators may use the admin API.")
 
 
+_REFUSAL_STATUS = {Refusal.NOTHING_TO_DO: 404, Refusal.NOT_NOW: 409, Refusal.INVALID: 422}
+
+
 def _operation_problem(error: OperationError) -> ProblemError:
-    return ProblemError(error.status, error.title, error.detail)
+    return ProblemError(_REFUSAL_STATUS[error.refusal], error.title, error.detail)
 
 
 # --- read your writes --------------------------------------------------------------------------

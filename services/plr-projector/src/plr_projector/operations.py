@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
@@ -59,12 +60,18 @@ from plr_projector.store import (
 _log = get_logger("plr_projector.operations")
 
 
-class OperationError(Exception):
-    """An operator request that cannot be carried out now; `status` is the HTTP status to answer."""
+class Refusal(StrEnum):
+    NOTHING_TO_DO = "nothing to do"  # nothing to act on
+    NOT_NOW = "not now"  # another operation, or the state of this one, is in the way
+    INVALID = "invalid"  # the request itself cannot be carried out
 
-    def __init__(self, status: int, title: str, detail: str) -> None:
+
+class OperationError(Exception):
+    """An operator request that cannot be carried out; the HTTP edge answers it by its `refusal`."""
+
+    def __init__(self, refusal: Refusal, title: str, detail: str) -> None:
         super().__init__(detail)
-        self.status = status
+        self.refusal = refusal
         self.title = title
         self.detail = detail
 
@@ -202,12 +209,14 @@ async def drain_stream(
     async with runner.pool.acquire() as connection, connection.transaction():
         rows = await runner.model.parked(connection, key=key, topic=topic, limit=1_000_000)
         if not rows:
-            raise OperationError(404, "Nothing parked", "No parked events for this learner.")
+            raise OperationError(Refusal.NOTHING_TO_DO, "Nothing parked", "No parked events for this learner.")
         streams: dict[str, list[ParkedRow]] = {}
         for row in rows:
             streams.setdefault(row.topic, []).append(row)
         if replacement is not None and len(streams) > 1:
-            raise OperationError(409, "Ambiguous replacement", "Events are parked on several topics: name the topic.")
+            raise OperationError(
+                Refusal.NOT_NOW, "Ambiguous replacement", "Events are parked on several topics: name the topic."
+            )
         for stream_topic, stream_rows in streams.items():
             head = stream_rows[0]
             if record and (skip or replacement is not None):
@@ -391,7 +400,7 @@ class Rebuilds:
 
     async def start(self, operator: str, workers: int | None = None) -> dict[str, Any]:
         if self.job is not None:
-            raise OperationError(409, "Rebuild running", f"Rebuild {self.job.rebuild_id} is not finished.")
+            raise OperationError(Refusal.NOT_NOW, "Rebuild running", f"Rebuild {self.job.rebuild_id} is not finished.")
         rebuild_id = int(
             await self.pool.fetchval(f"SELECT coalesce(max(rebuild_id), 0) + 1 FROM {OPS_SCHEMA}.rebuilds")
         )
@@ -614,10 +623,12 @@ class Rebuilds:
     def _require(self, *states: str) -> RebuildJob:
         self.status()
         if self.job is None:
-            raise OperationError(409, "No rebuild", "Start a rebuild first.")
+            raise OperationError(Refusal.NOT_NOW, "No rebuild", "Start a rebuild first.")
         if self.job.state not in states:
             raise OperationError(
-                409, "Rebuild not ready", f"The rebuild is {self.job.state}; this needs {' or '.join(states)}."
+                Refusal.NOT_NOW,
+                "Rebuild not ready",
+                f"The rebuild is {self.job.state}; this needs {' or '.join(states)}.",
             )
         return self.job
 
@@ -679,7 +690,7 @@ class Rebuilds:
     async def abandon(self, operator: str) -> dict[str, Any]:
         job = self.job
         if job is None:
-            raise OperationError(409, "No rebuild", "No rebuild is running.")
+            raise OperationError(Refusal.NOT_NOW, "No rebuild", "No rebuild is running.")
         await self._stop_job(job)
         async with self.pool.acquire() as connection:
             await connection.execute(f'DROP SCHEMA IF EXISTS "{job.schema}" CASCADE')
@@ -732,7 +743,9 @@ def parse_replay_from(text: str) -> int | datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
-        raise OperationError(422, "Invalid 'from'", "Give an offset (e.g. 1200) or an ISO-8601 time.") from error
+        raise OperationError(
+            Refusal.INVALID, "Invalid 'from'", "Give an offset (e.g. 1200) or an ISO-8601 time."
+        ) from error
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -750,7 +763,7 @@ class Replays:
 
     async def start(self, from_text: str, operator: str) -> dict[str, Any]:
         if self._task is not None and not self._task.done():
-            raise OperationError(409, "Replay running", "A replay is already running.")
+            raise OperationError(Refusal.NOT_NOW, "Replay running", "A replay is already running.")
         start = parse_replay_from(from_text)
         replay_id = int(
             await self.pool.fetchval(
