@@ -158,7 +158,10 @@ def test_passes_bound_the_plr_events_a_pass_folds() -> None:
     assert passes_for({(PLR_TOPIC, 0): (0, 1_200)}, 1_000) == 2
     messages = [_message(PLR_TOPIC, uln, b"", offset) for offset, uln in enumerate(ULNS * 3)]
     for passes in (1, 2, 3):
-        owners = [[number for number in range(passes) if in_pass(message.topic, message.key, number, passes)] for message in messages]
+        owners = [
+            [number for number in range(passes) if in_pass(message.topic, message.key, number, passes)]
+            for message in messages
+        ]
         assert all(len(found) == 1 for found in owners)  # every record folded in exactly one pass
     learner = _message(LEARNER_TOPIC, ULNS[0], b"", 0)
     assert [in_pass(learner.topic, learner.key, number, 3) for number in range(3)] == [True, False, False]
@@ -198,7 +201,9 @@ def test_passes_together_give_the_rows_of_one_pass() -> None:
     merged = FoldState()
     for number in range(passes):
         state = FoldState()
-        state.fold([decode_message(message) for message in messages if in_pass(message.topic, message.key, number, passes)])
+        state.fold(
+            [decode_message(message) for message in messages if in_pass(message.topic, message.key, number, passes)]
+        )
         for name, rows in _rows(state).items():
             target = _rows(merged)[name]
             assert isinstance(rows, dict | set) and isinstance(target, dict | set)
