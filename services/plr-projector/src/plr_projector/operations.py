@@ -267,7 +267,7 @@ async def drain_stream(
 
 # --- rebuild -----------------------------------------------------------------------------------
 
-WORKER_POLL_SECONDS = 0.5
+WORKER_POLL_SECONDS = 0.2
 WORKER_STARTS = 3  # a local worker that keeps failing fails the rebuild after this many starts
 RESTORED_TOGETHER = 2  # tables made LOGGED and indexed side by side after a bulk load
 
