@@ -1,14 +1,43 @@
-"""Session-wide real infrastructure: one Kafka broker and one PostgreSQL cluster for the test run."""
+"""Session-wide real infrastructure (one Kafka broker, one PostgreSQL cluster for the test run), and the
+scan of every log the run wrote for the test learners' personal data."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
 import asyncpg
 import pytest
+from tests.support import learners, projector
 from tests.support.infra import database_url as provide_database_url
 from tests.support.infra import kafka_bootstrap as provide_kafka_bootstrap
+from tests.support.log_scan import (
+    LOG_DIR_VARIABLE,
+    SAMPLE_LEARNERS,
+    LogScan,
+    PersonalData,
+    prune_old_runs,
+    record_learners_made_by,
+    run_log_dir,
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    chosen = LOG_DIR_VARIABLE in os.environ
+    log_dir = run_log_dir()
+    if not chosen:
+        prune_old_runs(log_dir.parent)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    if config.option.basetemp is None:
+        # tests that start services write their logs under tmp_path: this puts them in the scanned directory
+        config.option.basetemp = str(log_dir / "tmp")
+    known = PersonalData.of_sample_learners(SAMPLE_LEARNERS.read_text(encoding="utf-8"))
+    record_learners_made_by(learners, "new_learner", known)
+    record_learners_made_by(learners, "random_uln", known)
+    record_learners_made_by(projector, "uln_for", known)
+    config.pluginmanager.register(LogScan(log_dir, known), "lrs-log-scan")
 
 
 @pytest.fixture(scope="session")

@@ -65,11 +65,15 @@ def test_masked_ulns_other_numbers_and_words_that_contain_a_name_are_not_hits(pl
     assert scan_directory(planted, _known(), relative_to=planted) == []
 
 
-def test_captured_log_records_are_scanned_but_other_captured_output_is_not() -> None:
+def test_captured_log_records_are_scanned_but_other_output_and_the_tests_own_http_calls_are_not() -> None:
     log_line = json.dumps({"event": "learner_registered", "level": "info", "given_name": "Lily"})
     sections = [
         ("Captured stdout call", f"PLR of Lily McCarthy\n{log_line}\n"),
-        ("Captured log call", "WARNING validation: unknown learner 1000000043\n"),
+        (
+            "Captured log call",
+            "WARNING  validation.api:api.py:12 unknown learner 1000000043\n"
+            'INFO     httpx:_client.py:1740 HTTP Request: GET http://127.0.0.1/v1/learners/1000000043/plr "200"\n',
+        ),
     ]
 
     hits = scan_captured("tests/x.py::test_y", sections, _known())

@@ -34,6 +34,11 @@ RUNS_KEPT = 10
 _TEN_DIGITS = re.compile(r"(?<![0-9])[0-9]{10}(?![0-9])")
 _DATE = re.compile(r"(?<![0-9])[0-9]{4}-[0-9]{2}-[0-9]{2}(?![0-9])")
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+# "INFO     httpx:_client.py:1740 HTTP Request: ...": pytest's format of a captured log record
+_CAPTURED_RECORD = re.compile(r"^[A-Z]+ +([\w.]+):")
+# the tests' own HTTP clients log every URL they call (a learner's PLR URL has the ULN in it): the
+# test is the caller there, not the system
+TEST_CLIENT_LOGGERS = ("httpx", "httpcore")
 
 
 def run_log_dir() -> Path:
@@ -150,13 +155,21 @@ def _is_log_record(line: str) -> bool:
     return isinstance(record, dict) and "event" in record and "level" in record
 
 
+def _is_system_record(line: str) -> bool:
+    logger = _CAPTURED_RECORD.match(line)
+    return logger is None or logger.group(1).split(".")[0] not in TEST_CLIENT_LOGGERS
+
+
 def scan_captured(nodeid: str, sections: Iterable[tuple[str, str]], known: PersonalData) -> list[Hit]:
-    """Log records pytest captured for one test: its 'Captured log' sections, and the JSON log lines
-    among its captured output (other output, a CLI's answer say, is not a log)."""
+    """Log records pytest captured for one test: its 'Captured log' sections (but for the records of
+    the test's own HTTP clients), and the JSON log lines among its captured output (other output, a
+    CLI's answer say, is not a log)."""
     hits: list[Hit] = []
     for title, content in sections:
         lines = content.splitlines()
-        if "log" not in title.lower():
+        if "log" in title.lower():
+            lines = [line if _is_system_record(line) else "" for line in lines]
+        else:
             lines = [line if _is_log_record(line) else "" for line in lines]
         hits.extend(scan_lines(lines, f"{nodeid} [{title}]", known))
     return hits
