@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from lrs_contracts.reporting import (
@@ -86,6 +88,29 @@ def _scope(principal: Principal, ao_id: str | None) -> str | None:
     return ao_id
 
 
+@dataclass(frozen=True)
+class MonthRange:
+    """The months a range report covers and the AO the caller may read (None: every AO)."""
+
+    first: str
+    last: str
+    ao_id: str | None
+
+
+def _month_range(
+    principal: CurrentPrincipal, first: FirstPeriod, last: LastPeriod = None, ao_id: AoFilter = None
+) -> MonthRange:
+    first, last = _months(first, last)
+    return MonthRange(first, last, _scope(principal, ao_id))
+
+
+RangeQuery = Annotated[MonthRange, Depends(_month_range)]
+
+
+def _joined(counts: Mapping[str, int]) -> str:
+    return ";".join(f"{name}={n}" for name, n in counts.items())
+
+
 def _csv(rows: list[dict[str, object]], filename: str) -> Response:
     buffer = io.StringIO()
     if rows:
@@ -104,10 +129,13 @@ def _store(request: Request) -> ReportingStore:
     return store
 
 
+CSV_RESPONSES = {**problem_responses(401, 403, 422), 200: {"content": {"text/csv": {}}}}
+
+
 @router.get(
     "/submissions",
     summary="Batches and records submitted per AO in a month",
-    responses={**problem_responses(401, 403, 422), 200: {"content": {"text/csv": {}}}},
+    responses=CSV_RESPONSES,
     response_model=SubmissionsReport,
 )
 async def submissions(
@@ -118,7 +146,7 @@ async def submissions(
         flat = []
         for row in rows:
             fields = row.model_dump(exclude={"event_type", "rejections_by_code"})
-            fields["rejections_by_code"] = ";".join(f"{code}={n}" for code, n in row.rejections_by_code.items())
+            fields["rejections_by_code"] = _joined(row.rejections_by_code)
             flat.append(fields)
         return _csv(flat, f"lrs-submissions-{period}.csv")
     return SubmissionsReport(period=period, items=rows)
@@ -128,7 +156,7 @@ async def submissions(
     "/timeliness",
     summary="Batches on the PLR within 10 working days of results being issued",
     description="Working days exclude weekends and England-and-Wales bank holidays.",
-    responses={**problem_responses(401, 403, 422), 200: {"content": {"text/csv": {}}}},
+    responses=CSV_RESPONSES,
     response_model=TimelinessReport,
 )
 async def timeliness(
@@ -138,9 +166,6 @@ async def timeliness(
     if format == "csv":
         return _csv([row.model_dump(exclude={"event_type"}) for row in rows], f"lrs-timeliness-{period}.csv")
     return TimelinessReport(period=period, items=rows)
-
-
-RANGE_RESPONSES = {**problem_responses(401, 403, 422), 200: {"content": {"text/csv": {}}}}
 
 
 @router.get(
@@ -153,28 +178,22 @@ RANGE_RESPONSES = {**problem_responses(401, 403, 422), 200: {"content": {"text/c
         "batch counts once overall and once per qualification type it carried. CSV: one row per AO, month and "
         "qualification type, `all` first."
     ),
-    responses=RANGE_RESPONSES,
+    responses=CSV_RESPONSES,
     response_model=PlrTimelinessReport,
 )
 async def plr_timeliness(
-    principal: CurrentPrincipal,
-    request: Request,
-    first: FirstPeriod,
-    last: LastPeriod = None,
-    ao_id: AoFilter = None,
-    format: Format = "json",
+    request: Request, months: RangeQuery, format: Format = "json"
 ) -> PlrTimelinessReport | Response:
-    first, last = _months(first, last)
-    reporting = _store(request)
-    rows = await reporting.plr_timeliness(first, last, _scope(principal, ao_id), request.app.state.projection_lag_bound)
+    lag_bound = request.app.state.projection_lag_bound
+    rows = await _store(request).plr_timeliness(months.first, months.last, months.ao_id, lag_bound)
     if format == "csv":
         flat: list[dict[str, object]] = []
         for row in rows:
             fields = row.model_dump(exclude={"event_type", "by_qualification_type"})
             flat.append({**fields, "qualification_type": "all"})
             flat += [{**fields, **part.model_dump()} for part in row.by_qualification_type]
-        return _csv(flat, f"lrs-plr-timeliness-{first}-{last}.csv")
-    return PlrTimelinessReport(first_period=first, last_period=last, items=rows)
+        return _csv(flat, f"lrs-plr-timeliness-{months.first}-{months.last}.csv")
+    return PlrTimelinessReport(first_period=months.first, last_period=months.last, items=rows)
 
 
 @router.get(
@@ -185,23 +204,15 @@ async def plr_timeliness(
         "rejected records carrying it, RSnnn counts the batches it failed and their records. CSV: one row per "
         "AO, month and code."
     ),
-    responses=RANGE_RESPONSES,
+    responses=CSV_RESPONSES,
     response_model=RejectionsReport,
 )
-async def rejections(
-    principal: CurrentPrincipal,
-    request: Request,
-    first: FirstPeriod,
-    last: LastPeriod = None,
-    ao_id: AoFilter = None,
-    format: Format = "json",
-) -> RejectionsReport | Response:
-    first, last = _months(first, last)
-    rows = await _store(request).rejections(first, last, _scope(principal, ao_id))
+async def rejections(request: Request, months: RangeQuery, format: Format = "json") -> RejectionsReport | Response:
+    rows = await _store(request).rejections(months.first, months.last, months.ao_id)
     if format == "csv":
         flat = [{"ao_id": row.ao_id, "period": row.period, **code.model_dump()} for row in rows for code in row.by_code]
-        return _csv(flat, f"lrs-rejections-{first}-{last}.csv")
-    return RejectionsReport(first_period=first, last_period=last, items=rows)
+        return _csv(flat, f"lrs-rejections-{months.first}-{months.last}.csv")
+    return RejectionsReport(first_period=months.first, last_period=months.last, items=rows)
 
 
 @router.get(
@@ -211,24 +222,16 @@ async def rejections(
         "Per AO and month the challenges were raised in (UK time); working days from raised to resolved exclude "
         "weekends and England-and-Wales bank holidays."
     ),
-    responses=RANGE_RESPONSES,
+    responses=CSV_RESPONSES,
     response_model=ChallengesReport,
 )
-async def challenges(
-    principal: CurrentPrincipal,
-    request: Request,
-    first: FirstPeriod,
-    last: LastPeriod = None,
-    ao_id: AoFilter = None,
-    format: Format = "json",
-) -> ChallengesReport | Response:
-    first, last = _months(first, last)
-    rows = await _store(request).challenges(first, last, _scope(principal, ao_id))
+async def challenges(request: Request, months: RangeQuery, format: Format = "json") -> ChallengesReport | Response:
+    rows = await _store(request).challenges(months.first, months.last, months.ao_id)
     if format == "csv":
         flat = []
         for row in rows:
             fields = row.model_dump(exclude={"event_type", "resolutions"})
-            fields["resolutions"] = ";".join(f"{name}={n}" for name, n in row.resolutions.items())
+            fields["resolutions"] = _joined(row.resolutions)
             flat.append(fields)
-        return _csv(flat, f"lrs-challenges-{first}-{last}.csv")
-    return ChallengesReport(first_period=first, last_period=last, items=rows)
+        return _csv(flat, f"lrs-challenges-{months.first}-{months.last}.csv")
+    return ChallengesReport(first_period=months.first, last_period=months.last, items=rows)

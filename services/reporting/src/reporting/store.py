@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import asyncpg
 
@@ -35,6 +36,8 @@ from reporting.aggregates import (
 )
 
 _CHALLENGE_PERIOD = "to_char(raised_at AT TIME ZONE 'Europe/London', 'YYYY-MM')"
+
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,16 @@ def _fact(row: asyncpg.Record) -> BatchFact:
         working_days=row["working_days"],
         results_issued=row["results_issued"],
     )
+
+
+def _by_month(
+    rows: Iterable[asyncpg.Record], item: Callable[[asyncpg.Record], Item]
+) -> defaultdict[tuple[str, str], list[Item]]:
+    """Rows' items grouped by (AO, period), in the rows' order; a month with no rows reads as no items."""
+    grouped: defaultdict[tuple[str, str], list[Item]] = defaultdict(list)
+    for row in rows:
+        grouped[(row["ao_id"], row["period"])].append(item(row))
+    return grouped
 
 
 class ReportingStore:
@@ -174,11 +187,12 @@ class ReportingStore:
             last,
             ao_id,
         )
-        writes: dict[tuple[str, str], list[PlrWrite]] = defaultdict(list)
-        for row in rows:
-            writes[(row["ao_id"], row["period"])].append(
-                PlrWrite(row["batch_id"], row["results_issued"], row["qualification_type"], row["last_written_at"])
-            )
+        writes = _by_month(
+            rows,
+            lambda row: PlrWrite(
+                row["batch_id"], row["results_issued"], row["qualification_type"], row["last_written_at"]
+            ),
+        )
         return [
             fold_plr_timeliness(ao, period, ao_writes, lag_bound) for (ao, period), ao_writes in sorted(writes.items())
         ]
@@ -200,14 +214,8 @@ class ReportingStore:
             last,
             ao_id,
         )
-        facts_by_month: dict[tuple[str, str], list[BatchFact]] = defaultdict(list)
-        for row in facts:
-            facts_by_month[(row["ao_id"], row["period"])].append(_fact(row))
-        codes_by_month: dict[tuple[str, str], list[ChunkCodes]] = defaultdict(list)
-        for row in codes:
-            codes_by_month[(row["ao_id"], row["period"])].append(
-                ChunkCodes(row["batch_id"], row["code"], row["records"])
-            )
+        facts_by_month = _by_month(facts, _fact)
+        codes_by_month = _by_month(codes, lambda row: ChunkCodes(row["batch_id"], row["code"], row["records"]))
         return [
             fold_rejections(ao, period, month_facts, codes_by_month[(ao, period)])
             for (ao, period), month_facts in sorted(facts_by_month.items())
@@ -242,11 +250,10 @@ class ReportingStore:
             last,
             ao_id,
         )
-        by_month: dict[tuple[str, str], list[ChallengeFact]] = defaultdict(list)
-        for row in rows:
-            by_month[(row["ao_id"], row["period"])].append(
-                ChallengeFact(
-                    row["challenge_id"], row["raised_at"], row["acknowledged_at"], row["resolved_at"], row["resolution"]
-                )
-            )
+        by_month = _by_month(
+            rows,
+            lambda row: ChallengeFact(
+                row["challenge_id"], row["raised_at"], row["acknowledged_at"], row["resolved_at"], row["resolution"]
+            ),
+        )
         return [fold_challenges(ao, period, month) for (ao, period), month in sorted(by_month.items())]
