@@ -16,7 +16,7 @@ import typer
 
 from lrs_cli import projector_commands
 from lrs_cli.client import CommandError, Connection, expect_ok, unreachable_text
-from lrs_cli.output import JsonOption, connection, print_json, print_text
+from lrs_cli.output import JsonOption, connection, print_json, print_text, replay_text
 
 PROJECTOR = "plr-projector"
 SHARED_ROUTES = ("ingest", "validation", "notifier", "reporting", "challenges")
@@ -90,19 +90,6 @@ def dlq_json(
     return found
 
 
-def _replay_text(results: list[dict[str, Any]]) -> str:
-    lines = []
-    for result in results:
-        line = (
-            f"{result['consumer']} {result['topic']}: applied {result['applied']}, skipped {result['skipped']},"
-            f" still parked {result['still_parked']}"
-        )
-        if result.get("error"):
-            line += f" - first error: {result['error']}"
-        lines.append(line)
-    return "\n".join(lines)
-
-
 def _parked_id(target: str) -> int:
     if not target.isdigit():
         raise CommandError(f"name a parked message by its id (from `lrs dlq list`), not {target!r}")
@@ -118,7 +105,7 @@ def dlq_retry(
         raise CommandError("--replacement is for the PLR projector only")
     with connection.client(_client_name(service), timeout=300) as client:
         results = expect_ok(client.post(f"/v1/admin/dlq/{_parked_id(target)}/retry"))["results"]
-    return _replay_text(results)
+    return replay_text(results)
 
 
 def dlq_skip(
@@ -129,7 +116,7 @@ def dlq_skip(
     with connection.client(_client_name(service), timeout=300) as client:
         body = {"reason": reason} if reason else None
         results = expect_ok(client.post(f"/v1/admin/dlq/{_parked_id(target)}/skip", json=body))["results"]
-    return _replay_text(results)
+    return replay_text(results)
 
 
 class Service(StrEnum):

@@ -52,6 +52,26 @@ def warn(text: str) -> None:
     stderr().print(f"lrs: {text}", style="yellow", markup=False)
 
 
+REPLAY_COUNTS = (
+    ("applied", "applied"),
+    ("duplicates", "duplicates"),
+    ("skipped", "skipped"),
+    ("still_parked", "still parked"),
+)
+
+
+def replay_text(results: list[dict[str, Any]]) -> str:
+    """One line per replayed topic (after its consumer, where a service has several): the counts its service
+    reports, then the first error that left messages parked."""
+    lines = []
+    for result in results:
+        source = f"{result['consumer']} {result['topic']}" if "consumer" in result else result["topic"]
+        counts = ", ".join(f"{label} {result[key]}" for key, label in REPLAY_COUNTS if key in result)
+        first_error = f" - first error: {result['error']}" if result.get("error") else ""
+        lines.append(f"{source}: {counts}{first_error}")
+    return "\n".join(lines)
+
+
 def table(*columns: str, title: str | None = None) -> Table:
     return Table(*columns, title=title, header_style="bold", title_justify="left")
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from lrs_cli.client import CommandError, Connection, expect_ok
-from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, warn
+from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, replay_text, warn
 
 SERVICE = "plr_projector"
 REBUILD_ACTIONS = ("start", "status", "compare", "switch", "abandon")
@@ -177,19 +177,6 @@ def parked_events_table(parked: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _drain_text(results: list[dict[str, Any]]) -> str:
-    lines = []
-    for result in results:
-        line = (
-            f"{result['topic']}: applied {result['applied']}, duplicates {result['duplicates']},"
-            f" skipped {result['skipped']}, still parked {result['still_parked']}"
-        )
-        if result.get("error"):
-            line += f" - first error: {result['error']}"
-        lines.append(line)
-    return "\n".join(lines)
-
-
 def dlq_retry(connection: Connection, uln: str, topic: str | None = None, replacement_file: str | None = None) -> str:
     body: dict[str, Any] = {}
     if replacement_file:
@@ -200,7 +187,7 @@ def dlq_retry(connection: Connection, uln: str, topic: str | None = None, replac
     params = {"topic": topic} if topic else {}
     with connection.client(SERVICE, timeout=300) as client:
         results = expect_ok(client.post(f"/v1/admin/dlq/{uln}/retry", params=params, json=body or None))["results"]
-    return _drain_text(results)
+    return replay_text(results)
 
 
 def dlq_skip(connection: Connection, uln: str, topic: str | None = None, reason: str | None = None) -> str:
@@ -209,7 +196,7 @@ def dlq_skip(connection: Connection, uln: str, topic: str | None = None, reason:
         results = expect_ok(
             client.post(f"/v1/admin/dlq/{uln}/skip", params=params, json={"reason": reason} if reason else None)
         )["results"]
-    return _drain_text(results)
+    return replay_text(results)
 
 
 class RebuildStep(StrEnum):
