@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,12 @@ class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         return None
+
+
+class _DecidedElsewhere(Exception):
+    def __init__(self, decision: StoredDecision) -> None:
+        super().__init__(f"batch {decision.batch_id} was decided by another decider")
+        self.decision = decision
 
 
 class Decider:
@@ -140,12 +147,12 @@ class Decider:
     async def _decide_and_publish(self, partition: TopicPartition, batch: AssembledBatch, causation_id: str) -> None:
         started = time.perf_counter()
         submitted = batch.submitted
+        offsets = {partition: self._assembler.committable(partition.partition, batch.last_offset + 1)}
         decision = await self._decisions.stored(submitted.batch_id)
         if decision is None:
-            decision = await self._decide(batch, causation_id)
+            decision = await self._decide_and_publish_new(batch, causation_id, offsets)
         if not decision.published:
-            commit_at = self._assembler.committable(partition.partition, batch.last_offset + 1)
-            await self._publish(decision.messages, {partition: commit_at})
+            await self._publish(decision.messages, offsets)
             await self._decisions.mark_published(submitted.batch_id)
         elapsed = time.perf_counter() - started
         DECISION_SECONDS.observe(elapsed)
@@ -161,7 +168,37 @@ class Decider:
             ms=round(elapsed * 1000, 1),
         )
 
-    async def _decide(self, batch: AssembledBatch, causation_id: str) -> StoredDecision:
+    async def _decide_and_publish_new(
+        self, batch: AssembledBatch, causation_id: str, offsets: dict[TopicPartition, int]
+    ) -> StoredDecision:
+        """Decides, then stores the decision while its messages go out in a Kafka transaction that
+        commits only once the decision is stored: readers never see messages of an unstored decision,
+        and storing (~0.5 s for a large batch) overlaps sending. If another decider stored its decision
+        first, ours is aborted and theirs returned, unpublished."""
+        submitted = batch.submitted
+        decision, messages = await self._decide(batch, causation_id)
+        storing = asyncio.create_task(
+            self._decisions.record(
+                submitted.batch_id, submitted.ao_id, decision.failure is not None, messages, decision.new_states
+            )
+        )
+        try:
+            async with self._producer.transaction():
+                await self._send(messages)
+                stored = await storing
+                if stored.messages != tuple(messages):
+                    raise _DecidedElsewhere(stored)  # aborts the transaction
+                await self._producer.send_offsets_to_transaction(offsets, self._group_id)
+        except _DecidedElsewhere as elsewhere:
+            return elsewhere.decision
+        finally:
+            await asyncio.wait([storing])  # never leave the store running behind a failed send
+            if not storing.cancelled():
+                storing.exception()  # retrieved: a failed send is what the caller hears about
+        await self._decisions.mark_published(submitted.batch_id)
+        return StoredDecision(stored.batch_id, stored.failed, stored.messages, True)
+
+    async def _decide(self, batch: AssembledBatch, causation_id: str) -> tuple[BatchDecision, list[OutgoingMessage]]:
         submitted = batch.submitted
         catalogue, organisations = await self._reference.current()
         learners = await self._reference.learners_for(record.uln for record in batch.records if record.uln)
@@ -173,15 +210,16 @@ class Decider:
         RECORDS_DECIDED.labels("accepted").inc(decision.counts.accepted)
         RECORDS_DECIDED.labels("rejected").inc(decision.counts.rejected)
         RECORDS_DECIDED.labels("no_op").inc(decision.counts.no_ops)
-        return await self._decisions.record(
-            submitted.batch_id, submitted.ao_id, decision.failure is not None, messages, decision.new_states
-        )
+        return decision, messages
 
-    async def _publish(self, messages: tuple[OutgoingMessage, ...], offsets: dict[TopicPartition, int]) -> None:
+    async def _publish(self, messages: Sequence[OutgoingMessage], offsets: dict[TopicPartition, int]) -> None:
         async with self._producer.transaction():
-            for message in messages:
-                await self._producer.send(message.topic, key=message.key.encode(), value=message.value)
+            await self._send(messages)
             await self._producer.send_offsets_to_transaction(offsets, self._group_id)
+
+    async def _send(self, messages: Sequence[OutgoingMessage]) -> None:
+        for message in messages:
+            await self._producer.send(message.topic, key=message.key.encode(), value=message.value)
 
     async def _dead_letter(
         self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes], error: str, attempts: int = 1

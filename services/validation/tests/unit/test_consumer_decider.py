@@ -28,7 +28,7 @@ from lrs_contracts.batch import (
 from lrs_contracts.dead_letters import DeadLetter, Headers
 from lrs_contracts.envelope import Contract
 from lrs_contracts.registry import encode, wrap
-from lrs_contracts.topics import BATCH_SUBMITTED
+from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision, decide_batch
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner
@@ -78,11 +78,16 @@ def batch_records(batch_id: uuid.UUID, first_offset: int) -> list[Record]:
 @dataclass
 class FakeProducer:
     transactions: list[list[tuple[str, Any]]] = field(default_factory=list)
+    aborted: list[int] = field(default_factory=list)  # indexes into `transactions`
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         self.transactions.append([])
-        yield
+        try:
+            yield
+        except BaseException:
+            self.aborted.append(len(self.transactions) - 1)
+            raise
 
     async def send(self, topic: str, key: bytes | None = None, value: bytes | None = None, headers: Any = None) -> None:
         self.transactions[-1].append((topic, (key, value, headers)))
@@ -209,3 +214,28 @@ async def test_the_event_loop_runs_while_a_batch_is_decided(monkeypatch: pytest.
     assert loop_ran_while_deciding == [True] and decisions.published == [batch_id]
     [messages] = decisions.recorded
     assert [topic for topic, _ in producer.transactions[-1][:-1]] == [message.topic for message in messages]
+
+
+@dataclass
+class DecidedElsewhere(UndecidedBatches):
+    """Another decider stores its decision of the batch while ours is being sent."""
+
+    theirs: tuple[OutgoingMessage, ...] = (OutgoingMessage(BATCH_OUTCOMES.name, "theirs", b"{}"),)
+
+    async def record(
+        self, batch_id: uuid.UUID, ao_id: str, failed: bool, messages: Sequence[OutgoingMessage], states: object
+    ) -> StoredDecision:
+        return StoredDecision(batch_id, failed, self.theirs, False)
+
+
+async def test_a_decision_stored_first_by_another_decider_is_published_instead_of_ours() -> None:
+    batch_id, producer, decisions = uuid.uuid4(), FakeProducer(), DecidedElsewhere()
+    target = Decider(
+        None, producer, "validation", EmptyReference(), decisions, DeadLetterOffice(FakeParked(), no_publisher), NO_WAIT
+    )  # type: ignore[arg-type]
+    await offer_all(target, batch_records(batch_id, first_offset=0))
+
+    ours, theirs = producer.transactions[-2:]
+    assert producer.aborted == [len(producer.transactions) - 2] and ("offsets", {PARTITION: 3}) not in ours
+    assert theirs == [(BATCH_OUTCOMES.name, (b"theirs", b"{}", None)), ("offsets", {PARTITION: 3})]
+    assert decisions.published == [batch_id]
