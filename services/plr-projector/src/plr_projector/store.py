@@ -1,12 +1,15 @@
 """The PLR read model in PostgreSQL (asyncpg). One `ReadModel` per schema: the live `plr` or a rebuild.
 
-Batches are written with one statement per table (`unnest` of arrays), inside the caller's
-transaction, together with the next offsets: the effect and the progress commit or vanish together.
+Batches are written inside the caller's transaction, together with the next offsets: the effect and
+the progress commit or vanish together. The large tables are written as the rebuild writes them:
+binary COPY (into a temporary table, then one set-based upsert, where rows may exist already); the
+small ones with one statement per table (`unnest` of arrays).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import operator
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -131,6 +134,12 @@ BULK_COLUMNS: dict[str, tuple[str, ...]] = {
     "parked": _PARKED_COPY_COLUMNS,
 }
 
+_ACHIEVEMENT_KEY = ("uln", "ao_id", "qualification_number", "award_date")
+_ACHIEVEMENT_VALUES = operator.attrgetter(*BULK_COLUMNS["achievements"])
+_HISTORY_VALUES = operator.attrgetter(*BULK_COLUMNS["achievement_history"])
+# Per connection, emptied at each commit; the same columns whatever the read model's schema.
+_INCOMING_ACHIEVEMENTS = "plr_incoming_achievements"
+
 # Tables compared by a rebuild, with the columns that identify a learner's rows.
 MODEL_TABLES: tuple[tuple[str, str], ...] = (
     ("achievements", "uln"),
@@ -200,10 +209,18 @@ class ReadModel:
         self.schema = schema
         q = f'"{schema}"'
         self._q = q
-        self._sql_upsert_achievements = _upsert_sql(
-            f"{q}.achievements", _ACHIEVEMENT_COLUMNS, ("uln", "ao_id", "qualification_number", "award_date")
+        achievement_names = ", ".join(name for name, _ in _ACHIEVEMENT_COLUMNS)
+        achievement_updates = ", ".join(
+            f"{name} = EXCLUDED.{name}" for name, _ in _ACHIEVEMENT_COLUMNS if name not in _ACHIEVEMENT_KEY
         )
-        self._sql_insert_history = _upsert_sql(f"{q}.achievement_history", _HISTORY_COLUMNS, None)
+        self._sql_temp_achievements = (
+            f"CREATE TEMP TABLE IF NOT EXISTS {_INCOMING_ACHIEVEMENTS} (LIKE {q}.achievements) ON COMMIT DELETE ROWS"
+        )
+        self._sql_merge_achievements = (
+            f"INSERT INTO {q}.achievements ({achievement_names}) SELECT {achievement_names}"
+            f" FROM {_INCOMING_ACHIEVEMENTS} ON CONFLICT ({', '.join(_ACHIEVEMENT_KEY)})"
+            f" DO UPDATE SET {achievement_updates}"
+        )
         self._sql_upsert_centre = _upsert_sql(
             f"{q}.centre_achievements", _CENTRE_COLUMNS, ("uln", "provider_ukprn", "qualification_number")
         )
@@ -257,10 +274,23 @@ class ReadModel:
         publish_dead_letters: bool,
     ) -> None:
         if changes.achievements:
-            rows = list(changes.achievements.values())
-            await connection.execute(self._sql_upsert_achievements, *_columns_of(rows, _ACHIEVEMENT_COLUMNS))
-        if changes.history:
-            await connection.execute(self._sql_insert_history, *_columns_of(changes.history, _HISTORY_COLUMNS))
+            await connection.execute(self._sql_temp_achievements)
+            await connection.execute(
+                f"TRUNCATE {_INCOMING_ACHIEVEMENTS}"
+            )  # a replay writes many batches per transaction
+            await connection.copy_records_to_table(
+                _INCOMING_ACHIEVEMENTS,
+                records=map(_ACHIEVEMENT_VALUES, changes.achievements.values()),
+                columns=BULK_COLUMNS["achievements"],
+            )
+            await connection.execute(self._sql_merge_achievements)
+        if changes.history:  # each entry is a new version: nothing to merge
+            await connection.copy_records_to_table(
+                "achievement_history",
+                schema_name=self.schema,
+                records=map(_HISTORY_VALUES, changes.history),
+                columns=BULK_COLUMNS["achievement_history"],
+            )
         if changes.centre:
             await connection.execute(
                 self._sql_upsert_centre, *_columns_of(list(changes.centre.values()), _CENTRE_COLUMNS)
