@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import ssl
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -42,6 +43,12 @@ class KafkaSecurity(BaseSettings):
 @functools.cache
 def connection_options() -> dict[str, Any]:
     return KafkaSecurity().client_options()
+
+
+def tls_context() -> ssl.SSLContext | None:
+    """The TLS context every client shares, or None in plain text (for clients built elsewhere: faust)."""
+    context: ssl.SSLContext | None = connection_options().get("ssl_context")
+    return context
 
 
 def make_admin(bootstrap_servers: str, *, request_timeout_ms: int) -> AIOKafkaAdminClient:

@@ -67,3 +67,23 @@ def test_a_missing_certificate_fails_at_start_not_at_the_first_message(
     monkeypatch.setenv("KAFKA_SSL_CAFILE", str(tmp_path / "absent.crt"))
     with pytest.raises(FileNotFoundError):
         KafkaSecurity().client_options()
+
+
+def test_clients_built_outside_lrs_platform_get_the_same_context(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from lrs_platform import kafka
+
+    certificate, key = write_self_signed(tmp_path)
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SSL")
+    monkeypatch.setenv("KAFKA_SSL_CAFILE", str(certificate))
+    monkeypatch.setenv("KAFKA_SSL_CERTFILE", str(certificate))
+    monkeypatch.setenv("KAFKA_SSL_KEYFILE", str(key))
+    kafka.connection_options.cache_clear()
+    try:
+        assert isinstance(kafka.tls_context(), ssl.SSLContext)
+    finally:
+        kafka.connection_options.cache_clear()
+    monkeypatch.delenv("KAFKA_SECURITY_PROTOCOL")
+    assert kafka.tls_context() is None
+    kafka.connection_options.cache_clear()

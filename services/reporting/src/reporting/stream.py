@@ -33,6 +33,7 @@ from lrs_contracts.topics import (
     REPORTING_TIMELINESS,
 )
 from lrs_platform.consumer import Message, PoisonGuard, RetryPolicy
+from lrs_platform.kafka import tls_context
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages
 from reporting.config import ReportingSettings
 from reporting.projector import LogEntry, Publication, ReportingProjector
@@ -91,6 +92,7 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
         broker_commit_interval=settings.broker_commit_interval_seconds,
         autodiscover=False,
         topic_disable_leader=True,
+        broker_credentials=faust.SSLCredentials(context) if (context := tls_context()) else None,
     )
 
     def source(name: str, partitions: int) -> Any:
