@@ -4,12 +4,11 @@ scan of every log the run wrote for the test learners' personal data."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
-import asyncpg
 import pytest
 from tests.support import learners, projector
+from tests.support.databases import create_database, unique_name
 from tests.support.infra import database_url as provide_database_url
 from tests.support.infra import kafka_bootstrap as provide_kafka_bootstrap
 from tests.support.log_scan import (
@@ -55,10 +54,4 @@ def database_url() -> Iterator[str]:
 @pytest.fixture
 async def fresh_database_url(database_url: str) -> str:
     """A new, empty database on the session's cluster: for tests that need their own read model."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return database_url.rsplit("/", 1)[0] + f"/{name}"
+    return await create_database(database_url, unique_name("t"))

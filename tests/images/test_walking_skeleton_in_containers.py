@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
@@ -25,6 +23,7 @@ from aiosmtpd.handlers import Sink
 from tests.integration.conftest import SystemUnderTest
 from tests.integration.plr_flow import plr, register, submit_and_wait
 from tests.support.catalogue import pick
+from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
 from tests.support.learners import json_batch, json_record, new_learner
 from tests.support.system import free_port
@@ -158,13 +157,8 @@ def smtp_port() -> Iterator[int]:
 async def containers(
     container_kafka: str, database_url: str, smtp_port: int, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[SystemUnderTest]:
-    name = f"img_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    system_database = database_url.rsplit("/", 1)[0] + f"/{name}"
+    name = unique_name("img")
+    system_database = await create_database(database_url, name)
     ports = {service: free_port() for service in _services()}
     urls = {
         f"LRS_{service.upper().replace('-', '_')}_URL": f"http://127.0.0.1:{port}" for service, port in ports.items()

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
+from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
+from tests.support.mail import Inbox, smtp_server
+from tests.support.projector import App, create_topics, new_prefix, running_projector
 from tests.support.system import RunningSystem, build_system, free_port
 
 from lrs_platform.database import create_pool
@@ -39,6 +40,21 @@ def smtp_inbox() -> Iterator[tuple[int, _Inbox]]:
         yield port, inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    with smtp_server() as handler:
+        yield handler
+
+
+@pytest.fixture
+async def projector(fresh_database_url: str, kafka_bootstrap: str) -> AsyncIterator[tuple[App, str]]:
+    """A PLR projector of its own, on topics of its own: the running app and the topics' prefix."""
+    prefix = new_prefix()
+    await create_topics(kafka_bootstrap, prefix)
+    async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
+        yield app, prefix
 
 
 @dataclass
@@ -79,13 +95,8 @@ async def system(
     system_kafka: str, database_url: str, smtp_inbox: tuple[int, _Inbox], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[SystemUnderTest]:
     kafka_bootstrap = system_kafka
-    name = f"sys_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    system_database = database_url.rsplit("/", 1)[0] + f"/{name}"
+    name = unique_name("sys")
+    system_database = await create_database(database_url, name)
     smtp_port, inbox = smtp_inbox
     log_dir: Path = tmp_path_factory.mktemp("service-logs")
     # Groups unique to this system, so that two test runs sharing one broker never share work.

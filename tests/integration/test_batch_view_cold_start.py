@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
+from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
 from tests.support.system import build_system
 from tests.support.waiting import eventually
@@ -46,16 +46,6 @@ from lrs_platform.kafka import ensure_topics
 pytestmark = pytest.mark.integration
 
 FINAL = ("completed", "failed")
-
-
-async def _new_database(server_url: str) -> str:
-    name = f"batch_view_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 async def _issue_key(database_url: str, principal: str) -> dict[str, str]:
@@ -97,7 +87,7 @@ def cold_kafka() -> Iterator[str]:
 async def test_batches_submitted_while_the_services_start_are_all_decided_in_the_view(
     cold_kafka: str, database_url: str, tmp_path: Path
 ) -> None:
-    database = await _new_database(database_url)
+    database = await create_database(database_url, unique_name("batch_view"))
     system = build_system(cold_kafka, database, tmp_path / "logs", {"INGEST_RECONCILE_AFTER_SECONDS": "10"})
     ingest = system["ingest"]
     try:
@@ -218,7 +208,7 @@ async def test_a_batch_whose_outcomes_the_group_committed_past_becomes_final(
     kafka_bootstrap: str, database_url: str
 ) -> None:
     await ensure_topics(kafka_bootstrap)
-    database = await _new_database(database_url)
+    database = await create_database(database_url, unique_name("batch_view"))
     group = f"ingest-batch-view-{uuid.uuid4().hex[:8]}"
     ao_id = f"RN{uuid.uuid4().int % 10**8:08d}"
     async with running(_settings(kafka_bootstrap, database, outcomes_enabled=False)) as client:

@@ -14,8 +14,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from asgi_lifespan import LifespanManager
-from tests.integration.test_notifier import Inbox, bearer, inbox, notifier  # noqa: F401 - fixtures
+from tests.integration.test_notifier import bearer, notifier  # noqa: F401 - fixture
 from tests.support.learners import random_uln
+from tests.support.mail import Inbox
 from tests.support.projector import Events, produce, record
 from tests.support.waiting import eventually
 
@@ -179,7 +180,7 @@ async def test_a_raised_challenge_reaches_the_aos_contact_by_email(
     kafka_bootstrap: str,
     challenges_app: httpx.AsyncClient,
     notifier: tuple[httpx.AsyncClient, asyncpg.Pool],  # noqa: F811
-    inbox: Inbox,  # noqa: F811
+    inbox: Inbox,
     pool: asyncpg.Pool,
 ) -> None:
     notifier_client, notifier_pool = notifier

@@ -20,9 +20,10 @@ import httpx
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiosmtpd.controller import Controller
 from fastapi import FastAPI
-from tests.integration.test_notifier import Inbox, batch_completed, envelope, pin_group_at_end
+from tests.integration.test_notifier import batch_completed, envelope
+from tests.support.kafka import pin_group_at_end
+from tests.support.mail import Inbox, notifier_settings
 from tests.support.system import free_port
 from tests.support.waiting import eventually
 
@@ -34,11 +35,10 @@ from lrs_contracts.batch import JobType
 from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchRecordsDecided, RecordOutcome, RecordStatus
 from lrs_contracts.registry import encode, wrap
-from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
+from lrs_contracts.topics import BATCH_OUTCOMES
 from lrs_platform.identity import CredentialStore, Principal
 from lrs_platform.kafka import ensure_topics
 from notifier.bootstrap import create_app as create_notifier
-from notifier.config import NotifierSettings
 from reporting.bootstrap import create_app as create_reporting
 from reporting.config import ReportingSettings
 
@@ -46,17 +46,6 @@ pytestmark = pytest.mark.integration
 
 OUTCOMES_PARTITION = 0  # poison and the messages after it share a partition: the old loops stalled on it
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    handler = Inbox(free_port())
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    try:
-        yield handler
-    finally:
-        controller.stop()
 
 
 @asynccontextmanager
@@ -243,17 +232,7 @@ async def test_ingest_parks_an_outcome_postgresql_refuses_and_the_next_batch_sti
 async def test_notifier_parks_an_outcome_whose_subject_cannot_be_built_and_emails_the_next_ao(
     kafka_bootstrap: str, fresh_database_url: str, inbox: Inbox
 ) -> None:
-    await ensure_topics(kafka_bootstrap)
-    group = f"notifier-poison-{uuid.uuid4().hex[:8]}"
-    await pin_group_at_end(kafka_bootstrap, group, (BATCH_OUTCOMES, CHALLENGE_EVENTS))
-    settings = NotifierSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
-        DATABASE_URL=fresh_database_url,
-        smtp_port=inbox.port,
-        consumer_group=group,
-        log_json=True,
-    )
-    app = create_notifier(settings)
+    app = create_notifier(await notifier_settings(kafka_bootstrap, fresh_database_url, inbox, "notifier-poison"))
     async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
         operator = await issue(app, "operator:dlq-tests")
         poisoned, following = uuid.uuid4(), uuid.uuid4()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -14,13 +13,10 @@ from tests.support.projector import (
     Events,
     Record,
     caught_up,
-    create_topics,
     ends_of,
     envelope_bytes,
-    new_prefix,
     produce,
     record,
-    running_projector,
     uln_for,
 )
 from tests.support.waiting import eventually
@@ -30,14 +26,6 @@ from lrs_contracts.dead_letters import DeadLetter
 pytestmark = pytest.mark.integration
 
 OPERATOR = "operator:ops-tests"
-
-
-@pytest.fixture
-async def projector(fresh_database_url: str, kafka_bootstrap: str) -> AsyncIterator[tuple[App, str]]:
-    prefix = new_prefix()
-    await create_topics(kafka_bootstrap, prefix)
-    async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
-        yield app, prefix
 
 
 def with_nul_grade(value: bytes) -> bytes:

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from asgi_lifespan import LifespanManager
-from tests.integration.test_notifier import Inbox, envelope, free_port, pin_group_at_end, produce
+from tests.integration.test_notifier import envelope, produce
+from tests.support.mail import Inbox, notifier_settings
 from tests.support.waiting import eventually
 
 from lrs_contracts.batch import JobType
@@ -29,10 +29,8 @@ from lrs_contracts.outcomes import (
     RecordOutcome,
     RecordStatus,
 )
-from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
-from lrs_platform.kafka import ensure_topics
+from lrs_contracts.topics import BATCH_OUTCOMES
 from notifier.bootstrap import create_app as create_notifier
-from notifier.config import NotifierSettings
 from portal.bootstrap import create_app as create_portal
 from portal.config import PortalSettings
 
@@ -52,30 +50,11 @@ class Links(HTMLParser):
 
 @pytest.fixture
 async def notifier_running(kafka_bootstrap: str, fresh_database_url: str, inbox: Inbox) -> AsyncIterator[None]:
-    await ensure_topics(kafka_bootstrap)
-    group = f"emails-it-{uuid.uuid4().hex[:8]}"
-    await pin_group_at_end(kafka_bootstrap, group, (BATCH_OUTCOMES, CHALLENGE_EVENTS))
-    settings = NotifierSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
-        DATABASE_URL=fresh_database_url,
-        smtp_port=inbox.port,
-        consumer_group=group,
-        NOTIFIER_PUBLIC_BASE_URL=PUBLIC_BASE_URL + "/",
-        log_json=True,
+    settings = await notifier_settings(
+        kafka_bootstrap, fresh_database_url, inbox, "emails-it", NOTIFIER_PUBLIC_BASE_URL=PUBLIC_BASE_URL + "/"
     )
     async with LifespanManager(create_notifier(settings), startup_timeout=60, shutdown_timeout=30):
         yield
-
-
-@pytest.fixture
-async def inbox() -> AsyncIterator[Inbox]:
-    handler = Inbox(free_port())
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    try:
-        yield handler
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

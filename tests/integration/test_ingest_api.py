@@ -23,6 +23,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from schemathesis import checks as schemathesis_checks
 from schemathesis.python import asgi as schemathesis_asgi
+from tests.support.databases import throwaway_database
 from tests.support.waiting import eventually
 
 from ingest import api as ingest_api
@@ -104,18 +105,8 @@ class Ingest:
 @pytest.fixture(scope="module")
 async def ingest_database_url(database_url: str) -> AsyncIterator[str]:
     """A database of this module's own: the batch view starts from its oldest undecided batch."""
-    name = f"ingest_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield database_url.rsplit("/", 1)[0] + f"/{name}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with throwaway_database(database_url, "ingest_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

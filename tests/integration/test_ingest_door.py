@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from tests.support.databases import throwaway_database
 from tests.support.system import free_port
 from tests.support.waiting import eventually
 
@@ -99,18 +99,8 @@ async def serving(settings: IngestSettings) -> AsyncIterator[Door]:
 
 @pytest.fixture(scope="module")
 async def door_database_url(database_url: str) -> AsyncIterator[str]:
-    name = f"ingest_door_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield database_url.rsplit("/", 1)[0] + f"/{name}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with throwaway_database(database_url, "ingest_door") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiosmtpd.controller import Controller
+from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
+from tests.support.mail import Inbox, notifier_settings
 from tests.support.waiting import eventually
 
 from lrs_contracts.batch import JobType
@@ -23,76 +20,18 @@ from lrs_contracts.challenge import ChallengeRaised
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts
 from lrs_contracts.registry import encode, wrap
-from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, Topic
+from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
 from lrs_platform.identity import CredentialStore, Principal
-from lrs_platform.kafka import ensure_topics
 from notifier.bootstrap import create_app
-from notifier.config import NotifierSettings
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 OK"
-
-    def with_message_id(self, message_id: str) -> list[EmailMessage]:
-        return [message for message in self.messages if message["Message-ID"] == message_id]
-
-
-async def pin_group_at_end(bootstrap: str, group: str, topics: tuple[Topic, ...]) -> None:
-    """Starts a new consumer group at the topics' ends, so it ignores what other tests produced before."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic.name, p) for topic in topics for p in range(topic.partitions)]
-        consumer.assign(partitions)
-        await consumer.commit(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
-
-
-@pytest.fixture
-async def inbox() -> AsyncIterator[Inbox]:
-    handler = Inbox(free_port())
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    try:
-        yield handler
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
 async def notifier(
     kafka_bootstrap: str, fresh_database_url: str, inbox: Inbox
 ) -> AsyncIterator[tuple[httpx.AsyncClient, asyncpg.Pool]]:
-    await ensure_topics(kafka_bootstrap)
-    group = f"notifier-it-{uuid.uuid4().hex[:8]}"
-    await pin_group_at_end(kafka_bootstrap, group, (BATCH_OUTCOMES, CHALLENGE_EVENTS))
-    settings = NotifierSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
-        DATABASE_URL=fresh_database_url,
-        smtp_port=inbox.port,
-        consumer_group=group,
-        log_json=True,
-    )
-    app = create_app(settings)
+    app = create_app(await notifier_settings(kafka_bootstrap, fresh_database_url, inbox, "notifier-it"))
     pool = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=2)
     assert pool is not None
     async with (

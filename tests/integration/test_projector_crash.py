@@ -15,9 +15,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
+from tests.support.databases import create_database, unique_name
 from tests.support.projector import (
     CHALLENGES,
     LEARNERS,
@@ -156,16 +156,6 @@ def _batch(number: int, ulns: list[str], sequence_base: int) -> list[Record]:
     return records
 
 
-async def _create_database(database_url: str) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return database_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 async def _wait_for_ends(database_url: str, ends: dict[tuple[str, int], int], within: float = 90) -> None:
     async def done() -> bool:
         stored = await stored_offsets(database_url)
@@ -228,7 +218,7 @@ async def test_sigkill_at_random_points_leaves_the_same_plr_as_an_uninterrupted_
     finally:
         interrupted.kill()
 
-    reference_url = await _create_database(database_url)
+    reference_url = await create_database(database_url, unique_name("t"))
     reference = ProjectorProcess(reference_url, kafka_bootstrap, prefix, tmp_path / "reference.log")
     await reference.start()
     try:

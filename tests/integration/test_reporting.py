@@ -13,7 +13,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from asgi_lifespan import LifespanManager
-from tests.integration.test_notifier import bearer, pin_group_at_end
+from tests.integration.test_notifier import bearer
+from tests.support.kafka import pin_group_at_end
 from tests.support.waiting import eventually
 
 from lrs_contracts.batch import JobType

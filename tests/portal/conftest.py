@@ -6,17 +6,16 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
 from tests.support.system import BIN, ROOT, RunningSystem, ServiceProcess, build_system, free_port
 
@@ -108,13 +107,8 @@ def mailbox() -> Iterator[tuple[int, Mailbox]]:
 async def portal_system(
     portal_kafka: str, database_url: str, mailbox: tuple[int, Mailbox], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[PortalSystem]:
-    name = f"portal_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    system_database = database_url.rsplit("/", 1)[0] + f"/{name}"
+    name = unique_name("portal")
+    system_database = await create_database(database_url, name)
     smtp_port, inbox = mailbox
     log_dir = tmp_path_factory.mktemp("portal-system-logs")
     isolation = {

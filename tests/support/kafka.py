@@ -1,0 +1,19 @@
+"""Kafka set-up that tests share."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from lrs_contracts.topics import Topic
+
+
+async def pin_group_at_end(bootstrap: str, group: str, topics: tuple[Topic, ...]) -> None:
+    """Starts a new consumer group at the topics' ends, so it ignores what other tests produced before."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic.name, p) for topic in topics for p in range(topic.partitions)]
+        consumer.assign(partitions)
+        await consumer.commit(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
