@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
+from asgi_lifespan import LifespanManager
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
+from tests.support.kafka import pin_group_at_end
 from tests.support.mail import Inbox, smtp_server
 from tests.support.projector import App, create_topics, new_prefix, running_projector
 from tests.support.system import RunningSystem, build_system, free_port
 
+from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, PLR_EVENTS
 from lrs_platform.database import create_pool
 from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.kafka import ensure_topics
+from reporting.bootstrap import create_app as create_reporting
+from reporting.config import ReportingSettings
 
 
 class _Inbox(Message):  # type: ignore[misc]
@@ -46,6 +54,31 @@ def smtp_inbox() -> Iterator[tuple[int, _Inbox]]:
 def inbox() -> Iterator[Inbox]:
     with smtp_server() as handler:
         yield handler
+
+
+@pytest.fixture
+async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool on the test's own database."""
+    created = await create_pool(fresh_database_url, max_size=2)
+    yield created
+    await created.close()
+
+
+@pytest.fixture
+async def reporting(kafka_bootstrap: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A reporting service of its own, reading only what is produced after it starts."""
+    await ensure_topics(kafka_bootstrap)
+    app_id = f"reporting-it-{uuid.uuid4().hex[:8]}"
+    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES, PLR_EVENTS, CHALLENGE_EVENTS))
+    settings = ReportingSettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url, app_id=app_id, log_json=True
+    )
+    app = create_reporting(settings)
+    async with (
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=40),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client,
+    ):
+        yield client
 
 
 @pytest.fixture

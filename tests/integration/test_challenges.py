@@ -63,14 +63,6 @@ async def challenges_app(kafka_bootstrap: str, fresh_database_url: str) -> Async
         yield client
 
 
-@pytest.fixture
-async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    created = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=2)
-    assert created is not None
-    yield created
-    await created.close()
-
-
 class TopicTail:
     """Reads the challenge topic from the offsets it had when the tail was opened."""
 

@@ -15,6 +15,7 @@ from tests.support.projector import (
     Events,
     caught_up,
     create_topics,
+    ends_of_records,
     merged,
     new_prefix,
     produce,
@@ -98,9 +99,7 @@ async def test_a_merge_cycle_reads_as_one_plr_with_one_master(fresh_database_url
         record(merged(second, first), second, topic=LEARNERS, sequence=3),  # then first into second
     ]
     positions = await produce(kafka_bootstrap, prefix, records)
-    ends: dict[tuple[str, int], int] = {}
-    for item, (partition, offset) in zip(records, positions, strict=True):
-        ends[(item.topic, partition)] = max(ends.get((item.topic, partition), 0), offset + 1)
+    ends = ends_of_records(records, positions)
     async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
         await eventually(partial(caught_up, fresh_database_url, ends), what="both merges projected")
         documents = [(await app.get(f"learner:{uln}", f"/v1/learners/{uln}/plr")).json() for uln in (first, second)]

@@ -25,18 +25,15 @@ from tests.support.projector import (
     App,
     Events,
     Record,
-    caught_up,
     create_topics,
-    ends_of,
     envelope_bytes,
     new_prefix,
-    produce,
+    project,
     record,
     registered,
     running_projector,
     uln_for,
 )
-from tests.support.waiting import eventually
 
 from lrs_cli import credential_commands
 from lrs_contracts.plr import ResultStatus
@@ -74,24 +71,11 @@ def _learner() -> tuple[str, str]:
     return uln, f"learner:{uln}"
 
 
-async def _project(app: App, kafka: str, prefix: str, records: list[Record]) -> None:
-    positions = await produce(kafka, prefix, records)
-    ends = ends_of([position for position, item in zip(positions, records, strict=True) if item.topic == PLR])
-    for (partition, offset), item in zip(positions, records, strict=True):
-        if item.topic != PLR:
-            ends[(item.topic, partition)] = max(ends.get((item.topic, partition), 0), offset + 1)
-
-    async def done() -> bool:
-        return await caught_up(app.database_url, ends)
-
-    await eventually(done, within=30, what="projection of the produced events")
-
-
 async def _learner_with_achievements(app: App, kafka: str, prefix: str) -> tuple[str, str]:
     """A learner with a Final (grade 7), a Provisional (grade B, another AO) and a withdrawn achievement."""
     uln, learner = _learner()
     aqa, pearson = Events(), Events(ao_id="RN5160")
-    await _project(
+    await project(
         app,
         kafka,
         prefix,
@@ -272,7 +256,7 @@ async def test_no_credential_while_the_learners_events_are_held_in_dead_letters(
     events = Events()
     poison = json.loads(envelope_bytes(events.withdrawn(uln), sequence=2))
     del poison["data"]["key"]  # a withdrawal nobody can apply: parked, not skipped
-    await _project(
+    await project(
         app,
         kafka_bootstrap,
         prefix,

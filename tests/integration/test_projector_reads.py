@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -13,33 +12,20 @@ from tests.support.projector import (
     LEARNERS,
     App,
     Events,
-    caught_up,
-    create_topics,
-    ends_of,
     merged,
-    new_prefix,
     produce,
+    project,
     record,
     registered,
-    running_projector,
     sharing,
     uln_for,
 )
-from tests.support.waiting import eventually
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeResolution, ChallengeResolved
 from lrs_contracts.learner import AbilityToShare
 from lrs_contracts.plr import CentreAchievementReported, ResultStatus
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def projector(fresh_database_url: str, kafka_bootstrap: str) -> AsyncIterator[tuple[App, str]]:
-    prefix = new_prefix()
-    await create_topics(kafka_bootstrap, prefix)
-    async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
-        yield app, prefix
 
 
 def _learner(number: int) -> tuple[str, str]:
@@ -51,32 +37,13 @@ async def _plr(app: App, principal: str, uln: str, **params: Any) -> httpx.Respo
     return await app.get(principal, f"/v1/learners/{uln}/plr", **params)
 
 
-async def _project(app: App, kafka: str, prefix: str, records: list[Any]) -> None:
-    positions = await produce(kafka, prefix, records)
-    plr_positions = [
-        position for position, item in zip(positions, records, strict=True) if item.topic == "lrs.plr.events.v1"
-    ]
-    other = [
-        ((item.topic, partition), offset + 1)
-        for (partition, offset), item in zip(positions, records, strict=True)
-        if item.topic != "lrs.plr.events.v1"
-    ]
-    ends = ends_of(plr_positions)
-    ends.update(dict(other))
-
-    async def done() -> bool:
-        return await caught_up(app.database_url, ends)
-
-    await eventually(done, within=30, what="projection of the produced events")
-
-
 async def test_final_supersedes_provisional_and_history_keeps_both(
     projector: tuple[App, str], kafka_bootstrap: str
 ) -> None:
     app, prefix = projector
     uln, learner = _learner(1)
     events = Events()
-    await _project(
+    await project(
         app,
         kafka_bootstrap,
         prefix,
@@ -103,7 +70,7 @@ async def test_withdraw_hides_reinstate_restores_both_in_history(
     app, prefix = projector
     uln, learner = _learner(2)
     events = Events()
-    await _project(
+    await project(
         app,
         kafka_bootstrap,
         prefix,
@@ -117,7 +84,7 @@ async def test_withdraw_hides_reinstate_restores_both_in_history(
     shown = (await _plr(app, learner, uln, include_withdrawn="true")).json()["learning_events"]
     assert [event["withdrawn"] for event in shown] == [True]
 
-    await _project(app, kafka_bootstrap, prefix, [record(events.reinstated(uln), uln, sequence=3)])
+    await project(app, kafka_bootstrap, prefix, [record(events.reinstated(uln), uln, sequence=3)])
     (event,) = (await _plr(app, learner, uln, include_history="true")).json()["learning_events"]
     assert event["withdrawn"] is False
     assert [entry["change"] for entry in event["history"]] == ["recorded", "withdrawn", "reinstated"]
@@ -130,7 +97,7 @@ async def test_ao_data_takes_precedence_over_centre_data_whichever_arrives_first
     app, prefix = projector
     uln, learner = _learner(3)
     provider = "provider:10005555"
-    await _project(app, kafka_bootstrap, prefix, [record(registered(uln), uln, topic=LEARNERS)])
+    await project(app, kafka_bootstrap, prefix, [record(registered(uln), uln, topic=LEARNERS)])
 
     async def send_centre() -> None:
         sent = await app.post(
@@ -143,7 +110,7 @@ async def test_ao_data_takes_precedence_over_centre_data_whichever_arrives_first
         assert read.status_code == 200, read.text
 
     async def send_ao() -> None:
-        await _project(app, kafka_bootstrap, prefix, [record(Events().recorded(uln, grade="7"), uln, sequence=5)])
+        await project(app, kafka_bootstrap, prefix, [record(Events().recorded(uln, grade="7"), uln, sequence=5)])
 
     for step in (send_centre, send_ao) if centre_first else (send_ao, send_centre):
         await step()
@@ -160,7 +127,7 @@ async def test_a_centre_record_alone_is_on_the_plr_and_never_changes_an_ao_recor
     app, prefix = projector
     uln, learner = _learner(4)
     events = Events()
-    await _project(
+    await project(
         app,
         kafka_bootstrap,
         prefix,
@@ -202,7 +169,7 @@ async def test_providers_are_refused_when_the_learner_does_not_share(
     app, prefix = projector
     uln, learner = _learner(5)
     events = Events(ao_id="RN5133")
-    await _project(
+    await project(
         app,
         kafka_bootstrap,
         prefix,
@@ -228,7 +195,7 @@ async def test_an_ao_never_sees_another_aos_uploads(projector: tuple[App, str], 
     app, prefix = projector
     uln, _ = _learner(6)
     mine, theirs = Events(ao_id="RN1111"), Events(ao_id="RN2222")
-    await _project(
+    await project(
         app,
         kafka_bootstrap,
         prefix,
@@ -250,7 +217,7 @@ async def test_unauthenticated_and_wrong_learner_are_refused(projector: tuple[Ap
     app, prefix = projector
     uln, _ = _learner(7)
     _, other_learner = _learner(8)
-    await _project(app, kafka_bootstrap, prefix, [record(registered(uln), uln, topic=LEARNERS)])
+    await project(app, kafka_bootstrap, prefix, [record(registered(uln), uln, topic=LEARNERS)])
     assert (await _plr(app, None, uln)).status_code == 401
     assert (await _plr(app, other_learner, uln)).status_code == 403
     assert (await app.get(other_learner, "/v1/admin/dlq")).status_code == 403
@@ -264,7 +231,7 @@ async def test_merged_ulns_read_as_the_masters_plr(projector: tuple[App, str], k
     master, master_learner = _learner(9)
     old, old_learner = _learner(10)
     events = Events()
-    await _project(
+    await project(
         app,
         kafka_bootstrap,
         prefix,
@@ -291,7 +258,7 @@ async def test_under_data_challenge_follows_challenge_events(projector: tuple[Ap
     raised = ChallengeRaised(
         challenge_id=challenge_id, achievement_id=achievement_id, ao_id=events.ao_id, uln=uln, reason="wrong grade"
     )
-    await _project(
+    await project(
         app,
         kafka_bootstrap,
         prefix,
@@ -310,7 +277,7 @@ async def test_under_data_challenge_follows_challenge_events(projector: tuple[Ap
         ao_id=events.ao_id,
         resolution=ChallengeResolution.CORRECTED,
     )
-    await _project(app, kafka_bootstrap, prefix, [record(resolved, str(achievement_id), topic=CHALLENGES, sequence=2)])
+    await project(app, kafka_bootstrap, prefix, [record(resolved, str(achievement_id), topic=CHALLENGES, sequence=2)])
     (event,) = (await _plr(app, learner, uln)).json()["learning_events"]
     assert event["under_data_challenge"] == "N"
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from asgi_lifespan import LifespanManager
 from tests.integration.test_notifier import bearer
-from tests.support.kafka import pin_group_at_end
 from tests.support.waiting import eventually
 
 from lrs_contracts.batch import JobType
@@ -30,10 +27,7 @@ from lrs_contracts.outcomes import (
 )
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.reporting import AoMonthlySubmissions
-from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, PLR_EVENTS, REPORTING_SUBMISSIONS
-from lrs_platform.kafka import ensure_topics
-from reporting.bootstrap import create_app
-from reporting.config import ReportingSettings
+from lrs_contracts.topics import BATCH_OUTCOMES, REPORTING_SUBMISSIONS
 
 pytestmark = pytest.mark.integration
 
@@ -43,30 +37,6 @@ PERIOD = "2023-05"
 
 def random_ao() -> str:
     return f"RN{uuid.uuid4().int % 10**6}"
-
-
-@pytest.fixture
-async def reporting(kafka_bootstrap: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    await ensure_topics(kafka_bootstrap)
-    app_id = f"reporting-it-{uuid.uuid4().hex[:8]}"
-    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES, PLR_EVENTS, CHALLENGE_EVENTS))
-    settings = ReportingSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url, app_id=app_id, log_json=True
-    )
-    app = create_app(settings)
-    async with (
-        LifespanManager(app, startup_timeout=60, shutdown_timeout=40),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client,
-    ):
-        yield client
-
-
-@pytest.fixture
-async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    created = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=2)
-    assert created is not None
-    yield created
-    await created.close()
 
 
 def completed(ao_id: str, issued: str, accepted: int, rejected: int) -> BatchCompleted:

@@ -11,7 +11,6 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
@@ -25,7 +24,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from asgi_lifespan import LifespanManager
 from tests.integration.test_notifier import bearer
 from tests.integration.test_reporting import completed, failed, random_ao
-from tests.support.kafka import pin_group_at_end
 from tests.support.waiting import eventually
 
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeResolution, ChallengeResolved
@@ -50,7 +48,6 @@ from lrs_contracts.topics import (
     REPORTING_REJECTIONS,
     Topic,
 )
-from lrs_platform.kafka import ensure_topics
 from reporting.bootstrap import create_app
 from reporting.config import ReportingSettings
 
@@ -62,30 +59,6 @@ MAY, JUNE = "2023-05", "2023-06"
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    created = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=2)
-    assert created is not None
-    yield created
-    await created.close()
-
-
-@pytest.fixture
-async def reporting(kafka_bootstrap: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    await ensure_topics(kafka_bootstrap)
-    app_id = f"reporting-mi-{uuid.uuid4().hex[:8]}"
-    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES, PLR_EVENTS, CHALLENGE_EVENTS))
-    settings = ReportingSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url, app_id=app_id, log_json=True
-    )
-    app = create_app(settings)
-    async with (
-        LifespanManager(app, startup_timeout=60, shutdown_timeout=40),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client,
-    ):
-        yield client
 
 
 def rejected(line: int, code: str) -> RecordOutcome:

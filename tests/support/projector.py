@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
+from tests.support.waiting import eventually
 
 from lrs_contracts import topics as contract_topics
 from lrs_contracts.envelope import Contract
@@ -275,6 +276,20 @@ def ends_of(positions: Sequence[tuple[int, int]], topic: str = PLR) -> dict[tupl
     for partition, offset in positions:
         ends[(topic, partition)] = max(ends.get((topic, partition), 0), offset + 1)
     return ends
+
+
+def ends_of_records(records: Sequence[Record], positions: Sequence[tuple[int, int]]) -> dict[tuple[str, int], int]:
+    """Each (topic, partition)'s offset past the records `produce` answered `positions` for."""
+    ends: dict[tuple[str, int], int] = {}
+    for item, (partition, offset) in zip(records, positions, strict=True):
+        ends[(item.topic, partition)] = max(ends.get((item.topic, partition), 0), offset + 1)
+    return ends
+
+
+async def project(app: App, bootstrap: str, prefix: str, records: Sequence[Record]) -> None:
+    """Produces the records and waits until the running projector has stored every one."""
+    ends = ends_of_records(records, await produce(bootstrap, prefix, records))
+    await eventually(lambda: caught_up(app.database_url, ends), within=30, what="projection of the produced events")
 
 
 MODEL_DUMP_QUERIES = {
