@@ -39,6 +39,15 @@ def write_self_signed(directory: Path) -> tuple[Path, Path]:
     return certificate_file, key_file
 
 
+def use_tls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """TLS settings with a self-signed certificate that serves as its own authority."""
+    certificate, key = write_self_signed(tmp_path)
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SSL")
+    monkeypatch.setenv("KAFKA_SSL_CAFILE", str(certificate))
+    monkeypatch.setenv("KAFKA_SSL_CERTFILE", str(certificate))
+    monkeypatch.setenv("KAFKA_SSL_KEYFILE", str(key))
+
+
 def test_plain_text_adds_nothing_to_the_clients_options(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KAFKA_SECURITY_PROTOCOL", raising=False)
     assert KafkaSecurity().client_options() == {}
@@ -47,11 +56,7 @@ def test_plain_text_adds_nothing_to_the_clients_options(monkeypatch: pytest.Monk
 def test_tls_gives_every_client_a_context_with_the_service_certificate(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    certificate, key = write_self_signed(tmp_path)
-    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SSL")
-    monkeypatch.setenv("KAFKA_SSL_CAFILE", str(certificate))
-    monkeypatch.setenv("KAFKA_SSL_CERTFILE", str(certificate))
-    monkeypatch.setenv("KAFKA_SSL_KEYFILE", str(key))
+    use_tls(monkeypatch, tmp_path)
 
     options = KafkaSecurity().client_options()
 
@@ -74,11 +79,7 @@ def test_clients_built_outside_lrs_platform_get_the_same_context(
 ) -> None:
     from lrs_platform import kafka
 
-    certificate, key = write_self_signed(tmp_path)
-    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SSL")
-    monkeypatch.setenv("KAFKA_SSL_CAFILE", str(certificate))
-    monkeypatch.setenv("KAFKA_SSL_CERTFILE", str(certificate))
-    monkeypatch.setenv("KAFKA_SSL_KEYFILE", str(key))
+    use_tls(monkeypatch, tmp_path)
     kafka.connection_options.cache_clear()
     try:
         assert isinstance(kafka.tls_context(), ssl.SSLContext)
