@@ -18,10 +18,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
+from tests.support.infra import start_local, stop_local
 from tests.support.waiting import eventually
-
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ROOT / "scripts" / "infra"
 
 
 def _as_postgres_user() -> list[str]:
@@ -42,17 +40,7 @@ class RestartableKafka:
         self._respawned: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
-        result = subprocess.run(
-            ["bash", str(SCRIPTS / "kafka-start.sh")],
-            env={**os.environ, "KAFKA_WORK": str(self.work)},
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"could not start Kafka: {result.stderr[-2000:]}")
-        self.bootstrap = result.stdout.strip().splitlines()[-1]
+        self.bootstrap = start_local("kafka", self.work)
         # The broker's own command line, to start the very same broker (ports, data) after a crash.
         self._command = Path(f"/proc/{self._pid()}/cmdline").read_bytes().decode().split("\0")[:-1]
         return self.bootstrap
@@ -90,7 +78,7 @@ class RestartableKafka:
         await eventually(started, within=within, what="the broker started again")
 
     def stop(self) -> None:
-        subprocess.run(["bash", str(SCRIPTS / "kafka-stop.sh"), str(self.work)], check=False, timeout=120)
+        stop_local("kafka", self.work)
         if self._respawned is not None:
             self._respawned.wait(timeout=60)
 
@@ -103,17 +91,17 @@ class RestartablePostgres:
         self.url = ""
 
     def start(self) -> str:
-        result = subprocess.run(
-            ["bash", str(SCRIPTS / "pg-start.sh")],
-            env={**os.environ, "PG_WORK": str(self.work)},
+        self.url = start_local("pg", self.work)
+        # pg-start.sh trades durability for speed (synchronous_commit=off): a crash would then lose commits
+        # already acknowledged, which no service can survive. Production commits durably, and so does this
+        # cluster: a role setting outranks the server's command line.
+        durably = "ALTER ROLE postgres SET synchronous_commit = on"
+        subprocess.run(
+            [str(_postgres_bin() / "psql"), "-q", self.url, "-v", "ON_ERROR_STOP=1", "-c", durably],
+            check=True,
             capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
+            timeout=60,
         )
-        if result.returncode != 0:
-            raise RuntimeError(f"could not start PostgreSQL: {result.stderr[-2000:]}")
-        self.url = result.stdout.strip().splitlines()[-1]
         return self.url
 
     def crash_and_restart(self) -> None:
@@ -139,7 +127,7 @@ class RestartablePostgres:
         )
 
     def stop(self) -> None:
-        subprocess.run(["bash", str(SCRIPTS / "pg-stop.sh"), str(self.work)], check=False, timeout=120)
+        stop_local("pg", self.work)
 
 
 def _gone(pid: int) -> bool:

@@ -18,13 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 from tests.integration.test_notifier import batch_completed, envelope
 from tests.support.kafka import pin_group_at_end
 from tests.support.mail import Inbox, notifier_settings
-from tests.support.system import free_port
+from tests.support.serving import served
 from tests.support.waiting import eventually
 
 from ingest.bootstrap import create_app as create_ingest
@@ -46,26 +45,6 @@ pytestmark = pytest.mark.integration
 
 OUTCOMES_PARTITION = 0  # poison and the messages after it share a partition: the old loops stalled on it
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """The app behind a real port (lifespan included), in this event loop."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        if task.done():
-            raise AssertionError(f"the app did not start: {task.exception()!r}")
-        return server.started
-
-    await eventually(started, within=120, what="the app serving")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def issue(app: FastAPI, principal: str) -> str:

@@ -3,25 +3,19 @@ problem-type pages are served, with every asset they reference, by the service i
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from playwright.async_api import Page, Route, async_playwright
 from scripts.dev.export_openapi import APPS
-from tests.support.system import free_port
-from tests.support.waiting import eventually
+from tests.support.serving import served
 
 from ingest.bootstrap import create_app as create_ingest
 from ingest.config import IngestSettings
@@ -134,25 +128,6 @@ async def test_a_refusal_at_ingests_door_names_its_codes_page_and_the_page_is_th
         assert "RS001: The file is malformed" in text_of(page.text)
 
 
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        if task.done():
-            raise AssertionError(f"the app did not start: {task.exception()!r}")
-        return server.started
-
-    await eventually(started, within=60, what="the app serving")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 async def unplugged(page: Page, origin: str) -> list[str]:
     """Aborts every request that is not to the service; returns the list of those it aborted."""
     elsewhere: list[str] = []
@@ -172,7 +147,7 @@ async def test_swagger_ui_and_redoc_render_in_a_browser_with_the_network_unplugg
     app = APPS["ingest"]()
     title = app.title
     async with (
-        served(app) as origin,
+        served(app, lifespan="off") as origin,
         async_playwright() as playwright,
     ):
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])

@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -21,9 +20,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from tests.support.databases import throwaway_database
+from tests.support.infra import start_local, stop_local
+from tests.support.serving import served
 from tests.support.system import free_port
 from tests.support.waiting import eventually
 
@@ -36,7 +36,6 @@ from lrs_platform.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 CONTENT_TYPES = {BatchFormat.JSON: "application/json", BatchFormat.XML: "application/xml", BatchFormat.CSV: "text/csv"}
 # The publish time limit the Kafka tests run with, and the bound they hold ingest to: the limit, plus
 # room for a busy machine. Before the fix, a submission waited for the broker for minutes.
@@ -79,22 +78,8 @@ class Door:
 @asynccontextmanager
 async def serving(settings: IngestSettings) -> AsyncIterator[Door]:
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    serve = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        if serve.done():
-            serve.result()  # raises what stopped it
-        return server.started
-
-    try:
-        await eventually(started, within=120, what="ingest serving")
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-            yield Door(app, client)
-    finally:
-        server.should_exit = True
-        await serve
+    async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=120) as client:
+        yield Door(app, client)
 
 
 @pytest.fixture(scope="module")
@@ -308,23 +293,13 @@ class OwnKafka:
 @pytest.fixture
 def own_kafka() -> Iterator[OwnKafka]:
     work = Path(tempfile.mkdtemp(prefix="lrs-door-kafka."))
-    started = subprocess.run(
-        ["bash", str(ROOT / "scripts/infra/kafka-start.sh")],
-        env={**os.environ, "KAFKA_WORK": str(work)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if started.returncode != 0:
-        raise RuntimeError(f"could not start Kafka: {started.stderr[-2000:]}")
-    kafka = OwnKafka(started.stdout.strip().splitlines()[-1], work)
+    kafka = OwnKafka(start_local("kafka", work), work)
     try:
         yield kafka
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(kafka.pid, signal.SIGCONT)
-        subprocess.run(["bash", str(ROOT / "scripts/infra/kafka-stop.sh"), str(work)], check=False, timeout=120)
+        stop_local("kafka", work)
 
 
 @pytest.mark.parametrize("how", ["killed", "frozen"])

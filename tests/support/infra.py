@@ -13,9 +13,33 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts" / "infra"
+
+LocalServer = Literal["kafka", "pg"]
+_WORK_VARIABLE = {"kafka": "KAFKA_WORK", "pg": "PG_WORK"}
+_TITLE = {"kafka": "Kafka", "pg": "PostgreSQL"}
+
+
+def start_local(server: LocalServer, work: Path) -> str:
+    """Starts scripts/infra/<server>-start.sh with its data in `work`: the address it answers on."""
+    result = subprocess.run(
+        ["bash", str(SCRIPTS / f"{server}-start.sh")],
+        env={**os.environ, _WORK_VARIABLE[server]: str(work)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"could not start {_TITLE[server]}: {result.stderr[-2000:]}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+def stop_local(server: LocalServer, work: Path) -> None:
+    subprocess.run(["bash", str(SCRIPTS / f"{server}-stop.sh"), str(work)], check=False, timeout=120)
 
 
 def docker_daemon_answers() -> bool:
@@ -53,22 +77,12 @@ def private_kafka() -> Iterator[str]:
         with KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    work = tempfile.mkdtemp(prefix="lrs-test-kafka.")
-    env = {key: value for key, value in os.environ.items() if key != "KAFKA_WORK"}
-    result = subprocess.run(
-        ["bash", str(SCRIPTS / "kafka-start.sh")],
-        env={**env, "KAFKA_WORK": work},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"could not start Kafka: {result.stderr[-2000:]}")
+    work = Path(tempfile.mkdtemp(prefix="lrs-test-kafka."))
+    bootstrap = start_local("kafka", work)
     try:
-        yield result.stdout.strip().splitlines()[-1]
+        yield bootstrap
     finally:
-        subprocess.run(["bash", str(SCRIPTS / "kafka-stop.sh"), work], check=False, timeout=120)
+        stop_local("kafka", work)
 
 
 @contextmanager
@@ -83,18 +97,9 @@ def database_url() -> Iterator[str]:
         with PostgresContainer("postgres:15-alpine", driver=None) as container:
             yield container.get_connection_url()
         return
-    work = tempfile.mkdtemp(prefix="lrs-test-pg.")
-    result = subprocess.run(
-        ["bash", str(SCRIPTS / "pg-start.sh")],
-        env={**os.environ, "PG_WORK": work},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"could not start PostgreSQL: {result.stderr[-2000:]}")
+    work = Path(tempfile.mkdtemp(prefix="lrs-test-pg."))
+    url = start_local("pg", work)
     try:
-        yield result.stdout.strip().splitlines()[-1]
+        yield url
     finally:
-        subprocess.run(["bash", str(SCRIPTS / "pg-stop.sh"), work], check=False, timeout=120)
+        stop_local("pg", work)

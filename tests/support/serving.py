@@ -1,0 +1,32 @@
+"""An ASGI app served over real HTTP (uvicorn) inside the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+import uvicorn
+from tests.support.system import free_port
+from tests.support.waiting import eventually
+
+
+@asynccontextmanager
+async def served(app: Any, *, lifespan: Literal["on", "off"] = "on") -> AsyncIterator[str]:
+    """The app on a free local port until the block ends: its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan))
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        if task.done():
+            raise AssertionError(f"the app did not start: {task.exception()!r}")
+        return server.started
+
+    try:
+        await eventually(started, within=120, what="the app serving")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
