@@ -62,20 +62,19 @@ class RowWork:
     bodies: list[dict[str, Any]]
     challenged: tuple[str, str]  # (uln, achievement id) of an earlier achievement
     log_start: dict[int, int]
-    batch_ids: list[str | None] = field(default_factory=list)
+    batch_ids: list[str] = field(default_factory=list)  # in submission order, as they are accepted
     challenge_id: str | None = None
     raised: asyncio.Event = field(default_factory=asyncio.Event)
     answers: Counter[str] = field(default_factory=Counter)  # what the AO's client saw, retries included
 
     def expected(self) -> Expected:
         ulns = tuple(learner["uln"] for learner in self.learners)
-        ids = [*self.batch_ids, *([None] * (len(self.bodies) - len(self.batch_ids)))]
+        # a batch never accepted is there too, under a name no batch has: all of its records are lost
+        never_accepted = [
+            f"batch {index + 1}, never accepted" for index in range(len(self.batch_ids), len(self.bodies))
+        ]
         return Expected(
-            # a batch never accepted is there too, under a name no batch has: all of its records are lost
-            batches=tuple(
-                ExpectedBatch(batch_id or f"batch {index + 1}, never accepted", ulns)
-                for index, batch_id in enumerate(ids)
-            ),
+            batches=tuple(ExpectedBatch(batch_id, ulns) for batch_id in [*self.batch_ids, *never_accepted]),
             final_grade=FINAL_GRADE,
             challenge_id=self.challenge_id,
         )
@@ -250,32 +249,32 @@ class FaultSystem:
         return [found.get(key) for key in work.idempotency_keys]
 
     async def projected(self, work: RowWork) -> list[int]:
-        ids = [batch_id for batch_id in work.batch_ids if batch_id]
+        """History entries on the PLR per batch, in submission order (0 for a batch not accepted yet)."""
         rows = await self.sql(
             "SELECT batch_id::text AS batch_id, count(*) AS n FROM plr.achievement_history"
             " WHERE batch_id = ANY($1::uuid[]) GROUP BY batch_id",
-            ids,
+            work.batch_ids,
         )
         counts = {row["batch_id"]: row["n"] for row in rows or []}
-        return [counts.get(batch_id or "", 0) for batch_id in (*work.batch_ids, None, None)[:2]]
+        ids = [*work.batch_ids, *[""] * (len(work.bodies) - len(work.batch_ids))]
+        return [counts.get(batch_id, 0) for batch_id in ids]
 
-    def emailed(self, batch_id: str | None) -> bool:
-        return batch_id is not None and bool(self.smtp.mentioning(batch_id))
+    def emailed(self, batch_id: str) -> bool:
+        return bool(self.smtp.mentioning(batch_id))
 
     async def reached(self, point: str, work: RowWork) -> bool:
         """True once the work is at `point` of its life, or past it."""
         if point == "raised":
             return work.raised.is_set()
         first, _ = await self.statuses(work)
-        first_projected, second_projected = await self.projected(work)
+        first_projected, _ = await self.projected(work)
         reached = {
             "receiving": first is not None,
             "queued": first not in (None, "received"),
             "validating": first in ("validating", *DECIDED),
             "decided": first in DECIDED,
             "projecting": first_projected > 0,
-            "second batch projecting": second_projected > 0,
-            "first email out": self.emailed(work.batch_ids[0] if work.batch_ids else None),
+            "first email out": bool(work.batch_ids) and self.emailed(work.batch_ids[0]),
         }
         return reached[point]
 
@@ -285,11 +284,11 @@ class FaultSystem:
         projected = await self.projected(work)
         emails = sum(self.emailed(batch_id) for batch_id in work.batch_ids)
         size = len(work.learners)
-        batches = "; ".join(
-            f"batch {index + 1} {status or 'not received'}, {count}/{size} on PLR"
+        batches = ", ".join(
+            f"batch {index + 1} {status or 'not sent'} ({count}/{size} on PLR)"
             for index, (status, count) in enumerate(zip(statuses, projected, strict=True))
         )
-        return f"{batches}; {emails} batch emails out"
+        return f"{batches}, {emails} emailed"
 
     # -- measuring ----------------------------------------------------------------------------------
 
@@ -329,7 +328,7 @@ class FaultSystem:
             await consumer.stop()
 
     async def observe(self, work: RowWork, *, read_log: bool, since: dict[int, int] | None = None) -> Observation:
-        ids = [batch_id for batch_id in work.batch_ids if batch_id]
+        ids = work.batch_ids
         ulns = [learner["uln"] for learner in work.learners]
         seen = Observation()
         batches = await self.sql(

@@ -154,7 +154,9 @@ def full_matrix() -> list[Fault]:
     points = {
         "ingest": ("receiving", "validating", "decided"),
         "validation": ("queued", "validating", "decided"),
-        "plr-projector": ("queued", "projecting", "second batch projecting"),
+        # the projector applies a poll's worth of events in one transaction: "decided" catches it reading
+        # the first batch, "projecting" once the first batch is in and the second on its way
+        "plr-projector": ("queued", "decided", "projecting"),
         "challenges": ("raised", "validating", "decided"),
         "notifier": ("validating", "decided", "first email out"),
         "reporting": ("validating", "decided", "first email out"),
@@ -173,7 +175,7 @@ def full_matrix() -> list[Fault]:
 def smoke_matrix() -> list[Fault]:
     return [
         sigkill("validation", "validating"),
-        sigkill("plr-projector", "projecting"),
+        sigkill("plr-projector", "decided"),
         sigkill("notifier", "decided"),
         poison_everywhere(),
     ]

@@ -64,7 +64,13 @@ def fuzz_ingest(
     """Sends at least `count` cases (blocking: run it in a worker thread)."""
     result = FuzzResult()
     strategy = cases(ao_id, learners, qualification, grade)
-    with httpx.Client(base_url=ingest_url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+    # a connection per case: a case that breaks one cannot be blamed on the next case that reuses it
+    with httpx.Client(
+        base_url=ingest_url,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=120,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    ) as client:
         while result.sent < count:
 
             @settings(

@@ -71,6 +71,7 @@ def test_the_fuzz_makes_every_kind_of_poison() -> None:
     )
     @given(cases("RN9008", [LEARNER], "100/5001/2", "A", huge_fields=False))  # huge ones: the test below
     def generate(case: Case) -> None:
+        assert case.content_type is None or case.content_type == case.content_type.strip() != ""
         made.update(what for what, found in MUST_MAKE.items() if found(case))
 
     generate()
