@@ -6,20 +6,17 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 from asgi_lifespan import LifespanManager
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
 from tests.support.kafka import pin_group_at_end
 from tests.support.mail import Inbox, smtp_server
 from tests.support.projector import App, create_topics, new_prefix, running_projector
-from tests.support.system import RunningSystem, build_system, free_port
+from tests.support.system import RunningSystem, build_system
 
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, PLR_EVENTS
 from lrs_platform.database import create_pool
@@ -29,25 +26,11 @@ from reporting.bootstrap import create_app as create_reporting
 from reporting.config import ReportingSettings
 
 
-class _Inbox(Message):  # type: ignore[misc]
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[Any] = []
-
-    def handle_message(self, message: Any) -> None:
-        self.messages.append(message)
-
-
 @pytest.fixture(scope="session")
-def smtp_inbox() -> Iterator[tuple[int, _Inbox]]:
-    inbox = _Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, inbox
-    finally:
-        controller.stop()
+def smtp_inbox() -> Iterator[Inbox]:
+    """The running system's mail server."""
+    with smtp_server() as inbox:
+        yield inbox
 
 
 @pytest.fixture
@@ -95,7 +78,7 @@ class SystemUnderTest:
     processes: RunningSystem
     database_url: str
     kafka_bootstrap: str
-    inbox: _Inbox
+    inbox: Inbox
     keys: dict[str, str] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
@@ -125,12 +108,11 @@ def system_kafka() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def system(
-    system_kafka: str, database_url: str, smtp_inbox: tuple[int, _Inbox], tmp_path_factory: pytest.TempPathFactory
+    system_kafka: str, database_url: str, smtp_inbox: Inbox, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[SystemUnderTest]:
     kafka_bootstrap = system_kafka
     name = unique_name("sys")
     system_database = await create_database(database_url, name)
-    smtp_port, inbox = smtp_inbox
     log_dir: Path = tmp_path_factory.mktemp("service-logs")
     # Groups unique to this system, so that two test runs sharing one broker never share work.
     isolation = {
@@ -144,12 +126,12 @@ async def system(
         kafka_bootstrap,
         system_database,
         log_dir,
-        {"NOTIFIER_SMTP_HOST": "127.0.0.1", "NOTIFIER_SMTP_PORT": str(smtp_port), **isolation},
+        {"NOTIFIER_SMTP_HOST": "127.0.0.1", "NOTIFIER_SMTP_PORT": str(smtp_inbox.port), **isolation},
     )
     try:
         await processes.start()
         # the credentials schema exists once any service has started
-        yield SystemUnderTest(processes, system_database, kafka_bootstrap, inbox)
+        yield SystemUnderTest(processes, system_database, kafka_bootstrap, smtp_inbox)
     finally:
         processes.stop()
         for service in processes.services.values():

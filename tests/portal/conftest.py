@@ -9,14 +9,13 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
+from tests.support.mail import Inbox, smtp_server
 from tests.support.system import BIN, ROOT, RunningSystem, ServiceProcess, build_system, free_port
 
 from lrs_platform.database import create_pool
@@ -25,23 +24,6 @@ from lrs_platform.identity import CredentialStore, Principal
 CHROMIUM = Path(os.environ.get("LRS_CHROMIUM", "/usr/bin/chromium"))
 AXE = ROOT / "services" / "portal" / "src" / "portal" / "static" / "vendor" / "axe-core" / "axe.min.js"
 SAMPLE_AO = "RN9093"
-
-
-class Mailbox:
-    """The SMTP sink's inbox (aiosmtpd handler): every message the notifier sends."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        from email import message_from_bytes
-        from email.policy import default
-
-        self.messages.append(message_from_bytes(envelope.content, policy=default))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Any]:
-        return [message for message in self.messages if address in str(message.get("To", ""))]
 
 
 class PortalProcess(ServiceProcess):
@@ -58,7 +40,7 @@ class PortalSystem:
     processes: RunningSystem
     portal: PortalProcess
     database_url: str
-    mailbox: Mailbox
+    mailbox: Inbox
     passwords: dict[str, str] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
 
@@ -92,24 +74,18 @@ def portal_kafka() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def mailbox() -> Iterator[tuple[int, Mailbox]]:
-    handler = Mailbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, handler
-    finally:
-        controller.stop()
+def mailbox() -> Iterator[Inbox]:
+    """The SMTP sink: every message the notifier sends."""
+    with smtp_server() as inbox:
+        yield inbox
 
 
 @pytest.fixture(scope="module")
 async def portal_system(
-    portal_kafka: str, database_url: str, mailbox: tuple[int, Mailbox], tmp_path_factory: pytest.TempPathFactory
+    portal_kafka: str, database_url: str, mailbox: Inbox, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[PortalSystem]:
     name = unique_name("portal")
     system_database = await create_database(database_url, name)
-    smtp_port, inbox = mailbox
     log_dir = tmp_path_factory.mktemp("portal-system-logs")
     isolation = {
         "VALIDATION_CONSUMER_GROUP": f"validation-{name}",
@@ -118,7 +94,7 @@ async def portal_system(
         "REPORTING_APP_ID": f"lrs-reporting-{name}",
         "REPORTING_DATA_DIR": str(log_dir / "reporting"),
         "NOTIFIER_SMTP_HOST": "127.0.0.1",
-        "NOTIFIER_SMTP_PORT": str(smtp_port),
+        "NOTIFIER_SMTP_PORT": str(mailbox.port),
     }
     processes = build_system(portal_kafka, system_database, log_dir, isolation)
     any_env = next(iter(processes.services.values())).env
@@ -133,7 +109,7 @@ async def portal_system(
     processes.services["portal"] = portal
     try:
         await processes.start()
-        system = PortalSystem(processes, portal, system_database, inbox)
+        system = PortalSystem(processes, portal, system_database, mailbox)
         async with await system.client("validation", "operator:tests") as validation:
             learners = (ROOT / "reference" / "sample-learners.csv").read_bytes()
             response = await validation.post(

@@ -34,6 +34,9 @@ class Inbox:
     def with_message_id(self, message_id: str) -> list[EmailMessage]:
         return [message for message in self.messages if message["Message-ID"] == message_id]
 
+    def to(self, address: str) -> list[EmailMessage]:
+        return [message for message in self.messages if address in str(message.get("To", ""))]
+
 
 @contextmanager
 def smtp_server() -> Iterator[Inbox]:
