@@ -18,11 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
+from tests.support.kafka import send
 from tests.support.system import build_system
 from tests.support.waiting import eventually
 
@@ -177,13 +178,7 @@ def _outcomes(batch_id: uuid.UUID, ao_id: str) -> list[bytes]:
 
 
 async def _publish(kafka_bootstrap: str, key: uuid.UUID, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for value in values:
-            await producer.send_and_wait(BATCH_OUTCOMES.name, value=value, key=str(key).encode())
-    finally:
-        await producer.stop()
+    await send(kafka_bootstrap, BATCH_OUTCOMES.name, [(str(key).encode(), value) for value in values])
 
 
 async def _commit_group_at_the_end(kafka_bootstrap: str, group_id: str) -> None:

@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from tests.integration.test_notifier import batch_completed, envelope
-from tests.support.kafka import pin_group_at_end
+from tests.support.kafka import pin_group_at_end, send
 from tests.support.mail import Inbox, notifier_settings
 from tests.support.serving import served
 from tests.support.waiting import eventually
@@ -58,15 +58,7 @@ def bearer(token: str) -> dict[str, str]:
 
 async def produce(bootstrap: str, *messages: tuple[bytes, bytes]) -> list[int]:
     """(key, value) pairs onto one partition of the outcomes topic; returns their offsets."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        return [
-            (await producer.send_and_wait(BATCH_OUTCOMES.name, value, key=key, partition=OUTCOMES_PARTITION)).offset
-            for key, value in messages
-        ]
-    finally:
-        await producer.stop()
+    return await send(bootstrap, BATCH_OUTCOMES.name, messages, partition=OUTCOMES_PARTITION)
 
 
 @asynccontextmanager

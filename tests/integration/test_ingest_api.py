@@ -17,13 +17,14 @@ import httpx
 import hypothesis
 import pytest
 import schemathesis
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from schemathesis import checks as schemathesis_checks
 from schemathesis.python import asgi as schemathesis_asgi
 from tests.support.databases import throwaway_database
+from tests.support.kafka import send
 from tests.support.waiting import eventually
 
 from ingest import api as ingest_api
@@ -232,13 +233,7 @@ async def partitions_of(kafka_bootstrap: str, topic: str) -> list[int]:
 
 
 async def publish_outcomes(kafka_bootstrap: str, batch_id: uuid.UUID, *values: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for value in values:
-            await producer.send_and_wait(BATCH_OUTCOMES.name, value=value, key=str(batch_id).encode())
-    finally:
-        await producer.stop()
+    await send(kafka_bootstrap, BATCH_OUTCOMES.name, [(str(batch_id).encode(), value) for value in values])
 
 
 def closed_port() -> int:

@@ -10,8 +10,8 @@ from email.message import EmailMessage
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
+from tests.support.kafka import send
 from tests.support.mail import Inbox, notifier_settings
 from tests.support.waiting import eventually
 
@@ -43,13 +43,7 @@ async def notifier(
 
 
 async def produce(bootstrap: str, topic: str, key: str, *envelopes: Envelope) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            await producer.send_and_wait(topic, key=key.encode(), value=encode(envelope))
-    finally:
-        await producer.stop()
+    await send(bootstrap, topic, [(key.encode(), encode(envelope)) for envelope in envelopes])
 
 
 def batch_completed(batch_id: uuid.UUID, email: str) -> BatchCompleted:

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from tests.integration.test_notifier import bearer
+from tests.support.kafka import send
 from tests.support.waiting import eventually
 
 from lrs_contracts.batch import JobType
@@ -71,13 +72,9 @@ def envelope(payload: Contract) -> Envelope:
 
 
 async def produce(bootstrap: str, *messages: tuple[uuid.UUID, Envelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for batch_id, event in messages:
-            await producer.send_and_wait(BATCH_OUTCOMES.name, key=str(batch_id).encode(), value=encode(event))
-    finally:
-        await producer.stop()
+    await send(
+        bootstrap, BATCH_OUTCOMES.name, [(str(batch_id).encode(), encode(event)) for batch_id, event in messages]
+    )
 
 
 async def test_aggregates_count_a_redelivered_outcome_once_and_each_ao_sees_only_its_own(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from lrs_contracts.topics import Topic
 
@@ -17,3 +19,17 @@ async def pin_group_at_end(bootstrap: str, group: str, topics: tuple[Topic, ...]
         await consumer.commit(await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
+
+
+async def send(
+    bootstrap: str, topic: str, messages: Iterable[tuple[bytes, bytes]], *, partition: int | None = None
+) -> list[int]:
+    """(key, value) messages in order, each acknowledged by every in-sync replica: their offsets."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        return [
+            (await producer.send_and_wait(topic, value, key=key, partition=partition)).offset for key, value in messages
+        ]
+    finally:
+        await producer.stop()
