@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
@@ -70,13 +71,18 @@ def _decode(content: bytes) -> str:
         ) from None
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _field_position(content: bytes, offset: int) -> tuple[int, int]:
-    """The line and field number of a byte, for pointing at a non-UTF-8 byte in a spreadsheet."""
-    line_start = content.rfind(b"\n", 0, offset) + 1
-    line = content.count(b"\n", 0, line_start) + 1
-    text_before = content[line_start:offset].decode("utf-8", errors="replace")
-    fields_before = next(csv.reader([text_before]), [""])
-    return line, max(len(fields_before), 1)
+    """The line and field number of a byte, for pointing at a non-UTF-8 byte in a spreadsheet.
+    Lines end as a spreadsheet may end them: CR LF, LF or a lone CR."""
+    lines_before = _LINE_BREAK.split(content[:offset].decode("utf-8", errors="replace"))
+    try:
+        fields_before = next(csv.reader([lines_before[-1]]), [""])
+    except csv.Error:  # an open quote on that line: count the separators instead
+        fields_before = lines_before[-1].split(",")
+    return len(lines_before), max(len(fields_before), 1)
 
 
 def _non_blank_rows(text: str) -> Iterator[tuple[int, list[str]]]:

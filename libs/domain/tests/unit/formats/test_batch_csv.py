@@ -201,3 +201,15 @@ def test_header_rows_and_headings_without_records_is_rs006() -> None:
     assert _refusal(_lines(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, "", " ")).code is (
         BatchCode.NO_RECORDS
     )
+
+
+@pytest.mark.parametrize("line_break", [b"\r\n", b"\n", b"\r"])
+def test_a_byte_that_is_not_utf8_is_refused_with_its_line_and_field_whatever_the_line_breaks(
+    line_break: bytes,
+) -> None:
+    """Found by the fuzz run: with lone-CR line breaks, pointing at the bad byte used to crash (500)."""
+    header = b"FileVersion,AwardingOrganisation,JobType"
+    content = line_break.join([header, b"1.0,RN5196,Final", b"ULN,GivenName", b"1234567890,Li\xedly"])
+    with pytest.raises(BatchRefused) as refused:
+        parse_batch(content, BatchFormat.CSV)
+    assert (refused.value.code, refused.value.line, refused.value.column) == (BatchCode.MALFORMED, 4, 2)
