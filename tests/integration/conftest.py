@@ -16,11 +16,10 @@ from tests.support.infra import private_kafka
 from tests.support.kafka import pin_group_at_end
 from tests.support.mail import Inbox, smtp_server
 from tests.support.projector import App, create_topics, new_prefix, running_projector
-from tests.support.system import RunningSystem, build_system
+from tests.support.system import RunningSystem, build_system, isolation_env, issue_key
 
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, PLR_EVENTS
 from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, Principal
 from lrs_platform.kafka import ensure_topics
 from reporting.bootstrap import create_app as create_reporting
 from reporting.config import ReportingSettings
@@ -86,12 +85,7 @@ class SystemUnderTest:
 
     async def key_for(self, principal: str) -> str:
         if principal not in self.keys:
-            pool = await create_pool(self.database_url, max_size=1)
-            try:
-                issued = await CredentialStore(pool).issue(Principal.parse(principal), label="tests")
-            finally:
-                await pool.close()
-            self.keys[principal] = issued.token
+            self.keys[principal] = await issue_key(self.database_url, principal)
         return self.keys[principal]
 
     async def client(self, service: str, principal: str) -> httpx.AsyncClient:
@@ -114,19 +108,11 @@ async def system(
     name = unique_name("sys")
     system_database = await create_database(database_url, name)
     log_dir: Path = tmp_path_factory.mktemp("service-logs")
-    # Groups unique to this system, so that two test runs sharing one broker never share work.
-    isolation = {
-        "VALIDATION_CONSUMER_GROUP": f"validation-{name}",
-        "INGEST_OUTCOMES_GROUP_ID": f"ingest-batch-view-{name}",
-        "NOTIFIER_CONSUMER_GROUP": f"notifier-{name}",
-        "REPORTING_APP_ID": f"lrs-reporting-{name}",
-        "REPORTING_DATA_DIR": str(log_dir / "reporting"),
-    }
     processes = build_system(
         kafka_bootstrap,
         system_database,
         log_dir,
-        {"NOTIFIER_SMTP_HOST": "127.0.0.1", "NOTIFIER_SMTP_PORT": str(smtp_inbox.port), **isolation},
+        {"NOTIFIER_SMTP_HOST": "127.0.0.1", "NOTIFIER_SMTP_PORT": str(smtp_inbox.port), **isolation_env(name, log_dir)},
     )
     try:
         await processes.start()

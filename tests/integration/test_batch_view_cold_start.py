@@ -24,7 +24,7 @@ from asgi_lifespan import LifespanManager
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
 from tests.support.kafka import send
-from tests.support.system import build_system
+from tests.support.system import build_system, issue_key
 from tests.support.waiting import eventually
 
 from ingest.bootstrap import create_app
@@ -40,8 +40,6 @@ from lrs_contracts.outcomes import (
 )
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES
-from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, Principal
 from lrs_platform.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -50,12 +48,7 @@ FINAL = ("completed", "failed")
 
 
 async def _issue_key(database_url: str, principal: str) -> dict[str, str]:
-    pool = await create_pool(database_url, max_size=1)
-    try:
-        issued = await CredentialStore(pool).issue(Principal.parse(principal), label="tests")
-    finally:
-        await pool.close()
-    return {"Authorization": f"Bearer {issued.token}"}
+    return {"Authorization": f"Bearer {await issue_key(database_url, principal)}"}
 
 
 def _batch(ao_id: str) -> bytes:

@@ -26,7 +26,6 @@ from tests.support.projector import (
     Record,
     create_topics,
     dump_model,
-    issue_key,
     merged,
     new_prefix,
     produce,
@@ -36,6 +35,7 @@ from tests.support.projector import (
     stored_offsets,
     uln_for,
 )
+from tests.support.system import issue_key
 from tests.support.waiting import eventually
 
 from lrs_cli import projector_commands

@@ -206,8 +206,7 @@ async def test_an_event_postgresql_refuses_is_parked_and_the_rest_of_the_batch_i
         record(events.updated(healthy, grade="6"), healthy, sequence=4, partition=0),
     ]
     positions = await produce(kafka_bootstrap, prefix, records)
-    ends = ends_of(positions)
-    await eventually(lambda: caught_up(app.database_url, ends), within=60, what="projection past the poison")
+    await _wait_projected(app, positions)
 
     healthy_view = (await app.get(f"learner:{healthy}", f"/v1/learners/{healthy}/plr")).json()
     assert [event["grade"] for event in healthy_view["learning_events"]] == ["6"]

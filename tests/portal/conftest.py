@@ -16,10 +16,16 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
 from tests.support.mail import Inbox, smtp_server
-from tests.support.system import BIN, ROOT, RunningSystem, ServiceProcess, build_system, free_port
-
-from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, Principal
+from tests.support.system import (
+    BIN,
+    ROOT,
+    RunningSystem,
+    ServiceProcess,
+    build_system,
+    free_port,
+    isolation_env,
+    issue_key,
+)
 
 CHROMIUM = Path(os.environ.get("LRS_CHROMIUM", "/usr/bin/chromium"))
 AXE = ROOT / "services" / "portal" / "src" / "portal" / "static" / "vendor" / "axe-core" / "axe.min.js"
@@ -53,11 +59,7 @@ class PortalSystem:
 
     async def key_for(self, principal: str) -> str:
         if principal not in self.keys:
-            pool = await create_pool(self.database_url, max_size=1)
-            try:
-                self.keys[principal] = (await CredentialStore(pool).issue(Principal.parse(principal), "tests")).token
-            finally:
-                await pool.close()
+            self.keys[principal] = await issue_key(self.database_url, principal)
         return self.keys[principal]
 
     async def client(self, service: str, principal: str) -> httpx.AsyncClient:
@@ -88,11 +90,7 @@ async def portal_system(
     system_database = await create_database(database_url, name)
     log_dir = tmp_path_factory.mktemp("portal-system-logs")
     isolation = {
-        "VALIDATION_CONSUMER_GROUP": f"validation-{name}",
-        "INGEST_OUTCOMES_GROUP_ID": f"ingest-batch-view-{name}",
-        "NOTIFIER_CONSUMER_GROUP": f"notifier-{name}",
-        "REPORTING_APP_ID": f"lrs-reporting-{name}",
-        "REPORTING_DATA_DIR": str(log_dir / "reporting"),
+        **isolation_env(name, log_dir),
         "NOTIFIER_SMTP_HOST": "127.0.0.1",
         "NOTIFIER_SMTP_PORT": str(mailbox.port),
     }

@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
+from tests.support.system import issue_key
 from tests.support.waiting import eventually
 
 from lrs_contracts import topics as contract_topics
@@ -32,8 +33,6 @@ from lrs_contracts.plr import (
     ResultStatus,
 )
 from lrs_contracts.registry import encode, wrap
-from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, Principal
 from lrs_platform.kafka import ensure_topics
 
 PLR = contract_topics.PLR_EVENTS.name
@@ -189,16 +188,6 @@ async def produce(bootstrap: str, prefix: str, records: Iterable[Record]) -> lis
         return [(entry.partition, entry.offset) for entry in metadata]
     finally:
         await producer.stop()
-
-
-async def issue_key(database_url: str, principal: str) -> str:
-    pool = await create_pool(database_url, max_size=1)
-    try:
-        store = CredentialStore(pool)
-        await store.migrate()
-        return (await store.issue(Principal.parse(principal), label="tests")).token
-    finally:
-        await pool.close()
 
 
 def projector_settings(database_url: str, bootstrap: str, prefix: str, **overrides: Any) -> Any:

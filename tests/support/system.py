@@ -17,6 +17,9 @@ from pathlib import Path
 import httpx
 from tests.support.waiting import eventually
 
+from lrs_platform.database import create_pool
+from lrs_platform.identity import CredentialStore, Principal
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -101,6 +104,28 @@ class RunningSystem:
     def stop(self) -> None:
         for service in self.services.values():
             service.stop()
+
+
+async def issue_key(database_url: str, principal: str) -> str:
+    """A new API key for the principal, in the database's credential store (created if need be)."""
+    pool = await create_pool(database_url, max_size=1)
+    try:
+        store = CredentialStore(pool)
+        await store.migrate()
+        return (await store.issue(Principal.parse(principal), label="tests")).token
+    finally:
+        await pool.close()
+
+
+def isolation_env(name: str, log_dir: Path) -> dict[str, str]:
+    """Consumer groups and local state of a system's own, so that systems sharing one broker never share work."""
+    return {
+        "VALIDATION_CONSUMER_GROUP": f"validation-{name}",
+        "INGEST_OUTCOMES_GROUP_ID": f"ingest-batch-view-{name}",
+        "NOTIFIER_CONSUMER_GROUP": f"notifier-{name}",
+        "REPORTING_APP_ID": f"lrs-reporting-{name}",
+        "REPORTING_DATA_DIR": str(log_dir / "reporting"),
+    }
 
 
 def build_system(
