@@ -26,8 +26,14 @@ NON_CHARACTERS = [chr(code) for code in (*range(0xFDD0, 0xFDF0), 0xFFFE, 0xFFFF,
 ODD = ["\ufeff", "\u202e", "\u200b", "\u0301", "\u2028", "\u2029", "\U0001f600", "\u00a0", '"', "'", ",", "<", "&"]
 
 lone_surrogates = st.integers(0xD800, 0xDFFF).map(chr)
+# the characters that most often break parsers, logs and mail headers, drawn more often than the rest
+USUAL_SUSPECTS = ["\x00", "\r", "\n", "\r\n", "\ufffe", "\uffff", "\ud800", "\udfff"]
 nasty_character = st.one_of(
-    st.sampled_from(CONTROL), st.sampled_from(NON_CHARACTERS), st.sampled_from(ODD), lone_surrogates
+    st.sampled_from(USUAL_SUSPECTS),
+    st.sampled_from(CONTROL),
+    st.sampled_from(NON_CHARACTERS),
+    st.sampled_from(ODD),
+    lone_surrogates,
 )
 nasty_text = st.lists(st.one_of(nasty_character, st.characters()), min_size=1, max_size=12).map("".join)
 
