@@ -26,12 +26,14 @@ from ingest.service import (
 from ingest.submission import (
     DECIDED_STATUSES,
     BatchStatus,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
     NotAllowedToSubmit,
     SubmissionError,
+    SubmissionInProgress,
     declared_too_large,
     may_submit,
     normalise_idempotency_key,
-    refusal_status,
     refusal_title,
     replay_headers,
     status_url,
@@ -378,10 +380,29 @@ async def _refused(request: Request, error: Exception) -> JSONResponse:
 
 async def _submission_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, SubmissionError)
-    headers = {"Retry-After": error.retry_after} if error.retry_after else None
+    status, title = SUBMISSION_ERRORS.get(type(error), (400, "Bad request"))
+    headers = {"Retry-After": "1"} if isinstance(error, SubmissionInProgress) else None
     return problem_response(
-        Problem(status=error.status, title=error.title, detail=error.detail, instance=request.url.path), headers
+        Problem(status=status, title=title, detail=error.detail, instance=request.url.path), headers
     )
+
+
+SUBMISSION_ERRORS: dict[type[SubmissionError], tuple[int, str]] = {
+    InvalidIdempotencyKey: (400, "Invalid Idempotency-Key"),
+    NotAllowedToSubmit: (403, "Forbidden"),
+    IdempotencyKeyReused: (409, "Idempotency-Key already used for a different file"),
+    SubmissionInProgress: (409, "The same submission is being published right now"),
+}
+
+
+def refusal_status(code: BatchCode) -> int:
+    """413 when ingest stopped reading (over 6 MB); 422 when it read the whole file and refused it.
+
+    RS003 (more than 10,000 records) is 422, not 413: the file was within the byte limit and was
+    read and parsed completely, so the request was not too large for the server; its content broke a
+    rule of the batch format, which is what 422 means for every other RS code.
+    """
+    return 413 if code is BatchCode.TOO_LARGE else 422
 
 
 async def _publish_failed(request: Request, error: Exception) -> JSONResponse:

@@ -53,11 +53,8 @@ DECIDED_STATUSES = frozenset({BatchStatus.COMPLETED, BatchStatus.FAILED, BatchSt
 
 
 class SubmissionError(Exception):
-    """A submission ingest will not take, for a reason other than the file's content."""
-
-    status = 400
-    title = "Bad request"
-    retry_after: str | None = None
+    """A submission ingest will not take, for a reason other than the file's content. The HTTP edge
+    (`ingest.api`) says what each kind means to a caller."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -65,34 +62,19 @@ class SubmissionError(Exception):
 
 
 class InvalidIdempotencyKey(SubmissionError):
-    status = 400
-    title = "Invalid Idempotency-Key"
+    """The Idempotency-Key header is not a key ingest can use."""
 
 
 class NotAllowedToSubmit(SubmissionError):
-    status = 403
-    title = "Forbidden"
+    """The caller is not an AO, or names another AO than its own."""
 
 
 class IdempotencyKeyReused(SubmissionError):
-    status = 409
-    title = "Idempotency-Key already used for a different file"
+    """The same key came with a different file."""
 
 
 class SubmissionInProgress(SubmissionError):
-    status = 409
-    title = "The same submission is being published right now"
-    retry_after = "1"
-
-
-def refusal_status(code: BatchCode) -> int:
-    """413 when ingest stopped reading (over 6 MB); 422 when it read the whole file and refused it.
-
-    RS003 (more than 10,000 records) is 422, not 413: the file was within the byte limit and was
-    read and parsed completely, so the request was not too large for the server; its content broke a
-    rule of the batch format, which is what 422 means for every other RS code.
-    """
-    return 413 if code is BatchCode.TOO_LARGE else 422
+    """The same submission is being published right now: sending it again shortly will succeed."""
 
 
 def refusal_title(code: BatchCode) -> str:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ingest.api import refusal_status
 from ingest.submission import (
     MAX_EVENT_BYTES,
     BatchIdentity,
@@ -25,7 +26,6 @@ from ingest.submission import (
     may_submit,
     normalise_idempotency_key,
     prepare_batch,
-    refusal_status,
     replay_headers,
     resolve_format,
     submitted_event_id,
