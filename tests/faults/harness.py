@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,16 +42,6 @@ CHALLENGE_CONTACT = {
     "email": "challenges@aqa.example",
 }
 DECIDED = ("completed", "failed")
-
-
-async def watch(probe: Callable[[], Awaitable[bool]], *, within: float, what: str) -> None:
-    """Polls every 20 ms: a point in a batch's life can last a fraction of a second, and `eventually`'s
-    backoff (up to 0.5 s) would step over it."""
-    deadline = time.monotonic() + within
-    while not await probe():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from tests.faults.harness import FaultSystem, RowWork, watch
+from tests.faults.harness import FaultSystem, RowWork
 from tests.faults.measure import Assessment, assess
 from tests.support.learners import random_uln
 from tests.support.waiting import eventually
@@ -48,7 +48,7 @@ class Fault:
 def sigkill(service: str, point: str) -> Fault:
     async def inject(system: FaultSystem, work: RowWork, start: StartWork) -> Injection:
         start()
-        await watch(lambda: system.reached(point, work), within=300, what=f"the work at '{point}'")
+        await eventually(lambda: system.reached(point, work), within=300, what=f"the work at '{point}'", every=0.02)
         target = system.processes[service]
         target.kill()
         target.start()
@@ -63,7 +63,7 @@ def sigkill(service: str, point: str) -> Fault:
 def broker_restart(point: str) -> Fault:
     async def inject(system: FaultSystem, work: RowWork, start: StartWork) -> Injection:
         start()
-        await watch(lambda: system.reached(point, work), within=300, what=f"the work at '{point}'")
+        await eventually(lambda: system.reached(point, work), within=300, what=f"the work at '{point}'", every=0.02)
         await system.kafka.crash()
         observed = await system.snapshot(work)
         await system.kafka.start_again()
@@ -75,7 +75,7 @@ def broker_restart(point: str) -> Fault:
 def postgres_restart(point: str) -> Fault:
     async def inject(system: FaultSystem, work: RowWork, start: StartWork) -> Injection:
         start()
-        await watch(lambda: system.reached(point, work), within=300, what=f"the work at '{point}'")
+        await eventually(lambda: system.reached(point, work), within=300, what=f"the work at '{point}'", every=0.02)
         observed = await system.snapshot(work)
         await asyncio.to_thread(system.postgres.crash_and_restart)
         return Injection(observed, time.monotonic())
