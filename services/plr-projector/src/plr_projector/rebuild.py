@@ -63,7 +63,7 @@ from plr_projector.projection import (
     decode_message,
     project_batch,
 )
-from plr_projector.store import BULK_COLUMNS, OPS_SCHEMA, operator_actions
+from plr_projector.store import BULK_COLUMNS, OPS_SCHEMA, operator_actions, parked_row
 
 _log = get_logger("plr_projector.rebuild")
 
@@ -182,22 +182,7 @@ class BulkWriter:
         history = _ROW_VALUES["achievement_history"]
         self._rows["achievement_history"] += [history(entry) for entry in changes.history]
         self._rows["processed_events"] += [(event_id,) for event_id in changes.applied_event_ids]
-        self._rows["parked"] += [
-            (
-                parked.message.topic,
-                parked.message.partition,
-                parked.message.offset,
-                parked.message.stream[1],
-                parked.reason,
-                parked.error,
-                parked.event_id,
-                parked.event_type,
-                parked.message.key,
-                parked.value,
-                parked.message.timestamp_ms,
-            )
-            for parked in changes.parked
-        ]
+        self._rows["parked"] += [parked_row(parked) for parked in changes.parked]
 
     def add_final(self, state: FoldState) -> None:
         """The rows that are only known at the end of a pass: each key's last version."""

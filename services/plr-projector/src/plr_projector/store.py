@@ -25,6 +25,7 @@ from plr_projector.projection import (
     LearnerRow,
     Needs,
     OperatorAction,
+    Parked,
     Position,
     Snapshot,
     Stream,
@@ -163,6 +164,24 @@ def _upsert_sql(table: str, columns: Sequence[tuple[str, str]], conflict: Sequen
 
 def _columns_of(rows: Sequence[Any], columns: Sequence[tuple[str, str]]) -> list[list[Any]]:
     return [[getattr(row, name) for row in rows] for name, _ in columns]
+
+
+def parked_row(parked: Parked) -> tuple[Any, ...]:
+    """A parked event's row of `parked`, as the live projection and the rebuild write it."""
+    message = parked.message
+    return (
+        message.topic,
+        message.partition,
+        message.offset,
+        message.stream[1],
+        parked.reason,
+        parked.error,
+        parked.event_id,
+        parked.event_type,
+        message.key,
+        parked.value,
+        message.timestamp_ms,
+    )
 
 
 def _achievement_from(record: Mapping[str, Any]) -> AchievementRow:
@@ -316,23 +335,7 @@ class ReadModel:
                 ' ON CONFLICT (topic, partition, "offset") DO UPDATE SET reason = EXCLUDED.reason,'
                 " error = EXCLUDED.error, event_id = EXCLUDED.event_id, event_type = EXCLUDED.event_type,"
                 " dlq_pending = EXCLUDED.dlq_pending",
-                [
-                    (
-                        parked.message.topic,
-                        parked.message.partition,
-                        parked.message.offset,
-                        parked.message.stream[1],
-                        parked.reason,
-                        parked.error,
-                        parked.event_id,
-                        parked.event_type,
-                        parked.message.key,
-                        parked.value,
-                        parked.message.timestamp_ms,
-                        publish_dead_letters and parked.reason == "error",
-                    )
-                    for parked in changes.parked
-                ],
+                [(*parked_row(parked), publish_dead_letters and parked.reason == "error") for parked in changes.parked],
             )
         if next_offsets:
             await connection.execute(
