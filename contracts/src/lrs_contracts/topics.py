@@ -13,10 +13,11 @@ class Topic:
     retention: str
     carries: tuple[str, ...]
     partitions: int = 6
+    dead_letters_name: str | None = None  # set by `environments.TopicNames.declared`
 
     @property
     def dead_letters(self) -> str:
-        return f"{self.name}.dlq"
+        return self.dead_letters_name or f"{self.name}.dlq"
 
 
 BATCH_SUBMITTED = Topic(
@@ -113,6 +114,14 @@ REPORTING_CHALLENGES = Topic(
     retention="compacted",
     carries=("lrs.reporting.challenges.aggregated.v1",),
 )
+MAINTENANCE = Topic(
+    "lrs.operations.maintenance.v1",
+    key="`schedule` (one key: the latest message is the whole schedule)",
+    compacted=True,
+    retention="compacted",
+    carries=("lrs.maintenance.schedule.changed.v1",),
+    partitions=1,
+)
 
 ALL_TOPICS: tuple[Topic, ...] = (
     BATCH_SUBMITTED,
@@ -126,4 +135,5 @@ ALL_TOPICS: tuple[Topic, ...] = (
     REPORTING_PLR_TIMELINESS,
     REPORTING_REJECTIONS,
     REPORTING_CHALLENGES,
+    MAINTENANCE,
 )

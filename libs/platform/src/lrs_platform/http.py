@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lrs_contracts.environments import Environment
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import (
     PROBLEM_PAGES,
@@ -42,6 +43,7 @@ HTTP_LATENCY = Histogram("lrs_http_request_seconds", "HTTP request latency", ["s
 _log = get_logger("lrs.http")
 
 DOCS_ASSETS = "/docs/assets"
+ENVIRONMENT_HEADER = "LRS-Environment"
 
 
 def build_app(
@@ -51,11 +53,17 @@ def build_app(
     description: str,
     lifespan: Lifespan,
     version: str = "1.0.0",
+    environment: Environment = Environment.LIVE,
 ) -> FastAPI:
+    """Every response says which environment answered (`LRS-Environment`); a Sandpit's title says so too."""
+    if environment.is_sandpit:
+        title = f"{title} (Sandpit)"
+        description = f"**Sandpit**: a practice environment; nothing sent here reaches live records.\n\n{description}"
     app = FastAPI(
         title=title, description=description, version=version, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     app.state.service = service
+    app.state.environment = environment
     app.state.readiness_checks = {}
     app.add_exception_handler(ProblemError, handle_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
@@ -139,6 +147,7 @@ async def _log_request(request: Request, call_next: Callable[[Request], Awaitabl
         response = await call_next(request)
         status = response.status_code
         response.headers["x-request-id"] = request_id
+        response.headers[ENVIRONMENT_HEADER] = request.app.state.environment.value
         return response
     finally:
         route = request.scope.get("route")

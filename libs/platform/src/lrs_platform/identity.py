@@ -1,6 +1,8 @@
 """One identity mechanism for every service: API keys, stored hashed, checked by shared middleware.
 
-A key looks like `lrs_<key id>_<secret>`. Only SHA-256 of the secret is stored: the secret is 32
+A key looks like `lrs_<key id>_<secret>`; a Sandpit key `lrs_sbx_<key id>_<secret>` (decision 0060):
+each environment keeps its keys in its own database, and the prefix lets a service tell a caller who
+sent a key to the wrong environment what happened. Only SHA-256 of the secret is stored: the secret is 32
 random bytes, so a slow password hash would add nothing. Operators create, rotate and revoke keys with
 `lrs credentials ...`. Authorisation happens in each service's domain layer from the `Principal`,
 never from what a caller wrote in a body.
@@ -26,6 +28,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from lrs_contracts.environments import Environment
 from lrs_platform.database import apply_migrations
 from lrs_platform.problems import ProblemError
 
@@ -83,10 +86,24 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _split_token(token: str) -> tuple[str, str] | None:
-    prefix, _, rest = token.partition("_")
-    key_id, _, secret = rest.partition("_")
-    if prefix != "lrs" or not key_id or not secret:
+_TOKEN_PREFIXES = {Environment.LIVE: "lrs_", Environment.SANDPIT: "lrs_sbx_"}
+_ENVIRONMENT_NAMES = {Environment.LIVE: "Live", Environment.SANDPIT: "Sandpit"}
+
+
+def token_environment(token: str) -> Environment | None:
+    """The environment a key was issued in, from its prefix alone (None: not a key of ours)."""
+    if token.startswith(_TOKEN_PREFIXES[Environment.SANDPIT]):
+        return Environment.SANDPIT
+    if token.startswith(_TOKEN_PREFIXES[Environment.LIVE]):
+        return Environment.LIVE
+    return None
+
+
+def _split_token(token: str, environment: Environment) -> tuple[str, str] | None:
+    if token_environment(token) is not environment:
+        return None
+    key_id, _, secret = token.removeprefix(_TOKEN_PREFIXES[environment]).partition("_")
+    if not key_id or not secret:
         return None
     return key_id, secret
 
@@ -94,8 +111,15 @@ def _split_token(token: str) -> tuple[str, str] | None:
 class CredentialStore:
     """API keys in PostgreSQL (schema `identity`), with a short cache so a request costs no query."""
 
-    def __init__(self, pool: asyncpg.Pool, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        environment: Environment = Environment.LIVE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._pool = pool
+        self.environment = environment
         self._clock = clock
         self._cache: dict[str, tuple[float, Principal, str]] = {}
 
@@ -115,7 +139,10 @@ class CredentialStore:
             _hash(secret),
             label,
         )
-        return IssuedKey(key_id, f"lrs_{key_id}_{secret}", principal)
+        return IssuedKey(key_id, self._token(key_id, secret), principal)
+
+    def _token(self, key_id: str, secret: str) -> str:
+        return f"{_TOKEN_PREFIXES[self.environment]}{key_id}_{secret}"
 
     async def revoke_principal(self, principal: Principal) -> int:
         result = await self._pool.execute(
@@ -186,10 +213,10 @@ class CredentialStore:
                 label,
             )
         self._cache.clear()
-        return IssuedKey(key_id, f"lrs_{key_id}_{secret}", principal)
+        return IssuedKey(key_id, self._token(key_id, secret), principal)
 
     async def authenticate(self, token: str) -> Principal | None:
-        parts = _split_token(token)
+        parts = _split_token(token, self.environment)
         if parts is None:
             return None
         key_id, secret = parts
@@ -225,6 +252,12 @@ async def current_principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
     store: CredentialStore = request.app.state.credentials
+    sent_to = token_environment(token.strip())
+    if sent_to is not None and sent_to is not store.environment:
+        raise _unauthenticated(
+            f"This is a {_ENVIRONMENT_NAMES[sent_to]} key; send it to the {_ENVIRONMENT_NAMES[sent_to]}"
+            f" services, not to the {_ENVIRONMENT_NAMES[store.environment]} ones."
+        )
     principal = await store.authenticate(token.strip())
     if principal is None:
         raise _unauthenticated("The API key is unknown, revoked or malformed.")

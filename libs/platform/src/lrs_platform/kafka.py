@@ -93,10 +93,18 @@ def make_consumer(bootstrap_servers: str, *topics: str, group_id: str | None, **
     return AIOKafkaConsumer(*topics, **options)
 
 
+def _retention_ms(retention: str) -> str:
+    """`forever` or `<N> days`, as the topic declares it."""
+    if retention == "forever":
+        return "-1"
+    days, _, unit = retention.partition(" ")
+    if unit != "days" or not days.isdigit():
+        raise ValueError(f"a topic's retention is 'forever' or '<N> days', not {retention!r}")
+    return str(int(days) * 24 * 3600 * 1000)
+
+
 def _new_topic(topic: Topic, partitions: int | None) -> NewTopic:
-    configs = {"cleanup.policy": "compact"} if topic.compacted else {"retention.ms": "-1"}
-    if topic.name == "lrs.batch.submitted.v1":
-        configs = {"retention.ms": str(7 * 24 * 3600 * 1000)}
+    configs = {"cleanup.policy": "compact"} if topic.compacted else {"retention.ms": _retention_ms(topic.retention)}
     configs["max.message.bytes"] = str(MAX_MESSAGE_BYTES)
     return NewTopic(topic.name, partitions or topic.partitions, 1, topic_configs=configs)
 

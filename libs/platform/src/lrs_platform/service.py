@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
+from lrs_contracts.topics import ALL_TOPICS
 from lrs_platform.database import apply_migrations, create_pool, database_reachable
 from lrs_platform.http import readiness
 from lrs_platform.identity import CredentialStore
@@ -48,12 +49,12 @@ async def service_resources(
     try:
         async with pool.acquire() as connection:
             await apply_migrations(connection, schema, migrations)
-        credentials = CredentialStore(pool)
+        credentials = CredentialStore(pool, environment=settings.environment)
         await credentials.migrate()
         app.state.credentials = credentials
         if wait_for_kafka_at_start:
             await wait_for_kafka(settings.kafka_bootstrap_servers)
-            await ensure_topics(settings.kafka_bootstrap_servers)
+            await ensure_topics(settings.kafka_bootstrap_servers, settings.topics.declared(ALL_TOPICS))
         readiness(
             app,
             postgres=lambda: database_reachable(pool),

@@ -2,22 +2,46 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from functools import cached_property
+from urllib.parse import urlsplit
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lrs_contracts.environments import Environment, TopicNames
 
 
 class ServiceSettings(BaseSettings):
     """Read from the environment. Shared infrastructure addresses have no prefix; the rest do.
 
-    `KAFKA_BOOTSTRAP_SERVERS` and `DATABASE_URL` are the same for every service locally, so they
-    are read unprefixed; anything service-specific uses the service's prefix (e.g. `INGEST_PORT`).
+    `KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL` and `LRS_ENVIRONMENT` are the same for every service of
+    one environment, so they are read unprefixed; anything service-specific uses the service's prefix
+    (e.g. `INGEST_PORT`).
     """
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     database_url: str = Field(default="postgresql://postgres@127.0.0.1:5432/lrs", validation_alias="DATABASE_URL")
+    environment: Environment = Field(
+        default=Environment.LIVE,
+        validation_alias="LRS_ENVIRONMENT",
+        description="'sandpit': topics and consumer groups prefixed 'sandpit.', a database of its own",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
     log_json: bool | None = None  # None: JSON unless stdout is a terminal
+
+    @model_validator(mode="after")
+    def _sandpit_has_its_own_database(self) -> ServiceSettings:
+        # The sandpit's isolation rests on its database: refuse one that is not plainly the sandpit's.
+        database = urlsplit(self.database_url).path.rsplit("/", 1)[-1]
+        if self.environment.is_sandpit and "sandpit" not in database:
+            raise ValueError(f"a sandpit service needs a database of its own (named '*sandpit*'), not {database!r}")
+        return self
+
+    @cached_property
+    def topics(self) -> TopicNames:
+        """The physical topic names and consumer groups of this environment."""
+        return TopicNames(self.environment)
