@@ -7,6 +7,9 @@ Public API:
 - `transition(state, event) -> Transition | None` — the fold: the achievement after `event` and what
   the event did to it (as the PLR history names it), or None when the event changes nothing;
 - `evolve(state, event) -> AchievementState` — the same fold when only the state matters;
+- `step(...)` — the fold itself on plain values (status, withdrawn, the event's kind, status and
+  whether its data differs), for a reader that never builds the models (the bulk rebuild);
+  `transition` is `step` applied to the models;
 - `AchievementEventMismatch` — the event cannot apply to the state it was given.
 """
 
@@ -72,37 +75,34 @@ def achievement_id(key: AchievementKey) -> uuid.UUID:
 
 
 def transition(state: AchievementState | None, event: AchievementEvent) -> Transition | None:
-    """The achievement after `event` and what the event did, or None when it changes nothing.
-
-    Only `AchievementRecorded` may start from nothing; recording onto a withdrawn achievement
-    re-creates it under the same id. Nothing changes for an identical resubmission, a Provisional
-    after the Final (DOMAIN rule 3), a withdrawal of a withdrawn achievement or a reinstatement of a
-    live one. The decider never emits those (its rules reject them first), but the log is replayed as
-    written.
-    """
-    if isinstance(event, AchievementRecorded):
-        if state is None:
-            return Transition(_recorded(event), AchievementChange.RECORDED)
-        _require_same_achievement(state, event)
-        if _late_provisional(state, event.status):
-            return None
-        if state.withdrawn:
-            return Transition(_recorded(event), AchievementChange.RECREATED)
-        return _changed(state, event.data, event.status, AchievementChange.RECORDED)
+    """The achievement after `event` and what the event did, or None when it changes nothing (`step`)."""
+    data: AchievementData | None = None
+    event_status: ResultStatus | None = None
+    if isinstance(event, AchievementRecorded | AchievementUpdated):
+        data, event_status = event.data, event.status
+    elif isinstance(event, AchievementSuperseded):
+        data, event_status = event.data, ResultStatus.FINAL
     if state is None:
-        raise AchievementEventMismatch(f"{_short(event)}: no achievement with this key has been recorded")
-    _require_same_achievement(state, event)
-    if isinstance(event, AchievementWithdrawn):
-        return None if state.withdrawn else Transition(replace(state, withdrawn=True), AchievementChange.WITHDRAWN)
-    if isinstance(event, AchievementReinstated):
-        return Transition(replace(state, withdrawn=False), AchievementChange.REINSTATED) if state.withdrawn else None
-    if state.withdrawn:
-        raise AchievementEventMismatch(f"{_short(event)}: the achievement is withdrawn")
-    if isinstance(event, AchievementUpdated):
-        if _late_provisional(state, event.status):
-            return None
-        return _changed(state, event.data, event.status, AchievementChange.UPDATED)
-    return _changed(state, event.data, ResultStatus.FINAL, AchievementChange.SUPERSEDED)
+        moved = step(None, False, _KINDS[type(event)], event_status, True, event.achievement_id, None)
+    else:
+        moved = step(
+            state.status,
+            state.withdrawn,
+            _KINDS[type(event)],
+            event_status,
+            data is not None and data != state.data,
+            event.achievement_id,
+            state.achievement_id,
+        )
+    if moved is None:
+        return None
+    change, status, withdrawn = moved
+    if state is None or change is AchievementChange.RECREATED:
+        assert isinstance(event, AchievementRecorded)  # only a recording starts or re-creates one
+        return Transition(_recorded(event), change)
+    if data is None:
+        return Transition(replace(state, withdrawn=withdrawn), change)
+    return Transition(replace(state, data=data, status=status, withdrawn=withdrawn), change)
 
 
 def evolve(state: AchievementState | None, event: AchievementEvent) -> AchievementState:
@@ -114,34 +114,71 @@ def evolve(state: AchievementState | None, event: AchievementEvent) -> Achieveme
     return state
 
 
+def step(
+    status: ResultStatus | None,
+    withdrawn: bool,
+    kind: AchievementChange,
+    event_status: ResultStatus | None,
+    data_differs: bool,
+    event_achievement: object,
+    achievement: object,
+) -> tuple[AchievementChange, ResultStatus, bool] | None:
+    """The fold on plain values: what an event of `kind` does to the achievement with `status` and
+    `withdrawn` (`status` None: nothing recorded at the key yet), as (change, status, withdrawn), or
+    None when it changes nothing.
+
+    `kind` is RECORDED, UPDATED, SUPERSEDED, WITHDRAWN or REINSTATED (the event types);
+    `event_status` the event's status (FINAL for a supersession, None for a withdrawal or
+    reinstatement); `data_differs` whether the event's data differs from the achievement's; the two
+    achievement ids must be equal (any type whose text is the id). A data change after the change
+    RECORDED, RECREATED, UPDATED or SUPERSEDED takes the event's data; RECREATED also its key and
+    qualification, as a recording from nothing.
+
+    Only a recording may start from nothing; recording onto a withdrawn achievement re-creates it
+    under the same id. Nothing changes for an identical resubmission, a Provisional after the Final
+    (DOMAIN rule 3), a withdrawal of a withdrawn achievement or a reinstatement of a live one. The
+    decider never emits those (its rules reject them first), but the log is replayed as written.
+    """
+    if status is None:
+        if kind is AchievementChange.RECORDED:
+            assert event_status is not None
+            return kind, event_status, False
+        raise AchievementEventMismatch(f"{kind.value}: no achievement with this key has been recorded")
+    if event_achievement != achievement:
+        raise AchievementEventMismatch(
+            f"{kind.value}: event for achievement {event_achievement} applied to achievement {achievement}"
+        )
+    if kind is AchievementChange.WITHDRAWN:
+        return None if withdrawn else (kind, status, True)
+    if kind is AchievementChange.REINSTATED:
+        return (kind, status, False) if withdrawn else None
+    assert event_status is not None
+    if kind is AchievementChange.RECORDED:
+        if status == ResultStatus.FINAL and event_status == ResultStatus.PROVISIONAL:
+            return None
+        if withdrawn:
+            return AchievementChange.RECREATED, event_status, False
+    elif withdrawn:
+        raise AchievementEventMismatch(f"{kind.value}: the achievement is withdrawn")
+    elif (
+        kind is AchievementChange.UPDATED and status == ResultStatus.FINAL and event_status == ResultStatus.PROVISIONAL
+    ):
+        return None
+    if event_status == status and not data_differs:
+        return None
+    return (AchievementChange.SUPERSEDED if event_status != status else kind), event_status, False
+
+
 def _recorded(event: AchievementRecorded) -> AchievementState:
     return AchievementState(
         achievement_id=event.achievement_id, key=event.key, data=event.data, status=event.status, withdrawn=False
     )
 
 
-def _changed(
-    state: AchievementState, data: AchievementData, status: ResultStatus, change: AchievementChange
-) -> Transition | None:
-    if status == state.status and data == state.data:
-        return None
-    if status != state.status:
-        change = AchievementChange.SUPERSEDED
-    return Transition(replace(state, data=data, status=status), change)
-
-
-def _late_provisional(state: AchievementState, status: ResultStatus) -> bool:
-    return state.status == ResultStatus.FINAL and status == ResultStatus.PROVISIONAL
-
-
-def _require_same_achievement(state: AchievementState, event: AchievementEvent) -> None:
-    if state.achievement_id != event.achievement_id:
-        raise AchievementEventMismatch(
-            f"{_short(event)}: event for achievement {event.achievement_id} applied to achievement "
-            f"{state.achievement_id}"
-        )
-
-
-def _short(event: AchievementEvent) -> str:
-    """`lrs.achievement.updated.v1` → `updated`."""
-    return event.event_type.split(".")[-2]
+_KINDS: dict[type[AchievementEvent], AchievementChange] = {
+    AchievementRecorded: AchievementChange.RECORDED,
+    AchievementUpdated: AchievementChange.UPDATED,
+    AchievementSuperseded: AchievementChange.SUPERSEDED,
+    AchievementWithdrawn: AchievementChange.WITHDRAWN,
+    AchievementReinstated: AchievementChange.REINSTATED,
+}
