@@ -11,10 +11,12 @@ from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmissionCompleted,
 from lrs_contracts.challenge import CHALLENGE_EVENTS
 from lrs_contracts.envelope import Contract, Envelope, utc_now
 from lrs_contracts.learner import LEARNER_EVENTS
+from lrs_contracts.operations import MaintenanceScheduleChanged
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, BatchValidationStarted
 from lrs_contracts.plr import PLR_EVENTS
 from lrs_contracts.reference import QualificationPublished
 from lrs_contracts.reporting import REPORTING_EVENTS
+from lrs_contracts.sandpit import SANDPIT_EVENTS
 
 
 class UnknownEventType(ValueError):
@@ -34,6 +36,8 @@ _MODELS: tuple[type[Contract], ...] = (
     QualificationPublished,
     *CHALLENGE_EVENTS,
     *REPORTING_EVENTS,
+    MaintenanceScheduleChanged,
+    *SANDPIT_EVENTS,
 )
 
 
