@@ -71,6 +71,7 @@ from prometheus_client import Counter, Gauge
 
 from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_platform.logging import get_logger
+from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.parking import DeadLetterOffice, ParkedRow, Parking, ReplayResult, Stream
 
 T = TypeVar("T")
@@ -406,15 +407,20 @@ async def parked_gauge(office: DeadLetterOffice, consumer: str) -> dict[str, int
     return counts
 
 
-async def readiness_report(office: DeadLetterOffice, attempts: Attempts) -> str:
+async def readiness_report(
+    office: DeadLetterOffice, attempts: Attempts, maintenance: MaintenanceGate | None = None
+) -> str:
     """For `/readyz`: never fails the probe (a parked message must not take the service out of
-    rotation), but says how many are parked and whether the consumer is retrying."""
+    rotation), but says how many are parked, whether the consumer is retrying, and whether it is
+    paused for maintenance."""
     counts = await parked_gauge(office, attempts.consumer)
     parts = []
     if counts["error"] or counts["blocked"]:
         parts.append(f"{counts['error']} parked, {counts['blocked']} held behind them")
     if retrying := attempts.describe():
         parts.append(retrying)
+    if maintenance is not None and (paused := maintenance.describe()):
+        parts.append(paused)
     return "ok" + (": " + "; ".join(parts) if parts else "")
 
 
