@@ -1,4 +1,10 @@
-"""How the CLI finds and calls the services: URLs and the API key from the environment or flags."""
+"""How the CLI finds and calls the services: URLs and the API key from the environment or flags.
+
+Live and the Sandpit are two environments of the same services (decision 0060): `--sandpit` (or
+`LRS_ENVIRONMENT=sandpit`) takes every URL from `LRS_SANDPIT_<SERVICE>_URL` and the key from
+`LRS_SANDPIT_API_KEY`. Every answer names its environment in the `LRS-Environment` header, and the CLI
+refuses an answer from the other one, so a rehearsal never lands on a live PLR by a wrong URL.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from lrs_contracts.environments import Environment
 
 DEFAULT_URLS = {
     "ingest": "http://127.0.0.1:8001",
@@ -38,27 +46,87 @@ class CommandError(Exception):
     exit_code = ExitCode.FAILED
 
 
+class UsageError(CommandError):
+    exit_code = ExitCode.USAGE
+
+
+ENVIRONMENT_HEADER = "LRS-Environment"
+SANDPIT_SERVICES = frozenset({"ingest", "validation", "plr_projector", "notifier"})
+
+
+def environment_from(sandpit: bool) -> Environment:
+    if sandpit:
+        return Environment.SANDPIT
+    named = os.environ.get("LRS_ENVIRONMENT", Environment.LIVE.value).strip().lower() or Environment.LIVE.value
+    try:
+        return Environment(named)
+    except ValueError as error:
+        raise UsageError(f"LRS_ENVIRONMENT is {named!r}: it is live or sandpit") from error
+
+
 @dataclass(frozen=True)
 class Connection:
+    """Where the commands go: one environment, its service URLs and its API key."""
+
     api_key: str | None
+    environment: Environment = Environment.LIVE
+    key_file: Path | None = None
 
     @staticmethod
-    def from_environment(key_file: Path | None = None) -> Connection:
+    def from_environment(key_file: Path | None = None, environment: Environment = Environment.LIVE) -> Connection:
         if key_file:
-            return Connection(key_file.read_text(encoding="utf-8").strip())
-        return Connection(os.environ.get("LRS_API_KEY"))
+            return Connection(key_file.read_text(encoding="utf-8").strip(), environment, key_file)
+        return Connection(os.environ.get(_key_variable(environment)), environment)
+
+    @property
+    def sandpit(self) -> bool:
+        return self.environment is Environment.SANDPIT
+
+    def in_sandpit(self) -> Connection:
+        """The same person in the Sandpit: their --key-file if they gave one, else $LRS_SANDPIT_API_KEY."""
+        return self if self.sandpit else Connection.from_environment(self.key_file, Environment.SANDPIT)
 
     def url(self, service: str) -> str:
-        return os.environ.get(f"LRS_{service.upper()}_URL", DEFAULT_URLS[service]).rstrip("/")
+        if not self.sandpit:
+            return os.environ.get(f"LRS_{service.upper()}_URL", DEFAULT_URLS[service]).rstrip("/")
+        if service not in SANDPIT_SERVICES:
+            raise CommandError(f"the Sandpit has no {service.replace('_', '-')} service: it is live only")
+        variable = f"LRS_SANDPIT_{service.upper()}_URL"
+        if not (url := os.environ.get(variable)):
+            raise UsageError(f"{variable} is not set: the Sandpit's services have URLs of their own")
+        return url.rstrip("/")
 
     def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
         if not self.api_key:
-            raise CommandError("no API key: set LRS_API_KEY or pass --key-file")
+            variable = _key_variable(self.environment)
+            raise CommandError(f"no API key: set {variable} or pass --key-file")
+        base_url = self.url(service)
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        if self.sandpit:
+            # Checked before anything is sent: a batch meant for the Sandpit must never reach live.
+            with httpx.Client(timeout=timeout) as probe:
+                _check_environment(probe.get(f"{base_url}/healthz"), Environment.SANDPIT)
+        expected = self.environment
         return httpx.Client(
-            base_url=self.url(service),
-            headers={"Authorization": f"Bearer {self.api_key}"},
+            base_url=base_url,
+            headers=headers,
             timeout=timeout,
+            event_hooks={"response": [lambda response: _check_environment(response, expected)]},
         )
+
+
+def _key_variable(environment: Environment) -> str:
+    return "LRS_SANDPIT_API_KEY" if environment is Environment.SANDPIT else "LRS_API_KEY"
+
+
+def _check_environment(response: httpx.Response, expected: Environment) -> None:
+    answered = response.headers.get(ENVIRONMENT_HEADER, Environment.LIVE.value)
+    if answered == expected.value:
+        return
+    where = f"{response.request.url.scheme}://{response.request.url.netloc.decode()}"
+    if expected is Environment.SANDPIT:
+        raise CommandError(f"{where} is not the Sandpit (it answers as {answered}): check LRS_SANDPIT_<SERVICE>_URL")
+    raise CommandError(f"{where} is the Sandpit, not live: check LRS_<SERVICE>_URL, or pass --sandpit")
 
 
 def problem_text(response: httpx.Response) -> str:

@@ -21,13 +21,15 @@ from lrs_cli import (
     batch_commands,
     challenge_commands,
     dlq_commands,
+    maintenance_commands,
     plr_commands,
     projector_commands,
     report_commands,
+    sandpit_commands,
     user_commands,
 )
-from lrs_cli.client import CommandError, Connection, ExitCode, unreachable_text
-from lrs_cli.output import stderr
+from lrs_cli.client import CommandError, Connection, ExitCode, environment_from, unreachable_text
+from lrs_cli.output import mark_environment, stderr
 
 app = typer.Typer(
     name="lrs",
@@ -46,6 +48,8 @@ app.add_typer(admin_commands.learners_app, name="learners")
 app.add_typer(projector_commands.app, name="projector")
 app.add_typer(dlq_commands.app, name="dlq")
 app.add_typer(user_commands.app, name="users")
+app.add_typer(maintenance_commands.app, name="maintenance")
+app.add_typer(sandpit_commands.app, name="sandpit")
 
 
 @app.callback()
@@ -53,11 +57,25 @@ def lrs(
     ctx: typer.Context,
     key_file: Annotated[
         Path | None,
-        typer.Option(exists=True, dir_okay=False, help="File holding the API key (default: $LRS_API_KEY)."),
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="File holding the API key (default: $LRS_API_KEY, in the Sandpit $LRS_SANDPIT_API_KEY).",
+        ),
     ] = None,
+    sandpit: Annotated[
+        bool,
+        typer.Option(
+            "--sandpit",
+            help="Use the Sandpit (also LRS_ENVIRONMENT=sandpit): URLs from $LRS_SANDPIT_<SERVICE>_URL, output"
+            " marked SANDPIT.",
+        ),
+    ] = False,
 ) -> None:
     """Learning Records Service command line."""
-    ctx.obj = Connection.from_environment(key_file)
+    environment = environment_from(sandpit)
+    mark_environment(environment)
+    ctx.obj = Connection.from_environment(key_file, environment)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

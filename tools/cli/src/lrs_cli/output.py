@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 import orjson
@@ -23,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from lrs_cli.client import Connection
+from lrs_contracts.environments import Environment
 
 UNLIMITED_WIDTH = 10_000  # piped output is never wrapped: a line is one record
 
@@ -39,8 +41,33 @@ def stderr() -> Console:
     return Console(file=sys.stderr, highlight=False, soft_wrap=True)
 
 
+_environment: ContextVar[Environment] = ContextVar("lrs_environment", default=Environment.LIVE)
+
+
+def mark_environment(environment: Environment) -> None:
+    """Outside live, every JSON object printed (each item of a list) says which environment it came from,
+    and people see a SANDPIT banner on stderr, so stdout stays what scripts parse."""
+    _environment.set(environment)
+    if environment is not Environment.LIVE:
+        stderr().print(
+            f"{environment.value.upper()}: a rehearsal environment; nothing here reaches a live PLR",
+            style="bold black on yellow",
+            markup=False,
+        )
+
+
+def _marked(value: Any, environment: Environment) -> Any:
+    if isinstance(value, dict):
+        return {"environment": environment.value, **value}
+    if isinstance(value, list):
+        return [_marked(item, environment) if isinstance(item, dict) else item for item in value]
+    return value
+
+
 def print_json(value: Any) -> None:
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+    environment = _environment.get()
+    marked = value if environment is Environment.LIVE else _marked(value, environment)
+    sys.stdout.write(orjson.dumps(marked, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def print_text(text: str, style: str | None = None) -> None:

@@ -1,0 +1,125 @@
+"""`lrs sandpit reset|purge`: empty an AO's Sandpit, or every Sandpit left idle (decision 0060).
+
+These always talk to the Sandpit's ingest, with or without `--sandpit`: there is nothing to reset live.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from lrs_cli.client import Connection, ExitCode, expect_ok
+from lrs_cli.output import JsonOption, connection, mark_environment, print_json, print_text, progress
+from lrs_contracts.environments import Environment
+
+app = typer.Typer(help="The Sandpit: reset an AO's rehearsal data; operators purge idle ones.", no_args_is_help=True)
+
+RESET_DONE = "completed"
+POLL_SECONDS = 0.5
+
+
+def sandpit_connection(ctx: typer.Context) -> Connection:
+    found = connection(ctx)
+    if not found.sandpit:
+        mark_environment(Environment.SANDPIT)
+    return found.in_sandpit()
+
+
+def start_reset(sandpit: Connection, ao_id: str | None) -> dict[str, Any]:
+    with sandpit.client("ingest") as client:
+        started: dict[str, Any] = expect_ok(client.post("/v1/sandpit/reset", json={"ao_id": ao_id} if ao_id else None))
+    return started
+
+
+def follow_reset(sandpit: Connection, reset: dict[str, Any], wait: float) -> dict[str, Any]:
+    """The reset once every sandpit service has applied it, or as it stands after `wait` seconds."""
+    deadline = time.monotonic() + wait
+    with sandpit.client("ingest") as client, progress(f"reset {reset['status']}", total=wait) as update:
+        while reset["status"] != RESET_DONE and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            reset = expect_ok(client.get(f"/v1/sandpit/resets/{reset['reset_id']}"))
+            update(completed=wait - max(deadline - time.monotonic(), 0.0), description=f"reset {reset['status']}")
+    return reset
+
+
+def reset_text(reset: dict[str, Any]) -> str:
+    text = f"Sandpit reset {reset['reset_id']} of {reset['ao_id']}: {reset['status']}"
+    if reset["status"] == RESET_DONE:
+        return text + " - its sandpit batches, achievement states and PLR entries are gone"
+    return text + f" - ask again with `lrs sandpit reset-status {reset['reset_id']}`"
+
+
+@app.command("reset")
+def reset_command(
+    ctx: typer.Context,
+    ao: Annotated[
+        str | None, typer.Option(help="Operators: whose Sandpit (like RN9093). An AO key resets its own.")
+    ] = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Print the reset id and return at once.")] = False,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, help="Seconds to wait for every sandpit service; exit status 3 after.")
+    ] = 120.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Empty an AO's Sandpit (batches, achievement states, PLR entries); other AOs' are untouched."""
+    sandpit = sandpit_connection(ctx)
+    reset = start_reset(sandpit, ao)
+    if not no_wait:
+        reset = follow_reset(sandpit, reset, wait)
+    if as_json:
+        print_json(reset)
+    else:
+        print_text(reset_text(reset))
+    if not no_wait and reset["status"] != RESET_DONE:
+        raise typer.Exit(ExitCode.NOT_FINAL)
+
+
+@app.command("reset-status")
+def reset_status_command(
+    ctx: typer.Context,
+    reset_id: Annotated[str, typer.Argument(help="The id `lrs sandpit reset` printed.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Whether a reset is done; exit status 3 while a sandpit service has still to apply it."""
+    with sandpit_connection(ctx).client("ingest") as client:
+        reset: dict[str, Any] = expect_ok(client.get(f"/v1/sandpit/resets/{reset_id}"))
+    if as_json:
+        print_json(reset)
+    else:
+        print_text(reset_text(reset))
+    if reset["status"] != RESET_DONE:
+        raise typer.Exit(ExitCode.NOT_FINAL)
+
+
+def purge(sandpit: Connection, idle_days: int) -> dict[str, Any]:
+    with sandpit.client("ingest") as client:
+        response: httpx.Response = client.post("/v1/admin/sandpit/purge", params={"idle_days": idle_days})
+        purged: dict[str, Any] = expect_ok(response)
+    return purged
+
+
+def purge_text(purged: dict[str, Any], idle_days: int) -> str:
+    resets = purged.get("resets", [])
+    if not resets:
+        return f"no Sandpit has been idle for {idle_days} days"
+    names = ", ".join(f"{reset['ao_id']} ({reset['reset_id']})" for reset in resets)
+    return f"reset {len(resets)} Sandpit(s) idle for {idle_days} days: {names}"
+
+
+@app.command("purge")
+def purge_command(
+    ctx: typer.Context,
+    idle_days: Annotated[
+        int, typer.Option("--idle-days", min=1, help="Reset every AO with no sandpit batch for this many days.")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Operator: reset every AO's Sandpit left idle (the daily CronJob runs this)."""
+    purged = purge(sandpit_connection(ctx), idle_days)
+    if as_json:
+        print_json(purged)
+    else:
+        print_text(purge_text(purged, idle_days))

@@ -1,0 +1,266 @@
+"""`--sandpit`, `LRS_ENVIRONMENT` and `lrs sandpit reset|purge` against a fake ingest served over HTTP.
+
+The fake answers like a sandpit (or a live) ingest would: the `LRS-Environment` header, the reset and
+purge routes. The real services are in tests/integration/test_cli_sandpit.py.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from lrs_cli.client import ExitCode
+from lrs_cli.main import main
+
+SANDPIT_KEY = "lrs_sbx_k1_secret"
+LIVE_KEY = "lrs_k2_secret"
+RESET_ID = "8b0f6c1e-2d1a-4c55-9d6e-3f1f0a1b2c3d"
+
+
+@dataclass
+class FakeIngest:
+    """What the fake was asked, and how it answers."""
+
+    environment: str | None
+    polls_until_done: int = 1
+    requests: list[tuple[str, str, str | None, bytes]] = field(default_factory=list)
+    polls: int = 0
+
+    def answer(self, method: str, target: str) -> tuple[int, Any]:
+        path = urlsplit(target).path
+        if path == "/healthz":
+            return 200, {"status": "ok"}
+        if (method, path) == ("GET", "/v1/batches"):
+            return 200, {"items": [{"batch_id": "b1", "status": "completed"}], "total": 1}
+        if (method, path) == ("POST", "/v1/sandpit/reset"):
+            return 202, {"reset_id": RESET_ID, "ao_id": "RN9001", "status": "pending"}
+        if (method, path) == ("GET", f"/v1/sandpit/resets/{RESET_ID}"):
+            self.polls += 1
+            status = "completed" if self.polls >= self.polls_until_done else "pending"
+            return 200, {"reset_id": RESET_ID, "ao_id": "RN9001", "status": status}
+        if (method, path) == ("POST", "/v1/admin/sandpit/purge"):
+            days = parse_qs(urlsplit(target).query)["idle_days"][0]
+            resets = [{"ao_id": "RN9002", "reset_id": RESET_ID, "status": "pending"}] if days == "30" else []
+            return 202, {"idle_days": int(days), "resets": resets}
+        return 404, {"title": "Not Found"}
+
+    def sent(self, method: str, path: str) -> list[tuple[str, str, str | None, bytes]]:
+        return [request for request in self.requests if request[0] == method and urlsplit(request[1]).path == path]
+
+
+@dataclass
+class Served:
+    fake: FakeIngest
+    url: str
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(fake: FakeIngest) -> Served:
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                fake.requests.append((self.command, self.path, self.headers.get("Authorization"), body))
+                status, answer = fake.answer(self.command, self.path)
+                content = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(content)))
+                if fake.environment:
+                    self.send_header("LRS-Environment", fake.environment)
+                self.end_headers()
+                self.wfile.write(content)
+
+            def do_GET(self) -> None:
+                self._handle()
+
+            def do_POST(self) -> None:
+                self._handle()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return Served(fake, f"http://127.0.0.1:{server.server_address[1]}")
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("LRS_ENVIRONMENT", "LRS_API_KEY", "LRS_SANDPIT_API_KEY", "LRS_SANDPIT_INGEST_URL"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+def sandpit_at(monkeypatch: pytest.MonkeyPatch, served: Served) -> None:
+    monkeypatch.setenv("LRS_SANDPIT_INGEST_URL", served.url)
+    monkeypatch.setenv("LRS_SANDPIT_API_KEY", SANDPIT_KEY)
+    monkeypatch.setenv("LRS_API_KEY", LIVE_KEY)
+
+
+@pytest.mark.parametrize("how", ["--sandpit", "LRS_ENVIRONMENT=sandpit"])
+def test_the_sandpit_option_or_variable_uses_the_sandpit_url_and_key_and_marks_the_output(
+    how: str, serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandpit = serve(FakeIngest("sandpit"))
+    sandpit_at(monkeypatch, sandpit)
+    monkeypatch.setenv("LRS_INGEST_URL", "http://127.0.0.1:9")  # live: never called
+    argv = ["batch", "list", "--json"]
+    if how == "--sandpit":
+        argv.insert(0, "--sandpit")
+    else:
+        monkeypatch.setenv("LRS_ENVIRONMENT", "sandpit")
+
+    assert main(argv) == ExitCode.OK
+
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == [{"environment": "sandpit", "batch_id": "b1", "status": "completed"}]
+    assert captured.err.startswith("SANDPIT: ")
+    [listing] = sandpit.fake.sent("GET", "/v1/batches")
+    assert listing[2] == f"Bearer {SANDPIT_KEY}"
+
+
+def test_live_output_is_unmarked(serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    live = serve(FakeIngest(None))
+    monkeypatch.setenv("LRS_INGEST_URL", live.url)
+    monkeypatch.setenv("LRS_API_KEY", LIVE_KEY)
+
+    assert main(["batch", "list", "--json"]) == ExitCode.OK
+
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == [{"batch_id": "b1", "status": "completed"}]
+    assert captured.err == ""
+
+
+def test_a_sandpit_url_that_reaches_live_is_refused_before_anything_is_sent(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    live = serve(FakeIngest("live"))
+    sandpit_at(monkeypatch, live)
+    batch = tmp_path / "batch.csv"
+    batch.write_text("ULN,AO\n", encoding="utf-8")
+
+    assert main(["--sandpit", "batch", "submit", str(batch)]) == ExitCode.FAILED
+
+    assert f"lrs: {live.url} is not the Sandpit (it answers as live)" in capsys.readouterr().err
+    assert [request[:2] for request in live.fake.requests] == [("GET", "/healthz")]
+
+
+def test_a_live_url_that_reaches_the_sandpit_is_refused(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandpit = serve(FakeIngest("sandpit"))
+    monkeypatch.setenv("LRS_INGEST_URL", sandpit.url)
+    monkeypatch.setenv("LRS_API_KEY", LIVE_KEY)
+
+    assert main(["batch", "list"]) == ExitCode.FAILED
+
+    assert f"lrs: {sandpit.url} is the Sandpit, not live" in capsys.readouterr().err
+
+
+def test_sandpit_reset_waits_until_every_service_has_applied_it(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandpit = serve(FakeIngest("sandpit", polls_until_done=3))
+    sandpit_at(monkeypatch, sandpit)
+
+    assert main(["sandpit", "reset", "--json"]) == ExitCode.OK
+
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {
+        "environment": "sandpit",
+        "reset_id": RESET_ID,
+        "ao_id": "RN9001",
+        "status": "completed",
+    }
+    assert captured.err.startswith("SANDPIT: ")
+    [reset] = sandpit.fake.sent("POST", "/v1/sandpit/reset")
+    assert reset[2] == f"Bearer {SANDPIT_KEY}"
+    assert sandpit.fake.polls == 3
+
+
+def test_an_operator_names_the_ao_whose_sandpit_to_reset(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    sandpit = serve(FakeIngest("sandpit"))
+    sandpit_at(monkeypatch, sandpit)
+
+    assert main(["sandpit", "reset", "--ao", "RN9001", "--no-wait"]) == ExitCode.OK
+
+    [reset] = sandpit.fake.sent("POST", "/v1/sandpit/reset")
+    assert json.loads(reset[3]) == {"ao_id": "RN9001"}
+    assert sandpit.fake.polls == 0
+
+
+def test_a_reset_still_pending_at_the_end_of_the_wait_exits_3(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandpit = serve(FakeIngest("sandpit", polls_until_done=1_000_000))
+    sandpit_at(monkeypatch, sandpit)
+
+    assert main(["sandpit", "reset", "--wait", "0"]) == ExitCode.NOT_FINAL
+
+    out = capsys.readouterr().out
+    assert out.startswith(f"Sandpit reset {RESET_ID} of RN9001: pending")
+    assert f"lrs sandpit reset-status {RESET_ID}" in out
+    assert main(["sandpit", "reset-status", RESET_ID]) == ExitCode.NOT_FINAL
+
+
+def test_sandpit_purge_passes_the_idle_days_and_names_each_reset(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandpit = serve(FakeIngest("sandpit"))
+    sandpit_at(monkeypatch, sandpit)
+
+    assert main(["sandpit", "purge", "--idle-days", "30"]) == ExitCode.OK
+    assert capsys.readouterr().out == f"reset 1 Sandpit(s) idle for 30 days: RN9002 ({RESET_ID})\n"
+
+    assert main(["sandpit", "purge", "--idle-days", "90"]) == ExitCode.OK
+    assert capsys.readouterr().out == "no Sandpit has been idle for 90 days\n"
+
+
+def test_live_only_services_are_refused_in_the_sandpit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LRS_SANDPIT_API_KEY", SANDPIT_KEY)
+
+    assert main(["--sandpit", "challenges", "list"]) == ExitCode.FAILED
+    assert "lrs: the Sandpit has no challenges service: it is live only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"LRS_ENVIRONMENT": "staging", "LRS_API_KEY": LIVE_KEY}, "LRS_ENVIRONMENT is 'staging': it is live or sandpit"),
+        ({"LRS_ENVIRONMENT": "sandpit", "LRS_SANDPIT_API_KEY": SANDPIT_KEY}, "LRS_SANDPIT_INGEST_URL is not set"),
+    ],
+)
+def test_a_misconfigured_environment_is_a_usage_error(
+    variables: dict[str, str], message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["batch", "list"]) == ExitCode.USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_without_a_sandpit_key_the_sandpit_says_which_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LRS_API_KEY", LIVE_KEY)
+
+    assert main(["sandpit", "reset"]) == ExitCode.FAILED
+    assert "lrs: no API key: set LRS_SANDPIT_API_KEY or pass --key-file" in capsys.readouterr().err
