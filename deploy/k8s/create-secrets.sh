@@ -4,7 +4,7 @@
 #   bash deploy/k8s/create-secrets.sh lrs-dev
 #   BACKUP_ACCESS_KEY_ID=... BACKUP_SECRET_ACCESS_KEY=... bash deploy/k8s/create-secrets.sh lrs
 # - lrs-db-<service>: each service's PostgreSQL role (CloudNativePG sets it as the role's password);
-#   random hex, so it needs no escaping inside DATABASE_URL.
+#   random hex, so it needs no escaping inside DATABASE_URL. lrs-db-sandpit: the Sandpit's one role.
 # - lrs-db-backup: the object store's credentials for CloudNativePG's backups. Given for production;
 #   generated for dev, where the same Secret also starts the in-cluster MinIO.
 # - lrs-credential-signing: the key that seals the PLR credential signing keys in PostgreSQL
@@ -13,7 +13,7 @@ set -euo pipefail
 namespace=${1:?usage: create-secrets.sh NAMESPACE}
 exists() { kubectl -n "$namespace" get secret "$1" >/dev/null 2>&1; }
 random() { od -An -N24 -tx1 /dev/urandom | tr -d ' \n'; }
-for service in ingest validation plr-projector challenges notifier reporting portal; do
+for service in ingest validation plr-projector challenges notifier reporting portal sandpit; do
   name=lrs-db-$service
   exists "$name" && continue
   kubectl -n "$namespace" create secret generic "$name" --type=kubernetes.io/basic-auth \

@@ -1,11 +1,18 @@
-"""Writes base/kafka/topics.yaml and base/kafka/users.yaml from the contracts and kafka-access.yaml.
+"""Writes base/kafka/{topics,users}.yaml and base/sandpit/{kafka,services}.yaml from the contracts,
+kafka-access.yaml and the live services' manifests.
 
-    .venv/bin/python deploy/k8s/generate.py          # rewrite both files
+    .venv/bin/python deploy/k8s/generate.py          # rewrite the files
     .venv/bin/python deploy/k8s/generate.py --check  # exit 1 when they are out of date
 
 Topics come from `lrs_contracts.topics` (partitions, compaction, retention; every topic's DLQ keeps
 its partitions and is kept forever). Users: one Strimzi KafkaUser per service (mutual TLS) whose ACLs
 allow exactly the topics, groups and transactional ids kafka-access.yaml gives it.
+
+The Sandpit (decision 0060) is the same services again with `LRS_ENVIRONMENT=sandpit`: their topics,
+consumer groups and transactional ids carry the prefix `sandpit.` (`lrs_contracts.environments`), they
+read the live learner registry and catalogue topics and never write them, each has its own KafkaUser
+(`lrs-sandpit-<service>`), and all log in to their own database `lrs_sandpit` as `lrs_sandpit`. Their
+Deployments are the live ones with those changes, so the two never drift apart.
 """
 
 from __future__ import annotations
@@ -16,12 +23,17 @@ from typing import Any
 
 import yaml
 
-from lrs_contracts.topics import ALL_TOPICS, Topic
+from lrs_contracts.environments import SANDPIT_PREFIX, SANDPIT_RETENTION, SHARED_TOPICS, Environment, TopicNames
+from lrs_contracts.topics import ALL_TOPICS
 
 K8S = Path(__file__).resolve().parent
 TOPICS_FILE = K8S / "base" / "kafka" / "topics.yaml"
 USERS_FILE = K8S / "base" / "kafka" / "users.yaml"
+SANDPIT_KAFKA_FILE = K8S / "base" / "sandpit" / "kafka.yaml"
+SANDPIT_SERVICES_FILE = K8S / "base" / "sandpit" / "services.yaml"
 ACCESS_FILE = K8S / "kafka-access.yaml"
+SANDPIT = TopicNames(Environment.SANDPIT)
+SANDPIT_LABEL = {"lrs.io/environment": "sandpit"}
 CLUSTER = "lrs"
 DAY_MS = 24 * 3600 * 1000
 MAX_MESSAGE_BYTES = 8 * 1_048_576
@@ -37,10 +49,10 @@ def resource_name(topic_name: str) -> str:
     return topic_name.replace(".", "-")
 
 
-def _retention_ms(topic: Topic) -> int:
-    if topic.retention == "forever":
+def _retention_ms(retention: str) -> int:
+    if retention == "forever":
         return -1
-    return int(topic.retention.split()[0]) * DAY_MS
+    return int(retention.split()[0]) * DAY_MS
 
 
 def _kafka_topic(name: str, partitions: int, config: dict[str, object], note: str) -> dict[str, Any]:
@@ -67,7 +79,7 @@ def kafka_topics() -> list[dict[str, Any]]:
         if topic.compacted:
             config: dict[str, object] = {"cleanup.policy": "compact"}
         else:
-            config = {"cleanup.policy": "delete", "retention.ms": _retention_ms(topic)}
+            config = {"cleanup.policy": "delete", "retention.ms": _retention_ms(topic.retention)}
         resources.append(_kafka_topic(topic.name, topic.partitions, config, f"key: {topic.key}"))
         resources.append(
             _kafka_topic(
@@ -128,8 +140,124 @@ def kafka_users() -> list[dict[str, Any]]:
         for name, grants in declared["services"].items()
         if grants.get("produces") or grants.get("consumes")
     ]
-    users += [_kafka_user(name, observer_acls(grants), "observer") for name, grants in declared["observers"].items()]
+    sandpit_observers = declared["sandpit"]["observers"]
+    for name, grants in declared["observers"].items():
+        sandpit = sandpit_observers.get(name, {})
+        both = {key: [*grants[key], *sandpit.get(key, [])] for key in ("groups", "topics")}
+        users.append(_kafka_user(name, observer_acls(both), "observer"))
     return users
+
+
+# --- the Sandpit ----------------------------------------------------------------------------------
+
+
+def sandpit_grants() -> dict[str, dict[str, Any]]:
+    """Each sandpit service's Kafka grants: the live ones renamed for the sandpit, shared topics read only."""
+    declared = access()
+    sandpit = declared["sandpit"]
+    grants = {}
+    for name in sandpit["services"]:
+        live = declared["services"][name]
+        consumes = [*live.get("consumes", []), *sandpit.get("reads_live", {}).get(name, [])]
+        grants[name] = {
+            "produces": [SANDPIT.physical(topic) for topic in live.get("produces", []) if topic not in SHARED_TOPICS],
+            "consumes": [SANDPIT.physical(topic) for topic in dict.fromkeys(consumes)],
+            "dead_letters": [SANDPIT.dead_letters(topic) for topic in dict.fromkeys(consumes)],
+            "groups": [SANDPIT.group(group) for group in live.get("groups", [])],
+            "transactional_ids": [SANDPIT.group(tid) for tid in live.get("transactional_ids", [])],
+        }
+    return grants
+
+
+def sandpit_acls(grants: dict[str, Any]) -> list[dict[str, Any]]:
+    produces, consumes = set(grants["produces"]), set(grants["consumes"])
+    writes = produces | set(grants["dead_letters"])
+    acls = [_acl("topic", "lrs.*", ["Describe"]), _acl("topic", "sandpit.lrs.*", ["Describe"])]
+    for topic in sorted(produces | consumes | writes):
+        operations = [*(["Read"] if topic in consumes else []), *(["Write"] if topic in writes else [])]
+        acls.append(_acl("topic", topic, [*operations, "Describe"]))
+    acls += [_acl("group", group, ["Read", "Describe"]) for group in grants["groups"]]
+    acls += [_acl("transactionalId", tid, ["Write", "Describe"]) for tid in grants["transactional_ids"]]
+    return acls
+
+
+def sandpit_topics() -> list[dict[str, Any]]:
+    """The sandpit's own topics (the ones its services name) and their DLQs, kept for 30 days."""
+    grants = sandpit_grants().values()
+    used = {topic for grant in grants for topic in [*grant["produces"], *grant["consumes"]]}
+    dead_letters = {topic for grant in grants for topic in grant["dead_letters"]}
+    resources = []
+    kept = {"cleanup.policy": "delete", "retention.ms": _retention_ms(SANDPIT_RETENTION)}
+    for topic in SANDPIT.declared(ALL_TOPICS):
+        if topic.name in used and topic.name.startswith(SANDPIT_PREFIX):
+            config = {"cleanup.policy": "compact"} if topic.compacted else kept
+            resources.append(_kafka_topic(topic.name, topic.partitions, config, f"key: {topic.key}"))
+        if topic.dead_letters in dead_letters:
+            resources.append(_kafka_topic(topic.dead_letters, topic.partitions, kept, f"dead letters of {topic.name}"))
+    for resource in resources:
+        resource["metadata"]["labels"].update(SANDPIT_LABEL)
+    return resources
+
+
+def sandpit_kafka() -> list[dict[str, Any]]:
+    users = [
+        _kafka_user(f"sandpit-{name}", sandpit_acls(grants), "sandpit service")
+        for name, grants in sandpit_grants().items()
+    ]
+    for user in users:
+        user["metadata"]["labels"].update(SANDPIT_LABEL)
+    return sandpit_topics() + users
+
+
+def _sandpit_env(env: list[dict[str, Any]], overrides: dict[str, str | None]) -> list[dict[str, Any]]:
+    """The live container's environment in the sandpit: its database, and `overrides` (None removes one)."""
+    kept = []
+    for item in env:
+        if item["name"] in overrides:
+            continue
+        if item["name"] in ("DB_USER", "DB_PASSWORD"):
+            secret = {**item["valueFrom"]["secretKeyRef"], "name": "lrs-db-sandpit"}
+            item = {**item, "valueFrom": {"secretKeyRef": secret}}
+        if item["name"] == "DATABASE_URL":
+            item = {**item, "value": item["value"].replace("/lrs?", "/lrs_sandpit?")}
+        kept.append(item)
+    added = [{"name": name, "value": value} for name, value in overrides.items() if value is not None]
+    return [{"name": "LRS_ENVIRONMENT", "value": "sandpit"}, *kept, *added]
+
+
+def sandpit_workload(doc: dict[str, Any], kafka_user: str, overrides: dict[str, str | None]) -> dict[str, Any]:
+    """A live Deployment, Service or PodDisruptionBudget as the sandpit's copy."""
+    name = f"sandpit-{doc['metadata']['name']}"
+    sandpit_doc: dict[str, Any] = yaml.safe_load(yaml.safe_dump(doc))
+    sandpit_doc["metadata"]["name"] = name
+    sandpit_doc["metadata"]["labels"].update({"app.kubernetes.io/name": name, **SANDPIT_LABEL})
+    spec = sandpit_doc["spec"]
+    if sandpit_doc["kind"] == "Service":
+        spec["selector"]["app.kubernetes.io/name"] = name
+        return sandpit_doc
+    spec["selector"]["matchLabels"]["app.kubernetes.io/name"] = name
+    if sandpit_doc["kind"] == "Deployment":
+        spec["template"]["metadata"]["labels"].update({"app.kubernetes.io/name": name, **SANDPIT_LABEL})
+        pod = spec["template"]["spec"]
+        [container] = pod["containers"]
+        container["env"] = _sandpit_env(container["env"], overrides)
+        for volume in pod["volumes"]:
+            if volume["name"] == "kafka-user":
+                volume["secret"]["secretName"] = f"lrs-sandpit-{kafka_user}"
+    return sandpit_doc
+
+
+def sandpit_services() -> list[dict[str, Any]]:
+    resources = []
+    for workload, settings in access()["sandpit"]["workloads"].items():
+        live = (K8S / "base" / "services" / f"{workload}.yaml").read_text()
+        overrides = {name: None if value is None else str(value) for name, value in settings.get("env", {}).items()}
+        for doc in (doc for doc in yaml.safe_load_all(live) if doc):
+            sandpit_doc = sandpit_workload(doc, settings["kafka_user"], overrides)
+            if sandpit_doc["kind"] == "Deployment":
+                sandpit_doc["spec"]["replicas"] = settings["replicas"]
+            resources.append(sandpit_doc)
+    return resources
 
 
 def _render(header: str, resources: list[dict[str, Any]]) -> str:
@@ -141,6 +269,12 @@ def rendered() -> dict[Path, str]:
     return {
         TOPICS_FILE: _render(source.format(what="contracts/src/lrs_contracts/topics.py"), kafka_topics()),
         USERS_FILE: _render(source.format(what="the contracts and deploy/k8s/kafka-access.yaml"), kafka_users()),
+        SANDPIT_KAFKA_FILE: _render(
+            source.format(what="the contracts and deploy/k8s/kafka-access.yaml (sandpit)"), sandpit_kafka()
+        ),
+        SANDPIT_SERVICES_FILE: _render(
+            source.format(what="base/services/*.yaml and deploy/k8s/kafka-access.yaml (sandpit)"), sandpit_services()
+        ),
     }
 
 

@@ -37,6 +37,14 @@ def overlay_path(overlay: str) -> str:
     return f"overlays/{overlay}"
 
 
+def in_sandpit(doc: Doc) -> bool:
+    return bool(doc["metadata"].get("labels", {}).get("lrs.io/environment") == "sandpit")
+
+
+def live(docs: list[Doc]) -> list[Doc]:
+    return [doc for doc in docs if not in_sandpit(doc)]
+
+
 def _image_name(container: Doc) -> str:
     return str(container["image"]).rsplit("/", 1)[-1].split(":")[0]
 
@@ -113,7 +121,7 @@ def test_the_doors_are_served_over_tls_only(overlay: str) -> None:
     backends = {
         path["backend"]["service"]["name"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]
     }
-    assert backends == {"ingest", "portal"}
+    assert backends == {"ingest", "portal", "sandpit-ingest"}
 
 
 # --- the services in the workspace and in the manifests -----------------------------------------
@@ -163,7 +171,7 @@ def topic_problems(docs: list[Doc]) -> list[str]:
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_contract_topic_and_its_dead_letters_have_a_kafka_topic_as_the_contract_says(overlay: str) -> None:
-    docs = render(overlay_path(overlay))
+    docs = live(render(overlay_path(overlay)))
     assert topic_problems(docs) == []
     assert len(of_kind(docs, "KafkaTopic")) == 2 * len(ALL_TOPICS)
 
@@ -238,7 +246,8 @@ def test_every_service_that_talks_to_kafka_authenticates_as_its_own_user() -> No
         volumes = {volume["name"]: volume for volume in deployment["spec"]["template"]["spec"]["volumes"]}
         if "kafka-user" in volumes:
             image = _image_name(containers(deployment)[0])
-            assert volumes["kafka-user"]["secret"]["secretName"] == f"lrs-{image}" in users, name
+            user = f"lrs-sandpit-{image}" if in_sandpit(deployment) else f"lrs-{image}"
+            assert volumes["kafka-user"]["secret"]["secretName"] == user in users, name
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -252,25 +261,33 @@ def test_each_service_logs_in_to_postgresql_as_its_own_role(overlay: str) -> Non
         if "DATABASE_URL" not in env:
             continue
         image = _image_name(container)
+        assert {"configMapRef": {"name": "lrs-database"}} in container["envFrom"], name
+        if in_sandpit(deployment):
+            assert env["DB_USER"]["secretKeyRef"]["name"] == "lrs-db-sandpit", name
+            assert env["DATABASE_URL"].startswith("postgresql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):5432/lrs_sandpit?")
+            continue
         role = f"lrs_{image.replace('-', '_')}"
         assert env["DB_USER"]["secretKeyRef"]["name"] == f"lrs-db-{image}", name
-        assert env["DATABASE_URL"].startswith("postgresql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):5432/"), name
-        assert {"configMapRef": {"name": "lrs-database"}} in container["envFrom"], name
+        assert env["DATABASE_URL"].startswith("postgresql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):5432/lrs?"), name
         assert roles[role]["passwordSecret"]["name"] == f"lrs-db-{image}"
         assert f"AUTHORIZATION {role};" in sql
-    assert set(roles) == {f"lrs_{service.replace('-', '_')}" for service in _services()}
+    assert set(roles) == {f"lrs_{service.replace('-', '_')}" for service in _services()} | {"lrs_sandpit"}
+    assert roles["lrs_sandpit"]["passwordSecret"]["name"] == "lrs-db-sandpit"
+    assert "inRoles" not in roles["lrs_sandpit"], "the sandpit's role is no member of the live services' role"
 
 
 # --- the single writer and bounded scaling ------------------------------------------------------
 
 
-def projector_writers(docs: list[Doc]) -> list[Doc]:
-    """Every workload whose pods would consume the PLR log into the live model."""
+def projector_writers(docs: list[Doc], sandpit: bool = False) -> list[Doc]:
+    """Every workload whose pods would consume the PLR log into the live model (or the sandpit's)."""
     return [
         doc
         for doc in of_kind(docs, "Deployment")
         for container in containers(doc)
-        if _image_name(container) == PROJECTOR_IMAGE and env_of(container).get("PROJECTOR_RUN_CONSUMER") != "false"
+        if _image_name(container) == PROJECTOR_IMAGE
+        and env_of(container).get("PROJECTOR_RUN_CONSUMER") != "false"
+        and in_sandpit(doc) == sandpit
     ]
 
 
