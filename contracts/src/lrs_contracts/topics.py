@@ -29,6 +29,7 @@ BATCH_SUBMITTED = Topic(
         "lrs.batch.submitted.v1",
         "lrs.batch.records.submitted.v1",
         "lrs.batch.submission.completed.v1",
+        "lrs.sandpit.reset.requested.v1",
     ),
 )
 BATCH_OUTCOMES = Topic(
@@ -41,6 +42,7 @@ BATCH_OUTCOMES = Topic(
         "lrs.batch.records.decided.v1",
         "lrs.batch.completed.v1",
         "lrs.batch.failed.v1",
+        "lrs.sandpit.reset.applied.v1",
     ),
 )
 PLR_EVENTS = Topic(
@@ -55,6 +57,7 @@ PLR_EVENTS = Topic(
         "lrs.achievement.withdrawn.v1",
         "lrs.achievement.reinstated.v1",
         "lrs.centre.achievement.reported.v1",
+        "lrs.sandpit.achievements.erased.v1",
     ),
 )
 LEARNER_EVENTS = Topic(
