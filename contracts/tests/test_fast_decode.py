@@ -10,6 +10,7 @@ asks pydantic) or read exactly as pydantic reads it, never accepted where pydant
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import uuid
@@ -23,7 +24,16 @@ from pydantic import BaseModel, ValidationError
 
 from lrs_contracts.compatibility import snapshot_path
 from lrs_contracts.envelope import Envelope, deterministic_id
-from lrs_contracts.fast_decode import FAST_MODELS, DerivedIds, EnvelopeWriter, NotFast, decode_fast
+from lrs_contracts.fast_decode import (
+    FAST_MODELS,
+    PLAIN_MODELS,
+    DerivedIds,
+    EnvelopeWriter,
+    NotFast,
+    decode_fast,
+    decode_plain,
+    plain_of,
+)
 from lrs_contracts.registry import EVENT_TYPES, UnknownEventType, decode, encode, wrap
 
 Schema = dict[str, Any]
@@ -154,6 +164,7 @@ def test_every_valid_event_decodes_on_the_fast_path_as_pydantic_reads_it(
     fast_envelope, fast_payload = decode_fast(raw)
     _same(fast_envelope, envelope)
     _same(fast_payload, payload)
+    assert decode_plain(raw) == (plain_of(envelope), plain_of(payload))
 
 
 def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -201,11 +212,15 @@ def test_the_fast_path_never_reads_what_pydantic_refuses_nor_reads_it_otherwise(
     except (ValidationError, UnknownEventType, ValueError):
         with pytest.raises(NotFast):
             decode_fast(raw)
+        with pytest.raises(NotFast):
+            decode_plain(raw)
         return
+    with contextlib.suppress(NotFast):  # refused: the validating decoder answers instead
+        assert decode_plain(raw) == (plain_of(expected[0]), plain_of(expected[1]))
     try:
         fast = decode_fast(raw)
     except NotFast:
-        return  # refused: the validating decoder answers instead
+        return
     _same(fast[0], expected[0])
     _same(fast[1], expected[1])
 
@@ -227,6 +242,7 @@ def _annotation_models(annotation: Any) -> list[type[BaseModel]]:
 def test_every_registered_event_and_the_envelope_have_a_generated_builder() -> None:
     wanted = set().union(*(_models_within(model) for model in (Envelope, *EVENT_TYPES.values())))
     assert wanted - FAST_MODELS == set()
+    assert wanted - PLAIN_MODELS == set()
 
 
 @pytest.mark.parametrize(
@@ -242,6 +258,8 @@ def test_every_registered_event_and_the_envelope_have_a_generated_builder() -> N
 def test_what_is_not_an_event_is_left_to_the_validating_decoder(raw: bytes) -> None:
     with pytest.raises(NotFast):
         decode_fast(raw)
+    with pytest.raises(NotFast):
+        decode_plain(raw)
 
 
 # --- the way out ----------------------------------------------------------------------------------

@@ -14,6 +14,11 @@ validating `lrs_contracts.registry.decode`, which has the final word and the pre
 
     envelope, payload = decode_fast(raw)   # or: except NotFast: envelope, payload = decode(raw)
 
+A reader that needs the values but not the models (the PLR rebuild) takes them plain, with the
+same checks: `decode_plain(raw)` gives the envelope and the payload as tuples of their fields'
+values in the models' field order (`plain_fields(model)`), a nested model as such a tuple, a UUID
+as its canonical text, everything else as the model holds it.
+
 The way out has its fast path too, for a producer of many events at once (validation's decision):
 `EnvelopeWriter` writes exactly the bytes of `encode(wrap(payload, ...))` with one serialisation of
 the payload instead of dump, validate and dump again, and `DerivedIds` gives `deterministic_id`
@@ -79,6 +84,30 @@ def _to_uuid(
     _set_slot(result, "int", int(value.replace("-", ""), 16))
     _set_slot(result, "is_safe", _unknown)
     return result
+
+
+def _to_uuid_text(value: Any, _match: Callable[[str], Any] = _UUID.fullmatch) -> str:
+    if value.__class__ is not str or not _match(value):
+        raise _refuse("uuid")
+    text: str = value.lower()
+    return text
+
+
+class _Parsed:
+    """Texts already parsed into dates or times: an event's date and time repeat across a batch."""
+
+    def __init__(self, parse: Callable[[Any], Any]) -> None:
+        self._parse = parse
+        self._values: dict[Any, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        parsed = self._values.get(value)
+        if parsed is None:
+            parsed = self._parse(value)
+            if len(self._values) >= MEMO_SIZE:
+                self._values.clear()
+            self._values[value] = parsed
+        return parsed
 
 
 def _to_date(value: Any) -> date:
@@ -180,11 +209,12 @@ def _is_optional(annotation: Any) -> Any | None:
     return None
 
 
-def _converter(annotation: Any, metadata: list[Any]) -> Builder:
-    """A function from the parsed JSON value to the field's value; raises on anything unusual."""
+def _converter(annotation: Any, metadata: list[Any], plain: bool) -> Builder:
+    """A function from the parsed JSON value to the field's value (`plain`: its plain value); raises
+    on anything unusual."""
     inner = _is_optional(annotation)
     if inner is not None:
-        convert_inner = _converter(inner, metadata)
+        convert_inner = _converter(inner, metadata, plain)
 
         def optional(value: Any) -> Any:
             return None if value is None else convert_inner(value)
@@ -225,23 +255,23 @@ def _converter(annotation: Any, metadata: list[Any]) -> Builder:
 
         return boolean
     if annotation is uuid.UUID:
-        return _to_uuid
+        return _to_uuid_text if plain else _to_uuid
     if annotation is datetime:
-        return _to_datetime
+        return _Parsed(_to_datetime) if plain else _to_datetime
     if annotation is date:
-        return _to_date
+        return _Parsed(_to_date) if plain else _to_date
     if annotation is Any:
         return _identity
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return _enum_converter(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return builder_for(annotation)
+        return plain_builder_for(annotation) if plain else builder_for(annotation)
     origin = typing.get_origin(annotation)
     arguments = typing.get_args(annotation)
     if origin is Literal:
         return _literal_converter(arguments)
     if origin is tuple and len(arguments) == 2 and arguments[1] is Ellipsis:
-        item = _converter(arguments[0], [])
+        item = _converter(arguments[0], [], plain)
 
         def sequence(value: Any) -> tuple[Any, ...]:
             if value.__class__ is not list:
@@ -250,7 +280,7 @@ def _converter(annotation: Any, metadata: list[Any]) -> Builder:
 
         return sequence
     if origin is dict and arguments[0] is str:
-        element = _converter(arguments[1], [])
+        element = _converter(arguments[1], [], plain)
         if element is _identity:
 
             def plain_mapping(value: Any) -> dict[str, Any]:
@@ -302,7 +332,9 @@ def _literal_converter(values: tuple[Any, ...]) -> Builder:
 # --- builders -----------------------------------------------------------------------------------
 
 _BUILDERS: dict[type[BaseModel], Builder] = {}
+_PLAIN_BUILDERS: dict[type[BaseModel], Builder] = {}
 FAST_MODELS: set[type[BaseModel]] = set()
+PLAIN_MODELS: set[type[BaseModel]] = set()
 _SCALARS = (str, int, bool, uuid.UUID, date, datetime)
 MEMO_SIZE = 4096
 
@@ -339,13 +371,13 @@ def _after_validators(model: type[BaseModel]) -> dict[str, list[Builder]]:
     return after
 
 
-def _field_lines(index: int, annotation: Any, metadata: list[Any], namespace: dict[str, Any]) -> list[str]:
+def _field_lines(index: int, annotation: Any, metadata: list[Any], namespace: dict[str, Any], plain: bool) -> list[str]:
     """Statements turning the JSON value `v` into `f<index>`: inline for plain strings, integers and
     literals (most fields), a call of a converter for the rest."""
     target = f"f{index}"
     inner = _is_optional(annotation)
     if inner is not None:
-        inner_lines = _field_lines(index, inner, metadata, namespace)
+        inner_lines = _field_lines(index, inner, metadata, namespace, plain)
         return ["if v is None:", f"    {target} = None", "else:", *(f"    {line}" for line in inner_lines)]
     if annotation in (str, int) and not metadata:
         return [f"if v.__class__ is not {annotation.__name__}: raise _refuse('{annotation.__name__}')", f"{target} = v"]
@@ -363,7 +395,7 @@ def _field_lines(index: int, annotation: Any, metadata: list[Any], namespace: di
             f"if v.__class__ is not {type(value).__name__} or v != _l{index}: raise _refuse('literal')",
             f"{target} = v",
         ]
-    namespace[f"_c{index}"] = _converter(annotation, metadata)
+    namespace[f"_c{index}"] = _converter(annotation, metadata, plain)
     return [f"{target} = _c{index}(v)"]
 
 
@@ -375,8 +407,9 @@ def _is_scalar(annotation: Any) -> bool:
     return isinstance(annotation, type) and (issubclass(annotation, _SCALARS) or issubclass(annotation, enum.Enum))
 
 
-def _generate(model: type[BaseModel]) -> Builder:
-    """Straight-line Python for one model (as dataclasses writes `__init__`): no loop over fields.
+def _generate(model: type[BaseModel], plain: bool) -> Builder:
+    """Straight-line Python for one model (as dataclasses writes `__init__`): no loop over fields;
+    `plain`: the tuple of the fields' plain values instead of the model.
 
     A model of scalar fields only (a catalogue summary, a result's data) is remembered by its JSON
     values: events repeat them, and a frozen model can be shared. The memory stays bounded."""
@@ -385,7 +418,10 @@ def _generate(model: type[BaseModel]) -> Builder:
         raise _Unsupported(f"config {dict(config)!r}")
     if model.__pydantic_root_model__ or model.__pydantic_post_init__ or model.__private_attributes__:
         raise _Unsupported("root model, post-init or private attributes")
+    fields = model.model_fields
     validators = _after_validators(model)
+    if plain and any(not _keeps_type(fields[name].annotation) for name in validators if name in fields):
+        raise _Unsupported("a validator of a field whose plain value is not the model's")
     fields = model.model_fields
     namespace: dict[str, Any] = {
         "_MODEL": model,
@@ -414,7 +450,7 @@ def _generate(model: type[BaseModel]) -> Builder:
     for index, (name, field) in enumerate(fields.items()):
         if field.alias is not None or field.validation_alias is not None or field.default_factory is not None:
             raise _Unsupported(f"{name}: alias or default factory")
-        convert = _field_lines(index, field.annotation, list(field.metadata), namespace)
+        convert = _field_lines(index, field.annotation, list(field.metadata), namespace, plain)
         for number, validator in enumerate(validators.get(name, [])):
             namespace[f"_v{index}_{number}"] = validator
             convert.append(f"f{index} = _v{index}_{number}(f{index})")
@@ -441,18 +477,22 @@ def _generate(model: type[BaseModel]) -> Builder:
     else:
         namespace["_FIELDS"] = frozenset(fields)
         lines.append("    fields_set = _FIELDS.intersection(d)")
-    lines += [
-        "    m = _new(_MODEL)",
-        f"    _set(m, '__dict__', {{{', '.join(values)}}})",
-        "    _set(m, '__pydantic_fields_set__', fields_set)",
-        "    _set(m, '__pydantic_extra__', None)",
-        "    _set(m, '__pydantic_private__', None)",
-    ]
+    if plain:
+        lines = [line for line in lines if "fields_set" not in line]
+        lines.append(f"    m = ({''.join(f'f{index}, ' for index in range(len(fields)))})")
+    else:
+        lines += [
+            "    m = _new(_MODEL)",
+            f"    _set(m, '__dict__', {{{', '.join(values)}}})",
+            "    _set(m, '__pydantic_fields_set__', fields_set)",
+            "    _set(m, '__pydantic_extra__', None)",
+            "    _set(m, '__pydantic_private__', None)",
+        ]
     if memo:
         lines += ["    if memo_key is not None: _memo.remember(memo_key, m)"]
     lines.append("    return m")
     source = "\n".join(lines)
-    exec(compile(source, f"<fast builder of {model.__name__}>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, f"<{'plain' if plain else 'fast'} builder of {model.__name__}>", "exec"), namespace)  # noqa: S102
     build: Builder = namespace["build"]
     build.__doc__ = source  # to read what was generated: print(builder_for(Model).__doc__)
     return build
@@ -470,11 +510,55 @@ def builder_for(model: type[ModelT]) -> Callable[[Any], ModelT]:
     pydantic's own validation (correct, not fast: the model is then not in `FAST_MODELS`)."""
     if model not in _BUILDERS:
         try:
-            _BUILDERS[model] = _generate(model)
+            _BUILDERS[model] = _generate(model, plain=False)
             FAST_MODELS.add(model)
         except _Unsupported:
             _BUILDERS[model] = _validating(model)
     return _BUILDERS[model]
+
+
+def _keeps_type(annotation: Any) -> bool:
+    """Whether a field's plain value is the model's value (what an `after` validator may check)."""
+    inner = _is_optional(annotation)
+    annotation = inner if inner is not None else annotation
+    return annotation in (str, int, bool, date, datetime) or (
+        isinstance(annotation, type) and issubclass(annotation, enum.Enum)
+    )
+
+
+def plain_of(value: Any) -> Any:
+    """The plain value of a model's field value (a model: the tuple of its fields' plain values)."""
+    if isinstance(value, BaseModel):
+        return tuple(plain_of(getattr(value, name)) for name in type(value).model_fields)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, tuple):
+        return tuple(plain_of(item) for item in value)
+    if isinstance(value, dict):
+        return {key: plain_of(item) for key, item in value.items()}
+    return value
+
+
+def plain_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The names of the values in a plain tuple of `model`, in order."""
+    return tuple(model.model_fields)
+
+
+def plain_builder_for(model: type[BaseModel]) -> Builder:
+    """The model's plain builder: JSON → the tuple `plain_of(model_validate(JSON))` would give;
+    pydantic itself for a model the generator does not reproduce."""
+    if model not in _PLAIN_BUILDERS:
+        try:
+            _PLAIN_BUILDERS[model] = _generate(model, plain=True)
+            PLAIN_MODELS.add(model)
+        except _Unsupported:
+            validate = _validating(model)
+
+            def build(document: Any) -> Any:
+                return plain_of(validate(document))
+
+            _PLAIN_BUILDERS[model] = build
+    return _PLAIN_BUILDERS[model]
 
 
 _ENVELOPE = builder_for(Envelope)
@@ -489,6 +573,27 @@ def decode_fast(raw: bytes | str) -> tuple[Envelope, Contract]:
     try:
         envelope = _ENVELOPE(orjson.loads(raw))
         payload = _PAYLOADS[envelope.event_type](envelope.data)
+    except NotFast:
+        raise
+    except Exception as error:
+        raise NotFast(type(error).__name__) from error
+    return envelope, payload
+
+
+_PLAIN_ENVELOPE = plain_builder_for(Envelope)
+_PLAIN_PAYLOADS: dict[str, Builder] = {
+    event_type: plain_builder_for(model) for event_type, model in EVENT_TYPES.items()
+}
+_ENVELOPE_TYPE = plain_fields(Envelope).index("event_type")
+_ENVELOPE_DATA = plain_fields(Envelope).index("data")
+
+
+def decode_plain(raw: bytes | str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """`decode_fast`'s envelope and payload as plain tuples (`plain_of` of the models); `NotFast`
+    where the fast path cannot be sure."""
+    try:
+        envelope = _PLAIN_ENVELOPE(orjson.loads(raw))
+        payload = _PLAIN_PAYLOADS[envelope[_ENVELOPE_TYPE]](envelope[_ENVELOPE_DATA])
     except NotFast:
         raise
     except Exception as error:
