@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
+import orjson
 
 from ingest.submission import BatchStatus, PreparedBatch
 from lrs_contracts.batch import BatchFormat
@@ -18,6 +18,7 @@ from lrs_contracts.outcomes import (
     BatchFailed,
     BatchRecordsDecided,
     BatchValidationStarted,
+    Finding,
     RecordOutcome,
 )
 
@@ -262,9 +263,14 @@ class BatchRepository:
                         await _upsert_decision(connection, event, BatchStatus.FAILED, event.code, event.reason)
 
 
-def _findings_json(outcome: RecordOutcome, kind: str) -> str:
-    findings = outcome.errors if kind == "errors" else outcome.warnings
-    return json.dumps([finding.model_dump(mode="json") for finding in findings])
+_NO_FINDINGS = "[]"
+
+
+def _findings_json(findings: tuple[Finding, ...]) -> str:
+    # Most records have no finding: their column is the one constant, with nothing to serialise.
+    if not findings:
+        return _NO_FINDINGS
+    return orjson.dumps([finding.model_dump(mode="json") for finding in findings]).decode()
 
 
 async def _upsert_records(
@@ -286,8 +292,8 @@ async def _upsert_records(
         [outcome.action for outcome in outcomes],
         [outcome.uln_masked for outcome in outcomes],
         [outcome.status.value for outcome in outcomes],
-        [_findings_json(outcome, "errors") for outcome in outcomes],
-        [_findings_json(outcome, "warnings") for outcome in outcomes],
+        [_findings_json(outcome.errors) for outcome in outcomes],
+        [_findings_json(outcome.warnings) for outcome in outcomes],
         [outcome.achievement_id for outcome in outcomes],
     )
 

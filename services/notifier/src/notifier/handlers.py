@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from lrs_contracts.challenge import ChallengeRaised
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
@@ -55,10 +57,7 @@ class Notifications:
 
     async def handle(self, envelope: Envelope, payload: Contract) -> None:
         if isinstance(payload, BatchRecordsDecided):
-            # Same key as the batch's result, so every chunk is counted before the result arrives.
-            await self._tallies.add_chunk(
-                payload.batch_id, payload.chunk_index, count_rejection_codes(payload.outcomes)
-            )
+            await self.tally_chunk(payload.batch_id, payload.chunk_index, count_rejection_codes(payload.outcomes))
             return
         if not isinstance(payload, BatchCompleted | BatchFailed | ChallengeRaised):
             return
@@ -73,6 +72,11 @@ class Notifications:
             return
         if await self._send(envelope, email):
             await self._forget_tallies(payload)
+
+    async def tally_chunk(self, batch_id: uuid.UUID, chunk_index: int, rejection_codes: dict[str, int]) -> None:
+        """Counts a decided chunk's rejection codes for its batch's email. Same key as the batch's result,
+        so every chunk is counted before the result arrives."""
+        await self._tallies.add_chunk(batch_id, chunk_index, rejection_codes)
 
     async def _forget_tallies(self, payload: Contract) -> None:
         if isinstance(payload, BatchCompleted | BatchFailed):

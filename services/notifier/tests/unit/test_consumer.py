@@ -1,0 +1,86 @@
+"""The notifier's consumer: decided chunks are tallied from plain JSON exactly as from their models, and
+events that lead to no email are not decoded."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from services.notifier.tests.unit.test_emails import completed
+from services.notifier.tests.unit.test_handlers import FakeDeliveryLog, FakeMailer, FakeTallies, notifications
+
+from lrs_contracts.outcomes import BatchRecordsDecided, BatchValidationStarted, Finding, RecordOutcome, RecordStatus
+from lrs_contracts.registry import encode, wrap
+from lrs_platform.consumer import Message
+from notifier.consumer import NotificationHandler
+from notifier.emails import count_rejection_codes
+
+CODES = ("RV002", "RV004", "RV009", "RV021", "WV001")
+
+
+def message(value: bytes) -> Message:
+    return Message("lrs.batch.outcomes.v1", 0, 0, b"key", value)
+
+
+def encoded(payload: Any) -> bytes:
+    return encode(wrap(payload, source="validation", correlation_id="c-1"))
+
+
+outcomes = st.builds(
+    lambda line, status, errors, warnings: RecordOutcome(
+        line=line,
+        status=status,
+        errors=tuple(Finding(code=code, message="wrong") for code in errors),
+        warnings=tuple(Finding(code=code, message="note") for code in warnings),
+        achievement_id=uuid.uuid4() if status is RecordStatus.ACCEPTED else None,
+    ),
+    st.integers(min_value=1, max_value=10_000),
+    st.sampled_from(RecordStatus),
+    st.lists(st.sampled_from(CODES), max_size=4),
+    st.lists(st.sampled_from(CODES), max_size=2),
+)
+
+
+@given(st.lists(outcomes, max_size=30), st.integers(min_value=0, max_value=9))
+async def test_a_decided_chunk_is_tallied_from_its_json_as_from_its_models(
+    chunk_outcomes: list[RecordOutcome], chunk_index: int
+) -> None:
+    chunk = BatchRecordsDecided(
+        batch_id=uuid.uuid4(), ao_id="RN5133", chunk_index=chunk_index, outcomes=tuple(chunk_outcomes)
+    )
+    tallies = FakeTallies()
+    await NotificationHandler(notifications(FakeMailer(), FakeDeliveryLog(), tallies=tallies))(
+        [message(encoded(chunk))]
+    )
+    assert tallies.chunks == {chunk.batch_id: {chunk_index: count_rejection_codes(chunk.outcomes)}}
+
+
+async def test_the_batch_email_lists_the_codes_tallied_from_the_json_of_its_chunks() -> None:
+    mailer, tallies = FakeMailer(), FakeTallies()
+    handler = NotificationHandler(notifications(mailer, FakeDeliveryLog(), tallies=tallies))
+    rejected = RecordOutcome(line=1, status=RecordStatus.REJECTED, errors=(Finding(code="RV004", message="x"),))
+    chunk = BatchRecordsDecided(batch_id=completed().batch_id, ao_id="RN5133", chunk_index=0, outcomes=(rejected,))
+    await handler([message(encoded(chunk)), message(encoded(completed()))])
+    [sent] = mailer.sent
+    text = sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert [line.split()[:2] for line in text.splitlines() if line.startswith("  RV")] == [["RV004", "1"]]
+
+
+async def test_an_event_that_makes_no_email_is_not_decoded() -> None:
+    started = encoded(BatchValidationStarted(batch_id=uuid.uuid4(), ao_id="RN5133", record_count=1))
+    # Broken where only the validating decoder would look: skipped unread, not refused.
+    unvalidated = started.replace(b'"record_count":1', b'"record_count":0')
+    handler = NotificationHandler(notifications(FakeMailer(), FakeDeliveryLog()))
+    await handler([message(unvalidated)])
+
+
+async def test_a_chunk_not_shaped_as_validation_writes_it_goes_to_the_validating_decoder() -> None:
+    chunk = encoded(BatchRecordsDecided(batch_id=uuid.uuid4(), ao_id="RN5133", chunk_index=0, outcomes=()))
+    handler = NotificationHandler(notifications(FakeMailer(), FakeDeliveryLog()))
+    with pytest.raises(ValueError, match="outcomes"):
+        await handler([message(chunk.replace(b'"outcomes":[]', b'"outcomes":{}'))])
+    with pytest.raises(ValueError, match="invalid literal"):
+        await handler([message(b"not json")])
