@@ -13,7 +13,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
+from ingest import maintenance_api
 from ingest.config import IngestSettings
+from ingest.maintenance import notice_for
+from ingest.maintenance_api import Maintenance
 from ingest.repository import BatchRepository
 from ingest.service import (
     BatchRefusedError,
@@ -197,6 +200,7 @@ async def submit_batch(
     request: Request,
     principal: CurrentPrincipal,
     submissions: Submissions,
+    maintenance: Maintenance,
     batch_format: Annotated[BatchFormat | None, Query(alias="format", description="overrides the Content-Type")] = None,
     idempotency_key: Annotated[
         str | None,
@@ -225,6 +229,7 @@ async def submit_batch(
         idempotency_key=key,
     )
     body = BatchAccepted(batch_id=result.batch_id, status=result.status, status_url=status_url(result.batch_id))
+    body = notice_for(await maintenance.closure(), body)
     return JSONResponse(
         body.model_dump(mode="json"), status_code=202, headers=replay_headers(result.batch_id, replay=result.replay)
     )
@@ -244,6 +249,7 @@ def _not_found(batch_id: uuid.UUID) -> ProblemError:
 async def list_batches(
     principal: CurrentPrincipal,
     batches: Batches,
+    maintenance: Maintenance,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     ao_id: Annotated[
@@ -252,7 +258,9 @@ async def list_batches(
 ) -> BatchPage:
     scope = scope_for(principal, ao_id)
     rows, total = await batches.history(ao_id=scope, limit=page_size, offset=offset_of(page, page_size))
-    return BatchPage(items=[batch_view(row) for row in rows], page=page, page_size=page_size, total=total)
+    closure = await maintenance.closure()
+    items = [notice_for(closure, batch_view(row)) for row in rows]
+    return BatchPage(items=items, page=page, page_size=page_size, total=total)
 
 
 @router.get(
@@ -260,8 +268,9 @@ async def list_batches(
     tags=["view"],
     summary="View Achievement Batch",
     description=(
-        "Status (received, accepted, validating, completed, failed, refused), counts, refusal or failure code, job type,"
-        " reference and timestamps. `wait_until_decided` holds the answer up to that many seconds until"
+        "Status (received, accepted, queued, validating, completed, failed, refused), counts, refusal or failure code,"
+        " job type, reference and timestamps. `queued`: accepted and waiting for a maintenance window or pause to"
+        " end, which `maintenance` describes. `wait_until_decided` holds the answer up to that many seconds until"
         " the batch is completed or failed."
     ),
     response_model=BatchView,
@@ -273,6 +282,7 @@ async def view_batch(
     batches: Batches,
     signal: Signal,
     settings: Settings,
+    maintenance: Maintenance,
     wait_until_decided_seconds: Annotated[
         float | None,
         Query(alias="wait_until_decided", ge=0, le=30, description="long-poll up to this many seconds"),
@@ -288,7 +298,7 @@ async def view_batch(
         row = await batches.get(batch_id, ao_id=scope)
         if row is None:
             raise _not_found(batch_id)
-    return batch_view(row)
+    return notice_for(await maintenance.closure(), batch_view(row))
 
 
 @router.get(
@@ -429,6 +439,7 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    maintenance_api.install(app)
     app.add_exception_handler(BatchRefusedError, _refused)
     app.add_exception_handler(SubmissionError, _submission_error)
     app.add_exception_handler(PublishFailed, _publish_failed)
@@ -452,7 +463,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "apiKey": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer lrs_<key id>_<secret>"}
     }
     for path, operations in document["paths"].items():
-        if path.startswith("/v1/batches"):
+        if path.startswith(("/v1/batches", "/v1/maintenance", "/v1/admin/maintenance")):
             for operation in operations.values():
                 operation["security"] = [{"apiKey": []}]
     app.openapi_schema = document

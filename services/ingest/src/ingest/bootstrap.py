@@ -10,12 +10,14 @@ from fastapi import FastAPI
 
 from ingest import api
 from ingest.config import IngestSettings
+from ingest.maintenance import MaintenanceAnnouncer, MaintenanceStore
 from ingest.outcomes import OutcomeConsumer
 from ingest.publisher import TransactionalPublisher
 from ingest.reconciler import BatchViewReconciler
 from ingest.repository import SCHEMA, BatchRepository
 from ingest.service import BatchSubmissions, ChunkLimits, DecisionSignal
 from lrs_contracts.dead_letters import Headers
+from lrs_contracts.topics import MAINTENANCE
 from lrs_platform import parking_api
 from lrs_platform.http import build_app
 from lrs_platform.logging import configure_logging
@@ -62,6 +64,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             # The loops retry on their own while Kafka is away, so a failure here is a bug: stop.
             tasks = BackgroundTasks()
             tasks.start(publisher.warm_up(), "ingest-producer-warm-up")
+            app.state.maintenance = MaintenanceStore(pool)
+            app.state.maintenance_announcer = MaintenanceAnnouncer(app.state.maintenance, publisher, MAINTENANCE.name)
+            tasks.start(app.state.maintenance_announcer.run(), "ingest-maintenance-announcer")
             dead_letters = DeadLetterOffice(ParkedMessages(pool, f"{SCHEMA}_parked"), _dead_letter_publisher(publisher))
             await dead_letters.store.migrate()
             if settings.outcomes_enabled:

@@ -43,6 +43,7 @@ _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 class BatchStatus(StrEnum):
     RECEIVED = "received"  # stored, not yet durably in Kafka: a retry publishes it
     ACCEPTED = "accepted"  # the whole batch is committed to lrs.batch.submitted.v1
+    QUEUED = "queued"  # accepted, and held by a maintenance window or pause: shown, never stored
     VALIDATING = "validating"  # validation has picked it up (it is at the head of the AO's queue)
     COMPLETED = "completed"  # validation decided it; accepted records are on the PLR log
     FAILED = "failed"  # validation failed the whole batch (RS005)

@@ -24,12 +24,24 @@ class _View(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class MaintenanceNotice(_View):
+    """Why a queued batch waits: a maintenance window or an unplanned pause (GET /v1/maintenance)."""
+
+    reason: str
+    until: datetime | None = Field(description="when batches are decided again; null: when an operator resumes")
+    paused: bool = Field(description="an unplanned pause rather than a planned window")
+    message: str = Field(description='e.g. "will be processed after 2026-06-01T13:00:00Z"')
+
+
 class BatchAccepted(_View):
     """The answer to a submission: the batch is durably queued for validation."""
 
     batch_id: uuid.UUID
     status: BatchStatus
     status_url: str = Field(description="GET it to follow the batch; also in the Location header")
+    maintenance: MaintenanceNotice | None = Field(
+        default=None, description="while a maintenance window or pause holds the batch (status `queued`)"
+    )
 
 
 class BatchCountsView(_View):
@@ -74,6 +86,9 @@ class BatchView(_View):
     accepted_at: datetime | None = None
     decided_at: datetime | None = None
     links: BatchLinks
+    maintenance: MaintenanceNotice | None = Field(
+        default=None, description="while a maintenance window or pause holds the batch (status `queued`)"
+    )
 
 
 class BatchPage(_View):

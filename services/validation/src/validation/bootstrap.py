@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from lrs_contracts.topics import LEARNER_EVENTS
+from lrs_contracts.topics import LEARNER_EVENTS, MAINTENANCE
 from lrs_platform import parking_api
 from lrs_platform.http import build_app
 from lrs_platform.kafka import make_consumer, make_producer
 from lrs_platform.logging import configure_logging
+from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.outbox import Outbox
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.parking_api import serve_dead_letters
@@ -57,7 +58,16 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
                 ParkedMessages(pool, f"{SERVICE}_parked"), producer_publisher(outbox_producer)
             )
             await dead_letters.store.migrate()
-            decider = Decider(consumer, producer, settings.consumer_group, reference, DecisionStore(pool), dead_letters)
+            maintenance = MaintenanceGate(settings.kafka_bootstrap_servers, MAINTENANCE.name, "validation.decider")
+            decider = Decider(
+                consumer,
+                producer,
+                settings.consumer_group,
+                reference,
+                DecisionStore(pool),
+                dead_letters,
+                maintenance=maintenance,
+            )
             serve_dead_letters(app, dead_letters, decider)
             decider.subscribe()
             await consumer.start()
@@ -68,6 +78,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             app.state.outbox_producer = outbox_producer
             app.state.decider = decider
             tasks = BackgroundTasks()
+            tasks.start(maintenance.follow(), "maintenance-schedule")
             tasks.start(decider.run(), "decider")
             learner_outbox = Outbox("validation.learner_outbox", LEARNER_EVENTS.name)
             tasks.start(learner_outbox.relay_forever(pool, outbox_producer, app.state.outbox_wake), "learner-outbox")

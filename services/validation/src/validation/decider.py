@@ -38,6 +38,7 @@ from lrs_domain.decision import BatchDecision, SubmittedBatch, achievement_state
 from lrs_domain.reference import ReferenceSnapshot
 from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy, readiness_report
 from lrs_platform.logging import get_logger
+from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.parking import DeadLetterOffice, Parking
 from validation.batch_assembly import AssembledBatch, BatchAssembler, IncompleteBatchError
 from validation.decision_store import DecisionStore, OutgoingMessage, StoredDecision
@@ -81,8 +82,10 @@ class Decider:
         decisions: DecisionStore,
         dead_letters: DeadLetterOffice,
         policy: RetryPolicy = RetryPolicy(),
+        maintenance: MaintenanceGate | None = None,
     ) -> None:
         self.name = CONSUMER
+        self._maintenance = maintenance
         self._attempts = Attempts(CONSUMER, policy, fatal=(KafkaError,))
         self._dead_letters = dead_letters
         dead_letters.register(CONSUMER)  # a parked batch cannot be decided again from its marker: skip only
@@ -95,7 +98,7 @@ class Decider:
         self.batches_decided = 0
 
     async def readiness(self) -> str:
-        return await readiness_report(self._dead_letters, self._attempts)
+        return await readiness_report(self._dead_letters, self._attempts, self._maintenance)
 
     def subscribe(self) -> None:
         self._consumer.subscribe([BATCH_SUBMITTED.name], listener=_ForgetRevoked(self._assembler))
@@ -105,19 +108,22 @@ class Decider:
             polled = await self._consumer.getmany(timeout_ms=500, max_records=2_000)
             for partition, records in polled.items():
                 for record in records:
-                    await self._offer(partition, record)
+                    if not await self._offer(partition, record):
+                        break  # the partition went to another decider while this one waited out maintenance
 
-    async def _offer(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _offer(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> bool:
         try:
             envelope, payload = decode(record.value)
         except ValueError as error:
             await self._dead_letter(partition, record, error_text(error))
-            return
+            return True
+        if isinstance(payload, BatchSubmitted) and not await self._may_start(partition):
+            return False
         try:
             batch = self._assembler.offer(partition.partition, record.offset, payload)
         except IncompleteBatchError as error:
             await self._dead_letter(partition, record, error_text(error))
-            return
+            return True
         if isinstance(payload, BatchSubmitted):
             await self._announce_start(payload, str(envelope.event_id))
         if batch is not None:
@@ -128,6 +134,15 @@ class Decider:
             if isinstance(outcome, Poisoned):
                 why = f"batch {batch.submitted.batch_id} could not be decided: {outcome.error}"
                 await self._dead_letter(partition, record, why, outcome.attempts)
+        return True
+
+    async def _may_start(self, partition: TopicPartition) -> bool:
+        """A batch starts only outside maintenance (the one being decided was finished first); False
+        when the partition was given to another decider meanwhile."""
+        if self._maintenance is None:
+            return True
+        await self._maintenance.hold(self._consumer)
+        return partition in self._consumer.assignment()
 
     async def _announce_start(self, submitted: BatchSubmitted, causation_id: str) -> None:
         """Lets the batch view say `validating`. Sent again after a restart; readers ignore repeats."""

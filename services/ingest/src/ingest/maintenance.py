@@ -1,0 +1,285 @@
+"""The maintenance schedule ingest keeps (decision 0070): planned windows and unplanned pauses, who set
+them and when, and the announcement of the whole schedule on `lrs.operations.maintenance.v1` after
+every change, from which the decider learns when to hold (`lrs_platform.maintenance`).
+
+Ingest itself never stops accepting: during a window a submission is answered 202 as always, and the
+batch view says `queued` with when it will be processed (`notice_for`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import TypeVar
+
+import asyncpg
+from prometheus_client import Gauge
+from pydantic import BaseModel, ConfigDict
+
+from ingest.publisher import PublishUnavailable, TransactionalPublisher
+from ingest.submission import BatchStatus
+from ingest.views import BatchAccepted, BatchView, MaintenanceNotice
+from lrs_contracts.envelope import utc_now
+from lrs_contracts.operations import (
+    MAINTENANCE_KEY,
+    MaintenancePause,
+    MaintenanceScheduleChanged,
+    MaintenanceWindow,
+)
+from lrs_contracts.registry import encode, wrap
+from lrs_platform.logging import get_logger
+from lrs_platform.maintenance import Closure, closure_at
+
+_log = get_logger("ingest.maintenance")
+
+View = TypeVar("View", BatchAccepted, BatchView)
+
+UNPUBLISHED = Gauge(
+    "lrs_ingest_maintenance_schedule_unpublished",
+    "1 while a change to the maintenance schedule has not yet reached Kafka (ingest keeps trying)",
+)
+
+
+class MaintenanceError(Exception):
+    """A schedule change ingest will not make; the HTTP edge (`ingest.maintenance_api`) says what each means."""
+
+
+class InvalidWindow(MaintenanceError):
+    """The window ends before it starts, or is already over."""
+
+
+class UnknownWindow(MaintenanceError):
+    """No window has this id."""
+
+
+class WindowAlreadyClosed(MaintenanceError):
+    """The window was cancelled or is over: there is nothing to cancel."""
+
+
+class AlreadyPaused(MaintenanceError):
+    """An unplanned pause is already on."""
+
+
+class NotPaused(MaintenanceError):
+    """There is no unplanned pause to resume from."""
+
+
+class WindowRecord(BaseModel):
+    """A window with its audit: who scheduled it and when, and who cancelled it and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    window: MaintenanceWindow
+    scheduled_by: str
+    scheduled_at: datetime
+    cancelled_by: str | None
+    cancelled_at: datetime | None
+
+
+class PauseRecord(BaseModel):
+    """An unplanned pause with its audit: who paused and when, who resumed and when."""
+
+    model_config = ConfigDict(frozen=True)
+    pause_id: int
+    reason: str
+    paused_by: str
+    paused_at: datetime
+    resumed_by: str | None
+    resumed_at: datetime | None
+
+
+_WINDOW_COLUMNS = "window_id, starts_at, ends_at, reason, scheduled_by, scheduled_at, cancelled_by, cancelled_at"
+_PAUSE_COLUMNS = "pause_id, reason, paused_by, paused_at, resumed_by, resumed_at"
+
+
+def _window(row: asyncpg.Record) -> WindowRecord:
+    return WindowRecord(
+        window=MaintenanceWindow(
+            window_id=row["window_id"], starts_at=row["starts_at"], ends_at=row["ends_at"], reason=row["reason"]
+        ),
+        scheduled_by=row["scheduled_by"],
+        scheduled_at=row["scheduled_at"],
+        cancelled_by=row["cancelled_by"],
+        cancelled_at=row["cancelled_at"],
+    )
+
+
+def _pause(row: asyncpg.Record) -> PauseRecord:
+    return PauseRecord(**dict(row))
+
+
+class MaintenanceStore:
+    """PostgreSQL: the windows and pauses, and the schedule as of a moment."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def schedule(self) -> MaintenanceScheduleChanged | None:
+        """The current schedule (None before the first change): waits for a change being made to
+        commit, so that what it returns is complete for its version."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            version = await connection.fetchval("SELECT version FROM ingest.maintenance_version FOR SHARE")
+            return await _schedule(connection, version) if version else None
+
+    async def closure(self) -> Closure | None:
+        """Whether batches wait now (one query: every submission and batch view asks it)."""
+        async with self._pool.acquire() as connection:
+            current = await _schedule(connection, version=1)  # the version matters only on the topic
+        return closure_at(current, utc_now())
+
+    async def add_window(self, starts_at: datetime, ends_at: datetime, reason: str, by: str) -> WindowRecord:
+        if ends_at <= starts_at:
+            raise InvalidWindow("a window must end after it starts")
+        if ends_at <= utc_now():
+            raise InvalidWindow("the window would already be over")
+        async with self._pool.acquire() as connection, connection.transaction():
+            await _next_version(connection)
+            row = await connection.fetchrow(
+                "INSERT INTO ingest.maintenance_windows (window_id, starts_at, ends_at, reason, scheduled_by)"
+                f" VALUES ($1, $2, $3, $4, $5) RETURNING {_WINDOW_COLUMNS}",
+                uuid.uuid4(),
+                starts_at,
+                ends_at,
+                reason,
+                by,
+            )
+        return _window(row)
+
+    async def cancel_window(self, window_id: uuid.UUID, by: str) -> WindowRecord:
+        """A window not begun is dropped; one under way ends now."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await _next_version(connection)
+            row = await connection.fetchrow(
+                f"SELECT {_WINDOW_COLUMNS} FROM ingest.maintenance_windows WHERE window_id = $1 FOR UPDATE", window_id
+            )
+            if row is None:
+                raise UnknownWindow(f"there is no maintenance window {window_id}")
+            if row["cancelled_at"] is not None or row["ends_at"] <= utc_now():
+                raise WindowAlreadyClosed(f"maintenance window {window_id} was cancelled or is over")
+            row = await connection.fetchrow(
+                "UPDATE ingest.maintenance_windows SET cancelled_by = $2, cancelled_at = now() WHERE window_id = $1"
+                f" RETURNING {_WINDOW_COLUMNS}",
+                window_id,
+                by,
+            )
+        return _window(row)
+
+    async def pause(self, reason: str, by: str) -> PauseRecord:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await _next_version(connection)
+            if await connection.fetchval("SELECT count(*) FROM ingest.maintenance_pauses WHERE resumed_at IS NULL"):
+                raise AlreadyPaused("the LRS is already paused: resume it first")
+            row = await connection.fetchrow(
+                f"INSERT INTO ingest.maintenance_pauses (reason, paused_by) VALUES ($1, $2) RETURNING {_PAUSE_COLUMNS}",
+                reason,
+                by,
+            )
+        return _pause(row)
+
+    async def resume(self, by: str) -> PauseRecord:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await _next_version(connection)
+            row = await connection.fetchrow(
+                "UPDATE ingest.maintenance_pauses SET resumed_by = $1, resumed_at = now() WHERE resumed_at IS NULL"
+                f" RETURNING {_PAUSE_COLUMNS}",
+                by,
+            )
+            if row is None:
+                raise NotPaused("the LRS is not paused")
+        return _pause(row)
+
+    async def history(self, limit: int) -> tuple[list[WindowRecord], list[PauseRecord]]:
+        """Every window and pause with its audit, newest first."""
+        async with self._pool.acquire() as connection:
+            windows = await connection.fetch(
+                f"SELECT {_WINDOW_COLUMNS} FROM ingest.maintenance_windows ORDER BY starts_at DESC LIMIT $1", limit
+            )
+            pauses = await connection.fetch(
+                f"SELECT {_PAUSE_COLUMNS} FROM ingest.maintenance_pauses ORDER BY paused_at DESC LIMIT $1", limit
+            )
+        return [_window(row) for row in windows], [_pause(row) for row in pauses]
+
+
+async def _next_version(connection: asyncpg.Connection) -> int:
+    version: int = await connection.fetchval(
+        "UPDATE ingest.maintenance_version SET version = version + 1 RETURNING version"
+    )
+    return version
+
+
+async def _schedule(connection: asyncpg.Connection, version: int) -> MaintenanceScheduleChanged:
+    rows = await connection.fetch(
+        "SELECT window_id, starts_at, ends_at, reason, NULL::timestamptz AS since FROM ingest.maintenance_windows"
+        " WHERE cancelled_at IS NULL AND ends_at > now()"
+        " UNION ALL"
+        " SELECT NULL, NULL, NULL, reason, paused_at FROM ingest.maintenance_pauses WHERE resumed_at IS NULL"
+        " ORDER BY starts_at NULLS FIRST"
+    )
+    windows = tuple(
+        MaintenanceWindow(
+            window_id=row["window_id"], starts_at=row["starts_at"], ends_at=row["ends_at"], reason=row["reason"]
+        )
+        for row in rows
+        if row["window_id"] is not None
+    )
+    pause = next(
+        (MaintenancePause(since=row["since"], reason=row["reason"]) for row in rows if row["window_id"] is None), None
+    )
+    return MaintenanceScheduleChanged(version=version, windows=windows, pause=pause)
+
+
+class MaintenanceAnnouncer:
+    """Publishes the whole schedule after each change, at start-up, and again until Kafka has taken it."""
+
+    def __init__(self, store: MaintenanceStore, publisher: TransactionalPublisher, topic: str) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._topic = topic
+        self._again = asyncio.Event()
+
+    async def announce(self) -> bool:
+        """True once the current schedule is on the topic; False leaves it to `run` to try again."""
+        schedule = await self._store.schedule()
+        if schedule is None:
+            return True
+        envelope = wrap(schedule, source="ingest", correlation_id=f"maintenance-{schedule.version}")
+        try:
+            await self._publisher.publish(self._topic, MAINTENANCE_KEY, [encode(envelope)])
+        except PublishUnavailable as error:
+            UNPUBLISHED.set(1)
+            _log.warning("maintenance_schedule_unpublished", version=schedule.version, error=str(error))
+            self._again.set()
+            return False
+        UNPUBLISHED.set(0)
+        _log.info("maintenance_schedule_published", version=schedule.version, windows=len(schedule.windows))
+        return True
+
+    async def run(self, retry_every: float = 5.0) -> None:
+        """From start-up: the schedule as stored (a change made while Kafka was away, or by an instance that
+        died before publishing, reaches the consumers), then every failed announcement again."""
+        self._again.set()
+        while True:
+            await self._again.wait()
+            self._again.clear()
+            if not await self._announced_or_unavailable():
+                await asyncio.sleep(retry_every)
+
+    async def _announced_or_unavailable(self) -> bool:
+        try:
+            return await self.announce()
+        except (OSError, asyncpg.PostgresError) as error:
+            _log.warning("maintenance_schedule_unreadable", error=type(error).__name__)
+            self._again.set()
+            return False
+
+
+def notice_for(closure: Closure | None, view: View) -> View:
+    """A batch view (or submission answer) as seen while batches wait: an accepted batch is `queued`,
+    with a `maintenance` notice saying when it will be processed."""
+    if closure is None or view.status is not BatchStatus.ACCEPTED:
+        return view
+    notice = MaintenanceNotice(
+        reason=closure.reason, until=closure.until, paused=closure.paused, message=closure.message
+    )
+    return view.model_copy(update={"status": BatchStatus.QUEUED, "maintenance": notice})

@@ -1,0 +1,202 @@
+"""HTTP: the maintenance schedule. Anyone signed in reads it (`GET /v1/maintenance`); operators change it
+(`/v1/admin/maintenance...`), each change recorded with who made it and when, then announced to the
+consumers (`ingest.maintenance`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ingest.maintenance import (
+    AlreadyPaused,
+    InvalidWindow,
+    MaintenanceAnnouncer,
+    MaintenanceError,
+    MaintenanceStore,
+    NotPaused,
+    PauseRecord,
+    UnknownWindow,
+    WindowAlreadyClosed,
+    WindowRecord,
+)
+from lrs_contracts.envelope import utc_now
+from lrs_contracts.operations import MaintenancePause, MaintenanceWindow
+from lrs_platform.identity import CurrentPrincipal, Principal
+from lrs_platform.logging import get_logger
+from lrs_platform.maintenance import closure_at
+from lrs_platform.problems import Problem, ProblemError, problem_response, problem_responses
+
+_log = get_logger("ingest.maintenance")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ActiveMaintenance(_Model):
+    reason: str
+    until: datetime | None = Field(description="when batches are decided again; null: when an operator resumes")
+    paused: bool = Field(description="an unplanned pause rather than a planned window")
+    message: str
+
+
+class MaintenanceSchedule(_Model):
+    """What every caller may know: the windows not yet over, the pause if one is on, and what holds now."""
+
+    active: ActiveMaintenance | None = Field(description="set while batches are accepted but not decided")
+    windows: list[MaintenanceWindow] = Field(description="planned windows not yet over, earliest first")
+    pause: MaintenancePause | None
+
+
+class WindowRequest(_Model):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class PauseRequest(_Model):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class MaintenanceHistory(_Model):
+    windows: list[WindowRecord] = Field(description="newest first, cancelled and past ones too")
+    pauses: list[PauseRecord] = Field(description="newest first")
+
+
+class WindowChanged(_Model):
+    window: WindowRecord
+    published: bool = Field(description="false: Kafka did not take the new schedule yet; ingest keeps trying")
+
+
+class PauseChanged(_Model):
+    pause: PauseRecord
+    published: bool = Field(description="false: Kafka did not take the new schedule yet; ingest keeps trying")
+
+
+def _store(request: Request) -> MaintenanceStore:
+    store: MaintenanceStore = request.app.state.maintenance
+    return store
+
+
+def _announcer(request: Request) -> MaintenanceAnnouncer:
+    announcer: MaintenanceAnnouncer = request.app.state.maintenance_announcer
+    return announcer
+
+
+Maintenance = Annotated[MaintenanceStore, Depends(_store)]
+Announcer = Annotated[MaintenanceAnnouncer, Depends(_announcer)]
+
+router = APIRouter(prefix="/v1", tags=["maintenance"], responses=problem_responses(401, 503))
+
+
+def _require_operator(principal: Principal) -> None:
+    if not principal.is_operator:
+        raise ProblemError(403, "Forbidden", "Maintenance windows are scheduled by operators.")
+
+
+@router.get("/maintenance", summary="The maintenance schedule: planned windows, an unplanned pause, what holds now")
+async def current_schedule(principal: CurrentPrincipal, store: Maintenance) -> MaintenanceSchedule:
+    schedule = await store.schedule()
+    if schedule is None:
+        return MaintenanceSchedule(active=None, windows=[], pause=None)
+    closure = closure_at(schedule, utc_now())
+    active = (
+        ActiveMaintenance(reason=closure.reason, until=closure.until, paused=closure.paused, message=closure.message)
+        if closure is not None
+        else None
+    )
+    return MaintenanceSchedule(active=active, windows=list(schedule.windows), pause=schedule.pause)
+
+
+@router.get(
+    "/admin/maintenance",
+    summary="Every maintenance window and pause, with who set and cancelled it and when",
+    responses=problem_responses(403),
+)
+async def maintenance_history(
+    principal: CurrentPrincipal, store: Maintenance, limit: Annotated[int, Query(ge=1, le=1_000)] = 200
+) -> MaintenanceHistory:
+    _require_operator(principal)
+    windows, pauses = await store.history(limit)
+    return MaintenanceHistory(windows=windows, pauses=pauses)
+
+
+@router.post(
+    "/admin/maintenance/windows",
+    summary="Schedule a maintenance window: batches are accepted but decided only after it",
+    status_code=201,
+    responses=problem_responses(403, 422),
+)
+async def schedule_window(
+    body: WindowRequest, principal: CurrentPrincipal, store: Maintenance, announcer: Announcer
+) -> WindowChanged:
+    _require_operator(principal)
+    record = await store.add_window(body.starts_at, body.ends_at, body.reason, str(principal))
+    _log.info("maintenance_window_scheduled", window_id=str(record.window.window_id), by=str(principal))
+    return WindowChanged(window=record, published=await announcer.announce())
+
+
+@router.delete(
+    "/admin/maintenance/windows/{window_id}",
+    summary="Cancel a maintenance window; one under way ends now",
+    responses=problem_responses(403, 404, 409, 422),
+)
+async def cancel_window(
+    window_id: uuid.UUID, principal: CurrentPrincipal, store: Maintenance, announcer: Announcer
+) -> WindowChanged:
+    _require_operator(principal)
+    record = await store.cancel_window(window_id, str(principal))
+    _log.info("maintenance_window_cancelled", window_id=str(window_id), by=str(principal))
+    return WindowChanged(window=record, published=await announcer.announce())
+
+
+@router.post(
+    "/admin/maintenance/pause",
+    summary="Pause deciding batches now, unplanned, until resumed (batches are still accepted)",
+    status_code=201,
+    responses=problem_responses(403, 409, 422),
+)
+async def pause(
+    body: PauseRequest, principal: CurrentPrincipal, store: Maintenance, announcer: Announcer
+) -> PauseChanged:
+    _require_operator(principal)
+    record = await store.pause(body.reason, str(principal))
+    _log.info("maintenance_paused", by=str(principal))
+    return PauseChanged(pause=record, published=await announcer.announce())
+
+
+@router.post(
+    "/admin/maintenance/resume",
+    summary="End the unplanned pause: the held batches are decided, in each AO's order",
+    responses=problem_responses(403, 409),
+)
+async def resume(principal: CurrentPrincipal, store: Maintenance, announcer: Announcer) -> PauseChanged:
+    _require_operator(principal)
+    record = await store.resume(str(principal))
+    _log.info("maintenance_resumed", by=str(principal))
+    return PauseChanged(pause=record, published=await announcer.announce())
+
+
+MAINTENANCE_ERRORS: dict[type[MaintenanceError], tuple[int, str]] = {
+    InvalidWindow: (422, "Invalid maintenance window"),
+    UnknownWindow: (404, "Not found"),
+    WindowAlreadyClosed: (409, "The window was cancelled or is over"),
+    AlreadyPaused: (409, "Already paused"),
+    NotPaused: (409, "Not paused"),
+}
+
+
+async def _maintenance_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, MaintenanceError)
+    status, title = MAINTENANCE_ERRORS[type(error)]
+    return problem_response(Problem(status=status, title=title, detail=str(error), instance=request.url.path))
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    app.add_exception_handler(MaintenanceError, _maintenance_error)

@@ -1,0 +1,141 @@
+"""`lrs maintenance show|list|schedule|cancel|pause|resume`: maintenance windows, over ingest's API.
+
+During a window or a pause ingest keeps accepting batches (status `queued`); the decider holds at a
+batch boundary and goes on, in each AO's order, when the window ends or an operator resumes. See
+docs/operations.md, maintenance windows, and decision 0070.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+
+from lrs_cli.client import Connection, UsageError, expect_ok
+from lrs_cli.output import JsonOption, connection, print_json, print_text, warn
+
+NOT_PUBLISHED = (
+    "saved, but Kafka did not take the new schedule yet: ingest keeps trying; the decider follows it once it does"
+)
+
+
+def parse_moment(text: str, option: str) -> datetime:
+    """An ISO-8601 moment with its time zone (`2026-06-01T22:00Z`, `2026-06-01T23:00+01:00`)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise UsageError(f"{option} {text!r} is not an ISO-8601 time such as 2026-06-01T22:00Z") from error
+    if moment.tzinfo is None:
+        raise UsageError(f"{option} {text!r} has no time zone: add Z (UTC) or an offset such as +01:00")
+    return moment
+
+
+def window_line(window: dict[str, Any]) -> str:
+    return f"{window['window_id']}  {window['starts_at']} -> {window['ends_at']}  {window['reason']}"
+
+
+def schedule_text(schedule: dict[str, Any]) -> str:
+    """`GET /v1/maintenance` as text: what holds now, then the windows to come."""
+    active = schedule["active"]
+    if active is None:
+        lines = ["batches are being decided: no maintenance now"]
+    else:
+        kind = "unplanned pause" if active["paused"] else "maintenance window"
+        lines = [f"PAUSED ({kind}: {active['reason']}): batches are accepted and {active['message']}"]
+    windows = schedule["windows"]
+    lines.append("windows: none scheduled" if not windows else "windows:")
+    lines.extend(f"  {window_line(window)}" for window in windows)
+    return "\n".join(lines)
+
+
+def history_text(history: dict[str, Any]) -> str:
+    """`GET /v1/admin/maintenance` as text: each window and pause with who set it and when."""
+    lines = ["windows (newest first):" if history["windows"] else "windows: none"]
+    for record in history["windows"]:
+        cancelled = (
+            f"; cancelled by {record['cancelled_by']} at {record['cancelled_at']}" if record["cancelled_at"] else ""
+        )
+        lines.append(
+            f"  {window_line(record['window'])}  (scheduled by {record['scheduled_by']} at {record['scheduled_at']}"
+            f"{cancelled})"
+        )
+    lines.append("pauses (newest first):" if history["pauses"] else "pauses: none")
+    for pause in history["pauses"]:
+        resumed = f"; resumed by {pause['resumed_by']} at {pause['resumed_at']}" if pause["resumed_at"] else "; ON"
+        lines.append(f"  {pause['paused_at']}  {pause['reason']}  (paused by {pause['paused_by']}{resumed})")
+    return "\n".join(lines)
+
+
+def _changed(connection: Connection, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    with connection.client("ingest") as client:
+        changed: dict[str, Any] = expect_ok(client.request(method, path, json=body))
+    if not changed["published"]:
+        warn(NOT_PUBLISHED)
+    return changed
+
+
+app = typer.Typer(help="Maintenance windows and unplanned pauses (operators change them).", no_args_is_help=True)
+Reason = Annotated[str, typer.Option(help="Why: shown to AOs on the portal and in batch statuses.")]
+
+
+@app.command("show")
+def show_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """What holds now and the windows to come (any API key)."""
+    with connection(ctx).client("ingest") as client:
+        schedule = expect_ok(client.get("/v1/maintenance"))
+    if as_json:
+        print_json(schedule)
+    else:
+        print_text(schedule_text(schedule))
+
+
+@app.command("list")
+def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Operator: every window and pause, with who set and cancelled it and when."""
+    with connection(ctx).client("ingest") as client:
+        history = expect_ok(client.get("/v1/admin/maintenance"))
+    if as_json:
+        print_json(history)
+    else:
+        print_text(history_text(history))
+
+
+@app.command("schedule")
+def schedule_command(
+    ctx: typer.Context,
+    starts: Annotated[str, typer.Option("--from", help="ISO-8601 start with its zone, e.g. 2026-06-01T22:00Z.")],
+    ends: Annotated[str, typer.Option("--to", help="ISO-8601 end with its zone.")],
+    reason: Reason,
+) -> None:
+    """Operator: schedule a window. Prints its id (for `cancel`)."""
+    body = {
+        "starts_at": parse_moment(starts, "--from").isoformat(),
+        "ends_at": parse_moment(ends, "--to").isoformat(),
+        "reason": reason,
+    }
+    changed = _changed(connection(ctx), "POST", "/v1/admin/maintenance/windows", body)
+    print_text(changed["window"]["window"]["window_id"])
+
+
+@app.command("cancel")
+def cancel_command(
+    ctx: typer.Context, window_id: Annotated[str, typer.Argument(help="The window's id (`lrs maintenance show`).")]
+) -> None:
+    """Operator: cancel a window; one under way ends now and the held batches go on."""
+    changed = _changed(connection(ctx), "DELETE", f"/v1/admin/maintenance/windows/{window_id}")
+    print_text(f"cancelled {window_line(changed['window']['window'])}")
+
+
+@app.command("pause")
+def pause_command(ctx: typer.Context, reason: Reason) -> None:
+    """Operator: stop deciding batches now, until `resume` (batches are still accepted)."""
+    _changed(connection(ctx), "POST", "/v1/admin/maintenance/pause", {"reason": reason})
+    print_text("paused: batches are accepted and queued until `lrs maintenance resume`")
+
+
+@app.command("resume")
+def resume_command(ctx: typer.Context) -> None:
+    """Operator: end the unplanned pause; queued batches are decided in each AO's order."""
+    _changed(connection(ctx), "POST", "/v1/admin/maintenance/resume")
+    print_text("resumed: queued batches are being decided")

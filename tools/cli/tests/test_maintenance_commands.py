@@ -1,0 +1,95 @@
+"""`lrs maintenance`: the times it takes, and how it shows a schedule and its history (offline)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lrs_cli.client import ExitCode, UsageError
+from lrs_cli.main import main
+from lrs_cli.maintenance_commands import history_text, parse_moment, schedule_text
+
+WINDOW = {
+    "window_id": "5b0f6a43-51f6-4a34-a9d5-3f4f0b1f2e11",
+    "starts_at": "2026-06-01T22:00:00Z",
+    "ends_at": "2026-06-02T02:00:00Z",
+    "reason": "database upgrade",
+}
+
+
+def test_a_moment_needs_its_time_zone() -> None:
+    assert parse_moment("2026-06-01T22:00Z", "--from") == datetime(2026, 6, 1, 22, 0, tzinfo=UTC)
+    assert parse_moment("2026-06-01T23:00+01:00", "--from").utcoffset() == timedelta(hours=1)
+    assert parse_moment("2026-06-01T23:00+01:00", "--from") == datetime(2026, 6, 1, 22, 0, tzinfo=UTC)
+    with pytest.raises(UsageError, match="no time zone"):
+        parse_moment("2026-06-01T22:00", "--to")
+    with pytest.raises(UsageError, match="not an ISO-8601 time"):
+        parse_moment("tomorrow at ten", "--to")
+
+
+def test_a_time_without_a_zone_is_a_usage_error_before_anything_is_sent(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setenv("LRS_INGEST_URL", "http://127.0.0.1:9")  # nothing listens: it must not be reached
+    argv = ["maintenance", "schedule", "--from", "2026-06-01T22:00", "--to", "2026-06-02T02:00Z", "--reason", "x"]
+
+    assert main(argv) == ExitCode.USAGE
+    assert "--from '2026-06-01T22:00' has no time zone" in capsys.readouterr().err
+
+
+def test_an_open_schedule_lists_the_windows_to_come() -> None:
+    text = schedule_text({"active": None, "windows": [WINDOW], "pause": None})
+    assert text.splitlines() == [
+        "batches are being decided: no maintenance now",
+        "windows:",
+        f"  {WINDOW['window_id']}  2026-06-01T22:00:00Z -> 2026-06-02T02:00:00Z  database upgrade",
+    ]
+
+
+def test_a_held_schedule_says_why_and_until_when() -> None:
+    active = {
+        "reason": "database upgrade",
+        "until": WINDOW["ends_at"],
+        "paused": False,
+        "message": "will be processed after 2026-06-02T02:00:00Z",
+    }
+    first = schedule_text({"active": active, "windows": [WINDOW], "pause": None}).splitlines()[0]
+    assert first == (
+        "PAUSED (maintenance window: database upgrade): batches are accepted and will be processed after"
+        " 2026-06-02T02:00:00Z"
+    )
+    paused = {**active, "paused": True, "reason": "broker incident", "until": None, "message": "will wait"}
+    assert schedule_text({"active": paused, "windows": [], "pause": None}).splitlines() == [
+        "PAUSED (unplanned pause: broker incident): batches are accepted and will wait",
+        "windows: none scheduled",
+    ]
+
+
+def test_the_history_says_who_scheduled_cancelled_paused_and_resumed() -> None:
+    text = history_text(
+        {
+            "windows": [
+                {
+                    "window": WINDOW,
+                    "scheduled_by": "operator:ann",
+                    "scheduled_at": "2026-05-30T09:00:00Z",
+                    "cancelled_by": "operator:bob",
+                    "cancelled_at": "2026-05-31T10:00:00Z",
+                }
+            ],
+            "pauses": [
+                {
+                    "pause_id": 1,
+                    "reason": "broker incident",
+                    "paused_by": "operator:ann",
+                    "paused_at": "2026-05-29T08:00:00Z",
+                    "resumed_by": None,
+                    "resumed_at": None,
+                }
+            ],
+        }
+    )
+    assert "(scheduled by operator:ann at 2026-05-30T09:00:00Z; cancelled by operator:bob at" in text
+    assert text.endswith("2026-05-29T08:00:00Z  broker incident  (paused by operator:ann; ON)")
