@@ -14,21 +14,26 @@ import typer
 from lrs_cli.batch_commands import upload
 from lrs_cli.client import CommandError, Connection, expect_ok
 from lrs_cli.output import connection, print_text, progress
+from lrs_contracts.environments import Environment
 from lrs_platform.database import create_pool
 from lrs_platform.identity import CredentialStore, IssuedKey, Principal
 
 
-def _database_url() -> str:
-    url = os.environ.get("DATABASE_URL")
+def _database_url(environment: Environment) -> str:
+    """Each environment keeps its keys in its own database: the Sandpit's is $LRS_SANDPIT_DATABASE_URL."""
+    variable = "LRS_SANDPIT_DATABASE_URL" if environment is Environment.SANDPIT else "DATABASE_URL"
+    url = os.environ.get(variable)
     if not url:
-        raise CommandError("DATABASE_URL is not set: credentials live in the service database")
+        raise CommandError(f"{variable} is not set: credentials live in the service database")
     return url
 
 
-async def _with_store(action: str, principal: Principal, label: str | None) -> IssuedKey | int:
-    pool = await create_pool(_database_url(), max_size=2)
+async def _with_store(
+    action: str, principal: Principal, label: str | None, environment: Environment
+) -> IssuedKey | int:
+    pool = await create_pool(_database_url(environment), max_size=2)
     try:
-        store = CredentialStore(pool)
+        store = CredentialStore(pool, environment=environment)
         await store.migrate()
         if action == "create":
             return await store.issue(principal, label)
@@ -39,12 +44,14 @@ async def _with_store(action: str, principal: Principal, label: str | None) -> I
         await pool.close()
 
 
-def credentials(action: str, principal_text: str, label: str | None, output: str | None) -> str:
+def credentials(
+    action: str, principal_text: str, label: str | None, output: str | None, environment: Environment = Environment.LIVE
+) -> str:
     try:
         principal = Principal.parse(principal_text)
     except ValueError as error:
         raise CommandError(f"{error}; kinds are ao, provider, learner, operator") from error
-    result = asyncio.run(_with_store(action, principal, label))
+    result = asyncio.run(_with_store(action, principal, label, environment))
     if isinstance(result, int):
         return f"revoked {result} key(s) of {principal}"
     if output:
@@ -83,6 +90,7 @@ class CredentialAction(StrEnum):
 
 
 def credentials_command(
+    ctx: typer.Context,
     action: Annotated[
         CredentialAction, typer.Argument(help="create a key, rotate (new key, old ones revoked), revoke")
     ],
@@ -94,8 +102,10 @@ def credentials_command(
         Path | None, typer.Option(dir_okay=False, help="Write the key to this file (mode 600) instead of printing it.")
     ] = None,
 ) -> None:
-    """Operator: create, rotate or revoke API keys (straight to the identity tables: needs DATABASE_URL)."""
-    print_text(credentials(action.value, principal, label, str(output) if output else None))
+    """Operator: create, rotate or revoke API keys (straight to the identity tables: needs DATABASE_URL, in the
+    Sandpit LRS_SANDPIT_DATABASE_URL)."""
+    environment = connection(ctx).environment
+    print_text(credentials(action.value, principal, label, str(output) if output else None, environment))
 
 
 reference_app = typer.Typer(help="Operator: reference data.", no_args_is_help=True)
