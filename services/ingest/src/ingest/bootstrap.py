@@ -65,8 +65,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             tasks = BackgroundTasks()
             tasks.start(publisher.warm_up(), "ingest-producer-warm-up")
             app.state.maintenance = MaintenanceStore(pool)
-            app.state.maintenance_announcer = MaintenanceAnnouncer(app.state.maintenance, publisher, MAINTENANCE.name)
-            tasks.start(app.state.maintenance_announcer.run(), "ingest-maintenance-announcer")
+            announcer = MaintenanceAnnouncer(app.state.maintenance, publisher, settings.topics.of(MAINTENANCE))
+            app.state.maintenance_announcer = announcer
+            tasks.start(announcer.run(), "ingest-maintenance-announcer")
             dead_letters = DeadLetterOffice(ParkedMessages(pool, f"{SCHEMA}_parked"), _dead_letter_publisher(publisher))
             await dead_letters.store.migrate()
             if settings.outcomes_enabled:

@@ -58,7 +58,9 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
                 ParkedMessages(pool, f"{SERVICE}_parked"), producer_publisher(outbox_producer)
             )
             await dead_letters.store.migrate()
-            maintenance = MaintenanceGate(settings.kafka_bootstrap_servers, MAINTENANCE.name, "validation.decider")
+            maintenance = MaintenanceGate(
+                settings.kafka_bootstrap_servers, settings.topics.of(MAINTENANCE), "validation.decider"
+            )
             decider = Decider(
                 consumer,
                 producer,
