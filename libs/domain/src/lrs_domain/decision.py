@@ -15,6 +15,7 @@ at most one event and `new_states` holds one state per changed achievement.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from datetime import date, datetime
 
 from lrs_contracts.batch import BatchHeader, JobType, RecordAction, SubmittedRecord
 from lrs_contracts.codes import BatchCode
+from lrs_contracts.envelope import LRS_NAMESPACE
 from lrs_contracts.outcomes import BatchCounts, Finding, RecordOutcome, RecordStatus
 from lrs_contracts.plr import (
     AchievementKey,
@@ -33,7 +35,7 @@ from lrs_contracts.plr import (
     Provenance,
     QualificationSummary,
 )
-from lrs_domain.achievements import AchievementEvent, AchievementState, achievement_id, evolve
+from lrs_domain.achievements import AchievementEvent, AchievementState, evolve
 from lrs_domain.identifiers import mask_uln, normalise_qan
 from lrs_domain.merges import LearnerMerges
 from lrs_domain.reference import Catalogue, Qualification, ReferenceSnapshot
@@ -51,6 +53,7 @@ from lrs_domain.rules import (
     order_findings,
     status_for,
 )
+from lrs_domain.trusted import trusted
 
 # (ULN an achievement is recorded under, normalised QAN) → the AO's achievements recorded under that
 # ULN for that qualification, at any award date.
@@ -160,10 +163,11 @@ def decide_batch(
     events: list[AchievementEvent] = []
     states: dict[uuid.UUID, AchievementState] = {}
     summaries: dict[int, QualificationSummary] = {}
+    ids = AchievementIds(batch.ao_id)
     for index, verdict in enumerate(verdicts):
         if verdict.status is not RecordStatus.ACCEPTED:
             continue
-        event = _event(verdict, batch, job_type, summaries)
+        event = _event(verdict, batch, job_type, summaries, ids)
         states[event.achievement_id] = evolve(states.get(event.achievement_id, verdict.target), event)
         events.append(event)
         shown_ids[index] = event.achievement_id
@@ -279,7 +283,8 @@ def _failure(counts: BatchCounts) -> BatchFailure | None:
 
 def _outcomes(verdicts: Sequence[_Verdict], achievement_ids: Sequence[uuid.UUID | None]) -> tuple[RecordOutcome, ...]:
     return tuple(
-        RecordOutcome(
+        trusted(
+            RecordOutcome,
             line=verdict.judged.record.line,
             mis_identifier=verdict.judged.record.mis_identifier,
             action=verdict.judged.action.value if verdict.judged.action else verdict.judged.record.action,
@@ -298,13 +303,32 @@ def _masked(uln: str | None) -> str | None:
     return mask_uln(value) if value else None
 
 
-def _key(ao_id: str, address: AchievementAddress) -> AchievementKey:
-    return AchievementKey(
-        ao_id=ao_id,
-        uln=address.uln,
-        qualification_number=address.qualification_number,
-        award_date=address.award_date,
-    )
+class AchievementIds:
+    """`lrs_domain.achievements.achievement_id` of many keys of one AO: uuid5 is SHA-1 over the
+    namespace and the name, and the name's ("achievement", AO) prefix is hashed once."""
+
+    __slots__ = ("_prefix",)
+
+    def __init__(self, ao_id: str) -> None:
+        # S324: uuid5 is SHA-1 by definition (RFC 4122)
+        self._prefix = hashlib.sha1(LRS_NAMESPACE.bytes + f"achievement|{ao_id}|".encode())  # noqa: S324
+
+    def of(self, key: AchievementKey) -> uuid.UUID:
+        hashed = self._prefix.copy()
+        hashed.update(f"{key.uln}|{key.qualification_number}|{key.award_date.isoformat()}".encode())
+        return uuid.UUID(bytes=hashed.digest()[:16], version=5)
+
+
+def _key(ao_id: str, address: AchievementAddress, checked_uln: str | None) -> AchievementKey:
+    values = {
+        "ao_id": ao_id,
+        "uln": address.uln,
+        "qualification_number": address.qualification_number,
+        "award_date": address.award_date,
+    }
+    if address.uln == checked_uln:  # the record's own ULN, which passed RV001-RV003
+        return trusted(AchievementKey, **values)
+    return AchievementKey(**values)  # the end of a merge chain, from the registry
 
 
 def _event(
@@ -312,33 +336,62 @@ def _event(
     batch: SubmittedBatch,
     job_type: JobType,
     summaries: dict[int, QualificationSummary],
+    ids: AchievementIds,
 ) -> AchievementEvent:
-    """The PLR event of an accepted record. Accepted means every rule passed, so its facts are known."""
+    """The PLR event of an accepted record. Accepted means every rule passed, so its facts are known
+    and are not validated again."""
     judged = verdict.judged
     address, data, target = judged.address, judged.data, verdict.target
     assert address is not None  # an accepted record always has a readable ULN, QAN and award date
-    key = target.key if target is not None else _key(batch.ao_id, address)
-    identity = target.achievement_id if target is not None else achievement_id(key)
-    provenance = Provenance(
-        batch_id=batch.batch_id, line=judged.record.line, mis_identifier=judged.record.mis_identifier
+    key = target.key if target is not None else _key(batch.ao_id, address, judged.record.uln)
+    identity = target.achievement_id if target is not None else ids.of(key)
+    provenance = trusted(
+        Provenance, batch_id=batch.batch_id, line=judged.record.line, mis_identifier=judged.record.mis_identifier
     )
     change = verdict.change
     if change is Change.WITHDRAW:
-        return AchievementWithdrawn(achievement_id=identity, key=key, provenance=provenance)
+        return trusted(
+            AchievementWithdrawn,
+            event_type="lrs.achievement.withdrawn.v1",
+            achievement_id=identity,
+            key=key,
+            provenance=provenance,
+        )
     if change is Change.REINSTATE:
-        return AchievementReinstated(achievement_id=identity, key=key, provenance=provenance)
+        return trusted(
+            AchievementReinstated,
+            event_type="lrs.achievement.reinstated.v1",
+            achievement_id=identity,
+            key=key,
+            provenance=provenance,
+        )
     assert data is not None, f"{judged.action} accepted without achievement data"
     if change is Change.SUPERSEDE:
-        return AchievementSuperseded(achievement_id=identity, key=key, data=data, provenance=provenance)
+        return trusted(
+            AchievementSuperseded,
+            event_type="lrs.achievement.superseded.v1",
+            achievement_id=identity,
+            key=key,
+            data=data,
+            provenance=provenance,
+        )
     if change is Change.UPDATE:
         assert target is not None
-        return AchievementUpdated(
-            achievement_id=identity, key=key, data=data, status=target.status, provenance=provenance
+        return trusted(
+            AchievementUpdated,
+            event_type="lrs.achievement.updated.v1",
+            achievement_id=identity,
+            key=key,
+            data=data,
+            status=target.status,
+            provenance=provenance,
         )
     assert change is Change.RECORD
     assert judged.qualification is not None
     assert judged.action is RecordAction.CREATE
-    return AchievementRecorded(
+    return trusted(
+        AchievementRecorded,
+        event_type="lrs.achievement.recorded.v1",
         achievement_id=identity,
         key=key,
         data=data,

@@ -20,6 +20,7 @@ with a badly formed ULN is not also "not verified", and a record whose grade is 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from datetime import date
 from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from lrs_contracts.batch import JobType, RecordAction, SubmittedRecord
 from lrs_contracts.codes import REJECTION_THRESHOLD, RecordCode, WarningCode
@@ -49,6 +50,7 @@ from lrs_domain.identifiers import (
 )
 from lrs_domain.merges import LearnerMerges
 from lrs_domain.reference import Catalogue, Learner, Qualification
+from lrs_domain.trusted import trusted
 
 # Most specific first. A code is more specific than the codes whose checks it presupposes: the state
 # of the achievement (which needs a valid ULN, a known QAN and a valid award date) comes first, then
@@ -546,6 +548,8 @@ class RuleContext:
     `ao_id` None skips the ownership rule (RV022); `learners` None skips learner verification (RV004)
     and merged-ULN resolution. The offline checker uses both; the decider neither. `merges` are the
     links of `learners` (`LearnerMerges.of(learners.values())`), built once per batch.
+    `memo` keeps what `judge_record` found about values a batch repeats (a QAN with its pathway, a
+    grade of it, an award date, a result's data): pure functions of those values and the context.
     """
 
     job_type: JobType
@@ -554,6 +558,7 @@ class RuleContext:
     ao_id: str | None
     learners: Mapping[str, Learner] | None
     merges: LearnerMerges | None
+    memo: dict[tuple[Any, ...], Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
 
 class AchievementAddress(NamedTuple):
@@ -584,6 +589,7 @@ class JudgedRecord:
 def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     """Every rule that can be judged from the record, the catalogue and (when given) the learners."""
     record = trimmed(record)
+    memo = context.memo
     errors: list[Finding] = []
     warnings: list[Finding] = []
 
@@ -608,22 +614,28 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
             )
             errors += found
 
-    qan, found, qan_warnings = check_qualification_number(record.qualification_number)
-    errors += found
-    warnings += qan_warnings
-    qualification: Qualification | None = None
-    if qan is not None:
-        qualification, found = find_catalogue_row(qan, record.pathway, context.catalogue)
-        errors += found
-    if qualification is not None and context.ao_id is not None:
-        errors += check_awarding_organisation(qualification, context.ao_id)
-    qcf = is_qcf(qan, qualification)
-    errors += check_job_type(qcf, context.job_type, qan)
+    qualification_key = ("qualification", record.qualification_number, record.pathway)
+    judged_qualification: _JudgedQualification | None = memo.get(qualification_key)
+    if judged_qualification is None:
+        judged_qualification = memo[qualification_key] = _judge_qualification(
+            record.qualification_number, record.pathway, context
+        )
+    qan, qualification, qcf = judged_qualification.qan, judged_qualification.qualification, judged_qualification.qcf
+    errors += judged_qualification.errors
+    warnings += judged_qualification.warnings
 
-    award_date, found = check_award_date(record.award_date, context.today)
+    date_key = ("award_date", record.award_date)
+    judged_date: tuple[date | None, tuple[Finding, ...]] | None = memo.get(date_key)
+    if judged_date is None:
+        judged_date = memo[date_key] = check_award_date(record.award_date, context.today)
+    award_date, found = judged_date
     errors += found
     if action in _GRADED_ACTIONS:
-        errors += check_grade(record.grade, qan, qualification, qcf)
+        grade_key = ("grade", record.grade, qualification_key)
+        grade_errors: tuple[Finding, ...] | None = memo.get(grade_key)
+        if grade_errors is None:
+            grade_errors = memo[grade_key] = check_grade(record.grade, qan, qualification, qcf)
+        errors += grade_errors
     ukprn_errors = check_ukprn(record.centre_ukprn)
     language_errors = check_language(record.language_for_assessment)
     credits, credit_errors = check_credits(record.credits)
@@ -640,13 +652,18 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
         and qualification is not None
         and not (ukprn_errors or language_errors or credit_errors)
     ):
-        data = AchievementData(
-            pathway=qualification.pathway,
-            grade=grade,
-            ukprn=record.centre_ukprn,
-            language_for_assessment=record.language_for_assessment,
-            credits=credits,
-        )
+        data_key = ("data", qualification.pathway, grade, record.centre_ukprn, record.language_for_assessment, credits)
+        data = memo.get(data_key)
+        if data is None:
+            # every value passed its rule above, and a frozen result's data can be shared
+            data = memo[data_key] = trusted(
+                AchievementData,
+                pathway=qualification.pathway,
+                grade=grade,
+                ukprn=record.centre_ukprn,
+                language_for_assessment=record.language_for_assessment,
+                credits=credits,
+            )
     return JudgedRecord(
         record=record,
         action=action,
@@ -656,6 +673,30 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
         qualification=qualification,
         data=data,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _JudgedQualification:
+    """What the rules say about a qualification number with its pathway, in the context's batch."""
+
+    qan: ParsedQan | None
+    errors: tuple[Finding, ...]
+    warnings: tuple[Finding, ...]
+    qualification: Qualification | None
+    qcf: bool
+
+
+def _judge_qualification(text: str | None, pathway: str | None, context: RuleContext) -> _JudgedQualification:
+    qan, errors, warnings = check_qualification_number(text)
+    qualification: Qualification | None = None
+    if qan is not None:
+        qualification, found = find_catalogue_row(qan, pathway, context.catalogue)
+        errors += found
+    if qualification is not None and context.ao_id is not None:
+        errors += check_awarding_organisation(qualification, context.ao_id)
+    qcf = is_qcf(qan, qualification)
+    errors += check_job_type(qcf, context.job_type, qan)
+    return _JudgedQualification(qan, errors, warnings, qualification, qcf)
 
 
 # --- position in the batch -------------------------------------------------------------------------
