@@ -2,12 +2,15 @@
 
 Rebuilding into an empty schema needs no lookups per event: nothing is in the new schema yet, and
 the log was validated when it was written. A worker process takes a disjoint set of partitions (a
-stream never spans partitions) and reads them up to the rebuild's target offsets; it decodes each
-record once with the projector's own decoder (`decode_message`: one pydantic pass, so a poison
-record parks exactly as it did live), folds chunks of records with the projector's own
-`project_batch` against state kept in memory, and writes rows with binary COPY into the new
-schema's tables, which are UNLOGGED and without keys or indexes while loading (the projector
-restores them when every worker is done).
+stream never spans partitions) and reads them up to the rebuild's target offsets. An achievement
+event, nearly every record, is decoded once into plain values (`lrs_contracts.fast_decode.
+decode_plain`, with the contracts' checks), folded by the domain's one fold
+(`lrs_domain.achievements.step`) into rows kept as lists of their columns, and written with binary
+COPY: no model, no row object per event. Everything else (the learner and challenge topics, a
+centre's report, an event the plain path does not take, an operator's skip or replacement, a
+parked stream) goes through the projector's own `decode_message` and `project_batch`, so it lands
+exactly as it did live. The tables are UNLOGGED and without keys or indexes while loading (the
+projector restores them when every worker is done).
 
 Memory is bounded by passes: a slice with more PLR events than `events_per_pass` is read once per
 pass, each pass folding only the learners whose key hashes to it. A pass is one PostgreSQL
@@ -37,11 +40,27 @@ import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
 
+from lrs_contracts.fast_decode import NotFast, decode_plain, plain_fields
+from lrs_contracts.plr import (
+    AchievementData,
+    AchievementKey,
+    AchievementRecorded,
+    AchievementReinstated,
+    AchievementSuperseded,
+    AchievementUpdated,
+    AchievementWithdrawn,
+    Provenance,
+    QualificationSummary,
+    ResultStatus,
+)
+from lrs_domain.achievements import AchievementChange, AchievementEvent, AchievementEventMismatch, step
 from lrs_platform.database import create_pool
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import configure_logging, get_logger
@@ -55,13 +74,16 @@ from plr_projector.projection import (
     CentreKey,
     CentreRow,
     ChallengeRow,
-    Decoded,
     LearnerRow,
     Message,
+    OperatorAction,
+    Position,
     Snapshot,
     Stream,
+    achievement_key,
     decode_message,
     project_batch,
+    stream_key,
 )
 from plr_projector.store import BULK_COLUMNS, OPS_SCHEMA, operator_actions, parked_row
 
@@ -128,36 +150,241 @@ def worker_environment(settings: ProjectorSettings) -> dict[str, str]:
 
 # --- decoding and folding -----------------------------------------------------------------------
 
+Row = list[Any]  # an achievement's row: its values in the order of BULK_COLUMNS["achievements"]
+Records = tuple[str, int, list[ConsumerRecord[bytes, bytes]]]  # (logical topic, partition, records)
+
+
+def _layout(model: type[Any], *names: str) -> None:
+    """The plain path unpacks the contracts' tuples by position: refuse to run on another layout."""
+    if plain_fields(model) != names:
+        raise RuntimeError(f"the rebuild reads {model.__name__} as {names}, not {plain_fields(model)}")
+
+
+_layout(AchievementRecorded, "event_type", "achievement_id", "key", "data", "status", "qualification", "provenance")
+_layout(AchievementUpdated, "event_type", "achievement_id", "key", "data", "status", "provenance")
+_layout(AchievementSuperseded, "event_type", "achievement_id", "key", "data", "provenance")
+_layout(AchievementWithdrawn, "event_type", "achievement_id", "key", "provenance")
+_layout(AchievementReinstated, "event_type", "achievement_id", "key", "provenance")
+_layout(AchievementKey, "ao_id", "uln", "qualification_number", "award_date")
+_layout(AchievementData, "pathway", "grade", "ukprn", "language_for_assessment", "credits")
+_layout(QualificationSummary, "title", "qualification_type", "level", "framework", "kind", "awarding_organisation_name")
+_layout(Provenance, "batch_id", "line", "mis_identifier")
+if BULK_COLUMNS["achievements"][:8] != (
+    "uln",
+    "ao_id",
+    "qualification_number",
+    "award_date",
+    "achievement_id",
+    "status",
+    "withdrawn",
+    "version",
+) or BULK_COLUMNS["achievements"][8:] != (
+    *plain_fields(AchievementData),
+    *plain_fields(QualificationSummary),
+    "date_loaded",
+    "last_changed_at",
+):
+    raise RuntimeError(f"the rebuild does not know the achievement columns {BULK_COLUMNS['achievements']}")
+if BULK_COLUMNS["achievement_history"] != (
+    "uln",
+    "ao_id",
+    "qualification_number",
+    "award_date",
+    "version",
+    "change",
+    "event_id",
+    "occurred_at",
+    "batch_id",
+    "line",
+    "achievement_id",
+    "status",
+    "withdrawn",
+    "grade",
+    "ukprn",
+    "language_for_assessment",
+    "credits",
+    "pathway",
+):
+    raise RuntimeError(f"the rebuild does not know the history columns {BULK_COLUMNS['achievement_history']}")
+
+_KIND_OF: dict[str, AchievementChange] = {
+    event_type_of_model.model_fields["event_type"].default: change
+    for event_type_of_model, change in (
+        (AchievementRecorded, AchievementChange.RECORDED),
+        (AchievementUpdated, AchievementChange.UPDATED),
+        (AchievementSuperseded, AchievementChange.SUPERSEDED),
+        (AchievementWithdrawn, AchievementChange.WITHDRAWN),
+        (AchievementReinstated, AchievementChange.REINSTATED),
+    )
+}
+_STATUS = {status.value: status for status in ResultStatus}
+_DATA = slice(8, 13)  # the row's AchievementData values
+
+
+class _Slow(Exception):
+    """The record goes through the projector's own decode and fold."""
+
 
 class FoldState:
-    """A pass's model in memory: the rows `project_batch` reads and rewrites, and what it skips."""
+    """A pass's model in memory: each key's row, and what the fold skips (applied ids, parked streams)."""
 
-    def __init__(self) -> None:
-        self.achievements: dict[AchievementKeyTuple, AchievementRow] = {}
+    def __init__(self, actions: Mapping[Position, OperatorAction]) -> None:
+        self.achievements: dict[AchievementKeyTuple, Row] = {}
         self.centre: dict[CentreKey, CentreRow] = {}
         self.learners: dict[str, LearnerRow] = {}
         self.challenges: dict[uuid.UUID, ChallengeRow] = {}
         self.blocked: set[Stream] = set()
-        self._applied: set[int] = set()  # event ids as integers: half the memory of UUID objects
+        self._actions = actions
+        self._applied: set[int] = set()  # event ids as integers: half the memory of their text
 
-    def fold(self, decoded: Sequence[Decoded]) -> BatchChanges:
-        """`project_batch` of one chunk against the state, as the live loop does against the tables."""
-        seen = {
-            item.envelope.event_id
-            for item in decoded
-            if item.envelope is not None and item.envelope.event_id.int in self._applied
-        }
+    def fold(self, chunk: Sequence[Records], rows: Rows) -> None:
+        """Folds a chunk of records (each partition's in log order) into the state, adding the rows
+        known at once (history, applied ids, parked records) to `rows`."""
+        for topic, partition, records in chunk:
+            if topic != PLR_TOPIC:
+                self._fold_slow([_message(topic, partition, record) for record in records], rows)
+                continue
+            for record in records:
+                try:
+                    self._fold_plain(partition, record, rows)
+                except _Slow:
+                    self._fold_slow([_message(topic, partition, record)], rows)
+
+    def _fold_plain(self, partition: int, record: ConsumerRecord[bytes, bytes], rows: Rows) -> None:
+        """An achievement event as `project_batch` folds it, from plain values (`_Slow`: it cannot)."""
+        if self.blocked and (PLR_TOPIC, stream_key(record.key)) in self.blocked:
+            raise _Slow
+        if self._actions and (PLR_TOPIC, partition, record.offset) in self._actions:
+            raise _Slow
+        try:
+            envelope, payload = decode_plain(record.value)  # an empty value too: NotFast
+        except NotFast as error:
+            raise _Slow from error
+        event_id, event_type, occurred_at = envelope[0], envelope[1], envelope[2]
+        kind = _KIND_OF.get(event_type)
+        if kind is None:
+            raise _Slow
+        applied = int(event_id.replace("-", ""), 16)
+        if applied in self._applied:
+            return  # a duplicate: the log's own copy of an applied event
+        event_achievement, (ao_id, uln, qualification_number, award_date) = payload[1], payload[2]
+        key = (uln, ao_id, qualification_number, award_date)
+        if kind is AchievementChange.RECORDED or kind is AchievementChange.UPDATED:
+            data, event_status = payload[3], payload[4]
+        elif kind is AchievementChange.SUPERSEDED:
+            data, event_status = payload[3], ResultStatus.FINAL
+        else:
+            data, event_status = None, None
+        provenance = payload[-1]
+        occurred_at = occurred_at.astimezone(UTC)
+        row = self.achievements.get(key)
+        try:
+            if row is None:
+                moved = step(None, False, kind, event_status, True, event_achievement, None)
+            else:
+                moved = step(
+                    _STATUS[row[5]],
+                    row[6],
+                    kind,
+                    event_status,
+                    data is not None and data != tuple(row[_DATA]),
+                    event_achievement,
+                    row[4],
+                )
+        except AchievementEventMismatch as error:
+            raise _Slow from error  # parked, with the projector's own words
+        if moved is not None:
+            change, status, withdrawn = moved
+            if row is None or change is AchievementChange.RECREATED:
+                row = [
+                    uln,
+                    ao_id,
+                    qualification_number,
+                    award_date,
+                    event_achievement,
+                    status.value,
+                    False,
+                    1 if row is None else row[7] + 1,
+                    *data,
+                    *payload[5],
+                    occurred_at,
+                    occurred_at,
+                ]
+                self.achievements[key] = row
+            else:
+                row[5] = status.value
+                row[6] = withdrawn
+                row[7] += 1
+                if data is not None:
+                    row[_DATA] = data
+                row[20] = occurred_at
+            rows.history.append(
+                (
+                    uln,
+                    ao_id,
+                    qualification_number,
+                    award_date,
+                    row[7],
+                    change.value,
+                    event_id,
+                    occurred_at,
+                    provenance[0],
+                    provenance[1],
+                    row[4],
+                    row[5],
+                    row[6],
+                    row[9],
+                    row[10],
+                    row[11],
+                    row[12],
+                    row[8],
+                )
+            )
+        self._applied.add(applied)
+        rows.applied.append((event_id,))
+
+    def _fold_slow(self, messages: list[Message], rows: Rows) -> None:
+        """`project_batch` of the messages against the state, as the live loop does against the tables."""
+        decoded = [decode_message(message, self._actions) for message in messages]
+        keys = {achievement_key(item.payload.key) for item in decoded if isinstance(item.payload, AchievementEvent)}
         snapshot = Snapshot(
-            achievements=self.achievements, learners=self.learners, seen_event_ids=seen, parked_streams=self.blocked
+            achievements={key: _row_model(self.achievements[key]) for key in keys if key in self.achievements},
+            learners=self.learners,
+            seen_event_ids={
+                item.envelope.event_id
+                for item in decoded
+                if item.envelope is not None and item.envelope.event_id.int in self._applied
+            },
+            parked_streams=self.blocked,
         )
         changes = project_batch(snapshot, decoded)
-        self.achievements.update(changes.achievements)
+        for key, achievement in changes.achievements.items():
+            self.achievements[key] = _row_values(achievement)
         self.centre.update(changes.centre)
         self.learners.update(changes.learners)
         self.challenges.update(changes.challenges)
         self._applied.update(event_id.int for event_id in changes.applied_event_ids)
         self.blocked.update(parked.message.stream for parked in changes.parked)
-        return changes
+        rows.add(changes)
+
+
+_ACHIEVEMENT_VALUES = operator.attrgetter(*BULK_COLUMNS["achievements"])
+
+
+def _message(topic: str, partition: int, record: ConsumerRecord[bytes, bytes]) -> Message:
+    return Message(topic, partition, record.offset, record.key, record.value, record.timestamp)
+
+
+def _row_model(row: Row) -> AchievementRow:
+    values = dict(zip(BULK_COLUMNS["achievements"], row, strict=True))
+    values["achievement_id"] = uuid.UUID(values["achievement_id"])
+    return AchievementRow(**values)
+
+
+def _row_values(achievement: AchievementRow) -> Row:
+    row = list(_ACHIEVEMENT_VALUES(achievement))
+    row[4] = str(row[4])
+    return row
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -167,51 +394,64 @@ _ROW_VALUES: dict[str, Callable[[Any], tuple[Any, ...]]] = {
 }
 
 
-class BulkWriter:
-    """Buffers rows per table and COPYs them (binary) into the schema; one COPY runs while the next
-    chunk is folded."""
+class Rows:
+    """Rows to COPY, per table in the order of BULK_COLUMNS; the plain fold appends to `history`
+    and `applied` itself."""
 
-    def __init__(self, connection: asyncpg.Connection, schema: str) -> None:
-        self._connection = connection
-        self._schema = schema
-        self._rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in BULK_COLUMNS}
-        self._copying: asyncio.Task[None] | None = None
-        self.written: dict[str, int] = dict.fromkeys(BULK_COLUMNS, 0)
+    def __init__(self) -> None:
+        self.tables: dict[str, list[Sequence[Any]]] = {table: [] for table in BULK_COLUMNS}
+        self.history = self.tables["achievement_history"]
+        self.applied = self.tables["processed_events"]
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self.tables.values())
 
     def add(self, changes: BatchChanges) -> None:
         history = _ROW_VALUES["achievement_history"]
-        self._rows["achievement_history"] += [history(entry) for entry in changes.history]
-        self._rows["processed_events"] += [(event_id,) for event_id in changes.applied_event_ids]
-        self._rows["parked"] += [parked_row(parked) for parked in changes.parked]
+        self.history += [history(entry) for entry in changes.history]
+        self.applied += [(event_id,) for event_id in changes.applied_event_ids]
+        self.tables["parked"] += [parked_row(parked) for parked in changes.parked]
 
     def add_final(self, state: FoldState) -> None:
         """The rows that are only known at the end of a pass: each key's last version."""
+        self.tables["achievements"] += state.achievements.values()
         for table, rows in (
-            ("achievements", state.achievements.values()),
             ("centre_achievements", state.centre.values()),
             ("learners", state.learners.values()),
             ("challenges", state.challenges.values()),
         ):
             values = _ROW_VALUES[table]
-            self._rows[table] += [values(row) for row in rows]
+            self.tables[table] += [values(row) for row in rows]
+
+
+class BulkWriter:
+    """COPYs (binary) the rows folded so far into the schema; one COPY runs while the next chunk is
+    folded."""
+
+    def __init__(self, connection: asyncpg.Connection, schema: str) -> None:
+        self._connection = connection
+        self._schema = schema
+        self.rows = Rows()
+        self._copying: asyncio.Task[None] | None = None
+        self.written: dict[str, int] = dict.fromkeys(BULK_COLUMNS, 0)
 
     async def flush_if_full(self) -> None:
-        if sum(len(rows) for rows in self._rows.values()) >= FLUSH_ROWS:
+        if len(self.rows) >= FLUSH_ROWS:
             await self.flush(wait=False)
 
     async def flush(self, *, wait: bool = True) -> None:
         if self._copying is not None:
             await self._copying
             self._copying = None
-        batches = {table: rows for table, rows in self._rows.items() if rows}
-        self._rows = {table: [] for table in BULK_COLUMNS}
+        batches = {table: rows for table, rows in self.rows.tables.items() if rows}
+        self.rows = Rows()
         if batches:
             self._copying = asyncio.create_task(self._copy(batches))
         if wait and self._copying is not None:
             await self._copying
             self._copying = None
 
-    async def _copy(self, batches: dict[str, list[tuple[Any, ...]]]) -> None:
+    async def _copy(self, batches: dict[str, list[Sequence[Any]]]) -> None:
         for table, rows in batches.items():
             await self._connection.copy_records_to_table(
                 table, records=rows, columns=list(BULK_COLUMNS[table]), schema_name=self._schema
@@ -224,7 +464,7 @@ class BulkWriter:
 
 async def read_slice(
     consumer: AIOKafkaConsumer, topics: Topics, ranges: Mapping[Partition, tuple[int, int]], number: int, passes: int
-) -> AsyncIterator[tuple[list[Message], int]]:
+) -> AsyncIterator[tuple[list[Records], int]]:
     """Chunks of the records pass `number` folds, below their targets and in each partition's order,
     with the number of offsets read so far (transaction markers included)."""
     wanted = {
@@ -238,25 +478,28 @@ async def read_slice(
     for tp, (first, _) in wanted.items():
         consumer.seek(tp, first)
     open_partitions = set(wanted)
-    chunk: list[Message] = []
+    chunk: list[Records] = []
+    size = 0
     while open_partitions:
         fetched = await consumer.getmany(*open_partitions, timeout_ms=500, max_records=CHUNK_RECORDS)
         for tp, records in fetched.items():
             target = wanted[tp][1]
             logical = topics.logical(tp.topic)
-            chunk += [
-                Message(logical, tp.partition, record.offset, record.key, record.value, record.timestamp)
-                for record in records
-                if record.offset < target and in_pass(logical, record.key, number, passes)
-            ]
+            if records and records[-1].offset >= target:
+                records = [record for record in records if record.offset < target]
+            if passes > 1 and logical == PLR_TOPIC:
+                records = [record for record in records if in_pass(logical, record.key, number, passes)]
+            chunk.append((logical, tp.partition, records))
+            size += len(records)
         positions = {tp: await consumer.position(tp) for tp in open_partitions}
         open_partitions = {tp for tp, position in positions.items() if position < wanted[tp][1]}
-        if len(chunk) >= CHUNK_RECORDS or not open_partitions:
+        if size >= CHUNK_RECORDS or not open_partitions:
             done = 0
             for tp, (first, target) in wanted.items():
                 done += (min(positions[tp], target) if tp in positions else target) - first
             yield chunk, done
             chunk = []
+            size = 0
 
 
 def in_pass(topic: str, key: bytes | None, number: int, passes: int) -> bool:
@@ -373,18 +616,18 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
             # walk all of them again and again (a third of the time); one collection per pass.
             gc.disable()
             async with pool.acquire() as connection, connection.transaction():
-                state = FoldState()
+                state = FoldState(actions)
                 writer = BulkWriter(connection, plan.schema)
                 reported = time.monotonic()
                 async for chunk, done in read_slice(consumer, topics, plan.ranges, number, plan.passes):
-                    writer.add(state.fold([decode_message(message, actions) for message in chunk]))
+                    state.fold(chunk, writer.rows)
                     await writer.flush_if_full()
                     if time.monotonic() - reported >= PROGRESS_SECONDS:
                         await _report(
                             control, plan, events_read=read_before + done, cpu_seconds=cpu_before + time.process_time()
                         )
                         reported = time.monotonic()
-                writer.add_final(state)
+                writer.rows.add_final(state)
                 await writer.flush()
                 read_before += events
                 await connection.execute(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import operator
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 
 from lrs_contracts.envelope import Contract
 from lrs_contracts.learner import LearnerRegistered, LearnersMerged
@@ -25,12 +27,16 @@ from plr_projector.projection import (
     CHALLENGE_TOPIC,
     LEARNER_TOPIC,
     PLR_TOPIC,
+    BatchChanges,
     Message,
     Snapshot,
     decode_message,
     project_batch,
 )
-from plr_projector.rebuild import FoldState, in_pass, passes_for, plan_slices
+from plr_projector.rebuild import FoldState, Records, Rows, in_pass, passes_for, plan_slices
+from plr_projector.store import BULK_COLUMNS
+
+ACHIEVEMENT_VALUES = operator.attrgetter(*BULK_COLUMNS["achievements"])
 
 T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 ULNS = ["1000000043", "1026893096", "1000000051", "1000000078", "1000000086"]
@@ -128,14 +134,41 @@ def _log() -> list[Message]:
     return messages
 
 
+def _records(messages: list[Message]) -> list[Records]:
+    """The messages as the worker reads them: runs of one partition's records."""
+    chunk: list[Records] = []
+    for message in messages:
+        record = ConsumerRecord(
+            message.topic,
+            message.partition,
+            message.offset,
+            message.timestamp_ms,
+            0,
+            message.key,
+            message.value,
+            None,
+            0,
+            0,
+            (),
+        )
+        if chunk and chunk[-1][:2] == (message.topic, message.partition):
+            chunk[-1][2].append(record)
+        else:
+            chunk.append((message.topic, message.partition, [record]))
+    return chunk
+
+
+def _plain(value: object) -> object:
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
 def _rows(state: FoldState) -> dict[str, object]:
+    """The state as the worker writes it at the end of a pass."""
+    rows = Rows()
+    rows.add_final(state)
     return {
-        "achievements": state.achievements,
-        "centre": state.centre,
-        "learners": state.learners,
-        "challenges": state.challenges,
-        "blocked": state.blocked,
-    }
+        table: sorted(tuple(_plain(value) for value in row) for row in found) for table, found in rows.tables.items()
+    } | {"blocked": state.blocked}
 
 
 def test_slices_are_disjoint_cover_the_log_and_keep_learner_and_challenge_topics_together() -> None:
@@ -167,46 +200,53 @@ def test_passes_bound_the_plr_events_a_pass_folds() -> None:
     assert [in_pass(learner.topic, learner.key, number, 3) for number in range(3)] == [True, False, False]
 
 
-def _whole(messages: list[Message]) -> FoldState:
+def _whole(messages: list[Message]) -> tuple[FoldState, BatchChanges]:
     """The live loop's answer for one batch holding the whole log."""
-    state = FoldState()
     changes = project_batch(Snapshot(), [decode_message(message) for message in messages])
-    state.achievements.update(changes.achievements)
-    state.centre.update(changes.centre)
-    state.learners.update(changes.learners)
-    state.challenges.update(changes.challenges)
-    state.blocked.update(parked.message.stream for parked in changes.parked)
-    return state
+    whole = FoldState({})
+    for key, row in changes.achievements.items():
+        whole.achievements[key] = [_plain(value) for value in ACHIEVEMENT_VALUES(row)]
+    whole.centre.update(changes.centre)
+    whole.learners.update(changes.learners)
+    whole.challenges.update(changes.challenges)
+    whole.blocked.update(parked.message.stream for parked in changes.parked)
+    return whole, changes
+
+
+def _history(rows: Rows) -> list[tuple[object, ...]]:
+    return [tuple(_plain(value) for value in row) for row in rows.history]
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 7, 1_000])
 def test_folding_in_chunks_gives_the_rows_of_one_batch(chunk: int) -> None:
     messages = _log()
-    state = FoldState()
-    history, parked = [], []
+    state = FoldState({})
+    rows = Rows()
     for start in range(0, len(messages), chunk):
-        changes = state.fold([decode_message(message) for message in messages[start : start + chunk]])
-        history += changes.history
-        parked += [(item.message.position, item.reason) for item in changes.parked]
-    whole = project_batch(Snapshot(), [decode_message(message) for message in messages])
-    assert _rows(state) == _rows(_whole(messages))
-    assert history == whole.history
-    assert parked == [(item.message.position, item.reason) for item in whole.parked]
-    assert len(parked) == 3  # the poison record and the two events of its learner behind it
+        state.fold(_records(messages[start : start + chunk]), rows)
+    whole, changes = _whole(messages)
+    assert _rows(state) == _rows(whole)
+    expected = Rows()
+    expected.add(changes)
+    assert _history(rows) == _history(expected)
+    assert [tuple(map(str, row)) for row in rows.applied] == [tuple(map(str, row)) for row in expected.applied]
+    assert rows.tables["parked"] == expected.tables["parked"]
+    assert len(rows.tables["parked"]) == 3  # the poison record and the two events of its learner behind it
 
 
 def test_passes_together_give_the_rows_of_one_pass() -> None:
     messages = _log()
     passes = 3
-    merged = FoldState()
+    merged: dict[str, list[object]] = {}
     for number in range(passes):
-        state = FoldState()
+        state = FoldState({})
         state.fold(
-            [decode_message(message) for message in messages if in_pass(message.topic, message.key, number, passes)]
+            _records([message for message in messages if in_pass(message.topic, message.key, number, passes)]), Rows()
         )
         for name, rows in _rows(state).items():
-            target = _rows(merged)[name]
-            assert isinstance(rows, dict | set) and isinstance(target, dict | set)
+            target = merged.setdefault(name, [])
             assert not (set(rows) & set(target))  # no row is written by two passes
-            target.update(rows)  # type: ignore[arg-type]
-    assert _rows(merged) == _rows(_whole(messages))
+            target += rows
+    assert {name: sorted(rows, key=repr) for name, rows in merged.items()} == {
+        name: sorted(rows, key=repr) for name, rows in _rows(_whole(messages)[0]).items()
+    }
