@@ -100,6 +100,8 @@ class ProblemCode(StrEnum):
     PLR_HAS_NO_ACHIEVEMENTS = "PLR_HAS_NO_ACHIEVEMENTS"
     EVENTS_HELD_IN_DEAD_LETTERS = "EVENTS_HELD_IN_DEAD_LETTERS"
     CREDENTIAL_SIGNING_UNAVAILABLE = "CREDENTIAL_SIGNING_UNAVAILABLE"
+    SANDPIT_READ_ONLY = "SANDPIT_READ_ONLY"
+    WRONG_ENVIRONMENT = "WRONG_ENVIRONMENT"
 
 
 @dataclass(frozen=True)
@@ -443,6 +445,19 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="exporting a PLR credential before an operator has created a signing key",
         source="decision 0050 (PLR credentials); docs/operations.md (verifiable credentials)",
         fix="An operator checks the key-encryption key setting and the signing keys (docs/operations.md).",
+    ),
+    ProblemCode.SANDPIT_READ_ONLY: CodeExplanation(
+        meaning="The Sandpit decides against the live learner registry and reference data, and cannot change them",
+        example="registering a learner, or changing a learner's sharing, on the Sandpit's validation service",
+        source="decision 0060 (the Sandpit)",
+        fix="Make the change on the live service; the Sandpit sees it within seconds.",
+    ),
+    ProblemCode.WRONG_ENVIRONMENT: CodeExplanation(
+        meaning="The API key belongs to the other environment: Sandpit keys (`lrs_sbx_...`) work only on the"
+        " Sandpit, live keys only on live",
+        example="sending a Sandpit key to the live ingest service",
+        source="decision 0060 (the Sandpit)",
+        fix="Send the request to the environment the key was issued for, or use that environment's key.",
     ),
 }
 

@@ -28,6 +28,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.environments import Environment
 from lrs_platform.database import apply_migrations
 from lrs_platform.problems import ProblemError
@@ -239,8 +240,8 @@ class CredentialStore:
         return principal
 
 
-def _unauthenticated(detail: str) -> ProblemError:
-    error = ProblemError(401, "Unauthenticated", detail)
+def _unauthenticated(detail: str, code: str | None = None) -> ProblemError:
+    error = ProblemError(401, "Unauthenticated", detail, code)
     error.headers["WWW-Authenticate"] = 'Bearer realm="lrs"'
     return error
 
@@ -256,7 +257,8 @@ async def current_principal(request: Request) -> Principal:
     if sent_to is not None and sent_to is not store.environment:
         raise _unauthenticated(
             f"This is a {_ENVIRONMENT_NAMES[sent_to]} key; send it to the {_ENVIRONMENT_NAMES[sent_to]}"
-            f" services, not to the {_ENVIRONMENT_NAMES[store.environment]} ones."
+            f" services, not to the {_ENVIRONMENT_NAMES[store.environment]} ones.",
+            ProblemCode.WRONG_ENVIRONMENT,
         )
     principal = await store.authenticate(token.strip())
     if principal is None:

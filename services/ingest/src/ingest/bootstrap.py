@@ -8,18 +8,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from ingest import api
+from ingest import api, sandpit
 from ingest.config import IngestSettings
 from ingest.maintenance import MaintenanceAnnouncer, MaintenanceStore
 from ingest.outcomes import OutcomeConsumer
 from ingest.publisher import TransactionalPublisher
-from ingest.reconciler import BatchViewReconciler
+from ingest.reconciler import BatchViewReconciler, outcome_partitions
 from ingest.repository import SCHEMA, BatchRepository
+from ingest.sandpit import ResetFollower, SandpitResets, SandpitResetStore
 from ingest.service import BatchSubmissions, ChunkLimits, DecisionSignal
 from lrs_contracts.dead_letters import Headers
-from lrs_contracts.topics import MAINTENANCE
+from lrs_contracts.topics import ALL_TOPICS, BATCH_OUTCOMES, MAINTENANCE
 from lrs_platform import parking_api
 from lrs_platform.http import build_app
+from lrs_platform.kafka import ensure_topics
 from lrs_platform.logging import configure_logging
 from lrs_platform.parking import DeadLetterOffice, DeadLetterPublisher, ParkedMessages
 from lrs_platform.parking_api import serve_dead_letters
@@ -43,11 +45,13 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             pool_size=settings.pool_max_size,
             wait_for_kafka_at_start=False,
         ) as pool:
+            topics = settings.topics
             publisher = TransactionalPublisher(
                 settings.kafka_bootstrap_servers,
-                f"ingest-{settings.instance_id or secrets.token_hex(6)}",
+                topics.group(f"ingest-{settings.instance_id or secrets.token_hex(6)}"),
                 start_timeout=settings.kafka_start_timeout_seconds,
                 publish_timeout=settings.publish_timeout_seconds,
+                prepare_topics=lambda bootstrap: ensure_topics(bootstrap, topics.declared(ALL_TOPICS)),
             )
             batches = BatchRepository(pool)
             signal = DecisionSignal()
@@ -60,6 +64,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 chunk_limits=ChunkLimits(settings.chunk_records, settings.chunk_bytes),
                 row_lock_timeout=settings.row_lock_timeout_seconds,
                 publish_timeout=settings.publish_timeout_seconds,
+                topics=topics,
             )
             # The loops retry on their own while Kafka is away, so a failure here is a bug: stop.
             tasks = BackgroundTasks()
@@ -71,8 +76,14 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             dead_letters = DeadLetterOffice(ParkedMessages(pool, f"{SCHEMA}_parked"), _dead_letter_publisher(publisher))
             await dead_letters.store.migrate()
             if settings.outcomes_enabled:
+                outcomes_group = topics.group(settings.outcomes_group_id)
                 consumer = OutcomeConsumer(
-                    settings.kafka_bootstrap_servers, settings.outcomes_group_id, batches, dead_letters, signal
+                    settings.kafka_bootstrap_servers,
+                    outcomes_group,
+                    batches,
+                    dead_letters,
+                    signal,
+                    topic=topics.of(BATCH_OUTCOMES),
                 )
                 app.state.outcome_consumer = consumer
                 serve_dead_letters(app, dead_letters, consumer.guard)
@@ -83,8 +94,19 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                     signal,
                     stale_after=settings.reconcile_after_seconds,
                     interval=settings.reconcile_interval_seconds,
+                    partitions_of=lambda bootstrap: outcome_partitions(bootstrap, topics.of(BATCH_OUTCOMES)),
                 )
                 tasks.start(reconciler.run(), "ingest-batch-view-reconciler")
+            if settings.environment.is_sandpit:
+                resets = SandpitResetStore(pool)
+                app.state.sandpit_resets = SandpitResets(resets, publisher, topics)
+                follower = ResetFollower(
+                    resets,
+                    settings.kafka_bootstrap_servers,
+                    topics,
+                    outcomes_group if settings.outcomes_enabled else None,
+                )
+                tasks.start(follower.run(), "ingest-sandpit-resets")
             try:
                 yield
             finally:
@@ -99,8 +121,11 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             " (CSV, XML or JSON; at most 6 MB and 10,000 records) and follow what became of each record."
         ),
         lifespan=lifespan,
+        environment=settings.environment,
     )
     api.install(app)
+    if settings.environment.is_sandpit:
+        app.include_router(sandpit.router)
     app.include_router(parking_api.router)
     return app
 

@@ -108,12 +108,13 @@ class OutcomeConsumer:
         *,
         consumer_factory: ConsumerFactory = make_consumer,
         policy: RetryPolicy = RetryPolicy(),
+        topic: str = BATCH_OUTCOMES.name,
     ) -> None:
         self._repository = repository
         self.guard = PoisonGuard(CONSUMER, self.handle, office, policy)
         self._loop = ConsumerLoop(
             self.guard,
-            [BATCH_OUTCOMES.name],
+            [topic],
             lambda: consumer_factory(bootstrap_servers, group_id=group_id),
             listener=lambda consumer: StartAtFirstUndecidedBatch(consumer, self._since_ms),
             # One message carries up to 1,000 record outcomes: a few messages are a full transaction.

@@ -47,15 +47,15 @@ PASS_SECONDS = 60.0
 ConsumerFactory = Callable[..., AIOKafkaConsumer]
 
 
-async def outcome_partitions(bootstrap_servers: str) -> list[TopicPartition]:
+async def outcome_partitions(bootstrap_servers: str, topic: str = BATCH_OUTCOMES.name) -> list[TopicPartition]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        descriptions = await admin.describe_topics([BATCH_OUTCOMES.name])
+        descriptions = await admin.describe_topics([topic])
     finally:
         await admin.close()
     numbers = sorted(partition["partition"] for topic in descriptions for partition in topic["partitions"])
-    return [TopicPartition(BATCH_OUTCOMES.name, number) for number in numbers]
+    return [TopicPartition(topic, number) for number in numbers]
 
 
 class BatchViewReconciler:

@@ -34,6 +34,7 @@ from ingest.submission import (
 )
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.envelope import utc_now
+from lrs_contracts.environments import LIVE_TOPICS, TopicNames
 from lrs_contracts.topics import BATCH_SUBMITTED
 from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch
 from lrs_platform.identity import Principal, PrincipalKind
@@ -86,8 +87,10 @@ class BatchSubmissions:
         publish_timeout: float,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+        topics: TopicNames = LIVE_TOPICS,
     ) -> None:
         self._repository = repository
+        self._topic = topics.of(BATCH_SUBMITTED)
         self._publisher = publisher
         self._chunk_limits = chunk_limits
         self._row_lock_timeout = row_lock_timeout
@@ -202,7 +205,7 @@ class BatchSubmissions:
                         return SubmitResult(batch_id, claim.batch.status, replay=replay)
                     started = time.perf_counter()
                     await self._publisher.publish(
-                        BATCH_SUBMITTED.name,
+                        self._topic,
                         prepared.identity.ao_id.encode(),
                         prepared.values,
                         within=deadline - asyncio.get_running_loop().time(),

@@ -20,6 +20,7 @@ from notifier.config import NotifierSettings
 from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
 from notifier.handlers import Notifications
 from notifier.mailer import SmtpMailer
+from notifier.sandpit import SandpitMailer
 from notifier.store import ContactStore, DeliveryLog, RejectionTallies
 
 SERVICE = "notifier"
@@ -33,7 +34,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_resources(app, settings, schema=SERVICE, migrations="notifier.migrations") as pool:
             app.state.contacts = ContactStore(pool)
-            mailer = SmtpMailer(
+            smtp = SmtpMailer(
                 settings.smtp_host,
                 settings.smtp_port,
                 start_tls=settings.smtp_starttls,
@@ -41,6 +42,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 password=settings.smtp_password,
                 timeout=settings.smtp_timeout_seconds,
             )
+            mailer = SandpitMailer(smtp) if settings.environment.is_sandpit else smtp
             retry = RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds)
             notifications = Notifications(
                 mailer,
@@ -59,8 +61,10 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             guard = PoisonGuard(CONSUMER, NotificationHandler(notifications), dead_letters, retry)
             loop = ConsumerLoop(
                 guard,
-                TOPICS,
-                lambda: make_consumer(settings.kafka_bootstrap_servers, group_id=settings.consumer_group),
+                [settings.topics.physical(topic) for topic in TOPICS],
+                lambda: make_consumer(
+                    settings.kafka_bootstrap_servers, group_id=settings.topics.group(settings.consumer_group)
+                ),
                 max_records=200,
             )
             serve_dead_letters(app, dead_letters, guard)
@@ -80,6 +84,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             "Event Data Challenge. Each email is sent at least once, with a Message-ID derived from the event id."
         ),
         lifespan=lifespan,
+        environment=settings.environment,
     )
     app.include_router(router)
     app.include_router(parking_api.router)

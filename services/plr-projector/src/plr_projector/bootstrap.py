@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from lrs_contracts import topics as contract_topics
+from lrs_contracts.environments import TopicNames
 from lrs_platform.database import apply_migrations, create_pool, database_reachable
 from lrs_platform.http import build_app, readiness
 from lrs_platform.identity import CredentialStore
@@ -74,14 +74,12 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
             async with pool.acquire() as connection:
                 await apply_migrations(connection, LIVE_SCHEMA, MIGRATIONS)
                 await apply_migrations(connection, OPS_SCHEMA, OPS_MIGRATIONS)
-            app.state.credentials = CredentialStore(pool)
+            app.state.credentials = CredentialStore(pool, environment=settings.environment)
             await app.state.credentials.migrate()
             bootstrap = settings.kafka_bootstrap_servers
             await wait_for_kafka(bootstrap)
-            topics = Topics(settings.topic_prefix)
-            await ensure_topics(
-                bootstrap, [dataclasses.replace(topic, name=topics.physical(topic.name)) for topic in _PROJECTED]
-            )
+            topics = Topics(settings.topic_prefix, settings.environment)
+            await ensure_topics(bootstrap, TopicNames(settings.environment, settings.topic_prefix).declared(_PROJECTED))
             producer = make_producer(bootstrap)
             await producer.start()
             stack.push_async_callback(producer.stop)
@@ -143,6 +141,7 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
         description="The PLR read model: learners, providers and AOs read achievements; operators rebuild, "
         "replay and manage dead letters.",
         lifespan=lifespan,
+        environment=settings.environment,
     )
     app.include_router(plr_router)
     app.include_router(centre_router)

@@ -28,11 +28,13 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from lrs_contracts.dead_letters import DeadLetter
+from lrs_contracts.environments import Environment, TopicNames
 from lrs_platform.consumer import Attempts, Failure, Poisoned, classify_failure
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 from plr_projector import metrics
 from plr_projector.projection import (
+    PLR_TOPIC,
     PROJECTED_TOPICS,
     BatchChanges,
     Message,
@@ -41,8 +43,11 @@ from plr_projector.projection import (
     Position,
     Stream,
     decode_message,
+    decode_plain_achievements,
     needs_of,
+    plain_needs,
     project_batch,
+    project_plain,
 )
 from plr_projector.store import ReadModel, operator_actions
 
@@ -53,18 +58,24 @@ _log = get_logger("plr_projector.consumer")
 
 @dataclass(frozen=True)
 class Topics:
-    """Logical topic names (as in `contracts`) and their physical names on this cluster."""
+    """Logical topic names (as in `contracts`) and their physical names on this cluster: the
+    environment's (`lrs_contracts.environments`), under an extra prefix for private copies."""
 
     prefix: str = ""
+    environment: Environment = Environment.LIVE
+
+    @functools.cached_property
+    def _names(self) -> TopicNames:
+        return TopicNames(self.environment, self.prefix)
 
     def physical(self, logical: str) -> str:
-        return f"{self.prefix}{logical}"
+        return self._names.physical(logical)
 
     def logical(self, physical: str) -> str:
-        return physical[len(self.prefix) :] if self.prefix and physical.startswith(self.prefix) else physical
+        return self._names.logical(physical)
 
     def dead_letters(self, logical: str) -> str:
-        return f"{self.prefix}{logical}.dlq"
+        return self._names.dead_letters(logical)
 
 
 @dataclass
@@ -240,11 +251,22 @@ class Runner:
         return len(messages)
 
     async def _apply(self, messages: list[Message], next_offsets: TopicPositions) -> BatchChanges:
-        decoded = [decode_message(message, self.actions) for message in messages]
-        needs = needs_of(decoded)
+        plr = [message for message in messages if message.topic == PLR_TOPIC]
+        plain = decode_plain_achievements(plr, self.actions, self.parked_streams) if plr else None
+        rest = messages if plain is None else [message for message in messages if message.topic != PLR_TOPIC]
+        decoded = [decode_message(message, self.actions) for message in rest]
         async with self.pool.acquire() as connection, connection.transaction():
-            snapshot = await self.model.load_snapshot(connection, needs, self.parked_streams)
-            changes = project_batch(snapshot, decoded)
+            changes = BatchChanges()
+            if plain:
+                snapshot = await self.model.load_snapshot(connection, plain_needs(plain), set())
+                folded = project_plain(snapshot, plain)
+                if folded is None:  # an event the fold refuses: the full path parks it, with its reason
+                    decoded = [decode_message(message, self.actions) for message in messages]
+                else:
+                    changes = folded
+            if decoded:
+                snapshot = await self.model.load_snapshot(connection, needs_of(decoded), self.parked_streams)
+                changes.add(project_batch(snapshot, decoded))
             await self.model.write(connection, changes, next_offsets, publish_dead_letters=self._producer is not None)
         for parked in changes.parked:
             self.parked_streams.add(parked.message.stream)

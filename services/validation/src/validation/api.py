@@ -13,12 +13,13 @@ import csv
 from datetime import date
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from lrs_contracts.learner import AbilityToShare
 from lrs_domain.merges import LearnerMerges
 from lrs_domain.reference import Learner
+from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import CurrentPrincipal, PrincipalKind, require_kind
 from lrs_platform.problems import ProblemError, problem_responses
 from validation.catalogue_publisher import publish_catalogue
@@ -112,6 +113,7 @@ def _json_body(model: type[BaseModel]) -> dict[str, Any]:
 
 @router.post(
     "/admin/reference/load",
+    dependencies=[Depends(refuse_in_sandpit)],
     tags=["reference data"],
     summary="Reload the catalogue and awarding organisations from the reference files",
     responses=problem_responses(401, 403),
@@ -128,6 +130,7 @@ async def load_reference(request: Request, principal: CurrentPrincipal) -> Refer
 
 @router.post(
     "/learners",
+    dependencies=[Depends(refuse_in_sandpit)],
     tags=["learner registry"],
     summary="Register a new learner (providers, operators)",
     description=(
@@ -174,6 +177,7 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
 
 @router.post(
     "/learners/import",
+    dependencies=[Depends(refuse_in_sandpit)],
     tags=["learner registry"],
     summary="Register many learners from CSV (ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN)",
     status_code=201,
@@ -197,6 +201,7 @@ async def import_learners(request: Request, principal: CurrentPrincipal) -> Lear
 
 @router.post(
     "/learners/{uln}/sharing",
+    dependencies=[Depends(refuse_in_sandpit)],
     tags=["learner registry"],
     summary="Change a learner's ability to share (the learner, a linked provider, operators)",
     description=(
@@ -223,6 +228,7 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: str
 
 @router.post(
     "/learners/{uln}/providers",
+    dependencies=[Depends(refuse_in_sandpit)],
     tags=["learner registry"],
     summary="Link a provider to a learner (operators)",
     description="A linked provider may change the learner's ability to share. Linking twice changes nothing.",
@@ -241,6 +247,7 @@ async def link_provider(request: Request, principal: CurrentPrincipal, uln: str)
 
 @router.post(
     "/learners/{master_uln}/merge",
+    dependencies=[Depends(refuse_in_sandpit)],
     tags=["learner registry"],
     summary="Merge another ULN into this master ULN",
     description=(

@@ -25,6 +25,7 @@ from validation.config import ValidationSettings
 from validation.decider import Decider
 from validation.decision_store import DecisionStore
 from validation.reference_store import ReferenceFiles, ReferenceStore
+from validation.sandpit import RegistryFollower, SandpitResets
 
 SERVICE = "validation"
 
@@ -43,15 +44,18 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             if first_load:
                 await reference.load(ReferenceFiles.read(settings.reference_dir))
 
+            topics = settings.topics
+            sandpit = settings.environment.is_sandpit
             instance = settings.instance_id or uuid.uuid4().hex[:12]
-            producer = make_producer(settings.kafka_bootstrap_servers, transactional_id=f"validation-{instance}")
-            outbox_producer = make_producer(settings.kafka_bootstrap_servers)
-            consumer = make_consumer(
-                settings.kafka_bootstrap_servers, group_id=settings.consumer_group, max_poll_interval_ms=600_000
+            producer = make_producer(
+                settings.kafka_bootstrap_servers, transactional_id=topics.group(f"validation-{instance}")
             )
+            outbox_producer = make_producer(settings.kafka_bootstrap_servers)
+            group = topics.group(settings.consumer_group)
+            consumer = make_consumer(settings.kafka_bootstrap_servers, group_id=group, max_poll_interval_ms=600_000)
             await producer.start()
             await outbox_producer.start()
-            if first_load:
+            if first_load and not sandpit:  # the Sandpit reads live's catalogue topic, never writes it
                 catalogue, _ = await reference.current()
                 await publish_catalogue(outbox_producer, catalogue, await reference.version())
             dead_letters = DeadLetterOffice(
@@ -64,11 +68,13 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             decider = Decider(
                 consumer,
                 producer,
-                settings.consumer_group,
+                group,
                 reference,
                 DecisionStore(pool),
                 dead_letters,
                 maintenance=maintenance,
+                topics=topics,
+                resets=SandpitResets(pool, producer, topics) if sandpit else None,
             )
             serve_dead_letters(app, dead_letters, decider)
             decider.subscribe()
@@ -82,8 +88,13 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             tasks = BackgroundTasks()
             tasks.start(maintenance.follow(), "maintenance-schedule")
             tasks.start(decider.run(), "decider")
-            learner_outbox = Outbox("validation.learner_outbox", LEARNER_EVENTS.name)
-            tasks.start(learner_outbox.relay_forever(pool, outbox_producer, app.state.outbox_wake), "learner-outbox")
+            if sandpit:  # a read-only copy of the live registry
+                follower = RegistryFollower(pool, settings.kafka_bootstrap_servers, topics)
+                tasks.start(follower.run(), "sandpit-registry-follower")
+            else:
+                learner_outbox = Outbox("validation.learner_outbox", LEARNER_EVENTS.name)
+                relay = learner_outbox.relay_forever(pool, outbox_producer, app.state.outbox_wake)
+                tasks.start(relay, "learner-outbox")
             try:
                 yield
             finally:
@@ -97,6 +108,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
         title="LRS Validation",
         description="Decides achievement batches against the rules, the reference data and the learner registry.",
         lifespan=lifespan,
+        environment=settings.environment,
     )
     app.include_router(router)
     app.include_router(parking_api.router)

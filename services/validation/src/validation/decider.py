@@ -30,8 +30,10 @@ from prometheus_client import Counter, Histogram
 from lrs_contracts.batch import BatchSubmitted
 from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_contracts.envelope import deterministic_id, utc_now
+from lrs_contracts.environments import LIVE_TOPICS, TopicNames
 from lrs_contracts.outcomes import BatchValidationStarted
 from lrs_contracts.registry import decode, encode, wrap
+from lrs_contracts.sandpit import SandpitReset
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision, SubmittedBatch, achievement_states_needed, decide_batch
@@ -44,6 +46,7 @@ from validation.batch_assembly import AssembledBatch, BatchAssembler, Incomplete
 from validation.decision_store import DecisionStore, OutgoingMessage, StoredDecision
 from validation.messages import decision_messages
 from validation.reference_store import ReferenceStore
+from validation.sandpit import SandpitResets
 
 LONDON = ZoneInfo("Europe/London")
 BATCHES_DECIDED = Counter("lrs_validation_batches_total", "Batches decided", ["result"])
@@ -83,7 +86,11 @@ class Decider:
         dead_letters: DeadLetterOffice,
         policy: RetryPolicy = RetryPolicy(),
         maintenance: MaintenanceGate | None = None,
+        topics: TopicNames = LIVE_TOPICS,
+        resets: SandpitResets | None = None,
     ) -> None:
+        self._topics = topics
+        self._resets = resets
         self.name = CONSUMER
         self._maintenance = maintenance
         self._attempts = Attempts(CONSUMER, policy, fatal=(KafkaError,))
@@ -101,7 +108,7 @@ class Decider:
         return await readiness_report(self._dead_letters, self._attempts, self._maintenance)
 
     def subscribe(self) -> None:
-        self._consumer.subscribe([BATCH_SUBMITTED.name], listener=_ForgetRevoked(self._assembler))
+        self._consumer.subscribe([self._topics.of(BATCH_SUBMITTED)], listener=_ForgetRevoked(self._assembler))
 
     async def run(self) -> None:
         while True:
@@ -116,6 +123,9 @@ class Decider:
             envelope, payload = decode(record.value)
         except ValueError as error:
             await self._dead_letter(partition, record, error_text(error))
+            return True
+        if isinstance(payload, SandpitReset):
+            await self._reset(partition, record, payload, str(envelope.event_id))
             return True
         if isinstance(payload, BatchSubmitted) and not await self._may_start(partition):
             return False
@@ -144,6 +154,21 @@ class Decider:
         await self._maintenance.hold(self._consumer)
         return partition in self._consumer.assignment()
 
+    async def _reset(
+        self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes], reset: SandpitReset, causation_id: str
+    ) -> None:
+        """An AO's Sandpit reset, in its queue after the AO's earlier batches (validation.sandpit)."""
+        resets = self._resets
+        if resets is None:
+            await self._dead_letter(partition, record, "a Sandpit reset reached a live decider")
+            return
+        offsets = {partition: self._assembler.committable(partition.partition, record.offset + 1)}
+        outcome = await self._attempts.run(lambda: resets.apply(reset, causation_id, offsets, self._group_id))
+        if isinstance(outcome, Poisoned):
+            await self._dead_letter(
+                partition, record, f"reset {reset.reset_id} could not be applied: {outcome.error}", outcome.attempts
+            )
+
     async def _announce_start(self, submitted: BatchSubmitted, causation_id: str) -> None:
         """Lets the batch view say `validating`. Sent again after a restart; readers ignore repeats."""
         started = BatchValidationStarted(
@@ -157,7 +182,9 @@ class Decider:
             event_id=deterministic_id(submitted.batch_id, "validation-started"),
         )
         async with self._producer.transaction():
-            await self._producer.send(BATCH_OUTCOMES.name, key=str(submitted.batch_id).encode(), value=encode(envelope))
+            await self._producer.send(
+                self._topics.of(BATCH_OUTCOMES), key=str(submitted.batch_id).encode(), value=encode(envelope)
+            )
 
     async def _decide_and_publish(self, partition: TopicPartition, batch: AssembledBatch, causation_id: str) -> None:
         started = time.perf_counter()
@@ -221,7 +248,9 @@ class Decider:
         needed = achievement_states_needed(batch.records, reference)
         existing = await self._decisions.existing_states(submitted.ao_id, needed)
         # Seconds of pure CPU for a large batch: on a thread, so the loop keeps the group's heartbeat going.
-        decision, messages = await asyncio.to_thread(decide_and_write, batch, reference, existing, causation_id)
+        decision, messages = await asyncio.to_thread(
+            decide_and_write, batch, reference, existing, causation_id, self._topics
+        )
         RECORDS_DECIDED.labels("accepted").inc(decision.counts.accepted)
         RECORDS_DECIDED.labels("rejected").inc(decision.counts.rejected)
         RECORDS_DECIDED.labels("no_op").inc(decision.counts.no_ops)
@@ -265,7 +294,10 @@ class Decider:
         commit_at = self._assembler.committable(partition.partition, record.offset + 1)
         async with self._producer.transaction():
             await self._producer.send(
-                BATCH_SUBMITTED.dead_letters, key=record.key, value=record.value, headers=letter.headers()
+                self._topics.dead_letters(BATCH_SUBMITTED.name),
+                key=record.key,
+                value=record.value,
+                headers=letter.headers(),
             )
             await self._producer.send_offsets_to_transaction({partition: commit_at}, self._group_id)
 
@@ -275,6 +307,7 @@ def decide_and_write(
     reference: ReferenceSnapshot,
     existing: dict[tuple[str, str], list[AchievementState]],
     causation_id: str,
+    topics: TopicNames = LIVE_TOPICS,
 ) -> tuple[BatchDecision, list[OutgoingMessage]]:
     """The decision and its messages: pure work, no I/O, so it may run on any thread."""
     submitted = batch.submitted
@@ -285,7 +318,7 @@ def decide_and_write(
         existing,
         today=datetime.now(LONDON).date(),
     )
-    return decision, decision_messages(submitted, decision, causation_id, decided_at)
+    return decision, decision_messages(submitted, decision, causation_id, decided_at, topics)
 
 
 async def run_forever(decider: Decider) -> None:

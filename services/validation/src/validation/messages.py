@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from lrs_contracts.batch import BatchSubmitted
+from lrs_contracts.environments import LIVE_TOPICS, TopicNames
 from lrs_contracts.fast_decode import DerivedIds, EnvelopeWriter
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, RecordOutcome
 from lrs_contracts.topics import BATCH_OUTCOMES, PLR_EVENTS
@@ -22,7 +23,11 @@ OUTCOMES_PER_MESSAGE = 1_000
 
 
 def decision_messages(
-    submitted: BatchSubmitted, decision: BatchDecision, causation_id: str, decided_at: datetime
+    submitted: BatchSubmitted,
+    decision: BatchDecision,
+    causation_id: str,
+    decided_at: datetime,
+    topics: TopicNames = LIVE_TOPICS,
 ) -> list[OutgoingMessage]:
     batch_id = submitted.batch_id
     correlation = str(batch_id)
@@ -31,7 +36,7 @@ def decision_messages(
     )
     ids = DerivedIds(batch_id)
     messages: list[OutgoingMessage] = []
-    plr_topic = PLR_EVENTS.name
+    plr_topic, outcomes_topic = topics.of(PLR_EVENTS), topics.of(BATCH_OUTCOMES)
     for payload in decision.events:
         event_id = ids.text(payload.provenance.line, payload.event_type)
         messages.append(OutgoingMessage(plr_topic, payload.key.uln, writer.encode(payload, event_id)))
@@ -41,10 +46,10 @@ def decision_messages(
             batch_id=batch_id, ao_id=submitted.ao_id, chunk_index=index, outcomes=chunk
         )
         messages.append(
-            OutgoingMessage(BATCH_OUTCOMES.name, correlation, writer.encode(decided, ids.text("outcomes", index)))
+            OutgoingMessage(outcomes_topic, correlation, writer.encode(decided, ids.text("outcomes", index)))
         )
     result = _result(submitted, decision, decided_at)
-    messages.append(OutgoingMessage(BATCH_OUTCOMES.name, correlation, writer.encode(result, ids.text("result"))))
+    messages.append(OutgoingMessage(outcomes_topic, correlation, writer.encode(result, ids.text("result"))))
     return messages
 
 

@@ -1,0 +1,298 @@
+"""Ingest's part of the Sandpit (docs/decisions/0060-sandpit.md): an AO's reset, asked for and followed.
+
+`POST /v1/sandpit/reset` stores the reset and puts `SandpitReset` in the AO's queue (after the batches
+the AO sent before it). The decider applies it and says so on the outcomes topic; the follower here
+then waits until the batch view has read every outcome before that (so no batch of the AO is
+re-created behind its back), deletes the AO's batch views received before the reset and marks it
+`completed`. These routes exist only on a Sandpit instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.publisher import PublishUnavailable, TransactionalPublisher
+from lrs_contracts.envelope import utc_now
+from lrs_contracts.environments import TopicNames
+from lrs_contracts.registry import decode, encode, wrap
+from lrs_contracts.sandpit import SandpitReset, SandpitResetApplied
+from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
+from lrs_platform.identity import CurrentPrincipal, PrincipalKind
+from lrs_platform.kafka import make_admin, make_consumer
+from lrs_platform.logging import get_logger
+from lrs_platform.problems import ProblemError, problem_responses
+
+_log = get_logger("ingest.sandpit")
+
+SOURCE = "ingest"
+FOLLOWER_GROUP = "ingest-sandpit-resets"
+
+
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ao_id: str | None = Field(default=None, description="operators name the AO; an AO resets only its own")
+
+
+class ResetView(BaseModel):
+    reset_id: uuid.UUID
+    ao_id: str
+    status: Literal["pending", "completed"]
+    requested_by: str
+    requested_at: datetime
+    completed_at: datetime | None = None
+    learners: int | None = Field(default=None, description="learners whose PLR held the AO's achievements")
+    batches_deleted: int | None = None
+    plr_min_offsets: str | None = Field(
+        default=None, description="pass as `min_offsets` to a PLR read to see the reset there too"
+    )
+
+
+class PurgeView(BaseModel):
+    idle_days: int
+    resets: list[ResetView]
+
+
+def _view(row: asyncpg.Record) -> ResetView:
+    return ResetView(**dict(row))
+
+
+class SandpitResetStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def add(self, reset: SandpitReset) -> None:
+        await self._pool.execute(
+            "INSERT INTO ingest.sandpit_resets (reset_id, ao_id, requested_by, requested_at) VALUES ($1, $2, $3, $4)",
+            reset.reset_id,
+            reset.ao_id,
+            reset.requested_by,
+            reset.requested_at,
+        )
+
+    async def forget(self, reset_id: uuid.UUID) -> None:
+        await self._pool.execute("DELETE FROM ingest.sandpit_resets WHERE reset_id = $1", reset_id)
+
+    async def get(self, reset_id: uuid.UUID) -> ResetView | None:
+        row = await self._pool.fetchrow("SELECT * FROM ingest.sandpit_resets WHERE reset_id = $1", reset_id)
+        return _view(row) if row else None
+
+    async def idle_aos(self, idle_days: int) -> list[str]:
+        """AOs whose newest Sandpit batch is older than `idle_days`."""
+        rows = await self._pool.fetch(
+            "SELECT ao_id FROM ingest.batches WHERE ao_id IS NOT NULL GROUP BY ao_id"
+            " HAVING max(received_at) < now() - make_interval(days => $1) ORDER BY ao_id",
+            idle_days,
+        )
+        return [row["ao_id"] for row in rows]
+
+    async def complete(self, applied: SandpitResetApplied) -> None:
+        """Deletes the AO's batch views received before the reset and marks it completed; once."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            requested_at = await connection.fetchval(
+                "SELECT requested_at FROM ingest.sandpit_resets WHERE reset_id = $1 AND status = 'pending' FOR UPDATE",
+                applied.reset_id,
+            )
+            if requested_at is None:
+                return
+            batches = [
+                row["batch_id"]
+                for row in await connection.fetch(
+                    "DELETE FROM ingest.batches WHERE ao_id = $1 AND received_at <= $2 RETURNING batch_id",
+                    applied.ao_id,
+                    requested_at,
+                )
+            ]
+            await connection.execute("DELETE FROM ingest.batch_records WHERE batch_id = ANY($1::uuid[])", batches)
+            await connection.execute(
+                "UPDATE ingest.sandpit_resets SET status = 'completed', completed_at = now(), learners = $2,"
+                " batches_deleted = $3, plr_min_offsets = $4 WHERE reset_id = $1",
+                applied.reset_id,
+                applied.learners,
+                len(batches),
+                ",".join(f"{offset.partition}:{offset.next_offset}" for offset in applied.plr_offsets) or None,
+            )
+
+
+class SandpitResets:
+    """Asks for resets: stored first, then published in the AO's queue (the publish failing forgets it)."""
+
+    def __init__(self, store: SandpitResetStore, publisher: TransactionalPublisher, topics: TopicNames) -> None:
+        self.store = store
+        self._publisher = publisher
+        self._topic = topics.of(BATCH_SUBMITTED)
+
+    async def request(self, ao_id: str, requested_by: str) -> ResetView:
+        reset = SandpitReset(reset_id=uuid.uuid4(), ao_id=ao_id, requested_by=requested_by, requested_at=utc_now())
+        await self.store.add(reset)
+        envelope = wrap(reset, source=SOURCE, correlation_id=str(reset.reset_id))
+        try:
+            await self._publisher.publish(self._topic, ao_id.encode(), [encode(envelope)])
+        except PublishUnavailable:
+            await self.store.forget(reset.reset_id)
+            raise
+        _log.info("sandpit_reset_requested", reset_id=str(reset.reset_id), ao_id=ao_id, by=requested_by)
+        view = await self.store.get(reset.reset_id)
+        assert view is not None
+        return view
+
+
+class ResetFollower:
+    """Completes resets as the decider applies them (`SandpitResetApplied` on the outcomes topic)."""
+
+    def __init__(
+        self,
+        store: SandpitResetStore,
+        bootstrap_servers: str,
+        topics: TopicNames,
+        batch_view_group: str | None,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self._store = store
+        self._bootstrap = bootstrap_servers
+        self._topic = topics.of(BATCH_OUTCOMES)
+        self._group = topics.group(FOLLOWER_GROUP)
+        self._batch_view_group = batch_view_group
+        self._poll_interval = poll_interval
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # Kafka or PostgreSQL away: start again from the committed offsets
+                _log.warning("sandpit_reset_follower_restarting", error=type(error).__name__)
+                await asyncio.sleep(2.0)
+
+    async def _follow(self) -> None:
+        consumer = make_consumer(self._bootstrap, self._topic, group_id=self._group)
+        await consumer.start()
+        try:
+            while True:
+                polled = await consumer.getmany(timeout_ms=500, max_records=100)
+                for records in polled.values():
+                    for record in records:
+                        applied = _applied(record.value)
+                        if applied is not None:
+                            await self._batch_view_caught_up(consumer)
+                            await self._store.complete(applied)
+                            _log.info("sandpit_reset_completed", reset_id=str(applied.reset_id), ao_id=applied.ao_id)
+                if polled:
+                    await consumer.commit()
+        finally:
+            await consumer.stop()
+
+    async def _batch_view_caught_up(self, consumer: AIOKafkaConsumer) -> None:
+        """Waits until the batch view's group has read the outcomes topic as far as it reaches now: every
+        outcome of a batch decided before the reset is then in the view, and deleting it is final."""
+        if self._batch_view_group is None:
+            return
+        partitions = [
+            TopicPartition(self._topic, number) for number in consumer.partitions_for_topic(self._topic) or ()
+        ]
+        ends = await consumer.end_offsets(partitions)
+        admin = make_admin(self._bootstrap, request_timeout_ms=10_000)
+        await admin.start()
+        try:
+            while True:
+                committed = await admin.list_consumer_group_offsets(self._batch_view_group, partitions=partitions)
+                if all(
+                    (found := committed.get(partition)) is not None and found.offset >= end
+                    for partition, end in ends.items()
+                    if end > 0
+                ):
+                    return
+                await asyncio.sleep(self._poll_interval)
+        finally:
+            await admin.close()
+
+
+def _applied(raw: bytes | None) -> SandpitResetApplied | None:
+    try:
+        _, payload = decode(raw or b"")
+    except ValueError:
+        return None  # the batch view's consumer parks what it cannot read
+    return payload if isinstance(payload, SandpitResetApplied) else None
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+router = APIRouter(prefix="/v1", tags=["sandpit"])
+
+
+def _resets(request: Request) -> SandpitResets:
+    resets: SandpitResets = request.app.state.sandpit_resets
+    return resets
+
+
+def _ao_to_reset(principal: Any, body: ResetRequest | None) -> str:
+    named = body.ao_id if body else None
+    if principal.kind is PrincipalKind.AO:
+        if named not in (None, principal.id):
+            raise ProblemError(403, "Forbidden", "An AO resets only its own Sandpit.")
+        return str(principal.id)
+    if principal.is_operator:
+        if not named:
+            raise ProblemError(422, "AO required", 'Name the AO to reset: {"ao_id": "RN5133"}.')
+        return named
+    raise ProblemError(403, "Forbidden", f"Resets are not open to {principal.kind.value} callers.")
+
+
+@router.post(
+    "/sandpit/reset",
+    status_code=202,
+    summary="Empty the calling AO's Sandpit: its batches, achievement states and PLR entries",
+    description="Applied in the AO's queue, after every batch it sent before; follow it at "
+    "`/v1/sandpit/resets/{reset_id}` until `completed`. Other AOs' Sandpits are untouched.",
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def reset_sandpit(request: Request, principal: CurrentPrincipal, body: ResetRequest | None = None) -> ResetView:
+    ao_id = _ao_to_reset(principal, body)
+    try:
+        return await _resets(request).request(ao_id, str(principal))
+    except PublishUnavailable as error:
+        raise ProblemError(503, "Kafka unavailable", f"The reset was not queued: {error}") from error
+
+
+@router.get(
+    "/sandpit/resets/{reset_id}",
+    summary="A Sandpit reset: pending, or completed once every Sandpit service has applied it",
+    responses=problem_responses(401, 404),
+)
+async def reset_status(request: Request, principal: CurrentPrincipal, reset_id: uuid.UUID) -> ResetView:
+    view = await _resets(request).store.get(reset_id)
+    if view is None or not (
+        principal.is_operator or (principal.kind is PrincipalKind.AO and principal.id == view.ao_id)
+    ):
+        raise ProblemError(404, "Unknown reset", f"No reset {reset_id} of yours.")
+    return view
+
+
+@router.post(
+    "/admin/sandpit/purge",
+    status_code=202,
+    summary="Reset every AO with no Sandpit batch for `idle_days` days (operators; a daily CronJob)",
+    responses=problem_responses(401, 403, 503),
+)
+async def purge_sandpit(
+    request: Request, principal: CurrentPrincipal, idle_days: Annotated[int, Query(ge=1, le=3650)] = 90
+) -> PurgeView:
+    if not principal.is_operator:
+        raise ProblemError(403, "Forbidden", "Only operators purge the Sandpit.")
+    resets = _resets(request)
+    views: list[ResetView] = []
+    for ao_id in await resets.store.idle_aos(idle_days):
+        try:
+            views.append(await resets.request(ao_id, str(principal)))
+        except PublishUnavailable as error:
+            raise ProblemError(503, "Kafka unavailable", f"{len(views)} resets queued, then: {error}") from error
+    return PurgeView(idle_days=idle_days, resets=views)

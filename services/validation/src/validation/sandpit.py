@@ -1,0 +1,219 @@
+"""Validation's part of the Sandpit (docs/decisions/0060-sandpit.md): an AO's reset, and the Sandpit's
+read-only copy of the live learner registry.
+
+A reset arrives in the AO's queue on `sandpit.lrs.batch.submitted.v1`, after every batch the AO sent
+before it. The decider forgets the AO's achievement states and decisions, stores the erasures it will
+publish (one PostgreSQL transaction), then publishes them, `SandpitResetApplied` and the consumed
+offset in one Kafka transaction: met again after a crash, the same reset publishes the same erasures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from lrs_contracts.envelope import deterministic_id
+from lrs_contracts.environments import TopicNames
+from lrs_contracts.learner import LearnerRegistered, LearnerSharingChanged, LearnersMerged
+from lrs_contracts.registry import decode, encode, wrap
+from lrs_contracts.sandpit import PartitionOffset, SandpitAchievementsErased, SandpitReset, SandpitResetApplied
+from lrs_contracts.topics import BATCH_OUTCOMES, LEARNER_EVENTS, PLR_EVENTS
+from lrs_platform.kafka import make_consumer
+from lrs_platform.logging import get_logger
+from validation.decision_store import OutgoingMessage, _ao_lock_key, decode_messages, encode_messages
+
+SOURCE = "validation"
+
+_log = get_logger("validation.sandpit")
+
+
+class SandpitResets:
+    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: TopicNames) -> None:
+        self._pool = pool
+        self._producer = producer
+        self._topics = topics
+
+    async def apply(
+        self, reset: SandpitReset, causation_id: str, offsets: dict[TopicPartition, int], group_id: str
+    ) -> SandpitResetApplied:
+        erasures = await self._forget(reset, causation_id)
+        async with self._producer.transaction():
+            sent = [
+                await self._producer.send(message.topic, key=message.key.encode(), value=message.value)
+                for message in erasures
+            ]
+            ends: dict[int, int] = {}
+            for delivery in sent:
+                metadata = await delivery
+                ends[metadata.partition] = max(ends.get(metadata.partition, 0), metadata.offset + 1)
+            applied = SandpitResetApplied(
+                reset_id=reset.reset_id,
+                ao_id=reset.ao_id,
+                learners=len(erasures),
+                plr_offsets=tuple(PartitionOffset(partition=p, next_offset=o) for p, o in sorted(ends.items())),
+            )
+            envelope = wrap(
+                applied,
+                source=SOURCE,
+                correlation_id=str(reset.reset_id),
+                causation_id=causation_id,
+                event_id=deterministic_id(reset.reset_id, "applied"),
+            )
+            await self._producer.send(
+                self._topics.of(BATCH_OUTCOMES), key=str(reset.reset_id).encode(), value=encode(envelope)
+            )
+            await self._producer.send_offsets_to_transaction(offsets, group_id)
+        _log.info("sandpit_reset_applied", reset_id=str(reset.reset_id), ao_id=reset.ao_id, learners=len(erasures))
+        return applied
+
+    async def _forget(self, reset: SandpitReset, causation_id: str) -> tuple[OutgoingMessage, ...]:
+        """The reset's erasures: stored with the AO's states and decisions deleted, or as stored before."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            # the lock DecisionStore.record takes: no decision of the AO is stored meanwhile
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _ao_lock_key(reset.ao_id))
+            stored = await connection.fetchval(
+                "SELECT messages FROM validation.sandpit_resets WHERE reset_id = $1", reset.reset_id
+            )
+            if stored is not None:
+                return decode_messages(stored)
+            ulns = await connection.fetch(
+                "SELECT DISTINCT uln FROM validation.achievements WHERE ao_id = $1 ORDER BY uln", reset.ao_id
+            )
+            erasures = tuple(self._erasure(reset, row["uln"], causation_id) for row in ulns)
+            await connection.execute("DELETE FROM validation.achievements WHERE ao_id = $1", reset.ao_id)
+            await connection.execute("DELETE FROM validation.decisions WHERE ao_id = $1", reset.ao_id)
+            await connection.execute(
+                "INSERT INTO validation.sandpit_resets (reset_id, ao_id, messages) VALUES ($1, $2, $3)",
+                reset.reset_id,
+                reset.ao_id,
+                encode_messages(erasures),
+            )
+        return erasures
+
+    def _erasure(self, reset: SandpitReset, uln: str, causation_id: str) -> OutgoingMessage:
+        erased = SandpitAchievementsErased(reset_id=reset.reset_id, ao_id=reset.ao_id, uln=uln)
+        envelope = wrap(
+            erased,
+            source=SOURCE,
+            correlation_id=str(reset.reset_id),
+            causation_id=causation_id,
+            event_id=deterministic_id(reset.reset_id, uln, "erased"),
+        )
+        return OutgoingMessage(self._topics.of(PLR_EVENTS), uln, encode(envelope))
+
+
+LearnerEvent = LearnerRegistered | LearnerSharingChanged | LearnersMerged
+
+
+class RegistryFollower:
+    """Keeps the Sandpit's learner registry a copy of the live one by reading `lrs.learner.events.v1`.
+
+    Where it has read to is stored with the registry changes, in one transaction, so a restart goes on
+    from there. A merge can arrive before one of its learners' registrations (the log is keyed by ULN,
+    so the two may sit in different partitions): it waits in `sandpit_pending_merges` until both exist.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, bootstrap_servers: str, topics: TopicNames) -> None:
+        self._pool = pool
+        self._bootstrap = bootstrap_servers
+        self._topic = topics.of(LEARNER_EVENTS)
+
+    async def run(self) -> None:
+        consumer = make_consumer(self._bootstrap, group_id=None)
+        await consumer.start()
+        try:
+            partitions = await self._partitions(consumer)
+            consumer.assign(partitions)
+            stored = dict(
+                await self._pool.fetch("SELECT partition, next_offset FROM validation.sandpit_registry_offsets")
+            )
+            for partition in partitions:
+                if partition.partition in stored:
+                    consumer.seek(partition, stored[partition.partition])
+                else:
+                    await consumer.seek_to_beginning(partition)
+            while True:
+                polled = await consumer.getmany(timeout_ms=500, max_records=2_000)
+                if polled:
+                    await self.apply([record for records in polled.values() for record in records])
+        finally:
+            await consumer.stop()
+
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        while True:
+            await consumer.topics()  # refreshes the metadata
+            numbers = consumer.partitions_for_topic(self._topic)
+            if numbers:
+                return [TopicPartition(self._topic, number) for number in sorted(numbers)]
+            await asyncio.sleep(1.0)
+
+    async def apply(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            for record in records:
+                event = _learner_event(record)
+                if isinstance(event, LearnerRegistered):
+                    await connection.execute(
+                        "INSERT INTO validation.learners"
+                        " (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
+                        " VALUES ($1, $2, $3, $4, $5, $6)"
+                        " ON CONFLICT (uln) DO UPDATE SET given_name = $2, family_name = $3, date_of_birth = $4,"
+                        " gender = $5, ability_to_share = $6, updated_at = now()",
+                        event.uln,
+                        event.given_name,
+                        event.family_name,
+                        event.date_of_birth,
+                        event.gender,
+                        int(event.ability_to_share),
+                    )
+                elif isinstance(event, LearnerSharingChanged):
+                    await connection.execute(
+                        "UPDATE validation.learners SET ability_to_share = $2, updated_at = now() WHERE uln = $1",
+                        event.uln,
+                        int(event.ability_to_share),
+                    )
+                elif isinstance(event, LearnersMerged):
+                    await connection.execute(
+                        "INSERT INTO validation.sandpit_pending_merges (master_uln, merged_uln) VALUES ($1, $2)"
+                        " ON CONFLICT DO NOTHING",
+                        event.master_uln,
+                        event.merged_uln,
+                    )
+            await connection.execute(
+                "WITH ready AS ("
+                " DELETE FROM validation.sandpit_pending_merges m"
+                " WHERE EXISTS (SELECT 1 FROM validation.learners WHERE uln = m.master_uln)"
+                " AND EXISTS (SELECT 1 FROM validation.learners WHERE uln = m.merged_uln)"
+                " RETURNING master_uln, merged_uln)"
+                " UPDATE validation.learners l SET master_uln = ready.master_uln, updated_at = now()"
+                " FROM ready WHERE l.uln = ready.merged_uln"
+            )
+            ends: dict[int, int] = {}
+            for record in records:
+                ends[record.partition] = max(ends.get(record.partition, 0), record.offset + 1)
+            await connection.execute(
+                "INSERT INTO validation.sandpit_registry_offsets (partition, next_offset)"
+                " SELECT * FROM unnest($1::integer[], $2::bigint[])"
+                " ON CONFLICT (partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
+                list(ends),
+                list(ends.values()),
+            )
+
+
+def _learner_event(record: ConsumerRecord[bytes, bytes]) -> LearnerEvent | None:
+    """The registry change, or None for a message live validation would not have written (logged, skipped:
+    the live registry, not this copy, deals with it)."""
+    try:
+        _, payload = decode(record.value or b"")
+    except ValueError as error:
+        _log.warning(
+            "sandpit_registry_event_unreadable",
+            partition=record.partition,
+            offset=record.offset,
+            error=type(error).__name__,
+        )
+        return None
+    return payload if isinstance(payload, LearnerRegistered | LearnerSharingChanged | LearnersMerged) else None
