@@ -33,6 +33,7 @@ from lrs_contracts.plr import (
     ResultStatus,
 )
 from lrs_contracts.registry import UnknownEventType, decode, event_type_of
+from lrs_contracts.sandpit import SandpitAchievementsErased
 from lrs_domain.achievements import (
     AchievementChange,
     AchievementEvent,
@@ -56,6 +57,7 @@ _EVENTS_OF_TOPIC: dict[str, tuple[type[Contract], ...]] = {
         AchievementWithdrawn,
         AchievementReinstated,
         CentreAchievementReported,
+        SandpitAchievementsErased,
     ),
     LEARNER_TOPIC: (LearnerRegistered, LearnerSharingChanged, LearnersMerged),
     CHALLENGE_TOPIC: (ChallengeRaised, ChallengeAcknowledged, ChallengeResolved),
@@ -352,6 +354,17 @@ def challenge_row(event: ChallengeRaised | ChallengeAcknowledged | ChallengeReso
     return ChallengeRow(event.challenge_id, event.achievement_id, event.ao_id, state)
 
 
+def erase_achievements(
+    achievements: dict[AchievementKeyTuple, AchievementRow], changes: BatchChanges, uln: str, ao_id: str
+) -> None:
+    """A Sandpit reset (decision 0060): the AO's achievements on this learner's PLR go, with their history."""
+    for key in [key for key in achievements if key[0] == uln and key[1] == ao_id]:
+        del achievements[key]
+        changes.achievements.pop(key, None)
+        changes.erased.add(key)
+    changes.history = [entry for entry in changes.history if (entry.uln, entry.ao_id) != (uln, ao_id)]
+
+
 # --- messages and batches -----------------------------------------------------------------------
 
 
@@ -457,6 +470,7 @@ class BatchChanges:
     parked: list[Parked] = field(default_factory=list)
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, outcome) -> n
     newest_timestamp_ms: dict[str, int] = field(default_factory=dict)
+    erased: set[AchievementKeyTuple] = field(default_factory=set)  # deleted before the rows above are written
 
 
 @dataclass(frozen=True)
@@ -482,6 +496,8 @@ def needs_of(decoded: Iterable[Decoded]) -> Needs:
             learner_ulns.add(payload.uln)
         elif isinstance(payload, LearnersMerged):
             learner_ulns.add(payload.merged_uln)
+        elif isinstance(payload, SandpitAchievementsErased):
+            ulns.add(payload.uln)
     return Needs(frozenset(ulns), frozenset(learner_ulns), frozenset(event_ids))
 
 
@@ -548,6 +564,8 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
             elif isinstance(payload, ChallengeRaised | ChallengeAcknowledged | ChallengeResolved):
                 challenge = challenge_row(payload)
                 changes.challenges[challenge.challenge_id] = challenge
+            elif isinstance(payload, SandpitAchievementsErased):
+                erase_achievements(achievements, changes, payload.uln, payload.ao_id)
         except ProjectionError as error:
             park(item, "error", str(error))
             continue

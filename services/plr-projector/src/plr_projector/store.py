@@ -292,6 +292,8 @@ class ReadModel:
         *,
         publish_dead_letters: bool,
     ) -> None:
+        if changes.erased:
+            await self._erase(connection, changes.erased)
         if changes.achievements:
             await connection.execute(self._sql_temp_achievements)
             await connection.execute(
@@ -345,6 +347,21 @@ class ReadModel:
                 [topic for topic, _ in next_offsets],
                 [partition for _, partition in next_offsets],
                 list(next_offsets.values()),
+            )
+
+    async def _erase(self, connection: asyncpg.Connection, keys: Iterable[AchievementKeyTuple]) -> None:
+        """Deletes achievements and their history (a Sandpit reset, decision 0060)."""
+        columns: list[list[Any]] = [[], [], [], []]
+        for key in keys:
+            for column, value in zip(columns, key, strict=True):
+                column.append(value)
+        for table in ("achievement_history", "achievements"):
+            await connection.execute(
+                f"DELETE FROM {self._q}.{table} t USING unnest($1::text[], $2::text[], $3::text[], $4::date[])"
+                " AS erased(uln, ao_id, qualification_number, award_date) WHERE (t.uln, t.ao_id,"
+                " t.qualification_number, t.award_date) = (erased.uln, erased.ao_id, erased.qualification_number,"
+                " erased.award_date)",
+                *columns,
             )
 
     # --- dead letters ---------------------------------------------------------------------------
