@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from lrs_platform.logging import get_logger
@@ -20,8 +20,8 @@ from portal.accounts import (
     new_account,
 )
 from portal.csrf import new_csrf_token
-from portal.sessions import SessionPolicy, new_token, seal, token_hash, unseal
-from portal.store import AccountNotFound, AccountStore, ServiceKeys, SessionStore
+from portal.sessions import SANDPIT_SEAL_CONTEXT, SessionPolicy, new_token, seal, token_hash, unseal
+from portal.store import AccountNotFound, AccountStore, EndedKeys, ServiceKeys, SessionStore
 
 _log = get_logger("portal.auth")
 
@@ -39,6 +39,11 @@ class SignedIn:
     csrf_token: str
     service_key: str
     expires_at: datetime
+    sandpit_key: str | None = None  # issued the first time the person opens the Sandpit
+
+
+class SessionEnded(Exception):
+    """The session ended while a request of it was under way."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,12 @@ class Authentication:
         keys: ServiceKeys,
         lockout: LockoutPolicy,
         session_policy: SessionPolicy,
+        sandpit_keys: ServiceKeys | None = None,
     ) -> None:
         self._accounts = accounts
         self._sessions = sessions
         self._keys = keys
+        self._sandpit_keys = sandpit_keys
         self._lockout = lockout
         self._session_policy = session_policy
 
@@ -117,20 +124,45 @@ class Authentication:
             return None
         expires_at = self._session_policy.expiry(stored.created_at, now)
         await self._sessions.extend(stored.token_hash, expires_at)
-        return SignedIn(token, stored.account, stored.csrf_token, unseal(token, stored.sealed_service_key), expires_at)
+        sealed_sandpit = stored.sealed_sandpit_key
+        return SignedIn(
+            token,
+            stored.account,
+            stored.csrf_token,
+            unseal(token, stored.sealed_service_key),
+            expires_at,
+            unseal(token, sealed_sandpit, SANDPIT_SEAL_CONTEXT) if sealed_sandpit else None,
+        )
+
+    async def with_sandpit_key(self, session: SignedIn) -> SignedIn:
+        """The session with its Sandpit key, issued now in the Sandpit's identity store if it has none yet."""
+        if session.sandpit_key or self._sandpit_keys is None:
+            return session
+        issued = await self._sandpit_keys.issue_for_session(session.account.principal, session.account.username)
+        sealed = seal(session.token, issued.token, SANDPIT_SEAL_CONTEXT)
+        if await self._sessions.keep_sandpit_key(token_hash(session.token), issued.key_id, sealed):
+            return replace(session, sandpit_key=issued.token)
+        await self._sandpit_keys.revoke([issued.key_id])  # another request of the session was first
+        found = await self.session_for(session.token)
+        if found is None or found.sandpit_key is None:
+            raise SessionEnded
+        return found
 
     async def sign_out(self, token: str) -> None:
         await self._end(token_hash(token))
 
     async def _end(self, hashed: str) -> None:
-        key_id = await self._sessions.end(hashed)
-        if key_id:
-            await self._keys.revoke([key_id])
+        await self._revoke(await self._sessions.end(hashed))
+
+    async def _revoke(self, ended: EndedKeys) -> None:
+        await self._keys.revoke(ended.live)
+        if self._sandpit_keys is not None and ended.sandpit:
+            await self._sandpit_keys.revoke(ended.sandpit)
 
     async def end_expired_sessions(self) -> int:
-        key_ids = await self._sessions.end_expired(utc_now())
-        await self._keys.revoke(key_ids)
-        return len(key_ids)
+        ended = await self._sessions.end_expired(utc_now())
+        await self._revoke(ended)
+        return len(ended.live)
 
     # --- accounts ------------------------------------------------------------------------------
 
@@ -149,12 +181,12 @@ class Authentication:
         new_password = password or passwords.generate_password()
         check_new_password(new_password)
         await self._accounts.set_password(username, passwords.hash_password(new_password))
-        await self._keys.revoke(await self._sessions.end_all_of(username))
+        await self._revoke(await self._sessions.end_all_of(username))
         return new_password
 
     async def disable(self, username: str) -> None:
         await self._accounts.disable(username)
-        await self._keys.revoke(await self._sessions.end_all_of(username))
+        await self._revoke(await self._sessions.end_all_of(username))
 
     async def account(self, username: str) -> Account:
         found = await self._accounts.get(username)

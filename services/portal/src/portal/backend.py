@@ -79,18 +79,31 @@ def _raise_for(response: httpx.Response) -> None:
 
 
 class Services:
-    """One pooled HTTP client for all services; `as_principal` binds it to one person's key."""
+    """One pooled HTTP client for the services of one environment; `as_principal` binds it to one person's key."""
 
-    def __init__(self, settings: PortalSettings, client: httpx.AsyncClient) -> None:
+    def __init__(self, urls: Mapping[str, str], client: httpx.AsyncClient) -> None:
         self._client = client
-        self._urls = {
-            "ingest": settings.ingest_url.rstrip("/"),
-            "plr-projector": settings.plr_projector_url.rstrip("/"),
-            "challenges": settings.challenges_url.rstrip("/"),
-            "notifier": settings.notifier_url.rstrip("/"),
-            "reporting": settings.reporting_url.rstrip("/"),
-            "validation": settings.validation_url.rstrip("/"),
+        self._urls = {name: url.rstrip("/") for name, url in urls.items()}
+
+    @staticmethod
+    def live(settings: PortalSettings, client: httpx.AsyncClient) -> Services:
+        urls = {
+            "ingest": settings.ingest_url,
+            "plr-projector": settings.plr_projector_url,
+            "challenges": settings.challenges_url,
+            "notifier": settings.notifier_url,
+            "reporting": settings.reporting_url,
+            "validation": settings.validation_url,
         }
+        return Services(urls, client)
+
+    @staticmethod
+    def sandpit(settings: PortalSettings, client: httpx.AsyncClient) -> Services:
+        """The Sandpit's batches and PLR views (decision 0060); it has no challenges and no MI."""
+        assert settings.sandpit_ingest_url and settings.sandpit_plr_projector_url
+        return Services(
+            {"ingest": settings.sandpit_ingest_url, "plr-projector": settings.sandpit_plr_projector_url}, client
+        )
 
     def as_principal(self, service_key: str) -> ServiceCalls:
         return ServiceCalls(self._client, self._urls, service_key)
@@ -123,6 +136,8 @@ class ServiceCalls:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         clean_params = {key: value for key, value in (params or {}).items() if value is not None}
+        if service not in self._urls:
+            raise Unavailable(f"The {service} service is not part of this environment.")
         try:
             response = await self._client.request(
                 method,
@@ -185,6 +200,17 @@ class ServiceCalls:
 
     async def batch_records_csv(self, batch_id: uuid.UUID) -> Download:
         return await self._download("ingest", f"/v1/batches/{batch_id}/records.csv")
+
+    # --- the Sandpit (its ingest) ----------------------------------------------------------------
+
+    async def reset_sandpit(self) -> dict[str, Any]:
+        """Empties the person's AO's Sandpit: answered at once, `completed` once every service applied it."""
+        result: dict[str, Any] = await self._json("POST", "ingest", "/v1/sandpit/reset")
+        return result
+
+    async def sandpit_reset(self, reset_id: uuid.UUID) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", "ingest", f"/v1/sandpit/resets/{reset_id}")
+        return result
 
     # --- the PLR (plr-projector) -----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
+from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_catalogue
 from lrs_platform.database import apply_migrations, create_pool, database_reachable
 from lrs_platform.http import build_app, readiness
@@ -27,7 +28,7 @@ from portal.backend import Services
 from portal.config import PortalSettings
 from portal.sessions import CookiePolicy, SessionPolicy
 from portal.store import MIGRATIONS, SCHEMA, AccountStore, ServiceKeys, SessionStore, UploadStore
-from portal.web import admin_api, ao_pages, auth_pages, batch_pages, dashboard, errors, operator_pages
+from portal.web import admin_api, ao_pages, auth_pages, batch_pages, dashboard, errors, operator_pages, sandpit_pages
 from portal.web.common import Portal, with_security_headers
 
 SERVICE = "portal"
@@ -60,6 +61,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url, max_size=5)
+        # The Sandpit's identity store, where each person's sandpit key is issued (decision 0060).
+        sandpit_url = settings.sandpit_database_url if settings.has_sandpit else None
+        sandpit_pool = await create_pool(sandpit_url, max_size=2) if sandpit_url else None
         client = httpx.AsyncClient(timeout=settings.service_timeout_seconds)
         tasks = BackgroundTasks()
         try:
@@ -69,6 +73,11 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             await credentials.migrate()
             app.state.credentials = credentials  # the admin API's operators authenticate like everywhere else
             keys = ServiceKeys(credentials)
+            sandpit_keys = None
+            if sandpit_pool is not None:
+                sandpit_credentials = CredentialStore(sandpit_pool, environment=Environment.SANDPIT)
+                await sandpit_credentials.migrate()
+                sandpit_keys = ServiceKeys(sandpit_credentials)
             uploads = UploadStore(pool)
             auth = Authentication(
                 AccountStore(pool),
@@ -78,15 +87,17 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
                 SessionPolicy(
                     timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_absolute_hours)
                 ),
+                sandpit_keys,
             )
             app.state.portal = Portal(
                 settings=settings,
                 auth=auth,
-                services=Services(settings, client),
+                services=Services.live(settings, client),
                 uploads=uploads,
                 keys=keys,
                 catalogue=catalogue,
                 cookies=CookiePolicy(secure=settings.cookie_secure),
+                sandpit=Services.sandpit(settings, client) if settings.has_sandpit else None,
             )
             readiness(app, postgres=lambda: database_reachable(pool))
             tasks.start(_sweep(auth, uploads), "portal-session-sweep")
@@ -96,6 +107,8 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             with contextlib.suppress(Exception):
                 await client.aclose()
             await pool.close()
+            if sandpit_pool is not None:
+                await sandpit_pool.close()
 
     app = build_app(
         SERVICE,
@@ -110,7 +123,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.middleware("http")(_security_headers)
     static = resources.files("portal").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth_pages, dashboard, batch_pages, ao_pages, operator_pages):
+    for module in (auth_pages, dashboard, batch_pages, ao_pages, operator_pages, sandpit_pages):
         app.include_router(module.router)
     app.include_router(admin_api.router)
     return app

@@ -13,6 +13,10 @@ def _service_url(name: str, port: int) -> str:
     )
 
 
+def _sandpit_url(name: str) -> str | None:
+    return Field(default=None, validation_alias=AliasChoices(f"PORTAL_SANDPIT_{name}_URL", f"LRS_SANDPIT_{name}_URL"))
+
+
 class PortalSettings(ServiceSettings):
     """The portal talks to the services over HTTP only: their URLs are `LRS_<SERVICE>_URL`, as for the CLI."""
 
@@ -27,6 +31,12 @@ class PortalSettings(ServiceSettings):
     validation_url: str = _service_url("VALIDATION", 8002)
     service_timeout_seconds: float = Field(default=30.0, gt=0)
 
+    # The Sandpit (decision 0060): its services, and its database, where the portal issues each person's
+    # sandpit key as it issues their live one in DATABASE_URL. Without all three, the portal has no Sandpit.
+    sandpit_database_url: str | None = None
+    sandpit_ingest_url: str | None = _sandpit_url("INGEST")
+    sandpit_plr_projector_url: str | None = _sandpit_url("PLR_PROJECTOR")
+
     cookie_secure: bool = Field(default=True, description="false only for local http; https sets Secure cookies")
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
@@ -36,3 +46,7 @@ class PortalSettings(ServiceSettings):
         default=None, description="catalogue for the offline checks; default: the one shipped in lrs_domain"
     )
     records_page_size: int = Field(default=50, ge=10, le=500)
+
+    @property
+    def has_sandpit(self) -> bool:
+        return bool(self.sandpit_database_url and self.sandpit_ingest_url and self.sandpit_plr_projector_url)

@@ -2,8 +2,9 @@
 
 Each session holds an API key issued for the account's principal, so the services themselves decide
 what the person may see. The key is stored sealed: XORed with a SHAKE-256 stream derived from the
-cookie's token, which is 256 random bits, used for this one key and never stored. Reading the
-sessions table alone therefore opens no service; the cookie alone holds no key.
+cookie's token, which is 256 random bits and never stored. Reading the sessions table alone
+therefore opens no service; the cookie alone holds no key. A session's Sandpit key (decision 0060) is
+sealed the same way with a stream of its own, so the two sealed keys never share a pad.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 _SEAL_CONTEXT = b"lrs-portal/service-key/v1\x00"
+SANDPIT_SEAL_CONTEXT = b"lrs-portal/sandpit-key/v1\x00"
 
 
 def new_token() -> str:
@@ -24,17 +26,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _pad(token: str, length: int) -> bytes:
-    return hashlib.shake_256(_SEAL_CONTEXT + token.encode()).digest(length)
+def _pad(token: str, length: int, context: bytes) -> bytes:
+    return hashlib.shake_256(context + token.encode()).digest(length)
 
 
-def seal(token: str, secret: str) -> bytes:
+def seal(token: str, secret: str, context: bytes = _SEAL_CONTEXT) -> bytes:
     data = secret.encode()
-    return bytes(a ^ b for a, b in zip(data, _pad(token, len(data)), strict=True))
+    return bytes(a ^ b for a, b in zip(data, _pad(token, len(data), context), strict=True))
 
 
-def unseal(token: str, sealed: bytes) -> str:
-    return bytes(a ^ b for a, b in zip(sealed, _pad(token, len(sealed)), strict=True)).decode()
+def unseal(token: str, sealed: bytes, context: bytes = _SEAL_CONTEXT) -> str:
+    return bytes(a ^ b for a, b in zip(sealed, _pad(token, len(sealed), context), strict=True)).decode()
 
 
 @dataclass(frozen=True)

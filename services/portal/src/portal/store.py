@@ -103,6 +103,24 @@ class StoredSession:
     sealed_service_key: bytes
     created_at: datetime
     expires_at: datetime
+    sealed_sandpit_key: bytes | None = None
+
+
+@dataclass(frozen=True)
+class EndedKeys:
+    """The keys of ended sessions, to revoke: live ones, and Sandpit ones in the Sandpit's store."""
+
+    live: list[str]
+    sandpit: list[str]
+
+    @staticmethod
+    def of(rows: list[Mapping[str, Any]]) -> EndedKeys:
+        return EndedKeys(
+            [row["service_key_id"] for row in rows], [row["sandpit_key_id"] for row in rows if row["sandpit_key_id"]]
+        )
+
+
+_ENDED = "RETURNING service_key_id, sandpit_key_id"
 
 
 class SessionStore:
@@ -131,8 +149,9 @@ class SessionStore:
 
     async def get(self, token_hash: str) -> StoredSession | None:
         row = await self._pool.fetchrow(
-            "SELECT s.token_hash, s.csrf_token, s.service_key_id, s.sealed_service_key, s.created_at AS session_created,"
-            " s.expires_at, a.* FROM portal.sessions s JOIN portal.accounts a USING (username)"
+            "SELECT s.token_hash, s.csrf_token, s.service_key_id, s.sealed_service_key, s.sealed_sandpit_key,"
+            " s.created_at AS session_created, s.expires_at, a.* FROM portal.sessions s"
+            " JOIN portal.accounts a USING (username)"
             " WHERE s.token_hash = $1",
             token_hash,
         )
@@ -146,7 +165,19 @@ class SessionStore:
             sealed_service_key=bytes(row["sealed_service_key"]),
             created_at=row["session_created"],
             expires_at=row["expires_at"],
+            sealed_sandpit_key=bytes(row["sealed_sandpit_key"]) if row["sealed_sandpit_key"] else None,
         )
+
+    async def keep_sandpit_key(self, token_hash: str, key_id: str, sealed: bytes) -> bool:
+        """Stores the session's Sandpit key unless it has one already (two first pages at once): False then."""
+        stored = await self._pool.fetchval(
+            "UPDATE portal.sessions SET sandpit_key_id = $2, sealed_sandpit_key = $3"
+            " WHERE token_hash = $1 AND sandpit_key_id IS NULL RETURNING token_hash",
+            token_hash,
+            key_id,
+            sealed,
+        )
+        return stored is not None
 
     async def extend(self, token_hash: str, expires_at: datetime) -> None:
         await self._pool.execute(
@@ -155,24 +186,18 @@ class SessionStore:
             expires_at,
         )
 
-    async def end(self, token_hash: str) -> str | None:
-        """Deletes the session; returns its service key id, to revoke."""
-        key_id: str | None = await self._pool.fetchval(
-            "DELETE FROM portal.sessions WHERE token_hash = $1 RETURNING service_key_id", token_hash
-        )
-        return key_id
+    async def end(self, token_hash: str) -> EndedKeys:
+        """Deletes the session; returns its service keys, to revoke."""
+        rows = await self._pool.fetch(f"DELETE FROM portal.sessions WHERE token_hash = $1 {_ENDED}", token_hash)
+        return EndedKeys.of(rows)
 
-    async def end_all_of(self, username: str) -> list[str]:
-        rows = await self._pool.fetch(
-            "DELETE FROM portal.sessions WHERE username = $1 RETURNING service_key_id", username
-        )
-        return [row["service_key_id"] for row in rows]
+    async def end_all_of(self, username: str) -> EndedKeys:
+        rows = await self._pool.fetch(f"DELETE FROM portal.sessions WHERE username = $1 {_ENDED}", username)
+        return EndedKeys.of(rows)
 
-    async def end_expired(self, now: datetime) -> list[str]:
-        rows = await self._pool.fetch(
-            "DELETE FROM portal.sessions WHERE expires_at <= $1 RETURNING service_key_id", now
-        )
-        return [row["service_key_id"] for row in rows]
+    async def end_expired(self, now: datetime) -> EndedKeys:
+        rows = await self._pool.fetch(f"DELETE FROM portal.sessions WHERE expires_at <= $1 {_ENDED}", now)
+        return EndedKeys.of(rows)
 
 
 SESSION_KEY_LABEL = "portal session:"

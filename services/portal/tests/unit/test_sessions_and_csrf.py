@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from portal.csrf import new_csrf_token, tokens_match
 from portal.passwords import generate_password, hash_password, verify_password
-from portal.sessions import CookiePolicy, SessionPolicy, new_token, seal, token_hash, unseal
+from portal.sessions import SANDPIT_SEAL_CONTEXT, CookiePolicy, SessionPolicy, new_token, seal, token_hash, unseal
 
 KEY = "lrs_0123456789abcdef_" + "s" * 43
 
@@ -21,6 +21,22 @@ def test_a_sealed_key_opens_only_with_its_own_token() -> None:
     except UnicodeDecodeError:
         opened_with_another = None
     assert opened_with_another != KEY
+
+
+def test_the_sandpit_key_is_sealed_with_a_pad_of_its_own() -> None:
+    """Two keys XORed with one pad would give away their XOR: the session's two keys never share one."""
+    token = new_token()
+    live, sandpit = "lrs_k1_" + "a" * 43, "lrs_sbx_k2_" + "b" * 39
+
+    sealed_live, sealed_sandpit = seal(token, live), seal(token, sandpit, SANDPIT_SEAL_CONTEXT)
+
+    assert unseal(token, sealed_sandpit, SANDPIT_SEAL_CONTEXT) == sandpit
+    assert unseal(token, sealed_live) == live
+    pads = [
+        bytes(a ^ b for a, b in zip(sealed, key.encode(), strict=True))
+        for sealed, key in ((sealed_live, live), (sealed_sandpit, sandpit))
+    ]
+    assert pads[0] != pads[1]
 
 
 def test_the_store_keeps_a_hash_that_does_not_reveal_the_token() -> None:

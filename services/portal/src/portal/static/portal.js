@@ -7,10 +7,9 @@ initAll();
 // Batch page: follow the status until the batch is decided, then reload to show the results.
 const batchStatus = document.getElementById("batch-status");
 if (batchStatus && batchStatus.dataset.decided === "false") {
-  const id = batchStatus.dataset.batchId;
   const follow = async () => {
     try {
-      const response = await fetch(`/batches/${id}/status.json`, { headers: { Accept: "application/json" } });
+      const response = await fetch(batchStatus.dataset.statusUrl, { headers: { Accept: "application/json" } });
       if (response.ok) {
         const answer = await response.json();
         const tag = batchStatus.querySelector("[data-status]");

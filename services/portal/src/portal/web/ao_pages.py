@@ -15,7 +15,19 @@ from portal.backend import Refused, Unavailable
 from portal.checking import batch_file, check_record
 from portal.direct_entry import ACTIONS, FORM_ORDER, JOB_TYPES, entry_batch, field_errors, read_entry, warnings_of
 from portal.mi import CHARTS, MiData, chart_csv, months_ending
-from portal.web.common import UK, AoUser, PageError, calls, checked_form, field, portal_of, render, see_other
+from portal.web.common import (
+    UK,
+    AoUser,
+    PageError,
+    base,
+    calls,
+    checked_form,
+    field,
+    in_sandpit,
+    portal_of,
+    render,
+    see_other,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -109,7 +121,7 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
         )
     except Refused as refused:
         return _entry_page(request, user, values, {"action": refused.detail}, [], 400)
-    return see_other(f"/batches/{accepted['batch_id']}?wait=10")
+    return see_other(f"{base(request)}/batches/{accepted['batch_id']}?wait=10")
 
 
 # --- learners ----------------------------------------------------------------------------------
@@ -143,7 +155,7 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
         plr = await service.ao_achievements(uln)
     open_challenges = {
         challenge["achievement_id"]: challenge
-        for challenge in await service.challenges()
+        for challenge in ([] if in_sandpit(request) else await service.challenges())
         if challenge["state"] in OPEN_STATES and challenge["uln"] in plr.get("ulns", [uln])
     }
     return render(request, "learner.html", {"uln": uln, "errors": {}, "plr": plr, "open": open_challenges}, user=user)

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD
 from portal.backend import Refused
 from portal.checking import check_upload
-from portal.web.common import UK, AoUser, PageError, calls, checked_form, field, portal_of, render, see_other
+from portal.web.common import UK, AoUser, PageError, base, calls, checked_form, field, portal_of, render, see_other
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,10 +88,10 @@ async def submit(request: Request, user: AoUser) -> Response:
         batch_url = str(refused.problem.get("instance") or "")
         if batch_url.startswith("/v1/batches/"):
             await portal.uploads.forget(upload_id)
-            return see_other(f"/batches/{batch_url.rsplit('/', 1)[1]}")
+            return see_other(f"{base(request)}/batches/{batch_url.rsplit('/', 1)[1]}")
         raise PageError("refused", refused.detail) from refused
     await portal.uploads.forget(upload_id)
-    return see_other(f"/batches/{accepted['batch_id']}?wait=10")
+    return see_other(f"{base(request)}/batches/{accepted['batch_id']}?wait=10")
 
 
 def _record_filter(status: str | None) -> str | None:

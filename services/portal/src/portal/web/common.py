@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from lrs_domain.reference import Catalogue
 from portal.accounts import Role
-from portal.auth import Authentication, SignedIn
+from portal.auth import Authentication, SessionEnded, SignedIn
 from portal.backend import ServiceCalls, Services
 from portal.charts import svg, table_rows
 from portal.config import PortalSettings
@@ -39,11 +39,26 @@ class Portal:
     keys: ServiceKeys
     catalogue: Catalogue
     cookies: CookiePolicy
+    sandpit: Services | None = None  # the Sandpit's services, when the portal is given them (decision 0060)
 
 
 def portal_of(request: Request) -> Portal:
     portal: Portal = request.app.state.portal
     return portal
+
+
+SANDPIT = "/sandpit"
+
+
+def in_sandpit(request: Request) -> bool:
+    """Sandpit pages live under /sandpit: the address says which environment a page shows and acts on."""
+    path = request.url.path
+    return path == SANDPIT or path.startswith(f"{SANDPIT}/")
+
+
+def base(request: Request) -> str:
+    """What this environment's links start with."""
+    return SANDPIT if in_sandpit(request) else ""
 
 
 class SignInRequired(Exception):
@@ -118,9 +133,18 @@ TEMPLATES.globals["svg"] = svg
 TEMPLATES.globals["table_rows"] = table_rows
 
 
-def navigation(user: SignedIn | None) -> list[tuple[str, str]]:
+def navigation(user: SignedIn | None, sandpit: bool = False) -> list[tuple[str, str]]:
     if user is None:
         return []
+    if sandpit:
+        return [
+            (SANDPIT, "Sandpit home"),
+            (f"{SANDPIT}/batches", "Batches"),
+            (f"{SANDPIT}/batches/new", "Upload"),
+            (f"{SANDPIT}/direct-entry", "Direct entry"),
+            (f"{SANDPIT}/learners", "Learners"),
+            (f"{SANDPIT}/reset", "Reset my Sandpit"),
+        ]
     if user.account.role is Role.OPERATOR:
         return [
             ("/ops", "Projector"),
@@ -147,10 +171,14 @@ def render(
     user: SignedIn | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    sandpit = in_sandpit(request)
     page = {
         "request": request,
         "user": user,
-        "navigation": navigation(user),
+        "navigation": navigation(user, sandpit),
+        "sandpit": sandpit,
+        "has_sandpit": portal_of(request).sandpit is not None,
+        "base": base(request),
         "current_path": request.url.path,
         "csrf_field": FIELD,
         "csrf_token": user.csrf_token if user else "",
@@ -165,6 +193,13 @@ async def signed_in(request: Request) -> SignedIn:
     if user is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(path if request.method == "GET" else "/")
+    if in_sandpit(request):
+        if portal.sandpit is None or user.account.role is not Role.AO:
+            raise PageError("not_found", "This portal has no Sandpit." if portal.sandpit is None else None)
+        try:
+            user = await portal.auth.with_sandpit_key(user)
+        except SessionEnded:
+            raise SignInRequired(SANDPIT) from None
     return user
 
 
@@ -195,7 +230,13 @@ async def checked_form(request: Request, user: SignedIn) -> FormData:
 
 
 def calls(request: Request, user: SignedIn) -> ServiceCalls:
-    return portal_of(request).services.as_principal(user.service_key)
+    """The services of the page's environment, as the signed-in person (in the Sandpit, with their sandpit key)."""
+    portal = portal_of(request)
+    if not in_sandpit(request):
+        return portal.services.as_principal(user.service_key)
+    if portal.sandpit is None or not user.sandpit_key:
+        raise PageError("not_found")  # never the live services for a Sandpit page
+    return portal.sandpit.as_principal(user.sandpit_key)
 
 
 def field(form: FormData, name: str) -> str:
