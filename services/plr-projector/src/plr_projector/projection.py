@@ -12,13 +12,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from lrs_contracts import topics
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeResolved
 from lrs_contracts.envelope import Contract, Envelope
+from lrs_contracts.fast_decode import NotFast, decode_plain, plain_fields
 from lrs_contracts.learner import LearnerRegistered, LearnerSharingChanged, LearnersMerged
 from lrs_contracts.plr import (
     AchievementData,
@@ -29,6 +30,7 @@ from lrs_contracts.plr import (
     AchievementUpdated,
     AchievementWithdrawn,
     CentreAchievementReported,
+    Provenance,
     QualificationSummary,
     ResultStatus,
 )
@@ -39,6 +41,7 @@ from lrs_domain.achievements import (
     AchievementEvent,
     AchievementEventMismatch,
     AchievementState,
+    step,
     transition,
 )
 from lrs_domain.identifiers import normalise_qan
@@ -97,8 +100,9 @@ Position = tuple[str, int, int]  # (topic, partition, offset)
 Stream = tuple[str, str]  # (topic, key)
 
 
-@dataclass(frozen=True)
-class AchievementRow:
+class AchievementRow(NamedTuple):
+    """An achievement's row: its values in the order of the table's columns (binary COPY takes it as is)."""
+
     uln: str
     ao_id: str
     qualification_number: str
@@ -126,8 +130,9 @@ class AchievementRow:
         return (self.uln, self.ao_id, self.qualification_number, self.award_date)
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(NamedTuple):
+    """A history row, in the order of the table's columns."""
+
     uln: str
     ao_id: str
     qualification_number: str
@@ -239,8 +244,7 @@ def evolve_achievement(
         assert isinstance(event, AchievementRecorded)  # only a recording starts or re-creates an achievement
         changed = _new_row(state, event.qualification, 1 if row is None else row.version + 1, meta)
     else:
-        changed = replace(
-            row,
+        changed = row._replace(
             status=state.status.value,
             withdrawn=state.withdrawn,
             pathway=state.data.pathway,
@@ -368,8 +372,7 @@ def erase_achievements(
 # --- messages and batches -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     """A record as read from the log, with the logical (unprefixed) topic name."""
 
     topic: str
@@ -472,6 +475,20 @@ class BatchChanges:
     newest_timestamp_ms: dict[str, int] = field(default_factory=dict)
     erased: set[AchievementKeyTuple] = field(default_factory=set)  # deleted before the rows above are written
 
+    def add(self, other: BatchChanges) -> None:
+        """Adds the changes of another part of the batch, on other streams."""
+        self.achievements.update(other.achievements)
+        self.history += other.history
+        self.centre.update(other.centre)
+        self.learners.update(other.learners)
+        self.challenges.update(other.challenges)
+        self.erased |= other.erased
+        self.applied_event_ids += other.applied_event_ids
+        self.parked += other.parked
+        self.outcomes.update(other.outcomes)
+        for topic, timestamp in other.newest_timestamp_ms.items():
+            self.newest_timestamp_ms[topic] = max(self.newest_timestamp_ms.get(topic, 0), timestamp)
+
 
 @dataclass(frozen=True)
 class Needs:
@@ -573,3 +590,235 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
         changes.applied_event_ids.append(envelope.event_id)
         changes.outcomes[(topic, "applied")] += 1
     return changes
+
+
+# --- the plain path -----------------------------------------------------------------------------
+#
+# Nearly every record is an achievement event as validation wrote it. Such a batch is decoded into
+# plain values (`fast_decode.decode_plain`: the contracts' checks, no models) and folded by the
+# domain's one fold on plain values (`lrs_domain.achievements.step`) straight into rows: the same
+# rows `project_batch` gives (`tests/unit/test_projection_plain.py`). Anything else in the batch
+# (another event type, a record the fast decoder does not take, an operator's action, a parked
+# stream, an event the fold refuses) sends the whole batch through `decode_message` and
+# `project_batch`, which decide what is parked and why.
+
+
+def _require_layout(model: type[Any], names: tuple[str, ...]) -> None:
+    if plain_fields(model) != names:
+        raise RuntimeError(f"the plain path reads {model.__name__} as {names}, not {plain_fields(model)}")
+
+
+_require_layout(AchievementKey, ("ao_id", "uln", "qualification_number", "award_date"))
+_require_layout(AchievementData, ("pathway", "grade", "ukprn", "language_for_assessment", "credits"))
+_require_layout(
+    QualificationSummary,
+    ("title", "qualification_type", "level", "framework", "kind", "awarding_organisation_name"),
+)
+_require_layout(Provenance, ("batch_id", "line", "mis_identifier"))
+_EVENT_ID = plain_fields(Envelope).index("event_id")
+_EVENT_TYPE = plain_fields(Envelope).index("event_type")
+_OCCURRED_AT = plain_fields(Envelope).index("occurred_at")
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where an achievement event's values are in its plain tuple (None: the event has none)."""
+
+    kind: AchievementChange
+    achievement_id: int
+    key: int
+    provenance: int
+    data: int | None = None
+    status: int | None = None
+    qualification: int | None = None
+
+
+def _layout(model: type[Contract], kind: AchievementChange) -> _Layout:
+    names = plain_fields(model)
+    return _Layout(
+        kind=kind,
+        achievement_id=names.index("achievement_id"),
+        key=names.index("key"),
+        provenance=names.index("provenance"),
+        data=names.index("data") if "data" in names else None,
+        status=names.index("status") if "status" in names else None,
+        qualification=names.index("qualification") if "qualification" in names else None,
+    )
+
+
+_LAYOUTS: dict[str, _Layout] = {
+    event_type_of(model): _layout(model, kind)
+    for model, kind in (
+        (AchievementRecorded, AchievementChange.RECORDED),
+        (AchievementUpdated, AchievementChange.UPDATED),
+        (AchievementSuperseded, AchievementChange.SUPERSEDED),
+        (AchievementWithdrawn, AchievementChange.WITHDRAWN),
+        (AchievementReinstated, AchievementChange.REINSTATED),
+    )
+}
+
+
+class PlainEvent(NamedTuple):
+    """An achievement event in plain values: the envelope's and the payload's fields in order."""
+
+    message: Message
+    event_id: uuid.UUID
+    envelope: tuple[Any, ...]
+    payload: tuple[Any, ...]
+    layout: _Layout
+
+    @property
+    def uln(self) -> str:
+        uln: str = self.payload[self.layout.key][1]
+        return uln
+
+
+def decode_plain_achievements(
+    messages: Sequence[Message], actions: Mapping[Position, OperatorAction], parked_streams: set[Stream]
+) -> list[PlainEvent] | None:
+    """The messages as plain achievement events, or None when any of them needs `decode_message`."""
+    events: list[PlainEvent] = []
+    for message in messages:
+        if message.value is None or (actions and message.position in actions):
+            return None
+        if parked_streams and message.stream in parked_streams:
+            return None
+        try:
+            envelope, payload = decode_plain(message.value)
+        except NotFast:
+            return None
+        layout = _LAYOUTS.get(envelope[_EVENT_TYPE])
+        if layout is None:
+            return None
+        events.append(PlainEvent(message, uuid.UUID(envelope[_EVENT_ID]), envelope, payload, layout))
+    return events
+
+
+def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChanges | None:
+    """`project_batch` of plain achievement events (None: an event the fold refuses, which only
+    `project_batch` parks with its reason). `events` keep each partition's log order."""
+    changes = BatchChanges()
+    achievements = dict(snapshot.achievements)
+    seen = set(snapshot.seen_event_ids)
+    batch_ids: dict[str, uuid.UUID] = {}
+    duplicates = 0
+    newest = 0
+    for message, event_id, envelope, payload, layout in events:
+        newest = max(newest, message.timestamp_ms)
+        if event_id in seen:
+            duplicates += 1
+            continue
+        ao_id, uln, qualification_number, award_date = payload[layout.key]
+        key = (uln, ao_id, qualification_number, award_date)
+        kind = layout.kind
+        data = payload[layout.data] if layout.data is not None else None
+        if layout.status is not None:
+            event_status = payload[layout.status]
+        else:
+            event_status = ResultStatus.FINAL if kind is AchievementChange.SUPERSEDED else None
+        event_achievement = uuid.UUID(payload[layout.achievement_id])
+        row = achievements.get(key)
+        try:
+            if row is None:
+                moved = step(None, False, kind, event_status, True, event_achievement, None)
+            else:
+                moved = step(
+                    ResultStatus(row.status),
+                    row.withdrawn,
+                    kind,
+                    event_status,
+                    data is not None
+                    and data != (row.pathway, row.grade, row.ukprn, row.language_for_assessment, row.credits),
+                    event_achievement,
+                    row.achievement_id,
+                )
+        except AchievementEventMismatch:
+            return None
+        if moved is not None:
+            change, status, withdrawn = moved
+            occurred_at = envelope[_OCCURRED_AT].astimezone(UTC)
+            if row is None or change is AchievementChange.RECREATED:
+                assert data is not None and layout.qualification is not None  # only a recording starts one
+                pathway, grade, ukprn, language_for_assessment, credits = data
+                title, qualification_type, level, framework, qualification_kind, ao_name = payload[layout.qualification]
+                row = AchievementRow(
+                    uln,
+                    ao_id,
+                    qualification_number,
+                    award_date,
+                    event_achievement,
+                    status.value,
+                    False,
+                    1 if row is None else row.version + 1,
+                    pathway,
+                    grade,
+                    ukprn,
+                    language_for_assessment,
+                    credits,
+                    title,
+                    qualification_type,
+                    level,
+                    framework,
+                    qualification_kind,
+                    ao_name,
+                    occurred_at,
+                    occurred_at,
+                )
+            elif data is None:
+                row = row._replace(
+                    status=status.value, withdrawn=withdrawn, version=row.version + 1, last_changed_at=occurred_at
+                )
+            else:
+                pathway, grade, ukprn, language_for_assessment, credits = data
+                row = row._replace(
+                    status=status.value,
+                    withdrawn=withdrawn,
+                    version=row.version + 1,
+                    pathway=pathway,
+                    grade=grade,
+                    ukprn=ukprn,
+                    language_for_assessment=language_for_assessment,
+                    credits=credits,
+                    last_changed_at=occurred_at,
+                )
+            achievements[key] = row
+            changes.achievements[key] = row
+            batch_text, line = payload[layout.provenance][:2]
+            batch_id = batch_ids.get(batch_text)
+            if batch_id is None:
+                batch_id = batch_ids[batch_text] = uuid.UUID(batch_text)
+            changes.history.append(
+                HistoryEntry(
+                    uln,
+                    ao_id,
+                    qualification_number,
+                    award_date,
+                    row.version,
+                    change.value,
+                    event_id,
+                    occurred_at,
+                    batch_id,
+                    line,
+                    row.achievement_id,
+                    row.status,
+                    row.withdrawn,
+                    row.grade,
+                    row.ukprn,
+                    row.language_for_assessment,
+                    row.credits,
+                    row.pathway,
+                )
+            )
+        seen.add(event_id)
+        changes.applied_event_ids.append(event_id)
+    if events:
+        changes.newest_timestamp_ms[PLR_TOPIC] = newest
+    if changes.applied_event_ids:
+        changes.outcomes[(PLR_TOPIC, "applied")] = len(changes.applied_event_ids)
+    if duplicates:
+        changes.outcomes[(PLR_TOPIC, "duplicate")] = duplicates
+    return changes
+
+
+def plain_needs(events: Sequence[PlainEvent]) -> Needs:
+    return Needs(frozenset(event.uln for event in events), frozenset(), frozenset(event.event_id for event in events))

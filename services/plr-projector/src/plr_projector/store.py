@@ -9,7 +9,6 @@ small ones with one statement per table (`unnest` of arrays).
 from __future__ import annotations
 
 import dataclasses
-import operator
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -136,8 +135,6 @@ BULK_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 _ACHIEVEMENT_KEY = ("uln", "ao_id", "qualification_number", "award_date")
-_ACHIEVEMENT_VALUES = operator.attrgetter(*BULK_COLUMNS["achievements"])
-_HISTORY_VALUES = operator.attrgetter(*BULK_COLUMNS["achievement_history"])
 # Per connection, emptied at each commit; the same columns whatever the read model's schema.
 _INCOMING_ACHIEVEMENTS = "plr_incoming_achievements"
 
@@ -301,7 +298,7 @@ class ReadModel:
             )  # a replay writes many batches per transaction
             await connection.copy_records_to_table(
                 _INCOMING_ACHIEVEMENTS,
-                records=map(_ACHIEVEMENT_VALUES, changes.achievements.values()),
+                records=changes.achievements.values(),
                 columns=BULK_COLUMNS["achievements"],
             )
             await connection.execute(self._sql_merge_achievements)
@@ -309,7 +306,7 @@ class ReadModel:
             await connection.copy_records_to_table(
                 "achievement_history",
                 schema_name=self.schema,
-                records=map(_HISTORY_VALUES, changes.history),
+                records=changes.history,
                 columns=BULK_COLUMNS["achievement_history"],
             )
         if changes.centre:
