@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lrs_cli.batch_commands import summary
 from lrs_cli.client import ExitCode, UsageError
 from lrs_cli.main import main
 from lrs_cli.maintenance_commands import history_text, parse_moment, schedule_text
@@ -93,3 +94,22 @@ def test_the_history_says_who_scheduled_cancelled_paused_and_resumed() -> None:
     )
     assert "(scheduled by operator:ann at 2026-05-30T09:00:00Z; cancelled by operator:bob at" in text
     assert text.endswith("2026-05-29T08:00:00Z  broker incident  (paused by operator:ann; ON)")
+
+
+def test_a_queued_batch_says_what_holds_it_and_when_it_will_be_processed() -> None:
+    batch = {
+        "batch_id": "b1",
+        "status": "queued",
+        "counts": {},
+        "maintenance": {
+            "reason": "database upgrade",
+            "until": WINDOW["ends_at"],
+            "paused": False,
+            "message": "will be processed after 2026-06-02T02:00:00Z",
+        },
+    }
+    assert summary(batch).plain.splitlines() == [
+        "batch b1: queued",
+        "  held by maintenance (database upgrade): it will be processed after 2026-06-02T02:00:00Z",
+        "  not decided yet: ask again with --wait SECONDS",
+    ]

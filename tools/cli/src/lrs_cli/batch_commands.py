@@ -109,6 +109,8 @@ def summary(batch: dict[str, Any]) -> Text:
     if refusal := batch.get("refusal"):
         where = f" (line {refusal['line']})" if refusal.get("line") else ""
         text.append(f"\n  {refusal['code']}: {refusal.get('detail') or refusal['title']}{where}", style="red")
+    if notice := batch.get("maintenance"):
+        text.append(f"\n  held by maintenance ({notice['reason']}): it {notice['message']}", style="yellow")
     if batch["status"] not in FINAL_STATES:
         text.append("\n  not decided yet: ask again with --wait SECONDS")
     return text
