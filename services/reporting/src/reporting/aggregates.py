@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from statistics import median_low
 from zoneinfo import ZoneInfo
 
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, RecordStatus
+from lrs_contracts.outcomes import BatchCompleted, BatchFailed
 from lrs_contracts.reporting import (
     AoMonthlyChallenges,
     AoMonthlyPlrTimeliness,
@@ -78,15 +78,6 @@ def fact_of(outcome: BatchCompleted | BatchFailed) -> BatchFact:
         working_days=working_days,
         results_issued=_issued_date(outcome.results_issued_date) if isinstance(outcome, BatchCompleted) else None,
     )
-
-
-def rejection_codes_of(chunk: BatchRecordsDecided) -> dict[str, int]:
-    """Rejected records per error code; a record with two codes counts under both, once each."""
-    counts: Counter[str] = Counter()
-    for outcome in chunk.outcomes:
-        if outcome.status is RecordStatus.REJECTED:
-            counts.update({finding.code for finding in outcome.errors})
-    return dict(counts)
 
 
 def fold_submissions(

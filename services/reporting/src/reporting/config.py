@@ -20,8 +20,13 @@ class ReportingSettings(ServiceSettings):
     projection_lag_bound_seconds: int = 300
     """How long after its last event is on the PLR log a batch counts as on the PLR: the projector lag
     past which operators are alerted (`lrs_projector_lag_seconds > 300`, docs/operations.md)."""
-    plr_log_buffer: int = 1000
-    plr_log_buffer_seconds: float = 0.5
-    """The PLR log is applied in buffers of up to this many events, or what came within this time."""
+    plr_log_max_records: int = 5000
+    """The PLR log is applied in polls of up to this many events (one upsert per batch and
+    qualification, and one recomputation per month, each)."""
     data_dir: Path = Path(tempfile.gettempdir()) / "lrs-reporting"
     """Faust's data directory (nothing durable lives there: the store is memory://)."""
+
+    @property
+    def plr_log_group(self) -> str:
+        """The consumer group that reads the PLR log beside the faust app (decision 0037)."""
+        return self.topics.group(f"{self.app_id}.plr-log")

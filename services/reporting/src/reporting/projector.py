@@ -1,22 +1,16 @@
-"""Turns decoded events into durable facts, and answers with the recomputed aggregates to publish."""
+"""Turns what events say into durable facts, and answers with the recomputed aggregates to publish."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeResolved
 from lrs_contracts.envelope import Contract, Envelope, deterministic_id
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
-from lrs_contracts.plr import (
-    AchievementRecorded,
-    AchievementReinstated,
-    AchievementSuperseded,
-    AchievementUpdated,
-    AchievementWithdrawn,
-)
+from lrs_contracts.outcomes import BatchCompleted, BatchFailed
 from lrs_contracts.registry import encode, event_type_of, wrap
 from lrs_contracts.topics import (
     REPORTING_CHALLENGES,
@@ -32,24 +26,12 @@ from reporting.store import ChallengeChange, PlrLogWrite, ReportingStore
 SOURCE = "reporting"
 _log = get_logger("reporting.projector")
 
-AchievementEvent = (
-    AchievementRecorded | AchievementUpdated | AchievementSuperseded | AchievementWithdrawn | AchievementReinstated
-)
-
 
 @dataclass(frozen=True)
 class Publication:
     topic: str
     key: bytes
     value: bytes
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    """An event read from `lrs.plr.events.v1` and when the broker says it was written."""
-
-    payload: Contract
-    written_at: datetime
 
 
 def publication_of(topic: str, aggregate: Contract, key: str) -> Publication:
@@ -66,35 +48,24 @@ class ReportingProjector:
         self._lag_bound = projection_lag_bound
 
     async def apply(self, envelope: Envelope, payload: Contract) -> list[Publication]:
-        """An event of `lrs.batch.outcomes.v1` or `lrs.challenge.events.v1`."""
-        if isinstance(payload, BatchRecordsDecided):
-            # Its codes count once the batch's fact is in; the fact's outcome republishes.
-            await self._store.record_chunk(payload)
-            return []
+        """An outcome of a batch (`lrs.batch.outcomes.v1`) or an event of `lrs.challenge.events.v1`."""
         if isinstance(payload, BatchCompleted | BatchFailed):
             return await self._apply_outcome(payload)
         if isinstance(payload, ChallengeRaised | ChallengeAcknowledged | ChallengeResolved):
             return await self._apply_challenge(payload, envelope.occurred_at)
         return []
 
-    async def apply_plr_log(self, entries: Sequence[LogEntry]) -> list[Publication]:
-        """Events of `lrs.plr.events.v1`: only when each batch's results were written, and their types."""
-        latest: dict[tuple[str, str], PlrLogWrite] = {}
-        types: dict[str, str] = {}
-        for entry in entries:
-            event = entry.payload
-            if not isinstance(event, AchievementEvent):
-                continue
-            if isinstance(event, AchievementRecorded):
-                types[event.key.qualification_number] = event.qualification.qualification_type
-            slot = (str(event.provenance.batch_id), event.key.qualification_number)
-            if slot not in latest or latest[slot].written_at < entry.written_at:
-                latest[slot] = PlrLogWrite(
-                    event.provenance.batch_id, event.key.qualification_number, event.key.ao_id, entry.written_at
-                )
-        if not latest:
+    async def apply_chunk(self, batch_id: uuid.UUID, chunk_index: int, codes: dict[str, int]) -> list[Publication]:
+        """A decided chunk's rejected records per code: they count once the batch's fact is in, and the
+        fact's outcome republishes."""
+        await self._store.record_chunk(batch_id, chunk_index, codes)
+        return []
+
+    async def apply_plr_log(self, writes: Sequence[PlrLogWrite], types: dict[str, str]) -> list[Publication]:
+        """Of `lrs.plr.events.v1`: the latest write per batch and qualification, and the types recorded."""
+        if not writes:
             return []
-        months = await self._store.record_plr_writes(list(latest.values()), types)
+        months = await self._store.record_plr_writes(writes, types)
         return [
             publication for ao_id, period in sorted(months) for publication in await self._plr_timeliness(ao_id, period)
         ]

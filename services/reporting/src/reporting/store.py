@@ -14,7 +14,6 @@ from typing import TypeVar
 
 import asyncpg
 
-from lrs_contracts.outcomes import BatchRecordsDecided
 from lrs_contracts.reporting import (
     AoMonthlyChallenges,
     AoMonthlyPlrTimeliness,
@@ -32,7 +31,6 @@ from reporting.aggregates import (
     fold_rejections,
     fold_submissions,
     fold_timeliness,
-    rejection_codes_of,
 )
 
 _CHALLENGE_PERIOD = "to_char(raised_at AT TIME ZONE 'Europe/London', 'YYYY-MM')"
@@ -110,14 +108,18 @@ class ReportingStore:
         )
         return bool(result == "INSERT 0 1")
 
-    async def record_chunk(self, chunk: BatchRecordsDecided) -> None:
-        codes = rejection_codes_of(chunk)
+    async def record_chunk(self, batch_id: uuid.UUID, chunk_index: int, codes: dict[str, int]) -> None:
+        """A chunk's rejected records per code; a redelivered chunk adds nothing."""
         if not codes:
             return
-        await self._pool.executemany(
-            "INSERT INTO reporting.rejection_codes (batch_id, chunk_index, code, records) VALUES ($1, $2, $3, $4)"
+        await self._pool.execute(
+            "INSERT INTO reporting.rejection_codes (batch_id, chunk_index, code, records)"
+            " SELECT $1, $2, code, records FROM unnest($3::text[], $4::int[]) AS c (code, records)"
             " ON CONFLICT DO NOTHING",
-            [(chunk.batch_id, chunk.chunk_index, code, records) for code, records in codes.items()],
+            batch_id,
+            chunk_index,
+            list(codes),
+            list(codes.values()),
         )
 
     async def aggregates(
@@ -151,25 +153,24 @@ class ReportingStore:
         ]
 
     async def record_plr_writes(self, writes: Sequence[PlrLogWrite], types: dict[str, str]) -> set[tuple[str, str]]:
-        """Keeps the latest write per batch and qualification; answers the (AO, period) pairs to republish,
-        those of the batches already decided (a batch decided later is republished by its outcome)."""
-        async with self._pool.acquire() as connection, connection.transaction():
-            if types:
-                await connection.executemany(
-                    "INSERT INTO reporting.qualification_types (qualification_number, qualification_type)"
-                    " VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    sorted(types.items()),
-                )
-            await connection.executemany(
-                "INSERT INTO reporting.plr_writes (batch_id, qualification_number, ao_id, last_written_at)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id, qualification_number) DO UPDATE"
-                " SET last_written_at = greatest(plr_writes.last_written_at, excluded.last_written_at)",
-                [(w.batch_id, w.qualification_number, w.ao_id, w.written_at) for w in writes],
-            )
-            rows = await connection.fetch(
-                "SELECT DISTINCT ao_id, period FROM reporting.batch_facts WHERE batch_id = ANY($1::uuid[])",
-                list({write.batch_id for write in writes}),
-            )
+        """Keeps the latest write per batch and qualification (one of `writes` each); answers the (AO,
+        period) pairs to republish, those of the batches already decided (a batch decided later is
+        republished by its outcome). One statement, so one transaction and one round trip."""
+        rows = await self._pool.fetch(
+            "WITH types AS (INSERT INTO reporting.qualification_types (qualification_number, qualification_type)"
+            " SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING),"
+            " writes AS (INSERT INTO reporting.plr_writes (batch_id, qualification_number, ao_id, last_written_at)"
+            " SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::timestamptz[])"
+            " ON CONFLICT (batch_id, qualification_number) DO UPDATE"
+            " SET last_written_at = greatest(plr_writes.last_written_at, excluded.last_written_at))"
+            " SELECT DISTINCT ao_id, period FROM reporting.batch_facts WHERE batch_id = ANY($3::uuid[])",
+            sorted(types),
+            [types[qan] for qan in sorted(types)],
+            [write.batch_id for write in writes],
+            [write.qualification_number for write in writes],
+            [write.ao_id for write in writes],
+            [write.written_at for write in writes],
+        )
         return {(row["ao_id"], row["period"]) for row in rows}
 
     async def plr_timeliness(

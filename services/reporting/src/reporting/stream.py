@@ -1,22 +1,25 @@
-"""The faust-streaming app: outcomes, the PLR log and challenges in, `lrs.reporting.*.v1` out.
+"""The faust-streaming app (outcomes and challenges in, `lrs.reporting.*.v1` out) and the PLR log's reader.
 
 Faust holds no state here (no Tables): facts live in PostgreSQL and are idempotent by key, so the
 at-least-once guarantee with one instance of each agent (`concurrency=1`, faust issue #606) is enough.
-Every event goes through the one `PoisonGuard` before faust acknowledges it: an outage is waited
-out with bounded backoff, an event that keeps failing is parked on `<topic>.dlq` (later events of its
-key held behind it) and the agent goes on. The PLR log is read in buffers (`take_events`): it carries
-one event per result, and reporting keeps only when each batch's results were written.
+Every event goes through the one `PoisonGuard` before it is acknowledged: an outage is waited out
+with bounded backoff, an event that keeps failing is parked on `<topic>.dlq` (later events of its key
+held behind it) and consumption goes on.
+
+The PLR log carries one event per result, of which reporting keeps only when each batch's results
+were written. Faust's path costs ~100 µs of CPU per message, whatever the agent does; so the log is
+read beside the faust app by the platform's `ConsumerLoop` (its own consumer group, read_committed,
+polls of up to `plr_log_max_records`, offsets committed after the effect), through the same guard,
+and its aggregates go out through the faust app's producer (decision 0037).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import faust
-from faust.streams import Stream
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import StreamT
 
@@ -32,11 +35,12 @@ from lrs_contracts.topics import (
     REPORTING_SUBMISSIONS,
     REPORTING_TIMELINESS,
 )
-from lrs_platform.consumer import Message, PoisonGuard, RetryPolicy
-from lrs_platform.kafka import tls_context
+from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy
+from lrs_platform.kafka import make_consumer, tls_context
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages
 from reporting.config import ReportingSettings
-from reporting.projector import LogEntry, Publication, ReportingProjector
+from reporting.projector import Publication, ReportingProjector
+from reporting.wire import DECIDED_CHUNK, PlrLogWrites, event_type_in, parse, rejection_codes_of
 
 CONSUMER = "reporting"
 
@@ -67,6 +71,8 @@ class ReportingApp(faust.App):
 @dataclass(frozen=True)
 class StreamApp:
     faust: faust.App
+    plr_log: ConsumerLoop
+    """Runs while the faust app does (it publishes through the app's producer)."""
     dead_letters: DeadLetterOffice
     guard: PoisonGuard
 
@@ -99,7 +105,6 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
         return app.topic(name, key_serializer="raw", value_serializer="raw", partitions=partitions)
 
     outcomes = source(BATCH_OUTCOMES.name, BATCH_OUTCOMES.partitions)
-    plr_log = source(PLR_EVENTS.name, PLR_EVENTS.partitions)
     challenges = source(CHALLENGE_EVENTS.name, CHALLENGE_EVENTS.partitions)
     outputs = {
         topic.name: source(topic.name, topic.partitions)
@@ -119,24 +124,24 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
 
     async def apply(messages: Sequence[Message]) -> None:
         publications: list[Publication] = []
-        log_entries: list[LogEntry] = []
+        log_writes = PlrLogWrites()
         for message in messages:
-            if message.value is None:
+            value = message.value
+            if value is None:
                 raise ValueError("empty message")
+            if message.topic == PLR_EVENTS.name:
+                log_writes.add(value, message.timestamp_ms)
+                continue
+            document = parse(value)
+            if event_type_in(document) == DECIDED_CHUNK:
+                publications += await projector.apply_chunk(*rejection_codes_of(value, document))
+                continue
             try:
-                envelope, payload = decode(message.value)
+                envelope, payload = decode(value)
             except UnknownEventType:
                 continue
-            if message.topic == PLR_EVENTS.name:
-                written_at = (
-                    datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
-                    if message.timestamp_ms
-                    else envelope.occurred_at
-                )
-                log_entries.append(LogEntry(payload, written_at))
-            else:
-                publications += await projector.apply(envelope, payload)
-        publications += await projector.apply_plr_log(log_entries)
+            publications += await projector.apply(envelope, payload)
+        publications += await projector.apply_plr_log(log_writes.writes(), log_writes.types)
         # The last computed aggregate of each key is the current one; earlier ones need not go out.
         latest = {(publication.topic, publication.key): publication for publication in publications}
         for publication in latest.values():
@@ -156,12 +161,10 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
         async for event in stream.events():
             await guard.apply([_message(event)])
 
-    @app.agent(plr_log, concurrency=1, name="reporting.project_plr_log")
-    async def project_plr_log(stream: StreamT[bytes]) -> None:
-        # StreamT does not declare take_events; the stream faust passes is a Stream, which has it.
-        async for events in cast(Stream[bytes], stream).take_events(
-            settings.plr_log_buffer, within=settings.plr_log_buffer_seconds
-        ):
-            await guard.apply([_message(event) for event in events])
-
-    return StreamApp(app, office, guard)
+    plr_log = ConsumerLoop(
+        guard,
+        [PLR_EVENTS.name],
+        lambda: make_consumer(settings.kafka_bootstrap_servers, group_id=settings.plr_log_group),
+        max_records=settings.plr_log_max_records,
+    )
+    return StreamApp(app, plr_log, office, guard)

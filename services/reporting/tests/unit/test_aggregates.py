@@ -8,12 +8,8 @@ from lrs_contracts.outcomes import (
     BatchCompleted,
     BatchCounts,
     BatchFailed,
-    BatchRecordsDecided,
-    Finding,
-    RecordOutcome,
-    RecordStatus,
 )
-from reporting.aggregates import fact_of, fold_submissions, fold_timeliness, period_of, rejection_codes_of
+from reporting.aggregates import fact_of, fold_submissions, fold_timeliness, period_of
 
 
 def completed(decided: datetime, issued: str | None, accepted: int = 9, rejected: int = 1) -> BatchCompleted:
@@ -87,21 +83,3 @@ def test_fold_timeliness_counts_within_target_and_the_worst() -> None:
     aggregate = fold_timeliness("RN5133", "2023-05", facts)
     assert (aggregate.batches_measured, aggregate.batches_within_10_working_days) == (2, 1)
     assert aggregate.worst_working_days == 11
-
-
-def test_rejection_codes_count_each_code_once_per_rejected_record() -> None:
-    def record(line: int, status: RecordStatus, *codes: str) -> RecordOutcome:
-        errors = tuple(Finding(code=code, message="x") for code in codes)
-        return RecordOutcome(line=line, status=status, errors=errors)
-
-    chunk = BatchRecordsDecided(
-        batch_id=uuid.uuid4(),
-        ao_id="RN5133",
-        chunk_index=0,
-        outcomes=(
-            record(1, RecordStatus.REJECTED, "RV001", "RV002", "RV001"),
-            record(2, RecordStatus.REJECTED, "RV001"),
-            record(3, RecordStatus.ACCEPTED),
-        ),
-    )
-    assert rejection_codes_of(chunk) == {"RV001": 2, "RV002": 1}

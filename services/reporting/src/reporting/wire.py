@@ -1,0 +1,155 @@
+"""What reporting needs from its busiest events, read from their JSON without building models (decision 0037).
+
+Nearly all of what reporting reads is the PLR log (one event per accepted record) and decided chunks
+(1,000 per-record outcomes each), and of an event it needs a few fields: of a PLR event its batch,
+AO and qualification (and the qualification's type when recorded); of a chunk its rejected records'
+codes. Validation validated these events when it wrote them, so they are read as plain JSON. One not
+shaped as validation writes it goes to the validating decoder (`lrs_contracts.registry.decode`),
+which has the last word: it either gives the models, or raises and the message is poison as before.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from lrs_contracts.outcomes import BatchRecordsDecided, RecordStatus
+from lrs_contracts.plr import (
+    AchievementRecorded,
+    AchievementReinstated,
+    AchievementSuperseded,
+    AchievementUpdated,
+    AchievementWithdrawn,
+)
+from lrs_contracts.registry import UnknownEventType, decode, event_type_of
+from reporting.store import PlrLogWrite
+
+ACHIEVEMENT_EVENTS = (
+    AchievementRecorded,
+    AchievementUpdated,
+    AchievementSuperseded,
+    AchievementWithdrawn,
+    AchievementReinstated,
+)
+_ACHIEVEMENT_TYPES = frozenset(event_type_of(model) for model in ACHIEVEMENT_EVENTS)
+_RECORDED = event_type_of(AchievementRecorded)
+DECIDED_CHUNK = event_type_of(BatchRecordsDecided)
+_REJECTED = RecordStatus.REJECTED.value
+
+
+def parse(value: bytes) -> Any:
+    """The event's JSON; a message that is not JSON is poison (orjson's error is a ValueError)."""
+    return orjson.loads(value)
+
+
+def event_type_in(document: Any) -> str | None:
+    return document.get("event_type") if isinstance(document, dict) else None
+
+
+class PlrLogWrites:
+    """Of a run of PLR log events: the latest broker time per batch and qualification, and each
+    recorded qualification's type. Events other than achievements' (centre reports) add nothing."""
+
+    def __init__(self) -> None:
+        self._latest: dict[tuple[str, str], tuple[str, int]] = {}
+        """(batch id as written, QAN) -> (AO, latest time in microseconds since the epoch)"""
+        self.types: dict[str, str] = {}
+
+    def add(self, value: bytes, timestamp_ms: int) -> None:
+        """`timestamp_ms` is the broker's time of the message; 0 (none) takes the event's `occurred_at`."""
+        document = parse(value)
+        event_type = event_type_in(document)
+        try:
+            if event_type in _ACHIEVEMENT_TYPES:
+                data = document["data"]
+                key = data["key"]
+                batch_id, qan, ao_id = data["provenance"]["batch_id"], key["qualification_number"], key["ao_id"]
+                qualification_type = data["qualification"]["qualification_type"] if event_type == _RECORDED else None
+                moment = timestamp_ms * 1000 or _microseconds(datetime.fromisoformat(document["occurred_at"]))
+                if _all_text(batch_id, qan, ao_id) and (qualification_type is None or type(qualification_type) is str):
+                    self._add(batch_id, qan, ao_id, moment, qualification_type)
+                    return
+        except (KeyError, TypeError, ValueError):
+            pass
+        self._add_validated(value, timestamp_ms)
+
+    def writes(self) -> list[PlrLogWrite]:
+        """One per batch and qualification; a batch id spelled two ways is one batch."""
+        by_slot: dict[tuple[uuid.UUID, str], PlrLogWrite] = {}
+        for (batch_text, qan), (ao_id, moment) in self._latest.items():
+            slot = (uuid.UUID(batch_text), qan)
+            written_at = _datetime(moment)
+            known = by_slot.get(slot)
+            if known is None or known.written_at < written_at:
+                by_slot[slot] = PlrLogWrite(slot[0], qan, ao_id, written_at)
+        return list(by_slot.values())
+
+    def _add(self, batch_id: str, qan: str, ao_id: str, moment: int, qualification_type: str | None) -> None:
+        if qualification_type is not None:
+            self.types[qan] = qualification_type
+        slot = (batch_id, qan)
+        known = self._latest.get(slot)
+        if known is None or known[1] < moment:
+            self._latest[slot] = (ao_id, moment)
+
+    def _add_validated(self, value: bytes, timestamp_ms: int) -> None:
+        try:
+            envelope, event = decode(value)
+        except UnknownEventType:
+            return
+        if not isinstance(event, ACHIEVEMENT_EVENTS):
+            return
+        qualification_type = event.qualification.qualification_type if isinstance(event, AchievementRecorded) else None
+        moment = timestamp_ms * 1000 or _microseconds(envelope.occurred_at)
+        qan = event.key.qualification_number
+        self._add(str(event.provenance.batch_id), qan, event.key.ao_id, moment, qualification_type)
+
+
+def rejection_codes_in(data: Any) -> tuple[uuid.UUID, int, dict[str, int]] | None:
+    """A decided chunk's batch id, chunk index and rejected records per code (a record with two codes
+    counts under both, once each), from the chunk's JSON `data`; None when not shaped as validation
+    writes it."""
+    if not isinstance(data, dict):
+        return None
+    batch_id, chunk_index, outcomes = data.get("batch_id"), data.get("chunk_index"), data.get("outcomes")
+    if not (isinstance(batch_id, str) and type(chunk_index) is int and chunk_index >= 0 and type(outcomes) is list):
+        return None
+    counts: Counter[str] = Counter()
+    try:
+        for outcome in outcomes:
+            if outcome["status"] == _REJECTED and (errors := outcome["errors"]):
+                counts.update({finding["code"] for finding in errors})
+        return uuid.UUID(batch_id), chunk_index, dict(counts)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def rejection_codes_of(value: bytes, document: Any) -> tuple[uuid.UUID, int, dict[str, int]]:
+    """Of a decided chunk's message; one not shaped as validation writes it is validated first."""
+    found = rejection_codes_in(document.get("data"))
+    if found is not None:
+        return found
+    _, chunk = decode(value)
+    assert isinstance(chunk, BatchRecordsDecided)
+    validated = rejection_codes_in(chunk.model_dump(mode="json"))
+    assert validated is not None
+    return validated
+
+
+def _all_text(*values: Any) -> bool:
+    return all(type(value) is str for value in values)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _microseconds(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _datetime(microseconds: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=microseconds)

@@ -1,0 +1,175 @@
+"""Reading the PLR log and decided chunks as JSON gives what the validated models give (decision 0037)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from lrs_contracts.envelope import Contract
+from lrs_contracts.outcomes import BatchRecordsDecided, Finding, RecordOutcome, RecordStatus
+from lrs_contracts.plr import (
+    AchievementData,
+    AchievementKey,
+    AchievementRecorded,
+    AchievementReinstated,
+    AchievementSuperseded,
+    AchievementUpdated,
+    AchievementWithdrawn,
+    CentreAchievementReported,
+    Provenance,
+    QualificationSummary,
+    ResultStatus,
+)
+from lrs_contracts.registry import decode, encode, wrap
+from reporting.store import PlrLogWrite
+from reporting.wire import DECIDED_CHUNK, PlrLogWrites, event_type_in, parse, rejection_codes_of
+
+BATCHES = [uuid.UUID(int=n) for n in (1, 2)]
+QANS = ["60000001", "60000002", "Y5001234"]
+TYPES = ["GCSE", "A level"]
+DECIDED = datetime(2023, 5, 22, 10, tzinfo=UTC)
+
+
+def message(payload: Contract, occurred_at: datetime = DECIDED) -> bytes:
+    return encode(wrap(payload, source="validation", correlation_id="it", occurred_at=occurred_at))
+
+
+def achievement(kind: str, batch_id: uuid.UUID, qan: str, qualification_type: str) -> Contract:
+    key = AchievementKey(ao_id="RN5133", uln="1000000043", qualification_number=qan, award_date=date(2023, 5, 1))
+    common = {"achievement_id": uuid.uuid4(), "key": key, "provenance": Provenance(batch_id=batch_id, line=3)}
+    data = AchievementData(grade="A", ukprn="10000001")
+    if kind == "recorded":
+        summary = QualificationSummary(
+            title="A qualification",
+            qualification_type=qualification_type,
+            framework="RQF",
+            kind="qualification",
+            awarding_organisation_name="An AO",
+        )
+        return AchievementRecorded(**common, data=data, status=ResultStatus.FINAL, qualification=summary)
+    if kind == "updated":
+        return AchievementUpdated(**common, data=data, status=ResultStatus.FINAL)
+    if kind == "superseded":
+        return AchievementSuperseded(**common, data=data)
+    if kind == "withdrawn":
+        return AchievementWithdrawn(**common)
+    if kind == "reinstated":
+        return AchievementReinstated(**common)
+    return CentreAchievementReported(
+        report_id=uuid.uuid4(), uln="1000000043", provider_ukprn="10000001", qualification_number=qan
+    )
+
+
+def by_the_models(events: list[tuple[bytes, int]]) -> tuple[set[PlrLogWrite], dict[str, str]]:
+    """What reporting kept of the log when it validated every event (the fold before decision 0037)."""
+    latest: dict[tuple[uuid.UUID, str], PlrLogWrite] = {}
+    types: dict[str, str] = {}
+    for value, timestamp_ms in events:
+        envelope, event = decode(value)
+        if isinstance(event, CentreAchievementReported):
+            continue
+        assert isinstance(
+            event,
+            AchievementRecorded
+            | AchievementUpdated
+            | AchievementSuperseded
+            | AchievementWithdrawn
+            | AchievementReinstated,
+        )
+        if isinstance(event, AchievementRecorded):
+            types[event.key.qualification_number] = event.qualification.qualification_type
+        written_at = datetime.fromtimestamp(timestamp_ms / 1000, UTC) if timestamp_ms else envelope.occurred_at
+        slot = (event.provenance.batch_id, event.key.qualification_number)
+        if slot not in latest or latest[slot].written_at < written_at:
+            latest[slot] = PlrLogWrite(slot[0], slot[1], event.key.ao_id, written_at)
+    return set(latest.values()), types
+
+
+log_events = st.lists(
+    st.tuples(
+        st.sampled_from(["recorded", "updated", "superseded", "withdrawn", "reinstated", "centre"]),
+        st.sampled_from(BATCHES),
+        st.sampled_from(QANS),
+        st.sampled_from(TYPES),
+        st.integers(min_value=0, max_value=10**6),
+        st.booleans(),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(log_events)
+def test_the_log_read_as_json_keeps_what_the_validated_models_keep(
+    drawn: list[tuple[str, uuid.UUID, str, str, int, bool]],
+) -> None:
+    base_ms = int(DECIDED.timestamp() * 1000)
+    events = [
+        (
+            message(achievement(kind, batch_id, qan, qualification_type), DECIDED + timedelta(microseconds=offset)),
+            0 if without_broker_time else base_ms + offset,
+        )
+        for kind, batch_id, qan, qualification_type, offset, without_broker_time in drawn
+    ]
+    log = PlrLogWrites()
+    for value, timestamp_ms in events:
+        log.add(value, timestamp_ms)
+    assert (set(log.writes()), log.types) == by_the_models(events)
+
+
+def test_a_batch_id_spelled_in_capitals_is_the_same_batch_and_the_later_write_is_kept() -> None:
+    first = message(achievement("recorded", BATCHES[0], QANS[0], "GCSE"))
+    again = first.replace(str(BATCHES[0]).encode(), str(BATCHES[0]).upper().encode())
+    log = PlrLogWrites()
+    log.add(again, 2_000)
+    log.add(first, 1_000)
+    [write] = log.writes()
+    assert (write.batch_id, write.written_at) == (BATCHES[0], datetime.fromtimestamp(2, UTC))
+
+
+def test_an_event_the_log_could_not_have_carried_is_poison_and_an_unknown_type_is_passed_over() -> None:
+    valid = orjson.loads(message(achievement("withdrawn", BATCHES[0], QANS[0], "GCSE")))
+    log = PlrLogWrites()
+    with pytest.raises(orjson.JSONDecodeError):
+        log.add(b"not json", 1)
+    with pytest.raises(ValidationError):
+        log.add(orjson.dumps({**valid, "data": {**valid["data"], "key": "not an object"}}), 1)
+    log.add(orjson.dumps({**valid, "event_type": "lrs.achievement.renamed.v9"}), 1)
+    assert log.writes() == []
+
+
+def chunk_message(*outcomes: RecordOutcome) -> bytes:
+    return message(BatchRecordsDecided(batch_id=BATCHES[0], ao_id="RN5133", chunk_index=4, outcomes=outcomes))
+
+
+def test_rejection_codes_count_each_code_once_per_rejected_record() -> None:
+    def record(line: int, status: RecordStatus, *codes: str) -> RecordOutcome:
+        errors = tuple(Finding(code=code, message="x") for code in codes)
+        return RecordOutcome(line=line, status=status, errors=errors)
+
+    value = chunk_message(
+        record(1, RecordStatus.REJECTED, "RV001", "RV002", "RV001"),
+        record(2, RecordStatus.REJECTED, "RV001"),
+        record(3, RecordStatus.ACCEPTED),
+        record(4, RecordStatus.NO_OP, "RV009"),
+    )
+    document = parse(value)
+    assert event_type_in(document) == DECIDED_CHUNK
+    assert rejection_codes_of(value, document) == (BATCHES[0], 4, {"RV001": 2, "RV002": 1})
+
+
+def test_a_chunk_not_written_as_validation_writes_it_is_validated_and_a_broken_one_is_poison() -> None:
+    value = chunk_message(
+        RecordOutcome(line=1, status=RecordStatus.REJECTED, errors=(Finding(code="RV001", message="x"),))
+    )
+    capitals = value.replace(str(BATCHES[0]).encode(), str(BATCHES[0]).upper().encode())
+    assert rejection_codes_of(capitals, parse(capitals)) == (BATCHES[0], 4, {"RV001": 1})
+    broken = value.replace(b'"code":"RV001",', b"")
+    with pytest.raises(ValidationError):
+        rejection_codes_of(broken, parse(broken))
