@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -632,3 +632,56 @@ async def test_direct_entry_checks_each_field_as_it_is_typed(ao_page: Page, port
     await ao_page.get_by_label("Unique Learner Number (ULN)").fill("1000000043")
     await ao_page.get_by_label("Unique Learner Number (ULN)").press("Tab")
     await expect(ao_page.locator("#uln-error")).to_be_hidden()
+
+
+async def test_maintenance_is_announced_on_every_page_and_a_batch_sent_during_a_pause_shows_queued(
+    ao_page: Page, portal_system: PortalSystem
+) -> None:
+    banner = ao_page.locator("#maintenance-banner")
+    lines = (SAMPLES / "sample-100.csv").read_text().splitlines()
+    during_pause = "\r\n".join([*lines[:3], *lines[10:13]]) + "\r\n"  # records no other test sends alone
+    starts = datetime.now(UTC) + timedelta(days=1)
+    async with await portal_system.client("ingest", "operator:tests") as ingest:
+        response = await ingest.post(
+            "/v1/admin/maintenance/windows",
+            json={
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=2)).isoformat(),
+                "reason": "reference data reload",
+            },
+        )
+        assert response.status_code == 201, response.text
+        window_id = response.json()["window"]["window"]["window_id"]
+        try:
+            for path in ("/", "/batches", "/batches/new", "/challenges"):
+                await ao_page.goto(f"{portal_system.url}{path}")
+                await expect(banner.locator("[data-maintenance=windows]")).to_contain_text("reference data reload")
+                await expect(banner.locator("[data-maintenance=active]")).to_have_count(0)
+
+            assert (await ingest.post("/v1/admin/maintenance/pause", json={"reason": "broker incident"})).is_success
+            try:
+                await eventually(lambda: decider_paused(portal_system), what="the decider told of the pause")
+                async with await portal_system.client("ingest", f"ao:{SAMPLE_AO}") as ao:
+                    sent = await ao.post("/v1/batches", content=during_pause, headers={"Content-Type": "text/csv"})
+                assert sent.status_code == 202, sent.text
+                await ao_page.goto(f"{portal_system.url}/batches/{sent.json()['batch_id']}")
+                await expect(banner.locator("[data-maintenance=active]")).to_contain_text(
+                    "Processing is paused: broker incident"
+                )
+                await expect(ao_page.locator("#batch-status [data-status]")).to_have_text("queued")
+                await expect(ao_page.locator("[data-maintenance=batch]")).to_contain_text(
+                    "this batch will be processed when the LRS resumes"
+                )
+            finally:
+                assert (await ingest.post("/v1/admin/maintenance/resume")).is_success
+            await wait_decided(ao_page)
+        finally:
+            assert (await ingest.delete(f"/v1/admin/maintenance/windows/{window_id}")).is_success
+    await ao_page.goto(f"{portal_system.url}/")
+    await expect(banner).to_have_count(0)
+
+
+async def decider_paused(system: PortalSystem) -> bool:
+    async with httpx.AsyncClient(timeout=10) as client:
+        checks = (await client.get(f"{system.service_url('validation')}/readyz")).json()["checks"]
+    return "paused for maintenance" in checks["consumer validation.decider"]

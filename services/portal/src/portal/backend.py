@@ -176,6 +176,11 @@ class ServiceCalls:
         )
         return result
 
+    async def maintenance(self) -> dict[str, Any]:
+        """The maintenance schedule: what holds now and the windows to come (decision 0070)."""
+        result: dict[str, Any] = await self._json("GET", "ingest", "/v1/maintenance")
+        return result
+
     async def batch(self, batch_id: uuid.UUID, wait_until_decided: float | None = None) -> dict[str, Any]:
         params = {"wait_until_decided": wait_until_decided}
         result: dict[str, Any] = await self._json("GET", "ingest", f"/v1/batches/{batch_id}", params=params)

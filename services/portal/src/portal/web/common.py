@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from lrs_domain.reference import Catalogue
 from portal.accounts import Role
 from portal.auth import Authentication, SessionEnded, SignedIn
-from portal.backend import ServiceCalls, Services
+from portal.backend import ServiceCalls, ServiceError, Services
 from portal.charts import svg, table_rows
 from portal.config import PortalSettings
 from portal.csrf import FIELD, tokens_match
@@ -90,6 +90,7 @@ def _number(value: int | float | None) -> str:
 _STATUS_TAGS = {
     "received": "govuk-tag--grey",
     "accepted": "govuk-tag--blue",
+    "queued": "govuk-tag--yellow",
     "validating": "govuk-tag--light-blue",
     "completed": "govuk-tag--green",
     "failed": "govuk-tag--red",
@@ -180,6 +181,7 @@ def render(
         "has_sandpit": portal_of(request).sandpit is not None,
         "base": base(request),
         "current_path": request.url.path,
+        "maintenance": getattr(request.state, "maintenance", None),
         "csrf_field": FIELD,
         "csrf_token": user.csrf_token if user else "",
         **(context or {}),
@@ -200,7 +202,18 @@ async def signed_in(request: Request) -> SignedIn:
             user = await portal.auth.with_sandpit_key(user)
         except SessionEnded:
             raise SignInRequired(SANDPIT) from None
+    request.state.maintenance = await _maintenance_schedule(calls(request, user))
     return user
+
+
+async def _maintenance_schedule(services: ServiceCalls) -> dict[str, Any] | None:
+    """For the banner on every page: the schedule when a window is scheduled or under way, else None.
+    A page never fails for it: without an answer from ingest there is no banner."""
+    try:
+        schedule = await services.maintenance()
+    except ServiceError:
+        return None
+    return schedule if schedule["active"] or schedule["windows"] else None
 
 
 async def ao_user(user: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
