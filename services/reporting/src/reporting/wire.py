@@ -39,6 +39,8 @@ _ACHIEVEMENT_TYPES = frozenset(event_type_of(model) for model in ACHIEVEMENT_EVE
 _RECORDED = event_type_of(AchievementRecorded)
 DECIDED_CHUNK = event_type_of(BatchRecordsDecided)
 _REJECTED = RecordStatus.REJECTED.value
+_TYPE = (str, type(None))
+"""What a qualification type read from an event may be (None: the event names only the QAN)."""
 
 
 def parse(value: bytes) -> Any:
@@ -70,7 +72,12 @@ class PlrLogWrites:
                 batch_id, qan, ao_id = data["provenance"]["batch_id"], key["qualification_number"], key["ao_id"]
                 qualification_type = data["qualification"]["qualification_type"] if event_type == _RECORDED else None
                 moment = timestamp_ms * 1000 or _microseconds(datetime.fromisoformat(document["occurred_at"]))
-                if _all_text(batch_id, qan, ao_id) and (qualification_type is None or type(qualification_type) is str):
+                if (
+                    type(batch_id) is str
+                    and type(qan) is str
+                    and type(ao_id) is str
+                    and type(qualification_type) in _TYPE
+                ):
                     self._add(batch_id, qan, ao_id, moment, qualification_type)
                     return
         except (KeyError, TypeError, ValueError):
@@ -138,10 +145,6 @@ def rejection_codes_of(value: bytes, document: Any) -> tuple[uuid.UUID, int, dic
     validated = rejection_codes_in(chunk.model_dump(mode="json"))
     assert validated is not None
     return validated
-
-
-def _all_text(*values: Any) -> bool:
-    return all(type(value) is str for value in values)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
