@@ -13,6 +13,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -208,3 +209,43 @@ async def test_batches_sent_during_an_unplanned_pause_wait_queued_then_are_decid
     await lrs(held_system, "maintenance", "resume")
     await decided_in_order_once(held_system, chains)
     assert "batches are being decided" in await lrs(held_system, "maintenance", "show")
+
+
+async def test_only_operators_change_the_schedule_anyone_reads_it_and_nonsense_is_refused(
+    held_system: SystemUnderTest,
+) -> None:
+    now = utc_now()
+    later = {
+        "starts_at": (now + timedelta(days=2)).isoformat(),
+        "ends_at": (now + timedelta(days=2, hours=1)).isoformat(),
+    }
+    async with (
+        await held_system.client("ingest", "ao:RN9008") as ao,
+        await held_system.client("ingest", OPERATOR) as operator,
+    ):
+        assert (await ao.post("/v1/admin/maintenance/windows", json={**later, "reason": "x"})).status_code == 403
+        assert (await ao.post("/v1/admin/maintenance/pause", json={"reason": "x"})).status_code == 403
+        assert (await ao.get("/v1/admin/maintenance")).status_code == 403
+
+        backwards = {"starts_at": later["ends_at"], "ends_at": later["starts_at"], "reason": "x"}
+        assert (await operator.post("/v1/admin/maintenance/windows", json=backwards)).status_code == 422
+        over = {"starts_at": (now - timedelta(hours=2)).isoformat(), "ends_at": (now - timedelta(hours=1)).isoformat()}
+        assert (await operator.post("/v1/admin/maintenance/windows", json={**over, "reason": "x"})).status_code == 422
+        no_zone = {"starts_at": "2030-01-01T10:00:00", "ends_at": "2030-01-01T11:00:00", "reason": "x"}
+        assert (await operator.post("/v1/admin/maintenance/windows", json=no_zone)).status_code == 422
+        assert (await operator.post("/v1/admin/maintenance/resume")).status_code == 409
+        unknown = await operator.delete(f"/v1/admin/maintenance/windows/{uuid.uuid4()}")
+        assert unknown.status_code == 404, unknown.text
+
+        scheduled = await operator.post("/v1/admin/maintenance/windows", json={**later, "reason": "reload"})
+        assert scheduled.status_code == 201, scheduled.text
+        assert scheduled.json()["published"] is True
+        window_id = scheduled.json()["window"]["window"]["window_id"]
+        seen = (await ao.get("/v1/maintenance")).json()
+        assert seen["active"] is None
+        assert [window["window_id"] for window in seen["windows"]] == [window_id]
+
+        assert (await operator.delete(f"/v1/admin/maintenance/windows/{window_id}")).status_code == 200
+        again = await operator.delete(f"/v1/admin/maintenance/windows/{window_id}")
+        assert again.status_code == 409, again.text
+        assert (await ao.get("/v1/maintenance")).json()["windows"] == []

@@ -29,6 +29,9 @@ The pieces, and which consumer uses what (each keeps its own offset strategy):
 | offsets in the effect's Kafka transaction | validation's decider | `Attempts` + `DeadLetterOffice.park(publish=False)` |
 | offsets in the effect's PostgreSQL transaction | plr-projector | `Attempts` + its own parked streams |
 
+The consumer that decides batches (validation's decider) also holds at a batch boundary during a
+maintenance window or pause (`lrs_platform.maintenance`, decision 0070); `readiness_report` says so.
+
 A group-commit consumer, wired in `bootstrap.py`::
 
     office = DeadLetterOffice(ParkedMessages(pool, "challenges_parked"), producer_publisher(producer))
