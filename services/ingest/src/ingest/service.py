@@ -99,6 +99,9 @@ class BatchSubmissions:
         self._new_id = new_id
         # Claim, publish and mark one batch at a time per process, so waiting requests hold no connection.
         self._lock = asyncio.Lock()
+        # Parsing is CPU under the GIL: parsing uploads one at a time costs no time and holds the parsed
+        # records of one upload only.
+        self._reading = asyncio.Semaphore(1)
 
     async def refuse_unread(self, principal: Principal, refusal: BatchRefused, idempotency_key: str | None) -> NoReturn:
         """Files the refusal of a body that was never read whole (RS002); raises BatchRefusedError."""
@@ -118,20 +121,20 @@ class BatchSubmissions:
         started = time.perf_counter()
         received_at = self._clock()
         sha256 = content_sha256(content)
+        size = len(content)
         fmt: BatchFormat | None = None
         ao_id = caller_ao(principal)
         try:
             fmt = resolve_format(requested_format, content_type, content_disposition, content)
             metrics.BATCHES_RECEIVED.labels(fmt.value).inc()
-            parsed = await asyncio.to_thread(parse_batch, content, fmt)
-            ao_id = self._authorised_ao(principal, parsed)
-            identity = BatchIdentity(self._new_id(), ao_id, str(principal), received_at)
-            prepared = await asyncio.to_thread(self._prepare, identity, parsed, sha256, len(content))
+            async with self._reading:
+                prepared = await asyncio.to_thread(self._read, content, fmt, principal, received_at, sha256)
         except BatchRefused as refusal:
             if fmt is None:
                 metrics.BATCHES_RECEIVED.labels("unknown").inc()
-            raise await self._refused(principal, ao_id, refusal, fmt, len(content), sha256, idempotency_key) from None
-        result = await self._accept(prepared, parsed, idempotency_key)
+            raise await self._refused(principal, ao_id, refusal, fmt, size, sha256, idempotency_key) from None
+        del content  # the upload is encoded in `prepared`: nothing holds it while the batch waits to go out
+        result = await self._accept(prepared, idempotency_key)
         _log.info(
             "batch_submitted",
             batch_id=str(result.batch_id),
@@ -147,6 +150,24 @@ class BatchSubmissions:
         )
         return result
 
+    def _read(
+        self, content: bytes, fmt: BatchFormat, principal: Principal, received_at: datetime, sha256: str
+    ) -> PreparedBatch:
+        """Parses, authorises and encodes the batch in one go, so its parsed records live no longer than
+        it takes to encode them. Raises BatchRefused or NotAllowedToSubmit."""
+        parsed = parse_batch(content, fmt)
+        identity = BatchIdentity(self._new_id(), self._authorised_ao(principal, parsed), str(principal), received_at)
+        return prepare_batch(
+            identity,
+            parsed.header,
+            parsed.records,
+            parsed.format,
+            sha256=sha256,
+            size_bytes=len(content),
+            max_records=self._chunk_limits.records,
+            max_bytes=self._chunk_limits.bytes,
+        )
+
     def _authorised_ao(self, principal: Principal, parsed: ParsedBatch) -> str:
         try:
             return batch_ao_for(principal, parsed.header.awarding_organisation)
@@ -154,19 +175,7 @@ class BatchSubmissions:
             _log.warning("batch_forbidden", submitted_by=str(principal), header_ao=parsed.header.awarding_organisation)
             raise
 
-    def _prepare(self, identity: BatchIdentity, parsed: ParsedBatch, sha256: str, size: int) -> PreparedBatch:
-        return prepare_batch(
-            identity,
-            parsed.header,
-            parsed.records,
-            parsed.format,
-            sha256=sha256,
-            size_bytes=size,
-            max_records=self._chunk_limits.records,
-            max_bytes=self._chunk_limits.bytes,
-        )
-
-    async def _accept(self, prepared: PreparedBatch, parsed: ParsedBatch, idempotency_key: str | None) -> SubmitResult:
+    async def _accept(self, prepared: PreparedBatch, idempotency_key: str | None) -> SubmitResult:
         ao_id = prepared.identity.ao_id
         dedup = dedup_key(idempotency_key, prepared.sha256)
         stored = await self._repository.find_by_dedup(ao_id, dedup)
@@ -184,8 +193,7 @@ class BatchSubmissions:
         if stored.status is BatchStatus.RECEIVED:
             # An earlier attempt stored the batch but Kafka never took it: publish it now, same id.
             again = BatchIdentity(stored.batch_id, ao_id, stored.submitted_by or "", stored.received_at)
-            republished = await asyncio.to_thread(self._prepare, again, parsed, prepared.sha256, prepared.size_bytes)
-            return await _shielded(self._publish(republished, replay=True))
+            return await _shielded(self._publish(prepared.for_identity(again), replay=True))
         metrics.IDEMPOTENT_REPLAYS.inc()
         return SubmitResult(stored.batch_id, stored.status, replay=True)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
 from enum import StrEnum
+from typing import TypeVar
 
 from lrs_contracts.batch import (
     BatchFormat,
@@ -33,6 +34,8 @@ from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.kafka import MAX_MESSAGE_BYTES
 
 SOURCE = "ingest"
+
+T = TypeVar("T")
 
 # Room for the envelope and the chunk's own fields around the records, under the topic's message limit.
 MAX_EVENT_BYTES = MAX_MESSAGE_BYTES - 64 * 1_024
@@ -151,16 +154,16 @@ def caller_ao(principal: Principal) -> str | None:
 
 
 def chunk_records(
-    records: Sequence[SubmittedRecord],
+    records: Sequence[T],
     *,
     max_records: int,
     max_bytes: int,
-    size_of: Callable[[SubmittedRecord], int],
-) -> list[tuple[SubmittedRecord, ...]]:
+    size_of: Callable[[T], int],
+) -> list[tuple[T, ...]]:
     """Records in file order, in chunks of at most `max_records` and, where one record allows it, at
     most `max_bytes` of encoded records. A record bigger than `max_bytes` travels alone."""
-    chunks: list[tuple[SubmittedRecord, ...]] = []
-    current: list[SubmittedRecord] = []
+    chunks: list[tuple[T, ...]] = []
+    current: list[T] = []
     current_bytes = 0
     for record in records:
         size = size_of(record)
@@ -174,8 +177,13 @@ def chunk_records(
     return chunks
 
 
+def encoded_record(record: SubmittedRecord) -> bytes:
+    """The record's JSON, exactly as it stands inside its chunk's event."""
+    return record.__pydantic_serializer__.to_json(record)
+
+
 def encoded_size(record: SubmittedRecord) -> int:
-    return len(record.model_dump_json())
+    return len(encoded_record(record))
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,15 @@ class PreparedBatch:
     sha256: str
     size_bytes: int
     values: tuple[bytes, ...]
+    # each chunk's records as the JSON inside its event, so the batch can be encoded again under another
+    # identity without its records
+    record_chunks: tuple[bytes, ...]
+
+    def for_identity(self, identity: BatchIdentity) -> PreparedBatch:
+        """The same batch under another id and reception time (an earlier attempt stored it so)."""
+        return _prepared(
+            identity, self.header, self.format, self.record_count, self.record_chunks, self.sha256, self.size_bytes
+        )
 
 
 def submitted_event_id(batch_id: uuid.UUID) -> uuid.UUID:
@@ -229,18 +246,37 @@ def prepare_batch(
     batch again (a retry after a failed commit) produces byte-identical events.
     Raises BatchRefused (RS001) when one record alone is too large to carry.
     """
-    batch_id = identity.batch_id
-    sizes = {record.line: encoded_size(record) for record in records}
-    for record in records:
-        if sizes[record.line] > MAX_EVENT_BYTES:
+    encoded = [encoded_record(record) for record in records]
+    for record, value in zip(records, encoded, strict=True):
+        if len(value) > MAX_EVENT_BYTES:
             raise BatchRefused(BatchCode.MALFORMED, "a value of this record is too long to carry", record.line)
-    chunks = chunk_records(records, max_records=max_records, max_bytes=max_bytes, size_of=lambda r: sizes[r.line])
+    chunks = chunk_records(encoded, max_records=max_records, max_bytes=max_bytes, size_of=len)
+    record_chunks = tuple(b",".join(chunk) for chunk in chunks)
+    return _prepared(identity, header, fmt, len(records), record_chunks, sha256, size_bytes)
+
+
+_EMPTY_CHUNK_END = b"[]}}"  # an empty chunk's envelope ends with its records, then its data
+
+
+def _prepared(
+    identity: BatchIdentity,
+    header: BatchHeader,
+    fmt: BatchFormat,
+    record_count: int,
+    record_chunks: tuple[bytes, ...],
+    sha256: str,
+    size_bytes: int,
+) -> PreparedBatch:
+    """`encode(wrap(...))` of the batch's events. A chunk's records are serialised once, not dumped,
+    validated and dumped again by `wrap`: each chunk is the envelope of the same chunk without records,
+    with the records spliced in, byte for byte what `encode(wrap(chunk))` writes."""
+    batch_id = identity.batch_id
     submitted = BatchSubmitted(
         batch_id=batch_id,
         ao_id=identity.ao_id,
         header=header,
         format=fmt,
-        record_count=len(records),
+        record_count=record_count,
         content_sha256=sha256,
         size_bytes=size_bytes,
         submitted_by=identity.submitted_by,
@@ -248,44 +284,57 @@ def prepare_batch(
     )
     correlation = str(batch_id)
     first_id = submitted_event_id(batch_id)
-    envelopes = [
-        wrap(submitted, source=SOURCE, correlation_id=correlation, event_id=first_id, occurred_at=identity.received_at)
+    values = [
+        encode(
+            wrap(
+                submitted,
+                source=SOURCE,
+                correlation_id=correlation,
+                event_id=first_id,
+                occurred_at=identity.received_at,
+            )
+        )
     ]
-    envelopes.extend(
-        wrap(
-            BatchRecordsSubmitted(batch_id=batch_id, ao_id=identity.ao_id, chunk_index=index, records=chunk),
-            source=SOURCE,
-            correlation_id=correlation,
-            causation_id=str(first_id),
-            event_id=chunk_event_id(batch_id, index),
-            occurred_at=identity.received_at,
+    for index, records_json in enumerate(record_chunks):
+        empty = encode(
+            wrap(
+                BatchRecordsSubmitted(batch_id=batch_id, ao_id=identity.ao_id, chunk_index=index, records=()),
+                source=SOURCE,
+                correlation_id=correlation,
+                causation_id=str(first_id),
+                event_id=chunk_event_id(batch_id, index),
+                occurred_at=identity.received_at,
+            )
         )
-        for index, chunk in enumerate(chunks)
-    )
-    envelopes.append(
-        wrap(
-            BatchSubmissionCompleted(
-                batch_id=batch_id, ao_id=identity.ao_id, record_count=len(records), chunk_count=len(chunks)
-            ),
-            source=SOURCE,
-            correlation_id=correlation,
-            causation_id=str(first_id),
-            event_id=completed_event_id(batch_id),
-            occurred_at=identity.received_at,
+        if not empty.endswith(_EMPTY_CHUNK_END):
+            raise AssertionError(f"a chunk's envelope no longer ends with its records: {empty!r}")
+        values.append(b"".join((empty[: -len(_EMPTY_CHUNK_END)], b"[", records_json, _EMPTY_CHUNK_END[1:])))
+    values.append(
+        encode(
+            wrap(
+                BatchSubmissionCompleted(
+                    batch_id=batch_id, ao_id=identity.ao_id, record_count=record_count, chunk_count=len(record_chunks)
+                ),
+                source=SOURCE,
+                correlation_id=correlation,
+                causation_id=str(first_id),
+                event_id=completed_event_id(batch_id),
+                occurred_at=identity.received_at,
+            )
         )
     )
-    values = tuple(encode(envelope) for envelope in envelopes)
     if any(len(value) > MAX_EVENT_BYTES for value in values):
         raise BatchRefused(BatchCode.MALFORMED, "the batch header is too long to carry")
     return PreparedBatch(
         identity=identity,
         header=header,
         format=fmt,
-        record_count=len(records),
-        chunk_count=len(chunks),
+        record_count=record_count,
+        chunk_count=len(record_chunks),
         sha256=sha256,
         size_bytes=size_bytes,
-        values=values,
+        values=tuple(values),
+        record_chunks=record_chunks,
     )
 
 

@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.api import refusal_status
 from ingest.submission import (
@@ -13,6 +15,7 @@ from ingest.submission import (
     BatchIdentity,
     InvalidIdempotencyKey,
     NotAllowedToSubmit,
+    PreparedBatch,
     batch_ao_for,
     caller_ao,
     chunk_event_id,
@@ -39,7 +42,7 @@ from lrs_contracts.batch import (
     SubmittedRecord,
 )
 from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
-from lrs_contracts.registry import decode
+from lrs_contracts.registry import decode, encode, wrap
 from lrs_domain.formats import BatchRefused
 from lrs_platform.identity import Principal
 
@@ -226,3 +229,67 @@ def test_a_replay_says_so_and_every_answer_points_at_the_batch() -> None:
     batch_id = uuid.uuid4()
     assert replay_headers(batch_id, replay=True) == {"Location": f"/v1/batches/{batch_id}", "Idempotent-Replay": "true"}
     assert replay_headers(batch_id, replay=False) == {"Location": f"/v1/batches/{batch_id}"}
+
+
+def wrapped_one_by_one(identity: BatchIdentity, prepared: PreparedBatch, records: list[SubmittedRecord]) -> list[bytes]:
+    """What the events were before they were spliced: every chunk dumped, validated and dumped by `wrap`."""
+    batch_id, first_id, received_at = identity.batch_id, submitted_event_id(identity.batch_id), identity.received_at
+    sizes = [len(record.model_dump_json().encode()) for record in records]
+    chunks = chunk_records(list(range(len(records))), max_records=3, max_bytes=600, size_of=sizes.__getitem__)
+    shared = {"source": "ingest", "correlation_id": str(batch_id), "occurred_at": received_at}
+    submitted = BatchSubmitted(
+        batch_id=batch_id,
+        ao_id=identity.ao_id,
+        header=prepared.header,
+        format=prepared.format,
+        record_count=len(records),
+        content_sha256=prepared.sha256,
+        size_bytes=prepared.size_bytes,
+        submitted_by=identity.submitted_by,
+        received_at=received_at,
+    )
+    chunk_events = [
+        BatchRecordsSubmitted(
+            batch_id=batch_id, ao_id=identity.ao_id, chunk_index=index, records=tuple(records[i] for i in chunk)
+        )
+        for index, chunk in enumerate(chunks)
+    ]
+    marker = BatchSubmissionCompleted(
+        batch_id=batch_id, ao_id=identity.ao_id, record_count=len(records), chunk_count=len(chunks)
+    )
+    return [
+        encode(wrap(submitted, event_id=first_id, **shared)),  # type: ignore[arg-type]
+        *(
+            encode(wrap(event, causation_id=str(first_id), event_id=chunk_event_id(batch_id, index), **shared))  # type: ignore[arg-type]
+            for index, event in enumerate(chunk_events)
+        ),
+        encode(wrap(marker, causation_id=str(first_id), event_id=completed_event_id(batch_id), **shared)),  # type: ignore[arg-type]
+    ]
+
+
+VALUES = st.one_of(
+    st.none(), st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40), st.just('"\\/\u2028\t')
+)
+RECORDS = st.lists(
+    st.builds(
+        lambda line, values: SubmittedRecord(line=line, **dict(zip(RECORD_ATTRIBUTES, values, strict=True))),
+        st.integers(min_value=1, max_value=10_001),
+        st.lists(VALUES, min_size=14, max_size=14),
+    ),
+    min_size=1,
+    max_size=12,
+)
+RECORD_ATTRIBUTES = [name for name in SubmittedRecord.model_fields if name != "line"]
+
+
+@given(RECORDS, st.sampled_from(BatchFormat))
+def test_the_events_are_byte_for_byte_what_wrap_and_encode_write(
+    records: list[SubmittedRecord], fmt: BatchFormat
+) -> None:
+    prepared = prepare_batch(IDENTITY, HEADER, records, fmt, sha256="abc", size_bytes=1, max_records=3, max_bytes=600)
+    assert list(prepared.values) == wrapped_one_by_one(IDENTITY, prepared, records)
+    again = BatchIdentity(uuid.uuid4(), "RN5133", "operator:bob", datetime(2025, 7, 1, tzinfo=UTC))
+    assert (
+        prepared.for_identity(again).values
+        == prepare_batch(again, HEADER, records, fmt, sha256="abc", size_bytes=1, max_records=3, max_bytes=600).values
+    )
