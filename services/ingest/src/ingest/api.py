@@ -220,7 +220,7 @@ async def submit_batch(
         await submissions.refuse_unread(principal, refusal, key)
     except ClientDisconnect:
         raise ProblemError(400, "Bad request", "The client went away before the whole file arrived.") from None
-    result = await submissions.submit(
+    submitting = submissions.submit(
         principal,
         content,
         requested_format=batch_format,
@@ -228,6 +228,8 @@ async def submit_batch(
         content_disposition=request.headers.get("content-disposition"),
         idempotency_key=key,
     )
+    del content  # the submission lets go of the upload once it is encoded; nothing here may hold it longer
+    result = await submitting
     body = BatchAccepted(batch_id=result.batch_id, status=result.status, status_url=status_url(result.batch_id))
     body = notice_for(await maintenance.closure(), body)
     return JSONResponse(
