@@ -33,6 +33,9 @@ from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publ
 from lrs_platform.service import BackgroundTasks, service_resources
 
 SERVICE = "challenges"
+# A decided batch's events are read and written in a few polls: each poll costs a transaction, a
+# lookup of held keys and a write of positions, whatever its size.
+FOLLOWED_RECORDS_PER_POLL = 5_000
 
 
 def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
@@ -59,6 +62,7 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
                 ),
                 listener=lambda consumer: ResumeFromStoredPositions(consumer, record),
                 progress=StoredPositions(record),
+                max_records=FOLLOWED_RECORDS_PER_POLL,
             )
             idle_positions.watch(follower)
             parking_api.serve_dead_letters(app, office, guard)

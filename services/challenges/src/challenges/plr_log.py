@@ -10,18 +10,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from lrs_contracts.envelope import Contract
-from lrs_contracts.fast_decode import NotFast, decode_fast
+from lrs_contracts.envelope import Envelope
+from lrs_contracts.fast_decode import NotFast, decode_plain, plain_fields, plain_of
 from lrs_contracts.learner import LearnersMerged
 from lrs_contracts.plr import (
+    AchievementKey,
     AchievementRecorded,
     AchievementReinstated,
     AchievementSuperseded,
     AchievementUpdated,
     AchievementWithdrawn,
 )
-from lrs_contracts.registry import decode
+from lrs_contracts.registry import decode, event_type_of
 from lrs_contracts.topics import LEARNER_EVENTS, PLR_EVENTS
 from lrs_platform.consumer import Message
 
@@ -56,21 +58,45 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
     for message in messages:
         if message.value is None:
             raise ValueError(f"a message without a value on {message.topic}")
-        payload = _payload(message.value)
-        if isinstance(payload, AchievementRecorded | AchievementReinstated):
-            changes.add(AchievementChange(payload.achievement_id, payload.key.uln, payload.key.ao_id, False))
-        elif isinstance(payload, AchievementWithdrawn):
-            changes.add(AchievementChange(payload.achievement_id, payload.key.uln, payload.key.ao_id, True))
-        elif isinstance(payload, AchievementUpdated | AchievementSuperseded):
-            changes.add(AchievementChange(payload.achievement_id, payload.key.uln, payload.key.ao_id, None))
-        elif isinstance(payload, LearnersMerged):
-            changes.merges[payload.merged_uln] = payload.master_uln
+        event_type, payload = _plain_payload(message.value)
+        if event_type in _WITHDRAWN_AFTER:
+            ao_id, uln = payload[_KEY][:2]
+            changes.add(
+                AchievementChange(uuid.UUID(payload[_ACHIEVEMENT_ID]), uln, ao_id, _WITHDRAWN_AFTER[event_type])
+            )
+        elif event_type == _MERGED:
+            changes.merges[payload[_MERGED_ULN]] = payload[_MASTER_ULN]
     return changes
 
 
-def _payload(raw: bytes) -> Contract:
-    """The fast path for what validation wrote; the validating decode has the last word on anything else."""
+def _plain_payload(raw: bytes) -> tuple[str, tuple[Any, ...]]:
+    """The event type and the payload's plain values: the fast path for what validation wrote, the
+    validating decode (the last word on anything else) otherwise."""
     try:
-        return decode_fast(raw)[1]
+        envelope, payload = decode_plain(raw)
+        event_type: str = envelope[_EVENT_TYPE]
     except NotFast:
-        return decode(raw)[1]
+        envelope_model, model = decode(raw)
+        return envelope_model.event_type, plain_of(model)
+    return event_type, payload
+
+
+# Per achievement event type: withdrawn after it (None: as it was, for an update or supersession).
+_WITHDRAWN_AFTER: dict[str, bool | None] = {
+    event_type_of(AchievementRecorded): False,
+    event_type_of(AchievementReinstated): False,
+    event_type_of(AchievementWithdrawn): True,
+    event_type_of(AchievementUpdated): None,
+    event_type_of(AchievementSuperseded): None,
+}
+_MERGED = event_type_of(LearnersMerged)
+_EVENT_TYPE = plain_fields(Envelope).index("event_type")
+_ACHIEVEMENT_ID = plain_fields(AchievementRecorded).index("achievement_id")
+_KEY = plain_fields(AchievementRecorded).index("key")
+_MERGED_ULN = plain_fields(LearnersMerged).index("merged_uln")
+_MASTER_ULN = plain_fields(LearnersMerged).index("master_uln")
+for _model in (AchievementUpdated, AchievementSuperseded, AchievementWithdrawn, AchievementReinstated):
+    if plain_fields(_model)[: _KEY + 1] != plain_fields(AchievementRecorded)[: _KEY + 1]:
+        raise RuntimeError(f"{_model.__name__} does not start as AchievementRecorded does")
+if plain_fields(AchievementKey)[:2] != ("ao_id", "uln"):
+    raise RuntimeError(f"AchievementKey is read as (ao_id, uln, ...), not {plain_fields(AchievementKey)}")

@@ -14,6 +14,7 @@ Positions = dict[tuple[str, int], int]  # (topic, partition) -> next offset to a
 
 # Merge chains are short; the bound keeps a cycle in the links from looping.
 _MAX_MERGE_HOPS = 32
+_STORED_WITHDRAWN = "challenges.achievements_on_record.withdrawn"
 
 
 class PlrRecord:
@@ -22,22 +23,31 @@ class PlrRecord:
 
     async def apply(self, changes: RecordChanges) -> None:
         """Idempotent: the same changes again leave the same rows."""
+        known = [change for change in changes.achievements.values() if change.withdrawn is not None]
+        as_it_was = [change for change in changes.achievements.values() if change.withdrawn is None]
         async with self._pool.acquire() as connection, connection.transaction():
-            await connection.executemany(
-                "INSERT INTO challenges.achievements_on_record (achievement_id, uln, ao_id, withdrawn)"
-                " VALUES ($1, $2, $3, coalesce($4, false))"
-                " ON CONFLICT (achievement_id) DO UPDATE SET uln = EXCLUDED.uln, ao_id = EXCLUDED.ao_id,"
-                " withdrawn = coalesce($4, challenges.achievements_on_record.withdrawn)",
-                [
-                    (change.achievement_id, change.uln, change.ao_id, change.withdrawn)
-                    for change in changes.achievements.values()
-                ],
-            )
-            await connection.executemany(
-                "INSERT INTO challenges.learner_merges (merged_uln, master_uln) VALUES ($1, $2)"
-                " ON CONFLICT (merged_uln) DO UPDATE SET master_uln = EXCLUDED.master_uln",
-                list(changes.merges.items()),
-            )
+            # One statement each per poll (an achievement is in `changes` once): withdrawn as the
+            # log says, and as stored for an update or supersession (false for a new row).
+            for rows, withdrawn in ((known, "EXCLUDED.withdrawn"), (as_it_was, _STORED_WITHDRAWN)):
+                if rows:
+                    await connection.execute(
+                        "INSERT INTO challenges.achievements_on_record (achievement_id, uln, ao_id, withdrawn)"
+                        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[])"
+                        " ON CONFLICT (achievement_id) DO UPDATE SET uln = EXCLUDED.uln, ao_id = EXCLUDED.ao_id,"
+                        f" withdrawn = {withdrawn}",
+                        [change.achievement_id for change in rows],
+                        [change.uln for change in rows],
+                        [change.ao_id for change in rows],
+                        [bool(change.withdrawn) for change in rows],
+                    )
+            if changes.merges:
+                await connection.execute(
+                    "INSERT INTO challenges.learner_merges (merged_uln, master_uln)"
+                    " SELECT * FROM unnest($1::text[], $2::text[])"
+                    " ON CONFLICT (merged_uln) DO UPDATE SET master_uln = EXCLUDED.master_uln",
+                    list(changes.merges),
+                    list(changes.merges.values()),
+                )
 
     async def achievement(self, achievement_id: uuid.UUID) -> AchievementOnRecord | None:
         row = await self._pool.fetchrow(

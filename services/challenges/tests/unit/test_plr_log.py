@@ -112,3 +112,12 @@ def test_a_message_that_cannot_be_read_is_poison_so_the_consumer_parks_it(value:
     with pytest.raises(Exception) as raised:  # noqa: PT011 - what matters is how the consumer classifies it
         record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), value)])
     assert classify_failure(raised.value) is Failure.POISON
+
+
+def test_what_the_fast_path_leaves_to_the_validating_decode_is_read_all_the_same() -> None:
+    # pydantic takes a UUID without hyphens; the fast path takes only the spelling pydantic writes
+    value = encode(wrap(withdrawn(), source="tests", correlation_id="tests"))
+    unusual = value.replace(str(ACHIEVEMENT).encode(), ACHIEVEMENT.hex.encode())
+    assert unusual != value
+    changes = record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), unusual)])
+    assert changes.achievements == {ACHIEVEMENT: AchievementChange(ACHIEVEMENT, ULN, "RN5133", withdrawn=True)}

@@ -1,0 +1,75 @@
+"""The challenges service's copy of the PLR log in PostgreSQL: one statement per poll, the same rows
+as applying the polls' changes one by one (decision 0022: withdrawn is last-writer-wins in log order,
+an update leaves it as stored)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from tests.support.databases import throwaway_database
+
+from challenges.domain import AchievementOnRecord
+from challenges.plr_log import AchievementChange, RecordChanges
+from challenges.record_store import PlrRecord
+from lrs_platform.database import apply_migrations
+
+pytestmark = pytest.mark.integration
+
+AO = "RN5133"
+ULN = "1000000043"
+MASTER = "1026893096"
+
+
+@pytest.fixture
+async def record() -> AsyncIterator[PlrRecord]:
+    async with throwaway_database(os.environ["DATABASE_URL"], "challenge_record") as url:
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+        try:
+            async with pool.acquire() as connection:
+                await apply_migrations(connection, "challenges", "challenges.migrations")
+            yield PlrRecord(pool)
+        finally:
+            await pool.close()
+
+
+def poll(*changes: AchievementChange, merges: dict[str, str] | None = None) -> RecordChanges:
+    folded = RecordChanges(merges=dict(merges or {}))
+    for change in changes:
+        folded.add(change)
+    return folded
+
+
+async def test_each_poll_keeps_ulns_aos_and_withdrawals_as_the_log_says(record: PlrRecord) -> None:
+    recorded, withdrawn, updated_only = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await record.apply(
+        poll(
+            AchievementChange(recorded, ULN, AO, False),
+            AchievementChange(withdrawn, ULN, AO, False),
+            AchievementChange(updated_only, ULN, AO, None),  # an update whose recording is not applied yet
+        )
+    )
+    await record.apply(
+        poll(
+            AchievementChange(withdrawn, ULN, AO, True),
+            AchievementChange(recorded, ULN, AO, None),
+            merges={ULN: MASTER},
+        )
+    )
+    await record.apply(
+        poll(AchievementChange(withdrawn, ULN, AO, None), AchievementChange(updated_only, ULN, AO, True))
+    )
+
+    assert await record.achievement(recorded) == AchievementOnRecord(recorded, ULN, AO, False)
+    assert await record.achievement(withdrawn) == AchievementOnRecord(withdrawn, ULN, AO, True)
+    assert await record.achievement(updated_only) == AchievementOnRecord(updated_only, ULN, AO, True)
+    assert await record.learner_ulns(ULN) == {ULN, MASTER}
+
+    # applied again (a redelivered poll): the same rows
+    await record.apply(poll(AchievementChange(withdrawn, ULN, AO, None)))
+    await record.apply(poll(AchievementChange(withdrawn, ULN, AO, False), merges={ULN: "1000000051"}))
+    assert await record.achievement(withdrawn) == AchievementOnRecord(withdrawn, ULN, AO, False)
+    assert await record.learner_ulns(ULN) == {ULN, "1000000051"}
