@@ -108,8 +108,21 @@ class BatchViewReconciler:
             found = await self._search(consumer, waiting)
         finally:
             await consumer.stop()
+        if found:
+            # The outcome consumer usually stores a batch's events moments after they appear: those are
+            # not decoded and stored a second time.
+            waiting = await self._repository.waiting_batches(
+                older_than=self._stale_after, newer_than=SUBMITTED_RETENTION, limit=MOST_BATCHES_PER_PASS
+            )
+        still_waiting = {batch.batch_id for batch in waiting}
         decided = 0
-        for batch_id, events in found.items():
+        for batch_id, values in found.items():
+            if batch_id not in still_waiting:
+                self._searched.pop(batch_id, None)
+                continue
+            events = [event for value in values if (event := _outcome_event(value)) is not None]
+            if not events:
+                continue
             try:
                 await self._repository.apply_outcomes(events)
             except Exception as error:  # an unstorable event (the consumer parks it) stops only its batch
@@ -126,7 +139,8 @@ class BatchViewReconciler:
 
     async def _search(
         self, consumer: AIOKafkaConsumer, waiting: Sequence[WaitingBatch]
-    ) -> dict[uuid.UUID, list[OutcomeEvent]]:
+    ) -> dict[uuid.UUID, list[bytes | None]]:
+        """The messages of the waiting batches, undecoded."""
         partitions = await self._partitions_of(self._bootstrap)
         if not partitions:
             return {}
@@ -136,7 +150,7 @@ class BatchViewReconciler:
         for partition in partitions:
             consumer.seek(partition, starts[partition])
         keys = {str(batch.batch_id).encode(): batch.batch_id for batch in waiting}
-        found: dict[uuid.UUID, list[OutcomeEvent]] = defaultdict(list)
+        found: dict[uuid.UUID, list[bytes | None]] = defaultdict(list)
         reading = {partition for partition in partitions if starts[partition] < ends[partition]}
         deadline = time.monotonic() + PASS_SECONDS
         while reading and time.monotonic() < deadline:
@@ -144,9 +158,7 @@ class BatchViewReconciler:
             for partition, messages in polled.items():
                 for message in messages:
                     if message.offset < ends[partition] and message.key in keys:
-                        event = _outcome_event(message.value)
-                        if event is not None:
-                            found[keys[message.key]].append(event)
+                        found[keys[message.key]].append(message.value)
             for partition in list(reading):
                 if await consumer.position(partition) >= ends[partition]:
                     reading.discard(partition)

@@ -93,9 +93,13 @@ class FakeRepository:
     waiting: list[WaitingBatch] = field(default_factory=list)
     applied: list[list[Any]] = field(default_factory=list)
     refuse: set[uuid.UUID] = field(default_factory=set)
+    # batches the outcome consumer stores while a pass reads the topic
+    stored_during_pass: set[uuid.UUID] = field(default_factory=set)
 
     async def waiting_batches(self, *, older_than: timedelta, newer_than: timedelta, limit: int) -> list[WaitingBatch]:
-        return list(self.waiting)
+        waiting = list(self.waiting)
+        self.waiting = [batch for batch in self.waiting if batch.batch_id not in self.stored_during_pass]
+        return waiting
 
     async def apply_outcomes(self, events: list[Any]) -> None:
         if events[0].batch_id in self.refuse:
@@ -188,3 +192,16 @@ async def test_a_batch_whose_events_cannot_be_stored_is_searched_again() -> None
     assert await pass_.reconcile() == 0
     repository.refuse.clear()  # an operator fixed what PostgreSQL refused
     assert await pass_.reconcile() == 1
+
+
+async def test_a_batch_the_outcome_consumer_stores_during_the_pass_is_not_decoded_and_stored_again() -> None:
+    stored, lost = uuid.uuid4(), uuid.uuid4()
+    topic = Topic()
+    topic.append(P0, stored, completed(stored), NOW - timedelta(minutes=1))
+    topic.append(P1, lost, completed(lost), NOW - timedelta(minutes=1))
+    waiting = [WaitingBatch(stored, NOW - timedelta(minutes=2)), WaitingBatch(lost, NOW - timedelta(minutes=2))]
+    repository = FakeRepository(waiting, stored_during_pass={stored})
+
+    assert await reconciler(topic, repository).reconcile() == 1
+
+    assert [[event.batch_id for event in events] for events in repository.applied] == [[lost]]
