@@ -494,9 +494,10 @@ class BatchChanges:
 class Needs:
     """Which rows a batch must read before it can be projected."""
 
-    ulns: frozenset[str]
+    ulns: frozenset[str]  # every achievement of these learners
     learner_ulns: frozenset[str]
     event_ids: frozenset[uuid.UUID]
+    keys: frozenset[AchievementKeyTuple] = frozenset()  # the achievements at these keys
 
 
 def needs_of(decoded: Iterable[Decoded]) -> Needs:
@@ -668,9 +669,9 @@ class PlainEvent(NamedTuple):
     layout: _Layout
 
     @property
-    def uln(self) -> str:
-        uln: str = self.payload[self.layout.key][1]
-        return uln
+    def key(self) -> AchievementKeyTuple:
+        ao_id, uln, qualification_number, award_date = self.payload[self.layout.key]
+        return (uln, ao_id, qualification_number, award_date)
 
 
 def decode_plain_achievements(
@@ -821,4 +822,10 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
 
 
 def plain_needs(events: Sequence[PlainEvent]) -> Needs:
-    return Needs(frozenset(event.uln for event in events), frozenset(), frozenset(event.event_id for event in events))
+    """Only the achievements at the events' keys: the plain fold reads nothing else."""
+    return Needs(
+        frozenset(),
+        frozenset(),
+        frozenset(event.event_id for event in events),
+        frozenset(event.key for event in events),
+    )

@@ -262,6 +262,15 @@ class ReadModel:
             ):
                 row = _achievement_from(record)
                 snapshot.achievements[row.key] = row
+        if needs.keys:
+            for record in await connection.fetch(
+                f"SELECT a.* FROM {self._q}.achievements a JOIN unnest($1::text[], $2::text[], $3::text[], $4::date[])"
+                " AS k (uln, ao_id, qualification_number, award_date)"
+                " USING (uln, ao_id, qualification_number, award_date)",
+                *(list(column) for column in zip(*needs.keys, strict=True)),
+            ):
+                row = _achievement_from(record)
+                snapshot.achievements[row.key] = row
         if needs.learner_ulns:
             for record in await connection.fetch(
                 f"SELECT uln, registered, ability_to_share, master_uln FROM {self._q}.learners"
