@@ -18,6 +18,7 @@ from tests.support.mail import Inbox, smtp_server
 from tests.support.projector import App, create_topics, new_prefix, running_projector
 from tests.support.system import RunningSystem, build_system, isolation_env, issue_key
 
+from lrs_contracts.environments import Environment
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, PLR_EVENTS
 from lrs_platform.database import create_pool
 from lrs_platform.kafka import ensure_topics
@@ -79,13 +80,14 @@ class SystemUnderTest:
     kafka_bootstrap: str
     inbox: Inbox
     keys: dict[str, str] = field(default_factory=dict)
+    environment: Environment = Environment.LIVE
 
     def url(self, service: str) -> str:
         return self.processes[service].url
 
     async def key_for(self, principal: str) -> str:
         if principal not in self.keys:
-            self.keys[principal] = await issue_key(self.database_url, principal)
+            self.keys[principal] = await issue_key(self.database_url, principal, self.environment)
         return self.keys[principal]
 
     async def client(self, service: str, principal: str) -> httpx.AsyncClient:

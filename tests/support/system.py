@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 from tests.support.waiting import eventually
 
+from lrs_contracts.environments import Environment
 from lrs_platform.database import create_pool
 from lrs_platform.identity import CredentialStore, Principal
 
@@ -106,11 +107,11 @@ class RunningSystem:
             service.stop()
 
 
-async def issue_key(database_url: str, principal: str) -> str:
+async def issue_key(database_url: str, principal: str, environment: Environment = Environment.LIVE) -> str:
     """A new API key for the principal, in the database's credential store (created if need be)."""
     pool = await create_pool(database_url, max_size=1)
     try:
-        store = CredentialStore(pool)
+        store = CredentialStore(pool, environment=environment)
         await store.migrate()
         return (await store.issue(Principal.parse(principal), label="tests")).token
     finally:
@@ -128,8 +129,16 @@ def isolation_env(name: str, log_dir: Path) -> dict[str, str]:
     }
 
 
+SANDPIT_SERVICES = ("ingest", "validation", "plr-projector", "notifier")
+"""What runs in the Sandpit (decision 0060): no challenges, no reporting."""
+
+
 def build_system(
-    kafka_bootstrap: str, database_url: str, log_dir: Path, extra_env: dict[str, str] | None = None
+    kafka_bootstrap: str,
+    database_url: str,
+    log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    names: tuple[str, ...] = tuple(SERVICES),
 ) -> RunningSystem:
     system = RunningSystem()
     base_env = {
@@ -138,7 +147,8 @@ def build_system(
         "DATABASE_URL": database_url,
         **(extra_env or {}),
     }
-    for name, (_, prefix) in SERVICES.items():
+    for name in names:
+        prefix = SERVICES[name][1]
         port = free_port()
         env = {**base_env, f"{prefix}_PORT": str(port), f"{prefix}_LOG_JSON": "true"}
         system.services[name] = ServiceProcess(name, port, env, log_dir / f"{name}.log")

@@ -252,6 +252,7 @@ async def list_batches(
     principal: CurrentPrincipal,
     batches: Batches,
     maintenance: Maintenance,
+    settings: Settings,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     ao_id: Annotated[
@@ -261,7 +262,7 @@ async def list_batches(
     scope = scope_for(principal, ao_id)
     rows, total = await batches.history(ao_id=scope, limit=page_size, offset=offset_of(page, page_size))
     closure = await maintenance.closure()
-    items = [notice_for(closure, batch_view(row)) for row in rows]
+    items = [notice_for(closure, batch_view(row, settings.environment)) for row in rows]
     return BatchPage(items=items, page=page, page_size=page_size, total=total)
 
 
@@ -300,7 +301,7 @@ async def view_batch(
         row = await batches.get(batch_id, ao_id=scope)
         if row is None:
             raise _not_found(batch_id)
-    return notice_for(await maintenance.closure(), batch_view(row))
+    return notice_for(await maintenance.closure(), batch_view(row, settings.environment))
 
 
 @router.get(
@@ -314,6 +315,7 @@ async def list_records(
     batch_id: uuid.UUID,
     principal: CurrentPrincipal,
     batches: Batches,
+    settings: Settings,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1_000)] = 100,
     status: Annotated[RecordStatus | None, Query(description="only records with this result")] = None,
@@ -325,6 +327,7 @@ async def list_records(
         batch_id, status=status.value if status else None, limit=page_size, offset=offset_of(page, page_size)
     )
     return RecordPage(
+        environment=settings.environment,
         batch_id=batch_id,
         batch_status=BatchStatus(row["status"]),
         records=[record_view(record) for record in records],

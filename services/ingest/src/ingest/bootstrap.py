@@ -104,7 +104,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                     resets,
                     settings.kafka_bootstrap_servers,
                     topics,
-                    outcomes_group if settings.outcomes_enabled else None,
+                    signal if settings.outcomes_enabled else None,
                 )
                 tasks.start(follower.run(), "ingest-sandpit-resets")
             try:

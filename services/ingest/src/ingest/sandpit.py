@@ -2,31 +2,32 @@
 
 `POST /v1/sandpit/reset` stores the reset and puts `SandpitReset` in the AO's queue (after the batches
 the AO sent before it). The decider applies it and says so on the outcomes topic; the follower here
-then waits until the batch view has read every outcome before that (so no batch of the AO is
-re-created behind its back), deletes the AO's batch views received before the reset and marks it
-`completed`. These routes exist only on a Sandpit instance.
+then waits until the batch view shows the decision of every batch of the AO received before the
+reset (its last outcome read: no later outcome re-creates the view), deletes those batch views and
+marks the reset `completed`. These routes exist only on a Sandpit instance.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
+from ingest.service import DecisionSignal
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.environments import TopicNames
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.sandpit import SandpitReset, SandpitResetApplied
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_platform.identity import CurrentPrincipal, PrincipalKind
-from lrs_platform.kafka import make_admin, make_consumer
+from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
 
@@ -94,6 +95,15 @@ class SandpitResetStore:
         )
         return [row["ao_id"] for row in rows]
 
+    async def undecided_before(self, reset_id: uuid.UUID) -> int:
+        """How many of the AO's batches received before the reset are published but not yet decided."""
+        count: int = await self._pool.fetchval(
+            "SELECT count(*) FROM ingest.sandpit_resets r JOIN ingest.batches b ON b.ao_id = r.ao_id"
+            " AND b.received_at <= r.requested_at WHERE r.reset_id = $1 AND b.status IN ('accepted', 'validating')",
+            reset_id,
+        )
+        return count
+
     async def complete(self, applied: SandpitResetApplied) -> None:
         """Deletes the AO's batch views received before the reset and marks it completed; once."""
         async with self._pool.acquire() as connection, connection.transaction():
@@ -153,15 +163,13 @@ class ResetFollower:
         store: SandpitResetStore,
         bootstrap_servers: str,
         topics: TopicNames,
-        batch_view_group: str | None,
-        poll_interval: float = 0.2,
+        decisions: DecisionSignal | None,
     ) -> None:
         self._store = store
         self._bootstrap = bootstrap_servers
         self._topic = topics.of(BATCH_OUTCOMES)
         self._group = topics.group(FOLLOWER_GROUP)
-        self._batch_view_group = batch_view_group
-        self._poll_interval = poll_interval
+        self._decisions = decisions
 
     async def run(self) -> None:
         while True:
@@ -183,7 +191,7 @@ class ResetFollower:
                     for record in records:
                         applied = _applied(record.value)
                         if applied is not None:
-                            await self._batch_view_caught_up(consumer)
+                            await self._batch_views_decided(applied)
                             await self._store.complete(applied)
                             _log.info("sandpit_reset_completed", reset_id=str(applied.reset_id), ao_id=applied.ao_id)
                 if polled:
@@ -191,29 +199,17 @@ class ResetFollower:
         finally:
             await consumer.stop()
 
-    async def _batch_view_caught_up(self, consumer: AIOKafkaConsumer) -> None:
-        """Waits until the batch view's group has read the outcomes topic as far as it reaches now: every
-        outcome of a batch decided before the reset is then in the view, and deleting it is final."""
-        if self._batch_view_group is None:
+    async def _batch_views_decided(self, applied: SandpitResetApplied) -> None:
+        """Waits until every batch of the AO that the decider decided before the reset shows its decision:
+        its last outcome is then read, and deleting its view is final (no later outcome re-creates it)."""
+        if self._decisions is None:
             return
-        partitions = [
-            TopicPartition(self._topic, number) for number in consumer.partitions_for_topic(self._topic) or ()
-        ]
-        ends = await consumer.end_offsets(partitions)
-        admin = make_admin(self._bootstrap, request_timeout_ms=10_000)
-        await admin.start()
-        try:
-            while True:
-                committed = await admin.list_consumer_group_offsets(self._batch_view_group, partitions=partitions)
-                if all(
-                    (found := committed.get(partition)) is not None and found.offset >= end
-                    for partition, end in ends.items()
-                    if end > 0
-                ):
-                    return
-                await asyncio.sleep(self._poll_interval)
-        finally:
-            await admin.close()
+        while True:
+            change = self._decisions.next_change()
+            if not await self._store.undecided_before(applied.reset_id):
+                return
+            with contextlib.suppress(TimeoutError):  # the view may also be updated by another instance
+                await asyncio.wait_for(change.wait(), timeout=1.0)
 
 
 def _applied(raw: bytes | None) -> SandpitResetApplied | None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ingest.submission import BatchStatus, refusal_title, status_url
 from lrs_contracts.batch import BatchFormat, JobType
 from lrs_contracts.codes import BatchCode
+from lrs_contracts.environments import Environment
 from lrs_contracts.outcomes import RecordStatus
 
 Row = Mapping[str, Any]
@@ -67,6 +68,7 @@ class BatchLinks(_View):
 
 
 class BatchView(_View):
+    environment: Environment = Field(default=Environment.LIVE, description="`sandpit` for a Sandpit batch")
     batch_id: uuid.UUID
     ao_id: str | None
     status: BatchStatus
@@ -116,6 +118,7 @@ class RecordView(_View):
 
 
 class RecordPage(_View):
+    environment: Environment = Field(default=Environment.LIVE, description="`sandpit` for a Sandpit batch")
     batch_id: uuid.UUID
     batch_status: BatchStatus
     records: list[RecordView]
@@ -138,7 +141,7 @@ def _enum_or_none(enum: type[Any], value: str | None) -> Any:
         return None
 
 
-def batch_view(row: Row) -> BatchView:
+def batch_view(row: Row, environment: Environment = Environment.LIVE) -> BatchView:
     batch_id: uuid.UUID = row["batch_id"]
     refusal = None
     if row["refusal_code"] is not None:
@@ -151,6 +154,7 @@ def batch_view(row: Row) -> BatchView:
             column=row["refusal_column"],
         )
     return BatchView(
+        environment=environment,
         batch_id=batch_id,
         ao_id=row["ao_id"],
         status=BatchStatus(row["status"]),

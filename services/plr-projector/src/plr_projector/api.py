@@ -203,6 +203,7 @@ async def _plr_document(
         )
         pending = await projector.model.parked_count_for(connection, group.ulns, PLR_TOPIC)
     return {
+        "environment": projector.topics.environment.value,
         "uln": uln,
         "master_uln": group.master_uln,
         "ulns": list(group.ulns),

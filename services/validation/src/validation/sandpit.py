@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Sequence
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from lrs_contracts.envelope import deterministic_id
@@ -22,7 +22,7 @@ from lrs_contracts.learner import LearnerRegistered, LearnerSharingChanged, Lear
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.sandpit import PartitionOffset, SandpitAchievementsErased, SandpitReset, SandpitResetApplied
 from lrs_contracts.topics import BATCH_OUTCOMES, LEARNER_EVENTS, PLR_EVENTS
-from lrs_platform.kafka import make_consumer
+from lrs_platform.kafka import make_admin, make_consumer
 from lrs_platform.logging import get_logger
 from validation.decision_store import OutgoingMessage, _ao_lock_key, decode_messages, encode_messages
 
@@ -126,7 +126,7 @@ class RegistryFollower:
         consumer = make_consumer(self._bootstrap, group_id=None)
         await consumer.start()
         try:
-            partitions = await self._partitions(consumer)
+            partitions = await self._partitions()
             consumer.assign(partitions)
             stored = dict(
                 await self._pool.fetch("SELECT partition, next_offset FROM validation.sandpit_registry_offsets")
@@ -143,12 +143,20 @@ class RegistryFollower:
         finally:
             await consumer.stop()
 
-    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+    async def _partitions(self) -> list[TopicPartition]:
+        """The topic's partitions, once it exists (live services create it)."""
         while True:
-            await consumer.topics()  # refreshes the metadata
-            numbers = consumer.partitions_for_topic(self._topic)
+            admin = make_admin(self._bootstrap, request_timeout_ms=10_000)
+            await admin.start()
+            try:
+                described = await admin.describe_topics([self._topic])
+            finally:
+                await admin.close()
+            numbers = sorted(
+                part["partition"] for topic in described if not topic["error_code"] for part in topic["partitions"]
+            )
             if numbers:
-                return [TopicPartition(self._topic, number) for number in sorted(numbers)]
+                return [TopicPartition(self._topic, number) for number in numbers]
             await asyncio.sleep(1.0)
 
     async def apply(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
