@@ -43,8 +43,9 @@ class FakeIngest:
             return 202, {"reset_id": RESET_ID, "ao_id": "RN9001", "status": "pending"}
         if (method, path) == ("GET", f"/v1/sandpit/resets/{RESET_ID}"):
             self.polls += 1
-            status = "completed" if self.polls >= self.polls_until_done else "pending"
-            return 200, {"reset_id": RESET_ID, "ao_id": "RN9001", "status": status}
+            if self.polls < self.polls_until_done:
+                return 200, {"reset_id": RESET_ID, "ao_id": "RN9001", "status": "pending", "plr_min_offsets": None}
+            return 200, {"reset_id": RESET_ID, "ao_id": "RN9001", "status": "completed", "plr_min_offsets": "0:7,3:2"}
         if (method, path) == ("POST", "/v1/admin/sandpit/purge"):
             days = parse_qs(urlsplit(target).query)["idle_days"][0]
             resets = [{"ao_id": "RN9002", "reset_id": RESET_ID, "status": "pending"}] if days == "30" else []
@@ -134,7 +135,9 @@ def test_the_sandpit_option_or_variable_uses_the_sandpit_url_and_key_and_marks_t
     assert listing[2] == f"Bearer {SANDPIT_KEY}"
 
 
-def test_live_output_is_unmarked(serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_live_output_is_unmarked(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     live = serve(FakeIngest(None))
     monkeypatch.setenv("LRS_INGEST_URL", live.url)
     monkeypatch.setenv("LRS_API_KEY", LIVE_KEY)
@@ -186,11 +189,26 @@ def test_sandpit_reset_waits_until_every_service_has_applied_it(
         "reset_id": RESET_ID,
         "ao_id": "RN9001",
         "status": "completed",
+        "plr_min_offsets": "0:7,3:2",
     }
     assert captured.err.startswith("SANDPIT: ")
     [reset] = sandpit.fake.sent("POST", "/v1/sandpit/reset")
     assert reset[2] == f"Bearer {SANDPIT_KEY}"
     assert sandpit.fake.polls == 3
+
+
+def test_a_completed_reset_says_from_which_log_offsets_the_plrs_show_it(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandpit = serve(FakeIngest("sandpit"))
+    sandpit_at(monkeypatch, sandpit)
+
+    assert main(["sandpit", "reset"]) == ExitCode.OK
+
+    assert capsys.readouterr().out == (
+        f"Sandpit reset {RESET_ID} of RN9001: completed - its sandpit batches and achievement states are gone;"
+        " PLRs show it from log offsets 0:7,3:2 (`lrs plr show ULN --min-offsets`)\n"
+    )
 
 
 def test_an_operator_names_the_ao_whose_sandpit_to_reset(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -243,7 +261,10 @@ def test_live_only_services_are_refused_in_the_sandpit(
 @pytest.mark.parametrize(
     ("variables", "message"),
     [
-        ({"LRS_ENVIRONMENT": "staging", "LRS_API_KEY": LIVE_KEY}, "LRS_ENVIRONMENT is 'staging': it is live or sandpit"),
+        (
+            {"LRS_ENVIRONMENT": "staging", "LRS_API_KEY": LIVE_KEY},
+            "LRS_ENVIRONMENT is 'staging': it is live or sandpit",
+        ),
         ({"LRS_ENVIRONMENT": "sandpit", "LRS_SANDPIT_API_KEY": SANDPIT_KEY}, "LRS_SANDPIT_INGEST_URL is not set"),
     ],
 )

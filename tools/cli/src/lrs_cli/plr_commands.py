@@ -19,11 +19,19 @@ READ_YOUR_WRITES_MS = 30_000
 
 
 def plr(
-    connection: Connection, uln: str, *, withdrawn: bool, history: bool, after_batch: str | None = None
+    connection: Connection,
+    uln: str,
+    *,
+    withdrawn: bool,
+    history: bool,
+    after_batch: str | None = None,
+    min_offsets: str | None = None,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {"include_withdrawn": withdrawn, "include_history": history}
     if after_batch:
         params |= {"after_batch": after_batch, "wait_ms": READ_YOUR_WRITES_MS}
+    if min_offsets:
+        params |= {"min_offsets": min_offsets, "wait_ms": READ_YOUR_WRITES_MS}
     with connection.client("plr_projector") as client:
         document: dict[str, Any] = expect_ok(client.get(f"/v1/learners/{uln}/plr", params=params))
     return document
@@ -67,10 +75,16 @@ def show_command(
     after_batch: Annotated[
         str | None, typer.Option(help="Wait (up to 30 s) until this batch is on the PLR before reading it.")
     ] = None,
+    min_offsets: Annotated[
+        str | None,
+        typer.Option(help="Wait (up to 30 s) until the PLR has read the log this far (a Sandpit reset prints it)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """A learner's Personal Learning Record, as your key may see it."""
-    document = plr(connection(ctx), uln, withdrawn=withdrawn, history=history, after_batch=after_batch)
+    document = plr(
+        connection(ctx), uln, withdrawn=withdrawn, history=history, after_batch=after_batch, min_offsets=min_offsets
+    )
     if as_json:
         print_json(document)
         return

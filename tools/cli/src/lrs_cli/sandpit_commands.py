@@ -48,7 +48,11 @@ def follow_reset(sandpit: Connection, reset: dict[str, Any], wait: float) -> dic
 def reset_text(reset: dict[str, Any]) -> str:
     text = f"Sandpit reset {reset['reset_id']} of {reset['ao_id']}: {reset['status']}"
     if reset["status"] == RESET_DONE:
-        return text + " - its sandpit batches, achievement states and PLR entries are gone"
+        text += " - its sandpit batches and achievement states are gone"
+        if reset.get("plr_min_offsets"):
+            # The PLR follows the erasures in log order, moments later.
+            text += f"; PLRs show it from log offsets {reset['plr_min_offsets']} (`lrs plr show ULN --min-offsets`)"
+        return text
     return text + f" - ask again with `lrs sandpit reset-status {reset['reset_id']}`"
 
 
