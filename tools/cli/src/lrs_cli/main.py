@@ -22,7 +22,6 @@ from lrs_cli import (
     challenge_commands,
     dlq_commands,
     maintenance_commands,
-    maintenance_commands,
     plr_commands,
     projector_commands,
     report_commands,
@@ -49,7 +48,6 @@ app.add_typer(admin_commands.learners_app, name="learners")
 app.add_typer(projector_commands.app, name="projector")
 app.add_typer(dlq_commands.app, name="dlq")
 app.add_typer(user_commands.app, name="users")
-app.add_typer(maintenance_commands.app, name="maintenance")
 app.add_typer(maintenance_commands.app, name="maintenance")
 app.add_typer(sandpit_commands.app, name="sandpit")
 
