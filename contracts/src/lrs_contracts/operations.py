@@ -33,11 +33,13 @@ class MaintenanceScheduleChanged(Contract):
     """lrs.maintenance.schedule.changed.v1 — the whole maintenance schedule after an operator changed it.
 
     Every window not yet over (the past and the cancelled ones are left out) and the unplanned pause,
-    if one is on. Each change gets a higher `version`: a reader keeps the highest it has seen, so two
-    ingest instances publishing at once cannot leave an older schedule in force.
+    if one is on. Each change gets a higher `version` within its `schedule_id`: a reader keeps the
+    highest it has seen, so two ingest instances publishing at once cannot leave an older schedule in
+    force; a new `schedule_id` (ingest's database made anew) replaces the schedule whatever its version.
     """
 
     event_type: Literal["lrs.maintenance.schedule.changed.v1"] = "lrs.maintenance.schedule.changed.v1"
+    schedule_id: uuid.UUID
     version: int = Field(ge=1)
     windows: tuple[MaintenanceWindow, ...] = ()
     pause: MaintenancePause | None = None

@@ -135,8 +135,9 @@ class MaintenanceGate:
         self.caught_up = asyncio.Event()
 
     def apply(self, schedule: MaintenanceScheduleChanged) -> None:
-        """Keeps the newest schedule: an older version arriving late changes nothing."""
-        if self.schedule is None or schedule.version > self.schedule.version:
+        """Keeps the newest schedule: an older version of the same schedule arriving late changes nothing."""
+        current = self.schedule
+        if current is None or schedule.schedule_id != current.schedule_id or schedule.version > current.version:
             self.schedule = schedule
 
     def closure(self) -> Closure | None:

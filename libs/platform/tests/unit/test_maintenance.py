@@ -29,8 +29,14 @@ def window(start: float, end: float, reason: str = "database upgrade") -> Mainte
     return MaintenanceWindow(window_id=uuid.uuid4(), starts_at=at(start), ends_at=at(end), reason=reason)
 
 
-def schedule(*windows: MaintenanceWindow, pause: str | None = None, version: int = 1) -> MaintenanceScheduleChanged:
+SCHEDULE = uuid.uuid4()
+
+
+def schedule(
+    *windows: MaintenanceWindow, pause: str | None = None, version: int = 1, schedule_id: uuid.UUID = SCHEDULE
+) -> MaintenanceScheduleChanged:
     return MaintenanceScheduleChanged(
+        schedule_id=schedule_id,
         version=version,
         windows=windows,
         pause=MaintenancePause(since=at(0), reason=pause) if pause else None,
@@ -165,3 +171,11 @@ async def test_an_older_schedule_arriving_late_changes_nothing() -> None:
     gate.apply(schedule(version=2))
     closure = gate.closure()
     assert closure is not None and closure.paused
+
+
+async def test_a_schedule_from_a_new_ingest_database_replaces_the_old_one_whatever_its_version() -> None:
+    now = [at(1)]
+    gate = gate_at(now)
+    gate.apply(schedule(pause="incident", version=7))
+    gate.apply(schedule(version=1, schedule_id=uuid.uuid4()))
+    assert gate.closure() is None

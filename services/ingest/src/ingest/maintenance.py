@@ -9,6 +9,7 @@ batch view says `queued` with when it will be processed (`notice_for`).
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import datetime
 from typing import TypeVar
@@ -112,21 +113,28 @@ def _pause(row: asyncpg.Record) -> PauseRecord:
 class MaintenanceStore:
     """PostgreSQL: the windows and pauses, and the schedule as of a moment."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, remember_for: float = 1.0) -> None:
         self._pool = pool
+        self._remember_for = remember_for
+        self._remembered: tuple[float, MaintenanceScheduleChanged | None] | None = None
 
     async def schedule(self) -> MaintenanceScheduleChanged | None:
         """The current schedule (None before the first change): waits for a change being made to
         commit, so that what it returns is complete for its version."""
         async with self._pool.acquire() as connection, connection.transaction():
-            version = await connection.fetchval("SELECT version FROM ingest.maintenance_version FOR SHARE")
-            return await _schedule(connection, version) if version else None
+            await connection.execute("SELECT FROM ingest.maintenance_version FOR SHARE")
+            return await _schedule(connection)
 
     async def closure(self) -> Closure | None:
-        """Whether batches wait now (one query: every submission and batch view asks it)."""
-        async with self._pool.acquire() as connection:
-            current = await _schedule(connection, version=1)  # the version matters only on the topic
-        return closure_at(current, utc_now())
+        """Whether batches wait now. Every submission and batch view asks, so the schedule is read at
+        most once a `remember_for` (a change made here is seen at once; one made by another ingest
+        instance within that time), and judged against the clock each time."""
+        remembered = self._remembered
+        if remembered is None or time.monotonic() - remembered[0] > self._remember_for:
+            async with self._pool.acquire() as connection:
+                current = await _schedule(connection)
+            remembered = self._remembered = (time.monotonic(), current)
+        return closure_at(remembered[1], utc_now())
 
     async def add_window(self, starts_at: datetime, ends_at: datetime, reason: str, by: str) -> WindowRecord:
         if ends_at <= starts_at:
@@ -144,6 +152,7 @@ class MaintenanceStore:
                 reason,
                 by,
             )
+        self._remembered = None  # after the commit: a read in between must not be remembered
         return _window(row)
 
     async def cancel_window(self, window_id: uuid.UUID, by: str) -> WindowRecord:
@@ -163,6 +172,7 @@ class MaintenanceStore:
                 window_id,
                 by,
             )
+        self._remembered = None  # after the commit: a read in between must not be remembered
         return _window(row)
 
     async def pause(self, reason: str, by: str) -> PauseRecord:
@@ -175,6 +185,7 @@ class MaintenanceStore:
                 reason,
                 by,
             )
+        self._remembered = None
         return _pause(row)
 
     async def resume(self, by: str) -> PauseRecord:
@@ -187,6 +198,7 @@ class MaintenanceStore:
             )
             if row is None:
                 raise NotPaused("the LRS is not paused")
+        self._remembered = None
         return _pause(row)
 
     async def history(self, limit: int) -> tuple[list[WindowRecord], list[PauseRecord]]:
@@ -201,14 +213,15 @@ class MaintenanceStore:
         return [_window(row) for row in windows], [_pause(row) for row in pauses]
 
 
-async def _next_version(connection: asyncpg.Connection) -> int:
-    version: int = await connection.fetchval(
-        "UPDATE ingest.maintenance_version SET version = version + 1 RETURNING version"
-    )
-    return version
+async def _next_version(connection: asyncpg.Connection) -> None:
+    await connection.execute("UPDATE ingest.maintenance_version SET version = version + 1")
 
 
-async def _schedule(connection: asyncpg.Connection, version: int) -> MaintenanceScheduleChanged:
+async def _schedule(connection: asyncpg.Connection) -> MaintenanceScheduleChanged | None:
+    """None before the first change."""
+    state = await connection.fetchrow("SELECT schedule_id, version FROM ingest.maintenance_version")
+    if not state["version"]:
+        return None
     rows = await connection.fetch(
         "SELECT window_id, starts_at, ends_at, reason, NULL::timestamptz AS since FROM ingest.maintenance_windows"
         " WHERE cancelled_at IS NULL AND ends_at > now()"
@@ -226,7 +239,9 @@ async def _schedule(connection: asyncpg.Connection, version: int) -> Maintenance
     pause = next(
         (MaintenancePause(since=row["since"], reason=row["reason"]) for row in rows if row["window_id"] is None), None
     )
-    return MaintenanceScheduleChanged(version=version, windows=windows, pause=pause)
+    return MaintenanceScheduleChanged(
+        schedule_id=state["schedule_id"], version=state["version"], windows=windows, pause=pause
+    )
 
 
 class MaintenanceAnnouncer:
