@@ -279,7 +279,7 @@ class RebuildSettings:
 
     workers: int = 0
     launch: str = "process"  # 'process': started here; 'external': an indexed Job runs them
-    events_per_pass: int = 500_000
+    events_per_pass: int = 200_000
     worker_environment: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -12,10 +12,13 @@ parked stream) goes through the projector's own `decode_message` and `project_ba
 exactly as it did live. The tables are UNLOGGED and without keys or indexes while loading (the
 projector restores them when every worker is done).
 
-Memory is bounded by passes: a slice with more PLR events than `events_per_pass` is read once per
-pass, each pass folding only the learners whose key hashes to it. A pass is one PostgreSQL
-transaction together with its progress record, so a worker that dies starts again at its first
-unfinished pass. The learner and challenge topics go whole to worker 0: a merge writes the merged
+Memory is bounded by passes: a slice with more PLR events than `events_per_pass` is folded in
+several passes, each folding only the learners whose key hashes to it. The first pass reads the
+partitions and keeps the records of the later passes in local files (`PROJECTOR_REBUILD_SPILL_DIR`,
+default the temporary directory), which the later passes read instead of the log: every record is
+read from Kafka once and decoded once. A pass is one PostgreSQL transaction together with its
+progress record, so a worker that dies starts again at its first unfinished pass (reading the log
+again: its files went with it). The learner and challenge topics go whole to worker 0: a merge writes the merged
 learner's row from the master's stream, so one learner row may combine two partitions.
 
     python -m plr_projector.rebuild --worker N [--rebuild-id ID]
@@ -34,18 +37,21 @@ import json
 import math
 import operator
 import os
+import shutil
+import struct
 import sys
+import tempfile
 import time
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from pathlib import Path
+from typing import IO, Any, NamedTuple, Protocol
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import ConsumerRecord
 
 from lrs_contracts.fast_decode import NotFast, decode_plain, plain_fields
 from lrs_contracts.plr import (
@@ -145,13 +151,30 @@ def worker_environment(settings: ProjectorSettings) -> dict[str, str]:
     }
     if settings.log_json is not None:
         environment["PROJECTOR_LOG_JSON"] = str(settings.log_json).lower()
+    if settings.rebuild_spill_dir is not None:
+        environment["PROJECTOR_REBUILD_SPILL_DIR"] = settings.rebuild_spill_dir
     return environment
 
 
 # --- decoding and folding -----------------------------------------------------------------------
 
 Row = list[Any]  # an achievement's row: its values in the order of BULK_COLUMNS["achievements"]
-Records = tuple[str, int, list[ConsumerRecord[bytes, bytes]]]  # (logical topic, partition, records)
+
+
+class Record(Protocol):
+    """What the fold reads of a record: Kafka's, or one kept in a pass's file."""
+
+    @property
+    def offset(self) -> int: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+Records = tuple[str, int, Sequence[Record]]  # (logical topic, partition, records in log order)
 
 
 def _layout(model: type[Any], *names: str) -> None:
@@ -236,6 +259,7 @@ class FoldState:
         self.blocked: set[Stream] = set()
         self._actions = actions
         self._applied: set[int] = set()  # event ids as integers: half the memory of their text
+        self._names: dict[str, str] = {}
 
     def fold(self, chunk: Sequence[Records], rows: Rows) -> None:
         """Folds a chunk of records (each partition's in log order) into the state, adding the rows
@@ -250,14 +274,16 @@ class FoldState:
                 except _Slow:
                     self._fold_slow([_message(topic, partition, record)], rows)
 
-    def _fold_plain(self, partition: int, record: ConsumerRecord[bytes, bytes], rows: Rows) -> None:
+    def _fold_plain(self, partition: int, record: Record, rows: Rows) -> None:
         """An achievement event as `project_batch` folds it, from plain values (`_Slow`: it cannot)."""
         if self.blocked and (PLR_TOPIC, stream_key(record.key)) in self.blocked:
             raise _Slow
         if self._actions and (PLR_TOPIC, partition, record.offset) in self._actions:
             raise _Slow
+        if record.value is None:
+            raise _Slow
         try:
-            envelope, payload = decode_plain(record.value)  # an empty value too: NotFast
+            envelope, payload = decode_plain(record.value)
         except NotFast as error:
             raise _Slow from error
         event_id, event_type, occurred_at = envelope[0], envelope[1], envelope[2]
@@ -296,7 +322,13 @@ class FoldState:
         if moved is not None:
             change, status, withdrawn = moved
             if row is None or change is AchievementChange.RECREATED:
-                row = [
+                # an AO's and a qualification's names are shared by many rows: keep one copy
+                ao_id = self._names.setdefault(ao_id, ao_id)
+                qualification_number = self._names.setdefault(qualification_number, qualification_number)
+                key = (uln, ao_id, qualification_number, award_date)
+                pathway, grade, ukprn, language, credits = data
+                title, qualification_type, level, framework, qualification_kind, awarding_organisation = payload[5]
+                row = [  # element by element: a list built by unpacking keeps spare room
                     uln,
                     ao_id,
                     qualification_number,
@@ -305,8 +337,17 @@ class FoldState:
                     status.value,
                     False,
                     1 if row is None else row[7] + 1,
-                    *data,
-                    *payload[5],
+                    pathway,
+                    grade,
+                    ukprn,
+                    language,
+                    credits,
+                    title,
+                    qualification_type,
+                    level,
+                    framework,
+                    qualification_kind,
+                    awarding_organisation,
                     occurred_at,
                     occurred_at,
                 ]
@@ -371,7 +412,7 @@ class FoldState:
 _ACHIEVEMENT_VALUES = operator.attrgetter(*BULK_COLUMNS["achievements"])
 
 
-def _message(topic: str, partition: int, record: ConsumerRecord[bytes, bytes]) -> Message:
+def _message(topic: str, partition: int, record: Record) -> Message:
     return Message(topic, partition, record.offset, record.key, record.value, record.timestamp)
 
 
@@ -463,10 +504,16 @@ class BulkWriter:
 
 
 async def read_slice(
-    consumer: AIOKafkaConsumer, topics: Topics, ranges: Mapping[Partition, tuple[int, int]], number: int, passes: int
+    consumer: AIOKafkaConsumer,
+    topics: Topics,
+    ranges: Mapping[Partition, tuple[int, int]],
+    number: int,
+    passes: int,
+    spill: Spill | None = None,
 ) -> AsyncIterator[tuple[list[Records], int]]:
     """Chunks of the records pass `number` folds, below their targets and in each partition's order,
-    with the number of offsets read so far (transaction markers included)."""
+    with the number of offsets read so far (transaction markers included). With `spill`, the PLR
+    records of the later passes go to their files."""
     wanted = {
         TopicPartition(topics.physical(topic), partition): span
         for (topic, partition), span in ranges.items()
@@ -488,7 +535,10 @@ async def read_slice(
             if records and records[-1].offset >= target:
                 records = [record for record in records if record.offset < target]
             if passes > 1 and logical == PLR_TOPIC:
-                records = [record for record in records if in_pass(logical, record.key, number, passes)]
+                if spill is not None:
+                    records = spill.split(tp.partition, records, number)
+                else:
+                    records = [record for record in records if in_pass(logical, record.key, number, passes)]
             chunk.append((logical, tp.partition, records))
             size += len(records)
         positions = {tp: await consumer.position(tp) for tp in open_partitions}
@@ -500,6 +550,88 @@ async def read_slice(
             yield chunk, done
             chunk = []
             size = 0
+
+
+class Spilled(NamedTuple):
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+
+
+_SPILLED = struct.Struct("<iqqii")  # partition, offset, timestamp, key length, value length (-1: None)
+
+
+class Spill:
+    """The PLR records of a slice's later passes, one local file per pass, written by the first
+    pass this process reads from the log and read back, in the same order, by the later ones."""
+
+    def __init__(self, directory: Path, first: int, passes: int) -> None:
+        shutil.rmtree(directory, ignore_errors=True)  # a dead process's files: incomplete
+        directory.mkdir(parents=True)
+        self.directory = directory
+        self._passes = passes
+        self._files: dict[int, IO[bytes]] = {
+            number: (directory / f"pass-{number}").open("wb") for number in range(first + 1, passes)
+        }
+        self.counts = dict.fromkeys(self._files, 0)
+
+    def split(self, partition: int, records: Sequence[Record], number: int) -> list[Record]:
+        """The records of pass `number` (the pass reading the log); those of later passes are kept."""
+        pack = _SPILLED.pack
+        this_pass: list[Record] = []
+        for record in records:
+            owner = zlib.crc32(record.key or b"") % self._passes
+            if owner == number:
+                this_pass.append(record)
+            elif owner > number:
+                key, value = record.key, record.value
+                self._files[owner].write(
+                    pack(
+                        partition,
+                        record.offset,
+                        record.timestamp,
+                        -1 if key is None else len(key),
+                        -1 if value is None else len(value),
+                    )
+                )
+                if key:
+                    self._files[owner].write(key)
+                if value:
+                    self._files[owner].write(value)
+                self.counts[owner] += 1
+        return this_pass
+
+    def read(self, number: int) -> Iterator[tuple[list[Records], int]]:
+        """Chunks of pass `number`'s records, with how many were read so far."""
+        self._files[number].close()
+        path = self.directory / f"pass-{number}"
+        read = 0
+        with path.open("rb") as source:
+            while True:
+                chunk: list[Records] = []
+                run: list[Spilled] = []
+                for _ in range(CHUNK_RECORDS):
+                    header = source.read(_SPILLED.size)
+                    if not header:
+                        break
+                    partition, offset, timestamp, key_length, value_length = _SPILLED.unpack(header)
+                    key = source.read(key_length) if key_length >= 0 else None
+                    value = source.read(value_length) if value_length >= 0 else None
+                    if not chunk or chunk[-1][1] != partition:
+                        run = []
+                        chunk.append((PLR_TOPIC, partition, run))
+                    run.append(Spilled(offset, timestamp, key, value))
+                    read += 1
+                if not chunk:
+                    break
+                yield chunk, read
+        path.unlink()
+
+    def close(self) -> None:
+        for file in self._files.values():
+            file.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def in_pass(topic: str, key: bytes | None, number: int, passes: int) -> bool:
@@ -610,6 +742,10 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
     await consumer.start()
     events = plan.events_total
     read_before = plan.passes_done * events
+    spill: Spill | None = None
+    if plan.passes - plan.passes_done > 1:
+        directory = Path(settings.rebuild_spill_dir or tempfile.gettempdir())
+        spill = Spill(directory / f"plr-rebuild-{plan.rebuild_id}-worker-{plan.worker}", plan.passes_done, plan.passes)
     try:
         for number in range(plan.passes_done, plan.passes):
             # The pass's state is millions of objects without cycles: the cyclic collector would
@@ -619,7 +755,7 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
                 state = FoldState(actions)
                 writer = BulkWriter(connection, plan.schema)
                 reported = time.monotonic()
-                async for chunk, done in read_slice(consumer, topics, plan.ranges, number, plan.passes):
+                async for chunk, done in _chunks(consumer, topics, plan, number, spill):
                     state.fold(chunk, writer.rows)
                     await writer.flush_if_full()
                     if time.monotonic() - reported >= PROGRESS_SECONDS:
@@ -654,6 +790,8 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
     finally:
         gc.enable()
         await consumer.stop()
+        if spill is not None:
+            spill.close()
     await _report(control, plan, state="done")
     _log.info(
         "rebuild_worker_done",
@@ -664,6 +802,21 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
         seconds=round(time.monotonic() - started, 1),
         cpu_seconds=round(cpu_before + time.process_time(), 1),
     )
+
+
+async def _chunks(
+    consumer: AIOKafkaConsumer, topics: Topics, plan: WorkerPlan, number: int, spill: Spill | None
+) -> AsyncIterator[tuple[list[Records], int]]:
+    """Pass `number`'s chunks, with the offsets of the slice it has read so far: from the log in
+    the first pass this process runs, from its file after."""
+    if spill is None or number == plan.passes_done:
+        async for chunk, done in read_slice(consumer, topics, plan.ranges, number, plan.passes, spill):
+            yield chunk, done
+        return
+    total = max(1, spill.counts[number])
+    for chunk, read in spill.read(number):
+        yield chunk, plan.events_total * read // total
+        await asyncio.sleep(0)  # the COPY of the previous chunk goes on meanwhile
 
 
 def main(argv: Sequence[str] | None = None) -> int:

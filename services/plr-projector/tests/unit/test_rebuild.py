@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiokafka.structs import ConsumerRecord
@@ -33,7 +34,7 @@ from plr_projector.projection import (
     decode_message,
     project_batch,
 )
-from plr_projector.rebuild import FoldState, Records, Rows, in_pass, passes_for, plan_slices
+from plr_projector.rebuild import FoldState, Records, Rows, Spill, in_pass, passes_for, plan_slices
 from plr_projector.store import BULK_COLUMNS
 
 ACHIEVEMENT_VALUES = operator.attrgetter(*BULK_COLUMNS["achievements"])
@@ -247,6 +248,31 @@ def test_passes_together_give_the_rows_of_one_pass() -> None:
             target = merged.setdefault(name, [])
             assert not (set(rows) & set(target))  # no row is written by two passes
             target += rows
+    assert {name: sorted(rows, key=repr) for name, rows in merged.items()} == {
+        name: sorted(rows, key=repr) for name, rows in _rows(_whole(messages)[0]).items()
+    }
+
+
+def test_passes_read_back_from_the_first_pass_files_give_the_rows_of_one_pass(tmp_path: Path) -> None:
+    messages = _log()
+    passes = 3
+    spill = Spill(tmp_path / "worker", first=0, passes=passes)
+    merged: dict[str, list[object]] = {}
+    for number in range(passes):
+        state = FoldState({})
+        if number == 0:  # as the log reads: the learner topic whole, each PLR run split
+            chunk = [
+                (topic, partition, spill.split(partition, records, 0) if topic == PLR_TOPIC else records)
+                for topic, partition, records in _records(messages)
+            ]
+            state.fold(chunk, Rows())
+        else:
+            for chunk, _ in spill.read(number):
+                state.fold(chunk, Rows())
+        for name, rows in _rows(state).items():
+            merged.setdefault(name, []).extend(rows)
+    spill.close()
+    assert not (tmp_path / "worker").exists()
     assert {name: sorted(rows, key=repr) for name, rows in merged.items()} == {
         name: sorted(rows, key=repr) for name, rows in _rows(_whole(messages)[0]).items()
     }
