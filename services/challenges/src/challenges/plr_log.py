@@ -3,17 +3,25 @@
 From `lrs.plr.events.v1` each achievement's ULN, AO and whether it is withdrawn; from
 `lrs.learner.events.v1` the merges, so a merged learner's achievements count as the master's.
 Centre (ILR) records and the other learner events are not challengeable facts and are left out.
+
+An achievement event, nearly every record, is read for the three facts kept (its id, ULN and AO),
+each checked as its contract says; judging the rest of the event is the PLR projector's part. Any
+other record, and one whose kept facts are not as validation writes them, is decoded in full, and
+one that cannot be decoded is poison.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from lrs_contracts.envelope import Envelope
-from lrs_contracts.fast_decode import NotFast, decode_plain, plain_fields, plain_of
+from lrs_contracts.fast_decode import NotFast, decode_plain, plain_builder_for, plain_fields, plain_of
 from lrs_contracts.learner import LearnersMerged
 from lrs_contracts.plr import (
     AchievementKey,
@@ -58,6 +66,10 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
     for message in messages:
         if message.value is None:
             raise ValueError(f"a message without a value on {message.topic}")
+        kept = _achievement_facts(message.value)
+        if kept is not None:
+            changes.add(kept)
+            continue
         event_type, payload = _plain_payload(message.value)
         if event_type in _WITHDRAWN_AFTER:
             ao_id, uln = payload[_KEY][:2]
@@ -67,6 +79,25 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
         elif event_type == _MERGED:
             changes.merges[payload[_MERGED_ULN]] = payload[_MASTER_ULN]
     return changes
+
+
+def _achievement_facts(raw: bytes) -> AchievementChange | None:
+    """What an achievement event as validation wrote it says about the achievement, read from the
+    few fields kept, each checked as its contract says (the PLR projector judges the rest of the
+    event); None for anything else, which is decoded in full."""
+    try:
+        document = orjson.loads(raw)
+        event_type = document["event_type"]
+        data = document["data"]
+        if event_type not in _WITHDRAWN_AFTER or data["event_type"] != event_type:
+            return None
+        ao_id, uln = _KEY_VALUES(data["key"])[:2]
+        text = data["achievement_id"]
+        if text.__class__ is not str or not _CANONICAL_UUID(text):
+            return None
+        return AchievementChange(uuid.UUID(text), uln, ao_id, _WITHDRAWN_AFTER[event_type])
+    except (orjson.JSONDecodeError, NotFast, KeyError, TypeError):
+        return None
 
 
 def _plain_payload(raw: bytes) -> tuple[str, tuple[Any, ...]]:
@@ -90,6 +121,8 @@ _WITHDRAWN_AFTER: dict[str, bool | None] = {
     event_type_of(AchievementSuperseded): None,
 }
 _MERGED = event_type_of(LearnersMerged)
+_KEY_VALUES = plain_builder_for(AchievementKey)
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")
 _ACHIEVEMENT_ID = plain_fields(AchievementRecorded).index("achievement_id")
 _KEY = plain_fields(AchievementRecorded).index("key")

@@ -121,3 +121,15 @@ def test_what_the_fast_path_leaves_to_the_validating_decode_is_read_all_the_same
     assert unusual != value
     changes = record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), unusual)])
     assert changes.achievements == {ACHIEVEMENT: AchievementChange(ACHIEVEMENT, ULN, "RN5133", withdrawn=True)}
+
+
+@pytest.mark.parametrize(
+    ("kept", "broken"),
+    [(ULN, "012345678"), (str(ACHIEVEMENT), "not-a-uuid"), ('"ao_id":"RN5133"', '"ao_id":5133')],
+)
+def test_an_achievement_event_whose_kept_facts_break_its_contract_is_poison(kept: str, broken: str) -> None:
+    value = encode(wrap(withdrawn(), source="tests", correlation_id="tests"))
+    assert kept.encode() in value
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - what matters is how the consumer classifies it
+        record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), value.replace(kept.encode(), broken.encode()))])
+    assert classify_failure(raised.value) is Failure.POISON
