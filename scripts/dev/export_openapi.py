@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
+
 from challenges.bootstrap import create_app as challenges_app
 from ingest.bootstrap import create_app as ingest_app
+from ingest.config import IngestSettings
 from notifier.bootstrap import create_app as notifier_app
 from plr_projector.bootstrap import create_app as projector_app
 from portal.bootstrap import create_app as portal_app
@@ -16,7 +20,7 @@ from reporting.bootstrap import create_app as reporting_app
 from validation.bootstrap import create_app as validation_app
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "openapi"
-APPS = {
+APPS: dict[str, Callable[[], FastAPI]] = {
     "ingest": ingest_app,
     "validation": validation_app,
     "plr-projector": projector_app,
@@ -24,6 +28,10 @@ APPS = {
     "notifier": notifier_app,
     "reporting": reporting_app,
     "portal": portal_app,
+    # the Sandpit's ingest adds the reset routes (decision 0060); the other Sandpit services' routes are live's
+    "ingest-sandpit": lambda: ingest_app(
+        IngestSettings(LRS_ENVIRONMENT="sandpit", DATABASE_URL="postgresql://postgres@127.0.0.1:5432/lrs_sandpit")
+    ),
 }
 
 
