@@ -371,21 +371,43 @@ def _after_validators(model: type[BaseModel]) -> dict[str, list[Builder]]:
     return after
 
 
-def _field_lines(index: int, annotation: Any, metadata: list[Any], namespace: dict[str, Any], plain: bool) -> list[str]:
-    """Statements turning the JSON value `v` into `f<index>`: inline for plain strings, integers and
-    literals (most fields), a call of a converter for the rest."""
+def _field_lines(
+    index: int, annotation: Any, metadata: list[Any], namespace: dict[str, Any], plain: bool, after: list[str]
+) -> list[str]:
+    """Statements turning the JSON value `v` into `f<index>`, then `after` (its validators): inline
+    for plain strings, integers and literals (most fields), a call of a converter for the rest. The
+    plain values are inline too: a UUID's text, and a date or time remembered with its validators
+    (a batch's events share them)."""
     target = f"f{index}"
     inner = _is_optional(annotation)
     if inner is not None:
-        inner_lines = _field_lines(index, inner, metadata, namespace, plain)
-        return ["if v is None:", f"    {target} = None", "else:", *(f"    {line}" for line in inner_lines)]
+        inner_lines = _field_lines(index, inner, metadata, namespace, plain, [])
+        return ["if v is None:", f"    {target} = None", "else:", *(f"    {line}" for line in inner_lines), *after]
+    if plain and annotation is uuid.UUID and not metadata:
+        namespace["_uuid"] = _UUID.fullmatch
+        return ["if v.__class__ is not str or not _uuid(v): raise _refuse('uuid')", f"{target} = v.lower()", *after]
+    if plain and annotation in (date, datetime) and not metadata:
+        namespace[f"_c{index}"] = _to_date if annotation is date else _to_datetime
+        namespace[f"_m{index}"] = {}
+        return [
+            f"{target} = _m{index}.get(v)",
+            f"if {target} is None:",
+            f"    {target} = _c{index}(v)",
+            *(f"    {line}" for line in after),
+            f"    if len(_m{index}) >= {MEMO_SIZE}: _m{index}.clear()",
+            f"    _m{index}[v] = {target}",
+        ]
     if annotation in (str, int) and not metadata:
-        return [f"if v.__class__ is not {annotation.__name__}: raise _refuse('{annotation.__name__}')", f"{target} = v"]
+        return [
+            f"if v.__class__ is not {annotation.__name__}: raise _refuse('{annotation.__name__}')",
+            f"{target} = v",
+            *after,
+        ]
     if annotation in (str, int):
         constraints = _Constraints(metadata)
         if not (constraints.for_str if annotation is str else constraints.for_int):
             raise _Unsupported(f"constraints {metadata!r} on {annotation.__name__}")
-        return [*constraints.inline(index, annotation, namespace), f"{target} = v"]
+        return [*constraints.inline(index, annotation, namespace), f"{target} = v", *after]
     if typing.get_origin(annotation) is Literal and len(typing.get_args(annotation)) == 1 and not metadata:
         (value,) = typing.get_args(annotation)
         if type(value) not in (str, int):
@@ -394,9 +416,10 @@ def _field_lines(index: int, annotation: Any, metadata: list[Any], namespace: di
         return [
             f"if v.__class__ is not {type(value).__name__} or v != _l{index}: raise _refuse('literal')",
             f"{target} = v",
+            *after,
         ]
     namespace[f"_c{index}"] = _converter(annotation, metadata, plain)
-    return [f"{target} = _c{index}(v)"]
+    return [f"{target} = _c{index}(v)", *after]
 
 
 def _is_scalar(annotation: Any) -> bool:
@@ -450,10 +473,11 @@ def _generate(model: type[BaseModel], plain: bool) -> Builder:
     for index, (name, field) in enumerate(fields.items()):
         if field.alias is not None or field.validation_alias is not None or field.default_factory is not None:
             raise _Unsupported(f"{name}: alias or default factory")
-        convert = _field_lines(index, field.annotation, list(field.metadata), namespace, plain)
+        after = []
         for number, validator in enumerate(validators.get(name, [])):
             namespace[f"_v{index}_{number}"] = validator
-            convert.append(f"f{index} = _v{index}_{number}(f{index})")
+            after.append(f"f{index} = _v{index}_{number}(f{index})")
+        convert = _field_lines(index, field.annotation, list(field.metadata), namespace, plain, after)
         if field.is_required():
             lines.append(f"    v = d[{name!r}]")
             lines += [f"    {line}" for line in convert]
