@@ -10,14 +10,23 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ingest.outcomes import OutcomeConsumer, StartAtFirstUndecidedBatch, outcome_of, start_timestamp_ms
 from ingest.service import DecisionSignal
 from lrs_contracts.batch import BatchSubmissionCompleted, JobType
 from lrs_contracts.envelope import Envelope
-from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchRecordsDecided, RecordOutcome, RecordStatus
-from lrs_contracts.registry import encode, wrap
+from lrs_contracts.outcomes import (
+    BatchCompleted,
+    BatchCounts,
+    BatchRecordsDecided,
+    Finding,
+    RecordOutcome,
+    RecordStatus,
+)
+from lrs_contracts.registry import decode, encode, wrap
 from lrs_platform.consumer import Failure, Message, classify_failure
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages
 
@@ -194,3 +203,42 @@ async def test_an_outcome_published_while_the_group_starts_is_not_skipped() -> N
     await StartAtFirstUndecidedBatch(consumer, since).on_partitions_assigned({empty, older})  # type: ignore[arg-type]
     # at the new outcomes, not past them
     assert consumer.positions == {empty: 0, older: 5}
+
+
+FINDINGS = st.lists(
+    st.builds(
+        Finding, code=st.sampled_from(["RV004", "WV001"]), field=st.none() | st.text(max_size=8), message=st.text()
+    ),
+    max_size=2,
+)
+OUTCOMES = st.builds(
+    RecordOutcome,
+    line=st.integers(min_value=1, max_value=10_000),
+    mis_identifier=st.none() | st.text(max_size=20),
+    action=st.none() | st.sampled_from(["Create", "Withdraw"]),
+    uln_masked=st.none() | st.just("******0043"),
+    status=st.sampled_from(RecordStatus),
+    errors=FINDINGS.map(tuple),
+    warnings=FINDINGS.map(tuple),
+    achievement_id=st.none() | st.uuids(),
+)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(OUTCOMES, max_size=20), st.integers(min_value=0, max_value=20))
+def test_a_chunk_reads_as_the_registry_reads_it(outcomes: list[RecordOutcome], chunk_index: int) -> None:
+    chunk = BatchRecordsDecided(batch_id=BATCH_ID, ao_id="RN5133", chunk_index=chunk_index, outcomes=tuple(outcomes))
+    read = outcome_of(encoded(chunk))
+    assert read == decode(encoded(chunk))[1] == chunk
+    assert isinstance(read, BatchRecordsDecided)
+    assert [outcome.model_fields_set for outcome in read.outcomes] == [o.model_fields_set for o in chunk.outcomes]
+
+
+def test_an_outcome_the_models_refuse_is_refused_as_before() -> None:
+    broken = encoded(decided()).replace(b'"status":"accepted"', b'"status":"maybe"')
+    with pytest.raises(ValidationError, match="status"):
+        outcome_of(broken)
+    assert (
+        failure_of(lambda: outcome_of(encoded(completed()).replace(b'"accepted":1', b'"accepted":-1')))
+        is Failure.POISON
+    )

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.api import refusal_status
@@ -268,7 +268,7 @@ def wrapped_one_by_one(identity: BatchIdentity, prepared: PreparedBatch, records
 
 
 VALUES = st.one_of(
-    st.none(), st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40), st.just('"\\/\u2028\t')
+    st.none(), st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20), st.just('"\\/\u2028\t')
 )
 RECORDS = st.lists(
     st.builds(
@@ -277,11 +277,12 @@ RECORDS = st.lists(
         st.lists(VALUES, min_size=14, max_size=14),
     ),
     min_size=1,
-    max_size=12,
+    max_size=8,
 )
 RECORD_ATTRIBUTES = [name for name in SubmittedRecord.model_fields if name != "line"]
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(RECORDS, st.sampled_from(BatchFormat))
 def test_the_events_are_byte_for_byte_what_wrap_and_encode_write(
     records: list[SubmittedRecord], fmt: BatchFormat
