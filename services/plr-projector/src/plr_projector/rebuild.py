@@ -241,6 +241,9 @@ _KIND_OF: dict[str, AchievementChange] = {
     )
 }
 _STATUS = {status.value: status for status in ResultStatus}
+_TEXT: dict[ResultStatus | AchievementChange, str] = {  # `.value` of an enum is a property: slow
+    member: member.value for members in (ResultStatus, AchievementChange) for member in members
+}
 _DATA = slice(8, 13)  # the row's AchievementData values
 
 
@@ -334,7 +337,7 @@ class FoldState:
                     qualification_number,
                     award_date,
                     event_achievement,
-                    status.value,
+                    _TEXT[status],
                     False,
                     1 if row is None else row[7] + 1,
                     pathway,
@@ -353,7 +356,7 @@ class FoldState:
                 ]
                 self.achievements[key] = row
             else:
-                row[5] = status.value
+                row[5] = _TEXT[status]
                 row[6] = withdrawn
                 row[7] += 1
                 if data is not None:
@@ -366,7 +369,7 @@ class FoldState:
                     qualification_number,
                     award_date,
                     row[7],
-                    change.value,
+                    _TEXT[change],
                     event_id,
                     occurred_at,
                     provenance[0],
