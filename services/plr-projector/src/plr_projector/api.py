@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -105,14 +104,16 @@ def parse_min_offsets(text: str) -> dict[tuple[str, int], int]:
     return targets
 
 
-async def _poll(probe: Any, deadline: float) -> bool:
+async def _poll(probe: Any, deadline: float, runner: Runner) -> bool:
+    """Asks `probe` until it says yes or `deadline` passes: again after each step the runner commits
+    here, and at growing intervals for a runner elsewhere (an API replica)."""
     delay = 0.02
     while True:
         if await probe():
             return True
         if time.monotonic() >= deadline:
             return False
-        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        await runner.stepped(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 1.5, 0.2)
 
 
@@ -139,7 +140,7 @@ async def read_your_writes(
             async with projector.pool.acquire() as connection:
                 return await projector.model.batch_events_applied(connection, after_batch) > 0
 
-        if not await _poll(seen, deadline):
+        if not await _poll(seen, deadline, projector.live):
             raise _not_yet("No event of this batch has been projected yet (or the batch put nothing on the PLR).")
         plr_partitions = [tp for tp in projector.live.partitions if projector.topics.logical(tp.topic) == PLR_TOPIC]
         for key, end in (await projector.probe.end_offsets(plr_partitions)).items():
@@ -150,7 +151,7 @@ async def read_your_writes(
             stored = await projector.model.offsets(connection)
         return all(stored.get(key, 0) >= target for key, target in targets.items())
 
-    if targets and not await _poll(reached, deadline):
+    if targets and not await _poll(reached, deadline, projector.live):
         raise _not_yet(f"The projection has not reached the requested offsets within {budget_ms} ms.")
     if after_batch is not None:
         async with projector.pool.acquire() as connection:

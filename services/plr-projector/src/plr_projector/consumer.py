@@ -121,6 +121,7 @@ class Runner:
         self._task: asyncio.Task[None] | None = None
         self._dead_letters_pending = False
         self._stale = False  # a failed step moved the consumer: seek back to the stored offsets first
+        self._stepped = asyncio.Event()  # set, and replaced, after each committed step
         self.attempts = Attempts(f"plr-projector.{name}")
 
     @property
@@ -248,7 +249,14 @@ class Runner:
             self.consumer.seek(tp, offset)
         self.positions.update(next_offsets)
         self.account(changes, time.perf_counter() - started)
+        self._stepped.set()
+        self._stepped = asyncio.Event()
         return len(messages)
+
+    async def stepped(self, timeout: float) -> None:
+        """Returns after the next step this runner commits, or after `timeout` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stepped.wait(), timeout)
 
     async def _apply(self, messages: list[Message], next_offsets: TopicPositions) -> BatchChanges:
         plr = [message for message in messages if message.topic == PLR_TOPIC]
