@@ -125,16 +125,20 @@ class MaintenanceStore:
             await connection.execute("SELECT FROM ingest.maintenance_version FOR SHARE")
             return await _schedule(connection)
 
-    async def closure(self) -> Closure | None:
-        """Whether batches wait now. Every submission and batch view asks, so the schedule is read at
-        most once a `remember_for` (a change made here is seen at once; one made by another ingest
-        instance within that time), and judged against the clock each time."""
+    async def current(self) -> MaintenanceScheduleChanged | None:
+        """The schedule for answers to callers. Every submission, batch view and portal page asks, so it
+        is read at most once a `remember_for` (a change made here is seen at once; one made by another
+        ingest instance within that time)."""
         remembered = self._remembered
         if remembered is None or time.monotonic() - remembered[0] > self._remember_for:
             async with self._pool.acquire() as connection:
                 current = await _schedule(connection)
             remembered = self._remembered = (time.monotonic(), current)
-        return closure_at(remembered[1], utc_now())
+        return remembered[1]
+
+    async def closure(self) -> Closure | None:
+        """Whether batches wait now: the schedule judged against the clock."""
+        return closure_at(await self.current(), utc_now())
 
     async def add_window(self, starts_at: datetime, ends_at: datetime, reason: str, by: str) -> WindowRecord:
         if ends_at <= starts_at:

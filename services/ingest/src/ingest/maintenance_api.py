@@ -101,7 +101,7 @@ def _require_operator(principal: Principal) -> None:
 
 @router.get("/maintenance", summary="The maintenance schedule: planned windows, an unplanned pause, what holds now")
 async def current_schedule(principal: CurrentPrincipal, store: Maintenance) -> MaintenanceSchedule:
-    schedule = await store.schedule()
+    schedule = await store.current()
     if schedule is None:
         return MaintenanceSchedule(active=None, windows=[], pause=None)
     closure = closure_at(schedule, utc_now())
