@@ -1,5 +1,6 @@
 """One running system for the portal's browser tests: Kafka, PostgreSQL, SMTP sink, the six services,
-the portal, an AO user and an operator, and Chromium (Debian's) driven by Playwright."""
+the portal, an AO user and an operator, and Chromium (Debian's) driven by Playwright; for the Sandpit's
+tests, the Sandpit's services beside them (decision 0060)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import re
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from tests.support.mail import Inbox, smtp_server
 from tests.support.system import (
     BIN,
     ROOT,
+    SANDPIT_SERVICES,
     RunningSystem,
     ServiceProcess,
     build_system,
@@ -26,6 +29,8 @@ from tests.support.system import (
     isolation_env,
     issue_key,
 )
+
+from lrs_contracts.environments import Environment
 
 CHROMIUM = Path(os.environ.get("LRS_CHROMIUM", "/usr/bin/chromium"))
 AXE = ROOT / "services" / "portal" / "src" / "portal" / "static" / "vendor" / "axe-core" / "axe.min.js"
@@ -49,6 +54,8 @@ class PortalSystem:
     mailbox: Inbox
     passwords: dict[str, str] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
+    sandpit: RunningSystem | None = None
+    sandpit_database_url: str | None = None
 
     @property
     def url(self) -> str:
@@ -86,6 +93,23 @@ def mailbox() -> Iterator[Inbox]:
 async def portal_system(
     portal_kafka: str, database_url: str, mailbox: Inbox, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[PortalSystem]:
+    async with running_portal(portal_kafka, database_url, mailbox, tmp_path_factory, sandpit=False) as system:
+        yield system
+
+
+@pytest.fixture(scope="module")
+async def sandpit_portal_system(
+    portal_kafka: str, database_url: str, mailbox: Inbox, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[PortalSystem]:
+    """The system with the Sandpit's ingest, validation and PLR projector, which the portal is told about."""
+    async with running_portal(portal_kafka, database_url, mailbox, tmp_path_factory, sandpit=True) as system:
+        yield system
+
+
+@asynccontextmanager
+async def running_portal(
+    kafka: str, database_url: str, mailbox: Inbox, tmp_path_factory: pytest.TempPathFactory, *, sandpit: bool
+) -> AsyncIterator[PortalSystem]:
     name = unique_name("portal")
     system_database = await create_database(database_url, name)
     log_dir = tmp_path_factory.mktemp("portal-system-logs")
@@ -94,7 +118,7 @@ async def portal_system(
         "NOTIFIER_SMTP_HOST": "127.0.0.1",
         "NOTIFIER_SMTP_PORT": str(mailbox.port),
     }
-    processes = build_system(portal_kafka, system_database, log_dir, isolation)
+    processes = build_system(kafka, system_database, log_dir, isolation)
     any_env = next(iter(processes.services.values())).env
     portal_port = free_port()
     portal_env = {
@@ -103,11 +127,36 @@ async def portal_system(
         "PORTAL_LOG_JSON": "true",
         "PORTAL_COOKIE_SECURE": "false",
     }
+    sandpit_processes = None
+    sandpit_database = None
+    if sandpit:
+        sandpit_database = await create_database(database_url, f"{name}_sandpit")
+        sandpit_processes = build_system(
+            kafka,
+            sandpit_database,
+            log_dir / "sandpit",
+            {**isolation, "LRS_ENVIRONMENT": Environment.SANDPIT.value},
+            names=tuple(service for service in SANDPIT_SERVICES if service != "notifier"),
+        )
+        portal_env |= {
+            "PORTAL_SANDPIT_DATABASE_URL": sandpit_database,
+            "LRS_SANDPIT_INGEST_URL": sandpit_processes["ingest"].url,
+            "LRS_SANDPIT_PLR_PROJECTOR_URL": sandpit_processes["plr-projector"].url,
+        }
     portal = PortalProcess("portal", portal_port, portal_env, log_dir / "portal.log")
     processes.services["portal"] = portal
     try:
         await processes.start()
-        system = PortalSystem(processes, portal, system_database, mailbox)
+        if sandpit_processes is not None:
+            await sandpit_processes.start()
+        system = PortalSystem(
+            processes,
+            portal,
+            system_database,
+            mailbox,
+            sandpit=sandpit_processes,
+            sandpit_database_url=sandpit_database,
+        )
         async with await system.client("validation", "operator:tests") as validation:
             learners = (ROOT / "reference" / "sample-learners.csv").read_bytes()
             response = await validation.post(
@@ -130,6 +179,8 @@ async def portal_system(
         yield system
     finally:
         processes.stop()
+        if sandpit_processes is not None:
+            sandpit_processes.stop()
 
 
 @pytest.fixture(scope="module")
