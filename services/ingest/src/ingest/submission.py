@@ -196,7 +196,7 @@ class BatchIdentity:
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """A parsed batch as the encoded Kafka values of its events, in order."""
+    """A parsed batch as the encoded Kafka values of its events (`values`, in order)."""
 
     identity: BatchIdentity
     header: BatchHeader
@@ -205,10 +205,20 @@ class PreparedBatch:
     chunk_count: int
     sha256: str
     size_bytes: int
-    values: tuple[bytes, ...]
-    # each chunk's records as the JSON inside its event, so the batch can be encoded again under another
-    # identity without its records
+    submitted_value: bytes
+    # each chunk's event up to its records, and its records as the JSON inside it: the records are held
+    # once while the batch waits, and can be encoded again under another identity
+    chunk_heads: tuple[bytes, ...]
     record_chunks: tuple[bytes, ...]
+    completed_value: bytes
+
+    @property
+    def values(self) -> tuple[bytes, ...]:
+        chunks = (
+            b"".join((head, b"[", records, _EMPTY_CHUNK_END[1:]))
+            for head, records in zip(self.chunk_heads, self.record_chunks, strict=True)
+        )
+        return (self.submitted_value, *chunks, self.completed_value)
 
     def for_identity(self, identity: BatchIdentity) -> PreparedBatch:
         """The same batch under another id and reception time (an earlier attempt stored it so)."""
@@ -284,18 +294,11 @@ def _prepared(
     )
     correlation = str(batch_id)
     first_id = submitted_event_id(batch_id)
-    values = [
-        encode(
-            wrap(
-                submitted,
-                source=SOURCE,
-                correlation_id=correlation,
-                event_id=first_id,
-                occurred_at=identity.received_at,
-            )
-        )
-    ]
-    for index, records_json in enumerate(record_chunks):
+    submitted_value = encode(
+        wrap(submitted, source=SOURCE, correlation_id=correlation, event_id=first_id, occurred_at=identity.received_at)
+    )
+    chunk_heads = []
+    for index in range(len(record_chunks)):
         empty = encode(
             wrap(
                 BatchRecordsSubmitted(batch_id=batch_id, ao_id=identity.ao_id, chunk_index=index, records=()),
@@ -308,22 +311,28 @@ def _prepared(
         )
         if not empty.endswith(_EMPTY_CHUNK_END):
             raise AssertionError(f"a chunk's envelope no longer ends with its records: {empty!r}")
-        values.append(b"".join((empty[: -len(_EMPTY_CHUNK_END)], b"[", records_json, _EMPTY_CHUNK_END[1:])))
-    values.append(
-        encode(
-            wrap(
-                BatchSubmissionCompleted(
-                    batch_id=batch_id, ao_id=identity.ao_id, record_count=record_count, chunk_count=len(record_chunks)
-                ),
-                source=SOURCE,
-                correlation_id=correlation,
-                causation_id=str(first_id),
-                event_id=completed_event_id(batch_id),
-                occurred_at=identity.received_at,
-            )
+        chunk_heads.append(empty[: -len(_EMPTY_CHUNK_END)])
+    completed_value = encode(
+        wrap(
+            BatchSubmissionCompleted(
+                batch_id=batch_id, ao_id=identity.ao_id, record_count=record_count, chunk_count=len(record_chunks)
+            ),
+            source=SOURCE,
+            correlation_id=correlation,
+            causation_id=str(first_id),
+            event_id=completed_event_id(batch_id),
+            occurred_at=identity.received_at,
         )
     )
-    if any(len(value) > MAX_EVENT_BYTES for value in values):
+    sizes = [
+        len(submitted_value),
+        len(completed_value),
+        *(
+            len(head) + len(records) + len(_EMPTY_CHUNK_END)
+            for head, records in zip(chunk_heads, record_chunks, strict=True)
+        ),
+    ]
+    if max(sizes) > MAX_EVENT_BYTES:
         raise BatchRefused(BatchCode.MALFORMED, "the batch header is too long to carry")
     return PreparedBatch(
         identity=identity,
@@ -333,8 +342,10 @@ def _prepared(
         chunk_count=len(record_chunks),
         sha256=sha256,
         size_bytes=size_bytes,
-        values=tuple(values),
+        submitted_value=submitted_value,
+        chunk_heads=tuple(chunk_heads),
         record_chunks=record_chunks,
+        completed_value=completed_value,
     )
 
 
