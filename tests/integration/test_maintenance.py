@@ -231,6 +231,8 @@ async def test_only_operators_change_the_schedule_anyone_reads_it_and_nonsense_i
         assert (await operator.post("/v1/admin/maintenance/windows", json=backwards)).status_code == 422
         over = {"starts_at": (now - timedelta(hours=2)).isoformat(), "ends_at": (now - timedelta(hours=1)).isoformat()}
         assert (await operator.post("/v1/admin/maintenance/windows", json={**over, "reason": "x"})).status_code == 422
+        too_long = {**later, "ends_at": (now + timedelta(days=5)).isoformat(), "reason": "x"}
+        assert (await operator.post("/v1/admin/maintenance/windows", json=too_long)).status_code == 422
         no_zone = {"starts_at": "2030-01-01T10:00:00", "ends_at": "2030-01-01T11:00:00", "reason": "x"}
         assert (await operator.post("/v1/admin/maintenance/windows", json=no_zone)).status_code == 422
         assert (await operator.post("/v1/admin/maintenance/resume")).status_code == 409

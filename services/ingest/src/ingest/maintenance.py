@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import asyncpg
@@ -36,6 +36,9 @@ _log = get_logger("ingest.maintenance")
 
 View = TypeVar("View", BatchAccepted, BatchView)
 
+# Held batches wait on lrs.batch.submitted.v1, which is kept 7 days: a window must end well before.
+LONGEST_WINDOW = timedelta(hours=48)
+
 UNPUBLISHED = Gauge(
     "lrs_ingest_maintenance_schedule_unpublished",
     "1 while a change to the maintenance schedule has not yet reached Kafka (ingest keeps trying)",
@@ -47,7 +50,7 @@ class MaintenanceError(Exception):
 
 
 class InvalidWindow(MaintenanceError):
-    """The window ends before it starts, or is already over."""
+    """The window ends before it starts, is already over, or is longer than `LONGEST_WINDOW`."""
 
 
 class UnknownWindow(MaintenanceError):
@@ -145,6 +148,8 @@ class MaintenanceStore:
             raise InvalidWindow("a window must end after it starts")
         if ends_at <= utc_now():
             raise InvalidWindow("the window would already be over")
+        if ends_at - starts_at > LONGEST_WINDOW:
+            raise InvalidWindow("a window lasts at most 48 hours: the batches it holds wait on a topic kept for 7 days")
         async with self._pool.acquire() as connection, connection.transaction():
             await _next_version(connection)
             row = await connection.fetchrow(
