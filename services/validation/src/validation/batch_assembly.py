@@ -10,9 +10,44 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmissionCompleted, BatchSubmitted, SubmittedRecord
-from lrs_contracts.envelope import Contract
+from lrs_contracts.envelope import Contract, Envelope
+from lrs_contracts.registry import decode, event_type_of
+
+
+def _typed_submissions() -> TypeAdapter[Any]:
+    """An Envelope subclass per kind of message a batch travels in, discriminated by `event_type`:
+    envelope and payload in one validation pass, where the registry's `decode` takes two."""
+    typed = [
+        create_model(
+            f"Typed{model.__name__}",
+            __base__=Envelope,
+            event_type=(Literal[event_type_of(model)], ...),  # type: ignore[arg-type]
+            data=(model, ...),
+        )
+        for model in (BatchSubmitted, BatchRecordsSubmitted, BatchSubmissionCompleted)
+    ]
+    return TypeAdapter(Annotated[Union[tuple(typed)], Field(discriminator="event_type")])  # type: ignore[arg-type]  # noqa: UP007
+
+
+_SUBMISSIONS = _typed_submissions()
+
+
+def decode_submission(raw: bytes) -> tuple[uuid.UUID, Contract]:
+    """The event id and payload of a message on the submitted-batch topic, as `registry.decode` reads
+    them. Anything but the three kinds of a batch (or anything invalid) is left to `decode`, which
+    has the final word and raises `ValueError` with the precise error."""
+    try:
+        typed = _SUBMISSIONS.validate_json(raw)
+    except ValidationError:
+        envelope, payload = decode(raw)
+        return envelope.event_id, payload
+    submission: Contract = typed.data
+    return typed.event_id, submission
 
 
 @dataclass(frozen=True)

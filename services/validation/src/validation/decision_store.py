@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -15,7 +16,7 @@ from lrs_contracts.plr import AchievementData, AchievementKey, ResultStatus
 from lrs_domain.achievements import AchievementState
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     topic: str
     key: str
@@ -30,12 +31,37 @@ class StoredDecision:
     published: bool
 
 
+# A stored decision's messages: this marker, then per message the lengths of its topic, key and value
+# and the three as they are. A JSON array of [topic, key, value] (decisions stored before) escaped every
+# quote of every value again: 20% more bytes and a second pass over the decision's ~10 MB.
+_FRAMED = b"\x00framed-messages-1\n"
+_LENGTHS = struct.Struct(">HHI")
+
+
 def encode_messages(messages: Sequence[OutgoingMessage]) -> bytes:
-    return orjson.dumps([[m.topic, m.key, m.value.decode()] for m in messages])
+    parts = [_FRAMED]
+    pack = _LENGTHS.pack
+    for message in messages:
+        topic, key = message.topic.encode(), message.key.encode()
+        parts += (pack(len(topic), len(key), len(message.value)), topic, key, message.value)
+    return b"".join(parts)
 
 
 def decode_messages(raw: bytes) -> tuple[OutgoingMessage, ...]:
-    return tuple(OutgoingMessage(topic, key, value.encode()) for topic, key, value in orjson.loads(raw))
+    if not raw.startswith(_FRAMED):
+        return tuple(OutgoingMessage(topic, key, value.encode()) for topic, key, value in orjson.loads(raw))
+    messages = []
+    position, end = len(_FRAMED), len(raw)
+    while position < end:
+        topic_length, key_length, value_length = _LENGTHS.unpack_from(raw, position)
+        position += _LENGTHS.size
+        topic = raw[position : position + topic_length].decode()
+        position += topic_length
+        key = raw[position : position + key_length].decode()
+        position += key_length
+        messages.append(OutgoingMessage(topic, key, raw[position : position + value_length]))
+        position += value_length
+    return tuple(messages)
 
 
 def _ao_lock_key(ao_id: str) -> int:
@@ -133,8 +159,9 @@ async def _upsert_states(
     await connection.execute(
         "CREATE TEMP TABLE IF NOT EXISTS incoming_states (LIKE validation.achievements) ON COMMIT DELETE ROWS"
     )
+    data_json: dict[int, str] = {}  # the decision shares one data object between identical results
     await connection.copy_records_to_table(
-        "incoming_states", records=[_state_row(state, batch_id) for state in states], columns=_STATE_COLUMNS
+        "incoming_states", records=[_state_row(state, batch_id, data_json) for state in states], columns=_STATE_COLUMNS
     )
     await connection.execute(
         "INSERT INTO validation.achievements SELECT * FROM incoming_states"
@@ -144,7 +171,10 @@ async def _upsert_states(
     )
 
 
-def _state_row(state: AchievementState, batch_id: uuid.UUID) -> tuple[object, ...]:
+def _state_row(state: AchievementState, batch_id: uuid.UUID, data_json: dict[int, str]) -> tuple[object, ...]:
+    data = data_json.get(id(state.data))
+    if data is None:
+        data = data_json[id(state.data)] = state.data.model_dump_json()
     return (
         state.key.ao_id,
         state.key.uln,
@@ -153,7 +183,7 @@ def _state_row(state: AchievementState, batch_id: uuid.UUID) -> tuple[object, ..
         state.achievement_id,
         state.status.value,
         state.withdrawn,
-        state.data.model_dump_json(),
+        data,
         batch_id,
     )
 

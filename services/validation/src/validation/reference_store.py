@@ -130,7 +130,8 @@ class ReferenceStore:
             "), merged(uln) AS ("
             " SELECT uln FROM chain"
             " UNION SELECT l.uln FROM validation.learners l JOIN merged ON l.master_uln = merged.uln"
-            ") SELECT l.* FROM validation.learners l JOIN merged USING (uln)",
+            ") SELECT l.uln, l.given_name, l.family_name, l.date_of_birth, l.gender, l.ability_to_share, l.master_uln"
+            " FROM validation.learners l JOIN merged USING (uln)",
             list(set(ulns)),
         )
         return {row["uln"]: _learner_of(row) for row in rows}
@@ -173,21 +174,28 @@ class ReferenceStore:
     async def register_learners(self, learners: Sequence[Learner]) -> int:
         """Registers or replaces learners (the operators' import); each change is queued on the outbox."""
         async with self._pool.acquire() as connection, connection.transaction():
-            for learner in learners:
-                await connection.execute(
-                    "INSERT INTO validation.learners"
-                    " (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
-                    " VALUES ($1, $2, $3, $4, $5, $6)"
-                    " ON CONFLICT (uln) DO UPDATE SET given_name = $2, family_name = $3, date_of_birth = $4,"
-                    " gender = $5, ability_to_share = $6, updated_at = now()",
-                    learner.uln,
-                    learner.given_name,
-                    learner.family_name,
-                    learner.date_of_birth,
-                    learner.gender,
-                    learner.ability_to_share,
-                )
-                await _queue(connection, learner.uln, _registered_event(learner))
+            # pipelined, in the file's order: one round trip per statement instead of two per learner
+            await connection.executemany(
+                "INSERT INTO validation.learners"
+                " (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
+                " VALUES ($1, $2, $3, $4, $5, $6)"
+                " ON CONFLICT (uln) DO UPDATE SET given_name = $2, family_name = $3, date_of_birth = $4,"
+                " gender = $5, ability_to_share = $6, updated_at = now()",
+                [
+                    (
+                        learner.uln,
+                        learner.given_name,
+                        learner.family_name,
+                        learner.date_of_birth,
+                        learner.gender,
+                        learner.ability_to_share,
+                    )
+                    for learner in learners
+                ],
+            )
+            await connection.executemany(
+                _QUEUE, [_queued(learner.uln, _registered_event(learner)) for learner in learners]
+            )
             merges = [learner for learner in learners if learner.master_uln]
             for learner in merges:
                 assert learner.master_uln is not None
@@ -250,13 +258,17 @@ async def _link(connection: asyncpg.Connection, uln: str, provider_ukprn: str, l
     )
 
 
+_QUEUE = "INSERT INTO validation.learner_outbox (partition_key, envelope) VALUES ($1, $2)"
+
+
+def _queued(uln: str, event: LearnerRegistered | LearnerSharingChanged | LearnersMerged) -> tuple[str, bytes]:
+    return uln, encode(wrap(event, source=SOURCE, correlation_id=f"learner:{uln[-4:]}"))
+
+
 async def _queue(
     connection: asyncpg.Connection, uln: str, event: LearnerRegistered | LearnerSharingChanged | LearnersMerged
 ) -> None:
-    envelope = wrap(event, source=SOURCE, correlation_id=f"learner:{uln[-4:]}")
-    await connection.execute(
-        "INSERT INTO validation.learner_outbox (partition_key, envelope) VALUES ($1, $2)", uln, encode(envelope)
-    )
+    await connection.execute(_QUEUE, *_queued(uln, event))
 
 
 def _unique(qualifications: Iterable[Qualification]) -> list[Qualification]:

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.partitioner import murmur2
 
 import validation.decider
 from lrs_contracts.batch import (
@@ -76,9 +77,35 @@ def batch_records(batch_id: uuid.UUID, first_offset: int) -> list[Record]:
 
 
 @dataclass
+class FakeBatch:
+    """A record batch that holds `capacity` messages."""
+
+    capacity: int
+    messages: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    def append(self, *, timestamp: None, key: bytes, value: bytes) -> object | None:
+        if len(self.messages) == self.capacity:
+            return None
+        self.messages.append((key, value))
+        return object()
+
+
+@dataclass
 class FakeProducer:
     transactions: list[list[tuple[str, Any]]] = field(default_factory=list)
     aborted: list[int] = field(default_factory=list)  # indexes into `transactions`
+    batch_capacity: int = 1_000
+    sent_batches: list[tuple[str, int, list[bytes]]] = field(default_factory=list)  # topic, partition, keys
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return set(range(6))
+
+    def create_batch(self) -> FakeBatch:
+        return FakeBatch(self.batch_capacity)
+
+    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> None:
+        self.sent_batches.append((topic, partition, [key for key, _ in batch.messages]))
+        self.transactions[-1].extend((topic, (key, value, None)) for key, value in batch.messages)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -239,3 +266,26 @@ async def test_a_decision_stored_first_by_another_decider_is_published_instead_o
     assert producer.aborted == [len(producer.transactions) - 2] and ("offsets", {PARTITION: 3}) not in ours
     assert theirs == [(BATCH_OUTCOMES.name, (b"theirs", b"{}", None)), ("offsets", {PARTITION: 3})]
     assert decisions.published == [batch_id]
+
+
+async def test_a_decision_goes_out_in_record_batches_each_on_the_partition_of_its_messages_keys() -> None:
+    """As `producer.send` would place them (murmur2 of the key, as Java clients): per partition in
+    their order, a full batch sent before the next is started."""
+    producer = FakeProducer(batch_capacity=2)
+    producer.transactions.append([])
+    ulns = [f"10000000{n:02d}" for n in range(40)]
+    messages = [OutgoingMessage("lrs.plr.events.v1", uln, f"event of {uln}".encode()) for uln in ulns]
+    messages.append(OutgoingMessage(BATCH_OUTCOMES.name, "batch", b"outcomes"))
+    target = decider(FakeDecisions([]), producer, FakeParked())
+
+    await target._send(messages)
+
+    def partition_of(key: str) -> int:
+        return (murmur2(key.encode()) & 0x7FFFFFFF) % 6
+
+    for _topic, partition, keys in producer.sent_batches:
+        assert 1 <= len(keys) <= 2 and {partition_of(key.decode()) for key in keys} == {partition}
+    for partition in range(6):
+        sent = [key.decode() for topic, at, keys in producer.sent_batches if at == partition for key in keys]
+        assert sent == [message.key for message in messages if partition_of(message.key) == partition]
+    assert sorted(value for _, (_, value, _) in producer.transactions[-1]) == sorted(m.value for m in messages)
