@@ -396,3 +396,36 @@ async def test_a_reset_empties_that_aos_sandpit_only_and_the_batch_is_new_again(
     assert again != first
     assert (await decided(sandpit, resetting.ao_id, again))["counts"]["accepted"] == 3
     assert (await decided(sandpit, other.ao_id, kept))["counts"]["accepted"] == 3
+
+
+async def test_a_purge_resets_only_the_aos_idle_for_that_long(
+    system: SystemUnderTest, sandpit: SystemUnderTest
+) -> None:
+    idle, active = two_aos()
+    learner = new_learner()
+    await register(system, [learner])
+    await sandpit_knows(sandpit, [learner["uln"]])
+    batches = {}
+    for chosen in (idle, active):
+        batch = json_batch(chosen.ao_id, [json_record(learner, chosen.qualification_number, chosen.passing_grade)])
+        batches[chosen.ao_id] = await submit(sandpit, chosen.ao_id, batch)
+        await decided(sandpit, chosen.ao_id, batches[chosen.ao_id])
+    # 100 days pass for the idle AO's Sandpit
+    await _sandpit_fetchval(
+        sandpit,
+        "UPDATE ingest.batches SET received_at = received_at - interval '100 days' WHERE ao_id = $1",
+        idle.ao_id,
+    )
+
+    async with await sandpit.client("ingest", "operator:tests") as client:
+        response = await client.post("/v1/admin/sandpit/purge", params={"idle_days": 30})
+        assert response.status_code == 202, response.text
+        assert [reset["ao_id"] for reset in response.json()["resets"]] == [idle.ao_id]
+        reset_id = response.json()["resets"][0]["reset_id"]
+
+        async def completed() -> bool:
+            return bool((await client.get(f"/v1/sandpit/resets/{reset_id}")).json()["status"] == "completed")
+
+        await eventually(completed, within=60, what="the purge's reset to complete")
+        assert (await client.get(f"/v1/batches/{batches[idle.ao_id]}")).status_code == 404
+        assert (await client.get(f"/v1/batches/{batches[active.ao_id]}")).status_code == 200

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import APIRouter, Query, Request
@@ -26,7 +26,7 @@ from lrs_contracts.environments import TopicNames
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.sandpit import SandpitReset, SandpitResetApplied
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
-from lrs_platform.identity import CurrentPrincipal, PrincipalKind
+from lrs_platform.identity import CurrentPrincipal, Principal, PrincipalKind
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
@@ -230,12 +230,12 @@ def _resets(request: Request) -> SandpitResets:
     return resets
 
 
-def _ao_to_reset(principal: Any, body: ResetRequest | None) -> str:
+def _ao_to_reset(principal: Principal, body: ResetRequest | None) -> str:
     named = body.ao_id if body else None
     if principal.kind is PrincipalKind.AO:
         if named not in (None, principal.id):
             raise ProblemError(403, "Forbidden", "An AO resets only its own Sandpit.")
-        return str(principal.id)
+        return principal.id
     if principal.is_operator:
         if not named:
             raise ProblemError(422, "AO required", 'Name the AO to reset: {"ao_id": "RN5133"}.')
