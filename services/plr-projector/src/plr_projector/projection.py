@@ -664,14 +664,22 @@ class PlainEvent(NamedTuple):
 
     message: Message
     event_id: uuid.UUID
+    key: AchievementKeyTuple
     envelope: tuple[Any, ...]
     payload: tuple[Any, ...]
     layout: _Layout
 
-    @property
-    def key(self) -> AchievementKeyTuple:
-        ao_id, uln, qualification_number, award_date = self.payload[self.layout.key]
-        return (uln, ao_id, qualification_number, award_date)
+
+_new_uuid = object.__new__
+_set_field = object.__setattr__
+
+
+def _uuid(text: str) -> uuid.UUID:
+    """`uuid.UUID(text)` for the canonical text `decode_plain` checked, in half the time."""
+    value: uuid.UUID = _new_uuid(uuid.UUID)
+    _set_field(value, "int", int(text.replace("-", ""), 16))
+    _set_field(value, "is_safe", uuid.SafeUUID.unknown)
+    return value
 
 
 def decode_plain_achievements(
@@ -691,7 +699,17 @@ def decode_plain_achievements(
         layout = _LAYOUTS.get(envelope[_EVENT_TYPE])
         if layout is None:
             return None
-        events.append(PlainEvent(message, uuid.UUID(envelope[_EVENT_ID]), envelope, payload, layout))
+        ao_id, uln, qualification_number, award_date = payload[layout.key]
+        events.append(
+            PlainEvent(
+                message,
+                _uuid(envelope[_EVENT_ID]),
+                (uln, ao_id, qualification_number, award_date),
+                envelope,
+                payload,
+                layout,
+            )
+        )
     return events
 
 
@@ -704,20 +722,21 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
     batch_ids: dict[str, uuid.UUID] = {}
     duplicates = 0
     newest = 0
-    for message, event_id, envelope, payload, layout in events:
-        newest = max(newest, message.timestamp_ms)
+    occurred: dict[datetime, datetime] = {}  # a decision's events share their time
+    for message, event_id, key, envelope, payload, layout in events:
+        if message.timestamp_ms > newest:
+            newest = message.timestamp_ms
         if event_id in seen:
             duplicates += 1
             continue
-        ao_id, uln, qualification_number, award_date = payload[layout.key]
-        key = (uln, ao_id, qualification_number, award_date)
+        uln, ao_id, qualification_number, award_date = key
         kind = layout.kind
         data = payload[layout.data] if layout.data is not None else None
         if layout.status is not None:
             event_status = payload[layout.status]
         else:
             event_status = ResultStatus.FINAL if kind is AchievementChange.SUPERSEDED else None
-        event_achievement = uuid.UUID(payload[layout.achievement_id])
+        event_achievement = _uuid(payload[layout.achievement_id])
         row = achievements.get(key)
         try:
             if row is None:
@@ -737,7 +756,9 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
             return None
         if moved is not None:
             change, status, withdrawn = moved
-            occurred_at = envelope[_OCCURRED_AT].astimezone(UTC)
+            occurred_at = occurred.get(envelope[_OCCURRED_AT])
+            if occurred_at is None:
+                occurred_at = occurred[envelope[_OCCURRED_AT]] = envelope[_OCCURRED_AT].astimezone(UTC)
             if row is None or change is AchievementChange.RECREATED:
                 assert data is not None and layout.qualification is not None  # only a recording starts one
                 pathway, grade, ukprn, language_for_assessment, credits = data
@@ -787,7 +808,7 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
             batch_text, line = payload[layout.provenance][:2]
             batch_id = batch_ids.get(batch_text)
             if batch_id is None:
-                batch_id = batch_ids[batch_text] = uuid.UUID(batch_text)
+                batch_id = batch_ids[batch_text] = _uuid(batch_text)
             changes.history.append(
                 HistoryEntry(
                     uln,
