@@ -78,7 +78,7 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
             await app.state.credentials.migrate()
             bootstrap = settings.kafka_bootstrap_servers
             await wait_for_kafka(bootstrap)
-            topics = Topics(settings.topic_prefix, settings.environment)
+            topics = Topics.of(settings)
             await ensure_topics(bootstrap, TopicNames(settings.environment, settings.topic_prefix).declared(_PROJECTED))
             producer = make_producer(bootstrap)
             await producer.start()

@@ -33,6 +33,7 @@ from lrs_platform.consumer import Attempts, Failure, Poisoned, classify_failure
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 from plr_projector import metrics
+from plr_projector.config import ProjectorSettings
 from plr_projector.projection import (
     PLR_TOPIC,
     PROJECTED_TOPICS,
@@ -63,6 +64,11 @@ class Topics:
 
     prefix: str = ""
     environment: Environment = Environment.LIVE
+
+    @staticmethod
+    def of(settings: ProjectorSettings) -> Topics:
+        """The topics a projector (or a rebuild worker) with these settings reads and writes."""
+        return Topics(settings.topic_prefix, settings.environment)
 
     @functools.cached_property
     def _names(self) -> TopicNames:

@@ -247,10 +247,6 @@ _TEXT: dict[ResultStatus | AchievementChange, str] = {  # `.value` of an enum is
 _DATA = slice(8, 13)  # the row's AchievementData values
 
 
-class _Slow(Exception):
-    """The record goes through the projector's own decode and fold."""
-
-
 class FoldState:
     """A pass's model in memory: each key's row, and what the fold skips (applied ids, parked streams)."""
 
@@ -268,67 +264,79 @@ class FoldState:
         """Folds a chunk of records (each partition's in log order) into the state, adding the rows
         known at once (history, applied ids, parked records) to `rows`."""
         for topic, partition, records in chunk:
-            if topic != PLR_TOPIC:
-                self._fold_slow([_message(topic, partition, record) for record in records], rows)
-                continue
-            for record in records:
-                try:
-                    self._fold_plain(partition, record, rows)
-                except _Slow:
-                    self._fold_slow([_message(topic, partition, record)], rows)
-
-    def _fold_plain(self, partition: int, record: Record, rows: Rows) -> None:
-        """An achievement event as `project_batch` folds it, from plain values (`_Slow`: it cannot)."""
-        if self.blocked and (PLR_TOPIC, stream_key(record.key)) in self.blocked:
-            raise _Slow
-        if self._actions and (PLR_TOPIC, partition, record.offset) in self._actions:
-            raise _Slow
-        if record.value is None:
-            raise _Slow
-        try:
-            envelope, payload = decode_plain(record.value)
-        except NotFast as error:
-            raise _Slow from error
-        event_id, event_type, occurred_at = envelope[0], envelope[1], envelope[2]
-        kind = _KIND_OF.get(event_type)
-        if kind is None:
-            raise _Slow
-        applied = int(event_id.replace("-", ""), 16)
-        if applied in self._applied:
-            return  # a duplicate: the log's own copy of an applied event
-        event_achievement, (ao_id, uln, qualification_number, award_date) = payload[1], payload[2]
-        key = (uln, ao_id, qualification_number, award_date)
-        if kind is AchievementChange.RECORDED or kind is AchievementChange.UPDATED:
-            data, event_status = payload[3], payload[4]
-        elif kind is AchievementChange.SUPERSEDED:
-            data, event_status = payload[3], ResultStatus.FINAL
-        else:
-            data, event_status = None, None
-        provenance = payload[-1]
-        occurred_at = occurred_at.astimezone(UTC)
-        row = self.achievements.get(key)
-        try:
-            if row is None:
-                moved = step(None, False, kind, event_status, True, event_achievement, None)
+            if topic == PLR_TOPIC:
+                self._fold_plain(partition, records, rows)
             else:
-                moved = step(
-                    _STATUS[row[5]],
-                    row[6],
-                    kind,
-                    event_status,
-                    data is not None and data != tuple(row[_DATA]),
-                    event_achievement,
-                    row[4],
-                )
-        except AchievementEventMismatch as error:
-            raise _Slow from error  # parked, with the projector's own words
-        if moved is not None:
+                self._fold_slow([_message(topic, partition, record) for record in records], rows)
+
+    def _fold_plain(self, partition: int, records: Sequence[Record], rows: Rows) -> None:
+        """PLR records: each achievement event as `project_batch` folds it, from plain values; a
+        record the plain path does not take goes through `_fold_slow`, in its place in the order."""
+        achievements, applied_ids, names, blocked, actions = (
+            self.achievements,
+            self._applied,
+            self._names,
+            self.blocked,
+            self._actions,
+        )
+        history, applied_rows = rows.history.append, rows.applied.append
+        for record in records:
+            value = record.value
+            if (
+                value is None
+                or (blocked and (PLR_TOPIC, stream_key(record.key)) in blocked)
+                or (actions and (PLR_TOPIC, partition, record.offset) in actions)
+            ):
+                self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
+                continue
+            try:
+                envelope, payload = decode_plain(value)
+            except NotFast:
+                self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
+                continue
+            event_id, event_type, occurred_at = envelope[0], envelope[1], envelope[2]
+            kind = _KIND_OF.get(event_type)
+            if kind is None:
+                self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
+                continue
+            applied = int(event_id.replace("-", ""), 16)
+            if applied in applied_ids:
+                continue  # a duplicate: the log's own copy of an applied event
+            event_achievement, (ao_id, uln, qualification_number, award_date) = payload[1], payload[2]
+            key = (uln, ao_id, qualification_number, award_date)
+            if kind is AchievementChange.RECORDED or kind is AchievementChange.UPDATED:
+                data, event_status = payload[3], payload[4]
+            elif kind is AchievementChange.SUPERSEDED:
+                data, event_status = payload[3], ResultStatus.FINAL
+            else:
+                data, event_status = None, None
+            row = achievements.get(key)
+            try:
+                if row is None:
+                    moved = step(None, False, kind, event_status, True, event_achievement, None)
+                else:
+                    moved = step(
+                        _STATUS[row[5]],
+                        row[6],
+                        kind,
+                        event_status,
+                        data is not None and data != tuple(row[_DATA]),
+                        event_achievement,
+                        row[4],
+                    )
+            except AchievementEventMismatch:  # parked, with the projector's own words
+                self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
+                continue
+            applied_ids.add(applied)
+            applied_rows((event_id,))
+            if moved is None:
+                continue
             change, status, withdrawn = moved
+            occurred_at = occurred_at.astimezone(UTC)
             if row is None or change is AchievementChange.RECREATED:
                 # an AO's and a qualification's names are shared by many rows: keep one copy
-                ao_id = self._names.setdefault(ao_id, ao_id)
-                qualification_number = self._names.setdefault(qualification_number, qualification_number)
-                key = (uln, ao_id, qualification_number, award_date)
+                ao_id = names.setdefault(ao_id, ao_id)
+                qualification_number = names.setdefault(qualification_number, qualification_number)
                 pathway, grade, ukprn, language, credits = data
                 title, qualification_type, level, framework, qualification_kind, awarding_organisation = payload[5]
                 row = [  # element by element: a list built by unpacking keeps spare room
@@ -354,7 +362,7 @@ class FoldState:
                     occurred_at,
                     occurred_at,
                 ]
-                self.achievements[key] = row
+                achievements[(uln, ao_id, qualification_number, award_date)] = row
             else:
                 row[5] = _TEXT[status]
                 row[6] = withdrawn
@@ -362,7 +370,8 @@ class FoldState:
                 if data is not None:
                     row[_DATA] = data
                 row[20] = occurred_at
-            rows.history.append(
+            provenance = payload[-1]
+            history(
                 (
                     uln,
                     ao_id,
@@ -384,8 +393,6 @@ class FoldState:
                     row[8],
                 )
             )
-        self._applied.add(applied)
-        rows.applied.append((event_id,))
 
     def _fold_slow(self, messages: list[Message], rows: Rows) -> None:
         """`project_batch` of the messages against the state, as the live loop does against the tables."""
@@ -730,7 +737,7 @@ async def run_worker(settings: ProjectorSettings, worker: int, rebuild_id: int |
 
 
 async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncpg.Connection, plan: WorkerPlan) -> None:
-    topics = Topics(settings.topic_prefix)
+    topics = Topics.of(settings)
     started = time.monotonic()
     # CPU of the passes already done (by an earlier process), and of this process before its first
     cpu_before = plan.cpu_seconds - time.process_time()
