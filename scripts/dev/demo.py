@@ -1,4 +1,5 @@
-"""The `make up` demo: keys, learners, the sample batches, then a PLR, MI and the emails.
+"""The `make up` demo: keys, learners, the sample batches, then a PLR, MI and the emails; then the
+same sample in the Sandpit, and the live PLR unchanged by it.
 
 Usage: demo.py wait | run   (service URLs, DATABASE_URL from .run/env)
 """
@@ -6,6 +7,7 @@ Usage: demo.py wait | run   (service URLs, DATABASE_URL from .run/env)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import mailbox
 import os
@@ -14,8 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
+from lrs_contracts.environments import Environment
 from lrs_domain.formats import detect_format, parse_batch
 from lrs_platform.database import create_pool
 from lrs_platform.identity import CredentialStore, Principal
@@ -23,6 +27,7 @@ from lrs_platform.identity import CredentialStore, Principal
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / ".run"
 SERVICES = ("ingest", "validation", "plr_projector", "challenges", "notifier", "reporting")
+SANDPIT_SERVICES = tuple(f"sandpit_{service}" for service in ("ingest", "validation", "plr_projector", "notifier"))
 SAMPLES = ("sample-100.json", "sample-100.csv", "sample-100.xml")
 
 
@@ -38,11 +43,11 @@ def say(text: str = "") -> None:
 async def wait_ready(within: float = 180.0) -> None:
     deadline = time.monotonic() + within
     async with httpx.AsyncClient(timeout=3.0) as client:
-        for service in SERVICES:
+        for service in SERVICES + SANDPIT_SERVICES:
             while True:
                 try:
                     if (await client.get(f"{url(service)}/readyz")).status_code == 200:
-                        say(f"  {service:<14} ready at {url(service)}")
+                        say(f"  {service:<22} ready at {url(service)}")
                         break
                 except httpx.TransportError:
                     pass
@@ -51,16 +56,17 @@ async def wait_ready(within: float = 180.0) -> None:
                 await asyncio.sleep(0.3)
 
 
-async def issue_keys(principals: dict[str, str]) -> dict[str, str]:
-    pool = await create_pool(os.environ["DATABASE_URL"], max_size=1)
+async def issue_keys(principals: dict[str, str], environment: Environment = Environment.LIVE) -> dict[str, str]:
+    sandpit = environment is Environment.SANDPIT
+    pool = await create_pool(os.environ["LRS_SANDPIT_DATABASE_URL" if sandpit else "DATABASE_URL"], max_size=1)
     try:
-        store = CredentialStore(pool)
+        store = CredentialStore(pool, environment=environment)
         await store.migrate()
         keys = {}
         for name, principal in principals.items():
             issued = await store.issue(Principal.parse(principal), label="make up")
             keys[name] = issued.token
-            path = RUN / "keys" / f"{name}.key"
+            path = RUN / "keys" / f"{'sandpit-' if sandpit else ''}{name}.key"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(issued.token + "\n", encoding="utf-8")
             path.chmod(0o600)
@@ -147,11 +153,64 @@ async def run() -> None:
     for message in emails[:3]:
         say(f"  {message['Message-ID']}  to {message['To']}: {message['Subject']}")
 
+    await sandpit(ao_id, operator, uln)
 
-async def _wait_decided(client: httpx.AsyncClient, headers: dict[str, str], batch_id: str) -> dict[str, Any]:
+
+async def sandpit(ao_id: str, live_operator: dict[str, str], uln: str) -> None:
+    """The CSV sample again, in the Sandpit: the same outcome, and the live PLR left as it was."""
+    keys = await issue_keys({"operator": "operator:demo", "ao": f"ao:{ao_id}"}, Environment.SANDPIT)
+    ao = {"Authorization": f"Bearer {keys['ao']}"}
+    await _wait_for_sandpit_registry(sample_ulns())
+    plr_path = f"/v1/learners/{uln}/plr"
+    async with httpx.AsyncClient(timeout=120.0) as client:
+        live_before = (await client.get(f"{url('plr_projector')}{plr_path}", headers=live_operator)).json()
+        content = (ROOT / "samples" / "sample-100.csv").read_bytes()
+        response = await client.post(
+            f"{url('sandpit_ingest')}/v1/batches", content=content, headers={**ao, "Content-Type": "text/csv"}
+        )
+        body = response.json()
+        say(f"\nSANDPIT: submitted sample-100.csv: HTTP {response.status_code} batch {body.get('batch_id')}")
+        if response.status_code != 202:
+            say(f"  {body}")
+            return
+        view = await _wait_decided(client, ao, body["batch_id"], service="sandpit_ingest")
+        counts = view.get("counts") or {}
+        say(
+            f"SANDPIT: batch {body['batch_id']}: {view['status']} - {counts.get('accepted')} accepted,"
+            f" {counts.get('rejected')} rejected, {counts.get('no_ops')} unchanged"
+        )
+        sandpit_plr = await client.get(
+            f"{url('sandpit_plr_projector')}{plr_path}", params={"after_batch": body["batch_id"]}, headers=ao
+        )
+        held = len(sandpit_plr.json().get("learning_events", [])) if sandpit_plr.status_code == 200 else 0
+        say(f"SANDPIT: the sandpit PLR of learner ******{uln[-4:]} holds {held} achievement(s) of {ao_id}")
+        live_after = (await client.get(f"{url('plr_projector')}{plr_path}", headers=live_operator)).json()
+    same = "did not change" if live_after == live_before else "CHANGED (it must not: see .run/logs)"
+    say(f"the live PLR of learner ******{uln[-4:]} {same}")
+
+
+async def _wait_for_sandpit_registry(ulns: list[str], within: float = 60.0) -> None:
+    """The Sandpit judges against its read-only copy of the live registry, which follows the live learner topic."""
+    pool = await create_pool(os.environ["LRS_SANDPIT_DATABASE_URL"], max_size=1)
+    deadline = time.monotonic() + within
+    try:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(asyncpg.UndefinedTableError):  # validation has not migrated yet
+                held = await pool.fetchval("SELECT count(*) FROM validation.learners WHERE uln = ANY($1)", ulns)
+                if held == len(set(ulns)):
+                    return
+            await asyncio.sleep(0.3)
+        say("SANDPIT: the learner registry's copy is still incomplete: some records may be rejected")
+    finally:
+        await pool.close()
+
+
+async def _wait_decided(
+    client: httpx.AsyncClient, headers: dict[str, str], batch_id: str, service: str = "ingest"
+) -> dict[str, Any]:
     deadline = time.monotonic() + 120
     while True:
-        view: dict[str, Any] = (await client.get(f"{url('ingest')}/v1/batches/{batch_id}", headers=headers)).json()
+        view: dict[str, Any] = (await client.get(f"{url(service)}/v1/batches/{batch_id}", headers=headers)).json()
         if view["status"] in ("completed", "failed") or time.monotonic() > deadline:
             return view
         await asyncio.sleep(0.3)

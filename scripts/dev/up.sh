@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make up`: Kafka, PostgreSQL, an SMTP sink and all six services on loopback, then the demo:
 # sample reference data and learners loaded, the sample batches submitted, a PLR, MI and emails shown.
+# Beside them the Sandpit (decision 0060): ingest, validation, plr-projector and notifier again with
+# LRS_ENVIRONMENT=sandpit and the database lrs_sandpit, on ports of their own (LRS_SANDPIT_*_URL).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -18,10 +20,14 @@ KAFKA_BOOTSTRAP_SERVERS=$(KAFKA_WORK="$run/kafka" bash scripts/infra/kafka-start
 echo "starting PostgreSQL (Debian binaries)..."
 rm -rf "$run/pg"
 DATABASE_URL=$(PG_WORK="$run/pg" bash scripts/infra/pg-start.sh)
+SANDPIT_DATABASE_URL="${DATABASE_URL%/*}/lrs_sandpit"
+"$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql" -q "$DATABASE_URL" -v ON_ERROR_STOP=1 \
+  -c "CREATE DATABASE lrs_sandpit" > /dev/null
 SMTP_PORT=$(free_port)
 {
   echo "export KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS"
   echo "export DATABASE_URL=$DATABASE_URL"
+  echo "export LRS_SANDPIT_DATABASE_URL=$SANDPIT_DATABASE_URL PORTAL_SANDPIT_DATABASE_URL=$SANDPIT_DATABASE_URL"
   echo "export NOTIFIER_SMTP_HOST=127.0.0.1 NOTIFIER_SMTP_PORT=$SMTP_PORT"
 } > "$run/env"
 
@@ -36,6 +42,11 @@ for service in ingest validation plr-projector challenges notifier reporting por
   name=${service//-/_}
   echo "export ${prefix[$service]}_PORT=$port LRS_${name^^}_URL=http://127.0.0.1:$port" >> "$run/env"
 done
+sandpit_services=(ingest validation plr-projector notifier)
+for service in "${sandpit_services[@]}"; do
+  name=${service//-/_}
+  echo "export LRS_SANDPIT_${name^^}_URL=http://127.0.0.1:$(free_port)" >> "$run/env"
+done
 {
   echo "export PORTAL_COOKIE_SECURE=false  # the portal is served over plain http on loopback"
   # The key that seals the PLR credential signing keys at rest: made once per `make up`, like the database.
@@ -47,6 +58,16 @@ source "$run/env"
 for service in ingest validation plr-projector challenges notifier reporting portal; do
   nohup ".venv/bin/lrs-$service" > "$run/logs/$service.log" 2>&1 < /dev/null &
   echo $! > "$run/pids/$service.pid"
+done
+# The Sandpit: the same programs with the sandpit's environment, database, ports and links.
+for service in "${sandpit_services[@]}"; do
+  name=${service//-/_}
+  url_variable="LRS_SANDPIT_${name^^}_URL"
+  url=${!url_variable}
+  env LRS_ENVIRONMENT=sandpit DATABASE_URL="$SANDPIT_DATABASE_URL" "${prefix[$service]}_PORT=${url##*:}" \
+    NOTIFIER_PUBLIC_BASE_URL="$LRS_PORTAL_URL/sandpit" PROJECTOR_CREDENTIAL_ISSUER_URL="$LRS_SANDPIT_PLR_PROJECTOR_URL" \
+    nohup ".venv/bin/lrs-$service" > "$run/logs/sandpit-$service.log" 2>&1 < /dev/null &
+  echo $! > "$run/pids/sandpit-$service.pid"
 done
 echo "waiting for the services to be ready..."
 .venv/bin/python scripts/dev/demo.py wait
@@ -65,6 +86,8 @@ The system is up. Where to look:
   emails sent         .run/mailbox/ (Maildir)
   API docs            \$LRS_INGEST_URL/docs, \$LRS_PLR_PROJECTOR_URL/docs, ... (see .run/env)
   operator key        .run/keys/operator.key   sample AO key: .run/keys/ao.key
+  the Sandpit         .venv/bin/lrs --sandpit ... (LRS_SANDPIT_*_URL in .run/env), logs .run/logs/sandpit-*.log
+                      keys .run/keys/sandpit-operator.key, .run/keys/sandpit-ao.key; portal: $LRS_PORTAL_URL/sandpit
   stop everything     make down
 
 Organisation Portal: $LRS_PORTAL_URL  (sign in as one of these; passwords are shown only now)
