@@ -256,6 +256,9 @@ def sandpit_services() -> list[dict[str, Any]]:
             sandpit_doc = sandpit_workload(doc, settings["kafka_user"], overrides)
             if sandpit_doc["kind"] == "Deployment":
                 sandpit_doc["spec"]["replicas"] = settings["replicas"]
+                if "requests" in settings:  # what an idle Sandpit reserves; the limits stay live's
+                    [container] = sandpit_doc["spec"]["template"]["spec"]["containers"]
+                    container["resources"]["requests"] = settings["requests"]
             resources.append(sandpit_doc)
     return resources
 

@@ -125,10 +125,22 @@ def test_the_sandpit_consumers_sleep_at_zero_and_wake_on_their_own_lag(overlay: 
         assert trigger["metadata"]["topic"].startswith(SANDPIT_PREFIX), name
         assert trigger["metadata"]["consumerGroup"] in {group for grant in grants.values() for group in grant["groups"]}
         assert trigger["metadata"]["bootstrapServers"] == f"lrs-kafka-bootstrap.{namespace}.svc:9093"
-    assert sandpit["sandpit-ingest"]["spec"]["replicas"] == sandpit["sandpit-plr-reader"]["spec"]["replicas"] == 1
+    for always_on in ("sandpit-ingest", "sandpit-plr-reader"):
+        assert sandpit[always_on]["spec"]["replicas"] == 1
+        [container] = containers(sandpit[always_on])
+        [live_container] = containers(named(docs, "Deployment", always_on.removeprefix("sandpit-")))
+        assert container["resources"]["limits"] == live_container["resources"]["limits"]
+        assert _millicores(container["resources"]["requests"]["cpu"]) < _millicores(
+            live_container["resources"]["requests"]["cpu"]
+        )
     keda = named(docs, "KafkaUser", "lrs-keda")
     woken_by = {(scalers[name]["triggers"][0]["metadata"]["consumerGroup"]) for name in CONSUMERS}
     assert woken_by <= _acl_names(keda, "group", "Describe")
+
+
+def _millicores(cpu: str | int) -> float:
+    text = str(cpu)
+    return float(text[:-1]) if text.endswith("m") else float(text) * 1000
 
 
 def test_the_sandpit_has_one_projector_writer_that_never_runs_twice() -> None:
