@@ -1,7 +1,8 @@
 """Maintenance windows and unplanned pauses on real Kafka, PostgreSQL and processes (issue #15, FAQ §7).
 
 Batches from two AOs submitted while decisions are held are all answered 202 `queued` with when they
-will be processed, and stay `queued` while the decider waits at a batch boundary; once the window ends
+will be processed, and stay `queued` while the decider waits at a batch boundary (a decider restarted
+during the window too); once the window ends
 (cancelled, so the test drives time) or the operator resumes, each is decided once, in its AO's order.
 The system here is ingest and validation only, on a broker of their own: a window must not hold the
 shared system's batches.
@@ -145,7 +146,7 @@ async def final_outcomes(system: SystemUnderTest) -> Counter[str]:
         await consumer.stop()
 
 
-async def held_then_released(system: SystemUnderTest, chains: dict[str, list[str]]) -> None:
+async def held(system: SystemUnderTest, chains: dict[str, list[str]]) -> None:
     """While held: every batch `queued` and the decider waiting at a batch boundary."""
     await eventually(lambda: decider_says(system, "waiting at a batch boundary"), what="the decider holding")
     for view in (await views(system, chains)).values():
@@ -187,7 +188,12 @@ async def test_batches_sent_during_a_window_wait_queued_then_are_decided_in_each
     assert window_id in shown
 
     chains = await submit_chains(held_system)
-    await held_then_released(held_system, chains)
+    await held(held_system, chains)
+    validation = held_system.processes["validation"]
+    validation.kill()  # a decider that starts during the window reads the schedule before any batch
+    validation.start()
+    await validation.wait_ready()
+    await held(held_system, chains)
 
     await lrs(held_system, "maintenance", "cancel", window_id)  # the window ends now
     await decided_in_order_once(held_system, chains)
@@ -204,7 +210,7 @@ async def test_batches_sent_during_an_unplanned_pause_wait_queued_then_are_decid
     await eventually(lambda: decider_says(held_system, "until an operator resumes"), what="the decider told")
 
     chains = await submit_chains(held_system)
-    await held_then_released(held_system, chains)
+    await held(held_system, chains)
 
     await lrs(held_system, "maintenance", "resume")
     await decided_in_order_once(held_system, chains)
