@@ -2,8 +2,8 @@
 
 Batches from two AOs submitted while decisions are held are all answered 202 `queued` with when they
 will be processed, and stay `queued` while the decider waits at a batch boundary (a decider restarted
-during the window too); once the window ends
-(cancelled, so the test drives time) or the operator resumes, each is decided once, in its AO's order.
+during the window too); once the window ends (cancelled, so the test drives time) or the operator
+resumes, each is decided once, in its AO's order.
 The system here is ingest and validation only, on a broker of their own: a window must not hold the
 shared system's batches.
 """
