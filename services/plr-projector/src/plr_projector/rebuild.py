@@ -257,7 +257,7 @@ class FoldState:
         self.challenges: dict[uuid.UUID, ChallengeRow] = {}
         self.blocked: set[Stream] = set()
         self._actions = actions
-        self._applied: set[int] = set()  # event ids as integers: half the memory of their text
+        self._applied: set[str] = set()  # event ids as the canonical text the plain decode gives
         self._names: dict[str, str] = {}
 
     def fold(self, chunk: Sequence[Records], rows: Rows) -> None:
@@ -299,8 +299,7 @@ class FoldState:
             if kind is None:
                 self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
                 continue
-            applied = int(event_id.replace("-", ""), 16)
-            if applied in applied_ids:
+            if event_id in applied_ids:
                 continue  # a duplicate: the log's own copy of an applied event
             event_achievement, (ao_id, uln, qualification_number, award_date) = payload[1], payload[2]
             key = (uln, ao_id, qualification_number, award_date)
@@ -327,7 +326,7 @@ class FoldState:
             except AchievementEventMismatch:  # parked, with the projector's own words
                 self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
                 continue
-            applied_ids.add(applied)
+            applied_ids.add(event_id)
             applied_rows((event_id,))
             if moved is None:
                 continue
@@ -404,7 +403,7 @@ class FoldState:
             seen_event_ids={
                 item.envelope.event_id
                 for item in decoded
-                if item.envelope is not None and item.envelope.event_id.int in self._applied
+                if item.envelope is not None and str(item.envelope.event_id) in self._applied
             },
             parked_streams=self.blocked,
         )
@@ -414,7 +413,7 @@ class FoldState:
         self.centre.update(changes.centre)
         self.learners.update(changes.learners)
         self.challenges.update(changes.challenges)
-        self._applied.update(event_id.int for event_id in changes.applied_event_ids)
+        self._applied.update(str(event_id) for event_id in changes.applied_event_ids)
         self.blocked.update(parked.message.stream for parked in changes.parked)
         rows.add(changes)
 
