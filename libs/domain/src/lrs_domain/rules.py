@@ -759,8 +759,15 @@ class StateVerdict:
     target: AchievementState | None
 
 
+# A dict, not two enum attribute reads: Python 3.11 reads an enum member through a descriptor, twice per record.
+_STATUS_OF_JOB: dict[JobType, ResultStatus] = {
+    JobType.PROVISIONAL: ResultStatus.PROVISIONAL,
+    JobType.FINAL: ResultStatus.FINAL,
+}
+
+
 def status_for(job_type: JobType) -> ResultStatus:
-    return ResultStatus.PROVISIONAL if job_type is JobType.PROVISIONAL else ResultStatus.FINAL
+    return _STATUS_OF_JOB[job_type]
 
 
 def judge_against_state(
