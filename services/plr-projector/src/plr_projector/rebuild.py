@@ -753,8 +753,13 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
     read_before = plan.passes_done * events
     spill: Spill | None = None
     if plan.passes - plan.passes_done > 1:
+        # one directory per (database, rebuild, worker): a second system's workers on the host (a
+        # Sandpit's) have their own; this worker's next process clears what a killed one left
+        system = hashlib.sha256(f"{settings.database_url}|{settings.topic_prefix}".encode()).hexdigest()[:12]
         directory = Path(settings.rebuild_spill_dir or tempfile.gettempdir())
-        spill = Spill(directory / f"plr-rebuild-{plan.rebuild_id}-worker-{plan.worker}", plan.passes_done, plan.passes)
+        spill = Spill(
+            directory / f"plr-rebuild-{system}-{plan.rebuild_id}-worker-{plan.worker}", plan.passes_done, plan.passes
+        )
     try:
         for number in range(plan.passes_done, plan.passes):
             # The pass's state is millions of objects without cycles: the cyclic collector would
