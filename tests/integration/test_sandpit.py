@@ -107,6 +107,7 @@ async def live_state(system: SystemUnderTest) -> dict[str, str]:
             " WHERE table_schema = ANY($1::text[]) AND table_type = 'BASE TABLE' ORDER BY 1, 2",
             list(LIVE_SCHEMAS),
         )
+        assert {table["table_schema"] for table in tables} == set(LIVE_SCHEMAS)  # nothing compared is missing
         state = {}
         for table in tables:
             qualified = f'"{table["table_schema"]}"."{table["table_name"]}"'
