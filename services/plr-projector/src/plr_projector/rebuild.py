@@ -66,6 +66,7 @@ from lrs_contracts.plr import (
     QualificationSummary,
     ResultStatus,
 )
+from lrs_contracts.sandpit import SandpitAchievementsErased as Erasure
 from lrs_domain.achievements import AchievementChange, AchievementEvent, AchievementEventMismatch, step
 from lrs_platform.database import create_pool
 from lrs_platform.kafka import make_consumer
@@ -397,6 +398,9 @@ class FoldState:
         """`project_batch` of the messages against the state, as the live loop does against the tables."""
         decoded = [decode_message(message, self._actions) for message in messages]
         keys = {achievement_key(item.payload.key) for item in decoded if isinstance(item.payload, AchievementEvent)}
+        erasing = {(item.payload.uln, item.payload.ao_id) for item in decoded if isinstance(item.payload, Erasure)}
+        if erasing:  # a Sandpit reset reads every achievement of the learner at the AO
+            keys |= {key for key in self.achievements if (key[0], key[1]) in erasing}
         snapshot = Snapshot(
             achievements={key: _row_model(self.achievements[key]) for key in keys if key in self.achievements},
             learners=self.learners,
@@ -408,6 +412,8 @@ class FoldState:
             parked_streams=self.blocked,
         )
         changes = project_batch(snapshot, decoded)
+        for key in changes.erased:
+            self.achievements.pop(key, None)
         for key, achievement in changes.achievements.items():
             self.achievements[key] = _row_values(achievement)
         self.centre.update(changes.centre)
@@ -452,11 +458,15 @@ class Rows:
         self.tables: dict[str, list[Sequence[Any]]] = {table: [] for table in BULK_COLUMNS}
         self.history = self.tables["achievement_history"]
         self.applied = self.tables["processed_events"]
+        self.erased: set[AchievementKeyTuple] = set()  # history already written, to delete before these rows
 
     def __len__(self) -> int:
         return sum(len(rows) for rows in self.tables.values())
 
     def add(self, changes: BatchChanges) -> None:
+        if changes.erased:  # a Sandpit reset: the history so far of these achievements goes
+            self.history[:] = [row for row in self.history if tuple(row[:4]) not in changes.erased]
+            self.erased |= changes.erased
         history = _ROW_VALUES["achievement_history"]
         self.history += [history(entry) for entry in changes.history]
         self.applied += [(event_id,) for event_id in changes.applied_event_ids]
@@ -494,14 +504,23 @@ class BulkWriter:
             await self._copying
             self._copying = None
         batches = {table: rows for table, rows in self.rows.tables.items() if rows}
+        erased = self.rows.erased
         self.rows = Rows()
-        if batches:
-            self._copying = asyncio.create_task(self._copy(batches))
+        if batches or erased:
+            self._copying = asyncio.create_task(self._copy(batches, erased))
         if wait and self._copying is not None:
             await self._copying
             self._copying = None
 
-    async def _copy(self, batches: dict[str, list[Sequence[Any]]]) -> None:
+    async def _copy(self, batches: dict[str, list[Sequence[Any]]], erased: set[AchievementKeyTuple]) -> None:
+        if erased:
+            await self._connection.execute(
+                f'DELETE FROM "{self._schema}".achievement_history t USING unnest($1::text[], $2::text[],'
+                " $3::text[], $4::date[]) AS erased(uln, ao_id, qualification_number, award_date)"
+                " WHERE (t.uln, t.ao_id, t.qualification_number, t.award_date)"
+                " = (erased.uln, erased.ao_id, erased.qualification_number, erased.award_date)",
+                *(list(column) for column in zip(*erased, strict=True)),
+            )
         for table, rows in batches.items():
             await self._connection.copy_records_to_table(
                 table, records=rows, columns=list(BULK_COLUMNS[table]), schema_name=self._schema

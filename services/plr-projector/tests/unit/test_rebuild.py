@@ -24,6 +24,7 @@ from lrs_contracts.plr import (
     ResultStatus,
 )
 from lrs_contracts.registry import encode, wrap
+from lrs_contracts.sandpit import SandpitAchievementsErased
 from plr_projector.projection import (
     CHALLENGE_TOPIC,
     LEARNER_TOPIC,
@@ -83,7 +84,8 @@ def _recorded(uln: str, grade: str, status: ResultStatus, line: int) -> Achievem
 
 def _log() -> list[Message]:
     """Two partitions of the PLR topic and one of the learner topic: provisional then final results,
-    updates, a withdrawal, a redelivered event, a poison record and what waits behind it, centre data."""
+    updates, a withdrawal, a redelivered event, a poison record and what waits behind it, centre data,
+    a Sandpit reset's erasure."""
     messages: list[Message] = []
     number = 0
 
@@ -132,6 +134,9 @@ def _log() -> list[Message]:
         1,
     )
     add(LEARNER_TOPIC, ULNS[3], LearnersMerged(master_uln=ULNS[3], merged_uln=ULNS[4]), 0)
+    # A Sandpit reset takes the AO's achievements of a learner off, history and all; recorded again after.
+    add(PLR_TOPIC, ULNS[4], SandpitAchievementsErased(reset_id=uuid.UUID(int=5), ao_id="RN5133", uln=ULNS[4]), 0)
+    add(PLR_TOPIC, ULNS[4], _recorded(ULNS[4], "4", ResultStatus.FINAL, 9), 0)
     return messages
 
 
