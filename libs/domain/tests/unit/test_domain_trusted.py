@@ -103,3 +103,10 @@ def test_a_decision_records_each_achievement_under_its_achievement_id() -> None:
         achievement_id(event.key) for event in decision.events
     ]
     assert ULN in {event.key.uln for event in decision.events}
+
+
+def test_a_copy_of_a_model_built_so_has_its_own_field_names() -> None:
+    first, second = decide(record(line=4), record(line=5, uln=ULN_2)).outcomes
+    copied = first.model_copy(update={"mis_identifier": "changed"})
+    copied.__pydantic_fields_set__.discard("line")
+    assert "line" in first.model_fields_set and "line" in second.model_fields_set
