@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, NamedTuple, Union
 
@@ -153,8 +153,7 @@ class HistoryEntry(NamedTuple):
     pathway: str | None
 
 
-@dataclass(frozen=True)
-class LearnerRow:
+class LearnerRow(NamedTuple):
     uln: str
     registered: bool
     ability_to_share: int
@@ -336,11 +335,11 @@ def evolve_learners(
         if event.merged_uln == event.master_uln:
             raise ProjectionError("merged: a learner cannot be merged into itself")
         current = rows.get(event.merged_uln) or LearnerRow(event.merged_uln, False, 0, None)
-        return [replace(current, master_uln=event.master_uln)]
+        return [current._replace(master_uln=event.master_uln)]
     current = rows.get(event.uln) or LearnerRow(event.uln, False, 0, None)
     if isinstance(event, LearnerRegistered):
-        return [replace(current, registered=True, ability_to_share=int(event.ability_to_share))]
-    return [replace(current, ability_to_share=int(event.ability_to_share))]
+        return [current._replace(registered=True, ability_to_share=int(event.ability_to_share))]
+    return [current._replace(ability_to_share=int(event.ability_to_share))]
 
 
 def plr_learner(uln: str, learners: Iterable[LearnerRow]) -> MergedLearner:
