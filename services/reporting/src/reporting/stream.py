@@ -40,7 +40,14 @@ from lrs_platform.kafka import make_consumer, tls_context
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages
 from reporting.config import ReportingSettings
 from reporting.projector import Publication, ReportingProjector
-from reporting.wire import DECIDED_CHUNK, PlrLogWrites, event_type_in, parse, rejection_codes_of
+from reporting.wire import (
+    DECIDED_CHUNK,
+    PlrLogWrites,
+    event_type_in,
+    parse,
+    rejection_codes_of,
+    scanned_rejection_codes,
+)
 
 CONSUMER = "reporting"
 
@@ -131,6 +138,10 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
                 raise ValueError("empty message")
             if message.topic == PLR_EVENTS.name:
                 log_writes.add(value, message.timestamp_ms)
+                continue
+            chunk = scanned_rejection_codes(value)
+            if chunk is not None:
+                publications += await projector.apply_chunk(*chunk)
                 continue
             document = parse(value)
             if event_type_in(document) == DECIDED_CHUNK:

@@ -28,7 +28,14 @@ from lrs_contracts.plr import (
 )
 from lrs_contracts.registry import decode, encode, wrap
 from reporting.store import PlrLogWrite
-from reporting.wire import DECIDED_CHUNK, PlrLogWrites, event_type_in, parse, rejection_codes_of
+from reporting.wire import (
+    DECIDED_CHUNK,
+    PlrLogWrites,
+    event_type_in,
+    parse,
+    rejection_codes_of,
+    scanned_rejection_codes,
+)
 
 BATCHES = [uuid.UUID(int=n) for n in (1, 2)]
 QANS = ["60000001", "60000002", "Y5001234"]
@@ -173,3 +180,48 @@ def test_a_chunk_not_written_as_validation_writes_it_is_validated_and_a_broken_o
     broken = value.replace(b'"code":"RV001",', b"")
     with pytest.raises(ValidationError):
         rejection_codes_of(broken, parse(broken))
+
+
+awkward_text = st.lists(
+    st.sampled_from(['"', "\\", "]", "}", ",", ":", "é", "a", '"status":"rejected","errors":[']), max_size=6
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(list(RecordStatus)),
+            st.lists(st.sampled_from(["RV001", "RV012", "WV003"]), max_size=3),
+            awkward_text,
+        ),
+        max_size=30,
+    ),
+    awkward_text,
+)
+def test_a_chunk_scanned_for_its_rejected_records_counts_what_reading_it_whole_counts(
+    drawn: list[tuple[RecordStatus, list[str], str]], ao_suffix: str
+) -> None:
+    outcomes = tuple(
+        RecordOutcome(
+            line=line,
+            mis_identifier=text,
+            status=status,
+            errors=tuple(Finding(code=code, field=text, message=text) for code in codes),
+        )
+        for line, (status, codes, text) in enumerate(drawn, start=1)
+    )
+    value = message(BatchRecordsDecided(batch_id=BATCHES[1], ao_id=f"RN{ao_suffix}", chunk_index=7, outcomes=outcomes))
+    assert scanned_rejection_codes(value) == rejection_codes_of(value, parse(value))
+
+
+def test_only_a_decided_chunk_written_as_validation_writes_it_is_scanned() -> None:
+    value = chunk_message(
+        RecordOutcome(line=1, status=RecordStatus.REJECTED, errors=(Finding(code="RV001", message="x"),))
+    )
+    assert scanned_rejection_codes(value) == (BATCHES[0], 4, {"RV001": 1})
+    assert scanned_rejection_codes(message(achievement("withdrawn", BATCHES[0], QANS[0], "GCSE"))) is None
+    # the rejected record's fields in another order: read whole
+    reordered = orjson.loads(value)
+    reordered["data"]["outcomes"] = [{"errors": [{"code": "RV001", "message": "x"}], "line": 1, "status": "rejected"}]
+    assert scanned_rejection_codes(orjson.dumps(reordered)) is None
