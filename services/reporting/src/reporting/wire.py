@@ -72,7 +72,7 @@ class PlrLogWrites:
         self.types: dict[str, str] = {}
 
     def add(self, value: bytes, timestamp_ms: int) -> None:
-        """`timestamp_ms` is the broker's time of the message; 0 (none) takes the event's `occurred_at`."""
+        """`timestamp_ms` is the broker's time of the message; none (0 or -1) takes the event's `occurred_at`."""
         document = parse(value)
         event_type = event_type_in(document)
         try:
@@ -81,7 +81,11 @@ class PlrLogWrites:
                 key = data["key"]
                 batch_id, qan, ao_id = data["provenance"]["batch_id"], key["qualification_number"], key["ao_id"]
                 qualification_type = data["qualification"]["qualification_type"] if event_type == _RECORDED else None
-                moment = timestamp_ms * 1000 or _microseconds(datetime.fromisoformat(document["occurred_at"]))
+                moment = (
+                    timestamp_ms * 1000
+                    if timestamp_ms > 0
+                    else _microseconds(datetime.fromisoformat(document["occurred_at"]))
+                )
                 if (
                     type(batch_id) is str
                     and type(qan) is str
@@ -121,7 +125,7 @@ class PlrLogWrites:
         if not isinstance(event, ACHIEVEMENT_EVENTS):
             return
         qualification_type = event.qualification.qualification_type if isinstance(event, AchievementRecorded) else None
-        moment = timestamp_ms * 1000 or _microseconds(envelope.occurred_at)
+        moment = timestamp_ms * 1000 if timestamp_ms > 0 else _microseconds(envelope.occurred_at)
         qan = event.key.qualification_number
         self._add(str(event.provenance.batch_id), qan, event.key.ao_id, moment, qualification_type)
 

@@ -91,7 +91,7 @@ def by_the_models(events: list[tuple[bytes, int]]) -> tuple[set[PlrLogWrite], di
         )
         if isinstance(event, AchievementRecorded):
             types[event.key.qualification_number] = event.qualification.qualification_type
-        written_at = datetime.fromtimestamp(timestamp_ms / 1000, UTC) if timestamp_ms else envelope.occurred_at
+        written_at = datetime.fromtimestamp(timestamp_ms / 1000, UTC) if timestamp_ms > 0 else envelope.occurred_at
         slot = (event.provenance.batch_id, event.key.qualification_number)
         if slot not in latest or latest[slot].written_at < written_at:
             latest[slot] = PlrLogWrite(slot[0], slot[1], event.key.ao_id, written_at)
@@ -120,7 +120,7 @@ def test_the_log_read_as_json_keeps_what_the_validated_models_keep(
     events = [
         (
             message(achievement(kind, batch_id, qan, qualification_type), DECIDED + timedelta(microseconds=offset)),
-            0 if without_broker_time else base_ms + offset,
+            -1 if without_broker_time else base_ms + offset,
         )
         for kind, batch_id, qan, qualification_type, offset, without_broker_time in drawn
     ]
