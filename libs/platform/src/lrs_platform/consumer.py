@@ -119,7 +119,7 @@ class Message:
     def parked(row: ParkedRow) -> Message:
         return Message(row.topic, row.partition, row.offset, row.key, row.value, row.timestamp_ms)
 
-    @property
+    @functools.cached_property
     def stream(self) -> Stream | None:
         return (self.topic, self.key) if self.key is not None else None
 

@@ -169,6 +169,11 @@ class ParkedMessages:
     async def held_streams(self, consumer: str, among: Iterable[Stream]) -> set[Stream]:
         """Which of `among` have a message parked: their later messages must wait behind it."""
         wanted = list(among)
+        # Nearly always nothing is parked: one cheap probe spares sending every key of the poll.
+        if not wanted or not await self.pool.fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM {self._table} WHERE consumer = $1)", consumer
+        ):
+            return set()
         rows = await self.pool.fetch(
             f"SELECT DISTINCT topic, message_key FROM {self._table} WHERE consumer = $1"
             " AND (topic, message_key) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))",
