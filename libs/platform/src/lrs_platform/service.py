@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 from collections.abc import AsyncIterator, Coroutine
@@ -63,6 +64,15 @@ async def service_resources(
         yield pool
     finally:
         await pool.close()
+
+
+def collect_less() -> None:
+    """Called once a service has started. A batch keeps ~10^5 objects alive while it is handled: with
+    the collector's default thresholds each of them is scanned again by every younger collection (~40%
+    of a validation decision's CPU, decision 0034). The services make few reference cycles, so the
+    collector runs far less often, and what start-up built is frozen out of its scans."""
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def _stop_process_when_failed(task: asyncio.Task[Any]) -> None:

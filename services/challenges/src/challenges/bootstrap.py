@@ -30,7 +30,7 @@ from lrs_platform.kafka import make_consumer, make_producer
 from lrs_platform.logging import configure_logging
 from lrs_platform.outbox import Outbox
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
-from lrs_platform.service import BackgroundTasks, service_resources
+from lrs_platform.service import BackgroundTasks, collect_less, service_resources
 
 SERVICE = "challenges"
 # A decided batch's events are read and written in a few polls: each poll costs a transaction, a
@@ -70,6 +70,7 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             wake = asyncio.Event()
             catch_up = CatchUp(record, LogEnds(ends_probe), settings.catch_up_wait_ms / 1000)
             app.state.challenges = ChallengeService(ChallengeStore(pool), record, catch_up, wake)
+            collect_less()
             tasks = BackgroundTasks()
             tasks.start(follower.run(), "plr-record")
             tasks.start(idle_positions.run(), "plr-record-idle-positions")

@@ -25,7 +25,7 @@ from lrs_platform.kafka import ensure_topics
 from lrs_platform.logging import configure_logging
 from lrs_platform.parking import DeadLetterOffice, DeadLetterPublisher, ParkedMessages
 from lrs_platform.parking_api import serve_dead_letters
-from lrs_platform.service import BackgroundTasks, service_resources
+from lrs_platform.service import BackgroundTasks, collect_less, service_resources
 
 SERVICE = "ingest"
 
@@ -67,6 +67,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 topics=topics,
             )
             # The loops retry on their own while Kafka is away, so a failure here is a bug: stop.
+            collect_less()
             tasks = BackgroundTasks()
             tasks.start(publisher.warm_up(), "ingest-producer-warm-up")
             app.state.maintenance = MaintenanceStore(pool)

@@ -14,7 +14,7 @@ from lrs_platform.kafka import make_consumer, make_producer
 from lrs_platform.logging import configure_logging
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.parking_api import serve_dead_letters
-from lrs_platform.service import BackgroundTasks, service_resources
+from lrs_platform.service import BackgroundTasks, collect_less, service_resources
 from notifier.api import router
 from notifier.config import NotifierSettings
 from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
@@ -68,6 +68,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 max_records=200,
             )
             serve_dead_letters(app, dead_letters, guard)
+            collect_less()
             tasks = BackgroundTasks()
             tasks.start(loop.run(), "notifier")
             try:

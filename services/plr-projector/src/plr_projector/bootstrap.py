@@ -16,6 +16,7 @@ from lrs_platform.http import build_app, readiness
 from lrs_platform.identity import CredentialStore
 from lrs_platform.kafka import ensure_topics, kafka_reachable, make_producer, wait_for_kafka
 from lrs_platform.logging import configure_logging, get_logger
+from lrs_platform.service import collect_less
 from plr_projector import metrics
 from plr_projector.api import (
     CredentialSigning,
@@ -126,6 +127,7 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
                 CredentialKeys(pool, KeyEncryptionKey.parse(kek.get_secret_value()) if kek else None),
             )
             readiness(app, postgres=lambda: database_reachable(pool), kafka=lambda: kafka_reachable(bootstrap))
+            collect_less()
             if settings.run_consumer:
                 await live.publish_dead_letters()
                 live.run_in_background()

@@ -14,7 +14,7 @@ from lrs_platform.http import build_app
 from lrs_platform.logging import configure_logging
 from lrs_platform.parking import ParkedMessages
 from lrs_platform.parking_api import serve_dead_letters
-from lrs_platform.service import BackgroundTasks, service_resources
+from lrs_platform.service import BackgroundTasks, collect_less, service_resources
 from reporting.api import router
 from reporting.config import ReportingSettings
 from reporting.projector import ReportingProjector
@@ -43,6 +43,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             app.state.stream_app = stream.faust
             serve_dead_letters(app, stream.dead_letters, stream.guard)
             async with faust_app_running(stream.faust, stop_timeout=30):
+                collect_less()
                 tasks = BackgroundTasks()
                 tasks.start(stream.plr_log.run(), "reporting-plr-log")
                 try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +18,7 @@ from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.outbox import Outbox
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.parking_api import serve_dead_letters
-from lrs_platform.service import BackgroundTasks, service_resources
+from lrs_platform.service import BackgroundTasks, collect_less, service_resources
 from validation.api import router
 from validation.catalogue_publisher import publish_catalogue
 from validation.config import ValidationSettings
@@ -122,12 +121,3 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(parking_api.router)
     return app
-
-
-def collect_less() -> None:
-    """A decision keeps ~10^5 objects alive until its batch is published: with the collector's default
-    thresholds each of them is scanned again by every younger collection, ~40% of a decision's CPU
-    (decision 0034). The decider makes few reference cycles, so the collector runs far less often, and
-    what start-up built (modules, the catalogue's cache aside) is frozen out of its scans."""
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
