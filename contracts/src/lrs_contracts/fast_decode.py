@@ -34,6 +34,7 @@ import re
 import types
 import typing
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar, Union
@@ -43,6 +44,7 @@ import orjson
 from pydantic import BaseModel
 
 from lrs_contracts.envelope import LRS_NAMESPACE, Contract, Envelope
+from lrs_contracts.outcomes import RecordStatus
 from lrs_contracts.registry import EVENT_TYPES
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -687,3 +689,25 @@ class DerivedIds:
         digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
         hexed = digest.hex()
         return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
+
+
+_REJECTED = RecordStatus.REJECTED.value
+
+
+def rejections_by_code(data: Any) -> tuple[uuid.UUID, int, dict[str, int]] | None:
+    """A decided chunk's batch id, chunk index and rejected records per code (a record with two codes
+    counts under both, once each), from the chunk's parsed JSON `data`, without building its models;
+    None when it is not shaped as validation writes it (the validating decoder then has the last word)."""
+    if not isinstance(data, dict):
+        return None
+    batch_id, chunk_index, outcomes = data.get("batch_id"), data.get("chunk_index"), data.get("outcomes")
+    if not (isinstance(batch_id, str) and type(chunk_index) is int and chunk_index >= 0 and type(outcomes) is list):
+        return None
+    counts: Counter[str] = Counter()
+    try:
+        for outcome in outcomes:
+            if outcome["status"] == _REJECTED and (errors := outcome["errors"]):
+                counts.update({finding["code"] for finding in errors})
+        return uuid.UUID(batch_id), chunk_index, dict(counts)
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -13,14 +13,12 @@ the events that make an email go through the validating decoder.
 
 from __future__ import annotations
 
-import uuid
-from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 
 from lrs_contracts.challenge import ChallengeRaised
+from lrs_contracts.fast_decode import rejections_by_code
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_contracts.registry import UnknownEventType, decode
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
@@ -48,7 +46,7 @@ class NotificationHandler:
             document = orjson.loads(message.value)
             event_type = document.get("event_type") if isinstance(document, dict) else None
             if event_type == _DECIDED_CHUNK:
-                chunk = rejection_codes_of(document)
+                chunk = rejections_by_code(document.get("data"))
                 if chunk is not None:
                     await self._notifications.tally_chunk(*chunk)
                     continue
@@ -59,24 +57,3 @@ class NotificationHandler:
             except UnknownEventType:
                 continue
             await self._notifications.handle(envelope, payload)
-
-
-def rejection_codes_of(document: dict[str, Any]) -> tuple[uuid.UUID, int, dict[str, int]] | None:
-    """A decided chunk's batch id, chunk index and rejected records per code (a code repeated on one
-    record counted once), read from the envelope as parsed JSON; None when it is not shaped as
-    validation writes it (the validating decoder then has the last word)."""
-    data = document.get("data")
-    if not isinstance(data, dict):
-        return None
-    batch_id, chunk_index, outcomes = data.get("batch_id"), data.get("chunk_index"), data.get("outcomes")
-    if not (isinstance(batch_id, str) and type(chunk_index) is int and chunk_index >= 0 and type(outcomes) is list):
-        return None
-    counts: Counter[str] = Counter()
-    try:
-        for outcome in outcomes:
-            errors = outcome.get("errors")
-            if errors:
-                counts.update({finding["code"] for finding in errors})
-        return uuid.UUID(batch_id), chunk_index, dict(counts)
-    except (AttributeError, KeyError, TypeError, ValueError):
-        return None

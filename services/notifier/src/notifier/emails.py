@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from lrs_contracts.challenge import ChallengeRaised
 from lrs_contracts.codes import BATCH_CODE_TITLES, RECORD_CODE_TITLES, BatchCode
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, RecordOutcome
+from lrs_contracts.outcomes import BatchCompleted, BatchFailed, RecordOutcome, RecordStatus
 from lrs_platform.logging import mask_uln
 
 TOP_REJECTION_CODES = 5
@@ -94,7 +94,8 @@ def count_rejection_codes(outcomes: Iterable[RecordOutcome]) -> dict[str, int]:
     """Rejected records per RV code; a code repeated on one record (two RV021 fields) counts it once."""
     counts: Counter[str] = Counter()
     for outcome in outcomes:
-        counts.update({finding.code for finding in outcome.errors})
+        if outcome.status is RecordStatus.REJECTED:
+            counts.update({finding.code for finding in outcome.errors})
     return dict(counts)
 
 

@@ -20,7 +20,8 @@ from typing import Any
 
 import orjson
 
-from lrs_contracts.outcomes import BatchRecordsDecided, RecordStatus
+from lrs_contracts.fast_decode import rejections_by_code
+from lrs_contracts.outcomes import BatchRecordsDecided
 from lrs_contracts.plr import (
     AchievementRecorded,
     AchievementReinstated,
@@ -41,7 +42,6 @@ ACHIEVEMENT_EVENTS = (
 _ACHIEVEMENT_TYPES = frozenset(event_type_of(model) for model in ACHIEVEMENT_EVENTS)
 _RECORDED = event_type_of(AchievementRecorded)
 DECIDED_CHUNK = event_type_of(BatchRecordsDecided)
-_REJECTED = RecordStatus.REJECTED.value
 _TYPE = (str, type(None))
 """What a qualification type read from an event may be (None: the event names only the QAN)."""
 _CHUNK_HEAD = re.compile(
@@ -130,33 +130,14 @@ class PlrLogWrites:
         self._add(str(event.provenance.batch_id), qan, event.key.ao_id, moment, qualification_type)
 
 
-def rejection_codes_in(data: Any) -> tuple[uuid.UUID, int, dict[str, int]] | None:
-    """A decided chunk's batch id, chunk index and rejected records per code (a record with two codes
-    counts under both, once each), from the chunk's JSON `data`; None when not shaped as validation
-    writes it."""
-    if not isinstance(data, dict):
-        return None
-    batch_id, chunk_index, outcomes = data.get("batch_id"), data.get("chunk_index"), data.get("outcomes")
-    if not (isinstance(batch_id, str) and type(chunk_index) is int and chunk_index >= 0 and type(outcomes) is list):
-        return None
-    counts: Counter[str] = Counter()
-    try:
-        for outcome in outcomes:
-            if outcome["status"] == _REJECTED and (errors := outcome["errors"]):
-                counts.update({finding["code"] for finding in errors})
-        return uuid.UUID(batch_id), chunk_index, dict(counts)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def rejection_codes_of(value: bytes, document: Any) -> tuple[uuid.UUID, int, dict[str, int]]:
     """Of a decided chunk's message; one not shaped as validation writes it is validated first."""
-    found = rejection_codes_in(document.get("data"))
+    found = rejections_by_code(document.get("data"))
     if found is not None:
         return found
     _, chunk = decode(value)
     assert isinstance(chunk, BatchRecordsDecided)
-    validated = rejection_codes_in(chunk.model_dump(mode="json"))
+    validated = rejections_by_code(chunk.model_dump(mode="json"))
     assert validated is not None
     return validated
 
