@@ -16,6 +16,8 @@ from enum import StrEnum
 from lrs_contracts.topics import LEARNER_EVENTS, REFERENCE_QUALIFICATIONS, Topic
 
 SANDPIT_PREFIX = "sandpit."
+ENVIRONMENT_HEADER = "LRS-Environment"
+"""The HTTP response header (and email header) naming the environment that answered or sent."""
 SANDPIT_RETENTION = "30 days"
 SHARED_TOPICS = frozenset({LEARNER_EVENTS.name, REFERENCE_QUALIFICATIONS.name})
 """Live topics the sandpit reads as they are; it never writes to them."""

@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lrs_contracts.environments import Environment
+from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import (
     PROBLEM_PAGES,
@@ -43,7 +43,6 @@ HTTP_LATENCY = Histogram("lrs_http_request_seconds", "HTTP request latency", ["s
 _log = get_logger("lrs.http")
 
 DOCS_ASSETS = "/docs/assets"
-ENVIRONMENT_HEADER = "LRS-Environment"
 
 
 def build_app(

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from lrs_contracts.environments import Environment
-from lrs_platform.http import ENVIRONMENT_HEADER, build_app, noop_lifespan
+from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
+from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import CredentialStore, CurrentPrincipal, token_environment
 
 KEY_ID = "0123456789abcdef"

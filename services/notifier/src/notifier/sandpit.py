@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
+from lrs_contracts.environments import ENVIRONMENT_HEADER
 from notifier.mailer import Mailer
 
 SUBJECT_PREFIX = "[SANDPIT] "
-ENVIRONMENT_HEADER = "LRS-Environment"
 
 
 class SandpitMailer:

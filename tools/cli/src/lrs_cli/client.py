@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from lrs_contracts.environments import Environment
+from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 
 DEFAULT_URLS = {
     "ingest": "http://127.0.0.1:8001",
@@ -50,7 +50,6 @@ class UsageError(CommandError):
     exit_code = ExitCode.USAGE
 
 
-ENVIRONMENT_HEADER = "LRS-Environment"
 SANDPIT_SERVICES = frozenset({"ingest", "validation", "plr_projector", "notifier"})
 
 
