@@ -91,6 +91,10 @@ class BatchAssembler:
                 return _assemble(pending, payload, partition, offset)
         return None
 
+    def assembling(self, partition: int) -> bool:
+        """Whether a batch of `partition` has arrived in part."""
+        return bool(self._pending.get(partition))
+
     def committable(self, partition: int, next_offset: int) -> int:
         """The offset to commit for `partition` when everything before `next_offset` was handled."""
         pending_here = self._pending.get(partition, {})

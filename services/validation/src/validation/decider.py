@@ -118,9 +118,29 @@ class Decider:
         while True:
             polled = await self._consumer.getmany(timeout_ms=500, max_records=2_000)
             for partition, records in polled.items():
-                for record in records:
-                    if not await self._offer(partition, record):
-                        break  # the partition went to another decider while this one waited out maintenance
+                if await self._offer_all(partition, records):
+                    await self._finish_assembling(partition)
+
+    async def _offer_all(self, partition: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> bool:
+        """False when the partition went to another decider while this one waited out maintenance."""
+        for record in records:
+            if not await self._offer(partition, record):
+                return False
+        return True
+
+    async def _finish_assembling(self, partition: TopicPartition) -> None:
+        """Reads on in `partition` alone, a message at a time, until its batch that arrived in part is
+        whole. A fetch stops at 8 MB across partitions, so it often ends inside a batch, and a batch's
+        chunks decode to ~4 times their size (~15 MB at 10,000 records): taking every partition's share
+        in turn could hold a decoded part batch per partition while one is decided. The other
+        partitions' turn comes once the batch is decided, or when nothing more comes (the rest is not
+        there yet, or never will be)."""
+        consumer = self._consumer
+        while self._assembler.assembling(partition.partition) and partition in consumer.assignment():
+            polled = await consumer.getmany(partition, timeout_ms=500, max_records=1)
+            records = polled.get(partition)
+            if not records or not await self._offer_all(partition, records):
+                return
 
     async def _offer(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> bool:
         try:

@@ -289,3 +289,88 @@ async def test_a_decision_goes_out_in_record_batches_each_on_the_partition_of_it
         sent = [key.decode() for topic, at, keys in producer.sent_batches if at == partition for key in keys]
         assert sent == [message.key for message in messages if partition_of(message.key) == partition]
     assert sorted(value for _, (_, value, _) in producer.transactions[-1]) == sorted(m.value for m in messages)
+
+
+class AllPolled(Exception):
+    """The fake consumer has nothing left to give."""
+
+
+@dataclass
+class FetchingConsumer:
+    """Hands out each partition's messages `per_fetch` at a time, as a fetch that stops at its size
+    limit brings a large batch's chunks a few at a time."""
+
+    queues: dict[TopicPartition, list[Record]]
+    per_fetch: int
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.queues)
+
+    async def getmany(
+        self, *partitions: TopicPartition, timeout_ms: int, max_records: int
+    ) -> dict[TopicPartition, list[Record]]:
+        polled = {}
+        for partition in partitions or tuple(self.queues):
+            taken = min(self.per_fetch, max_records - sum(map(len, polled.values())))
+            if self.queues[partition] and taken:
+                polled[partition] = self.queues[partition][:taken]
+                del self.queues[partition][:taken]
+        if not polled and not partitions:
+            raise AllPolled
+        return polled
+
+
+def chunked_batch_records(partition: TopicPartition, chunks: int) -> list[Record]:
+    """A batch of `chunks` one-record chunks, alone on `partition`."""
+    batch_id = uuid.uuid4()
+    submitted, _, _ = batch_records(batch_id, first_offset=0)
+    record = SubmittedRecord(line=1, action="Create", uln="3000000002", qualification_number="60303049", grade="5")
+    payloads: list[Contract] = [
+        BatchRecordsSubmitted(batch_id=batch_id, ao_id=AO, chunk_index=index, records=(record,))
+        for index in range(chunks)
+    ]
+    payloads.append(BatchSubmissionCompleted(batch_id=batch_id, ao_id=AO, record_count=chunks, chunk_count=chunks))
+    values = [submitted.value, *(encode(wrap(p, source="ingest", correlation_id="c")) for p in payloads)]
+    return [
+        Record(partition.topic, partition.partition, offset, AO.encode(), value) for offset, value in enumerate(values)
+    ]
+
+
+@dataclass
+class BatchesInAssembly(UndecidedBatches):
+    """Notes, as each decision is stored, which partitions have a batch arrived in part."""
+
+    decider: Decider | None = None
+    assembling_at_each_decision: list[list[int]] = field(default_factory=list)
+
+    async def record(
+        self, batch_id: uuid.UUID, ao_id: str, failed: bool, messages: Sequence[OutgoingMessage], states: object
+    ) -> StoredDecision:
+        assert self.decider is not None
+        assembling = [partition for partition in range(6) if self.decider._assembler.assembling(partition)]
+        self.assembling_at_each_decision.append(assembling)
+        return await super().record(batch_id, ao_id, failed, messages, states)
+
+
+async def test_a_batch_arriving_in_parts_is_read_whole_before_other_partitions_batches_are_decoded() -> None:
+    """Decoded chunks are ~4 times their size: a part batch of every other partition would be held
+    while one is decided."""
+    partitions = [TopicPartition(BATCH_SUBMITTED.name, n) for n in range(3)]
+    consumer = FetchingConsumer({p: chunked_batch_records(p, chunks=5) for p in partitions}, per_fetch=2)
+    producer, decisions = FakeProducer(), BatchesInAssembly()
+    target = Decider(
+        consumer,
+        producer,
+        "validation",
+        EmptyReference(),
+        decisions,
+        DeadLetterOffice(FakeParked(), no_publisher),
+        NO_WAIT,
+    )  # type: ignore[arg-type]
+    decisions.decider = target
+
+    with pytest.raises(AllPolled):
+        await target.run()
+
+    assert decisions.assembling_at_each_decision == [[], [], []]
+    assert len(decisions.published) == 3
