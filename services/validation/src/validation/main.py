@@ -3,9 +3,11 @@ from __future__ import annotations
 from lrs_platform.http import run_http
 from validation.bootstrap import create_app
 from validation.config import ValidationSettings
+from validation.malloc import map_large_blocks_apart
 
 
 def main() -> None:
+    map_large_blocks_apart()
     settings = ValidationSettings()
     run_http(create_app(settings), settings.host, settings.port)
 
