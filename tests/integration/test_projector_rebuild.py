@@ -185,6 +185,40 @@ def _worker_process(number: int) -> psutil.Process | None:
     return None
 
 
+_HOLD = 7_270_001  # the advisory lock the test holds while worker 0 must wait
+
+
+async def _held_at_second_pass(connection: asyncpg.Connection, rebuild_id: int) -> psutil.Process:
+    """Worker 0, stopped where its second pass commits: one pass kept, the rest still to do.
+
+    A pass's rows and its `passes_done` are one transaction; a trigger makes that update wait for a
+    lock this connection holds, so the kill cannot come too early or too late however fast the pass.
+    """
+    await connection.execute("SELECT pg_advisory_lock($1)", _HOLD)
+    await connection.execute(
+        f"""
+        CREATE FUNCTION public.hold_worker_zero() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_advisory_xact_lock({_HOLD}); RETURN NEW; END $$;
+        CREATE TRIGGER hold_worker_zero BEFORE UPDATE OF passes_done ON plr_ops.rebuild_workers FOR EACH ROW
+            WHEN (NEW.worker = 0 AND NEW.passes_done = 2 AND OLD.passes_done < 2) EXECUTE FUNCTION public.hold_worker_zero();
+        """
+    )
+
+    async def waiting_at_second_pass() -> psutil.Process | None:
+        waiting = await connection.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1", _HOLD
+        )
+        if not waiting:
+            return None
+        row = await connection.fetchrow(
+            "SELECT passes_done, passes FROM plr_ops.rebuild_workers WHERE rebuild_id = $1 AND worker = 0", rebuild_id
+        )
+        assert (row["passes_done"], row["passes"] > 2) == (1, True), dict(row)
+        return _worker_process(0)
+
+    return await eventually(waiting_at_second_pass, within=120, what="worker 0 waiting to commit its second pass")
+
+
 async def test_a_worker_killed_halfway_starts_again_at_its_unfinished_pass_and_the_rebuild_is_exact(
     fresh_database_url: str, kafka_bootstrap: str
 ) -> None:
@@ -203,22 +237,14 @@ async def test_a_worker_killed_halfway_starts_again_at_its_unfinished_pass_and_t
         assert start.status_code == 202, start.text
         connection = await asyncpg.connect(fresh_database_url)
         try:
-
-            async def between_passes() -> psutil.Process | None:
-                row = await connection.fetchrow(
-                    "SELECT passes_done, passes FROM plr_ops.rebuild_workers WHERE rebuild_id = $1 AND worker = 0",
-                    start.json()["rebuild_id"],
-                )
-                assert row["passes_done"] < row["passes"], "worker 0 finished before it could be killed"
-                return _worker_process(0) if row["passes_done"] >= 1 else None
-
-            worker = await eventually(between_passes, within=120, what="worker 0 past its first pass")
+            worker = await _held_at_second_pass(connection, start.json()["rebuild_id"])
             # Skipped on the live model while the workers load: worker 1 read the operator actions
             # before, so it parks the record; the rebuild applies the skip when it starts following.
             skipped = await app.post(OPERATOR, f"/v1/admin/dlq/{skipped_uln}/skip", {"reason": "test"}, topic=PLR)
             assert skipped.status_code == 200, skipped.text
             assert (await app.get(OPERATOR, "/v1/admin/rebuild")).json()["phase"] == "loading"
             worker.send_signal(signal.SIGKILL)
+            await connection.execute("SELECT pg_advisory_unlock($1)", _HOLD)
 
             async def rebuilt() -> bool:
                 return bool((await app.get(OPERATOR, "/v1/admin/rebuild")).json()["state"] == "caught_up")
