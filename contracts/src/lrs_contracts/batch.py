@@ -69,6 +69,14 @@ class SubmittedRecord(Contract):
     centre_ukprn: str | None = None
     language_for_assessment: str | None = None
     credits: str | None = None
+    personal: str | None = Field(
+        default=None,
+        description="given_name, family_name, date_of_birth and gender sealed under the learner's key"
+        " (lrs_platform.keyring, purpose `submitted-record`); those four fields are then None",
+    )
+    learner_erased: bool = Field(
+        default=False, description="the ULN's learner was erased: their personal fields were dropped at the door"
+    )
 
 
 class BatchSubmitted(Contract):

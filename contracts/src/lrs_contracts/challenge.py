@@ -17,8 +17,11 @@ class ChallengeResolution(StrEnum):
     REJECTED = "rejected"
 
 
-class ChallengeRaised(Contract):
-    """lrs.challenge.raised.v1 — a learner says an achievement has a data error."""
+class ChallengeRaisedV1(Contract):
+    """lrs.challenge.raised.v1 — a learner says an achievement has a data error; the reason in clear.
+
+    No longer written (`ChallengeRaised` replaced it); read so that an older log still replays.
+    """
 
     event_type: Literal["lrs.challenge.raised.v1"] = "lrs.challenge.raised.v1"
     challenge_id: uuid.UUID
@@ -26,6 +29,21 @@ class ChallengeRaised(Contract):
     ao_id: str
     uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class ChallengeRaised(Contract):
+    """lrs.challenge.raised.v2 — a learner says an achievement has a data error.
+
+    The learner's own words may name them: `reason_sealed` is the reason sealed under the learner's
+    key (lrs_platform.keyring, purpose `challenge-reason`), unreadable once the learner is erased.
+    """
+
+    event_type: Literal["lrs.challenge.raised.v2"] = "lrs.challenge.raised.v2"
+    challenge_id: uuid.UUID
+    achievement_id: uuid.UUID
+    ao_id: str
+    uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    reason_sealed: str
 
 
 class ChallengeAcknowledged(Contract):
@@ -45,7 +63,13 @@ class ChallengeResolved(Contract):
     achievement_id: uuid.UUID
     ao_id: str
     resolution: ChallengeResolution
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(
+        default=None, max_length=2000, description="in clear: only in events written before sealing"
+    )
+    uln: str | None = Field(default=None, pattern=r"^[1-9][0-9]{9}$", description="the challenging learner")
+    note_sealed: str | None = Field(
+        default=None, description="the AO's note sealed under the learner's key (purpose `challenge-note`)"
+    )
 
 
-CHALLENGE_EVENTS = (ChallengeRaised, ChallengeAcknowledged, ChallengeResolved)
+CHALLENGE_EVENTS = (ChallengeRaisedV1, ChallengeRaised, ChallengeAcknowledged, ChallengeResolved)

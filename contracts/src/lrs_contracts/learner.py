@@ -1,11 +1,15 @@
 """The learner registry's log, `lrs.learner.events.v1` (key: ULN).
 
-These events carry personal data by necessity; they never reach a log line.
+A learner's personal data (names, date of birth, gender) travels sealed under that learner's key
+(`lrs_platform.keyring`, decision 0080): erasing the learner destroys the key, and every copy of these
+events, in any segment or backup, is then unreadable. Only `LearnerRegisteredV1`, written before
+sealing existed, carries them in clear.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import date, datetime
 from enum import IntEnum
 from typing import Literal
 
@@ -20,8 +24,11 @@ class AbilityToShare(IntEnum):
     UNABLE_TO_SHARE = 2
 
 
-class LearnerRegistered(Contract):
-    """lrs.learner.registered.v1 — registered, or details replaced (same ULN)."""
+class LearnerRegisteredV1(Contract):
+    """lrs.learner.registered.v1 — registered, or details replaced (same ULN); personal data in clear.
+
+    No longer written (`LearnerRegistered` replaced it); read so that an older log still replays.
+    """
 
     event_type: Literal["lrs.learner.registered.v1"] = "lrs.learner.registered.v1"
     uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
@@ -30,6 +37,32 @@ class LearnerRegistered(Contract):
     date_of_birth: date | None = None
     gender: int = Field(default=0, description="0 not known, 1 male, 2 female, 9 not specified")
     ability_to_share: AbilityToShare = AbilityToShare.NOT_SEEN
+
+
+class LearnerRegistered(Contract):
+    """lrs.learner.registered.v2 — registered, or details replaced (same ULN).
+
+    `personal` is the sealed JSON object {given_name, family_name, date_of_birth (ISO date or null),
+    gender}, under this learner's key with the purpose `learner-registration`.
+    """
+
+    event_type: Literal["lrs.learner.registered.v2"] = "lrs.learner.registered.v2"
+    uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    personal: str = Field(description="sealed personal details (lrs_platform.keyring), unreadable once erased")
+    ability_to_share: AbilityToShare = AbilityToShare.NOT_SEEN
+
+
+class LearnerErased(Contract):
+    """lrs.learner.erased.v1 — the learner's key was destroyed: every projection forgets their personal data.
+
+    The reason stays in the registry's audit, not on the log (it may itself name the learner).
+    """
+
+    event_type: Literal["lrs.learner.erased.v1"] = "lrs.learner.erased.v1"
+    uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    erasure_id: uuid.UUID
+    erased_by: str = Field(description="the operator principal, e.g. operator:dpo")
+    erased_at: datetime
 
 
 class LearnerSharingChanged(Contract):
@@ -48,4 +81,4 @@ class LearnersMerged(Contract):
     merged_uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
 
 
-LEARNER_EVENTS = (LearnerRegistered, LearnerSharingChanged, LearnersMerged)
+LEARNER_EVENTS = (LearnerRegisteredV1, LearnerRegistered, LearnerSharingChanged, LearnersMerged, LearnerErased)

@@ -65,7 +65,13 @@ LEARNER_EVENTS = Topic(
     key="ULN (the master ULN for merges)",
     compacted=False,
     retention="forever",
-    carries=("lrs.learner.registered.v1", "lrs.learner.sharing.changed.v1", "lrs.learner.merged.v1"),
+    carries=(
+        "lrs.learner.registered.v1",
+        "lrs.learner.registered.v2",
+        "lrs.learner.sharing.changed.v1",
+        "lrs.learner.merged.v1",
+        "lrs.learner.erased.v1",
+    ),
 )
 REFERENCE_QUALIFICATIONS = Topic(
     "lrs.reference.qualifications.v1",
@@ -80,7 +86,12 @@ CHALLENGE_EVENTS = Topic(
     key="achievement id",
     compacted=False,
     retention="forever",
-    carries=("lrs.challenge.raised.v1", "lrs.challenge.acknowledged.v1", "lrs.challenge.resolved.v1"),
+    carries=(
+        "lrs.challenge.raised.v1",
+        "lrs.challenge.raised.v2",
+        "lrs.challenge.acknowledged.v1",
+        "lrs.challenge.resolved.v1",
+    ),
 )
 REPORTING_SUBMISSIONS = Topic(
     "lrs.reporting.submissions.v1",

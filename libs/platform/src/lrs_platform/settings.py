@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import cached_property
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lrs_contracts.environments import Environment, TopicNames
+from lrs_platform.keyring import KeyringKey, keyring_key_from
 
 
 class ServiceSettings(BaseSettings):
@@ -28,6 +29,11 @@ class ServiceSettings(BaseSettings):
         validation_alias="LRS_ENVIRONMENT",
         description="'sandpit': topics and consumer groups prefixed 'sandpit.', a database of its own",
     )
+    keyring_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="LRS_KEYRING_KEY",
+        description="32 bytes in base64: opens the learners' data keys (lrs_platform.keyring); one per environment",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
@@ -45,3 +51,7 @@ class ServiceSettings(BaseSettings):
     def topics(self) -> TopicNames:
         """The physical topic names and consumer groups of this environment."""
         return TopicNames(self.environment)
+
+    def keyring(self) -> KeyringKey:
+        """The keyring key, or KeyringNotConfigured saying how to set it."""
+        return keyring_key_from(self.keyring_key.get_secret_value() if self.keyring_key else None)

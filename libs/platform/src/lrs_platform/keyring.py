@@ -1,0 +1,342 @@
+"""Per-learner data keys: personal data is sealed under its learner's key, and erasure destroys the key.
+
+The log is kept forever and nobody can edit an old segment or a backup; what makes a learner's names
+and date of birth unreadable there is that the only key that opens them no longer exists
+(crypto-shredding, decision 0080). Each learner has one random AES-256-GCM data key, created the first
+time anything personal about them is sealed, kept in PostgreSQL in the schema `learner_keys`:
+
+- the store lists no ULN: a row is found by `learner_ref`, an HMAC of the ULN under a key derived from
+  the keyring key (`LRS_KEYRING_KEY`), so the table alone does not say whose keys it holds;
+- a data key is stored wrapped (AES-GCM under a second key derived from the keyring key, the
+  `learner_ref` as associated data): a database dump or backup alone opens nothing;
+- erasing sets the wrapped key to NULL and keeps the row as a tombstone: `issue` never creates a key
+  for an erased learner again, so nothing personal about them can be sealed (or read) afterwards.
+
+The validation service owns the schema (it runs `migrate`) and is the only one that erases; ingest,
+challenges and the notifier seal and open through the same `Keyring`. Keys are cached for at most
+`ttl_seconds` and never logged; a `LearnerErased` event makes every cache `forget` at once.
+
+A sealed value is `s1.` + base64url(nonce ‖ ciphertext ‖ tag). The associated data binds it to its
+learner and its purpose (`submitted-record|<ULN>`), so a sealed value cannot be passed off as
+another learner's or moved from one field to another.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final
+
+import asyncpg
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+SCHEMA: Final = "learner_keys"
+KEYRING_KEY_VARIABLE: Final = "LRS_KEYRING_KEY"
+SEALED_PREFIX: Final = "s1."
+NONCE_BYTES: Final = 12
+DATA_KEY_BYTES: Final = 32
+PERSONAL_FIELDS: Final = ("given_name", "family_name", "date_of_birth", "gender")
+
+_MIGRATION = Path(__file__).with_name("keyring_migrations") / "0001_learner_keys.sql"
+_MIGRATION_LOCK: Final = int.from_bytes(hashlib.sha256(b"learner_keys migration").digest()[:8], "big", signed=True)
+
+
+class Purpose(StrEnum):
+    """What a sealed value is: part of its associated data, so values cannot change places."""
+
+    SUBMITTED_RECORD = "submitted-record"
+    LEARNER_REGISTRATION = "learner-registration"
+    CHALLENGE_REASON = "challenge-reason"
+    CHALLENGE_NOTE = "challenge-note"
+
+
+class KeyringError(Exception):
+    """Base of the keyring's errors; none of them carries key material or personal data."""
+
+
+class KeyringNotConfigured(KeyringError):
+    pass
+
+
+class KeyringUnavailable(KeyringError):
+    """The key store cannot be reached or is not created yet (validation creates it at start)."""
+
+
+class SealBroken(KeyringError):
+    """A sealed value is not well formed, or was not sealed under this learner's key for this purpose."""
+
+
+class Erased:
+    """The answer for a learner whose key was destroyed."""
+
+    def __repr__(self) -> str:
+        return "ERASED"
+
+
+ERASED: Final = Erased()
+
+
+@dataclass(frozen=True)
+class KeyringKey:
+    """The 32-byte secret the two working keys (ULN reference, key wrapping) are derived from."""
+
+    secret: bytes = field(repr=False)
+
+    @staticmethod
+    def parse(text: str) -> KeyringKey:
+        """32 bytes in base64 (standard or URL-safe), e.g. from `openssl rand -base64 32`."""
+        cleaned = text.strip()
+        try:
+            raw = base64.b64decode(cleaned.replace("-", "+").replace("_", "/") + "=" * (-len(cleaned) % 4))
+        except (binascii.Error, ValueError) as error:
+            raise KeyringNotConfigured(f"{KEYRING_KEY_VARIABLE} is not base64") from error
+        if len(raw) != 32:
+            raise KeyringNotConfigured(f"{KEYRING_KEY_VARIABLE} must be 32 bytes in base64, not {len(raw)} bytes")
+        return KeyringKey(raw)
+
+    @staticmethod
+    def generate() -> KeyringKey:
+        return KeyringKey(secrets.token_bytes(32))
+
+    def encoded(self) -> str:
+        return base64.b64encode(self.secret).decode()
+
+    def derive(self, purpose: bytes) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(self.secret)
+
+
+class LearnerKey:
+    """One learner's data key, unwrapped: seals and opens that learner's values."""
+
+    __slots__ = ("_aead", "uln")
+
+    def __init__(self, uln: str, data_key: bytes) -> None:
+        self.uln = uln
+        self._aead = AESGCM(data_key)
+
+    def __repr__(self) -> str:
+        return "LearnerKey(<redacted>)"
+
+    def _associated(self, purpose: Purpose) -> bytes:
+        return f"{purpose.value}|{self.uln}".encode()
+
+    def seal(self, purpose: Purpose, plaintext: bytes) -> str:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        sealed = nonce + self._aead.encrypt(nonce, plaintext, self._associated(purpose))
+        return SEALED_PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
+
+    def open(self, purpose: Purpose, token: str) -> bytes:
+        if not token.startswith(SEALED_PREFIX):
+            raise SealBroken("not a sealed value")
+        body = token[len(SEALED_PREFIX) :]
+        try:
+            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        except (binascii.Error, ValueError) as error:
+            raise SealBroken("a sealed value that is not base64url") from error
+        if len(raw) < NONCE_BYTES + 16:
+            raise SealBroken("a sealed value too short to hold a nonce and a tag")
+        try:
+            return self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], self._associated(purpose))
+        except InvalidTag as error:
+            raise SealBroken(f"not sealed under this learner's key as {purpose.value}") from error
+
+    def seal_json(self, purpose: Purpose, value: Mapping[str, Any]) -> str:
+        return self.seal(purpose, orjson.dumps(value))
+
+    def open_json(self, purpose: Purpose, token: str) -> dict[str, Any]:
+        value = orjson.loads(self.open(purpose, token))
+        if not isinstance(value, dict):
+            raise SealBroken("a sealed value that is not a JSON object")
+        return value
+
+    def seal_text(self, purpose: Purpose, text: str) -> str:
+        return self.seal(purpose, text.encode())
+
+    def open_text(self, purpose: Purpose, token: str) -> str:
+        return self.open(purpose, token).decode()
+
+
+KeyLookup = dict[str, LearnerKey | Erased]
+"""ULN → its key, or ERASED; a ULN with no key yet is absent (only from `find`)."""
+
+
+class Keyring:
+    """The learners' keys in PostgreSQL, behind a short cache. One per process; safe to share between tasks."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, key: KeyringKey, *, ttl_seconds: float = 30.0, max_cached: int = 200_000
+    ) -> None:
+        self._pool = pool
+        self._ref_key = key.derive(b"lrs learner_keys: learner reference")
+        self._wrapping = AESGCM(key.derive(b"lrs learner_keys: key wrapping"))
+        self._ttl = ttl_seconds
+        self._max_cached = max_cached
+        self._cache: dict[str, tuple[float, LearnerKey | Erased]] = {}
+        self._fingerprint = hmac.new(self._ref_key, b"keyring fingerprint", hashlib.sha256).digest()
+        self._checked = False
+
+    def __repr__(self) -> str:
+        return "Keyring(<redacted>)"
+
+    def learner_ref(self, uln: str) -> bytes:
+        return hmac.new(self._ref_key, uln.encode(), hashlib.sha256).digest()
+
+    async def issue(self, ulns: Iterable[str]) -> KeyLookup:
+        """Every ULN's key, created where it has none yet; ERASED for an erased learner (never re-created)."""
+        wanted = set(ulns)
+        found = await self.find(wanted)
+        missing = wanted - found.keys()
+        if missing:
+            found.update(await self._create(missing))
+        return found
+
+    async def find(self, ulns: Iterable[str]) -> KeyLookup:
+        """The keys that exist (or ERASED); nothing is created."""
+        now = time.monotonic()
+        answer: KeyLookup = {}
+        unknown: list[str] = []
+        for uln in set(ulns):
+            cached = self._cache.get(uln)
+            if cached is not None and (cached[0] > now or isinstance(cached[1], Erased)):
+                answer[uln] = cached[1]
+            else:
+                unknown.append(uln)
+        if unknown:
+            answer.update(await self._load(unknown))
+        return answer
+
+    def forget(self, uln: str) -> None:
+        """Drop a cached key at once (a `LearnerErased` arrived): no later call can use it."""
+        self._cache.pop(uln, None)
+
+    async def erase(self, connection: asyncpg.Connection, uln: str) -> bool:
+        """Destroy the learner's key, in the caller's transaction; a tombstone stays so it is never re-created.
+
+        True when this call erased it, False when it already was. A learner with no key yet gets a
+        tombstone too: nothing personal about them can be sealed afterwards.
+        """
+        ref = self.learner_ref(uln)
+        erased = await connection.fetchval(
+            f"INSERT INTO {SCHEMA}.keys (learner_ref, wrapped_key, erased_at) VALUES ($1, NULL, now())"
+            " ON CONFLICT (learner_ref) DO UPDATE SET wrapped_key = NULL, erased_at = now()"
+            f" WHERE {SCHEMA}.keys.erased_at IS NULL RETURNING true",
+            ref,
+        )
+        self._cache[uln] = (float("inf"), ERASED)
+        return bool(erased)
+
+    async def ready(self) -> bool:
+        """Whether the key store exists (validation creates it when it starts)."""
+        try:
+            async with self._pool.acquire() as connection:
+                return bool(await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{SCHEMA}.keys"))
+        except (OSError, asyncpg.PostgresError):
+            return False
+
+    # --- the store ------------------------------------------------------------------------------
+
+    async def _load(self, ulns: Collection[str]) -> KeyLookup:
+        refs = {self.learner_ref(uln): uln for uln in ulns}
+        rows = await self._fetch(
+            f"SELECT learner_ref, wrapped_key FROM {SCHEMA}.keys WHERE learner_ref = ANY($1::bytea[])", list(refs)
+        )
+        return self._remember({refs[row["learner_ref"]]: row["wrapped_key"] for row in rows})
+
+    async def _create(self, ulns: Collection[str]) -> KeyLookup:
+        offered: dict[bytes, bytes] = {}
+        refs: dict[bytes, str] = {}
+        for uln in ulns:
+            ref = self.learner_ref(uln)
+            refs[ref] = uln
+            offered[ref] = self._wrap(ref, secrets.token_bytes(DATA_KEY_BYTES))
+        await self._fetch(
+            f"INSERT INTO {SCHEMA}.keys (learner_ref, wrapped_key) SELECT * FROM unnest($1::bytea[], $2::bytea[])"
+            " ON CONFLICT (learner_ref) DO NOTHING",
+            list(offered),
+            list(offered.values()),
+        )
+        # read back in a new statement: a key another process created meanwhile (or a tombstone) wins
+        return await self._load(ulns)
+
+    async def _fetch(self, query: str, *arguments: object) -> list[asyncpg.Record]:
+        try:
+            async with self._pool.acquire() as connection:
+                if not self._checked:
+                    await self._check(connection)
+                return list(await connection.fetch(query, *arguments))
+        except asyncpg.UndefinedTableError as error:
+            raise KeyringUnavailable("the learner key store does not exist yet (validation creates it)") from error
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as error:
+            raise KeyringUnavailable("the learner key store cannot be reached") from error
+
+    async def _check(self, connection: asyncpg.Connection) -> None:
+        """The store's first user records the keyring key's fingerprint; every later one must match it."""
+        stored = await connection.fetchval(
+            f"WITH made AS (INSERT INTO {SCHEMA}.keyring (fingerprint) VALUES ($1)"
+            " ON CONFLICT (only_row) DO NOTHING RETURNING fingerprint)"
+            f" SELECT fingerprint FROM made UNION ALL SELECT fingerprint FROM {SCHEMA}.keyring",
+            self._fingerprint,
+        )
+        if stored is None:  # made by another process between our snapshot and our insert
+            stored = await connection.fetchval(f"SELECT fingerprint FROM {SCHEMA}.keyring")
+        if not hmac.compare_digest(stored, self._fingerprint):
+            raise KeyringUnavailable(f"this {KEYRING_KEY_VARIABLE} is not the one the learner key store was made with")
+        self._checked = True
+
+    def _remember(self, wrapped: Mapping[str, bytes | None]) -> KeyLookup:
+        expires = time.monotonic() + self._ttl
+        if len(self._cache) + len(wrapped) > self._max_cached:
+            self._cache.clear()
+        answer: KeyLookup = {}
+        for uln, wrapped_key in wrapped.items():
+            key: LearnerKey | Erased = (
+                ERASED if wrapped_key is None else LearnerKey(uln, self._unwrap(self.learner_ref(uln), wrapped_key))
+            )
+            self._cache[uln] = (expires, key)
+            answer[uln] = key
+        return answer
+
+    def _wrap(self, ref: bytes, data_key: bytes) -> bytes:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + self._wrapping.encrypt(nonce, data_key, ref)
+
+    def _unwrap(self, ref: bytes, wrapped: bytes) -> bytes:
+        try:
+            return self._wrapping.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], ref)
+        except InvalidTag as error:
+            raise KeyringUnavailable(
+                f"a learner key does not open with this {KEYRING_KEY_VARIABLE}: is it the key the store was made with?"
+            ) from error
+
+
+async def migrate(pool: asyncpg.Pool) -> None:
+    """Create the key store (the validation service's job, at start); safe to run again and concurrently."""
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        await connection.execute(_MIGRATION.read_text())
+
+
+def keyring_key_from(value: str | None) -> KeyringKey:
+    if not value:
+        raise KeyringNotConfigured(
+            f"{KEYRING_KEY_VARIABLE} is not set: the learners' keys cannot be opened without it"
+            " (32 random bytes in base64, the same for every service of one environment)"
+        )
+    return KeyringKey.parse(value)
+
+
+def sealed_personal(key: LearnerKey, purpose: Purpose, values: Mapping[str, Any]) -> str:
+    """The personal fields of `values` (PERSONAL_FIELDS) sealed as one JSON object."""
+    return key.seal_json(purpose, {name: values.get(name) for name in PERSONAL_FIELDS})
