@@ -102,6 +102,7 @@ class ProblemCode(StrEnum):
     CREDENTIAL_SIGNING_UNAVAILABLE = "CREDENTIAL_SIGNING_UNAVAILABLE"
     SANDPIT_READ_ONLY = "SANDPIT_READ_ONLY"
     WRONG_ENVIRONMENT = "WRONG_ENVIRONMENT"
+    LEARNER_ERASED = "LEARNER_ERASED"
 
 
 @dataclass(frozen=True)
@@ -458,6 +459,13 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="sending a Sandpit key to the live ingest service",
         source="decision 0060 (the Sandpit)",
         fix="Send the request to the environment the key was issued for, or use that environment's key.",
+    ),
+    ProblemCode.LEARNER_ERASED: CodeExplanation(
+        meaning="The learner's personal data was erased: nothing about them can be registered, merged or raised again",
+        example="registering a ULN again after an operator erased its learner, or raising a challenge for them",
+        source="decision 0080 (erasure by crypto-shredding)",
+        fix="Nothing to put right: an erased learner's ULN is never used again. A learner erased in error is"
+        " registered under a new ULN.",
     ),
 }
 
