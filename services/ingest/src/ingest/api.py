@@ -56,6 +56,7 @@ from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
 from lrs_platform.identity import CurrentPrincipal
+from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError, problem_response
 
@@ -63,6 +64,7 @@ XSD_PACKAGE = "lrs_domain.formats"
 XSD_NAME = "achievement-batch.xsd"
 
 RETRY_AFTER = {"Retry-After": "5"}
+KEYRING_UNAVAILABLE = "KEYRING_UNAVAILABLE"
 # What a request meets while PostgreSQL is away: refused, dropped or timed-out connections (all OSError),
 # a server shutting down or cancelling, or one out of connections.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -85,8 +87,9 @@ _DESCRIPTIONS = {
     422: "Invalid path or query parameters",
     503: (
         "Kafka or PostgreSQL is unavailable (a submission learns it within the publish time limit, 30 s by"
-        " default): nothing was accepted or changed. Retry after `Retry-After` seconds, with the same"
-        " Idempotency-Key for a submission"
+        " default), or, for a submission, the learner key store (code `KEYRING_UNAVAILABLE`: the learners'"
+        " personal fields cannot be sealed): nothing was accepted or changed. Retry after `Retry-After`"
+        " seconds, with the same Idempotency-Key for a submission"
     ),
 }
 
@@ -431,6 +434,18 @@ async def _publish_failed(request: Request, error: Exception) -> JSONResponse:
     return problem_response(problem, RETRY_AFTER)
 
 
+async def _keyring_unavailable(request: Request, error: Exception) -> JSONResponse:
+    problem = Problem(
+        status=503,
+        title="The learner key store is unavailable",
+        detail="The learners' personal fields cannot be sealed right now, so nothing was accepted."
+        " Send the batch again later, with the same Idempotency-Key.",
+        code=KEYRING_UNAVAILABLE,
+        instance=request.url.path,
+    )
+    return problem_response(problem, RETRY_AFTER)
+
+
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
     _log.warning("database_unavailable", path=request.url.path, error=type(error).__name__)
     problem = Problem(
@@ -448,6 +463,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BatchRefusedError, _refused)
     app.add_exception_handler(SubmissionError, _submission_error)
     app.add_exception_handler(PublishFailed, _publish_failed)
+    app.add_exception_handler(KeyringUnavailable, _keyring_unavailable)
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -20,8 +20,9 @@ from ingest.service import BatchSubmissions, ChunkLimits, DecisionSignal
 from lrs_contracts.dead_letters import Headers
 from lrs_contracts.topics import ALL_TOPICS, BATCH_OUTCOMES, MAINTENANCE
 from lrs_platform import parking_api
-from lrs_platform.http import build_app
+from lrs_platform.http import build_app, readiness
 from lrs_platform.kafka import ensure_topics
+from lrs_platform.keyring import Keyring, KeyringUnavailable
 from lrs_platform.logging import configure_logging
 from lrs_platform.parking import DeadLetterOffice, DeadLetterPublisher, ParkedMessages
 from lrs_platform.parking_api import serve_dead_letters
@@ -53,6 +54,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 publish_timeout=settings.publish_timeout_seconds,
                 prepare_topics=lambda bootstrap: ensure_topics(bootstrap, topics.declared(ALL_TOPICS)),
             )
+            keyring = Keyring(pool, settings.keyring())
+            readiness(app, keyring=lambda: _keyring_ready(keyring))
             batches = BatchRepository(pool)
             signal = DecisionSignal()
             app.state.settings = settings
@@ -61,6 +64,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             app.state.submissions = BatchSubmissions(
                 batches,
                 publisher,
+                keyring,
                 chunk_limits=ChunkLimits(settings.chunk_records, settings.chunk_bytes),
                 row_lock_timeout=settings.row_lock_timeout_seconds,
                 publish_timeout=settings.publish_timeout_seconds,
@@ -129,6 +133,13 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         app.include_router(sandpit.router)
     app.include_router(parking_api.router)
     return app
+
+
+async def _keyring_ready(keyring: Keyring) -> str:
+    """Submissions need the learner key store, which the validation service creates when it starts."""
+    if not await keyring.ready():
+        raise KeyringUnavailable("the learner key store does not exist yet or cannot be reached")
+    return "ok"
 
 
 def _dead_letter_publisher(publisher: TransactionalPublisher) -> DeadLetterPublisher:

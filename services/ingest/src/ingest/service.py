@@ -16,6 +16,7 @@ import asyncpg
 from ingest import metrics
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
 from ingest.repository import BatchRepository, ClaimTimeout, Refusal
+from ingest.sealing import LearnerKeys, learner_ulns, sealed_records
 from ingest.submission import (
     DECIDED_STATUSES,
     BatchIdentity,
@@ -38,6 +39,7 @@ from lrs_contracts.environments import LIVE_TOPICS, TopicNames
 from lrs_contracts.topics import BATCH_SUBMITTED
 from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch
 from lrs_platform.identity import Principal, PrincipalKind
+from lrs_platform.keyring import KeyLookup, KeyringUnavailable
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError
 
@@ -81,6 +83,7 @@ class BatchSubmissions:
         self,
         repository: BatchRepository,
         publisher: TransactionalPublisher,
+        keyring: LearnerKeys,
         *,
         chunk_limits: ChunkLimits,
         row_lock_timeout: float,
@@ -92,6 +95,7 @@ class BatchSubmissions:
         self._repository = repository
         self._topic = topics.of(BATCH_SUBMITTED)
         self._publisher = publisher
+        self._keyring = keyring
         self._chunk_limits = chunk_limits
         self._row_lock_timeout = row_lock_timeout
         self._publish_timeout = publish_timeout
@@ -99,8 +103,8 @@ class BatchSubmissions:
         self._new_id = new_id
         # Claim, publish and mark one batch at a time per process, so waiting requests hold no connection.
         self._lock = asyncio.Lock()
-        # Parsing is CPU under the GIL: parsing uploads one at a time costs no time and holds the parsed
-        # records of one upload only.
+        # Parsing and sealing are CPU under the GIL: reading uploads one at a time costs no time and holds
+        # the parsed records of one upload only.
         self._reading = asyncio.Semaphore(1)
 
     async def refuse_unread(self, principal: Principal, refusal: BatchRefused, idempotency_key: str | None) -> NoReturn:
@@ -128,7 +132,10 @@ class BatchSubmissions:
             fmt = resolve_format(requested_format, content_type, content_disposition, content)
             metrics.BATCHES_RECEIVED.labels(fmt.value).inc()
             async with self._reading:
-                prepared = await asyncio.to_thread(self._read, content, fmt, principal, received_at, sha256)
+                parsed, identity = await asyncio.to_thread(self._parse, content, fmt, principal, received_at)
+                keys = await self._learner_keys(parsed, identity)
+                prepared = await asyncio.to_thread(self._prepare, parsed, identity, keys, sha256, size)
+                del parsed
         except BatchRefused as refusal:
             if fmt is None:
                 metrics.BATCHES_RECEIVED.labels("unknown").inc()
@@ -150,20 +157,33 @@ class BatchSubmissions:
         )
         return result
 
-    def _read(
-        self, content: bytes, fmt: BatchFormat, principal: Principal, received_at: datetime, sha256: str
-    ) -> PreparedBatch:
-        """Parses, authorises and encodes the batch in one go, so its parsed records live no longer than
-        it takes to encode them. Raises BatchRefused or NotAllowedToSubmit."""
+    def _parse(
+        self, content: bytes, fmt: BatchFormat, principal: Principal, received_at: datetime
+    ) -> tuple[ParsedBatch, BatchIdentity]:
+        """Raises BatchRefused or NotAllowedToSubmit."""
         parsed = parse_batch(content, fmt)
         identity = BatchIdentity(self._new_id(), self._authorised_ao(principal, parsed), str(principal), received_at)
+        return parsed, identity
+
+    async def _learner_keys(self, parsed: ParsedBatch, identity: BatchIdentity) -> KeyLookup:
+        """One keyring call for the whole batch: every learner's key, created where the learner is new."""
+        try:
+            return await self._keyring.issue(learner_ulns(parsed.records))
+        except KeyringUnavailable as error:
+            _log.warning("batch_keys_unavailable", ao_id=identity.ao_id, error=str(error))
+            raise
+
+    def _prepare(
+        self, parsed: ParsedBatch, identity: BatchIdentity, keys: KeyLookup, sha256: str, size: int
+    ) -> PreparedBatch:
+        """Seals every record's personal fields and encodes the batch. Raises BatchRefused."""
         return prepare_batch(
             identity,
             parsed.header,
-            parsed.records,
+            sealed_records(parsed.records, keys),
             parsed.format,
             sha256=sha256,
-            size_bytes=len(content),
+            size_bytes=size,
             max_records=self._chunk_limits.records,
             max_bytes=self._chunk_limits.bytes,
         )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,11 +24,12 @@ from ingest.service import (
     wait_until_decided,
 )
 from ingest.submission import BatchStatus, IdempotencyKeyReused, NotAllowedToSubmit, PreparedBatch
-from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
+from lrs_contracts.batch import BatchFormat, BatchHeader, BatchRecordsSubmitted, JobType, SubmittedRecord
 from lrs_contracts.codes import BatchCode
 from lrs_contracts.registry import decode
 from lrs_domain.formats import BatchRefused, ParsedBatch, write_json
 from lrs_platform.identity import Principal
+from lrs_platform.keyring import ERASED, Erased, KeyLookup, KeyringUnavailable, LearnerKey, Purpose
 from lrs_platform.problems import ProblemError
 
 AO = Principal.parse("ao:RN5133")
@@ -95,6 +97,24 @@ class FakePublisher:
         self.transactions.append((topic, key, tuple(values)))
 
 
+@dataclass
+class FakeKeyring:
+    """The keyring's `issue` over a dict: a key made for each new learner, ERASED for the erased ones."""
+
+    keys: dict[str, LearnerKey | Erased] = field(default_factory=dict)
+    available: bool = True
+    calls: list[set[str]] = field(default_factory=list)
+
+    async def issue(self, ulns: Iterable[str]) -> KeyLookup:
+        if not self.available:
+            raise KeyringUnavailable("the learner key store cannot be reached")
+        wanted = set(ulns)
+        self.calls.append(wanted)
+        for uln in wanted:
+            self.keys.setdefault(uln, LearnerKey(uln, secrets.token_bytes(32)))
+        return {uln: self.keys[uln] for uln in wanted}
+
+
 def batch_file(ao_id: str = "RN5133", records: int = 3, reference: str = "REF") -> bytes:
     header = BatchHeader(
         awarding_organisation=ao_id,
@@ -106,10 +126,15 @@ def batch_file(ao_id: str = "RN5133", records: int = 3, reference: str = "REF") 
     return write_json(ParsedBatch(header=header, records=rows, format=BatchFormat.JSON))
 
 
-def make(repository: FakeRepository, publisher: FakePublisher) -> BatchSubmissions:
+def make(repository: FakeRepository, publisher: FakePublisher, keyring: FakeKeyring | None = None) -> BatchSubmissions:
     return BatchSubmissions(
-        repository, publisher, chunk_limits=ChunkLimits(2, 1_000_000), row_lock_timeout=1, publish_timeout=5
-    )  # type: ignore[arg-type]
+        repository,  # type: ignore[arg-type]
+        publisher,  # type: ignore[arg-type]
+        keyring or FakeKeyring(),
+        chunk_limits=ChunkLimits(2, 1_000_000),
+        row_lock_timeout=1,
+        publish_timeout=5,
+    )
 
 
 async def submit(service: BatchSubmissions, content: bytes, key: str | None = None, principal: Principal = AO) -> Any:
@@ -249,3 +274,63 @@ async def test_waiting_for_a_decision_gives_up_at_its_deadline() -> None:
     result = await submit(make(repository, FakePublisher()), batch_file())
     await asyncio.wait_for(wait_until_decided(repository, DecisionSignal(), result.batch_id, timeout=0.05), timeout=5)  # type: ignore[arg-type]
     assert repository.batches[result.batch_id].status is BatchStatus.ACCEPTED
+
+
+def learners_batch() -> bytes:
+    """Two learners with names and dates of birth, and one record whose ULN names no learner."""
+    header = BatchHeader(awarding_organisation="RN5133", job_type=JobType.FINAL, notification_email="a@example.org")
+    rows = (
+        SubmittedRecord(line=1, uln="1000000043", given_name="Ada", family_name="Lovelace", date_of_birth="2006-12-10"),
+        SubmittedRecord(line=2, uln="1000000051", given_name="Alan", family_name="Turing", gender="1"),
+        SubmittedRecord(line=3, uln="1000000043", given_name="Ada", family_name="Lovelace", date_of_birth="2006-12-10"),
+        SubmittedRecord(line=4, uln="12345", given_name="Grace", family_name="Hopper", date_of_birth="2006-12-09"),
+    )
+    return write_json(ParsedBatch(header=header, records=rows, format=BatchFormat.JSON))
+
+
+def published_records(publisher: FakePublisher) -> list[SubmittedRecord]:
+    ((_, _, values),) = publisher.transactions
+    return [
+        record
+        for value in values
+        if isinstance(chunk := decode(value)[1], BatchRecordsSubmitted)
+        for record in chunk.records
+    ]
+
+
+async def test_personal_fields_leave_sealed_under_each_learners_key_fetched_once_per_batch() -> None:
+    publisher, keyring = FakePublisher(), FakeKeyring()
+    await submit(make(FakeRepository(), publisher, keyring), learners_batch())
+    assert keyring.calls == [{"1000000043", "1000000051"}]
+    ada, alan, ada_again, unkeyed = published_records(publisher)
+    for record in (ada, alan, ada_again):
+        assert (record.given_name, record.family_name, record.date_of_birth, record.gender) == (None,) * 4
+        assert record.learner_erased is False
+    key = keyring.keys["1000000043"]
+    assert isinstance(key, LearnerKey) and ada.personal is not None
+    assert key.open_json(Purpose.SUBMITTED_RECORD, ada.personal) == {
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "date_of_birth": "2006-12-10",
+        "gender": None,
+    }
+    assert alan.personal is not None and "Turing" not in alan.personal
+    # a ULN that is not ten digits names no learner to seal under: validation rejects the record (RV001)
+    assert (unkeyed.personal, unkeyed.given_name) == (None, "Grace")
+
+
+async def test_an_erased_learners_record_goes_without_personal_fields() -> None:
+    publisher = FakePublisher()
+    keyring = FakeKeyring(keys={"1000000043": ERASED})
+    await submit(make(FakeRepository(), publisher, keyring), learners_batch())
+    ada, alan, _, _ = published_records(publisher)
+    assert (ada.learner_erased, ada.personal, ada.given_name, ada.date_of_birth) == (True, None, None, None)
+    assert (alan.learner_erased, alan.given_name) == (False, None)
+    assert alan.personal is not None
+
+
+async def test_the_key_store_away_accepts_nothing() -> None:
+    repository, publisher = FakeRepository(), FakePublisher()
+    with pytest.raises(KeyringUnavailable):
+        await submit(make(repository, publisher, FakeKeyring(available=False)), learners_batch())
+    assert (repository.batches, repository.refusals, publisher.transactions) == ({}, [], [])

@@ -270,16 +270,19 @@ def wrapped_one_by_one(identity: BatchIdentity, prepared: PreparedBatch, records
 VALUES = st.one_of(
     st.none(), st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20), st.just('"\\/\u2028\t')
 )
+RECORD_ATTRIBUTES = [name for name in SubmittedRecord.model_fields if name not in ("line", "learner_erased")]
 RECORDS = st.lists(
     st.builds(
-        lambda line, values: SubmittedRecord(line=line, **dict(zip(RECORD_ATTRIBUTES, values, strict=True))),
+        lambda line, values, erased: SubmittedRecord(
+            line=line, learner_erased=erased, **dict(zip(RECORD_ATTRIBUTES, values, strict=True))
+        ),
         st.integers(min_value=1, max_value=10_001),
-        st.lists(VALUES, min_size=14, max_size=14),
+        st.lists(VALUES, min_size=len(RECORD_ATTRIBUTES), max_size=len(RECORD_ATTRIBUTES)),
+        st.booleans(),
     ),
     min_size=1,
     max_size=8,
 )
-RECORD_ATTRIBUTES = [name for name in SubmittedRecord.model_fields if name != "line"]
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])

@@ -203,7 +203,7 @@ _VALUE = re.compile(r"<(\w+)>([^<]*)</")
 _RECORD_END = f"</{RECORD}>"
 _REFERENCE = re.compile("&(?:(amp|lt|gt|quot|apos)|#([0-9]+)|#x([0-9a-fA-F]+));")
 _PREDEFINED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-_RECORD_DEFAULTS = dict.fromkeys(SubmittedRecord.model_fields)
+_RECORD_DEFAULTS = {name: field.get_default() for name, field in SubmittedRecord.model_fields.items()}
 _new_object = object.__new__
 _set_slot = object.__setattr__
 

@@ -1,0 +1,58 @@
+"""Personal data leaves ingest sealed (decision 0080): a record's given name, family name, date of birth
+and gender travel on Kafka only under its learner's key, so erasing the key makes them unreadable in
+every segment and backup.
+
+Every format's records pass through `sealed_records` before the batch is encoded into its chunks, with
+the keys of all the batch's learners fetched (and created where new) in one keyring call. A record
+whose ULN is not ten digits names no learner to key it to: it goes as it came, and validation rejects
+it (RV001); the submissions topic keeps it for its retention only (docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+from lrs_contracts.batch import SubmittedRecord
+from lrs_platform.keyring import PERSONAL_FIELDS, Erased, KeyLookup, LearnerKey, Purpose, sealed_personal
+
+_LEARNER_ULN = re.compile(r"[0-9]{10}")
+_WITHOUT_PERSONAL_FIELDS = dict.fromkeys(PERSONAL_FIELDS)
+
+
+class LearnerKeys(Protocol):
+    """`lrs_platform.keyring.Keyring` as ingest uses it."""
+
+    async def issue(self, ulns: Iterable[str]) -> KeyLookup: ...
+
+
+def keyed_uln(record: SubmittedRecord) -> str | None:
+    """The ULN a record's personal fields are sealed under, or None when it names no learner."""
+    uln = record.uln
+    return uln if uln is not None and _LEARNER_ULN.fullmatch(uln) else None
+
+
+def learner_ulns(records: Iterable[SubmittedRecord]) -> set[str]:
+    return {uln for uln in map(keyed_uln, records) if uln is not None}
+
+
+def sealed_records(
+    records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]
+) -> tuple[SubmittedRecord, ...]:
+    """The records with their personal fields sealed into `personal`, or dropped (`learner_erased`) for
+    an erased learner. `keys` holds a key, or ERASED, for every ULN `learner_ulns` named."""
+    sealed: list[SubmittedRecord] = []
+    for record in records:
+        uln = keyed_uln(record)
+        if uln is None:
+            sealed.append(record)
+            continue
+        key = keys[uln]
+        if isinstance(key, Erased):
+            changes: dict[str, object] = {**_WITHOUT_PERSONAL_FIELDS, "learner_erased": True}
+        else:
+            personal = sealed_personal(key, Purpose.SUBMITTED_RECORD, record.__dict__)
+            changes = {**_WITHOUT_PERSONAL_FIELDS, "personal": personal}
+        sealed.append(record.model_copy(update=changes))
+    return tuple(sealed)
