@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -33,3 +33,37 @@ async def throwaway_database(server_url: str, label: str) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+async def tables_holding(database_url: str, needles: Iterable[str]) -> dict[str, list[str]]:
+    """Every table of every schema with a row holding one of the needles: `schema.table` → the needles found.
+
+    A row is read as its text (`SELECT t::text FROM schema.table t`), case-insensitively; a bytea column
+    shows there in hex, so each needle's UTF-8 bytes (as given, lower and upper case) are looked for in
+    hex too. Bytes a service compressed before storing them are not seen.
+    """
+    patterns = {
+        needle: [
+            f"%{text}%"
+            for text in (needle, *(variant.encode().hex() for variant in {needle, needle.lower(), needle.upper()}))
+        ]
+        for needle in needles
+    }
+    connection = await asyncpg.connect(database_url)
+    try:
+        tables = await connection.fetch(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm')"
+            " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
+            " ORDER BY 1"
+        )
+        found: dict[str, list[str]] = {}
+        for table in (row["name"] for row in tables):
+            for needle, alternatives in patterns.items():
+                if await connection.fetchval(
+                    f"SELECT EXISTS (SELECT 1 FROM {table} t WHERE t::text ILIKE ANY($1::text[]))", alternatives
+                ):
+                    found.setdefault(table, []).append(needle)
+        return found
+    finally:
+        await connection.close()

@@ -46,12 +46,14 @@ def learners_csv(learners: list[dict[str, str]]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def new_learner() -> dict[str, str]:
+def new_learner(**details: str) -> dict[str, str]:
+    """A learner with a new ULN and random details, or the `details` given (given_name, family_name, ...)."""
     return {
         "uln": random_uln(),
         "given_name": _rng.choice(["Amira", "Ben", "Chloe", "Dev", "Eve", "Finn"]),
         "family_name": _rng.choice(["Khan", "Jones", "Smith", "Patel", "Evans", "Owen"]),
         "date_of_birth": f"{_rng.randint(1990, 2008)}-0{_rng.randint(1, 9)}-1{_rng.randint(0, 9)}",
+        **details,
     }
 
 
