@@ -115,7 +115,12 @@ _LABELS: dict[str, str] = {
 }
 _ALWAYS_MANDATORY = ("uln", "given_name", "family_name", "qualification_number", "award_date")
 _GRADED_ACTIONS = frozenset({RecordAction.CREATE, RecordAction.UPDATE})
-_TEXT_FIELDS = tuple(name for name in SubmittedRecord.model_fields if name != "line")
+# the record's values as submitted: not its line, its sealed details or the erased flag
+_TEXT_FIELDS = tuple(
+    name
+    for name, field in SubmittedRecord.model_fields.items()
+    if field.annotation == (str | None) and name != "personal"
+)
 
 
 def order_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:

@@ -312,6 +312,10 @@ def test_rv021_names_are_at_most_35_trimmed_characters() -> None:
     assert codes(decision) == ["RV004"]  # 35 characters after trimming: long enough, just not registered
 
 
+def test_only_a_records_text_values_are_trimmed_not_its_flags() -> None:
+    assert_accepted(given_name=" Lily ", learner_erased=False)
+
+
 def test_rv021_mis_identifier_is_at_most_128_characters() -> None:
     assert_rejected(["RV021"], mis_identifier="M" * 129)
     assert_accepted(mis_identifier="é" * 128)
