@@ -35,6 +35,7 @@ from bench.pipeline import BatchTiming, Pipeline, projector_counters
 from bench.processes import SERVICES
 from bench.replay import rebuild_benchmark
 from bench.system import create_database, drop_database, running_system, wait_until_quiet
+from lrs_platform.keyring import KEYRING_KEY_VARIABLE, KeyringKey
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPLAY_FILL_PER_S = 10_000  # generating and producing the replay log (measured: ~12,500/s on 2 cores)
@@ -380,6 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not kafka_bootstrap or not database_url:
         print("KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL must be set (make bench does it)", file=sys.stderr)
         return 2
+    # every service of the run opens the learners' keys with one keyring key (decision 0080); each run has
+    # a database of its own, so a key of its own does when the environment gives none
+    os.environ.setdefault(KEYRING_KEY_VARIABLE, KeyringKey.generate().encoded())
     plan = (
         SMOKE
         if arguments.smoke

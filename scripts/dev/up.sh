@@ -52,6 +52,9 @@ done
   # The key that seals the PLR credential signing keys at rest: made once per `make up`, like the database.
   echo "export PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY=$(openssl rand -base64 32)"
   echo "export PROJECTOR_CREDENTIAL_ISSUER_URL=\$LRS_PLR_PROJECTOR_URL"
+  # The key the learners' data keys are wrapped and found with (decision 0080): made once per `make up`,
+  # the same for live and the Sandpit, whose validation opens live registrations sealed under live keys.
+  echo "export LRS_KEYRING_KEY=$(openssl rand -base64 32)"
 } >> "$run/env"
 # shellcheck disable=SC1091
 source "$run/env"
@@ -65,6 +68,7 @@ for service in "${sandpit_services[@]}"; do
   url_variable="LRS_SANDPIT_${name^^}_URL"
   url=${!url_variable}
   env LRS_ENVIRONMENT=sandpit DATABASE_URL="$SANDPIT_DATABASE_URL" "${prefix[$service]}_PORT=${url##*:}" \
+    VALIDATION_LIVE_DATABASE_URL="$DATABASE_URL" \
     NOTIFIER_PUBLIC_BASE_URL="$LRS_PORTAL_URL/sandpit" PROJECTOR_CREDENTIAL_ISSUER_URL="$LRS_SANDPIT_PLR_PROJECTOR_URL" \
     nohup ".venv/bin/lrs-$service" > "$run/logs/sandpit-$service.log" 2>&1 < /dev/null &
   echo $! > "$run/pids/sandpit-$service.pid"

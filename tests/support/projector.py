@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -34,6 +35,7 @@ from lrs_contracts.plr import (
 )
 from lrs_contracts.registry import encode, wrap
 from lrs_platform.kafka import ensure_topics
+from lrs_platform.keyring import DATA_KEY_BYTES, LearnerKey, Purpose, sealed_personal
 
 PLR = contract_topics.PLR_EVENTS.name
 LEARNERS = contract_topics.LEARNER_EVENTS.name
@@ -136,7 +138,13 @@ class Events:
 
 
 def registered(uln: str, ability: AbilityToShare = AbilityToShare.SHARES) -> LearnerRegistered:
-    return LearnerRegistered(uln=uln, given_name="Test", family_name="Learner", ability_to_share=ability)
+    """A registration as validation publishes it, the details sealed under a key of the learner's own (the
+    projector never opens them, so no key store is needed)."""
+    key = LearnerKey(uln, secrets.token_bytes(DATA_KEY_BYTES))
+    details = {"given_name": "Test", "family_name": "Learner", "date_of_birth": None, "gender": 0}
+    return LearnerRegistered(
+        uln=uln, personal=sealed_personal(key, Purpose.LEARNER_REGISTRATION, details), ability_to_share=ability
+    )
 
 
 def sharing(uln: str, ability: AbilityToShare) -> LearnerSharingChanged:
