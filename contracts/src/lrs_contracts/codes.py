@@ -103,6 +103,7 @@ class ProblemCode(StrEnum):
     SANDPIT_READ_ONLY = "SANDPIT_READ_ONLY"
     WRONG_ENVIRONMENT = "WRONG_ENVIRONMENT"
     LEARNER_ERASED = "LEARNER_ERASED"
+    KEYRING_UNAVAILABLE = "KEYRING_UNAVAILABLE"
 
 
 @dataclass(frozen=True)
@@ -466,6 +467,14 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         source="decision 0080 (erasure by crypto-shredding)",
         fix="Nothing to put right: an erased learner's ULN is never used again. A learner erased in error is"
         " registered under a new ULN.",
+    ),
+    ProblemCode.KEYRING_UNAVAILABLE: CodeExplanation(
+        meaning="The learner key store cannot be reached, so the learners' personal fields cannot be sealed and"
+        " nothing was accepted",
+        example="submitting a batch while the key store's database is away, or before the validation service has"
+        " created the store",
+        source="decision 0080 (erasure by crypto-shredding)",
+        fix="Send the same request again after the `Retry-After` seconds, with the same Idempotency-Key.",
     ),
 }
 

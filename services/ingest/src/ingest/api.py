@@ -52,7 +52,7 @@ from ingest.views import (
     records_csv,
 )
 from lrs_contracts.batch import BatchFormat
-from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
+from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode, ProblemCode
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
 from lrs_platform.identity import CurrentPrincipal
@@ -64,7 +64,6 @@ XSD_PACKAGE = "lrs_domain.formats"
 XSD_NAME = "achievement-batch.xsd"
 
 RETRY_AFTER = {"Retry-After": "5"}
-KEYRING_UNAVAILABLE = "KEYRING_UNAVAILABLE"
 # What a request meets while PostgreSQL is away: refused, dropped or timed-out connections (all OSError),
 # a server shutting down or cancelling, or one out of connections.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -440,7 +439,7 @@ async def _keyring_unavailable(request: Request, error: Exception) -> JSONRespon
         title="The learner key store is unavailable",
         detail="The learners' personal fields cannot be sealed right now, so nothing was accepted."
         " Send the batch again later, with the same Idempotency-Key.",
-        code=KEYRING_UNAVAILABLE,
+        code=ProblemCode.KEYRING_UNAVAILABLE,
         instance=request.url.path,
     )
     return problem_response(problem, RETRY_AFTER)
