@@ -96,6 +96,8 @@ def from_schema(schema: Schema, root: Schema) -> st.SearchStrategy[Any]:
         return _text(schema)
     if kind == "integer":
         return st.integers(min_value=schema.get("minimum", -INT64), max_value=INT64)
+    if kind == "boolean":
+        return st.booleans()
     if kind == "array":
         return st.lists(from_schema(schema.get("items", {}), root), max_size=3)
     if kind == "object" and "properties" in schema:
