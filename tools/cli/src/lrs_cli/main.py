@@ -21,6 +21,7 @@ from lrs_cli import (
     batch_commands,
     challenge_commands,
     dlq_commands,
+    erasure_commands,
     maintenance_commands,
     plr_commands,
     projector_commands,
@@ -44,6 +45,8 @@ app.add_typer(challenge_commands.app, name="challenges")
 app.add_typer(report_commands.app, name="reports")
 app.command("credentials")(admin_commands.credentials_command)
 app.add_typer(admin_commands.reference_app, name="reference")
+admin_commands.learners_app.command("erase")(erasure_commands.erase_command)
+admin_commands.learners_app.command("erasures")(erasure_commands.erasures_command)
 app.add_typer(admin_commands.learners_app, name="learners")
 app.add_typer(projector_commands.app, name="projector")
 app.add_typer(dlq_commands.app, name="dlq")

@@ -1,0 +1,95 @@
+"""`lrs learners erase|erasures`: erasing a learner's personal data, over validation's API (decision 0080).
+
+Erasure destroys the learner's data key: their names, date of birth and gender become unreadable in
+every event, segment and backup, and every projection forgets them; achievements and counts stay. It
+cannot be undone, so the command asks first on a terminal and wants `--yes` anywhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from lrs_cli.client import CommandError, Connection, UsageError, expect_ok, problem_text
+from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table
+
+_ULN = re.compile(r"[0-9]{10}")
+
+
+def _uln(value: str | None) -> str | None:
+    if value is not None and not _ULN.fullmatch(value):
+        raise typer.BadParameter("a ULN is 10 digits, like 1000000043")
+    return value
+
+
+Uln = Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).", callback=_uln)]
+
+
+def erase(connection: Connection, uln: str, reason: str) -> tuple[dict[str, Any], bool]:
+    """The erasure, and whether this call made it (False: the learner was erased before)."""
+    with connection.client("validation") as client:
+        response = client.post(f"/v1/admin/learners/{uln}/erasure", json={"reason": reason})
+    if response.status_code not in (200, 201):
+        raise CommandError(problem_text(response))
+    return response.json(), response.status_code == 201
+
+
+def erasures(connection: Connection, uln: str | None) -> list[dict[str, Any]]:
+    params = {"uln": uln} if uln else {}
+    with connection.client("validation") as client:
+        found: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/erasures", params=params))["erasures"]
+    return found
+
+
+def erasure_text(erasure: dict[str, Any], *, erased_now: bool) -> str:
+    done = f"erasure {erasure['erasure_id']} by {erasure['erased_by']} at {erasure['erased_at']}"
+    if erased_now:
+        return f"erased learner {erasure['uln']}: their personal data can no longer be read anywhere ({done})"
+    return f"learner {erasure['uln']} was already erased ({done}): nothing changed"
+
+
+def _confirmed(uln: str) -> None:
+    if not sys.stdin.isatty():
+        raise UsageError("erasure cannot be undone: pass --yes to confirm it when not on a terminal")
+    typer.confirm(f"Erase learner {uln}'s names, date of birth and gender for good? This cannot be undone.", abort=True)
+
+
+def erase_command(
+    ctx: typer.Context,
+    uln: Uln,
+    reason: Annotated[str, typer.Option(help="Why (1 to 500 characters): kept in the audit with who and when.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Operator: erase a learner's personal data for good (crypto-shredding: their key is destroyed, every
+    service forgets their names and date of birth, achievements and counts stay). Erasing again says so and
+    changes nothing."""
+    if not yes:
+        _confirmed(uln)
+    erasure, erased_now = erase(connection(ctx), uln, reason)
+    if as_json:
+        print_json({**erasure, "erased_now": erased_now})
+    else:
+        print_text(erasure_text(erasure, erased_now=erased_now))
+
+
+def erasures_command(
+    ctx: typer.Context,
+    uln: Annotated[str | None, typer.Option(help="Only this learner's erasure.", callback=_uln)] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Operator: the audit of learner erasures, oldest first: who erased whom, when and why."""
+    found = erasures(connection(ctx), uln)
+    if as_json:
+        print_json(found)
+        return
+    listing = table("erased at", "ULN", "erased by", "reason", "erasure")
+    for erasure in found:
+        listing.add_row(
+            erasure["erased_at"], erasure["uln"], erasure["erased_by"], Text(erasure["reason"]), erasure["erasure_id"]
+        )
+    stdout().print(listing if found else "no erasures")
