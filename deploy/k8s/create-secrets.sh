@@ -9,11 +9,16 @@
 #   generated for dev, where the same Secret also starts the in-cluster MinIO.
 # - lrs-credential-signing: the key that seals the PLR credential signing keys in PostgreSQL
 #   (decision 0050); losing it makes the stored signing keys unusable, so back it up with the database.
+# - lrs-keyring: LRS_KEYRING_KEY, which the learners' data keys are found and wrapped with (decision 0080),
+#   the same for live and the Sandpit. Losing it makes every learner's sealed personal data unreadable;
+#   it cannot be rotated yet (docs/operations.md). Keep it apart from the database backups: a backup
+#   and this key together open what an erasure made unreadable, until that backup expires.
+# - lrs-db-sandpit-keys: the role the Sandpit's validation reads the live key store as.
 set -euo pipefail
 namespace=${1:?usage: create-secrets.sh NAMESPACE}
 exists() { kubectl -n "$namespace" get secret "$1" >/dev/null 2>&1; }
 random() { od -An -N24 -tx1 /dev/urandom | tr -d ' \n'; }
-for service in ingest validation plr-projector challenges notifier reporting portal sandpit; do
+for service in ingest validation plr-projector challenges notifier reporting portal sandpit sandpit-keys; do
   name=lrs-db-$service
   exists "$name" && continue
   kubectl -n "$namespace" create secret generic "$name" --type=kubernetes.io/basic-auth \
@@ -27,4 +32,8 @@ fi
 if ! exists lrs-credential-signing; then
   kubectl -n "$namespace" create secret generic lrs-credential-signing \
     --from-literal=key-encryption-key="$(head -c 32 /dev/urandom | base64)"
+fi
+if ! exists lrs-keyring; then
+  kubectl -n "$namespace" create secret generic lrs-keyring \
+    --from-literal=keyring-key="$(head -c 32 /dev/urandom | base64)"
 fi

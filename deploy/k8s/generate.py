@@ -209,8 +209,11 @@ def sandpit_kafka() -> list[dict[str, Any]]:
     return sandpit_topics() + users
 
 
-def _sandpit_env(env: list[dict[str, Any]], overrides: dict[str, str | None]) -> list[dict[str, Any]]:
-    """The live container's environment in the sandpit: its database, and `overrides` (None removes one)."""
+def _sandpit_env(
+    env: list[dict[str, Any]], overrides: dict[str, str | None], secrets: dict[str, dict[str, str]]
+) -> list[dict[str, Any]]:
+    """The live container's environment in the sandpit: its database, `secrets` (variables read from a
+    Secret's key, before `overrides` so that those may refer to them) and `overrides` (None removes one)."""
     kept = []
     for item in env:
         if item["name"] in overrides:
@@ -221,11 +224,20 @@ def _sandpit_env(env: list[dict[str, Any]], overrides: dict[str, str | None]) ->
         if item["name"] == "DATABASE_URL":
             item = {**item, "value": item["value"].replace("/lrs?", "/lrs_sandpit?")}
         kept.append(item)
+    from_secrets = [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": ref["secret"], "key": ref["key"]}}}
+        for name, ref in secrets.items()
+    ]
     added = [{"name": name, "value": value} for name, value in overrides.items() if value is not None]
-    return [{"name": "LRS_ENVIRONMENT", "value": "sandpit"}, *kept, *added]
+    return [{"name": "LRS_ENVIRONMENT", "value": "sandpit"}, *kept, *from_secrets, *added]
 
 
-def sandpit_workload(doc: dict[str, Any], kafka_user: str, overrides: dict[str, str | None]) -> dict[str, Any]:
+def sandpit_workload(
+    doc: dict[str, Any],
+    kafka_user: str,
+    overrides: dict[str, str | None],
+    secrets: dict[str, dict[str, str]] | None = None,
+) -> dict[str, Any]:
     """A live Deployment, Service or PodDisruptionBudget as the sandpit's copy."""
     name = f"sandpit-{doc['metadata']['name']}"
     sandpit_doc: dict[str, Any] = yaml.safe_load(yaml.safe_dump(doc))
@@ -240,7 +252,7 @@ def sandpit_workload(doc: dict[str, Any], kafka_user: str, overrides: dict[str, 
         spec["template"]["metadata"]["labels"].update({"app.kubernetes.io/name": name, **SANDPIT_LABEL})
         pod = spec["template"]["spec"]
         [container] = pod["containers"]
-        container["env"] = _sandpit_env(container["env"], overrides)
+        container["env"] = _sandpit_env(container["env"], overrides, secrets or {})
         for volume in pod["volumes"]:
             if volume["name"] == "kafka-user":
                 volume["secret"]["secretName"] = f"lrs-sandpit-{kafka_user}"
@@ -253,7 +265,7 @@ def sandpit_services() -> list[dict[str, Any]]:
         live = (K8S / "base" / "services" / f"{workload}.yaml").read_text()
         overrides = {name: None if value is None else str(value) for name, value in settings.get("env", {}).items()}
         for doc in (doc for doc in yaml.safe_load_all(live) if doc):
-            sandpit_doc = sandpit_workload(doc, settings["kafka_user"], overrides)
+            sandpit_doc = sandpit_workload(doc, settings["kafka_user"], overrides, settings.get("secret_env"))
             if sandpit_doc["kind"] == "Deployment":
                 sandpit_doc["spec"]["replicas"] = settings["replicas"]
                 if "requests" in settings:  # what an idle Sandpit reserves; the limits stay live's

@@ -271,7 +271,10 @@ def test_each_service_logs_in_to_postgresql_as_its_own_role(overlay: str) -> Non
         assert env["DATABASE_URL"].startswith("postgresql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):5432/lrs?"), name
         assert roles[role]["passwordSecret"]["name"] == f"lrs-db-{image}"
         assert f"AUTHORIZATION {role};" in sql
-    assert set(roles) == {f"lrs_{service.replace('-', '_')}" for service in _services()} | {"lrs_sandpit"}
+    assert set(roles) == {f"lrs_{service.replace('-', '_')}" for service in _services()} | {
+        "lrs_sandpit",
+        "lrs_sandpit_keys",  # the Sandpit's validation reading live's key store (test_keyring.py)
+    }
     assert roles["lrs_sandpit"]["passwordSecret"]["name"] == "lrs-db-sandpit"
     assert "inRoles" not in roles["lrs_sandpit"], "the sandpit's role is no member of the live services' role"
 
