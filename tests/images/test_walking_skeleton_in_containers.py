@@ -9,6 +9,7 @@ tree's code (the digest `make images` labels them with): building them is `make 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +29,8 @@ from tests.support.infra import private_kafka
 from tests.support.learners import json_batch, json_record, new_learner
 from tests.support.system import free_port
 from tests.support.waiting import eventually
+
+from lrs_platform.keyring import KEYRING_KEY_VARIABLE
 
 pytestmark = pytest.mark.integration
 
@@ -169,6 +172,7 @@ async def containers(
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": container_kafka,
             "DATABASE_URL": system_database,
+            KEYRING_KEY_VARIABLE: os.environ[KEYRING_KEY_VARIABLE],
             f"{prefix}_HOST": "127.0.0.1",
             f"{prefix}_PORT": str(ports[service]),
             f"{prefix}_LOG_JSON": "true",
