@@ -6,8 +6,11 @@ challenge against its own copy of the log (tests/integration/test_challenge_veri
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
@@ -22,9 +25,12 @@ from tests.support.waiting import eventually
 
 from challenges.bootstrap import create_app
 from challenges.config import ChallengesSettings
+from challenges.domain import event_ids_of
 from lrs_contracts.envelope import deterministic_id
+from lrs_contracts.learner import LearnerErased
 from lrs_contracts.registry import decode_envelope
-from lrs_contracts.topics import CHALLENGE_EVENTS
+from lrs_contracts.topics import CHALLENGE_EVENTS, LEARNER_EVENTS
+from lrs_platform import keyring
 from lrs_platform.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -52,8 +58,11 @@ async def raise_once_known(client: httpx.AsyncClient, body: dict[str, str], head
 
 
 @pytest.fixture
-async def challenges_app(kafka_bootstrap: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def challenges_app(
+    kafka_bootstrap: str, fresh_database_url: str, pool: asyncpg.Pool
+) -> AsyncIterator[httpx.AsyncClient]:
     await ensure_topics(kafka_bootstrap)
+    await keyring.migrate(pool)  # validation's part at its start: the learners' key store
     settings = ChallengesSettings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url)
     app = create_app(settings)
     async with (
@@ -158,7 +167,7 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
     envelopes = [decode_envelope(value) for _, value in published]
     assert {key for key, _ in published} == {str(achievement_id).encode()}
     assert [envelope.event_type for envelope in envelopes] == [
-        "lrs.challenge.raised.v1",
+        "lrs.challenge.raised.v2",
         "lrs.challenge.acknowledged.v1",
         "lrs.challenge.resolved.v1",
     ]
@@ -191,14 +200,95 @@ async def test_a_raised_challenge_reaches_the_aos_contact_by_email(
     )
     assert created.status_code == 201, created.text
     challenge_id = created.json()["challenge_id"]
-    message_id = f"<{deterministic_id('lrs.challenge', challenge_id, 'lrs.challenge.raised.v1')}@lrs.local>"
+    message_id = f"<{deterministic_id('lrs.challenge', challenge_id, 'lrs.challenge.raised.v2')}@lrs.local>"
 
     async def delivered() -> list[object]:
         return list(inbox.with_message_id(message_id))
 
     [email] = await eventually(delivered, within=30, what="the challenge email")
     assert email["To"] == "c@ao.example"
-    assert challenge_id in str(email.get_body(("plain",)).get_content())
+    text = str(email.get_body(("plain",)).get_content())
+    assert challenge_id in text
+    assert "Not my qualification" in text, "the notifier opened the sealed reason"
+
+
+async def test_an_erased_learners_challenges_keep_their_facts_and_lose_their_words(
+    kafka_bootstrap: str, challenges_app: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    ao = random_ao()
+    erased_uln, other_uln = random_uln(), random_uln()
+    reason, note = f"Not mine: I am Ada Lovelace {uuid.uuid4().hex[:8]}", f"Checked with Ada {uuid.uuid4().hex[:8]}"
+    as_ao = await bearer(pool, f"ao:{ao}")
+    achievements = [await on_the_log(kafka_bootstrap, ao, uln) for uln in (erased_uln, erased_uln, other_uln)]
+    async with TopicTail(kafka_bootstrap) as tail:
+        created = [
+            await raise_once_known(
+                challenges_app,
+                {"achievement_id": str(achievement_id), "reason": reason},
+                await bearer(pool, f"learner:{uln}"),
+            )
+            for achievement_id, uln in zip(achievements[::2], (erased_uln, other_uln), strict=True)
+        ]
+        assert [response.status_code for response in created] == [201, 201], [r.text for r in created]
+        challenge_id, other_id = (response.json()["challenge_id"] for response in created)
+        resolved = await challenges_app.post(
+            f"/v1/challenges/{challenge_id}/resolve", json={"resolution": "upheld", "note": note}, headers=as_ao
+        )
+        assert resolved.status_code == 200, resolved.text
+        before = resolved.json()
+        assert (before["reason"], before["note"], before["personal_data_erased"]) == (reason, note, False)
+
+        async def published() -> list[tuple[bytes, bytes]] | None:
+            ours = [(k, v) for k, v in await tail.poll() if challenge_id in decode_envelope(v).correlation_id]
+            return ours if len(ours) == 2 else None
+
+        raw = [value for _, value in await eventually(published, within=30, what="the raise and the resolution")]
+    assert not any(reason.encode() in value or note.encode() in value for value in raw), "texts only sealed"
+    assert all(erased_uln.encode() in value for value in raw), "both events name the learner whose key seals them"
+
+    # what validation does when an operator erases the learner: the key goes, then the event
+    async with pool.acquire() as connection, connection.transaction():
+        key = keyring.keyring_key_from(os.environ.get(keyring.KEYRING_KEY_VARIABLE))
+        assert await keyring.Keyring(pool, key).erase(connection, erased_uln)
+    erasure = LearnerErased(
+        uln=erased_uln, erasure_id=uuid.uuid4(), erased_by="operator:dpo", erased_at=datetime.now(UTC)
+    )
+    await produce(kafka_bootstrap, "", [record(erasure, erased_uln, topic=LEARNER_EVENTS.name)])
+
+    async def redacted() -> dict[str, Any] | None:
+        answer: dict[str, Any] = (await challenges_app.get(f"/v1/challenges/{challenge_id}", headers=as_ao)).json()
+        return answer if answer["personal_data_erased"] else None
+
+    after = await eventually(redacted, within=30, what="the challenge redacted")
+    assert (after["reason"], after["note"]) == (None, None)
+    kept = ("state", "resolution", "raised_at", "resolved_at", "uln", "ao_id", "achievement_id")
+    assert {name: after[name] for name in kept} == {name: before[name] for name in kept}
+    other = (await challenges_app.get(f"/v1/challenges/{other_id}", headers=as_ao)).json()
+    assert (other["reason"], other["personal_data_erased"]) == (reason, False), "another learner's stays"
+    listed = (await challenges_app.get("/v1/challenges", headers=as_ao)).json()["items"]
+    assert len(listed) == 2, "every challenge still counts"
+
+    for table in ("challenges", "outbox", "erased_learners", "achievements_on_record", "learner_merges"):
+        holding = await pool.fetchval(
+            f"SELECT count(*) FROM challenges.{table} t WHERE t::text LIKE $1 OR t::text LIKE $2",
+            f"%{reason}%",
+            f"%{note}%",
+        )
+        # the other learner's challenge, with the same reason, is the one row left holding it
+        assert holding == (1 if table == "challenges" else 0), f"challenges.{table}: {holding} rows with the texts"
+    assert not await pool.fetchval(
+        "SELECT count(*) FROM challenges.outbox WHERE event_id = ANY($1::uuid[])",
+        event_ids_of(uuid.UUID(challenge_id)),
+    ), "the relayed events of the erased learner's challenge are gone from the outbox"
+
+    refused = await challenges_app.post(
+        "/v1/challenges",
+        json={"achievement_id": str(achievements[1]), "reason": "again"},
+        headers=await bearer(pool, f"learner:{erased_uln}"),
+    )
+    assert refused.status_code == 410, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "LEARNER_ERASED"
 
 
 async def _at_least(probe: object, count: int) -> list[tuple[bytes, bytes]] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from tests.support.kafka import send
+from tests.support.learners import random_uln
 from tests.support.mail import Inbox, notifier_settings
 from tests.support.waiting import eventually
 
@@ -22,6 +24,15 @@ from lrs_contracts.outcomes import BatchCompleted, BatchCounts
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
 from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.keyring import (
+    KEYRING_KEY_VARIABLE,
+    Keyring,
+    KeyringKey,
+    LearnerKey,
+    Purpose,
+    keyring_key_from,
+    migrate,
+)
 from notifier.bootstrap import create_app
 
 pytestmark = pytest.mark.integration
@@ -34,6 +45,7 @@ async def notifier(
     app = create_app(await notifier_settings(kafka_bootstrap, fresh_database_url, inbox, "notifier-it"))
     pool = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=2)
     assert pool is not None
+    await migrate(pool)  # validation's part at its start: the learners' key store
     async with (
         LifespanManager(app, startup_timeout=60, shutdown_timeout=30),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifier") as client,
@@ -115,9 +127,7 @@ async def test_challenge_raised_emails_the_aos_own_contact_which_other_aos_canno
     assert (await client.get(f"/v1/ao/{ao_a}/challenge-contact", headers=as_learner)).status_code == 403
     assert (await client.get(f"/v1/ao/{ao_a}/challenge-contact")).status_code == 401
 
-    raised = ChallengeRaised(
-        challenge_id=uuid.uuid4(), achievement_id=uuid.uuid4(), ao_id=ao_a, uln="1000000043", reason="Grade is wrong"
-    )
+    raised = await sealed_challenge(pool, ao_a, "1000000043", "Grade is wrong")
     event = envelope(raised)
     await produce(kafka_bootstrap, CHALLENGE_EVENTS.name, str(raised.achievement_id), event)
     [email] = await eventually(
@@ -127,7 +137,49 @@ async def test_challenge_raised_emails_the_aos_own_contact_which_other_aos_canno
     body = str(email.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     assert "Dear Ada Lovelace" in body
     assert str(raised.challenge_id) in body
+    assert "Grade is wrong" in body, "the reason opened with the learner's key"
     assert "1000000043" not in body
+
+
+async def test_an_erased_learners_challenge_is_emailed_saying_their_reason_is_gone(
+    kafka_bootstrap: str, notifier: tuple[httpx.AsyncClient, asyncpg.Pool], inbox: Inbox
+) -> None:
+    client, pool = notifier
+    ao = f"RN{uuid.uuid4().int % 10**6}"
+    contact = {"given_name": "Ada", "family_name": "Lovelace", "telephone": "0161 496 0000", "email": "c@ao.example"}
+    put = await client.put(f"/v1/ao/{ao}/challenge-contact", json=contact, headers=await bearer(pool, f"ao:{ao}"))
+    assert put.status_code == 200, put.text
+    uln = random_uln()
+    raised = await sealed_challenge(pool, ao, uln, "I am not Ada Byron")
+    # the learner is erased (validation destroys the key) before the notifier reads the challenge
+    async with pool.acquire() as connection, connection.transaction():
+        assert await Keyring(pool, the_keyring_key()).erase(connection, uln)
+    event = envelope(raised)
+    await produce(kafka_bootstrap, CHALLENGE_EVENTS.name, str(raised.achievement_id), event)
+    [email] = await eventually(
+        lambda: _async(inbox.with_message_id(f"<{event.event_id}@lrs.local>")), within=30, what="challenge email"
+    )
+    body = str(email.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert str(raised.challenge_id) in body, "the AO still learns that the challenge exists"
+    assert "reason is no longer available: their personal data was erased" in body
+    assert "Ada Byron" not in email.as_string()
+
+
+def the_keyring_key() -> KeyringKey:
+    return keyring_key_from(os.environ.get(KEYRING_KEY_VARIABLE))
+
+
+async def sealed_challenge(pool: asyncpg.Pool, ao_id: str, uln: str, reason: str) -> ChallengeRaised:
+    """A challenge as the challenges service raises it: the reason sealed under the learner's key."""
+    key = (await Keyring(pool, the_keyring_key()).issue([uln]))[uln]
+    assert isinstance(key, LearnerKey)
+    return ChallengeRaised(
+        challenge_id=uuid.uuid4(),
+        achievement_id=uuid.uuid4(),
+        ao_id=ao_id,
+        uln=uln,
+        reason_sealed=key.seal_text(Purpose.CHALLENGE_REASON, reason),
+    )
 
 
 async def _async(value: list[EmailMessage]) -> list[EmailMessage]:

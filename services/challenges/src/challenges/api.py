@@ -16,11 +16,14 @@ from challenges.domain import (
     Challenge,
     ChallengeState,
     InvalidTransition,
+    LearnerDataErased,
 )
 from challenges.service import ChallengeNotFound, ChallengeService, NotAllowed, RecordBehind
 from challenges.store import OpenChallengeExists
 from lrs_contracts.challenge import ChallengeResolution
+from lrs_contracts.codes import ProblemCode
 from lrs_platform.identity import CurrentPrincipal
+from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.problems import ProblemError, problem_responses
 
 AO_ID_PATTERN = r"^RN[0-9]{1,8}$"
@@ -57,13 +60,16 @@ class ChallengePublic(BaseModel):
     achievement_id: uuid.UUID
     ao_id: str
     uln: str
-    reason: str
+    reason: str | None = Field(description="the learner's words; null once their personal data is erased")
     state: ChallengeState
     raised_at: datetime
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     resolution: ChallengeResolution | None
-    note: str | None
+    note: str | None = Field(description="the AO's note; null once the learner's personal data is erased")
+    personal_data_erased: bool = Field(
+        description="the learner was erased: the challenge's facts stay, its reason and note are gone"
+    )
 
     @staticmethod
     def of(challenge: Challenge) -> ChallengePublic:
@@ -79,6 +85,7 @@ class ChallengePublic(BaseModel):
             resolved_at=challenge.resolved_at,
             resolution=challenge.resolution,
             note=challenge.note,
+            personal_data_erased=challenge.personal_data_erased,
         )
 
 
@@ -108,6 +115,17 @@ def _translate(error: Exception) -> ProblemError:
         return ProblemError(
             422, "Wrong awarding organisation", "The achievement was recorded by another awarding organisation."
         )
+    if isinstance(error, LearnerDataErased):
+        return ProblemError(
+            410,
+            "Learner erased",
+            "This learner's personal data was erased: the LRS keeps nothing more about them.",
+            code=ProblemCode.LEARNER_ERASED,
+        )
+    if isinstance(error, KeyringUnavailable):
+        problem = ProblemError(503, "Unavailable", "The learners' key store cannot be reached. Try again shortly.")
+        problem.headers["Retry-After"] = "5"
+        return problem
     if isinstance(error, RecordBehind):
         problem = ProblemError(
             503,
@@ -129,6 +147,8 @@ _DOMAIN_ERRORS = (
     AchievementWithdrawn,
     AwardingOrganisationMismatch,
     RecordBehind,
+    LearnerDataErased,
+    KeyringUnavailable,
 )
 
 
@@ -143,9 +163,11 @@ _DOMAIN_ERRORS = (
         "The achievement is checked against the PLR log: one that is unknown or on another learner's record "
         "answers 404 (the two are not told apart); a withdrawn one 409. The AO is the one that recorded the "
         "achievement. An achievement recorded a moment ago is waited for (a few seconds at most); if the "
-        "service has still not caught up with the log, 503 `PROJECTION_PENDING` with `Retry-After`."
+        "service has still not caught up with the log, 503 `PROJECTION_PENDING` with `Retry-After`.\n\n"
+        "The reason is published sealed under the learner's key. A learner whose personal data was erased "
+        "raises no challenge: 410 `LEARNER_ERASED`."
     ),
-    responses=problem_responses(401, 403, 404, 409, 422, 503),
+    responses=problem_responses(401, 403, 404, 409, 410, 422, 503),
 )
 async def raise_challenge(
     body: ChallengeCreate, principal: CurrentPrincipal, request: Request, response: Response
@@ -203,8 +225,11 @@ async def acknowledge_challenge(
 @router.post(
     "/{challenge_id}/resolve",
     summary="Resolve a challenge (the owning AO)",
-    description="`corrected` means the AO has sent corrected data in a batch; the challenge itself changes no PLR.",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    description=(
+        "`corrected` means the AO has sent corrected data in a batch; the challenge itself changes no PLR. "
+        "The note is published sealed under the learner's key, and is not kept once the learner is erased."
+    ),
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
 async def resolve_challenge(
     challenge_id: uuid.UUID, body: ChallengeResolve, principal: CurrentPrincipal, request: Request

@@ -27,6 +27,7 @@ from lrs_platform import parking_api
 from lrs_platform.consumer import ConsumerLoop, PoisonGuard
 from lrs_platform.http import build_app
 from lrs_platform.kafka import make_consumer, make_producer
+from lrs_platform.keyring import Keyring
 from lrs_platform.logging import configure_logging
 from lrs_platform.outbox import Outbox
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
@@ -50,9 +51,13 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             ends_probe = make_consumer(settings.kafka_bootstrap_servers, group_id=None)
             await ends_probe.start()
             record = PlrRecord(pool)
+            wake = asyncio.Event()
+            catch_up = CatchUp(record, LogEnds(ends_probe), settings.catch_up_wait_ms / 1000)
+            service = ChallengeService(ChallengeStore(pool), record, Keyring(pool, settings.keyring()), catch_up, wake)
+            app.state.challenges = service
             office = DeadLetterOffice(ParkedMessages(pool, "challenges_parked"), producer_publisher(producer))
             await office.store.migrate()
-            guard = PoisonGuard("challenges.plr-record", record_applier(record), office)
+            guard = PoisonGuard("challenges.plr-record", record_applier(record, service.forget_learners), office)
             idle_positions = IdlePositions(record)
             follower = ConsumerLoop(
                 guard,
@@ -67,9 +72,6 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             idle_positions.watch(follower)
             parking_api.serve_dead_letters(app, office, guard)
 
-            wake = asyncio.Event()
-            catch_up = CatchUp(record, LogEnds(ends_probe), settings.catch_up_wait_ms / 1000)
-            app.state.challenges = ChallengeService(ChallengeStore(pool), record, catch_up, wake)
             collect_less()
             tasks = BackgroundTasks()
             tasks.start(follower.run(), "plr-record")

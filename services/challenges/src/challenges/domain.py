@@ -4,6 +4,10 @@ A challenge reports a data error on a PLR achievement (DOMAIN.md §5 rule 13); i
 against a result. raised → acknowledged → resolved, or raised → resolved; resolved is final. A learner
 challenges only an achievement the PLR log puts on their own record, and the AO is the one that
 recorded it (`challenge_target`).
+
+The learner's reason and the AO's note may name the learner: on the log they are sealed under the
+learner's key (decision 0080), and a challenge row keeps them in clear only until the learner is
+erased (`erased`). An erased learner raises nothing more.
 """
 
 from __future__ import annotations
@@ -14,9 +18,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeResolution, ChallengeResolved
+from lrs_contracts.challenge import (
+    CHALLENGE_EVENTS,
+    ChallengeAcknowledged,
+    ChallengeRaised,
+    ChallengeResolution,
+    ChallengeResolved,
+)
 from lrs_contracts.envelope import deterministic_id
+from lrs_contracts.registry import event_type_of
 from lrs_platform.identity import Principal, PrincipalKind
+from lrs_platform.keyring import Erased, LearnerKey, Purpose
 
 ChallengeEvent = ChallengeRaised | ChallengeAcknowledged | ChallengeResolved
 
@@ -40,13 +52,14 @@ class Challenge:
     achievement_id: uuid.UUID
     ao_id: str
     uln: str
-    reason: str
+    reason: str | None  # None once the learner's personal data is erased
     state: ChallengeState
     raised_at: datetime
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
     resolution: ChallengeResolution | None = None
     note: str | None = None
+    personal_data_erased: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,10 @@ class AwardingOrganisationMismatch(Exception):
     """The caller named another AO than the one that recorded the achievement."""
 
 
+class LearnerDataErased(Exception):
+    """The learner was erased: nothing they say can be kept, so they raise no challenge."""
+
+
 def challenge_target(
     achievement: AchievementOnRecord | None, learner_ulns: Collection[str], claimed_ao_id: str | None
 ) -> AchievementOnRecord:
@@ -86,10 +103,17 @@ def challenge_target(
 
 
 def raise_challenge(
-    challenge_id: uuid.UUID, achievement_id: uuid.UUID, ao_id: str, uln: str, reason: str
+    challenge_id: uuid.UUID, achievement_id: uuid.UUID, ao_id: str, uln: str, reason: str, key: LearnerKey | Erased
 ) -> ChallengeRaised:
+    """`key` is the learner's (`Keyring.issue`): the reason travels sealed under it."""
+    if not isinstance(key, LearnerKey):
+        raise LearnerDataErased(uln)
     return ChallengeRaised(
-        challenge_id=challenge_id, achievement_id=achievement_id, ao_id=ao_id, uln=uln, reason=reason
+        challenge_id=challenge_id,
+        achievement_id=achievement_id,
+        ao_id=ao_id,
+        uln=uln,
+        reason_sealed=key.seal_text(Purpose.CHALLENGE_REASON, reason),
     )
 
 
@@ -101,40 +125,61 @@ def acknowledge(challenge: Challenge) -> ChallengeAcknowledged:
     )
 
 
-def resolve(challenge: Challenge, resolution: ChallengeResolution, note: str | None) -> ChallengeResolved:
+def resolve(
+    challenge: Challenge, resolution: ChallengeResolution, note: str | None, key: LearnerKey | Erased | None = None
+) -> ChallengeResolved:
+    """The note travels sealed under the learner's `key` (needed with a note); an erased learner's
+    challenge is resolved without it."""
     if challenge.state is ChallengeState.RESOLVED:
         raise InvalidTransition(challenge.state, "resolved")
+    sealed = None
+    if note is not None and isinstance(key, LearnerKey) and not challenge.personal_data_erased:
+        sealed = key.seal_text(Purpose.CHALLENGE_NOTE, note)
     return ChallengeResolved(
         challenge_id=challenge.challenge_id,
         achievement_id=challenge.achievement_id,
         ao_id=challenge.ao_id,
         resolution=resolution,
-        note=note,
+        uln=challenge.uln,
+        note_sealed=sealed,
     )
 
 
-def evolve(challenge: Challenge | None, event: ChallengeEvent, at: datetime) -> Challenge:
+def evolve(
+    challenge: Challenge | None, event: ChallengeEvent, at: datetime, key: LearnerKey | Erased | None = None
+) -> Challenge:
+    """`key` opens the texts a raise or a resolution carries sealed (the learner's, from the keyring)."""
     if isinstance(event, ChallengeRaised):
+        if not isinstance(key, LearnerKey):
+            raise LearnerDataErased(event.uln)
         return Challenge(
             challenge_id=event.challenge_id,
             achievement_id=event.achievement_id,
             ao_id=event.ao_id,
             uln=event.uln,
-            reason=event.reason,
+            reason=key.open_text(Purpose.CHALLENGE_REASON, event.reason_sealed),
             state=ChallengeState.RAISED,
             raised_at=at,
         )
     assert challenge is not None, "only a raise starts a challenge"
     if isinstance(event, ChallengeAcknowledged):
         return replace(challenge, state=ChallengeState.ACKNOWLEDGED, acknowledged_at=at)
-    return replace(
-        challenge, state=ChallengeState.RESOLVED, resolved_at=at, resolution=event.resolution, note=event.note
+    note = (
+        key.open_text(Purpose.CHALLENGE_NOTE, event.note_sealed)
+        if event.note_sealed is not None and isinstance(key, LearnerKey) and not challenge.personal_data_erased
+        else None
     )
+    return replace(challenge, state=ChallengeState.RESOLVED, resolved_at=at, resolution=event.resolution, note=note)
 
 
 def event_id_of(event: ChallengeEvent) -> uuid.UUID:
     """Each challenge has at most one event of each type, so (challenge, type) names it for good."""
     return deterministic_id("lrs.challenge", event.challenge_id, event.event_type)
+
+
+def event_ids_of(challenge_id: uuid.UUID) -> list[uuid.UUID]:
+    """The ids of every event a challenge may have written, in any version of the contracts."""
+    return [deterministic_id("lrs.challenge", challenge_id, event_type_of(model)) for model in CHALLENGE_EVENTS]
 
 
 def visible_to(challenge: Challenge, principal: Principal) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
@@ -22,11 +22,14 @@ from lrs_platform.logging import get_logger
 _log = get_logger("challenges.log_follower")
 
 
-def record_applier(record: PlrRecord) -> Handler:
-    """The loop's handler: idempotent, so a batch the loop applies again changes nothing."""
+def record_applier(record: PlrRecord, forget_learners: Callable[[Collection[str]], Awaitable[None]]) -> Handler:
+    """The loop's handler: idempotent, so a batch the loop applies again changes nothing. Erased
+    learners go to `forget_learners` once the rest of the poll is applied."""
 
     async def apply(messages: Sequence[Message]) -> None:
-        await record.apply(record_changes(messages))
+        changes = record_changes(messages)
+        await record.apply(changes)
+        await forget_learners(changes.erasures)
 
     return apply
 

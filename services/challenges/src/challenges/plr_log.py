@@ -1,8 +1,9 @@
 """What the challenges service keeps of the PLR log: messages in, record changes out. Pure, no I/O.
 
 From `lrs.plr.events.v1` each achievement's ULN, AO and whether it is withdrawn; from
-`lrs.learner.events.v1` the merges, so a merged learner's achievements count as the master's.
-Centre (ILR) records and the other learner events are not challengeable facts and are left out.
+`lrs.learner.events.v1` the merges, so a merged learner's achievements count as the master's, and
+the erasures, after which the learner's challenges keep no text of theirs. Centre (ILR) records and
+the other learner events are not challengeable facts and are left out.
 
 An achievement event, nearly every record, is read for the three facts kept (its id, ULN and AO),
 each checked as its contract says; judging the rest of the event is the PLR projector's part. Any
@@ -22,7 +23,7 @@ import orjson
 
 from lrs_contracts.envelope import Envelope
 from lrs_contracts.fast_decode import NotFast, decode_plain, plain_builder_for, plain_fields, plain_of
-from lrs_contracts.learner import LearnersMerged
+from lrs_contracts.learner import LearnerErased, LearnersMerged
 from lrs_contracts.plr import (
     AchievementKey,
     AchievementRecorded,
@@ -52,6 +53,7 @@ class RecordChanges:
 
     achievements: dict[uuid.UUID, AchievementChange] = field(default_factory=dict)
     merges: dict[str, str] = field(default_factory=dict)  # merged ULN -> master ULN
+    erasures: set[str] = field(default_factory=set)  # erased learners' ULNs
 
     def add(self, change: AchievementChange) -> None:
         earlier = self.achievements.get(change.achievement_id)
@@ -78,6 +80,8 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
             )
         elif event_type == _MERGED:
             changes.merges[payload[_MERGED_ULN]] = payload[_MASTER_ULN]
+        elif event_type == _ERASED:
+            changes.erasures.add(payload[_ERASED_ULN])
     return changes
 
 
@@ -121,6 +125,7 @@ _WITHDRAWN_AFTER: dict[str, bool | None] = {
     event_type_of(AchievementSuperseded): None,
 }
 _MERGED = event_type_of(LearnersMerged)
+_ERASED = event_type_of(LearnerErased)
 _KEY_VALUES = plain_builder_for(AchievementKey)
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")
@@ -128,6 +133,7 @@ _ACHIEVEMENT_ID = plain_fields(AchievementRecorded).index("achievement_id")
 _KEY = plain_fields(AchievementRecorded).index("key")
 _MERGED_ULN = plain_fields(LearnersMerged).index("merged_uln")
 _MASTER_ULN = plain_fields(LearnersMerged).index("master_uln")
+_ERASED_ULN = plain_fields(LearnerErased).index("uln")
 for _model in (AchievementUpdated, AchievementSuperseded, AchievementWithdrawn, AchievementReinstated):
     if plain_fields(_model)[: _KEY + 1] != plain_fields(AchievementRecorded)[: _KEY + 1]:
         raise RuntimeError(f"{_model.__name__} does not start as AchievementRecorded does")

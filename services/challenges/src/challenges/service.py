@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from challenges.domain import (
     AchievementNotFound,
@@ -27,8 +27,12 @@ from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.registry import wrap
 from lrs_platform.identity import Principal, PrincipalKind
+from lrs_platform.keyring import Erased, Keyring, LearnerKey
+from lrs_platform.logging import get_logger
 
 SOURCE = "challenges"
+
+_log = get_logger("challenges.service")
 
 
 class ChallengeNotFound(Exception):
@@ -48,23 +52,27 @@ class ChallengeService:
         self,
         store: ChallengeStore,
         record: PlrRecord,
+        keyring: Keyring,
         catch_up: Callable[[], Awaitable[bool]],
         outbox_wake: asyncio.Event | None = None,
     ) -> None:
         self._store = store
         self._record = record
+        self._keyring = keyring
         self._catch_up = catch_up
         self._wake = outbox_wake
 
     async def raise_(
         self, principal: Principal, achievement_id: uuid.UUID, ao_id: str | None, reason: str
     ) -> Challenge:
-        """The achievement and its AO come from the PLR log; `ao_id`, when sent, must name that AO."""
+        """The achievement and its AO come from the PLR log; `ao_id`, when sent, must name that AO.
+        An erased learner is refused (LearnerDataErased)."""
         if principal.kind is not PrincipalKind.LEARNER:
             raise NotAllowed("only a learner raises a challenge, against their own PLR")
         achievement = await self._target(principal.id, achievement_id, ao_id)
-        event = raise_challenge(uuid.uuid4(), achievement.achievement_id, achievement.ao_id, principal.id, reason)
-        challenge = evolve(None, event, utc_now())
+        key = await self._key_of(principal.id)
+        event = raise_challenge(uuid.uuid4(), achievement.achievement_id, achievement.ao_id, principal.id, reason, key)
+        challenge = evolve(None, event, utc_now(), key)
         async with self._store.unit_of_work() as uow:
             await uow.insert(challenge)
             await self._append(uow, event, principal)
@@ -100,12 +108,25 @@ class ChallengeService:
     ) -> Challenge:
         async with self._store.unit_of_work() as uow:
             challenge = await self._managed(uow, principal, challenge_id)
-            event = resolve(challenge, resolution, note)
-            changed = evolve(challenge, event, utc_now())
+            key = await self._key_of(challenge.uln) if note is not None else None
+            event = resolve(challenge, resolution, note, key)
+            changed = evolve(challenge, event, utc_now(), key)
             await uow.update(changed)
             await self._append(uow, event, principal)
         self._notify()
         return changed
+
+    async def forget_learners(self, ulns: Collection[str]) -> None:
+        """Erased learners (`LearnerErased` on the learner topic): their texts go, and so do their cached keys."""
+        if not ulns:
+            return
+        redacted = await self._store.forget_learners(ulns)
+        for uln in ulns:
+            self._keyring.forget(uln)
+        _log.info("learners_erased", learners=len(ulns), challenges_redacted=redacted)
+
+    async def _key_of(self, uln: str) -> LearnerKey | Erased:
+        return (await self._keyring.issue([uln]))[uln]
 
     async def get(self, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
         challenge = await self._store.get(challenge_id)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
 import asyncpg
 
-from challenges.domain import Challenge, ChallengeState
+from challenges.domain import Challenge, ChallengeState, LearnerDataErased, event_ids_of
 from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.envelope import Envelope
 from lrs_contracts.registry import encode
+
+# Raising a challenge and erasing its learner take the same lock, so neither misses the other.
+_LEARNER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('challenges.learner|' || $1::text))"
 
 
 class OpenChallengeExists(Exception):
@@ -33,6 +36,7 @@ def _challenge(row: asyncpg.Record) -> Challenge:
         resolved_at=row["resolved_at"],
         resolution=ChallengeResolution(row["resolution"]) if row["resolution"] else None,
         note=row["note"],
+        personal_data_erased=row["personal_data_erased"],
     )
 
 
@@ -47,6 +51,10 @@ class ChallengeUnitOfWork:
         return _challenge(row) if row else None
 
     async def insert(self, challenge: Challenge) -> None:
+        """Raises LearnerDataErased when this service has seen the learner's erasure."""
+        await self._connection.execute(_LEARNER_LOCK, challenge.uln)
+        if await self._connection.fetchval("SELECT 1 FROM challenges.erased_learners WHERE uln = $1", challenge.uln):
+            raise LearnerDataErased(challenge.uln)
         try:
             async with self._connection.transaction():
                 await self._connection.execute(
@@ -100,6 +108,29 @@ class ChallengeStore:
     async def unit_of_work(self) -> AsyncIterator[ChallengeUnitOfWork]:
         async with self._pool.acquire() as connection, connection.transaction():
             yield ChallengeUnitOfWork(connection)
+
+    async def forget_learners(self, ulns: Collection[str]) -> int:
+        """Erased learners' challenges lose their reason and note, here and in the relayed outbox rows
+        (an event written before sealing held them in clear); state, dates and resolution stay.
+        Idempotent; returns how many challenges were redacted now."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            for uln in sorted(ulns):
+                await connection.execute(_LEARNER_LOCK, uln)
+            await connection.execute(
+                "INSERT INTO challenges.erased_learners (uln) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+                list(ulns),
+            )
+            redacted = await connection.fetch(
+                "UPDATE challenges.challenges SET reason = NULL, note = NULL, personal_data_erased = true,"
+                " updated_at = now() WHERE uln = ANY($1::text[]) AND NOT personal_data_erased RETURNING challenge_id",
+                list(ulns),
+            )
+            if redacted:
+                await connection.execute(
+                    "DELETE FROM challenges.outbox WHERE published_at IS NOT NULL AND event_id = ANY($1::uuid[])",
+                    [event_id for row in redacted for event_id in event_ids_of(row["challenge_id"])],
+                )
+        return len(redacted)
 
     async def get(self, challenge_id: uuid.UUID) -> Challenge | None:
         row = await self._pool.fetchrow("SELECT * FROM challenges.challenges WHERE challenge_id = $1", challenge_id)

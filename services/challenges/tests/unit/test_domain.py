@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import secrets
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -9,24 +11,30 @@ from challenges.domain import (
     Challenge,
     ChallengeState,
     InvalidTransition,
+    LearnerDataErased,
     acknowledge,
     event_id_of,
+    event_ids_of,
     evolve,
     may_manage,
     raise_challenge,
     resolve,
     visible_to,
 )
-from lrs_contracts.challenge import ChallengeResolution
+from lrs_contracts.challenge import ChallengeRaisedV1, ChallengeResolution
+from lrs_contracts.envelope import deterministic_id
 from lrs_platform.identity import Principal
+from lrs_platform.keyring import DATA_KEY_BYTES, ERASED, LearnerKey, Purpose, SealBroken
 
 AT = datetime(2024, 8, 22, 9, 0, tzinfo=UTC)
 CHALLENGE_ID = uuid.UUID("11111111-2222-4333-8444-555555555555")
 ACHIEVEMENT_ID = uuid.UUID("66666666-7777-4888-9999-000000000000")
+ULN = "1000000043"
+KEY = LearnerKey(ULN, secrets.token_bytes(DATA_KEY_BYTES))
 
 
 def raised() -> Challenge:
-    return evolve(None, raise_challenge(CHALLENGE_ID, ACHIEVEMENT_ID, "RN5133", "1000000043", "wrong grade"), AT)
+    return evolve(None, raise_challenge(CHALLENGE_ID, ACHIEVEMENT_ID, "RN5133", ULN, "wrong grade", KEY), AT, KEY)
 
 
 def test_raise_starts_a_challenge_in_raised_state() -> None:
@@ -38,8 +46,8 @@ def test_raise_starts_a_challenge_in_raised_state() -> None:
 def test_raised_then_acknowledged_then_resolved() -> None:
     acknowledged = evolve(raised(), acknowledge(raised()), AT)
     assert acknowledged.state is ChallengeState.ACKNOWLEDGED
-    event = resolve(acknowledged, ChallengeResolution.CORRECTED, "grade fixed in batch 42")
-    resolved = evolve(acknowledged, event, AT)
+    event = resolve(acknowledged, ChallengeResolution.CORRECTED, "grade fixed in batch 42", KEY)
+    resolved = evolve(acknowledged, event, AT, KEY)
     assert resolved.state is ChallengeState.RESOLVED
     assert (resolved.resolution, resolved.note) == (ChallengeResolution.CORRECTED, "grade fixed in batch 42")
     assert event.achievement_id == ACHIEVEMENT_ID
@@ -65,9 +73,44 @@ def test_event_ids_are_deterministic_and_differ_per_transition() -> None:
     challenge = raised()
     first = event_id_of(acknowledge(challenge))
     assert first == event_id_of(acknowledge(challenge))
-    raise_id = event_id_of(raise_challenge(CHALLENGE_ID, ACHIEVEMENT_ID, "RN5133", "1000000043", "x"))
+    raise_id = event_id_of(raise_challenge(CHALLENGE_ID, ACHIEVEMENT_ID, "RN5133", ULN, "x", KEY))
     resolve_id = event_id_of(resolve(challenge, ChallengeResolution.UPHELD, None))
     assert len({first, raise_id, resolve_id}) == 3
+    v1_raise_id = deterministic_id("lrs.challenge", CHALLENGE_ID, ChallengeRaisedV1.model_fields["event_type"].default)
+    assert {first, raise_id, resolve_id, v1_raise_id} <= set(event_ids_of(CHALLENGE_ID))
+
+
+def test_the_reason_travels_sealed_under_the_learners_key_and_the_row_keeps_it_in_clear() -> None:
+    event = raise_challenge(CHALLENGE_ID, ACHIEVEMENT_ID, "RN5133", ULN, "the grade is not mine", KEY)
+    assert "the grade is not mine" not in event.model_dump_json()
+    assert KEY.open_text(Purpose.CHALLENGE_REASON, event.reason_sealed) == "the grade is not mine"
+    with pytest.raises(SealBroken):
+        LearnerKey(ULN, secrets.token_bytes(DATA_KEY_BYTES)).open_text(Purpose.CHALLENGE_REASON, event.reason_sealed)
+    assert evolve(None, event, AT, KEY).reason == "the grade is not mine"
+
+
+def test_the_note_travels_sealed_with_the_learners_uln_and_never_in_clear() -> None:
+    event = resolve(raised(), ChallengeResolution.UPHELD, "checked with the centre", KEY)
+    assert (event.note, event.uln) == (None, ULN)
+    assert event.note_sealed is not None
+    assert KEY.open_text(Purpose.CHALLENGE_NOTE, event.note_sealed) == "checked with the centre"
+
+
+def test_an_erased_learner_raises_nothing() -> None:
+    with pytest.raises(LearnerDataErased):
+        raise_challenge(CHALLENGE_ID, ACHIEVEMENT_ID, "RN5133", ULN, "wrong grade", ERASED)
+
+
+def test_an_erased_learners_challenge_is_resolved_without_the_note() -> None:
+    for challenge, key in ((raised(), ERASED), (replace(raised(), reason=None, personal_data_erased=True), KEY)):
+        event = resolve(challenge, ChallengeResolution.REJECTED, "not a data error", key)
+        assert (event.note, event.note_sealed) == (None, None)
+        resolved = evolve(challenge, event, AT, key)
+        assert (resolved.state, resolved.resolution, resolved.note) == (
+            ChallengeState.RESOLVED,
+            ChallengeResolution.REJECTED,
+            None,
+        )
 
 
 @pytest.mark.parametrize(

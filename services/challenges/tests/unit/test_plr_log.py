@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from challenges.plr_log import AchievementChange, record_changes
 from lrs_contracts.envelope import Contract
-from lrs_contracts.learner import LearnerRegistered, LearnersMerged
+from lrs_contracts.learner import LearnerErased, LearnerRegistered, LearnerRegisteredV1, LearnersMerged
 from lrs_contracts.plr import (
     AchievementData,
     AchievementKey,
@@ -95,7 +95,8 @@ def test_merges_are_kept_and_other_learner_and_centre_events_are_not() -> None:
     changes = record_changes(
         [
             message(LearnersMerged(master_uln="1026893096", merged_uln=ULN), topic=LEARNER_EVENTS.name),
-            message(LearnerRegistered(uln=ULN, given_name="Amira", family_name="Khan"), topic=LEARNER_EVENTS.name),
+            message(LearnerRegisteredV1(uln=ULN, given_name="Amira", family_name="Khan"), topic=LEARNER_EVENTS.name),
+            message(LearnerRegistered(uln=ULN, personal="s1.sealed"), topic=LEARNER_EVENTS.name),
             message(
                 CentreAchievementReported(
                     report_id=uuid.uuid4(), uln=ULN, provider_ukprn="10004567", qualification_number="6001166X"
@@ -105,6 +106,14 @@ def test_merges_are_kept_and_other_learner_and_centre_events_are_not() -> None:
     )
     assert changes.merges == {ULN: "1026893096"}
     assert changes.achievements == {}
+    assert changes.erasures == set()
+
+
+def test_an_erasure_names_the_learner_whose_texts_go() -> None:
+    erased = LearnerErased(uln=ULN, erasure_id=uuid.uuid4(), erased_by="operator:dpo", erased_at=datetime.now(UTC))
+    changes = record_changes([message(recorded()), message(erased, topic=LEARNER_EVENTS.name)])
+    assert changes.erasures == {ULN}
+    assert changes.achievements[ACHIEVEMENT].withdrawn is False, "the achievement's facts stay"
 
 
 @pytest.mark.parametrize("value", [None, b"\x00not json", b'{"event_type": "lrs.unknown.v1"}'])

@@ -11,6 +11,7 @@ from lrs_platform import parking_api
 from lrs_platform.consumer import ConsumerLoop, PoisonGuard, RetryPolicy
 from lrs_platform.http import build_app
 from lrs_platform.kafka import make_consumer, make_producer
+from lrs_platform.keyring import Keyring
 from lrs_platform.logging import configure_logging
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.parking_api import serve_dead_letters
@@ -49,6 +50,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 DeliveryLog(pool),
                 app.state.contacts,
                 RejectionTallies(pool),
+                Keyring(pool, settings.keyring()),
                 mail_from=settings.mail_from,
                 public_base_url=settings.public_base_url,
                 domain=settings.message_id_domain,

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from lrs_contracts.challenge import ChallengeRaised
+from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.fast_decode import rejections_by_code
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_contracts.registry import UnknownEventType, decode
@@ -30,7 +30,8 @@ CONSUMER = "notifier"
 
 _DECIDED_CHUNK = BatchRecordsDecided.model_fields["event_type"].default
 _EMAILED = frozenset(
-    model.model_fields["event_type"].default for model in (BatchCompleted, BatchFailed, ChallengeRaised)
+    model.model_fields["event_type"].default
+    for model in (BatchCompleted, BatchFailed, ChallengeRaised, ChallengeRaisedV1)
 )
 
 

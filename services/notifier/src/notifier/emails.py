@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from lrs_contracts.challenge import ChallengeRaised
+from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.codes import BATCH_CODE_TITLES, RECORD_CODE_TITLES, BatchCode
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed, RecordOutcome, RecordStatus
 from lrs_platform.logging import mask_uln
@@ -150,17 +150,21 @@ def batch_run_email(
 
 def challenge_raised_email(
     event_id: uuid.UUID,
-    raised: ChallengeRaised,
+    raised: ChallengeRaised | ChallengeRaisedV1,
     contact: ChallengeContact,
     occurred_at: datetime,
     *,
+    reason: str | None,
     public_base_url: str,
     domain: str = "lrs.local",
 ) -> OutgoingEmail:
+    """`reason` is the learner's words in clear, or None when their personal data was erased: the AO is
+    told of the challenge all the same."""
     # The learner's full ULN stays out of the email: the AO reads it from the challenge page.
     context = {
         "contact": contact,
         "raised": raised,
+        "reason": reason,
         "uln_masked": mask_uln(raised.uln),
         "link": challenge_page_url(public_base_url, raised.challenge_id),
     }

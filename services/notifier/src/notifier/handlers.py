@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from lrs_contracts.challenge import ChallengeRaised
+from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_platform.consumer import RetryPolicy, Transient
+from lrs_platform.keyring import Keyring, KeyringUnavailable, LearnerKey, Purpose
 from lrs_platform.logging import get_logger
 from notifier.emails import (
     OutgoingEmail,
@@ -40,6 +41,7 @@ class Notifications:
         deliveries: DeliveryLog,
         contacts: ContactStore,
         tallies: RejectionTallies,
+        keyring: Keyring,
         *,
         mail_from: str,
         public_base_url: str,
@@ -50,6 +52,7 @@ class Notifications:
         self._deliveries = deliveries
         self._contacts = contacts
         self._tallies = tallies
+        self._keyring = keyring
         self._mail_from = mail_from
         self._public_base_url = public_base_url
         self._domain = domain
@@ -59,7 +62,7 @@ class Notifications:
         if isinstance(payload, BatchRecordsDecided):
             await self.tally_chunk(payload.batch_id, payload.chunk_index, count_rejection_codes(payload.outcomes))
             return
-        if not isinstance(payload, BatchCompleted | BatchFailed | ChallengeRaised):
+        if not isinstance(payload, BatchCompleted | BatchFailed | ChallengeRaised | ChallengeRaisedV1):
             return
         status = await self._deliveries.status(envelope.event_id)
         if status is not None and status.is_final:
@@ -92,7 +95,7 @@ class Notifications:
                 rejections=rejections,
                 domain=self._domain,
             )
-        assert isinstance(payload, ChallengeRaised)
+        assert isinstance(payload, ChallengeRaised | ChallengeRaisedV1)
         stored = await self._contacts.get(payload.ao_id)
         if stored is None:
             # Nobody to tell: recorded, so an operator can find it, and the stream moves on.
@@ -111,9 +114,22 @@ class Notifications:
             payload,
             stored.contact,
             envelope.occurred_at,
+            reason=await self._reason_of(payload),
             public_base_url=self._public_base_url,
             domain=self._domain,
         )
+
+    async def _reason_of(self, raised: ChallengeRaised | ChallengeRaisedV1) -> str | None:
+        """The learner's words, opened with their key; None once the learner is erased (no key, or ERASED)."""
+        if isinstance(raised, ChallengeRaisedV1):
+            return raised.reason
+        try:
+            key = (await self._keyring.find([raised.uln])).get(raised.uln)
+        except KeyringUnavailable as error:
+            raise RetryLater(self._retry.delay(1)) from error
+        if not isinstance(key, LearnerKey):
+            return None
+        return key.open_text(Purpose.CHALLENGE_REASON, raised.reason_sealed)
 
     async def _send(self, envelope: Envelope, email: OutgoingEmail) -> bool:
         """True once the delivery is final (sent, or refused for good)."""

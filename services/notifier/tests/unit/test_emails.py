@@ -140,14 +140,12 @@ def test_a_line_break_in_the_batch_reference_cannot_reach_a_header() -> None:
 
 def test_challenge_email_goes_to_the_contact_links_its_page_and_masks_the_uln() -> None:
     raised = ChallengeRaised(
-        challenge_id=uuid.uuid4(),
-        achievement_id=uuid.uuid4(),
-        ao_id="RN5133",
-        uln="1000000043",
-        reason="My grade should be B, not C",
+        challenge_id=uuid.uuid4(), achievement_id=uuid.uuid4(), ao_id="RN5133", uln="1000000043", reason_sealed="s1.x"
     )
     contact = ChallengeContact("Ada", "Lovelace", "+44 20 7946 0000", "challenges@ao.example")
-    email = challenge_raised_email(EVENT_ID, raised, contact, DECIDED, public_base_url=PORTAL)
+    email = challenge_raised_email(
+        EVENT_ID, raised, contact, DECIDED, reason="My grade should be B, not C", public_base_url=PORTAL
+    )
     assert email.to == "challenges@ao.example"
     assert email.text.startswith("Dear Ada Lovelace,")
     for body in (email.text, email.html):

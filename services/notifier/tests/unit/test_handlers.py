@@ -1,21 +1,27 @@
 from __future__ import annotations
 
+import secrets
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
 from services.notifier.tests.unit.test_emails import completed
 
-from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised
+from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.outcomes import BatchRecordsDecided, Finding, RecordOutcome, RecordStatus
 from lrs_contracts.registry import wrap
 from lrs_platform.consumer import Failure, classify_failure
+from lrs_platform.keyring import DATA_KEY_BYTES, ERASED, Erased, KeyringUnavailable, LearnerKey, Purpose
 from notifier.emails import ChallengeContact
 from notifier.handlers import Notifications, RetryLater
 from notifier.mailer import MailError
 from notifier.store import DeliveryStatus, StoredContact
+
+ULN = "1000000043"
+KEY = LearnerKey(ULN, secrets.token_bytes(DATA_KEY_BYTES))
 
 
 class FakeMailer:
@@ -76,6 +82,19 @@ class FakeTallies:
         self.chunks.pop(batch_id, None)
 
 
+class FakeKeyring:
+    """The learners' keys as `Keyring.find` answers: a key, ERASED, or absent (none was ever made)."""
+
+    def __init__(self, keys: dict[str, LearnerKey | Erased] | None = None, *, unavailable: bool = False) -> None:
+        self.keys = keys or {}
+        self.unavailable = unavailable
+
+    async def find(self, ulns: Iterable[str]) -> dict[str, LearnerKey | Erased]:
+        if self.unavailable:
+            raise KeyringUnavailable("the learner key store cannot be reached")
+        return {uln: self.keys[uln] for uln in ulns if uln in self.keys}
+
+
 def envelope_of(payload: Contract) -> Envelope:
     return wrap(payload, source="test", correlation_id="c-1")
 
@@ -85,12 +104,14 @@ def notifications(
     log: FakeDeliveryLog,
     contacts: FakeContacts | None = None,
     tallies: FakeTallies | None = None,
+    keyring: FakeKeyring | None = None,
 ) -> Notifications:
     return Notifications(
         mailer,  # type: ignore[arg-type]
         log,  # type: ignore[arg-type]
         contacts or FakeContacts({}),  # type: ignore[arg-type]
         tallies or FakeTallies(),  # type: ignore[arg-type]
+        keyring or FakeKeyring(),  # type: ignore[arg-type]
         mail_from="lrs@lrs.local",
         public_base_url="https://portal.lrs.example",
     )
@@ -140,14 +161,63 @@ async def test_a_permanent_failure_is_logged_as_failed_and_not_retried() -> None
 async def test_challenge_raised_goes_to_the_aos_contact_and_without_one_is_skipped() -> None:
     contact = ChallengeContact("Ada", "Lovelace", "01234 567890", "challenges@ao.example")
     mailer, log = FakeMailer(), FakeDeliveryLog()
-    service = notifications(mailer, log, FakeContacts({"RN5133": contact}))
+    service = notifications(mailer, log, FakeContacts({"RN5133": contact}), keyring=FakeKeyring({ULN: KEY}))
     for ao_id in ("RN5133", "RN7777"):
-        raised = ChallengeRaised(
-            challenge_id=uuid.uuid4(), achievement_id=uuid.uuid4(), ao_id=ao_id, uln="1000000043", reason="wrong grade"
-        )
+        raised = sealed_raise(ao_id, "wrong grade")
         await service.handle(envelope_of(raised), raised)
     assert [message["To"] for message in mailer.sent] == ["challenges@ao.example"]
+    assert "wrong grade" in plain_text(mailer.sent[0])
     assert sorted(status for status, _, _ in log.rows.values()) == [DeliveryStatus.SENT, DeliveryStatus.SKIPPED]
+
+
+def sealed_raise(ao_id: str, reason: str) -> ChallengeRaised:
+    return ChallengeRaised(
+        challenge_id=uuid.uuid4(),
+        achievement_id=uuid.uuid4(),
+        ao_id=ao_id,
+        uln=ULN,
+        reason_sealed=KEY.seal_text(Purpose.CHALLENGE_REASON, reason),
+    )
+
+
+def plain_text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+@pytest.mark.parametrize("key", [ERASED, None], ids=["erased", "no key"])
+async def test_an_erased_learners_challenge_is_still_emailed_without_their_reason(key: Erased | None) -> None:
+    mailer, log = FakeMailer(), FakeDeliveryLog()
+    contacts = FakeContacts({"RN5133": ChallengeContact("Ada", "Lovelace", "01234 567890", "c@ao.example")})
+    service = notifications(mailer, log, contacts, keyring=FakeKeyring({ULN: key} if key else {}))
+    raised = sealed_raise("RN5133", "wrong grade")
+    await service.handle(envelope_of(raised), raised)
+    [sent] = mailer.sent
+    assert str(raised.challenge_id) in plain_text(sent)
+    assert "no longer available" in plain_text(sent) and "personal data was erased" in plain_text(sent)
+    assert "wrong grade" not in sent.as_string()
+
+
+async def test_a_challenge_raised_before_sealing_is_emailed_with_its_reason_in_clear() -> None:
+    mailer, log = FakeMailer(), FakeDeliveryLog()
+    contacts = FakeContacts({"RN5133": ChallengeContact("Ada", "Lovelace", "01234 567890", "c@ao.example")})
+    raised = ChallengeRaisedV1(
+        challenge_id=uuid.uuid4(), achievement_id=uuid.uuid4(), ao_id="RN5133", uln=ULN, reason="wrong grade"
+    )
+    await notifications(mailer, log, contacts).handle(envelope_of(raised), raised)
+    assert "wrong grade" in plain_text(mailer.sent[0])
+
+
+async def test_a_key_store_away_is_waited_out_never_parked() -> None:
+    mailer, log = FakeMailer(), FakeDeliveryLog()
+    contacts = FakeContacts({"RN5133": ChallengeContact("Ada", "Lovelace", "01234 567890", "c@ao.example")})
+    service = notifications(mailer, log, contacts, keyring=FakeKeyring(unavailable=True))
+    raised = sealed_raise("RN5133", "wrong grade")
+    with pytest.raises(RetryLater) as retried:
+        await service.handle(envelope_of(raised), raised)
+    assert classify_failure(retried.value) is Failure.TRANSIENT
+    assert mailer.sent == [] and log.rows == {}
 
 
 async def test_events_that_need_no_email_are_ignored() -> None:
