@@ -21,7 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
-from tests.support.databases import create_database, unique_name
+from tests.support.databases import create_database, create_key_store, unique_name
 from tests.support.infra import private_kafka
 from tests.support.kafka import send
 from tests.support.system import build_system, issue_key
@@ -197,6 +197,7 @@ async def test_a_batch_whose_outcomes_the_group_committed_past_becomes_final(
 ) -> None:
     await ensure_topics(kafka_bootstrap)
     database = await create_database(database_url, unique_name("batch_view"))
+    await create_key_store(database)
     group = f"ingest-batch-view-{uuid.uuid4().hex[:8]}"
     ao_id = f"RN{uuid.uuid4().int % 10**8:08d}"
     async with running(_settings(kafka_bootstrap, database, outcomes_enabled=False)) as client:

@@ -23,7 +23,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from schemathesis import checks as schemathesis_checks
 from schemathesis.python import asgi as schemathesis_asgi
-from tests.support.databases import throwaway_database
+from tests.support.databases import create_key_store, throwaway_database
 from tests.support.kafka import send
 from tests.support.waiting import eventually
 
@@ -107,6 +107,7 @@ class Ingest:
 async def ingest_database_url(database_url: str) -> AsyncIterator[str]:
     """A database of this module's own: the batch view starts from its oldest undecided batch."""
     async with throwaway_database(database_url, "ingest_test") as url:
+        await create_key_store(url)
         yield url
 
 

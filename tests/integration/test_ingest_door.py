@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 from fastapi import FastAPI
-from tests.support.databases import throwaway_database
+from tests.support.databases import create_key_store, throwaway_database
 from tests.support.infra import start_local, stop_local
 from tests.support.serving import served
 from tests.support.system import free_port
@@ -85,6 +85,7 @@ async def serving(settings: IngestSettings) -> AsyncIterator[Door]:
 @pytest.fixture(scope="module")
 async def door_database_url(database_url: str) -> AsyncIterator[str]:
     async with throwaway_database(database_url, "ingest_door") as url:
+        await create_key_store(url)
         yield url
 
 

@@ -8,6 +8,9 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from lrs_platform.database import create_pool
+from lrs_platform.keyring import migrate
+
 
 def unique_name(label: str) -> str:
     return f"{label}_{uuid.uuid4().hex[:10]}"
@@ -21,6 +24,16 @@ async def create_database(server_url: str, name: str) -> str:
     finally:
         await admin.close()
     return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def create_key_store(database_url: str) -> None:
+    """The learner key store, as the validation service creates it at its start: for tests that run ingest
+    without validation (ingest seals personal fields under the learners' keys, decision 0080)."""
+    pool = await create_pool(database_url, max_size=1)
+    try:
+        await migrate(pool)
+    finally:
+        await pool.close()
 
 
 @asynccontextmanager
