@@ -1,0 +1,59 @@
+"""`lrs learners erase|erasures` against the running services: an operator erases a registered learner, the
+audit lists who, when and why, a second erase says the learner was erased already, and an AO is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.integration.conftest import SystemUnderTest
+from tests.integration.test_cli_against_services import FAILED, OK, USAGE, _lrs, _register
+from tests.support.learners import new_learner
+
+pytestmark = pytest.mark.integration
+
+REASON = "a test learner loaded into production"
+
+
+async def test_an_operator_erases_a_learner_once_and_the_audit_lists_it(
+    system: SystemUnderTest, tmp_path: Path
+) -> None:
+    learner = new_learner()
+    uln = learner["uln"]
+    await _register(system, tmp_path, [learner])
+
+    unconfirmed = await _lrs(system, "operator:cli-erasure", "learners", "erase", uln, "--reason", REASON)
+    assert unconfirmed.returncode == USAGE
+    assert "pass --yes" in unconfirmed.stderr
+
+    erased = await _lrs(system, "operator:cli-erasure", "learners", "erase", uln, "--reason", REASON, "--yes")
+    assert erased.returncode == OK, erased.stderr
+    assert erased.stdout.startswith(f"erased learner {uln}:")
+    assert "by operator:cli-erasure" in erased.stdout
+    for personal in (learner["given_name"], learner["family_name"], learner["date_of_birth"]):
+        assert personal not in erased.stdout
+
+    again = await _lrs(system, "operator:cli-erasure", "learners", "erase", uln, "--reason", "again", "--yes", "--json")
+    assert again.returncode == OK, again.stderr
+    second = json.loads(again.stdout)
+    assert (second["uln"], second["erased_now"], second["erased_by"]) == (uln, False, "operator:cli-erasure")
+
+    listed = await _lrs(system, "operator:cli-erasure", "learners", "erasures", "--uln", uln, "--json")
+    assert listed.returncode == OK, listed.stderr
+    (audited,) = json.loads(listed.stdout)
+    assert (audited["uln"], audited["erased_by"], audited["reason"]) == (uln, "operator:cli-erasure", REASON)
+    assert audited["erasure_id"] == second["erasure_id"]
+
+    table = await _lrs(system, "operator:cli-erasure", "learners", "erasures", "--uln", uln)
+    assert table.returncode == OK and uln in table.stdout and REASON in table.stdout
+
+
+async def test_an_ao_cannot_erase_a_learner(system: SystemUnderTest, tmp_path: Path) -> None:
+    learner = new_learner()
+    await _register(system, tmp_path, [learner])
+    refused = await _lrs(system, "ao:RN5133", "learners", "erase", learner["uln"], "--reason", REASON, "--yes")
+    assert refused.returncode == FAILED
+    assert "HTTP 403" in refused.stderr
+    audit = await _lrs(system, "operator:cli-erasure", "learners", "erasures", "--uln", learner["uln"], "--json")
+    assert json.loads(audit.stdout) == []
