@@ -66,7 +66,7 @@ async def environments(
         sandpit_kafka,
         sandpit_database,
         log_dir / "sandpit",
-        {**isolation, "LRS_ENVIRONMENT": Environment.SANDPIT.value},
+        {**isolation, "LRS_ENVIRONMENT": Environment.SANDPIT.value, "VALIDATION_LIVE_DATABASE_URL": live_database},
         names=tuple(name for name in SANDPIT_SERVICES if name in SERVED),
     )
     try:

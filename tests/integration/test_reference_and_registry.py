@@ -78,7 +78,7 @@ async def test_a_registered_learner_is_published_and_verifies_at_once(system: Sy
         return await _keyed_events(system, LEARNER_EVENTS, learner["uln"])
 
     [registered] = await eventually(published, within=30, what="the learner event")
-    assert registered.event_type == "lrs.learner.registered.v1"
+    assert registered.event_type == "lrs.learner.registered.v2"
 
 
 async def test_a_learner_changes_only_their_own_sharing(system: SystemUnderTest) -> None:

@@ -64,6 +64,7 @@ async def sandpit(
         log_dir,
         {
             "LRS_ENVIRONMENT": "sandpit",
+            "VALIDATION_LIVE_DATABASE_URL": system.database_url,
             "NOTIFIER_SMTP_HOST": "127.0.0.1",
             "NOTIFIER_SMTP_PORT": str(sandpit_inbox.port),
             **isolation_env(name, log_dir),

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from datetime import date
-from typing import Any, Literal, TypeVar
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.learner import AbilityToShare
 from lrs_domain.merges import LearnerMerges
 from lrs_domain.reference import Learner
@@ -24,6 +26,8 @@ from lrs_platform.identity import CurrentPrincipal, PrincipalKind, require_kind
 from lrs_platform.problems import ProblemError, problem_responses
 from validation.catalogue_publisher import publish_catalogue
 from validation.reference_store import (
+    ErasedLearnerError,
+    Erasure,
     LearnerDetailsConflict,
     ReferenceFiles,
     ReferenceStore,
@@ -59,6 +63,25 @@ class ProviderLink(BaseModel):
     ukprn: str = Field(pattern=r"^[0-9]{8}$", description="the provider linked to the learner")
 
 
+class ErasureRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="why the learner is erased: kept in the audit")
+
+
+class ErasureDone(BaseModel):
+    erasure_id: uuid.UUID
+    uln: str
+    erased_by: str
+    erased_at: datetime
+
+
+class AuditedErasure(ErasureDone):
+    reason: str
+
+
+class Erasures(BaseModel):
+    erasures: list[AuditedErasure]
+
+
 class ReferenceLoaded(BaseModel):
     awarding_organisations: int
     qualifications: int
@@ -80,6 +103,10 @@ def _wake_outbox(request: Request) -> None:
 
 def _forbidden(detail: str) -> ProblemError:
     return ProblemError(403, "Forbidden", detail)
+
+
+def _erased(detail: str) -> ProblemError:
+    return ProblemError(410, "Learner erased", detail, code=ProblemCode.LEARNER_ERASED)
 
 
 async def _body(request: Request, model: type[Model]) -> Model:
@@ -142,7 +169,7 @@ async def load_reference(request: Request, principal: CurrentPrincipal) -> Refer
     status_code=201,
     responses={
         200: {"model": LearnersRegistered, "description": "already registered with these details: nothing changed"},
-        **problem_responses(401, 403, 409, 422),
+        **problem_responses(401, 403, 409, 410, 422),
     },
     openapi_extra=_json_body(LearnerRegistration),
 )
@@ -161,6 +188,8 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
     provider = principal.id if principal.kind is PrincipalKind.PROVIDER else None
     try:
         created = await _store(request).register_learner(learner, registered_by_provider=provider)
+    except ErasedLearnerError as error:
+        raise _erased("This ULN's learner was erased: it is never registered again.") from error
     except LearnerDetailsConflict as error:
         raise ProblemError(
             409,
@@ -181,7 +210,7 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
     tags=["learner registry"],
     summary="Register many learners from CSV (ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN)",
     status_code=201,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 410, 422),
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
 )
 async def import_learners(request: Request, principal: CurrentPrincipal) -> LearnersRegistered:
@@ -195,6 +224,11 @@ async def import_learners(request: Request, principal: CurrentPrincipal) -> Lear
         count = await _store(request).register_learners(learners)
     except UnknownLearnerError as error:
         raise ProblemError(422, "Unknown learner in a merge", str(error)) from error
+    except ErasedLearnerError as error:
+        raise _erased(
+            f"The file names erased learners (ULNs ending {error}): they are never registered or merged again;"
+            " nothing in the file was registered."
+        ) from error
     _wake_outbox(request)
     return LearnersRegistered(registered=count)
 
@@ -252,10 +286,10 @@ async def link_provider(request: Request, principal: CurrentPrincipal, uln: str)
     summary="Merge another ULN into this master ULN",
     description=(
         "Refused with 409 when the master ULN is already merged, directly or through other ULNs, into the ULN "
-        "to merge: the merge would make a cycle (decision 0031)."
+        "to merge: the merge would make a cycle (decision 0031). Refused with 410 when either learner was erased."
     ),
     status_code=204,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 410, 422),
     openapi_extra=_json_body(MergeRequest),
 )
 async def merge_learners(request: Request, principal: CurrentPrincipal, master_uln: str) -> None:
@@ -274,4 +308,66 @@ async def merge_learners(request: Request, principal: CurrentPrincipal, master_u
         await store.merge(master_uln, merge.merged_uln)
     except UnknownLearnerError as error:
         raise ProblemError(404, "Learner not registered", "Both ULNs must be registered and different.") from error
+    except ErasedLearnerError as error:
+        raise _erased("One of the learners was erased: an erased learner is never merged.") from error
     _wake_outbox(request)
+
+
+@router.post(
+    "/admin/learners/{uln}/erasure",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="Erase a learner's personal data (operators)",
+    description=(
+        "Destroys the learner's data key, so their names, date of birth and gender become unreadable in every "
+        "event, segment and backup that holds them sealed; redacts the registry row, which stays so the ULN is "
+        "never registered again; keeps the audit (who, when, why); and publishes `lrs.learner.erased.v1`, on "
+        "which every projection forgets what it held (decision 0080). A learner not registered is erased too. "
+        "Erasing again answers 200 with the first erasure and changes nothing."
+    ),
+    status_code=201,
+    responses={
+        200: {"model": ErasureDone, "description": "erased before: the first erasure, nothing changed"},
+        **problem_responses(401, 403, 422),
+    },
+    openapi_extra=_json_body(ErasureRequest),
+)
+async def erase_learner(
+    request: Request,
+    principal: CurrentPrincipal,
+    response: Response,
+    uln: Annotated[str, Path(pattern=ULN_PATTERN)],
+) -> ErasureDone:
+    require_kind(principal, PrincipalKind.OPERATOR)
+    erasure_request = await _body(request, ErasureRequest)
+    erasure, erased_now = await _store(request).erase(uln, str(principal), erasure_request.reason)
+    if erased_now:
+        _wake_outbox(request)
+    else:
+        response.status_code = 200
+    return ErasureDone(
+        erasure_id=erasure.erasure_id, uln=erasure.uln, erased_by=erasure.erased_by, erased_at=erasure.erased_at
+    )
+
+
+@router.get(
+    "/admin/erasures",
+    tags=["learner registry"],
+    summary="The audit of learner erasures (operators)",
+    responses=problem_responses(401, 403, 422),
+)
+async def list_erasures(
+    request: Request, principal: CurrentPrincipal, uln: Annotated[str | None, Query(pattern=ULN_PATTERN)] = None
+) -> Erasures:
+    require_kind(principal, PrincipalKind.OPERATOR)
+    return Erasures(erasures=[_audited(erasure) for erasure in await _store(request).erasures(uln)])
+
+
+def _audited(erasure: Erasure) -> AuditedErasure:
+    return AuditedErasure(
+        erasure_id=erasure.erasure_id,
+        uln=erasure.uln,
+        erased_by=erasure.erased_by,
+        erased_at=erasure.erased_at,
+        reason=erasure.reason,
+    )

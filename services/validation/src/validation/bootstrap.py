@@ -11,8 +11,10 @@ from fastapi import FastAPI
 
 from lrs_contracts.topics import LEARNER_EVENTS, MAINTENANCE
 from lrs_platform import parking_api
+from lrs_platform.database import create_pool
 from lrs_platform.http import build_app
 from lrs_platform.kafka import MAX_MESSAGE_BYTES, make_consumer, make_producer
+from lrs_platform.keyring import Keyring, KeyringKey, KeyringNotConfigured, migrate
 from lrs_platform.logging import configure_logging
 from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.outbox import Outbox
@@ -36,16 +38,25 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with service_resources(
-            app, settings, schema=SERVICE, migrations="validation.migrations", pool_size=8
-        ) as pool:
-            reference = ReferenceStore(pool)
+        keyring_key = settings.keyring()  # KeyringNotConfigured stops start-up, saying what to set
+        sandpit = settings.environment.is_sandpit
+        if sandpit and not settings.live_database_url:
+            raise KeyringNotConfigured(
+                "VALIDATION_LIVE_DATABASE_URL is not set: the Sandpit's copy of the live learner registry"
+                " cannot open live's sealed registrations without live's learner keys"
+            )
+        async with (
+            service_resources(app, settings, schema=SERVICE, migrations="validation.migrations", pool_size=8) as pool,
+            _live_keys(settings, keyring_key) as live_keys,
+        ):
+            await migrate(pool)  # the learner key store is this service's: before anything uses a key
+            keyring = Keyring(pool, keyring_key)
+            reference = ReferenceStore(pool, keyring)
             first_load = settings.load_reference_on_start and await reference.is_empty()
             if first_load:
                 await reference.load(ReferenceFiles.read(settings.reference_dir))
 
             topics = settings.topics
-            sandpit = settings.environment.is_sandpit
             instance = settings.instance_id or uuid.uuid4().hex[:12]
             producer = make_producer(
                 settings.kafka_bootstrap_servers, transactional_id=topics.group(f"validation-{instance}")
@@ -79,6 +90,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
                 reference,
                 DecisionStore(pool),
                 dead_letters,
+                keys=keyring,
                 maintenance=maintenance,
                 topics=topics,
                 resets=SandpitResets(pool, producer, topics) if sandpit else None,
@@ -96,8 +108,8 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             tasks = BackgroundTasks()
             tasks.start(maintenance.follow(), "maintenance-schedule")
             tasks.start(decider.run(), "decider")
-            if sandpit:  # a read-only copy of the live registry
-                follower = RegistryFollower(pool, settings.kafka_bootstrap_servers, topics)
+            if live_keys is not None:  # the Sandpit: a read-only copy of the live registry
+                follower = RegistryFollower(pool, settings.kafka_bootstrap_servers, topics, live_keys, keyring)
                 tasks.start(follower.run(), "sandpit-registry-follower")
             else:
                 learner_outbox = Outbox("validation.learner_outbox", LEARNER_EVENTS.name)
@@ -121,3 +133,16 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(parking_api.router)
     return app
+
+
+@asynccontextmanager
+async def _live_keys(settings: ValidationSettings, key: KeyringKey) -> AsyncIterator[Keyring | None]:
+    """The Sandpit's read-only view of live's learner keys (found, never issued or erased); None on live."""
+    if not settings.environment.is_sandpit or not settings.live_database_url:
+        yield None
+        return
+    live_pool = await create_pool(settings.live_database_url, max_size=2)
+    try:
+        yield Keyring(live_pool, key)
+    finally:
+        await live_pool.close()

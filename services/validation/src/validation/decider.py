@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -40,13 +41,15 @@ from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision, SubmittedBatch, achievement_states_needed, decide_batch
 from lrs_domain.reference import ReferenceSnapshot
-from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy, readiness_report
+from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy, Transient, readiness_report
+from lrs_platform.keyring import KeyLookup, KeyringUnavailable
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.parking import DeadLetterOffice, Parking
 from validation.batch_assembly import AssembledBatch, BatchAssembler, IncompleteBatchError, decode_submission
 from validation.decision_store import DecisionStore, OutgoingMessage, StoredDecision
 from validation.messages import decision_messages
+from validation.personal import open_personal, ulns_to_look_up, with_unverifiable_learners
 from validation.reference_store import ReferenceStore
 from validation.sandpit import SandpitResets
 
@@ -73,6 +76,12 @@ class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
 
+class KeyFinder(Protocol):
+    """Where the learners' keys are found (`lrs_platform.keyring.Keyring`); the decider never creates one."""
+
+    async def find(self, ulns: Iterable[str]) -> KeyLookup: ...
+
+
 class _DecidedElsewhere(Exception):
     def __init__(self, decision: StoredDecision) -> None:
         super().__init__(f"batch {decision.batch_id} was decided by another decider")
@@ -89,6 +98,8 @@ class Decider:
         decisions: DecisionStore,
         dead_letters: DeadLetterOffice,
         policy: RetryPolicy = RetryPolicy(),
+        *,
+        keys: KeyFinder,
         maintenance: MaintenanceGate | None = None,
         topics: TopicNames = LIVE_TOPICS,
         resets: SandpitResets | None = None,
@@ -105,6 +116,7 @@ class Decider:
         self._group_id = group_id
         self._reference = reference
         self._decisions = decisions
+        self._keys = keys
         self._assembler = BatchAssembler()
         self.batches_decided = 0
 
@@ -270,9 +282,13 @@ class Decider:
         reference = ReferenceSnapshot(catalogue, organisations, learners)
         needed = achievement_states_needed(batch.records, reference)
         existing = await self._decisions.existing_states(submitted.ao_id, needed)
+        try:
+            keys = await self._keys.find(ulns_to_look_up(batch.records))
+        except KeyringUnavailable as error:  # waited out like PostgreSQL away, never a reason to park the batch
+            raise Transient(str(error)) from error
         # Seconds of pure CPU for a large batch: on a thread, so the loop keeps the group's heartbeat going.
         decision, messages = await asyncio.to_thread(
-            decide_and_write, batch, reference, existing, causation_id, self._topics
+            decide_and_write, batch, keys, reference, existing, causation_id, self._topics
         )
         RECORDS_DECIDED.labels("accepted").inc(decision.counts.accepted)
         RECORDS_DECIDED.labels("rejected").inc(decision.counts.rejected)
@@ -346,20 +362,24 @@ class Decider:
 
 def decide_and_write(
     batch: AssembledBatch,
+    keys: KeyLookup,
     reference: ReferenceSnapshot,
     existing: dict[tuple[str, str], list[AchievementState]],
     causation_id: str,
     topics: TopicNames = LIVE_TOPICS,
 ) -> tuple[BatchDecision, list[OutgoingMessage]]:
-    """The decision and its messages: pure work, no I/O, so it may run on any thread."""
+    """The decision and its messages: pure work, no I/O, so it may run on any thread. The records'
+    sealed details are opened with `keys` (the batch's ULNs' keys) before the rules see them."""
     submitted = batch.submitted
     decided_at = utc_now()
+    opened = open_personal(batch.records, keys)
     decision = decide_batch(
-        SubmittedBatch(submitted.batch_id, submitted.ao_id, submitted.header, batch.records, submitted.received_at),
+        SubmittedBatch(submitted.batch_id, submitted.ao_id, submitted.header, opened.records, submitted.received_at),
         reference,
         existing,
         today=datetime.now(LONDON).date(),
     )
+    decision = with_unverifiable_learners(decision, opened.unverifiable)
     return decision, decision_messages(submitted, decision, causation_id, decided_at, topics)
 
 

@@ -1,14 +1,29 @@
-"""Reference data and the learner registry in PostgreSQL (schema `validation`)."""
+"""Reference data and the learner registry in PostgreSQL (schema `validation`).
+
+The registry is a read model in clear (verification matches names and dates of birth); what it
+publishes on `lrs.learner.events.v1` carries the personal details sealed under the learner's key.
+Erasing a learner destroys the key, redacts the row (kept, so the ULN is never registered again),
+audits who did it and why, and publishes `LearnerErased`, in one transaction (decision 0080).
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from importlib.resources.abc import Traversable
 
 import asyncpg
 
-from lrs_contracts.learner import AbilityToShare, LearnerRegistered, LearnerSharingChanged, LearnersMerged
+from lrs_contracts.envelope import utc_now
+from lrs_contracts.learner import (
+    AbilityToShare,
+    LearnerErased,
+    LearnerRegistered,
+    LearnerSharingChanged,
+    LearnersMerged,
+)
 from lrs_contracts.reference import Framework, QualificationKind
 from lrs_contracts.registry import encode, wrap
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner, Qualification
@@ -24,6 +39,7 @@ from lrs_domain.reference_files import (
     OFQUAL_SNAPSHOT,
     read_reference_file,
 )
+from lrs_platform.keyring import Erased, Keyring, LearnerKey, Purpose, sealed_personal
 from validation.registry_access import RegistrationOutcome, registration_outcome
 
 SOURCE = "validation"
@@ -35,6 +51,21 @@ class UnknownLearnerError(LookupError):
 
 class LearnerDetailsConflict(Exception):
     """The ULN is registered already, with other details: a registration never replaces them."""
+
+
+class ErasedLearnerError(Exception):
+    """The learner was erased: their ULN is never registered, merged or given a key again."""
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """One learner's erasure, as audited."""
+
+    erasure_id: uuid.UUID
+    uln: str
+    erased_by: str
+    reason: str
+    erased_at: datetime
 
 
 @dataclass(frozen=True)
@@ -54,8 +85,9 @@ class ReferenceFiles:
 
 
 class ReferenceStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, keyring: Keyring) -> None:
         self._pool = pool
+        self._keyring = keyring
         self._cached_version: int | None = None
         self._catalogue = Catalogue()
         self._awarding_organisations: dict[str, AwardingOrganisation] = {}
@@ -131,14 +163,16 @@ class ReferenceStore:
             " SELECT uln FROM chain"
             " UNION SELECT l.uln FROM validation.learners l JOIN merged ON l.master_uln = merged.uln"
             ") SELECT l.uln, l.given_name, l.family_name, l.date_of_birth, l.gender, l.ability_to_share, l.master_uln"
-            " FROM validation.learners l JOIN merged USING (uln)",
+            " FROM validation.learners l JOIN merged USING (uln) WHERE l.erased_at IS NULL",
             list(set(ulns)),
         )
         return {row["uln"]: _learner_of(row) for row in rows}
 
     async def register_learner(self, learner: Learner, registered_by_provider: str | None) -> bool:
         """Registers a new learner (linked to the provider that registered it) and returns True; the same
-        details again change nothing and return False; other details raise `LearnerDetailsConflict`."""
+        details again change nothing and return False; other details raise `LearnerDetailsConflict`, an
+        erased learner's ULN `ErasedLearnerError`."""
+        [key] = (await self._keys_of([learner.uln])).values()
         async with self._pool.acquire() as connection, connection.transaction():
             inserted = await connection.fetchval(
                 "INSERT INTO validation.learners"
@@ -153,12 +187,14 @@ class ReferenceStore:
             )
             if inserted is None:
                 row = await connection.fetchrow("SELECT * FROM validation.learners WHERE uln = $1", learner.uln)
+                if row["erased_at"] is not None:
+                    raise ErasedLearnerError(learner.uln[-4:])
                 if registration_outcome(_learner_of(row), learner) is RegistrationOutcome.CONFLICT:
                     raise LearnerDetailsConflict(learner.uln[-4:])
                 return False
             if registered_by_provider is not None:
                 await _link(connection, learner.uln, registered_by_provider, f"provider:{registered_by_provider}")
-            await _queue(connection, learner.uln, _registered_event(learner))
+            await _queue(connection, learner.uln, _registered_event(learner, key))
         return True
 
     async def linked_providers(self, uln: str) -> frozenset[str]:
@@ -172,7 +208,9 @@ class ReferenceStore:
             await _link(connection, uln, provider_ukprn, linked_by)
 
     async def register_learners(self, learners: Sequence[Learner]) -> int:
-        """Registers or replaces learners (the operators' import); each change is queued on the outbox."""
+        """Registers or replaces learners (the operators' import); each change is queued on the outbox.
+        A file naming an erased learner is refused whole (`ErasedLearnerError`)."""
+        keys = await self._keys_of(learner.uln for learner in learners)
         async with self._pool.acquire() as connection, connection.transaction():
             # pipelined, in the file's order: one round trip per statement instead of two per learner
             await connection.executemany(
@@ -180,7 +218,8 @@ class ReferenceStore:
                 " (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
                 " VALUES ($1, $2, $3, $4, $5, $6)"
                 " ON CONFLICT (uln) DO UPDATE SET given_name = $2, family_name = $3, date_of_birth = $4,"
-                " gender = $5, ability_to_share = $6, updated_at = now()",
+                " gender = $5, ability_to_share = $6, updated_at = now()"
+                " WHERE validation.learners.erased_at IS NULL",
                 [
                     (
                         learner.uln,
@@ -194,7 +233,7 @@ class ReferenceStore:
                 ],
             )
             await connection.executemany(
-                _QUEUE, [_queued(learner.uln, _registered_event(learner)) for learner in learners]
+                _QUEUE, [_queued(learner.uln, _registered_event(learner, keys[learner.uln])) for learner in learners]
             )
             merges = [learner for learner in learners if learner.master_uln]
             for learner in merges:
@@ -218,32 +257,87 @@ class ReferenceStore:
             await self._merge(connection, master_uln, merged_uln)
 
     async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str) -> None:
-        found = await connection.fetchval(
-            "SELECT count(*) FROM validation.learners WHERE uln = ANY($1::text[])", [master_uln, merged_uln]
+        erased = await connection.fetch(
+            "SELECT erased_at IS NOT NULL AS erased FROM validation.learners WHERE uln = ANY($1::text[])",
+            [master_uln, merged_uln],
         )
-        if found != 2 or master_uln == merged_uln:
+        if len(erased) != 2 or master_uln == merged_uln:
             raise UnknownLearnerError(f"both learners must be registered and different: {merged_uln[-4:]}")
+        if any(row["erased"] for row in erased):
+            raise ErasedLearnerError(f"a merge with an erased learner: {master_uln[-4:]}, {merged_uln[-4:]}")
         await connection.execute(
             "UPDATE validation.learners SET master_uln = $1, updated_at = now() WHERE uln = $2", master_uln, merged_uln
         )
         await _queue(connection, master_uln, LearnersMerged(master_uln=master_uln, merged_uln=merged_uln))
 
-    async def learner(self, uln: str) -> Learner | None:
-        row = await self._pool.fetchrow("SELECT * FROM validation.learners WHERE uln = $1", uln)
-        return _learner_of(row) if row else None
+    async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
+        """Erases the learner (registered or not) and returns the erasure with True; a learner erased
+        before returns their first erasure with False, and nothing changes or is published again."""
+        erasure = Erasure(uuid.uuid4(), uln, erased_by, reason, utc_now())
+        try:
+            async with self._pool.acquire() as connection, connection.transaction():
+                audited = await connection.fetchval(
+                    "INSERT INTO validation.erasures (erasure_id, uln, erased_by, reason, erased_at)"
+                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (uln) DO NOTHING RETURNING true",
+                    erasure.erasure_id,
+                    uln,
+                    erased_by,
+                    reason,
+                    erasure.erased_at,
+                )
+                if not audited:  # a concurrent erasure waited for ours to commit: this reads it
+                    [first] = await self.erasures(uln, connection)
+                    return first, False
+                await self._keyring.erase(connection, uln)
+                await connection.execute(
+                    "INSERT INTO validation.learners (uln, given_name, family_name, date_of_birth, gender, erased_at)"
+                    " VALUES ($1, NULL, NULL, NULL, NULL, $2)"
+                    " ON CONFLICT (uln) DO UPDATE SET given_name = NULL, family_name = NULL, date_of_birth = NULL,"
+                    " gender = NULL, erased_at = $2, updated_at = now()",
+                    uln,
+                    erasure.erased_at,
+                )
+                event = LearnerErased(
+                    uln=uln, erasure_id=erasure.erasure_id, erased_by=erased_by, erased_at=erasure.erased_at
+                )
+                await _queue(connection, uln, event)
+        except BaseException:
+            self._keyring.forget(uln)  # the key is erased only if the transaction committed
+            raise
+        return erasure, True
+
+    async def erasures(self, uln: str | None, connection: asyncpg.Connection | None = None) -> list[Erasure]:
+        """The audit of erasures, oldest first; of one ULN when given."""
+        rows = await (connection or self._pool).fetch(
+            "SELECT erasure_id, uln, erased_by, reason, erased_at FROM validation.erasures"
+            " WHERE $1::text IS NULL OR uln = $1 ORDER BY erased_at, erasure_id",
+            uln,
+        )
+        return [Erasure(**row) for row in rows]
+
+    async def _keys_of(self, ulns: Iterable[str]) -> dict[str, LearnerKey]:
+        """The learners' keys, created where missing; `ErasedLearnerError` if any of them was erased."""
+        keys = await self._keyring.issue(ulns)
+        erased = sorted(uln[-4:] for uln, key in keys.items() if isinstance(key, Erased))
+        if erased:
+            raise ErasedLearnerError(", ".join(erased))
+        return {uln: key for uln, key in keys.items() if isinstance(key, LearnerKey)}
 
 
 def parse_learners_csv(text: str) -> list[Learner]:
     return list(load_learners(text))
 
 
-def _registered_event(learner: Learner) -> LearnerRegistered:
+def _registered_event(learner: Learner, key: LearnerKey) -> LearnerRegistered:
+    details = {
+        "given_name": learner.given_name,
+        "family_name": learner.family_name,
+        "date_of_birth": learner.date_of_birth.isoformat() if learner.date_of_birth else None,
+        "gender": learner.gender,
+    }
     return LearnerRegistered(
         uln=learner.uln,
-        given_name=learner.given_name,
-        family_name=learner.family_name,
-        date_of_birth=learner.date_of_birth,
-        gender=learner.gender,
+        personal=sealed_personal(key, Purpose.LEARNER_REGISTRATION, details),
         ability_to_share=AbilityToShare(learner.ability_to_share),
     )
 
@@ -258,16 +352,15 @@ async def _link(connection: asyncpg.Connection, uln: str, provider_ukprn: str, l
     )
 
 
+LearnerEvent = LearnerRegistered | LearnerSharingChanged | LearnersMerged | LearnerErased
 _QUEUE = "INSERT INTO validation.learner_outbox (partition_key, envelope) VALUES ($1, $2)"
 
 
-def _queued(uln: str, event: LearnerRegistered | LearnerSharingChanged | LearnersMerged) -> tuple[str, bytes]:
+def _queued(uln: str, event: LearnerEvent) -> tuple[str, bytes]:
     return uln, encode(wrap(event, source=SOURCE, correlation_id=f"learner:{uln[-4:]}"))
 
 
-async def _queue(
-    connection: asyncpg.Connection, uln: str, event: LearnerRegistered | LearnerSharingChanged | LearnersMerged
-) -> None:
+async def _queue(connection: asyncpg.Connection, uln: str, event: LearnerEvent) -> None:
     await connection.execute(_QUEUE, *_queued(uln, event))
 
 

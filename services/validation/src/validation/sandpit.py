@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import date
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -18,11 +20,19 @@ from aiokafka.structs import ConsumerRecord
 
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.environments import TopicNames
-from lrs_contracts.learner import LearnerRegistered, LearnerSharingChanged, LearnersMerged
+from lrs_contracts.learner import (
+    LearnerErased,
+    LearnerRegistered,
+    LearnerRegisteredV1,
+    LearnerSharingChanged,
+    LearnersMerged,
+)
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.sandpit import PartitionOffset, SandpitAchievementsErased, SandpitReset, SandpitResetApplied
 from lrs_contracts.topics import BATCH_OUTCOMES, LEARNER_EVENTS, PLR_EVENTS
+from lrs_domain.identifiers import mask_uln
 from lrs_platform.kafka import make_admin, make_consumer
+from lrs_platform.keyring import Erased, KeyLookup, Keyring, KeyringUnavailable, LearnerKey, Purpose, SealBroken
 from lrs_platform.logging import get_logger
 from validation.decision_store import OutgoingMessage, _ao_lock_key, decode_messages, encode_messages
 
@@ -106,7 +116,22 @@ class SandpitResets:
         return OutgoingMessage(self._topics.of(PLR_EVENTS), uln, encode(envelope))
 
 
-LearnerEvent = LearnerRegistered | LearnerSharingChanged | LearnersMerged
+LearnerEvent = LearnerRegisteredV1 | LearnerRegistered | LearnerSharingChanged | LearnersMerged | LearnerErased
+_LEARNER_EVENTS = (LearnerRegisteredV1, LearnerRegistered, LearnerSharingChanged, LearnersMerged, LearnerErased)
+_KEYS_AWAY_SECONDS = 2.0
+
+_UPSERT_LEARNER = (
+    "INSERT INTO validation.learners (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
+    " ON CONFLICT (uln) DO UPDATE SET given_name = $2, family_name = $3, date_of_birth = $4,"
+    " gender = $5, ability_to_share = $6, updated_at = now() WHERE validation.learners.erased_at IS NULL"
+)
+_ERASE_LEARNER = (
+    "INSERT INTO validation.learners (uln, given_name, family_name, date_of_birth, gender, erased_at)"
+    " VALUES ($1, NULL, NULL, NULL, NULL, now())"
+    " ON CONFLICT (uln) DO UPDATE SET given_name = NULL, family_name = NULL, date_of_birth = NULL,"
+    " gender = NULL, erased_at = coalesce(validation.learners.erased_at, now()), updated_at = now()"
+)
 
 
 class RegistryFollower:
@@ -115,12 +140,25 @@ class RegistryFollower:
     Where it has read to is stored with the registry changes, in one transaction, so a restart goes on
     from there. A merge can arrive before one of its learners' registrations (the log is keyed by ULN,
     so the two may sit in different partitions): it waits in `sandpit_pending_merges` until both exist.
+
+    Live registrations carry the learner's details sealed under live's key: `live_keys` finds them in
+    live's key store (read only). A live erasure redacts the copy and erases the Sandpit's own key of
+    the learner (`own_keys`), so nothing the Sandpit sealed about them opens any more either.
     """
 
-    def __init__(self, pool: asyncpg.Pool, bootstrap_servers: str, topics: TopicNames) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        bootstrap_servers: str,
+        topics: TopicNames,
+        live_keys: Keyring,
+        own_keys: Keyring,
+    ) -> None:
         self._pool = pool
         self._bootstrap = bootstrap_servers
         self._topic = topics.of(LEARNER_EVENTS)
+        self._live_keys = live_keys
+        self._own_keys = own_keys
 
     async def run(self) -> None:
         consumer = make_consumer(self._bootstrap, group_id=None)
@@ -160,55 +198,131 @@ class RegistryFollower:
             await asyncio.sleep(1.0)
 
     async def apply(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-        async with self._pool.acquire() as connection, connection.transaction():
-            for record in records:
-                event = _learner_event(record)
-                if isinstance(event, LearnerRegistered):
-                    await connection.execute(
-                        "INSERT INTO validation.learners"
-                        " (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
-                        " VALUES ($1, $2, $3, $4, $5, $6)"
-                        " ON CONFLICT (uln) DO UPDATE SET given_name = $2, family_name = $3, date_of_birth = $4,"
-                        " gender = $5, ability_to_share = $6, updated_at = now()",
-                        event.uln,
-                        event.given_name,
-                        event.family_name,
-                        event.date_of_birth,
-                        event.gender,
-                        int(event.ability_to_share),
-                    )
-                elif isinstance(event, LearnerSharingChanged):
-                    await connection.execute(
-                        "UPDATE validation.learners SET ability_to_share = $2, updated_at = now() WHERE uln = $1",
-                        event.uln,
-                        int(event.ability_to_share),
-                    )
-                elif isinstance(event, LearnersMerged):
-                    await connection.execute(
-                        "INSERT INTO validation.sandpit_pending_merges (master_uln, merged_uln) VALUES ($1, $2)"
-                        " ON CONFLICT DO NOTHING",
-                        event.master_uln,
-                        event.merged_uln,
-                    )
-            await connection.execute(
-                "WITH ready AS ("
-                " DELETE FROM validation.sandpit_pending_merges m"
-                " WHERE EXISTS (SELECT 1 FROM validation.learners WHERE uln = m.master_uln)"
-                " AND EXISTS (SELECT 1 FROM validation.learners WHERE uln = m.merged_uln)"
-                " RETURNING master_uln, merged_uln)"
-                " UPDATE validation.learners l SET master_uln = ready.master_uln, updated_at = now()"
-                " FROM ready WHERE l.uln = ready.merged_uln"
+        events = [(record, _learner_event(record)) for record in records]
+        keys = await self._live_keys_of({event.uln for _, event in events if isinstance(event, LearnerRegistered)})
+        erased = [event.uln for _, event in events if isinstance(event, LearnerErased)]
+        try:
+            async with self._pool.acquire() as connection, connection.transaction():
+                await self._apply(connection, events, keys)
+        finally:
+            for uln in erased:  # whether or not it committed: no key of theirs is used from a cache again
+                self._live_keys.forget(uln)
+                self._own_keys.forget(uln)
+
+    async def _live_keys_of(self, ulns: set[str]) -> KeyLookup:
+        """The live keys of the registrations' learners, waiting while live's key store is away."""
+        while True:
+            try:
+                return await self._live_keys.find(ulns) if ulns else {}
+            except KeyringUnavailable as error:
+                _log.warning("sandpit_live_keys_unavailable", error=str(error))
+                await asyncio.sleep(_KEYS_AWAY_SECONDS)
+
+    async def _apply(
+        self,
+        connection: asyncpg.Connection,
+        events: Sequence[tuple[ConsumerRecord[bytes, bytes], LearnerEvent | None]],
+        keys: KeyLookup,
+    ) -> None:
+        for record, event in events:
+            if isinstance(event, LearnerRegisteredV1):
+                await connection.execute(
+                    _UPSERT_LEARNER,
+                    event.uln,
+                    event.given_name,
+                    event.family_name,
+                    event.date_of_birth,
+                    event.gender,
+                    int(event.ability_to_share),
+                )
+            elif isinstance(event, LearnerRegistered):
+                await self._register_sealed(connection, record, event, keys.get(event.uln))
+            elif isinstance(event, LearnerErased):
+                await connection.execute(_ERASE_LEARNER, event.uln)
+                await self._own_keys.erase(connection, event.uln)
+            elif isinstance(event, LearnerSharingChanged):
+                await connection.execute(
+                    "UPDATE validation.learners SET ability_to_share = $2, updated_at = now() WHERE uln = $1",
+                    event.uln,
+                    int(event.ability_to_share),
+                )
+            elif isinstance(event, LearnersMerged):
+                await connection.execute(
+                    "INSERT INTO validation.sandpit_pending_merges (master_uln, merged_uln) VALUES ($1, $2)"
+                    " ON CONFLICT DO NOTHING",
+                    event.master_uln,
+                    event.merged_uln,
+                )
+        await connection.execute(
+            "WITH ready AS ("
+            " DELETE FROM validation.sandpit_pending_merges m"
+            " WHERE EXISTS (SELECT 1 FROM validation.learners WHERE uln = m.master_uln)"
+            " AND EXISTS (SELECT 1 FROM validation.learners WHERE uln = m.merged_uln)"
+            " RETURNING master_uln, merged_uln)"
+            " UPDATE validation.learners l SET master_uln = ready.master_uln, updated_at = now()"
+            " FROM ready WHERE l.uln = ready.merged_uln"
+        )
+        ends: dict[int, int] = {}
+        for record, _ in events:
+            ends[record.partition] = max(ends.get(record.partition, 0), record.offset + 1)
+        await connection.execute(
+            "INSERT INTO validation.sandpit_registry_offsets (partition, next_offset)"
+            " SELECT * FROM unnest($1::integer[], $2::bigint[])"
+            " ON CONFLICT (partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
+            list(ends),
+            list(ends.values()),
+        )
+
+    async def _register_sealed(
+        self,
+        connection: asyncpg.Connection,
+        record: ConsumerRecord[bytes, bytes],
+        event: LearnerRegistered,
+        key: LearnerKey | Erased | None,
+    ) -> None:
+        """A live registration, its details opened with live's key; an erased learner's is copied erased."""
+        if isinstance(key, Erased):
+            await connection.execute(_ERASE_LEARNER, event.uln)
+            return
+        details = _details(key, event)
+        if details is None:
+            _log.warning(
+                "sandpit_registration_unreadable",
+                partition=record.partition,
+                offset=record.offset,
+                uln=mask_uln(event.uln),
             )
-            ends: dict[int, int] = {}
-            for record in records:
-                ends[record.partition] = max(ends.get(record.partition, 0), record.offset + 1)
-            await connection.execute(
-                "INSERT INTO validation.sandpit_registry_offsets (partition, next_offset)"
-                " SELECT * FROM unnest($1::integer[], $2::bigint[])"
-                " ON CONFLICT (partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
-                list(ends),
-                list(ends.values()),
-            )
+            return
+        await connection.execute(
+            _UPSERT_LEARNER,
+            event.uln,
+            details["given_name"],
+            details["family_name"],
+            date.fromisoformat(details["date_of_birth"]) if details["date_of_birth"] else None,
+            details["gender"],
+            int(event.ability_to_share),
+        )
+
+
+def _details(key: LearnerKey | None, event: LearnerRegistered) -> dict[str, Any] | None:
+    """The sealed details of a registration, or None when they cannot be opened (no key, or a broken seal)."""
+    if key is None:
+        return None
+    try:
+        details = key.open_json(Purpose.LEARNER_REGISTRATION, event.personal)
+        if not isinstance(details.get("given_name"), str) or not isinstance(details.get("family_name"), str):
+            return None
+        date_of_birth = details.get("date_of_birth")
+        if date_of_birth is not None:
+            date.fromisoformat(date_of_birth)
+        return {
+            "given_name": details["given_name"],
+            "family_name": details["family_name"],
+            "date_of_birth": date_of_birth,
+            "gender": int(details.get("gender") or 0),
+        }
+    except (SealBroken, ValueError, TypeError):
+        return None
 
 
 def _learner_event(record: ConsumerRecord[bytes, bytes]) -> LearnerEvent | None:
@@ -224,4 +338,4 @@ def _learner_event(record: ConsumerRecord[bytes, bytes]) -> LearnerEvent | None:
             error=type(error).__name__,
         )
         return None
-    return payload if isinstance(payload, LearnerRegistered | LearnerSharingChanged | LearnersMerged) else None
+    return payload if isinstance(payload, _LEARNER_EVENTS) else None

@@ -34,6 +34,7 @@ from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision, decide_batch
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner
 from lrs_platform.consumer import RetryPolicy
+from lrs_platform.keyring import KeyLookup
 from lrs_platform.parking import DeadLetterOffice, Parking
 from validation.decider import Decider
 from validation.decision_store import OutgoingMessage, StoredDecision
@@ -148,13 +149,20 @@ class FakeParked:
         self.parked.extend(parkings)
 
 
+class NoKeys:
+    """A key store without keys: the records these tests decide carry no sealed details."""
+
+    async def find(self, ulns: Iterable[str]) -> KeyLookup:
+        return {}
+
+
 async def no_publisher(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
     raise AssertionError("the decider publishes dead letters itself")
 
 
 def decider(decisions: FakeDecisions, producer: FakeProducer, parked: FakeParked) -> Decider:
     office = DeadLetterOffice(parked, no_publisher)  # type: ignore[arg-type]
-    return Decider(None, producer, "validation", None, decisions, office, NO_WAIT)  # type: ignore[arg-type]
+    return Decider(None, producer, "validation", None, decisions, office, NO_WAIT, keys=NoKeys())  # type: ignore[arg-type]
 
 
 async def offer_all(target: Decider, records: list[Record]) -> None:
@@ -234,7 +242,14 @@ async def test_the_event_loop_runs_while_a_batch_is_decided(monkeypatch: pytest.
     monkeypatch.setattr(validation.decider, "decide_batch", decide_once_the_loop_has_run)
     batch_id, producer, decisions = uuid.uuid4(), FakeProducer(), UndecidedBatches()
     target = Decider(
-        None, producer, "validation", EmptyReference(), decisions, DeadLetterOffice(FakeParked(), no_publisher), NO_WAIT
+        None,
+        producer,
+        "validation",
+        EmptyReference(),
+        decisions,
+        DeadLetterOffice(FakeParked(), no_publisher),
+        NO_WAIT,
+        keys=NoKeys(),
     )  # type: ignore[arg-type]
     await offer_all(target, batch_records(batch_id, first_offset=0))
 
@@ -258,7 +273,14 @@ class DecidedElsewhere(UndecidedBatches):
 async def test_a_decision_stored_first_by_another_decider_is_published_instead_of_ours() -> None:
     batch_id, producer, decisions = uuid.uuid4(), FakeProducer(), DecidedElsewhere()
     target = Decider(
-        None, producer, "validation", EmptyReference(), decisions, DeadLetterOffice(FakeParked(), no_publisher), NO_WAIT
+        None,
+        producer,
+        "validation",
+        EmptyReference(),
+        decisions,
+        DeadLetterOffice(FakeParked(), no_publisher),
+        NO_WAIT,
+        keys=NoKeys(),
     )  # type: ignore[arg-type]
     await offer_all(target, batch_records(batch_id, first_offset=0))
 
@@ -366,6 +388,7 @@ async def test_a_batch_arriving_in_parts_is_read_whole_before_other_partitions_b
         decisions,
         DeadLetterOffice(FakeParked(), no_publisher),
         NO_WAIT,
+        keys=NoKeys(),
     )  # type: ignore[arg-type]
     decisions.decider = target
 

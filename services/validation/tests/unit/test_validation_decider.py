@@ -3,6 +3,7 @@ what was loaded (merges followed), and the messages it publishes."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -17,8 +18,12 @@ from lrs_contracts.topics import BATCH_OUTCOMES, PLR_EVENTS
 from lrs_domain.achievements import AchievementState, achievement_id
 from lrs_domain.decision import BatchDecision, SubmittedBatch, achievement_states_needed, decide_batch
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner, Qualification, ReferenceSnapshot
+from lrs_platform.keyring import ERASED, KeyLookup, LearnerKey, Purpose, sealed_personal
+from validation.batch_assembly import AssembledBatch
+from validation.decider import decide_and_write
 from validation.decision_store import OutgoingMessage
 from validation.messages import OUTCOMES_PER_MESSAGE, decision_messages
+from validation.personal import ERASED_LEARNER, UNREADABLE_DETAILS, open_personal, ulns_to_look_up
 
 AO = "RN5001"
 GCSE = "60303049"
@@ -197,3 +202,97 @@ def test_deciding_the_same_batch_again_publishes_the_very_same_messages() -> Non
     first = _decide(_record(A), _record(UNMERGED, line=2))[1]
     again = _decide(_record(A), _record(UNMERGED, line=2))[1]
     assert first == again
+
+
+# --- sealed personal details (decision 0080) --------------------------------------------------------
+
+KEYS = {uln: LearnerKey(uln, secrets.token_bytes(32)) for uln in (A, UNMERGED)}
+
+
+def _sealed(record: SubmittedRecord) -> SubmittedRecord:
+    """The record as ingest sends it: its four personal fields sealed under its learner's key."""
+    assert record.uln is not None
+    personal = sealed_personal(KEYS[record.uln], Purpose.SUBMITTED_RECORD, record.model_dump())
+    return record.model_copy(update={"given_name": None, "family_name": None, "personal": personal})
+
+
+def _tampered(token: str) -> str:
+    body = bytearray(token.encode())
+    body[-5] = ord("A") if body[-5] != ord("A") else ord("B")
+    return body.decode()
+
+
+def _decide_opened(*records: SubmittedRecord, keys: KeyLookup) -> BatchDecision:
+    """The decider's pure step with its keys: the sealed details opened, then the rules."""
+    batch = AssembledBatch(_submitted(records, uuid.UUID(int=43)), records, partition=0, last_offset=9)
+    decision, _ = decide_and_write(batch, keys, REFERENCE, {}, "cause")
+    return decision
+
+
+def _errors(decision: BatchDecision, index: int) -> list[tuple[str, str | None, str]]:
+    return [(finding.code, finding.field, finding.message) for finding in decision.outcomes[index].errors]
+
+
+def test_sealed_details_are_opened_before_the_rules_verify_the_learner() -> None:
+    decision = _decide_opened(_sealed(_record(A, line=1)), _sealed(_record(UNMERGED, line=2)), keys=dict(KEYS))
+    assert [outcome.status for outcome in decision.outcomes] == [RecordStatus.ACCEPTED] * 2
+
+
+def test_opening_gives_the_rules_the_details_in_clear_and_drops_the_sealed_copy() -> None:
+    opened = open_personal([_sealed(_record(A).model_copy(update={"date_of_birth": "2001-02-03"}))], dict(KEYS))
+    [record] = opened.records
+    assert (record.given_name, record.family_name, record.date_of_birth, record.personal) == (
+        "Ada",
+        "Byron",
+        "2001-02-03",
+        None,
+    )
+    assert opened.unverifiable == {}
+
+
+def test_a_tampered_seal_rejects_its_record_rv004_and_the_batch_goes_on() -> None:
+    good = [_sealed(_record(A, line=line, award_date=date(2024, 8, line))) for line in (1, 2, 3)]
+    bad = _sealed(_record(UNMERGED, line=4))
+    assert bad.personal is not None
+    bad = bad.model_copy(update={"personal": _tampered(bad.personal)})
+    decision = _decide_opened(*good, bad, keys=dict(KEYS))
+    assert decision.failure is None
+    assert [outcome.status for outcome in decision.outcomes] == [RecordStatus.ACCEPTED] * 3 + [RecordStatus.REJECTED]
+    assert _errors(decision, 3) == [("RV004", "uln", UNREADABLE_DETAILS)]  # no RV021 for the fields it lacks
+    assert (decision.counts.accepted, decision.counts.rejected, len(decision.events)) == (3, 1, 3)
+
+
+def test_details_sealed_for_another_learner_do_not_open() -> None:
+    stolen = _sealed(_record(A, line=1)).model_copy(update={"uln": UNMERGED})
+    decision = _decide_opened(stolen, keys=dict(KEYS))
+    assert _errors(decision, 0) == [("RV004", "uln", UNREADABLE_DETAILS)]
+
+
+def test_sealed_details_without_a_key_cannot_be_read() -> None:
+    decision = _decide_opened(_sealed(_record(A)), keys={})
+    assert _errors(decision, 0) == [("RV004", "uln", UNREADABLE_DETAILS)]
+
+
+def test_a_record_of_an_erased_learner_is_rejected_rv004_however_it_arrives() -> None:
+    dropped_at_ingest = _record(A, line=1).model_copy(
+        update={"given_name": None, "family_name": None, "learner_erased": True}
+    )
+    sealed_before_the_erasure = _sealed(_record(UNMERGED, line=2))
+    in_clear = _record(UNMERGED, line=3, award_date=date(2024, 8, 23))
+    decision = _decide_opened(
+        dropped_at_ingest, sealed_before_the_erasure, in_clear, keys={A: KEYS[A], UNMERGED: ERASED}
+    )
+    for index in range(3):
+        assert _errors(decision, index) == [("RV004", "uln", ERASED_LEARNER)]
+    assert decision.events == ()
+
+
+def test_an_unverifiable_learner_keeps_the_findings_about_the_rest_of_the_record() -> None:
+    record = _sealed(_record(A, grade="Z"))
+    decision = _decide_opened(record, keys={A: ERASED})
+    assert [code for code, _, _ in _errors(decision, 0)] == ["RV009", "RV004"]
+
+
+def test_only_the_batchs_ulns_are_looked_up_and_not_those_ingest_found_erased() -> None:
+    erased = _record(A, line=1).model_copy(update={"learner_erased": True})
+    assert ulns_to_look_up([erased, _sealed(_record(UNMERGED, line=2)), _record(C, line=3)]) == {UNMERGED, C}

@@ -1,0 +1,103 @@
+"""Submitted records' personal details, opened at the edge so the rules see plain records. Pure, no I/O.
+
+Ingest seals a record's given and family name, date of birth and gender under the learner's key
+(`lrs_platform.keyring`, decision 0080). The decider finds the batch's keys in one call, then
+`open_personal` gives the rules records with those four fields in clear. A record whose details
+cannot be had is unverifiable: its learner was erased (ingest said so, or the key is erased now), or
+its seal does not open (no key, tampered, another learner's). Such a record keeps no personal field,
+so the rules reject it (its names are missing), and `with_unverifiable_learners` then says why in
+one RV004 instead of RV021s about fields that were dropped on purpose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from lrs_contracts.batch import SubmittedRecord
+from lrs_contracts.codes import RecordCode
+from lrs_contracts.outcomes import Finding, RecordOutcome
+from lrs_domain.decision import BatchDecision
+from lrs_domain.rules import order_findings
+from lrs_platform.keyring import PERSONAL_FIELDS, Erased, LearnerKey, Purpose, SealBroken
+
+ERASED_LEARNER: Final = "the learner's record was erased: no achievement can be recorded for this ULN"
+UNREADABLE_DETAILS: Final = "the learner's details could not be read"
+
+_WITHOUT_PERSONAL: Final[dict[str, Any]] = {name: None for name in (*PERSONAL_FIELDS, "personal")}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedRecords:
+    """The records as the rules read them, and why the learner of some cannot be verified (by index)."""
+
+    records: tuple[SubmittedRecord, ...]
+    unverifiable: dict[int, str]
+
+
+def ulns_to_look_up(records: Sequence[SubmittedRecord]) -> set[str]:
+    """Every ULN a batch names: a sealed record needs its key, and any record of an erased learner is refused."""
+    return {record.uln for record in records if record.uln is not None and not record.learner_erased}
+
+
+def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> OpenedRecords:
+    opened: list[SubmittedRecord] = []
+    unverifiable: dict[int, str] = {}
+    for index, record in enumerate(records):
+        key = keys.get(record.uln) if record.uln is not None else None
+        why: str | None = None
+        if record.learner_erased or isinstance(key, Erased):
+            why = ERASED_LEARNER
+        elif record.personal is not None:
+            details = _opened(key, record.personal)
+            if details is None:
+                why = UNREADABLE_DETAILS
+            else:
+                record = record.model_copy(update=details)
+        if why is not None:
+            unverifiable[index] = why
+            record = record.model_copy(update=_WITHOUT_PERSONAL)
+        opened.append(record)
+    return OpenedRecords(tuple(opened), unverifiable)
+
+
+def _opened(key: LearnerKey | None, sealed: str) -> dict[str, Any] | None:
+    """The four fields in clear (and `personal` cleared), or None when they cannot be had."""
+    if key is None:
+        return None
+    try:
+        values = key.open_json(Purpose.SUBMITTED_RECORD, sealed)
+    except (SealBroken, ValueError):
+        return None
+    details: dict[str, Any] = {"personal": None}
+    for name in PERSONAL_FIELDS:
+        value = values.get(name)
+        if value is not None and not isinstance(value, str):
+            return None
+        details[name] = value
+    return details
+
+
+def with_unverifiable_learners(decision: BatchDecision, unverifiable: Mapping[int, str]) -> BatchDecision:
+    """The decision with each unverifiable record's RV004 saying why, in place of the findings about its
+    dropped personal fields. Those records were rejected already (their names are missing), so no
+    count, event or state changes."""
+    if not unverifiable:
+        return decision
+    outcomes = list(decision.outcomes)
+    for index, why in unverifiable.items():
+        outcomes[index] = _unverifiable(outcomes[index], why)
+    return dataclasses.replace(decision, outcomes=tuple(outcomes))
+
+
+def _unverifiable(outcome: RecordOutcome, why: str) -> RecordOutcome:
+    kept = [
+        finding
+        for finding in outcome.errors
+        if finding.code != RecordCode.LEARNER_NOT_VERIFIED
+        and not (finding.code == RecordCode.FIELD_MISSING_OR_TOO_LONG and finding.field in PERSONAL_FIELDS)
+    ]
+    learner = Finding(code=RecordCode.LEARNER_NOT_VERIFIED, field="uln", message=why)
+    return outcome.model_copy(update={"errors": order_findings([*kept, learner])})

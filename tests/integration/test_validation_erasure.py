@@ -1,0 +1,370 @@
+"""Erasure in the validation service (decision 0080), on real PostgreSQL and Kafka: the operator's
+endpoint and its audit, the registry refusing an erased ULN, sealed registrations on the learner
+topic, and the decider rejecting what it cannot verify (RV004) without stopping the batch."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+from tests.integration.conftest import SystemUnderTest
+from tests.integration.plr_flow import codes_of, record_outcomes, register, submit_and_wait
+from tests.support.databases import create_database, unique_name
+from tests.support.kafka import send
+from tests.support.learners import json_batch, json_record, new_learner
+from tests.support.waiting import eventually
+
+from lrs_contracts.batch import (
+    BatchFormat,
+    BatchHeader,
+    BatchRecordsSubmitted,
+    BatchSubmissionCompleted,
+    BatchSubmitted,
+    JobType,
+    SubmittedRecord,
+)
+from lrs_contracts.envelope import Contract
+from lrs_contracts.environments import LIVE_TOPICS
+from lrs_contracts.learner import LearnerErased, LearnerRegistered, LearnerRegisteredV1
+from lrs_contracts.outcomes import BatchCompleted, BatchRecordsDecided
+from lrs_contracts.registry import decode, encode, wrap
+from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED, LEARNER_EVENTS, Topic
+from lrs_platform.database import apply_migrations
+from lrs_platform.kafka import make_consumer
+from lrs_platform.keyring import (
+    ERASED,
+    KEYRING_KEY_VARIABLE,
+    Keyring,
+    LearnerKey,
+    Purpose,
+    keyring_key_from,
+    migrate,
+    sealed_personal,
+)
+from validation.personal import ERASED_LEARNER, UNREADABLE_DETAILS
+from validation.sandpit import RegistryFollower
+
+pytestmark = pytest.mark.integration
+
+AQA = "RN9008"
+GCSE_A_TO_G = "100/5001/2"
+OPERATOR = "operator:dpo"
+
+
+@pytest.fixture
+async def system_pool(system: SystemUnderTest) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(system.database_url, min_size=1, max_size=2)
+    assert pool is not None
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def _keyring(pool: asyncpg.Pool) -> Keyring:
+    return Keyring(pool, keyring_key_from(os.environ[KEYRING_KEY_VARIABLE]))
+
+
+async def _raw_messages(bootstrap: str, topic: Topic, key: str) -> list[bytes]:
+    """Every message of `topic` keyed `key`, as the broker holds it."""
+    consumer = make_consumer(bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        found: list[bytes] = []
+        while any([await consumer.position(tp) < end[tp] for tp in partitions]):
+            for records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
+                found.extend(record.value for record in records if record.key == key.encode() and record.value)
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def _learner_events(system: SystemUnderTest, uln: str, within: float = 30) -> list[Any]:
+    async def published() -> list[Any]:
+        return [decode(raw)[1] for raw in await _raw_messages(system.kafka_bootstrap, LEARNER_EVENTS, uln)]
+
+    return await eventually(published, within=within, what="the learner's events")
+
+
+async def _erase(system: SystemUnderTest, uln: str, principal: str = OPERATOR, **body: Any) -> Any:
+    async with await system.client("validation", principal) as client:
+        return await client.post(f"/v1/admin/learners/{uln}/erasure", json=body or {"reason": "test learner"})
+
+
+async def test_an_operator_erases_a_learner_once_with_an_audit_and_an_event(
+    system: SystemUnderTest, system_pool: asyncpg.Pool
+) -> None:
+    learner = new_learner()
+    uln = learner["uln"]
+    await register(system, [learner])
+
+    first = await _erase(system, uln, reason="loaded into production by mistake")
+    assert first.status_code == 201, first.text
+    erasure = first.json()
+    assert (erasure["uln"], erasure["erased_by"]) == (uln, OPERATOR)
+    again = await _erase(system, uln, reason="a second time")
+    assert again.status_code == 200, again.text
+    assert again.json() == erasure
+
+    async with await system.client("validation", OPERATOR) as client:
+        audit = (await client.get("/v1/admin/erasures", params={"uln": uln})).json()["erasures"]
+    assert audit == [{**erasure, "reason": "loaded into production by mistake"}]
+
+    row = await system_pool.fetchrow(
+        "SELECT given_name, family_name, date_of_birth, gender, erased_at FROM validation.learners WHERE uln = $1", uln
+    )
+    assert row is not None and row["erased_at"] is not None
+    assert (row["given_name"], row["family_name"], row["date_of_birth"], row["gender"]) == (None, None, None, None)
+    assert await _keyring(system_pool).find([uln]) == {uln: ERASED}
+
+    async def erased_published() -> list[LearnerErased]:
+        events = await _learner_events(system, uln)
+        return [event for event in events if isinstance(event, LearnerErased)]
+
+    [published] = await eventually(erased_published, within=30, what="LearnerErased on the learner topic")
+    assert (str(published.erasure_id), published.erased_by) == (erasure["erasure_id"], OPERATOR)
+    queued = await system_pool.fetchval(
+        "SELECT count(*) FROM validation.learner_outbox WHERE partition_key = $1"
+        " AND position('lrs.learner.erased.v1' in convert_from(envelope, 'UTF8')) > 0",
+        uln,
+    )
+    assert queued == 1  # the second call published nothing
+
+
+async def test_only_operators_erase_and_only_well_formed_ulns(system: SystemUnderTest) -> None:
+    learner = new_learner()
+    await register(system, [learner])
+    assert (await _erase(system, learner["uln"], principal=f"ao:{AQA}")).status_code == 403
+    assert (await _erase(system, learner["uln"], principal="provider:10004567")).status_code == 403
+    async with await system.client("validation", OPERATOR) as client:
+        client.headers["Authorization"] = "Bearer lrs_nope_nope"
+        anonymous = await client.post(f"/v1/admin/learners/{learner['uln']}/erasure", content=b"not json")
+    assert anonymous.status_code == 401
+    badly_formed = await _erase(system, "0123456789")
+    assert badly_formed.status_code == 422
+    assert badly_formed.headers["content-type"].startswith("application/problem+json")
+    assert (await _erase(system, learner["uln"], reason="")).status_code == 422
+    async with await system.client("validation", f"ao:{AQA}") as client:
+        assert (await client.get("/v1/admin/erasures")).status_code == 403
+
+
+async def test_an_erased_uln_is_never_registered_or_merged_again(system: SystemUnderTest) -> None:
+    learner, other, never_registered = new_learner(), new_learner(), new_learner()
+    await register(system, [learner, other])
+    assert (await _erase(system, learner["uln"])).status_code == 201
+    assert (await _erase(system, never_registered["uln"])).status_code == 201
+
+    async with await system.client("validation", OPERATOR) as client:
+        for erased in (learner, never_registered):
+            again = await client.post(
+                "/v1/learners",
+                json={key: erased[key] for key in ("uln", "given_name", "family_name", "date_of_birth")},
+            )
+            assert again.status_code == 410, again.text
+            assert again.headers["content-type"].startswith("application/problem+json")
+            assert again.json()["code"] == "LEARNER_ERASED"
+        imported = await client.post(
+            "/v1/learners/import",
+            content=f"ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n{learner['uln']},A,B,,0,1,\n",
+            headers={"Content-Type": "text/csv"},
+        )
+        assert imported.status_code == 410, imported.text
+        merged = await client.post(f"/v1/learners/{other['uln']}/merge", json={"merged_uln": learner["uln"]})
+        assert merged.status_code == 410, merged.text
+
+
+async def test_a_registration_on_the_learner_topic_holds_the_details_sealed(
+    system: SystemUnderTest, system_pool: asyncpg.Pool
+) -> None:
+    learner = new_learner(given_name="Zebedee", family_name="Quillfeather", date_of_birth="2003-04-05")
+    async with await system.client("validation", "provider:10004567") as client:
+        response = await client.post(
+            "/v1/learners",
+            json={key: learner[key] for key in ("uln", "given_name", "family_name", "date_of_birth")},
+        )
+    assert response.status_code == 201, response.text
+
+    async def raw() -> list[bytes]:
+        return await _raw_messages(system.kafka_bootstrap, LEARNER_EVENTS, learner["uln"])
+
+    [message] = await eventually(raw, within=30, what="the registration on the topic")
+    for personal in (b"Zebedee", b"Quillfeather", b"2003-04-05"):
+        assert personal not in message
+    registered = decode(message)[1]
+    assert isinstance(registered, LearnerRegistered)
+    [key] = (await _keyring(system_pool).find([learner["uln"]])).values()
+    assert isinstance(key, LearnerKey)
+    opened = key.open_json(Purpose.LEARNER_REGISTRATION, registered.personal)
+    assert opened == {
+        "given_name": "Zebedee",
+        "family_name": "Quillfeather",
+        "date_of_birth": "2003-04-05",
+        "gender": 0,
+    }
+
+
+async def test_a_record_of_an_erased_learner_is_rejected_rv004(system: SystemUnderTest) -> None:
+    erased, others = new_learner(), [new_learner() for _ in range(3)]
+    await register(system, [erased, *others])
+    assert (await _erase(system, erased["uln"])).status_code == 201
+
+    batch = json_batch(AQA, [json_record(learner, GCSE_A_TO_G, "C") for learner in (*others, erased)])
+    view = await submit_and_wait(system, AQA, batch)
+    assert (view["counts"]["accepted"], view["counts"]["rejected"]) == (3, 1)
+    outcomes = await record_outcomes(system, AQA, view["batch_id"])
+    [rejected] = [outcome for outcome in outcomes if codes_of(outcome)]
+    assert [(error["code"], error["message"]) for error in rejected["errors"]] == [("RV004", ERASED_LEARNER)]
+
+
+def _submission(batch_id: uuid.UUID, records: list[SubmittedRecord]) -> list[Contract]:
+    return [
+        BatchSubmitted(
+            batch_id=batch_id,
+            ao_id=AQA,
+            header=BatchHeader(awarding_organisation=AQA, job_type=JobType.FINAL, notification_email="r@example.org"),
+            format=BatchFormat.JSON,
+            record_count=len(records),
+            content_sha256="0" * 64,
+            size_bytes=1,
+            submitted_by=f"ao:{AQA}",
+            received_at=datetime.now(UTC),
+        ),
+        BatchRecordsSubmitted(batch_id=batch_id, ao_id=AQA, chunk_index=0, records=tuple(records)),
+        BatchSubmissionCompleted(batch_id=batch_id, ao_id=AQA, record_count=len(records), chunk_count=1),
+    ]
+
+
+async def test_a_tampered_seal_rejects_its_record_rv004_and_the_batch_is_decided(
+    system: SystemUnderTest, system_pool: asyncpg.Pool
+) -> None:
+    learners = [new_learner() for _ in range(4)]
+    await register(system, learners)
+    keys = await _keyring(system_pool).issue(learner["uln"] for learner in learners)
+    records = []
+    for line, learner in enumerate(learners, start=1):
+        key = keys[learner["uln"]]
+        assert isinstance(key, LearnerKey)
+        personal = sealed_personal(key, Purpose.SUBMITTED_RECORD, {**learner, "gender": None})
+        records.append(
+            SubmittedRecord(
+                line=line,
+                action="Create",
+                uln=learner["uln"],
+                personal=personal,
+                qualification_number=GCSE_A_TO_G,
+                award_date="2024-08-22",
+                grade="C",
+            )
+        )
+    tampered = records[-1].personal
+    assert tampered is not None
+    flipped = "A" if tampered[-3] != "A" else "B"
+    records[-1] = records[-1].model_copy(update={"personal": tampered[:-3] + flipped + tampered[-2:]})
+    batch_id = uuid.uuid4()
+    await send(
+        system.kafka_bootstrap,
+        LIVE_TOPICS.of(BATCH_SUBMITTED),
+        [
+            (AQA.encode(), encode(wrap(payload, source="ingest", correlation_id=str(batch_id))))
+            for payload in _submission(batch_id, records)
+        ],
+    )
+
+    async def decided() -> list[Any] | None:
+        events = [decode(raw)[1] for raw in await _raw_messages(system.kafka_bootstrap, BATCH_OUTCOMES, str(batch_id))]
+        return events if any(isinstance(event, BatchCompleted) for event in events) else None
+
+    events = await eventually(decided, within=60, what="the batch decided")
+    [completed] = [event for event in events if isinstance(event, BatchCompleted)]
+    assert (completed.counts.accepted, completed.counts.rejected) == (3, 1)
+    outcomes = [outcome for event in events if isinstance(event, BatchRecordsDecided) for outcome in event.outcomes]
+    [rejected] = [outcome for outcome in outcomes if outcome.errors]
+    assert rejected.line == 4
+    assert [(error.code, error.message) for error in rejected.errors] == [("RV004", UNREADABLE_DETAILS)]
+
+
+def _on_learner_topic(offset: int, event: Contract, uln: str) -> ConsumerRecord[bytes, bytes]:
+    value = encode(wrap(event, source="validation", correlation_id="c"))
+    return ConsumerRecord(
+        topic=LEARNER_EVENTS.name,
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=uln.encode(),
+        value=value,
+        checksum=None,
+        serialized_key_size=10,
+        serialized_value_size=len(value),
+        headers=(),
+    )
+
+
+@pytest.fixture
+async def live_and_sandpit(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, asyncpg.Pool]]:
+    """Two validation databases, each with its own learner key store: live's, and the Sandpit's."""
+    pools: list[asyncpg.Pool] = []
+    for label in ("live", "sandpit"):
+        pool = await asyncpg.create_pool(
+            await create_database(database_url, unique_name(label)), min_size=1, max_size=2
+        )
+        assert pool is not None
+        async with pool.acquire() as connection:
+            await apply_migrations(connection, "validation", "validation.migrations")
+        await migrate(pool)
+        pools.append(pool)
+    try:
+        yield pools[0], pools[1]
+    finally:
+        for pool in pools:
+            await pool.close()
+
+
+async def test_the_sandpit_copy_opens_live_registrations_and_forgets_an_erased_learner(
+    live_and_sandpit: tuple[asyncpg.Pool, asyncpg.Pool],
+) -> None:
+    live, sandpit = live_and_sandpit
+    live_keys, sandpit_keys = _keyring(live), _keyring(sandpit)
+    follower = RegistryFollower(sandpit, "127.0.0.1:1", LIVE_TOPICS, live_keys, sandpit_keys)
+    sealed, in_clear = new_learner(), new_learner()
+    live_key = (await live_keys.issue([sealed["uln"]]))[sealed["uln"]]
+    assert isinstance(live_key, LearnerKey)
+    details = {"given_name": "Ada", "family_name": "Byron", "date_of_birth": "2001-02-03", "gender": 2}
+    registered = LearnerRegistered(
+        uln=sealed["uln"], personal=sealed_personal(live_key, Purpose.LEARNER_REGISTRATION, details)
+    )
+    older = LearnerRegisteredV1(uln=in_clear["uln"], given_name="Grace", family_name="Hopper")
+    await follower.apply(
+        [_on_learner_topic(0, registered, sealed["uln"]), _on_learner_topic(1, older, in_clear["uln"])]
+    )
+    copied = {
+        row["uln"]: (row["given_name"], row["family_name"], row["date_of_birth"], row["gender"])
+        for row in await sandpit.fetch("SELECT * FROM validation.learners")
+    }
+    assert copied == {
+        sealed["uln"]: ("Ada", "Byron", date(2001, 2, 3), 2),
+        in_clear["uln"]: ("Grace", "Hopper", None, 0),
+    }
+
+    assert isinstance((await sandpit_keys.issue([sealed["uln"]]))[sealed["uln"]], LearnerKey)  # Sandpit ingest's
+    erased = LearnerErased(uln=sealed["uln"], erasure_id=uuid.uuid4(), erased_by=OPERATOR, erased_at=datetime.now(UTC))
+    await follower.apply([_on_learner_topic(2, erased, sealed["uln"])])
+    row = await sandpit.fetchrow("SELECT * FROM validation.learners WHERE uln = $1", sealed["uln"])
+    assert row is not None and row["erased_at"] is not None
+    assert (row["given_name"], row["family_name"], row["date_of_birth"], row["gender"]) == (None, None, None, None)
+    assert await _keyring(sandpit).find([sealed["uln"]]) == {sealed["uln"]: ERASED}  # a fresh cache: the store says so
+    assert await sandpit_keys.find([sealed["uln"]]) == {sealed["uln"]: ERASED}
+
+    await follower.apply([_on_learner_topic(3, registered, sealed["uln"])])  # replayed: stays erased
+    assert await sandpit.fetchval("SELECT given_name FROM validation.learners WHERE uln = $1", sealed["uln"]) is None
