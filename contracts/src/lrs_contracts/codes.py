@@ -465,8 +465,8 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         meaning="The learner's personal data was erased: nothing about them can be registered, merged or raised again",
         example="registering a ULN again after an operator erased its learner, or raising a challenge for them",
         source="decision 0080 (erasure by crypto-shredding)",
-        fix="Nothing to put right: an erased learner's ULN is never used again. A learner erased in error is"
-        " registered under a new ULN.",
+        fix="Nothing to put right: an erased learner's ULN is never registered, merged or given achievements"
+        " again (a key once destroyed is never re-created).",
     ),
     ProblemCode.KEYRING_UNAVAILABLE: CodeExplanation(
         meaning="The learner key store cannot be reached, so the learners' personal fields cannot be sealed and"

@@ -2,8 +2,10 @@
 
 For each batch, in partition (so per-AO submission) order:
 1. if a decision for the batch is already stored (a previous run died before its Kafka commit),
-   reuse it; otherwise decide against the reference data and the AO's stored achievement states,
-   and store the decision together with the new states (one PostgreSQL transaction);
+   reuse it; otherwise open the records' sealed personal details with the batch's learner keys
+   (one key store look-up, `validation.personal`), decide against the reference data and the AO's
+   stored achievement states, and store the decision together with the new states (one PostgreSQL
+   transaction);
 2. publish the decision's messages and the consumed offsets in one Kafka transaction.
 So a batch is decided once, and its events appear once to `read_committed` readers.
 
