@@ -142,7 +142,7 @@ def _batch(number: int, ulns: list[str], sequence_base: int) -> list[Record]:
                 achievement_id=achievement_id,
                 ao_id=events.ao_id,
                 uln=uln,
-                reason="grade",
+                reason_sealed="s1.c2VhbGVk",
             )
             records.append(record(raised, str(achievement_id), topic=CHALLENGES, sequence=sequence + 7))
     if number == 7:  # a poison event and one waiting behind it

@@ -256,7 +256,11 @@ async def test_under_data_challenge_follows_challenge_events(projector: tuple[Ap
     achievement_id = events.achievement_id(uln)
     challenge_id = uuid.uuid4()
     raised = ChallengeRaised(
-        challenge_id=challenge_id, achievement_id=achievement_id, ao_id=events.ao_id, uln=uln, reason="wrong grade"
+        challenge_id=challenge_id,
+        achievement_id=achievement_id,
+        ao_id=events.ao_id,
+        uln=uln,
+        reason_sealed="s1.c2VhbGVk",
     )
     await project(
         app,

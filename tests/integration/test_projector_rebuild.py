@@ -17,6 +17,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from tests.support.projector import (
     LEARNERS,
     PLR,
+    T0,
     Events,
     Record,
     create_topics,
@@ -31,6 +32,7 @@ from tests.support.projector import (
 )
 from tests.support.waiting import eventually
 
+from lrs_contracts.learner import LearnerErased, LearnerRegisteredV1
 from lrs_contracts.plr import ResultStatus
 
 pytestmark = pytest.mark.integration
@@ -42,13 +44,22 @@ OPERATOR = "operator:ops-tests"
 
 
 def _log(base: int, learners: int = LEARNER_COUNT) -> list[Record]:
-    """Four or more events per learner: registered, provisional, final, and some withdrawals."""
+    """Four or more events per learner: registered (some in clear, as before sealing), provisional,
+    final, and some withdrawals and erasures."""
     records: list[Record] = []
     events = Events(ao_id="RN5133")
     for index in range(learners):
         uln = uln_for(base + index)
         sequence = index * 10
-        records.append(Record(LEARNERS, uln, envelope_bytes(registered(uln), sequence=sequence)))
+        registration = (
+            LearnerRegisteredV1(uln=uln, given_name="Test", family_name="Learner")
+            if index % 50 == 3
+            else registered(uln)
+        )
+        records.append(Record(LEARNERS, uln, envelope_bytes(registration, sequence=sequence)))
+        if index % 100 == 7:
+            erased = LearnerErased(uln=uln, erasure_id=uuid.uuid4(), erased_by=OPERATOR, erased_at=T0)
+            records.append(Record(LEARNERS, uln, envelope_bytes(erased, sequence=sequence + 5)))
         records.append(
             Record(
                 PLR,

@@ -17,10 +17,16 @@ from typing import Annotated, Any, Literal, NamedTuple, Union
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from lrs_contracts import topics
-from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeResolved
+from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.fast_decode import NotFast, decode_plain, plain_fields
-from lrs_contracts.learner import LearnerRegistered, LearnerSharingChanged, LearnersMerged
+from lrs_contracts.learner import (
+    LearnerErased,
+    LearnerRegistered,
+    LearnerRegisteredV1,
+    LearnerSharingChanged,
+    LearnersMerged,
+)
 from lrs_contracts.plr import (
     AchievementData,
     AchievementKey,
@@ -62,9 +68,11 @@ _EVENTS_OF_TOPIC: dict[str, tuple[type[Contract], ...]] = {
         CentreAchievementReported,
         SandpitAchievementsErased,
     ),
-    LEARNER_TOPIC: (LearnerRegistered, LearnerSharingChanged, LearnersMerged),
-    CHALLENGE_TOPIC: (ChallengeRaised, ChallengeAcknowledged, ChallengeResolved),
+    LEARNER_TOPIC: (LearnerRegisteredV1, LearnerRegistered, LearnerSharingChanged, LearnersMerged, LearnerErased),
+    CHALLENGE_TOPIC: (ChallengeRaisedV1, ChallengeRaised, ChallengeAcknowledged, ChallengeResolved),
 }
+LearnerEvent = LearnerRegisteredV1 | LearnerRegistered | LearnerSharingChanged | LearnersMerged | LearnerErased
+ChallengeEvent = ChallengeRaisedV1 | ChallengeRaised | ChallengeAcknowledged | ChallengeResolved
 
 
 def _typed_envelopes() -> TypeAdapter[Any]:
@@ -325,19 +333,21 @@ def centre_row(event: CentreAchievementReported, meta: EventMeta) -> CentreRow:
 # --- learners and challenges --------------------------------------------------------------------
 
 
-def evolve_learners(
-    rows: Mapping[str, LearnerRow], event: LearnerRegistered | LearnerSharingChanged | LearnersMerged
-) -> list[LearnerRow]:
+def evolve_learners(rows: Mapping[str, LearnerRow], event: LearnerEvent) -> list[LearnerRow]:
     """The learner rows `event` changes. Each field has one writing stream, so the result does not
     depend on how partitions interleave: registration and sharing come from the learner's own
-    stream, `master_uln` only from the master's merge events."""
+    stream, `master_uln` only from the master's merge events. The PLR holds nothing personal about
+    a learner (their names and date of birth are not projected), so an erasure changes no row: the
+    learner's achievements stay, as facts about a ULN."""
+    if isinstance(event, LearnerErased):
+        return []
     if isinstance(event, LearnersMerged):
         if event.merged_uln == event.master_uln:
             raise ProjectionError("merged: a learner cannot be merged into itself")
         current = rows.get(event.merged_uln) or LearnerRow(event.merged_uln, False, 0, None)
         return [current._replace(master_uln=event.master_uln)]
     current = rows.get(event.uln) or LearnerRow(event.uln, False, 0, None)
-    if isinstance(event, LearnerRegistered):
+    if isinstance(event, LearnerRegistered | LearnerRegisteredV1):
         return [current._replace(registered=True, ability_to_share=int(event.ability_to_share))]
     return [current._replace(ability_to_share=int(event.ability_to_share))]
 
@@ -350,11 +360,16 @@ def plr_learner(uln: str, learners: Iterable[LearnerRow]) -> MergedLearner:
     return LearnerMerges({row.uln: row.master_uln for row in learners if row.master_uln}).resolve(uln)
 
 
-def challenge_row(event: ChallengeRaised | ChallengeAcknowledged | ChallengeResolved) -> ChallengeRow:
-    state = {ChallengeRaised: "raised", ChallengeAcknowledged: "acknowledged", ChallengeResolved: "resolved"}[
-        type(event)
-    ]
-    return ChallengeRow(event.challenge_id, event.achievement_id, event.ao_id, state)
+_CHALLENGE_STATES: dict[type[Contract], str] = {
+    ChallengeRaisedV1: "raised",
+    ChallengeRaised: "raised",
+    ChallengeAcknowledged: "acknowledged",
+    ChallengeResolved: "resolved",
+}
+
+
+def challenge_row(event: ChallengeEvent) -> ChallengeRow:
+    return ChallengeRow(event.challenge_id, event.achievement_id, event.ao_id, _CHALLENGE_STATES[type(event)])
 
 
 def erase_achievements(
@@ -509,7 +524,7 @@ def needs_of(decoded: Iterable[Decoded]) -> Needs:
         payload = item.payload
         if isinstance(payload, AchievementEvent):
             ulns.add(payload.key.uln)
-        elif isinstance(payload, LearnerRegistered | LearnerSharingChanged):
+        elif isinstance(payload, LearnerRegisteredV1 | LearnerRegistered | LearnerSharingChanged):
             learner_ulns.add(payload.uln)
         elif isinstance(payload, LearnersMerged):
             learner_ulns.add(payload.merged_uln)
@@ -574,11 +589,11 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
             elif isinstance(payload, CentreAchievementReported):
                 centre = centre_row(payload, meta)
                 changes.centre[centre.key] = centre
-            elif isinstance(payload, LearnerRegistered | LearnerSharingChanged | LearnersMerged):
+            elif isinstance(payload, LearnerEvent):
                 for learner in evolve_learners(learners, payload):
                     learners[learner.uln] = learner
                     changes.learners[learner.uln] = learner
-            elif isinstance(payload, ChallengeRaised | ChallengeAcknowledged | ChallengeResolved):
+            elif isinstance(payload, ChallengeEvent):
                 challenge = challenge_row(payload)
                 changes.challenges[challenge.challenge_id] = challenge
             elif isinstance(payload, SandpitAchievementsErased):

@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 
-from lrs_contracts.challenge import ChallengeRaised, ChallengeResolution, ChallengeResolved
+from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1, ChallengeResolution, ChallengeResolved
 from lrs_contracts.envelope import Contract
-from lrs_contracts.learner import AbilityToShare, LearnerRegistered, LearnerSharingChanged, LearnersMerged
+from lrs_contracts.learner import (
+    AbilityToShare,
+    LearnerErased,
+    LearnerRegistered,
+    LearnerRegisteredV1,
+    LearnerSharingChanged,
+    LearnersMerged,
+)
 from lrs_contracts.plr import (
     AchievementData,
     AchievementKey,
@@ -294,7 +301,7 @@ def test_learner_sharing_and_merges() -> None:
     log = Log()
     messages = [
         log.message(
-            LearnerRegistered(uln=ULN, given_name="A", family_name="B", ability_to_share=AbilityToShare.SHARES),
+            LearnerRegistered(uln=ULN, personal="s1.sealed", ability_to_share=AbilityToShare.SHARES),
             topic=LEARNER_TOPIC,
         ),
         log.message(
@@ -309,21 +316,54 @@ def test_learner_sharing_and_merges() -> None:
     assert (learner.registered, learner.ability_to_share, learner.master_uln) == (True, 2, OTHER_ULN)
 
 
+@pytest.mark.parametrize(
+    "registration",
+    [
+        LearnerRegisteredV1(uln=ULN, given_name="A", family_name="B", ability_to_share=AbilityToShare.SHARES),
+        LearnerRegistered(uln=ULN, personal="s1.sealed", ability_to_share=AbilityToShare.SHARES),
+    ],
+    ids=["v1 in clear", "v2 sealed"],
+)
+def test_a_registration_of_either_version_registers_the_learner_and_their_choice(registration: Contract) -> None:
+    log = Log()
+    decoded = [decode_message(log.message(registration, topic=LEARNER_TOPIC))]
+    assert needs_of(decoded).learner_ulns == {ULN}
+    changes = project_batch(Snapshot(), decoded)
+    assert changes.learners == {ULN: LearnerRow(ULN, True, int(AbilityToShare.SHARES), None)}
+    assert changes.outcomes == {(LEARNER_TOPIC, "applied"): 1}
+
+
+def test_an_erasure_is_applied_and_leaves_the_learner_and_their_achievements_as_they_were() -> None:
+    log = Log()
+    erased = LearnerErased(uln=ULN, erasure_id=uuid.uuid4(), erased_by="operator:dpo", erased_at=T0)
+    messages = [
+        log.message(recorded()),
+        log.message(LearnerRegistered(uln=ULN, personal="s1.sealed"), topic=LEARNER_TOPIC),
+        log.message(erased, topic=LEARNER_TOPIC),
+        log.message(LearnerSharingChanged(uln=ULN, ability_to_share=AbilityToShare.SHARES), topic=LEARNER_TOPIC),
+    ]
+    changes = project(messages)
+    assert changes.parked == []
+    assert changes.outcomes == {(PLR_TOPIC, "applied"): 1, (LEARNER_TOPIC, "applied"): 3}
+    assert changes.learners == {ULN: LearnerRow(ULN, True, int(AbilityToShare.SHARES), None)}
+    assert [row.grade for row in changes.achievements.values()] == ["7"]
+
+
 def test_merge_and_registration_commute() -> None:
     log = Log()
-    register = log.message(LearnerRegistered(uln=ULN, given_name="A", family_name="B"), topic=LEARNER_TOPIC)
+    register = log.message(LearnerRegistered(uln=ULN, personal="s1.sealed"), topic=LEARNER_TOPIC)
     merge = log.message(LearnersMerged(master_uln=OTHER_ULN, merged_uln=ULN), key=OTHER_ULN, topic=LEARNER_TOPIC)
     one = project([register, merge]).learners
     other = project([merge, register]).learners
     assert one == other
 
 
-def test_challenges_track_their_latest_state() -> None:
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_challenges_track_their_latest_state(version: str) -> None:
     log = Log()
     achievement_id, challenge_id = uuid.uuid4(), uuid.uuid4()
-    raised = ChallengeRaised(
-        challenge_id=challenge_id, achievement_id=achievement_id, ao_id="RN5133", uln=ULN, reason="x"
-    )
+    ids = {"challenge_id": challenge_id, "achievement_id": achievement_id, "ao_id": "RN5133", "uln": ULN}
+    raised = ChallengeRaisedV1(**ids, reason="x") if version == "v1" else ChallengeRaised(**ids, reason_sealed="s1.x")
     resolved = ChallengeResolved(
         challenge_id=challenge_id,
         achievement_id=achievement_id,

@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 from aiokafka.structs import ConsumerRecord
 
+from lrs_contracts.challenge import (
+    ChallengeAcknowledged,
+    ChallengeRaised,
+    ChallengeRaisedV1,
+    ChallengeResolution,
+    ChallengeResolved,
+)
 from lrs_contracts.envelope import Contract
-from lrs_contracts.learner import LearnerRegistered, LearnersMerged
+from lrs_contracts.learner import LearnerErased, LearnerRegistered, LearnerRegisteredV1, LearnersMerged
 from lrs_contracts.plr import (
     AchievementData,
     AchievementKey,
@@ -83,9 +90,10 @@ def _recorded(uln: str, grade: str, status: ResultStatus, line: int) -> Achievem
 
 
 def _log() -> list[Message]:
-    """Two partitions of the PLR topic and one of the learner topic: provisional then final results,
-    updates, a withdrawal, a redelivered event, a poison record and what waits behind it, centre data,
-    a Sandpit reset's erasure."""
+    """Two partitions of the PLR topic, one of the learner topic and one of the challenge topic:
+    provisional then final results, updates, a withdrawal, a redelivered event, a poison record and
+    what waits behind it, centre data, a Sandpit reset's erasure, registrations in clear (v1) and
+    sealed (v2), a learner's erasure, challenges raised before and after sealing."""
     messages: list[Message] = []
     number = 0
 
@@ -99,7 +107,12 @@ def _log() -> list[Message]:
         for index, uln in enumerate(ULNS):
             partition = index % 2
             if round_ == 0:
-                add(LEARNER_TOPIC, uln, LearnerRegistered(uln=uln, given_name="A", family_name="B"), 0)
+                registration = (
+                    LearnerRegisteredV1(uln=uln, given_name="A", family_name="B")
+                    if index % 2
+                    else LearnerRegistered(uln=uln, personal="s1.sealed")
+                )
+                add(LEARNER_TOPIC, uln, registration, 0)
                 add(PLR_TOPIC, uln, _recorded(uln, "5", ResultStatus.PROVISIONAL, index + 1), partition)
             elif round_ == 1:
                 add(PLR_TOPIC, uln, _recorded(uln, "6", ResultStatus.FINAL, index + 1), partition)
@@ -134,6 +147,39 @@ def _log() -> list[Message]:
         1,
     )
     add(LEARNER_TOPIC, ULNS[3], LearnersMerged(master_uln=ULNS[3], merged_uln=ULNS[4]), 0)
+    add(
+        LEARNER_TOPIC,
+        ULNS[0],
+        LearnerErased(uln=ULNS[0], erasure_id=uuid.UUID(int=6), erased_by="operator:dpo", erased_at=T0),
+        0,
+    )
+    for sealed, uln in enumerate(ULNS[:2]):
+        ids = {
+            "challenge_id": uuid.UUID(int=40 + sealed),
+            "achievement_id": uuid.uuid5(uuid.NAMESPACE_URL, uln),
+            "ao_id": "RN5133",
+        }
+        key = str(ids["achievement_id"])
+        raised = (
+            ChallengeRaised(**ids, uln=uln, reason_sealed="s1.sealed")
+            if sealed
+            else ChallengeRaisedV1(**ids, uln=uln, reason="wrong grade")
+        )
+        add(CHALLENGE_TOPIC, key, raised, 0)
+        add(CHALLENGE_TOPIC, key, ChallengeAcknowledged(**ids), 0)
+    add(
+        CHALLENGE_TOPIC,
+        str(uuid.uuid5(uuid.NAMESPACE_URL, ULNS[1])),
+        ChallengeResolved(
+            challenge_id=uuid.UUID(int=41),
+            achievement_id=uuid.uuid5(uuid.NAMESPACE_URL, ULNS[1]),
+            ao_id="RN5133",
+            resolution=ChallengeResolution.UPHELD,
+            uln=ULNS[1],
+            note_sealed="s1.sealed",
+        ),
+        0,
+    )
     # A Sandpit reset takes the AO's achievements of a learner off, history and all; recorded again after.
     add(PLR_TOPIC, ULNS[4], SandpitAchievementsErased(reset_id=uuid.UUID(int=5), ao_id="RN5133", uln=ULNS[4]), 0)
     add(PLR_TOPIC, ULNS[4], _recorded(ULNS[4], "4", ResultStatus.FINAL, 9), 0)
@@ -238,6 +284,8 @@ def test_folding_in_chunks_gives_the_rows_of_one_batch(chunk: int) -> None:
     assert [tuple(map(str, row)) for row in rows.applied] == [tuple(map(str, row)) for row in expected.applied]
     assert rows.tables["parked"] == expected.tables["parked"]
     assert len(rows.tables["parked"]) == 3  # the poison record and the two events of its learner behind it
+    assert sorted(row[-1] for row in _rows(state)["challenges"]) == ["acknowledged", "resolved"]
+    assert ("1000000043", True, 0, None) in _rows(state)["learners"], "registered (v2), and the erasure changed nothing"
 
 
 def test_passes_together_give_the_rows_of_one_pass() -> None:
