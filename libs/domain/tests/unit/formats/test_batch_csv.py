@@ -83,6 +83,7 @@ def test_values_are_trimmed_and_empty_values_are_none() -> None:
     assert batch.header.batch_reference is None
     assert batch.records[0].model_dump() == {
         **dict.fromkeys(batch.records[0].model_dump(), None),
+        "learner_erased": False,
         "line": 4,
         "action": "Update",
         "uln": "1000000043",
