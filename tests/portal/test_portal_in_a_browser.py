@@ -450,9 +450,15 @@ async def test_no_page_has_a_serious_accessibility_violation(
         await challenge_links.first.click()
         found += await serious_violations(ao_page)
 
-    for path in ("/ops", "/ops/dead-letters", "/ops/rebuild", "/ops/accounts"):
+    for path in ("/ops", "/ops/dead-letters", "/ops/rebuild", "/ops/accounts", "/ops/erasures"):
         await operator_page.goto(f"{url}{path}")
         found += await serious_violations(operator_page)
+    await operator_page.get_by_role("button", name="Erase this learner").click()  # the error summary
+    found += await serious_violations(operator_page)
+    await operator_page.get_by_label("ULN").fill("1000000043")
+    await operator_page.get_by_label("Reason").fill("accessibility check: never confirmed")
+    await operator_page.get_by_role("button", name="Erase this learner").click()  # the confirmation step
+    found += await serious_violations(operator_page)
     assert found == []
 
 
@@ -685,3 +691,55 @@ async def decider_paused(system: PortalSystem) -> bool:
     async with httpx.AsyncClient(timeout=10) as client:
         checks = (await client.get(f"{system.service_url('validation')}/readyz")).json()["checks"]
     return "paused for maintenance" in checks["consumer validation.decider"]
+
+
+async def test_an_operator_erases_a_learner_after_confirming_and_their_challenge_then_shows_erased(
+    ao_page: Page, operator_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    url, uln, reason = portal_system.url, "1060989181", "A test learner loaded into production"
+    achievement_id = await _achievement_of_line(portal_system, uploaded.sample_100.batch_id, 6)  # Harry Robinson
+    async with await portal_system.client("challenges", f"learner:{uln}") as challenges:
+        raised = await challenges.post(
+            "/v1/challenges",
+            json={"achievement_id": achievement_id, "ao_id": SAMPLE_AO, "reason": "Robinson is spelt Robynson."},
+        )
+    assert raised.status_code == 201, raised.text
+    challenge_id = raised.json()["challenge_id"]
+
+    async def ask_to_erase() -> None:
+        await operator_page.goto(f"{url}/ops/erasures")
+        form = operator_page.locator("form[action='/ops/erasures/check']")
+        await form.get_by_label("ULN").fill(uln)
+        await form.get_by_label("Reason").fill(reason)
+        await form.get_by_role("button", name="Erase this learner").click()
+        await expect(operator_page.get_by_role("heading", level=1)).to_have_text(f"Erase learner {uln}?")
+
+    audit = operator_page.locator("table[data-table=erasures]")
+    await ask_to_erase()
+    await operator_page.get_by_role("link", name="No, keep them").click()
+    await expect(audit).not_to_contain_text(uln)
+
+    await ask_to_erase()
+    await operator_page.get_by_role("button", name="Yes, erase this learner").click()
+    await expect(operator_page.get_by_role("heading", level=1)).to_have_text(f"Learner {uln} is erased")
+    await expect(audit.locator("tr", has_text=uln)).to_contain_text(reason)
+    await ask_to_erase()
+    await operator_page.get_by_role("button", name="Yes, erase this learner").click()
+    await expect(operator_page.get_by_role("heading", level=1)).to_have_text(f"Learner {uln} was already erased")
+    await expect(audit.locator("tr", has_text=uln)).to_have_count(1)
+
+    row = ao_page.locator(f"table[data-table=open] tr[data-challenge='{challenge_id}']")
+
+    async def shown_erased() -> bool:
+        await ao_page.goto(f"{url}/challenges")
+        return await row.locator(".portal-erased").count() == 1
+
+    await eventually(shown_erased, within=60, what="the erased learner's challenge reason shown as (erased)")
+    await expect(row).not_to_contain_text("Robynson")
+    await row.get_by_role("link").click()
+    await expect(ao_page.locator("main")).to_contain_text("(erased)")
+    await expect(ao_page.locator("main")).not_to_contain_text("Robynson")
+
+    await expect(ao_page.get_by_role("link", name="Erase a learner")).to_have_count(0)
+    answer = await ao_page.goto(f"{url}/ops/erasures")
+    assert answer is not None and answer.status == 403

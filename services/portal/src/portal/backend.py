@@ -250,6 +250,22 @@ class ServiceCalls:
             result = await self._json("POST", "plr-projector", f"/v1/admin/rebuild/{action}")
         return result
 
+    # --- learner erasure (validation, operators) -------------------------------------------------
+
+    async def erase_learner(self, uln: str, reason: str) -> tuple[dict[str, Any], bool]:
+        """The erasure, and whether this call made it (False: the learner was erased before, nothing changed)."""
+        response = await self._request(
+            "POST", "validation", f"/v1/admin/learners/{uln}/erasure", json={"reason": reason}
+        )
+        erasure: dict[str, Any] = response.json()
+        return erasure, response.status_code == 201
+
+    async def erasures(self) -> list[dict[str, Any]]:
+        """The audit of erasures, oldest first: who erased whom, when and why."""
+        answer = await self._json("GET", "validation", "/v1/admin/erasures")
+        found: list[dict[str, Any]] = answer["erasures"]
+        return found
+
     # --- challenges ------------------------------------------------------------------------------
 
     async def challenges(self, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:

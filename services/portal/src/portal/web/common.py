@@ -152,6 +152,7 @@ def navigation(user: SignedIn | None, sandpit: bool = False) -> list[tuple[str, 
             ("/ops/dead-letters", "Dead letters"),
             ("/ops/rebuild", "Rebuild"),
             ("/ops/accounts", "Accounts and keys"),
+            ("/ops/erasures", "Erase a learner"),
         ]
     return [
         ("/", "Dashboard"),

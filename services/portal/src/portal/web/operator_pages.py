@@ -1,7 +1,9 @@
-"""Operators' pages: projector lag, dead letters, rebuild progress and switch, AO accounts and API keys."""
+"""Operators' pages: projector lag, dead letters, rebuild progress and switch, AO accounts and API keys, and
+erasing a learner's personal data (decision 0080)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -10,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from lrs_platform.identity import Principal, PrincipalKind
 from portal.accounts import AO_ID_PATTERN, InvalidAccount, Role
-from portal.backend import NotFound, Refused, ServiceError
+from portal.backend import Forbidden, NotFound, Refused, ServiceError
 from portal.store import AccountExists, AccountNotFound
 from portal.web.common import OperatorUser, PageError, calls, checked_form, field, portal_of, render, see_other
 
@@ -20,6 +22,8 @@ router = APIRouter(include_in_schema=False)
 # others (lrs_platform.parking) per message id; a service without the routes is shown as such.
 DEAD_LETTER_SERVICES = ("plr-projector", "ingest", "validation", "notifier", "challenges", "reporting")
 REBUILD_ACTIONS = ("start", "compare", "switch", "abandon")
+ULN = re.compile(r"[0-9]{10}")
+MAX_ERASURE_REASON = 500
 
 
 @router.get("/ops")
@@ -167,3 +171,62 @@ async def revoke_key(request: Request, key_id: str, user: OperatorUser) -> Respo
     await checked_form(request, user)
     await portal_of(request).keys.revoke([key_id])
     return see_other("/ops/accounts")
+
+
+async def _erasures_page(
+    request: Request,
+    user: Any,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    confirming: bool = False,
+    done: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {
+        "erasures": await calls(request, user).erasures(),
+        "values": values or {},
+        "errors": errors or {},
+        "confirming": confirming,
+        "done": done,
+    }
+    return render(request, "ops_erasures.html", context, user=user, status_code=status)
+
+
+def _erasure_errors(values: dict[str, str]) -> dict[str, str]:
+    errors = {}
+    if not ULN.fullmatch(values["uln"]):
+        errors["uln"] = "Enter the learner's ULN: 10 digits, like 1000000043"
+    if not values["reason"]:
+        errors["reason"] = "Say why the learner is erased: it is kept in the audit"
+    elif len(values["reason"]) > MAX_ERASURE_REASON:
+        errors["reason"] = f"The reason must be {MAX_ERASURE_REASON} characters or fewer"
+    return errors
+
+
+@router.get("/ops/erasures")
+async def erasures(request: Request, user: OperatorUser) -> HTMLResponse:
+    return await _erasures_page(request, user)
+
+
+@router.post("/ops/erasures/check")
+async def check_erasure(request: Request, user: OperatorUser) -> HTMLResponse:
+    """The confirmation step: what will be erased, with the same values ready to send."""
+    form = await checked_form(request, user)
+    values = {name: field(form, name) for name in ("uln", "reason")}
+    if errors := _erasure_errors(values):
+        return await _erasures_page(request, user, values=values, errors=errors, status=400)
+    return await _erasures_page(request, user, values=values, confirming=True)
+
+
+@router.post("/ops/erasures")
+async def erase(request: Request, user: OperatorUser) -> HTMLResponse:
+    form = await checked_form(request, user)
+    values = {name: field(form, name) for name in ("uln", "reason")}
+    if errors := _erasure_errors(values):
+        return await _erasures_page(request, user, values=values, errors=errors, status=400)
+    try:
+        erasure, erased_now = await calls(request, user).erase_learner(values["uln"], values["reason"])
+    except (Refused, Forbidden) as refused:
+        return await _erasures_page(request, user, values=values, errors={"uln": refused.detail}, status=400)
+    return await _erasures_page(request, user, done={**erasure, "erased_now": erased_now})
