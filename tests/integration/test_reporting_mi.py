@@ -26,7 +26,13 @@ from tests.integration.test_notifier import bearer
 from tests.integration.test_reporting import completed, failed, random_ao
 from tests.support.waiting import eventually
 
-from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeResolution, ChallengeResolved
+from lrs_contracts.challenge import (
+    ChallengeAcknowledged,
+    ChallengeRaised,
+    ChallengeRaisedV1,
+    ChallengeResolution,
+    ChallengeResolved,
+)
 from lrs_contracts.envelope import Contract
 from lrs_contracts.outcomes import BatchCompleted, BatchRecordsDecided, Finding, RecordOutcome, RecordStatus
 from lrs_contracts.plr import (
@@ -178,10 +184,12 @@ async def test_plr_timeliness_rejections_and_challenges_on_a_known_set_of_batche
     answered, unanswered, late = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     achievement = uuid.uuid4()
 
-    def raised(challenge_id: uuid.UUID) -> ChallengeRaised:
-        return ChallengeRaised(
-            challenge_id=challenge_id, achievement_id=achievement, ao_id=ao, uln="1000000043", reason="wrong grade"
-        )
+    def raised(challenge_id: uuid.UUID) -> ChallengeRaised | ChallengeRaisedV1:
+        """The first as raised before reasons were sealed, the others sealed: both count."""
+        ids = {"challenge_id": challenge_id, "achievement_id": achievement, "ao_id": ao, "uln": "1000000043"}
+        if challenge_id == answered:
+            return ChallengeRaisedV1(**ids, reason="wrong grade")
+        return ChallengeRaised(**ids, reason_sealed="s1.c2VhbGVk")
 
     challenge_log = [
         (str(achievement), raised(answered), at("2023-05-02T09:00")),

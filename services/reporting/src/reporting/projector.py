@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeResolved
+from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
 from lrs_contracts.envelope import Contract, Envelope, deterministic_id
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed
 from lrs_contracts.registry import encode, event_type_of, wrap
@@ -24,6 +24,7 @@ from reporting.aggregates import aggregate_key, fact_of
 from reporting.store import ChallengeChange, PlrLogWrite, ReportingStore
 
 SOURCE = "reporting"
+ChallengeEvent = ChallengeRaisedV1 | ChallengeRaised | ChallengeAcknowledged | ChallengeResolved
 _log = get_logger("reporting.projector")
 
 
@@ -51,7 +52,7 @@ class ReportingProjector:
         """An outcome of a batch (`lrs.batch.outcomes.v1`) or an event of `lrs.challenge.events.v1`."""
         if isinstance(payload, BatchCompleted | BatchFailed):
             return await self._apply_outcome(payload)
-        if isinstance(payload, ChallengeRaised | ChallengeAcknowledged | ChallengeResolved):
+        if isinstance(payload, ChallengeEvent):
             return await self._apply_challenge(payload, envelope.occurred_at)
         return []
 
@@ -93,10 +94,9 @@ class ReportingProjector:
         key = aggregate_key(ao_id, period)
         return [publication_of(REPORTING_PLR_TIMELINESS.name, aggregate, key) for aggregate in found]
 
-    async def _apply_challenge(
-        self, event: ChallengeRaised | ChallengeAcknowledged | ChallengeResolved, occurred_at: datetime
-    ) -> list[Publication]:
-        if isinstance(event, ChallengeRaised):
+    async def _apply_challenge(self, event: ChallengeEvent, occurred_at: datetime) -> list[Publication]:
+        """Counts and dates only: a raise's reason (sealed or, before sealing, in clear) is never kept."""
+        if isinstance(event, ChallengeRaisedV1 | ChallengeRaised):
             change = ChallengeChange(event.challenge_id, event.ao_id, raised_at=occurred_at)
         elif isinstance(event, ChallengeAcknowledged):
             change = ChallengeChange(event.challenge_id, event.ao_id, acknowledged_at=occurred_at)
