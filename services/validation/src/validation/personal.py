@@ -21,6 +21,7 @@ from lrs_contracts.codes import RecordCode
 from lrs_contracts.outcomes import Finding, RecordOutcome
 from lrs_domain.decision import BatchDecision
 from lrs_domain.rules import order_findings
+from lrs_domain.trusted import trusted
 from lrs_platform.keyring import PERSONAL_FIELDS, Erased, LearnerKey, Purpose, SealBroken
 
 ERASED_LEARNER: Final = "the learner's record was erased: no achievement can be recorded for this ULN"
@@ -55,12 +56,17 @@ def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, Learner
             if details is None:
                 why = UNREADABLE_DETAILS
             else:
-                record = record.model_copy(update=details)
+                record = _with(record, details)
         if why is not None:
             unverifiable[index] = why
-            record = record.model_copy(update=_WITHOUT_PERSONAL)
+            record = _with(record, _WITHOUT_PERSONAL)
         opened.append(record)
     return OpenedRecords(tuple(opened), unverifiable)
+
+
+def _with(record: SubmittedRecord, values: dict[str, Any]) -> SubmittedRecord:
+    """The record with `values` in place of its own: the types it holds, so nothing to validate again."""
+    return trusted(SubmittedRecord, **(record.__dict__ | values))
 
 
 def _opened(key: LearnerKey | None, sealed: str) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from lrs_contracts.topics import BATCH_OUTCOMES, PLR_EVENTS
 from lrs_domain.achievements import AchievementState, achievement_id
 from lrs_domain.decision import BatchDecision, SubmittedBatch, achievement_states_needed, decide_batch
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner, Qualification, ReferenceSnapshot
-from lrs_platform.keyring import ERASED, KeyLookup, LearnerKey, Purpose, sealed_personal
+from lrs_platform.keyring import ERASED, PERSONAL_FIELDS, KeyLookup, LearnerKey, Purpose, sealed_personal
 from validation.batch_assembly import AssembledBatch
 from validation.decider import decide_and_write
 from validation.decision_store import OutgoingMessage
@@ -213,7 +213,7 @@ def _sealed(record: SubmittedRecord) -> SubmittedRecord:
     """The record as ingest sends it: its four personal fields sealed under its learner's key."""
     assert record.uln is not None
     personal = sealed_personal(KEYS[record.uln], Purpose.SUBMITTED_RECORD, record.model_dump())
-    return record.model_copy(update={"given_name": None, "family_name": None, "personal": personal})
+    return record.model_copy(update={**dict.fromkeys(PERSONAL_FIELDS), "personal": personal})
 
 
 def _tampered(token: str) -> str:
@@ -239,15 +239,9 @@ def test_sealed_details_are_opened_before_the_rules_verify_the_learner() -> None
 
 
 def test_opening_gives_the_rules_the_details_in_clear_and_drops_the_sealed_copy() -> None:
-    opened = open_personal([_sealed(_record(A).model_copy(update={"date_of_birth": "2001-02-03"}))], dict(KEYS))
-    [record] = opened.records
-    assert (record.given_name, record.family_name, record.date_of_birth, record.personal) == (
-        "Ada",
-        "Byron",
-        "2001-02-03",
-        None,
-    )
-    assert opened.unverifiable == {}
+    submitted = _record(A).model_copy(update={"date_of_birth": "2001-02-03", "gender": "2"})
+    opened = open_personal([_sealed(submitted)], dict(KEYS))
+    assert opened.records == (submitted,) and opened.unverifiable == {}
 
 
 def test_a_tampered_seal_rejects_its_record_rv004_and_the_batch_goes_on() -> None:
