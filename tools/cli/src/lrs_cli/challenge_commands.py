@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from lrs_cli.client import Connection, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table
@@ -37,6 +38,13 @@ def challenges(connection: Connection, state: State | None, ao: str | None, limi
     return found
 
 
+def reason_text(challenge: dict[str, Any]) -> Text:
+    """The learner's reason, or "(erased)" once their personal data was erased (decision 0080)."""
+    if challenge.get("personal_data_erased") or challenge["reason"] is None:
+        return Text("(erased)", style="italic")
+    return Text(challenge["reason"])
+
+
 def _described(challenge: dict[str, Any]) -> str:
     text = f"challenge {challenge['challenge_id']}: {challenge['state']}"
     if challenge.get("resolution"):
@@ -65,7 +73,7 @@ def list_command(
             challenge["state"],
             challenge["uln"],
             challenge["achievement_id"],
-            challenge["reason"],
+            reason_text(challenge),
             challenge.get("resolution") or "",
         )
     stdout().print(listing if found else "no challenges")
