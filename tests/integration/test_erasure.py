@@ -220,6 +220,10 @@ async def erased(system: SystemUnderTest) -> Erasure:
     assert before["challenge RN9008"]["reason"] == REASON  # the names really were there to be erased
     assert before["challenge RN9093"]["note"] == NOTE
     before["mi"] = mi
+    # the table scan sees them where they are held in clear until the erasure
+    assert {"validation.learners", "challenges.challenges"} <= (
+        await tables_holding(system.database_url, PERSONAL)
+    ).keys()
 
     async with await system.client("validation", OPERATOR) as client:
         erasure = await client.post(
