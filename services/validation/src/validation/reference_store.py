@@ -26,6 +26,7 @@ from lrs_contracts.learner import (
 )
 from lrs_contracts.reference import Framework, QualificationKind
 from lrs_contracts.registry import encode, wrap
+from lrs_domain.identifiers import mask_uln
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner, Qualification
 from lrs_domain.reference_data import (
     load_awarding_organisations,
@@ -40,9 +41,12 @@ from lrs_domain.reference_files import (
     read_reference_file,
 )
 from lrs_platform.keyring import Erased, Keyring, LearnerKey, Purpose, sealed_personal
+from lrs_platform.logging import get_logger
 from validation.registry_access import RegistrationOutcome, registration_outcome
 
 SOURCE = "validation"
+
+_log = get_logger("validation.registry")
 
 
 class UnknownLearnerError(LookupError):
@@ -304,6 +308,7 @@ class ReferenceStore:
         except BaseException:
             self._keyring.forget(uln)  # the key is erased only if the transaction committed
             raise
+        _log.info("learner_erased", erasure_id=str(erasure.erasure_id), uln=mask_uln(uln), erased_by=erased_by)
         return erasure, True
 
     async def erasures(self, uln: str | None, connection: asyncpg.Connection | None = None) -> list[Erasure]:
