@@ -217,8 +217,8 @@ async def erased(system: SystemUnderTest) -> Erasure:
     batches = {AQA: aqa_batch, PEARSON: pearson_batch}
     challenges = {AQA: open_challenge, PEARSON: resolved_challenge}
     before = await _answers(system, learner, batches, challenges)
-    assert before["challenge RN9008"]["reason"] == REASON  # the names really were there to be erased
-    assert before["challenge RN9093"]["note"] == NOTE
+    assert before[f"challenge {AQA}"]["reason"] == REASON  # the names really were there to be erased
+    assert before[f"challenge {PEARSON}"]["note"] == NOTE
     before["mi"] = mi
     # the table scan sees them where they are held in clear until the erasure
     assert {"validation.learners", "challenges.challenges"} <= (
@@ -252,20 +252,20 @@ async def test_no_api_answer_holds_their_personal_data_and_every_fact_and_count_
 ) -> None:
     async def redacted() -> dict[str, Any] | None:
         answers = await _answers(system, erased.learner, erased.batches, erased.challenges)
-        return answers if answers["challenge RN9008"]["personal_data_erased"] else None
+        return answers if answers[f"challenge {AQA}"]["personal_data_erased"] else None
 
     after = await eventually(redacted, within=60, what="the challenges service applying the erasure")
     after["mi"] = await _mi(system)
 
     assert {label: _holding(str(answer)) for label, answer in after.items()} == {label: [] for label in after}
     for challenge in (
-        after["challenge RN9008"],
-        after["challenge RN9093"],
+        after[f"challenge {AQA}"],
+        after[f"challenge {PEARSON}"],
         *after["challenges of the learner"]["items"],
     ):
         assert (challenge["reason"], challenge["note"], challenge["personal_data_erased"]) == (None, None, True)
-    assert after["challenge RN9008"]["state"] == "raised"
-    assert after["challenge RN9093"]["resolution"] == "rejected"
+    assert after[f"challenge {AQA}"]["state"] == "raised"
+    assert after[f"challenge {PEARSON}"]["resolution"] == "rejected"
     assert len(after["plr"]["learning_events"]) == 2
     assert _without_personal(after) == _without_personal(erased.before)
 

@@ -135,7 +135,12 @@ async def running_portal(
             kafka,
             sandpit_database,
             log_dir / "sandpit",
-            {**isolation, "LRS_ENVIRONMENT": Environment.SANDPIT.value},
+            # the Sandpit's validation opens live registrations with live's learner keys (decision 0080)
+            {
+                **isolation,
+                "LRS_ENVIRONMENT": Environment.SANDPIT.value,
+                "VALIDATION_LIVE_DATABASE_URL": system_database,
+            },
             names=tuple(service for service in SANDPIT_SERVICES if service != "notifier"),
         )
         portal_env |= {
