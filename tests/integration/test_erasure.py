@@ -11,6 +11,7 @@ later ones submit another batch for the learner, which changes the AOs' counts t
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 from dataclasses import dataclass
@@ -268,6 +269,14 @@ async def test_no_api_answer_holds_their_personal_data_and_every_fact_and_count_
     assert after[f"challenge {PEARSON}"]["resolution"] == "rejected"
     assert len(after["plr"]["learning_events"]) == 2
     assert _without_personal(after) == _without_personal(erased.before)
+
+    async with await system.client("plr-projector", f"learner:{erased.uln}") as client:
+        exported = await client.get(f"/v1/learners/{erased.uln}/plr/credential")
+    assert exported.status_code == 200, exported.text
+    claims = exported.json()["credential"].split(".")[1]
+    credential = base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)).decode()
+    assert erased.uln in credential
+    assert _holding(credential) == []
 
 
 async def test_no_table_holds_their_personal_data(system: SystemUnderTest, erased: Erasure) -> None:

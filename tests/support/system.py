@@ -7,7 +7,9 @@ Each service's output goes to `<log_dir>/<service>.log`; tests pass a directory 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -157,6 +159,8 @@ def build_system(
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "DATABASE_URL": database_url,
+        # as `make up` does: the projector can sign PLR credentials (decision 0050)
+        "PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         **(extra_env or {}),
     }
     for name in names:
