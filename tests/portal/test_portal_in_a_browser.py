@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -691,6 +692,31 @@ async def decider_paused(system: PortalSystem) -> bool:
     async with httpx.AsyncClient(timeout=10) as client:
         checks = (await client.get(f"{system.service_url('validation')}/readyz")).json()["checks"]
     return "paused for maintenance" in checks["consumer validation.decider"]
+
+
+async def test_a_checked_file_waits_sealed_under_a_key_only_its_check_page_holds(
+    ao_page: Page, portal_system: PortalSystem, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    marked = tmp_path / "sample-100-marked.csv"
+    marked.write_text((SAMPLES / "sample-100.csv").read_text().replace("McCarthy", f"McCarthy{tag}"))
+    await ao_page.goto(f"{portal_system.url}/batches/new")
+    await ao_page.get_by_label("Batch file").set_input_files(marked)
+    await ao_page.get_by_role("button", name="Check the file").click()
+    await expect(ao_page.get_by_role("button", name="Submit this batch")).to_be_visible()
+
+    connection = await asyncpg.connect(portal_system.database_url)
+    try:
+        waiting = [bytes(row["content"]) for row in await connection.fetch("SELECT content FROM portal.uploads")]
+    finally:
+        await connection.close()
+    assert waiting
+    assert not [content for content in waiting if tag.encode() in content or b"McCarthy" in content]
+
+    key = ao_page.locator("input[name=upload_key]")
+    await key.evaluate("field => { field.value = field.value.split('').reverse().join('') }")
+    await ao_page.get_by_role("button", name="Submit this batch").click()
+    await expect(ao_page.locator("main")).to_contain_text("That upload is no longer here")
 
 
 async def test_an_operator_erases_a_learner_after_confirming_and_their_challenge_then_shows_erased(

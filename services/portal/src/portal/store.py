@@ -5,13 +5,17 @@ Service keys are issued, revoked and listed through lrs_platform's `CredentialSt
 
 from __future__ import annotations
 
+import base64
+import secrets
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from lrs_platform.identity import CredentialStore, IssuedKey, Principal, PrincipalKind, StoredKey
 from portal.accounts import Account, Role, SignInState
@@ -221,6 +225,9 @@ class ServiceKeys:
         return await self._credentials.listing(kind, label_not_starting=SESSION_KEY_LABEL)
 
 
+_NONCE_BYTES = 12
+
+
 @dataclass(frozen=True)
 class PendingUpload:
     upload_id: uuid.UUID
@@ -229,14 +236,28 @@ class PendingUpload:
     content: bytes
 
 
+@dataclass(frozen=True)
+class KeptUpload:
+    upload_id: uuid.UUID
+    key: str = field(repr=False)  # opens the stored file: handed to the person's check page, never stored
+
+
 class UploadStore:
-    """Files between their check and their submission; each belongs to the person who uploaded it."""
+    """Files between their check and their submission; each belongs to the person who uploaded it.
+
+    A batch file holds learners' names and dates of birth, so it is stored sealed (AES-256-GCM) under a
+    key of its own that only the person's check page holds, sent back with "Submit this batch": the
+    table, and any backup of it, holds no readable file (decision 0080). A wrong or missing key reads as
+    no upload at all.
+    """
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def keep(self, username: str, filename: str, content_type: str | None, content: bytes) -> uuid.UUID:
+    async def keep(self, username: str, filename: str, content_type: str | None, content: bytes) -> KeptUpload:
         upload_id = uuid.uuid4()
+        key = AESGCM.generate_key(bit_length=256)
+        nonce = secrets.token_bytes(_NONCE_BYTES)
         await self._pool.execute(
             "INSERT INTO portal.uploads (upload_id, username, filename, content_type, content)"
             " VALUES ($1, $2, $3, $4, $5)",
@@ -244,22 +265,27 @@ class UploadStore:
             username,
             filename,
             content_type,
-            content,
+            nonce + AESGCM(key).encrypt(nonce, content, upload_id.bytes),
         )
-        return upload_id
+        return KeptUpload(upload_id, base64.urlsafe_b64encode(key).decode())
 
-    async def get(self, username: str, upload_id: uuid.UUID) -> PendingUpload | None:
+    async def get(self, username: str, upload_id: uuid.UUID, key: str) -> PendingUpload | None:
         row = await self._pool.fetchrow(
             "SELECT upload_id, filename, content_type, content FROM portal.uploads"
             " WHERE upload_id = $1 AND username = $2",
             upload_id,
             username,
         )
-        return (
-            PendingUpload(row["upload_id"], row["filename"], row["content_type"], bytes(row["content"]))
-            if row
-            else None
-        )
+        if row is None:
+            return None
+        sealed = bytes(row["content"])
+        try:
+            content = AESGCM(base64.urlsafe_b64decode(key)).decrypt(
+                sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], upload_id.bytes
+            )
+        except (ValueError, InvalidTag):
+            return None
+        return PendingUpload(row["upload_id"], row["filename"], row["content_type"], content)
 
     async def forget(self, upload_id: uuid.UUID) -> None:
         await self._pool.execute("DELETE FROM portal.uploads WHERE upload_id = $1", upload_id)

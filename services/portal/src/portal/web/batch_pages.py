@@ -62,10 +62,10 @@ async def check(request: Request, user: AoUser) -> HTMLResponse:
     portal = portal_of(request)
     result = check_upload(upload.filename, content, upload.content_type, portal.catalogue, today())
     wrong_ao = result.ao_id is not None and result.ao_id != user.account.ao_id
-    upload_id = None
+    kept = None
     if not result.would_fail and not wrong_ao:
-        upload_id = await portal.uploads.keep(user.account.username, upload.filename, upload.content_type, content)
-    context = {"check": result, "upload_id": upload_id, "wrong_ao": wrong_ao, "threshold": REJECTION_THRESHOLD}
+        kept = await portal.uploads.keep(user.account.username, upload.filename, upload.content_type, content)
+    context = {"check": result, "upload": kept, "wrong_ao": wrong_ao, "threshold": REJECTION_THRESHOLD}
     return render(request, "check.html", context, user=user)
 
 
@@ -77,7 +77,7 @@ async def submit(request: Request, user: AoUser) -> Response:
     except ValueError:
         raise PageError("not_found", "That upload is no longer here: upload the file again.") from None
     portal = portal_of(request)
-    upload = await portal.uploads.get(user.account.username, upload_id)
+    upload = await portal.uploads.get(user.account.username, upload_id, field(form, "upload_key"))
     if upload is None:
         raise PageError("not_found", "That upload is no longer here: upload the file again.")
     content_type = upload.content_type or "application/octet-stream"
