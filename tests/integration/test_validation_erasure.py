@@ -42,6 +42,8 @@ from lrs_platform.keyring import (
     ERASED,
     KEYRING_KEY_VARIABLE,
     Keyring,
+    KeyringKey,
+    KeyringUnavailable,
     LearnerKey,
     Purpose,
     keyring_key_from,
@@ -49,6 +51,7 @@ from lrs_platform.keyring import (
     sealed_personal,
 )
 from validation.personal import ERASED_LEARNER, UNREADABLE_DETAILS
+from validation.reference_store import ReferenceStore
 from validation.sandpit import RegistryFollower
 
 pytestmark = pytest.mark.integration
@@ -311,19 +314,33 @@ def _on_learner_topic(offset: int, event: Contract, uln: str) -> ConsumerRecord[
     )
 
 
+async def _validation_database(database_url: str, label: str) -> asyncpg.Pool:
+    """A new database as validation makes it at start: its schema and the learner key store."""
+    pool = await asyncpg.create_pool(await create_database(database_url, unique_name(label)), min_size=1, max_size=2)
+    assert pool is not None
+    async with pool.acquire() as connection:
+        await apply_migrations(connection, "validation", "validation.migrations")
+    await migrate(pool)
+    return pool
+
+
+async def test_an_erasure_under_another_keyring_key_is_refused_and_changes_nothing(database_url: str) -> None:
+    pool = await _validation_database(database_url, "wrongkey")
+    try:
+        uln, right_key = new_learner()["uln"], KeyringKey.generate()
+        await Keyring(pool, right_key).issue([uln])
+        with pytest.raises(KeyringUnavailable):
+            await ReferenceStore(pool, Keyring(pool, KeyringKey.generate())).erase(uln, OPERATOR, "mistake")
+        assert await pool.fetchval("SELECT count(*) FROM validation.erasures") == 0
+        assert isinstance((await Keyring(pool, right_key).find([uln]))[uln], LearnerKey)
+    finally:
+        await pool.close()
+
+
 @pytest.fixture
 async def live_and_sandpit(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, asyncpg.Pool]]:
     """Two validation databases, each with its own learner key store: live's, and the Sandpit's."""
-    pools: list[asyncpg.Pool] = []
-    for label in ("live", "sandpit"):
-        pool = await asyncpg.create_pool(
-            await create_database(database_url, unique_name(label)), min_size=1, max_size=2
-        )
-        assert pool is not None
-        async with pool.acquire() as connection:
-            await apply_migrations(connection, "validation", "validation.migrations")
-        await migrate(pool)
-        pools.append(pool)
+    pools = [await _validation_database(database_url, label) for label in ("live", "sandpit")]
     try:
         yield pools[0], pools[1]
     finally:

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from lrs_contracts.codes import ProblemCode
@@ -23,7 +24,7 @@ from lrs_domain.merges import LearnerMerges
 from lrs_domain.reference import Learner
 from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import CurrentPrincipal, PrincipalKind, require_kind
-from lrs_platform.problems import ProblemError, problem_responses
+from lrs_platform.problems import Problem, ProblemError, problem_response, problem_responses
 from validation.catalogue_publisher import publish_catalogue
 from validation.reference_store import (
     ErasedLearnerError,
@@ -105,6 +106,18 @@ def _forbidden(detail: str) -> ProblemError:
     return ProblemError(403, "Forbidden", detail)
 
 
+async def keyring_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """The learner key store is unreachable, or was made with another `LRS_KEYRING_KEY`: nothing was changed."""
+    problem = Problem(
+        status=503,
+        title="The learner key store is unavailable",
+        detail="The learners' keys cannot be used right now, so nothing was changed. Send the request again later.",
+        code=ProblemCode.KEYRING_UNAVAILABLE,
+        instance=request.url.path,
+    )
+    return problem_response(problem, {"Retry-After": "10"})
+
+
 def _erased(detail: str) -> ProblemError:
     return ProblemError(410, "Learner erased", detail, code=ProblemCode.LEARNER_ERASED)
 
@@ -169,7 +182,7 @@ async def load_reference(request: Request, principal: CurrentPrincipal) -> Refer
     status_code=201,
     responses={
         200: {"model": LearnersRegistered, "description": "already registered with these details: nothing changed"},
-        **problem_responses(401, 403, 409, 410, 422),
+        **problem_responses(401, 403, 409, 410, 422, 503),
     },
     openapi_extra=_json_body(LearnerRegistration),
 )
@@ -210,7 +223,7 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
     tags=["learner registry"],
     summary="Register many learners from CSV (ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN)",
     status_code=201,
-    responses=problem_responses(401, 403, 410, 422),
+    responses=problem_responses(401, 403, 410, 422, 503),
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
 )
 async def import_learners(request: Request, principal: CurrentPrincipal) -> LearnersRegistered:
@@ -328,7 +341,7 @@ async def merge_learners(request: Request, principal: CurrentPrincipal, master_u
     status_code=201,
     responses={
         200: {"model": ErasureDone, "description": "erased before: the first erasure, nothing changed"},
-        **problem_responses(401, 403, 422),
+        **problem_responses(401, 403, 422, 503),
     },
     openapi_extra=_json_body(ErasureRequest),
 )

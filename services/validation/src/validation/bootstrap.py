@@ -14,14 +14,14 @@ from lrs_platform import parking_api
 from lrs_platform.database import create_pool
 from lrs_platform.http import build_app
 from lrs_platform.kafka import MAX_MESSAGE_BYTES, make_consumer, make_producer
-from lrs_platform.keyring import Keyring, KeyringKey, KeyringNotConfigured, migrate
+from lrs_platform.keyring import Keyring, KeyringKey, KeyringNotConfigured, KeyringUnavailable, migrate
 from lrs_platform.logging import configure_logging
 from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.outbox import Outbox
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, collect_less, service_resources
-from validation.api import router
+from validation.api import keyring_unavailable, router
 from validation.catalogue_publisher import publish_catalogue
 from validation.config import ValidationSettings
 from validation.decider import Decider
@@ -131,6 +131,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
         environment=settings.environment,
     )
     app.include_router(router)
+    app.add_exception_handler(KeyringUnavailable, keyring_unavailable)
     app.include_router(parking_api.router)
     return app
 
