@@ -744,6 +744,12 @@ async def test_an_operator_erases_a_learner_after_confirming_and_their_challenge
     await ask_to_erase()
     await operator_page.get_by_role("link", name="No, keep them").click()
     await expect(audit).not_to_contain_text(uln)
+    forged = await operator_page.request.post(
+        f"{url}/ops/erasures", form={"uln": uln, "reason": reason, "csrf_token": "forged"}, max_redirects=0
+    )
+    assert forged.status == 403
+    await operator_page.reload()
+    await expect(audit).not_to_contain_text(uln)
 
     await ask_to_erase()
     await operator_page.get_by_role("button", name="Yes, erase this learner").click()
