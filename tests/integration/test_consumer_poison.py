@@ -21,6 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from tests.integration.test_notifier import batch_completed, envelope
+from tests.support.databases import create_key_store
 from tests.support.kafka import pin_group_at_end, send
 from tests.support.mail import Inbox, notifier_settings
 from tests.support.serving import served
@@ -143,6 +144,7 @@ async def test_ingest_parks_an_outcome_postgresql_refuses_and_the_next_batch_sti
         outcomes_group_id=f"ingest-poison-{uuid.uuid4().hex[:8]}",
         log_json=True,
     )
+    await create_key_store(fresh_database_url)
     app = create_ingest(settings)
     async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
         consumer = app.state.outcome_consumer

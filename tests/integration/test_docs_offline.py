@@ -15,6 +15,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from playwright.async_api import Page, Route, async_playwright
 from scripts.dev.export_openapi import APPS
+from tests.support.databases import create_key_store
 from tests.support.serving import served
 
 from ingest.bootstrap import create_app as create_ingest
@@ -108,6 +109,7 @@ async def test_a_refusal_at_ingests_door_names_its_codes_page_and_the_page_is_th
 ) -> None:
     await ensure_topics(kafka_bootstrap)
     settings = IngestSettings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url, log_json=True)
+    await create_key_store(fresh_database_url)
     app = create_ingest(settings)
     async with (
         LifespanManager(app, startup_timeout=120, shutdown_timeout=60) as manager,
