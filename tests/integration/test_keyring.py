@@ -57,9 +57,28 @@ async def test_keys_are_created_once_shared_and_an_erased_learner_never_gets_one
         first.forget(ULNS[0])
         assert (await first.find([ULNS[0]]))[ULNS[0]] is ERASED
 
-        # a keyring key that is not the store's opens nothing
+        # a keyring key that is not the store's opens nothing, and its service is not ready
+        stranger = Keyring(pool, KeyringKey.generate())
+        assert not await stranger.ready()
+        with pytest.raises(KeyringUnavailable, match="not the one the learner key store was made with"):
+            await stranger.check()
         with pytest.raises(KeyringUnavailable):
-            await Keyring(pool, KeyringKey.generate()).find(ULNS[1:])
+            await stranger.find(ULNS[1:])
+        await second.check()
+    finally:
+        await pool.close()
+
+
+async def test_a_batch_of_keys_is_unwrapped_alike_whatever_its_size(fresh_database_url: str) -> None:
+    pool = await create_pool(fresh_database_url, max_size=2)
+    try:
+        await migrate(pool)
+        secret = KeyringKey.generate()
+        many = [f"{9_100_000_000 + number}" for number in range(2_500)]
+        issued = await Keyring(pool, secret).issue(many)
+        found = await Keyring(pool, secret).find(many)
+        sealed = _key(issued, many[-1]).seal_text(Purpose.CHALLENGE_NOTE, "n")
+        assert len(found) == len(many) and _key(found, many[-1]).open_text(Purpose.CHALLENGE_NOTE, sealed) == "n"
     finally:
         await pool.close()
 

@@ -23,6 +23,7 @@ another learner's or moved from one field to another.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -50,6 +51,7 @@ DATA_KEY_BYTES: Final = 32
 PERSONAL_FIELDS: Final = ("given_name", "family_name", "date_of_birth", "gender")
 
 _MIGRATION = Path(__file__).with_name("keyring_migrations") / "0001_learner_keys.sql"
+_UNWRAP_IN_THREAD: Final = 2_000
 _MIGRATION_LOCK: Final = int.from_bytes(hashlib.sha256(b"learner_keys migration").digest()[:8], "big", signed=True)
 
 
@@ -238,29 +240,43 @@ class Keyring:
         return bool(erased)
 
     async def ready(self) -> bool:
-        """Whether the key store exists (validation creates it when it starts)."""
+        """Whether the key store exists (validation creates it when it starts) and was made with this key."""
         try:
             async with self._pool.acquire() as connection:
-                return bool(await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{SCHEMA}.keys"))
-        except (OSError, asyncpg.PostgresError):
+                if not await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{SCHEMA}.keyring"):
+                    return False
+                if not self._checked:
+                    await self._check(connection)
+                return True
+        except (OSError, asyncpg.PostgresError, KeyringUnavailable):
             return False
+
+    async def check(self) -> None:
+        """KeyringUnavailable, saying why, unless the store exists and was made with this keyring key."""
+        try:
+            async with self._pool.acquire() as connection:
+                await self._check(connection)
+        except asyncpg.UndefinedTableError as error:
+            raise KeyringUnavailable("the learner key store does not exist yet (validation creates it)") from error
 
     # --- the store ------------------------------------------------------------------------------
 
-    async def _load(self, ulns: Collection[str]) -> KeyLookup:
-        refs = {self.learner_ref(uln): uln for uln in ulns}
+    async def _load(self, ulns: Collection[str], refs: Mapping[str, bytes] | None = None) -> KeyLookup:
+        by_ref = {ref: uln for uln, ref in (refs or self._refs(ulns)).items()}
         rows = await self._fetch(
-            f"SELECT learner_ref, wrapped_key FROM {SCHEMA}.keys WHERE learner_ref = ANY($1::bytea[])", list(refs)
+            f"SELECT learner_ref, wrapped_key FROM {SCHEMA}.keys WHERE learner_ref = ANY($1::bytea[])", list(by_ref)
         )
-        return self._remember({refs[row["learner_ref"]]: row["wrapped_key"] for row in rows})
+        found = [(by_ref[row["learner_ref"]], row["learner_ref"], row["wrapped_key"]) for row in rows]
+        if len(found) >= _UNWRAP_IN_THREAD:  # ~7 µs each: a batch's worth would hold the event loop
+            return await asyncio.to_thread(self._remember, found)
+        return self._remember(found)
+
+    def _refs(self, ulns: Iterable[str]) -> dict[str, bytes]:
+        return {uln: self.learner_ref(uln) for uln in ulns}
 
     async def _create(self, ulns: Collection[str]) -> KeyLookup:
-        offered: dict[bytes, bytes] = {}
-        refs: dict[bytes, str] = {}
-        for uln in ulns:
-            ref = self.learner_ref(uln)
-            refs[ref] = uln
-            offered[ref] = self._wrap(ref, secrets.token_bytes(DATA_KEY_BYTES))
+        refs = self._refs(ulns)
+        offered = {ref: self._wrap(ref, secrets.token_bytes(DATA_KEY_BYTES)) for ref in refs.values()}
         await self._fetch(
             f"INSERT INTO {SCHEMA}.keys (learner_ref, wrapped_key) SELECT * FROM unnest($1::bytea[], $2::bytea[])"
             " ON CONFLICT (learner_ref) DO NOTHING",
@@ -268,7 +284,7 @@ class Keyring:
             list(offered.values()),
         )
         # read back in a new statement: a key another process created meanwhile (or a tombstone) wins
-        return await self._load(ulns)
+        return await self._load(ulns, refs)
 
     async def _fetch(self, query: str, *arguments: object) -> list[asyncpg.Record]:
         try:
@@ -295,14 +311,16 @@ class Keyring:
             raise KeyringUnavailable(f"this {KEYRING_KEY_VARIABLE} is not the one the learner key store was made with")
         self._checked = True
 
-    def _remember(self, wrapped: Mapping[str, bytes | None]) -> KeyLookup:
+    def _remember(self, found: Iterable[tuple[str, bytes, bytes | None]]) -> KeyLookup:
+        """(ULN, reference, wrapped key or None) rows, unwrapped into the cache and the answer."""
+        rows = list(found)
         expires = time.monotonic() + self._ttl
-        if len(self._cache) + len(wrapped) > self._max_cached:
+        if len(self._cache) + len(rows) > self._max_cached:
             self._cache.clear()
         answer: KeyLookup = {}
-        for uln, wrapped_key in wrapped.items():
+        for uln, ref, wrapped_key in rows:
             key: LearnerKey | Erased = (
-                ERASED if wrapped_key is None else LearnerKey(uln, self._unwrap(self.learner_ref(uln), wrapped_key))
+                ERASED if wrapped_key is None else LearnerKey(uln, self._unwrap(ref, wrapped_key))
             )
             self._cache[uln] = (expires, key)
             answer[uln] = key
