@@ -277,9 +277,9 @@ class ReferenceStore:
     async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
         """Erases the learner (registered or not) and returns the erasure with True; a learner erased
         before returns their first erasure with False, and nothing changes or is published again."""
-        # Proves this keyring key is the store's (KeyringUnavailable otherwise): under another key the
-        # learner's reference would be another, and the erasure would leave their key in place.
-        await self._keyring.find([uln])
+        # under another keyring key the learner's reference would be another one, and the erasure
+        # would leave their real key in place
+        await self._keyring.check()
         erasure = Erasure(uuid.uuid4(), uln, erased_by, reason, utc_now())
         try:
             async with self._pool.acquire() as connection, connection.transaction():
