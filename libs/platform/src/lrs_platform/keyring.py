@@ -185,7 +185,8 @@ class Keyring:
         self._wrapping = AESGCM(key.derive(b"lrs learner_keys: key wrapping"))
         self._ttl = ttl_seconds
         self._max_cached = max_cached
-        self._cache: dict[str, tuple[float, LearnerKey | Erased]] = {}
+        # raw 32-byte keys, not cipher objects (~2.6 KB each): a full cache stays ~20 MB
+        self._cache: dict[str, tuple[float, bytes | Erased]] = {}
         self._fingerprint = hmac.new(self._ref_key, b"keyring fingerprint", hashlib.sha256).digest()
         self._checked = False
 
@@ -212,7 +213,8 @@ class Keyring:
         for uln in set(ulns):
             cached = self._cache.get(uln)
             if cached is not None and (cached[0] > now or isinstance(cached[1], Erased)):
-                answer[uln] = cached[1]
+                material = cached[1]
+                answer[uln] = material if isinstance(material, Erased) else LearnerKey(uln, material)
             else:
                 unknown.append(uln)
         if unknown:
@@ -299,14 +301,14 @@ class Keyring:
 
     async def _check(self, connection: asyncpg.Connection) -> None:
         """The store's first user records the keyring key's fingerprint; every later one must match it."""
-        stored = await connection.fetchval(
-            f"WITH made AS (INSERT INTO {SCHEMA}.keyring (fingerprint) VALUES ($1)"
-            " ON CONFLICT (only_row) DO NOTHING RETURNING fingerprint)"
-            f" SELECT fingerprint FROM made UNION ALL SELECT fingerprint FROM {SCHEMA}.keyring",
-            self._fingerprint,
-        )
-        if stored is None:  # made by another process between our snapshot and our insert
-            stored = await connection.fetchval(f"SELECT fingerprint FROM {SCHEMA}.keyring")
+        stored = await connection.fetchval(f"SELECT fingerprint FROM {SCHEMA}.keyring")
+        if stored is None:  # the store's first user records it; later ones (and read-only ones) only read
+            stored = await connection.fetchval(
+                f"WITH made AS (INSERT INTO {SCHEMA}.keyring (fingerprint) VALUES ($1)"
+                " ON CONFLICT (only_row) DO NOTHING RETURNING fingerprint)"
+                f" SELECT fingerprint FROM made UNION ALL SELECT fingerprint FROM {SCHEMA}.keyring",
+                self._fingerprint,
+            ) or await connection.fetchval(f"SELECT fingerprint FROM {SCHEMA}.keyring")  # another made it meanwhile
         if not hmac.compare_digest(stored, self._fingerprint):
             raise KeyringUnavailable(f"this {KEYRING_KEY_VARIABLE} is not the one the learner key store was made with")
         self._checked = True
@@ -319,11 +321,13 @@ class Keyring:
             self._cache.clear()
         answer: KeyLookup = {}
         for uln, ref, wrapped_key in rows:
-            key: LearnerKey | Erased = (
-                ERASED if wrapped_key is None else LearnerKey(uln, self._unwrap(ref, wrapped_key))
-            )
-            self._cache[uln] = (expires, key)
-            answer[uln] = key
+            if wrapped_key is None:
+                self._cache[uln] = (expires, ERASED)
+                answer[uln] = ERASED
+            else:
+                material = self._unwrap(ref, wrapped_key)
+                self._cache[uln] = (expires, material)
+                answer[uln] = LearnerKey(uln, material)
         return answer
 
     def _wrap(self, ref: bytes, data_key: bytes) -> bytes:
