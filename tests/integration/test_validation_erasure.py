@@ -112,6 +112,13 @@ async def test_an_operator_erases_a_learner_once_with_an_audit_and_an_event(
     uln = learner["uln"]
     await register(system, [learner])
 
+    async def registration_relayed() -> bool:
+        unrelayed = await system_pool.fetchval(
+            "SELECT count(*) FROM validation.learner_outbox WHERE partition_key = $1 AND published_at IS NULL", uln
+        )
+        return unrelayed == 0
+
+    await eventually(registration_relayed, within=30, what="the registration relayed to the learner topic")
     first = await _erase(system, uln, reason="loaded into production by mistake")
     assert first.status_code == 201, first.text
     erasure = first.json()
@@ -143,6 +150,12 @@ async def test_an_operator_erases_a_learner_once_with_an_audit_and_an_event(
         uln,
     )
     assert queued == 1  # the second call published nothing
+    relayed_registrations = await system_pool.fetchval(
+        "SELECT count(*) FROM validation.learner_outbox WHERE partition_key = $1"
+        " AND position('lrs.learner.registered' in convert_from(envelope, 'UTF8')) > 0",
+        uln,
+    )
+    assert relayed_registrations == 0  # relayed before the erasure: deleted by it
 
 
 async def test_only_operators_erase_and_only_well_formed_ulns(system: SystemUnderTest) -> None:

@@ -296,6 +296,10 @@ class ReferenceStore:
                     [first] = await self.erasures(uln, connection)
                     return first, False
                 await self._keyring.erase(connection, uln)
+                # rows already relayed are kept for nothing; ones written before sealing hold the details in clear
+                await connection.execute(
+                    "DELETE FROM validation.learner_outbox WHERE partition_key = $1 AND published_at IS NOT NULL", uln
+                )
                 await connection.execute(
                     "INSERT INTO validation.learners (uln, given_name, family_name, date_of_birth, gender, erased_at)"
                     " VALUES ($1, NULL, NULL, NULL, NULL, $2)"
