@@ -398,3 +398,47 @@ async def test_the_sandpit_copy_opens_live_registrations_and_forgets_an_erased_l
 
     await follower.apply([_on_learner_topic(3, registered, sealed["uln"])])  # replayed: stays erased
     assert await sandpit.fetchval("SELECT given_name FROM validation.learners WHERE uln = $1", sealed["uln"]) is None
+
+
+async def test_erasing_any_ulns_of_a_merged_learner_erases_all_of_them(
+    system: SystemUnderTest, system_pool: asyncpg.Pool
+) -> None:
+    # chain: first ← second ← third (third merged into second, second into first), and a bystander
+    first, second, third, bystander = (new_learner() for _ in range(4))
+    await register(system, [first, second, third, bystander])
+    async with await system.client("validation", OPERATOR) as client:
+        for master, merged in ((first, second), (second, third)):
+            answer = await client.post(f"/v1/learners/{master['uln']}/merge", json={"merged_uln": merged["uln"]})
+            assert answer.status_code in (200, 201, 204), answer.text
+
+    erased = await _erase(system, second["uln"], reason="a test learner loaded into production")
+    assert erased.status_code == 201, erased.text
+
+    group = [learner["uln"] for learner in (first, second, third)]
+    rows = await system_pool.fetch(
+        "SELECT uln, given_name, erased_at FROM validation.learners WHERE uln = ANY($1::text[]) ORDER BY uln",
+        [*group, bystander["uln"]],
+    )
+    assert {row["uln"]: (row["given_name"], row["erased_at"] is not None) for row in rows} == {
+        **{uln: (None, True) for uln in group},
+        bystander["uln"]: (bystander["given_name"], False),
+    }
+    assert await _keyring(system_pool).find(group) == dict.fromkeys(group, ERASED)
+    audit = await system_pool.fetch(
+        "SELECT uln, reason FROM validation.erasures WHERE uln = ANY($1::text[])", [*group, bystander["uln"]]
+    )
+    assert sorted((row["uln"], row["reason"]) for row in audit) == sorted(
+        (uln, "a test learner loaded into production") for uln in group
+    )
+    for uln in group:
+        events = await eventually(
+            lambda uln=uln: _erased_events(system, uln), within=30, what="LearnerErased for every ULN of the learner"
+        )
+        assert len(events) == 1
+    # erasing another of their ULNs now is the erasure already done
+    assert (await _erase(system, first["uln"])).status_code == 200
+
+
+async def _erased_events(system: SystemUnderTest, uln: str) -> list[LearnerErased] | None:
+    events = [event for event in await _learner_events(system, uln) if isinstance(event, LearnerErased)]
+    return events or None

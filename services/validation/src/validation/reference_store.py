@@ -276,47 +276,81 @@ class ReferenceStore:
 
     async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
         """Erases the learner (registered or not) and returns the erasure with True; a learner erased
-        before returns their first erasure with False, and nothing changes or is published again."""
+        before returns their first erasure with False, and nothing changes or is published again.
+
+        A learner with several ULNs (merges, in either direction and along chains) is one person: every
+        ULN of theirs is erased with them, each with an audit row of its own and the same reason."""
         # under another keyring key the learner's reference would be another one, and the erasure
         # would leave their real key in place
         await self._keyring.check()
-        erasure = Erasure(uuid.uuid4(), uln, erased_by, reason, utc_now())
+        erased_at = utc_now()
+        erasure = Erasure(uuid.uuid4(), uln, erased_by, reason, erased_at)
+        erased: list[str] = []
         try:
             async with self._pool.acquire() as connection, connection.transaction():
-                audited = await connection.fetchval(
-                    "INSERT INTO validation.erasures (erasure_id, uln, erased_by, reason, erased_at)"
-                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (uln) DO NOTHING RETURNING true",
-                    erasure.erasure_id,
-                    uln,
-                    erased_by,
-                    reason,
-                    erasure.erased_at,
-                )
-                if not audited:  # a concurrent erasure waited for ours to commit: this reads it
+                if not await self._erase_one(connection, erasure):
+                    # erased before (or a concurrent erasure waited for ours to commit): this reads it
                     [first] = await self.erasures(uln, connection)
                     return first, False
-                await self._keyring.erase(connection, uln)
-                # rows already relayed are kept for nothing; ones written before sealing hold the details in clear
-                await connection.execute(
-                    "DELETE FROM validation.learner_outbox WHERE partition_key = $1 AND published_at IS NOT NULL", uln
-                )
-                await connection.execute(
-                    "INSERT INTO validation.learners (uln, given_name, family_name, date_of_birth, gender, erased_at)"
-                    " VALUES ($1, NULL, NULL, NULL, NULL, $2)"
-                    " ON CONFLICT (uln) DO UPDATE SET given_name = NULL, family_name = NULL, date_of_birth = NULL,"
-                    " gender = NULL, erased_at = $2, updated_at = now()",
-                    uln,
-                    erasure.erased_at,
-                )
-                event = LearnerErased(
-                    uln=uln, erasure_id=erasure.erasure_id, erased_by=erased_by, erased_at=erasure.erased_at
-                )
-                await _queue(connection, uln, event)
+                erased.append(uln)
+                for other in await self._merged_with(connection, uln):
+                    if await self._erase_one(connection, Erasure(uuid.uuid4(), other, erased_by, reason, erased_at)):
+                        erased.append(other)
         except BaseException:
-            self._keyring.forget(uln)  # the key is erased only if the transaction committed
+            for each in erased:
+                self._keyring.forget(each)  # a key is erased only if the transaction committed
             raise
-        _log.info("learner_erased", erasure_id=str(erasure.erasure_id), uln=mask_uln(uln), erased_by=erased_by)
+        for each in erased:
+            _log.info("learner_erased", erasure_id=str(erasure.erasure_id), uln=mask_uln(each), erased_by=erased_by)
         return erasure, True
+
+    async def _erase_one(self, connection: asyncpg.Connection, erasure: Erasure) -> bool:
+        """One ULN's erasure in the caller's transaction: False (and nothing done) if it was erased before."""
+        uln = erasure.uln
+        audited = await connection.fetchval(
+            "INSERT INTO validation.erasures (erasure_id, uln, erased_by, reason, erased_at)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (uln) DO NOTHING RETURNING true",
+            erasure.erasure_id,
+            uln,
+            erasure.erased_by,
+            erasure.reason,
+            erasure.erased_at,
+        )
+        if not audited:
+            return False
+        await self._keyring.erase(connection, uln)
+        # rows already relayed are kept for nothing; ones written before sealing hold the details in clear
+        await connection.execute(
+            "DELETE FROM validation.learner_outbox WHERE partition_key = $1 AND published_at IS NOT NULL", uln
+        )
+        await connection.execute(
+            "INSERT INTO validation.learners (uln, given_name, family_name, date_of_birth, gender, erased_at)"
+            " VALUES ($1, NULL, NULL, NULL, NULL, $2)"
+            " ON CONFLICT (uln) DO UPDATE SET given_name = NULL, family_name = NULL, date_of_birth = NULL,"
+            " gender = NULL, erased_at = $2, updated_at = now()",
+            uln,
+            erasure.erased_at,
+        )
+        event = LearnerErased(
+            uln=uln, erasure_id=erasure.erasure_id, erased_by=erasure.erased_by, erased_at=erasure.erased_at
+        )
+        await _queue(connection, uln, event)
+        return True
+
+    @staticmethod
+    async def _merged_with(connection: asyncpg.Connection, uln: str) -> list[str]:
+        """The learner's other ULNs: those it was merged into, in turn, and every ULN merged into those."""
+        rows = await connection.fetch(
+            "WITH RECURSIVE chain(uln) AS ("
+            " SELECT $1::text UNION SELECT l.master_uln FROM validation.learners l JOIN chain ON l.uln = chain.uln"
+            " WHERE l.master_uln IS NOT NULL"
+            "), merged(uln) AS ("
+            " SELECT uln FROM chain"
+            " UNION SELECT l.uln FROM validation.learners l JOIN merged ON l.master_uln = merged.uln"
+            ") SELECT uln FROM merged WHERE uln <> $1 ORDER BY uln",
+            uln,
+        )
+        return [row["uln"] for row in rows]
 
     async def erasures(self, uln: str | None, connection: asyncpg.Connection | None = None) -> list[Erasure]:
         """The audit of erasures, oldest first; of one ULN when given."""
