@@ -25,6 +25,11 @@ _FIELDS_SET: dict[type[BaseModel], set[str]] = {}
 
 
 def trusted(model: type[ModelT], /, **fields: Any) -> ModelT:
+    return trusted_from(model, fields)
+
+
+def trusted_from(model: type[ModelT], fields: dict[str, Any], /) -> ModelT:
+    """`trusted(model, **fields)` taking `fields` as the model's own: the caller no longer changes it."""
     built: ModelT = _new(model)
     _set(built, "__dict__", fields)
     fields_set = _FIELDS_SET.get(model)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -60,9 +62,23 @@ def test_another_learners_key_another_purpose_or_a_changed_byte_does_not_open() 
     tampered = sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1]
     with pytest.raises(SealBroken):
         key.open(Purpose.SUBMITTED_RECORD, tampered)
-    for broken in ("Ada", "s1.", "s1.!!!!", "s1.AAAA"):
+    for broken in ("Ada", "s1.", "s1.!!!!", "s1.AAAA", sealed + "\u00e9"):
         with pytest.raises(SealBroken):
             key.open(Purpose.SUBMITTED_RECORD, broken)
+
+
+def test_a_sealed_value_is_s1_and_the_base64url_of_nonce_ciphertext_and_tag_bound_to_purpose_and_uln() -> None:
+    """The format every sealed value in the log was written in: a faster sealer must keep it."""
+    material = secrets.token_bytes(32)
+    nonce = secrets.token_bytes(12)
+    by_hand = AESGCM(material).encrypt(nonce, b'{"given_name":"Ada"}', f"submitted-record|{ULN}".encode())
+    sealed_by_hand = "s1." + base64.urlsafe_b64encode(nonce + by_hand).rstrip(b"=").decode()
+    key = LearnerKey(ULN, material)
+    assert key.open_json(Purpose.SUBMITTED_RECORD, sealed_by_hand) == {"given_name": "Ada"}
+    sealed = key.seal_text(Purpose.CHALLENGE_NOTE, "Ada")
+    body = sealed.removeprefix("s1.")
+    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    assert AESGCM(material).decrypt(raw[:12], raw[12:], f"challenge-note|{ULN}".encode()) == b"Ada"
 
 
 def test_the_keyring_key_is_32_bytes_of_base64_and_never_shown() -> None:

@@ -19,6 +19,9 @@ from lrs_platform.keyring import PERSONAL_FIELDS, Erased, KeyLookup, LearnerKey,
 
 _LEARNER_ULN = re.compile(r"[0-9]{10}")
 _WITHOUT_PERSONAL_FIELDS = dict.fromkeys(PERSONAL_FIELDS)
+_ERASED = {**_WITHOUT_PERSONAL_FIELDS, "learner_erased": True}
+_ERASED_CHANGES = frozenset(_ERASED)
+_SEALED_CHANGES = frozenset((*PERSONAL_FIELDS, "personal"))
 _new_object = object.__new__
 _set_slot = object.__setattr__
 
@@ -51,21 +54,23 @@ def sealed_records(
             sealed.append(record)
             continue
         key = keys[uln]
+        values = record.__dict__.copy()
         if isinstance(key, Erased):
-            changes: dict[str, object] = {**_WITHOUT_PERSONAL_FIELDS, "learner_erased": True}
+            values.update(_ERASED)
+            sealed.append(_changed(values, record.__pydantic_fields_set__ | _ERASED_CHANGES))
         else:
-            personal = sealed_personal(key, Purpose.SUBMITTED_RECORD, record.__dict__)
-            changes = {**_WITHOUT_PERSONAL_FIELDS, "personal": personal}
-        sealed.append(_changed(record, changes))
+            values.update(_WITHOUT_PERSONAL_FIELDS)
+            values["personal"] = sealed_personal(key, Purpose.SUBMITTED_RECORD, record.__dict__)
+            sealed.append(_changed(values, record.__pydantic_fields_set__ | _SEALED_CHANGES))
     return tuple(sealed)
 
 
-def _changed(record: SubmittedRecord, changes: dict[str, object]) -> SubmittedRecord:
-    """`record.model_copy(update=changes)` at half its cost (a tenth of sealing's), as the plain XML reader
-    builds records: the values are the record's own and ours, valid by construction."""
+def _changed(values: dict[str, object], fields_set: set[str]) -> SubmittedRecord:
+    """`record.model_copy(update=...)` at a third of its cost (a tenth of sealing's), as the plain XML
+    reader builds records: the values are the record's own and ours, valid by construction."""
     copy = _new_object(SubmittedRecord)
-    _set_slot(copy, "__dict__", {**record.__dict__, **changes})
-    _set_slot(copy, "__pydantic_fields_set__", record.__pydantic_fields_set__ | changes.keys())
+    _set_slot(copy, "__dict__", values)
+    _set_slot(copy, "__pydantic_fields_set__", fields_set)
     _set_slot(copy, "__pydantic_extra__", None)
     _set_slot(copy, "__pydantic_private__", None)
     return copy

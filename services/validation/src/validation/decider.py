@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
@@ -32,7 +33,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Histogram
 
-from lrs_contracts.batch import BatchSubmitted
+from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmitted
 from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_contracts.envelope import deterministic_id, utc_now
 from lrs_contracts.environments import LIVE_TOPICS, TopicNames
@@ -68,11 +69,13 @@ _PARTITION_OF = DefaultPartitioner()
 
 
 class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, assembler: BatchAssembler) -> None:
+    def __init__(self, assembler: BatchAssembler, early_key_lookups: dict[uuid.UUID, list[asyncio.Task[None]]]) -> None:
         self._assembler = assembler
+        self._early_key_lookups = early_key_lookups
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         self._assembler.forget({partition.partition for partition in revoked})
+        self._early_key_lookups.clear()  # only a head start: a batch still here looks its keys up when decided
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         return None
@@ -82,6 +85,8 @@ class KeyFinder(Protocol):
     """Where the learners' keys are found (`lrs_platform.keyring.Keyring`); the decider never creates one."""
 
     async def find(self, ulns: Iterable[str]) -> KeyLookup: ...
+
+    async def prefetch(self, ulns: Iterable[str]) -> None: ...
 
 
 class _DecidedElsewhere(Exception):
@@ -120,13 +125,17 @@ class Decider:
         self._decisions = decisions
         self._keys = keys
         self._assembler = BatchAssembler()
+        # each batch being assembled: its chunks' key look-ups, started as the chunks arrive
+        self._early_key_lookups: dict[uuid.UUID, list[asyncio.Task[None]]] = {}
         self.batches_decided = 0
 
     async def readiness(self) -> str:
         return await readiness_report(self._dead_letters, self._attempts, self._maintenance)
 
     def subscribe(self) -> None:
-        self._consumer.subscribe([self._topics.of(BATCH_SUBMITTED)], listener=_ForgetRevoked(self._assembler))
+        self._consumer.subscribe(
+            [self._topics.of(BATCH_SUBMITTED)], listener=_ForgetRevoked(self._assembler, self._early_key_lookups)
+        )
 
     async def run(self) -> None:
         while True:
@@ -170,17 +179,30 @@ class Decider:
         try:
             batch = self._assembler.offer(partition.partition, record.offset, payload)
         except IncompleteBatchError as error:
+            self._early_key_lookups.pop(getattr(payload, "batch_id"), None)  # noqa: B009 - a batch's kinds carry it
             await self._dead_letter(partition, record, error_text(error))
             return True
         if isinstance(payload, BatchSubmitted):
             await self._announce_start(payload, str(event_id))
+        elif isinstance(payload, BatchRecordsSubmitted):
+            self._look_up_keys_early(payload)
         if batch is not None:
-            ready = batch
-            outcome = await self._attempts.run(lambda: self._decide_and_publish(partition, ready, str(event_id)))
+            ready, early = batch, self._early_key_lookups.pop(batch.submitted.batch_id, [])
+            outcome = await self._attempts.run(lambda: self._decide_and_publish(partition, ready, str(event_id), early))
             if isinstance(outcome, Poisoned):
                 why = f"batch {batch.submitted.batch_id} could not be decided: {outcome.error}"
                 await self._dead_letter(partition, record, why, outcome.attempts)
         return True
+
+    def _look_up_keys_early(self, chunk: BatchRecordsSubmitted) -> None:
+        """Starts loading the chunk's learner keys while the batch's later chunks are still on their way,
+        so that the decision's one `find` answers from memory. Only a head start: whatever fails here
+        (the key store away) the decision's `find` meets again, and says."""
+        ulns = ulns_to_look_up(chunk.records)
+        if ulns:
+            lookup = asyncio.create_task(self._keys.prefetch(ulns))
+            lookup.add_done_callback(_retrieved)
+            self._early_key_lookups.setdefault(chunk.batch_id, []).append(lookup)
 
     async def _may_start(self, partition: TopicPartition) -> bool:
         """A batch starts only outside maintenance (the one being decided was finished first); False
@@ -222,13 +244,19 @@ class Decider:
                 self._topics.of(BATCH_OUTCOMES), key=str(submitted.batch_id).encode(), value=encode(envelope)
             )
 
-    async def _decide_and_publish(self, partition: TopicPartition, batch: AssembledBatch, causation_id: str) -> None:
+    async def _decide_and_publish(
+        self,
+        partition: TopicPartition,
+        batch: AssembledBatch,
+        causation_id: str,
+        early_key_lookups: Sequence[asyncio.Task[None]],
+    ) -> None:
         started, cpu_started = time.perf_counter(), time.process_time()
         submitted = batch.submitted
         offsets = {partition: self._assembler.committable(partition.partition, batch.last_offset + 1)}
         decision = await self._decisions.stored(submitted.batch_id)
         if decision is None:
-            decision = await self._decide_and_publish_new(batch, causation_id, offsets)
+            decision = await self._decide_and_publish_new(batch, causation_id, offsets, early_key_lookups)
         if not decision.published:
             await self._publish(decision.messages, offsets)
             await self._decisions.mark_published(submitted.batch_id)
@@ -248,14 +276,18 @@ class Decider:
         )
 
     async def _decide_and_publish_new(
-        self, batch: AssembledBatch, causation_id: str, offsets: dict[TopicPartition, int]
+        self,
+        batch: AssembledBatch,
+        causation_id: str,
+        offsets: dict[TopicPartition, int],
+        early_key_lookups: Sequence[asyncio.Task[None]],
     ) -> StoredDecision:
         """Decides, then stores the decision while its messages go out in a Kafka transaction that
         commits only once the decision is stored: readers never see messages of an unstored decision,
         and storing (~0.5 s for a large batch) overlaps sending. If another decider stored its decision
         first, ours is aborted and theirs returned, unpublished."""
         submitted = batch.submitted
-        decision, messages = await self._decide(batch, causation_id)
+        decision, messages = await self._decide(batch, causation_id, early_key_lookups)
         failed, new_states = decision.failure is not None, decision.new_states
         del decision  # its outcomes and events are in the messages now: free them before sending
         storing = asyncio.create_task(
@@ -277,13 +309,17 @@ class Decider:
         await self._decisions.mark_published(submitted.batch_id)
         return StoredDecision(stored.batch_id, stored.failed, stored.messages, True)
 
-    async def _decide(self, batch: AssembledBatch, causation_id: str) -> tuple[BatchDecision, list[OutgoingMessage]]:
+    async def _decide(
+        self, batch: AssembledBatch, causation_id: str, early_key_lookups: Sequence[asyncio.Task[None]]
+    ) -> tuple[BatchDecision, list[OutgoingMessage]]:
         submitted = batch.submitted
         catalogue, organisations = await self._reference.current()
         learners = await self._reference.learners_for(record.uln for record in batch.records if record.uln)
         reference = ReferenceSnapshot(catalogue, organisations, learners)
         needed = achievement_states_needed(batch.records, reference)
         existing = await self._decisions.existing_states(submitted.ao_id, needed)
+        if early_key_lookups:
+            await asyncio.wait(early_key_lookups)
         try:
             keys = await self._keys.find(ulns_to_look_up(batch.records))
         except KeyringUnavailable as error:  # waited out like PostgreSQL away, never a reason to park the batch
@@ -383,6 +419,12 @@ def decide_and_write(
     )
     decision = with_unverifiable_learners(decision, opened.unverifiable)
     return decision, decision_messages(submitted, decision, causation_id, decided_at, topics)
+
+
+def _retrieved(lookup: asyncio.Task[None]) -> None:
+    """An early key look-up's failure is the decision's to meet (and report), not the event loop's."""
+    if not lookup.cancelled():
+        lookup.exception()
 
 
 async def run_forever(decider: Decider) -> None:

@@ -21,7 +21,7 @@ from lrs_contracts.codes import RecordCode
 from lrs_contracts.outcomes import Finding, RecordOutcome
 from lrs_domain.decision import BatchDecision
 from lrs_domain.rules import order_findings
-from lrs_domain.trusted import trusted
+from lrs_domain.trusted import trusted_from
 from lrs_platform.keyring import PERSONAL_FIELDS, Erased, LearnerKey, Purpose, SealBroken
 
 ERASED_LEARNER: Final = "the learner's record was erased: no achievement can be recorded for this ULN"
@@ -66,7 +66,9 @@ def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, Learner
 
 def _with(record: SubmittedRecord, values: dict[str, Any]) -> SubmittedRecord:
     """The record with `values` in place of its own: the types it holds, so nothing to validate again."""
-    return trusted(SubmittedRecord, **(record.__dict__ | values))
+    fields = record.__dict__.copy()
+    fields.update(values)
+    return trusted_from(SubmittedRecord, fields)
 
 
 def _opened(key: LearnerKey | None, sealed: str) -> dict[str, Any] | None:

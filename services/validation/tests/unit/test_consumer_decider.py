@@ -155,6 +155,9 @@ class NoKeys:
     async def find(self, ulns: Iterable[str]) -> KeyLookup:
         return {}
 
+    async def prefetch(self, ulns: Iterable[str]) -> None:
+        return None
+
 
 async def no_publisher(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
     raise AssertionError("the decider publishes dead letters itself")
@@ -397,3 +400,43 @@ async def test_a_batch_arriving_in_parts_is_read_whole_before_other_partitions_b
 
     assert decisions.assembling_at_each_decision == [[], [], []]
     assert len(decisions.published) == 3
+
+
+@dataclass
+class KeysLookedUpEarly:
+    """A key store that says when each look-up came: a chunk's ahead of its batch, or the decision's."""
+
+    early: list[set[str]] = field(default_factory=list)
+    decided: list[tuple[set[str], int]] = field(default_factory=list)  # ULNs, early look-ups finished before
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: int = 0
+
+    async def prefetch(self, ulns: Iterable[str]) -> None:
+        self.early.append(set(ulns))
+        self.arrived.set()
+        self.finished += 1
+
+    async def find(self, ulns: Iterable[str]) -> KeyLookup:
+        self.decided.append((set(ulns), self.finished))
+        return {}
+
+
+async def test_a_chunks_learner_keys_are_looked_up_as_it_arrives_and_before_the_batch_is_decided() -> None:
+    batch_id, keys = uuid.uuid4(), KeysLookedUpEarly()
+    target = Decider(
+        None,
+        FakeProducer(),
+        "validation",
+        EmptyReference(),
+        UndecidedBatches(),
+        DeadLetterOffice(FakeParked(), no_publisher),
+        NO_WAIT,
+        keys=keys,
+    )  # type: ignore[arg-type]
+    submitted, chunk, marker = batch_records(batch_id, first_offset=0)
+    await offer_all(target, [submitted, chunk])
+    await asyncio.wait_for(keys.arrived.wait(), timeout=10)
+    assert keys.early == [{"3000000002"}] and keys.decided == []  # the batch is not whole yet
+
+    await offer_all(target, [marker])
+    assert keys.decided == [({"3000000002"}, 1)]  # the decision's look-up came after the early one ended
