@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -12,8 +13,10 @@ from typing import Any
 
 import pytest
 
+import ingest.service
 from ingest.publisher import PublishUnavailable
 from ingest.repository import Refusal, StoredBatch
+from ingest.sealing import sealed_records
 from ingest.service import (
     BatchRefusedError,
     BatchSubmissions,
@@ -353,3 +356,33 @@ async def test_the_key_store_away_accepts_nothing() -> None:
     with pytest.raises(KeyringUnavailable):
         await submit(make(repository, publisher, FakeKeyring(available=False)), learners_batch())
     assert (repository.batches, repository.refusals, publisher.transactions) == ({}, [], [])
+
+
+@dataclass
+class CountedKeyring(FakeKeyring):
+    """Says (to another thread) when its second `issue` call came."""
+
+    second_call: threading.Event = field(default_factory=threading.Event)
+
+    async def issue(self, ulns: Iterable[str]) -> KeyLookup:
+        lookup = await super().issue(ulns)
+        if len(self.calls) == 2:
+            self.second_call.set()
+        return lookup
+
+
+async def test_a_large_batchs_keys_are_issued_part_by_part_the_next_while_one_is_sealed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keyring, publisher, sealed_after_calls = CountedKeyring(), FakePublisher(), []
+
+    def seal_once_the_next_keys_are_asked_for(records: Any, keys: KeyLookup) -> tuple[SubmittedRecord, ...]:
+        if not sealed_after_calls:
+            assert keyring.second_call.wait(timeout=20), "the second part's keys were not asked for meanwhile"
+        sealed_after_calls.append(len(keyring.calls))
+        return sealed_records(records, keys)
+
+    monkeypatch.setattr(ingest.service, "sealed_records", seal_once_the_next_keys_are_asked_for)
+    await submit(make(FakeRepository(), publisher, keyring), batch_file(records=4_500))
+    assert sealed_after_calls[0] == 2 and len(keyring.calls) == len(sealed_after_calls) == 3
+    assert len(published_records(publisher)) == 4_500
