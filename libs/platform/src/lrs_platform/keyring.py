@@ -330,7 +330,8 @@ class Keyring:
         self._checked = True
 
     def _remember(self, found: Iterable[tuple[str, bytes, bytes | None]]) -> dict[str, bytes | Erased]:
-        """(ULN, reference, wrapped key or None) rows, unwrapped into the cache and the answer."""
+        """(ULN, reference, wrapped key or None) rows, unwrapped into the cache and the answer. A learner
+        erased meanwhile stays ERASED: a key read before the erasure is never cached after it."""
         rows = list(found)
         expires = time.monotonic() + self._ttl
         cache = self._cache
@@ -338,7 +339,8 @@ class Keyring:
             cache.clear()
         answer: dict[str, bytes | Erased] = {}
         for uln, ref, wrapped_key in rows:
-            if wrapped_key is None:
+            cached = cache.get(uln)
+            if wrapped_key is None or (cached is not None and isinstance(cached[1], Erased)):
                 cache[uln] = (expires, ERASED)
                 answer[uln] = ERASED
             else:

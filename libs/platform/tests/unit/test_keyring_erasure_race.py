@@ -1,0 +1,65 @@
+"""A key read from the store just before its learner's erasure must not outlive the erasure in the cache.
+
+The store here is a dict behind the few statements `Keyring` sends, so that the read can be held until
+the erasure has happened: on PostgreSQL the two interleave only by chance (tests/integration/test_keyring.py
+covers the real store)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from lrs_platform.keyring import ERASED, Keyring, KeyringKey, LearnerKey
+
+ULN = "9000000043"
+
+
+@dataclass
+class HeldStore:
+    """learner_keys.keys as a dict; a read answers what it saw once `release` is set."""
+
+    keys: dict[bytes, bytes | None] = field(default_factory=dict)
+    read: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    holding: bool = False
+
+    async def fetchval(self, query: str, *arguments: Any) -> Any:
+        if query.startswith("INSERT INTO learner_keys.keys"):  # an erasure
+            self.keys[arguments[0]] = None
+            return True
+        return arguments[0] if arguments else None  # the keyring's fingerprint: recorded, then matched
+
+    async def fetch(self, query: str, *arguments: Any) -> list[dict[str, bytes | None]]:
+        if query.startswith("INSERT"):
+            for ref, wrapped in zip(*arguments, strict=True):
+                self.keys.setdefault(ref, wrapped)
+            return []
+        rows = [{"learner_ref": ref, "wrapped_key": self.keys[ref]} for ref in arguments[0] if ref in self.keys]
+        if self.holding:
+            self.read.set()
+            await self.release.wait()
+        return rows
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[HeldStore]:
+        yield self
+
+
+async def test_a_key_read_before_the_learners_erasure_is_not_cached_after_it() -> None:
+    store = HeldStore()
+    keyring = Keyring(store, KeyringKey.generate())  # type: ignore[arg-type]
+    assert isinstance((await keyring.issue([ULN]))[ULN], LearnerKey)
+    keyring.forget(ULN)  # the next look-up reads the store
+
+    store.holding = True
+    lookup = asyncio.create_task(keyring.prefetch([ULN]))
+    await asyncio.wait_for(store.read.wait(), timeout=10)  # it has read the key, not yet remembered it
+    await keyring.erase(store, ULN)  # type: ignore[arg-type]
+    store.release.set()
+    await asyncio.wait_for(lookup, timeout=10)
+
+    store.holding = False
+    assert (await keyring.find([ULN]))[ULN] is ERASED
