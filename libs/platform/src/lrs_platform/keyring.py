@@ -106,14 +106,10 @@ class KeyringKey:
     @staticmethod
     def parse(text: str) -> KeyringKey:
         """32 bytes in base64 (standard or URL-safe), e.g. from `openssl rand -base64 32`."""
-        cleaned = text.strip()
         try:
-            raw = base64.b64decode(cleaned.replace("-", "+").replace("_", "/") + "=" * (-len(cleaned) % 4))
-        except (binascii.Error, ValueError) as error:
-            raise KeyringNotConfigured(f"{KEYRING_KEY_VARIABLE} is not base64") from error
-        if len(raw) != 32:
-            raise KeyringNotConfigured(f"{KEYRING_KEY_VARIABLE} must be 32 bytes in base64, not {len(raw)} bytes")
-        return KeyringKey(raw)
+            return KeyringKey(secret_from_base64(text, KEYRING_KEY_VARIABLE))
+        except ValueError as error:
+            raise KeyringNotConfigured(str(error)) from error
 
     @staticmethod
     def generate() -> KeyringKey:
@@ -124,6 +120,20 @@ class KeyringKey:
 
     def derive(self, purpose: bytes) -> bytes:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(self.secret)
+
+
+def secret_from_base64(text: str, what: str) -> bytes:
+    """A 32-byte secret given in base64 (standard or URL-safe alphabet, padding optional); ValueError
+    naming `what` otherwise. The message never repeats the text."""
+    cleaned = text.strip()
+    standard = cleaned.replace("-", "+").replace("_", "/")
+    try:
+        secret = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ValueError(f"{what} must be 32 bytes in base64: it is not base64") from error
+    if len(secret) != 32:
+        raise ValueError(f"{what} must be 32 bytes in base64, not {len(secret)} bytes")
+    return secret
 
 
 class LearnerKey:

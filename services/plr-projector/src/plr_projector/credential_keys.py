@@ -10,8 +10,6 @@ before a rotation still verifies (docs/decisions/0050-verifiable-plr-credentials
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from lrs_platform.keyring import secret_from_base64
 from lrs_platform.logging import get_logger
 from plr_projector.credentials import SigningKey
 from plr_projector.store import OPS_SCHEMA
@@ -57,15 +56,7 @@ class KeyEncryptionKey:
     @staticmethod
     def parse(text: str) -> KeyEncryptionKey:
         """32 bytes in base64 (standard or URL-safe alphabet), e.g. from `openssl rand -base64 32`."""
-        cleaned = text.strip()
-        try:
-            standard = cleaned.replace("-", "+").replace("_", "/")
-            secret = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise ValueError("the credential key-encryption key must be base64") from error
-        if len(secret) != 32:
-            raise ValueError(f"the credential key-encryption key must be 32 bytes, got {len(secret)}")
-        return KeyEncryptionKey(secret)
+        return KeyEncryptionKey(secret_from_base64(text, "the credential key-encryption key"))
 
 
 def seal(kek: KeyEncryptionKey, key_id: str, private_key: Ed25519PrivateKey) -> bytes:
