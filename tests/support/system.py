@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from bench.processes import free_port
 from tests.support.waiting import eventually
 
 from lrs_contracts.environments import Environment
@@ -36,23 +37,6 @@ SERVICES = {
     "notifier": ("lrs-notifier", "NOTIFIER"),
     "reporting": ("lrs-reporting", "REPORTING"),
 }
-
-
-_HANDED_OUT: set[int] = set()
-
-
-def free_port() -> int:
-    """A port nothing listens on now and that this process has not handed out before: a system's ports
-    are all chosen before its services start, and the kernel may offer a just-closed port again."""
-    import socket
-
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
 
 
 @dataclass
