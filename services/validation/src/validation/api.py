@@ -335,7 +335,8 @@ async def merge_learners(request: Request, principal: CurrentPrincipal, master_u
         "Destroys the learner's data key, so their names, date of birth and gender become unreadable in every "
         "event, segment and backup that holds them sealed; redacts the registry row, which stays so the ULN is "
         "never registered again; keeps the audit (who, when, why); and publishes `lrs.learner.erased.v1`, on "
-        "which every projection forgets what it held (decision 0080). A learner not registered is erased too. "
+        "which every projection forgets what it held (decision 0080). A learner not registered is erased too, and "
+        "so is every ULN merged with the learner (each audited and announced on its own). "
         "Erasing again answers 200 with the first erasure and changes nothing."
     ),
     status_code=201,
