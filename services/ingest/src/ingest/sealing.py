@@ -2,8 +2,9 @@
 and gender travel on Kafka only under its learner's key, so erasing the key makes them unreadable in
 every segment and backup.
 
-Every format's records pass through `sealed_records` before the batch is encoded into its chunks, with
-the keys of all the batch's learners fetched (and created where new) in one keyring call. A record
+Every format's records pass through `sealed_records` before the batch is encoded into its chunks, part
+by part, with the keys of a part's learners fetched (and created where new) in one keyring call while
+the part before it is sealed (`ingest.service`). A record
 whose ULN is not ten digits names no learner to key it to: it goes as it came, and validation rejects
 it (RV001); the submissions topic keeps it for its retention only (docs/privacy.md).
 """
@@ -66,7 +67,7 @@ def sealed_records(
 
 
 def _changed(values: dict[str, object], fields_set: set[str]) -> SubmittedRecord:
-    """`record.model_copy(update=...)` at a third of its cost (a tenth of sealing's), as the plain XML
+    """What `record.model_copy(update=...)` builds, without pydantic's generic copy, as the plain XML
     reader builds records: the values are the record's own and ours, valid by construction."""
     copy = _new_object(SubmittedRecord)
     _set_slot(copy, "__dict__", values)
