@@ -294,25 +294,34 @@ class Keyring:
         rows = await self._fetch(
             f"SELECT learner_ref, wrapped_key FROM {SCHEMA}.keys WHERE learner_ref = ANY($1::bytea[])", list(by_ref)
         )
-        found = [(by_ref[row["learner_ref"]], row["learner_ref"], row["wrapped_key"]) for row in rows]
-        if len(found) >= _UNWRAP_IN_THREAD:  # ~3 µs each: a batch's worth would hold the event loop
-            return await asyncio.to_thread(self._remember, found)
-        return self._remember(found)
+        unwrapped = (
+            (by_ref[ref], None if wrapped_key is None else self._unwrap(ref, wrapped_key))
+            for ref, wrapped_key in ((row["learner_ref"], row["wrapped_key"]) for row in rows)
+        )
+        if len(rows) >= _UNWRAP_IN_THREAD:  # ~3 µs each: a batch's worth would hold the event loop
+            return await asyncio.to_thread(self._remember, unwrapped)
+        return self._remember(unwrapped)
 
     def _refs(self, ulns: Iterable[str]) -> dict[str, bytes]:
         return {uln: self.learner_ref(uln) for uln in ulns}
 
     async def _create(self, ulns: Collection[str]) -> KeyLookup:
         refs = self._refs(ulns)
-        offered = {ref: self._wrap(ref, secrets.token_bytes(DATA_KEY_BYTES)) for ref in refs.values()}
-        await self._fetch(
+        data_keys = {ref: secrets.token_bytes(DATA_KEY_BYTES) for ref in refs.values()}
+        offered = {ref: self._wrap(ref, data_key) for ref, data_key in data_keys.items()}
+        rows = await self._fetch(
             f"INSERT INTO {SCHEMA}.keys (learner_ref, wrapped_key) SELECT * FROM unnest($1::bytea[], $2::bytea[])"
-            " ON CONFLICT (learner_ref) DO NOTHING",
+            " ON CONFLICT (learner_ref) DO NOTHING RETURNING learner_ref",
             list(offered),
             list(offered.values()),
         )
-        # read back in a new statement: a key another process created meanwhile (or a tombstone) wins
-        return _unlocked(await self._load(ulns, refs))
+        inserted = {row["learner_ref"] for row in rows}
+        answer = self._remember((uln, data_keys[ref]) for uln, ref in refs.items() if ref in inserted)
+        # the others are read back in a new statement: a key another process created meanwhile (or a tombstone) wins
+        others = {uln: ref for uln, ref in refs.items() if ref not in inserted}
+        if others:
+            answer.update(await self._load(others, others))
+        return _unlocked(answer)
 
     async def _fetch(self, query: str, *arguments: object) -> list[asyncpg.Record]:
         try:
@@ -339,22 +348,21 @@ class Keyring:
             raise KeyringUnavailable(f"this {KEYRING_KEY_VARIABLE} is not the one the learner key store was made with")
         self._checked = True
 
-    def _remember(self, found: Iterable[tuple[str, bytes, bytes | None]]) -> dict[str, bytes | Erased]:
-        """(ULN, reference, wrapped key or None) rows, unwrapped into the cache and the answer. A learner
-        erased meanwhile stays ERASED: a key read before the erasure is never cached after it."""
+    def _remember(self, found: Iterable[tuple[str, bytes | None]]) -> dict[str, bytes | Erased]:
+        """(ULN, key or None for an erased learner) pairs, into the cache and the answer. A learner erased
+        meanwhile stays ERASED: a key read before the erasure is never cached after it."""
         rows = list(found)
         expires = time.monotonic() + self._ttl
         cache = self._cache
         if len(cache) + len(rows) > self._max_cached:
             cache.clear()
         answer: dict[str, bytes | Erased] = {}
-        for uln, ref, wrapped_key in rows:
+        for uln, material in rows:
             cached = cache.get(uln)
-            if wrapped_key is None or (cached is not None and isinstance(cached[1], Erased)):
+            if material is None or (cached is not None and isinstance(cached[1], Erased)):
                 cache[uln] = (expires, ERASED)
                 answer[uln] = ERASED
             else:
-                material = self._unwrap(ref, wrapped_key)
                 cache[uln] = (expires, material)
                 answer[uln] = material
         return answer

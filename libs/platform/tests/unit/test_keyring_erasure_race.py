@@ -33,10 +33,10 @@ class HeldStore:
         return arguments[0] if arguments else None  # the keyring's fingerprint: recorded, then matched
 
     async def fetch(self, query: str, *arguments: Any) -> list[dict[str, bytes | None]]:
-        if query.startswith("INSERT"):
-            for ref, wrapped in zip(*arguments, strict=True):
-                self.keys.setdefault(ref, wrapped)
-            return []
+        if query.startswith("INSERT"):  # new keys: the ones this statement stored
+            offered = [(ref, wrapped) for ref, wrapped in zip(*arguments, strict=True) if ref not in self.keys]
+            self.keys.update(offered)
+            return [{"learner_ref": ref} for ref, _ in offered]
         rows = [{"learner_ref": ref, "wrapped_key": self.keys[ref]} for ref in arguments[0] if ref in self.keys]
         if self.holding:
             self.read.set()
