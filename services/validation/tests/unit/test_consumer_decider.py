@@ -163,9 +163,17 @@ async def no_publisher(topic: str, key: bytes | None, value: bytes | None, heade
     raise AssertionError("the decider publishes dead letters itself")
 
 
-def decider(decisions: FakeDecisions, producer: FakeProducer, parked: FakeParked) -> Decider:
+def decider(
+    decisions: Any,
+    producer: FakeProducer,
+    parked: FakeParked,
+    *,
+    consumer: Any = None,
+    reference: Any = None,
+    keys: Any = None,
+) -> Decider:
     office = DeadLetterOffice(parked, no_publisher)  # type: ignore[arg-type]
-    return Decider(None, producer, "validation", None, decisions, office, NO_WAIT, keys=NoKeys())  # type: ignore[arg-type]
+    return Decider(consumer, producer, "validation", reference, decisions, office, NO_WAIT, keys=keys or NoKeys())
 
 
 async def offer_all(target: Decider, records: list[Record]) -> None:
@@ -244,16 +252,7 @@ async def test_the_event_loop_runs_while_a_batch_is_decided(monkeypatch: pytest.
 
     monkeypatch.setattr(validation.decider, "decide_batch", decide_once_the_loop_has_run)
     batch_id, producer, decisions = uuid.uuid4(), FakeProducer(), UndecidedBatches()
-    target = Decider(
-        None,
-        producer,
-        "validation",
-        EmptyReference(),
-        decisions,
-        DeadLetterOffice(FakeParked(), no_publisher),
-        NO_WAIT,
-        keys=NoKeys(),
-    )  # type: ignore[arg-type]
+    target = decider(decisions, producer, FakeParked(), reference=EmptyReference())
     await offer_all(target, batch_records(batch_id, first_offset=0))
 
     assert loop_ran_while_deciding == [True] and decisions.published == [batch_id]
@@ -275,16 +274,7 @@ class DecidedElsewhere(UndecidedBatches):
 
 async def test_a_decision_stored_first_by_another_decider_is_published_instead_of_ours() -> None:
     batch_id, producer, decisions = uuid.uuid4(), FakeProducer(), DecidedElsewhere()
-    target = Decider(
-        None,
-        producer,
-        "validation",
-        EmptyReference(),
-        decisions,
-        DeadLetterOffice(FakeParked(), no_publisher),
-        NO_WAIT,
-        keys=NoKeys(),
-    )  # type: ignore[arg-type]
+    target = decider(decisions, producer, FakeParked(), reference=EmptyReference())
     await offer_all(target, batch_records(batch_id, first_offset=0))
 
     ours, theirs = producer.transactions[-2:]
@@ -383,16 +373,7 @@ async def test_a_batch_arriving_in_parts_is_read_whole_before_other_partitions_b
     partitions = [TopicPartition(BATCH_SUBMITTED.name, n) for n in range(3)]
     consumer = FetchingConsumer({p: chunked_batch_records(p, chunks=5) for p in partitions}, per_fetch=2)
     producer, decisions = FakeProducer(), BatchesInAssembly()
-    target = Decider(
-        consumer,
-        producer,
-        "validation",
-        EmptyReference(),
-        decisions,
-        DeadLetterOffice(FakeParked(), no_publisher),
-        NO_WAIT,
-        keys=NoKeys(),
-    )  # type: ignore[arg-type]
+    target = decider(decisions, producer, FakeParked(), consumer=consumer, reference=EmptyReference())
     decisions.decider = target
 
     with pytest.raises(AllPolled):
@@ -423,16 +404,7 @@ class KeysLookedUpEarly:
 
 async def test_a_chunks_learner_keys_are_looked_up_as_it_arrives_and_before_the_batch_is_decided() -> None:
     batch_id, keys = uuid.uuid4(), KeysLookedUpEarly()
-    target = Decider(
-        None,
-        FakeProducer(),
-        "validation",
-        EmptyReference(),
-        UndecidedBatches(),
-        DeadLetterOffice(FakeParked(), no_publisher),
-        NO_WAIT,
-        keys=keys,
-    )  # type: ignore[arg-type]
+    target = decider(UndecidedBatches(), FakeProducer(), FakeParked(), reference=EmptyReference(), keys=keys)
     submitted, chunk, marker = batch_records(batch_id, first_offset=0)
     await offer_all(target, [submitted, chunk])
     await asyncio.wait_for(keys.arrived.wait(), timeout=10)
