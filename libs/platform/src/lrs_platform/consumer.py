@@ -73,6 +73,7 @@ from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
 
 from lrs_contracts.dead_letters import DeadLetter, error_text
+from lrs_platform.kafka import stop_within
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.parking import DeadLetterOffice, ParkedRow, Parking, ReplayResult, Stream
@@ -497,7 +498,7 @@ class ConsumerLoop:
             finally:
                 self.assigned = self.caught_up = False
                 with contextlib.suppress(Exception):
-                    await consumer.stop()
+                    await stop_within(consumer.stop(), f"{self.guard.name} consumer")
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:

@@ -7,7 +7,7 @@ import contextlib
 import functools
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -17,8 +17,12 @@ from aiokafka.helpers import create_ssl_context
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lrs_contracts.topics import ALL_TOPICS, Topic
+from lrs_platform.logging import get_logger
 
 MAX_MESSAGE_BYTES = 8 * 1_048_576
+CLIENT_STOP_SECONDS = 5.0
+
+_log = get_logger("lrs.kafka")
 
 
 class KafkaSecurity(BaseSettings):
@@ -162,3 +166,16 @@ async def kafka_reachable(bootstrap_servers: str) -> None:
         await asyncio.wait_for(admin.list_topics(), 3.0)
     finally:
         await admin.close()
+
+
+async def stop_within(stopping: Awaitable[None], what: str, seconds: float = CLIENT_STOP_SECONDS) -> None:
+    """Awaits a client's `stop()` for at most `seconds`. aiokafka's consumer waits in `stop()` for its group
+    coordinator's pending work, which a broker in the middle of a rebalance can hold for as long as the
+    rebalance lasts; past `seconds` the client is abandoned with a warning and shutdown goes on."""
+    stopping_task = asyncio.ensure_future(stopping)
+    ended, _ = await asyncio.wait({stopping_task}, timeout=seconds)
+    if not ended:
+        stopping_task.cancel()
+        _log.warning("client_stop_abandoned", client=what, after_s=seconds)
+        return
+    stopping_task.result()

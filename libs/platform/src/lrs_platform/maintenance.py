@@ -30,7 +30,7 @@ from lrs_contracts.dead_letters import error_text
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.operations import MaintenanceScheduleChanged, MaintenanceWindow
 from lrs_contracts.registry import decode
-from lrs_platform.kafka import make_consumer
+from lrs_platform.kafka import make_consumer, stop_within
 from lrs_platform.logging import get_logger
 
 _log = get_logger("lrs.maintenance")
@@ -182,7 +182,7 @@ class MaintenanceGate:
                 await asyncio.sleep(min(10.0, 0.2 * 2**attempt))
             finally:
                 with contextlib.suppress(Exception):
-                    await consumer.stop()
+                    await stop_within(consumer.stop(), "maintenance schedule consumer")
 
     def _read(self, value: bytes | None) -> None:
         if value is None:

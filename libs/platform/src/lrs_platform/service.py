@@ -9,7 +9,6 @@ process that answers `/healthz` while its loop is dead would hide the failure fr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import os
 import signal
@@ -30,6 +29,9 @@ from lrs_platform.logging import get_logger
 from lrs_platform.settings import ServiceSettings
 
 _log = get_logger("lrs.service")
+
+# Shutdown must end: Kubernetes kills a pod 30 s after SIGTERM, and a test tears a service down in-process.
+SHUTDOWN_SECONDS = 10.0
 
 
 @asynccontextmanager
@@ -95,11 +97,17 @@ class BackgroundTasks:
         self._tasks.append(task)
         return task
 
-    async def stop(self) -> None:
+    async def stop(self, within: float = SHUTDOWN_SECONDS) -> None:
+        """Cancels the loops and waits for them at most `within` seconds; one that does not end by
+        then is left behind (the process is exiting) with a warning rather than holding shutdown."""
         for task in self._tasks:
             task.remove_done_callback(_stop_process_when_failed)
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            ended, still_running = await asyncio.wait(self._tasks, timeout=within)
+            for task in ended:
+                if not task.cancelled():
+                    task.exception()  # retrieved: the loop is over either way
+            for task in still_running:
+                _log.warning("background_task_did_not_stop", task=task.get_name(), after_s=within)
         self._tasks.clear()
