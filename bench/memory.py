@@ -1,11 +1,13 @@
 """Peak resident memory of each service process (and its children), sampled every half second, and
-the CPU time each used in the same span."""
+the CPU time each used in the same span, beside that of Kafka, PostgreSQL and the benchmark's own client."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from urllib.parse import urlsplit
 
 import psutil
 
@@ -40,23 +42,66 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def _server_cpu_seconds(pid: int) -> float:
+    """A server's CPU time with its children's, the live ones and those already ended and reaped
+    (PostgreSQL's backends come and go with the pools' connections)."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+        return cpu_seconds(pid) + times.children_user + times.children_system
+    except psutil.Error:
+        return 0.0
+
+
+def _own_cpu_seconds() -> float:
+    """The benchmark's client alone: its services are its children and counted apart."""
+    times = psutil.Process().cpu_times()
+    return float(times.user + times.system)
+
+
+def _listening_pid(port: int) -> int | None:
+    with contextlib.suppress(psutil.Error):
+        for connection in psutil.net_connections(kind="tcp"):
+            if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port and connection.pid:
+                return int(connection.pid)
+    return None
+
+
+def infrastructure(kafka_bootstrap: str, database_url: str) -> dict[str, Callable[[], float]]:
+    """How to read the CPU time of the broker and the database server the system uses (found by the port
+    they listen on, when they run on this machine) and of the benchmark's own process."""
+    readers: dict[str, Callable[[], float]] = {"benchmark client": _own_cpu_seconds}
+    ports = {
+        "kafka": int(kafka_bootstrap.split(",")[0].rsplit(":", 1)[1]),
+        "postgresql": urlsplit(database_url).port or 5432,
+    }
+    for name, port in ports.items():
+        pid = _listening_pid(port)
+        if pid is not None and pid != os.getpid():
+            readers[name] = lambda pid=pid: _server_cpu_seconds(pid)  # type: ignore[misc]
+    return readers
+
+
 def _machine_busy_seconds() -> float:
     times = psutil.cpu_times()
     return float(times.user + times.system + getattr(times, "nice", 0.0) + getattr(times, "steal", 0.0))
 
 
 class PeakMemory:
-    def __init__(self, pids: Mapping[str, int | None]) -> None:
+    def __init__(self, pids: Mapping[str, int | None], others: Mapping[str, Callable[[], float]] | None = None) -> None:
         self.pids = {name: pid for name, pid in pids.items() if pid is not None}
         self.peak: dict[str, int] = dict.fromkeys(self.pids, 0)
         self.samples = 0
         self._cpu_start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._others = dict(others or {})
+        self._others_start = {name: read() for name, read in self._others.items()}
         self._machine_start = _machine_busy_seconds()
         self.cpu: dict[str, float] = {}
 
     def stop(self) -> None:
         self.sample()
         self.cpu = {name: round(cpu_seconds(pid) - self._cpu_start[name], 1) for name, pid in self.pids.items()}
+        for name, read in self._others.items():
+            self.cpu[name] = round(read() - self._others_start[name], 1)
         # Everything the machine did meanwhile (the services, Kafka, PostgreSQL, the benchmark itself
         # and whatever else runs there): much more than the parts named means a contended run.
         self.cpu["machine"] = round(_machine_busy_seconds() - self._machine_start, 1)
@@ -71,9 +116,12 @@ class PeakMemory:
 
 
 @contextlib.asynccontextmanager
-async def sampling(pids: Mapping[str, int | None]) -> AsyncIterator[PeakMemory]:
-    """Samples in the background while the block runs (and once at each end)."""
-    memory = PeakMemory(pids)
+async def sampling(
+    pids: Mapping[str, int | None], others: Mapping[str, Callable[[], float]] | None = None
+) -> AsyncIterator[PeakMemory]:
+    """Samples the services' memory in the background while the block runs (and once at each end); their
+    CPU time, and that of `others` (only their CPU time), is taken at each end."""
+    memory = PeakMemory(pids, others)
 
     async def loop() -> None:
         while True:

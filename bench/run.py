@@ -30,7 +30,7 @@ import asyncpg
 import psutil
 
 from bench import baselines, report, workload
-from bench.memory import sampling
+from bench.memory import infrastructure, sampling
 from bench.pipeline import BatchTiming, Pipeline, projector_counters
 from bench.processes import SERVICES
 from bench.replay import rebuild_benchmark
@@ -205,12 +205,13 @@ def summarise_sustained(
 
 
 def cpu_per_record(cpu_s: dict[str, float], records: int) -> dict[str, float]:
-    """Each service's CPU time in a phase as µs per submitted record, all services' together, and the
-    whole machine's (`machine`: Kafka, PostgreSQL, the client, and whatever else ran)."""
+    """Each service's CPU time in a phase as µs per submitted record, all services' together, Kafka's,
+    PostgreSQL's and the benchmark client's, and the whole machine's (`machine`: all of these and whatever
+    else ran)."""
     if not records:
         return {}
     per_record = {name: round(seconds * 1_000_000 / records, 1) for name, seconds in cpu_s.items()}
-    services = sum(seconds for name, seconds in cpu_s.items() if name != "machine")
+    services = sum(seconds for name, seconds in cpu_s.items() if name in SERVICES)
     per_record["services"] = round(services * 1_000_000 / records, 1)
     return per_record
 
@@ -264,7 +265,8 @@ async def run_pipeline(
 
         phase[0] = progress("latency", started)
         pids = {name: system.pid(name) for name in SERVICES}
-        async with sampling(pids) as memory:
+        others = infrastructure(kafka_bootstrap, system_database_url)
+        async with sampling(pids, others) as memory:
             timings = []
             for batch in latency_batches:
                 timings.append(await pipeline.one(batch))
@@ -278,7 +280,7 @@ async def run_pipeline(
         if sustained_batches:
             phase[0] = progress("sustained", started)
             before = await projector_counters(system)
-            async with sampling(pids) as memory:
+            async with sampling(pids, others) as memory:
                 timings = await pipeline.many(sustained_batches)
             after = await projector_counters(system)
             result["sustained"] = summarise_sustained(timings, before, after)
