@@ -18,7 +18,8 @@ challenges and the notifier seal and open through the same `Keyring`. Keys are c
 
 A sealed value is `s1.` + base64url(nonce ‖ ciphertext ‖ tag). The associated data binds it to its
 learner and its purpose (`submitted-record|<ULN>`), so a sealed value cannot be passed off as
-another learner's or moved from one field to another.
+another learner's or moved from one field to another. The nonce is 96 random bits, cut from a larger
+draw of the operating system's random source (decision 0081).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import itertools
 import os
 import secrets
 import time
@@ -53,6 +55,7 @@ PERSONAL_FIELDS: Final = ("given_name", "family_name", "date_of_birth", "gender"
 
 _MIGRATION = Path(__file__).with_name("keyring_migrations") / "0001_learner_keys.sql"
 _UNWRAP_IN_THREAD: Final = 2_000
+_NONCES_PER_DRAW: Final = 1_024
 _MIGRATION_LOCK: Final = int.from_bytes(hashlib.sha256(b"learner_keys migration").digest()[:8], "big", signed=True)
 
 
@@ -67,6 +70,7 @@ class Purpose(StrEnum):
 
 _PREFIX_LENGTH: Final = len(SEALED_PREFIX)
 _FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
+_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 # a sealed value's associated data is this prefix and the learner's ULN
 _ASSOCIATED_PREFIX: Final = {purpose: f"{purpose.value}|".encode() for purpose in Purpose}
 
@@ -137,21 +141,42 @@ def secret_from_base64(text: str, what: str) -> bytes:
 
 
 class LearnerKey:
-    """One learner's data key, unwrapped: seals and opens that learner's values."""
+    """One learner's data key, unwrapped: seals and opens that learner's values.
 
-    __slots__ = ("_aead", "uln")
+    An AES-GCM context costs ~2.4 KB and ~1 µs to build. Most learners seal or open one value per batch:
+    their first use builds a context and lets it go at once, so the next learner's reuses its memory
+    (a batch's worth kept alive cost ~1 µs more a learner, in fresh memory). A key used again keeps
+    its context for as long as this object lives: a batch's look-up, never the keyring's cache."""
+
+    __slots__ = ("_aead", "_data_key", "_used", "uln")
 
     def __init__(self, uln: str, data_key: bytes) -> None:
+        if len(data_key) != DATA_KEY_BYTES:
+            raise ValueError(f"a learner's data key is {DATA_KEY_BYTES} bytes")
         self.uln = uln
-        self._aead = AESGCM(data_key)
+        self._data_key = data_key
+        self._aead: AESGCM | None = None
+        self._used = False
 
     def __repr__(self) -> str:
         return "LearnerKey(<redacted>)"
 
+    def _cipher(self) -> AESGCM:
+        aead = self._aead
+        if aead is None:
+            aead = AESGCM(self._data_key)
+            if self._used:
+                self._aead = aead
+            self._used = True
+        return aead
+
     def seal(self, purpose: Purpose, plaintext: bytes) -> str:
-        nonce = os.urandom(NONCE_BYTES)  # what secrets.token_bytes returns, one call less: a record seals once
-        sealed = self._aead.encrypt(nonce, plaintext, _ASSOCIATED_PREFIX[purpose] + self.uln.encode())
-        return SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
+        nonce = _nonces.take()
+        sealed = self._cipher().encrypt(nonce, plaintext, _ASSOCIATED_PREFIX[purpose] + self.uln.encode())
+        return (
+            SEALED_PREFIX
+            + binascii.b2a_base64(nonce + sealed, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
+        )
 
     def open(self, purpose: Purpose, token: str) -> bytes:
         if not token.startswith(SEALED_PREFIX):
@@ -164,7 +189,7 @@ class LearnerKey:
         if len(raw) < NONCE_BYTES + 16:
             raise SealBroken("a sealed value too short to hold a nonce and a tag")
         try:
-            return self._aead.decrypt(
+            return self._cipher().decrypt(
                 raw[:NONCE_BYTES], raw[NONCE_BYTES:], _ASSOCIATED_PREFIX[purpose] + self.uln.encode()
             )
         except InvalidTag as error:
@@ -198,6 +223,7 @@ class Keyring:
     ) -> None:
         self._pool = pool
         self._ref_key = key.derive(b"lrs learner_keys: learner reference")
+        self._reference = _LearnerReference(self._ref_key)
         self._wrapping = AESGCM(key.derive(b"lrs learner_keys: key wrapping"))
         self._ttl = ttl_seconds
         self._max_cached = max_cached
@@ -210,7 +236,8 @@ class Keyring:
         return "Keyring(<redacted>)"
 
     def learner_ref(self, uln: str) -> bytes:
-        return hmac.new(self._ref_key, uln.encode(), hashlib.sha256).digest()
+        """HMAC-SHA256 of the ULN under the reference key: how the store finds a learner's row."""
+        return self._reference(uln.encode())
 
     async def issue(self, ulns: Iterable[str]) -> KeyLookup:
         """Every ULN's key, created where it has none yet; ERASED for an erased learner (never re-created)."""
@@ -303,7 +330,8 @@ class Keyring:
         return self._remember(unwrapped)
 
     def _refs(self, ulns: Iterable[str]) -> dict[str, bytes]:
-        return {uln: self.learner_ref(uln) for uln in ulns}
+        reference = self._reference
+        return {uln: reference(uln.encode()) for uln in ulns}
 
     async def _create(self, ulns: Collection[str]) -> KeyLookup:
         refs = self._refs(ulns)
@@ -378,6 +406,57 @@ class Keyring:
             raise KeyringUnavailable(
                 f"a learner key does not open with this {KEYRING_KEY_VARIABLE}: is it the key the store was made with?"
             ) from error
+
+
+class _Nonces:
+    """Random 96-bit nonces cut from one `os.urandom` draw of 1,024 at a time (a system call per record
+    cost as much as the encryption). A draw and its counter are replaced together, and `next` on a
+    counter is atomic under the GIL: each slice of a draw is handed out once, whichever thread asks."""
+
+    def __init__(self) -> None:
+        self._current = (b"", itertools.count())
+
+    def take(self) -> bytes:
+        while True:
+            drawn, counter = self._current
+            start = next(counter) * NONCE_BYTES
+            if start < len(drawn):
+                return drawn[start : start + NONCE_BYTES]
+            self._current = (os.urandom(NONCE_BYTES * _NONCES_PER_DRAW), itertools.count())
+
+
+_nonces = _Nonces()
+
+
+def _forget_nonces_after_fork() -> None:
+    """A forked child starts with its parent's unused nonces: it draws its own, or both would use them."""
+    global _nonces
+    _nonces = _Nonces()
+
+
+os.register_at_fork(after_in_child=_forget_nonces_after_fork)
+
+
+class _LearnerReference:
+    """HMAC-SHA256 under one key, byte for byte `hmac.new(key, message, sha256).digest()`, with the key's
+    two padded blocks hashed once instead of per message (0.65 instead of 1.6 µs a ULN)."""
+
+    _INNER_PAD: Final = bytes(byte ^ 0x36 for byte in range(256))
+    _OUTER_PAD: Final = bytes(byte ^ 0x5C for byte in range(256))
+
+    def __init__(self, key: bytes) -> None:
+        block = key.ljust(hashlib.sha256().block_size, b"\0")  # a key longer than a block would be hashed first
+        if len(block) != hashlib.sha256().block_size:
+            raise ValueError("a reference key is at most one SHA-256 block")
+        self._inner = hashlib.sha256(block.translate(self._INNER_PAD))
+        self._outer = hashlib.sha256(block.translate(self._OUTER_PAD))
+
+    def __call__(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
 
 def _usable(cached: tuple[float, bytes | Erased] | None, now: float) -> TypeGuard[tuple[float, bytes | Erased]]:
