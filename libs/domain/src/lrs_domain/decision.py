@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from lrs_contracts.batch import BatchHeader, JobType, RecordAction, SubmittedRecord
 from lrs_contracts.codes import BatchCode
@@ -198,8 +199,7 @@ def check_batch_offline(
 # --- shared by the decider and the offline checker -------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Verdict:
+class _Verdict(NamedTuple):
     judged: JudgedRecord
     status: RecordStatus
     errors: tuple[Finding, ...]
@@ -316,7 +316,18 @@ class AchievementIds:
     def of(self, key: AchievementKey) -> uuid.UUID:
         hashed = self._prefix.copy()
         hashed.update(f"{key.uln}|{key.qualification_number}|{key.award_date.isoformat()}".encode())
-        return uuid.UUID(bytes=hashed.digest()[:16], version=5)
+        # what uuid.UUID(bytes=..., version=5) builds, without its checks of arguments we never vary
+        built = _new_uuid(uuid.UUID)
+        _set_slot(built, "int", int.from_bytes(hashed.digest()[:16]) & _VERSION_BITS_CLEARED | _VERSION_5)
+        _set_slot(built, "is_safe", uuid.SafeUUID.unknown)
+        return built
+
+
+# RFC 4122's variant (bits 62-63 of the integer) and version 5 (bits 76-79)
+_VERSION_BITS_CLEARED = ~((0xC000 << 48) | (0xF000 << 64))
+_VERSION_5 = (0x8000 << 48) | (5 << 76)
+_new_uuid = object.__new__
+_set_slot = object.__setattr__
 
 
 def _key(ao_id: str, address: AchievementAddress, checked_uln: str | None) -> AchievementKey:
