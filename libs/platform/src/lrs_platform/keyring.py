@@ -181,9 +181,8 @@ class LearnerKey:
     def open(self, purpose: Purpose, token: str) -> bytes:
         if not token.startswith(SEALED_PREFIX):
             raise SealBroken("not a sealed value")
-        body = token[_PREFIX_LENGTH:]
-        try:
-            raw = binascii.a2b_base64(body.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(body) % 4))
+        try:  # padding past what the value lacks is ignored: two '=' complete any length base64 allows
+            raw = binascii.a2b_base64(token[_PREFIX_LENGTH:].encode("ascii").translate(_FROM_URLSAFE) + b"==")
         except (binascii.Error, ValueError) as error:
             raise SealBroken("a sealed value that is not base64url") from error
         if len(raw) < NONCE_BYTES + 16:

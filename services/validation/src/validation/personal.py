@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import orjson
+
 from lrs_contracts.batch import SubmittedRecord
 from lrs_contracts.codes import RecordCode
 from lrs_contracts.outcomes import Finding, RecordOutcome
@@ -28,6 +30,7 @@ ERASED_LEARNER: Final = "the learner's record was erased: no achievement can be 
 UNREADABLE_DETAILS: Final = "the learner's details could not be read"
 
 _WITHOUT_PERSONAL: Final[dict[str, Any]] = {name: None for name in (*PERSONAL_FIELDS, "personal")}
+_SEALED_NAMES: Final = frozenset(PERSONAL_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +49,15 @@ def ulns_to_look_up(records: Sequence[SubmittedRecord]) -> set[str]:
 def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> OpenedRecords:
     opened: list[SubmittedRecord] = []
     unverifiable: dict[int, str] = {}
+    get_key = keys.get
     for index, record in enumerate(records):
-        key = keys.get(record.uln) if record.uln is not None else None
+        fields = record.__dict__
+        key = get_key(fields["uln"]) if fields["uln"] is not None else None
         why: str | None = None
-        if record.learner_erased or isinstance(key, Erased):
+        if fields["learner_erased"] or isinstance(key, Erased):
             why = ERASED_LEARNER
-        elif record.personal is not None:
-            details = _opened(key, record.personal)
+        elif fields["personal"] is not None:
+            details = _opened(key, fields["personal"])
             if details is None:
                 why = UNREADABLE_DETAILS
             else:
@@ -76,15 +81,17 @@ def _opened(key: LearnerKey | None, sealed: str) -> dict[str, Any] | None:
     if key is None:
         return None
     try:
-        values = key.open_json(Purpose.SUBMITTED_RECORD, sealed)
+        values = orjson.loads(key.open(Purpose.SUBMITTED_RECORD, sealed))
     except (SealBroken, ValueError):
         return None
-    details: dict[str, Any] = {"personal": None}
-    for name in PERSONAL_FIELDS:
-        value = values.get(name)
-        if value is not None and not isinstance(value, str):
+    if type(values) is not dict:
+        return None
+    # as ingest seals them, the object itself is the details once its values are checked
+    details = values if values.keys() == _SEALED_NAMES else {name: values.get(name) for name in PERSONAL_FIELDS}
+    for value in details.values():
+        if value is not None and type(value) is not str:
             return None
-        details[name] = value
+    details["personal"] = None
     return details
 
 
