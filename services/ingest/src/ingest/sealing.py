@@ -11,14 +11,12 @@ it (RV001); the submissions topic keeps it for its retention only (docs/privacy.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from lrs_contracts.batch import SubmittedRecord
 from lrs_platform.keyring import PERSONAL_FIELDS, Erased, KeyLookup, LearnerKey, Purpose, sealed_personal
 
-_LEARNER_ULN = re.compile(r"[0-9]{10}")
 _WITHOUT_PERSONAL_FIELDS = dict.fromkeys(PERSONAL_FIELDS)
 _ERASED = {**_WITHOUT_PERSONAL_FIELDS, "learner_erased": True}
 _ERASED_CHANGES = frozenset(_ERASED)
@@ -36,7 +34,12 @@ class LearnerKeys(Protocol):
 def keyed_uln(record: SubmittedRecord) -> str | None:
     """The ULN a record's personal fields are sealed under, or None when it names no learner."""
     uln = record.uln
-    return uln if uln is not None and _LEARNER_ULN.fullmatch(uln) else None
+    return uln if uln is not None and _is_learner_uln(uln) else None
+
+
+def _is_learner_uln(uln: str) -> bool:
+    """Ten ASCII digits (`[0-9]{10}`, as a check of its length and characters: no regular expression per record)."""
+    return len(uln) == 10 and uln.isascii() and uln.isdigit()
 
 
 def learner_ulns(records: Iterable[SubmittedRecord]) -> set[str]:
@@ -49,20 +52,24 @@ def sealed_records(
     """The records with their personal fields sealed into `personal`, or dropped (`learner_erased`) for
     an erased learner. `keys` holds a key, or ERASED, for every ULN `learner_ulns` named."""
     sealed: list[SubmittedRecord] = []
+    append = sealed.append
     for record in records:
-        uln = keyed_uln(record)
-        if uln is None:
-            sealed.append(record)
+        values = record.__dict__
+        uln = values["uln"]
+        if uln is None or not _is_learner_uln(uln):
+            append(record)
             continue
         key = keys[uln]
-        values = record.__dict__.copy()
         if isinstance(key, Erased):
-            values.update(_ERASED)
-            sealed.append(_changed(values, record.__pydantic_fields_set__ | _ERASED_CHANGES))
+            append(_changed({**values, **_ERASED}, record.__pydantic_fields_set__ | _ERASED_CHANGES))
         else:
-            values.update(_WITHOUT_PERSONAL_FIELDS)
-            values["personal"] = sealed_personal(key, Purpose.SUBMITTED_RECORD, record.__dict__)
-            sealed.append(_changed(values, record.__pydantic_fields_set__ | _SEALED_CHANGES))
+            personal = sealed_personal(key, Purpose.SUBMITTED_RECORD, values)
+            append(
+                _changed(
+                    {**values, **_WITHOUT_PERSONAL_FIELDS, "personal": personal},
+                    record.__pydantic_fields_set__ | _SEALED_CHANGES,
+                )
+            )
     return tuple(sealed)
 
 

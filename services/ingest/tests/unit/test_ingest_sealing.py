@@ -1,0 +1,39 @@
+"""Which records name a learner to seal under: exactly the ULNs of ten ASCII digits."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingest.sealing import keyed_uln, learner_ulns, sealed_records
+from lrs_contracts.batch import SubmittedRecord
+from lrs_platform.keyring import ERASED, PERSONAL_FIELDS, LearnerKey, Purpose
+
+_TEN_DIGITS = re.compile(r"[0-9]{10}")
+# digits str.isdigit accepts beside 0-9: Arabic-Indic four, superscript two
+_OTHER_DIGITS = "\u0664\u00b2"
+
+
+def _record(uln: str | None) -> SubmittedRecord:
+    return SubmittedRecord(line=1, action="Create", uln=uln, given_name="Ada", family_name="Lovelace")
+
+
+@given(st.one_of(st.text(max_size=12), st.text(alphabet="0123456789" + _OTHER_DIGITS, min_size=9, max_size=11)))
+def test_a_record_is_keyed_to_its_uln_when_it_is_ten_ascii_digits(uln: str) -> None:
+    expected = uln if _TEN_DIGITS.fullmatch(uln) else None
+    assert keyed_uln(_record(uln)) == expected
+    assert learner_ulns([_record(uln), _record(None)]) == ({expected} if expected else set())
+
+
+def test_only_keyed_records_are_sealed_and_an_erased_learners_lose_their_details() -> None:
+    sealed_uln, erased_uln, unkeyed = "9000000043", "9000000051", "90000000\u0664" + "3"
+    key = LearnerKey(sealed_uln, secrets.token_bytes(32))
+    records = [_record(sealed_uln), _record(erased_uln), _record(unkeyed), _record(None)]
+    out = sealed_records(records, {sealed_uln: key, erased_uln: ERASED})
+    assert out[2:] == tuple(records[2:])
+    assert out[0].personal is not None and all(getattr(out[0], name) is None for name in PERSONAL_FIELDS)
+    assert key.open_json(Purpose.SUBMITTED_RECORD, out[0].personal)["family_name"] == "Lovelace"
+    assert out[1].learner_erased and out[1].personal is None and out[1].given_name is None
