@@ -33,7 +33,7 @@ import itertools
 import os
 import secrets
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -317,16 +317,27 @@ class Keyring:
     async def _load(self, ulns: Collection[str], refs: Mapping[str, bytes] | None = None) -> dict[str, bytes | Erased]:
         """The stored keys of `ulns` (raw, or ERASED), remembered."""
         by_ref = {ref: uln for uln, ref in (refs or self._refs(ulns)).items()}
-        rows = await self._fetch(
-            f"SELECT learner_ref, wrapped_key FROM {SCHEMA}.keys WHERE learner_ref = ANY($1::bytea[])", list(by_ref)
+        # one row of two arrays rather than a row per key: a batch's keys arrive as two lists, not 10^4 records
+        ((found_refs, wrapped_keys),) = await self._fetch(
+            f"SELECT array_agg(learner_ref), array_agg(wrapped_key) FROM {SCHEMA}.keys"
+            " WHERE learner_ref = ANY($1::bytea[])",
+            list(by_ref),
         )
-        unwrapped = (
-            (by_ref[ref], None if wrapped_key is None else self._unwrap(ref, wrapped_key))
-            for ref, wrapped_key in ((row["learner_ref"], row["wrapped_key"]) for row in rows)
-        )
-        if len(rows) >= _UNWRAP_IN_THREAD:  # ~3 µs each: a batch's worth would hold the event loop
-            return await asyncio.to_thread(self._remember, unwrapped)
-        return self._remember(unwrapped)
+        if not found_refs:
+            return {}
+        found = [by_ref[ref] for ref in found_refs]
+        if len(found) >= _UNWRAP_IN_THREAD:  # ~1 µs each: a batch's worth would hold the event loop
+            return await asyncio.to_thread(self._unwrapped, found, found_refs, wrapped_keys)
+        return self._unwrapped(found, found_refs, wrapped_keys)
+
+    def _unwrapped(
+        self, ulns: Sequence[str], refs: Sequence[bytes], wrapped_keys: Sequence[bytes | None]
+    ) -> dict[str, bytes | Erased]:
+        unwrap = self._unwrap
+        keys = [
+            None if wrapped is None else unwrap(ref, wrapped) for ref, wrapped in zip(refs, wrapped_keys, strict=True)
+        ]
+        return self._remember(ulns, keys)
 
     def _refs(self, ulns: Iterable[str]) -> dict[str, bytes]:
         reference = self._reference
@@ -343,7 +354,8 @@ class Keyring:
             list(offered.values()),
         )
         inserted = {row["learner_ref"] for row in rows}
-        answer = self._remember((uln, data_keys[ref]) for uln, ref in refs.items() if ref in inserted)
+        made = [uln for uln, ref in refs.items() if ref in inserted]
+        answer = self._remember(made, [data_keys[refs[uln]] for uln in made])
         # the others are read back in a new statement: a key another process created meanwhile (or a tombstone) wins
         others = {uln: ref for uln, ref in refs.items() if ref not in inserted}
         if others:
@@ -375,16 +387,15 @@ class Keyring:
             raise KeyringUnavailable(f"this {KEYRING_KEY_VARIABLE} is not the one the learner key store was made with")
         self._checked = True
 
-    def _remember(self, found: Iterable[tuple[str, bytes | None]]) -> dict[str, bytes | Erased]:
-        """(ULN, key or None for an erased learner) pairs, into the cache and the answer. A learner erased
+    def _remember(self, ulns: Sequence[str], keys: Sequence[bytes | None]) -> dict[str, bytes | Erased]:
+        """Each ULN's key (None for an erased learner), into the cache and the answer. A learner erased
         meanwhile stays ERASED: a key read before the erasure is never cached after it."""
-        rows = list(found)
         expires = time.monotonic() + self._ttl
         cache = self._cache
-        if len(cache) + len(rows) > self._max_cached:
+        if len(cache) + len(ulns) > self._max_cached:
             cache.clear()
         answer: dict[str, bytes | Erased] = {}
-        for uln, material in rows:
+        for uln, material in zip(ulns, keys, strict=True):
             cached = cache.get(uln)
             if material is None or (cached is not None and isinstance(cached[1], Erased)):
                 cache[uln] = (expires, ERASED)

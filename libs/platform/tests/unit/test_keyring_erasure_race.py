@@ -32,16 +32,17 @@ class HeldStore:
             return True
         return arguments[0] if arguments else None  # the keyring's fingerprint: recorded, then matched
 
-    async def fetch(self, query: str, *arguments: Any) -> list[dict[str, bytes | None]]:
+    async def fetch(self, query: str, *arguments: Any) -> list[Any]:
         if query.startswith("INSERT"):  # new keys: the ones this statement stored
             offered = [(ref, wrapped) for ref, wrapped in zip(*arguments, strict=True) if ref not in self.keys]
             self.keys.update(offered)
             return [{"learner_ref": ref} for ref, _ in offered]
-        rows = [{"learner_ref": ref, "wrapped_key": self.keys[ref]} for ref in arguments[0] if ref in self.keys]
+        found = [ref for ref in arguments[0] if ref in self.keys]  # one row: the refs found and their keys
+        row = (found or None, [self.keys[ref] for ref in found] or None)
         if self.holding:
             self.read.set()
             await self.release.wait()
-        return rows
+        return [row]
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[HeldStore]:
