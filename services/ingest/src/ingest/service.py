@@ -29,8 +29,9 @@ from ingest.submission import (
     caller_ao,
     content_sha256,
     dedup_key,
+    encoded_records,
     is_key_reused_for_other_content,
-    prepare_batch,
+    prepare_encoded,
     resolve_format,
 )
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
@@ -136,9 +137,9 @@ class BatchSubmissions:
             metrics.BATCHES_RECEIVED.labels(fmt.value).inc()
             async with self._reading:
                 parsed, identity = await asyncio.to_thread(self._parse, content, fmt, principal, received_at)
-                sealed = await self._sealed(parsed.records, identity)
-                prepared = await asyncio.to_thread(self._prepare, parsed, identity, sealed, sha256, size)
-                del parsed, sealed
+                encoded = await self._sealed(parsed.records, identity)
+                prepared = await asyncio.to_thread(self._prepare, parsed, identity, encoded, sha256, size)
+                del parsed, encoded
         except BatchRefused as refusal:
             if fmt is None:
                 metrics.BATCHES_RECEIVED.labels("unknown").inc()
@@ -168,23 +169,26 @@ class BatchSubmissions:
         identity = BatchIdentity(self._new_id(), self._authorised_ao(principal, parsed), str(principal), received_at)
         return parsed, identity
 
-    async def _sealed(self, records: Sequence[SubmittedRecord], identity: BatchIdentity) -> list[SubmittedRecord]:
-        """The records with their personal fields sealed, part by part: one keyring call per part (every
-        learner's key, created where the learner is new), the next part's made while this one is sealed,
-        so the key store's round trips overlap sealing instead of coming before it. A parsed batch has
-        records (RS006 otherwise)."""
+    async def _sealed(self, records: Sequence[SubmittedRecord], identity: BatchIdentity) -> list[bytes]:
+        """The records with their personal fields sealed, encoded as they stand in their chunks, part by
+        part: one keyring call per part (every learner's key, created where the learner is new), the next
+        part's made while this one is sealed, so the key store's round trips overlap sealing instead of
+        coming before it. A part's sealed records are encoded at once, so they and its keys are let go
+        young instead of being held, and scanned by the garbage collector, until the whole batch is
+        sealed. A parsed batch has records (RS006 otherwise). Raises BatchRefused (a record too large)."""
         parts = [records[start : start + _SEALING_PART] for start in range(0, len(records), _SEALING_PART)]
-        sealed: list[SubmittedRecord] = []
+        encoded: list[bytes] = []
         next_keys = asyncio.create_task(self._learner_keys(parts[0], identity))
         try:
             for index, part in enumerate(parts):
                 keys = await next_keys
                 if index + 1 < len(parts):
                     next_keys = asyncio.create_task(self._learner_keys(parts[index + 1], identity))
-                sealed += await asyncio.to_thread(sealed_records, part, keys)
+                encoded += await asyncio.to_thread(_sealed_and_encoded, part, keys)
+                del keys
         finally:
             next_keys.cancel()  # a part that failed leaves the next part's keys unwanted
-        return sealed
+        return encoded
 
     async def _learner_keys(self, records: Sequence[SubmittedRecord], identity: BatchIdentity) -> KeyLookup:
         try:
@@ -194,13 +198,13 @@ class BatchSubmissions:
             raise
 
     def _prepare(
-        self, parsed: ParsedBatch, identity: BatchIdentity, sealed: Sequence[SubmittedRecord], sha256: str, size: int
+        self, parsed: ParsedBatch, identity: BatchIdentity, encoded: Sequence[bytes], sha256: str, size: int
     ) -> PreparedBatch:
-        """Encodes the batch, its records sealed. Raises BatchRefused."""
-        return prepare_batch(
+        """Encodes the batch around its records, sealed and encoded already."""
+        return prepare_encoded(
             identity,
             parsed.header,
-            sealed,
+            encoded,
             parsed.format,
             sha256=sha256,
             size_bytes=size,
@@ -328,6 +332,10 @@ class BatchSubmissions:
             size_bytes=size,
         )
         return BatchRefusedError(batch_id, refusal)
+
+
+def _sealed_and_encoded(records: Sequence[SubmittedRecord], keys: KeyLookup) -> list[bytes]:
+    return encoded_records(sealed_records(records, keys))
 
 
 async def _shielded(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -256,13 +256,42 @@ def prepare_batch(
     batch again (a retry after a failed commit) produces byte-identical events.
     Raises BatchRefused (RS001) when one record alone is too large to carry.
     """
+    return prepare_encoded(
+        identity,
+        header,
+        encoded_records(records),
+        fmt,
+        sha256=sha256,
+        size_bytes=size_bytes,
+        max_records=max_records,
+        max_bytes=max_bytes,
+    )
+
+
+def encoded_records(records: Sequence[SubmittedRecord]) -> list[bytes]:
+    """Each record's JSON as it stands in its chunk; BatchRefused (RS001) when one is too large to carry."""
     encoded = [encoded_record(record) for record in records]
     for record, value in zip(records, encoded, strict=True):
         if len(value) > MAX_EVENT_BYTES:
             raise BatchRefused(BatchCode.MALFORMED, "a value of this record is too long to carry", record.line)
+    return encoded
+
+
+def prepare_encoded(
+    identity: BatchIdentity,
+    header: BatchHeader,
+    encoded: Sequence[bytes],
+    fmt: BatchFormat,
+    *,
+    sha256: str,
+    size_bytes: int,
+    max_records: int = 1_000,
+    max_bytes: int = 1_048_576,
+) -> PreparedBatch:
+    """`prepare_batch` of records already encoded by `encoded_records`, in file order."""
     chunks = chunk_records(encoded, max_records=max_records, max_bytes=max_bytes, size_of=len)
     record_chunks = tuple(b",".join(chunk) for chunk in chunks)
-    return _prepared(identity, header, fmt, len(records), record_chunks, sha256, size_bytes)
+    return _prepared(identity, header, fmt, len(encoded), record_chunks, sha256, size_bytes)
 
 
 _EMPTY_CHUNK_END = b"[]}}"  # an empty chunk's envelope ends with its records, then its data
