@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, NamedTuple, Union
 
+from asyncpg.pgproto import pgproto
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from lrs_contracts import topics
@@ -488,6 +489,9 @@ class BatchChanges:
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, outcome) -> n
     newest_timestamp_ms: dict[str, int] = field(default_factory=dict)
     erased: set[AchievementKeyTuple] = field(default_factory=set)  # deleted before the rows above are written
+    # Achievements that had no row before this batch (none in its snapshot, which holds every row
+    # at the keys the batch changes): their rows are inserted, the others' merged.
+    created: set[AchievementKeyTuple] = field(default_factory=set)
 
     def add(self, other: BatchChanges) -> None:
         """Adds the changes of another part of the batch, on other streams."""
@@ -497,6 +501,7 @@ class BatchChanges:
         self.learners.update(other.learners)
         self.challenges.update(other.challenges)
         self.erased |= other.erased
+        self.created |= other.created
         self.applied_event_ids += other.applied_event_ids
         self.parked += other.parked
         self.outcomes.update(other.outcomes)
@@ -580,9 +585,12 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
         try:
             if isinstance(payload, AchievementEvent):
                 key = achievement_key(payload.key)
-                evolved = evolve_achievement(achievements.get(key), payload, meta)
+                stored = achievements.get(key)
+                evolved = evolve_achievement(stored, payload, meta)
                 if evolved is not None:
                     row, entry = evolved
+                    if stored is None and key not in snapshot.achievements:
+                        changes.created.add(key)
                     achievements[key] = row
                     changes.achievements[key] = row
                     changes.history.append(entry)
@@ -684,15 +692,11 @@ class PlainEvent(NamedTuple):
     layout: _Layout
 
 
-_new_uuid = object.__new__
-_set_field = object.__setattr__
-
-
 def _uuid(text: str) -> uuid.UUID:
-    """`uuid.UUID(text)` for the canonical text `decode_plain` checked, in half the time."""
-    value: uuid.UUID = _new_uuid(uuid.UUID)
-    _set_field(value, "int", int(text.replace("-", ""), 16))
-    _set_field(value, "is_safe", uuid.SafeUUID.unknown)
+    """`uuid.UUID(text)` for the canonical text `decode_plain` checked, as asyncpg's own `uuid.UUID`
+    subclass (equal to and hashed as the `uuid.UUID` of the same value): parsed in C in a seventh of
+    the time, and written to PostgreSQL as its 16 bytes without converting them again."""
+    value: uuid.UUID = pgproto.UUID(text)
     return value
 
 
@@ -775,6 +779,8 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
                 occurred_at = occurred[envelope[_OCCURRED_AT]] = envelope[_OCCURRED_AT].astimezone(UTC)
             if row is None or change is AchievementChange.RECREATED:
                 assert data is not None and layout.qualification is not None  # only a recording starts one
+                if row is None:
+                    changes.created.add(key)
                 pathway, grade, ukprn, language_for_assessment, credits = data
                 title, qualification_type, level, framework, qualification_kind, ao_name = payload[layout.qualification]
                 row = AchievementRow(

@@ -2,8 +2,8 @@
 
 Batches are written inside the caller's transaction, together with the next offsets: the effect and
 the progress commit or vanish together. The large tables are written as the rebuild writes them:
-binary COPY (into a temporary table, then one set-based upsert, where rows may exist already); the
-small ones with one statement per table (`unnest` of arrays).
+binary COPY (an achievement that had no row straight into its table; one that had, into a temporary
+table, then one set-based upsert); the small ones with one statement per table (`unnest` of arrays).
 """
 
 from __future__ import annotations
@@ -300,15 +300,22 @@ class ReadModel:
     ) -> None:
         if changes.erased:
             await self._erase(connection, changes.erased)
-        if changes.achievements:
+        created = changes.created
+        stored = [row for key, row in changes.achievements.items() if key not in created]
+        if len(stored) < len(changes.achievements):  # no row to merge with: straight into the table
+            await connection.copy_records_to_table(
+                "achievements",
+                schema_name=self.schema,
+                records=[row for key, row in changes.achievements.items() if key in created],
+                columns=BULK_COLUMNS["achievements"],
+            )
+        if stored:
             await connection.execute(self._sql_temp_achievements)
             await connection.execute(
                 f"TRUNCATE {_INCOMING_ACHIEVEMENTS}"
             )  # a replay writes many batches per transaction
             await connection.copy_records_to_table(
-                _INCOMING_ACHIEVEMENTS,
-                records=changes.achievements.values(),
-                columns=BULK_COLUMNS["achievements"],
+                _INCOMING_ACHIEVEMENTS, records=stored, columns=BULK_COLUMNS["achievements"]
             )
             await connection.execute(self._sql_merge_achievements)
         if changes.history:  # each entry is a new version: nothing to merge

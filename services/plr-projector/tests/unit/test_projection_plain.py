@@ -174,3 +174,23 @@ def test_a_batch_the_plain_path_cannot_read_is_left_to_the_full_path() -> None:
     assert decode_plain_achievements([usual], skipped, set()) is None
     assert decode_plain_achievements([usual], {}, {usual.stream}) is None
     assert decode_plain_achievements([usual], {}, {(LEARNER_TOPIC, ULNS[0])}) is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    earlier=st.lists(achievement_events(), max_size=6), batch=st.lists(achievement_events(), min_size=1, max_size=12)
+)
+def test_both_paths_name_as_created_exactly_the_achievements_that_had_no_row(
+    earlier: list[Contract], batch: list[Contract]
+) -> None:
+    # the store inserts these rows without merging: one that had a row must never be among them
+    snapshot = Snapshot(achievements=dict(_full(Snapshot(), _messages(earlier, [])).achievements))
+    messages = _messages(batch, [])
+    full = _full(snapshot, messages)
+    assert full.created == set(full.achievements) - set(snapshot.achievements)
+
+    plain = decode_plain_achievements(messages, {}, set())
+    assert plain is not None
+    folded = project_plain(snapshot, plain)
+    if folded is not None:
+        assert folded.created == full.created
