@@ -3,9 +3,9 @@
 For each batch, in partition (so per-AO submission) order:
 1. if a decision for the batch is already stored (a previous run died before its Kafka commit),
    reuse it; otherwise open the records' sealed personal details with the batch's learner keys
-   (one key store look-up, `validation.personal`), decide against the reference data and the AO's
-   stored achievement states, and store the decision together with the new states (one PostgreSQL
-   transaction);
+   (one key store look-up, `validation.personal`; on a thread while PostgreSQL finds the learners
+   and states), decide against the reference data and the AO's stored achievement states, and
+   store the decision together with the new states (one PostgreSQL transaction);
 2. publish the decision's messages and the consumed offsets in one Kafka transaction.
 So a batch is decided once, and its events appear once to `read_committed` readers.
 
@@ -33,7 +33,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Histogram
 
-from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmitted
+from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmitted, SubmittedRecord
 from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_contracts.envelope import deterministic_id, utc_now
 from lrs_contracts.environments import LIVE_TOPICS, TopicNames
@@ -52,7 +52,7 @@ from lrs_platform.parking import DeadLetterOffice, Parking
 from validation.batch_assembly import AssembledBatch, BatchAssembler, IncompleteBatchError, decode_submission
 from validation.decision_store import DecisionStore, OutgoingMessage, StoredDecision
 from validation.messages import decision_messages
-from validation.personal import open_personal, ulns_to_look_up, with_unverifiable_learners
+from validation.personal import OpenedRecords, open_personal, ulns_to_look_up, with_unverifiable_learners
 from validation.reference_store import ReferenceStore
 from validation.sandpit import SandpitResets
 
@@ -313,25 +313,39 @@ class Decider:
         self, batch: AssembledBatch, causation_id: str, early_key_lookups: Sequence[asyncio.Task[None]]
     ) -> tuple[BatchDecision, list[OutgoingMessage]]:
         submitted = batch.submitted
-        catalogue, organisations = await self._reference.current()
-        learners = await self._reference.learners_for(record.uln for record in batch.records if record.uln)
-        reference = ReferenceSnapshot(catalogue, organisations, learners)
-        needed = achievement_states_needed(batch.records, reference)
-        existing = await self._decisions.existing_states(submitted.ao_id, needed)
-        if early_key_lookups:
-            await asyncio.wait(early_key_lookups)
+        # The records are opened on a thread while PostgreSQL finds the learners and the states.
+        opening = asyncio.create_task(self._open(batch.records, early_key_lookups))
         try:
-            keys = await self._keys.find(ulns_to_look_up(batch.records))
-        except KeyringUnavailable as error:  # waited out like PostgreSQL away, never a reason to park the batch
-            raise Transient(str(error)) from error
+            catalogue, organisations = await self._reference.current()
+            learners = await self._reference.learners_for(record.uln for record in batch.records if record.uln)
+            reference = ReferenceSnapshot(catalogue, organisations, learners)
+            needed = achievement_states_needed(batch.records, reference)
+            existing = await self._decisions.existing_states(submitted.ao_id, needed)
+            opened = await opening
+        finally:
+            opening.cancel()  # when a look-up failed first; nothing once it is done
+            await asyncio.wait([opening])
+            if not opening.cancelled():
+                opening.exception()  # retrieved: the look-up's failure is what the caller hears about
         # Seconds of pure CPU for a large batch: on a thread, so the loop keeps the group's heartbeat going.
         decision, messages = await asyncio.to_thread(
-            decide_and_write, batch, keys, reference, existing, causation_id, self._topics
+            decide_opened_and_write, batch, opened, reference, existing, causation_id, self._topics
         )
         RECORDS_DECIDED.labels("accepted").inc(decision.counts.accepted)
         RECORDS_DECIDED.labels("rejected").inc(decision.counts.rejected)
         RECORDS_DECIDED.labels("no_op").inc(decision.counts.no_ops)
         return decision, messages
+
+    async def _open(
+        self, records: Sequence[SubmittedRecord], early_key_lookups: Sequence[asyncio.Task[None]]
+    ) -> OpenedRecords:
+        if early_key_lookups:
+            await asyncio.wait(early_key_lookups)
+        try:
+            keys = await self._keys.find(ulns_to_look_up(records))
+        except KeyringUnavailable as error:  # waited out like PostgreSQL away, never a reason to park the batch
+            raise Transient(str(error)) from error
+        return await asyncio.to_thread(open_personal, records, keys)
 
     async def _publish(self, messages: Sequence[OutgoingMessage], offsets: dict[TopicPartition, int]) -> None:
         async with self._producer.transaction():
@@ -408,9 +422,21 @@ def decide_and_write(
 ) -> tuple[BatchDecision, list[OutgoingMessage]]:
     """The decision and its messages: pure work, no I/O, so it may run on any thread. The records'
     sealed details are opened with `keys` (the batch's ULNs' keys) before the rules see them."""
+    opened = open_personal(batch.records, keys)
+    return decide_opened_and_write(batch, opened, reference, existing, causation_id, topics)
+
+
+def decide_opened_and_write(
+    batch: AssembledBatch,
+    opened: OpenedRecords,
+    reference: ReferenceSnapshot,
+    existing: dict[tuple[str, str], list[AchievementState]],
+    causation_id: str,
+    topics: TopicNames = LIVE_TOPICS,
+) -> tuple[BatchDecision, list[OutgoingMessage]]:
+    """`decide_and_write` of records opened already (`open_personal` of the batch's records)."""
     submitted = batch.submitted
     decided_at = utc_now()
-    opened = open_personal(batch.records, keys)
     decision = decide_batch(
         SubmittedBatch(submitted.batch_id, submitted.ao_id, submitted.header, opened.records, submitted.received_at),
         reference,

@@ -412,3 +412,39 @@ async def test_a_chunks_learner_keys_are_looked_up_as_it_arrives_and_before_the_
 
     await offer_all(target, [marker])
     assert keys.decided == [({"3000000002"}, 1)]  # the decision's look-up came after the early one ended
+
+
+@dataclass
+class RegistryAnsweringOnceKeysAreSought(EmptyReference):
+    """A learner registry that answers only after the batch's keys were sought: a decider that looked
+    the learners up before opening the records would wait for it in vain."""
+
+    keys_sought: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def learners_for(self, ulns: Iterable[str]) -> dict[str, Learner]:
+        try:
+            await asyncio.wait_for(self.keys_sought.wait(), timeout=5)
+        except TimeoutError:  # an outage the decider would wait out for ever: a failure it gives up on
+            raise AssertionError("the keys were not sought while the learners were looked up") from None
+        return {}
+
+
+@dataclass
+class KeysSought:
+    sought: asyncio.Event
+
+    async def prefetch(self, ulns: Iterable[str]) -> None:
+        return None
+
+    async def find(self, ulns: Iterable[str]) -> KeyLookup:
+        self.sought.set()
+        return {}
+
+
+async def test_a_batchs_records_are_opened_while_its_learners_are_looked_up() -> None:
+    batch_id, decisions, registry = uuid.uuid4(), UndecidedBatches(), RegistryAnsweringOnceKeysAreSought()
+    keys = KeysSought(registry.keys_sought)
+    target = decider(decisions, FakeProducer(), FakeParked(), reference=registry, keys=keys)
+    await offer_all(target, batch_records(batch_id, first_offset=0))
+
+    assert decisions.published == [batch_id]
