@@ -18,7 +18,7 @@ import contextlib
 import functools
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +41,7 @@ from plr_projector.projection import (
     Message,
     OperatorAction,
     Parked,
+    PlainEvent,
     Position,
     Stream,
     decode_message,
@@ -82,6 +83,16 @@ class Topics:
 
     def dead_letters(self, logical: str) -> str:
         return self._names.dead_letters(logical)
+
+
+@dataclass(frozen=True)
+class ReadAhead:
+    """The next poll, read and decoded while the previous one's transaction was being written."""
+
+    messages: list[Message]
+    positions: TopicPositions  # every partition's position right after the poll
+    plain: list[PlainEvent] | None  # its PLR events for the plain path (None: the full path decides)
+    generation: int  # the runner's seeks (`reload`) when it was read: another seek makes it stale
 
 
 @dataclass
@@ -127,6 +138,9 @@ class Runner:
         self._task: asyncio.Task[None] | None = None
         self._dead_letters_pending = False
         self._stale = False  # a failed step moved the consumer: seek back to the stored offsets first
+        self._generation = 0  # counts `reload`s, which seek the consumer
+        self._ahead: ReadAhead | None = None
+        self._reading_ahead: asyncio.Task[ReadAhead | None] | None = None
         self._stepped = asyncio.Event()  # set, and replaced, after each committed step
         self.attempts = Attempts(f"plr-projector.{name}")
 
@@ -167,6 +181,8 @@ class Runner:
 
     async def reload(self) -> None:
         """Seeks to the stored offsets and reloads parked streams and operator actions."""
+        self._generation += 1
+        self._ahead = None
         async with self.pool.acquire() as connection:
             stored = await self.model.offsets(connection)
             self.parked_streams = await self.model.parked_streams(connection)
@@ -222,8 +238,62 @@ class Runner:
             raise
 
     async def step(self, limits: Mapping[tuple[str, int], int] | None = None) -> int:
-        """Reads one batch and projects it in one transaction. Call with `lock` held."""
-        fetched = await self.consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
+        """Reads one batch and projects it in one transaction. Call with `lock` held.
+
+        Following the log (no `limits`), the next poll is read and decoded while this one's rows are
+        written (PostgreSQL works on them meanwhile), and projected by the next step."""
+        ahead = self._ahead
+        self._ahead = None
+        if ahead is not None and (limits is not None or ahead.generation != self._generation):
+            if ahead.generation == self._generation:  # unused: the consumer goes back to where it was read
+                self._seek_to_positions()
+            ahead = None
+        rewind: dict[TopicPartition, int] = {}
+        if ahead is None:
+            fetched = await self.consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
+            messages, rewind = self._messages_of(fetched, limits)
+            positions = {
+                key: rewind[tp] if tp in rewind else await self.consumer.position(tp)
+                for key, tp in self._keyed_partitions()
+            }
+            plain = self._decode_plain(messages)
+        else:
+            messages, positions = ahead.messages, ahead.positions
+            plain = ahead.plain if self._still_plain(messages) else None
+        next_offsets = {key: position for key, position in positions.items() if position != self.positions.get(key)}
+        if not messages and not next_offsets:
+            return 0
+        started = time.perf_counter()
+        read_ahead = limits is None and len(messages) >= self._max_records
+        try:
+            changes = await self._apply(messages, next_offsets, plain, read_ahead=read_ahead)
+        except BaseException as error:
+            if self._reading_ahead is not None:
+                self._reading_ahead.cancel()
+                self._reading_ahead = None
+                self._stale = True  # the consumer may have read past this batch: back to the stored offsets
+            if not isinstance(error, Exception) or classify_failure(error) is Failure.TRANSIENT:
+                raise
+            changes = await self._apply_one_by_one(messages, next_offsets)
+        for tp, offset in rewind.items():
+            self.consumer.seek(tp, offset)
+        self.positions.update(next_offsets)
+        if self._reading_ahead is not None:
+            try:
+                self._ahead = await self._reading_ahead
+            except Exception:  # the Kafka client failed: the next step starts again from the stored offsets
+                self._stale = True
+            finally:
+                self._reading_ahead = None
+        self.account(changes, time.perf_counter() - started)
+        self._stepped.set()
+        self._stepped = asyncio.Event()
+        return len(messages)
+
+    def _messages_of(
+        self, fetched: Mapping[TopicPartition, Sequence[Any]], limits: Mapping[tuple[str, int], int] | None
+    ) -> tuple[list[Message], dict[TopicPartition, int]]:
+        """A poll's records up to `limits`, and where the consumer must go back to after them."""
         messages: list[Message] = []
         rewind: dict[TopicPartition, int] = {}
         for tp, records in fetched.items():
@@ -236,37 +306,53 @@ class Runner:
                 messages.append(
                     Message(logical, tp.partition, record.offset, record.key, record.value, record.timestamp)
                 )
-        next_offsets: TopicPositions = {}
-        for tp in self._partitions:
-            key = (self.topics.logical(tp.topic), tp.partition)
-            position = rewind[tp] if tp in rewind else await self.consumer.position(tp)
-            if position != self.positions.get(key):
-                next_offsets[key] = position
-        if not messages and not next_offsets:
-            return 0
-        started = time.perf_counter()
-        try:
-            changes = await self._apply(messages, next_offsets)
-        except Exception as error:
-            if classify_failure(error) is Failure.TRANSIENT:
-                raise
-            changes = await self._apply_one_by_one(messages, next_offsets)
-        for tp, offset in rewind.items():
-            self.consumer.seek(tp, offset)
-        self.positions.update(next_offsets)
-        self.account(changes, time.perf_counter() - started)
-        self._stepped.set()
-        self._stepped = asyncio.Event()
-        return len(messages)
+        return messages, rewind
+
+    def _keyed_partitions(self) -> list[tuple[tuple[str, int], TopicPartition]]:
+        return [((self.topics.logical(tp.topic), tp.partition), tp) for tp in self._partitions]
+
+    def _seek_to_positions(self) -> None:
+        for key, tp in self._keyed_partitions():
+            if key in self.positions:
+                self.consumer.seek(tp, self.positions[key])
+
+    async def _read_next(self) -> ReadAhead | None:
+        """The next poll if the consumer holds one already (None if not), decoded for the plain path."""
+        generation = self._generation
+        fetched = await self.consumer.getmany(timeout_ms=0, max_records=self._max_records)
+        if not fetched:
+            return None
+        messages, _ = self._messages_of(fetched, None)
+        positions = {key: await self.consumer.position(tp) for key, tp in self._keyed_partitions()}
+        return ReadAhead(messages, positions, self._decode_plain(messages), generation)
+
+    def _decode_plain(self, messages: list[Message]) -> list[PlainEvent] | None:
+        plr = [message for message in messages if message.topic == PLR_TOPIC]
+        return decode_plain_achievements(plr, self.actions, self.parked_streams) if plr else None
+
+    def _still_plain(self, messages: list[Message]) -> bool:
+        """Whether a poll decoded ahead is still for the plain path: no operator action or parked
+        stream came since for any of its events (the plain path refuses those)."""
+        actions, parked = self.actions, self.parked_streams
+        if not actions and not parked:
+            return True
+        return not any(message.position in actions or message.stream in parked for message in messages)
 
     async def stepped(self, timeout: float) -> None:
         """Returns after the next step this runner commits, or after `timeout` seconds."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stepped.wait(), timeout)
 
-    async def _apply(self, messages: list[Message], next_offsets: TopicPositions) -> BatchChanges:
-        plr = [message for message in messages if message.topic == PLR_TOPIC]
-        plain = decode_plain_achievements(plr, self.actions, self.parked_streams) if plr else None
+    async def _apply(
+        self,
+        messages: list[Message],
+        next_offsets: TopicPositions,
+        plain: list[PlainEvent] | None,
+        *,
+        read_ahead: bool = False,
+    ) -> BatchChanges:
+        """`plain`: `_decode_plain(messages)`. `read_ahead`: the next poll is read into `_reading_ahead`
+        while the rows are written."""
         rest = messages if plain is None else [message for message in messages if message.topic != PLR_TOPIC]
         decoded = [decode_message(message, self.actions) for message in rest]
         async with self.pool.acquire() as connection, connection.transaction():
@@ -281,6 +367,8 @@ class Runner:
             if decoded:
                 snapshot = await self.model.load_snapshot(connection, needs_of(decoded), self.parked_streams)
                 changes.add(project_batch(snapshot, decoded))
+            if read_ahead:
+                self._reading_ahead = asyncio.create_task(self._read_next())
             await self.model.write(connection, changes, next_offsets, publish_dead_letters=self._producer is not None)
         for parked in changes.parked:
             self.parked_streams.add(parked.message.stream)
@@ -302,14 +390,16 @@ class Runner:
         total = BatchChanges()
         for message in messages:
             offset = {(message.topic, message.partition): message.offset + 1}
-            outcome = await self.attempts.run(functools.partial(self._apply, [message], offset))
+            outcome = await self.attempts.run(
+                functools.partial(self._apply, [message], offset, self._decode_plain([message]))
+            )
             if isinstance(outcome, Poisoned):
                 outcome = await self.attempts.until_done(functools.partial(self._park, message, outcome, offset))
             total.outcomes.update(outcome.outcomes)
             for topic, timestamp in outcome.newest_timestamp_ms.items():
                 total.newest_timestamp_ms[topic] = max(total.newest_timestamp_ms.get(topic, 0), timestamp)
         # partitions that moved without a message of ours (transaction markers, a rewind)
-        await self.attempts.until_done(functools.partial(self._apply, [], next_offsets))
+        await self.attempts.until_done(functools.partial(self._apply, [], next_offsets, None))
         return total
 
     async def _park(self, message: Message, poisoned: Poisoned, offset: TopicPositions) -> BatchChanges:
