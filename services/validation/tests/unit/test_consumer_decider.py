@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -448,3 +449,23 @@ async def test_a_batchs_records_are_opened_while_its_learners_are_looked_up() ->
     await offer_all(target, batch_records(batch_id, first_offset=0))
 
     assert decisions.published == [batch_id]
+
+
+async def test_the_garbage_collector_is_off_while_a_batch_is_decided_and_on_again_after_it_also_after_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collecting_while_deciding: list[bool] = []
+
+    def decide_noting_the_collector(*args: Any, **kwargs: Any) -> BatchDecision:
+        collecting_while_deciding.append(gc.isenabled())
+        if len(collecting_while_deciding) == 1:
+            raise RuntimeError("the first attempt fails")
+        return decide_batch(*args, **kwargs)
+
+    monkeypatch.setattr(validation.decider, "decide_batch", decide_noting_the_collector)
+    batch_id, decisions = uuid.uuid4(), UndecidedBatches()
+    target = decider(decisions, FakeProducer(), FakeParked(), reference=EmptyReference())
+    await offer_all(target, batch_records(batch_id, first_offset=0))
+
+    assert collecting_while_deciding == [False, False] and decisions.published == [batch_id]
+    assert gc.isenabled()
