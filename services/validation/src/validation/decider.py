@@ -30,7 +30,6 @@ from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Histogram
@@ -54,6 +53,7 @@ from lrs_platform.parking import DeadLetterOffice, Parking
 from validation.batch_assembly import AssembledBatch, BatchAssembler, IncompleteBatchError, decode_submission
 from validation.decision_store import DecisionStore, OutgoingMessage, StoredDecision
 from validation.messages import decision_messages
+from validation.partitions import partition_of
 from validation.personal import OpenedRecords, open_personal, ulns_to_look_up, with_unverifiable_learners
 from validation.reference_store import ReferenceStore
 from validation.sandpit import SandpitResets
@@ -66,8 +66,6 @@ DECISION_SECONDS = Histogram("lrs_validation_decision_seconds", "Decide + store 
 _log = get_logger("validation.decider")
 
 CONSUMER = "validation.decider"
-# The partition of a keyed message as the producer's default partitioner (Java's murmur2) picks it.
-_PARTITION_OF = DefaultPartitioner()
 
 
 class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -367,7 +365,7 @@ class Decider:
             known = partitions.get(topic)
             if known is None:
                 known = partitions[topic] = sorted(await producer.partitions_for(topic))
-            partition = _PARTITION_OF(key, known, known)
+            partition = partition_of(key, known)
             builder = filling.get((topic, partition))
             if builder is None:
                 builder = filling[(topic, partition)] = producer.create_batch()
