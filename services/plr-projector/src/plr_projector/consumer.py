@@ -269,8 +269,7 @@ class Runner:
             changes = await self._apply(messages, next_offsets, plain, read_ahead=read_ahead)
         except BaseException as error:
             if self._reading_ahead is not None:
-                self._reading_ahead.cancel()
-                self._reading_ahead = None
+                self._drop_reading_ahead()
                 self._stale = True  # the consumer may have read past this batch: back to the stored offsets
             if not isinstance(error, Exception) or classify_failure(error) is Failure.TRANSIENT:
                 raise
@@ -289,6 +288,13 @@ class Runner:
         self._stepped.set()
         self._stepped = asyncio.Event()
         return len(messages)
+
+    def _drop_reading_ahead(self) -> None:
+        task, self._reading_ahead = self._reading_ahead, None
+        if task is not None:
+            task.cancel()
+            if task.done() and not task.cancelled():
+                task.exception()  # dropped with the batch it was read behind, whatever it found
 
     def _messages_of(
         self, fetched: Mapping[TopicPartition, Sequence[Any]], limits: Mapping[tuple[str, int], int] | None
