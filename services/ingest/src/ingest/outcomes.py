@@ -7,6 +7,10 @@ The loop is `lrs_platform.consumer`'s: an event that cannot be read or stored (a
 refuses, say) is parked on `lrs.batch.outcomes.v1.dlq` with its batch's later events held behind it,
 and every other batch's view goes on.
 
+A chunk of record outcomes is read straight from its JSON into the columns it is stored as
+(`lrs_contracts.fast_decode.decode_plain`: the contracts' own checks, no model per record); whatever
+that path is not sure of is read by the validating models, which have the final word.
+
 A consumer group that has never committed (a new deployment, a renamed group) does not replay the
 whole topic, which is kept for ever: it starts at the first outcome that can concern a batch of this
 database still waiting for its decision, found by timestamp (`offsets_for_times`).
@@ -14,17 +18,20 @@ database still waiting for its decision, found by timestamp (`offsets_for_times`
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
+import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from ingest import metrics
-from ingest.repository import BatchRepository
+from ingest.repository import NO_FINDINGS, BatchRepository, DecidedRecords, ViewEvent
 from ingest.service import DecisionSignal
 from lrs_contracts.envelope import Envelope, utc_now
+from lrs_contracts.fast_decode import NotFast, decode_plain, plain_fields
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, BatchValidationStarted
 from lrs_contracts.registry import decode
 from lrs_contracts.topics import BATCH_OUTCOMES
@@ -76,6 +83,65 @@ def outcome_of(raw: bytes | None) -> OutcomeEvent | None:
     if isinstance(payload, BatchValidationStarted | BatchRecordsDecided | BatchCompleted | BatchFailed):
         return payload
     return None
+
+
+_EVENT_TYPE = plain_fields(Envelope).index("event_type")
+_CHUNK_BATCH_ID = plain_fields(BatchRecordsDecided).index("batch_id")
+_CHUNK_OUTCOMES = plain_fields(BatchRecordsDecided).index("outcomes")
+_VIEW_EVENT_TYPES = frozenset(
+    model.model_fields["event_type"].default
+    for model in (BatchValidationStarted, BatchRecordsDecided, BatchCompleted, BatchFailed)
+)
+
+
+def view_event_of(raw: bytes | None) -> ViewEvent | None:
+    """What the batch view stores of an event (`outcome_of`'s event, a chunk as its columns), or None
+    for a readable event of another kind. Raises ValueError for anything unreadable, as `outcome_of`."""
+    if raw is None:
+        raise ValueError("empty message")
+    try:
+        envelope, payload = decode_plain(raw)
+    except NotFast:
+        pass
+    else:
+        event_type = envelope[_EVENT_TYPE]
+        if event_type == DecidedRecords.event_type:
+            return decided_records_of_plain(payload)
+        if event_type not in _VIEW_EVENT_TYPES:
+            return None
+    # The validating models read the rest: a batch's three other events, or what the plain path refused.
+    event = outcome_of(raw)
+    return DecidedRecords.of(event) if isinstance(event, BatchRecordsDecided) else event
+
+
+def decided_records_of_plain(chunk: tuple[Any, ...]) -> DecidedRecords:
+    """The columns of a chunk read by `decode_plain` (a record outcome's plain fields are line,
+    MIS identifier, action, masked ULN, status, errors, warnings, achievement id)."""
+    batch_id = uuid.UUID(chunk[_CHUNK_BATCH_ID])
+    outcomes = chunk[_CHUNK_OUTCOMES]
+    if not outcomes:
+        return DecidedRecords(batch_id, [], [], [], [], [], [], [], [])
+    lines, mis_identifiers, actions, ulns_masked, statuses, errors, warnings, achievement_ids = zip(
+        *outcomes, strict=True
+    )
+    return DecidedRecords(
+        batch_id,
+        list(lines),
+        list(mis_identifiers),
+        list(actions),
+        list(ulns_masked),
+        [status.value for status in statuses],
+        [_findings_text(findings) if findings else NO_FINDINGS for findings in errors],
+        [_findings_text(findings) if findings else NO_FINDINGS for findings in warnings],
+        list(achievement_ids),
+    )
+
+
+def _findings_text(findings: tuple[tuple[str, str | None, str], ...]) -> str:
+    """`repository.findings_json` of plain findings (code, field, message)."""
+    return orjson.dumps(
+        [{"code": code, "field": field, "message": message} for code, field, message in findings]
+    ).decode()
 
 
 OUTCOME_MESSAGES_PER_POLL = 10
@@ -164,7 +230,7 @@ class OutcomeConsumer:
 
     async def handle(self, messages: Sequence[Message]) -> None:
         """Stores a poll's events in one transaction; idempotent, so a poll may be stored again."""
-        events = [event for message in messages if (event := outcome_of(message.value)) is not None]
+        events = [event for message in messages if (event := view_event_of(message.value)) is not None]
         if events:
             await self._repository.apply_outcomes(events)
             for event in events:

@@ -27,12 +27,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ingest import metrics
-from ingest.outcomes import OutcomeEvent, start_timestamp_ms
-from ingest.repository import BatchRepository, WaitingBatch
+from ingest.outcomes import start_timestamp_ms, view_event_of
+from ingest.repository import BatchRepository, ViewEvent, WaitingBatch
 from ingest.service import DecisionSignal
 from lrs_contracts.envelope import utc_now
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, BatchValidationStarted
-from lrs_contracts.registry import decode
+from lrs_contracts.outcomes import BatchCompleted, BatchFailed
 from lrs_contracts.topics import BATCH_OUTCOMES
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
@@ -120,7 +119,7 @@ class BatchViewReconciler:
             if batch_id not in still_waiting:
                 self._searched.pop(batch_id, None)
                 continue
-            events = [event for value in values if (event := _outcome_event(value)) is not None]
+            events = [event for value in values if (event := _view_event(value)) is not None]
             if not events:
                 continue
             try:
@@ -194,14 +193,11 @@ class BatchViewReconciler:
         return starts
 
 
-def _outcome_event(raw: bytes | None) -> OutcomeEvent | None:
+def _view_event(raw: bytes | None) -> ViewEvent | None:
     """The batch view's event, or None: another kind, or unreadable (the outcome consumer parks those)."""
     if raw is None:
         return None
     try:
-        _, payload = decode(raw)
+        return view_event_of(raw)
     except ValueError:
         return None
-    if isinstance(payload, BatchValidationStarted | BatchRecordsDecided | BatchCompleted | BatchFailed):
-        return payload
-    return None

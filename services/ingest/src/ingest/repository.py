@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 import asyncpg
 import orjson
@@ -19,10 +20,58 @@ from lrs_contracts.outcomes import (
     BatchRecordsDecided,
     BatchValidationStarted,
     Finding,
-    RecordOutcome,
 )
 
 SCHEMA = "ingest"
+
+
+@dataclass(frozen=True, slots=True)
+class DecidedRecords:
+    """A `lrs.batch.records.decided.v1` chunk as the batch view stores it: a column per stored field,
+    in the chunk's order. A finding list is its JSON text, a record's achievement id its UUID's text.
+
+    Built straight from the event's JSON by `ingest.outcomes` (no model per record), or from the model
+    (`of`): both give the same columns."""
+
+    event_type: ClassVar[str] = "lrs.batch.records.decided.v1"
+
+    batch_id: uuid.UUID
+    lines: list[int]
+    mis_identifiers: list[str | None]
+    actions: list[str | None]
+    ulns_masked: list[str | None]
+    statuses: list[str]
+    errors: list[str]
+    warnings: list[str]
+    achievement_ids: list[str | None]
+
+    @staticmethod
+    def of(chunk: BatchRecordsDecided) -> DecidedRecords:
+        outcomes = chunk.outcomes
+        return DecidedRecords(
+            chunk.batch_id,
+            [outcome.line for outcome in outcomes],
+            [outcome.mis_identifier for outcome in outcomes],
+            [outcome.action for outcome in outcomes],
+            [outcome.uln_masked for outcome in outcomes],
+            [outcome.status.value for outcome in outcomes],
+            [findings_json(outcome.errors) for outcome in outcomes],
+            [findings_json(outcome.warnings) for outcome in outcomes],
+            [None if outcome.achievement_id is None else str(outcome.achievement_id) for outcome in outcomes],
+        )
+
+
+# What the batch view stores of the outcomes topic.
+ViewEvent = BatchValidationStarted | DecidedRecords | BatchCompleted | BatchFailed
+
+NO_FINDINGS = "[]"
+
+
+def findings_json(findings: tuple[Finding, ...]) -> str:
+    # Most records have no finding: their column is the one constant, with nothing to serialise.
+    if not findings:
+        return NO_FINDINGS
+    return orjson.dumps([finding.model_dump(mode="json") for finding in findings]).decode()
 
 
 @dataclass(frozen=True)
@@ -241,9 +290,7 @@ class BatchRepository:
             )
         return list(rows), int(total)
 
-    async def apply_outcomes(
-        self, events: Sequence[BatchValidationStarted | BatchRecordsDecided | BatchCompleted | BatchFailed]
-    ) -> None:
+    async def apply_outcomes(self, events: Sequence[ViewEvent]) -> None:
         """Stores outcome events in one transaction. Every statement is an upsert keyed by the event's
         natural key, so applying the same events again changes nothing."""
         async with self._pool.acquire() as connection, connection.transaction():
@@ -255,28 +302,16 @@ class BatchRepository:
                             " WHERE batch_id = $1 AND status IN ('received', 'accepted')",
                             event.batch_id,
                         )
-                    case BatchRecordsDecided():
-                        await _upsert_records(connection, event.batch_id, event.outcomes)
+                    case DecidedRecords():
+                        await _upsert_records(connection, event)
                     case BatchCompleted():
                         await _upsert_decision(connection, event, BatchStatus.COMPLETED, None, None)
                     case BatchFailed():
                         await _upsert_decision(connection, event, BatchStatus.FAILED, event.code, event.reason)
 
 
-_NO_FINDINGS = "[]"
-
-
-def _findings_json(findings: tuple[Finding, ...]) -> str:
-    # Most records have no finding: their column is the one constant, with nothing to serialise.
-    if not findings:
-        return _NO_FINDINGS
-    return orjson.dumps([finding.model_dump(mode="json") for finding in findings]).decode()
-
-
-async def _upsert_records(
-    connection: asyncpg.Connection, batch_id: uuid.UUID, outcomes: Sequence[RecordOutcome]
-) -> None:
-    if not outcomes:
+async def _upsert_records(connection: asyncpg.Connection, records: DecidedRecords) -> None:
+    if not records.lines:
         return
     await connection.execute(
         "INSERT INTO ingest.batch_records"
@@ -286,15 +321,15 @@ async def _upsert_records(
         " ON CONFLICT (batch_id, line) DO UPDATE SET mis_identifier = EXCLUDED.mis_identifier,"
         " action = EXCLUDED.action, uln_masked = EXCLUDED.uln_masked, status = EXCLUDED.status,"
         " errors = EXCLUDED.errors, warnings = EXCLUDED.warnings, achievement_id = EXCLUDED.achievement_id",
-        batch_id,
-        [outcome.line for outcome in outcomes],
-        [outcome.mis_identifier for outcome in outcomes],
-        [outcome.action for outcome in outcomes],
-        [outcome.uln_masked for outcome in outcomes],
-        [outcome.status.value for outcome in outcomes],
-        [_findings_json(outcome.errors) for outcome in outcomes],
-        [_findings_json(outcome.warnings) for outcome in outcomes],
-        [outcome.achievement_id for outcome in outcomes],
+        records.batch_id,
+        records.lines,
+        records.mis_identifiers,
+        records.actions,
+        records.ulns_masked,
+        records.statuses,
+        records.errors,
+        records.warnings,
+        records.achievement_ids,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,18 +11,30 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
+from contracts.tests.test_fast_decode import envelopes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ingest.outcomes import OutcomeConsumer, StartAtFirstUndecidedBatch, outcome_of, start_timestamp_ms
+from ingest.outcomes import (
+    OutcomeConsumer,
+    StartAtFirstUndecidedBatch,
+    decided_records_of_plain,
+    outcome_of,
+    start_timestamp_ms,
+    view_event_of,
+)
+from ingest.repository import DecidedRecords
 from ingest.service import DecisionSignal
 from lrs_contracts.batch import BatchSubmissionCompleted, JobType
 from lrs_contracts.envelope import Envelope
+from lrs_contracts.fast_decode import decode_plain
 from lrs_contracts.outcomes import (
     BatchCompleted,
     BatchCounts,
+    BatchFailed,
     BatchRecordsDecided,
+    BatchValidationStarted,
     Finding,
     RecordOutcome,
     RecordStatus,
@@ -100,7 +113,7 @@ async def test_one_poll_is_stored_in_one_go_and_other_kinds_are_left_out() -> No
     marker = BatchSubmissionCompleted(batch_id=BATCH_ID, ao_id="RN5133", record_count=1, chunk_count=1)
     messages = [message(encoded(decided()), 1), message(encoded(marker), 2), message(encoded(completed()), 3)]
     await consumer_of(repository).handle(messages)
-    assert repository.applied == [[decided(), completed()]]
+    assert repository.applied == [[DecidedRecords.of(decided()), completed()]]
 
 
 async def test_a_poll_of_nothing_for_the_view_touches_nothing() -> None:
@@ -242,3 +255,47 @@ def test_an_outcome_the_models_refuse_is_refused_as_before() -> None:
         failure_of(lambda: outcome_of(encoded(completed()).replace(b'"accepted":1', b'"accepted":-1')))
         is Failure.POISON
     )
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(OUTCOMES, max_size=20), st.integers(min_value=0, max_value=20))
+def test_a_chunk_is_stored_as_the_columns_of_its_models(outcomes: list[RecordOutcome], chunk_index: int) -> None:
+    chunk = BatchRecordsDecided(batch_id=BATCH_ID, ao_id="RN5133", chunk_index=chunk_index, outcomes=tuple(outcomes))
+    raw = encoded(chunk)
+    assert decided_records_of_plain(decode_plain(raw)[1]) == DecidedRecords.of(chunk)
+    assert view_event_of(raw) == DecidedRecords.of(chunk)
+
+
+VIEW_EVENTS = [BatchValidationStarted, BatchRecordsDecided, BatchCompleted, BatchFailed]
+
+
+@pytest.mark.parametrize("model", VIEW_EVENTS, ids=lambda model: model.__name__)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), ascii_only=st.booleans())
+def test_any_outcome_the_schema_snapshot_allows_is_stored_as_the_models_read_it(
+    model: type[Any], data: st.DataObject, ascii_only: bool
+) -> None:
+    """Events generated from the committed schema snapshots (`contracts/schemas/`), as validation writes
+    them or spelt otherwise: what the batch view stores equals what it stored from the validated models."""
+    event_type = model.model_fields["event_type"].default
+    raw = json.dumps(data.draw(envelopes(event_type)), ensure_ascii=ascii_only).encode()
+    expected = outcome_of(raw)
+    assert isinstance(expected, model)
+    stored = view_event_of(raw)
+    if isinstance(expected, BatchRecordsDecided):
+        assert stored == DecidedRecords.of(expected)
+        assert decided_records_of_plain(decode_plain(raw)[1]) == stored
+    else:
+        assert stored == expected
+
+
+def test_an_outcome_the_models_refuse_is_not_stored() -> None:
+    broken = encoded(decided()).replace(b'"status":"accepted"', b'"status":"maybe"')
+    with pytest.raises(ValidationError, match="status"):
+        view_event_of(broken)
+    too_few = encoded(completed()).replace(b'"accepted":1', b'"accepted":-1')
+    assert failure_of(lambda: view_event_of(too_few)) is Failure.POISON
+    for unreadable in (b"{not json", None, b'{"event_id": 1}'):
+        assert failure_of(lambda unreadable=unreadable: view_event_of(unreadable)) is Failure.POISON
+    marker = BatchSubmissionCompleted(batch_id=BATCH_ID, ao_id="RN5133", record_count=1, chunk_count=1)
+    assert view_event_of(encoded(marker)) is None
