@@ -61,8 +61,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -183,9 +184,26 @@ class Poisoned:
     attempts: int
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector stays off while a poll's effect runs. A poll builds thousands of
+    objects a record that live until it is applied, and every collection would scan them again, for
+    garbage that reference counts free anyway. Collections resume after it, also when it failed; a
+    collector already off (another thread pausing it, a process that turned it off) is left as it is."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 class Attempts:
     """Runs an effect until it succeeds (transient failures) or has failed `poison_attempts` times.
 
+    Each attempt runs with the garbage collector paused (`collector_paused`), never the waits between.
     Also what readiness reports: whether it is retrying now, and the last failure.
     """
 
@@ -204,7 +222,8 @@ class Attempts:
         attempt = poisoned = 0
         while True:
             try:
-                result = await effect()
+                with collector_paused():
+                    result = await effect()
             except asyncio.CancelledError:
                 raise
             except self._fatal:
@@ -231,7 +250,8 @@ class Attempts:
         attempt = 0
         while True:
             try:
-                result = await effect()
+                with collector_paused():
+                    result = await effect()
             except asyncio.CancelledError:
                 raise
             except self._fatal:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from lrs_platform.consumer import (
     RetryPolicy,
     Transient,
     classify_failure,
+    collector_paused,
 )
 from lrs_platform.parking import DeadLetterOffice, ParkedRow, Parking, Stream
 
@@ -103,6 +105,36 @@ async def test_fatal_failures_are_raised_at_once() -> None:
     with pytest.raises(KafkaConnectionError):
         await Attempts("c", NO_WAIT, fatal=(KafkaConnectionError,)).run(effect)
     assert effect.calls == 1
+
+
+async def test_each_attempt_runs_with_the_collector_paused_and_it_runs_again_after_success_or_failure() -> None:
+    collecting: list[bool] = []
+
+    def noting(effect: Flaky) -> Callable[[], Awaitable[str]]:
+        async def attempt() -> str:
+            collecting.append(gc.isenabled())
+            return await effect()
+
+        return attempt
+
+    assert gc.isenabled()
+    assert await Attempts("c", NO_WAIT).run(noting(Flaky(OSError("down")))) == "done"
+    assert await Attempts("c", NO_WAIT).run(noting(Flaky(*[ValueError("bad")] * 3))) == Poisoned("ValueError: bad", 3)
+    assert await Attempts("c", NO_WAIT).until_done(noting(Flaky(TypeError("bug")))) == "done"
+    with pytest.raises(KafkaConnectionError):
+        await Attempts("c", NO_WAIT, fatal=(KafkaConnectionError,)).run(noting(Flaky(KafkaConnectionError())))
+    assert collecting == [False] * 8
+    assert gc.isenabled()
+
+
+def test_a_collector_turned_off_elsewhere_stays_off() -> None:
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 # --- the guard, over an in-memory parked table --------------------------------------------------------
