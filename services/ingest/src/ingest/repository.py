@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import repeat
 from typing import ClassVar
 
 import asyncpg
@@ -303,16 +304,55 @@ class BatchRepository:
                             event.batch_id,
                         )
                     case DecidedRecords():
-                        await _upsert_records(connection, event)
+                        await _store_records(connection, event)
                     case BatchCompleted():
                         await _upsert_decision(connection, event, BatchStatus.COMPLETED, None, None)
                     case BatchFailed():
                         await _upsert_decision(connection, event, BatchStatus.FAILED, event.code, event.reason)
 
 
-async def _upsert_records(connection: asyncpg.Connection, records: DecidedRecords) -> None:
+_RECORD_COLUMNS = (
+    "batch_id",
+    "line",
+    "mis_identifier",
+    "action",
+    "uln_masked",
+    "status",
+    "errors",
+    "warnings",
+    "achievement_id",
+)
+
+
+async def _store_records(connection: asyncpg.Connection, records: DecidedRecords) -> None:
+    """A chunk seen for the first time is copied into the table (binary COPY: half the CPU of the
+    upsert's arrays); a chunk stored before (a redelivery) finds its lines taken and is upserted."""
     if not records.lines:
         return
+    try:
+        async with connection.transaction():  # a savepoint: the failed copy leaves nothing behind
+            await connection.copy_records_to_table(
+                "batch_records",
+                schema_name=SCHEMA,
+                columns=_RECORD_COLUMNS,
+                records=zip(
+                    repeat(records.batch_id, len(records.lines)),
+                    records.lines,
+                    records.mis_identifiers,
+                    records.actions,
+                    records.ulns_masked,
+                    records.statuses,
+                    records.errors,
+                    records.warnings,
+                    records.achievement_ids,
+                    strict=True,
+                ),
+            )
+    except asyncpg.UniqueViolationError:
+        await _upsert_records(connection, records)
+
+
+async def _upsert_records(connection: asyncpg.Connection, records: DecidedRecords) -> None:
     await connection.execute(
         "INSERT INTO ingest.batch_records"
         " (batch_id, line, mis_identifier, action, uln_masked, status, errors, warnings, achievement_id)"
