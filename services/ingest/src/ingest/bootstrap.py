@@ -13,7 +13,7 @@ from ingest.config import IngestSettings
 from ingest.maintenance import MaintenanceAnnouncer, MaintenanceStore
 from ingest.outcomes import OutcomeConsumer
 from ingest.publisher import TransactionalPublisher
-from ingest.reconciler import BatchViewReconciler, outcome_partitions
+from ingest.reconciler import BatchViewReconciler, committed_offsets, outcome_partitions
 from ingest.repository import SCHEMA, BatchRepository
 from ingest.sandpit import ResetFollower, SandpitResets, SandpitResetStore
 from ingest.service import BatchSubmissions, ChunkLimits, DecisionSignal
@@ -99,6 +99,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                     signal,
                     stale_after=settings.reconcile_after_seconds,
                     interval=settings.reconcile_interval_seconds,
+                    consumer_passed=lambda: committed_offsets(settings.kafka_bootstrap_servers, outcomes_group),
                     partitions_of=lambda bootstrap: outcome_partitions(bootstrap, topics.of(BATCH_OUTCOMES)),
                 )
                 tasks.start(reconciler.run(), "ingest-batch-view-reconciler")

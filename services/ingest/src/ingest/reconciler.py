@@ -4,10 +4,15 @@ The outcome consumer is the fast path. This is the safety net behind it, whateve
 miss a batch (a start that skipped, offsets committed past an event, a restored database): a batch
 still waiting for its decision `stale_after` seconds after it was received is looked up on
 `lrs.batch.outcomes.v1` itself. A consumer of no group reads every partition from shortly before the
-oldest such batch arrived (`offsets_for_times`, with the outcome consumer's margin) to the ends the
-partitions had when the pass began, keeps the events of the waiting batches (outcomes are keyed by
+oldest such batch arrived (`offsets_for_times`, with the outcome consumer's margin) up to the offsets
+the outcome consumer's group has committed when the pass begins, keeps the events of the waiting batches (outcomes are keyed by
 batch id, so nothing else is decoded) and applies them with the repository's idempotent upserts, the
 consumer's own statements: an event applied twice, or in another order, changes nothing.
+
+Only what the outcome consumer has already passed is read: an event beyond its committed offset is
+one it has still to store (it is behind, say, while batches queue), not one it missed, and reading and
+storing it here too would only double the work while the consumer catches up. A partition the group
+never committed on is left to the consumer, which starts before the oldest waiting batch.
 
 What a pass has read for a batch is remembered, so a batch that validation has simply not decided
 yet (a long queue) costs the next pass only the messages that arrived since. Batches older than the
@@ -46,6 +51,17 @@ PASS_SECONDS = 60.0
 ConsumerFactory = Callable[..., AIOKafkaConsumer]
 
 
+async def committed_offsets(bootstrap_servers: str, group_id: str) -> dict[TopicPartition, int]:
+    """The offsets the outcome consumer's group has committed: it has stored every event before them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group_id)
+    finally:
+        await admin.close()
+    return {partition: meta.offset for partition, meta in offsets.items() if meta.offset >= 0}
+
+
 async def outcome_partitions(bootstrap_servers: str, topic: str = BATCH_OUTCOMES.name) -> list[TopicPartition]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
@@ -66,6 +82,7 @@ class BatchViewReconciler:
         *,
         stale_after: float,
         interval: float,
+        consumer_passed: Callable[[], Awaitable[dict[TopicPartition, int]]],
         consumer_factory: ConsumerFactory = make_consumer,
         partitions_of: Callable[[str], Awaitable[list[TopicPartition]]] = outcome_partitions,
     ) -> None:
@@ -76,6 +93,7 @@ class BatchViewReconciler:
         self._interval = interval
         self._consumer_factory = consumer_factory
         self._partitions_of = partitions_of
+        self._consumer_passed = consumer_passed
         # batch id -> partition -> offset up to which that partition has been searched for the batch
         self._searched: dict[uuid.UUID, dict[int, int]] = {}
 
@@ -144,7 +162,11 @@ class BatchViewReconciler:
         if not partitions:
             return {}
         consumer.assign(partitions)
-        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        passed = await self._consumer_passed()
+        ends: dict[TopicPartition, int] = {
+            partition: min(end, passed.get(partition, 0))
+            for partition, end in (await consumer.end_offsets(partitions)).items()
+        }
         starts = await self._starts(consumer, partitions, ends, waiting)
         for partition in partitions:
             consumer.seek(partition, starts[partition])

@@ -129,9 +129,18 @@ def completed(batch_id: uuid.UUID) -> bytes:
     return encode(wrap(event, source="v", correlation_id="c"))
 
 
-def reconciler(topic: Topic, repository: FakeRepository) -> BatchViewReconciler:
+def reconciler(
+    topic: Topic, repository: FakeRepository, consumer_passed: dict[TopicPartition, int] | None = None
+) -> BatchViewReconciler:
+    """`consumer_passed`: the outcome consumer's committed offsets; by default it has passed every message."""
+
     async def partitions(_: str) -> list[TopicPartition]:
         return [P0, P1]
+
+    async def passed() -> dict[TopicPartition, int]:
+        if consumer_passed is None:
+            return {partition: len(log) for partition, log in topic.logs.items()}
+        return consumer_passed
 
     return BatchViewReconciler(
         "kafka:9092",
@@ -139,6 +148,7 @@ def reconciler(topic: Topic, repository: FakeRepository) -> BatchViewReconciler:
         DecisionSignal(),
         stale_after=60,
         interval=1,
+        consumer_passed=passed,
         consumer_factory=lambda *_, **__: FakeConsumer(topic),
         partitions_of=partitions,
     )
@@ -205,3 +215,25 @@ async def test_a_batch_the_outcome_consumer_stores_during_the_pass_is_not_decode
     assert await reconciler(topic, repository).reconcile() == 1
 
     assert [[event.batch_id for event in events] for events in repository.applied] == [[lost]]
+
+
+async def test_what_the_outcome_consumer_has_not_passed_yet_is_left_to_it() -> None:
+    behind, missed = uuid.uuid4(), uuid.uuid4()
+    topic = Topic()
+    topic.append(P0, missed, completed(missed), NOW - timedelta(minutes=1))
+    topic.append(P0, behind, started(behind), NOW - timedelta(minutes=1))
+    topic.append(P0, behind, completed(behind), NOW - timedelta(minutes=1))
+    waiting = [WaitingBatch(behind, NOW - timedelta(minutes=2)), WaitingBatch(missed, NOW - timedelta(minutes=2))]
+    repository = FakeRepository(waiting)
+    consumer_passed = {P0: 1}  # the group never committed on P1
+    pass_ = reconciler(topic, repository, consumer_passed)
+
+    assert await pass_.reconcile() == 1
+    assert [[event.batch_id for event in events] for events in repository.applied] == [[missed]]
+
+    # the consumer passed the rest without storing it (a restored database, say): the next pass reads on
+    topic.read.clear()
+    consumer_passed[P0] = 3
+    assert await pass_.reconcile() == 1
+    assert [[event.batch_id for event in events] for events in repository.applied[1:]] == [[behind, behind]]
+    assert min(offset for _, offset in topic.read) == 1
