@@ -7,9 +7,9 @@ The loop is `lrs_platform.consumer`'s: an event that cannot be read or stored (a
 refuses, say) is parked on `lrs.batch.outcomes.v1.dlq` with its batch's later events held behind it,
 and every other batch's view goes on.
 
-A chunk of record outcomes is read straight from its JSON into the columns it is stored as
-(`lrs_contracts.fast_decode.decode_plain`: the contracts' own checks, no model per record); whatever
-that path is not sure of is read by the validating models, which have the final word.
+A chunk of record outcomes is read straight from its JSON into the columns it is stored as, with
+the models' checks and no object per record (`decided_records_of_json`); whatever that path is not
+sure of is read by the validating models, which have the final word.
 
 A consumer group that has never committed (a new deployment, a renamed group) does not replay the
 whole topic, which is kept for ever: it starts at the first outcome that can concern a batch of this
@@ -18,6 +18,7 @@ database still waiting for its decision, found by timestamp (`offsets_for_times`
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
@@ -31,8 +32,16 @@ from ingest import metrics
 from ingest.repository import NO_FINDINGS, BatchRepository, DecidedRecords, ViewEvent
 from ingest.service import DecisionSignal
 from lrs_contracts.envelope import Envelope, utc_now
-from lrs_contracts.fast_decode import NotFast, decode_plain, plain_fields
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, BatchValidationStarted
+from lrs_contracts.fast_decode import NotFast, decode_plain, plain_builder_for, plain_fields
+from lrs_contracts.outcomes import (
+    BatchCompleted,
+    BatchFailed,
+    BatchRecordsDecided,
+    BatchValidationStarted,
+    Finding,
+    RecordOutcome,
+    RecordStatus,
+)
 from lrs_contracts.registry import decode
 from lrs_contracts.topics import BATCH_OUTCOMES
 from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy
@@ -85,9 +94,10 @@ def outcome_of(raw: bytes | None) -> OutcomeEvent | None:
     return None
 
 
+_ENVELOPE_OF = plain_builder_for(Envelope)
+_CHUNK_OF = plain_builder_for(BatchRecordsDecided)
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")
 _CHUNK_BATCH_ID = plain_fields(BatchRecordsDecided).index("batch_id")
-_CHUNK_OUTCOMES = plain_fields(BatchRecordsDecided).index("outcomes")
 _VIEW_EVENT_TYPES = frozenset(
     model.model_fields["event_type"].default
     for model in (BatchValidationStarted, BatchRecordsDecided, BatchCompleted, BatchFailed)
@@ -100,48 +110,93 @@ def view_event_of(raw: bytes | None) -> ViewEvent | None:
     if raw is None:
         raise ValueError("empty message")
     try:
-        envelope, payload = decode_plain(raw)
-    except NotFast:
-        pass
-    else:
-        event_type = envelope[_EVENT_TYPE]
-        if event_type == DecidedRecords.event_type:
-            return decided_records_of_plain(payload)
-        if event_type not in _VIEW_EVENT_TYPES:
+        document = orjson.loads(raw)
+        if document.get("event_type") == DecidedRecords.event_type:
+            return decided_records_of_json(document)
+        envelope, _ = decode_plain(raw)
+        if envelope[_EVENT_TYPE] not in _VIEW_EVENT_TYPES:
             return None
+    except (NotFast, ValueError, TypeError, KeyError, AttributeError):
+        pass  # the validating models have the final word
     # The validating models read the rest: a batch's three other events, or what the plain path refused.
     event = outcome_of(raw)
     return DecidedRecords.of(event) if isinstance(event, BatchRecordsDecided) else event
 
 
-def decided_records_of_plain(chunk: tuple[Any, ...]) -> DecidedRecords:
-    """The columns of a chunk read by `decode_plain` (a record outcome's plain fields are line,
-    MIS identifier, action, masked ULN, status, errors, warnings, achievement id)."""
-    batch_id = uuid.UUID(chunk[_CHUNK_BATCH_ID])
-    outcomes = chunk[_CHUNK_OUTCOMES]
-    if not outcomes:
-        return DecidedRecords(batch_id, [], [], [], [], [], [], [], [])
-    lines, mis_identifiers, actions, ulns_masked, statuses, errors, warnings, achievement_ids = zip(
-        *outcomes, strict=True
-    )
-    return DecidedRecords(
-        batch_id,
-        list(lines),
-        list(mis_identifiers),
-        list(actions),
-        list(ulns_masked),
-        [status.value for status in statuses],
-        [_findings_text(findings) if findings else NO_FINDINGS for findings in errors],
-        [_findings_text(findings) if findings else NO_FINDINGS for findings in warnings],
-        list(achievement_ids),
-    )
+def decided_records_of_json(document: dict[str, Any]) -> DecidedRecords:
+    """The columns of a chunk's envelope as parsed from its JSON, checked as the models check it: the
+    envelope and the chunk's own fields by `fast_decode`'s plain builders, each record outcome here,
+    with no object per record. Raises NotFast (or a TypeError, KeyError...) for anything else."""
+    data = document["data"]
+    outcomes = data["outcomes"]
+    if outcomes.__class__ is not list:
+        raise NotFast("outcomes")
+    _ENVELOPE_OF({**document, "data": {}})
+    chunk = _CHUNK_OF({**data, "outcomes": []})
+    records = DecidedRecords(uuid.UUID(chunk[_CHUNK_BATCH_ID]), [], [], [], [], [], [], [], [])
+    for outcome in outcomes:
+        if outcome.__class__ is not dict or not _OUTCOME_FIELDS.issuperset(outcome):
+            raise NotFast("record outcome")
+        line = outcome["line"]
+        mis_identifier = outcome.get("mis_identifier")
+        action = outcome.get("action")
+        uln_masked = outcome.get("uln_masked")
+        status = outcome["status"]
+        achievement_id = outcome.get("achievement_id")
+        if (
+            line.__class__ is not int
+            or line < 1
+            or (mis_identifier is not None and mis_identifier.__class__ is not str)
+            or (action is not None and action.__class__ is not str)
+            or (uln_masked is not None and uln_masked.__class__ is not str)
+            or status.__class__ is not str
+            or status not in _STATUSES
+        ):
+            raise NotFast("record outcome")
+        if achievement_id is not None:
+            if achievement_id.__class__ is not str or not _UUID(achievement_id):
+                raise NotFast("achievement id")
+            achievement_id = achievement_id.lower()
+        records.lines.append(line)
+        records.mis_identifiers.append(mis_identifier)
+        records.actions.append(action)
+        records.ulns_masked.append(uln_masked)
+        records.statuses.append(status)
+        records.errors.append(_findings_text(outcome.get("errors", _NO_FINDINGS)))
+        records.warnings.append(_findings_text(outcome.get("warnings", _NO_FINDINGS)))
+        records.achievement_ids.append(achievement_id)
+    return records
 
 
-def _findings_text(findings: tuple[tuple[str, str | None, str], ...]) -> str:
-    """`repository.findings_json` of plain findings (code, field, message)."""
-    return orjson.dumps(
-        [{"code": code, "field": field, "message": message} for code, field, message in findings]
-    ).decode()
+_OUTCOME_FIELDS = frozenset(RecordOutcome.model_fields)
+_FINDING_FIELDS = frozenset(Finding.model_fields)
+_STATUSES = frozenset(status.value for status in RecordStatus)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").fullmatch
+_CODE = re.compile(Finding.model_json_schema()["properties"]["code"]["pattern"]).search
+_NO_FINDINGS: list[Any] = []
+
+
+def _findings_text(findings: Any) -> str:
+    """`repository.findings_json` of a finding list as parsed from JSON."""
+    if findings.__class__ is not list:
+        raise NotFast("findings")
+    if not findings:
+        return NO_FINDINGS
+    checked = []
+    for finding in findings:
+        if finding.__class__ is not dict or not _FINDING_FIELDS.issuperset(finding):
+            raise NotFast("finding")
+        code, field, message = finding["code"], finding.get("field"), finding["message"]
+        if (
+            code.__class__ is not str
+            or "\n" in code  # pydantic's `$` is the very end; Python's also before a final newline
+            or not _CODE(code)
+            or (field is not None and field.__class__ is not str)
+            or message.__class__ is not str
+        ):
+            raise NotFast("finding")
+        checked.append({"code": code, "field": field, "message": message})
+    return orjson.dumps(checked).decode()
 
 
 OUTCOME_MESSAGES_PER_POLL = 10

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
-from contracts.tests.test_fast_decode import envelopes
+from contracts.tests.test_fast_decode import JSON_VALUES, _container, _paths, envelopes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from ingest.outcomes import (
     OutcomeConsumer,
     StartAtFirstUndecidedBatch,
-    decided_records_of_plain,
+    decided_records_of_json,
     outcome_of,
     start_timestamp_ms,
     view_event_of,
@@ -28,7 +28,6 @@ from ingest.repository import DecidedRecords
 from ingest.service import DecisionSignal
 from lrs_contracts.batch import BatchSubmissionCompleted, JobType
 from lrs_contracts.envelope import Envelope
-from lrs_contracts.fast_decode import decode_plain
 from lrs_contracts.outcomes import (
     BatchCompleted,
     BatchCounts,
@@ -262,7 +261,7 @@ def test_an_outcome_the_models_refuse_is_refused_as_before() -> None:
 def test_a_chunk_is_stored_as_the_columns_of_its_models(outcomes: list[RecordOutcome], chunk_index: int) -> None:
     chunk = BatchRecordsDecided(batch_id=BATCH_ID, ao_id="RN5133", chunk_index=chunk_index, outcomes=tuple(outcomes))
     raw = encoded(chunk)
-    assert decided_records_of_plain(decode_plain(raw)[1]) == DecidedRecords.of(chunk)
+    assert decided_records_of_json(json.loads(raw)) == DecidedRecords.of(chunk)
     assert view_event_of(raw) == DecidedRecords.of(chunk)
 
 
@@ -284,7 +283,7 @@ def test_any_outcome_the_schema_snapshot_allows_is_stored_as_the_models_read_it(
     stored = view_event_of(raw)
     if isinstance(expected, BatchRecordsDecided):
         assert stored == DecidedRecords.of(expected)
-        assert decided_records_of_plain(decode_plain(raw)[1]) == stored
+        assert decided_records_of_json(json.loads(raw)) == stored
     else:
         assert stored == expected
 
@@ -299,3 +298,90 @@ def test_an_outcome_the_models_refuse_is_not_stored() -> None:
         assert failure_of(lambda unreadable=unreadable: view_event_of(unreadable)) is Failure.POISON
     marker = BatchSubmissionCompleted(batch_id=BATCH_ID, ao_id="RN5133", record_count=1, chunk_count=1)
     assert view_event_of(encoded(marker)) is None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), change=st.sampled_from(["remove", "add", "replace"]), replacement=JSON_VALUES)
+def test_a_chunk_the_models_refuse_is_refused_and_one_they_read_is_stored_as_they_read_it(
+    data: st.DataObject, change: str, replacement: Any
+) -> None:
+    document = data.draw(envelopes(DecidedRecords.event_type))
+    paths = _paths(document)[1:]
+    # mostly within the record outcomes, which the batch view checks itself
+    within = [path for path in paths if path[:2] == ("data", "outcomes") and len(path) > 2]
+    path = data.draw(st.sampled_from(within if within and data.draw(st.integers(0, 3)) else paths))
+    container = _container(document, path)
+    if change == "remove" and isinstance(container, dict):
+        del container[path[-1]]
+    elif change == "add" and isinstance(container, dict):
+        container[f"unexpected_{path[-1]}"] = replacement
+    else:
+        container[path[-1]] = replacement
+    raw = json.dumps(document).encode()
+    try:
+        expected = outcome_of(raw)
+    except ValueError as refused:
+        with pytest.raises(type(refused)):
+            view_event_of(raw)
+        return
+    assert view_event_of(raw) == (
+        DecidedRecords.of(expected) if isinstance(expected, BatchRecordsDecided) else expected
+    )
+
+
+A_RECORD = {
+    "line": 4,
+    "mis_identifier": "MIS-1",
+    "action": "Create",
+    "uln_masked": "******0043",
+    "status": "rejected",
+    "errors": [{"code": "RV004", "field": "grade", "message": "unknown grade"}],
+    "warnings": [],
+    "achievement_id": None,
+}
+EDITS: list[dict[str, Any]] = [
+    {"line": 0},
+    {"line": -3},
+    {"line": "4"},
+    {"line": True},
+    {"line": 4.0},
+    {"status": "maybe"},
+    {"status": "ACCEPTED"},
+    {"mis_identifier": 5},
+    {"action": ["Create"]},
+    {"uln_masked": 43},
+    {"errors": None},
+    {"errors": {}},
+    {"errors": [{"code": "XX004", "message": "m"}]},
+    {"errors": [{"code": "RV004\n", "message": "m"}]},
+    {"errors": [{"code": "RV0044", "message": "m"}]},
+    {"errors": [{"code": "RV004", "message": "m", "extra": 1}]},
+    {"errors": [{"code": "RV004", "field": 1, "message": "m"}]},
+    {"errors": [{"code": "RV004"}]},
+    {"warnings": [{"code": "WV001", "message": "m"}]},
+    {"achievement_id": "not-a-uuid"},
+    {"achievement_id": "6F0C8A52-4F8E-5D39-9A43-2F1B1E7A9D10"},
+    {"achievement_id": "6f0c8a524f8e5d399a432f1b1e7a9d10"},
+    {"achievement_id": 7},
+    {"unexpected": 1},
+]
+
+
+@pytest.mark.parametrize("edit", [*EDITS, {"line": None}, "no status", "no line", "no errors"], ids=str)
+def test_a_record_outcome_the_models_refuse_is_refused_and_any_other_stored_as_they_read_it(edit: Any) -> None:
+    record = dict(A_RECORD)
+    if isinstance(edit, dict):
+        record.update(edit)
+    else:
+        del record[edit.removeprefix("no ")]
+    document = json.loads(encoded(decided()))
+    document["data"]["outcomes"] = [A_RECORD, record]
+    raw = json.dumps(document).encode()
+    try:
+        expected = outcome_of(raw)
+    except ValueError as refused:
+        with pytest.raises(type(refused)):
+            view_event_of(raw)
+        return
+    assert isinstance(expected, BatchRecordsDecided)
+    assert view_event_of(raw) == DecidedRecords.of(expected)
