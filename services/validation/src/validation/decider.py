@@ -19,11 +19,9 @@ transactional producer must be rebuilt, which a restart does.
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -45,7 +43,7 @@ from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision, SubmittedBatch, achievement_states_needed, decide_batch
 from lrs_domain.reference import ReferenceSnapshot
-from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy, Transient, readiness_report
+from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy, Transient, collector_paused, readiness_report
 from lrs_platform.keyring import KeyLookup, KeyringUnavailable
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import MaintenanceGate
@@ -446,22 +444,6 @@ def decide_opened_and_write(
     )
     decision = with_unverifiable_learners(decision, opened.unverifiable)
     return decision, decision_messages(submitted, decision, causation_id, decided_at, topics)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector stays off while a batch is decided, stored and sent (one at a time).
-    A decision builds ~40 objects a record that live until it is sent, and every collection would
-    scan them again: 10-15% of the decision's CPU, for garbage that is nearly all freed by reference
-    counts anyway. Collections resume after it, also when it failed."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _retrieved(lookup: asyncio.Task[None]) -> None:
