@@ -328,7 +328,7 @@ class Decider:
                 opening.exception()  # retrieved: the look-up's failure is what the caller hears about
         # Seconds of pure CPU for a large batch: on a thread, so the loop keeps the group's heartbeat going.
         decision, messages = await asyncio.to_thread(
-            decide_opened_and_write, batch, opened, reference, existing, causation_id, self._topics
+            decide_and_write, batch, opened, reference, existing, causation_id, self._topics
         )
         RECORDS_DECIDED.labels("accepted").inc(decision.counts.accepted)
         RECORDS_DECIDED.labels("rejected").inc(decision.counts.rejected)
@@ -413,27 +413,14 @@ class Decider:
 
 def decide_and_write(
     batch: AssembledBatch,
-    keys: KeyLookup,
-    reference: ReferenceSnapshot,
-    existing: dict[tuple[str, str], list[AchievementState]],
-    causation_id: str,
-    topics: TopicNames = LIVE_TOPICS,
-) -> tuple[BatchDecision, list[OutgoingMessage]]:
-    """The decision and its messages: pure work, no I/O, so it may run on any thread. The records'
-    sealed details are opened with `keys` (the batch's ULNs' keys) before the rules see them."""
-    opened = open_personal(batch.records, keys)
-    return decide_opened_and_write(batch, opened, reference, existing, causation_id, topics)
-
-
-def decide_opened_and_write(
-    batch: AssembledBatch,
     opened: OpenedRecords,
     reference: ReferenceSnapshot,
     existing: dict[tuple[str, str], list[AchievementState]],
     causation_id: str,
     topics: TopicNames = LIVE_TOPICS,
 ) -> tuple[BatchDecision, list[OutgoingMessage]]:
-    """`decide_and_write` of records opened already (`open_personal` of the batch's records)."""
+    """The decision and its messages: pure work, no I/O, so it may run on any thread. `opened` are the
+    batch's records with their sealed details opened (`open_personal`), as the rules read them."""
     submitted = batch.submitted
     decided_at = utc_now()
     decision = decide_batch(

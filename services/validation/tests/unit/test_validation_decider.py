@@ -225,7 +225,7 @@ def _tampered(token: str) -> str:
 def _decide_opened(*records: SubmittedRecord, keys: KeyLookup) -> BatchDecision:
     """The decider's pure step with its keys: the sealed details opened, then the rules."""
     batch = AssembledBatch(_submitted(records, uuid.UUID(int=43)), records, partition=0, last_offset=9)
-    decision, _ = decide_and_write(batch, keys, REFERENCE, {}, "cause")
+    decision, _ = decide_and_write(batch, open_personal(records, keys), REFERENCE, {}, "cause")
     return decision
 
 
