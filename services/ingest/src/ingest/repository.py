@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -292,8 +292,16 @@ class BatchRepository:
         return list(rows), int(total)
 
     async def apply_outcomes(self, events: Sequence[ViewEvent]) -> None:
-        """Stores outcome events in one transaction. Every statement is an upsert keyed by the event's
-        natural key, so applying the same events again changes nothing."""
+        """Stores outcome events in one transaction. Every statement is keyed by the event's natural key,
+        so applying the same events again changes nothing: a chunk's rows are copied in (binary COPY,
+        half the CPU of an upsert's arrays); when a line was stored before (a redelivery, the
+        reconciler), the transaction rolls back and the events are stored again by upserts."""
+        try:
+            await self._apply(events, _copy_records)
+        except asyncpg.UniqueViolationError:
+            await self._apply(events, _upsert_records)
+
+    async def _apply(self, events: Sequence[ViewEvent], store_records: RecordsWriter) -> None:
         async with self._pool.acquire() as connection, connection.transaction():
             for event in events:
                 match event:
@@ -304,12 +312,15 @@ class BatchRepository:
                             event.batch_id,
                         )
                     case DecidedRecords():
-                        await _store_records(connection, event)
+                        if event.lines:
+                            await store_records(connection, event)
                     case BatchCompleted():
                         await _upsert_decision(connection, event, BatchStatus.COMPLETED, None, None)
                     case BatchFailed():
                         await _upsert_decision(connection, event, BatchStatus.FAILED, event.code, event.reason)
 
+
+RecordsWriter = Callable[[asyncpg.Connection, DecidedRecords], Awaitable[None]]
 
 _RECORD_COLUMNS = (
     "batch_id",
@@ -324,32 +335,24 @@ _RECORD_COLUMNS = (
 )
 
 
-async def _store_records(connection: asyncpg.Connection, records: DecidedRecords) -> None:
-    """A chunk seen for the first time is copied into the table (binary COPY: half the CPU of the
-    upsert's arrays); a chunk stored before (a redelivery) finds its lines taken and is upserted."""
-    if not records.lines:
-        return
-    try:
-        async with connection.transaction():  # a savepoint: the failed copy leaves nothing behind
-            await connection.copy_records_to_table(
-                "batch_records",
-                schema_name=SCHEMA,
-                columns=_RECORD_COLUMNS,
-                records=zip(
-                    repeat(records.batch_id, len(records.lines)),
-                    records.lines,
-                    records.mis_identifiers,
-                    records.actions,
-                    records.ulns_masked,
-                    records.statuses,
-                    records.errors,
-                    records.warnings,
-                    records.achievement_ids,
-                    strict=True,
-                ),
-            )
-    except asyncpg.UniqueViolationError:
-        await _upsert_records(connection, records)
+async def _copy_records(connection: asyncpg.Connection, records: DecidedRecords) -> None:
+    await connection.copy_records_to_table(
+        "batch_records",
+        schema_name=SCHEMA,
+        columns=_RECORD_COLUMNS,
+        records=zip(
+            repeat(records.batch_id, len(records.lines)),
+            records.lines,
+            records.mis_identifiers,
+            records.actions,
+            records.ulns_masked,
+            records.statuses,
+            records.errors,
+            records.warnings,
+            records.achievement_ids,
+            strict=True,
+        ),
+    )
 
 
 async def _upsert_records(connection: asyncpg.Connection, records: DecidedRecords) -> None:
