@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import repeat
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import asyncpg
 import orjson
@@ -59,6 +59,19 @@ class DecidedRecords:
             [findings_json(outcome.errors) for outcome in outcomes],
             [findings_json(outcome.warnings) for outcome in outcomes],
             [None if outcome.achievement_id is None else str(outcome.achievement_id) for outcome in outcomes],
+        )
+
+    def columns(self) -> tuple[list[Any], ...]:
+        """The stored columns after `batch_id`, in `_RECORD_COLUMNS` order."""
+        return (
+            self.lines,
+            self.mis_identifiers,
+            self.actions,
+            self.ulns_masked,
+            self.statuses,
+            self.errors,
+            self.warnings,
+            self.achievement_ids,
         )
 
 
@@ -340,18 +353,7 @@ async def _copy_records(connection: asyncpg.Connection, records: DecidedRecords)
         "batch_records",
         schema_name=SCHEMA,
         columns=_RECORD_COLUMNS,
-        records=zip(
-            repeat(records.batch_id, len(records.lines)),
-            records.lines,
-            records.mis_identifiers,
-            records.actions,
-            records.ulns_masked,
-            records.statuses,
-            records.errors,
-            records.warnings,
-            records.achievement_ids,
-            strict=True,
-        ),
+        records=zip(repeat(records.batch_id, len(records.lines)), *records.columns(), strict=True),
     )
 
 
@@ -365,14 +367,7 @@ async def _upsert_records(connection: asyncpg.Connection, records: DecidedRecord
         " action = EXCLUDED.action, uln_masked = EXCLUDED.uln_masked, status = EXCLUDED.status,"
         " errors = EXCLUDED.errors, warnings = EXCLUDED.warnings, achievement_id = EXCLUDED.achievement_id",
         records.batch_id,
-        records.lines,
-        records.mis_identifiers,
-        records.actions,
-        records.ulns_masked,
-        records.statuses,
-        records.errors,
-        records.warnings,
-        records.achievement_ids,
+        *records.columns(),
     )
 
 

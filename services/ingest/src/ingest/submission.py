@@ -239,35 +239,6 @@ def completed_event_id(batch_id: uuid.UUID) -> uuid.UUID:
     return deterministic_id(batch_id, "completed")
 
 
-def prepare_batch(
-    identity: BatchIdentity,
-    header: BatchHeader,
-    records: Sequence[SubmittedRecord],
-    fmt: BatchFormat,
-    *,
-    sha256: str,
-    size_bytes: int,
-    max_records: int = 1_000,
-    max_bytes: int = 1_048_576,
-) -> PreparedBatch:
-    """The batch as BatchSubmitted, its record chunks and BatchSubmissionCompleted, encoded.
-
-    Ids and timestamps derive from the batch id and its reception time only, so publishing the same
-    batch again (a retry after a failed commit) produces byte-identical events.
-    Raises BatchRefused (RS001) when one record alone is too large to carry.
-    """
-    return prepare_encoded(
-        identity,
-        header,
-        encoded_records(records),
-        fmt,
-        sha256=sha256,
-        size_bytes=size_bytes,
-        max_records=max_records,
-        max_bytes=max_bytes,
-    )
-
-
 def encoded_records(records: Sequence[SubmittedRecord]) -> list[bytes]:
     """Each record's JSON as it stands in its chunk; BatchRefused (RS001) when one is too large to carry."""
     encoded = [encoded_record(record) for record in records]
@@ -288,7 +259,12 @@ def prepare_encoded(
     max_records: int = 1_000,
     max_bytes: int = 1_048_576,
 ) -> PreparedBatch:
-    """`prepare_batch` of records already encoded by `encoded_records`, in file order."""
+    """The batch as BatchSubmitted, its record chunks and BatchSubmissionCompleted, encoded around its
+    records, already encoded by `encoded_records` in file order.
+
+    Ids and timestamps derive from the batch id and its reception time only, so publishing the same
+    batch again (a retry after a failed commit) produces byte-identical events.
+    """
     chunks = chunk_records(encoded, max_records=max_records, max_bytes=max_bytes, size_of=len)
     record_chunks = tuple(b",".join(chunk) for chunk in chunks)
     return _prepared(identity, header, fmt, len(encoded), record_chunks, sha256, size_bytes)

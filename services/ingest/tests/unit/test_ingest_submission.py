@@ -24,11 +24,12 @@ from ingest.submission import (
     content_sha256,
     declared_too_large,
     dedup_key,
+    encoded_records,
     filename_from,
     is_key_reused_for_other_content,
     may_submit,
     normalise_idempotency_key,
-    prepare_batch,
+    prepare_encoded,
     replay_headers,
     resolve_format,
     submitted_event_id,
@@ -183,7 +184,9 @@ IDENTITY = BatchIdentity(uuid.uuid4(), "RN5133", "ao:RN5133", datetime(2025, 6, 
 
 
 def test_a_batch_becomes_submitted_chunks_and_an_end_marker_with_deterministic_ids() -> None:
-    prepared = prepare_batch(IDENTITY, HEADER, _records(2_001), BatchFormat.CSV, sha256="abc", size_bytes=123)
+    prepared = prepare_encoded(
+        IDENTITY, HEADER, encoded_records(_records(2_001)), BatchFormat.CSV, sha256="abc", size_bytes=123
+    )
     decoded = [decode(value) for value in prepared.values]
     kinds = [type(payload) for _, payload in decoded]
     assert kinds == [
@@ -213,15 +216,19 @@ def test_a_batch_becomes_submitted_chunks_and_an_end_marker_with_deterministic_i
 
 
 def test_preparing_the_same_batch_again_gives_the_same_bytes() -> None:
-    first = prepare_batch(IDENTITY, HEADER, _records(10), BatchFormat.JSON, sha256="abc", size_bytes=1)
-    again = prepare_batch(IDENTITY, HEADER, _records(10), BatchFormat.JSON, sha256="abc", size_bytes=1)
+    first = prepare_encoded(
+        IDENTITY, HEADER, encoded_records(_records(10)), BatchFormat.JSON, sha256="abc", size_bytes=1
+    )
+    again = prepare_encoded(
+        IDENTITY, HEADER, encoded_records(_records(10)), BatchFormat.JSON, sha256="abc", size_bytes=1
+    )
     assert first.values == again.values
 
 
 def test_a_record_too_large_for_one_message_is_rs001_at_its_line() -> None:
     huge = SubmittedRecord(line=7, given_name="\u0001" * (MAX_EVENT_BYTES // 6 + 1))
     with pytest.raises(BatchRefused) as refused:
-        prepare_batch(IDENTITY, HEADER, (huge,), BatchFormat.CSV, sha256="abc", size_bytes=1)
+        prepare_encoded(IDENTITY, HEADER, encoded_records((huge,)), BatchFormat.CSV, sha256="abc", size_bytes=1)
     assert (refused.value.code, refused.value.line) == (BatchCode.MALFORMED, 7)
 
 
@@ -290,10 +297,14 @@ RECORDS = st.lists(
 def test_the_events_are_byte_for_byte_what_wrap_and_encode_write(
     records: list[SubmittedRecord], fmt: BatchFormat
 ) -> None:
-    prepared = prepare_batch(IDENTITY, HEADER, records, fmt, sha256="abc", size_bytes=1, max_records=3, max_bytes=600)
+    prepared = prepare_encoded(
+        IDENTITY, HEADER, encoded_records(records), fmt, sha256="abc", size_bytes=1, max_records=3, max_bytes=600
+    )
     assert list(prepared.values) == wrapped_one_by_one(IDENTITY, prepared, records)
     again = BatchIdentity(uuid.uuid4(), "RN5133", "operator:bob", datetime(2025, 7, 1, tzinfo=UTC))
     assert (
         prepared.for_identity(again).values
-        == prepare_batch(again, HEADER, records, fmt, sha256="abc", size_bytes=1, max_records=3, max_bytes=600).values
+        == prepare_encoded(
+            again, HEADER, encoded_records(records), fmt, sha256="abc", size_bytes=1, max_records=3, max_bytes=600
+        ).values
     )
