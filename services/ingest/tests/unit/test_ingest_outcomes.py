@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
-from contracts.tests.test_fast_decode import JSON_VALUES, _container, _paths, envelopes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from tests.support.event_examples import JSON_VALUES, container_of, envelopes, json_paths
 
 from ingest.outcomes import (
     OutcomeConsumer,
@@ -306,11 +306,11 @@ def test_a_chunk_the_models_refuse_is_refused_and_one_they_read_is_stored_as_the
     data: st.DataObject, change: str, replacement: Any
 ) -> None:
     document = data.draw(envelopes(DecidedRecords.event_type))
-    paths = _paths(document)[1:]
+    paths = json_paths(document)[1:]
     # mostly within the record outcomes, which the batch view checks itself
     within = [path for path in paths if path[:2] == ("data", "outcomes") and len(path) > 2]
     path = data.draw(st.sampled_from(within if within and data.draw(st.integers(0, 3)) else paths))
-    container = _container(document, path)
+    container = container_of(document, path)
     if change == "remove" and isinstance(container, dict):
         del container[path[-1]]
     elif change == "add" and isinstance(container, dict):

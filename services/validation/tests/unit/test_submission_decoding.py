@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from contracts.tests.test_fast_decode import envelopes
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.event_examples import envelopes
 
 from lrs_contracts.registry import decode
 from validation.batch_assembly import decode_submission
