@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
-from tests.support.event_examples import JSON_VALUES, container_of, envelopes, from_schema, json_paths
+from tests.support.event_examples import JSON_VALUES, envelopes, from_schema, json_paths, mutate
 
 from lrs_contracts.compatibility import snapshot_path
 from lrs_contracts.envelope import Envelope, deterministic_id
@@ -75,13 +75,7 @@ def test_the_fast_path_never_reads_what_pydantic_refuses_nor_reads_it_otherwise(
 ) -> None:
     document = data.draw(envelopes(event_type))
     path = data.draw(st.sampled_from(json_paths(document)[1:]))
-    container = container_of(document, path)
-    if change == "remove" and isinstance(container, dict):
-        del container[path[-1]]
-    elif change == "add" and isinstance(container, dict):
-        container[f"unexpected_{path[-1]}"] = replacement
-    else:
-        container[path[-1]] = replacement
+    mutate(document, path, change, replacement)
     raw = _raw(document, ascii_only=True)
     try:
         expected = decode(raw)

@@ -138,3 +138,15 @@ JSON_VALUES = st.recursive(
     lambda children: st.lists(children, max_size=2) | st.dictionaries(st.text(max_size=5), children, max_size=2),
     max_leaves=4,
 )
+
+
+def mutate(document: dict[str, Any], path: tuple[Any, ...], change: str, replacement: Any) -> None:
+    """Changes `document` in place at `path`: `remove` the value, `add` an unexpected key beside it, or
+    `replace` it (a list item is always replaced)."""
+    container = container_of(document, path)
+    if change == "remove" and isinstance(container, dict):
+        del container[path[-1]]
+    elif change == "add" and isinstance(container, dict):
+        container[f"unexpected_{path[-1]}"] = replacement
+    else:
+        container[path[-1]] = replacement
