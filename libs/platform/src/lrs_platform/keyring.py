@@ -448,25 +448,16 @@ os.register_at_fork(after_in_child=_forget_nonces_after_fork)
 
 
 class _LearnerReference:
-    """HMAC-SHA256 under one key, byte for byte `hmac.new(key, message, sha256).digest()`, with the key's
-    two padded blocks hashed once instead of per message (0.65 instead of 1.6 µs a ULN)."""
-
-    _INNER_PAD: Final = bytes(byte ^ 0x36 for byte in range(256))
-    _OUTER_PAD: Final = bytes(byte ^ 0x5C for byte in range(256))
+    """HMAC-SHA256 under one key: the standard library's HMAC keyed once and copied per message, which
+    skips hashing the key's padded blocks again for each ULN (1.1 instead of 1.6 µs a ULN)."""
 
     def __init__(self, key: bytes) -> None:
-        block = key.ljust(hashlib.sha256().block_size, b"\0")  # a key longer than a block would be hashed first
-        if len(block) != hashlib.sha256().block_size:
-            raise ValueError("a reference key is at most one SHA-256 block")
-        self._inner = hashlib.sha256(block.translate(self._INNER_PAD))
-        self._outer = hashlib.sha256(block.translate(self._OUTER_PAD))
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def __call__(self, message: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+        reference = self._keyed.copy()
+        reference.update(message)
+        return reference.digest()
 
 
 def _usable(cached: tuple[float, bytes | Erased] | None, now: float) -> TypeGuard[tuple[float, bytes | Erased]]:
