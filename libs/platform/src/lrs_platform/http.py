@@ -179,7 +179,10 @@ async def _http_problem(request: Request, error: Exception) -> JSONResponse:
 
 
 def run_http(app: FastAPI, host: str, port: int, log_level: str = "warning") -> None:
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+    # The pure-Python event loop and HTTP parser, until the faster ones (installed) are measured.
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on", loop="asyncio", http="h11"
+    )
 
 
 async def noop_lifespan(_app: FastAPI) -> AsyncIterator[None]:
