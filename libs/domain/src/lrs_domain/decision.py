@@ -3,7 +3,9 @@
 Public API:
 - `SubmittedBatch`, `BatchDecision`, `BatchFailure`, `OfflineReport`;
 - `achievement_states_needed(records, reference)` — which achievement states `decide_batch` reads;
-- `decide_batch(batch, reference, existing, today) -> BatchDecision` — what the validation service runs;
+- `decide_batch(batch, reference, existing, today) -> BatchDecision` — a whole batch at once;
+- `BatchJudging` — the same decision with each chunk of records judged as it arrives (`judge`) and
+  what needs the whole batch done once at its end (`finish`): what the validation service runs;
 - `check_batch_offline(header, records, catalogue, today) -> OfflineReport` — what an AO can run
   before submitting: the same rules through the same code, minus those that need the server.
 
@@ -20,7 +22,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from lrs_contracts.batch import BatchHeader, JobType, RecordAction, SubmittedRecord
 from lrs_contracts.codes import BatchCode
@@ -141,38 +143,86 @@ def decide_batch(
     `existing` holds the AO's achievement states before the batch, keyed by the ULN each achievement
     is recorded under and the normalised QAN: at least those `achievement_states_needed` names.
     """
-    job_type = batch.header.effective_job_type
-    context = RuleContext(
-        job_type=job_type,
-        catalogue=reference.catalogue,
-        today=today,
-        ao_id=batch.ao_id,
-        learners=reference.learners,
-        merges=reference.merges,
-    )
-    verdicts = _judge_batch(batch.records, context, existing)
-    counts = _count(verdicts)
-    failure = _failure(counts)
-    # No-ops name the achievement they left alone; accepted records name the one they changed.
-    shown_ids = [
-        verdict.target.achievement_id if verdict.status is RecordStatus.NO_OP and verdict.target else None
-        for verdict in verdicts
-    ]
-    if failure is not None:
-        return BatchDecision(_outcomes(verdicts, shown_ids), (), counts, failure, ())
+    judging = BatchJudging(batch.ao_id, batch.header.effective_job_type, today)
+    return judging.finish(batch, [judging.judge(batch.records, reference, existing)])
 
-    events: list[AchievementEvent] = []
-    states: dict[uuid.UUID, AchievementState] = {}
-    summaries: dict[int, QualificationSummary] = {}
-    ids = AchievementIds(batch.ao_id)
-    for index, verdict in enumerate(verdicts):
-        if verdict.status is not RecordStatus.ACCEPTED:
-            continue
-        event = _event(verdict, batch, job_type, summaries, ids)
-        states[event.achievement_id] = evolve(states.get(event.achievement_id, verdict.target), event)
-        events.append(event)
-        shown_ids[index] = event.achievement_id
-    return BatchDecision(_outcomes(verdicts, shown_ids), tuple(events), counts, None, tuple(states.values()))
+
+@dataclass(frozen=True, slots=True)
+class JudgedChunk:
+    """Some records of a batch, each judged on its own (`BatchJudging.judge`)."""
+
+    records: tuple[_Judged, ...]
+
+
+class BatchJudging:
+    """One batch's decision, its records judged a chunk at a time as they arrive.
+
+    `judge` does everything about a record that needs no other record of the batch: the record
+    rules and the state rules against the AO's states before the batch (which the batch's own
+    records never change). `finish` does the rest once, over every chunk: RV020 (the same
+    achievement twice in the batch), WV002 (ULN order), counts, RS005, events and new states. So
+    judging the chunks (any split, in any order) and finishing gives `decide_batch`'s decision.
+
+    Every chunk must be judged against the same catalogue, and each against a reference holding
+    its records' learners as `ReferenceSnapshot` says. Values a batch repeats are judged once for
+    all its chunks; chunks are judged one at a time.
+    """
+
+    __slots__ = ("_ao_id", "_job_type", "_memo", "_memo_catalogue", "_today")
+
+    def __init__(self, ao_id: str, job_type: JobType, today: date) -> None:
+        self._ao_id = ao_id
+        self._job_type = job_type
+        self._today = today
+        self._memo: dict[tuple[Any, ...], Any] = {}
+        self._memo_catalogue: Catalogue | None = None
+
+    @property
+    def today(self) -> date:
+        return self._today
+
+    def judge(
+        self, records: Iterable[SubmittedRecord], reference: ReferenceSnapshot, existing: ExistingAchievements
+    ) -> JudgedChunk:
+        """`existing` holds at least the states `achievement_states_needed(records, reference)` names."""
+        if reference.catalogue is not self._memo_catalogue:  # what was judged against another one is not reused
+            self._memo, self._memo_catalogue = {}, reference.catalogue
+        context = RuleContext(
+            job_type=self._job_type,
+            catalogue=reference.catalogue,
+            today=self._today,
+            ao_id=self._ao_id,
+            learners=reference.learners,
+            merges=reference.merges,
+            memo=self._memo,
+        )
+        return JudgedChunk(_judge_records(records, context, existing))
+
+    def finish(self, batch: SubmittedBatch, chunks: Iterable[JudgedChunk]) -> BatchDecision:
+        """The decision on `batch` (of this AO and job type), whose records are those of `chunks`."""
+        verdicts = _verdicts([judged for chunk in chunks for judged in chunk.records])
+        counts = _count(verdicts)
+        failure = _failure(counts)
+        # No-ops name the achievement they left alone; accepted records name the one they changed.
+        shown_ids = [
+            verdict.target.achievement_id if verdict.status is RecordStatus.NO_OP and verdict.target else None
+            for verdict in verdicts
+        ]
+        if failure is not None:
+            return BatchDecision(_outcomes(verdicts, shown_ids), (), counts, failure, ())
+
+        events: list[AchievementEvent] = []
+        states: dict[uuid.UUID, AchievementState] = {}
+        summaries: dict[int, QualificationSummary] = {}
+        ids = AchievementIds(batch.ao_id)
+        for index, verdict in enumerate(verdicts):
+            if verdict.status is not RecordStatus.ACCEPTED:
+                continue
+            event = _event(verdict, batch, self._job_type, summaries, ids)
+            states[event.achievement_id] = evolve(states.get(event.achievement_id, verdict.target), event)
+            events.append(event)
+            shown_ids[index] = event.achievement_id
+        return BatchDecision(_outcomes(verdicts, shown_ids), tuple(events), counts, None, tuple(states.values()))
 
 
 def check_batch_offline(
@@ -191,7 +241,7 @@ def check_batch_offline(
         learners=None,
         merges=None,
     )
-    verdicts = _judge_batch(records, context, existing=None)
+    verdicts = _verdicts(_judge_records(records, context, existing=None))
     counts = _count(verdicts)
     return OfflineReport(_outcomes(verdicts, [None] * len(verdicts)), counts, _failure(counts))
 
@@ -208,31 +258,49 @@ class _Verdict(NamedTuple):
     target: AchievementState | None
 
 
-def _judge_batch(
-    records: Sequence[SubmittedRecord], context: RuleContext, existing: ExistingAchievements | None
-) -> tuple[_Verdict, ...]:
+class _Judged(NamedTuple):
+    """A record judged on its own: the rules that need no other record of the batch."""
+
+    judged: JudgedRecord
+    state_errors: tuple[Finding, ...]
+    change: Change | None
+    target: AchievementState | None
+
+
+def _judge_records(
+    records: Iterable[SubmittedRecord], context: RuleContext, existing: ExistingAchievements | None
+) -> tuple[_Judged, ...]:
     """`existing` None means achievement state is unknown (offline): the state rules are skipped."""
-    ordered = sorted(records, key=lambda record: record.line)
-    out_of_order_line = first_line_out_of_uln_order(ordered)
+    judged_records = []
+    for record in records:
+        judged = judge_record(record, context)
+        address = judged.address
+        if existing is not None and address is not None and judged.action is not None:
+            states = _states_at(existing, context.merges, judged.record.uln, address)
+            verdict = judge_against_state(judged.action, context.job_type, address, judged.data, states)
+            judged_records.append(_Judged(judged, verdict.errors, verdict.change, verdict.target))
+        else:
+            judged_records.append(_Judged(judged, (), None, None))
+    return tuple(judged_records)
+
+
+def _verdicts(judged_records: Iterable[_Judged]) -> tuple[_Verdict, ...]:
+    """Each record's verdict, in line order, with the findings about its place in the batch."""
+    ordered = sorted(judged_records, key=lambda each: each.judged.record.line)
+    out_of_order_line = first_line_out_of_uln_order([each.judged.record for each in ordered])
     first_line_of: dict[AchievementAddress, int] = {}
     verdicts = []
-    for record in ordered:
-        judged = judge_record(record, context)
+    for judged, state_errors, change, target in ordered:
         errors = list(judged.errors)
         warnings = list(judged.warnings)
-        change: Change | None = None
-        target: AchievementState | None = None
+        line = judged.record.line
         address = judged.address
         if address is not None:
-            earlier_line = first_line_of.setdefault(address, record.line)
-            if earlier_line != record.line:
+            earlier_line = first_line_of.setdefault(address, line)
+            if earlier_line != line:
                 errors.append(duplicate_in_batch(address, earlier_line))
-            if existing is not None and judged.action is not None:
-                states = _states_at(existing, context.merges, judged.record.uln, address)
-                state_verdict = judge_against_state(judged.action, context.job_type, address, judged.data, states)
-                errors += state_verdict.errors
-                change, target = state_verdict.change, state_verdict.target
-        if record.line == out_of_order_line:
+            errors += state_errors
+        if line == out_of_order_line:
             warnings.append(not_ordered_by_uln())
         if errors:
             status = RecordStatus.REJECTED
