@@ -431,3 +431,107 @@ async def test_a_purge_resets_only_the_aos_idle_for_that_long(
         await eventually(completed, within=60, what="the purge's reset to complete")
         assert (await client.get(f"/v1/batches/{batches[idle.ao_id]}")).status_code == 404
         assert (await client.get(f"/v1/batches/{batches[active.ao_id]}")).status_code == 200
+
+
+async def test_the_rs005_threshold_and_an_aos_order_are_the_same_in_the_sandpit(
+    system: SystemUnderTest, sandpit: SystemUnderTest
+) -> None:
+    chosen = pick(qualification_type="GCSE (9 to 1)")
+    grades = chosen.qualification.grade_set
+    known = [new_learner() for _ in range(14)]
+    await register(system, known)
+    await sandpit_knows(sandpit, [learner["uln"] for learner in known])
+
+    def batch_of(learners: list[dict[str, str]], unknown: int) -> dict[str, Any]:
+        everyone = learners + [new_learner() for _ in range(unknown)]  # unregistered: RV004 each
+        return json_batch(chosen.ao_id, [json_record(lr, chosen.qualification_number, grades[0]) for lr in everyone])
+
+    exactly_30_percent, over_30_percent = batch_of(known[:7], 3), batch_of(known[7:13], 4)
+    chain = [("Create", grades[0]), ("Update", grades[1]), ("Update", grades[2])]
+    in_order = [
+        json_batch(chosen.ao_id, [json_record(known[13], chosen.qualification_number, grade, action=action)])
+        for action, grade in chain
+    ]
+    answers: dict[Environment, list[tuple[Any, ...]]] = {}
+    for environment, target in ((Environment.LIVE, system), (Environment.SANDPIT, sandpit)):
+        thresholds = [await submit(target, chosen.ao_id, batch) for batch in (exactly_30_percent, over_30_percent)]
+        chained = [await submit(target, chosen.ao_id, batch) for batch in in_order]  # none waits for the one before
+        answers[environment] = []
+        for batch_id in thresholds + chained:
+            view = await decided(target, chosen.ao_id, batch_id)
+            answers[environment].append((view["status"], view["failure_code"], view["counts"]))
+
+    assert answers[Environment.SANDPIT] == answers[Environment.LIVE]
+    exactly, over, *chained_answers = answers[Environment.SANDPIT]
+    assert (exactly[0], exactly[1], exactly[2]["accepted"], exactly[2]["rejected"]) == ("completed", None, 7, 3)
+    assert (over[0], over[1]) == ("failed", "RS005")
+    assert [(status, counts["accepted"]) for status, _, counts in chained_answers] == [("completed", 1)] * 3
+
+
+async def test_every_sandpit_answer_is_marked_and_no_sandpit_key_reads_a_live_plr(
+    system: SystemUnderTest, sandpit: SystemUnderTest
+) -> None:
+    chosen = pick()
+    learner = new_learner()
+    await register(system, [learner])
+    await sandpit_knows(sandpit, [learner["uln"]])
+    batch = json_batch(chosen.ao_id, [json_record(learner, chosen.qualification_number, chosen.passing_grade)])
+    live_batch = await submit(system, chosen.ao_id, batch)
+    sandpit_batch = await submit(sandpit, chosen.ao_id, batch)
+    await decided(system, chosen.ao_id, live_batch)
+    await decided(sandpit, chosen.ao_id, sandpit_batch)
+
+    async with await sandpit.client("ingest", f"ao:{chosen.ao_id}") as client:
+        records = await client.get(f"/v1/batches/{sandpit_batch}/records")
+        records_csv = await client.get(f"/v1/batches/{sandpit_batch}/records.csv")
+    assert records.status_code == 200, records.text
+    assert (records.json()["environment"], records.headers["LRS-Environment"]) == ("sandpit", "sandpit")
+    assert [record["status"] for record in records.json()["records"]] == ["accepted"]
+    assert records_csv.status_code == 200, records_csv.text
+    assert records_csv.headers["LRS-Environment"] == "sandpit"
+
+    live_plr = f"{system.url('plr-projector')}/v1/learners/{learner['uln']}/plr"
+    refused = [
+        ("GET", live_plr, await sandpit.key_for("operator:sandpit-tests")),
+        ("GET", live_plr, await sandpit.key_for(f"ao:{chosen.ao_id}")),
+        ("GET", f"{system.url('ingest')}/v1/batches/{live_batch}", await sandpit.key_for("operator:sandpit-tests")),
+        ("GET", f"{system.url('ingest')}/v1/batches/{live_batch}/records", await sandpit.key_for(f"ao:{chosen.ao_id}")),
+    ]
+    async with httpx.AsyncClient(timeout=30) as client:
+        for method, url, key in refused:
+            response = await client.request(method, url, headers={"Authorization": f"Bearer {key}"})
+            assert (response.status_code, response.json()["code"]) == (401, "WRONG_ENVIRONMENT"), (url, response.text)
+
+
+async def _decider_says(target: SystemUnderTest, words: str) -> bool:
+    async with httpx.AsyncClient(timeout=10) as client:
+        checks = (await client.get(f"{target.url('validation')}/readyz")).json()["checks"]
+    return words in checks["consumer validation.decider"]
+
+
+async def test_the_sandpit_keeps_a_maintenance_schedule_of_its_own(
+    system: SystemUnderTest, sandpit: SystemUnderTest
+) -> None:
+    chosen = pick()
+    learner = new_learner()
+    await register(system, [learner])
+    await sandpit_knows(sandpit, [learner["uln"]])
+    batch = json_batch(chosen.ao_id, [json_record(learner, chosen.qualification_number, chosen.passing_grade)])
+
+    async with await sandpit.client("ingest", "operator:sandpit-tests") as operator:
+        paused = await operator.post("/v1/admin/maintenance/pause", json={"reason": "sandpit upgrade"})
+        assert paused.status_code == 201, paused.text
+        try:
+            await eventually(lambda: _decider_says(sandpit, "paused for maintenance"), what="the Sandpit paused")
+            held = await submit(sandpit, chosen.ao_id, batch)
+            live = await submit(system, chosen.ao_id, batch)
+            assert (await decided(system, chosen.ao_id, live))["status"] == "completed"
+            await eventually(lambda: _decider_says(sandpit, "waiting at a batch boundary"), what="the Sandpit holding")
+            assert (await operator.get(f"/v1/batches/{held}")).json()["status"] == "queued"
+            async with await system.client("ingest", f"ao:{chosen.ao_id}") as live_ingest:
+                assert (await live_ingest.get("/v1/maintenance")).json()["active"] is None
+        finally:
+            resumed = await operator.post("/v1/admin/maintenance/resume")
+        assert resumed.status_code == 200, resumed.text
+
+    assert (await decided(sandpit, chosen.ao_id, held))["status"] == "completed"
