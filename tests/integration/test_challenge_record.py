@@ -1,6 +1,6 @@
-"""The challenges service's copy of the PLR log in PostgreSQL: one statement per poll, the same rows
-as applying the polls' changes one by one (decision 0022: withdrawn is last-writer-wins in log order,
-an update leaves it as stored)."""
+"""The challenges service's copy of the PLR log in PostgreSQL: recorded achievements copied in, the
+rest one statement per poll, the same rows as applying the polls' changes one by one (decision 0022:
+withdrawn is last-writer-wins in log order, an update leaves it as stored; decision 0089)."""
 
 from __future__ import annotations
 
@@ -36,10 +36,13 @@ async def record() -> AsyncIterator[PlrRecord]:
             await pool.close()
 
 
-def poll(*changes: AchievementChange, merges: dict[str, str] | None = None) -> RecordChanges:
+def poll(
+    *changes: AchievementChange, merges: dict[str, str] | None = None, recording: frozenset[uuid.UUID] = frozenset()
+) -> RecordChanges:
+    """`recording`: the achievements whose first event in the poll records them."""
     folded = RecordChanges(merges=dict(merges or {}))
     for change in changes:
-        folded.add(change)
+        folded.add(change, recording=change.achievement_id in recording)
     return folded
 
 
@@ -73,3 +76,36 @@ async def test_each_poll_keeps_ulns_aos_and_withdrawals_as_the_log_says(record: 
     await record.apply(poll(AchievementChange(withdrawn, ULN, AO, False), merges={ULN: "1000000051"}))
     assert await record.achievement(withdrawn) == AchievementOnRecord(withdrawn, ULN, AO, False)
     assert await record.learner_ulns(ULN) == {ULN, "1000000051"}
+
+
+async def test_a_poll_applied_again_after_later_ones_leaves_the_rows_the_log_said_then(record: PlrRecord) -> None:
+    first, second, updated_only = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    recording = poll(
+        AchievementChange(first, ULN, AO, False),
+        AchievementChange(second, ULN, AO, True),  # recorded, then withdrawn in the same poll
+        AchievementChange(updated_only, ULN, AO, None),
+        recording=frozenset({first, second}),
+    )
+    await record.apply(recording)
+    assert await record.achievement(first) == AchievementOnRecord(first, ULN, AO, False)
+    assert await record.achievement(second) == AchievementOnRecord(second, ULN, AO, True)
+    assert await record.achievement(updated_only) == AchievementOnRecord(updated_only, ULN, AO, False)
+
+    await record.apply(poll(AchievementChange(first, ULN, AO, True), AchievementChange(updated_only, ULN, AO, True)))
+    # the first poll again (redelivered): its recorded rows are there already, so it is applied by upserts
+    await record.apply(recording)
+    assert await record.achievement(first) == AchievementOnRecord(first, ULN, AO, False)
+    assert await record.achievement(second) == AchievementOnRecord(second, ULN, AO, True)
+    assert await record.achievement(updated_only) == AchievementOnRecord(updated_only, ULN, AO, True)
+
+
+async def test_positions_of_a_poll_move_only_forward(record: PlrRecord) -> None:
+    await record.record_positions({("lrs.plr.events.v1", 0): 10, ("lrs.plr.events.v1", 1): 5})
+    await record.record_positions(
+        {("lrs.plr.events.v1", 0): 7, ("lrs.plr.events.v1", 1): 9, ("lrs.learner.events.v1", 0): 3}
+    )
+    assert await record.positions() == {
+        ("lrs.plr.events.v1", 0): 10,
+        ("lrs.plr.events.v1", 1): 9,
+        ("lrs.learner.events.v1", 0): 3,
+    }

@@ -5,10 +5,11 @@ From `lrs.plr.events.v1` each achievement's ULN, AO and whether it is withdrawn;
 the erasures, after which the learner's challenges keep no text of theirs. Centre (ILR) records and
 the other learner events are not challengeable facts and are left out.
 
-An achievement event, nearly every record, is read for the three facts kept (its id, ULN and AO),
-each checked as its contract says; judging the rest of the event is the PLR projector's part. Any
-other record, and one whose kept facts are not as validation writes them, is decoded in full, and
-one that cannot be decoded is poison.
+An achievement event, nearly every record, is read for the three facts kept (its id, ULN and AO)
+from the head of its JSON, matched as validation writes it (decision 0089): the envelope's fields in
+their order, then the payload's type, id and key, each as its contract says. Judging the rest of the
+event is the PLR projector's part. Any other record, and one whose head is written otherwise, is
+decoded in full, and one that cannot be decoded is poison.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, NamedTuple
 
-import orjson
 from asyncpg.pgproto import pgproto
 
 from lrs_contracts.envelope import Envelope
-from lrs_contracts.fast_decode import NotFast, decode_plain, plain_builder_for, plain_fields, plain_of
+from lrs_contracts.fast_decode import NotFast, decode_plain, plain_fields, plain_of
 from lrs_contracts.learner import LearnerErased, LearnersMerged
 from lrs_contracts.plr import (
     AchievementKey,
@@ -54,10 +55,16 @@ class RecordChanges:
     achievements: dict[uuid.UUID, AchievementChange] = field(default_factory=dict)
     merges: dict[str, str] = field(default_factory=dict)  # merged ULN -> master ULN
     erasures: set[str] = field(default_factory=set)  # erased learners' ULNs
+    recorded: set[uuid.UUID] = field(default_factory=set)
+    """Achievements whose first event here records them: new to the record, unless these messages
+    are applied again (then their rows are there already)."""
 
-    def add(self, change: AchievementChange) -> None:
+    def add(self, change: AchievementChange, *, recording: bool = False) -> None:
         earlier = self.achievements.get(change.achievement_id)
-        if change.withdrawn is None and earlier is not None:
+        if earlier is None:
+            if recording:
+                self.recorded.add(change.achievement_id)
+        elif change.withdrawn is None:
             change = AchievementChange(change.achievement_id, change.uln, change.ao_id, earlier.withdrawn)
         self.achievements[change.achievement_id] = change
 
@@ -68,41 +75,27 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
     for message in messages:
         if message.value is None:
             raise ValueError(f"a message without a value on {message.topic}")
-        kept = _achievement_facts(message.value)
-        if kept is not None:
-            changes.add(kept)
+        head = _ACHIEVEMENT_HEAD(message.value)
+        if head is not None and _is_date(head[5]):
+            withdrawn, recording = _HEAD_EVENTS[head[1]]
+            # asyncpg's uuid.UUID (equal to and hashed as the standard one): parsed and stored in C
+            achievement_id = pgproto.UUID(head[2].decode())
+            changes.add(
+                AchievementChange(achievement_id, head[4].decode(), head[3].decode(), withdrawn), recording=recording
+            )
             continue
         event_type, payload = _plain_payload(message.value)
         if event_type in _WITHDRAWN_AFTER:
             ao_id, uln = payload[_KEY][:2]
             changes.add(
-                AchievementChange(uuid.UUID(payload[_ACHIEVEMENT_ID]), uln, ao_id, _WITHDRAWN_AFTER[event_type])
+                AchievementChange(uuid.UUID(payload[_ACHIEVEMENT_ID]), uln, ao_id, _WITHDRAWN_AFTER[event_type]),
+                recording=event_type == _RECORDED,
             )
         elif event_type == _MERGED:
             changes.merges[payload[_MERGED_ULN]] = payload[_MASTER_ULN]
         elif event_type == _ERASED:
             changes.erasures.add(payload[_ERASED_ULN])
     return changes
-
-
-def _achievement_facts(raw: bytes) -> AchievementChange | None:
-    """What an achievement event as validation wrote it says about the achievement, read from the
-    few fields kept, each checked as its contract says (the PLR projector judges the rest of the
-    event); None for anything else, which is decoded in full."""
-    try:
-        document = orjson.loads(raw)
-        event_type = document["event_type"]
-        data = document["data"]
-        if event_type not in _WITHDRAWN_AFTER or data["event_type"] != event_type:
-            return None
-        ao_id, uln = _KEY_VALUES(data["key"])[:2]
-        text = data["achievement_id"]
-        if text.__class__ is not str or not _CANONICAL_UUID(text):
-            return None
-        # asyncpg's uuid.UUID (equal to and hashed as the standard one): parsed and stored in C
-        return AchievementChange(pgproto.UUID(text), uln, ao_id, _WITHDRAWN_AFTER[event_type])
-    except (orjson.JSONDecodeError, NotFast, KeyError, TypeError):
-        return None
 
 
 def _plain_payload(raw: bytes) -> tuple[str, tuple[Any, ...]]:
@@ -117,6 +110,22 @@ def _plain_payload(raw: bytes) -> tuple[str, tuple[Any, ...]]:
     return event_type, payload
 
 
+def _is_date(text: bytes) -> bool:
+    """An award date as its contract reads `YYYY-MM-DD`: a day of the calendar (remembered: dates repeat)."""
+    valid = _DATES.get(text)
+    if valid is None:
+        try:
+            date.fromisoformat(text.decode())
+            valid = True
+        except ValueError:
+            valid = False
+        if len(_DATES) >= 4096:
+            _DATES.clear()
+        _DATES[text] = valid
+    return valid
+
+
+_DATES: dict[bytes, bool] = {}
 # Per achievement event type: withdrawn after it (None: as it was, for an update or supersession).
 _WITHDRAWN_AFTER: dict[str, bool | None] = {
     event_type_of(AchievementRecorded): False,
@@ -125,10 +134,28 @@ _WITHDRAWN_AFTER: dict[str, bool | None] = {
     event_type_of(AchievementUpdated): None,
     event_type_of(AchievementSuperseded): None,
 }
+_RECORDED = event_type_of(AchievementRecorded)
+# Per achievement event type as its head spells it: withdrawn after it, and whether it records the achievement.
+_HEAD_EVENTS: dict[bytes, tuple[bool | None, bool]] = {
+    event_type.encode(): (withdrawn, event_type == _RECORDED) for event_type, withdrawn in _WITHDRAWN_AFTER.items()
+}
 _MERGED = event_type_of(LearnersMerged)
 _ERASED = event_type_of(LearnerErased)
-_KEY_VALUES = plain_builder_for(AchievementKey)
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
+# The head of an achievement event up to its key, as validation writes it: the envelope's fields in the
+# model's order (compact, as pydantic writes them), the payload's type again, its id as pydantic writes a
+# UUID, and the key's four fields, the ULN with its pattern. Texts (S) are plain: no escape, so their bytes
+# are their text. Groups: 1 event type, 2 achievement id, 3 AO, 4 ULN, 5 award date.
+_ACHIEVEMENT_HEAD = re.compile(
+    (
+        rb'\{"event_id":"S","event_type":"(E)","occurred_at":"S","source":"S","correlation_id":"S",'
+        rb'"causation_id":(?:"S"|null),"schema_version":[0-9]+,"data":\{"event_type":"\1",'
+        rb'"achievement_id":"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",'
+        rb'"key":\{"ao_id":"(S)","uln":"([1-9][0-9]{9})","qualification_number":"S",'
+        rb'"award_date":"([0-9]{4}-[0-9]{2}-[0-9]{2})"\},'
+    )
+    .replace(b"S", rb'[^"\\\x00-\x1f]*')
+    .replace(b"E", b"|".join(re.escape(event_type) for event_type in _HEAD_EVENTS))
+).match
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")
 _ACHIEVEMENT_ID = plain_fields(AchievementRecorded).index("achievement_id")
 _KEY = plain_fields(AchievementRecorded).index("key")

@@ -15,6 +15,7 @@ from lrs_contracts.plr import (
     AchievementKey,
     AchievementRecorded,
     AchievementReinstated,
+    AchievementSuperseded,
     AchievementUpdated,
     AchievementWithdrawn,
     CentreAchievementReported,
@@ -134,7 +135,12 @@ def test_what_the_fast_path_leaves_to_the_validating_decode_is_read_all_the_same
 
 @pytest.mark.parametrize(
     ("kept", "broken"),
-    [(ULN, "012345678"), (str(ACHIEVEMENT), "not-a-uuid"), ('"ao_id":"RN5133"', '"ao_id":5133')],
+    [
+        (ULN, "012345678"),
+        (str(ACHIEVEMENT), "not-a-uuid"),
+        ('"ao_id":"RN5133"', '"ao_id":5133'),
+        ('"award_date":"2024-05-20"', '"award_date":"2024-02-30"'),
+    ],
 )
 def test_an_achievement_event_whose_kept_facts_break_its_contract_is_poison(kept: str, broken: str) -> None:
     value = encode(wrap(withdrawn(), source="tests", correlation_id="tests"))
@@ -142,3 +148,40 @@ def test_an_achievement_event_whose_kept_facts_break_its_contract_is_poison(kept
     with pytest.raises(Exception) as raised:  # noqa: PT011 - what matters is how the consumer classifies it
         record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), value.replace(kept.encode(), broken.encode()))])
     assert classify_failure(raised.value) is Failure.POISON
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        recorded(),
+        updated(),
+        withdrawn(),
+        AchievementReinstated(achievement_id=ACHIEVEMENT, key=KEY, provenance=PROVENANCE),
+        AchievementSuperseded(
+            achievement_id=ACHIEVEMENT, key=KEY, data=AchievementData(grade="8"), provenance=PROVENANCE
+        ),
+    ],
+)
+def test_an_achievement_read_from_its_head_is_what_the_full_decode_reads(event: Contract) -> None:
+    value = encode(wrap(event, source="validation", correlation_id="tests"))
+    written_otherwise = b"{ " + value[1:]  # the same JSON, but not as validation writes it: decoded in full
+    from_head = record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), value)])
+    decoded = record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), written_otherwise)])
+    assert from_head == decoded
+    assert from_head.achievements[ACHIEVEMENT].achievement_id.__class__ is not uuid.UUID, "read from the head"
+
+
+@pytest.mark.parametrize(
+    ("events", "recorded_here"),
+    [
+        ([recorded(), withdrawn()], {ACHIEVEMENT}),
+        ([recorded(), updated()], {ACHIEVEMENT}),
+        ([withdrawn(), recorded()], set()),
+        ([updated()], set()),
+    ],
+)
+def test_an_achievement_is_new_to_the_record_when_its_first_event_records_it(
+    events: list[Contract], recorded_here: set[uuid.UUID]
+) -> None:
+    changes = record_changes([message(event, offset=index) for index, event in enumerate(events)])
+    assert changes.recorded == recorded_here
