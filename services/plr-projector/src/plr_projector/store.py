@@ -337,10 +337,12 @@ class ReadModel:
             await connection.execute(
                 self._sql_upsert_challenges, *_columns_of(list(changes.challenges.values()), _CHALLENGE_COLUMNS)
             )
-        if changes.applied_event_ids:
-            await connection.execute(
-                f"INSERT INTO {self._q}.processed_events (event_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING",
-                changes.applied_event_ids,
+        if changes.applied_event_ids:  # none is stored yet: the snapshots looked each one up in this transaction
+            await connection.copy_records_to_table(
+                "processed_events",
+                schema_name=self.schema,
+                records=[(event_id,) for event_id in dict.fromkeys(changes.applied_event_ids)],
+                columns=BULK_COLUMNS["processed_events"],
             )
         if changes.parked:
             await connection.executemany(

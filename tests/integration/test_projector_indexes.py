@@ -1,0 +1,100 @@
+"""The read model's indexes against the statements that need them: each read of the PLR views and of
+the projection's snapshot is planned as an index scan, and a schema made before migration 0002 loses
+the achievement indexes no statement reads (decision 0086)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+import asyncpg
+import pytest
+
+from lrs_platform.database import apply_migrations
+from plr_projector.projection import Needs
+from plr_projector.store import LIVE_SCHEMA, MIGRATIONS, ReadModel
+
+pytestmark = pytest.mark.integration
+
+_TABLES = (
+    "achievements",
+    "achievement_history",
+    "processed_events",
+    "centre_achievements",
+    "learners",
+    "challenges",
+    "parked",
+)
+
+
+class Planner:
+    """Stands in for a connection: plans each read the read model makes (EXPLAIN with the same
+    arguments) instead of running it, and answers as if nothing were stored."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+        self.plans: list[tuple[str, str]] = []
+
+    async def _plan(self, query: str, args: tuple[Any, ...]) -> None:
+        rows = await self._connection.fetch(f"EXPLAIN {query}", *args)
+        self.plans.append((query, "\n".join(row[0] for row in rows)))
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]:
+        await self._plan(query, args)
+        return []
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        await self._plan(query, args)
+        return 0
+
+
+@pytest.fixture
+async def connection(fresh_database_url: str) -> Any:
+    connection = await asyncpg.connect(fresh_database_url)
+    try:
+        await apply_migrations(connection, LIVE_SCHEMA, MIGRATIONS)
+        yield connection
+    finally:
+        await connection.close()
+
+
+async def test_every_read_of_a_learner_or_batch_is_an_index_scan(connection: asyncpg.Connection) -> None:
+    await connection.execute("SET enable_seqscan = off")  # a read with no index to use still scans the table
+    model = ReadModel(LIVE_SCHEMA)
+    planner = Planner(connection)
+    ulns = ["1234567890", "2345678901"]
+    key = ("1234567890", "AO1", "60011662", datetime.date(2024, 6, 1))
+    await model.load_snapshot(
+        planner,
+        Needs(frozenset(ulns), frozenset(ulns), frozenset({uuid.uuid4()}), frozenset({key})),
+        set(),
+    )
+    await model.achievements(planner, ulns, "AO1")
+    await model.achievements(planner, ulns)
+    await model.history(planner, ulns, "AO1")
+    await model.centre(planner, ulns)
+    await model.challenged(planner, [uuid.uuid4()])
+    await model.parked_count_for(planner, ulns, "lrs.plr.events.v1")
+    await model.batch_events_applied(planner, uuid.uuid4())
+    await model.learner_group(planner, ulns[0])
+    assert len(planner.plans) == 12
+    scanned = [
+        (query, plan) for query, plan in planner.plans if any(f"Seq Scan on {table}" in plan for table in _TABLES)
+    ]
+    assert not scanned
+
+
+async def test_a_schema_from_before_0002_loses_the_unread_achievement_indexes(connection: asyncpg.Connection) -> None:
+    schema = f'"{LIVE_SCHEMA}"'
+    await connection.execute(f"CREATE INDEX achievements_by_ao ON {schema}.achievements (ao_id, uln)")
+    await connection.execute(f"CREATE INDEX achievements_by_id ON {schema}.achievements (achievement_id)")
+    await connection.execute(f"DELETE FROM {schema}.schema_migrations WHERE version = 2")
+
+    applied = await apply_migrations(connection, LIVE_SCHEMA, MIGRATIONS)
+
+    assert "0002_no_unread_achievement_indexes.sql" in applied
+    indexes = await connection.fetch(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'achievements'", LIVE_SCHEMA
+    )
+    assert [row["indexname"] for row in indexes] == ["achievements_pkey"]
