@@ -88,6 +88,8 @@ def _by_month(
 class ReportingStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._stored_types: set[str] = set()
+        """Qualifications whose type this process has stored: the first stored stays, so they are not sent again."""
 
     async def record_fact(self, fact: BatchFact) -> bool:
         """True when the fact is new; a redelivered outcome returns False and changes nothing."""
@@ -156,6 +158,7 @@ class ReportingStore:
         """Keeps the latest write per batch and qualification (one of `writes` each); answers the (AO,
         period) pairs to republish, those of the batches already decided (a batch decided later is
         republished by its outcome). One statement, so one transaction and one round trip."""
+        new_types = sorted(qan for qan in types if qan not in self._stored_types)
         rows = await self._pool.fetch(
             "WITH types AS (INSERT INTO reporting.qualification_types (qualification_number, qualification_type)"
             " SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING),"
@@ -164,13 +167,14 @@ class ReportingStore:
             " ON CONFLICT (batch_id, qualification_number) DO UPDATE"
             " SET last_written_at = greatest(plr_writes.last_written_at, excluded.last_written_at))"
             " SELECT DISTINCT ao_id, period FROM reporting.batch_facts WHERE batch_id = ANY($3::uuid[])",
-            sorted(types),
-            [types[qan] for qan in sorted(types)],
+            new_types,
+            [types[qan] for qan in new_types],
             [write.batch_id for write in writes],
             [write.qualification_number for write in writes],
             [write.ao_id for write in writes],
             [write.written_at for write in writes],
         )
+        self._stored_types.update(new_types)
         return {(row["ao_id"], row["period"]) for row in rows}
 
     async def plr_timeliness(
