@@ -1,12 +1,15 @@
 """The decider loop: whole batches in, one Kafka transaction of events + outcomes + offsets out.
 
 For each batch, in partition (so per-AO submission) order:
-1. if a decision for the batch is already stored (a previous run died before its Kafka commit),
-   reuse it; otherwise open the records' sealed personal details with the batch's learner keys
-   (one key store look-up, `validation.personal`; on a thread while PostgreSQL finds the learners
-   and states), decide against the reference data and the AO's stored achievement states, and
-   store the decision together with the new states (one PostgreSQL transaction);
-2. publish the decision's messages and the consumed offsets in one Kafka transaction.
+1. as each chunk of records arrives, its records are judged in the background (`_ChunkJudging`):
+   their learners and the AO's achievement states read, their sealed personal details opened with
+   their learner keys (`validation.personal`), the rules applied on a thread (decision 0085);
+2. at the batch's end marker, if a decision for the batch is already stored (a previous run died
+   before its Kafka commit), reuse it; otherwise finish the decision (what needs the whole batch:
+   RV020, RS005, events) — or, when what the chunks read may have changed since (`_still_current`),
+   judge the whole batch again as it stands now — and store it together with the new states (one
+   PostgreSQL transaction);
+3. publish the decision's messages and the consumed offsets in one Kafka transaction.
 So a batch is decided once, and its events appear once to `read_committed` readers.
 
 Failures go through `lrs_platform.consumer.Attempts`: PostgreSQL away is waited out with bounded
@@ -22,8 +25,8 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -41,8 +44,8 @@ from lrs_contracts.registry import encode, wrap
 from lrs_contracts.sandpit import SandpitReset
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
-from lrs_domain.decision import BatchDecision, SubmittedBatch, achievement_states_needed, decide_batch
-from lrs_domain.reference import ReferenceSnapshot
+from lrs_domain.decision import BatchDecision, BatchJudging, JudgedChunk, SubmittedBatch, achievement_states_needed
+from lrs_domain.reference import AwardingOrganisation, Catalogue, ReferenceSnapshot
 from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy, Transient, collector_paused, readiness_report
 from lrs_platform.keyring import KeyLookup, KeyringUnavailable
 from lrs_platform.logging import get_logger
@@ -52,8 +55,8 @@ from validation.batch_assembly import AssembledBatch, BatchAssembler, Incomplete
 from validation.decision_store import DecisionStore, OutgoingMessage, StoredDecision
 from validation.messages import decision_messages
 from validation.partitions import partition_of
-from validation.personal import OpenedRecords, open_personal, ulns_to_look_up, with_unverifiable_learners
-from validation.reference_store import ReferenceStore
+from validation.personal import open_personal, ulns_to_look_up, with_unverifiable_learners
+from validation.reference_store import REGISTRY_CHANGES_KEPT_SECONDS, ReferenceStore
 from validation.sandpit import SandpitResets
 
 LONDON = ZoneInfo("Europe/London")
@@ -67,13 +70,15 @@ CONSUMER = "validation.decider"
 
 
 class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, assembler: BatchAssembler, early_key_lookups: dict[uuid.UUID, list[asyncio.Task[None]]]) -> None:
+    def __init__(self, assembler: BatchAssembler, judging: dict[uuid.UUID, _ChunkJudging]) -> None:
         self._assembler = assembler
-        self._early_key_lookups = early_key_lookups
+        self._judging = judging
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self._assembler.forget({partition.partition for partition in revoked})
-        self._early_key_lookups.clear()  # only a head start: a batch still here looks its keys up when decided
+        partitions = {partition.partition for partition in revoked}
+        self._assembler.forget(partitions)
+        for batch_id in [batch_id for batch_id, each in self._judging.items() if each.partition in partitions]:
+            self._judging.pop(batch_id).cancel()  # its batch is read again from its start
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         return None
@@ -85,6 +90,45 @@ class KeyFinder(Protocol):
     async def find(self, ulns: Iterable[str]) -> KeyLookup: ...
 
     async def prefetch(self, ulns: Iterable[str]) -> None: ...
+
+
+class _JudgedPart(NamedTuple):
+    """Some records of a batch judged, and the learners among them that cannot be verified (by index there)."""
+
+    judged: JudgedChunk
+    unverifiable: dict[int, str]
+    size: int
+
+
+class _ChunkJudging:
+    """A batch whose chunks are judged as they arrive, one at a time and at most `IN_FLIGHT` ahead of
+    the consumer, against what was read for each: valid at the end marker only if `_still_current`."""
+
+    IN_FLIGHT = 2
+
+    def __init__(self, submitted: BatchSubmitted, partition: int, ao_decisions: int) -> None:
+        self.submitted = submitted
+        self.partition = partition
+        self.ao_decisions = ao_decisions  # the AO's batches decided here before this one's first read
+        self.started = time.monotonic()
+        self.judging = BatchJudging(submitted.ao_id, submitted.header.effective_job_type, _london_today())
+        self.setup: asyncio.Task[_Setup] | None = None
+        self.chunks: dict[int, asyncio.Task[_JudgedPart]] = {}
+
+    def tasks(self) -> list[asyncio.Task[Any]]:
+        return [*([self.setup] if self.setup else []), *self.chunks.values()]
+
+    def cancel(self) -> None:
+        for task in self.tasks():
+            task.cancel()
+
+
+class _Setup(NamedTuple):
+    """Read once for all of a batch's chunks: the catalogue, and the registry's snapshot before any chunk's read."""
+
+    catalogue: Catalogue
+    organisations: dict[str, AwardingOrganisation]
+    registry_snapshot: str
 
 
 class _DecidedElsewhere(Exception):
@@ -123,8 +167,9 @@ class Decider:
         self._decisions = decisions
         self._keys = keys
         self._assembler = BatchAssembler()
-        # each batch being assembled: its chunks' key look-ups, started as the chunks arrive
-        self._early_key_lookups: dict[uuid.UUID, list[asyncio.Task[None]]] = {}
+        self._judging: dict[uuid.UUID, _ChunkJudging] = {}  # each batch being assembled, judged as it comes
+        # per AO, its batches decided (or reset) here: a chunk's state read before the last one is stale
+        self._ao_decisions: dict[str, int] = {}
         self.batches_decided = 0
 
     async def readiness(self) -> str:
@@ -132,7 +177,7 @@ class Decider:
 
     def subscribe(self) -> None:
         self._consumer.subscribe(
-            [self._topics.of(BATCH_SUBMITTED)], listener=_ForgetRevoked(self._assembler, self._early_key_lookups)
+            [self._topics.of(BATCH_SUBMITTED)], listener=_ForgetRevoked(self._assembler, self._judging)
         )
 
     async def run(self) -> None:
@@ -177,30 +222,64 @@ class Decider:
         try:
             batch = self._assembler.offer(partition.partition, record.offset, payload)
         except IncompleteBatchError as error:
-            self._early_key_lookups.pop(getattr(payload, "batch_id"), None)  # noqa: B009 - a batch's kinds carry it
+            self._stop_judging(getattr(payload, "batch_id"))  # noqa: B009 - a batch's kinds carry it
             await self._dead_letter(partition, record, error_text(error))
             return True
         if isinstance(payload, BatchSubmitted):
+            self._start_judging(payload, partition.partition)
             await self._announce_start(payload, str(event_id))
         elif isinstance(payload, BatchRecordsSubmitted):
-            self._look_up_keys_early(payload)
+            await self._judge_as_it_arrives(payload)
         if batch is not None:
-            ready, early = batch, self._early_key_lookups.pop(batch.submitted.batch_id, [])
-            outcome = await self._attempts.run(lambda: self._decide_and_publish(partition, ready, str(event_id), early))
+            ready, judging = batch, self._judging.pop(batch.submitted.batch_id, None)
+            try:
+                outcome = await self._attempts.run(
+                    lambda: self._decide_and_publish(partition, ready, str(event_id), judging)
+                )
+            finally:
+                if judging is not None:
+                    judging.cancel()  # all done by now, unless the decision failed first
+                self._count_decision(batch.submitted.ao_id)
             if isinstance(outcome, Poisoned):
                 why = f"batch {batch.submitted.batch_id} could not be decided: {outcome.error}"
                 await self._dead_letter(partition, record, why, outcome.attempts)
         return True
 
-    def _look_up_keys_early(self, chunk: BatchRecordsSubmitted) -> None:
-        """Starts loading the chunk's learner keys while the batch's later chunks are still on their way,
-        so that the decision's one `find` answers from memory. Only a head start: whatever fails here
-        (the key store away) the decision's `find` meets again, and says."""
-        ulns = ulns_to_look_up(chunk.records)
-        if ulns:
-            lookup = asyncio.create_task(self._keys.prefetch(ulns))
-            lookup.add_done_callback(_retrieved)
-            self._early_key_lookups.setdefault(chunk.batch_id, []).append(lookup)
+    def _start_judging(self, submitted: BatchSubmitted, partition: int) -> None:
+        """Reads what every chunk of the batch is judged against, before any chunk's own reads."""
+        self._stop_judging(submitted.batch_id)  # a batch sent again starts again
+        judging = _ChunkJudging(submitted, partition, self._ao_decisions.get(submitted.ao_id, 0))
+        judging.setup = asyncio.create_task(self._set_up())
+        judging.setup.add_done_callback(_retrieved)
+        self._judging[submitted.batch_id] = judging
+
+    def _stop_judging(self, batch_id: uuid.UUID) -> None:
+        judging = self._judging.pop(batch_id, None)
+        if judging is not None:
+            judging.cancel()
+
+    def _count_decision(self, ao_id: str) -> None:
+        self._ao_decisions[ao_id] = self._ao_decisions.get(ao_id, 0) + 1
+
+    async def _judge_as_it_arrives(self, chunk: BatchRecordsSubmitted) -> None:
+        """Starts judging the chunk once the one before it is judged. The consumer reads on while
+        `_ChunkJudging.IN_FLIGHT` chunks of the batch wait or are judged, and waits for the oldest after
+        that: a batch's chunks are never all waiting at once with what they read."""
+        judging = self._judging.get(chunk.batch_id)
+        if judging is None:  # its start was not seen here: the batch is judged whole at its end
+            return
+        waiting = [task for task in judging.chunks.values() if not task.done()]
+        if len(waiting) >= judging.IN_FLIGHT:
+            await asyncio.wait(waiting[: len(waiting) - judging.IN_FLIGHT + 1])
+            if self._judging.get(chunk.batch_id) is not judging:  # revoked meanwhile
+                return
+        previous = judging.tasks()[-1]
+        replaced = judging.chunks.pop(chunk.chunk_index, None)
+        if replaced is not None:  # the chunk came again: the assembler keeps the later copy
+            replaced.cancel()
+        task = asyncio.create_task(self._judge_chunk(judging, chunk.records, previous))
+        task.add_done_callback(_retrieved)
+        judging.chunks[chunk.chunk_index] = task
 
     async def _may_start(self, partition: TopicPartition) -> bool:
         """A batch starts only outside maintenance (the one being decided was finished first); False
@@ -219,7 +298,10 @@ class Decider:
             await self._dead_letter(partition, record, "a Sandpit reset reached a live decider")
             return
         offsets = {partition: self._assembler.committable(partition.partition, record.offset + 1)}
-        outcome = await self._attempts.run(lambda: resets.apply(reset, causation_id, offsets, self._group_id))
+        try:
+            outcome = await self._attempts.run(lambda: resets.apply(reset, causation_id, offsets, self._group_id))
+        finally:
+            self._count_decision(reset.ao_id)  # the AO's states are gone: its part-judged batches read them again
         if isinstance(outcome, Poisoned):
             await self._dead_letter(
                 partition, record, f"reset {reset.reset_id} could not be applied: {outcome.error}", outcome.attempts
@@ -247,7 +329,7 @@ class Decider:
         partition: TopicPartition,
         batch: AssembledBatch,
         causation_id: str,
-        early_key_lookups: Sequence[asyncio.Task[None]],
+        judging: _ChunkJudging | None,
     ) -> None:
         started, cpu_started = time.perf_counter(), time.process_time()
         submitted = batch.submitted
@@ -255,7 +337,7 @@ class Decider:
         with collector_paused():
             decision = await self._decisions.stored(submitted.batch_id)
             if decision is None:
-                decision = await self._decide_and_publish_new(batch, causation_id, offsets, early_key_lookups)
+                decision = await self._decide_and_publish_new(batch, causation_id, offsets, judging)
             if not decision.published:
                 await self._publish(decision.messages, offsets)
                 await self._decisions.mark_published(submitted.batch_id)
@@ -279,14 +361,14 @@ class Decider:
         batch: AssembledBatch,
         causation_id: str,
         offsets: dict[TopicPartition, int],
-        early_key_lookups: Sequence[asyncio.Task[None]],
+        judging: _ChunkJudging | None,
     ) -> StoredDecision:
         """Decides, then stores the decision while its messages go out in a Kafka transaction that
         commits only once the decision is stored: readers never see messages of an unstored decision,
         and storing (~0.5 s for a large batch) overlaps sending. If another decider stored its decision
         first, ours is aborted and theirs returned, unpublished."""
         submitted = batch.submitted
-        decision, messages = await self._decide(batch, causation_id, early_key_lookups)
+        decision, messages = await self._decide(batch, causation_id, judging)
         failed, new_states = decision.failure is not None, decision.new_states
         del decision  # its outcomes and events are in the messages now: free them before sending
         storing = asyncio.create_task(
@@ -309,42 +391,94 @@ class Decider:
         return StoredDecision(stored.batch_id, stored.failed, stored.messages, True)
 
     async def _decide(
-        self, batch: AssembledBatch, causation_id: str, early_key_lookups: Sequence[asyncio.Task[None]]
+        self, batch: AssembledBatch, causation_id: str, judging: _ChunkJudging | None
     ) -> tuple[BatchDecision, list[OutgoingMessage]]:
-        submitted = batch.submitted
-        # The records are opened on a thread while PostgreSQL finds the learners and the states.
-        opening = asyncio.create_task(self._open(batch.records, early_key_lookups))
-        try:
-            catalogue, organisations = await self._reference.current()
-            learners = await self._reference.learners_for(record.uln for record in batch.records if record.uln)
-            reference = ReferenceSnapshot(catalogue, organisations, learners)
-            needed = achievement_states_needed(batch.records, reference)
-            existing = await self._decisions.existing_states(submitted.ao_id, needed)
-            opened = await opening
-        finally:
-            opening.cancel()  # when a look-up failed first; nothing once it is done
-            await asyncio.wait([opening])
-            if not opening.cancelled():
-                opening.exception()  # retrieved: the look-up's failure is what the caller hears about
-        # Seconds of pure CPU for a large batch: on a thread, so the loop keeps the group's heartbeat going.
+        parts = await self._judged_as_they_came(batch, judging)
+        if judging is None or parts is None:  # judged whole, against what stands now
+            judging = _ChunkJudging(batch.submitted, batch.partition, 0)
+            parts = [await self._judge_chunk(judging, batch.records, None, await self._set_up(registry=False))]
+        # Pure CPU for a large batch: on a thread, so the loop keeps the group's heartbeat going.
         decision, messages = await asyncio.to_thread(
-            decide_and_write, batch, opened, reference, existing, causation_id, self._topics
+            finish_and_write, batch, judging.judging, parts, causation_id, self._topics
         )
         RECORDS_DECIDED.labels("accepted").inc(decision.counts.accepted)
         RECORDS_DECIDED.labels("rejected").inc(decision.counts.rejected)
         RECORDS_DECIDED.labels("no_op").inc(decision.counts.no_ops)
         return decision, messages
 
-    async def _open(
-        self, records: Sequence[SubmittedRecord], early_key_lookups: Sequence[asyncio.Task[None]]
-    ) -> OpenedRecords:
-        if early_key_lookups:
-            await asyncio.wait(early_key_lookups)
+    async def _judged_as_they_came(
+        self, batch: AssembledBatch, judging: _ChunkJudging | None
+    ) -> list[_JudgedPart] | None:
+        """The batch's chunks as judged when they arrived, in order, if each was judged and what they
+        were judged against still stands; None otherwise."""
+        if judging is None:
+            return None
+        tasks = judging.tasks()
+        await asyncio.wait(tasks)
+        if any(task.cancelled() or task.exception() is not None for task in tasks):
+            return None  # met again (and reported, or waited out) when the batch is judged whole
+        indexes = sorted(judging.chunks)
+        parts = [judging.chunks[index].result() for index in indexes]
+        if indexes != list(range(len(parts))) or sum(part.size for part in parts) != len(batch.records):
+            return None
+        return parts if await self._still_current(judging) else None
+
+    async def _still_current(self, judging: _ChunkJudging) -> bool:
+        """Whether judging the whole batch now would read what its chunks read when they came: the
+        AO's states (only this decider writes them, deciding the AO's batches in order: unchanged
+        unless it decided or reset the AO since), the catalogue, the registry, and the date."""
+        assert judging.setup is not None
+        setup = judging.setup.result()
+        if self._ao_decisions.get(judging.submitted.ao_id, 0) != judging.ao_decisions:
+            return False
+        if time.monotonic() - judging.started > REGISTRY_CHANGES_KEPT_SECONDS / 2:
+            return False  # the registry's record of its changes may not reach back so far
+        if judging.judging.today != _london_today():
+            return False
+        catalogue, _ = await self._reference.current()
+        if catalogue is not setup.catalogue:
+            return False
+        return not await self._reference.registry_changed_since(setup.registry_snapshot)
+
+    async def _set_up(self, *, registry: bool = True) -> _Setup:
+        snapshot = await self._reference.registry_snapshot() if registry else ""
+        catalogue, organisations = await self._reference.current()
+        return _Setup(catalogue, organisations, snapshot)
+
+    async def _judge_chunk(
+        self,
+        judging: _ChunkJudging,
+        records: Sequence[SubmittedRecord],
+        previous: asyncio.Task[Any] | None,
+        setup: _Setup | None = None,
+    ) -> _JudgedPart:
+        """Judges `records` of the batch once `previous` is done. Their keys are found while
+        PostgreSQL finds the learners and the states."""
+        if previous is not None:
+            await asyncio.wait([previous])
+        if setup is None:
+            assert judging.setup is not None
+            setup = await judging.setup
+        finding = asyncio.create_task(self._find_keys(records))
         try:
-            keys = await self._keys.find(ulns_to_look_up(records))
+            learners = await self._reference.learners_for(record.uln for record in records if record.uln)
+            reference = ReferenceSnapshot(setup.catalogue, setup.organisations, learners)
+            needed = achievement_states_needed(records, reference)
+            existing = await self._decisions.existing_states(judging.submitted.ao_id, needed)
+            keys = await finding
+        finally:
+            finding.cancel()  # when a look-up failed first; nothing once it is done
+            await asyncio.wait([finding])
+            if not finding.cancelled():
+                finding.exception()  # retrieved: the look-up's failure is what the caller hears about
+        with collector_paused():
+            return await asyncio.to_thread(judge_part, judging.judging, records, keys, reference, existing)
+
+    async def _find_keys(self, records: Sequence[SubmittedRecord]) -> KeyLookup:
+        try:
+            return await self._keys.find(ulns_to_look_up(records))
         except KeyringUnavailable as error:  # waited out like PostgreSQL away, never a reason to park the batch
             raise Transient(str(error)) from error
-        return await asyncio.to_thread(open_personal, records, keys)
 
     async def _publish(self, messages: Sequence[OutgoingMessage], offsets: dict[TopicPartition, int]) -> None:
         async with self._producer.transaction():
@@ -411,32 +545,50 @@ class Decider:
             await self._producer.send_offsets_to_transaction({partition: commit_at}, self._group_id)
 
 
-def decide_and_write(
-    batch: AssembledBatch,
-    opened: OpenedRecords,
+def judge_part(
+    judging: BatchJudging,
+    records: Sequence[SubmittedRecord],
+    keys: KeyLookup,
     reference: ReferenceSnapshot,
     existing: dict[tuple[str, str], list[AchievementState]],
+) -> _JudgedPart:
+    """Some records of a batch opened (`open_personal`) and judged on their own. Pure, any thread."""
+    opened = open_personal(records, keys)
+    return _JudgedPart(judging.judge(opened.records, reference, existing), opened.unverifiable, len(records))
+
+
+def finish_and_write(
+    batch: AssembledBatch,
+    judging: BatchJudging,
+    parts: Sequence[_JudgedPart],
     causation_id: str,
     topics: TopicNames = LIVE_TOPICS,
 ) -> tuple[BatchDecision, list[OutgoingMessage]]:
-    """The decision and its messages: pure work, no I/O, so it may run on any thread. `opened` are the
-    batch's records with their sealed details opened (`open_personal`), as the rules read them."""
+    """The decision on the batch whose records `parts` judged, in order, and its messages: pure work,
+    no I/O, so it may run on any thread."""
     submitted = batch.submitted
     decided_at = utc_now()
-    decision = decide_batch(
-        SubmittedBatch(submitted.batch_id, submitted.ao_id, submitted.header, opened.records, submitted.received_at),
-        reference,
-        existing,
-        today=datetime.now(LONDON).date(),
+    decision = judging.finish(
+        SubmittedBatch(submitted.batch_id, submitted.ao_id, submitted.header, batch.records, submitted.received_at),
+        [part.judged for part in parts],
     )
-    decision = with_unverifiable_learners(decision, opened.unverifiable)
+    unverifiable: dict[int, str] = {}
+    first = 0
+    for part in parts:
+        unverifiable.update((first + index, why) for index, why in part.unverifiable.items())
+        first += part.size
+    decision = with_unverifiable_learners(decision, unverifiable)
     return decision, decision_messages(submitted, decision, causation_id, decided_at, topics)
 
 
-def _retrieved(lookup: asyncio.Task[None]) -> None:
-    """An early key look-up's failure is the decision's to meet (and report), not the event loop's."""
-    if not lookup.cancelled():
-        lookup.exception()
+def _london_today() -> date:
+    return datetime.now(LONDON).date()
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    """A chunk's failure is met again (and reported) when its batch is judged whole, not the event loop's."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def run_forever(decider: Decider) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.resources.abc import Traversable
 
 import asyncpg
@@ -45,6 +45,8 @@ from lrs_platform.logging import get_logger
 from validation.registry_access import RegistrationOutcome, registration_outcome
 
 SOURCE = "validation"
+# How long the registry remembers which transactions changed it (migration 0085)
+REGISTRY_CHANGES_KEPT_SECONDS = 24 * 3600
 
 _log = get_logger("validation.registry")
 
@@ -154,6 +156,23 @@ class ReferenceStore:
             }
             self._cached_version = version
         return self._catalogue, self._awarding_organisations
+
+    async def registry_snapshot(self) -> str:
+        """Which registry changes a read now sees, for `registry_changed_since`."""
+        snapshot: str = await self._pool.fetchval("SELECT pg_current_snapshot()::text")
+        return snapshot
+
+    async def registry_changed_since(self, snapshot: str) -> bool:
+        """Whether a transaction that changed the registry committed after `snapshot` was taken (a
+        snapshot less than half of `REGISTRY_CHANGES_KEPT_SECONDS` old). Forgets older changes."""
+        changed: bool = await self._pool.fetchval(
+            "WITH forgotten AS (DELETE FROM validation.registry_changes WHERE recorded_at < now() - $2::interval)"
+            " SELECT EXISTS (SELECT 1 FROM validation.registry_changes"
+            " WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot))",
+            snapshot,
+            timedelta(seconds=REGISTRY_CHANGES_KEPT_SECONDS),
+        )
+        return changed
 
     async def learners_for(self, ulns: Iterable[str]) -> dict[str, Learner]:
         """The learners named and every learner merged with one of them: the ULNs each was merged

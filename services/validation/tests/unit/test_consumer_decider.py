@@ -32,12 +32,12 @@ from lrs_contracts.envelope import Contract
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
-from lrs_domain.decision import BatchDecision, decide_batch
+from lrs_domain.decision import BatchDecision
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner
 from lrs_platform.consumer import RetryPolicy
 from lrs_platform.keyring import KeyLookup
 from lrs_platform.parking import DeadLetterOffice, Parking
-from validation.decider import Decider
+from validation.decider import Decider, finish_and_write
 from validation.decision_store import OutgoingMessage, StoredDecision
 
 AO = "RN5001"
@@ -234,24 +234,38 @@ class UndecidedBatches:
         self.published.append(batch_id)
 
 
+@dataclass
 class EmptyReference:
+    """No catalogue, no learners; a registry that changes only when told to."""
+
+    catalogue: Catalogue = field(default_factory=Catalogue)
+    looked_up: list[set[str]] = field(default_factory=list)
+    registry_changes: int = 0
+
     async def current(self) -> tuple[Catalogue, dict[str, AwardingOrganisation]]:
-        return Catalogue(), {}
+        return self.catalogue, {}
 
     async def learners_for(self, ulns: Iterable[str]) -> dict[str, Learner]:
+        self.looked_up.append(set(ulns))
         return {}
+
+    async def registry_snapshot(self) -> str:
+        return str(self.registry_changes)
+
+    async def registry_changed_since(self, snapshot: str) -> bool:
+        return snapshot != str(self.registry_changes)
 
 
 async def test_the_event_loop_runs_while_a_batch_is_decided(monkeypatch: pytest.MonkeyPatch) -> None:
     """A large batch is seconds of CPU: on the loop it would starve the consumer group's heartbeat."""
     loop, loop_ran, loop_ran_while_deciding = asyncio.get_running_loop(), threading.Event(), []
 
-    def decide_once_the_loop_has_run(*args: Any, **kwargs: Any) -> BatchDecision:
+    def decide_once_the_loop_has_run(*args: Any, **kwargs: Any) -> tuple[BatchDecision, list[OutgoingMessage]]:
         loop.call_soon_threadsafe(loop_ran.set)
         loop_ran_while_deciding.append(loop_ran.wait(timeout=20))
-        return decide_batch(*args, **kwargs)
+        return finish_and_write(*args, **kwargs)
 
-    monkeypatch.setattr(validation.decider, "decide_batch", decide_once_the_loop_has_run)
+    monkeypatch.setattr(validation.decider, "finish_and_write", decide_once_the_loop_has_run)
     batch_id, producer, decisions = uuid.uuid4(), FakeProducer(), UndecidedBatches()
     target = decider(decisions, producer, FakeParked(), reference=EmptyReference())
     await offer_all(target, batch_records(batch_id, first_offset=0))
@@ -385,34 +399,96 @@ async def test_a_batch_arriving_in_parts_is_read_whole_before_other_partitions_b
 
 
 @dataclass
-class KeysLookedUpEarly:
-    """A key store that says when each look-up came: a chunk's ahead of its batch, or the decision's."""
+class CountedKeys:
+    """A key store without keys that notes each look-up, and says when the first came."""
 
-    early: list[set[str]] = field(default_factory=list)
-    decided: list[tuple[set[str], int]] = field(default_factory=list)  # ULNs, early look-ups finished before
+    found: list[set[str]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    finished: int = 0
 
     async def prefetch(self, ulns: Iterable[str]) -> None:
-        self.early.append(set(ulns))
-        self.arrived.set()
-        self.finished += 1
+        raise AssertionError("the decider finds a chunk's keys as it judges the chunk")
 
     async def find(self, ulns: Iterable[str]) -> KeyLookup:
-        self.decided.append((set(ulns), self.finished))
+        self.found.append(set(ulns))
+        self.arrived.set()
         return {}
 
 
-async def test_a_chunks_learner_keys_are_looked_up_as_it_arrives_and_before_the_batch_is_decided() -> None:
-    batch_id, keys = uuid.uuid4(), KeysLookedUpEarly()
-    target = decider(UndecidedBatches(), FakeProducer(), FakeParked(), reference=EmptyReference(), keys=keys)
-    submitted, chunk, marker = batch_records(batch_id, first_offset=0)
+@dataclass
+class CountedStates(UndecidedBatches):
+    read: list[set[tuple[str, str]]] = field(default_factory=list)
+
+    async def existing_states(self, ao_id: str, needed: object) -> dict[tuple[str, str], list[AchievementState]]:
+        assert isinstance(needed, frozenset)
+        self.read.append(set(needed))
+        return {}
+
+
+async def judged_as_it_arrives(
+    reference: EmptyReference, decisions: CountedStates, keys: CountedKeys
+) -> tuple[Decider, list[Record]]:
+    """A decider that has judged the first chunk of a batch, whose end marker has not come yet."""
+    target = decider(decisions, FakeProducer(), FakeParked(), reference=reference, keys=keys)
+    submitted, chunk, marker = batch_records(uuid.uuid4(), first_offset=0)
     await offer_all(target, [submitted, chunk])
     await asyncio.wait_for(keys.arrived.wait(), timeout=10)
-    assert keys.early == [{"3000000002"}] and keys.decided == []  # the batch is not whole yet
+    [judging] = target._judging.values()
+    await asyncio.wait(judging.tasks())
+    return target, [marker]
 
-    await offer_all(target, [marker])
-    assert keys.decided == [({"3000000002"}, 1)]  # the decision's look-up came after the early one ended
+
+async def test_a_chunks_learners_states_and_keys_are_read_as_it_arrives_and_not_again_at_the_batch_end() -> None:
+    reference, decisions, keys = EmptyReference(), CountedStates(), CountedKeys()
+    target, marker = await judged_as_it_arrives(reference, decisions, keys)
+    assert (reference.looked_up, keys.found, decisions.published) == ([{"3000000002"}], [{"3000000002"}], [])
+
+    await offer_all(target, marker)
+
+    assert (reference.looked_up, keys.found, len(decisions.published)) == ([{"3000000002"}], [{"3000000002"}], 1)
+
+
+async def test_a_batch_whose_registry_changed_since_its_chunks_were_read_is_judged_again_whole() -> None:
+    reference, decisions, keys = EmptyReference(), CountedStates(), CountedKeys()
+    target, marker = await judged_as_it_arrives(reference, decisions, keys)
+    reference.registry_changes += 1
+
+    await offer_all(target, marker)
+
+    assert (reference.looked_up, keys.found) == ([{"3000000002"}] * 2, [{"3000000002"}] * 2)
+    assert len(decisions.published) == 1
+
+
+async def test_a_batch_whose_catalogue_changed_since_its_chunks_were_read_is_judged_again_whole() -> None:
+    reference, decisions, keys = EmptyReference(), CountedStates(), CountedKeys()
+    target, marker = await judged_as_it_arrives(reference, decisions, keys)
+    reference.catalogue = Catalogue()
+
+    await offer_all(target, marker)
+
+    assert reference.looked_up == [{"3000000002"}] * 2 and len(decisions.published) == 1
+
+
+async def test_a_batch_whose_aos_states_were_read_before_the_aos_previous_batch_was_decided_reads_them_again() -> None:
+    """Two batches of one AO sent at once: the later one's chunk came before the earlier one's end."""
+    reference, decisions, keys = EmptyReference(), CountedStates(), CountedKeys()
+    target, later_marker = await judged_as_it_arrives(reference, decisions, keys)
+    await offer_all(target, batch_records(uuid.uuid4(), first_offset=10))  # decided while the later waits
+    assert len(decisions.read) == 2
+
+    await offer_all(target, later_marker)
+
+    assert len(decisions.read) == 3 and len(decisions.published) == 2
+
+
+async def test_a_revoked_partitions_batches_are_no_longer_judged() -> None:
+    reference, decisions, keys = EmptyReference(), CountedStates(), CountedKeys()
+    target, _ = await judged_as_it_arrives(reference, decisions, keys)
+    [judging] = target._judging.values()
+
+    await validation.decider._ForgetRevoked(target._assembler, target._judging).on_partitions_revoked({PARTITION})
+
+    assert target._judging == {} and not target._assembler.assembling(PARTITION.partition)
+    assert all(task.done() for task in judging.tasks())
 
 
 @dataclass
@@ -456,13 +532,13 @@ async def test_the_garbage_collector_is_off_while_a_batch_is_decided_and_on_agai
 ) -> None:
     collecting_while_deciding: list[bool] = []
 
-    def decide_noting_the_collector(*args: Any, **kwargs: Any) -> BatchDecision:
+    def decide_noting_the_collector(*args: Any, **kwargs: Any) -> tuple[BatchDecision, list[OutgoingMessage]]:
         collecting_while_deciding.append(gc.isenabled())
         if len(collecting_while_deciding) == 1:
             raise RuntimeError("the first attempt fails")
-        return decide_batch(*args, **kwargs)
+        return finish_and_write(*args, **kwargs)
 
-    monkeypatch.setattr(validation.decider, "decide_batch", decide_noting_the_collector)
+    monkeypatch.setattr(validation.decider, "finish_and_write", decide_noting_the_collector)
     batch_id, decisions = uuid.uuid4(), UndecidedBatches()
     target = decider(decisions, FakeProducer(), FakeParked(), reference=EmptyReference())
     await offer_all(target, batch_records(batch_id, first_offset=0))

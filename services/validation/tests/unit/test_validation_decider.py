@@ -16,11 +16,11 @@ from lrs_contracts.reference import Framework, QualificationKind
 from lrs_contracts.registry import decode
 from lrs_contracts.topics import BATCH_OUTCOMES, PLR_EVENTS
 from lrs_domain.achievements import AchievementState, achievement_id
-from lrs_domain.decision import BatchDecision, SubmittedBatch, achievement_states_needed, decide_batch
+from lrs_domain.decision import BatchDecision, BatchJudging, SubmittedBatch, achievement_states_needed, decide_batch
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner, Qualification, ReferenceSnapshot
 from lrs_platform.keyring import ERASED, PERSONAL_FIELDS, KeyLookup, LearnerKey, Purpose, sealed_personal
 from validation.batch_assembly import AssembledBatch
-from validation.decider import decide_and_write
+from validation.decider import finish_and_write, judge_part
 from validation.decision_store import OutgoingMessage
 from validation.messages import OUTCOMES_PER_MESSAGE, decision_messages
 from validation.personal import ERASED_LEARNER, UNREADABLE_DETAILS, open_personal, ulns_to_look_up
@@ -225,7 +225,10 @@ def _tampered(token: str) -> str:
 def _decide_opened(*records: SubmittedRecord, keys: KeyLookup) -> BatchDecision:
     """The decider's pure step with its keys: the sealed details opened, then the rules."""
     batch = AssembledBatch(_submitted(records, uuid.UUID(int=43)), records, partition=0, last_offset=9)
-    decision, _ = decide_and_write(batch, open_personal(records, keys), REFERENCE, {}, "cause")
+    judging = BatchJudging(AO, JobType.FINAL, TODAY)
+    halves = [records[: len(records) // 2], records[len(records) // 2 :]]  # as two chunks
+    parts = [judge_part(judging, half, keys, REFERENCE, {}) for half in halves]
+    decision, _ = finish_and_write(batch, judging, parts, "cause")
     return decision
 
 
