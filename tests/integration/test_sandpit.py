@@ -512,26 +512,36 @@ async def _decider_says(target: SystemUnderTest, words: str) -> bool:
 async def test_the_sandpit_keeps_a_maintenance_schedule_of_its_own(
     system: SystemUnderTest, sandpit: SystemUnderTest
 ) -> None:
-    chosen = pick()
+    chosen = pick(qualification_type="GCSE (9 to 1)")
+    grades = chosen.qualification.grade_set
     learner = new_learner()
     await register(system, [learner])
     await sandpit_knows(sandpit, [learner["uln"]])
-    batch = json_batch(chosen.ao_id, [json_record(learner, chosen.qualification_number, chosen.passing_grade)])
+    create = json_batch(chosen.ao_id, [json_record(learner, chosen.qualification_number, grades[0])])
+    update = json_batch(chosen.ao_id, [json_record(learner, chosen.qualification_number, grades[1], action="Update")])
+    before = await submit(sandpit, chosen.ao_id, create)
+    assert (await decided(sandpit, chosen.ao_id, before))["status"] == "completed"
 
     async with await sandpit.client("ingest", "operator:sandpit-tests") as operator:
         paused = await operator.post("/v1/admin/maintenance/pause", json={"reason": "sandpit upgrade"})
         assert paused.status_code == 201, paused.text
         try:
             await eventually(lambda: _decider_says(sandpit, "paused for maintenance"), what="the Sandpit paused")
-            held = await submit(sandpit, chosen.ao_id, batch)
-            live = await submit(system, chosen.ao_id, batch)
+            held = await submit(sandpit, chosen.ao_id, update)
+            live = await submit(system, chosen.ao_id, create)
             assert (await decided(system, chosen.ao_id, live))["status"] == "completed"
             await eventually(lambda: _decider_says(sandpit, "waiting at a batch boundary"), what="the Sandpit holding")
             assert (await operator.get(f"/v1/batches/{held}")).json()["status"] == "queued"
+            async with await sandpit.client("plr-projector", f"learner:{learner['uln']}") as reader:
+                read = await reader.get(f"/v1/learners/{learner['uln']}/plr", params={"after_batch": before})
+            assert read.status_code == 200, read.text  # reads keep working while batches are held
+            assert [event["grade"] for event in read.json()["learning_events"]] == [grades[0]]
             async with await system.client("ingest", f"ao:{chosen.ao_id}") as live_ingest:
                 assert (await live_ingest.get("/v1/maintenance")).json()["active"] is None
         finally:
             resumed = await operator.post("/v1/admin/maintenance/resume")
         assert resumed.status_code == 200, resumed.text
 
-    assert (await decided(sandpit, chosen.ao_id, held))["status"] == "completed"
+    assert (await decided(sandpit, chosen.ao_id, held))["counts"]["accepted"] == 1
+    after = await plr(sandpit, learner["uln"], after_batch=held)
+    assert [event["grade"] for event in after["learning_events"]] == [grades[1]]
