@@ -24,6 +24,7 @@ from lrs_contracts.registry import UnknownEventType, decode
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
 from lrs_platform.consumer import Message
 from notifier.handlers import Notifications
+from notifier.store import ChunkCodes
 
 TOPICS = (BATCH_OUTCOMES.name, CHALLENGE_EVENTS.name)
 CONSUMER = "notifier"
@@ -40,7 +41,9 @@ class NotificationHandler:
         self._notifications = notifications
 
     async def __call__(self, messages: Sequence[Message]) -> None:
-        """Idempotent: an event whose email is already logged as sent is not sent again."""
+        """Idempotent: an event whose email is already logged as sent is not sent again. Decided chunks
+        are tallied together, before the next event that may make an email and at the end."""
+        chunks: list[ChunkCodes] = []
         for message in messages:
             if message.value is None:
                 raise ValueError("empty message")
@@ -49,7 +52,7 @@ class NotificationHandler:
             if event_type == _DECIDED_CHUNK:
                 chunk = rejections_by_code(document.get("data"))
                 if chunk is not None:
-                    await self._notifications.tally_chunk(*chunk)
+                    chunks.append(chunk)
                     continue
             elif isinstance(event_type, str) and event_type not in _EMAILED:
                 continue  # no email comes of it (or a newer event type this service has no use for)
@@ -57,4 +60,9 @@ class NotificationHandler:
                 envelope, payload = decode(message.value)
             except UnknownEventType:
                 continue
+            if chunks:
+                await self._notifications.tally_chunks(chunks)
+                chunks = []
             await self._notifications.handle(envelope, payload)
+        if chunks:
+            await self._notifications.tally_chunks(chunks)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Sequence
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.envelope import Contract, Envelope
@@ -21,7 +21,7 @@ from notifier.emails import (
 )
 from notifier.mailer import Mailer, MailError
 from notifier.metrics import EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
-from notifier.store import ContactStore, DeliveryLog, DeliveryStatus, RejectionTallies
+from notifier.store import ChunkCodes, ContactStore, DeliveryLog, DeliveryStatus, RejectionTallies
 
 _log = get_logger("notifier.handlers")
 
@@ -60,7 +60,7 @@ class Notifications:
 
     async def handle(self, envelope: Envelope, payload: Contract) -> None:
         if isinstance(payload, BatchRecordsDecided):
-            await self.tally_chunk(payload.batch_id, payload.chunk_index, count_rejection_codes(payload.outcomes))
+            await self.tally_chunks([(payload.batch_id, payload.chunk_index, count_rejection_codes(payload.outcomes))])
             return
         if not isinstance(payload, BatchCompleted | BatchFailed | ChallengeRaised | ChallengeRaisedV1):
             return
@@ -76,10 +76,10 @@ class Notifications:
         if await self._send(envelope, email):
             await self._forget_tallies(payload)
 
-    async def tally_chunk(self, batch_id: uuid.UUID, chunk_index: int, rejection_codes: dict[str, int]) -> None:
-        """Counts a decided chunk's rejection codes for its batch's email. Same key as the batch's result,
+    async def tally_chunks(self, chunks: Sequence[ChunkCodes]) -> None:
+        """Counts decided chunks' rejection codes for their batches' emails. Same key as the batch's result,
         so every chunk is counted before the result arrives."""
-        await self._tallies.add_chunk(batch_id, chunk_index, rejection_codes)
+        await self._tallies.add_chunks(chunks)
 
     async def _forget_tallies(self, payload: Contract) -> None:
         if isinstance(payload, BatchCompleted | BatchFailed):

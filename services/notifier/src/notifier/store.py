@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -10,6 +11,9 @@ from enum import StrEnum
 import asyncpg
 
 from notifier.emails import ChallengeContact
+
+ChunkCodes = tuple[uuid.UUID, int, dict[str, int]]
+"""A decided chunk's batch id, index, and rejected records per code."""
 
 
 class DeliveryStatus(StrEnum):
@@ -105,14 +109,21 @@ class RejectionTallies:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def add_chunk(self, batch_id: uuid.UUID, chunk_index: int, counts: dict[str, int]) -> None:
-        """Idempotent: a chunk already counted is not counted again."""
-        if not counts:
+    async def add_chunks(self, chunks: Sequence[ChunkCodes]) -> None:
+        """Idempotent: a chunk already counted is not counted again. One statement for them all."""
+        rows = [
+            (batch_id, index, code, records) for batch_id, index, counts in chunks for code, records in counts.items()
+        ]
+        if not rows:
             return
-        await self._pool.executemany(
-            "INSERT INTO notifier.rejection_tallies (batch_id, chunk_index, code, records) VALUES ($1, $2, $3, $4)"
+        await self._pool.execute(
+            "INSERT INTO notifier.rejection_tallies (batch_id, chunk_index, code, records)"
+            " SELECT * FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::integer[])"
             " ON CONFLICT (batch_id, chunk_index, code) DO NOTHING",
-            [(batch_id, chunk_index, code, records) for code, records in counts.items()],
+            [row[0] for row in rows],
+            [row[1] for row in rows],
+            [row[2] for row in rows],
+            [row[3] for row in rows],
         )
 
     async def totals(self, batch_id: uuid.UUID) -> dict[str, int]:

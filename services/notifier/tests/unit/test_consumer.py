@@ -84,3 +84,28 @@ async def test_a_chunk_not_shaped_as_validation_writes_it_goes_to_the_validating
         await handler([message(chunk.replace(b'"outcomes":[]', b'"outcomes":{}'))])
     with pytest.raises(ValueError, match="invalid literal"):
         await handler([message(b"not json")])
+
+
+async def test_every_chunk_of_a_poll_is_tallied_and_those_before_an_email_before_it() -> None:
+    mailer, tallies = FakeMailer(), FakeTallies()
+    handler = NotificationHandler(notifications(mailer, FakeDeliveryLog(), tallies=tallies))
+
+    def chunk(batch_id: uuid.UUID, index: int, code: str) -> bytes:
+        rejected = RecordOutcome(
+            line=index + 1, status=RecordStatus.REJECTED, errors=(Finding(code=code, message="x"),)
+        )
+        return encoded(BatchRecordsDecided(batch_id=batch_id, ao_id="RN5133", chunk_index=index, outcomes=(rejected,)))
+
+    other_batch = uuid.uuid4()
+    await handler(
+        [
+            message(chunk(completed().batch_id, 0, "RV004")),
+            message(chunk(completed().batch_id, 1, "RV004")),
+            message(encoded(completed())),
+            message(chunk(other_batch, 0, "RV009")),
+        ]
+    )
+    [sent] = mailer.sent
+    text = sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert [line.split()[:2] for line in text.splitlines() if line.startswith("  RV")] == [["RV004", "2"]]
+    assert tallies.chunks == {other_batch: {0: {"RV009": 1}}}, "the sent batch's tallies are forgotten"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
@@ -18,7 +18,7 @@ from lrs_platform.keyring import DATA_KEY_BYTES, ERASED, Erased, KeyringUnavaila
 from notifier.emails import ChallengeContact
 from notifier.handlers import Notifications, RetryLater
 from notifier.mailer import MailError
-from notifier.store import DeliveryStatus, StoredContact
+from notifier.store import ChunkCodes, DeliveryStatus, StoredContact
 
 ULN = "1000000043"
 KEY = LearnerKey(ULN, secrets.token_bytes(DATA_KEY_BYTES))
@@ -68,8 +68,9 @@ class FakeTallies:
     def __init__(self) -> None:
         self.chunks: dict[uuid.UUID, dict[int, dict[str, int]]] = {}
 
-    async def add_chunk(self, batch_id: uuid.UUID, chunk_index: int, counts: dict[str, int]) -> None:
-        self.chunks.setdefault(batch_id, {}).setdefault(chunk_index, dict(counts))
+    async def add_chunks(self, chunks: Sequence[ChunkCodes]) -> None:
+        for batch_id, chunk_index, counts in chunks:
+            self.chunks.setdefault(batch_id, {}).setdefault(chunk_index, dict(counts))
 
     async def totals(self, batch_id: uuid.UUID) -> dict[str, int]:
         totals: dict[str, int] = {}
