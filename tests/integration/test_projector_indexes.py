@@ -98,3 +98,23 @@ async def test_a_schema_from_before_0002_loses_the_unread_achievement_indexes(co
         "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'achievements'", LIVE_SCHEMA
     )
     assert [row["indexname"] for row in indexes] == ["achievements_pkey"]
+
+
+async def test_the_snapshot_of_a_polls_keys_probes_the_primary_key_of_a_large_table(
+    connection: asyncpg.Connection,
+) -> None:
+    schema = f'"{LIVE_SCHEMA}"'
+    await connection.execute(
+        f"INSERT INTO {schema}.achievements SELECT lpad(n::text, 10, '0'), 'AO1', '60011662', '2024-06-01',"
+        " gen_random_uuid(), 'F', false, 1, NULL, 'Pass', NULL, NULL, NULL, 'Title', 'Type', NULL, 'RQF', 'kind',"
+        " 'AO name', now(), now() FROM generate_series(1, 50000) AS n"
+    )
+    await connection.execute(f"ANALYZE {schema}.achievements")
+    planner = Planner(connection)
+    keys = frozenset((f"{n:010d}", "AO1", "60011662", datetime.date(2024, 6, 1)) for n in range(1, 10_001, 2))
+
+    await ReadModel(LIVE_SCHEMA).load_snapshot(planner, Needs(frozenset(), frozenset(), frozenset(), keys), set())
+
+    ((_, plan),) = planner.plans
+    assert plan.startswith("Nested Loop"), plan  # not a hash or merge join over every row
+    assert "Index Scan using achievements_pkey" in plan

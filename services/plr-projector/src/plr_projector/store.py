@@ -263,10 +263,13 @@ class ReadModel:
                 row = _achievement_from(record)
                 snapshot.achievements[row.key] = row
         if needs.keys:
+            # One primary-key probe per key (LIMIT 1 keeps the planner from joining instead): a join of
+            # a poll's thousands of keys was planned as a hash of the whole table.
             for record in await connection.fetch(
-                f"SELECT a.* FROM {self._q}.achievements a JOIN unnest($1::text[], $2::text[], $3::text[], $4::date[])"
-                " AS k (uln, ao_id, qualification_number, award_date)"
-                " USING (uln, ao_id, qualification_number, award_date)",
+                "SELECT a.* FROM unnest($1::text[], $2::text[], $3::text[], $4::date[])"
+                f" AS k (uln, ao_id, qualification_number, award_date), LATERAL (SELECT * FROM {self._q}.achievements a"
+                " WHERE (a.uln, a.ao_id, a.qualification_number, a.award_date)"
+                " = (k.uln, k.ao_id, k.qualification_number, k.award_date) LIMIT 1) a",
                 *(list(column) for column in zip(*needs.keys, strict=True)),
             ):
                 row = _achievement_from(record)
