@@ -25,9 +25,9 @@ class ProjectorSettings(ServiceSettings):
     # 'process': the projector starts its workers; 'external': they run elsewhere (an indexed Job).
     rebuild_launch: Literal["process", "external"] = "process"
     # A worker whose slice holds more PLR events folds it in several passes: its memory holds one
-    # pass's achievements (~0.7 KB each; at most one per event). The first pass keeps the later
-    # passes' records in files under the spill directory (default: the temporary directory).
-    rebuild_events_per_pass: int = 200_000
+    # pass's achievements (~0.5 KB each; at most one per event; decision 0087). The first pass keeps
+    # the later passes' records in files under the spill directory (default: the temporary directory).
+    rebuild_events_per_pass: int = 250_000
     rebuild_spill_dir: str | None = None
     # Verifiable PLR credentials (decision 0050): the public base URL that names the issuer and its
     # keys in every credential, and the key sealing the signing keys at rest (32 bytes, base64);

@@ -159,7 +159,11 @@ def worker_environment(settings: ProjectorSettings) -> dict[str, str]:
 
 # --- decoding and folding -----------------------------------------------------------------------
 
-Row = list[Any]  # an achievement's row: its values in the order of BULK_COLUMNS["achievements"]
+# An achievement's state in a pass, beside its key: what its final row needs and nothing more,
+# [achievement_id, status, withdrawn, version, data, qualification, date_loaded, last_changed_at],
+# `data` and `qualification` being the decoder's shared tuples of AchievementData's and
+# QualificationSummary's values.
+Row = list[Any]
 
 
 class Record(Protocol):
@@ -245,7 +249,6 @@ _STATUS = {status.value: status for status in ResultStatus}
 _TEXT: dict[ResultStatus | AchievementChange, str] = {  # `.value` of an enum is a property: slow
     member: member.value for members in (ResultStatus, AchievementChange) for member in members
 }
-_DATA = slice(8, 13)  # the row's AchievementData values
 
 
 class FoldState:
@@ -258,7 +261,7 @@ class FoldState:
         self.challenges: dict[uuid.UUID, ChallengeRow] = {}
         self.blocked: set[Stream] = set()
         self._actions = actions
-        self._applied: set[str] = set()  # event ids as the canonical text the plain decode gives
+        self._applied: set[int] = set()  # event ids as integers: half the memory of their text
         self._names: dict[str, str] = {}
 
     def fold(self, chunk: Sequence[Records], rows: Rows) -> None:
@@ -300,7 +303,8 @@ class FoldState:
             if kind is None:
                 self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
                 continue
-            if event_id in applied_ids:
+            event_number = int(event_id.replace("-", ""), 16)  # the canonical text the plain decode gives
+            if event_number in applied_ids:
                 continue  # a duplicate: the log's own copy of an applied event
             event_achievement, (ao_id, uln, qualification_number, award_date) = payload[1], payload[2]
             key = (uln, ao_id, qualification_number, award_date)
@@ -316,18 +320,18 @@ class FoldState:
                     moved = step(None, False, kind, event_status, True, event_achievement, None)
                 else:
                     moved = step(
-                        _STATUS[row[5]],
-                        row[6],
+                        _STATUS[row[1]],
+                        row[2],
                         kind,
                         event_status,
-                        data is not None and data != tuple(row[_DATA]),
+                        data is not None and data != row[4],
                         event_achievement,
-                        row[4],
+                        row[0],
                     )
             except AchievementEventMismatch:  # parked, with the projector's own words
                 self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
                 continue
-            applied_ids.add(event_id)
+            applied_ids.add(event_number)
             applied_rows((event_id,))
             if moved is None:
                 continue
@@ -337,39 +341,25 @@ class FoldState:
                 # an AO's and a qualification's names are shared by many rows: keep one copy
                 ao_id = names.setdefault(ao_id, ao_id)
                 qualification_number = names.setdefault(qualification_number, qualification_number)
-                pathway, grade, ukprn, language, credits = data
-                title, qualification_type, level, framework, qualification_kind, awarding_organisation = payload[5]
-                row = [  # element by element: a list built by unpacking keeps spare room
-                    uln,
-                    ao_id,
-                    qualification_number,
-                    award_date,
+                row = [
                     event_achievement,
                     _TEXT[status],
                     False,
-                    1 if row is None else row[7] + 1,
-                    pathway,
-                    grade,
-                    ukprn,
-                    language,
-                    credits,
-                    title,
-                    qualification_type,
-                    level,
-                    framework,
-                    qualification_kind,
-                    awarding_organisation,
+                    1 if row is None else row[3] + 1,
+                    data,
+                    payload[5],
                     occurred_at,
                     occurred_at,
                 ]
                 achievements[(uln, ao_id, qualification_number, award_date)] = row
             else:
-                row[5] = _TEXT[status]
-                row[6] = withdrawn
-                row[7] += 1
+                row[1] = _TEXT[status]
+                row[2] = withdrawn
+                row[3] += 1
                 if data is not None:
-                    row[_DATA] = data
-                row[20] = occurred_at
+                    row[4] = data
+                row[7] = occurred_at
+            pathway, grade, ukprn, language, credits = row[4]
             provenance = payload[-1]
             history(
                 (
@@ -377,20 +367,20 @@ class FoldState:
                     ao_id,
                     qualification_number,
                     award_date,
-                    row[7],
+                    row[3],
                     _TEXT[change],
                     event_id,
                     occurred_at,
                     provenance[0],
                     provenance[1],
-                    row[4],
-                    row[5],
-                    row[6],
-                    row[9],
-                    row[10],
-                    row[11],
-                    row[12],
-                    row[8],
+                    row[0],
+                    row[1],
+                    row[2],
+                    grade,
+                    ukprn,
+                    language,
+                    credits,
+                    pathway,
                 )
             )
 
@@ -402,12 +392,12 @@ class FoldState:
         if erasing:  # a Sandpit reset reads every achievement of the learner at the AO
             keys |= {key for key in self.achievements if (key[0], key[1]) in erasing}
         snapshot = Snapshot(
-            achievements={key: _row_model(self.achievements[key]) for key in keys if key in self.achievements},
+            achievements={key: _row_model(key, self.achievements[key]) for key in keys if key in self.achievements},
             learners=self.learners,
             seen_event_ids={
                 item.envelope.event_id
                 for item in decoded
-                if item.envelope is not None and str(item.envelope.event_id) in self._applied
+                if item.envelope is not None and item.envelope.event_id.int in self._applied
             },
             parked_streams=self.blocked,
         )
@@ -415,32 +405,56 @@ class FoldState:
         for key in changes.erased:
             self.achievements.pop(key, None)
         for key, achievement in changes.achievements.items():
-            self.achievements[key] = _row_values(achievement)
+            self.achievements[key] = row_of(achievement)
         self.centre.update(changes.centre)
         self.learners.update(changes.learners)
         self.challenges.update(changes.challenges)
-        self._applied.update(str(event_id) for event_id in changes.applied_event_ids)
+        self._applied.update(event_id.int for event_id in changes.applied_event_ids)
         self.blocked.update(parked.message.stream for parked in changes.parked)
         rows.add(changes)
 
 
-_ACHIEVEMENT_VALUES = operator.attrgetter(*BULK_COLUMNS["achievements"])
+_DATA_VALUES = operator.attrgetter(*plain_fields(AchievementData))
+_QUALIFICATION_VALUES = operator.attrgetter(*plain_fields(QualificationSummary))
 
 
 def _message(topic: str, partition: int, record: Record) -> Message:
     return Message(topic, partition, record.offset, record.key, record.value, record.timestamp)
 
 
-def _row_model(row: Row) -> AchievementRow:
-    values = dict(zip(BULK_COLUMNS["achievements"], row, strict=True))
-    values["achievement_id"] = uuid.UUID(values["achievement_id"])
-    return AchievementRow(**values)
+def achievement_row(key: AchievementKeyTuple, row: Row) -> tuple[Any, ...]:
+    """An achievement's values in the order of BULK_COLUMNS["achievements"]."""
+    achievement_id, status, withdrawn, version, data, qualification, date_loaded, last_changed_at = row
+    return (
+        *key,
+        achievement_id,
+        status,
+        withdrawn,
+        version,
+        *data,
+        *qualification,
+        date_loaded,
+        last_changed_at,
+    )
 
 
-def _row_values(achievement: AchievementRow) -> Row:
-    row = list(_ACHIEVEMENT_VALUES(achievement))
-    row[4] = str(row[4])
-    return row
+def _row_model(key: AchievementKeyTuple, row: Row) -> AchievementRow:
+    values = achievement_row(key, row)
+    return AchievementRow._make((*key, uuid.UUID(row[0]), *values[5:]))
+
+
+def row_of(achievement: AchievementRow) -> Row:
+    """An achievement's state as the fold keeps it."""
+    return [
+        str(achievement.achievement_id),
+        achievement.status,
+        achievement.withdrawn,
+        achievement.version,
+        _DATA_VALUES(achievement),
+        _QUALIFICATION_VALUES(achievement),
+        achievement.date_loaded,
+        achievement.last_changed_at,
+    ]
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -459,6 +473,7 @@ class Rows:
         self.history = self.tables["achievement_history"]
         self.applied = self.tables["processed_events"]
         self.erased: set[AchievementKeyTuple] = set()  # history already written, to delete before these rows
+        self.achievements: AchievementRows | None = None  # each key's last version, at the end of a pass
 
     def __len__(self) -> int:
         return sum(len(rows) for rows in self.tables.values())
@@ -474,7 +489,7 @@ class Rows:
 
     def add_final(self, state: FoldState) -> None:
         """The rows that are only known at the end of a pass: each key's last version."""
-        self.tables["achievements"] += state.achievements.values()
+        self.achievements = AchievementRows(state.achievements)
         for table, rows in (
             ("centre_achievements", state.centre.values()),
             ("learners", state.learners.values()),
@@ -482,6 +497,33 @@ class Rows:
         ):
             values = _ROW_VALUES[table]
             self.tables[table] += [values(row) for row in rows]
+
+    def batches(self) -> dict[str, Batch]:
+        """Each table's rows, for the tables that have some."""
+        batches: dict[str, Batch] = {table: rows for table, rows in self.tables.items() if rows}
+        if self.achievements:
+            batches["achievements"] = self.achievements
+        return batches
+
+
+class Batch(Protocol):
+    """A table's rows to COPY."""
+
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Sequence[Any]]: ...
+
+
+class AchievementRows:
+    """The achievements' rows of a pass, each made as COPY reads it rather than all kept at once."""
+
+    def __init__(self, achievements: Mapping[AchievementKeyTuple, Row]) -> None:
+        self._achievements = achievements
+
+    def __len__(self) -> int:
+        return len(self._achievements)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return (achievement_row(key, row) for key, row in self._achievements.items())
 
 
 class BulkWriter:
@@ -503,7 +545,7 @@ class BulkWriter:
         if self._copying is not None:
             await self._copying
             self._copying = None
-        batches = {table: rows for table, rows in self.rows.tables.items() if rows}
+        batches = self.rows.batches()
         erased = self.rows.erased
         self.rows = Rows()
         if batches or erased:
@@ -512,7 +554,7 @@ class BulkWriter:
             await self._copying
             self._copying = None
 
-    async def _copy(self, batches: dict[str, list[Sequence[Any]]], erased: set[AchievementKeyTuple]) -> None:
+    async def _copy(self, batches: dict[str, Batch], erased: set[AchievementKeyTuple]) -> None:
         if erased:
             await self._connection.execute(
                 f'DELETE FROM "{self._schema}".achievement_history t USING unnest($1::text[], $2::text[],'

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -42,10 +41,8 @@ from plr_projector.projection import (
     decode_message,
     project_batch,
 )
-from plr_projector.rebuild import FoldState, Records, Rows, Spill, in_pass, passes_for, plan_slices
+from plr_projector.rebuild import FoldState, Records, Rows, Spill, in_pass, passes_for, plan_slices, row_of
 from plr_projector.store import BULK_COLUMNS
-
-ACHIEVEMENT_VALUES = operator.attrgetter(*BULK_COLUMNS["achievements"])
 
 T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 ULNS = ["1000000043", "1026893096", "1000000051", "1000000078", "1000000086"]
@@ -219,7 +216,8 @@ def _rows(state: FoldState) -> dict[str, object]:
     rows = Rows()
     rows.add_final(state)
     return {
-        table: sorted(tuple(_plain(value) for value in row) for row in found) for table, found in rows.tables.items()
+        table: sorted(tuple(_plain(value) for value in row) for row in rows.batches().get(table, ()))
+        for table in BULK_COLUMNS
     } | {"blocked": state.blocked}
 
 
@@ -257,7 +255,7 @@ def _whole(messages: list[Message]) -> tuple[FoldState, BatchChanges]:
     changes = project_batch(Snapshot(), [decode_message(message) for message in messages])
     whole = FoldState({})
     for key, row in changes.achievements.items():
-        whole.achievements[key] = [_plain(value) for value in ACHIEVEMENT_VALUES(row)]
+        whole.achievements[key] = row_of(row)
     whole.centre.update(changes.centre)
     whole.learners.update(changes.learners)
     whole.challenges.update(changes.challenges)
