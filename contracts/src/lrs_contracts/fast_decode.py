@@ -651,13 +651,15 @@ class EnvelopeWriter:
         }
         self._around: dict[str, tuple[bytes, bytes]] = {}
 
-    def encode(self, payload: Contract, event_id: uuid.UUID | str) -> bytes:
+    def encode(self, payload: Contract, event_id: uuid.UUID | str, data: bytes | None = None) -> bytes:
+        """`data`: the payload's JSON (`payload_json`) when it was serialised already."""
         event_type: str = getattr(payload, "event_type")  # noqa: B009 - every registered payload has one
         around = self._around.get(event_type)
         if around is None:
             around = self._around[event_type] = self._envelope_around(event_type)
         before_id, before_data = around
-        data = payload.__pydantic_serializer__.to_json(payload)
+        if data is None:
+            data = payload_json(payload)
         return b"".join((before_id, str(event_id).encode(), before_data, data, b"}"))
 
     def _envelope_around(self, event_type: str) -> tuple[bytes, bytes]:
@@ -667,6 +669,11 @@ class EnvelopeWriter:
         if not after_id.endswith(_EMPTY_DATA):
             raise AssertionError(f"the envelope no longer ends with its data: {raw!r}")
         return before_id, after_id[: -len(_EMPTY_DATA)]
+
+
+def payload_json(payload: Contract) -> bytes:
+    """A payload's JSON as the envelope carries it in `data`."""
+    return payload.__pydantic_serializer__.to_json(payload)
 
 
 class DerivedIds:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -143,7 +143,7 @@ def decide_batch(
     `existing` holds the AO's achievement states before the batch, keyed by the ULN each achievement
     is recorded under and the normalised QAN: at least those `achievement_states_needed` names.
     """
-    judging = BatchJudging(batch.ao_id, batch.header.effective_job_type, today)
+    judging = BatchJudging(batch.batch_id, batch.ao_id, batch.header.effective_job_type, today)
     return judging.finish(batch, [judging.judge(batch.records, reference, existing)])
 
 
@@ -153,29 +153,37 @@ class JudgedChunk:
 
     records: tuple[_Judged, ...]
 
+    def events(self) -> Iterator[AchievementEvent]:
+        """The events of its records that the rest of the batch may still reject (RV020, RS005)."""
+        return (judged.event for judged in self.records if judged.event is not None)
+
 
 class BatchJudging:
     """One batch's decision, its records judged a chunk at a time as they arrive.
 
     `judge` does everything about a record that needs no other record of the batch: the record
     rules and the state rules against the AO's states before the batch (which the batch's own
-    records never change). `finish` does the rest once, over every chunk: RV020 (the same
-    achievement twice in the batch), WV002 (ULN order), counts, RS005, events and new states. So
-    judging the chunks (any split, in any order) and finishing gives `decide_batch`'s decision.
+    records never change), and the event of a record that passed them all. `finish` does the rest
+    once, over every chunk: RV020 (the same achievement twice in the batch), WV002 (ULN order),
+    counts, RS005, which events stand, and new states. So judging the chunks (any split, in any
+    order) and finishing gives `decide_batch`'s decision.
 
     Every chunk must be judged against the same catalogue, and each against a reference holding
     its records' learners as `ReferenceSnapshot` says. Values a batch repeats are judged once for
     all its chunks; chunks are judged one at a time.
     """
 
-    __slots__ = ("_ao_id", "_job_type", "_memo", "_memo_catalogue", "_today")
+    __slots__ = ("_ao_id", "_batch_id", "_ids", "_job_type", "_memo", "_memo_catalogue", "_summaries", "_today")
 
-    def __init__(self, ao_id: str, job_type: JobType, today: date) -> None:
+    def __init__(self, batch_id: uuid.UUID, ao_id: str, job_type: JobType, today: date) -> None:
+        self._batch_id = batch_id
         self._ao_id = ao_id
         self._job_type = job_type
         self._today = today
         self._memo: dict[tuple[Any, ...], Any] = {}
         self._memo_catalogue: Catalogue | None = None
+        self._summaries: dict[int, QualificationSummary] = {}
+        self._ids = AchievementIds(ao_id)
 
     @property
     def today(self) -> date:
@@ -196,10 +204,18 @@ class BatchJudging:
             merges=reference.merges,
             memo=self._memo,
         )
-        return JudgedChunk(_judge_records(records, context, existing))
+        judged_records = _judge_records(records, context, existing)
+        return JudgedChunk(tuple(self._with_event(judged) for judged in judged_records))
+
+    def _with_event(self, judged: _Judged) -> _Judged:
+        if judged.judged.errors or judged.state_errors or judged.change is Change.NO_OP:
+            return judged
+        verdict = _Verdict(judged.judged, RecordStatus.ACCEPTED, (), (), judged.change, judged.target, None)
+        event = _event(verdict, self._batch_id, self._ao_id, self._job_type, self._summaries, self._ids)
+        return judged._replace(event=event)
 
     def finish(self, batch: SubmittedBatch, chunks: Iterable[JudgedChunk]) -> BatchDecision:
-        """The decision on `batch` (of this AO and job type), whose records are those of `chunks`."""
+        """The decision on `batch` (this one, of its AO and job type), whose records are those of `chunks`."""
         verdicts = _verdicts([judged for chunk in chunks for judged in chunk.records])
         counts = _count(verdicts)
         failure = _failure(counts)
@@ -213,12 +229,11 @@ class BatchJudging:
 
         events: list[AchievementEvent] = []
         states: dict[uuid.UUID, AchievementState] = {}
-        summaries: dict[int, QualificationSummary] = {}
-        ids = AchievementIds(batch.ao_id)
         for index, verdict in enumerate(verdicts):
             if verdict.status is not RecordStatus.ACCEPTED:
                 continue
-            event = _event(verdict, batch, self._job_type, summaries, ids)
+            event = verdict.event  # an accepted record passed every rule of its chunk too
+            assert event is not None
             states[event.achievement_id] = evolve(states.get(event.achievement_id, verdict.target), event)
             events.append(event)
             shown_ids[index] = event.achievement_id
@@ -256,6 +271,7 @@ class _Verdict(NamedTuple):
     warnings: tuple[Finding, ...]
     change: Change | None
     target: AchievementState | None
+    event: AchievementEvent | None
 
 
 class _Judged(NamedTuple):
@@ -265,6 +281,7 @@ class _Judged(NamedTuple):
     state_errors: tuple[Finding, ...]
     change: Change | None
     target: AchievementState | None
+    event: AchievementEvent | None = None  # when it passed every rule that needs no other record
 
 
 def _judge_records(
@@ -290,7 +307,7 @@ def _verdicts(judged_records: Iterable[_Judged]) -> tuple[_Verdict, ...]:
     out_of_order_line = first_line_out_of_uln_order([each.judged.record for each in ordered])
     first_line_of: dict[AchievementAddress, int] = {}
     verdicts = []
-    for judged, state_errors, change, target in ordered:
+    for judged, state_errors, change, target, event in ordered:
         errors = list(judged.errors)
         warnings = list(judged.warnings)
         line = judged.record.line
@@ -308,7 +325,9 @@ def _verdicts(judged_records: Iterable[_Judged]) -> tuple[_Verdict, ...]:
             status = RecordStatus.NO_OP
         else:
             status = RecordStatus.ACCEPTED
-        verdicts.append(_Verdict(judged, status, order_findings(errors), order_findings(warnings), change, target))
+        verdicts.append(
+            _Verdict(judged, status, order_findings(errors), order_findings(warnings), change, target, event)
+        )
     return tuple(verdicts)
 
 
@@ -412,7 +431,8 @@ def _key(ao_id: str, address: AchievementAddress, checked_uln: str | None) -> Ac
 
 def _event(
     verdict: _Verdict,
-    batch: SubmittedBatch,
+    batch_id: uuid.UUID,
+    ao_id: str,
     job_type: JobType,
     summaries: dict[int, QualificationSummary],
     ids: AchievementIds,
@@ -422,10 +442,10 @@ def _event(
     judged = verdict.judged
     address, data, target = judged.address, judged.data, verdict.target
     assert address is not None  # an accepted record always has a readable ULN, QAN and award date
-    key = target.key if target is not None else _key(batch.ao_id, address, judged.record.uln)
+    key = target.key if target is not None else _key(ao_id, address, judged.record.uln)
     identity = target.achievement_id if target is not None else ids.of(key)
     provenance = trusted(
-        Provenance, batch_id=batch.batch_id, line=judged.record.line, mis_identifier=judged.record.mis_identifier
+        Provenance, batch_id=batch_id, line=judged.record.line, mis_identifier=judged.record.mis_identifier
     )
     change = verdict.change
     if change is Change.WITHDRAW:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from libs.domain.tests.unit.domain_builders import (
     AO,
+    BATCH_ID,
     GCSE,
     GCSE_A_STAR,
     MASTER_ULN,
@@ -77,7 +78,7 @@ def test_judging_chunks_in_any_split_and_order_then_finishing_decides_as_the_who
     chunks = [records[start:end] for start, end in pairwise(bounds)]
     arrival = data.draw(st.permutations(range(len(chunks))), label="arrival")
 
-    judging = BatchJudging(AO, whole.header.effective_job_type, TODAY)
+    judging = BatchJudging(whole.batch_id, AO, whole.header.effective_job_type, TODAY)
     judged = {}
     for index in arrival:  # each chunk with a reference of its own, as each is looked up on its own
         reference = ReferenceSnapshot(REFERENCE.catalogue, REFERENCE.awarding_organisations, REFERENCE.learners)
@@ -90,7 +91,7 @@ def test_judging_chunks_in_any_split_and_order_then_finishing_decides_as_the_who
 def test_a_duplicate_across_two_chunks_is_found_when_the_batch_is_finished() -> None:
     records = [record(line=4), record(line=5, uln=ULN_2), record(line=6)]
     whole = batch(records)
-    judging = BatchJudging(AO, whole.header.effective_job_type, TODAY)
+    judging = BatchJudging(whole.batch_id, AO, whole.header.effective_job_type, TODAY)
     second = judging.judge(records[2:], REFERENCE, {})
     first = judging.judge(records[:2], REFERENCE, {})
 
@@ -103,7 +104,7 @@ def test_a_duplicate_across_two_chunks_is_found_when_the_batch_is_finished() -> 
 def test_a_chunk_judged_against_another_catalogue_is_not_judged_from_what_the_first_one_said() -> None:
     records: list[SubmittedRecord] = [record(line=4), record(line=5, uln=ULN_2)]
     empty = ReferenceSnapshot(Catalogue(), REFERENCE.awarding_organisations, REFERENCE.learners)
-    judging = BatchJudging(AO, batch(records).header.effective_job_type, TODAY)
+    judging = BatchJudging(BATCH_ID, AO, batch(records).header.effective_job_type, TODAY)
     judging.judge(records[:1], REFERENCE, {})
 
     later = judging.finish(batch(records[1:]), [judging.judge(records[1:], empty, {})])

@@ -39,6 +39,7 @@ from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmitted, Submitted
 from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_contracts.envelope import deterministic_id, utc_now
 from lrs_contracts.environments import LIVE_TOPICS, TopicNames
+from lrs_contracts.fast_decode import payload_json
 from lrs_contracts.outcomes import BatchValidationStarted
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.sandpit import SandpitReset
@@ -93,11 +94,13 @@ class KeyFinder(Protocol):
 
 
 class _JudgedPart(NamedTuple):
-    """Some records of a batch judged, and the learners among them that cannot be verified (by index there)."""
+    """Some records of a batch judged, the learners among them that cannot be verified (by index
+    there), and the JSON of their events (by `id` of the event) should the batch accept them."""
 
     judged: JudgedChunk
     unverifiable: dict[int, str]
     size: int
+    events_json: dict[int, bytes]
 
 
 class _ChunkJudging:
@@ -111,7 +114,9 @@ class _ChunkJudging:
         self.partition = partition
         self.ao_decisions = ao_decisions  # the AO's batches decided here before this one's first read
         self.started = time.monotonic()
-        self.judging = BatchJudging(submitted.ao_id, submitted.header.effective_job_type, _london_today())
+        self.judging = BatchJudging(
+            submitted.batch_id, submitted.ao_id, submitted.header.effective_job_type, _london_today()
+        )
         self.setup: asyncio.Task[_Setup] | None = None
         self.chunks: dict[int, asyncio.Task[_JudgedPart]] = {}
 
@@ -395,6 +400,9 @@ class Decider:
     ) -> tuple[BatchDecision, list[OutgoingMessage]]:
         parts = await self._judged_as_they_came(batch, judging)
         if judging is None or parts is None:  # judged whole, against what stands now
+            _log.info(
+                "batch_judged_whole", batch_id=str(batch.submitted.batch_id), judged_as_it_came=judging is not None
+            )
             judging = _ChunkJudging(batch.submitted, batch.partition, 0)
             parts = [await self._judge_chunk(judging, batch.records, None, await self._set_up(registry=False))]
         # Pure CPU for a large batch: on a thread, so the loop keeps the group's heartbeat going.
@@ -554,7 +562,9 @@ def judge_part(
 ) -> _JudgedPart:
     """Some records of a batch opened (`open_personal`) and judged on their own. Pure, any thread."""
     opened = open_personal(records, keys)
-    return _JudgedPart(judging.judge(opened.records, reference, existing), opened.unverifiable, len(records))
+    judged = judging.judge(opened.records, reference, existing)
+    events_json = {id(event): payload_json(event) for event in judged.events()}
+    return _JudgedPart(judged, opened.unverifiable, len(records), events_json)
 
 
 def finish_and_write(
@@ -573,12 +583,14 @@ def finish_and_write(
         [part.judged for part in parts],
     )
     unverifiable: dict[int, str] = {}
+    events_json: dict[int, bytes] = {}
     first = 0
     for part in parts:
         unverifiable.update((first + index, why) for index, why in part.unverifiable.items())
+        events_json.update(part.events_json)
         first += part.size
     decision = with_unverifiable_learners(decision, unverifiable)
-    return decision, decision_messages(submitted, decision, causation_id, decided_at, topics)
+    return decision, decision_messages(submitted, decision, causation_id, decided_at, topics, events_json)
 
 
 def _london_today() -> date:

@@ -7,7 +7,7 @@ payload, written by one `EnvelopeWriter` per decision: every payload is serialis
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from lrs_contracts.batch import BatchSubmitted
@@ -28,7 +28,11 @@ def decision_messages(
     causation_id: str,
     decided_at: datetime,
     topics: TopicNames = LIVE_TOPICS,
+    serialised: Mapping[int, bytes] | None = None,
 ) -> list[OutgoingMessage]:
+    """`serialised`: the JSON of some of the decision's events (`payload_json`), by `id` of the event,
+    serialised while the batch was still arriving."""
+    known = serialised or {}
     batch_id = submitted.batch_id
     correlation = str(batch_id)
     writer = EnvelopeWriter(
@@ -39,7 +43,8 @@ def decision_messages(
     plr_topic, outcomes_topic = topics.of(PLR_EVENTS), topics.of(BATCH_OUTCOMES)
     for payload in decision.events:
         event_id = ids.text(payload.provenance.line, payload.event_type)
-        messages.append(OutgoingMessage(plr_topic, payload.key.uln, writer.encode(payload, event_id)))
+        encoded = writer.encode(payload, event_id, known.get(id(payload)))
+        messages.append(OutgoingMessage(plr_topic, payload.key.uln, encoded))
     for index, chunk in enumerate(_chunks(decision.outcomes, OUTCOMES_PER_MESSAGE)):
         # the outcomes were validated when the decision built them
         decided = BatchRecordsDecided.model_construct(

@@ -225,11 +225,26 @@ def _tampered(token: str) -> str:
 def _decide_opened(*records: SubmittedRecord, keys: KeyLookup) -> BatchDecision:
     """The decider's pure step with its keys: the sealed details opened, then the rules."""
     batch = AssembledBatch(_submitted(records, uuid.UUID(int=43)), records, partition=0, last_offset=9)
-    judging = BatchJudging(AO, JobType.FINAL, TODAY)
+    judging = BatchJudging(batch.submitted.batch_id, AO, JobType.FINAL, TODAY)
     halves = [records[: len(records) // 2], records[len(records) // 2 :]]  # as two chunks
     parts = [judge_part(judging, half, keys, REFERENCE, {}) for half in halves]
     decision, _ = finish_and_write(batch, judging, parts, "cause")
     return decision
+
+
+def test_a_batch_judged_in_chunks_publishes_the_bytes_its_decision_serialised_at_its_end_would() -> None:
+    """Events are serialised as their chunk is judged, in case the batch accepts them."""
+    records = tuple(_sealed(_record(A, line=line, award_date=date(2024, 8, line))) for line in (1, 2, 3))
+    records += (_sealed(_record(UNMERGED, line=4)), _sealed(_record(A, line=5, award_date=date(2024, 8, 1))))
+    batch = AssembledBatch(_submitted(records, uuid.UUID(int=44)), records, partition=0, last_offset=9)
+    judging = BatchJudging(batch.submitted.batch_id, AO, JobType.FINAL, TODAY)
+    parts = [judge_part(judging, chunk, dict(KEYS), REFERENCE, {}) for chunk in (records[:2], records[2:])]
+
+    decision, messages = finish_and_write(batch, judging, parts, "cause")
+
+    assert len(decision.events) == 4 and decision.outcomes[4].errors[0].code == "RV020"
+    decided_at = decode(messages[0].value)[0].occurred_at
+    assert messages == decision_messages(batch.submitted, decision, "cause", decided_at)
 
 
 def _errors(decision: BatchDecision, index: int) -> list[tuple[str, str | None, str]]:
