@@ -129,22 +129,22 @@ _SUBMIT_BODY: dict[str, Any] = {
 }
 
 
-def _submissions(request: Request) -> BatchSubmissions:
+async def _submissions(request: Request) -> BatchSubmissions:
     submissions: BatchSubmissions = request.app.state.submissions
     return submissions
 
 
-def _repository(request: Request) -> BatchRepository:
+async def _repository(request: Request) -> BatchRepository:
     repository: BatchRepository = request.app.state.batches
     return repository
 
 
-def _signal(request: Request) -> DecisionSignal:
+async def _signal(request: Request) -> DecisionSignal:
     signal: DecisionSignal = request.app.state.decision_signal
     return signal
 
 
-def _settings(request: Request) -> IngestSettings:
+async def _settings(request: Request) -> IngestSettings:
     settings: IngestSettings = request.app.state.settings
     return settings
 

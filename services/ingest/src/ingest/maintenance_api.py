@@ -78,12 +78,12 @@ class PauseChanged(_Model):
     published: bool = Field(description="false: Kafka did not take the new schedule yet; ingest keeps trying")
 
 
-def _store(request: Request) -> MaintenanceStore:
+async def _store(request: Request) -> MaintenanceStore:
     store: MaintenanceStore = request.app.state.maintenance
     return store
 
 
-def _announcer(request: Request) -> MaintenanceAnnouncer:
+async def _announcer(request: Request) -> MaintenanceAnnouncer:
     announcer: MaintenanceAnnouncer = request.app.state.maintenance_announcer
     return announcer
 
