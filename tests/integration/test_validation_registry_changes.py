@@ -1,0 +1,57 @@
+"""The registry says whether it changed since a snapshot: what a batch judged chunk by chunk relies on (decision 0085)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from lrs_domain.reference import Learner
+from lrs_platform.database import apply_migrations, create_pool
+from lrs_platform.keyring import Keyring, KeyringKey, migrate
+from validation.reference_store import ReferenceStore
+
+pytestmark = pytest.mark.integration
+
+MASTER, MERGED = "9000000043", "9000000051"
+
+
+def _learner(uln: str) -> Learner:
+    return Learner(uln, "Ada", "Lovelace", date(2000, 1, 1), 2, 1)
+
+
+async def test_a_registry_change_committed_after_a_snapshot_is_seen_and_none_other(fresh_database_url: str) -> None:
+    pool = await create_pool(fresh_database_url, max_size=3)
+    try:
+        await migrate(pool)
+        async with pool.acquire() as connection:
+            await apply_migrations(connection, "validation", "validation.migrations")
+        store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+
+        before = await store.registry_snapshot()
+        assert not await store.registry_changed_since(before)
+        await store.register_learners([_learner(MASTER), _learner(MERGED)])
+        assert await store.registry_changed_since(before)
+
+        registered = await store.registry_snapshot()
+        assert not await store.registry_changed_since(registered)
+        await store.merge(MASTER, MERGED)
+        assert await store.registry_changed_since(registered)
+
+        async with pool.acquire() as writer:  # under way when the snapshot is taken, committed after it
+            transaction = writer.transaction()
+            await transaction.start()
+            await writer.execute("UPDATE validation.learners SET ability_to_share = 2 WHERE uln = $1", MASTER)
+            during = await store.registry_snapshot()
+            await transaction.commit()
+        assert await store.registry_changed_since(during)
+
+        settled = await store.registry_snapshot()
+        async with pool.acquire() as writer:
+            transaction = writer.transaction()
+            await transaction.start()
+            await writer.execute("UPDATE validation.learners SET ability_to_share = 1 WHERE uln = $1", MASTER)
+            await transaction.rollback()
+        assert not await store.registry_changed_since(settled)
+    finally:
+        await pool.close()
