@@ -90,8 +90,6 @@ class KeyFinder(Protocol):
 
     async def find(self, ulns: Iterable[str]) -> KeyLookup: ...
 
-    async def prefetch(self, ulns: Iterable[str]) -> None: ...
-
 
 class _JudgedPart(NamedTuple):
     """Some records of a batch judged, the learners among them that cannot be verified (by index

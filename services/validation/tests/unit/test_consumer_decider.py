@@ -156,9 +156,6 @@ class NoKeys:
     async def find(self, ulns: Iterable[str]) -> KeyLookup:
         return {}
 
-    async def prefetch(self, ulns: Iterable[str]) -> None:
-        return None
-
 
 async def no_publisher(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
     raise AssertionError("the decider publishes dead letters itself")
@@ -405,9 +402,6 @@ class CountedKeys:
     found: list[set[str]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def prefetch(self, ulns: Iterable[str]) -> None:
-        raise AssertionError("the decider finds a chunk's keys as it judges the chunk")
-
     async def find(self, ulns: Iterable[str]) -> KeyLookup:
         self.found.append(set(ulns))
         self.arrived.set()
@@ -509,9 +503,6 @@ class RegistryAnsweringOnceKeysAreSought(EmptyReference):
 @dataclass
 class KeysSought:
     sought: asyncio.Event
-
-    async def prefetch(self, ulns: Iterable[str]) -> None:
-        return None
 
     async def find(self, ulns: Iterable[str]) -> KeyLookup:
         self.sought.set()
