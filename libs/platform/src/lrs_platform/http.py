@@ -19,7 +19,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 from lrs_platform.logging import get_logger
@@ -67,7 +69,7 @@ def build_app(
     app.add_exception_handler(ProblemError, handle_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
-    app.middleware("http")(_log_request)
+    app.add_middleware(_RequestLog)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -137,27 +139,47 @@ def _serve_documentation(app: FastAPI, title: str) -> None:
         return HTMLResponse(page)
 
 
-async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    structlog.contextvars.bind_contextvars(request_id=request_id)
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await call_next(request)
-        status = response.status_code
-        response.headers["x-request-id"] = request_id
-        response.headers[ENVIRONMENT_HEADER] = request.app.state.environment.value
-        return response
-    finally:
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        elapsed = time.perf_counter() - started
-        service = request.app.state.service
-        HTTP_REQUESTS.labels(service, request.method, path, str(status)).inc()
-        HTTP_LATENCY.labels(service, path).observe(elapsed)
-        if path not in ("/healthz", "/readyz", "/metrics"):
-            _log.info("http_request", method=request.method, route=path, status=status, ms=round(elapsed * 1000, 1))
-        structlog.contextvars.unbind_contextvars("request_id")
+class _RequestLog:
+    """Logs and counts each request, and names it (`x-request-id`) and the environment that answered on
+    the response. Plain ASGI, not `app.middleware("http")`: Starlette's BaseHTTPMiddleware runs every
+    request in a task of its own and passes the response through a stream (~0.2 ms of CPU a request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
+        environment: Environment = scope["app"].state.environment
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def respond(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["x-request-id"] = request_id
+                headers[ENVIRONMENT_HEADER] = environment.value
+            await send(message)
+
+        try:
+            await self.app(scope, receive, respond)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            service = scope["app"].state.service
+            HTTP_REQUESTS.labels(service, scope["method"], path, str(status)).inc()
+            HTTP_LATENCY.labels(service, path).observe(elapsed)
+            if path not in ("/healthz", "/readyz", "/metrics"):
+                _log.info(
+                    "http_request", method=scope["method"], route=path, status=status, ms=round(elapsed * 1000, 1)
+                )
+            structlog.contextvars.unbind_contextvars("request_id")
 
 
 async def _validation_problem(request: Request, error: Exception) -> JSONResponse:

@@ -1,0 +1,55 @@
+"""Every request is logged with its route and status, and every answer names the request and the
+environment, problems and failures included."""
+
+from __future__ import annotations
+
+import httpx
+import structlog.testing
+
+from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
+from lrs_platform.http import build_app, noop_lifespan
+from lrs_platform.problems import ProblemError
+
+
+def _app() -> httpx.AsyncClient:
+    app = build_app("logged", title="Logged", description="", lifespan=noop_lifespan, environment=Environment.SANDPIT)
+
+    @app.get("/things/{name}")
+    async def thing(name: str) -> dict[str, str]:
+        if name == "missing":
+            raise ProblemError(404, "Not found", "No such thing.")
+        if name == "broken":
+            raise RuntimeError("broken")
+        return {"name": name}
+
+    transport = httpx.ASGITransport(app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://logged")
+
+
+async def test_answers_name_the_request_and_the_environment_and_each_request_is_logged() -> None:
+    async with _app() as client:
+        with structlog.testing.capture_logs() as logs:
+            found = await client.get("/things/a", headers={"x-request-id": "req-1"})
+            missing = await client.get("/things/missing")
+            unrouted = await client.get("/nowhere")
+            broken = await client.get("/things/broken")
+
+    assert [found.status_code, missing.status_code, unrouted.status_code, broken.status_code] == [200, 404, 404, 500]
+    assert found.headers["x-request-id"] == "req-1"
+    for answer in (found, missing, unrouted):
+        assert answer.headers[ENVIRONMENT_HEADER] == "sandpit"
+    assert len(missing.headers["x-request-id"]) == 32
+    assert [(entry["route"], entry["status"]) for entry in logs if entry["event"] == "http_request"] == [
+        ("/things/{name}", 200),
+        ("/things/{name}", 404),
+        ("unmatched", 404),
+        ("/things/{name}", 500),
+    ]
+
+
+async def test_operations_routes_are_not_logged() -> None:
+    async with _app() as client:
+        with structlog.testing.capture_logs() as logs:
+            await client.get("/healthz")
+
+    assert [entry for entry in logs if entry["event"] == "http_request"] == []
