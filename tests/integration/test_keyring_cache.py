@@ -1,4 +1,4 @@
-"""Looking learners' keys up ahead: a later `find` of them answers from memory, the store unasked."""
+"""A key found once is remembered: a later `find` of it answers from memory, the store unasked."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 ULNS = ["9000000043", "9000000051", "9000000078"]
 
 
-async def test_prefetched_keys_and_erasures_are_found_with_the_key_store_away(fresh_database_url: str) -> None:
+async def test_keys_and_erasures_found_once_are_found_again_with_the_key_store_away(fresh_database_url: str) -> None:
     pool = await create_pool(fresh_database_url, max_size=2)
     try:
         await migrate(pool)
@@ -27,7 +27,7 @@ async def test_prefetched_keys_and_erasures_are_found_with_the_key_store_away(fr
 
         readers_pool = await create_pool(fresh_database_url, max_size=2)
         reader = Keyring(readers_pool, secret)
-        await reader.prefetch(ULNS)
+        await reader.find(ULNS)
         await readers_pool.close()  # from here on, only what the reader holds
 
         found = await reader.find(ULNS)
@@ -35,6 +35,6 @@ async def test_prefetched_keys_and_erasures_are_found_with_the_key_store_away(fr
         assert isinstance(key, LearnerKey) and key.open_text(Purpose.CHALLENGE_NOTE, note) == "note"
         assert isinstance(found[ULNS[1]], LearnerKey) and found[ULNS[2]] is ERASED
         with pytest.raises(KeyringUnavailable):
-            await reader.find(["9000000086"])  # not looked up ahead: the store is asked, and is away
+            await reader.find(["9000000086"])  # not found before: the store is asked, and is away
     finally:
         await pool.close()

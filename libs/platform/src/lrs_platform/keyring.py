@@ -263,15 +263,6 @@ class Keyring:
             answer.update(_unlocked(await self._load(unknown)))
         return answer
 
-    async def prefetch(self, ulns: Iterable[str]) -> None:
-        """Brings the keys that exist (or ERASED) into the cache ahead of a `find` of them, which then
-        answers from memory; nothing is created. A caller that can look up early (a batch's first
-        chunks while the rest is on its way) takes the key store's round trip off its critical path."""
-        now, cache = time.monotonic(), self._cache
-        unknown = [uln for uln in set(ulns) if not _usable(cache.get(uln), now)]
-        if unknown:
-            await self._load(unknown)
-
     def forget(self, uln: str) -> None:
         """Drop a cached key at once (a `LearnerErased` arrived): no later call can use it."""
         self._cache.pop(uln, None)

@@ -56,7 +56,7 @@ async def test_a_key_read_before_the_learners_erasure_is_not_cached_after_it() -
     keyring.forget(ULN)  # the next look-up reads the store
 
     store.holding = True
-    lookup = asyncio.create_task(keyring.prefetch([ULN]))
+    lookup = asyncio.create_task(keyring.find([ULN]))
     await asyncio.wait_for(store.read.wait(), timeout=10)  # it has read the key, not yet remembered it
     await keyring.erase(store, ULN)  # type: ignore[arg-type]
     store.release.set()
