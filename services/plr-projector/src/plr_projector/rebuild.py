@@ -99,7 +99,8 @@ _log = get_logger("plr_projector.rebuild")
 Partition = tuple[str, int]  # (logical topic, partition)
 Ranges = dict[Partition, tuple[int, int]]  # partition -> (first offset, target offset)
 
-CHUNK_RECORDS = 20_000
+# Records read and folded at a time: with the fetch sizes in `_load`, a worker's memory beside its pass.
+CHUNK_RECORDS = 5_000
 FLUSH_ROWS = 20_000
 PROGRESS_SECONDS = 0.5
 
@@ -806,8 +807,8 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
     consumer = make_consumer(
         settings.kafka_bootstrap_servers,
         group_id=None,
-        max_partition_fetch_bytes=8 * 1_048_576,
-        fetch_max_bytes=32 * 1_048_576,
+        max_partition_fetch_bytes=2 * 1_048_576,
+        fetch_max_bytes=8 * 1_048_576,
     )
     await consumer.start()
     events = plan.events_total
