@@ -207,8 +207,8 @@ SERVED_WITH: dict[str, Any] = {
     "access_log": False,
 }
 """How every service is served (decision 0088): httptools' HTTP parser, which takes a 6 MB upload in about a
-third less CPU than h11, on asyncio's own event loop (uvloop made validation's decisions ~25 % slower
-between its threads and the loop); the lifespan runs the service's start-up; requests are logged by
+third less CPU than h11, on asyncio's own event loop (uvloop lowered no service's CPU measurably in the
+benchmark); the lifespan runs the service's start-up; requests are logged by
 `_RequestLog`, not by uvicorn."""
 
 
