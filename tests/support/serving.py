@@ -11,12 +11,17 @@ import uvicorn
 from tests.support.system import free_port
 from tests.support.waiting import eventually
 
+from lrs_platform.http import SERVED_WITH
+
 
 @asynccontextmanager
 async def served(app: Any, *, lifespan: Literal["on", "off"] = "on") -> AsyncIterator[str]:
     """The app on a free local port until the block ends: its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, http=SERVED_WITH["http"]
+    )
+    server = uvicorn.Server(config)  # in the test's own event loop: SERVED_WITH's loop does not apply
     task = asyncio.create_task(server.serve())
 
     async def started() -> bool:
