@@ -102,10 +102,10 @@ class _JudgedPart(NamedTuple):
 
 
 class _ChunkJudging:
-    """A batch whose chunks are judged as they arrive, one at a time and at most `IN_FLIGHT` ahead of
-    the consumer, against what was read for each: valid at the end marker only if `_still_current`."""
-
-    IN_FLIGHT = 2
+    """A batch whose chunks are judged as they arrive, against what was read for them: valid at the
+    end marker only if `_still_current`. One worker at a time judges every chunk that is waiting, as
+    one part: chunks that arrive together (a batch comes in one Kafka transaction, so usually all of
+    it) are read and judged together, and only chunks that arrive apart are judged apart."""
 
     def __init__(self, submitted: BatchSubmitted, partition: int, ao_decisions: int) -> None:
         self.submitted = submitted
@@ -116,10 +116,24 @@ class _ChunkJudging:
             submitted.batch_id, submitted.ao_id, submitted.header.effective_job_type, _london_today()
         )
         self.setup: asyncio.Task[_Setup] | None = None
-        self.chunks: dict[int, asyncio.Task[_JudgedPart]] = {}
+        self.worker: asyncio.Task[None] | None = None
+        self.waiting: list[tuple[int, Sequence[SubmittedRecord]]] = []  # arrived, not yet taken by the worker
+        self.order: list[int] = []  # the chunk indexes taken, in the order of `parts`' records
+        self.parts: list[_JudgedPart] = []
+        self.repeated = False  # a chunk came twice: the batch is judged whole at its end
+
+    def arrived(self, chunk_index: int, records: Sequence[SubmittedRecord]) -> None:
+        if chunk_index in self.order or any(index == chunk_index for index, _ in self.waiting):
+            self.repeated = True
+        self.waiting.append((chunk_index, records))
+
+    def take_waiting(self) -> list[SubmittedRecord]:
+        taken, self.waiting = self.waiting, []
+        self.order += [index for index, _ in taken]
+        return [record for _, records in taken for record in records]
 
     def tasks(self) -> list[asyncio.Task[Any]]:
-        return [*([self.setup] if self.setup else []), *self.chunks.values()]
+        return [task for task in (self.setup, self.worker) if task is not None]
 
     def cancel(self) -> None:
         for task in self.tasks():
@@ -232,7 +246,7 @@ class Decider:
             self._start_judging(payload, partition.partition)
             await self._announce_start(payload, str(event_id))
         elif isinstance(payload, BatchRecordsSubmitted):
-            await self._judge_as_it_arrives(payload)
+            self._judge_as_it_arrives(payload)
         if batch is not None:
             ready, judging = batch, self._judging.pop(batch.submitted.batch_id, None)
             try:
@@ -264,25 +278,21 @@ class Decider:
     def _count_decision(self, ao_id: str) -> None:
         self._ao_decisions[ao_id] = self._ao_decisions.get(ao_id, 0) + 1
 
-    async def _judge_as_it_arrives(self, chunk: BatchRecordsSubmitted) -> None:
-        """Starts judging the chunk once the one before it is judged. The consumer reads on while
-        `_ChunkJudging.IN_FLIGHT` chunks of the batch wait or are judged, and waits for the oldest after
-        that: a batch's chunks are never all waiting at once with what they read."""
+    def _judge_as_it_arrives(self, chunk: BatchRecordsSubmitted) -> None:
+        """Queues the chunk for the batch's worker, started unless it is at work."""
         judging = self._judging.get(chunk.batch_id)
         if judging is None:  # its start was not seen here: the batch is judged whole at its end
             return
-        waiting = [task for task in judging.chunks.values() if not task.done()]
-        if len(waiting) >= judging.IN_FLIGHT:
-            await asyncio.wait(waiting[: len(waiting) - judging.IN_FLIGHT + 1])
-            if self._judging.get(chunk.batch_id) is not judging:  # revoked meanwhile
-                return
-        previous = judging.tasks()[-1]
-        replaced = judging.chunks.pop(chunk.chunk_index, None)
-        if replaced is not None:  # the chunk came again: the assembler keeps the later copy
-            replaced.cancel()
-        task = asyncio.create_task(self._judge_chunk(judging, chunk.records, previous))
-        task.add_done_callback(_retrieved)
-        judging.chunks[chunk.chunk_index] = task
+        judging.arrived(chunk.chunk_index, chunk.records)
+        if judging.worker is None or judging.worker.done():
+            judging.worker = asyncio.create_task(self._judge_waiting(judging))
+            judging.worker.add_done_callback(_retrieved)
+
+    async def _judge_waiting(self, judging: _ChunkJudging) -> None:
+        """Judges the chunks waiting, all as one part, until none waits."""
+        while judging.waiting:
+            records = judging.take_waiting()
+            judging.parts.append(await self._judge_chunk(judging, records))
 
     async def _may_start(self, partition: TopicPartition) -> bool:
         """A batch starts only outside maintenance (the one being decided was finished first); False
@@ -402,7 +412,7 @@ class Decider:
                 "batch_judged_whole", batch_id=str(batch.submitted.batch_id), judged_as_it_came=judging is not None
             )
             judging = _ChunkJudging(batch.submitted, batch.partition, 0)
-            parts = [await self._judge_chunk(judging, batch.records, None, await self._set_up(registry=False))]
+            parts = [await self._judge_chunk(judging, batch.records, await self._set_up(registry=False))]
         # Pure CPU for a large batch: on a thread, so the loop keeps the group's heartbeat going.
         decision, messages = await asyncio.to_thread(
             finish_and_write, batch, judging.judging, parts, causation_id, self._topics
@@ -423,9 +433,10 @@ class Decider:
         await asyncio.wait(tasks)
         if any(task.cancelled() or task.exception() is not None for task in tasks):
             return None  # met again (and reported, or waited out) when the batch is judged whole
-        indexes = sorted(judging.chunks)
-        parts = [judging.chunks[index].result() for index in indexes]
-        if indexes != list(range(len(parts))) or sum(part.size for part in parts) != len(batch.records):
+        parts = judging.parts
+        if judging.repeated or judging.order != list(range(len(judging.order))):
+            return None
+        if sum(part.size for part in parts) != len(batch.records):
             return None
         return parts if await self._still_current(judging) else None
 
@@ -455,13 +466,10 @@ class Decider:
         self,
         judging: _ChunkJudging,
         records: Sequence[SubmittedRecord],
-        previous: asyncio.Task[Any] | None,
         setup: _Setup | None = None,
     ) -> _JudgedPart:
-        """Judges `records` of the batch once `previous` is done. Their keys are found while
-        PostgreSQL finds the learners and the states."""
-        if previous is not None:
-            await asyncio.wait([previous])
+        """Judges `records` of the batch. Their keys are found while PostgreSQL finds the learners and
+        the states."""
         if setup is None:
             assert judging.setup is not None
             setup = await judging.setup

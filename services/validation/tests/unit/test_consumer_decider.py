@@ -8,7 +8,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -439,6 +439,28 @@ async def test_a_chunks_learners_states_and_keys_are_read_as_it_arrives_and_not_
     await offer_all(target, marker)
 
     assert (reference.looked_up, keys.found, len(decisions.published)) == ([{"3000000002"}], [{"3000000002"}], 1)
+
+
+async def test_chunks_that_arrive_together_are_read_and_judged_together() -> None:
+    """A batch is one Kafka transaction, so its chunks usually arrive at once: one read of their
+    learners, states and keys, not one per chunk after the other."""
+    reference, decisions, keys = EmptyReference(), CountedStates(), CountedKeys()
+    target = decider(decisions, FakeProducer(), FakeParked(), reference=reference, keys=keys)
+
+    await offer_all(target, chunked_batch_records(PARTITION, chunks=3))
+
+    assert (len(reference.looked_up), len(keys.found), len(decisions.read)) == (1, 1, 1)
+    assert len(decisions.published) == 1
+
+
+async def test_a_batch_with_a_chunk_that_came_twice_is_judged_again_whole() -> None:
+    reference, decisions, keys = EmptyReference(), CountedStates(), CountedKeys()
+    target = decider(decisions, FakeProducer(), FakeParked(), reference=reference, keys=keys)
+    submitted, chunk, marker = chunked_batch_records(PARTITION, chunks=1)
+
+    await offer_all(target, [submitted, chunk, replace(chunk, offset=2), replace(marker, offset=3)])
+
+    assert len(reference.looked_up) == 2 and len(decisions.published) == 1
 
 
 async def test_a_batch_whose_registry_changed_since_its_chunks_were_read_is_judged_again_whole() -> None:
