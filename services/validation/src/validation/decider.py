@@ -417,6 +417,9 @@ class Decider:
         decision, messages = await asyncio.to_thread(
             finish_and_write, batch, judging.judging, parts, causation_id, self._topics
         )
+        # The messages hold what the parts' verdicts and JSON said: freed before storing and sending (a
+        # retry of this decision finds no parts and judges the batch whole).
+        parts.clear()
         RECORDS_DECIDED.labels("accepted").inc(decision.counts.accepted)
         RECORDS_DECIDED.labels("rejected").inc(decision.counts.rejected)
         RECORDS_DECIDED.labels("no_op").inc(decision.counts.no_ops)
