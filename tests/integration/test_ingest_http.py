@@ -15,11 +15,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from tests.support.databases import create_key_store, throwaway_database
-from tests.support.system import free_port
+from tests.support.serving import served
 from tests.support.waiting import eventually
 
 from ingest.bootstrap import create_app
@@ -27,7 +26,6 @@ from ingest.config import IngestSettings
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES
 from lrs_domain.formats import ParsedBatch, write_batch
-from lrs_platform.http import SERVED_WITH
 from lrs_platform.identity import CredentialStore, Principal
 from lrs_platform.kafka import ensure_topics
 
@@ -66,22 +64,8 @@ async def server(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Serve
             log_json=True,
         )
         app = create_app(settings)
-        port = free_port()
-        served = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **SERVED_WITH))
-        task = asyncio.create_task(served.serve())
-
-        async def started() -> bool:
-            if task.done():
-                raise AssertionError(f"ingest did not start: {task.exception()!r}")
-            return served.started
-
-        try:
-            await eventually(started, within=120, what="ingest serving")
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-                yield Server(app, port, client)
-        finally:
-            served.should_exit = True
-            await task
+        async with served(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+            yield Server(app, int(base_url.rsplit(":", 1)[1]), client)
 
 
 def _batch(ao_id: str) -> bytes:

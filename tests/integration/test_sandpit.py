@@ -278,7 +278,11 @@ async def test_the_lifecycle_of_an_achievement_is_the_same_in_the_sandpit(
     assert live_plr.get("environment") == "live"
 
 
-async def test_a_key_opens_only_its_own_environment(system: SystemUnderTest, sandpit: SystemUnderTest) -> None:
+async def one_batch_in_each(
+    system: SystemUnderTest, sandpit: SystemUnderTest
+) -> tuple[Pick, dict[str, str], dict[str, Any], str, str]:
+    """A new learner's achievement sent by one AO live and to the Sandpit, both decided: the AO, the
+    learner, the batch sent, the live batch's id and the Sandpit batch's."""
     chosen = pick()
     learner = new_learner()
     await register(system, [learner])
@@ -288,6 +292,11 @@ async def test_a_key_opens_only_its_own_environment(system: SystemUnderTest, san
     sandpit_batch = await submit(sandpit, chosen.ao_id, batch)
     await decided(system, chosen.ao_id, live_batch)
     await decided(sandpit, chosen.ao_id, sandpit_batch)
+    return chosen, learner, batch, live_batch, sandpit_batch
+
+
+async def test_a_key_opens_only_its_own_environment(system: SystemUnderTest, sandpit: SystemUnderTest) -> None:
+    chosen, learner, batch, live_batch, sandpit_batch = await one_batch_in_each(system, sandpit)
 
     sandpit_key = await sandpit.key_for(f"ao:{chosen.ao_id}")
     assert sandpit_key.startswith("lrs_sbx_")
@@ -471,15 +480,7 @@ async def test_the_rs005_threshold_and_an_aos_order_are_the_same_in_the_sandpit(
 async def test_every_sandpit_answer_is_marked_and_no_sandpit_key_reads_a_live_plr(
     system: SystemUnderTest, sandpit: SystemUnderTest
 ) -> None:
-    chosen = pick()
-    learner = new_learner()
-    await register(system, [learner])
-    await sandpit_knows(sandpit, [learner["uln"]])
-    batch = json_batch(chosen.ao_id, [json_record(learner, chosen.qualification_number, chosen.passing_grade)])
-    live_batch = await submit(system, chosen.ao_id, batch)
-    sandpit_batch = await submit(sandpit, chosen.ao_id, batch)
-    await decided(system, chosen.ao_id, live_batch)
-    await decided(sandpit, chosen.ao_id, sandpit_batch)
+    chosen, learner, _, live_batch, sandpit_batch = await one_batch_in_each(system, sandpit)
 
     async with await sandpit.client("ingest", f"ao:{chosen.ao_id}") as client:
         records = await client.get(f"/v1/batches/{sandpit_batch}/records")
