@@ -242,14 +242,20 @@ async def _about(inbox: Inbox, batch_id: str) -> Any:
     return None
 
 
-async def test_the_lifecycle_of_an_achievement_is_the_same_in_the_sandpit(
-    system: SystemUnderTest, sandpit: SystemUnderTest
-) -> None:
+async def a_gcse_learner_in_both(system: SystemUnderTest, sandpit: SystemUnderTest) -> tuple[Pick, dict[str, str]]:
+    """An AO's GCSE and a new learner, registered live and known to the Sandpit."""
     chosen = pick(qualification_type="GCSE (9 to 1)")
-    grades = chosen.qualification.grade_set
     learner = new_learner()
     await register(system, [learner])
     await sandpit_knows(sandpit, [learner["uln"]])
+    return chosen, learner
+
+
+async def test_the_lifecycle_of_an_achievement_is_the_same_in_the_sandpit(
+    system: SystemUnderTest, sandpit: SystemUnderTest
+) -> None:
+    chosen, learner = await a_gcse_learner_in_both(system, sandpit)
+    grades = chosen.qualification.grade_set
     steps = [
         ("Create", grades[0], "Provisional"),
         ("Create", grades[1], "Final"),
@@ -513,11 +519,8 @@ async def _decider_says(target: SystemUnderTest, words: str) -> bool:
 async def test_the_sandpit_keeps_a_maintenance_schedule_of_its_own(
     system: SystemUnderTest, sandpit: SystemUnderTest
 ) -> None:
-    chosen = pick(qualification_type="GCSE (9 to 1)")
+    chosen, learner = await a_gcse_learner_in_both(system, sandpit)
     grades = chosen.qualification.grade_set
-    learner = new_learner()
-    await register(system, [learner])
-    await sandpit_knows(sandpit, [learner["uln"]])
     create = json_batch(chosen.ao_id, [json_record(learner, chosen.qualification_number, grades[0])])
     update = json_batch(chosen.ao_id, [json_record(learner, chosen.qualification_number, grades[1], action="Update")])
     before = await submit(sandpit, chosen.ao_id, create)
