@@ -76,13 +76,10 @@ async def apply_migrations(connection: asyncpg.Connection, schema: str, package:
     return applied_now
 
 
-# What every service's session asks of PostgreSQL (decision 0090). Our statements are short and work on
-# arrays of up to 10,000 values:
-# - no JIT: those arrays' row estimates pushed registry look-ups past `jit_above_cost`, and PostgreSQL
-#   spent ~235 ms compiling each for a ~40 ms query;
-# - a plan per execution: a prepared statement's generic plan, made while a table was small, kept
-#   scanning it whole for `uln = ANY($1)` once it had grown (706 ms a poll at 50,000 learners).
-SERVICE_SESSION_SETTINGS = {"jit": "off", "plan_cache_mode": "force_custom_plan"}
+# What every service's session asks of PostgreSQL (decision 0090): no JIT. Our statements are short and
+# some work on arrays of 10,000 values, whose row estimates pushed validation's registry look-up past
+# `jit_above_cost`: PostgreSQL spent ~235 ms compiling it for each batch, for a ~40 ms query.
+SERVICE_SESSION_SETTINGS = {"jit": "off"}
 
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10, **options: Any) -> asyncpg.Pool:
