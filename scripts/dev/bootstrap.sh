@@ -12,5 +12,7 @@ if ! ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 fi
 command -v java >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null; }
 command -v mvn >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven >/dev/null; }
-uv sync --frozen --quiet
+# Bytecode compiled once here: with PYTHONDONTWRITEBYTECODE set, as on these machines, every test's
+# service process would otherwise compile its imports again (~0.5 s of CPU a start).
+uv sync --frozen --quiet --compile-bytecode
 bash scripts/infra/kafka-fetch.sh
