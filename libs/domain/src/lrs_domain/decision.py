@@ -89,7 +89,8 @@ class BatchDecision:
     `outcomes` has one entry per record in line order. `counts` are disjoint:
     total = accepted + rejected + no_ops; `warnings` counts warning findings. When `failure` is set
     (RS005), `events` and `new_states` are empty, the outcomes still give each record's own verdict,
-    and accepted records carry no achievement id because nothing was recorded.
+    and accepted records carry no achievement id because nothing was recorded. `new_achievement_ids`
+    names those of `new_states` that no state stood for before the batch: achievements it creates.
     """
 
     outcomes: tuple[RecordOutcome, ...]
@@ -97,6 +98,7 @@ class BatchDecision:
     counts: BatchCounts
     failure: BatchFailure | None
     new_states: tuple[AchievementState, ...]
+    new_achievement_ids: frozenset[uuid.UUID] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,15 +231,21 @@ class BatchJudging:
 
         events: list[AchievementEvent] = []
         states: dict[uuid.UUID, AchievementState] = {}
+        created: set[uuid.UUID] = set()
         for index, verdict in enumerate(verdicts):
             if verdict.status is not RecordStatus.ACCEPTED:
                 continue
             event = verdict.event  # an accepted record passed every rule of its chunk too
             assert event is not None
-            states[event.achievement_id] = evolve(states.get(event.achievement_id, verdict.target), event)
+            before = states.get(event.achievement_id, verdict.target)
+            if before is None:
+                created.add(event.achievement_id)
+            states[event.achievement_id] = evolve(before, event)
             events.append(event)
             shown_ids[index] = event.achievement_id
-        return BatchDecision(_outcomes(verdicts, shown_ids), tuple(events), counts, None, tuple(states.values()))
+        return BatchDecision(
+            _outcomes(verdicts, shown_ids), tuple(events), counts, None, tuple(states.values()), frozenset(created)
+        )
 
 
 def check_batch_offline(

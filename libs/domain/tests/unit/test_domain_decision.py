@@ -202,6 +202,21 @@ def test_new_states_are_the_existing_states_evolved_by_the_events() -> None:
     assert len(decision.new_states) == 3
 
 
+def test_the_new_achievements_are_those_no_state_stood_for_before_the_batch() -> None:
+    withdrawn = state(uln=ULN_2, award_date=date(2023, 8, 24), withdrawn=True)
+    existing = [state(), state(uln=ULN_2, status=ResultStatus.PROVISIONAL), withdrawn]
+    decision = decide(
+        record(line=4, action="Withdraw", grade=None),
+        record(line=5, uln=ULN_2, grade="8"),
+        record(line=6, award_date="2023-08-24"),
+        record(line=7, uln=ULN_2, award_date="2023-08-24"),
+        existing=existing,
+    )
+    assert decision.failure is None and len(decision.new_states) == 4
+    (created,) = [new for new in decision.new_states if new.key.uln == ULN and new.key.award_date == date(2023, 8, 24)]
+    assert decision.new_achievement_ids == {created.achievement_id}
+
+
 def test_the_same_batch_decided_twice_gives_the_same_decision() -> None:
     records = distinct_records(5, 1)
     assert decide(*records) == decide(*records)

@@ -382,10 +382,10 @@ class Decider:
         first, ours is aborted and theirs returned, unpublished."""
         submitted = batch.submitted
         decision, messages = await self._decide(batch, causation_id, judging)
-        failed, new_states = decision.failure is not None, decision.new_states
+        failed, new_states, created = decision.failure is not None, decision.new_states, decision.new_achievement_ids
         del decision  # its outcomes and events are in the messages now: free them before sending
         storing = asyncio.create_task(
-            self._decisions.record(submitted.batch_id, submitted.ao_id, failed, messages, new_states)
+            self._decisions.record(submitted.batch_id, submitted.ao_id, failed, messages, new_states, created)
         )
         try:
             async with self._producer.transaction():

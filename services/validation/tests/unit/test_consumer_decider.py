@@ -222,7 +222,13 @@ class UndecidedBatches:
         return {}
 
     async def record(
-        self, batch_id: uuid.UUID, ao_id: str, failed: bool, messages: Sequence[OutgoingMessage], states: object
+        self,
+        batch_id: uuid.UUID,
+        ao_id: str,
+        failed: bool,
+        messages: Sequence[OutgoingMessage],
+        states: object,
+        new_achievement_ids: object = frozenset(),
     ) -> StoredDecision:
         self.recorded.append(messages)
         return StoredDecision(batch_id, failed, tuple(messages), False)
@@ -279,7 +285,13 @@ class DecidedElsewhere(UndecidedBatches):
     theirs: tuple[OutgoingMessage, ...] = (OutgoingMessage(BATCH_OUTCOMES.name, "theirs", b"{}"),)
 
     async def record(
-        self, batch_id: uuid.UUID, ao_id: str, failed: bool, messages: Sequence[OutgoingMessage], states: object
+        self,
+        batch_id: uuid.UUID,
+        ao_id: str,
+        failed: bool,
+        messages: Sequence[OutgoingMessage],
+        states: object,
+        new_achievement_ids: object = frozenset(),
     ) -> StoredDecision:
         return StoredDecision(batch_id, failed, self.theirs, False)
 
@@ -371,12 +383,18 @@ class BatchesInAssembly(UndecidedBatches):
     assembling_at_each_decision: list[list[int]] = field(default_factory=list)
 
     async def record(
-        self, batch_id: uuid.UUID, ao_id: str, failed: bool, messages: Sequence[OutgoingMessage], states: object
+        self,
+        batch_id: uuid.UUID,
+        ao_id: str,
+        failed: bool,
+        messages: Sequence[OutgoingMessage],
+        states: object,
+        new_achievement_ids: object = frozenset(),
     ) -> StoredDecision:
         assert self.decider is not None
         assembling = [partition for partition in range(6) if self.decider._assembler.assembling(partition)]
         self.assembling_at_each_decision.append(assembling)
-        return await super().record(batch_id, ao_id, failed, messages, states)
+        return await super().record(batch_id, ao_id, failed, messages, states, new_achievement_ids)
 
 
 async def test_a_batch_arriving_in_parts_is_read_whole_before_other_partitions_batches_are_decoded() -> None:
