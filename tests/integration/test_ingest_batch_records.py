@@ -110,3 +110,21 @@ async def test_chunks_of_one_poll_are_stored_together_beside_a_redelivered_one(
     await repository.apply_outcomes([first, earlier, second])
     assert await stored(pool, batch_id) == expected(first) + expected(second)
     assert await stored(pool, other_id) == expected(earlier)
+
+
+async def test_a_polls_chunks_of_several_batches_are_stored_at_once_and_read_by_line_and_status(
+    pool: asyncpg.Pool, repository: BatchRepository
+) -> None:
+    batch_id, other_id = uuid.uuid4(), uuid.uuid4()
+    first = chunk(batch_id, range(1, 3), RecordStatus.ACCEPTED, 0)
+    other = chunk(other_id, range(1, 4), RecordStatus.REJECTED, 0)
+    empty = DecidedRecords(batch_id, [], [], [], [], [], [], [], [])
+    second = chunk(batch_id, range(3, 6), RecordStatus.REJECTED, 1)
+    await repository.apply_outcomes([first, other, empty, second])
+    assert await stored(pool, batch_id) == expected(first) + expected(second)
+    assert await stored(pool, other_id) == expected(other)
+
+    rejected, total = await repository.records(batch_id, status="rejected", limit=2, offset=1)
+    assert ([row["line"] for row in rejected], total) == ([4, 5], 3)
+    everything, total = await repository.records(batch_id, status=None, limit=None)
+    assert ([row["line"] for row in everything], total) == ([1, 2, 3, 4, 5], 5)

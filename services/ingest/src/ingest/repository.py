@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any, ClassVar
 
 import asyncpg
@@ -306,15 +306,16 @@ class BatchRepository:
 
     async def apply_outcomes(self, events: Sequence[ViewEvent]) -> None:
         """Stores outcome events in one transaction. Every statement is keyed by the event's natural key,
-        so applying the same events again changes nothing: a chunk's rows are copied in (binary COPY,
-        half the CPU of an upsert's arrays); when a line was stored before (a redelivery, the
-        reconciler), the transaction rolls back and the events are stored again by upserts."""
+        so applying the same events again changes nothing: the rows of all the events' chunks are copied
+        in by one binary COPY (a COPY statement costs the server ~1 ms beside its rows: one per poll, not
+        per chunk of 1,000); when a line was stored before (a redelivery, the reconciler), the
+        transaction rolls back and the events are stored again by upserts, chunk by chunk in order."""
         try:
-            await self._apply(events, _copy_records)
+            await self._apply(events, copied=True)
         except asyncpg.UniqueViolationError:
-            await self._apply(events, _upsert_records)
+            await self._apply(events, copied=False)
 
-    async def _apply(self, events: Sequence[ViewEvent], store_records: RecordsWriter) -> None:
+    async def _apply(self, events: Sequence[ViewEvent], *, copied: bool) -> None:
         async with self._pool.acquire() as connection, connection.transaction():
             for event in events:
                 match event:
@@ -325,15 +326,15 @@ class BatchRepository:
                             event.batch_id,
                         )
                     case DecidedRecords():
-                        if event.lines:
-                            await store_records(connection, event)
+                        if event.lines and not copied:
+                            await _upsert_records(connection, event)
                     case BatchCompleted():
                         await _upsert_decision(connection, event, BatchStatus.COMPLETED, None, None)
                     case BatchFailed():
                         await _upsert_decision(connection, event, BatchStatus.FAILED, event.code, event.reason)
+            if copied:
+                await _copy_records(connection, [event for event in events if isinstance(event, DecidedRecords)])
 
-
-RecordsWriter = Callable[[asyncpg.Connection, DecidedRecords], Awaitable[None]]
 
 _RECORD_COLUMNS = (
     "batch_id",
@@ -348,12 +349,16 @@ _RECORD_COLUMNS = (
 )
 
 
-async def _copy_records(connection: asyncpg.Connection, records: DecidedRecords) -> None:
+async def _copy_records(connection: asyncpg.Connection, chunks: Sequence[DecidedRecords]) -> None:
+    if not any(chunk.lines for chunk in chunks):
+        return
     await connection.copy_records_to_table(
         "batch_records",
         schema_name=SCHEMA,
         columns=_RECORD_COLUMNS,
-        records=zip(repeat(records.batch_id, len(records.lines)), *records.columns(), strict=True),
+        records=chain.from_iterable(
+            zip(repeat(chunk.batch_id, len(chunk.lines)), *chunk.columns(), strict=True) for chunk in chunks
+        ),
     )
 
 
