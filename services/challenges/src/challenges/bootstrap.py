@@ -37,6 +37,9 @@ SERVICE = "challenges"
 # A decided batch's events are read and written in a few polls: each poll costs a transaction, a
 # lookup of held keys and a write of positions, whatever its size.
 FOLLOWED_RECORDS_PER_POLL = 5_000
+# The broker answers a fetch as soon as a committed record is there (at least one byte): the wait only
+# paces the fetches that find nothing, which cost the idle process ~1 ms of CPU a second at 500 ms.
+IDLE_FETCH_WAIT_MS = 2_000
 
 
 def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
@@ -63,7 +66,11 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
                 guard,
                 FOLLOWED_TOPICS,
                 idle_positions.consumers(
-                    lambda: make_consumer(settings.kafka_bootstrap_servers, group_id=settings.consumer_group)
+                    lambda: make_consumer(
+                        settings.kafka_bootstrap_servers,
+                        group_id=settings.consumer_group,
+                        fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+                    )
                 ),
                 listener=lambda consumer: ResumeFromStoredPositions(consumer, record),
                 progress=StoredPositions(record),

@@ -25,6 +25,9 @@ from notifier.sandpit import SandpitMailer
 from notifier.store import ContactStore, DeliveryLog, RejectionTallies
 
 SERVICE = "notifier"
+# The broker answers a fetch as soon as a committed record is there (at least one byte): the wait only
+# paces the fetches that find nothing, which cost the idle process ~1 ms of CPU a second at 500 ms.
+IDLE_FETCH_WAIT_MS = 2_000
 
 
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
@@ -65,7 +68,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 guard,
                 [settings.topics.physical(topic) for topic in TOPICS],
                 lambda: make_consumer(
-                    settings.kafka_bootstrap_servers, group_id=settings.topics.group(settings.consumer_group)
+                    settings.kafka_bootstrap_servers,
+                    group_id=settings.topics.group(settings.consumer_group),
+                    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
                 ),
                 max_records=200,
             )
