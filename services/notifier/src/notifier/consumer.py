@@ -6,8 +6,9 @@ an email (a CR/LF in a batch reference breaks the Subject header, say) is parked
 and the next AO's email goes out; an SMTP server away (`RetryLater`) is waited out, never parked.
 
 Most of the outcomes topic is per-record outcomes (1,000 a message), of which the notifier needs only
-the rejection codes: a decided chunk is read as plain JSON for them, without building its models
-(validation validated it when writing it). Events that lead to no email are not decoded at all; only
+the rejection codes: a decided chunk is scanned for its rejected records (`scanned_rejections_by_code`),
+or read as plain JSON when it is shaped otherwise, without building its models (validation validated
+it when writing it). Events that lead to no email are not decoded at all; only
 the events that make an email go through the validating decoder.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 import orjson
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
-from lrs_contracts.fast_decode import rejections_by_code
+from lrs_contracts.fast_decode import rejections_by_code, scanned_rejections_by_code
 from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_contracts.registry import UnknownEventType, decode
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
@@ -47,6 +48,10 @@ class NotificationHandler:
         for message in messages:
             if message.value is None:
                 raise ValueError("empty message")
+            scanned = scanned_rejections_by_code(message.value)
+            if scanned is not None:
+                chunks.append(scanned)
+                continue
             document = orjson.loads(message.value)
             event_type = document.get("event_type") if isinstance(document, dict) else None
             if event_type == _DECIDED_CHUNK:

@@ -24,6 +24,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import StreamT
 
 from lrs_contracts.dead_letters import Headers
+from lrs_contracts.fast_decode import scanned_rejections_by_code
 from lrs_contracts.registry import UnknownEventType, decode
 from lrs_contracts.topics import (
     BATCH_OUTCOMES,
@@ -46,7 +47,6 @@ from reporting.wire import (
     event_type_in,
     parse,
     rejection_codes_of,
-    scanned_rejection_codes,
 )
 
 CONSUMER = "reporting"
@@ -139,7 +139,7 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
             if message.topic == PLR_EVENTS.name:
                 log_writes.add(value, message.timestamp_ms)
                 continue
-            chunk = scanned_rejection_codes(value)
+            chunk = scanned_rejections_by_code(value)
             if chunk is not None:
                 publications += await projector.apply_chunk(*chunk)
                 continue

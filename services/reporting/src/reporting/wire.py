@@ -11,10 +11,7 @@ raises and the message is poison as before.
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,13 +41,6 @@ _RECORDED = event_type_of(AchievementRecorded)
 DECIDED_CHUNK = event_type_of(BatchRecordsDecided)
 _TYPE = (str, type(None))
 """What a qualification type read from an event may be (None: the event names only the QAN)."""
-_CHUNK_HEAD = re.compile(
-    rb'"data":\{"event_type":"' + re.escape(DECIDED_CHUNK.encode()) + rb'","batch_id":"([0-9a-f-]{36})",'
-    rb'"ao_id":"(?:[^"\\]|\\.)*","chunk_index":([0-9]+),"outcomes":\['
-)
-_REJECTED_STATUS = '"status":"rejected"'
-_REJECTED_ERRORS = _REJECTED_STATUS + ',"errors":'
-_JSON = json.JSONDecoder()
 
 
 def parse(value: bytes) -> Any:
@@ -140,39 +130,6 @@ def rejection_codes_of(value: bytes, document: Any) -> tuple[uuid.UUID, int, dic
     validated = rejections_by_code(chunk.model_dump(mode="json"))
     assert validated is not None
     return validated
-
-
-def scanned_rejection_codes(value: bytes) -> tuple[uuid.UUID, int, dict[str, int]] | None:
-    """What `rejection_codes_of` answers, read without parsing the accepted records: None when the
-    message is not a decided chunk written as validation writes it.
-
-    A chunk is 1,000 outcomes of which a few are rejected, and parsing them all costs ~8 times
-    finding the rejected ones. In the compact JSON pydantic writes, a quote inside a string is
-    always escaped, so `"status":"rejected","errors":` occurs only where a rejected outcome's
-    fields are (status, then errors); each errors array is parsed on its own. Any other shape (a
-    rejected outcome's fields in another order, say) is left to the full reading.
-    """
-    head = _CHUNK_HEAD.search(value)
-    if head is None:
-        return None
-    try:
-        text = value.decode()
-        counts: Counter[str] = Counter()
-        rejected = 0
-        at = text.find(_REJECTED_ERRORS)
-        while at >= 0:
-            errors, end = _JSON.raw_decode(text, at + len(_REJECTED_ERRORS))
-            codes = {finding["code"] for finding in errors}
-            if not all(type(code) is str for code in codes):
-                return None
-            counts.update(codes)
-            rejected += 1
-            at = text.find(_REJECTED_ERRORS, end)
-        if rejected != text.count(_REJECTED_STATUS):
-            return None
-        return uuid.UUID(head[1].decode()), int(head[2]), dict(counts)
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from lrs_contracts.envelope import Contract
+from lrs_contracts.fast_decode import scanned_rejections_by_code
 from lrs_contracts.outcomes import BatchRecordsDecided, Finding, RecordOutcome, RecordStatus
 from lrs_contracts.plr import (
     AchievementData,
@@ -34,7 +35,6 @@ from reporting.wire import (
     event_type_in,
     parse,
     rejection_codes_of,
-    scanned_rejection_codes,
 )
 
 BATCHES = [uuid.UUID(int=n) for n in (1, 2)]
@@ -212,16 +212,16 @@ def test_a_chunk_scanned_for_its_rejected_records_counts_what_reading_it_whole_c
         for line, (status, codes, text) in enumerate(drawn, start=1)
     )
     value = message(BatchRecordsDecided(batch_id=BATCHES[1], ao_id=f"RN{ao_suffix}", chunk_index=7, outcomes=outcomes))
-    assert scanned_rejection_codes(value) == rejection_codes_of(value, parse(value))
+    assert scanned_rejections_by_code(value) == rejection_codes_of(value, parse(value))
 
 
 def test_only_a_decided_chunk_written_as_validation_writes_it_is_scanned() -> None:
     value = chunk_message(
         RecordOutcome(line=1, status=RecordStatus.REJECTED, errors=(Finding(code="RV001", message="x"),))
     )
-    assert scanned_rejection_codes(value) == (BATCHES[0], 4, {"RV001": 1})
-    assert scanned_rejection_codes(message(achievement("withdrawn", BATCHES[0], QANS[0], "GCSE"))) is None
+    assert scanned_rejections_by_code(value) == (BATCHES[0], 4, {"RV001": 1})
+    assert scanned_rejections_by_code(message(achievement("withdrawn", BATCHES[0], QANS[0], "GCSE"))) is None
     # the rejected record's fields in another order: read whole
     reordered = orjson.loads(value)
     reordered["data"]["outcomes"] = [{"errors": [{"code": "RV001", "message": "x"}], "line": 1, "status": "rejected"}]
-    assert scanned_rejection_codes(orjson.dumps(reordered)) is None
+    assert scanned_rejections_by_code(orjson.dumps(reordered)) is None
