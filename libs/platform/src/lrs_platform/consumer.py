@@ -70,6 +70,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.consumer import fetcher
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
 
@@ -126,6 +127,73 @@ class Message(NamedTuple):
     @property
     def stream(self) -> Stream | None:
         return (self.topic, self.key) if self.key is not None else None
+
+
+def _message_of(
+    partition: TopicPartition, record: Any, _new: Callable[[type[Message], tuple[Any, ...]], Message] = tuple.__new__
+) -> Message:
+    return _new(
+        Message, (partition.topic, partition.partition, record.offset, record.key, record.value, record.timestamp or 0)
+    )
+
+
+def _as_messages(value: bytes | None) -> bytes | None:
+    """The value deserializer that marks a consumer given `deliver_messages` (it leaves values as they are)."""
+    return value
+
+
+class _PartitionRecords(fetcher.PartitionRecords):  # type: ignore[misc]  # aiokafka's fetcher is untyped
+    """aiokafka's records of one fetched partition. For a consumer given `deliver_messages` each record is
+    built as a `Message` straight from the record batch, one tuple, instead of aiokafka's `ConsumerRecord`
+    (a dataclass of eleven fields) copied into a `Message` afterwards: ~1 µs less a record. Any other
+    consumer of the process (the decider's, faust's) gets aiokafka's records as before."""
+
+    def __init__(
+        self,
+        partition: TopicPartition,
+        records: Any,
+        aborted_transactions: Any,
+        fetch_offset: int,
+        key_deserializer: Any,
+        value_deserializer: Any,
+        check_crcs: bool,
+        isolation_level: Any,
+    ) -> None:
+        as_messages = value_deserializer is _as_messages
+        super().__init__(
+            partition,
+            records,
+            aborted_transactions,
+            fetch_offset,
+            key_deserializer,
+            None if as_messages else value_deserializer,
+            check_crcs,
+            isolation_level,
+        )
+        if as_messages:
+            self._consumer_record = _message_of
+
+
+fetcher.PartitionRecords = _PartitionRecords  # the class aiokafka's fetcher builds each fetched partition with
+
+
+def deliver_messages(consumer: AIOKafkaConsumer) -> None:
+    """Makes a consumer not started yet return `Message`s from `getmany`. One with a value deserializer of
+    its own is left as it is (`messages_of` converts its records)."""
+    if consumer._value_deserializer is None:
+        consumer._value_deserializer = _as_messages
+
+
+def messages_of(polled: Mapping[TopicPartition, Sequence[Any]]) -> list[Message]:
+    """A poll's records as `Message`s, in partition order: as they came from a consumer given
+    `deliver_messages`, converted from aiokafka's records otherwise."""
+    messages: list[Message] = []
+    for records in polled.values():
+        if records and type(records[0]) is Message:
+            messages.extend(records)
+        else:
+            messages.extend(map(Message.of, records))
+    return messages
 
 
 Handler = Callable[[Sequence[Message]], Awaitable[None]]
@@ -504,6 +572,8 @@ class ConsumerLoop:
         attempt = 0
         while True:
             consumer = self._consumer_factory()
+            if isinstance(consumer, AIOKafkaConsumer):
+                deliver_messages(consumer)
             if self._listener is not None:
                 consumer.subscribe(self._topics, listener=self._listener(consumer))
             else:
@@ -531,7 +601,7 @@ class ConsumerLoop:
             self.caught_up = self.assigned and not polled
             if not polled:
                 continue
-            await self.guard.apply([Message.of(record) for records in polled.values() for record in records])
+            await self.guard.apply(messages_of(polled))
             await self._progress.passed(consumer, next_offsets(polled))
             if self._after_progress is not None:
                 self._after_progress()
