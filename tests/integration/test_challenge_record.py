@@ -99,6 +99,22 @@ async def test_a_poll_applied_again_after_later_ones_leaves_the_rows_the_log_sai
     assert await record.achievement(updated_only) == AchievementOnRecord(updated_only, ULN, AO, True)
 
 
+async def test_a_poll_that_records_every_achievement_is_copied_in_and_applied_again_leaves_the_same_rows(
+    record: PlrRecord,
+) -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    recording = poll(
+        AchievementChange(first, ULN, AO, False),
+        AchievementChange(second, MASTER, AO, True),  # recorded, then withdrawn in the same poll
+        recording=frozenset({first, second}),
+    )
+    await record.apply(recording)
+    await record.apply(poll(AchievementChange(first, ULN, AO, True)))
+    await record.apply(recording)  # redelivered: its rows are there already
+    assert await record.achievement(first) == AchievementOnRecord(first, ULN, AO, False)
+    assert await record.achievement(second) == AchievementOnRecord(second, MASTER, AO, True)
+
+
 async def test_positions_of_a_poll_move_only_forward(record: PlrRecord) -> None:
     await record.record_positions({("lrs.plr.events.v1", 0): 10, ("lrs.plr.events.v1", 1): 5})
     await record.record_positions(

@@ -28,8 +28,13 @@ class PlrRecord:
         The achievements these changes record are new rows, copied in (binary COPY: about half the
         server's work of an upsert); should one be on record already (these changes applied again),
         the copy fails and every change goes through the upserts instead."""
-        recorded = [changes.achievements[achievement_id] for achievement_id in changes.recorded]
-        others = [change for change in changes.achievements.values() if change.achievement_id not in changes.recorded]
+        if len(changes.recorded) == len(changes.achievements):  # the usual poll: it records every achievement
+            recorded, others = list(changes.achievements.values()), []
+        else:
+            recorded = [changes.achievements[achievement_id] for achievement_id in changes.recorded]
+            others = [
+                change for change in changes.achievements.values() if change.achievement_id not in changes.recorded
+            ]
         try:
             async with self._pool.acquire() as connection, connection.transaction():
                 if recorded:
