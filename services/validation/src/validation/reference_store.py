@@ -176,17 +176,20 @@ class ReferenceStore:
 
     async def learners_for(self, ulns: Iterable[str]) -> dict[str, Learner]:
         """The learners named and every learner merged with one of them: the ULNs each was merged
-        into, in turn, and every ULN merged into those (`lrs_domain.merges`). UNION stops at cycles."""
+        into, in turn, and every ULN merged into those (`lrs_domain.merges`), so every learner linked
+        to one of them by merges, whichever way. Only the few learners in a merge are followed, from
+        the links of those named (found through the index of merged learners), not each ULN named;
+        UNION stops at cycles."""
         rows = await self._pool.fetch(
-            "WITH RECURSIVE chain(uln) AS ("
-            " SELECT uln FROM validation.learners WHERE uln = ANY($1::text[])"
-            " UNION SELECT l.master_uln FROM validation.learners l JOIN chain ON l.uln = chain.uln"
-            " WHERE l.master_uln IS NOT NULL"
-            "), merged(uln) AS ("
-            " SELECT uln FROM chain"
-            " UNION SELECT l.uln FROM validation.learners l JOIN merged ON l.master_uln = merged.uln"
-            ") SELECT l.uln, l.given_name, l.family_name, l.date_of_birth, l.gender, l.ability_to_share, l.master_uln"
-            " FROM validation.learners l JOIN merged USING (uln) WHERE l.erased_at IS NULL",
+            "WITH RECURSIVE linked(uln) AS ("
+            " SELECT unnest(ARRAY[uln, master_uln]) FROM validation.learners"
+            " WHERE master_uln IS NOT NULL AND (uln = ANY($1::text[]) OR master_uln = ANY($1::text[]))"
+            " UNION SELECT CASE WHEN l.uln = linked.uln THEN l.master_uln ELSE l.uln END"
+            " FROM linked JOIN validation.learners l"
+            " ON (l.uln = linked.uln AND l.master_uln IS NOT NULL) OR l.master_uln = linked.uln"
+            ") SELECT uln, given_name, family_name, date_of_birth, gender, ability_to_share, master_uln"
+            " FROM validation.learners"
+            " WHERE (uln = ANY($1::text[]) OR uln = ANY(ARRAY(SELECT uln FROM linked))) AND erased_at IS NULL",
             list(set(ulns)),
         )
         return {row["uln"]: _learner_of(row) for row in rows}
