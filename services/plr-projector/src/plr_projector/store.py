@@ -4,11 +4,14 @@ Batches are written inside the caller's transaction, together with the next offs
 the progress commit or vanish together. The large tables are written as the rebuild writes them:
 binary COPY (an achievement that had no row straight into its table; one that had, into a temporary
 table, then one set-based upsert); the small ones with one statement per table (`unnest` of arrays).
+Rows and probes go in primary-key order (by ULN): each B-tree descent then finds the pages the
+previous one read still in the CPU's caches (decision 0093).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import operator
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -135,6 +138,9 @@ BULK_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 _ACHIEVEMENT_KEY = ("uln", "ao_id", "qualification_number", "award_date")
+# Achievement rows, history entries and keys start with the ULN, the primary keys' first column: in
+# ULN order, rows and probes follow the B-trees' order (a learner's few rows share a leaf page).
+_ULN = operator.itemgetter(0)
 # Per connection, emptied at each commit; the same columns whatever the read model's schema.
 _INCOMING_ACHIEVEMENTS = "plr_incoming_achievements"
 
@@ -270,7 +276,7 @@ class ReadModel:
                 f" AS k (uln, ao_id, qualification_number, award_date), LATERAL (SELECT * FROM {self._q}.achievements a"
                 " WHERE (a.uln, a.ao_id, a.qualification_number, a.award_date)"
                 " = (k.uln, k.ao_id, k.qualification_number, k.award_date) LIMIT 1) a",
-                *(list(column) for column in zip(*needs.keys, strict=True)),
+                *(list(column) for column in zip(*sorted(needs.keys, key=_ULN), strict=True)),
             ):
                 row = _achievement_from(record)
                 snapshot.achievements[row.key] = row
@@ -303,13 +309,14 @@ class ReadModel:
     ) -> None:
         if changes.erased:
             await self._erase(connection, changes.erased)
-        created = changes.created
-        stored = [row for key, row in changes.achievements.items() if key not in created]
-        if len(stored) < len(changes.achievements):  # no row to merge with: straight into the table
+        created = changes.created  # keys of `changes.achievements` that had no row
+        rows = sorted(changes.achievements.values(), key=_ULN)
+        stored = [row for row in rows if row.key not in created] if len(created) < len(rows) else []
+        if created:  # no row to merge with: straight into the table
             await connection.copy_records_to_table(
                 "achievements",
                 schema_name=self.schema,
-                records=[row for key, row in changes.achievements.items() if key in created],
+                records=[row for row in rows if row.key in created] if stored else rows,
                 columns=BULK_COLUMNS["achievements"],
             )
         if stored:
@@ -325,7 +332,7 @@ class ReadModel:
             await connection.copy_records_to_table(
                 "achievement_history",
                 schema_name=self.schema,
-                records=changes.history,
+                records=sorted(changes.history, key=_ULN),
                 columns=BULK_COLUMNS["achievement_history"],
             )
         if changes.centre:
@@ -344,7 +351,7 @@ class ReadModel:
             await connection.copy_records_to_table(
                 "processed_events",
                 schema_name=self.schema,
-                records=[(event_id,) for event_id in dict.fromkeys(changes.applied_event_ids)],
+                records=[(event_id,) for event_id in sorted(set(changes.applied_event_ids))],
                 columns=BULK_COLUMNS["processed_events"],
             )
         if changes.parked:
