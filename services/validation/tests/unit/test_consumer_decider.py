@@ -471,6 +471,29 @@ async def test_chunks_that_arrive_together_are_read_and_judged_together() -> Non
     assert len(decisions.published) == 1
 
 
+async def test_every_batch_is_judged_and_finished_on_the_deciders_own_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One thread, not asyncio's pool: the buffers of the decisions come and go in one malloc arena."""
+    threads: list[str] = []
+
+    def noting_the_thread(work: Any) -> Any:
+        def noted(*args: Any) -> Any:
+            threads.append(threading.current_thread().name)
+            return work(*args)
+
+        return noted
+
+    monkeypatch.setattr(validation.decider, "judge_part", noting_the_thread(validation.decider.judge_part))
+    monkeypatch.setattr(validation.decider, "finish_and_write", noting_the_thread(finish_and_write))
+    decisions = CountedStates()
+    target = decider(decisions, FakeProducer(), FakeParked(), reference=EmptyReference(), keys=CountedKeys())
+
+    await offer_all(target, chunked_batch_records(PARTITION, chunks=3))
+    await offer_all(target, chunked_batch_records(PARTITION, chunks=2))
+
+    assert len(decisions.published) == 2 and len(threads) >= 4
+    assert len(set(threads)) == 1 and threads[0].startswith("validation-judge")
+
+
 async def test_a_batch_with_a_chunk_that_came_twice_is_judged_again_whole() -> None:
     reference, decisions, keys = EmptyReference(), CountedStates(), CountedKeys()
     target = decider(decisions, FakeProducer(), FakeParked(), reference=reference, keys=keys)
