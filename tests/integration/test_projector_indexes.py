@@ -48,6 +48,9 @@ class Planner:
         await self._plan(query, args)
         return 0
 
+    async def execute(self, query: str, *args: Any) -> str:
+        return await self._connection.execute(query, *args)  # a setting, not a read
+
 
 @pytest.fixture
 async def connection(fresh_database_url: str) -> Any:
