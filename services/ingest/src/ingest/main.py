@@ -3,7 +3,7 @@ from __future__ import annotations
 from ingest.bootstrap import create_app
 from ingest.collector import collect_less_often
 from ingest.config import IngestSettings
-from ingest.malloc import map_large_blocks_apart
+from lrs_platform.allocator import map_large_blocks_apart
 from lrs_platform.http import run_http
 
 

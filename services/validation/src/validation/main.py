@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from lrs_platform.allocator import map_large_blocks_apart
 from lrs_platform.http import run_http
 from validation.bootstrap import create_app
 from validation.config import ValidationSettings
-from validation.malloc import map_large_blocks_apart
 
 
 def main() -> None:

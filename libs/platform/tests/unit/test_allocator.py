@@ -1,4 +1,4 @@
-"""Large blocks get mappings of their own even after one was freed (glibc only)."""
+"""A service's large blocks get mappings of their own even after one was freed (glibc only)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class MallInfo2(ctypes.Structure):
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = MallInfo2
 if sys.argv[1] == "tuned":
-    from validation.malloc import map_large_blocks_apart
+    from lrs_platform.allocator import map_large_blocks_apart
     assert map_large_blocks_apart()
 freed = bytes(4_000_000)
 del freed  # glibc's default threshold now rises above 4 MB
