@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from tests.support.databases import prepare_validation_database
 
 from lrs_domain.reference import Learner
-from lrs_platform.database import apply_migrations, create_pool
-from lrs_platform.keyring import Keyring, KeyringKey, migrate
+from lrs_platform.database import create_pool
+from lrs_platform.keyring import Keyring, KeyringKey
 from validation.reference_store import ReferenceStore
 
 pytestmark = pytest.mark.integration
@@ -23,9 +24,7 @@ def _learner(uln: str) -> Learner:
 async def test_a_registry_change_committed_after_a_snapshot_is_seen_and_none_other(fresh_database_url: str) -> None:
     pool = await create_pool(fresh_database_url, max_size=3)
     try:
-        await migrate(pool)
-        async with pool.acquire() as connection:
-            await apply_migrations(connection, "validation", "validation.migrations")
+        await prepare_validation_database(pool)
         store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
 
         before = await store.registry_snapshot()

@@ -8,11 +8,12 @@ from datetime import date
 
 import asyncpg
 import pytest
+from tests.support.databases import prepare_validation_database
 from tests.support.projector import uln_for
 
 from lrs_domain.reference import Learner
-from lrs_platform.database import apply_migrations, create_pool
-from lrs_platform.keyring import Keyring, KeyringKey, migrate
+from lrs_platform.database import create_pool
+from lrs_platform.keyring import Keyring, KeyringKey
 from validation.reference_store import ReferenceStore
 
 pytestmark = pytest.mark.integration
@@ -25,9 +26,7 @@ UNKNOWN = uln_for(9_200)
 async def registry(fresh_database_url: str) -> AsyncIterator[ReferenceStore]:
     pool = await create_pool(fresh_database_url, max_size=3)
     try:
-        await migrate(pool)
-        async with pool.acquire() as connection:
-            await apply_migrations(connection, "validation", "validation.migrations")
+        await prepare_validation_database(pool)
         store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
         await store.register_learners(
             [Learner(uln, "Ada", "Lovelace", date(2000, 1, 1), 2, 1) for uln in (A, B, C, D, E, F, G, K, X, Y)]

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from lrs_platform.database import create_pool
+from lrs_platform.database import apply_migrations, create_pool
 from lrs_platform.keyring import migrate
 
 
@@ -80,3 +80,10 @@ async def tables_holding(database_url: str, needles: Iterable[str]) -> dict[str,
         return found
     finally:
         await connection.close()
+
+
+async def prepare_validation_database(pool: asyncpg.Pool) -> None:
+    """Validation's schema and the learner key store, as the validation service makes them at its start."""
+    await migrate(pool)
+    async with pool.acquire() as connection:
+        await apply_migrations(connection, "validation", "validation.migrations")
