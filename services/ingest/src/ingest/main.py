@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from ingest.bootstrap import create_app
-from ingest.collector import collect_less_often
 from ingest.config import IngestSettings
 from lrs_platform.allocator import map_large_blocks_apart
 from lrs_platform.http import run_http
@@ -9,7 +8,6 @@ from lrs_platform.http import run_http
 
 def main() -> None:
     map_large_blocks_apart()
-    collect_less_often()
     settings = IngestSettings()
     run_http(create_app(settings), settings.host, settings.port)
 
