@@ -231,7 +231,11 @@ class UndecidedBatches:
         new_achievement_ids: object = frozenset(),
     ) -> StoredDecision:
         self.recorded.append(messages)
-        return StoredDecision(batch_id, failed, tuple(messages), False)
+        return StoredDecision(batch_id, failed, self.stored_messages(messages), False)
+
+    def stored_messages(self, ours: Sequence[OutgoingMessage]) -> tuple[OutgoingMessage, ...]:
+        """What the store holds once ours were offered: ours, unless another decider's came first."""
+        return tuple(ours)
 
     async def mark_published(self, batch_id: uuid.UUID) -> None:
         self.published.append(batch_id)
@@ -284,16 +288,8 @@ class DecidedElsewhere(UndecidedBatches):
 
     theirs: tuple[OutgoingMessage, ...] = (OutgoingMessage(BATCH_OUTCOMES.name, "theirs", b"{}"),)
 
-    async def record(
-        self,
-        batch_id: uuid.UUID,
-        ao_id: str,
-        failed: bool,
-        messages: Sequence[OutgoingMessage],
-        states: object,
-        new_achievement_ids: object = frozenset(),
-    ) -> StoredDecision:
-        return StoredDecision(batch_id, failed, self.theirs, False)
+    def stored_messages(self, ours: Sequence[OutgoingMessage]) -> tuple[OutgoingMessage, ...]:
+        return self.theirs
 
 
 async def test_a_decision_stored_first_by_another_decider_is_published_instead_of_ours() -> None:
@@ -382,19 +378,11 @@ class BatchesInAssembly(UndecidedBatches):
     decider: Decider | None = None
     assembling_at_each_decision: list[list[int]] = field(default_factory=list)
 
-    async def record(
-        self,
-        batch_id: uuid.UUID,
-        ao_id: str,
-        failed: bool,
-        messages: Sequence[OutgoingMessage],
-        states: object,
-        new_achievement_ids: object = frozenset(),
-    ) -> StoredDecision:
+    def stored_messages(self, ours: Sequence[OutgoingMessage]) -> tuple[OutgoingMessage, ...]:
         assert self.decider is not None
         assembling = [partition for partition in range(6) if self.decider._assembler.assembling(partition)]
         self.assembling_at_each_decision.append(assembling)
-        return await super().record(batch_id, ao_id, failed, messages, states, new_achievement_ids)
+        return super().stored_messages(ours)
 
 
 async def test_a_batch_arriving_in_parts_is_read_whole_before_other_partitions_batches_are_decoded() -> None:
