@@ -199,17 +199,24 @@ class Decider:
     async def readiness(self) -> str:
         return await readiness_report(self._dead_letters, self._attempts, self._maintenance)
 
+    def close(self) -> None:
+        """Lets the judging thread go once its work in hand is done; nothing queued behind it starts."""
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
     def subscribe(self) -> None:
         self._consumer.subscribe(
             [self._topics.of(BATCH_SUBMITTED)], listener=_ForgetRevoked(self._assembler, self._judging)
         )
 
     async def run(self) -> None:
-        while True:
-            polled = await self._consumer.getmany(timeout_ms=500, max_records=2_000)
-            for partition, records in polled.items():
-                if await self._offer_all(partition, records):
-                    await self._finish_assembling(partition)
+        try:
+            while True:
+                polled = await self._consumer.getmany(timeout_ms=500, max_records=2_000)
+                for partition, records in polled.items():
+                    if await self._offer_all(partition, records):
+                        await self._finish_assembling(partition)
+        finally:
+            self.close()
 
     async def _offer_all(self, partition: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> bool:
         """False when the partition went to another decider while this one waited out maintenance."""
@@ -620,14 +627,3 @@ def _retrieved(task: asyncio.Task[Any]) -> None:
     """A chunk's failure is met again (and reported) when its batch is judged whole, not the event loop's."""
     if not task.cancelled():
         task.exception()
-
-
-async def run_forever(decider: Decider) -> None:
-    """Runs the decider; a crash is logged and the process exits so the supervisor restarts it."""
-    try:
-        await decider.run()
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        _log.exception("decider_crashed")
-        raise
