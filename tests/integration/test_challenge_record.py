@@ -1,6 +1,6 @@
-"""The challenges service's copy of the PLR log in PostgreSQL: recorded achievements copied in, the
-rest one statement per poll, the same rows as applying the polls' changes one by one (decision 0022:
-withdrawn is last-writer-wins in log order, an update leaves it as stored; decision 0089)."""
+"""The challenges service's copy of the PLR log in PostgreSQL: each poll's changes appended, the same
+answers as applying the polls' changes one by one (decision 0022: withdrawn is last-writer-wins in log
+order, an update leaves it as stored; decisions 0089, 0099)."""
 
 from __future__ import annotations
 
@@ -36,13 +36,10 @@ async def record() -> AsyncIterator[PlrRecord]:
             await pool.close()
 
 
-def poll(
-    *changes: AchievementChange, merges: dict[str, str] | None = None, recording: frozenset[uuid.UUID] = frozenset()
-) -> RecordChanges:
-    """`recording`: the achievements whose first event in the poll records them."""
+def poll(*changes: AchievementChange, merges: dict[str, str] | None = None) -> RecordChanges:
     folded = RecordChanges(merges=dict(merges or {}))
     for change in changes:
-        folded.add(change, recording=change.achievement_id in recording)
+        folded.add(change)
     return folded
 
 
@@ -84,7 +81,6 @@ async def test_a_poll_applied_again_after_later_ones_leaves_the_rows_the_log_sai
         AchievementChange(first, ULN, AO, False),
         AchievementChange(second, ULN, AO, True),  # recorded, then withdrawn in the same poll
         AchievementChange(updated_only, ULN, AO, None),
-        recording=frozenset({first, second}),
     )
     await record.apply(recording)
     assert await record.achievement(first) == AchievementOnRecord(first, ULN, AO, False)
@@ -92,7 +88,7 @@ async def test_a_poll_applied_again_after_later_ones_leaves_the_rows_the_log_sai
     assert await record.achievement(updated_only) == AchievementOnRecord(updated_only, ULN, AO, False)
 
     await record.apply(poll(AchievementChange(first, ULN, AO, True), AchievementChange(updated_only, ULN, AO, True)))
-    # the first poll again (redelivered): its recorded rows are there already, so it is applied by upserts
+    # the first poll again (redelivered): its rows are there already, and are appended again
     await record.apply(recording)
     assert await record.achievement(first) == AchievementOnRecord(first, ULN, AO, False)
     assert await record.achievement(second) == AchievementOnRecord(second, ULN, AO, True)
@@ -106,7 +102,6 @@ async def test_a_poll_that_records_every_achievement_is_copied_in_and_applied_ag
     recording = poll(
         AchievementChange(first, ULN, AO, False),
         AchievementChange(second, MASTER, AO, True),  # recorded, then withdrawn in the same poll
-        recording=frozenset({first, second}),
     )
     await record.apply(recording)
     await record.apply(poll(AchievementChange(first, ULN, AO, True)))
@@ -125,3 +120,39 @@ async def test_positions_of_a_poll_move_only_forward(record: PlrRecord) -> None:
         ("lrs.plr.events.v1", 1): 9,
         ("lrs.learner.events.v1", 0): 3,
     }
+
+
+async def test_a_record_from_before_it_was_appended_to_keeps_its_answers_and_takes_later_polls() -> None:
+    withdrawn, kept = uuid.uuid4(), uuid.uuid4()
+    async with throwaway_database(os.environ["DATABASE_URL"], "challenge_record_upgrade") as url:
+        connection = await asyncpg.connect(url)
+        try:
+            await apply_migrations(connection, "challenges", "challenges.migrations")
+            # the record as migrations 0001-0004 left it, holding rows (decision 0099)
+            await connection.execute(
+                "DROP TABLE challenges.achievements_on_record;"
+                " CREATE TABLE challenges.achievements_on_record (achievement_id uuid PRIMARY KEY,"
+                " uln text NOT NULL, ao_id text NOT NULL, withdrawn boolean NOT NULL);"
+                " DELETE FROM challenges.schema_migrations WHERE version = 5"
+            )
+            await connection.executemany(
+                "INSERT INTO challenges.achievements_on_record VALUES ($1, $2, $3, $4)",
+                [(withdrawn, ULN, AO, True), (kept, MASTER, AO, False)],
+            )
+            applied = await apply_migrations(connection, "challenges", "challenges.migrations")
+        finally:
+            await connection.close()
+        assert applied == ["0005_record_appended.sql"]
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+        try:
+            record = PlrRecord(pool)
+            assert await record.achievement(withdrawn) == AchievementOnRecord(withdrawn, ULN, AO, True)
+            assert await record.achievement(kept) == AchievementOnRecord(kept, MASTER, AO, False)
+
+            await record.apply(
+                poll(AchievementChange(withdrawn, ULN, AO, None), AchievementChange(kept, MASTER, AO, True))
+            )
+            assert await record.achievement(withdrawn) == AchievementOnRecord(withdrawn, ULN, AO, True)
+            assert await record.achievement(kept) == AchievementOnRecord(kept, MASTER, AO, True)
+        finally:
+            await pool.close()

@@ -55,41 +55,41 @@ class RecordChanges:
     achievements: dict[uuid.UUID, AchievementChange] = field(default_factory=dict)
     merges: dict[str, str] = field(default_factory=dict)  # merged ULN -> master ULN
     erasures: set[str] = field(default_factory=set)  # erased learners' ULNs
-    recorded: set[uuid.UUID] = field(default_factory=set)
-    """Achievements whose first event here records them: new to the record, unless these messages
-    are applied again (then their rows are there already)."""
 
-    def add(self, change: AchievementChange, *, recording: bool = False) -> None:
-        earlier = self.achievements.get(change.achievement_id)
-        if earlier is None:
-            if recording:
-                self.recorded.add(change.achievement_id)
-        elif change.withdrawn is None:
-            change = AchievementChange(change.achievement_id, change.uln, change.ao_id, earlier.withdrawn)
+    def add(self, change: AchievementChange) -> None:
+        if change.withdrawn is None:
+            earlier = self.achievements.get(change.achievement_id)
+            if earlier is not None:
+                change = AchievementChange(change.achievement_id, change.uln, change.ao_id, earlier.withdrawn)
         self.achievements[change.achievement_id] = change
 
 
 def record_changes(messages: Iterable[Message]) -> RecordChanges:
     """Folds messages (in log order) into changes. Raises on a message that cannot be decoded."""
     changes = RecordChanges()
+    achievements = changes.achievements
     for message in messages:
-        if message.value is None:
+        value = message.value
+        if value is None:
             raise ValueError(f"a message without a value on {message.topic}")
-        head = _ACHIEVEMENT_HEAD(message.value)
-        if head is not None and _is_date(head[5]):
-            withdrawn, recording = _HEAD_EVENTS[head[1]]
-            # asyncpg's uuid.UUID (equal to and hashed as the standard one): parsed and stored in C
-            achievement_id = pgproto.UUID(head[2].decode())
-            changes.add(
-                AchievementChange(achievement_id, head[4].decode(), head[3].decode(), withdrawn), recording=recording
-            )
-            continue
-        event_type, payload = _plain_payload(message.value)
+        head = _ACHIEVEMENT_HEAD(value)
+        if head is not None:
+            event_type, achievement_text, ao_id, uln, award_date = head.groups()
+            if _DATES.get(award_date) or _is_date(award_date):
+                # asyncpg's uuid.UUID (equal to and hashed as the standard one): parsed and stored in C
+                achievement_id = pgproto.UUID(achievement_text.decode())
+                withdrawn = _HEAD_WITHDRAWN_AFTER[event_type]
+                if withdrawn is None and (earlier := achievements.get(achievement_id)) is not None:
+                    withdrawn = earlier.withdrawn
+                achievements[achievement_id] = AchievementChange(
+                    achievement_id, uln.decode(), ao_id.decode(), withdrawn
+                )
+                continue
+        event_type, payload = _plain_payload(value)
         if event_type in _WITHDRAWN_AFTER:
             ao_id, uln = payload[_KEY][:2]
             changes.add(
-                AchievementChange(uuid.UUID(payload[_ACHIEVEMENT_ID]), uln, ao_id, _WITHDRAWN_AFTER[event_type]),
-                recording=event_type == _RECORDED,
+                AchievementChange(uuid.UUID(payload[_ACHIEVEMENT_ID]), uln, ao_id, _WITHDRAWN_AFTER[event_type])
             )
         elif event_type == _MERGED:
             changes.merges[payload[_MERGED_ULN]] = payload[_MASTER_ULN]
@@ -134,11 +134,7 @@ _WITHDRAWN_AFTER: dict[str, bool | None] = {
     event_type_of(AchievementUpdated): None,
     event_type_of(AchievementSuperseded): None,
 }
-_RECORDED = event_type_of(AchievementRecorded)
-# Per achievement event type as its head spells it: withdrawn after it, and whether it records the achievement.
-_HEAD_EVENTS: dict[bytes, tuple[bool | None, bool]] = {
-    event_type.encode(): (withdrawn, event_type == _RECORDED) for event_type, withdrawn in _WITHDRAWN_AFTER.items()
-}
+_HEAD_WITHDRAWN_AFTER = {event_type.encode(): withdrawn for event_type, withdrawn in _WITHDRAWN_AFTER.items()}
 _MERGED = event_type_of(LearnersMerged)
 _ERASED = event_type_of(LearnerErased)
 # The head of an achievement event up to its key, as validation writes it: the envelope's fields in the
@@ -154,7 +150,7 @@ _ACHIEVEMENT_HEAD = re.compile(
         rb'"award_date":"([0-9]{4}-[0-9]{2}-[0-9]{2})"\},'
     )
     .replace(b"S", rb'[^"\\\x00-\x1f]*')
-    .replace(b"E", b"|".join(re.escape(event_type) for event_type in _HEAD_EVENTS))
+    .replace(b"E", b"|".join(re.escape(event_type) for event_type in _HEAD_WITHDRAWN_AFTER))
 ).match
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")
 _ACHIEVEMENT_ID = plain_fields(AchievementRecorded).index("achievement_id")

@@ -14,7 +14,6 @@ Positions = dict[tuple[str, int], int]  # (topic, partition) -> next offset to a
 
 # Merge chains are short; the bound keeps a cycle in the links from looping.
 _MAX_MERGE_HOPS = 32
-_STORED_WITHDRAWN = "challenges.achievements_on_record.withdrawn"
 _COLUMNS = AchievementChange._fields  # a change is copied as it is: its fields are the table's columns
 
 
@@ -23,36 +22,40 @@ class PlrRecord:
         self._pool = pool
 
     async def apply(self, changes: RecordChanges) -> None:
-        """Idempotent: the same changes again leave the same rows.
+        """Idempotent: the same changes again leave the same answers.
 
-        The achievements these changes record are new rows, copied in (binary COPY: about half the
-        server's work of an upsert); should one be on record already (these changes applied again),
-        the copy fails and every change goes through the upserts instead."""
-        if len(changes.recorded) == len(changes.achievements):  # the usual poll: it records every achievement
-            recorded, others = list(changes.achievements.values()), []
-        else:
-            recorded = [changes.achievements[achievement_id] for achievement_id in changes.recorded]
-            others = [
-                change for change in changes.achievements.values() if change.achievement_id not in changes.recorded
-            ]
-        try:
-            async with self._pool.acquire() as connection, connection.transaction():
-                if recorded:
-                    await connection.copy_records_to_table(
-                        "achievements_on_record", schema_name="challenges", columns=_COLUMNS, records=recorded
-                    )
-                await _upsert(connection, others, changes.merges)
-        except asyncpg.UniqueViolationError:
-            async with self._pool.acquire() as connection, connection.transaction():
-                await _upsert(connection, list(changes.achievements.values()), changes.merges)
+        Each changed achievement's state is appended (binary COPY; an update or supersession's
+        withdrawn as NULL, "as it was"), stamped with this transaction's id (the column's default):
+        the record's polls are applied one after another, so the latest row of an achievement is the
+        log's latest word on it (decision 0099)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            if changes.achievements:
+                await connection.copy_records_to_table(
+                    "achievements_on_record",
+                    schema_name="challenges",
+                    columns=_COLUMNS,
+                    records=changes.achievements.values(),
+                )
+            if changes.merges:
+                await connection.execute(
+                    "INSERT INTO challenges.learner_merges (merged_uln, master_uln)"
+                    " SELECT * FROM unnest($1::text[], $2::text[])"
+                    " ON CONFLICT (merged_uln) DO UPDATE SET master_uln = EXCLUDED.master_uln",
+                    list(changes.merges),
+                    list(changes.merges.values()),
+                )
 
     async def achievement(self, achievement_id: uuid.UUID) -> AchievementOnRecord | None:
+        """As its latest row says; withdrawn as the latest row that says it (false if none does)."""
         row = await self._pool.fetchrow(
-            "SELECT achievement_id, uln, ao_id, withdrawn FROM challenges.achievements_on_record"
-            " WHERE achievement_id = $1",
+            "SELECT uln, ao_id, coalesce(("
+            "   SELECT withdrawn FROM challenges.achievements_on_record"
+            "   WHERE achievement_id = $1 AND withdrawn IS NOT NULL ORDER BY applied_in DESC LIMIT 1"
+            " ), false) AS withdrawn"
+            " FROM challenges.achievements_on_record WHERE achievement_id = $1 ORDER BY applied_in DESC LIMIT 1",
             achievement_id,
         )
-        return AchievementOnRecord(row["achievement_id"], row["uln"], row["ao_id"], row["withdrawn"]) if row else None
+        return AchievementOnRecord(achievement_id, row["uln"], row["ao_id"], row["withdrawn"]) if row else None
 
     async def learner_ulns(self, uln: str) -> frozenset[str]:
         """Every ULN of the learner: follow the merges to the end of the chain, then every ULN merged into it."""
@@ -88,31 +91,4 @@ class PlrRecord:
             [topic for topic, _ in positions],
             [partition for _, partition in positions],
             list(positions.values()),
-        )
-
-
-async def _upsert(connection: asyncpg.Connection, changes: list[AchievementChange], merges: dict[str, str]) -> None:
-    """One statement each (an achievement is in `changes` once): withdrawn as the log says, and as
-    stored for an update or supersession (false for a new row); the merges."""
-    known = [change for change in changes if change.withdrawn is not None]
-    as_it_was = [change for change in changes if change.withdrawn is None]
-    for rows, withdrawn in ((known, "EXCLUDED.withdrawn"), (as_it_was, _STORED_WITHDRAWN)):
-        if rows:
-            await connection.execute(
-                "INSERT INTO challenges.achievements_on_record (achievement_id, uln, ao_id, withdrawn)"
-                " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[])"
-                " ON CONFLICT (achievement_id) DO UPDATE SET uln = EXCLUDED.uln, ao_id = EXCLUDED.ao_id,"
-                f" withdrawn = {withdrawn}",
-                [change.achievement_id for change in rows],
-                [change.uln for change in rows],
-                [change.ao_id for change in rows],
-                [bool(change.withdrawn) for change in rows],
-            )
-    if merges:
-        await connection.execute(
-            "INSERT INTO challenges.learner_merges (merged_uln, master_uln)"
-            " SELECT * FROM unnest($1::text[], $2::text[])"
-            " ON CONFLICT (merged_uln) DO UPDATE SET master_uln = EXCLUDED.master_uln",
-            list(merges),
-            list(merges.values()),
         )

@@ -169,19 +169,3 @@ def test_an_achievement_read_from_its_head_is_what_the_full_decode_reads(event: 
     decoded = record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), written_otherwise)])
     assert from_head == decoded
     assert from_head.achievements[ACHIEVEMENT].achievement_id.__class__ is not uuid.UUID, "read from the head"
-
-
-@pytest.mark.parametrize(
-    ("events", "recorded_here"),
-    [
-        ([recorded(), withdrawn()], {ACHIEVEMENT}),
-        ([recorded(), updated()], {ACHIEVEMENT}),
-        ([withdrawn(), recorded()], set()),
-        ([updated()], set()),
-    ],
-)
-def test_an_achievement_is_new_to_the_record_when_its_first_event_records_it(
-    events: list[Contract], recorded_here: set[uuid.UUID]
-) -> None:
-    changes = record_changes([message(event, offset=index) for index, event in enumerate(events)])
-    assert changes.recorded == recorded_here
