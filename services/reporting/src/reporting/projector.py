@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -61,6 +62,11 @@ class ReportingProjector:
         fact's outcome republishes."""
         await self._store.record_chunk(batch_id, chunk_index, codes)
         return []
+
+    @property
+    def stored_qualification_types(self) -> AbstractSet[str]:
+        """Qualifications whose type is stored: `apply_plr_log` needs no type of theirs."""
+        return self._store.stored_types
 
     async def apply_plr_log(self, writes: Sequence[PlrLogWrite], types: dict[str, str]) -> list[Publication]:
         """Of `lrs.plr.events.v1`: the latest write per batch and qualification, and the types recorded."""

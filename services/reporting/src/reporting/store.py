@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -90,6 +91,11 @@ class ReportingStore:
         self._pool = pool
         self._stored_types: set[str] = set()
         """Qualifications whose type this process has stored: the first stored stays, so they are not sent again."""
+
+    @property
+    def stored_types(self) -> AbstractSet[str]:
+        """The qualifications whose type this process has stored (a live view)."""
+        return self._stored_types
 
     async def record_fact(self, fact: BatchFact) -> bool:
         """True when the fact is new; a redelivered outcome returns False and changes nothing."""

@@ -131,13 +131,14 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
 
     async def apply(messages: Sequence[Message]) -> None:
         publications: list[Publication] = []
-        log_writes = PlrLogWrites()
+        log_writes = PlrLogWrites(projector.stored_qualification_types)
+        add_log_write, plr_log_topic = log_writes.add, PLR_EVENTS.name  # once a poll, not once a message
         for message in messages:
             value = message.value
             if value is None:
                 raise ValueError("empty message")
-            if message.topic == PLR_EVENTS.name:
-                log_writes.add(value, message.timestamp_ms)
+            if message.topic == plr_log_topic:
+                add_log_write(value, message.timestamp_ms)
                 continue
             chunk = scanned_rejections_by_code(value)
             if chunk is not None:

@@ -11,7 +11,9 @@ raises and the message is poison as before.
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Container
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,6 +40,7 @@ ACHIEVEMENT_EVENTS = (
 )
 _ACHIEVEMENT_TYPES = frozenset(event_type_of(model) for model in ACHIEVEMENT_EVENTS)
 _RECORDED = event_type_of(AchievementRecorded)
+_RECORDED_HEAD = _RECORDED.encode()
 DECIDED_CHUNK = event_type_of(BatchRecordsDecided)
 _TYPE = (str, type(None))
 """What a qualification type read from an event may be (None: the event names only the QAN)."""
@@ -54,15 +57,30 @@ def event_type_in(document: Any) -> str | None:
 
 class PlrLogWrites:
     """Of a run of PLR log events: the latest broker time per batch and qualification, and each
-    recorded qualification's type. Events other than achievements' (centre reports) add nothing."""
+    recorded qualification's type but those in `known_types`. Events other than achievements' (centre
+    reports) add nothing.
 
-    def __init__(self) -> None:
+    An achievement event with a broker time is read from its head (its type, AO and qualification, as
+    validation writes them) and its provenance's batch, unless it records a qualification whose type is
+    not in `known_types`: only those are parsed whole (decision 0099)."""
+
+    def __init__(self, known_types: Container[str] = frozenset()) -> None:
         self._latest: dict[tuple[str, str], tuple[str, int]] = {}
         """(batch id as written, QAN) -> (AO, latest time in microseconds since the epoch)"""
         self.types: dict[str, str] = {}
+        self._known_types = known_types
 
     def add(self, value: bytes, timestamp_ms: int) -> None:
         """`timestamp_ms` is the broker's time of the message; none (0 or -1) takes the event's `occurred_at`."""
+        if timestamp_ms > 0 and (head := _ACHIEVEMENT_HEAD(value)) is not None:
+            event_type, ao_id, qan_text = head.groups()
+            qan = qan_text.decode()
+            if event_type != _RECORDED_HEAD or qan in self._known_types:
+                provenance = value.rfind(_PROVENANCE, head.end())
+                batch = _PLAIN_TEXT(value, provenance + len(_PROVENANCE)) if provenance > 0 else None
+                if batch is not None:
+                    self._add(batch[1].decode(), qan, ao_id.decode(), timestamp_ms * 1000, None)
+                    return
         document = parse(value)
         event_type = event_type_in(document)
         try:
@@ -100,7 +118,7 @@ class PlrLogWrites:
         return list(by_slot.values())
 
     def _add(self, batch_id: str, qan: str, ao_id: str, moment: int, qualification_type: str | None) -> None:
-        if qualification_type is not None:
+        if qualification_type is not None and qan not in self._known_types:
             self.types[qan] = qualification_type
         slot = (batch_id, qan)
         known = self._latest.get(slot)
@@ -133,6 +151,22 @@ def rejection_codes_of(value: bytes, document: Any) -> tuple[uuid.UUID, int, dic
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The head of an achievement event up to its qualification, as validation writes it (compact, the
+# envelope's fields in order, then the payload's type again, its id and key; as challenges reads it,
+# decision 0089). Texts (S) are plain: no escape, so their bytes are their text. Groups: 1 event type,
+# 2 AO, 3 QAN.
+_ACHIEVEMENT_HEAD = re.compile(
+    (
+        rb'\{"event_id":"S","event_type":"(E)","occurred_at":"S","source":"S","correlation_id":"S",'
+        rb'"causation_id":(?:"S"|null),"schema_version":[0-9]+,"data":\{"event_type":"\1",'
+        rb'"achievement_id":"S","key":\{"ao_id":"(S)","uln":"S","qualification_number":"(S)",'
+    )
+    .replace(b"S", rb'[^"\\\x00-\x1f]*')
+    .replace(b"E", b"|".join(re.escape(event_type.encode()) for event_type in sorted(_ACHIEVEMENT_TYPES)))
+).match
+# The payload's provenance is its last field: its one occurrence (",\"" is never inside a JSON text).
+_PROVENANCE = b',"provenance":{"batch_id":"'
+_PLAIN_TEXT = re.compile(rb'([^"\\\x00-\x1f]*)"').match
 
 
 def _microseconds(moment: datetime) -> int:

@@ -130,6 +130,39 @@ def test_the_log_read_as_json_keeps_what_the_validated_models_keep(
     assert (set(log.writes()), log.types) == by_the_models(events)
 
 
+@settings(max_examples=150, deadline=None)
+@given(log_events, st.sets(st.sampled_from(QANS)))
+def test_the_log_read_from_the_heads_keeps_what_the_validated_models_keep(
+    drawn: list[tuple[str, uuid.UUID, str, str, int, bool]], known_types: set[str]
+) -> None:
+    """Recordings of a qualification whose type is known are read from their heads like the other events:
+    the same writes, and the types of the others."""
+    base_ms = int(DECIDED.timestamp() * 1000)
+    events = [
+        (
+            message(achievement(kind, batch_id, qan, qualification_type), DECIDED + timedelta(microseconds=offset)),
+            -1 if without_broker_time else base_ms + offset,
+        )
+        for kind, batch_id, qan, qualification_type, offset, without_broker_time in drawn
+    ]
+    log = PlrLogWrites(known_types)
+    for value, timestamp_ms in events:
+        log.add(value, timestamp_ms)
+    writes, types = by_the_models(events)
+    assert (set(log.writes()), log.types) == (
+        writes,
+        {qan: kind for qan, kind in types.items() if qan not in known_types},
+    )
+
+
+def test_an_event_whose_provenance_is_written_otherwise_is_parsed_whole() -> None:
+    value = message(achievement("withdrawn", BATCHES[0], QANS[0], "GCSE"))
+    escaped = value.replace(str(BATCHES[0]).encode(), str(BATCHES[0]).encode().replace(b"-", b"\\u002d"))
+    log = PlrLogWrites()
+    log.add(escaped, 1_000)
+    assert [write.batch_id for write in log.writes()] == [BATCHES[0]]
+
+
 def test_a_batch_id_spelled_in_capitals_is_the_same_batch_and_the_later_write_is_kept() -> None:
     first = message(achievement("recorded", BATCHES[0], QANS[0], "GCSE"))
     again = first.replace(str(BATCHES[0]).encode(), str(BATCHES[0]).upper().encode())
