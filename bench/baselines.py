@@ -5,7 +5,7 @@
   topic, with a consumer in the same process reading them as they arrive (the round trip), then a
   second consumer reading them all again from the start (consume only).
 - PostgreSQL: COPY (binary) of the very rows the projection wrote (achievements, their history and
-  the processed event ids) into empty copies of those tables, indexes included, in one transaction.
+  their batches' marks) into empty copies of those tables, indexes included, in one transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 PARTITIONS = 6
-PLR_TABLES = ("achievements", "achievement_history", "processed_events")
+PLR_TABLES = ("achievements", "achievement_history", "applied_lines")
 
 
 async def _create_topic(bootstrap: str, topic: str) -> None:
@@ -149,14 +149,14 @@ async def kafka_consume(bootstrap: str, topic: str, count: int) -> dict[str, Any
 
 
 async def postgres_copy(database_url: str, batch_ids: list[str], schema: str = "plr") -> dict[str, Any]:
-    """COPY of the rows the projection wrote for `batch_ids` (achievements, their history, processed
-    event ids) into fresh copies of those tables, indexes included, in one transaction."""
+    """COPY of the rows the projection wrote for `batch_ids` (achievements, their history, their
+    batches' marks) into fresh copies of those tables, indexes included, in one transaction."""
     of_batches = f'FROM "{schema}".achievement_history WHERE batch_id = ANY($1::uuid[])'
     queries = {
         "achievements": f'SELECT * FROM "{schema}".achievements'
         f" WHERE achievement_id IN (SELECT achievement_id {of_batches})",
         "achievement_history": f"SELECT * {of_batches}",
-        "processed_events": f'SELECT * FROM "{schema}".processed_events WHERE event_id IN (SELECT event_id {of_batches})',
+        "applied_lines": f'SELECT * FROM "{schema}".applied_lines WHERE batch_id = ANY($1::uuid[])',
     }
     connection = await asyncpg.connect(database_url)
     target = f"bench_copy_{uuid.uuid4().hex[:8]}"

@@ -297,6 +297,7 @@ MODEL_DUMP_QUERIES = {
     "centre_achievements": "SELECT * FROM {s}.centre_achievements ORDER BY uln, provider_ukprn, qualification_number",
     "challenges": "SELECT * FROM {s}.challenges ORDER BY challenge_id",
     "processed_events": "SELECT * FROM {s}.processed_events ORDER BY event_id",
+    "applied_lines": "SELECT * FROM {s}.applied_lines ORDER BY batch_id, partition",
     "offsets": "SELECT * FROM {s}.offsets ORDER BY topic, partition",
     "parked": 'SELECT topic, partition, "offset", park_key, reason, error, event_id, event_type, value'
     ' FROM {s}.parked ORDER BY topic, partition, "offset"',

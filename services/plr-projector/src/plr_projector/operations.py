@@ -860,10 +860,13 @@ class Replays:
         return {"learners": len(ulns), "events": events, "seconds": round(time.monotonic() - started, 2)}
 
     async def _refold(self, connection: asyncpg.Connection, chunk: list[Decoded]) -> int:
+        """Applies the learners' events again. A decision's event is applied again against its batch's
+        stored mark: each original is at or before the mark's offset, each copy past it (decision 0097)."""
         event_ids = [item.envelope.event_id for item in chunk if item.envelope is not None]
-        await connection.execute(
-            f"DELETE FROM {self.live.model.table('processed_events')} WHERE event_id = ANY($1::uuid[])", event_ids
-        )
+        for table in ("processed_events", "legacy_events"):
+            await connection.execute(
+                f"DELETE FROM {self.live.model.table(table)} WHERE event_id = ANY($1::uuid[])", event_ids
+            )
         snapshot = await self.live.model.load_snapshot(connection, needs_of(chunk), set())
         changes = project_batch(snapshot, chunk)
         await self.live.model.write(connection, changes, {}, publish_dead_letters=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, NamedTuple, Union
@@ -107,6 +108,20 @@ AchievementKeyTuple = tuple[str, str, str, date]  # (uln, ao_id, qualification_n
 CentreKey = tuple[str, str, str]  # (uln, provider_ukprn, qualification_number)
 Position = tuple[str, int, int]  # (topic, partition, offset)
 Stream = tuple[str, str]  # (topic, key)
+BatchPartition = tuple[uuid.UUID, int]  # (batch id, partition)
+Mark = tuple[int, int]  # (line, offset): the highest line of a batch applied in a partition, and where it was
+
+# The source of the decisions' achievement events, which are deduplicated by their batch's marks
+# (decision 0097): the decider publishes a batch's events in line order, one per line, and a copy of
+# them (a stored decision published again) after them all, with the same ids.
+DECIDER = "validation"
+
+
+def is_copy(mark: Mark | None, line: int, offset: int) -> bool:
+    """Whether a decision's event at `line`, read at `offset`, is a copy of one applied: the original
+    of each line at or below the mark came at or before the mark's offset, and no original after it
+    has a line at or below it."""
+    return mark is not None and line <= mark[0] and offset > mark[1]
 
 
 class AchievementRow(NamedTuple):
@@ -465,6 +480,7 @@ class Snapshot:
     learners: dict[str, LearnerRow] = field(default_factory=dict)
     seen_event_ids: set[uuid.UUID] = field(default_factory=set)
     parked_streams: set[Stream] = field(default_factory=set)
+    marks: dict[BatchPartition, Mark] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -484,7 +500,8 @@ class BatchChanges:
     centre: dict[CentreKey, CentreRow] = field(default_factory=dict)
     learners: dict[str, LearnerRow] = field(default_factory=dict)
     challenges: dict[uuid.UUID, ChallengeRow] = field(default_factory=dict)
-    applied_event_ids: list[uuid.UUID] = field(default_factory=list)
+    applied_event_ids: list[uuid.UUID] = field(default_factory=list)  # of the events `marks` do not cover
+    marks: dict[BatchPartition, Mark] = field(default_factory=dict)  # the marks this batch raised
     parked: list[Parked] = field(default_factory=list)
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, outcome) -> n
     newest_timestamp_ms: dict[str, int] = field(default_factory=dict)
@@ -503,10 +520,16 @@ class BatchChanges:
         self.erased |= other.erased
         self.created |= other.created
         self.applied_event_ids += other.applied_event_ids
+        for batch, mark in other.marks.items():
+            self.marks[batch] = max(mark, self.marks.get(batch, mark))
         self.parked += other.parked
         self.outcomes.update(other.outcomes)
         for topic, timestamp in other.newest_timestamp_ms.items():
             self.newest_timestamp_ms[topic] = max(self.newest_timestamp_ms.get(topic, 0), timestamp)
+
+
+def _no_ids(batches: AbstractSet[uuid.UUID]) -> list[uuid.UUID]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -515,18 +538,36 @@ class Needs:
 
     ulns: frozenset[str]  # every achievement of these learners
     learner_ulns: frozenset[str]
-    event_ids: frozenset[uuid.UUID]
+    event_ids: frozenset[uuid.UUID]  # whether these were applied (the events marks do not cover)
     keys: frozenset[AchievementKeyTuple] = frozenset()  # the achievements at these keys
+    batches: frozenset[BatchPartition] = frozenset()  # the marks of these
+    # The ids of the marked events of some batches: those applied before marks (migration 0003),
+    # whose ids are looked up as well.
+    marked_ids: Callable[[AbstractSet[uuid.UUID]], list[uuid.UUID]] = _no_ids
+
+
+def marked_line(message: Message, envelope: Envelope, payload: Contract) -> tuple[BatchPartition, int] | None:
+    """A decision's achievement event: its batch's mark and its line (None: another event, known by its id)."""
+    if envelope.source == DECIDER and isinstance(payload, AchievementEvent):
+        return (payload.provenance.batch_id, message.partition), payload.provenance.line
+    return None
 
 
 def needs_of(decoded: Iterable[Decoded]) -> Needs:
     ulns: set[str] = set()
     learner_ulns: set[str] = set()
     event_ids: set[uuid.UUID] = set()
+    batches: set[BatchPartition] = set()
+    marked: list[tuple[uuid.UUID, uuid.UUID]] = []
     for item in decoded:
-        if item.envelope is not None:
-            event_ids.add(item.envelope.event_id)
         payload = item.payload
+        if item.envelope is not None:
+            line = marked_line(item.message, item.envelope, payload) if payload is not None else None
+            if line is None:
+                event_ids.add(item.envelope.event_id)
+            else:
+                batches.add(line[0])
+                marked.append((line[0][0], item.envelope.event_id))
         if isinstance(payload, AchievementEvent):
             ulns.add(payload.key.uln)
         elif isinstance(payload, LearnerRegisteredV1 | LearnerRegistered | LearnerSharingChanged):
@@ -535,7 +576,17 @@ def needs_of(decoded: Iterable[Decoded]) -> Needs:
             learner_ulns.add(payload.merged_uln)
         elif isinstance(payload, SandpitAchievementsErased):
             ulns.add(payload.uln)
-    return Needs(frozenset(ulns), frozenset(learner_ulns), frozenset(event_ids))
+
+    def marked_ids(of: AbstractSet[uuid.UUID]) -> list[uuid.UUID]:
+        return [event_id for batch_id, event_id in marked if batch_id in of]
+
+    return Needs(
+        frozenset(ulns),
+        frozenset(learner_ulns),
+        frozenset(event_ids),
+        batches=frozenset(batches),
+        marked_ids=marked_ids,
+    )
 
 
 def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChanges:
@@ -548,6 +599,7 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
     achievements = dict(snapshot.achievements)
     learners = dict(snapshot.learners)
     seen = set(snapshot.seen_event_ids)
+    marks = dict(snapshot.marks)
     blocked = set(snapshot.parked_streams)
 
     def park(item: Decoded, reason: str, error: str | None) -> None:
@@ -578,7 +630,8 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
             park(item, "error", item.error or "undecodable")
             continue
         envelope, payload = item.envelope, item.payload
-        if envelope.event_id in seen:
+        line = marked_line(message, envelope, payload)
+        if envelope.event_id in seen or (line is not None and is_copy(marks.get(line[0]), line[1], message.offset)):
             changes.outcomes[(topic, "duplicate")] += 1
             continue
         meta = EventMeta(envelope.event_id, envelope.occurred_at.astimezone(UTC))
@@ -609,8 +662,13 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
         except ProjectionError as error:
             park(item, "error", str(error))
             continue
-        seen.add(envelope.event_id)
-        changes.applied_event_ids.append(envelope.event_id)
+        if line is None:
+            seen.add(envelope.event_id)
+            changes.applied_event_ids.append(envelope.event_id)
+        else:
+            batch, mark = line[0], (line[1], message.offset)
+            if mark > marks.get(batch, (0, -1)):
+                marks[batch] = changes.marks[batch] = mark
         changes.outcomes[(topic, "applied")] += 1
     return changes
 
@@ -641,6 +699,7 @@ _require_layout(Provenance, ("batch_id", "line", "mis_identifier"))
 _EVENT_ID = plain_fields(Envelope).index("event_id")
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")
 _OCCURRED_AT = plain_fields(Envelope).index("occurred_at")
+_SOURCE = plain_fields(Envelope).index("source")
 
 
 @dataclass(frozen=True, slots=True)
@@ -690,6 +749,9 @@ class PlainEvent(NamedTuple):
     envelope: tuple[Any, ...]
     payload: tuple[Any, ...]
     layout: _Layout
+    batch: BatchPartition  # (batch id, partition)
+    line: int
+    marked: bool  # a decision's event, deduplicated by its batch's mark (not by its id)
 
 
 def _uuid(text: str) -> uuid.UUID:
@@ -705,6 +767,7 @@ def decode_plain_achievements(
 ) -> list[PlainEvent] | None:
     """The messages as plain achievement events, or None when any of them needs `decode_message`."""
     events: list[PlainEvent] = []
+    batch_ids: dict[str, uuid.UUID] = {}
     for message in messages:
         if message.value is None or (actions and message.position in actions):
             return None
@@ -718,6 +781,10 @@ def decode_plain_achievements(
         if layout is None:
             return None
         ao_id, uln, qualification_number, award_date = payload[layout.key]
+        batch_text, line = payload[layout.provenance][:2]
+        batch_id = batch_ids.get(batch_text)
+        if batch_id is None:
+            batch_id = batch_ids[batch_text] = _uuid(batch_text)
         events.append(
             PlainEvent(
                 message,
@@ -726,6 +793,9 @@ def decode_plain_achievements(
                 envelope,
                 payload,
                 layout,
+                (batch_id, message.partition),
+                line,
+                envelope[_SOURCE] == DECIDER,
             )
         )
     return events
@@ -737,16 +807,25 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
     changes = BatchChanges()
     achievements = dict(snapshot.achievements)
     seen = set(snapshot.seen_event_ids)
-    batch_ids: dict[str, uuid.UUID] = {}
+    marks = dict(snapshot.marks)
+    changed_marks = changes.marks
+    applied_ids = changes.applied_event_ids
+    applied = 0
     duplicates = 0
     newest = 0
     occurred: dict[datetime, datetime] = {}  # a decision's events share their time
-    for message, event_id, key, envelope, payload, layout in events:
+    for message, event_id, key, envelope, payload, layout, batch, line, marked in events:
         if message.timestamp_ms > newest:
             newest = message.timestamp_ms
-        if event_id in seen:
-            duplicates += 1
-            continue
+        if not marked:
+            if event_id in seen:
+                duplicates += 1
+                continue
+        else:
+            mark = marks.get(batch)
+            if (mark is not None and line <= mark[0] and message.offset > mark[1]) or event_id in seen:  # is_copy
+                duplicates += 1
+                continue
         uln, ao_id, qualification_number, award_date = key
         kind = layout.kind
         data = payload[layout.data] if layout.data is not None else None
@@ -825,10 +904,6 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
                 )
             achievements[key] = row
             changes.achievements[key] = row
-            batch_text, line = payload[layout.provenance][:2]
-            batch_id = batch_ids.get(batch_text)
-            if batch_id is None:
-                batch_id = batch_ids[batch_text] = _uuid(batch_text)
             changes.history.append(
                 HistoryEntry(
                     uln,
@@ -839,7 +914,7 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
                     change.value,
                     event_id,
                     occurred_at,
-                    batch_id,
+                    batch[0],
                     line,
                     row.achievement_id,
                     row.status,
@@ -851,12 +926,16 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
                     row.pathway,
                 )
             )
-        seen.add(event_id)
-        changes.applied_event_ids.append(event_id)
+        applied += 1
+        if not marked:
+            seen.add(event_id)
+            applied_ids.append(event_id)
+        elif mark is None or line > mark[0] or (line == mark[0] and message.offset > mark[1]):
+            marks[batch] = changed_marks[batch] = (line, message.offset)
     if events:
         changes.newest_timestamp_ms[PLR_TOPIC] = newest
-    if changes.applied_event_ids:
-        changes.outcomes[(PLR_TOPIC, "applied")] = len(changes.applied_event_ids)
+    if applied:
+        changes.outcomes[(PLR_TOPIC, "applied")] = applied
     if duplicates:
         changes.outcomes[(PLR_TOPIC, "duplicate")] = duplicates
     return changes
@@ -864,9 +943,15 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
 
 def plain_needs(events: Sequence[PlainEvent]) -> Needs:
     """Only the achievements at the events' keys: the plain fold reads nothing else."""
+
+    def marked_ids(of: AbstractSet[uuid.UUID]) -> list[uuid.UUID]:
+        return [event.event_id for event in events if event.marked and event.batch[0] in of]
+
     return Needs(
         frozenset(),
         frozenset(),
-        frozenset(event.event_id for event in events),
+        frozenset(event.event_id for event in events if not event.marked),
         frozenset(event.key for event in events),
+        frozenset(event.batch for event in events if event.marked),
+        marked_ids,
     )

@@ -53,6 +53,7 @@ from typing import IO, Any, NamedTuple, Protocol
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from lrs_contracts.envelope import Envelope
 from lrs_contracts.fast_decode import NotFast, decode_plain, plain_fields
 from lrs_contracts.plr import (
     AchievementData,
@@ -74,14 +75,17 @@ from lrs_platform.logging import configure_logging, get_logger
 from plr_projector.config import ProjectorSettings
 from plr_projector.consumer import Topics
 from plr_projector.projection import (
+    DECIDER,
     PLR_TOPIC,
     AchievementKeyTuple,
     AchievementRow,
     BatchChanges,
+    BatchPartition,
     CentreKey,
     CentreRow,
     ChallengeRow,
     LearnerRow,
+    Mark,
     Message,
     OperatorAction,
     Position,
@@ -89,10 +93,11 @@ from plr_projector.projection import (
     Stream,
     achievement_key,
     decode_message,
+    marked_line,
     project_batch,
     stream_key,
 )
-from plr_projector.store import BULK_COLUMNS, OPS_SCHEMA, operator_actions, parked_row
+from plr_projector.store import BULK_COLUMNS, OPS_SCHEMA, ReadModel, operator_actions, parked_row
 
 _log = get_logger("plr_projector.rebuild")
 
@@ -236,6 +241,7 @@ if BULK_COLUMNS["achievement_history"] != (
 ):
     raise RuntimeError(f"the rebuild does not know the history columns {BULK_COLUMNS['achievement_history']}")
 
+_SOURCE = plain_fields(Envelope).index("source")
 _KIND_OF: dict[str, AchievementChange] = {
     event_type_of_model.model_fields["event_type"].default: change
     for event_type_of_model, change in (
@@ -262,7 +268,9 @@ class FoldState:
         self.challenges: dict[uuid.UUID, ChallengeRow] = {}
         self.blocked: set[Stream] = set()
         self._actions = actions
-        self._applied: set[int] = set()  # event ids as integers: half the memory of their text
+        self._applied: set[int] = set()  # ids (as integers: half the memory of their text) of unmarked events
+        self.marks: dict[BatchPartition, Mark] = {}  # of the decisions' events (decision 0097)
+        self._batch_ids: dict[str, uuid.UUID] = {}
         self._names: dict[str, str] = {}
 
     def fold(self, chunk: Sequence[Records], rows: Rows) -> None:
@@ -277,9 +285,11 @@ class FoldState:
     def _fold_plain(self, partition: int, records: Sequence[Record], rows: Rows) -> None:
         """PLR records: each achievement event as `project_batch` folds it, from plain values; a
         record the plain path does not take goes through `_fold_slow`, in its place in the order."""
-        achievements, applied_ids, names, blocked, actions = (
+        achievements, applied_ids, marks, batch_ids, names, blocked, actions = (
             self.achievements,
             self._applied,
+            self.marks,
+            self._batch_ids,
             self._names,
             self.blocked,
             self._actions,
@@ -304,9 +314,20 @@ class FoldState:
             if kind is None:
                 self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
                 continue
-            event_number = int(event_id.replace("-", ""), 16)  # the canonical text the plain decode gives
-            if event_number in applied_ids:
-                continue  # a duplicate: the log's own copy of an applied event
+            provenance = payload[-1]
+            marked = envelope[_SOURCE] == DECIDER
+            if marked:
+                batch_id = batch_ids.get(provenance[0])
+                if batch_id is None:
+                    batch_id = batch_ids[provenance[0]] = uuid.UUID(provenance[0])
+                batch, line, offset = (batch_id, partition), provenance[1], record.offset
+                mark = marks.get(batch)
+                if mark is not None and line <= mark[0] and offset > mark[1]:  # is_copy
+                    continue  # a copy of an applied event
+            else:
+                event_number = int(event_id.replace("-", ""), 16)  # the canonical text the plain decode gives
+                if event_number in applied_ids:
+                    continue  # a duplicate: the log's own copy of an applied event
             event_achievement, (ao_id, uln, qualification_number, award_date) = payload[1], payload[2]
             key = (uln, ao_id, qualification_number, award_date)
             if kind is AchievementChange.RECORDED or kind is AchievementChange.UPDATED:
@@ -332,8 +353,11 @@ class FoldState:
             except AchievementEventMismatch:  # parked, with the projector's own words
                 self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
                 continue
-            applied_ids.add(event_number)
-            applied_rows((event_id,))
+            if not marked:
+                applied_ids.add(event_number)
+                applied_rows((event_id,))
+            elif mark is None or line > mark[0] or (line == mark[0] and offset > mark[1]):
+                marks[batch] = (line, offset)
             if moved is None:
                 continue
             change, status, withdrawn = moved
@@ -361,7 +385,6 @@ class FoldState:
                     row[4] = data
                 row[7] = occurred_at
             pathway, grade, ukprn, language, credits = row[4]
-            provenance = payload[-1]
             history(
                 (
                     uln,
@@ -392,6 +415,13 @@ class FoldState:
         erasing = {(item.payload.uln, item.payload.ao_id) for item in decoded if isinstance(item.payload, Erasure)}
         if erasing:  # a Sandpit reset reads every achievement of the learner at the AO
             keys |= {key for key in self.achievements if (key[0], key[1]) in erasing}
+        batches = {
+            line[0]
+            for item in decoded
+            if item.envelope is not None
+            and item.payload is not None
+            and (line := marked_line(item.message, item.envelope, item.payload)) is not None
+        }
         snapshot = Snapshot(
             achievements={key: _row_model(key, self.achievements[key]) for key in keys if key in self.achievements},
             learners=self.learners,
@@ -401,8 +431,10 @@ class FoldState:
                 if item.envelope is not None and item.envelope.event_id.int in self._applied
             },
             parked_streams=self.blocked,
+            marks={batch: self.marks[batch] for batch in batches if batch in self.marks},
         )
         changes = project_batch(snapshot, decoded)
+        self.marks.update(changes.marks)
         for key in changes.erased:
             self.achievements.pop(key, None)
         for key, achievement in changes.achievements.items():
@@ -474,6 +506,7 @@ class Rows:
         self.history = self.tables["achievement_history"]
         self.applied = self.tables["processed_events"]
         self.erased: set[AchievementKeyTuple] = set()  # history already written, to delete before these rows
+        self.marks: dict[BatchPartition, Mark] = {}  # the pass's marks, at its end
         self.achievements: AchievementRows | None = None  # each key's last version, at the end of a pass
 
     def __len__(self) -> int:
@@ -491,6 +524,7 @@ class Rows:
     def add_final(self, state: FoldState) -> None:
         """The rows that are only known at the end of a pass: each key's last version."""
         self.achievements = AchievementRows(state.achievements)
+        self.marks = state.marks
         for table, rows in (
             ("centre_achievements", state.centre.values()),
             ("learners", state.learners.values()),
@@ -547,15 +581,17 @@ class BulkWriter:
             await self._copying
             self._copying = None
         batches = self.rows.batches()
-        erased = self.rows.erased
+        erased, marks = self.rows.erased, self.rows.marks
         self.rows = Rows()
-        if batches or erased:
-            self._copying = asyncio.create_task(self._copy(batches, erased))
+        if batches or erased or marks:
+            self._copying = asyncio.create_task(self._copy(batches, erased, marks))
         if wait and self._copying is not None:
             await self._copying
             self._copying = None
 
-    async def _copy(self, batches: dict[str, Batch], erased: set[AchievementKeyTuple]) -> None:
+    async def _copy(
+        self, batches: dict[str, Batch], erased: set[AchievementKeyTuple], marks: Mapping[BatchPartition, Mark]
+    ) -> None:
         if erased:
             await self._connection.execute(
                 f'DELETE FROM "{self._schema}".achievement_history t USING unnest($1::text[], $2::text[],'
@@ -569,6 +605,8 @@ class BulkWriter:
                 table, records=rows, columns=list(BULK_COLUMNS[table]), schema_name=self._schema
             )
             self.written[table] += len(rows)
+        if marks:  # a pass's are those of its learners' events: kept where higher than an earlier pass's
+            await ReadModel(self._schema).raise_marks(self._connection, marks)
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -22,9 +22,11 @@ from plr_projector.projection import (
     AchievementKeyTuple,
     AchievementRow,
     BatchChanges,
+    BatchPartition,
     CentreRow,
     HistoryEntry,
     LearnerRow,
+    Mark,
     Needs,
     OperatorAction,
     Parked,
@@ -248,6 +250,21 @@ class ReadModel:
         )
         self._sql_upsert_learners = _upsert_sql(f"{q}.learners", _LEARNER_COLUMNS, ("uln",))
         self._sql_upsert_challenges = _upsert_sql(f"{q}.challenges", _CHALLENGE_COLUMNS, ("challenge_id",))
+        # The marks of a poll's batches, and which of them were applied before marks (line NULL).
+        self._sql_marks = (
+            f'SELECT batch_id, partition, line, "offset" FROM {q}.applied_lines WHERE batch_id = ANY($1::uuid[])'
+            f" UNION ALL SELECT batch_id, NULL, NULL, NULL FROM {q}.legacy_batches WHERE batch_id = ANY($1::uuid[])"
+        )
+        self._sql_seen = (
+            f"SELECT event_id FROM {q}.processed_events WHERE event_id = ANY($1::uuid[])"
+            f" UNION ALL SELECT event_id FROM {q}.legacy_events WHERE event_id = ANY($1::uuid[])"
+        )
+        self.sql_raise_marks = (
+            f'INSERT INTO {q}.applied_lines (batch_id, partition, line, "offset")'
+            " SELECT * FROM unnest($1::uuid[], $2::integer[], $3::integer[], $4::bigint[])"
+            ' ON CONFLICT (batch_id, partition) DO UPDATE SET line = EXCLUDED.line, "offset" = EXCLUDED."offset"'
+            f' WHERE (EXCLUDED.line, EXCLUDED."offset") > (applied_lines.line, applied_lines."offset")'
+        )
 
     def table(self, name: str) -> str:
         return f"{self._q}.{name}"
@@ -292,13 +309,19 @@ class ReadModel:
                 snapshot.learners[record["uln"]] = LearnerRow(
                     record["uln"], record["registered"], record["ability_to_share"], record["master_uln"]
                 )
-        if needs.event_ids:
+        seen = list(needs.event_ids)
+        if needs.batches:
+            legacy: set[uuid.UUID] = set()
+            for record in await connection.fetch(self._sql_marks, list({batch_id for batch_id, _ in needs.batches})):
+                if record["line"] is None:
+                    legacy.add(record["batch_id"])
+                else:
+                    snapshot.marks[(record["batch_id"], record["partition"])] = (record["line"], record["offset"])
+            if legacy:  # batches applied (in part) before marks: their events' ids are looked up too
+                seen += needs.marked_ids(legacy)
+        if seen:
             snapshot.seen_event_ids = {
-                record["event_id"]
-                for record in await connection.fetch(
-                    f"SELECT event_id FROM {self._q}.processed_events WHERE event_id = ANY($1::uuid[])",
-                    list(needs.event_ids),
-                )
+                record["event_id"] for record in await connection.fetch(self._sql_seen, sorted(seen))
             }
         return snapshot
 
@@ -357,6 +380,8 @@ class ReadModel:
                 records=[(event_id,) for event_id in sorted(set(changes.applied_event_ids))],
                 columns=BULK_COLUMNS["processed_events"],
             )
+        if changes.marks:
+            await self.raise_marks(connection, changes.marks)
         if changes.parked:
             await connection.executemany(
                 f'INSERT INTO {self._q}.parked (topic, partition, "offset", park_key, reason, error, event_id,'
@@ -376,6 +401,16 @@ class ReadModel:
                 [partition for _, partition in next_offsets],
                 list(next_offsets.values()),
             )
+
+    async def raise_marks(self, connection: asyncpg.Connection, marks: Mapping[BatchPartition, Mark]) -> None:
+        """Stores the marks, each where it is higher than the one stored."""
+        await connection.execute(
+            self.sql_raise_marks,
+            [batch_id for batch_id, _ in marks],
+            [partition for _, partition in marks],
+            [line for line, _ in marks.values()],
+            [offset for _, offset in marks.values()],
+        )
 
     async def _erase(self, connection: asyncpg.Connection, keys: Iterable[AchievementKeyTuple]) -> None:
         """Deletes achievements and their history (a Sandpit reset, decision 0060)."""
@@ -553,7 +588,9 @@ class ReadModel:
             ") rows GROUP BY uln"
         )
 
-    def global_checksums_sql(self) -> str:
+    def global_checksums_sql(self, live: ReadModel) -> str:
+        """`live`'s batches applied before marks (migration 0003) are left out of the marks: a rebuild
+        marks them, the upgraded live model knows them by their events' ids."""
         q = self._q
         return (
             "SELECT"
@@ -561,6 +598,9 @@ class ReadModel:
             " AS challenges,"
             f" (SELECT md5(coalesce(string_agg(event_id::text, E'\\n' ORDER BY event_id), ''))"
             f" FROM {q}.processed_events) AS processed_events,"
+            f" (SELECT md5(coalesce(string_agg(m::text, E'\\n' ORDER BY m.batch_id, m.partition), ''))"
+            f" FROM {q}.applied_lines m WHERE m.batch_id NOT IN (SELECT batch_id FROM {live.table('legacy_batches')}))"
+            " AS applied_lines,"
             " (SELECT md5(coalesce(string_agg(concat_ws('|', topic, partition, \"offset\", park_key, reason,"
             f" event_id), E'\\n' ORDER BY topic, partition, \"offset\"), '')) FROM {q}.parked) AS parked"
         )
@@ -651,8 +691,8 @@ async def compare_models(connection: asyncpg.Connection, live: ReadModel, other:
         " WHERE l.checksum IS DISTINCT FROM o.checksum ORDER BY 1"
     )
     learners = await connection.fetchval(f"SELECT count(*) FROM ({live.learner_checksums_sql()}) x")
-    live_global = dict(await connection.fetchrow(live.global_checksums_sql()) or {})
-    other_global = dict(await connection.fetchrow(other.global_checksums_sql()) or {})
+    live_global = dict(await connection.fetchrow(live.global_checksums_sql(live)) or {})
+    other_global = dict(await connection.fetchrow(other.global_checksums_sql(live)) or {})
     global_differences = sorted(name for name in live_global if live_global[name] != other_global.get(name))
     identical = live_counts == other_counts and not differing and not global_differences
     return {

@@ -68,7 +68,7 @@ def _key(uln: str, qan: str = "6001166X") -> AchievementKey:
     return AchievementKey(ao_id="RN5133", uln=uln, qualification_number=qan, award_date=date(2024, 5, 20))
 
 
-def _recorded(uln: str, grade: str, status: ResultStatus, line: int) -> AchievementRecorded:
+def _recorded(uln: str, grade: str, status: ResultStatus, line: int, batch: int = 7) -> AchievementRecorded:
     return AchievementRecorded(
         achievement_id=uuid.uuid5(uuid.NAMESPACE_URL, uln),
         key=_key(uln),
@@ -82,7 +82,7 @@ def _recorded(uln: str, grade: str, status: ResultStatus, line: int) -> Achievem
             kind="qualification",
             awarding_organisation_name="AQA",
         ),
-        provenance=Provenance(batch_id=uuid.UUID(int=7), line=line),
+        provenance=Provenance(batch_id=uuid.UUID(int=batch), line=line),
     )
 
 
@@ -112,7 +112,8 @@ def _log() -> list[Message]:
                 add(LEARNER_TOPIC, uln, registration, 0)
                 add(PLR_TOPIC, uln, _recorded(uln, "5", ResultStatus.PROVISIONAL, index + 1), partition)
             elif round_ == 1:
-                add(PLR_TOPIC, uln, _recorded(uln, "6", ResultStatus.FINAL, index + 1), partition)
+                # another batch: a decision's lines are its own (decision 0097)
+                add(PLR_TOPIC, uln, _recorded(uln, "6", ResultStatus.FINAL, index + 1, batch=10), partition)
                 if index == 2:
                     add(PLR_TOPIC, uln, b"not an event", partition)
             else:
@@ -327,3 +328,24 @@ def test_passes_read_back_from_the_first_pass_files_give_the_rows_of_one_pass(tm
     assert {name: sorted(rows, key=repr) for name, rows in merged.items()} == {
         name: sorted(rows, key=repr) for name, rows in _rows(_whole(messages)[0]).items()
     }
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1_000])
+def test_the_fold_marks_each_batch_as_the_live_loop_does_and_its_passes_together_too(chunk: int) -> None:
+    messages = _log()
+    state = FoldState({})
+    for start in range(0, len(messages), chunk):
+        state.fold(_records(messages[start : start + chunk]), Rows())
+    _, changes = _whole(messages)
+    assert len(changes.marks) == 7  # the decisions' events are marked: batches 7, 8 and 10 in two partitions, 9 in one
+    assert state.marks == changes.marks
+    passes = 3
+    merged: dict[tuple[uuid.UUID, int], tuple[int, int]] = {}
+    for number in range(passes):
+        part = FoldState({})
+        part.fold(
+            _records([message for message in messages if in_pass(message.topic, message.key, number, passes)]), Rows()
+        )
+        for batch, mark in part.marks.items():  # stored where higher than an earlier pass's
+            merged[batch] = max(mark, merged.get(batch, mark))
+    assert merged == changes.marks
