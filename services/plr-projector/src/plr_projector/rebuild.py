@@ -269,9 +269,14 @@ class FoldState:
         self.blocked: set[Stream] = set()
         self._actions = actions
         self._applied: set[int] = set()  # ids (as integers: half the memory of their text) of unmarked events
-        self.marks: dict[BatchPartition, Mark] = {}  # of the decisions' events (decision 0097)
-        self._batch_ids: dict[str, uuid.UUID] = {}
+        # The marks of the decisions' events (decision 0097), by the batch id's canonical text (the
+        # plain decode's): a string's hash is kept with it, a UUID's is computed in Python each time.
+        self._marks: dict[tuple[str, int], Mark] = {}
         self._names: dict[str, str] = {}
+
+    @property
+    def marks(self) -> dict[BatchPartition, Mark]:
+        return {(uuid.UUID(batch_id), partition): mark for (batch_id, partition), mark in self._marks.items()}
 
     def fold(self, chunk: Sequence[Records], rows: Rows) -> None:
         """Folds a chunk of records (each partition's in log order) into the state, adding the rows
@@ -285,11 +290,10 @@ class FoldState:
     def _fold_plain(self, partition: int, records: Sequence[Record], rows: Rows) -> None:
         """PLR records: each achievement event as `project_batch` folds it, from plain values; a
         record the plain path does not take goes through `_fold_slow`, in its place in the order."""
-        achievements, applied_ids, marks, batch_ids, names, blocked, actions = (
+        achievements, applied_ids, marks, names, blocked, actions = (
             self.achievements,
             self._applied,
-            self.marks,
-            self._batch_ids,
+            self._marks,
             self._names,
             self.blocked,
             self._actions,
@@ -317,10 +321,7 @@ class FoldState:
             provenance = payload[-1]
             marked = envelope[_SOURCE] == DECIDER
             if marked:
-                batch_id = batch_ids.get(provenance[0])
-                if batch_id is None:
-                    batch_id = batch_ids[provenance[0]] = uuid.UUID(provenance[0])
-                batch, line, offset = (batch_id, partition), provenance[1], record.offset
+                batch, line, offset = (provenance[0], partition), provenance[1], record.offset
                 mark = marks.get(batch)
                 if mark is not None and line <= mark[0] and offset > mark[1]:  # is_copy
                     continue  # a copy of an applied event
@@ -431,10 +432,14 @@ class FoldState:
                 if item.envelope is not None and item.envelope.event_id.int in self._applied
             },
             parked_streams=self.blocked,
-            marks={batch: self.marks[batch] for batch in batches if batch in self.marks},
+            marks={
+                (batch_id, partition): self._marks[(str(batch_id), partition)]
+                for batch_id, partition in batches
+                if (str(batch_id), partition) in self._marks
+            },
         )
         changes = project_batch(snapshot, decoded)
-        self.marks.update(changes.marks)
+        self._marks.update(((str(batch_id), partition), mark) for (batch_id, partition), mark in changes.marks.items())
         for key in changes.erased:
             self.achievements.pop(key, None)
         for key, achievement in changes.achievements.items():
