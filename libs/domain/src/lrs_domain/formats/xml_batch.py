@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import compress
 from pathlib import Path
 from typing import Any, NoReturn
 from xml.etree.ElementTree import ParseError
@@ -30,7 +31,7 @@ from lrs_domain.formats.limits import (
     header_from,
     refuse_too_many_records,
 )
-from lrs_domain.formats.values import refuse_unstorable
+from lrs_domain.formats.values import MAX_VALUE_CHARACTERS, refuse_unstorable
 
 SCHEMA_PATH = Path(__file__).with_name("achievement-batch.xsd")
 
@@ -223,17 +224,25 @@ def plain_xml(content: bytes) -> ParsedBatch | None:
         return None
     if "\r" in text:  # XML's end-of-line handling, before any character reference is resolved
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    printable = _printable_but_tabs_and_line_feeds(text)
+    if not printable and _NOT_XML_CHARACTER.search(text):
+        return None  # expat refuses it where it stands, even where trimming a value would drop it
     declaration = _DECLARATION.match(text)
-    document = _DOCUMENT.fullmatch(text, declaration.end() if declaration else 0)
-    if document is None:
-        return None
+    start = declaration.end() if declaration else 0
     try:
-        if document["root_attributes"] is not None:
-            _check_root_attributes(text[document.start() : document.end("root_attributes") + 1])
-        header = header_from(_values(document["header"], HEADER_ATTRIBUTE_BY_HEADING, in_header=True))
-        records = _records(document["records"])
+        return (_in_schema_order(text, start) if printable else None) or _plain(text, start)
     except (_NotPlain, BatchRefused):
         return None
+
+
+def _plain(text: str, start: int) -> ParsedBatch | None:
+    document = _DOCUMENT.fullmatch(text, start)
+    if document is None:
+        return None
+    if document["root_attributes"] is not None:
+        _check_root_attributes(text[document.start() : document.end("root_attributes") + 1])
+    header = header_from(_values(document["header"], HEADER_ATTRIBUTE_BY_HEADING, in_header=True))
+    records = _records(document["records"])
     return batch_of(header, records, BatchFormat.XML) if records else None
 
 
@@ -302,6 +311,76 @@ def _character(reference: re.Match[str]) -> str:
     ):
         raise _NotPlain("a reference to a character XML does not have")
     return chr(code_point)
+
+
+# --- records written in the schema's order -----------------------------------------------------------
+# Programs (and `write_xml`) write a record's values in the schema's order, trimmed, without references.
+# Such a file is read with one match per record, which takes its values as the match's groups: no
+# Python call per value, no check of each value's characters (the file's are checked at once). A record
+# that is written otherwise (another order, a value to trim, an empty or over-long value) stops this
+# reading, and the file is read as above.
+
+# A value trimmed already (no white space at either end, as `str.strip` sees it: `\s`), not empty, and at
+# most MAX_VALUE_CHARACTERS long; the possessive repetition keeps no way back into it.
+_TRIMMED_VALUE = rf"[^\s<](?:[^<]{{0,{MAX_VALUE_CHARACTERS - 1}}}+(?<!\s))?"
+_HEAD = re.compile(
+    rf"{_S}<{ROOT}(?P<root_attributes>[ \t\n][^<>]*)?>"
+    rf"{_S}<{HEADER}>(?P<header>(?:{_S}<(\w+)>[^<]*+</\3>)*+){_S}</{HEADER}>"
+    rf"{_S}<{RECORDS}>"
+)
+_RECORD_IN_ORDER = re.compile(
+    rf"{_S}<{RECORD}>{_S}"
+    + "".join(rf"(?:<{name}>({_TRIMMED_VALUE})</{name}>{_S})?" for name in RECORD_ATTRIBUTE_BY_HEADING)
+    + rf"</{RECORD}>"
+)
+_TAIL = re.compile(rf"{_S}</{RECORDS}>{_S}</{ROOT}>{_S}")
+_RECORD_VALUES = tuple(RECORD_ATTRIBUTE_BY_HEADING.values())
+_RECORD_OTHER_FIELDS = tuple(name for name in _RECORD_DEFAULTS if name != "line" and name not in _RECORD_VALUES)
+_RECORD_KEYS = ("line", *_RECORD_VALUES, *_RECORD_OTHER_FIELDS)
+_RECORD_TAIL = tuple(_RECORD_DEFAULTS[name] for name in _RECORD_OTHER_FIELDS)
+_PRINTABLE_ASCII_TAB_AND_LINE_FEED = bytes(range(0x20, 0x7F)) + b"\t\n"
+# What XML 1.0 has no character for, in decoded UTF-8 with CR made LF (`str.strip` takes some for spaces)
+_NOT_XML_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _in_schema_order(text: str, start: int) -> ParsedBatch | None:
+    """The batch when every record holds its values in the schema's order, trimmed; None when the file
+    is to be read by `_plain`. Its characters are printable, tabs and line feeds aside: no record value
+    holds one `refuse_unstorable` refuses, so none is checked again (a header value is)."""
+    if "&" in text:
+        return None
+    head = _HEAD.match(text, start)
+    if head is None:
+        return None
+    if head["root_attributes"] is not None:
+        _check_root_attributes(text[head.start() : head.end("root_attributes") + 1])
+    header = header_from(_values(head["header"], HEADER_ATTRIBUTE_BY_HEADING, in_header=True))
+    records: list[SubmittedRecord] = []
+    append = records.append
+    record_at = _RECORD_IN_ORDER.match  # each where the one before ended; a search could scan on for every record
+    end = head.end()
+    while (match := record_at(text, end)) is not None:
+        line = len(records) + 1
+        if line > MAX_BATCH_RECORDS:
+            return None
+        end = match.end()
+        values = match.groups()
+        # as `_record` builds it: every field in the model's order, those the file holds set
+        record = _new_object(SubmittedRecord)
+        _set_slot(record, "__dict__", dict(zip(_RECORD_KEYS, (line, *values, *_RECORD_TAIL), strict=True)))
+        _set_slot(record, "__pydantic_fields_set__", {"line", *compress(_RECORD_VALUES, values)})
+        _set_slot(record, "__pydantic_extra__", None)
+        _set_slot(record, "__pydantic_private__", None)
+        append(record)
+    if not records or _TAIL.fullmatch(text, end) is None:
+        return None
+    return batch_of(header, tuple(records), BatchFormat.XML)
+
+
+def _printable_but_tabs_and_line_feeds(text: str) -> bool:
+    if text.isascii():
+        return not text.encode("ascii").translate(None, _PRINTABLE_ASCII_TAB_AND_LINE_FEED)
+    return text.replace("\n", " ").replace("\t", " ").isprintable()
 
 
 def _check_root_attributes(start_tag: str) -> None:

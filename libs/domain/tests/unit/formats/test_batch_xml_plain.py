@@ -3,6 +3,7 @@ reads the same header and records, and it takes every file written plainly."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from libs.domain.tests.unit.formats.batch_documents import HEADER, records, xml_document
@@ -10,7 +11,7 @@ from libs.domain.tests.unit.formats.batch_documents import HEADER, records, xml_
 from lrs_contracts.batch import BatchFormat
 from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch, write_xml
 from lrs_domain.formats.limits import HEADER_ATTRIBUTE_BY_HEADING, RECORD_ATTRIBUTE_BY_HEADING
-from lrs_domain.formats.xml_batch import plain_xml
+from lrs_domain.formats.xml_batch import _in_schema_order, _plain, plain_xml
 
 HEADINGS = list(RECORD_ATTRIBUTE_BY_HEADING)
 HEADER_HEADINGS = [
@@ -130,6 +131,39 @@ def document(draw: st.DrawFn) -> bytes:
     return text.encode(draw(st.sampled_from(["utf-8"] * 9 + ["utf-16"])), errors="surrogatepass")
 
 
+# Records as programs write them, each value in the schema's order; some values are not as that reading
+# takes them (to trim, empty, a reference, a character to check, too long), and those files are read by the
+# plain reading of any order or left to expat.
+VALUE_IN_ORDER = st.one_of(
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="<&", exclude_categories=["Cs"]), max_size=12),
+    TEXT,
+    st.sampled_from(["Pass", "x", "1000000043", " padded ", "\u00a0nbsp", "tail\u2003", "", "y" * 1_024, "z" * 1_025]),
+)
+
+
+@st.composite
+def record_in_schema_order(draw: st.DrawFn) -> str:
+    names = [name for name in HEADINGS if draw(st.integers(0, 4))]
+    inner = "".join(f"{draw(SPACE)}<{name}>{draw(VALUE_IN_ORDER)}</{name}>" for name in names)
+    return f"{draw(SPACE)}<Record>{inner}{draw(SPACE)}</Record>"
+
+
+@st.composite
+def document_in_schema_order(draw: st.DrawFn) -> bytes:
+    header = (
+        "<AwardingOrganisation>RN5133</AwardingOrganisation><NotificationEmail>results@example.org</NotificationEmail>"
+    )
+    body = "".join(draw(st.lists(record_in_schema_order(), min_size=1, max_size=5)))
+    text = (
+        f"{draw(st.sampled_from(PROLOGS))}{draw(st.sampled_from(ROOTS))}{draw(SPACE)}<Header>{header}</Header>"
+        f"{draw(SPACE)}<Records>{body}{draw(SPACE)}</Records>{draw(SPACE)}</AchievementBatch>{draw(SPACE)}"
+    )
+    if draw(st.integers(0, 3)) == 0:
+        old, new = draw(st.sampled_from(CHANGES))
+        text = text.replace(old, new, 1)
+    return text.encode()
+
+
 def expat_reading(content: bytes) -> ParsedBatch | BatchRefused:
     try:
         return parse_batch_with_expat(content)
@@ -180,3 +214,62 @@ def test_a_file_that_is_refused_is_left_to_expat_which_says_where() -> None:
     refusal = expat_reading(content)
     assert isinstance(refusal, BatchRefused)
     assert refusal.line is not None
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(document_in_schema_order())
+def test_a_file_in_schema_order_is_read_as_expat_reads_it(content: bytes) -> None:
+    plain = plain_xml(content)
+    if plain is not None:
+        expat = expat_reading(content)
+        assert isinstance(expat, ParsedBatch), f"expat refuses what the plain reading took: {expat}"
+        same(plain, expat)
+
+
+def test_records_in_schema_order_are_read_by_one_match_each_as_the_plain_reading_reads_them() -> None:
+    rows = records(50)
+    rows[3] = {**rows[3], "given_name": "Zoë Ann Ó Súilleabháin", "grade": None, "credits": "10"}
+    rows[7] = {**rows[7], "mis_identifier": "x" * 1_024}
+    content = write_xml(parse_batch(xml_document(HEADER, rows), BatchFormat.XML))
+    text = content.decode()
+    root = text.index("<AchievementBatch>")
+    in_order = _in_schema_order(text, root)
+    assert in_order is not None
+    read_plainly = _plain(text, root)
+    assert read_plainly is not None
+    same(in_order, read_plainly)
+    same(in_order, parse_batch_with_expat(content))
+
+
+def test_a_record_not_in_schema_order_leaves_the_file_to_the_plain_reading() -> None:
+    rows = records(5)
+    content = write_xml(parse_batch(xml_document(HEADER, rows), BatchFormat.XML)).decode()
+    root = content.index("<AchievementBatch>")
+    assert _in_schema_order(content, root) is not None
+    for changed in (
+        content.replace("<Action>Create</Action>", "", 1).replace("</Record>", "<Action>Create</Action></Record>", 1),
+        content.replace("<Action>Create</Action>", "<Action> Create</Action>", 1),
+        content.replace("<Action>Create</Action>", "<Action></Action>", 1),
+        content.replace("<Action>Create</Action>", "<Action>Create&#32;</Action>", 1),
+        content.replace("<Action>Create</Action>", f"<Action>{'x' * 1_025}</Action>", 1),
+        content.replace("</Record>", "</Record><!-- a comment -->", 1),
+    ):
+        assert _in_schema_order(changed, root) is None
+        plain = plain_xml(changed.encode())
+        expat = expat_reading(changed.encode())
+        if plain is not None:
+            assert isinstance(expat, ParsedBatch)
+            same(plain, expat)
+
+
+def test_a_character_xml_does_not_have_refuses_the_file_even_where_trimming_would_drop_it() -> None:
+    rows = records(3)
+    for character in ("\x0b", "\x0c", "\x1c", "\x1f"):
+        for value in (f"Merit{character}", f"{character}Merit", character):
+            content = xml_document(HEADER, rows).replace(b"<Grade>Merit</Grade>", f"<Grade>{value}</Grade>".encode(), 1)
+            assert plain_xml(content) is None
+            refusal = expat_reading(content)
+            assert isinstance(refusal, BatchRefused)
+            with pytest.raises(BatchRefused) as refused:
+                parse_batch(content, BatchFormat.XML)
+            assert (refused.value.code, refused.value.line) == (refusal.code, refusal.line)
