@@ -130,7 +130,7 @@ async def test_a_record_from_before_it_was_appended_to_keeps_its_answers_and_tak
             await apply_migrations(connection, "challenges", "challenges.migrations")
             # the record as migrations 0001-0004 left it, holding rows (decision 0099)
             await connection.execute(
-                "DROP TABLE challenges.achievements_on_record;"
+                "DROP TABLE challenges.achievements_on_record; DROP SEQUENCE challenges.record_applications;"
                 " CREATE TABLE challenges.achievements_on_record (achievement_id uuid PRIMARY KEY,"
                 " uln text NOT NULL, ao_id text NOT NULL, withdrawn boolean NOT NULL);"
                 " DELETE FROM challenges.schema_migrations WHERE version = 5"

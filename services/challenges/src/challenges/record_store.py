@@ -14,7 +14,7 @@ Positions = dict[tuple[str, int], int]  # (topic, partition) -> next offset to a
 
 # Merge chains are short; the bound keeps a cycle in the links from looping.
 _MAX_MERGE_HOPS = 32
-_COLUMNS = AchievementChange._fields  # a change is copied as it is: its fields are the table's columns
+_COLUMNS = (*AchievementChange._fields, "applied_in")  # a change as it is, then the number of its poll
 
 
 class PlrRecord:
@@ -25,16 +25,17 @@ class PlrRecord:
         """Idempotent: the same changes again leave the same answers.
 
         Each changed achievement's state is appended (binary COPY; an update or supersession's
-        withdrawn as NULL, "as it was"), stamped with this transaction's id (the column's default):
-        the record's polls are applied one after another, so the latest row of an achievement is the
-        log's latest word on it (decision 0099)."""
+        withdrawn as NULL, "as it was"), stamped with the poll's number from a sequence: the record's
+        polls are applied one after another, so the latest row of an achievement is the log's latest
+        word on it (decision 0099)."""
         async with self._pool.acquire() as connection, connection.transaction():
             if changes.achievements:
+                applied_in = await connection.fetchval("SELECT nextval('challenges.record_applications')")
                 await connection.copy_records_to_table(
                     "achievements_on_record",
                     schema_name="challenges",
                     columns=_COLUMNS,
-                    records=changes.achievements.values(),
+                    records=[(*change, applied_in) for change in changes.achievements.values()],
                 )
             if changes.merges:
                 await connection.execute(

@@ -5,7 +5,8 @@
 ALTER TABLE achievements_on_record
     DROP CONSTRAINT achievements_on_record_pkey,
     ALTER COLUMN withdrawn DROP NOT NULL,
-    ADD COLUMN applied_in xid8 NOT NULL DEFAULT '0';
--- The transaction that appended the row: polls are applied one after another, so a later poll's is higher.
-ALTER TABLE achievements_on_record ALTER COLUMN applied_in SET DEFAULT pg_current_xact_id();
+    ADD COLUMN applied_in bigint NOT NULL DEFAULT 0;
+-- Each poll takes the next number of this sequence and stamps its rows with it.
+ALTER TABLE achievements_on_record ALTER COLUMN applied_in DROP DEFAULT;
+CREATE SEQUENCE record_applications;
 CREATE INDEX achievements_on_record_by_id ON achievements_on_record USING hash (achievement_id);
