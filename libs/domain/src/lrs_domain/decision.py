@@ -56,7 +56,7 @@ from lrs_domain.rules import (
     order_findings,
     status_for,
 )
-from lrs_domain.trusted import trusted
+from lrs_domain.trusted import trusted, trusted_from
 
 # (ULN an achievement is recorded under, normalised QAN) → the AO's achievements recorded under that
 # ULN for that qualification, at any award date.
@@ -210,11 +210,13 @@ class BatchJudging:
         return JudgedChunk(tuple(self._with_event(judged) for judged in judged_records))
 
     def _with_event(self, judged: _Judged) -> _Judged:
-        if judged.judged.errors or judged.state_errors or judged.change is Change.NO_OP:
+        record_judged, state_errors, change, target, _ = judged
+        if record_judged.errors or state_errors or change is Change.NO_OP:
             return judged
-        verdict = _Verdict(judged.judged, RecordStatus.ACCEPTED, (), (), judged.change, judged.target, None)
-        event = _event(verdict, self._batch_id, self._ao_id, self._job_type, self._summaries, self._ids)
-        return judged._replace(event=event)
+        event = _event(
+            record_judged, change, target, self._batch_id, self._ao_id, self._job_type, self._summaries, self._ids
+        )
+        return _Judged(record_judged, state_errors, change, target, event)
 
     def finish(self, batch: SubmittedBatch, chunks: Iterable[JudgedChunk]) -> BatchDecision:
         """The decision on `batch` (this one, of its AO and job type), whose records are those of `chunks`."""
@@ -426,36 +428,32 @@ _set_slot = object.__setattr__
 
 
 def _key(ao_id: str, address: AchievementAddress, checked_uln: str | None) -> AchievementKey:
-    values = {
-        "ao_id": ao_id,
-        "uln": address.uln,
-        "qualification_number": address.qualification_number,
-        "award_date": address.award_date,
-    }
-    if address.uln == checked_uln:  # the record's own ULN, which passed RV001-RV003
-        return trusted(AchievementKey, **values)
+    uln, qualification_number, award_date = address
+    values = {"ao_id": ao_id, "uln": uln, "qualification_number": qualification_number, "award_date": award_date}
+    if uln == checked_uln:  # the record's own ULN, which passed RV001-RV003
+        return trusted_from(AchievementKey, values)
     return AchievementKey(**values)  # the end of a merge chain, from the registry
 
 
 def _event(
-    verdict: _Verdict,
+    judged: JudgedRecord,
+    change: Change | None,
+    target: AchievementState | None,
     batch_id: uuid.UUID,
     ao_id: str,
     job_type: JobType,
     summaries: dict[int, QualificationSummary],
     ids: AchievementIds,
 ) -> AchievementEvent:
-    """The PLR event of an accepted record. Accepted means every rule passed, so its facts are known
-    and are not validated again."""
-    judged = verdict.judged
-    address, data, target = judged.address, judged.data, verdict.target
+    """The PLR event of a record accepted with `change` to `target` (None: a new achievement).
+    Accepted means every rule passed, so its facts are known and are not validated again."""
+    address, data, record = judged.address, judged.data, judged.record
     assert address is not None  # an accepted record always has a readable ULN, QAN and award date
-    key = target.key if target is not None else _key(ao_id, address, judged.record.uln)
+    key = target.key if target is not None else _key(ao_id, address, record.uln)
     identity = target.achievement_id if target is not None else ids.of(key)
-    provenance = trusted(
-        Provenance, batch_id=batch_id, line=judged.record.line, mis_identifier=judged.record.mis_identifier
+    provenance = trusted_from(
+        Provenance, {"batch_id": batch_id, "line": record.line, "mis_identifier": record.mis_identifier}
     )
-    change = verdict.change
     if change is Change.WITHDRAW:
         return trusted(
             AchievementWithdrawn,

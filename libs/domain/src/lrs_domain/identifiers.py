@@ -30,6 +30,7 @@ _UKPRN = re.compile(r"[0-9]{8}")
 
 _MASK = "******"
 _ULN_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+_ULN_WEIGHED_ZEROS = ord("0") * sum(_ULN_WEIGHTS)
 _QAN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2)
 
 
@@ -42,7 +43,10 @@ def uln_check_digit(first_nine: str) -> int | None:
     """The check digit that completes nine digits, or None when no digit can (remainder 0)."""
     if len(first_nine) != 9:
         raise ValueError("a ULN check digit completes exactly nine digits")
-    remainder = sum(map(mul, _ULN_WEIGHTS, map(int, first_nine))) % 11
+    if first_nine.isascii() and first_nine.isdigit():  # every ULN judged: weigh the digits' codes, then take the zeros'
+        remainder = (sum(map(mul, _ULN_WEIGHTS, first_nine.encode())) - _ULN_WEIGHED_ZEROS) % 11
+    else:
+        remainder = sum(map(mul, _ULN_WEIGHTS, map(int, first_nine))) % 11
     return None if remainder == 0 else 10 - remainder
 
 

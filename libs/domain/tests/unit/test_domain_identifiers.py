@@ -66,6 +66,19 @@ def test_a_generated_uln_with_its_check_digit_validates(first_nine: str) -> None
         assert is_valid_uln(uln) or uln == TEMPORARY_ULN
 
 
+@given(st.text(alphabet=st.characters(categories=["Nd"]), min_size=9, max_size=9))
+def test_the_check_digit_is_the_weighted_sum_of_the_digits_whatever_digits_they_are(first_nine: str) -> None:
+    remainder = sum(weight * int(digit) for weight, digit in zip(range(10, 1, -1), first_nine, strict=True)) % 11
+    assert uln_check_digit(first_nine) == (None if remainder == 0 else 10 - remainder)
+
+
+def test_a_check_digit_is_refused_for_what_is_not_nine_digits() -> None:
+    with pytest.raises(ValueError, match="invalid literal"):
+        uln_check_digit("12345678x")
+    with pytest.raises(ValueError, match="exactly nine digits"):
+        uln_check_digit("1234")
+
+
 @given(first_nine_digits, st.integers(min_value=1, max_value=9))
 def test_changing_the_last_digit_of_a_valid_uln_makes_it_invalid(first_nine: str, shift: int) -> None:
     check = uln_check_digit(first_nine)

@@ -41,7 +41,6 @@ from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmitted, Submitted
 from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_contracts.envelope import deterministic_id, utc_now
 from lrs_contracts.environments import LIVE_TOPICS, TopicNames
-from lrs_contracts.fast_decode import payload_json
 from lrs_contracts.outcomes import BatchValidationStarted
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.sandpit import SandpitReset
@@ -56,6 +55,7 @@ from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.parking import DeadLetterOffice, Parking
 from validation.batch_assembly import AssembledBatch, BatchAssembler, IncompleteBatchError, decode_submission
 from validation.decision_store import DecisionStore, OutgoingMessage, StoredDecision
+from validation.event_json import EventJson
 from validation.messages import decision_messages
 from validation.partitions import partition_of
 from validation.personal import open_personal, ulns_to_look_up, with_unverifiable_learners
@@ -589,7 +589,8 @@ def judge_part(
     """Some records of a batch opened (`open_personal`) and judged on their own. Pure, any thread."""
     opened = open_personal(records, keys)
     judged = judging.judge(opened.records, reference, existing)
-    events_json = {id(event): payload_json(event) for event in judged.events()}
+    event_json = EventJson()
+    events_json = {id(event): event_json(event) for event in judged.events()}
     return _JudgedPart(judged, opened.unverifiable, len(records), events_json)
 
 

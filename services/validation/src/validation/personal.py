@@ -71,9 +71,7 @@ def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, Learner
 
 def _with(record: SubmittedRecord, values: dict[str, Any]) -> SubmittedRecord:
     """The record with `values` in place of its own: the types it holds, so nothing to validate again."""
-    fields = record.__dict__.copy()
-    fields.update(values)
-    return trusted_from(SubmittedRecord, fields)
+    return trusted_from(SubmittedRecord, {**record.__dict__, **values})
 
 
 def _opened(key: LearnerKey | None, sealed: str) -> dict[str, Any] | None:
