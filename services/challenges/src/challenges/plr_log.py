@@ -134,6 +134,7 @@ _WITHDRAWN_AFTER: dict[str, bool | None] = {
     event_type_of(AchievementUpdated): None,
     event_type_of(AchievementSuperseded): None,
 }
+# The same, by the event type as an event's head spells it.
 _HEAD_WITHDRAWN_AFTER = {event_type.encode(): withdrawn for event_type, withdrawn in _WITHDRAWN_AFTER.items()}
 _MERGED = event_type_of(LearnersMerged)
 _ERASED = event_type_of(LearnerErased)

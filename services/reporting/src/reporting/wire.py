@@ -4,7 +4,8 @@ Nearly all of what reporting reads is the PLR log (one event per accepted record
 (1,000 per-record outcomes each), and of an event it needs a few fields: of a PLR event its batch,
 AO and qualification (and the qualification's type when recorded); of a chunk its rejected records'
 codes, found without parsing the accepted ones. Validation validated these events when it wrote
-them, so they are read as plain JSON. One not shaped as validation writes it goes to the validating
+them, so they are read as plain JSON, and a PLR event mostly from its head and its batch alone
+(decision 0099). One not shaped as validation writes it goes to the validating
 decoder (`lrs_contracts.registry.decode`), which has the last word: it either gives the models, or
 raises and the message is poison as before.
 """
@@ -164,7 +165,7 @@ _ACHIEVEMENT_HEAD = re.compile(
     .replace(b"S", rb'[^"\\\x00-\x1f]*')
     .replace(b"E", b"|".join(re.escape(event_type.encode()) for event_type in sorted(_ACHIEVEMENT_TYPES)))
 ).match
-# The payload's provenance is its last field: its one occurrence (",\"" is never inside a JSON text).
+# The payload's provenance, its last field: found from the end (a `,"` is never inside a JSON string).
 _PROVENANCE = b',"provenance":{"batch_id":"'
 _PLAIN_TEXT = re.compile(rb'([^"\\\x00-\x1f]*)"').match
 
