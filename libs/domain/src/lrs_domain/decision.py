@@ -130,7 +130,7 @@ def achievement_states_needed(
             normalised[text] = normalise_qan(text)
         qan = normalised[text] if text else None
         if uln and qan:
-            needed.update((merged_uln, qan) for merged_uln in reference.merges.resolve(uln).ulns)
+            needed.update((merged_uln, qan) for merged_uln in reference.merges.ulns_of(uln))
     return frozenset(needed)
 
 
@@ -350,7 +350,7 @@ def _states_at(
     """The AO's achievements of the record's learner and qualification, under every ULN of the
     learner, nearest to the ULN the record names first (so its own achievement is the one addressed
     when a merge brought two with the same key together)."""
-    ulns = merges.resolve(named_uln).ulns if merges is not None and named_uln else (address.uln,)
+    ulns = merges.ulns_of(named_uln) if merges is not None and named_uln else (address.uln,)
     qan = address.qualification_number
     return [state for uln in ulns for state in existing.get((uln, qan), ())]
 
@@ -416,13 +416,14 @@ class AchievementIds:
         # what uuid.UUID(bytes=..., version=5) builds, without its checks of arguments we never vary
         built = _new_uuid(uuid.UUID)
         _set_slot(built, "int", int.from_bytes(hashed.digest()[:16]) & _VERSION_BITS_CLEARED | _VERSION_5)
-        _set_slot(built, "is_safe", uuid.SafeUUID.unknown)
+        _set_slot(built, "is_safe", _UNKNOWN_SAFETY)
         return built
 
 
 # RFC 4122's variant (bits 62-63 of the integer) and version 5 (bits 76-79)
 _VERSION_BITS_CLEARED = ~((0xC000 << 48) | (0xF000 << 64))
 _VERSION_5 = (0x8000 << 48) | (5 << 76)
+_UNKNOWN_SAFETY = uuid.SafeUUID.unknown  # an enum member read from its class costs a descriptor call each time
 _new_uuid = object.__new__
 _set_slot = object.__setattr__
 

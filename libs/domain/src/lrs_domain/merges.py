@@ -70,6 +70,12 @@ class LearnerMerges:
         group = self._merged_with(recorded_uln)
         return MergedLearner(tuple(chain), recorded_uln, (*chain, *sorted(group - seen)))
 
+    def ulns_of(self, uln: str) -> tuple[str, ...]:
+        """`resolve(uln).ulns`, without resolving a ULN no merge names (nearly every one)."""
+        if uln not in self._master_of and uln not in self._merged_into:
+            return (uln,)
+        return self.resolve(uln).ulns
+
     def _merged_with(self, recorded_uln: str) -> set[str]:
         """`recorded_uln` and every ULN merged into it, directly or through others."""
         group = {recorded_uln}

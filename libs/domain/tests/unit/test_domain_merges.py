@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from hypothesis import given
+from hypothesis import strategies as st
 from libs.domain.tests.unit.domain_builders import CATALOGUE, REFERENCE, TODAY, batch, codes, record, state
 
 from lrs_contracts.batch import SubmittedRecord
@@ -51,6 +53,15 @@ def test_a_uln_merged_into_itself_is_not_merged() -> None:
 def test_a_master_the_links_know_nothing_more_about_ends_the_chain() -> None:
     merges = LearnerMerges({A: UNMERGED})
     assert merges.resolve(A) == MergedLearner((A, UNMERGED), UNMERGED, (A, UNMERGED))
+
+
+@given(
+    links=st.dictionaries(st.sampled_from((A, B, C, D)), st.sampled_from((A, B, C, D, UNMERGED)), max_size=4),
+    uln=st.sampled_from((A, B, C, D, UNMERGED)),
+)
+def test_the_ulns_of_a_learner_are_those_its_resolution_names(links: dict[str, str], uln: str) -> None:
+    merges = LearnerMerges(links)
+    assert merges.ulns_of(uln) == merges.resolve(uln).ulns
 
 
 def test_links_come_from_the_registry_s_learners() -> None:

@@ -192,7 +192,7 @@ class ReferenceStore:
             " WHERE (uln = ANY($1::text[]) OR uln = ANY(ARRAY(SELECT uln FROM linked))) AND erased_at IS NULL",
             list(set(ulns)),
         )
-        return {row["uln"]: _learner_of(row) for row in rows}
+        return {row[0]: Learner(*row) for row in rows}  # the columns are Learner's fields, in order
 
     async def register_learner(self, learner: Learner, registered_by_provider: str | None) -> bool:
         """Registers a new learner (linked to the provider that registered it) and returns True; the same
