@@ -2,10 +2,9 @@
 and gender travel on Kafka only under its learner's key, so erasing the key makes them unreadable in
 every segment and backup.
 
-Every format's records pass through `sealed_records` before the batch is encoded into its chunks, part
-by part, with the keys of a part's learners fetched (and created where new) in one keyring call while
-the part before it is sealed (`ingest.service`). A record
-whose ULN is not ten digits names no learner to key it to: it goes as it came, and validation rejects
+Every format's records pass through `sealed_encoded_records`, which encodes them as they stand in the
+batch's chunks, part by part, with the keys of a part's learners fetched (and created where new) in one
+keyring call while the part before it is sealed (`ingest.service`). A record whose ULN is not ten digits names no learner to key it to: it goes as it came, and validation rejects
 it (RV001); the submissions topic keeps it for its retention only (docs/privacy.md).
 """
 
@@ -14,15 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+import orjson
+
 from lrs_contracts.batch import SubmittedRecord
 from lrs_platform.keyring import PERSONAL_FIELDS, Erased, KeyLookup, LearnerKey, Purpose, sealed_personal
 
 _WITHOUT_PERSONAL_FIELDS = dict.fromkeys(PERSONAL_FIELDS)
 _ERASED = {**_WITHOUT_PERSONAL_FIELDS, "learner_erased": True}
-_ERASED_CHANGES = frozenset(_ERASED)
-_SEALED_CHANGES = frozenset((*PERSONAL_FIELDS, "personal"))
-_new_object = object.__new__
-_set_slot = object.__setattr__
 
 
 class LearnerKeys(Protocol):
@@ -46,39 +43,27 @@ def learner_ulns(records: Iterable[SubmittedRecord]) -> set[str]:
     return {uln for uln in map(keyed_uln, records) if uln is not None}
 
 
-def sealed_records(
-    records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]
-) -> tuple[SubmittedRecord, ...]:
-    """The records with their personal fields sealed into `personal`, or dropped (`learner_erased`) for
-    an erased learner. `keys` holds a key, or ERASED, for every ULN `learner_ulns` named."""
-    sealed: list[SubmittedRecord] = []
-    append = sealed.append
+def sealed_encoded_records(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> list[bytes]:
+    """Each record's JSON as it stands in its chunk, with its personal fields sealed into `personal`, or
+    dropped (`learner_erased`) for an erased learner. `keys` holds a key, or ERASED, for every ULN
+    `learner_ulns` named.
+
+    The sealed values are written as they are made, with no record object in between: orjson writes a
+    record's values (its `__dict__`, every field in the model's order) byte for byte as pydantic's
+    `to_json` writes the record (`ingest.submission.encoded_record`; a unit test holds them equal)."""
+    encoded: list[bytes] = []
+    append = encoded.append
+    dumps = orjson.dumps
     for record in records:
         values = record.__dict__
         uln = values["uln"]
         if uln is None or not _is_learner_uln(uln):
-            append(record)
+            append(dumps(values))
             continue
         key = keys[uln]
         if isinstance(key, Erased):
-            append(_changed({**values, **_ERASED}, record.__pydantic_fields_set__ | _ERASED_CHANGES))
+            append(dumps({**values, **_ERASED}))
         else:
             personal = sealed_personal(key, Purpose.SUBMITTED_RECORD, values)
-            append(
-                _changed(
-                    {**values, **_WITHOUT_PERSONAL_FIELDS, "personal": personal},
-                    record.__pydantic_fields_set__ | _SEALED_CHANGES,
-                )
-            )
-    return tuple(sealed)
-
-
-def _changed(values: dict[str, object], fields_set: set[str]) -> SubmittedRecord:
-    """What `record.model_copy(update=...)` builds, without pydantic's generic copy, as the plain XML
-    reader builds records: the values are the record's own and ours, valid by construction."""
-    copy = _new_object(SubmittedRecord)
-    _set_slot(copy, "__dict__", values)
-    _set_slot(copy, "__pydantic_fields_set__", fields_set)
-    _set_slot(copy, "__pydantic_extra__", None)
-    _set_slot(copy, "__pydantic_private__", None)
-    return copy
+            append(dumps({**values, **_WITHOUT_PERSONAL_FIELDS, "personal": personal}))
+    return encoded

@@ -16,7 +16,7 @@ import asyncpg
 from ingest import metrics
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
 from ingest.repository import BatchRepository, ClaimTimeout, Refusal
-from ingest.sealing import LearnerKeys, learner_ulns, sealed_records
+from ingest.sealing import LearnerKeys, learner_ulns, sealed_encoded_records
 from ingest.submission import (
     DECIDED_STATUSES,
     BatchIdentity,
@@ -27,9 +27,9 @@ from ingest.submission import (
     SubmissionInProgress,
     batch_ao_for,
     caller_ao,
+    carried,
     content_sha256,
     dedup_key,
-    encoded_records,
     is_key_reused_for_other_content,
     prepare_encoded,
     resolve_format,
@@ -335,7 +335,7 @@ class BatchSubmissions:
 
 
 def _sealed_and_encoded(records: Sequence[SubmittedRecord], keys: KeyLookup) -> list[bytes]:
-    return encoded_records(sealed_records(records, keys))
+    return carried(records, sealed_encoded_records(records, keys))
 
 
 async def _shielded(coroutine: Coroutine[Any, Any, T]) -> T:

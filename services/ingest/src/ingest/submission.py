@@ -241,10 +241,15 @@ def completed_event_id(batch_id: uuid.UUID) -> uuid.UUID:
 
 def encoded_records(records: Sequence[SubmittedRecord]) -> list[bytes]:
     """Each record's JSON as it stands in its chunk; BatchRefused (RS001) when one is too large to carry."""
-    encoded = [encoded_record(record) for record in records]
-    for record, value in zip(records, encoded, strict=True):
-        if len(value) > MAX_EVENT_BYTES:
-            raise BatchRefused(BatchCode.MALFORMED, "a value of this record is too long to carry", record.line)
+    return carried(records, [encoded_record(record) for record in records])
+
+
+def carried(records: Sequence[SubmittedRecord], encoded: list[bytes]) -> list[bytes]:
+    """`encoded`, the records' JSON in their order; BatchRefused (RS001) when one is too large to carry."""
+    if encoded and max(map(len, encoded)) > MAX_EVENT_BYTES:
+        for record, value in zip(records, encoded, strict=True):
+            if len(value) > MAX_EVENT_BYTES:
+                raise BatchRefused(BatchCode.MALFORMED, "a value of this record is too long to carry", record.line)
     return encoded
 
 

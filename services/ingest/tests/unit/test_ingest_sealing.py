@@ -8,7 +8,8 @@ import secrets
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.sealing import keyed_uln, learner_ulns, sealed_records
+from ingest.sealing import keyed_uln, learner_ulns, sealed_encoded_records
+from ingest.submission import encoded_record
 from lrs_contracts.batch import SubmittedRecord
 from lrs_platform.keyring import ERASED, PERSONAL_FIELDS, LearnerKey, Purpose
 
@@ -32,8 +33,19 @@ def test_only_keyed_records_are_sealed_and_an_erased_learners_lose_their_details
     sealed_uln, erased_uln, unkeyed = "9000000043", "9000000051", "90000000\u0664" + "3"
     key = LearnerKey(sealed_uln, secrets.token_bytes(32))
     records = [_record(sealed_uln), _record(erased_uln), _record(unkeyed), _record(None)]
-    out = sealed_records(records, {sealed_uln: key, erased_uln: ERASED})
-    assert out[2:] == tuple(records[2:])
+    encoded = sealed_encoded_records(records, {sealed_uln: key, erased_uln: ERASED})
+    out = [SubmittedRecord.model_validate_json(value) for value in encoded]
+    assert out[2:] == records[2:]
+    assert encoded == [encoded_record(record) for record in out]
     assert out[0].personal is not None and all(getattr(out[0], name) is None for name in PERSONAL_FIELDS)
     assert key.open_json(Purpose.SUBMITTED_RECORD, out[0].personal)["family_name"] == "Lovelace"
     assert out[1].learner_erased and out[1].personal is None and out[1].given_name is None
+
+
+def test_a_records_values_are_written_as_pydantic_writes_the_record_whatever_they_hold() -> None:
+    # every character a value can hold (no lone surrogate: no format gives one), 4,096 a value
+    characters = [chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF]
+    for start in range(0, len(characters), 4_096):
+        text = "".join(characters[start : start + 4_096])
+        record = SubmittedRecord(line=7, action=text, uln="x", grade='"\\/', personal=text[::-1], learner_erased=True)
+        assert sealed_encoded_records([record], {}) == [encoded_record(record)]

@@ -16,7 +16,7 @@ import pytest
 import ingest.service
 from ingest.publisher import PublishUnavailable
 from ingest.repository import Refusal, StoredBatch
-from ingest.sealing import sealed_records
+from ingest.sealing import sealed_encoded_records
 from ingest.service import (
     BatchRefusedError,
     BatchSubmissions,
@@ -376,13 +376,13 @@ async def test_a_large_batchs_keys_are_issued_part_by_part_the_next_while_one_is
 ) -> None:
     keyring, publisher, sealed_after_calls = CountedKeyring(), FakePublisher(), []
 
-    def seal_once_the_next_keys_are_asked_for(records: Any, keys: KeyLookup) -> tuple[SubmittedRecord, ...]:
+    def seal_once_the_next_keys_are_asked_for(records: Any, keys: KeyLookup) -> list[bytes]:
         if not sealed_after_calls:
             assert keyring.second_call.wait(timeout=20), "the second part's keys were not asked for meanwhile"
         sealed_after_calls.append(len(keyring.calls))
-        return sealed_records(records, keys)
+        return sealed_encoded_records(records, keys)
 
-    monkeypatch.setattr(ingest.service, "sealed_records", seal_once_the_next_keys_are_asked_for)
+    monkeypatch.setattr(ingest.service, "sealed_encoded_records", seal_once_the_next_keys_are_asked_for)
     await submit(make(FakeRepository(), publisher, keyring), batch_file(records=4_500))
     assert sealed_after_calls[0] == 2 and len(keyring.calls) == len(sealed_after_calls) == 3
     assert len(published_records(publisher)) == 4_500
