@@ -257,7 +257,10 @@ def collector_paused() -> Iterator[None]:
     """The cyclic garbage collector stays off while a poll's effect runs. A poll builds thousands of
     objects a record that live until it is applied, and every collection would scan them again, for
     garbage that reference counts free anyway. Collections resume after it, also when it failed; a
-    collector already off (another thread pausing it, a process that turned it off) is left as it is."""
+    collector already off (another thread pausing it, a process that turned it off) is left as it is.
+
+    What the pause built and still holds (the next poll read ahead, a batch judged meanwhile) is frozen
+    out of the collector's scans as it resumes (`FULL_COLLECTIONS`)."""
     if not gc.isenabled():
         yield
         return
@@ -265,7 +268,33 @@ def collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        FULL_COLLECTIONS.freeze_or_collect()
         gc.enable()
+
+
+class FullCollections:
+    """Freezes what a pause leaves alive, and collects everything now and then.
+
+    Without it the first collection after a pause scanned every object the pause had built and still held
+    (2-2.5 µs a record in the projector and validation, decision 0100): work for nothing, since those are
+    freed by their reference counts as before, frozen or not. Only garbage in reference cycles among them
+    waits, until a full collection over every object, frozen ones included, at most `every_s` apart."""
+
+    def __init__(self, every_s: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every_s = every_s
+        self._clock = clock
+        self._last = clock()
+
+    def freeze_or_collect(self) -> None:
+        now = self._clock()
+        if now - self._last >= self.every_s:
+            self._last = now
+            gc.unfreeze()
+            gc.collect()
+        gc.freeze()
+
+
+FULL_COLLECTIONS = FullCollections()
 
 
 class Attempts:
