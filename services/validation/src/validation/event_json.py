@@ -1,12 +1,13 @@
-"""The JSON of a batch's events, written from pieces the batch repeats (decision 0096).
+"""The JSON of a batch's events and outcome chunks, written by orjson (decision 0096).
 
 Nearly every event of a batch is an `AchievementRecorded`, and pydantic's serialiser
 (`payload_json`) writes each one whole, its result's data and its qualification's catalogue facts
 included, although a batch shares those models between thousands of events (`lrs_domain.decision`
 builds one per distinct value). Here an `AchievementRecorded` is written by orjson, with the JSON of
-each shared model written once and spliced in: byte for byte what `payload_json` writes
-(`tests/unit/test_event_json.py` compares them on events generated from the schema snapshot). Any
-other event, or a value orjson does not write as pydantic does, is left to `payload_json`.
+each shared model written once and spliced in; a chunk of 1,000 outcomes is written by one orjson call
+over the outcomes' own fields. Both byte for byte what `payload_json` writes
+(`tests/unit/test_event_json.py` compares them on payloads generated from the schema snapshots). Any
+other event, or a value orjson does not write, is left to `payload_json`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,25 @@ import orjson
 
 from lrs_contracts.envelope import Contract
 from lrs_contracts.fast_decode import payload_json
+from lrs_contracts.outcomes import BatchRecordsDecided, Finding, RecordOutcome
 from lrs_contracts.plr import AchievementKey, AchievementRecorded, Provenance
 
 _FIELDS: dict[type[Contract], tuple[str, ...]] = {
     AchievementRecorded: ("event_type", "achievement_id", "key", "data", "status", "qualification", "provenance"),
     AchievementKey: ("ao_id", "uln", "qualification_number", "award_date"),
     Provenance: ("batch_id", "line", "mis_identifier"),
+    BatchRecordsDecided: ("event_type", "batch_id", "ao_id", "chunk_index", "outcomes"),
+    RecordOutcome: (
+        "line",
+        "mis_identifier",
+        "action",
+        "uln_masked",
+        "status",
+        "errors",
+        "warnings",
+        "achievement_id",
+    ),
+    Finding: ("code", "field", "message"),
 }
 if any(tuple(model.model_fields) != fields for model, fields in _FIELDS.items()):
     raise AssertionError("an event's fields changed: teach validation.event_json their order")
@@ -71,3 +85,30 @@ class EventJson:
         if known is None:
             known = self._pieces[id(model)] = (model, orjson.Fragment(payload_json(model)))
         return known[1]
+
+
+def records_decided_json(decided: BatchRecordsDecided) -> bytes:
+    """`payload_json(decided)` in one orjson call: a model's fields stand in its `__dict__` in their
+    declared order (pydantic, `model_copy` and `lrs_domain.trusted` all build them so), and the
+    outcomes' values are of types orjson writes as pydantic does."""
+    values = decided.__dict__
+    try:
+        return orjson.dumps(
+            {
+                "event_type": values["event_type"],
+                "batch_id": values["batch_id"],
+                "ao_id": values["ao_id"],
+                "chunk_index": values["chunk_index"],
+                "outcomes": [outcome.__dict__ for outcome in values["outcomes"]],
+            },
+            default=_finding_fields,
+        )
+    except orjson.JSONEncodeError:
+        return payload_json(decided)
+
+
+def _finding_fields(value: Any) -> dict[str, Any]:
+    if value.__class__ is not Finding:
+        raise TypeError(f"not written here: {type(value).__name__}")
+    fields: dict[str, Any] = value.__dict__
+    return fields

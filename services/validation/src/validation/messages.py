@@ -17,6 +17,7 @@ from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDeci
 from lrs_contracts.topics import BATCH_OUTCOMES, PLR_EVENTS
 from lrs_domain.decision import BatchDecision
 from validation.decision_store import OutgoingMessage
+from validation.event_json import records_decided_json
 
 SOURCE = "validation"
 OUTCOMES_PER_MESSAGE = 1_000
@@ -50,9 +51,8 @@ def decision_messages(
         decided = BatchRecordsDecided.model_construct(
             batch_id=batch_id, ao_id=submitted.ao_id, chunk_index=index, outcomes=chunk
         )
-        messages.append(
-            OutgoingMessage(outcomes_topic, correlation, writer.encode(decided, ids.text("outcomes", index)))
-        )
+        encoded = writer.encode(decided, ids.text("outcomes", index), records_decided_json(decided))
+        messages.append(OutgoingMessage(outcomes_topic, correlation, encoded))
     result = _result(submitted, decision, decided_at)
     messages.append(OutgoingMessage(outcomes_topic, correlation, writer.encode(result, ids.text("result"))))
     return messages

@@ -15,6 +15,7 @@ from pydantic_core import PydanticSerializationError
 from tests.support.event_examples import envelopes
 
 from lrs_contracts.fast_decode import payload_json
+from lrs_contracts.outcomes import BatchRecordsDecided, Finding, RecordOutcome, RecordStatus
 from lrs_contracts.plr import (
     AchievementData,
     AchievementKey,
@@ -24,7 +25,7 @@ from lrs_contracts.plr import (
     ResultStatus,
 )
 from lrs_contracts.registry import EVENT_TYPES
-from validation.event_json import EventJson
+from validation.event_json import EventJson, records_decided_json
 
 ACHIEVEMENT_EVENTS = [event_type for event_type in EVENT_TYPES if event_type.startswith("lrs.achievement.")]
 WRITER = EventJson()  # one for every example: what it remembers of earlier events must not leak into later ones
@@ -74,6 +75,33 @@ def test_text_pydantic_cannot_write_is_refused_as_pydantic_refuses_it() -> None:
         payload_json(event)
     with pytest.raises(PydanticSerializationError):
         EventJson()(event)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_chunk_of_outcomes_is_written_as_pydantic_writes_it(data: st.DataObject) -> None:
+    chunk = BatchRecordsDecided.model_validate(data.draw(envelopes("lrs.batch.records.decided.v1"))["data"])
+    assert records_decided_json(chunk) == payload_json(chunk)
+
+
+def test_outcomes_changed_after_they_were_built_are_written_as_pydantic_writes_them() -> None:
+    finding = Finding(code="RV004", field="uln", message="the learner's details could not be read")
+    rejected = RecordOutcome(line=5, status=RecordStatus.REJECTED, uln_masked="******0043").model_copy(
+        update={"errors": (finding,)}
+    )
+    chunk = BatchRecordsDecided.model_construct(
+        batch_id=uuid.uuid4(), ao_id="RN5133", chunk_index=0, outcomes=(rejected, RecordOutcome(line=6, status="no_op"))
+    )
+    assert records_decided_json(chunk) == payload_json(chunk)
+
+
+def test_an_outcome_pydantic_cannot_write_is_refused_as_pydantic_refuses_it() -> None:
+    broken = RecordOutcome(line=5, mis_identifier="\udfff", status=RecordStatus.ACCEPTED)
+    chunk = BatchRecordsDecided(batch_id=uuid.uuid4(), ao_id="RN5133", chunk_index=0, outcomes=(broken,))
+    with pytest.raises(PydanticSerializationError):
+        payload_json(chunk)
+    with pytest.raises(PydanticSerializationError):
+        records_decided_json(chunk)
 
 
 def _recorded(
