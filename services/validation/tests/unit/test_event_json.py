@@ -4,6 +4,7 @@ events sharing their result data and qualification facts."""
 
 from __future__ import annotations
 
+import tracemalloc
 import uuid
 from datetime import date
 from typing import Any
@@ -67,6 +68,24 @@ def test_a_batch_of_new_achievements_sharing_their_data_is_written_as_pydantic_w
     for number, (data, facts, mis_identifier) in enumerate(picks):
         event = _recorded(batch_id, line + number, SHARED_DATA[data], SHARED_FACTS[facts], mis_identifier)
         assert writer(event) == payload_json(event)
+
+
+def test_an_event_s_json_holds_no_more_memory_than_its_bytes() -> None:
+    """A batch's events' JSON waits for its end marker: 10,000 of them, each held in an 8 KB buffer, were
+    ~30 MB more at the decider's peak."""
+    writer = EventJson()
+    events = [
+        _recorded(uuid.uuid4(), line, SHARED_DATA[line % 3], SHARED_FACTS[0], f"MIS-{line}") for line in range(1, 101)
+    ]
+    for event in events:
+        writer(event)  # the shared pieces are written once, before what is measured
+    tracemalloc.start()
+    try:
+        written = [writer(event) for event in events]
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert held < 2 * sum(len(json) for json in written)
 
 
 def test_text_pydantic_cannot_write_is_refused_as_pydantic_refuses_it() -> None:
