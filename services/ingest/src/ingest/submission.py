@@ -182,10 +182,6 @@ def encoded_record(record: SubmittedRecord) -> bytes:
     return record.__pydantic_serializer__.to_json(record)
 
 
-def encoded_size(record: SubmittedRecord) -> int:
-    return len(encoded_record(record))
-
-
 @dataclass(frozen=True)
 class BatchIdentity:
     batch_id: uuid.UUID
@@ -239,11 +235,6 @@ def completed_event_id(batch_id: uuid.UUID) -> uuid.UUID:
     return deterministic_id(batch_id, "completed")
 
 
-def encoded_records(records: Sequence[SubmittedRecord]) -> list[bytes]:
-    """Each record's JSON as it stands in its chunk; BatchRefused (RS001) when one is too large to carry."""
-    return carried(records, [encoded_record(record) for record in records])
-
-
 def carried(records: Sequence[SubmittedRecord], encoded: list[bytes]) -> list[bytes]:
     """`encoded`, the records' JSON in their order; BatchRefused (RS001) when one is too large to carry."""
     if encoded and max(map(len, encoded)) > MAX_EVENT_BYTES:
@@ -265,7 +256,7 @@ def prepare_encoded(
     max_bytes: int = 1_048_576,
 ) -> PreparedBatch:
     """The batch as BatchSubmitted, its record chunks and BatchSubmissionCompleted, encoded around its
-    records, already encoded by `encoded_records` in file order.
+    records, already encoded in file order (`ingest.sealing.sealed_encoded_records`, checked by `carried`).
 
     Ids and timestamps derive from the batch id and its reception time only, so publishing the same
     batch again (a retry after a failed commit) produces byte-identical events.

@@ -18,13 +18,14 @@ from ingest.submission import (
     PreparedBatch,
     batch_ao_for,
     caller_ao,
+    carried,
     chunk_event_id,
     chunk_records,
     completed_event_id,
     content_sha256,
     declared_too_large,
     dedup_key,
-    encoded_records,
+    encoded_record,
     filename_from,
     is_key_reused_for_other_content,
     may_submit,
@@ -50,6 +51,11 @@ from lrs_platform.identity import Principal
 AO = Principal.parse("ao:RN5133")
 OPERATOR = Principal.parse("operator:alice")
 PROVIDER = Principal.parse("provider:10001234")
+
+
+def encoded_records(records: tuple[SubmittedRecord, ...] | list[SubmittedRecord]) -> list[bytes]:
+    """The records' JSON as ingest carries them in their chunks (unsealed: these tests hold no keys)."""
+    return carried(records, [encoded_record(record) for record in records])
 
 
 @pytest.mark.parametrize(
