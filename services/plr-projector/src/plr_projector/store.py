@@ -463,12 +463,6 @@ class ReadModel:
             [offset for _, _, offset in items],
         )
 
-    async def bump_attempts(self, connection: asyncpg.Connection, position: Position) -> None:
-        await connection.execute(
-            f'UPDATE {self._q}.parked SET attempts = attempts + 1 WHERE topic = $1 AND partition = $2 AND "offset" = $3',
-            *position,
-        )
-
     async def pending_dead_letters(self, connection: asyncpg.Connection, limit: int = 500) -> list[ParkedRow]:
         rows = await connection.fetch(
             f'SELECT * FROM {self._q}.parked WHERE dlq_pending ORDER BY topic, partition, "offset" LIMIT $1', limit
