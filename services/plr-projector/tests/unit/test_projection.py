@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.support.projector import summary
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1, ChallengeResolution, ChallengeResolved
 from lrs_contracts.envelope import Contract
@@ -28,7 +29,6 @@ from lrs_contracts.plr import (
     AchievementWithdrawn,
     CentreAchievementReported,
     Provenance,
-    QualificationSummary,
     ResultStatus,
 )
 from lrs_contracts.registry import encode, wrap
@@ -58,17 +58,6 @@ BATCH = uuid.UUID(int=7)
 
 def key(uln: str = ULN, ao: str = "RN5133", qan: str = "6001166X", award: date = date(2024, 5, 20)) -> AchievementKey:
     return AchievementKey(ao_id=ao, uln=uln, qualification_number=qan, award_date=award)
-
-
-def summary() -> QualificationSummary:
-    return QualificationSummary(
-        title="GCSE Mathematics",
-        qualification_type="GCSE (9 to 1)",
-        level="2",
-        framework="RQF",
-        kind="qualification",
-        awarding_organisation_name="AQA",
-    )
 
 
 def provenance(line: int = 1) -> Provenance:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.projector import summary
 
 from lrs_contracts.envelope import Contract
 from lrs_contracts.plr import (
@@ -20,7 +21,6 @@ from lrs_contracts.plr import (
     AchievementUpdated,
     AchievementWithdrawn,
     Provenance,
-    QualificationSummary,
     ResultStatus,
 )
 from lrs_contracts.registry import encode, wrap
@@ -39,14 +39,7 @@ from plr_projector.projection import (
 T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 ULNS = ("1000000043", "1026893096", "1000000051")
 BATCHES = (uuid.UUID(int=1), uuid.UUID(int=2))
-SUMMARY = QualificationSummary(
-    title="GCSE Mathematics",
-    qualification_type="GCSE (9 to 1)",
-    level="2",
-    framework="RQF",
-    kind="qualification",
-    awarding_organisation_name="AQA",
-)
+SUMMARY = summary()
 
 
 def _event(kind: str, uln: str, batch_id: uuid.UUID, line: int, grade: str) -> Contract:

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.projector import summary
 
 from lrs_contracts.envelope import Contract
 from lrs_contracts.plr import (
@@ -20,7 +21,6 @@ from lrs_contracts.plr import (
     AchievementWithdrawn,
     CentreAchievementReported,
     Provenance,
-    QualificationSummary,
     ResultStatus,
 )
 from lrs_contracts.registry import encode, wrap
@@ -41,14 +41,7 @@ T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 ULNS = ("1000000043", "1026893096")
 QANS = ("6001166X", "60012345")
 GRADES = ("4", "7", "9")
-SUMMARY = QualificationSummary(
-    title="GCSE Mathematics",
-    qualification_type="GCSE (9 to 1)",
-    level="2",
-    framework="RQF",
-    kind="qualification",
-    awarding_organisation_name="AQA",
-)
+SUMMARY = summary()
 
 
 def _key(uln: str, qan: str) -> AchievementKey:

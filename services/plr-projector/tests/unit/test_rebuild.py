@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka.structs import ConsumerRecord
+from tests.support.projector import summary
 
 from lrs_contracts.challenge import (
     ChallengeAcknowledged,
@@ -26,7 +27,6 @@ from lrs_contracts.plr import (
     AchievementWithdrawn,
     CentreAchievementReported,
     Provenance,
-    QualificationSummary,
     ResultStatus,
 )
 from lrs_contracts.registry import encode, wrap
@@ -74,14 +74,7 @@ def _recorded(uln: str, grade: str, status: ResultStatus, line: int, batch: int 
         key=_key(uln),
         data=AchievementData(grade=grade, ukprn="10000001"),
         status=status,
-        qualification=QualificationSummary(
-            title="GCSE Mathematics",
-            qualification_type="GCSE (9 to 1)",
-            level="2",
-            framework="RQF",
-            kind="qualification",
-            awarding_organisation_name="AQA",
-        ),
+        qualification=summary(),
         provenance=Provenance(batch_id=uuid.UUID(int=batch), line=line),
     )
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
+from tests.support.projector import summary
+
 from lrs_contracts.plr import (
     AchievementData,
     AchievementKey,
     AchievementRecorded,
     Provenance,
-    QualificationSummary,
     ResultStatus,
 )
 from lrs_contracts.registry import encode, wrap
@@ -38,14 +39,7 @@ def recorded(ao: str, uln: str = ULN, line: int = 1) -> AchievementRecorded:
         key=AchievementKey(ao_id=ao, uln=uln, qualification_number="6001166X", award_date=date(2025, 2, 1)),
         data=AchievementData(grade="7"),
         status=ResultStatus.FINAL,
-        qualification=QualificationSummary(
-            title="GCSE Mathematics",
-            qualification_type="GCSE (9 to 1)",
-            level="2",
-            framework="RQF",
-            kind="qualification",
-            awarding_organisation_name="AQA",
-        ),
+        qualification=summary(),
         provenance=Provenance(batch_id=uuid.uuid4(), line=line),
     )
 
