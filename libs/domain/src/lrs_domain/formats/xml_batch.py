@@ -247,9 +247,7 @@ def _plain(text: str, start: int) -> ParsedBatch | None:
     document = _DOCUMENT.fullmatch(text, start)
     if document is None:
         return None
-    if document["root_attributes"] is not None:
-        _check_root_attributes(text[document.start() : document.end("root_attributes") + 1])
-    header = header_from(_values(document["header"], HEADER_ATTRIBUTE_BY_HEADING, in_header=True))
+    header = _checked_header(text, document)
     records = _records(document["records"])
     return batch_of(header, records, BatchFormat.XML) if records else None
 
@@ -348,6 +346,14 @@ _RECORD_KEYS = ("line", *_RECORD_VALUES, *_RECORD_OTHER_FIELDS)
 _RECORD_TAIL = tuple(_RECORD_DEFAULTS[name] for name in _RECORD_OTHER_FIELDS)
 
 
+def _checked_header(text: str, start: re.Match[str]) -> BatchHeader:
+    """The header of a file matched up to it (`root_attributes` and `header` groups), its root's
+    attributes checked as expat would take them."""
+    if start["root_attributes"] is not None:
+        _check_root_attributes(text[start.start() : start.end("root_attributes") + 1])
+    return header_from(_values(start["header"], HEADER_ATTRIBUTE_BY_HEADING, in_header=True))
+
+
 def _in_schema_order(text: str, start: int) -> ParsedBatch | None:
     """The batch when every record holds its values in the schema's order, trimmed; None when the file
     is to be read by `_plain`. Its characters are printable, tabs and line feeds aside: no record value
@@ -357,9 +363,7 @@ def _in_schema_order(text: str, start: int) -> ParsedBatch | None:
     head = _HEAD.match(text, start)
     if head is None:
         return None
-    if head["root_attributes"] is not None:
-        _check_root_attributes(text[head.start() : head.end("root_attributes") + 1])
-    header = header_from(_values(head["header"], HEADER_ATTRIBUTE_BY_HEADING, in_header=True))
+    header = _checked_header(text, head)
     records: list[SubmittedRecord] = []
     append = records.append
     record_at = _RECORD_IN_ORDER.match  # each where the one before ended; a search could scan on for every record
