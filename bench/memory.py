@@ -47,7 +47,7 @@ def _server_cpu_seconds(pid: int) -> float:
     (PostgreSQL's backends come and go with the pools' connections)."""
     try:
         times = psutil.Process(pid).cpu_times()
-        return cpu_seconds(pid) + times.children_user + times.children_system
+        return cpu_seconds(pid) + float(times.children_user + times.children_system)
     except psutil.Error:
         return 0.0
 

@@ -167,7 +167,7 @@ class SmtpSink:
     def start(self) -> None:
         sink = self
 
-        class _Handler(MessageHandler):  # type: ignore[misc]
+        class _Handler(MessageHandler):
             def handle_message(self, message: Message) -> None:
                 body = "\n".join(_text_of(part) for part in message.walk() if part.get_content_maintype() == "text")
                 sink.received.append(

@@ -91,7 +91,7 @@ def test_the_sample_learners_and_the_learners_helpers_make_are_known() -> None:
     helpers = types.ModuleType("helpers")
     helpers.new_learner = lambda: dict(LILY, uln="1026893096")  # type: ignore[attr-defined]
     record_learners_made_by(helpers, "new_learner", known)
-    helpers.new_learner()  # type: ignore[attr-defined]
+    helpers.new_learner()
 
     assert "1026893096" in known.ulns
 

@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any
 
 import asyncpg
@@ -207,12 +208,14 @@ async def test_a_raised_challenge_reaches_the_aos_contact_by_email(
     challenge_id = created.json()["challenge_id"]
     message_id = f"<{deterministic_id('lrs.challenge', challenge_id, 'lrs.challenge.raised.v2')}@lrs.local>"
 
-    async def delivered() -> list[object]:
+    async def delivered() -> list[EmailMessage]:
         return list(inbox.with_message_id(message_id))
 
     [email] = await eventually(delivered, within=30, what="the challenge email")
     assert email["To"] == "c@ao.example"
-    text = str(email.get_body(("plain",)).get_content())
+    body = email.get_body(("plain",))
+    assert body is not None
+    text = str(body.get_content())
     assert challenge_id in text
     assert "Not my qualification" in text, "the notifier opened the sealed reason"
 

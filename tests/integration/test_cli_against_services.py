@@ -15,7 +15,8 @@ import pytest
 from tests.integration.conftest import SystemUnderTest
 from tests.support.learners import learners_csv, new_learner, random_uln
 
-from lrs_domain.formats import BatchFormat, ParsedBatch, parse_batch, write_batch
+from lrs_contracts.batch import BatchFormat
+from lrs_domain.formats import ParsedBatch, parse_batch, write_batch
 
 pytestmark = pytest.mark.integration
 

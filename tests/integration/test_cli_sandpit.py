@@ -20,8 +20,9 @@ from tests.support.learners import learners_csv, new_learner
 from tests.support.system import SANDPIT_SERVICES, RunningSystem, build_system, isolation_env, issue_key
 from tests.support.waiting import eventually
 
+from lrs_contracts.batch import BatchFormat
 from lrs_contracts.environments import Environment
-from lrs_domain.formats import BatchFormat, ParsedBatch, parse_batch, write_batch
+from lrs_domain.formats import ParsedBatch, parse_batch, write_batch
 
 pytestmark = pytest.mark.integration
 

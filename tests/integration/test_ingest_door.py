@@ -20,11 +20,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+from bench.processes import free_port
 from fastapi import FastAPI
 from tests.support.databases import create_key_store, throwaway_database
 from tests.support.infra import start_local, stop_local
 from tests.support.serving import served
-from tests.support.system import free_port
 from tests.support.waiting import eventually
 
 from ingest.bootstrap import create_app

@@ -8,7 +8,16 @@ import asyncpg
 import pytest
 
 from lrs_platform.database import create_pool
-from lrs_platform.keyring import ERASED, Keyring, KeyringKey, KeyringUnavailable, LearnerKey, Purpose, migrate
+from lrs_platform.keyring import (
+    ERASED,
+    KeyLookup,
+    Keyring,
+    KeyringKey,
+    KeyringUnavailable,
+    LearnerKey,
+    Purpose,
+    migrate,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -102,7 +111,7 @@ async def test_two_processes_issuing_the_same_new_learner_get_the_same_key(fresh
         await pool.close()
 
 
-def _key(lookup: dict[str, LearnerKey | object], uln: str) -> LearnerKey:
+def _key(lookup: KeyLookup, uln: str) -> LearnerKey:
     key = lookup[uln]
     assert isinstance(key, LearnerKey)
     return key

@@ -29,7 +29,7 @@ async def _keyed_events(system: SystemUnderTest, topic: Topic, key: str) -> list
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
-        found = []
+        found: list[Any] = []
         while any([await consumer.position(tp) < end[tp] for tp in partitions]):
             for records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
                 found.extend(decode(record.value)[1] for record in records if record.key == key.encode())

@@ -4,6 +4,7 @@ topic, and the decider rejecting what it cannot verify (RV004) without stopping 
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -113,7 +114,7 @@ async def test_an_operator_erases_a_learner_once_with_an_audit_and_an_event(
     await register(system, [learner])
 
     async def registration_relayed() -> bool:
-        unrelayed = await system_pool.fetchval(
+        unrelayed: int = await system_pool.fetchval(
             "SELECT count(*) FROM validation.learner_outbox WHERE partition_key = $1 AND published_at IS NULL", uln
         )
         return unrelayed == 0
@@ -432,7 +433,7 @@ async def test_erasing_any_ulns_of_a_merged_learner_erases_all_of_them(
     )
     for uln in group:
         events = await eventually(
-            lambda uln=uln: _erased_events(system, uln), within=30, what="LearnerErased for every ULN of the learner"
+            functools.partial(_erased_events, system, uln), within=30, what="LearnerErased for every ULN of the learner"
         )
         assert len(events) == 1
     # erasing another of their ULNs now is the erasure already done

@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 import pytest
+from bench.processes import free_port
 from tests.integration.conftest import SystemUnderTest
 from tests.integration.plr_flow import (
     codes_of,
@@ -87,7 +88,7 @@ async def test_update_right_after_create_sees_the_create(system: SystemUnderTest
 
 async def test_withdraw_reinstate_update_and_the_award_date_cannot_change(system: SystemUnderTest) -> None:
     learner = await _one_learner(system)
-    steps = [
+    steps: list[tuple[str, str | None, dict[str, str]]] = [
         ("Create", "C", {}),
         ("Withdraw", None, {}),
         ("Reinstate", None, {}),
@@ -206,7 +207,7 @@ async def test_validation_killed_mid_batch_decides_it_exactly_once(system: Syste
 async def test_two_validation_instances_keep_each_aos_order(system: SystemUnderTest) -> None:
     second = system.processes["validation"].__class__(
         "validation",
-        port=_free_port(),
+        port=free_port(),
         env={**system.processes["validation"].env},
         log_path=system.processes["validation"].log_path.with_name("validation-2.log"),
     )
@@ -235,9 +236,3 @@ async def test_two_validation_instances_keep_each_aos_order(system: SystemUnderT
             assert _only_event(await plr(system, learner["uln"], after_batch=batch_ids[-1]))["grade"] == "A"
     finally:
         second.stop()
-
-
-def _free_port() -> int:
-    from tests.support.system import free_port
-
-    return free_port()

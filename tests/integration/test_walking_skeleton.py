@@ -44,10 +44,7 @@ async def test_batch_reaches_the_plr_through_the_event_log(system: SystemUnderTe
         assert events[0]["grade"] == pick.passing_grade
         plr_ids[learner["uln"]] = events[0]["id"]
 
-    seen = {
-        payload.key.uln: str(payload.achievement_id)  # type: ignore[attr-defined]
-        for _, payload in await log_events_of(system, batch_id)
-    }
+    seen = {payload.key.uln: str(payload.achievement_id) for _, payload in await log_events_of(system, batch_id)}
     assert seen == plr_ids
 
 

@@ -10,8 +10,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from bench.processes import free_port
 from tests.support.kafka import pin_group_at_end
-from tests.support.system import free_port
 
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
 from lrs_platform.kafka import ensure_topics

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 import uvicorn
-from tests.support.system import free_port
+from bench.processes import free_port
 from tests.support.waiting import eventually
 
 from lrs_platform.http import SERVED_WITH
