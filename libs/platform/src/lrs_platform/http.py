@@ -8,7 +8,7 @@ import html
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from typing import Any
 
@@ -216,6 +216,7 @@ def run_http(app: FastAPI, host: str, port: int, log_level: str = "warning") -> 
     uvicorn.run(app, host=host, port=port, log_level=log_level, **SERVED_WITH)
 
 
+@asynccontextmanager
 async def noop_lifespan(_app: FastAPI) -> AsyncIterator[None]:
     yield
 

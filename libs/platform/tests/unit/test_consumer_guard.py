@@ -176,7 +176,11 @@ class MemoryParked:
 
     async def held_streams(self, consumer: str, among: Iterable[Stream]) -> set[Stream]:
         wanted = set(among)
-        return {(r.topic, r.key) for r in self.rows.values() if r.consumer == consumer and (r.topic, r.key) in wanted}
+        return {
+            (r.topic, r.key)
+            for r in self.rows.values()
+            if r.consumer == consumer and r.key is not None and (r.topic, r.key) in wanted
+        }
 
     async def get(self, parked_id: int) -> ParkedRow | None:
         return self.rows.get(parked_id)

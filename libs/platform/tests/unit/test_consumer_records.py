@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.consumer import fetcher
@@ -35,7 +36,7 @@ FETCHED = (
 )
 
 
-def _read(consumer: AIOKafkaConsumer) -> tuple[list[object], int]:
+def _read(consumer: AIOKafkaConsumer) -> tuple[list[Any], int]:
     """The partition's records as aiokafka's fetcher builds them for `consumer` (what it hands the fetcher at
     start), and the position after them."""
     records = fetcher.PartitionRecords(
@@ -79,4 +80,4 @@ async def test_a_consumer_with_a_value_deserializer_of_its_own_keeps_aiokafkas_r
 
     await consumer.stop()
     assert not any(isinstance(record, Message) for record in records)
-    assert [record.value for record in records] == [b'{"N":0}', b'{"N":1}', b'{"N":2}', b'{"N":5}', None]  # type: ignore[attr-defined]
+    assert [record.value for record in records] == [b'{"N":0}', b'{"N":1}', b'{"N":2}', b'{"N":5}', None]

@@ -46,7 +46,7 @@ class Clock:
 
 async def test_a_key_revoked_elsewhere_stops_working_within_the_cache_time() -> None:
     pool, clock = FakePool(), Clock()
-    store = CredentialStore(pool, clock=clock)  # type: ignore[arg-type]
+    store = CredentialStore(pool, clock=clock)
     assert await store.authenticate(TOKEN) == Principal.parse("ao:RN5133")
 
     pool.revoked = True
@@ -59,7 +59,7 @@ async def test_a_key_revoked_elsewhere_stops_working_within_the_cache_time() -> 
 
 async def test_a_cached_key_costs_no_query_and_a_wrong_secret_is_refused() -> None:
     pool, clock = FakePool(), Clock()
-    store = CredentialStore(pool, clock=clock)  # type: ignore[arg-type]
+    store = CredentialStore(pool, clock=clock)
     for _ in range(5):
         assert await store.authenticate(TOKEN) is not None
     assert await store.authenticate(f"lrs_{KEY_ID}_wrong") is None
@@ -68,7 +68,7 @@ async def test_a_cached_key_costs_no_query_and_a_wrong_secret_is_refused() -> No
 
 async def test_unknown_keys_are_looked_up_every_time_and_never_cached() -> None:
     pool, clock = FakePool(), Clock()
-    store = CredentialStore(pool, clock=clock)  # type: ignore[arg-type]
+    store = CredentialStore(pool, clock=clock)
     for _ in range(3):
         assert await store.authenticate("lrs_feedfacefeedface_x") is None
     assert pool.queries == 3
@@ -78,7 +78,7 @@ async def test_unknown_keys_are_looked_up_every_time_and_never_cached() -> None:
 
 async def test_a_key_revoked_by_this_process_stops_working_at_once() -> None:
     pool, clock = FakePool(), Clock()
-    store = CredentialStore(pool, clock=clock)  # type: ignore[arg-type]
+    store = CredentialStore(pool, clock=clock)
     assert await store.authenticate(TOKEN) is not None
 
     assert await store.revoke(KEY_ID) == 1

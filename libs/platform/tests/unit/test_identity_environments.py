@@ -27,7 +27,7 @@ class OneKeyPool:
 
 def _client(environment: Environment) -> httpx.AsyncClient:
     app = build_app("test", title="Test", description="", lifespan=noop_lifespan, environment=environment)
-    app.state.credentials = CredentialStore(OneKeyPool(), environment=environment)  # type: ignore[arg-type]
+    app.state.credentials = CredentialStore(OneKeyPool(), environment=environment)
 
     @app.get("/whoami")
     async def whoami(principal: CurrentPrincipal) -> dict[str, str]:
@@ -71,7 +71,7 @@ async def test_a_key_of_the_other_environment_is_refused_with_a_reason(
 
 
 async def test_the_store_itself_never_accepts_a_key_of_the_other_environment() -> None:
-    store = CredentialStore(OneKeyPool(), environment=Environment.LIVE)  # type: ignore[arg-type]
+    store = CredentialStore(OneKeyPool(), environment=Environment.LIVE)
     assert await store.authenticate(f"lrs_sbx_{KEY_ID}_{SECRET}") is None
 
 

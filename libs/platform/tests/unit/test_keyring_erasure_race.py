@@ -51,14 +51,14 @@ class HeldStore:
 
 async def test_a_key_read_before_the_learners_erasure_is_not_cached_after_it() -> None:
     store = HeldStore()
-    keyring = Keyring(store, KeyringKey.generate())  # type: ignore[arg-type]
+    keyring = Keyring(store, KeyringKey.generate())
     assert isinstance((await keyring.issue([ULN]))[ULN], LearnerKey)
     keyring.forget(ULN)  # the next look-up reads the store
 
     store.holding = True
     lookup = asyncio.create_task(keyring.find([ULN]))
     await asyncio.wait_for(store.read.wait(), timeout=10)  # it has read the key, not yet remembered it
-    await keyring.erase(store, ULN)  # type: ignore[arg-type]
+    await keyring.erase(store, ULN)
     store.release.set()
     await asyncio.wait_for(lookup, timeout=10)
 

@@ -27,7 +27,7 @@ def _nonce_of(sealed: str) -> bytes:
 def test_a_learners_reference_is_the_hmac_sha256_of_the_uln_that_the_store_was_written_with(uln: str) -> None:
     secret = KeyringKey.generate()
     reference_key = secret.derive(b"lrs learner_keys: learner reference")
-    keyring = Keyring(None, secret)  # type: ignore[arg-type]  # no store is asked for a reference
+    keyring = Keyring(None, secret)  # no store is asked for a reference
     assert keyring.learner_ref(uln) == hmac.new(reference_key, uln.encode(), hashlib.sha256).digest()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -110,7 +109,7 @@ class FakeConsumer:
     def seek(self, partition: TopicPartition, offset: int) -> None:
         self.seeks.append((partition, offset))
 
-    async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0) -> dict[TopicPartition, Sequence[Any]]:
+    async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0) -> dict[TopicPartition, list[Any]]:
         assert self.paused_partitions == self.partitions, "polled while a partition was not paused"
         self.polls += 1
         self._clock[0] += self._step
@@ -134,7 +133,7 @@ async def test_outside_a_window_the_hold_returns_at_once_without_polling() -> No
     now = [at(0)]
     gate = gate_at(now, window(1, 2))
     consumer = FakeConsumer(now, timedelta(minutes=10), {})
-    await gate.hold(consumer)  # type: ignore[arg-type]
+    await gate.hold(consumer)
     assert consumer.polls == 0
     assert gate.describe() is None
 
@@ -145,7 +144,7 @@ async def test_during_a_window_the_hold_polls_paused_until_the_end_then_resumes_
     consumer = FakeConsumer(now, timedelta(minutes=25), {})
     assert gate.describe() == "paused for maintenance until 2026-06-01T11:00:00Z (database upgrade)"
 
-    await gate.hold(consumer)  # type: ignore[arg-type]
+    await gate.hold(consumer)
 
     assert now[0] >= at(2)
     assert consumer.polls == 3  # 1:25, 1:50, 2:15: held until the window's end, no longer
@@ -159,7 +158,7 @@ async def test_records_of_a_partition_assigned_during_the_hold_are_sent_back_not
     stray = TopicPartition("lrs.batch.submitted.v1", 2)
     consumer = FakeConsumer(now, timedelta(minutes=20), {stray: [Record(41), Record(42)]})
 
-    await gate.hold(consumer)  # type: ignore[arg-type]
+    await gate.hold(consumer)
 
     assert consumer.seeks == [(stray, 41)]
 

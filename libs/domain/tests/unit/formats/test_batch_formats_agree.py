@@ -73,7 +73,7 @@ def test_the_three_formats_give_the_same_batch_apart_from_lines() -> None:
 def test_writing_a_parsed_batch_and_reading_it_back_gives_the_same_batch(
     read_from: BatchFormat, written_as: BatchFormat
 ) -> None:
-    awkward = [
+    awkward: list[dict[str, str | None]] = [
         *records(12),
         {"given_name": 'Zoë "Zed" <O&Brien>', "family_name": "Smith, Jones", "mis_identifier": "line\nbreak"},
         {"uln": "1000000043", "gender": "2"},

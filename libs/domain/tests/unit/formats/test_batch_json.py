@@ -7,7 +7,7 @@ from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BatchCode
 from lrs_domain.formats import BatchRefused, JsonBatch, ParsedBatch, parse_batch
 
-JSON_HEADER = {"awardingOrganisation": "RN5133", "notificationEmail": "results@example.org"}
+JSON_HEADER: dict[str, str | None] = {"awardingOrganisation": "RN5133", "notificationEmail": "results@example.org"}
 
 
 def _parse(document: object) -> ParsedBatch:
@@ -34,9 +34,10 @@ def test_numbers_are_accepted_for_digit_fields_and_become_text() -> None:
 
 
 def test_strings_are_trimmed_and_empty_strings_and_nulls_are_none() -> None:
+    header = {**JSON_HEADER, "jobType": " ", "batchReference": None}
     batch = _parse(
         {
-            "header": {**JSON_HEADER, "jobType": " ", "batchReference": None},
+            "header": header,
             "records": [{"givenName": "  Alex ", "familyName": "", "uln": None, "grade": "\tPass\n"}],
         }
     )
