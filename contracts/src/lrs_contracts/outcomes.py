@@ -94,3 +94,21 @@ class BatchFailed(Contract):
     counts: BatchCounts
     submitted_at: datetime
     decided_at: datetime
+
+
+class BatchAbandoned(Contract):
+    """lrs.batch.abandoned.v1 — the decider gave up on the batch: it could not be read whole or
+    decided after a few attempts, and was parked for operators. Nothing of it reached any PLR and
+    nothing ever will: the AO submits the file again, as a new batch."""
+
+    event_type: Literal["lrs.batch.abandoned.v1"] = "lrs.batch.abandoned.v1"
+    batch_id: uuid.UUID
+    ao_id: str
+    reason: str = Field(description="why, for the AO: a fixed text that carries no personal data")
+    job_type: JobType | None = None
+    batch_reference: str | None = None
+    notification_email: str | None = Field(
+        default=None, description="absent when the batch's header never reached the decider"
+    )
+    submitted_at: datetime | None = None
+    abandoned_at: datetime

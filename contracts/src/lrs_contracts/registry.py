@@ -12,7 +12,13 @@ from lrs_contracts.challenge import CHALLENGE_EVENTS
 from lrs_contracts.envelope import Contract, Envelope, utc_now
 from lrs_contracts.learner import LEARNER_EVENTS
 from lrs_contracts.operations import MaintenanceScheduleChanged
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, BatchValidationStarted
+from lrs_contracts.outcomes import (
+    BatchAbandoned,
+    BatchCompleted,
+    BatchFailed,
+    BatchRecordsDecided,
+    BatchValidationStarted,
+)
 from lrs_contracts.plr import PLR_EVENTS
 from lrs_contracts.reference import QualificationPublished
 from lrs_contracts.reporting import REPORTING_EVENTS
@@ -31,6 +37,7 @@ _MODELS: tuple[type[Contract], ...] = (
     BatchRecordsDecided,
     BatchCompleted,
     BatchFailed,
+    BatchAbandoned,
     *PLR_EVENTS,
     *LEARNER_EVENTS,
     QualificationPublished,

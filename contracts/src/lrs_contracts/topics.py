@@ -42,6 +42,7 @@ BATCH_OUTCOMES = Topic(
         "lrs.batch.records.decided.v1",
         "lrs.batch.completed.v1",
         "lrs.batch.failed.v1",
+        "lrs.batch.abandoned.v1",
         "lrs.sandpit.reset.applied.v1",
     ),
 )

@@ -39,9 +39,9 @@ from prometheus_client import Counter, Histogram
 
 from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmitted, SubmittedRecord
 from lrs_contracts.dead_letters import DeadLetter, error_text
-from lrs_contracts.envelope import deterministic_id, utc_now
+from lrs_contracts.envelope import Envelope, deterministic_id, utc_now
 from lrs_contracts.environments import LIVE_TOPICS, TopicNames
-from lrs_contracts.outcomes import BatchValidationStarted
+from lrs_contracts.outcomes import BatchAbandoned, BatchValidationStarted
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.sandpit import SandpitReset
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
@@ -273,7 +273,7 @@ class Decider:
                 self._count_decision(batch.submitted.ao_id)
             if isinstance(outcome, Poisoned):
                 why = f"batch {batch.submitted.batch_id} could not be decided: {outcome.error}"
-                await self._dead_letter(partition, record, why, outcome.attempts)
+                await self._dead_letter(partition, record, why, outcome.attempts, batch.submitted)
         return True
 
     def _start_judging(self, submitted: BatchSubmitted, partition: int) -> None:
@@ -543,9 +543,16 @@ class Decider:
             await producer.send_batch(builder, topic, partition=partition)
 
     async def _dead_letter(
-        self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes], error: str, attempts: int = 1
+        self,
+        partition: TopicPartition,
+        record: ConsumerRecord[bytes, bytes],
+        error: str,
+        attempts: int = 1,
+        submitted: BatchSubmitted | None = None,
     ) -> None:
-        """Parks the message for operators, then sends it to the DLQ with the offsets past it, in one transaction."""
+        """Parks the message for operators, then sends it to the DLQ with the offsets past it and, when
+        the message is of a batch, the batch's `lrs.batch.abandoned.v1`, all in one transaction. A
+        message that cannot be read as a batch's names no batch: there is no one to tell."""
         _log.error("batch_message_dead_lettered", partition=partition.partition, offset=record.offset, error=error)
         letter = DeadLetter.of(
             error=error,
@@ -568,6 +575,7 @@ class Decider:
             letter,
         )
         await self._attempts.until_done(lambda: self._dead_letters.park([parking], publish=False))
+        abandoned = _abandonment(record, submitted)
         commit_at = self._assembler.committable(partition.partition, record.offset + 1)
         async with self._producer.transaction():
             await self._producer.send(
@@ -576,7 +584,47 @@ class Decider:
                 value=record.value,
                 headers=letter.headers(),
             )
+            if abandoned is not None:
+                await self._producer.send(
+                    self._topics.of(BATCH_OUTCOMES), key=abandoned.correlation_id.encode(), value=encode(abandoned)
+                )
             await self._producer.send_offsets_to_transaction({partition: commit_at}, self._group_id)
+
+
+ABANDONED_REASON = (
+    "The LRS could not process this batch and has stopped trying; its operators have been alerted."
+    " None of its records reached any learner's record. Submit the file again: it will be a new batch."
+)
+
+
+def _abandonment(record: ConsumerRecord[bytes, bytes], submitted: BatchSubmitted | None) -> Envelope | None:
+    """The `lrs.batch.abandoned.v1` of the batch whose message is parked, or None when the message
+    names no batch (unreadable, or a Sandpit reset). Its reason is a fixed text: the error may quote
+    the batch's data."""
+    try:
+        _, payload = decode_submission(record.value)
+    except ValueError:
+        return None
+    batch_id, ao_id = getattr(payload, "batch_id", None), getattr(payload, "ao_id", None)
+    if not isinstance(batch_id, uuid.UUID) or not isinstance(ao_id, str):
+        return None
+    known = submitted if submitted is not None and submitted.batch_id == batch_id else None
+    abandoned = BatchAbandoned(
+        batch_id=batch_id,
+        ao_id=ao_id,
+        reason=ABANDONED_REASON,
+        job_type=None if known is None else known.header.effective_job_type,
+        batch_reference=None if known is None else known.header.batch_reference,
+        notification_email=None if known is None else known.header.notification_email,
+        submitted_at=None if known is None else known.received_at,
+        abandoned_at=utc_now(),
+    )
+    return wrap(
+        abandoned,
+        source="validation",
+        correlation_id=str(batch_id),
+        event_id=deterministic_id(batch_id, "validation-abandoned"),
+    )
 
 
 def judge_part(

@@ -29,7 +29,8 @@ from lrs_contracts.batch import (
 )
 from lrs_contracts.dead_letters import DeadLetter, Headers
 from lrs_contracts.envelope import Contract
-from lrs_contracts.registry import encode, wrap
+from lrs_contracts.outcomes import BatchAbandoned
+from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision
@@ -37,7 +38,7 @@ from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner
 from lrs_platform.consumer import RetryPolicy
 from lrs_platform.keyring import KeyLookup
 from lrs_platform.parking import DeadLetterOffice, Parking
-from validation.decider import Decider, finish_and_write
+from validation.decider import ABANDONED_REASON, Decider, finish_and_write
 from validation.decision_store import OutgoingMessage, StoredDecision
 
 AO = "RN5001"
@@ -188,7 +189,7 @@ async def test_a_batch_that_cannot_be_decided_is_parked_and_its_offsets_move_pas
 
     [parking] = parked.parked
     assert (parking.consumer, parking.offset, parking.reason) == ("validation.decider", 42, "error")
-    dead_letter, offsets = producer.transactions[-1]
+    dead_letter, abandonment, offsets = producer.transactions[-1]
     topic, (key, _, headers) = dead_letter
     assert (topic, key) == (BATCH_SUBMITTED.dead_letters, AO.encode())
     letter = DeadLetter.from_headers(headers)
@@ -196,6 +197,41 @@ async def test_a_batch_that_cannot_be_decided_is_parked_and_its_offsets_move_pas
     assert letter.error.startswith(f"batch {batch_id} could not be decided: CharacterNotInRepertoireError")
     assert offsets == ("offsets", {PARTITION: 43})
     assert decisions.published == [] and len(decisions.failures) == 2  # three attempts, then given up
+
+    # the AO is told, in the same transaction, with a reason that quotes nothing of the error
+    topic, (key, value, _) = abandonment
+    _, abandoned = decode(value)
+    assert (topic, key) == (BATCH_OUTCOMES.name, str(batch_id).encode())
+    assert isinstance(abandoned, BatchAbandoned)
+    assert (abandoned.batch_id, abandoned.ao_id, abandoned.notification_email) == (batch_id, AO, "r@example.org")
+    assert abandoned.reason == ABANDONED_REASON and "0x00" not in abandoned.reason
+
+
+async def test_a_message_that_names_no_batch_is_parked_and_no_batch_is_abandoned() -> None:
+    producer, parked = FakeProducer(), FakeParked()
+    unreadable = Record(PARTITION.topic, PARTITION.partition, 7, AO.encode(), b'{"event_type": "lrs.nothing"}')
+    await offer_all(decider(FakeDecisions([]), producer, parked), [unreadable])
+
+    [parking] = parked.parked
+    assert parking.offset == 7
+    [(dead_letter_topic, _), offsets] = producer.transactions[-1]
+    assert dead_letter_topic == BATCH_SUBMITTED.dead_letters
+    assert offsets == ("offsets", {PARTITION: 8})
+
+
+async def test_a_batch_whose_chunk_never_came_is_abandoned_without_its_header() -> None:
+    batch_id = uuid.uuid4()
+    producer, parked = FakeProducer(), FakeParked()
+    submitted, _, marker = batch_records(batch_id, first_offset=10)
+    await offer_all(decider(FakeDecisions([]), producer, parked), [submitted, marker])
+
+    [parking] = parked.parked
+    assert parking.offset == 12
+    _, (topic, (_, value, _)), _ = producer.transactions[-1]
+    _, abandoned = decode(value)
+    assert topic == BATCH_OUTCOMES.name
+    assert isinstance(abandoned, BatchAbandoned)
+    assert (abandoned.batch_id, abandoned.notification_email) == (batch_id, None)
 
 
 async def test_a_database_outage_is_waited_out_and_nothing_is_parked() -> None:
