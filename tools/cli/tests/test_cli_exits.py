@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lrs_cli.batch_commands import exit_code_of, record_line
+from lrs_cli.batch_commands import exit_code_of, record_line, summary
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_contracts.batch import BatchFormat
@@ -125,6 +125,7 @@ def test_without_an_api_key_a_command_says_so_and_exits_1(
         ("completed", ExitCode.OK),
         ("failed", ExitCode.FAILED),
         ("refused", ExitCode.FAILED),
+        ("abandoned", ExitCode.FAILED),
         ("received", ExitCode.NOT_FINAL),
         ("accepted", ExitCode.NOT_FINAL),
         ("validating", ExitCode.NOT_FINAL),
@@ -170,3 +171,17 @@ def test_batch_check_works_from_installed_packages_outside_the_source_tree(tmp_p
     first, *report = run.stdout.splitlines()
     assert first.startswith(str(site))
     assert report[0] == "batch.csv: 77 records"
+
+
+def test_an_abandoned_batch_says_why_and_what_to_do_and_is_final() -> None:
+    batch = {
+        "batch_id": "b1",
+        "status": "abandoned",
+        "counts": {"total": 2},
+        "failure_code": None,
+        "failure_reason": "The LRS could not process this batch. Submit the file again: it will be a new batch.",
+    }
+    assert summary(batch).plain.splitlines() == [
+        "batch b1: abandoned - 2 records, 0 accepted, 0 rejected, 0 unchanged, 0 warnings",
+        "  The LRS could not process this batch. Submit the file again: it will be a new batch.",
+    ]

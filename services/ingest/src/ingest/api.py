@@ -273,10 +273,12 @@ async def list_batches(
     tags=["view"],
     summary="View Achievement Batch",
     description=(
-        "Status (received, accepted, queued, validating, completed, failed, refused), counts, refusal or failure code,"
-        " job type, reference and timestamps. `queued`: accepted and waiting for a maintenance window or pause to"
-        " end, which `maintenance` describes. `wait_until_decided` holds the answer up to that many seconds until"
-        " the batch is completed or failed."
+        "Status (received, accepted, queued, validating, completed, failed, abandoned, refused), counts, refusal or"
+        " failure code, job type, reference and timestamps. `queued`: accepted and waiting for a maintenance window"
+        " or pause to end, which `maintenance` describes. `abandoned`: validation could not process the batch and"
+        " gave up on it (`failure_reason` says so); none of its records were recorded, and the same file submitted"
+        " again is a new batch. `wait_until_decided` holds the answer up to that many seconds until the batch is"
+        " completed, failed or abandoned."
     ),
     response_model=BatchView,
     responses=problems(401, 403, 404, 422, 503),

@@ -34,6 +34,7 @@ from ingest.service import DecisionSignal
 from lrs_contracts.envelope import Envelope, utc_now
 from lrs_contracts.fast_decode import NotFast, decode_plain, plain_builder_for, plain_fields
 from lrs_contracts.outcomes import (
+    BatchAbandoned,
     BatchCompleted,
     BatchFailed,
     BatchRecordsDecided,
@@ -51,7 +52,8 @@ from lrs_platform.parking import DeadLetterOffice
 
 _log = get_logger("ingest.outcomes")
 
-OutcomeEvent = BatchValidationStarted | BatchRecordsDecided | BatchCompleted | BatchFailed
+OutcomeEvent = BatchValidationStarted | BatchRecordsDecided | BatchCompleted | BatchFailed | BatchAbandoned
+_OUTCOME_MODELS = (BatchValidationStarted, BatchRecordsDecided, BatchCompleted, BatchFailed, BatchAbandoned)
 
 
 def _typed_outcomes() -> TypeAdapter[Any]:
@@ -59,7 +61,7 @@ def _typed_outcomes() -> TypeAdapter[Any]:
     the dicts of the first): an Envelope subclass per outcome event type, discriminated by `event_type`.
     The same rules, half the CPU for a chunk of 1,000 record outcomes."""
     typed: list[Any] = []
-    for model in (BatchValidationStarted, BatchRecordsDecided, BatchCompleted, BatchFailed):
+    for model in _OUTCOME_MODELS:
         event_type = model.model_fields["event_type"].default
         typed.append(
             create_model(
@@ -89,7 +91,7 @@ def outcome_of(raw: bytes | None) -> OutcomeEvent | None:
     except ValidationError:
         pass  # another kind of event, or unreadable: the registry's decoder tells which, and why
     _, payload = decode(raw)
-    if isinstance(payload, BatchValidationStarted | BatchRecordsDecided | BatchCompleted | BatchFailed):
+    if isinstance(payload, _OUTCOME_MODELS):
         return payload
     return None
 
@@ -98,10 +100,7 @@ _ENVELOPE_OF = plain_builder_for(Envelope)
 _CHUNK_OF = plain_builder_for(BatchRecordsDecided)
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")
 _CHUNK_BATCH_ID = plain_fields(BatchRecordsDecided).index("batch_id")
-_VIEW_EVENT_TYPES = frozenset(
-    model.model_fields["event_type"].default
-    for model in (BatchValidationStarted, BatchRecordsDecided, BatchCompleted, BatchFailed)
-)
+_VIEW_EVENT_TYPES = frozenset(model.model_fields["event_type"].default for model in _OUTCOME_MODELS)
 
 
 def view_event_of(raw: bytes | None) -> ViewEvent | None:
@@ -118,7 +117,7 @@ def view_event_of(raw: bytes | None) -> ViewEvent | None:
             return None
     except (NotFast, ValueError, TypeError, KeyError, AttributeError):
         pass  # the validating models have the final word
-    # The validating models read the rest: a batch's three other events, or what the plain path refused.
+    # The validating models read the rest: a batch's other events, or what the plain path refused.
     event = outcome_of(raw)
     return DecidedRecords.of(event) if isinstance(event, BatchRecordsDecided) else event
 

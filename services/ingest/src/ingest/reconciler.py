@@ -36,7 +36,7 @@ from ingest.outcomes import start_timestamp_ms, view_event_of
 from ingest.repository import BatchRepository, ViewEvent, WaitingBatch
 from ingest.service import DecisionSignal
 from lrs_contracts.envelope import utc_now
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed
+from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed
 from lrs_contracts.topics import BATCH_OUTCOMES
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
@@ -146,7 +146,7 @@ class BatchViewReconciler:
                 _log.warning("batch_view_reconcile_failed", batch_id=str(batch_id), error=type(error).__name__)
                 self._searched.pop(batch_id, None)  # searched again next pass
                 continue
-            if any(isinstance(event, BatchCompleted | BatchFailed) for event in events):
+            if any(isinstance(event, BatchCompleted | BatchFailed | BatchAbandoned) for event in events):
                 decided += 1
                 metrics.BATCHES_RECONCILED.inc()
                 _log.warning("batch_view_reconciled", batch_id=str(batch_id), events=len(events))

@@ -16,6 +16,7 @@ import orjson
 from ingest.submission import BatchStatus, PreparedBatch
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.outcomes import (
+    BatchAbandoned,
     BatchCompleted,
     BatchFailed,
     BatchRecordsDecided,
@@ -76,7 +77,7 @@ class DecidedRecords:
 
 
 # What the batch view stores of the outcomes topic.
-ViewEvent = BatchValidationStarted | DecidedRecords | BatchCompleted | BatchFailed
+ViewEvent = BatchValidationStarted | DecidedRecords | BatchCompleted | BatchFailed | BatchAbandoned
 
 NO_FINDINGS = "[]"
 
@@ -332,6 +333,8 @@ class BatchRepository:
                         await _upsert_decision(connection, event, BatchStatus.COMPLETED, None, None)
                     case BatchFailed():
                         await _upsert_decision(connection, event, BatchStatus.FAILED, event.code, event.reason)
+                    case BatchAbandoned():
+                        await _abandon(connection, event)
             if copied:
                 await _copy_records(connection, [event for event in events if isinstance(event, DecidedRecords)])
 
@@ -411,4 +414,24 @@ async def _upsert_decision(
         counts.warnings,
         event.submitted_at,
         event.decided_at,
+    )
+
+
+async def _abandon(connection: asyncpg.Connection, event: BatchAbandoned) -> None:
+    """A batch validation gave up on: `abandoned`, unless an outcome decided it, and no longer the
+    batch its file or Idempotency-Key finds, so that sending it again makes a new batch."""
+    await connection.execute(
+        "INSERT INTO ingest.batches (batch_id, ao_id, status, job_type, batch_reference, failure_reason,"
+        " received_at, decided_at)"
+        " VALUES ($1, $2, 'abandoned', $3, $4, $5, $6, $7)"
+        " ON CONFLICT (batch_id) DO UPDATE SET status = 'abandoned', dedup_key = NULL,"
+        " failure_reason = EXCLUDED.failure_reason, decided_at = EXCLUDED.decided_at, updated_at = now()"
+        " WHERE ingest.batches.status IN ('received', 'accepted', 'validating')",
+        event.batch_id,
+        event.ao_id,
+        None if event.job_type is None else event.job_type.value,
+        event.batch_reference,
+        event.reason,
+        event.submitted_at or event.abandoned_at,
+        event.abandoned_at,
     )

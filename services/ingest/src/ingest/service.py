@@ -382,7 +382,7 @@ class DecisionSignal:
 async def wait_until_decided(
     repository: BatchRepository, signal: DecisionSignal, batch_id: uuid.UUID, timeout: float
 ) -> None:
-    """Returns once the batch is completed, failed or refused, or after `timeout` seconds.
+    """Returns once the batch is completed, failed, abandoned or refused, or after `timeout` seconds.
 
     Polls the database at least every half second too: the consumer that stores the outcome may run
     in another replica.

@@ -50,10 +50,13 @@ class BatchStatus(StrEnum):
     VALIDATING = "validating"  # validation has picked it up (it is at the head of the AO's queue)
     COMPLETED = "completed"  # validation decided it; accepted records are on the PLR log
     FAILED = "failed"  # validation failed the whole batch (RS005)
+    # validation gave up on it (parked for operators): never decided, nothing of it on any PLR; the AO
+    # submits the file again, which is then a new batch (decision 0103)
+    ABANDONED = "abandoned"
     REFUSED = "refused"  # refused at the door (RS001-RS004, RS006, RS007); never published
 
 
-DECIDED_STATUSES = frozenset({BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.REFUSED})
+DECIDED_STATUSES = frozenset({BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.ABANDONED, BatchStatus.REFUSED})
 
 
 class SubmissionError(Exception):

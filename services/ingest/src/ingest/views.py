@@ -83,7 +83,11 @@ class BatchView(_View):
     counts: BatchCountsView
     refusal: RefusalView | None = None
     failure_code: str | None = Field(default=None, description="RS005 when validation failed the whole batch")
-    failure_reason: str | None = None
+    failure_reason: str | None = Field(
+        default=None,
+        description="why validation failed the whole batch, or why it gave up on it (status `abandoned`:"
+        " nothing of it was recorded; submit the file again, as a new batch)",
+    )
     received_at: datetime
     accepted_at: datetime | None = None
     decided_at: datetime | None = None

@@ -29,6 +29,7 @@ from ingest.service import DecisionSignal
 from lrs_contracts.batch import BatchSubmissionCompleted, JobType
 from lrs_contracts.envelope import Envelope
 from lrs_contracts.outcomes import (
+    BatchAbandoned,
     BatchCompleted,
     BatchCounts,
     BatchFailed,
@@ -113,6 +114,18 @@ async def test_one_poll_is_stored_in_one_go_and_other_kinds_are_left_out() -> No
     messages = [message(encoded(decided()), 1), message(encoded(marker), 2), message(encoded(completed()), 3)]
     await consumer_of(repository).handle(messages)
     assert repository.applied == [[DecidedRecords.of(decided()), completed()]]
+
+
+def abandoned() -> BatchAbandoned:
+    return BatchAbandoned(batch_id=BATCH_ID, ao_id="RN5133", reason="could not be processed", abandoned_at=NOW)
+
+
+async def test_a_batch_validation_gave_up_on_is_stored_for_the_view() -> None:
+    assert outcome_of(encoded(abandoned())) == abandoned()
+    assert view_event_of(encoded(abandoned())) == abandoned()
+    repository = FakeRepository()
+    await consumer_of(repository).handle([message(encoded(decided()), 1), message(encoded(abandoned()), 2)])
+    assert repository.applied == [[DecidedRecords.of(decided()), abandoned()]]
 
 
 async def test_a_poll_of_nothing_for_the_view_touches_nothing() -> None:

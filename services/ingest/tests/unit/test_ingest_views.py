@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.submission import BatchStatus
+from ingest.submission import DECIDED_STATUSES, BatchStatus
 from ingest.views import (
     RECORDS_CSV_HEADINGS,
     FindingView,
@@ -83,6 +83,16 @@ def test_a_failed_batch_shows_rs005_and_its_counts() -> None:
     )
     assert (view.failure_code, view.failure_reason) == ("RS005", "too many")
     assert (view.counts.total, view.counts.accepted, view.counts.rejected, view.counts.warnings) == (10, 6, 4, 1)
+
+
+def test_a_batch_validation_gave_up_on_shows_as_abandoned_with_its_reason() -> None:
+    view = batch_view(row(status="abandoned", failure_reason="Submit the file again", record_count=3))
+    assert (view.status, view.failure_code, view.failure_reason) == (
+        BatchStatus.ABANDONED,
+        None,
+        "Submit the file again",
+    )
+    assert BatchStatus.ABANDONED in DECIDED_STATUSES  # long polls end on it
 
 
 def test_an_undecided_batch_counts_the_records_it_carries() -> None:

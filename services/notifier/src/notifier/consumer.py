@@ -20,7 +20,7 @@ import orjson
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.fast_decode import rejections_by_code, scanned_rejections_by_code
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
+from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_contracts.registry import UnknownEventType, decode
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
 from lrs_platform.consumer import Message
@@ -33,7 +33,7 @@ CONSUMER = "notifier"
 _DECIDED_CHUNK = BatchRecordsDecided.model_fields["event_type"].default
 _EMAILED = frozenset(
     model.model_fields["event_type"].default
-    for model in (BatchCompleted, BatchFailed, ChallengeRaised, ChallengeRaisedV1)
+    for model in (BatchCompleted, BatchFailed, BatchAbandoned, ChallengeRaised, ChallengeRaisedV1)
 )
 
 

@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.codes import BATCH_CODE_TITLES, RECORD_CODE_TITLES, BatchCode
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, RecordOutcome, RecordStatus
+from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, RecordOutcome, RecordStatus
 from lrs_platform.logging import mask_uln
 
 TOP_REJECTION_CODES = 5
@@ -145,6 +145,26 @@ def batch_run_email(
         html=_templates.get_template("batch_run.html").render(context),
         message_id=message_id_for(event_id, domain),
         date=outcome.decided_at,
+    )
+
+
+def batch_abandoned_email(
+    event_id: uuid.UUID, abandoned: BatchAbandoned, to: str, *, public_base_url: str, domain: str = "lrs.local"
+) -> OutgoingEmail:
+    """The AO is told that the LRS gave up on its batch, and that the same file sent again is a new batch."""
+    reference = abandoned.batch_reference or str(abandoned.batch_id)
+    context = {
+        "abandoned": abandoned,
+        "reference": reference,
+        "link": batch_page_url(public_base_url, abandoned.batch_id),
+    }
+    return OutgoingEmail(
+        to=to,
+        subject=f"LRS could not process your batch, nothing recorded: {reference}",
+        text=_templates.get_template("batch_abandoned.txt").render(context),
+        html=_templates.get_template("batch_abandoned.html").render(context),
+        message_id=message_id_for(event_id, domain),
+        date=abandoned.abandoned_at,
     )
 
 

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.envelope import Contract, Envelope
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided
+from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_platform.consumer import RetryPolicy, Transient
 from lrs_platform.keyring import Keyring, KeyringUnavailable, LearnerKey, Purpose
 from lrs_platform.logging import get_logger
 from notifier.emails import (
     OutgoingEmail,
+    batch_abandoned_email,
     batch_run_email,
     challenge_raised_email,
     count_rejection_codes,
@@ -62,7 +63,7 @@ class Notifications:
         if isinstance(payload, BatchRecordsDecided):
             await self.tally_chunks([(payload.batch_id, payload.chunk_index, count_rejection_codes(payload.outcomes))])
             return
-        if not isinstance(payload, BatchCompleted | BatchFailed | ChallengeRaised | ChallengeRaisedV1):
+        if not isinstance(payload, BatchCompleted | BatchFailed | BatchAbandoned | ChallengeRaised | ChallengeRaisedV1):
             return
         status = await self._deliveries.status(envelope.event_id)
         if status is not None and status.is_final:
@@ -95,6 +96,8 @@ class Notifications:
                 rejections=rejections,
                 domain=self._domain,
             )
+        if isinstance(payload, BatchAbandoned):
+            return await self._abandoned_email(envelope, payload)
         assert isinstance(payload, ChallengeRaised | ChallengeRaisedV1)
         stored = await self._contacts.get(payload.ao_id)
         if stored is None:
@@ -115,6 +118,26 @@ class Notifications:
             stored.contact,
             envelope.occurred_at,
             reason=await self._reason_of(payload),
+            public_base_url=self._public_base_url,
+            domain=self._domain,
+        )
+
+    async def _abandoned_email(self, envelope: Envelope, abandoned: BatchAbandoned) -> OutgoingEmail | None:
+        if abandoned.notification_email is None:
+            # The batch's header never reached the decider: nobody to tell but the batch view.
+            await self._deliveries.finish(
+                envelope.event_id,
+                DeliveryStatus.SKIPPED,
+                event_type=envelope.event_type,
+                message_id=message_id_for(envelope.event_id, self._domain),
+                error=f"no notification email for batch {abandoned.batch_id}",
+            )
+            EVENTS_SKIPPED.labels("no_notification_email").inc()
+            return None
+        return batch_abandoned_email(
+            envelope.event_id,
+            abandoned,
+            abandoned.notification_email,
             public_base_url=self._public_base_url,
             domain=self._domain,
         )

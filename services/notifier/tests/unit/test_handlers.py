@@ -11,7 +11,7 @@ from services.notifier.tests.unit.test_emails import completed
 
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.envelope import Contract, Envelope
-from lrs_contracts.outcomes import BatchRecordsDecided, Finding, RecordOutcome, RecordStatus
+from lrs_contracts.outcomes import BatchAbandoned, BatchRecordsDecided, Finding, RecordOutcome, RecordStatus
 from lrs_contracts.registry import wrap
 from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.keyring import DATA_KEY_BYTES, ERASED, Erased, KeyringUnavailable, LearnerKey, Purpose
@@ -255,3 +255,32 @@ async def test_the_batch_email_lists_the_codes_of_every_chunk_counted_once_and_t
     codes = [line.split()[:2] for line in text.splitlines() if line.startswith("  RV")]
     assert codes == [["RV004", "2"], ["RV009", "1"], ["RV021", "1"]]
     assert tallies.chunks == {}
+
+
+def abandoned(notification_email: str | None) -> BatchAbandoned:
+    return BatchAbandoned(
+        batch_id=uuid.uuid4(),
+        ao_id="RN5133",
+        reason="could not be processed",
+        batch_reference="REF-9",
+        notification_email=notification_email,
+        abandoned_at=datetime(2026, 11, 30, 10, 0, tzinfo=UTC),
+    )
+
+
+async def test_an_abandoned_batch_is_emailed_once_and_without_an_address_is_skipped() -> None:
+    mailer, log = FakeMailer(), FakeDeliveryLog()
+    service = notifications(mailer, log)
+    told, unknown = abandoned("results@ao.example"), abandoned(None)
+    redelivered = envelope_of(told)
+    for envelope, event in ((redelivered, told), (redelivered, told), (envelope_of(unknown), unknown)):
+        await service.handle(envelope, event)
+    [sent] = mailer.sent
+    assert (sent["To"], sent["Subject"]) == (
+        "results@ao.example",
+        "LRS could not process your batch, nothing recorded: REF-9",
+    )
+    text = plain_text(sent)
+    assert str(told.batch_id) in text and "Submit the same file again" in text
+    assert f"https://portal.lrs.example/batches/{told.batch_id}" in text
+    assert sorted(status for status, _, _ in log.rows.values()) == [DeliveryStatus.SENT, DeliveryStatus.SKIPPED]

@@ -17,7 +17,7 @@ from lrs_cli.client import CommandError, Connection, ExitCode, expect_ok, pages
 from lrs_cli.output import JsonOption, connection, print_json, progress, stdout, table, warn
 from lrs_domain.formats import detect_format
 
-FINAL_STATES = {"completed", "failed", "refused"}
+FINAL_STATES = {"completed", "failed", "abandoned", "refused"}
 CONTENT_TYPES = {"csv": "text/csv", "xml": "application/xml", "json": "application/json"}
 UPLOAD_CHUNK = 64 * 1024
 RECORDS_PAGE = 1_000  # the largest page ingest serves
@@ -26,6 +26,7 @@ STATUS_STYLES = {
     "completed": "green",
     "accepted": "green",
     "failed": "bold red",
+    "abandoned": "bold red",
     "refused": "bold red",
     "rejected": "red",
 }
@@ -106,6 +107,8 @@ def summary(batch: dict[str, Any]) -> Text:
         )
     if batch.get("failure_code"):
         text.append(f"\n  {batch['failure_code']}: {batch.get('failure_reason') or ''}", style="red")
+    elif batch["status"] == "abandoned":
+        text.append(f"\n  {batch.get('failure_reason') or 'the LRS could not process it'}", style="red")
     if refusal := batch.get("refusal"):
         where = f" (line {refusal['line']})" if refusal.get("line") else ""
         text.append(f"\n  {refusal['code']}: {refusal.get('detail') or refusal['title']}{where}", style="red")
@@ -200,7 +203,8 @@ def status_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show a batch's status and counts; exit status 0 completed, 1 failed or refused, 3 not decided yet."""
+    """Show a batch's status and counts; exit status 0 completed, 1 failed, abandoned or refused, 3 not decided
+    yet."""
     with connection(ctx).client("ingest") as client:
         batch = follow(client, batch_id, wait)
         if as_json:

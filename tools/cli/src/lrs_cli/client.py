@@ -34,7 +34,7 @@ class ExitCode(IntEnum):
     """`lrs` exit statuses, documented in docs/operations.md; scripts depend on them."""
 
     OK = 0
-    FAILED = 1  # a batch rejected, failed (RS005, also when `batch check` projects it) or refused; an error
+    FAILED = 1  # a batch rejected, failed (RS005, also when `batch check` projects it), abandoned or refused; an error
     USAGE = 2
     NOT_FINAL = 3  # the batch was still being decided when --wait ran out
     UNREACHABLE = 4  # no answer from a service

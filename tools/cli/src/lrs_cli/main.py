@@ -1,7 +1,7 @@
 """`lrs`: the command line for AOs (check, submit, status) and operators (keys, data, replay).
 
 Exit statuses (docs/operations.md): 0 accepted or done; 1 rejected, failed (RS005, also when
-`batch check` projects it), refused, or an error a service answered; 2 usage; 3 a batch still not
+`batch check` projects it), abandoned, refused, or an error a service answered; 2 usage; 3 a batch still not
 decided at the end of --wait; 4 a service could not be reached. An expected error is one line on
 stderr, never a traceback.
 """
@@ -34,7 +34,7 @@ from lrs_cli.output import mark_environment, stderr
 
 app = typer.Typer(
     name="lrs",
-    help="Learning Records Service command line. Exit status: 0 accepted, 1 rejected/failed/RS005,"
+    help="Learning Records Service command line. Exit status: 0 accepted, 1 rejected/failed/RS005/abandoned,"
     " 2 usage, 3 not final at the end of --wait, 4 server unreachable.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

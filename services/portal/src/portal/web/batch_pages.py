@@ -18,7 +18,7 @@ from portal.web.common import UK, AoUser, PageError, base, calls, checked_form, 
 
 router = APIRouter(include_in_schema=False)
 
-DECIDED = frozenset({"completed", "failed", "refused"})
+DECIDED = frozenset({"completed", "failed", "abandoned", "refused"})
 RECORD_STATUSES = ("accepted", "rejected", "no_op")
 CODE = re.compile(r"^(RV|WV)[0-9]{3}$")
 _MULTIPART_ALLOWANCE = 64 * 1024

@@ -94,6 +94,7 @@ _STATUS_TAGS = {
     "validating": "govuk-tag--light-blue",
     "completed": "govuk-tag--green",
     "failed": "govuk-tag--red",
+    "abandoned": "govuk-tag--red",
     "refused": "govuk-tag--red",
     "rejected": "govuk-tag--red",
     "no_op": "govuk-tag--grey",
