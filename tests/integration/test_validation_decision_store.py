@@ -3,6 +3,7 @@ achievement states it leaves."""
 
 from __future__ import annotations
 
+import struct
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -63,6 +64,50 @@ async def test_a_large_decision_is_stored_and_read_back_as_it_was(pool: asyncpg.
     assert (stored.failed, stored.messages, stored.published) == (False, tuple(messages), False)
     raw = await pool.fetchval("SELECT messages FROM validation.decisions WHERE batch_id = $1", batch_id)
     assert raw == encode_messages(messages)
+
+
+async def test_a_decision_is_stored_as_validation_compressed_it_without_compressing_it_again(
+    pool: asyncpg.Pool,
+) -> None:
+    store, batch_id = DecisionStore(pool), uuid.uuid4()
+
+    await store.record(batch_id, AO, False, _messages(5_000, "first"), [])
+
+    compression = await pool.fetchval(
+        "SELECT pg_column_compression(messages) FROM validation.decisions WHERE batch_id = $1", batch_id
+    )
+    assert compression is None
+
+
+async def test_a_decision_stored_before_its_messages_were_compressed_by_validation_is_read_back(
+    pool: asyncpg.Pool,
+) -> None:
+    store, batch_id = DecisionStore(pool), uuid.uuid4()
+    messages = _messages(3_000, "before")
+    framed = [b"\x00framed-messages-1\n"]
+    for message in messages:
+        topic, key = message.topic.encode(), message.key.encode()
+        framed += (struct.pack(">HHI", len(topic), len(key), len(message.value)), topic, key, message.value)
+    async with pool.acquire() as connection:
+        await connection.execute("ALTER TABLE validation.decisions ALTER COLUMN messages SET STORAGE EXTENDED")
+        await connection.execute(
+            "INSERT INTO validation.decisions (batch_id, ao_id, failed, messages) VALUES ($1, $2, false, $3)",
+            batch_id,
+            AO,
+            b"".join(framed),
+        )
+        await connection.execute("ALTER TABLE validation.decisions ALTER COLUMN messages SET STORAGE EXTERNAL")
+    assert (
+        await pool.fetchval(
+            "SELECT pg_column_compression(messages) FROM validation.decisions WHERE batch_id = $1", batch_id
+        )
+        == "lz4"
+    )
+
+    stored = await store.stored(batch_id)
+
+    assert stored is not None
+    assert stored.messages == tuple(messages)
 
 
 async def test_a_failed_decision_without_messages_is_stored_as_failed(pool: asyncpg.Pool) -> None:
