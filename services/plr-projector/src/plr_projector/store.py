@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from plr_projector.copy_format import CopyFormat
 from plr_projector.projection import (
     AchievementKeyTuple,
     AchievementRow,
@@ -139,6 +140,10 @@ BULK_COLUMNS: dict[str, tuple[str, ...]] = {
     "parked": _PARKED_COPY_COLUMNS,
 }
 
+# The live writes encode their rows themselves: most values repeat within a poll (decision 0102).
+_ACHIEVEMENT_COPY = CopyFormat(_ACHIEVEMENT_COLUMNS, distinct_on_each_row=("uln", "achievement_id"))
+_HISTORY_COPY = CopyFormat(_HISTORY_COLUMNS, distinct_on_each_row=("uln", "event_id", "line", "achievement_id"))
+
 _ACHIEVEMENT_KEY = ("uln", "ao_id", "qualification_number", "award_date")
 # Achievement rows, history entries and keys start with the ULN, the primary keys' first column: in
 # ULN order, rows and probes follow the B-trees' order (a learner's few rows share a leaf page).
@@ -169,6 +174,18 @@ def _upsert_sql(table: str, columns: Sequence[tuple[str, str]], conflict: Sequen
 
 def _columns_of(rows: Sequence[Any], columns: Sequence[tuple[str, str]]) -> list[list[Any]]:
     return [[getattr(row, name) for row in rows] for name, _ in columns]
+
+
+async def _copy(
+    connection: asyncpg.Connection, table: str, schema: str | None, copy_format: CopyFormat, rows: Sequence[Any]
+) -> None:
+    await connection.copy_to_table(
+        table,
+        schema_name=schema,
+        columns=copy_format.columns,
+        format="binary",
+        source=memoryview(copy_format.encode(rows)),  # a buffer: bytes would be taken for a path
+    )
 
 
 def parked_row(parked: Parked) -> tuple[Any, ...]:
@@ -339,27 +356,23 @@ class ReadModel:
         rows = sorted(changes.achievements.values(), key=_ULN)
         stored = [row for row in rows if row.key not in created] if len(created) < len(rows) else []
         if created:  # no row to merge with: straight into the table
-            await connection.copy_records_to_table(
+            await _copy(
+                connection,
                 "achievements",
-                schema_name=self.schema,
-                records=[row for row in rows if row.key in created] if stored else rows,
-                columns=BULK_COLUMNS["achievements"],
+                self.schema,
+                _ACHIEVEMENT_COPY,
+                [row for row in rows if row.key in created] if stored else rows,
             )
         if stored:
             await connection.execute(self._sql_temp_achievements)
             await connection.execute(
                 f"TRUNCATE {_INCOMING_ACHIEVEMENTS}"
             )  # a replay writes many batches per transaction
-            await connection.copy_records_to_table(
-                _INCOMING_ACHIEVEMENTS, records=stored, columns=BULK_COLUMNS["achievements"]
-            )
+            await _copy(connection, _INCOMING_ACHIEVEMENTS, None, _ACHIEVEMENT_COPY, stored)
             await connection.execute(self._sql_merge_achievements)
         if changes.history:  # each entry is a new version: nothing to merge
-            await connection.copy_records_to_table(
-                "achievement_history",
-                schema_name=self.schema,
-                records=sorted(changes.history, key=_ULN),
-                columns=BULK_COLUMNS["achievement_history"],
+            await _copy(
+                connection, "achievement_history", self.schema, _HISTORY_COPY, sorted(changes.history, key=_ULN)
             )
         if changes.centre:
             await connection.execute(
