@@ -18,12 +18,21 @@ import asyncpg
 import pytest
 from tests.integration.conftest import SystemUnderTest
 from tests.integration.plr_flow import decided, register, submit
+from tests.integration.test_consumer_poison import outcomes_of
+from tests.integration.test_ingest_api import Ingest, batch_file, publish_outcomes, running
+from tests.integration.test_ingest_api import submit as submit_file
 from tests.support.catalogue import pick
+from tests.support.databases import create_key_store
 from tests.support.learners import json_batch, json_record, new_learner
 from tests.support.waiting import eventually
 
+from ingest.config import IngestSettings
 from lrs_cli import dlq_commands
 from lrs_cli.client import Connection
+from lrs_contracts.envelope import utc_now
+from lrs_contracts.outcomes import BatchAbandoned, BatchRecordsDecided, RecordOutcome, RecordStatus
+from lrs_contracts.registry import encode, wrap
+from lrs_platform.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +119,67 @@ async def test_a_batch_the_decider_gives_up_on_is_abandoned_and_the_same_file_se
     resubmitted = await decided(system, chosen.ao_id, again)
     assert (resubmitted["status"], resubmitted["counts"]["accepted"]) == ("completed", 2)
     assert (await status_of(system, chosen.ao_id, stuck))["status"] == "abandoned"
+
+
+def abandonment(batch_id: uuid.UUID, ao_id: str) -> bytes:
+    abandoned = BatchAbandoned(batch_id=batch_id, ao_id=ao_id, reason="Submit the file again.", abandoned_at=utc_now())
+    return encode(wrap(abandoned, source="validation", correlation_id=str(batch_id)))
+
+
+async def test_an_abandoned_batch_gives_up_its_idempotency_key_and_a_late_copy_of_it_changes_nothing(
+    kafka_bootstrap: str, fresh_database_url: str
+) -> None:
+    await ensure_topics(kafka_bootstrap)
+    await create_key_store(fresh_database_url)
+    settings = IngestSettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        DATABASE_URL=fresh_database_url,
+        outcomes_group_id=f"ingest-abandoned-{uuid.uuid4().hex[:8]}",
+        log_json=True,
+    )
+    async with running(settings) as (app, client):
+        ingest = Ingest(app, client, kafka_bootstrap)
+        consumer = app.state.outcome_consumer
+        await eventually(lambda: _true_or_none(consumer.caught_up), within=120, what="the outcome consumer caught up")
+        ao_id, headers = await ingest.new_ao()
+        content, key = batch_file(ao_id), {"Idempotency-Key": f"run-{uuid.uuid4().hex}"}
+        first = await submit_file(ingest, headers, content, **key)
+        assert first.status_code == 202, first.text
+        stuck = uuid.UUID(first.json()["batch_id"])
+        replay = await submit_file(ingest, headers, content, **key)
+        assert (replay.json()["batch_id"], replay.headers.get("Idempotent-Replay")) == (str(stuck), "true")
+
+        await publish_outcomes(kafka_bootstrap, stuck, abandonment(stuck, ao_id))
+
+        async def status_is(batch_id: uuid.UUID, expected: str) -> bool:
+            view = await client.get(f"/v1/batches/{batch_id}", params={"wait_until_decided": 5}, headers=headers)
+            return view.json()["status"] == expected
+
+        await eventually(lambda: status_is(stuck, "abandoned"), within=60, what="the batch abandoned")
+        again = await submit_file(ingest, headers, content, **key)
+        assert again.status_code == 202, again.text
+        resent = uuid.UUID(again.json()["batch_id"])
+        assert resent != stuck and again.headers.get("Idempotent-Replay") != "true"
+
+        # A copy of the abandonment arriving after the batch's decision (a redelivery, the reconciler)
+        # leaves the decision as it is; the chunk after it, on the same partition, shows it was read.
+        late_chunk = BatchRecordsDecided(
+            batch_id=resent,
+            ao_id=ao_id,
+            chunk_index=1,
+            outcomes=(RecordOutcome(line=2, status=RecordStatus.ACCEPTED),),
+        )
+        late = encode(wrap(late_chunk, source="validation", correlation_id=str(resent)))
+        await publish_outcomes(kafka_bootstrap, resent, *outcomes_of(resent, ao_id), abandonment(resent, ao_id), late)
+
+        async def line_two_listed() -> bool:
+            page = (await client.get(f"/v1/batches/{resent}/records", headers=headers)).json()
+            return any(record["line"] == 2 for record in page["records"])
+
+        await eventually(line_two_listed, within=60, what="the chunk published after the late abandonment")
+        assert await status_is(resent, "completed")
+        assert await status_is(stuck, "abandoned")
+
+
+async def _true_or_none(value: bool) -> bool | None:
+    return value or None
