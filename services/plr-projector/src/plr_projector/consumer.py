@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import time
 import uuid
@@ -142,6 +143,9 @@ class Runner:
         self._ahead: ReadAhead | None = None
         self._reading_ahead: asyncio.Task[ReadAhead | None] | None = None
         self._stepped = asyncio.Event()  # set, and replaced, after each committed step
+        # Whether the last look at a poll's achievement keys found no row there: the next poll's plain
+        # events are then folded as if none had one, and written if PostgreSQL agrees (`_apply`).
+        self._keys_were_new = False
         self.attempts = Attempts(f"plr-projector.{name}")
 
     @property
@@ -358,24 +362,24 @@ class Runner:
         read_ahead: bool = False,
     ) -> BatchChanges:
         """`plain`: `_decode_plain(messages)`. `read_ahead`: the next poll is read into `_reading_ahead`
-        while the rows are written."""
-        rest = messages if plain is None else [message for message in messages if message.topic != PLR_TOPIC]
-        decoded = [decode_message(message, self.actions) for message in rest]
-        async with self.pool.acquire() as connection, connection.transaction():
-            changes = BatchChanges()
-            if plain:
-                snapshot = await self.model.load_snapshot(connection, plain_needs(plain), set())
-                folded = project_plain(snapshot, plain)
-                if folded is None:  # an event the fold refuses: the full path parks it, with its reason
-                    decoded = [decode_message(message, self.actions) for message in messages]
-                else:
-                    changes = folded
-            if decoded:
-                snapshot = await self.model.load_snapshot(connection, needs_of(decoded), self.parked_streams)
-                changes.add(project_batch(snapshot, decoded))
-            if read_ahead:
-                self._reading_ahead = asyncio.create_task(self._read_next())
-            await self.model.write(connection, changes, next_offsets, publish_dead_letters=self._producer is not None)
+        while the rows are written.
+
+        While polls bring new achievements only (the last look at a poll's keys found no row), the
+        plain events are folded without looking: as if no achievement were stored at their keys.
+        Every row that fold writes is then a new one, copied straight into `achievements`, whose
+        primary key fails the copy if a row was there after all; the poll is then folded again with
+        the rows at its keys, in a new transaction. A fold with no row at the keys that refuses an
+        event looks at them before it decides."""
+        guess = plain is not None and self._keys_were_new
+        try:
+            changes = await self._apply_once(messages, next_offsets, plain, read_ahead=read_ahead, guess=guess)
+        except asyncpg.UniqueViolationError:
+            if not guess:
+                raise
+            self._keys_were_new = False
+            changes = await self._apply_once(
+                messages, next_offsets, plain, read_ahead=read_ahead and self._reading_ahead is None, guess=False
+            )
         for parked in changes.parked:
             self.parked_streams.add(parked.message.stream)
             if parked.reason == "error":
@@ -390,6 +394,47 @@ class Runner:
                 )
                 self._dead_letters_pending = self._producer is not None
         return changes
+
+    async def _apply_once(
+        self,
+        messages: list[Message],
+        next_offsets: TopicPositions,
+        plain: list[PlainEvent] | None,
+        *,
+        read_ahead: bool,
+        guess: bool,
+    ) -> BatchChanges:
+        """The poll's changes, written (`guess`: see `_apply`)."""
+        rest = messages if plain is None else [message for message in messages if message.topic != PLR_TOPIC]
+        decoded = [decode_message(message, self.actions) for message in rest]
+        async with self.pool.acquire() as connection, connection.transaction():
+            changes = BatchChanges()
+            if plain:
+                folded = await self._fold_plain(connection, plain, guess=guess)
+                if folded is None:  # an event the fold refuses: the full path parks it, with its reason
+                    decoded = [decode_message(message, self.actions) for message in messages]
+                else:
+                    changes = folded
+            if decoded:
+                snapshot = await self.model.load_snapshot(connection, needs_of(decoded), self.parked_streams)
+                changes.add(project_batch(snapshot, decoded))
+            if read_ahead:
+                self._reading_ahead = asyncio.create_task(self._read_next())
+            await self.model.write(connection, changes, next_offsets, publish_dead_letters=self._producer is not None)
+        return changes
+
+    async def _fold_plain(
+        self, connection: asyncpg.Connection, plain: list[PlainEvent], *, guess: bool
+    ) -> BatchChanges | None:
+        needs = plain_needs(plain)
+        if guess:
+            snapshot = await self.model.load_snapshot(connection, dataclasses.replace(needs, keys=frozenset()), set())
+            folded = project_plain(snapshot, plain)
+            if folded is not None:
+                return folded
+        snapshot = await self.model.load_snapshot(connection, needs, set())
+        self._keys_were_new = not snapshot.achievements  # the plain path's snapshot holds the rows at its keys only
+        return project_plain(snapshot, plain)
 
     async def _apply_one_by_one(self, messages: list[Message], next_offsets: TopicPositions) -> BatchChanges:
         """Each event in its own transaction with its own offset; one that cannot be stored is parked."""
