@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import time
 import uuid
@@ -426,13 +425,13 @@ class Runner:
     async def _fold_plain(
         self, connection: asyncpg.Connection, plain: list[PlainEvent], *, guess: bool
     ) -> BatchChanges | None:
-        needs = plain_needs(plain)
         if guess:
-            snapshot = await self.model.load_snapshot(connection, dataclasses.replace(needs, keys=frozenset()), set())
-            folded = project_plain(snapshot, plain)
+            folded = project_plain(
+                await self.model.load_snapshot(connection, plain_needs(plain, keys=False), set()), plain
+            )
             if folded is not None:
                 return folded
-        snapshot = await self.model.load_snapshot(connection, needs, set())
+        snapshot = await self.model.load_snapshot(connection, plain_needs(plain), set())
         self._keys_were_new = not snapshot.achievements  # the plain path's snapshot holds the rows at its keys only
         return project_plain(snapshot, plain)
 

@@ -116,5 +116,5 @@ class CopyFormat:
             list(map(_nullable(encode) if unique else _Distinct(encode).__getitem__, values))
             for (encode, unique), values in zip(self._kinds, zip(*rows, strict=True), strict=True)
         ]
-        pieces = chain.from_iterable(zip(repeat(self._field_count), *encoded, strict=False))  # the count repeats
-        return b"".join(chain((_HEADER,), pieces, (_TRAILER,)))
+        rows_encoded = map(b"".join, zip(repeat(self._field_count), *encoded, strict=False))  # the count repeats
+        return b"".join(chain((_HEADER,), rows_encoded, (_TRAILER,)))

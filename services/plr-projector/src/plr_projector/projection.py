@@ -941,8 +941,8 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
     return changes
 
 
-def plain_needs(events: Sequence[PlainEvent]) -> Needs:
-    """Only the achievements at the events' keys: the plain fold reads nothing else."""
+def plain_needs(events: Sequence[PlainEvent], *, keys: bool = True) -> Needs:
+    """Only the achievements at the events' keys (none with `keys` false): the plain fold reads nothing else."""
 
     def marked_ids(of: AbstractSet[uuid.UUID]) -> list[uuid.UUID]:
         return [event.event_id for event in events if event.marked and event.batch[0] in of]
@@ -951,7 +951,7 @@ def plain_needs(events: Sequence[PlainEvent]) -> Needs:
         frozenset(),
         frozenset(),
         frozenset(event.event_id for event in events if not event.marked),
-        frozenset(event.key for event in events),
+        frozenset(event.key for event in events) if keys else frozenset(),
         frozenset(event.batch for event in events if event.marked),
         marked_ids,
     )
