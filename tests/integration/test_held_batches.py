@@ -99,7 +99,7 @@ async def test_a_batch_the_decider_gives_up_on_is_abandoned_and_the_same_file_se
             return [message for message in system.inbox.to("results@example.org") if message["Subject"] == subject]
 
         [email] = await eventually(emailed, within=60, what="the email of the abandoned batch")
-        assert stuck in email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert stuck in email.get_body(("plain",)).get_content()
 
         # the AO's queue goes on behind it
         following = await decided(system, chosen.ao_id, await submit(system, chosen.ao_id, next_file))
@@ -142,21 +142,21 @@ async def test_an_abandoned_batch_gives_up_its_idempotency_key_and_a_late_copy_o
         consumer = app.state.outcome_consumer
         await eventually(lambda: _true_or_none(consumer.caught_up), within=120, what="the outcome consumer caught up")
         ao_id, headers = await ingest.new_ao()
-        content, key = batch_file(ao_id), {"Idempotency-Key": f"run-{uuid.uuid4().hex}"}
-        first = await submit_file(ingest, headers, content, **key)
+        content, keyed = batch_file(ao_id), {**headers, "Idempotency-Key": f"run-{uuid.uuid4().hex}"}
+        first = await submit_file(ingest, keyed, content)
         assert first.status_code == 202, first.text
         stuck = uuid.UUID(first.json()["batch_id"])
-        replay = await submit_file(ingest, headers, content, **key)
+        replay = await submit_file(ingest, keyed, content)
         assert (replay.json()["batch_id"], replay.headers.get("Idempotent-Replay")) == (str(stuck), "true")
 
         await publish_outcomes(kafka_bootstrap, stuck, abandonment(stuck, ao_id))
 
         async def status_is(batch_id: uuid.UUID, expected: str) -> bool:
             view = await client.get(f"/v1/batches/{batch_id}", params={"wait_until_decided": 5}, headers=headers)
-            return view.json()["status"] == expected
+            return bool(view.json()["status"] == expected)
 
         await eventually(lambda: status_is(stuck, "abandoned"), within=60, what="the batch abandoned")
-        again = await submit_file(ingest, headers, content, **key)
+        again = await submit_file(ingest, keyed, content)
         assert again.status_code == 202, again.text
         resent = uuid.UUID(again.json()["batch_id"])
         assert resent != stuck and again.headers.get("Idempotent-Replay") != "true"

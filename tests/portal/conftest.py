@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bench.processes import free_port
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
@@ -25,7 +26,6 @@ from tests.support.system import (
     RunningSystem,
     ServiceProcess,
     build_system,
-    free_port,
     isolation_env,
     issue_key,
 )

@@ -11,6 +11,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -219,7 +220,7 @@ async def test_a_changed_challenge_contact_gets_the_next_challenge_email(
     achievement_id = await _achievement_of_line(portal_system, uploaded.sample_100.batch_id, 5)
     await _raise_challenge(portal_system, achievement_id, "The grade should be Distinction.")
 
-    async def delivered() -> list[object]:
+    async def delivered() -> list[EmailMessage]:
         return portal_system.mailbox.to(address)
 
     messages = await eventually(delivered, within=60, what=f"a challenge email to {address}")

@@ -15,7 +15,8 @@ from tests.portal.flows import SAMPLES, counts, find_learner, upload
 from tests.portal.test_portal_in_a_browser import serious_violations
 from tests.support.waiting import eventually
 
-from lrs_domain.formats import BatchFormat, parse_batch
+from lrs_contracts.batch import BatchFormat
+from lrs_domain.formats import parse_batch
 
 pytestmark = pytest.mark.integration
 
@@ -72,6 +73,7 @@ async def test_an_ao_user_rehearses_in_the_sandpit_and_live_never_sees_it(
     assert await page.get_by_role("region", name="SANDPIT").count() == 0
 
     uln = parse_batch(SAMPLE.read_bytes(), BatchFormat.CSV).records[0].uln
+    assert uln is not None
     await find_learner(page, f"{url}/sandpit", uln, showing="[data-achievement]")
     await expect(page.get_by_role("region", name="SANDPIT")).to_be_visible()
     await find_learner(page, url, uln, showing="[data-empty]")

@@ -142,7 +142,7 @@ def test_other_algorithms_are_refused(algorithm: str, key: str | None) -> None:
     issuer = Issuer()
     issuer.key("k1")
     token = jwt.encode(
-        claims_of(credential()), key, algorithm=algorithm, headers={"kid": f"{ISSUER}/.well-known/jwks.json#k1"}
+        claims_of(credential()), key or "", algorithm=algorithm, headers={"kid": f"{ISSUER}/.well-known/jwks.json#k1"}
     )
 
     with pytest.raises(CredentialInvalid, match="algorithm"):

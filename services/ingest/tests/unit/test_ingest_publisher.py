@@ -142,7 +142,7 @@ def publisher(factory: Factory, publish_timeout: float = 1.0) -> TransactionalPu
         publish_timeout=publish_timeout,
         producer_factory=factory,
         prepare_topics=no_topics,
-    )  # type: ignore[arg-type]
+    )
 
 
 async def test_values_go_out_in_order_in_one_committed_transaction() -> None:

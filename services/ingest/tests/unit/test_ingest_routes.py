@@ -26,7 +26,7 @@ def test_every_route_and_dependency_of_ingest_runs_on_the_event_loop() -> None:
     routers = (api.router, maintenance_api.router, sandpit.router, parking_api.router)
     routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
 
-    in_threads = {f"{route.path} {sorted(route.methods)}": list(_calls(route.dependant)) for route in routes}
+    in_threads = {f"{route.path} {sorted(route.methods or ())}": list(_calls(route.dependant)) for route in routes}
 
     assert routes
     assert {route: calls for route, calls in in_threads.items() if calls} == {}

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ingest.sealing import keyed_uln, learner_ulns, sealed_encoded_records
 from ingest.submission import encoded_record
 from lrs_contracts.batch import SubmittedRecord
-from lrs_platform.keyring import ERASED, PERSONAL_FIELDS, LearnerKey, Purpose
+from lrs_platform.keyring import ERASED, PERSONAL_FIELDS, KeyLookup, LearnerKey, Purpose
 
 _TEN_DIGITS = re.compile(r"[0-9]{10}")
 # digits str.isdigit accepts beside 0-9: Arabic-Indic four, superscript two
@@ -54,7 +54,7 @@ def test_a_records_values_are_written_as_pydantic_writes_the_record_whatever_the
 
 def test_encoded_records_hold_the_memory_of_their_bytes_not_of_the_encoders_buffer() -> None:
     sealed_uln, erased_uln = "9000000043", "9000000051"
-    keys = {sealed_uln: LearnerKey(sealed_uln, secrets.token_bytes(32)), erased_uln: ERASED}
+    keys: KeyLookup = {sealed_uln: LearnerKey(sealed_uln, secrets.token_bytes(32)), erased_uln: ERASED}
     records = [_record(uln) for uln in (sealed_uln, erased_uln, None) for _ in range(300)]
     tracemalloc.start()
     try:

@@ -374,7 +374,8 @@ class CountedKeyring(FakeKeyring):
 async def test_a_large_batchs_keys_are_issued_part_by_part_the_next_while_one_is_sealed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    keyring, publisher, sealed_after_calls = CountedKeyring(), FakePublisher(), []
+    keyring, publisher = CountedKeyring(), FakePublisher()
+    sealed_after_calls: list[int] = []
 
     def seal_once_the_next_keys_are_asked_for(records: Any, keys: KeyLookup) -> list[bytes]:
         if not sealed_after_calls:

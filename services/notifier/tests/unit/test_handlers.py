@@ -108,7 +108,7 @@ def notifications(
     keyring: FakeKeyring | None = None,
 ) -> Notifications:
     return Notifications(
-        mailer,  # type: ignore[arg-type]
+        mailer,
         log,  # type: ignore[arg-type]
         contacts or FakeContacts({}),  # type: ignore[arg-type]
         tallies or FakeTallies(),  # type: ignore[arg-type]

@@ -62,7 +62,7 @@ def test_a_success_clears_the_count() -> None:
 
 def account(**changes: object) -> Account:
     base = Account("a.user", "A User", Role.AO, "RN9093")
-    return Account(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+    return Account(**{**base.__dict__, **changes})
 
 
 def test_unknown_disabled_and_wrong_password_answer_alike() -> None:

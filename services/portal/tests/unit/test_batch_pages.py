@@ -32,7 +32,7 @@ def batch(**changes: Any) -> dict[str, Any]:
 
 
 def page(template: str, **context: Any) -> str:
-    common = {
+    common: dict[str, Any] = {
         "user": None,
         "navigation": [],
         "sandpit": False,
