@@ -312,8 +312,10 @@ class Runner:
                 if limit is not None and record.offset >= limit:
                     rewind[tp] = limit
                     break
-                messages.append(
-                    Message(logical, tp.partition, record.offset, record.key, record.value, record.timestamp)
+                messages.append(  # tuple.__new__: without the NamedTuple's Python-level __new__, per record
+                    tuple.__new__(
+                        Message, (logical, tp.partition, record.offset, record.key, record.value, record.timestamp)
+                    )
                 )
         return messages, rewind
 

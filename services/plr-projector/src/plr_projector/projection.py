@@ -754,6 +754,11 @@ class PlainEvent(NamedTuple):
     marked: bool  # a decision's event, deduplicated by its batch's mark (not by its id)
 
 
+# Builds a NamedTuple from its values in field order: the class's generated `__new__` is a Python
+# call, ~0.15 µs more per row of a poll (the caller gives every field, in order).
+_tuple_new = tuple.__new__
+
+
 def _uuid(text: str) -> uuid.UUID:
     """`uuid.UUID(text)` for the canonical text `decode_plain` checked, as asyncpg's own `uuid.UUID`
     subclass (equal to and hashed as the `uuid.UUID` of the same value): parsed in C in a seventh of
@@ -786,16 +791,19 @@ def decode_plain_achievements(
         if batch_id is None:
             batch_id = batch_ids[batch_text] = _uuid(batch_text)
         events.append(
-            PlainEvent(
-                message,
-                _uuid(envelope[_EVENT_ID]),
-                (uln, ao_id, qualification_number, award_date),
-                envelope,
-                payload,
-                layout,
-                (batch_id, message.partition),
-                line,
-                envelope[_SOURCE] == DECIDER,
+            _tuple_new(
+                PlainEvent,
+                (
+                    message,
+                    _uuid(envelope[_EVENT_ID]),
+                    (uln, ao_id, qualification_number, award_date),
+                    envelope,
+                    payload,
+                    layout,
+                    (batch_id, message.partition),
+                    line,
+                    envelope[_SOURCE] == DECIDER,
+                ),
             )
         )
     return events
@@ -862,28 +870,31 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
                     changes.created.add(key)
                 pathway, grade, ukprn, language_for_assessment, credits = data
                 title, qualification_type, level, framework, qualification_kind, ao_name = payload[layout.qualification]
-                row = AchievementRow(
-                    uln,
-                    ao_id,
-                    qualification_number,
-                    award_date,
-                    event_achievement,
-                    status.value,
-                    False,
-                    1 if row is None else row.version + 1,
-                    pathway,
-                    grade,
-                    ukprn,
-                    language_for_assessment,
-                    credits,
-                    title,
-                    qualification_type,
-                    level,
-                    framework,
-                    qualification_kind,
-                    ao_name,
-                    occurred_at,
-                    occurred_at,
+                row = _tuple_new(
+                    AchievementRow,
+                    (
+                        uln,
+                        ao_id,
+                        qualification_number,
+                        award_date,
+                        event_achievement,
+                        status.value,
+                        False,
+                        1 if row is None else row.version + 1,
+                        pathway,
+                        grade,
+                        ukprn,
+                        language_for_assessment,
+                        credits,
+                        title,
+                        qualification_type,
+                        level,
+                        framework,
+                        qualification_kind,
+                        ao_name,
+                        occurred_at,
+                        occurred_at,
+                    ),
                 )
             elif data is None:
                 row = row._replace(
@@ -905,25 +916,28 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
             achievements[key] = row
             changes.achievements[key] = row
             changes.history.append(
-                HistoryEntry(
-                    uln,
-                    ao_id,
-                    qualification_number,
-                    award_date,
-                    row.version,
-                    change.value,
-                    event_id,
-                    occurred_at,
-                    batch[0],
-                    line,
-                    row.achievement_id,
-                    row.status,
-                    row.withdrawn,
-                    row.grade,
-                    row.ukprn,
-                    row.language_for_assessment,
-                    row.credits,
-                    row.pathway,
+                _tuple_new(
+                    HistoryEntry,
+                    (
+                        uln,
+                        ao_id,
+                        qualification_number,
+                        award_date,
+                        row.version,
+                        change.value,
+                        event_id,
+                        occurred_at,
+                        batch[0],
+                        line,
+                        row.achievement_id,
+                        row.status,
+                        row.withdrawn,
+                        row.grade,
+                        row.ukprn,
+                        row.language_for_assessment,
+                        row.credits,
+                        row.pathway,
+                    ),
                 )
             )
         applied += 1
