@@ -65,7 +65,7 @@ def test_rs005_more_than_30_percent_rejected_fails_the_whole_batch() -> None:
     decision = decide_counts(6, 4)
     assert decision.failure is not None
     assert decision.failure.code is BatchCode.REJECTION_THRESHOLD
-    assert decision.failure.code == "RS005"
+    assert str(decision.failure.code) == "RS005"
     assert "4 of 10" in decision.failure.reason
     assert decision.events == ()
     assert decision.new_states == ()
@@ -193,7 +193,7 @@ def test_new_states_are_the_existing_states_evolved_by_the_events() -> None:
         existing=existing,
     )
     before: dict[object, AchievementState | None] = {known.achievement_id: known for known in existing}
-    rebuilt = {}
+    rebuilt: dict[object, AchievementState] = {}
     for event in decision.events:
         rebuilt[event.achievement_id] = evolve(
             rebuilt.get(event.achievement_id, before.get(event.achievement_id)), event
@@ -226,7 +226,7 @@ def test_the_same_batch_decided_twice_gives_the_same_decision() -> None:
 
 
 def _valid_ulns(count: int) -> list[str]:
-    ulns = []
+    ulns: list[str] = []
     first_nine = 300_000_000
     while len(ulns) < count:
         first_nine += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from libs.domain.tests.unit.domain_builders import (
@@ -34,14 +35,14 @@ from lrs_contracts.plr import AchievementRecorded, ResultStatus
 from lrs_domain.rules import CODE_ORDER, exceeds_rejection_threshold, order_findings
 
 
-def assert_accepted(**fields: object) -> None:
+def assert_accepted(**fields: Any) -> None:
     decision = decide(record(**fields))
     outcome = decision.outcomes[0]
     assert outcome.errors == ()
     assert outcome.status is RecordStatus.ACCEPTED
 
 
-def assert_rejected(expected: list[str], job_type: JobType | None = None, **fields: object) -> None:
+def assert_rejected(expected: list[str], *, job_type: JobType | None = None, **fields: Any) -> None:
     decision = decide(record(**fields), job_type=job_type)
     assert decision.outcomes[0].status is RecordStatus.REJECTED
     assert codes(decision) == expected
@@ -83,7 +84,7 @@ def test_rv004_uln_not_registered() -> None:
         {"date_of_birth": "1999-11-28"},
     ],
 )
-def test_rv004_details_do_not_match(fields: dict[str, str]) -> None:
+def test_rv004_details_do_not_match(fields: dict[str, Any]) -> None:
     assert_rejected(["RV004"], **fields)
 
 
@@ -203,8 +204,8 @@ def test_rv010_a_failed_grade_of_an_unknown_unit_is_still_a_failed_qcf_result() 
 
 
 def test_rv011_qcf_result_in_a_provisional_batch() -> None:
-    assert_rejected(["RV011"], JobType.PROVISIONAL, qualification_number=QCF_UNIT, grade="Pass")
-    assert_rejected(["RV011"], JobType.PROVISIONAL, qualification_number=QCF_QUALIFICATION, grade="Pass")
+    assert_rejected(["RV011"], job_type=JobType.PROVISIONAL, qualification_number=QCF_UNIT, grade="Pass")
+    assert_rejected(["RV011"], job_type=JobType.PROVISIONAL, qualification_number=QCF_QUALIFICATION, grade="Pass")
 
 
 def test_rv011_withdraw_ignores_the_job_type_but_not_rv011() -> None:
@@ -281,7 +282,8 @@ def test_rv020_applies_whatever_the_actions() -> None:
 
 @pytest.mark.parametrize("field", ["uln", "given_name", "family_name", "qualification_number", "award_date", "grade"])
 def test_rv021_mandatory_field_missing_for_create(field: str) -> None:
-    decision = decide(record(**{field: None}))
+    missing: dict[str, Any] = {field: None}
+    decision = decide(record(**missing))
     assert codes(decision)[-1] == "RV021"
     assert decision.outcomes[0].errors[-1].field == field
 

@@ -177,7 +177,7 @@ def decider(
 
 async def offer_all(target: Decider, records: list[Record]) -> None:
     for record in records:
-        await target._offer(PARTITION, record)  # type: ignore[arg-type]
+        await target._offer(PARTITION, record)
 
 
 async def test_a_batch_that_cannot_be_decided_is_parked_and_its_offsets_move_past_it() -> None:
@@ -352,7 +352,7 @@ async def test_a_decision_goes_out_in_record_batches_each_on_the_partition_of_it
     await target._send(messages)
 
     def partition_of(key: str) -> int:
-        return (murmur2(key.encode()) & 0x7FFFFFFF) % 6
+        return int(murmur2(key.encode()) & 0x7FFFFFFF) % 6
 
     for _topic, partition, keys in producer.sent_batches:
         assert 1 <= len(keys) <= 2 and {partition_of(key.decode()) for key in keys} == {partition}
@@ -380,7 +380,7 @@ class FetchingConsumer:
     async def getmany(
         self, *partitions: TopicPartition, timeout_ms: int, max_records: int
     ) -> dict[TopicPartition, list[Record]]:
-        polled = {}
+        polled: dict[TopicPartition, list[Record]] = {}
         for partition in partitions or tuple(self.queues):
             taken = min(self.per_fetch, max_records - sum(map(len, polled.values())))
             if self.queues[partition] and taken:
