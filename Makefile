@@ -44,6 +44,7 @@ lint:
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy -p lrs_contracts -p lrs_platform -p lrs_domain -p lrs_cli -p ingest -p validation \
 		-p plr_projector -p challenges -p notifier -p reporting -p portal
+	.venv/bin/mypy bench scripts tests contracts/tests libs/domain/tests libs/platform/tests services/*/tests tools/cli/tests
 
 openapi:
 	$(PY) scripts/dev/export_openapi.py

@@ -110,7 +110,8 @@ def _annotation_models(annotation: Any) -> list[type[BaseModel]]:
 
 
 def test_every_registered_event_and_the_envelope_have_a_generated_builder() -> None:
-    wanted = set().union(*(_models_within(model) for model in (Envelope, *EVENT_TYPES.values())))
+    models: list[type[BaseModel]] = [Envelope, *EVENT_TYPES.values()]
+    wanted = set().union(*(_models_within(model) for model in models))
     assert wanted - FAST_MODELS == set()
     assert wanted - PLAIN_MODELS == set()
 

@@ -104,7 +104,7 @@ def document() -> Json:
         "payload": {"description": "the original message's value, byte for byte (usually an envelope)"},
     }
     channels: Json = {}
-    carried = set()
+    carried: set[str] = set()
     for topic in ALL_TOPICS:
         carried.update(topic.carries)
         channels[topic.name] = {
@@ -177,7 +177,7 @@ def render(document: Json) -> str:
 
 def _type_of(schema: Json) -> str:
     if "$ref" in schema:
-        return schema["$ref"].removeprefix(SCHEMAS)
+        return str(schema["$ref"]).removeprefix(SCHEMAS)
     if "anyOf" in schema:
         kinds = [_type_of(option) for option in schema["anyOf"]]
         return " or ".join(kind for kind in kinds if kind != "null") + (" or null" if "null" in kinds else "")

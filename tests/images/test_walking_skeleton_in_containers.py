@@ -21,13 +21,13 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
+from bench.processes import free_port
 from tests.integration.conftest import SystemUnderTest
 from tests.integration.plr_flow import plr, register, submit_and_wait
 from tests.support.catalogue import pick
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
 from tests.support.learners import json_batch, json_record, new_learner
-from tests.support.system import free_port
 from tests.support.waiting import eventually
 
 from lrs_platform.keyring import KEYRING_KEY_VARIABLE

@@ -49,7 +49,8 @@ class Planner:
         return 0
 
     async def execute(self, query: str, *args: Any) -> str:
-        return await self._connection.execute(query, *args)  # a setting, not a read
+        status: str = await self._connection.execute(query, *args)  # a setting, not a read
+        return status
 
 
 @pytest.fixture

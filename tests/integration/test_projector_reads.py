@@ -33,7 +33,7 @@ def _learner(number: int) -> tuple[str, str]:
     return uln, f"learner:{uln}"
 
 
-async def _plr(app: App, principal: str, uln: str, **params: Any) -> httpx.Response:
+async def _plr(app: App, principal: str | None, uln: str, **params: Any) -> httpx.Response:
     return await app.get(principal, f"/v1/learners/{uln}/plr", **params)
 
 

@@ -114,7 +114,7 @@ async def test_rebuild_of_100k_events_matches_the_live_model_and_switches_over(
         async def rebuilt() -> bool:
             status = (await app.get(OPERATOR, "/v1/admin/rebuild")).json()
             seen.append(status)
-            return status["state"] == "caught_up"
+            return bool(status["state"] == "caught_up")
 
         started = time.monotonic()
         await eventually(rebuilt, within=180, what="rebuild caught up")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka.structs import ConsumerRecord
@@ -41,7 +42,7 @@ from plr_projector.projection import (
     decode_message,
     project_batch,
 )
-from plr_projector.rebuild import FoldState, Records, Rows, Spill, in_pass, passes_for, plan_slices, row_of
+from plr_projector.rebuild import FoldState, Record, Records, Rows, Spill, in_pass, passes_for, plan_slices, row_of
 from plr_projector.store import BULK_COLUMNS
 
 T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
@@ -179,7 +180,7 @@ def _log() -> list[Message]:
 
 def _records(messages: list[Message]) -> list[Records]:
     """The messages as the worker reads them: runs of one partition's records."""
-    chunk: list[Records] = []
+    chunk: list[tuple[str, int, list[Record]]] = []
     for message in messages:
         record = ConsumerRecord(
             message.topic,
@@ -198,14 +199,14 @@ def _records(messages: list[Message]) -> list[Records]:
             chunk[-1][2].append(record)
         else:
             chunk.append((message.topic, message.partition, [record]))
-    return chunk
+    return [(topic, partition, records) for topic, partition, records in chunk]
 
 
 def _plain(value: object) -> object:
     return str(value) if isinstance(value, uuid.UUID) else value
 
 
-def _rows(state: FoldState) -> dict[str, object]:
+def _rows(state: FoldState) -> dict[str, Any]:
     """The state as the worker writes it at the end of a pass."""
     rows = Rows()
     rows.add_final(state)
