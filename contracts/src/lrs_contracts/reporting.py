@@ -12,13 +12,22 @@ PERIOD = r"^[0-9]{4}-[0-9]{2}$"
 
 
 class AoMonthlySubmissions(Contract):
-    """lrs.reporting.submissions.aggregated.v1 — an AO's batches and records in one calendar month."""
+    """lrs.reporting.submissions.aggregated.v1 — an AO's batches and records in one calendar month (UK time).
+
+    A batch counts in the month it was decided, or — abandoned — given up on (decision 0105).
+    """
 
     event_type: Literal["lrs.reporting.submissions.aggregated.v1"] = "lrs.reporting.submissions.aggregated.v1"
     ao_id: str
     period: str = Field(pattern=PERIOD)
     batches_completed: int = Field(ge=0)
     batches_failed: int = Field(ge=0)
+    batches_abandoned: int = Field(
+        default=0,
+        ge=0,
+        description="batches the LRS gave up on (lrs.batch.abandoned.v1), in the month they were given up;"
+        " they add no records and no code",
+    )
     records_total: int = Field(ge=0)
     records_accepted: int = Field(ge=0)
     records_rejected: int = Field(ge=0)

@@ -1,6 +1,6 @@
 """MI aggregates folded from facts: pure, so redelivery safety is a property of the facts' keys.
 
-Each decided batch becomes one `BatchFact` (keyed by batch id); each chunk of per-record results adds
+Each decided or abandoned batch becomes one `BatchFact` (keyed by batch id); each chunk of per-record results adds
 rejection codes (keyed by batch id and chunk); the PLR log adds when each batch's results of each
 qualification were last written (keyed by batch and qualification, the latest kept); each challenge
 event fills in its challenge's row. An aggregate is always recomputed from all the facts of its AO and
@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from statistics import median_low
 from zoneinfo import ZoneInfo
 
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed
+from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed
 from lrs_contracts.reporting import (
     AoMonthlyChallenges,
     AoMonthlyPlrTimeliness,
@@ -45,6 +45,8 @@ class BatchFact:
     working_days: int | None
     """Working days from results issued to decided; None when the batch carried no issue date."""
     results_issued: date | None = None
+    abandoned: bool = False
+    """The decider gave up on the batch (decision 0103): neither completed nor failed, and no records."""
 
 
 def period_of(moment: datetime) -> str:
@@ -60,7 +62,20 @@ def _issued_date(text: str | None) -> date | None:
         return None
 
 
-def fact_of(outcome: BatchCompleted | BatchFailed) -> BatchFact:
+def fact_of(outcome: BatchCompleted | BatchFailed | BatchAbandoned) -> BatchFact:
+    if isinstance(outcome, BatchAbandoned):
+        return BatchFact(
+            batch_id=outcome.batch_id,
+            ao_id=outcome.ao_id,
+            period=period_of(outcome.abandoned_at),
+            completed=False,
+            records_total=0,
+            records_accepted=0,
+            records_rejected=0,
+            failure_code=None,
+            working_days=None,
+            abandoned=True,
+        )
     working_days: int | None = None
     if isinstance(outcome, BatchCompleted):
         issued = _issued_date(outcome.results_issued_date)
@@ -80,6 +95,10 @@ def fact_of(outcome: BatchCompleted | BatchFailed) -> BatchFact:
     )
 
 
+def _failed(fact: BatchFact) -> bool:
+    return not fact.completed and not fact.abandoned
+
+
 def fold_submissions(
     ao_id: str, period: str, facts: Iterable[BatchFact], codes: Iterable[tuple[str, int]] = ()
 ) -> AoMonthlySubmissions:
@@ -95,7 +114,8 @@ def fold_submissions(
         ao_id=ao_id,
         period=period,
         batches_completed=sum(1 for fact in facts if fact.completed),
-        batches_failed=sum(1 for fact in facts if not fact.completed),
+        batches_failed=sum(1 for fact in facts if _failed(fact)),
+        batches_abandoned=sum(1 for fact in facts if fact.abandoned),
         records_total=sum(fact.records_total for fact in facts),
         records_accepted=sum(fact.records_accepted for fact in facts),
         records_rejected=sum(fact.records_rejected for fact in facts),
@@ -199,7 +219,7 @@ def fold_rejections(
         ao_id=ao_id,
         period=period,
         records_rejected=sum(fact.records_rejected for fact in facts),
-        batches_failed=sum(1 for fact in facts if not fact.completed),
+        batches_failed=sum(1 for fact in facts if _failed(fact)),
         by_code=tuple(
             CodeRejections(code=code, batches=len(batch_ids), records=records[code])
             for code, batch_ids in sorted(batches.items())

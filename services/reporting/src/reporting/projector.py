@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
 from lrs_contracts.envelope import Contract, Envelope, deterministic_id
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed
+from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed
 from lrs_contracts.registry import encode, event_type_of, wrap
 from lrs_contracts.topics import (
     REPORTING_CHALLENGES,
@@ -51,7 +51,7 @@ class ReportingProjector:
 
     async def apply(self, envelope: Envelope, payload: Contract) -> list[Publication]:
         """An outcome of a batch (`lrs.batch.outcomes.v1`) or an event of `lrs.challenge.events.v1`."""
-        if isinstance(payload, BatchCompleted | BatchFailed):
+        if isinstance(payload, BatchCompleted | BatchFailed | BatchAbandoned):
             return await self._apply_outcome(payload)
         if isinstance(payload, ChallengeEvent):
             return await self._apply_challenge(payload, envelope.occurred_at)
@@ -77,7 +77,7 @@ class ReportingProjector:
             publication for ao_id, period in sorted(months) for publication in await self._plr_timeliness(ao_id, period)
         ]
 
-    async def _apply_outcome(self, outcome: BatchCompleted | BatchFailed) -> list[Publication]:
+    async def _apply_outcome(self, outcome: BatchCompleted | BatchFailed | BatchAbandoned) -> list[Publication]:
         fact = fact_of(outcome)
         new = await self._store.record_fact(fact)
         _log.info("batch_fact_recorded", batch_id=str(fact.batch_id), ao_id=fact.ao_id, period=fact.period, new=new)

@@ -1,4 +1,4 @@
-"""PostgreSQL: batch facts, rejection codes, PLR log writes and challenges, idempotent by their keys.
+"""PostgreSQL: batch facts (decided or abandoned), rejection codes, PLR log writes and challenges, idempotent by their keys.
 
 Ranges of periods are inclusive `yyyy-mm` strings, which sort as the months do.
 """
@@ -73,6 +73,7 @@ def _fact(row: asyncpg.Record) -> BatchFact:
         failure_code=row["failure_code"],
         working_days=row["working_days"],
         results_issued=row["results_issued"],
+        abandoned=row["abandoned"],
     )
 
 
@@ -101,8 +102,8 @@ class ReportingStore:
         """True when the fact is new; a redelivered outcome returns False and changes nothing."""
         result = await self._pool.execute(
             "INSERT INTO reporting.batch_facts (batch_id, ao_id, period, completed, records_total,"
-            " records_accepted, records_rejected, failure_code, working_days, results_issued)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (batch_id) DO NOTHING",
+            " records_accepted, records_rejected, failure_code, working_days, results_issued, abandoned)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (batch_id) DO NOTHING",
             fact.batch_id,
             fact.ao_id,
             fact.period,
@@ -113,6 +114,7 @@ class ReportingStore:
             fact.failure_code,
             fact.working_days,
             fact.results_issued,
+            fact.abandoned,
         )
         return bool(result == "INSERT 0 1")
 

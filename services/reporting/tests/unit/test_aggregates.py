@@ -5,11 +5,12 @@ from datetime import UTC, datetime
 
 from lrs_contracts.batch import JobType
 from lrs_contracts.outcomes import (
+    BatchAbandoned,
     BatchCompleted,
     BatchCounts,
     BatchFailed,
 )
-from reporting.aggregates import fact_of, fold_submissions, fold_timeliness, period_of
+from reporting.aggregates import fact_of, fold_rejections, fold_submissions, fold_timeliness, period_of
 
 
 def completed(decided: datetime, issued: str | None, accepted: int = 9, rejected: int = 1) -> BatchCompleted:
@@ -39,6 +40,10 @@ def failed(decided: datetime) -> BatchFailed:
     )
 
 
+def abandoned(at: datetime) -> BatchAbandoned:
+    return BatchAbandoned(batch_id=uuid.uuid4(), ao_id="RN5133", reason="could not be processed", abandoned_at=at)
+
+
 def test_period_is_the_uk_calendar_month() -> None:
     assert period_of(datetime(2024, 6, 30, 23, 30, tzinfo=UTC)) == "2024-07"  # 00:30 BST on 1 July
     assert period_of(datetime(2024, 1, 31, 23, 30, tzinfo=UTC)) == "2024-01"  # GMT
@@ -66,11 +71,38 @@ def test_fold_submissions_sums_batches_records_and_codes() -> None:
     assert aggregate.rejections_by_code == {"RS005": 1, "RV005": 4, "RV012": 2}
 
 
+def test_an_abandoned_batch_counts_in_the_uk_month_it_was_given_up_with_no_records_and_is_not_measured() -> None:
+    fact = fact_of(abandoned(datetime(2024, 6, 30, 23, 30, tzinfo=UTC)))  # 00:30 BST on 1 July
+    assert (fact.period, fact.abandoned, fact.completed, fact.failure_code, fact.working_days) == (
+        "2024-07",
+        True,
+        False,
+        None,
+        None,
+    )
+    assert (fact.records_total, fact.records_accepted, fact.records_rejected) == (0, 0, 0)
+
+
+def test_abandoned_batches_are_neither_completed_nor_failed_and_add_no_records_or_codes() -> None:
+    decided = datetime(2024, 2, 10, tzinfo=UTC)
+    facts = [fact_of(completed(decided, None)), fact_of(failed(decided)), fact_of(abandoned(decided))]
+    facts.append(fact_of(abandoned(decided)))
+    aggregate = fold_submissions("RN5133", "2024-02", facts, [("RV005", 1)])
+    assert (aggregate.batches_completed, aggregate.batches_failed, aggregate.batches_abandoned) == (1, 1, 2)
+    assert (aggregate.records_total, aggregate.records_accepted, aggregate.records_rejected) == (20, 9, 5)
+    assert aggregate.rejections_by_code == {"RS005": 1, "RV005": 1}
+    rejections = fold_rejections("RN5133", "2024-02", facts, [])
+    assert (rejections.batches_failed, rejections.records_rejected) == (1, 5)
+    assert [(code.code, code.batches) for code in rejections.by_code] == [("RS005", 1)]
+    assert fold_timeliness("RN5133", "2024-02", facts).batches_measured == 0
+
+
 def test_folding_the_same_facts_gives_the_same_aggregate() -> None:
     decided = datetime(2024, 2, 10, tzinfo=UTC)
     facts = [fact_of(completed(decided, "2024-02-01"))]
     assert fold_submissions("RN5133", "2024-02", facts) == fold_submissions("RN5133", "2024-02", facts)
     assert fold_submissions("RN5133", "2024-02", []).batches_completed == 0
+    assert fold_submissions("RN5133", "2024-02", []).batches_abandoned == 0
 
 
 def test_fold_timeliness_counts_within_target_and_the_worst() -> None:
