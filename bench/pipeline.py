@@ -32,7 +32,8 @@ from bench.system import BenchSystem
 from bench.workload import BenchBatch
 from lrs_domain.identifiers import display_qan
 
-DECIDED = ("completed", "failed")
+DECIDED = ("completed", "failed", "abandoned")
+"""Final statuses: an abandoned batch (decision 0103) will never be decided, and stops the run at once."""
 
 
 class PipelineError(RuntimeError):
@@ -94,7 +95,9 @@ def _record_view(timing: BatchTiming, view: dict[str, Any]) -> None:
     timing.status = view["status"]
     timing.counts = {k: v for k, v in view["counts"].items() if isinstance(v, int)}
     if timing.status != "completed":
-        raise PipelineError(f"batch {timing.reference} {timing.status}: {view.get('failure_reason')}")
+        raise PipelineError(
+            f"batch {timing.reference} ({timing.batch_id}) {timing.status}: {view.get('failure_reason')}"
+        )
 
 
 class LogIndex:

@@ -42,7 +42,8 @@ CHALLENGE_CONTACT = {
     "telephone": "+44 20 7946 0000",
     "email": "challenges@aqa.example",
 }
-DECIDED = ("completed", "failed")
+DECIDED = ("completed", "failed", "abandoned")
+"""Final statuses: an abandoned batch (decision 0103) is past every point, and `observe` fails on it at once."""
 
 
 @dataclass
@@ -329,6 +330,8 @@ class FaultSystem:
         )
         per_key = Counter(row["idempotency_key"] for row in batches or [])
         for row in batches or []:
+            if row["status"] == "abandoned":
+                raise AssertionError(f"batch {row['batch_id']} was abandoned: it will never be decided")
             seen.batch_status[row["batch_id"]] = row["status"]
             seen.batches_per_submission[row["batch_id"]] = per_key[row["idempotency_key"]]
         for table, target in (

@@ -29,12 +29,20 @@ async def submit(system: SystemUnderTest, ao_id: str, batch: dict[str, Any]) -> 
         return str(response.json()["batch_id"])
 
 
+def decided_view(view: dict[str, Any]) -> bool:
+    """True once the batch is completed or failed; an abandoned batch (decision 0103) will never be, so the
+    wait fails at once, naming it."""
+    if view["status"] == "abandoned":
+        raise AssertionError(f"batch {view['batch_id']} was abandoned, not decided: {view.get('failure_reason')}")
+    return view["status"] in ("completed", "failed")
+
+
 async def decided(system: SystemUnderTest, ao_id: str, batch_id: str, within: float = 120) -> dict[str, Any]:
     async with await system.client("ingest", f"ao:{ao_id}") as client:
 
         async def probe() -> dict[str, Any] | None:
             view: dict[str, Any] = (await client.get(f"/v1/batches/{batch_id}")).json()
-            return view if view["status"] in ("completed", "failed") else None
+            return view if decided_view(view) else None
 
         return await eventually(probe, within=within, what=f"batch {batch_id} decided")
 

@@ -21,6 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
+from tests.integration.plr_flow import decided_view
 from tests.support.databases import create_database, create_key_store, unique_name
 from tests.support.infra import private_kafka
 from tests.support.kafka import send
@@ -43,8 +44,6 @@ from lrs_contracts.topics import BATCH_OUTCOMES
 from lrs_platform.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration
-
-FINAL = ("completed", "failed")
 
 
 async def _issue_key(database_url: str, principal: str) -> dict[str, str]:
@@ -117,7 +116,7 @@ async def test_batches_submitted_while_the_services_start_are_all_decided_in_the
                 async def view() -> dict[str, Any] | None:
                     response = await client.get(f"{location}?wait_until_decided=5", headers=callers[ao_id])
                     body: dict[str, Any] = response.json()
-                    return body if body["status"] in FINAL else None
+                    return body if decided_view(body) else None
 
                 return await eventually(view, within=180, what=f"{ao_id}'s batch decided in the view")
 
@@ -222,7 +221,7 @@ async def test_a_batch_whose_outcomes_the_group_committed_past_becomes_final(
         async def final() -> dict[str, Any] | None:
             response = await client.get(f"/v1/batches/{batch_id}?wait_until_decided=2", headers=headers)
             body: dict[str, Any] = response.json()
-            return body if body["status"] in FINAL else None
+            return body if decided_view(body) else None
 
         view = await eventually(final, within=90, what="the batch final through the reconciler")
         records = (await client.get(f"/v1/batches/{batch_id}/records", headers=headers)).json()

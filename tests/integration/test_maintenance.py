@@ -25,7 +25,7 @@ import httpx
 import pytest
 from aiokafka import TopicPartition
 from tests.integration.conftest import SystemUnderTest
-from tests.integration.plr_flow import log_events_of, register
+from tests.integration.plr_flow import decided_view, log_events_of, register
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
 from tests.support.learners import json_batch, json_record, new_learner
@@ -110,7 +110,7 @@ async def views(system: SystemUnderTest, chains: dict[str, list[str]]) -> dict[s
 
 async def all_decided(system: SystemUnderTest, chains: dict[str, list[str]]) -> dict[str, dict[str, Any]] | None:
     seen = await views(system, chains)
-    return seen if all(view["status"] in ("completed", "failed") for view in seen.values()) else None
+    return seen if all(decided_view(view) for view in seen.values()) else None
 
 
 async def decision_order(system: SystemUnderTest, batch_ids: list[str]) -> list[str]:
