@@ -81,11 +81,12 @@ def batches_chart(data: MiData) -> Chart:
     return Chart(
         "chart-batches",
         "Batches processed per month",
-        f"Batches completed and failed each month, {_span(data)}.",
+        f"Batches completed, failed and abandoned each month, {_span(data)}.",
         periods,
         (
             Series("Completed", tuple(float(data.submitted(p, "batches_completed")) for p in periods)),
             Series("Failed", tuple(float(data.submitted(p, "batches_failed")) for p in periods)),
+            Series("Abandoned", tuple(float(data.submitted(p, "batches_abandoned")) for p in periods)),
         ),
     )
 

@@ -81,6 +81,7 @@ def data() -> MiData:
             {
                 "batches_completed": 2,
                 "batches_failed": 1,
+                "batches_abandoned": 1,
                 "records_accepted": 150,
                 "records_rejected": 60,
                 "rejections_by_code": {"RV001": 40, "RV004": 20},
@@ -90,6 +91,7 @@ def data() -> MiData:
             {
                 "batches_completed": 1,
                 "batches_failed": 0,
+                "batches_abandoned": 0,
                 "records_accepted": 100,
                 "records_rejected": 5,
                 "rejections_by_code": {"RV004": 5},
@@ -136,7 +138,7 @@ def data() -> MiData:
 
 def test_the_charts_hold_the_reports_numbers() -> None:
     charts = {name: build(data()) for name, build in CHARTS.items()}
-    assert table_rows(charts["batches"]) == [("2026-10", (2.0, 1.0)), ("2026-11", (1.0, 0.0))]
+    assert table_rows(charts["batches"]) == [("2026-10", (2.0, 1.0, 1.0)), ("2026-11", (1.0, 0.0, 0.0))]
     assert table_rows(charts["records"]) == [("2026-10", (150.0, 60.0)), ("2026-11", (100.0, 5.0))]
     assert table_rows(charts["rejections"]) == [("RV001", (40.0,)), ("RV004", (25.0,))]
     assert table_rows(charts["timeliness"]) == [("2026-10", (0.0, 0.0)), ("2026-11", (1.0, 1.0))]

@@ -54,7 +54,15 @@ def submissions_command(
         print_json(found)
         return
     listing = table(
-        "AO", "completed", "failed", "records", "accepted", "rejected", "rejections by code", title=found["period"]
+        "AO",
+        "completed",
+        "failed",
+        "abandoned",
+        "records",
+        "accepted",
+        "rejected",
+        "rejections by code",
+        title=found["period"],
     )
     for row in found["items"]:
         codes = ", ".join(f"{code} {count}" for code, count in sorted(row["rejections_by_code"].items()))
@@ -62,6 +70,7 @@ def submissions_command(
             row["ao_id"],
             str(row["batches_completed"]),
             str(row["batches_failed"]),
+            str(row["batches_abandoned"]),
             str(row["records_total"]),
             str(row["records_accepted"]),
             str(row["records_rejected"]),
