@@ -77,6 +77,17 @@ async def produce(bootstrap: str, *messages: tuple[uuid.UUID, Envelope]) -> None
     )
 
 
+async def submissions_from_now(bootstrap: str) -> AIOKafkaConsumer:
+    """A started consumer of the submissions aggregates, at the topic's end: it reads what is published next."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    partitions = [TopicPartition(REPORTING_SUBMISSIONS.name, p) for p in range(REPORTING_SUBMISSIONS.partitions)]
+    consumer.assign(partitions)
+    for partition, offset in (await consumer.end_offsets(partitions)).items():
+        consumer.seek(partition, offset)
+    return consumer
+
+
 async def test_aggregates_count_a_redelivered_outcome_once_and_each_ao_sees_only_its_own(
     kafka_bootstrap: str, reporting: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
@@ -95,12 +106,7 @@ async def test_aggregates_count_a_redelivered_outcome_once_and_each_ao_sees_only
     failure = failed(ao_a)
     late_event = envelope(late)
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    partitions = [TopicPartition(REPORTING_SUBMISSIONS.name, p) for p in range(REPORTING_SUBMISSIONS.partitions)]
-    consumer.assign(partitions)
-    for partition, offset in (await consumer.end_offsets(partitions)).items():
-        consumer.seek(partition, offset)
+    consumer = await submissions_from_now(kafka_bootstrap)
     published: list[tuple[bytes, Envelope, AoMonthlySubmissions]] = []
 
     async def publications_for_a() -> list[tuple[bytes, Envelope, AoMonthlySubmissions]]:

@@ -10,15 +10,23 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from tests.integration.test_notifier import bearer
-from tests.integration.test_reporting import DECIDED, PERIOD, completed, envelope, failed, produce, random_ao
+from tests.integration.test_reporting import (
+    DECIDED,
+    PERIOD,
+    completed,
+    envelope,
+    failed,
+    produce,
+    random_ao,
+    submissions_from_now,
+)
 from tests.support.waiting import eventually
 
 from lrs_contracts.outcomes import BatchAbandoned
 from lrs_contracts.registry import decode
 from lrs_contracts.reporting import AoMonthlySubmissions
-from lrs_contracts.topics import REPORTING_SUBMISSIONS
 from lrs_platform.database import apply_migrations
 from reporting.aggregates import BatchFact
 from reporting.store import ReportingStore
@@ -57,12 +65,7 @@ async def test_abandoned_batches_count_once_in_the_uk_month_they_were_given_up(
     in_june = abandoned(ao, datetime(2023, 5, 31, 23, 30, tzinfo=UTC))  # 00:30 BST on 1 June
     may_event = envelope(in_may)
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    partitions = [TopicPartition(REPORTING_SUBMISSIONS.name, p) for p in range(REPORTING_SUBMISSIONS.partitions)]
-    consumer.assign(partitions)
-    for partition, offset in (await consumer.end_offsets(partitions)).items():
-        consumer.seek(partition, offset)
+    consumer = await submissions_from_now(kafka_bootstrap)
     submissions = Submissions(consumer)
 
     def counts(period: str) -> tuple[int, int, int] | None:

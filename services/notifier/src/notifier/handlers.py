@@ -101,15 +101,7 @@ class Notifications:
         assert isinstance(payload, ChallengeRaised | ChallengeRaisedV1)
         stored = await self._contacts.get(payload.ao_id)
         if stored is None:
-            # Nobody to tell: recorded, so an operator can find it, and the stream moves on.
-            await self._deliveries.finish(
-                envelope.event_id,
-                DeliveryStatus.SKIPPED,
-                event_type=envelope.event_type,
-                message_id=message_id_for(envelope.event_id, self._domain),
-                error=f"no challenge contact for {payload.ao_id}",
-            )
-            EVENTS_SKIPPED.labels("no_challenge_contact").inc()
+            await self._skip(envelope, "no_challenge_contact", f"no challenge contact for {payload.ao_id}")
             _log.warning("challenge_contact_missing", ao_id=payload.ao_id, event_id=str(envelope.event_id))
             return None
         return challenge_raised_email(
@@ -125,14 +117,7 @@ class Notifications:
     async def _abandoned_email(self, envelope: Envelope, abandoned: BatchAbandoned) -> OutgoingEmail | None:
         if abandoned.notification_email is None:
             # The batch's header never reached the decider: nobody to tell but the batch view.
-            await self._deliveries.finish(
-                envelope.event_id,
-                DeliveryStatus.SKIPPED,
-                event_type=envelope.event_type,
-                message_id=message_id_for(envelope.event_id, self._domain),
-                error=f"no notification email for batch {abandoned.batch_id}",
-            )
-            EVENTS_SKIPPED.labels("no_notification_email").inc()
+            await self._skip(envelope, "no_notification_email", f"no notification email for batch {abandoned.batch_id}")
             return None
         return batch_abandoned_email(
             envelope.event_id,
@@ -141,6 +126,17 @@ class Notifications:
             public_base_url=self._public_base_url,
             domain=self._domain,
         )
+
+    async def _skip(self, envelope: Envelope, why: str, error: str) -> None:
+        """Nobody to tell: the delivery is recorded as skipped, so an operator can find it, and the stream moves on."""
+        await self._deliveries.finish(
+            envelope.event_id,
+            DeliveryStatus.SKIPPED,
+            event_type=envelope.event_type,
+            message_id=message_id_for(envelope.event_id, self._domain),
+            error=error,
+        )
+        EVENTS_SKIPPED.labels(why).inc()
 
     async def _reason_of(self, raised: ChallengeRaised | ChallengeRaisedV1) -> str | None:
         """The learner's words, opened with their key; None once the learner is erased (no key, or ERASED)."""
