@@ -1,8 +1,13 @@
-"""Is a new JSON Schema of an event still readable by consumers of the old one?
+"""Can consumers built from the new schema of an event still read every event written under the old one?
 
 A v1 event may gain optional fields; it may not gain required fields, lose fields, or change a
 field's type. Anything else needs a v2 event type. Checked against the committed snapshots in
 `contracts/schemas/` by `contracts/tests/test_schema_snapshots.py`.
+
+The other direction does not hold: every model forbids fields it does not know (a producer's typo
+is refused, not dropped), so a consumer of the OLD release refuses an event carrying a new field,
+and parks an event type it has never heard of. A release that adds either upgrades the topic's
+consumers before its producers (docs/deploy.md, "Upgrade").
 """
 
 from __future__ import annotations
