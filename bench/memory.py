@@ -16,15 +16,20 @@ INTERVAL_SECONDS = 0.5
 
 def rss_bytes(pid: int) -> int:
     """RSS of a process and all its descendants; 0 once it is gone."""
+    return sum(each_rss_bytes(pid))
+
+
+def each_rss_bytes(pid: int) -> list[int]:
+    """RSS of a process and of each of its descendants, one by one; empty once it is gone."""
     try:
         process = psutil.Process(pid)
-        total = process.memory_info().rss
+        sizes = [int(process.memory_info().rss)]
         for child in process.children(recursive=True):
             with contextlib.suppress(psutil.Error):
-                total += child.memory_info().rss
-        return int(total)
+                sizes.append(int(child.memory_info().rss))
+        return sizes
     except psutil.Error:
-        return 0
+        return []
 
 
 def cpu_seconds(pid: int) -> float:
@@ -90,6 +95,7 @@ class PeakMemory:
     def __init__(self, pids: Mapping[str, int | None], others: Mapping[str, Callable[[], float]] | None = None) -> None:
         self.pids = {name: pid for name, pid in pids.items() if pid is not None}
         self.peak: dict[str, int] = dict.fromkeys(self.pids, 0)
+        self.largest: dict[str, int] = dict.fromkeys(self.pids, 0)  # the largest single process of each
         self.samples = 0
         self._cpu_start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         self._others = dict(others or {})
@@ -108,11 +114,16 @@ class PeakMemory:
 
     def sample(self) -> None:
         for name, pid in self.pids.items():
-            self.peak[name] = max(self.peak[name], rss_bytes(pid))
+            sizes = each_rss_bytes(pid)
+            self.peak[name] = max(self.peak[name], sum(sizes))
+            self.largest[name] = max(self.largest[name], *sizes, 0)
         self.samples += 1
 
     def peak_mb(self) -> dict[str, float]:
         return {name: round(value / 1_048_576, 1) for name, value in self.peak.items()}
+
+    def largest_process_mb(self) -> dict[str, float]:
+        return {name: round(value / 1_048_576, 1) for name, value in self.largest.items()}
 
 
 @contextlib.asynccontextmanager

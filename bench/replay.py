@@ -171,6 +171,7 @@ async def rebuild_benchmark(
         "events_per_s": headline["events_per_s"],
         "headline_workers": headline["workers"],
         "peak_rss_mb": max(run["peak_rss_mb"] for run in runs),
+        "largest_process_rss_mb": max(run.get("largest_process_rss_mb", 0.0) for run in runs),
         "baseline_consume": baseline,
     }
 
@@ -231,7 +232,8 @@ async def _one_rebuild(
         "seconds": round(seconds, 2),
         "events_per_s": round(events / seconds),
         "phases_s": _durations(phases, seconds),
-        "peak_rss_mb": memory.peak_mb()["plr-projector"],  # the projector and its worker processes
+        "peak_rss_mb": memory.peak_mb()["plr-projector"],  # the projector and its worker processes together
+        "largest_process_rss_mb": memory.largest_process_mb()["plr-projector"],  # the projector or one worker
         # what the workers themselves used, whatever else ran on the machine meanwhile
         "worker_cpu_us_per_event": round(sum(w["cpu_seconds"] for w in status["workers"]) / events * 1e6, 1),
         "machine_cpu_s": memory.cpu.get("machine"),
