@@ -12,6 +12,10 @@ time anything personal about them is sealed, kept in PostgreSQL in the schema `l
 - erasing sets the wrapped key to NULL and keeps the row as a tombstone: `issue` never creates a key
   for an erased learner again, so nothing personal about them can be sealed (or read) afterwards.
 
+A batch whose records name no usable ULN has a key of its own, kept the same way under
+`batch_key_name` (`batch:<batch id>`, never a ULN): ingest seals those records' details under it, and
+validation destroys it once the batch's decision is stored (decision 0106).
+
 The validation service owns the schema (it runs `migrate`) and is the only one that erases; ingest,
 challenges and the notifier seal and open through the same `Keyring`. Keys are cached for at most
 `ttl_seconds` and never logged; a `LearnerErased` event makes every cache `forget` at once.
@@ -33,6 +37,7 @@ import itertools
 import os
 import secrets
 import time
+import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -52,6 +57,7 @@ SEALED_PREFIX: Final = "s1."
 NONCE_BYTES: Final = 12
 DATA_KEY_BYTES: Final = 32
 PERSONAL_FIELDS: Final = ("given_name", "family_name", "date_of_birth", "gender")
+BATCH_KEY_PREFIX: Final = "batch:"
 
 _MIGRATION = Path(__file__).with_name("keyring_migrations") / "0001_learner_keys.sql"
 _UNWRAP_IN_THREAD: Final = 2_000
@@ -267,6 +273,15 @@ class Keyring:
         """Drop a cached key at once (a `LearnerErased` arrived): no later call can use it."""
         self._cache.pop(uln, None)
 
+    async def destroy(self, name: str) -> bool:
+        """Destroy a key in a transaction of its own (a batch's key, `batch_key_name`, once the batch is
+        decided); a tombstone stays, as for `erase`. True when this call destroyed it."""
+        try:
+            async with self._pool.acquire() as connection, connection.transaction():
+                return await self.erase(connection, name)
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as error:
+            raise KeyringUnavailable("the learner key store cannot be reached") from error
+
     async def erase(self, connection: asyncpg.Connection, uln: str) -> bool:
         """Destroy the learner's key, in the caller's transaction; a tombstone stays so it is never re-created.
 
@@ -477,6 +492,12 @@ def keyring_key_from(value: str | None) -> KeyringKey:
             " (32 random bytes in base64, the same for every service of one environment)"
         )
     return KeyringKey.parse(value)
+
+
+def batch_key_name(batch_id: uuid.UUID) -> str:
+    """What a batch's own key is issued, found and destroyed as: never a learner's ULN (ten digits),
+    so the store keeps it, by its HMAC reference, beside the learners' keys (decision 0106)."""
+    return f"{BATCH_KEY_PREFIX}{batch_id}"
 
 
 def sealed_personal(key: LearnerKey, purpose: Purpose, values: Mapping[str, Any]) -> str:

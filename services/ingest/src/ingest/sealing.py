@@ -4,20 +4,34 @@ every segment and backup.
 
 Every format's records pass through `sealed_encoded_records`, which encodes them as they stand in the
 batch's chunks, part by part, with the keys of a part's learners fetched (and created where new) in one
-keyring call while the part before it is sealed (`ingest.service`). A record whose ULN is not ten digits names no learner to key it to: it goes as it came, and validation rejects
-it (RV001); the submissions topic keeps it for its retention only (docs/privacy.md).
+keyring call while the part before it is sealed (`ingest.service`). A record whose ULN is missing or
+not ten digits names no learner to key it to: its details are sealed the same way under a key of its
+batch's own (`batch_key_name`, issued in the same keyring call), which validation destroys once the
+batch is decided (decision 0106). Validation rejects such a record as before (RV001).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
 import orjson
 
 from lrs_contracts.batch import SubmittedRecord
-from lrs_platform.keyring import PERSONAL_FIELDS, Erased, KeyLookup, LearnerKey, Purpose, sealed_personal
+from lrs_platform.keyring import (
+    BATCH_KEY_PREFIX,
+    PERSONAL_FIELDS,
+    Erased,
+    KeyLookup,
+    LearnerKey,
+    Purpose,
+    batch_key_name,
+    sealed_personal,
+)
 
+UNKEYED_RECORDS: Final = BATCH_KEY_PREFIX
+"""Where a part's keys hold its batch's own key, for the records that name no learner: never a ULN."""
 _WITHOUT_PERSONAL_FIELDS = dict.fromkeys(PERSONAL_FIELDS)
 _ERASED = {**_WITHOUT_PERSONAL_FIELDS, "learner_erased": True}
 
@@ -28,25 +42,43 @@ class LearnerKeys(Protocol):
     async def issue(self, ulns: Iterable[str]) -> KeyLookup: ...
 
 
-def keyed_uln(record: SubmittedRecord) -> str | None:
-    """The ULN a record's personal fields are sealed under, or None when it names no learner."""
-    uln = record.uln
-    return uln if uln is not None and _is_learner_uln(uln) else None
-
-
 def _is_learner_uln(uln: str) -> bool:
     """Ten ASCII digits (`[0-9]{10}`, as a check of its length and characters: no regular expression per record)."""
     return len(uln) == 10 and uln.isascii() and uln.isdigit()
 
 
-def learner_ulns(records: Iterable[SubmittedRecord]) -> set[str]:
-    return {uln for uln in map(keyed_uln, records) if uln is not None}
+def names_to_issue(records: Iterable[SubmittedRecord], batch_id: uuid.UUID) -> set[str]:
+    """The ULNs of the learners `records` name, and the batch's own key's name when a record that names
+    none has details to seal."""
+    names: set[str] = set()
+    add = names.add
+    unkeyed = False
+    for record in records:
+        values = record.__dict__
+        uln = values["uln"]
+        if uln is not None and _is_learner_uln(uln):
+            add(uln)
+        elif not unkeyed:
+            unkeyed = _has_details(values)
+    if unkeyed:
+        add(batch_key_name(batch_id))
+    return names
+
+
+def _has_details(values: Mapping[str, object]) -> bool:
+    return (
+        values["given_name"] is not None
+        or values["family_name"] is not None
+        or values["date_of_birth"] is not None
+        or values["gender"] is not None
+    )
 
 
 def sealed_encoded_records(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> list[bytes]:
     """Each record's JSON as it stands in its chunk, with its personal fields sealed into `personal`, or
     dropped (`learner_erased`) for an erased learner. `keys` holds a key, or ERASED, for every ULN
-    `learner_ulns` named.
+    `names_to_issue` named, and under UNKEYED_RECORDS the batch's own key when it named that: the
+    details of a record that names no learner are sealed under it (a record with none goes as it came).
 
     The sealed values are written as they are made, with no record object in between: orjson writes a
     record's values (its `__dict__`, every field in the model's order) byte for byte as pydantic's
@@ -60,6 +92,10 @@ def sealed_encoded_records(records: Sequence[SubmittedRecord], keys: Mapping[str
         values = record.__dict__
         uln = values["uln"]
         if uln is None or not _is_learner_uln(uln):
+            if _has_details(values):
+                key = keys[UNKEYED_RECORDS]
+                personal = None if isinstance(key, Erased) else sealed_personal(key, Purpose.SUBMITTED_RECORD, values)
+                values = {**values, **_WITHOUT_PERSONAL_FIELDS, "personal": personal}
             append(memoryview(dumps(values)).tobytes())
             continue
         key = keys[uln]

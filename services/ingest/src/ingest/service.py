@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn, TypeVar
@@ -16,7 +17,7 @@ import asyncpg
 from ingest import metrics
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
 from ingest.repository import BatchRepository, ClaimTimeout, Refusal
-from ingest.sealing import LearnerKeys, learner_ulns, sealed_encoded_records
+from ingest.sealing import UNKEYED_RECORDS, LearnerKeys, names_to_issue, sealed_encoded_records
 from ingest.submission import (
     DECIDED_STATUSES,
     BatchIdentity,
@@ -40,7 +41,7 @@ from lrs_contracts.environments import LIVE_TOPICS, TopicNames
 from lrs_contracts.topics import BATCH_SUBMITTED
 from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch
 from lrs_platform.identity import Principal, PrincipalKind
-from lrs_platform.keyring import KeyLookup, KeyringUnavailable
+from lrs_platform.keyring import KeyLookup, KeyringUnavailable, batch_key_name
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError
 
@@ -136,16 +137,16 @@ class BatchSubmissions:
             fmt = resolve_format(requested_format, content_type, content_disposition, content)
             metrics.BATCHES_RECEIVED.labels(fmt.value).inc()
             async with self._reading:
-                parsed, identity = await asyncio.to_thread(self._parse, content, fmt, principal, received_at)
-                encoded = await self._sealed(parsed.records, identity)
-                prepared = await asyncio.to_thread(self._prepare, parsed, identity, encoded, sha256, size)
-                del parsed, encoded
+                prepared, batch_keyed = await self._read(content, fmt, principal, received_at, sha256, size)
         except BatchRefused as refusal:
             if fmt is None:
                 metrics.BATCHES_RECEIVED.labels("unknown").inc()
             raise await self._refused(principal, ao_id, refusal, fmt, size, sha256, idempotency_key) from None
-        del content  # the upload is encoded in `prepared`: nothing holds it while the batch waits to go out
-        result = await self._accept(prepared, idempotency_key)
+        # The upload is encoded in `prepared`: nothing holds it while the batch waits to go out, unless
+        # some of its records are sealed under this batch id's own key and it may go out under another.
+        reread = functools.partial(self._reread, content, fmt, principal, sha256, size) if batch_keyed else None
+        del content
+        result = await self._accept(prepared, idempotency_key, reread)
         _log.info(
             "batch_submitted",
             batch_id=str(result.batch_id),
@@ -161,6 +162,31 @@ class BatchSubmissions:
         )
         return result
 
+    async def _read(
+        self,
+        content: bytes,
+        fmt: BatchFormat,
+        principal: Principal,
+        received_at: datetime,
+        sha256: str,
+        size: int,
+        identity: BatchIdentity | None = None,
+    ) -> tuple[PreparedBatch, bool]:
+        """The batch prepared to go out (as a new batch, or as `identity`), and whether some of its
+        records are sealed under its own key. Raises BatchRefused or NotAllowedToSubmit."""
+        parsed, new = await asyncio.to_thread(self._parse, content, fmt, principal, received_at)
+        identity = identity or new
+        encoded, batch_keyed = await self._sealed(parsed.records, identity)
+        return await asyncio.to_thread(self._prepare, parsed, identity, encoded, sha256, size), batch_keyed
+
+    async def _reread(
+        self, content: bytes, fmt: BatchFormat, principal: Principal, sha256: str, size: int, identity: BatchIdentity
+    ) -> PreparedBatch:
+        """The batch sealed again as the stored batch `identity`: its own key is named by its id."""
+        async with self._reading:
+            prepared, _ = await self._read(content, fmt, principal, identity.received_at, sha256, size, identity)
+        return prepared
+
     def _parse(
         self, content: bytes, fmt: BatchFormat, principal: Principal, received_at: datetime
     ) -> tuple[ParsedBatch, BatchIdentity]:
@@ -169,8 +195,9 @@ class BatchSubmissions:
         identity = BatchIdentity(self._new_id(), self._authorised_ao(principal, parsed), str(principal), received_at)
         return parsed, identity
 
-    async def _sealed(self, records: Sequence[SubmittedRecord], identity: BatchIdentity) -> list[bytes]:
-        """The records with their personal fields sealed, encoded as they stand in their chunks, part by
+    async def _sealed(self, records: Sequence[SubmittedRecord], identity: BatchIdentity) -> tuple[list[bytes], bool]:
+        """The records with their personal fields sealed, encoded as they stand in their chunks, and
+        whether the batch's own key sealed some of them (records that name no learner), part by
         part: one keyring call per part (every learner's key, created where the learner is new), the next
         part's made while this one is sealed, so the key store's round trips overlap sealing instead of
         coming before it. A part's sealed records are encoded at once, so they and its keys are let go
@@ -178,24 +205,31 @@ class BatchSubmissions:
         sealed. A parsed batch has records (RS006 otherwise). Raises BatchRefused (a record too large)."""
         parts = [records[start : start + _SEALING_PART] for start in range(0, len(records), _SEALING_PART)]
         encoded: list[bytes] = []
+        batch_keyed = False
         next_keys = asyncio.create_task(self._learner_keys(parts[0], identity))
         try:
             for index, part in enumerate(parts):
                 keys = await next_keys
                 if index + 1 < len(parts):
                     next_keys = asyncio.create_task(self._learner_keys(parts[index + 1], identity))
+                batch_keyed = batch_keyed or UNKEYED_RECORDS in keys
                 encoded += await asyncio.to_thread(_sealed_and_encoded, part, keys)
                 del keys
         finally:
             next_keys.cancel()  # a part that failed leaves the next part's keys unwanted
-        return encoded
+        return encoded, batch_keyed
 
     async def _learner_keys(self, records: Sequence[SubmittedRecord], identity: BatchIdentity) -> KeyLookup:
+        """The part's learners' keys, and under UNKEYED_RECORDS the batch's own key if it needs it."""
         try:
-            return await self._keyring.issue(learner_ulns(records))
+            keys = await self._keyring.issue(names_to_issue(records, identity.batch_id))
         except KeyringUnavailable as error:
             _log.warning("batch_keys_unavailable", ao_id=identity.ao_id, error=str(error))
             raise
+        batch_key = keys.pop(batch_key_name(identity.batch_id), None)
+        if batch_key is not None:
+            keys[UNKEYED_RECORDS] = batch_key
+        return keys
 
     def _prepare(
         self, parsed: ParsedBatch, identity: BatchIdentity, encoded: Sequence[bytes], sha256: str, size: int
@@ -219,7 +253,13 @@ class BatchSubmissions:
             _log.warning("batch_forbidden", submitted_by=str(principal), header_ao=parsed.header.awarding_organisation)
             raise
 
-    async def _accept(self, prepared: PreparedBatch, idempotency_key: str | None) -> SubmitResult:
+    async def _accept(
+        self,
+        prepared: PreparedBatch,
+        idempotency_key: str | None,
+        reread: Callable[[BatchIdentity], Awaitable[PreparedBatch]] | None,
+    ) -> SubmitResult:
+        """`reread` seals the batch again as another batch id (None when no record is under its own key)."""
         ao_id = prepared.identity.ao_id
         dedup = dedup_key(idempotency_key, prepared.sha256)
         stored = await self._repository.find_by_dedup(ao_id, dedup)
@@ -237,7 +277,8 @@ class BatchSubmissions:
         if stored.status is BatchStatus.RECEIVED:
             # An earlier attempt stored the batch but Kafka never took it: publish it now, same id.
             again = BatchIdentity(stored.batch_id, ao_id, stored.submitted_by or "", stored.received_at)
-            return await _shielded(self._publish(prepared.for_identity(again), replay=True))
+            prepared = prepared.for_identity(again) if reread is None else await reread(again)
+            return await _shielded(self._publish(prepared, replay=True))
         metrics.IDEMPOTENT_REPLAYS.inc()
         return SubmitResult(stored.batch_id, stored.status, replay=True)
 

@@ -1,22 +1,25 @@
-"""Which records name a learner to seal under: exactly the ULNs of ten ASCII digits."""
+"""Which records name a learner to seal under (exactly the ULNs of ten ASCII digits), and that the others'
+details are sealed under their batch's own key."""
 
 from __future__ import annotations
 
 import re
 import secrets
 import tracemalloc
+import uuid
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.sealing import keyed_uln, learner_ulns, sealed_encoded_records
+from ingest.sealing import UNKEYED_RECORDS, names_to_issue, sealed_encoded_records
 from ingest.submission import encoded_record
 from lrs_contracts.batch import SubmittedRecord
-from lrs_platform.keyring import ERASED, PERSONAL_FIELDS, KeyLookup, LearnerKey, Purpose
+from lrs_platform.keyring import ERASED, PERSONAL_FIELDS, KeyLookup, LearnerKey, Purpose, batch_key_name
 
 _TEN_DIGITS = re.compile(r"[0-9]{10}")
 # digits str.isdigit accepts beside 0-9: Arabic-Indic four, superscript two
 _OTHER_DIGITS = "\u0664\u00b2"
+BATCH = uuid.UUID("00000000-0000-4000-8000-000000000106")
 
 
 def _record(uln: str | None) -> SubmittedRecord:
@@ -25,22 +28,47 @@ def _record(uln: str | None) -> SubmittedRecord:
 
 @given(st.one_of(st.text(max_size=12), st.text(alphabet="0123456789" + _OTHER_DIGITS, min_size=9, max_size=11)))
 def test_a_record_is_keyed_to_its_uln_when_it_is_ten_ascii_digits(uln: str) -> None:
-    expected = uln if _TEN_DIGITS.fullmatch(uln) else None
-    assert keyed_uln(_record(uln)) == expected
-    assert learner_ulns([_record(uln), _record(None)]) == ({expected} if expected else set())
+    learner = {uln} if _TEN_DIGITS.fullmatch(uln) else set()
+    assert names_to_issue([_record(uln), _record(None)], BATCH) == learner | {batch_key_name(BATCH)}
+    assert names_to_issue([_record(uln)], BATCH) == (learner or {batch_key_name(BATCH)})
+    without_details = SubmittedRecord(line=1, action="Create", uln=uln)
+    assert names_to_issue([without_details, without_details.model_copy(update={"uln": None})], BATCH) == learner
 
 
-def test_only_keyed_records_are_sealed_and_an_erased_learners_lose_their_details() -> None:
+def test_records_are_sealed_under_their_learners_or_their_batchs_key_and_erased_learners_lose_their_details() -> None:
     sealed_uln, erased_uln, unkeyed = "9000000043", "9000000051", "90000000\u0664" + "3"
     key = LearnerKey(sealed_uln, secrets.token_bytes(32))
+    batch_key = LearnerKey(batch_key_name(BATCH), secrets.token_bytes(32))
     records = [_record(sealed_uln), _record(erased_uln), _record(unkeyed), _record(None)]
-    encoded = sealed_encoded_records(records, {sealed_uln: key, erased_uln: ERASED})
+    encoded = sealed_encoded_records(records, {sealed_uln: key, erased_uln: ERASED, UNKEYED_RECORDS: batch_key})
     out = [SubmittedRecord.model_validate_json(value) for value in encoded]
-    assert out[2:] == records[2:]
+    assert [record.uln for record in out[2:]] == [unkeyed, None]
     assert encoded == [encoded_record(record) for record in out]
     assert out[0].personal is not None and all(getattr(out[0], name) is None for name in PERSONAL_FIELDS)
     assert key.open_json(Purpose.SUBMITTED_RECORD, out[0].personal)["family_name"] == "Lovelace"
     assert out[1].learner_erased and out[1].personal is None and out[1].given_name is None
+
+
+def test_no_personal_value_of_a_record_that_names_no_learner_goes_in_clear() -> None:
+    batch_key = LearnerKey(batch_key_name(BATCH), secrets.token_bytes(32))
+    details = {"given_name": "Grace", "family_name": "Hopper", "date_of_birth": "1906-12-09", "gender": "Female"}
+    records = [
+        SubmittedRecord(line=line, action="Create", uln=uln, **details)
+        for line, uln in enumerate((None, "", "12345", "900000004X", "90000000433", "90000000\u00b243"), start=1)
+    ]
+    encoded = sealed_encoded_records(records, {UNKEYED_RECORDS: batch_key})
+    for record, value in zip(records, encoded, strict=True):
+        assert not any(text.encode() in value for text in details.values())
+        out = SubmittedRecord.model_validate_json(value)
+        assert all(getattr(out, name) is None for name in PERSONAL_FIELDS) and out.uln == record.uln
+        assert out.personal is not None and batch_key.open_json(Purpose.SUBMITTED_RECORD, out.personal) == details
+        assert encoded_record(out) == value
+    # a record with no details needs no key; once the batch's key is destroyed its records' details are dropped
+    assert sealed_encoded_records([SubmittedRecord(line=1, action="Create")], {}) == [
+        encoded_record(SubmittedRecord(line=1, action="Create"))
+    ]
+    (dropped,) = sealed_encoded_records(records[:1], {UNKEYED_RECORDS: ERASED})
+    assert SubmittedRecord.model_validate_json(dropped) == SubmittedRecord(line=1, action="Create")
 
 
 def test_a_records_values_are_written_as_pydantic_writes_the_record_whatever_they_hold() -> None:
@@ -55,6 +83,7 @@ def test_a_records_values_are_written_as_pydantic_writes_the_record_whatever_the
 def test_encoded_records_hold_the_memory_of_their_bytes_not_of_the_encoders_buffer() -> None:
     sealed_uln, erased_uln = "9000000043", "9000000051"
     keys: KeyLookup = {sealed_uln: LearnerKey(sealed_uln, secrets.token_bytes(32)), erased_uln: ERASED}
+    keys[UNKEYED_RECORDS] = LearnerKey(batch_key_name(BATCH), secrets.token_bytes(32))
     records = [_record(uln) for uln in (sealed_uln, erased_uln, None) for _ in range(300)]
     tracemalloc.start()
     try:

@@ -32,7 +32,7 @@ from lrs_contracts.codes import BatchCode
 from lrs_contracts.registry import decode
 from lrs_domain.formats import BatchRefused, ParsedBatch, write_batch, write_json
 from lrs_platform.identity import Principal
-from lrs_platform.keyring import ERASED, Erased, KeyLookup, KeyringUnavailable, LearnerKey, Purpose
+from lrs_platform.keyring import ERASED, Erased, KeyLookup, KeyringUnavailable, LearnerKey, Purpose, batch_key_name
 from lrs_platform.problems import ProblemError
 
 AO = Principal.parse("ao:RN5133")
@@ -227,6 +227,22 @@ async def test_kafka_away_accepts_nothing_and_a_retry_publishes_the_same_batch()
     assert envelope.occurred_at == repository.batches[batch_id].received_at
 
 
+async def test_a_retry_seals_the_records_that_name_no_learner_under_the_stored_batchs_own_key() -> None:
+    repository, publisher, keyring = FakeRepository(), FakePublisher(available=False), FakeKeyring()
+    service = make(repository, publisher, keyring)
+    with pytest.raises(PublishFailed) as failed:
+        await submit(service, learners_batch())
+    batch_id = failed.value.batch_id
+
+    publisher.available = True
+    retried = await submit(service, learners_batch())
+    assert (retried.batch_id, retried.replay) == (batch_id, True)
+    *_, unkeyed = published_records(publisher)
+    batch_key = keyring.keys[batch_key_name(batch_id)]  # the id validation finds the key by, not the retry's own
+    assert isinstance(batch_key, LearnerKey) and unkeyed.personal is not None
+    assert batch_key.open_json(Purpose.SUBMITTED_RECORD, unkeyed.personal)["given_name"] == "Grace"
+
+
 async def test_a_refused_file_is_recorded_with_its_code_under_the_caller() -> None:
     repository, publisher = FakeRepository(), FakePublisher()
     with pytest.raises(BatchRefusedError) as refused:
@@ -322,8 +338,8 @@ async def test_personal_fields_leave_sealed_under_each_learners_key_fetched_once
 ) -> None:
     publisher, keyring = FakePublisher(), FakeKeyring()
     content = learners_batch(fmt).replace(written, instead, 1)
-    await submit(make(FakeRepository(), publisher, keyring), content, content_type=CONTENT_TYPES[fmt])
-    assert keyring.calls == [{"1000000043", "1000000051"}]
+    result = await submit(make(FakeRepository(), publisher, keyring), content, content_type=CONTENT_TYPES[fmt])
+    assert keyring.calls == [{"1000000043", "1000000051", batch_key_name(result.batch_id)}]
     ada, alan, ada_again, unkeyed = published_records(publisher)
     for record in (ada, alan, ada_again):
         assert (record.given_name, record.family_name, record.date_of_birth, record.gender) == (None,) * 4
@@ -337,8 +353,10 @@ async def test_personal_fields_leave_sealed_under_each_learners_key_fetched_once
         "gender": None,
     }
     assert alan.personal is not None and "Turing" not in alan.personal
-    # a ULN that is not ten digits names no learner to seal under: validation rejects the record (RV001)
-    assert (unkeyed.personal, unkeyed.given_name) == (None, "Grace")
+    # a ULN that is not ten digits names no learner: sealed under the batch's own key (validation rejects it, RV001)
+    batch_key = keyring.keys[batch_key_name(result.batch_id)]
+    assert isinstance(batch_key, LearnerKey) and unkeyed.personal is not None and unkeyed.given_name is None
+    assert batch_key.open_json(Purpose.SUBMITTED_RECORD, unkeyed.personal)["family_name"] == "Hopper"
 
 
 async def test_an_erased_learners_record_goes_without_personal_fields() -> None:

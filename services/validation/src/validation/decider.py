@@ -3,13 +3,17 @@
 For each batch, in partition (so per-AO submission) order:
 1. as each chunk of records arrives, its records are judged in the background (`_ChunkJudging`):
    their learners and the AO's achievement states read, their sealed personal details opened with
-   their learner keys (`validation.personal`), the rules applied on a thread (decision 0085);
+   their learner keys, or the batch's own key for records that name no learner (`validation.personal`),
+   the rules applied on a thread (decision 0085);
 2. at the batch's end marker, if a decision for the batch is already stored (a previous run died
    before its Kafka commit), reuse it; otherwise finish the decision (what needs the whole batch:
    RV020, RS005, events) — or, when what the chunks read may have changed since (`_still_current`),
    judge the whole batch again as it stands now — and store it together with the new states (one
    PostgreSQL transaction);
-3. publish the decision's messages and the consumed offsets in one Kafka transaction.
+3. publish the decision's messages and the consumed offsets in one Kafka transaction; once the
+   decision is stored, and before that transaction commits, the batch's own key (if it has one) is
+   destroyed: nothing needs it again, a redelivered batch's stored decision being published as it is
+   (decision 0106). A batch given up and parked loses its key too, once its abandonment is out.
 So a batch is decided once, and its events appear once to `read_committed` readers.
 
 Failures go through `lrs_platform.consumer.Attempts`: PostgreSQL away is waited out with bounded
@@ -49,7 +53,7 @@ from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision, BatchJudging, JudgedChunk, SubmittedBatch, achievement_states_needed
 from lrs_domain.reference import AwardingOrganisation, Catalogue, ReferenceSnapshot
 from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy, Transient, collector_paused, readiness_report
-from lrs_platform.keyring import KeyLookup, KeyringUnavailable
+from lrs_platform.keyring import Erased, KeyLookup, KeyringUnavailable, batch_key_name
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.parking import DeadLetterOffice, Parking
@@ -58,7 +62,13 @@ from validation.decision_store import DecisionStore, OutgoingMessage, StoredDeci
 from validation.event_json import EventJson
 from validation.messages import decision_messages
 from validation.partitions import partition_of
-from validation.personal import open_personal, ulns_to_look_up, with_unverifiable_learners
+from validation.personal import (
+    UNKEYED_RECORDS,
+    open_personal,
+    sealed_without_learner_key,
+    ulns_to_look_up,
+    with_unverifiable_learners,
+)
 from validation.reference_store import REGISTRY_CHANGES_KEPT_SECONDS, ReferenceStore
 from validation.sandpit import SandpitResets
 
@@ -89,9 +99,12 @@ class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class KeyFinder(Protocol):
-    """Where the learners' keys are found (`lrs_platform.keyring.Keyring`); the decider never creates one."""
+    """Where the learners' keys are found (`lrs_platform.keyring.Keyring`); the decider never creates
+    one, and destroys only a batch's own key."""
 
     async def find(self, ulns: Iterable[str]) -> KeyLookup: ...
+
+    async def destroy(self, name: str) -> bool: ...
 
 
 class _JudgedPart(NamedTuple):
@@ -188,6 +201,7 @@ class Decider:
         self._keys = keys
         self._assembler = BatchAssembler()
         self._judging: dict[uuid.UUID, _ChunkJudging] = {}  # each batch being assembled, judged as it comes
+        self._batch_keyed: set[uuid.UUID] = set()  # batches whose own key was found, to destroy when decided
         # per AO, its batches decided (or reset) here: a chunk's state read before the last one is stale
         self._ao_decisions: dict[str, int] = {}
         self.batches_decided = 0
@@ -285,6 +299,7 @@ class Decider:
         self._judging[submitted.batch_id] = judging
 
     def _stop_judging(self, batch_id: uuid.UUID) -> None:
+        self._batch_keyed.discard(batch_id)
         judging = self._judging.pop(batch_id, None)
         if judging is not None:
             judging.cancel()
@@ -365,6 +380,8 @@ class Decider:
             decision = await self._decisions.stored(submitted.batch_id)
             if decision is None:
                 decision = await self._decide_and_publish_new(batch, causation_id, offsets, judging)
+            else:  # decided before: whatever this run found, its key may still stand (a tombstone if it had none)
+                await self._destroy_batch_key(submitted.batch_id)
             if not decision.published:
                 await self._publish(decision.messages, offsets)
                 await self._decisions.mark_published(submitted.batch_id)
@@ -407,6 +424,8 @@ class Decider:
                 stored = await storing
                 if stored.messages != tuple(messages):
                     raise _DecidedElsewhere(stored)  # aborts the transaction
+                if submitted.batch_id in self._batch_keyed:
+                    await self._destroy_batch_key(submitted.batch_id)
                 await self._producer.send_offsets_to_transaction(offsets, self._group_id)
         except _DecidedElsewhere as elsewhere:
             return elsewhere.decision
@@ -490,7 +509,7 @@ class Decider:
         if setup is None:
             assert judging.setup is not None
             setup = await judging.setup
-        finding = asyncio.create_task(self._find_keys(records))
+        finding = asyncio.create_task(self._find_keys(records, judging.submitted.batch_id))
         try:
             learners = await self._reference.learners_for(record.uln for record in records if record.uln)
             reference = ReferenceSnapshot(setup.catalogue, setup.organisations, learners)
@@ -508,11 +527,30 @@ class Decider:
     async def _on_worker(self, work: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._worker, functools.partial(work, *args))
 
-    async def _find_keys(self, records: Sequence[SubmittedRecord]) -> KeyLookup:
+    async def _find_keys(self, records: Sequence[SubmittedRecord], batch_id: uuid.UUID) -> KeyLookup:
+        """The records' learners' keys, and under UNKEYED_RECORDS the batch's own key when some record
+        is sealed under it: looked for only when a record names no learner with a key."""
+        ulns, unnamed = ulns_to_look_up(records)
         try:
-            return await self._keys.find(ulns_to_look_up(records))
+            keys = await self._keys.find(ulns)
+            if (unnamed or len(keys) < len(ulns)) and sealed_without_learner_key(records, keys):
+                name = batch_key_name(batch_id)
+                batch_key = (await self._keys.find([name])).get(name)
+                if batch_key is not None:
+                    keys[UNKEYED_RECORDS] = batch_key
+                    if not isinstance(batch_key, Erased):
+                        self._batch_keyed.add(batch_id)
         except KeyringUnavailable as error:  # waited out like PostgreSQL away, never a reason to park the batch
             raise Transient(str(error)) from error
+        return keys
+
+    async def _destroy_batch_key(self, batch_id: uuid.UUID) -> None:
+        """Destroys the batch's own key: its decision is stored, and nothing opens its records again."""
+        try:
+            await self._keys.destroy(batch_key_name(batch_id))
+        except KeyringUnavailable as error:
+            raise Transient(str(error)) from error
+        self._batch_keyed.discard(batch_id)
 
     async def _publish(self, messages: Sequence[OutgoingMessage], offsets: dict[TopicPartition, int]) -> None:
         async with self._producer.transaction():
@@ -589,6 +627,11 @@ class Decider:
                     self._topics.of(BATCH_OUTCOMES), key=abandoned.correlation_id.encode(), value=encode(abandoned)
                 )
             await self._producer.send_offsets_to_transaction({partition: commit_at}, self._group_id)
+        if abandoned is not None:
+            # the parked copy can only be skipped: its records that name no learner need their key no more
+            batch_id = uuid.UUID(abandoned.correlation_id)
+            await self._attempts.until_done(lambda: self._keys.destroy(batch_key_name(batch_id)))
+            self._batch_keyed.discard(batch_id)
 
 
 ABANDONED_REASON = (

@@ -1,8 +1,11 @@
 """Submitted records' personal details, opened at the edge so the rules see plain records. Pure, no I/O.
 
 Ingest seals a record's given and family name, date of birth and gender under the learner's key
-(`lrs_platform.keyring`, decision 0080). The decider finds the batch's keys in one call, then
-`open_personal` gives the rules records with those four fields in clear. A record whose details
+(`lrs_platform.keyring`, decision 0080), and those of a record that names no learner (its ULN missing
+or not ten digits) under its batch's own key (decision 0106). The decider finds the batch's keys in
+one call (and the batch's own in a second, only when `sealed_without_learner_key`), then
+`open_personal` gives the rules records with those four fields in clear: a record that names no
+learner is then rejected as before (RV001), and the batch's key is destroyed once its decision is stored. A record whose details
 cannot be had is unverifiable: its learner was erased (ingest said so, or the key is erased now), or
 its seal does not open (no key, tampered, another learner's). Such a record keeps no personal field,
 so the rules reject it (its names are missing), and `with_unverifiable_learners` then says why in
@@ -14,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import orjson
 
@@ -24,10 +27,12 @@ from lrs_contracts.outcomes import Finding, RecordOutcome
 from lrs_domain.decision import BatchDecision
 from lrs_domain.rules import order_findings
 from lrs_domain.trusted import trusted_from
-from lrs_platform.keyring import PERSONAL_FIELDS, Erased, LearnerKey, Purpose, SealBroken
+from lrs_platform.keyring import BATCH_KEY_PREFIX, PERSONAL_FIELDS, Erased, LearnerKey, Purpose, SealBroken
 
 ERASED_LEARNER: Final = "the learner's record was erased: no achievement can be recorded for this ULN"
 UNREADABLE_DETAILS: Final = "the learner's details could not be read"
+UNKEYED_RECORDS: Final = BATCH_KEY_PREFIX
+"""Where a chunk's keys hold its batch's own key, for the records that name no learner: never a ULN."""
 
 _WITHOUT_PERSONAL: Final[dict[str, Any]] = {name: None for name in (*PERSONAL_FIELDS, "personal")}
 _SEALED_NAMES: Final = frozenset(PERSONAL_FIELDS)
@@ -41,15 +46,32 @@ class OpenedRecords:
     unverifiable: dict[int, str]
 
 
-def ulns_to_look_up(records: Sequence[SubmittedRecord]) -> set[str]:
-    """Every ULN a batch names: a sealed record needs its key, and any record of an erased learner is refused."""
-    return {record.uln for record in records if record.uln is not None and not record.learner_erased}
+def ulns_to_look_up(records: Sequence[SubmittedRecord]) -> tuple[set[str], bool]:
+    """Every ULN a batch names (a sealed record needs its key, and any record of an erased learner is
+    refused), and whether a record names none."""
+    ulns = {record.uln for record in records if not record.learner_erased}
+    unnamed = None in ulns
+    ulns.discard(None)
+    return cast(set[str], ulns), unnamed
+
+
+def sealed_without_learner_key(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> bool:
+    """Whether some record's details are sealed under no key of its learner's: under its batch's own."""
+    return any(
+        record.personal is not None and not record.learner_erased and (record.uln is None or record.uln not in keys)
+        for record in records
+    )
 
 
 def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> OpenedRecords:
+    """The records with their details opened; `keys` holds the batch's own key, if it has one, under
+    UNKEYED_RECORDS."""
     opened: list[SubmittedRecord] = []
     unverifiable: dict[int, str] = {}
     get_key = keys.get
+    batch_key = get_key(UNKEYED_RECORDS)
+    if isinstance(batch_key, Erased):  # destroyed: the batch was decided, or abandoned
+        batch_key = None
     for index, record in enumerate(records):
         fields = record.__dict__
         key = get_key(fields["uln"]) if fields["uln"] is not None else None
@@ -57,7 +79,7 @@ def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, Learner
         if fields["learner_erased"] or isinstance(key, Erased):
             why = ERASED_LEARNER
         elif fields["personal"] is not None:
-            details = _opened(key, fields["personal"])
+            details = _opened(batch_key if key is None else key, fields["personal"])
             if details is None:
                 why = UNREADABLE_DETAILS
             else:

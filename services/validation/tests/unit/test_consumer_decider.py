@@ -157,6 +157,9 @@ class NoKeys:
     async def find(self, ulns: Iterable[str]) -> KeyLookup:
         return {}
 
+    async def destroy(self, name: str) -> bool:
+        return False
+
 
 async def no_publisher(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
     raise AssertionError("the decider publishes dead letters itself")
@@ -449,6 +452,9 @@ class CountedKeys:
         self.arrived.set()
         return {}
 
+    async def destroy(self, name: str) -> bool:
+        return False
+
 
 @dataclass
 class CountedStates(UndecidedBatches):
@@ -594,6 +600,9 @@ class KeysSought:
     async def find(self, ulns: Iterable[str]) -> KeyLookup:
         self.sought.set()
         return {}
+
+    async def destroy(self, name: str) -> bool:
+        return False
 
 
 async def test_a_batchs_records_are_opened_while_its_learners_are_looked_up() -> None:

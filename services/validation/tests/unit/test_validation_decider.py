@@ -18,12 +18,27 @@ from lrs_contracts.topics import BATCH_OUTCOMES, PLR_EVENTS
 from lrs_domain.achievements import AchievementState, achievement_id
 from lrs_domain.decision import BatchDecision, BatchJudging, SubmittedBatch, achievement_states_needed, decide_batch
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner, Qualification, ReferenceSnapshot
-from lrs_platform.keyring import ERASED, PERSONAL_FIELDS, KeyLookup, LearnerKey, Purpose, sealed_personal
+from lrs_platform.keyring import (
+    ERASED,
+    PERSONAL_FIELDS,
+    KeyLookup,
+    LearnerKey,
+    Purpose,
+    batch_key_name,
+    sealed_personal,
+)
 from validation.batch_assembly import AssembledBatch
 from validation.decider import finish_and_write, judge_part
 from validation.decision_store import OutgoingMessage
 from validation.messages import OUTCOMES_PER_MESSAGE, decision_messages
-from validation.personal import ERASED_LEARNER, UNREADABLE_DETAILS, open_personal, ulns_to_look_up
+from validation.personal import (
+    ERASED_LEARNER,
+    UNKEYED_RECORDS,
+    UNREADABLE_DETAILS,
+    open_personal,
+    sealed_without_learner_key,
+    ulns_to_look_up,
+)
 
 AO = "RN5001"
 GCSE = "60303049"
@@ -307,4 +322,31 @@ def test_an_unverifiable_learner_keeps_the_findings_about_the_rest_of_the_record
 
 def test_only_the_batchs_ulns_are_looked_up_and_not_those_ingest_found_erased() -> None:
     erased = _record(A, line=1).model_copy(update={"learner_erased": True})
-    assert ulns_to_look_up([erased, _sealed(_record(UNMERGED, line=2)), _record(C, line=3)]) == {UNMERGED, C}
+    assert ulns_to_look_up([erased, _sealed(_record(UNMERGED, line=2)), _record(C, line=3)]) == ({UNMERGED, C}, False)
+
+
+# --- records that name no learner, sealed under their batch's own key (decision 0106) ------------------
+
+
+def test_records_that_name_no_learner_are_opened_with_the_batchs_key_and_judged_as_in_clear() -> None:
+    batch_key = LearnerKey(batch_key_name(uuid.UUID(int=43)), secrets.token_bytes(32))
+    in_clear = (
+        _record(A, line=1),
+        _record("12345", line=2),
+        _record(A, line=3).model_copy(update={"uln": None, "family_name": None}),
+        _record("900000004X", line=4).model_copy(update={"date_of_birth": "2001-02-31", "gender": "9"}),
+    )
+    sealed = [_sealed(in_clear[0])]
+    for record in in_clear[1:]:
+        personal = sealed_personal(batch_key, Purpose.SUBMITTED_RECORD, record.model_dump())
+        sealed.append(record.model_copy(update={**dict.fromkeys(PERSONAL_FIELDS), "personal": personal}))
+    keys: KeyLookup = {**KEYS, UNKEYED_RECORDS: batch_key}
+
+    assert sealed_without_learner_key(sealed, keys) and not sealed_without_learner_key(sealed[:1], keys)
+    assert open_personal(sealed, keys).records == in_clear
+    decided, expected = _decide_opened(*sealed, keys=keys), _decide_opened(*in_clear, keys=dict(KEYS))
+    assert decided.outcomes == expected.outcomes and decided.counts == expected.counts
+    assert {code for index in (1, 2, 3) for code, _, _ in _errors(decided, index)} >= {"RV001", "RV021"}
+    # once the batch's key is destroyed, they cannot be opened
+    shredded = _decide_opened(*sealed, keys={**KEYS, UNKEYED_RECORDS: ERASED})
+    assert ("RV004", "uln", UNREADABLE_DETAILS) in _errors(shredded, 1)
