@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import secrets
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -36,7 +37,15 @@ from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner
 from lrs_platform.consumer import RetryPolicy
-from lrs_platform.keyring import KeyLookup
+from lrs_platform.keyring import (
+    ERASED,
+    Erased,
+    KeyLookup,
+    LearnerKey,
+    Purpose,
+    batch_key_name,
+    sealed_personal,
+)
 from lrs_platform.parking import DeadLetterOffice, Parking
 from validation.decider import ABANDONED_REASON, Decider, finish_and_write
 from validation.decision_store import OutgoingMessage, StoredDecision
@@ -56,8 +65,10 @@ class Record:
     timestamp: int = 0
 
 
-def batch_records(batch_id: uuid.UUID, first_offset: int) -> list[Record]:
-    record = SubmittedRecord(line=1, action="Create", uln="3000000002", qualification_number="60303049", grade="5")
+def batch_records(batch_id: uuid.UUID, first_offset: int, record: SubmittedRecord | None = None) -> list[Record]:
+    record = record or SubmittedRecord(
+        line=1, action="Create", uln="3000000002", qualification_number="60303049", grade="5"
+    )
     payloads: list[Contract] = [
         BatchSubmitted(
             batch_id=batch_id,
@@ -632,3 +643,80 @@ async def test_the_garbage_collector_is_off_while_a_batch_is_decided_and_on_agai
 
     assert collecting_while_deciding == [False, False] and decisions.published == [batch_id]
     assert gc.isenabled()
+
+
+# --- a batch's own key (decision 0106) --------------------------------------------------------------
+
+
+@dataclass
+class BatchKeys:
+    """A key store holding a batch's own key; notes each key destroyed, with the Kafka transaction open
+    then (by index) and whether that transaction had its offsets yet."""
+
+    producer: FakeProducer
+    keys: dict[str, LearnerKey | Erased] = field(default_factory=dict)
+    destroyed: list[tuple[str, int, bool]] = field(default_factory=list)
+
+    def issue(self, batch_id: uuid.UUID) -> LearnerKey:
+        key = LearnerKey(batch_key_name(batch_id), secrets.token_bytes(32))
+        self.keys[key.uln] = key
+        return key
+
+    async def find(self, ulns: Iterable[str]) -> KeyLookup:
+        return {uln: self.keys[uln] for uln in ulns if uln in self.keys}
+
+    async def destroy(self, name: str) -> bool:
+        current = self.producer.transactions[-1] if self.producer.transactions else []
+        self.destroyed.append((name, len(self.producer.transactions) - 1, any(k == "offsets" for k, _ in current)))
+        erased = not isinstance(self.keys.get(name), Erased)
+        self.keys[name] = ERASED
+        return erased
+
+
+def unkeyed_batch(batch_id: uuid.UUID, keys: BatchKeys, first_offset: int = 0) -> list[Record]:
+    """A batch of one record whose ULN is badly formed, its details sealed under the batch's own key."""
+    clear = SubmittedRecord(line=1, action="Create", uln="12345", given_name="Ada", family_name="Byron", grade="5")
+    personal = sealed_personal(keys.issue(batch_id), Purpose.SUBMITTED_RECORD, clear.__dict__)
+    sealed = clear.model_copy(update={"given_name": None, "family_name": None, "personal": personal})
+    return batch_records(batch_id, first_offset, sealed)
+
+
+async def test_a_batchs_own_key_is_destroyed_once_its_decision_is_stored_before_its_offsets_commit() -> None:
+    batch_id, producer, decisions = uuid.uuid4(), FakeProducer(), UndecidedBatches()
+    keys = BatchKeys(producer)
+    target = decider(decisions, producer, FakeParked(), reference=EmptyReference(), keys=keys)
+    await offer_all(target, unkeyed_batch(batch_id, keys))
+
+    assert decisions.published == [batch_id] and len(decisions.recorded) == 1
+    # in the decision's transaction, before its offsets: a decider killed after it commits leaves no key
+    assert keys.destroyed == [(batch_key_name(batch_id), len(producer.transactions) - 1, False)]
+    outcomes = b"".join(
+        value for topic, (_, value, _) in producer.transactions[-1][:-1] if topic == BATCH_OUTCOMES.name
+    )
+    assert b"RV001" in outcomes and b"RV004" not in outcomes  # opened with the batch's key, judged as in clear
+
+    learners_only = uuid.uuid4()
+    await offer_all(target, batch_records(learners_only, first_offset=3))
+    assert [name for name, _, _ in keys.destroyed] == [batch_key_name(batch_id)]  # no key, nothing destroyed
+
+
+async def test_a_batch_decided_before_has_its_key_destroyed_before_its_stored_decision_goes_out() -> None:
+    batch_id, producer = uuid.uuid4(), FakeProducer()
+    keys = BatchKeys(producer)
+    keys.issue(batch_id)
+    await offer_all(decider(FakeDecisions([]), producer, FakeParked(), keys=keys), batch_records(batch_id, 0))
+
+    # after the start's announcement, before the transaction that publishes the stored decision
+    assert keys.destroyed == [(batch_key_name(batch_id), 0, False)]
+    assert len(producer.transactions) == 2 and producer.transactions[-1][-1][0] == "offsets"
+
+
+async def test_an_abandoned_batchs_key_is_destroyed_once_its_abandonment_is_committed() -> None:
+    batch_id, producer = uuid.uuid4(), FakeProducer()
+    keys = BatchKeys(producer)
+    refused = asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence for encoding UTF8: 0x00")
+    target = decider(FakeDecisions([refused] * 5), producer, FakeParked(), reference=EmptyReference(), keys=keys)
+    await offer_all(target, unkeyed_batch(batch_id, keys, first_offset=40))
+
+    assert keys.destroyed == [(batch_key_name(batch_id), len(producer.transactions) - 1, True)]
+    assert keys.keys[batch_key_name(batch_id)] is ERASED
