@@ -7,7 +7,7 @@ batch's chunks, part by part, with the keys of a part's learners fetched (and cr
 keyring call while the part before it is sealed (`ingest.service`). A record whose ULN is missing or
 not ten digits names no learner to key it to: its details are sealed the same way under a key of its
 batch's own (`batch_key_name`, issued in the same keyring call), which validation destroys once the
-batch is decided (decision 0106). Validation rejects such a record as before (RV001).
+batch is decided (decision 0106). Validation rejects such a record as before (RV001, RV021).
 """
 
 from __future__ import annotations
