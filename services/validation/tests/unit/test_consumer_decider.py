@@ -184,9 +184,20 @@ def decider(
     consumer: Any = None,
     reference: Any = None,
     keys: Any = None,
+    maintenance: Any = None,
 ) -> Decider:
     office = DeadLetterOffice(parked, no_publisher)  # type: ignore[arg-type]
-    return Decider(consumer, producer, "validation", reference, decisions, office, NO_WAIT, keys=keys or NoKeys())
+    return Decider(
+        consumer,
+        producer,
+        "validation",
+        reference,
+        decisions,
+        office,
+        NO_WAIT,
+        keys=keys or NoKeys(),
+        maintenance=maintenance,
+    )
 
 
 async def offer_all(target: Decider, records: list[Record]) -> None:
@@ -720,3 +731,51 @@ async def test_an_abandoned_batchs_key_is_destroyed_once_its_abandonment_is_comm
 
     assert keys.destroyed == [(batch_key_name(batch_id), len(producer.transactions) - 1, True)]
     assert keys.keys[batch_key_name(batch_id)] is ERASED
+
+
+@dataclass
+class MaintenanceSchedule:
+    """A maintenance gate whose window an operator opens and ends: `hold` waits while a window is open."""
+
+    outside_windows: asyncio.Event = field(default_factory=asyncio.Event)
+    holding: asyncio.Event = field(default_factory=asyncio.Event)  # set once a start waits for a window's end
+
+    async def hold(self, consumer: object) -> None:
+        if not self.outside_windows.is_set():
+            self.holding.set()
+        await self.outside_windows.wait()
+
+
+@dataclass
+class AssignedConsumer:
+    def assignment(self) -> set[TopicPartition]:
+        return {PARTITION}
+
+
+async def test_a_window_that_opens_mid_batch_lets_that_batch_finish_and_holds_the_next_at_its_start() -> None:
+    schedule, decisions = MaintenanceSchedule(), UndecidedBatches()
+    schedule.outside_windows.set()
+    target = decider(
+        decisions,
+        FakeProducer(),
+        FakeParked(),
+        consumer=AssignedConsumer(),
+        reference=EmptyReference(),
+        maintenance=schedule,
+    )
+    first = chunked_batch_records(PARTITION, chunks=3)
+    after_first = len(first)
+    second = [replace(record, offset=after_first + record.offset) for record in chunked_batch_records(PARTITION, 1)]
+
+    await offer_all(target, first[:2])  # its start and first chunk
+    schedule.outside_windows.clear()  # a window opens
+    await asyncio.wait_for(offer_all(target, first[2:]), timeout=10)
+
+    assert len(decisions.published) == 1, "the batch begun before the window is decided whole"
+    starting = asyncio.create_task(offer_all(target, second))
+    await asyncio.wait_for(schedule.holding.wait(), timeout=10)
+    assert (len(decisions.published), target._judging, starting.done()) == (1, {}, False)
+
+    schedule.outside_windows.set()  # the window ends
+    await asyncio.wait_for(starting, timeout=10)
+    assert len(decisions.published) == 2
