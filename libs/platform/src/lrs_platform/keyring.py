@@ -58,6 +58,9 @@ NONCE_BYTES: Final = 12
 DATA_KEY_BYTES: Final = 32
 PERSONAL_FIELDS: Final = ("given_name", "family_name", "date_of_birth", "gender")
 BATCH_KEY_PREFIX: Final = "batch:"
+UNKEYED_RECORDS: Final = BATCH_KEY_PREFIX
+"""Where a `KeyLookup` of a batch's records holds the batch's own key, for the records that name no learner:
+never a ULN (decision 0106)."""
 
 _MIGRATION = Path(__file__).with_name("keyring_migrations") / "0001_learner_keys.sql"
 _UNWRAP_IN_THREAD: Final = 2_000

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Final, Protocol
+from typing import Protocol
 
 import orjson
 
 from lrs_contracts.batch import SubmittedRecord
 from lrs_platform.keyring import (
-    BATCH_KEY_PREFIX,
     PERSONAL_FIELDS,
+    UNKEYED_RECORDS,
     Erased,
     KeyLookup,
     LearnerKey,
@@ -30,8 +30,6 @@ from lrs_platform.keyring import (
     sealed_personal,
 )
 
-UNKEYED_RECORDS: Final = BATCH_KEY_PREFIX
-"""Where a part's keys hold its batch's own key, for the records that name no learner: never a ULN."""
 _WITHOUT_PERSONAL_FIELDS = dict.fromkeys(PERSONAL_FIELDS)
 _ERASED = {**_WITHOUT_PERSONAL_FIELDS, "learner_erased": True}
 

@@ -17,7 +17,7 @@ import asyncpg
 from ingest import metrics
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
 from ingest.repository import BatchRepository, ClaimTimeout, Refusal
-from ingest.sealing import UNKEYED_RECORDS, LearnerKeys, names_to_issue, sealed_encoded_records
+from ingest.sealing import LearnerKeys, names_to_issue, sealed_encoded_records
 from ingest.submission import (
     DECIDED_STATUSES,
     BatchIdentity,
@@ -41,7 +41,7 @@ from lrs_contracts.environments import LIVE_TOPICS, TopicNames
 from lrs_contracts.topics import BATCH_SUBMITTED
 from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch
 from lrs_platform.identity import Principal, PrincipalKind
-from lrs_platform.keyring import KeyLookup, KeyringUnavailable, batch_key_name
+from lrs_platform.keyring import UNKEYED_RECORDS, KeyLookup, KeyringUnavailable, batch_key_name
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError
 

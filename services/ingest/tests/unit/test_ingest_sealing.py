@@ -11,10 +11,18 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.sealing import UNKEYED_RECORDS, names_to_issue, sealed_encoded_records
+from ingest.sealing import names_to_issue, sealed_encoded_records
 from ingest.submission import encoded_record
 from lrs_contracts.batch import SubmittedRecord
-from lrs_platform.keyring import ERASED, PERSONAL_FIELDS, KeyLookup, LearnerKey, Purpose, batch_key_name
+from lrs_platform.keyring import (
+    ERASED,
+    PERSONAL_FIELDS,
+    UNKEYED_RECORDS,
+    KeyLookup,
+    LearnerKey,
+    Purpose,
+    batch_key_name,
+)
 
 _TEN_DIGITS = re.compile(r"[0-9]{10}")
 # digits str.isdigit accepts beside 0-9: Arabic-Indic four, superscript two

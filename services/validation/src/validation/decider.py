@@ -53,7 +53,7 @@ from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision, BatchJudging, JudgedChunk, SubmittedBatch, achievement_states_needed
 from lrs_domain.reference import AwardingOrganisation, Catalogue, ReferenceSnapshot
 from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy, Transient, collector_paused, readiness_report
-from lrs_platform.keyring import Erased, KeyLookup, KeyringUnavailable, batch_key_name
+from lrs_platform.keyring import UNKEYED_RECORDS, Erased, KeyLookup, KeyringUnavailable, batch_key_name
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.parking import DeadLetterOffice, Parking
@@ -63,7 +63,6 @@ from validation.event_json import EventJson
 from validation.messages import decision_messages
 from validation.partitions import partition_of
 from validation.personal import (
-    UNKEYED_RECORDS,
     open_personal,
     sealed_without_learner_key,
     ulns_to_look_up,

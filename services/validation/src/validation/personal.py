@@ -27,12 +27,10 @@ from lrs_contracts.outcomes import Finding, RecordOutcome
 from lrs_domain.decision import BatchDecision
 from lrs_domain.rules import order_findings
 from lrs_domain.trusted import trusted_from
-from lrs_platform.keyring import BATCH_KEY_PREFIX, PERSONAL_FIELDS, Erased, LearnerKey, Purpose, SealBroken
+from lrs_platform.keyring import PERSONAL_FIELDS, UNKEYED_RECORDS, Erased, LearnerKey, Purpose, SealBroken
 
 ERASED_LEARNER: Final = "the learner's record was erased: no achievement can be recorded for this ULN"
 UNREADABLE_DETAILS: Final = "the learner's details could not be read"
-UNKEYED_RECORDS: Final = BATCH_KEY_PREFIX
-"""Where a chunk's keys hold its batch's own key, for the records that name no learner: never a ULN."""
 
 _WITHOUT_PERSONAL: Final[dict[str, Any]] = {name: None for name in (*PERSONAL_FIELDS, "personal")}
 _SEALED_NAMES: Final = frozenset(PERSONAL_FIELDS)

@@ -21,6 +21,7 @@ from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner, Quali
 from lrs_platform.keyring import (
     ERASED,
     PERSONAL_FIELDS,
+    UNKEYED_RECORDS,
     KeyLookup,
     LearnerKey,
     Purpose,
@@ -33,7 +34,6 @@ from validation.decision_store import OutgoingMessage
 from validation.messages import OUTCOMES_PER_MESSAGE, decision_messages
 from validation.personal import (
     ERASED_LEARNER,
-    UNKEYED_RECORDS,
     UNREADABLE_DETAILS,
     open_personal,
     sealed_without_learner_key,
