@@ -76,6 +76,41 @@ async def apply_migrations(connection: asyncpg.Connection, schema: str, package:
     return applied_now
 
 
+# A statement that may take a session-level advisory lock names `pg_advisory_lock`, `pg_try_advisory_lock`
+# or their `_shared` forms; `pg_advisory_xact_lock` is let go with its transaction.
+_SESSION_LOCK = re.compile("advisory_lock", re.IGNORECASE)
+_UNLOCK_ALL = "SELECT pg_advisory_unlock_all()"
+
+
+class ServiceConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A pooled connection whose return to the pool resets only what our code can leave in a session
+    (decision 0110).
+
+    asyncpg resets every released connection with `SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL;`: a round trip and the server's work for every acquire. Our statements set
+    parameters only with `SET LOCAL` (or at connection start, `server_settings`, which `RESET ALL`
+    keeps anyway), declare no cursor and listen to no channel; session-level advisory locks (the
+    migrations', a rebuild worker's) are taken with `execute`. A connection that ran such a statement
+    is released with `pg_advisory_unlock_all()`, any other with no statement. An open transaction is
+    still rolled back and the client's listeners dropped (asyncpg's `_reset`, always run).
+    """
+
+    _session_locked = False
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+        if _SESSION_LOCK.search(query) is not None:
+            self._session_locked = True
+        result: str = await super().execute(query, *args, timeout=timeout)
+        return result
+
+    def get_reset_query(self) -> str:
+        return _UNLOCK_ALL if self._session_locked else ""
+
+    async def reset(self, *, timeout: float | None = None) -> None:
+        await super().reset(timeout=timeout)
+        self._session_locked = False
+
+
 # What every service's session asks of PostgreSQL (decision 0090): no JIT. Our statements are short and
 # some work on arrays of 10,000 values, whose row estimates pushed validation's registry look-up past
 # `jit_above_cost`: PostgreSQL spent ~235 ms compiling it for each batch, for a ~40 ms query.
@@ -84,6 +119,7 @@ SERVICE_SESSION_SETTINGS = {"jit": "off"}
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10, **options: Any) -> asyncpg.Pool:
     options["server_settings"] = {**SERVICE_SESSION_SETTINGS, **options.get("server_settings", {})}
+    options.setdefault("connection_class", ServiceConnection)
     pool = await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size, **options)
     assert pool is not None
     return pool
