@@ -334,16 +334,25 @@ _HEAD = re.compile(
     rf"{_S}<{HEADER}>(?P<header>(?:{_S}<(\w+)>[^<]*+</\3>)*+){_S}</{HEADER}>"
     rf"{_S}<{RECORDS}>"
 )
+# Each value is a group named by its field, after an empty group named `line`: the match's `groupdict` is
+# the record's fields in the model's order up to its last value (`line` set afterwards keeps its place).
 _RECORD_IN_ORDER = re.compile(
-    rf"{_S}<{RECORD}>{_S}"
-    + "".join(rf"(?:<{name}>({_TRIMMED_VALUE})</{name}>{_S})?" for name in RECORD_ATTRIBUTE_BY_HEADING)
+    rf"{_S}<{RECORD}>(?P<line>){_S}"
+    + "".join(
+        rf"(?:<{name}>(?P<{attribute}>{_TRIMMED_VALUE})</{name}>{_S})?"
+        for name, attribute in RECORD_ATTRIBUTE_BY_HEADING.items()
+    )
     + rf"</{RECORD}>"
 )
 _TAIL = re.compile(rf"{_S}</{RECORDS}>{_S}</{ROOT}>{_S}")
 _RECORD_VALUES = tuple(RECORD_ATTRIBUTE_BY_HEADING.values())
 _RECORD_OTHER_FIELDS = tuple(name for name in _RECORD_DEFAULTS if name != "line" and name not in _RECORD_VALUES)
 _RECORD_KEYS = ("line", *_RECORD_VALUES, *_RECORD_OTHER_FIELDS)
-_RECORD_TAIL = tuple(_RECORD_DEFAULTS[name] for name in _RECORD_OTHER_FIELDS)
+_RECORD_GROUPS = _RECORD_KEYS[: 1 + len(_RECORD_VALUES)]
+if tuple(_RECORD_DEFAULTS) != _RECORD_KEYS or tuple(_RECORD_IN_ORDER.groupindex) != _RECORD_GROUPS:
+    raise AssertionError("a record's values are no longer in the model's order")
+# the fields after the file's values, with their defaults
+_RECORD_OTHERS = {name: _RECORD_DEFAULTS[name] for name in _RECORD_OTHER_FIELDS}
 
 
 def _checked_header(text: str, start: re.Match[str]) -> BatchHeader:
@@ -373,11 +382,14 @@ def _in_schema_order(text: str, start: int) -> ParsedBatch | None:
         if line > MAX_BATCH_RECORDS:
             return None
         end = match.end()
-        values = match.groups()
-        # as `_record` builds it: every field in the model's order, those the file holds set
+        # as `_record` builds it: every field in the model's order, the line and those the file holds set
+        # (a value the match took is never empty)
+        fields = match.groupdict()
+        fields["line"] = line
+        fields.update(_RECORD_OTHERS)
         record = _new_object(SubmittedRecord)
-        _set_slot(record, "__dict__", dict(zip(_RECORD_KEYS, (line, *values, *_RECORD_TAIL), strict=True)))
-        _set_slot(record, "__pydantic_fields_set__", {"line", *compress(_RECORD_VALUES, values)})
+        _set_slot(record, "__dict__", fields)
+        _set_slot(record, "__pydantic_fields_set__", set(compress(_RECORD_GROUPS, fields.values())))
         _set_slot(record, "__pydantic_extra__", None)
         _set_slot(record, "__pydantic_private__", None)
         append(record)
