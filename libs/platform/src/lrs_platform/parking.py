@@ -167,12 +167,13 @@ class ParkedMessages:
         )
 
     async def held_streams(self, consumer: str, among: Iterable[Stream]) -> set[Stream]:
-        """Which of `among` have a message parked: their later messages must wait behind it."""
-        wanted = list(among)
-        # Nearly always nothing is parked: one cheap probe spares sending every key of the poll.
-        if not wanted or not await self.pool.fetchval(
-            f"SELECT EXISTS (SELECT 1 FROM {self._table} WHERE consumer = $1)", consumer
-        ):
+        """Which of `among` have a message parked: their later messages must wait behind it. `among` (a
+        poll's streams, repeated or not) is read only when the consumer has some message parked."""
+        # Nearly always nothing is parked: one cheap probe spares gathering and sending every key of the poll.
+        if not await self.pool.fetchval(f"SELECT EXISTS (SELECT 1 FROM {self._table} WHERE consumer = $1)", consumer):
+            return set()
+        wanted = list(set(among))
+        if not wanted:
             return set()
         rows = await self.pool.fetch(
             f"SELECT DISTINCT topic, message_key FROM {self._table} WHERE consumer = $1"
