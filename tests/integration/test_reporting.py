@@ -23,6 +23,7 @@ from lrs_contracts.outcomes import (
     BatchFailed,
     BatchRecordsDecided,
     Finding,
+    QualificationOnPlr,
     RecordOutcome,
     RecordStatus,
 )
@@ -40,7 +41,10 @@ def random_ao() -> str:
     return f"RN{uuid.uuid4().int % 10**6}"
 
 
-def completed(ao_id: str, issued: str, accepted: int, rejected: int) -> BatchCompleted:
+def completed(
+    ao_id: str, issued: str, accepted: int, rejected: int, on_plr: tuple[QualificationOnPlr, ...] | None = None
+) -> BatchCompleted:
+    """`on_plr` None: a completion as written before it named the qualifications it put on the PLR."""
     return BatchCompleted(
         batch_id=uuid.uuid4(),
         ao_id=ao_id,
@@ -50,6 +54,7 @@ def completed(ao_id: str, issued: str, accepted: int, rejected: int) -> BatchCom
         submitted_at=DECIDED,
         decided_at=DECIDED,
         results_issued_date=issued,
+        on_plr=on_plr,
     )
 
 

@@ -1,6 +1,6 @@
-"""MI an analyst would use, on real Kafka and PostgreSQL: timeliness to the PLR per qualification type,
-rejections by code per month, challenges and their time to resolve; the analyst quickstart; faust's
-log lines as JSON."""
+"""MI an analyst would use, on real Kafka and PostgreSQL: timeliness to the PLR per qualification type
+(from the batches' completions, or with REPORTING_READ_PLR_LOG from the PLR log), rejections by code per
+month, challenges and their time to resolve; the analyst quickstart; faust's log lines as JSON."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from asgi_lifespan import LifespanManager
 from tests.integration.test_notifier import bearer
 from tests.integration.test_reporting import completed, failed, random_ao
+from tests.support.kafka import pin_group_at_end
 from tests.support.waiting import eventually
 
 from lrs_contracts.challenge import (
@@ -34,7 +36,14 @@ from lrs_contracts.challenge import (
     ChallengeResolved,
 )
 from lrs_contracts.envelope import Contract
-from lrs_contracts.outcomes import BatchCompleted, BatchRecordsDecided, Finding, RecordOutcome, RecordStatus
+from lrs_contracts.outcomes import (
+    BatchCompleted,
+    BatchRecordsDecided,
+    Finding,
+    QualificationOnPlr,
+    RecordOutcome,
+    RecordStatus,
+)
 from lrs_contracts.plr import (
     AchievementData,
     AchievementKey,
@@ -54,6 +63,7 @@ from lrs_contracts.topics import (
     REPORTING_REJECTIONS,
     Topic,
 )
+from lrs_platform.kafka import ensure_topics
 from reporting.bootstrap import create_app
 from reporting.config import ReportingSettings
 
@@ -76,6 +86,13 @@ def chunk(batch: BatchCompleted, *outcomes: RecordOutcome) -> BatchRecordsDecide
 
 
 QUALIFICATION_TYPES = {"60000001": "GCSE", "60000002": "A level"}
+
+
+def on_plr(qan: str, *, recorded: bool = True) -> QualificationOnPlr:
+    """A qualification a completion names; its type only when the batch recorded an achievement of it."""
+    return QualificationOnPlr(
+        qualification_number=qan, qualification_type=QUALIFICATION_TYPES[qan] if recorded else None
+    )
 
 
 def key(ao_id: str, uln: str, qan: str) -> AchievementKey:
@@ -150,28 +167,84 @@ class Published:
         await self._consumer.stop()
 
 
+@pytest.fixture
+async def reporting_reading_the_log(kafka_bootstrap: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A reporting service of its own with REPORTING_READ_PLR_LOG (completions that name no qualifications),
+    reading only what is produced after it starts."""
+    await ensure_topics(kafka_bootstrap)
+    settings = ReportingSettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        DATABASE_URL=fresh_database_url,
+        app_id=f"reporting-it-{uuid.uuid4().hex[:8]}",
+        log_json=True,
+        read_plr_log=True,
+    )
+    await pin_group_at_end(kafka_bootstrap, settings.app_id, (BATCH_OUTCOMES, CHALLENGE_EVENTS))
+    await pin_group_at_end(kafka_bootstrap, settings.plr_log_group, (PLR_EVENTS,))
+    app = create_app(settings)
+    async with (
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=40),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client,
+    ):
+        yield client
+
+
 async def test_plr_timeliness_rejections_and_challenges_on_a_known_set_of_batches(
     kafka_bootstrap: str, reporting: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
+    """PLR timeliness from the completions, which name the qualifications each batch put on the PLR."""
+    await known_set_of_batches(kafka_bootstrap, reporting, pool, completions_name_qualifications=True)
+
+
+async def test_the_same_mi_from_the_plr_log_for_completions_that_name_no_qualifications(
+    kafka_bootstrap: str, reporting_reading_the_log: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """Completions written before they named their qualifications, read with REPORTING_READ_PLR_LOG: the
+    same numbers from the PLR log's events and their broker times."""
+    await known_set_of_batches(kafka_bootstrap, reporting_reading_the_log, pool, completions_name_qualifications=False)
+
+
+async def known_set_of_batches(
+    kafka_bootstrap: str, reporting: httpx.AsyncClient, pool: asyncpg.Pool, *, completions_name_qualifications: bool
+) -> None:
+    stated = completions_name_qualifications
     ao, other_ao = random_ao(), random_ao()
     # Decided 22 May 2023. Issued 4 May: 11 working days to the decision (8 May was the Coronation holiday).
-    early = completed(ao, "2023-05-04", accepted=7, rejected=3)
-    # Issued 15 May: 5 working days to 22 May.
-    recent = completed(ao, "2023-05-15", accepted=4, rejected=1)
+    early = completed(
+        ao, "2023-05-04", accepted=7, rejected=3, on_plr=(on_plr("60000001"), on_plr("60000002")) if stated else None
+    )
+    # Issued 15 May: 5 working days to 22 May. Its Final supersedes a GCSE: it records no achievement of it.
+    recent = completed(
+        ao, "2023-05-15", accepted=4, rejected=1, on_plr=(on_plr("60000001", recorded=False),) if stated else None
+    )
     whole_failure = failed(ao)  # RS005: 10 records, 4 rejected
-    theirs = completed(other_ao, "2023-05-15", accepted=1, rejected=0)
+    theirs = completed(other_ao, "2023-05-15", accepted=1, rejected=0, on_plr=(on_plr("60000001"),) if stated else None)
+    # A completion as written before completions named their qualifications: its event is on the log, but
+    # the log is read only with REPORTING_READ_PLR_LOG, so the batch is not measured.
+    unstated = completed(ao, "2023-05-15", accepted=1, rejected=0)
+    # With completions that name their qualifications: the early batch's GCSE is on the PLR with its
+    # completion, 11 working days; the recent batch's GCSE (typed by the early batch's), 5.
     outcomes = [
         (
             str(early.batch_id),
             chunk(early, rejected(1, "RV012"), rejected(2, "RV012"), rejected(3, "RV003")),
             at("2023-05-22T10:00"),
         ),
-        (str(early.batch_id), early, at("2023-05-22T10:00")),
+        (str(early.batch_id), early, at("2023-05-22T10:00:05")),
         (str(recent.batch_id), chunk(recent, rejected(1, "RV012")), at("2023-05-22T10:00")),
-        (str(recent.batch_id), recent, at("2023-05-22T10:00")),
+        (str(recent.batch_id), recent, at("2023-05-22T10:00:07")),
         (str(whole_failure.batch_id), whole_failure, at("2023-05-22T10:00")),
         (str(theirs.batch_id), theirs, at("2023-05-22T10:00")),
     ]
+    if stated:
+        # The latest time of each of a batch's qualifications counts: a second completion of the early
+        # batch (as a zombie decider's copy would be) names its A level two days later, 23:58 UTC; with
+        # the 300 s lag bound it is on the PLR on 25 May (BST): 14.
+        again = early.model_copy(update={"on_plr": (on_plr("60000002"),)})
+        outcomes += [
+            (str(early.batch_id), again, at("2023-05-24T23:58")),
+            (str(unstated.batch_id), unstated, at("2023-05-22T10:00")),
+        ]
     plr_log = [
         # The early batch's GCSE is on the log at once: 11 working days.
         ("1000000043", recorded(early, "1000000043", "60000001"), at("2023-05-22T10:00:05")),
@@ -181,6 +254,8 @@ async def test_plr_timeliness_rejections_and_challenges_on_a_known_set_of_batche
         ("1000000043", superseded(recent, "1000000043", "60000001"), at("2023-05-22T10:00:07")),
         ("1000000068", recorded(theirs, "1000000068", "60000001"), at("2023-05-22T10:00")),
     ]
+    if stated:
+        plr_log.append(("1000000076", recorded(unstated, "1000000076", "60000001"), at("2023-05-22T10:00")))
     answered, unanswered, late = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     achievement = uuid.uuid4()
 
@@ -279,6 +354,7 @@ async def test_plr_timeliness_rejections_and_challenges_on_a_known_set_of_batche
         await produce(kafka_bootstrap, CHALLENGE_EVENTS.name, *challenge_log)
         # Everything again: a redelivered event changes no number.
         await produce(kafka_bootstrap, PLR_EVENTS.name, *plr_log)
+        await produce(kafka_bootstrap, BATCH_OUTCOMES.name, *outcomes)
         await produce(kafka_bootstrap, CHALLENGE_EVENTS.name, *challenge_log)
         await eventually(all_published, within=60, what=f"the expected aggregates; last seen {published.latest}")
     finally:
@@ -335,12 +411,7 @@ async def test_the_analyst_quickstart_loads_what_a_running_reporting_service_pub
     kafka_bootstrap: str, reporting: httpx.AsyncClient
 ) -> None:
     ao = random_ao()
-    batch = completed(ao, "2023-05-15", accepted=2, rejected=1)
-    await produce(
-        kafka_bootstrap,
-        PLR_EVENTS.name,
-        ("1000000043", recorded(batch, "1000000043", "60000002"), at("2023-05-22T10:00")),
-    )
+    batch = completed(ao, "2023-05-15", accepted=2, rejected=1, on_plr=(on_plr("60000002"),))
     await produce(
         kafka_bootstrap,
         BATCH_OUTCOMES.name,
@@ -351,8 +422,13 @@ async def test_the_analyst_quickstart_loads_what_a_running_reporting_service_pub
     connection = duckdb.connect()
 
     async def loaded_with_our_ao() -> list[tuple[Any, ...]] | None:
+        # The topics are read one after another, and the batch's aggregates go out one after another:
+        # wait until every table this test reads has our AO.
         await guide.load_reporting_topics(kafka_bootstrap, connection)
-        if not {"rejections", "plr_timeliness"} <= {row[0] for row in connection.sql("SHOW TABLES").fetchall()}:
+        tables = ("submissions", "rejections", "plr_timeliness")
+        if not set(tables) <= {row[0] for row in connection.sql("SHOW TABLES").fetchall()}:
+            return None
+        if not all(connection.execute(f"SELECT 1 FROM {t} WHERE ao_id = ?", [ao]).fetchall() for t in tables):
             return None
         rows = connection.sql(guide.PLR_TIMELINESS_BY_QUALIFICATION_TYPE).fetchall()
         return [row for row in rows if row[0] == ao] or None

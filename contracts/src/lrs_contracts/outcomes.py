@@ -65,8 +65,24 @@ class BatchRecordsDecided(Contract):
     outcomes: tuple[RecordOutcome, ...]
 
 
+class QualificationOnPlr(Contract):
+    """One qualification a completed batch put on the PLR log: its QAN, and the qualification type its
+    recorded achievements carry (`qualification.qualification_type`)."""
+
+    qualification_number: str = Field(description="the normalised QAN or unit reference, as in the events' key")
+    qualification_type: str | None = Field(
+        default=None,
+        description="null when the batch's events of this qualification record no new achievement"
+        " (updates, supersessions, withdrawals and reinstatements carry no type)",
+    )
+
+
 class BatchCompleted(Contract):
-    """lrs.batch.completed.v1 — the batch was decided; its accepted records are on the PLR log."""
+    """lrs.batch.completed.v1 — the batch was decided; its accepted records are on the PLR log.
+
+    Validation writes it in the same Kafka transaction as the batch's PLR events, after them: once it
+    is readable (read_committed) so are they, and its broker timestamp is when they reached the log.
+    """
 
     event_type: Literal["lrs.batch.completed.v1"] = "lrs.batch.completed.v1"
     batch_id: uuid.UUID
@@ -78,6 +94,11 @@ class BatchCompleted(Contract):
     submitted_at: datetime
     decided_at: datetime
     results_issued_date: str | None = None
+    on_plr: tuple[QualificationOnPlr, ...] | None = Field(
+        default=None,
+        description="the distinct qualifications of the events the batch put on lrs.plr.events.v1, by QAN;"
+        " empty when it put none; null (absent) in completions written before this field existed",
+    )
 
 
 class BatchFailed(Contract):

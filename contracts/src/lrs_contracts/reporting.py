@@ -61,10 +61,13 @@ class QualificationTypeTimeliness(Contract):
 class AoMonthlyPlrTimeliness(Contract):
     """lrs.reporting.plr_timeliness.aggregated.v1 — working days from results issued to results on the PLR.
 
-    A batch is on the PLR when its last event is on `lrs.plr.events.v1` (the broker's timestamp) plus
-    `projection_lag_bound_seconds`, the projector lag past which operators are alerted (decision 0035).
-    Period: the month of the decision (UK time), as for the other aggregates. Batches without an issue
-    date, and batches that put nothing on the PLR, are not measured.
+    A batch is on the PLR when its completion, written in the same Kafka transaction as its events, is
+    on lrs.batch.outcomes.v1 (the broker's timestamp of `lrs.batch.completed.v1`, per qualification it
+    names in `on_plr`; the latest when it is completed twice) plus `projection_lag_bound_seconds`, the
+    projector lag past which operators are alerted (decisions 0035, 0107). Period: the month of the
+    decision (UK time), as for the other aggregates. Batches without an issue date, batches that put
+    nothing on the PLR, and batches whose completion does not state `on_plr` (written before it
+    existed; unless reporting reads the PLR log itself) are not measured.
     """
 
     event_type: Literal["lrs.reporting.plr_timeliness.aggregated.v1"] = "lrs.reporting.plr_timeliness.aggregated.v1"

@@ -45,7 +45,8 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             async with faust_app_running(stream.faust, stop_timeout=30):
                 collect_less()
                 tasks = BackgroundTasks()
-                tasks.start(stream.plr_log.run(), "reporting-plr-log")
+                if stream.plr_log is not None:
+                    tasks.start(stream.plr_log.run(), "reporting-plr-log")
                 try:
                     yield
                 finally:

@@ -20,9 +20,13 @@ class ReportingSettings(ServiceSettings):
     projection_lag_bound_seconds: int = 300
     """How long after its last event is on the PLR log a batch counts as on the PLR: the projector lag
     past which operators are alerted (`lrs_projector_lag_seconds > 300`, docs/operations.md)."""
+    read_plr_log: bool = False
+    """Also read `lrs.plr.events.v1` for when each batch's events reached the PLR log (decision 0037).
+    Off: PLR timeliness comes from each `BatchCompleted`'s `on_plr` and broker time (decision 0107).
+    Only for rebuilding the store over a log written before completions named their qualifications."""
     plr_log_max_records: int = 5000
-    """The PLR log is applied in polls of up to this many events (one upsert per batch and
-    qualification, and one recomputation per month, each)."""
+    """With `read_plr_log`, the PLR log is applied in polls of up to this many events (one upsert per
+    batch and qualification, and one recomputation per month, each)."""
     data_dir: Path = Path(tempfile.gettempdir()) / "lrs-reporting"
     """Faust's data directory (nothing durable lives there: the store is memory://)."""
 

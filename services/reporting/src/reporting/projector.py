@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
 from lrs_contracts.envelope import Contract, Envelope, deterministic_id
@@ -25,6 +25,7 @@ from reporting.aggregates import aggregate_key, fact_of
 from reporting.store import ChallengeChange, PlrLogWrite, ReportingStore
 
 SOURCE = "reporting"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ChallengeEvent = ChallengeRaisedV1 | ChallengeRaised | ChallengeAcknowledged | ChallengeResolved
 _log = get_logger("reporting.projector")
 
@@ -49,9 +50,13 @@ class ReportingProjector:
         self._store = store
         self._lag_bound = projection_lag_bound
 
-    async def apply(self, envelope: Envelope, payload: Contract) -> list[Publication]:
-        """An outcome of a batch (`lrs.batch.outcomes.v1`) or an event of `lrs.challenge.events.v1`."""
+    async def apply(self, envelope: Envelope, payload: Contract, timestamp_ms: int = 0) -> list[Publication]:
+        """An outcome of a batch (`lrs.batch.outcomes.v1`) or an event of `lrs.challenge.events.v1`;
+        `timestamp_ms` is the broker's time of the message (none, 0 or -1: the envelope's `occurred_at`)."""
         if isinstance(payload, BatchCompleted | BatchFailed | BatchAbandoned):
+            if isinstance(payload, BatchCompleted) and payload.on_plr:
+                written_at = _EPOCH + timedelta(milliseconds=timestamp_ms) if timestamp_ms > 0 else envelope.occurred_at
+                await self._record_on_plr(payload, written_at)
             return await self._apply_outcome(payload)
         if isinstance(payload, ChallengeEvent):
             return await self._apply_challenge(payload, envelope.occurred_at)
@@ -69,13 +74,31 @@ class ReportingProjector:
         return self._store.stored_types
 
     async def apply_plr_log(self, writes: Sequence[PlrLogWrite], types: dict[str, str]) -> list[Publication]:
-        """Of `lrs.plr.events.v1`: the latest write per batch and qualification, and the types recorded."""
+        """Of `lrs.plr.events.v1` (read only with `REPORTING_READ_PLR_LOG`): the latest write per batch and
+        qualification, and the types recorded."""
         if not writes:
             return []
         months = await self._store.record_plr_writes(writes, types)
         return [
             publication for ao_id, period in sorted(months) for publication in await self._plr_timeliness(ao_id, period)
         ]
+
+    async def _record_on_plr(self, completed: BatchCompleted, written_at: datetime) -> None:
+        """The qualifications a completion names went onto the PLR log when it did: it is written in the
+        same Kafka transaction as the batch's events, after them (decision 0107). Kept as the log's own
+        writes are: the latest time per batch and qualification, the first type stored per qualification.
+        Its aggregates are published with the outcome's."""
+        assert completed.on_plr is not None
+        writes = [
+            PlrLogWrite(completed.batch_id, qualification.qualification_number, completed.ao_id, written_at)
+            for qualification in completed.on_plr
+        ]
+        types = {
+            qualification.qualification_number: qualification.qualification_type
+            for qualification in completed.on_plr
+            if qualification.qualification_type is not None
+        }
+        await self._store.record_plr_writes(writes, types)
 
     async def _apply_outcome(self, outcome: BatchCompleted | BatchFailed | BatchAbandoned) -> list[Publication]:
         fact = fact_of(outcome)

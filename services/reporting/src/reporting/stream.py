@@ -6,11 +6,14 @@ Every event goes through the one `PoisonGuard` before it is acknowledged: an out
 with bounded backoff, an event that keeps failing is parked on `<topic>.dlq` (later events of its key
 held behind it) and consumption goes on.
 
-The PLR log carries one event per result, of which reporting keeps only when each batch's results
-were written. Faust's path costs ~100 µs of CPU per message, whatever the agent does; so the log is
-read beside the faust app by the platform's `ConsumerLoop` (its own consumer group, read_committed,
-polls of up to `plr_log_max_records`, offsets committed after the effect), through the same guard,
-and its aggregates go out through the faust app's producer (decision 0037).
+When each batch's results reached the PLR log, and of which qualifications, comes from the batch's
+`BatchCompleted` (its `on_plr` and broker time: written in the same Kafka transaction as the batch's
+events, decision 0107). The PLR log itself (one event per result) is read only with
+`REPORTING_READ_PLR_LOG`, for completions written before they named their qualifications: beside
+the faust app, whose path costs ~100 µs of CPU per message, by the platform's `ConsumerLoop` (its
+own consumer group, read_committed, polls of up to `plr_log_max_records`, offsets committed after
+the effect), through the same guard, its aggregates out through the faust app's producer (decision
+0037).
 """
 
 from __future__ import annotations
@@ -78,15 +81,16 @@ class ReportingApp(faust.App):
 @dataclass(frozen=True)
 class StreamApp:
     faust: faust.App
-    plr_log: ConsumerLoop
-    """Runs while the faust app does (it publishes through the app's producer)."""
+    plr_log: ConsumerLoop | None
+    """With `read_plr_log`: runs while the faust app does (it publishes through the app's producer)."""
     dead_letters: DeadLetterOffice
     guard: PoisonGuard
 
 
 def _message(event: Any) -> Message:
     record = event.message
-    timestamp_ms = int(record.timestamp * 1000) if record.timestamp else 0
+    # faust keeps the broker's milliseconds as float seconds: round, or a time can lose its last millisecond
+    timestamp_ms = round(record.timestamp * 1000) if record.timestamp else 0
     return Message(record.topic, record.partition, record.offset, record.key, record.value, timestamp_ms)
 
 
@@ -152,7 +156,7 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
                 envelope, payload = decode(value)
             except UnknownEventType:
                 continue
-            publications += await projector.apply(envelope, payload)
+            publications += await projector.apply(envelope, payload, message.timestamp_ms)
         publications += await projector.apply_plr_log(log_writes.writes(), log_writes.types)
         # The last computed aggregate of each key is the current one; earlier ones need not go out.
         latest = {(publication.topic, publication.key): publication for publication in publications}
@@ -173,17 +177,21 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
         async for event in stream.events():
             await guard.apply([_message(event)])
 
-    plr_log = ConsumerLoop(
-        guard,
-        [PLR_EVENTS.name],
-        # The broker answers a fetch once it has 1 MiB (~1,000 events) or half a second has passed: each
-        # poll's fixed costs (a held-keys query, one upsert, a recomputation per month) are shared.
-        lambda: make_consumer(
-            settings.kafka_bootstrap_servers,
-            group_id=settings.plr_log_group,
-            fetch_min_bytes=1 << 20,
-            fetch_max_wait_ms=500,
-        ),
-        max_records=settings.plr_log_max_records,
+    plr_log = (
+        ConsumerLoop(
+            guard,
+            [PLR_EVENTS.name],
+            # The broker answers a fetch once it has 1 MiB (~1,000 events) or half a second has passed: each
+            # poll's fixed costs (a held-keys query, one upsert, a recomputation per month) are shared.
+            lambda: make_consumer(
+                settings.kafka_bootstrap_servers,
+                group_id=settings.plr_log_group,
+                fetch_min_bytes=1 << 20,
+                fetch_max_wait_ms=500,
+            ),
+            max_records=settings.plr_log_max_records,
+        )
+        if settings.read_plr_log
+        else None
     )
     return StreamApp(app, plr_log, office, guard)

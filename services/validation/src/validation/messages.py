@@ -13,8 +13,16 @@ from datetime import datetime
 from lrs_contracts.batch import BatchSubmitted
 from lrs_contracts.environments import LIVE_TOPICS, TopicNames
 from lrs_contracts.fast_decode import DerivedIds, EnvelopeWriter
-from lrs_contracts.outcomes import BatchCompleted, BatchFailed, BatchRecordsDecided, RecordOutcome
+from lrs_contracts.outcomes import (
+    BatchCompleted,
+    BatchFailed,
+    BatchRecordsDecided,
+    QualificationOnPlr,
+    RecordOutcome,
+)
+from lrs_contracts.plr import AchievementRecorded
 from lrs_contracts.topics import BATCH_OUTCOMES, PLR_EVENTS
+from lrs_domain.achievements import AchievementEvent
 from lrs_domain.decision import BatchDecision
 from validation.decision_store import OutgoingMessage
 from validation.event_json import records_decided_json
@@ -83,7 +91,19 @@ def _result(submitted: BatchSubmitted, decision: BatchDecision, decided_at: date
         submitted_at=submitted.received_at,
         decided_at=decided_at,
         results_issued_date=header.results_issued_date,
+        on_plr=qualifications_on_plr(decision.events),
     )
+
+
+def qualifications_on_plr(events: Sequence[AchievementEvent]) -> tuple[QualificationOnPlr, ...]:
+    """The distinct qualifications of `events` by QAN, each with the type its recorded achievements carry
+    (the first met; None when none of its events records one), in QAN order."""
+    types: dict[str, str | None] = {}
+    for event in events:
+        qan = event.key.qualification_number
+        if types.get(qan) is None:
+            types[qan] = event.qualification.qualification_type if isinstance(event, AchievementRecorded) else None
+    return tuple(QualificationOnPlr(qualification_number=qan, qualification_type=types[qan]) for qan in sorted(types))
 
 
 def _chunks(items: Sequence[RecordOutcome], size: int) -> list[tuple[RecordOutcome, ...]]:
