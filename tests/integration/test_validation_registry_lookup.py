@@ -59,6 +59,8 @@ async def _erased_alone(pool: asyncpg.Pool, uln: str) -> None:
         ([F], {F, K}),  # through an erased learner, who is not returned
         ([UNKNOWN], set()),
         ([C, E, X, UNKNOWN], {A, B, C, D, E, X, Y}),
+        ([C, "12,34"], {A, B, C, D}),  # a value with a comma: the names go as an array, not joined
+        ([], set()),
     ],
 )
 async def test_a_look_up_finds_the_learners_named_and_everyone_merged_with_them(

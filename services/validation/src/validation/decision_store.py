@@ -16,6 +16,7 @@ import orjson
 
 from lrs_contracts.plr import AchievementData, AchievementKey, ResultStatus
 from lrs_domain.achievements import AchievementState
+from validation.text_arrays import text_array
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,14 +132,16 @@ class DecisionStore:
         self, ao_id: str, learner_qualifications: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], list[AchievementState]]:
         pairs = sorted(set(learner_qualifications))
+        ulns, uln_argument = text_array([uln for uln, _ in pairs], 2)
+        qans, qan_argument = text_array([qan for _, qan in pairs], 3)
         rows = await self._pool.fetch(
             "SELECT a.* FROM validation.achievements a"
-            " JOIN unnest($2::text[], $3::text[]) AS wanted(uln, qan)"
+            f" JOIN unnest({ulns}, {qans}) AS wanted(uln, qan)"
             " ON a.uln = wanted.uln AND a.qualification_number = wanted.qan"
             " WHERE a.ao_id = $1",
             ao_id,
-            [uln for uln, _ in pairs],
-            [qan for _, qan in pairs],
+            uln_argument,
+            qan_argument,
         )
         states: dict[tuple[str, str], list[AchievementState]] = defaultdict(list)
         for row in rows:

@@ -8,6 +8,7 @@ audits who did it and why, and publishes `LearnerErased`, in one transaction (de
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from lrs_domain.reference_files import (
 from lrs_platform.keyring import Erased, Keyring, LearnerKey, Purpose, sealed_personal
 from lrs_platform.logging import get_logger
 from validation.registry_access import RegistrationOutcome, registration_outcome
+from validation.text_arrays import text_array
 
 SOURCE = "validation"
 # How long the registry remembers which transactions changed it (migration 0085)
@@ -88,6 +90,30 @@ class ReferenceFiles:
             read_reference_file(OFQUAL_SNAPSHOT, directory),
             read_reference_file(EXTRA_QUALIFICATIONS, directory),
         )
+
+
+# The learners named ($1), then every learner linked to one of them by merges (`learners_for`).
+_LEARNERS_FOR = (
+    "WITH RECURSIVE linked(uln) AS ("
+    " SELECT unnest(ARRAY[uln, master_uln]) FROM validation.learners"
+    " WHERE master_uln IS NOT NULL AND (uln = ANY({named}) OR master_uln = ANY({named}))"
+    " UNION SELECT CASE WHEN l.uln = linked.uln THEN l.master_uln ELSE l.uln END"
+    " FROM linked JOIN validation.learners l"
+    " ON (l.uln = linked.uln AND l.master_uln IS NOT NULL) OR l.master_uln = linked.uln"
+    ") SELECT uln, given_name, family_name, date_of_birth, gender, ability_to_share, master_uln"
+    " FROM validation.learners"
+    " WHERE (uln = ANY({named}) OR uln = ANY(ARRAY(SELECT uln FROM linked))) AND erased_at IS NULL"
+)
+_LEARNER_FIELDS = tuple(field.name for field in dataclasses.fields(Learner))
+_new = object.__new__
+
+
+def _learner_of_row(row: asyncpg.Record) -> Learner:
+    """`Learner(*row)` (the columns are its fields, in order) without its generated `__init__`, which sets
+    each of the seven fields of a frozen dataclass through `object.__setattr__`: 1.4 against 0.9 µs."""
+    learner: Learner = _new(Learner)
+    learner.__dict__.update(zip(_LEARNER_FIELDS, row, strict=True))
+    return learner
 
 
 class ReferenceStore:
@@ -180,19 +206,9 @@ class ReferenceStore:
         to one of them by merges, whichever way. Only the few learners in a merge are followed, from
         the links of those named (found through the index of merged learners), not each ULN named;
         UNION stops at cycles."""
-        rows = await self._pool.fetch(
-            "WITH RECURSIVE linked(uln) AS ("
-            " SELECT unnest(ARRAY[uln, master_uln]) FROM validation.learners"
-            " WHERE master_uln IS NOT NULL AND (uln = ANY($1::text[]) OR master_uln = ANY($1::text[]))"
-            " UNION SELECT CASE WHEN l.uln = linked.uln THEN l.master_uln ELSE l.uln END"
-            " FROM linked JOIN validation.learners l"
-            " ON (l.uln = linked.uln AND l.master_uln IS NOT NULL) OR l.master_uln = linked.uln"
-            ") SELECT uln, given_name, family_name, date_of_birth, gender, ability_to_share, master_uln"
-            " FROM validation.learners"
-            " WHERE (uln = ANY($1::text[]) OR uln = ANY(ARRAY(SELECT uln FROM linked))) AND erased_at IS NULL",
-            list(set(ulns)),
-        )
-        return {row[0]: Learner(*row) for row in rows}  # the columns are Learner's fields, in order
+        named, argument = text_array(list(set(ulns)), 1)
+        rows = await self._pool.fetch(_LEARNERS_FOR.format(named=named), argument)
+        return {row[0]: _learner_of_row(row) for row in rows}
 
     async def register_learner(self, learner: Learner, registered_by_provider: str | None) -> bool:
         """Registers a new learner (linked to the provider that registered it) and returns True; the same
