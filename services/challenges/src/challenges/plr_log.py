@@ -140,8 +140,8 @@ _MERGED = event_type_of(LearnersMerged)
 _ERASED = event_type_of(LearnerErased)
 # The head of an achievement event up to its key, as validation writes it: the envelope's fields in the
 # model's order (compact, as pydantic writes them), the payload's type again, its id as pydantic writes a
-# UUID, and the key's four fields, the ULN with its pattern. Texts (S) are plain: no escape, so their bytes
-# are their text. Groups: 1 event type, 2 achievement id, 3 AO, 4 ULN, 5 award date.
+# UUID, and the key's four fields, the ULN with its pattern. Texts (S) are plain: no escape or control
+# character, so their bytes are their text. Groups: 1 event type, 2 achievement id, 3 AO, 4 ULN, 5 award date.
 _ACHIEVEMENT_HEAD = re.compile(
     (
         rb'\{"event_id":"S","event_type":"(E)","occurred_at":"S","source":"S","correlation_id":"S",'
@@ -150,7 +150,9 @@ _ACHIEVEMENT_HEAD = re.compile(
         rb'"key":\{"ao_id":"(S)","uln":"([1-9][0-9]{9})","qualification_number":"S",'
         rb'"award_date":"([0-9]{4}-[0-9]{2}-[0-9]{2})"\},'
     )
-    .replace(b"S", rb'[^"\\\x00-\x1f]*')
+    # the bytes that are not `"`, `\` or a control character, named as they are: a negated class costs
+    # the engine a second step a byte (~0.5 µs an event)
+    .replace(b"S", rb"[\x20\x21\x23-\x5b\x5d-\xff]*")
     .replace(b"E", b"|".join(re.escape(event_type) for event_type in _HEAD_WITHDRAWN_AFTER))
 ).match
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")
