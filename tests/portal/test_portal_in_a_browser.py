@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
+from tests.integration.test_held_batches import decisions_refused_for
 from tests.portal.conftest import AXE, SAMPLE_AO, PortalSystem, sign_in
 from tests.portal.flows import SAMPLES, Learner, Upload, counts, enter_achievement, find_learner, upload, wait_decided
 from tests.support.system import BIN, ROOT
@@ -625,6 +626,45 @@ async def test_a_batch_failed_by_rs005_is_explained_in_words(ao_page: Page, port
     await expect(explanation).to_contain_text("2 of the batch's 3 records were rejected (66.7%)")
     await expect(explanation).to_contain_text("nothing from this batch has been added to any learner's record")
     await expect(explanation).to_contain_text("not even the record that passed")
+
+
+async def test_a_batch_the_lrs_gives_up_on_shows_abandoned_and_asks_for_the_same_file_again(
+    ao_page: Page, portal_system: PortalSystem
+) -> None:
+    """The page follows the batch from validating to abandoned by itself, says the fault was the LRS's and
+    that nothing was recorded, and links to upload the file again; the AO is emailed (decision 0103)."""
+    lines = (SAMPLES / "sample-100.csv").read_text().splitlines()
+    header, fields = lines[:3], lines[20].split(",")
+    fields[9] = "2023-01-11"  # an award date no other test sends: a new achievement, whose state must be stored
+    record, uln = ",".join(fields), fields[2]
+    reference = f"ABANDONED-{uuid.uuid4().hex[:8]}"
+    header[1] = header[1].replace("SAMPLE-100", reference)
+    content = "\r\n".join([*header, record]) + "\r\n"
+    async with decisions_refused_for(portal_system.database_url, uln):
+        async with await portal_system.client("ingest", f"ao:{SAMPLE_AO}") as ingest:
+            response = await ingest.post("/v1/batches", content=content.encode(), headers={"Content-Type": "text/csv"})
+        assert response.status_code == 202, response.text
+        batch_id = response.json()["batch_id"]
+        await ao_page.goto(f"{portal_system.url}/batches/{batch_id}")
+        assert await wait_decided(ao_page) == "abandoned"
+
+    notice = ao_page.locator(f"[data-abandoned='{batch_id}']")
+    await expect(notice).to_contain_text("The LRS could not process this batch")
+    await expect(notice).to_contain_text("Nothing from this batch has been added to any learner's record")
+    await expect(notice).not_to_contain_text(uln)
+    await notice.get_by_role("link", name="upload the same file again").click()
+    await expect(ao_page).to_have_url(f"{portal_system.url}/batches/new")
+    await ao_page.goto(f"{portal_system.url}/batches")
+    await expect(ao_page.locator("strong.govuk-tag--red", has_text="abandoned").first).to_be_visible()
+
+    subject = f"LRS could not process your batch, nothing recorded: {reference}"
+
+    async def emailed() -> list[EmailMessage]:
+        # a subject over 78 characters is folded after "Subject:", which Python's parser reads back with a space
+        return [m for m in portal_system.mailbox.to("lrs-results@pearson.example") if m["Subject"].strip() == subject]
+
+    [email] = await eventually(emailed, within=60, what="the email of the abandoned batch")
+    assert batch_id in email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
 async def test_direct_entry_checks_each_field_as_it_is_typed(ao_page: Page, portal_system: PortalSystem) -> None:
