@@ -31,6 +31,8 @@ from lrs_platform.keyring import (
 )
 
 _WITHOUT_PERSONAL_FIELDS = dict.fromkeys(PERSONAL_FIELDS)
+if PERSONAL_FIELDS != ("given_name", "family_name", "date_of_birth", "gender"):
+    raise AssertionError("sealed_encoded_records names the personal fields one by one")
 _ERASED = {**_WITHOUT_PERSONAL_FIELDS, "learner_erased": True}
 
 
@@ -100,6 +102,10 @@ def sealed_encoded_records(records: Sequence[SubmittedRecord], keys: Mapping[str
         if isinstance(key, Erased):
             append(memoryview(dumps({**values, **_ERASED})).tobytes())
         else:
-            personal = sealed_personal(key, Purpose.SUBMITTED_RECORD, values)
-            append(memoryview(dumps({**values, **_WITHOUT_PERSONAL_FIELDS, "personal": personal})).tobytes())
+            # a copy of the record's values with the personal ones replaced in place (every key is there
+            # already): half the time of a display merging three dictionaries
+            sealed = values.copy()
+            sealed["given_name"] = sealed["family_name"] = sealed["date_of_birth"] = sealed["gender"] = None
+            sealed["personal"] = sealed_personal(key, Purpose.SUBMITTED_RECORD, values)
+            append(memoryview(dumps(sealed)).tobytes())
     return encoded
