@@ -133,6 +133,15 @@ def decided_records_of_json(document: dict[str, Any]) -> DecidedRecords:
     _ENVELOPE_OF({**document, "data": {}})
     chunk = _CHUNK_OF({**data, "outcomes": []})
     records = DecidedRecords(uuid.UUID(chunk[_CHUNK_BATCH_ID]), [], [], [], [], [], [], [], [])
+    # each column's append bound once a chunk, not looked up for every outcome
+    add_line, add_mis_identifier, add_action = (
+        records.lines.append,
+        records.mis_identifiers.append,
+        records.actions.append,
+    )
+    add_uln_masked, add_status = records.ulns_masked.append, records.statuses.append
+    add_errors, add_warnings = records.errors.append, records.warnings.append
+    add_achievement_id = records.achievement_ids.append
     for outcome in outcomes:
         if outcome.__class__ is not dict or not _OUTCOME_FIELDS.issuperset(outcome):
             raise NotFast("record outcome")
@@ -156,14 +165,17 @@ def decided_records_of_json(document: dict[str, Any]) -> DecidedRecords:
             if achievement_id.__class__ is not str or not _UUID(achievement_id):
                 raise NotFast("achievement id")
             achievement_id = achievement_id.lower()
-        records.lines.append(line)
-        records.mis_identifiers.append(mis_identifier)
-        records.actions.append(action)
-        records.ulns_masked.append(uln_masked)
-        records.statuses.append(status)
-        records.errors.append(_findings_text(outcome.get("errors", _NO_FINDINGS)))
-        records.warnings.append(_findings_text(outcome.get("warnings", _NO_FINDINGS)))
-        records.achievement_ids.append(achievement_id)
+        add_line(line)
+        add_mis_identifier(mis_identifier)
+        add_action(action)
+        add_uln_masked(uln_masked)
+        add_status(status)
+        # most outcomes have no finding: an empty list is NO_FINDINGS without a call
+        errors = outcome.get("errors", _NO_FINDINGS)
+        add_errors(NO_FINDINGS if errors.__class__ is list and not errors else _findings_text(errors))
+        warnings = outcome.get("warnings", _NO_FINDINGS)
+        add_warnings(NO_FINDINGS if warnings.__class__ is list and not warnings else _findings_text(warnings))
+        add_achievement_id(achievement_id)
     return records
 
 
