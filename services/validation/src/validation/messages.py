@@ -22,7 +22,6 @@ from lrs_contracts.outcomes import (
 )
 from lrs_contracts.plr import AchievementRecorded
 from lrs_contracts.topics import BATCH_OUTCOMES, PLR_EVENTS
-from lrs_domain.achievements import AchievementEvent
 from lrs_domain.decision import BatchDecision
 from validation.decision_store import OutgoingMessage
 from validation.event_json import records_decided_json
@@ -50,10 +49,17 @@ def decision_messages(
     ids = DerivedIds(batch_id)
     messages: list[OutgoingMessage] = []
     plr_topic, outcomes_topic = topics.of(PLR_EVENTS), topics.of(BATCH_OUTCOMES)
+    # QAN -> the type its recorded achievements carry (None: none of the batch's events of it records one),
+    # gathered here where each event's key is at hand anyway: a second pass over the events cost twice as
+    # much (decision 0107)
+    on_plr: dict[str, str | None] = {}
     for payload in decision.events:
         event_id = ids.text(payload.provenance.line, payload.event_type)
         encoded = writer.encode(payload, event_id, known.get(id(payload)))
-        messages.append(OutgoingMessage(plr_topic, payload.key.uln, encoded))
+        key = payload.key
+        messages.append(OutgoingMessage(plr_topic, key.uln, encoded))
+        if on_plr.get(qan := key.qualification_number) is None:
+            on_plr[qan] = payload.qualification.qualification_type if isinstance(payload, AchievementRecorded) else None
     for index, chunk in enumerate(_chunks(decision.outcomes, OUTCOMES_PER_MESSAGE)):
         # the outcomes were validated when the decision built them
         decided = BatchRecordsDecided.model_construct(
@@ -61,12 +67,15 @@ def decision_messages(
         )
         encoded = writer.encode(decided, ids.text("outcomes", index), records_decided_json(decided))
         messages.append(OutgoingMessage(outcomes_topic, correlation, encoded))
-    result = _result(submitted, decision, decided_at)
+    result = _result(submitted, decision, decided_at, on_plr)
     messages.append(OutgoingMessage(outcomes_topic, correlation, writer.encode(result, ids.text("result"))))
     return messages
 
 
-def _result(submitted: BatchSubmitted, decision: BatchDecision, decided_at: datetime) -> BatchCompleted | BatchFailed:
+def _result(
+    submitted: BatchSubmitted, decision: BatchDecision, decided_at: datetime, on_plr: Mapping[str, str | None]
+) -> BatchCompleted | BatchFailed:
+    """`on_plr`: the qualifications of `decision.events` by QAN, with the type of their recorded achievements."""
     header = submitted.header
     if decision.failure is not None:
         return BatchFailed(
@@ -91,19 +100,10 @@ def _result(submitted: BatchSubmitted, decision: BatchDecision, decided_at: date
         submitted_at=submitted.received_at,
         decided_at=decided_at,
         results_issued_date=header.results_issued_date,
-        on_plr=qualifications_on_plr(decision.events),
+        on_plr=tuple(
+            QualificationOnPlr(qualification_number=qan, qualification_type=on_plr[qan]) for qan in sorted(on_plr)
+        ),
     )
-
-
-def qualifications_on_plr(events: Sequence[AchievementEvent]) -> tuple[QualificationOnPlr, ...]:
-    """The distinct qualifications of `events` by QAN, each with the type its recorded achievements carry
-    (the first met; None when none of its events records one), in QAN order."""
-    types: dict[str, str | None] = {}
-    for event in events:
-        qan = event.key.qualification_number
-        if types.get(qan) is None:
-            types[qan] = event.qualification.qualification_type if isinstance(event, AchievementRecorded) else None
-    return tuple(QualificationOnPlr(qualification_number=qan, qualification_type=types[qan]) for qan in sorted(types))
 
 
 def _chunks(items: Sequence[RecordOutcome], size: int) -> list[tuple[RecordOutcome, ...]]:
