@@ -1,6 +1,6 @@
-"""The services as real processes, for the benchmark: started from the workspace's console scripts,
-each on a free port with its log in a file. (The benchmark keeps its own copy of this small harness:
-it is a tool, and does not import the tests.)"""
+"""The services as real processes, started from the workspace's console scripts, each on a free port with
+its log in a file: the benchmark's harness, which the end-to-end tests (`tests/support/system.py`) use
+too. The benchmark is a tool and never imports the tests; the tests may import it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,10 +61,27 @@ class ServiceProcess:
 
     def start(self) -> None:
         command, _ = SERVICES[self.name]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [str(BIN / command)], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
         )
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flushing: the crash the invariants talk about."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """SIGSTOP until the block ends: holds the service's work at a known point without a hook in it."""
+        assert self.process is not None and self.process.poll() is None, f"{self.name} is not running"
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -70,8 +89,7 @@ class ServiceProcess:
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.process.send_signal(signal.SIGKILL)
-                self.process.wait(timeout=30)
+                self.kill()
 
     async def wait_ready(self, within: float = 120.0) -> None:
         deadline = time.monotonic() + within

@@ -20,11 +20,11 @@ from typing import Any
 import asyncpg
 import httpx
 from aiokafka import TopicPartition
-from bench.processes import free_port
+from bench.processes import RunningSystem, free_port
 from tests.faults.infra import RestartableKafka, RestartablePostgres, SmtpSink
 from tests.faults.measure import Expected, ExpectedBatch, Observation
 from tests.support.learners import json_batch, json_record, learners_csv, new_learner
-from tests.support.system import RunningSystem, build_system
+from tests.support.system import build_system
 from tests.support.waiting import eventually
 
 from lrs_contracts.registry import decode

@@ -11,12 +11,13 @@ import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from bench.processes import RunningSystem
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
 from tests.support.kafka import pin_group_at_end
 from tests.support.mail import Inbox, smtp_server
 from tests.support.projector import App, create_topics, new_prefix, running_projector
-from tests.support.system import RunningSystem, build_system, isolation_env, issue_key
+from tests.support.system import build_system, isolation_env, issue_key
 
 from lrs_contracts.environments import Environment
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, PLR_EVENTS

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from bench.processes import RunningSystem
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
 from tests.support.learners import learners_csv, new_learner
-from tests.support.system import SANDPIT_SERVICES, RunningSystem, build_system, isolation_env, issue_key
+from tests.support.system import SANDPIT_SERVICES, build_system, isolation_env, issue_key
 from tests.support.waiting import eventually
 
 from lrs_contracts.batch import BatchFormat

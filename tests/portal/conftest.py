@@ -14,21 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bench.processes import free_port
+from bench.processes import BIN, ROOT, RunningSystem, ServiceProcess, free_port
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
 from tests.support.mail import Inbox, smtp_server
-from tests.support.system import (
-    BIN,
-    ROOT,
-    SANDPIT_SERVICES,
-    RunningSystem,
-    ServiceProcess,
-    build_system,
-    isolation_env,
-    issue_key,
-)
+from tests.support.system import SANDPIT_SERVICES, build_system, isolation_env, issue_key
 
 from lrs_contracts.environments import Environment
 

@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.processes import ROOT
 from playwright.async_api import Page, expect
-from tests.support.system import ROOT
 
 SAMPLES = ROOT / "samples"
 

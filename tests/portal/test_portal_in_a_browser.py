@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import pytest
+from bench.processes import BIN, ROOT
 from playwright.async_api import Browser, Page, expect
 from tests.integration.test_held_batches import decisions_refused_for
 from tests.portal.conftest import AXE, SAMPLE_AO, PortalSystem, sign_in
 from tests.portal.flows import SAMPLES, Learner, Upload, counts, enter_achievement, find_learner, upload, wait_decided
-from tests.support.system import BIN, ROOT
 from tests.support.waiting import eventually
 
 from portal.mi import months_ending
