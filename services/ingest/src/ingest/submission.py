@@ -264,9 +264,19 @@ def prepare_encoded(
     Ids and timestamps derive from the batch id and its reception time only, so publishing the same
     batch again (a retry after a failed commit) produces byte-identical events.
     """
-    chunks = chunk_records(encoded, max_records=max_records, max_bytes=max_bytes, size_of=len)
-    record_chunks = tuple(b",".join(chunk) for chunk in chunks)
+    record_chunks = tuple(b",".join(chunk) for chunk in _chunked(encoded, max_records, max_bytes))
     return _prepared(identity, header, fmt, len(encoded), record_chunks, sha256, size_bytes)
+
+
+def _chunked(encoded: Sequence[bytes], max_records: int, max_bytes: int) -> list[Sequence[bytes]]:
+    """`chunk_records` of encoded records. When every run of `max_records` from the first (the last one
+    shorter) is at most `max_bytes`, those runs are its chunks, found without a call a record: its byte
+    limit never cuts inside one of them, and its count cuts each after `max_records`."""
+    sizes = list(map(len, encoded))
+    starts = range(0, len(encoded), max_records)
+    if all(sum(sizes[start : start + max_records]) <= max_bytes for start in starts):
+        return [encoded[start : start + max_records] for start in starts]
+    return list(chunk_records(encoded, max_records=max_records, max_bytes=max_bytes, size_of=len))
 
 
 _EMPTY_CHUNK_END = b"[]}}"  # an empty chunk's envelope ends with its records, then its data

@@ -314,3 +314,28 @@ def test_the_events_are_byte_for_byte_what_wrap_and_encode_write(
             again, HEADER, encoded_records(records), fmt, sha256="abc", size_bytes=1, max_records=3, max_bytes=600
         ).values
     )
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=40), max_size=40),
+    st.integers(min_value=1, max_value=6),
+    st.integers(min_value=1, max_value=120),
+)
+def test_a_batchs_chunks_are_what_chunk_records_makes_of_its_encoded_records(
+    sizes: list[int], max_records: int, max_bytes: int
+) -> None:
+    encoded = [str(index % 10).encode() * size for index, size in enumerate(sizes)]
+    expected = chunk_records(encoded, max_records=max_records, max_bytes=max_bytes, size_of=len)
+    if not encoded:
+        return  # a parsed batch has records
+    prepared = prepare_encoded(
+        IDENTITY,
+        HEADER,
+        encoded,
+        BatchFormat.CSV,
+        sha256="abc",
+        size_bytes=1,
+        max_records=max_records,
+        max_bytes=max_bytes,
+    )
+    assert prepared.record_chunks == tuple(b",".join(chunk) for chunk in expected)
