@@ -42,7 +42,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final, TypeGuard
+from typing import Any, Final
 
 import asyncpg
 import orjson
@@ -261,11 +261,15 @@ class Keyring:
         now = time.monotonic()
         answer: KeyLookup = {}
         unknown: list[str] = []
-        for uln in set(ulns):
-            cached = self._cache.get(uln)
-            if _usable(cached, now):
-                material = cached[1]
-                answer[uln] = material if isinstance(material, Erased) else LearnerKey(uln, material)
+        cached_key = self._cache.get
+        for uln in ulns if isinstance(ulns, set | frozenset) else set(ulns):  # a batch's 10,000: once each
+            cached = cached_key(uln)
+            if cached is None:
+                unknown.append(uln)
+            elif isinstance(material := cached[1], Erased):  # an erasure is for good
+                answer[uln] = material
+            elif cached[0] > now:
+                answer[uln] = LearnerKey(uln, material)
             else:
                 unknown.append(uln)
         if unknown:
@@ -457,21 +461,25 @@ os.register_at_fork(after_in_child=_forget_nonces_after_fork)
 
 
 class _LearnerReference:
-    """HMAC-SHA256 under one key: the standard library's HMAC keyed once and copied per message, which
-    skips hashing the key's padded blocks again for each ULN (1.1 instead of 1.6 µs a ULN)."""
+    """HMAC-SHA256 under one key (RFC 2104: SHA-256 of the key's outer pad and of the inner pad's hash of
+    the message), with both padded keys hashed once and their hashes copied per message.
+    The standard library's HMAC keyed once and copied cost 1.5 µs a ULN, this 1.0 (two copies of a hash
+    where HMAC's copy takes three); a unit test holds it equal to the standard library's HMAC."""
 
     def __init__(self, key: bytes) -> None:
-        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+        block = (hashlib.sha256(key).digest() if len(key) > _SHA256_BLOCK else key).ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
 
     def __call__(self, message: bytes) -> bytes:
-        reference = self._keyed.copy()
-        reference.update(message)
-        return reference.digest()
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
 
-def _usable(cached: tuple[float, bytes | Erased] | None, now: float) -> TypeGuard[tuple[float, bytes | Erased]]:
-    """A cached key not expired yet, or ERASED (an erasure is for good)."""
-    return cached is not None and (cached[0] > now or isinstance(cached[1], Erased))
+_SHA256_BLOCK: Final = 64
 
 
 def _unlocked(materials: Mapping[str, bytes | Erased]) -> KeyLookup:
