@@ -5,7 +5,7 @@ DOMAIN.md §5 rule 14: results are expected on the PLR within 10 working days of
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 
 import holidays
@@ -24,16 +24,31 @@ def is_working_day(day: date) -> bool:
 
 
 def working_days_between(issued: date, on_plr: date) -> int:
-    """Working days after `issued` up to and including `on_plr`: same day is 0, next working day is 1."""
+    """Working days after `issued` up to and including `on_plr`: same day is 0, next working day is 1.
+
+    Counted, not walked: the weekdays between the two, less the bank holidays among them that fall on a
+    weekday. An aggregate counts this for every batch of its month each time it is recomputed, and a
+    batch's issue date can be years before its decision (decision 0107)."""
     if on_plr <= issued:
         return 0
-    count = 0
-    day = issued + timedelta(days=1)
-    while day <= on_plr:
-        if is_working_day(day):
-            count += 1
-        day += timedelta(days=1)
-    return count
+    holidays_among = sum(
+        1
+        for year in range(issued.year, on_plr.year + 1)
+        for holiday in _weekday_bank_holidays(year)
+        if issued < holiday <= on_plr
+    )
+    return _weekdays_to(on_plr) - _weekdays_to(issued) - holidays_among
+
+
+def _weekdays_to(day: date) -> int:
+    """Weekdays from 1 January of year 1 (a Monday) up to and including `day`."""
+    weeks, days = divmod(day.toordinal(), 7)
+    return weeks * 5 + min(days, 5)
+
+
+@lru_cache(maxsize=64)
+def _weekday_bank_holidays(year: int) -> tuple[date, ...]:
+    return tuple(sorted(day for day in _bank_holidays(year) if day.weekday() < 5))
 
 
 def within_target(working_days: int) -> bool:

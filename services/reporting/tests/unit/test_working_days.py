@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reporting.working_days import is_working_day, within_target, working_days_between
 
@@ -53,3 +55,14 @@ def test_christmas_across_the_year_end() -> None:
 def test_target_is_ten_working_days() -> None:
     assert within_target(10)
     assert not within_target(11)
+
+
+def _walked(issued: date, on_plr: date) -> int:
+    """Working days counted one day at a time: what `working_days_between` must answer."""
+    return sum(1 for offset in range(1, (on_plr - issued).days + 1) if is_working_day(issued + timedelta(days=offset)))
+
+
+@given(st.dates(date(2015, 1, 1), date(2030, 12, 31)), st.integers(min_value=-10, max_value=1_500))
+def test_counting_working_days_answers_what_walking_them_does(issued: date, days: int) -> None:
+    on_plr = issued + timedelta(days=days)
+    assert working_days_between(issued, on_plr) == _walked(issued, on_plr)
