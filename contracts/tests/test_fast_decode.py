@@ -31,9 +31,13 @@ from lrs_contracts.fast_decode import (
     EnvelopeWriter,
     NotFast,
     decode_fast,
+    decode_flat,
     decode_plain,
+    flat_fields,
+    flat_of,
     plain_of,
 )
+from lrs_contracts.plr import AchievementRecorded
 from lrs_contracts.registry import EVENT_TYPES, UnknownEventType, decode, encode, wrap
 
 EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -65,6 +69,10 @@ def test_every_valid_event_decodes_on_the_fast_path_as_pydantic_reads_it(
     _same(fast_envelope, envelope)
     _same(fast_payload, payload)
     assert decode_plain(raw) == (plain_of(envelope), plain_of(payload))
+    flat = flat_of(envelope, payload)
+    assert decode_flat(raw) == flat
+    assert decode_flat(raw) == flat  # again: a nested model of scalars is now remembered by its values
+    assert len(flat) == len(flat_fields(EVENT_TYPES[event_type]))
 
 
 @pytest.mark.parametrize("event_type", EVENTS)
@@ -84,9 +92,13 @@ def test_the_fast_path_never_reads_what_pydantic_refuses_nor_reads_it_otherwise(
             decode_fast(raw)
         with pytest.raises(NotFast):
             decode_plain(raw)
+        with pytest.raises(NotFast):
+            decode_flat(raw)
         return
     with contextlib.suppress(NotFast):  # refused: the validating decoder answers instead
         assert decode_plain(raw) == (plain_of(expected[0]), plain_of(expected[1]))
+    with contextlib.suppress(NotFast):
+        assert decode_flat(raw) == flat_of(*expected)
     try:
         fast = decode_fast(raw)
     except NotFast:
@@ -114,6 +126,47 @@ def test_every_registered_event_and_the_envelope_have_a_generated_builder() -> N
     wanted = set().union(*(_models_within(model) for model in models))
     assert wanted - FAST_MODELS == set()
     assert wanted - PLAIN_MODELS == set()
+    for model in EVENT_TYPES.values():  # a KeyError: no flat builder
+        assert flat_fields(model)[0] == "event_id"
+
+
+def test_a_remembered_nested_model_is_read_again_only_with_the_same_values() -> None:
+    document = json.loads(encode(wrap(_recorded(), source="validation", correlation_id="c")))
+    flat = flat_of(*decode(_raw(document, ascii_only=True)))
+    for _ in range(3):
+        assert decode_flat(_raw(document, ascii_only=True)) == flat
+    document["data"]["qualification"]["level"] = 3  # pydantic refuses a number for a text
+    with pytest.raises(ValidationError):
+        decode(_raw(document, ascii_only=True))
+    with pytest.raises(NotFast):
+        decode_flat(_raw(document, ascii_only=True))
+    document["data"]["qualification"]["level"] = None
+    assert decode_flat(_raw(document, ascii_only=True)) == flat_of(*decode(_raw(document, ascii_only=True)))
+
+
+def _recorded() -> AchievementRecorded:
+    return AchievementRecorded.model_validate(
+        {
+            "achievement_id": str(uuid.uuid4()),
+            "key": {
+                "ao_id": "RN5133",
+                "uln": "1234567890",
+                "qualification_number": "60012345",
+                "award_date": "2024-08-22",
+            },
+            "data": {"grade": "A", "credits": 1},
+            "status": "F",
+            "qualification": {
+                "title": "A level in Things",
+                "qualification_type": "A level",
+                "level": "Level 3",
+                "framework": "RQF",
+                "kind": "qualification",
+                "awarding_organisation_name": "An AO",
+            },
+            "provenance": {"batch_id": str(uuid.uuid4()), "line": 1},
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -131,6 +184,8 @@ def test_what_is_not_an_event_is_left_to_the_validating_decoder(raw: bytes) -> N
         decode_fast(raw)
     with pytest.raises(NotFast):
         decode_plain(raw)
+    with pytest.raises(NotFast):
+        decode_flat(raw)
 
 
 # --- the way out ----------------------------------------------------------------------------------

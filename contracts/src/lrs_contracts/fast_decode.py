@@ -27,6 +27,7 @@ of many ids under one prefix as text, hashing the prefix once.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import inspect
@@ -433,22 +434,62 @@ def _is_scalar(annotation: Any) -> bool:
     return isinstance(annotation, type) and (issubclass(annotation, _SCALARS) or issubclass(annotation, enum.Enum))
 
 
+def _model_fields(model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, list[Builder]], bool]:
+    """The model's fields, their `after` validators, and whether it forbids other fields;
+    `_Unsupported` for a model the generated builders do not reproduce."""
+    config = model.model_config
+    if set(config) - _CONFIG_KEYS or config.get("extra", "ignore") not in ("forbid", "ignore"):
+        raise _Unsupported(f"config {dict(config)!r}")
+    if model.__pydantic_root_model__ or model.__pydantic_post_init__ or model.__private_attributes__:
+        raise _Unsupported("root model, post-init or private attributes")
+    return dict(model.model_fields), _after_validators(model), config.get("extra") == "forbid"
+
+
+def _read_lines(
+    index: int,
+    name: str,
+    field: Any,
+    var: str,
+    count: str,
+    namespace: dict[str, Any],
+    plain: bool,
+    validators: dict[str, list[Builder]],
+) -> list[str]:
+    """Statements reading the field `name` of the dict `var` into `f<index>`, counting in `count`
+    the optional fields present."""
+    if field.alias is not None or field.validation_alias is not None or field.default_factory is not None:
+        raise _Unsupported(f"{name}: alias or default factory")
+    after = []
+    for number, validator in enumerate(validators.get(name, [])):
+        namespace[f"_v{index}_{number}"] = validator
+        after.append(f"f{index} = _v{index}_{number}(f{index})")
+    convert = _field_lines(index, field.annotation, list(field.metadata), namespace, plain, after)
+    if field.is_required():
+        return [f"v = {var}[{name!r}]", *convert]
+    try:
+        hash(field.default)
+    except TypeError as error:
+        raise _Unsupported(f"{name}: mutable default") from error
+    namespace[f"_d{index}"] = field.default
+    return [
+        f"v = {var}.get({name!r}, _MISSING)",
+        "if v is _MISSING:",
+        f"    f{index} = _d{index}",
+        "else:",
+        f"    {count} += 1",
+        *(f"    {line}" for line in convert),
+    ]
+
+
 def _generate(model: type[BaseModel], plain: bool) -> Builder:
     """Straight-line Python for one model (as dataclasses writes `__init__`): no loop over fields;
     `plain`: the tuple of the fields' plain values instead of the model.
 
     A model of scalar fields only (a catalogue summary, a result's data) is remembered by its JSON
     values: events repeat them, and a frozen model can be shared. The memory stays bounded."""
-    config = model.model_config
-    if set(config) - _CONFIG_KEYS or config.get("extra", "ignore") not in ("forbid", "ignore"):
-        raise _Unsupported(f"config {dict(config)!r}")
-    if model.__pydantic_root_model__ or model.__pydantic_post_init__ or model.__private_attributes__:
-        raise _Unsupported("root model, post-init or private attributes")
-    fields = model.model_fields
-    validators = _after_validators(model)
+    fields, validators, forbid = _model_fields(model)
     if plain and any(not _keeps_type(fields[name].annotation) for name in validators if name in fields):
         raise _Unsupported("a validator of a field whose plain value is not the model's")
-    fields = model.model_fields
     namespace: dict[str, Any] = {
         "_MODEL": model,
         "_MISSING": _MISSING,
@@ -457,7 +498,6 @@ def _generate(model: type[BaseModel], plain: bool) -> Builder:
         "_set": object.__setattr__,
         "_refuse": _refuse,
     }
-    forbid = config.get("extra") == "forbid"
     memo = forbid and all(_is_scalar(field.annotation) for field in fields.values())
     lines = ["def build(d):", "    if d.__class__ is not dict: raise _refuse('object')"]
     if memo:
@@ -474,30 +514,7 @@ def _generate(model: type[BaseModel], plain: bool) -> Builder:
     lines.append(f"    n = {sum(1 for field in fields.values() if field.is_required())}")
     values = []
     for index, (name, field) in enumerate(fields.items()):
-        if field.alias is not None or field.validation_alias is not None or field.default_factory is not None:
-            raise _Unsupported(f"{name}: alias or default factory")
-        after = []
-        for number, validator in enumerate(validators.get(name, [])):
-            namespace[f"_v{index}_{number}"] = validator
-            after.append(f"f{index} = _v{index}_{number}(f{index})")
-        convert = _field_lines(index, field.annotation, list(field.metadata), namespace, plain, after)
-        if field.is_required():
-            lines.append(f"    v = d[{name!r}]")
-            lines += [f"    {line}" for line in convert]
-        else:
-            try:
-                hash(field.default)
-            except TypeError as error:
-                raise _Unsupported(f"{name}: mutable default") from error
-            namespace[f"_d{index}"] = field.default
-            lines += [
-                f"    v = d.get({name!r}, _MISSING)",
-                "    if v is _MISSING:",
-                f"        f{index} = _d{index}",
-                "    else:",
-                "        n += 1",
-            ]
-            lines += [f"        {line}" for line in convert]
+        lines += [f"    {line}" for line in _read_lines(index, name, field, "d", "n", namespace, plain, validators)]
         values.append(f"{name!r}: f{index}")
     if forbid:
         lines += ["    if len(d) != n: raise _refuse('unknown field')", "    fields_set = set(d)"]
@@ -626,6 +643,131 @@ def decode_plain(raw: bytes | str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     except Exception as error:
         raise NotFast(type(error).__name__) from error
     return envelope, payload
+
+
+# --- flat -----------------------------------------------------------------------------------------
+
+
+def _flattened(field: Any) -> bool:
+    """Whether a field's plain value is spread into the flat tuple: a model it always holds."""
+    annotation = field.annotation
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel) and field.is_required()
+
+
+def _flat_lines(
+    model: type[BaseModel],
+    var: str,
+    namespace: dict[str, Any],
+    names: list[str],
+    prefix: str,
+    data: type[BaseModel] | None = None,
+) -> list[str]:
+    """Statements reading the dict `var` as `model`'s plain builder does, one `f<index>` per plain
+    value (`names`: their dotted names), a field `_flattened` as its model's values in its place;
+    `data`: the model of the envelope's `data`, read in its place likewise."""
+    fields, validators, forbid = _model_fields(model)
+    count = f"n{var}"
+    first = len(names)
+    lines = [f"{count} = {sum(1 for field in fields.values() if field.is_required())}"]
+    for name, field in fields.items():
+        nested: type[BaseModel] | None = None
+        if data is not None and name == "data":
+            nested = data
+        elif _flattened(field):
+            nested = typing.cast(type[BaseModel], field.annotation)
+        if nested is not None:
+            if name in validators or field.metadata:
+                raise _Unsupported(f"{name}: a validator or constraints on a model")
+            inner = f"{var}_{len(names)}"
+            lines.append(f"{inner} = {var}[{name!r}]")
+            lines += _flat_lines(nested, inner, namespace, names, f"{prefix}{name}.")
+            continue
+        if validators.get(name) and not _keeps_type(field.annotation):
+            raise _Unsupported("a validator of a field whose plain value is not the model's")
+        lines += _read_lines(len(names), name, field, var, count, namespace, True, validators)
+        names.append(prefix + name)
+    if forbid:
+        lines.append(f"if len({var}) != {count}: raise _refuse('unknown field')")
+    check = f"if {var}.__class__ is not dict: raise _refuse('object')"
+    if not (forbid and prefix and all(_is_scalar(field.annotation) for field in fields.values())):
+        return [check, *lines]
+    # A nested model of scalars is remembered by its JSON values, as its plain builder remembers it:
+    # events repeat them (a catalogue summary), and their values are then the same objects.
+    namespace[f"_memo{first}"] = _Memo()
+    namespace[f"_KEYS{first}"] = tuple(fields)
+    values = "".join(f"f{index}, " for index in range(first, len(names)))
+    return [
+        check,
+        f"k{var} = m{var} = None",
+        f"if _memo{first}.on and len({var}) == {len(fields)} and tuple({var}) == _KEYS{first}:",
+        f"    k{var} = tuple({var}.values())",
+        f"    m{var} = _memo{first}.models.get(k{var})",
+        f"if m{var} is not None:",
+        f"    _memo{first}.hits += 1",
+        f"    ({values}) = m{var}",
+        "else:",
+        *(f"    {line}" for line in lines),
+        f"    if k{var} is not None: _memo{first}.remember(k{var}, ({values}))",
+    ]
+
+
+def _generate_flat(payload: type[BaseModel]) -> tuple[Builder, tuple[str, ...]]:
+    """Straight-line Python reading a whole event of `payload` (envelope and payload, every nested
+    model inline) into the flat tuple of its plain values; and their names."""
+    namespace: dict[str, Any] = {"_MISSING": _MISSING, "_refuse": _refuse}
+    names: list[str] = []
+    body = _flat_lines(Envelope, "d", namespace, names, "", data=payload)
+    values = "".join(f"f{index}, " for index in range(len(names)))
+    source = "\n".join(["def build(d):", *(f"    {line}" for line in body), f"    return ({values})"])
+    exec(compile(source, f"<flat builder of {payload.__name__}>", "exec"), namespace)  # noqa: S102
+    build: Builder = namespace["build"]
+    build.__doc__ = source
+    return build, tuple(names)
+
+
+_FLAT_BUILDERS: dict[str, Builder] = {}
+_FLAT_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
+for _event_type, _model in EVENT_TYPES.items():
+    with contextlib.suppress(_Unsupported):  # decode_flat refuses the event type
+        _FLAT_BUILDERS[_event_type], _FLAT_FIELDS[_model] = _generate_flat(_model)
+
+
+def flat_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The names of the values in `decode_flat`'s tuple for an event of `model`, in order: the
+    envelope's fields but `data`, then `data.<field>` for the payload's, a model that a field always
+    holds spread in its place (`data.key.uln`). KeyError: the event type has no flat builder."""
+    return _FLAT_FIELDS[model]
+
+
+def decode_flat(raw: bytes | str) -> tuple[Any, ...]:
+    """What `decode_plain` reads, as one flat tuple (`flat_fields`): no tuple per nested model, no
+    envelope holding the parsed payload. `NotFast` where `decode_plain` raises it, and for an event
+    type without a flat builder."""
+    try:
+        document = orjson.loads(raw)
+        values: tuple[Any, ...] = _FLAT_BUILDERS[document["event_type"]](document)
+    except NotFast:
+        raise
+    except Exception as error:
+        raise NotFast(type(error).__name__) from error
+    return values
+
+
+def flat_of(envelope: Envelope, payload: BaseModel) -> tuple[Any, ...]:
+    """`decode_flat`'s tuple for the event the validating decoder reads as `envelope` and `payload`."""
+
+    def values_of(model: BaseModel, data: BaseModel | None) -> list[Any]:
+        values: list[Any] = []
+        for name, field in type(model).model_fields.items():
+            if data is not None and name == "data":
+                values += values_of(data, None)
+            elif _flattened(field):
+                values += values_of(getattr(model, name), None)
+            else:
+                values.append(plain_of(getattr(model, name)))
+        return values
+
+    return tuple(values_of(envelope, payload))
 
 
 # --- the way out ----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pydantic import Field, TypeAdapter, ValidationError, create_model
 from lrs_contracts import topics
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
 from lrs_contracts.envelope import Contract, Envelope
-from lrs_contracts.fast_decode import NotFast, decode_plain, plain_fields
+from lrs_contracts.fast_decode import NotFast, decode_flat, flat_fields, plain_fields
 from lrs_contracts.learner import (
     LearnerErased,
     LearnerRegistered,
@@ -38,7 +38,6 @@ from lrs_contracts.plr import (
     AchievementUpdated,
     AchievementWithdrawn,
     CentreAchievementReported,
-    Provenance,
     QualificationSummary,
     ResultStatus,
 )
@@ -676,55 +675,64 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
 # --- the plain path -----------------------------------------------------------------------------
 #
 # Nearly every record is an achievement event as validation wrote it. Such a batch is decoded into
-# plain values (`fast_decode.decode_plain`: the contracts' checks, no models) and folded by the
-# domain's one fold on plain values (`lrs_domain.achievements.step`) straight into rows: the same
-# rows `project_batch` gives (`tests/unit/test_projection_plain.py`). Anything else in the batch
-# (another event type, a record the fast decoder does not take, an operator's action, a parked
-# stream, an event the fold refuses) sends the whole batch through `decode_message` and
-# `project_batch`, which decide what is parked and why.
+# one flat tuple of plain values per event (`fast_decode.decode_flat`: the contracts' checks, no
+# models, no tuple per nested model) and folded by the domain's one fold on plain values
+# (`lrs_domain.achievements.step`) straight into rows: the same rows `project_batch` gives
+# (`tests/unit/test_projection_plain.py`). Anything else in the batch (another event type, a record
+# the fast decoder does not take, an operator's action, a parked stream, an event the fold refuses)
+# sends the whole batch through `decode_message` and `project_batch`, which decide what is parked
+# and why.
 
-
-def _require_layout(model: type[Any], names: tuple[str, ...]) -> None:
-    if plain_fields(model) != names:
-        raise RuntimeError(f"the plain path reads {model.__name__} as {names}, not {plain_fields(model)}")
-
-
-_require_layout(AchievementKey, ("ao_id", "uln", "qualification_number", "award_date"))
-_require_layout(AchievementData, ("pathway", "grade", "ukprn", "language_for_assessment", "credits"))
-_require_layout(
-    QualificationSummary,
-    ("title", "qualification_type", "level", "framework", "kind", "awarding_organisation_name"),
-)
-_require_layout(Provenance, ("batch_id", "line", "mis_identifier"))
-_EVENT_ID = plain_fields(Envelope).index("event_id")
-_EVENT_TYPE = plain_fields(Envelope).index("event_type")
-_OCCURRED_AT = plain_fields(Envelope).index("occurred_at")
-_SOURCE = plain_fields(Envelope).index("source")
+_ENVELOPE_FIELDS = tuple(name for name in plain_fields(Envelope) if name != "data")
+_EVENT_ID = _ENVELOPE_FIELDS.index("event_id")
+_EVENT_TYPE = _ENVELOPE_FIELDS.index("event_type")
+_OCCURRED_AT = _ENVELOPE_FIELDS.index("occurred_at")
+_SOURCE = _ENVELOPE_FIELDS.index("source")
 
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
-    """Where an achievement event's values are in its plain tuple (None: the event has none)."""
+    """Where an achievement event's values are in its flat tuple (None: the event has none); `key`,
+    `data` and `qualification`: where the values of that model start, in its fields' order."""
 
     kind: AchievementChange
     achievement_id: int
     key: int
-    provenance: int
+    batch_id: int
+    line: int
     data: int | None = None
     status: int | None = None
     qualification: int | None = None
 
 
 def _layout(model: type[Contract], kind: AchievementChange) -> _Layout:
-    names = plain_fields(model)
+    """The plain path unpacks the flat tuples by position: refuse to run on another layout."""
+    names = flat_fields(model)
+
+    def start(part: str, fields: tuple[str, ...]) -> int | None:
+        if f"data.{part}.{fields[0]}" not in names:
+            return None
+        at = names.index(f"data.{part}.{fields[0]}")
+        if names[at : at + len(fields)] != tuple(f"data.{part}.{name}" for name in fields):
+            raise RuntimeError(f"the plain path reads {model.__name__}'s {part} as {fields}, not {names}")
+        return at
+
+    if names[: len(_ENVELOPE_FIELDS)] != _ENVELOPE_FIELDS:
+        raise RuntimeError(f"the plain path reads {model.__name__}'s envelope as {_ENVELOPE_FIELDS}, not {names}")
+    key = start("key", ("ao_id", "uln", "qualification_number", "award_date"))
+    provenance = start("provenance", ("batch_id", "line"))
+    assert key is not None and provenance is not None, f"{model.__name__} has no key or provenance"
     return _Layout(
         kind=kind,
-        achievement_id=names.index("achievement_id"),
-        key=names.index("key"),
-        provenance=names.index("provenance"),
-        data=names.index("data") if "data" in names else None,
-        status=names.index("status") if "status" in names else None,
-        qualification=names.index("qualification") if "qualification" in names else None,
+        achievement_id=names.index("data.achievement_id"),
+        key=key,
+        batch_id=provenance,
+        line=provenance + 1,
+        data=start("data", ("pathway", "grade", "ukprn", "language_for_assessment", "credits")),
+        status=names.index("data.status") if "data.status" in names else None,
+        qualification=start(
+            "qualification", ("title", "qualification_type", "level", "framework", "kind", "awarding_organisation_name")
+        ),
     )
 
 
@@ -738,16 +746,18 @@ _LAYOUTS: dict[str, _Layout] = {
         (AchievementReinstated, AchievementChange.REINSTATED),
     )
 }
+_TEXT: dict[ResultStatus | AchievementChange, str] = {  # `.value` of an enum is a property: slow
+    member: member.value for members in (ResultStatus, AchievementChange) for member in members
+}
 
 
 class PlainEvent(NamedTuple):
-    """An achievement event in plain values: the envelope's and the payload's fields in order."""
+    """An achievement event in plain values: `fast_decode.decode_flat`'s tuple, read by `layout`."""
 
     message: Message
     event_id: uuid.UUID
     key: AchievementKeyTuple
-    envelope: tuple[Any, ...]
-    payload: tuple[Any, ...]
+    values: tuple[Any, ...]
     layout: _Layout
     batch: BatchPartition  # (batch id, partition)
     line: int
@@ -760,7 +770,7 @@ _tuple_new = tuple.__new__
 
 
 def _uuid(text: str) -> uuid.UUID:
-    """`uuid.UUID(text)` for the canonical text `decode_plain` checked, as asyncpg's own `uuid.UUID`
+    """`uuid.UUID(text)` for the canonical text `decode_flat` checked, as asyncpg's own `uuid.UUID`
     subclass (equal to and hashed as the `uuid.UUID` of the same value): parsed in C in a seventh of
     the time, and written to PostgreSQL as its 16 bytes without converting them again."""
     value: uuid.UUID = pgproto.UUID(text)
@@ -779,14 +789,14 @@ def decode_plain_achievements(
         if parked_streams and message.stream in parked_streams:
             return None
         try:
-            envelope, payload = decode_plain(message.value)
+            values = decode_flat(message.value)
         except NotFast:
             return None
-        layout = _LAYOUTS.get(envelope[_EVENT_TYPE])
+        layout = _LAYOUTS.get(values[_EVENT_TYPE])
         if layout is None:
             return None
-        ao_id, uln, qualification_number, award_date = payload[layout.key]
-        batch_text, line = payload[layout.provenance][:2]
+        at = layout.key
+        batch_text = values[layout.batch_id]
         batch_id = batch_ids.get(batch_text)
         if batch_id is None:
             batch_id = batch_ids[batch_text] = _uuid(batch_text)
@@ -795,14 +805,13 @@ def decode_plain_achievements(
                 PlainEvent,
                 (
                     message,
-                    _uuid(envelope[_EVENT_ID]),
-                    (uln, ao_id, qualification_number, award_date),
-                    envelope,
-                    payload,
+                    _uuid(values[_EVENT_ID]),
+                    (values[at + 1], values[at], values[at + 2], values[at + 3]),  # (uln, ao_id, ...)
+                    values,
                     layout,
                     (batch_id, message.partition),
-                    line,
-                    envelope[_SOURCE] == DECIDER,
+                    values[layout.line],
+                    values[_SOURCE] == DECIDER,
                 ),
             )
         )
@@ -818,11 +827,12 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
     marks = dict(snapshot.marks)
     changed_marks = changes.marks
     applied_ids = changes.applied_event_ids
+    history = changes.history
     applied = 0
     duplicates = 0
     newest = 0
     occurred: dict[datetime, datetime] = {}  # a decision's events share their time
-    for message, event_id, key, envelope, payload, layout, batch, line, marked in events:
+    for message, event_id, key, values, layout, batch, line, marked in events:
         if message.timestamp_ms > newest:
             newest = message.timestamp_ms
         if not marked:
@@ -836,12 +846,12 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
                 continue
         uln, ao_id, qualification_number, award_date = key
         kind = layout.kind
-        data = payload[layout.data] if layout.data is not None else None
+        at = layout.data
         if layout.status is not None:
-            event_status = payload[layout.status]
+            event_status = values[layout.status]
         else:
             event_status = ResultStatus.FINAL if kind is AchievementChange.SUPERSEDED else None
-        event_achievement = _uuid(payload[layout.achievement_id])
+        event_achievement = _uuid(values[layout.achievement_id])
         row = achievements.get(key)
         try:
             if row is None:
@@ -852,8 +862,9 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
                     row.withdrawn,
                     kind,
                     event_status,
-                    data is not None
-                    and data != (row.pathway, row.grade, row.ukprn, row.language_for_assessment, row.credits),
+                    at is not None
+                    and values[at : at + 5]
+                    != (row.pathway, row.grade, row.ukprn, row.language_for_assessment, row.credits),
                     event_achievement,
                     row.achievement_id,
                 )
@@ -861,15 +872,14 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
             return None
         if moved is not None:
             change, status, withdrawn = moved
-            occurred_at = occurred.get(envelope[_OCCURRED_AT])
+            occurred_at = occurred.get(values[_OCCURRED_AT])
             if occurred_at is None:
-                occurred_at = occurred[envelope[_OCCURRED_AT]] = envelope[_OCCURRED_AT].astimezone(UTC)
+                occurred_at = occurred[values[_OCCURRED_AT]] = values[_OCCURRED_AT].astimezone(UTC)
             if row is None or change is AchievementChange.RECREATED:
-                assert data is not None and layout.qualification is not None  # only a recording starts one
+                at_qualification = layout.qualification
+                assert at is not None and at_qualification is not None  # only a recording starts one
                 if row is None:
                     changes.created.add(key)
-                pathway, grade, ukprn, language_for_assessment, credits = data
-                title, qualification_type, level, framework, qualification_kind, ao_name = payload[layout.qualification]
                 row = _tuple_new(
                     AchievementRow,
                     (
@@ -878,32 +888,23 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
                         qualification_number,
                         award_date,
                         event_achievement,
-                        status.value,
+                        _TEXT[status],
                         False,
                         1 if row is None else row.version + 1,
-                        pathway,
-                        grade,
-                        ukprn,
-                        language_for_assessment,
-                        credits,
-                        title,
-                        qualification_type,
-                        level,
-                        framework,
-                        qualification_kind,
-                        ao_name,
+                        *values[at : at + 5],
+                        *values[at_qualification : at_qualification + 6],
                         occurred_at,
                         occurred_at,
                     ),
                 )
-            elif data is None:
+            elif at is None:
                 row = row._replace(
-                    status=status.value, withdrawn=withdrawn, version=row.version + 1, last_changed_at=occurred_at
+                    status=_TEXT[status], withdrawn=withdrawn, version=row.version + 1, last_changed_at=occurred_at
                 )
             else:
-                pathway, grade, ukprn, language_for_assessment, credits = data
+                pathway, grade, ukprn, language_for_assessment, credits = values[at : at + 5]
                 row = row._replace(
-                    status=status.value,
+                    status=_TEXT[status],
                     withdrawn=withdrawn,
                     version=row.version + 1,
                     pathway=pathway,
@@ -915,7 +916,7 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
                 )
             achievements[key] = row
             changes.achievements[key] = row
-            changes.history.append(
+            history.append(
                 _tuple_new(
                     HistoryEntry,
                     (
@@ -924,7 +925,7 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
                         qualification_number,
                         award_date,
                         row.version,
-                        change.value,
+                        _TEXT[change],
                         event_id,
                         occurred_at,
                         batch[0],
