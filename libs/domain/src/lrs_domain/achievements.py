@@ -16,7 +16,7 @@ Public API:
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from enum import StrEnum
 
 from lrs_contracts.envelope import deterministic_id
@@ -76,6 +76,26 @@ def achievement_id(key: AchievementKey) -> uuid.UUID:
 
 def transition(state: AchievementState | None, event: AchievementEvent) -> Transition | None:
     """The achievement after `event` and what the event did, or None when it changes nothing (`step`)."""
+    moved = _moved(state, event)
+    if moved is None:
+        return None
+    return Transition(*moved)
+
+
+def evolve(state: AchievementState | None, event: AchievementEvent) -> AchievementState:
+    """The achievement after `event` (the same state when the event changes nothing)."""
+    moved = _moved(state, event)
+    if moved is not None:
+        return moved[0]
+    assert state is not None  # only an existing achievement can be left unchanged
+    return state
+
+
+def _moved(
+    state: AchievementState | None, event: AchievementEvent
+) -> tuple[AchievementState, AchievementChange] | None:
+    """`transition` as a plain pair: `evolve` runs once per accepted record of a batch, and needs no
+    `Transition` (a frozen dataclass, ~0.7 µs to build)."""
     data: AchievementData | None = None
     event_status: ResultStatus | None = None
     if isinstance(event, AchievementRecorded | AchievementUpdated):
@@ -99,19 +119,10 @@ def transition(state: AchievementState | None, event: AchievementEvent) -> Trans
     change, status, withdrawn = moved
     if state is None or change is AchievementChange.RECREATED:
         assert isinstance(event, AchievementRecorded)  # only a recording starts or re-creates one
-        return Transition(_recorded(event), change)
+        return _recorded(event), change
     if data is None:
-        return Transition(replace(state, withdrawn=withdrawn), change)
-    return Transition(replace(state, data=data, status=status, withdrawn=withdrawn), change)
-
-
-def evolve(state: AchievementState | None, event: AchievementEvent) -> AchievementState:
-    """The achievement after `event` (the same state when the event changes nothing)."""
-    moved = transition(state, event)
-    if moved is not None:
-        return moved.state
-    assert state is not None  # only an existing achievement can be left unchanged
-    return state
+        return _state(state.achievement_id, state.key, state.data, state.status, withdrawn), change
+    return _state(state.achievement_id, state.key, data, status, withdrawn), change
 
 
 def step(
@@ -170,9 +181,33 @@ def step(
 
 
 def _recorded(event: AchievementRecorded) -> AchievementState:
-    return AchievementState(
-        achievement_id=event.achievement_id, key=event.key, data=event.data, status=event.status, withdrawn=False
-    )
+    values = event.__dict__
+    return _state(values["achievement_id"], values["key"], values["data"], values["status"], False)
+
+
+if tuple(field.name for field in fields(AchievementState)) != ("achievement_id", "key", "data", "status", "withdrawn"):
+    raise AssertionError("AchievementState's fields changed: teach lrs_domain.achievements._state them")
+_new = object.__new__
+# The state's slots set through their descriptors, not its generated `__init__`, which sets each field of a
+# frozen dataclass through `object.__setattr__` (0.7 against 1.3-2.1 µs a state): one per accepted record.
+_set_id = AchievementState.__dict__["achievement_id"].__set__
+_set_key = AchievementState.__dict__["key"].__set__
+_set_data = AchievementState.__dict__["data"].__set__
+_set_status = AchievementState.__dict__["status"].__set__
+_set_withdrawn = AchievementState.__dict__["withdrawn"].__set__
+
+
+def _state(
+    achievement_id: uuid.UUID, key: AchievementKey, data: AchievementData, status: ResultStatus, withdrawn: bool
+) -> AchievementState:
+    """`AchievementState(achievement_id, key, data, status, withdrawn)`."""
+    state: AchievementState = _new(AchievementState)
+    _set_id(state, achievement_id)
+    _set_key(state, key)
+    _set_data(state, data)
+    _set_status(state, status)
+    _set_withdrawn(state, withdrawn)
+    return state
 
 
 _KINDS: dict[type[AchievementEvent], AchievementChange] = {

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -57,6 +57,10 @@ from lrs_domain.rules import (
     status_for,
 )
 from lrs_domain.trusted import trusted, trusted_from
+
+# Builds a NamedTuple from its values in field order (the caller gives every field, in order): the
+# class's generated `__new__` is a Python call, ~0.3 µs more, for a few tuples a record.
+_tuple_new = tuple.__new__
 
 # (ULN an achievement is recorded under, normalised QAN) → the AO's achievements recorded under that
 # ULN for that qualification, at any award date.
@@ -122,6 +126,8 @@ def achievement_states_needed(
     of its learner once merges are followed, so an achievement recorded under a ULN before it was
     merged is found whichever ULN of the learner a record names."""
     needed: set[tuple[str, str]] = set()
+    add = needed.add
+    ulns_of = reference.merges.ulns_of
     normalised: dict[str, str | None] = {}  # a batch names few qualifications
     for record in records:
         uln = record.uln.strip() if record.uln else None
@@ -130,7 +136,8 @@ def achievement_states_needed(
             normalised[text] = normalise_qan(text)
         qan = normalised[text] if text else None
         if uln and qan:
-            needed.update((merged_uln, qan) for merged_uln in reference.merges.ulns_of(uln))
+            for merged_uln in ulns_of(uln):  # a loop, not a generator per record
+                add((merged_uln, qan))
     return frozenset(needed)
 
 
@@ -206,17 +213,10 @@ class BatchJudging:
             merges=reference.merges,
             memo=self._memo,
         )
-        judged_records = _judge_records(records, context, existing)
-        return JudgedChunk(tuple(self._with_event(judged) for judged in judged_records))
+        return JudgedChunk(_judge_records(records, context, existing, self._event))
 
-    def _with_event(self, judged: _Judged) -> _Judged:
-        record_judged, state_errors, change, target, _ = judged
-        if record_judged.errors or state_errors or change is Change.NO_OP:
-            return judged
-        event = _event(
-            record_judged, change, target, self._batch_id, self._ao_id, self._job_type, self._summaries, self._ids
-        )
-        return _Judged(record_judged, state_errors, change, target, event)
+    def _event(self, judged: JudgedRecord, change: Change | None, target: AchievementState | None) -> AchievementEvent:
+        return _event(judged, change, target, self._batch_id, self._ao_id, self._job_type, self._summaries, self._ids)
 
     def finish(self, batch: SubmittedBatch, chunks: Iterable[JudgedChunk]) -> BatchDecision:
         """The decision on `batch` (this one, of its AO and job type), whose records are those of `chunks`."""
@@ -295,19 +295,30 @@ class _Judged(NamedTuple):
 
 
 def _judge_records(
-    records: Iterable[SubmittedRecord], context: RuleContext, existing: ExistingAchievements | None
+    records: Iterable[SubmittedRecord],
+    context: RuleContext,
+    existing: ExistingAchievements | None,
+    event_of: Callable[[JudgedRecord, Change | None, AchievementState | None], AchievementEvent] | None = None,
 ) -> tuple[_Judged, ...]:
-    """`existing` None means achievement state is unknown (offline): the state rules are skipped."""
-    judged_records = []
+    """`existing` None means achievement state is unknown (offline): the state rules are skipped.
+    `event_of` gives the event of a record that passed every rule here (none offline)."""
+    judged_records: list[_Judged] = []
+    append = judged_records.append
     for record in records:
         judged = judge_record(record, context)
         address = judged.address
+        state_errors: tuple[Finding, ...] = ()
+        change: Change | None = None
+        target: AchievementState | None = None
         if existing is not None and address is not None and judged.action is not None:
             states = _states_at(existing, context.merges, judged.record.uln, address)
-            verdict = judge_against_state(judged.action, context.job_type, address, judged.data, states)
-            judged_records.append(_Judged(judged, verdict.errors, verdict.change, verdict.target))
-        else:
-            judged_records.append(_Judged(judged, (), None, None))
+            state_errors, change, target = judge_against_state(
+                judged.action, context.job_type, address, judged.data, states
+            )
+        event = None
+        if event_of is not None and not (judged.errors or state_errors or change is Change.NO_OP):
+            event = event_of(judged, change, target)
+        append(_tuple_new(_Judged, (judged, state_errors, change, target, event)))
     return tuple(judged_records)
 
 
@@ -316,27 +327,33 @@ def _verdicts(judged_records: Iterable[_Judged]) -> tuple[_Verdict, ...]:
     ordered = sorted(judged_records, key=lambda each: each.judged.record.line)
     out_of_order_line = first_line_out_of_uln_order([each.judged.record for each in ordered])
     first_line_of: dict[AchievementAddress, int] = {}
-    verdicts = []
+    verdicts: list[_Verdict] = []
+    append = verdicts.append
     for judged, state_errors, change, target, event in ordered:
-        errors = list(judged.errors)
-        warnings = list(judged.warnings)
+        # tuples, added to only when a record has more to say (seldom): `order_findings` keeps a tuple of
+        # fewer than two as it is
+        errors = judged.errors
+        warnings = judged.warnings
         line = judged.record.line
         address = judged.address
         if address is not None:
             earlier_line = first_line_of.setdefault(address, line)
             if earlier_line != line:
-                errors.append(duplicate_in_batch(address, earlier_line))
-            errors += state_errors
+                errors += (duplicate_in_batch(address, earlier_line),)
+            if state_errors:
+                errors += state_errors
         if line == out_of_order_line:
-            warnings.append(not_ordered_by_uln())
+            warnings += (not_ordered_by_uln(),)
         if errors:
             status = RecordStatus.REJECTED
         elif change is Change.NO_OP:
             status = RecordStatus.NO_OP
         else:
             status = RecordStatus.ACCEPTED
-        verdicts.append(
-            _Verdict(judged, status, order_findings(errors), order_findings(warnings), change, target, event)
+        append(
+            _tuple_new(
+                _Verdict, (judged, status, order_findings(errors), order_findings(warnings), change, target, event)
+            )
         )
     return tuple(verdicts)
 
@@ -379,20 +396,30 @@ def _failure(counts: BatchCounts) -> BatchFailure | None:
 
 
 def _outcomes(verdicts: Sequence[_Verdict], achievement_ids: Sequence[uuid.UUID | None]) -> tuple[RecordOutcome, ...]:
-    return tuple(
-        trusted(
-            RecordOutcome,
-            line=verdict.judged.record.line,
-            mis_identifier=verdict.judged.record.mis_identifier,
-            action=verdict.judged.action.value if verdict.judged.action else verdict.judged.record.action,
-            uln_masked=_masked(verdict.judged.record.uln),
-            status=verdict.status,
-            errors=verdict.errors,
-            warnings=verdict.warnings,
-            achievement_id=shown_id,
+    outcomes: list[RecordOutcome] = []
+    append = outcomes.append
+    for (judged, status, errors, warnings, _, _, _), shown_id in zip(verdicts, achievement_ids, strict=True):
+        record, action = judged.record, judged.action
+        append(
+            trusted_from(
+                RecordOutcome,
+                {
+                    "line": record.line,
+                    "mis_identifier": record.mis_identifier,
+                    "action": _ACTION_TEXT[action] if action else record.action,
+                    "uln_masked": _masked(record.uln),
+                    "status": status,
+                    "errors": errors,
+                    "warnings": warnings,
+                    "achievement_id": shown_id,
+                },
+            )
         )
-        for verdict, shown_id in zip(verdicts, achievement_ids, strict=True)
-    )
+    return tuple(outcomes)
+
+
+# an action's text by the action: an enum member's `value` is a property, read per record
+_ACTION_TEXT: dict[RecordAction, str] = {action: action.value for action in RecordAction}
 
 
 def _masked(uln: str | None) -> str | None:

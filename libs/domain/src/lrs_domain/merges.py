@@ -76,6 +76,12 @@ class LearnerMerges:
             return (uln,)
         return self.resolve(uln).ulns
 
+    def recorded_uln(self, uln: str) -> str:
+        """`resolve(uln).recorded_uln`, without resolving a ULN no merge names (nearly every one)."""
+        if uln not in self._master_of and uln not in self._merged_into:
+            return uln
+        return self.resolve(uln).recorded_uln
+
     def _merged_with(self, recorded_uln: str) -> set[str]:
         """`recorded_uln` and every ULN merged into it, directly or through others."""
         group = {recorded_uln}

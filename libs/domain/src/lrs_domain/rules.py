@@ -292,9 +292,11 @@ def verify_learner(
                 f"ULN {mask_uln(uln)} is not registered with the Learning Records Service.",
             ),
         )
-    merged = merges.resolve(uln)
     mismatches = _mismatched_details(learner, given_name, family_name, date_of_birth)
-    if mismatches and any(
+    if not mismatches:
+        return merges.recorded_uln(uln), ()
+    merged = merges.resolve(uln)
+    if any(
         not _mismatched_details(master, given_name, family_name, date_of_birth)
         for master_uln in merged.chain[1:]
         if (master := learners.get(master_uln)) is not None
@@ -602,6 +604,11 @@ class JudgedRecord(NamedTuple):
     data: AchievementData | None
 
 
+# Builds a NamedTuple from its values in field order (the caller gives every field, in order): the
+# class's generated `__new__` is a Python call, ~0.3 µs more (~0.6 with keywords), for each record.
+_tuple_new = tuple.__new__
+
+
 def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     """Every rule that can be judged from the record, the catalogue and (when given) the learners."""
     record = trimmed(record)
@@ -659,7 +666,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
 
     address = None
     if recorded_uln is not None and qan is not None and award_date is not None:
-        address = AchievementAddress(recorded_uln, qan.normalised, award_date)
+        address = _tuple_new(AchievementAddress, (recorded_uln, qan.normalised, award_date))
     grade = record.grade
     data = None
     if (
@@ -680,15 +687,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
                 language_for_assessment=record.language_for_assessment,
                 credits=credits,
             )
-    return JudgedRecord(
-        record=record,
-        action=action,
-        errors=tuple(errors),
-        warnings=tuple(warnings),
-        address=address,
-        qualification=qualification,
-        data=data,
-    )
+    return _tuple_new(JudgedRecord, (record, action, tuple(errors), tuple(warnings), address, qualification, data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -812,9 +811,13 @@ def judge_against_state(
     return StateVerdict((), Change.REINSTATE, target)
 
 
+# What nearly every Create is: a new achievement (one verdict for all, as a verdict is immutable)
+_NEW_ACHIEVEMENT = StateVerdict((), Change.RECORD, None)
+
+
 def _judge_create(status: ResultStatus, data: AchievementData | None, target: AchievementState | None) -> StateVerdict:
     if target is None:
-        return StateVerdict((), Change.RECORD, None)
+        return _NEW_ACHIEVEMENT
     provisional_after_final = status is ResultStatus.PROVISIONAL and target.status is ResultStatus.FINAL
     if target.withdrawn:
         if provisional_after_final:
