@@ -796,7 +796,7 @@ def judge_against_state(
     `states` are the AO's achievements for the record's learner and qualification, at any award date.
     """
     target = next((state for state in states if state.key.award_date == address.award_date), None)
-    if action is RecordAction.CREATE:
+    if action is _CREATE:
         return _judge_create(status_for(job_type), data, target)
     if action is RecordAction.UPDATE:
         return _judge_update(status_for(job_type), address, data, target, states)
@@ -813,6 +813,7 @@ def judge_against_state(
 
 # What nearly every Create is: a new achievement (one verdict for all, as a verdict is immutable)
 _NEW_ACHIEVEMENT = StateVerdict((), Change.RECORD, None)
+_CREATE = RecordAction.CREATE  # read once: an enum member read from its class is a descriptor call
 
 
 def _judge_create(status: ResultStatus, data: AchievementData | None, target: AchievementState | None) -> StateVerdict:

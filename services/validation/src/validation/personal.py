@@ -34,6 +34,9 @@ UNREADABLE_DETAILS: Final = "the learner's details could not be read"
 
 _WITHOUT_PERSONAL: Final[dict[str, Any]] = {name: None for name in (*PERSONAL_FIELDS, "personal")}
 _SEALED_NAMES: Final = frozenset(PERSONAL_FIELDS)
+_SUBMITTED_RECORD: Final = (
+    Purpose.SUBMITTED_RECORD
+)  # read once: an enum member read from its class is a descriptor call
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +102,7 @@ def _opened(key: LearnerKey | None, sealed: str) -> dict[str, Any] | None:
     if key is None:
         return None
     try:
-        values = orjson.loads(key.open(Purpose.SUBMITTED_RECORD, sealed))
+        values = orjson.loads(key.open(_SUBMITTED_RECORD, sealed))
     except (SealBroken, ValueError):
         return None
     if type(values) is not dict:
