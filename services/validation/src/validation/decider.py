@@ -254,7 +254,11 @@ class Decider:
 
     async def _offer(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> bool:
         try:
-            event_id, payload = decode_submission(record.value)
+            # A chunk decodes to ~2,000 objects the collector tracks (a model and its dict a record), kept
+            # until their batch is decided: the collections their allocations started only scanned them.
+            # The pause's end freezes them out of later scans, as judging's does (decision 0109).
+            with collector_paused():
+                event_id, payload = decode_submission(record.value)
         except ValueError as error:
             await self._dead_letter(partition, record, error_text(error))
             return True
