@@ -26,6 +26,7 @@ from lrs_contracts.compatibility import snapshot_path
 from lrs_contracts.envelope import Envelope, deterministic_id
 from lrs_contracts.fast_decode import (
     FAST_MODELS,
+    MEMO_SIZE,
     PLAIN_MODELS,
     DerivedIds,
     EnvelopeWriter,
@@ -142,6 +143,26 @@ def test_a_remembered_nested_model_is_read_again_only_with_the_same_values() -> 
         decode_flat(_raw(document, ascii_only=True))
     document["data"]["qualification"]["level"] = None
     assert decode_flat(_raw(document, ascii_only=True)) == flat_of(*decode(_raw(document, ascii_only=True)))
+
+
+def test_texts_remembered_as_checked_read_as_the_check_reads_them() -> None:
+    """A text that matched a pattern or a UUID's spelling is remembered (a batch repeats its event
+    type and batch id), and no longer where texts rarely repeat (ids, ULNs): each reads the same."""
+    document = json.loads(encode(wrap(_recorded(), source="validation", correlation_id="c")))
+    for number in range(2 * MEMO_SIZE + 2):
+        event_id = uuid.UUID(int=number)
+        document["event_id"] = str(event_id).upper() if number % 2 else str(event_id)
+        document["data"]["key"]["uln"] = "0123456789" if number % 1000 == 7 else str(1_000_000_000 + number // 2)
+        raw = _raw(document, ascii_only=True)
+        if number % 1000 == 7:  # a ULN the pattern refuses, remembered or not
+            with pytest.raises(ValidationError):
+                decode(raw)
+            with pytest.raises(NotFast):
+                decode_flat(raw)
+        elif number % 500 < 2:
+            assert decode_flat(raw) == flat_of(*decode(raw))
+        else:
+            assert decode_flat(raw)[0] == str(event_id)
 
 
 def _recorded() -> AchievementRecorded:

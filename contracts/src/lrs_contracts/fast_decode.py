@@ -114,6 +114,27 @@ class _Parsed:
         return parsed
 
 
+class _Checked(dict[str, str]):
+    """Texts that passed a field's costly check (a pattern, a UUID's spelling: a regular expression
+    each), with their plain value: an event's type and batch id repeat across a batch's events. Like
+    `_Memo`, it turns itself off for a field whose texts rarely repeat (an event's id)."""
+
+    __slots__ = ("hits", "on")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hits = 0
+        self.on = True
+
+    def remember(self, text: str, value: str) -> None:
+        if len(self) >= MEMO_SIZE:
+            self.on = self.hits >= MEMO_SIZE  # at least as many hits as misses since the last review
+            self.clear()
+            self.hits = 0
+        if self.on:
+            self[text] = value
+
+
 def _to_date(value: Any) -> date:
     if value.__class__ is not str or not _DATE.fullmatch(value):
         raise _refuse("date")
@@ -165,13 +186,10 @@ class _Constraints:
         return self.pattern is None and self.min_length is None and self.max_length is None
 
     def inline(self, index: int, annotation: type, namespace: dict[str, Any]) -> list[str]:
-        """The checks as statements on `v`, for a generated builder."""
+        """The checks as statements on `v`, for a generated builder; a text that matched the pattern
+        is remembered (`_Checked`)."""
         name = annotation.__name__
         conditions = [f"v.__class__ is not {name}"]
-        if self.pattern is not None:
-            namespace[f"_p{index}"] = self.pattern
-            # pydantic's regex engine reads `$` as the very end; Python's also before a final newline
-            conditions += ["'\\n' in v", f"not _p{index}.search(v)"]
         if self.min_length is not None:
             conditions.append(f"len(v) < {self.min_length}")
         if self.max_length is not None:
@@ -179,7 +197,20 @@ class _Constraints:
         for number, (symbol, bound) in enumerate(self.bounds):
             namespace[f"_b{index}_{number}"] = bound
             conditions.append(f"not v {symbol} _b{index}_{number}")
-        return [f"if {' or '.join(conditions)}: raise _refuse('{name}')"]
+        lines = [f"if {' or '.join(conditions)}: raise _refuse('{name}')"]
+        if self.pattern is None:
+            return lines
+        namespace[f"_p{index}"] = self.pattern
+        namespace[f"_s{index}"] = _Checked()
+        return [
+            *lines,
+            f"if v in _s{index}:",
+            f"    _s{index}.hits += 1",
+            "else:",
+            # pydantic's regex engine reads `$` as the very end; Python's also before a final newline
+            f"    if '\\n' in v or not _p{index}.search(v): raise _refuse('{name}')",
+            f"    if _s{index}.on: _s{index}.remember(v, v)",
+        ]
 
     def str_checks(self, value: Any) -> bool:
         if value.__class__ is not str:
@@ -389,7 +420,18 @@ def _field_lines(
         return ["if v is None:", f"    {target} = None", "else:", *(f"    {line}" for line in inner_lines), *after]
     if plain and annotation is uuid.UUID and not metadata:
         namespace["_uuid"] = _UUID.fullmatch
-        return ["if v.__class__ is not str or not _uuid(v): raise _refuse('uuid')", f"{target} = v.lower()", *after]
+        namespace[f"_s{index}"] = _Checked()
+        return [
+            "if v.__class__ is not str: raise _refuse('uuid')",
+            f"{target} = _s{index}.get(v)",
+            f"if {target} is None:",
+            "    if not _uuid(v): raise _refuse('uuid')",
+            f"    {target} = v.lower()",
+            f"    if _s{index}.on: _s{index}.remember(v, {target})",
+            "else:",
+            f"    _s{index}.hits += 1",
+            *after,
+        ]
     if plain and annotation in (date, datetime) and not metadata:
         namespace[f"_c{index}"] = _to_date if annotation is date else _to_datetime
         namespace[f"_m{index}"] = {}
