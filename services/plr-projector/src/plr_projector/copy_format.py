@@ -4,11 +4,14 @@ asyncpg's `copy_records_to_table` encodes every value of every row on its own (a
 Python arithmetic each time). A poll's rows repeat most of their values (the AO, the catalogue facts,
 the batch's dates, grades, statuses), so a column's distinct values are encoded once per call and
 the others are looked up; the few columns that differ on every row (ULNs, ids) are encoded as they
-come. The bytes are the ones asyncpg sends for the same rows.
+come, a column at a time in C where the type allows. The encoded texts, dates, times and ids are
+kept from one call to the next (a bounded number): the next poll repeats the catalogue's titles and
+the award dates. The bytes are the ones asyncpg sends for the same rows.
 """
 
 from __future__ import annotations
 
+import operator
 import struct
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -98,6 +101,29 @@ class _Distinct(dict[Any, bytes]):
         return data
 
 
+def _texts(values: Sequence[Any]) -> list[bytes]:
+    data = list(map(str.encode, values))
+    return list(map(bytes.__add__, map(_LENGTH.pack, map(len, data)), data))
+
+
+def _uuids(values: Sequence[Any]) -> list[bytes]:
+    return list(map(_UUID_LENGTH.__add__, map(_BYTES, values)))
+
+
+def _integers(values: Sequence[Any]) -> list[bytes]:
+    return list(map(_INT4.pack, repeat(4), values))
+
+
+_BYTES = operator.attrgetter("bytes")
+# A column of these types encoded in C, without a Python call per value; a NULL (or a value of
+# another type) fails it, and the column is then encoded value by value.
+_COLUMNS: dict[str, Callable[[Sequence[Any]], list[bytes]]] = {"text": _texts, "uuid": _uuids, "integer": _integers}
+# Types whose equal values have the same bytes whatever their Python type: their encoded values are
+# kept between calls. (An integer column would take a True for a 1 that was kept.)
+_KEPT = {"text", "date", "timestamptz", "uuid"}
+KEPT_VALUES = 4096  # a column's at the most: the whole catalogue's titles, a decade of dates
+
+
 class CopyFormat:
     """How to encode rows whose values are in the order of `columns` ((name, type) pairs); the column
     names in `distinct_on_each_row` are encoded as they come, the others once per distinct value."""
@@ -105,16 +131,37 @@ class CopyFormat:
     def __init__(self, columns: Sequence[tuple[str, str]], distinct_on_each_row: Iterable[str] = ()) -> None:
         unique = set(distinct_on_each_row)
         self.columns = tuple(name for name, _ in columns)
-        self._kinds = tuple((_ENCODERS[kind], name in unique) for name, kind in columns)
+        self._kinds = tuple(
+            (_ENCODERS[kind], _COLUMNS.get(kind) if name in unique else None, name in unique, kind in _KEPT)
+            for name, kind in columns
+        )
+        self._kept = [_Distinct(_ENCODERS[kind]) for _, kind in columns]
         self._field_count = _INT2.pack(2, len(columns))[4:]
 
     def encode(self, rows: Sequence[Sequence[Any]]) -> bytes:
         """The whole COPY stream (header, rows, trailer) of `rows`."""
         if not rows:
             return _HEADER + _TRAILER
-        encoded = [
-            list(map(_nullable(encode) if unique else _Distinct(encode).__getitem__, values))
-            for (encode, unique), values in zip(self._kinds, zip(*rows, strict=True), strict=True)
-        ]
+        encoded: list[list[bytes]] = []
+        for (encode, column, unique, kept), distinct, values in zip(
+            self._kinds, self._kept, zip(*rows, strict=True), strict=True
+        ):
+            if unique:
+                encoded.append(self._each(encode, column, values))
+                continue
+            if not kept or len(distinct) > KEPT_VALUES:
+                distinct.clear()
+            encoded.append(list(map(distinct.__getitem__, values)))
         rows_encoded = map(b"".join, zip(repeat(self._field_count), *encoded, strict=False))  # the count repeats
         return b"".join(chain((_HEADER,), rows_encoded, (_TRAILER,)))
+
+    @staticmethod
+    def _each(
+        encode: Encoder, column: Callable[[Sequence[Any]], list[bytes]] | None, values: Sequence[Any]
+    ) -> list[bytes]:
+        if column is not None:
+            try:
+                return column(values)
+            except (TypeError, AttributeError, struct.error):
+                pass  # a NULL, or a value of another type: each value encoded on its own says which
+        return list(map(_nullable(encode), values))

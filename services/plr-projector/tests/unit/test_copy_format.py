@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from plr_projector.copy_format import CopyFormat
+from plr_projector.copy_format import KEPT_VALUES, CopyFormat
 
 _COLUMNS = (
     ("name", "text"),
@@ -74,6 +74,35 @@ def test_a_repeated_value_is_encoded_the_same_in_every_row() -> None:
         [micros, b"\x00\x00\x00\x02"],
         [micros, b"\x00\x00\x00\x01"],
     ]
+
+
+def test_a_column_encoded_as_it_comes_has_the_bytes_of_one_encoded_per_distinct_value() -> None:
+    rows = [
+        (f"é{n}", date(2000, 1, 1), datetime(2000, 1, 1, tzinfo=UTC), uuid.UUID(int=n), n % 2 == 0, -n, n)
+        for n in range(5)
+    ]
+    every = CopyFormat(_COLUMNS, distinct_on_each_row=[name for name, _ in _COLUMNS])
+    assert every.encode(rows) == CopyFormat(_COLUMNS).encode(rows)
+    with pytest.raises(AttributeError):
+        every.encode([*rows, ("a", None, None, "not a UUID", None, None, None)])
+
+
+def test_values_kept_from_earlier_calls_are_encoded_as_a_fresh_format_encodes_them() -> None:
+    columns = (("name", "text"), ("day", "date"), ("at", "timestamptz"), ("id", "uuid"), ("number", "integer"))
+    kept = CopyFormat(columns)
+    at = datetime(2024, 8, 22, 8, tzinfo=UTC)
+    earlier = [(f"t{n}", date(2000, 1, 1) + timedelta(days=n), at, uuid.UUID(int=n), n) for n in range(KEPT_VALUES + 2)]
+    kept.encode(earlier)
+    kept.encode(earlier[:3])
+    later = [
+        ("t1", date(2000, 1, 2), at.astimezone(timezone(timedelta(hours=1))), uuid.UUID(int=1), 1),
+        ("t1", date(2000, 1, 2), at, uuid.UUID(int=1), True),
+        (None, None, None, None, None),
+        ("new", date(1999, 1, 1), at + timedelta(microseconds=1), uuid.UUID(int=7), 2),
+    ]
+    assert kept.encode(later) == CopyFormat(columns).encode(later)
+    with pytest.raises(AttributeError):  # a text where a UUID belongs, though its text was kept
+        kept.encode([("t1", None, None, "t1", None)])
 
 
 def test_no_rows_is_an_empty_stream() -> None:
