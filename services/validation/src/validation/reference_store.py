@@ -110,7 +110,7 @@ _new = object.__new__
 
 def _learner_of_row(row: asyncpg.Record) -> Learner:
     """`Learner(*row)` (the columns are its fields, in order) without its generated `__init__`, which sets
-    each of the seven fields of a frozen dataclass through `object.__setattr__`: 1.4 against 0.9 µs."""
+    each of the seven fields of a frozen dataclass through `object.__setattr__`: 1.5 against 1.2 µs a row."""
     learner: Learner = _new(Learner)
     learner.__dict__.update(zip(_LEARNER_FIELDS, row, strict=True))
     return learner
