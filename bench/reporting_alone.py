@@ -2,8 +2,9 @@
 
 Starts reporting on a database of its own, lets it apply one small batch (so start-up and the bank
 holiday tables are behind it), then produces `--batches` batches of `--records` PLR events with
-their decided chunks and outcomes, as validation writes them, and waits until both of reporting's
-consumer groups have committed the ends of the topics. Prints the process's CPU seconds over that
+their decided chunks and outcomes, as validation writes them (the completion naming the batch's
+qualifications, decision 0107), and waits until reporting's consumer groups have committed the ends of
+the topics. `--read-plr-log` runs reporting with `REPORTING_READ_PLR_LOG=true`, as before decision 0107. Prints the process's CPU seconds over that
 time (all threads, from /proc) per record, its idle CPU rate and its peak RSS. Needs
 KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL (`scripts/dev/with-infra.sh` gives fresh ones); the
 broker must be one of its own, as reporting's new groups read its topics from the start.
@@ -33,6 +34,7 @@ from lrs_contracts.outcomes import (
     BatchCounts,
     BatchRecordsDecided,
     Finding,
+    QualificationOnPlr,
     RecordOutcome,
     RecordStatus,
 )
@@ -45,7 +47,7 @@ from lrs_contracts.plr import (
     ResultStatus,
 )
 from lrs_contracts.registry import encode, wrap
-from lrs_contracts.topics import BATCH_OUTCOMES, PLR_EVENTS
+from lrs_contracts.topics import BATCH_OUTCOMES, PLR_EVENTS, Topic
 from lrs_platform.kafka import ensure_topics
 from reporting.config import ReportingSettings
 
@@ -68,6 +70,7 @@ def _outcome(line: int) -> RecordOutcome:
 async def produce_batch(producer: AIOKafkaProducer, ao_id: str, first_uln: int, records: int) -> None:
     batch_id = uuid.uuid4()
     sent = []
+    on_plr: dict[str, str] = {}
     for line in range(1, records + 1):
         uln = str(first_uln + line)
         event = AchievementRecorded(
@@ -87,6 +90,7 @@ async def produce_batch(producer: AIOKafkaProducer, ao_id: str, first_uln: int, 
             ),
             provenance=Provenance(batch_id=batch_id, line=line, mis_identifier=f"MIS-{line}"),
         )
+        on_plr.setdefault(event.key.qualification_number, TYPES[line % len(TYPES)])
         sent.append(await producer.send(PLR_EVENTS.name, _message(event, batch_id), key=uln.encode()))
     outcomes = [_outcome(line) for line in range(1, records + 1)]
     for index in range(0, records, CHUNK):
@@ -105,6 +109,7 @@ async def produce_batch(producer: AIOKafkaProducer, ao_id: str, first_uln: int, 
         submitted_at=now,
         decided_at=now,
         results_issued_date=now.date().isoformat(),
+        on_plr=tuple(QualificationOnPlr(qualification_number=q, qualification_type=t) for q, t in on_plr.items()),
     )
     sent.append(await producer.send(BATCH_OUTCOMES.name, _message(completed, batch_id), key=str(batch_id).encode()))
     await asyncio.gather(*sent)
@@ -124,10 +129,8 @@ def peak_rss_mb(pid: int) -> int:
     return int(status.split("VmHWM:")[1].split()[0]) // 1024
 
 
-async def caught_up(bootstrap: str, groups: list[str]) -> None:
-    partitions = [
-        TopicPartition(topic.name, p) for topic in (PLR_EVENTS, BATCH_OUTCOMES) for p in range(topic.partitions)
-    ]
+async def caught_up(bootstrap: str, groups: list[str], topics: tuple[Topic, ...]) -> None:
+    partitions = [TopicPartition(topic.name, p) for topic in topics for p in range(topic.partitions)]
     probe = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await probe.start()
@@ -147,7 +150,7 @@ async def caught_up(bootstrap: str, groups: list[str]) -> None:
         await probe.stop()
 
 
-async def main(batches: int, records: int) -> None:
+async def main(batches: int, records: int, read_plr_log: bool) -> None:
     bootstrap, server_url = os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"]
     name = f"reporting_alone_{uuid.uuid4().hex[:8]}"
     database_url = await create_database(server_url, name)
@@ -163,6 +166,7 @@ async def main(batches: int, records: int) -> None:
         "REPORTING_PORT": str(port),
         "REPORTING_DATA_DIR": str(log_dir / "reporting-data"),
         "REPORTING_LOG_LEVEL": "warning",
+        "REPORTING_READ_PLR_LOG": str(read_plr_log).lower(),
     }
     service = ServiceProcess("reporting", port, env, log_dir / "reporting.log")
     service.start()
@@ -175,15 +179,16 @@ async def main(batches: int, records: int) -> None:
         await producer.start()
         ao_id = f"RN{uuid.uuid4().int % 10**6}"
         await produce_batch(producer, ao_id, 1_000_000_000, 100)
-        groups = [settings.app_id, settings.plr_log_group]
-        await caught_up(bootstrap, groups)
+        groups = [settings.app_id, *([settings.plr_log_group] if read_plr_log else [])]
+        topics = (BATCH_OUTCOMES, PLR_EVENTS) if read_plr_log else (BATCH_OUTCOMES,)
+        await caught_up(bootstrap, groups, topics)
         idle_from = cpu_seconds(pid)
         await asyncio.sleep(10)
         idle_rate = (cpu_seconds(pid) - idle_from) / 10
         started, cpu_before = time.monotonic(), cpu_seconds(pid)
         for batch in range(batches):
             await produce_batch(producer, ao_id, 1_100_000_000 + batch * records, records)
-        await caught_up(bootstrap, groups)
+        await caught_up(bootstrap, groups, topics)
         cpu = cpu_seconds(pid) - cpu_before
         elapsed = time.monotonic() - started
         facts = await connection.fetchval("SELECT count(*) FROM reporting.batch_facts")
@@ -208,5 +213,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--read-plr-log", action="store_true", help="read the PLR log, as before decision 0107")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.batches, arguments.records))
+    asyncio.run(main(arguments.batches, arguments.records, arguments.read_plr_log))
