@@ -7,9 +7,9 @@ The loop is `lrs_platform.consumer`'s: an event that cannot be read or stored (a
 refuses, say) is parked on `lrs.batch.outcomes.v1.dlq` with its batch's later events held behind it,
 and every other batch's view goes on.
 
-A chunk of record outcomes is read straight from its JSON into the columns it is stored as, with
-the models' checks and no object per record (`decided_records_of_json`); whatever that path is not
-sure of is read by the validating models, which have the final word.
+A chunk of record outcomes is checked straight from its JSON with the models' checks and no object per
+record, and stored as one row holding the message (`decided_chunk_of_json`, decision 0111); whatever
+that path is not sure of is read by the validating models, which have the final word.
 
 A consumer group that has never committed (a new deployment, a renamed group) does not replay the
 whole topic, which is kept for ever: it starts at the first outcome that can concern a batch of this
@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from ingest import metrics
-from ingest.repository import NO_FINDINGS, BatchRepository, DecidedRecords, ViewEvent
+from ingest.repository import BatchRepository, DecidedChunk, ViewEvent, decided_chunk, unstorable_texts
 from ingest.service import DecisionSignal
 from lrs_contracts.envelope import Envelope, utc_now
 from lrs_contracts.fast_decode import NotFast, decode_plain, plain_builder_for, plain_fields
@@ -100,18 +100,19 @@ _ENVELOPE_OF = plain_builder_for(Envelope)
 _CHUNK_OF = plain_builder_for(BatchRecordsDecided)
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")
 _CHUNK_BATCH_ID = plain_fields(BatchRecordsDecided).index("batch_id")
+_CHUNK_INDEX = plain_fields(BatchRecordsDecided).index("chunk_index")
 _VIEW_EVENT_TYPES = frozenset(model.model_fields["event_type"].default for model in _OUTCOME_MODELS)
 
 
 def view_event_of(raw: bytes | None) -> ViewEvent | None:
-    """What the batch view stores of an event (`outcome_of`'s event, a chunk as its columns), or None
-    for a readable event of another kind. Raises ValueError for anything unreadable, as `outcome_of`."""
+    """What the batch view stores of an event (`outcome_of`'s event, a chunk as its row), or None for a
+    readable event of another kind. Raises ValueError for anything unreadable, as `outcome_of`."""
     if raw is None:
         raise ValueError("empty message")
     try:
         document = orjson.loads(raw)
-        if document.get("event_type") == DecidedRecords.event_type:
-            return decided_records_of_json(document)
+        if document.get("event_type") == DecidedChunk.event_type:
+            return decided_chunk_of_json(document, raw)
         envelope, _ = decode_plain(raw)
         if envelope[_EVENT_TYPE] not in _VIEW_EVENT_TYPES:
             return None
@@ -119,81 +120,77 @@ def view_event_of(raw: bytes | None) -> ViewEvent | None:
         pass  # the validating models have the final word
     # The validating models read the rest: a batch's other events, or what the plain path refused.
     event = outcome_of(raw)
-    return DecidedRecords.of(event) if isinstance(event, BatchRecordsDecided) else event
+    return DecidedChunk.of(event) if isinstance(event, BatchRecordsDecided) else event
 
 
-def decided_records_of_json(document: dict[str, Any]) -> DecidedRecords:
-    """The columns of a chunk's envelope as parsed from its JSON, checked as the models check it: the
+def decided_chunk_of_json(document: dict[str, Any], raw: bytes) -> DecidedChunk:
+    """The row of a chunk whose message `raw` parsed as `document`, checked as the models check it: the
     envelope and the chunk's own fields by `fast_decode`'s plain builders, each record outcome here,
-    with no object per record. Raises NotFast (or a TypeError, KeyError...) for anything else."""
+    with no object per record; the message itself is what is stored. Raises NotFast (or a TypeError,
+    KeyError...) for anything else."""
     data = document["data"]
     outcomes = data["outcomes"]
     if outcomes.__class__ is not list:
         raise NotFast("outcomes")
     _ENVELOPE_OF({**document, "data": {}})
     chunk = _CHUNK_OF({**data, "outcomes": []})
-    records = DecidedRecords(uuid.UUID(chunk[_CHUNK_BATCH_ID]), [], [], [], [], [], [], [], [])
-    # each column's append bound once a chunk, not looked up for every outcome
-    add_line, add_mis_identifier, add_action = (
-        records.lines.append,
-        records.mis_identifiers.append,
-        records.actions.append,
-    )
-    add_uln_masked, add_status = records.ulns_masked.append, records.statuses.append
-    add_errors, add_warnings = records.errors.append, records.warnings.append
-    add_achievement_id = records.achievement_ids.append
+    lines: list[int] = []
+    add_line = lines.append
+    achievement_ids: list[str] = []
+    add_achievement_id = achievement_ids.append
+    statuses = dict.fromkeys(_STATUSES, 0)
     for outcome in outcomes:
         if outcome.__class__ is not dict or not _OUTCOME_FIELDS.issuperset(outcome):
             raise NotFast("record outcome")
         line = outcome["line"]
-        mis_identifier = outcome.get("mis_identifier")
-        action = outcome.get("action")
-        uln_masked = outcome.get("uln_masked")
         status = outcome["status"]
-        achievement_id = outcome.get("achievement_id")
+        get = outcome.get
         if (
             line.__class__ is not int
             or line < 1
-            or (mis_identifier is not None and mis_identifier.__class__ is not str)
-            or (action is not None and action.__class__ is not str)
-            or (uln_masked is not None and uln_masked.__class__ is not str)
             or status.__class__ is not str
-            or status not in _STATUSES
+            or status not in statuses
+            or get("mis_identifier").__class__ not in _TEXT
+            or get("action").__class__ not in _TEXT
+            or get("uln_masked").__class__ not in _TEXT
         ):
             raise NotFast("record outcome")
+        # most outcomes have no finding: an empty list is checked without a call
+        errors = get("errors", _NO_FINDINGS)
+        if errors.__class__ is not list or errors:
+            _check_findings(errors)
+        warnings = get("warnings", _NO_FINDINGS)
+        if warnings.__class__ is not list or warnings:
+            _check_findings(warnings)
+        achievement_id = get("achievement_id")
         if achievement_id is not None:
-            if achievement_id.__class__ is not str or not _UUID(achievement_id):
-                raise NotFast("achievement id")
-            achievement_id = achievement_id.lower()
+            add_achievement_id(achievement_id)
         add_line(line)
-        add_mis_identifier(mis_identifier)
-        add_action(action)
-        add_uln_masked(uln_masked)
-        add_status(status)
-        # most outcomes have no finding: an empty list is NO_FINDINGS without a call
-        errors = outcome.get("errors", _NO_FINDINGS)
-        add_errors(NO_FINDINGS if errors.__class__ is list and not errors else _findings_text(errors))
-        warnings = outcome.get("warnings", _NO_FINDINGS)
-        add_warnings(NO_FINDINGS if warnings.__class__ is list and not warnings else _findings_text(warnings))
-        add_achievement_id(achievement_id)
-    return records
+        statuses[status] += 1
+    # every achievement id a UUID's text, checked by one match over them all joined by commas: at 37
+    # characters an id, the match's commas (one after every UUID, which holds none) are all the commas
+    # there are, those the ids were joined by, so each id is one UUID
+    joined = ",".join(achievement_ids) + ","
+    if achievement_ids and (len(joined) != 37 * len(achievement_ids) or not _UUIDS(joined)):
+        raise NotFast("achievement id")
+    # a NUL character is written `\u0000` in JSON: only a message that holds that looks further
+    unstorable = unstorable_texts(outcomes) if b"\\u0000" in raw else ((), ())
+    return decided_chunk(uuid.UUID(chunk[_CHUNK_BATCH_ID]), chunk[_CHUNK_INDEX], lines, statuses, raw, unstorable)
 
 
 _OUTCOME_FIELDS = frozenset(RecordOutcome.model_fields)
 _FINDING_FIELDS = frozenset(Finding.model_fields)
-_STATUSES = frozenset(status.value for status in RecordStatus)
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").fullmatch
+_STATUSES = tuple(status.value for status in RecordStatus)
+_UUIDS = re.compile(r"(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12},)*").fullmatch
+_TEXT = frozenset((str, type(None)))
 _CODE = re.compile(Finding.model_json_schema()["properties"]["code"]["pattern"]).search
 _NO_FINDINGS: list[Any] = []
 
 
-def _findings_text(findings: Any) -> str:
-    """`repository.findings_json` of a finding list as parsed from JSON."""
+def _check_findings(findings: Any) -> None:
+    """Raises NotFast unless `findings` is a finding list as the models read it from JSON."""
     if findings.__class__ is not list:
         raise NotFast("findings")
-    if not findings:
-        return NO_FINDINGS
-    checked = []
     for finding in findings:
         if finding.__class__ is not dict or not _FINDING_FIELDS.issuperset(finding):
             raise NotFast("finding")
@@ -206,8 +203,6 @@ def _findings_text(findings: Any) -> str:
             or message.__class__ is not str
         ):
             raise NotFast("finding")
-        checked.append({"code": code, "field": field, "message": message})
-    return orjson.dumps(checked).decode()
 
 
 OUTCOME_MESSAGES_PER_POLL = 10

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import chain, repeat
+from itertools import pairwise
+from operator import itemgetter
 from typing import Any, ClassVar
 
 import asyncpg
@@ -21,72 +23,230 @@ from lrs_contracts.outcomes import (
     BatchFailed,
     BatchRecordsDecided,
     BatchValidationStarted,
-    Finding,
+    RecordStatus,
 )
 
 SCHEMA = "ingest"
 
 
 @dataclass(frozen=True, slots=True)
-class DecidedRecords:
-    """A `lrs.batch.records.decided.v1` chunk as the batch view stores it: a column per stored field,
-    in the chunk's order. A finding list is its JSON text, a record's achievement id its UUID's text.
+class DecidedChunk:
+    """A `lrs.batch.records.decided.v1` chunk as the batch view stores it: one row (decision 0111).
 
-    Built straight from the event's JSON by `ingest.outcomes` (no model per record), or from the model
-    (`of`): both give the same columns."""
+    `outcomes` is a JSON document whose `data.outcomes` are the chunk's record outcomes, checked: the
+    message itself when `ingest.outcomes` read it straight from its JSON, or written from the models
+    (`of`). Beside it, what a page needs to find the chunk without reading it: its first and last line
+    and its count of each status. In a stored outcome an absent field is null, a finding's absent
+    `field` too, and an achievement id is a UUID's text of either case.
+
+    `unstorable` holds the chunk's texts, and finding lists as JSON, with a NUL character: PostgreSQL's
+    text and jsonb refuse them, so the batch view refused their chunk when it stored a column a field,
+    and still does (`BatchRepository.apply_outcomes` hands them to PostgreSQL): the chunk is parked."""
 
     event_type: ClassVar[str] = "lrs.batch.records.decided.v1"
 
     batch_id: uuid.UUID
-    lines: list[int]
-    mis_identifiers: list[str | None]
-    actions: list[str | None]
-    ulns_masked: list[str | None]
-    statuses: list[str]
-    errors: list[str]
-    warnings: list[str]
-    achievement_ids: list[str | None]
+    chunk_index: int
+    first_line: int | None  # None: a chunk of no outcome, which stores nothing
+    last_line: int | None
+    accepted: int
+    rejected: int
+    no_ops: int
+    outcomes: bytes
+    unstorable: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
     @staticmethod
-    def of(chunk: BatchRecordsDecided) -> DecidedRecords:
-        outcomes = chunk.outcomes
-        return DecidedRecords(
+    def of(chunk: BatchRecordsDecided) -> DecidedChunk:
+        documents: list[dict[str, Any]] = [
+            {
+                "line": outcome.line,
+                "mis_identifier": outcome.mis_identifier,
+                "action": outcome.action,
+                "uln_masked": outcome.uln_masked,
+                "status": outcome.status.value,
+                "errors": [finding.model_dump(mode="json") for finding in outcome.errors],
+                "warnings": [finding.model_dump(mode="json") for finding in outcome.warnings],
+                "achievement_id": None if outcome.achievement_id is None else str(outcome.achievement_id),
+            }
+            for outcome in chunk.outcomes
+        ]
+        return decided_chunk(
             chunk.batch_id,
-            [outcome.line for outcome in outcomes],
-            [outcome.mis_identifier for outcome in outcomes],
-            [outcome.action for outcome in outcomes],
-            [outcome.uln_masked for outcome in outcomes],
-            [outcome.status.value for outcome in outcomes],
-            [findings_json(outcome.errors) for outcome in outcomes],
-            [findings_json(outcome.warnings) for outcome in outcomes],
-            [None if outcome.achievement_id is None else str(outcome.achievement_id) for outcome in outcomes],
+            chunk.chunk_index,
+            [document["line"] for document in documents],
+            Counter(document["status"] for document in documents),
+            orjson.dumps({"data": {"outcomes": documents}}),
+            unstorable_texts(documents),
         )
 
-    def columns(self) -> tuple[list[Any], ...]:
-        """The stored columns after `batch_id`, in `_RECORD_COLUMNS` order."""
-        return (
-            self.lines,
-            self.mis_identifiers,
-            self.actions,
-            self.ulns_masked,
-            self.statuses,
-            self.errors,
-            self.warnings,
-            self.achievement_ids,
+    def rows(self) -> list[dict[str, Any]]:
+        """The chunk's outcomes as the batch view answers them, in the chunk's order."""
+        return [record_row(self.batch_id, outcome) for outcome in stored_outcomes(self.outcomes)]
+
+
+class LinesRepeated(ValueError):
+    """A chunk names a line twice: which of its two outcomes holds is unknown (a poison, parked)."""
+
+
+def decided_chunk(
+    batch_id: uuid.UUID,
+    chunk_index: int,
+    lines: list[int],
+    statuses: Mapping[str, int],
+    outcomes: bytes,
+    unstorable: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+) -> DecidedChunk:
+    """The stored chunk of checked outcomes: `lines` and `statuses` (status -> count) summarise them."""
+    if len(set(lines)) != len(lines):
+        raise LinesRepeated(f"chunk {chunk_index} of batch {batch_id} names a line twice")
+    return DecidedChunk(
+        batch_id,
+        chunk_index,
+        min(lines, default=None),
+        max(lines, default=None),
+        statuses.get(RecordStatus.ACCEPTED, 0),
+        statuses.get(RecordStatus.REJECTED, 0),
+        statuses.get(RecordStatus.NO_OP, 0),
+        outcomes,
+        unstorable,
+    )
+
+
+def unstorable_texts(outcomes: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The texts of checked outcomes that hold a NUL character, and the finding lists (their JSON) that do."""
+    texts: list[str] = []
+    findings: list[str] = []
+    for outcome in outcomes:
+        texts.extend(
+            value
+            for key in ("mis_identifier", "action", "uln_masked")
+            if (value := outcome.get(key)) is not None and "\x00" in value
         )
+        for key in ("errors", "warnings"):
+            listed = outcome.get(key) or []
+            if any("\x00" in value for finding in listed for value in finding.values() if isinstance(value, str)):
+                findings.append(orjson.dumps(_findings(listed)).decode())
+    return tuple(texts), tuple(findings)
+
+
+def stored_outcomes(document: bytes) -> list[dict[str, Any]]:
+    outcomes: list[dict[str, Any]] = orjson.loads(document)["data"]["outcomes"]
+    return outcomes
+
+
+def _findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"code": finding["code"], "field": finding.get("field"), "message": finding["message"]} for finding in findings
+    ]
+
+
+def record_row(batch_id: uuid.UUID, outcome: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored outcome as the view's row: a finding list as a list, an achievement id as a UUID."""
+    get = outcome.get
+    errors, warnings, achievement_id = get("errors"), get("warnings"), get("achievement_id")
+    return {
+        "batch_id": batch_id,
+        "line": outcome["line"],
+        "mis_identifier": get("mis_identifier"),
+        "action": get("action"),
+        "uln_masked": get("uln_masked"),
+        "status": outcome["status"],
+        "errors": _findings(errors) if errors else [],
+        "warnings": _findings(warnings) if warnings else [],
+        "achievement_id": None if achievement_id is None else uuid.UUID(achievement_id),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """A chunk row's summary: where its lines lie, how many of each status it holds, when it was applied."""
+
+    chunk_index: int
+    first_line: int
+    last_line: int
+    accepted: int
+    rejected: int
+    no_ops: int
+    applied: int
+
+    def count(self, status: str | None) -> int:
+        if status is None:
+            return self.accepted + self.rejected + self.no_ops
+        if status == RecordStatus.ACCEPTED:
+            return self.accepted
+        if status == RecordStatus.REJECTED:
+            return self.rejected
+        return self.no_ops if status == RecordStatus.NO_OP else 0
+
+
+@dataclass(frozen=True, slots=True)
+class PagePlan:
+    """The chunks a page reads, in line order; `skipped`: the records of the status asked for in the
+    chunks before them; `total`: the batch's records of that status, None when a line is held by two
+    chunks (then every chunk is read, and the total counted once they are)."""
+
+    chunks: list[StoredChunk]
+    skipped: int
+    total: int | None
+
+
+def page_plan(chunks: Sequence[StoredChunk], status: str | None, limit: int | None, offset: int) -> PagePlan:
+    """The chunks that hold a page of the records of `status` (None: all) in line order."""
+    ordered = sorted(chunks, key=lambda chunk: (chunk.first_line, chunk.applied))
+    if any(later.first_line <= earlier.last_line for earlier, later in pairwise(ordered)):
+        return PagePlan(ordered, 0, None)
+    total = skipped = taken = 0
+    needed: list[StoredChunk] = []
+    for chunk in ordered:
+        count = chunk.count(status)
+        total += count
+        if not count:
+            continue
+        if not needed and skipped + count <= offset:
+            skipped += count
+        elif limit is None or skipped + taken < offset + limit:
+            needed.append(chunk)
+            taken += count
+    return PagePlan(needed, skipped, total)
+
+
+def page_of(
+    batch_id: uuid.UUID,
+    plan: PagePlan,
+    documents: Mapping[int, bytes],
+    status: str | None,
+    limit: int | None,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """The page's rows in line order, and the batch's count of records of `status`. `documents`: the
+    stored outcomes of the plan's chunks by chunk index. A line that two chunks hold is shown once, as
+    the chunk applied last holds it (as the row it overwrote before decision 0111)."""
+    if plan.total is None:
+        latest: dict[int, dict[str, Any]] = {}
+        for chunk in sorted(plan.chunks, key=lambda chunk: chunk.applied):
+            latest.update((outcome["line"], outcome) for outcome in stored_outcomes(documents[chunk.chunk_index]))
+        outcomes = [latest[line] for line in sorted(latest)]
+        if status is not None:
+            outcomes = [outcome for outcome in outcomes if outcome["status"] == status]
+        total, start = len(outcomes), offset
+    else:
+        outcomes = []
+        for chunk in plan.chunks:
+            held = stored_outcomes(documents[chunk.chunk_index])
+            if status is not None:
+                held = [outcome for outcome in held if outcome["status"] == status]
+            held.sort(key=_LINE)
+            outcomes.extend(held)
+        total, start = plan.total, offset - plan.skipped
+    page = outcomes[start:] if limit is None else outcomes[start : start + limit]
+    return [record_row(batch_id, outcome) for outcome in page], total
+
+
+_LINE = itemgetter("line")
 
 
 # What the batch view stores of the outcomes topic.
-ViewEvent = BatchValidationStarted | DecidedRecords | BatchCompleted | BatchFailed | BatchAbandoned
-
-NO_FINDINGS = "[]"
-
-
-def findings_json(findings: tuple[Finding, ...]) -> str:
-    # Most records have no finding: their column is the one constant, with nothing to serialise.
-    if not findings:
-        return NO_FINDINGS
-    return orjson.dumps([finding.model_dump(mode="json") for finding in findings]).decode()
+ViewEvent = BatchValidationStarted | DecidedChunk | BatchCompleted | BatchFailed | BatchAbandoned
 
 
 @dataclass(frozen=True)
@@ -288,29 +448,36 @@ class BatchRepository:
 
     async def records(
         self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0
-    ) -> tuple[list[asyncpg.Record], int]:
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of the batch's record outcomes of `status` (None: all) in line order, and how many there
+        are: the chunks' summaries say which chunks hold the page, and only those are read."""
         async with self._pool.acquire() as connection:
-            rows = await connection.fetch(
-                "SELECT * FROM ingest.batch_records WHERE batch_id = $1 AND ($2::text IS NULL OR status = $2)"
-                " ORDER BY line LIMIT $3 OFFSET $4",
+            summaries = await connection.fetch(
+                "SELECT chunk_index, first_line, last_line, accepted, rejected, no_ops, applied"
+                " FROM ingest.batch_record_chunks WHERE batch_id = $1",
                 batch_id,
-                status,
-                limit,
-                offset,
             )
-            total = await connection.fetchval(
-                "SELECT count(*) FROM ingest.batch_records WHERE batch_id = $1 AND ($2::text IS NULL OR status = $2)",
-                batch_id,
-                status,
-            )
-        return list(rows), int(total)
+            plan = page_plan([StoredChunk(*row) for row in summaries], status, limit, offset)
+            documents = {}
+            if plan.chunks:
+                documents = {
+                    row["chunk_index"]: row["outcomes"]
+                    for row in await connection.fetch(
+                        "SELECT chunk_index, outcomes FROM ingest.batch_record_chunks"
+                        " WHERE batch_id = $1 AND chunk_index = ANY($2::int[])",
+                        batch_id,
+                        [chunk.chunk_index for chunk in plan.chunks],
+                    )
+                }
+        return page_of(batch_id, plan, documents, status, limit, offset)
 
     async def apply_outcomes(self, events: Sequence[ViewEvent]) -> None:
         """Stores outcome events in one transaction. Every statement is keyed by the event's natural key,
-        so applying the same events again changes nothing: the rows of all the events' chunks are copied
-        in by one binary COPY (a COPY statement costs the server ~1 ms beside its rows: one per poll, not
-        per chunk of 1,000); when a line was stored before (a redelivery, the reconciler), the
-        transaction rolls back and the events are stored again by upserts, chunk by chunk in order."""
+        so applying the same events again changes nothing: a chunk of record outcomes is one row, keyed
+        by its batch and index, and the rows of all the events' chunks are copied in by one binary COPY (a
+        COPY statement costs the server ~1 ms beside its rows: one per poll); when a chunk was stored
+        before (a redelivery, the reconciler), the transaction rolls back and the events are stored
+        again by upserts, in order. A chunk stored again is the chunk applied last (`applied`)."""
         try:
             await self._apply(events, copied=True)
         except asyncpg.UniqueViolationError:
@@ -326,9 +493,12 @@ class BatchRepository:
                             " WHERE batch_id = $1 AND status IN ('received', 'accepted')",
                             event.batch_id,
                         )
-                    case DecidedRecords():
-                        if event.lines and not copied:
-                            await _upsert_records(connection, event)
+                    case DecidedChunk():
+                        if event.unstorable != ((), ()):
+                            # PostgreSQL refuses them as it refused them in the columns they were stored in
+                            await connection.execute("SELECT $1::text[], $2::jsonb[]", *event.unstorable)
+                        if event.first_line is not None and not copied:
+                            await _upsert_chunk(connection, event)
                     case BatchCompleted():
                         await _upsert_decision(connection, event, BatchStatus.COMPLETED, None, None)
                     case BatchFailed():
@@ -336,46 +506,51 @@ class BatchRepository:
                     case BatchAbandoned():
                         await _abandon(connection, event)
             if copied:
-                await _copy_records(connection, [event for event in events if isinstance(event, DecidedRecords)])
+                await _copy_chunks(connection, [event for event in events if isinstance(event, DecidedChunk)])
 
 
-_RECORD_COLUMNS = (
+_CHUNK_COLUMNS = (
     "batch_id",
-    "line",
-    "mis_identifier",
-    "action",
-    "uln_masked",
-    "status",
-    "errors",
-    "warnings",
-    "achievement_id",
+    "chunk_index",
+    "first_line",
+    "last_line",
+    "accepted",
+    "rejected",
+    "no_ops",
+    "outcomes",
 )
 
 
-async def _copy_records(connection: asyncpg.Connection, chunks: Sequence[DecidedRecords]) -> None:
-    if not any(chunk.lines for chunk in chunks):
-        return
-    await connection.copy_records_to_table(
-        "batch_records",
-        schema_name=SCHEMA,
-        columns=_RECORD_COLUMNS,
-        records=chain.from_iterable(
-            zip(repeat(chunk.batch_id, len(chunk.lines)), *chunk.columns(), strict=True) for chunk in chunks
-        ),
+def _chunk_row(chunk: DecidedChunk) -> tuple[Any, ...]:
+    return (
+        chunk.batch_id,
+        chunk.chunk_index,
+        chunk.first_line,
+        chunk.last_line,
+        chunk.accepted,
+        chunk.rejected,
+        chunk.no_ops,
+        chunk.outcomes,
     )
 
 
-async def _upsert_records(connection: asyncpg.Connection, records: DecidedRecords) -> None:
+async def _copy_chunks(connection: asyncpg.Connection, chunks: Sequence[DecidedChunk]) -> None:
+    rows = [_chunk_row(chunk) for chunk in chunks if chunk.first_line is not None]
+    if rows:
+        await connection.copy_records_to_table(
+            "batch_record_chunks", schema_name=SCHEMA, columns=_CHUNK_COLUMNS, records=rows
+        )
+
+
+async def _upsert_chunk(connection: asyncpg.Connection, chunk: DecidedChunk) -> None:
     await connection.execute(
-        "INSERT INTO ingest.batch_records"
-        " (batch_id, line, mis_identifier, action, uln_masked, status, errors, warnings, achievement_id)"
-        " SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[],"
-        " $7::jsonb[], $8::jsonb[], $9::uuid[])"
-        " ON CONFLICT (batch_id, line) DO UPDATE SET mis_identifier = EXCLUDED.mis_identifier,"
-        " action = EXCLUDED.action, uln_masked = EXCLUDED.uln_masked, status = EXCLUDED.status,"
-        " errors = EXCLUDED.errors, warnings = EXCLUDED.warnings, achievement_id = EXCLUDED.achievement_id",
-        records.batch_id,
-        *records.columns(),
+        "INSERT INTO ingest.batch_record_chunks"
+        " (batch_id, chunk_index, first_line, last_line, accepted, rejected, no_ops, outcomes)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " ON CONFLICT (batch_id, chunk_index) DO UPDATE SET first_line = EXCLUDED.first_line,"
+        " last_line = EXCLUDED.last_line, accepted = EXCLUDED.accepted, rejected = EXCLUDED.rejected,"
+        " no_ops = EXCLUDED.no_ops, applied = EXCLUDED.applied, outcomes = EXCLUDED.outcomes",
+        *_chunk_row(chunk),
     )
 
 

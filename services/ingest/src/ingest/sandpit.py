@@ -121,7 +121,7 @@ class SandpitResetStore:
                     requested_at,
                 )
             ]
-            await connection.execute("DELETE FROM ingest.batch_records WHERE batch_id = ANY($1::uuid[])", batches)
+            await connection.execute("DELETE FROM ingest.batch_record_chunks WHERE batch_id = ANY($1::uuid[])", batches)
             await connection.execute(
                 "UPDATE ingest.sandpit_resets SET status = 'completed', completed_at = now(), learners = $2,"
                 " batches_deleted = $3, plr_min_offsets = $4 WHERE reset_id = $1",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from aiokafka import TopicPartition
 from hypothesis import HealthCheck, given, settings
@@ -20,12 +21,12 @@ from tests.support.event_examples import JSON_VALUES, envelopes, json_paths, mut
 from ingest.outcomes import (
     OutcomeConsumer,
     StartAtFirstUndecidedBatch,
-    decided_records_of_json,
+    decided_chunk_of_json,
     outcome_of,
     start_timestamp_ms,
     view_event_of,
 )
-from ingest.repository import DecidedRecords
+from ingest.repository import DecidedChunk, LinesRepeated, ViewEvent
 from ingest.service import DecisionSignal
 from lrs_contracts.batch import BatchSubmissionCompleted, JobType
 from lrs_contracts.envelope import Envelope
@@ -96,6 +97,57 @@ def test_a_registered_event_of_another_kind_is_ignored() -> None:
     assert outcome_of(encoded(marker)) is None
 
 
+def as_stored(event: ViewEvent | None) -> Any:
+    """An event as the batch view answers it: a chunk by its summary and its rows, whatever JSON holds them."""
+    if not isinstance(event, DecidedChunk):
+        return event
+    summary = (event.batch_id, event.chunk_index, event.first_line, event.last_line)
+    return (*summary, event.accepted, event.rejected, event.no_ops, event.unstorable, event.rows())
+
+
+def stored(polls: list[list[Any]]) -> list[list[Any]]:
+    return [[as_stored(event) for event in poll] for poll in polls]
+
+
+def model_rows(chunk: BatchRecordsDecided) -> list[dict[str, Any]]:
+    """The rows the batch view answered for a chunk when it stored its models' columns."""
+    return [
+        {
+            "batch_id": chunk.batch_id,
+            "line": outcome.line,
+            "mis_identifier": outcome.mis_identifier,
+            "action": outcome.action,
+            "uln_masked": outcome.uln_masked,
+            "status": outcome.status.value,
+            "errors": [finding.model_dump(mode="json") for finding in outcome.errors],
+            "warnings": [finding.model_dump(mode="json") for finding in outcome.warnings],
+            "achievement_id": outcome.achievement_id,
+        }
+        for outcome in chunk.outcomes
+    ]
+
+
+def view_of_model(chunk: BatchRecordsDecided) -> Any:
+    """What the batch view stores of a chunk the models read: its row, or LinesRepeated for a chunk
+    that names a line twice (refused; before decision 0111 PostgreSQL refused it)."""
+    lines = [outcome.line for outcome in chunk.outcomes]
+    if len(set(lines)) != len(lines):
+        return LinesRepeated
+    counts = [sum(outcome.status is status for outcome in chunk.outcomes) for status in RecordStatus]
+    first_last = (min(lines), max(lines)) if lines else (None, None)
+    rows = model_rows(chunk)
+    texts = tuple(
+        row[key] for row in rows for key in ("mis_identifier", "action", "uln_masked") if "\x00" in (row[key] or "")
+    )
+    findings = tuple(
+        orjson.dumps(row[key]).decode()
+        for row in rows
+        for key in ("errors", "warnings")
+        if any("\x00" in (finding["field"] or "") + finding["message"] for finding in row[key])
+    )
+    return (chunk.batch_id, chunk.chunk_index, *first_last, *counts, (texts, findings), rows)
+
+
 @dataclass
 class FakeRepository:
     applied: list[list[Any]] = field(default_factory=list)
@@ -114,7 +166,7 @@ async def test_one_poll_is_stored_in_one_go_and_other_kinds_are_left_out() -> No
     marker = BatchSubmissionCompleted(batch_id=BATCH_ID, ao_id="RN5133", record_count=1, chunk_count=1)
     messages = [message(encoded(decided()), 1), message(encoded(marker), 2), message(encoded(completed()), 3)]
     await consumer_of(repository).handle(messages)
-    assert repository.applied == [[DecidedRecords.of(decided()), completed()]]
+    assert stored(repository.applied) == [[as_stored(DecidedChunk.of(decided())), completed()]]
 
 
 def abandoned() -> BatchAbandoned:
@@ -126,7 +178,7 @@ async def test_a_batch_validation_gave_up_on_is_stored_for_the_view() -> None:
     assert view_event_of(encoded(abandoned())) == abandoned()
     repository = FakeRepository()
     await consumer_of(repository).handle([message(encoded(decided()), 1), message(encoded(abandoned()), 2)])
-    assert repository.applied == [[DecidedRecords.of(decided()), abandoned()]]
+    assert stored(repository.applied) == [[as_stored(DecidedChunk.of(decided())), abandoned()]]
 
 
 async def test_a_poll_of_nothing_for_the_view_touches_nothing() -> None:
@@ -271,12 +323,35 @@ def test_an_outcome_the_models_refuse_is_refused_as_before() -> None:
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(OUTCOMES, max_size=20), st.integers(min_value=0, max_value=20))
+@given(st.lists(OUTCOMES, max_size=20, unique_by=lambda outcome: outcome.line), st.integers(min_value=0, max_value=20))
 def test_a_chunk_is_stored_as_the_columns_of_its_models(outcomes: list[RecordOutcome], chunk_index: int) -> None:
     chunk = BatchRecordsDecided(batch_id=BATCH_ID, ao_id="RN5133", chunk_index=chunk_index, outcomes=tuple(outcomes))
     raw = encoded(chunk)
-    assert decided_records_of_json(json.loads(raw)) == DecidedRecords.of(chunk)
-    assert view_event_of(raw) == DecidedRecords.of(chunk)
+    from_json = decided_chunk_of_json(json.loads(raw), raw)
+    assert from_json.outcomes is raw  # the message itself is stored
+    assert as_stored(from_json) == as_stored(DecidedChunk.of(chunk)) == view_of_model(chunk)
+    assert as_stored(view_event_of(raw)) == view_of_model(chunk)
+
+
+def test_a_chunk_that_names_a_line_twice_is_refused_whichever_path_reads_it() -> None:
+    twice = decided().model_copy(update={"outcomes": decided().outcomes * 2})
+    with pytest.raises(LinesRepeated):
+        view_event_of(encoded(twice))
+    with pytest.raises(LinesRepeated):
+        DecidedChunk.of(twice)
+    assert failure_of(lambda: view_event_of(encoded(twice))) is Failure.POISON
+
+
+def test_a_nul_character_in_a_text_or_finding_is_kept_for_postgresql_to_refuse() -> None:
+    finding = Finding(code="RV004", field="grade", message="un\x00known")
+    outcome = RecordOutcome(line=1, status=RecordStatus.REJECTED, mis_identifier="CAND\x00-1", errors=(finding,))
+    plain = RecordOutcome(line=2, status=RecordStatus.ACCEPTED, mis_identifier="CAND\\u0000-2")
+    chunk = decided().model_copy(update={"outcomes": (outcome, plain)})
+    texts, findings = ("CAND\x00-1",), (json.dumps([finding.model_dump(mode="json")], separators=(",", ":")),)
+    assert view_event_of(encoded(chunk)).unstorable == (texts, findings)  # type: ignore[union-attr]
+    assert DecidedChunk.of(chunk).unstorable == (texts, findings)
+    # a backslash before `u0000` is no NUL
+    assert view_event_of(encoded(decided().model_copy(update={"outcomes": (plain,)}))).unstorable == ((), ())  # type: ignore[union-attr]
 
 
 VIEW_EVENTS = [BatchValidationStarted, BatchRecordsDecided, BatchCompleted, BatchFailed]
@@ -294,12 +369,16 @@ def test_any_outcome_the_schema_snapshot_allows_is_stored_as_the_models_read_it(
     raw = json.dumps(data.draw(envelopes(event_type)), ensure_ascii=ascii_only).encode()
     expected = outcome_of(raw)
     assert isinstance(expected, model)
-    stored = view_event_of(raw)
     if isinstance(expected, BatchRecordsDecided):
-        assert stored == DecidedRecords.of(expected)
-        assert decided_records_of_json(json.loads(raw)) == stored
+        view = view_of_model(expected)
+        if view is LinesRepeated:
+            with pytest.raises(LinesRepeated):
+                view_event_of(raw)
+            return
+        assert as_stored(view_event_of(raw)) == view
+        assert as_stored(decided_chunk_of_json(json.loads(raw), raw)) == view
     else:
-        assert stored == expected
+        assert view_event_of(raw) == expected
 
 
 def test_an_outcome_the_models_refuse_is_not_stored() -> None:
@@ -319,7 +398,7 @@ def test_an_outcome_the_models_refuse_is_not_stored() -> None:
 def test_a_chunk_the_models_refuse_is_refused_and_one_they_read_is_stored_as_they_read_it(
     data: st.DataObject, change: str, replacement: Any
 ) -> None:
-    document = data.draw(envelopes(DecidedRecords.event_type))
+    document = data.draw(envelopes(DecidedChunk.event_type))
     paths = json_paths(document)[1:]
     # mostly within the record outcomes, which the batch view checks itself
     within = [path for path in paths if path[:2] == ("data", "outcomes") and len(path) > 2]
@@ -363,6 +442,9 @@ EDITS: list[dict[str, Any]] = [
     {"achievement_id": "6F0C8A52-4F8E-5D39-9A43-2F1B1E7A9D10"},
     {"achievement_id": "6f0c8a524f8e5d399a432f1b1e7a9d10"},
     {"achievement_id": 7},
+    {"achievement_id": ""},
+    {"achievement_id": "6f0c8a52-4f8e-5d39-9a43-2f1b1e7a9d10,6f0c8a52-4f8e-5d39-9a43-2f1b1e7a9d1"},
+    {"achievement_id": "6f0c8a52-4f8e-5d39-9a43-2f1b1e7a9d10,"},
     {"unexpected": 1},
 ]
 
@@ -387,6 +469,10 @@ def _read_as_the_models_read_it(raw: bytes) -> None:
         with pytest.raises(type(refused)):
             view_event_of(raw)
         return
-    assert view_event_of(raw) == (
-        DecidedRecords.of(expected) if isinstance(expected, BatchRecordsDecided) else expected
+    if isinstance(expected, BatchRecordsDecided) and view_of_model(expected) is LinesRepeated:
+        with pytest.raises(LinesRepeated):
+            view_event_of(raw)
+        return
+    assert as_stored(view_event_of(raw)) == (
+        view_of_model(expected) if isinstance(expected, BatchRecordsDecided) else expected
     )
