@@ -450,8 +450,12 @@ class BatchRepository:
         self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0
     ) -> tuple[list[dict[str, Any]], int]:
         """A page of the batch's record outcomes of `status` (None: all) in line order, and how many there
-        are: the chunks' summaries say which chunks hold the page, and only those are read."""
-        async with self._pool.acquire() as connection:
+        are: the chunks' summaries say which chunks hold the page, and only those are read (both in one
+        snapshot: a chunk upserted or deleted in between is not half seen)."""
+        async with (
+            self._pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
             summaries = await connection.fetch(
                 "SELECT chunk_index, first_line, last_line, accepted, rejected, no_ops, applied"
                 " FROM ingest.batch_record_chunks WHERE batch_id = $1",
