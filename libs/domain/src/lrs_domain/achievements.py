@@ -84,6 +84,8 @@ def transition(state: AchievementState | None, event: AchievementEvent) -> Trans
 
 def evolve(state: AchievementState | None, event: AchievementEvent) -> AchievementState:
     """The achievement after `event` (the same state when the event changes nothing)."""
+    if state is None and event.__class__ is AchievementRecorded and event.status is not None:
+        return _recorded(event)  # `_moved`'s answer for a new achievement, nearly every event of a batch
     moved = _moved(state, event)
     if moved is not None:
         return moved[0]

@@ -187,7 +187,7 @@ class BatchJudging:
     all its chunks; chunks are judged one at a time.
     """
 
-    __slots__ = ("_ao_id", "_batch_id", "_ids", "_job_type", "_memo", "_memo_catalogue", "_summaries", "_today")
+    __slots__ = ("_ao_id", "_batch_id", "_events", "_job_type", "_memo", "_memo_catalogue", "_today")
 
     def __init__(self, batch_id: uuid.UUID, ao_id: str, job_type: JobType, today: date) -> None:
         self._batch_id = batch_id
@@ -196,8 +196,7 @@ class BatchJudging:
         self._today = today
         self._memo: dict[tuple[Any, ...], Any] = {}
         self._memo_catalogue: Catalogue | None = None
-        self._summaries: dict[int, QualificationSummary] = {}
-        self._ids = AchievementIds(ao_id)
+        self._events = _Events(batch_id, ao_id, job_type)
 
     @property
     def today(self) -> date:
@@ -218,10 +217,7 @@ class BatchJudging:
             merges=reference.merges,
             memo=self._memo,
         )
-        return JudgedChunk(_judge_records(records, context, existing, self._event))
-
-    def _event(self, judged: JudgedRecord, change: Change | None, target: AchievementState | None) -> AchievementEvent:
-        return _event(judged, change, target, self._batch_id, self._ao_id, self._job_type, self._summaries, self._ids)
+        return JudgedChunk(_judge_records(records, context, existing, self._events.of))
 
     def finish(self, batch: SubmittedBatch, chunks: Iterable[JudgedChunk]) -> BatchDecision:
         """The decision on `batch` (this one, of its AO and job type), whose records are those of `chunks`."""
@@ -309,6 +305,7 @@ def _judge_records(
     `event_of` gives the event of a record that passed every rule here (none offline)."""
     judged_records: list[_Judged] = []
     append = judged_records.append
+    job_type, merges = context.job_type, context.merges
     for record in records:
         judged = judge_record(record, context)
         address = judged.address
@@ -316,10 +313,8 @@ def _judge_records(
         change: Change | None = None
         target: AchievementState | None = None
         if existing is not None and address is not None and judged.action is not None:
-            states = _states_at(existing, context.merges, judged.record.uln, address)
-            state_errors, change, target = judge_against_state(
-                judged.action, context.job_type, address, judged.data, states
-            )
+            states = _states_at(existing, merges, judged.record.uln, address)
+            state_errors, change, target = judge_against_state(judged.action, job_type, address, judged.data, states)
         event = None
         if event_of is not None and not (judged.errors or state_errors or change is _NO_OP):
             event = event_of(judged, change, target)
@@ -351,15 +346,15 @@ def _verdicts(judged_records: Iterable[_Judged]) -> tuple[_Verdict, ...]:
             warnings += (not_ordered_by_uln(),)
         if errors:
             status = _REJECTED
+            if len(errors) > 1:
+                errors = order_findings(errors)
         elif change is _NO_OP:
             status = _NO_OP_STATUS
         else:
             status = _ACCEPTED
-        append(
-            _tuple_new(
-                _Verdict, (judged, status, order_findings(errors), order_findings(warnings), change, target, event)
-            )
-        )
+        if len(warnings) > 1:  # `order_findings` keeps fewer than two as they are
+            warnings = order_findings(warnings)
+        append(_tuple_new(_Verdict, (judged, status, errors, warnings, change, target, event)))
     return tuple(verdicts)
 
 
@@ -368,12 +363,14 @@ def _states_at(
     merges: LearnerMerges | None,
     named_uln: str | None,
     address: AchievementAddress,
-) -> list[AchievementState]:
+) -> Sequence[AchievementState]:
     """The AO's achievements of the record's learner and qualification, under every ULN of the
     learner, nearest to the ULN the record names first (so its own achievement is the one addressed
     when a merge brought two with the same key together)."""
     ulns = merges.ulns_of(named_uln) if merges is not None and named_uln else (address.uln,)
     qan = address.qualification_number
+    if len(ulns) == 1:  # a learner never merged: nearly every record, and nearly always no state
+        return existing.get((ulns[0], qan), ())
     return [state for uln in ulns for state in existing.get((uln, qan), ())]
 
 
@@ -404,7 +401,7 @@ def _outcomes(verdicts: Sequence[_Verdict], achievement_ids: Sequence[uuid.UUID 
     outcomes: list[RecordOutcome] = []
     append = outcomes.append
     for (judged, status, errors, warnings, _, _, _), shown_id in zip(verdicts, achievement_ids, strict=True):
-        record, action = judged.record, judged.action
+        record, action = judged[0], judged[1]
         append(
             trusted_from(
                 RecordOutcome,
@@ -412,7 +409,9 @@ def _outcomes(verdicts: Sequence[_Verdict], achievement_ids: Sequence[uuid.UUID 
                     "line": record.line,
                     "mis_identifier": record.mis_identifier,
                     "action": _ACTION_TEXT[action] if action else record.action,
-                    "uln_masked": _masked(record.uln),
+                    "uln_masked": _MASK + uln[-4:]
+                    if (uln := record.uln) is not None and len(uln) > 4 and not (uln[0].isspace() or uln[-1].isspace())
+                    else _masked(uln),  # `_masked` of a judged record's ULN: trimmed, so nearly always the first
                     "status": status,
                     "errors": errors,
                     "warnings": warnings,
@@ -425,6 +424,9 @@ def _outcomes(verdicts: Sequence[_Verdict], achievement_ids: Sequence[uuid.UUID 
 
 # an action's text by the action: an enum member's `value` is a property, read per record
 _ACTION_TEXT: dict[RecordAction, str] = {action: action.value for action in RecordAction}
+
+
+_MASK = mask_uln("0000000000")[:-4]
 
 
 def _masked(uln: str | None) -> str | None:
@@ -443,12 +445,16 @@ class AchievementIds:
         self._prefix = hashlib.sha1(LRS_NAMESPACE.bytes + f"achievement|{ao_id}|".encode())  # noqa: S324
 
     def of(self, key: AchievementKey) -> uuid.UUID:
+        return self.named(key.uln, key.qualification_number, key.award_date)
+
+    def named(self, uln: str, qualification_number: str, award_date: date) -> uuid.UUID:
+        """`of` the key of this AO with these values."""
         hashed = self._prefix.copy()
-        hashed.update(f"{key.uln}|{key.qualification_number}|{key.award_date.isoformat()}".encode())
+        hashed.update(f"{uln}|{qualification_number}|{award_date.isoformat()}".encode())
         # what uuid.UUID(bytes=..., version=5) builds, without its checks of arguments we never vary
-        built = _new_uuid(uuid.UUID)
-        _set_slot(built, "int", int.from_bytes(hashed.digest()[:16]) & _VERSION_BITS_CLEARED | _VERSION_5)
-        _set_slot(built, "is_safe", _UNKNOWN_SAFETY)
+        built = _new_uuid(_UUID)
+        _set_int(built, int.from_bytes(hashed.digest()[:16]) & _VERSION_BITS_CLEARED | _VERSION_5)
+        _set_is_safe(built, _UNKNOWN_SAFETY)
         return built
 
 
@@ -456,8 +462,68 @@ class AchievementIds:
 _VERSION_BITS_CLEARED = ~((0xC000 << 48) | (0xF000 << 64))
 _VERSION_5 = (0x8000 << 48) | (5 << 76)
 _UNKNOWN_SAFETY = uuid.SafeUUID.unknown  # an enum member read from its class costs a descriptor call each time
+_UUID = uuid.UUID
 _new_uuid = object.__new__
-_set_slot = object.__setattr__
+# a UUID's two slots set through their descriptors: `object.__setattr__` looks each name up on the class first
+_set_int = uuid.UUID.__dict__["int"].__set__
+_set_is_safe = uuid.UUID.__dict__["is_safe"].__set__
+
+
+class _Events:
+    """`_event` for the records of one batch, with its values bound: a new achievement's recording (nearly
+    every event) is built here, every other event by `_event`."""
+
+    __slots__ = ("_ao_id", "_batch_id", "_ids", "_job_type", "_status", "_summaries")
+
+    def __init__(self, batch_id: uuid.UUID, ao_id: str, job_type: JobType) -> None:
+        self._batch_id = batch_id
+        self._ao_id = ao_id
+        self._job_type = job_type
+        self._status = status_for(job_type)
+        self._summaries: dict[int, QualificationSummary] = {}
+        self._ids = AchievementIds(ao_id)
+
+    def of(self, judged: JudgedRecord, change: Change | None, target: AchievementState | None) -> AchievementEvent:
+        if change is not _RECORD or target is not None:
+            return _event(
+                judged, change, target, self._batch_id, self._ao_id, self._job_type, self._summaries, self._ids
+            )
+        # `_event` of a record that creates an achievement, step by step
+        record, action, _, _, address, qualification, data = judged
+        assert address is not None  # an accepted record always has a readable ULN, QAN and award date
+        assert data is not None, f"{action} accepted without achievement data"
+        assert qualification is not None
+        assert action is _CREATE
+        uln, qualification_number, award_date = address
+        values = {
+            "ao_id": self._ao_id,
+            "uln": uln,
+            "qualification_number": qualification_number,
+            "award_date": award_date,
+        }
+        key = _trusted_from(AchievementKey, values) if uln == record.uln else AchievementKey(**values)
+        summary = self._summaries.get(id(qualification))
+        if summary is None:
+            summary = _summary(qualification, self._summaries)
+        fields = record.__dict__
+        return _trusted_from(
+            AchievementRecorded,
+            {
+                "event_type": "lrs.achievement.recorded.v1",
+                "achievement_id": self._ids.named(uln, qualification_number, award_date),
+                "key": key,
+                "data": data,
+                "status": self._status,
+                "qualification": summary,
+                "provenance": _trusted_from(
+                    Provenance,
+                    {"batch_id": self._batch_id, "line": fields["line"], "mis_identifier": fields["mis_identifier"]},
+                ),
+            },
+        )
+
+
+_trusted_from = trusted_from
 
 
 def _key(ao_id: str, address: AchievementAddress, checked_uln: str | None) -> AchievementKey:

@@ -610,72 +610,110 @@ _tuple_new = tuple.__new__
 
 
 def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
-    """Every rule that can be judged from the record, the catalogue and (when given) the learners."""
+    """Every rule that can be judged from the record, the catalogue and (when given) the learners.
+
+    Each check is called only when its value may break its rule, in the order the checks are listed:
+    findings of one code keep that order (`order_findings`)."""
     record = trimmed(record)
+    values = record.__dict__
     memo = context.memo
     errors: list[Finding] = []
-    warnings: list[Finding] = []
 
-    action, found = check_action(record.action)
-    errors += found
-    errors += check_mandatory_fields(record, action)
-    errors += check_name_lengths(record)
-    errors += check_mis_identifier(record.mis_identifier)
-    errors += check_gender(record.gender)
-    date_of_birth, found = check_date_of_birth(record.date_of_birth)
-    errors += found
+    action_text = values["action"]
+    action = _CREATE if action_text is None else _ACTIONS.get(action_text)
+    if action is None:
+        action, found = check_action(action_text)
+        errors += found
+    graded = action in _GRADED_ACTIONS
+    if None in (_GRADED_VALUES if graded else _MANDATORY_VALUES)(values):
+        errors += check_mandatory_fields(record, action)
+    given_name, family_name = values["given_name"], values["family_name"]
+    if (given_name is not None and len(given_name) > MAX_NAME_LENGTH) or (
+        family_name is not None and len(family_name) > MAX_NAME_LENGTH
+    ):
+        errors += check_name_lengths(record)
+    mis_identifier = values["mis_identifier"]
+    if mis_identifier is not None and len(mis_identifier) > MAX_MIS_IDENTIFIER_LENGTH:
+        errors += check_mis_identifier(mis_identifier)
+    gender = values["gender"]
+    if gender is not None and gender not in GENDERS:
+        errors += check_gender(gender)
+    date_of_birth: date | None = None
+    date_of_birth_text = values["date_of_birth"]
+    if date_of_birth_text is not None:
+        date_of_birth = parse_iso_date(date_of_birth_text)
+        if date_of_birth is None:
+            errors += check_date_of_birth(date_of_birth_text)[1]
 
-    uln = record.uln
+    uln = values["uln"]
     uln_errors = check_uln(uln)
-    errors += uln_errors
     recorded_uln: str | None = None
-    if uln is not None and not uln_errors:
+    if uln_errors:
+        errors += uln_errors
+    elif uln is not None:
         recorded_uln = uln
-        if context.learners is not None and context.merges is not None:
-            recorded_uln, found = verify_learner(
-                uln, record.given_name, record.family_name, date_of_birth, context.learners, context.merges
-            )
-            errors += found
+        learners, merges = context.learners, context.merges
+        if learners is not None and merges is not None:
+            learner = learners.get(uln)
+            if (
+                learner is not None  # `verify_learner` of a learner whose details match, without a tuple of none
+                and (given_name is None or given_name.casefold() == learner.given_name.strip().casefold())
+                and (family_name is None or family_name.casefold() == learner.family_name.strip().casefold())
+                and (date_of_birth is None or date_of_birth == learner.date_of_birth)
+            ):
+                recorded_uln = merges.recorded_uln(uln)
+            else:
+                recorded_uln, found = verify_learner(uln, given_name, family_name, date_of_birth, learners, merges)
+                errors += found
 
-    qualification_key = ("qualification", record.qualification_number, record.pathway)
+    qualification_number, pathway = values["qualification_number"], values["pathway"]
+    qualification_key = ("qualification", qualification_number, pathway)
     judged_qualification: _JudgedQualification | None = memo.get(qualification_key)
     if judged_qualification is None:
-        judged_qualification = memo[qualification_key] = _judge_qualification(
-            record.qualification_number, record.pathway, context
-        )
+        judged_qualification = memo[qualification_key] = _judge_qualification(qualification_number, pathway, context)
     qan, qualification, qcf = judged_qualification.qan, judged_qualification.qualification, judged_qualification.qcf
-    errors += judged_qualification.errors
-    warnings += judged_qualification.warnings
+    if judged_qualification.errors:
+        errors += judged_qualification.errors
+    warnings = judged_qualification.warnings  # a tuple; the record's only warnings
 
-    date_key = ("award_date", record.award_date)
+    award_date_text = values["award_date"]
+    date_key = ("award_date", award_date_text)
     judged_date: tuple[date | None, tuple[Finding, ...]] | None = memo.get(date_key)
     if judged_date is None:
-        judged_date = memo[date_key] = check_award_date(record.award_date, context.today)
+        judged_date = memo[date_key] = check_award_date(award_date_text, context.today)
     award_date, found = judged_date
-    errors += found
-    if action in _GRADED_ACTIONS:
-        grade_key = ("grade", record.grade, qualification_key)
+    if found:
+        errors += found
+    grade = values["grade"]
+    if graded:
+        grade_key = ("grade", grade, qualification_key)
         grade_errors: tuple[Finding, ...] | None = memo.get(grade_key)
         if grade_errors is None:
-            grade_errors = memo[grade_key] = check_grade(record.grade, qan, qualification, qcf)
-        errors += grade_errors
-    ukprn_errors = check_ukprn(record.centre_ukprn)
-    language_errors = check_language(record.language_for_assessment)
-    credits, credit_errors = check_credits(record.credits)
-    errors += ukprn_errors + language_errors + credit_errors
+            grade_errors = memo[grade_key] = check_grade(grade, qan, qualification, qcf)
+        if grade_errors:
+            errors += grade_errors
+    ukprn, language = values["centre_ukprn"], values["language_for_assessment"]
+    readable = True  # the UKPRN, language and credits
+    ukprn_errors = check_ukprn(ukprn)
+    if ukprn_errors:
+        errors += ukprn_errors
+        readable = False
+    if language is not None and language not in LANGUAGES:
+        errors += check_language(language)
+        readable = False
+    credits: int | None = None
+    if values["credits"] is not None:
+        credits, credit_errors = check_credits(values["credits"])
+        if credit_errors:
+            errors += credit_errors
+            readable = False
 
     address = None
     if recorded_uln is not None and qan is not None and award_date is not None:
         address = _tuple_new(AchievementAddress, (recorded_uln, qan.normalised, award_date))
-    grade = record.grade
     data = None
-    if (
-        action in _GRADED_ACTIONS
-        and grade is not None
-        and qualification is not None
-        and not (ukprn_errors or language_errors or credit_errors)
-    ):
-        data_key = ("data", qualification.pathway, grade, record.centre_ukprn, record.language_for_assessment, credits)
+    if graded and grade is not None and qualification is not None and readable:
+        data_key = ("data", qualification.pathway, grade, ukprn, language, credits)
         data = memo.get(data_key)
         if data is None:
             # every value passed its rule above, and a frozen result's data can be shared
@@ -683,11 +721,11 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
                 AchievementData,
                 pathway=qualification.pathway,
                 grade=grade,
-                ukprn=record.centre_ukprn,
-                language_for_assessment=record.language_for_assessment,
+                ukprn=ukprn,
+                language_for_assessment=language,
                 credits=credits,
             )
-    return _tuple_new(JudgedRecord, (record, action, tuple(errors), tuple(warnings), address, qualification, data))
+    return _tuple_new(JudgedRecord, (record, action, tuple(errors), warnings, address, qualification, data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -795,7 +833,7 @@ def judge_against_state(
 
     `states` are the AO's achievements for the record's learner and qualification, at any award date.
     """
-    target = next((state for state in states if state.key.award_date == address.award_date), None)
+    target = next((state for state in states if state.key.award_date == address.award_date), None) if states else None
     if action is _CREATE:
         return _judge_create(status_for(job_type), data, target)
     if action is RecordAction.UPDATE:
