@@ -56,6 +56,11 @@ class EventJson:
             return payload_json(event)
         values = event.__dict__
         key_values, provenance_values = values["key"].__dict__, values["provenance"].__dict__
+        pieces = self._pieces
+        data, qualification = values["data"], values["qualification"]
+        # the shared models' pieces looked up here: `_piece` only for one not seen yet
+        data_piece = pieces.get(id(data)) or self._piece(data)
+        qualification_piece = pieces.get(id(qualification)) or self._piece(qualification)
         try:
             written = orjson.dumps(
                 {
@@ -67,9 +72,9 @@ class EventJson:
                         "qualification_number": key_values["qualification_number"],
                         "award_date": key_values["award_date"],
                     },
-                    "data": self._piece(values["data"]),
+                    "data": data_piece[1],
                     "status": values["status"],
-                    "qualification": self._piece(values["qualification"]),
+                    "qualification": qualification_piece[1],
                     "provenance": {
                         "batch_id": provenance_values["batch_id"],
                         "line": provenance_values["line"],
@@ -83,11 +88,11 @@ class EventJson:
         # batch's events' JSON waits for its end marker: kept as an exact copy
         return bytes(memoryview(written))
 
-    def _piece(self, model: Any) -> orjson.Fragment:
+    def _piece(self, model: Any) -> tuple[Contract, orjson.Fragment]:
         known = self._pieces.get(id(model))
         if known is None:
             known = self._pieces[id(model)] = (model, orjson.Fragment(payload_json(model)))
-        return known[1]
+        return known
 
 
 def records_decided_json(decided: BatchRecordsDecided) -> bytes:

@@ -8,6 +8,7 @@ payload, written by one `EnvelopeWriter` per decision: every payload is serialis
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
 
 from lrs_contracts.batch import BatchSubmitted
@@ -28,6 +29,24 @@ from validation.event_json import records_decided_json
 
 SOURCE = "validation"
 OUTCOMES_PER_MESSAGE = 1_000
+
+if tuple(field.name for field in fields(OutgoingMessage)) != ("topic", "key", "value"):
+    raise AssertionError("OutgoingMessage's fields changed: teach validation.messages._message them")
+_new = object.__new__
+# A message's slots set through their descriptors, not its frozen dataclass's `__init__`, which sets each
+# through `object.__setattr__`: one message an event
+_set_topic = OutgoingMessage.__dict__["topic"].__set__
+_set_key = OutgoingMessage.__dict__["key"].__set__
+_set_value = OutgoingMessage.__dict__["value"].__set__
+
+
+def _message(topic: str, key: str, value: bytes) -> OutgoingMessage:
+    """`OutgoingMessage(topic, key, value)`."""
+    message: OutgoingMessage = _new(OutgoingMessage)
+    _set_topic(message, topic)
+    _set_key(message, key)
+    _set_value(message, value)
+    return message
 
 
 def decision_messages(
@@ -53,13 +72,18 @@ def decision_messages(
     # gathered here where each event's key is at hand anyway: a second pass over the events cost twice as
     # much (decision 0107)
     on_plr: dict[str, str | None] = {}
+    append, event_text, encode, serialised_of = messages.append, ids.text, writer.encode, known.get
     for payload in decision.events:
-        event_id = ids.text(payload.provenance.line, payload.event_type)
-        encoded = writer.encode(payload, event_id, known.get(id(payload)))
-        key = payload.key
-        messages.append(OutgoingMessage(plr_topic, key.uln, encoded))
-        if on_plr.get(qan := key.qualification_number) is None:
-            on_plr[qan] = payload.qualification.qualification_type if isinstance(payload, AchievementRecorded) else None
+        values = payload.__dict__
+        encoded = encode(
+            payload, event_text(values["provenance"].line, values["event_type"]), serialised_of(id(payload))
+        )
+        key = values["key"].__dict__
+        append(_message(plr_topic, key["uln"], encoded))
+        if on_plr.get(qan := key["qualification_number"]) is None:
+            on_plr[qan] = (
+                values["qualification"].qualification_type if isinstance(payload, AchievementRecorded) else None
+            )
     for index, chunk in enumerate(_chunks(decision.outcomes, OUTCOMES_PER_MESSAGE)):
         # the outcomes were validated when the decision built them
         decided = BatchRecordsDecided.model_construct(

@@ -37,6 +37,9 @@ _SEALED_NAMES: Final = frozenset(PERSONAL_FIELDS)
 _SUBMITTED_RECORD: Final = (
     Purpose.SUBMITTED_RECORD
 )  # read once: an enum member read from its class is a descriptor call
+_TEXT_OR_NONE: Final = frozenset({str, type(None)})
+_loads: Final = orjson.loads
+_trusted_from: Final = trusted_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,7 @@ def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, Learner
     """The records with their details opened; `keys` holds the batch's own key, if it has one, under
     UNKEYED_RECORDS."""
     opened: list[SubmittedRecord] = []
+    append = opened.append
     unverifiable: dict[int, str] = {}
     get_key = keys.get
     batch_key = get_key(UNKEYED_RECORDS)
@@ -75,20 +79,22 @@ def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, Learner
         batch_key = None
     for index, record in enumerate(records):
         fields = record.__dict__
-        key = get_key(fields["uln"]) if fields["uln"] is not None else None
+        uln = fields["uln"]
+        key = get_key(uln) if uln is not None else None
         why: str | None = None
         if fields["learner_erased"] or isinstance(key, Erased):
             why = ERASED_LEARNER
-        elif fields["personal"] is not None:
-            details = _opened(batch_key if key is None else key, fields["personal"])
+        elif (sealed := fields["personal"]) is not None:
+            details = _opened(batch_key if key is None else key, sealed)
             if details is None:
                 why = UNREADABLE_DETAILS
             else:
-                record = _with(record, details)
+                # every key of `details` is a field: the merged values keep the fields' order
+                record = _trusted_from(SubmittedRecord, fields | details)
         if why is not None:
             unverifiable[index] = why
             record = _with(record, _WITHOUT_PERSONAL)
-        opened.append(record)
+        append(record)
     return OpenedRecords(tuple(opened), unverifiable)
 
 
@@ -102,16 +108,15 @@ def _opened(key: LearnerKey | None, sealed: str) -> dict[str, Any] | None:
     if key is None:
         return None
     try:
-        values = orjson.loads(key.open(_SUBMITTED_RECORD, sealed))
+        values = _loads(key.open(_SUBMITTED_RECORD, sealed))
     except (SealBroken, ValueError):
         return None
     if type(values) is not dict:
         return None
     # as ingest seals them, the object itself is the details once its values are checked
     details = values if values.keys() == _SEALED_NAMES else {name: values.get(name) for name in PERSONAL_FIELDS}
-    for value in details.values():
-        if value is not None and type(value) is not str:
-            return None
+    if not _TEXT_OR_NONE.issuperset(map(type, details.values())):  # one C pass over the four values
+        return None
     details["personal"] = None
     return details
 
