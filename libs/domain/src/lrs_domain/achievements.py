@@ -84,8 +84,16 @@ def transition(state: AchievementState | None, event: AchievementEvent) -> Trans
 
 def evolve(state: AchievementState | None, event: AchievementEvent) -> AchievementState:
     """The achievement after `event` (the same state when the event changes nothing)."""
-    if state is None and event.__class__ is AchievementRecorded and event.status is not None:
-        return _recorded(event)  # `_moved`'s answer for a new achievement, nearly every event of a batch
+    if state is None and event.__class__ is AchievementRecorded:
+        values = event.__dict__
+        if values["status"] is not None:  # `_moved`'s answer for a new achievement, nearly every event of a batch
+            recorded: AchievementState = _new(AchievementState)
+            _set_id(recorded, values["achievement_id"])
+            _set_key(recorded, values["key"])
+            _set_data(recorded, values["data"])
+            _set_status(recorded, values["status"])
+            _set_withdrawn(recorded, False)
+            return recorded
     moved = _moved(state, event)
     if moved is not None:
         return moved[0]

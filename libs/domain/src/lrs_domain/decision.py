@@ -56,7 +56,7 @@ from lrs_domain.rules import (
     order_findings,
     status_for,
 )
-from lrs_domain.trusted import trusted, trusted_from
+from lrs_domain.trusted import trusted, trusted_builder, trusted_from
 
 # Builds a NamedTuple from its values in field order (the caller gives every field, in order): the
 # class's generated `__new__` is a Python call, ~0.3 µs more, for a few tuples a record.
@@ -312,9 +312,12 @@ def _judge_records(
         state_errors: tuple[Finding, ...] = ()
         change: Change | None = None
         target: AchievementState | None = None
-        if existing is not None and address is not None and judged.action is not None:
+        if existing is not None and address is not None and (action := judged.action) is not None:
             states = _states_at(existing, merges, judged.record.uln, address)
-            state_errors, change, target = judge_against_state(judged.action, job_type, address, judged.data, states)
+            if not states and action is _CREATE:
+                change = _RECORD  # `judge_against_state`'s verdict on a new achievement, nearly every record's
+            else:
+                state_errors, change, target = judge_against_state(action, job_type, address, judged.data, states)
         event = None
         if event_of is not None and not (judged.errors or state_errors or change is _NO_OP):
             event = event_of(judged, change, target)
@@ -403,8 +406,7 @@ def _outcomes(verdicts: Sequence[_Verdict], achievement_ids: Sequence[uuid.UUID 
     for (judged, status, errors, warnings, _, _, _), shown_id in zip(verdicts, achievement_ids, strict=True):
         record, action = judged[0], judged[1]
         append(
-            trusted_from(
-                RecordOutcome,
+            _trusted_outcome(
                 {
                     "line": record.line,
                     "mis_identifier": record.mis_identifier,
@@ -422,6 +424,7 @@ def _outcomes(verdicts: Sequence[_Verdict], achievement_ids: Sequence[uuid.UUID 
     return tuple(outcomes)
 
 
+_trusted_outcome = trusted_builder(RecordOutcome)
 # an action's text by the action: an enum member's `value` is a property, read per record
 _ACTION_TEXT: dict[RecordAction, str] = {action: action.value for action in RecordAction}
 
@@ -501,13 +504,12 @@ class _Events:
             "qualification_number": qualification_number,
             "award_date": award_date,
         }
-        key = _trusted_from(AchievementKey, values) if uln == record.uln else AchievementKey(**values)
+        key = _trusted_key(values) if uln == record.uln else AchievementKey(**values)
         summary = self._summaries.get(id(qualification))
         if summary is None:
             summary = _summary(qualification, self._summaries)
         fields = record.__dict__
-        return _trusted_from(
-            AchievementRecorded,
+        return _trusted_recorded(
             {
                 "event_type": "lrs.achievement.recorded.v1",
                 "achievement_id": self._ids.named(uln, qualification_number, award_date),
@@ -515,15 +517,16 @@ class _Events:
                 "data": data,
                 "status": self._status,
                 "qualification": summary,
-                "provenance": _trusted_from(
-                    Provenance,
-                    {"batch_id": self._batch_id, "line": fields["line"], "mis_identifier": fields["mis_identifier"]},
+                "provenance": _trusted_provenance(
+                    {"batch_id": self._batch_id, "line": fields["line"], "mis_identifier": fields["mis_identifier"]}
                 ),
             },
         )
 
 
-_trusted_from = trusted_from
+_trusted_key = trusted_builder(AchievementKey)
+_trusted_recorded = trusted_builder(AchievementRecorded)
+_trusted_provenance = trusted_builder(Provenance)
 
 
 def _key(ao_id: str, address: AchievementAddress, checked_uln: str | None) -> AchievementKey:

@@ -25,6 +25,7 @@ from lrs_contracts.batch import JobType
 from lrs_contracts.plr import AchievementKey, ResultStatus
 from lrs_domain.achievements import achievement_id
 from lrs_domain.decision import AchievementIds, BatchDecision
+from lrs_domain.trusted import trusted_builder
 
 
 def validated_again(model: BaseModel) -> BaseModel:
@@ -110,3 +111,14 @@ def test_a_copy_of_a_model_built_so_has_its_own_field_names() -> None:
     copied = first.model_copy(update={"mis_identifier": "changed"})
     copied.__pydantic_fields_set__.discard("line")
     assert "line" in first.model_fields_set and "line" in second.model_fields_set
+
+
+def test_a_models_builder_builds_what_pydantic_validates() -> None:
+    values = {"ao_id": AO, "uln": ULN, "qualification_number": GCSE, "award_date": date(2024, 8, 22)}
+    build = trusted_builder(AchievementKey)
+
+    built = build(dict(values))
+
+    assert_as_validated(built)
+    assert built == AchievementKey(**values)
+    assert build(dict(values)) is not built  # a model a call

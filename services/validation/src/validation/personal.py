@@ -26,7 +26,7 @@ from lrs_contracts.codes import RecordCode
 from lrs_contracts.outcomes import Finding, RecordOutcome
 from lrs_domain.decision import BatchDecision
 from lrs_domain.rules import order_findings
-from lrs_domain.trusted import trusted_from
+from lrs_domain.trusted import trusted_builder, trusted_from
 from lrs_platform.keyring import PERSONAL_FIELDS, UNKEYED_RECORDS, Erased, LearnerKey, Purpose, SealBroken
 
 ERASED_LEARNER: Final = "the learner's record was erased: no achievement can be recorded for this ULN"
@@ -39,7 +39,7 @@ _SUBMITTED_RECORD: Final = (
 )  # read once: an enum member read from its class is a descriptor call
 _TEXT_OR_NONE: Final = frozenset({str, type(None)})
 _loads: Final = orjson.loads
-_trusted_from: Final = trusted_from
+_trusted_record: Final = trusted_builder(SubmittedRecord)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,7 @@ def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, Learner
                 why = UNREADABLE_DETAILS
             else:
                 # every key of `details` is a field: the merged values keep the fields' order
-                record = _trusted_from(SubmittedRecord, fields | details)
+                record = _trusted_record(fields | details)
         if why is not None:
             unverifiable[index] = why
             record = _with(record, _WITHOUT_PERSONAL)
