@@ -271,8 +271,8 @@ class Decider:
         whole. A fetch stops at 8 MB across partitions, so it often ends inside a batch, and a batch's
         chunks decode to ~4 times their size (~15 MB at 10,000 records): taking every partition's share
         in turn could hold a decoded part batch per partition while one is decided. The other
-        partitions' turn comes once the batch is decided, or when nothing more comes (the rest is not
-        there yet, or never will be)."""
+        partitions' turn comes once the batch's decision has its messages (it is stored and sent behind
+        the loop), or when nothing more comes (the rest is not there yet, or never will be)."""
         consumer = self._consumer
         while self._assembler.assembling(partition.partition) and partition in consumer.assignment():
             polled = await consumer.getmany(partition, timeout_ms=500, max_records=1)
