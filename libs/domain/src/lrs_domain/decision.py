@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from lrs_contracts.batch import BatchHeader, JobType, RecordAction, SubmittedRecord
@@ -233,19 +234,22 @@ class BatchJudging:
             return BatchDecision(_outcomes(verdicts, shown_ids), (), counts, failure, ())
 
         events: list[AchievementEvent] = []
-        states: dict[uuid.UUID, AchievementState] = {}
-        created: set[uuid.UUID] = set()
+        # by the id's integer: a UUID's hash is a Python call, three an accepted record
+        states: dict[int, AchievementState] = {}
+        created: list[uuid.UUID] = []  # each once: the first event of an achievement no state stood for
         for index, verdict in enumerate(verdicts):
             if verdict.status is not _ACCEPTED:
                 continue
             event = verdict.event  # an accepted record passed every rule of its chunk too
             assert event is not None
-            before = states.get(event.achievement_id, verdict.target)
+            achievement_id: uuid.UUID = event.__dict__["achievement_id"]
+            number = achievement_id.int
+            before = states.get(number, verdict.target)
             if before is None:
-                created.add(event.achievement_id)
-            states[event.achievement_id] = evolve(before, event)
+                created.append(achievement_id)
+            states[number] = evolve(before, event)
             events.append(event)
-            shown_ids[index] = event.achievement_id
+            shown_ids[index] = achievement_id
         return BatchDecision(
             _outcomes(verdicts, shown_ids), tuple(events), counts, None, tuple(states.values()), frozenset(created)
         )
@@ -325,9 +329,12 @@ def _judge_records(
     return tuple(judged_records)
 
 
+_LINE_OF = attrgetter("judged.record.line")  # no Python call a record
+
+
 def _verdicts(judged_records: Iterable[_Judged]) -> tuple[_Verdict, ...]:
     """Each record's verdict, in line order, with the findings about its place in the batch."""
-    ordered = sorted(judged_records, key=lambda each: each.judged.record.line)
+    ordered = sorted(judged_records, key=_LINE_OF)
     out_of_order_line = first_line_out_of_uln_order([each.judged.record for each in ordered])
     first_line_of: dict[AchievementAddress, int] = {}
     verdicts: list[_Verdict] = []
@@ -404,16 +411,18 @@ def _outcomes(verdicts: Sequence[_Verdict], achievement_ids: Sequence[uuid.UUID 
     outcomes: list[RecordOutcome] = []
     append = outcomes.append
     for (judged, status, errors, warnings, _, _, _), shown_id in zip(verdicts, achievement_ids, strict=True):
-        record, action = judged[0], judged[1]
+        values, action = judged[0].__dict__, judged[1]
+        uln = values["uln"]
         append(
             _trusted_outcome(
                 {
-                    "line": record.line,
-                    "mis_identifier": record.mis_identifier,
-                    "action": _ACTION_TEXT[action] if action else record.action,
+                    "line": values["line"],
+                    "mis_identifier": values["mis_identifier"],
+                    "action": _ACTION_TEXT[action] if action else values["action"],
+                    # `_masked`: a judged record's ULN is trimmed already (so `strip` gives it back), nearly always
                     "uln_masked": _MASK + uln[-4:]
-                    if (uln := record.uln) is not None and len(uln) > 4 and not (uln[0].isspace() or uln[-1].isspace())
-                    else _masked(uln),  # `_masked` of a judged record's ULN: trimmed, so nearly always the first
+                    if uln is not None and len(uln) > 4 and uln.strip() is uln
+                    else _masked(uln),
                     "status": status,
                     "errors": errors,
                     "warnings": warnings,
@@ -450,10 +459,17 @@ class AchievementIds:
     def of(self, key: AchievementKey) -> uuid.UUID:
         return self.named(key.uln, key.qualification_number, key.award_date)
 
-    def named(self, uln: str, qualification_number: str, award_date: date) -> uuid.UUID:
-        """`of` the key of this AO with these values."""
+    def named(
+        self, uln: str, qualification_number: str, award_date: date, dates: dict[date, str] | None = None
+    ) -> uuid.UUID:
+        """`of` the key of this AO with these values; `dates` remembers the dates' text."""
+        day = dates.get(award_date) if dates is not None else None
+        if day is None:
+            day = award_date.isoformat()
+            if dates is not None:
+                dates[award_date] = day
         hashed = self._prefix.copy()
-        hashed.update(f"{uln}|{qualification_number}|{award_date.isoformat()}".encode())
+        hashed.update(f"{uln}|{qualification_number}|{day}".encode())
         # what uuid.UUID(bytes=..., version=5) builds, without its checks of arguments we never vary
         built = _new_uuid(_UUID)
         _set_int(built, int.from_bytes(hashed.digest()[:16]) & _VERSION_BITS_CLEARED | _VERSION_5)
@@ -476,7 +492,7 @@ class _Events:
     """`_event` for the records of one batch, with its values bound: a new achievement's recording (nearly
     every event) is built here, every other event by `_event`."""
 
-    __slots__ = ("_ao_id", "_batch_id", "_ids", "_job_type", "_status", "_summaries")
+    __slots__ = ("_ao_id", "_batch_id", "_dates", "_ids", "_job_type", "_status", "_summaries")
 
     def __init__(self, batch_id: uuid.UUID, ao_id: str, job_type: JobType) -> None:
         self._batch_id = batch_id
@@ -485,6 +501,7 @@ class _Events:
         self._status = status_for(job_type)
         self._summaries: dict[int, QualificationSummary] = {}
         self._ids = AchievementIds(ao_id)
+        self._dates: dict[date, str] = {}  # `date.isoformat` formats through `sprintf`: ~3,000 instructions
 
     def of(self, judged: JudgedRecord, change: Change | None, target: AchievementState | None) -> AchievementEvent:
         if change is not _RECORD or target is not None:
@@ -512,7 +529,7 @@ class _Events:
         return _trusted_recorded(
             {
                 "event_type": "lrs.achievement.recorded.v1",
-                "achievement_id": self._ids.named(uln, qualification_number, award_date),
+                "achievement_id": self._ids.named(uln, qualification_number, award_date, self._dates),
                 "key": key,
                 "data": data,
                 "status": self._status,

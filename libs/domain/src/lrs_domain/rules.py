@@ -126,6 +126,7 @@ _TEXT_FIELDS = tuple(
     for name, field in SubmittedRecord.model_fields.items()
     if field.annotation == (str | None) and name != "personal"
 )
+_TEXT_VALUES = itemgetter(*_TEXT_FIELDS)
 
 
 def order_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -545,6 +546,11 @@ def trimmed(record: SubmittedRecord) -> SubmittedRecord:
     The single-field checks rely on it, so the decider does not trust every producer to have done it.
     """
     values = record.__dict__
+    for value in _TEXT_VALUES(values):  # nearly every record: nothing to trim (`strip` gives back the same text)
+        if value is not None and (not value or value.strip() is not value):
+            break
+    else:
+        return record
     changes: dict[str, str | None] = {}
     for name in _TEXT_FIELDS:
         value = values[name]
@@ -780,9 +786,13 @@ def first_line_out_of_uln_order(records: Sequence[SubmittedRecord]) -> int | Non
     """The line of the first record whose ULN sorts before the previous ULN; records without one are skipped."""
     previous: str | None = None
     for record in records:
-        uln = _clean(record.uln)
+        uln = record.uln
         if uln is None:
             continue
+        if not uln or uln.strip() is not uln:  # `_clean` of a trimmed ULN (nearly always) is itself
+            uln = _clean(uln)
+            if uln is None:
+                continue
         if previous is not None and uln < previous:
             return record.line
         previous = uln

@@ -8,6 +8,7 @@ oracle here is the rules called in turn, as `judge_record` called them before, a
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 from typing import Any
 
 from hypothesis import given, settings
@@ -42,6 +43,7 @@ from lrs_domain.decision import BatchJudging, _event, _Events, decide_batch
 from lrs_domain.identifiers import mask_uln
 from lrs_domain.rules import (
     _GRADED_ACTIONS,
+    _TEXT_FIELDS,
     AchievementAddress,
     Change,
     JudgedRecord,
@@ -60,6 +62,7 @@ from lrs_domain.rules import (
     check_name_lengths,
     check_ukprn,
     check_uln,
+    first_line_out_of_uln_order,
     judge_record,
     trimmed,
     verify_learner,
@@ -280,3 +283,40 @@ def test_a_batch_judged_with_the_shortcuts_states_each_records_findings_in_code_
     ]
     assert decision.outcomes[0].errors == decide_batch(batch(records), REFERENCE, {}, TODAY).outcomes[0].errors
     assert date(2099, 1, 1) > TODAY
+
+
+_TEXTS = st.one_of(st.none(), st.sampled_from(["", " ", "a", " a", "a ", "\ta\n", "\u00a0a", "a\u2003", "1000000043"]))
+
+
+def _trimmed_field_by_field(submitted: SubmittedRecord) -> SubmittedRecord:
+    values = {
+        name: (value.strip() or None) if isinstance(value, str) and name in _TEXT_FIELDS else value
+        for name, value in submitted.__dict__.items()
+    }
+    return SubmittedRecord(**values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.fixed_dictionaries({name: _TEXTS for name in _TEXT_FIELDS}))
+def test_trimming_gives_each_value_stripped_and_the_record_itself_when_nothing_changes(
+    texts: dict[str, str | None],
+) -> None:
+    submitted = SubmittedRecord(line=4, **texts)
+
+    result = trimmed(submitted)
+
+    assert result == _trimmed_field_by_field(submitted)
+    assert (result is submitted) == (result == submitted)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ulns=st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "2", "1", " 3", "1 ", "\u20031", "3"])), max_size=6)
+)
+def test_the_first_line_out_of_uln_order_compares_the_ulns_trimmed(ulns: list[str | None]) -> None:
+    records = [SubmittedRecord(line=4 + index, uln=uln) for index, uln in enumerate(ulns)]
+    cleaned = [(record.line, record.uln.strip() if record.uln else None) for record in records]
+    present = [(line, uln) for line, uln in cleaned if uln]
+    expected = next((line for (_, before), (line, uln) in pairwise(present) if uln < before), None)
+
+    assert first_line_out_of_uln_order(records) == expected
