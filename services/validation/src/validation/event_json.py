@@ -66,20 +66,12 @@ class EventJson:
                 {
                     "event_type": values["event_type"],
                     "achievement_id": values["achievement_id"],
-                    "key": {
-                        "ao_id": key_values["ao_id"],
-                        "uln": key_values["uln"],
-                        "qualification_number": key_values["qualification_number"],
-                        "award_date": key_values["award_date"],
-                    },
+                    # a model's fields stand in its `__dict__` in their declared order (`records_decided_json`)
+                    "key": key_values,
                     "data": data_piece[1],
                     "status": values["status"],
                     "qualification": qualification_piece[1],
-                    "provenance": {
-                        "batch_id": provenance_values["batch_id"],
-                        "line": provenance_values["line"],
-                        "mis_identifier": provenance_values["mis_identifier"],
-                    },
+                    "provenance": provenance_values,
                 }
             )
         except orjson.JSONEncodeError:  # what orjson does not write (a lone surrogate, an integer past 64 bits)
