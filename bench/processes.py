@@ -30,6 +30,10 @@ SERVICES = {
     "reporting": ("lrs-reporting", "REPORTING"),
 }
 READY_POLL_SECONDS = 0.2
+# Services with a transactional producer, named by `<PREFIX>_INSTANCE_ID`: a process started again under the
+# same id fences the one killed before it and aborts the transaction it left open, which would otherwise hold
+# `read_committed` readers back until the broker times it out (60 s).
+TRANSACTIONAL = frozenset({"ingest", "validation"})
 
 
 _HANDED_OUT: set[int] = set()
@@ -137,6 +141,8 @@ def build_system(
     for name, (_, prefix) in SERVICES.items():
         port = free_port()
         env = {**base_env, f"{prefix}_PORT": str(port), f"{prefix}_LOG_JSON": "true"}
+        if name in TRANSACTIONAL:  # the same id when restarted: it aborts what the killed process left open
+            env[f"{prefix}_INSTANCE_ID"] = f"local-{port}"
         system.services[name] = ServiceProcess(name, port, env, log_dir / f"{name}.log")
     urls = {f"LRS_{name.upper().replace('-', '_')}_URL": svc.url for name, svc in system.services.items()}
     for service in system.services.values():

@@ -55,6 +55,9 @@ done
   # The key the learners' data keys are wrapped and found with (decision 0080): made once per `make up`,
   # the same for live and the Sandpit, whose validation opens live registrations sealed under live keys.
   echo "export LRS_KEYRING_KEY=$(openssl rand -base64 32)"
+  # Ingest's and validation's transactional producers keep their ids across restarts (the Sandpit's are
+  # prefixed): a service started again aborts at once the Kafka transaction its predecessor left open.
+  echo "export INGEST_INSTANCE_ID=local VALIDATION_INSTANCE_ID=local"
 } >> "$run/env"
 # shellcheck disable=SC1091
 source "$run/env"

@@ -10,7 +10,11 @@ class IngestSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore", frozen=True)
 
     port: int = 8001
-    instance_id: str | None = None  # names the transactional producer `ingest-<id>`; random when unset
+    # Names the transactional producer `ingest-<id>`: kept across restarts of one instance (on Kubernetes the
+    # pod's name), so a restarted process fences its killed predecessor and aborts the transaction it left
+    # open at once, instead of `read_committed` readers waiting for the broker's timeout. Random when unset;
+    # never shared by two instances running at the same time.
+    instance_id: str | None = None
     outcomes_group_id: str = "ingest-batch-view"
     outcomes_enabled: bool = True
     chunk_records: int = Field(default=1_000, ge=1)

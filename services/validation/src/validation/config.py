@@ -15,7 +15,11 @@ class ValidationSettings(ServiceSettings):
     consumer_group: str = "validation"
     reference_dir: Path | None = None  # None: the files shipped in lrs_domain.reference_files
     load_reference_on_start: bool = True
-    instance_id: str | None = None  # defaults to a random id; names the transactional producer
+    # Names the transactional producer `validation-<id>`: kept across restarts of one instance (on Kubernetes the
+    # pod's name), so a restarted process fences its killed predecessor and aborts the transaction it left
+    # open at once, instead of `read_committed` readers waiting for the broker's timeout. Random when unset;
+    # never shared by two instances running at the same time.
+    instance_id: str | None = None
     live_database_url: str | None = Field(
         default=None,
         description="the Sandpit's only: live's database, whose learner keys open the live registrations"
