@@ -32,11 +32,13 @@ from libs.domain.tests.unit.domain_builders import (
     UNREGISTERED_ULN,
     VOCATIONAL,
     batch,
+    decide,
     record,
+    state,
 )
 
 from lrs_contracts.batch import JobType, SubmittedRecord
-from lrs_contracts.outcomes import Finding
+from lrs_contracts.outcomes import Finding, RecordStatus
 from lrs_contracts.plr import AchievementData
 from lrs_domain.achievements import _moved, evolve
 from lrs_domain.decision import BatchJudging, _event, _Events, decide_batch
@@ -320,3 +322,19 @@ def test_the_first_line_out_of_uln_order_compares_the_ulns_trimmed(ulns: list[st
     expected = next((line for (_, before), (line, uln) in pairwise(present) if uln < before), None)
 
     assert first_line_out_of_uln_order(records) == expected
+
+
+def test_a_no_op_names_its_achievement_whether_or_not_the_batch_fails() -> None:
+    existing = state()
+    no_op, accepted = record(line=4), record(line=5, uln=ULN_2)
+    rejected = [record(line=6 + index, uln="1000000042") for index in range(3)]
+
+    passed = decide(no_op, accepted, existing=[existing])
+    failed = decide(no_op, accepted, *rejected, existing=[existing])
+
+    assert [outcome.status for outcome in passed.outcomes] == [RecordStatus.NO_OP, RecordStatus.ACCEPTED]
+    assert passed.outcomes[0].achievement_id == existing.achievement_id
+    assert passed.outcomes[1].achievement_id == passed.events[0].achievement_id
+    assert failed.failure is not None
+    assert [outcome.achievement_id for outcome in failed.outcomes] == [existing.achievement_id, None, None, None, None]
+    assert (failed.counts.no_ops, failed.counts.accepted, failed.counts.rejected) == (1, 1, 3)
