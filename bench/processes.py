@@ -71,6 +71,16 @@ class ServiceProcess:
             [str(BIN / command)], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
         )
 
+    def replica(self, log_path: Path) -> ServiceProcess:
+        """Another instance of this service beside it: its own port and, for a transactional producer, its
+        own transactional id (two live instances under one id would fence each other)."""
+        port = free_port()
+        _, prefix = SERVICES[self.name]
+        env = {**self.env, f"{prefix}_PORT": str(port)}
+        if self.name in TRANSACTIONAL:
+            env[f"{prefix}_INSTANCE_ID"] = f"local-{port}"
+        return ServiceProcess(self.name, port, env, log_path)
+
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing: the crash the invariants talk about."""
         if self.process and self.process.poll() is None:

@@ -6,7 +6,6 @@ import random
 from typing import Any
 
 import pytest
-from bench.processes import free_port
 from tests.integration.conftest import SystemUnderTest
 from tests.integration.plr_flow import (
     codes_of,
@@ -205,13 +204,8 @@ async def test_validation_killed_mid_batch_decides_it_exactly_once(system: Syste
 
 
 async def test_two_validation_instances_keep_each_aos_order(system: SystemUnderTest) -> None:
-    second = system.processes["validation"].__class__(
-        "validation",
-        port=free_port(),
-        env={**system.processes["validation"].env},
-        log_path=system.processes["validation"].log_path.with_name("validation-2.log"),
-    )
-    second.env["VALIDATION_PORT"] = str(second.port)
+    first = system.processes["validation"]
+    second = first.replica(first.log_path.with_name("validation-2.log"))
     second.start()
     try:
         await second.wait_ready()
