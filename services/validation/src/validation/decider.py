@@ -16,13 +16,6 @@ For each batch, in partition (so per-AO submission) order:
    (decision 0106). A batch given up and parked loses its key too, once its abandonment is out.
 So a batch is decided once, and its events appear once to `read_committed` readers.
 
-Steps 2 and 3 run behind the loop (decision 0113): while a batch's decision is stored and published,
-the next batch is read, decoded and judged as it comes. Decisions still happen one at a time, in the
-order their markers are read: a marker waits for the decision before it, and every Kafka transaction
-(announcements, decisions, dead letters, resets) follows the one before. A chunk of an AO whose
-previous batch is being decided is judged only once that decision is done, against the states it
-left. A decision's offsets are those committable when its marker was read.
-
 Failures go through `lrs_platform.consumer.Attempts`: PostgreSQL away is waited out with bounded
 backoff; a batch that cannot be decided (data PostgreSQL refuses, say) is given up after a few
 attempts and its end marker parked on `lrs.batch.submitted.v1.dlq` (offsets in the same Kafka
@@ -36,7 +29,7 @@ import asyncio
 import functools
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -143,7 +136,6 @@ class _ChunkJudging:
         self.order: list[int] = []  # the chunk indexes taken, in the order of `parts`' records
         self.parts: list[_JudgedPart] = []
         self.repeated = False  # a chunk came twice: the batch is judged whole at its end
-        self.held_by: asyncio.Task[None] | None = None  # the AO's decision in flight: judged once it is done
 
     def arrived(self, chunk_index: int, records: Sequence[SubmittedRecord]) -> None:
         if chunk_index in self.order or any(index == chunk_index for index, _ in self.waiting):
@@ -212,15 +204,6 @@ class Decider:
         # per AO, its batches decided (or reset) here: a chunk's state read before the last one is stale
         self._ao_decisions: dict[str, int] = {}
         self.batches_decided = 0
-        # The Kafka transactions behind the loop, each begun once the one before it ended: the last of
-        # them (its failure is each later one's), and the decision among them with its AO.
-        self._effects: asyncio.Task[None] | None = None
-        self._deciding: tuple[str, asyncio.Task[None]] | None = None
-        # Set once the decision in flight has built its messages (or ended): until then the loop reads nothing,
-        # as when the decision was awaited in it. The next batch is decoded and judged only while this one's
-        # decision is stored and sent, never while its verdicts and messages are built (decision 0113, memory).
-        self._finished = asyncio.Event()
-        self._finished.set()
         # The pure work (judging, finishing) on one thread of its own: its buffers come and go in one
         # malloc arena, reused batch after batch, where each thread of asyncio's pool kept an arena
         # holding the free memory of its own largest batch (decision 0091). The GIL runs one at a time anyway.
@@ -242,20 +225,9 @@ class Decider:
         try:
             while True:
                 polled = await self._consumer.getmany(timeout_ms=500, max_records=2_000)
-                self._raise_failure_behind()
                 for partition, records in polled.items():
                     if await self._offer_all(partition, records):
                         await self._finish_assembling(partition)
-        except asyncio.CancelledError:
-            await self._stop_effects()  # as a decision awaited in the loop was cancelled with it
-            raise
-        except BaseException:
-            try:
-                await self._effects_done()  # the decision in hand is finished, as when it was awaited in the loop
-            except asyncio.CancelledError:
-                await self._stop_effects()
-                raise
-            raise
         finally:
             self.close()
 
@@ -271,8 +243,8 @@ class Decider:
         whole. A fetch stops at 8 MB across partitions, so it often ends inside a batch, and a batch's
         chunks decode to ~4 times their size (~15 MB at 10,000 records): taking every partition's share
         in turn could hold a decoded part batch per partition while one is decided. The other
-        partitions' turn comes once the batch's decision has its messages (it is stored and sent behind
-        the loop), or when nothing more comes (the rest is not there yet, or never will be)."""
+        partitions' turn comes once the batch is decided, or when nothing more comes (the rest is not
+        there yet, or never will be)."""
         consumer = self._consumer
         while self._assembler.assembling(partition.partition) and partition in consumer.assignment():
             polled = await consumer.getmany(partition, timeout_ms=500, max_records=1)
@@ -281,8 +253,6 @@ class Decider:
                 return
 
     async def _offer(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> bool:
-        await self._finished.wait()
-        self._raise_failure_behind()
         try:
             # A chunk decodes to ~2,000 objects the collector tracks (a model and its dict a record), kept
             # until their batch is decided: the collections their allocations started only scanned them.
@@ -290,7 +260,7 @@ class Decider:
             with collector_paused():
                 event_id, payload = decode_submission(record.value)
         except ValueError as error:
-            await self._dead_letter_in_turn(partition, record, error_text(error))
+            await self._dead_letter(partition, record, error_text(error))
             return True
         if isinstance(payload, SandpitReset):
             await self._reset(partition, record, payload, str(event_id))
@@ -301,96 +271,38 @@ class Decider:
             batch = self._assembler.offer(partition.partition, record.offset, payload)
         except IncompleteBatchError as error:
             self._stop_judging(getattr(payload, "batch_id"))  # noqa: B009 - a batch's kinds carry it
-            await self._dead_letter_in_turn(partition, record, error_text(error))
+            await self._dead_letter(partition, record, error_text(error))
             return True
         if isinstance(payload, BatchSubmitted):
             self._start_judging(payload, partition.partition)
-            self._behind(functools.partial(self._announce_start, payload, str(event_id)))
+            await self._announce_start(payload, str(event_id))
         elif isinstance(payload, BatchRecordsSubmitted):
             self._judge_as_it_arrives(payload)
         if batch is not None:
-            judging = self._judging.pop(batch.submitted.batch_id, None)
-            # Its offsets are those committable now: never past a batch whose marker comes later, read
-            # meanwhile, nor past one a rebalance made the assembler forget while the decision waited.
+            ready, judging = batch, self._judging.pop(batch.submitted.batch_id, None)
+            # The offsets committable as the marker is read, kept for every attempt and the dead letter: a
+            # rebalance while an attempt waits makes the assembler forget the partition's batches read in
+            # part, and offsets taken then would pass the first of them.
             offsets = {partition: self._assembler.committable(partition.partition, batch.last_offset + 1)}
-            await self._settle()  # one decision at a time, and at most one held besides the batches being read
-            deciding = self._behind(
-                functools.partial(self._decide_in_turn, partition, record, batch, str(event_id), judging, offsets)
-            )
-            self._deciding = (batch.submitted.ao_id, deciding)
-            self._finished.clear()
+            try:
+                outcome = await self._attempts.run(
+                    lambda: self._decide_and_publish(partition, ready, str(event_id), judging, offsets)
+                )
+            finally:
+                if judging is not None:
+                    judging.cancel()  # all done by now, unless the decision failed first
+                self._count_decision(batch.submitted.ao_id)
+            if isinstance(outcome, Poisoned):
+                why = f"batch {batch.submitted.batch_id} could not be decided: {outcome.error}"
+                await self._dead_letter(
+                    partition, record, why, outcome.attempts, batch.submitted, commit_at=offsets[partition]
+                )
         return True
-
-    async def _dead_letter_in_turn(
-        self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes], error: str
-    ) -> None:
-        """Parks the message once the transactions behind the loop are done, with the offsets committable now."""
-        commit_at = self._assembler.committable(partition.partition, record.offset + 1)
-        await self._settle()
-        await self._dead_letter(partition, record, error, commit_at=commit_at)
-
-    async def _decide_in_turn(
-        self,
-        partition: TopicPartition,
-        record: ConsumerRecord[bytes, bytes],
-        batch: AssembledBatch,
-        causation_id: str,
-        judging: _ChunkJudging | None,
-        offsets: dict[TopicPartition, int],
-    ) -> None:
-        """Decides and publishes the batch whose marker is `record`, or parks the marker."""
-        try:
-            outcome = await self._attempts.run(
-                lambda: self._decide_and_publish(partition, batch, causation_id, judging, offsets)
-            )
-        finally:
-            self._finished.set()
-            if judging is not None:
-                judging.cancel()  # all done by now, unless the decision failed first
-            self._count_decision(batch.submitted.ao_id)
-        if isinstance(outcome, Poisoned):
-            why = f"batch {batch.submitted.batch_id} could not be decided: {outcome.error}"
-            await self._dead_letter(partition, record, why, outcome.attempts, batch.submitted, offsets[partition])
-
-    def _behind(self, effect: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
-        """Runs `effect` behind the loop, once the effects before it are done; it fails with their failure."""
-        task = asyncio.create_task(_after(self._effects, effect))
-        task.add_done_callback(_retrieved)
-        self._effects = task
-        return task
-
-    async def _settle(self) -> None:
-        """Waits for the effects behind the loop; their failure (a Kafka error) is raised here."""
-        effects = self._effects
-        if effects is None:
-            return
-        await asyncio.wait([effects])
-        if self._effects is effects:
-            self._effects = self._deciding = None
-        effects.result()
-
-    def _raise_failure_behind(self) -> None:
-        """A Kafka error behind the loop stops the process as one in the loop does."""
-        effects = self._effects
-        if effects is not None and effects.done():
-            self._effects = self._deciding = None
-            effects.result()
-
-    async def _effects_done(self) -> None:
-        if self._effects is not None:
-            await asyncio.wait([self._effects])
-
-    async def _stop_effects(self) -> None:
-        if self._effects is not None:
-            self._effects.cancel()  # and, through it, those it waits for
-            await asyncio.wait([self._effects])
 
     def _start_judging(self, submitted: BatchSubmitted, partition: int) -> None:
         """Reads what every chunk of the batch is judged against, before any chunk's own reads."""
         self._stop_judging(submitted.batch_id)  # a batch sent again starts again
         judging = _ChunkJudging(submitted, partition, self._ao_decisions.get(submitted.ao_id, 0))
-        if self._deciding is not None and self._deciding[0] == submitted.ao_id and not self._deciding[1].done():
-            judging.held_by = self._deciding[1]  # judged now, its chunks would be judged again at its end
         judging.setup = asyncio.create_task(self._set_up())
         judging.setup.add_done_callback(_retrieved)
         self._judging[submitted.batch_id] = judging
@@ -416,10 +328,6 @@ class Decider:
 
     async def _judge_waiting(self, judging: _ChunkJudging) -> None:
         """Judges the chunks waiting, all as one part, until none waits."""
-        if judging.held_by is not None:
-            await asyncio.wait([judging.held_by])  # never cancelled with this worker
-            judging.held_by = None
-            judging.ao_decisions = self._ao_decisions.get(judging.submitted.ao_id, 0)
         while judging.waiting:
             records = judging.take_waiting()
             judging.parts.append(await self._judge_chunk(judging, records))
@@ -427,37 +335,27 @@ class Decider:
     async def _may_start(self, partition: TopicPartition) -> bool:
         """A batch starts only outside maintenance (the one being decided was finished first); False
         when the partition was given to another decider meanwhile."""
-        gate = self._maintenance
-        if gate is None:
+        if self._maintenance is None:
             return True
-        if not (gate.caught_up.is_set() and gate.closure() is None):
-            await self._settle()  # the batch before is finished before the hold, as when decided in the loop
-        await gate.hold(self._consumer)
+        await self._maintenance.hold(self._consumer)
         return partition in self._consumer.assignment()
 
     async def _reset(
         self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes], reset: SandpitReset, causation_id: str
     ) -> None:
-        """An AO's Sandpit reset, in its queue after the AO's earlier batches (validation.sandpit), applied
-        once the transactions behind the loop are done, with the offsets committable when it was read."""
+        """An AO's Sandpit reset, in its queue after the AO's earlier batches (validation.sandpit)."""
         resets = self._resets
         if resets is None:
-            await self._dead_letter_in_turn(partition, record, "a Sandpit reset reached a live decider")
+            await self._dead_letter(partition, record, "a Sandpit reset reached a live decider")
             return
         offsets = {partition: self._assembler.committable(partition.partition, record.offset + 1)}
-        await self._settle()
         try:
             outcome = await self._attempts.run(lambda: resets.apply(reset, causation_id, offsets, self._group_id))
         finally:
             self._count_decision(reset.ao_id)  # the AO's states are gone: its part-judged batches read them again
         if isinstance(outcome, Poisoned):
-            await self._dead_letter(
-                partition,
-                record,
-                f"reset {reset.reset_id} could not be applied: {outcome.error}",
-                outcome.attempts,
-                commit_at=offsets[partition],
-            )
+            why = f"reset {reset.reset_id} could not be applied: {outcome.error}"
+            await self._dead_letter(partition, record, why, outcome.attempts, commit_at=offsets[partition])
 
     async def _announce_start(self, submitted: BatchSubmitted, causation_id: str) -> None:
         """Lets the batch view say `validating`. Sent again after a restart; readers ignore repeats."""
@@ -560,7 +458,6 @@ class Decider:
         decision, messages = await self._on_worker(
             finish_and_write, batch, judging.judging, parts, causation_id, self._topics
         )
-        self._finished.set()  # what is left is mostly I/O: the loop reads and judges the next batch meanwhile
         # The messages hold what the parts' verdicts and JSON said: freed before storing and sending (a
         # retry of this decision finds no parts and judges the batch whole).
         parts.clear()
@@ -698,12 +595,13 @@ class Decider:
         error: str,
         attempts: int = 1,
         submitted: BatchSubmitted | None = None,
+        *,
         commit_at: int | None = None,
     ) -> None:
         """Parks the message for operators, then sends it to the DLQ with the offsets past it and, when
         the message is of a batch, the batch's `lrs.batch.abandoned.v1`, all in one transaction. A
         message that cannot be read as a batch's names no batch: there is no one to tell. `commit_at`:
-        the offset committable when the message was read, if the loop read on since."""
+        the offset committable when the message was read, if attempts were made since."""
         _log.error("batch_message_dead_lettered", partition=partition.partition, offset=record.offset, error=error)
         letter = DeadLetter.of(
             error=error,
@@ -829,20 +727,7 @@ def _london_today() -> date:
     return datetime.now(LONDON).date()
 
 
-async def _after(previous: asyncio.Task[None] | None, effect: Callable[[], Awaitable[None]]) -> None:
-    """`effect` once `previous` is done; not at all if it failed (its failure is raised here too)."""
-    if previous is not None:
-        try:
-            await asyncio.wait([previous])
-        except asyncio.CancelledError:
-            previous.cancel()
-            raise
-        previous.result()
-    await effect()
-
-
 def _retrieved(task: asyncio.Task[Any]) -> None:
-    """A task's failure is met again where it is awaited (a chunk's when its batch is judged whole, an
-    effect's by the loop), not reported by the event loop."""
+    """A chunk's failure is met again (and reported) when its batch is judged whole, not the event loop's."""
     if not task.cancelled():
         task.exception()

@@ -201,10 +201,8 @@ def decider(
 
 
 async def offer_all(target: Decider, records: list[Record]) -> None:
-    """Offers the records as the loop does, then waits for what runs behind it (decision 0113)."""
     for record in records:
         await target._offer(PARTITION, record)
-    await target._settle()
 
 
 async def test_a_batch_that_cannot_be_decided_is_parked_and_its_offsets_move_past_it() -> None:
@@ -741,13 +739,6 @@ class MaintenanceSchedule:
 
     outside_windows: asyncio.Event = field(default_factory=asyncio.Event)
     holding: asyncio.Event = field(default_factory=asyncio.Event)  # set once a start waits for a window's end
-    caught_up: asyncio.Event = field(default_factory=asyncio.Event)  # the schedule read: set in __post_init__
-
-    def __post_init__(self) -> None:
-        self.caught_up.set()
-
-    def closure(self) -> object | None:
-        return None if self.outside_windows.is_set() else "a window"
 
     async def hold(self, consumer: object) -> None:
         if not self.outside_windows.is_set():
