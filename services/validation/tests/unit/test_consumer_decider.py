@@ -270,6 +270,48 @@ async def test_a_database_outage_is_waited_out_and_nothing_is_parked() -> None:
 
 
 @dataclass
+class ForgottenMeanwhile(FakeDecisions):
+    """As FakeDecisions; the first look-up also makes the decider forget the partition's batches read in
+    part, as a rebalance while the attempt waits does."""
+
+    target: Decider | None = None
+
+    async def stored(self, batch_id: uuid.UUID) -> StoredDecision | None:
+        if self.target is not None:
+            self.target._assembler.forget({PARTITION.partition})
+            self.target = None
+        return await super().stored(batch_id)
+
+
+def interleaved_then_whole(batch_id: uuid.UUID) -> list[Record]:
+    """A batch begun at offset 0 (its start and chunk, its end not yet), then `batch_id` whole at 2-4."""
+    submitted, chunk, _ = batch_records(uuid.uuid4(), first_offset=0)
+    return [submitted, chunk, *batch_records(batch_id, first_offset=2)]
+
+
+async def test_a_decision_retried_after_a_rebalance_commits_the_offsets_committable_when_its_marker_was_read() -> None:
+    batch_id = uuid.uuid4()
+    gone = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+    producer, parked = FakeProducer(), FakeParked()
+    decisions = ForgottenMeanwhile([gone])
+    decisions.target = target = decider(decisions, producer, parked)
+    await offer_all(target, interleaved_then_whole(batch_id))
+    assert decisions.published == [batch_id]
+    assert producer.transactions[-1][-1] == ("offsets", {PARTITION: 0})  # not past the batch begun at 0
+
+
+async def test_a_decision_given_up_after_a_rebalance_parks_its_marker_with_the_offsets_of_when_it_was_read() -> None:
+    refused = asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence for encoding UTF8: 0x00")
+    producer, parked = FakeProducer(), FakeParked()
+    decisions = ForgottenMeanwhile([refused] * 5)
+    decisions.target = target = decider(decisions, producer, parked)
+    await offer_all(target, interleaved_then_whole(uuid.uuid4()))
+    [parking] = parked.parked
+    assert parking.offset == 4
+    assert producer.transactions[-1][-1] == ("offsets", {PARTITION: 0})
+
+
+@dataclass
 class UndecidedBatches:
     """No batch decided yet, no stored states; keeps what the decider records."""
 
