@@ -73,6 +73,12 @@ def compress_record_batches_at_zstd_level_one() -> None:
         builders.zstd_encode = fastest
 
 
+# Every consumer group member's: a member killed without leaving keeps its partitions this long before
+# the group gives them to the others (or to the member's restart). The faust app of reporting uses it too.
+SESSION_TIMEOUT_MS = 10_000
+HEARTBEAT_INTERVAL_MS = 1_000
+
+
 def make_producer(bootstrap_servers: str, *, transactional_id: str | None = None, **overrides: Any) -> AIOKafkaProducer:
     compress_record_batches_at_zstd_level_one()
     options: dict[str, Any] = {
@@ -102,8 +108,8 @@ def make_consumer(bootstrap_servers: str, *topics: str, group_id: str | None, **
         "isolation_level": "read_committed",
         "max_partition_fetch_bytes": MAX_MESSAGE_BYTES,
         "fetch_max_bytes": 4 * MAX_MESSAGE_BYTES,
-        "session_timeout_ms": 10_000,
-        "heartbeat_interval_ms": 1_000,
+        "session_timeout_ms": SESSION_TIMEOUT_MS,
+        "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
         **connection_options(),
     }
     options.update(overrides)

@@ -40,7 +40,7 @@ from lrs_contracts.topics import (
     REPORTING_TIMELINESS,
 )
 from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy
-from lrs_platform.kafka import make_consumer, tls_context
+from lrs_platform.kafka import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, make_consumer, tls_context
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages
 from reporting.config import ReportingSettings
 from reporting.projector import Publication, ReportingProjector
@@ -107,6 +107,10 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
         table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=settings.broker_commit_interval_seconds,
+        # as every other consumer group member's, not faust's 60 s: a killed worker's partitions go to its
+        # restart within seconds instead of a minute
+        broker_session_timeout=SESSION_TIMEOUT_MS / 1000,
+        broker_heartbeat_interval=HEARTBEAT_INTERVAL_MS / 1000,
         autodiscover=False,
         topic_disable_leader=True,
         broker_credentials=faust.SSLCredentials(context) if (context := tls_context()) else None,
