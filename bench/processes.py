@@ -71,15 +71,21 @@ class ServiceProcess:
             [str(BIN / command)], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
         )
 
-    def replica(self, log_path: Path) -> ServiceProcess:
-        """Another instance of this service beside it: its own port and, for a transactional producer, its
-        own transactional id (two live instances under one id would fence each other)."""
+    @staticmethod
+    def on_free_port(name: str, base_env: dict[str, str], log_path: Path) -> ServiceProcess:
+        """Service `name` on a port of its own, logging JSON; with a transactional producer, under an id of
+        its own that it keeps when started again (it then aborts what the killed process left open)."""
         port = free_port()
-        _, prefix = SERVICES[self.name]
-        env = {**self.env, f"{prefix}_PORT": str(port)}
-        if self.name in TRANSACTIONAL:
+        _, prefix = SERVICES[name]
+        env = {**base_env, f"{prefix}_PORT": str(port), f"{prefix}_LOG_JSON": "true"}
+        if name in TRANSACTIONAL:
             env[f"{prefix}_INSTANCE_ID"] = f"local-{port}"
-        return ServiceProcess(self.name, port, env, log_path)
+        return ServiceProcess(name, port, env, log_path)
+
+    def replica(self, log_path: Path) -> ServiceProcess:
+        """Another instance of this service beside it, with its own port and transactional id (two live
+        instances under one id would fence each other)."""
+        return ServiceProcess.on_free_port(self.name, self.env, log_path)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing: the crash the invariants talk about."""
@@ -148,12 +154,8 @@ def build_system(
         "DATABASE_URL": database_url,
         **(extra_env or {}),
     }
-    for name, (_, prefix) in SERVICES.items():
-        port = free_port()
-        env = {**base_env, f"{prefix}_PORT": str(port), f"{prefix}_LOG_JSON": "true"}
-        if name in TRANSACTIONAL:  # the same id when restarted: it aborts what the killed process left open
-            env[f"{prefix}_INSTANCE_ID"] = f"local-{port}"
-        system.services[name] = ServiceProcess(name, port, env, log_dir / f"{name}.log")
+    for name in SERVICES:
+        system.services[name] = ServiceProcess.on_free_port(name, base_env, log_dir / f"{name}.log")
     urls = {f"LRS_{name.upper().replace('-', '_')}_URL": svc.url for name, svc in system.services.items()}
     for service in system.services.values():
         service.env.update(urls)

@@ -12,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from bench.processes import SERVICES, TRANSACTIONAL, RunningSystem, ServiceProcess, free_port
+from bench.processes import SERVICES, RunningSystem, ServiceProcess
 
 from lrs_contracts.environments import Environment
 from lrs_platform.database import create_pool
@@ -62,12 +62,7 @@ def build_system(
         **(extra_env or {}),
     }
     for name in names:
-        prefix = SERVICES[name][1]
-        port = free_port()
-        env = {**base_env, f"{prefix}_PORT": str(port), f"{prefix}_LOG_JSON": "true"}
-        if name in TRANSACTIONAL:  # the same id when restarted: it aborts what the killed process left open
-            env[f"{prefix}_INSTANCE_ID"] = f"local-{port}"
-        system.services[name] = ServiceProcess(name, port, env, log_dir / f"{name}.log")
+        system.services[name] = ServiceProcess.on_free_port(name, base_env, log_dir / f"{name}.log")
     urls = {f"LRS_{name.upper().replace('-', '_')}_URL": svc.url for name, svc in system.services.items()}
     for service in system.services.values():
         service.env.update(urls)
