@@ -79,6 +79,12 @@ DECISION_SECONDS = Histogram("lrs_validation_decision_seconds", "Decide + store 
 _log = get_logger("validation.decider")
 
 CONSUMER = "validation.decider"
+# A poll hands out at most about one large batch's messages (its start, ten chunks of 1,000 records, its
+# marker). What the consumer fetched beyond them stays in its buffers as the broker sent it, compressed:
+# a poll of 2,000 handed out every partition's fetched chunks at once, decompressed, and they were held
+# while one batch after another was decided (~50-60 MB of validation's peak with the batches spread over
+# five partitions, decision 0115).
+POLL_MESSAGES = 12
 T = TypeVar("T")
 
 
@@ -224,7 +230,7 @@ class Decider:
     async def run(self) -> None:
         try:
             while True:
-                polled = await self._consumer.getmany(timeout_ms=500, max_records=2_000)
+                polled = await self._consumer.getmany(timeout_ms=500, max_records=POLL_MESSAGES)
                 for partition, records in polled.items():
                     if await self._offer_all(partition, records):
                         await self._finish_assembling(partition)

@@ -47,7 +47,7 @@ from lrs_platform.keyring import (
     sealed_personal,
 )
 from lrs_platform.parking import DeadLetterOffice, Parking
-from validation.decider import ABANDONED_REASON, Decider, finish_and_write
+from validation.decider import ABANDONED_REASON, POLL_MESSAGES, Decider, finish_and_write
 from validation.decision_store import OutgoingMessage, StoredDecision
 
 AO = "RN5001"
@@ -502,6 +502,39 @@ async def test_a_batch_arriving_in_parts_is_read_whole_before_other_partitions_b
 
     assert decisions.assembling_at_each_decision == [[], [], []]
     assert len(decisions.published) == 3
+
+
+@dataclass
+class CountingPolls(FetchingConsumer):
+    """Notes how many messages each poll handed out."""
+
+    handed_out: list[int] = field(default_factory=list)
+
+    async def getmany(
+        self, *partitions: TopicPartition, timeout_ms: int, max_records: int
+    ) -> dict[TopicPartition, list[Record]]:
+        polled = await super().getmany(*partitions, timeout_ms=timeout_ms, max_records=max_records)
+        self.handed_out.append(sum(map(len, polled.values())))
+        return polled
+
+
+async def test_a_poll_hands_out_about_one_large_batch_and_longer_batches_are_still_read_whole() -> None:
+    """What the consumer fetched beyond a poll stays compressed in its buffers: a poll that handed out
+    every partition's fetched chunks held them all, decompressed, while one batch after another was
+    decided (decision 0115)."""
+    partitions = [TopicPartition(BATCH_SUBMITTED.name, n) for n in range(3)]
+    longer = POLL_MESSAGES + 8
+    consumer = CountingPolls({p: chunked_batch_records(p, chunks=longer) for p in partitions}, per_fetch=1_000)
+    producer, decisions = FakeProducer(), BatchesInAssembly()
+    target = decider(decisions, producer, FakeParked(), consumer=consumer, reference=EmptyReference())
+    decisions.decider = target
+
+    with pytest.raises(AllPolled):
+        await target.run()
+
+    assert len(decisions.published) == 3
+    assert max(consumer.handed_out) == POLL_MESSAGES
+    assert decisions.assembling_at_each_decision == [[], [], []]
 
 
 @dataclass
