@@ -8,14 +8,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# Issue #10's bars. The benchmark's first targets (10,000 records/s, 0.40 of the round trip) were its
+# founding aims; the issue that governs it since set these, and the pages measure against them.
 TARGETS = {
     "latency_p50_s": ("<=", 2.0),
-    "sustained_records_per_s": (">=", 10_000),
+    "latency_p95_s": ("<=", 2.5),
+    "sustained_records_per_s": (">=", 8_000),
     "replay_events_per_s": (">=", 50_000),
     "replay_rate_1m_vs_100k": (">=", 0.80),
-    "pipeline_vs_kafka_round_trip": (">=", 0.40),
+    "pipeline_vs_kafka_round_trip": (">=", 0.30),
     "max_service_rss_mb": ("<=", 300),
 }
+
+
+def _target(name: str, unit: str = "") -> str:
+    operator, goal = TARGETS[name]
+    return f"{operator} {goal:,g}{unit}"
 
 
 def lookup(document: dict[str, Any], *path: str) -> Any:
@@ -101,6 +109,7 @@ def _max_rss(result: dict[str, Any]) -> float | None:
 def targets(result: dict[str, Any]) -> dict[str, Any]:
     measured = {
         "latency_p50_s": lookup(result, "latency", "p50"),
+        "latency_p95_s": lookup(result, "latency", "p95"),
         "sustained_records_per_s": lookup(result, "sustained", "records_per_s"),
         "replay_events_per_s": lookup(result, "replay", "events_per_s"),
         "replay_rate_1m_vs_100k": _replay_scaling(result),
@@ -147,7 +156,7 @@ def _rows(result: dict[str, Any]) -> list[list[str]]:
         add(
             f"batch latency p50 / p95 ({records:,} records, {len(latency['runs'])} run{'s' * (len(latency['runs']) > 1)})",
             f"{_n(latency.get('p50'), ' s')} / {_n(latency.get('p95'), ' s')}",
-            "p50 <= 2 s",
+            f"p50 {_target('latency_p50_s', ' s')}, p95 {_target('latency_p95_s', ' s')}",
         )
         for stage in ("ingest_s", "validation_s", "projection_s", "batch_view_s"):
             if stage in latency["stages"]:
@@ -166,7 +175,9 @@ def _rows(result: dict[str, Any]) -> list[list[str]]:
         add(
             f"{'sustained' if sustained else 'single batch'}: end to end (records/s)",
             _n(rates["pipeline"]),
-            ">= 10,000; >= 0.40 of baseline" if sustained else ">= 0.40 of baseline",
+            f"{_target('sustained_records_per_s')}; {_target('pipeline_vs_kafka_round_trip')} of baseline"
+            if sustained
+            else f"{_target('pipeline_vs_kafka_round_trip')} of baseline",
             round_trip,
             _n(ratio.get("pipeline_vs_kafka_round_trip")),
         )
@@ -198,14 +209,18 @@ def _rows(result: dict[str, Any]) -> list[list[str]]:
     if replay:
         _replay_rows(replay, ratio, copy, add)
     for phase, peaks in (result.get("memory_peak_mb") or {}).items():
-        add(f"peak RSS during {phase} (MB)", ", ".join(f"{name} {mb:.0f}" for name, mb in peaks.items()), "<= 300 each")
+        add(
+            f"peak RSS during {phase} (MB)",
+            ", ".join(f"{name} {mb:.0f}" for name, mb in peaks.items()),
+            f"{_target('max_service_rss_mb')} each",
+        )
     if replay:
         largest = replay.get("largest_process_rss_mb")
         alone = f", its largest process {largest:.0f}" if largest else ""
         add(
             "peak RSS during replay (MB)",
             f"plr-projector with its workers {replay['peak_rss_mb']:.0f} together{alone}",
-            "<= 300 a process",
+            f"{_target('max_service_rss_mb')} a process",
         )
     for phase, seconds in (result.get("cpu_s") or {}).items():
         add(f"CPU seconds during {phase}", ", ".join(f"{name} {cpu:.1f}" for name, cpu in seconds.items()))
@@ -216,7 +231,11 @@ def _replay_rows(replay: dict[str, Any], ratio: dict[str, Any], copy: dict[str, 
     consume = f"kafka consume {_n(lookup(replay, 'baseline_consume', 'consume_per_s'))}/s"
     runs = replay.get("runs")
     if not runs:  # a result from before the ladder: one rebuild through the projector's own runner
-        add(f"replay: rebuild from {replay['events']:,} events (events/s)", _n(replay["events_per_s"]), ">= 50,000")
+        add(
+            f"replay: rebuild from {replay['events']:,} events (events/s)",
+            _n(replay["events_per_s"]),
+            _target("replay_events_per_s"),
+        )
         add("", "", "", consume, _n(ratio.get("replay_vs_kafka_consume")))
         return
     sizes = sorted({run["events"] for run in runs})
@@ -228,7 +247,7 @@ def _replay_rows(replay: dict[str, Any], ratio: dict[str, Any], copy: dict[str, 
             f"rebuild, {workers} worker{'s' * (workers > 1)}: {' / '.join(f'{size:,}' for size in sizes)} events"
             " (events/s)",
             " / ".join(_n(rates.get(size)) for size in sizes),
-            ">= 50,000",
+            _target("replay_events_per_s"),
             consume,
             _n(_ratio(largest, consume_rate)),
         )
@@ -245,7 +264,7 @@ def _replay_rows(replay: dict[str, Any], ratio: dict[str, Any], copy: dict[str, 
             f"  rate at {headline['largest']:,} / at {headline['smallest']:,} events"
             f" ({replay['headline_workers']} workers)",
             _n(headline["rate_ratio"]),
-            ">= 0.80",
+            _target("replay_rate_1m_vs_100k"),
         )
     lines = {workers: entry for workers, entry in scaling.items() if entry.get("hours_for_1e8") is not None}
     if lines:
