@@ -26,6 +26,7 @@ transactional producer must be rebuilt, which a restart does.
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import time
 import uuid
@@ -89,12 +90,19 @@ T = TypeVar("T")
 
 
 class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, assembler: BatchAssembler, judging: dict[uuid.UUID, _ChunkJudging]) -> None:
+    def __init__(
+        self,
+        assembler: BatchAssembler,
+        judging: dict[uuid.UUID, _ChunkJudging],
+        revocations: collections.Counter[int] | None = None,
+    ) -> None:
         self._assembler = assembler
         self._judging = judging
+        self._revocations = revocations if revocations is not None else collections.Counter()
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         partitions = {partition.partition for partition in revoked}
+        self._revocations.update(partitions)  # the rest of a poll of theirs is not offered
         self._assembler.forget(partitions)
         for batch_id in [batch_id for batch_id, each in self._judging.items() if each.partition in partitions]:
             self._judging.pop(batch_id).cancel()  # its batch is read again from its start
@@ -206,6 +214,7 @@ class Decider:
         self._keys = keys
         self._assembler = BatchAssembler()
         self._judging: dict[uuid.UUID, _ChunkJudging] = {}  # each batch being assembled, judged as it comes
+        self._revocations: collections.Counter[int] = collections.Counter()  # per partition, how often it was revoked
         self._batch_keyed: set[uuid.UUID] = set()  # batches whose own key was found, to destroy when decided
         # per AO, its batches decided (or reset) here: a chunk's state read before the last one is stale
         self._ao_decisions: dict[str, int] = {}
@@ -224,7 +233,8 @@ class Decider:
 
     def subscribe(self) -> None:
         self._consumer.subscribe(
-            [self._topics.of(BATCH_SUBMITTED)], listener=_ForgetRevoked(self._assembler, self._judging)
+            [self._topics.of(BATCH_SUBMITTED)],
+            listener=_ForgetRevoked(self._assembler, self._judging, self._revocations),
         )
 
     async def run(self) -> None:
@@ -238,9 +248,13 @@ class Decider:
             self.close()
 
     async def _offer_all(self, partition: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> bool:
-        """False when the partition went to another decider while this one waited out maintenance."""
+        """False when the partition was revoked while its records were offered (a rebalance during a
+        decision, or while maintenance was waited out): the rest of them is not offered. Its batches read
+        in part were forgotten with it, so a batch's end would come without its start; whoever has the
+        partition now reads them again from the committed offset, which never passes a batch's start."""
+        revocations = self._revocations[partition.partition]
         for record in records:
-            if not await self._offer(partition, record):
+            if self._revocations[partition.partition] != revocations or not await self._offer(partition, record):
                 return False
         return True
 

@@ -7,7 +7,7 @@ import gc
 import secrets
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -673,6 +673,44 @@ async def test_a_revoked_partitions_batches_are_no_longer_judged() -> None:
 
     assert target._judging == {} and not target._assembler.assembling(PARTITION.partition)
     assert all(task.done() for task in judging.tasks())
+
+
+@dataclass
+class RebalancedAtTheFirstTransaction(FakeProducer):
+    """As FakeProducer; its first transaction (a batch's `validating`) comes with a rebalance that revokes
+    the partition, as a group session lost while Kafka was away does."""
+
+    revoke: Callable[[], Awaitable[None]] | None = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        if self.revoke is not None:
+            revoke, self.revoke = self.revoke, None
+            await revoke()
+        async with super().transaction():
+            yield
+
+
+async def test_what_is_left_of_a_poll_is_not_offered_once_its_partition_was_revoked() -> None:
+    """The batch's start was forgotten with the partition: its end, offered from the same poll, used to
+    find no start and park the batch for good (the fault matrix's PostgreSQL row after a Kafka outage)."""
+    batch_id = uuid.uuid4()
+    producer, parked, decisions = RebalancedAtTheFirstTransaction(), FakeParked(), CountedStates()
+    target = decider(decisions, producer, parked, reference=EmptyReference(), keys=CountedKeys())
+    listener = validation.decider._ForgetRevoked(target._assembler, target._judging, target._revocations)
+    producer.revoke = lambda: listener.on_partitions_revoked({PARTITION})
+    target._consumer = FetchingConsumer({PARTITION: batch_records(batch_id, first_offset=0)}, per_fetch=10)
+
+    with pytest.raises(AllPolled):
+        await target.run()
+
+    assert parked.parked == [] and decisions.published == []
+    # read again from the committed offset by whoever has the partition now: decided once, whole
+    consumer = FetchingConsumer({PARTITION: batch_records(batch_id, first_offset=0)}, per_fetch=10)
+    now_theirs = decider(decisions, FakeProducer(), parked, consumer=consumer, reference=EmptyReference())
+    with pytest.raises(AllPolled):
+        await now_theirs.run()
+    assert parked.parked == [] and decisions.published == [batch_id]
 
 
 @dataclass
