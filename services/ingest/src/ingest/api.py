@@ -65,12 +65,15 @@ XSD_NAME = "achievement-batch.xsd"
 
 RETRY_AFTER = {"Retry-After": "5"}
 # What a request meets while PostgreSQL is away: refused, dropped or timed-out connections (all OSError),
-# a server shutting down or cancelling, or one out of connections.
+# a server shutting down or cancelling, or one out of connections; and a connection the pool took back
+# when the server dropped it in the middle of a request (asyncpg's InterfaceError "released back to the
+# pool"), which the consumers already treat as PostgreSQL away.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError,
     asyncpg.InsufficientResourcesError,
+    asyncpg.InterfaceError,
 )
 
 _log = get_logger("ingest.api")
