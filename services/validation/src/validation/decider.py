@@ -94,11 +94,11 @@ class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
         self,
         assembler: BatchAssembler,
         judging: dict[uuid.UUID, _ChunkJudging],
-        revocations: collections.Counter[int] | None = None,
+        revocations: collections.Counter[int],
     ) -> None:
         self._assembler = assembler
         self._judging = judging
-        self._revocations = revocations if revocations is not None else collections.Counter()
+        self._revocations = revocations
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         partitions = {partition.partition for partition in revoked}

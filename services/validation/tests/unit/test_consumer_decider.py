@@ -669,7 +669,8 @@ async def test_a_revoked_partitions_batches_are_no_longer_judged() -> None:
     target, _ = await judged_as_it_arrives(reference, decisions, keys)
     [judging] = target._judging.values()
 
-    await validation.decider._ForgetRevoked(target._assembler, target._judging).on_partitions_revoked({PARTITION})
+    listener = validation.decider._ForgetRevoked(target._assembler, target._judging, target._revocations)
+    await listener.on_partitions_revoked({PARTITION})
 
     assert target._judging == {} and not target._assembler.assembling(PARTITION.partition)
     assert all(task.done() for task in judging.tasks())
