@@ -52,9 +52,11 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             await migrate(pool)  # the learner key store is this service's: before anything uses a key
             keyring = Keyring(pool, keyring_key)
             reference = ReferenceStore(pool, keyring)
-            first_load = settings.load_reference_on_start and await reference.is_empty()
-            if first_load:
-                await reference.load(ReferenceFiles.read(settings.reference_dir))
+            first_load = (
+                settings.load_reference_on_start
+                and await reference.is_empty()
+                and await reference.load_first(ReferenceFiles.read(settings.reference_dir))
+            )
 
             topics = settings.topics
             instance = settings.instance_id or uuid.uuid4().hex[:12]

@@ -9,6 +9,7 @@ audits who did it and why, and publishes `LearnerErased`, in one transaction (de
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,9 @@ from validation.text_arrays import text_array
 SOURCE = "validation"
 # How long the registry remembers which transactions changed it (migration 0085)
 REGISTRY_CHANGES_KEPT_SECONDS = 24 * 3600
+# Held while the catalogue and AO list are replaced: loads never interleave.
+_LOADING_LOCK = int.from_bytes(hashlib.sha256(b"validation reference load").digest()[:8], "big", signed=True)
+_ANY_QUALIFICATION = "SELECT EXISTS (SELECT 1 FROM validation.qualifications)"
 
 _log = get_logger("validation.registry")
 
@@ -131,46 +135,25 @@ class ReferenceStore:
         self._awarding_organisations: dict[str, AwardingOrganisation] = {}
 
     async def is_empty(self) -> bool:
-        return not await self._pool.fetchval("SELECT EXISTS (SELECT 1 FROM validation.qualifications)")
+        return not await self._pool.fetchval(_ANY_QUALIFICATION)
 
     async def load(self, files: ReferenceFiles) -> tuple[int, int]:
         """Replaces the catalogue and AO list with the files' content. Returns (AOs, qualifications)."""
-        organisations = load_awarding_organisations(files.awarding_organisations)
-        ao_ids = {organisation.name: organisation.ao_id for organisation in organisations}
-        qualifications = [
-            *load_ofqual_catalogue(files.ofqual_catalogue, ao_ids),
-            *load_extra_qualifications(files.extra_qualifications),
-        ]
+        rows = _ReferenceRows.of(files)
         async with self._pool.acquire() as connection, connection.transaction():
-            await connection.execute("DELETE FROM validation.qualifications")
-            await connection.execute("DELETE FROM validation.awarding_organisations")
-            await connection.copy_records_to_table(
-                "awarding_organisations",
-                schema_name="validation",
-                records=[(organisation.ao_id, organisation.name) for organisation in organisations],
-            )
-            await connection.copy_records_to_table(
-                "qualifications",
-                schema_name="validation",
-                columns=[
-                    "qualification_number",
-                    "pathway",
-                    "title",
-                    "ao_id",
-                    "ao_name",
-                    "level",
-                    "qualification_type",
-                    "framework",
-                    "kind",
-                    "grade_set",
-                    "source",
-                ],
-                records=[_qualification_row(qualification) for qualification in _unique(qualifications)],
-            )
-            await connection.execute(
-                "INSERT INTO validation.reference_loads (what, rows) VALUES ('catalogue', $1)", len(qualifications)
-            )
-        return len(organisations), len(qualifications)
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOADING_LOCK)
+            return await _replace_reference(connection, rows)
+
+    async def load_first(self, files: ReferenceFiles) -> bool:
+        """Loads `files` unless reference data is there already; True when this call loaded it. Instances
+        starting together on an empty database load it once: the others wait, then find it loaded."""
+        rows = _ReferenceRows.of(files)
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOADING_LOCK)
+            if await connection.fetchval(_ANY_QUALIFICATION):
+                return False
+            await _replace_reference(connection, rows)
+            return True
 
     async def version(self) -> int:
         version: int = await self._pool.fetchval("SELECT coalesce(max(version), 0) FROM validation.reference_loads")
@@ -435,6 +418,59 @@ def _registered_event(learner: Learner, key: LearnerKey) -> LearnerRegistered:
         personal=sealed_personal(key, Purpose.LEARNER_REGISTRATION, details),
         ability_to_share=AbilityToShare(learner.ability_to_share),
     )
+
+
+@dataclass(frozen=True)
+class _ReferenceRows:
+    """The reference files read into rows, before any lock is taken."""
+
+    organisations: list[tuple[str, str]]
+    qualifications: list[tuple[object, ...]]
+    qualifications_read: int
+
+    @classmethod
+    def of(cls, files: ReferenceFiles) -> _ReferenceRows:
+        organisations = load_awarding_organisations(files.awarding_organisations)
+        ao_ids = {organisation.name: organisation.ao_id for organisation in organisations}
+        qualifications = [
+            *load_ofqual_catalogue(files.ofqual_catalogue, ao_ids),
+            *load_extra_qualifications(files.extra_qualifications),
+        ]
+        return cls(
+            [(organisation.ao_id, organisation.name) for organisation in organisations],
+            [_qualification_row(qualification) for qualification in _unique(qualifications)],
+            len(qualifications),
+        )
+
+
+async def _replace_reference(connection: asyncpg.Connection, rows: _ReferenceRows) -> tuple[int, int]:
+    await connection.execute("DELETE FROM validation.qualifications")
+    await connection.execute("DELETE FROM validation.awarding_organisations")
+    await connection.copy_records_to_table(
+        "awarding_organisations", schema_name="validation", records=rows.organisations
+    )
+    await connection.copy_records_to_table(
+        "qualifications",
+        schema_name="validation",
+        columns=[
+            "qualification_number",
+            "pathway",
+            "title",
+            "ao_id",
+            "ao_name",
+            "level",
+            "qualification_type",
+            "framework",
+            "kind",
+            "grade_set",
+            "source",
+        ],
+        records=rows.qualifications,
+    )
+    await connection.execute(
+        "INSERT INTO validation.reference_loads (what, rows) VALUES ('catalogue', $1)", rows.qualifications_read
+    )
+    return len(rows.organisations), rows.qualifications_read
 
 
 async def _link(connection: asyncpg.Connection, uln: str, provider_ukprn: str, linked_by: str) -> None:
