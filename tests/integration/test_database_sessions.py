@@ -55,6 +55,24 @@ async def test_a_connection_returns_to_the_pool_without_a_statement_unless_it_to
         await pool.close()
 
 
+async def test_a_lock_tried_and_read_with_fetchval_is_released_with_the_connection(fresh_database_url: str) -> None:
+    pool = await create_pool(fresh_database_url, max_size=1)
+    observer = await asyncpg.connect(fresh_database_url)
+    try:
+        async with pool.acquire() as connection:
+            assert await connection.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK)
+            assert not await observer.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK)
+        assert await observer.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK)
+        await observer.execute("SELECT pg_advisory_unlock($1)", _LOCK)
+
+        async with pool.acquire() as connection:
+            assert await connection.fetchrow("SELECT pg_try_advisory_lock($1) AS taken", _LOCK) is not None
+        assert await observer.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK)
+    finally:
+        await observer.close()
+        await pool.close()
+
+
 async def test_a_transaction_left_open_is_rolled_back_when_the_connection_returns(fresh_database_url: str) -> None:
     pool = await create_pool(fresh_database_url, max_size=1)
     try:

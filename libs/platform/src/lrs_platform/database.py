@@ -89,19 +89,46 @@ class ServiceConnection(asyncpg.Connection):  # type: ignore[misc]
     asyncpg resets every released connection with `SELECT pg_advisory_unlock_all(); CLOSE ALL;
     UNLISTEN *; RESET ALL;`: a round trip and the server's work for every acquire. Our statements set
     parameters only with `SET LOCAL` (or at connection start, `server_settings`, which `RESET ALL`
-    keeps anyway), declare no cursor and listen to no channel; session-level advisory locks (the
-    migrations', a rebuild worker's) are taken with `execute`. A connection that ran such a statement
-    is released with `pg_advisory_unlock_all()`, any other with no statement. An open transaction is
-    still rolled back and the client's listeners dropped (asyncpg's `_reset`, always run).
+    keeps anyway), declare no cursor and listen to no channel. A connection that ran a statement
+    naming a session-level advisory lock (the migrations', a rebuild worker's; a `pg_try_advisory_lock`
+    is read with `fetchval`) is released with `pg_advisory_unlock_all()`, any other with no statement.
+    An open transaction is still rolled back and the client's listeners dropped (asyncpg's `_reset`,
+    always run).
     """
 
     _session_locked = False
 
-    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+    def _note(self, query: str) -> None:
         if _SESSION_LOCK.search(query) is not None:
             self._session_locked = True
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+        self._note(query)
         result: str = await super().execute(query, *args, timeout=timeout)
         return result
+
+    async def executemany(self, command: str, args: Any, *, timeout: float | None = None) -> None:
+        self._note(command)
+        await super().executemany(command, args, timeout=timeout)
+
+    async def fetch(self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None) -> Any:
+        self._note(query)
+        return await super().fetch(query, *args, timeout=timeout, record_class=record_class)
+
+    async def fetchval(self, query: str, *args: Any, column: int = 0, timeout: float | None = None) -> Any:
+        self._note(query)
+        return await super().fetchval(query, *args, column=column, timeout=timeout)
+
+    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None) -> Any:
+        self._note(query)
+        return await super().fetchrow(query, *args, timeout=timeout, record_class=record_class)
+
+    async def fetchmany(
+        self, query: str, args: Any, *, timeout: float | None = None, record_class: Any = None
+    ) -> list[Any]:
+        self._note(query)
+        rows: list[Any] = await super().fetchmany(query, args, timeout=timeout, record_class=record_class)
+        return rows
 
     def get_reset_query(self) -> str:
         return _UNLOCK_ALL if self._session_locked else ""
