@@ -10,9 +10,10 @@
 # - lrs-credential-signing: the key that seals the PLR credential signing keys in PostgreSQL
 #   (decision 0050); losing it makes the stored signing keys unusable, so back it up with the database.
 # - lrs-keyring: LRS_KEYRING_KEY, which the learners' data keys are found and wrapped with (decision 0080),
-#   the same for live and the Sandpit. Losing it makes every learner's sealed personal data unreadable;
-#   it cannot be rotated yet (docs/operations.md). Keep it apart from the database backups: a backup
-#   and this key together open what an erasure made unreadable, until that backup expires.
+#   the same for live and the Sandpit. Losing it makes every learner's sealed personal data unreadable.
+#   The key that wraps the learners' keys is rotated by adding `wrapping-keys` and `wrap-with` to this
+#   Secret (docs/operations.md, decision 0116). Keep it apart from the database backups: a backup and
+#   this key together open what an erasure made unreadable, until that backup expires.
 # - lrs-db-sandpit-keys: the role the Sandpit's validation reads the live key store as.
 set -euo pipefail
 namespace=${1:?usage: create-secrets.sh NAMESPACE}

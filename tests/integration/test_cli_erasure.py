@@ -1,5 +1,6 @@
 """`lrs learners erase|erasures` against the running services: an operator erases a registered learner, the
-audit lists who, when and why, a second erase says the learner was erased already, and an AO is refused."""
+audit lists who, when and why, a second erase says the learner was erased already, and an AO is refused.
+And `lrs keyring status|rewrap`, the wrapping of the learners' keys that erasure destroys."""
 
 from __future__ import annotations
 
@@ -57,3 +58,21 @@ async def test_an_ao_cannot_erase_a_learner(system: SystemUnderTest, tmp_path: P
     assert "HTTP 403" in refused.stderr
     audit = await _lrs(system, "operator:cli-erasure", "learners", "erasures", "--uln", learner["uln"], "--json")
     assert json.loads(audit.stdout) == []
+
+
+async def test_an_operator_sees_how_learner_keys_are_wrapped_and_rewraps_them(
+    system: SystemUnderTest, tmp_path: Path
+) -> None:
+    await _register(system, tmp_path, [new_learner()])
+    status = await _lrs(system, "operator:cli-keyring", "keyring", "status")
+    assert status.returncode == OK, status.stderr
+    assert "new learner keys are wrapped with wrapping key 0 (derived from LRS_KEYRING_KEY)" in status.stdout
+    assert "by wrapping key 0" in status.stdout and "to re-wrap" not in status.stdout
+
+    rewrapped = await _lrs(system, "operator:cli-keyring", "keyring", "rewrap", "--json")
+    assert rewrapped.returncode == OK, rewrapped.stderr
+    answer = json.loads(rewrapped.stdout)
+    assert (answer["rewrapped"], answer["to_rewrap"], answer["wrap_with"]) == (0, 0, 0)
+
+    refused = await _lrs(system, "ao:RN5133", "keyring", "rewrap")
+    assert refused.returncode == FAILED and "HTTP 403" in refused.stderr

@@ -443,3 +443,20 @@ async def test_erasing_any_ulns_of_a_merged_learner_erases_all_of_them(
 async def _erased_events(system: SystemUnderTest, uln: str) -> list[LearnerErased] | None:
     events = [event for event in await _learner_events(system, uln) if isinstance(event, LearnerErased)]
     return events or None
+
+
+async def test_operators_see_and_rotate_how_learner_keys_are_wrapped(system: SystemUnderTest) -> None:
+    """The endpoints of decision 0116 (the rotation itself: tests/integration/test_keyring.py). The system
+    under test wraps with the derived key, so every stored key is already wrapped as it should be."""
+    await register(system, [new_learner()])  # at least one stored key
+    async with await system.client("validation", OPERATOR) as client:
+        seen = (await client.get("/v1/admin/keyring")).json()
+        rewrapped = await client.post("/v1/admin/keyring/rewrap", params={"at_most": 10})
+        too_many = await client.post("/v1/admin/keyring/rewrap", params={"at_most": 0})
+    assert seen["wrap_with"] == 0 and seen["keys_by_wrapping_key"]["0"] >= 1 and seen["to_rewrap"] == 0
+    assert rewrapped.status_code == 200 and rewrapped.json()["rewrapped"] == 0
+    assert too_many.status_code == 422
+    for principal in (f"ao:{AQA}", "provider:10004567"):
+        async with await system.client("validation", principal) as client:
+            assert (await client.get("/v1/admin/keyring")).status_code == 403
+            assert (await client.post("/v1/admin/keyring/rewrap")).status_code == 403

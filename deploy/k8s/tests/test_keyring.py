@@ -1,5 +1,5 @@
 """The learners' data keys on Kubernetes (decision 0080): every service that builds a `Keyring` gets the
-keyring key from one Secret, no other service gets it, the key store is validation's schema, and the
+keyring key (and the wrapping settings of a rotation, decision 0116) from one Secret, no other service gets it, the key store is validation's schema, and the
 Sandpit's validation reads live's key store as a role that may use nothing else in the live database."""
 
 from __future__ import annotations
@@ -11,6 +11,11 @@ from deploy.k8s.tests.kube import OVERLAYS, ROOT, Doc, containers, env_of, named
 from deploy.k8s.tests.test_policies import _image_name, in_sandpit
 
 KEYRING_SECRET = {"name": "lrs-keyring", "key": "keyring-key"}
+# Set only while an operator rotates the wrapping key (decision 0116): optional keys of the same Secret.
+WRAPPING_SETTINGS = {
+    "LRS_KEYRING_WRAPPING_KEYS": {"name": "lrs-keyring", "key": "wrapping-keys", "optional": True},
+    "LRS_KEYRING_WRAP_WITH": {"name": "lrs-keyring", "key": "wrap-with", "optional": True},
+}
 LIVE_KEYS_URL = "postgresql://$(LIVE_KEYS_USER):$(LIVE_KEYS_PASSWORD)@$(DB_HOST):5432/lrs?"
 
 
@@ -39,6 +44,12 @@ def keyring_problems(docs: list[Doc], needing: set[str]) -> list[str]:
             problems.append(f"{name}: LRS_KEYRING_KEY is not read from the Secret {KEYRING_SECRET}")
         if image not in needing and given:
             problems.append(f"{name}: holds LRS_KEYRING_KEY without sealing or opening anything")
+        for variable, reference in WRAPPING_SETTINGS.items():
+            read = [item.get("valueFrom") for item in _env_items(deployment) if item["name"] == variable]
+            if image in needing and read != [{"secretKeyRef": reference}]:
+                problems.append(f"{name}: {variable} is not read from the Secret {reference}")
+            if image not in needing and read:
+                problems.append(f"{name}: holds {variable} without sealing or opening anything")
     return problems
 
 
@@ -61,9 +72,12 @@ def test_the_key_check_finds_a_missing_key_and_one_given_where_it_is_not_needed(
     ingest["env"] = [item for item in ingest["env"] if item["name"] != "LRS_KEYRING_KEY"]
     [reporting] = containers(named(docs, "Deployment", "reporting"))
     reporting["env"].append({"name": "LRS_KEYRING_KEY", "valueFrom": {"secretKeyRef": KEYRING_SECRET}})
+    [notifier] = containers(named(docs, "Deployment", "notifier"))
+    notifier["env"] = [item for item in notifier["env"] if item["name"] != "LRS_KEYRING_WRAP_WITH"]
 
     assert keyring_problems(docs, {"ingest", "validation", "challenges", "notifier"}) == [
         f"ingest: LRS_KEYRING_KEY is not read from the Secret {KEYRING_SECRET}",
+        f"notifier: LRS_KEYRING_WRAP_WITH is not read from the Secret {WRAPPING_SETTINGS['LRS_KEYRING_WRAP_WITH']}",
         "reporting: holds LRS_KEYRING_KEY without sealing or opening anything",
     ]
 

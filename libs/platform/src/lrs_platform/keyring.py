@@ -7,8 +7,11 @@ time anything personal about them is sealed, kept in PostgreSQL in the schema `l
 
 - the store lists no ULN: a row is found by `learner_ref`, an HMAC of the ULN under a key derived from
   the keyring key (`LRS_KEYRING_KEY`), so the table alone does not say whose keys it holds;
-- a data key is stored wrapped (AES-GCM under a second key derived from the keyring key, the
-  `learner_ref` as associated data): a database dump or backup alone opens nothing;
+- a data key is stored wrapped (AES-GCM under a wrapping key, the `learner_ref` as associated data): a
+  database dump or backup alone opens nothing. Wrapping key 0 is derived from the keyring key; an
+  operator may add wrapping keys of their own (`LRS_KEYRING_WRAPPING_KEYS`), choose the one new keys
+  are wrapped with (`LRS_KEYRING_WRAP_WITH`) and re-wrap every stored key with it (`rewrap`): the
+  rotation of decision 0116. Each row says which wrapping key wrapped it;
 - erasing sets the wrapped key to NULL and keeps the row as a tombstone: `issue` never creates a key
   for an erased learner again, so nothing personal about them can be sealed (or read) afterwards.
 
@@ -53,6 +56,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 SCHEMA: Final = "learner_keys"
 KEYRING_KEY_VARIABLE: Final = "LRS_KEYRING_KEY"
+WRAPPING_KEYS_VARIABLE: Final = "LRS_KEYRING_WRAPPING_KEYS"
+WRAP_WITH_VARIABLE: Final = "LRS_KEYRING_WRAP_WITH"
+DERIVED_WRAPPING_KEY: Final = 0
+"""The wrapping key derived from the keyring key itself: every store's keys were wrapped with it before
+decision 0116, and it wraps new keys unless another is chosen."""
+MAX_WRAPPING_KEY_ID: Final = 32_767
 SEALED_PREFIX: Final = "s1."
 NONCE_BYTES: Final = 12
 DATA_KEY_BYTES: Final = 32
@@ -112,9 +121,30 @@ ERASED: Final = Erased()
 
 @dataclass(frozen=True)
 class KeyringKey:
-    """The 32-byte secret the two working keys (ULN reference, key wrapping) are derived from."""
+    """The 32-byte secret the ULN reference key and wrapping key 0 are derived from, with any wrapping
+    keys the operator added (id 1 to 32,767 -> 32 bytes) and the id of the one new keys are wrapped with."""
 
     secret: bytes = field(repr=False)
+    wrapping_keys: tuple[tuple[int, bytes], ...] = field(default=(), repr=False)
+    wrap_with: int = DERIVED_WRAPPING_KEY
+
+    def __post_init__(self) -> None:
+        ids = [key_id for key_id, _ in self.wrapping_keys]
+        if any(not 1 <= key_id <= MAX_WRAPPING_KEY_ID for key_id in ids) or len(set(ids)) != len(ids):
+            raise KeyringNotConfigured(
+                f"{WRAPPING_KEYS_VARIABLE}: each wrapping key needs its own id from 1 to {MAX_WRAPPING_KEY_ID}"
+                f" (id {DERIVED_WRAPPING_KEY} is the one derived from {KEYRING_KEY_VARIABLE})"
+            )
+        if self.wrap_with != DERIVED_WRAPPING_KEY and self.wrap_with not in ids:
+            raise KeyringNotConfigured(
+                f"{WRAP_WITH_VARIABLE} is {self.wrap_with}, but {WRAPPING_KEYS_VARIABLE} gives no wrapping key"
+                f" {self.wrap_with}"
+            )
+
+    def with_wrapping(self, wrapping_keys: str | None, wrap_with: int = DERIVED_WRAPPING_KEY) -> KeyringKey:
+        """This key with the wrapping keys of `LRS_KEYRING_WRAPPING_KEYS` (`ID:BASE64,ID:BASE64`, e.g.
+        `1:$(openssl rand -base64 32)`) and the id of `LRS_KEYRING_WRAP_WITH`."""
+        return KeyringKey(self.secret, parse_wrapping_keys(wrapping_keys), wrap_with)
 
     @staticmethod
     def parse(text: str) -> KeyringKey:
@@ -133,6 +163,22 @@ class KeyringKey:
 
     def derive(self, purpose: bytes) -> bytes:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(self.secret)
+
+
+def parse_wrapping_keys(text: str | None) -> tuple[tuple[int, bytes], ...]:
+    """`ID:BASE64` pairs separated by commas (blank: none); KeyringNotConfigured, never quoting a key."""
+    keys: list[tuple[int, bytes]] = []
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        key_id, colon, encoded = item.strip().partition(":")
+        if not colon or not key_id.strip().isdigit():
+            raise KeyringNotConfigured(f"{WRAPPING_KEYS_VARIABLE} is a list of ID:BASE64 pairs, e.g. 1:<32 bytes>")
+        try:
+            keys.append((int(key_id), secret_from_base64(encoded, f"{WRAPPING_KEYS_VARIABLE} key {int(key_id)}")))
+        except ValueError as error:
+            raise KeyringNotConfigured(str(error)) from error
+    return tuple(keys)
 
 
 def secret_from_base64(text: str, what: str) -> bytes:
@@ -232,7 +278,12 @@ class Keyring:
         self._pool = pool
         self._ref_key = key.derive(b"lrs learner_keys: learner reference")
         self._reference = _LearnerReference(self._ref_key)
-        self._wrapping = AESGCM(key.derive(b"lrs learner_keys: key wrapping"))
+        self._wrappers = {
+            DERIVED_WRAPPING_KEY: AESGCM(key.derive(b"lrs learner_keys: key wrapping")),
+            **{key_id: AESGCM(secret) for key_id, secret in key.wrapping_keys},
+        }
+        self._wrap_with = key.wrap_with
+        self._wrapping = self._wrappers[key.wrap_with]
         self._ttl = ttl_seconds
         self._max_cached = max_cached
         # raw 32-byte keys, not cipher objects (~2.6 KB each): a full cache stays ~20 MB
@@ -331,8 +382,8 @@ class Keyring:
         """The stored keys of `ulns` (raw, or ERASED), remembered."""
         by_ref = {ref: uln for uln, ref in (refs or self._refs(ulns)).items()}
         # one row of two arrays rather than a row per key: a batch's keys arrive as two lists, not 10^4 records
-        ((found_refs, wrapped_keys),) = await self._fetch(
-            f"SELECT array_agg(learner_ref), array_agg(wrapped_key) FROM {SCHEMA}.keys"
+        ((found_refs, wrapped_keys, wrapped_by),) = await self._fetch(
+            f"SELECT array_agg(learner_ref), array_agg(wrapped_key), array_agg(wrapped_by) FROM {SCHEMA}.keys"
             " WHERE learner_ref = ANY($1::bytea[])",
             list(by_ref),
         )
@@ -340,15 +391,20 @@ class Keyring:
             return {}
         found = [by_ref[ref] for ref in found_refs]
         if len(found) >= _UNWRAP_IN_THREAD:  # ~1 µs each: a batch's worth would hold the event loop
-            return await asyncio.to_thread(self._unwrapped, found, found_refs, wrapped_keys)
-        return self._unwrapped(found, found_refs, wrapped_keys)
+            return await asyncio.to_thread(self._unwrapped, found, found_refs, wrapped_keys, wrapped_by)
+        return self._unwrapped(found, found_refs, wrapped_keys, wrapped_by)
 
     def _unwrapped(
-        self, ulns: Sequence[str], refs: Sequence[bytes], wrapped_keys: Sequence[bytes | None]
+        self,
+        ulns: Sequence[str],
+        refs: Sequence[bytes],
+        wrapped_keys: Sequence[bytes | None],
+        wrapped_by: Sequence[int],
     ) -> dict[str, bytes | Erased]:
         unwrap = self._unwrap
         keys = [
-            None if wrapped is None else unwrap(ref, wrapped) for ref, wrapped in zip(refs, wrapped_keys, strict=True)
+            None if wrapped is None else unwrap(ref, wrapped, by)
+            for ref, wrapped, by in zip(refs, wrapped_keys, wrapped_by, strict=True)
         ]
         return self._remember(ulns, keys)
 
@@ -361,10 +417,12 @@ class Keyring:
         data_keys = {ref: secrets.token_bytes(DATA_KEY_BYTES) for ref in refs.values()}
         offered = {ref: self._wrap(ref, data_key) for ref, data_key in data_keys.items()}
         rows = await self._fetch(
-            f"INSERT INTO {SCHEMA}.keys (learner_ref, wrapped_key) SELECT * FROM unnest($1::bytea[], $2::bytea[])"
+            f"INSERT INTO {SCHEMA}.keys (learner_ref, wrapped_key, wrapped_by)"
+            " SELECT ref, wrapped, $3 FROM unnest($1::bytea[], $2::bytea[]) AS offered (ref, wrapped)"
             " ON CONFLICT (learner_ref) DO NOTHING RETURNING learner_ref",
             list(offered),
             list(offered.values()),
+            self._wrap_with,
         )
         inserted = {row["learner_ref"] for row in rows}
         made = [uln for uln, ref in refs.items() if ref in inserted]
@@ -383,6 +441,10 @@ class Keyring:
                 return list(await connection.fetch(query, *arguments))
         except asyncpg.UndefinedTableError as error:
             raise KeyringUnavailable("the learner key store does not exist yet (validation creates it)") from error
+        except asyncpg.UndefinedColumnError as error:
+            raise KeyringUnavailable(
+                "the learner key store is older than this service: validation upgrades it when it starts"
+            ) from error
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as error:
             raise KeyringUnavailable("the learner key store cannot be reached") from error
 
@@ -422,13 +484,77 @@ class Keyring:
         nonce = secrets.token_bytes(NONCE_BYTES)
         return nonce + self._wrapping.encrypt(nonce, data_key, ref)
 
-    def _unwrap(self, ref: bytes, wrapped: bytes) -> bytes:
-        try:
-            return self._wrapping.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], ref)
-        except InvalidTag as error:
+    def _unwrap(self, ref: bytes, wrapped: bytes, wrapped_by: int) -> bytes:
+        wrapper = self._wrappers.get(wrapped_by)
+        if wrapper is None:
             raise KeyringUnavailable(
-                f"a learner key does not open with this {KEYRING_KEY_VARIABLE}: is it the key the store was made with?"
+                f"a learner key is wrapped with wrapping key {wrapped_by}, which {WRAPPING_KEYS_VARIABLE} does not give"
+            )
+        try:
+            return wrapper.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], ref)
+        except InvalidTag as error:
+            given = KEYRING_KEY_VARIABLE if wrapped_by == DERIVED_WRAPPING_KEY else f"wrapping key {wrapped_by}"
+            raise KeyringUnavailable(
+                f"a learner key does not open with this {given}: is it the key the store was made with?"
             ) from error
+
+    # --- rotating the wrapping key (decision 0116) --------------------------------------------------
+
+    async def wrapping(self) -> WrappingState:
+        """Which wrapping key new keys get, and how many stored keys each wrapping key wraps."""
+        rows = await self._fetch(
+            f"SELECT wrapped_by, count(*) AS keys FROM {SCHEMA}.keys WHERE wrapped_key IS NOT NULL GROUP BY wrapped_by"
+        )
+        return WrappingState(self._wrap_with, {row["wrapped_by"]: row["keys"] for row in rows})
+
+    async def rewrap(self, at_most: int, *, per_transaction: int = 2_000) -> int:
+        """Wraps up to `at_most` stored keys that another wrapping key wraps with this one's; returns how
+        many. Each key stays the same key (nothing sealed changes), is locked while it is re-wrapped (an
+        erasure meanwhile waits, then wins) and keeps its row; erased learners' tombstones are left alone."""
+        done = 0
+        while done < at_most:
+            try:
+                async with self._pool.acquire() as connection, connection.transaction():
+                    if not self._checked:
+                        await self._check(connection)
+                    rows = await connection.fetch(
+                        f"SELECT learner_ref, wrapped_key, wrapped_by FROM {SCHEMA}.keys"
+                        " WHERE wrapped_key IS NOT NULL AND wrapped_by <> $1 LIMIT $2 FOR UPDATE",
+                        self._wrap_with,
+                        min(per_transaction, at_most - done),
+                    )
+                    if not rows:
+                        break
+                    refs = [row["learner_ref"] for row in rows]
+                    rewrapped = [
+                        self._wrap(ref, self._unwrap(ref, row["wrapped_key"], row["wrapped_by"]))
+                        for ref, row in zip(refs, rows, strict=True)
+                    ]
+                    await connection.execute(
+                        f"UPDATE {SCHEMA}.keys AS k SET wrapped_key = r.wrapped, wrapped_by = $3"
+                        " FROM unnest($1::bytea[], $2::bytea[]) AS r (ref, wrapped) WHERE k.learner_ref = r.ref",
+                        refs,
+                        rewrapped,
+                        self._wrap_with,
+                    )
+            except asyncpg.UndefinedTableError as error:
+                raise KeyringUnavailable("the learner key store does not exist yet (validation creates it)") from error
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as error:
+                raise KeyringUnavailable("the learner key store cannot be reached") from error
+            done += len(rows)
+        return done
+
+
+@dataclass(frozen=True)
+class WrappingState:
+    """`wrap_with` wraps new keys; `keys_by_wrapping_key` counts the stored (not erased) keys by wrapping key."""
+
+    wrap_with: int
+    keys_by_wrapping_key: dict[int, int]
+
+    @property
+    def to_rewrap(self) -> int:
+        return sum(count for key_id, count in self.keys_by_wrapping_key.items() if key_id != self.wrap_with)
 
 
 class _Nonces:

@@ -34,6 +34,18 @@ class ServiceSettings(BaseSettings):
         validation_alias="LRS_KEYRING_KEY",
         description="32 bytes in base64: opens the learners' data keys (lrs_platform.keyring); one per environment",
     )
+    keyring_wrapping_keys: SecretStr | None = Field(
+        default=None,
+        validation_alias="LRS_KEYRING_WRAPPING_KEYS",
+        description="wrapping keys an operator added, 'ID:BASE64,ID:BASE64' (decision 0116); the same for every"
+        " service of one environment",
+    )
+    keyring_wrap_with: int = Field(
+        default=0,
+        validation_alias="LRS_KEYRING_WRAP_WITH",
+        description="the id of the wrapping key new learner keys are wrapped with (0: the one derived from"
+        " LRS_KEYRING_KEY)",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
@@ -54,4 +66,6 @@ class ServiceSettings(BaseSettings):
 
     def keyring(self) -> KeyringKey:
         """The keyring key, or KeyringNotConfigured saying how to set it."""
-        return keyring_key_from(self.keyring_key.get_secret_value() if self.keyring_key else None)
+        key = keyring_key_from(self.keyring_key.get_secret_value() if self.keyring_key else None)
+        wrapping = self.keyring_wrapping_keys.get_secret_value() if self.keyring_wrapping_keys else None
+        return key.with_wrapping(wrapping, self.keyring_wrap_with)

@@ -34,11 +34,13 @@ class HeldStore:
 
     async def fetch(self, query: str, *arguments: Any) -> list[Any]:
         if query.startswith("INSERT"):  # new keys: the ones this statement stored
-            offered = [(ref, wrapped) for ref, wrapped in zip(*arguments, strict=True) if ref not in self.keys]
+            offered = [
+                (ref, wrapped) for ref, wrapped in zip(arguments[0], arguments[1], strict=True) if ref not in self.keys
+            ]
             self.keys.update(offered)
             return [{"learner_ref": ref} for ref, _ in offered]
-        found = [ref for ref in arguments[0] if ref in self.keys]  # one row: the refs found and their keys
-        row = (found or None, [self.keys[ref] for ref in found] or None)
+        found = [ref for ref in arguments[0] if ref in self.keys]  # one row: the refs, keys, wrapping keys
+        row = (found or None, [self.keys[ref] for ref in found] or None, [0 for _ in found] or None)
         if self.holding:
             self.read.set()
             await self.release.wait()

@@ -24,6 +24,8 @@ from lrs_domain.merges import LearnerMerges
 from lrs_domain.reference import Learner
 from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import CurrentPrincipal, PrincipalKind, require_kind
+from lrs_platform.keyring import Keyring, WrappingState
+from lrs_platform.logging import get_logger
 from lrs_platform.problems import Problem, ProblemError, problem_response, problem_responses
 from validation.catalogue_publisher import publish_catalogue
 from validation.reference_store import (
@@ -41,6 +43,7 @@ router = APIRouter(prefix="/v1")
 
 ULN_PATTERN = r"^[1-9][0-9]{9}$"
 Model = TypeVar("Model", bound=BaseModel)
+_log = get_logger("validation.api")
 
 
 class LearnerRegistration(BaseModel):
@@ -86,6 +89,19 @@ class Erasures(BaseModel):
 class ReferenceLoaded(BaseModel):
     awarding_organisations: int
     qualifications: int
+
+
+class KeyWrapping(BaseModel):
+    """How the learners' data keys are wrapped (decision 0116)."""
+
+    wrap_with: int = Field(
+        description="the wrapping key new learner keys are wrapped with (0: derived from LRS_KEYRING_KEY)"
+    )
+    keys_by_wrapping_key: dict[str, int] = Field(
+        description="stored learner keys (erased ones not counted) by wrapping key id"
+    )
+    to_rewrap: int = Field(description="stored keys another wrapping key than `wrap_with` wraps")
+    rewrapped: int = Field(default=0, description="keys this request re-wrapped")
 
 
 class LearnersRegistered(BaseModel):
@@ -384,4 +400,53 @@ def _audited(erasure: Erasure) -> AuditedErasure:
         erased_by=erasure.erased_by,
         erased_at=erasure.erased_at,
         reason=erasure.reason,
+    )
+
+
+@router.get(
+    "/admin/keyring",
+    tags=["learner registry"],
+    summary="Which wrapping key wraps the learners' data keys (operators)",
+    responses=problem_responses(401, 403, 503),
+)
+async def key_wrapping(request: Request, principal: CurrentPrincipal) -> KeyWrapping:
+    require_kind(principal, PrincipalKind.OPERATOR)
+    return _wrapping_answer(await _keyring(request).wrapping())
+
+
+@router.post(
+    "/admin/keyring/rewrap",
+    tags=["learner registry"],
+    summary="Re-wrap stored learner keys with the current wrapping key (operators)",
+    description=(
+        "Re-wraps up to `at_most` stored learner data keys that another wrapping key wraps with the one this "
+        "service wraps new keys with (`LRS_KEYRING_WRAP_WITH`), in transactions of 2,000. The data keys stay the "
+        "same, so nothing sealed changes; erased learners' tombstones are left alone. Call again until `to_rewrap` "
+        "is 0 (`lrs admin keyring rewrap` does), then the old wrapping key may be taken out of "
+        "`LRS_KEYRING_WRAPPING_KEYS` (decision 0116, docs/operations.md)."
+    ),
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def rewrap_keys(
+    request: Request, principal: CurrentPrincipal, at_most: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000
+) -> KeyWrapping:
+    require_kind(principal, PrincipalKind.OPERATOR)
+    keyring = _keyring(request)
+    rewrapped = await keyring.rewrap(at_most)
+    state = await keyring.wrapping()
+    _log.info("learner_keys_rewrapped", keys=rewrapped, wrap_with=state.wrap_with, to_rewrap=state.to_rewrap)
+    return _wrapping_answer(state, rewrapped)
+
+
+def _keyring(request: Request) -> Keyring:
+    keyring: Keyring = request.app.state.keyring
+    return keyring
+
+
+def _wrapping_answer(state: WrappingState, rewrapped: int = 0) -> KeyWrapping:
+    return KeyWrapping(
+        wrap_with=state.wrap_with,
+        keys_by_wrapping_key={str(key_id): count for key_id, count in sorted(state.keys_by_wrapping_key.items())},
+        to_rewrap=state.to_rewrap,
+        rewrapped=rewrapped,
     )

@@ -103,6 +103,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
 
             app.state.settings = settings
             app.state.reference = reference
+            app.state.keyring = keyring
             app.state.outbox_wake = asyncio.Event()
             app.state.outbox_producer = outbox_producer
             app.state.decider = decider

@@ -22,6 +22,7 @@ from lrs_cli import (
     challenge_commands,
     dlq_commands,
     erasure_commands,
+    keyring_commands,
     maintenance_commands,
     plr_commands,
     projector_commands,
@@ -53,6 +54,7 @@ app.add_typer(dlq_commands.app, name="dlq")
 app.add_typer(user_commands.app, name="users")
 app.add_typer(maintenance_commands.app, name="maintenance")
 app.add_typer(sandpit_commands.app, name="sandpit")
+app.add_typer(keyring_commands.app, name="keyring")
 
 
 @app.callback()

@@ -19,3 +19,7 @@ CREATE TABLE IF NOT EXISTS learner_keys.keyring (
     fingerprint  bytea NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now()
 );
+
+-- Which wrapping key wraps the row's data key (decision 0116): 0 is the one derived from LRS_KEYRING_KEY,
+-- others are the operator's (LRS_KEYRING_WRAPPING_KEYS). Rows from before have 0.
+ALTER TABLE learner_keys.keys ADD COLUMN IF NOT EXISTS wrapped_by smallint NOT NULL DEFAULT 0;

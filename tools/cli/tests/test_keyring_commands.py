@@ -1,0 +1,59 @@
+"""`lrs keyring rewrap` calls validation until nothing is left to re-wrap, and says how the keys are wrapped (offline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from lrs_cli.keyring_commands import rewrap, wrapping_text
+
+
+class _Validation:
+    """validation's rewrap endpoint over 250,000 keys to re-wrap, 100,000 a call."""
+
+    def __init__(self) -> None:
+        self.left = 250_000
+        self.calls: list[str] = []
+
+    def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
+        assert service == "validation"
+        return httpx.Client(base_url="http://validation", transport=httpx.MockTransport(self._answer))
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(str(request.url))
+        done = min(self.left, int(request.url.params["at_most"]))
+        self.left -= done
+        rewrapped = 250_000 - self.left
+        return httpx.Response(
+            200,
+            json={
+                "wrap_with": 3,
+                "keys_by_wrapping_key": {"0": self.left, "3": rewrapped} if self.left else {"3": rewrapped},
+                "to_rewrap": self.left,
+                "rewrapped": done,
+            },
+        )
+
+
+def test_rewrap_calls_again_until_nothing_is_left_and_reports_the_whole() -> None:
+    validation = _Validation()
+    progress: list[tuple[int, int]] = []
+    state = rewrap(validation, on_progress=lambda done, left: progress.append((done, left)))  # type: ignore[arg-type]
+    assert len(validation.calls) == 3
+    assert progress == [(100_000, 150_000), (200_000, 50_000), (250_000, 0)]
+    assert (state["rewrapped"], state["to_rewrap"]) == (250_000, 0)
+
+
+def test_the_status_says_what_is_left_to_rewrap() -> None:
+    state: dict[str, Any] = {"wrap_with": 3, "keys_by_wrapping_key": {"0": 12, "3": 1_500}, "to_rewrap": 12}
+    assert wrapping_text(state).splitlines() == [
+        "new learner keys are wrapped with wrapping key 3",
+        "stored learner keys: 12 by wrapping key 0, 1,500 by wrapping key 3",
+        "12 to re-wrap: run `lrs keyring rewrap`",
+    ]
+    empty = {"wrap_with": 0, "keys_by_wrapping_key": {}, "to_rewrap": 0}
+    assert wrapping_text(empty).splitlines() == [
+        "new learner keys are wrapped with wrapping key 0 (derived from LRS_KEYRING_KEY)",
+        "stored learner keys: none",
+    ]
