@@ -816,3 +816,28 @@ async def test_an_operator_erases_a_learner_after_confirming_and_their_challenge
     await expect(ao_page.get_by_role("link", name="Erase a learner")).to_have_count(0)
     answer = await ao_page.goto(f"{url}/ops/erasures")
     assert answer is not None and answer.status == 403
+
+
+async def test_an_operator_sees_how_learner_keys_are_wrapped_and_rewraps_them_on_the_erasure_page(
+    operator_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    """Decision 0116 in the portal. The system under test wraps with the derived key, so nothing is left to
+    re-wrap and no button is offered; a press of it (as its form would send it) re-wraps nothing and says so."""
+    url = portal_system.url
+    await operator_page.goto(f"{url}/ops/erasures")
+    wrapping = operator_page.locator("dl[data-section=key-wrapping]")
+    await expect(wrapping).to_contain_text("wrapping key 0 (derived from LRS_KEYRING_KEY)")
+    await expect(wrapping).to_contain_text("by wrapping key 0")
+    await expect(wrapping.locator("[data-to-rewrap]")).to_have_attribute("data-to-rewrap", "0")
+    await expect(operator_page.locator("form[action='/ops/keyring/rewrap']")).to_have_count(0)
+
+    forged = await operator_page.request.post(
+        f"{url}/ops/keyring/rewrap", form={"csrf_token": "forged"}, max_redirects=0
+    )
+    assert forged.status == 403
+    token = await operator_page.locator("form[action='/ops/erasures/check'] input[type=hidden]").get_attribute("value")
+    field = await operator_page.locator("form[action='/ops/erasures/check'] input[type=hidden]").get_attribute("name")
+    assert token and field
+    pressed = await operator_page.request.post(f"{url}/ops/keyring/rewrap", form={field: token}, max_redirects=0)
+    assert pressed.status == 200
+    assert "Re-wrapped 0 learner keys with wrapping key 0: none is left to re-wrap." in await pressed.text()

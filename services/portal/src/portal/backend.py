@@ -266,6 +266,18 @@ class ServiceCalls:
         found: list[dict[str, Any]] = answer["erasures"]
         return found
 
+    async def key_wrapping(self) -> dict[str, Any]:
+        """Which wrapping key wraps new learner keys, and the stored keys counted by wrapping key (decision 0116)."""
+        state: dict[str, Any] = await self._json("GET", "validation", "/v1/admin/keyring")
+        return state
+
+    async def rewrap_keys(self) -> dict[str, Any]:
+        """Re-wraps up to 100,000 stored learner keys with the current wrapping key; what is left is `to_rewrap`."""
+        state: dict[str, Any] = await self._json(
+            "POST", "validation", "/v1/admin/keyring/rewrap", params={"at_most": 100_000}
+        )
+        return state
+
     # --- challenges ------------------------------------------------------------------------------
 
     async def challenges(self, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:

@@ -181,10 +181,14 @@ async def _erasures_page(
     errors: dict[str, str] | None = None,
     confirming: bool = False,
     done: dict[str, Any] | None = None,
+    rewrapped: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    backend = calls(request, user)
     context = {
-        "erasures": await calls(request, user).erasures(),
+        "erasures": await backend.erasures(),
+        "wrapping": rewrapped or await backend.key_wrapping(),
+        "rewrapped": rewrapped,
         "values": values or {},
         "errors": errors or {},
         "confirming": confirming,
@@ -230,3 +234,10 @@ async def erase(request: Request, user: OperatorUser) -> HTMLResponse:
     except (Refused, Forbidden) as refused:
         return await _erasures_page(request, user, values=values, errors={"uln": refused.detail}, status=400)
     return await _erasures_page(request, user, done={**erasure, "erased_now": erased_now})
+
+
+@router.post("/ops/keyring/rewrap")
+async def rewrap_keys(request: Request, user: OperatorUser) -> HTMLResponse:
+    """Re-wraps stored learner keys with the wrapping key new keys get (decision 0116), up to 100,000 a press."""
+    await checked_form(request, user)
+    return await _erasures_page(request, user, rewrapped=await calls(request, user).rewrap_keys())
