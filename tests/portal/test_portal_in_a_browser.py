@@ -453,7 +453,7 @@ async def test_no_page_has_a_serious_accessibility_violation(
         await challenge_links.first.click()
         found += await serious_violations(ao_page)
 
-    for path in ("/ops", "/ops/dead-letters", "/ops/rebuild", "/ops/accounts", "/ops/erasures"):
+    for path in ("/ops", "/ops/dead-letters", "/ops/rebuild", "/ops/accounts", "/ops/keyring", "/ops/erasures"):
         await operator_page.goto(f"{url}{path}")
         found += await serious_violations(operator_page)
     await operator_page.get_by_role("button", name="Erase this learner").click()  # the error summary
@@ -818,26 +818,32 @@ async def test_an_operator_erases_a_learner_after_confirming_and_their_challenge
     assert answer is not None and answer.status == 403
 
 
-async def test_an_operator_sees_how_learner_keys_are_wrapped_and_rewraps_them_on_the_erasure_page(
-    operator_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+async def test_an_operator_sees_how_learner_keys_are_wrapped_and_rewraps_them(
+    operator_page: Page, ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
 ) -> None:
     """Decision 0116 in the portal. The system under test wraps with the derived key, so nothing is left to
     re-wrap and no button is offered; a press of it (as its form would send it) re-wraps nothing and says so."""
     url = portal_system.url
     await operator_page.goto(f"{url}/ops/erasures")
+    csrf = operator_page.locator("form[action='/ops/erasures/check'] input[type=hidden]")
+    field, token = await csrf.get_attribute("name"), await csrf.get_attribute("value")
+    assert field and token
+    await operator_page.get_by_role("link", name="Learner keys").click()
+    await expect(operator_page.get_by_role("heading", level=1)).to_have_text("Learner keys")
     wrapping = operator_page.locator("dl[data-section=key-wrapping]")
     await expect(wrapping).to_contain_text("wrapping key 0 (derived from LRS_KEYRING_KEY)")
     await expect(wrapping).to_contain_text("by wrapping key 0")
     await expect(wrapping.locator("[data-to-rewrap]")).to_have_attribute("data-to-rewrap", "0")
     await expect(operator_page.locator("form[action='/ops/keyring/rewrap']")).to_have_count(0)
 
-    forged = await operator_page.request.post(
-        f"{url}/ops/keyring/rewrap", form={"csrf_token": "forged"}, max_redirects=0
-    )
+    forged = await operator_page.request.post(f"{url}/ops/keyring/rewrap", form={field: "forged"}, max_redirects=0)
     assert forged.status == 403
-    token = await operator_page.locator("form[action='/ops/erasures/check'] input[type=hidden]").get_attribute("value")
-    field = await operator_page.locator("form[action='/ops/erasures/check'] input[type=hidden]").get_attribute("name")
-    assert token and field
     pressed = await operator_page.request.post(f"{url}/ops/keyring/rewrap", form={field: token}, max_redirects=0)
     assert pressed.status == 200
     assert "Re-wrapped 0 learner keys with wrapping key 0: none is left to re-wrap." in await pressed.text()
+
+    await ao_page.goto(f"{url}/")
+    await expect(ao_page.get_by_role("link", name="Batches").first).to_be_visible()  # the AO's navigation
+    await expect(ao_page.get_by_role("link", name="Learner keys")).to_have_count(0)
+    answer = await ao_page.goto(f"{url}/ops/keyring")
+    assert answer is not None and answer.status == 403

@@ -510,7 +510,8 @@ class Keyring:
     async def rewrap(self, at_most: int, *, per_transaction: int = 2_000) -> int:
         """Wraps up to `at_most` stored keys that another wrapping key wraps with this one's; returns how
         many. Each key stays the same key (nothing sealed changes), is locked while it is re-wrapped (an
-        erasure meanwhile waits, then wins) and keeps its row; erased learners' tombstones are left alone."""
+        erasure meanwhile waits, then wins; a row another transaction holds is left for the next call) and
+        keeps its row; erased learners' tombstones are left alone."""
         done = 0
         while done < at_most:
             try:
@@ -519,7 +520,7 @@ class Keyring:
                         await self._check(connection)
                     rows = await connection.fetch(
                         f"SELECT learner_ref, wrapped_key, wrapped_by FROM {SCHEMA}.keys"
-                        " WHERE wrapped_key IS NOT NULL AND wrapped_by <> $1 LIMIT $2 FOR UPDATE",
+                        " WHERE wrapped_key IS NOT NULL AND wrapped_by <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
                         self._wrap_with,
                         min(per_transaction, at_most - done),
                     )

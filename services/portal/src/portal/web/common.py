@@ -154,6 +154,7 @@ def navigation(user: SignedIn | None, sandpit: bool = False) -> list[tuple[str, 
             ("/ops/rebuild", "Rebuild"),
             ("/ops/accounts", "Accounts and keys"),
             ("/ops/erasures", "Erase a learner"),
+            ("/ops/keyring", "Learner keys"),
         ]
     return [
         ("/", "Dashboard"),
