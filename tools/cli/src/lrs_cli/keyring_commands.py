@@ -4,12 +4,12 @@ the current one after a rotation (decision 0116, docs/operations.md), over valid
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
 from lrs_cli.client import Connection, expect_ok
-from lrs_cli.output import JsonOption, connection, print_json, print_text
+from lrs_cli.output import JsonOption, connection, print_json, print_text, progress
 
 app = typer.Typer(help="Operator: the key that wraps the learners' data keys.", no_args_is_help=True)
 
@@ -58,20 +58,12 @@ def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 
 @app.command("rewrap")
-def rewrap_command(
-    ctx: typer.Context,
-    as_json: JsonOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress lines.")] = False,
-) -> None:
+def rewrap_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Re-wrap every stored learner key with the wrapping key validation wraps new keys with (after
     LRS_KEYRING_WRAP_WITH was changed everywhere). The keys themselves stay the same: nothing sealed
     changes. Safe to run again or to stop: it carries on where it was."""
-
-    def progress(done: int, left: int) -> None:
-        if not (quiet or as_json):
-            print_text(f"re-wrapped {done:,}; {left:,} left")
-
-    state = rewrap(connection(ctx), on_progress=progress)
+    with progress("re-wrapping learner keys") as update:
+        state = rewrap(connection(ctx), on_progress=lambda done, left: update(completed=done, total=done + left))
     if as_json:
         print_json(state)
     else:
