@@ -381,7 +381,7 @@ class Keyring:
     async def _load(self, ulns: Collection[str], refs: Mapping[str, bytes] | None = None) -> dict[str, bytes | Erased]:
         """The stored keys of `ulns` (raw, or ERASED), remembered."""
         by_ref = {ref: uln for uln, ref in (refs or self._refs(ulns)).items()}
-        # one row of two arrays rather than a row per key: a batch's keys arrive as two lists, not 10^4 records
+        # one row of three arrays rather than a row per key: a batch's keys arrive as lists, not 10^4 records
         ((found_refs, wrapped_keys, wrapped_by),) = await self._fetch(
             f"SELECT array_agg(learner_ref), array_agg(wrapped_key), array_agg(wrapped_by) FROM {SCHEMA}.keys"
             " WHERE learner_ref = ANY($1::bytea[])",
