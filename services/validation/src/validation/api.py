@@ -422,7 +422,7 @@ async def key_wrapping(request: Request, principal: CurrentPrincipal) -> KeyWrap
         "Re-wraps up to `at_most` stored learner data keys that another wrapping key wraps with the one this "
         "service wraps new keys with (`LRS_KEYRING_WRAP_WITH`), in transactions of 2,000. The data keys stay the "
         "same, so nothing sealed changes; erased learners' tombstones are left alone. Call again until `to_rewrap` "
-        "is 0 (`lrs admin keyring rewrap` does), then the old wrapping key may be taken out of "
+        "is 0 (`lrs keyring rewrap` does), then the old wrapping key may be taken out of "
         "`LRS_KEYRING_WRAPPING_KEYS` (decision 0116, docs/operations.md)."
     ),
     responses=problem_responses(401, 403, 422, 503),
