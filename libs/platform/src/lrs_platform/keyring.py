@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -41,7 +42,7 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -434,19 +435,11 @@ class Keyring:
         return _unlocked(answer)
 
     async def _fetch(self, query: str, *arguments: object) -> list[asyncpg.Record]:
-        try:
+        with _store_errors():
             async with self._pool.acquire() as connection:
                 if not self._checked:
                     await self._check(connection)
                 return list(await connection.fetch(query, *arguments))
-        except asyncpg.UndefinedTableError as error:
-            raise KeyringUnavailable("the learner key store does not exist yet (validation creates it)") from error
-        except asyncpg.UndefinedColumnError as error:
-            raise KeyringUnavailable(
-                "the learner key store is older than this service: validation upgrades it when it starts"
-            ) from error
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as error:
-            raise KeyringUnavailable("the learner key store cannot be reached") from error
 
     async def _check(self, connection: asyncpg.Connection) -> None:
         """The store's first user records the keyring key's fingerprint; every later one must match it."""
@@ -514,7 +507,7 @@ class Keyring:
         keeps its row; erased learners' tombstones are left alone."""
         done = 0
         while done < at_most:
-            try:
+            with _store_errors():
                 async with self._pool.acquire() as connection, connection.transaction():
                     if not self._checked:
                         await self._check(connection)
@@ -538,12 +531,23 @@ class Keyring:
                         rewrapped,
                         self._wrap_with,
                     )
-            except asyncpg.UndefinedTableError as error:
-                raise KeyringUnavailable("the learner key store does not exist yet (validation creates it)") from error
-            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as error:
-                raise KeyringUnavailable("the learner key store cannot be reached") from error
             done += len(rows)
         return done
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """The key store's absence, age or unreachability as KeyringUnavailable, saying which."""
+    try:
+        yield
+    except asyncpg.UndefinedTableError as error:
+        raise KeyringUnavailable("the learner key store does not exist yet (validation creates it)") from error
+    except asyncpg.UndefinedColumnError as error:
+        raise KeyringUnavailable(
+            "the learner key store is older than this service: validation upgrades it when it starts"
+        ) from error
+    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as error:
+        raise KeyringUnavailable("the learner key store cannot be reached") from error
 
 
 @dataclass(frozen=True)
