@@ -1,10 +1,12 @@
 """The read model's indexes against the statements that need them: each read of the PLR views and of
-the projection's snapshot is planned as an index scan, and a schema made before migration 0002 loses
-the achievement indexes no statement reads (decision 0086)."""
+the projection's snapshot is planned as an index scan, a learner's merges are followed in a few rows
+however many learners are merged, and a schema made before migration 0002 loses the achievement
+indexes no statement reads (decision 0086)."""
 
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
 from typing import Any
 
@@ -122,3 +124,58 @@ async def test_the_snapshot_of_a_polls_keys_probes_the_primary_key_of_a_large_ta
     ((_, plan),) = planner.plans
     assert plan.startswith("Nested Loop"), plan  # not a hash or merge join over every row
     assert "Index Scan using achievements_pkey" in plan
+
+
+class RowCounter:
+    """Stands in for a connection: runs each read, and counts the rows its plan read from `learners`
+    (returned or filtered out, times the loops) through EXPLAIN ANALYZE of the same statement."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+        self.learner_rows_read = 0
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]:
+        [plan] = json.loads(await self._connection.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}", *args))
+        self.learner_rows_read += _learner_rows_read(plan["Plan"])
+        rows: list[Any] = await self._connection.fetch(query, *args)
+        return rows
+
+
+def _learner_rows_read(node: dict[str, Any]) -> int:
+    read = 0
+    if node.get("Relation Name") == "learners":
+        kept = (
+            node["Actual Rows"] + node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
+        )
+        read = round(kept * node["Actual Loops"])
+    return read + sum(_learner_rows_read(child) for child in node.get("Plans", ()))
+
+
+async def test_a_learners_group_is_read_in_a_few_rows_however_many_learners_are_merged(
+    connection: asyncpg.Connection,
+) -> None:
+    # 20,000 learners, every tenth merged into the next: a read that hashes every merged learner, or the
+    # whole table, reads thousands of rows whatever the learner asked for
+    await connection.execute(
+        f"INSERT INTO \"{LIVE_SCHEMA}\".learners SELECT lpad(n::text, 10, '0'), true, 1,"
+        " CASE WHEN n % 10 = 0 THEN lpad((n + 1)::text, 10, '0') END FROM generate_series(1, 20000) AS n"
+    )
+    # a chain of two merges, 3 into 4 into 5
+    await connection.execute(
+        f"UPDATE \"{LIVE_SCHEMA}\".learners SET master_uln = lpad((uln::bigint + 1)::text, 10, '0')"
+        " WHERE uln IN ('0000000003', '0000000004')"
+    )
+    model = ReadModel(LIVE_SCHEMA)
+    for analysed in (False, True):
+        if analysed:
+            await connection.execute(f'ANALYZE "{LIVE_SCHEMA}".learners')
+        counter = RowCounter(connection)
+
+        chain = await model.learner_group(counter, "0000000003")
+        alone = await model.learner_group(counter, "0000000007")
+        merged_into = await model.learner_group(counter, "0000000011")
+
+        assert (chain.master_uln, chain.ulns) == ("0000000005", ("0000000003", "0000000004", "0000000005"))
+        assert (alone.master_uln, alone.ulns) == ("0000000007", ("0000000007",))
+        assert (merged_into.master_uln, merged_into.ulns) == ("0000000011", ("0000000010", "0000000011"))
+        assert counter.learner_rows_read <= 20, (analysed, counter.learner_rows_read)

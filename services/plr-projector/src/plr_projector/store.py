@@ -494,21 +494,35 @@ class ReadModel:
     # --- reads ----------------------------------------------------------------------------------
 
     async def learner_group(self, connection: asyncpg.Connection, uln: str) -> LearnerGroup:
-        """The learners connected to `uln` by merges (UNION stops at cycles); `plr_learner` decides."""
-        connected = {
-            record["uln"]: LearnerRow(
-                record["uln"], record["registered"], record["ability_to_share"], record["master_uln"]
-            )
+        """The learners connected to `uln` by merges, whichever way; `plr_learner` decides.
+
+        Found a step at a time, each one statement over two indexes: the rows of the ULNs just reached
+        and of every ULN merged into one of them; their masters and those merged ULNs are the next
+        step's. A learner in no merge takes one step, a merge a step more for each link. Each ULN is
+        looked up once, which also ends cycles. (One recursive statement let the planner, which cannot
+        know that a merge group is a handful of rows, hash every merged learner or the whole table for
+        each read; the read's transaction gives every step the same snapshot.)"""
+        connected: dict[str, LearnerRow] = {}
+        looked_up: set[str] = set()
+        reached = {uln}
+        while reached:
+            looked_up |= reached
             for record in await connection.fetch(
-                f"WITH RECURSIVE chain(uln) AS (SELECT $1::text UNION SELECT l.master_uln FROM {self._q}.learners l"
-                " JOIN chain ON l.uln = chain.uln WHERE l.master_uln IS NOT NULL),"
-                f" merged(uln) AS (SELECT uln FROM chain UNION SELECT l.uln FROM {self._q}.learners l"
-                " JOIN merged ON l.master_uln = merged.uln)"
-                f" SELECT l.uln, l.registered, l.ability_to_share, l.master_uln FROM {self._q}.learners l"
-                " JOIN merged USING (uln)",
-                uln,
-            )
-        }
+                f"SELECT uln, registered, ability_to_share, master_uln FROM {self._q}.learners"
+                " WHERE uln = ANY($1::text[])"
+                f" UNION SELECT uln, registered, ability_to_share, master_uln FROM {self._q}.learners"
+                " WHERE master_uln = ANY($1::text[])",
+                list(reached),
+            ):
+                connected[record["uln"]] = LearnerRow(
+                    record["uln"], record["registered"], record["ability_to_share"], record["master_uln"]
+                )
+            reached = {
+                linked
+                for row in connected.values()
+                for linked in (row.uln, row.master_uln)
+                if linked is not None and linked not in looked_up
+            }
         learner = plr_learner(uln, connected.values())
         master = connected.get(learner.recorded_uln)
         return LearnerGroup(
