@@ -144,14 +144,19 @@ class ChallengeStore:
         state: ChallengeState | None = None,
         limit: int = 100,
     ) -> list[Challenge]:
+        """The newest `limit` challenges that match every filter given.
+
+        The statement names only the filters given, so each combination has a plan of its own, over an
+        index in the list's order (migration 0006): one statement with `$1 IS NULL OR ao_id = $1` for
+        every filter has a single generic plan once prepared, and that plan read the whole table."""
+        filters = {"ao_id": ao_id, "uln": uln, "state": state.value if state else None}
+        given = [(column, value) for column, value in filters.items() if value is not None]
+        where = " AND ".join(f"{column} = ${number}" for number, (column, _) in enumerate(given, start=1))
         rows = await self._pool.fetch(
             "SELECT * FROM challenges.challenges"
-            " WHERE ($1::text IS NULL OR ao_id = $1) AND ($2::text IS NULL OR uln = $2)"
-            " AND ($3::text IS NULL OR state = $3)"
-            " ORDER BY raised_at DESC, challenge_id LIMIT $4",
-            ao_id,
-            uln,
-            state.value if state else None,
+            + (f" WHERE {where}" if where else "")
+            + f" ORDER BY raised_at DESC, challenge_id LIMIT ${len(given) + 1}",
+            *(value for _, value in given),
             limit,
         )
         return [_challenge(row) for row in rows]
