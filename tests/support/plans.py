@@ -4,6 +4,8 @@ asked for, not the size of the table (never a timing)."""
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -42,10 +44,13 @@ def _literal(value: Any) -> str:
         return "NULL"
     if isinstance(value, bool | int):
         return str(value).lower()
+    if isinstance(value, datetime | date | uuid.UUID):
+        value = str(value)
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, list | tuple):
-        return "ARRAY[" + ", ".join(map(_literal, value)) + "]"
+    if isinstance(value, list | tuple):  # an array's text, of the type the statement gives it
+        elements = ('"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"' for item in value)
+        return _literal("{" + ",".join(elements) + "}")
     raise TypeError(f"no SQL literal for {type(value).__name__}")
 
 

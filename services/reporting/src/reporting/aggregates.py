@@ -53,6 +53,15 @@ def period_of(moment: datetime) -> str:
     return moment.astimezone(LONDON).strftime("%Y-%m")
 
 
+def periods_span(first: str, last: str) -> tuple[datetime, datetime]:
+    """The instants whose `period_of` lies from `first` to `last` (inclusive `yyyy-mm`): from the
+    first's start to the start of the month after the last (UK time), a half-open range."""
+    first_year, first_month = map(int, first.split("-"))
+    last_year, last_month = map(int, last.split("-"))
+    after_year, after_month = (last_year + 1, 1) if last_month == 12 else (last_year, last_month + 1)
+    return datetime(first_year, first_month, 1, tzinfo=LONDON), datetime(after_year, after_month, 1, tzinfo=LONDON)
+
+
 def _issued_date(text: str | None) -> date | None:
     if not text:
         return None

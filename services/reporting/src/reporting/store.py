@@ -32,6 +32,7 @@ from reporting.aggregates import (
     fold_rejections,
     fold_submissions,
     fold_timeliness,
+    periods_span,
 )
 
 _CHALLENGE_PERIOD = "to_char(raised_at AT TIME ZONE 'Europe/London', 'YYYY-MM')"
@@ -141,19 +142,13 @@ class ReportingStore:
             period,
             ao_id,
         )
-        codes = await self._pool.fetch(
-            "SELECT f.ao_id, c.code, sum(c.records)::int AS records FROM reporting.rejection_codes c"
-            " JOIN reporting.batch_facts f USING (batch_id)"
-            " WHERE f.period = $1 AND ($2::text IS NULL OR f.ao_id = $2) GROUP BY f.ao_id, c.code",
-            period,
-            ao_id,
-        )
+        ao_of = {row["batch_id"]: row["ao_id"] for row in facts}
         facts_by_ao: dict[str, list[BatchFact]] = defaultdict(list)
         for row in facts:
             facts_by_ao[row["ao_id"]].append(_fact(row))
         codes_by_ao: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for row in codes:
-            codes_by_ao[row["ao_id"]].append((row["code"], row["records"]))
+        for row in await self._rejection_codes(ao_of):
+            codes_by_ao[ao_of[row["batch_id"]]].append((row["code"], row["records"]))
         return [
             (
                 fold_submissions(ao, period, ao_facts, codes_by_ao[ao]),
@@ -188,24 +183,30 @@ class ReportingStore:
     async def plr_timeliness(
         self, first: str, last: str, ao_id: str | None, lag_bound: timedelta
     ) -> list[AoMonthlyPlrTimeliness]:
+        facts = {
+            row["batch_id"]: row
+            for row in await self._pool.fetch(
+                "SELECT batch_id, ao_id, period, results_issued FROM reporting.batch_facts"
+                " WHERE completed AND results_issued IS NOT NULL AND period BETWEEN $1 AND $2"
+                " AND ($3::text IS NULL OR ao_id = $3)",
+                first,
+                last,
+                ao_id,
+            )
+        }
+        # the months' batches by their ids, each found in the index of its writes (see `_rejection_codes`)
         rows = await self._pool.fetch(
-            "SELECT f.ao_id, f.period, f.batch_id, f.results_issued, t.qualification_type,"
-            " max(w.last_written_at) AS last_written_at"
-            " FROM reporting.plr_writes w JOIN reporting.batch_facts f USING (batch_id)"
-            " LEFT JOIN reporting.qualification_types t USING (qualification_number)"
-            " WHERE f.completed AND f.results_issued IS NOT NULL AND f.period BETWEEN $1 AND $2"
-            " AND ($3::text IS NULL OR f.ao_id = $3)"
-            " GROUP BY f.ao_id, f.period, f.batch_id, f.results_issued, t.qualification_type",
-            first,
-            last,
-            ao_id,
+            "SELECT w.batch_id, t.qualification_type, max(w.last_written_at) AS last_written_at"
+            " FROM reporting.plr_writes w LEFT JOIN reporting.qualification_types t USING (qualification_number)"
+            " WHERE w.batch_id = ANY($1::uuid[]) GROUP BY w.batch_id, t.qualification_type",
+            list(facts),
         )
-        writes = _by_month(
-            rows,
-            lambda row: PlrWrite(
-                row["batch_id"], row["results_issued"], row["qualification_type"], row["last_written_at"]
-            ),
-        )
+        writes: defaultdict[tuple[str, str], list[PlrWrite]] = defaultdict(list)
+        for row in rows:
+            fact = facts[row["batch_id"]]
+            writes[(fact["ao_id"], fact["period"])].append(
+                PlrWrite(row["batch_id"], fact["results_issued"], row["qualification_type"], row["last_written_at"])
+            )
         return [
             fold_plr_timeliness(ao, period, ao_writes, lag_bound) for (ao, period), ao_writes in sorted(writes.items())
         ]
@@ -218,21 +219,26 @@ class ReportingStore:
             last,
             ao_id,
         )
-        codes = await self._pool.fetch(
-            "SELECT f.ao_id, f.period, c.batch_id, c.code, sum(c.records)::int AS records"
-            " FROM reporting.rejection_codes c JOIN reporting.batch_facts f USING (batch_id)"
-            " WHERE f.period BETWEEN $1 AND $2 AND ($3::text IS NULL OR f.ao_id = $3)"
-            " GROUP BY f.ao_id, f.period, c.batch_id, c.code",
-            first,
-            last,
-            ao_id,
-        )
+        month_of = {row["batch_id"]: (row["ao_id"], row["period"]) for row in facts}
         facts_by_month = _by_month(facts, _fact)
-        codes_by_month = _by_month(codes, lambda row: ChunkCodes(row["batch_id"], row["code"], row["records"]))
+        codes_by_month: defaultdict[tuple[str, str], list[ChunkCodes]] = defaultdict(list)
+        for row in await self._rejection_codes(month_of):
+            codes_by_month[month_of[row["batch_id"]]].append(ChunkCodes(row["batch_id"], row["code"], row["records"]))
         return [
             fold_rejections(ao, period, month_facts, codes_by_month[(ao, period)])
             for (ao, period), month_facts in sorted(facts_by_month.items())
         ]
+
+    async def _rejection_codes(self, batch_ids: Iterable[uuid.UUID]) -> list[asyncpg.Record]:
+        """Each batch's rejected records per code (its chunks added up). The batches are named by id, so
+        each is found in the index of its codes (migration 0004): joined to the facts of its month
+        instead, the planner hashed every batch's codes ever recorded."""
+        rows: list[asyncpg.Record] = await self._pool.fetch(
+            "SELECT batch_id, code, sum(records)::int AS records FROM reporting.rejection_codes"
+            " WHERE batch_id = ANY($1::uuid[]) GROUP BY batch_id, code",
+            list(batch_ids),
+        )
+        return rows
 
     async def record_challenge(self, change: ChallengeChange) -> tuple[str, str] | None:
         """Answers the challenge's (AO, period of raising), or None while its raising is not seen yet."""
@@ -255,12 +261,13 @@ class ReportingStore:
         return None if row["raised_at"] is None else (row["ao_id"], row["period"])
 
     async def challenges(self, first: str, last: str, ao_id: str | None) -> list[AoMonthlyChallenges]:
+        # the months as a range of raising times, which the index of raising times finds (migration 0004)
+        start, end = periods_span(first, last)
         rows = await self._pool.fetch(
             f"SELECT *, {_CHALLENGE_PERIOD} AS period FROM reporting.challenges"
-            f" WHERE raised_at IS NOT NULL AND {_CHALLENGE_PERIOD} BETWEEN $1 AND $2"
-            " AND ($3::text IS NULL OR ao_id = $3)",
-            first,
-            last,
+            " WHERE raised_at >= $1 AND raised_at < $2 AND ($3::text IS NULL OR ao_id = $3)",
+            start,
+            end,
             ao_id,
         )
         by_month = _by_month(

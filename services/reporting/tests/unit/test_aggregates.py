@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from lrs_contracts.batch import JobType
 from lrs_contracts.outcomes import (
@@ -10,7 +12,14 @@ from lrs_contracts.outcomes import (
     BatchCounts,
     BatchFailed,
 )
-from reporting.aggregates import fact_of, fold_rejections, fold_submissions, fold_timeliness, period_of
+from reporting.aggregates import (
+    fact_of,
+    fold_rejections,
+    fold_submissions,
+    fold_timeliness,
+    period_of,
+    periods_span,
+)
 
 
 def completed(decided: datetime, issued: str | None, accepted: int = 9, rejected: int = 1) -> BatchCompleted:
@@ -115,3 +124,15 @@ def test_fold_timeliness_counts_within_target_and_the_worst() -> None:
     aggregate = fold_timeliness("RN5133", "2023-05", facts)
     assert (aggregate.batches_measured, aggregate.batches_within_10_working_days) == (2, 1)
     assert aggregate.worst_working_days == 11
+
+
+@pytest.mark.parametrize(("first", "last"), [("2026-03", "2026-03"), ("2025-10", "2026-04"), ("2026-12", "2026-12")])
+def test_a_span_of_periods_holds_exactly_the_instants_of_those_months_in_uk_time(first: str, last: str) -> None:
+    start, end = periods_span(first, last)
+    moment = timedelta(microseconds=1)
+
+    assert (period_of(start), period_of(end - moment)) == (first, last)
+    assert period_of(start - moment) < first
+    assert period_of(end) > last
+    # the edges are UK midnights, an hour off UTC in summer time
+    assert start.astimezone(UTC).hour in (0, 23) and end.astimezone(UTC).hour in (0, 23)
