@@ -34,6 +34,7 @@ from tests.support.waiting import eventually
 
 from lrs_contracts.learner import LearnerErased, LearnerRegisteredV1
 from lrs_contracts.plr import ResultStatus
+from plr_projector.store import BULK_COLUMNS
 
 pytestmark = pytest.mark.integration
 
@@ -141,6 +142,16 @@ async def test_rebuild_of_100k_events_matches_the_live_model_and_switches_over(
         live_rows = await dump_model(fresh_database_url, "plr")
         assert live_rows == await dump_model(fresh_database_url, "plr_rebuild_1")
         assert len(live_rows["parked"]) == LEARNER_COUNT // 1000 - 1
+
+        connection = await asyncpg.connect(fresh_database_url)
+        try:
+            # the loaded tables have statistics before any reader meets them (not autovacuum's, later)
+            analysed = await connection.fetch(
+                "SELECT relname FROM pg_stat_user_tables WHERE schemaname = 'plr_rebuild_1' AND analyze_count > 0"
+            )
+            assert {row["relname"] for row in analysed} >= set(BULK_COLUMNS)
+        finally:
+            await connection.close()
 
         switched = await app.post(OPERATOR, "/v1/admin/rebuild/switch")
         assert switched.status_code == 200, switched.text

@@ -668,8 +668,10 @@ async def restore_bulk_table(
     connection: asyncpg.Connection, schema: str, table: str, deferred: Sequence[tuple[str, str]]
 ) -> None:
     """SET LOGGED first (a rewrite of the heap: indexes present would be built twice), then the keys
-    and indexes, in one transaction. Tables can be restored side by side; one that a resumed rebuild
-    finds done is left as it is."""
+    and indexes, then statistics, in one transaction. Tables can be restored side by side; one that a
+    resumed rebuild finds done is left as it is, but for its statistics, taken again. Without them the
+    rebuild's runner, and the readers after the switch, would be planned on a table thought empty until
+    autovacuum came by: a hash of every row where the primary key finds a few."""
     async with connection.transaction():
         await connection.execute("SET LOCAL maintenance_work_mem = '256MB'")  # sorts in memory
         await connection.execute(f'ALTER TABLE "{schema}"."{table}" SET LOGGED')
@@ -682,6 +684,7 @@ async def restore_bulk_table(
             )
             if not exists:  # a key's index has the key's name
                 await connection.execute(statement)
+        await connection.execute(f'ANALYZE "{schema}"."{table}"')
 
 
 def _parked_from(row: Mapping[str, Any]) -> ParkedRow:
