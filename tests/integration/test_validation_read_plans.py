@@ -2,21 +2,25 @@
 look-up for its names on every execution (a generic plan, which PostgreSQL would choose after five
 executions on a connection, cannot hash the names and looks each one up in the primary key instead), and
 the achievement states a pair at a time through the primary key (a plan made for 10,000 pairs scanned,
-sorted and merged the AO's achievements)."""
+sorted and merged the AO's achievements); and the look-up follows the merges of its names, not every
+merge in the registry (decision 0117)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import cast
 
+import asyncpg
 import pytest
 from tests.support.databases import prepare_validation_database
+from tests.support.plans import RowCounter
 from tests.support.projector import uln_for
 
 from lrs_contracts.plr import AchievementData, AchievementKey, ResultStatus
 from lrs_domain.achievements import AchievementState
 from lrs_domain.reference import Learner
-from lrs_platform.database import create_pool
+from lrs_platform.database import apply_migrations, create_pool
 from lrs_platform.keyring import Keyring, KeyringKey
 from validation.decision_store import DecisionStore
 from validation.reference_store import ReferenceStore
@@ -92,3 +96,34 @@ async def test_a_batchs_states_are_looked_up_pair_by_pair_in_the_primary_key(fre
     assert states[(ulns[0], QAN)] in ([standing[0], again], [again, standing[0]])
     assert all(found == [state] for state in standing[1:] for found in [states[(state.key.uln, QAN)]])
     assert "Seq Scan" not in plan and "Index Scan using achievements_pkey" in plan, plan
+
+
+@pytest.mark.parametrize("generic", [False, True], ids=["custom", "generic"])
+async def test_the_look_up_reads_about_its_names_however_many_learners_are_merged(
+    fresh_database_url: str, generic: bool
+) -> None:
+    connection = await asyncpg.connect(fresh_database_url)
+    try:
+        await apply_migrations(connection, "validation", "validation.migrations")
+        # 40,000 learners, every fourth merged into the next: a look-up that scans the merged learners
+        # reads 10,000 rows whatever it was asked for
+        await connection.execute("ALTER TABLE validation.learners DISABLE TRIGGER learners_changed")
+        await connection.execute(
+            "INSERT INTO validation.learners (uln, given_name, family_name, date_of_birth, master_uln)"
+            " SELECT lpad(n::text, 10, '0'), 'Ada', 'Lovelace', date '2000-01-01',"
+            " CASE WHEN n % 4 = 0 AND n < 40000 THEN lpad((n + 1)::text, 10, '0') END FROM generate_series(1, 40000) AS n"
+        )
+        await connection.execute("ANALYZE validation.learners")
+        named = [f"{number:010d}" for number in range(7, 40_000, 397)]  # 101 learners, 25 of them merged
+        counter = RowCounter(connection, "learners", generic=generic)
+
+        learners = await ReferenceStore(counter, cast(Keyring, None)).learners_for(named)
+    finally:
+        await connection.close()
+
+    merged = [uln for uln in named if int(uln) % 4 == 0]
+    masters = [f"{int(uln) + 1:010d}" for uln in merged]
+    merged_into_named = [f"{int(uln) - 1:010d}" for uln in named if int(uln) % 4 == 1]
+    assert set(learners) == {*named, *masters, *merged_into_named}
+    assert {uln: learners[uln].master_uln for uln in merged} == {uln: f"{int(uln) + 1:010d}" for uln in merged}
+    assert counter.rows_read <= 6 * len(named), counter.rows_read

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -12,7 +14,7 @@ import asyncpg
 
 
 class RowCounter:
-    """Stands in for a connection or pool: runs each read, and counts the rows its plan read from
+    """Stands in for a connection or a pool: runs each read, and counts the rows its plan read from
     `table` (returned or filtered out, times the loops) through EXPLAIN ANALYZE of the same statement.
     `generic` plans it as a prepared statement run many times may be planned: for its parameters' types,
     not their values."""
@@ -22,6 +24,18 @@ class RowCounter:
         self._table = table
         self._generic = generic
         self.rows_read = 0
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[RowCounter]:
+        """As a pool's: the connection is this counter."""
+        yield self
+
+    def transaction(self) -> Any:
+        return self._connection.transaction()
+
+    async def execute(self, query: str, *args: Any) -> str:
+        status: str = await self._connection.execute(query, *args)  # a setting, not a read
+        return status
 
     async def fetch(self, query: str, *args: Any) -> list[Any]:
         mode = "force_generic_plan" if self._generic else "force_custom_plan"

@@ -97,15 +97,16 @@ class ReferenceFiles:
 
 
 # The learners named ($1), then every learner linked to one of them by merges (`learners_for`), each
-# found the cheapest way (decision 0112): the named ones by the array PostgreSQL hashes; the merge links
-# from the few learners in a merge (the index of merged learners), tested against the names through a
-# hashed subplan, built only when such a learner exists, where `= ANY(array)` made the planner estimate
-# each of 10,000 names again (~1.5 ms a batch each); the linked learners by the primary key. A learner both
-# named and linked comes twice, as the same row.
+# found the cheapest way (decisions 0112, 0117): the named ones by the array PostgreSQL hashes; the merge
+# links of the named by a probe per name of the two small indexes of merged learners (by their own ULN,
+# by the ULN each was merged into), never a scan of either, which grew with every merge ever made (5 ms
+# a chunk of 1,000 names for each 25,000 merged learners); the linked learners by the primary key. A
+# learner both named and linked comes twice, as the same row.
 _LEARNERS_FOR = (
     "WITH RECURSIVE linked(uln) AS ("
     " SELECT unnest(ARRAY[uln, master_uln]) FROM validation.learners"
-    " WHERE master_uln IS NOT NULL AND (uln IN (SELECT unnest({named})) OR master_uln IN (SELECT unnest({named})))"
+    " WHERE uln = ANY((SELECT {named})::text[]) AND master_uln IS NOT NULL"
+    " UNION SELECT unnest(ARRAY[uln, master_uln]) FROM validation.learners WHERE master_uln = ANY((SELECT {named})::text[])"
     " UNION SELECT CASE WHEN l.uln = linked.uln THEN l.master_uln ELSE l.uln END"
     " FROM linked JOIN validation.learners l"
     " ON (l.uln = linked.uln AND l.master_uln IS NOT NULL) OR l.master_uln = linked.uln"

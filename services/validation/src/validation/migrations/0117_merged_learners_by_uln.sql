@@ -1,0 +1,5 @@
+-- The merged learners by their own ULN, beside `learners_by_master` (by the ULN each was merged into):
+-- a batch's look-up (`reference_store._LEARNERS_FOR`) finds the merged learners among its names, and
+-- those merged into one of them, by a probe of each index per name, so its work follows the batch, not
+-- the number of merged learners in the registry (decision 0117).
+CREATE INDEX IF NOT EXISTS learners_merged ON learners (uln) WHERE master_uln IS NOT NULL;
