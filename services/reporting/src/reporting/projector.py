@@ -105,8 +105,9 @@ class ReportingProjector:
         new = await self._store.record_fact(fact)
         _log.info("batch_fact_recorded", batch_id=str(fact.batch_id), ao_id=fact.ao_id, period=fact.period, new=new)
         # Published even when not new: the previous run may have stopped between the insert and the send.
-        [(submissions, timeliness)] = await self._store.aggregates(fact.period, fact.ao_id)
-        [rejections] = await self._store.rejections(fact.period, fact.period, fact.ao_id)
+        month = await self._store.month(fact.period, fact.ao_id)
+        assert month is not None  # its fact was just recorded
+        submissions, timeliness, rejections = month
         key = aggregate_key(fact.ao_id, fact.period)
         publications = [
             publication_of(REPORTING_SUBMISSIONS.name, submissions, key),

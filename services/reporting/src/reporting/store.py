@@ -136,26 +136,28 @@ class ReportingStore:
     async def aggregates(
         self, period: str, ao_id: str | None = None
     ) -> list[tuple[AoMonthlySubmissions, AoMonthlyTimeliness]]:
-        facts = await self._pool.fetch(
-            "SELECT * FROM reporting.batch_facts WHERE period = $1 AND ($2::text IS NULL OR ao_id = $2)"
-            " ORDER BY ao_id, batch_id",
-            period,
-            ao_id,
-        )
-        ao_of = {row["batch_id"]: row["ao_id"] for row in facts}
-        facts_by_ao: dict[str, list[BatchFact]] = defaultdict(list)
-        for row in facts:
-            facts_by_ao[row["ao_id"]].append(_fact(row))
-        codes_by_ao: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for row in await self._rejection_codes(ao_of):
-            codes_by_ao[ao_of[row["batch_id"]]].append((row["code"], row["records"]))
+        facts, codes = await self._months(period, period, ao_id)
         return [
             (
-                fold_submissions(ao, period, ao_facts, codes_by_ao[ao]),
-                fold_timeliness(ao, period, ao_facts),
+                fold_submissions(ao, period, month_facts, [(each.code, each.records) for each in codes[(ao, period)]]),
+                fold_timeliness(ao, period, month_facts),
             )
-            for ao, ao_facts in sorted(facts_by_ao.items())
+            for (ao, period), month_facts in sorted(facts.items())
         ]
+
+    async def month(
+        self, period: str, ao_id: str
+    ) -> tuple[AoMonthlySubmissions, AoMonthlyTimeliness, AoMonthlyRejections] | None:
+        """The AO's month in the three reports read from its batches, each read once; None before any."""
+        facts, codes = await self._months(period, period, ao_id)
+        month_facts, month_codes = facts.get((ao_id, period)), codes[(ao_id, period)]
+        if not month_facts:
+            return None
+        return (
+            fold_submissions(ao_id, period, month_facts, [(each.code, each.records) for each in month_codes]),
+            fold_timeliness(ao_id, period, month_facts),
+            fold_rejections(ao_id, period, month_facts, month_codes),
+        )
 
     async def record_plr_writes(self, writes: Sequence[PlrLogWrite], types: dict[str, str]) -> set[tuple[str, str]]:
         """Keeps the latest write per batch and qualification (one of `writes` each); answers the (AO,
@@ -212,6 +214,17 @@ class ReportingStore:
         ]
 
     async def rejections(self, first: str, last: str, ao_id: str | None) -> list[AoMonthlyRejections]:
+        facts, codes = await self._months(first, last, ao_id)
+        return [
+            fold_rejections(ao, period, month_facts, codes[(ao, period)])
+            for (ao, period), month_facts in sorted(facts.items())
+        ]
+
+    async def _months(
+        self, first: str, last: str, ao_id: str | None
+    ) -> tuple[dict[tuple[str, str], list[BatchFact]], defaultdict[tuple[str, str], list[ChunkCodes]]]:
+        """The batch facts of the months from `first` to `last` (of one AO, or every AO), and their
+        batches' rejection codes, by (AO, period)."""
         facts = await self._pool.fetch(
             "SELECT * FROM reporting.batch_facts WHERE period BETWEEN $1 AND $2 AND ($3::text IS NULL OR ao_id = $3)"
             " ORDER BY ao_id, period, batch_id",
@@ -220,14 +233,10 @@ class ReportingStore:
             ao_id,
         )
         month_of = {row["batch_id"]: (row["ao_id"], row["period"]) for row in facts}
-        facts_by_month = _by_month(facts, _fact)
-        codes_by_month: defaultdict[tuple[str, str], list[ChunkCodes]] = defaultdict(list)
+        codes: defaultdict[tuple[str, str], list[ChunkCodes]] = defaultdict(list)
         for row in await self._rejection_codes(month_of):
-            codes_by_month[month_of[row["batch_id"]]].append(ChunkCodes(row["batch_id"], row["code"], row["records"]))
-        return [
-            fold_rejections(ao, period, month_facts, codes_by_month[(ao, period)])
-            for (ao, period), month_facts in sorted(facts_by_month.items())
-        ]
+            codes[month_of[row["batch_id"]]].append(ChunkCodes(row["batch_id"], row["code"], row["records"]))
+        return dict(_by_month(facts, _fact)), codes
 
     async def _rejection_codes(self, batch_ids: Iterable[uuid.UUID]) -> list[asyncpg.Record]:
         """Each batch's rejected records per code (its chunks added up). The batches are named by id, so

@@ -122,11 +122,14 @@ class FakeOutcomeStore:
         self.facts.append(fact)
         return True
 
-    async def aggregates(self, period: str, ao_id: str) -> list[tuple[mi.AoMonthlySubmissions, mi.AoMonthlyTimeliness]]:
-        return [(fold_submissions(ao_id, period, self.facts), fold_timeliness(ao_id, period, self.facts))]
-
-    async def rejections(self, first: str, last: str, ao_id: str) -> list[mi.AoMonthlyRejections]:
-        return [fold_rejections(ao_id, first, self.facts, [])]
+    async def month(
+        self, period: str, ao_id: str
+    ) -> tuple[mi.AoMonthlySubmissions, mi.AoMonthlyTimeliness, mi.AoMonthlyRejections]:
+        return (
+            fold_submissions(ao_id, period, self.facts),
+            fold_timeliness(ao_id, period, self.facts),
+            fold_rejections(ao_id, period, self.facts, []),
+        )
 
     async def plr_timeliness(
         self, first: str, last: str, ao_id: str, lag_bound: timedelta
