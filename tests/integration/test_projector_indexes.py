@@ -1,6 +1,7 @@
 """The read model's indexes against the statements that need them: each read of the PLR views and of
 the projection's snapshot is planned as an index scan, a learner's merges are followed in a few rows
-however many learners are merged, and a schema made before migration 0002 loses the achievement
+however many learners are merged, a poll's ids are looked for among those from before marks only for
+batches of that time (decision 0117), and a schema made before migration 0002 loses the achievement
 indexes no statement reads (decision 0086)."""
 
 from __future__ import annotations
@@ -154,3 +155,22 @@ async def test_a_learners_group_is_read_in_a_few_rows_however_many_learners_are_
         assert (alone.master_uln, alone.ulns) == ("0000000007", ("0000000007",))
         assert (merged_into.master_uln, merged_into.ulns) == ("0000000011", ("0000000010", "0000000011"))
         assert counter.rows_read <= 20, (analysed, generic, counter.rows_read)
+
+
+async def test_a_polls_event_ids_are_not_looked_for_among_the_ids_from_before_marks(
+    connection: asyncpg.Connection,
+) -> None:
+    # an upgraded model: 100,000 achievement events applied before marks (migration 0003); a poll of
+    # 5,000 learner events, of no batch from that time, need not read that table at all
+    schema = f'"{LIVE_SCHEMA}"'
+    await connection.execute(
+        f"INSERT INTO {schema}.legacy_events SELECT gen_random_uuid() FROM generate_series(1, 100000)"
+    )
+    await connection.execute(f"ANALYZE {schema}.legacy_events")
+    counter = RowCounter(connection, "legacy_events")
+    event_ids = frozenset(uuid.uuid4() for _ in range(5_000))
+
+    snapshot = await ReadModel(LIVE_SCHEMA).load_snapshot(counter, Needs(frozenset(), frozenset(), event_ids), set())
+
+    assert snapshot.seen_event_ids == set()
+    assert counter.rows_read == 0

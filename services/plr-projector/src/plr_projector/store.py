@@ -272,9 +272,12 @@ class ReadModel:
             f'SELECT batch_id, partition, line, "offset" FROM {q}.applied_lines WHERE batch_id = ANY($1::uuid[])'
             f" UNION ALL SELECT batch_id, NULL, NULL, NULL FROM {q}.legacy_batches WHERE batch_id = ANY($1::uuid[])"
         )
-        self._sql_seen = (
-            f"SELECT event_id FROM {q}.processed_events WHERE event_id = ANY($1::uuid[])"
-            f" UNION ALL SELECT event_id FROM {q}.legacy_events WHERE event_id = ANY($1::uuid[])"
+        # Which of the ids were applied: each in the applied ids, and those of batches applied before marks
+        # ($2) in the ids of that time too (a table of every achievement event then, which a plan for a
+        # poll's many other ids scanned whole).
+        self._sql_seen = f"SELECT event_id FROM {q}.processed_events WHERE event_id = ANY($1::uuid[])"
+        self._sql_seen_or_legacy = (
+            f"{self._sql_seen} UNION ALL SELECT event_id FROM {q}.legacy_events WHERE event_id = ANY($2::uuid[])"
         )
         self.sql_raise_marks = (
             f'INSERT INTO {q}.applied_lines (batch_id, partition, line, "offset")'
@@ -327,6 +330,7 @@ class ReadModel:
                     record["uln"], record["registered"], record["ability_to_share"], record["master_uln"]
                 )
         seen = list(needs.event_ids)
+        legacy_ids: list[uuid.UUID] = []
         if needs.batches:
             legacy: set[uuid.UUID] = set()
             for record in await connection.fetch(self._sql_marks, list({batch_id for batch_id, _ in needs.batches})):
@@ -335,11 +339,15 @@ class ReadModel:
                 else:
                     snapshot.marks[(record["batch_id"], record["partition"])] = (record["line"], record["offset"])
             if legacy:  # batches applied (in part) before marks: their events' ids are looked up too
-                seen += needs.marked_ids(legacy)
-        if seen:
-            snapshot.seen_event_ids = {
-                record["event_id"] for record in await connection.fetch(self._sql_seen, sorted(seen))
-            }
+                legacy_ids = sorted(needs.marked_ids(legacy))
+                seen += legacy_ids
+        if legacy_ids:
+            found = await connection.fetch(self._sql_seen_or_legacy, sorted(seen), legacy_ids)
+        elif seen:
+            found = await connection.fetch(self._sql_seen, sorted(seen))
+        else:
+            found = []
+        snapshot.seen_event_ids = {record["event_id"] for record in found}
         return snapshot
 
     async def write(
