@@ -42,14 +42,18 @@ class RowCounter:
         await self._connection.execute(f"SET plan_cache_mode = {mode}")
         await self._connection.execute(f"PREPARE counted AS {query}")
         try:
-            arguments = ", ".join(map(_literal, args))
-            plan = await self._connection.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE counted({arguments})")
+            arguments = f"({', '.join(map(_literal, args))})" if args else ""
+            plan = await self._connection.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE counted{arguments}")
         finally:
             await self._connection.execute("DEALLOCATE counted")
             await self._connection.execute("RESET plan_cache_mode")
         self.rows_read += rows_read(json.loads(plan)[0]["Plan"], self._table)
         rows: list[Any] = await self._connection.fetch(query, *args)
         return rows
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        rows = await self.fetch(query, *args)
+        return rows[0][0] if rows else None
 
 
 def _literal(value: Any) -> str:

@@ -433,17 +433,20 @@ class BatchRepository:
         return row
 
     async def history(self, *, ao_id: str | None, limit: int, offset: int) -> tuple[list[asyncpg.Record], int]:
+        """A page of the batches, newest first, of one AO (None: every AO) and how many there are. An AO's
+        statements name the AO and everyone's name none, so each has a plan of its own over its index in
+        this order (decision 0117): a statement for both (`$1 IS NULL OR ao_id = $1`) has one generic plan,
+        which read every AO's batches for an AO's page."""
+        where, filters = ("WHERE ao_id = $1", (ao_id,)) if ao_id is not None else ("", ())
         async with self._pool.acquire() as connection:
             rows = await connection.fetch(
-                "SELECT * FROM ingest.batches WHERE ($1::text IS NULL OR ao_id = $1)"
-                " ORDER BY received_at DESC, batch_id DESC LIMIT $2 OFFSET $3",
-                ao_id,
+                f"SELECT * FROM ingest.batches {where} ORDER BY received_at DESC, batch_id DESC"
+                f" LIMIT ${len(filters) + 1} OFFSET ${len(filters) + 2}",
+                *filters,
                 limit,
                 offset,
             )
-            total = await connection.fetchval(
-                "SELECT count(*) FROM ingest.batches WHERE ($1::text IS NULL OR ao_id = $1)", ao_id
-            )
+            total = await connection.fetchval(f"SELECT count(*) FROM ingest.batches {where}", *filters)
         return list(rows), int(total)
 
     async def records(
