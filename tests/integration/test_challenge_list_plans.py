@@ -7,11 +7,11 @@ from typing import Any
 
 import asyncpg
 import pytest
+from tests.support.databases import migrated_connection
 from tests.support.plans import RowCounter
 
 from challenges.domain import ChallengeState
 from challenges.store import ChallengeStore
-from lrs_platform.database import apply_migrations
 
 pytestmark = pytest.mark.integration
 
@@ -20,9 +20,7 @@ PAGE = 50
 
 @pytest.fixture
 async def connection(fresh_database_url: str) -> Any:
-    connection = await asyncpg.connect(fresh_database_url)
-    try:
-        await apply_migrations(connection, "challenges", "challenges.migrations")
+    async with migrated_connection(fresh_database_url, "challenges", "challenges.migrations") as connection:
         # 20,000 challenges, half of them one AO's, of 4,000 learners; every third one still raised
         await connection.execute(
             "INSERT INTO challenges.challenges (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at)"
@@ -32,8 +30,6 @@ async def connection(fresh_database_url: str) -> Any:
             " timestamptz '2026-01-01' + n * interval '1 minute' FROM generate_series(1, 20000) AS n"
         )
         yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.mark.parametrize("generic", [False, True], ids=["custom", "generic"])

@@ -7,10 +7,10 @@ from typing import Any
 
 import asyncpg
 import pytest
+from tests.support.databases import migrated_connection
 from tests.support.plans import RowCounter
 
 from ingest.repository import BatchRepository
-from lrs_platform.database import apply_migrations
 
 pytestmark = pytest.mark.integration
 
@@ -19,9 +19,7 @@ PAGE = 50
 
 @pytest.fixture
 async def connection(fresh_database_url: str) -> Any:
-    connection = await asyncpg.connect(fresh_database_url)
-    try:
-        await apply_migrations(connection, "ingest", "ingest.migrations")
+    async with migrated_connection(fresh_database_url, "ingest", "ingest.migrations") as connection:
         # 20,000 batches of ten AOs, a minute apart
         await connection.execute(
             "INSERT INTO ingest.batches (batch_id, ao_id, status, received_at)"
@@ -30,8 +28,6 @@ async def connection(fresh_database_url: str) -> Any:
         )
         await connection.execute("ANALYZE ingest.batches")
         yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.mark.parametrize("generic", [False, True], ids=["custom", "generic"])

@@ -8,9 +8,9 @@ from typing import Any
 
 import asyncpg
 import pytest
+from tests.support.databases import migrated_connection
 from tests.support.plans import RowCounter
 
-from lrs_platform.database import apply_migrations
 from reporting.store import ReportingStore
 
 pytestmark = pytest.mark.integration
@@ -22,9 +22,7 @@ MONTH = "2029-01"  # the 61st of the 120 months from 2024-01
 
 @pytest.fixture
 async def connection(fresh_database_url: str) -> Any:
-    connection = await asyncpg.connect(fresh_database_url)
-    try:
-        await apply_migrations(connection, "reporting", "reporting.migrations")
+    async with migrated_connection(fresh_database_url, "reporting", "reporting.migrations") as connection:
         # 100 batches a month for ten years, of five AOs: each with 3 chunks of 2 rejection codes and 5
         # qualifications written to the PLR; 20,000 challenges over the same months (~170 a month)
         await connection.execute(
@@ -51,8 +49,6 @@ async def connection(fresh_database_url: str) -> Any:
         )
         await connection.execute("ANALYZE")
         yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.mark.parametrize("generic", [False, True], ids=["custom", "generic"])

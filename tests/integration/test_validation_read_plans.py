@@ -11,16 +11,15 @@ import uuid
 from datetime import date
 from typing import cast
 
-import asyncpg
 import pytest
-from tests.support.databases import prepare_validation_database
+from tests.support.databases import migrated_connection, prepare_validation_database
 from tests.support.plans import RowCounter
 from tests.support.projector import uln_for
 
 from lrs_contracts.plr import AchievementData, AchievementKey, ResultStatus
 from lrs_domain.achievements import AchievementState
 from lrs_domain.reference import Learner
-from lrs_platform.database import apply_migrations, create_pool
+from lrs_platform.database import create_pool
 from lrs_platform.keyring import Keyring, KeyringKey
 from validation.decision_store import DecisionStore
 from validation.reference_store import ReferenceStore
@@ -102,9 +101,7 @@ async def test_a_batchs_states_are_looked_up_pair_by_pair_in_the_primary_key(fre
 async def test_the_look_up_reads_about_its_names_however_many_learners_are_merged(
     fresh_database_url: str, generic: bool
 ) -> None:
-    connection = await asyncpg.connect(fresh_database_url)
-    try:
-        await apply_migrations(connection, "validation", "validation.migrations")
+    async with migrated_connection(fresh_database_url, "validation", "validation.migrations") as connection:
         # 40,000 learners, every fourth merged into the next: a look-up that scans the merged learners
         # reads 10,000 rows whatever it was asked for
         await connection.execute("ALTER TABLE validation.learners DISABLE TRIGGER learners_changed")
@@ -118,8 +115,6 @@ async def test_the_look_up_reads_about_its_names_however_many_learners_are_merge
         counter = RowCounter(connection, "learners", generic=generic)
 
         learners = await ReferenceStore(counter, cast(Keyring, None)).learners_for(named)
-    finally:
-        await connection.close()
 
     merged = [uln for uln in named if int(uln) % 4 == 0]
     masters = [f"{int(uln) + 1:010d}" for uln in merged]

@@ -87,3 +87,15 @@ async def prepare_validation_database(pool: asyncpg.Pool) -> None:
     await migrate(pool)
     async with pool.acquire() as connection:
         await apply_migrations(connection, "validation", "validation.migrations")
+
+
+@asynccontextmanager
+async def migrated_connection(database_url: str, schema: str, migrations: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to `database_url` with a service's schema made by its migrations (`migrations`, their
+    package), as the service makes it at its start."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        await apply_migrations(connection, schema, migrations)
+        yield connection
+    finally:
+        await connection.close()
