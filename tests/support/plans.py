@@ -62,6 +62,8 @@ def _literal(value: Any) -> str:
         return "NULL"
     if isinstance(value, bool | int):
         return str(value).lower()
+    if isinstance(value, bytes):
+        value = "\\x" + value.hex()
     if isinstance(value, datetime | date | uuid.UUID):
         value = str(value)
     if isinstance(value, str):

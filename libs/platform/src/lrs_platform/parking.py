@@ -21,7 +21,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from lrs_contracts.dead_letters import DeadLetter, Headers, dead_letter_topic
-from lrs_platform.database import apply_migrations
+from lrs_platform.database import apply_migrations, where_given
 from lrs_platform.logging import get_logger
 
 _log = get_logger("lrs.parking")
@@ -191,13 +191,16 @@ class ParkedMessages:
     async def listing(
         self, consumers: Iterable[str], *, topic: str | None = None, key: str | None = None, limit: int = 500
     ) -> list[ParkedRow]:
+        where, values = where_given(
+            {"topic": topic, "message_key": key.encode() if key is not None else None},
+            also=("consumer = ANY($1::text[])",),
+            first=2,
+        )
         rows = await self.pool.fetch(
-            f"SELECT * FROM {self._table} WHERE consumer = ANY($1::text[]) AND ($2::text IS NULL OR topic = $2)"
-            " AND ($3::bytea IS NULL OR message_key = $3)"
-            ' ORDER BY consumer, topic, message_key, partition, "offset" LIMIT $4',
+            f'SELECT * FROM {self._table}{where} ORDER BY consumer, topic, message_key, partition, "offset"'
+            f" LIMIT ${len(values) + 2}",
             list(consumers),
-            topic,
-            key.encode() if key is not None else None,
+            *values,
             limit,
         )
         return [_row(row) for row in rows]

@@ -4,11 +4,20 @@ environment, problems and failures included."""
 from __future__ import annotations
 
 import httpx
+import pytest
 import structlog.testing
 
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
+from lrs_platform import http
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.problems import ProblemError
+
+
+@pytest.fixture(autouse=True)
+def uncached_request_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request log as a logger not yet used: one cached earlier in the run (services configure
+    structlog to cache a logger's processors on first use) never reaches `capture_logs`."""
+    monkeypatch.setattr(http, "_log", structlog.get_logger("lrs.http"))
 
 
 def _app() -> httpx.AsyncClient:

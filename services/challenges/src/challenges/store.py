@@ -12,6 +12,7 @@ from challenges.domain import Challenge, ChallengeState, LearnerDataErased, even
 from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.envelope import Envelope
 from lrs_contracts.registry import encode
+from lrs_platform.database import where_given
 
 # Raising a challenge and erasing its learner take the same lock, so neither misses the other.
 _LEARNER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('challenges.learner|' || $1::text))"
@@ -146,17 +147,12 @@ class ChallengeStore:
     ) -> list[Challenge]:
         """The newest `limit` challenges that match every filter given.
 
-        The statement names only the filters given, so each combination has a plan of its own, over an
-        index in the list's order (migration 0006): one statement with `$1 IS NULL OR ao_id = $1` for
-        every filter has a single generic plan once prepared, and that plan read the whole table."""
-        filters = {"ao_id": ao_id, "uln": uln, "state": state.value if state else None}
-        given = [(column, value) for column, value in filters.items() if value is not None]
-        where = " AND ".join(f"{column} = ${number}" for number, (column, _) in enumerate(given, start=1))
+        Each set of filters has a statement of its own (`where_given`), over an index in the list's
+        order (migration 0006): one statement for all of them read the whole table once generic."""
+        where, values = where_given({"ao_id": ao_id, "uln": uln, "state": state.value if state else None})
         rows = await self._pool.fetch(
-            "SELECT * FROM challenges.challenges"
-            + (f" WHERE {where}" if where else "")
-            + f" ORDER BY raised_at DESC, challenge_id LIMIT ${len(given) + 1}",
-            *(value for _, value in given),
+            f"SELECT * FROM challenges.challenges{where} ORDER BY raised_at DESC, challenge_id LIMIT ${len(values) + 1}",
+            *values,
             limit,
         )
         return [_challenge(row) for row in rows]

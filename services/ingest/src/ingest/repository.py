@@ -25,6 +25,7 @@ from lrs_contracts.outcomes import (
     BatchValidationStarted,
     RecordStatus,
 )
+from lrs_platform.database import where_given
 
 SCHEMA = "ingest"
 
@@ -434,19 +435,18 @@ class BatchRepository:
 
     async def history(self, *, ao_id: str | None, limit: int, offset: int) -> tuple[list[asyncpg.Record], int]:
         """A page of the batches, newest first, of one AO (None: every AO) and how many there are. An AO's
-        statements name the AO and everyone's name none, so each has a plan of its own over its index in
-        this order (decision 0117): a statement for both (`$1 IS NULL OR ao_id = $1`) has one generic plan,
-        which read every AO's batches for an AO's page."""
-        where, filters = ("WHERE ao_id = $1", (ao_id,)) if ao_id is not None else ("", ())
+        statements name the AO and everyone's name none (`where_given`), each over its index in this
+        order: one statement for both read every AO's batches for an AO's page once generic."""
+        where, values = where_given({"ao_id": ao_id})
         async with self._pool.acquire() as connection:
             rows = await connection.fetch(
-                f"SELECT * FROM ingest.batches {where} ORDER BY received_at DESC, batch_id DESC"
-                f" LIMIT ${len(filters) + 1} OFFSET ${len(filters) + 2}",
-                *filters,
+                f"SELECT * FROM ingest.batches{where} ORDER BY received_at DESC, batch_id DESC"
+                f" LIMIT ${len(values) + 1} OFFSET ${len(values) + 2}",
+                *values,
                 limit,
                 offset,
             )
-            total = await connection.fetchval(f"SELECT count(*) FROM ingest.batches {where}", *filters)
+            total = await connection.fetchval(f"SELECT count(*) FROM ingest.batches{where}", *values)
         return list(rows), int(total)
 
     async def records(

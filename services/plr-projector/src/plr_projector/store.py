@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from lrs_platform.database import where_given
 from plr_projector.copy_format import CopyFormat
 from plr_projector.projection import (
     AchievementKeyTuple,
@@ -457,11 +458,14 @@ class ReadModel:
     async def parked(
         self, connection: asyncpg.Connection, *, key: str | None = None, topic: str | None = None, limit: int = 1000
     ) -> list[ParkedRow]:
+        """Parked events in the order they are retried, of one stream's key and/or topic if given. The
+        statement names only the filters given, each combination planned over its index in this order
+        (`parked_by_key`, `parked_by_stream`; decision 0117)."""
+        where, values = where_given({"park_key": key, "topic": topic})
         rows = await connection.fetch(
-            f"SELECT * FROM {self._q}.parked WHERE ($1::text IS NULL OR park_key = $1)"
-            ' AND ($2::text IS NULL OR topic = $2) ORDER BY topic, park_key, partition, "offset" LIMIT $3',
-            key,
-            topic,
+            f'SELECT * FROM {self._q}.parked{where} ORDER BY topic, park_key, partition, "offset"'
+            f" LIMIT ${len(values) + 1}",
+            *values,
             limit,
         )
         return [_parked_from(row) for row in rows]
