@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from tests.support.databases import migrated_connection
 from tests.support.plans import RowCounter
 
 from lrs_platform.database import apply_migrations
@@ -58,12 +59,8 @@ class Planner:
 
 @pytest.fixture
 async def connection(fresh_database_url: str) -> Any:
-    connection = await asyncpg.connect(fresh_database_url)
-    try:
-        await apply_migrations(connection, LIVE_SCHEMA, MIGRATIONS)
+    async with migrated_connection(fresh_database_url, LIVE_SCHEMA, MIGRATIONS) as connection:
         yield connection
-    finally:
-        await connection.close()
 
 
 async def test_every_read_of_a_learner_or_batch_is_an_index_scan(connection: asyncpg.Connection) -> None:
