@@ -139,10 +139,10 @@ class ReportingStore:
         facts, codes = await self._months(period, period, ao_id)
         return [
             (
-                fold_submissions(ao, period, month_facts, [(each.code, each.records) for each in codes[(ao, period)]]),
+                fold_submissions(ao, period, month_facts, [(each.code, each.records) for each in codes[(ao, month)]]),
                 fold_timeliness(ao, period, month_facts),
             )
-            for (ao, period), month_facts in sorted(facts.items())
+            for (ao, month), month_facts in sorted(facts.items())
         ]
 
     async def month(
