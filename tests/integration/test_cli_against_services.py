@@ -9,8 +9,11 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 from tests.integration.conftest import SystemUnderTest
 from tests.support.learners import learners_csv, new_learner, random_uln
@@ -30,7 +33,7 @@ async def _lrs(system: SystemUnderTest, principal: str, *args: str) -> subproces
         "LRS_API_KEY": await system.key_for(principal),
         **{
             f"LRS_{name.upper().replace('-', '_')}_URL": system.url(name)
-            for name in ("ingest", "validation", "plr-projector")
+            for name in ("ingest", "validation", "plr-projector", "challenges")
         },
     }
     return await asyncio.to_thread(
@@ -217,3 +220,40 @@ async def test_an_operator_links_a_provider_who_may_then_change_sharing(
     malformed = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", "123")
     assert malformed.returncode == USAGE
     assert "a UKPRN is 8 digits" in malformed.stderr
+
+
+async def test_an_ao_lists_its_open_challenges_a_page_at_a_time(system: SystemUnderTest) -> None:
+    ao = f"RN{uuid.uuid4().int % 10**6}"
+    raised_at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    states = ["raised", "resolved", "acknowledged"] * 3
+    connection = await asyncpg.connect(system.database_url)
+    try:
+        await connection.executemany(
+            "INSERT INTO challenges.challenges (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at)"
+            " VALUES (gen_random_uuid(), gen_random_uuid(), $1, $2, 'The grade is wrong.', $3, $4)",
+            [(ao, random_uln(), state, raised_at + timedelta(hours=n)) for n, state in enumerate(states)],
+        )
+        newest_open_first = [
+            str(row["challenge_id"])
+            for row in await connection.fetch(
+                "SELECT challenge_id FROM challenges.challenges WHERE ao_id = $1 AND state <> 'resolved'"
+                " ORDER BY raised_at DESC",
+                ao,
+            )
+        ]
+    finally:
+        await connection.close()
+
+    first = await _lrs(system, f"ao:{ao}", "challenges", "list", "--open", "--limit", "4", "--json")
+    assert first.returncode == OK, first.stderr
+    assert [challenge["challenge_id"] for challenge in json.loads(first.stdout)] == newest_open_first[:4]
+    more = first.stderr.strip()
+    assert more.startswith("more: the same command with --after ")
+    after = more.split()[-1]
+    rest = await _lrs(system, f"ao:{ao}", "challenges", "list", "--open", "--limit", "4", "--after", after, "--json")
+    assert (rest.returncode, rest.stderr) == (OK, "")
+    assert [challenge["challenge_id"] for challenge in json.loads(rest.stdout)] == newest_open_first[4:]
+    as_table = await _lrs(system, f"ao:{ao}", "challenges", "list", "--open", "--limit", "4", "--after", after)
+    assert all(challenge_id in as_table.stdout for challenge_id in newest_open_first[4:]), as_table.stdout
+    resolved = await _lrs(system, f"ao:{ao}", "challenges", "list", "--state", "resolved", "--json")
+    assert len(json.loads(resolved.stdout)) == 3 and resolved.stderr == ""

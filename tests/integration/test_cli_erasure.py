@@ -49,6 +49,20 @@ async def test_an_operator_erases_a_learner_once_and_the_audit_lists_it(
     table = await _lrs(system, "operator:cli-erasure", "learners", "erasures", "--uln", uln)
     assert table.returncode == OK and uln in table.stdout and REASON in table.stdout
 
+    # the newest first, a page at a time: a learner erased next leads, and the page after it goes on from there
+    later = new_learner()
+    await _register(system, tmp_path, [later])
+    erased_later = await _lrs(
+        system, "operator:cli-erasure", "learners", "erase", later["uln"], "--reason", REASON, "--yes"
+    )
+    assert erased_later.returncode == OK, erased_later.stderr
+    newest = await _lrs(system, "operator:cli-erasure", "learners", "erasures", "--limit", "1", "--json")
+    assert [erasure["uln"] for erasure in json.loads(newest.stdout)] == [later["uln"]]
+    assert newest.stderr.startswith("more: the same command with --after ")
+    after = newest.stderr.split()[-1]
+    older = await _lrs(system, "operator:cli-erasure", "learners", "erasures", "--after", after, "--limit", "1")
+    assert older.returncode == OK and uln in older.stdout and later["uln"] not in older.stdout
+
 
 async def test_an_ao_cannot_erase_a_learner(system: SystemUnderTest, tmp_path: Path) -> None:
     learner = new_learner()

@@ -176,6 +176,32 @@ async def test_only_operators_erase_and_only_well_formed_ulns(system: SystemUnde
         assert (await client.get("/v1/admin/erasures")).status_code == 403
 
 
+async def test_the_erasure_audit_comes_newest_first_a_page_at_a_time(system: SystemUnderTest) -> None:
+    learners = [new_learner() for _ in range(3)]
+    await register(system, learners)
+    for learner in learners:
+        assert (await _erase(system, learner["uln"])).status_code == 201
+    ours = {learner["uln"] for learner in learners}
+
+    listed: list[dict[str, Any]] = []
+    after = ""
+    async with await system.client("validation", OPERATOR) as client:
+        while True:
+            answer = (await client.get("/v1/admin/erasures", params={"limit": 2, "after": after})).json()
+            assert len(answer["erasures"]) <= 2
+            listed += answer["erasures"]
+            if not (after := answer["next"]):
+                break
+        made_up = await client.get("/v1/admin/erasures", params={"after": "2026-12-01"})
+
+    assert len({erasure["erasure_id"] for erasure in listed}) == len(listed), "no erasure on two pages"
+    assert [erasure["erased_at"] for erasure in listed] == sorted((e["erased_at"] for e in listed), reverse=True)
+    assert [erasure["uln"] for erasure in listed[:3]] == [learner["uln"] for learner in reversed(learners)]
+    assert ours <= {erasure["uln"] for erasure in listed}
+    assert made_up.status_code == 422
+    assert made_up.headers["content-type"].startswith("application/problem+json")
+
+
 async def test_an_erased_uln_is_never_registered_or_merged_again(system: SystemUnderTest) -> None:
     learner, other, never_registered = new_learner(), new_learner(), new_learner()
     await register(system, [learner, other])

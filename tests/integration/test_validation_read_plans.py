@@ -21,8 +21,9 @@ from lrs_domain.achievements import AchievementState
 from lrs_domain.reference import Learner
 from lrs_platform.database import create_pool
 from lrs_platform.keyring import Keyring, KeyringKey
+from lrs_platform.paging import PagePosition
 from validation.decision_store import DecisionStore
-from validation.reference_store import ReferenceStore
+from validation.reference_store import Erasure, ReferenceStore
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +123,37 @@ async def test_the_look_up_reads_about_its_names_however_many_learners_are_merge
     assert set(learners) == {*named, *masters, *merged_into_named}
     assert {uln: learners[uln].master_uln for uln in merged} == {uln: f"{int(uln) + 1:010d}" for uln in merged}
     assert counter.rows_read <= 6 * len(named), counter.rows_read
+
+
+@pytest.mark.parametrize("generic", [False, True], ids=["custom", "generic"])
+async def test_a_page_of_the_erasure_audit_reads_about_its_own_rows_however_deep(
+    fresh_database_url: str, generic: bool
+) -> None:
+    async with migrated_connection(fresh_database_url, "validation", "validation.migrations") as connection:
+        # 20,000 erasures over the years, ten a day erased at the same moment (ties the id breaks)
+        await connection.execute(
+            "INSERT INTO validation.erasures (erasure_id, uln, erased_by, reason, erased_at)"
+            " SELECT gen_random_uuid(), lpad(n::text, 10, '0'), 'operator:dpo', 'created in error',"
+            " timestamptz '2026-01-01' - (n / 10) * interval '1 day' FROM generate_series(1, 20000) AS n"
+        )
+        await connection.execute("ANALYZE validation.erasures")
+        unpaged = ReferenceStore(connection, cast(Keyring, None))
+        whole = await unpaged.erasures(None)
+        assert [e.erased_at for e in whole] == sorted((e.erased_at for e in whole), reverse=True)
+
+        pages: list[list[Erasure]] = []
+        after: PagePosition | None = None
+        for at in (None, 12_345):
+            after = PagePosition(whole[at].erased_at, whole[at].erasure_id) if at else None
+            for _ in range(3):
+                counter = RowCounter(connection, "erasures", generic=generic)
+                page = await ReferenceStore(counter, cast(Keyring, None)).erasures(None, after=after, limit=50)
+                assert counter.rows_read <= 50 + 10, counter.rows_read  # an offset would read the 12,345 before
+                pages.append(page)
+                after = PagePosition(page[-1].erased_at, page[-1].erasure_id)
+        one = await ReferenceStore(connection, cast(Keyring, None)).erasures("0000012345", limit=50)
+
+    ids = [e.erasure_id for page in pages for e in page]
+    assert ids[:150] == [e.erasure_id for e in whole[:150]]
+    assert ids[150:] == [e.erasure_id for e in whole[12_346 : 12_346 + 150]]
+    assert [e.uln for e in one] == ["0000012345"]

@@ -847,3 +847,85 @@ async def test_an_operator_sees_how_learner_keys_are_wrapped_and_rewraps_them(
     await expect(ao_page.get_by_role("link", name="Learner keys")).to_have_count(0)
     answer = await ao_page.goto(f"{url}/ops/keyring")
     assert answer is not None and answer.status == 403
+
+
+async def test_every_open_challenge_is_in_the_inbox_and_counted_however_many_were_resolved_since(
+    ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    """60 open challenges, then 250 resolved ones raised after them: the inbox shows the open ones 50 a
+    page (the newest first, then "Older open challenges"), and the dashboard counts every one of them."""
+    url = portal_system.url
+    earlier = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    rows = [
+        (uuid.uuid4(), f"{1000000000 + n * 7919}", "raised" if n % 2 else "acknowledged", earlier + timedelta(hours=n))
+        for n in range(60)
+    ] + [
+        (uuid.uuid4(), f"{2000000000 + n * 7919}", "resolved", earlier + timedelta(days=30, hours=n))
+        for n in range(250)
+    ]
+    connection = await asyncpg.connect(portal_system.database_url)
+    try:
+        await connection.executemany(
+            "INSERT INTO challenges.challenges (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at)"
+            " VALUES ($1, gen_random_uuid(), $2, $3, 'The grade is wrong.', $4, $5)",
+            [(challenge_id, SAMPLE_AO, uln, state, at) for challenge_id, uln, state, at in rows],
+        )
+        open_ones = {
+            str(row["challenge_id"])
+            for row in await connection.fetch(
+                "SELECT challenge_id FROM challenges.challenges WHERE ao_id = $1 AND state <> 'resolved'", SAMPLE_AO
+            )
+        }
+    finally:
+        await connection.close()
+
+    shown: list[str] = []
+    await ao_page.goto(f"{url}/challenges")
+    while True:
+        page_rows = ao_page.locator("table[data-table=open] tr[data-challenge]")
+        shown += [str(await row.get_attribute("data-challenge")) for row in await page_rows.all()]
+        assert await page_rows.count() <= 50
+        older = ao_page.locator("a[data-older-open]")
+        if not await older.count():
+            break
+        await older.click()
+    assert len(shown) == len(set(shown)) and set(shown) == open_ones
+    await expect(ao_page.get_by_role("link", name="Newest open challenges")).to_be_visible()
+
+    await ao_page.goto(f"{url}/")
+    await expect(ao_page.locator("[data-figure=open-challenges]")).to_have_text(str(len(open_ones)))
+
+
+async def test_the_erasure_audit_is_shown_newest_first_a_page_at_a_time(
+    operator_page: Page, portal_system: PortalSystem
+) -> None:
+    """The audit of 70 erasures and more: 50 a page, newest first, each erasure once."""
+    earlier = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
+    connection = await asyncpg.connect(portal_system.database_url)
+    try:
+        await connection.executemany(
+            "INSERT INTO validation.erasures (erasure_id, uln, erased_by, reason, erased_at)"
+            " VALUES (gen_random_uuid(), $1, 'operator:dpo', 'created in error', $2)",
+            [(f"{3000000000 + n * 7919}", earlier + timedelta(days=n // 2)) for n in range(70)],
+        )
+        audit = [
+            str(row["erasure_id"])
+            for row in await connection.fetch(
+                "SELECT erasure_id FROM validation.erasures ORDER BY erased_at DESC, erasure_id"
+            )
+        ]
+    finally:
+        await connection.close()
+
+    shown: list[str] = []
+    await operator_page.goto(f"{portal_system.url}/ops/erasures")
+    while True:
+        rows = operator_page.locator("table[data-table=erasures] tr[data-erasure]")
+        assert await rows.count() <= 50
+        shown += [str(await row.get_attribute("data-erasure")) for row in await rows.all()]
+        older = operator_page.locator("a[data-older-erasures]")
+        if not await older.count():
+            break
+        await older.click()
+    assert shown == audit
+    await expect(operator_page.get_by_role("link", name="Newest erasures")).to_be_visible()

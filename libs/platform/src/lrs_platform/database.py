@@ -161,12 +161,27 @@ async def database_reachable(pool: asyncpg.Pool) -> None:
 def where_given(filters: Mapping[str, object], *, also: Sequence[str] = (), first: int = 1) -> tuple[str, list[object]]:
     """` WHERE column = $first AND ...` for each filter whose value is not None, after the conditions
     `also` (`""` when there is none at all), and those filters' values in order, the statement's
-    arguments from `$first` on.
+    arguments from `$first` on. A filter whose value is a list, tuple or set matches any of its values
+    (`column = ANY($n)`); one of a single value is an equality, as a plain value is.
 
     A statement that names only the filters given has a plan of its own for each set of them, over the
     index that serves it. One statement with `($n IS NULL OR column = $n)` for every filter has one
     generic plan once asyncpg has prepared it and PostgreSQL has run it five times, and that plan can
     use no index for them (decision 0117)."""
-    given = [(column, value) for column, value in filters.items() if value is not None]
-    conditions = [*also, *(f"{column} = ${number}" for number, (column, _) in enumerate(given, start=first))]
+    given = [(column, _one_or_all(value)) for column, value in filters.items() if value is not None]
+    conditions = [
+        *also,
+        *(
+            f"{column} = ANY(${number})" if isinstance(value, list) else f"{column} = ${number}"
+            for number, (column, value) in enumerate(given, start=first)
+        ),
+    ]
     return (f" WHERE {' AND '.join(conditions)}" if conditions else ""), [value for _, value in given]
+
+
+def _one_or_all(value: object) -> object:
+    """A collection of one value as that value (an equality keeps an index's order), any other as a list."""
+    if isinstance(value, list | tuple | set | frozenset):
+        values = list(value)
+        return values[0] if len(values) == 1 else values
+    return value

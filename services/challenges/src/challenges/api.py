@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from challenges.domain import (
     AchievementNotFound,
     AchievementWithdrawn,
     AwardingOrganisationMismatch,
     Challenge,
+    ChallengeQuery,
     ChallengeState,
     InvalidTransition,
     LearnerDataErased,
@@ -24,9 +25,11 @@ from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.codes import ProblemCode
 from lrs_platform.identity import CurrentPrincipal
 from lrs_platform.keyring import KeyringUnavailable
+from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import ProblemError, problem_responses
 
 AO_ID_PATTERN = r"^RN[0-9]{1,8}$"
+ULN_PATTERN = r"^[1-9][0-9]{9}$"
 
 router = APIRouter(prefix="/v1/challenges", tags=["challenges"])
 
@@ -91,6 +94,9 @@ class ChallengePublic(BaseModel):
 
 class ChallengeList(BaseModel):
     items: list[ChallengePublic]
+    next: str | None = Field(
+        default=None, description="where the next page starts: pass it as `after`; null on the list's last page"
+    )
 
 
 def _service(request: Request) -> ChallengeService:
@@ -183,21 +189,42 @@ async def raise_challenge(
 @router.get(
     "",
     summary="List challenges",
-    description="An AO sees the challenges against its own achievements; a learner sees the ones they raised.",
+    description=(
+        "An AO sees the challenges against its own achievements; a learner sees the ones they raised; an "
+        "operator everyone's. Newest first. `state` and `uln` may be given more than once (any of them "
+        "matches): `state=raised&state=acknowledged` lists the open ones. A full page carries `next`: pass "
+        "it back as `after` for the page that follows (the list goes on from the last challenge shown, so "
+        "challenges raised meanwhile neither repeat nor shift a page)."
+    ),
     responses=problem_responses(401, 403, 422),
 )
 async def list_challenges(
     principal: CurrentPrincipal,
     request: Request,
-    state: ChallengeState | None = None,
+    state: Annotated[list[ChallengeState] | None, Query(max_length=3)] = None,
     ao_id: Annotated[str | None, Query(pattern=AO_ID_PATTERN)] = None,
+    uln: Annotated[
+        list[Annotated[str, StringConstraints(pattern=ULN_PATTERN)]] | None,
+        Query(max_length=50, description="the learner's ULNs (a merged learner has several)"),
+    ] = None,
+    after: PageAfter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ChallengeList:
+    query = ChallengeQuery(
+        states=frozenset(state) if state else None,
+        ao_id=ao_id,
+        ulns=frozenset(uln) if uln else None,
+        after=after,
+        limit=limit,
+    )
     try:
-        challenges = await _service(request).list(principal, state, ao_id, limit)
+        page = await _service(request).list(principal, query)
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
-    return ChallengeList(items=[ChallengePublic.of(challenge) for challenge in challenges])
+    return ChallengeList(
+        items=[ChallengePublic.of(challenge) for challenge in page.challenges],
+        next=page.next.token() if page.next else None,
+    )
 
 
 @router.get("/{challenge_id}", summary="One challenge", responses=problem_responses(401, 404))

@@ -29,6 +29,7 @@ from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.registry import event_type_of
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.keyring import Erased, LearnerKey, Purpose
+from lrs_platform.paging import PagePosition, split_page
 
 ChallengeEvent = ChallengeRaised | ChallengeAcknowledged | ChallengeResolved
 
@@ -60,6 +61,29 @@ class Challenge:
     resolution: ChallengeResolution | None = None
     note: str | None = None
     personal_data_erased: bool = False
+
+
+@dataclass(frozen=True)
+class ChallengeQuery:
+    """Which challenges to list: each filter given narrows the list (any of its values matches), and a
+    page holds at most `limit`, newest first, starting after `after`."""
+
+    states: frozenset[ChallengeState] | None = None
+    ao_id: str | None = None
+    ulns: frozenset[str] | None = None
+    after: PagePosition | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class ChallengePage:
+    challenges: list[Challenge]
+    next: PagePosition | None  # where the next page starts; None when this page is the list's last
+
+    @staticmethod
+    def of(found: list[Challenge], limit: int) -> ChallengePage:
+        """The first `limit` of `found`, read one beyond a page to tell whether another follows."""
+        return ChallengePage(*split_page(found, limit, lambda last: PagePosition(last.raised_at, last.challenge_id)))
 
 
 @dataclass(frozen=True)

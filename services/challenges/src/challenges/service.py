@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import replace
 
 from challenges.domain import (
     AchievementNotFound,
     AchievementOnRecord,
     Challenge,
     ChallengeEvent,
-    ChallengeState,
+    ChallengePage,
+    ChallengeQuery,
     acknowledge,
     challenge_target,
     event_id_of,
@@ -134,18 +136,23 @@ class ChallengeService:
             raise ChallengeNotFound(str(challenge_id))
         return challenge
 
-    async def list(
-        self, principal: Principal, state: ChallengeState | None, ao_id: str | None, limit: int
-    ) -> list[Challenge]:
+    async def list(self, principal: Principal, query: ChallengeQuery) -> ChallengePage:
+        """A page of the challenges the principal may see that match the query: an AO's own, a learner's
+        own, anyone's for operators. A filter outside what the principal may see finds nothing."""
         if principal.kind is PrincipalKind.AO:
-            if ao_id is not None and ao_id != principal.id:
-                return []
-            return await self._store.list(ao_id=principal.id, state=state, limit=limit)
-        if principal.kind is PrincipalKind.LEARNER:
-            return await self._store.list(uln=principal.id, ao_id=ao_id, state=state, limit=limit)
-        if principal.kind is PrincipalKind.OPERATOR:
-            return await self._store.list(ao_id=ao_id, state=state, limit=limit)
-        raise NotAllowed("challenges are open to learners, AOs and operators")
+            if query.ao_id not in (None, principal.id):
+                return ChallengePage([], None)
+            query = replace(query, ao_id=principal.id)
+        elif principal.kind is PrincipalKind.LEARNER:
+            if query.ulns is not None and principal.id not in query.ulns:
+                return ChallengePage([], None)
+            query = replace(query, ulns=frozenset((principal.id,)))
+        elif principal.kind is not PrincipalKind.OPERATOR:
+            raise NotAllowed("challenges are open to learners, AOs and operators")
+        found = await self._store.list(
+            ao_id=query.ao_id, ulns=query.ulns, states=query.states, after=query.after, limit=query.limit + 1
+        )
+        return ChallengePage.of(found, query.limit)
 
     async def _managed(self, uow: ChallengeUnitOfWork, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
         if principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):

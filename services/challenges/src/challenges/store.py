@@ -13,6 +13,7 @@ from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.envelope import Envelope
 from lrs_contracts.registry import encode
 from lrs_platform.database import where_given
+from lrs_platform.paging import PagePosition, beyond
 
 # Raising a challenge and erasing its learner take the same lock, so neither misses the other.
 _LEARNER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('challenges.learner|' || $1::text))"
@@ -39,6 +40,13 @@ def _challenge(row: asyncpg.Record) -> Challenge:
         note=row["note"],
         personal_data_erased=row["personal_data_erased"],
     )
+
+
+def _in_states(states: Collection[ChallengeState]) -> str:
+    """The states named in the statement, in their order (there are three): each set of them has a plan
+    of its own, and the open ones (raised, acknowledged) match the partial indexes of migration 0007."""
+    named = ", ".join(f"'{state.value}'" for state in ChallengeState if state in states)
+    return f"state IN ({named})" if named else "false"
 
 
 class ChallengeUnitOfWork:
@@ -141,17 +149,24 @@ class ChallengeStore:
         self,
         *,
         ao_id: str | None = None,
-        uln: str | None = None,
-        state: ChallengeState | None = None,
+        ulns: Collection[str] | None = None,
+        states: Collection[ChallengeState] | None = None,
+        after: PagePosition | None = None,
         limit: int = 100,
     ) -> list[Challenge]:
-        """The newest `limit` challenges that match every filter given.
+        """The newest `limit` challenges that match every filter given (any of the ULNs, any of the
+        states), after `after` in the list's order (newest first, then by id).
 
         Each set of filters has a statement of its own (`where_given`), over an index in the list's
-        order (migration 0006): one statement for all of them read the whole table once generic."""
-        where, values = where_given({"ao_id": ao_id, "uln": uln, "state": state.value if state else None})
+        order (migrations 0006, 0007): one statement for all of them read the whole table once generic."""
+        also, positions = beyond(after, at="raised_at", row_id="challenge_id", newest_first=True) if after else ([], [])
+        if states is not None:
+            also.append(_in_states(states))
+        where, values = where_given({"ao_id": ao_id, "uln": ulns}, also=also, first=len(positions) + 1)
         rows = await self._pool.fetch(
-            f"SELECT * FROM challenges.challenges{where} ORDER BY raised_at DESC, challenge_id LIMIT ${len(values) + 1}",
+            f"SELECT * FROM challenges.challenges{where} ORDER BY raised_at DESC, challenge_id"
+            f" LIMIT ${len(positions) + len(values) + 1}",
+            *positions,
             *values,
             limit,
         )

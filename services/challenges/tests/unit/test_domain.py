@@ -9,6 +9,7 @@ import pytest
 
 from challenges.domain import (
     Challenge,
+    ChallengePage,
     ChallengeState,
     InvalidTransition,
     LearnerDataErased,
@@ -25,6 +26,7 @@ from lrs_contracts.challenge import ChallengeRaisedV1, ChallengeResolution
 from lrs_contracts.envelope import deterministic_id
 from lrs_platform.identity import Principal
 from lrs_platform.keyring import DATA_KEY_BYTES, ERASED, LearnerKey, Purpose, SealBroken
+from lrs_platform.paging import PagePosition
 
 AT = datetime(2024, 8, 22, 9, 0, tzinfo=UTC)
 CHALLENGE_ID = uuid.UUID("11111111-2222-4333-8444-555555555555")
@@ -128,3 +130,15 @@ def test_who_sees_and_who_manages(principal: str, sees: bool, manages: bool) -> 
     caller = Principal.parse(principal)
     assert visible_to(raised(), caller) is sees
     assert may_manage(raised(), caller) is manages
+
+
+def test_a_page_read_one_beyond_its_limit_ends_where_the_next_starts() -> None:
+    found = [replace(raised(), challenge_id=uuid.uuid4(), raised_at=AT.replace(minute=59 - n)) for n in range(4)]
+
+    full = ChallengePage.of(found, 3)
+    last = ChallengePage.of(found[:3], 3)
+
+    assert full.challenges == found[:3]
+    assert full.next == PagePosition(found[2].raised_at, found[2].challenge_id)
+    assert (last.challenges, last.next) == (found[:3], None)
+    assert ChallengePage.of([], 3) == ChallengePage([], None)

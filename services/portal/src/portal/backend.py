@@ -8,7 +8,7 @@ Failures become small named errors here; pages turn them into what a person read
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,11 +260,13 @@ class ServiceCalls:
         erasure: dict[str, Any] = response.json()
         return erasure, response.status_code == 201
 
-    async def erasures(self) -> list[dict[str, Any]]:
-        """The audit of erasures, oldest first: who erased whom, when and why."""
-        answer = await self._json("GET", "validation", "/v1/admin/erasures")
-        found: list[dict[str, Any]] = answer["erasures"]
-        return found
+    async def erasures(self, *, after: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """A page of the audit of erasures, newest first (`erasures`: who erased whom, when and why), after
+        the page whose `next` is `after`; `next` starts the page that follows (None on the last)."""
+        page: dict[str, Any] = await self._json(
+            "GET", "validation", "/v1/admin/erasures", params={"after": after, "limit": limit}
+        )
+        return page
 
     async def key_wrapping(self) -> dict[str, Any]:
         """Which wrapping key wraps new learner keys, and the stored keys counted by wrapping key (decision 0116)."""
@@ -280,10 +282,31 @@ class ServiceCalls:
 
     # --- challenges ------------------------------------------------------------------------------
 
-    async def challenges(self, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        answer = await self._json("GET", "challenges", "/v1/challenges", params={"state": state, "limit": limit})
-        items: list[dict[str, Any]] = answer["items"]
-        return items
+    async def challenges(
+        self,
+        states: Sequence[str] | None = None,
+        *,
+        ulns: Sequence[str] | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        """A page of challenges, newest first (`items`), in any of `states`, of any of `ulns`, after the
+        page whose `next` is `after`; `next` starts the page that follows (None on the last)."""
+        params = {"state": list(states) if states else None, "uln": list(ulns) if ulns else None}
+        page: dict[str, Any] = await self._json(
+            "GET", "challenges", "/v1/challenges", params={**params, "after": after, "limit": limit}
+        )
+        return page
+
+    async def every_challenge(self, states: Sequence[str], *, ulns: Sequence[str]) -> list[dict[str, Any]]:
+        """Every challenge in any of `states` of any of `ulns` (one learner's: a few), page after page."""
+        found: list[dict[str, Any]] = []
+        after = None
+        while True:
+            page = await self.challenges(states, ulns=ulns, after=after, limit=1000)
+            found += page["items"]
+            if (after := page["next"]) is None:
+                return found
 
     async def challenge(self, challenge_id: uuid.UUID) -> dict[str, Any]:
         result: dict[str, Any] = await self._json("GET", "challenges", f"/v1/challenges/{challenge_id}")

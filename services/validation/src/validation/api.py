@@ -26,6 +26,8 @@ from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import CurrentPrincipal, PrincipalKind, require_kind
 from lrs_platform.keyring import Keyring, WrappingState
 from lrs_platform.logging import get_logger
+from lrs_platform.paging import PagePosition, split_page
+from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import Problem, ProblemError, problem_response, problem_responses
 from validation.catalogue_publisher import publish_catalogue
 from validation.reference_store import (
@@ -84,6 +86,9 @@ class AuditedErasure(ErasureDone):
 
 class Erasures(BaseModel):
     erasures: list[AuditedErasure]
+    next: str | None = Field(
+        default=None, description="where the next page starts: pass it as `after`; null on the list's last page"
+    )
 
 
 class ReferenceLoaded(BaseModel):
@@ -384,13 +389,23 @@ async def erase_learner(
     "/admin/erasures",
     tags=["learner registry"],
     summary="The audit of learner erasures (operators)",
+    description=(
+        "Newest first, `limit` at a time: a full page carries `next`, to pass back as `after` for the page "
+        "that follows. With `uln`, that learner's erasure (one at most)."
+    ),
     responses=problem_responses(401, 403, 422),
 )
 async def list_erasures(
-    request: Request, principal: CurrentPrincipal, uln: Annotated[str | None, Query(pattern=ULN_PATTERN)] = None
+    request: Request,
+    principal: CurrentPrincipal,
+    uln: Annotated[str | None, Query(pattern=ULN_PATTERN)] = None,
+    after: PageAfter = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Erasures:
     require_kind(principal, PrincipalKind.OPERATOR)
-    return Erasures(erasures=[_audited(erasure) for erasure in await _store(request).erasures(uln)])
+    found = await _store(request).erasures(uln, after=after, limit=limit + 1)
+    page, following = split_page(found, limit, lambda last: PagePosition(last.erased_at, last.erasure_id))
+    return Erasures(erasures=[_audited(erasure) for erasure in page], next=following.token() if following else None)
 
 
 def _audited(erasure: Erasure) -> AuditedErasure:

@@ -42,8 +42,10 @@ from lrs_domain.reference_files import (
     OFQUAL_SNAPSHOT,
     read_reference_file,
 )
+from lrs_platform.database import where_given
 from lrs_platform.keyring import Erased, Keyring, LearnerKey, Purpose, sealed_personal
 from lrs_platform.logging import get_logger
+from lrs_platform.paging import PagePosition, beyond
 from validation.registry_access import RegistrationOutcome, registration_outcome
 from validation.text_arrays import text_array
 
@@ -385,12 +387,24 @@ class ReferenceStore:
         )
         return [row["uln"] for row in rows]
 
-    async def erasures(self, uln: str | None, connection: asyncpg.Connection | None = None) -> list[Erasure]:
-        """The audit of erasures, oldest first; of one ULN when given."""
+    async def erasures(
+        self,
+        uln: str | None,
+        connection: asyncpg.Connection | None = None,
+        *,
+        after: PagePosition | None = None,
+        limit: int | None = None,
+    ) -> list[Erasure]:
+        """The audit of erasures, newest first (then by id), after `after`, at most `limit`; of one ULN
+        when given (its one erasure). Over an index in that order (migration 0119): a page reads its rows."""
+        also, positions = beyond(after, at="erased_at", row_id="erasure_id", newest_first=True) if after else ([], [])
+        where, values = where_given({"uln": uln}, also=also, first=len(positions) + 1)
         rows = await (connection or self._pool).fetch(
-            "SELECT erasure_id, uln, erased_by, reason, erased_at FROM validation.erasures"
-            " WHERE $1::text IS NULL OR uln = $1 ORDER BY erased_at, erasure_id",
-            uln,
+            f"SELECT erasure_id, uln, erased_by, reason, erased_at FROM validation.erasures{where}"
+            f" ORDER BY erased_at DESC, erasure_id LIMIT ${len(positions) + len(values) + 1}",
+            *positions,
+            *values,
+            limit,  # NULL: no limit
         )
         return [Erasure(**row) for row in rows]
 

@@ -9,7 +9,7 @@ import typer
 from rich.text import Text
 
 from lrs_cli.client import Connection, expect_ok
-from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table
+from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more
 
 app = typer.Typer(help="Event Data Challenges: list, acknowledge, resolve.", no_args_is_help=True)
 ChallengeId = Annotated[str, typer.Argument(help="The challenge's id, from `lrs challenges list`.")]
@@ -27,15 +27,18 @@ class Resolution(StrEnum):
     REJECTED = "rejected"
 
 
-def challenges(connection: Connection, state: State | None, ao: str | None, limit: int) -> list[dict[str, Any]]:
-    params: dict[str, Any] = {"limit": limit}
-    if state:
-        params["state"] = state.value
+def challenges(
+    connection: Connection, states: list[State], ao: str | None, limit: int, after: str | None = None
+) -> dict[str, Any]:
+    """A page: `items`, newest first, and `next`, where the page after it starts (None on the last)."""
+    params: dict[str, Any] = {"limit": limit, "state": [state.value for state in states]}
     if ao:
         params["ao_id"] = ao
+    if after:
+        params["after"] = after
     with connection.client("challenges") as client:
-        found: list[dict[str, Any]] = expect_ok(client.get("/v1/challenges", params=params))["items"]
-    return found
+        page: dict[str, Any] = expect_ok(client.get("/v1/challenges", params=params))
+    return page
 
 
 def reason_text(challenge: dict[str, Any]) -> Text:
@@ -55,28 +58,37 @@ def _described(challenge: dict[str, Any]) -> str:
 @app.command("list")
 def list_command(
     ctx: typer.Context,
-    state: Annotated[State | None, typer.Option(help="Only challenges in this state.")] = None,
+    state: Annotated[
+        list[State] | None, typer.Option(help="Only challenges in this state; repeat it for several.")
+    ] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Only open challenges (raised or acknowledged).")] = False,
     ao: Annotated[str | None, typer.Option(help="Operators: only this AO's challenges.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
+    after: Annotated[
+        str | None, typer.Option(help="Continue a list: the position the previous page's last line gave.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Challenges against your achievements (a learner: the ones they raised)."""
-    found = challenges(connection(ctx), state, ao, limit)
+    """Challenges against your achievements (a learner: the ones they raised), newest first."""
+    states = [*(state or []), *((State.RAISED, State.ACKNOWLEDGED) if open_only else ())]
+    page = challenges(connection(ctx), states, ao, limit, after)
+    found = page["items"]
     if as_json:
         print_json(found)
-        return
-    listing = table("challenge", "raised", "state", "ULN", "achievement", "reason", "resolution")
-    for challenge in found:
-        listing.add_row(
-            challenge["challenge_id"],
-            challenge["raised_at"][:10],
-            challenge["state"],
-            challenge["uln"],
-            challenge["achievement_id"],
-            reason_text(challenge),
-            challenge.get("resolution") or "",
-        )
-    stdout().print(listing if found else "no challenges")
+    else:
+        listing = table("challenge", "raised", "state", "ULN", "achievement", "reason", "resolution")
+        for challenge in found:
+            listing.add_row(
+                challenge["challenge_id"],
+                challenge["raised_at"][:10],
+                challenge["state"],
+                challenge["uln"],
+                challenge["achievement_id"],
+                reason_text(challenge),
+                challenge.get("resolution") or "",
+            )
+        stdout().print(listing if found else "no challenges")
+    tell_more(page["next"])
 
 
 @app.command("ack")

@@ -15,7 +15,7 @@ import typer
 from rich.text import Text
 
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok, problem_text
-from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table
+from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more
 
 _ULN = re.compile(r"[0-9]{10}")
 
@@ -38,11 +38,16 @@ def erase(connection: Connection, uln: str, reason: str) -> tuple[dict[str, Any]
     return response.json(), response.status_code == 201
 
 
-def erasures(connection: Connection, uln: str | None) -> list[dict[str, Any]]:
-    params = {"uln": uln} if uln else {}
+def erasures(connection: Connection, uln: str | None, limit: int = 100, after: str | None = None) -> dict[str, Any]:
+    """A page of the audit, newest first: `erasures`, and `next`, where the page after it starts (None on the last)."""
+    params: dict[str, Any] = {"limit": limit}
+    if uln:
+        params["uln"] = uln
+    if after:
+        params["after"] = after
     with connection.client("validation") as client:
-        found: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/erasures", params=params))["erasures"]
-    return found
+        page: dict[str, Any] = expect_ok(client.get("/v1/admin/erasures", params=params))
+    return page
 
 
 def erasure_text(erasure: dict[str, Any], *, erased_now: bool) -> str:
@@ -80,16 +85,26 @@ def erase_command(
 def erasures_command(
     ctx: typer.Context,
     uln: Annotated[str | None, typer.Option(help="Only this learner's erasure.", callback=_uln)] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
+    after: Annotated[
+        str | None, typer.Option(help="Continue the audit: the position the previous page's last line gave.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Operator: the audit of learner erasures, oldest first: who erased whom, when and why."""
-    found = erasures(connection(ctx), uln)
+    """Operator: the audit of learner erasures, newest first: who erased whom, when and why."""
+    page = erasures(connection(ctx), uln, limit, after)
+    found = page["erasures"]
     if as_json:
         print_json(found)
-        return
-    listing = table("erased at", "ULN", "erased by", "reason", "erasure")
-    for erasure in found:
-        listing.add_row(
-            erasure["erased_at"], erasure["uln"], erasure["erased_by"], Text(erasure["reason"]), erasure["erasure_id"]
-        )
-    stdout().print(listing if found else "no erasures")
+    else:
+        listing = table("erased at", "ULN", "erased by", "reason", "erasure")
+        for erasure in found:
+            listing.add_row(
+                erasure["erased_at"],
+                erasure["uln"],
+                erasure["erased_by"],
+                Text(erasure["reason"]),
+                erasure["erasure_id"],
+            )
+        stdout().print(listing if found else "no erasures")
+    tell_more(page["next"])

@@ -41,6 +41,12 @@ def stderr() -> Console:
     return Console(file=sys.stderr, highlight=False, soft_wrap=True)
 
 
+def tell_more(next_position: str | None) -> None:
+    """After a page of a list, how to read the next one (on stderr: stdout stays the page, table or JSON)."""
+    if next_position:
+        stderr().print(f"more: the same command with --after {next_position}")
+
+
 _environment: ContextVar[Environment] = ContextVar("lrs_environment", default=Environment.LIVE)
 
 

@@ -34,6 +34,7 @@ router = APIRouter(include_in_schema=False)
 ULN = re.compile(r"^[0-9]{10}$")
 TELEPHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,24}$")
 OPEN_STATES = ("raised", "acknowledged")
+INBOX_PAGE = 50
 GENDERS = (
     ("", "Not given"),
     ("0", "0 - not known"),
@@ -153,11 +154,14 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
     except Unavailable:
         # The batch may have put nothing on the record: show what there is rather than wait.
         plr = await service.ao_achievements(uln)
-    open_challenges = {
-        challenge["achievement_id"]: challenge
-        for challenge in ([] if in_sandpit(request) else await service.challenges())
-        if challenge["state"] in OPEN_STATES and challenge["uln"] in plr.get("ulns", [uln])
-    }
+    open_challenges = (
+        {}
+        if in_sandpit(request)
+        else {
+            challenge["achievement_id"]: challenge
+            for challenge in await service.every_challenge(OPEN_STATES, ulns=plr.get("ulns", [uln]))
+        }
+    )
     return render(request, "learner.html", {"uln": uln, "errors": {}, "plr": plr, "open": open_challenges}, user=user)
 
 
@@ -165,11 +169,23 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
 
 
 @router.get("/challenges")
-async def challenge_inbox(request: Request, user: AoUser) -> HTMLResponse:
-    everything = await calls(request, user).challenges()
-    open_ones = [c for c in everything if c["state"] in OPEN_STATES]
-    resolved = [c for c in everything if c["state"] == "resolved"][:20]
-    return render(request, "challenges.html", {"open_challenges": open_ones, "resolved": resolved}, user=user)
+async def challenge_inbox(
+    request: Request, user: AoUser, after: Annotated[str | None, Query(max_length=200)] = None
+) -> Response:
+    """The open challenges a page at a time, newest first, and the latest resolved ones."""
+    service = calls(request, user)
+    try:
+        open_ones = await service.challenges(OPEN_STATES, after=after, limit=INBOX_PAGE)
+    except Refused:  # a position no page handed out (a hand-made link): start again at the newest
+        return see_other("/challenges")
+    resolved = await service.challenges(("resolved",), limit=20)
+    context = {
+        "open_challenges": open_ones["items"],
+        "older": open_ones["next"],
+        "newest_first_page": after is None,
+        "resolved": resolved["items"],
+    }
+    return render(request, "challenges.html", context, user=user)
 
 
 async def _challenge_page(

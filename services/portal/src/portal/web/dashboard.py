@@ -13,6 +13,7 @@ from portal.web.common import UK, AoUser, calls, render
 router = APIRouter(include_in_schema=False)
 
 OPEN_STATES = ("raised", "acknowledged")
+DASHBOARD_COUNT_UP_TO = 1000
 
 
 @router.get("/")
@@ -20,11 +21,18 @@ async def dashboard(request: Request, user: AoUser) -> HTMLResponse:
     service = calls(request, user)
     period = datetime.now(UK).strftime("%Y-%m")
     batches = (await service.batches(page=1, page_size=8))["items"]
-    open_challenges = [c for c in await service.challenges() if c["state"] in OPEN_STATES]
+    # counted up to a page's worth: more than that shows as "1,000 or more"
+    open_challenges = await service.challenges(OPEN_STATES, limit=DASHBOARD_COUNT_UP_TO)
     try:
         items = await service.report_range("plr-timeliness", period, period)
         timeliness = items[0] if items else None
     except ServiceError:
         timeliness = None
-    context = {"batches": batches, "open_challenges": open_challenges, "timeliness": timeliness, "period": period}
+    context = {
+        "batches": batches,
+        "open_challenges": len(open_challenges["items"]),
+        "more_open_challenges": open_challenges["next"] is not None,
+        "timeliness": timeliness,
+        "period": period,
+    }
     return render(request, "dashboard.html", context, user=user)

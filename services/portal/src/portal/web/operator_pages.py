@@ -4,10 +4,10 @@ erasing a learner's personal data (decision 0080)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from lrs_platform.identity import Principal, PrincipalKind
@@ -182,9 +182,13 @@ async def _erasures_page(
     confirming: bool = False,
     done: dict[str, Any] | None = None,
     status: int = 200,
+    after: str | None = None,
 ) -> HTMLResponse:
+    audit = await calls(request, user).erasures(after=after)
     context = {
-        "erasures": await calls(request, user).erasures(),
+        "erasures": audit["erasures"],
+        "older": audit["next"],
+        "newest_first_page": after is None,
         "values": values or {},
         "errors": errors or {},
         "confirming": confirming,
@@ -205,8 +209,14 @@ def _erasure_errors(values: dict[str, str]) -> dict[str, str]:
 
 
 @router.get("/ops/erasures")
-async def erasures(request: Request, user: OperatorUser) -> HTMLResponse:
-    return await _erasures_page(request, user)
+async def erasures(
+    request: Request, user: OperatorUser, after: Annotated[str | None, Query(max_length=200)] = None
+) -> Response:
+    """The erasure form, and the audit a page at a time, newest first."""
+    try:
+        return await _erasures_page(request, user, after=after)
+    except Refused:  # a position no page handed out (a hand-made link): start again at the newest
+        return see_other("/ops/erasures")
 
 
 @router.post("/ops/erasures/check")
