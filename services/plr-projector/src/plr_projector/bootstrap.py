@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -38,18 +39,25 @@ SERVICE = "plr-projector"
 _PROJECTED = (contract_topics.PLR_EVENTS, contract_topics.LEARNER_EVENTS, contract_topics.CHALLENGE_EVENTS)
 
 _log = get_logger("plr_projector")
+# the parked events are counted again at least this often, though the statistics show no write to them
+PARKED_RECOUNT_SECONDS = 30.0
 
 
 async def _publish_metrics(projector: Projector, interval: float) -> None:
+    recount = metrics.Recount(every_seconds=PARKED_RECOUNT_SECONDS)
     while True:
         try:
             for topic, lag in projector.live.lag().items():
                 metrics.LAG_EVENTS.labels(topic).set(lag["events"])
                 metrics.LAG_SECONDS.labels(topic).set(lag["seconds"])
+            model, now = projector.model, time.monotonic()
             async with projector.pool.acquire() as connection:
-                depth = await projector.model.parked_depth(connection)
-            for reason, count in depth.items():
-                metrics.DLQ_DEPTH.labels(reason).set(count)
+                version = (model.schema, await model.parked_changes(connection))
+                if recount.due(version, now):
+                    depth = await model.parked_depth(connection)
+                    recount.counted(version, now)
+                    for reason, count in depth.items():
+                        metrics.DLQ_DEPTH.labels(reason).set(count)
             metrics.DLQ_STREAMS.set(len(projector.live.parked_streams))
             projector.rebuilds.status()
         except Exception as error:  # metrics must never take the service down

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS = Counter(
@@ -28,3 +30,20 @@ BATCH_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 REBUILD_PROGRESS = Gauge("lrs_projector_rebuild_progress_ratio", "Progress of the running rebuild towards its target")
+
+
+@dataclass
+class Recount:
+    """When to count the parked events again (`DLQ_DEPTH`): a count reads every parked row (~150 ms at
+    1M parked, during the very incident that parked them), so it is taken again only once the parked
+    table was written (`version` changed: `ReadModel.parked_changes`), and at least every `every_seconds`
+    (a server that keeps no statistics)."""
+
+    every_seconds: float
+    _last: tuple[object, float] | None = None
+
+    def due(self, version: object, now: float) -> bool:
+        return self._last is None or self._last[0] != version or now - self._last[1] >= self.every_seconds
+
+    def counted(self, version: object, now: float) -> None:
+        self._last = (version, now)

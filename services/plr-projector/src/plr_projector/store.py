@@ -40,6 +40,8 @@ from plr_projector.projection import (
 from plr_projector.views import LearnerGroup
 
 LIVE_SCHEMA = "plr"
+# After a write to the parked table: its counts reach `parked_changes` as the transaction ends (PostgreSQL 15)
+_PUBLISH_STATISTICS_WHEN_IDLE = "SELECT pg_stat_force_next_flush()"
 OPS_SCHEMA = "plr_ops"
 MIGRATIONS = "plr_projector.migrations"
 OPS_MIGRATIONS = "plr_projector.ops_migrations"
@@ -414,6 +416,7 @@ class ReadModel:
                 " dlq_pending = EXCLUDED.dlq_pending",
                 [(*parked_row(parked), publish_dead_letters and parked.reason == "error") for parked in changes.parked],
             )
+            await connection.execute(_PUBLISH_STATISTICS_WHEN_IDLE)
         if next_offsets:
             await connection.execute(
                 f"INSERT INTO {self._q}.offsets (topic, partition, next_offset)"
@@ -470,6 +473,19 @@ class ReadModel:
         )
         return [_parked_from(row) for row in rows]
 
+    async def parked_changes(self, connection: asyncpg.Connection) -> int:
+        """A number that grows whenever a committed transaction of any process writes to the parked table
+        (PostgreSQL's cumulative statistics: rows inserted, updated, deleted). A backend publishes its
+        counts when idle, at most once a second (else up to 10 s later): the projector's writes of parked
+        rows ask for theirs at once; others' show within seconds. Reads no row; 0 where the server keeps
+        no counts."""
+        changes: int = await connection.fetchval(
+            "SELECT pg_stat_get_tuples_inserted(t) + pg_stat_get_tuples_updated(t) + pg_stat_get_tuples_deleted(t)"
+            " FROM (SELECT to_regclass($1) AS t) AS parked",
+            f"{self._q}.parked",
+        )
+        return changes or 0
+
     async def parked_depth(self, connection: asyncpg.Connection) -> dict[str, int]:
         rows = await connection.fetch(f"SELECT reason, count(*) AS n FROM {self._q}.parked GROUP BY reason")
         depth = {"error": 0, "blocked": 0}
@@ -487,6 +503,7 @@ class ReadModel:
             [partition for _, partition, _ in items],
             [offset for _, _, offset in items],
         )
+        await connection.execute(_PUBLISH_STATISTICS_WHEN_IDLE)
 
     async def pending_dead_letters(self, connection: asyncpg.Connection, limit: int = 500) -> list[ParkedRow]:
         rows = await connection.fetch(
