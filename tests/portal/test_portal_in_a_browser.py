@@ -929,3 +929,40 @@ async def test_the_erasure_audit_is_shown_newest_first_a_page_at_a_time(
         await older.click()
     assert shown == audit
     await expect(operator_page.get_by_role("link", name="Newest erasures")).to_be_visible()
+
+
+async def test_a_challenge_is_resolved_as_corrected_by_a_batch_not_in_the_list_given_its_id(
+    ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    """The list of correcting batches holds only the latest: an older one is given by its id, checked to be
+    one of the AO's completed batches."""
+    challenge_id = uuid.uuid4()
+    connection = await asyncpg.connect(portal_system.database_url)
+    try:
+        await connection.execute(
+            "INSERT INTO challenges.challenges (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at)"
+            " VALUES ($1, gen_random_uuid(), $2, '4000007919', 'The grade is wrong.', 'raised', now())",
+            challenge_id,
+            SAMPLE_AO,
+        )
+    finally:
+        await connection.close()
+    await ao_page.goto(f"{portal_system.url}/challenges/{challenge_id}")
+    typed = ao_page.get_by_label("Or the correcting batch's id, if it is not listed")
+    error = ao_page.locator("[data-field=other_batch_id] .portal-error-text")
+
+    for entered, says in [
+        ("batch 42", "Enter the batch's id as its page shows it"),
+        (str(uuid.uuid4()), "None of your batches has this id"),
+    ]:
+        await ao_page.get_by_label("The learner was right: we corrected the data in a batch").check()
+        await typed.fill(entered)
+        await ao_page.get_by_role("button", name="Resolve the challenge").click()
+        await expect(error).to_contain_text(says)
+    await typed.fill(uploaded.sample_100.batch_id)
+    await ao_page.get_by_role("button", name="Resolve the challenge").click()
+    await expect(ao_page.locator("[data-state]")).to_have_text("resolved")
+
+    async with await portal_system.client("challenges", f"ao:{SAMPLE_AO}") as challenges:
+        stored = (await challenges.get(f"/v1/challenges/{challenge_id}")).json()
+    assert (stored["resolution"], stored["note"]) == ("corrected", f"Corrected by batch {uploaded.sample_100.batch_id}")

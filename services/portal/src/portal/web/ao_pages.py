@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from lrs_domain.formats import is_plausible_email
-from portal.backend import Refused, Unavailable
+from portal.backend import NotFound, Refused, ServiceCalls, Unavailable
 from portal.checking import batch_file, check_record
 from portal.direct_entry import ACTIONS, FORM_ORDER, JOB_TYPES, entry_batch, field_errors, read_entry, warnings_of
 from portal.mi import CHARTS, MiData, chart_csv, months_ending
@@ -198,7 +198,7 @@ async def _challenge_page(
 ) -> HTMLResponse:
     service = calls(request, user)
     challenge = await service.challenge(challenge_id)
-    batches = [b for b in (await service.batches(page=1, page_size=20))["items"] if b["status"] == "completed"]
+    batches = [b for b in (await service.batches(page=1, page_size=50))["items"] if b["status"] == "completed"]
     context = {"challenge": challenge, "batches": batches, "errors": errors, "values": values}
     return render(request, "challenge.html", context, user=user, status_code=status)
 
@@ -218,13 +218,13 @@ async def acknowledge(request: Request, challenge_id: uuid.UUID, user: AoUser) -
 @router.post("/challenges/{challenge_id}/resolve")
 async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Response:
     form = await checked_form(request, user)
-    values = {name: field(form, name) for name in ("resolution", "batch_id", "reason")}
+    values = {name: field(form, name) for name in ("resolution", "batch_id", "other_batch_id", "reason")}
     errors: dict[str, str] = {}
     resolution = values["resolution"]
     if resolution not in ("corrected", "upheld", "rejected"):
         errors["resolution"] = "Choose how the challenge was resolved"
-    if resolution == "corrected" and not values["batch_id"]:
-        errors["batch_id"] = "Choose the batch that corrected the data"
+    if resolution == "corrected":
+        errors |= await _correcting_batch_errors(calls(request, user), values)
     if resolution in ("upheld", "rejected") and not values["reason"]:
         errors["reason"] = "Give the reason, in words the learner will understand"
     if len(values["reason"]) > 1500:
@@ -233,9 +233,33 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
         return await _challenge_page(request, user, challenge_id, errors, values, 400)
     note = values["reason"] or None
     if resolution == "corrected":
-        note = f"Corrected by batch {values['batch_id']}" + (f": {values['reason']}" if values["reason"] else "")
+        correcting = values["other_batch_id"] or values["batch_id"]
+        note = f"Corrected by batch {correcting}" + (f": {values['reason']}" if values["reason"] else "")
     await calls(request, user).resolve_challenge(challenge_id, resolution, note)
     return see_other(f"/challenges/{challenge_id}?done=resolved")
+
+
+async def _correcting_batch_errors(service: ServiceCalls, values: dict[str, str]) -> dict[str, str]:
+    """The batch that corrected the data: one of the listed ones, or another of the AO's completed batches
+    by its id (the list holds only the latest)."""
+    chosen, typed = values["batch_id"], values["other_batch_id"]
+    if not chosen and not typed:
+        return {"batch_id": "Choose the batch that corrected the data, or enter its id"}
+    if not typed:
+        return {}
+    if chosen and chosen != typed:
+        return {"other_batch_id": "Choose a batch from the list or enter an id, not both"}
+    try:
+        batch = await service.batch(uuid.UUID(typed))
+    except ValueError:
+        return {
+            "other_batch_id": "Enter the batch's id as its page shows it, like 0b6f3c1e-8f4a-4d52-9a0e-2f9c6a1d7e35"
+        }
+    except NotFound:
+        return {"other_batch_id": "None of your batches has this id"}
+    if batch["status"] != "completed":
+        return {"other_batch_id": f"That batch is {batch['status']}: only a completed batch corrected the data"}
+    return {}
 
 
 # --- challenge contact -------------------------------------------------------------------------
