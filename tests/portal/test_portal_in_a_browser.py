@@ -430,6 +430,7 @@ async def test_no_page_has_a_serious_accessibility_violation(
         "/direct-entry",
         "/learners",
         "/challenges",
+        "/challenges/resolved",
         "/contact",
         "/mi",
         "/mi?months=24",
@@ -853,7 +854,8 @@ async def test_every_open_challenge_is_in_the_inbox_and_counted_however_many_wer
     ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
 ) -> None:
     """60 open challenges, then 250 resolved ones raised after them: the inbox shows the open ones 50 a
-    page (the newest first, then "Older open challenges"), and the dashboard counts every one of them."""
+    page (the newest first, then "Older open challenges"), the dashboard counts every one of them, and
+    every resolved one is a link and some pages away."""
     url = portal_system.url
     earlier = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     rows = [
@@ -870,12 +872,11 @@ async def test_every_open_challenge_is_in_the_inbox_and_counted_however_many_wer
             " VALUES ($1, gen_random_uuid(), $2, $3, 'The grade is wrong.', $4, $5)",
             [(challenge_id, SAMPLE_AO, uln, state, at) for challenge_id, uln, state, at in rows],
         )
-        open_ones = {
-            str(row["challenge_id"])
-            for row in await connection.fetch(
-                "SELECT challenge_id FROM challenges.challenges WHERE ao_id = $1 AND state <> 'resolved'", SAMPLE_AO
-            )
-        }
+        stored = await connection.fetch(
+            "SELECT challenge_id, state FROM challenges.challenges WHERE ao_id = $1", SAMPLE_AO
+        )
+        open_ones = {str(row["challenge_id"]) for row in stored if row["state"] != "resolved"}
+        resolved = {str(row["challenge_id"]) for row in stored if row["state"] == "resolved"}
     finally:
         await connection.close()
 
@@ -894,6 +895,20 @@ async def test_every_open_challenge_is_in_the_inbox_and_counted_however_many_wer
 
     await ao_page.goto(f"{url}/")
     await expect(ao_page.locator("[data-figure=open-challenges]")).to_have_text(str(len(open_ones)))
+
+    # the resolved ones: the inbox's latest 20, then all of them from its link, 50 a page
+    await ao_page.goto(f"{url}/challenges")
+    await expect(ao_page.locator("table[data-table=resolved] tr[data-challenge]")).to_have_count(20)
+    await ao_page.get_by_role("link", name="All resolved challenges").click()
+    resolved_shown: list[str] = []
+    while True:
+        page_rows = ao_page.locator("table[data-table=resolved] tr[data-challenge]")
+        resolved_shown += [str(await row.get_attribute("data-challenge")) for row in await page_rows.all()]
+        older = ao_page.locator("a[data-older-resolved]")
+        if not await older.count():
+            break
+        await older.click()
+    assert len(resolved_shown) == len(set(resolved_shown)) and set(resolved_shown) == resolved
 
 
 async def test_the_erasure_audit_is_shown_newest_first_a_page_at_a_time(

@@ -188,6 +188,19 @@ async def challenge_inbox(
     return render(request, "challenges.html", context, user=user)
 
 
+@router.get("/challenges/resolved")
+async def resolved_challenges(
+    request: Request, user: AoUser, after: Annotated[str | None, Query(max_length=200)] = None
+) -> Response:
+    """Every resolved challenge a page at a time, newest first."""
+    try:
+        resolved = await calls(request, user).challenges(("resolved",), after=after, limit=INBOX_PAGE)
+    except Refused:  # a position no page handed out (a hand-made link): start again at the newest
+        return see_other("/challenges/resolved")
+    context = {"resolved": resolved["items"], "older": resolved["next"], "newest_first_page": after is None}
+    return render(request, "challenges_resolved.html", context, user=user)
+
+
 async def _challenge_page(
     request: Request,
     user: Any,
