@@ -13,7 +13,7 @@ import typer
 from rich.text import Text
 
 from lrs_cli import check_command
-from lrs_cli.client import CommandError, Connection, ExitCode, expect_ok, pages
+from lrs_cli.client import CommandError, Connection, Counted, ExitCode, expect_ok, pages
 from lrs_cli.output import JsonOption, connection, print_json, progress, stdout, table, warn
 from lrs_domain.formats import detect_format
 
@@ -221,10 +221,13 @@ def status_command(
     raise typer.Exit(exit_code_of(batch))
 
 
-def history(client: httpx.Client, ao_id: str | None, limit: int) -> list[dict[str, Any]]:
+def history(client: httpx.Client, ao_id: str | None, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The newest `limit` batches, and how many there are in all."""
     params = {"ao_id": ao_id} if ao_id else {}
-    found: Iterable[dict[str, Any]] = pages(client, "/v1/batches", "items", min(limit, 200), **params)
-    return list(islice(found, limit))
+    counted = Counted()
+    found: Iterable[dict[str, Any]] = pages(client, "/v1/batches", "items", min(limit, 200), counted, **params)
+    batches = list(islice(found, limit))
+    return batches, counted.total or 0
 
 
 @app.command("list")
@@ -236,7 +239,9 @@ def list_command(
 ) -> None:
     """The batches you submitted (operators: every AO's), newest first."""
     with connection(ctx).client("ingest") as client:
-        batches = history(client, ao, limit)
+        batches, total = history(client, ao, limit)
+    if total > len(batches):
+        warn(f"the newest {len(batches):,} of {total:,} batches: a larger --limit shows more")
     if as_json:
         print_json(batches)
         return

@@ -146,11 +146,22 @@ def expect_ok(response: httpx.Response) -> Any:
     return response.json() if response.content else None
 
 
-def pages(client: httpx.Client, path: str, items: str, page_size: int, **params: Any) -> Iterator[dict[str, Any]]:
+@dataclass
+class Counted:
+    """What a paged listing said of itself: how many items it has in all (once its first page is read)."""
+
+    total: int | None = None
+
+
+def pages(
+    client: httpx.Client, path: str, items: str, page_size: int, counted: Counted | None = None, **params: Any
+) -> Iterator[dict[str, Any]]:
     """Every item of a paged listing (`page`, `page_size`, `total`), one page in memory at a time."""
     page = 1
     while True:
         body = expect_ok(client.get(path, params={**params, "page": page, "page_size": page_size}))
+        if counted is not None:
+            counted.total = body["total"]
         yield from body[items]
         if not body[items] or page * page_size >= body["total"]:
             return
