@@ -197,7 +197,7 @@ async def test_ingest_parks_an_outcome_postgresql_refuses_and_the_next_batch_sti
         assert view["status"] == "completed"
         as_operator = bearer(operator)
         left = await client.get("/v1/admin/dlq", params={"key": str(poisoned)}, headers=as_operator)
-        assert left.json() == {"parked": []}
+        assert left.json() == {"parked": [], "total": 0}
         forbidden = await client.get("/v1/admin/dlq", headers=as_ao)
         assert forbidden.status_code == 403
 

@@ -191,11 +191,7 @@ class ParkedMessages:
     async def listing(
         self, consumers: Iterable[str], *, topic: str | None = None, key: str | None = None, limit: int = 500
     ) -> list[ParkedRow]:
-        where, values = where_given(
-            {"topic": topic, "message_key": key.encode() if key is not None else None},
-            also=("consumer = ANY($1::text[])",),
-            first=2,
-        )
+        where, values = _parked_where(topic, key)
         rows = await self.pool.fetch(
             f'SELECT * FROM {self._table}{where} ORDER BY consumer, topic, message_key, partition, "offset"'
             f" LIMIT ${len(values) + 2}",
@@ -204,6 +200,12 @@ class ParkedMessages:
             limit,
         )
         return [_row(row) for row in rows]
+
+    async def count(self, consumers: Iterable[str], *, topic: str | None = None, key: str | None = None) -> int:
+        """How many messages `listing` has to show in all, whatever its limit."""
+        where, values = _parked_where(topic, key)
+        total: int = await self.pool.fetchval(f"SELECT count(*) FROM {self._table}{where}", list(consumers), *values)
+        return total
 
     async def stream_of(self, row: ParkedRow) -> list[ParkedRow]:
         """Every parked message of the row's stream, in log order (the row alone when it has no key)."""
@@ -332,9 +334,12 @@ class DeadLetterOffice:
 
     async def listing(
         self, consumer: str | None = None, topic: str | None = None, key: str | None = None, limit: int = 500
-    ) -> list[ParkedRow]:
+    ) -> tuple[list[ParkedRow], int]:
+        """The first `limit` parked messages (of the consumer, topic and key given), and how many there are."""
         consumers = [consumer] if consumer is not None else sorted(self._consumers)
-        return await self.store.listing(consumers, topic=topic, key=key, limit=limit)
+        rows = await self.store.listing(consumers, topic=topic, key=key, limit=limit)
+        total = len(rows) if len(rows) < limit else await self.store.count(consumers, topic=topic, key=key)
+        return rows, total
 
     async def retry(self, parked_id: int, operator: str) -> ReplayResult:
         """Applies the message's stream again from its head, in order, until one fails."""
@@ -372,3 +377,12 @@ class DeadLetterOffice:
             still_parked=result.still_parked,
         )
         return result
+
+
+def _parked_where(topic: str | None, key: str | None) -> tuple[str, list[object]]:
+    """The parked messages of the consumers in `$1` (a text array), of the topic and key if given."""
+    return where_given(
+        {"topic": topic, "message_key": key.encode() if key is not None else None},
+        also=("consumer = ANY($1::text[])",),
+        first=2,
+    )

@@ -52,7 +52,11 @@ async def _replayed(action: Any) -> dict[str, Any]:
     return {"results": [result.view()]}
 
 
-@router.get("", summary="Parked messages of this service: poison first, then those held behind it")
+@router.get(
+    "",
+    summary="Parked messages of this service: per key, the poison first, then those held behind it",
+    description="The first `limit`; `total` counts every parked message the filters match.",
+)
 async def dlq_list(
     principal: CurrentPrincipal,
     request: Request,
@@ -62,8 +66,8 @@ async def dlq_list(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> dict[str, Any]:
     _require_operator(principal)
-    rows = await _office(request).listing(consumer, topic, key, limit)
-    return {"parked": [row.view() for row in rows]}
+    rows, total = await _office(request).listing(consumer, topic, key, limit)
+    return {"parked": [row.view() for row in rows], "total": total}
 
 
 @router.post(

@@ -402,7 +402,11 @@ async def projector_status(principal: CurrentPrincipal, projector: ProjectorDep)
     }
 
 
-@admin_router.get("/dlq", summary="Parked events: poison heads and the events waiting behind them")
+@admin_router.get(
+    "/dlq",
+    summary="Parked events: poison heads and the events waiting behind them",
+    description="The first `limit`; `total` counts every parked event the filters match.",
+)
 async def dlq_list(
     principal: CurrentPrincipal,
     projector: ProjectorDep,
@@ -411,7 +415,8 @@ async def dlq_list(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> dict[str, Any]:
     _require_operator(principal)
-    return {"parked": await projector.dead_letters.listing(learner, topic, limit)}
+    parked, total = await projector.dead_letters.listing(learner, topic, limit)
+    return {"parked": parked, "total": total}
 
 
 @admin_router.post("/dlq/{uln}/retry", summary="Re-run a learner's parked events in order")

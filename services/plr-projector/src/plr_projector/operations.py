@@ -141,10 +141,14 @@ class DeadLetters:
         self.live = live
         self.others = others
 
-    async def listing(self, key: str | None, topic: str | None, limit: int) -> list[dict[str, Any]]:
+    async def listing(self, key: str | None, topic: str | None, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """The first `limit` parked events (of the key and topic given), and how many there are."""
         async with self.live.pool.acquire() as connection:
             rows = await self.live.model.parked(connection, key=key, topic=topic, limit=limit)
-        return [parked_view(row) for row in rows]
+            total = (
+                len(rows) if len(rows) < limit else await self.live.model.parked_count(connection, key=key, topic=topic)
+            )
+        return [parked_view(row) for row in rows], total
 
     async def retry(
         self, key: str, topic: str | None, operator: str, replacement: bytes | None = None

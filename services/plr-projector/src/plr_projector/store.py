@@ -473,6 +473,14 @@ class ReadModel:
         )
         return [_parked_from(row) for row in rows]
 
+    async def parked_count(
+        self, connection: asyncpg.Connection, *, key: str | None = None, topic: str | None = None
+    ) -> int:
+        """How many parked events `parked` has to show in all, whatever its limit."""
+        where, values = where_given({"park_key": key, "topic": topic})
+        total: int = await connection.fetchval(f"SELECT count(*) FROM {self._q}.parked{where}", *values)
+        return total
+
     async def parked_changes(self, connection: asyncpg.Connection) -> int:
         """A number that grows whenever a committed transaction of any process writes to the parked table
         (PostgreSQL's cumulative statistics: rows inserted, updated, deleted). A backend publishes its

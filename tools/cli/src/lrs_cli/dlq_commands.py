@@ -16,7 +16,7 @@ import typer
 
 from lrs_cli import projector_commands
 from lrs_cli.client import CommandError, Connection, expect_ok, unreachable_text
-from lrs_cli.output import JsonOption, connection, print_json, print_text, replay_text
+from lrs_cli.output import JsonOption, connection, print_json, print_text, replay_text, warn
 
 PROJECTOR = "plr-projector"
 SHARED_ROUTES = ("ingest", "validation", "notifier", "reporting", "challenges")
@@ -43,17 +43,29 @@ def parked_table(parked: list[dict[str, Any]]) -> str:
 
 def parked_messages(
     connection: Connection, service: str, key: str | None = None, topic: str | None = None, limit: int = 500
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
+    """The service's first `limit` parked messages, and how many there are."""
     if service == PROJECTOR:
-        return projector_commands.parked_events(connection, key, topic, limit)
-    params: dict[str, Any] = {"limit": limit}
-    if key:
-        params["key"] = key
-    if topic:
-        params["topic"] = topic
-    with connection.client(_client_name(service)) as client:
-        parked: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/dlq", params=params))["parked"]
-    return parked
+        answer = projector_commands.parked_events(connection, key, topic, limit)
+    else:
+        params: dict[str, Any] = {"limit": limit}
+        if key:
+            params["key"] = key
+        if topic:
+            params["topic"] = topic
+        with connection.client(_client_name(service)) as client:
+            answer = expect_ok(client.get("/v1/admin/dlq", params=params))
+    parked: list[dict[str, Any]] = answer["parked"]
+    return parked, int(answer.get("total", len(parked)))
+
+
+def more_parked_text(service: str, shown: int, total: int) -> str | None:
+    """What to say when a listing shows fewer than are parked."""
+    if total <= shown:
+        return None
+    return (
+        f"the first {shown:,} of {total:,} parked in {service}: --key or --topic narrows, a larger --limit shows more"
+    )
 
 
 def _unavailable(error: Exception) -> str:
@@ -71,8 +83,10 @@ def dlq_list(
             except (CommandError, httpx.TransportError) as error:
                 sections.append(f"== {each}\nunavailable: {_unavailable(error)}")
         return "\n".join(sections)
-    parked = parked_messages(connection, service, key, topic, limit)
-    return projector_commands.parked_events_table(parked) if service == PROJECTOR else parked_table(parked)
+    parked, total = parked_messages(connection, service, key, topic, limit)
+    text = projector_commands.parked_events_table(parked) if service == PROJECTOR else parked_table(parked)
+    more = more_parked_text(service, len(parked), total)
+    return f"{text}\n{more}" if more else text
 
 
 def dlq_json(
@@ -82,7 +96,9 @@ def dlq_json(
     found: dict[str, Any] = {}
     for each in SERVICES if service == "all" else (service,):
         try:
-            found[each] = parked_messages(connection, each, key, topic, limit)
+            found[each], total = parked_messages(connection, each, key, topic, limit)
+            if more := more_parked_text(each, len(found[each]), total):
+                warn(more)
         except (CommandError, httpx.TransportError) as error:
             if service != "all":
                 raise

@@ -150,19 +150,20 @@ def projector_status_text(status: dict[str, Any]) -> str:
 
 def parked_events(
     connection: Connection, learner: str | None = None, topic: str | None = None, limit: int = 500
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
+    """The first `limit` parked events (`parked`) and how many there are (`total`)."""
     params: dict[str, Any] = {"limit": limit}
     if learner:
         params["learner"] = learner
     if topic:
         params["topic"] = topic
     with connection.client(SERVICE) as client:
-        parked: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/dlq", params=params))["parked"]
-    return parked
+        answer: dict[str, Any] = expect_ok(client.get("/v1/admin/dlq", params=params))
+    return answer
 
 
 def dlq_list(connection: Connection, learner: str | None = None, topic: str | None = None, limit: int = 500) -> str:
-    return parked_events_table(parked_events(connection, learner, topic, limit))
+    return parked_events_table(parked_events(connection, learner, topic, limit)["parked"])
 
 
 def parked_events_table(parked: list[dict[str, Any]]) -> str:

@@ -41,15 +41,16 @@ def _handle(row: dict[str, Any]) -> str:
 @router.get("/ops/dead-letters")
 async def dead_letters(request: Request, user: OperatorUser) -> HTMLResponse:
     service = calls(request, user)
-    by_service: list[tuple[str, list[dict[str, Any]] | None, str | None]] = []
+    by_service: list[tuple[str, list[dict[str, Any]] | None, int, str | None]] = []
     for name in DEAD_LETTER_SERVICES:
         try:
-            rows = (await service.dead_letters(name))["parked"]
-            by_service.append((name, [{**row, "handle": _handle(row)} for row in rows], None))
+            parked = await service.dead_letters(name)
+            rows = [{**row, "handle": _handle(row)} for row in parked["parked"]]
+            by_service.append((name, rows, parked["total"], None))
         except NotFound:
-            by_service.append((name, None, "This service has no dead-letter routes."))
+            by_service.append((name, None, 0, "This service has no dead-letter routes."))
         except ServiceError as error:
-            by_service.append((name, None, error.detail))
+            by_service.append((name, None, 0, error.detail))
     done = request.query_params.get("done")
     return render(request, "ops_dead_letters.html", {"by_service": by_service, "done": done}, user=user)
 
