@@ -33,9 +33,13 @@ class UploadCheck:
 
     @property
     def problems(self) -> list[RecordOutcome]:
+        """The lines with problems: those that would be rejected first, then those with warnings only,
+        each in line order (a page shows the first few hundred: the rejections are what must be fixed)."""
         if self.report is None:
             return []
-        return [outcome for outcome in self.report.outcomes if outcome.errors or outcome.warnings]
+        rejected = [outcome for outcome in self.report.outcomes if outcome.errors]
+        warned = [outcome for outcome in self.report.outcomes if outcome.warnings and not outcome.errors]
+        return rejected + warned
 
     @property
     def would_fail(self) -> bool:

@@ -82,6 +82,11 @@ def test_an_upload_check_reports_problems_by_line_and_the_refusal_of_a_bad_file(
     assert checked.refusal is None and checked.report is not None
     assert checked.ao_id == "RN9093"
     assert any(outcome.line == 4 and outcome.errors[0].code == "RV001" for outcome in checked.problems)
+    rejected_first = [bool(outcome.errors) for outcome in checked.problems]
+    assert rejected_first == sorted(rejected_first, reverse=True) and False in rejected_first, "then warnings"
+    for group in (True, False):
+        lines = [outcome.line for outcome in checked.problems if bool(outcome.errors) is group]
+        assert lines == sorted(lines)
     refused = check_upload("broken.csv", b"Not,a,batch\n", "text/csv", catalogue, TODAY)
     assert refused.refusal is not None and refused.refusal.code == "RS001"
     assert refused.would_fail
