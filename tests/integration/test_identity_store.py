@@ -57,3 +57,10 @@ async def test_the_listing_filters_by_kind_revocation_and_label(store: Credentia
     assert listed_operator.principal.scopes == frozenset({"replay"})
     assert len(await store.listing()) == 4
     assert len(await store.listing(limit=2)) == 2
+    assert await store.count() == 4
+    assert await store.count(PrincipalKind.AO, label_not_starting="portal session:") == 2
+
+    rn9093 = Principal.parse("ao:RN9093")
+    assert [key.key_id for key in await store.listing(PrincipalKind.AO, principal=rn9093)] == [unlabelled.key_id]
+    assert await store.count(PrincipalKind.AO, principal=rn9093) == 1
+    assert await store.count(PrincipalKind.AO, principal=Principal.parse("ao:RN5133"), include_revoked=True) == 3

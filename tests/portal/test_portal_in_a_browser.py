@@ -981,3 +981,49 @@ async def test_a_challenge_is_resolved_as_corrected_by_a_batch_not_in_the_list_g
     async with await portal_system.client("challenges", f"ao:{SAMPLE_AO}") as challenges:
         stored = (await challenges.get(f"/v1/challenges/{challenge_id}")).json()
     assert (stored["resolution"], stored["note"]) == ("corrected", f"Corrected by batch {uploaded.sample_100.batch_id}")
+
+
+async def test_an_operator_finds_any_aos_keys_however_many_keys_there_are(
+    operator_page: Page, portal_system: PortalSystem
+) -> None:
+    """600 keys of AOs whose numbers sort before RN9999's: the page lists the first 500 and says so, and
+    one AO's keys are a search away."""
+    connection = await asyncpg.connect(portal_system.database_url)
+    try:
+        await connection.executemany(
+            "INSERT INTO identity.credentials (key_id, principal, secret_hash, label) VALUES ($1, $2, 'unusable', $3)",
+            [(uuid.uuid4().hex[:16], f"ao:RN{1000 + n // 3}", "a results system") for n in range(600)],
+        )
+        await connection.execute(
+            "INSERT INTO identity.credentials (key_id, principal, secret_hash, label)"
+            " VALUES ('late0000late0000', 'ao:RN9999', 'unusable', 'the last AO''s key')"
+        )
+    finally:
+        await connection.close()
+    try:
+        await _find_a_late_aos_keys(operator_page, portal_system.url)
+    finally:  # the other tests' keys are among the first 500 again
+        connection = await asyncpg.connect(portal_system.database_url)
+        await connection.execute("DELETE FROM identity.credentials WHERE secret_hash = 'unusable'")
+        await connection.close()
+
+
+async def _find_a_late_aos_keys(operator_page: Page, url: str) -> None:
+    await operator_page.goto(f"{url}/ops/accounts")
+    keys = operator_page.locator("table[data-table=keys]")
+    await expect(keys.locator("caption")).to_contain_text("AO API keys: the first 500 of ")
+    await expect(keys).not_to_contain_text("late0000late0000")
+
+    search = operator_page.locator("form[data-form=keys-of]")
+    await search.get_by_label("Show one AO's API keys").fill("rn9999")
+    await search.get_by_role("button", name="Show their keys").click()
+    await expect(keys.locator("caption")).to_have_text("API keys of RN9999")
+    await expect(keys.locator("tbody tr")).to_have_count(1)
+    await expect(keys).to_contain_text("late0000late0000")
+    await operator_page.get_by_role("button", name="Revoke key late0000late0000").click()
+    await expect(operator_page).to_have_url(f"{url}/ops/accounts?keys_of=RN9999")
+    await expect(keys).to_contain_text("No API keys of RN9999.")
+
+    await search.get_by_label("Show one AO's API keys").fill("Pearson")
+    await search.get_by_role("button", name="Show their keys").click()
+    await expect(operator_page.locator("[data-field=keys_of] .portal-error-text")).to_contain_text("like RN5133")

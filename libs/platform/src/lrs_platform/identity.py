@@ -109,6 +109,15 @@ def _split_token(token: str, environment: Environment) -> tuple[str, str] | None
     return key_id, secret
 
 
+# The keys `CredentialStore.listing` and `count` show: of a kind ($1), revoked too ($2), not labelled as a
+# system's own ($3), of one principal ($4); each filter only when given. The table holds a key per person
+# and system (thousands), so one statement serves every combination.
+_KEYS_WHERE = (
+    " WHERE ($1::text IS NULL OR starts_with(principal, $1 || ':')) AND ($2 OR revoked_at IS NULL)"
+    " AND ($3::text IS NULL OR NOT starts_with(coalesce(label, ''), $3)) AND ($4::text IS NULL OR principal = $4)"
+)
+
+
 class CredentialStore:
     """API keys in PostgreSQL (schema `identity`), with a short cache so a request costs no query."""
 
@@ -171,17 +180,18 @@ class CredentialStore:
         *,
         include_revoked: bool = False,
         label_not_starting: str | None = None,
+        principal: Principal | None = None,
         limit: int = 500,
     ) -> list[StoredKey]:
-        """Keys by principal then newest first; `label_not_starting` leaves out keys a system issues for itself."""
+        """Keys by principal then newest first; `label_not_starting` leaves out keys a system issues for
+        itself; `principal`: that principal's keys only."""
         rows = await self._pool.fetch(
             "SELECT key_id, principal, scopes, label, created_at, revoked_at FROM identity.credentials"
-            " WHERE ($1::text IS NULL OR starts_with(principal, $1 || ':')) AND ($2 OR revoked_at IS NULL)"
-            " AND ($3::text IS NULL OR NOT starts_with(coalesce(label, ''), $3))"
-            " ORDER BY principal, created_at DESC, key_id LIMIT $4",
+            f"{_KEYS_WHERE} ORDER BY principal, created_at DESC, key_id LIMIT $5",
             kind.value if kind else None,
             include_revoked,
             label_not_starting,
+            str(principal) if principal else None,
             limit,
         )
         return [
@@ -194,6 +204,24 @@ class CredentialStore:
             )
             for row in rows
         ]
+
+    async def count(
+        self,
+        kind: PrincipalKind | None = None,
+        *,
+        include_revoked: bool = False,
+        label_not_starting: str | None = None,
+        principal: Principal | None = None,
+    ) -> int:
+        """How many keys `listing` has to show in all, whatever its limit."""
+        total: int = await self._pool.fetchval(
+            f"SELECT count(*) FROM identity.credentials{_KEYS_WHERE}",
+            kind.value if kind else None,
+            include_revoked,
+            label_not_starting,
+            str(principal) if principal else None,
+        )
+        return total
 
     async def rotate(self, principal: Principal, label: str | None = None) -> IssuedKey:
         """Issues a new key and revokes every older key of the principal, in one transaction."""

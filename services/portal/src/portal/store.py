@@ -220,9 +220,17 @@ class ServiceKeys:
     async def revoke(self, key_ids: list[str]) -> None:
         await self._credentials.revoke(*key_ids)
 
-    async def listing(self, kind: PrincipalKind = PrincipalKind.AO) -> list[StoredKey]:
-        """Keys people and systems use; the portal's own per-session keys are left out."""
-        return await self._credentials.listing(kind, label_not_starting=SESSION_KEY_LABEL)
+    async def listing(
+        self, kind: PrincipalKind = PrincipalKind.AO, *, principal: Principal | None = None, limit: int = 500
+    ) -> tuple[list[StoredKey], int]:
+        """The first `limit` keys people and systems use (of `principal` if given), and how many there are;
+        the portal's own per-session keys are left out."""
+        keys = await self._credentials.listing(
+            kind, label_not_starting=SESSION_KEY_LABEL, principal=principal, limit=limit
+        )
+        if len(keys) < limit:
+            return keys, len(keys)
+        return keys, await self._credentials.count(kind, label_not_starting=SESSION_KEY_LABEL, principal=principal)
 
 
 _NONCE_BYTES = 12

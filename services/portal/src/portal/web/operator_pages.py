@@ -97,11 +97,17 @@ async def _accounts_page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status: int = 200,
+    keys_of: str | None = None,
 ) -> HTMLResponse:
     portal = portal_of(request)
+    keys, keys_total = await portal.keys.listing(
+        PrincipalKind.AO, principal=Principal(PrincipalKind.AO, keys_of) if keys_of else None
+    )
     context = {
         "accounts": await portal.auth.accounts(),
-        "keys": await portal.keys.listing(PrincipalKind.AO),
+        "keys": keys,
+        "keys_total": keys_total,
+        "keys_of": keys_of or "",
         "issued": issued,
         "errors": errors or {},
         "values": values or {"role": "ao"},
@@ -110,8 +116,15 @@ async def _accounts_page(
 
 
 @router.get("/ops/accounts")
-async def accounts(request: Request, user: OperatorUser) -> HTMLResponse:
-    return await _accounts_page(request, user)
+async def accounts(
+    request: Request, user: OperatorUser, keys_of: Annotated[str | None, Query(max_length=20)] = None
+) -> HTMLResponse:
+    """Accounts, and AO API keys: every AO's (the first 500) or, with `keys_of`, one AO's."""
+    keys_of = (keys_of or "").strip().upper() or None
+    if keys_of and not AO_ID_PATTERN.match(keys_of):
+        errors = {"keys_of": "Enter an AO recognition number, like RN5133"}
+        return await _accounts_page(request, user, errors=errors, status=400)
+    return await _accounts_page(request, user, keys_of=keys_of)
 
 
 @router.post("/ops/accounts")
@@ -169,9 +182,10 @@ async def issue_key(request: Request, user: OperatorUser) -> HTMLResponse:
 
 @router.post("/ops/keys/{key_id}/revoke")
 async def revoke_key(request: Request, key_id: str, user: OperatorUser) -> Response:
-    await checked_form(request, user)
+    form = await checked_form(request, user)
     await portal_of(request).keys.revoke([key_id])
-    return see_other("/ops/accounts")
+    keys_of = field(form, "keys_of")  # back to the AO's keys the key was listed among
+    return see_other(f"/ops/accounts?keys_of={quote(keys_of)}" if AO_ID_PATTERN.match(keys_of) else "/ops/accounts")
 
 
 async def _erasures_page(
