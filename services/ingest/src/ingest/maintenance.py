@@ -211,7 +211,7 @@ class MaintenanceStore:
         return _pause(row)
 
     async def history(self, limit: int) -> tuple[list[WindowRecord], list[PauseRecord]]:
-        """Every window and pause with its audit, newest first."""
+        """The latest `limit` windows and the latest `limit` pauses, each with its audit, newest first."""
         async with self._pool.acquire() as connection:
             windows = await connection.fetch(
                 f"SELECT {_WINDOW_COLUMNS} FROM ingest.maintenance_windows ORDER BY starts_at DESC LIMIT $1", limit

@@ -115,7 +115,7 @@ async def current_schedule(principal: CurrentPrincipal, store: Maintenance) -> M
 
 @router.get(
     "/admin/maintenance",
-    summary="Every maintenance window and pause, with who set and cancelled it and when",
+    summary="The latest maintenance windows and pauses (`limit` of each, newest first), with who set and cancelled each and when",
     responses=problem_responses(403),
 )
 async def maintenance_history(

@@ -91,10 +91,16 @@ def show_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 
 @app.command("list")
-def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Operator: every window and pause, with who set and cancelled it and when."""
+def list_command(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many windows, and as many pauses.")] = 200,
+    as_json: JsonOption = False,
+) -> None:
+    """Operator: the latest windows and pauses, newest first, with who set and cancelled each and when."""
     with connection(ctx).client("ingest") as client:
-        history = expect_ok(client.get("/v1/admin/maintenance"))
+        history = expect_ok(client.get("/v1/admin/maintenance", params={"limit": limit}))
+    if len(history["windows"]) >= limit or len(history["pauses"]) >= limit:
+        warn(f"the latest {limit:,} windows and pauses: a larger --limit shows older ones")
     if as_json:
         print_json(history)
     else:

@@ -29,7 +29,7 @@ def today() -> Any:
 
 
 @router.get("/batches")
-async def batch_list(request: Request, user: AoUser, page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> HTMLResponse:
+async def batch_list(request: Request, user: AoUser, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> HTMLResponse:
     answer = await calls(request, user).batches(page=page, page_size=25)
     last_page = max(1, -(-answer["total"] // answer["page_size"]))
     return render(
