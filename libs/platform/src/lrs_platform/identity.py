@@ -118,6 +118,12 @@ _KEYS_WHERE = (
 )
 
 
+def _keys_where_arguments(
+    kind: PrincipalKind | None, include_revoked: bool, label_not_starting: str | None, principal: Principal | None
+) -> tuple[object, ...]:
+    return (kind.value if kind else None, include_revoked, label_not_starting, str(principal) if principal else None)
+
+
 class CredentialStore:
     """API keys in PostgreSQL (schema `identity`), with a short cache so a request costs no query."""
 
@@ -188,10 +194,7 @@ class CredentialStore:
         rows = await self._pool.fetch(
             "SELECT key_id, principal, scopes, label, created_at, revoked_at FROM identity.credentials"
             f"{_KEYS_WHERE} ORDER BY principal, created_at DESC, key_id LIMIT $5",
-            kind.value if kind else None,
-            include_revoked,
-            label_not_starting,
-            str(principal) if principal else None,
+            *_keys_where_arguments(kind, include_revoked, label_not_starting, principal),
             limit,
         )
         return [
@@ -216,10 +219,7 @@ class CredentialStore:
         """How many keys `listing` has to show in all, whatever its limit."""
         total: int = await self._pool.fetchval(
             f"SELECT count(*) FROM identity.credentials{_KEYS_WHERE}",
-            kind.value if kind else None,
-            include_revoked,
-            label_not_starting,
-            str(principal) if principal else None,
+            *_keys_where_arguments(kind, include_revoked, label_not_starting, principal),
         )
         return total
 
