@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from lrs_cli.batch_commands import exit_code_of, record_line, summary
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
+from lrs_cli.plr_commands import plr_table
 from lrs_contracts.batch import BatchFormat
 from lrs_domain.formats import ParsedBatch, parse_batch, write_batch
 
@@ -182,6 +184,42 @@ def test_an_abandoned_batch_says_why_and_what_to_do_and_is_final() -> None:
         "failure_reason": "The LRS could not process this batch. Submit the file again: it will be a new batch.",
     }
     assert summary(batch).plain.splitlines() == [
-        "batch b1: abandoned - 2 records, 0 accepted, 0 rejected, 0 unchanged, 0 warnings",
+        "batch b1: abandoned - 2 records",  # none decided: no count of accepted or rejected ones
         "  The LRS could not process this batch. Submit the file again: it will be a new batch.",
     ]
+
+
+def test_a_batch_not_decided_yet_counts_its_records_and_nothing_it_does_not_know() -> None:
+    undecided = {"total": 14, "accepted": None, "rejected": None, "no_ops": None, "warnings": None}
+    decided = {"total": 14, "accepted": 12, "rejected": 2, "no_ops": 0, "warnings": None}
+
+    assert summary({"batch_id": "b1", "status": "validating", "counts": undecided}).plain.splitlines()[0] == (
+        "batch b1: validating - 14 records"
+    )
+    assert summary({"batch_id": "b1", "status": "completed", "counts": decided}).plain == (
+        "batch b1: completed - 14 records, 12 accepted, 2 rejected, 0 unchanged, 0 warnings"
+    )
+
+
+def test_plr_show_with_history_lists_each_version_under_its_achievement() -> None:
+    event = {
+        "subject_code": "100/5006/1",
+        "subject": "Mathematics",
+        "grade": "Merit",
+        "status": "F",
+        "achievement_award_date": "2025-08-21",
+        "awarding_organisation_name": "Pearson",
+        "source": "AO",
+        "history": [
+            {"version": 1, "change": "recorded", "occurred_at": "2025-08-22T09:00:00Z", "grade": "Pass", "status": "F"},
+            {"version": 2, "change": "updated", "occurred_at": "2025-09-01T10:30:00Z", "grade": "Merit", "status": "F"},
+        ],
+    }
+    console = Console(width=200, record=True)
+    for part in plr_table({"uln": "1000000043", "learning_events": [event]}):
+        console.print(part)
+    lines = [line for line in console.export_text().splitlines() if " v1 " in line or " v2 " in line]
+
+    assert len(lines) == 2
+    assert "v1 recorded 2025-08-22 09:00" in lines[0] and "Pass" in lines[0]
+    assert "v2 updated 2025-09-01 10:30" in lines[1] and "Merit" in lines[1]

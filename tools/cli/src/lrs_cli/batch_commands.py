@@ -100,10 +100,11 @@ def summary(batch: dict[str, Any]) -> Text:
     text = Text(f"batch {batch['batch_id']}: ")
     text.append(batch["status"], style=STATUS_STYLES.get(batch["status"], "yellow"))
     if counts.get("total") is not None:
+        text.append(f" - {counts['total']} records")
+    if counts.get("accepted") is not None:  # decided: every count is known
         text.append(
-            f" - {counts.get('total', 0)} records, {counts.get('accepted', 0)} accepted,"
-            f" {counts.get('rejected', 0)} rejected, {counts.get('no_ops', 0)} unchanged,"
-            f" {counts.get('warnings', 0)} warnings"
+            f", {counts['accepted']} accepted, {counts.get('rejected') or 0} rejected,"
+            f" {counts.get('no_ops') or 0} unchanged, {counts.get('warnings') or 0} warnings"
         )
     if batch.get("failure_code"):
         text.append(f"\n  {batch['failure_code']}: {batch.get('failure_reason') or ''}", style="red")

@@ -59,6 +59,18 @@ def plr_table(document: dict[str, Any]) -> list[Any]:
             event.get("source") or "",
             Text(", ".join(notes), style="yellow"),
         )
+        for version in event.get("history") or ():  # with --history: each version under its achievement
+            listing.add_row(
+                "",
+                Text(f"  v{version['version']} {version['change']} {version['occurred_at'][:16].replace('T', ' ')}"),
+                version.get("grade") or "",
+                version.get("status") or "",
+                "",
+                "",
+                "",
+                Text("withdrawn" if version.get("withdrawn") else "", style="yellow"),
+                style="dim",
+            )
     held = document.get("events_held_in_dead_letters")
     rows: list[Any] = [Text(heading, style="bold"), listing if document["learning_events"] else "no achievements"]
     if held:
