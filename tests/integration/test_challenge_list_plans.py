@@ -109,6 +109,13 @@ async def test_a_page_of_an_aos_open_challenges_passes_over_none_of_its_resolved
     counter = RowCounter(connection, "challenges", generic=generic)
 
     page = await ChallengeStore(counter).list(ao_id="RN5000", states=OPEN, limit=PAGE)
+    open_ones = await connection.fetchval(
+        "SELECT count(*) FROM challenges.challenges WHERE ao_id = 'RN5000' AND state <> 'resolved'"
+    )
+    counting = RowCounter(connection, "challenges", generic=generic)
+    counts = await ChallengeStore(counting).open_counts(ao_id="RN5000")
 
     assert len(page) == PAGE and {c.state for c in page} <= OPEN
     assert counter.rows_read <= PAGE + 1, counter.rows_read  # migration 0007's index holds the open ones alone
+    assert sum(counts.values()) == open_ones and set(counts) <= OPEN
+    assert counting.rows_read <= open_ones, counting.rows_read

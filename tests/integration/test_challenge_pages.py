@@ -116,3 +116,32 @@ async def test_a_page_position_shows_nobody_more_than_their_own_and_a_made_up_on
         )
         assert refused.status_code == 422, (made_up, refused.text)
         assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_open_challenges_are_counted_for_each_as_they_would_list_them(
+    challenges_app: httpx.AsyncClient,  # noqa: F811 - fixture
+    pool: asyncpg.Pool,
+) -> None:
+    ao, other_ao = random_ao(), random_ao()
+    learner, other_learner = random_uln(), random_uln()
+    await (await challenges_app.get("/v1/challenges", headers=await bearer(pool, f"ao:{ao}"))).aread()
+    states = ["raised", "acknowledged", "resolved", "raised", "resolved"]
+    await challenges_of(pool, ao, [(learner, state) for state in states] + [(other_learner, "acknowledged")])
+    await challenges_of(pool, other_ao, [(learner, "raised")] * 4)
+
+    async def counts(principal: str, **params: Any) -> dict[str, int]:
+        response = await challenges_app.get(
+            "/v1/challenges/open-counts", params=params, headers=await bearer(pool, principal)
+        )
+        assert response.status_code == 200, response.text
+        answer: dict[str, int] = response.json()
+        return answer
+
+    assert await counts(f"ao:{ao}") == {"open": 4, "raised": 2, "acknowledged": 2}
+    assert await counts(f"ao:{ao}", uln=[learner]) == {"open": 3, "raised": 2, "acknowledged": 1}
+    assert await counts(f"ao:{ao}", ao_id=other_ao) == {"open": 0, "raised": 0, "acknowledged": 0}
+    assert await counts(f"learner:{learner}") == {"open": 7, "raised": 6, "acknowledged": 1}
+    assert (await counts(f"learner:{learner}", uln=[other_learner]))["open"] == 0
+    assert await counts("operator:ops", ao_id=other_ao) == {"open": 4, "raised": 4, "acknowledged": 0}
+    refused = await challenges_app.get("/v1/challenges/open-counts", headers=await bearer(pool, "provider:10004567"))
+    assert refused.status_code == 403

@@ -33,6 +33,12 @@ ULN_PATTERN = r"^[1-9][0-9]{9}$"
 
 router = APIRouter(prefix="/v1/challenges", tags=["challenges"])
 
+AoFilter = Annotated[str | None, Query(pattern=AO_ID_PATTERN, description="operators: this AO's only")]
+UlnFilter = Annotated[
+    list[Annotated[str, StringConstraints(pattern=ULN_PATTERN)]] | None,
+    Query(max_length=50, description="the learner's ULNs (a merged learner has several)"),
+]
+
 
 class ChallengeCreate(BaseModel):
     """A data error on one achievement of the caller's own PLR. Not an appeal against a result."""
@@ -97,6 +103,12 @@ class ChallengeList(BaseModel):
     next: str | None = Field(
         default=None, description="where the next page starts: pass it as `after`; null on the list's last page"
     )
+
+
+class OpenChallengeCounts(BaseModel):
+    open: int = Field(description="raised and acknowledged together")
+    raised: int
+    acknowledged: int
 
 
 def _service(request: Request) -> ChallengeService:
@@ -202,11 +214,8 @@ async def list_challenges(
     principal: CurrentPrincipal,
     request: Request,
     state: Annotated[list[ChallengeState] | None, Query(max_length=3)] = None,
-    ao_id: Annotated[str | None, Query(pattern=AO_ID_PATTERN)] = None,
-    uln: Annotated[
-        list[Annotated[str, StringConstraints(pattern=ULN_PATTERN)]] | None,
-        Query(max_length=50, description="the learner's ULNs (a merged learner has several)"),
-    ] = None,
+    ao_id: AoFilter = None,
+    uln: UlnFilter = None,
     after: PageAfter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ChallengeList:
@@ -225,6 +234,30 @@ async def list_challenges(
         items=[ChallengePublic.of(challenge) for challenge in page.challenges],
         next=page.next.token() if page.next else None,
     )
+
+
+@router.get(
+    "/open-counts",
+    summary="How many open challenges there are, by state",
+    description=(
+        "The open challenges (raised or acknowledged) the caller may see, as `GET /v1/challenges` lists them: "
+        "an AO's own, a learner's own, an operator anyone's; `ao_id` and `uln` narrow them as there."
+    ),
+    responses=problem_responses(401, 403, 422),
+)
+async def open_challenge_counts(
+    principal: CurrentPrincipal,
+    request: Request,
+    ao_id: AoFilter = None,
+    uln: UlnFilter = None,
+) -> OpenChallengeCounts:
+    query = ChallengeQuery(ao_id=ao_id, ulns=frozenset(uln) if uln else None)
+    try:
+        counts = await _service(request).open_counts(principal, query)
+    except _DOMAIN_ERRORS as error:
+        raise _translate(error) from error
+    raised, acknowledged = counts[ChallengeState.RAISED], counts[ChallengeState.ACKNOWLEDGED]
+    return OpenChallengeCounts(open=raised + acknowledged, raised=raised, acknowledged=acknowledged)
 
 
 @router.get("/{challenge_id}", summary="One challenge", responses=problem_responses(401, 404))

@@ -63,6 +63,9 @@ class Challenge:
     personal_data_erased: bool = False
 
 
+OPEN_STATES = frozenset((ChallengeState.RAISED, ChallengeState.ACKNOWLEDGED))
+
+
 @dataclass(frozen=True)
 class ChallengeQuery:
     """Which challenges to list: each filter given narrows the list (any of its values matches), and a
@@ -84,6 +87,18 @@ class ChallengePage:
     def of(found: list[Challenge], limit: int) -> ChallengePage:
         """The first `limit` of `found`, read one beyond a page to tell whether another follows."""
         return ChallengePage(*split_page(found, limit, lambda last: PagePosition(last.raised_at, last.challenge_id)))
+
+
+def within_reach(query: ChallengeQuery, principal: Principal) -> ChallengeQuery | None:
+    """The query narrowed to what the principal may see: an AO its own achievements' challenges, a learner
+    the ones they raised, an operator anyone's; None when a filter asks for what it may not see."""
+    if principal.kind is PrincipalKind.AO:
+        return None if query.ao_id not in (None, principal.id) else replace(query, ao_id=principal.id)
+    if principal.kind is PrincipalKind.LEARNER:
+        if query.ulns is not None and principal.id not in query.ulns:
+            return None
+        return replace(query, ulns=frozenset((principal.id,)))
+    return query
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import replace
 
 from challenges.domain import (
+    OPEN_STATES,
     AchievementNotFound,
     AchievementOnRecord,
     Challenge,
     ChallengeEvent,
     ChallengePage,
     ChallengeQuery,
+    ChallengeState,
     acknowledge,
     challenge_target,
     event_id_of,
@@ -22,6 +23,7 @@ from challenges.domain import (
     raise_challenge,
     resolve,
     visible_to,
+    within_reach,
 )
 from challenges.record_store import PlrRecord
 from challenges.store import ChallengeStore, ChallengeUnitOfWork
@@ -137,22 +139,27 @@ class ChallengeService:
         return challenge
 
     async def list(self, principal: Principal, query: ChallengeQuery) -> ChallengePage:
-        """A page of the challenges the principal may see that match the query: an AO's own, a learner's
-        own, anyone's for operators. A filter outside what the principal may see finds nothing."""
-        if principal.kind is PrincipalKind.AO:
-            if query.ao_id not in (None, principal.id):
-                return ChallengePage([], None)
-            query = replace(query, ao_id=principal.id)
-        elif principal.kind is PrincipalKind.LEARNER:
-            if query.ulns is not None and principal.id not in query.ulns:
-                return ChallengePage([], None)
-            query = replace(query, ulns=frozenset((principal.id,)))
-        elif principal.kind is not PrincipalKind.OPERATOR:
-            raise NotAllowed("challenges are open to learners, AOs and operators")
+        """A page of the challenges the principal may see that match the query (`within_reach`)."""
+        reachable = _within_reach(query, principal)
+        if reachable is None:
+            return ChallengePage([], None)
         found = await self._store.list(
-            ao_id=query.ao_id, ulns=query.ulns, states=query.states, after=query.after, limit=query.limit + 1
+            ao_id=reachable.ao_id,
+            ulns=reachable.ulns,
+            states=reachable.states,
+            after=reachable.after,
+            limit=reachable.limit + 1,
         )
-        return ChallengePage.of(found, query.limit)
+        return ChallengePage.of(found, reachable.limit)
+
+    async def open_counts(self, principal: Principal, query: ChallengeQuery) -> dict[ChallengeState, int]:
+        """How many open challenges in each open state the principal may see that match the query's AO and
+        ULNs (its states, position and limit play no part)."""
+        reachable = _within_reach(query, principal)
+        counts = dict.fromkeys(sorted(OPEN_STATES), 0)
+        if reachable is not None:
+            counts.update(await self._store.open_counts(ao_id=reachable.ao_id, ulns=reachable.ulns))
+        return counts
 
     async def _managed(self, uow: ChallengeUnitOfWork, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
         if principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):
@@ -176,3 +183,9 @@ class ChallengeService:
     def _notify(self) -> None:
         if self._wake is not None:
             self._wake.set()
+
+
+def _within_reach(query: ChallengeQuery, principal: Principal) -> ChallengeQuery | None:
+    if principal.kind not in (PrincipalKind.AO, PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
+        raise NotAllowed("challenges are open to learners, AOs and operators")
+    return within_reach(query, principal)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from challenges.domain import Challenge, ChallengeState, LearnerDataErased, event_ids_of
+from challenges.domain import OPEN_STATES, Challenge, ChallengeState, LearnerDataErased, event_ids_of
 from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.envelope import Envelope
 from lrs_contracts.registry import encode
@@ -171,3 +171,14 @@ class ChallengeStore:
             limit,
         )
         return [_challenge(row) for row in rows]
+
+    async def open_counts(
+        self, *, ao_id: str | None = None, ulns: Collection[str] | None = None
+    ) -> dict[ChallengeState, int]:
+        """How many open challenges match the filters given, by state: read over the open ones alone (an
+        AO's from migration 0007's index)."""
+        where, values = where_given({"ao_id": ao_id, "uln": ulns}, also=[_in_states(OPEN_STATES)])
+        rows = await self._pool.fetch(
+            f"SELECT state, count(*) AS n FROM challenges.challenges{where} GROUP BY state", *values
+        )
+        return {ChallengeState(row["state"]): row["n"] for row in rows}

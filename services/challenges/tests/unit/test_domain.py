@@ -10,6 +10,7 @@ import pytest
 from challenges.domain import (
     Challenge,
     ChallengePage,
+    ChallengeQuery,
     ChallengeState,
     InvalidTransition,
     LearnerDataErased,
@@ -21,6 +22,7 @@ from challenges.domain import (
     raise_challenge,
     resolve,
     visible_to,
+    within_reach,
 )
 from lrs_contracts.challenge import ChallengeRaisedV1, ChallengeResolution
 from lrs_contracts.envelope import deterministic_id
@@ -142,3 +144,15 @@ def test_a_page_read_one_beyond_its_limit_ends_where_the_next_starts() -> None:
     assert full.next == PagePosition(found[2].raised_at, found[2].challenge_id)
     assert (last.challenges, last.next) == (found[:3], None)
     assert ChallengePage.of([], 3) == ChallengePage([], None)
+
+
+def test_a_query_reaches_only_what_its_principal_may_see() -> None:
+    everyone = ChallengeQuery()
+
+    assert within_reach(everyone, Principal.parse("ao:RN5133")) == ChallengeQuery(ao_id="RN5133")
+    assert within_reach(ChallengeQuery(ao_id="RN9093"), Principal.parse("ao:RN5133")) is None
+    assert within_reach(everyone, Principal.parse(f"learner:{ULN}")) == ChallengeQuery(ulns=frozenset({ULN}))
+    assert within_reach(ChallengeQuery(ulns=frozenset({"1000000051"})), Principal.parse(f"learner:{ULN}")) is None
+    assert within_reach(ChallengeQuery(ao_id="RN9093"), Principal.parse("operator:ops")) == ChallengeQuery(
+        ao_id="RN9093"
+    )

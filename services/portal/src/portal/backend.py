@@ -298,6 +298,11 @@ class ServiceCalls:
         )
         return page
 
+    async def open_challenges_count(self) -> int:
+        """How many of the AO's challenges are open (raised or acknowledged)."""
+        counts: dict[str, int] = await self._json("GET", "challenges", "/v1/challenges/open-counts")
+        return counts["open"]
+
     async def every_challenge(self, states: Sequence[str], *, ulns: Sequence[str]) -> list[dict[str, Any]]:
         """Every challenge in any of `states` of any of `ulns` (one learner's: a few), page after page."""
         found: list[dict[str, Any]] = []

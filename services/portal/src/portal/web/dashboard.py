@@ -12,17 +12,13 @@ from portal.web.common import UK, AoUser, calls, render
 
 router = APIRouter(include_in_schema=False)
 
-OPEN_STATES = ("raised", "acknowledged")
-DASHBOARD_COUNT_UP_TO = 1000
-
 
 @router.get("/")
 async def dashboard(request: Request, user: AoUser) -> HTMLResponse:
     service = calls(request, user)
     period = datetime.now(UK).strftime("%Y-%m")
     batches = (await service.batches(page=1, page_size=8))["items"]
-    # counted up to a page's worth: more than that shows as "1,000 or more"
-    open_challenges = await service.challenges(OPEN_STATES, limit=DASHBOARD_COUNT_UP_TO)
+    open_challenges = await service.open_challenges_count()
     try:
         items = await service.report_range("plr-timeliness", period, period)
         timeliness = items[0] if items else None
@@ -30,8 +26,7 @@ async def dashboard(request: Request, user: AoUser) -> HTMLResponse:
         timeliness = None
     context = {
         "batches": batches,
-        "open_challenges": len(open_challenges["items"]),
-        "more_open_challenges": open_challenges["next"] is not None,
+        "open_challenges": open_challenges,
         "timeliness": timeliness,
         "period": period,
     }
