@@ -452,6 +452,10 @@ async def test_faust_log_lines_are_json_like_every_other_line(
         app_id=f"reporting-logs-{uuid.uuid4().hex[:8]}",
         log_json=True,
     )
+    # the service's logging writes to this test's captured stdout, closed once the test ends: put back what
+    # the root logger had, or a later log line (an SMTP server's thread, say) meets a closed file
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     app = create_app(settings)
     # Faust's own modules say more at INFO; the service keeps them at WARNING.
     logging.getLogger("faust").setLevel(logging.INFO)
@@ -469,6 +473,8 @@ async def test_faust_log_lines_are_json_like_every_other_line(
     finally:
         logging.getLogger("faust").setLevel(logging.WARNING)
         logging.getLogger("mode").setLevel(logging.WARNING)
+        root.handlers[:] = handlers
+        root.setLevel(level)
     lines.extend(line for line in capsys.readouterr().out.splitlines() if line.strip())
     parsed = [json.loads(line) for line in lines]  # every line, faust's or ours, is one JSON object
     assert all(entry["service"] == "reporting" and {"event", "level", "timestamp"} <= set(entry) for entry in parsed)
