@@ -53,7 +53,6 @@ async def test_an_aos_open_challenges_come_a_page_at_a_time_each_once_in_order(
 ) -> None:
     ao, other_ao = random_ao(), random_ao()
     as_ao = await bearer(pool, f"ao:{ao}")
-    await challenges_app.get("/v1/challenges", headers=as_ao)  # the service is up: its tables exist
     learners = [random_uln() for _ in range(3)]
     states = [(learners[n % 3], ("raised", "resolved", "acknowledged", "resolved")[n % 4]) for n in range(23)]
     ours = await challenges_of(pool, ao, states)
@@ -83,7 +82,6 @@ async def test_a_page_position_shows_nobody_more_than_their_own_and_a_made_up_on
 ) -> None:
     ao, other_ao = random_ao(), random_ao()
     learner, other_learner = random_uln(), random_uln()
-    await (await challenges_app.get("/v1/challenges", headers=await bearer(pool, f"ao:{ao}"))).aread()
     ours = await challenges_of(pool, ao, [(learner, "raised"), (other_learner, "raised")] * 3)
     theirs = await challenges_of(pool, other_ao, [(learner, "raised")] * 3)
     first = (
@@ -124,7 +122,6 @@ async def test_open_challenges_are_counted_for_each_as_they_would_list_them(
 ) -> None:
     ao, other_ao = random_ao(), random_ao()
     learner, other_learner = random_uln(), random_uln()
-    await (await challenges_app.get("/v1/challenges", headers=await bearer(pool, f"ao:{ao}"))).aread()
     states = ["raised", "acknowledged", "resolved", "raised", "resolved"]
     await challenges_of(pool, ao, [(learner, state) for state in states] + [(other_learner, "acknowledged")])
     await challenges_of(pool, other_ao, [(learner, "raised")] * 4)
