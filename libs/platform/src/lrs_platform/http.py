@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import html
 import time
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from typing import Any
 
+import asyncpg
 import structlog
 import uvicorn
 from fastapi import FastAPI, Request, Response
@@ -69,6 +71,7 @@ def build_app(
     app.add_exception_handler(ProblemError, handle_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
+    app.add_exception_handler(asyncpg.DataError, _unstorable_problem)
     app.add_middleware(_RequestLog)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
@@ -141,7 +144,7 @@ def _serve_documentation(app: FastAPI, title: str) -> None:
 
 class _RequestLog:
     """Logs and counts each request, and names it (`x-request-id`) and the environment that answered on
-    the response. Plain ASGI, not `app.middleware("http")`: Starlette's BaseHTTPMiddleware runs every
+    the response; an unexpected failure before the response began is answered 500 in problem+json. Plain ASGI, not `app.middleware("http")`: Starlette's BaseHTTPMiddleware runs every
     request in a task of its own and passes the response through a stream (~0.2 ms of CPU a request)."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -156,10 +159,12 @@ class _RequestLog:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        responded = False
 
         async def respond(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
+                responded = True
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = request_id
@@ -168,6 +173,16 @@ class _RequestLog:
 
         try:
             await self.app(scope, receive, respond)
+        except Exception as error:
+            if responded:
+                raise
+            # problem+json like every other answer, with the headers above; the log names where, not what
+            # (an error's message may hold a value of the request)
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            _log.error("request_failed", error=type(error).__name__, at=f"{where.filename}:{where.lineno} {where.name}")
+            await problem_response(Problem(status=500, title="Internal error", instance=scope["path"]))(
+                scope, receive, respond
+            )
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
@@ -197,6 +212,21 @@ async def _http_problem(request: Request, error: Exception) -> JSONResponse:
     headers = dict(error.headers or {})
     return problem_response(
         Problem(status=error.status_code, title=str(error.detail), instance=request.url.path), headers
+    )
+
+
+async def _unstorable_problem(request: Request, error: Exception) -> JSONResponse:
+    """A value PostgreSQL refused (class 22, data exception) that no check at the door caught: the
+    caller's, so a 422 that names no value (it may be personal); each route should refuse it itself."""
+    _log.warning("request_value_unstorable", path=request.url.path, error=type(error).__name__)
+    return problem_response(
+        Problem(
+            status=422,
+            title="Invalid request",
+            detail="The request holds a value that cannot be stored (a control character, say, or a number or date"
+            " out of range).",
+            instance=request.url.path,
+        )
     )
 
 

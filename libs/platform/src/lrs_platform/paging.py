@@ -16,7 +16,7 @@ import binascii
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 Row = TypeVar("Row")
@@ -38,13 +38,16 @@ class PagePosition:
 
     @classmethod
     def of_token(cls, token: str) -> PagePosition:
+        refused = InvalidPageToken("not a page position this list handed out: pass back its `next` as it is")
         try:
             at, row_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split("|")
             position = cls(datetime.fromisoformat(at), uuid.UUID(row_id))
-        except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-            raise InvalidPageToken("not a page position this list handed out: pass back its `next` as it is") from error
-        if position.at.tzinfo is None:
-            raise InvalidPageToken("not a page position this list handed out: pass back its `next` as it is")
+            if position.at.tzinfo is None:
+                raise ValueError("a time without its offset")
+            # an instant whose UTC form is outside years 1 to 9999 is no row's time, and cannot be sent
+            position.at.astimezone(UTC)
+        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as error:
+            raise refused from error
         return position
 
 

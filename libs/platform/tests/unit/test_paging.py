@@ -38,6 +38,9 @@ def test_a_position_reads_back_from_its_token_as_it_was(at: datetime) -> None:
         base64.urlsafe_b64encode(b"2026-12-01T19:30:05+00:00|not-a-uuid").decode(),
         base64.urlsafe_b64encode(b"2026-12-01T19:30:05|" + str(uuid.uuid4()).encode()).decode(),  # no zone
         base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        # times whose UTC form is outside years 1 to 9999: no row's, and PostgreSQL could not be sent them
+        base64.urlsafe_b64encode(b"0001-01-01T00:00:00+14:00|" + str(uuid.uuid4()).encode()).decode(),
+        base64.urlsafe_b64encode(b"9999-12-31T23:59:00-10:00|" + str(uuid.uuid4()).encode()).decode(),
     ],
 )
 def test_a_token_no_list_handed_out_is_refused_as_such(token: str) -> None:

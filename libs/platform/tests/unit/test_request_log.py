@@ -3,6 +3,7 @@ environment, problems and failures included."""
 
 from __future__ import annotations
 
+import asyncpg
 import httpx
 import pytest
 import structlog.testing
@@ -28,7 +29,9 @@ def _app() -> httpx.AsyncClient:
         if name == "missing":
             raise ProblemError(404, "Not found", "No such thing.")
         if name == "broken":
-            raise RuntimeError("broken")
+            raise RuntimeError("broken at 1000000043")
+        if name == "unstorable":
+            raise asyncpg.CharacterNotInRepertoireError('invalid byte sequence for encoding "UTF8": 0x00')
         return {"name": name}
 
     transport = httpx.ASGITransport(app, raise_app_exceptions=False)
@@ -62,3 +65,32 @@ async def test_operations_routes_are_not_logged() -> None:
             await client.get("/healthz")
 
     assert [entry for entry in logs if entry["event"] == "http_request"] == []
+
+
+async def test_an_unexpected_failure_is_a_problem_naming_neither_its_message_nor_a_value() -> None:
+    async with _app() as client:
+        with structlog.testing.capture_logs() as logs:
+            broken = await client.get("/things/broken")
+
+    assert broken.status_code == 500
+    assert broken.headers["content-type"] == "application/problem+json"
+    assert broken.json() == {
+        "type": "about:blank",
+        "title": "Internal error",
+        "status": 500,
+        "instance": "/things/broken",
+    }
+    assert broken.headers[ENVIRONMENT_HEADER] == "sandpit"
+    [failed] = [entry for entry in logs if entry["event"] == "request_failed"]
+    assert failed["error"] == "RuntimeError"
+    assert failed["at"].endswith(" thing")
+    assert "1000000043" not in str(logs)
+
+
+async def test_a_value_postgresql_refuses_is_the_callers_and_a_422_problem() -> None:
+    async with _app() as client:
+        refused = await client.get("/things/unstorable")
+
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "cannot be stored" in refused.json()["detail"]

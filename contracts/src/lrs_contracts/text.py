@@ -1,0 +1,68 @@
+"""Text a service can store and send: one character rule for batch files and for every API's text.
+
+Refused in any value:
+- C0 control characters other than TAB, LF and CR (U+0000 to U+001F): PostgreSQL cannot store NUL,
+  and the others are nothing a person typed;
+- lone surrogates (U+D800 to U+DFFF), which have no UTF-8 form (only a JSON escape can make one);
+- Unicode non-characters: U+FDD0 to U+FDEF and the last two code points of every plane (U+FFFE, ...).
+A one-line value (a name, a filter, an email address, a batch header) refuses CR and LF too: it may
+become an email header or a log field.
+
+`StorableText` and `OneLineText` carry the rule into pydantic models and FastAPI parameters: a value
+that breaks it is a 422 naming the field and the character, before anything is stored or sent.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+_LINE_BREAKS = "\r\n"
+_NON_CHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+)
+_REFUSED_ANYWHERE = f"\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff{_NON_CHARACTERS}"
+REFUSED_IN_TEXT = re.compile(f"[{_REFUSED_ANYWHERE}]")
+REFUSED_IN_ONE_LINE = re.compile(f"[{_REFUSED_ANYWHERE}{_LINE_BREAKS}]")
+
+
+def refused_character(value: str, *, one_line: bool, one_line_is: str = "the value") -> str | None:
+    """What in `value` cannot be stored or sent ("the control character U+0000 at character 3"), or None.
+    A line break is said to break `one_line_is` ("a header value", say)."""
+    found = (REFUSED_IN_ONE_LINE if one_line else REFUSED_IN_TEXT).search(value)
+    if found is None:
+        return None
+    what, why = _described(found.group(), one_line_is)
+    return f"{what} at character {found.start() + 1}{why}"
+
+
+def _described(character: str, one_line_is: str) -> tuple[str, str]:
+    code_point = f"U+{ord(character):04X}"
+    if character in _LINE_BREAKS:
+        return f"a line break ({code_point})", f": {one_line_is} is one line"
+    if unicodedata.category(character) == "Cs":
+        return f"a lone surrogate ({code_point})", ", which has no UTF-8 form"
+    if unicodedata.category(character) == "Cc":
+        return f"the control character {code_point}", ""
+    return f"the Unicode non-character {code_point}", ""
+
+
+def _checked(*, one_line: bool) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        refused = refused_character(value, one_line=one_line)
+        if refused is not None:
+            raise ValueError(f"holds {refused}, which cannot be stored or sent")
+        return value
+
+    return check
+
+
+StorableText = Annotated[str, AfterValidator(_checked(one_line=False))]
+"""Text that may run over lines (a reason, a note): no other control character, lone surrogate or non-character."""
+
+OneLineText = Annotated[str, AfterValidator(_checked(one_line=True))]
+"""A name, an address, a filter: `StorableText` without line breaks."""

@@ -1,0 +1,36 @@
+"""Text every API stores or sends keeps to the batch files' character rule (`lrs_contracts.text`)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from lrs_contracts.text import OneLineText, StorableText
+
+
+class _Note(BaseModel):
+    note: StorableText
+    name: OneLineText
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("a\x00b", "the control character U+0000 at character 2"),
+        ("\x1b[31m", "the control character U+001B at character 1"),
+        ("x\ud800", "a lone surrogate (U+D800) at character 2, which has no UTF-8 form"),
+        ("\ufffe", "the Unicode non-character U+FFFE at character 1"),
+    ],
+)
+def test_what_cannot_be_stored_or_sent_is_refused_naming_the_character(value: str, said: str) -> None:
+    for fields in ({"note": value, "name": "A"}, {"note": "a", "name": value}):
+        with pytest.raises(ValidationError, match=re.escape(f"holds {said}, which cannot be stored or sent")):
+            _Note.model_validate(fields)
+
+
+def test_line_breaks_and_tabs_stand_in_text_but_a_one_line_value_refuses_a_line_break() -> None:
+    assert _Note(note="first line\r\n\tsecond", name="Zoë O'Brien-Smith").note == "first line\r\n\tsecond"
+    with pytest.raises(ValidationError, match="a line break \\(U\\+000A\\) at character 2: the value is one line"):
+        _Note(note="fine", name="A\nB")
