@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -64,3 +65,21 @@ async def test_the_listing_filters_by_kind_revocation_and_label(store: Credentia
     assert [key.key_id for key in await store.listing(PrincipalKind.AO, principal=rn9093)] == [unlabelled.key_id]
     assert await store.count(PrincipalKind.AO, principal=rn9093) == 1
     assert await store.count(PrincipalKind.AO, principal=Principal.parse("ao:RN5133"), include_revoked=True) == 3
+
+
+async def test_rotations_of_one_principal_at_once_leave_one_live_key(
+    store: CredentialStore, fresh_database_url: str
+) -> None:
+    ao = Principal.parse("ao:RN5133")
+    await store.issue(ao, "first")
+    # another pool, as another operator's command or another instance would have
+    other_pool = await create_pool(fresh_database_url, max_size=1)
+    try:
+        issued = await asyncio.gather(store.rotate(ao, "rotated"), CredentialStore(other_pool).rotate(ao, "again"))
+    finally:
+        await other_pool.close()
+
+    live = await store.listing(PrincipalKind.AO)
+    assert len(live) == 1
+    assert live[0].key_id in {key.key_id for key in issued}
+    assert [await store.authenticate(key.token) for key in issued].count(ao) == 1

@@ -87,6 +87,10 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _rotation_lock_key(principal: Principal) -> int:
+    return int.from_bytes(hashlib.sha256(f"rotate:{principal}".encode()).digest()[:8], "big", signed=True)
+
+
 _TOKEN_PREFIXES = {Environment.LIVE: "lrs_", Environment.SANDPIT: "lrs_sbx_"}
 _ENVIRONMENT_NAMES = {Environment.LIVE: "Live", Environment.SANDPIT: "Sandpit"}
 
@@ -224,8 +228,10 @@ class CredentialStore:
         return total
 
     async def rotate(self, principal: Principal, label: str | None = None) -> IssuedKey:
-        """Issues a new key and revokes every older key of the principal, in one transaction."""
+        """Issues a new key and revokes every older key of the principal, in one transaction. Rotations
+        of one principal take turns: one started meanwhile revokes this one's new key, so one key is left."""
         async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _rotation_lock_key(principal))
             await connection.execute(
                 "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL",
                 str(principal),
