@@ -16,6 +16,9 @@ from typing import Any
 
 import asyncpg
 
+LARGEST_BIGINT = 2**63 - 1
+"""The largest id a `bigint` column holds: a bound for ids taken from a request."""
+
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 

@@ -13,7 +13,9 @@ from typing import Annotated, Any, Protocol
 from fastapi import APIRouter, Body, FastAPI, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from lrs_contracts.text import OneLineText, StorableText
 from lrs_platform.consumer import Failure, classify_failure
+from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import readiness
 from lrs_platform.identity import CurrentPrincipal, Principal
 from lrs_platform.parking import CannotReplay, DeadLetterOffice, NotParked, ReplayResult
@@ -25,7 +27,7 @@ router = APIRouter(prefix="/v1/admin/dlq", tags=["operations"], responses=proble
 class SkipRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: StorableText | None = Field(default=None, max_length=500)
 
 
 def _office(request: Request) -> DeadLetterOffice:
@@ -60,9 +62,11 @@ async def _replayed(action: Any) -> dict[str, Any]:
 async def dlq_list(
     principal: CurrentPrincipal,
     request: Request,
-    consumer: str | None = None,
-    topic: str | None = None,
-    key: Annotated[str | None, Query(description="the message key: a batch id, a ULN, an AO id")] = None,
+    consumer: Annotated[OneLineText | None, Query(max_length=200)] = None,
+    topic: Annotated[OneLineText | None, Query(max_length=249)] = None,
+    key: Annotated[
+        OneLineText | None, Query(max_length=1_000, description="the message key: a batch id, a ULN, an AO id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> dict[str, Any]:
     _require_operator(principal)
@@ -76,7 +80,7 @@ async def dlq_list(
     responses=problem_responses(404, 409, 503),
 )
 async def dlq_retry(
-    parked_id: Annotated[int, Path(ge=1)], principal: CurrentPrincipal, request: Request
+    parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)], principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
     _require_operator(principal)
     return await _replayed(_office(request).retry(parked_id, str(principal)))
@@ -88,7 +92,7 @@ async def dlq_retry(
     responses=problem_responses(404, 409, 503),
 )
 async def dlq_skip(
-    parked_id: Annotated[int, Path(ge=1)],
+    parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)],
     principal: CurrentPrincipal,
     request: Request,
     body: Annotated[SkipRequest | None, Body()] = None,

@@ -23,13 +23,12 @@ from challenges.service import ChallengeNotFound, ChallengeService, NotAllowed, 
 from challenges.store import OpenChallengeExists
 from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.codes import ProblemCode
+from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
+from lrs_contracts.text import StorableText
 from lrs_platform.identity import CurrentPrincipal
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import ProblemError, problem_responses
-
-AO_ID_PATTERN = r"^RN[0-9]{1,8}$"
-ULN_PATTERN = r"^[1-9][0-9]{9}$"
 
 router = APIRouter(prefix="/v1/challenges", tags=["challenges"])
 
@@ -52,7 +51,7 @@ class ChallengeCreate(BaseModel):
         description="optional: the awarding organisation that recorded it, e.g. RN5133. The AO is taken from the "
         "PLR log; a different AO here is refused with 422.",
     )
-    reason: str = Field(min_length=1, max_length=2000, description="what is wrong with the data")
+    reason: StorableText = Field(min_length=1, max_length=2000, description="what is wrong with the data")
 
 
 class ChallengeResolve(BaseModel):
@@ -61,7 +60,7 @@ class ChallengeResolve(BaseModel):
     resolution: ChallengeResolution = Field(
         description="corrected: the AO fixed the data; upheld: the data was right; rejected: not a data error"
     )
-    note: str | None = Field(default=None, max_length=2000)
+    note: StorableText | None = Field(default=None, max_length=2000)
 
 
 class ChallengePublic(BaseModel):

@@ -8,13 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from lrs_contracts.identifiers import AO_ID_PATTERN
+from lrs_contracts.text import OneLineText
 from lrs_platform.identity import CurrentPrincipal, Principal, PrincipalKind, require_kind
 from lrs_platform.problems import ProblemError, problem_responses
 from notifier.emails import ChallengeContact
 from notifier.store import ContactStore, StoredContact
 
-AO_ID_PATTERN = r"^RN[0-9]{1,8}$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# an address a mail relay can take: no space, control character or DEL in any part
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
 
 router = APIRouter(prefix="/v1/ao/{ao_id}/challenge-contact", tags=["challenge contact"])
 
@@ -24,10 +26,10 @@ AoId = Annotated[str, Path(pattern=AO_ID_PATTERN, description="the AO's Ofqual r
 class ChallengeContactUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
+    given_name: OneLineText = Field(min_length=1, max_length=100)
+    family_name: OneLineText = Field(min_length=1, max_length=100)
     telephone: str = Field(pattern=r"^\+?[0-9][0-9 ()-]{5,24}$")
-    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+    email: OneLineText = Field(pattern=EMAIL_PATTERN, max_length=254)
 
 
 class ChallengeContactPublic(ChallengeContactUpdate):

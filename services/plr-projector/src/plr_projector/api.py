@@ -16,9 +16,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.envelope import deterministic_id
+from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.plr import CentreAchievementReported
 from lrs_contracts.registry import encode, wrap
+from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.identifiers import normalise_qan
+from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.identity import CurrentPrincipal, Principal, PrincipalKind
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
@@ -30,7 +33,6 @@ from plr_projector.projection import PLR_TOPIC, PROJECTED_TOPICS
 from plr_projector.store import ReadModel, TopicPartition
 from plr_projector.views import AccessDenied, Audience, audience_for, learning_events
 
-ULN_PATTERN = r"^[1-9][0-9]{9}$"
 SERVICE = "plr-projector"
 
 _log = get_logger("plr_projector.api")
@@ -257,7 +259,7 @@ async def ao_achievements(
     principal: CurrentPrincipal,
     projector: ProjectorDep,
     uln: Annotated[str, Query(pattern=ULN_PATTERN)],
-    ao_id: Annotated[str | None, Query(description="operators only: the AO to look at")] = None,
+    ao_id: Annotated[str | None, Query(pattern=AO_ID_PATTERN, description="operators only: the AO to look at")] = None,
     include_withdrawn: bool = True,
     include_history: bool = False,
     min_offsets: str | None = None,
@@ -299,10 +301,11 @@ class CentreAchievementCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     uln: str = Field(pattern=ULN_PATTERN)
-    qualification_number: str = Field(min_length=1, max_length=20)
-    provider_name: str | None = Field(default=None, max_length=200)
-    subject: str | None = Field(default=None, max_length=300)
-    grade: str | None = Field(default=None, max_length=40)
+    qualification_number: OneLineText = Field(min_length=1, max_length=20)
+    # one line each: they go onto the PLR log, which must never hold what the projection cannot store
+    provider_name: OneLineText | None = Field(default=None, max_length=200)
+    subject: OneLineText | None = Field(default=None, max_length=300)
+    grade: OneLineText | None = Field(default=None, max_length=40)
     award_date: date | None = None
     participation_start_date: date | None = None
     participation_end_date: date | None = None
@@ -376,13 +379,13 @@ class RetryRequest(BaseModel):
     replacement: dict[str, Any] | None = Field(
         default=None, description="a corrected envelope for the head event (kept for rebuilds)"
     )
-    reason: str | None = Field(default=None, max_length=500)
+    reason: StorableText | None = Field(default=None, max_length=500)
 
 
 class SkipRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: StorableText | None = Field(default=None, max_length=500)
 
 
 @admin_router.get("/projector", summary="Offsets, lag and counters of the live projection")
@@ -402,6 +405,10 @@ async def projector_status(principal: CurrentPrincipal, projector: ProjectorDep)
     }
 
 
+StreamKey = Annotated[OneLineText, Path(min_length=1, max_length=64, description="a ULN (or an achievement id)")]
+ParkedTopic = Annotated[OneLineText | None, Query(max_length=249, description="only this topic's parked events")]
+
+
 @admin_router.get(
     "/dlq",
     summary="Parked events: poison heads and the events waiting behind them",
@@ -410,8 +417,10 @@ async def projector_status(principal: CurrentPrincipal, projector: ProjectorDep)
 async def dlq_list(
     principal: CurrentPrincipal,
     projector: ProjectorDep,
-    learner: Annotated[str | None, Query(description="stream key: a ULN (or an achievement id)")] = None,
-    topic: str | None = None,
+    learner: Annotated[
+        OneLineText | None, Query(max_length=64, description="stream key: a ULN (or an achievement id)")
+    ] = None,
+    topic: ParkedTopic = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> dict[str, Any]:
     _require_operator(principal)
@@ -421,10 +430,10 @@ async def dlq_list(
 
 @admin_router.post("/dlq/{uln}/retry", summary="Re-run a learner's parked events in order")
 async def dlq_retry(
-    uln: Annotated[str, Path(min_length=1, max_length=64)],
+    uln: StreamKey,
     principal: CurrentPrincipal,
     projector: ProjectorDep,
-    topic: str | None = None,
+    topic: ParkedTopic = None,
     body: Annotated[RetryRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     _require_operator(principal)
@@ -440,10 +449,10 @@ async def dlq_retry(
 
 @admin_router.post("/dlq/{uln}/skip", summary="Drop a learner's poison event and drain the rest")
 async def dlq_skip(
-    uln: Annotated[str, Path(min_length=1, max_length=64)],
+    uln: StreamKey,
     principal: CurrentPrincipal,
     projector: ProjectorDep,
-    topic: str | None = None,
+    topic: ParkedTopic = None,
     body: Annotated[SkipRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     _require_operator(principal)
@@ -525,7 +534,9 @@ async def replay_start(
 
 @admin_router.get("/replay", summary="The last replay's state and result")
 async def replay_status(
-    principal: CurrentPrincipal, projector: ProjectorDep, replay_id: int | None = None
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    replay_id: Annotated[int | None, Query(ge=1, le=LARGEST_BIGINT)] = None,
 ) -> dict[str, Any]:
     _require_operator(principal)
     return await projector.replays.status(replay_id)

@@ -742,7 +742,7 @@ def _positions_from_json(text: str | dict[str, int]) -> TopicPositions:
 def parse_replay_from(text: str) -> int | datetime:
     """`--from` is an offset (applied to every partition of the PLR topic) or an ISO-8601 time."""
     text = text.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not "²" or other digits `int` cannot read
         return int(text)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

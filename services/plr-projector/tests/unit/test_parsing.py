@@ -32,3 +32,6 @@ def test_replay_from_is_an_offset_or_a_time() -> None:
     assert parse_replay_from("2025-03-04T09:00:00") == datetime(2025, 3, 4, 9, tzinfo=UTC)
     with pytest.raises(OperationError):
         parse_replay_from("yesterday")
+    for not_an_offset in ("²", "١٢٠٠"):  # digits to `isdigit`, not to `int` or to an operator
+        with pytest.raises(OperationError):
+            parse_replay_from(not_an_offset)

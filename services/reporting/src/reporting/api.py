@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
+from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.reporting import (
     AoMonthlyChallenges,
     AoMonthlyPlrTimeliness,
@@ -23,8 +24,9 @@ from lrs_platform.problems import ProblemError, problem_responses
 from reporting.store import ReportingStore
 from reporting.working_days import TARGET_WORKING_DAYS
 
-PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
-AO_ID_PATTERN = r"^RN[0-9]{1,8}$"
+# months of years 1900 to 2999: every report's, with room either side (year 0 or the month after 9999-12
+# has no date to read from)
+PERIOD_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
 
 router = APIRouter(prefix="/v1/reports", tags=["MI reports"])
 

@@ -1,0 +1,31 @@
+"""An AO's challenge contact holds only what can be stored and mailed (audit of bad input at the door)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from notifier.api import ChallengeContactUpdate
+
+GOOD = {"given_name": "Ada", "family_name": "O'Neill-Byrne", "telephone": "+44 1632 960001", "email": "ada@ao.org.uk"}
+
+
+def test_a_contact_as_an_ao_writes_it_is_taken() -> None:
+    assert ChallengeContactUpdate.model_validate(GOOD).email == "ada@ao.org.uk"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("given_name", "Ada\x00"),
+        ("family_name", "Byrne\x1b[2J"),
+        ("given_name", "Ada\nBcc: x@evil.example"),
+        ("email", "a\x01b@ao.org.uk"),
+        ("email", "ada@ao\x7f.org.uk"),
+        ("email", "ada@ao.org.uk\ud800"),
+    ],
+)
+def test_a_value_that_cannot_be_stored_or_mailed_is_refused(field: str, value: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        ChallengeContactUpdate.model_validate(GOOD | {field: value})
+    assert refused.value.errors()[0]["loc"] == (field,)

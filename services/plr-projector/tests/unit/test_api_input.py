@@ -1,0 +1,64 @@
+"""What the projector's routes take is checked at the door: nothing reaches the PLR log or PostgreSQL that
+the projection could not store (audit of bad input)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from lrs_platform.database import LARGEST_BIGINT
+from lrs_platform.http import build_app, noop_lifespan
+from lrs_platform.identity import Principal, current_principal
+from plr_projector.api import admin_router, centre_router, plr_router, projector_of
+
+
+class Untouched:
+    """A projector no request here may reach: any attribute read fails the test."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the request reached the projector ({name})")
+
+
+def _client(principal: str) -> httpx.AsyncClient:
+    app = build_app("plr-projector", title="PLR", description="", lifespan=noop_lifespan)
+    for router in (plr_router, centre_router, admin_router):
+        app.include_router(router)
+    app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
+    app.dependency_overrides[projector_of] = Untouched
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://plr")
+
+
+@pytest.mark.parametrize("field", ["provider_name", "subject", "grade", "qualification_number"])
+@pytest.mark.parametrize("value", ["Maths\x00", "Pass\x1b", "Merit\nDistinction", "x\ud800"])
+async def test_a_centre_achievement_that_could_not_be_stored_is_refused_and_never_sent(field: str, value: str) -> None:
+    body = {"uln": "1000000043", "qualification_number": "601/4491/X", field: value}
+    async with _client("provider:10000001") as client:
+        # escaped as JSON writes it: a lone surrogate has no UTF-8 form to send
+        answer = await client.post(
+            "/v1/centre/achievements", content=json.dumps(body), headers={"content-type": "application/json"}
+        )
+    assert answer.status_code == 422
+    assert f"body.{field}" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("GET", "/v1/admin/dlq", {"learner": "1000000043\x00"}),
+        ("GET", "/v1/admin/dlq", {"topic": "lrs.plr.events.v1\x00"}),
+        ("POST", "/v1/admin/dlq/1000000043%00/retry", {}),
+        ("POST", "/v1/admin/dlq/1000000043/skip", {"topic": "\x00"}),
+        ("GET", "/v1/admin/replay", {"replay_id": str(LARGEST_BIGINT + 1)}),
+        ("GET", "/v1/ao/achievements", {"uln": "1000000043", "ao_id": "RN5133\x00"}),
+    ],
+)
+async def test_an_operators_filter_or_id_postgresql_could_not_take_is_a_422(
+    method: str, path: str, params: dict[str, str]
+) -> None:
+    async with _client("operator:ops") as client:
+        answer = await client.request(method, path, params=params)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
