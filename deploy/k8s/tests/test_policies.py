@@ -115,13 +115,33 @@ def test_traffic_is_denied_unless_a_policy_allows_it_and_every_service_scrape_is
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_doors_are_served_over_tls_only(overlay: str) -> None:
-    [ingress] = of_kind(render(overlay_path(overlay)), "Ingress")
-    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
-    assert hosts == {host for tls in ingress["spec"]["tls"] for host in tls["hosts"]}
-    backends = {
-        path["backend"]["service"]["name"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]
+    docs = render(overlay_path(overlay))
+    backends = set()
+    for ingress in of_kind(docs, "Ingress"):
+        hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+        assert hosts == {host for tls in ingress["spec"]["tls"] for host in tls["hosts"]}
+        assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
+        backends |= {
+            path["backend"]["service"]["name"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]
+        }
+    # the APIs' public routes (test_public_routes.py), never the single writer of the PLR model
+    assert backends == {
+        "portal",
+        "ingest",
+        "plr-reader",
+        "validation",
+        "challenges",
+        "notifier",
+        "reporting",
+        "sandpit-ingest",
+        "sandpit-plr-reader",
     }
-    assert backends == {"ingest", "portal", "sandpit-ingest"}
+    # the controller may reach exactly the services the doors lead to
+    doors = {doc["metadata"]["name"]: doc["spec"] for doc in of_kind(docs, "NetworkPolicy")}[
+        "doors-from-ingress-controller"
+    ]
+    [reachable] = doors["podSelector"]["matchExpressions"]
+    assert set(reachable["values"]) == backends
 
 
 # --- the services in the workspace and in the manifests -----------------------------------------
