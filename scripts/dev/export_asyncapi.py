@@ -41,9 +41,15 @@ def _schema_of(model: type[Any], into: Json) -> Json:
     return _hoist(model.model_json_schema(ref_template=SCHEMAS + "{model}"), into)
 
 
+def _key_of(summary: str, topic_key: str) -> str:
+    """The topic's key, unless the event's own summary names another ("Key: reset id.")."""
+    named = re.search(r"\bKey: ([^.]+)\.", summary)
+    return named.group(1) if named else topic_key
+
+
 def _summary(model: type[Any]) -> str:
     doc = (model.__doc__ or "").strip()
-    first = doc.split("\n\n")[0].replace("\n", " ")
+    first = " ".join(doc.split("\n\n")[0].split())
     summary = re.sub(r"^lrs\.[a-z0-9_.]+\.v[0-9]+ — ", "", first)
     return summary[:1].upper() + summary[1:]
 
@@ -252,7 +258,8 @@ def render_catalogue(document: Json) -> str:
                 "",
                 f"{message['summary']}",
                 "",
-                f"Topic `{topic.name}`, key: {topic.key}. Payload `data`: `{message['title']}`.",
+                f"Topic `{topic.name}`, key: {_key_of(message['summary'], topic.key)}."
+                f" Payload `data`: `{message['title']}`.",
                 "",
                 *_fields(schemas[message["title"]]),
                 "",

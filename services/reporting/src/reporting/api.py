@@ -156,7 +156,7 @@ async def submissions(
 
 @router.get(
     "/timeliness",
-    summary="Batches on the PLR within 10 working days of results being issued",
+    summary="Batches decided within 10 working days of results being issued (on the PLR: `/plr-timeliness`)",
     description="Working days exclude weekends and England-and-Wales bank holidays.",
     responses=CSV_RESPONSES,
     response_model=TimelinessReport,
@@ -176,7 +176,8 @@ async def timeliness(
     description=(
         "Per AO and month of decision (UK time): working days (weekends and England-and-Wales bank holidays "
         "excluded) from the batch's results issued date to the day its results were on the PLR: the broker time "
-        "of its last event on `lrs.plr.events.v1` plus `projection_lag_bound_seconds` (decision 0035). Each "
+        "of its `lrs.batch.completed.v1`, written in the same Kafka transaction as its events on "
+        "`lrs.plr.events.v1` (decision 0107), plus `projection_lag_bound_seconds` (decision 0035). Each "
         "batch counts once overall and once per qualification type it carried. CSV: one row per AO, month and "
         "qualification type, `all` first."
     ),

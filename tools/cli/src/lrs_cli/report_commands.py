@@ -83,7 +83,7 @@ def submissions_command(
 def timeliness_command(
     ctx: typer.Context, period: Period = None, ao: Ao = None, csv_file: CsvFile = None, as_json: JsonOption = False
 ) -> None:
-    """Batches on the PLR within 10 working days of results being issued, per AO in a month."""
+    """Batches decided within 10 working days of results being issued, per AO in a month."""
     if csv_file is not None:
         _write_csv(connection(ctx), "timeliness", period, ao, csv_file)
         return
