@@ -53,6 +53,7 @@ from ingest.views import (
 )
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode, ProblemCode
+from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
 from lrs_platform.identity import CurrentPrincipal
@@ -261,7 +262,8 @@ async def list_batches(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     ao_id: Annotated[
-        str | None, Query(max_length=64, description="operators: only this AO's batches; AOs: their own id")
+        str | None,
+        Query(pattern=AO_ID_PATTERN, description="operators: only this AO's batches (e.g. RN5133); AOs: their own id"),
     ] = None,
 ) -> BatchPage:
     scope = scope_for(principal, ao_id)

@@ -38,6 +38,10 @@ View = TypeVar("View", BatchAccepted, BatchView)
 
 # Held batches wait on lrs.batch.submitted.v1, which is kept 7 days: a window must end well before.
 LONGEST_WINDOW = timedelta(hours=48)
+# Maintenance is planned weeks or months ahead, and every window not yet over goes out with each schedule
+# announcement: a start more than a year away is a mistyped year. The bound also keeps every instant a
+# window can have (from 48 hours ago to this bound and 48 hours more) storable as a timestamptz.
+FURTHEST_START = timedelta(days=366)
 
 UNPUBLISHED = Gauge(
     "lrs_ingest_maintenance_schedule_unpublished",
@@ -50,7 +54,8 @@ class MaintenanceError(Exception):
 
 
 class InvalidWindow(MaintenanceError):
-    """The window ends before it starts, is already over, or is longer than `LONGEST_WINDOW`."""
+    """The window ends before it starts, is already over, is longer than `LONGEST_WINDOW`, or starts
+    further than `FURTHEST_START` from now."""
 
 
 class UnknownWindow(MaintenanceError):
@@ -144,12 +149,7 @@ class MaintenanceStore:
         return closure_at(await self.current(), utc_now())
 
     async def add_window(self, starts_at: datetime, ends_at: datetime, reason: str, by: str) -> WindowRecord:
-        if ends_at <= starts_at:
-            raise InvalidWindow("a window must end after it starts")
-        if ends_at <= utc_now():
-            raise InvalidWindow("the window would already be over")
-        if ends_at - starts_at > LONGEST_WINDOW:
-            raise InvalidWindow("a window lasts at most 48 hours: the batches it holds wait on a topic kept for 7 days")
+        check_window(starts_at, ends_at, utc_now())
         async with self._pool.acquire() as connection, connection.transaction():
             await _next_version(connection)
             row = await connection.fetchrow(
@@ -222,6 +222,19 @@ class MaintenanceStore:
         return [_window(row) for row in windows], [_pause(row) for row in pauses]
 
 
+def check_window(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    """Raises InvalidWindow unless a window from `starts_at` to `ends_at` may be scheduled at `now`. It
+    compares and subtracts instants, never converts one: near year 1 or 9999 an instant may have no UTC form."""
+    if ends_at <= starts_at:
+        raise InvalidWindow("a window must end after it starts")
+    if ends_at <= now:
+        raise InvalidWindow("the window would already be over")
+    if ends_at - starts_at > LONGEST_WINDOW:
+        raise InvalidWindow("a window lasts at most 48 hours: the batches it holds wait on a topic kept for 7 days")
+    if starts_at - now > FURTHEST_START:
+        raise InvalidWindow("a window starts at most 366 days from now: schedule it nearer the time")
+
+
 async def _next_version(connection: asyncpg.Connection) -> None:
     await connection.execute("UPDATE ingest.maintenance_version SET version = version + 1")
 
@@ -263,20 +276,25 @@ class MaintenanceAnnouncer:
         self._again = asyncio.Event()
 
     async def announce(self) -> bool:
-        """True once the current schedule is on the topic; False leaves it to `run` to try again."""
-        schedule = await self._store.schedule()
-        if schedule is None:
-            return True
-        envelope = wrap(schedule, source="ingest", correlation_id=f"maintenance-{schedule.version}")
-        try:
-            await self._publisher.publish(self._topic, MAINTENANCE_KEY, [encode(envelope)])
-        except PublishUnavailable as error:
-            UNPUBLISHED.set(1)
-            _log.warning("maintenance_schedule_unpublished", version=schedule.version, error=str(error))
-            self._again.set()
-            return False
-        UNPUBLISHED.set(0)
-        _log.info("maintenance_schedule_published", version=schedule.version, windows=len(schedule.windows))
+        """True once the current schedule is on the topic; False leaves it to `run` to try again.
+
+        The topic is compacted on one key, so it keeps the last schedule sent, not the highest version:
+        another instance may send a newer one while this one's older send is still on its way. So after
+        each send the schedule is read again, and sent again while a newer one was stored meanwhile: the
+        last send of every instance is the schedule as it then stood."""
+        sent_version: int | None = None
+        while (schedule := await self._store.schedule()) is not None and schedule.version != sent_version:
+            envelope = wrap(schedule, source="ingest", correlation_id=f"maintenance-{schedule.version}")
+            try:
+                await self._publisher.publish(self._topic, MAINTENANCE_KEY, [encode(envelope)])
+            except PublishUnavailable as error:
+                UNPUBLISHED.set(1)
+                _log.warning("maintenance_schedule_unpublished", version=schedule.version, error=str(error))
+                self._again.set()
+                return False
+            UNPUBLISHED.set(0)
+            _log.info("maintenance_schedule_published", version=schedule.version, windows=len(schedule.windows))
+            sent_version = schedule.version
         return True
 
     async def run(self, retry_every: float = 5.0) -> None:

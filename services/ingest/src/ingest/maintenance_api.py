@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from ingest.maintenance import (
     AlreadyPaused,
@@ -26,6 +26,7 @@ from ingest.maintenance import (
 )
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.operations import MaintenancePause, MaintenanceWindow
+from lrs_contracts.text import StorableText
 from lrs_platform.identity import CurrentPrincipal, Principal
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import closure_at
@@ -53,14 +54,25 @@ class MaintenanceSchedule(_Model):
     pause: MaintenancePause | None
 
 
+def _said(reason: str) -> str:
+    if not reason.strip():
+        raise ValueError("is blank: say what the maintenance is for")
+    return reason
+
+
+# A reason goes into PostgreSQL, onto the maintenance topic and into every batch answer while it holds:
+# nothing `lrs_contracts.text` refuses, and something said.
+Reason = Annotated[StorableText, AfterValidator(_said)]
+
+
 class WindowRequest(_Model):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason = Field(min_length=1, max_length=500, description="what the window is for; shown to every caller")
 
 
 class PauseRequest(_Model):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason = Field(min_length=1, max_length=500, description="what the pause is for; shown to every caller")
 
 
 class MaintenanceHistory(_Model):
@@ -129,6 +141,14 @@ async def maintenance_history(
 @router.post(
     "/admin/maintenance/windows",
     summary="Schedule a maintenance window: batches are accepted but decided only after it",
+    description=(
+        "A window must end after it starts and after now, last at most 48 hours (the batches it holds wait on"
+        " a topic kept for 7 days), and start at most 366 days from now (a later start is taken for a"
+        " mistyped year); `starts_at` and `ends_at` carry their UTC offset. The reason is 1 to 500"
+        " characters, not only spaces, with no control character other than tab and line breaks, no lone"
+        " surrogate and no Unicode non-character. Anything else is refused with 422 naming the rule or"
+        " the field."
+    ),
     status_code=201,
     responses=problem_responses(403, 422),
 )
@@ -158,6 +178,11 @@ async def cancel_window(
 @router.post(
     "/admin/maintenance/pause",
     summary="Pause deciding batches now, unplanned, until resumed (batches are still accepted)",
+    description=(
+        "The reason is 1 to 500 characters, not only spaces, with no control character other than tab and"
+        " line breaks, no lone surrogate and no Unicode non-character; anything else is refused with 422"
+        " naming `body.reason`."
+    ),
     status_code=201,
     responses=problem_responses(403, 409, 422),
 )

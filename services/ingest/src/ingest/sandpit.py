@@ -23,6 +23,7 @@ from ingest.publisher import PublishUnavailable, TransactionalPublisher
 from ingest.service import DecisionSignal
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.environments import TopicNames
+from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.sandpit import SandpitReset, SandpitResetApplied
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
@@ -40,7 +41,11 @@ FOLLOWER_GROUP = "ingest-sandpit-resets"
 class ResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ao_id: str | None = Field(default=None, description="operators name the AO; an AO resets only its own")
+    ao_id: str | None = Field(
+        default=None,
+        pattern=AO_ID_PATTERN,
+        description="operators name the AO (e.g. RN5133); an AO resets only its own",
+    )
 
 
 class ResetView(BaseModel):

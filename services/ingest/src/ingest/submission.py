@@ -29,6 +29,7 @@ from lrs_contracts.batch import (
 from lrs_contracts.codes import BATCH_CODE_TITLES, MAX_BATCH_BYTES, BatchCode
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.registry import encode, wrap
+from lrs_contracts.text import refused_character
 from lrs_domain.formats import BatchRefused, detect_format
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.kafka import MAX_MESSAGE_BYTES
@@ -125,12 +126,28 @@ def is_key_reused_for_other_content(idempotency_key: str | None, stored_sha256: 
 
 
 def filename_from(content_disposition: str | None) -> str | None:
+    """The file name the upload came with, or None when there is none or it cannot be read: an RFC 2231
+    name in a charset Python cannot decode with replacement (`filename*=idna''b.csv`), broken parameter
+    continuations, or a name holding a character that could not be stored or sent (NUL, say).
+
+    The name is only a hint to the format, never stored. An AO whose client sent a name ingest cannot read
+    expects its file to be judged on its content, as if it had sent no name, rather than refused over a
+    header it probably never chose: so an unreadable name is treated as absent, and when nothing else
+    tells the format either, the refusal (RS001) says how to name it."""
     if not content_disposition:
         return None
     message = Message()
-    message["content-disposition"] = content_disposition
-    filename = message.get_filename()
-    return filename if isinstance(filename, str) else None
+    try:
+        message["content-disposition"] = content_disposition
+        filename = message.get_filename()
+    # email's RFC 2231 decoding fails in several ways on what a client can send: UnicodeError from a codec
+    # without the "replace" handler, ValueError for a charset name holding NUL, LookupError, and TypeError
+    # when numbered and unnumbered continuations of the name are mixed
+    except (ValueError, LookupError, TypeError):
+        return None
+    if not isinstance(filename, str) or refused_character(filename, one_line=True) is not None:
+        return None
+    return filename
 
 
 def batch_ao_for(principal: Principal, header_ao: str) -> str:
@@ -377,8 +394,13 @@ def replay_headers(batch_id: uuid.UUID, *, replay: bool) -> dict[str, str]:
 def resolve_format(
     requested: BatchFormat | None, content_type: str | None, content_disposition: str | None, content: bytes
 ) -> BatchFormat:
-    """`?format=` wins; else the Content-Type, the file name, then the first bytes; else RS001."""
-    fmt = requested or detect_format(content_type, filename_from(content_disposition), content[:512])
+    """`?format=` wins; else the Content-Type, the file name, then the first bytes; else RS001. The file
+    name is read only when the Content-Type does not settle the format (`filename_from`)."""
+    fmt = (
+        requested
+        or detect_format(content_type, None, b"")
+        or detect_format(None, filename_from(content_disposition), content[:512])
+    )
     if fmt is None:
         raise BatchRefused(
             BatchCode.MALFORMED,

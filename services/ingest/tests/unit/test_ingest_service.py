@@ -167,6 +167,21 @@ async def test_a_new_batch_is_published_in_one_transaction_then_accepted() -> No
     assert len(values) == 1 + 3 + 1  # submitted, chunks of at most 2 records, end marker
 
 
+@pytest.mark.parametrize("content_type", ["application/json", "application/octet-stream"])
+async def test_a_file_name_that_cannot_be_read_does_not_fail_the_submission(content_type: str) -> None:
+    repository, publisher = FakeRepository(), FakePublisher()
+    result = await make(repository, publisher).submit(
+        AO,
+        batch_file(),
+        requested_format=None,
+        content_type=content_type,  # the format, or nothing: then the first bytes, as with no name
+        content_disposition="attachment; filename*=idna''batch.json",
+        idempotency_key=None,
+    )
+    assert result.status is BatchStatus.ACCEPTED
+    assert len(publisher.transactions) == 1 and repository.refusals == []
+
+
 async def test_the_same_file_or_key_again_answers_the_original_batch() -> None:
     repository, publisher = FakeRepository(), FakePublisher()
     service = make(repository, publisher)

@@ -163,6 +163,37 @@ def test_an_unrecognisable_upload_is_rs001() -> None:
     assert refused.value.code is BatchCode.MALFORMED
 
 
+def test_an_rfc_2231_file_name_is_read_in_its_charset() -> None:
+    assert filename_from("attachment; filename*=utf-8''juin%C3%A9.json") == "juin\u00e9.json"
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        "attachment; filename*=idna''b.csv",  # a codec without the "replace" handler: UnicodeError
+        "attachment; filename*=undefined''b.csv",
+        "attachment; filename*=punycode''%ffb.csv",
+        "attachment; filename*0*=%00 \"utf-8''b.csv\"",  # a charset name holding NUL: ValueError
+        "attachment; filename*;filename*0=b.csv",  # continuations mixed up: TypeError
+        "attachment; filename*=utf-8''a%00b.csv",  # a name holding NUL, which could not be stored or sent
+    ],
+)
+def test_a_file_name_that_cannot_be_read_is_taken_as_no_name(disposition: str) -> None:
+    assert filename_from(disposition) is None
+
+
+def test_the_file_name_is_read_only_when_the_content_type_does_not_settle_the_format() -> None:
+    unreadable = "attachment; filename*=idna''b.csv"
+    assert resolve_format(None, "text/csv", unreadable, b"") is BatchFormat.CSV
+    assert resolve_format(BatchFormat.XML, None, unreadable, b"") is BatchFormat.XML
+    # an unreadable name is no name: the first bytes tell, else the refusal says how to name the format
+    assert resolve_format(None, "application/octet-stream", unreadable, b'{"header": {}}') is BatchFormat.JSON
+    with pytest.raises(BatchRefused) as refused:
+        resolve_format(None, "application/octet-stream", unreadable, b"whatever")
+    assert refused.value.code is BatchCode.MALFORMED
+    assert "?format=csv|xml|json" in refused.value.detail
+
+
 def _records(count: int, *, mis: str = "CAND") -> tuple[SubmittedRecord, ...]:
     return tuple(
         SubmittedRecord(line=index + 4, mis_identifier=f"{mis}-{index}", uln="1000000043", grade="Pass")
