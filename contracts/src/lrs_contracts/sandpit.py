@@ -53,7 +53,9 @@ class SandpitResetApplied(Contract):
     from the log's learners. Key: reset id.
 
     `plr_offsets` (of `sandpit.lrs.plr.events.v1`) are past every erasure: a PLR read with
-    `min_offsets` at them sees the reset.
+    `min_offsets` at them sees the reset. `forgotten_batches` are the batches the decider had decided
+    before it (in the order of the AO's queue, which the reset joined): a batch sent before the reset
+    but queued after it is decided afresh, and its view is kept (decision 0120).
     """
 
     event_type: Literal["lrs.sandpit.reset.applied.v1"] = "lrs.sandpit.reset.applied.v1"
@@ -61,6 +63,11 @@ class SandpitResetApplied(Contract):
     ao_id: str
     learners: int = Field(ge=0, description="how many learners' PLRs held achievements of the AO")
     plr_offsets: tuple[PartitionOffset, ...] = ()
+    forgotten_batches: tuple[uuid.UUID, ...] | None = Field(
+        default=None,
+        description="the batches whose decisions the reset forgot; absent from a decider before decision 0120, "
+        "when ingest takes the batches received before the reset was requested",
+    )
 
 
 SANDPIT_EVENTS = (SandpitReset, SandpitAchievementsErased, SandpitResetApplied)

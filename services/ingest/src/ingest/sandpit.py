@@ -100,17 +100,31 @@ class SandpitResetStore:
         )
         return [row["ao_id"] for row in rows]
 
-    async def undecided_before(self, reset_id: uuid.UUID) -> int:
-        """How many of the AO's batches received before the reset are published but not yet decided."""
+    async def undecided_before(self, applied: SandpitResetApplied) -> int:
+        """How many of the batches the reset forgot do not show their decision yet (a decider before
+        decision 0120 names none: then the AO's batches received before the reset and published)."""
+        if applied.forgotten_batches is not None:
+            forgotten: int = await self._pool.fetchval(
+                "SELECT count(*) FROM ingest.batches WHERE batch_id = ANY($1::uuid[])"
+                " AND status IN ('received', 'accepted', 'validating')",
+                list(applied.forgotten_batches),
+            )
+            return forgotten
         count: int = await self._pool.fetchval(
             "SELECT count(*) FROM ingest.sandpit_resets r JOIN ingest.batches b ON b.ao_id = r.ao_id"
             " AND b.received_at <= r.requested_at WHERE r.reset_id = $1 AND b.status IN ('accepted', 'validating')",
-            reset_id,
+            applied.reset_id,
         )
         return count
 
     async def complete(self, applied: SandpitResetApplied) -> None:
-        """Deletes the AO's batch views received before the reset and marks it completed; once."""
+        """Deletes the views of the batches the reset forgot and marks it completed; once.
+
+        The decider names the batches it had decided before the reset, in the AO's queue: a batch sent
+        before the reset but queued after it (its upload still being read when the reset was asked for) is
+        decided on the fresh Sandpit, and its view stays. Batches that never reached the queue, refused at
+        the door or given up, go by when they were received. A decider before decision 0120 names none:
+        then every batch received before the reset goes."""
         async with self._pool.acquire() as connection, connection.transaction():
             requested_at = await connection.fetchval(
                 "SELECT requested_at FROM ingest.sandpit_resets WHERE reset_id = $1 AND status = 'pending' FOR UPDATE",
@@ -118,14 +132,21 @@ class SandpitResetStore:
             )
             if requested_at is None:
                 return
-            batches = [
-                row["batch_id"]
-                for row in await connection.fetch(
+            if applied.forgotten_batches is None:
+                deleted = await connection.fetch(
                     "DELETE FROM ingest.batches WHERE ao_id = $1 AND received_at <= $2 RETURNING batch_id",
                     applied.ao_id,
                     requested_at,
                 )
-            ]
+            else:
+                deleted = await connection.fetch(
+                    "DELETE FROM ingest.batches WHERE ao_id = $1 AND (batch_id = ANY($3::uuid[])"
+                    " OR (received_at <= $2 AND status IN ('refused', 'abandoned'))) RETURNING batch_id",
+                    applied.ao_id,
+                    requested_at,
+                    list(applied.forgotten_batches),
+                )
+            batches = [row["batch_id"] for row in deleted]
             await connection.execute("DELETE FROM ingest.batch_record_chunks WHERE batch_id = ANY($1::uuid[])", batches)
             await connection.execute(
                 "UPDATE ingest.sandpit_resets SET status = 'completed', completed_at = now(), learners = $2,"
@@ -211,7 +232,7 @@ class ResetFollower:
             return
         while True:
             change = self._decisions.next_change()
-            if not await self._store.undecided_before(applied.reset_id):
+            if not await self._store.undecided_before(applied):
                 return
             with contextlib.suppress(TimeoutError):  # the view may also be updated by another instance
                 await asyncio.wait_for(change.wait(), timeout=1.0)

@@ -10,6 +10,7 @@ offset in one Kafka transaction: met again after a crash, the same reset publish
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -50,7 +51,7 @@ class SandpitResets:
     async def apply(
         self, reset: SandpitReset, causation_id: str, offsets: dict[TopicPartition, int], group_id: str
     ) -> SandpitResetApplied:
-        erasures = await self._forget(reset, causation_id)
+        erasures, forgotten_batches = await self._forget(reset, causation_id)
         async with self._producer.transaction():
             sent = [
                 await self._producer.send(message.topic, key=message.key.encode(), value=message.value)
@@ -65,6 +66,7 @@ class SandpitResets:
                 ao_id=reset.ao_id,
                 learners=len(erasures),
                 plr_offsets=tuple(PartitionOffset(partition=p, next_offset=o) for p, o in sorted(ends.items())),
+                forgotten_batches=forgotten_batches,
             )
             envelope = wrap(
                 applied,
@@ -80,29 +82,40 @@ class SandpitResets:
         _log.info("sandpit_reset_applied", reset_id=str(reset.reset_id), ao_id=reset.ao_id, learners=len(erasures))
         return applied
 
-    async def _forget(self, reset: SandpitReset, causation_id: str) -> tuple[OutgoingMessage, ...]:
-        """The reset's erasures: stored with the AO's states and decisions deleted, or as stored before."""
+    async def _forget(
+        self, reset: SandpitReset, causation_id: str
+    ) -> tuple[tuple[OutgoingMessage, ...], tuple[uuid.UUID, ...] | None]:
+        """The reset's erasures and the batches whose decisions it forgot: stored with the AO's states and
+        decisions deleted, or as stored before (no batches named by a reset stored before decision 0120)."""
         async with self._pool.acquire() as connection, connection.transaction():
             # the lock DecisionStore.record takes: no decision of the AO is stored meanwhile
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _ao_lock_key(reset.ao_id))
-            stored = await connection.fetchval(
-                "SELECT messages FROM validation.sandpit_resets WHERE reset_id = $1", reset.reset_id
+            stored = await connection.fetchrow(
+                "SELECT messages, forgotten_batches FROM validation.sandpit_resets WHERE reset_id = $1", reset.reset_id
             )
             if stored is not None:
-                return decode_messages(stored)
+                batches = stored["forgotten_batches"]
+                return decode_messages(stored["messages"]), None if batches is None else tuple(batches)
             ulns = await connection.fetch(
                 "SELECT DISTINCT uln FROM validation.achievements WHERE ao_id = $1 ORDER BY uln", reset.ao_id
             )
             erasures = tuple(self._erasure(reset, row["uln"], causation_id) for row in ulns)
             await connection.execute("DELETE FROM validation.achievements WHERE ao_id = $1", reset.ao_id)
-            await connection.execute("DELETE FROM validation.decisions WHERE ao_id = $1", reset.ao_id)
+            forgotten = tuple(
+                row["batch_id"]
+                for row in await connection.fetch(
+                    "DELETE FROM validation.decisions WHERE ao_id = $1 RETURNING batch_id", reset.ao_id
+                )
+            )
             await connection.execute(
-                "INSERT INTO validation.sandpit_resets (reset_id, ao_id, messages) VALUES ($1, $2, $3)",
+                "INSERT INTO validation.sandpit_resets (reset_id, ao_id, messages, forgotten_batches)"
+                " VALUES ($1, $2, $3, $4)",
                 reset.reset_id,
                 reset.ao_id,
                 encode_messages(erasures),
+                sorted(forgotten),
             )
-        return erasures
+        return erasures, tuple(sorted(forgotten))
 
     def _erasure(self, reset: SandpitReset, uln: str, causation_id: str) -> OutgoingMessage:
         erased = SandpitAchievementsErased(reset_id=reset.reset_id, ao_id=reset.ao_id, uln=uln)
