@@ -10,7 +10,7 @@ Public API (each takes the whole text or an iterable of its lines, header row fi
   (`QualificationNumber,Pathway,QualificationName,AwardingOrganisationId,AwardingOrganisation,Level,
   QualificationType,Framework,Kind,GradeSet`, GradeSet `|`-separated, empty = default of the type);
 - `load_learners(text) -> tuple[Learner, ...]` — `ULN,GivenName,FamilyName,DateOfBirth,Gender,
-  AbilityToShare,MasterULN`;
+  AbilityToShare,MasterULN`; names trimmed, 1 to 35 characters of one line of storable text;
 - `ReferenceDataError` — a row that cannot be loaded, with its line number.
 
 Typical use: `Catalogue.of([*load_ofqual_catalogue(ofqual, {ao.name: ao.ao_id for ao in aos}),
@@ -25,9 +25,11 @@ from datetime import date
 from typing import TypeVar
 
 from lrs_contracts.reference import Framework, QualificationKind
+from lrs_contracts.text import refused_character
 from lrs_domain.grades import default_grade_set
 from lrs_domain.identifiers import is_valid_uln, parse_qan
 from lrs_domain.reference import AwardingOrganisation, Learner, Qualification
+from lrs_domain.rules import MAX_NAME_LENGTH
 
 T = TypeVar("T")
 
@@ -123,13 +125,24 @@ def _learner(row: dict[str, str]) -> Learner:
         raise ValueError("MasterULN is not a valid ULN")
     return Learner(
         uln=uln,
-        given_name=_required(row, "GivenName"),
-        family_name=_required(row, "FamilyName"),
+        given_name=_learner_name(row, "GivenName"),
+        family_name=_learner_name(row, "FamilyName"),
         date_of_birth=_optional_date(row, "DateOfBirth"),
         gender=_small_int(row, "Gender", allowed=(0, 1, 2, 9)),
         ability_to_share=_small_int(row, "AbilityToShare", allowed=(0, 1, 2)),
         master_uln=master_uln,
     )
+
+
+def _learner_name(row: dict[str, str], column: str) -> str:
+    """The name, trimmed: 1 to 35 characters (DOMAIN §7) of one line of storable text (`lrs_contracts.text`)."""
+    name = _required(row, column)
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"{column} is {len(name)} characters long; a name has at most {MAX_NAME_LENGTH}")
+    refused = refused_character(name, one_line=True, one_line_is="a name")
+    if refused is not None:
+        raise ValueError(f"{column} holds {refused}, which cannot be stored or sent")
+    return name
 
 
 def _load(text: str | Iterable[str], columns: tuple[str, ...], build: Callable[[dict[str, str]], T]) -> tuple[T, ...]:
@@ -151,7 +164,8 @@ def _load(text: str | Iterable[str], columns: tuple[str, ...], build: Callable[[
 
 
 def _lines(text: str | Iterable[str]) -> Iterator[str]:
-    lines = iter(text.splitlines() if isinstance(text, str) else text)
+    # with their line ends, as a file gives them: a line break inside a quoted value stays in the value
+    lines = iter(text.splitlines(keepends=True) if isinstance(text, str) else text)
     first = next(lines, None)
     if first is not None:
         yield first.removeprefix("\ufeff")

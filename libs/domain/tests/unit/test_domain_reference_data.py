@@ -109,3 +109,27 @@ def test_missing_columns_are_refused() -> None:
 
 def test_blank_lines_are_skipped() -> None:
     assert len(load_awarding_organisations(AOS + "\n\n")) == 2
+
+
+def test_learner_names_are_trimmed_and_counted_once_trimmed() -> None:
+    longest = "L" * 35
+    [learner] = load_learners(f"{LEARNERS.splitlines()[0]}\n1000000043,  {longest}  , King ,,,,\n")
+    assert (learner.given_name, learner.family_name) == (longest, "King")
+
+
+@pytest.mark.parametrize(
+    ("row", "refused"),
+    [
+        ("1000000043,Lily,M" + "c" * 35 + ",,,,", "line 5: FamilyName is 36 characters long; a name has at most 35"),
+        ("1000000043,Li\x00ly,McCarthy,,,,", "line 5: GivenName holds the control character U+0000 at character 3"),
+        ("1000000043,Lily,\x1b[1mMcCarthy,,,,", "line 5: FamilyName holds the control character U+001B at character 1"),
+        ("1000000043,   ,McCarthy,,,,", "line 5: GivenName is empty"),
+        # a record over two lines is named by the line it ends on
+        ('1000000043,"Lily\nMay",McCarthy,,,,', "line 6: GivenName holds a line break (U+000A) at character 5"),
+    ],
+)
+def test_a_learner_name_that_could_not_be_registered_is_refused_naming_its_line(row: str, refused: str) -> None:
+    with pytest.raises(ReferenceDataError) as raised:
+        load_learners(f"{LEARNERS}{row}\n")
+    assert str(raised.value).startswith(refused)
+    assert "Lily" not in str(raised.value) and "McCarthy" not in str(raised.value)

@@ -16,12 +16,14 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lrs_contracts.codes import ProblemCode
+from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.learner import AbilityToShare
-from lrs_domain.merges import LearnerMerges
+from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.reference import Learner
+from lrs_domain.rules import MAX_NAME_LENGTH
 from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import CurrentPrincipal, PrincipalKind, require_kind
 from lrs_platform.keyring import Keyring, WrappingState
@@ -34,6 +36,7 @@ from validation.reference_store import (
     ErasedLearnerError,
     Erasure,
     LearnerDetailsConflict,
+    MergeCycleError,
     ReferenceFiles,
     ReferenceStore,
     UnknownLearnerError,
@@ -43,34 +46,47 @@ from validation.registry_access import may_change_sharing, may_register
 
 router = APIRouter(prefix="/v1")
 
-ULN_PATTERN = r"^[1-9][0-9]{9}$"
 Model = TypeVar("Model", bound=BaseModel)
+Uln = Annotated[str, Path(pattern=ULN_PATTERN, description="Unique Learner Number (10 digits)")]
 _log = get_logger("validation.api")
+_NAME = f"1 to {MAX_NAME_LENGTH} characters once trimmed, on one line"
 
 
 class LearnerRegistration(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
     uln: str = Field(pattern=ULN_PATTERN)
-    given_name: str = Field(min_length=1, max_length=35)
-    family_name: str = Field(min_length=1, max_length=35)
+    given_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
+    family_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
     date_of_birth: date | None = None
     gender: Literal[0, 1, 2, 9] = Field(default=0, description="0 not known, 1 male, 2 female, 9 not specified")
     ability_to_share: AbilityToShare = AbilityToShare.NOT_SEEN
 
 
 class SharingChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     ability_to_share: AbilityToShare
 
 
 class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     merged_uln: str = Field(pattern=ULN_PATTERN)
 
 
 class ProviderLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     ukprn: str = Field(pattern=r"^[0-9]{8}$", description="the provider linked to the learner")
 
 
 class ErasureRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, description="why the learner is erased: kept in the audit")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: StorableText = Field(
+        min_length=1, max_length=500, description="why the learner is erased: kept in the audit (trimmed)"
+    )
 
 
 class ErasureDone(BaseModel):
@@ -213,8 +229,8 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
     registration = await _body(request, LearnerRegistration)
     learner = Learner(
         uln=registration.uln,
-        given_name=registration.given_name.strip(),
-        family_name=registration.family_name.strip(),
+        given_name=registration.given_name,
+        family_name=registration.family_name,
         date_of_birth=registration.date_of_birth,
         gender=registration.gender,
         ability_to_share=int(registration.ability_to_share),
@@ -249,9 +265,14 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
 )
 async def import_learners(request: Request, principal: CurrentPrincipal) -> LearnersRegistered:
     require_kind(principal, PrincipalKind.OPERATOR)
-    text = (await request.body()).decode("utf-8-sig", errors="strict")
     try:
-        learners = parse_learners_csv(text)
+        learners = parse_learners_csv((await request.body()).decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise ProblemError(
+            422,
+            "Unreadable learner file",
+            f"The file is not UTF-8 text (byte {error.start + 1} cannot be read): save it as CSV UTF-8.",
+        ) from error
     except (ValueError, KeyError, csv.Error) as error:
         raise ProblemError(422, "Unreadable learner file", str(error)) from error
     try:
@@ -281,7 +302,7 @@ async def import_learners(request: Request, principal: CurrentPrincipal) -> Lear
     responses=problem_responses(401, 403, 404, 422),
     openapi_extra=_json_body(SharingChange),
 )
-async def change_sharing(request: Request, principal: CurrentPrincipal, uln: str) -> None:
+async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
     store = _store(request)
     linked = await store.linked_providers(uln) if principal.kind is PrincipalKind.PROVIDER else frozenset[str]()
     if not may_change_sharing(principal, uln, linked):
@@ -304,7 +325,7 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: str
     responses=problem_responses(401, 403, 404, 422),
     openapi_extra=_json_body(ProviderLink),
 )
-async def link_provider(request: Request, principal: CurrentPrincipal, uln: str) -> None:
+async def link_provider(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
     require_kind(principal, PrincipalKind.OPERATOR)
     link = await _body(request, ProviderLink)
     try:
@@ -326,24 +347,22 @@ async def link_provider(request: Request, principal: CurrentPrincipal, uln: str)
     responses=problem_responses(401, 403, 404, 409, 410, 422),
     openapi_extra=_json_body(MergeRequest),
 )
-async def merge_learners(request: Request, principal: CurrentPrincipal, master_uln: str) -> None:
+async def merge_learners(request: Request, principal: CurrentPrincipal, master_uln: Uln) -> None:
     require_kind(principal, PrincipalKind.OPERATOR)
     merge = await _body(request, MergeRequest)
-    store = _store(request)
-    chain = LearnerMerges.of((await store.learners_for([master_uln])).values()).resolve(master_uln).chain
-    if merge.merged_uln in chain[1:]:
+    try:
+        await _store(request).merge(master_uln, merge.merged_uln)
+    except UnknownLearnerError as error:
+        raise ProblemError(404, "Learner not registered", "Both ULNs must be registered and different.") from error
+    except ErasedLearnerError as error:
+        raise _erased("One of the learners was erased: an erased learner is never merged.") from error
+    except MergeCycleError as error:
         raise ProblemError(
             409,
             "Merge would make a cycle",
             "The master ULN is already merged, directly or through other ULNs, into the ULN to merge: both"
             " already belong to one learner, whose records land on the end of that chain.",
-        )
-    try:
-        await store.merge(master_uln, merge.merged_uln)
-    except UnknownLearnerError as error:
-        raise ProblemError(404, "Learner not registered", "Both ULNs must be registered and different.") from error
-    except ErasedLearnerError as error:
-        raise _erased("One of the learners was erased: an erased learner is never merged.") from error
+        ) from error
     _wake_outbox(request)
 
 
@@ -371,7 +390,7 @@ async def erase_learner(
     request: Request,
     principal: CurrentPrincipal,
     response: Response,
-    uln: Annotated[str, Path(pattern=ULN_PATTERN)],
+    uln: Uln,
 ) -> ErasureDone:
     require_kind(principal, PrincipalKind.OPERATOR)
     erasure_request = await _body(request, ErasureRequest)

@@ -54,6 +54,11 @@ SOURCE = "validation"
 REGISTRY_CHANGES_KEPT_SECONDS = 24 * 3600
 # Held while the catalogue and AO list are replaced: loads never interleave.
 _LOADING_LOCK = int.from_bytes(hashlib.sha256(b"validation reference load").digest()[:8], "big", signed=True)
+# Held, first in its transaction, by every erasure and every change to the merge links (`_lock_merges`):
+# an erasure then sees every ULN merged with the learner, even one merged while it waited; two erasures of
+# one learner take turns instead of deadlocking on each other's audit rows; and two merges never make a
+# cycle that neither saw. Row locks would not do: an erasure follows links that a merge never touches.
+_MERGES_LOCK = int.from_bytes(hashlib.sha256(b"validation learner merges").digest()[:8], "big", signed=True)
 _ANY_QUALIFICATION = "SELECT EXISTS (SELECT 1 FROM validation.qualifications)"
 
 _log = get_logger("validation.registry")
@@ -69,6 +74,10 @@ class LearnerDetailsConflict(Exception):
 
 class ErasedLearnerError(Exception):
     """The learner was erased: their ULN is never registered, merged or given a key again."""
+
+
+class MergeCycleError(Exception):
+    """The master ULN is already merged, directly or through other ULNs, into the ULN to merge."""
 
 
 @dataclass(frozen=True)
@@ -250,7 +259,10 @@ class ReferenceStore:
         """Registers or replaces learners (the operators' import); each change is queued on the outbox.
         A file naming an erased learner is refused whole (`ErasedLearnerError`)."""
         keys = await self._keys_of(learner.uln for learner in learners)
+        merges = [learner for learner in learners if learner.master_uln]
         async with self._pool.acquire() as connection, connection.transaction():
+            if merges:
+                await _lock_merges(connection)
             # pipelined, in the file's order: one round trip per statement instead of two per learner
             await connection.executemany(
                 "INSERT INTO validation.learners"
@@ -274,7 +286,6 @@ class ReferenceStore:
             await connection.executemany(
                 _QUEUE, [_queued(learner.uln, _registered_event(learner, keys[learner.uln])) for learner in learners]
             )
-            merges = [learner for learner in learners if learner.master_uln]
             for learner in merges:
                 assert learner.master_uln is not None
                 await self._merge(connection, learner.master_uln, learner.uln)
@@ -292,10 +303,18 @@ class ReferenceStore:
             await _queue(connection, uln, LearnerSharingChanged(uln=uln, ability_to_share=ability))
 
     async def merge(self, master_uln: str, merged_uln: str) -> None:
+        """Merges `merged_uln` into `master_uln`. Raises `UnknownLearnerError` unless both are registered
+        and different, `ErasedLearnerError` if either was erased, and `MergeCycleError` if the master is
+        already merged, directly or through other ULNs, into the ULN to merge: read under the lock, so two
+        merges at once never make the cycle each alone would be refused."""
         async with self._pool.acquire() as connection, connection.transaction():
-            await self._merge(connection, master_uln, merged_uln)
+            await _lock_merges(connection)
+            await self._merge(connection, master_uln, merged_uln, refuse_cycle=True)
 
-    async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str) -> None:
+    async def _merge(
+        self, connection: asyncpg.Connection, master_uln: str, merged_uln: str, *, refuse_cycle: bool = False
+    ) -> None:
+        """The merge, in the caller's transaction, which holds `_MERGES_LOCK`."""
         erased = await connection.fetch(
             "SELECT erased_at IS NOT NULL AS erased FROM validation.learners WHERE uln = ANY($1::text[])",
             [master_uln, merged_uln],
@@ -304,6 +323,8 @@ class ReferenceStore:
             raise UnknownLearnerError(f"both learners must be registered and different: {merged_uln[-4:]}")
         if any(row["erased"] for row in erased):
             raise ErasedLearnerError(f"a merge with an erased learner: {master_uln[-4:]}, {merged_uln[-4:]}")
+        if refuse_cycle and merged_uln in await _merged_into(connection, master_uln):
+            raise MergeCycleError(f"{master_uln[-4:]} is merged into {merged_uln[-4:]} already")
         await connection.execute(
             "UPDATE validation.learners SET master_uln = $1, updated_at = now() WHERE uln = $2", master_uln, merged_uln
         )
@@ -323,8 +344,9 @@ class ReferenceStore:
         erased: list[str] = []
         try:
             async with self._pool.acquire() as connection, connection.transaction():
+                await _lock_merges(connection)
                 if not await self._erase_one(connection, erasure):
-                    # erased before (or a concurrent erasure waited for ours to commit): this reads it
+                    # erased before (or by an erasure of the learner this one waited for): this reads it
                     [first] = await self.erasures(uln, connection)
                     return first, False
                 erased.append(uln)
@@ -486,6 +508,23 @@ async def _replace_reference(connection: asyncpg.Connection, rows: _ReferenceRow
         "INSERT INTO validation.reference_loads (what, rows) VALUES ('catalogue', $1)", rows.qualifications_read
     )
     return len(rows.organisations), rows.qualifications_read
+
+
+async def _lock_merges(connection: asyncpg.Connection) -> None:
+    await connection.execute("SELECT pg_advisory_xact_lock($1)", _MERGES_LOCK)
+
+
+async def _merged_into(connection: asyncpg.Connection, uln: str) -> set[str]:
+    """Every ULN `uln` was merged into, in turn (its chain, as `LearnerMerges.resolve` follows it)."""
+    rows = await connection.fetch(
+        "WITH RECURSIVE chain(uln) AS ("
+        " SELECT master_uln FROM validation.learners WHERE uln = $1 AND master_uln IS NOT NULL"
+        " UNION SELECT l.master_uln FROM validation.learners l JOIN chain ON l.uln = chain.uln"
+        " WHERE l.master_uln IS NOT NULL"
+        ") SELECT uln FROM chain",
+        uln,
+    )
+    return {row["uln"] for row in rows}
 
 
 async def _link(connection: asyncpg.Connection, uln: str, provider_ukprn: str, linked_by: str) -> None:

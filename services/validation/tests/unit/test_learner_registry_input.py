@@ -1,0 +1,180 @@
+"""The learner registry's routes check what they take at the door: names, reasons, ULNs in the path and
+the import's bytes that could not be stored are a 422 problem before the registry is asked anything."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from lrs_domain.reference import Learner
+from lrs_platform.http import build_app, noop_lifespan
+from lrs_platform.identity import Principal, current_principal
+from validation.api import router
+from validation.reference_store import Erasure
+
+ULN = "1000000043"
+OPERATOR = "operator:ops"
+PROVIDER = "provider:10004567"
+CSV_HEADER = "ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n"
+
+
+class Registry:
+    """The registry a request may reach: it takes what it is given, and tells the test what that was."""
+
+    def __init__(self) -> None:
+        self.registered: list[Learner] = []
+        self.reasons: list[str] = []
+
+    async def register_learner(self, learner: Learner, registered_by_provider: str | None) -> bool:
+        self.registered.append(learner)
+        return True
+
+    async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
+        self.reasons.append(reason)
+        return Erasure(uuid.uuid4(), uln, erased_by, reason, datetime.now(UTC)), True
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the request reached the registry ({name})")
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return Registry()
+
+
+def _client(registry: Registry, principal: str = OPERATOR) -> httpx.AsyncClient:
+    app = build_app("validation", title="Validation", description="", lifespan=noop_lifespan)
+    app.include_router(router)
+    app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
+    app.state.reference = registry
+    app.state.outbox_wake = asyncio.Event()
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://validation")
+
+
+def _registration(**changes: Any) -> dict[str, Any]:
+    return {"uln": ULN, "given_name": "Lily", "family_name": "McCarthy", **changes}
+
+
+def _assert_refused(answer: httpx.Response, *naming: str) -> None:
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    for name in naming:
+        assert name in answer.json()["detail"]
+
+
+async def test_names_are_registered_trimmed_and_counted_once_trimmed(registry: Registry) -> None:
+    longest = "L" * 35
+    async with _client(registry, PROVIDER) as client:
+        answer = await client.post("/v1/learners", json=_registration(given_name=f"  {longest} ", family_name="King\t"))
+    assert answer.status_code == 201, answer.text
+    [learner] = registry.registered
+    assert (learner.given_name, learner.family_name) == (longest, "King")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["   ", "L" * 36, "Lily\x00", "\x1b[31mLily", "Lily\nMay", "Lily\ufdd0"],
+    ids=["blank", "too-long", "nul", "escape", "line-break", "non-character"],
+)
+@pytest.mark.parametrize("field", ["given_name", "family_name"])
+async def test_a_name_that_could_not_be_registered_is_refused(registry: Registry, field: str, name: str) -> None:
+    async with _client(registry, PROVIDER) as client:
+        answer = await client.post("/v1/learners", json=_registration(**{field: name}))
+    _assert_refused(answer, f"body.{field}")
+
+
+async def test_a_registration_with_a_field_it_does_not_know_is_refused_not_registered_without_it(
+    registry: Registry,
+) -> None:
+    async with _client(registry, PROVIDER) as client:
+        answer = await client.post("/v1/learners", json=_registration(dateOfBirth="2006-04-01"))
+    _assert_refused(answer, "body.dateOfBirth")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (f"/v1/learners/{ULN}/sharing", {"ability_to_share": 1, "abilityToShare": 2}),
+        (f"/v1/learners/{ULN}/providers", {"ukprn": "10004567", "provider": "10000001"}),
+        (f"/v1/learners/{ULN}/merge", {"merged_uln": "1000000051", "mergedUln": "1000000051"}),
+        (f"/v1/admin/learners/{ULN}/erasure", {"reason": "a test learner", "erased_by": "someone else"}),
+    ],
+)
+async def test_every_registry_body_refuses_a_field_it_does_not_know(
+    registry: Registry, path: str, body: dict[str, Any]
+) -> None:
+    async with _client(registry) as client:
+        answer = await client.post(path, json=body)
+    _assert_refused(answer, "Extra inputs are not permitted")
+
+
+@pytest.mark.parametrize("uln", ["%00", "abc", "0123456789", "10000000431", f"{ULN}%20"])
+@pytest.mark.parametrize(
+    ("principal", "path", "body"),
+    [
+        (PROVIDER, "/v1/learners/{uln}/sharing", {"ability_to_share": 1}),
+        (OPERATOR, "/v1/learners/{uln}/sharing", {"ability_to_share": 1}),
+        (OPERATOR, "/v1/learners/{uln}/providers", {"ukprn": "10004567"}),
+        (OPERATOR, "/v1/learners/{uln}/merge", {"merged_uln": ULN}),
+        (OPERATOR, "/v1/admin/learners/{uln}/erasure", {"reason": "a test learner"}),
+    ],
+)
+async def test_a_path_that_names_no_uln_is_refused_before_the_registry_is_asked(
+    registry: Registry, uln: str, principal: str, path: str, body: dict[str, Any]
+) -> None:
+    async with _client(registry, principal) as client:
+        answer = await client.post(path.format(uln=uln), json=body)
+    _assert_refused(answer, "path.")
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["", "   ", "\n\t", "mistake\x00", "mistake\x1b[2J", "mistake \ufffe"],
+    ids=["empty", "blank", "blank-lines", "nul", "escape", "non-character"],
+)
+async def test_an_erasure_reason_that_says_nothing_or_could_not_be_stored_is_refused(
+    registry: Registry, reason: str
+) -> None:
+    async with _client(registry) as client:
+        answer = await client.post(f"/v1/admin/learners/{ULN}/erasure", json={"reason": reason})
+    _assert_refused(answer, "body.reason")
+
+
+async def test_an_erasure_reason_over_several_lines_is_audited_trimmed(registry: Registry) -> None:
+    async with _client(registry) as client:
+        answer = await client.post(
+            f"/v1/admin/learners/{ULN}/erasure", json={"reason": " Loaded by mistake.\r\n\tTicket 4711. "}
+        )
+    assert answer.status_code == 201, answer.text
+    assert registry.reasons == ["Loaded by mistake.\r\n\tTicket 4711."]
+
+
+async def test_a_learner_file_that_is_not_utf8_is_refused_as_unreadable(registry: Registry) -> None:
+    latin_1 = f"{CSV_HEADER}{ULN},Zoë,McCarthy,,,,\n".encode("latin-1")
+    async with _client(registry) as client:
+        answer = await client.post("/v1/learners/import", content=latin_1, headers={"content-type": "text/csv"})
+    _assert_refused(answer, "not UTF-8")
+    assert answer.json()["title"] == "Unreadable learner file"
+
+
+@pytest.mark.parametrize(
+    ("row", "refused"),
+    [
+        (f"{ULN},Lily\x00,McCarthy,,,,", "line 2: GivenName holds the control character U+0000"),
+        (f"{ULN},Lily,{'M' * 36},,,,", "line 2: FamilyName is 36 characters long"),
+    ],
+)
+async def test_a_learner_file_with_a_name_that_could_not_be_registered_is_refused_naming_its_line(
+    registry: Registry, row: str, refused: str
+) -> None:
+    async with _client(registry) as client:
+        answer = await client.post(
+            "/v1/learners/import", content=f"{CSV_HEADER}{row}\n".encode(), headers={"content-type": "text/csv"}
+        )
+    _assert_refused(answer, refused)
+    assert "Lily" not in answer.text
