@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from lrs_contracts.text import refused_character
 from lrs_platform.identity import Principal, PrincipalKind
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
@@ -25,7 +26,12 @@ class Role(StrEnum):
 
 
 class InvalidAccount(ValueError):
-    """The account details break a rule; the message says which, in words for the person."""
+    """The account details break a rule; the message says which, in words for the person, and `field`
+    names the detail it is about."""
+
+    def __init__(self, message: str, field: str = "username") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -56,22 +62,32 @@ class Account:
         return self.role is Role.OPERATOR
 
 
+def username_from(typed: str) -> str | None:
+    """The username `typed` names (any case, spaces around it), or None when no account can have it."""
+    username = typed.strip().lower()
+    return username if USERNAME_PATTERN.fullmatch(username) else None
+
+
 def new_account(username: str, display_name: str, role: Role, ao_id: str | None, email: str | None) -> Account:
-    username = username.strip().lower()
-    if not USERNAME_PATTERN.match(username):
+    checked_username = username_from(username)
+    if checked_username is None:
         raise InvalidAccount("A username is 2 to 64 lower-case letters, digits, dots, dashes, underscores or @.")
     if not display_name.strip():
-        raise InvalidAccount("Enter the person's name.")
-    if role is Role.AO and (ao_id is None or not AO_ID_PATTERN.match(ao_id)):
-        raise InvalidAccount("An AO user needs the AO's recognition number, like RN5133.")
+        raise InvalidAccount("Enter the person's name.", "display_name")
+    if refused := refused_character(display_name, one_line=True):
+        raise InvalidAccount(f"The name holds {refused}: type it again.", "display_name")
+    if email is not None and (refused := refused_character(email, one_line=True)):
+        raise InvalidAccount(f"The email address holds {refused}: type it again.", "email")
+    if role is Role.AO and (ao_id is None or not AO_ID_PATTERN.fullmatch(ao_id)):
+        raise InvalidAccount("An AO user needs the AO's recognition number, like RN5133.", "ao_id")
     if role is Role.OPERATOR and ao_id is not None:
-        raise InvalidAccount("An operator belongs to no AO.")
-    return Account(username, display_name.strip(), role, ao_id, (email or "").strip() or None)
+        raise InvalidAccount("An operator belongs to no AO.", "ao_id")
+    return Account(checked_username, display_name.strip(), role, ao_id, (email or "").strip() or None)
 
 
 def check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidAccount(f"A password has at least {MIN_PASSWORD_LENGTH} characters.")
+        raise InvalidAccount(f"A password has at least {MIN_PASSWORD_LENGTH} characters.", "password")
 
 
 @dataclass(frozen=True)
@@ -95,6 +111,16 @@ def after_failure(state: SignInState, now: datetime, policy: LockoutPolicy) -> S
     if attempts >= policy.failures:
         return SignInState(failed_attempts=0, locked_until=now + policy.lock_for)
     return replace(state, failed_attempts=attempts, locked_until=None)
+
+
+def before_check(account: Account, now: datetime, policy: LockoutPolicy) -> SignInState:
+    """The state an attempt leaves before its password is checked: counted as a failure, undone by
+    `after_success` if the password is right. Counting first, under the account's lock, is what makes
+    attempts sent at once each count, so that no more than `policy.failures` of them are checked before
+    the lock. A disabled account's attempts are not counted: they never sign in, whatever the password."""
+    if account.disabled_at is not None:
+        return account.sign_in
+    return after_failure(account.sign_in, now, policy)
 
 
 def after_success() -> SignInState:

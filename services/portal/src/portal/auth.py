@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -12,12 +13,13 @@ from portal.accounts import (
     LockoutPolicy,
     Role,
     SignInOutcome,
-    after_failure,
     after_success,
+    before_check,
     check_new_password,
     decide_sign_in,
     is_locked,
     new_account,
+    username_from,
 )
 from portal.csrf import new_csrf_token
 from portal.sessions import SANDPIT_SEAL_CONTEXT, SessionPolicy, new_token, seal, token_hash, unseal
@@ -28,6 +30,11 @@ _log = get_logger("portal.auth")
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+async def _verified(password_hash: str | None, password: str) -> bool:
+    """argon2 takes tens of milliseconds of CPU: in a thread, so other requests go on meanwhile."""
+    return await asyncio.to_thread(passwords.verify_password, password_hash, password)
 
 
 @dataclass(frozen=True)
@@ -72,43 +79,57 @@ class Authentication:
 
     async def sign_in(self, username: str, password: str) -> SignInResult:
         now = utc_now()
-        found = await self._accounts.get(username)
-        account, password_hash = found if found else (None, None)
-        # Locked accounts are not even checked, so a lock cannot be used to test guesses.
-        password_matches = (
-            False
-            if account is not None and is_locked(account.sign_in, now)
-            else passwords.verify_password(password_hash, password)
+        checked_username = username_from(username)
+        if checked_username is None:  # no account has it: nothing to look up
+            _log.info("sign_in_refused", reason="malformed_username")
+            return SignInResult(SignInOutcome.WRONG_CREDENTIALS)
+        found = await self._accounts.count_attempt(
+            checked_username, lambda account: before_check(account, now, self._lockout)
         )
-        outcome = decide_sign_in(account, password_matches, now)
-        if account is None:
+        if found is None:
+            await _verified(None, password)  # an unknown name takes as long as a wrong password
             _log.info("sign_in_refused", reason="unknown_or_disabled")
-            return SignInResult(outcome)
+            return SignInResult(SignInOutcome.WRONG_CREDENTIALS)
+        account, password_hash = found
+        # Locked accounts are not even checked, so a lock cannot be used to test guesses.
+        password_matches = not is_locked(account.sign_in, now) and await _verified(password_hash, password)
+        outcome = decide_sign_in(account, password_matches, now)
         if outcome is SignInOutcome.LOCKED:
             _log.info("sign_in_refused", reason="locked", role=account.role.value)
             return SignInResult(outcome, locked_until=account.sign_in.locked_until)
         if outcome is SignInOutcome.WRONG_CREDENTIALS:
-            if account.disabled_at is None:
-                state = after_failure(account.sign_in, now, self._lockout)
-                await self._accounts.record_sign_in(account.username, state)
-                if is_locked(state, now):
-                    _log.warning("account_locked", role=account.role.value, ao_id=account.ao_id)
-                    return SignInResult(SignInOutcome.LOCKED, locked_until=state.locked_until)
+            counted = before_check(account, now, self._lockout)  # what count_attempt stored
+            if account.disabled_at is None and is_locked(counted, now):
+                _log.warning("account_locked", role=account.role.value, ao_id=account.ao_id)
+                return SignInResult(SignInOutcome.LOCKED, locked_until=counted.locked_until)
             _log.info("sign_in_refused", reason="wrong_password")
             return SignInResult(outcome)
+        session = await self._open_session(account, password_hash, now)
+        if session is None:
+            _log.info("sign_in_refused", reason="password_changed_meanwhile")
+            return SignInResult(SignInOutcome.WRONG_CREDENTIALS)
         await self._accounts.record_sign_in(account.username, after_success())
-        session = await self._open_session(account, now)
         _log.info("signed_in", role=account.role.value, ao_id=account.ao_id)
         return SignInResult(outcome, session)
 
-    async def _open_session(self, account: Account, now: datetime) -> SignedIn:
+    async def _open_session(self, account: Account, password_hash: str, now: datetime) -> SignedIn | None:
+        """The new session, or None (its key revoked) when the password checked is no longer the account's."""
         token = new_token()
         issued = await self._keys.issue_for_session(account.principal, account.username)
         csrf_token = new_csrf_token()
         expires_at = self._session_policy.expiry(now, now)
-        await self._sessions.create(
-            token_hash(token), account.username, csrf_token, issued.key_id, seal(token, issued.token), expires_at
+        opened = await self._sessions.create(
+            token_hash(token),
+            account.username,
+            csrf_token,
+            issued.key_id,
+            seal(token, issued.token),
+            expires_at,
+            password_hash=password_hash,
         )
+        if not opened:
+            await self._keys.revoke([issued.key_id])
+            return None
         return SignedIn(token, account, csrf_token, issued.token, expires_at)
 
     async def session_for(self, token: str | None) -> SignedIn | None:
@@ -172,7 +193,7 @@ class Authentication:
         """Creates the account with a generated password, returned once to give to the person."""
         account = new_account(username, display_name, role, ao_id, email)
         password = passwords.generate_password()
-        await self._accounts.create(account, passwords.hash_password(password))
+        await self._accounts.create(account, await asyncio.to_thread(passwords.hash_password, password))
         _log.info("account_created", role=role.value, ao_id=ao_id)
         return account, password
 
@@ -180,7 +201,7 @@ class Authentication:
         """Sets a new password (generated unless given), lifts a lock-out and ends the account's sessions."""
         new_password = password or passwords.generate_password()
         check_new_password(new_password)
-        await self._accounts.set_password(username, passwords.hash_password(new_password))
+        await self._accounts.set_password(username, await asyncio.to_thread(passwords.hash_password, new_password))
         await self._revoke(await self._sessions.end_all_of(username))
         return new_password
 

@@ -8,9 +8,23 @@ from datetime import date
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_contracts.outcomes import RecordOutcome
+from lrs_contracts.text import refused_character
 from lrs_domain.decision import OfflineReport, check_batch_offline
 from lrs_domain.formats import BatchRefused, ParsedBatch, detect_format, parse_batch, write_json
 from lrs_domain.reference import Catalogue
+
+# What the portal says a checked upload is when it sends it on: its own words, never the browser's.
+MEDIA_TYPES = {BatchFormat.CSV: "text/csv", BatchFormat.XML: "application/xml", BatchFormat.JSON: "application/json"}
+MAX_FILENAME_CHARACTERS = 255
+
+
+def filename_fault(filename: str) -> str | None:
+    """Why an upload's file name cannot be kept, in words for the person, or None when it can."""
+    if len(filename) > MAX_FILENAME_CHARACTERS:
+        return f"The file name is longer than {MAX_FILENAME_CHARACTERS} characters: rename the file and upload it again"
+    if refused := refused_character(filename, one_line=True):
+        return f"The file name holds {refused}: rename the file and upload it again"
+    return None
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,10 @@ class UploadCheck:
         rejected = [outcome for outcome in self.report.outcomes if outcome.errors]
         warned = [outcome for outcome in self.report.outcomes if outcome.warnings and not outcome.errors]
         return rejected + warned
+
+    @property
+    def media_type(self) -> str | None:
+        return MEDIA_TYPES[self.format] if self.format else None
 
     @property
     def would_fail(self) -> bool:

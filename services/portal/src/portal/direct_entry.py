@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from lrs_contracts.batch import JobType, RecordAction, SubmittedRecord
 from lrs_contracts.outcomes import RecordOutcome
 from lrs_domain.formats import RECORD_FIELDS, ParsedBatch, is_plausible_email
+from lrs_domain.formats.values import value_fault
 from portal.checking import one_record_batch
 
 RECORD_ATTRIBUTES: tuple[str, ...] = tuple(field.attribute for field in RECORD_FIELDS)
@@ -40,7 +41,8 @@ JOB_TYPES = tuple(job_type.value for job_type in JobType)
 
 @dataclass(frozen=True)
 class Entry:
-    """What the form said, and what is wrong with the header part of it (the record part is for the rules)."""
+    """What the form said, and what is wrong with it before the rules: the header part, and any value a
+    batch file could not hold either (the record part is otherwise for the rules)."""
 
     values: dict[str, str]
     header_errors: dict[str, str]
@@ -62,6 +64,9 @@ def read_entry(form: Mapping[str, str]) -> Entry:
         errors["notification_email"] = "Enter the email address to tell when the entry has been processed"
     elif not is_plausible_email(email):
         errors["notification_email"] = "Enter an email address in the correct format, like name@example.org"
+    for name, value in values.items():
+        if fault := value_fault(value, in_header=name in HEADER_INPUTS):
+            errors[name] = f"The value {fault}"
     return Entry(values, errors)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,6 +70,25 @@ class AccountStore:
     async def listing(self) -> list[Account]:
         rows = await self._pool.fetch("SELECT * FROM portal.accounts ORDER BY role, ao_id NULLS FIRST, username")
         return [_account(row) for row in rows]
+
+    async def count_attempt(self, username: str, count: Callable[[Account], SignInState]) -> tuple[Account, str] | None:
+        """The account as a sign-in attempt finds it, and its password hash; the state `count` gives it is
+        stored before the answer, under the account row's lock, so attempts at once are counted one after
+        another and each finds the count the one before it left. None for no such account."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow("SELECT * FROM portal.accounts WHERE username = $1 FOR UPDATE", username)
+            if row is None:
+                return None
+            account = _account(row)
+            state = count(account)
+            if state != account.sign_in:
+                await connection.execute(
+                    "UPDATE portal.accounts SET failed_attempts = $2, locked_until = $3 WHERE username = $1",
+                    username,
+                    state.failed_attempts,
+                    state.locked_until,
+                )
+            return account, row["password_hash"]
 
     async def record_sign_in(self, username: str, state: SignInState) -> None:
         await self._pool.execute(
@@ -139,17 +158,30 @@ class SessionStore:
         service_key_id: str,
         sealed_service_key: bytes,
         expires_at: datetime,
-    ) -> None:
-        await self._pool.execute(
+        *,
+        password_hash: str,
+    ) -> bool:
+        """Opens the session unless the account's password is no longer `password_hash`, the one the
+        sign-in checked, or the account is disabled: False then, and nothing is stored.
+
+        FOR SHARE waits for a password change or a disabling under way and then reads the row it left
+        (READ COMMITTED), so either the change is seen here, or the session is committed before the
+        change is, and then ended by the `end_all_of` that follows the change."""
+        opened = await self._pool.fetchval(
             "INSERT INTO portal.sessions (token_hash, username, csrf_token, service_key_id, sealed_service_key,"
-            " expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            " expires_at)"
+            " SELECT $1, username, $3, $4, $5, $6 FROM portal.accounts"
+            " WHERE username = $2 AND password_hash = $7 AND disabled_at IS NULL FOR SHARE"
+            " RETURNING token_hash",
             token_hash,
             username,
             csrf_token,
             service_key_id,
             sealed_service_key,
             expires_at,
+            password_hash,
         )
+        return opened is not None
 
     async def get(self, token_hash: str) -> StoredSession | None:
         row = await self._pool.fetchrow(

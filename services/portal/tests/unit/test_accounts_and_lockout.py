@@ -16,10 +16,12 @@ from portal.accounts import (
     SignInState,
     after_failure,
     after_success,
+    before_check,
     check_new_password,
     decide_sign_in,
     is_locked,
     new_account,
+    username_from,
 )
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -63,6 +65,52 @@ def test_a_success_clears_the_count() -> None:
 def account(**changes: object) -> Account:
     base = Account("a.user", "A User", Role.AO, "RN9093")
     return Account(**{**base.__dict__, **changes})
+
+
+def test_an_attempt_counts_as_a_failure_before_its_password_is_checked() -> None:
+    assert before_check(account(), NOW, POLICY) == SignInState(failed_attempts=1)
+    third = before_check(account(sign_in=fail(2)), NOW, POLICY)
+    assert is_locked(third, NOW), "the attempt that reaches the threshold locks, whatever its check says"
+
+
+def test_attempts_at_once_leave_at_most_the_threshold_unlocked() -> None:
+    """Each attempt finds the state the one before it left: after `failures` of them the rest find a lock."""
+    states = [SignInState()]
+    for _ in range(10):
+        states.append(before_check(account(sign_in=states[-1]), NOW, POLICY))
+    checked = [state for state in states[:-1] if not is_locked(state, NOW)]
+    assert len(checked) == POLICY.failures
+    assert states[-1] == fail(3), "attempts while locked do not extend the lock"
+
+
+def test_a_disabled_accounts_attempts_are_not_counted() -> None:
+    disabled = account(disabled_at=NOW, sign_in=fail(2))
+    assert before_check(disabled, NOW, POLICY) == fail(2)
+
+
+@pytest.mark.parametrize(
+    ("typed", "username"),
+    [(" Alex.AO ", "alex.ao"), ("alex@ao.example", "alex@ao.example"), ("alex\n", "alex")],
+)
+def test_a_typed_username_is_trimmed_and_lower_cased(typed: str, username: str) -> None:
+    assert username_from(typed) == username
+
+
+@pytest.mark.parametrize("typed", ["alex\x00", "al\nex", "a", "alex ao", "alex\u0130", "x" * 65, ""])
+def test_no_account_can_have_a_username_outside_the_pattern(typed: str) -> None:
+    assert username_from(typed) is None
+
+
+@pytest.mark.parametrize(
+    ("display_name", "email", "field"),
+    [("Alex\x00", None, "display_name"), ("Alex\nSmith", None, "display_name"), ("Alex", "a\x01@ao.example", "email")],
+)
+def test_a_control_character_in_a_name_or_email_is_refused_on_its_field(
+    display_name: str, email: str | None, field: str
+) -> None:
+    with pytest.raises(InvalidAccount) as refused:
+        new_account("alex", display_name, Role.AO, "RN9093", email)
+    assert refused.value.field == field
 
 
 def test_unknown_disabled_and_wrong_password_answer_alike() -> None:

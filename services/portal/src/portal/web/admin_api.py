@@ -7,25 +7,26 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from lrs_contracts.text import OneLineText
 from lrs_platform.identity import CurrentPrincipal, Principal
 from lrs_platform.problems import ProblemError, problem_responses
-from portal.accounts import Account, InvalidAccount, Role
+from portal.accounts import USERNAME_PATTERN, Account, InvalidAccount, Role
 from portal.store import AccountExists, AccountNotFound
 from portal.web.common import portal_of
 
 router = APIRouter(prefix="/v1/admin/users", tags=["accounts"])
 
-Username = Annotated[str, Path(min_length=2, max_length=64)]
+Username = Annotated[str, Path(pattern=USERNAME_PATTERN.pattern, description="lower-case, like j.smith")]
 
 
 class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    username: str = Field(min_length=2, max_length=64)
-    display_name: str = Field(min_length=1, max_length=100)
+    username: OneLineText = Field(min_length=2, max_length=64)
+    display_name: OneLineText = Field(min_length=1, max_length=100)
     role: Role
-    ao_id: str | None = Field(default=None, description="the AO's recognition number, for role `ao` only")
-    email: str | None = Field(default=None, max_length=254)
+    ao_id: OneLineText | None = Field(default=None, description="the AO's recognition number, for role `ao` only")
+    email: OneLineText | None = Field(default=None, max_length=254)
 
 
 class AccountPublic(BaseModel):

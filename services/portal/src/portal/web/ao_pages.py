@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from lrs_contracts.text import refused_character
 from lrs_domain.formats import is_plausible_email
 from portal.backend import NotFound, Refused, ServiceCalls, Unavailable
 from portal.checking import batch_file, check_record
@@ -31,8 +32,8 @@ from portal.web.common import (
 
 router = APIRouter(include_in_schema=False)
 
-ULN = re.compile(r"^[0-9]{10}$")
-TELEPHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,24}$")
+ULN = re.compile(r"[1-9][0-9]{9}")
+TELEPHONE = re.compile(r"\+?[0-9][0-9 ()-]{5,24}")
 OPEN_STATES = ("raised", "acknowledged")
 INBOX_PAGE = 50
 GENDERS = (
@@ -110,7 +111,10 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
     values = {name: field(form, name) for name in form if name != "csrf_token"}
     entry = read_entry(values)
     assert user.account.ao_id is not None
-    entry_id = values.get("entry_id") or str(uuid.uuid4())
+    try:  # the form's own uuid4, made into the Idempotency-Key: never anything else
+        entry_id = str(uuid.UUID(values["entry_id"])) if values.get("entry_id") else str(uuid.uuid4())
+    except ValueError:
+        raise PageError("bad_form") from None
     batch = entry_batch(entry, user.account.ao_id, f"PORTAL-{entry_id[:8].upper()}")
     outcome = check_record(batch, portal_of(request).catalogue, _today())
     errors = field_errors(entry, outcome)
@@ -138,8 +142,8 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
     """A POST, so that ULNs stay out of addresses, browser history and access logs."""
     form = await checked_form(request, user)
     uln = field(form, "uln").replace(" ", "")
-    if not ULN.match(uln):
-        errors = {"uln": "Enter a ULN of 10 digits, like 1000000043"}
+    if not ULN.fullmatch(uln):
+        errors = {"uln": "Enter a ULN of 10 digits, the first not 0, like 1000000043"}
         return render(
             request, "learner.html", {"uln": uln, "errors": errors, "plr": None, "open": {}}, user=user, status_code=400
         )
@@ -221,10 +225,20 @@ async def challenge_page(request: Request, challenge_id: uuid.UUID, user: AoUser
     return await _challenge_page(request, user, challenge_id, {}, {})
 
 
+def _already(refused: Refused, state: str) -> bool:
+    """The challenges service refused because the challenge is in `state` already: a second click, or
+    another person of the AO was first."""
+    return refused.problem.get("state") == state
+
+
 @router.post("/challenges/{challenge_id}/acknowledge")
 async def acknowledge(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Response:
     await checked_form(request, user)
-    await calls(request, user).acknowledge_challenge(challenge_id)
+    try:
+        await calls(request, user).acknowledge_challenge(challenge_id)
+    except Refused as refused:
+        if not _already(refused, "acknowledged"):
+            raise
     return see_other(f"/challenges/{challenge_id}?done=acknowledged")
 
 
@@ -236,43 +250,56 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
     resolution = values["resolution"]
     if resolution not in ("corrected", "upheld", "rejected"):
         errors["resolution"] = "Choose how the challenge was resolved"
+    correcting: uuid.UUID | None = None
     if resolution == "corrected":
-        errors |= await _correcting_batch_errors(calls(request, user), values)
+        correcting, batch_errors = await _correcting_batch(calls(request, user), values)
+        errors |= batch_errors
     if resolution in ("upheld", "rejected") and not values["reason"]:
         errors["reason"] = "Give the reason, in words the learner will understand"
     if len(values["reason"]) > 1500:
         errors["reason"] = "The reason must be 1,500 characters or fewer"
+    if refused := refused_character(values["reason"], one_line=False):
+        errors["reason"] = f"The reason holds {refused}: type it again"
     if errors:
         return await _challenge_page(request, user, challenge_id, errors, values, 400)
     note = values["reason"] or None
-    if resolution == "corrected":
-        correcting = values["other_batch_id"] or values["batch_id"]
+    if correcting is not None:
         note = f"Corrected by batch {correcting}" + (f": {values['reason']}" if values["reason"] else "")
-    await calls(request, user).resolve_challenge(challenge_id, resolution, note)
+    try:
+        await calls(request, user).resolve_challenge(challenge_id, resolution, note)
+    except Refused as refused:
+        if _already(refused, "resolved"):  # its page shows how it was resolved
+            return see_other(f"/challenges/{challenge_id}")
+        raise
     return see_other(f"/challenges/{challenge_id}?done=resolved")
 
 
-async def _correcting_batch_errors(service: ServiceCalls, values: dict[str, str]) -> dict[str, str]:
-    """The batch that corrected the data: one of the listed ones, or another of the AO's completed batches
-    by its id (the list holds only the latest)."""
+async def _correcting_batch(service: ServiceCalls, values: dict[str, str]) -> tuple[uuid.UUID | None, dict[str, str]]:
+    """The batch that corrected the data, or what is wrong with the one given: one of the listed ones,
+    or another of the AO's completed batches by its id (the list holds only the latest). Either way it is
+    asked of ingest, which finds only the AO's own batches: a list choice is as open to tampering as a
+    typed id."""
     chosen, typed = values["batch_id"], values["other_batch_id"]
     if not chosen and not typed:
-        return {"batch_id": "Choose the batch that corrected the data, or enter its id"}
-    if not typed:
-        return {}
-    if chosen and chosen != typed:
-        return {"other_batch_id": "Choose a batch from the list or enter an id, not both"}
+        return None, {"batch_id": "Choose the batch that corrected the data, or enter its id"}
+    if chosen and typed and chosen != typed:
+        return None, {"other_batch_id": "Choose a batch from the list or enter an id, not both"}
+    field_name = "other_batch_id" if typed else "batch_id"
     try:
-        batch = await service.batch(uuid.UUID(typed))
+        batch_id = uuid.UUID(typed or chosen)
     except ValueError:
-        return {
+        if not typed:
+            return None, {"batch_id": "Choose a batch from the list"}
+        return None, {
             "other_batch_id": "Enter the batch's id as its page shows it, like 0b6f3c1e-8f4a-4d52-9a0e-2f9c6a1d7e35"
         }
+    try:
+        batch = await service.batch(batch_id)
     except NotFound:
-        return {"other_batch_id": "None of your batches has this id"}
+        return None, {field_name: "None of your batches has this id"}
     if batch["status"] != "completed":
-        return {"other_batch_id": f"That batch is {batch['status']}: only a completed batch corrected the data"}
-    return {}
+        return None, {field_name: f"That batch is {batch['status']}: only a completed batch corrected the data"}
+    return batch_id, {}
 
 
 # --- challenge contact -------------------------------------------------------------------------
@@ -304,10 +331,13 @@ async def contact_save(request: Request, user: AoUser) -> Response:
         errors["family_name"] = "Enter the contact's family name"
     elif len(values["family_name"]) > 100:
         errors["family_name"] = "The family name must be 100 characters or fewer"
-    if not TELEPHONE.match(values["telephone"]):
+    if not TELEPHONE.fullmatch(values["telephone"]):
         errors["telephone"] = "Enter a telephone number, like 01632 960 001 or +44 808 157 0192"
     if not is_plausible_email(values["email"]):
         errors["email"] = "Enter an email address in the correct format, like name@example.org"
+    for name, value in values.items():
+        if refused := refused_character(value, one_line=True):  # what is wrong first of all
+            errors[name] = f"This holds {refused}: type it again"
     if errors:
         return render(
             request,

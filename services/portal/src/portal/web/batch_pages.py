@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD
 from portal.backend import Refused
-from portal.checking import check_upload
+from portal.checking import MEDIA_TYPES, check_upload, filename_fault
 from portal.web.common import UK, AoUser, PageError, base, calls, checked_form, field, portal_of, render, see_other
 
 router = APIRouter(include_in_schema=False)
@@ -54,6 +54,8 @@ async def check(request: Request, user: AoUser) -> HTMLResponse:
         return render(
             request, "upload.html", {"errors": {"batch_file": "Select a batch file"}}, user=user, status_code=400
         )
+    if fault := filename_fault(upload.filename):
+        return render(request, "upload.html", {"errors": {"batch_file": fault}}, user=user, status_code=400)
     content = await upload.read(MAX_BATCH_BYTES + 1)
     if not content:
         return render(
@@ -64,7 +66,7 @@ async def check(request: Request, user: AoUser) -> HTMLResponse:
     wrong_ao = result.ao_id is not None and result.ao_id != user.account.ao_id
     kept = None
     if not result.would_fail and not wrong_ao:
-        kept = await portal.uploads.keep(user.account.username, upload.filename, upload.content_type, content)
+        kept = await portal.uploads.keep(user.account.username, upload.filename, result.media_type, content)
     context = {"check": result, "upload": kept, "wrong_ao": wrong_ao, "threshold": REJECTION_THRESHOLD}
     return render(request, "check.html", context, user=user)
 
@@ -80,7 +82,10 @@ async def submit(request: Request, user: AoUser) -> Response:
     upload = await portal.uploads.get(user.account.username, upload_id, field(form, "upload_key"))
     if upload is None:
         raise PageError("not_found", "That upload is no longer here: upload the file again.")
-    content_type = upload.content_type or "application/octet-stream"
+    # Only a type the portal gave it (one kept before the portal did may be the browser's own).
+    content_type = upload.content_type or ""
+    if content_type not in MEDIA_TYPES.values():
+        content_type = "application/octet-stream"
     try:
         # The upload id is the idempotency key: a second click returns the same batch.
         accepted = await calls(request, user).submit_batch(upload.content, content_type, f"portal-{upload_id}")

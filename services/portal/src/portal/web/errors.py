@@ -27,8 +27,21 @@ _PAGES: dict[str, tuple[int, str, list[str]]] = {
             "Go back, reload the page and send the form again.",
         ],
     ),
+    "bad_form": (
+        400,
+        "The form could not be accepted",
+        [
+            "Something in the form is not as this portal sent it. Nothing was changed.",
+            "Go back, reload the page and send the form again.",
+        ],
+    ),
     "unavailable": (503, "Sorry, there is a problem with the service", ["Try again in a few minutes."]),
     "refused": (409, "That could not be done", []),
+    "failed": (
+        500,
+        "Sorry, something went wrong",
+        ["Try again in a moment. If it happens again, tell the LRS service desk what you were doing, and when."],
+    ),
 }
 
 
@@ -91,7 +104,17 @@ async def _invalid_request(request: Request, error: Exception) -> Response:
     return await _page_error(request, PageError("not_found"))
 
 
+async def _unexpected_failure(request: Request) -> Response:
+    """A failure nothing else handled (the platform logs where): a page, or a problem on the admin API.
+    No session is looked up: the failure may be the database's."""
+    if _is_api(request):
+        return problem_response(Problem(status=500, title="Internal error", instance=request.url.path))
+    status, heading, paragraphs = _PAGES["failed"]
+    return render(request, "error.html", {"heading": heading, "paragraphs": paragraphs}, status_code=status)
+
+
 def install(app: FastAPI) -> None:
+    app.state.unexpected_failure = _unexpected_failure
     app.add_exception_handler(PageError, _page_error)
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(ServiceError, _service_error)

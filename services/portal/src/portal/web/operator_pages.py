@@ -10,8 +10,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from lrs_contracts.text import refused_character
 from lrs_platform.identity import Principal, PrincipalKind
-from portal.accounts import AO_ID_PATTERN, InvalidAccount, Role
+from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, InvalidAccount, Role
 from portal.backend import Forbidden, NotFound, Refused, ServiceError
 from portal.store import AccountExists, AccountNotFound
 from portal.web.common import OperatorUser, PageError, calls, checked_form, field, portal_of, render, see_other
@@ -22,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 # others (lrs_platform.parking) per message id; a service without the routes is shown as such.
 DEAD_LETTER_SERVICES = ("plr-projector", "ingest", "validation", "notifier", "challenges", "reporting")
 REBUILD_ACTIONS = ("start", "compare", "switch", "abandon")
-ULN = re.compile(r"[0-9]{10}")
+ULN = re.compile(r"[1-9][0-9]{9}")
 MAX_ERASURE_REASON = 500
 
 
@@ -62,9 +63,10 @@ async def dead_letter_action(
     form = await checked_form(request, user)
     if service_name not in DEAD_LETTER_SERVICES or action not in ("retry", "skip"):
         raise PageError("not_found")
-    result = await calls(request, user).dead_letter_action(
-        service_name, quote(handle, safe=""), action, field(form, "reason") or None
-    )
+    reason = field(form, "reason")
+    if refused_character(reason, one_line=False):
+        raise PageError("bad_form")
+    result = await calls(request, user).dead_letter_action(service_name, quote(handle, safe=""), action, reason or None)
     outcome = result.get("results") or []
     summary = f"{action} of {service_name} {handle}: {len(outcome)} stream(s) handled"
     return see_other(f"/ops/dead-letters?done={quote(summary)}")
@@ -140,7 +142,7 @@ async def create_account(request: Request, user: OperatorUser) -> HTMLResponse:
             values["username"], values["display_name"], role, values["ao_id"] or None, values["email"] or None
         )
     except InvalidAccount as error:
-        return await _accounts_page(request, user, errors={"username": str(error)}, values=values, status=400)
+        return await _accounts_page(request, user, errors={error.field: str(error)}, values=values, status=400)
     except AccountExists:
         errors = {"username": f"The username {values['username']} is taken"}
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
@@ -151,6 +153,8 @@ async def create_account(request: Request, user: OperatorUser) -> HTMLResponse:
 @router.post("/ops/accounts/{username}/{action}")
 async def account_action(request: Request, username: str, action: str, user: OperatorUser) -> Response:
     await checked_form(request, user)
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise PageError("not_found")
     auth = portal_of(request).auth
     try:
         if action == "disable":
@@ -170,8 +174,11 @@ async def account_action(request: Request, username: str, action: str, user: Ope
 async def issue_key(request: Request, user: OperatorUser) -> HTMLResponse:
     form = await checked_form(request, user)
     ao_id = field(form, "key_ao_id")
-    if not AO_ID_PATTERN.match(ao_id):
+    if not AO_ID_PATTERN.fullmatch(ao_id):
         errors = {"key_ao_id": "Enter the AO's recognition number, like RN5133"}
+        return await _accounts_page(request, user, errors=errors, status=400)
+    if refused := refused_character(field(form, "label"), one_line=True):
+        errors = {"label": f"The label holds {refused}: type it again"}
         return await _accounts_page(request, user, errors=errors, status=400)
     label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
     issued = await portal_of(request).keys.issue(Principal(PrincipalKind.AO, ao_id), label)
@@ -183,9 +190,11 @@ async def issue_key(request: Request, user: OperatorUser) -> HTMLResponse:
 @router.post("/ops/keys/{key_id}/revoke")
 async def revoke_key(request: Request, key_id: str, user: OperatorUser) -> Response:
     form = await checked_form(request, user)
+    if refused_character(key_id, one_line=True):  # no key has one
+        raise PageError("not_found")
     await portal_of(request).keys.revoke([key_id])
     keys_of = field(form, "keys_of")  # back to the AO's keys the key was listed among
-    return see_other(f"/ops/accounts?keys_of={quote(keys_of)}" if AO_ID_PATTERN.match(keys_of) else "/ops/accounts")
+    return see_other(f"/ops/accounts?keys_of={quote(keys_of)}" if AO_ID_PATTERN.fullmatch(keys_of) else "/ops/accounts")
 
 
 async def _erasures_page(
@@ -220,6 +229,8 @@ def _erasure_errors(values: dict[str, str]) -> dict[str, str]:
         errors["reason"] = "Say why the learner is erased: it is kept in the audit"
     elif len(values["reason"]) > MAX_ERASURE_REASON:
         errors["reason"] = f"The reason must be {MAX_ERASURE_REASON} characters or fewer"
+    elif refused := refused_character(values["reason"], one_line=False):
+        errors["reason"] = f"The reason holds {refused}: type it again"
     return errors
 
 

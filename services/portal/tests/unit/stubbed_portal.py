@@ -1,0 +1,275 @@
+"""The portal's web layer with its backends stubbed: accounts, sessions, keys and uploads in memory, and the
+services answered by a function over httpx's MockTransport. Nothing is mocked inside the portal itself.
+
+The in-memory stores refuse what PostgreSQL refuses (a NUL in text), so a page that lets one through
+fails here as it would in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from lrs_domain.reference_files import load_catalogue
+from lrs_platform.identity import IssuedKey, Principal, PrincipalKind, StoredKey
+from portal.accounts import Account, LockoutPolicy, Role, SignInState
+from portal.auth import Authentication, SignedIn, utc_now
+from portal.backend import Services
+from portal.bootstrap import create_app
+from portal.config import PortalSettings
+from portal.csrf import FIELD
+from portal.sessions import CookiePolicy, SessionPolicy
+from portal.store import AccountExists, AccountNotFound, EndedKeys, KeptUpload, PendingUpload, StoredSession
+from portal.web.common import Portal
+
+AO_ID = "RN9093"  # the samples' AO
+SERVICE_URLS = {
+    "ingest": "http://ingest",
+    "plr-projector": "http://plr-projector",
+    "challenges": "http://challenges",
+    "notifier": "http://notifier",
+    "reporting": "http://reporting",
+    "validation": "http://validation",
+}
+
+
+def stored(*values: object) -> None:
+    """What PostgreSQL does with text holding NUL."""
+    for value in values:
+        if isinstance(value, str) and "\x00" in value:
+            raise asyncpg.CharacterNotInRepertoireError('invalid byte sequence for encoding "UTF8": 0x00')
+
+
+class MemoryAccounts:
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[Account, str]] = {}
+
+    async def create(self, account: Account, password_hash: str) -> None:
+        stored(*account.__dict__.values())
+        if account.username in self.rows:
+            raise AccountExists(account.username)
+        self.rows[account.username] = (account, password_hash)
+
+    async def get(self, username: str) -> tuple[Account, str] | None:
+        stored(username)
+        return self.rows.get(username.strip().lower())
+
+    async def count_attempt(self, username: str, count: Callable[[Account], SignInState]) -> tuple[Account, str] | None:
+        found = await self.get(username)
+        if found is not None:
+            await self.record_sign_in(username, count(found[0]))
+        return found
+
+    async def listing(self) -> list[Account]:
+        return [account for account, _ in self.rows.values()]
+
+    async def record_sign_in(self, username: str, state: SignInState) -> None:
+        account, password_hash = self.rows[username]
+        self.rows[username] = (replace(account, sign_in=state), password_hash)
+
+    async def set_password(self, username: str, password_hash: str) -> None:
+        stored(username)
+        if username not in self.rows:
+            raise AccountNotFound(username)
+        self.rows[username] = (replace(self.rows[username][0], sign_in=SignInState()), password_hash)
+
+    async def disable(self, username: str) -> None:
+        stored(username)
+        if username not in self.rows:
+            raise AccountNotFound(username)
+        account = self.rows[username][0]
+        self.rows[username] = (replace(account, disabled_at=account.disabled_at or utc_now()), self.rows[username][1])
+
+
+class MemorySessions:
+    def __init__(self, accounts: MemoryAccounts) -> None:
+        self._accounts = accounts
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    async def create(
+        self,
+        token_hash: str,
+        username: str,
+        csrf_token: str,
+        service_key_id: str,
+        sealed_service_key: bytes,
+        expires_at: datetime,
+        *,
+        password_hash: str | None = None,
+    ) -> bool:
+        account, current_hash = self._accounts.rows[username]
+        if password_hash not in (None, current_hash) or account.disabled_at is not None:
+            return False
+        self.rows[token_hash] = {
+            "username": username,
+            "csrf_token": csrf_token,
+            "service_key_id": service_key_id,
+            "sealed_service_key": sealed_service_key,
+            "created_at": utc_now(),
+            "expires_at": expires_at,
+        }
+        return True
+
+    async def get(self, token_hash: str) -> StoredSession | None:
+        row = self.rows.get(token_hash)
+        if row is None:
+            return None
+        account = self._accounts.rows[row["username"]][0]
+        return StoredSession(
+            token_hash,
+            account,
+            row["csrf_token"],
+            row["service_key_id"],
+            row["sealed_service_key"],
+            row["created_at"],
+            row["expires_at"],
+        )
+
+    async def extend(self, token_hash: str, expires_at: datetime) -> None:
+        self.rows[token_hash]["expires_at"] = expires_at
+
+    async def end(self, token_hash: str) -> EndedKeys:
+        row = self.rows.pop(token_hash, None)
+        return EndedKeys([row["service_key_id"]] if row else [], [])
+
+    async def end_all_of(self, username: str) -> EndedKeys:
+        ended = [token for token, row in self.rows.items() if row["username"] == username]
+        return EndedKeys([self.rows.pop(token)["service_key_id"] for token in ended], [])
+
+
+class MemoryKeys:
+    def __init__(self) -> None:
+        self.live: dict[str, Principal] = {}
+        self.labels: dict[str, str] = {}
+
+    async def issue(self, principal: Principal, label: str) -> IssuedKey:
+        stored(label)
+        key_id = secrets.token_hex(8)
+        self.live[key_id] = principal
+        self.labels[key_id] = label
+        return IssuedKey(key_id, f"lrs_{key_id}_{secrets.token_urlsafe(8)}", principal)
+
+    async def issue_for_session(self, principal: Principal, username: str) -> IssuedKey:
+        return await self.issue(principal, f"portal session: {username}")
+
+    async def revoke(self, key_ids: list[str]) -> None:
+        stored(*key_ids)
+        for key_id in key_ids:
+            self.live.pop(key_id, None)
+
+    async def listing(
+        self, kind: PrincipalKind = PrincipalKind.AO, *, principal: Principal | None = None, limit: int = 500
+    ) -> tuple[list[StoredKey], int]:
+        return [], 0
+
+
+class MemoryUploads:
+    def __init__(self) -> None:
+        self.kept: dict[uuid.UUID, PendingUpload] = {}
+
+    async def keep(self, username: str, filename: str, content_type: str | None, content: bytes) -> KeptUpload:
+        stored(filename, content_type)
+        upload_id = uuid.uuid4()
+        self.kept[upload_id] = PendingUpload(upload_id, filename, content_type, content)
+        return KeptUpload(upload_id, "key")
+
+    async def get(self, username: str, upload_id: uuid.UUID, key: str) -> PendingUpload | None:
+        return self.kept.get(upload_id)
+
+    async def forget(self, upload_id: uuid.UUID) -> None:
+        self.kept.pop(upload_id, None)
+
+
+Answer = Callable[[httpx.Request], httpx.Response]
+
+
+def problem(status: int, detail: str, **fields: Any) -> httpx.Response:
+    return httpx.Response(status, json={"title": "Conflict", "detail": detail, **fields})
+
+
+@dataclass
+class StubbedPortal:
+    """The app, its in-memory stores, and the requests it sent the services (answered by `answers`)."""
+
+    app: FastAPI
+    auth: Authentication
+    accounts: MemoryAccounts
+    sessions: MemorySessions
+    keys: MemoryKeys
+    uploads: MemoryUploads
+    cookies: CookiePolicy
+    answers: dict[tuple[str, str], Answer] = field(default_factory=dict)
+    sent: list[httpx.Request] = field(default_factory=list)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        respond = self.answers.get((request.method, f"{request.url.host}{request.url.path}"))
+        return respond(request) if respond else httpx.Response(404, json={"title": "Not found"})
+
+    def on(self, method: str, service_path: str, respond: Answer) -> None:
+        """Answers `method` on `service_path` ("challenges/v1/challenges/...") with `respond`."""
+        self.answers[(method, service_path)] = respond
+
+    def sent_to(self, method: str, service_path: str) -> list[httpx.Request]:
+        return [r for r in self.sent if r.method == method and f"{r.url.host}{r.url.path}" == service_path]
+
+    def account(self, username: str, role: Role = Role.AO) -> tuple[Account, str]:
+        """A new account and its password."""
+        return asyncio.run(
+            self.auth.create_account(username, username.title(), role, AO_ID if role is Role.AO else None, None)
+        )
+
+    def signed_in(self, role: Role = Role.AO) -> tuple[TestClient, SignedIn]:
+        """A client with the session cookie of a new account's person, and their session."""
+        account, password = self.account(f"user.{secrets.token_hex(3)}", role)
+        result = asyncio.run(self.auth.sign_in(account.username, password))
+        assert result.session is not None
+        client = TestClient(self.app, follow_redirects=False)
+        client.cookies.set(self.cookies.session_cookie, result.session.token)
+        return client, result.session
+
+    def client(self) -> TestClient:
+        return TestClient(self.app, follow_redirects=False)
+
+
+def stubbed_portal() -> StubbedPortal:
+    settings = PortalSettings(cookie_secure=False, log_json=False, log_level="warning")
+    app = create_app(settings)
+    accounts = MemoryAccounts()
+    sessions = MemorySessions(accounts)
+    keys = MemoryKeys()
+    uploads = MemoryUploads()
+    auth = Authentication(
+        accounts,  # type: ignore[arg-type]
+        sessions,  # type: ignore[arg-type]
+        keys,  # type: ignore[arg-type]
+        LockoutPolicy(),
+        SessionPolicy(timedelta(minutes=30), timedelta(hours=12)),
+    )
+    cookies = CookiePolicy(secure=False)
+    stub = StubbedPortal(app, auth, accounts, sessions, keys, uploads, cookies)
+    client = httpx.AsyncClient(transport=httpx.MockTransport(stub.answer))
+    app.state.portal = Portal(
+        settings=settings,
+        auth=auth,
+        services=Services(SERVICE_URLS, client),
+        uploads=uploads,  # type: ignore[arg-type]
+        keys=keys,  # type: ignore[arg-type]
+        catalogue=load_catalogue(),
+        cookies=cookies,
+    )
+    return stub
+
+
+def form(session: SignedIn, **values: str) -> dict[str, str]:
+    return {FIELD: session.csrf_token, **values}

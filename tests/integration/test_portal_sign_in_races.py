@@ -1,0 +1,142 @@
+"""Portal sign-ins racing each other and a password reset, on PostgreSQL: guesses sent at once are each
+counted and no more than the lock-out allows are checked; a reset ends a sign-in already under way."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from lrs_platform.database import apply_migrations, create_pool
+from lrs_platform.identity import CredentialStore
+from portal import passwords
+from portal.accounts import LockoutPolicy, Role, SignInOutcome
+from portal.auth import Authentication
+from portal.sessions import SessionPolicy
+from portal.store import MIGRATIONS, SCHEMA, AccountStore, ServiceKeys, SessionStore
+
+LOCKOUT = LockoutPolicy(failures=5, lock_for=timedelta(minutes=15))
+WITHIN = 30.0
+
+
+@dataclass
+class Portal:
+    auth: Authentication
+    pool: asyncpg.Pool
+    credentials: CredentialStore
+
+    def with_sessions(self, sessions: SessionStore) -> Authentication:
+        """Authentication as bootstrap builds it, with `sessions` for its session store."""
+        return Authentication(
+            AccountStore(self.pool), sessions, ServiceKeys(self.credentials), LOCKOUT, SessionPolicy()
+        )
+
+    async def live_sessions_of(self, username: str) -> int:
+        count: int = await self.pool.fetchval("SELECT count(*) FROM portal.sessions WHERE username = $1", username)
+        return count
+
+    async def live_session_keys_of(self, username: str) -> int:
+        count: int = await self.pool.fetchval(
+            "SELECT count(*) FROM identity.credentials WHERE label = $1 AND revoked_at IS NULL",
+            f"portal session: {username}",
+        )
+        return count
+
+
+@pytest.fixture
+async def portal(fresh_database_url: str) -> AsyncIterator[Portal]:
+    pool = await create_pool(fresh_database_url, max_size=5)
+    try:
+        async with pool.acquire() as connection:
+            await apply_migrations(connection, SCHEMA, MIGRATIONS)
+        credentials = CredentialStore(pool)
+        await credentials.migrate()
+        auth = Authentication(
+            AccountStore(pool), SessionStore(pool), ServiceKeys(credentials), LOCKOUT, SessionPolicy()
+        )
+        yield Portal(auth, pool, credentials)
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """Every password hash checked (None: the decoy of an unknown name)."""
+    hashes: list[str | None] = []
+    verify = passwords.verify_password
+
+    def counted(password_hash: str | None, password: str) -> bool:
+        hashes.append(password_hash)
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(passwords, "verify_password", counted)
+    return hashes
+
+
+async def test_wrong_passwords_sent_at_once_are_each_counted_and_lock_after_the_threshold_checks(
+    portal: Portal, checked: list[str | None]
+) -> None:
+    _, password = await portal.auth.create_account("victim", "Vic Tim", Role.AO, "RN5133", None)
+
+    results = await asyncio.wait_for(
+        asyncio.gather(*(portal.auth.sign_in("victim", f"wrong-{n}") for n in range(20))), WITHIN
+    )
+
+    row = await portal.pool.fetchrow(
+        "SELECT failed_attempts, locked_until FROM portal.accounts WHERE username = $1", "victim"
+    )
+    assert row["locked_until"] is not None
+    assert len(checked) <= LOCKOUT.failures
+    outcomes = [result.outcome for result in results]
+    assert outcomes.count(SignInOutcome.WRONG_CREDENTIALS) == LOCKOUT.failures - 1
+    assert outcomes.count(SignInOutcome.LOCKED) == 20 - (LOCKOUT.failures - 1)
+
+    checked.clear()
+    assert (await portal.auth.sign_in("victim", password)).outcome is SignInOutcome.LOCKED
+    assert checked == [], "a locked account's password is not checked, not even the right one"
+
+
+class HeldAfterTheCheck(SessionStore):
+    """Holds each session's creation, which comes after the password check, until `release` is set."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.reached = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def create(self, *args: Any, **kwargs: Any) -> Any:
+        self.reached.set()
+        await self.release.wait()
+        return await super().create(*args, **kwargs)
+
+
+async def test_a_password_reset_ends_a_sign_in_already_past_its_password_check(portal: Portal) -> None:
+    _, old_password = await portal.auth.create_account("victim", "Vic Tim", Role.AO, "RN5133", None)
+    held = HeldAfterTheCheck(portal.pool)
+    signing_in = asyncio.create_task(portal.with_sessions(held).sign_in("victim", old_password))
+    await asyncio.wait_for(held.reached.wait(), WITHIN)
+
+    await portal.auth.reset_password("victim")
+    held.release.set()
+    result = await asyncio.wait_for(signing_in, WITHIN)
+
+    assert result.session is None or await portal.auth.session_for(result.session.token) is None
+    assert await portal.live_sessions_of("victim") == 0
+    assert await portal.live_session_keys_of("victim") == 0
+    assert result.outcome is SignInOutcome.WRONG_CREDENTIALS
+
+
+async def test_a_sign_in_with_the_current_password_opens_a_live_session(portal: Portal) -> None:
+    _, password = await portal.auth.create_account("person", "Per Son", Role.AO, "RN5133", None)
+
+    result = await portal.auth.sign_in("person", password)
+
+    assert result.session is not None
+    assert await portal.auth.session_for(result.session.token) is not None
+    assert await portal.credentials.authenticate(result.session.service_key) is not None
+    assert await portal.live_sessions_of("person") == 1
