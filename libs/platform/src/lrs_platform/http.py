@@ -40,6 +40,9 @@ from lrs_platform.problems import (
 ReadinessCheck = Callable[[], Awaitable[str | None]]
 """Raises when the dependency is unavailable; may return a detail to report (e.g. parked messages)."""
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+UnexpectedFailure = Callable[[Request], Awaitable[Response]]
+"""`app.state.unexpected_failure`: how an app answers a failure nothing else handled (the portal: a page);
+without it, a 500 problem."""
 
 HTTP_REQUESTS = Counter("lrs_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram("lrs_http_request_seconds", "HTTP request latency", ["service", "route"])
@@ -180,9 +183,13 @@ class _RequestLog:
             # (an error's message may hold a value of the request)
             where = traceback.extract_tb(error.__traceback__)[-1]
             _log.error("request_failed", error=type(error).__name__, at=f"{where.filename}:{where.lineno} {where.name}")
-            await problem_response(Problem(status=500, title="Internal error", instance=scope["path"]))(
-                scope, receive, respond
+            answer: UnexpectedFailure | None = getattr(scope["app"].state, "unexpected_failure", None)
+            response = (
+                await answer(Request(scope))
+                if answer is not None
+                else problem_response(Problem(status=500, title="Internal error", instance=scope["path"]))
             )
+            await response(scope, receive, respond)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")

@@ -7,10 +7,12 @@ import asyncpg
 import httpx
 import pytest
 import structlog.testing
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse
 
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 from lrs_platform import http
-from lrs_platform.http import build_app, noop_lifespan
+from lrs_platform.http import UnexpectedFailure, build_app, noop_lifespan
 from lrs_platform.problems import ProblemError
 
 
@@ -21,8 +23,10 @@ def uncached_request_log(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(http, "_log", structlog.get_logger("lrs.http"))
 
 
-def _app() -> httpx.AsyncClient:
+def _app(unexpected_failure: UnexpectedFailure | None = None) -> httpx.AsyncClient:
     app = build_app("logged", title="Logged", description="", lifespan=noop_lifespan, environment=Environment.SANDPIT)
+    if unexpected_failure is not None:
+        app.state.unexpected_failure = unexpected_failure
 
     @app.get("/things/{name}")
     async def thing(name: str) -> dict[str, str]:
@@ -94,3 +98,14 @@ async def test_a_value_postgresql_refuses_is_the_callers_and_a_422_problem() -> 
     assert refused.status_code == 422
     assert refused.headers["content-type"] == "application/problem+json"
     assert "cannot be stored" in refused.json()["detail"]
+
+
+async def test_an_app_may_answer_an_unexpected_failure_its_own_way() -> None:
+    async def page(request: Request) -> Response:
+        return HTMLResponse("<h1>Sorry</h1>", status_code=500)
+
+    async with _app(page) as client:
+        broken = await client.get("/things/broken")
+
+    assert (broken.status_code, broken.text) == (500, "<h1>Sorry</h1>")
+    assert broken.headers[ENVIRONMENT_HEADER] == "sandpit"
