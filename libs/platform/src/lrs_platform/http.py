@@ -225,7 +225,8 @@ async def _http_problem(request: Request, error: Exception) -> JSONResponse:
 async def _unstorable_problem(request: Request, error: Exception) -> JSONResponse:
     """A value PostgreSQL refused (class 22, data exception) that no check at the door caught: the
     caller's, so a 422 that names no value (it may be personal); each route should refuse it itself."""
-    _log.warning("request_value_unstorable", path=request.url.path, error=type(error).__name__)
+    route = getattr(request.scope.get("route"), "path", "unmatched")  # the template: a path may hold a ULN
+    _log.warning("request_value_unstorable", route=route, error=type(error).__name__)
     return problem_response(
         Problem(
             status=422,

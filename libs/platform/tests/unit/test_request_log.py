@@ -93,8 +93,10 @@ async def test_an_unexpected_failure_is_a_problem_naming_neither_its_message_nor
 
 async def test_a_value_postgresql_refuses_is_the_callers_and_a_422_problem() -> None:
     async with _app() as client:
-        refused = await client.get("/things/unstorable")
+        with structlog.testing.capture_logs() as logs:
+            refused = await client.get("/things/unstorable")
 
+    assert [entry["route"] for entry in logs if entry["event"] == "request_value_unstorable"] == ["/things/{name}"]
     assert refused.status_code == 422
     assert refused.headers["content-type"] == "application/problem+json"
     assert "cannot be stored" in refused.json()["detail"]
