@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from lrs_contracts.envelope import Contract
+from lrs_contracts.identifiers import ULN_PATTERN
 
 
 class ChallengeResolution(StrEnum):
@@ -27,7 +28,7 @@ class ChallengeRaisedV1(Contract):
     challenge_id: uuid.UUID
     achievement_id: uuid.UUID
     ao_id: str
-    uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    uln: str = Field(pattern=ULN_PATTERN)
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -42,7 +43,7 @@ class ChallengeRaised(Contract):
     challenge_id: uuid.UUID
     achievement_id: uuid.UUID
     ao_id: str
-    uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    uln: str = Field(pattern=ULN_PATTERN)
     reason_sealed: str
 
 
@@ -66,7 +67,7 @@ class ChallengeResolved(Contract):
     note: str | None = Field(
         default=None, max_length=2000, description="in clear: only in events written before sealing"
     )
-    uln: str | None = Field(default=None, pattern=r"^[1-9][0-9]{9}$", description="the challenging learner")
+    uln: str | None = Field(default=None, pattern=ULN_PATTERN, description="the challenging learner")
     note_sealed: str | None = Field(
         default=None, description="the AO's note sealed under the learner's key (purpose `challenge-note`)"
     )

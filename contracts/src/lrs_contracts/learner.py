@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import Field
 
 from lrs_contracts.envelope import Contract
+from lrs_contracts.identifiers import ULN_PATTERN
 
 
 class AbilityToShare(IntEnum):
@@ -31,7 +32,7 @@ class LearnerRegisteredV1(Contract):
     """
 
     event_type: Literal["lrs.learner.registered.v1"] = "lrs.learner.registered.v1"
-    uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    uln: str = Field(pattern=ULN_PATTERN)
     given_name: str = Field(min_length=1, max_length=35)
     family_name: str = Field(min_length=1, max_length=35)
     date_of_birth: date | None = None
@@ -47,7 +48,7 @@ class LearnerRegistered(Contract):
     """
 
     event_type: Literal["lrs.learner.registered.v2"] = "lrs.learner.registered.v2"
-    uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    uln: str = Field(pattern=ULN_PATTERN)
     personal: str = Field(description="sealed personal details (lrs_platform.keyring), unreadable once erased")
     ability_to_share: AbilityToShare = AbilityToShare.NOT_SEEN
 
@@ -59,7 +60,7 @@ class LearnerErased(Contract):
     """
 
     event_type: Literal["lrs.learner.erased.v1"] = "lrs.learner.erased.v1"
-    uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    uln: str = Field(pattern=ULN_PATTERN)
     erasure_id: uuid.UUID
     erased_by: str = Field(description="the operator principal, e.g. operator:dpo")
     erased_at: datetime
@@ -69,7 +70,7 @@ class LearnerSharingChanged(Contract):
     """lrs.learner.sharing.changed.v1"""
 
     event_type: Literal["lrs.learner.sharing.changed.v1"] = "lrs.learner.sharing.changed.v1"
-    uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    uln: str = Field(pattern=ULN_PATTERN)
     ability_to_share: AbilityToShare
 
 
@@ -77,8 +78,8 @@ class LearnersMerged(Contract):
     """lrs.learner.merged.v1 — `merged_uln` is now an alias of `master_uln`. Keyed by the master ULN."""
 
     event_type: Literal["lrs.learner.merged.v1"] = "lrs.learner.merged.v1"
-    master_uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
-    merged_uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    master_uln: str = Field(pattern=ULN_PATTERN)
+    merged_uln: str = Field(pattern=ULN_PATTERN)
 
 
 LEARNER_EVENTS = (LearnerRegisteredV1, LearnerRegistered, LearnerSharingChanged, LearnersMerged, LearnerErased)

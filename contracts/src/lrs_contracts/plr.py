@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from lrs_contracts.envelope import Contract
+from lrs_contracts.identifiers import ULN_PATTERN
 
 
 class ResultStatus(StrEnum):
@@ -21,7 +22,7 @@ class AchievementKey(Contract):
     """Identifies an achievement: (AO, ULN, QAN, award date). Provisional and Final share it."""
 
     ao_id: str
-    uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    uln: str = Field(pattern=ULN_PATTERN)
     qualification_number: str = Field(description="normalised 8-character QAN or unit reference")
     award_date: date
 
@@ -109,7 +110,7 @@ class CentreAchievementReported(Contract):
 
     event_type: Literal["lrs.centre.achievement.reported.v1"] = "lrs.centre.achievement.reported.v1"
     report_id: uuid.UUID
-    uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    uln: str = Field(pattern=ULN_PATTERN)
     provider_ukprn: str = Field(pattern=r"^[0-9]{8}$")
     provider_name: str | None = None
     qualification_number: str

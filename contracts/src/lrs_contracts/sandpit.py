@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import Field
 
 from lrs_contracts.envelope import Contract
+from lrs_contracts.identifiers import ULN_PATTERN
 
 
 class SandpitReset(Contract):
@@ -40,7 +41,7 @@ class SandpitAchievementsErased(Contract):
     event_type: Literal["lrs.sandpit.achievements.erased.v1"] = "lrs.sandpit.achievements.erased.v1"
     reset_id: uuid.UUID
     ao_id: str
-    uln: str = Field(pattern=r"^[1-9][0-9]{9}$")
+    uln: str = Field(pattern=ULN_PATTERN)
 
 
 class PartitionOffset(Contract):

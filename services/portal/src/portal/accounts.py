@@ -12,11 +12,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from lrs_contracts import identifiers
 from lrs_contracts.text import refused_character
 from lrs_platform.identity import Principal, PrincipalKind
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
-AO_ID_PATTERN = re.compile(r"^RN[0-9]{1,8}$")
+AO_ID_PATTERN = re.compile(identifiers.AO_ID_PATTERN)
 MIN_PASSWORD_LENGTH = 12
 
 

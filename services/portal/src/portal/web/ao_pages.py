@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_domain.formats import is_plausible_email
 from portal.backend import NotFound, Refused, ServiceCalls, Unavailable
@@ -32,7 +33,7 @@ from portal.web.common import (
 
 router = APIRouter(include_in_schema=False)
 
-ULN = re.compile(r"[1-9][0-9]{9}")
+ULN = re.compile(ULN_PATTERN)
 TELEPHONE = re.compile(r"\+?[0-9][0-9 ()-]{5,24}")
 OPEN_STATES = ("raised", "acknowledged")
 INBOX_PAGE = 50

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_platform.identity import Principal, PrincipalKind
 from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, InvalidAccount, Role
@@ -23,7 +24,7 @@ router = APIRouter(include_in_schema=False)
 # others (lrs_platform.parking) per message id; a service without the routes is shown as such.
 DEAD_LETTER_SERVICES = ("plr-projector", "ingest", "validation", "notifier", "challenges", "reporting")
 REBUILD_ACTIONS = ("start", "compare", "switch", "abandon")
-ULN = re.compile(r"[1-9][0-9]{9}")
+ULN = re.compile(ULN_PATTERN)
 MAX_ERASURE_REASON = 500
 
 
@@ -123,7 +124,7 @@ async def accounts(
 ) -> HTMLResponse:
     """Accounts, and AO API keys: every AO's (the first 500) or, with `keys_of`, one AO's."""
     keys_of = (keys_of or "").strip().upper() or None
-    if keys_of and not AO_ID_PATTERN.match(keys_of):
+    if keys_of and not AO_ID_PATTERN.fullmatch(keys_of):
         errors = {"keys_of": "Enter an AO recognition number, like RN5133"}
         return await _accounts_page(request, user, errors=errors, status=400)
     return await _accounts_page(request, user, keys_of=keys_of)
