@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, Principal, PrincipalKind
+from lrs_platform.identity import SESSION_KEY_LABEL, CredentialStore, Principal, PrincipalKind
 
 
 @pytest.fixture
@@ -83,3 +83,16 @@ async def test_rotations_of_one_principal_at_once_leave_one_live_key(
     assert len(live) == 1
     assert live[0].key_id in {key.key_id for key in issued}
     assert [await store.authenticate(key.token) for key in issued].count(ao) == 1
+
+
+async def test_a_rotation_spares_the_keys_of_peoples_portal_sessions(store: CredentialStore) -> None:
+    ao = Principal.parse("ao:RN5133")
+    system_key = await store.issue(ao, "the AO's system")
+    session_key = await store.issue(ao, f"{SESSION_KEY_LABEL} someone")
+
+    rotated = await store.rotate(ao, "rotated")
+
+    assert await store.authenticate(system_key.token) is None
+    assert await store.authenticate(session_key.token) == ao  # the person stays signed in
+    assert await store.authenticate(rotated.token) == ao
+    assert await store.revoke_principal(ao) == 2  # revoking the principal ends everything

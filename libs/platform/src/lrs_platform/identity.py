@@ -128,6 +128,11 @@ def _keys_where_arguments(
     return (kind.value if kind else None, include_revoked, label_not_starting, str(principal) if principal else None)
 
 
+SESSION_KEY_LABEL = "portal session:"
+"""The label's start of a key the Organisation Portal holds for a person's session, issued at sign-in and
+revoked when the session ends: the person's, not the principal's own key, so a rotation spares it."""
+
+
 class CredentialStore:
     """API keys in PostgreSQL (schema `identity`), with a short cache so a request costs no query."""
 
@@ -228,13 +233,17 @@ class CredentialStore:
         return total
 
     async def rotate(self, principal: Principal, label: str | None = None) -> IssuedKey:
-        """Issues a new key and revokes every older key of the principal, in one transaction. Rotations
-        of one principal take turns: one started meanwhile revokes this one's new key, so one key is left."""
+        """Issues a new key and revokes every older key of the principal but those of people's portal
+        sessions (`SESSION_KEY_LABEL`: signed in with their own passwords, they stay signed in; revoking the
+        principal ends those too), in one transaction. Rotations of one principal take turns: one started
+        meanwhile revokes this one's new key, so one key is left."""
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _rotation_lock_key(principal))
             await connection.execute(
-                "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL",
+                "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL"
+                " AND (label IS NULL OR NOT starts_with(label, $2))",
                 str(principal),
+                SESSION_KEY_LABEL,
             )
             key_id = secrets.token_hex(8)
             secret = secrets.token_urlsafe(32)

@@ -17,7 +17,7 @@ import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from lrs_platform.identity import CredentialStore, IssuedKey, Principal, PrincipalKind, StoredKey
+from lrs_platform.identity import SESSION_KEY_LABEL, CredentialStore, IssuedKey, Principal, PrincipalKind, StoredKey
 from portal.accounts import Account, Role, SignInState
 
 SCHEMA = "portal"
@@ -234,9 +234,6 @@ class SessionStore:
     async def end_expired(self, now: datetime) -> EndedKeys:
         rows = await self._pool.fetch(f"DELETE FROM portal.sessions WHERE expires_at <= $1 {_ENDED}", now)
         return EndedKeys.of(rows)
-
-
-SESSION_KEY_LABEL = "portal session:"
 
 
 class ServiceKeys:

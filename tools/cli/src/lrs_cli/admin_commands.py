@@ -92,7 +92,10 @@ class CredentialAction(StrEnum):
 def credentials_command(
     ctx: typer.Context,
     action: Annotated[
-        CredentialAction, typer.Argument(help="create a key, rotate (new key, old ones revoked), revoke")
+        CredentialAction,
+        typer.Argument(
+            help="create a key, rotate (new key, old ones revoked but people's portal sessions), revoke (every key)"
+        ),
     ],
     principal: Annotated[
         str, typer.Option(help="Whose key: ao:<id>, provider:<ukprn>, learner:<uln> or operator:<name>.")
