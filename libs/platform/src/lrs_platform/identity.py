@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -147,6 +147,8 @@ class CredentialStore:
         self.environment = environment
         self._clock = clock
         self._cache: dict[str, tuple[float, Principal, str]] = {}
+        # bumped by every revocation here: a look-up that read a key before it was revoked does not cache it
+        self._revocations = 0
 
     async def migrate(self) -> None:
         async with self._pool.acquire() as connection:
@@ -174,7 +176,7 @@ class CredentialStore:
             "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL",
             str(principal),
         )
-        self._cache.clear()
+        self._forget_cached()
         return int(result.split()[-1])
 
     async def revoke(self, *key_ids: str) -> int:
@@ -185,9 +187,17 @@ class CredentialStore:
             "UPDATE identity.credentials SET revoked_at = now() WHERE key_id = ANY($1::text[]) AND revoked_at IS NULL",
             list(key_ids),
         )
-        for key_id in key_ids:
-            self._cache.pop(key_id, None)
+        self._forget_cached(key_ids)
         return int(result.split()[-1])
+
+    def _forget_cached(self, key_ids: Collection[str] | None = None) -> None:
+        """After a revocation: the keys named (every key when none are) are read again, and a look-up that
+        was reading meanwhile does not keep what it read."""
+        self._revocations += 1
+        if key_ids is None:
+            self._cache.clear()
+        for key_id in key_ids or ():
+            self._cache.pop(key_id, None)
 
     async def listing(
         self,
@@ -256,7 +266,7 @@ class CredentialStore:
                 _hash(secret),
                 label,
             )
-        self._cache.clear()
+        self._forget_cached()
         return IssuedKey(key_id, self._token(key_id, secret), principal)
 
     async def authenticate(self, token: str) -> Principal | None:
@@ -268,6 +278,7 @@ class CredentialStore:
         now = self._clock()
         if cached is None or now - cached[0] > CACHE_SECONDS:
             self._cache.pop(key_id, None)
+            revocations = self._revocations
             row = await self._pool.fetchrow(
                 "SELECT principal, scopes, secret_hash FROM identity.credentials"
                 " WHERE key_id = $1 AND revoked_at IS NULL",
@@ -276,7 +287,8 @@ class CredentialStore:
             if row is None:
                 return None
             cached = (now, Principal.parse(row["principal"], frozenset(row["scopes"])), row["secret_hash"])
-            self._cache[key_id] = cached
+            if revocations == self._revocations:
+                self._cache[key_id] = cached
         _, principal, stored_hash = cached
         if not hmac.compare_digest(stored_hash, _hash(secret)):
             return None

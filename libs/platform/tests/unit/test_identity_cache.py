@@ -84,3 +84,22 @@ async def test_a_key_revoked_by_this_process_stops_working_at_once() -> None:
     assert await store.revoke(KEY_ID) == 1
     assert await store.authenticate(TOKEN) is None
     assert await store.revoke() == 0
+
+
+async def test_a_look_up_under_way_while_the_key_is_revoked_here_keeps_nothing() -> None:
+    """The process that revokes a key stops it at once, even for a look-up that read it just before."""
+
+    class RevokedWhileReading(FakePool):
+        store: CredentialStore | None = None
+
+        async def fetchrow(self, query: str, key_id: str) -> dict[str, Any] | None:
+            row = await super().fetchrow(query, key_id)
+            assert self.store is not None
+            await self.store.revoke(KEY_ID)  # committed after this read, before the look-up goes on
+            return row
+
+    pool = RevokedWhileReading()
+    store = CredentialStore(pool, clock=Clock())
+    pool.store = store
+    assert await store.authenticate(TOKEN) is not None  # read before the revocation
+    assert await store.authenticate(TOKEN) is None  # not served from a cache filled after it
