@@ -20,7 +20,7 @@ _LEARNER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('challenges.learner|' || 
 
 
 class OpenChallengeExists(Exception):
-    def __init__(self, challenge_id: uuid.UUID) -> None:
+    def __init__(self, challenge_id: uuid.UUID | None) -> None:
         super().__init__(f"an open challenge already exists: {challenge_id}")
         self.challenge_id = challenge_id
 
@@ -64,28 +64,33 @@ class ChallengeUnitOfWork:
         await self._connection.execute(_LEARNER_LOCK, challenge.uln)
         if await self._connection.fetchval("SELECT 1 FROM challenges.erased_learners WHERE uln = $1", challenge.uln):
             raise LearnerDataErased(challenge.uln)
-        try:
-            async with self._connection.transaction():
-                await self._connection.execute(
-                    "INSERT INTO challenges.challenges"
-                    " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-                    challenge.challenge_id,
-                    challenge.achievement_id,
-                    challenge.ao_id,
+        # twice at most: the open challenge it clashed with may be resolved before it is looked up (an AO's
+        # resolution takes no learner lock), and then nothing stands in the way any more
+        for attempt in (1, 2):
+            try:
+                async with self._connection.transaction():
+                    await self._connection.execute(
+                        "INSERT INTO challenges.challenges"
+                        " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at)"
+                        " VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                        challenge.challenge_id,
+                        challenge.achievement_id,
+                        challenge.ao_id,
+                        challenge.uln,
+                        challenge.reason,
+                        challenge.state.value,
+                        challenge.raised_at,
+                    )
+                return
+            except asyncpg.UniqueViolationError as error:
+                existing = await self._connection.fetchval(
+                    "SELECT challenge_id FROM challenges.challenges"
+                    " WHERE uln = $1 AND achievement_id = $2 AND state <> 'resolved'",
                     challenge.uln,
-                    challenge.reason,
-                    challenge.state.value,
-                    challenge.raised_at,
+                    challenge.achievement_id,
                 )
-        except asyncpg.UniqueViolationError as error:
-            existing = await self._connection.fetchval(
-                "SELECT challenge_id FROM challenges.challenges"
-                " WHERE uln = $1 AND achievement_id = $2 AND state <> 'resolved'",
-                challenge.uln,
-                challenge.achievement_id,
-            )
-            raise OpenChallengeExists(existing) from error
+                if existing is not None or attempt == 2:
+                    raise OpenChallengeExists(existing) from error
 
     async def update(self, challenge: Challenge) -> None:
         await self._connection.execute(
