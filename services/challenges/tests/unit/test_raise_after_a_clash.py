@@ -29,9 +29,9 @@ RAISED = Challenge(
 class ClashingConnection:
     """The clash on the first insert; the open challenge it clashed with: `open_after_clash`, or resolved."""
 
-    def __init__(self, open_after_clash: uuid.UUID | None, clashes: int = 1) -> None:
+    def __init__(self, open_after_clash: uuid.UUID | None) -> None:
         self.open_after_clash = open_after_clash
-        self.clashes_left = clashes
+        self.clashes_left = 1
         self.inserted = 0
 
     async def execute(self, query: str, *args: Any) -> str:
@@ -54,12 +54,12 @@ class ClashingConnection:
 
 async def test_a_clash_with_a_challenge_resolved_meanwhile_is_raised_after_all() -> None:
     connection = ClashingConnection(open_after_clash=None)
-    await ChallengeUnitOfWork(connection).insert(RAISED)  # type: ignore[arg-type]
+    await ChallengeUnitOfWork(connection).insert(RAISED)
     assert connection.inserted == 1
 
 
 async def test_a_clash_with_a_challenge_still_open_names_it() -> None:
     open_one = uuid.uuid4()
     with pytest.raises(OpenChallengeExists) as clash:
-        await ChallengeUnitOfWork(ClashingConnection(open_after_clash=open_one)).insert(RAISED)  # type: ignore[arg-type]
+        await ChallengeUnitOfWork(ClashingConnection(open_after_clash=open_one)).insert(RAISED)
     assert clash.value.challenge_id == open_one
