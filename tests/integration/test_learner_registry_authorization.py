@@ -14,6 +14,7 @@ import pytest
 from tests.integration.conftest import SystemUnderTest
 from tests.integration.plr_flow import codes_of, record_outcomes, register, submit_and_wait
 from tests.support.learners import json_batch, json_record, new_learner, random_uln
+from tests.support.waiting import eventually
 
 from lrs_platform.problems import PROBLEM_MEDIA_TYPE
 
@@ -143,3 +144,26 @@ async def test_an_allowed_caller_with_a_bad_body_gets_422(system: SystemUnderTes
     _assert_problem(malformed, 422)
     _assert_problem(bad_gender, 422)
     assert "gender" in bad_gender.json()["detail"]
+
+
+async def test_a_merged_learner_opts_out_by_any_of_their_ulns_and_every_read_applies_it(
+    system: SystemUnderTest,
+) -> None:
+    master, merged = new_learner(), new_learner()
+    await register(system, [master, merged])
+    async with await system.client("validation", "operator:tests") as operator:
+        merging = await operator.post(f"/v1/learners/{master['uln']}/merge", json={"merged_uln": merged["uln"]})
+    assert merging.status_code == 204, merging.text
+
+    # the learner still holding their old ULN's key opts out by it; the choice is the person's
+    async with await system.client("validation", f"learner:{merged['uln']}") as themself:
+        by_old = await themself.post(f"/v1/learners/{merged['uln']}/sharing", json={"ability_to_share": 2})
+        by_master = await themself.post(f"/v1/learners/{master['uln']}/sharing", json={"ability_to_share": 2})
+    assert (by_old.status_code, by_master.status_code) == (204, 204), (by_old.text, by_master.text)
+
+    async def providers_refused() -> bool | None:
+        async with await system.client("plr-projector", _provider()) as provider:
+            answers = [await provider.get(f"/v1/learners/{learner['uln']}/plr") for learner in (master, merged)]
+        return all(answer.status_code == 403 and answer.json()["code"] == "WSEC0206" for answer in answers) or None
+
+    assert await eventually(providers_refused, within=30, what="the opt-out on both ULNs' reads")

@@ -22,6 +22,7 @@ from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.learner import AbilityToShare
 from lrs_contracts.text import OneLineText, StorableText
+from lrs_domain.merges import LearnerMerges, MergedLearner
 from lrs_domain.reference import Learner
 from lrs_domain.rules import MAX_NAME_LENGTH
 from lrs_platform.environment import refuse_in_sandpit
@@ -296,7 +297,9 @@ async def import_learners(request: Request, principal: CurrentPrincipal) -> Lear
     description=(
         "A provider may change it only for a learner it is linked to: the provider that registered the learner, "
         "or one an operator linked with `/v1/learners/{uln}/providers`. Any other provider gets 403, whether or "
-        "not the ULN is registered."
+        "not the ULN is registered. A merged learner is one person: any of their ULNs names them, and the "
+        "choice is kept under the ULN their records go under (the end of the merge chain), which every read "
+        "applies."
     ),
     status_code=204,
     responses=problem_responses(401, 403, 404, 422),
@@ -304,12 +307,23 @@ async def import_learners(request: Request, principal: CurrentPrincipal) -> Lear
 )
 async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
     store = _store(request)
-    linked = await store.linked_providers(uln) if principal.kind is PrincipalKind.PROVIDER else frozenset[str]()
-    if not may_change_sharing(principal, uln, linked):
-        raise _forbidden("Only the learner, a provider linked to the learner, or an operator changes sharing.")
+
+    async def the_learner() -> MergedLearner:
+        # a merged learner is one person: every read takes the choice of the ULN their records go under
+        return LearnerMerges.of((await store.learners_for([uln])).values()).resolve(uln)
+
+    learner = None
+    if principal.kind is not PrincipalKind.OPERATOR:  # refused before the body is read (decision 0032)
+        learner = await the_learner()
+        linked = (
+            await store.linked_providers(learner.ulns) if principal.kind is PrincipalKind.PROVIDER else frozenset[str]()
+        )
+        if not may_change_sharing(principal, learner.ulns, linked):
+            raise _forbidden("Only the learner, a provider linked to the learner, or an operator changes sharing.")
     change = await _body(request, SharingChange)
+    learner = learner or await the_learner()
     try:
-        await store.change_sharing(uln, change.ability_to_share)
+        await store.change_sharing(learner.recorded_uln, change.ability_to_share)
     except UnknownLearnerError as error:
         raise ProblemError(404, "Learner not registered") from error
     _wake_outbox(request)

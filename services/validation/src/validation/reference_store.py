@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib.resources.abc import Traversable
@@ -245,8 +245,11 @@ class ReferenceStore:
             await _queue(connection, learner.uln, _registered_event(learner, key))
         return True
 
-    async def linked_providers(self, uln: str) -> frozenset[str]:
-        rows = await self._pool.fetch("SELECT provider_ukprn FROM validation.learner_links WHERE uln = $1", uln)
+    async def linked_providers(self, ulns: Collection[str]) -> frozenset[str]:
+        """The providers linked to any of `ulns` (one learner's)."""
+        rows = await self._pool.fetch(
+            "SELECT provider_ukprn FROM validation.learner_links WHERE uln = ANY($1::text[])", list(ulns)
+        )
         return frozenset(row["provider_ukprn"] for row in rows)
 
     async def link_provider(self, uln: str, provider_ukprn: str, linked_by: str) -> None:

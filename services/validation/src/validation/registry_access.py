@@ -24,12 +24,13 @@ def may_register(principal: Principal) -> bool:
     return principal.kind in (PrincipalKind.PROVIDER, PrincipalKind.OPERATOR)
 
 
-def may_change_sharing(principal: Principal, uln: str, linked_providers: Collection[str]) -> bool:
-    """The learner themself, a provider linked to them, or an operator."""
+def may_change_sharing(principal: Principal, ulns: Collection[str], linked_providers: Collection[str]) -> bool:
+    """The learner themself (by any of their ULNs: a merged learner is one person), a provider linked to
+    any of them, or an operator."""
     if principal.kind is PrincipalKind.OPERATOR:
         return True
     if principal.kind is PrincipalKind.LEARNER:
-        return principal.id == uln
+        return principal.id in ulns
     if principal.kind is PrincipalKind.PROVIDER:
         return principal.id in linked_providers
     return False

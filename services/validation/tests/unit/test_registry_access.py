@@ -41,11 +41,15 @@ def test_providers_and_operators_register_learners(principal: str, allowed: bool
     ],
 )
 def test_sharing_is_changed_by_the_learner_a_linked_provider_or_an_operator(principal: str, allowed: bool) -> None:
-    assert may_change_sharing(Principal.parse(principal), ULN, frozenset({"10004567"})) is allowed
+    assert may_change_sharing(Principal.parse(principal), (ULN,), frozenset({"10004567"})) is allowed
 
 
 def test_a_provider_is_refused_sharing_of_a_learner_with_no_links_at_all() -> None:
-    assert not may_change_sharing(Principal.parse("provider:10004567"), ULN, frozenset())
+    assert not may_change_sharing(Principal.parse("provider:10004567"), (ULN,), frozenset())
+
+
+def test_a_merged_learner_changes_sharing_by_any_of_their_ulns() -> None:
+    assert may_change_sharing(Principal.parse(f"learner:{OTHER_ULN}"), (ULN, OTHER_ULN), frozenset())
 
 
 def test_an_unregistered_uln_is_new() -> None:
