@@ -301,3 +301,54 @@ async def test_read_your_writes_waits_for_a_batch(projector: tuple[App, str], ka
     assert len(response.json()["learning_events"]) == 1
     unknown = await _plr(app, learner, uln, after_batch=str(uuid.uuid4()), wait_ms=300)
     assert unknown.status_code == 503
+
+
+async def test_a_reader_is_refused_before_any_wait_and_counts_only_the_batchs_events_on_the_plr_read(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
+    app, prefix = projector
+    (one, one_learner), (other, _) = _learner(13), _learner(14)
+    events = Events()  # one AO's batch, with a result for each of the two learners
+    await project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [
+            record(registered(one), one, topic=LEARNERS),
+            record(registered(other), other, topic=LEARNERS),
+            record(events.recorded(one), one, sequence=1),
+            record(events.recorded(other), other, sequence=2),
+        ],
+    )
+    own = await _plr(app, one_learner, one, after_batch=str(events.batch_id), wait_ms=20_000)
+    assert own.json()["consistency"]["batch_events_applied"] == 1  # their result, not the size of the batch
+
+    # someone else's PLR: refused at once, so the wait cannot tell whether a batch put anything anywhere
+    for batch in (events.batch_id, uuid.uuid4()):
+        refused = await _plr(app, one_learner, other, after_batch=str(batch), wait_ms=300)
+        assert refused.status_code == 403, refused.text
+
+
+async def test_an_ao_learns_a_merged_learners_other_ulns_only_where_it_recorded_something(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
+    app, prefix = projector
+    (master, _), (old, _) = _learner(15), _learner(16)
+    recording = Events(ao_id="RN5133")
+    await project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [
+            record(registered(master), master, topic=LEARNERS),
+            record(registered(old), old, topic=LEARNERS),
+            record(recording.recorded(master), master, sequence=1),
+            record(merged(master, old), master, topic=LEARNERS, sequence=2),
+        ],
+    )
+    stranger = (await _plr(app, "ao:RN9999", old)).json()
+    assert (stranger["ulns"], stranger["master_uln"], stranger["learning_events"]) == ([old], None, [])
+    recorder = (await _plr(app, "ao:RN5133", old)).json()
+    assert (recorder["ulns"], recorder["master_uln"]) == (sorted([master, old]), master)
+    ao_view = await app.get("ao:RN9999", "/v1/ao/achievements", uln=master)
+    assert (ao_view.json()["ulns"], ao_view.json()["master_uln"]) == ([master], master)

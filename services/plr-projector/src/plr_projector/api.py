@@ -156,8 +156,6 @@ async def read_your_writes(
     if targets and not await _poll(reached, deadline, projector.live):
         raise _not_yet(f"The projection has not reached the requested offsets within {budget_ms} ms.")
     if after_batch is not None:
-        async with projector.pool.acquire() as connection:
-            consistency["batch_events_applied"] = await projector.model.batch_events_applied(connection, after_batch)
         consistency["after_batch"] = str(after_batch)
     consistency["waited_ms"] = round((time.monotonic() - started) * 1000, 1)
     return consistency
@@ -205,11 +203,17 @@ async def _plr_document(
             else {}
         )
         pending = await projector.model.parked_count_for(connection, group.ulns, PLR_TOPIC)
+    master_uln: str | None = group.master_uln
+    ulns = list(group.ulns)
+    if principal.kind is PrincipalKind.AO:
+        # an AO learns the learner's other ULNs only where it recorded something: merges are registry data
+        ulns = sorted({uln} | {row.uln for row in achievements if row.ao_id == audience.ao_id})
+        master_uln = master_uln if master_uln in ulns else None
     return {
         "environment": projector.topics.environment.value,
         "uln": uln,
-        "master_uln": group.master_uln,
-        "ulns": list(group.ulns),
+        "master_uln": master_uln,
+        "ulns": ulns,
         "ability_to_share": group.ability_to_share if principal.kind is not PrincipalKind.AO else None,
         "learning_events": learning_events(
             audience,
@@ -241,13 +245,37 @@ async def read_plr(
     after_batch: Annotated[uuid.UUID | None, Query(description="wait until this batch is projected")] = None,
     wait_ms: Annotated[int | None, Query(ge=0, le=60_000)] = None,
 ) -> dict[str, Any]:
+    await _may_read(projector, principal, uln)  # before any wait: a refused caller learns nothing of a batch
     consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms)
     document = await _plr_document(
         projector, principal, uln, include_withdrawn=include_withdrawn, include_history=include_history
     )
     if consistency:
-        document["consistency"] = consistency
+        document["consistency"] = await _on_this_plr(projector, consistency, after_batch, document["ulns"])
     return document
+
+
+async def _may_read(projector: Projector, principal: Principal, uln: str) -> None:
+    async with projector.pool.acquire() as connection:
+        group = await projector.model.learner_group(connection, uln)
+    try:
+        audience_for(principal, group)
+    except AccessDenied as denied:
+        _log.info("plr_read_refused", principal=principal.kind.value, code=denied.code)
+        raise _forbidden(denied.detail, denied.code) from denied
+
+
+async def _on_this_plr(
+    projector: Projector, consistency: dict[str, Any], after_batch: uuid.UUID | None, ulns: list[str]
+) -> dict[str, Any]:
+    """`batch_events_applied` counts the batch's events on the PLR read, not the whole batch's: another
+    AO's batch is not a reader's to measure."""
+    if after_batch is not None:
+        async with projector.pool.acquire() as connection:
+            consistency["batch_events_applied"] = await projector.model.batch_events_applied(
+                connection, after_batch, ulns
+            )
+    return consistency
 
 
 @plr_router.get(
@@ -286,7 +314,7 @@ async def ao_achievements(
     document["ao_id"] = viewer_ao
     document.pop("ability_to_share", None)
     if consistency:
-        document["consistency"] = consistency
+        document["consistency"] = await _on_this_plr(projector, consistency, after_batch, document["ulns"])
     return document
 
 

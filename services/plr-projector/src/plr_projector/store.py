@@ -618,9 +618,15 @@ class ReadModel:
         )
         return int(value or 0)
 
-    async def batch_events_applied(self, connection: asyncpg.Connection, batch_id: uuid.UUID) -> int:
+    async def batch_events_applied(
+        self, connection: asyncpg.Connection, batch_id: uuid.UUID, ulns: Sequence[str] | None = None
+    ) -> int:
+        """The batch's events projected: on the PLRs of `ulns` when given, else anywhere."""
         value = await connection.fetchval(
-            f"SELECT count(*) FROM {self._q}.achievement_history WHERE batch_id = $1", batch_id
+            f"SELECT count(*) FROM {self._q}.achievement_history WHERE batch_id = $1"
+            " AND ($2::text[] IS NULL OR uln = ANY($2::text[]))",
+            batch_id,
+            None if ulns is None else list(ulns),
         )
         return int(value or 0)
 
