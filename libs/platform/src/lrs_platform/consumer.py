@@ -269,8 +269,9 @@ class RetryPolicy:
     """Attempts before a message that keeps failing (not transiently) is parked."""
 
     def delay(self, attempt: int) -> float:
-        """Exponential, bounded: base, 2·base, 4·base, … never more than `max_seconds`."""
-        return float(min(self.max_seconds, self.base_seconds * 2 ** max(0, attempt - 1)))
+        """Exponential, bounded: base, 2·base, 4·base, … never more than `max_seconds`, however many attempts
+        (the doubling stops at 2**60: beyond 1,024 it had no float, and an outage of hours ended the loop)."""
+        return float(min(self.max_seconds, self.base_seconds * 2 ** min(max(0, attempt - 1), 60)))
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ def test_backoff_doubles_from_the_base_and_never_passes_the_ceiling() -> None:
     policy = RetryPolicy(base_seconds=0.5, max_seconds=30.0)
     assert [policy.delay(attempt) for attempt in range(1, 9)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
     assert max(policy.delay(attempt) for attempt in range(1, 1_000)) == 30.0
+    # an outage of days: the 1,025th attempt's 2**1024 had no float, and ended the loop that retried it
+    assert policy.delay(1_025) == policy.delay(1_000_000) == 30.0
 
 
 class Flaky:
