@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from lrs_contracts.dead_letters import HEADER_NAMES, MAX_ERROR_BYTES, DeadLetter, dead_letter_topic, error_text
+from lrs_contracts.dead_letters import (
+    HEADER_NAMES,
+    MAX_ERROR_BYTES,
+    DeadLetter,
+    dead_letter_topic,
+    error_text,
+    peek_event,
+)
 
 PARKED_AT = datetime(2025, 6, 1, 9, 30, tzinfo=UTC)
 ENVELOPE = b'{"event_id": "0b7f6c1e-3c1a-4d8e-9b9a-7f1d2e3c4b5a", "event_type": "lrs.batch.completed.v1", "data": {}}'
@@ -71,3 +79,22 @@ def test_a_validation_error_names_fields_never_values() -> None:
 
 def test_every_topic_has_its_dead_letter_topic_beside_it() -> None:
     assert dead_letter_topic("lrs.batch.outcomes.v1") == "lrs.batch.outcomes.v1.dlq"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b'{"event_id":"\\u0000","event_type":"lrs.batch.completed.v1\\u0000"}',
+        b'{"event_id":"not-a-uuid","event_type":"DROP TABLE"}',
+        b'{"event_id":12,"event_type":["lrs.batch.completed.v1"]}',
+    ],
+)
+def test_a_poisons_own_text_never_reaches_its_dead_letter_as_the_events_id_or_type(value: bytes) -> None:
+    """PostgreSQL refuses a NUL: a dead letter carrying one could never be parked, and the consumer stopped."""
+    assert peek_event(value) == (None, None)
+
+
+def test_an_envelopes_id_and_type_are_kept_as_the_envelope_spells_them() -> None:
+    event_id = str(uuid.uuid4())
+    value = f'{{"event_id":"{event_id}","event_type":"lrs.batch.completed.v1"}}'.encode()
+    assert peek_event(value) == (event_id, "lrs.batch.completed.v1")

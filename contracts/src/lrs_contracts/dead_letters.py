@@ -20,12 +20,16 @@ Build them with `DeadLetter.headers()`, read them back with `DeadLetter.from_hea
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
 from pydantic import ValidationError
+
+from lrs_contracts.envelope import EVENT_TYPE_PATTERN
 
 ERROR = "lrs-error"
 ORIGINAL_TOPIC = "lrs-original-topic"
@@ -50,6 +54,7 @@ HEADER_NAMES = (
 )
 
 MAX_ERROR_BYTES = 1_000
+_EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN)
 DEAD_LETTER_SUFFIX = ".dlq"
 
 Headers = list[tuple[str, bytes]]
@@ -84,7 +89,9 @@ def _cut(text: str) -> str:
 
 
 def peek_event(value: bytes | None) -> tuple[str | None, str | None]:
-    """The envelope's (event_id, event_type) if the value is a JSON object carrying them as strings."""
+    """The envelope's (event_id, event_type) if the value is a JSON object carrying them, each only as the
+    envelope spells it (a UUID, an event type's pattern): a poison's own text (a NUL, say) must never stop
+    it from being parked."""
     if not value:
         return None, None
     try:
@@ -95,9 +102,17 @@ def peek_event(value: bytes | None) -> tuple[str | None, str | None]:
         return None, None
     event_id, event_type = document.get("event_id"), document.get("event_type")
     return (
-        event_id if isinstance(event_id, str) else None,
-        event_type if isinstance(event_type, str) else None,
+        event_id if isinstance(event_id, str) and _is_uuid(event_id) else None,
+        event_type if isinstance(event_type, str) and _EVENT_TYPE.fullmatch(event_type) else None,
     )
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

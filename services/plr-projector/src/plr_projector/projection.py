@@ -43,6 +43,7 @@ from lrs_contracts.plr import (
 )
 from lrs_contracts.registry import UnknownEventType, decode, event_type_of
 from lrs_contracts.sandpit import SandpitAchievementsErased
+from lrs_contracts.text import REFUSED_IN_TEXT
 from lrs_domain.achievements import (
     AchievementChange,
     AchievementEvent,
@@ -421,7 +422,11 @@ class Message(NamedTuple):
 
 
 def stream_key(key: bytes | None) -> str:
-    return key.decode("utf-8", errors="replace") if key is not None else ""
+    """The key as the text a stream is parked and held under: what no text column can hold (a NUL, say,
+    which no ULN has) spelt U+FFFD, so a poison's own key never stops it from being parked."""
+    if key is None:
+        return ""
+    return REFUSED_IN_TEXT.sub("\ufffd", key.decode("utf-8", errors="replace"))
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from plr_projector.projection import (
     needs_of,
     plr_learner,
     project_batch,
+    stream_key,
 )
 
 ULN = "1000000043"
@@ -390,3 +391,10 @@ def test_a_merge_cycle_has_one_master_whichever_uln_is_read() -> None:
 
 def test_an_unmerged_or_unknown_uln_reads_its_own_plr() -> None:
     assert plr_learner(C, [_learner_row(A, B)]).ulns == (C,)
+
+
+def test_a_key_no_text_column_can_hold_still_names_a_stream_to_park() -> None:
+    """A NUL in a poison's key made its parked row impossible to store, and the projector stopped on it."""
+    assert stream_key(b"1000000043\x00") == "1000000043\ufffd"
+    assert stream_key(b"1000000043") == "1000000043"
+    assert stream_key(None) == ""
