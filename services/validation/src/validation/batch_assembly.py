@@ -18,6 +18,9 @@ from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmissionCompleted,
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.registry import decode, event_type_of
 
+BATCH_KINDS = (BatchSubmitted, BatchRecordsSubmitted, BatchSubmissionCompleted)
+"""What a batch travels in on the submitted topic (a Sandpit reset travels there too, on its own)."""
+
 
 def _typed_submissions() -> TypeAdapter[Any]:
     """An Envelope subclass per kind of message a batch travels in, discriminated by `event_type`:
@@ -29,7 +32,7 @@ def _typed_submissions() -> TypeAdapter[Any]:
             event_type=(Literal[event_type_of(model)], ...),  # type: ignore[arg-type]
             data=(model, ...),
         )
-        for model in (BatchSubmitted, BatchRecordsSubmitted, BatchSubmissionCompleted)
+        for model in BATCH_KINDS
     ]
     return TypeAdapter(Annotated[Union[tuple(typed)], Field(discriminator="event_type")])  # type: ignore[arg-type]  # noqa: UP007
 

@@ -47,7 +47,7 @@ from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_contracts.envelope import Envelope, deterministic_id, utc_now
 from lrs_contracts.environments import LIVE_TOPICS, TopicNames
 from lrs_contracts.outcomes import BatchAbandoned, BatchValidationStarted
-from lrs_contracts.registry import encode, wrap
+from lrs_contracts.registry import encode, event_type_of, wrap
 from lrs_contracts.sandpit import SandpitReset
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
@@ -58,7 +58,13 @@ from lrs_platform.keyring import UNKEYED_RECORDS, Erased, KeyLookup, KeyringUnav
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.parking import DeadLetterOffice, Parking
-from validation.batch_assembly import AssembledBatch, BatchAssembler, IncompleteBatchError, decode_submission
+from validation.batch_assembly import (
+    BATCH_KINDS,
+    AssembledBatch,
+    BatchAssembler,
+    IncompleteBatchError,
+    decode_submission,
+)
 from validation.decision_store import DecisionStore, OutgoingMessage, StoredDecision
 from validation.event_json import EventJson
 from validation.messages import decision_messages
@@ -284,6 +290,10 @@ class Decider:
             return True
         if isinstance(payload, SandpitReset):
             await self._reset(partition, record, payload, str(event_id))
+            return True
+        if not isinstance(payload, BATCH_KINDS):  # readable, but no batch travels in it (decision 0103)
+            why = f"{event_type_of(type(payload))} is not a batch's event: the submitted topic carries only batches"
+            await self._dead_letter(partition, record, why)
             return True
         if isinstance(payload, BatchSubmitted) and not await self._may_start(partition):
             return False
@@ -673,12 +683,14 @@ ABANDONED_REASON = (
 
 
 def _abandonment(record: ConsumerRecord[bytes, bytes], submitted: BatchSubmitted | None) -> Envelope | None:
-    """The `lrs.batch.abandoned.v1` of the batch whose message is parked, or None when the message
-    names no batch (unreadable, or a Sandpit reset). Its reason is a fixed text: the error may quote
-    the batch's data."""
+    """The `lrs.batch.abandoned.v1` of the batch whose message is parked, or None when the message is
+    none of a batch's (unreadable, a Sandpit reset, an event of another kind: an outcome naming a batch
+    abandons nothing). Its reason is a fixed text: the error may quote the batch's data."""
     try:
         _, payload = decode_submission(record.value)
     except ValueError:
+        return None
+    if not isinstance(payload, BATCH_KINDS):
         return None
     batch_id, ao_id = getattr(payload, "batch_id", None), getattr(payload, "ao_id", None)
     if not isinstance(batch_id, uuid.UUID) or not isinstance(ao_id, str):

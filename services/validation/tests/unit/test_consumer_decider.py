@@ -30,7 +30,8 @@ from lrs_contracts.batch import (
 )
 from lrs_contracts.dead_letters import DeadLetter, Headers
 from lrs_contracts.envelope import Contract
-from lrs_contracts.outcomes import BatchAbandoned
+from lrs_contracts.learner import AbilityToShare, LearnerSharingChanged
+from lrs_contracts.outcomes import BatchAbandoned, BatchValidationStarted
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
@@ -242,6 +243,32 @@ async def test_a_message_that_names_no_batch_is_parked_and_no_batch_is_abandoned
     [(dead_letter_topic, _), offsets] = producer.transactions[-1]
     assert dead_letter_topic == BATCH_SUBMITTED.dead_letters
     assert offsets == ("offsets", {PARTITION: 8})
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        LearnerSharingChanged(uln="1000000043", ability_to_share=AbilityToShare.SHARES),  # names no batch
+        BatchValidationStarted(batch_id=uuid.uuid4(), ao_id=AO, record_count=1),  # names one: an outcome
+    ],
+)
+async def test_an_event_of_another_kind_on_the_submitted_topic_is_parked_and_the_queue_goes_on(
+    payload: Contract,
+) -> None:
+    """It crashed the decider (no `batch_id`), again at each restart, or pinned the partition's offset."""
+    producer, parked = FakeProducer(), FakeParked()
+    value = encode(wrap(payload, source="tests", correlation_id="tests"))
+    stray = Record(PARTITION.topic, PARTITION.partition, 7, AO.encode(), value)
+    target = decider(FakeDecisions([]), producer, parked)
+    await offer_all(target, [stray])
+
+    [parking] = parked.parked
+    assert parking.offset == 7
+    [(dead_letter_topic, (_, _, headers)), offsets] = producer.transactions[-1]
+    assert dead_letter_topic == BATCH_SUBMITTED.dead_letters
+    assert "is not a batch's event" in DeadLetter.from_headers(headers).error
+    assert offsets == ("offsets", {PARTITION: 8})
+    assert not target._assembler.assembling(PARTITION.partition)
 
 
 async def test_a_batch_whose_chunk_never_came_is_abandoned_without_its_header() -> None:
