@@ -40,7 +40,13 @@ from lrs_contracts.topics import (
     REPORTING_TIMELINESS,
 )
 from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy
-from lrs_platform.kafka import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, make_consumer, tls_context
+from lrs_platform.kafka import (
+    HEARTBEAT_INTERVAL_MS,
+    MAX_MESSAGE_BYTES,
+    SESSION_TIMEOUT_MS,
+    make_consumer,
+    tls_context,
+)
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages
 from reporting.config import ReportingSettings
 from reporting.projector import Publication, ReportingProjector
@@ -113,6 +119,9 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
         broker_heartbeat_interval=HEARTBEAT_INTERVAL_MS / 1000,
         autodiscover=False,
         topic_disable_leader=True,
+        # the platform's message size, not faust's 1,000,000 bytes: a poison of a decided chunk could be
+        # larger, and its dead-letter copy was then refused for ever, and reporting stopped with it
+        producer_max_request_size=MAX_MESSAGE_BYTES,
         broker_credentials=faust.SSLCredentials(context) if (context := tls_context()) else None,
     )
 
