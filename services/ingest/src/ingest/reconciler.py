@@ -14,6 +14,9 @@ one it has still to store (it is behind, say, while batches queue), not one it m
 storing it here too would only double the work while the consumer catches up. A partition the group
 never committed on is left to the consumer, which starts before the oldest waiting batch.
 
+A batch of which the batch view parked a message is left alone: its later events wait behind the parked
+one until an operator retries or skips it, and applying them here would finish the batch without it.
+
 What a pass has read for a batch is remembered, so a batch that validation has simply not decided
 yet (a long queue) costs the next pass only the messages that arrived since. Batches older than the
 submitted topic's retention (7 days) are left alone: no decision can come for them any more.
@@ -32,8 +35,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ingest import metrics
+from ingest.outcomes import CONSUMER as BATCH_VIEW
 from ingest.outcomes import start_timestamp_ms, view_event_of
-from ingest.repository import BatchRepository, ViewEvent, WaitingBatch
+from ingest.repository import BatchRepository, WaitingBatch
 from ingest.service import DecisionSignal
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed
@@ -112,7 +116,10 @@ class BatchViewReconciler:
     async def reconcile(self) -> int:
         """One pass; returns how many waiting batches it found decided."""
         waiting = await self._repository.waiting_batches(
-            older_than=self._stale_after, newer_than=SUBMITTED_RETENTION, limit=MOST_BATCHES_PER_PASS
+            older_than=self._stale_after,
+            newer_than=SUBMITTED_RETENTION,
+            limit=MOST_BATCHES_PER_PASS,
+            parked_by=BATCH_VIEW,
         )
         self._searched = {
             batch.batch_id: self._searched[batch.batch_id] for batch in waiting if batch.batch_id in self._searched
@@ -129,7 +136,10 @@ class BatchViewReconciler:
             # The outcome consumer usually stores a batch's events moments after they appear: those are
             # not decoded and stored a second time.
             waiting = await self._repository.waiting_batches(
-                older_than=self._stale_after, newer_than=SUBMITTED_RETENTION, limit=MOST_BATCHES_PER_PASS
+                older_than=self._stale_after,
+                newer_than=SUBMITTED_RETENTION,
+                limit=MOST_BATCHES_PER_PASS,
+                parked_by=BATCH_VIEW,
             )
         still_waiting = {batch.batch_id for batch in waiting}
         decided = 0
@@ -137,7 +147,11 @@ class BatchViewReconciler:
             if batch_id not in still_waiting:
                 self._searched.pop(batch_id, None)
                 continue
-            events = [event for value in values if (event := _view_event(value)) is not None]
+            try:
+                events = [event for value in values if (event := view_event_of(value)) is not None]
+            except Exception as error:  # a message the batch view cannot read: it parks it, and holds the rest
+                _log.warning("batch_view_reconcile_skipped", batch_id=str(batch_id), error=type(error).__name__)
+                continue
             if not events:
                 continue
             try:
@@ -213,13 +227,3 @@ class BatchViewReconciler:
                 if searched is not None:
                     starts[partition] = min(starts[partition], searched)
         return starts
-
-
-def _view_event(raw: bytes | None) -> ViewEvent | None:
-    """The batch view's event, or None: another kind, or unreadable (the outcome consumer parks those)."""
-    if raw is None:
-        return None
-    try:
-        return view_event_of(raw)
-    except ValueError:
-        return None

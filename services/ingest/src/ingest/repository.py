@@ -410,17 +410,23 @@ class BatchRepository:
         )
         return value
 
-    async def waiting_batches(self, *, older_than: timedelta, newer_than: timedelta, limit: int) -> list[WaitingBatch]:
+    async def waiting_batches(
+        self, *, older_than: timedelta, newer_than: timedelta, limit: int, parked_by: str
+    ) -> list[WaitingBatch]:
         """Batches still waiting for their decision, received between `newer_than` and `older_than` ago,
-        oldest first."""
+        oldest first; but none of which the batch view parked a message (`parked_by`): those wait for an
+        operator's retry or skip, in order, and their events held behind it must not be applied around it."""
         rows = await self._pool.fetch(
-            "SELECT batch_id, received_at FROM ingest.batches"
+            "SELECT batch_id, received_at FROM ingest.batches b"
             " WHERE status IN ('received', 'accepted', 'validating')"
             " AND received_at < now() - $1::interval AND received_at > now() - $2::interval"
+            " AND NOT EXISTS (SELECT 1 FROM ingest_parked.parked_messages p"
+            "   WHERE p.consumer = $4 AND p.message_key = convert_to(b.batch_id::text, 'UTF8'))"
             " ORDER BY received_at LIMIT $3",
             older_than,
             newer_than,
             limit,
+            parked_by,
         )
         return [WaitingBatch(row["batch_id"], row["received_at"]) for row in rows]
 

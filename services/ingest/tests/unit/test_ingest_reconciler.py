@@ -96,7 +96,10 @@ class FakeRepository:
     # batches the outcome consumer stores while a pass reads the topic
     stored_during_pass: set[uuid.UUID] = field(default_factory=set)
 
-    async def waiting_batches(self, *, older_than: timedelta, newer_than: timedelta, limit: int) -> list[WaitingBatch]:
+    async def waiting_batches(
+        self, *, older_than: timedelta, newer_than: timedelta, limit: int, parked_by: str
+    ) -> list[WaitingBatch]:
+        assert parked_by == "ingest.batch-view"  # batches it parked a message of are left to operators
         waiting = list(self.waiting)
         self.waiting = [batch for batch in self.waiting if batch.batch_id not in self.stored_during_pass]
         return waiting
@@ -237,3 +240,20 @@ async def test_what_the_outcome_consumer_has_not_passed_yet_is_left_to_it() -> N
     assert await pass_.reconcile() == 1
     assert [[event.batch_id for event in events] for events in repository.applied[1:]] == [[behind, behind]]
     assert min(offset for _, offset in topic.read) == 1
+
+
+async def test_a_batch_with_a_message_the_batch_view_cannot_read_is_left_alone_and_the_others_go_on() -> None:
+    """The batch view parks that message and holds the batch's later ones: completing the batch from them
+    here finished it without the parked chunk (any error reading it, not only a ValueError, skips it)."""
+    unreadable, fine = uuid.uuid4(), uuid.uuid4()
+    topic = Topic()
+    topic.append(P0, unreadable, b"not even an envelope", NOW - timedelta(minutes=2))
+    topic.append(P0, unreadable, completed(unreadable), NOW - timedelta(minutes=1))
+    topic.append(P1, fine, completed(fine), NOW - timedelta(minutes=1))
+    repository = FakeRepository(
+        [WaitingBatch(unreadable, NOW - timedelta(minutes=3)), WaitingBatch(fine, NOW - timedelta(minutes=3))]
+    )
+
+    assert await reconciler(topic, repository).reconcile() == 1
+
+    assert [[event.batch_id for event in events] for events in repository.applied] == [[fine]]
