@@ -13,6 +13,7 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -32,6 +33,7 @@ from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.sandpit import PartitionOffset, SandpitAchievementsErased, SandpitReset, SandpitResetApplied
 from lrs_contracts.topics import BATCH_OUTCOMES, LEARNER_EVENTS, PLR_EVENTS
 from lrs_domain.identifiers import mask_uln
+from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy
 from lrs_platform.kafka import make_admin, make_consumer
 from lrs_platform.keyring import Erased, KeyLookup, Keyring, KeyringUnavailable, LearnerKey, Purpose, SealBroken
 from lrs_platform.logging import get_logger
@@ -166,12 +168,14 @@ class RegistryFollower:
         topics: TopicNames,
         live_keys: Keyring,
         own_keys: Keyring,
+        policy: RetryPolicy = RetryPolicy(),
     ) -> None:
         self._pool = pool
         self._bootstrap = bootstrap_servers
         self._topic = topics.of(LEARNER_EVENTS)
         self._live_keys = live_keys
         self._own_keys = own_keys
+        self._attempts = Attempts("validation.sandpit-registry", policy)
 
     async def run(self) -> None:
         consumer = make_consumer(self._bootstrap, group_id=None)
@@ -190,7 +194,7 @@ class RegistryFollower:
             while True:
                 polled = await consumer.getmany(timeout_ms=500, max_records=2_000)
                 if polled:
-                    await self.apply([record for records in polled.values() for record in records])
+                    await self.apply_or_skip([record for records in polled.values() for record in records])
         finally:
             await consumer.stop()
 
@@ -209,6 +213,33 @@ class RegistryFollower:
             if numbers:
                 return [TopicPartition(self._topic, number) for number in numbers]
             await asyncio.sleep(1.0)
+
+    async def apply_or_skip(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """`apply`, waiting out what is away (PostgreSQL, a restart); a poll that keeps failing is applied
+        an event at a time, and an event the copy still cannot take (a value its columns refuse) is logged
+        and passed, its offset stored: the Sandpit's copy lacks it, as it lacks an undecodable one, and the
+        rest of the registry, and the Sandpit's decider with it, go on."""
+        if not isinstance(await self._attempts.run(lambda: self.apply(records)), Poisoned):
+            return
+        for record in records:
+            refused = await self._attempts.run(partial(self.apply, [record]))
+            if isinstance(refused, Poisoned):
+                _log.error(
+                    "sandpit_registry_event_skipped",
+                    partition=record.partition,
+                    offset=record.offset,
+                    error=refused.error.split(":", 1)[0],  # its class: the message may quote the event
+                )
+                await self._attempts.run(partial(self._passed, record))
+
+    async def _passed(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        await self._pool.execute(
+            "INSERT INTO validation.sandpit_registry_offsets (partition, next_offset) VALUES ($1, $2)"
+            " ON CONFLICT (partition) DO UPDATE SET next_offset = greatest(sandpit_registry_offsets.next_offset,"
+            " EXCLUDED.next_offset)",
+            record.partition,
+            record.offset + 1,
+        )
 
     async def apply(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         events = [(record, _learner_event(record)) for record in records]
