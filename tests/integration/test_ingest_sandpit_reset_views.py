@@ -12,9 +12,11 @@ import asyncpg
 import pytest
 from tests.support.databases import migrated_connection
 
+from ingest.outcomes import CONSUMER
 from ingest.sandpit import SandpitResetStore
 from lrs_contracts.sandpit import SandpitReset, SandpitResetApplied
 from lrs_platform.database import create_pool
+from lrs_platform.parking import ParkedMessages
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +30,7 @@ async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
         pass
     pool = await create_pool(fresh_database_url, max_size=2)
     try:
+        await ParkedMessages(pool, "ingest_parked").migrate()
         yield pool
     finally:
         await pool.close()
@@ -97,3 +100,19 @@ async def test_a_decider_naming_no_batches_has_every_batch_received_before_the_r
 
     assert await _left(pool) == {after}
     assert not before & await _left(pool)
+
+
+async def test_a_forgotten_batch_whose_outcome_the_batch_view_parked_is_not_waited_for(pool: asyncpg.Pool) -> None:
+    """Its decision shows only once an operator retries or skips the parked outcome: every reset after it
+    waited for that."""
+    store = SandpitResetStore(pool)
+    held = await _batch(pool, "validating", -10)
+    await pool.execute(
+        'INSERT INTO ingest_parked.parked_messages (consumer, topic, partition, "offset", message_key, reason)'
+        " VALUES ($1, 'sandpit.lrs.batch.outcomes.v1', 0, 3, $2, 'error')",
+        CONSUMER,
+        str(held).encode(),
+    )
+    applied = SandpitResetApplied(reset_id=await _reset(store), ao_id=AO, learners=0, forgotten_batches=(held,))
+
+    assert await store.undecided_before(applied) == 0

@@ -19,6 +19,7 @@ import asyncpg
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.outcomes import CONSUMER as BATCH_VIEW
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
 from ingest.service import DecisionSignal
 from lrs_contracts.envelope import utc_now
@@ -27,6 +28,7 @@ from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.sandpit import SandpitReset, SandpitResetApplied
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
+from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.identity import CurrentPrincipal, Principal, PrincipalKind
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
@@ -104,10 +106,14 @@ class SandpitResetStore:
         """How many of the batches the reset forgot do not show their decision yet (a decider before
         decision 0120 names none: then the AO's batches received before the reset and published)."""
         if applied.forgotten_batches is not None:
+            # one whose outcome the batch view parked shows its decision only once an operator acts: not waited for
             forgotten: int = await self._pool.fetchval(
-                "SELECT count(*) FROM ingest.batches WHERE batch_id = ANY($1::uuid[])"
-                " AND status IN ('received', 'accepted', 'validating')",
+                "SELECT count(*) FROM ingest.batches b WHERE batch_id = ANY($1::uuid[])"
+                " AND status IN ('received', 'accepted', 'validating')"
+                " AND NOT EXISTS (SELECT 1 FROM ingest_parked.parked_messages p"
+                "   WHERE p.consumer = $2 AND p.message_key = convert_to(b.batch_id::text, 'UTF8'))",
                 list(applied.forgotten_batches),
+                BATCH_VIEW,
             )
             return forgotten
         count: int = await self._pool.fetchval(
@@ -217,13 +223,25 @@ class ResetFollower:
                     for record in records:
                         applied = _applied(record.value)
                         if applied is not None:
-                            await self._batch_views_decided(applied)
-                            await self._store.complete(applied)
-                            _log.info("sandpit_reset_completed", reset_id=str(applied.reset_id), ao_id=applied.ao_id)
+                            await self._complete(applied)
                 if polled:
                     await consumer.commit()
         finally:
             await consumer.stop()
+
+    async def _complete(self, applied: SandpitResetApplied) -> None:
+        """Completes the reset; one that cannot be completed (a value PostgreSQL refuses, say) is logged and
+        left `pending`, never retried for ever in front of the other AOs' resets. Kafka or PostgreSQL away
+        raises, and the follower starts again from its committed offsets."""
+        try:
+            await self._batch_views_decided(applied)
+            await self._store.complete(applied)
+        except Exception as error:
+            if classify_failure(error) is Failure.TRANSIENT:
+                raise
+            _log.error("sandpit_reset_not_completed", reset_id=str(applied.reset_id), error=type(error).__name__)
+            return
+        _log.info("sandpit_reset_completed", reset_id=str(applied.reset_id), ao_id=applied.ao_id)
 
     async def _batch_views_decided(self, applied: SandpitResetApplied) -> None:
         """Waits until every batch of the AO that the decider decided before the reset shows its decision:
