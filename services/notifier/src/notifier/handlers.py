@@ -26,6 +26,11 @@ from notifier.store import ChunkCodes, ContactStore, DeliveryLog, DeliveryStatus
 
 _log = get_logger("notifier.handlers")
 
+# A recipient the relay keeps refusing for now (a full mailbox; greylisting answers within minutes) is tried
+# this many times, about 10 minutes at the retries' 30 s ceiling, then its email is given up as failed:
+# every other email waits behind the one being retried. The relay being away is waited out, however long.
+RECIPIENT_ATTEMPTS = 25
+
 
 class RetryLater(Transient):
     """The email could not be sent for now; the event must be handled again after `delay` seconds."""
@@ -165,7 +170,7 @@ class Notifications:
                 permanent=error.permanent,
                 error=str(error),
             )
-            if error.permanent:
+            if error.permanent or (error.about_recipient and attempt >= RECIPIENT_ATTEMPTS):
                 await self._deliveries.finish(
                     envelope.event_id,
                     DeliveryStatus.FAILED,

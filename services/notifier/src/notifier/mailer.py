@@ -9,9 +9,13 @@ import aiosmtplib
 
 
 class MailError(Exception):
-    def __init__(self, detail: str, *, permanent: bool) -> None:
+    """`permanent`: this message will never go; `about_recipient`: the relay refused its recipient for now
+    (a full mailbox, greylisting), not the relay being away."""
+
+    def __init__(self, detail: str, *, permanent: bool, about_recipient: bool = False) -> None:
         super().__init__(detail)
         self.permanent = permanent
+        self.about_recipient = about_recipient
 
 
 class Mailer(Protocol):
@@ -49,7 +53,10 @@ class SmtpMailer:
             )
         except aiosmtplib.SMTPRecipientsRefused as error:
             codes = [response.code for response in error.recipients]
-            raise MailError(f"recipients refused: {codes}", permanent=all(code >= 500 for code in codes)) from error
+            permanent = all(code >= 500 for code in codes)
+            raise MailError(f"recipients refused: {codes}", permanent=permanent, about_recipient=True) from error
+        except aiosmtplib.SMTPNotSupported as error:  # e.g. an address in UTF-8 and a relay without SMTPUTF8
+            raise MailError(f"not supported by the relay: {type(error).__name__}", permanent=True) from error
         except aiosmtplib.SMTPResponseException as error:
             raise MailError(f"SMTP {error.code}", permanent=error.code >= 500) from error
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:

@@ -16,7 +16,7 @@ from lrs_contracts.registry import wrap
 from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.keyring import DATA_KEY_BYTES, ERASED, Erased, KeyringUnavailable, LearnerKey, Purpose
 from notifier.emails import ChallengeContact
-from notifier.handlers import Notifications, RetryLater
+from notifier.handlers import RECIPIENT_ATTEMPTS, Notifications, RetryLater
 from notifier.mailer import MailError
 from notifier.store import ChunkCodes, DeliveryStatus, StoredContact
 
@@ -157,6 +157,26 @@ async def test_a_permanent_failure_is_logged_as_failed_and_not_retried() -> None
     await service.handle(envelope, completed())
     assert mailer.sent == []
     assert log.rows[envelope.event_id] == (DeliveryStatus.FAILED, 1, "SMTP 550")
+
+
+async def test_a_recipient_refused_for_now_is_given_up_after_a_bounded_number_of_tries_the_relay_away_never() -> None:
+    """A full mailbox held every other AO's email behind it for as long as it stayed full."""
+    full_mailbox = MailError("recipients refused: [452]", permanent=False, about_recipient=True)
+    mailer, log = FakeMailer([full_mailbox] * RECIPIENT_ATTEMPTS), FakeDeliveryLog()
+    envelope = envelope_of(completed())
+    service = notifications(mailer, log)
+    for _ in range(RECIPIENT_ATTEMPTS - 1):
+        with pytest.raises(RetryLater):
+            await service.handle(envelope, completed())
+    await service.handle(envelope, completed())  # the last try: given up, not retried
+    assert log.rows[envelope.event_id] == (DeliveryStatus.FAILED, RECIPIENT_ATTEMPTS, "recipients refused: [452]")
+
+    away = MailError("SMTPConnectError", permanent=False)
+    mailer, log = FakeMailer([away] * (RECIPIENT_ATTEMPTS + 5)), FakeDeliveryLog()
+    service = notifications(mailer, log)
+    for _ in range(RECIPIENT_ATTEMPTS + 5):
+        with pytest.raises(RetryLater):
+            await service.handle(envelope, completed())
 
 
 async def test_challenge_raised_goes_to_the_aos_contact_and_without_one_is_skipped() -> None:
