@@ -162,15 +162,16 @@ class Notifications:
         try:
             await self._mailer.send(to_mime(email, self._mail_from))
         except MailError as error:
-            EMAILS_FAILED.labels(kind, "permanent" if error.permanent else "transient").inc()
+            given_up = error.permanent or (error.about_recipient and attempt >= RECIPIENT_ATTEMPTS)
+            EMAILS_FAILED.labels(kind, "permanent" if given_up else "transient").inc()
             _log.warning(
                 "email_failed",
                 event_id=str(envelope.event_id),
                 attempt=attempt,
-                permanent=error.permanent,
+                permanent=given_up,
                 error=str(error),
             )
-            if error.permanent or (error.about_recipient and attempt >= RECIPIENT_ATTEMPTS):
+            if given_up:
                 await self._deliveries.finish(
                     envelope.event_id,
                     DeliveryStatus.FAILED,
