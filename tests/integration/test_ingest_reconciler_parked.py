@@ -9,26 +9,18 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from tests.support.databases import migrated_connection
+from tests.support.databases import ingest_pool
 
 from ingest.outcomes import CONSUMER
 from ingest.repository import BatchRepository
-from lrs_platform.database import create_pool
-from lrs_platform.parking import ParkedMessages
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    async with migrated_connection(fresh_database_url, "ingest", "ingest.migrations"):
-        pass
-    pool = await create_pool(fresh_database_url, max_size=2)
-    try:
-        await ParkedMessages(pool, "ingest_parked").migrate()
+    async with ingest_pool(fresh_database_url) as pool:
         yield pool
-    finally:
-        await pool.close()
 
 
 async def test_a_batch_with_a_parked_outcome_is_not_among_the_waiting(pool: asyncpg.Pool) -> None:

@@ -10,13 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from tests.support.databases import migrated_connection
+from tests.support.databases import ingest_pool
 
 from ingest.outcomes import CONSUMER
 from ingest.sandpit import SandpitResetStore
 from lrs_contracts.sandpit import SandpitReset, SandpitResetApplied
-from lrs_platform.database import create_pool
-from lrs_platform.parking import ParkedMessages
 
 pytestmark = pytest.mark.integration
 
@@ -26,14 +24,8 @@ ASKED_AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    async with migrated_connection(fresh_database_url, "ingest", "ingest.migrations"):
-        pass
-    pool = await create_pool(fresh_database_url, max_size=2)
-    try:
-        await ParkedMessages(pool, "ingest_parked").migrate()
+    async with ingest_pool(fresh_database_url) as pool:
         yield pool
-    finally:
-        await pool.close()
 
 
 async def _batch(pool: asyncpg.Pool, status: str, minutes_from_the_reset: int, ao_id: str = AO) -> uuid.UUID:

@@ -10,6 +10,7 @@ import asyncpg
 
 from lrs_platform.database import apply_migrations, create_pool
 from lrs_platform.keyring import migrate
+from lrs_platform.parking import ParkedMessages
 
 
 def unique_name(label: str) -> str:
@@ -99,3 +100,16 @@ async def migrated_connection(database_url: str, schema: str, migrations: str) -
         yield connection
     finally:
         await connection.close()
+
+
+@asynccontextmanager
+async def ingest_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on `database_url` with ingest's schema and its parked messages, as ingest makes them at its start."""
+    async with migrated_connection(database_url, "ingest", "ingest.migrations"):
+        pass
+    pool = await create_pool(database_url, max_size=2)
+    try:
+        await ParkedMessages(pool, "ingest_parked").migrate()
+        yield pool
+    finally:
+        await pool.close()

@@ -21,7 +21,6 @@ Build them with `DeadLetter.headers()`, read them back with `DeadLetter.from_hea
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ import orjson
 from pydantic import ValidationError
 
 from lrs_contracts.envelope import EVENT_TYPE_PATTERN
+from lrs_contracts.identifiers import is_uuid
 
 ERROR = "lrs-error"
 ORIGINAL_TOPIC = "lrs-original-topic"
@@ -102,17 +102,9 @@ def peek_event(value: bytes | None) -> tuple[str | None, str | None]:
         return None, None
     event_id, event_type = document.get("event_id"), document.get("event_type")
     return (
-        event_id if isinstance(event_id, str) and _is_uuid(event_id) else None,
+        event_id if isinstance(event_id, str) and is_uuid(event_id) else None,
         event_type if isinstance(event_type, str) and _EVENT_TYPE.fullmatch(event_type) else None,
     )
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.environments import Environment, TopicNames
+from lrs_contracts.identifiers import is_uuid
 from lrs_platform.consumer import Attempts, Failure, Poisoned, classify_failure, deliver_messages
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
@@ -468,7 +469,7 @@ class Runner:
             message=message,
             reason="error",
             error=letter.error,
-            event_id=uuid.UUID(letter.event_id) if letter.event_id and _is_uuid(letter.event_id) else None,
+            event_id=uuid.UUID(letter.event_id) if letter.event_id and is_uuid(letter.event_id) else None,
             event_type=letter.event_type,
             value=message.value,
         )
@@ -555,14 +556,6 @@ class Runner:
             if entry["events"] and newest:
                 entry["seconds"] = max(0.0, (now_ms - newest) / 1000)
         return result
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _masked_key(key: str) -> str:
