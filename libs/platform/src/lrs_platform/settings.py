@@ -53,10 +53,8 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _sandpit_has_its_own_database(self) -> ServiceSettings:
-        # The sandpit's isolation rests on its database: refuse one that is not plainly the sandpit's.
-        database = urlsplit(self.database_url).path.rsplit("/", 1)[-1]
-        if self.environment.is_sandpit and "sandpit" not in database:
-            raise ValueError(f"a sandpit service needs a database of its own (named '*sandpit*'), not {database!r}")
+        if self.environment.is_sandpit:
+            check_sandpit_database(self.database_url)
         return self
 
     @cached_property
@@ -69,3 +67,13 @@ class ServiceSettings(BaseSettings):
         key = keyring_key_from(self.keyring_key.get_secret_value() if self.keyring_key else None)
         wrapping = self.keyring_wrapping_keys.get_secret_value() if self.keyring_wrapping_keys else None
         return key.with_wrapping(wrapping, self.keyring_wrap_with)
+
+
+def check_sandpit_database(url: str) -> str:
+    """`url`, if it names a database plainly the Sandpit's (`*sandpit*`): the Sandpit's isolation rests on its
+    database, whoever connects to it (a service, the portal issuing Sandpit keys, the `lrs` command).
+    Raises ValueError otherwise."""
+    database = urlsplit(url).path.rsplit("/", 1)[-1]
+    if "sandpit" not in database:
+        raise ValueError(f"the Sandpit needs a database of its own (named '*sandpit*'), not {database!r}")
+    return url

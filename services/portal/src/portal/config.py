@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from lrs_platform.settings import ServiceSettings
+from lrs_platform.settings import ServiceSettings, check_sandpit_database
 
 
 def _service_url(name: str, port: int) -> str:
@@ -33,7 +35,9 @@ class PortalSettings(ServiceSettings):
 
     # The Sandpit (decision 0060): its services, and its database, where the portal issues each person's
     # sandpit key as it issues their live one in DATABASE_URL. Without all three, the portal has no Sandpit.
-    sandpit_database_url: str | None = None
+    # checked to be plainly the Sandpit's: a live database here would let a person's Sandpit key, issued in
+    # it, work on live
+    sandpit_database_url: Annotated[str, AfterValidator(check_sandpit_database)] | None = None
     sandpit_ingest_url: str | None = _sandpit_url("INGEST")
     sandpit_plr_projector_url: str | None = _sandpit_url("PLR_PROJECTOR")
 

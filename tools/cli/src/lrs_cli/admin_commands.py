@@ -17,6 +17,7 @@ from lrs_cli.output import connection, print_text, progress
 from lrs_contracts.environments import Environment
 from lrs_platform.database import create_pool
 from lrs_platform.identity import CredentialStore, IssuedKey, Principal
+from lrs_platform.settings import check_sandpit_database
 
 
 def _database_url(environment: Environment) -> str:
@@ -25,6 +26,11 @@ def _database_url(environment: Environment) -> str:
     url = os.environ.get(variable)
     if not url:
         raise CommandError(f"{variable} is not set: credentials live in the service database")
+    if environment is Environment.SANDPIT:
+        try:
+            check_sandpit_database(url)  # a Sandpit key made in live's database would work on live
+        except ValueError as error:
+            raise CommandError(f"{variable}: {error}") from error
     return url
 
 
