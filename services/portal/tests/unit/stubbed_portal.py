@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import structlog
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -244,7 +245,9 @@ class StubbedPortal:
 
 def stubbed_portal() -> StubbedPortal:
     settings = PortalSettings(cookie_secure=False, log_json=False, log_level="warning")
+    logging_before = structlog.get_config()
     app = create_app(settings)
+    structlog.configure(**logging_before)  # the app's logging set up for a process, not for the tests after
     accounts = MemoryAccounts()
     sessions = MemorySessions(accounts)
     keys = MemoryKeys()
