@@ -90,7 +90,7 @@ class Authentication:
             await _verified(None, password)  # an unknown name takes as long as a wrong password
             _log.info("sign_in_refused", reason="unknown_or_disabled")
             return SignInResult(SignInOutcome.WRONG_CREDENTIALS)
-        account, password_hash = found
+        account, password_hash, counted = found
         # Locked accounts are not even checked, so a lock cannot be used to test guesses.
         password_matches = not is_locked(account.sign_in, now) and await _verified(password_hash, password)
         outcome = decide_sign_in(account, password_matches, now)
@@ -98,7 +98,6 @@ class Authentication:
             _log.info("sign_in_refused", reason="locked", role=account.role.value)
             return SignInResult(outcome, locked_until=account.sign_in.locked_until)
         if outcome is SignInOutcome.WRONG_CREDENTIALS:
-            counted = before_check(account, now, self._lockout)  # what count_attempt stored
             if account.disabled_at is None and is_locked(counted, now):
                 _log.warning("account_locked", role=account.role.value, ao_id=account.ao_id)
                 return SignInResult(SignInOutcome.LOCKED, locked_until=counted.locked_until)

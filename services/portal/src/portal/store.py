@@ -71,10 +71,12 @@ class AccountStore:
         rows = await self._pool.fetch("SELECT * FROM portal.accounts ORDER BY role, ao_id NULLS FIRST, username")
         return [_account(row) for row in rows]
 
-    async def count_attempt(self, username: str, count: Callable[[Account], SignInState]) -> tuple[Account, str] | None:
-        """The account as a sign-in attempt finds it, and its password hash; the state `count` gives it is
-        stored before the answer, under the account row's lock, so attempts at once are counted one after
-        another and each finds the count the one before it left. None for no such account."""
+    async def count_attempt(
+        self, username: str, count: Callable[[Account], SignInState]
+    ) -> tuple[Account, str, SignInState] | None:
+        """The account as a sign-in attempt finds it, its password hash, and the state `count` gives it,
+        stored before the answer under the account row's lock: attempts at once are counted one after
+        another, and each finds the count the one before it left. None for no such account."""
         async with self._pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow("SELECT * FROM portal.accounts WHERE username = $1 FOR UPDATE", username)
             if row is None:
@@ -88,7 +90,7 @@ class AccountStore:
                     state.failed_attempts,
                     state.locked_until,
                 )
-            return account, row["password_hash"]
+            return account, row["password_hash"], state
 
     async def record_sign_in(self, username: str, state: SignInState) -> None:
         await self._pool.execute(

@@ -65,11 +65,16 @@ class MemoryAccounts:
         stored(username)
         return self.rows.get(username.strip().lower())
 
-    async def count_attempt(self, username: str, count: Callable[[Account], SignInState]) -> tuple[Account, str] | None:
+    async def count_attempt(
+        self, username: str, count: Callable[[Account], SignInState]
+    ) -> tuple[Account, str, SignInState] | None:
         found = await self.get(username)
-        if found is not None:
-            await self.record_sign_in(username, count(found[0]))
-        return found
+        if found is None:
+            return None
+        account, password_hash = found
+        state = count(account)
+        await self.record_sign_in(username, state)
+        return account, password_hash, state
 
     async def listing(self) -> list[Account]:
         return [account for account, _ in self.rows.values()]
