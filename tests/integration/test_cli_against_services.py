@@ -211,7 +211,10 @@ async def test_an_operator_links_a_provider_who_may_then_change_sharing(
     assert await change_sharing() == 403
     linked = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", ukprn)
     assert (linked.returncode, linked.stderr) == (OK, "")
-    assert linked.stdout.strip() == f"provider {ukprn} linked: it may now change the learner's ability to share"
+    assert linked.stdout.strip() == (
+        f"provider {ukprn} linked: it may now read the learner's PLR (while they share), report centre"
+        " achievements for them and change their ability to share"
+    )
     assert await change_sharing() == 204
     again = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", ukprn)
     assert again.returncode == OK, again.stderr

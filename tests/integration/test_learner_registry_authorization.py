@@ -1,4 +1,5 @@
-"""Issue #9, defect 8: providers register new learners and change sharing only for learners linked to them.
+"""Issue #9, defect 8: providers register new learners and change sharing only for learners linked to them;
+decision 0121: they read PLRs and report centre achievements only for those learners too.
 
 A registration never replaces a registered learner's details (names replaced by any provider made every
 AO batch for the learner fail RV004), and a forbidden caller gets 403 before its body is even read.
@@ -7,6 +8,7 @@ AO batch for the learner fail RV004), and a forbidden caller gets 403 before its
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 import httpx
@@ -161,9 +163,50 @@ async def test_a_merged_learner_opts_out_by_any_of_their_ulns_and_every_read_app
         by_master = await themself.post(f"/v1/learners/{master['uln']}/sharing", json={"ability_to_share": 2})
     assert (by_old.status_code, by_master.status_code) == (204, 204), (by_old.text, by_master.text)
 
+    provider = _provider()  # linked to the old ULN: a link to any of a learner's ULNs is to the person
+    async with await system.client("validation", "operator:tests") as operator:
+        link = await operator.post(f"/v1/learners/{merged['uln']}/providers", json={"ukprn": provider.split(":")[1]})
+    assert link.status_code == 204, link.text
+
     async def providers_refused() -> bool | None:
-        async with await system.client("plr-projector", _provider()) as provider:
-            answers = [await provider.get(f"/v1/learners/{learner['uln']}/plr") for learner in (master, merged)]
+        async with await system.client("plr-projector", provider) as provider_client:
+            answers = [await provider_client.get(f"/v1/learners/{learner['uln']}/plr") for learner in (master, merged)]
         return all(answer.status_code == 403 and answer.json()["code"] == "WSEC0206" for answer in answers) or None
 
     assert await eventually(providers_refused, within=30, what="the opt-out on both ULNs' reads")
+
+
+async def test_a_provider_reads_and_reports_only_for_learners_linked_to_it(system: SystemUnderTest) -> None:
+    learner = new_learner()
+    uln = learner["uln"]
+    registering, stranger, enrolling, operator_linked = _provider(), _provider(), _provider(), _provider()
+    async with await system.client("validation", registering) as client:
+        assert (await client.post("/v1/learners", json=_registration(learner))).status_code == 201
+    report = {"uln": uln, "qualification_number": GCSE_A_TO_G, "grade": "B"}
+
+    async def answers(provider: str) -> tuple[int, int, str | None]:
+        async with await system.client("plr-projector", provider) as client:
+            read = await client.get(f"/v1/learners/{uln}/plr")
+            reported = await client.post("/v1/centre/achievements", json=report)
+        code = read.json().get("code") if read.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE) else None
+        return read.status_code, reported.status_code, code
+
+    async def linked(provider: str) -> bool | None:
+        return await answers(provider) == (200, 202, None) or None
+
+    assert await eventually(partial(linked, registering), within=30, what="the registering provider's link")
+    assert await answers(stranger) == (403, 403, "PROVIDER_NOT_LINKED")
+    async with await system.client("plr-projector", stranger) as client:
+        unregistered = await client.get(f"/v1/learners/{random_uln()}/plr")
+    _assert_problem(unregistered, 403)  # the same answer: a provider cannot probe which ULNs exist
+    assert unregistered.json()["code"] == "PROVIDER_NOT_LINKED"
+
+    async with await system.client("validation", enrolling) as client:  # it knows the learner's details
+        again = await client.post("/v1/learners", json=_registration(learner))
+    assert (again.status_code, again.json()) == (200, {"registered": 0})
+    async with await system.client("validation", "operator:tests") as operator:
+        link = await operator.post(f"/v1/learners/{uln}/providers", json={"ukprn": operator_linked.split(":")[1]})
+    assert link.status_code == 204, link.text
+    for provider in (enrolling, operator_linked):
+        assert await eventually(partial(linked, provider), within=30, what="a later link")
+    assert await answers(stranger) == (403, 403, "PROVIDER_NOT_LINKED")

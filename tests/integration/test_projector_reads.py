@@ -12,6 +12,7 @@ from tests.support.projector import (
     LEARNERS,
     App,
     Events,
+    linked,
     merged,
     produce,
     project,
@@ -97,7 +98,15 @@ async def test_ao_data_takes_precedence_over_centre_data_whichever_arrives_first
     app, prefix = projector
     uln, learner = _learner(3)
     provider = "provider:10005555"
-    await project(app, kafka_bootstrap, prefix, [record(registered(uln), uln, topic=LEARNERS)])
+    await project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [
+            record(registered(uln), uln, topic=LEARNERS),
+            record(linked(uln, provider), uln, topic=LEARNERS, sequence=1),
+        ],
+    )
 
     async def send_centre() -> None:
         sent = await app.post(
@@ -175,8 +184,9 @@ async def test_providers_are_refused_when_the_learner_does_not_share(
         prefix,
         [
             record(registered(uln, AbilityToShare.SHARES), uln, topic=LEARNERS),
-            record(sharing(uln, AbilityToShare.UNABLE_TO_SHARE), uln, topic=LEARNERS, sequence=1),
-            record(events.recorded(uln), uln, sequence=2),
+            record(linked(uln, "10001234"), uln, topic=LEARNERS, sequence=1),
+            record(sharing(uln, AbilityToShare.UNABLE_TO_SHARE), uln, topic=LEARNERS, sequence=2),
+            record(events.recorded(uln), uln, sequence=3),
         ],
     )
     refused = await _plr(app, "provider:10001234", uln)

@@ -23,6 +23,7 @@ from tests.support.projector import (
     create_topics,
     dump_model,
     envelope_bytes,
+    linked,
     new_prefix,
     produce,
     registered,
@@ -46,7 +47,7 @@ OPERATOR = "operator:ops-tests"
 
 def _log(base: int, learners: int = LEARNER_COUNT) -> list[Record]:
     """Four or more events per learner: registered (some in clear, as before sealing), provisional,
-    final, and some withdrawals and erasures."""
+    final, and some providers' links, withdrawals and erasures."""
     records: list[Record] = []
     events = Events(ao_id="RN5133")
     for index in range(learners):
@@ -58,6 +59,9 @@ def _log(base: int, learners: int = LEARNER_COUNT) -> list[Record]:
             else registered(uln)
         )
         records.append(Record(LEARNERS, uln, envelope_bytes(registration, sequence=sequence)))
+        if index % 4 == 1:  # the provider that registered them (decision 0121)
+            link = linked(uln, f"{10_000_000 + index % 7:08d}")
+            records.append(Record(LEARNERS, uln, envelope_bytes(link, sequence=sequence + 6)))
         if index % 100 == 7:
             erased = LearnerErased(uln=uln, erasure_id=uuid.uuid4(), erased_by=OPERATOR, erased_at=T0)
             records.append(Record(LEARNERS, uln, envelope_bytes(erased, sequence=sequence + 5)))
@@ -142,6 +146,7 @@ async def test_rebuild_of_100k_events_matches_the_live_model_and_switches_over(
         live_rows = await dump_model(fresh_database_url, "plr")
         assert live_rows == await dump_model(fresh_database_url, "plr_rebuild_1")
         assert len(live_rows["parked"]) == LEARNER_COUNT // 1000 - 1
+        assert len(live_rows["provider_links"]) == LEARNER_COUNT // 4
 
         connection = await asyncpg.connect(fresh_database_url)
         try:

@@ -74,11 +74,14 @@ async def test_a_registered_learner_is_published_and_verifies_at_once(system: Sy
     view = await submit_and_wait(system, AQA, json_batch(AQA, [json_record(learner, GCSE_A_TO_G, "C")]))
     assert view["counts"]["accepted"] == 1
 
-    async def published() -> list[Any]:
-        return await _keyed_events(system, LEARNER_EVENTS, learner["uln"])
+    async def published() -> list[Any] | None:
+        events = await _keyed_events(system, LEARNER_EVENTS, learner["uln"])
+        return events if len(events) >= 2 else None
 
-    [registered] = await eventually(published, within=30, what="the learner event")
-    assert registered.event_type == "lrs.learner.registered.v2"
+    # the registration, then the registering provider's link (decision 0121), in the learner's order
+    registered, link = await eventually(published, within=30, what="the learner's events")
+    assert (registered.event_type, link.event_type) == ("lrs.learner.registered.v2", "lrs.learner.provider.linked.v1")
+    assert (link.uln, link.provider_ukprn) == (learner["uln"], "10004567")
 
 
 async def test_a_learner_changes_only_their_own_sharing(system: SystemUnderTest) -> None:

@@ -20,7 +20,13 @@ from tests.support.waiting import eventually
 
 from lrs_contracts import topics as contract_topics
 from lrs_contracts.envelope import Contract
-from lrs_contracts.learner import AbilityToShare, LearnerRegistered, LearnerSharingChanged, LearnersMerged
+from lrs_contracts.learner import (
+    AbilityToShare,
+    LearnerProviderLinked,
+    LearnerRegistered,
+    LearnerSharingChanged,
+    LearnersMerged,
+)
 from lrs_contracts.plr import (
     AchievementData,
     AchievementKey,
@@ -149,6 +155,11 @@ def registered(uln: str, ability: AbilityToShare = AbilityToShare.SHARES) -> Lea
 
 def sharing(uln: str, ability: AbilityToShare) -> LearnerSharingChanged:
     return LearnerSharingChanged(uln=uln, ability_to_share=ability)
+
+
+def linked(uln: str, provider: str) -> LearnerProviderLinked:
+    """`provider` ("provider:<ukprn>" or the UKPRN) linked to the learner, as validation announces it."""
+    return LearnerProviderLinked(uln=uln, provider_ukprn=provider.removeprefix("provider:"))
 
 
 def merged(master: str, merged_uln: str) -> LearnersMerged:
@@ -291,6 +302,7 @@ async def project(app: App, bootstrap: str, prefix: str, records: Sequence[Recor
 
 MODEL_DUMP_QUERIES = {
     "learners": "SELECT * FROM {s}.learners ORDER BY uln",
+    "provider_links": "SELECT * FROM {s}.provider_links ORDER BY uln, provider_ukprn",
     "achievements": "SELECT * FROM {s}.achievements ORDER BY uln, ao_id, qualification_number, award_date",
     "achievement_history": "SELECT * FROM {s}.achievement_history"
     " ORDER BY uln, ao_id, qualification_number, award_date, version",

@@ -97,6 +97,7 @@ class ProblemCode(StrEnum):
 
     PROJECTION_PENDING = "PROJECTION_PENDING"
     LEARNER_DOES_NOT_SHARE = "WSEC0206"
+    PROVIDER_NOT_LINKED = "PROVIDER_NOT_LINKED"
     PLR_HAS_NO_ACHIEVEMENTS = "PLR_HAS_NO_ACHIEVEMENTS"
     EVENTS_HELD_IN_DEAD_LETTERS = "EVENTS_HELD_IN_DEAD_LETTERS"
     CREDENTIAL_SIGNING_UNAVAILABLE = "CREDENTIAL_SIGNING_UNAVAILABLE"
@@ -429,6 +430,18 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="a provider reading the PLR of a learner whose ability to share is `unable to share`",
         source="LRS web service code WSEC0206; DOMAIN.md §5",
         fix="Nothing a provider can do: only the learner can change their sharing choice.",
+    ),
+    ProblemCode.PROVIDER_NOT_LINKED: CodeExplanation(
+        meaning=(
+            "The calling learning provider is not linked to this learner, so it may neither read their PLR nor"
+            " report centre achievements for them (the same answer whether or not the ULN is registered)"
+        ),
+        example="a provider reading the PLR of a learner another provider registered",
+        source="decision 0121 (providers reach only their linked learners); DESIGN.md §4",
+        fix=(
+            "Register the learner with their details (`POST /v1/learners`: the same details as registered link"
+            " you), or ask an operator to link you (`lrs learners link`). A new link applies within a second or so."
+        ),
     ),
     ProblemCode.PLR_HAS_NO_ACHIEVEMENTS: CodeExplanation(
         meaning="The learner has no live achievement, so there is nothing to put in a verifiable credential",

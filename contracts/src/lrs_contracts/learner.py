@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import Field
 
 from lrs_contracts.envelope import Contract
-from lrs_contracts.identifiers import ULN_PATTERN
+from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 
 
 class AbilityToShare(IntEnum):
@@ -82,4 +82,24 @@ class LearnersMerged(Contract):
     merged_uln: str = Field(pattern=ULN_PATTERN)
 
 
-LEARNER_EVENTS = (LearnerRegisteredV1, LearnerRegistered, LearnerSharingChanged, LearnersMerged, LearnerErased)
+class LearnerProviderLinked(Contract):
+    """lrs.learner.provider.linked.v1 — a learning provider is linked to the learner (decision 0121).
+
+    A provider is linked when it registers the learner (or registers the same details again) or an
+    operator links it. A linked provider reads the learner's PLR while they share, reports centre
+    achievements for them and changes their ability to share. Links are never undone.
+    """
+
+    event_type: Literal["lrs.learner.provider.linked.v1"] = "lrs.learner.provider.linked.v1"
+    uln: str = Field(pattern=ULN_PATTERN)
+    provider_ukprn: str = Field(pattern=UKPRN_PATTERN)
+
+
+LEARNER_EVENTS = (
+    LearnerRegisteredV1,
+    LearnerRegistered,
+    LearnerSharingChanged,
+    LearnersMerged,
+    LearnerErased,
+    LearnerProviderLinked,
+)

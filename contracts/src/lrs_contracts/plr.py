@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from lrs_contracts.envelope import Contract
-from lrs_contracts.identifiers import ULN_PATTERN
+from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 
 
 class ResultStatus(StrEnum):
@@ -111,7 +111,7 @@ class CentreAchievementReported(Contract):
     event_type: Literal["lrs.centre.achievement.reported.v1"] = "lrs.centre.achievement.reported.v1"
     report_id: uuid.UUID
     uln: str = Field(pattern=ULN_PATTERN)
-    provider_ukprn: str = Field(pattern=r"^[0-9]{8}$")
+    provider_ukprn: str = Field(pattern=UKPRN_PATTERN)
     provider_name: str | None = None
     qualification_number: str
     subject: str | None = None

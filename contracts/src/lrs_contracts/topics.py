@@ -72,6 +72,7 @@ LEARNER_EVENTS = Topic(
         "lrs.learner.sharing.changed.v1",
         "lrs.learner.merged.v1",
         "lrs.learner.erased.v1",
+        "lrs.learner.provider.linked.v1",
     ),
 )
 REFERENCE_QUALIFICATIONS = Topic(

@@ -31,7 +31,14 @@ from plr_projector.credential_keys import CredentialKeyError, CredentialKeys
 from plr_projector.operations import DeadLetters, LogProbe, OperationError, Rebuilds, Refusal, Replays
 from plr_projector.projection import PLR_TOPIC, PROJECTED_TOPICS
 from plr_projector.store import ReadModel, TopicPartition
-from plr_projector.views import AccessDenied, Audience, audience_for, learning_events
+from plr_projector.views import (
+    NOT_LINKED_DETAIL,
+    PROVIDER_NOT_LINKED,
+    AccessDenied,
+    Audience,
+    audience_for,
+    learning_events,
+)
 
 SERVICE = "plr-projector"
 
@@ -233,6 +240,10 @@ async def _plr_document(
 @plr_router.get(
     "/v1/learners/{uln}/plr",
     summary="A learner's Personal Learning Record, as the caller may see it",
+    description=(
+        "The learner reads their own; an AO only what it uploaded; a provider only a learner it is linked to"
+        " (403 `PROVIDER_NOT_LINKED`, decision 0121) and who shares (403 `WSEC0206`); operators everything."
+    ),
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def read_plr(
@@ -343,6 +354,10 @@ class CentreAchievementCreate(BaseModel):
     "/v1/centre/achievements",
     status_code=202,
     summary="Report a centre (ILR) achievement; it never changes an AO record",
+    description=(
+        "The calling provider must be linked to the learner (it registered them, or an operator linked it:"
+        " decision 0121), else 403 `PROVIDER_NOT_LINKED`."
+    ),
     responses=problem_responses(401, 403, 422, 503),
 )
 async def report_centre_achievement(
@@ -358,6 +373,11 @@ async def report_centre_achievement(
         raise ProblemError(
             422, "Invalid qualification number", "Use NNN/NNNN/C, 8 characters or L/NNN/NNNN.", code="RV006"
         )
+    async with projector.pool.acquire() as connection:
+        group = await projector.model.learner_group(connection, body.uln)
+    if principal.id not in group.linked_providers:
+        _log.info("centre_report_refused", principal=principal.kind.value, code=PROVIDER_NOT_LINKED)
+        raise _forbidden(NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED)
     if idempotency_key:
         report_id = deterministic_id("centre", principal.id, idempotency_key)
         event_id = deterministic_id("centre-event", principal.id, idempotency_key)

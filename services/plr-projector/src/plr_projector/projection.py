@@ -23,7 +23,9 @@ from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, Chal
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.fast_decode import NotFast, decode_flat, flat_fields, plain_fields
 from lrs_contracts.learner import (
+    LEARNER_EVENTS,
     LearnerErased,
+    LearnerProviderLinked,
     LearnerRegistered,
     LearnerRegisteredV1,
     LearnerSharingChanged,
@@ -70,7 +72,7 @@ _EVENTS_OF_TOPIC: dict[str, tuple[type[Contract], ...]] = {
         CentreAchievementReported,
         SandpitAchievementsErased,
     ),
-    LEARNER_TOPIC: (LearnerRegisteredV1, LearnerRegistered, LearnerSharingChanged, LearnersMerged, LearnerErased),
+    LEARNER_TOPIC: LEARNER_EVENTS,
     CHALLENGE_TOPIC: (ChallengeRaisedV1, ChallengeRaised, ChallengeAcknowledged, ChallengeResolved),
 }
 LearnerEvent = LearnerRegisteredV1 | LearnerRegistered | LearnerSharingChanged | LearnersMerged | LearnerErased
@@ -182,6 +184,13 @@ class LearnerRow(NamedTuple):
     registered: bool
     ability_to_share: int
     master_uln: str | None
+
+
+class ProviderLinkRow(NamedTuple):
+    """A learning provider linked to a learner (decision 0121): it may read their PLR and report for them."""
+
+    uln: str
+    provider_ukprn: str
 
 
 @dataclass(frozen=True)
@@ -503,6 +512,7 @@ class BatchChanges:
     history: list[HistoryEntry] = field(default_factory=list)
     centre: dict[CentreKey, CentreRow] = field(default_factory=dict)
     learners: dict[str, LearnerRow] = field(default_factory=dict)
+    links: set[ProviderLinkRow] = field(default_factory=set)
     challenges: dict[uuid.UUID, ChallengeRow] = field(default_factory=dict)
     applied_event_ids: list[uuid.UUID] = field(default_factory=list)  # of the events `marks` do not cover
     marks: dict[BatchPartition, Mark] = field(default_factory=dict)  # the marks this batch raised
@@ -520,6 +530,7 @@ class BatchChanges:
         self.history += other.history
         self.centre.update(other.centre)
         self.learners.update(other.learners)
+        self.links |= other.links
         self.challenges.update(other.challenges)
         self.erased |= other.erased
         self.created |= other.created
@@ -654,6 +665,8 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
             elif isinstance(payload, CentreAchievementReported):
                 centre = centre_row(payload, meta)
                 changes.centre[centre.key] = centre
+            elif isinstance(payload, LearnerProviderLinked):
+                changes.links.add(ProviderLinkRow(payload.uln, payload.provider_ukprn))
             elif isinstance(payload, LearnerEvent):
                 for learner in evolve_learners(learners, payload):
                     learners[learner.uln] = learner

@@ -89,6 +89,7 @@ from plr_projector.projection import (
     Message,
     OperatorAction,
     Position,
+    ProviderLinkRow,
     Snapshot,
     Stream,
     achievement_key,
@@ -265,6 +266,7 @@ class FoldState:
         self.achievements: dict[AchievementKeyTuple, Row] = {}
         self.centre: dict[CentreKey, CentreRow] = {}
         self.learners: dict[str, LearnerRow] = {}
+        self.links: set[ProviderLinkRow] = set()
         self.challenges: dict[uuid.UUID, ChallengeRow] = {}
         self.blocked: set[Stream] = set()
         self._actions = actions
@@ -446,6 +448,7 @@ class FoldState:
             self.achievements[key] = row_of(achievement)
         self.centre.update(changes.centre)
         self.learners.update(changes.learners)
+        self.links |= changes.links
         self.challenges.update(changes.challenges)
         self._applied.update(event_id.int for event_id in changes.applied_event_ids)
         self.blocked.update(parked.message.stream for parked in changes.parked)
@@ -533,6 +536,7 @@ class Rows:
         for table, rows in (
             ("centre_achievements", state.centre.values()),
             ("learners", state.learners.values()),
+            ("provider_links", sorted(state.links)),
             ("challenges", state.challenges.values()),
         ):
             values = _ROW_VALUES[table]

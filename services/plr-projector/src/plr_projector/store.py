@@ -111,6 +111,7 @@ _LEARNER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("ability_to_share", "smallint"),
     ("master_uln", "text"),
 )
+_LINK_COLUMNS: tuple[tuple[str, str], ...] = (("uln", "text"), ("provider_ukprn", "text"))
 _CHALLENGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("challenge_id", "uuid"),
     ("achievement_id", "uuid"),
@@ -139,6 +140,7 @@ BULK_COLUMNS: dict[str, tuple[str, ...]] = {
     "processed_events": ("event_id",),
     "centre_achievements": tuple(name for name, _ in _CENTRE_COLUMNS),
     "learners": tuple(name for name, _ in _LEARNER_COLUMNS),
+    "provider_links": tuple(name for name, _ in _LINK_COLUMNS),
     "challenges": tuple(name for name, _ in _CHALLENGE_COLUMNS),
     "parked": _PARKED_COPY_COLUMNS,
 }
@@ -160,6 +162,7 @@ MODEL_TABLES: tuple[tuple[str, str], ...] = (
     ("achievement_history", "uln"),
     ("centre_achievements", "uln"),
     ("learners", "uln"),
+    ("provider_links", "uln"),
     ("challenges", "challenge_id"),
     ("processed_events", "event_id"),
 )
@@ -269,6 +272,7 @@ class ReadModel:
             f"{q}.centre_achievements", _CENTRE_COLUMNS, ("uln", "provider_ukprn", "qualification_number")
         )
         self._sql_upsert_learners = _upsert_sql(f"{q}.learners", _LEARNER_COLUMNS, ("uln",))
+        self._sql_insert_links = _upsert_sql(f"{q}.provider_links", _LINK_COLUMNS, None) + " ON CONFLICT DO NOTHING"
         self._sql_upsert_challenges = _upsert_sql(f"{q}.challenges", _CHALLENGE_COLUMNS, ("challenge_id",))
         # The marks of a poll's batches, and which of them were applied before marks (line NULL).
         self._sql_marks = (
@@ -393,6 +397,8 @@ class ReadModel:
             await connection.execute(
                 self._sql_upsert_learners, *_columns_of(list(changes.learners.values()), _LEARNER_COLUMNS)
             )
+        if changes.links:
+            await connection.execute(self._sql_insert_links, *_columns_of(sorted(changes.links), _LINK_COLUMNS))
         if changes.challenges:
             await connection.execute(
                 self._sql_upsert_challenges, *_columns_of(list(changes.challenges.values()), _CHALLENGE_COLUMNS)
@@ -562,12 +568,17 @@ class ReadModel:
             }
         learner = plr_learner(uln, connected.values())
         master = connected.get(learner.recorded_uln)
+        ulns = tuple(sorted(learner.ulns))
+        linked = await connection.fetch(
+            f"SELECT DISTINCT provider_ukprn FROM {self._q}.provider_links WHERE uln = ANY($1::text[])", list(ulns)
+        )
         return LearnerGroup(
             requested_uln=uln,
             master_uln=learner.recorded_uln,
-            ulns=tuple(sorted(learner.ulns)),
+            ulns=ulns,
             registered=bool(master and master.registered),
             ability_to_share=master.ability_to_share if master else 0,
+            linked_providers=frozenset(record["provider_ukprn"] for record in linked),
         )
 
     async def achievements(
@@ -647,6 +658,7 @@ class ReadModel:
             f" UNION ALL SELECT uln, 'h' || h::text FROM {q}.achievement_history h"
             f" UNION ALL SELECT uln, 'c' || c::text FROM {q}.centre_achievements c"
             f" UNION ALL SELECT uln, 'l' || l::text FROM {q}.learners l"
+            f" UNION ALL SELECT uln, 'k' || k::text FROM {q}.provider_links k"
             f" UNION ALL SELECT park_key, 'p' || concat_ws('|', topic, partition, \"offset\", reason, event_id)"
             f" FROM {q}.parked WHERE topic = 'lrs.plr.events.v1'"
             ") rows GROUP BY uln"

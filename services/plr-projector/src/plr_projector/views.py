@@ -8,12 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.learner import AbilityToShare
 from lrs_domain.identifiers import display_qan
 from lrs_platform.identity import Principal, PrincipalKind
 from plr_projector.projection import AchievementRow, CentreRow, HistoryEntry
 
-LEARNER_DOES_NOT_SHARE = "WSEC0206"
+LEARNER_DOES_NOT_SHARE = ProblemCode.LEARNER_DOES_NOT_SHARE.value
+PROVIDER_NOT_LINKED = ProblemCode.PROVIDER_NOT_LINKED.value
+NOT_LINKED_DETAIL = (
+    "Your organisation is not linked to this learner: a provider reads the PLR of, and reports centre"
+    " achievements for, the learners it registered or an operator linked it to."
+)
 
 
 class AccessDenied(Exception):
@@ -34,6 +40,7 @@ class LearnerGroup:
     ulns: tuple[str, ...]
     registered: bool
     ability_to_share: int
+    linked_providers: frozenset[str] = frozenset()  # UKPRNs linked to any of `ulns` (decision 0121)
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,9 @@ class Audience:
 def audience_for(principal: Principal, group: LearnerGroup) -> Audience:
     """Decides access from the principal alone (never from request fields).
 
-    Ability to share 0 (notice not seen) is treated like 1: only an explicit 2 refuses providers —
-    see docs/decisions/0012-plr-read-access.md.
+    A provider reads only a learner it is linked to (decision 0121: refused alike whether or not the
+    ULN is registered, so it learns nothing of other learners), and only while they share: ability to
+    share 0 (notice not seen) is treated like 1, only an explicit 2 refuses (decision 0012).
     """
     if principal.kind is PrincipalKind.OPERATOR:
         return Audience(None, centre_data=True, may_include_withdrawn=True, may_include_history=True)
@@ -61,6 +69,8 @@ def audience_for(principal: Principal, group: LearnerGroup) -> Audience:
     if principal.kind is PrincipalKind.AO:
         return Audience(principal.id, centre_data=False, may_include_withdrawn=True, may_include_history=True)
     if principal.kind is PrincipalKind.PROVIDER:
+        if principal.id not in group.linked_providers:
+            raise AccessDenied(NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED)
         if group.ability_to_share == AbilityToShare.UNABLE_TO_SHARE:
             raise AccessDenied(
                 "The learner has chosen not to share their Personal Learning Record.", LEARNER_DOES_NOT_SHARE

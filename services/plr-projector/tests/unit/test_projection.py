@@ -14,6 +14,7 @@ from lrs_contracts.envelope import Contract
 from lrs_contracts.learner import (
     AbilityToShare,
     LearnerErased,
+    LearnerProviderLinked,
     LearnerRegistered,
     LearnerRegisteredV1,
     LearnerSharingChanged,
@@ -42,6 +43,7 @@ from plr_projector.projection import (
     Message,
     OperatorAction,
     ProjectionError,
+    ProviderLinkRow,
     Snapshot,
     decode_message,
     evolve_achievement,
@@ -304,6 +306,16 @@ def test_learner_sharing_and_merges() -> None:
     changes = project_batch(Snapshot(), decoded)
     learner = changes.learners[ULN]
     assert (learner.registered, learner.ability_to_share, learner.master_uln) == (True, 2, OTHER_ULN)
+
+
+def test_a_provider_link_is_kept_once_however_often_it_is_announced() -> None:
+    log = Log()
+    link = LearnerProviderLinked(uln=ULN, provider_ukprn="10000001")
+    decoded = [decode_message(log.message(link, topic=LEARNER_TOPIC)) for _ in range(2)]
+    changes = project_batch(Snapshot(), decoded)
+    assert changes.links == {ProviderLinkRow(ULN, "10000001")}
+    assert changes.learners == {}
+    assert changes.outcomes == {(LEARNER_TOPIC, "applied"): 2}
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,13 @@ from lrs_contracts.challenge import (
     ChallengeResolved,
 )
 from lrs_contracts.envelope import Contract
-from lrs_contracts.learner import LearnerErased, LearnerRegistered, LearnerRegisteredV1, LearnersMerged
+from lrs_contracts.learner import (
+    LearnerErased,
+    LearnerProviderLinked,
+    LearnerRegistered,
+    LearnerRegisteredV1,
+    LearnersMerged,
+)
 from lrs_contracts.plr import (
     AchievementData,
     AchievementKey,
@@ -139,6 +145,8 @@ def _log() -> list[Message]:
         1,
     )
     add(LEARNER_TOPIC, ULNS[3], LearnersMerged(master_uln=ULNS[3], merged_uln=ULNS[4]), 0)
+    add(LEARNER_TOPIC, ULNS[1], LearnerProviderLinked(uln=ULNS[1], provider_ukprn="10000001"), 0)
+    add(LEARNER_TOPIC, ULNS[1], LearnerProviderLinked(uln=ULNS[1], provider_ukprn="10000001"), 0)  # linked again
     add(
         LEARNER_TOPIC,
         ULNS[0],
@@ -253,6 +261,7 @@ def _whole(messages: list[Message]) -> tuple[FoldState, BatchChanges]:
         whole.achievements[key] = row_of(row)
     whole.centre.update(changes.centre)
     whole.learners.update(changes.learners)
+    whole.links |= changes.links
     whole.challenges.update(changes.challenges)
     whole.blocked.update(parked.message.stream for parked in changes.parked)
     return whole, changes
@@ -279,6 +288,7 @@ def test_folding_in_chunks_gives_the_rows_of_one_batch(chunk: int) -> None:
     assert len(rows.tables["parked"]) == 3  # the poison record and the two events of its learner behind it
     assert sorted(row[-1] for row in _rows(state)["challenges"]) == ["acknowledged", "resolved"]
     assert ("1000000043", True, 0, None) in _rows(state)["learners"], "registered (v2), and the erasure changed nothing"
+    assert _rows(state)["provider_links"] == [(ULNS[1], "10000001")]
 
 
 def test_passes_together_give_the_rows_of_one_pass() -> None:

@@ -15,8 +15,13 @@ ULN = "1000000043"
 WHEN = datetime(2024, 6, 1, tzinfo=UTC)
 
 
-def group(ability: int, ulns: tuple[str, ...] = (ULN,)) -> LearnerGroup:
-    return LearnerGroup(ULN, ULN, ulns, True, ability)
+LINKED_PROVIDER = "10000001"
+
+
+def group(
+    ability: int, ulns: tuple[str, ...] = (ULN,), linked: frozenset[str] = frozenset({LINKED_PROVIDER})
+) -> LearnerGroup:
+    return LearnerGroup(ULN, ULN, ulns, True, ability, linked_providers=linked)
 
 
 def achievement(ao: str = "RN5133", qan: str = "6001166X", withdrawn: bool = False) -> AchievementRow:
@@ -60,6 +65,27 @@ def test_a_provider_is_refused_with_wsec0206_when_the_learner_does_not_share() -
     with pytest.raises(AccessDenied) as refused:
         audience_for(Principal.parse("provider:10000001"), group(2))
     assert refused.value.code == "WSEC0206"
+
+
+@pytest.mark.parametrize("ability", [0, 1, 2])
+def test_a_provider_not_linked_to_the_learner_is_refused_whatever_they_chose(ability: int) -> None:
+    with pytest.raises(AccessDenied) as refused:
+        audience_for(Principal.parse("provider:10000009"), group(ability))
+    assert refused.value.code == "PROVIDER_NOT_LINKED"
+
+
+def test_a_provider_linked_to_any_of_a_merged_learners_ulns_reads_them_all() -> None:
+    merged = LearnerGroup(ULN, "1000000051", (ULN, "1000000051"), True, 1, linked_providers=frozenset({"10000003"}))
+    assert audience_for(Principal.parse("provider:10000003"), merged).centre_data
+    with pytest.raises(AccessDenied):
+        audience_for(Principal.parse("provider:10000001"), merged)
+
+
+def test_an_unregistered_uln_refuses_an_unlinked_provider_as_a_registered_one_does() -> None:
+    unknown = LearnerGroup(ULN, ULN, (ULN,), False, 0)
+    with pytest.raises(AccessDenied) as refused:
+        audience_for(Principal.parse("provider:10000001"), unknown)
+    assert refused.value.code == "PROVIDER_NOT_LINKED"
 
 
 def test_the_learner_and_the_uploading_ao_still_read_a_non_sharing_plr() -> None:

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lrs_contracts.codes import ProblemCode
-from lrs_contracts.identifiers import ULN_PATTERN
+from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 from lrs_contracts.learner import AbilityToShare
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.merges import LearnerMerges, MergedLearner
@@ -79,7 +79,7 @@ class MergeRequest(BaseModel):
 class ProviderLink(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ukprn: str = Field(pattern=r"^[0-9]{8}$", description="the provider linked to the learner")
+    ukprn: str = Field(pattern=UKPRN_PATTERN, description="the provider linked to the learner")
 
 
 class ErasureRequest(BaseModel):
@@ -212,8 +212,10 @@ async def load_reference(request: Request, principal: CurrentPrincipal) -> Refer
     tags=["learner registry"],
     summary="Register a new learner (providers, operators)",
     description=(
-        "Registers a learner and links the calling provider to them. The same details again (names compared "
-        "case-insensitively, date of birth, gender) change nothing and answer 200 with `registered: 0`; other "
+        "Registers a learner and links the calling provider to them: a linked provider reads the learner's PLR "
+        "while they share, reports centre achievements for them and changes their ability to share (decision "
+        "0121). The same details again (names compared case-insensitively, date of birth, gender) change no "
+        "detail and answer 200 with `registered: 0`, and link the calling provider as well; other "
         "details for a registered ULN are refused with 409 — registered details are corrected only by an "
         "operator's import. Ability to share is changed through `/v1/learners/{uln}/sharing`, never here."
     ),
@@ -248,10 +250,10 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
             "This ULN is registered with other details; registered details are never replaced by a registration."
             " Check the ULN, or ask an operator to correct the learner's details.",
         ) from error
+    _wake_outbox(request)  # the registration, or the calling provider's new link
     if not created:
         response.status_code = 200
         return LearnersRegistered(registered=0)
-    _wake_outbox(request)
     return LearnersRegistered(registered=1)
 
 
@@ -334,7 +336,10 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
     dependencies=[Depends(refuse_in_sandpit)],
     tags=["learner registry"],
     summary="Link a provider to a learner (operators)",
-    description="A linked provider may change the learner's ability to share. Linking twice changes nothing.",
+    description=(
+        "A linked provider reads the learner's PLR while they share, reports centre achievements for them and "
+        "changes their ability to share (decision 0121). Linking twice changes nothing."
+    ),
     status_code=204,
     responses=problem_responses(401, 403, 404, 422),
     openapi_extra=_json_body(ProviderLink),
@@ -346,6 +351,7 @@ async def link_provider(request: Request, principal: CurrentPrincipal, uln: Uln)
         await _store(request).link_provider(uln, link.ukprn, linked_by=str(principal))
     except UnknownLearnerError as error:
         raise ProblemError(404, "Learner not registered") from error
+    _wake_outbox(request)
 
 
 @router.post(

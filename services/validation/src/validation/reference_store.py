@@ -22,6 +22,7 @@ from lrs_contracts.envelope import utc_now
 from lrs_contracts.learner import (
     AbilityToShare,
     LearnerErased,
+    LearnerProviderLinked,
     LearnerRegistered,
     LearnerSharingChanged,
     LearnersMerged,
@@ -239,10 +240,12 @@ class ReferenceStore:
                     raise ErasedLearnerError(learner.uln[-4:])
                 if registration_outcome(_learner_of(row), learner) is RegistrationOutcome.CONFLICT:
                     raise LearnerDetailsConflict(learner.uln[-4:])
+                if registered_by_provider is not None:  # it knows the learner's details: it enrols them too
+                    await _link(connection, learner.uln, registered_by_provider, f"provider:{registered_by_provider}")
                 return False
+            await _queue(connection, learner.uln, _registered_event(learner, key))
             if registered_by_provider is not None:
                 await _link(connection, learner.uln, registered_by_provider, f"provider:{registered_by_provider}")
-            await _queue(connection, learner.uln, _registered_event(learner, key))
         return True
 
     async def linked_providers(self, ulns: Collection[str]) -> frozenset[str]:
@@ -531,16 +534,20 @@ async def _merged_into(connection: asyncpg.Connection, uln: str) -> set[str]:
 
 
 async def _link(connection: asyncpg.Connection, uln: str, provider_ukprn: str, linked_by: str) -> None:
-    await connection.execute(
+    """Links the provider to the learner and, the first time, announces it on the learner log (the
+    projector lets only linked providers read a PLR or report centre achievements: decision 0121)."""
+    linked = await connection.fetchval(
         "INSERT INTO validation.learner_links (uln, provider_ukprn, linked_by) VALUES ($1, $2, $3)"
-        " ON CONFLICT (uln, provider_ukprn) DO NOTHING",
+        " ON CONFLICT (uln, provider_ukprn) DO NOTHING RETURNING true",
         uln,
         provider_ukprn,
         linked_by,
     )
+    if linked:
+        await _queue(connection, uln, LearnerProviderLinked(uln=uln, provider_ukprn=provider_ukprn))
 
 
-LearnerEvent = LearnerRegistered | LearnerSharingChanged | LearnersMerged | LearnerErased
+LearnerEvent = LearnerRegistered | LearnerSharingChanged | LearnersMerged | LearnerErased | LearnerProviderLinked
 _QUEUE = "INSERT INTO validation.learner_outbox (partition_key, envelope) VALUES ($1, $2)"
 
 

@@ -86,7 +86,10 @@ def import_learners(connection: Connection, file: str) -> str:
 def link_provider(connection: Connection, uln: str, ukprn: str) -> str:
     with connection.client("validation") as client:
         expect_ok(client.post(f"/v1/learners/{uln}/providers", json={"ukprn": ukprn}))
-    return f"provider {ukprn} linked: it may now change the learner's ability to share"
+    return (
+        f"provider {ukprn} linked: it may now read the learner's PLR (while they share), report centre"
+        " achievements for them and change their ability to share"
+    )
 
 
 class CredentialAction(StrEnum):
@@ -155,5 +158,5 @@ def link_provider_command(
     uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
     ukprn: Annotated[str, typer.Option(help="The provider's UKPRN (8 digits).", callback=_eight_digits)],
 ) -> None:
-    """Link a provider to a learner, so that it may change the learner's ability to share (decision 0032)."""
+    """Link a provider to a learner: it may then read their PLR, report for them and change their sharing (0121)."""
     print_text(link_provider(connection(ctx), uln, ukprn))
