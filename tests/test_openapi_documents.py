@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from scripts.dev.export_openapi import OUT, documents, render
 
+from lrs_platform.identity import OPENAPI_SCOPES, OperatorScope
+
 OPERATIONS_ROUTES = {"/healthz", "/readyz", "/metrics", "/v1/schema/achievement-batch.xsd", "/.well-known/jwks.json"}
 
 
@@ -33,3 +35,20 @@ def test_every_business_operation_documents_unauthenticated_and_problem_answers(
                 responses = operation["responses"]
                 assert "401" in responses, f"{name} {method.upper()} {path} does not document 401"
                 assert json.dumps(responses).count("problem") or "422" in responses, (name, path)
+
+
+def test_every_authenticated_operation_names_the_operator_scopes_that_reach_it(
+    current: dict[str, dict[str, Any]],
+) -> None:
+    """Decision 0122: a scoped operator key calls only routes naming one of its scopes, so every route
+    a key reaches names its scopes (one naming none would be open to unscoped keys alone, by mistake)."""
+    known = {scope.value for scope in OperatorScope}
+    for name, document in current.items():
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                scopes = operation.get(OPENAPI_SCOPES)
+                if "401" not in operation["responses"]:
+                    assert scopes is None, f"{name} {method.upper()} {path}: scopes on a route open to all"
+                    continue
+                assert scopes, f"{name} {method.upper()} {path} names no operator scope"
+                assert set(scopes) <= known, (name, path, scopes)

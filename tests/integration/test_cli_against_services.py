@@ -265,3 +265,35 @@ async def test_an_ao_lists_its_open_challenges_a_page_at_a_time(system: SystemUn
     assert all(challenge_id in as_table.stdout for challenge_id in newest_open_first[4:]), as_table.stdout
     resolved = await _lrs(system, f"ao:{ao}", "challenges", "list", "--state", "resolved", "--json")
     assert len(json.loads(resolved.stdout)) == 3 and resolved.stderr == ""
+
+
+async def test_an_operator_makes_a_key_for_one_duty_and_it_does_only_that(
+    system: SystemUnderTest, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "oncall.key"
+    env = {
+        **os.environ,
+        "DATABASE_URL": system.database_url,
+        **{
+            f"LRS_{name.upper().replace('-', '_')}_URL": system.url(name)
+            for name in ("ingest", "validation", "plr-projector", "challenges", "notifier", "reporting")
+        },
+    }
+    env.pop("LRS_API_KEY", None)
+
+    def lrs(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([LRS, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    made = await asyncio.to_thread(
+        lrs, "credentials", "create", "--principal", "operator:oncall", "--scope", "dead-letters",
+        "--output", str(key_file),
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert "for operator:oncall (scopes: dead-letters); written to" in made.stdout
+
+    listed = await asyncio.to_thread(lrs, "--key-file", str(key_file), "dlq", "list")
+    assert listed.returncode == 0, listed.stderr
+    refused = await asyncio.to_thread(lrs, "--key-file", str(key_file), "projector", "rebuild", "status")
+    assert refused.returncode != 0
+    assert "this route needs rebuild" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -39,7 +39,7 @@ async def test_the_listing_filters_by_kind_revocation_and_label(store: Credentia
     newer = await store.issue(Principal.parse("ao:RN5133"), "newer")
     session = await store.issue(Principal.parse("ao:RN5133"), "portal session: someone")
     unlabelled = await store.issue(Principal.parse("ao:RN9093"))
-    operator = await store.issue(Principal.parse("operator:ops", frozenset({"replay"})), "ops")
+    operator = await store.issue(Principal.parse("operator:ops", frozenset({"rebuild"})), "ops")
     await store.revoke(older.key_id)
 
     assert [key.key_id for key in await store.listing(PrincipalKind.AO, label_not_starting="portal session:")] == [
@@ -55,7 +55,7 @@ async def test_the_listing_filters_by_kind_revocation_and_label(store: Credentia
         operator.principal,
         "ops",
     )
-    assert listed_operator.principal.scopes == frozenset({"replay"})
+    assert listed_operator.principal.scopes == frozenset({"rebuild"})
     assert len(await store.listing()) == 4
     assert len(await store.listing(limit=2)) == 2
     assert await store.count() == 4
@@ -96,3 +96,26 @@ async def test_a_rotation_spares_the_keys_of_peoples_portal_sessions(store: Cred
     assert await store.authenticate(session_key.token) == ao  # the person stays signed in
     assert await store.authenticate(rotated.token) == ao
     assert await store.revoke_principal(ao) == 2  # revoking the principal ends everything
+
+
+async def test_a_rotation_keeps_the_scopes_of_the_key_it_replaces_unless_given_others(store: CredentialStore) -> None:
+    on_call = Principal.parse("operator:oncall", frozenset({"dead-letters"}))
+    first = await store.issue(on_call)
+    rotated = await store.rotate(Principal.parse("operator:oncall"))  # as `lrs credentials rotate` without --scope
+    assert await store.authenticate(first.token) is None
+    assert await store.authenticate(rotated.token) == on_call, "a limited key never rotates into an unlimited one"
+    widened = await store.rotate(Principal.parse("operator:oncall", frozenset({"dead-letters", "rebuild"})))
+    authenticated = await store.authenticate(widened.token)
+    assert authenticated is not None and authenticated.scopes == {"dead-letters", "rebuild"}
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [Principal.parse("ao:RN5133", frozenset({"support"})), Principal.parse("operator:ops", frozenset({"everything"}))],
+    ids=["scopes on an AO key", "an unknown scope"],
+)
+async def test_scopes_are_only_known_ones_on_operator_keys(store: CredentialStore, principal: Principal) -> None:
+    with pytest.raises(ValueError, match="scope"):
+        await store.issue(principal)
+    with pytest.raises(ValueError, match="scope"):
+        await store.rotate(principal)

@@ -98,6 +98,7 @@ class ProblemCode(StrEnum):
     PROJECTION_PENDING = "PROJECTION_PENDING"
     LEARNER_DOES_NOT_SHARE = "WSEC0206"
     PROVIDER_NOT_LINKED = "PROVIDER_NOT_LINKED"
+    OPERATOR_SCOPE_MISSING = "OPERATOR_SCOPE_MISSING"
     PLR_HAS_NO_ACHIEVEMENTS = "PLR_HAS_NO_ACHIEVEMENTS"
     EVENTS_HELD_IN_DEAD_LETTERS = "EVENTS_HELD_IN_DEAD_LETTERS"
     CREDENTIAL_SIGNING_UNAVAILABLE = "CREDENTIAL_SIGNING_UNAVAILABLE"
@@ -441,6 +442,15 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         fix=(
             "Register the learner with their details (`POST /v1/learners`: the same details as registered link"
             " you), or ask an operator to link you (`lrs learners link`). A new link applies within a second or so."
+        ),
+    ),
+    ProblemCode.OPERATOR_SCOPE_MISSING: CodeExplanation(
+        meaning="The operator key was issued with scopes, and none of them is the one this route needs",
+        example="an on-call key issued with `--scope dead-letters` starting a rebuild",
+        source="decision 0122 (operator key scopes); docs/operations.md (API keys)",
+        fix=(
+            "Use a key with the scope the problem names (`lrs credentials create --principal operator:<name>"
+            " --scope <scope>`), or one issued without scopes."
         ),
     ),
     ProblemCode.PLR_HAS_NO_ACHIEVEMENTS: CodeExplanation(

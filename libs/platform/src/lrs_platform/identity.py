@@ -44,6 +44,46 @@ class PrincipalKind(StrEnum):
     OPERATOR = "operator"
 
 
+class OperatorScope(StrEnum):
+    """What an operator key may do (decision 0122). A key issued with no scope may do everything; one
+    issued with scopes may call only the routes that name one of them (`operator_scope`)."""
+
+    SUPPORT = "support"  # act and read for any AO, learner or provider: batches, PLRs, challenges, reports
+    REGISTRY = "registry"  # the learner registry and reference data: registrations, imports, merges, links
+    ERASURE = "erasure"  # erase learners and read the erasures' audit
+    KEYS = "keys"  # the learners' key wrapping and the credential signing keys
+    DEAD_LETTERS = "dead-letters"  # every service's parked messages: list, retry, skip
+    REBUILD = "rebuild"  # the projector's state, rebuilds and replays
+    MAINTENANCE = "maintenance"  # maintenance windows, pauses and the Sandpit's purge
+    ACCOUNTS = "accounts"  # the portal's accounts
+
+
+OPENAPI_SCOPES = "x-operator-scopes"
+"""The OpenAPI extension naming the scopes of which an operator key needs one for a route; absent: only
+keys without scopes call it."""
+
+
+def operator_scope(*scopes: OperatorScope) -> dict[str, list[str]]:
+    """A route's `openapi_extra`: the scopes of which an operator key needs one to call it (other callers
+    are not concerned: the route decides what they may do)."""
+    return {OPENAPI_SCOPES: [scope.value for scope in scopes]}
+
+
+def _check_scopes(principal: Principal) -> None:
+    if principal.scopes and not principal.is_operator:
+        raise ValueError("scopes limit operator keys only")
+    parse_scopes(principal.scopes)
+
+
+def parse_scopes(names: Collection[str]) -> frozenset[str]:
+    """Scope names as an operator writes them, checked; raises ValueError naming the known ones."""
+    unknown = sorted(set(names) - {scope.value for scope in OperatorScope})
+    if unknown:
+        known = ", ".join(scope.value for scope in OperatorScope)
+        raise ValueError(f"unknown scope(s) {', '.join(unknown)}; the scopes are {known}")
+    return frozenset(names)
+
+
 @dataclass(frozen=True)
 class Principal:
     kind: PrincipalKind
@@ -63,6 +103,11 @@ class Principal:
     @property
     def is_operator(self) -> bool:
         return self.kind is PrincipalKind.OPERATOR
+
+    def may_use(self, scopes: Collection[str]) -> bool:
+        """Whether this key may call a route open to operator keys of `scopes` (empty: a route naming
+        none). Only an operator key issued with scopes is limited; every other caller is judged by the route."""
+        return not (self.is_operator and self.scopes) or not self.scopes.isdisjoint(scopes)
 
 
 @dataclass(frozen=True)
@@ -155,6 +200,7 @@ class CredentialStore:
             await apply_migrations(connection, IDENTITY_SCHEMA, "lrs_platform.identity_migrations")
 
     async def issue(self, principal: Principal, label: str | None = None) -> IssuedKey:
+        _check_scopes(principal)
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         await self._pool.execute(
@@ -246,15 +292,20 @@ class CredentialStore:
         """Issues a new key and revokes every older key of the principal but those of people's portal
         sessions (`SESSION_KEY_LABEL`: signed in with their own passwords, they stay signed in; revoking the
         principal ends those too), in one transaction. Rotations of one principal take turns: one started
-        meanwhile revokes this one's new key, so one key is left."""
+        meanwhile revokes this one's new key, so one key is left. Without scopes of its own, the new key
+        has those of the newest key it replaces: rotating a limited key never makes an unlimited one."""
+        _check_scopes(principal)
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _rotation_lock_key(principal))
-            await connection.execute(
+            replaced = await connection.fetch(
                 "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL"
-                " AND (label IS NULL OR NOT starts_with(label, $2))",
+                " AND (label IS NULL OR NOT starts_with(label, $2)) RETURNING created_at, scopes",
                 str(principal),
                 SESSION_KEY_LABEL,
             )
+            if not principal.scopes and replaced:  # the new key does what the newest it replaces did
+                newest = max(replaced, key=lambda row: row["created_at"])
+                principal = Principal(principal.kind, principal.id, frozenset(newest["scopes"]))
             key_id = secrets.token_hex(8)
             secret = secrets.token_urlsafe(32)
             await connection.execute(
@@ -318,6 +369,15 @@ async def current_principal(request: Request) -> Principal:
     principal = await store.authenticate(token.strip())
     if principal is None:
         raise _unauthenticated("The API key is unknown, revoked or malformed.")
+    needed: list[str] = (getattr(request.scope.get("route"), "openapi_extra", None) or {}).get(OPENAPI_SCOPES, [])
+    if not principal.may_use(needed):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"This operator key has the scope(s) {', '.join(sorted(principal.scopes))}; this route needs"
+            f" {' or '.join(needed) or 'an operator key without scopes'}.",
+            ProblemCode.OPERATOR_SCOPE_MISSING,
+        )
     return principal
 
 

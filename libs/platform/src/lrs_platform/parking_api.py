@@ -17,7 +17,7 @@ from lrs_contracts.text import OneLineText, StorableText
 from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import readiness
-from lrs_platform.identity import CurrentPrincipal, Principal
+from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, operator_scope
 from lrs_platform.parking import CannotReplay, DeadLetterOffice, NotParked, ReplayResult
 from lrs_platform.problems import ProblemError, problem_responses
 
@@ -58,6 +58,7 @@ async def _replayed(action: Any) -> dict[str, Any]:
     "",
     summary="Parked messages of this service: per key, the poison first, then those held behind it",
     description="The first `limit`; `total` counts every parked message the filters match.",
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_list(
     principal: CurrentPrincipal,
@@ -78,6 +79,7 @@ async def dlq_list(
     "/{parked_id}/retry",
     summary="Apply a parked message's key again, in order, from its head",
     responses=problem_responses(404, 409, 503),
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_retry(
     parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)], principal: CurrentPrincipal, request: Request
@@ -90,6 +92,7 @@ async def dlq_retry(
     "/{parked_id}/skip",
     summary="Drop the poison at the head of a parked message's key and apply the rest",
     responses=problem_responses(404, 409, 503),
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_skip(
     parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)],

@@ -25,7 +25,7 @@ from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.text import StorableText
-from lrs_platform.identity import CurrentPrincipal
+from lrs_platform.identity import CurrentPrincipal, OperatorScope, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import ProblemError, problem_responses
@@ -185,6 +185,7 @@ _DOMAIN_ERRORS = (
         "raises no challenge: 410 `LEARNER_ERASED`."
     ),
     responses=problem_responses(401, 403, 404, 409, 410, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def raise_challenge(
     body: ChallengeCreate, principal: CurrentPrincipal, request: Request, response: Response
@@ -208,6 +209,7 @@ async def raise_challenge(
         "challenges raised meanwhile neither repeat nor shift a page)."
     ),
     responses=problem_responses(401, 403, 422),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def list_challenges(
     principal: CurrentPrincipal,
@@ -243,6 +245,7 @@ async def list_challenges(
         "an AO's own, a learner's own, an operator anyone's; `ao_id` and `uln` narrow them as there."
     ),
     responses=problem_responses(401, 403, 422),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def open_challenge_counts(
     principal: CurrentPrincipal,
@@ -259,7 +262,12 @@ async def open_challenge_counts(
     return OpenChallengeCounts(open=raised + acknowledged, raised=raised, acknowledged=acknowledged)
 
 
-@router.get("/{challenge_id}", summary="One challenge", responses=problem_responses(401, 404))
+@router.get(
+    "/{challenge_id}",
+    summary="One challenge",
+    responses=problem_responses(401, 404),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+)
 async def get_challenge(challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> ChallengePublic:
     try:
         return ChallengePublic.of(await _service(request).get(principal, challenge_id))
@@ -271,6 +279,7 @@ async def get_challenge(challenge_id: uuid.UUID, principal: CurrentPrincipal, re
     "/{challenge_id}/acknowledge",
     summary="Acknowledge a challenge (the owning AO)",
     responses=problem_responses(401, 403, 404, 409),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def acknowledge_challenge(
     challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request
@@ -289,6 +298,7 @@ async def acknowledge_challenge(
         "The note is published sealed under the learner's key, and is not kept once the learner is erased."
     ),
     responses=problem_responses(401, 403, 404, 409, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def resolve_challenge(
     challenge_id: uuid.UUID, body: ChallengeResolve, principal: CurrentPrincipal, request: Request

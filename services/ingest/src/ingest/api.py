@@ -56,7 +56,7 @@ from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode, ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
-from lrs_platform.identity import CurrentPrincipal
+from lrs_platform.identity import CurrentPrincipal, OperatorScope, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError, problem_response
@@ -200,7 +200,7 @@ router = APIRouter(prefix="/v1")
             },
         ),
     },
-    openapi_extra=_SUBMIT_BODY,
+    openapi_extra=_SUBMIT_BODY | operator_scope(OperatorScope.SUPPORT),
 )
 async def submit_batch(
     request: Request,
@@ -253,6 +253,7 @@ def _not_found(batch_id: uuid.UUID) -> ProblemError:
     summary="List batches (the caller AO's history, newest first)",
     response_model=BatchPage,
     responses=problems(401, 403, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def list_batches(
     principal: CurrentPrincipal,
@@ -287,6 +288,7 @@ async def list_batches(
     ),
     response_model=BatchView,
     responses=problems(401, 403, 404, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def view_batch(
     batch_id: uuid.UUID,
@@ -319,6 +321,7 @@ async def view_batch(
     summary="The batch's per-record results, in line order",
     response_model=RecordPage,
     responses=problems(401, 403, 404, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def list_records(
     batch_id: uuid.UUID,
@@ -358,6 +361,7 @@ async def list_records(
         },
         **problems(401, 403, 404, 422, 503),
     },
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def download_records(batch_id: uuid.UUID, principal: CurrentPrincipal, batches: Batches) -> Response:
     if await batches.get(batch_id, ao_id=scope_for(principal)) is None:

@@ -27,7 +27,7 @@ from ingest.maintenance import (
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.operations import MaintenancePause, MaintenanceWindow
 from lrs_contracts.text import StorableText
-from lrs_platform.identity import CurrentPrincipal, Principal
+from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import closure_at
 from lrs_platform.problems import Problem, ProblemError, problem_response, problem_responses
@@ -111,7 +111,11 @@ def _require_operator(principal: Principal) -> None:
         raise ProblemError(403, "Forbidden", "Maintenance windows are scheduled by operators.")
 
 
-@router.get("/maintenance", summary="The maintenance schedule: planned windows, an unplanned pause, what holds now")
+@router.get(
+    "/maintenance",
+    summary="The maintenance schedule: planned windows, an unplanned pause, what holds now",
+    openapi_extra=operator_scope(OperatorScope.SUPPORT, OperatorScope.MAINTENANCE),
+)
 async def current_schedule(principal: CurrentPrincipal, store: Maintenance) -> MaintenanceSchedule:
     schedule = await store.current()
     if schedule is None:
@@ -129,6 +133,7 @@ async def current_schedule(principal: CurrentPrincipal, store: Maintenance) -> M
     "/admin/maintenance",
     summary="The latest maintenance windows and pauses (`limit` of each, newest first), with who set and cancelled each and when",
     responses=problem_responses(403),
+    openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def maintenance_history(
     principal: CurrentPrincipal, store: Maintenance, limit: Annotated[int, Query(ge=1, le=1_000)] = 200
@@ -151,6 +156,7 @@ async def maintenance_history(
     ),
     status_code=201,
     responses=problem_responses(403, 422),
+    openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def schedule_window(
     body: WindowRequest, principal: CurrentPrincipal, store: Maintenance, announcer: Announcer
@@ -165,6 +171,7 @@ async def schedule_window(
     "/admin/maintenance/windows/{window_id}",
     summary="Cancel a maintenance window; one under way ends now",
     responses=problem_responses(403, 404, 409, 422),
+    openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def cancel_window(
     window_id: uuid.UUID, principal: CurrentPrincipal, store: Maintenance, announcer: Announcer
@@ -185,6 +192,7 @@ async def cancel_window(
     ),
     status_code=201,
     responses=problem_responses(403, 409, 422),
+    openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def pause(
     body: PauseRequest, principal: CurrentPrincipal, store: Maintenance, announcer: Announcer
@@ -199,6 +207,7 @@ async def pause(
     "/admin/maintenance/resume",
     summary="End the unplanned pause: the held batches are decided, in each AO's order",
     responses=problem_responses(403, 409),
+    openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def resume(principal: CurrentPrincipal, store: Maintenance, announcer: Announcer) -> PauseChanged:
     _require_operator(principal)

@@ -29,7 +29,7 @@ from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.sandpit import SandpitReset, SandpitResetApplied
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_platform.consumer import Failure, classify_failure
-from lrs_platform.identity import CurrentPrincipal, Principal, PrincipalKind
+from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
@@ -294,6 +294,7 @@ def _ao_to_reset(principal: Principal, body: ResetRequest | None) -> str:
     description="Applied in the AO's queue, after every batch it sent before; follow it at "
     "`/v1/sandpit/resets/{reset_id}` until `completed`. Other AOs' Sandpits are untouched.",
     responses=problem_responses(401, 403, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def reset_sandpit(request: Request, principal: CurrentPrincipal, body: ResetRequest | None = None) -> ResetView:
     ao_id = _ao_to_reset(principal, body)
@@ -307,6 +308,7 @@ async def reset_sandpit(request: Request, principal: CurrentPrincipal, body: Res
     "/sandpit/resets/{reset_id}",
     summary="A Sandpit reset: pending, or completed once every Sandpit service has applied it",
     responses=problem_responses(401, 404),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def reset_status(request: Request, principal: CurrentPrincipal, reset_id: uuid.UUID) -> ResetView:
     view = await _resets(request).store.get(reset_id)
@@ -322,6 +324,7 @@ async def reset_status(request: Request, principal: CurrentPrincipal, reset_id: 
     status_code=202,
     summary="Reset every AO with no Sandpit batch for `idle_days` days (operators; a daily CronJob)",
     responses=problem_responses(401, 403, 503),
+    openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def purge_sandpit(
     request: Request, principal: CurrentPrincipal, idle_days: Annotated[int, Query(ge=1, le=3650)] = 90

@@ -10,7 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.text import OneLineText
-from lrs_platform.identity import CurrentPrincipal, Principal, PrincipalKind, require_kind
+from lrs_platform.identity import (
+    CurrentPrincipal,
+    OperatorScope,
+    Principal,
+    PrincipalKind,
+    operator_scope,
+    require_kind,
+)
 from lrs_platform.problems import ProblemError, problem_responses
 from notifier.emails import ChallengeContact
 from notifier.store import ContactStore, StoredContact
@@ -56,7 +63,12 @@ def _public(stored: StoredContact) -> ChallengeContactPublic:
     )
 
 
-@router.get("", summary="The AO's challenge contact", responses=problem_responses(401, 403, 404))
+@router.get(
+    "",
+    summary="The AO's challenge contact",
+    responses=problem_responses(401, 403, 404),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+)
 async def get_contact(ao_id: AoId, principal: CurrentPrincipal, request: Request) -> ChallengeContactPublic:
     _authorise(principal, ao_id)
     contacts: ContactStore = request.app.state.contacts
@@ -71,6 +83,7 @@ async def get_contact(ao_id: AoId, principal: CurrentPrincipal, request: Request
     summary="Set the AO's challenge contact",
     description="Who is emailed when a learner raises an Event Data Challenge against this AO's achievements.",
     responses=problem_responses(401, 403, 404, 422),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def put_contact(
     ao_id: AoId, body: ChallengeContactUpdate, principal: CurrentPrincipal, request: Request

@@ -22,7 +22,7 @@ from lrs_contracts.registry import encode, wrap
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.identifiers import normalise_qan
 from lrs_platform.database import LARGEST_BIGINT
-from lrs_platform.identity import CurrentPrincipal, Principal, PrincipalKind
+from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector import credentials
@@ -245,6 +245,7 @@ async def _plr_document(
         " (403 `PROVIDER_NOT_LINKED`, decision 0121) and who shares (403 `WSEC0206`); operators everything."
     ),
     responses=problem_responses(401, 403, 404, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def read_plr(
     uln: Uln,
@@ -293,6 +294,7 @@ async def _on_this_plr(
     "/v1/ao/achievements",
     summary="The achievements the calling AO uploaded for a learner (and ULNs merged with them)",
     responses=problem_responses(401, 403, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def ao_achievements(
     principal: CurrentPrincipal,
@@ -359,6 +361,7 @@ class CentreAchievementCreate(BaseModel):
         " decision 0121), else 403 `PROVIDER_NOT_LINKED`."
     ),
     responses=problem_responses(401, 403, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def report_centre_achievement(
     body: CentreAchievementCreate,
@@ -436,7 +439,11 @@ class SkipRequest(BaseModel):
     reason: StorableText | None = Field(default=None, max_length=500)
 
 
-@admin_router.get("/projector", summary="Offsets, lag and counters of the live projection")
+@admin_router.get(
+    "/projector",
+    summary="Offsets, lag and counters of the live projection",
+    openapi_extra=operator_scope(OperatorScope.REBUILD, OperatorScope.DEAD_LETTERS),
+)
 async def projector_status(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
     _require_operator(principal)
     async with projector.pool.acquire() as connection:
@@ -461,6 +468,7 @@ ParkedTopic = Annotated[OneLineText | None, Query(max_length=249, description="o
     "/dlq",
     summary="Parked events: poison heads and the events waiting behind them",
     description="The first `limit`; `total` counts every parked event the filters match.",
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_list(
     principal: CurrentPrincipal,
@@ -476,7 +484,11 @@ async def dlq_list(
     return {"parked": parked, "total": total}
 
 
-@admin_router.post("/dlq/{uln}/retry", summary="Re-run a learner's parked events in order")
+@admin_router.post(
+    "/dlq/{uln}/retry",
+    summary="Re-run a learner's parked events in order",
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+)
 async def dlq_retry(
     uln: StreamKey,
     principal: CurrentPrincipal,
@@ -495,7 +507,11 @@ async def dlq_retry(
     return {"results": results}
 
 
-@admin_router.post("/dlq/{uln}/skip", summary="Drop a learner's poison event and drain the rest")
+@admin_router.post(
+    "/dlq/{uln}/skip",
+    summary="Drop a learner's poison event and drain the rest",
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+)
 async def dlq_skip(
     uln: StreamKey,
     principal: CurrentPrincipal,
@@ -511,7 +527,12 @@ async def dlq_skip(
     return {"results": results}
 
 
-@admin_router.post("/rebuild", status_code=202, summary="Start replaying the log into a fresh schema")
+@admin_router.post(
+    "/rebuild",
+    status_code=202,
+    summary="Start replaying the log into a fresh schema",
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+)
 async def rebuild_start(
     principal: CurrentPrincipal,
     projector: ProjectorDep,
@@ -532,13 +553,21 @@ async def rebuild_start(
         raise _operation_problem(error) from error
 
 
-@admin_router.get("/rebuild", summary="Rebuild progress, ETA and the last comparison")
+@admin_router.get(
+    "/rebuild",
+    summary="Rebuild progress, ETA and the last comparison",
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+)
 async def rebuild_status(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
     _require_operator(principal)
     return projector.rebuilds.status()
 
 
-@admin_router.post("/rebuild/compare", summary="Compare the rebuilt model with the live one")
+@admin_router.post(
+    "/rebuild/compare",
+    summary="Compare the rebuilt model with the live one",
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+)
 async def rebuild_compare(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
     _require_operator(principal)
     try:
@@ -547,7 +576,11 @@ async def rebuild_compare(principal: CurrentPrincipal, projector: ProjectorDep) 
         raise _operation_problem(error) from error
 
 
-@admin_router.post("/rebuild/switch", summary="Make the rebuilt schema the live one, atomically")
+@admin_router.post(
+    "/rebuild/switch",
+    summary="Make the rebuilt schema the live one, atomically",
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+)
 async def rebuild_switch(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
     _require_operator(principal)
     try:
@@ -556,7 +589,11 @@ async def rebuild_switch(principal: CurrentPrincipal, projector: ProjectorDep) -
         raise _operation_problem(error) from error
 
 
-@admin_router.delete("/rebuild", summary="Abandon the running rebuild and drop its schema")
+@admin_router.delete(
+    "/rebuild",
+    summary="Abandon the running rebuild and drop its schema",
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+)
 async def rebuild_abandon(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
     _require_operator(principal)
     try:
@@ -566,7 +603,10 @@ async def rebuild_abandon(principal: CurrentPrincipal, projector: ProjectorDep) 
 
 
 @admin_router.post(
-    "/replay", status_code=202, summary="Re-project the learners with PLR events since an offset or time"
+    "/replay",
+    status_code=202,
+    summary="Re-project the learners with PLR events since an offset or time",
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def replay_start(
     principal: CurrentPrincipal,
@@ -580,7 +620,9 @@ async def replay_start(
         raise _operation_problem(error) from error
 
 
-@admin_router.get("/replay", summary="The last replay's state and result")
+@admin_router.get(
+    "/replay", summary="The last replay's state and result", openapi_extra=operator_scope(OperatorScope.REBUILD)
+)
 async def replay_status(
     principal: CurrentPrincipal,
     projector: ProjectorDep,
@@ -628,6 +670,7 @@ class PlrCredential(BaseModel):
     "/v1/learners/{uln}/plr/credential",
     summary="The learner's live achievements as a signed verifiable credential (CLR 2.0 / Open Badges 3.0)",
     responses=problem_responses(401, 403, 404, 409, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def export_plr_credential(
     uln: Uln, principal: CurrentPrincipal, projector: ProjectorDep, signing: CredentialSigningDep
@@ -685,7 +728,11 @@ async def credential_jwks(signing: CredentialSigningDep) -> JSONResponse:
     return JSONResponse({"keys": keys}, headers={"Cache-Control": "public, max-age=300"})
 
 
-@admin_router.get("/credential-keys", summary="Credential signing keys: the active one and those retired")
+@admin_router.get(
+    "/credential-keys",
+    summary="Credential signing keys: the active one and those retired",
+    openapi_extra=operator_scope(OperatorScope.KEYS),
+)
 async def credential_keys(principal: CurrentPrincipal, signing: CredentialSigningDep) -> dict[str, Any]:
     _require_operator(principal)
     return {
@@ -707,6 +754,7 @@ async def credential_keys(principal: CurrentPrincipal, signing: CredentialSignin
     "/credential-keys/rotate",
     summary="Sign new credentials with a new key; the retired key stays published for verification",
     responses=problem_responses(503),
+    openapi_extra=operator_scope(OperatorScope.KEYS),
 )
 async def rotate_credential_keys(principal: CurrentPrincipal, signing: CredentialSigningDep) -> dict[str, Any]:
     _require_operator(principal)

@@ -19,7 +19,14 @@ from lrs_contracts.reporting import (
     AoMonthlySubmissions,
     AoMonthlyTimeliness,
 )
-from lrs_platform.identity import CurrentPrincipal, Principal, PrincipalKind, require_kind
+from lrs_platform.identity import (
+    CurrentPrincipal,
+    OperatorScope,
+    Principal,
+    PrincipalKind,
+    operator_scope,
+    require_kind,
+)
 from lrs_platform.problems import ProblemError, problem_responses
 from reporting.store import ReportingStore
 from reporting.working_days import TARGET_WORKING_DAYS
@@ -139,6 +146,7 @@ CSV_RESPONSES = {**problem_responses(401, 403, 422), 200: {"content": {"text/csv
     summary="Batches and records submitted per AO in a month",
     responses=CSV_RESPONSES,
     response_model=SubmissionsReport,
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def submissions(
     principal: CurrentPrincipal, request: Request, period: Period, ao_id: AoFilter = None, format: Format = "json"
@@ -160,6 +168,7 @@ async def submissions(
     description="Working days exclude weekends and England-and-Wales bank holidays.",
     responses=CSV_RESPONSES,
     response_model=TimelinessReport,
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def timeliness(
     principal: CurrentPrincipal, request: Request, period: Period, ao_id: AoFilter = None, format: Format = "json"
@@ -183,6 +192,7 @@ async def timeliness(
     ),
     responses=CSV_RESPONSES,
     response_model=PlrTimelinessReport,
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def plr_timeliness(
     request: Request, months: RangeQuery, format: Format = "json"
@@ -209,6 +219,7 @@ async def plr_timeliness(
     ),
     responses=CSV_RESPONSES,
     response_model=RejectionsReport,
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def rejections(request: Request, months: RangeQuery, format: Format = "json") -> RejectionsReport | Response:
     rows = await _store(request).rejections(months.first, months.last, months.ao_id)
@@ -227,6 +238,7 @@ async def rejections(request: Request, months: RangeQuery, format: Format = "jso
     ),
     responses=CSV_RESPONSES,
     response_model=ChallengesReport,
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def challenges(request: Request, months: RangeQuery, format: Format = "json") -> ChallengesReport | Response:
     rows = await _store(request).challenges(months.first, months.last, months.ao_id)

@@ -26,7 +26,7 @@ from lrs_domain.merges import LearnerMerges, MergedLearner
 from lrs_domain.reference import Learner
 from lrs_domain.rules import MAX_NAME_LENGTH
 from lrs_platform.environment import refuse_in_sandpit
-from lrs_platform.identity import CurrentPrincipal, PrincipalKind, require_kind
+from lrs_platform.identity import CurrentPrincipal, OperatorScope, PrincipalKind, operator_scope, require_kind
 from lrs_platform.keyring import Keyring, WrappingState
 from lrs_platform.logging import get_logger
 from lrs_platform.paging import PagePosition, split_page
@@ -195,6 +195,7 @@ def _json_body(model: type[BaseModel]) -> dict[str, Any]:
     tags=["reference data"],
     summary="Reload the catalogue and awarding organisations from the reference files",
     responses=problem_responses(401, 403),
+    openapi_extra=operator_scope(OperatorScope.REGISTRY),
 )
 async def load_reference(request: Request, principal: CurrentPrincipal) -> ReferenceLoaded:
     require_kind(principal, PrincipalKind.OPERATOR)
@@ -224,7 +225,7 @@ async def load_reference(request: Request, principal: CurrentPrincipal) -> Refer
         200: {"model": LearnersRegistered, "description": "already registered with these details: nothing changed"},
         **problem_responses(401, 403, 409, 410, 422, 503),
     },
-    openapi_extra=_json_body(LearnerRegistration),
+    openapi_extra=_json_body(LearnerRegistration) | operator_scope(OperatorScope.REGISTRY),
 )
 async def register_learner(request: Request, principal: CurrentPrincipal, response: Response) -> LearnersRegistered:
     if not may_register(principal):
@@ -264,7 +265,8 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
     summary="Register many learners from CSV (ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN)",
     status_code=201,
     responses=problem_responses(401, 403, 410, 422, 503),
-    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}}
+    | operator_scope(OperatorScope.REGISTRY),
 )
 async def import_learners(request: Request, principal: CurrentPrincipal) -> LearnersRegistered:
     require_kind(principal, PrincipalKind.OPERATOR)
@@ -305,7 +307,7 @@ async def import_learners(request: Request, principal: CurrentPrincipal) -> Lear
     ),
     status_code=204,
     responses=problem_responses(401, 403, 404, 422),
-    openapi_extra=_json_body(SharingChange),
+    openapi_extra=_json_body(SharingChange) | operator_scope(OperatorScope.REGISTRY),
 )
 async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
     store = _store(request)
@@ -342,7 +344,7 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
     ),
     status_code=204,
     responses=problem_responses(401, 403, 404, 422),
-    openapi_extra=_json_body(ProviderLink),
+    openapi_extra=_json_body(ProviderLink) | operator_scope(OperatorScope.REGISTRY),
 )
 async def link_provider(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
     require_kind(principal, PrincipalKind.OPERATOR)
@@ -365,7 +367,7 @@ async def link_provider(request: Request, principal: CurrentPrincipal, uln: Uln)
     ),
     status_code=204,
     responses=problem_responses(401, 403, 404, 409, 410, 422),
-    openapi_extra=_json_body(MergeRequest),
+    openapi_extra=_json_body(MergeRequest) | operator_scope(OperatorScope.REGISTRY),
 )
 async def merge_learners(request: Request, principal: CurrentPrincipal, master_uln: Uln) -> None:
     require_kind(principal, PrincipalKind.OPERATOR)
@@ -404,7 +406,7 @@ async def merge_learners(request: Request, principal: CurrentPrincipal, master_u
         200: {"model": ErasureDone, "description": "erased before: the first erasure, nothing changed"},
         **problem_responses(401, 403, 422, 503),
     },
-    openapi_extra=_json_body(ErasureRequest),
+    openapi_extra=_json_body(ErasureRequest) | operator_scope(OperatorScope.ERASURE),
 )
 async def erase_learner(
     request: Request,
@@ -433,6 +435,7 @@ async def erase_learner(
         "that follows. With `uln`, that learner's erasure (one at most)."
     ),
     responses=problem_responses(401, 403, 422),
+    openapi_extra=operator_scope(OperatorScope.ERASURE),
 )
 async def list_erasures(
     request: Request,
@@ -462,6 +465,7 @@ def _audited(erasure: Erasure) -> AuditedErasure:
     tags=["learner registry"],
     summary="Which wrapping key wraps the learners' data keys (operators)",
     responses=problem_responses(401, 403, 503),
+    openapi_extra=operator_scope(OperatorScope.KEYS),
 )
 async def key_wrapping(request: Request, principal: CurrentPrincipal) -> KeyWrapping:
     require_kind(principal, PrincipalKind.OPERATOR)
@@ -480,6 +484,7 @@ async def key_wrapping(request: Request, principal: CurrentPrincipal) -> KeyWrap
         "`LRS_KEYRING_WRAPPING_KEYS` (decision 0116, docs/operations.md)."
     ),
     responses=problem_responses(401, 403, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.KEYS),
 )
 async def rewrap_keys(
     request: Request, principal: CurrentPrincipal, at_most: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +17,7 @@ from lrs_cli.client import CommandError, Connection, expect_ok
 from lrs_cli.output import connection, print_text, progress
 from lrs_contracts.environments import Environment
 from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, IssuedKey, Principal
+from lrs_platform.identity import CredentialStore, IssuedKey, OperatorScope, Principal, parse_scopes
 from lrs_platform.settings import check_sandpit_database
 
 
@@ -51,12 +52,26 @@ async def _with_store(
 
 
 def credentials(
-    action: str, principal_text: str, label: str | None, output: str | None, environment: Environment = Environment.LIVE
+    action: str,
+    principal_text: str,
+    label: str | None,
+    output: str | None,
+    environment: Environment = Environment.LIVE,
+    scopes: Sequence[str] = (),
 ) -> str:
     try:
         principal = Principal.parse(principal_text)
     except ValueError as error:
         raise CommandError(f"{error}; kinds are ao, provider, learner, operator") from error
+    if scopes:
+        if action == "revoke":
+            raise CommandError("--scope is for create and rotate: revoke ends every key of the principal")
+        if not principal.is_operator:
+            raise CommandError("--scope limits operator keys only; other callers are limited by who they are")
+        try:
+            principal = Principal(principal.kind, principal.id, parse_scopes(scopes))
+        except ValueError as error:
+            raise CommandError(str(error)) from error
     result = asyncio.run(_with_store(action, principal, label, environment))
     if isinstance(result, int):
         return f"revoked {result} key(s) of {principal}"
@@ -65,8 +80,13 @@ def credentials(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(result.token + "\n", encoding="utf-8")
         path.chmod(0o600)
-        return f"{action}d key {result.key_id} for {principal}; written to {path}"
+        return f"{action}d key {result.key_id} for {principal}{_scoped(result)}; written to {path}"
     return result.token
+
+
+def _scoped(issued: IssuedKey) -> str:
+    scopes = issued.principal.scopes
+    return f" (scopes: {', '.join(sorted(scopes))})" if scopes else ""
 
 
 def load_reference(connection: Connection) -> str:
@@ -113,11 +133,19 @@ def credentials_command(
     output: Annotated[
         Path | None, typer.Option(dir_okay=False, help="Write the key to this file (mode 600) instead of printing it.")
     ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Operator keys only, repeatable: limit the key to these duties (decision 0122): "
+            + ", ".join(scope.value for scope in OperatorScope)
+            + ". Without it the key does everything; a rotation keeps the scopes of the key it replaces."
+        ),
+    ] = None,
 ) -> None:
     """Operator: create, rotate or revoke API keys (straight to the identity tables: needs DATABASE_URL, in the
     Sandpit LRS_SANDPIT_DATABASE_URL)."""
     environment = connection(ctx).environment
-    print_text(credentials(action.value, principal, label, str(output) if output else None, environment))
+    print_text(credentials(action.value, principal, label, str(output) if output else None, environment, scope or ()))
 
 
 reference_app = typer.Typer(help="Operator: reference data.", no_args_is_help=True)

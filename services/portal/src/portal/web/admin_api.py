@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.text import OneLineText
-from lrs_platform.identity import CurrentPrincipal, Principal
+from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
 from portal.accounts import USERNAME_PATTERN, Account, InvalidAccount, Role
 from portal.store import AccountExists, AccountNotFound
@@ -65,7 +65,13 @@ def _require_operator(principal: Principal) -> None:
         raise ProblemError(403, "Forbidden", "Only operators manage portal accounts.")
 
 
-@router.post("", status_code=201, summary="Create a portal account", responses=problem_responses(401, 403, 409, 422))
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a portal account",
+    responses=problem_responses(401, 403, 409, 422),
+    openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
+)
 async def create_account(body: AccountCreate, principal: CurrentPrincipal, request: Request) -> IssuedPassword:
     _require_operator(principal)
     try:
@@ -79,7 +85,12 @@ async def create_account(body: AccountCreate, principal: CurrentPrincipal, reque
     return IssuedPassword(account=AccountPublic.of(account), password=password)
 
 
-@router.get("", summary="Portal accounts", responses=problem_responses(401, 403))
+@router.get(
+    "",
+    summary="Portal accounts",
+    responses=problem_responses(401, 403),
+    openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
+)
 async def list_accounts(principal: CurrentPrincipal, request: Request) -> AccountList:
     _require_operator(principal)
     return AccountList(items=[AccountPublic.of(account) for account in await portal_of(request).auth.accounts()])
@@ -89,6 +100,7 @@ async def list_accounts(principal: CurrentPrincipal, request: Request) -> Accoun
     "/{username}/disable",
     summary="Disable an account and end its sessions",
     responses=problem_responses(401, 403, 404),
+    openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
 async def disable_account(username: Username, principal: CurrentPrincipal, request: Request) -> AccountPublic:
     _require_operator(principal)
@@ -104,6 +116,7 @@ async def disable_account(username: Username, principal: CurrentPrincipal, reque
     "/{username}/reset-password",
     summary="Give an account a new generated password, lift any lock-out and end its sessions",
     responses=problem_responses(401, 403, 404),
+    openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
 async def reset_password(username: Username, principal: CurrentPrincipal, request: Request) -> IssuedPassword:
     _require_operator(principal)
