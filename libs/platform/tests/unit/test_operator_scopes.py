@@ -36,5 +36,5 @@ def test_a_route_names_its_scopes_in_its_openapi_operation() -> None:
 
 def test_unknown_scope_names_are_refused_with_the_known_ones() -> None:
     assert parse_scopes(["erasure", "keys"]) == {"erasure", "keys"}
-    with pytest.raises(ValueError, match="unknown scope.*read-everything; the scopes are support, registry"):
+    with pytest.raises(ValueError, match=r"unknown scope.*read-everything; the scopes are support, registry"):
         parse_scopes(["read-everything"])
