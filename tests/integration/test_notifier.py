@@ -182,5 +182,47 @@ async def sealed_challenge(pool: asyncpg.Pool, ao_id: str, uln: str, reason: str
     )
 
 
+async def test_a_recipient_refused_for_now_holds_no_other_email_and_gets_its_own_once_it_is_taken(
+    kafka_bootstrap: str, fresh_database_url: str, inbox: Inbox
+) -> None:
+    """A full mailbox used to hold every email behind it on its partition for ten minutes."""
+    settings = await notifier_settings(
+        kafka_bootstrap,
+        fresh_database_url,
+        inbox,
+        "notifier-deferred",
+        recipient_retry_base_seconds=0.5,
+        recipient_retry_max_seconds=1.0,
+        deferred_poll_seconds=0.2,
+    )
+    inbox.full_mailboxes.add("full@ao-b.example")
+    batch_id = uuid.uuid4()  # one key: both events on one partition, the full mailbox's first
+    waiting = envelope(batch_completed(batch_id, "full@ao-b.example"))
+    behind = envelope(batch_completed(batch_id, "next@ao-c.example"))
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
+        await produce(kafka_bootstrap, BATCH_OUTCOMES.name, str(batch_id), waiting, behind)
+        await eventually(lambda: _async(inbox.to("next@ao-c.example")), within=30, what="the email behind")
+        assert inbox.to("full@ao-b.example") == []
+        pool = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=1)
+        assert pool is not None
+        try:
+            deferred = await pool.fetchval("SELECT count(*) FROM notifier.deferred_emails")
+            assert deferred == 1
+
+            inbox.full_mailboxes.clear()  # the mailbox emptied
+            [email] = await eventually(
+                lambda: _async(inbox.to("full@ao-b.example")), within=30, what="the deferred email"
+            )
+            assert email["Message-ID"] == f"<{waiting.event_id}@lrs.local>"
+            row = await pool.fetchrow(
+                "SELECT status, attempts FROM notifier.deliveries WHERE event_id = $1", waiting.event_id
+            )
+            assert row["status"] == "sent" and row["attempts"] >= 2
+            assert await pool.fetchval("SELECT count(*) FROM notifier.deferred_emails") == 0
+        finally:
+            await pool.close()
+
+
 async def _async(value: list[EmailMessage]) -> list[EmailMessage]:
     return value

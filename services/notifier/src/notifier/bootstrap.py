@@ -22,7 +22,7 @@ from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
 from notifier.handlers import Notifications
 from notifier.mailer import SmtpMailer
 from notifier.sandpit import SandpitMailer
-from notifier.store import ContactStore, DeliveryLog, RejectionTallies
+from notifier.store import ContactStore, DeferredEmails, DeliveryLog, RejectionTallies
 
 SERVICE = "notifier"
 # The broker answers a fetch as soon as a committed record is there (at least one byte): the wait only
@@ -58,6 +58,10 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 public_base_url=settings.public_base_url,
                 domain=settings.message_id_domain,
                 retry=retry,
+                deferred=DeferredEmails(pool),
+                recipient_retry=RetryPolicy(
+                    settings.recipient_retry_base_seconds, settings.recipient_retry_max_seconds
+                ),
             )
             producer = make_producer(settings.kafka_bootstrap_servers)
             await producer.start()
@@ -78,6 +82,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             collect_less()
             tasks = BackgroundTasks()
             tasks.start(loop.run(), "notifier")
+            tasks.start(notifications.run_deferred(settings.deferred_poll_seconds), "notifier-deferred-emails")
             try:
                 yield
             finally:

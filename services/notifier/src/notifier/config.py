@@ -21,6 +21,10 @@ class NotifierSettings(ServiceSettings):
     consumer_group: str = "notifier"
     retry_base_seconds: float = 0.5
     retry_max_seconds: float = 30.0
+    # a recipient refused for now (a full mailbox): its email is tried again this long after, doubling
+    recipient_retry_base_seconds: float = 60.0
+    recipient_retry_max_seconds: float = 3600.0
+    deferred_poll_seconds: float = 5.0
     public_base_url: str = Field(
         default="http://127.0.0.1:8007",
         validation_alias=AliasChoices("NOTIFIER_PUBLIC_BASE_URL", "LRS_PORTAL_URL"),

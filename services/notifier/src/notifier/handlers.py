@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, BatchRecordsDecided
+from lrs_contracts.registry import decode, encode
 from lrs_platform.consumer import RetryPolicy, Transient
 from lrs_platform.keyring import Keyring, KeyringUnavailable, LearnerKey, Purpose
 from lrs_platform.logging import get_logger
@@ -21,15 +23,20 @@ from notifier.emails import (
     top_rejections,
 )
 from notifier.mailer import Mailer, MailError
-from notifier.metrics import EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
-from notifier.store import ChunkCodes, ContactStore, DeliveryLog, DeliveryStatus, RejectionTallies
+from notifier.metrics import EMAILS_DEFERRED, EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
+from notifier.store import ChunkCodes, ContactStore, DeferredEmails, DeliveryLog, DeliveryStatus, RejectionTallies
 
 _log = get_logger("notifier.handlers")
 
-# A recipient the relay keeps refusing for now (a full mailbox; greylisting answers within minutes) is tried
-# this many times, about 10 minutes at the retries' 30 s ceiling, then its email is given up as failed:
-# every other email waits behind the one being retried. The relay being away is waited out, however long.
+# A recipient the relay refuses for now (a full mailbox; greylisting answers within minutes) has its email
+# set aside (`DeferredEmails`) and tried again when due, while the emails behind it go on: this many tries,
+# a minute apart at first and an hour at most (about 19 hours in all), then it is given up as failed. The
+# relay being away is waited out, however long, holding every email: none could go.
 RECIPIENT_ATTEMPTS = 25
+RECIPIENT_RETRY = RetryPolicy(base_seconds=60.0, max_seconds=3600.0)
+# A deferred email claimed for a try is not claimed again (by another notifier) for this long.
+DEFERRED_LEASE_SECONDS = 300.0
+DEFERRED_PER_PASS = 50
 
 
 class RetryLater(Transient):
@@ -53,8 +60,12 @@ class Notifications:
         public_base_url: str,
         domain: str = "lrs.local",
         retry: RetryPolicy = RetryPolicy(base_seconds=0.5, max_seconds=30.0),
+        deferred: DeferredEmails,
+        recipient_retry: RetryPolicy = RECIPIENT_RETRY,
     ) -> None:
         self._mailer = mailer
+        self._deferred = deferred
+        self._recipient_retry = recipient_retry
         self._deliveries = deliveries
         self._contacts = contacts
         self._tallies = tallies
@@ -187,6 +198,11 @@ class Notifications:
                 message_id=email.message_id,
                 error=str(error),
             )
+            if error.about_recipient:  # this email's alone: set aside, the next goes on
+                delay = self._recipient_retry.delay(attempt)
+                await self._deferred.defer(envelope.event_id, encode(envelope), delay)
+                _log.info("email_deferred", event_id=str(envelope.event_id), attempt=attempt, seconds=round(delay))
+                return False
             raise RetryLater(self._retry.delay(attempt)) from error
         await self._deliveries.finish(
             envelope.event_id, DeliveryStatus.SENT, event_type=kind, message_id=email.message_id, error=None
@@ -194,3 +210,33 @@ class Notifications:
         EMAILS_SENT.labels(kind).inc()
         _log.info("email_sent", event_id=str(envelope.event_id), event_type=kind, attempt=attempt)
         return True
+
+    async def retry_deferred(self) -> int:
+        """Tries the deferred emails that are due; returns how many were tried. One that goes (or is given
+        up, or was meanwhile sent from a redelivery) leaves the deferred ones; one refused for now again is
+        deferred again; the relay away ends the pass, the rest waiting out their lease."""
+        due = await self._deferred.claim_due(DEFERRED_PER_PASS, DEFERRED_LEASE_SECONDS)
+        for event_id, raw in due:
+            envelope, payload = decode(raw)
+            try:
+                await self.handle(envelope, payload)
+            except RetryLater as later:
+                await self._deferred.defer(event_id, raw, later.delay)
+                break
+            status = await self._deliveries.status(event_id)
+            if status is None or status.is_final:
+                await self._deferred.remove(event_id)
+        return len(due)
+
+    async def run_deferred(self, poll_seconds: float) -> None:
+        """The deferred emails' own loop, beside the consumer's; a failure of a pass is logged and the pass
+        comes again (the emails it claimed wait out their lease)."""
+        while True:
+            try:
+                tried = await self.retry_deferred()
+                EMAILS_DEFERRED.set(await self._deferred.count())
+            except Exception as error:
+                _log.warning("deferred_emails_pass_failed", error=type(error).__name__)
+                tried = 0
+            if not tried:
+                await asyncio.sleep(poll_seconds)

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 EMAILS_SENT = Counter("lrs_notifier_emails_sent_total", "Emails accepted by the SMTP server", ["kind"])
 EMAILS_FAILED = Counter("lrs_notifier_emails_failed_total", "Email attempts that failed", ["kind", "permanence"])
 EVENTS_SKIPPED = Counter("lrs_notifier_events_skipped_total", "Events that cause no email", ["reason"])
+EMAILS_DEFERRED = Gauge(
+    "lrs_notifier_emails_deferred", "Emails waiting for a recipient the relay refused for now, as of the last look"
+)

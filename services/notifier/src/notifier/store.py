@@ -135,3 +135,38 @@ class RejectionTallies:
 
     async def forget(self, batch_id: uuid.UUID) -> None:
         await self._pool.execute("DELETE FROM notifier.rejection_tallies WHERE batch_id = $1", batch_id)
+
+
+class DeferredEmails:
+    """Events whose email waits for a recipient the relay refused for now (migration 0003)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def defer(self, event_id: uuid.UUID, envelope: bytes, delay_seconds: float) -> None:
+        await self._pool.execute(
+            "INSERT INTO notifier.deferred_emails (event_id, envelope, due_at)"
+            " VALUES ($1, $2, now() + make_interval(secs => $3))"
+            " ON CONFLICT (event_id) DO UPDATE SET due_at = EXCLUDED.due_at",
+            event_id,
+            envelope,
+            delay_seconds,
+        )
+
+    async def claim_due(self, limit: int, lease_seconds: float) -> list[tuple[uuid.UUID, bytes]]:
+        """Up to `limit` due events, each made due again only after `lease_seconds`: another notifier
+        (or this one, after a crash) tries it then, not meanwhile."""
+        rows = await self._pool.fetch(
+            "UPDATE notifier.deferred_emails SET due_at = now() + make_interval(secs => $2)"
+            " WHERE event_id IN (SELECT event_id FROM notifier.deferred_emails WHERE due_at <= now()"
+            " ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING event_id, envelope",
+            limit,
+            lease_seconds,
+        )
+        return [(row["event_id"], bytes(row["envelope"])) for row in rows]
+
+    async def remove(self, event_id: uuid.UUID) -> None:
+        await self._pool.execute("DELETE FROM notifier.deferred_emails WHERE event_id = $1", event_id)
+
+    async def count(self) -> int:
+        return int(await self._pool.fetchval("SELECT count(*) FROM notifier.deferred_emails") or 0)

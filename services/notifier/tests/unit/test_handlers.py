@@ -55,6 +55,29 @@ class FakeDeliveryLog:
         self.rows[event_id] = (status, attempts, error or previous_error)
 
 
+class FakeDeferred:
+    """The deferred emails, with a clock of their own: `due` says which are due after `seconds`."""
+
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, tuple[bytes, float]] = {}
+        self.now = 0.0
+
+    async def defer(self, event_id: uuid.UUID, envelope: bytes, delay_seconds: float) -> None:
+        self.rows[event_id] = (envelope, self.now + delay_seconds)
+
+    async def claim_due(self, limit: int, lease_seconds: float) -> list[tuple[uuid.UUID, bytes]]:
+        due = [(event_id, raw) for event_id, (raw, at) in self.rows.items() if at <= self.now][:limit]
+        for event_id, raw in due:
+            self.rows[event_id] = (raw, self.now + lease_seconds)
+        return due
+
+    async def remove(self, event_id: uuid.UUID) -> None:
+        self.rows.pop(event_id, None)
+
+    async def count(self) -> int:
+        return len(self.rows)
+
+
 class FakeContacts:
     def __init__(self, contacts: dict[str, ChallengeContact]) -> None:
         self.contacts = contacts
@@ -106,6 +129,7 @@ def notifications(
     contacts: FakeContacts | None = None,
     tallies: FakeTallies | None = None,
     keyring: FakeKeyring | None = None,
+    deferred: FakeDeferred | None = None,
 ) -> Notifications:
     return Notifications(
         mailer,
@@ -115,6 +139,7 @@ def notifications(
         keyring or FakeKeyring(),  # type: ignore[arg-type]
         mail_from="lrs@lrs.local",
         public_base_url="https://portal.lrs.example",
+        deferred=deferred or FakeDeferred(),  # type: ignore[arg-type]
     )
 
 
@@ -159,17 +184,56 @@ async def test_a_permanent_failure_is_logged_as_failed_and_not_retried() -> None
     assert log.rows[envelope.event_id] == (DeliveryStatus.FAILED, 1, "SMTP 550")
 
 
-async def test_a_recipient_refused_for_now_is_given_up_after_a_bounded_number_of_tries_the_relay_away_never() -> None:
-    """A full mailbox held every other AO's email behind it for as long as it stayed full."""
+async def test_a_recipient_refused_for_now_is_set_aside_tried_when_due_and_given_up_after_a_bounded_number() -> None:
+    """A full mailbox held every other AO's email behind it (for ten minutes, and before that for as long as
+    it stayed full): now its email waits aside, and is tried again a minute, two, four... later."""
     full_mailbox = MailError("recipients refused: [452]", permanent=False, about_recipient=True)
-    mailer, log = FakeMailer([full_mailbox] * RECIPIENT_ATTEMPTS), FakeDeliveryLog()
+    mailer, log, deferred = FakeMailer([full_mailbox] * RECIPIENT_ATTEMPTS), FakeDeliveryLog(), FakeDeferred()
     envelope = envelope_of(completed())
-    service = notifications(mailer, log)
-    for _ in range(RECIPIENT_ATTEMPTS - 1):
-        with pytest.raises(RetryLater):
-            await service.handle(envelope, completed())
-    await service.handle(envelope, completed())  # the last try: given up, not retried
+    service = notifications(mailer, log, deferred=deferred)
+    await service.handle(envelope, completed())  # no RetryLater: the consumer goes on to the next email
+    assert log.rows[envelope.event_id] == (DeliveryStatus.PENDING, 1, "recipients refused: [452]")
+    assert deferred.rows[envelope.event_id][1] == 60.0
+    assert await service.retry_deferred() == 0, "not due yet"
+    waits = []
+    while envelope.event_id in deferred.rows:
+        waits.append(deferred.rows[envelope.event_id][1] - deferred.now)
+        deferred.now = deferred.rows[envelope.event_id][1]
+        assert await service.retry_deferred() == 1
+    assert waits[:7] == [60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 3600.0] and max(waits) == 3600.0
     assert log.rows[envelope.event_id] == (DeliveryStatus.FAILED, RECIPIENT_ATTEMPTS, "recipients refused: [452]")
+    assert mailer.sent == []
+
+
+async def test_a_deferred_email_goes_when_the_recipient_takes_it_and_is_sent_once() -> None:
+    full_mailbox = MailError("recipients refused: [452]", permanent=False, about_recipient=True)
+    mailer, log, deferred = FakeMailer([full_mailbox, full_mailbox]), FakeDeliveryLog(), FakeDeferred()
+    envelope = envelope_of(completed())
+    service = notifications(mailer, log, deferred=deferred)
+    await service.handle(envelope, completed())
+    deferred.now = 60.0
+    await service.retry_deferred()  # refused again: deferred again
+    deferred.now = 180.0
+    await service.retry_deferred()
+    assert [message["Message-ID"] for message in mailer.sent] == [f"<{envelope.event_id}@lrs.local>"]
+    assert log.rows[envelope.event_id][0] is DeliveryStatus.SENT and deferred.rows == {}
+    await service.handle(envelope, completed())  # the consumer's redelivery: already sent
+    assert len(mailer.sent) == 1
+
+
+async def test_the_relay_away_during_a_deferred_try_ends_the_pass_and_the_email_waits() -> None:
+    full_mailbox = MailError("recipients refused: [452]", permanent=False, about_recipient=True)
+    away = MailError("SMTPConnectError", permanent=False)
+    mailer, log, deferred = FakeMailer([full_mailbox, away]), FakeDeliveryLog(), FakeDeferred()
+    envelope = envelope_of(completed())
+    service = notifications(mailer, log, deferred=deferred)
+    await service.handle(envelope, completed())
+    deferred.now = 60.0
+    assert await service.retry_deferred() == 1
+    assert envelope.event_id in deferred.rows and log.rows[envelope.event_id][0] is DeliveryStatus.PENDING
+    deferred.now = 120.0
+    await service.retry_deferred()
+    assert len(mailer.sent) == 1 and deferred.rows == {}
 
     away = MailError("SMTPConnectError", permanent=False)
     mailer, log = FakeMailer([away] * (RECIPIENT_ATTEMPTS + 5)), FakeDeliveryLog()
