@@ -111,11 +111,15 @@ async def test_a_rotation_keeps_the_scopes_of_the_key_it_replaces_unless_given_o
 
 @pytest.mark.parametrize(
     "principal",
-    [Principal.parse("ao:RN5133", frozenset({"support"})), Principal.parse("operator:ops", frozenset({"everything"}))],
-    ids=["scopes on an AO key", "an unknown scope"],
+    [
+        Principal.parse("ao:RN5133", frozenset({"support"})),
+        Principal.parse("operator:ops", frozenset({"everything"})),
+        Principal.parse("provider:college-a"),
+    ],
+    ids=["scopes on an AO key", "an unknown scope", "a provider not by its UKPRN"],
 )
-async def test_scopes_are_only_known_ones_on_operator_keys(store: CredentialStore, principal: Principal) -> None:
-    with pytest.raises(ValueError, match="scope"):
+async def test_a_key_is_issued_only_for_what_it_may_be(store: CredentialStore, principal: Principal) -> None:
+    with pytest.raises(ValueError, match=r"scope|UKPRN"):
         await store.issue(principal)
-    with pytest.raises(ValueError, match="scope"):
+    with pytest.raises(ValueError, match=r"scope|UKPRN"):
         await store.rotate(principal)

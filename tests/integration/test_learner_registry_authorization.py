@@ -179,7 +179,7 @@ async def test_a_merged_learner_opts_out_by_any_of_their_ulns_and_every_read_app
 async def test_a_provider_reads_and_reports_only_for_learners_linked_to_it(system: SystemUnderTest) -> None:
     learner = new_learner()
     uln = learner["uln"]
-    registering, stranger, enrolling, operator_linked = _provider(), _provider(), _provider(), _provider()
+    registering, stranger, guessing, operator_linked = _provider(), _provider(), _provider(), _provider()
     async with await system.client("validation", registering) as client:
         assert (await client.post("/v1/learners", json=_registration(learner))).status_code == 201
     report = {"uln": uln, "qualification_number": GCSE_A_TO_G, "grade": "B"}
@@ -201,12 +201,25 @@ async def test_a_provider_reads_and_reports_only_for_learners_linked_to_it(syste
     _assert_problem(unregistered, 403)  # the same answer: a provider cannot probe which ULNs exist
     assert unregistered.json()["code"] == "PROVIDER_NOT_LINKED"
 
-    async with await system.client("validation", enrolling) as client:  # it knows the learner's details
+    # details can be guessed (200 against 409 says when): registering them again links no one
+    async with await system.client("validation", guessing) as client:
         again = await client.post("/v1/learners", json=_registration(learner))
     assert (again.status_code, again.json()) == (200, {"registered": 0})
     async with await system.client("validation", "operator:tests") as operator:
         link = await operator.post(f"/v1/learners/{uln}/providers", json={"ukprn": operator_linked.split(":")[1]})
     assert link.status_code == 204, link.text
-    for provider in (enrolling, operator_linked):
-        assert await eventually(partial(linked, provider), within=30, what="a later link")
+    assert await eventually(partial(linked, operator_linked), within=30, what="the operator's link")
+    assert await answers(guessing) == (403, 403, "PROVIDER_NOT_LINKED")
     assert await answers(stranger) == (403, 403, "PROVIDER_NOT_LINKED")
+
+
+async def test_no_provider_is_linked_to_an_erased_learner(system: SystemUnderTest) -> None:
+    learner = new_learner()
+    await register(system, [learner])
+    async with await system.client("validation", "operator:dpo") as operator:
+        erased = await operator.post(
+            f"/v1/admin/learners/{learner['uln']}/erasure", json={"reason": "test learner loaded in error"}
+        )
+        assert erased.status_code == 201, erased.text
+        link = await operator.post(f"/v1/learners/{learner['uln']}/providers", json={"ukprn": "10004567"})
+    _assert_problem(link, 410)

@@ -11,6 +11,8 @@ import pytest
 from lrs_contracts.learner import LearnerProviderLinked
 from lrs_contracts.registry import decode
 from lrs_platform.database import apply_migrations
+from lrs_platform.keyring import Keyring, KeyringKey
+from validation.reference_store import ReferenceStore
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +30,8 @@ async def test_links_from_before_0121_are_announced_once_on_upgrade(pool: asyncp
         )
         await connection.execute(
             "INSERT INTO validation.learner_links (uln, provider_ukprn, linked_by, linked_at) VALUES"
-            " ($1, '10004567', 'provider:10004567', $2), ($1, '10009999', 'operator:tests', $2)",
+            " ($1, '10004567', 'provider:10004567', $2), ($1, '10009999', 'operator:tests', $2),"
+            " ($1, 'college-a', 'provider:college-a', $2)",  # a key from before keys were checked
             ULN,
             LINKED_AT,
         )
@@ -47,3 +50,22 @@ async def test_links_from_before_0121_are_announced_once_on_upgrade(pool: asyncp
     envelope = decoded[0][0]
     assert (envelope.source, envelope.occurred_at, envelope.correlation_id) == ("validation", LINKED_AT, "learner:0043")
     assert decoded[0][0].event_id != decoded[1][0].event_id
+
+
+async def test_an_operator_linking_again_announces_the_link_again(pool: asyncpg.Pool) -> None:
+    """A link made by a validation of the older release during the rolling upgrade (or skipped from the
+    projector's dead letters) is repaired by linking the provider again; the projector's copy is idempotent."""
+    async with pool.acquire() as connection:
+        await apply_migrations(connection, "validation", "validation.migrations")
+        await connection.execute(
+            "INSERT INTO validation.learners (uln, given_name, family_name, ability_to_share) VALUES ($1, 'A', 'B', 1)",
+            ULN,
+        )
+    store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+    for _ in range(2):
+        await store.link_provider(ULN, "10004567", linked_by="operator:tests")
+    queued = await pool.fetch("SELECT envelope FROM validation.learner_outbox ORDER BY id")
+    assert [decode(row["envelope"])[1] for row in queued] == [
+        LearnerProviderLinked(uln=ULN, provider_ukprn="10004567")
+    ] * 2
+    assert await pool.fetchval("SELECT count(*) FROM validation.learner_links") == 1

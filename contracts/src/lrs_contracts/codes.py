@@ -438,10 +438,10 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
             " report centre achievements for them (the same answer whether or not the ULN is registered)"
         ),
         example="a provider reading the PLR of a learner another provider registered",
-        source="decision 0121 (providers reach only their linked learners); DESIGN.md §4",
+        source="decision 0121 (providers reach only their linked learners)",
         fix=(
-            "Register the learner with their details (`POST /v1/learners`: the same details as registered link"
-            " you), or ask an operator to link you (`lrs learners link`). A new link applies within a second or so."
+            "Register the learner if they are new (`POST /v1/learners` links you), or ask an operator to link you"
+            " (`lrs learners link`). A new link applies within a second or so."
         ),
     ),
     ProblemCode.OPERATOR_SCOPE_MISSING: CodeExplanation(

@@ -85,8 +85,8 @@ class LearnersMerged(Contract):
 class LearnerProviderLinked(Contract):
     """lrs.learner.provider.linked.v1 — a learning provider is linked to the learner (decision 0121).
 
-    A provider is linked when it registers the learner (or registers the same details again) or an
-    operator links it. A linked provider reads the learner's PLR while they share, reports centre
+    A provider is linked when it registers the learner or an operator links it (announced again when an
+    operator links it again). A linked provider reads the learner's PLR while they share, reports centre
     achievements for them and changes their ability to share. Links are never undone.
     """
 

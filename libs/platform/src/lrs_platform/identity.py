@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Callable, Collection
@@ -30,6 +31,7 @@ from fastapi import Depends, Request
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.environments import Environment
+from lrs_contracts.identifiers import UKPRN_PATTERN
 from lrs_platform.database import apply_migrations
 from lrs_platform.problems import ProblemError
 
@@ -70,6 +72,10 @@ def operator_scope(*scopes: OperatorScope) -> dict[str, list[str]]:
 
 
 def _check_scopes(principal: Principal) -> None:
+    """What a key may be issued for: a provider by its UKPRN (its links travel on the log by it), scopes
+    on operator keys only, and known ones."""
+    if principal.kind is PrincipalKind.PROVIDER and not re.fullmatch(UKPRN_PATTERN, principal.id):
+        raise ValueError(f"a provider key names its UKPRN, 8 digits: {principal.id!r} is not one")
     if principal.scopes and not principal.is_operator:
         raise ValueError("scopes limit operator keys only")
     parse_scopes(principal.scopes)

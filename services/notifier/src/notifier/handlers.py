@@ -34,9 +34,10 @@ _log = get_logger("notifier.handlers")
 # relay being away is waited out, however long, holding every email: none could go.
 RECIPIENT_ATTEMPTS = 25
 RECIPIENT_RETRY = RetryPolicy(base_seconds=60.0, max_seconds=3600.0)
-# A deferred email claimed for a try is not claimed again (by another notifier) for this long.
+# A deferred email claimed for a try is not claimed again (by another notifier) for this long: well over
+# the time a claim's few emails take, each bounded by the SMTP timeout.
 DEFERRED_LEASE_SECONDS = 300.0
-DEFERRED_PER_PASS = 50
+DEFERRED_PER_CLAIM = 5
 
 
 class RetryLater(Transient):
@@ -75,7 +76,9 @@ class Notifications:
         self._domain = domain
         self._retry = retry
 
-    async def handle(self, envelope: Envelope, payload: Contract) -> None:
+    async def handle(self, envelope: Envelope, payload: Contract, *, deferred_try: bool = False) -> None:
+        """`deferred_try`: the deferred emails' loop trying one of its own; from the consumer, an event whose
+        email waits aside is left to that loop (a poll handled again after a failure would try it early)."""
         if isinstance(payload, BatchRecordsDecided):
             await self.tally_chunks([(payload.batch_id, payload.chunk_index, count_rejection_codes(payload.outcomes))])
             return
@@ -86,6 +89,9 @@ class Notifications:
             EVENTS_SKIPPED.labels("already_handled").inc()
             _log.info("email_already_handled", event_id=str(envelope.event_id), status=status.value)
             await self._forget_tallies(payload)
+            return
+        if not deferred_try and status is DeliveryStatus.PENDING and await self._deferred.tries(envelope.event_id):
+            EVENTS_SKIPPED.labels("deferred").inc()
             return
         email = await self._compose(envelope, payload)
         if email is None:
@@ -173,7 +179,8 @@ class Notifications:
         try:
             await self._mailer.send(to_mime(email, self._mail_from))
         except MailError as error:
-            given_up = error.permanent or (error.about_recipient and attempt >= RECIPIENT_ATTEMPTS)
+            refusals = await self._deferred.tries(envelope.event_id) + 1 if error.about_recipient else 0
+            given_up = error.permanent or refusals >= RECIPIENT_ATTEMPTS
             EMAILS_FAILED.labels(kind, "permanent" if given_up else "transient").inc()
             _log.warning(
                 "email_failed",
@@ -199,9 +206,9 @@ class Notifications:
                 error=str(error),
             )
             if error.about_recipient:  # this email's alone: set aside, the next goes on
-                delay = self._recipient_retry.delay(attempt)
+                delay = self._recipient_retry.delay(refusals)
                 await self._deferred.defer(envelope.event_id, encode(envelope), delay)
-                _log.info("email_deferred", event_id=str(envelope.event_id), attempt=attempt, seconds=round(delay))
+                _log.info("email_deferred", event_id=str(envelope.event_id), refusals=refusals, seconds=round(delay))
                 return False
             raise RetryLater(self._retry.delay(attempt)) from error
         await self._deliveries.finish(
@@ -215,13 +222,13 @@ class Notifications:
         """Tries the deferred emails that are due; returns how many were tried. One that goes (or is given
         up, or was meanwhile sent from a redelivery) leaves the deferred ones; one refused for now again is
         deferred again; the relay away ends the pass, the rest waiting out their lease."""
-        due = await self._deferred.claim_due(DEFERRED_PER_PASS, DEFERRED_LEASE_SECONDS)
+        due = await self._deferred.claim_due(DEFERRED_PER_CLAIM, DEFERRED_LEASE_SECONDS)
         for event_id, raw in due:
             envelope, payload = decode(raw)
             try:
-                await self.handle(envelope, payload)
+                await self.handle(envelope, payload, deferred_try=True)
             except RetryLater as later:
-                await self._deferred.defer(event_id, raw, later.delay)
+                await self._deferred.postpone(event_id, later.delay)
                 break
             status = await self._deliveries.status(event_id)
             if status is None or status.is_final:

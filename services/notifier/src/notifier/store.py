@@ -143,13 +143,28 @@ class DeferredEmails:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
+    async def tries(self, event_id: uuid.UUID) -> int:
+        """How often the relay has refused the email's recipient so far (0: the email is not deferred)."""
+        tries = await self._pool.fetchval("SELECT tries FROM notifier.deferred_emails WHERE event_id = $1", event_id)
+        return int(tries or 0)
+
     async def defer(self, event_id: uuid.UUID, envelope: bytes, delay_seconds: float) -> None:
+        """Its recipient refused once more: tried again after `delay_seconds`."""
         await self._pool.execute(
-            "INSERT INTO notifier.deferred_emails (event_id, envelope, due_at)"
-            " VALUES ($1, $2, now() + make_interval(secs => $3))"
-            " ON CONFLICT (event_id) DO UPDATE SET due_at = EXCLUDED.due_at",
+            "INSERT INTO notifier.deferred_emails (event_id, envelope, tries, due_at)"
+            " VALUES ($1, $2, 1, now() + make_interval(secs => $3))"
+            " ON CONFLICT (event_id) DO UPDATE SET due_at = EXCLUDED.due_at,"
+            " tries = notifier.deferred_emails.tries + 1",
             event_id,
             envelope,
+            delay_seconds,
+        )
+
+    async def postpone(self, event_id: uuid.UUID, delay_seconds: float) -> None:
+        """Not tried (the relay away): due again after `delay_seconds`, its tries as they were."""
+        await self._pool.execute(
+            "UPDATE notifier.deferred_emails SET due_at = now() + make_interval(secs => $2) WHERE event_id = $1",
+            event_id,
             delay_seconds,
         )
 

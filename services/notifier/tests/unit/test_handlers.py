@@ -60,10 +60,18 @@ class FakeDeferred:
 
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, tuple[bytes, float]] = {}
+        self.refusals: dict[uuid.UUID, int] = {}
         self.now = 0.0
 
+    async def tries(self, event_id: uuid.UUID) -> int:
+        return self.refusals.get(event_id, 0) if event_id in self.rows else 0
+
     async def defer(self, event_id: uuid.UUID, envelope: bytes, delay_seconds: float) -> None:
+        self.refusals[event_id] = (self.refusals.get(event_id, 0) if event_id in self.rows else 0) + 1
         self.rows[event_id] = (envelope, self.now + delay_seconds)
+
+    async def postpone(self, event_id: uuid.UUID, delay_seconds: float) -> None:
+        self.rows[event_id] = (self.rows[event_id][0], self.now + delay_seconds)
 
     async def claim_due(self, limit: int, lease_seconds: float) -> list[tuple[uuid.UUID, bytes]]:
         due = [(event_id, raw) for event_id, (raw, at) in self.rows.items() if at <= self.now][:limit]
@@ -219,6 +227,26 @@ async def test_a_deferred_email_goes_when_the_recipient_takes_it_and_is_sent_onc
     assert log.rows[envelope.event_id][0] is DeliveryStatus.SENT and deferred.rows == {}
     await service.handle(envelope, completed())  # the consumer's redelivery: already sent
     assert len(mailer.sent) == 1
+
+
+async def test_the_consumer_leaves_a_deferred_email_to_its_loop_and_the_relay_away_costs_it_no_try() -> None:
+    """A poll handled again after a failure tried the deferred email early, and every try while the relay
+    was away counted towards giving it up."""
+    full_mailbox = MailError("recipients refused: [452]", permanent=False, about_recipient=True)
+    away = MailError("SMTPConnectError", permanent=False)
+    mailer, log, deferred = FakeMailer([full_mailbox, *[away] * 30]), FakeDeliveryLog(), FakeDeferred()
+    envelope = envelope_of(completed())
+    service = notifications(mailer, log, deferred=deferred)
+    await service.handle(envelope, completed())
+    await service.handle(envelope, completed())  # the same poll again: left to the deferred loop
+    assert log.rows[envelope.event_id][1] == 1 and mailer.failures[0] is away
+    for _ in range(30):  # the relay away for 30 passes: the email waits, refused once only
+        deferred.now = deferred.rows[envelope.event_id][1]
+        await service.retry_deferred()
+    assert deferred.refusals[envelope.event_id] == 1
+    deferred.now = deferred.rows[envelope.event_id][1]
+    await service.retry_deferred()
+    assert len(mailer.sent) == 1 and deferred.rows == {}
 
 
 async def test_the_relay_away_during_a_deferred_try_ends_the_pass_and_the_email_waits() -> None:

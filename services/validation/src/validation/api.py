@@ -215,8 +215,8 @@ async def load_reference(request: Request, principal: CurrentPrincipal) -> Refer
     description=(
         "Registers a learner and links the calling provider to them: a linked provider reads the learner's PLR "
         "while they share, reports centre achievements for them and changes their ability to share (decision "
-        "0121). The same details again (names compared case-insensitively, date of birth, gender) change no "
-        "detail and answer 200 with `registered: 0`, and link the calling provider as well; other "
+        "0121). The same details again (names compared case-insensitively, date of birth, gender) change "
+        "nothing, link no one and answer 200 with `registered: 0`; other "
         "details for a registered ULN are refused with 409 — registered details are corrected only by an "
         "operator's import. Ability to share is changed through `/v1/learners/{uln}/sharing`, never here."
     ),
@@ -251,10 +251,10 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
             "This ULN is registered with other details; registered details are never replaced by a registration."
             " Check the ULN, or ask an operator to correct the learner's details.",
         ) from error
-    _wake_outbox(request)  # the registration, or the calling provider's new link
     if not created:
         response.status_code = 200
         return LearnersRegistered(registered=0)
+    _wake_outbox(request)
     return LearnersRegistered(registered=1)
 
 
@@ -340,10 +340,11 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
     summary="Link a provider to a learner (operators)",
     description=(
         "A linked provider reads the learner's PLR while they share, reports centre achievements for them and "
-        "changes their ability to share (decision 0121). Linking twice changes nothing."
+        "changes their ability to share (decision 0121). Linking again announces the link again (it repairs a "
+        "projection that missed it); an erased learner is 410."
     ),
     status_code=204,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 410, 422),
     openapi_extra=_json_body(ProviderLink) | operator_scope(OperatorScope.REGISTRY),
 )
 async def link_provider(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
@@ -353,6 +354,8 @@ async def link_provider(request: Request, principal: CurrentPrincipal, uln: Uln)
         await _store(request).link_provider(uln, link.ukprn, linked_by=str(principal))
     except UnknownLearnerError as error:
         raise ProblemError(404, "Learner not registered") from error
+    except ErasedLearnerError as error:
+        raise _erased("This ULN's learner was erased: no provider is linked to them any more.") from error
     _wake_outbox(request)
 
 

@@ -240,9 +240,7 @@ class ReferenceStore:
                     raise ErasedLearnerError(learner.uln[-4:])
                 if registration_outcome(_learner_of(row), learner) is RegistrationOutcome.CONFLICT:
                     raise LearnerDetailsConflict(learner.uln[-4:])
-                if registered_by_provider is not None:  # it knows the learner's details: it enrols them too
-                    await _link(connection, learner.uln, registered_by_provider, f"provider:{registered_by_provider}")
-                return False
+                return False  # links no one: details can be guessed, 200 against 409 telling when (0121)
             await _queue(connection, learner.uln, _registered_event(learner, key))
             if registered_by_provider is not None:
                 await _link(connection, learner.uln, registered_by_provider, f"provider:{registered_by_provider}")
@@ -256,10 +254,16 @@ class ReferenceStore:
         return frozenset(row["provider_ukprn"] for row in rows)
 
     async def link_provider(self, uln: str, provider_ukprn: str, linked_by: str) -> None:
+        """Links the provider, and announces the link whether or not it was there: linking again repairs a
+        link the projector never heard of (made by a validation from before 0121, or skipped from its dead
+        letters); the projector's copy is idempotent."""
         async with self._pool.acquire() as connection, connection.transaction():
-            if not await connection.fetchval("SELECT EXISTS (SELECT 1 FROM validation.learners WHERE uln = $1)", uln):
+            erased_at = await connection.fetchrow("SELECT erased_at FROM validation.learners WHERE uln = $1", uln)
+            if erased_at is None:
                 raise UnknownLearnerError(uln[-4:])
-            await _link(connection, uln, provider_ukprn, linked_by)
+            if erased_at["erased_at"] is not None:  # a link now gives a PLR to read: none to an erased learner
+                raise ErasedLearnerError(uln[-4:])
+            await _link(connection, uln, provider_ukprn, linked_by, announce_again=True)
 
     async def register_learners(self, learners: Sequence[Learner]) -> int:
         """Registers or replaces learners (the operators' import); each change is queued on the outbox.
@@ -533,9 +537,12 @@ async def _merged_into(connection: asyncpg.Connection, uln: str) -> set[str]:
     return {row["uln"] for row in rows}
 
 
-async def _link(connection: asyncpg.Connection, uln: str, provider_ukprn: str, linked_by: str) -> None:
-    """Links the provider to the learner and, the first time, announces it on the learner log (the
-    projector lets only linked providers read a PLR or report centre achievements: decision 0121)."""
+async def _link(
+    connection: asyncpg.Connection, uln: str, provider_ukprn: str, linked_by: str, *, announce_again: bool = False
+) -> None:
+    """Links the provider to the learner and announces it on the learner log, the first time (or again,
+    `announce_again`): the projector lets only linked providers read a PLR or report centre achievements
+    (decision 0121)."""
     linked = await connection.fetchval(
         "INSERT INTO validation.learner_links (uln, provider_ukprn, linked_by) VALUES ($1, $2, $3)"
         " ON CONFLICT (uln, provider_ukprn) DO NOTHING RETURNING true",
@@ -543,7 +550,7 @@ async def _link(connection: asyncpg.Connection, uln: str, provider_ukprn: str, l
         provider_ukprn,
         linked_by,
     )
-    if linked:
+    if linked or announce_again:
         await _queue(connection, uln, LearnerProviderLinked(uln=uln, provider_ukprn=provider_ukprn))
 
 

@@ -7,9 +7,11 @@ through the registration endpoint: operators correct them with an import.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from enum import StrEnum
 
+from lrs_contracts.identifiers import UKPRN_PATTERN
 from lrs_domain.reference import Learner
 from lrs_platform.identity import Principal, PrincipalKind
 
@@ -21,7 +23,11 @@ class RegistrationOutcome(StrEnum):
 
 
 def may_register(principal: Principal) -> bool:
-    return principal.kind in (PrincipalKind.PROVIDER, PrincipalKind.OPERATOR)
+    """Operators, and providers by a UKPRN (the link a registration makes names it; a key issued before
+    keys were checked may name something else)."""
+    if principal.kind is PrincipalKind.PROVIDER:
+        return re.fullmatch(UKPRN_PATTERN, principal.id) is not None
+    return principal.kind is PrincipalKind.OPERATOR
 
 
 def may_change_sharing(principal: Principal, ulns: Collection[str], linked_providers: Collection[str]) -> bool:

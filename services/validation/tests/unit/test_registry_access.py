@@ -20,6 +20,7 @@ REGISTERED = Learner(ULN, "Amira", "Khan", date(2006, 3, 14), gender=2, ability_
     ("principal", "allowed"),
     [
         ("provider:10004567", True),
+        ("provider:college-a", False),  # a key from before keys were checked: its link could name no UKPRN
         ("operator:ops", True),
         ("ao:RN5133", False),
         (f"learner:{ULN}", False),

@@ -72,7 +72,10 @@ def credentials(
             principal = Principal(principal.kind, principal.id, parse_scopes(scopes))
         except ValueError as error:
             raise CommandError(str(error)) from error
-    result = asyncio.run(_with_store(action, principal, label, environment))
+    try:
+        result = asyncio.run(_with_store(action, principal, label, environment))
+    except ValueError as error:  # what the key may not be issued for (a provider not by its UKPRN, say)
+        raise CommandError(str(error)) from error
     if isinstance(result, int):
         return f"revoked {result} key(s) of {principal}"
     if output:

@@ -5,6 +5,7 @@
 CREATE TABLE deferred_emails (
     event_id    uuid PRIMARY KEY,
     envelope    bytea NOT NULL,
+    tries       integer NOT NULL,  -- how often the relay refused its recipient (not the relay's absences)
     due_at      timestamptz NOT NULL,
     deferred_at timestamptz NOT NULL DEFAULT now()
 );

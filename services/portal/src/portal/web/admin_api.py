@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.text import OneLineText
 from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
@@ -65,6 +66,19 @@ def _require_operator(principal: Principal) -> None:
         raise ProblemError(403, "Forbidden", "Only operators manage portal accounts.")
 
 
+def _may_hand_out_operator_power(principal: Principal) -> None:
+    """An operator account signs in with every operator power: a key limited to `accounts` must not make
+    one, or learn one's password (decision 0122). It manages AO staff's accounts, and may disable any."""
+    if principal.scopes:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "Operator accounts are created, and their passwords reset, only with an operator key without scopes:"
+            " they sign in with every operator power.",
+            ProblemCode.OPERATOR_SCOPE_MISSING,
+        )
+
+
 @router.post(
     "",
     status_code=201,
@@ -74,6 +88,8 @@ def _require_operator(principal: Principal) -> None:
 )
 async def create_account(body: AccountCreate, principal: CurrentPrincipal, request: Request) -> IssuedPassword:
     _require_operator(principal)
+    if body.role is Role.OPERATOR:
+        _may_hand_out_operator_power(principal)
     try:
         account, password = await portal_of(request).auth.create_account(
             body.username, body.display_name, body.role, body.ao_id, body.email
@@ -122,6 +138,8 @@ async def reset_password(username: Username, principal: CurrentPrincipal, reques
     _require_operator(principal)
     auth = portal_of(request).auth
     try:
+        if (await auth.account(username)).role is Role.OPERATOR:
+            _may_hand_out_operator_power(principal)
         password = await auth.reset_password(username)
         return IssuedPassword(account=AccountPublic.of(await auth.account(username)), password=password)
     except AccountNotFound as error:

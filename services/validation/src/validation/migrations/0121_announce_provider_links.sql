@@ -15,4 +15,5 @@ SELECT uln, convert_to(jsonb_build_object(
     )
 )::text, 'UTF8')
 FROM learner_links
+WHERE provider_ukprn ~ '^[0-9]{8}$'  -- a key issued before keys were checked may have named anything
 ORDER BY linked_at, uln, provider_ukprn;
