@@ -454,7 +454,15 @@ async def test_no_page_has_a_serious_accessibility_violation(
         await challenge_links.first.click()
         found += await serious_violations(ao_page)
 
-    for path in ("/ops", "/ops/dead-letters", "/ops/rebuild", "/ops/accounts", "/ops/keyring", "/ops/erasures"):
+    for path in (
+        "/ops",
+        "/ops/dead-letters",
+        "/ops/rebuild",
+        "/ops/maintenance",
+        "/ops/accounts",
+        "/ops/keyring",
+        "/ops/erasures",
+    ):
         await operator_page.goto(f"{url}{path}")
         found += await serious_violations(operator_page)
     await operator_page.get_by_role("button", name="Erase this learner").click()  # the error summary
@@ -462,6 +470,9 @@ async def test_no_page_has_a_serious_accessibility_violation(
     await operator_page.get_by_label("ULN").fill("1000000043")
     await operator_page.get_by_label("Reason").fill("accessibility check: never confirmed")
     await operator_page.get_by_role("button", name="Erase this learner").click()  # the confirmation step
+    found += await serious_violations(operator_page)
+    await operator_page.goto(f"{url}/ops/maintenance")
+    await operator_page.get_by_role("button", name="Schedule the window").click()  # the error summary
     found += await serious_violations(operator_page)
     assert found == []
 
@@ -734,6 +745,75 @@ async def decider_paused(system: PortalSystem) -> bool:
     async with httpx.AsyncClient(timeout=10) as client:
         checks = (await client.get(f"{system.service_url('validation')}/readyz")).json()["checks"]
     return "paused for maintenance" in checks["consumer validation.decider"]
+
+
+async def test_an_operator_schedules_and_cancels_a_window_then_pauses_and_resumes_on_the_maintenance_page(
+    operator_page: Page, ao_page: Page, portal_system: PortalSystem
+) -> None:
+    url, tag = portal_system.url, uuid.uuid4().hex[:6]
+    window_reason, pause_reason = f"database upgrade {tag}", f"broker incident {tag}"
+    day = datetime.now(ZoneInfo("Europe/London")).date() + timedelta(days=3)
+    after = day + timedelta(days=1)
+    main = operator_page.locator("main")
+    try:
+        await operator_page.get_by_role("link", name="Maintenance").click()
+        await expect(operator_page.get_by_role("heading", level=1)).to_have_text("Maintenance")
+        await operator_page.get_by_role("button", name="Schedule the window").click()
+        await expect(operator_page.locator(".govuk-error-summary")).to_contain_text("Enter the date the window starts")
+
+        await operator_page.get_by_label("Start date").fill(day.isoformat())
+        await operator_page.get_by_label("Start time").fill("22:00")
+        await operator_page.get_by_label("End date").fill(after.isoformat())
+        await operator_page.get_by_label("End time").fill("02:00")
+        await operator_page.get_by_label("Reason", exact=True).fill(window_reason)
+        await operator_page.get_by_role("button", name="Schedule the window").click()
+        await expect(main.locator("[data-done]")).to_have_text(re.compile("The maintenance window is scheduled"))
+        listed = main.locator("table[data-table=windows] tr", has_text=window_reason)
+        await expect(listed).to_contain_text(f"{day.day} {day:%b %Y}, 22:00")
+        await expect(listed).to_contain_text(f"{after.day} {after:%b %Y}, 02:00")
+        await expect(listed).to_contain_text("operator:operator.user")
+        await ao_page.goto(f"{url}/")
+        await expect(ao_page.locator("#maintenance-banner [data-maintenance=windows]")).to_contain_text(window_reason)
+
+        await listed.get_by_role("button", name=re.compile("^Cancel")).click()
+        await expect(operator_page.get_by_role("heading", level=1)).to_have_text("Cancel the maintenance window?")
+        await operator_page.get_by_role("button", name="Yes, cancel this window").click()
+        await expect(main.locator("[data-done]")).to_have_text("The maintenance window is cancelled.")
+        await expect(main.locator("table[data-table=windows]")).not_to_contain_text(window_reason)
+        cancelled = main.locator("table[data-table=window-history] tr", has_text=window_reason)
+        await expect(cancelled.locator("td").last).to_contain_text("by operator:operator.user")
+
+        await operator_page.get_by_label("Reason for pausing").fill(pause_reason)
+        await operator_page.get_by_role("button", name="Pause deciding batches now").click()
+        holding = main.locator("[data-section=holding]")
+        await expect(holding).to_have_attribute("data-holding", "pause")
+        await expect(holding).to_contain_text(pause_reason)
+        await expect(holding).to_contain_text("operator:operator.user")
+        await eventually(lambda: decider_paused(portal_system), what="the decider told of the pause")
+
+        await operator_page.get_by_role("button", name="Resume deciding batches").click()
+        await expect(main.locator("[data-done]")).to_contain_text("Deciding batches has resumed")
+        await expect(holding).to_have_attribute("data-holding", "none")
+        resumed = main.locator("table[data-table=pause-history] tr", has_text=pause_reason)
+        await expect(resumed.locator("td").last).to_contain_text("by operator:operator.user")
+
+        async def deciding() -> bool:
+            return not await decider_paused(portal_system)
+
+        await eventually(deciding, what="the decider told of the resumption")
+    finally:
+        await _clear_maintenance(portal_system, window_reason)
+
+
+async def _clear_maintenance(system: PortalSystem, window_reason: str) -> None:
+    """What a failed maintenance test leaves would hold every batch of the tests after it."""
+    async with await system.client("ingest", "operator:tests") as ingest:
+        schedule = (await ingest.get("/v1/maintenance")).json()
+        for window in schedule["windows"]:
+            if window["reason"] == window_reason:
+                await ingest.delete(f"/v1/admin/maintenance/windows/{window['window_id']}")
+        if schedule["pause"] is not None:
+            await ingest.post("/v1/admin/maintenance/resume")
 
 
 async def test_a_checked_file_waits_sealed_under_a_key_only_its_check_page_holds(

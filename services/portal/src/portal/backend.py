@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -216,6 +217,36 @@ class ServiceCalls:
     async def sandpit_reset(self, reset_id: uuid.UUID) -> dict[str, Any]:
         result: dict[str, Any] = await self._json("GET", "ingest", f"/v1/sandpit/resets/{reset_id}")
         return result
+
+    # --- maintenance windows and pauses (ingest, operators) --------------------------------------
+
+    async def maintenance_history(self, limit: int) -> dict[str, Any]:
+        """The latest `limit` windows (latest start first) and `limit` pauses (newest first), with who set,
+        cancelled or resumed each and when."""
+        history: dict[str, Any] = await self._json("GET", "ingest", "/v1/admin/maintenance", params={"limit": limit})
+        return history
+
+    async def schedule_maintenance_window(self, starts_at: datetime, ends_at: datetime, reason: str) -> dict[str, Any]:
+        """The window scheduled (`window`), and `published`: False while Kafka has not taken the new schedule."""
+        body = {"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(), "reason": reason}
+        changed: dict[str, Any] = await self._json("POST", "ingest", "/v1/admin/maintenance/windows", json=body)
+        return changed
+
+    async def cancel_maintenance_window(self, window_id: uuid.UUID) -> dict[str, Any]:
+        """A window not begun is dropped; one under way ends now."""
+        changed: dict[str, Any] = await self._json("DELETE", "ingest", f"/v1/admin/maintenance/windows/{window_id}")
+        return changed
+
+    async def pause_deciding_batches(self, reason: str) -> dict[str, Any]:
+        """An unplanned pause, from now until resumed: batches are still accepted, and queued."""
+        changed: dict[str, Any] = await self._json(
+            "POST", "ingest", "/v1/admin/maintenance/pause", json={"reason": reason}
+        )
+        return changed
+
+    async def resume_deciding_batches(self) -> dict[str, Any]:
+        changed: dict[str, Any] = await self._json("POST", "ingest", "/v1/admin/maintenance/resume")
+        return changed
 
     # --- the PLR (plr-projector) -----------------------------------------------------------------
 

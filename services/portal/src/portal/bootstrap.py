@@ -28,7 +28,17 @@ from portal.backend import Services
 from portal.config import PortalSettings
 from portal.sessions import CookiePolicy, SessionPolicy
 from portal.store import MIGRATIONS, SCHEMA, AccountStore, ServiceKeys, SessionStore, UploadStore
-from portal.web import admin_api, ao_pages, auth_pages, batch_pages, dashboard, errors, operator_pages, sandpit_pages
+from portal.web import (
+    admin_api,
+    ao_pages,
+    auth_pages,
+    batch_pages,
+    dashboard,
+    errors,
+    maintenance_pages,
+    operator_pages,
+    sandpit_pages,
+)
 from portal.web.common import Portal, with_security_headers
 
 SERVICE = "portal"
@@ -123,7 +133,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.middleware("http")(_security_headers)
     static = resources.files("portal").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth_pages, dashboard, batch_pages, ao_pages, operator_pages, sandpit_pages):
+    for module in (auth_pages, dashboard, batch_pages, ao_pages, operator_pages, maintenance_pages, sandpit_pages):
         app.include_router(module.router)
     app.include_router(admin_api.router)
     return app

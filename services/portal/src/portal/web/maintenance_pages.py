@@ -1,0 +1,259 @@
+"""Operators' maintenance page (decision 0070): what holds batches now, the windows to come, the history,
+and scheduling, cancelling, pausing and resuming over ingest's admin API, as `lrs maintenance` does.
+Times are typed and shown in UK time; ingest is sent and answers instants with their UTC offset."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from lrs_contracts.text import refused_character
+from portal.auth import SignedIn
+from portal.backend import Forbidden, NotFound, Refused, ServiceCalls
+from portal.web.common import UK, OperatorUser, calls, checked_form, field, render, see_other
+
+router = APIRouter(include_in_schema=False)
+
+# Ingest's own limits (ingest.maintenance.check_window), checked here too to put the error on its field.
+LONGEST_WINDOW = timedelta(hours=48)
+FURTHEST_START = timedelta(days=366)
+MAX_REASON = 500
+HISTORY_LIMIT = 50
+WINDOW_FIELDS = ("starts_date", "starts_time", "ends_date", "ends_time", "reason")
+DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+CLOCK = re.compile(r"(\d{1,2})[:.](\d{2})")
+
+DONE = {
+    "scheduled": "The maintenance window is scheduled. AOs see it in the banner on every page.",
+    "cancelled": "The maintenance window is cancelled.",
+    "ended": "The maintenance window has ended: the batches it held are decided, in each AO's order.",
+    "paused": "Deciding batches is paused. Batches are still accepted: they are queued until you resume.",
+    "resumed": "Deciding batches has resumed: the queued batches are decided in each AO's order.",
+}
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+async def _maintenance_state(service: ServiceCalls) -> dict[str, Any]:
+    """The schedule (`GET /v1/maintenance`) with who scheduled each window, and the history."""
+    schedule = await service.maintenance()
+    history = await service.maintenance_history(HISTORY_LIMIT)
+    now = datetime.now(UTC)
+    scheduled_by = {record["window"]["window_id"]: record["scheduled_by"] for record in history["windows"]}
+    windows = [
+        {
+            **window,
+            "scheduled_by": scheduled_by.get(window["window_id"]),
+            "under_way": _instant(window["starts_at"]) <= now,
+        }
+        for window in schedule["windows"]
+    ]
+    return {
+        "holding": _holding_now(schedule, windows, history["pauses"]),
+        "paused": schedule["pause"] is not None,
+        "windows": windows,
+        "history": history,
+    }
+
+
+def _holding_now(
+    schedule: dict[str, Any], windows: list[dict[str, Any]], pauses: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """What holds batches now: the pause if one is on, else the window under way that began first."""
+    active = schedule["active"]
+    if active is None:
+        return None
+    if active["paused"]:
+        pause = schedule["pause"]
+        record = next((record for record in pauses if record["resumed_at"] is None), None)
+        by = record["paused_by"] if record else None
+        return {"paused": True, "reason": pause["reason"], "since": pause["since"], "until": None, "by": by}
+    window = next((window for window in windows if window["under_way"]), None)
+    return {
+        "paused": False,
+        "reason": active["reason"],
+        "since": window["starts_at"] if window else None,
+        "until": active["until"],
+        "by": window["scheduled_by"] if window else None,
+    }
+
+
+async def _maintenance_page(
+    request: Request,
+    user: SignedIn,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    refusal: str | None = None,
+    done: str | None = None,
+    unpublished: bool = False,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {
+        **await _maintenance_state(calls(request, user)),
+        "history_limit": HISTORY_LIMIT,
+        "values": values or {},
+        "errors": errors or {},
+        "refusal": refusal,
+        "done": DONE.get(done or ""),
+        "unpublished": unpublished,
+    }
+    return render(request, "ops_maintenance.html", context, user=user, status_code=status)
+
+
+def _done(what: str, changed: dict[str, Any]) -> RedirectResponse:
+    """Back to the page, saying what was done and whether Kafka has yet to take the new schedule."""
+    return see_other(f"/ops/maintenance?done={what}" + ("" if changed["published"] else "&unpublished=true"))
+
+
+def _reason_error(reason: str) -> str | None:
+    if not reason:
+        return "Say what the maintenance is for: AOs see it on every page and on the batches it holds"
+    if len(reason) > MAX_REASON:
+        return f"The reason must be {MAX_REASON} characters or fewer"
+    if refused := refused_character(reason, one_line=False):
+        return f"The reason holds {refused}: type it again"
+    return None
+
+
+def _day(text: str) -> date | None:
+    found = DAY.fullmatch(text)
+    try:
+        return date(*(int(part) for part in found.groups())) if found else None
+    except ValueError:  # 2027-02-30
+        return None
+
+
+def _clock(text: str) -> time | None:
+    found = CLOCK.fullmatch(text)
+    if not found or int(found[1]) > 23 or int(found[2]) > 59:
+        return None
+    return time(int(found[1]), int(found[2]))
+
+
+def _typed_moment(values: dict[str, str], end: str) -> tuple[datetime | None, dict[str, str]]:
+    """The instant typed as a UK date and time for the window's `end` ("starts" or "ends"), or None and
+    what is wrong, on its field."""
+    what = "start" if end == "starts" else "end"
+    day_field, clock_field = f"{end}_date", f"{end}_time"
+    day, clock = _day(values[day_field]), _clock(values[clock_field])
+    errors = {}
+    if day is None:
+        errors[day_field] = (
+            f"Enter the {what} date as year-month-day, like 2027-06-01"
+            if values[day_field]
+            else f"Enter the date the window {end}"
+        )
+    if clock is None:
+        errors[clock_field] = (
+            f"Enter the {what} time on the 24-hour clock, like 22:00"
+            if values[clock_field]
+            else f"Enter the time the window {end}"
+        )
+    if day is None or clock is None:
+        return None, errors
+    moment = datetime.combine(day, clock, tzinfo=UK)
+    said = f"{clock:%H:%M} on {day:%-d %b %Y}"
+    if moment.astimezone(UTC).astimezone(UK).time() != clock:
+        return None, {clock_field: f"There is no {said} in the UK: the clocks go forward that night"}
+    if moment.utcoffset() != moment.replace(fold=1).utcoffset():
+        return None, {clock_field: f"{said} happens twice in the UK, as the clocks go back: choose another time"}
+    return moment, {}
+
+
+def _window_errors(starts_at: datetime, ends_at: datetime, now: datetime) -> dict[str, str]:
+    errors = {}
+    if ends_at <= starts_at:
+        errors["ends_date"] = "The window must end after it starts"
+    elif ends_at <= now:
+        errors["ends_date"] = "The window would already be over: choose an end still to come"
+    elif ends_at - starts_at > LONGEST_WINDOW:
+        errors["ends_date"] = "A window lasts at most 48 hours: the batches it holds wait on a topic kept for 7 days"
+    if starts_at - now > FURTHEST_START:
+        errors["starts_date"] = "A window starts at most 366 days from now: schedule it nearer the time"
+    return errors
+
+
+@router.get("/ops/maintenance")
+async def maintenance(
+    request: Request,
+    user: OperatorUser,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+    unpublished: bool = False,
+) -> HTMLResponse:
+    return await _maintenance_page(request, user, done=done, unpublished=unpublished)
+
+
+@router.post("/ops/maintenance/windows")
+async def schedule_window(request: Request, user: OperatorUser) -> Response:
+    form = await checked_form(request, user)
+    values = {name: field(form, name) for name in WINDOW_FIELDS}
+    starts_at, start_errors = _typed_moment(values, "starts")
+    ends_at, end_errors = _typed_moment(values, "ends")
+    errors = start_errors | end_errors
+    if starts_at is not None and ends_at is not None:
+        errors |= _window_errors(starts_at, ends_at, datetime.now(UTC))
+    if reason_error := _reason_error(values["reason"]):
+        errors["reason"] = reason_error
+    if errors or starts_at is None or ends_at is None:
+        return await _maintenance_page(request, user, values=values, errors=errors, status=400)
+    try:
+        changed = await calls(request, user).schedule_maintenance_window(starts_at, ends_at, values["reason"])
+    except (Refused, Forbidden) as refused:  # ingest names a field it refuses `body.<field>`
+        errors = {"reason" if "body.reason" in refused.detail else "starts_date": refused.detail}
+        return await _maintenance_page(request, user, values=values, errors=errors, status=400)
+    return _done("scheduled", changed)
+
+
+@router.get("/ops/maintenance/windows/{window_id}/cancel")
+async def confirm_cancel(request: Request, window_id: uuid.UUID, user: OperatorUser) -> HTMLResponse:
+    """The confirmation step: the window, and whether it is dropped or, under way, ends now."""
+    state = await _maintenance_state(calls(request, user))
+    window = next((window for window in state["windows"] if window["window_id"] == str(window_id)), None)
+    if window is None:
+        refusal = "That window was cancelled or is over: there is nothing to cancel."
+        return await _maintenance_page(request, user, refusal=refusal, status=404)
+    return render(request, "ops_maintenance_cancel.html", {"window": window, "paused": state["paused"]}, user=user)
+
+
+@router.post("/ops/maintenance/windows/{window_id}/cancel")
+async def cancel_window(request: Request, window_id: uuid.UUID, user: OperatorUser) -> Response:
+    await checked_form(request, user)
+    try:
+        changed = await calls(request, user).cancel_maintenance_window(window_id)
+    except (Refused, Forbidden, NotFound) as refused:
+        return await _maintenance_page(request, user, refusal=refused.detail, status=409)
+    record = changed["window"]
+    ended = _instant(record["window"]["starts_at"]) <= _instant(record["cancelled_at"])
+    return _done("ended" if ended else "cancelled", changed)
+
+
+@router.post("/ops/maintenance/pause")
+async def pause(request: Request, user: OperatorUser) -> Response:
+    form = await checked_form(request, user)
+    reason = field(form, "pause_reason")
+    if reason_error := _reason_error(reason):
+        values, errors = {"pause_reason": reason}, {"pause_reason": reason_error}
+        return await _maintenance_page(request, user, values=values, errors=errors, status=400)
+    try:
+        changed = await calls(request, user).pause_deciding_batches(reason)
+    except (Refused, Forbidden) as refused:
+        return await _maintenance_page(request, user, refusal=refused.detail, status=409)
+    return _done("paused", changed)
+
+
+@router.post("/ops/maintenance/resume")
+async def resume(request: Request, user: OperatorUser) -> Response:
+    await checked_form(request, user)
+    try:
+        changed = await calls(request, user).resume_deciding_batches()
+    except (Refused, Forbidden) as refused:
+        return await _maintenance_page(request, user, refusal=refused.detail, status=409)
+    return _done("resumed", changed)
