@@ -161,6 +161,7 @@ def test_the_page_shows_what_holds_now_the_windows_to_come_and_the_history(porta
         '<a class="govuk-service-navigation__link" href="/ops/maintenance" aria-current="page">Maintenance</a>'
         in page.text
     )
+    assert page.text.count('aria-current="page"') == 1, "the projector's /ops is not a prefix of every ops page"
 
 
 def test_a_pause_is_shown_with_who_paused_and_a_resume_button_instead_of_pause(portal: StubbedPortal) -> None:
