@@ -62,6 +62,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 recipient_retry=RetryPolicy(
                     settings.recipient_retry_base_seconds, settings.recipient_retry_max_seconds
                 ),
+                defer_refused=not settings.environment.is_sandpit,
             )
             producer = make_producer(settings.kafka_bootstrap_servers)
             await producer.start()

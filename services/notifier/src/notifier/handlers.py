@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
@@ -34,10 +35,9 @@ _log = get_logger("notifier.handlers")
 # relay being away is waited out, however long, holding every email: none could go.
 RECIPIENT_ATTEMPTS = 25
 RECIPIENT_RETRY = RetryPolicy(base_seconds=60.0, max_seconds=3600.0)
-# A deferred email claimed for a try is not claimed again (by another notifier) for this long: well over
-# the time a claim's few emails take, each bounded by the SMTP timeout.
+# A deferred email claimed for a try (one at a time) is not claimed again, by another notifier, for this
+# long: well over one email's SMTP conversation, each of its commands bounded by the SMTP timeout.
 DEFERRED_LEASE_SECONDS = 300.0
-DEFERRED_PER_CLAIM = 5
 
 
 class RetryLater(Transient):
@@ -63,10 +63,14 @@ class Notifications:
         retry: RetryPolicy = RetryPolicy(base_seconds=0.5, max_seconds=30.0),
         deferred: DeferredEmails,
         recipient_retry: RetryPolicy = RECIPIENT_RETRY,
+        defer_refused: bool = True,
     ) -> None:
         self._mailer = mailer
         self._deferred = deferred
         self._recipient_retry = recipient_retry
+        # The Sandpit's notifier sleeps at zero pods while no batch comes: nothing would try a deferred
+        # email, so there a recipient refused for now fails at once, as the rehearsal it is.
+        self._defer_refused = defer_refused
         self._deliveries = deliveries
         self._contacts = contacts
         self._tallies = tallies
@@ -180,7 +184,8 @@ class Notifications:
             await self._mailer.send(to_mime(email, self._mail_from))
         except MailError as error:
             refusals = await self._deferred.tries(envelope.event_id) + 1 if error.about_recipient else 0
-            given_up = error.permanent or refusals >= RECIPIENT_ATTEMPTS
+            last_try = RECIPIENT_ATTEMPTS if self._defer_refused else 1
+            given_up = error.permanent or refusals >= last_try
             EMAILS_FAILED.labels(kind, "permanent" if given_up else "transient").inc()
             _log.warning(
                 "email_failed",
@@ -222,18 +227,38 @@ class Notifications:
         """Tries the deferred emails that are due; returns how many were tried. One that goes (or is given
         up, or was meanwhile sent from a redelivery) leaves the deferred ones; one refused for now again is
         deferred again; the relay away ends the pass, the rest waiting out their lease."""
-        due = await self._deferred.claim_due(DEFERRED_PER_CLAIM, DEFERRED_LEASE_SECONDS)
+        due = await self._deferred.claim_due(1, DEFERRED_LEASE_SECONDS)
         for event_id, raw in due:
-            envelope, payload = decode(raw)
             try:
+                envelope, payload = decode(raw)
                 await self.handle(envelope, payload, deferred_try=True)
             except RetryLater as later:
                 await self._deferred.postpone(event_id, later.delay)
-                break
+                continue
+            except Exception as error:
+                await self._failed_try(event_id, raw, error)
+                continue
             status = await self._deliveries.status(event_id)
             if status is None or status.is_final:
                 await self._deferred.remove(event_id)
         return len(due)
+
+    async def _failed_try(self, event_id: uuid.UUID, raw: bytes, error: Exception) -> None:
+        """A deferred try that failed for another reason than the relay: tried again like a refusal, and
+        given up as failed with the refusals' last try, so no deferred email stays for ever."""
+        _log.warning("deferred_email_try_failed", event_id=str(event_id), error=type(error).__name__)
+        tries = await self._deferred.tries(event_id) + 1
+        if tries < RECIPIENT_ATTEMPTS:
+            await self._deferred.defer(event_id, raw, self._recipient_retry.delay(tries))
+            return
+        await self._deliveries.finish(
+            event_id,
+            DeliveryStatus.FAILED,
+            event_type=_event_type_of(raw),
+            message_id=message_id_for(event_id, self._domain),
+            error=f"deferred try failed: {type(error).__name__}",
+        )
+        await self._deferred.remove(event_id)
 
     async def run_deferred(self, poll_seconds: float) -> None:
         """The deferred emails' own loop, beside the consumer's; a failure of a pass is logged and the pass
@@ -247,3 +272,10 @@ class Notifications:
                 tried = 0
             if not tried:
                 await asyncio.sleep(poll_seconds)
+
+
+def _event_type_of(raw: bytes) -> str:
+    try:
+        return decode(raw)[0].event_type
+    except ValueError:
+        return "unknown"

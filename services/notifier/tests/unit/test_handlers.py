@@ -71,10 +71,12 @@ class FakeDeferred:
         self.rows[event_id] = (envelope, self.now + delay_seconds)
 
     async def postpone(self, event_id: uuid.UUID, delay_seconds: float) -> None:
-        self.rows[event_id] = (self.rows[event_id][0], self.now + delay_seconds)
+        if event_id in self.rows:  # as the UPDATE: a row gone meanwhile stays gone
+            self.rows[event_id] = (self.rows[event_id][0], self.now + delay_seconds)
 
     async def claim_due(self, limit: int, lease_seconds: float) -> list[tuple[uuid.UUID, bytes]]:
-        due = [(event_id, raw) for event_id, (raw, at) in self.rows.items() if at <= self.now][:limit]
+        due_first = sorted(self.rows.items(), key=lambda row: row[1][1])
+        due = [(event_id, raw) for event_id, (raw, at) in due_first if at <= self.now][:limit]
         for event_id, raw in due:
             self.rows[event_id] = (raw, self.now + lease_seconds)
         return due
@@ -138,6 +140,7 @@ def notifications(
     tallies: FakeTallies | None = None,
     keyring: FakeKeyring | None = None,
     deferred: FakeDeferred | None = None,
+    defer_refused: bool = True,
 ) -> Notifications:
     return Notifications(
         mailer,
@@ -148,6 +151,7 @@ def notifications(
         mail_from="lrs@lrs.local",
         public_base_url="https://portal.lrs.example",
         deferred=deferred or FakeDeferred(),  # type: ignore[arg-type]
+        defer_refused=defer_refused,
     )
 
 
@@ -247,6 +251,39 @@ async def test_the_consumer_leaves_a_deferred_email_to_its_loop_and_the_relay_aw
     deferred.now = deferred.rows[envelope.event_id][1]
     await service.retry_deferred()
     assert len(mailer.sent) == 1 and deferred.rows == {}
+
+
+async def test_in_the_sandpit_a_recipient_refused_for_now_fails_at_once() -> None:
+    """Its notifier sleeps at zero pods while no batch comes: nothing would try a deferred email."""
+    full_mailbox = MailError("recipients refused: [452]", permanent=False, about_recipient=True)
+    mailer, log, deferred = FakeMailer([full_mailbox]), FakeDeliveryLog(), FakeDeferred()
+    envelope = envelope_of(completed())
+    await notifications(mailer, log, deferred=deferred, defer_refused=False).handle(envelope, completed())
+    assert log.rows[envelope.event_id] == (DeliveryStatus.FAILED, 1, "recipients refused: [452]")
+    assert deferred.rows == {}
+
+
+class BrokenMailer(FakeMailer):
+    async def send(self, message: EmailMessage) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        raise RuntimeError("a bug")
+
+
+async def test_a_deferred_try_that_fails_otherwise_is_counted_and_given_up_never_kept_for_ever() -> None:
+    full_mailbox = MailError("recipients refused: [452]", permanent=False, about_recipient=True)
+    mailer, log, deferred = BrokenMailer([full_mailbox]), FakeDeliveryLog(), FakeDeferred()
+    envelope = envelope_of(completed())
+    service = notifications(mailer, log, deferred=deferred)
+    await service.handle(envelope, completed())
+    tried = 0
+    while envelope.event_id in deferred.rows:
+        deferred.now = deferred.rows[envelope.event_id][1]
+        assert await service.retry_deferred() == 1
+        tried += 1
+    assert tried == RECIPIENT_ATTEMPTS - 1
+    status, _, error = log.rows[envelope.event_id]
+    assert (status, error) == (DeliveryStatus.FAILED, "deferred try failed: RuntimeError")
 
 
 async def test_the_relay_away_during_a_deferred_try_ends_the_pass_and_the_email_waits() -> None:

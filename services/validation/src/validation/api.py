@@ -229,6 +229,8 @@ async def load_reference(request: Request, principal: CurrentPrincipal) -> Refer
 )
 async def register_learner(request: Request, principal: CurrentPrincipal, response: Response) -> LearnersRegistered:
     if not may_register(principal):
+        if principal.kind is PrincipalKind.PROVIDER:
+            raise _forbidden("A provider's key must name its 8-digit UKPRN: ask an operator for a new key.")
         raise _forbidden("Only providers and operators register learners.")
     registration = await _body(request, LearnerRegistration)
     learner = Learner(
@@ -355,7 +357,7 @@ async def link_provider(request: Request, principal: CurrentPrincipal, uln: Uln)
     except UnknownLearnerError as error:
         raise ProblemError(404, "Learner not registered") from error
     except ErasedLearnerError as error:
-        raise _erased("This ULN's learner was erased: no provider is linked to them any more.") from error
+        raise _erased("This ULN's learner was erased: no provider can be linked to them.") from error
     _wake_outbox(request)
 
 

@@ -258,7 +258,10 @@ class ReferenceStore:
         link the projector never heard of (made by a validation from before 0121, or skipped from its dead
         letters); the projector's copy is idempotent."""
         async with self._pool.acquire() as connection, connection.transaction():
-            erased_at = await connection.fetchrow("SELECT erased_at FROM validation.learners WHERE uln = $1", uln)
+            # FOR SHARE: an erasure of the learner under way is waited for, and read as done
+            erased_at = await connection.fetchrow(
+                "SELECT erased_at FROM validation.learners WHERE uln = $1 FOR SHARE", uln
+            )
             if erased_at is None:
                 raise UnknownLearnerError(uln[-4:])
             if erased_at["erased_at"] is not None:  # a link now gives a PLR to read: none to an erased learner
