@@ -186,7 +186,9 @@ async def _plr_document(
         projector.pool.acquire() as connection,
         connection.transaction(isolation="repeatable_read", readonly=True),
     ):
-        group = await projector.model.learner_group(connection, uln)
+        group = await projector.model.learner_group(
+            connection, uln, with_links=principal.kind is PrincipalKind.PROVIDER
+        )
         try:
             audience = audience_for(principal, group)
         except AccessDenied as denied:
@@ -269,7 +271,9 @@ async def read_plr(
 
 async def _may_read(projector: Projector, principal: Principal, uln: str) -> None:
     async with projector.pool.acquire() as connection:
-        group = await projector.model.learner_group(connection, uln)
+        group = await projector.model.learner_group(
+            connection, uln, with_links=principal.kind is PrincipalKind.PROVIDER
+        )
     try:
         audience_for(principal, group)
     except AccessDenied as denied:
@@ -377,7 +381,7 @@ async def report_centre_achievement(
             422, "Invalid qualification number", "Use NNN/NNNN/C, 8 characters or L/NNN/NNNN.", code="RV006"
         )
     async with projector.pool.acquire() as connection:
-        group = await projector.model.learner_group(connection, body.uln)
+        group = await projector.model.learner_group(connection, body.uln, with_links=True)
     if principal.id not in group.linked_providers:
         _log.info("centre_report_refused", principal=principal.kind.value, code=PROVIDER_NOT_LINKED)
         raise _forbidden(NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED)

@@ -536,7 +536,9 @@ class ReadModel:
 
     # --- reads ----------------------------------------------------------------------------------
 
-    async def learner_group(self, connection: asyncpg.Connection, uln: str) -> LearnerGroup:
+    async def learner_group(
+        self, connection: asyncpg.Connection, uln: str, *, with_links: bool = False
+    ) -> LearnerGroup:
         """The learners connected to `uln` by merges, whichever way; `plr_learner` decides.
 
         Found a step at a time, each one statement over two indexes: the rows of the ULNs just reached
@@ -544,7 +546,8 @@ class ReadModel:
         step's. A learner in no merge takes one step, a merge a step more for each link. Each ULN is
         looked up once, which also ends cycles. (One recursive statement let the planner, which cannot
         know that a merge group is a handful of rows, hash every merged learner or the whole table for
-        each read; the read's transaction gives every step the same snapshot.)"""
+        each read; the read's transaction gives every step the same snapshot.) `with_links`: the providers
+        linked to the learner too, which only a provider's read needs."""
         connected: dict[str, LearnerRow] = {}
         looked_up: set[str] = set()
         reached = {uln}
@@ -569,8 +572,12 @@ class ReadModel:
         learner = plr_learner(uln, connected.values())
         master = connected.get(learner.recorded_uln)
         ulns = tuple(sorted(learner.ulns))
-        linked = await connection.fetch(
-            f"SELECT DISTINCT provider_ukprn FROM {self._q}.provider_links WHERE uln = ANY($1::text[])", list(ulns)
+        linked = (  # only a provider's access turns on them (decision 0121)
+            await connection.fetch(
+                f"SELECT DISTINCT provider_ukprn FROM {self._q}.provider_links WHERE uln = ANY($1::text[])", list(ulns)
+            )
+            if with_links
+            else []
         )
         return LearnerGroup(
             requested_uln=uln,
