@@ -5,7 +5,8 @@ each environment keeps its keys in its own database, and the prefix lets a servi
 sent a key to the wrong environment what happened. Only SHA-256 of the secret is stored: the secret is 32
 random bytes, so a slow password hash would add nothing. Operators create, rotate and revoke keys with
 `lrs credentials ...`. Authorisation happens in each service's domain layer from the `Principal`,
-never from what a caller wrote in a body.
+never from what a caller wrote in a body; only an operator key's scopes (decision 0122) are checked here,
+against the scopes the route names.
 
 Each process caches a key it has seen for one second, so a request costs no query while a revocation
 (made by another process: the `lrs` command) takes effect everywhere within that second; in the
@@ -71,7 +72,7 @@ def operator_scope(*scopes: OperatorScope) -> dict[str, list[str]]:
     return {OPENAPI_SCOPES: [scope.value for scope in scopes]}
 
 
-def _check_scopes(principal: Principal) -> None:
+def _check_issuable(principal: Principal) -> None:
     """What a key may be issued for: a provider by its UKPRN (its links travel on the log by it), scopes
     on operator keys only, and known ones."""
     if principal.kind is PrincipalKind.PROVIDER and not re.fullmatch(UKPRN_PATTERN, principal.id):
@@ -206,7 +207,7 @@ class CredentialStore:
             await apply_migrations(connection, IDENTITY_SCHEMA, "lrs_platform.identity_migrations")
 
     async def issue(self, principal: Principal, label: str | None = None) -> IssuedKey:
-        _check_scopes(principal)
+        _check_issuable(principal)
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         await self._pool.execute(
@@ -300,7 +301,7 @@ class CredentialStore:
         principal ends those too), in one transaction. Rotations of one principal take turns: one started
         meanwhile revokes this one's new key, so one key is left. Without scopes of its own, the new key
         has those of the newest key it replaces: rotating a limited key never makes an unlimited one."""
-        _check_scopes(principal)
+        _check_issuable(principal)
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _rotation_lock_key(principal))
             replaced = await connection.fetch(
