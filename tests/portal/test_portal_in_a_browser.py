@@ -1107,3 +1107,49 @@ async def _find_a_late_aos_keys(operator_page: Page, url: str) -> None:
     await search.get_by_label("Show one AO's API keys").fill("Pearson")
     await search.get_by_role("button", name="Show their keys").click()
     await expect(operator_page.locator("[data-field=keys_of] .portal-error-text")).to_contain_text("like RN5133")
+
+
+async def test_an_operator_limited_to_dead_letters_sees_only_their_pages_until_lrs_users_changes_the_duties(
+    browser: Browser, operator_page: Page, portal_system: PortalSystem
+) -> None:
+    """Decision 0124: duties ticked when the account is made; the session's key reaches the real services for
+    them; other pages are refused; `lrs users duties` ends the session."""
+    url = portal_system.url
+    username = f"oncall.{uuid.uuid4().hex[:6]}"
+    await operator_page.goto(f"{url}/ops/accounts")
+    form = operator_page.locator("form[action='/ops/accounts']")
+    await form.get_by_label("Username", exact=True).fill(username)
+    await form.get_by_label("Name", exact=True).fill("Oncall Example")
+    await form.get_by_label("Role").select_option("operator")
+    await form.get_by_label("dead-letters").check()
+    await form.get_by_role("button", name="Create the account").click()
+    portal_system.passwords[username] = (await operator_page.locator("[data-secret]").inner_text()).strip()
+    row = operator_page.locator("table[data-table=accounts] tr", has_text=username)
+    await expect(row.locator("[data-duties]")).to_have_text("dead-letters")
+    await row.get_by_role("link", name=re.compile("Duties")).click()
+    await expect(operator_page.get_by_label("dead-letters")).to_be_checked()
+    assert await serious_violations(operator_page) == []
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, portal_system, username)
+    menu = page.locator("#navigation")
+    await expect(page.locator("[data-figure=lag]")).to_have_text(re.compile(r"^[0-9]+$"))  # asked with their key
+    assert "Erase a learner" not in await menu.inner_text()
+    await page.goto(f"{url}/ops/dead-letters")
+    await expect(page.get_by_role("heading", name="plr-projector")).to_be_visible()
+    refused = await page.goto(f"{url}/ops/erasures")
+    assert refused is not None and refused.status == 403
+    await expect(page.locator("main")).to_contain_text("needs the “erasure” duty")
+
+    operator_key = await portal_system.key_for("operator:tests")
+    changed = lrs(portal_system, operator_key, "users", "duties", username, "--scope", "erasure")
+    assert "operator with duties erasure" in changed
+    await page.goto(f"{url}/ops/dead-letters")
+    await expect(page).to_have_url(re.compile(r"/sign-in"))
+    await page.goto(f"{url}/sign-in")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password", exact=True).fill(portal_system.passwords[username])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(re.compile(r"/ops/erasures$"))  # the first page the new duties reach
+    await context.close()

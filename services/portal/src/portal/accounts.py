@@ -2,19 +2,22 @@
 
 Pure: no I/O. AO staff and operators are people with passwords, not API keys; each account maps to
 the principal the services know (`ao:<id>` or `operator:<username>`), and the portal calls the
-services only with a key of that principal (docs/decisions/0040-portal.md).
+services only with a key of that principal (docs/decisions/0040-portal.md). An operator's account may
+be limited to duties (decision 0124): the scopes of operator keys (decision 0122), carried by the key
+each of its sessions gets, so the services enforce them as for any key.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from lrs_contracts import identifiers
 from lrs_contracts.text import refused_character
-from lrs_platform.identity import Principal, PrincipalKind
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, parse_scopes
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 AO_ID_PATTERN = re.compile(identifiers.AO_ID_PATTERN)
@@ -50,13 +53,24 @@ class Account:
     email: str | None = None
     sign_in: SignInState = SignInState()
     disabled_at: datetime | None = None
+    scopes: frozenset[str] = frozenset()  # an operator's duties; none listed: every duty
 
     @property
     def principal(self) -> Principal:
         if self.role is Role.AO:
             assert self.ao_id is not None
             return Principal(PrincipalKind.AO, self.ao_id)
-        return Principal(PrincipalKind.OPERATOR, self.username)
+        return Principal(PrincipalKind.OPERATOR, self.username, self.scopes)
+
+    def has_duty(self, *duties: OperatorScope) -> bool:
+        """Whether this is an operator who may do one of `duties`."""
+        return self.is_operator and (not self.scopes or not self.scopes.isdisjoint(duties))
+
+    @property
+    def has_every_duty(self) -> bool:
+        """An operator without listed duties: who alone hands out operator power (creates operator
+        accounts, resets their passwords, changes their duties)."""
+        return self.is_operator and not self.scopes
 
     @property
     def is_operator(self) -> bool:
@@ -69,7 +83,24 @@ def username_from(typed: str) -> str | None:
     return username if USERNAME_PATTERN.fullmatch(username) else None
 
 
-def new_account(username: str, display_name: str, role: Role, ao_id: str | None, email: str | None) -> Account:
+def checked_duties(role: Role, names: Collection[str]) -> frozenset[str]:
+    """The duties `names` spell, for an account of `role`: operators only, known ones only."""
+    if names and role is not Role.OPERATOR:
+        raise InvalidAccount("Only operators have duties.", "scopes")
+    try:
+        return parse_scopes(names)
+    except ValueError as error:
+        raise InvalidAccount(str(error), "scopes") from error
+
+
+def new_account(
+    username: str,
+    display_name: str,
+    role: Role,
+    ao_id: str | None,
+    email: str | None,
+    scopes: Collection[str] = (),
+) -> Account:
     checked_username = username_from(username)
     if checked_username is None:
         raise InvalidAccount("A username is 2 to 64 lower-case letters, digits, dots, dashes, underscores or @.")
@@ -83,7 +114,8 @@ def new_account(username: str, display_name: str, role: Role, ao_id: str | None,
         raise InvalidAccount("An AO user needs the AO's recognition number, like RN5133.", "ao_id")
     if role is Role.OPERATOR and ao_id is not None:
         raise InvalidAccount("An operator belongs to no AO.", "ao_id")
-    return Account(checked_username, display_name.strip(), role, ao_id, (email or "").strip() or None)
+    duties = checked_duties(role, scopes)
+    return Account(checked_username, display_name.strip(), role, ao_id, (email or "").strip() or None, scopes=duties)
 
 
 def check_new_password(password: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ from portal.accounts import (
     after_success,
     before_check,
     check_new_password,
+    checked_duties,
     decide_sign_in,
     is_locked,
     new_account,
@@ -187,14 +189,29 @@ class Authentication:
     # --- accounts ------------------------------------------------------------------------------
 
     async def create_account(
-        self, username: str, display_name: str, role: Role, ao_id: str | None, email: str | None
+        self,
+        username: str,
+        display_name: str,
+        role: Role,
+        ao_id: str | None,
+        email: str | None,
+        scopes: Collection[str] = (),
     ) -> tuple[Account, str]:
         """Creates the account with a generated password, returned once to give to the person."""
-        account = new_account(username, display_name, role, ao_id, email)
+        account = new_account(username, display_name, role, ao_id, email, scopes)
         password = passwords.generate_password()
         await self._accounts.create(account, await asyncio.to_thread(passwords.hash_password, password))
-        _log.info("account_created", role=role.value, ao_id=ao_id)
+        _log.info("account_created", role=role.value, ao_id=ao_id, scopes=sorted(account.scopes))
         return account, password
+
+    async def set_duties(self, username: str, scopes: Collection[str]) -> Account:
+        """Limits an operator to `scopes` (none: every duty) and ends their sessions: each session's key
+        carries the duties it was issued with, so the next sign-in gets a key with the new ones."""
+        duties = checked_duties(Role.OPERATOR, scopes)
+        await self._accounts.set_scopes(username, duties)
+        await self._revoke(await self._sessions.end_all_of(username))
+        _log.info("account_duties_changed", scopes=sorted(duties))
+        return await self.account(username)
 
     async def reset_password(self, username: str, password: str | None = None) -> str:
         """Sets a new password (generated unless given), lifts a lock-out and ends the account's sessions."""

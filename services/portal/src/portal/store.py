@@ -41,6 +41,7 @@ def _account(row: Mapping[str, Any]) -> Account:
         email=row["email"],
         sign_in=SignInState(row["failed_attempts"], row["locked_until"]),
         disabled_at=row["disabled_at"],
+        scopes=frozenset(row["scopes"]),
     )
 
 
@@ -51,14 +52,15 @@ class AccountStore:
     async def create(self, account: Account, password_hash: str) -> None:
         try:
             await self._pool.execute(
-                "INSERT INTO portal.accounts (username, display_name, email, role, ao_id, password_hash)"
-                " VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO portal.accounts (username, display_name, email, role, ao_id, password_hash, scopes)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 account.username,
                 account.display_name,
                 account.email,
                 account.role.value,
                 account.ao_id,
                 password_hash,
+                sorted(account.scopes),
             )
         except asyncpg.UniqueViolationError as error:
             raise AccountExists(account.username) from error
@@ -107,6 +109,14 @@ class AccountStore:
             " locked_until = NULL WHERE username = $1",
             username,
             password_hash,
+        )
+        if result.endswith(" 0"):
+            raise AccountNotFound(username)
+
+    async def set_scopes(self, username: str, scopes: frozenset[str]) -> None:
+        """An operator's duties; AccountNotFound for no operator of that name."""
+        result = await self._pool.execute(
+            "UPDATE portal.accounts SET scopes = $2 WHERE username = $1 AND role = 'operator'", username, sorted(scopes)
         )
         if result.endswith(" 0"):
             raise AccountNotFound(username)

@@ -89,6 +89,13 @@ class MemoryAccounts:
             raise AccountNotFound(username)
         self.rows[username] = (replace(self.rows[username][0], sign_in=SignInState()), password_hash)
 
+    async def set_scopes(self, username: str, scopes: frozenset[str]) -> None:
+        stored(username)
+        if username not in self.rows or not self.rows[username][0].is_operator:
+            raise AccountNotFound(username)
+        account, password_hash = self.rows[username]
+        self.rows[username] = (replace(account, scopes=scopes), password_hash)
+
     async def disable(self, username: str) -> None:
         stored(username)
         if username not in self.rows:
@@ -229,15 +236,16 @@ class StubbedPortal:
     def sent_to(self, method: str, service_path: str) -> list[httpx.Request]:
         return [r for r in self.sent if r.method == method and f"{r.url.host}{r.url.path}" == service_path]
 
-    def account(self, username: str, role: Role = Role.AO) -> tuple[Account, str]:
+    def account(self, username: str, role: Role = Role.AO, scopes: frozenset[str] = frozenset()) -> tuple[Account, str]:
         """A new account and its password."""
         return asyncio.run(
-            self.auth.create_account(username, username.title(), role, AO_ID if role is Role.AO else None, None)
+            self.auth.create_account(username, username.title(), role, AO_ID if role is Role.AO else None, None, scopes)
         )
 
-    def signed_in(self, role: Role = Role.AO) -> tuple[TestClient, SignedIn]:
-        """A client with the session cookie of a new account's person, and their session."""
-        account, password = self.account(f"user.{secrets.token_hex(3)}", role)
+    def signed_in(self, role: Role = Role.AO, scopes: frozenset[str] = frozenset()) -> tuple[TestClient, SignedIn]:
+        """A client with the session cookie of a new account's person (an operator: with `scopes` as their
+        duties), and their session."""
+        account, password = self.account(f"user.{secrets.token_hex(3)}", role, scopes)
         result = asyncio.run(self.auth.sign_in(account.username, password))
         assert result.session is not None
         client = TestClient(self.app, follow_redirects=False)

@@ -1,21 +1,24 @@
-"""`lrs users create|disable|reset-password|list`: portal accounts, over the portal's admin API.
+"""`lrs users create|disable|reset-password|duties|list`: portal accounts, over the portal's admin API.
 
 Operators only: the command sends the operator's API key (`--key-file` or `$LRS_API_KEY`) to the
 portal at `$LRS_PORTAL_URL` (default http://127.0.0.1:8007). A new or reset password is generated
-by the portal and printed once; the portal stores only its argon2 hash.
+by the portal and printed once; the portal stores only its argon2 hash. An operator's account may be
+limited to duties (decision 0124): the scopes of operator keys, which its sessions' keys then carry.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any
 
 import httpx
 import typer
 
-from lrs_cli.client import DEFAULT_URLS, CommandError, Connection, expect_ok
+from lrs_cli.client import DEFAULT_URLS, CommandError, Connection, UsageError, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, print_text
+from lrs_platform.identity import OperatorScope, parse_scopes
 
 DEFAULT_PORTAL_URL = DEFAULT_URLS["portal"]
 
@@ -30,8 +33,12 @@ def _portal(connection: Connection) -> httpx.Client:
     )
 
 
-def _describe(account: dict[str, Any]) -> str:
-    role = f"AO user of {account['ao_id']}" if account["role"] == "ao" else "operator"
+def account_text(account: dict[str, Any]) -> str:
+    if account["role"] == "ao":
+        role = f"AO user of {account['ao_id']}"
+    else:
+        duties = account.get("scopes") or []
+        role = f"operator with duties {', '.join(duties)}" if duties else "operator with every duty"
     state = "disabled" if account["disabled"] else ("locked" if account["locked"] else "active")
     return f"{account['username']} ({account['display_name']}, {role}, {state})"
 
@@ -41,31 +48,57 @@ class Role(StrEnum):
     OPERATOR = "operator"
 
 
-def create(connection: Connection, username: str, name: str, role: Role, ao: str | None, email: str | None) -> str:
+def _checked(scopes: Sequence[str]) -> list[str]:
+    try:
+        return sorted(parse_scopes(scopes))
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+
+
+def create(
+    connection: Connection,
+    username: str,
+    name: str,
+    role: Role,
+    ao: str | None,
+    email: str | None,
+    scopes: Sequence[str] = (),
+) -> str:
     if role is Role.AO and not ao:
         raise CommandError("an AO user needs --ao <recognition number>, like --ao RN5133")
+    if role is Role.AO and scopes:
+        raise UsageError("--scope is for operators: an AO user acts for its AO")
     body = {
         "username": username,
         "display_name": name,
         "role": role.value,
         "ao_id": ao if role is Role.AO else None,
         "email": email,
+        "scopes": _checked(scopes),
     }
     with _portal(connection) as client:
         issued = expect_ok(client.post("/v1/admin/users", json=body))
-    return f"created {_describe(issued['account'])}\npassword: {issued['password']}"
+    return f"created {account_text(issued['account'])}\npassword: {issued['password']}"
 
 
 def disable(connection: Connection, username: str) -> str:
     with _portal(connection) as client:
         account = expect_ok(client.post(f"/v1/admin/users/{username}/disable"))
-    return f"disabled {_describe(account)}; its sessions are ended"
+    return f"disabled {account_text(account)}; its sessions are ended"
 
 
 def reset_password(connection: Connection, username: str) -> str:
     with _portal(connection) as client:
         issued = expect_ok(client.post(f"/v1/admin/users/{username}/reset-password"))
-    return f"new password for {_describe(issued['account'])}\npassword: {issued['password']}"
+    return f"new password for {account_text(issued['account'])}\npassword: {issued['password']}"
+
+
+def set_duties(connection: Connection, username: str, scopes: Sequence[str], every_duty: bool) -> str:
+    if bool(scopes) == every_duty:
+        raise UsageError("give the operator's duties with --scope (repeatable), or --every-duty: one of them")
+    with _portal(connection) as client:
+        account = expect_ok(client.put(f"/v1/admin/users/{username}/scopes", json={"scopes": _checked(scopes)}))
+    return f"{account_text(account)}; their sessions are ended"
 
 
 def accounts(connection: Connection) -> list[dict[str, Any]]:
@@ -76,6 +109,7 @@ def accounts(connection: Connection) -> list[dict[str, Any]]:
 
 app = typer.Typer(help="Operator: Organisation Portal accounts.", no_args_is_help=True)
 Username = Annotated[str, typer.Argument(help="The account's sign-in name.")]
+_DUTY_NAMES = ", ".join(scope.value for scope in OperatorScope)
 
 
 @app.command("create")
@@ -86,9 +120,15 @@ def create_command(
     role: Annotated[Role, typer.Option(help="ao: an AO's staff; operator: runs the service.")],
     ao: Annotated[str | None, typer.Option(help="The AO's recognition number, for --role ao.")] = None,
     email: Annotated[str | None, typer.Option(help="Where direct-entry results are emailed by default.")] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"Operators only, repeatable: limit the account to these duties ({_DUTY_NAMES}); without it, every duty."
+        ),
+    ] = None,
 ) -> None:
     """Create an account; prints its generated password once."""
-    print_text(create(connection(ctx), username, name, role, ao, email))
+    print_text(create(connection(ctx), username, name, role, ao, email, scope or ()))
 
 
 @app.command("disable")
@@ -103,6 +143,19 @@ def reset_password_command(ctx: typer.Context, username: Username) -> None:
     print_text(reset_password(connection(ctx), username))
 
 
+@app.command("duties")
+def duties_command(
+    ctx: typer.Context,
+    username: Username,
+    scope: Annotated[
+        list[str] | None, typer.Option(help=f"Repeatable: the operator's duties from now on ({_DUTY_NAMES}).")
+    ] = None,
+    every_duty: Annotated[bool, typer.Option("--every-duty", help="Give the operator every duty.")] = False,
+) -> None:
+    """Set an operator's duties (needs an operator key without scopes); ends their sessions."""
+    print_text(set_duties(connection(ctx), username, scope or (), every_duty))
+
+
 @app.command("list")
 def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every portal account."""
@@ -110,4 +163,4 @@ def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(found)
     else:
-        print_text("\n".join(_describe(account) for account in found) or "no accounts")
+        print_text("\n".join(account_text(account) for account in found) or "no accounts")

@@ -1,4 +1,4 @@
-"""The operator-only account API behind `lrs users create|disable|reset-password` (JSON, API keys)."""
+"""The operator-only account API behind `lrs users create|disable|reset-password|duties|list` (JSON, API keys)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,16 @@ class AccountCreate(BaseModel):
     role: Role
     ao_id: OneLineText | None = Field(default=None, description="the AO's recognition number, for role `ao` only")
     email: OneLineText | None = Field(default=None, max_length=254)
+    scopes: list[OperatorScope] = Field(
+        default_factory=list,
+        description="an operator's duties (decision 0124), as the scopes of operator keys; none: every duty",
+    )
+
+
+class AccountDuties(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scopes: list[OperatorScope] = Field(description="the operator's duties; an empty list gives every duty")
 
 
 class AccountPublic(BaseModel):
@@ -38,6 +48,7 @@ class AccountPublic(BaseModel):
     email: str | None
     disabled: bool
     locked: bool
+    scopes: list[str] = Field(description="an operator's duties; empty: every duty (an AO user's: always empty)")
 
     @staticmethod
     def of(account: Account) -> AccountPublic:
@@ -49,6 +60,7 @@ class AccountPublic(BaseModel):
             email=account.email,
             disabled=account.disabled_at is not None,
             locked=account.sign_in.locked_until is not None,
+            scopes=sorted(account.scopes),
         )
 
 
@@ -67,14 +79,15 @@ def _require_operator(principal: Principal) -> None:
 
 
 def _may_hand_out_operator_power(principal: Principal) -> None:
-    """An operator account signs in with every operator power: a key limited to `accounts` must not make
-    one, or learn one's password (decision 0122). It manages AO staff's accounts, and may disable any."""
+    """An operator account signs in with operator power: a key limited to `accounts` must not make one,
+    learn one's password or change its duties (decisions 0122, 0124). It manages AO staff's accounts, and
+    may disable any."""
     if principal.scopes:
         raise ProblemError(
             403,
             "Forbidden",
-            "Operator accounts are created, and their passwords reset, only with an operator key without scopes:"
-            " they sign in with every operator power.",
+            "Operator accounts are created, their passwords reset and their duties changed only with an operator"
+            " key without scopes: they sign in with operator power.",
             ProblemCode.OPERATOR_SCOPE_MISSING,
         )
 
@@ -92,7 +105,7 @@ async def create_account(body: AccountCreate, principal: CurrentPrincipal, reque
         _may_hand_out_operator_power(principal)
     try:
         account, password = await portal_of(request).auth.create_account(
-            body.username, body.display_name, body.role, body.ao_id, body.email
+            body.username, body.display_name, body.role, body.ao_id, body.email, [scope.value for scope in body.scopes]
         )
     except InvalidAccount as error:
         raise ProblemError(422, "Invalid account", str(error)) from error
@@ -142,5 +155,25 @@ async def reset_password(username: Username, principal: CurrentPrincipal, reques
             _may_hand_out_operator_power(principal)
         password = await auth.reset_password(username)
         return IssuedPassword(account=AccountPublic.of(await auth.account(username)), password=password)
+    except AccountNotFound as error:
+        raise ProblemError(404, "Not found", f"No account {username!r}.") from error
+
+
+@router.put(
+    "/{username}/scopes",
+    summary="Set an operator's duties (none: every duty) and end their sessions",
+    responses=problem_responses(401, 403, 404, 422),
+    openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
+)
+async def set_duties(
+    username: Username, body: AccountDuties, principal: CurrentPrincipal, request: Request
+) -> AccountPublic:
+    _require_operator(principal)
+    _may_hand_out_operator_power(principal)
+    auth = portal_of(request).auth
+    try:
+        if not (await auth.account(username)).is_operator:
+            raise ProblemError(422, "Invalid account", "Only operators have duties: this is an AO user's account.")
+        return AccountPublic.of(await auth.set_duties(username, [scope.value for scope in body.scopes]))
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from portal.accounts import Role, SignInOutcome
+from portal.accounts import Account, SignInOutcome
 from portal.csrf import FIELD, new_csrf_token, tokens_match
 from portal.web.common import (
     UK,
@@ -16,6 +16,7 @@ from portal.web.common import (
     checked_form,
     clear_cookie,
     field,
+    operator_home,
     portal_of,
     render,
     safe_next,
@@ -26,8 +27,9 @@ from portal.web.common import (
 router = APIRouter(include_in_schema=False)
 
 
-def _home(role: Role) -> str:
-    return "/ops" if role is Role.OPERATOR else "/"
+def _home(account: Account) -> str:
+    """Where a person lands after signing in: an operator on the first page their duties reach."""
+    return (operator_home(account) or "/ops") if account.is_operator else "/"
 
 
 def _sign_in_page(
@@ -77,7 +79,7 @@ async def sign_in(request: Request) -> Response:
     if result.session is None:
         errors["username"] = "The username or password is not right"
         return _sign_in_page(request, next_path, errors, username, 400)
-    destination = next_path if next_path != "/" else _home(result.session.account.role)
+    destination = next_path if next_path != "/" else _home(result.session.account)
     response = see_other(destination)
     set_cookie(portal, response, portal.cookies.session_cookie, result.session.token)
     clear_cookie(portal, response, portal.cookies.sign_in_cookie)

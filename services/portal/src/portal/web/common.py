@@ -15,7 +15,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.datastructures import FormData
 
 from lrs_domain.reference import Catalogue
-from portal.accounts import Role
+from lrs_platform.identity import OperatorScope
+from portal.accounts import Account, Role
 from portal.auth import Authentication, SessionEnded, SignedIn
 from portal.backend import ServiceCalls, ServiceError, Services
 from portal.charts import svg, table_rows
@@ -136,6 +137,30 @@ TEMPLATES.globals["svg"] = svg
 TEMPLATES.globals["table_rows"] = table_rows
 
 
+@dataclass(frozen=True)
+class OperatorPage:
+    path: str
+    title: str
+    duties: tuple[OperatorScope, ...]  # an operator needs one of them (decision 0124)
+
+
+OPERATOR_PAGES = (
+    OperatorPage("/ops", "Projector", (OperatorScope.REBUILD, OperatorScope.DEAD_LETTERS)),
+    OperatorPage("/ops/dead-letters", "Dead letters", (OperatorScope.DEAD_LETTERS,)),
+    OperatorPage("/ops/rebuild", "Rebuild", (OperatorScope.REBUILD,)),
+    OperatorPage("/ops/maintenance", "Maintenance", (OperatorScope.MAINTENANCE,)),
+    OperatorPage("/ops/accounts", "Accounts and keys", (OperatorScope.ACCOUNTS,)),
+    OperatorPage("/ops/erasures", "Erase a learner", (OperatorScope.ERASURE,)),
+    OperatorPage("/ops/keyring", "Learner keys", (OperatorScope.KEYS,)),
+)
+_OPERATOR_PAGE = {page.path: page for page in OPERATOR_PAGES}
+
+
+def operator_home(account: Account) -> str | None:
+    """The first operator page the account's duties reach (None: its duties have no page here)."""
+    return next((page.path for page in OPERATOR_PAGES if account.has_duty(*page.duties)), None)
+
+
 def navigation(user: SignedIn | None, sandpit: bool = False) -> list[tuple[str, str]]:
     if user is None:
         return []
@@ -149,15 +174,7 @@ def navigation(user: SignedIn | None, sandpit: bool = False) -> list[tuple[str, 
             (f"{SANDPIT}/reset", "Reset my Sandpit"),
         ]
     if user.account.role is Role.OPERATOR:
-        return [
-            ("/ops", "Projector"),
-            ("/ops/dead-letters", "Dead letters"),
-            ("/ops/rebuild", "Rebuild"),
-            ("/ops/maintenance", "Maintenance"),
-            ("/ops/accounts", "Accounts and keys"),
-            ("/ops/erasures", "Erase a learner"),
-            ("/ops/keyring", "Learner keys"),
-        ]
+        return [(page.path, page.title) for page in OPERATOR_PAGES if user.account.has_duty(*page.duties)]
     return [
         ("/", "Dashboard"),
         ("/batches", "Batches"),
@@ -207,13 +224,16 @@ async def signed_in(request: Request) -> SignedIn:
             user = await portal.auth.with_sandpit_key(user)
         except SessionEnded:
             raise SignInRequired(SANDPIT) from None
-    request.state.maintenance = await _maintenance_schedule(calls(request, user))
+    request.state.maintenance = await _maintenance_schedule(calls(request, user), user.account)
     return user
 
 
-async def _maintenance_schedule(services: ServiceCalls) -> dict[str, Any] | None:
+async def _maintenance_schedule(services: ServiceCalls, account: Account) -> dict[str, Any] | None:
     """For the banner on every page: the schedule when a window is scheduled or under way, else None.
-    A page never fails for it: without an answer from ingest there is no banner."""
+    A page never fails for it: without an answer from ingest there is no banner, nor for an operator
+    whose duties do not reach the schedule."""
+    if account.is_operator and not account.has_duty(OperatorScope.SUPPORT, OperatorScope.MAINTENANCE):
+        return None
     try:
         schedule = await services.maintenance()
     except ServiceError:
@@ -233,9 +253,34 @@ async def operator_user(user: Annotated[SignedIn, Depends(signed_in)]) -> Signed
     return user
 
 
+def _operator_of(page: str) -> Any:
+    """A page's dependency: the signed-in operator, if their duties reach the operator page `page` (its
+    forms included)."""
+    duties = _OPERATOR_PAGE[page].duties
+
+    async def operator_with_duty(user: Annotated[SignedIn, Depends(operator_user)]) -> SignedIn:
+        if not user.account.has_duty(*duties):
+            needed = " or ".join(f"“{duty.value}”" for duty in duties)
+            raise PageError(
+                "forbidden",
+                f"This page needs the {needed} duty, which your account does not have."
+                " An operator who manages accounts can give it to you.",
+            )
+        return user
+
+    return Depends(operator_with_duty)
+
+
 User = Annotated[SignedIn, Depends(signed_in)]
 AoUser = Annotated[SignedIn, Depends(ao_user)]
 OperatorUser = Annotated[SignedIn, Depends(operator_user)]
+ProjectorOperator = Annotated[SignedIn, _operator_of("/ops")]
+DeadLettersOperator = Annotated[SignedIn, _operator_of("/ops/dead-letters")]
+RebuildOperator = Annotated[SignedIn, _operator_of("/ops/rebuild")]
+MaintenanceOperator = Annotated[SignedIn, _operator_of("/ops/maintenance")]
+AccountsOperator = Annotated[SignedIn, _operator_of("/ops/accounts")]
+ErasureOperator = Annotated[SignedIn, _operator_of("/ops/erasures")]
+KeysOperator = Annotated[SignedIn, _operator_of("/ops/keyring")]
 
 
 async def checked_form(request: Request, user: SignedIn) -> FormData:

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from lrs_contracts.text import refused_character
 from portal.auth import SignedIn
 from portal.backend import Forbidden, NotFound, Refused, ServiceCalls
-from portal.web.common import UK, OperatorUser, calls, checked_form, field, render, see_other
+from portal.web.common import UK, MaintenanceOperator, calls, checked_form, field, render, see_other
 
 router = APIRouter(include_in_schema=False)
 
@@ -184,7 +184,7 @@ def _window_errors(starts_at: datetime, ends_at: datetime, now: datetime) -> dic
 @router.get("/ops/maintenance")
 async def maintenance(
     request: Request,
-    user: OperatorUser,
+    user: MaintenanceOperator,
     done: Annotated[str | None, Query(max_length=20)] = None,
     unpublished: bool = False,
 ) -> HTMLResponse:
@@ -192,7 +192,7 @@ async def maintenance(
 
 
 @router.post("/ops/maintenance/windows")
-async def schedule_window(request: Request, user: OperatorUser) -> Response:
+async def schedule_window(request: Request, user: MaintenanceOperator) -> Response:
     form = await checked_form(request, user)
     values = {name: field(form, name) for name in WINDOW_FIELDS}
     starts_at, start_errors = _typed_moment(values, "starts")
@@ -213,7 +213,7 @@ async def schedule_window(request: Request, user: OperatorUser) -> Response:
 
 
 @router.get("/ops/maintenance/windows/{window_id}/cancel")
-async def confirm_cancel(request: Request, window_id: uuid.UUID, user: OperatorUser) -> HTMLResponse:
+async def confirm_cancel(request: Request, window_id: uuid.UUID, user: MaintenanceOperator) -> HTMLResponse:
     """The confirmation step: the window, and whether it is dropped or, under way, ends now."""
     state = await _maintenance_state(calls(request, user))
     window = next((window for window in state["windows"] if window["window_id"] == str(window_id)), None)
@@ -224,7 +224,7 @@ async def confirm_cancel(request: Request, window_id: uuid.UUID, user: OperatorU
 
 
 @router.post("/ops/maintenance/windows/{window_id}/cancel")
-async def cancel_window(request: Request, window_id: uuid.UUID, user: OperatorUser) -> Response:
+async def cancel_window(request: Request, window_id: uuid.UUID, user: MaintenanceOperator) -> Response:
     await checked_form(request, user)
     try:
         changed = await calls(request, user).cancel_maintenance_window(window_id)
@@ -236,7 +236,7 @@ async def cancel_window(request: Request, window_id: uuid.UUID, user: OperatorUs
 
 
 @router.post("/ops/maintenance/pause")
-async def pause(request: Request, user: OperatorUser) -> Response:
+async def pause(request: Request, user: MaintenanceOperator) -> Response:
     form = await checked_form(request, user)
     reason = field(form, "pause_reason")
     if reason_error := _reason_error(reason):
@@ -250,7 +250,7 @@ async def pause(request: Request, user: OperatorUser) -> Response:
 
 
 @router.post("/ops/maintenance/resume")
-async def resume(request: Request, user: OperatorUser) -> Response:
+async def resume(request: Request, user: MaintenanceOperator) -> Response:
     await checked_form(request, user)
     try:
         changed = await calls(request, user).resume_deciding_batches()

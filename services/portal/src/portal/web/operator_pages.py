@@ -12,11 +12,26 @@ from fastapi.responses import HTMLResponse, Response
 
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
-from lrs_platform.identity import Principal, PrincipalKind
-from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, InvalidAccount, Role
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
+from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, Account, InvalidAccount, Role
 from portal.backend import Forbidden, NotFound, Refused, ServiceError
 from portal.store import AccountExists, AccountNotFound
-from portal.web.common import OperatorUser, PageError, calls, checked_form, field, portal_of, render, see_other
+from portal.web.common import (
+    AccountsOperator,
+    DeadLettersOperator,
+    ErasureOperator,
+    KeysOperator,
+    OperatorUser,
+    PageError,
+    RebuildOperator,
+    calls,
+    checked_form,
+    field,
+    operator_home,
+    portal_of,
+    render,
+    see_other,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,7 +44,18 @@ MAX_ERASURE_REASON = 500
 
 
 @router.get("/ops")
-async def projector(request: Request, user: OperatorUser) -> HTMLResponse:
+async def projector(request: Request, user: OperatorUser) -> Response:
+    """The operators' start page: the projector's state, or the first page an operator's duties reach."""
+    if not user.account.has_duty(OperatorScope.REBUILD, OperatorScope.DEAD_LETTERS):
+        home = operator_home(user.account)
+        if home is None:
+            duties = ", ".join(sorted(user.account.scopes))
+            raise PageError(
+                "forbidden",
+                f"Your account's duties ({duties}) have no pages in the portal: use the lrs command with a key"
+                " for them.",
+            )
+        return see_other(home)
     service = calls(request, user)
     status = await service.projector_status()
     ready = await portal_of(request).services.ready()
@@ -41,7 +67,7 @@ def _handle(row: dict[str, Any]) -> str:
 
 
 @router.get("/ops/dead-letters")
-async def dead_letters(request: Request, user: OperatorUser) -> HTMLResponse:
+async def dead_letters(request: Request, user: DeadLettersOperator) -> HTMLResponse:
     service = calls(request, user)
     by_service: list[tuple[str, list[dict[str, Any]] | None, int, str | None]] = []
     for name in DEAD_LETTER_SERVICES:
@@ -59,7 +85,7 @@ async def dead_letters(request: Request, user: OperatorUser) -> HTMLResponse:
 
 @router.post("/ops/dead-letters/{service_name}/{handle}/{action}")
 async def dead_letter_action(
-    request: Request, service_name: str, handle: str, action: str, user: OperatorUser
+    request: Request, service_name: str, handle: str, action: str, user: DeadLettersOperator
 ) -> Response:
     form = await checked_form(request, user)
     if service_name not in DEAD_LETTER_SERVICES or action not in ("retry", "skip"):
@@ -74,14 +100,14 @@ async def dead_letter_action(
 
 
 @router.get("/ops/rebuild")
-async def rebuild(request: Request, user: OperatorUser) -> HTMLResponse:
+async def rebuild(request: Request, user: RebuildOperator) -> HTMLResponse:
     status = await calls(request, user).rebuild()
     error = request.query_params.get("error")
     return render(request, "ops_rebuild.html", {"status": status, "error": error}, user=user)
 
 
 @router.post("/ops/rebuild/{action}")
-async def rebuild_action(request: Request, action: str, user: OperatorUser) -> Response:
+async def rebuild_action(request: Request, action: str, user: RebuildOperator) -> Response:
     await checked_form(request, user)
     if action not in REBUILD_ACTIONS:
         raise PageError("not_found")
@@ -92,13 +118,39 @@ async def rebuild_action(request: Request, action: str, user: OperatorUser) -> R
     return see_other("/ops/rebuild")
 
 
+DUTIES = {
+    OperatorScope.SUPPORT: "act and read for any AO, learner or provider (with the lrs command or the API)",
+    OperatorScope.REGISTRY: "the learner registry and reference data (lrs command)",
+    OperatorScope.ERASURE: "erase learners; the erasures' audit",
+    OperatorScope.KEYS: "the key wrapping learners' keys; the credential signing keys",
+    OperatorScope.DEAD_LETTERS: "every service's dead letters; the projector's state",
+    OperatorScope.REBUILD: "the projector's state, rebuilds and replays",
+    OperatorScope.MAINTENANCE: "maintenance windows and pauses; the Sandpit's purge",
+    OperatorScope.ACCOUNTS: "AO staff's accounts and AO API keys; disabling any account",
+}
+
+
+def _duties_of(form: Any) -> list[str]:
+    ticked = form.getlist("scopes")
+    if not all(isinstance(name, str) for name in ticked):
+        raise PageError("bad_form")
+    return list(ticked)
+
+
+def _hands_out_operator_power(user: Any, what: str) -> None:
+    """Operator accounts are made, their passwords reset and their duties changed only by an operator with
+    every duty (decision 0124, as decision 0122 for keys): anyone else could give themselves more."""
+    if not user.account.has_every_duty:
+        raise PageError("forbidden", f"Only an operator with every duty can {what}.")
+
+
 async def _accounts_page(
     request: Request,
     user: Any,
     *,
     issued: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
     status: int = 200,
     keys_of: str | None = None,
 ) -> HTMLResponse:
@@ -114,13 +166,14 @@ async def _accounts_page(
         "issued": issued,
         "errors": errors or {},
         "values": values or {"role": "ao"},
+        "duties": DUTIES,
     }
     return render(request, "ops_accounts.html", context, user=user, status_code=status)
 
 
 @router.get("/ops/accounts")
 async def accounts(
-    request: Request, user: OperatorUser, keys_of: Annotated[str | None, Query(max_length=20)] = None
+    request: Request, user: AccountsOperator, keys_of: Annotated[str | None, Query(max_length=20)] = None
 ) -> HTMLResponse:
     """Accounts, and AO API keys: every AO's (the first 500) or, with `keys_of`, one AO's."""
     keys_of = (keys_of or "").strip().upper() or None
@@ -131,16 +184,27 @@ async def accounts(
 
 
 @router.post("/ops/accounts")
-async def create_account(request: Request, user: OperatorUser) -> HTMLResponse:
+async def create_account(request: Request, user: AccountsOperator) -> HTMLResponse:
     form = await checked_form(request, user)
-    values = {name: field(form, name) for name in ("username", "display_name", "role", "ao_id", "email")}
+    values: dict[str, Any] = {
+        name: field(form, name) for name in ("username", "display_name", "role", "ao_id", "email")
+    }
+    values["scopes"] = _duties_of(form)
     try:
         role = Role(values["role"])
     except ValueError:
         return await _accounts_page(request, user, errors={"role": "Choose a role"}, values=values, status=400)
+    if role is Role.OPERATOR and not user.account.has_every_duty:
+        errors = {"role": "Only an operator with every duty can create an operator account"}
+        return await _accounts_page(request, user, errors=errors, values=values, status=400)
     try:
         account, password = await portal_of(request).auth.create_account(
-            values["username"], values["display_name"], role, values["ao_id"] or None, values["email"] or None
+            values["username"],
+            values["display_name"],
+            role,
+            values["ao_id"] or None,
+            values["email"] or None,
+            values["scopes"] if role is Role.OPERATOR else (),
         )
     except InvalidAccount as error:
         return await _accounts_page(request, user, errors={error.field: str(error)}, values=values, status=400)
@@ -151,8 +215,49 @@ async def create_account(request: Request, user: OperatorUser) -> HTMLResponse:
     return await _accounts_page(request, user, issued=issued)
 
 
+async def _operator_account(request: Request, username: str, user: Any) -> Account:
+    """The operator account whose duties `user` is about to see or change."""
+    _hands_out_operator_power(user, "change an operator's duties")
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise PageError("not_found")
+    if username == user.account.username:
+        raise PageError("forbidden", "You cannot change your own duties: ask another operator with every duty.")
+    try:
+        account = await portal_of(request).auth.account(username)
+    except AccountNotFound:
+        raise PageError("not_found") from None
+    if not account.is_operator:
+        raise PageError("not_found")
+    return account
+
+
+def _duties_page(
+    request: Request, user: Any, account: Account, errors: dict[str, str] | None = None, status: int = 200
+) -> HTMLResponse:
+    context = {"account": account, "duties": DUTIES, "errors": errors or {}}
+    return render(request, "ops_account_duties.html", context, user=user, status_code=status)
+
+
+@router.get("/ops/accounts/{username}/duties")
+async def duties_form(request: Request, username: str, user: AccountsOperator) -> HTMLResponse:
+    return _duties_page(request, user, await _operator_account(request, username, user))
+
+
+@router.post("/ops/accounts/{username}/duties")
+async def set_duties(request: Request, username: str, user: AccountsOperator) -> Response:
+    form = await checked_form(request, user)
+    account = await _operator_account(request, username, user)
+    try:
+        await portal_of(request).auth.set_duties(account.username, _duties_of(form))
+    except InvalidAccount as error:
+        return _duties_page(request, user, account, {error.field: str(error)}, status=400)
+    except AccountNotFound:
+        raise PageError("not_found") from None
+    return see_other("/ops/accounts")
+
+
 @router.post("/ops/accounts/{username}/{action}")
-async def account_action(request: Request, username: str, action: str, user: OperatorUser) -> Response:
+async def account_action(request: Request, username: str, action: str, user: AccountsOperator) -> Response:
     await checked_form(request, user)
     if not USERNAME_PATTERN.fullmatch(username):
         raise PageError("not_found")
@@ -162,6 +267,8 @@ async def account_action(request: Request, username: str, action: str, user: Ope
             await auth.disable(username)
             return see_other("/ops/accounts")
         if action == "reset-password":
+            if (await auth.account(username)).is_operator:
+                _hands_out_operator_power(user, "reset an operator's password")
             password = await auth.reset_password(username)
             return await _accounts_page(
                 request, user, issued={"what": f"New password for {username}", "secret": password}
@@ -172,7 +279,7 @@ async def account_action(request: Request, username: str, action: str, user: Ope
 
 
 @router.post("/ops/keys")
-async def issue_key(request: Request, user: OperatorUser) -> HTMLResponse:
+async def issue_key(request: Request, user: AccountsOperator) -> HTMLResponse:
     form = await checked_form(request, user)
     ao_id = field(form, "key_ao_id")
     if not AO_ID_PATTERN.fullmatch(ao_id):
@@ -189,7 +296,7 @@ async def issue_key(request: Request, user: OperatorUser) -> HTMLResponse:
 
 
 @router.post("/ops/keys/{key_id}/revoke")
-async def revoke_key(request: Request, key_id: str, user: OperatorUser) -> Response:
+async def revoke_key(request: Request, key_id: str, user: AccountsOperator) -> Response:
     form = await checked_form(request, user)
     if refused_character(key_id, one_line=True):  # no key has one
         raise PageError("not_found")
@@ -237,7 +344,7 @@ def _erasure_errors(values: dict[str, str]) -> dict[str, str]:
 
 @router.get("/ops/erasures")
 async def erasures(
-    request: Request, user: OperatorUser, after: Annotated[str | None, Query(max_length=200)] = None
+    request: Request, user: ErasureOperator, after: Annotated[str | None, Query(max_length=200)] = None
 ) -> Response:
     """The erasure form, and the audit a page at a time, newest first."""
     try:
@@ -247,7 +354,7 @@ async def erasures(
 
 
 @router.post("/ops/erasures/check")
-async def check_erasure(request: Request, user: OperatorUser) -> HTMLResponse:
+async def check_erasure(request: Request, user: ErasureOperator) -> HTMLResponse:
     """The confirmation step: what will be erased, with the same values ready to send."""
     form = await checked_form(request, user)
     values = {name: field(form, name) for name in ("uln", "reason")}
@@ -257,7 +364,7 @@ async def check_erasure(request: Request, user: OperatorUser) -> HTMLResponse:
 
 
 @router.post("/ops/erasures")
-async def erase(request: Request, user: OperatorUser) -> HTMLResponse:
+async def erase(request: Request, user: ErasureOperator) -> HTMLResponse:
     form = await checked_form(request, user)
     values = {name: field(form, name) for name in ("uln", "reason")}
     if errors := _erasure_errors(values):
@@ -270,7 +377,7 @@ async def erase(request: Request, user: OperatorUser) -> HTMLResponse:
 
 
 @router.get("/ops/keyring")
-async def keyring(request: Request, user: OperatorUser) -> HTMLResponse:
+async def keyring(request: Request, user: KeysOperator) -> HTMLResponse:
     """How the learners' data keys are wrapped (decision 0116): its own page, as counting the stored keys
     reads the whole key store."""
     wrapping = await calls(request, user).key_wrapping()
@@ -278,7 +385,7 @@ async def keyring(request: Request, user: OperatorUser) -> HTMLResponse:
 
 
 @router.post("/ops/keyring/rewrap")
-async def rewrap_keys(request: Request, user: OperatorUser) -> HTMLResponse:
+async def rewrap_keys(request: Request, user: KeysOperator) -> HTMLResponse:
     """Re-wraps stored learner keys with the wrapping key new keys get, up to 100,000 a press."""
     await checked_form(request, user)
     rewrapped = await calls(request, user).rewrap_keys()

@@ -1,0 +1,195 @@
+"""Decision 0124: an operator's portal account may be limited to duties. Its sessions' keys carry them (so
+the services refuse the rest), the portal shows and opens only the pages they reach, and only an operator
+with every duty hands out operator power."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubbed_portal
+
+from lrs_contracts.environments import Environment
+from lrs_platform.identity import OperatorScope, Principal
+from portal.accounts import InvalidAccount, Role, new_account
+
+BEARER = {"Authorization": "Bearer lrs_k_s"}
+NEW_OPERATOR = {"username": "oncall.two", "display_name": "Oncall Two", "role": "operator", "ao_id": "", "email": ""}
+
+
+@pytest.fixture
+def portal() -> StubbedPortal:
+    return stubbed_portal()
+
+
+class OperatorKeys:
+    environment = Environment.LIVE
+
+    def __init__(self, scopes: frozenset[str] = frozenset()) -> None:
+        self.scopes = scopes
+
+    async def authenticate(self, token: str) -> Principal:
+        return Principal.parse("operator:admin", self.scopes)
+
+
+# --- the account itself (pure) ------------------------------------------------------------------------
+
+
+def test_an_operator_may_be_limited_to_duties_and_an_ao_user_has_none() -> None:
+    limited = new_account("oncall", "Oncall", Role.OPERATOR, None, None, ["dead-letters", "rebuild"])
+    unlimited = new_account("root", "Root", Role.OPERATOR, None, None)
+    staff = new_account("nia", "Nia", Role.AO, "RN5133", None)
+
+    assert limited.principal == Principal.parse("operator:oncall", frozenset({"dead-letters", "rebuild"}))
+    assert limited.has_duty(OperatorScope.REBUILD) and not limited.has_duty(OperatorScope.ERASURE)
+    assert not limited.has_every_duty
+    assert unlimited.has_duty(OperatorScope.ERASURE) and unlimited.has_every_duty
+    assert not staff.has_duty(OperatorScope.SUPPORT) and not staff.has_every_duty
+    with pytest.raises(InvalidAccount, match="Only operators have duties"):
+        new_account("nia", "Nia", Role.AO, "RN5133", None, ["support"])
+    with pytest.raises(InvalidAccount, match="unknown scope"):
+        new_account("oncall", "Oncall", Role.OPERATOR, None, None, ["everything"])
+
+
+def test_a_session_key_carries_the_account_duties(portal: StubbedPortal) -> None:
+    _, session = portal.signed_in(Role.OPERATOR, frozenset({"erasure"}))
+
+    (principal,) = portal.keys.live.values()
+    assert principal.scopes == frozenset({"erasure"})
+    assert session.account.scopes == frozenset({"erasure"})
+
+
+# --- pages ---------------------------------------------------------------------------------------------
+
+
+def test_the_menu_and_the_pages_are_those_of_the_duties(portal: StubbedPortal) -> None:
+    portal.on("GET", "validation/v1/admin/erasures", lambda _: httpx.Response(200, json={"erasures": [], "next": None}))
+    client, _ = portal.signed_in(Role.OPERATOR, frozenset({"erasure"}))
+
+    page = client.get("/ops/erasures")
+    refused = client.get("/ops/dead-letters")
+
+    assert page.status_code == 200, page.text
+    assert 'href="/ops/erasures"' in page.text
+    assert 'href="/ops/dead-letters"' not in page.text and 'href="/ops/accounts"' not in page.text
+    assert refused.status_code == 403
+    assert "needs the “dead-letters” duty" in refused.text
+    assert not portal.sent_to("GET", "validation/v1/admin/dlq")  # refused before asking any service
+
+
+def test_the_start_page_is_the_first_page_the_duties_reach(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR, frozenset({"keys", "maintenance"}))
+    nothing_here, _ = portal.signed_in(Role.OPERATOR, frozenset({"support", "registry"}))
+
+    start = client.get("/ops")
+    none = nothing_here.get("/ops")
+
+    assert (start.status_code, start.headers["location"]) == (303, "/ops/maintenance")
+    assert none.status_code == 403
+    assert "duties (registry, support) have no pages in the portal" in none.text
+
+
+def test_no_maintenance_banner_is_asked_for_by_an_operator_whose_duties_do_not_reach_it(
+    portal: StubbedPortal,
+) -> None:
+    portal.on("GET", "validation/v1/admin/keyring", lambda _: httpx.Response(200, json={}))
+    client, _ = portal.signed_in(Role.OPERATOR, frozenset({"keys"}))
+
+    client.get("/ops/keyring")
+
+    assert not portal.sent_to("GET", "ingest/v1/maintenance")
+
+
+def test_an_accounts_operator_makes_ao_staff_but_no_operator_and_resets_no_operator_password(
+    portal: StubbedPortal,
+) -> None:
+    client, session = portal.signed_in(Role.OPERATOR, frozenset({"accounts"}))
+    portal.account("root", Role.OPERATOR)
+
+    page = client.get("/ops/accounts")
+    operator = client.post("/ops/accounts", data=form(session, **NEW_OPERATOR, scopes="dead-letters"))
+    staff = client.post(
+        "/ops/accounts",
+        data=form(session, username="nia", display_name="Nia", role="ao", ao_id="RN5133", email=""),
+    )
+    reset = client.post("/ops/accounts/root/reset-password", data=form(session))
+    duties = client.get("/ops/accounts/root/duties")
+
+    assert 'name="role"' in page.text and 'type="hidden" name="role" value="ao"' in page.text
+    assert 'name="scopes"' not in page.text and "/ops/accounts/root/duties" not in page.text
+    assert operator.status_code == 400 and "Only an operator with every duty" in operator.text
+    assert staff.status_code == 200 and "Password for nia" in staff.text
+    assert reset.status_code == 403 and "reset an operator" in reset.text
+    assert duties.status_code == 403
+    assert set(portal.accounts.rows) == {session.account.username, "root", "nia"}
+
+
+def test_an_operator_with_every_duty_gives_and_changes_duties_which_ends_the_sessions(portal: StubbedPortal) -> None:
+    client, session = portal.signed_in(Role.OPERATOR)
+
+    created = client.post("/ops/accounts", data={**form(session, **NEW_OPERATOR), "scopes": ["rebuild", "keys"]})
+    oncall = portal.accounts.rows["oncall.two"][0]
+    signed_in = asyncio.run(portal.auth.sign_in("oncall.two", created.text.split("data-secret>")[1].split("<")[0]))
+    assert signed_in.session is not None
+    form_page = client.get("/ops/accounts/oncall.two/duties")
+    changed = client.post("/ops/accounts/oncall.two/duties", data={**form(session), "scopes": ["erasure"]})
+    own = client.get(f"/ops/accounts/{session.account.username}/duties")
+
+    assert created.status_code == 200, created.text
+    assert oncall.scopes == frozenset({"rebuild", "keys"})
+    assert form_page.status_code == 200 and 'value="rebuild" checked' in form_page.text
+    assert changed.status_code == 303
+    assert portal.accounts.rows["oncall.two"][0].scopes == frozenset({"erasure"})
+    assert asyncio.run(portal.auth.session_for(signed_in.session.token)) is None  # signs in again with the new ones
+    assert own.status_code == 403 and "your own duties" in own.text
+
+
+def test_an_unknown_duty_is_refused_with_the_known_ones(portal: StubbedPortal) -> None:
+    client, session = portal.signed_in(Role.OPERATOR)
+    portal.account("oncall", Role.OPERATOR, frozenset({"rebuild"}))
+
+    refused = client.post("/ops/accounts/oncall/duties", data={**form(session), "scopes": ["root"]})
+
+    assert refused.status_code == 400
+    assert "unknown scope(s) root" in refused.text
+    assert portal.accounts.rows["oncall"][0].scopes == frozenset({"rebuild"})
+
+
+# --- the admin API behind `lrs users` ------------------------------------------------------------------
+
+
+def test_the_admin_api_creates_an_operator_with_duties_and_changes_them(portal: StubbedPortal) -> None:
+    portal.app.state.credentials = OperatorKeys()
+    client = portal.client()
+
+    created = client.post(
+        "/v1/admin/users",
+        json={"username": "dpo", "display_name": "DPO", "role": "operator", "scopes": ["erasure"]},
+        headers=BEARER,
+    )
+    changed = client.put("/v1/admin/users/dpo/scopes", json={"scopes": ["erasure", "support"]}, headers=BEARER)
+    every = client.put("/v1/admin/users/dpo/scopes", json={"scopes": []}, headers=BEARER)
+
+    assert created.status_code == 201 and created.json()["account"]["scopes"] == ["erasure"]
+    assert changed.status_code == 200 and changed.json()["scopes"] == ["erasure", "support"]
+    assert every.json()["scopes"] == [] and portal.accounts.rows["dpo"][0].has_every_duty
+
+
+def test_the_admin_api_refuses_duties_to_ao_staff_unknown_duties_and_a_scoped_key(portal: StubbedPortal) -> None:
+    portal.app.state.credentials = OperatorKeys()
+    client = portal.client()
+    portal.account("nia", Role.AO)
+    portal.account("dpo", Role.OPERATOR, frozenset({"erasure"}))
+
+    staff = client.put("/v1/admin/users/nia/scopes", json={"scopes": ["support"]}, headers=BEARER)
+    unknown = client.put("/v1/admin/users/dpo/scopes", json={"scopes": ["root"]}, headers=BEARER)
+    missing = client.put("/v1/admin/users/nobody/scopes", json={"scopes": []}, headers=BEARER)
+    portal.app.state.credentials = OperatorKeys(frozenset({"accounts"}))
+    scoped = client.put("/v1/admin/users/dpo/scopes", json={"scopes": []}, headers=BEARER)
+
+    assert staff.status_code == 422 and "Only operators have duties" in staff.json()["detail"]
+    assert unknown.status_code == 422
+    assert missing.status_code == 404
+    assert (scoped.status_code, scoped.json()["code"]) == (403, "OPERATOR_SCOPE_MISSING")
+    assert portal.accounts.rows["dpo"][0].scopes == frozenset({"erasure"})

@@ -1,0 +1,43 @@
+"""`lrs users`: an operator's duties on the command line (decision 0124), checked before anything is sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from lrs_cli.client import ExitCode
+from lrs_cli.main import main
+from lrs_cli.user_commands import account_text
+
+NOWHERE = "http://127.0.0.1:9"  # nothing listens: a refused command must not reach it
+
+
+@pytest.fixture(autouse=True)
+def _operator(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setenv("LRS_PORTAL_URL", NOWHERE)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["users", "duties", "oncall"], "--scope (repeatable), or --every-duty"),
+        (["users", "duties", "oncall", "--scope", "rebuild", "--every-duty"], "one of them"),
+        (["users", "duties", "oncall", "--scope", "root"], "unknown scope(s) root; the scopes are support"),
+        (
+            ["users", "create", "nia", "--name", "Nia", "--role", "ao", "--ao", "RN5133", "--scope", "support"],
+            "--scope is for operators",
+        ),
+    ],
+)
+def test_duties_spelt_wrong_are_a_usage_error(argv: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == ExitCode.USAGE
+    assert said in capsys.readouterr().err
+
+
+def test_an_account_is_described_with_its_duties() -> None:
+    account = {"username": "oncall", "display_name": "Oncall", "role": "operator", "disabled": False, "locked": False}
+
+    assert account_text({**account, "scopes": ["dead-letters", "rebuild"]}) == (
+        "oncall (Oncall, operator with duties dead-letters, rebuild, active)"
+    )
+    assert account_text({**account, "scopes": []}) == "oncall (Oncall, operator with every duty, active)"
