@@ -8,21 +8,28 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from tests.support.databases import migrated_connection
 from tests.support.projector import (
     PLR,
     App,
     Events,
     Record,
     caught_up,
+    create_topics,
     ends_of,
     envelope_bytes,
+    new_prefix,
     produce,
     record,
+    running_projector,
     uln_for,
 )
 from tests.support.waiting import eventually
 
 from lrs_contracts.dead_letters import DeadLetter
+from lrs_platform.database import apply_migrations
+from plr_projector.projection import stream_of
+from plr_projector.store import LIVE_SCHEMA, MIGRATIONS
 
 pytestmark = pytest.mark.integration
 
@@ -219,3 +226,70 @@ async def test_an_event_postgresql_refuses_is_parked_and_the_rest_of_the_batch_i
     letter = DeadLetter.from_headers(message.headers)  # type: ignore[attr-defined]
     assert (letter.consumer, letter.original_topic, letter.original_offset) == ("plr-projector.plr", PLR, first)
     assert letter.error.startswith("CharacterNotInRepertoireError")
+
+
+async def test_a_poison_without_a_key_holds_no_other_keyless_event_live_or_after_a_restart(
+    fresh_database_url: str, kafka_bootstrap: str
+) -> None:
+    """Keyless messages were one stream per topic: one keyless poison held every later keyless event."""
+    prefix = new_prefix()
+    await create_topics(kafka_bootstrap, prefix)
+    suffix = uuid.uuid4().int % 1_000_000
+    first, second, third = uln_for(suffix), uln_for(suffix + 1), uln_for(suffix + 2)
+    events = Events()
+    third_valid = envelope_bytes(events.recorded(third, grade="7"), sequence=4)
+    keyless = [
+        Record(PLR, None, b"not an event", 0),
+        Record(PLR, None, envelope_bytes(events.recorded(first, grade="5"), sequence=2), 0),
+        Record(PLR, None, _malformed(third_valid), 0),
+    ]
+
+    async def grades(app: App, uln: str) -> list[str]:
+        answer = await app.get(f"learner:{uln}", f"/v1/learners/{uln}/plr")
+        if answer.status_code == 404:  # nothing projected for the learner
+            return []
+        return [event["grade"] for event in answer.json()["learning_events"]]
+
+    async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
+        positions = await produce(kafka_bootstrap, prefix, keyless)
+        await _wait_projected(app, positions)
+        assert await grades(app, first) == ["5"]
+        listed = (await app.get(OPERATOR, "/v1/admin/dlq", topic=PLR)).json()["parked"]
+        garbage, malformed = (stream_of(PLR, partition, offset, None)[1] for partition, offset in positions[::2])
+        assert [(item["learner"], item["reason"]) for item in listed] == [(garbage, "error"), (malformed, "error")]
+
+    # parked streams read back from the table hold no later keyless event either
+    async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
+        later = Record(PLR, None, envelope_bytes(events.recorded(second, grade="6"), sequence=3), 0)
+        await _wait_projected(app, await produce(kafka_bootstrap, prefix, [later]))
+        assert await grades(app, second) == ["6"]
+
+        skipped = await app.post(OPERATOR, f"/v1/admin/dlq/{garbage}/skip", {"reason": "a keyless test record"})
+        assert skipped.status_code == 200, skipped.text
+        assert [(result["skipped"], result["still_parked"]) for result in skipped.json()["results"]] == [(1, 0)]
+        retried = await app.post(OPERATOR, f"/v1/admin/dlq/{malformed}/retry", {"replacement": json.loads(third_valid)})
+        assert retried.status_code == 200, retried.text
+        assert [(result["applied"], result["still_parked"]) for result in retried.json()["results"]] == [(1, 0)]
+        assert await grades(app, third) == ["7"]
+        assert (await app.get(OPERATOR, "/v1/admin/dlq", topic=PLR)).json()["parked"] == []
+
+
+async def test_keyless_events_parked_before_the_upgrade_are_each_named_after_their_position(
+    fresh_database_url: str,
+) -> None:
+    """They were all parked under '', which no operator could name to retry or skip (migration 0006)."""
+    async with migrated_connection(fresh_database_url, LIVE_SCHEMA, MIGRATIONS) as connection:
+        await connection.execute(
+            f'INSERT INTO "{LIVE_SCHEMA}".parked (topic, partition, "offset", park_key, reason, message_key,'
+            " kafka_timestamp_ms) VALUES ($1, 2, 17, '', 'error', NULL, 0), ($1, 2, 18, '', 'blocked', NULL, 0),"
+            " ($1, 2, 19, '1000000043', 'error', '1000000043', 0)",
+            PLR,
+        )
+        await connection.execute(f'DELETE FROM "{LIVE_SCHEMA}".schema_migrations WHERE version = 6')
+        await apply_migrations(connection, LIVE_SCHEMA, MIGRATIONS)
+        rows = await connection.fetch(f'SELECT "offset", park_key FROM "{LIVE_SCHEMA}".parked ORDER BY "offset"')
+    assert [(row["offset"], row["park_key"]) for row in rows] == [
+        (17, stream_of(PLR, 2, 17, None)[1]),
+        (18, stream_of(PLR, 2, 18, None)[1]),
+        (19, "1000000043"),
+    ]

@@ -182,7 +182,7 @@ def envelope_bytes(payload: Contract, *, sequence: int = 0, event_id: uuid.UUID 
 @dataclasses.dataclass(frozen=True)
 class Record:
     topic: str  # logical
-    key: str
+    key: str | None
     value: bytes
     partition: int | None = None
 
@@ -201,7 +201,12 @@ async def produce(bootstrap: str, prefix: str, records: Iterable[Record]) -> lis
         futures = []
         for item in records:
             futures.append(
-                await producer.send(prefix + item.topic, item.value, key=item.key.encode(), partition=item.partition)
+                await producer.send(
+                    prefix + item.topic,
+                    item.value,
+                    key=None if item.key is None else item.key.encode(),
+                    partition=item.partition,
+                )
             )
         metadata = await asyncio.gather(*futures)
         return [(entry.partition, entry.offset) for entry in metadata]

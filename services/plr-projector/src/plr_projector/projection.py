@@ -1,8 +1,9 @@
 """The PLR projection: pure functions from (current rows, events) to row changes. No I/O.
 
 A *stream* is (topic, message key): a learner on the PLR and learner topics, an achievement on the
-challenge topic. Within a stream events apply in log order; a stream whose event cannot be decoded or
-applied is *parked* (the poison event and everything after it) while other streams go on.
+challenge topic; a message without a key is a stream of its own (`stream_of`). Within a stream events
+apply in log order; a stream whose event cannot be decoded or applied is *parked* (the poison event and
+everything after it) while other streams go on.
 """
 
 from __future__ import annotations
@@ -427,14 +428,21 @@ class Message(NamedTuple):
 
     @property
     def stream(self) -> Stream:
-        return (self.topic, stream_key(self.key))
+        return stream_of(self.topic, self.partition, self.offset, self.key)
 
 
-def stream_key(key: bytes | None) -> str:
+def stream_of(topic: str, partition: int, offset: int, key: bytes | None) -> Stream:
+    """The stream a record is parked and held under. A record without a key holds nothing back (as in
+    `lrs_platform.parking`): it is a stream of its own, named after its position, which an operator
+    types to retry or skip it and which no key of these topics (a ULN, an achievement id) looks like."""
+    if key is None:
+        return (topic, f"keyless:{topic}:{partition}:{offset}")
+    return (topic, stream_key(key))
+
+
+def stream_key(key: bytes) -> str:
     """The key as the text a stream is parked and held under: what no text column can hold (a NUL, say,
     which no ULN has) spelt U+FFFD, so a poison's own key never stops it from being parked."""
-    if key is None:
-        return ""
     return REFUSED_IN_TEXT.sub("\ufffd", key.decode("utf-8", errors="replace"))
 
 

@@ -96,7 +96,7 @@ from plr_projector.projection import (
     decode_message,
     marked_line,
     project_batch,
-    stream_key,
+    stream_of,
 )
 from plr_projector.store import BULK_COLUMNS, OPS_SCHEMA, ReadModel, operator_actions, parked_row
 
@@ -305,7 +305,7 @@ class FoldState:
             value = record.value
             if (
                 value is None
-                or (blocked and (PLR_TOPIC, stream_key(record.key)) in blocked)
+                or (blocked and stream_of(PLR_TOPIC, partition, record.offset, record.key) in blocked)
                 or (actions and (PLR_TOPIC, partition, record.offset) in actions)
             ):
                 self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)

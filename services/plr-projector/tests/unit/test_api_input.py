@@ -13,6 +13,7 @@ from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal, current_principal
 from plr_projector.api import admin_router, centre_router, plr_router, projector_of
+from plr_projector.projection import PROJECTED_TOPICS, stream_of
 
 
 class Untouched:
@@ -22,12 +23,12 @@ class Untouched:
         raise AssertionError(f"the request reached the projector ({name})")
 
 
-def _client(principal: str) -> httpx.AsyncClient:
+def _client(principal: str, projector: Any = None) -> httpx.AsyncClient:
     app = build_app("plr-projector", title="PLR", description="", lifespan=noop_lifespan)
     for router in (plr_router, centre_router, admin_router):
         app.include_router(router)
     app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
-    app.dependency_overrides[projector_of] = Untouched
+    app.dependency_overrides[projector_of] = (lambda: projector) if projector is not None else Untouched
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://plr")
 
 
@@ -62,3 +63,38 @@ async def test_an_operators_filter_or_id_postgresql_could_not_take_is_a_422(
         answer = await client.request(method, path, params=params)
     assert answer.status_code == 422
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+class DeadLettersSeen:
+    """A projector whose dead letters note the stream key each request names."""
+
+    def __init__(self) -> None:
+        self.dead_letters = self
+        self.keys: list[str | None] = []
+
+    async def listing(self, key: str | None, topic: str | None, limit: int) -> tuple[list[Any], int]:
+        self.keys.append(key)
+        return [], 0
+
+    async def retry(self, key: str, topic: str | None, operator: str, replacement: bytes | None) -> list[Any]:
+        self.keys.append(key)
+        return []
+
+    async def skip(self, key: str, topic: str | None, operator: str, reason: str | None) -> list[Any]:
+        self.keys.append(key)
+        return []
+
+
+@pytest.mark.parametrize("topic", PROJECTED_TOPICS)
+async def test_an_operator_can_name_a_parked_message_without_a_key(topic: str) -> None:
+    """A keyless message is a stream of its own, named by its position: the dead-letter routes take the name."""
+    _, key = stream_of(topic, 2**31 - 1, 2**63 - 1, None)
+    projector = DeadLettersSeen()
+    async with _client("operator:ops", projector) as client:
+        answers = [
+            await client.get("/v1/admin/dlq", params={"learner": key}),
+            await client.post(f"/v1/admin/dlq/{key}/retry"),
+            await client.post(f"/v1/admin/dlq/{key}/skip"),
+        ]
+    assert [answer.status_code for answer in answers] == [200, 200, 200], answers[-1].text
+    assert projector.keys == [key, key, key]

@@ -42,6 +42,7 @@ from plr_projector.projection import (
     LearnerRow,
     Message,
     OperatorAction,
+    Parked,
     ProjectionError,
     ProviderLinkRow,
     Snapshot,
@@ -52,6 +53,7 @@ from plr_projector.projection import (
     project_batch,
     stream_key,
 )
+from plr_projector.store import parked_row
 
 ULN = "1000000043"
 OTHER_ULN = "1026893096"
@@ -109,7 +111,12 @@ class Log:
         self.offset = 0
 
     def message(
-        self, payload: Contract | bytes, *, key: str = ULN, topic: str = PLR_TOPIC, event_id: uuid.UUID | None = None
+        self,
+        payload: Contract | bytes,
+        *,
+        key: str | None = ULN,
+        topic: str = PLR_TOPIC,
+        event_id: uuid.UUID | None = None,
     ) -> Message:
         moment = T0 + timedelta(minutes=self.offset)
         value = (
@@ -117,7 +124,8 @@ class Log:
             if isinstance(payload, bytes)
             else encode(wrap(payload, source="tests", correlation_id="c", event_id=event_id, occurred_at=moment))
         )
-        message = Message(topic, 0, self.offset, key.encode(), value, int(moment.timestamp() * 1000))
+        encoded = None if key is None else key.encode()
+        message = Message(topic, 0, self.offset, encoded, value, int(moment.timestamp() * 1000))
         self.offset += 1
         return message
 
@@ -409,4 +417,40 @@ def test_a_key_no_text_column_can_hold_still_names_a_stream_to_park() -> None:
     """A NUL in a poison's key made its parked row impossible to store, and the projector stopped on it."""
     assert stream_key(b"1000000043\x00") == "1000000043\ufffd"
     assert stream_key(b"1000000043") == "1000000043"
-    assert stream_key(None) == ""
+
+
+def test_messages_without_a_key_hold_nothing_back() -> None:
+    """Keyless messages were one stream per topic: one poison held every later keyless message behind it."""
+    log = Log()
+    messages = [
+        log.message(b"garbage", key=None),
+        log.message(recorded(), key=None),
+        log.message(b"more garbage", key=None),
+        log.message(recorded(uln=OTHER_ULN), key=None),
+        log.message(withdrawn()),
+    ]
+    changes = project(messages)
+    assert [(parked.message.offset, parked.reason) for parked in changes.parked] == [(0, "error"), (2, "error")]
+    assert {row.uln for row in changes.achievements.values()} == {ULN, OTHER_ULN}
+    assert [entry.change for entry in changes.history if entry.uln == ULN] == ["recorded", "withdrawn"]
+
+
+def _restarted_after(parked: Parked) -> Snapshot:
+    """The parked streams as a restart reads them back from the stored rows (`ReadModel.parked_streams`)."""
+    row = parked_row(parked)
+    return Snapshot(parked_streams={(row[0], row[3])})  # (topic, park_key)
+
+
+def test_a_parked_message_without_a_key_holds_nothing_back_after_a_restart() -> None:
+    log = Log()
+    (parked,) = project([log.message(b"garbage", key=None)]).parked
+    changes = project([log.message(recorded(), key=None)], _restarted_after(parked))
+    assert changes.parked == []
+    assert [row.uln for row in changes.achievements.values()] == [ULN]
+
+
+def test_a_keyed_stream_still_waits_behind_its_poison_after_a_restart() -> None:
+    log = Log()
+    (parked,) = project([log.message(b"garbage")]).parked
+    held = project([log.message(recorded())], _restarted_after(parked))
+    assert [item.reason for item in held.parked] == ["blocked"]

@@ -55,8 +55,9 @@ T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 ULNS = ["1000000043", "1026893096", "1000000051", "1000000078", "1000000086"]
 
 
-def _message(topic: str, key: str, value: bytes | None, offset: int, partition: int = 0) -> Message:
-    return Message(topic, partition, offset, key.encode(), value, 1_700_000_000_000 + offset)
+def _message(topic: str, key: str | None, value: bytes | None, offset: int, partition: int = 0) -> Message:
+    encoded = None if key is None else key.encode()
+    return Message(topic, partition, offset, encoded, value, 1_700_000_000_000 + offset)
 
 
 def _value(payload: Contract, number: int) -> bytes:
@@ -332,6 +333,22 @@ def test_passes_read_back_from_the_first_pass_files_give_the_rows_of_one_pass(tm
     assert {name: sorted(rows, key=repr) for name, rows in merged.items()} == {
         name: sorted(rows, key=repr) for name, rows in _rows(_whole(messages)[0]).items()
     }
+
+
+def test_the_fold_holds_nothing_behind_a_record_without_a_key_as_the_live_loop_does() -> None:
+    messages = [
+        _message(PLR_TOPIC, None, b"not an event", 0),
+        _message(PLR_TOPIC, None, _value(_recorded(ULNS[0], "5", ResultStatus.FINAL, 1), 1), 1),
+        _message(PLR_TOPIC, ULNS[1], b"not an event either", 2),
+        _message(PLR_TOPIC, None, _value(_recorded(ULNS[1], "6", ResultStatus.FINAL, 2), 3), 3),
+        _message(PLR_TOPIC, ULNS[1], _value(_recorded(ULNS[1], "7", ResultStatus.FINAL, 3), 4), 4),
+    ]
+    state = FoldState({})
+    rows = Rows()
+    state.fold(_records(messages), rows)
+    assert [(row[2], row[4]) for row in rows.tables["parked"]] == [(0, "error"), (2, "error"), (4, "blocked")]
+    assert sorted((row[0], row[9]) for row in _rows(state)["achievements"]) == [(ULNS[0], "5"), (ULNS[1], "6")]
+    assert _rows(state) == _rows(_whole(messages)[0])
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 1_000])
