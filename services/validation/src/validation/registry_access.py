@@ -22,24 +22,25 @@ class RegistrationOutcome(StrEnum):
     CONFLICT = "conflict"
 
 
+def _provider_by_ukprn(principal: Principal) -> bool:
+    """A provider's key names its UKPRN; one issued before keys were checked (decision 0121) may name
+    something else, and reaches no learner: its old links are not the links the projector knows."""
+    return principal.kind is PrincipalKind.PROVIDER and re.fullmatch(UKPRN_PATTERN, principal.id) is not None
+
+
 def may_register(principal: Principal) -> bool:
-    """Operators, and providers by a UKPRN (the link a registration makes names it; a key issued before
-    keys were checked may name something else)."""
-    if principal.kind is PrincipalKind.PROVIDER:
-        return re.fullmatch(UKPRN_PATTERN, principal.id) is not None
-    return principal.kind is PrincipalKind.OPERATOR
+    """Operators, and providers by a UKPRN (the link a registration makes names it)."""
+    return principal.kind is PrincipalKind.OPERATOR or _provider_by_ukprn(principal)
 
 
 def may_change_sharing(principal: Principal, ulns: Collection[str], linked_providers: Collection[str]) -> bool:
     """The learner themself (by any of their ULNs: a merged learner is one person), a provider linked to
-    any of them, or an operator."""
+    any of them by its UKPRN, or an operator."""
     if principal.kind is PrincipalKind.OPERATOR:
         return True
     if principal.kind is PrincipalKind.LEARNER:
         return principal.id in ulns
-    if principal.kind is PrincipalKind.PROVIDER:
-        return principal.id in linked_providers
-    return False
+    return _provider_by_ukprn(principal) and principal.id in linked_providers
 
 
 def registration_outcome(registered: Learner | None, requested: Learner) -> RegistrationOutcome:

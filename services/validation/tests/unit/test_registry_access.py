@@ -49,6 +49,11 @@ def test_a_provider_is_refused_sharing_of_a_learner_with_no_links_at_all() -> No
     assert not may_change_sharing(Principal.parse("provider:10004567"), (ULN,), frozenset())
 
 
+def test_a_provider_key_not_naming_a_ukprn_changes_no_sharing_even_through_its_old_links() -> None:
+    """Keys issued before decision 0121 may name a provider otherwise; their links predate the checks."""
+    assert not may_change_sharing(Principal.parse("provider:acme-college"), (ULN,), frozenset({"acme-college"}))
+
+
 def test_a_merged_learner_changes_sharing_by_any_of_their_ulns() -> None:
     assert may_change_sharing(Principal.parse(f"learner:{OTHER_ULN}"), (ULN, OTHER_ULN), frozenset())
 
