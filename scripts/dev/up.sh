@@ -84,7 +84,7 @@ sample_ao=$(sed -n 2p samples/sample-100.csv | cut -d, -f2)
 operator_key="$run/keys/operator.key"
 portal_users=$(.venv/bin/lrs --key-file "$operator_key" users create ao.demo --name "AO Demo" --role ao \
   --ao "$sample_ao" --email results@ao.example \
-  && .venv/bin/lrs --key-file "$operator_key" users create operator.demo --name "Operator Demo" --role operator)
+  && .venv/bin/lrs --key-file "$operator_key" users create operator.demo --name "Operator Demo" --role operator --every-duty)
 cat <<MSG
 
 The system is up. Where to look:

@@ -34,6 +34,24 @@ async def test_revoking_keys_by_id_stops_only_those_keys(store: CredentialStore)
     assert await store.authenticate(other.token) == Principal.parse("ao:RN9093")
 
 
+async def test_revoking_a_listed_key_revokes_only_what_that_listing_shows(store: CredentialStore) -> None:
+    """The portal's accounts page revokes AO keys it lists, whatever key id it is sent (decision 0124)."""
+    ao_key = await store.issue(Principal.parse("ao:RN5133"), "results system")
+    operator_key = await store.issue(Principal.parse("operator:root"), "root")
+    session_key = await store.issue(Principal.parse("ao:RN5133"), f"{SESSION_KEY_LABEL} nia")
+
+    refused = [
+        await store.revoke_listed(key.key_id, PrincipalKind.AO, label_not_starting=SESSION_KEY_LABEL)
+        for key in (operator_key, session_key)
+    ]
+    revoked = await store.revoke_listed(ao_key.key_id, PrincipalKind.AO, label_not_starting=SESSION_KEY_LABEL)
+
+    assert refused == [False, False] and revoked is True
+    assert await store.authenticate(ao_key.token) is None
+    assert await store.authenticate(operator_key.token) == Principal.parse("operator:root")
+    assert await store.authenticate(session_key.token) == Principal.parse("ao:RN5133")
+
+
 async def test_the_listing_filters_by_kind_revocation_and_label(store: CredentialStore) -> None:
     older = await store.issue(Principal.parse("ao:RN5133"), "older")
     newer = await store.issue(Principal.parse("ao:RN5133"), "newer")

@@ -131,6 +131,27 @@ async def test_a_password_reset_ends_a_sign_in_already_past_its_password_check(p
     assert result.outcome is SignInOutcome.WRONG_CREDENTIALS
 
 
+async def test_a_duties_change_ends_a_sign_in_already_past_its_password_check(portal: Portal) -> None:
+    """Decision 0124: the session's key carries the duties the sign-in read; narrowed meanwhile, no session
+    with the wider key is left open."""
+    _, password = await portal.auth.create_account("suspect", "Sus Pect", Role.OPERATOR, None, None)
+    held = HeldAfterTheCheck(portal.pool)
+    signing_in = asyncio.create_task(portal.with_sessions(held).sign_in("suspect", password))
+    await asyncio.wait_for(held.reached.wait(), WITHIN)
+
+    await portal.auth.set_duties("suspect", ["dead-letters"])
+    held.release.set()
+    result = await asyncio.wait_for(signing_in, WITHIN)
+
+    assert result.session is None or await portal.auth.session_for(result.session.token) is None
+    assert await portal.live_sessions_of("suspect") == 0
+    assert await portal.live_session_keys_of("suspect") == 0
+    again = await portal.auth.sign_in("suspect", password)
+    assert again.session is not None
+    principal = await portal.credentials.authenticate(again.session.service_key)
+    assert principal is not None and principal.scopes == frozenset({"dead-letters"})
+
+
 async def test_a_sign_in_with_the_current_password_opens_a_live_session(portal: Portal) -> None:
     _, password = await portal.auth.create_account("person", "Per Son", Role.AO, "RN5133", None)
 

@@ -290,3 +290,39 @@ async def test_a_worker_killed_halfway_starts_again_at_its_unfinished_pass_and_t
         live = await dump_model(fresh_database_url, "plr")
         assert live == await dump_model(fresh_database_url, "plr_rebuild_1")
         assert not [row for row in live["parked"] if row[3] == skipped_uln]
+
+
+async def test_a_rebuild_begun_by_an_older_release_is_failed_at_restart_not_resumed(
+    fresh_database_url: str, kafka_bootstrap: str
+) -> None:
+    """docs/deploy.md, Upgrade: a rebuild's schema is migrated only when it starts, so a projector that
+    restarts on a newer release fails a rebuild whose schema lacks a migration rather than switch in a
+    model of the old release; the operator abandons it and starts again."""
+    prefix = new_prefix()
+    await create_topics(kafka_bootstrap, prefix)
+    records = _log(uuid.uuid4().int % 50_000_000, learners=200)
+    await produce(kafka_bootstrap, prefix, records)
+    async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
+        await eventually(lambda: _ends(fresh_database_url, len(records)), within=120, what="live projection")
+        start = await app.post(OPERATOR, "/v1/admin/rebuild", workers=1)
+        assert start.status_code == 202, start.text
+    connection = await asyncpg.connect(fresh_database_url)
+    try:  # as if the old release had begun it: its schema one migration short
+        await connection.execute(
+            "DELETE FROM plr_rebuild_1.schema_migrations"
+            " WHERE version = (SELECT max(version) FROM plr_rebuild_1.schema_migrations)"
+        )
+    finally:
+        await connection.close()
+
+    async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
+        status = (await app.get(OPERATOR, "/v1/admin/rebuild")).json()
+        switch = await app.post(OPERATOR, "/v1/admin/rebuild/switch")
+        async with await app.client(OPERATOR) as client:
+            abandoned = await client.delete("/v1/admin/rebuild")
+        again = await app.post(OPERATOR, "/v1/admin/rebuild", workers=1)
+
+    assert status["state"] == "failed" and "older release" in status["last_error"], status
+    assert switch.status_code == 409
+    assert abandoned.status_code == 200, abandoned.text
+    assert again.status_code == 202, again.text

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -160,15 +161,16 @@ async def running_portal(
             )
             response.raise_for_status()
         async with await system.client("portal", "operator:tests") as accounts:
-            for username, body in {
+            accounts_to_make: dict[str, dict[str, Any]] = {
                 "ao.user": {
                     "display_name": "Alex Example",
                     "role": "ao",
                     "ao_id": SAMPLE_AO,
                     "email": "results@ao.example",
                 },
-                "operator.user": {"display_name": "Olu Example", "role": "operator"},
-            }.items():
+                "operator.user": {"display_name": "Olu Example", "role": "operator", "every_duty": True},
+            }
+            for username, body in accounts_to_make.items():
                 response = await accounts.post("/v1/admin/users", json={"username": username, **body})
                 response.raise_for_status()
                 system.passwords[username] = response.json()["password"]

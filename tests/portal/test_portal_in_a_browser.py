@@ -1121,6 +1121,7 @@ async def test_an_operator_limited_to_dead_letters_sees_only_their_pages_until_l
     await form.get_by_label("Username", exact=True).fill(username)
     await form.get_by_label("Name", exact=True).fill("Oncall Example")
     await form.get_by_label("Role").select_option("operator")
+    await form.get_by_label("Only the duties ticked below").check()
     await form.get_by_label("dead-letters").check()
     await form.get_by_role("button", name="Create the account").click()
     portal_system.passwords[username] = (await operator_page.locator("[data-secret]").inner_text()).strip()

@@ -25,8 +25,9 @@ def _operator(monkeypatch: pytest.MonkeyPatch) -> None:
         (["users", "duties", "oncall", "--scope", "root"], "unknown scope(s) root; the scopes are support"),
         (
             ["users", "create", "nia", "--name", "Nia", "--role", "ao", "--ao", "RN5133", "--scope", "support"],
-            "--scope is for operators",
+            "--scope and --every-duty are for operators",
         ),
+        (["users", "create", "ops2", "--name", "Ops", "--role", "operator"], "--scope (repeatable), or --every-duty"),
     ],
 )
 def test_duties_spelt_wrong_are_a_usage_error(argv: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:

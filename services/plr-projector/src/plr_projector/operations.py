@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from lrs_platform.database import apply_migrations
+from lrs_platform.database import apply_migrations, migrations_in
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 from plr_projector import metrics
@@ -351,6 +351,14 @@ class Rebuilds:
         )
         if row is None:
             return
+        failed = row["error"] if row["state"] == "failed" else None
+        if failed is None and await self._begun_by_an_older_release(row["schema_name"]):
+            failed = "begun by an older release of the projector, whose model it builds: abandon it and start again"
+            await self.pool.execute(
+                f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'failed', error = $2 WHERE rebuild_id = $1",
+                row["rebuild_id"],
+                failed,
+            )
         await self._launch(
             row["rebuild_id"],
             row["schema_name"],
@@ -359,9 +367,15 @@ class Rebuilds:
             row["started_at"],
             workers=row["workers"],
             phase=row["phase"],
-            failed=row["error"] if row["state"] == "failed" else None,
+            failed=failed,
             comparison=row["comparison"],
         )
+
+    async def _begun_by_an_older_release(self, schema: str) -> bool:
+        """Whether the rebuild's schema lacks a migration the live schema has: a rebuild's schema is
+        migrated when the rebuild starts, never after (docs/deploy.md, Upgrade)."""
+        applied = await self.pool.fetchval(f'SELECT max(version) FROM "{schema}".schema_migrations')
+        return applied is not None and applied < migrations_in(MIGRATIONS)[-1].version
 
     async def _launch(
         self,

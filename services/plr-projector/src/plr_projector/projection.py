@@ -432,10 +432,11 @@ class Message(NamedTuple):
 
 
 def stream_of(topic: str, partition: int, offset: int, key: bytes | None) -> Stream:
-    """The stream a record is parked and held under. A record without a key holds nothing back (as in
-    `lrs_platform.parking`): it is a stream of its own, named after its position, which an operator
-    types to retry or skip it and which no key of these topics (a ULN, an achievement id) looks like."""
-    if key is None:
+    """The stream a record is parked and held under. A record without a key (or with an empty one) holds
+    nothing back (as in `lrs_platform.parking`): it is a stream of its own, named after its position,
+    which an operator types to retry or skip it and which no key of these topics (a ULN, an achievement
+    id) looks like."""
+    if not key:
         return (topic, f"keyless:{topic}:{partition}:{offset}")
     return (topic, stream_key(key))
 

@@ -435,6 +435,16 @@ def test_messages_without_a_key_hold_nothing_back() -> None:
     assert [entry.change for entry in changes.history if entry.uln == ULN] == ["recorded", "withdrawn"]
 
 
+def test_messages_with_an_empty_key_hold_nothing_back_either() -> None:
+    """An empty key names no stream a route could name: treated as none."""
+    log = Log()
+    messages = [log.message(b"garbage", key=""), log.message(recorded(), key="")]
+    changes = project(messages)
+    assert [(parked.message.offset, parked.reason) for parked in changes.parked] == [(0, "error")]
+    assert changes.parked[0].message.stream[1] == f"keyless:{messages[0].topic}:{messages[0].partition}:0"
+    assert [row.uln for row in changes.achievements.values()] == [ULN]
+
+
 def _restarted_after(parked: Parked) -> Snapshot:
     """The parked streams as a restart reads them back from the stored rows (`ReadModel.parked_streams`)."""
     row = parked_row(parked)

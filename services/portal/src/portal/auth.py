@@ -107,14 +107,15 @@ class Authentication:
             return SignInResult(outcome)
         session = await self._open_session(account, password_hash, now)
         if session is None:
-            _log.info("sign_in_refused", reason="password_changed_meanwhile")
+            _log.info("sign_in_refused", reason="account_changed_meanwhile")
             return SignInResult(SignInOutcome.WRONG_CREDENTIALS)
         await self._accounts.record_sign_in(account.username, after_success())
         _log.info("signed_in", role=account.role.value, ao_id=account.ao_id)
         return SignInResult(outcome, session)
 
     async def _open_session(self, account: Account, password_hash: str, now: datetime) -> SignedIn | None:
-        """The new session, or None (its key revoked) when the password checked is no longer the account's."""
+        """The new session, or None (its key revoked) when the password checked, or the duties its key was
+        issued with, are no longer the account's."""
         token = new_token()
         issued = await self._keys.issue_for_session(account.principal, account.username)
         csrf_token = new_csrf_token()
@@ -127,6 +128,7 @@ class Authentication:
             seal(token, issued.token),
             expires_at,
             password_hash=password_hash,
+            scopes=account.scopes,
         )
         if not opened:
             await self._keys.revoke([issued.key_id])

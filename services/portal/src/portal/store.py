@@ -172,19 +172,21 @@ class SessionStore:
         expires_at: datetime,
         *,
         password_hash: str,
+        scopes: frozenset[str] = frozenset(),
     ) -> bool:
         """Opens the session unless the account's password is no longer `password_hash`, the one the
-        sign-in checked, or the account is disabled: False then, and nothing is stored.
+        sign-in checked, its duties are no longer `scopes`, the ones the session's key was issued with, or
+        the account is disabled: False then, and nothing is stored.
 
-        FOR SHARE waits for a password change or a disabling under way and then reads the row it left
-        (READ COMMITTED), so either the change is seen here, or the session is committed before the
+        FOR SHARE waits for a password or duties change or a disabling under way and then reads the row it
+        left (READ COMMITTED), so either the change is seen here, or the session is committed before the
         change is, and then ended by the `end_all_of` that follows the change."""
         opened = await self._pool.fetchval(
             "INSERT INTO portal.sessions (token_hash, username, csrf_token, service_key_id, sealed_service_key,"
             " expires_at)"
             " SELECT $1, username, $3, $4, $5, $6 FROM portal.accounts"
-            " WHERE username = $2 AND password_hash = $7 AND disabled_at IS NULL FOR SHARE"
-            " RETURNING token_hash",
+            " WHERE username = $2 AND password_hash = $7 AND scopes @> $8 AND scopes <@ $8"
+            " AND disabled_at IS NULL FOR SHARE RETURNING token_hash",
             token_hash,
             username,
             csrf_token,
@@ -192,6 +194,7 @@ class SessionStore:
             sealed_service_key,
             expires_at,
             password_hash,
+            sorted(scopes),
         )
         return opened is not None
 
@@ -260,6 +263,10 @@ class ServiceKeys:
 
     async def revoke(self, key_ids: list[str]) -> None:
         await self._credentials.revoke(*key_ids)
+
+    async def revoke_ao_key(self, key_id: str) -> bool:
+        """Revokes an AO's key as `listing` shows them (never an operator's, nor a session's); whether it did."""
+        return await self._credentials.revoke_listed(key_id, PrincipalKind.AO, label_not_starting=SESSION_KEY_LABEL)
 
     async def listing(
         self, kind: PrincipalKind = PrincipalKind.AO, *, principal: Principal | None = None, limit: int = 500

@@ -119,9 +119,10 @@ class MemorySessions:
         expires_at: datetime,
         *,
         password_hash: str | None = None,
+        scopes: frozenset[str] = frozenset(),
     ) -> bool:
         account, current_hash = self._accounts.rows[username]
-        if password_hash not in (None, current_hash) or account.disabled_at is not None:
+        if password_hash not in (None, current_hash) or account.scopes != scopes or account.disabled_at is not None:
             return False
         self.rows[token_hash] = {
             "username": username,
@@ -179,6 +180,17 @@ class MemoryKeys:
         stored(*key_ids)
         for key_id in key_ids:
             self.live.pop(key_id, None)
+
+    async def revoke_ao_key(self, key_id: str) -> bool:
+        principal = self.live.get(key_id)
+        if (
+            principal is None
+            or principal.kind is not PrincipalKind.AO
+            or self.labels[key_id].startswith("portal session:")
+        ):
+            return False
+        del self.live[key_id]
+        return True
 
     async def listing(
         self, kind: PrincipalKind = PrincipalKind.AO, *, principal: Principal | None = None, limit: int = 500

@@ -46,7 +46,10 @@ def test_an_accounts_key_makes_ao_staff_accounts_but_no_operator_account(portal:
 def test_an_accounts_key_resets_staff_passwords_but_not_an_operators(portal: StubbedPortal) -> None:
     portal.app.state.credentials = ScopedOperatorKeys(frozenset())  # unscoped: makes both accounts
     client = portal.client()
-    for username, role in (("nia", {"role": "ao", "ao_id": "RN5133"}), ("ops1", {"role": "operator"})):
+    for username, role in (
+        ("nia", {"role": "ao", "ao_id": "RN5133"}),
+        ("ops1", {"role": "operator", "every_duty": True}),
+    ):
         assert (
             client.post("/v1/admin/users", json={**ACCOUNT, "username": username, **role}, headers=BEARER).status_code
             == 201

@@ -8,11 +8,13 @@ import asyncio
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubbed_portal
 
 from lrs_contracts.environments import Environment
 from lrs_platform.identity import OperatorScope, Principal
 from portal.accounts import InvalidAccount, Role, new_account
+from portal.web import maintenance_pages, operator_pages
 
 BEARER = {"Authorization": "Bearer lrs_k_s"}
 NEW_OPERATOR = {"username": "oncall.two", "display_name": "Oncall Two", "role": "operator", "ao_id": "", "email": ""}
@@ -128,12 +130,16 @@ def test_an_accounts_operator_makes_ao_staff_but_no_operator_and_resets_no_opera
 def test_an_operator_with_every_duty_gives_and_changes_duties_which_ends_the_sessions(portal: StubbedPortal) -> None:
     client, session = portal.signed_in(Role.OPERATOR)
 
-    created = client.post("/ops/accounts", data={**form(session, **NEW_OPERATOR), "scopes": ["rebuild", "keys"]})
+    created = client.post(
+        "/ops/accounts", data={**form(session, **NEW_OPERATOR, duties="only"), "scopes": ["rebuild", "keys"]}
+    )
     oncall = portal.accounts.rows["oncall.two"][0]
     signed_in = asyncio.run(portal.auth.sign_in("oncall.two", created.text.split("data-secret>")[1].split("<")[0]))
     assert signed_in.session is not None
     form_page = client.get("/ops/accounts/oncall.two/duties")
-    changed = client.post("/ops/accounts/oncall.two/duties", data={**form(session), "scopes": ["erasure"]})
+    changed = client.post(
+        "/ops/accounts/oncall.two/duties", data={**form(session, duties="only"), "scopes": ["erasure"]}
+    )
     own = client.get(f"/ops/accounts/{session.account.username}/duties")
 
     assert created.status_code == 200, created.text
@@ -149,7 +155,7 @@ def test_an_unknown_duty_is_refused_with_the_known_ones(portal: StubbedPortal) -
     client, session = portal.signed_in(Role.OPERATOR)
     portal.account("oncall", Role.OPERATOR, frozenset({"rebuild"}))
 
-    refused = client.post("/ops/accounts/oncall/duties", data={**form(session), "scopes": ["root"]})
+    refused = client.post("/ops/accounts/oncall/duties", data={**form(session, duties="only"), "scopes": ["root"]})
 
     assert refused.status_code == 400
     assert "unknown scope(s) root" in refused.text
@@ -169,7 +175,7 @@ def test_the_admin_api_creates_an_operator_with_duties_and_changes_them(portal: 
         headers=BEARER,
     )
     changed = client.put("/v1/admin/users/dpo/scopes", json={"scopes": ["erasure", "support"]}, headers=BEARER)
-    every = client.put("/v1/admin/users/dpo/scopes", json={"scopes": []}, headers=BEARER)
+    every = client.put("/v1/admin/users/dpo/scopes", json={"every_duty": True}, headers=BEARER)
 
     assert created.status_code == 201 and created.json()["account"]["scopes"] == ["erasure"]
     assert changed.status_code == 200 and changed.json()["scopes"] == ["erasure", "support"]
@@ -184,12 +190,117 @@ def test_the_admin_api_refuses_duties_to_ao_staff_unknown_duties_and_a_scoped_ke
 
     staff = client.put("/v1/admin/users/nia/scopes", json={"scopes": ["support"]}, headers=BEARER)
     unknown = client.put("/v1/admin/users/dpo/scopes", json={"scopes": ["root"]}, headers=BEARER)
-    missing = client.put("/v1/admin/users/nobody/scopes", json={"scopes": []}, headers=BEARER)
+    missing = client.put("/v1/admin/users/nobody/scopes", json={"every_duty": True}, headers=BEARER)
     portal.app.state.credentials = OperatorKeys(frozenset({"accounts"}))
-    scoped = client.put("/v1/admin/users/dpo/scopes", json={"scopes": []}, headers=BEARER)
+    scoped = client.put("/v1/admin/users/dpo/scopes", json={"every_duty": True}, headers=BEARER)
 
     assert staff.status_code == 422 and "Only operators have duties" in staff.json()["detail"]
     assert unknown.status_code == 422
     assert missing.status_code == 404
     assert (scoped.status_code, scoped.json()["code"]) == (403, "OPERATOR_SCOPE_MISSING")
     assert portal.accounts.rows["dpo"][0].scopes == frozenset({"erasure"})
+
+
+def test_no_list_left_empty_gives_an_operator_every_duty(portal: StubbedPortal) -> None:
+    """Every duty is chosen as such: unticking every box, or sending no scopes, is refused."""
+    client, session = portal.signed_in(Role.OPERATOR)
+    portal.account("oncall", Role.OPERATOR, frozenset({"rebuild"}))
+    portal.app.state.credentials = OperatorKeys()
+    api = portal.client()
+
+    unticked = client.post("/ops/accounts/oncall/duties", data=form(session, duties="only"))
+    unchosen = client.post("/ops/accounts", data=form(session, **NEW_OPERATOR))
+    emptied = api.put("/v1/admin/users/oncall/scopes", json={"scopes": []}, headers=BEARER)
+    both = api.put("/v1/admin/users/oncall/scopes", json={"scopes": ["keys"], "every_duty": True}, headers=BEARER)
+    created = api.post(
+        "/v1/admin/users", json={"username": "root2", "display_name": "Root", "role": "operator"}, headers=BEARER
+    )
+    every = client.post("/ops/accounts/oncall/duties", data={**form(session, duties="every"), "scopes": ["keys"]})
+
+    assert unticked.status_code == 400 and "Tick at least one duty, or choose every duty" in unticked.text
+    assert unchosen.status_code == 400 and "Choose the operator&#39;s duties" in unchosen.text
+    assert (emptied.status_code, both.status_code, created.status_code) == (422, 422, 422)
+    assert "oncall.two" not in portal.accounts.rows and "root2" not in portal.accounts.rows
+    assert every.status_code == 303 and portal.accounts.rows["oncall"][0].has_every_duty
+
+
+def test_ticks_for_an_ao_user_are_refused_not_dropped(portal: StubbedPortal) -> None:
+    client, session = portal.signed_in(Role.OPERATOR)
+
+    refused = client.post(
+        "/ops/accounts",
+        data={
+            **form(session, username="nia", display_name="Nia", role="ao", ao_id="RN5133", email=""),
+            "scopes": ["keys"],
+        },
+    )
+
+    assert refused.status_code == 400 and "Only operators have duties" in refused.text
+    assert "nia" not in portal.accounts.rows
+
+
+def test_the_duties_form_is_refused_without_every_duty_or_without_its_csrf_token(portal: StubbedPortal) -> None:
+    portal.account("oncall", Role.OPERATOR, frozenset({"rebuild"}))
+    accounts_desk, desk = portal.signed_in(Role.OPERATOR, frozenset({"accounts"}))
+    root, _ = portal.signed_in(Role.OPERATOR)
+
+    by_desk = accounts_desk.post("/ops/accounts/oncall/duties", data=form(desk, duties="every"))
+    forged = root.post("/ops/accounts/oncall/duties", data={"duties": "every"})
+
+    assert by_desk.status_code == 403 and forged.status_code == 403
+    assert portal.accounts.rows["oncall"][0].scopes == frozenset({"rebuild"})
+
+
+def test_the_accounts_page_revokes_only_the_ao_keys_it_lists(portal: StubbedPortal) -> None:
+    client, session = portal.signed_in(Role.OPERATOR, frozenset({"accounts"}))
+    ao_key = asyncio.run(portal.keys.issue(Principal.parse("ao:RN5133"), "results system"))
+    operator_key = asyncio.run(portal.keys.issue(Principal.parse("operator:root"), "root's key"))
+    session_key = next(
+        key_id
+        for key_id, principal in portal.keys.live.items()
+        if principal.kind.value == "operator" and key_id != operator_key.key_id
+    )
+
+    revoked = client.post(f"/ops/keys/{ao_key.key_id}/revoke", data=form(session))
+    refused = [
+        client.post(f"/ops/keys/{key_id}/revoke", data=form(session)) for key_id in (operator_key.key_id, session_key)
+    ]
+
+    assert revoked.status_code == 303 and ao_key.key_id not in portal.keys.live
+    assert [answer.status_code for answer in refused] == [404, 404]
+    assert {operator_key.key_id, session_key} <= portal.keys.live.keys()
+
+
+def _filled(path: str) -> str:
+    return (
+        path.replace("{service_name}", "validation")
+        .replace("{handle}", "1")
+        .replace("{action}", "retry")
+        .replace("{username}", "someone")
+        .replace("{key_id}", "abc")
+        .replace("{window_id}", "5d3f1a2b-0c4e-4f6a-9b8c-7d6e5f4a3b2c")
+    )
+
+
+def test_no_operator_page_or_form_is_open_to_duties_it_does_not_name(portal: StubbedPortal) -> None:
+    """Every /ops route, swept: an operator whose duties have no page in the portal is refused each one,
+    before any service is asked."""
+    client, session = portal.signed_in(Role.OPERATOR, frozenset({"support", "registry"}))
+    routes = [
+        (method, route.path)
+        for router in (operator_pages.router, maintenance_pages.router)
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.path.startswith("/ops")
+        for method in route.methods or ()
+    ]
+
+    answers = {
+        (method, path): (
+            client.get(_filled(path)) if method == "GET" else client.post(_filled(path), data=form(session))
+        )
+        for method, path in routes
+    }
+
+    assert len(answers) >= 20
+    assert {key: answer.status_code for key, answer in answers.items() if answer.status_code != 403} == {}
+    assert not [request for request in portal.sent if request.url.path != "/v1/maintenance"]

@@ -63,11 +63,14 @@ def create(
     ao: str | None,
     email: str | None,
     scopes: Sequence[str] = (),
+    every_duty: bool = False,
 ) -> str:
     if role is Role.AO and not ao:
         raise CommandError("an AO user needs --ao <recognition number>, like --ao RN5133")
-    if role is Role.AO and scopes:
-        raise UsageError("--scope is for operators: an AO user acts for its AO")
+    if role is Role.AO and (scopes or every_duty):
+        raise UsageError("--scope and --every-duty are for operators: an AO user acts for its AO")
+    if role is Role.OPERATOR:
+        _one_of(scopes, every_duty)
     body = {
         "username": username,
         "display_name": name,
@@ -75,6 +78,7 @@ def create(
         "ao_id": ao if role is Role.AO else None,
         "email": email,
         "scopes": _checked(scopes),
+        "every_duty": every_duty,
     }
     with _portal(connection) as client:
         issued = expect_ok(client.post("/v1/admin/users", json=body))
@@ -93,11 +97,16 @@ def reset_password(connection: Connection, username: str) -> str:
     return f"new password for {account_text(issued['account'])}\npassword: {issued['password']}"
 
 
-def set_duties(connection: Connection, username: str, scopes: Sequence[str], every_duty: bool) -> str:
+def _one_of(scopes: Sequence[str], every_duty: bool) -> None:
     if bool(scopes) == every_duty:
         raise UsageError("give the operator's duties with --scope (repeatable), or --every-duty: one of them")
+
+
+def set_duties(connection: Connection, username: str, scopes: Sequence[str], every_duty: bool) -> str:
+    _one_of(scopes, every_duty)
+    body = {"scopes": _checked(scopes), "every_duty": every_duty}
     with _portal(connection) as client:
-        account = expect_ok(client.put(f"/v1/admin/users/{username}/scopes", json={"scopes": _checked(scopes)}))
+        account = expect_ok(client.put(f"/v1/admin/users/{username}/scopes", json=body))
     return f"{account_text(account)}; their sessions are ended"
 
 
@@ -122,13 +131,12 @@ def create_command(
     email: Annotated[str | None, typer.Option(help="Where direct-entry results are emailed by default.")] = None,
     scope: Annotated[
         list[str] | None,
-        typer.Option(
-            help=f"Operators only, repeatable: limit the account to these duties ({_DUTY_NAMES}); without it, every duty."
-        ),
+        typer.Option(help=f"Operators, repeatable: the account's duties ({_DUTY_NAMES})."),
     ] = None,
+    every_duty: Annotated[bool, typer.Option("--every-duty", help="Operators: every duty instead of --scope.")] = False,
 ) -> None:
-    """Create an account; prints its generated password once."""
-    print_text(create(connection(ctx), username, name, role, ao, email, scope or ()))
+    """Create an account; prints its generated password once. An operator needs --scope or --every-duty."""
+    print_text(create(connection(ctx), username, name, role, ao, email, scope or (), every_duty))
 
 
 @app.command("disable")

@@ -30,14 +30,28 @@ class AccountCreate(BaseModel):
     email: OneLineText | None = Field(default=None, max_length=254)
     scopes: list[OperatorScope] = Field(
         default_factory=list,
-        description="an operator's duties (decision 0124), as the scopes of operator keys; none: every duty",
+        description="an operator's duties (decision 0124), as the scopes of operator keys; an operator needs"
+        " some, or `every_duty`",
     )
+    every_duty: bool = Field(default=False, description="an operator with every duty (then no `scopes`)")
 
 
 class AccountDuties(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scopes: list[OperatorScope] = Field(description="the operator's duties; an empty list gives every duty")
+    scopes: list[OperatorScope] = Field(default_factory=list, description="the operator's duties from now on")
+    every_duty: bool = Field(default=False, description="every duty instead (then no `scopes`)")
+
+
+def _duties(role: Role, scopes: list[OperatorScope], every_duty: bool) -> list[str]:
+    """The duties asked for, spelt out: no list left empty by mistake gives an operator every duty."""
+    if role is Role.OPERATOR and bool(scopes) == every_duty:
+        raise ProblemError(
+            422, "Invalid account", "Give an operator's duties in `scopes`, or `every_duty: true`: one of them."
+        )
+    if role is Role.AO and every_duty:
+        raise ProblemError(422, "Invalid account", "Only operators have duties: an AO user acts for its AO.")
+    return [scope.value for scope in scopes]
 
 
 class AccountPublic(BaseModel):
@@ -103,9 +117,10 @@ async def create_account(body: AccountCreate, principal: CurrentPrincipal, reque
     _require_operator(principal)
     if body.role is Role.OPERATOR:
         _may_hand_out_operator_power(principal)
+    duties = _duties(body.role, body.scopes, body.every_duty)
     try:
         account, password = await portal_of(request).auth.create_account(
-            body.username, body.display_name, body.role, body.ao_id, body.email, [scope.value for scope in body.scopes]
+            body.username, body.display_name, body.role, body.ao_id, body.email, duties
         )
     except InvalidAccount as error:
         raise ProblemError(422, "Invalid account", str(error)) from error
@@ -161,7 +176,7 @@ async def reset_password(username: Username, principal: CurrentPrincipal, reques
 
 @router.put(
     "/{username}/scopes",
-    summary="Set an operator's duties (none: every duty) and end their sessions",
+    summary="Set an operator's duties (or every duty) and end their sessions",
     responses=problem_responses(401, 403, 404, 422),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
@@ -174,6 +189,7 @@ async def set_duties(
     try:
         if not (await auth.account(username)).is_operator:
             raise ProblemError(422, "Invalid account", "Only operators have duties: this is an AO user's account.")
-        return AccountPublic.of(await auth.set_duties(username, [scope.value for scope in body.scopes]))
+        duties = _duties(Role.OPERATOR, body.scopes, body.every_duty)
+        return AccountPublic.of(await auth.set_duties(username, duties))
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error

@@ -4,6 +4,7 @@ erasing a learner's personal data (decision 0080)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -130,11 +131,23 @@ DUTIES = {
 }
 
 
-def _duties_of(form: Any) -> list[str]:
+def _ticked_duties(form: Any) -> list[str]:
     ticked = form.getlist("scopes")
     if not all(isinstance(name, str) for name in ticked):
         raise PageError("bad_form")
     return list(ticked)
+
+
+def _chosen_duties(choice: str, ticked: list[str]) -> list[str]:
+    """An operator's duties as the form chose them: [] for every duty, only when "Every duty" was chosen
+    (an empty list of ticks never means every duty). Raises InvalidAccount."""
+    if choice == "every":
+        return []  # boxes ticked as well are not asked for: every duty was chosen
+    if choice != "only":
+        raise InvalidAccount("Choose the operator's duties: only some, or every duty", "duties")
+    if not ticked:
+        raise InvalidAccount("Tick at least one duty, or choose every duty", "scopes")
+    return ticked
 
 
 def _hands_out_operator_power(user: Any, what: str) -> None:
@@ -186,10 +199,9 @@ async def accounts(
 @router.post("/ops/accounts")
 async def create_account(request: Request, user: AccountsOperator) -> HTMLResponse:
     form = await checked_form(request, user)
-    values: dict[str, Any] = {
-        name: field(form, name) for name in ("username", "display_name", "role", "ao_id", "email")
-    }
-    values["scopes"] = _duties_of(form)
+    names = ("username", "display_name", "role", "ao_id", "email", "duties")
+    values: dict[str, Any] = {name: field(form, name) for name in names}
+    values["scopes"] = _ticked_duties(form)
     try:
         role = Role(values["role"])
     except ValueError:
@@ -198,13 +210,10 @@ async def create_account(request: Request, user: AccountsOperator) -> HTMLRespon
         errors = {"role": "Only an operator with every duty can create an operator account"}
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
     try:
+        # an AO user's ticks are refused by the account's own check, never dropped unseen
+        duties = _chosen_duties(values["duties"], values["scopes"]) if role is Role.OPERATOR else values["scopes"]
         account, password = await portal_of(request).auth.create_account(
-            values["username"],
-            values["display_name"],
-            role,
-            values["ao_id"] or None,
-            values["email"] or None,
-            values["scopes"] if role is Role.OPERATOR else (),
+            values["username"], values["display_name"], role, values["ao_id"] or None, values["email"] or None, duties
         )
     except InvalidAccount as error:
         return await _accounts_page(request, user, errors={error.field: str(error)}, values=values, status=400)
@@ -232,9 +241,22 @@ async def _operator_account(request: Request, username: str, user: Any) -> Accou
 
 
 def _duties_page(
-    request: Request, user: Any, account: Account, errors: dict[str, str] | None = None, status: int = 200
+    request: Request,
+    user: Any,
+    account: Account,
+    *,
+    choice: str | None = None,
+    ticked: Collection[str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
-    context = {"account": account, "duties": DUTIES, "errors": errors or {}}
+    context = {
+        "account": account,
+        "duties": DUTIES,
+        "choice": choice or ("only" if account.scopes else "every"),
+        "ticked": account.scopes if ticked is None else ticked,
+        "errors": errors or {},
+    }
     return render(request, "ops_account_duties.html", context, user=user, status_code=status)
 
 
@@ -247,10 +269,12 @@ async def duties_form(request: Request, username: str, user: AccountsOperator) -
 async def set_duties(request: Request, username: str, user: AccountsOperator) -> Response:
     form = await checked_form(request, user)
     account = await _operator_account(request, username, user)
+    choice, ticked = field(form, "duties"), _ticked_duties(form)
     try:
-        await portal_of(request).auth.set_duties(account.username, _duties_of(form))
+        await portal_of(request).auth.set_duties(account.username, _chosen_duties(choice, ticked))
     except InvalidAccount as error:
-        return _duties_page(request, user, account, {error.field: str(error)}, status=400)
+        errors = {error.field: str(error)}
+        return _duties_page(request, user, account, choice=choice, ticked=ticked, errors=errors, status=400)
     except AccountNotFound:
         raise PageError("not_found") from None
     return see_other("/ops/accounts")
@@ -300,7 +324,8 @@ async def revoke_key(request: Request, key_id: str, user: AccountsOperator) -> R
     form = await checked_form(request, user)
     if refused_character(key_id, one_line=True):  # no key has one
         raise PageError("not_found")
-    await portal_of(request).keys.revoke([key_id])
+    if not await portal_of(request).keys.revoke_ao_key(key_id):  # only the AO keys this page lists
+        raise PageError("not_found")
     keys_of = field(form, "keys_of")  # back to the AO's keys the key was listed among
     return see_other(f"/ops/accounts?keys_of={quote(keys_of)}" if AO_ID_PATTERN.fullmatch(keys_of) else "/ops/accounts")
 
