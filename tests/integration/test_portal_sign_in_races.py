@@ -81,7 +81,7 @@ def checked(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
 async def test_wrong_passwords_sent_at_once_are_each_counted_and_lock_after_the_threshold_checks(
     portal: Portal, checked: list[str | None]
 ) -> None:
-    _, password = await portal.auth.create_account("victim", "Vic Tim", Role.AO, "RN5133", None)
+    _, password = await portal.auth.create_account("victim", "Vic Tim", Role.AO, "RN5133", None, by="operator:tests")
 
     results = await asyncio.wait_for(
         asyncio.gather(*(portal.auth.sign_in("victim", f"wrong-{n}") for n in range(20))), WITHIN
@@ -116,12 +116,14 @@ class HeldAfterTheCheck(SessionStore):
 
 
 async def test_a_password_reset_ends_a_sign_in_already_past_its_password_check(portal: Portal) -> None:
-    _, old_password = await portal.auth.create_account("victim", "Vic Tim", Role.AO, "RN5133", None)
+    _, old_password = await portal.auth.create_account(
+        "victim", "Vic Tim", Role.AO, "RN5133", None, by="operator:tests"
+    )
     held = HeldAfterTheCheck(portal.pool)
     signing_in = asyncio.create_task(portal.with_sessions(held).sign_in("victim", old_password))
     await asyncio.wait_for(held.reached.wait(), WITHIN)
 
-    await portal.auth.reset_password("victim")
+    await portal.auth.reset_password("victim", by="operator:tests")
     held.release.set()
     result = await asyncio.wait_for(signing_in, WITHIN)
 
@@ -134,12 +136,14 @@ async def test_a_password_reset_ends_a_sign_in_already_past_its_password_check(p
 async def test_a_duties_change_ends_a_sign_in_already_past_its_password_check(portal: Portal) -> None:
     """Decision 0124: the session's key carries the duties the sign-in read; narrowed meanwhile, no session
     with the wider key is left open."""
-    _, password = await portal.auth.create_account("suspect", "Sus Pect", Role.OPERATOR, None, None)
+    _, password = await portal.auth.create_account(
+        "suspect", "Sus Pect", Role.OPERATOR, None, None, by="operator:tests"
+    )
     held = HeldAfterTheCheck(portal.pool)
     signing_in = asyncio.create_task(portal.with_sessions(held).sign_in("suspect", password))
     await asyncio.wait_for(held.reached.wait(), WITHIN)
 
-    await portal.auth.set_duties("suspect", ["dead-letters"])
+    await portal.auth.set_duties("suspect", ["dead-letters"], by="operator:tests")
     held.release.set()
     result = await asyncio.wait_for(signing_in, WITHIN)
 
@@ -153,7 +157,7 @@ async def test_a_duties_change_ends_a_sign_in_already_past_its_password_check(po
 
 
 async def test_a_sign_in_with_the_current_password_opens_a_live_session(portal: Portal) -> None:
-    _, password = await portal.auth.create_account("person", "Per Son", Role.AO, "RN5133", None)
+    _, password = await portal.auth.create_account("person", "Per Son", Role.AO, "RN5133", None, by="operator:tests")
 
     result = await portal.auth.sign_in("person", password)
 

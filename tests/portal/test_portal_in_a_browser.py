@@ -460,6 +460,7 @@ async def test_no_page_has_a_serious_accessibility_violation(
         "/ops/rebuild",
         "/ops/maintenance",
         "/ops/accounts",
+        "/ops/accounts/changes",
         "/ops/keyring",
         "/ops/erasures",
     ):
@@ -1146,6 +1147,9 @@ async def test_an_operator_limited_to_dead_letters_sees_only_their_pages_until_l
     operator_key = await portal_system.key_for("operator:tests")
     changed = lrs(portal_system, operator_key, "users", "duties", username, "--scope", "erasure")
     assert "operator with duties erasure" in changed
+    audit = lrs(portal_system, operator_key, "users", "changes", "--limit", "5")
+    assert f"operator:tests  {username}  duties changed: erasure" in audit
+    assert f"operator:operator.user  {username}  created: operator with duties dead-letters" in audit
     await page.goto(f"{url}/ops/dead-letters")
     await expect(page).to_have_url(re.compile(r"/sign-in"))
     await page.goto(f"{url}/sign-in")

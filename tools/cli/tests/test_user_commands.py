@@ -6,7 +6,7 @@ import pytest
 
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
-from lrs_cli.user_commands import account_text
+from lrs_cli.user_commands import account_text, change_text
 
 NOWHERE = "http://127.0.0.1:9"  # nothing listens: a refused command must not reach it
 
@@ -42,3 +42,17 @@ def test_an_account_is_described_with_its_duties() -> None:
         "oncall (Oncall, operator with duties dead-letters, rebuild, active)"
     )
     assert account_text({**account, "scopes": []}) == "oncall (Oncall, operator with every duty, active)"
+
+
+def test_a_change_is_one_line_saying_when_who_what_and_to_what() -> None:
+    change = {
+        "change_id": 7,
+        "changed_at": "2026-12-02T02:30:00Z",
+        "changed_by": "operator:root",
+        "subject": "oncall",
+        "change": "duties_changed",
+        "detail": "dead-letters, rebuild",
+    }
+
+    assert change_text(change) == "2026-12-02T02:30:00Z  operator:root  oncall  duties changed: dead-letters, rebuild"
+    assert change_text({**change, "change": "disabled", "detail": ""}).endswith("oncall  disabled")

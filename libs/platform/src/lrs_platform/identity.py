@@ -243,16 +243,19 @@ class CredentialStore:
         self._forget_cached(key_ids)
         return int(result.split()[-1])
 
-    async def revoke_listed(self, key_id: str, kind: PrincipalKind, *, label_not_starting: str | None = None) -> bool:
+    async def revoke_listed(
+        self, key_id: str, kind: PrincipalKind, *, label_not_starting: str | None = None
+    ) -> Principal | None:
         """Revokes the key if `listing(kind, label_not_starting=...)` lists it: a page that shows some keys
-        revokes only those, whatever key id it is sent. Whether it did."""
-        result: str = await self._pool.execute(
-            f"UPDATE identity.credentials SET revoked_at = now(){_KEYS_WHERE} AND key_id = $5",
+        revokes only those, whatever key id it is sent. The key's principal, or None when none was revoked."""
+        row = await self._pool.fetchrow(
+            f"UPDATE identity.credentials SET revoked_at = now(){_KEYS_WHERE} AND key_id = $5"
+            " RETURNING principal, scopes",
             *_keys_where_arguments(kind, False, label_not_starting, None),
             key_id,
         )
         self._forget_cached([key_id])
-        return result.endswith(" 1")
+        return None if row is None else Principal.parse(row["principal"], frozenset(row["scopes"]))
 
     def _forget_cached(self, key_ids: Collection[str] | None = None) -> None:
         """After a revocation: the keys named (every key when none are) are read again, and a look-up that

@@ -29,6 +29,39 @@ class Role(StrEnum):
     OPERATOR = "operator"
 
 
+class AccountChange(StrEnum):
+    """What the portal's audit of account administration records (decision 0126)."""
+
+    CREATED = "created"
+    DISABLED = "disabled"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (the name of a change, not a password)
+    DUTIES_CHANGED = "duties_changed"
+    AO_KEY_ISSUED = "ao_key_issued"
+    AO_KEY_REVOKED = "ao_key_revoked"
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    change_id: int
+    changed_at: datetime
+    changed_by: str  # a principal: operator:<username>
+    subject: str  # an account's username, or an AO key's principal
+    change: AccountChange
+    detail: str
+
+
+def duties_text(scopes: Collection[str]) -> str:
+    """An operator's duties as the audit and the pages say them."""
+    return ", ".join(sorted(scopes)) if scopes else "every duty"
+
+
+def described(account: Account) -> str:
+    """What an account is, for the audit of its creation."""
+    if account.ao_id is not None:
+        return f"AO user of {account.ao_id}"
+    return f"operator with {'every duty' if not account.scopes else 'duties ' + duties_text(account.scopes)}"
+
+
 class InvalidAccount(ValueError):
     """The account details break a rule; the message says which, in words for the person, and `field`
     names the detail it is about."""

@@ -11,6 +11,8 @@ from lrs_platform.logging import get_logger
 from portal import passwords
 from portal.accounts import (
     Account,
+    AccountChange,
+    ChangeRecord,
     LockoutPolicy,
     Role,
     SignInOutcome,
@@ -198,33 +200,37 @@ class Authentication:
         ao_id: str | None,
         email: str | None,
         scopes: Collection[str] = (),
+        *,
+        by: str,
     ) -> tuple[Account, str]:
-        """Creates the account with a generated password, returned once to give to the person."""
+        """Creates the account with a generated password, returned once to give to the person. `by` (a
+        principal) is who did it, kept in the audit of account changes, as for every change below."""
         account = new_account(username, display_name, role, ao_id, email, scopes)
         password = passwords.generate_password()
-        await self._accounts.create(account, await asyncio.to_thread(passwords.hash_password, password))
+        await self._accounts.create(account, await asyncio.to_thread(passwords.hash_password, password), by=by)
         _log.info("account_created", role=role.value, ao_id=ao_id, scopes=sorted(account.scopes))
         return account, password
 
-    async def set_duties(self, username: str, scopes: Collection[str]) -> Account:
+    async def set_duties(self, username: str, scopes: Collection[str], *, by: str) -> Account:
         """Limits an operator to `scopes` (none: every duty) and ends their sessions: each session's key
         carries the duties it was issued with, so the next sign-in gets a key with the new ones."""
         duties = checked_duties(Role.OPERATOR, scopes)
-        await self._accounts.set_scopes(username, duties)
+        await self._accounts.set_scopes(username, duties, by=by)
         await self._revoke(await self._sessions.end_all_of(username))
         _log.info("account_duties_changed", scopes=sorted(duties))
         return await self.account(username)
 
-    async def reset_password(self, username: str, password: str | None = None) -> str:
+    async def reset_password(self, username: str, password: str | None = None, *, by: str) -> str:
         """Sets a new password (generated unless given), lifts a lock-out and ends the account's sessions."""
         new_password = password or passwords.generate_password()
         check_new_password(new_password)
-        await self._accounts.set_password(username, await asyncio.to_thread(passwords.hash_password, new_password))
+        hashed = await asyncio.to_thread(passwords.hash_password, new_password)
+        await self._accounts.set_password(username, hashed, by=by)
         await self._revoke(await self._sessions.end_all_of(username))
         return new_password
 
-    async def disable(self, username: str) -> None:
-        await self._accounts.disable(username)
+    async def disable(self, username: str, *, by: str) -> None:
+        await self._accounts.disable(username, by=by)
         await self._revoke(await self._sessions.end_all_of(username))
 
     async def account(self, username: str) -> Account:
@@ -235,3 +241,10 @@ class Authentication:
 
     async def accounts(self) -> list[Account]:
         return await self._accounts.listing()
+
+    async def record_change(self, by: str, subject: str, change: AccountChange, detail: str = "") -> None:
+        await self._accounts.record_change(by, subject, change, detail)
+
+    async def changes(self, *, limit: int, older_than: int | None = None) -> list[ChangeRecord]:
+        """The audit of account changes, newest first."""
+        return await self._accounts.changes(limit=limit, older_than=older_than)

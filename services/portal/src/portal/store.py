@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from lrs_platform.identity import SESSION_KEY_LABEL, CredentialStore, IssuedKey, Principal, PrincipalKind, StoredKey
-from portal.accounts import Account, Role, SignInState
+from portal.accounts import Account, AccountChange, ChangeRecord, Role, SignInState, described, duties_text
 
 SCHEMA = "portal"
 MIGRATIONS = "portal.migrations"
@@ -49,19 +49,21 @@ class AccountStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def create(self, account: Account, password_hash: str) -> None:
+    async def create(self, account: Account, password_hash: str, *, by: str) -> None:
         try:
-            await self._pool.execute(
-                "INSERT INTO portal.accounts (username, display_name, email, role, ao_id, password_hash, scopes)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                account.username,
-                account.display_name,
-                account.email,
-                account.role.value,
-                account.ao_id,
-                password_hash,
-                sorted(account.scopes),
-            )
+            async with self._pool.acquire() as connection, connection.transaction():
+                await connection.execute(
+                    "INSERT INTO portal.accounts (username, display_name, email, role, ao_id, password_hash, scopes)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    account.username,
+                    account.display_name,
+                    account.email,
+                    account.role.value,
+                    account.ao_id,
+                    password_hash,
+                    sorted(account.scopes),
+                )
+                await _record(connection, by, account.username, AccountChange.CREATED, described(account))
         except asyncpg.UniqueViolationError as error:
             raise AccountExists(account.username) from error
 
@@ -102,31 +104,79 @@ class AccountStore:
             state.locked_until,
         )
 
-    async def set_password(self, username: str, password_hash: str) -> None:
+    async def set_password(self, username: str, password_hash: str, *, by: str) -> None:
         """A new password also lifts a lock-out and re-enables nothing: a disabled account stays disabled."""
-        result = await self._pool.execute(
-            "UPDATE portal.accounts SET password_hash = $2, password_set_at = now(), failed_attempts = 0,"
-            " locked_until = NULL WHERE username = $1",
-            username,
-            password_hash,
-        )
-        if result.endswith(" 0"):
-            raise AccountNotFound(username)
+        async with self._pool.acquire() as connection, connection.transaction():
+            result = await connection.execute(
+                "UPDATE portal.accounts SET password_hash = $2, password_set_at = now(), failed_attempts = 0,"
+                " locked_until = NULL WHERE username = $1",
+                username,
+                password_hash,
+            )
+            if result.endswith(" 0"):
+                raise AccountNotFound(username)
+            await _record(connection, by, username, AccountChange.PASSWORD_RESET)
 
-    async def set_scopes(self, username: str, scopes: frozenset[str]) -> None:
+    async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
         """An operator's duties; AccountNotFound for no operator of that name."""
-        result = await self._pool.execute(
-            "UPDATE portal.accounts SET scopes = $2 WHERE username = $1 AND role = 'operator'", username, sorted(scopes)
-        )
-        if result.endswith(" 0"):
-            raise AccountNotFound(username)
+        async with self._pool.acquire() as connection, connection.transaction():
+            result = await connection.execute(
+                "UPDATE portal.accounts SET scopes = $2 WHERE username = $1 AND role = 'operator'",
+                username,
+                sorted(scopes),
+            )
+            if result.endswith(" 0"):
+                raise AccountNotFound(username)
+            await _record(connection, by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
 
-    async def disable(self, username: str) -> None:
-        result = await self._pool.execute(
-            "UPDATE portal.accounts SET disabled_at = coalesce(disabled_at, now()) WHERE username = $1", username
+    async def disable(self, username: str, *, by: str) -> None:
+        """Disables the account (recorded once: disabling it again changes nothing)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(
+                "SELECT disabled_at FROM portal.accounts WHERE username = $1 FOR UPDATE", username
+            )
+            if row is None:
+                raise AccountNotFound(username)
+            if row["disabled_at"] is None:
+                await connection.execute("UPDATE portal.accounts SET disabled_at = now() WHERE username = $1", username)
+                await _record(connection, by, username, AccountChange.DISABLED)
+
+    async def record_change(self, by: str, subject: str, change: AccountChange, detail: str = "") -> None:
+        """A change made elsewhere (an AO key in the identity store), recorded once it is made."""
+        async with self._pool.acquire() as connection:
+            await _record(connection, by, subject, change, detail)
+
+    async def changes(self, *, limit: int, older_than: int | None = None) -> list[ChangeRecord]:
+        """The newest `limit` changes (older than the change `older_than` if given), newest first."""
+        rows = await self._pool.fetch(
+            "SELECT * FROM portal.account_changes WHERE ($1::bigint IS NULL OR change_id < $1)"
+            " ORDER BY change_id DESC LIMIT $2",
+            older_than,
+            limit,
         )
-        if result.endswith(" 0"):
-            raise AccountNotFound(username)
+        return [
+            ChangeRecord(
+                row["change_id"],
+                row["changed_at"],
+                row["changed_by"],
+                row["subject"],
+                AccountChange(row["change"]),
+                row["detail"],
+            )
+            for row in rows
+        ]
+
+
+async def _record(
+    connection: asyncpg.Connection, by: str, subject: str, change: AccountChange, detail: str = ""
+) -> None:
+    await connection.execute(
+        "INSERT INTO portal.account_changes (changed_by, subject, change, detail) VALUES ($1, $2, $3, $4)",
+        by,
+        subject,
+        change.value,
+        detail,
+    )
 
 
 @dataclass(frozen=True)
@@ -264,8 +314,9 @@ class ServiceKeys:
     async def revoke(self, key_ids: list[str]) -> None:
         await self._credentials.revoke(*key_ids)
 
-    async def revoke_ao_key(self, key_id: str) -> bool:
-        """Revokes an AO's key as `listing` shows them (never an operator's, nor a session's); whether it did."""
+    async def revoke_ao_key(self, key_id: str) -> Principal | None:
+        """Revokes an AO's key as `listing` shows them (never an operator's, nor a session's): the AO, or
+        None when no such key was revoked."""
         return await self._credentials.revoke_listed(key_id, PrincipalKind.AO, label_not_starting=SESSION_KEY_LABEL)
 
     async def listing(

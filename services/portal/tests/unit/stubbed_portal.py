@@ -23,7 +23,16 @@ from fastapi.testclient import TestClient
 
 from lrs_domain.reference_files import load_catalogue
 from lrs_platform.identity import IssuedKey, Principal, PrincipalKind, StoredKey
-from portal.accounts import Account, LockoutPolicy, Role, SignInState
+from portal.accounts import (
+    Account,
+    AccountChange,
+    ChangeRecord,
+    LockoutPolicy,
+    Role,
+    SignInState,
+    described,
+    duties_text,
+)
 from portal.auth import Authentication, SignedIn, utc_now
 from portal.backend import Services
 from portal.bootstrap import create_app
@@ -54,12 +63,23 @@ def stored(*values: object) -> None:
 class MemoryAccounts:
     def __init__(self) -> None:
         self.rows: dict[str, tuple[Account, str]] = {}
+        self.changed: list[ChangeRecord] = []
 
-    async def create(self, account: Account, password_hash: str) -> None:
+    async def record_change(self, by: str, subject: str, change: AccountChange, detail: str = "") -> None:
+        self.changed.append(ChangeRecord(len(self.changed) + 1, utc_now(), by, subject, change, detail))
+
+    async def changes(self, *, limit: int, older_than: int | None = None) -> list[ChangeRecord]:
+        newest_first = [
+            change for change in reversed(self.changed) if older_than is None or change.change_id < older_than
+        ]
+        return newest_first[:limit]
+
+    async def create(self, account: Account, password_hash: str, *, by: str) -> None:
         stored(*account.__dict__.values())
         if account.username in self.rows:
             raise AccountExists(account.username)
         self.rows[account.username] = (account, password_hash)
+        await self.record_change(by, account.username, AccountChange.CREATED, described(account))
 
     async def get(self, username: str) -> tuple[Account, str] | None:
         stored(username)
@@ -83,25 +103,29 @@ class MemoryAccounts:
         account, password_hash = self.rows[username]
         self.rows[username] = (replace(account, sign_in=state), password_hash)
 
-    async def set_password(self, username: str, password_hash: str) -> None:
+    async def set_password(self, username: str, password_hash: str, *, by: str) -> None:
         stored(username)
         if username not in self.rows:
             raise AccountNotFound(username)
         self.rows[username] = (replace(self.rows[username][0], sign_in=SignInState()), password_hash)
+        await self.record_change(by, username, AccountChange.PASSWORD_RESET)
 
-    async def set_scopes(self, username: str, scopes: frozenset[str]) -> None:
+    async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
         stored(username)
         if username not in self.rows or not self.rows[username][0].is_operator:
             raise AccountNotFound(username)
         account, password_hash = self.rows[username]
         self.rows[username] = (replace(account, scopes=scopes), password_hash)
+        await self.record_change(by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
 
-    async def disable(self, username: str) -> None:
+    async def disable(self, username: str, *, by: str) -> None:
         stored(username)
         if username not in self.rows:
             raise AccountNotFound(username)
         account = self.rows[username][0]
-        self.rows[username] = (replace(account, disabled_at=account.disabled_at or utc_now()), self.rows[username][1])
+        if account.disabled_at is None:
+            self.rows[username] = (replace(account, disabled_at=utc_now()), self.rows[username][1])
+            await self.record_change(by, username, AccountChange.DISABLED)
 
 
 class MemorySessions:
@@ -181,16 +205,15 @@ class MemoryKeys:
         for key_id in key_ids:
             self.live.pop(key_id, None)
 
-    async def revoke_ao_key(self, key_id: str) -> bool:
+    async def revoke_ao_key(self, key_id: str) -> Principal | None:
         principal = self.live.get(key_id)
         if (
             principal is None
             or principal.kind is not PrincipalKind.AO
             or self.labels[key_id].startswith("portal session:")
         ):
-            return False
-        del self.live[key_id]
-        return True
+            return None
+        return self.live.pop(key_id)
 
     async def listing(
         self, kind: PrincipalKind = PrincipalKind.AO, *, principal: Principal | None = None, limit: int = 500
@@ -251,7 +274,9 @@ class StubbedPortal:
     def account(self, username: str, role: Role = Role.AO, scopes: frozenset[str] = frozenset()) -> tuple[Account, str]:
         """A new account and its password."""
         return asyncio.run(
-            self.auth.create_account(username, username.title(), role, AO_ID if role is Role.AO else None, None, scopes)
+            self.auth.create_account(
+                username, username.title(), role, AO_ID if role is Role.AO else None, None, scopes, by="operator:tests"
+            )
         )
 
     def signed_in(self, role: Role = Role.AO, scopes: frozenset[str] = frozenset()) -> tuple[TestClient, SignedIn]:

@@ -30,7 +30,7 @@ def checked(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
 
 
 async def test_the_right_password_on_the_attempt_that_reaches_the_threshold_signs_in(portal: StubbedPortal) -> None:
-    _, password = await portal.auth.create_account("lee", "Lee", Role.AO, "RN9093", None)
+    _, password = await portal.auth.create_account("lee", "Lee", Role.AO, "RN9093", None, by="operator:tests")
     for _ in range(4):
         assert (await portal.auth.sign_in("lee", "wrong")).outcome is SignInOutcome.WRONG_CREDENTIALS
 
@@ -41,7 +41,7 @@ async def test_the_right_password_on_the_attempt_that_reaches_the_threshold_sign
 
 
 async def test_a_locked_accounts_password_is_not_checked(portal: StubbedPortal, checked: list[str | None]) -> None:
-    _, password = await portal.auth.create_account("lee", "Lee", Role.AO, "RN9093", None)
+    _, password = await portal.auth.create_account("lee", "Lee", Role.AO, "RN9093", None, by="operator:tests")
     answers = [(await portal.auth.sign_in("lee", "wrong")).outcome for _ in range(5)]
     checked.clear()
 
@@ -53,10 +53,10 @@ async def test_a_locked_accounts_password_is_not_checked(portal: StubbedPortal, 
 
 
 async def test_a_disabled_account_answers_wrong_credentials_even_when_locked(portal: StubbedPortal) -> None:
-    _, password = await portal.auth.create_account("lee", "Lee", Role.AO, "RN9093", None)
+    _, password = await portal.auth.create_account("lee", "Lee", Role.AO, "RN9093", None, by="operator:tests")
     for _ in range(5):
         await portal.auth.sign_in("lee", "wrong")
-    await portal.auth.disable("lee")
+    await portal.auth.disable("lee", by="operator:tests")
 
     assert (await portal.auth.sign_in("lee", password)).outcome is SignInOutcome.WRONG_CREDENTIALS
 
@@ -84,12 +84,12 @@ class PasswordResetMeanwhile(MemorySessions):
     async def create(self, *args: object, **kwargs: object) -> bool:
         username = args[1]
         assert isinstance(username, str)
-        await self.portal.auth.reset_password(username)
+        await self.portal.auth.reset_password(username, by="operator:tests")
         return await super().create(*args, **kwargs)  # type: ignore[arg-type]
 
 
 async def test_a_sign_in_whose_password_is_reset_meanwhile_opens_no_session(portal: StubbedPortal) -> None:
-    _, password = await portal.auth.create_account("lee", "Lee", Role.AO, "RN9093", None)
+    _, password = await portal.auth.create_account("lee", "Lee", Role.AO, "RN9093", None, by="operator:tests")
     sessions = PasswordResetMeanwhile(portal)
     portal.auth._sessions = sessions  # type: ignore[assignment]
     keys_before = set(portal.keys.live)

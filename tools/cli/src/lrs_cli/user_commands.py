@@ -1,4 +1,4 @@
-"""`lrs users create|disable|reset-password|duties|list`: portal accounts, over the portal's admin API.
+"""`lrs users create|disable|reset-password|duties|list|changes`: portal accounts, over the portal's admin API.
 
 Operators only: the command sends the operator's API key (`--key-file` or `$LRS_API_KEY`) to the
 portal at `$LRS_PORTAL_URL` (default http://127.0.0.1:8007). A new or reset password is generated
@@ -110,6 +110,21 @@ def set_duties(connection: Connection, username: str, scopes: Sequence[str], eve
     return f"{account_text(account)}; their sessions are ended"
 
 
+def changes(connection: Connection, limit: int) -> list[dict[str, Any]]:
+    """The newest `limit` changes of accounts and AO keys, newest first (decision 0126)."""
+    with _portal(connection) as client:
+        found: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/users/changes", params={"limit": limit}))[
+            "changes"
+        ]
+    return found
+
+
+def change_text(change: dict[str, Any]) -> str:
+    detail = f": {change['detail']}" if change["detail"] else ""
+    words = change["change"].replace("_", " ")
+    return f"{change['changed_at']}  {change['changed_by']}  {change['subject']}  {words}{detail}"
+
+
 def accounts(connection: Connection) -> list[dict[str, Any]]:
     with _portal(connection) as client:
         found: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/users"))["items"]
@@ -162,6 +177,20 @@ def duties_command(
 ) -> None:
     """Set an operator's duties (needs an operator key without scopes); ends their sessions."""
     print_text(set_duties(connection(ctx), username, scope or (), every_duty))
+
+
+@app.command("changes")
+def changes_command(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="How many, newest first.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Who created, disabled or changed which account, and issued or revoked which AO key in the portal."""
+    found = changes(connection(ctx), limit)
+    if as_json:
+        print_json(found)
+    else:
+        print_text("\n".join(change_text(change) for change in found) or "no changes")
 
 
 @app.command("list")

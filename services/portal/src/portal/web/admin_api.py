@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.text import OneLineText
 from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
-from portal.accounts import USERNAME_PATTERN, Account, InvalidAccount, Role
+from portal.accounts import USERNAME_PATTERN, Account, AccountChange, InvalidAccount, Role
 from portal.store import AccountExists, AccountNotFound
 from portal.web.common import portal_of
 
@@ -82,6 +84,20 @@ class AccountList(BaseModel):
     items: list[AccountPublic]
 
 
+class AccountChangePublic(BaseModel):
+    change_id: int
+    changed_at: datetime
+    changed_by: str = Field(description="the principal that made the change: operator:<username>")
+    subject: str = Field(description="the account's username, or the AO key's principal (ao:<id>)")
+    change: AccountChange
+    detail: str = Field(description="what it became: the new account, its duties, or the key's id")
+
+
+class AccountChanges(BaseModel):
+    changes: list[AccountChangePublic]
+    next: int | None = Field(description="`before` for the next, older page; null on the last")
+
+
 class IssuedPassword(BaseModel):
     account: AccountPublic
     password: str = Field(description="shown once: give it to the person, who should change it")
@@ -120,7 +136,7 @@ async def create_account(body: AccountCreate, principal: CurrentPrincipal, reque
     duties = _duties(body.role, body.scopes, body.every_duty)
     try:
         account, password = await portal_of(request).auth.create_account(
-            body.username, body.display_name, body.role, body.ao_id, body.email, duties
+            body.username, body.display_name, body.role, body.ao_id, body.email, duties, by=str(principal)
         )
     except InvalidAccount as error:
         raise ProblemError(422, "Invalid account", str(error)) from error
@@ -150,7 +166,7 @@ async def disable_account(username: Username, principal: CurrentPrincipal, reque
     _require_operator(principal)
     auth = portal_of(request).auth
     try:
-        await auth.disable(username)
+        await auth.disable(username, by=str(principal))
         return AccountPublic.of(await auth.account(username))
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
@@ -168,7 +184,7 @@ async def reset_password(username: Username, principal: CurrentPrincipal, reques
     try:
         if (await auth.account(username)).role is Role.OPERATOR:
             _may_hand_out_operator_power(principal)
-        password = await auth.reset_password(username)
+        password = await auth.reset_password(username, by=str(principal))
         return IssuedPassword(account=AccountPublic.of(await auth.account(username)), password=password)
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
@@ -190,6 +206,26 @@ async def set_duties(
         if not (await auth.account(username)).is_operator:
             raise ProblemError(422, "Invalid account", "Only operators have duties: this is an AO user's account.")
         duties = _duties(Role.OPERATOR, body.scopes, body.every_duty)
-        return AccountPublic.of(await auth.set_duties(username, duties))
+        return AccountPublic.of(await auth.set_duties(username, duties, by=str(principal)))
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
+
+
+@router.get(
+    "/changes",
+    summary="The audit of account and AO key changes, newest first (decision 0126)",
+    responses=problem_responses(401, 403, 422),
+    openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
+)
+async def account_changes(
+    principal: CurrentPrincipal,
+    request: Request,
+    before: Annotated[int | None, Query(ge=1, description="only changes older than this change_id")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> AccountChanges:
+    _require_operator(principal)
+    page = await portal_of(request).auth.changes(limit=limit + 1, older_than=before)
+    return AccountChanges(
+        changes=[AccountChangePublic(**dataclasses.asdict(change)) for change in page[:limit]],
+        next=page[limit - 1].change_id if len(page) > limit else None,
+    )

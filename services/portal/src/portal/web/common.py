@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from lrs_domain.reference import Catalogue
 from lrs_platform.identity import OperatorScope
-from portal.accounts import Account, Role
+from portal.accounts import Account, AccountChange, Role
 from portal.auth import Authentication, SessionEnded, SignedIn
 from portal.backend import ServiceCalls, ServiceError, Services
 from portal.charts import svg, table_rows
@@ -135,6 +135,14 @@ TEMPLATES.filters["urlquote"] = lambda value: quote(str(value), safe="")
 TEMPLATES.globals["explain"] = explain
 TEMPLATES.globals["svg"] = svg
 TEMPLATES.globals["table_rows"] = table_rows
+TEMPLATES.globals["change_words"] = {
+    AccountChange.CREATED.value: "created",
+    AccountChange.DISABLED.value: "disabled",
+    AccountChange.PASSWORD_RESET.value: "password reset",
+    AccountChange.DUTIES_CHANGED.value: "duties changed",
+    AccountChange.AO_KEY_ISSUED.value: "API key issued",
+    AccountChange.AO_KEY_REVOKED.value: "API key revoked",
+}
 
 
 @dataclass(frozen=True)

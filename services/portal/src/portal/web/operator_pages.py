@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
-from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, Account, InvalidAccount, Role
+from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, Account, AccountChange, InvalidAccount, Role
+from portal.auth import SignedIn
 from portal.backend import Forbidden, NotFound, Refused, ServiceError
 from portal.store import AccountExists, AccountNotFound
 from portal.web.common import (
@@ -42,6 +43,8 @@ DEAD_LETTER_SERVICES = ("plr-projector", "ingest", "validation", "notifier", "ch
 REBUILD_ACTIONS = ("start", "compare", "switch", "abandon")
 ULN = re.compile(ULN_PATTERN)
 MAX_ERASURE_REASON = 500
+RECENT_CHANGES = 10  # on the accounts page; the rest a page at a time
+CHANGES_PAGE = 50
 
 
 @router.get("/ops")
@@ -150,7 +153,12 @@ def _chosen_duties(choice: str, ticked: list[str]) -> list[str]:
     return ticked
 
 
-def _hands_out_operator_power(user: Any, what: str) -> None:
+def _by(user: SignedIn) -> str:
+    """Who made a change, as the audit of account changes names them: the signed-in operator."""
+    return f"operator:{user.account.username}"
+
+
+def _hands_out_operator_power(user: SignedIn, what: str) -> None:
     """Operator accounts are made, their passwords reset and their duties changed only by an operator with
     every duty (decision 0124, as decision 0122 for keys): anyone else could give themselves more."""
     if not user.account.has_every_duty:
@@ -180,6 +188,7 @@ async def _accounts_page(
         "errors": errors or {},
         "values": values or {"role": "ao"},
         "duties": DUTIES,
+        "changes": await portal.auth.changes(limit=RECENT_CHANGES),
     }
     return render(request, "ops_accounts.html", context, user=user, status_code=status)
 
@@ -213,7 +222,13 @@ async def create_account(request: Request, user: AccountsOperator) -> HTMLRespon
         # an AO user's ticks are refused by the account's own check, never dropped unseen
         duties = _chosen_duties(values["duties"], values["scopes"]) if role is Role.OPERATOR else values["scopes"]
         account, password = await portal_of(request).auth.create_account(
-            values["username"], values["display_name"], role, values["ao_id"] or None, values["email"] or None, duties
+            values["username"],
+            values["display_name"],
+            role,
+            values["ao_id"] or None,
+            values["email"] or None,
+            duties,
+            by=_by(user),
         )
     except InvalidAccount as error:
         return await _accounts_page(request, user, errors={error.field: str(error)}, values=values, status=400)
@@ -224,7 +239,23 @@ async def create_account(request: Request, user: AccountsOperator) -> HTMLRespon
     return await _accounts_page(request, user, issued=issued)
 
 
-async def _operator_account(request: Request, username: str, user: Any) -> Account:
+@router.get("/ops/accounts/changes")
+async def account_changes(
+    request: Request, user: AccountsOperator, after: Annotated[str | None, Query(max_length=20)] = None
+) -> Response:
+    """The audit of account changes, a page at a time, newest first; `after`: the oldest change shown."""
+    if after is not None and not after.isdigit():
+        return see_other("/ops/accounts/changes")  # a position no page handed out: start again at the newest
+    page = await portal_of(request).auth.changes(limit=CHANGES_PAGE + 1, older_than=int(after) if after else None)
+    context = {
+        "changes": page[:CHANGES_PAGE],
+        "older": str(page[CHANGES_PAGE - 1].change_id) if len(page) > CHANGES_PAGE else None,
+        "newest_first_page": after is None,
+    }
+    return render(request, "ops_account_changes.html", context, user=user)
+
+
+async def _operator_account(request: Request, username: str, user: SignedIn) -> Account:
     """The operator account whose duties `user` is about to see or change."""
     _hands_out_operator_power(user, "change an operator's duties")
     if not USERNAME_PATTERN.fullmatch(username):
@@ -242,7 +273,7 @@ async def _operator_account(request: Request, username: str, user: Any) -> Accou
 
 def _duties_page(
     request: Request,
-    user: Any,
+    user: SignedIn,
     account: Account,
     *,
     choice: str | None = None,
@@ -271,7 +302,7 @@ async def set_duties(request: Request, username: str, user: AccountsOperator) ->
     account = await _operator_account(request, username, user)
     choice, ticked = field(form, "duties"), _ticked_duties(form)
     try:
-        await portal_of(request).auth.set_duties(account.username, _chosen_duties(choice, ticked))
+        await portal_of(request).auth.set_duties(account.username, _chosen_duties(choice, ticked), by=_by(user))
     except InvalidAccount as error:
         errors = {error.field: str(error)}
         return _duties_page(request, user, account, choice=choice, ticked=ticked, errors=errors, status=400)
@@ -288,12 +319,12 @@ async def account_action(request: Request, username: str, action: str, user: Acc
     auth = portal_of(request).auth
     try:
         if action == "disable":
-            await auth.disable(username)
+            await auth.disable(username, by=_by(user))
             return see_other("/ops/accounts")
         if action == "reset-password":
             if (await auth.account(username)).is_operator:
                 _hands_out_operator_power(user, "reset an operator's password")
-            password = await auth.reset_password(username)
+            password = await auth.reset_password(username, by=_by(user))
             return await _accounts_page(
                 request, user, issued={"what": f"New password for {username}", "secret": password}
             )
@@ -313,7 +344,9 @@ async def issue_key(request: Request, user: AccountsOperator) -> HTMLResponse:
         errors = {"label": f"The label holds {refused}: type it again"}
         return await _accounts_page(request, user, errors=errors, status=400)
     label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
-    issued = await portal_of(request).keys.issue(Principal(PrincipalKind.AO, ao_id), label)
+    portal = portal_of(request)
+    issued = await portal.keys.issue(Principal(PrincipalKind.AO, ao_id), label)
+    await portal.auth.record_change(_by(user), f"ao:{ao_id}", AccountChange.AO_KEY_ISSUED, f"key {issued.key_id}")
     return await _accounts_page(
         request, user, issued={"what": f"API key for ao:{ao_id} (shown once)", "secret": issued.token}
     )
@@ -324,8 +357,11 @@ async def revoke_key(request: Request, key_id: str, user: AccountsOperator) -> R
     form = await checked_form(request, user)
     if refused_character(key_id, one_line=True):  # no key has one
         raise PageError("not_found")
-    if not await portal_of(request).keys.revoke_ao_key(key_id):  # only the AO keys this page lists
+    portal = portal_of(request)
+    ao = await portal.keys.revoke_ao_key(key_id)  # only the AO keys this page lists
+    if ao is None:
         raise PageError("not_found")
+    await portal.auth.record_change(_by(user), str(ao), AccountChange.AO_KEY_REVOKED, f"key {key_id}")
     keys_of = field(form, "keys_of")  # back to the AO's keys the key was listed among
     return see_other(f"/ops/accounts?keys_of={quote(keys_of)}" if AO_ID_PATTERN.fullmatch(keys_of) else "/ops/accounts")
 

@@ -1,6 +1,7 @@
-"""Decision 0124 on PostgreSQL: an operator's duties are stored with the account, the key of each session
-carries them (the key the services authenticate is limited as a scoped operator key is), and changing them
-revokes the keys of the sessions already open; the table refuses duties on an AO user's account."""
+"""The portal's accounts on PostgreSQL. Decision 0124: an operator's duties are stored with the account, the
+key of each session carries them (the key the services authenticate is limited as a scoped operator key is),
+and changing them revokes the keys of the sessions already open; the table refuses duties on an AO user's
+account. Decision 0126: each change is kept with who made it, in the change's own transaction."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import pytest
 
 from lrs_platform.database import apply_migrations, create_pool
 from lrs_platform.identity import CredentialStore, OperatorScope, Principal
-from portal.accounts import LockoutPolicy, Role
+from portal.accounts import AccountChange, LockoutPolicy, Role
 from portal.auth import Authentication
 from portal.sessions import SessionPolicy
-from portal.store import MIGRATIONS, SCHEMA, AccountStore, ServiceKeys, SessionStore
+from portal.store import MIGRATIONS, SCHEMA, AccountExists, AccountNotFound, AccountStore, ServiceKeys, SessionStore
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +41,9 @@ async def test_a_session_key_is_limited_to_the_account_duties_until_they_change(
     stores: tuple[Authentication, CredentialStore, Any],
 ) -> None:
     auth, credentials, _ = stores
-    _, password = await auth.create_account("oncall", "Oncall", Role.OPERATOR, None, None, ["dead-letters"])
+    _, password = await auth.create_account(
+        "oncall", "Oncall", Role.OPERATOR, None, None, ["dead-letters"], by="operator:tests"
+    )
 
     first = (await auth.sign_in("oncall", password)).session
     assert first is not None
@@ -48,7 +51,7 @@ async def test_a_session_key_is_limited_to_the_account_duties_until_they_change(
     assert isinstance(principal, Principal) and principal.scopes == frozenset({"dead-letters"})
     assert principal.may_use([OperatorScope.DEAD_LETTERS]) and not principal.may_use([OperatorScope.ERASURE])
 
-    changed = await auth.set_duties("oncall", ["erasure", "rebuild"])
+    changed = await auth.set_duties("oncall", ["erasure", "rebuild"], by="operator:tests")
     assert changed.scopes == frozenset({"erasure", "rebuild"})
     assert await auth.session_for(first.token) is None
     assert await credentials.authenticate(first.service_key) is None
@@ -58,7 +61,7 @@ async def test_a_session_key_is_limited_to_the_account_duties_until_they_change(
     assert await credentials.authenticate(second.service_key) == Principal.parse(
         "operator:oncall", frozenset({"erasure", "rebuild"})
     )
-    await auth.set_duties("oncall", [])
+    await auth.set_duties("oncall", [], by="operator:tests")
     third = (await auth.sign_in("oncall", password)).session
     assert third is not None
     assert await credentials.authenticate(third.service_key) == Principal.parse("operator:oncall")
@@ -66,8 +69,36 @@ async def test_a_session_key_is_limited_to_the_account_duties_until_they_change(
 
 async def test_the_table_keeps_duties_to_operators(stores: tuple[Authentication, CredentialStore, Any]) -> None:
     auth, _, pool = stores
-    await auth.create_account("nia", "Nia", Role.AO, "RN5133", None)
+    await auth.create_account("nia", "Nia", Role.AO, "RN5133", None, by="operator:tests")
 
     with pytest.raises(asyncpg.CheckViolationError):
         await pool.execute("UPDATE portal.accounts SET scopes = '{support}' WHERE username = 'nia'")
     assert (await auth.account("nia")).scopes == frozenset()
+
+
+async def test_each_change_is_kept_in_its_own_transaction_with_who_made_it(
+    stores: tuple[Authentication, CredentialStore, Any],
+) -> None:
+    auth, _, pool = stores
+    await auth.create_account("oncall", "Oncall", Role.OPERATOR, None, None, ["rebuild"], by="operator:root")
+    with pytest.raises(AccountExists):  # refused: nothing kept
+        await auth.create_account("oncall", "Again", Role.AO, "RN5133", None, by="operator:root")
+    await auth.set_duties("oncall", [], by="operator:root")
+    await auth.reset_password("oncall", by="operator:desk")
+    await auth.disable("oncall", by="operator:desk")
+    await auth.disable("oncall", by="operator:desk")  # already disabled: nothing changes
+    with pytest.raises(AccountNotFound):
+        await auth.set_duties("nobody", ["keys"], by="operator:root")
+    await auth.record_change("operator:desk", "ao:RN5133", AccountChange.AO_KEY_ISSUED, "key k1")
+
+    newest = await auth.changes(limit=3)
+    older = await auth.changes(limit=10, older_than=newest[-1].change_id)
+
+    assert [(c.changed_by, c.subject, c.change.value, c.detail) for c in newest + older] == [
+        ("operator:desk", "ao:RN5133", "ao_key_issued", "key k1"),
+        ("operator:desk", "oncall", "disabled", ""),
+        ("operator:desk", "oncall", "password_reset", ""),
+        ("operator:root", "oncall", "duties_changed", "every duty"),
+        ("operator:root", "oncall", "created", "operator with duties rebuild"),
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM portal.account_changes") == 5
