@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 
 from lrs_platform.database import apply_migrations, create_pool
-from lrs_platform.identity import CredentialStore, OperatorScope, Principal
-from portal.accounts import AccountChange, LockoutPolicy, Role
+from lrs_platform.identity import CredentialStore, OperatorScope, Principal, PrincipalKind
+from portal.accounts import LockoutPolicy, PasswordChange, Role
 from portal.auth import Authentication
 from portal.sessions import SessionPolicy
 from portal.store import MIGRATIONS, SCHEMA, AccountExists, AccountNotFound, AccountStore, ServiceKeys, SessionStore
@@ -89,16 +89,57 @@ async def test_each_change_is_kept_in_its_own_transaction_with_who_made_it(
     await auth.disable("oncall", by="operator:desk")  # already disabled: nothing changes
     with pytest.raises(AccountNotFound):
         await auth.set_duties("nobody", ["keys"], by="operator:root")
-    await auth.record_change("operator:desk", "ao:RN5133", AccountChange.AO_KEY_ISSUED, "key k1")
+    issued = await auth.issue_ao_key("RN5133", "results system", by="operator:desk")
+    assert await auth.revoke_ao_key("not-a-key", by="operator:desk") is None  # nothing revoked: nothing kept
 
     newest = await auth.changes(limit=3)
     older = await auth.changes(limit=10, older_than=newest[-1].change_id)
 
     assert [(c.changed_by, c.subject, c.change.value, c.detail) for c in newest + older] == [
-        ("operator:desk", "ao:RN5133", "ao_key_issued", "key k1"),
+        ("operator:desk", "ao:RN5133", "ao_key_issued", f"key {issued.key_id}"),
         ("operator:desk", "oncall", "disabled", ""),
         ("operator:desk", "oncall", "password_reset", ""),
         ("operator:root", "oncall", "duties_changed", "every duty"),
         ("operator:root", "oncall", "created", "operator with duties rebuild"),
     ]
     assert await pool.fetchval("SELECT count(*) FROM portal.account_changes") == 5
+
+
+async def test_a_change_whose_record_fails_is_not_made(stores: tuple[Authentication, CredentialStore, Any]) -> None:
+    """The record and its change commit together: a record refused takes its change back with it."""
+    auth, credentials, pool = stores
+    await auth.create_account("nia", "Nia", Role.AO, "RN5133", None, by="operator:root")
+    await pool.execute("ALTER TABLE portal.account_changes ADD CHECK (changed_by <> 'operator:fail')")
+
+    with pytest.raises(asyncpg.CheckViolationError):
+        await auth.disable("nia", by="operator:fail")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await auth.issue_ao_key("RN5133", "results system", by="operator:fail")
+
+    assert (await auth.account("nia")).disabled_at is None
+    assert await credentials.listing(PrincipalKind.AO) == []
+
+
+async def test_an_own_password_change_loses_to_a_reset_made_meanwhile_and_is_kept_once_made(
+    stores: tuple[Authentication, CredentialStore, Any],
+) -> None:
+    """Decision 0127 on PostgreSQL: the change is made only if the password is still the one checked."""
+    auth, _, pool = stores
+    await auth.create_account("nia", "Nia", Role.AO, "RN5133", None, by="operator:root")
+    assert (await auth.account("nia")).password_given
+
+    store = AccountStore(pool)
+    account = await auth.account("nia")
+    checked_hash = await pool.fetchval("SELECT password_hash FROM portal.accounts WHERE username = 'nia'")
+    reset = await auth.reset_password("nia", by="operator:root")  # after the check, before the change
+    assert not await store.change_own_password(account, checked_hash, "a hash")
+    assert (await auth.sign_in("nia", reset)).session is not None
+
+    assert await auth.change_own_password("nia", reset, "my own words, four of them") is PasswordChange.CHANGED
+    assert not (await auth.account("nia")).password_given
+    assert (await auth.sign_in("nia", reset)).session is None
+    assert (await auth.sign_in("nia", "my own words, four of them")).session is not None
+    assert [(change.changed_by, change.change.value) for change in await auth.changes(limit=2)] == [
+        ("nia (ao:RN5133)", "password_changed"),
+        ("operator:root", "password_reset"),
+    ]

@@ -434,6 +434,7 @@ async def test_no_page_has_a_serious_accessibility_violation(
         "/contact",
         "/mi",
         "/mi?months=24",
+        "/account/password",
         "/no-such-page",
     ):
         await ao_page.goto(f"{url}{path}")
@@ -1157,4 +1158,44 @@ async def test_an_operator_limited_to_dead_letters_sees_only_their_pages_until_l
     await page.get_by_label("Password", exact=True).fill(portal_system.passwords[username])
     await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(re.compile(r"/ops/erasures$"))  # the first page the new duties reach
+    await context.close()
+
+
+async def test_a_person_replaces_the_password_they_were_given_and_signs_in_with_their_own(
+    browser: Browser, portal_system: PortalSystem
+) -> None:
+    """Decision 0127: the given password is flagged on every page until the person chooses their own."""
+    operator_key = await portal_system.key_for("operator:tests")
+    username = f"given.{uuid.uuid4().hex[:6]}"
+    created = lrs(
+        portal_system,
+        operator_key,
+        "users",
+        "create",
+        username,
+        "--name",
+        "Gia Example",
+        "--role",
+        "ao",
+        "--ao",
+        SAMPLE_AO,
+    )
+    portal_system.passwords[username] = re.search(r"^password: (\S+)$", created, re.M).group(1)  # type: ignore[union-attr]
+    context = await browser.new_context(bypass_csp=True)
+    page = await context.new_page()
+    await sign_in(page, portal_system, username)
+    banner = page.locator("[data-banner=password-given]")
+    await expect(banner).to_be_visible()
+
+    await banner.get_by_role("link", name="Choose one only you know").click()
+    await page.get_by_label("Your password now").fill(portal_system.passwords[username])
+    await page.get_by_label("New password", exact=True).fill("three quiet harbour lamps")
+    await page.get_by_label("New password again").fill("three quiet harbour lamps")
+    await page.get_by_role("button", name="Change my password").click()
+    await expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Your password is changed")
+
+    portal_system.passwords[username] = "three quiet harbour lamps"
+    await sign_in(page, portal_system, username)
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
+    await expect(page.locator("[data-banner=password-given]")).to_have_count(0)
     await context.close()

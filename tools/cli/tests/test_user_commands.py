@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lrs_cli import user_commands
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_cli.user_commands import account_text, change_text
@@ -44,15 +45,50 @@ def test_an_account_is_described_with_its_duties() -> None:
     assert account_text({**account, "scopes": []}) == "oncall (Oncall, operator with every duty, active)"
 
 
+CHANGE = {
+    "change_id": 7,
+    "changed_at": "2026-12-02T02:30:00Z",
+    "changed_by": "operator:root",
+    "subject": "oncall",
+    "change": "duties_changed",
+    "detail": "dead-letters, rebuild",
+}
+
+
 def test_a_change_is_one_line_saying_when_who_what_and_to_what() -> None:
-    change = {
-        "change_id": 7,
-        "changed_at": "2026-12-02T02:30:00Z",
-        "changed_by": "operator:root",
-        "subject": "oncall",
-        "change": "duties_changed",
-        "detail": "dead-letters, rebuild",
-    }
+    change = CHANGE
 
     assert change_text(change) == "2026-12-02T02:30:00Z  operator:root  oncall  duties changed: dead-letters, rebuild"
     assert change_text({**change, "change": "disabled", "detail": ""}).endswith("oncall  disabled")
+
+
+@pytest.mark.parametrize(
+    ("page", "argv", "printed"),
+    [
+        ({"changes": [], "next": None}, [], "no changes\n"),
+        (
+            {"changes": [{**CHANGE, "change": "disabled", "detail": ""}], "next": 7},
+            [],
+            "2026-12-02T02:30:00Z  operator:root  oncall  disabled\nolder: lrs users changes --before 7\n",
+        ),
+        ({"changes": [], "next": None}, ["--json"], '{\n  "changes": [],\n  "next": null\n}\n'),
+    ],
+)
+def test_the_changes_are_printed_with_the_way_to_older_ones(
+    page: dict[str, object],
+    argv: list[str],
+    printed: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    asked: list[tuple[int, int | None]] = []
+
+    def answer(connection: object, limit: int, before: int | None = None) -> dict[str, object]:
+        asked.append((limit, before))
+        return page
+
+    monkeypatch.setattr(user_commands, "changes", answer)
+
+    assert main(["users", "changes", "--limit", "5", "--before", "9", *argv]) == ExitCode.OK
+    assert capsys.readouterr().out == printed
+    assert asked == [(5, 9)]

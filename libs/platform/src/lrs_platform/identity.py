@@ -206,11 +206,14 @@ class CredentialStore:
         async with self._pool.acquire() as connection:
             await apply_migrations(connection, IDENTITY_SCHEMA, "lrs_platform.identity_migrations")
 
-    async def issue(self, principal: Principal, label: str | None = None) -> IssuedKey:
+    async def issue(
+        self, principal: Principal, label: str | None = None, *, connection: asyncpg.Connection | None = None
+    ) -> IssuedKey:
+        """A new key; in `connection`'s transaction when given (so a caller's own record of it commits with it)."""
         _check_issuable(principal)
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
-        await self._pool.execute(
+        await (connection or self._pool).execute(
             "INSERT INTO identity.credentials (key_id, principal, scopes, secret_hash, label)"
             " VALUES ($1, $2, $3, $4, $5)",
             key_id,
@@ -244,11 +247,17 @@ class CredentialStore:
         return int(result.split()[-1])
 
     async def revoke_listed(
-        self, key_id: str, kind: PrincipalKind, *, label_not_starting: str | None = None
+        self,
+        key_id: str,
+        kind: PrincipalKind,
+        *,
+        label_not_starting: str | None = None,
+        connection: asyncpg.Connection | None = None,
     ) -> Principal | None:
         """Revokes the key if `listing(kind, label_not_starting=...)` lists it: a page that shows some keys
-        revokes only those, whatever key id it is sent. The key's principal, or None when none was revoked."""
-        row = await self._pool.fetchrow(
+        revokes only those, whatever key id it is sent. The key's principal, or None when none was revoked;
+        in `connection`'s transaction when given."""
+        row = await (connection or self._pool).fetchrow(
             f"UPDATE identity.credentials SET revoked_at = now(){_KEYS_WHERE} AND key_id = $5"
             " RETURNING principal, scopes",
             *_keys_where_arguments(kind, False, label_not_starting, None),

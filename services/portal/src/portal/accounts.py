@@ -35,6 +35,7 @@ class AccountChange(StrEnum):
     CREATED = "created"
     DISABLED = "disabled"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (the name of a change, not a password)
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 (by the person themself)
     DUTIES_CHANGED = "duties_changed"
     AO_KEY_ISSUED = "ao_key_issued"
     AO_KEY_REVOKED = "ao_key_revoked"
@@ -87,6 +88,12 @@ class Account:
     sign_in: SignInState = SignInState()
     disabled_at: datetime | None = None
     scopes: frozenset[str] = frozenset()  # an operator's duties; none listed: every duty
+    password_given: bool = False  # an operator was shown it (a new account's, a reset's): to be changed
+
+    @property
+    def who(self) -> str:
+        """The person, as the audit of account changes names whoever made a change."""
+        return f"operator:{self.username}" if self.is_operator else f"{self.username} (ao:{self.ao_id})"
 
     @property
     def principal(self) -> Principal:
@@ -154,6 +161,15 @@ def new_account(
 def check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidAccount(f"A password has at least {MIN_PASSWORD_LENGTH} characters.", "password")
+    if refused := refused_character(password, one_line=True):
+        raise InvalidAccount(f"A password cannot hold {refused}.", "password")
+
+
+class PasswordChange(StrEnum):
+    CHANGED = "changed"
+    WRONG_PASSWORD = "wrong_password"  # the current password given is not the account's  # noqa: S105
+    LOCKED = "locked"  # too many wrong current passwords, as for signing in
+    CHANGED_MEANWHILE = "changed_meanwhile"  # an operator reset it, or another change came first
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,16 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from lrs_platform.identity import IssuedKey, Principal, PrincipalKind
 from lrs_platform.logging import get_logger
 from portal import passwords
 from portal.accounts import (
     Account,
     AccountChange,
     ChangeRecord,
+    InvalidAccount,
     LockoutPolicy,
+    PasswordChange,
     Role,
     SignInOutcome,
     after_success,
@@ -229,6 +232,33 @@ class Authentication:
         await self._revoke(await self._sessions.end_all_of(username))
         return new_password
 
+    async def change_own_password(self, username: str, current: str, new: str) -> PasswordChange:
+        """The signed-in person's own new password, given their current one. A wrong current password counts
+        as a failed sign-in (so a session left open cannot be used to guess it); a new one must follow the
+        rules (InvalidAccount). Once changed, every session of the account ends: they sign in again."""
+        now = utc_now()
+        check_new_password(new)
+        if new == current:
+            raise InvalidAccount("Choose a password other than the one you have now.", "password")
+        found = await self._accounts.count_attempt(username, lambda account: before_check(account, now, self._lockout))
+        if found is None:
+            return PasswordChange.CHANGED_MEANWHILE  # the account went while the page was open
+        account, password_hash, counted = found
+        if is_locked(account.sign_in, now):
+            return PasswordChange.LOCKED
+        if not await _verified(password_hash, current):
+            if is_locked(counted, now):
+                _log.warning("account_locked", role=account.role.value, ao_id=account.ao_id)
+                return PasswordChange.LOCKED
+            return PasswordChange.WRONG_PASSWORD
+        await self._accounts.record_sign_in(username, after_success())
+        new_hash = await asyncio.to_thread(passwords.hash_password, new)
+        if not await self._accounts.change_own_password(account, password_hash, new_hash):
+            return PasswordChange.CHANGED_MEANWHILE
+        await self._revoke(await self._sessions.end_all_of(username))
+        _log.info("password_changed", role=account.role.value, ao_id=account.ao_id)
+        return PasswordChange.CHANGED
+
     async def disable(self, username: str, *, by: str) -> None:
         await self._accounts.disable(username, by=by)
         await self._revoke(await self._sessions.end_all_of(username))
@@ -242,8 +272,25 @@ class Authentication:
     async def accounts(self) -> list[Account]:
         return await self._accounts.listing()
 
-    async def record_change(self, by: str, subject: str, change: AccountChange, detail: str = "") -> None:
-        await self._accounts.record_change(by, subject, change, detail)
+    async def issue_ao_key(self, ao_id: str, label: str, *, by: str) -> IssuedKey:
+        """A new API key for the AO, kept in the audit of account changes in the same transaction."""
+        async with self._accounts.transaction() as connection:
+            issued = await self._keys.issue(Principal(PrincipalKind.AO, ao_id), label, connection=connection)
+            await self._accounts.record_change(
+                connection, by, str(issued.principal), AccountChange.AO_KEY_ISSUED, f"key {issued.key_id}"
+            )
+        return issued
+
+    async def revoke_ao_key(self, key_id: str, *, by: str) -> Principal | None:
+        """Revokes an AO's API key (only those the portal lists), kept in the audit in the same transaction;
+        the AO, or None when there was no such key to revoke."""
+        async with self._accounts.transaction() as connection:
+            ao = await self._keys.revoke_ao_key(key_id, connection=connection)
+            if ao is not None:
+                await self._accounts.record_change(
+                    connection, by, str(ao), AccountChange.AO_KEY_REVOKED, f"key {key_id}"
+                )
+        return ao
 
     async def changes(self, *, limit: int, older_than: int | None = None) -> list[ChangeRecord]:
         """The audit of account changes, newest first."""

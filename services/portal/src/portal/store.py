@@ -8,7 +8,8 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,7 @@ def _account(row: Mapping[str, Any]) -> Account:
         sign_in=SignInState(row["failed_attempts"], row["locked_until"]),
         disabled_at=row["disabled_at"],
         scopes=frozenset(row["scopes"]),
+        password_given=row["password_given"],
     )
 
 
@@ -53,8 +55,8 @@ class AccountStore:
         try:
             async with self._pool.acquire() as connection, connection.transaction():
                 await connection.execute(
-                    "INSERT INTO portal.accounts (username, display_name, email, role, ao_id, password_hash, scopes)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO portal.accounts (username, display_name, email, role, ao_id, password_hash, scopes,"
+                    " password_given) VALUES ($1, $2, $3, $4, $5, $6, $7, true)",
                     account.username,
                     account.display_name,
                     account.email,
@@ -105,17 +107,34 @@ class AccountStore:
         )
 
     async def set_password(self, username: str, password_hash: str, *, by: str) -> None:
-        """A new password also lifts a lock-out and re-enables nothing: a disabled account stays disabled."""
+        """An operator's reset: a password the operator was shown (`password_given`). A new password also
+        lifts a lock-out and re-enables nothing: a disabled account stays disabled."""
         async with self._pool.acquire() as connection, connection.transaction():
             result = await connection.execute(
                 "UPDATE portal.accounts SET password_hash = $2, password_set_at = now(), failed_attempts = 0,"
-                " locked_until = NULL WHERE username = $1",
+                " locked_until = NULL, password_given = true WHERE username = $1",
                 username,
                 password_hash,
             )
             if result.endswith(" 0"):
                 raise AccountNotFound(username)
             await _record(connection, by, username, AccountChange.PASSWORD_RESET)
+
+    async def change_own_password(self, account: Account, checked_hash: str, new_hash: str) -> bool:
+        """The person's own new password, if the password is still the one they were checked against
+        (`checked_hash`): False when an operator's reset or another change came first."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            result = await connection.execute(
+                "UPDATE portal.accounts SET password_hash = $3, password_set_at = now(), password_given = false"
+                " WHERE username = $1 AND password_hash = $2 AND disabled_at IS NULL",
+                account.username,
+                checked_hash,
+                new_hash,
+            )
+            if result.endswith(" 0"):
+                return False
+            await _record(connection, account.who, account.username, AccountChange.PASSWORD_CHANGED)
+            return True
 
     async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
         """An operator's duties; AccountNotFound for no operator of that name."""
@@ -141,10 +160,18 @@ class AccountStore:
                 await connection.execute("UPDATE portal.accounts SET disabled_at = now() WHERE username = $1", username)
                 await _record(connection, by, username, AccountChange.DISABLED)
 
-    async def record_change(self, by: str, subject: str, change: AccountChange, detail: str = "") -> None:
-        """A change made elsewhere (an AO key in the identity store), recorded once it is made."""
-        async with self._pool.acquire() as connection:
-            await _record(connection, by, subject, change, detail)
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction for a change made elsewhere in this database (an AO key in the identity store) and
+        its `record_change`, committed together."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            yield connection
+
+    @staticmethod
+    async def record_change(
+        connection: asyncpg.Connection, by: str, subject: str, change: AccountChange, detail: str = ""
+    ) -> None:
+        await _record(connection, by, subject, change, detail)
 
     async def changes(self, *, limit: int, older_than: int | None = None) -> list[ChangeRecord]:
         """The newest `limit` changes (older than the change `older_than` if given), newest first."""
@@ -305,8 +332,10 @@ class ServiceKeys:
     def __init__(self, credentials: CredentialStore) -> None:
         self._credentials = credentials
 
-    async def issue(self, principal: Principal, label: str) -> IssuedKey:
-        return await self._credentials.issue(principal, label)
+    async def issue(
+        self, principal: Principal, label: str, *, connection: asyncpg.Connection | None = None
+    ) -> IssuedKey:
+        return await self._credentials.issue(principal, label, connection=connection)
 
     async def issue_for_session(self, principal: Principal, username: str) -> IssuedKey:
         return await self._credentials.issue(principal, f"{SESSION_KEY_LABEL} {username}")
@@ -314,10 +343,12 @@ class ServiceKeys:
     async def revoke(self, key_ids: list[str]) -> None:
         await self._credentials.revoke(*key_ids)
 
-    async def revoke_ao_key(self, key_id: str) -> Principal | None:
+    async def revoke_ao_key(self, key_id: str, *, connection: asyncpg.Connection | None = None) -> Principal | None:
         """Revokes an AO's key as `listing` shows them (never an operator's, nor a session's): the AO, or
         None when no such key was revoked."""
-        return await self._credentials.revoke_listed(key_id, PrincipalKind.AO, label_not_starting=SESSION_KEY_LABEL)
+        return await self._credentials.revoke_listed(
+            key_id, PrincipalKind.AO, label_not_starting=SESSION_KEY_LABEL, connection=connection
+        )
 
     async def listing(
         self, kind: PrincipalKind = PrincipalKind.AO, *, principal: Principal | None = None, limit: int = 500

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,8 +66,17 @@ class MemoryAccounts:
         self.rows: dict[str, tuple[Account, str]] = {}
         self.changed: list[ChangeRecord] = []
 
-    async def record_change(self, by: str, subject: str, change: AccountChange, detail: str = "") -> None:
+    async def _kept(self, by: str, subject: str, change: AccountChange, detail: str = "") -> None:
         self.changed.append(ChangeRecord(len(self.changed) + 1, utc_now(), by, subject, change, detail))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        yield None
+
+    async def record_change(
+        self, connection: None, by: str, subject: str, change: AccountChange, detail: str = ""
+    ) -> None:
+        await self._kept(by, subject, change, detail)
 
     async def changes(self, *, limit: int, older_than: int | None = None) -> list[ChangeRecord]:
         newest_first = [
@@ -78,8 +88,8 @@ class MemoryAccounts:
         stored(*account.__dict__.values())
         if account.username in self.rows:
             raise AccountExists(account.username)
-        self.rows[account.username] = (account, password_hash)
-        await self.record_change(by, account.username, AccountChange.CREATED, described(account))
+        self.rows[account.username] = (replace(account, password_given=True), password_hash)
+        await self._kept(by, account.username, AccountChange.CREATED, described(account))
 
     async def get(self, username: str) -> tuple[Account, str] | None:
         stored(username)
@@ -107,8 +117,19 @@ class MemoryAccounts:
         stored(username)
         if username not in self.rows:
             raise AccountNotFound(username)
-        self.rows[username] = (replace(self.rows[username][0], sign_in=SignInState()), password_hash)
-        await self.record_change(by, username, AccountChange.PASSWORD_RESET)
+        self.rows[username] = (
+            replace(self.rows[username][0], sign_in=SignInState(), password_given=True),
+            password_hash,
+        )
+        await self._kept(by, username, AccountChange.PASSWORD_RESET)
+
+    async def change_own_password(self, account: Account, checked_hash: str, new_hash: str) -> bool:
+        current, password_hash = self.rows[account.username]
+        if password_hash != checked_hash or current.disabled_at is not None:
+            return False
+        self.rows[account.username] = (replace(current, password_given=False), new_hash)
+        await self._kept(account.who, account.username, AccountChange.PASSWORD_CHANGED)
+        return True
 
     async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
         stored(username)
@@ -116,7 +137,7 @@ class MemoryAccounts:
             raise AccountNotFound(username)
         account, password_hash = self.rows[username]
         self.rows[username] = (replace(account, scopes=scopes), password_hash)
-        await self.record_change(by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
+        await self._kept(by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
 
     async def disable(self, username: str, *, by: str) -> None:
         stored(username)
@@ -125,7 +146,7 @@ class MemoryAccounts:
         account = self.rows[username][0]
         if account.disabled_at is None:
             self.rows[username] = (replace(account, disabled_at=utc_now()), self.rows[username][1])
-            await self.record_change(by, username, AccountChange.DISABLED)
+            await self._kept(by, username, AccountChange.DISABLED)
 
 
 class MemorySessions:
@@ -190,7 +211,7 @@ class MemoryKeys:
         self.live: dict[str, Principal] = {}
         self.labels: dict[str, str] = {}
 
-    async def issue(self, principal: Principal, label: str) -> IssuedKey:
+    async def issue(self, principal: Principal, label: str, *, connection: None = None) -> IssuedKey:
         stored(label)
         key_id = secrets.token_hex(8)
         self.live[key_id] = principal
@@ -205,7 +226,7 @@ class MemoryKeys:
         for key_id in key_ids:
             self.live.pop(key_id, None)
 
-    async def revoke_ao_key(self, key_id: str) -> Principal | None:
+    async def revoke_ao_key(self, key_id: str, *, connection: None = None) -> Principal | None:
         principal = self.live.get(key_id)
         if (
             principal is None

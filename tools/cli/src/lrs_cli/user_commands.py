@@ -110,13 +110,13 @@ def set_duties(connection: Connection, username: str, scopes: Sequence[str], eve
     return f"{account_text(account)}; their sessions are ended"
 
 
-def changes(connection: Connection, limit: int) -> list[dict[str, Any]]:
-    """The newest `limit` changes of accounts and AO keys, newest first (decision 0126)."""
+def changes(connection: Connection, limit: int, before: int | None = None) -> dict[str, Any]:
+    """A page of the changes of accounts and AO keys, newest first (decision 0126): `changes`, and `next`
+    to pass as `before` for the older page (None on the last)."""
+    params: dict[str, int] = {"limit": limit} if before is None else {"limit": limit, "before": before}
     with _portal(connection) as client:
-        found: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/users/changes", params={"limit": limit}))[
-            "changes"
-        ]
-    return found
+        page: dict[str, Any] = expect_ok(client.get("/v1/admin/users/changes", params=params))
+    return page
 
 
 def change_text(change: dict[str, Any]) -> str:
@@ -183,14 +183,18 @@ def duties_command(
 def changes_command(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many, newest first.")] = 50,
+    before: Annotated[int | None, typer.Option(min=1, help="Only changes older than this one (a page's next).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Who created, disabled or changed which account, and issued or revoked which AO key in the portal."""
-    found = changes(connection(ctx), limit)
+    page = changes(connection(ctx), limit, before)
     if as_json:
-        print_json(found)
-    else:
-        print_text("\n".join(change_text(change) for change in found) or "no changes")
+        print_json(page)
+        return
+    lines = [change_text(change) for change in page["changes"]] or ["no changes"]
+    if page["next"] is not None:
+        lines.append(f"older: lrs users changes --before {page['next']}")
+    print_text("\n".join(lines))
 
 
 @app.command("list")

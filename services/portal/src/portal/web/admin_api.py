@@ -220,7 +220,9 @@ async def set_duties(
 async def account_changes(
     principal: CurrentPrincipal,
     request: Request,
-    before: Annotated[int | None, Query(ge=1, description="only changes older than this change_id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="only changes older than this change_id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AccountChanges:
     _require_operator(principal)

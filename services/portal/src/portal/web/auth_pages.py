@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from portal.accounts import Account, SignInOutcome
+from portal.accounts import MIN_PASSWORD_LENGTH, Account, InvalidAccount, PasswordChange, SignInOutcome
+from portal.auth import SignedIn
 from portal.csrf import FIELD, new_csrf_token, tokens_match
 from portal.web.common import (
     UK,
@@ -92,5 +93,52 @@ async def sign_out(request: Request, user: User) -> Response:
     portal = portal_of(request)
     await portal.auth.sign_out(user.token)
     response = see_other("/sign-in?signed_out=1")
+    clear_cookie(portal, response, portal.cookies.session_cookie)
+    return response
+
+
+def _password_page(
+    request: Request, user: SignedIn, errors: dict[str, str] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    context = {"errors": errors or {}, "min_length": MIN_PASSWORD_LENGTH}
+    return render(request, "account_password.html", context, user=user, status_code=status_code)
+
+
+@router.get("/account/password")
+async def password_form(request: Request, user: User) -> HTMLResponse:
+    return _password_page(request, user)
+
+
+@router.post("/account/password")
+async def change_password(request: Request, user: User) -> Response:
+    """The person's own new password (decision 0127); every session of theirs ends, this one too."""
+    form = await checked_form(request, user)
+    current, new, again = (form.get(name) for name in ("current_password", "new_password", "new_password_again"))
+    if not all(isinstance(value, str) for value in (current, new, again)):
+        raise PageError("bad_form")
+    assert isinstance(current, str) and isinstance(new, str) and isinstance(again, str)
+    errors: dict[str, str] = {}
+    if not current:
+        errors["current_password"] = "Enter the password you have now"  # noqa: S105 - a message
+    if not new:
+        errors["new_password"] = "Enter a new password"  # noqa: S105 - a message
+    elif new != again:
+        errors["new_password_again"] = "The new password is not the same both times"  # noqa: S105 - a message
+    if errors:
+        return _password_page(request, user, errors, 400)
+    portal = portal_of(request)
+    try:
+        outcome = await portal.auth.change_own_password(user.account.username, current, new)
+    except InvalidAccount as error:
+        return _password_page(request, user, {"new_password": str(error)}, 400)
+    if outcome is PasswordChange.WRONG_PASSWORD:
+        return _password_page(request, user, {"current_password": "That is not your password now"}, 400)
+    if outcome is PasswordChange.LOCKED:
+        locked = "Your account is locked after too many wrong passwords: try again later"
+        return _password_page(request, user, {"current_password": locked}, 400)
+    if outcome is PasswordChange.CHANGED_MEANWHILE:
+        changed = "Your password was changed meanwhile, by you or an operator: sign in again"
+        return _password_page(request, user, {"current_password": changed}, 409)
+    response = see_other("/sign-in?password_changed=1")
     clear_cookie(portal, response, portal.cookies.session_cookie)
     return response

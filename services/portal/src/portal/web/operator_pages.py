@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
-from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, Account, AccountChange, InvalidAccount, Role
+from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, Account, InvalidAccount, Role
 from portal.auth import SignedIn
 from portal.backend import Forbidden, NotFound, Refused, ServiceError
 from portal.store import AccountExists, AccountNotFound
@@ -44,6 +44,7 @@ REBUILD_ACTIONS = ("start", "compare", "switch", "abandon")
 ULN = re.compile(ULN_PATTERN)
 MAX_ERASURE_REASON = 500
 RECENT_CHANGES = 10  # on the accounts page; the rest a page at a time
+CHANGE_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit a bigint
 CHANGES_PAGE = 50
 
 
@@ -241,10 +242,10 @@ async def create_account(request: Request, user: AccountsOperator) -> HTMLRespon
 
 @router.get("/ops/accounts/changes")
 async def account_changes(
-    request: Request, user: AccountsOperator, after: Annotated[str | None, Query(max_length=20)] = None
+    request: Request, user: AccountsOperator, after: Annotated[str | None, Query(max_length=40)] = None
 ) -> Response:
     """The audit of account changes, a page at a time, newest first; `after`: the oldest change shown."""
-    if after is not None and not after.isdigit():
+    if after is not None and not CHANGE_ID.fullmatch(after):
         return see_other("/ops/accounts/changes")  # a position no page handed out: start again at the newest
     page = await portal_of(request).auth.changes(limit=CHANGES_PAGE + 1, older_than=int(after) if after else None)
     context = {
@@ -344,9 +345,7 @@ async def issue_key(request: Request, user: AccountsOperator) -> HTMLResponse:
         errors = {"label": f"The label holds {refused}: type it again"}
         return await _accounts_page(request, user, errors=errors, status=400)
     label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
-    portal = portal_of(request)
-    issued = await portal.keys.issue(Principal(PrincipalKind.AO, ao_id), label)
-    await portal.auth.record_change(_by(user), f"ao:{ao_id}", AccountChange.AO_KEY_ISSUED, f"key {issued.key_id}")
+    issued = await portal_of(request).auth.issue_ao_key(ao_id, label, by=_by(user))
     return await _accounts_page(
         request, user, issued={"what": f"API key for ao:{ao_id} (shown once)", "secret": issued.token}
     )
@@ -357,11 +356,8 @@ async def revoke_key(request: Request, key_id: str, user: AccountsOperator) -> R
     form = await checked_form(request, user)
     if refused_character(key_id, one_line=True):  # no key has one
         raise PageError("not_found")
-    portal = portal_of(request)
-    ao = await portal.keys.revoke_ao_key(key_id)  # only the AO keys this page lists
-    if ao is None:
+    if await portal_of(request).auth.revoke_ao_key(key_id, by=_by(user)) is None:  # only the AO keys listed
         raise PageError("not_found")
-    await portal.auth.record_change(_by(user), str(ao), AccountChange.AO_KEY_REVOKED, f"key {key_id}")
     keys_of = field(form, "keys_of")  # back to the AO's keys the key was listed among
     return see_other(f"/ops/accounts?keys_of={quote(keys_of)}" if AO_ID_PATTERN.fullmatch(keys_of) else "/ops/accounts")
 
