@@ -216,7 +216,7 @@ async def test_a_changed_challenge_contact_gets_the_next_challenge_email(
     await ao_page.get_by_label("Telephone").fill("01632 960 001")
     await ao_page.get_by_label("Email address").fill(address)
     await ao_page.get_by_role("button", name="Save the contact").click()
-    await expect(ao_page.locator(".govuk-notification-banner")).to_contain_text(address)
+    await expect(ao_page.locator(".govuk-notification-banner--success")).to_contain_text(address)
 
     achievement_id = await _achievement_of_line(portal_system, uploaded.sample_100.batch_id, 5)
     await _raise_challenge(portal_system, achievement_id, "The grade should be Distinction.")

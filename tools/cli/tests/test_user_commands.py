@@ -56,10 +56,8 @@ CHANGE = {
 
 
 def test_a_change_is_one_line_saying_when_who_what_and_to_what() -> None:
-    change = CHANGE
-
-    assert change_text(change) == "2026-12-02T02:30:00Z  operator:root  oncall  duties changed: dead-letters, rebuild"
-    assert change_text({**change, "change": "disabled", "detail": ""}).endswith("oncall  disabled")
+    assert change_text(CHANGE) == "2026-12-02T02:30:00Z  operator:root  oncall  duties changed: dead-letters, rebuild"
+    assert change_text({**CHANGE, "change": "disabled", "detail": ""}).endswith("oncall  disabled")
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, parse
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 AO_ID_PATTERN = re.compile(identifiers.AO_ID_PATTERN)
 MIN_PASSWORD_LENGTH = 12
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class Role(StrEnum):
@@ -45,7 +46,7 @@ class AccountChange(StrEnum):
 class ChangeRecord:
     change_id: int
     changed_at: datetime
-    changed_by: str  # a principal: operator:<username>
+    changed_by: str  # who: a principal (operator:<username>), or a person changing their own password
     subject: str  # an account's username, or an AO key's principal
     change: AccountChange
     detail: str
@@ -158,11 +159,17 @@ def new_account(
     return Account(checked_username, display_name.strip(), role, ao_id, (email or "").strip() or None, scopes=duties)
 
 
-def check_new_password(password: str) -> None:
+def check_new_password(password: str, current: str | None = None) -> None:
+    """The rules a new password follows: long enough, no control character (tab, line break, ...), and
+    not the one the person has now."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidAccount(f"A password has at least {MIN_PASSWORD_LENGTH} characters.", "password")
-    if refused := refused_character(password, one_line=True):
-        raise InvalidAccount(f"A password cannot hold {refused}.", "password")
+        raise InvalidAccount(f"A password has at least {MIN_PASSWORD_LENGTH} characters", "password")
+    if refused := refused_character(password, one_line=True, one_line_is="a password"):
+        raise InvalidAccount(f"A password cannot hold {refused}", "password")
+    if control := CONTROL_CHARACTER.search(password):
+        raise InvalidAccount(f"A password cannot hold the control character U+{ord(control.group()):04X}", "password")
+    if password == current:
+        raise InvalidAccount("Choose a password other than the one you have now", "password")
 
 
 class PasswordChange(StrEnum):

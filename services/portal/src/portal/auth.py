@@ -14,7 +14,6 @@ from portal.accounts import (
     Account,
     AccountChange,
     ChangeRecord,
-    InvalidAccount,
     LockoutPolicy,
     PasswordChange,
     Role,
@@ -61,6 +60,14 @@ class SessionEnded(Exception):
 
 
 @dataclass(frozen=True)
+class _CheckedPassword:
+    outcome: SignInOutcome
+    account: Account | None = None  # with its password hash, when the password was right
+    password_hash: str = ""
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
 class SignInResult:
     outcome: SignInOutcome
     session: SignedIn | None = None
@@ -90,33 +97,42 @@ class Authentication:
         if checked_username is None:  # no account has it: nothing to look up
             _log.info("sign_in_refused", reason="malformed_username")
             return SignInResult(SignInOutcome.WRONG_CREDENTIALS)
-        found = await self._accounts.count_attempt(
-            checked_username, lambda account: before_check(account, now, self._lockout)
-        )
-        if found is None:
-            await _verified(None, password)  # an unknown name takes as long as a wrong password
-            _log.info("sign_in_refused", reason="unknown_or_disabled")
+        checked = await self._check_password(checked_username, password, now)
+        if checked.outcome is SignInOutcome.LOCKED:
+            _log.info("sign_in_refused", reason="locked")
+            return SignInResult(checked.outcome, locked_until=checked.locked_until)
+        if checked.outcome is SignInOutcome.WRONG_CREDENTIALS or checked.account is None:
+            _log.info("sign_in_refused", reason="wrong_credentials")
             return SignInResult(SignInOutcome.WRONG_CREDENTIALS)
-        account, password_hash, counted = found
-        # Locked accounts are not even checked, so a lock cannot be used to test guesses.
-        password_matches = not is_locked(account.sign_in, now) and await _verified(password_hash, password)
-        outcome = decide_sign_in(account, password_matches, now)
-        if outcome is SignInOutcome.LOCKED:
-            _log.info("sign_in_refused", reason="locked", role=account.role.value)
-            return SignInResult(outcome, locked_until=account.sign_in.locked_until)
-        if outcome is SignInOutcome.WRONG_CREDENTIALS:
-            if account.disabled_at is None and is_locked(counted, now):
-                _log.warning("account_locked", role=account.role.value, ao_id=account.ao_id)
-                return SignInResult(SignInOutcome.LOCKED, locked_until=counted.locked_until)
-            _log.info("sign_in_refused", reason="wrong_password")
-            return SignInResult(outcome)
+        account, password_hash = checked.account, checked.password_hash
         session = await self._open_session(account, password_hash, now)
         if session is None:
             _log.info("sign_in_refused", reason="account_changed_meanwhile")
             return SignInResult(SignInOutcome.WRONG_CREDENTIALS)
-        await self._accounts.record_sign_in(account.username, after_success())
         _log.info("signed_in", role=account.role.value, ao_id=account.ao_id)
-        return SignInResult(outcome, session)
+        return SignInResult(SignInOutcome.SIGNED_IN, session)
+
+    async def _check_password(self, username: str, password: str, now: datetime) -> _CheckedPassword:
+        """The account's password checked as every sign-in checks it. The attempt is counted first, under
+        the account row's lock, so attempts sent at once each count; a locked account is not even checked,
+        so a lock cannot be used to test guesses; an unknown name takes as long as a wrong password; a
+        disabled account answers as a wrong password does, whatever is given."""
+        found = await self._accounts.count_attempt(username, lambda account: before_check(account, now, self._lockout))
+        if found is None:
+            await _verified(None, password)
+            return _CheckedPassword(SignInOutcome.WRONG_CREDENTIALS)
+        account, password_hash, counted = found
+        password_matches = not is_locked(account.sign_in, now) and await _verified(password_hash, password)
+        outcome = decide_sign_in(account, password_matches, now)
+        if outcome is SignInOutcome.LOCKED:
+            return _CheckedPassword(outcome, locked_until=account.sign_in.locked_until)
+        if outcome is SignInOutcome.WRONG_CREDENTIALS:
+            if account.disabled_at is None and is_locked(counted, now):
+                _log.warning("account_locked", role=account.role.value, ao_id=account.ao_id)
+                return _CheckedPassword(SignInOutcome.LOCKED, locked_until=counted.locked_until)
+            return _CheckedPassword(outcome)
+        await self._accounts.record_sign_in(account.username, after_success())
+        return _CheckedPassword(outcome, account, password_hash)
 
     async def _open_session(self, account: Account, password_hash: str, now: datetime) -> SignedIn | None:
         """The new session, or None (its key revoked) when the password checked, or the duties its key was
@@ -233,30 +249,21 @@ class Authentication:
         return new_password
 
     async def change_own_password(self, username: str, current: str, new: str) -> PasswordChange:
-        """The signed-in person's own new password, given their current one. A wrong current password counts
-        as a failed sign-in (so a session left open cannot be used to guess it); a new one must follow the
-        rules (InvalidAccount). Once changed, every session of the account ends: they sign in again."""
-        now = utc_now()
-        check_new_password(new)
-        if new == current:
-            raise InvalidAccount("Choose a password other than the one you have now.", "password")
-        found = await self._accounts.count_attempt(username, lambda account: before_check(account, now, self._lockout))
-        if found is None:
-            return PasswordChange.CHANGED_MEANWHILE  # the account went while the page was open
-        account, password_hash, counted = found
-        if is_locked(account.sign_in, now):
+        """The signed-in person's own new password, given their current one, checked as a sign-in checks it
+        (a wrong one counts towards the lock-out: a session left open cannot be used to guess it); the new
+        one must follow the rules (InvalidAccount). Once changed, every session of the account ends."""
+        checked = await self._check_password(username, current, utc_now())
+        if checked.outcome is SignInOutcome.LOCKED:
             return PasswordChange.LOCKED
-        if not await _verified(password_hash, current):
-            if is_locked(counted, now):
-                _log.warning("account_locked", role=account.role.value, ao_id=account.ao_id)
-                return PasswordChange.LOCKED
-            return PasswordChange.WRONG_PASSWORD
-        await self._accounts.record_sign_in(username, after_success())
+        if checked.account is None:
+            return PasswordChange.WRONG_PASSWORD  # a wrong password, or an account disabled meanwhile
+        check_new_password(new, current)
         new_hash = await asyncio.to_thread(passwords.hash_password, new)
-        if not await self._accounts.change_own_password(account, password_hash, new_hash):
+        ended = await self._accounts.change_own_password(checked.account, checked.password_hash, new_hash)
+        if ended is None:
             return PasswordChange.CHANGED_MEANWHILE
-        await self._revoke(await self._sessions.end_all_of(username))
-        _log.info("password_changed", role=account.role.value, ao_id=account.ao_id)
+        await self._revoke(ended)
+        _log.info("password_changed", role=checked.account.role.value, ao_id=checked.account.ao_id)
         return PasswordChange.CHANGED
 
     async def disable(self, username: str, *, by: str) -> None:

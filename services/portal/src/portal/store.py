@@ -65,7 +65,7 @@ class AccountStore:
                     password_hash,
                     sorted(account.scopes),
                 )
-                await _record(connection, by, account.username, AccountChange.CREATED, described(account))
+                await self.record_change(connection, by, account.username, AccountChange.CREATED, described(account))
         except asyncpg.UniqueViolationError as error:
             raise AccountExists(account.username) from error
 
@@ -118,11 +118,13 @@ class AccountStore:
             )
             if result.endswith(" 0"):
                 raise AccountNotFound(username)
-            await _record(connection, by, username, AccountChange.PASSWORD_RESET)
+            await self.record_change(connection, by, username, AccountChange.PASSWORD_RESET)
 
-    async def change_own_password(self, account: Account, checked_hash: str, new_hash: str) -> bool:
+    async def change_own_password(self, account: Account, checked_hash: str, new_hash: str) -> EndedKeys | None:
         """The person's own new password, if the password is still the one they were checked against
-        (`checked_hash`): False when an operator's reset or another change came first."""
+        (`checked_hash`) and the account is not disabled, with every session of the account ended in the same
+        transaction: the keys those sessions held, to revoke. None when an operator's reset, a disabling or
+        another change came first."""
         async with self._pool.acquire() as connection, connection.transaction():
             result = await connection.execute(
                 "UPDATE portal.accounts SET password_hash = $3, password_set_at = now(), password_given = false"
@@ -132,9 +134,10 @@ class AccountStore:
                 new_hash,
             )
             if result.endswith(" 0"):
-                return False
-            await _record(connection, account.who, account.username, AccountChange.PASSWORD_CHANGED)
-            return True
+                return None
+            await self.record_change(connection, account.who, account.username, AccountChange.PASSWORD_CHANGED)
+            rows = await connection.fetch(f"DELETE FROM portal.sessions WHERE username = $1 {_ENDED}", account.username)
+            return EndedKeys.of(rows)
 
     async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
         """An operator's duties; AccountNotFound for no operator of that name."""
@@ -146,7 +149,7 @@ class AccountStore:
             )
             if result.endswith(" 0"):
                 raise AccountNotFound(username)
-            await _record(connection, by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
+            await self.record_change(connection, by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
 
     async def disable(self, username: str, *, by: str) -> None:
         """Disables the account (recorded once: disabling it again changes nothing)."""
@@ -158,7 +161,7 @@ class AccountStore:
                 raise AccountNotFound(username)
             if row["disabled_at"] is None:
                 await connection.execute("UPDATE portal.accounts SET disabled_at = now() WHERE username = $1", username)
-                await _record(connection, by, username, AccountChange.DISABLED)
+                await self.record_change(connection, by, username, AccountChange.DISABLED)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
@@ -171,7 +174,14 @@ class AccountStore:
     async def record_change(
         connection: asyncpg.Connection, by: str, subject: str, change: AccountChange, detail: str = ""
     ) -> None:
-        await _record(connection, by, subject, change, detail)
+        """Keeps a change in the audit (decision 0126), in `connection`'s transaction: the change's own."""
+        await connection.execute(
+            "INSERT INTO portal.account_changes (changed_by, subject, change, detail) VALUES ($1, $2, $3, $4)",
+            by,
+            subject,
+            change.value,
+            detail,
+        )
 
     async def changes(self, *, limit: int, older_than: int | None = None) -> list[ChangeRecord]:
         """The newest `limit` changes (older than the change `older_than` if given), newest first."""
@@ -192,18 +202,6 @@ class AccountStore:
             )
             for row in rows
         ]
-
-
-async def _record(
-    connection: asyncpg.Connection, by: str, subject: str, change: AccountChange, detail: str = ""
-) -> None:
-    await connection.execute(
-        "INSERT INTO portal.account_changes (changed_by, subject, change, detail) VALUES ($1, $2, $3, $4)",
-        by,
-        subject,
-        change.value,
-        detail,
-    )
 
 
 @dataclass(frozen=True)

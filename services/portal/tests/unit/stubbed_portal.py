@@ -65,6 +65,7 @@ class MemoryAccounts:
     def __init__(self) -> None:
         self.rows: dict[str, tuple[Account, str]] = {}
         self.changed: list[ChangeRecord] = []
+        self.sessions: MemorySessions | None = None  # whose sessions a password change ends
 
     async def _kept(self, by: str, subject: str, change: AccountChange, detail: str = "") -> None:
         self.changed.append(ChangeRecord(len(self.changed) + 1, utc_now(), by, subject, change, detail))
@@ -123,13 +124,14 @@ class MemoryAccounts:
         )
         await self._kept(by, username, AccountChange.PASSWORD_RESET)
 
-    async def change_own_password(self, account: Account, checked_hash: str, new_hash: str) -> bool:
+    async def change_own_password(self, account: Account, checked_hash: str, new_hash: str) -> EndedKeys | None:
         current, password_hash = self.rows[account.username]
         if password_hash != checked_hash or current.disabled_at is not None:
-            return False
+            return None
         self.rows[account.username] = (replace(current, password_given=False), new_hash)
         await self._kept(account.who, account.username, AccountChange.PASSWORD_CHANGED)
-        return True
+        assert self.sessions is not None
+        return await self.sessions.end_all_of(account.username)
 
     async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
         stored(username)
@@ -321,6 +323,7 @@ def stubbed_portal() -> StubbedPortal:
     structlog.configure(**logging_before)  # the app's logging set up for a process, not for the tests after
     accounts = MemoryAccounts()
     sessions = MemorySessions(accounts)
+    accounts.sessions = sessions
     keys = MemoryKeys()
     uploads = MemoryUploads()
     auth = Authentication(

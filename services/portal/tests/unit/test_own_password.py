@@ -116,3 +116,27 @@ def test_a_reset_by_an_operator_meanwhile_wins(portal: StubbedPortal) -> None:
 
     assert outcome.value == "changed_meanwhile"
     assert portal.accounts.rows["sam.raced"][1] == reset_hash
+
+
+def test_a_locked_account_changes_nothing_even_given_the_right_password(portal: StubbedPortal) -> None:
+    _, password = portal.account("kim.locked", Role.AO)
+    for attempt in range(5):
+        asyncio.run(portal.auth.sign_in("kim.locked", f"wrong guess {attempt}"))
+
+    outcome = asyncio.run(portal.auth.change_own_password("kim.locked", password, NEW))
+
+    assert outcome.value == "locked"
+    assert portal.accounts.rows["kim.locked"][0].sign_in.locked_until is not None
+
+
+def test_a_disabled_account_answers_every_password_alike_and_changes_nothing(portal: StubbedPortal) -> None:
+    """A request under way when the account was disabled cannot tell a right guess from a wrong one."""
+    _, password = portal.account("ray.disabled", Role.AO)
+    asyncio.run(portal.auth.disable("ray.disabled", by="operator:tests"))
+    stored_hash = portal.accounts.rows["ray.disabled"][1]
+
+    right = asyncio.run(portal.auth.change_own_password("ray.disabled", password, NEW))
+    wrong = asyncio.run(portal.auth.change_own_password("ray.disabled", "a wrong guess here", NEW))
+
+    assert right == wrong and right.value == "wrong_password"
+    assert portal.accounts.rows["ray.disabled"][1] == stored_hash

@@ -87,7 +87,10 @@ class AccountList(BaseModel):
 class AccountChangePublic(BaseModel):
     change_id: int
     changed_at: datetime
-    changed_by: str = Field(description="the principal that made the change: operator:<username>")
+    changed_by: str = Field(
+        description="who made the change: an operator (`operator:<username>`, signed in or by a key), or, for"
+        " `password_changed`, the person themself (`operator:<username>` or `<username> (ao:<id>)`)"
+    )
     subject: str = Field(description="the account's username, or the AO key's principal (ao:<id>)")
     change: AccountChange
     detail: str = Field(description="what it became: the new account, its duties, or the key's id")

@@ -136,9 +136,10 @@ async def change_password(request: Request, user: User) -> Response:
     if outcome is PasswordChange.LOCKED:
         locked = "Your account is locked after too many wrong passwords: try again later"
         return _password_page(request, user, {"current_password": locked}, 400)
-    if outcome is PasswordChange.CHANGED_MEANWHILE:
-        changed = "Your password was changed meanwhile, by you or an operator: sign in again"
-        return _password_page(request, user, {"current_password": changed}, 409)
-    response = see_other("/sign-in?password_changed=1")
+    if outcome is PasswordChange.CHANGED_MEANWHILE:  # reset, disabled or changed elsewhere first: start again
+        await portal.auth.sign_out(user.token)
+        response = see_other("/sign-in?password_not_changed=1")
+    else:
+        response = see_other("/sign-in?password_changed=1")
     clear_cookie(portal, response, portal.cookies.session_cookie)
     return response

@@ -154,11 +154,6 @@ def _chosen_duties(choice: str, ticked: list[str]) -> list[str]:
     return ticked
 
 
-def _by(user: SignedIn) -> str:
-    """Who made a change, as the audit of account changes names them: the signed-in operator."""
-    return f"operator:{user.account.username}"
-
-
 def _hands_out_operator_power(user: SignedIn, what: str) -> None:
     """Operator accounts are made, their passwords reset and their duties changed only by an operator with
     every duty (decision 0124, as decision 0122 for keys): anyone else could give themselves more."""
@@ -229,7 +224,7 @@ async def create_account(request: Request, user: AccountsOperator) -> HTMLRespon
             values["ao_id"] or None,
             values["email"] or None,
             duties,
-            by=_by(user),
+            by=user.account.who,
         )
     except InvalidAccount as error:
         return await _accounts_page(request, user, errors={error.field: str(error)}, values=values, status=400)
@@ -303,7 +298,7 @@ async def set_duties(request: Request, username: str, user: AccountsOperator) ->
     account = await _operator_account(request, username, user)
     choice, ticked = field(form, "duties"), _ticked_duties(form)
     try:
-        await portal_of(request).auth.set_duties(account.username, _chosen_duties(choice, ticked), by=_by(user))
+        await portal_of(request).auth.set_duties(account.username, _chosen_duties(choice, ticked), by=user.account.who)
     except InvalidAccount as error:
         errors = {error.field: str(error)}
         return _duties_page(request, user, account, choice=choice, ticked=ticked, errors=errors, status=400)
@@ -320,12 +315,12 @@ async def account_action(request: Request, username: str, action: str, user: Acc
     auth = portal_of(request).auth
     try:
         if action == "disable":
-            await auth.disable(username, by=_by(user))
+            await auth.disable(username, by=user.account.who)
             return see_other("/ops/accounts")
         if action == "reset-password":
             if (await auth.account(username)).is_operator:
                 _hands_out_operator_power(user, "reset an operator's password")
-            password = await auth.reset_password(username, by=_by(user))
+            password = await auth.reset_password(username, by=user.account.who)
             return await _accounts_page(
                 request, user, issued={"what": f"New password for {username}", "secret": password}
             )
@@ -345,7 +340,7 @@ async def issue_key(request: Request, user: AccountsOperator) -> HTMLResponse:
         errors = {"label": f"The label holds {refused}: type it again"}
         return await _accounts_page(request, user, errors=errors, status=400)
     label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
-    issued = await portal_of(request).auth.issue_ao_key(ao_id, label, by=_by(user))
+    issued = await portal_of(request).auth.issue_ao_key(ao_id, label, by=user.account.who)
     return await _accounts_page(
         request, user, issued={"what": f"API key for ao:{ao_id} (shown once)", "secret": issued.token}
     )
@@ -356,7 +351,7 @@ async def revoke_key(request: Request, key_id: str, user: AccountsOperator) -> R
     form = await checked_form(request, user)
     if refused_character(key_id, one_line=True):  # no key has one
         raise PageError("not_found")
-    if await portal_of(request).auth.revoke_ao_key(key_id, by=_by(user)) is None:  # only the AO keys listed
+    if await portal_of(request).auth.revoke_ao_key(key_id, by=user.account.who) is None:  # only the AO keys listed
         raise PageError("not_found")
     keys_of = field(form, "keys_of")  # back to the AO's keys the key was listed among
     return see_other(f"/ops/accounts?keys_of={quote(keys_of)}" if AO_ID_PATTERN.fullmatch(keys_of) else "/ops/accounts")
