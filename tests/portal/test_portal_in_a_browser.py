@@ -520,25 +520,18 @@ def lrs(system: PortalSystem, operator_key: str, *args: str) -> str:
     return result.stdout
 
 
+def new_ao_user(system: PortalSystem, operator_key: str, username: str, name: str) -> str:
+    """A new account of the sample AO's staff, made with `lrs users create`: its password."""
+    created = lrs(system, operator_key, "users", "create", username, "--name", name, "--role", "ao", "--ao", SAMPLE_AO)
+    return re.search(r"^password: (\S+)$", created, re.M).group(1)  # type: ignore[union-attr]
+
+
 async def test_repeated_failures_lock_an_account_until_lrs_users_resets_its_password(
     browser: Browser, portal_system: PortalSystem
 ) -> None:
     operator_key = await portal_system.key_for("operator:tests")
     username = f"locked.{uuid.uuid4().hex[:6]}"
-    created = lrs(
-        portal_system,
-        operator_key,
-        "users",
-        "create",
-        username,
-        "--name",
-        "Lee Example",
-        "--role",
-        "ao",
-        "--ao",
-        SAMPLE_AO,
-    )
-    password = re.search(r"^password: (\S+)$", created, re.M).group(1)  # type: ignore[union-attr]
+    password = new_ao_user(portal_system, operator_key, username, "Lee Example")
     context = await browser.new_context()
     page = await context.new_page()
     await page.goto(f"{portal_system.url}/sign-in")
@@ -1167,20 +1160,7 @@ async def test_a_person_replaces_the_password_they_were_given_and_signs_in_with_
     """Decision 0127: the given password is flagged on every page until the person chooses their own."""
     operator_key = await portal_system.key_for("operator:tests")
     username = f"given.{uuid.uuid4().hex[:6]}"
-    created = lrs(
-        portal_system,
-        operator_key,
-        "users",
-        "create",
-        username,
-        "--name",
-        "Gia Example",
-        "--role",
-        "ao",
-        "--ao",
-        SAMPLE_AO,
-    )
-    portal_system.passwords[username] = re.search(r"^password: (\S+)$", created, re.M).group(1)  # type: ignore[union-attr]
+    portal_system.passwords[username] = new_ao_user(portal_system, operator_key, username, "Gia Example")
     context = await browser.new_context(bypass_csp=True)
     page = await context.new_page()
     await sign_in(page, portal_system, username)
