@@ -10,31 +10,20 @@ from typing import Any
 
 import asyncpg
 import pytest
+from tests.support.portal_accounts import portal_stores
 
-from lrs_platform.database import apply_migrations, create_pool
 from lrs_platform.identity import CredentialStore, OperatorScope, Principal, PrincipalKind
 from portal.accounts import LockoutPolicy, PasswordChange, Role
 from portal.auth import Authentication
-from portal.sessions import SessionPolicy
-from portal.store import MIGRATIONS, SCHEMA, AccountExists, AccountNotFound, AccountStore, ServiceKeys, SessionStore
+from portal.store import AccountExists, AccountNotFound, AccountStore
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def stores(fresh_database_url: str) -> AsyncIterator[tuple[Authentication, CredentialStore, Any]]:
-    pool = await create_pool(fresh_database_url, max_size=4)
-    try:
-        async with pool.acquire() as connection:
-            await apply_migrations(connection, SCHEMA, MIGRATIONS)
-        credentials = CredentialStore(pool)
-        await credentials.migrate()
-        auth = Authentication(
-            AccountStore(pool), SessionStore(pool), ServiceKeys(credentials), LockoutPolicy(), SessionPolicy()
-        )
-        yield auth, credentials, pool
-    finally:
-        await pool.close()
+    async with portal_stores(fresh_database_url, LockoutPolicy()) as portal:
+        yield portal.auth, portal.credentials, portal.pool
 
 
 async def test_a_session_key_is_limited_to_the_account_duties_until_they_change(

@@ -5,63 +5,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
+from tests.support.portal_accounts import PortalStores, portal_stores
 
-from lrs_platform.database import apply_migrations, create_pool
-from lrs_platform.identity import CredentialStore
 from portal import passwords
 from portal.accounts import LockoutPolicy, Role, SignInOutcome
-from portal.auth import Authentication
-from portal.sessions import SessionPolicy
-from portal.store import MIGRATIONS, SCHEMA, AccountStore, ServiceKeys, SessionStore
+from portal.store import SessionStore
 
 LOCKOUT = LockoutPolicy(failures=5, lock_for=timedelta(minutes=15))
 WITHIN = 30.0
 
 
-@dataclass
-class Portal:
-    auth: Authentication
-    pool: asyncpg.Pool
-    credentials: CredentialStore
-
-    def with_sessions(self, sessions: SessionStore) -> Authentication:
-        """Authentication as bootstrap builds it, with `sessions` for its session store."""
-        return Authentication(
-            AccountStore(self.pool), sessions, ServiceKeys(self.credentials), LOCKOUT, SessionPolicy()
-        )
-
-    async def live_sessions_of(self, username: str) -> int:
-        count: int = await self.pool.fetchval("SELECT count(*) FROM portal.sessions WHERE username = $1", username)
-        return count
-
-    async def live_session_keys_of(self, username: str) -> int:
-        count: int = await self.pool.fetchval(
-            "SELECT count(*) FROM identity.credentials WHERE label = $1 AND revoked_at IS NULL",
-            f"portal session: {username}",
-        )
-        return count
-
-
 @pytest.fixture
-async def portal(fresh_database_url: str) -> AsyncIterator[Portal]:
-    pool = await create_pool(fresh_database_url, max_size=5)
-    try:
-        async with pool.acquire() as connection:
-            await apply_migrations(connection, SCHEMA, MIGRATIONS)
-        credentials = CredentialStore(pool)
-        await credentials.migrate()
-        auth = Authentication(
-            AccountStore(pool), SessionStore(pool), ServiceKeys(credentials), LOCKOUT, SessionPolicy()
-        )
-        yield Portal(auth, pool, credentials)
-    finally:
-        await pool.close()
+async def portal(fresh_database_url: str) -> AsyncIterator[PortalStores]:
+    async with portal_stores(fresh_database_url, LOCKOUT) as stores:
+        yield stores
 
 
 @pytest.fixture
@@ -79,7 +41,7 @@ def checked(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
 
 
 async def test_wrong_passwords_sent_at_once_are_each_counted_and_lock_after_the_threshold_checks(
-    portal: Portal, checked: list[str | None]
+    portal: PortalStores, checked: list[str | None]
 ) -> None:
     _, password = await portal.auth.create_account("victim", "Vic Tim", Role.AO, "RN5133", None, by="operator:tests")
 
@@ -115,7 +77,7 @@ class HeldAfterTheCheck(SessionStore):
         return await super().create(*args, **kwargs)
 
 
-async def test_a_password_reset_ends_a_sign_in_already_past_its_password_check(portal: Portal) -> None:
+async def test_a_password_reset_ends_a_sign_in_already_past_its_password_check(portal: PortalStores) -> None:
     _, old_password = await portal.auth.create_account(
         "victim", "Vic Tim", Role.AO, "RN5133", None, by="operator:tests"
     )
@@ -133,7 +95,7 @@ async def test_a_password_reset_ends_a_sign_in_already_past_its_password_check(p
     assert result.outcome is SignInOutcome.WRONG_CREDENTIALS
 
 
-async def test_a_duties_change_ends_a_sign_in_already_past_its_password_check(portal: Portal) -> None:
+async def test_a_duties_change_ends_a_sign_in_already_past_its_password_check(portal: PortalStores) -> None:
     """Decision 0124: the session's key carries the duties the sign-in read; narrowed meanwhile, no session
     with the wider key is left open."""
     _, password = await portal.auth.create_account(
@@ -156,7 +118,7 @@ async def test_a_duties_change_ends_a_sign_in_already_past_its_password_check(po
     assert principal is not None and principal.scopes == frozenset({"dead-letters"})
 
 
-async def test_a_sign_in_with_the_current_password_opens_a_live_session(portal: Portal) -> None:
+async def test_a_sign_in_with_the_current_password_opens_a_live_session(portal: PortalStores) -> None:
     _, password = await portal.auth.create_account("person", "Per Son", Role.AO, "RN5133", None, by="operator:tests")
 
     result = await portal.auth.sign_in("person", password)
