@@ -29,6 +29,8 @@ SMTP_PORT=$(free_port)
   echo "export DATABASE_URL=$DATABASE_URL"
   echo "export LRS_SANDPIT_DATABASE_URL=$SANDPIT_DATABASE_URL PORTAL_SANDPIT_DATABASE_URL=$SANDPIT_DATABASE_URL"
   echo "export NOTIFIER_SMTP_HOST=127.0.0.1 NOTIFIER_SMTP_PORT=$SMTP_PORT"
+  # The portal sends forgotten-password links (decision 0128) to the same sink.
+  echo "export PORTAL_SMTP_HOST=127.0.0.1 PORTAL_SMTP_PORT=$SMTP_PORT"
 } > "$run/env"
 
 nohup .venv/bin/python -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$run/mailbox" \
@@ -49,6 +51,7 @@ for service in "${sandpit_services[@]}"; do
 done
 {
   echo "export PORTAL_COOKIE_SECURE=false  # the portal is served over plain http on loopback"
+  echo "export PORTAL_PUBLIC_URL=\$LRS_PORTAL_URL  # where its reset links point"
   # The key that seals the PLR credential signing keys at rest: made once per `make up`, like the database.
   echo "export PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY=$(openssl rand -base64 32)"
   echo "export PROJECTOR_CREDENTIAL_ISSUER_URL=\$LRS_PLR_PROJECTOR_URL"

@@ -9,7 +9,7 @@ from aiosmtpd.controller import Controller
 from bench.processes import free_port
 from tests.support.mail import Inbox
 
-from notifier.mailer import MailError, SmtpMailer
+from lrs_platform.mail import MailError, SmtpMailer
 
 pytestmark = pytest.mark.integration
 

@@ -118,6 +118,10 @@ async def running_portal(
         "PORTAL_PORT": str(portal_port),
         "PORTAL_LOG_JSON": "true",
         "PORTAL_COOKIE_SECURE": "false",
+        # forgotten-password links (decision 0128) to the SMTP sink, pointing at this portal
+        "PORTAL_SMTP_HOST": "127.0.0.1",
+        "PORTAL_SMTP_PORT": str(mailbox.port),
+        "PORTAL_PUBLIC_URL": f"http://127.0.0.1:{portal_port}",
     }
     sandpit_processes = None
     sandpit_database = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -1178,4 +1179,50 @@ async def test_a_person_replaces_the_password_they_were_given_and_signs_in_with_
     await sign_in(page, portal_system, username)
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
     await expect(page.locator("[data-banner=password-given]")).to_have_count(0)
+    await context.close()
+
+
+async def test_a_person_who_forgot_their_password_chooses_a_new_one_with_a_link_by_email(
+    browser: Browser, portal_system: PortalSystem
+) -> None:
+    """Decision 0128: from the sign-in page to an email, and back in with a new password."""
+    operator_key = await portal_system.key_for("operator:tests")
+    username = f"forgot.{uuid.uuid4().hex[:6]}"
+    address = f"{username}@ao.example"
+    created = lrs(
+        portal_system, operator_key, "users", "create", username, "--name", "Fen Example", "--role", "ao",
+        "--ao", SAMPLE_AO, "--email", address,
+    )  # fmt: skip
+    assert "password: " in created
+    context = await browser.new_context(bypass_csp=True)
+    page = await context.new_page()
+    await page.goto(f"{portal_system.url}/sign-in")
+    await page.get_by_role("link", name="Forgotten your password?").click()
+    found = await serious_violations(page)
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_role("button", name="Email me a link").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    found += await serious_violations(page)
+
+    for _ in range(100):
+        if portal_system.mailbox.to(address):
+            break
+        await asyncio.sleep(0.1)
+    [email] = portal_system.mailbox.to(address)
+    link = re.search(rf"{re.escape(portal_system.url)}/account/reset/\S+", email.get_content())
+    assert link, "the email holds no link to this portal"
+    await page.goto(link.group())
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Choose a new password")
+    found += await serious_violations(page)
+    await page.get_by_label("New password", exact=True).fill("seven amber kites at dusk")
+    await page.get_by_label("New password again").fill("seven amber kites at dusk")
+    await page.get_by_role("button", name="Set my password").click()
+    await expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Your new password is set")
+
+    portal_system.passwords[username] = "seven amber kites at dusk"
+    await sign_in(page, portal_system, username)
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
+    await page.goto(link.group())
+    await expect(page.get_by_role("heading", level=1)).to_have_text("This link does not work")
+    assert found == []
     await context.close()

@@ -461,7 +461,94 @@ def test_the_dev_overlay_deploys_the_smtp_sink_and_object_store_it_points_at() -
     notifier = named(docs, "ConfigMap", "lrs-notifier")
     smtp_host, smtp_port = notifier["data"]["NOTIFIER_SMTP_HOST"], int(notifier["data"]["NOTIFIER_SMTP_PORT"])
     assert smtp_port in {port["port"] for port in services[smtp_host]["spec"]["ports"]}
+    portal = named(docs, "ConfigMap", "lrs-portal")
+    assert (portal["data"]["PORTAL_SMTP_HOST"], int(portal["data"]["PORTAL_SMTP_PORT"])) == (smtp_host, smtp_port)
     endpoint = named(docs, "Cluster", "lrs-db")["spec"]["backup"]["barmanObjectStore"]["endpointURL"]
     host, port = re.fullmatch(r"http://([a-z-]+):(\d+)", endpoint).groups()  # type: ignore[union-attr]
     assert int(port) in {entry["port"] for entry in services[host]["spec"]["ports"]}
     assert set(_deployments(docs)) >= {smtp_host, host}
+
+
+# --- mail --------------------------------------------------------------------------------------
+
+
+def _selects(selector: Doc, labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels, matchExpressions with In) picks pods with these labels."""
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", expression
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def smtp_settings(docs: list[Doc], deployment: Doc) -> dict[str, str]:
+    """The `<PREFIX>_SMTP_HOST` and `_SMTP_PORT` a Deployment's container gets, from its env or ConfigMaps."""
+    [container] = containers(deployment)
+    settings: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            settings |= named(docs, "ConfigMap", source["configMapRef"]["name"])["data"]
+    settings |= {name: value for name, value in env_of(container).items() if isinstance(value, str)}
+    return {name: value for name, value in settings.items() if re.fullmatch(r"[A-Z]+_SMTP_(HOST|PORT)", name)}
+
+
+def smtp_problems(docs: list[Doc]) -> list[str]:
+    """Every workload given a mail relay that the policies would not let reach it (and in dev, the sink)."""
+    policies = {doc["metadata"]["name"]: doc["spec"] for doc in of_kind(docs, "NetworkPolicy")}
+    egress = policies["smtp-egress"]
+    sink = policies.get("mailpit-from-senders")
+    problems = []
+    for name, deployment in sorted(_deployments(docs).items()):
+        settings = smtp_settings(docs, deployment)
+        if not settings:
+            continue
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        if not _selects(egress["podSelector"], labels):
+            problems.append(f"{name}: no SMTP egress")
+            continue
+        ports = {port["port"] for rule in egress["egress"] for port in rule["ports"]}
+        problems += [
+            f"{name}: {key}={value} is not a port the policy opens"
+            for key, value in settings.items()
+            if key.endswith("_PORT") and int(value) not in ports
+        ]
+        if sink is not None and not any(_selects(peer["podSelector"], labels) for peer in sink["ingress"][0]["from"]):
+            problems.append(f"{name}: the dev SMTP sink refuses it")
+    return problems
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_workload_with_a_mail_relay_may_reach_it(overlay: str) -> None:
+    docs = render(overlay_path(overlay))
+    assert smtp_problems(docs) == []
+    senders = {name for name, deployment in _deployments(docs).items() if smtp_settings(docs, deployment)}
+    assert senders == {"notifier", "sandpit-notifier", "portal"}
+
+
+def test_the_mail_check_finds_a_sender_the_policies_keep_in() -> None:
+    docs = render("overlays/dev")
+    policies = {doc["metadata"]["name"]: doc for doc in of_kind(docs, "NetworkPolicy")}
+    [expression] = policies["smtp-egress"]["spec"]["podSelector"]["matchExpressions"]
+    expression["values"].remove("portal")
+    [peer] = policies["mailpit-from-senders"]["spec"]["ingress"][0]["from"]
+    peer["podSelector"]["matchExpressions"][0]["values"].remove("sandpit-notifier")
+    named(docs, "ConfigMap", "lrs-notifier")["data"]["NOTIFIER_SMTP_PORT"] = "2525"
+
+    assert smtp_problems(docs) == [
+        "notifier: NOTIFIER_SMTP_PORT=2525 is not a port the policy opens",
+        "portal: no SMTP egress",
+        "sandpit-notifier: NOTIFIER_SMTP_PORT=2525 is not a port the policy opens",
+        "sandpit-notifier: the dev SMTP sink refuses it",
+    ]
+
+
+def test_the_portal_and_the_notifier_link_their_emails_to_the_address_people_reach_the_portal_at() -> None:
+    for overlay in OVERLAYS:
+        docs = render(overlay_path(overlay))
+        [host] = named(docs, "Ingress", "lrs")["spec"]["tls"][0]["hosts"]
+        assert named(docs, "ConfigMap", "lrs-portal")["data"]["PORTAL_PUBLIC_URL"] == f"https://{host}"
+        assert named(docs, "ConfigMap", "lrs-notifier")["data"]["NOTIFIER_PUBLIC_BASE_URL"] == f"https://{host}"
+        [container] = containers(named(docs, "Deployment", "portal"))
+        assert {"secretRef": {"name": "lrs-portal-smtp", "optional": True}} in container["envFrom"]

@@ -13,6 +13,7 @@ from lrs_platform.http import build_app
 from lrs_platform.kafka import make_consumer, make_producer
 from lrs_platform.keyring import Keyring
 from lrs_platform.logging import configure_logging
+from lrs_platform.mail import SmtpMailer
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, collect_less, service_resources
@@ -20,7 +21,6 @@ from notifier.api import router
 from notifier.config import NotifierSettings
 from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
 from notifier.handlers import Notifications
-from notifier.mailer import SmtpMailer
 from notifier.sandpit import SandpitMailer
 from notifier.store import ContactStore, DeferredEmails, DeliveryLog, RejectionTallies
 

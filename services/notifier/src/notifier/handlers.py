@@ -13,6 +13,7 @@ from lrs_contracts.registry import decode, encode
 from lrs_platform.consumer import RetryPolicy, Transient
 from lrs_platform.keyring import Keyring, KeyringUnavailable, LearnerKey, Purpose
 from lrs_platform.logging import get_logger
+from lrs_platform.mail import Mailer, MailError
 from notifier.emails import (
     OutgoingEmail,
     batch_abandoned_email,
@@ -23,7 +24,6 @@ from notifier.emails import (
     to_mime,
     top_rejections,
 )
-from notifier.mailer import Mailer, MailError
 from notifier.metrics import EMAILS_DEFERRED, EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
 from notifier.store import ChunkCodes, ContactStore, DeferredEmails, DeliveryLog, DeliveryStatus, RejectionTallies
 

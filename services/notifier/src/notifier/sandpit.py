@@ -7,7 +7,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from lrs_contracts.environments import ENVIRONMENT_HEADER
-from notifier.mailer import Mailer
+from lrs_platform.mail import Mailer
 
 SUBJECT_PREFIX = "[SANDPIT] "
 

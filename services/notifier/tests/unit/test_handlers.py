@@ -15,9 +15,9 @@ from lrs_contracts.outcomes import BatchAbandoned, BatchRecordsDecided, Finding,
 from lrs_contracts.registry import wrap
 from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.keyring import DATA_KEY_BYTES, ERASED, Erased, KeyringUnavailable, LearnerKey, Purpose
+from lrs_platform.mail import MailError
 from notifier.emails import ChallengeContact
 from notifier.handlers import RECIPIENT_ATTEMPTS, Notifications, RetryLater
-from notifier.mailer import MailError
 from notifier.store import ChunkCodes, DeliveryStatus, StoredContact
 
 ULN = "1000000043"

@@ -37,6 +37,8 @@ class AccountChange(StrEnum):
     DISABLED = "disabled"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (the name of a change, not a password)
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (by the person themself)
+    RESET_LINK_REQUESTED = "reset_link_requested"  # a link sent by email for a forgotten password (0128)
+    PASSWORD_RESET_BY_LINK = "password_reset_by_link"  # noqa: S105 (by the person, through that link)
     DUTIES_CHANGED = "duties_changed"
     AO_KEY_ISSUED = "ao_key_issued"
     AO_KEY_REVOKED = "ao_key_revoked"

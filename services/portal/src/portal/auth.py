@@ -28,6 +28,7 @@ from portal.accounts import (
     username_from,
 )
 from portal.csrf import new_csrf_token
+from portal.reset_links import is_token
 from portal.sessions import SANDPIT_SEAL_CONTEXT, SessionPolicy, new_token, seal, token_hash, unseal
 from portal.store import AccountNotFound, AccountStore, EndedKeys, ServiceKeys, SessionStore
 
@@ -265,6 +266,28 @@ class Authentication:
         await self._revoke(ended)
         _log.info("password_changed", role=checked.account.role.value, ao_id=checked.account.ao_id)
         return PasswordChange.CHANGED
+
+    async def reset_link_holder(self, token: str) -> Account | None:
+        """The account a forgotten-password link is for while it works (decision 0128); None otherwise."""
+        if not is_token(token):
+            return None
+        return await self._accounts.reset_link_holder(token_hash(token))
+
+    async def reset_password_by_link(self, token: str, new: str) -> Account | None:
+        """The person's new password, chosen through a working link (the rules as for any new password:
+        InvalidAccount); a lock-out is lifted and every session of the account ends. None when the link does
+        not work (any more)."""
+        if not is_token(token):
+            return None
+        check_new_password(new)
+        new_hash = await asyncio.to_thread(passwords.hash_password, new)
+        reset = await self._accounts.reset_by_link(token_hash(token), new_hash)
+        if reset is None:
+            return None
+        account, ended = reset
+        await self._revoke(ended)
+        _log.info("password_reset_by_link", role=account.role.value, ao_id=account.ao_id)
+        return account
 
     async def disable(self, username: str, *, by: str) -> None:
         await self._accounts.disable(username, by=by)

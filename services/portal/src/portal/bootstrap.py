@@ -21,11 +21,14 @@ from lrs_platform.database import apply_migrations, create_pool, database_reacha
 from lrs_platform.http import build_app, readiness
 from lrs_platform.identity import CredentialStore
 from lrs_platform.logging import configure_logging, get_logger
+from lrs_platform.mail import SmtpMailer
 from lrs_platform.service import BackgroundTasks
 from portal.accounts import LockoutPolicy
 from portal.auth import Authentication, utc_now
 from portal.backend import Services
 from portal.config import PortalSettings
+from portal.forgotten_passwords import ForgottenPasswords
+from portal.reset_links import ResetLinkPolicy
 from portal.sessions import CookiePolicy, SessionPolicy
 from portal.store import MIGRATIONS, SCHEMA, AccountStore, ServiceKeys, SessionStore, UploadStore
 from portal.web import (
@@ -44,21 +47,46 @@ from portal.web.common import Portal, with_security_headers
 SERVICE = "portal"
 _SWEEP_SECONDS = 60.0
 _UPLOADS_KEPT = timedelta(hours=2)
+_RESET_LINKS_COUNTED = timedelta(hours=1)
 
 _log = get_logger("portal")
 
 
-async def _sweep(auth: Authentication, uploads: UploadStore) -> None:
-    """Ends expired sessions (revoking their service keys) and forgets abandoned uploads."""
+async def _sweep(auth: Authentication, accounts: AccountStore, uploads: UploadStore) -> None:
+    """Ends expired sessions (revoking their service keys), forgets abandoned uploads, and reset links once
+    they no longer count towards an account's hourly share."""
     while True:
         try:
             ended = await auth.end_expired_sessions()
             await uploads.forget_older_than(utc_now() - _UPLOADS_KEPT)
+            await accounts.forget_reset_links_before(utc_now() - _RESET_LINKS_COUNTED)
             if ended:
                 _log.info("sessions_expired", count=ended)
         except Exception as error:  # the database may be away for a while: try again next round
             _log.warning("sweep_failed", error=type(error).__name__)
         await asyncio.sleep(_SWEEP_SECONDS)
+
+
+def _forgotten_passwords(settings: PortalSettings, accounts: AccountStore) -> ForgottenPasswords | None:
+    """Links by email for forgotten passwords, when the portal has a mail relay and its public address."""
+    if not settings.sends_reset_links:
+        return None
+    assert settings.smtp_host is not None and settings.public_url is not None
+    mailer = SmtpMailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        start_tls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        timeout=settings.smtp_timeout_seconds,
+    )
+    policy = ResetLinkPolicy(
+        settings.public_url,
+        settings.mail_from,
+        timedelta(minutes=settings.reset_link_minutes),
+        settings.reset_links_per_hour,
+    )
+    return ForgottenPasswords(accounts, mailer, policy)
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
@@ -89,8 +117,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
                 await sandpit_credentials.migrate()
                 sandpit_keys = ServiceKeys(sandpit_credentials)
             uploads = UploadStore(pool)
+            accounts = AccountStore(pool)
             auth = Authentication(
-                AccountStore(pool),
+                accounts,
                 SessionStore(pool),
                 keys,
                 LockoutPolicy(settings.lockout_failures, timedelta(minutes=settings.lockout_minutes)),
@@ -108,9 +137,10 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
                 catalogue=catalogue,
                 cookies=CookiePolicy(secure=settings.cookie_secure),
                 sandpit=Services.sandpit(settings, client) if settings.has_sandpit else None,
+                forgotten=_forgotten_passwords(settings, accounts),
             )
             readiness(app, postgres=lambda: database_reachable(pool))
-            tasks.start(_sweep(auth, uploads), "portal-session-sweep")
+            tasks.start(_sweep(auth, accounts, uploads), "portal-session-sweep")
             yield
         finally:
             await tasks.stop()

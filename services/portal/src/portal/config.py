@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, AliasChoices, Field
+from pydantic import AfterValidator, AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from lrs_platform.settings import ServiceSettings, check_sandpit_database
@@ -50,6 +50,36 @@ class PortalSettings(ServiceSettings):
         default=None, description="catalogue for the offline checks; default: the one shipped in lrs_domain"
     )
     records_page_size: int = Field(default=50, ge=10, le=500)
+
+    # Links by email for forgotten passwords (decision 0128): only with a mail relay and the portal's public
+    # address (the links point there; never taken from a request's Host header, which its sender chooses).
+    public_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PORTAL_PUBLIC_URL", "LRS_PORTAL_URL"),
+        description="the portal's address as people reach it (https://...); links in emails point there",
+    )
+    smtp_host: str | None = Field(default=None, description="the mail relay; without it no reset links are sent")
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0)
+    mail_from: str = "lrs-portal@lrs.local"
+    reset_link_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    reset_links_per_hour: int = Field(default=3, ge=1, le=20, description="at most, per account")
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")) or any(char.isspace() for char in value):
+            raise ValueError("PORTAL_PUBLIC_URL must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @property
+    def sends_reset_links(self) -> bool:
+        return bool(self.smtp_host and self.public_url)
 
     @property
     def has_sandpit(self) -> bool:

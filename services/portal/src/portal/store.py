@@ -139,6 +139,68 @@ class AccountStore:
             rows = await connection.fetch(f"DELETE FROM portal.sessions WHERE username = $1 {_ENDED}", account.username)
             return EndedKeys.of(rows)
 
+    async def keep_reset_link(
+        self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
+    ) -> Account | None:
+        """Keeps a forgotten-password link's hash for the account (decision 0128) and returns the account to
+        send it to; None, keeping nothing, for no such account, a disabled one, one without an email address,
+        or one sent `most_per_hour` links in the last hour. The count is taken under the account row's lock,
+        so requests at once each count."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow("SELECT * FROM portal.accounts WHERE username = $1 FOR UPDATE", username)
+            if row is None or row["disabled_at"] is not None or not row["email"]:
+                return None
+            recent = await connection.fetchval(
+                "SELECT count(*) FROM portal.password_reset_links"
+                " WHERE username = $1 AND created_at > now() - interval '1 hour'",
+                username,
+            )
+            if recent >= most_per_hour:
+                return None
+            await connection.execute(
+                "INSERT INTO portal.password_reset_links (token_hash, username, password_set_at, expires_at)"
+                " VALUES ($1, $2, $3, $4)",
+                token_hash,
+                username,
+                row["password_set_at"],
+                expires_at,
+            )
+            await self.record_change(connection, requested_by, username, AccountChange.RESET_LINK_REQUESTED)
+            return _account(row)
+
+    async def reset_link_holder(self, token_hash: str) -> Account | None:
+        """The account a link is for, while the link works: unused, unexpired, its account enabled and its
+        password still the one the link was sent for."""
+        row = await self._pool.fetchrow(f"SELECT a.* {_WORKING_LINK}", token_hash)
+        return _account(row) if row else None
+
+    async def reset_by_link(self, token_hash: str, new_hash: str) -> tuple[Account, EndedKeys] | None:
+        """The new password chosen through a working link, in one transaction: the link used, a lock-out
+        lifted, the change kept in the audit, every session of the account ended (the keys they held, to
+        revoke). Every other link of the account stops working with it (its password changed). None when
+        the link does not work (any more)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(f"SELECT a.* {_WORKING_LINK} FOR UPDATE OF a, l", token_hash)
+            if row is None:
+                return None
+            account = _account(row)
+            await connection.execute(
+                "UPDATE portal.accounts SET password_hash = $2, password_set_at = clock_timestamp(),"
+                " failed_attempts = 0, locked_until = NULL, password_given = false WHERE username = $1",
+                account.username,
+                new_hash,
+            )
+            await connection.execute(
+                "UPDATE portal.password_reset_links SET used_at = now() WHERE token_hash = $1", token_hash
+            )
+            await self.record_change(connection, account.who, account.username, AccountChange.PASSWORD_RESET_BY_LINK)
+            rows = await connection.fetch(f"DELETE FROM portal.sessions WHERE username = $1 {_ENDED}", account.username)
+            return account, EndedKeys.of(rows)
+
+    async def forget_reset_links_before(self, moment: datetime) -> None:
+        """Forgets links that stopped working before `moment` (they count towards no limit any more)."""
+        await self._pool.execute("DELETE FROM portal.password_reset_links WHERE expires_at < $1", moment)
+
     async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
         """An operator's duties; AccountNotFound for no operator of that name."""
         async with self._pool.acquire() as connection, connection.transaction():
@@ -231,6 +293,11 @@ class EndedKeys:
 
 
 _ENDED = "RETURNING service_key_id, sandpit_key_id"
+_WORKING_LINK = (
+    "FROM portal.password_reset_links l JOIN portal.accounts a USING (username)"
+    " WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > now()"
+    " AND a.password_set_at = l.password_set_at AND a.disabled_at IS NULL"
+)
 
 
 class SessionStore:

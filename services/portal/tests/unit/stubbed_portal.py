@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import asyncpg
@@ -24,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from lrs_domain.reference_files import load_catalogue
 from lrs_platform.identity import IssuedKey, Principal, PrincipalKind, StoredKey
+from lrs_platform.mail import MailError
 from portal.accounts import (
     Account,
     AccountChange,
@@ -39,6 +41,8 @@ from portal.backend import Services
 from portal.bootstrap import create_app
 from portal.config import PortalSettings
 from portal.csrf import FIELD
+from portal.forgotten_passwords import ForgottenPasswords
+from portal.reset_links import ResetLinkPolicy
 from portal.sessions import CookiePolicy, SessionPolicy
 from portal.store import AccountExists, AccountNotFound, EndedKeys, KeptUpload, PendingUpload, StoredSession
 from portal.web.common import Portal
@@ -66,6 +70,8 @@ class MemoryAccounts:
         self.rows: dict[str, tuple[Account, str]] = {}
         self.changed: list[ChangeRecord] = []
         self.sessions: MemorySessions | None = None  # whose sessions a password change ends
+        # forgotten-password links by their hash: the account, the password hash it was sent for, expiry, used
+        self.reset_links: dict[str, dict[str, Any]] = {}
 
     async def _kept(self, by: str, subject: str, change: AccountChange, detail: str = "") -> None:
         self.changed.append(ChangeRecord(len(self.changed) + 1, utc_now(), by, subject, change, detail))
@@ -132,6 +138,46 @@ class MemoryAccounts:
         await self._kept(account.who, account.username, AccountChange.PASSWORD_CHANGED)
         assert self.sessions is not None
         return await self.sessions.end_all_of(account.username)
+
+    async def keep_reset_link(
+        self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
+    ) -> Account | None:
+        found = self.rows.get(username)
+        if found is None or found[0].disabled_at is not None or not found[0].email:
+            return None
+        hour_ago = utc_now() - timedelta(hours=1)
+        recent = [link for link in self.reset_links.values() if link["username"] == username]
+        if sum(link["created_at"] > hour_ago for link in recent) >= most_per_hour:
+            return None
+        self.reset_links[token_hash] = {
+            "username": username,
+            "password_hash": found[1],  # stands for PostgreSQL's password_set_at: any change changes it
+            "created_at": utc_now(),
+            "expires_at": expires_at,
+            "used": False,
+        }
+        await self._kept(requested_by, username, AccountChange.RESET_LINK_REQUESTED)
+        return found[0]
+
+    async def reset_link_holder(self, token_hash: str) -> Account | None:
+        stored(token_hash)
+        link = self.reset_links.get(token_hash)
+        if link is None or link["used"] or link["expires_at"] <= utc_now():
+            return None
+        account, password_hash = self.rows[link["username"]]
+        if password_hash != link["password_hash"] or account.disabled_at is not None:
+            return None
+        return account
+
+    async def reset_by_link(self, token_hash: str, new_hash: str) -> tuple[Account, EndedKeys] | None:
+        account = await self.reset_link_holder(token_hash)
+        if account is None:
+            return None
+        self.reset_links[token_hash]["used"] = True
+        self.rows[account.username] = (replace(account, sign_in=SignInState(), password_given=False), new_hash)
+        await self._kept(account.who, account.username, AccountChange.PASSWORD_RESET_BY_LINK)
+        assert self.sessions is not None
+        return account, await self.sessions.end_all_of(account.username)
 
     async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
         stored(username)
@@ -244,6 +290,19 @@ class MemoryKeys:
         return [], 0
 
 
+class MemoryMailer:
+    """Keeps what the portal sends; `refusing` makes it fail as an unreachable relay does."""
+
+    def __init__(self) -> None:
+        self.sent: list[EmailMessage] = []
+        self.refusing = False
+
+    async def send(self, message: EmailMessage) -> None:
+        if self.refusing:
+            raise MailError("ConnectionRefusedError", permanent=False)
+        self.sent.append(message)
+
+
 class MemoryUploads:
     def __init__(self) -> None:
         self.kept: dict[uuid.UUID, PendingUpload] = {}
@@ -279,6 +338,7 @@ class StubbedPortal:
     keys: MemoryKeys
     uploads: MemoryUploads
     cookies: CookiePolicy
+    mailer: MemoryMailer = field(default_factory=MemoryMailer)
     answers: dict[tuple[str, str], Answer] = field(default_factory=dict)
     sent: list[httpx.Request] = field(default_factory=list)
 
@@ -294,11 +354,13 @@ class StubbedPortal:
     def sent_to(self, method: str, service_path: str) -> list[httpx.Request]:
         return [r for r in self.sent if r.method == method and f"{r.url.host}{r.url.path}" == service_path]
 
-    def account(self, username: str, role: Role = Role.AO, scopes: frozenset[str] = frozenset()) -> tuple[Account, str]:
+    def account(
+        self, username: str, role: Role = Role.AO, scopes: frozenset[str] = frozenset(), email: str | None = None
+    ) -> tuple[Account, str]:
         """A new account and its password."""
         return asyncio.run(
             self.auth.create_account(
-                username, username.title(), role, AO_ID if role is Role.AO else None, None, scopes, by="operator:tests"
+                username, username.title(), role, AO_ID if role is Role.AO else None, email, scopes, by="operator:tests"
             )
         )
 
@@ -316,7 +378,11 @@ class StubbedPortal:
         return TestClient(self.app, follow_redirects=False)
 
 
-def stubbed_portal() -> StubbedPortal:
+RESET_LINKS = ResetLinkPolicy("https://portal.test", "portal@lrs.test")
+
+
+def stubbed_portal(*, sends_reset_links: bool = False) -> StubbedPortal:
+    """`sends_reset_links`: with a mail relay (`StubbedPortal.mailer`) for forgotten passwords, as RESET_LINKS says."""
     settings = PortalSettings(cookie_secure=False, log_json=False, log_level="warning")
     logging_before = structlog.get_config()
     app = create_app(settings)
@@ -344,6 +410,7 @@ def stubbed_portal() -> StubbedPortal:
         keys=keys,  # type: ignore[arg-type]
         catalogue=load_catalogue(),
         cookies=cookies,
+        forgotten=ForgottenPasswords(accounts, stub.mailer, RESET_LINKS) if sends_reset_links else None,
     )
     return stub
 

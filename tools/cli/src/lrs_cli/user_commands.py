@@ -143,7 +143,12 @@ def create_command(
     name: Annotated[str, typer.Option(help="The person's name, as the portal shows it.")],
     role: Annotated[Role, typer.Option(help="ao: an AO's staff; operator: runs the service.")],
     ao: Annotated[str | None, typer.Option(help="The AO's recognition number, for --role ao.")] = None,
-    email: Annotated[str | None, typer.Option(help="Where direct-entry results are emailed by default.")] = None,
+    email: Annotated[
+        str | None,
+        typer.Option(
+            help="The person's email address: direct-entry results go there by default, and forgotten-password links."
+        ),
+    ] = None,
     scope: Annotated[
         list[str] | None,
         typer.Option(help=f"Operators, repeatable: the account's duties ({_DUTY_NAMES})."),

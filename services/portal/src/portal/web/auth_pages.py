@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
 
 from portal.accounts import MIN_PASSWORD_LENGTH, Account, InvalidAccount, PasswordChange, SignInOutcome
 from portal.auth import SignedIn
@@ -33,19 +36,32 @@ def _home(account: Account) -> str:
     return (operator_home(account) or "/ops") if account.is_operator else "/"
 
 
+def _signed_out_form(
+    request: Request, template: str, context: Mapping[str, object], status_code: int = 200
+) -> HTMLResponse:
+    """A page whose form is sent by someone not signed in: its CSRF token is in a cookie of its own
+    (double submit), as there is no session to hold it."""
+    portal = portal_of(request)
+    form_token = new_csrf_token()
+    response = render(request, template, {**context, "form_token": form_token}, status_code=status_code)
+    set_cookie(portal, response, portal.cookies.sign_in_cookie, form_token, max_age=3600)
+    return response
+
+
+def _check_signed_out_form(request: Request, form: FormData) -> None:
+    submitted = form.get(FIELD)
+    if not tokens_match(
+        request.cookies.get(portal_of(request).cookies.sign_in_cookie),
+        submitted if isinstance(submitted, str) else None,
+    ):
+        raise PageError("csrf")
+
+
 def _sign_in_page(
     request: Request, next_path: str, errors: dict[str, str] | None = None, username: str = "", status_code: int = 200
 ) -> HTMLResponse:
-    portal = portal_of(request)
-    form_token = new_csrf_token()
-    response = render(
-        request,
-        "sign_in.html",
-        {"next_path": next_path, "errors": errors or {}, "username": username, "form_token": form_token},
-        status_code=status_code,
-    )
-    set_cookie(portal, response, portal.cookies.sign_in_cookie, form_token, max_age=3600)
-    return response
+    context = {"next_path": next_path, "errors": errors or {}, "username": username}
+    return _signed_out_form(request, "sign_in.html", context, status_code)
 
 
 @router.get("/sign-in")
@@ -57,11 +73,7 @@ async def sign_in_form(request: Request, next: Annotated[str | None, Query()] = 
 async def sign_in(request: Request) -> Response:
     portal = portal_of(request)
     form = await request.form()
-    submitted = form.get(FIELD)
-    if not tokens_match(
-        request.cookies.get(portal.cookies.sign_in_cookie), submitted if isinstance(submitted, str) else None
-    ):
-        raise PageError("csrf")
+    _check_signed_out_form(request, form)
     username, password, next_path = field(form, "username"), form.get("password"), safe_next(field(form, "next"))
     errors: dict[str, str] = {}
     if not username:
@@ -142,4 +154,87 @@ async def change_password(request: Request, user: User) -> Response:
     else:
         response = see_other("/sign-in?password_changed=1")
     clear_cookie(portal, response, portal.cookies.session_cookie)
+    return response
+
+
+# --- forgotten passwords (decision 0128) ------------------------------------------------------------------
+
+
+def _forgotten_page(
+    request: Request, errors: dict[str, str] | None = None, username: str = "", status_code: int = 200
+) -> HTMLResponse:
+    forgotten = portal_of(request).forgotten
+    context = {
+        "errors": errors or {},
+        "username": username,
+        "sends_links": forgotten is not None,
+        "minutes": 0 if forgotten is None else int(forgotten.policy.valid_for.total_seconds() // 60),
+        "most_per_hour": 0 if forgotten is None else forgotten.policy.most_per_hour,
+    }
+    return _signed_out_form(request, "forgotten_password.html", context, status_code)
+
+
+@router.get("/account/forgotten-password")
+async def forgotten_password_form(request: Request) -> HTMLResponse:
+    return _forgotten_page(request)
+
+
+@router.post("/account/forgotten-password")
+async def send_reset_link(request: Request) -> Response:
+    """Answers at once, the same whatever the username: the link is looked for and sent after the answer,
+    so neither the page nor the time it takes says whether the account exists or has an email address."""
+    form = await request.form()
+    _check_signed_out_form(request, form)
+    forgotten = portal_of(request).forgotten
+    if forgotten is None:
+        return _forgotten_page(request, status_code=404)
+    username = field(form, "username")
+    if not username:
+        return _forgotten_page(request, {"username": "Enter your username"}, status_code=400)
+    response = see_other("/account/forgotten-password?sent=1")
+    response.background = BackgroundTask(forgotten.send_link, username)
+    return response
+
+
+def _reset_page(
+    request: Request, token: str, account: Account | None, errors: dict[str, str] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    context = {"errors": errors or {}, "token": token, "holder": account, "min_length": MIN_PASSWORD_LENGTH}
+    return _signed_out_form(request, "reset_password.html", context, status_code)
+
+
+@router.get("/account/reset/{token}")
+async def reset_form(request: Request, token: str) -> HTMLResponse:
+    """Only shows the form: opening the link (a mail scanner may) uses nothing up."""
+    account = await portal_of(request).auth.reset_link_holder(token)
+    return _reset_page(request, token, account, status_code=200 if account else 404)
+
+
+@router.post("/account/reset/{token}")
+async def reset_password(request: Request, token: str) -> Response:
+    form = await request.form()
+    _check_signed_out_form(request, form)
+    portal = portal_of(request)
+    new, again = form.get("new_password"), form.get("new_password_again")
+    if not isinstance(new, str) or not isinstance(again, str):
+        raise PageError("bad_form")
+    account = await portal.auth.reset_link_holder(token)
+    if account is None:
+        return _reset_page(request, token, None, status_code=404)
+    errors: dict[str, str] = {}
+    if not new:
+        errors["new_password"] = "Enter a new password"  # noqa: S105 - a message
+    elif new != again:
+        errors["new_password_again"] = "The new password is not the same both times"  # noqa: S105 - a message
+    if errors:
+        return _reset_page(request, token, account, errors, 400)
+    try:
+        reset = await portal.auth.reset_password_by_link(token, new)
+    except InvalidAccount as error:
+        return _reset_page(request, token, account, {"new_password": str(error)}, 400)
+    if reset is None:  # used or changed meanwhile
+        return _reset_page(request, token, None, status_code=404)
+    response = see_other("/sign-in?password_reset=1")
+    clear_cookie(portal, response, portal.cookies.session_cookie)
+    clear_cookie(portal, response, portal.cookies.sign_in_cookie)
     return response

@@ -23,6 +23,7 @@ from portal.charts import svg, table_rows
 from portal.config import PortalSettings
 from portal.csrf import FIELD, tokens_match
 from portal.explanations import explain
+from portal.forgotten_passwords import ForgottenPasswords
 from portal.sessions import CookiePolicy
 from portal.store import ServiceKeys, UploadStore
 
@@ -41,6 +42,7 @@ class Portal:
     catalogue: Catalogue
     cookies: CookiePolicy
     sandpit: Services | None = None  # the Sandpit's services, when the portal is given them (decision 0060)
+    forgotten: ForgottenPasswords | None = None  # links by email, when the portal has a mail relay (0128)
 
 
 def portal_of(request: Request) -> Portal:
@@ -135,14 +137,19 @@ TEMPLATES.filters["urlquote"] = lambda value: quote(str(value), safe="")
 TEMPLATES.globals["explain"] = explain
 TEMPLATES.globals["svg"] = svg
 TEMPLATES.globals["table_rows"] = table_rows
-TEMPLATES.globals["change_words"] = {
+# what the audit of account changes calls each change (every one: the pages show them all)
+CHANGE_WORDS = {
     AccountChange.CREATED.value: "created",
     AccountChange.DISABLED.value: "disabled",
     AccountChange.PASSWORD_RESET.value: "password reset",
+    AccountChange.PASSWORD_CHANGED.value: "password changed by its owner",
+    AccountChange.RESET_LINK_REQUESTED.value: "forgotten-password link asked for",
+    AccountChange.PASSWORD_RESET_BY_LINK.value: "password reset by emailed link",
     AccountChange.DUTIES_CHANGED.value: "duties changed",
     AccountChange.AO_KEY_ISSUED.value: "API key issued",
     AccountChange.AO_KEY_REVOKED.value: "API key revoked",
 }
+TEMPLATES.globals["change_words"] = CHANGE_WORDS
 
 
 @dataclass(frozen=True)

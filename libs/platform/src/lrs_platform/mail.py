@@ -1,4 +1,5 @@
-"""SMTP adapter: sends one message, and says whether a failure is worth retrying."""
+"""SMTP adapter: sends one message, and says whether a failure is worth retrying. The notifier sends its
+emails with it, the portal its password-reset links."""
 
 from __future__ import annotations
 

@@ -1,0 +1,63 @@
+"""Links by email for people who have forgotten their password (decision 0128). Pure: no I/O.
+
+A link carries a random token (only its hash is stored), works once, for `valid_for`, and only while the
+account's password is still the one it was sent for. An account is sent at most `most_per_hour` links, so
+the page cannot be used to flood someone's mailbox.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from portal.accounts import Account
+
+UK = ZoneInfo("Europe/London")
+RESET_PATH = "/account/reset/"
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")  # what `sessions.new_token` makes
+# Who asked for a link, as the audit of account changes says it: nobody signed in, so nobody known.
+FORGOTTEN_PASSWORD_PAGE = "forgotten-password page"  # noqa: S105 - a name, not a password
+
+
+@dataclass(frozen=True)
+class ResetLinkPolicy:
+    public_url: str  # the portal's address as people reach it: the links point there
+    mail_from: str
+    valid_for: timedelta = timedelta(minutes=30)
+    most_per_hour: int = 3
+
+
+def is_token(text: str) -> bool:
+    """Whether `text` can be a link's token at all (anything else is not looked up)."""
+    return TOKEN_PATTERN.fullmatch(text) is not None
+
+
+def link_to(policy: ResetLinkPolicy, token: str) -> str:
+    return f"{policy.public_url.rstrip('/')}{RESET_PATH}{token}"
+
+
+def reset_email(account: Account, link: str, expires_at: datetime, policy: ResetLinkPolicy) -> EmailMessage:
+    """The email that carries the link to the account's address."""
+    assert account.email is not None
+    minutes = int(policy.valid_for.total_seconds() // 60)
+    message = EmailMessage()
+    message["From"] = policy.mail_from
+    message["To"] = account.email
+    message["Subject"] = "Reset your Organisation Portal password"
+    message["Message-ID"] = make_msgid(domain=urlsplit(policy.public_url).hostname or "lrs.local")
+    message.set_content(
+        f"Hello {account.display_name},\n\n"
+        f"Someone asked to reset the password of your LRS Organisation Portal account, {account.username}.\n"
+        f"If it was you, choose a new password here before {expires_at.astimezone(UK):%H:%M} (UK time),"
+        f" {minutes} minutes after you asked:\n\n"
+        f"{link}\n\n"
+        "The link works once. Your password stays as it is until you choose a new one, and choosing one\n"
+        "signs you out everywhere.\n\n"
+        "If you did not ask, ignore this email, and tell your LRS operator if it happens again.\n"
+    )
+    return message

@@ -1,0 +1,237 @@
+"""Decision 0128: a person who has forgotten their password asks for a link by email and chooses a new one
+with it; the pages say the same whether or not the account exists, and a link works once, for a while, and
+only until the password changes some other way."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from services.portal.tests.unit.stubbed_portal import RESET_LINKS, StubbedPortal, stubbed_portal
+
+from portal.accounts import Account, AccountChange, Role, SignInOutcome, SignInState
+from portal.auth import utc_now
+from portal.csrf import FIELD
+from portal.reset_links import FORGOTTEN_PASSWORD_PAGE
+from portal.sessions import token_hash
+from portal.web.common import CHANGE_WORDS
+
+NEW = "correct horse battery staple"
+EMAIL = "nia@ao.example"
+LINK = re.compile(re.escape(RESET_LINKS.public_url) + r"/account/reset/([A-Za-z0-9_-]+)")
+
+
+@pytest.fixture
+def portal() -> StubbedPortal:
+    return stubbed_portal(sends_reset_links=True)
+
+
+def _form_token(page: Response) -> str:
+    found = re.search(rf'name="{FIELD}" value="([^"]+)"', page.text)
+    assert found, "the page has no form token"
+    return found.group(1)
+
+
+def _ask(client: TestClient, username: str) -> Response:
+    token = _form_token(client.get("/account/forgotten-password"))
+    answer: Response = client.post("/account/forgotten-password", data={FIELD: token, "username": username})
+    return answer
+
+
+def _link_token(portal: StubbedPortal) -> str:
+    found = LINK.search(portal.mailer.sent[-1].get_content())
+    assert found, "the email holds no link"
+    return found.group(1)
+
+
+def _choose(client: TestClient, token: str, new: str = NEW, again: str | None = None) -> Response:
+    form_token = _form_token(client.get(f"/account/reset/{token}"))
+    values = {FIELD: form_token, "new_password": new, "new_password_again": new if again is None else again}
+    answer: Response = client.post(f"/account/reset/{token}", data=values)
+    return answer
+
+
+def test_the_sign_in_page_offers_the_way_back_in(portal: StubbedPortal) -> None:
+    assert 'href="/account/forgotten-password"' in portal.client().get("/sign-in").text
+
+
+def test_a_link_by_email_lets_the_person_choose_a_new_password(portal: StubbedPortal) -> None:
+    account, given = portal.account("nia.lost", email=EMAIL)
+    for _ in range(5):
+        asyncio.run(portal.auth.sign_in("nia.lost", "wrong guess"))  # locked out, too
+    signed_in_elsewhere = portal.client()
+    client = portal.client()
+
+    asked = _ask(client, "  Nia.Lost ")
+    sent_page = client.get(asked.headers["location"])
+    [email] = portal.mailer.sent
+    token = _link_token(portal)
+    form = client.get(f"/account/reset/{token}")
+    chosen = _choose(client, token)
+
+    assert (asked.status_code, asked.headers["location"]) == (303, "/account/forgotten-password?sent=1")
+    assert "Check your email" in sent_page.text
+    assert (email["To"], email["From"]) == (EMAIL, RESET_LINKS.mail_from)
+    assert "nia.lost" in email.get_content() and "works once" in email.get_content()
+    assert form.status_code == 200 and "nia.lost" in form.text
+    assert (chosen.status_code, chosen.headers["location"]) == (303, "/sign-in?password_reset=1")
+    assert "Your new password is set" in signed_in_elsewhere.get("/sign-in?password_reset=1").text
+    result = asyncio.run(portal.auth.sign_in("nia.lost", NEW))
+    assert result.outcome is SignInOutcome.SIGNED_IN and result.session is not None  # the lock-out lifted
+    assert not result.session.account.password_given
+    assert asyncio.run(portal.auth.sign_in("nia.lost", given)).session is None
+    assert [(c.changed_by, c.change) for c in portal.accounts.changed][-2:] == [
+        (FORGOTTEN_PASSWORD_PAGE, AccountChange.RESET_LINK_REQUESTED),
+        (account.who, AccountChange.PASSWORD_RESET_BY_LINK),
+    ]
+
+
+def test_choosing_a_password_ends_every_session_of_the_account(portal: StubbedPortal) -> None:
+    _, given = portal.account("nia.lost", email=EMAIL)
+    session = asyncio.run(portal.auth.sign_in("nia.lost", given)).session
+    assert session is not None
+    _ask(portal.client(), "nia.lost")
+
+    _choose(portal.client(), _link_token(portal))
+
+    assert asyncio.run(portal.auth.session_for(session.token)) is None
+    assert session.service_key.split("_")[1] not in portal.keys.live
+
+
+@pytest.mark.parametrize("case", ["unknown", "no email", "disabled", "malformed"])
+def test_the_answer_is_the_same_when_no_link_is_sent(portal: StubbedPortal, case: str) -> None:
+    portal.account("with.email", email=EMAIL)
+    portal.account("no.email")
+    portal.account("gone", email="gone@ao.example")
+    asyncio.run(portal.auth.disable("gone", by="operator:tests"))
+    username = {"unknown": "nobody.here", "no email": "no.email", "disabled": "gone", "malformed": "Not A Name!"}[case]
+    client = portal.client()
+
+    sent = _ask(client, "with.email")
+    not_sent = _ask(client, username)
+
+    assert (not_sent.status_code, not_sent.headers["location"]) == (sent.status_code, sent.headers["location"])
+    assert [message["To"] for message in portal.mailer.sent] == [EMAIL]
+
+
+def test_a_link_works_once(portal: StubbedPortal) -> None:
+    portal.account("nia.lost", email=EMAIL)
+    _ask(portal.client(), "nia.lost")
+    token = _link_token(portal)
+    _choose(portal.client(), token)
+
+    again = portal.client().get(f"/account/reset/{token}")
+
+    assert again.status_code == 404 and "This link does not work" in again.text
+    assert asyncio.run(portal.auth.reset_password_by_link(token, "another long password")) is None
+
+
+def test_a_link_stops_working_when_it_runs_out_or_the_password_changes_another_way(portal: StubbedPortal) -> None:
+    portal.account("nia.lost", email=EMAIL)
+    client = portal.client()
+    _ask(client, "nia.lost")
+    expiring = _link_token(portal)
+    _ask(client, "nia.lost")
+    replaced = _link_token(portal)
+    portal.accounts.reset_links[token_hash(expiring)]["expires_at"] = utc_now() - timedelta(seconds=1)
+
+    asyncio.run(portal.auth.reset_password("nia.lost", by="operator:tests"))  # an operator's reset meanwhile
+
+    assert client.get(f"/account/reset/{expiring}").status_code == 404
+    assert client.get(f"/account/reset/{replaced}").status_code == 404
+
+
+def test_an_account_is_sent_only_so_many_links_an_hour(portal: StubbedPortal) -> None:
+    portal.account("nia.lost", email=EMAIL)
+    client = portal.client()
+
+    answers = {_ask(client, "nia.lost").headers["location"] for _ in range(RESET_LINKS.most_per_hour + 2)}
+
+    assert answers == {"/account/forgotten-password?sent=1"}
+    assert len(portal.mailer.sent) == RESET_LINKS.most_per_hour
+
+
+def test_a_new_password_follows_the_rules_and_is_typed_the_same_twice(portal: StubbedPortal) -> None:
+    portal.account("nia.lost", email=EMAIL)
+    _ask(portal.client(), "nia.lost")
+    token = _link_token(portal)
+    client = portal.client()
+
+    short = _choose(client, token, "short")
+    different = _choose(client, token, NEW, NEW + "!")
+    empty = _choose(client, token, "")
+
+    assert short.status_code == 400 and "at least 12 characters" in short.text
+    assert different.status_code == 400 and "not the same both times" in different.text
+    assert empty.status_code == 400 and "Enter a new password" in empty.text
+    assert _choose(client, token).status_code == 303  # the link still works after refused attempts
+
+
+def test_the_forms_need_their_form_token(portal: StubbedPortal) -> None:
+    portal.account("nia.lost", email=EMAIL)
+    client = portal.client()
+    asked = client.post("/account/forgotten-password", data={"username": "nia.lost"})
+    _ask(client, "nia.lost")
+    token = _link_token(portal)
+    client.get(f"/account/reset/{token}")
+
+    chosen = client.post(f"/account/reset/{token}", data={"new_password": NEW, "new_password_again": NEW})
+
+    assert asked.status_code == 403 and chosen.status_code == 403
+    assert len(portal.mailer.sent) == 1 and client.get(f"/account/reset/{token}").status_code == 200
+
+
+def test_a_token_that_cannot_be_one_is_not_looked_up(portal: StubbedPortal) -> None:
+    looked_up: list[str] = []
+    holder = portal.accounts.reset_link_holder
+
+    async def recorded(hashed: str) -> Account | None:
+        looked_up.append(hashed)
+        return await holder(hashed)
+
+    portal.accounts.reset_link_holder = recorded  # type: ignore[method-assign,assignment]
+    answers = [portal.client().get(f"/account/reset/{token}").status_code for token in ("x", "a" * 200, "%00" * 40)]
+
+    assert answers == [404, 404, 404] and looked_up == []
+
+
+def test_a_relay_that_is_away_changes_nothing_the_person_sees(portal: StubbedPortal) -> None:
+    portal.account("nia.lost", email=EMAIL)
+    portal.mailer.refusing = True
+
+    asked = _ask(portal.client(), "nia.lost")
+
+    assert (asked.status_code, asked.headers["location"]) == (303, "/account/forgotten-password?sent=1")
+    assert portal.mailer.sent == []
+
+
+def test_without_a_mail_relay_the_page_sends_people_to_an_operator() -> None:
+    portal = stubbed_portal()
+    client = portal.client()
+
+    page = client.get("/account/forgotten-password")
+    form_token = client.cookies.get(portal.cookies.sign_in_cookie)  # a form sent from some older page
+    asked = client.post("/account/forgotten-password", data={FIELD: form_token or "", "username": "nia.lost"})
+
+    assert page.status_code == 200 and "Ask an LRS operator" in page.text and 'name="username"' not in page.text
+    assert asked.status_code == 404
+
+
+def test_every_kind_of_account_change_has_words_on_the_accounts_pages(portal: StubbedPortal) -> None:
+    assert set(CHANGE_WORDS) == {change.value for change in AccountChange}
+    _, password = portal.account("nia.own", email=EMAIL)
+    session = asyncio.run(portal.auth.sign_in("nia.own", password)).session
+    assert session is not None
+    asyncio.run(portal.auth.change_own_password("nia.own", password, NEW))
+    _ask(portal.client(), "nia.own")
+    client, _ = portal.signed_in(Role.OPERATOR)
+
+    page = client.get("/ops/accounts")
+
+    assert page.status_code == 200
+    assert "password changed by its owner" in page.text and "forgotten-password link asked for" in page.text
+    assert portal.accounts.rows["nia.own"][0].sign_in == SignInState()

@@ -1,0 +1,129 @@
+"""Decision 0128 on real PostgreSQL and a real SMTP server: a forgotten-password link is kept only as its
+hash, reaches the account's address, works once, for a while, and only until the password changes some
+other way; requests at once each count towards the hourly share; choosing a password through it ends the
+account's sessions and revokes their keys."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+
+import pytest
+from tests.support.mail import Inbox, smtp_server
+from tests.support.portal_accounts import PortalStores, portal_stores
+
+from lrs_platform.mail import SmtpMailer
+from portal.accounts import AccountChange, LockoutPolicy, Role, SignInOutcome
+from portal.forgotten_passwords import ForgottenPasswords
+from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, ResetLinkPolicy
+from portal.store import AccountStore
+
+pytestmark = pytest.mark.integration
+
+EMAIL = "kai@ao.example"
+NEW = "a long and new password"
+POLICY = ResetLinkPolicy("https://portal.lrs.test", "portal@lrs.test", timedelta(minutes=30), most_per_hour=3)
+LINK = re.compile(r"https://portal\.lrs\.test/account/reset/([A-Za-z0-9_-]+)")
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def portal(fresh_database_url: str) -> AsyncIterator[PortalStores]:
+    async with portal_stores(fresh_database_url, LockoutPolicy()) as stores:
+        yield stores
+
+
+def _forgotten(portal: PortalStores, inbox: Inbox) -> ForgottenPasswords:
+    return ForgottenPasswords(AccountStore(portal.pool), SmtpMailer("127.0.0.1", inbox.port, timeout=5), POLICY)
+
+
+def _token_in(inbox: Inbox) -> str:
+    found = LINK.search(inbox.messages[-1].get_content())
+    assert found, "the email holds no link"
+    return found.group(1)
+
+
+async def test_a_link_reaches_the_accounts_address_and_works_once(portal: PortalStores, inbox: Inbox) -> None:
+    account, given = await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
+    session = (await portal.auth.sign_in("kai", given)).session
+    assert session is not None
+
+    assert await _forgotten(portal, inbox).send_link("Kai")
+    token = _token_in(inbox)
+    stored = await portal.pool.fetch("SELECT token_hash FROM portal.password_reset_links")
+    holder = await portal.auth.reset_link_holder(token)
+    reset = await portal.auth.reset_password_by_link(token, NEW)
+    again = await portal.auth.reset_password_by_link(token, "yet another long password")
+
+    assert [message["To"] for message in inbox.messages] == [EMAIL]
+    assert [row["token_hash"] for row in stored] != [token] and token not in str(stored)  # only its hash kept
+    assert holder is not None and holder.username == "kai" and reset is not None and again is None
+    assert (await portal.auth.sign_in("kai", NEW)).outcome is SignInOutcome.SIGNED_IN
+    assert (await portal.auth.sign_in("kai", given)).outcome is SignInOutcome.WRONG_CREDENTIALS
+    assert await portal.auth.session_for(session.token) is None
+    assert await portal.credentials.authenticate(session.service_key) is None
+    changes = [(c.changed_by, c.subject, c.change) for c in await portal.auth.changes(limit=2)]
+    assert changes == [
+        (account.who, "kai", AccountChange.PASSWORD_RESET_BY_LINK),
+        (FORGOTTEN_PASSWORD_PAGE, "kai", AccountChange.RESET_LINK_REQUESTED),
+    ]
+
+
+async def test_a_link_stops_working_when_it_runs_out_or_the_password_changes(
+    portal: PortalStores, inbox: Inbox
+) -> None:
+    _, given = await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
+    forgotten = _forgotten(portal, inbox)
+    await forgotten.send_link("kai")
+    expired = _token_in(inbox)
+    await forgotten.send_link("kai")
+    outlived = _token_in(inbox)
+    await portal.pool.execute("UPDATE portal.password_reset_links SET expires_at = now() - interval '1 second'")
+    await forgotten.send_link("kai")
+    replaced = _token_in(inbox)
+
+    assert await portal.auth.reset_link_holder(expired) is None
+    assert await portal.auth.reset_link_holder(outlived) is None
+    assert await portal.auth.change_own_password("kai", given, NEW) is not None  # another way: their own change
+    assert await portal.auth.reset_link_holder(replaced) is None
+    assert await portal.auth.reset_password_by_link(replaced, "yet another long password") is None
+
+
+async def test_requests_at_once_each_count_towards_the_hourly_share(portal: PortalStores, inbox: Inbox) -> None:
+    await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
+    forgotten = _forgotten(portal, inbox)
+
+    sent = await asyncio.gather(*(forgotten.send_link("kai") for _ in range(8)))
+
+    assert sum(sent) == POLICY.most_per_hour == len(inbox.messages)
+    assert await portal.pool.fetchval("SELECT count(*) FROM portal.password_reset_links") == POLICY.most_per_hour
+
+
+async def test_no_link_for_a_disabled_account_or_one_without_an_address(portal: PortalStores, inbox: Inbox) -> None:
+    await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
+    await portal.auth.create_account("noa", "Noa", Role.OPERATOR, None, None, by="operator:tests")
+    forgotten = _forgotten(portal, inbox)
+    await forgotten.send_link("kai")
+    token = _token_in(inbox)
+    await portal.auth.disable("kai", by="operator:tests")
+
+    assert not await forgotten.send_link("kai") and not await forgotten.send_link("noa")
+    assert not await forgotten.send_link("nobody")
+    assert await portal.auth.reset_link_holder(token) is None  # disabled since it was sent
+    assert len(inbox.messages) == 1
+
+
+async def test_a_relay_that_is_away_loses_the_link_and_tells_only_the_log(portal: PortalStores) -> None:
+    await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
+    with smtp_server() as stopped:
+        port = stopped.port
+    forgotten = ForgottenPasswords(AccountStore(portal.pool), SmtpMailer("127.0.0.1", port, timeout=2), POLICY)
+
+    assert not await forgotten.send_link("kai")
