@@ -15,7 +15,7 @@ from tests.support.mail import Inbox, smtp_server
 from tests.support.portal_accounts import PortalStores, portal_stores
 
 from lrs_platform.mail import SmtpMailer
-from portal.accounts import AccountChange, LockoutPolicy, Role, SignInOutcome
+from portal.accounts import AccountChange, LockoutPolicy, PasswordChange, Role, SignInOutcome
 from portal.forgotten_passwords import ForgottenPasswords
 from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, ResetLinkPolicy
 from portal.store import AccountStore
@@ -127,3 +127,28 @@ async def test_a_relay_that_is_away_loses_the_link_and_tells_only_the_log(portal
     forgotten = ForgottenPasswords(AccountStore(portal.pool), SmtpMailer("127.0.0.1", port, timeout=2), POLICY)
 
     assert not await forgotten.send_link("kai")
+
+
+async def test_a_new_address_ends_the_links_sent_to_the_old_one(portal: PortalStores, inbox: Inbox) -> None:
+    _, given = await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
+    forgotten = _forgotten(portal, inbox)
+    await forgotten.send_link("kai")
+    to_old = _token_in(inbox)
+
+    await portal.auth.set_email("kai", "kai@new.example", by="operator:tests")
+    same_again = await portal.auth.set_email("kai", "kai@new.example", by="operator:tests")
+    await forgotten.send_link("kai")
+    wrong = await portal.auth.change_own_email("kai", "not the password", "kai@mine.example")
+    own = await portal.auth.change_own_email("kai", given, None)
+
+    assert await portal.auth.reset_link_holder(to_old) is None
+    assert same_again.email == "kai@new.example" and inbox.messages[-1]["To"] == "kai@new.example"
+    assert (wrong, own) == (PasswordChange.WRONG_PASSWORD, PasswordChange.CHANGED)
+    assert (await portal.auth.account("kai")).email is None
+    changes = [(c.changed_by, c.change, c.detail) for c in await portal.auth.changes(limit=4)]
+    assert changes == [
+        ("kai (ao:RN5133)", AccountChange.EMAIL_CHANGED, "removed"),
+        (FORGOTTEN_PASSWORD_PAGE, AccountChange.RESET_LINK_REQUESTED, ""),
+        ("operator:tests", AccountChange.EMAIL_CHANGED, "to kai@new.example"),
+        (FORGOTTEN_PASSWORD_PAGE, AccountChange.RESET_LINK_REQUESTED, ""),
+    ]

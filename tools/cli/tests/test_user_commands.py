@@ -29,6 +29,8 @@ def _operator(monkeypatch: pytest.MonkeyPatch) -> None:
             "--scope and --every-duty are for operators",
         ),
         (["users", "create", "ops2", "--name", "Ops", "--role", "operator"], "--scope (repeatable), or --every-duty"),
+        (["users", "email", "nia"], "new email address, or --remove: one of them"),
+        (["users", "email", "nia", "nia@ao.example", "--remove"], "new email address, or --remove: one of them"),
     ],
 )
 def test_duties_spelt_wrong_are_a_usage_error(argv: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from lrs_contracts import identifiers
 from lrs_contracts.text import refused_character
+from lrs_domain.formats import is_plausible_email
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, parse_scopes
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
@@ -37,6 +38,7 @@ class AccountChange(StrEnum):
     DISABLED = "disabled"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (the name of a change, not a password)
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (by the person themself)
+    EMAIL_CHANGED = "email_changed"  # where forgotten-password links go (0128)
     RESET_LINK_REQUESTED = "reset_link_requested"  # a link sent by email for a forgotten password (0128)
     PASSWORD_RESET_BY_LINK = "password_reset_by_link"  # noqa: S105 (by the person, through that link)
     DUTIES_CHANGED = "duties_changed"
@@ -151,14 +153,24 @@ def new_account(
         raise InvalidAccount("Enter the person's name.", "display_name")
     if refused := refused_character(display_name, one_line=True):
         raise InvalidAccount(f"The name holds {refused}: type it again.", "display_name")
-    if email is not None and (refused := refused_character(email, one_line=True)):
-        raise InvalidAccount(f"The email address holds {refused}: type it again.", "email")
     if role is Role.AO and (ao_id is None or not AO_ID_PATTERN.fullmatch(ao_id)):
         raise InvalidAccount("An AO user needs the AO's recognition number, like RN5133.", "ao_id")
     if role is Role.OPERATOR and ao_id is not None:
         raise InvalidAccount("An operator belongs to no AO.", "ao_id")
     duties = checked_duties(role, scopes)
-    return Account(checked_username, display_name.strip(), role, ao_id, (email or "").strip() or None, scopes=duties)
+    return Account(checked_username, display_name.strip(), role, ao_id, checked_email(email), scopes=duties)
+
+
+def checked_email(email: str | None) -> str | None:
+    """An account's email address as given (None or blank: none). Forgotten-password links go there."""
+    address = (email or "").strip()
+    if not address:
+        return None
+    if refused := refused_character(address, one_line=True):
+        raise InvalidAccount(f"The email address holds {refused}: type it again.", "email")
+    if not is_plausible_email(address):
+        raise InvalidAccount("Enter an email address in the correct format, like name@example.org", "email")
+    return address
 
 
 def check_new_password(password: str, current: str | None = None) -> None:
@@ -175,6 +187,9 @@ def check_new_password(password: str, current: str | None = None) -> None:
 
 
 class PasswordChange(StrEnum):
+    """What became of a change the person confirmed with their password: of the password itself, or of
+    their email address."""
+
     CHANGED = "changed"
     WRONG_PASSWORD = "wrong_password"  # the current password given is not the account's  # noqa: S105
     LOCKED = "locked"  # too many wrong current passwords, as for signing in

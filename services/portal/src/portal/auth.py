@@ -22,6 +22,7 @@ from portal.accounts import (
     before_check,
     check_new_password,
     checked_duties,
+    checked_email,
     decide_sign_in,
     is_locked,
     new_account,
@@ -265,6 +266,26 @@ class Authentication:
             return PasswordChange.CHANGED_MEANWHILE
         await self._revoke(ended)
         _log.info("password_changed", role=checked.account.role.value, ao_id=checked.account.ao_id)
+        return PasswordChange.CHANGED
+
+    async def set_email(self, username: str, email: str | None, *, by: str) -> Account:
+        """An operator sets the account's email address (None: none; InvalidAccount for one that cannot be)."""
+        await self._accounts.set_email(username, checked_email(email), by=by)
+        _log.info("account_email_changed")
+        return await self.account(username)
+
+    async def change_own_email(self, username: str, current: str, email: str | None) -> PasswordChange:
+        """The signed-in person's own email address, given their password, checked as a sign-in checks it:
+        the address is where a link to choose a new password goes, so a session left open must not be enough
+        to change it. CHANGED, WRONG_PASSWORD or LOCKED (InvalidAccount for an address that cannot be)."""
+        address = checked_email(email)
+        checked = await self._check_password(username, current, utc_now())
+        if checked.outcome is SignInOutcome.LOCKED:
+            return PasswordChange.LOCKED
+        if checked.account is None:
+            return PasswordChange.WRONG_PASSWORD
+        await self._accounts.set_email(username, address, by=checked.account.who)
+        _log.info("own_email_changed", role=checked.account.role.value, ao_id=checked.account.ao_id)
         return PasswordChange.CHANGED
 
     async def reset_link_holder(self, token: str) -> Account | None:

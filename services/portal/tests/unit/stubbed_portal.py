@@ -179,6 +179,19 @@ class MemoryAccounts:
         assert self.sessions is not None
         return account, await self.sessions.end_all_of(account.username)
 
+    async def set_email(self, username: str, email: str | None, *, by: str) -> None:
+        stored(username, email)
+        if username not in self.rows:
+            raise AccountNotFound(username)
+        account, password_hash = self.rows[username]
+        if account.email == email:
+            return
+        self.rows[username] = (replace(account, email=email), password_hash)
+        for link in self.reset_links.values():
+            if link["username"] == username:
+                link["used"] = True
+        await self._kept(by, username, AccountChange.EMAIL_CHANGED, f"to {email}" if email else "removed")
+
     async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
         stored(username)
         if username not in self.rows or not self.rows[username][0].is_operator:

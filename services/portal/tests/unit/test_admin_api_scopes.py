@@ -8,6 +8,7 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_por
 
 from lrs_contracts.environments import Environment
 from lrs_platform.identity import Principal
+from portal.accounts import Role
 
 ACCOUNT = {"display_name": "Nia", "email": None}
 BEARER = {"Authorization": "Bearer lrs_k_s"}
@@ -61,3 +62,24 @@ def test_an_accounts_key_resets_staff_passwords_but_not_an_operators(portal: Stu
     assert (refused.status_code, refused.json()["code"]) == (403, "OPERATOR_SCOPE_MISSING")
     assert "password" not in refused.json()
     assert client.post("/v1/admin/users/ops1/disable", headers=BEARER).status_code == 200  # taking power away
+
+
+def test_an_accounts_key_sets_staff_email_addresses_but_not_an_operators(portal: StubbedPortal) -> None:
+    """Decision 0128: the address receives the links that set the account's password."""
+    portal.account("nia")
+    portal.account("ops1", Role.OPERATOR, email="ops1@lrs.example")
+    portal.app.state.credentials = ScopedOperatorKeys(frozenset({"accounts"}))
+    client = portal.client()
+
+    staff = client.put("/v1/admin/users/nia/email", json={"email": "nia@ao.example"}, headers=BEARER)
+    operator = client.put("/v1/admin/users/ops1/email", json={"email": "mine@evil.example"}, headers=BEARER)
+    malformed = client.put("/v1/admin/users/nia/email", json={"email": "nia at ao"}, headers=BEARER)
+    removed = client.put("/v1/admin/users/nia/email", json={"email": None}, headers=BEARER)
+    unknown = client.put("/v1/admin/users/nobody/email", json={"email": None}, headers=BEARER)
+
+    assert staff.status_code == 200 and staff.json()["email"] == "nia@ao.example"
+    assert operator.status_code == 403 and operator.json()["code"] == "OPERATOR_SCOPE_MISSING"
+    assert portal.accounts.rows["ops1"][0].email == "ops1@lrs.example"
+    assert malformed.status_code == 422 and "correct format" in malformed.json()["detail"]
+    assert removed.status_code == 200 and removed.json()["email"] is None
+    assert unknown.status_code == 404

@@ -235,3 +235,70 @@ def test_every_kind_of_account_change_has_words_on_the_accounts_pages(portal: St
     assert page.status_code == 200
     assert "password changed by its owner" in page.text and "forgotten-password link asked for" in page.text
     assert portal.accounts.rows["nia.own"][0].sign_in == SignInState()
+
+
+# --- the address links go to: set by an operator, or by the person with their password -----------------
+
+
+def _email_form(client: TestClient, path: str, **values: str) -> Response:
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    answer: Response = client.post(path, data={FIELD: _form_token(page), **values})
+    return answer
+
+
+def test_an_operator_sets_an_ao_users_address_and_links_sent_before_stop_working(portal: StubbedPortal) -> None:
+    portal.account("nia.lost", email=EMAIL)
+    _ask(portal.client(), "nia.lost")
+    sent_before = _link_token(portal)
+    client, operator = portal.signed_in(Role.OPERATOR, frozenset({"accounts"}))
+
+    refused = _email_form(client, "/ops/accounts/nia.lost/email", email="not an address")
+    saved = _email_form(client, "/ops/accounts/nia.lost/email", email=" nia@new.example ")
+    listed = client.get("/ops/accounts")
+    _ask(portal.client(), "nia.lost")
+
+    assert refused.status_code == 400 and "in the correct format" in refused.text
+    assert (saved.status_code, saved.headers["location"]) == (303, "/ops/accounts")
+    assert "nia@new.example" in listed.text
+    assert portal.client().get(f"/account/reset/{sent_before}").status_code == 404
+    assert portal.mailer.sent[-1]["To"] == "nia@new.example"
+    assert (portal.accounts.changed[-2].changed_by, portal.accounts.changed[-2].detail) == (
+        operator.account.who,
+        "to nia@new.example",
+    )
+
+
+def test_an_operators_address_is_changed_only_by_an_operator_with_every_duty(portal: StubbedPortal) -> None:
+    portal.account("ops.other", Role.OPERATOR, email="other@lrs.example")
+    limited, limited_session = portal.signed_in(Role.OPERATOR, frozenset({"accounts"}))
+    every, every_session = portal.signed_in(Role.OPERATOR)
+
+    by_limited = limited.post("/ops/accounts/ops.other/email", data={FIELD: limited_session.csrf_token, "email": ""})
+    own = every.get(f"/ops/accounts/{every_session.account.username}/email")
+    by_every = every.post("/ops/accounts/ops.other/email", data={FIELD: every_session.csrf_token, "email": ""})
+
+    assert by_limited.status_code == 403 and own.status_code == 403
+    assert by_every.status_code == 303 and portal.accounts.rows["ops.other"][0].email is None
+    assert 'href="/ops/accounts/ops.other/email"' not in limited.get("/ops/accounts").text
+
+
+def test_a_person_changes_their_own_address_with_their_password(portal: StubbedPortal) -> None:
+    account, password = portal.account("nia.own")
+    session = asyncio.run(portal.auth.sign_in("nia.own", password)).session
+    assert session is not None
+    client = portal.client()
+    client.cookies.set(portal.cookies.session_cookie, session.token)
+
+    wrong = _email_form(client, "/account/email", email="me@ao.example", current_password="not it")
+    counted = portal.accounts.rows["nia.own"][0].sign_in.failed_attempts
+    saved = _email_form(client, "/account/email", email="me@ao.example", current_password=password)
+    shown = client.get(saved.headers["location"])
+
+    assert wrong.status_code == 400 and "That is not your password" in wrong.text and counted == 1
+    assert (saved.status_code, saved.headers["location"]) == (303, "/account/email?changed=1")
+    assert "Your email address is now me@ao.example" in shown.text
+    assert (portal.accounts.changed[-1].changed_by, portal.accounts.changed[-1].change) == (
+        account.who,
+        AccountChange.EMAIL_CHANGED,
+    )

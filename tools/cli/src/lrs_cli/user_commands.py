@@ -1,4 +1,5 @@
-"""`lrs users create|disable|reset-password|duties|list|changes`: portal accounts, over the portal's admin API.
+"""`lrs users create|disable|reset-password|duties|email|list|changes`: portal accounts, over the portal's
+admin API.
 
 Operators only: the command sends the operator's API key (`--key-file` or `$LRS_API_KEY`) to the
 portal at `$LRS_PORTAL_URL` (default http://127.0.0.1:8007). A new or reset password is generated
@@ -110,6 +111,15 @@ def set_duties(connection: Connection, username: str, scopes: Sequence[str], eve
     return f"{account_text(account)}; their sessions are ended"
 
 
+def set_email(connection: Connection, username: str, address: str | None, remove: bool) -> str:
+    if (address is None) != remove:
+        raise UsageError("give the account's new email address, or --remove: one of them")
+    with _portal(connection) as client:
+        account = expect_ok(client.put(f"/v1/admin/users/{username}/email", json={"email": address}))
+    where = f"email {account['email']}" if account["email"] else "no email address"
+    return f"{account_text(account)}: {where}; forgotten-password links sent before no longer work"
+
+
 def changes(connection: Connection, limit: int, before: int | None = None) -> dict[str, Any]:
     """A page of the changes of accounts and AO keys, newest first (decision 0126): `changes`, and `next`
     to pass as `before` for the older page (None on the last)."""
@@ -182,6 +192,17 @@ def duties_command(
 ) -> None:
     """Set an operator's duties (needs an operator key without scopes); ends their sessions."""
     print_text(set_duties(connection(ctx), username, scope or (), every_duty))
+
+
+@app.command("email")
+def email_command(
+    ctx: typer.Context,
+    username: Username,
+    address: Annotated[str | None, typer.Argument(help="The new email address.")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Leave the account without an email address.")] = False,
+) -> None:
+    """Set the email address forgotten-password links go to (an operator's: needs a key without scopes)."""
+    print_text(set_email(connection(ctx), username, address, remove))
 
 
 @app.command("changes")

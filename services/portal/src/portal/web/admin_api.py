@@ -1,4 +1,5 @@
-"""The operator-only account API behind `lrs users create|disable|reset-password|duties|list` (JSON, API keys)."""
+"""The operator-only account API behind `lrs users create|disable|reset-password|duties|email|list|changes`
+(JSON, API keys)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,14 @@ class AccountDuties(BaseModel):
 
     scopes: list[OperatorScope] = Field(default_factory=list, description="the operator's duties from now on")
     every_duty: bool = Field(default=False, description="every duty instead (then no `scopes`)")
+
+
+class AccountEmail(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: OneLineText | None = Field(
+        max_length=254, description="where forgotten-password links go (decision 0128); null: none"
+    )
 
 
 def _duties(role: Role, scopes: list[OperatorScope], every_duty: bool) -> list[str]:
@@ -210,6 +219,29 @@ async def set_duties(
             raise ProblemError(422, "Invalid account", "Only operators have duties: this is an AO user's account.")
         duties = _duties(Role.OPERATOR, body.scopes, body.every_duty)
         return AccountPublic.of(await auth.set_duties(username, duties, by=str(principal)))
+    except AccountNotFound as error:
+        raise ProblemError(404, "Not found", f"No account {username!r}.") from error
+
+
+@router.put(
+    "/{username}/email",
+    summary="Set an account's email address, where its forgotten-password links go",
+    description="Links already sent stop working. An operator's address only with an operator key without"
+    " scopes: the address receives the links that set the account's password.",
+    responses=problem_responses(401, 403, 404, 422),
+    openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
+)
+async def set_email(
+    username: Username, body: AccountEmail, principal: CurrentPrincipal, request: Request
+) -> AccountPublic:
+    _require_operator(principal)
+    auth = portal_of(request).auth
+    try:
+        if (await auth.account(username)).is_operator:
+            _may_hand_out_operator_power(principal)
+        return AccountPublic.of(await auth.set_email(username, body.email, by=str(principal)))
+    except InvalidAccount as error:
+        raise ProblemError(422, "Invalid account", str(error)) from error
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
 

@@ -157,6 +157,45 @@ async def change_password(request: Request, user: User) -> Response:
     return response
 
 
+def _email_page(
+    request: Request, user: SignedIn, errors: dict[str, str] | None = None, email: str | None = None, status: int = 200
+) -> HTMLResponse:
+    context = {
+        "errors": errors or {},
+        "email": (user.account.email or "") if email is None else email,
+        "sends_links": portal_of(request).forgotten is not None,
+        "changed": request.query_params.get("changed") == "1",
+    }
+    return render(request, "account_email.html", context, user=user, status_code=status)
+
+
+@router.get("/account/email")
+async def email_form(request: Request, user: User) -> HTMLResponse:
+    return _email_page(request, user)
+
+
+@router.post("/account/email")
+async def change_email(request: Request, user: User) -> Response:
+    """The person's own email address, where forgotten-password links go (decision 0128): their password
+    confirms it, as a session left open must not be enough to redirect those links."""
+    form = await checked_form(request, user)
+    email, current = form.get("email"), form.get("current_password")
+    if not isinstance(email, str) or not isinstance(current, str):
+        raise PageError("bad_form")
+    if not current:
+        return _email_page(request, user, {"current_password": "Enter your password"}, email, 400)
+    try:
+        outcome = await portal_of(request).auth.change_own_email(user.account.username, current, email)
+    except InvalidAccount as error:
+        return _email_page(request, user, {"email": str(error)}, email, 400)
+    if outcome is PasswordChange.WRONG_PASSWORD:
+        return _email_page(request, user, {"current_password": "That is not your password"}, email, 400)
+    if outcome is PasswordChange.LOCKED:
+        locked = "Your account is locked after too many wrong passwords: try again later"
+        return _email_page(request, user, {"current_password": locked}, email, 400)
+    return see_other("/account/email?changed=1")
+
+
 # --- forgotten passwords (decision 0128) ------------------------------------------------------------------
 
 

@@ -145,6 +145,7 @@ CHANGE_WORDS = {
     AccountChange.PASSWORD_CHANGED.value: "password changed by its owner",
     AccountChange.RESET_LINK_REQUESTED.value: "forgotten-password link asked for",
     AccountChange.PASSWORD_RESET_BY_LINK.value: "password reset by emailed link",
+    AccountChange.EMAIL_CHANGED.value: "email address changed",
     AccountChange.DUTIES_CHANGED.value: "duties changed",
     AccountChange.AO_KEY_ISSUED.value: "API key issued",
     AccountChange.AO_KEY_REVOKED.value: "API key revoked",

@@ -307,6 +307,55 @@ async def set_duties(request: Request, username: str, user: AccountsOperator) ->
     return see_other("/ops/accounts")
 
 
+async def _account_for_email(request: Request, username: str, user: SignedIn) -> Account:
+    """The account whose email address `user` is about to see or change: an operator's only by an operator
+    with every duty (the address receives the links that set its password), and never their own here."""
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise PageError("not_found")
+    if username == user.account.username:
+        raise PageError("forbidden", "Change your own email address on the Your email address page.")
+    try:
+        account = await portal_of(request).auth.account(username)
+    except AccountNotFound:
+        raise PageError("not_found") from None
+    if account.is_operator:
+        _hands_out_operator_power(user, "change an operator's email address")
+    return account
+
+
+def _email_page(
+    request: Request,
+    user: SignedIn,
+    account: Account,
+    *,
+    email: str | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    shown = (account.email or "") if email is None else email
+    context = {"account": account, "email": shown, "errors": errors or {}}
+    return render(request, "ops_account_email.html", context, user=user, status_code=status)
+
+
+@router.get("/ops/accounts/{username}/email")
+async def email_form(request: Request, username: str, user: AccountsOperator) -> HTMLResponse:
+    return _email_page(request, user, await _account_for_email(request, username, user))
+
+
+@router.post("/ops/accounts/{username}/email")
+async def set_email(request: Request, username: str, user: AccountsOperator) -> Response:
+    form = await checked_form(request, user)
+    account = await _account_for_email(request, username, user)
+    email = field(form, "email")
+    try:
+        await portal_of(request).auth.set_email(account.username, email, by=user.account.who)
+    except InvalidAccount as error:
+        return _email_page(request, user, account, email=email, errors={error.field: str(error)}, status=400)
+    except AccountNotFound:
+        raise PageError("not_found") from None
+    return see_other("/ops/accounts")
+
+
 @router.post("/ops/accounts/{username}/{action}")
 async def account_action(request: Request, username: str, action: str, user: AccountsOperator) -> Response:
     await checked_form(request, user)
