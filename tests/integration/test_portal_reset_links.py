@@ -91,7 +91,7 @@ async def test_a_link_stops_working_when_it_runs_out_or_the_password_changes(
 
     assert await portal.auth.reset_link_holder(expired) is None
     assert await portal.auth.reset_link_holder(outlived) is None
-    assert await portal.auth.change_own_password("kai", given, NEW) is not None  # another way: their own change
+    assert await portal.auth.change_own_password("kai", given, NEW) is PasswordChange.CHANGED  # their own change
     assert await portal.auth.reset_link_holder(replaced) is None
     assert await portal.auth.reset_password_by_link(replaced, "yet another long password") is None
 
@@ -152,3 +152,42 @@ async def test_a_new_address_ends_the_links_sent_to_the_old_one(portal: PortalSt
         ("operator:tests", AccountChange.EMAIL_CHANGED, "to kai@new.example"),
         (FORGOTTEN_PASSWORD_PAGE, AccountChange.RESET_LINK_REQUESTED, ""),
     ]
+
+
+async def test_an_operators_reset_or_another_link_used_ends_every_link_sent_before(
+    portal: PortalStores, inbox: Inbox
+) -> None:
+    await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
+    forgotten = _forgotten(portal, inbox)
+    await forgotten.send_link("kai")
+    before_reset = _token_in(inbox)
+    await portal.auth.reset_password("kai", by="operator:tests")
+    await forgotten.send_link("kai")
+    first = _token_in(inbox)
+    await portal.pool.execute("UPDATE portal.password_reset_links SET created_at = created_at - interval '2 hours'")
+    await forgotten.send_link("kai")
+    second = _token_in(inbox)
+
+    assert await portal.auth.reset_link_holder(before_reset) is None
+    assert await portal.auth.reset_link_holder(first) is not None
+    assert await portal.auth.reset_password_by_link(second, NEW) is not None
+    assert await portal.auth.reset_link_holder(first) is None
+    assert await portal.auth.reset_password_by_link(first, "yet another long password") is None
+
+
+async def test_one_link_sent_twice_at_once_sets_one_password(portal: PortalStores, inbox: Inbox) -> None:
+    await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
+    await _forgotten(portal, inbox).send_link("kai")
+    token = _token_in(inbox)
+    choices = [f"the chosen password number {n}" for n in range(4)]
+
+    reset = await asyncio.gather(*(portal.auth.reset_password_by_link(token, choice) for choice in choices))
+
+    [chosen] = [choice for choice, account in zip(choices, reset, strict=True) if account is not None]
+    assert (await portal.auth.sign_in("kai", chosen)).outcome is SignInOutcome.SIGNED_IN
+    assert (
+        await portal.pool.fetchval(
+            "SELECT count(*) FROM portal.account_changes WHERE change = $1", "password_reset_by_link"
+        )
+        == 1
+    )

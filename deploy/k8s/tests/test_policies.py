@@ -550,5 +550,8 @@ def test_the_portal_and_the_notifier_link_their_emails_to_the_address_people_rea
         [host] = named(docs, "Ingress", "lrs")["spec"]["tls"][0]["hosts"]
         assert named(docs, "ConfigMap", "lrs-portal")["data"]["PORTAL_PUBLIC_URL"] == f"https://{host}"
         assert named(docs, "ConfigMap", "lrs-notifier")["data"]["NOTIFIER_PUBLIC_BASE_URL"] == f"https://{host}"
+        [sandpit] = containers(named(docs, "Deployment", "sandpit-notifier"))
+        sandpit_links = {env["name"]: env.get("value") for env in sandpit["env"]}["NOTIFIER_PUBLIC_BASE_URL"]
+        assert sandpit_links == f"https://{host}/sandpit"
         [container] = containers(named(docs, "Deployment", "portal"))
         assert {"secretRef": {"name": "lrs-portal-smtp", "optional": True}} in container["envFrom"]

@@ -161,11 +161,12 @@ class _RequestLog:
         environment: Environment = scope["app"].state.environment
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
+        answered: float | None = None  # when the answer's last byte went: work after it is not the request's
         status = 500
         responded = False
 
         async def respond(message: Message) -> None:
-            nonlocal status, responded
+            nonlocal status, responded, answered
             if message["type"] == "http.response.start":
                 responded = True
                 status = message["status"]
@@ -173,6 +174,8 @@ class _RequestLog:
                 headers["x-request-id"] = request_id
                 headers[ENVIRONMENT_HEADER] = environment.value
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = time.perf_counter()
 
         try:
             await self.app(scope, receive, respond)
@@ -193,7 +196,7 @@ class _RequestLog:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            elapsed = time.perf_counter() - started
+            elapsed = (answered or time.perf_counter()) - started
             service = scope["app"].state.service
             HTTP_REQUESTS.labels(service, scope["method"], path, str(status)).inc()
             HTTP_LATENCY.labels(service, path).observe(elapsed)

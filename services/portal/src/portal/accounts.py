@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from enum import StrEnum
 
 from lrs_contracts import identifiers
@@ -168,9 +169,18 @@ def checked_email(email: str | None) -> str | None:
         return None
     if refused := refused_character(address, one_line=True):
         raise InvalidAccount(f"The email address holds {refused}: type it again.", "email")
-    if not is_plausible_email(address):
+    if not is_plausible_email(address) or one_address(address) is None:
         raise InvalidAccount("Enter an email address in the correct format, like name@example.org", "email")
     return address
+
+
+def one_address(text: str) -> Address | None:
+    """`text` as exactly one mailbox, or None: a list ("a@x.org, b@y.org") would send mail to each."""
+    try:
+        address = Address(addr_spec=text)
+    except (ValueError, IndexError):
+        return None
+    return address if address.addr_spec == text else None
 
 
 def check_new_password(password: str, current: str | None = None) -> None:

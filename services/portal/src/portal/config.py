@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, AliasChoices, Field, field_validator
+from pydantic import AfterValidator, AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from lrs_platform.settings import ServiceSettings, check_sandpit_database
@@ -55,7 +55,6 @@ class PortalSettings(ServiceSettings):
     # address (the links point there; never taken from a request's Host header, which its sender chooses).
     public_url: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("PORTAL_PUBLIC_URL", "LRS_PORTAL_URL"),
         description="the portal's address as people reach it (https://...); links in emails point there",
     )
     smtp_host: str | None = Field(default=None, description="the mail relay; without it no reset links are sent")
@@ -76,6 +75,13 @@ class PortalSettings(ServiceSettings):
         if not value.startswith(("https://", "http://")) or any(char.isspace() for char in value):
             raise ValueError("PORTAL_PUBLIC_URL must be an absolute http(s) URL")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _links_over_https(self) -> PortalSettings:
+        """A link in an email carries a token that sets a password: over https, wherever cookies are secure."""
+        if self.cookie_secure and self.public_url and not self.public_url.startswith("https://"):
+            raise ValueError("PORTAL_PUBLIC_URL must be https:// (PORTAL_COOKIE_SECURE=false only for local http)")
+        return self
 
     @property
     def sends_reset_links(self) -> bool:

@@ -23,33 +23,46 @@ class ResetLinks(Protocol):
 
 
 class ForgottenPasswords:
-    def __init__(self, links: ResetLinks, mailer: Mailer, policy: ResetLinkPolicy) -> None:
+    def __init__(self, links: ResetLinks, mailer: Mailer, policy: ResetLinkPolicy, *, most_at_once: int = 8) -> None:
         self._links = links
         self._mailer = mailer
         self.policy = policy
+        self._most_at_once = most_at_once
+        self._under_way = 0
 
     async def send_link(self, typed_username: str) -> bool:
         """Sends a link to the email address of the account `typed_username` names, if it has one, is not
         disabled and has not had its hourly share of links. Whoever asked is told the same whatever happens
-        (the page runs this after answering), so nothing here says whether an account exists; the log says
-        what happened, naming no one. True when an email went."""
+        (the page runs this after answering), so nothing here says whether an account exists, nor raises;
+        the log says what happened, naming no one. At most `most_at_once` go at once: beyond them a request
+        is dropped, so a flood of requests cannot hold the database's connections or the relay. True when
+        an email went."""
+        if self._under_way >= self._most_at_once:
+            _log.warning("reset_link_not_sent", reason="too_many_at_once")
+            return False
+        self._under_way += 1
+        try:
+            return await self._send_link(typed_username)
+        except Exception as error:  # whatever it is, the person was answered already: only the log hears of it
+            _log.warning("reset_link_not_sent", reason="failed", error=type(error).__name__)
+            return False
+        finally:
+            self._under_way -= 1
+
+    async def _send_link(self, typed_username: str) -> bool:
         username = username_from(typed_username)
         if username is None:
             _log.info("reset_link_not_sent", reason="malformed_username")
             return False
         token = new_token()
         expires_at = datetime.now(UTC) + self.policy.valid_for
-        try:
-            account = await self._links.keep_reset_link(
-                username,
-                token_hash(token),
-                expires_at,
-                most_per_hour=self.policy.most_per_hour,
-                requested_by=FORGOTTEN_PASSWORD_PAGE,
-            )
-        except Exception as error:  # the database away: nobody to tell but the operators
-            _log.warning("reset_link_not_sent", reason="not_stored", error=type(error).__name__)
-            return False
+        account = await self._links.keep_reset_link(
+            username,
+            token_hash(token),
+            expires_at,
+            most_per_hour=self.policy.most_per_hour,
+            requested_by=FORGOTTEN_PASSWORD_PAGE,
+        )
         if account is None:
             _log.info("reset_link_not_sent", reason="no_such_account_or_address_or_too_many")
             return False

@@ -15,7 +15,7 @@ from email.utils import make_msgid
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from portal.accounts import Account
+from portal.accounts import Account, one_address
 
 UK = ZoneInfo("Europe/London")
 RESET_PATH = "/account/reset/"
@@ -41,13 +41,19 @@ def link_to(policy: ResetLinkPolicy, token: str) -> str:
     return f"{policy.public_url.rstrip('/')}{RESET_PATH}{token}"
 
 
+class NoAddress(ValueError):
+    """The account's address is not one mailbox (stored before addresses were checked): nothing is sent."""
+
+
 def reset_email(account: Account, link: str, expires_at: datetime, policy: ResetLinkPolicy) -> EmailMessage:
-    """The email that carries the link to the account's address."""
-    assert account.email is not None
+    """The email that carries the link to the account's address, and to nobody else (NoAddress)."""
+    recipient = one_address(account.email or "")
+    if recipient is None:
+        raise NoAddress("the account's email address is not one mailbox")
     minutes = int(policy.valid_for.total_seconds() // 60)
     message = EmailMessage()
     message["From"] = policy.mail_from
-    message["To"] = account.email
+    message["To"] = recipient
     message["Subject"] = "Reset your Organisation Portal password"
     message["Message-ID"] = make_msgid(domain=urlsplit(policy.public_url).hostname or "lrs.local")
     message.set_content(

@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import timedelta
+from collections.abc import MutableMapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+import structlog.testing
 from fastapi.testclient import TestClient
 from httpx import Response
-from services.portal.tests.unit.stubbed_portal import RESET_LINKS, StubbedPortal, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import RESET_LINKS, MemoryMailer, StubbedPortal, stubbed_portal
 
-from portal.accounts import Account, AccountChange, Role, SignInOutcome, SignInState
+from portal.accounts import Account, AccountChange, InvalidAccount, Role, SignInOutcome, SignInState, checked_email
 from portal.auth import utc_now
+from portal.config import PortalSettings
 from portal.csrf import FIELD
+from portal.forgotten_passwords import ForgottenPasswords
 from portal.reset_links import FORGOTTEN_PASSWORD_PAGE
 from portal.sessions import token_hash
 from portal.web.common import CHANGE_WORDS
@@ -130,19 +137,28 @@ def test_a_link_works_once(portal: StubbedPortal) -> None:
     assert asyncio.run(portal.auth.reset_password_by_link(token, "another long password")) is None
 
 
-def test_a_link_stops_working_when_it_runs_out_or_the_password_changes_another_way(portal: StubbedPortal) -> None:
+def test_a_link_stops_working_when_it_runs_out(portal: StubbedPortal) -> None:
     portal.account("nia.lost", email=EMAIL)
     client = portal.client()
     _ask(client, "nia.lost")
     expiring = _link_token(portal)
-    _ask(client, "nia.lost")
-    replaced = _link_token(portal)
+    assert client.get(f"/account/reset/{expiring}").status_code == 200
+
     portal.accounts.reset_links[token_hash(expiring)]["expires_at"] = utc_now() - timedelta(seconds=1)
+
+    assert client.get(f"/account/reset/{expiring}").status_code == 404
+    assert asyncio.run(portal.auth.reset_password_by_link(expiring, NEW)) is None
+
+
+def test_a_link_stops_working_when_the_password_changes_another_way(portal: StubbedPortal) -> None:
+    portal.account("nia.lost", email=EMAIL)
+    client = portal.client()
+    _ask(client, "nia.lost")
+    sent_before = _link_token(portal)
 
     asyncio.run(portal.auth.reset_password("nia.lost", by="operator:tests"))  # an operator's reset meanwhile
 
-    assert client.get(f"/account/reset/{expiring}").status_code == 404
-    assert client.get(f"/account/reset/{replaced}").status_code == 404
+    assert client.get(f"/account/reset/{sent_before}").status_code == 404
 
 
 def test_an_account_is_sent_only_so_many_links_an_hour(portal: StubbedPortal) -> None:
@@ -302,3 +318,116 @@ def test_a_person_changes_their_own_address_with_their_password(portal: StubbedP
         account.who,
         AccountChange.EMAIL_CHANGED,
     )
+
+
+def test_the_page_answers_before_it_looks_for_the_account_or_sends_anything(portal: StubbedPortal) -> None:
+    """What the page says, and when, is the same whatever the username: the work comes after the answer."""
+    portal.account("nia.lost", email=EMAIL)
+    client = portal.client()
+    form_token = _form_token(client.get("/account/forgotten-password"))
+    cookie = f"{portal.cookies.sign_in_cookie}={client.cookies.get(portal.cookies.sign_in_cookie)}"
+    happened: list[str] = []
+    keep = portal.accounts.keep_reset_link
+
+    async def looked_up(*args: Any, **kwargs: Any) -> Account | None:
+        happened.append("looked up")
+        return await keep(*args, **kwargs)
+
+    portal.accounts.keep_reset_link = looked_up  # type: ignore[method-assign]
+    body = urlencode({FIELD: form_token, "username": "nia.lost"}).encode()
+
+    async def post() -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                happened.append("answered")
+
+        headers = [(b"content-type", b"application/x-www-form-urlencoded"), (b"cookie", cookie.encode())]
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+            "path": "/account/forgotten-password", "raw_path": b"/account/forgotten-password", "query_string": b"",
+            "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("portal", 80),
+        }  # fmt: skip
+        await portal.app(scope, receive, send)
+
+    asyncio.run(post())
+
+    assert happened == ["answered", "looked up"] and len(portal.mailer.sent) == 1
+
+
+def test_opening_the_sign_in_page_meanwhile_leaves_an_open_reset_form_valid(portal: StubbedPortal) -> None:
+    portal.account("nia.lost", email=EMAIL)
+    _ask(portal.client(), "nia.lost")
+    token = _link_token(portal)
+    client = portal.client()
+    form_token = _form_token(client.get(f"/account/reset/{token}"))
+
+    client.get("/sign-in")  # another tab
+    chosen = client.post(
+        f"/account/reset/{token}", data={FIELD: form_token, "new_password": NEW, "new_password_again": NEW}
+    )
+
+    assert chosen.status_code == 303
+
+
+def test_the_reset_page_sends_its_address_to_no_one(portal: StubbedPortal) -> None:
+    portal.account("nia.lost", email=EMAIL)
+    _ask(portal.client(), "nia.lost")
+    token = _link_token(portal)
+
+    page = portal.client().get(f"/account/reset/{token}")
+
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert 'autocomplete="username"' in page.text  # password managers know whose password it is
+
+
+def test_an_address_list_is_no_address_and_gets_no_link(portal: StubbedPortal) -> None:
+    with pytest.raises(InvalidAccount):
+        checked_email("nia@ao.example, eve@evil.example")
+    account, _ = portal.account("nia.lost")
+    portal.accounts.rows["nia.lost"] = (replace(account, email="nia@ao.example,eve@evil.example"), "hash")
+
+    asked = _ask(portal.client(), "nia.lost")  # an address stored before addresses were checked
+
+    assert asked.status_code == 303 and portal.mailer.sent == []
+
+
+def test_a_failure_of_any_kind_after_the_answer_reaches_only_the_log(portal: StubbedPortal) -> None:
+    portal.account("nia.lost", email=EMAIL)
+
+    async def broken(message: object) -> None:
+        raise RuntimeError("relay said something about nia@ao.example")
+
+    portal.mailer.send = broken  # type: ignore[method-assign]
+    with structlog.testing.capture_logs() as logs:
+        asked = _ask(portal.client(), "nia.lost")
+
+    assert asked.status_code == 303
+    [failed] = [entry for entry in logs if entry["event"] == "reset_link_not_sent"]
+    assert failed["error"] == "RuntimeError" and EMAIL not in str(logs)
+
+
+def test_requests_beyond_those_under_way_at_once_are_dropped() -> None:
+    mailer = MemoryMailer()
+    sending = ForgottenPasswords(_HeldLinks(), mailer, RESET_LINKS, most_at_once=2)
+
+    async def flood() -> list[bool]:
+        return await asyncio.gather(*(sending.send_link("nia.lost") for _ in range(5)))
+
+    assert sorted(asyncio.run(flood())) == [False, False, False, True, True]
+
+
+class _HeldLinks:
+    """Keeps every link, slowly: the requests are under way together."""
+
+    async def keep_reset_link(self, username: str, token_hash: str, expires_at: datetime, **kwargs: Any) -> Account:
+        await asyncio.sleep(0.05)
+        return Account(username, "Nia", Role.AO, "RN9093", EMAIL)
+
+
+def test_links_in_emails_go_over_https_unless_cookies_are_for_local_http() -> None:
+    with pytest.raises(ValueError, match="must be https"):
+        PortalSettings(public_url="http://portal.lrs.example", smtp_host="relay")
+    assert PortalSettings(public_url="http://127.0.0.1:8007", smtp_host="relay", cookie_secure=False).sends_reset_links

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated
 
@@ -29,6 +30,7 @@ from portal.web.common import (
 )
 
 router = APIRouter(include_in_schema=False)
+FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")  # what `new_csrf_token` makes
 
 
 def _home(account: Account) -> str:
@@ -42,7 +44,10 @@ def _signed_out_form(
     """A page whose form is sent by someone not signed in: its CSRF token is in a cookie of its own
     (double submit), as there is no session to hold it."""
     portal = portal_of(request)
-    form_token = new_csrf_token()
+    # The browser's token if it has one, so that opening another of these pages (the sign-in page in another
+    # tab) leaves the form already open valid; a new one otherwise.
+    kept = request.cookies.get(portal.cookies.sign_in_cookie)
+    form_token = kept if kept and FORM_TOKEN.fullmatch(kept) else new_csrf_token()
     response = render(request, template, {**context, "form_token": form_token}, status_code=status_code)
     set_cookie(portal, response, portal.cookies.sign_in_cookie, form_token, max_age=3600)
     return response
@@ -239,7 +244,9 @@ def _reset_page(
     request: Request, token: str, account: Account | None, errors: dict[str, str] | None = None, status_code: int = 200
 ) -> HTMLResponse:
     context = {"errors": errors or {}, "token": token, "holder": account, "min_length": MIN_PASSWORD_LENGTH}
-    return _signed_out_form(request, "reset_password.html", context, status_code)
+    response = _signed_out_form(request, "reset_password.html", context, status_code)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the address holds the link's token
+    return response
 
 
 @router.get("/account/reset/{token}")

@@ -49,13 +49,18 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/v1/")
 
 
+def _route(request: Request) -> str:
+    """The route's template, as the request log names it: a path may hold a ULN or a reset link's token."""
+    return getattr(request.scope.get("route"), "path", "unmatched")
+
+
 async def _page_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, PageError)
     status, heading, paragraphs = _PAGES[error.kind]
     shown = ([error.detail] if error.detail else []) + paragraphs
     user = await portal_of(request).auth.session_for(request.cookies.get(portal_of(request).cookies.session_cookie))
     if error.kind == "csrf":
-        _log.warning("csrf_refused", route=request.url.path)
+        _log.warning("csrf_refused", route=_route(request))
     return render(request, "error.html", {"heading": heading, "paragraphs": shown}, user=user, status_code=status)
 
 
@@ -79,7 +84,7 @@ async def _service_error(request: Request, error: Exception) -> Response:
     if isinstance(error, Forbidden):
         return await _page_error(request, PageError("forbidden", error.detail))
     if isinstance(error, Unavailable):
-        _log.warning("service_unavailable", route=request.url.path, detail=error.detail[:200])
+        _log.warning("service_unavailable", route=_route(request), detail=error.detail[:200])
         return await _page_error(request, PageError("unavailable"))
     return await _page_error(request, PageError("refused", error.detail))
 
