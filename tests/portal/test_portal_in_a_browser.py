@@ -1145,7 +1145,7 @@ async def test_an_operator_limited_to_dead_letters_sees_only_their_pages_until_l
     changed = lrs(portal_system, operator_key, "users", "duties", username, "--scope", "erasure")
     assert "operator with duties erasure" in changed
     audit = lrs(portal_system, operator_key, "users", "changes", "--limit", "5")
-    assert f"operator:tests  {username}  duties changed: erasure" in audit
+    assert f"operator:tests (API key)  {username}  duties changed: erasure" in audit
     assert f"operator:operator.user  {username}  created: operator with duties dead-letters" in audit
     await page.goto(f"{url}/ops/dead-letters")
     await expect(page).to_have_url(re.compile(r"/sign-in"))

@@ -93,7 +93,7 @@ def test_only_the_accounts_duty_reads_the_changes(portal: StubbedPortal) -> None
     assert client.get("/ops/accounts/changes").status_code == 403
 
 
-def test_the_admin_api_keeps_the_key_principal_as_who_and_lists_the_changes(portal: StubbedPortal) -> None:
+def test_the_admin_api_keeps_the_key_as_who_and_lists_the_changes(portal: StubbedPortal) -> None:
     portal.app.state.credentials = OperatorKey("operator:desk")
     client = portal.client()
     for number in range(3):
@@ -110,6 +110,6 @@ def test_the_admin_api_keeps_the_key_principal_as_who_and_lists_the_changes(port
         ("staff.0", "disabled"),
         ("staff.2", "created"),
     ]
-    assert {change["changed_by"] for change in newest["changes"] + older["changes"]} == {"operator:desk"}
+    assert {change["changed_by"] for change in newest["changes"] + older["changes"]} == {"operator:desk (API key)"}
     assert [change["subject"] for change in older["changes"]] == ["staff.1", "staff.0"] and older["next"] is None
     assert (refused.status_code, refused.json()["code"]) == (403, "OPERATOR_SCOPE_MISSING")

@@ -97,8 +97,10 @@ class AccountChangePublic(BaseModel):
     change_id: int
     changed_at: datetime
     changed_by: str = Field(
-        description="who made the change: an operator (`operator:<username>`, signed in or by a key), or, for"
-        " `password_changed`, the person themself (`operator:<username>` or `<username> (ao:<id>)`)"
+        description="who made the change: an operator signed in to the portal (`operator:<username>`), an"
+        " operator key through this API (`operator:<name> (API key)`), the person themself (for their own"
+        " password or email address: `operator:<username>` or `<username> (ao:<id>)`), or `forgotten-password"
+        " page` for a reset link asked for"
     )
     subject: str = Field(description="the account's username, or the AO key's principal (ao:<id>)")
     change: AccountChange
@@ -113,6 +115,12 @@ class AccountChanges(BaseModel):
 class IssuedPassword(BaseModel):
     account: AccountPublic
     password: str = Field(description="shown once: give it to the person, who should change it")
+
+
+def _by_key(principal: Principal) -> str:
+    """Who made a change through this API, as the audit keeps it: the key's principal, said to be a key. An
+    operator key may be named like a portal account (`operator:alice`) and is not that person signed in."""
+    return f"{principal} (API key)"
 
 
 def _require_operator(principal: Principal) -> None:
@@ -148,7 +156,7 @@ async def create_account(body: AccountCreate, principal: CurrentPrincipal, reque
     duties = _duties(body.role, body.scopes, body.every_duty)
     try:
         account, password = await portal_of(request).auth.create_account(
-            body.username, body.display_name, body.role, body.ao_id, body.email, duties, by=str(principal)
+            body.username, body.display_name, body.role, body.ao_id, body.email, duties, by=_by_key(principal)
         )
     except InvalidAccount as error:
         raise ProblemError(422, "Invalid account", str(error)) from error
@@ -178,7 +186,7 @@ async def disable_account(username: Username, principal: CurrentPrincipal, reque
     _require_operator(principal)
     auth = portal_of(request).auth
     try:
-        await auth.disable(username, by=str(principal))
+        await auth.disable(username, by=_by_key(principal))
         return AccountPublic.of(await auth.account(username))
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
@@ -196,7 +204,7 @@ async def reset_password(username: Username, principal: CurrentPrincipal, reques
     try:
         if (await auth.account(username)).role is Role.OPERATOR:
             _may_hand_out_operator_power(principal)
-        password = await auth.reset_password(username, by=str(principal))
+        password = await auth.reset_password(username, by=_by_key(principal))
         return IssuedPassword(account=AccountPublic.of(await auth.account(username)), password=password)
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
@@ -218,7 +226,7 @@ async def set_duties(
         if not (await auth.account(username)).is_operator:
             raise ProblemError(422, "Invalid account", "Only operators have duties: this is an AO user's account.")
         duties = _duties(Role.OPERATOR, body.scopes, body.every_duty)
-        return AccountPublic.of(await auth.set_duties(username, duties, by=str(principal)))
+        return AccountPublic.of(await auth.set_duties(username, duties, by=_by_key(principal)))
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
 
@@ -239,7 +247,7 @@ async def set_email(
     try:
         if (await auth.account(username)).is_operator:
             _may_hand_out_operator_power(principal)
-        return AccountPublic.of(await auth.set_email(username, body.email, by=str(principal)))
+        return AccountPublic.of(await auth.set_email(username, body.email, by=_by_key(principal)))
     except InvalidAccount as error:
         raise ProblemError(422, "Invalid account", str(error)) from error
     except AccountNotFound as error:
