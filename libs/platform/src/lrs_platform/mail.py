@@ -23,6 +23,21 @@ class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
 
+class SmtpSettings(Protocol):
+    """A service's settings for its relay (`<SERVICE>_SMTP_*`), but the host, which it may not have."""
+
+    @property
+    def smtp_port(self) -> int: ...
+    @property
+    def smtp_starttls(self) -> bool: ...
+    @property
+    def smtp_username(self) -> str | None: ...
+    @property
+    def smtp_password(self) -> str | None: ...
+    @property
+    def smtp_timeout_seconds(self) -> float: ...
+
+
 class SmtpMailer:
     def __init__(
         self,
@@ -62,3 +77,15 @@ class SmtpMailer:
             raise MailError(f"SMTP {error.code}", permanent=error.code >= 500) from error
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             raise MailError(type(error).__name__, permanent=False) from error
+
+
+def smtp_mailer(host: str, settings: SmtpSettings) -> SmtpMailer:
+    """The mailer for the relay at `host` as a service's settings describe it."""
+    return SmtpMailer(
+        host,
+        settings.smtp_port,
+        start_tls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        timeout=settings.smtp_timeout_seconds,
+    )

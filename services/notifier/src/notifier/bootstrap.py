@@ -13,7 +13,7 @@ from lrs_platform.http import build_app
 from lrs_platform.kafka import make_consumer, make_producer
 from lrs_platform.keyring import Keyring
 from lrs_platform.logging import configure_logging
-from lrs_platform.mail import SmtpMailer
+from lrs_platform.mail import smtp_mailer
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, collect_less, service_resources
@@ -38,14 +38,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_resources(app, settings, schema=SERVICE, migrations="notifier.migrations") as pool:
             app.state.contacts = ContactStore(pool)
-            smtp = SmtpMailer(
-                settings.smtp_host,
-                settings.smtp_port,
-                start_tls=settings.smtp_starttls,
-                username=settings.smtp_username,
-                password=settings.smtp_password,
-                timeout=settings.smtp_timeout_seconds,
-            )
+            smtp = smtp_mailer(settings.smtp_host, settings)
             mailer = SandpitMailer(smtp) if settings.environment.is_sandpit else smtp
             retry = RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds)
             notifications = Notifications(

@@ -21,7 +21,7 @@ from lrs_platform.database import apply_migrations, create_pool, database_reacha
 from lrs_platform.http import build_app, readiness
 from lrs_platform.identity import CredentialStore
 from lrs_platform.logging import configure_logging, get_logger
-from lrs_platform.mail import SmtpMailer
+from lrs_platform.mail import smtp_mailer
 from lrs_platform.service import BackgroundTasks
 from portal.accounts import LockoutPolicy
 from portal.auth import Authentication, utc_now
@@ -72,14 +72,7 @@ def _forgotten_passwords(settings: PortalSettings, accounts: AccountStore) -> Fo
     if not settings.sends_reset_links:
         return None
     assert settings.smtp_host is not None and settings.public_url is not None
-    mailer = SmtpMailer(
-        settings.smtp_host,
-        settings.smtp_port,
-        start_tls=settings.smtp_starttls,
-        username=settings.smtp_username,
-        password=settings.smtp_password,
-        timeout=settings.smtp_timeout_seconds,
-    )
+    mailer = smtp_mailer(settings.smtp_host, settings)
     policy = ResetLinkPolicy(
         settings.public_url,
         settings.mail_from,
