@@ -87,7 +87,8 @@ sample_ao=$(sed -n 2p samples/sample-100.csv | cut -d, -f2)
 operator_key="$run/keys/operator.key"
 portal_users=$(.venv/bin/lrs --key-file "$operator_key" users create ao.demo --name "AO Demo" --role ao \
   --ao "$sample_ao" --email results@ao.example \
-  && .venv/bin/lrs --key-file "$operator_key" users create operator.demo --name "Operator Demo" --role operator --every-duty)
+  && .venv/bin/lrs --key-file "$operator_key" users create operator.demo --name "Operator Demo" --role operator \
+    --every-duty --email operator.demo@lrs.example)
 cat <<MSG
 
 The system is up. Where to look:
@@ -102,4 +103,5 @@ The system is up. Where to look:
 
 Organisation Portal: $LRS_PORTAL_URL  (sign in as one of these; passwords are shown only now)
 $portal_users
+  (lost a password? "Forgotten your password?" emails a link, found in .run/mailbox/new/)
 MSG
