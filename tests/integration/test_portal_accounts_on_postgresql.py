@@ -13,7 +13,7 @@ import pytest
 from tests.support.portal_accounts import portal_stores
 
 from lrs_platform.identity import CredentialStore, OperatorScope, Principal, PrincipalKind
-from portal.accounts import LockoutPolicy, PasswordChange, Role
+from portal.accounts import AccountListing, LockoutPolicy, PasswordChange, Role
 from portal.auth import Authentication
 from portal.store import AccountExists, AccountNotFound, AccountStore
 
@@ -132,3 +132,24 @@ async def test_an_own_password_change_loses_to_a_reset_made_meanwhile_and_is_kep
         ("nia (ao:RN5133)", "password_changed"),
         ("operator:root", "password_reset"),
     ]
+
+
+async def test_accounts_are_listed_by_username_a_page_at_a_time_as_asked(
+    stores: tuple[Authentication, CredentialStore, Any],
+) -> None:
+    auth, _, _ = stores
+    for username, ao_id in (("b_ann", "RN5133"), ("bxann", "RN5133"), ("bea", "RN9093"), ("cy", "RN5133")):
+        await auth.create_account(username, "Staff", Role.AO, ao_id, None, by="operator:tests")
+    await auth.create_account("boss", "Boss", Role.OPERATOR, None, None, ["rebuild"], by="operator:tests")
+
+    first, after = await auth.accounts(AccountListing(limit=2))
+    rest, last = await auth.accounts(AccountListing(after=after, limit=10))
+    of_ao, _ = await auth.accounts(AccountListing(ao_id="RN5133", starting="b"))
+    operators, _ = await auth.accounts(AccountListing(role=Role.OPERATOR))
+    literal, _ = await auth.accounts(AccountListing(starting="b_"))  # `_` is no wildcard here
+
+    assert [a.username for a in first] == ["b_ann", "bea"] and after == "bea"
+    assert [a.username for a in rest] == ["boss", "bxann", "cy"] and last is None
+    assert [a.username for a in of_ao] == ["b_ann", "bxann"]
+    assert [a.username for a in operators] == ["boss"]
+    assert [a.username for a in literal] == ["b_ann"]

@@ -92,3 +92,23 @@ def test_the_changes_are_printed_with_the_way_to_older_ones(
     assert main(["users", "changes", "--limit", "5", "--before", "9", *argv]) == ExitCode.OK
     assert capsys.readouterr().out == printed
     assert asked == [(5, 9)]
+
+
+def test_the_accounts_are_listed_with_the_filters_asked_and_the_way_to_the_next_page(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked: list[dict[str, object]] = []
+    account = {"username": "nia", "display_name": "Nia", "role": "ao", "ao_id": "RN5133", "disabled": False}
+
+    def answer(connection: object, **filters: object) -> dict[str, object]:
+        asked.append(filters)
+        return {"items": [{**account, "locked": False, "scopes": []}], "next": "nia"}
+
+    monkeypatch.setattr(user_commands, "accounts", answer)
+
+    argv = ["users", "list", "--ao", "RN5133", "--role", "ao", "--starting", "n", "--after", "m", "--limit", "1"]
+    assert main(argv) == ExitCode.OK
+    assert capsys.readouterr().out == (
+        "nia (Nia, AO user of RN5133, active)\nmore: lrs users list --after nia (with the same filters)\n"
+    )
+    assert asked == [{"ao": "RN5133", "role": user_commands.Role.AO, "starting": "n", "after": "m", "limit": 1}]

@@ -69,6 +69,18 @@ def described(account: Account) -> str:
     return f"operator with {'every duty' if not account.scopes else 'duties ' + duties_text(account.scopes)}"
 
 
+@dataclass(frozen=True)
+class AccountListing:
+    """Which accounts a list shows: of one AO, of one role, whose username starts so; a page of `limit`
+    after the username `after`."""
+
+    ao_id: str | None = None
+    role: Role | None = None
+    starting: str | None = None
+    after: str | None = None
+    limit: int = 500
+
+
 class InvalidAccount(ValueError):
     """The account details break a rule; the message says which, in words for the person, and `field`
     names the detail it is about."""

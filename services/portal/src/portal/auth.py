@@ -13,6 +13,7 @@ from portal import passwords
 from portal.accounts import (
     Account,
     AccountChange,
+    AccountListing,
     ChangeRecord,
     LockoutPolicy,
     PasswordChange,
@@ -320,8 +321,13 @@ class Authentication:
             raise AccountNotFound(username)
         return found[0]
 
-    async def accounts(self) -> list[Account]:
-        return await self._accounts.listing()
+    async def accounts(self, listed: AccountListing = AccountListing()) -> tuple[list[Account], str | None]:
+        """A page of accounts as `listed` asks, by username, and the `after` of the next page (None: the last)."""
+        page = await self._accounts.listing(
+            ao_id=listed.ao_id, role=listed.role, starting=listed.starting, after=listed.after, limit=listed.limit + 1
+        )
+        more = len(page) > listed.limit
+        return page[: listed.limit], page[listed.limit - 1].username if more else None
 
     async def issue_ao_key(self, ao_id: str, label: str, *, by: str) -> IssuedKey:
         """A new API key for the AO, kept in the audit of account changes in the same transaction."""

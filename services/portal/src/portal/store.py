@@ -73,8 +73,27 @@ class AccountStore:
         row = await self._pool.fetchrow("SELECT * FROM portal.accounts WHERE username = $1", username.strip().lower())
         return (_account(row), row["password_hash"]) if row else None
 
-    async def listing(self) -> list[Account]:
-        rows = await self._pool.fetch("SELECT * FROM portal.accounts ORDER BY role, ao_id NULLS FIRST, username")
+    async def listing(
+        self,
+        *,
+        ao_id: str | None = None,
+        role: Role | None = None,
+        starting: str | None = None,
+        after: str | None = None,
+        limit: int = 500,
+    ) -> list[Account]:
+        """Accounts by username, the first `limit` after `after`: of one AO, of one role, whose username
+        starts with `starting`, as given."""
+        rows = await self._pool.fetch(
+            "SELECT * FROM portal.accounts WHERE ($1::text IS NULL OR ao_id = $1) AND ($2::text IS NULL OR role = $2)"
+            " AND ($3::text IS NULL OR starts_with(username, $3)) AND ($4::text IS NULL OR username > $4)"
+            " ORDER BY username LIMIT $5",
+            ao_id,
+            role.value if role else None,
+            starting,
+            after,
+            limit,
+        )
         return [_account(row) for row in rows]
 
     async def count_attempt(

@@ -113,8 +113,27 @@ class MemoryAccounts:
         await self.record_sign_in(username, state)
         return account, password_hash, state
 
-    async def listing(self) -> list[Account]:
-        return [account for account, _ in self.rows.values()]
+    async def listing(
+        self,
+        *,
+        ao_id: str | None = None,
+        role: Role | None = None,
+        starting: str | None = None,
+        after: str | None = None,
+        limit: int = 500,
+    ) -> list[Account]:
+        found = sorted(
+            (account for account, _ in self.rows.values()),
+            key=lambda account: account.username,
+        )
+        return [
+            account
+            for account in found
+            if (ao_id is None or account.ao_id == ao_id)
+            and (role is None or account.role is role)
+            and (starting is None or account.username.startswith(starting))
+            and (after is None or account.username > after)
+        ][:limit]
 
     async def record_sign_in(self, username: str, state: SignInState) -> None:
         account, password_hash = self.rows[username]

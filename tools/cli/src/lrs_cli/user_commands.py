@@ -135,10 +135,28 @@ def change_text(change: dict[str, Any]) -> str:
     return f"{change['changed_at']}  {change['changed_by']}  {change['subject']}  {words}{detail}"
 
 
-def accounts(connection: Connection) -> list[dict[str, Any]]:
+def accounts(
+    connection: Connection,
+    *,
+    ao: str | None = None,
+    role: Role | None = None,
+    starting: str | None = None,
+    after: str | None = None,
+    limit: int = 500,
+) -> dict[str, Any]:
+    """A page of accounts by username: `items`, and `next` to pass as `after` for the next (None: the last)."""
+    params: dict[str, str | int] = {"limit": limit}
+    for name, value in (
+        ("ao_id", ao),
+        ("role", role.value if role else None),
+        ("starting", starting),
+        ("after", after),
+    ):
+        if value:
+            params[name] = value
     with _portal(connection) as client:
-        found: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/users"))["items"]
-    return found
+        page: dict[str, Any] = expect_ok(client.get("/v1/admin/users", params=params))
+    return page
 
 
 app = typer.Typer(help="Operator: Organisation Portal accounts.", no_args_is_help=True)
@@ -224,10 +242,21 @@ def changes_command(
 
 
 @app.command("list")
-def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Every portal account."""
-    found = accounts(connection(ctx))
+def list_command(
+    ctx: typer.Context,
+    ao: Annotated[str | None, typer.Option(help="Only this AO's staff (its recognition number).")] = None,
+    role: Annotated[Role | None, typer.Option(help="Only AO users, or only operators.")] = None,
+    starting: Annotated[str | None, typer.Option(help="Only usernames starting with this.")] = None,
+    after: Annotated[str | None, typer.Option(help="The page after this username (a page's next).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="How many, by username.")] = 500,
+    as_json: JsonOption = False,
+) -> None:
+    """Portal accounts, a page at a time by username."""
+    page = accounts(connection(ctx), ao=ao, role=role, starting=starting, after=after, limit=limit)
     if as_json:
-        print_json(found)
-    else:
-        print_text("\n".join(account_text(account) for account in found) or "no accounts")
+        print_json(page)
+        return
+    lines = [account_text(account) for account in page["items"]] or ["no accounts"]
+    if page.get("next"):
+        lines.append(f"more: lrs users list --after {page['next']} (with the same filters)")
+    print_text("\n".join(lines))

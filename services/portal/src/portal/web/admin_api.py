@@ -14,7 +14,15 @@ from lrs_contracts.codes import ProblemCode
 from lrs_contracts.text import OneLineText
 from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
-from portal.accounts import USERNAME_PATTERN, Account, AccountChange, InvalidAccount, Role
+from portal.accounts import (
+    AO_ID_PATTERN,
+    USERNAME_PATTERN,
+    Account,
+    AccountChange,
+    AccountListing,
+    InvalidAccount,
+    Role,
+)
 from portal.store import AccountExists, AccountNotFound
 from portal.web.common import portal_of
 
@@ -90,7 +98,8 @@ class AccountPublic(BaseModel):
 
 
 class AccountList(BaseModel):
-    items: list[AccountPublic]
+    items: list[AccountPublic] = Field(description="by username")
+    next: str | None = Field(default=None, description="`after` for the next page; null on the last")
 
 
 class AccountChangePublic(BaseModel):
@@ -167,13 +176,27 @@ async def create_account(body: AccountCreate, principal: CurrentPrincipal, reque
 
 @router.get(
     "",
-    summary="Portal accounts",
+    summary="Portal accounts, a page at a time by username",
     responses=problem_responses(401, 403),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
-async def list_accounts(principal: CurrentPrincipal, request: Request) -> AccountList:
+async def list_accounts(
+    principal: CurrentPrincipal,
+    request: Request,
+    ao_id: Annotated[str | None, Query(pattern=AO_ID_PATTERN.pattern, description="only this AO's staff")] = None,
+    role: Annotated[Role | None, Query(description="only AO users, or only operators")] = None,
+    starting: Annotated[
+        str | None, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9._@-]+$", description="username prefix")
+    ] = None,
+    after: Annotated[
+        str | None, Query(pattern=USERNAME_PATTERN.pattern, description="the previous page's `next`")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+) -> AccountList:
     _require_operator(principal)
-    return AccountList(items=[AccountPublic.of(account) for account in await portal_of(request).auth.accounts()])
+    listed = AccountListing(ao_id=ao_id, role=role, starting=starting, after=after, limit=limit)
+    page, next_after = await portal_of(request).auth.accounts(listed)
+    return AccountList(items=[AccountPublic.of(account) for account in page], next=next_after)
 
 
 @router.post(

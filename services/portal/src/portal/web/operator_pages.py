@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
-from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, Account, InvalidAccount, Role
+from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, Account, AccountListing, InvalidAccount, Role
 from portal.auth import SignedIn
 from portal.backend import Forbidden, NotFound, Refused, ServiceError
 from portal.store import AccountExists, AccountNotFound
@@ -175,18 +175,62 @@ async def _accounts_page(
     keys, keys_total = await portal.keys.listing(
         PrincipalKind.AO, principal=Principal(PrincipalKind.AO, keys_of) if keys_of else None
     )
+    listed, shown, listing_errors = _listing_of(request)
+    accounts, next_after = await portal.auth.accounts(listed)
+    if listing_errors:
+        status = 400
     context = {
-        "accounts": await portal.auth.accounts(),
+        "accounts": accounts,
+        "listing": shown,
+        "more_accounts": _page_link(shown, next_after) if next_after else None,
+        "first_accounts": _page_link(shown, None) if listed.after else None,
         "keys": keys,
         "keys_total": keys_total,
         "keys_of": keys_of or "",
         "issued": issued,
-        "errors": errors or {},
+        "errors": {**listing_errors, **(errors or {})},
         "values": values or {"role": "ao"},
         "duties": DUTIES,
         "changes": await portal.auth.changes(limit=RECENT_CHANGES),
     }
     return render(request, "ops_accounts.html", context, user=user, status_code=status)
+
+
+ACCOUNTS_PAGE = 100
+_STARTING = re.compile(r"^[a-z0-9._@-]{1,64}$")
+
+
+def _listing_of(request: Request) -> tuple[AccountListing, dict[str, str], dict[str, str]]:
+    """The accounts the page's filter asks for (`accounts_of`, `role`, `starting`; `after` for a later page),
+    what the filter shows, and what in it is not right (then every account is listed)."""
+    query = request.query_params
+    shown = {name: (query.get(name) or "").strip() for name in ("accounts_of", "role", "starting", "after")}
+    shown["accounts_of"] = shown["accounts_of"].upper()
+    shown["starting"] = shown["starting"].lower()
+    errors: dict[str, str] = {}
+    if shown["accounts_of"] and not AO_ID_PATTERN.fullmatch(shown["accounts_of"]):
+        errors["accounts_of"] = "Enter an AO recognition number, like RN5133"
+    if shown["starting"] and not _STARTING.fullmatch(shown["starting"]):
+        errors["starting"] = "A username holds only lower-case letters, digits, dots, dashes, underscores or @"
+    role = shown["role"] if shown["role"] in {role.value for role in Role} else ""
+    after = shown["after"] if USERNAME_PATTERN.fullmatch(shown["after"]) else ""
+    shown |= {"role": role, "after": after}
+    if errors:
+        return AccountListing(limit=ACCOUNTS_PAGE), shown, errors
+    listed = AccountListing(
+        ao_id=shown["accounts_of"] or None,
+        role=Role(role) if role else None,
+        starting=shown["starting"] or None,
+        after=after or None,
+        limit=ACCOUNTS_PAGE,
+    )
+    return listed, shown, errors
+
+
+def _page_link(shown: dict[str, str], after: str | None) -> str:
+    """The accounts page with the same filter, from after `after` (None: the first page)."""
+    kept = {name: value for name, value in shown.items() if value and name != "after"}
+    return "/ops/accounts?" + urlencode({**kept, **({"after": after} if after else {})})
 
 
 @router.get("/ops/accounts")
