@@ -135,21 +135,26 @@ async def test_a_new_address_ends_the_links_sent_to_the_old_one(portal: PortalSt
     await forgotten.send_link("kai")
     to_old = _token_in(inbox)
 
-    await portal.auth.set_email("kai", "kai@new.example", by="operator:tests")
+    changed = await portal.auth.set_email("kai", "kai@new.example", by="operator:tests")
     same_again = await portal.auth.set_email("kai", "kai@new.example", by="operator:tests")
+    assert await forgotten.tell_old_address(changed) and not await forgotten.tell_old_address(same_again)
     await forgotten.send_link("kai")
-    wrong = await portal.auth.change_own_email("kai", "not the password", "kai@mine.example")
-    own = await portal.auth.change_own_email("kai", given, None)
+    wrong, _ = await portal.auth.change_own_email("kai", "not the password", "kai@mine.example")
+    own, removed = await portal.auth.change_own_email("kai", given, None)
 
     assert await portal.auth.reset_link_holder(to_old) is None
-    assert same_again.email == "kai@new.example" and inbox.messages[-1]["To"] == "kai@new.example"
+    assert (changed.previous, changed.account.email, changed.changed) == (EMAIL, "kai@new.example", True)
+    assert not same_again.changed
+    [notice] = [message for message in inbox.messages if "has changed" in str(message["Subject"])]
+    assert notice["To"] == EMAIL and "kai@new.example" not in notice.get_content()
+    assert inbox.messages[-1]["To"] == "kai@new.example"  # the link asked for after the change
     assert (wrong, own) == (PasswordChange.WRONG_PASSWORD, PasswordChange.CHANGED)
-    assert (await portal.auth.account("kai")).email is None
+    assert removed is not None and removed.previous == "kai@new.example" and removed.account.email is None
     changes = [(c.changed_by, c.change, c.detail) for c in await portal.auth.changes(limit=4)]
     assert changes == [
-        ("kai (ao:RN5133)", AccountChange.EMAIL_CHANGED, "removed"),
+        ("kai (ao:RN5133)", AccountChange.EMAIL_CHANGED, "from kai@new.example to none"),
         (FORGOTTEN_PASSWORD_PAGE, AccountChange.RESET_LINK_REQUESTED, ""),
-        ("operator:tests", AccountChange.EMAIL_CHANGED, "to kai@new.example"),
+        ("operator:tests", AccountChange.EMAIL_CHANGED, f"from {EMAIL} to kai@new.example"),
         (FORGOTTEN_PASSWORD_PAGE, AccountChange.RESET_LINK_REQUESTED, ""),
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from lrs_cli import user_commands
@@ -112,3 +113,23 @@ def test_the_accounts_are_listed_with_the_filters_asked_and_the_way_to_the_next_
         "nia (Nia, AO user of RN5133, active)\nmore: lrs users list --after nia (with the same filters)\n"
     )
     assert asked == [{"ao": "RN5133", "role": user_commands.Role.AO, "starting": "n", "after": "m", "limit": 1}]
+
+
+def test_the_list_asks_the_portal_for_the_page_as_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[httpx.Request] = []
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"items": [], "next": None})
+
+    def client(connection: object) -> httpx.Client:
+        return httpx.Client(base_url="http://portal", transport=httpx.MockTransport(portal))
+
+    monkeypatch.setattr(user_commands, "_portal", client)
+
+    assert main(["users", "list", "--ao", " rn5133", "--role", "operator", "--starting", "Nia", "--limit", "7"]) == 0
+    assert main(["users", "list", "--after", "nia"]) == 0
+    assert [(request.url.path, dict(request.url.params)) for request in sent] == [
+        ("/v1/admin/users", {"limit": "7", "ao_id": "RN5133", "role": "operator", "starting": "nia"}),
+        ("/v1/admin/users", {"limit": "500", "after": "nia"}),
+    ]

@@ -10,9 +10,11 @@ each of its sessions gets, so the services enforce them as for any key.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from enum import StrEnum
 
@@ -63,10 +65,31 @@ def duties_text(scopes: Collection[str]) -> str:
 
 
 def described(account: Account) -> str:
-    """What an account is, for the audit of its creation."""
+    """What an account is, for the audit of its creation (with its email address, where reset links go)."""
     if account.ao_id is not None:
-        return f"AO user of {account.ao_id}"
-    return f"operator with {'every duty' if not account.scopes else 'duties ' + duties_text(account.scopes)}"
+        what = f"AO user of {account.ao_id}"
+    else:
+        what = f"operator with {'every duty' if not account.scopes else 'duties ' + duties_text(account.scopes)}"
+    return f"{what}, email {account.email}" if account.email else what
+
+
+def address_change(previous: str | None, email: str | None) -> str:
+    """An email address change as the audit says it."""
+    return f"from {previous or 'none'} to {email or 'none'}"
+
+
+@dataclass(frozen=True)
+class AddressChange:
+    """An account's email address changed: the account as it is now, the address it had, and whether it
+    was an operator who changed it (or the person)."""
+
+    account: Account
+    previous: str | None
+    by_operator: bool
+
+    @property
+    def changed(self) -> bool:
+        return self.previous != self.account.email
 
 
 @dataclass(frozen=True)
@@ -187,10 +210,13 @@ def checked_email(email: str | None) -> str | None:
 
 
 def one_address(text: str) -> Address | None:
-    """`text` as exactly one mailbox, or None: a list ("a@x.org, b@y.org") would send mail to each."""
+    """`text` as exactly one mailbox, or None: a list ("a@x.org, b@y.org") would send mail to each, and a
+    character that shows nothing (a zero-width space) would make it look like another."""
+    if any(unicodedata.category(character)[0] in "CZ" for character in text):
+        return None
     try:
         address = Address(addr_spec=text)
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, HeaderParseError):
         return None
     return address if address.addr_spec == text else None
 

@@ -14,6 +14,7 @@ from portal.accounts import (
     Account,
     AccountChange,
     AccountListing,
+    AddressChange,
     ChangeRecord,
     LockoutPolicy,
     PasswordChange,
@@ -269,25 +270,30 @@ class Authentication:
         _log.info("password_changed", role=checked.account.role.value, ao_id=checked.account.ao_id)
         return PasswordChange.CHANGED
 
-    async def set_email(self, username: str, email: str | None, *, by: str) -> Account:
+    async def set_email(self, username: str, email: str | None, *, by: str) -> AddressChange:
         """An operator sets the account's email address (None: none; InvalidAccount for one that cannot be)."""
-        await self._accounts.set_email(username, checked_email(email), by=by)
-        _log.info("account_email_changed")
-        return await self.account(username)
+        previous = await self._accounts.set_email(username, checked_email(email), by=by)
+        change = AddressChange(await self.account(username), previous, by_operator=True)
+        if change.changed:
+            _log.info("account_email_changed")
+        return change
 
-    async def change_own_email(self, username: str, current: str, email: str | None) -> PasswordChange:
+    async def change_own_email(
+        self, username: str, current: str, email: str | None
+    ) -> tuple[PasswordChange, AddressChange | None]:
         """The signed-in person's own email address, given their password, checked as a sign-in checks it:
         the address is where a link to choose a new password goes, so a session left open must not be enough
-        to change it. CHANGED, WRONG_PASSWORD or LOCKED (InvalidAccount for an address that cannot be)."""
+        to change it. CHANGED (and the change), WRONG_PASSWORD or LOCKED (InvalidAccount for an address that
+        cannot be)."""
         address = checked_email(email)
         checked = await self._check_password(username, current, utc_now())
         if checked.outcome is SignInOutcome.LOCKED:
-            return PasswordChange.LOCKED
+            return PasswordChange.LOCKED, None
         if checked.account is None:
-            return PasswordChange.WRONG_PASSWORD
-        await self._accounts.set_email(username, address, by=checked.account.who)
+            return PasswordChange.WRONG_PASSWORD, None
+        previous = await self._accounts.set_email(username, address, by=checked.account.who)
         _log.info("own_email_changed", role=checked.account.role.value, ao_id=checked.account.ao_id)
-        return PasswordChange.CHANGED
+        return PasswordChange.CHANGED, AddressChange(await self.account(username), previous, by_operator=False)
 
     async def reset_link_holder(self, token: str) -> Account | None:
         """The account a forgotten-password link is for while it works (decision 0128); None otherwise."""

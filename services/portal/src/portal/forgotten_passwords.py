@@ -7,8 +7,8 @@ from typing import Protocol
 
 from lrs_platform.logging import get_logger
 from lrs_platform.mail import Mailer, MailError
-from portal.accounts import Account, username_from
-from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, ResetLinkPolicy, link_to, reset_email
+from portal.accounts import Account, AddressChange, username_from
+from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, ResetLinkPolicy, address_changed_email, link_to, reset_email
 from portal.sessions import new_token, token_hash
 
 _log = get_logger("portal.forgotten_passwords")
@@ -72,4 +72,19 @@ class ForgottenPasswords:
             _log.warning("reset_link_not_delivered", role=account.role.value, ao_id=account.ao_id, error=str(error))
             return False
         _log.info("reset_link_sent", role=account.role.value, ao_id=account.ao_id)
+        return True
+
+    async def tell_old_address(self, change: AddressChange) -> bool:
+        """Tells the address an account had that it is no longer where its links go (decision 0128), so a
+        change nobody expected is seen by the one who should see it. Run after the answer, as `send_link`;
+        True when an email went."""
+        notice = address_changed_email(change, datetime.now(UTC), self.policy)
+        if notice is None:
+            return False
+        try:
+            await self._mailer.send(notice)
+        except Exception as error:  # the change is made: only the log hears of a notice that did not go
+            _log.warning("address_notice_not_sent", error=type(error).__name__)
+            return False
+        _log.info("address_notice_sent", role=change.account.role.value, ao_id=change.account.ao_id)
         return True

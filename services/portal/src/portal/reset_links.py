@@ -15,7 +15,7 @@ from email.utils import make_msgid
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from portal.accounts import Account, one_address
+from portal.accounts import Account, AddressChange, one_address
 
 UK = ZoneInfo("Europe/London")
 RESET_PATH = "/account/reset/"
@@ -65,5 +65,29 @@ def reset_email(account: Account, link: str, expires_at: datetime, policy: Reset
         "The link works once. Your password stays as it is until you choose a new one, and choosing one\n"
         "signs you out everywhere.\n\n"
         "If you did not ask, ignore this email, and tell your LRS operator if it happens again.\n"
+    )
+    return message
+
+
+def address_changed_email(change: AddressChange, changed_at: datetime, policy: ResetLinkPolicy) -> EmailMessage | None:
+    """The notice to the address an account had, that links to choose a new password no longer go there;
+    None when there is no such address (or it is not one mailbox). The new address is not in it."""
+    recipient = one_address(change.previous or "")
+    if recipient is None or not change.changed:
+        return None
+    account = change.account
+    who = "an LRS operator" if change.by_operator else "someone signed in as you, with your password"
+    message = EmailMessage()
+    message["From"] = policy.mail_from
+    message["To"] = recipient
+    message["Subject"] = "The email address of your Organisation Portal account has changed"
+    message["Message-ID"] = make_msgid(domain=urlsplit(policy.public_url).hostname or "lrs.local")
+    message.set_content(
+        f"Hello {account.display_name},\n\n"
+        f"The email address of your LRS Organisation Portal account, {account.username}, was changed at"
+        f" {changed_at.astimezone(UK):%H:%M on %d %B %Y} (UK time) by {who}.\n"
+        "Links to choose a new password now go to the new address, not to this one; any sent here before\n"
+        "no longer work.\n\n"
+        "If you did not expect this, tell your LRS operator at once.\n"
     )
     return message

@@ -19,7 +19,16 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from lrs_platform.identity import SESSION_KEY_LABEL, CredentialStore, IssuedKey, Principal, PrincipalKind, StoredKey
-from portal.accounts import Account, AccountChange, ChangeRecord, Role, SignInState, described, duties_text
+from portal.accounts import (
+    Account,
+    AccountChange,
+    ChangeRecord,
+    Role,
+    SignInState,
+    address_change,
+    described,
+    duties_text,
+)
 
 SCHEMA = "portal"
 MIGRATIONS = "portal.migrations"
@@ -220,25 +229,27 @@ class AccountStore:
         """Forgets links that stopped working before `moment` (they count towards no limit any more)."""
         await self._pool.execute("DELETE FROM portal.password_reset_links WHERE expires_at < $1", moment)
 
-    async def set_email(self, username: str, email: str | None, *, by: str) -> None:
-        """The account's email address from now on (None: none). Links sent to the address it had stop
-        working (decision 0128); setting the address it has changes and records nothing."""
+    async def set_email(self, username: str, email: str | None, *, by: str) -> str | None:
+        """The account's email address from now on (None: none); returns the one it had. Links sent to that
+        one stop working (decision 0128); setting the address it has changes and records nothing."""
         async with self._pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow(
                 "SELECT email FROM portal.accounts WHERE username = $1 FOR UPDATE", username
             )
             if row is None:
                 raise AccountNotFound(username)
-            if row["email"] == email:
-                return
+            previous: str | None = row["email"]
+            if previous == email:
+                return previous
             await connection.execute("UPDATE portal.accounts SET email = $2 WHERE username = $1", username, email)
             await connection.execute(
                 "UPDATE portal.password_reset_links SET used_at = now() WHERE username = $1 AND used_at IS NULL",
                 username,
             )
             await self.record_change(
-                connection, by, username, AccountChange.EMAIL_CHANGED, f"to {email}" if email else "removed"
+                connection, by, username, AccountChange.EMAIL_CHANGED, address_change(previous, email)
             )
+            return previous
 
     async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
         """An operator's duties; AccountNotFound for no operator of that name."""

@@ -33,6 +33,7 @@ from portal.accounts import (
     LockoutPolicy,
     Role,
     SignInState,
+    address_change,
     described,
     duties_text,
 )
@@ -198,18 +199,19 @@ class MemoryAccounts:
         assert self.sessions is not None
         return account, await self.sessions.end_all_of(account.username)
 
-    async def set_email(self, username: str, email: str | None, *, by: str) -> None:
+    async def set_email(self, username: str, email: str | None, *, by: str) -> str | None:
         stored(username, email)
         if username not in self.rows:
             raise AccountNotFound(username)
         account, password_hash = self.rows[username]
         if account.email == email:
-            return
+            return email
         self.rows[username] = (replace(account, email=email), password_hash)
         for link in self.reset_links.values():
             if link["username"] == username:
                 link["used"] = True
-        await self._kept(by, username, AccountChange.EMAIL_CHANGED, f"to {email}" if email else "removed")
+        await self._kept(by, username, AccountChange.EMAIL_CHANGED, address_change(account.email, email))
+        return account.email
 
     async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
         stored(username)

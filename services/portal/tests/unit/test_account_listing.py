@@ -51,7 +51,7 @@ def test_the_accounts_page_lists_a_page_at_a_time_by_username(portal: StubbedPor
     assert len(listed_first) == ACCOUNTS_PAGE and listed_first == sorted(listed_first)
     assert set(listed_first).isdisjoint(listed_second)
     assert set(listed_first + listed_second) == set(portal.accounts.rows)
-    assert 'rel="next"' not in second.text and 'rel="prev"' in second.text
+    assert 'rel="next"' not in second.text and "Back to the first accounts" in second.text
 
 
 def test_the_accounts_page_finds_an_aos_staff_a_role_or_a_username_start(portal: StubbedPortal) -> None:
@@ -82,3 +82,13 @@ def test_the_admin_api_pages_and_filters_the_accounts(portal: StubbedPortal) -> 
     assert names == sorted(portal.accounts.rows) and second["next"] is None
     assert [item["username"] for item in of_ao["items"]] == ["nia.other"] and of_ao["next"] is None
     assert bad.status_code == 422
+
+
+def test_a_filter_that_is_not_right_pages_through_everyone_without_it(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+
+    refused = client.get("/ops/accounts", params={"accounts_of": "nine"})
+    more = re.search(r'href="([^"]+)" rel="next" data-more-accounts', refused.text)
+
+    assert refused.status_code == 400 and more
+    assert "accounts_of" not in more.group(1) and client.get(more.group(1).replace("&amp;", "&")).status_code == 200

@@ -281,8 +281,12 @@ def test_an_operator_sets_an_ao_users_address_and_links_sent_before_stop_working
     assert portal.mailer.sent[-1]["To"] == "nia@new.example"
     assert (portal.accounts.changed[-2].changed_by, portal.accounts.changed[-2].detail) == (
         operator.account.who,
-        "to nia@new.example",
+        f"from {EMAIL} to nia@new.example",
     )
+    [notice] = [
+        message for message in portal.mailer.sent if message["To"] == EMAIL and "has changed" in message["Subject"]
+    ]
+    assert "an LRS operator" in notice.get_content() and "nia@new.example" not in notice.get_content()
 
 
 def test_an_operators_address_is_changed_only_by_an_operator_with_every_duty(portal: StubbedPortal) -> None:
@@ -300,24 +304,31 @@ def test_an_operators_address_is_changed_only_by_an_operator_with_every_duty(por
 
 
 def test_a_person_changes_their_own_address_with_their_password(portal: StubbedPortal) -> None:
-    account, password = portal.account("nia.own")
+    account, password = portal.account("nia.own", email=EMAIL)
     session = asyncio.run(portal.auth.sign_in("nia.own", password)).session
     assert session is not None
     client = portal.client()
     client.cookies.set(portal.cookies.session_cookie, session.token)
 
-    wrong = _email_form(client, "/account/email", email="me@ao.example", current_password="not it")
+    wrong = _email_form(client, "/account/email", email="<me@ao.example>", current_password="not it")
+    garbled = _email_form(client, "/account/email", email="[me@ao.example", current_password=password)
     counted = portal.accounts.rows["nia.own"][0].sign_in.failed_attempts
     saved = _email_form(client, "/account/email", email="me@ao.example", current_password=password)
     shown = client.get(saved.headers["location"])
 
-    assert wrong.status_code == 400 and "That is not your password" in wrong.text and counted == 1
+    assert wrong.status_code == 400 and "in the correct format" in wrong.text and counted == 0  # refused first
+    assert garbled.status_code == 400 and "in the correct format" in garbled.text
+    wrong = _email_form(client, "/account/email", email="me@ao.example", current_password="not it")
+    assert wrong.status_code == 400 and "That is not your password" in wrong.text
+    assert portal.accounts.rows["nia.own"][0].sign_in.failed_attempts == 1
     assert (saved.status_code, saved.headers["location"]) == (303, "/account/email?changed=1")
     assert "Your email address is now me@ao.example" in shown.text
     assert (portal.accounts.changed[-1].changed_by, portal.accounts.changed[-1].change) == (
         account.who,
         AccountChange.EMAIL_CHANGED,
     )
+    [notice] = portal.mailer.sent  # to the address the account had
+    assert notice["To"] == EMAIL and "someone signed in as you" in notice.get_content()
 
 
 def test_the_page_answers_before_it_looks_for_the_account_or_sends_anything(portal: StubbedPortal) -> None:

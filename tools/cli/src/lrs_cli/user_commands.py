@@ -147,9 +147,9 @@ def accounts(
     """A page of accounts by username: `items`, and `next` to pass as `after` for the next (None: the last)."""
     params: dict[str, str | int] = {"limit": limit}
     for name, value in (
-        ("ao_id", ao),
+        ("ao_id", ao.strip().upper() if ao else None),
         ("role", role.value if role else None),
-        ("starting", starting),
+        ("starting", starting.strip().lower() if starting else None),
         ("after", after),
     ):
         if value:

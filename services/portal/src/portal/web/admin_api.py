@@ -7,7 +7,7 @@ import dataclasses
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.codes import ProblemCode
@@ -257,20 +257,24 @@ async def set_duties(
 @router.put(
     "/{username}/email",
     summary="Set an account's email address, where its forgotten-password links go",
-    description="Links already sent stop working. An operator's address only with an operator key without"
-    " scopes: the address receives the links that set the account's password.",
+    description="Links already sent stop working, and the address the account had is told (when the portal"
+    " sends emails). An operator's address only with an operator key without scopes: the address receives the"
+    " links that set the account's password.",
     responses=problem_responses(401, 403, 404, 422),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
 async def set_email(
-    username: Username, body: AccountEmail, principal: CurrentPrincipal, request: Request
+    username: Username, body: AccountEmail, principal: CurrentPrincipal, request: Request, after: BackgroundTasks
 ) -> AccountPublic:
     _require_operator(principal)
-    auth = portal_of(request).auth
+    portal = portal_of(request)
     try:
-        if (await auth.account(username)).is_operator:
+        if (await portal.auth.account(username)).is_operator:
             _may_hand_out_operator_power(principal)
-        return AccountPublic.of(await auth.set_email(username, body.email, by=_by_key(principal)))
+        change = await portal.auth.set_email(username, body.email, by=_by_key(principal))
+        if portal.forgotten is not None and change.changed:
+            after.add_task(portal.forgotten.tell_old_address, change)
+        return AccountPublic.of(change.account)
     except InvalidAccount as error:
         raise ProblemError(422, "Invalid account", str(error)) from error
     except AccountNotFound as error:

@@ -27,6 +27,7 @@ from portal.web.common import (
     safe_next,
     see_other,
     set_cookie,
+    told_old_address,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -189,8 +190,9 @@ async def change_email(request: Request, user: User) -> Response:
         raise PageError("bad_form")
     if not current:
         return _email_page(request, user, {"current_password": "Enter your password"}, email, 400)
+    portal = portal_of(request)
     try:
-        outcome = await portal_of(request).auth.change_own_email(user.account.username, current, email)
+        outcome, change = await portal.auth.change_own_email(user.account.username, current, email)
     except InvalidAccount as error:
         return _email_page(request, user, {"email": str(error)}, email, 400)
     if outcome is PasswordChange.WRONG_PASSWORD:
@@ -198,7 +200,7 @@ async def change_email(request: Request, user: User) -> Response:
     if outcome is PasswordChange.LOCKED:
         locked = "Your account is locked after too many wrong passwords: try again later"
         return _email_page(request, user, {"current_password": locked}, email, 400)
-    return see_other("/account/email?changed=1")
+    return told_old_address(see_other("/account/email?changed=1"), portal.forgotten, change)
 
 
 # --- forgotten passwords (decision 0128) ------------------------------------------------------------------

@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from lrs_domain.reference import Catalogue
 from lrs_platform.identity import OperatorScope
-from portal.accounts import Account, AccountChange, Role
+from portal.accounts import Account, AccountChange, AddressChange, Role
 from portal.auth import Authentication, SessionEnded, SignedIn
 from portal.backend import ServiceCalls, ServiceError, Services
 from portal.charts import svg, table_rows
@@ -359,3 +360,12 @@ def set_cookie(portal: Portal, response: Response, name: str, value: str, max_ag
 
 def clear_cookie(portal: Portal, response: Response, name: str) -> None:
     response.delete_cookie(name, path="/", secure=portal.cookies.secure, httponly=True, samesite="strict")
+
+
+def told_old_address(
+    response: Response, forgotten: ForgottenPasswords | None, change: AddressChange | None
+) -> Response:
+    """`response`, with the notice to the address an account had sent after it (decision 0128)."""
+    if forgotten is not None and change is not None and change.changed:
+        response.background = BackgroundTask(forgotten.tell_old_address, change)
+    return response

@@ -33,6 +33,7 @@ from portal.web.common import (
     portal_of,
     render,
     see_other,
+    told_old_address,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -182,8 +183,8 @@ async def _accounts_page(
     context = {
         "accounts": accounts,
         "listing": shown,
-        "more_accounts": _page_link(shown, next_after) if next_after else None,
-        "first_accounts": _page_link(shown, None) if listed.after else None,
+        "more_accounts": _page_link(listed, next_after) if next_after else None,
+        "first_accounts": _page_link(listed, None) if listed.after else None,
         "keys": keys,
         "keys_total": keys_total,
         "keys_of": keys_of or "",
@@ -227,10 +228,15 @@ def _listing_of(request: Request) -> tuple[AccountListing, dict[str, str], dict[
     return listed, shown, errors
 
 
-def _page_link(shown: dict[str, str], after: str | None) -> str:
-    """The accounts page with the same filter, from after `after` (None: the first page)."""
-    kept = {name: value for name, value in shown.items() if value and name != "after"}
-    return "/ops/accounts?" + urlencode({**kept, **({"after": after} if after else {})})
+def _page_link(listed: AccountListing, after: str | None) -> str:
+    """The accounts page with the filter it applied, from after `after` (None: the first page)."""
+    asked = {
+        "accounts_of": listed.ao_id,
+        "role": listed.role.value if listed.role else None,
+        "starting": listed.starting,
+        "after": after,
+    }
+    return "/ops/accounts?" + urlencode({name: value for name, value in asked.items() if value})
 
 
 @router.get("/ops/accounts")
@@ -391,13 +397,14 @@ async def set_email(request: Request, username: str, user: AccountsOperator) -> 
     form = await checked_form(request, user)
     account = await _account_for_email(request, username, user)
     email = field(form, "email")
+    portal = portal_of(request)
     try:
-        await portal_of(request).auth.set_email(account.username, email, by=user.account.who)
+        change = await portal.auth.set_email(account.username, email, by=user.account.who)
     except InvalidAccount as error:
         return _email_page(request, user, account, email=email, errors={error.field: str(error)}, status=400)
     except AccountNotFound:
         raise PageError("not_found") from None
-    return see_other("/ops/accounts")
+    return told_old_address(see_other("/ops/accounts"), portal.forgotten, change)
 
 
 @router.post("/ops/accounts/{username}/{action}")
