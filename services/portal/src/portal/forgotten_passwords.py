@@ -1,4 +1,5 @@
-"""Forgotten passwords: a link by email to choose a new one (decision 0128)."""
+"""Forgotten passwords: a link by email to choose a new one, and a notice to the address an account had when
+its address changes, as that is where the links stop going (decision 0128)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ class ResetLinks(Protocol):
 
 
 class ForgottenPasswords:
+    """The portal's emails about signing in: sent after the page has answered, reaching only the log when
+    they fail."""
+
     def __init__(self, links: ResetLinks, mailer: Mailer, policy: ResetLinkPolicy, *, most_at_once: int = 8) -> None:
         self._links = links
         self._mailer = mailer
