@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import urlsplit
@@ -41,6 +42,16 @@ def link_to(policy: ResetLinkPolicy, token: str) -> str:
     return f"{policy.public_url.rstrip('/')}{RESET_PATH}{token}"
 
 
+def _email(recipient: Address, subject: str, policy: ResetLinkPolicy) -> EmailMessage:
+    """An email of the portal's to one mailbox, its body still to set."""
+    message = EmailMessage()
+    message["From"] = policy.mail_from
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain=urlsplit(policy.public_url).hostname or "lrs.local")
+    return message
+
+
 class NoAddress(ValueError):
     """The account's address is not one mailbox (stored before addresses were checked): nothing is sent."""
 
@@ -51,11 +62,7 @@ def reset_email(account: Account, link: str, expires_at: datetime, policy: Reset
     if recipient is None:
         raise NoAddress("the account's email address is not one mailbox")
     minutes = int(policy.valid_for.total_seconds() // 60)
-    message = EmailMessage()
-    message["From"] = policy.mail_from
-    message["To"] = recipient
-    message["Subject"] = "Reset your Organisation Portal password"
-    message["Message-ID"] = make_msgid(domain=urlsplit(policy.public_url).hostname or "lrs.local")
+    message = _email(recipient, "Reset your Organisation Portal password", policy)
     message.set_content(
         f"Hello {account.display_name},\n\n"
         f"Someone asked to reset the password of your LRS Organisation Portal account, {account.username}.\n"
@@ -77,11 +84,7 @@ def address_changed_email(change: AddressChange, changed_at: datetime, policy: R
         return None
     account = change.account
     who = "an LRS operator" if change.by_operator else "someone signed in as you, with your password"
-    message = EmailMessage()
-    message["From"] = policy.mail_from
-    message["To"] = recipient
-    message["Subject"] = "The email address of your Organisation Portal account has changed"
-    message["Message-ID"] = make_msgid(domain=urlsplit(policy.public_url).hostname or "lrs.local")
+    message = _email(recipient, "The email address of your Organisation Portal account has changed", policy)
     message.set_content(
         f"Hello {account.display_name},\n\n"
         f"The email address of your LRS Organisation Portal account, {account.username}, was changed at"
