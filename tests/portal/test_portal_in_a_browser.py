@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import os
@@ -1206,11 +1205,10 @@ async def test_a_person_who_forgot_their_password_chooses_a_new_one_with_a_link_
     await expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
     found += await serious_violations(page)
 
-    for _ in range(100):
-        if portal_system.mailbox.to(address):
-            break
-        await asyncio.sleep(0.1)
-    [email] = portal_system.mailbox.to(address)
+    async def delivered() -> list[EmailMessage]:
+        return portal_system.mailbox.to(address)
+
+    [email] = await eventually(delivered, within=10, what="the reset link's email")
     link = re.search(rf"{re.escape(portal_system.url)}/account/reset/\S+", email.get_content())
     assert link, "the email holds no link to this portal"
     await page.goto(link.group())
