@@ -301,17 +301,23 @@ async def account_changes(
     return render(request, "ops_account_changes.html", context, user=user)
 
 
-async def _operator_account(request: Request, username: str, user: SignedIn) -> Account:
-    """The operator account whose duties `user` is about to see or change."""
-    _hands_out_operator_power(user, "change an operator's duties")
+async def _someone_elses_account(request: Request, username: str, user: SignedIn, own: str) -> Account:
+    """The account `username` names, which is not `user`'s own (`own` says where that is changed)."""
     if not USERNAME_PATTERN.fullmatch(username):
         raise PageError("not_found")
     if username == user.account.username:
-        raise PageError("forbidden", "You cannot change your own duties: ask another operator with every duty.")
+        raise PageError("forbidden", own)
     try:
-        account = await portal_of(request).auth.account(username)
+        return await portal_of(request).auth.account(username)
     except AccountNotFound:
         raise PageError("not_found") from None
+
+
+async def _operator_account(request: Request, username: str, user: SignedIn) -> Account:
+    """The operator account whose duties `user` is about to see or change."""
+    _hands_out_operator_power(user, "change an operator's duties")
+    own = "You cannot change your own duties: ask another operator with every duty."
+    account = await _someone_elses_account(request, username, user, own)
     if not account.is_operator:
         raise PageError("not_found")
     return account
@@ -360,14 +366,8 @@ async def set_duties(request: Request, username: str, user: AccountsOperator) ->
 async def _account_for_email(request: Request, username: str, user: SignedIn) -> Account:
     """The account whose email address `user` is about to see or change: an operator's only by an operator
     with every duty (the address receives the links that set its password), and never their own here."""
-    if not USERNAME_PATTERN.fullmatch(username):
-        raise PageError("not_found")
-    if username == user.account.username:
-        raise PageError("forbidden", "Change your own email address on the Your email address page.")
-    try:
-        account = await portal_of(request).auth.account(username)
-    except AccountNotFound:
-        raise PageError("not_found") from None
+    own = "Change your own email address on the Your email address page."
+    account = await _someone_elses_account(request, username, user, own)
     if account.is_operator:
         _hands_out_operator_power(user, "change an operator's email address")
     return account
