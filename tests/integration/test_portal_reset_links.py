@@ -16,7 +16,8 @@ from tests.support.portal_accounts import PortalStores, portal_stores
 
 from lrs_platform.mail import SmtpMailer
 from portal.accounts import AccountChange, LockoutPolicy, PasswordChange, Role, SignInOutcome
-from portal.forgotten_passwords import ForgottenPasswords
+from portal.auth import FirstLinkNotSent
+from portal.password_emails import PasswordEmails
 from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, ResetLinkPolicy
 from portal.store import AccountStore
 
@@ -40,8 +41,8 @@ async def portal(fresh_database_url: str) -> AsyncIterator[PortalStores]:
         yield stores
 
 
-def _forgotten(portal: PortalStores, inbox: Inbox) -> ForgottenPasswords:
-    return ForgottenPasswords(AccountStore(portal.pool), SmtpMailer("127.0.0.1", inbox.port, timeout=5), POLICY)
+def _forgotten(portal: PortalStores, inbox: Inbox) -> PasswordEmails:
+    return PasswordEmails(AccountStore(portal.pool), SmtpMailer("127.0.0.1", inbox.port, timeout=5), POLICY)
 
 
 def _token_in(inbox: Inbox) -> str:
@@ -124,7 +125,7 @@ async def test_a_relay_that_is_away_loses_the_link_and_tells_only_the_log(portal
     await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
     with smtp_server() as stopped:
         port = stopped.port
-    forgotten = ForgottenPasswords(AccountStore(portal.pool), SmtpMailer("127.0.0.1", port, timeout=2), POLICY)
+    forgotten = PasswordEmails(AccountStore(portal.pool), SmtpMailer("127.0.0.1", port, timeout=2), POLICY)
 
     assert not await forgotten.send_link("kai")
 
@@ -196,3 +197,46 @@ async def test_one_link_sent_twice_at_once_sets_one_password(portal: PortalStore
         )
         == 1
     )
+
+
+# --- a new account's first password (decision 0129) ----------------------------------------------------
+
+
+async def test_a_new_accounts_link_lets_the_person_choose_its_first_password(
+    portal: PortalStores, inbox: Inbox
+) -> None:
+    account = await portal.auth.create_account_with_link(
+        "kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests", links=_forgotten(portal, inbox)
+    )
+    token = _token_in(inbox)
+    row = await portal.pool.fetchrow(
+        "SELECT a.password_given, l.expires_at - l.created_at AS lasts FROM portal.accounts a"
+        " JOIN portal.password_reset_links l USING (username)"
+    )
+    holder = await portal.auth.reset_link_holder(token)
+    chosen = await portal.auth.reset_password_by_link(token, NEW)
+
+    assert [message["To"] for message in inbox.messages] == [EMAIL]
+    assert "Your username is kai." in inbox.messages[0].get_content()
+    assert row["password_given"] is False  # nobody was shown a password to give
+    assert abs(row["lasts"] - POLICY.first_valid_for) < timedelta(minutes=1)
+    assert holder == account and chosen is not None
+    assert (await portal.auth.sign_in("kai", NEW)).outcome is SignInOutcome.SIGNED_IN
+    changes = [(c.changed_by, c.change, c.detail) for c in reversed(await portal.auth.changes(limit=3))]
+    assert changes == [
+        ("operator:tests", AccountChange.CREATED, f"AO user of RN5133, email {EMAIL}"),
+        ("operator:tests", AccountChange.FIRST_PASSWORD_LINK_SENT, f"to {EMAIL}"),
+        (account.who, AccountChange.PASSWORD_RESET_BY_LINK, ""),
+    ]
+
+
+async def test_a_relay_that_is_away_creates_no_account(portal: PortalStores) -> None:
+    with smtp_server() as stopped:
+        port = stopped.port
+    links = PasswordEmails(AccountStore(portal.pool), SmtpMailer("127.0.0.1", port, timeout=2), POLICY)
+
+    with pytest.raises(FirstLinkNotSent):
+        await portal.auth.create_account_with_link("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:t", links=links)
+
+    for table in ("accounts", "password_reset_links", "account_changes"):
+        assert await portal.pool.fetchval(f"SELECT count(*) FROM portal.{table}") == 0, table

@@ -576,6 +576,7 @@ async def test_an_operator_sees_the_projector_and_creates_an_ao_account_that_can
     await form.get_by_label("Name", exact=True).fill("Nia Example")
     await form.get_by_label("Role").select_option("ao")
     await form.get_by_label("AO recognition number (AO users)").fill(SAMPLE_AO)
+    await form.get_by_label("Email them a link to choose their password").uncheck()  # shown a password instead
     await form.get_by_role("button", name="Create the account").click()
     portal_system.passwords[username] = (await operator_page.locator("[data-secret]").inner_text()).strip()
 
@@ -1120,6 +1121,7 @@ async def test_an_operator_limited_to_dead_letters_sees_only_their_pages_until_l
     await form.get_by_label("Role").select_option("operator")
     await form.get_by_label("Only the duties ticked below").check()
     await form.get_by_label("dead-letters").check()
+    await form.get_by_label("Email them a link to choose their password").uncheck()
     await form.get_by_role("button", name="Create the account").click()
     portal_system.passwords[username] = (await operator_page.locator("[data-secret]").inner_text()).strip()
     row = operator_page.locator("table[data-table=accounts] tr", has_text=username)
@@ -1224,5 +1226,48 @@ async def test_a_person_who_forgot_their_password_chooses_a_new_one_with_a_link_
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
     await page.goto(link.group())
     await expect(page.get_by_role("heading", level=1)).to_have_text("This link does not work")
+    assert found == []
+    await context.close()
+
+
+async def test_a_new_account_chooses_its_own_password_through_a_link_by_email(
+    browser: Browser, operator_page: Page, portal_system: PortalSystem
+) -> None:
+    """Decision 0129: the operator never sees the password; the person chooses it from the email."""
+    url = portal_system.url
+    username = f"linked.{uuid.uuid4().hex[:6]}"
+    address = f"{username}@ao.example"
+    await operator_page.goto(f"{url}/ops/accounts")
+    form = operator_page.locator("form[action='/ops/accounts']")
+    await form.get_by_label("Username", exact=True).fill(username)
+    await form.get_by_label("Name", exact=True).fill("Lin Example")
+    await form.get_by_label("Role").select_option("ao")
+    await form.get_by_label("AO recognition number (AO users)").fill(SAMPLE_AO)
+    await form.get_by_label("Email address (optional)").fill(address)
+    await expect(form.get_by_label("Email them a link to choose their password")).to_be_checked()
+    await form.get_by_role("button", name="Create the account").click()
+    sent = operator_page.locator("[data-first-link-sent]")
+    await expect(sent).to_contain_text(f"Account {username} created")
+    await expect(sent).to_contain_text(f"emailed to {address}")
+    await expect(operator_page.locator("[data-secret]")).to_have_count(0)
+    found = await serious_violations(operator_page)
+
+    async def delivered() -> list[EmailMessage]:
+        return portal_system.mailbox.to(address)
+
+    [email] = await eventually(delivered, within=10, what="the new account's email")
+    link = re.search(rf"{re.escape(url)}/account/reset/\S+", email.get_content())
+    assert link, "the email holds no link to this portal"
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(link.group())
+    await page.get_by_label("New password", exact=True).fill("nine quiet herons wading")
+    await page.get_by_label("New password again").fill("nine quiet herons wading")
+    await page.get_by_role("button", name="Set my password").click()
+    await expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Your new password is set")
+    portal_system.passwords[username] = "nine quiet herons wading"
+    await sign_in(page, portal_system, username)
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
+    await expect(page.locator("[data-banner=password-given]")).to_have_count(0)  # nobody else saw it
     assert found == []
     await context.close()

@@ -30,6 +30,10 @@ def _operator(monkeypatch: pytest.MonkeyPatch) -> None:
             "--scope and --every-duty are for operators",
         ),
         (["users", "create", "ops2", "--name", "Ops", "--role", "operator"], "--scope (repeatable), or --every-duty"),
+        (
+            ["users", "create", "nia", "--name", "Nia", "--role", "ao", "--ao", "RN5133", "--email-link"],
+            "--email-link needs --email",
+        ),
         (["users", "email", "nia"], "new email address, or --remove: one of them"),
         (["users", "email", "nia", "nia@ao.example", "--remove"], "new email address, or --remove: one of them"),
     ],

@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Protocol
 
 from lrs_platform.identity import IssuedKey, Principal, PrincipalKind
 from lrs_platform.logging import get_logger
+from lrs_platform.mail import MailError
 from portal import passwords
 from portal.accounts import (
     Account,
@@ -16,6 +18,7 @@ from portal.accounts import (
     AccountListing,
     AddressChange,
     ChangeRecord,
+    InvalidAccount,
     LockoutPolicy,
     PasswordChange,
     Role,
@@ -28,12 +31,13 @@ from portal.accounts import (
     decide_sign_in,
     is_locked,
     new_account,
+    one_address,
     username_from,
 )
 from portal.csrf import new_csrf_token
 from portal.reset_links import is_token
 from portal.sessions import SANDPIT_SEAL_CONTEXT, SessionPolicy, new_token, seal, token_hash, unseal
-from portal.store import AccountNotFound, AccountStore, EndedKeys, ServiceKeys, SessionStore
+from portal.store import AccountNotFound, AccountStore, EndedKeys, FirstPasswordLink, ServiceKeys, SessionStore
 
 _log = get_logger("portal.auth")
 
@@ -61,6 +65,16 @@ class SignedIn:
 
 class SessionEnded(Exception):
     """The session ended while a request of it was under way."""
+
+
+class FirstLinkNotSent(Exception):
+    """A new account's link to choose its password could not be emailed: the account was not created."""
+
+
+class FirstLinks(Protocol):
+    """Makes a new account's link to choose its first password (`password_emails.PasswordEmails`)."""
+
+    def first_password_link(self, account: Account) -> FirstPasswordLink: ...
 
 
 @dataclass(frozen=True)
@@ -233,6 +247,33 @@ class Authentication:
         await self._accounts.create(account, await asyncio.to_thread(passwords.hash_password, password), by=by)
         _log.info("account_created", role=role.value, ao_id=ao_id, scopes=sorted(account.scopes))
         return account, password
+
+    async def create_account_with_link(
+        self,
+        username: str,
+        display_name: str,
+        role: Role,
+        ao_id: str | None,
+        email: str | None,
+        scopes: Collection[str] = (),
+        *,
+        by: str,
+        links: FirstLinks,
+    ) -> Account:
+        """Creates the account and emails the person a link to choose their own password (decision 0129):
+        nobody is shown one, and until they choose it nobody can sign in (its generated password is never
+        shown). The account needs an email address (InvalidAccount); when the email cannot go, the account
+        is not created (FirstLinkNotSent)."""
+        account = new_account(username, display_name, role, ao_id, email, scopes)
+        if one_address(account.email or "") is None:
+            raise InvalidAccount("Enter the email address to send the link to.", "email")
+        unknown = await asyncio.to_thread(passwords.hash_password, passwords.generate_password())
+        try:
+            await self._accounts.create(account, unknown, by=by, first_link=links.first_password_link(account))
+        except MailError as error:
+            raise FirstLinkNotSent(str(error)) from error
+        _log.info("account_created", role=role.value, ao_id=ao_id, scopes=sorted(account.scopes), first_link=True)
+        return account
 
     async def set_duties(self, username: str, scopes: Collection[str], *, by: str) -> Account:
         """Limits an operator to `scopes` (none: every duty) and ends their sessions: each session's key

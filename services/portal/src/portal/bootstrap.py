@@ -27,7 +27,7 @@ from portal.accounts import LockoutPolicy
 from portal.auth import Authentication, utc_now
 from portal.backend import Services
 from portal.config import PortalSettings
-from portal.forgotten_passwords import ForgottenPasswords
+from portal.password_emails import PasswordEmails
 from portal.reset_links import ResetLinkPolicy
 from portal.sessions import CookiePolicy, SessionPolicy
 from portal.store import MIGRATIONS, SCHEMA, AccountStore, ServiceKeys, SessionStore, UploadStore
@@ -67,8 +67,8 @@ async def _sweep(auth: Authentication, accounts: AccountStore, uploads: UploadSt
         await asyncio.sleep(_SWEEP_SECONDS)
 
 
-def _forgotten_passwords(settings: PortalSettings, accounts: AccountStore) -> ForgottenPasswords | None:
-    """Links by email for forgotten passwords, when the portal has a mail relay and its public address."""
+def _password_emails(settings: PortalSettings, accounts: AccountStore) -> PasswordEmails | None:
+    """Links by email to choose a password, when the portal has a mail relay and its public address."""
     if not settings.sends_reset_links:
         return None
     assert settings.smtp_host is not None and settings.public_url is not None
@@ -78,8 +78,9 @@ def _forgotten_passwords(settings: PortalSettings, accounts: AccountStore) -> Fo
         settings.mail_from,
         timedelta(minutes=settings.reset_link_minutes),
         settings.reset_links_per_hour,
+        timedelta(hours=settings.first_link_hours),
     )
-    return ForgottenPasswords(accounts, mailer, policy)
+    return PasswordEmails(accounts, mailer, policy)
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
@@ -130,7 +131,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
                 catalogue=catalogue,
                 cookies=CookiePolicy(secure=settings.cookie_secure),
                 sandpit=Services.sandpit(settings, client) if settings.has_sandpit else None,
-                forgotten=_forgotten_passwords(settings, accounts),
+                password_emails=_password_emails(settings, accounts),
             )
             readiness(app, postgres=lambda: database_reachable(pool))
             tasks.start(_sweep(auth, accounts, uploads), "portal-session-sweep")

@@ -66,6 +66,9 @@ class PortalSettings(ServiceSettings):
     mail_from: str = "lrs-portal@lrs.local"
     reset_link_minutes: int = Field(default=30, ge=5, le=24 * 60)
     reset_links_per_hour: int = Field(default=3, ge=1, le=20, description="at most, per account")
+    first_link_hours: int = Field(
+        default=72, ge=1, le=14 * 24, description="how long a new account's link to choose its password works"
+    )
 
     @field_validator("public_url")
     @classmethod

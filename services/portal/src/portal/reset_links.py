@@ -1,8 +1,9 @@
-"""Links by email for people who have forgotten their password (decision 0128). Pure: no I/O.
+"""Links by email to choose a password: for people who have forgotten theirs (decision 0128), and for a
+new account's first one (decision 0129). Pure: no I/O.
 
-A link carries a random token (only its hash is stored), works once, for `valid_for`, and only while the
-account's password is still the one it was sent for. An account is sent at most `most_per_hour` links, so
-the page cannot be used to flood someone's mailbox.
+A link carries a random token (only its hash is stored), works once, for `valid_for` (a new account's for
+`first_valid_for`), and only while the account's password is still the one it was sent for. An account is
+sent at most `most_per_hour` forgotten-password links, so the page cannot be used to flood someone's mailbox.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class ResetLinkPolicy:
     mail_from: str
     valid_for: timedelta = timedelta(minutes=30)
     most_per_hour: int = 3
+    first_valid_for: timedelta = timedelta(hours=72)  # a new account's link: the person may be away a weekend
 
 
 def is_token(text: str) -> bool:
@@ -72,6 +74,28 @@ def reset_email(account: Account, link: str, expires_at: datetime, policy: Reset
         "The link works once. Your password stays as it is until you choose a new one, and choosing one\n"
         "signs you out everywhere.\n\n"
         "If you did not ask, ignore this email, and tell your LRS operator if it happens again.\n"
+    )
+    return message
+
+
+def first_password_email(account: Account, link: str, expires_at: datetime, policy: ResetLinkPolicy) -> EmailMessage:
+    """The email that tells the person their new account exists and carries the link to choose its password
+    (decision 0129), to the account's address only (NoAddress)."""
+    recipient = one_address(account.email or "")
+    if recipient is None:
+        raise NoAddress("the account's email address is not one mailbox")
+    acting_for = f"for {account.ao_id}" if account.ao_id else "as an LRS operator"
+    message = _email(recipient, "Your Organisation Portal account: choose your password", policy)
+    message.set_content(
+        f"Hello {account.display_name},\n\n"
+        f"An account on the LRS Organisation Portal has been made for you {acting_for}. Your username is"
+        f" {account.username}.\n"
+        f"Choose your password here before {expires_at.astimezone(UK):%H:%M on %d %B %Y} (UK time):\n\n"
+        f"{link}\n\n"
+        "The link works once. Nobody else is shown your password, and nobody from the LRS will ever ask you\n"
+        'for it. If the link has stopped working, use "Forgotten your password?" on the sign-in page at\n'
+        f"{policy.public_url.rstrip('/')}/sign-in\n\n"
+        "If you did not expect an account, tell your LRS operator.\n"
     )
     return message
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +42,16 @@ class AccountNotFound(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class FirstPasswordLink:
+    """A new account's link to choose its first password (decision 0129): the hash of its token, when it stops
+    working, and how it reaches the person (raising if it cannot)."""
+
+    token_hash: str
+    expires_at: datetime
+    deliver: Callable[[], Awaitable[None]]
+
+
 def _account(row: Mapping[str, Any]) -> Account:
     return Account(
         username=row["username"],
@@ -60,12 +70,17 @@ class AccountStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def create(self, account: Account, password_hash: str, *, by: str) -> None:
+    async def create(
+        self, account: Account, password_hash: str, *, by: str, first_link: FirstPasswordLink | None = None
+    ) -> None:
+        """Creates the account. With `first_link` (decision 0129) the link is kept with it and delivered
+        before the commit: an account whose email could not go is not created (the error propagates), and
+        its password, which nobody was shown, is not flagged as given."""
         try:
             async with self._pool.acquire() as connection, connection.transaction():
-                await connection.execute(
+                password_set_at = await connection.fetchval(
                     "INSERT INTO portal.accounts (username, display_name, email, role, ao_id, password_hash, scopes,"
-                    " password_given) VALUES ($1, $2, $3, $4, $5, $6, $7, true)",
+                    " password_given) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING password_set_at",
                     account.username,
                     account.display_name,
                     account.email,
@@ -73,8 +88,22 @@ class AccountStore:
                     account.ao_id,
                     password_hash,
                     sorted(account.scopes),
+                    first_link is None,
                 )
                 await self.record_change(connection, by, account.username, AccountChange.CREATED, described(account))
+                if first_link is not None:
+                    await connection.execute(
+                        "INSERT INTO portal.password_reset_links (token_hash, username, password_set_at, expires_at)"
+                        " VALUES ($1, $2, $3, $4)",
+                        first_link.token_hash,
+                        account.username,
+                        password_set_at,
+                        first_link.expires_at,
+                    )
+                    await self.record_change(
+                        connection, by, account.username, AccountChange.FIRST_PASSWORD_LINK_SENT, f"to {account.email}"
+                    )
+                    await first_link.deliver()
         except asyncpg.UniqueViolationError as error:
             raise AccountExists(account.username) from error
 

@@ -42,10 +42,18 @@ from portal.backend import Services
 from portal.bootstrap import create_app
 from portal.config import PortalSettings
 from portal.csrf import FIELD
-from portal.forgotten_passwords import ForgottenPasswords
+from portal.password_emails import PasswordEmails
 from portal.reset_links import ResetLinkPolicy
 from portal.sessions import CookiePolicy, SessionPolicy
-from portal.store import AccountExists, AccountNotFound, EndedKeys, KeptUpload, PendingUpload, StoredSession
+from portal.store import (
+    AccountExists,
+    AccountNotFound,
+    EndedKeys,
+    FirstPasswordLink,
+    KeptUpload,
+    PendingUpload,
+    StoredSession,
+)
 from portal.web.common import Portal
 
 AO_ID = "RN9093"  # the samples' AO
@@ -92,12 +100,25 @@ class MemoryAccounts:
         ]
         return newest_first[:limit]
 
-    async def create(self, account: Account, password_hash: str, *, by: str) -> None:
+    async def create(
+        self, account: Account, password_hash: str, *, by: str, first_link: FirstPasswordLink | None = None
+    ) -> None:
         stored(*account.__dict__.values())
         if account.username in self.rows:
             raise AccountExists(account.username)
-        self.rows[account.username] = (replace(account, password_given=True), password_hash)
+        if first_link is not None:
+            await first_link.deliver()  # before anything is kept, as before PostgreSQL's commit
+            self.reset_links[first_link.token_hash] = {
+                "username": account.username,
+                "password_hash": password_hash,
+                "created_at": utc_now(),
+                "expires_at": first_link.expires_at,
+                "used": False,
+            }
+        self.rows[account.username] = (replace(account, password_given=first_link is None), password_hash)
         await self._kept(by, account.username, AccountChange.CREATED, described(account))
+        if first_link is not None:
+            await self._kept(by, account.username, AccountChange.FIRST_PASSWORD_LINK_SENT, f"to {account.email}")
 
     async def get(self, username: str) -> tuple[Account, str] | None:
         stored(username)
@@ -444,7 +465,7 @@ def stubbed_portal(*, sends_reset_links: bool = False) -> StubbedPortal:
         keys=keys,  # type: ignore[arg-type]
         catalogue=load_catalogue(),
         cookies=cookies,
-        forgotten=ForgottenPasswords(accounts, stub.mailer, RESET_LINKS) if sends_reset_links else None,
+        password_emails=PasswordEmails(accounts, stub.mailer, RESET_LINKS) if sends_reset_links else None,
     )
     return stub
 

@@ -3,7 +3,8 @@ admin API.
 
 Operators only: the command sends the operator's API key (`--key-file` or `$LRS_API_KEY`) to the
 portal at `$LRS_PORTAL_URL` (default http://127.0.0.1:8007). A new or reset password is generated
-by the portal and printed once; the portal stores only its argon2 hash. An operator's account may be
+by the portal and printed once; the portal stores only its argon2 hash. `create --email-link` has the portal
+email the person a link to choose their own password instead (decision 0129): nobody sees it. An operator's account may be
 limited to duties (decision 0124): the scopes of operator keys, which its sessions' keys then carry.
 """
 
@@ -65,7 +66,10 @@ def create(
     email: str | None,
     scopes: Sequence[str] = (),
     every_duty: bool = False,
+    email_link: bool = False,
 ) -> str:
+    if email_link and not email:
+        raise UsageError("--email-link needs --email: the address the link goes to")
     if role is Role.AO and not ao:
         raise CommandError("an AO user needs --ao <recognition number>, like --ao RN5133")
     if role is Role.AO and (scopes or every_duty):
@@ -80,9 +84,15 @@ def create(
         "email": email,
         "scopes": _checked(scopes),
         "every_duty": every_duty,
+        "first_link": email_link,
     }
     with _portal(connection) as client:
         issued = expect_ok(client.post("/v1/admin/users", json=body))
+    if issued.get("first_link_sent_to"):
+        return (
+            f"created {account_text(issued['account'])}\n"
+            f"a link to choose their password was emailed to {issued['first_link_sent_to']}"
+        )
     return f"created {account_text(issued['account'])}\npassword: {issued['password']}"
 
 
@@ -182,9 +192,17 @@ def create_command(
         typer.Option(help=f"Operators, repeatable: the account's duties ({_DUTY_NAMES})."),
     ] = None,
     every_duty: Annotated[bool, typer.Option("--every-duty", help="Operators: every duty instead of --scope.")] = False,
+    email_link: Annotated[
+        bool,
+        typer.Option(
+            "--email-link",
+            help="Email the person a link to choose their own password (needs --email) instead of printing one.",
+        ),
+    ] = False,
 ) -> None:
-    """Create an account; prints its generated password once. An operator needs --scope or --every-duty."""
-    print_text(create(connection(ctx), username, name, role, ao, email, scope or (), every_duty))
+    """Create an account; prints its generated password once, or with --email-link emails the person a link to
+    choose their own. An operator needs --scope or --every-duty."""
+    print_text(create(connection(ctx), username, name, role, ao, email, scope or (), every_duty, email_link))
 
 
 @app.command("disable")

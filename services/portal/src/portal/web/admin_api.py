@@ -23,6 +23,7 @@ from portal.accounts import (
     InvalidAccount,
     Role,
 )
+from portal.auth import FirstLinkNotSent
 from portal.store import AccountExists, AccountNotFound
 from portal.web.common import portal_of
 
@@ -45,6 +46,12 @@ class AccountCreate(BaseModel):
         " some, or `every_duty`",
     )
     every_duty: bool = Field(default=False, description="an operator with every duty (then no `scopes`)")
+    first_link: bool = Field(
+        default=False,
+        description="email the person a link to choose their own password instead of answering with one"
+        " (decision 0129): needs `email` and the portal's mail relay; nobody is shown the password. If the email"
+        " cannot be sent, the account is not created (503)",
+    )
 
 
 class AccountDuties(BaseModel):
@@ -126,6 +133,16 @@ class IssuedPassword(BaseModel):
     password: str = Field(description="shown once: give it to the person, who should change it")
 
 
+class CreatedAccount(BaseModel):
+    account: AccountPublic
+    password: str | None = Field(
+        description="shown once: give it to the person, who should change it; null when a link was emailed"
+    )
+    first_link_sent_to: str | None = Field(
+        default=None, description="where the link to choose a password went (`first_link`); null otherwise"
+    )
+
+
 def _by_key(principal: Principal) -> str:
     """Who made a change through this API, as the audit keeps it: the key's principal, said to be a key. An
     operator key may be named like a portal account (`operator:alice`) and is not that person signed in."""
@@ -155,23 +172,43 @@ def _may_hand_out_operator_power(principal: Principal) -> None:
     "",
     status_code=201,
     summary="Create a portal account",
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(401, 403, 409, 422, 503),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
-async def create_account(body: AccountCreate, principal: CurrentPrincipal, request: Request) -> IssuedPassword:
+async def create_account(body: AccountCreate, principal: CurrentPrincipal, request: Request) -> CreatedAccount:
     _require_operator(principal)
     if body.role is Role.OPERATOR:
         _may_hand_out_operator_power(principal)
     duties = _duties(body.role, body.scopes, body.every_duty)
-    try:
-        account, password = await portal_of(request).auth.create_account(
-            body.username, body.display_name, body.role, body.ao_id, body.email, duties, by=_by_key(principal)
+    portal = portal_of(request)
+    links = portal.password_emails if body.first_link else None
+    if body.first_link and links is None:
+        raise ProblemError(
+            422,
+            "Invalid account",
+            "This portal has no mail relay (`PORTAL_SMTP_HOST`, `PORTAL_PUBLIC_URL`), so it cannot email a link:"
+            " leave out `first_link` to be given a password.",
         )
+    details = (body.username, body.display_name, body.role, body.ao_id, body.email)
+    password: str | None = None
+    try:
+        if links is not None:
+            account = await portal.auth.create_account_with_link(*details, duties, by=_by_key(principal), links=links)
+        else:
+            account, password = await portal.auth.create_account(*details, duties, by=_by_key(principal))
     except InvalidAccount as error:
         raise ProblemError(422, "Invalid account", str(error)) from error
     except AccountExists as error:
         raise ProblemError(409, "Conflict", f"The username {body.username!r} is taken.") from error
-    return IssuedPassword(account=AccountPublic.of(account), password=password)
+    except FirstLinkNotSent as error:
+        raise ProblemError(
+            503,
+            "Email not sent",
+            f"The link could not be emailed ({error}), so the account was not created: try again later, or leave"
+            " out `first_link`.",
+        ) from error
+    sent_to = account.email if links is not None else None
+    return CreatedAccount(account=AccountPublic.of(account), password=password, first_link_sent_to=sent_to)
 
 
 @router.get(
@@ -272,8 +309,8 @@ async def set_email(
         if (await portal.auth.account(username)).is_operator:
             _may_hand_out_operator_power(principal)
         change = await portal.auth.set_email(username, body.email, by=_by_key(principal))
-        if portal.forgotten is not None and change.changed:
-            after.add_task(portal.forgotten.tell_old_address, change)
+        if portal.password_emails is not None and change.changed:
+            after.add_task(portal.password_emails.tell_old_address, change)
         return AccountPublic.of(change.account)
     except InvalidAccount as error:
         raise ProblemError(422, "Invalid account", str(error)) from error

@@ -169,7 +169,7 @@ def _email_page(
     context = {
         "errors": errors or {},
         "email": (user.account.email or "") if email is None else email,
-        "sends_links": portal_of(request).forgotten is not None,
+        "sends_links": portal_of(request).password_emails is not None,
         "changed": request.query_params.get("changed") == "1",
     }
     return render(request, "account_email.html", context, user=user, status_code=status)
@@ -200,7 +200,7 @@ async def change_email(request: Request, user: User) -> Response:
     if outcome is PasswordChange.LOCKED:
         locked = "Your account is locked after too many wrong passwords: try again later"
         return _email_page(request, user, {"current_password": locked}, email, 400)
-    return told_old_address(see_other("/account/email?changed=1"), portal.forgotten, change)
+    return told_old_address(see_other("/account/email?changed=1"), portal.password_emails, change)
 
 
 # --- forgotten passwords (decision 0128) ------------------------------------------------------------------
@@ -209,7 +209,7 @@ async def change_email(request: Request, user: User) -> Response:
 def _forgotten_page(
     request: Request, errors: dict[str, str] | None = None, username: str = "", status_code: int = 200
 ) -> HTMLResponse:
-    forgotten = portal_of(request).forgotten
+    forgotten = portal_of(request).password_emails
     context = {
         "errors": errors or {},
         "username": username,
@@ -231,7 +231,7 @@ async def send_reset_link(request: Request) -> Response:
     so neither the page nor the time it takes says whether the account exists or has an email address."""
     form = await request.form()
     _check_signed_out_form(request, form)
-    forgotten = portal_of(request).forgotten
+    forgotten = portal_of(request).password_emails
     if forgotten is None:
         return _forgotten_page(request, status_code=404)
     username = field(form, "username")

@@ -24,7 +24,7 @@ from portal.charts import svg, table_rows
 from portal.config import PortalSettings
 from portal.csrf import FIELD, tokens_match
 from portal.explanations import explain
-from portal.forgotten_passwords import ForgottenPasswords
+from portal.password_emails import PasswordEmails
 from portal.sessions import CookiePolicy
 from portal.store import ServiceKeys, UploadStore
 
@@ -43,7 +43,7 @@ class Portal:
     catalogue: Catalogue
     cookies: CookiePolicy
     sandpit: Services | None = None  # the Sandpit's services, when the portal is given them (decision 0060)
-    forgotten: ForgottenPasswords | None = None  # links by email, when the portal has a mail relay (0128)
+    password_emails: PasswordEmails | None = None  # links by email, when the portal has a mail relay (0128)
 
 
 def portal_of(request: Request) -> Portal:
@@ -146,6 +146,7 @@ CHANGE_WORDS = {
     AccountChange.PASSWORD_CHANGED.value: "password changed by its owner",
     AccountChange.RESET_LINK_REQUESTED.value: "forgotten-password link asked for",
     AccountChange.PASSWORD_RESET_BY_LINK.value: "password reset by emailed link",
+    AccountChange.FIRST_PASSWORD_LINK_SENT.value: "link to choose a first password emailed",
     AccountChange.EMAIL_CHANGED.value: "email address changed",
     AccountChange.DUTIES_CHANGED.value: "duties changed",
     AccountChange.AO_KEY_ISSUED.value: "API key issued",
@@ -362,10 +363,8 @@ def clear_cookie(portal: Portal, response: Response, name: str) -> None:
     response.delete_cookie(name, path="/", secure=portal.cookies.secure, httponly=True, samesite="strict")
 
 
-def told_old_address(
-    response: Response, forgotten: ForgottenPasswords | None, change: AddressChange | None
-) -> Response:
+def told_old_address(response: Response, emails: PasswordEmails | None, change: AddressChange | None) -> Response:
     """`response`, with the notice to the address an account had sent after it (decision 0128)."""
-    if forgotten is not None and change is not None and change.changed:
-        response.background = BackgroundTask(forgotten.tell_old_address, change)
+    if emails is not None and change is not None and change.changed:
+        response.background = BackgroundTask(emails.tell_old_address, change)
     return response

@@ -15,7 +15,7 @@ from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
 from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, Account, AccountListing, InvalidAccount, Role
-from portal.auth import SignedIn
+from portal.auth import FirstLinkNotSent, SignedIn
 from portal.backend import Forbidden, NotFound, Refused, ServiceError
 from portal.store import AccountExists, AccountNotFound
 from portal.web.common import (
@@ -167,6 +167,7 @@ async def _accounts_page(
     user: Any,
     *,
     issued: dict[str, str] | None = None,
+    sent: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     status: int = 200,
@@ -189,8 +190,10 @@ async def _accounts_page(
         "keys_total": keys_total,
         "keys_of": keys_of or "",
         "issued": issued,
+        "sent": sent,
+        "sends_links": portal.password_emails is not None,
         "errors": {**listing_errors, **(errors or {})},
-        "values": values or {"role": "ao"},
+        "values": values or {"role": "ao", "first_link": "yes"},
         "duties": DUTIES,
         "changes": await portal.auth.changes(limit=RECENT_CHANGES),
     }
@@ -254,7 +257,7 @@ async def accounts(
 @router.post("/ops/accounts")
 async def create_account(request: Request, user: AccountsOperator) -> HTMLResponse:
     form = await checked_form(request, user)
-    names = ("username", "display_name", "role", "ao_id", "email", "duties")
+    names = ("username", "display_name", "role", "ao_id", "email", "duties", "first_link")
     values: dict[str, Any] = {name: field(form, name) for name in names}
     values["scopes"] = _ticked_duties(form)
     try:
@@ -264,25 +267,36 @@ async def create_account(request: Request, user: AccountsOperator) -> HTMLRespon
     if role is Role.OPERATOR and not user.account.has_every_duty:
         errors = {"role": "Only an operator with every duty can create an operator account"}
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
+    portal = portal_of(request)
+    emails = portal.password_emails if values["first_link"] else None
+    details = (values["username"], values["display_name"], role, values["ao_id"] or None, values["email"] or None)
     try:
         # an AO user's ticks are refused by the account's own check, never dropped unseen
         duties = _chosen_duties(values["duties"], values["scopes"]) if role is Role.OPERATOR else values["scopes"]
-        account, password = await portal_of(request).auth.create_account(
-            values["username"],
-            values["display_name"],
-            role,
-            values["ao_id"] or None,
-            values["email"] or None,
-            duties,
-            by=user.account.who,
-        )
+        if emails is not None:
+            account = await portal.auth.create_account_with_link(*details, duties, by=user.account.who, links=emails)
+        else:
+            account, password = await portal.auth.create_account(*details, duties, by=user.account.who)
     except InvalidAccount as error:
         return await _accounts_page(request, user, errors={error.field: str(error)}, values=values, status=400)
     except AccountExists:
         errors = {"username": f"The username {values['username']} is taken"}
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
-    issued = {"what": f"Password for {account.username}", "secret": password}
-    return await _accounts_page(request, user, issued=issued)
+    except FirstLinkNotSent as error:
+        errors = {
+            "email": f"The email could not be sent ({error}), so the account was not created. Try again later, or"
+            " untick the link to be shown a password to give them"
+        }
+        return await _accounts_page(request, user, errors=errors, values=values, status=503)
+    if emails is not None:
+        hours = int(emails.policy.first_valid_for.total_seconds() // 3600)
+        sent = {
+            "what": f"Account {account.username} created",
+            "body": f"A link to choose their password was emailed to {account.email}. It works once, for {hours}"
+            " hours; after that they can use \u201cForgotten your password?\u201d on the sign-in page.",
+        }
+        return await _accounts_page(request, user, sent=sent)
+    return await _accounts_page(request, user, issued={"what": f"Password for {account.username}", "secret": password})
 
 
 @router.get("/ops/accounts/changes")
@@ -404,7 +418,7 @@ async def set_email(request: Request, username: str, user: AccountsOperator) -> 
         return _email_page(request, user, account, email=email, errors={error.field: str(error)}, status=400)
     except AccountNotFound:
         raise PageError("not_found") from None
-    return told_old_address(see_other("/ops/accounts"), portal.forgotten, change)
+    return told_old_address(see_other("/ops/accounts"), portal.password_emails, change)
 
 
 @router.post("/ops/accounts/{username}/{action}")

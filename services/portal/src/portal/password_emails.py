@@ -1,5 +1,6 @@
-"""Forgotten passwords: a link by email to choose a new one, and a notice to the address an account had when
-its address changes, as that is where the links stop going (decision 0128)."""
+"""The portal's emails about passwords: a link to choose a new one for a forgotten password, and a notice to
+the address an account had when its address changes, as that is where the links stop going (decision 0128);
+a new account's link to choose its first password (decision 0129)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from typing import Protocol
 from lrs_platform.logging import get_logger
 from lrs_platform.mail import Mailer, MailError
 from portal.accounts import Account, AddressChange, username_from
-from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, ResetLinkPolicy, address_changed_email, link_to, reset_email
+from portal.reset_links import (
+    FORGOTTEN_PASSWORD_PAGE,
+    ResetLinkPolicy,
+    address_changed_email,
+    first_password_email,
+    link_to,
+    reset_email,
+)
 from portal.sessions import new_token, token_hash
+from portal.store import FirstPasswordLink
 
-_log = get_logger("portal.forgotten_passwords")
+_log = get_logger("portal.password_emails")
 
 
 class ResetLinks(Protocol):
@@ -23,7 +32,7 @@ class ResetLinks(Protocol):
     ) -> Account | None: ...
 
 
-class ForgottenPasswords:
+class PasswordEmails:
     """The portal's emails about signing in: sent after the page has answered, reaching only the log when
     they fail."""
 
@@ -77,6 +86,19 @@ class ForgottenPasswords:
             return False
         _log.info("reset_link_sent", role=account.role.value, ao_id=account.ao_id)
         return True
+
+    def first_password_link(self, account: Account) -> FirstPasswordLink:
+        """A new account's link to choose its first password (decision 0129), delivered by the account store
+        before the account is committed: an operator waits for it and is told if it cannot go (MailError)."""
+        token = new_token()
+        expires_at = datetime.now(UTC) + self.policy.first_valid_for
+        message = first_password_email(account, link_to(self.policy, token), expires_at, self.policy)
+
+        async def deliver() -> None:
+            await self._mailer.send(message)
+            _log.info("first_password_link_sent", role=account.role.value, ao_id=account.ao_id)
+
+        return FirstPasswordLink(token_hash(token), expires_at, deliver)
 
     async def tell_old_address(self, change: AddressChange) -> bool:
         """Tells the address an account had that it is no longer where its links go (decision 0128), so a

@@ -22,7 +22,7 @@ from portal.accounts import Account, AccountChange, InvalidAccount, Role, SignIn
 from portal.auth import utc_now
 from portal.config import PortalSettings
 from portal.csrf import FIELD
-from portal.forgotten_passwords import ForgottenPasswords
+from portal.password_emails import PasswordEmails
 from portal.reset_links import FORGOTTEN_PASSWORD_PAGE
 from portal.sessions import token_hash
 from portal.web.common import CHANGE_WORDS
@@ -423,7 +423,7 @@ def test_a_failure_of_any_kind_after_the_answer_reaches_only_the_log(portal: Stu
 def test_requests_beyond_those_under_way_at_once_are_dropped() -> None:
     async def flood() -> tuple[list[bool], list[bool]]:
         links = _HeldLinks()
-        sending = ForgottenPasswords(links, MemoryMailer(), RESET_LINKS, most_at_once=2)
+        sending = PasswordEmails(links, MemoryMailer(), RESET_LINKS, most_at_once=2)
         asked = [asyncio.create_task(sending.send_link("nia.lost")) for _ in range(5)]
         beyond = [await task for task in asked[2:]]  # answered while the first two are held
         links.held.set()

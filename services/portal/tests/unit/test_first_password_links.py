@@ -1,0 +1,175 @@
+"""Decision 0129: an operator creating an account can have the person emailed a link to choose their own
+password, so nobody is ever shown it; the account exists only if the email went."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from httpx import Response
+from services.portal.tests.unit.stubbed_portal import RESET_LINKS, StubbedPortal, form, stubbed_portal
+
+from lrs_contracts.environments import Environment
+from lrs_platform.identity import Principal
+from portal.accounts import Account, AccountChange, Role, SignInOutcome
+from portal.csrf import FIELD
+from portal.reset_links import NoAddress, first_password_email
+from portal.web.common import CHANGE_WORDS
+
+EMAIL = "nia@ao.example"
+NEW = "correct horse battery staple"
+LINK = re.compile(re.escape(RESET_LINKS.public_url) + r"/account/reset/([A-Za-z0-9_-]+)")
+NEW_STAFF = {"username": "nia", "display_name": "Nia Jones", "role": "ao", "ao_id": "RN5133", "email": EMAIL}
+BEARER = {"Authorization": "Bearer lrs_k_s"}
+
+
+class OperatorKeys:
+    environment = Environment.LIVE
+
+    async def authenticate(self, token: str) -> Principal:
+        return Principal.parse("operator:desk")
+
+
+@pytest.fixture
+def portal() -> StubbedPortal:
+    return stubbed_portal(sends_reset_links=True)
+
+
+def _link_token(portal: StubbedPortal) -> str:
+    found = LINK.search(portal.mailer.sent[-1].get_content())
+    assert found, "the email holds no link"
+    return found.group(1)
+
+
+def _create(portal: StubbedPortal, **values: str) -> Response:
+    client, session = portal.signed_in(Role.OPERATOR)
+    answer: Response = client.post("/ops/accounts", data=form(session, **{**NEW_STAFF, **values}))
+    return answer
+
+
+# --- the email (pure) ----------------------------------------------------------------------------------
+
+
+def test_the_email_names_the_account_and_when_its_link_stops_working() -> None:
+    account = Account("nia", "Nia Jones", Role.AO, "RN5133", EMAIL)
+    expires_at = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
+
+    message = first_password_email(account, "https://portal.test/account/reset/abc", expires_at, RESET_LINKS)
+
+    body = message.get_content()
+    assert message["To"] == EMAIL and message["From"] == RESET_LINKS.mail_from
+    assert "choose your password" in message["Subject"]
+    assert "Your username is nia." in body and "for RN5133" in body
+    assert "https://portal.test/account/reset/abc" in body
+    assert "09:30 on 05 December 2026 (UK time)" in body  # GMT in December
+    assert "https://portal.test/sign-in" in body  # where "Forgotten your password?" is, once it has expired
+    with pytest.raises(NoAddress):
+        first_password_email(Account("kai", "Kai", Role.AO, "RN5133", None), "x", expires_at, RESET_LINKS)
+
+
+# --- the accounts page ---------------------------------------------------------------------------------
+
+
+def test_a_new_account_gets_a_link_and_nobody_is_shown_its_password(portal: StubbedPortal) -> None:
+    page = _create(portal, first_link="yes")
+
+    [email] = portal.mailer.sent
+    token = _link_token(portal)
+    account, _ = portal.accounts.rows["nia"]
+    assert page.status_code == 200, page.text
+    assert "Account nia created" in page.text and f"emailed to {EMAIL}" in page.text and "72 hours" in page.text
+    assert "data-secret" not in page.text  # no password on the page
+    assert email["To"] == EMAIL and not account.password_given
+
+    client = portal.client()
+    chooser = client.get(f"/account/reset/{token}")
+    values = {FIELD: re.findall(rf'name="{FIELD}" value="([^"]+)"', chooser.text)[0]}
+    chosen = client.post(f"/account/reset/{token}", data={**values, "new_password": NEW, "new_password_again": NEW})
+
+    assert chosen.status_code == 303
+    assert asyncio.run(portal.auth.sign_in("nia", NEW)).outcome is SignInOutcome.SIGNED_IN
+    kept = [(change.change, change.detail) for change in portal.accounts.changed if change.subject == "nia"]
+    assert kept[1:] == [
+        (AccountChange.FIRST_PASSWORD_LINK_SENT, f"to {EMAIL}"),
+        (AccountChange.PASSWORD_RESET_BY_LINK, ""),
+    ]
+    assert CHANGE_WORDS[AccountChange.FIRST_PASSWORD_LINK_SENT.value] == "link to choose a first password emailed"
+
+
+def test_the_link_is_offered_ticked_and_unticked_gives_a_password_as_before(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+
+    offered = client.get("/ops/accounts").text
+    given = _create(portal)  # the box left unticked
+
+    assert re.search(r'<input[^>]+id="first_link"[^>]+checked', offered)
+    assert "data-secret" in given.text and not portal.mailer.sent
+    assert portal.accounts.rows["nia"][0].password_given
+
+
+def test_without_a_mail_relay_the_page_offers_no_link() -> None:
+    portal = stubbed_portal()
+    client, _ = portal.signed_in(Role.OPERATOR)
+
+    assert 'id="first_link"' not in client.get("/ops/accounts").text
+
+
+def test_a_link_needs_an_address(portal: StubbedPortal) -> None:
+    page = _create(portal, first_link="yes", email="")
+
+    assert page.status_code == 400
+    assert "Enter the email address to send the link to" in page.text
+    assert "nia" not in portal.accounts.rows and not portal.mailer.sent
+
+
+def test_an_email_that_cannot_go_creates_no_account(portal: StubbedPortal) -> None:
+    portal.mailer.refusing = True
+
+    page = _create(portal, first_link="yes")
+
+    assert page.status_code == 503
+    assert "could not be sent (ConnectionRefusedError), so the account was not created" in page.text
+    assert "nia" not in portal.accounts.rows and not portal.accounts.reset_links
+    assert not [change for change in portal.accounts.changed if change.subject == "nia"]
+
+
+# --- the admin API -------------------------------------------------------------------------------------
+
+
+def test_the_api_emails_a_link_when_asked_and_answers_no_password(portal: StubbedPortal) -> None:
+    portal.app.state.credentials = OperatorKeys()
+    client = portal.client()
+
+    linked = client.post("/v1/admin/users", json={**NEW_STAFF, "first_link": True}, headers=BEARER)
+    given = client.post("/v1/admin/users", json={**NEW_STAFF, "username": "kai"}, headers=BEARER)
+
+    assert linked.status_code == 201, linked.text
+    assert linked.json()["password"] is None and linked.json()["first_link_sent_to"] == EMAIL
+    assert given.json()["password"] and given.json()["first_link_sent_to"] is None
+    assert [message["To"] for message in portal.mailer.sent] == [EMAIL]
+    assert portal.accounts.changed[-2].changed_by == "operator:desk (API key)"
+
+
+def test_the_api_refuses_a_link_it_cannot_send() -> None:
+    without_relay = stubbed_portal()
+    without_relay.app.state.credentials = OperatorKeys()
+    with_relay = stubbed_portal(sends_reset_links=True)
+    with_relay.app.state.credentials = OperatorKeys()
+    with_relay.mailer.refusing = True
+
+    no_relay = without_relay.client().post("/v1/admin/users", json={**NEW_STAFF, "first_link": True}, headers=BEARER)
+    relay_away = with_relay.client().post("/v1/admin/users", json={**NEW_STAFF, "first_link": True}, headers=BEARER)
+
+    assert no_relay.status_code == 422 and "no mail relay" in no_relay.json()["detail"]
+    assert relay_away.status_code == 503 and "the account was not created" in relay_away.json()["detail"]
+    assert not without_relay.accounts.rows and not with_relay.accounts.rows
+
+
+def test_a_link_lasts_as_long_as_the_policy_says(portal: StubbedPortal) -> None:
+    before = datetime.now(UTC)
+    _create(portal, first_link="yes")
+
+    [link] = portal.accounts.reset_links.values()
+    assert before + timedelta(hours=72) <= link["expires_at"] <= datetime.now(UTC) + timedelta(hours=72)
