@@ -19,7 +19,7 @@ from portal.accounts import AccountChange, LockoutPolicy, PasswordChange, Role, 
 from portal.auth import FirstLinkNotSent
 from portal.password_emails import PasswordEmails
 from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, ResetLinkPolicy
-from portal.store import AccountStore
+from portal.store import AccountExists, AccountStore
 
 pytestmark = pytest.mark.integration
 
@@ -240,3 +240,15 @@ async def test_a_relay_that_is_away_creates_no_account(portal: PortalStores) -> 
 
     for table in ("accounts", "password_reset_links", "account_changes"):
         assert await portal.pool.fetchval(f"SELECT count(*) FROM portal.{table}") == 0, table
+
+
+async def test_a_username_taken_sends_no_email(portal: PortalStores, inbox: Inbox) -> None:
+    """A confirmation page reloaded posts the form again: the second creation must not email a second link."""
+    links = _forgotten(portal, inbox)
+    await portal.auth.create_account_with_link("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:t", links=links)
+
+    with pytest.raises(AccountExists):
+        await portal.auth.create_account_with_link("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:t", links=links)
+
+    assert len(inbox.messages) == 1
+    assert await portal.pool.fetchval("SELECT count(*) FROM portal.password_reset_links") == 1

@@ -40,6 +40,9 @@ from portal.sessions import SANDPIT_SEAL_CONTEXT, SessionPolicy, new_token, seal
 from portal.store import AccountNotFound, AccountStore, EndedKeys, FirstPasswordLink, ServiceKeys, SessionStore
 
 _log = get_logger("portal.auth")
+# New accounts whose first-password email is under way at once (decision 0129): each holds a connection of
+# the portal's pool (5) until the relay has taken it.
+FIRST_LINKS_AT_ONCE = 2
 
 
 def utc_now() -> datetime:
@@ -68,7 +71,12 @@ class SessionEnded(Exception):
 
 
 class FirstLinkNotSent(Exception):
-    """A new account's link to choose its password could not be emailed: the account was not created."""
+    """A new account's link to choose its password could not be emailed: the account was not created.
+    `about_address`: the relay refused the address for good (worth checking it), not a relay away or slow."""
+
+    def __init__(self, detail: str, *, about_address: bool) -> None:
+        super().__init__(detail)
+        self.about_address = about_address
 
 
 class FirstLinks(Protocol):
@@ -108,6 +116,7 @@ class Authentication:
         self._sandpit_keys = sandpit_keys
         self._lockout = lockout
         self._session_policy = session_policy
+        self._first_links_at_once = asyncio.Semaphore(FIRST_LINKS_AT_ONCE)
 
     async def sign_in(self, username: str, password: str) -> SignInResult:
         now = utc_now()
@@ -269,9 +278,19 @@ class Authentication:
             raise InvalidAccount("Enter the email address to send the link to.", "email")
         unknown = await asyncio.to_thread(passwords.hash_password, passwords.generate_password())
         try:
-            await self._accounts.create(account, unknown, by=by, first_link=links.first_password_link(account))
+            # the account's transaction holds a database connection while the relay takes the email: a few at
+            # once, so creations during a relay's outage cannot take every connection of the pool
+            async with self._first_links_at_once:
+                await self._accounts.create(account, unknown, by=by, first_link=links.first_password_link(account))
         except MailError as error:
-            raise FirstLinkNotSent(str(error)) from error
+            _log.warning(
+                "first_password_link_not_sent",
+                role=role.value,
+                ao_id=ao_id,
+                error=str(error),
+                permanent=error.permanent,
+            )
+            raise FirstLinkNotSent(str(error), about_address=error.permanent and error.about_recipient) from error
         _log.info("account_created", role=role.value, ao_id=ao_id, scopes=sorted(account.scopes), first_link=True)
         return account
 

@@ -80,7 +80,7 @@ def _password_emails(settings: PortalSettings, accounts: AccountStore) -> Passwo
         settings.reset_links_per_hour,
         timedelta(hours=settings.first_link_hours),
     )
-    return PasswordEmails(accounts, mailer, policy)
+    return PasswordEmails(accounts, mailer, policy, send_within=settings.smtp_timeout_seconds)
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:

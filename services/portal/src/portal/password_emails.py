@@ -4,6 +4,7 @@ a new account's link to choose its first password (decision 0129)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -36,8 +37,18 @@ class PasswordEmails:
     """The portal's emails about signing in: sent after the page has answered, reaching only the log when
     they fail."""
 
-    def __init__(self, links: ResetLinks, mailer: Mailer, policy: ResetLinkPolicy, *, most_at_once: int = 8) -> None:
+    def __init__(
+        self,
+        links: ResetLinks,
+        mailer: Mailer,
+        policy: ResetLinkPolicy,
+        *,
+        most_at_once: int = 8,
+        send_within: float = 20.0,
+    ) -> None:
+        """`send_within`: seconds a new account's email may take in all, while its creation waits for it."""
         self._links = links
+        self._send_within = send_within
         self._mailer = mailer
         self.policy = policy
         self._most_at_once = most_at_once
@@ -95,7 +106,11 @@ class PasswordEmails:
         message = first_password_email(account, link_to(self.policy, token), expires_at, self.policy)
 
         async def deliver() -> None:
-            await self._mailer.send(message)
+            try:
+                async with asyncio.timeout(self._send_within):  # the relay's timeout holds per SMTP step only
+                    await self._mailer.send(message)
+            except TimeoutError as error:
+                raise MailError(f"no answer from the relay in {self._send_within:g} s", permanent=False) from error
             _log.info("first_password_link_sent", role=account.role.value, ao_id=account.ao_id)
 
         return FirstPasswordLink(token_hash(token), expires_at, deliver)

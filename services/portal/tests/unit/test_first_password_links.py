@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 import pytest
 from httpx import Response
-from services.portal.tests.unit.stubbed_portal import RESET_LINKS, StubbedPortal, form, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import RESET_LINKS, MemoryMailer, StubbedPortal, form, stubbed_portal
 
 from lrs_contracts.environments import Environment
 from lrs_platform.identity import Principal
+from lrs_platform.mail import MailError
 from portal.accounts import Account, AccountChange, Role, SignInOutcome
+from portal.auth import FirstLinkNotSent
 from portal.csrf import FIELD
+from portal.password_emails import PasswordEmails
 from portal.reset_links import NoAddress, first_password_email
 from portal.web.common import CHANGE_WORDS
 
@@ -28,8 +33,25 @@ BEARER = {"Authorization": "Bearer lrs_k_s"}
 class OperatorKeys:
     environment = Environment.LIVE
 
+    def __init__(self, scopes: frozenset[str] = frozenset()) -> None:
+        self.scopes = scopes
+
     async def authenticate(self, token: str) -> Principal:
-        return Principal.parse("operator:desk")
+        return Principal.parse("operator:desk", self.scopes)
+
+
+class RefusingRelay(MemoryMailer):
+    """A relay that refuses the recipient for good (550), as for a mistyped domain's address."""
+
+    async def send(self, message: EmailMessage) -> None:
+        raise MailError("recipients refused: [550]", permanent=True, about_recipient=True)
+
+
+class SlowRelay(MemoryMailer):
+    """A relay that answers each SMTP step just within its timeout: slow in all."""
+
+    async def send(self, message: EmailMessage) -> None:
+        await asyncio.sleep(5)
 
 
 @pytest.fixture
@@ -130,7 +152,8 @@ def test_an_email_that_cannot_go_creates_no_account(portal: StubbedPortal) -> No
     page = _create(portal, first_link="yes")
 
     assert page.status_code == 503
-    assert "could not be sent (ConnectionRefusedError), so the account was not created" in page.text
+    assert "could not be sent (ConnectionRefusedError), so no account was created" in page.text
+    assert 'id="first_link-error"' in page.text  # said at the box, not at the address
     assert "nia" not in portal.accounts.rows and not portal.accounts.reset_links
     assert not [change for change in portal.accounts.changed if change.subject == "nia"]
 
@@ -173,3 +196,43 @@ def test_a_link_lasts_as_long_as_the_policy_says(portal: StubbedPortal) -> None:
 
     [link] = portal.accounts.reset_links.values()
     assert before + timedelta(hours=72) <= link["expires_at"] <= datetime.now(UTC) + timedelta(hours=72)
+
+
+def test_an_address_the_relay_refuses_for_good_is_said_to_be_checked(portal: StubbedPortal) -> None:
+    portal.mailer.send = RefusingRelay().send  # type: ignore[method-assign]
+
+    page = _create(portal, first_link="yes")
+
+    assert page.status_code == 400
+    assert "The mail relay refused this address (recipients refused: [550]): check it" in page.text
+    assert "nia" not in portal.accounts.rows
+
+
+def test_a_slow_relay_holds_a_creation_no_longer_than_its_time(portal: StubbedPortal) -> None:
+    links = PasswordEmails(portal.accounts, SlowRelay(), RESET_LINKS, send_within=0.2)
+    started = time.monotonic()
+
+    with pytest.raises(FirstLinkNotSent, match=r"no answer from the relay in 0.2 s") as raised:
+        asyncio.run(portal.auth.create_account_with_link("nia", "Nia", Role.AO, "RN5133", EMAIL, by="t", links=links))
+
+    assert time.monotonic() - started < 3 and not raised.value.about_address
+    assert "nia" not in portal.accounts.rows
+
+
+def test_a_form_asking_for_a_link_the_portal_cannot_send_creates_nothing() -> None:
+    portal = stubbed_portal()  # no mail relay
+
+    page = _create(portal, first_link="yes")
+
+    assert page.status_code == 400 and "This portal cannot send email now" in page.text
+    assert "nia" not in portal.accounts.rows
+
+
+def test_a_key_limited_to_accounts_emails_no_link_for_an_operator_account(portal: StubbedPortal) -> None:
+    portal.app.state.credentials = OperatorKeys(frozenset({"accounts"}))
+    operator = {**NEW_STAFF, "role": "operator", "ao_id": None, "every_duty": True, "first_link": True}
+
+    answer = portal.client().post("/v1/admin/users", json=operator, headers=BEARER)
+
+    assert answer.status_code == 403 and answer.json()["code"] == "OPERATOR_SCOPE_MISSING"
+    assert not portal.mailer.sent and "nia" not in portal.accounts.rows

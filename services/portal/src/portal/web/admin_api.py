@@ -201,6 +201,10 @@ async def create_account(body: AccountCreate, principal: CurrentPrincipal, reque
     except AccountExists as error:
         raise ProblemError(409, "Conflict", f"The username {body.username!r} is taken.") from error
     except FirstLinkNotSent as error:
+        if error.about_address:
+            raise ProblemError(
+                422, "Invalid account", f"The mail relay refused the address ({error}): check it. Nothing was created."
+            ) from error
         raise ProblemError(
             503,
             "Email not sent",

@@ -269,6 +269,11 @@ async def create_account(request: Request, user: AccountsOperator) -> HTMLRespon
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
     portal = portal_of(request)
     emails = portal.password_emails if values["first_link"] else None
+    if values["first_link"] and emails is None:  # a form from before the relay was taken away
+        errors = {
+            "email": "This portal cannot send email now: create the account without a link to be given a password"
+        }
+        return await _accounts_page(request, user, errors=errors, values=values, status=400)
     details = (values["username"], values["display_name"], role, values["ao_id"] or None, values["email"] or None)
     try:
         # an AO user's ticks are refused by the account's own check, never dropped unseen
@@ -283,9 +288,12 @@ async def create_account(request: Request, user: AccountsOperator) -> HTMLRespon
         errors = {"username": f"The username {values['username']} is taken"}
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
     except FirstLinkNotSent as error:
+        if error.about_address:
+            errors = {"email": f"The mail relay refused this address ({error}): check it. No account was created"}
+            return await _accounts_page(request, user, errors=errors, values=values, status=400)
         errors = {
-            "email": f"The email could not be sent ({error}), so the account was not created. Try again later, or"
-            " untick the link to be shown a password to give them"
+            "first_link": f"The email could not be sent ({error}), so no account was created. Try again later, or"
+            " untick this to be shown a password to give them"
         }
         return await _accounts_page(request, user, errors=errors, values=values, status=503)
     if emails is not None:
