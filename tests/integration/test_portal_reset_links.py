@@ -16,7 +16,7 @@ from tests.support.portal_accounts import PortalStores, portal_stores
 
 from lrs_platform.mail import SmtpMailer
 from portal.accounts import AccountChange, LockoutPolicy, PasswordChange, Role, SignInOutcome
-from portal.auth import FirstLinkNotSent
+from portal.auth import LinkNotSent
 from portal.password_emails import PasswordEmails
 from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, ResetLinkPolicy
 from portal.store import AccountExists, AccountStore
@@ -235,7 +235,7 @@ async def test_a_relay_that_is_away_creates_no_account(portal: PortalStores) -> 
         port = stopped.port
     links = PasswordEmails(AccountStore(portal.pool), SmtpMailer("127.0.0.1", port, timeout=2), POLICY)
 
-    with pytest.raises(FirstLinkNotSent):
+    with pytest.raises(LinkNotSent):
         await portal.auth.create_account_with_link("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:t", links=links)
 
     for table in ("accounts", "password_reset_links", "account_changes"):
@@ -252,3 +252,31 @@ async def test_a_username_taken_sends_no_email(portal: PortalStores, inbox: Inbo
 
     assert len(inbox.messages) == 1
     assert await portal.pool.fetchval("SELECT count(*) FROM portal.password_reset_links") == 1
+
+
+async def test_an_operators_link_is_kept_only_if_it_went(portal: PortalStores, inbox: Inbox) -> None:
+    _, given = await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
+    with smtp_server() as stopped:
+        port = stopped.port
+    away = PasswordEmails(AccountStore(portal.pool), SmtpMailer("127.0.0.1", port, timeout=2), POLICY)
+
+    with pytest.raises(LinkNotSent):
+        await portal.auth.email_password_link("kai", by="operator:desk", links=away)
+    kept_after_failure = await portal.pool.fetchval("SELECT count(*) FROM portal.password_reset_links")
+    account, expires_at = await portal.auth.email_password_link(
+        "kai", by="operator:desk", links=_forgotten(portal, inbox)
+    )
+    token = _token_in(inbox)
+
+    assert kept_after_failure == 0
+    assert account.username == "kai" and [message["To"] for message in inbox.messages] == [EMAIL]
+    assert (await portal.auth.sign_in("kai", given)).outcome is SignInOutcome.SIGNED_IN  # until the link is used
+    assert await portal.auth.reset_password_by_link(token, NEW) is not None
+    assert (await portal.auth.sign_in("kai", given)).outcome is SignInOutcome.WRONG_CREDENTIALS
+    changes = [(c.changed_by, c.change) for c in await portal.auth.changes(limit=2)]
+    assert changes == [
+        ("kai (ao:RN5133)", AccountChange.PASSWORD_RESET_BY_LINK),
+        ("operator:desk", AccountChange.RESET_LINK_REQUESTED),
+    ]
+    stored = await portal.pool.fetchval("SELECT expires_at FROM portal.password_reset_links")
+    assert stored == expires_at

@@ -1269,5 +1269,18 @@ async def test_a_new_account_chooses_its_own_password_through_a_link_by_email(
     await sign_in(page, portal_system, username)
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
     await expect(page.locator("[data-banner=password-given]")).to_have_count(0)  # nobody else saw it
+
+    # a new link from the operator: the person's password stays until it is used
+    await operator_page.goto(f"{url}/ops/accounts?starting={username}")
+    await operator_page.get_by_role("button", name=f"Email a password link to {username}").click()
+    await expect(operator_page.locator("[data-first-link-sent]")).to_contain_text(f"Link emailed to {username}")
+    found += await serious_violations(operator_page)
+
+    async def both() -> list[EmailMessage] | None:
+        sent = portal_system.mailbox.to(address)
+        return sent if len(sent) == 2 else None
+
+    again = await eventually(both, within=10, what="the operator's link")
+    assert "An LRS operator has sent you this link" in again[-1].get_content()
     assert found == []
     await context.close()

@@ -40,9 +40,9 @@ from portal.sessions import SANDPIT_SEAL_CONTEXT, SessionPolicy, new_token, seal
 from portal.store import AccountNotFound, AccountStore, EndedKeys, FirstPasswordLink, ServiceKeys, SessionStore
 
 _log = get_logger("portal.auth")
-# New accounts whose first-password email is under way at once (decision 0129): each holds a connection of
-# the portal's pool (5) until the relay has taken it.
-FIRST_LINKS_AT_ONCE = 2
+# Operators' links to choose a password under way at once (decision 0129): each holds a connection of the
+# portal's pool (5) until the relay has taken the email.
+LINKS_AT_ONCE = 2
 
 
 def utc_now() -> datetime:
@@ -70,7 +70,7 @@ class SessionEnded(Exception):
     """The session ended while a request of it was under way."""
 
 
-class FirstLinkNotSent(Exception):
+class LinkNotSent(Exception):
     """A new account's link to choose its password could not be emailed: the account was not created.
     `about_address`: the relay refused the address for good (worth checking it), not a relay away or slow."""
 
@@ -79,10 +79,16 @@ class FirstLinkNotSent(Exception):
         self.about_address = about_address
 
 
-class FirstLinks(Protocol):
-    """Makes a new account's link to choose its first password (`password_emails.PasswordEmails`)."""
+class LinkShareUsed(Exception):
+    """The account has had its hourly share of links to choose a password: none sent."""
+
+
+class PasswordLinks(Protocol):
+    """Links to choose a password that an operator's action sends (`password_emails.PasswordEmails`)."""
 
     def first_password_link(self, account: Account) -> FirstPasswordLink: ...
+
+    async def send_operators_link(self, username: str, *, by: str) -> tuple[Account, datetime] | None: ...
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ class Authentication:
         self._sandpit_keys = sandpit_keys
         self._lockout = lockout
         self._session_policy = session_policy
-        self._first_links_at_once = asyncio.Semaphore(FIRST_LINKS_AT_ONCE)
+        self._links_at_once = asyncio.Semaphore(LINKS_AT_ONCE)
 
     async def sign_in(self, username: str, password: str) -> SignInResult:
         now = utc_now()
@@ -267,12 +273,12 @@ class Authentication:
         scopes: Collection[str] = (),
         *,
         by: str,
-        links: FirstLinks,
+        links: PasswordLinks,
     ) -> Account:
         """Creates the account and emails the person a link to choose their own password (decision 0129):
         nobody is shown one, and until they choose it nobody can sign in (its generated password is never
         shown). The account needs an email address (InvalidAccount); when the email cannot go, the account
-        is not created (FirstLinkNotSent)."""
+        is not created (LinkNotSent)."""
         account = new_account(username, display_name, role, ao_id, email, scopes)
         if one_address(account.email or "") is None:
             raise InvalidAccount("Enter the email address to send the link to.", "email")
@@ -280,7 +286,7 @@ class Authentication:
         try:
             # the account's transaction holds a database connection while the relay takes the email: a few at
             # once, so creations during a relay's outage cannot take every connection of the pool
-            async with self._first_links_at_once:
+            async with self._links_at_once:
                 await self._accounts.create(account, unknown, by=by, first_link=links.first_password_link(account))
         except MailError as error:
             _log.warning(
@@ -290,7 +296,7 @@ class Authentication:
                 error=str(error),
                 permanent=error.permanent,
             )
-            raise FirstLinkNotSent(str(error), about_address=error.permanent and error.about_recipient) from error
+            raise LinkNotSent(str(error), about_address=error.permanent and error.about_recipient) from error
         _log.info("account_created", role=role.value, ao_id=ao_id, scopes=sorted(account.scopes), first_link=True)
         return account
 
@@ -311,6 +317,26 @@ class Authentication:
         await self._accounts.set_password(username, hashed, by=by)
         await self._revoke(await self._sessions.end_all_of(username))
         return new_password
+
+    async def email_password_link(self, username: str, *, by: str, links: PasswordLinks) -> tuple[Account, datetime]:
+        """An operator (`by`) emails the account's person a link to choose a password (decision 0129): after a
+        new account's link ran out, or for someone locked out. Their password stays until they use it. The
+        account and when the link stops working; InvalidAccount for a disabled account or one without an
+        address, LinkShareUsed over the hourly share, LinkNotSent when the email cannot go (nothing kept)."""
+        account = await self.account(username)
+        if account.disabled_at is not None:
+            raise InvalidAccount("The account is disabled: no link is sent.", "email")
+        if one_address(account.email or "") is None:
+            raise InvalidAccount("The account has no email address: set one first.", "email")
+        try:
+            async with self._links_at_once:  # the link's transaction waits for the relay, as a new account's
+                sent = await links.send_operators_link(account.username, by=by)
+        except MailError as error:
+            _log.warning("operator_link_not_sent", role=account.role.value, ao_id=account.ao_id, error=str(error))
+            raise LinkNotSent(str(error), about_address=error.permanent and error.about_recipient) from error
+        if sent is None:
+            raise LinkShareUsed(account.username)
+        return sent
 
     async def change_own_password(self, username: str, current: str, new: str) -> PasswordChange:
         """The signed-in person's own new password, given their current one, checked as a sign-in checks it

@@ -5,7 +5,9 @@ a new account's link to choose its first password (decision 0129)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Protocol
 
 from lrs_platform.logging import get_logger
@@ -17,6 +19,7 @@ from portal.reset_links import (
     address_changed_email,
     first_password_email,
     link_to,
+    operator_link_email,
     reset_email,
 )
 from portal.sessions import new_token, token_hash
@@ -29,7 +32,14 @@ class ResetLinks(Protocol):
     """Where links are kept (`store.AccountStore`)."""
 
     async def keep_reset_link(
-        self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
+        self,
+        username: str,
+        token_hash: str,
+        expires_at: datetime,
+        *,
+        most_per_hour: int,
+        requested_by: str,
+        deliver: Callable[[Account], Awaitable[None]] | None = None,
     ) -> Account | None: ...
 
 
@@ -98,6 +108,39 @@ class PasswordEmails:
         _log.info("reset_link_sent", role=account.role.value, ao_id=account.ao_id)
         return True
 
+    async def send_operators_link(self, username: str, *, by: str) -> tuple[Account, datetime] | None:
+        """A link an operator (`by`) sends the account's person to choose a password (decision 0129), working as
+        long as a new account's: the account and when the link stops working, or None when the account has
+        had its hourly share of links (or is disabled or has no address since it was looked up). The email
+        goes before the link is kept: MailError when it cannot (nothing kept)."""
+        token = new_token()
+        expires_at = datetime.now(UTC) + self.policy.first_valid_for
+
+        async def deliver(account: Account) -> None:
+            await self._send_within_time(
+                operator_link_email(account, link_to(self.policy, token), expires_at, self.policy)
+            )
+            _log.info("operator_link_sent", role=account.role.value, ao_id=account.ao_id)
+
+        account = await self._links.keep_reset_link(
+            username,
+            token_hash(token),
+            expires_at,
+            most_per_hour=self.policy.most_per_hour,
+            requested_by=by,
+            deliver=deliver,
+        )
+        return None if account is None else (account, expires_at)
+
+    async def _send_within_time(self, message: EmailMessage) -> None:
+        """Sends `message` while an operator waits, for `send_within` seconds in all (the relay's own timeout
+        holds per SMTP step only)."""
+        try:
+            async with asyncio.timeout(self._send_within):
+                await self._mailer.send(message)
+        except TimeoutError as error:
+            raise MailError(f"no answer from the relay in {self._send_within:g} s", permanent=False) from error
+
     def first_password_link(self, account: Account) -> FirstPasswordLink:
         """A new account's link to choose its first password (decision 0129), delivered by the account store
         before the account is committed: an operator waits for it and is told if it cannot go (MailError)."""
@@ -106,11 +149,7 @@ class PasswordEmails:
         message = first_password_email(account, link_to(self.policy, token), expires_at, self.policy)
 
         async def deliver() -> None:
-            try:
-                async with asyncio.timeout(self._send_within):  # the relay's timeout holds per SMTP step only
-                    await self._mailer.send(message)
-            except TimeoutError as error:
-                raise MailError(f"no answer from the relay in {self._send_within:g} s", permanent=False) from error
+            await self._send_within_time(message)
             _log.info("first_password_link_sent", role=account.role.value, ao_id=account.ao_id)
 
         return FirstPasswordLink(token_hash(token), expires_at, deliver)

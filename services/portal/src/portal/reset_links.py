@@ -100,6 +100,26 @@ def first_password_email(account: Account, link: str, expires_at: datetime, poli
     return message
 
 
+def operator_link_email(account: Account, link: str, expires_at: datetime, policy: ResetLinkPolicy) -> EmailMessage:
+    """The email carrying a link an operator sent the person (decision 0129): after a first link ran out, or for
+    someone who cannot get in. To the account's address only (NoAddress)."""
+    recipient = one_address(account.email or "")
+    if recipient is None:
+        raise NoAddress("the account's email address is not one mailbox")
+    message = _email(recipient, "Choose your Organisation Portal password", policy)
+    message.set_content(
+        f"Hello {account.display_name},\n\n"
+        f"An LRS operator has sent you this link to choose a password for your LRS Organisation Portal account,"
+        f" {account.username}.\n"
+        f"Choose it here before {expires_at.astimezone(UK):%H:%M on %d %B %Y} (UK time):\n\n"
+        f"{link}\n\n"
+        "The link works once. Until you use it, any password you have stays as it is; choosing one signs you out\n"
+        "everywhere. Nobody from the LRS will ever ask you for your password.\n\n"
+        "If you did not expect this, tell your LRS operator.\n"
+    )
+    return message
+
+
 def address_changed_email(change: AddressChange, changed_at: datetime, policy: ResetLinkPolicy) -> EmailMessage | None:
     """The notice to the address an account had, that links to choose a new password no longer go there;
     None when there is no such address (or it is not one mailbox). The new address is not in it."""

@@ -197,12 +197,20 @@ class AccountStore:
             return EndedKeys.of(rows)
 
     async def keep_reset_link(
-        self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
+        self,
+        username: str,
+        token_hash: str,
+        expires_at: datetime,
+        *,
+        most_per_hour: int,
+        requested_by: str,
+        deliver: Callable[[Account], Awaitable[None]] | None = None,
     ) -> Account | None:
-        """Keeps a forgotten-password link's hash for the account (decision 0128) and returns the account to
-        send it to; None, keeping nothing, for no such account, a disabled one, one without an email address,
-        or one sent `most_per_hour` links in the last hour. The count is taken under the account row's lock,
-        so requests at once each count."""
+        """Keeps a link's hash for the account (decision 0128) and returns the account to send it to; None,
+        keeping nothing, for no such account, a disabled one, one without an email address, or one sent
+        `most_per_hour` links in the last hour. The count is taken under the account row's lock, so requests
+        at once each count. `deliver` (an operator's link, decision 0129) sends it before the commit: a link
+        that did not go is not kept (the error propagates)."""
         async with self._pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow("SELECT * FROM portal.accounts WHERE username = $1 FOR UPDATE", username)
             if row is None or row["disabled_at"] is not None or not row["email"]:
@@ -223,7 +231,10 @@ class AccountStore:
                 expires_at,
             )
             await self.record_change(connection, requested_by, username, AccountChange.RESET_LINK_REQUESTED)
-            return _account(row)
+            account = _account(row)
+            if deliver is not None:
+                await deliver(account)
+            return account
 
     async def reset_link_holder(self, token_hash: str) -> Account | None:
         """The account a link is for, while the link works: unused, unexpired, its account enabled and its

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -181,7 +181,14 @@ class MemoryAccounts:
         return await self.sessions.end_all_of(account.username)
 
     async def keep_reset_link(
-        self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
+        self,
+        username: str,
+        token_hash: str,
+        expires_at: datetime,
+        *,
+        most_per_hour: int,
+        requested_by: str,
+        deliver: Callable[[Account], Awaitable[None]] | None = None,
     ) -> Account | None:
         found = self.rows.get(username)
         if found is None or found[0].disabled_at is not None or not found[0].email:
@@ -190,6 +197,8 @@ class MemoryAccounts:
         recent = [link for link in self.reset_links.values() if link["username"] == username]
         if sum(link["created_at"] > hour_ago for link in recent) >= most_per_hour:
             return None
+        if deliver is not None:
+            await deliver(found[0])  # before anything is kept, as before PostgreSQL's commit
         self.reset_links[token_hash] = {
             "username": username,
             "password_hash": found[1],  # stands for PostgreSQL's password_set_at: any change changes it

@@ -17,7 +17,7 @@ from lrs_contracts.environments import Environment
 from lrs_platform.identity import Principal
 from lrs_platform.mail import MailError
 from portal.accounts import Account, AccountChange, Role, SignInOutcome
-from portal.auth import FirstLinkNotSent
+from portal.auth import LinkNotSent
 from portal.csrf import FIELD
 from portal.password_emails import PasswordEmails
 from portal.reset_links import NoAddress, first_password_email
@@ -212,7 +212,7 @@ def test_a_slow_relay_holds_a_creation_no_longer_than_its_time(portal: StubbedPo
     links = PasswordEmails(portal.accounts, SlowRelay(), RESET_LINKS, send_within=0.2)
     started = time.monotonic()
 
-    with pytest.raises(FirstLinkNotSent, match=r"no answer from the relay in 0.2 s") as raised:
+    with pytest.raises(LinkNotSent, match=r"no answer from the relay in 0.2 s") as raised:
         asyncio.run(portal.auth.create_account_with_link("nia", "Nia", Role.AO, "RN5133", EMAIL, by="t", links=links))
 
     assert time.monotonic() - started < 3 and not raised.value.about_address
@@ -236,3 +236,70 @@ def test_a_key_limited_to_accounts_emails_no_link_for_an_operator_account(portal
 
     assert answer.status_code == 403 and answer.json()["code"] == "OPERATOR_SCOPE_MISSING"
     assert not portal.mailer.sent and "nia" not in portal.accounts.rows
+
+
+# --- an operator's link for an existing account --------------------------------------------------------
+
+
+def _email_link(portal: StubbedPortal, username: str, scopes: frozenset[str] = frozenset()) -> Response:
+    client, session = portal.signed_in(Role.OPERATOR, scopes)
+    answer: Response = client.post(f"/ops/accounts/{username}/email-link", data=form(session))
+    return answer
+
+
+def test_an_operator_emails_a_link_and_the_password_stays_until_it_is_used(portal: StubbedPortal) -> None:
+    _, given = portal.account("kai", email=EMAIL)
+    client, session = portal.signed_in(Role.OPERATOR)
+
+    listed = client.get("/ops/accounts").text
+    page = client.post("/ops/accounts/kai/email-link", data=form(session))
+
+    [email] = portal.mailer.sent
+    assert 'Email a password link<span class="govuk-visually-hidden"> to kai' in listed
+    assert page.status_code == 200 and "Link emailed to kai" in page.text and f"emailed to {EMAIL}" in page.text
+    assert email["To"] == EMAIL and "An LRS operator has sent you this link" in email.get_content()
+    assert asyncio.run(portal.auth.sign_in("kai", given)).outcome is SignInOutcome.SIGNED_IN  # still works
+    token = _link_token(portal)
+    assert asyncio.run(portal.auth.reset_password_by_link(token, NEW)) is not None
+    assert asyncio.run(portal.auth.sign_in("kai", NEW)).outcome is SignInOutcome.SIGNED_IN
+    kept = [(c.changed_by, c.change) for c in portal.accounts.changed if c.subject == "kai"]
+    assert kept[1] == (session.account.who, AccountChange.RESET_LINK_REQUESTED)
+
+
+def test_no_link_for_an_account_without_an_address_or_from_an_operator_without_every_duty(
+    portal: StubbedPortal,
+) -> None:
+    portal.account("kai")  # no address
+    portal.account("ops.two", Role.OPERATOR, email="ops.two@lrs.example")
+
+    listed = portal.signed_in(Role.OPERATOR)[0].get("/ops/accounts").text
+    no_address = _email_link(portal, "kai")
+    not_theirs = _email_link(portal, "ops.two", frozenset({"accounts"}))
+
+    assert 'Email a password link<span class="govuk-visually-hidden"> to kai' not in listed
+    assert no_address.status_code == 400 and "kai: The account has no email address: set one first" in no_address.text
+    assert not_theirs.status_code == 403
+    assert not portal.mailer.sent
+
+
+def test_the_api_emails_a_link_within_the_hourly_share_and_keeps_none_that_did_not_go(portal: StubbedPortal) -> None:
+    portal.app.state.credentials = OperatorKeys()
+    portal.account("kai", email=EMAIL)
+    portal.account("noa")
+    client = portal.client()
+
+    sent = [client.post("/v1/admin/users/kai/password-link", headers=BEARER) for _ in range(RESET_LINKS.most_per_hour)]
+    over = client.post("/v1/admin/users/kai/password-link", headers=BEARER)
+    no_address = client.post("/v1/admin/users/noa/password-link", headers=BEARER)
+    nobody = client.post("/v1/admin/users/nobody/password-link", headers=BEARER)
+
+    assert [answer.status_code for answer in sent] == [200] * RESET_LINKS.most_per_hour
+    assert sent[0].json()["sent_to"] == EMAIL and sent[0].json()["account"]["username"] == "kai"
+    assert (over.status_code, no_address.status_code, nobody.status_code) == (429, 409, 404)
+    assert len(portal.mailer.sent) == RESET_LINKS.most_per_hour
+
+    portal.account("lou", email="lou@ao.example")
+    portal.mailer.refusing = True
+    away = client.post("/v1/admin/users/lou/password-link", headers=BEARER)
+    assert away.status_code == 503 and "nothing was kept" in away.json()["detail"]
+    assert not [link for link in portal.accounts.reset_links.values() if link["username"] == "lou"]

@@ -1,10 +1,11 @@
-"""`lrs users create|disable|reset-password|duties|email|list|changes`: portal accounts, over the portal's
+"""`lrs users create|disable|reset-password|email-link|duties|email|list|changes`: portal accounts, over the portal's
 admin API.
 
 Operators only: the command sends the operator's API key (`--key-file` or `$LRS_API_KEY`) to the
 portal at `$LRS_PORTAL_URL` (default http://127.0.0.1:8007). A new or reset password is generated
 by the portal and printed once; the portal stores only its argon2 hash. `create --email-link` has the portal
-email the person a link to choose their own password instead (decision 0129): nobody sees it. An operator's account may be
+email the person a link to choose their own password instead (decision 0129): nobody sees it; `email-link`
+sends an existing account's person such a link. An operator's account may be
 limited to duties (decision 0124): the scopes of operator keys, which its sessions' keys then carry.
 """
 
@@ -106,6 +107,15 @@ def reset_password(connection: Connection, username: str) -> str:
     with _portal(connection) as client:
         issued = expect_ok(client.post(f"/v1/admin/users/{username}/reset-password"))
     return f"new password for {account_text(issued['account'])}\npassword: {issued['password']}"
+
+
+def email_link(connection: Connection, username: str) -> str:
+    with _portal(connection) as client:
+        sent = expect_ok(client.post(f"/v1/admin/users/{username}/password-link"))
+    return (
+        f"a link to choose a password was emailed to {sent['sent_to']} for {account_text(sent['account'])};"
+        f" it works once, until {sent['expires_at']}"
+    )
 
 
 def _one_of(scopes: Sequence[str], every_duty: bool) -> None:
@@ -215,6 +225,12 @@ def disable_command(ctx: typer.Context, username: Username) -> None:
 def reset_password_command(ctx: typer.Context, username: Username) -> None:
     """Generate a new password; lifts a lock-out."""
     print_text(reset_password(connection(ctx), username))
+
+
+@app.command("email-link")
+def email_link_command(ctx: typer.Context, username: Username) -> None:
+    """Email the person a link to choose a password (their password stays until they use it)."""
+    print_text(email_link(connection(ctx), username))
 
 
 @app.command("duties")

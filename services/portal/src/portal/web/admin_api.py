@@ -23,7 +23,7 @@ from portal.accounts import (
     InvalidAccount,
     Role,
 )
-from portal.auth import FirstLinkNotSent
+from portal.auth import LinkNotSent, LinkShareUsed
 from portal.store import AccountExists, AccountNotFound
 from portal.web.common import portal_of
 
@@ -200,7 +200,7 @@ async def create_account(body: AccountCreate, principal: CurrentPrincipal, reque
         raise ProblemError(422, "Invalid account", str(error)) from error
     except AccountExists as error:
         raise ProblemError(409, "Conflict", f"The username {body.username!r} is taken.") from error
-    except FirstLinkNotSent as error:
+    except LinkNotSent as error:
         if error.about_address:
             raise ProblemError(
                 422, "Invalid account", f"The mail relay refused the address ({error}): check it. Nothing was created."
@@ -272,6 +272,54 @@ async def reset_password(username: Username, principal: CurrentPrincipal, reques
         return IssuedPassword(account=AccountPublic.of(await auth.account(username)), password=password)
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
+
+
+class LinkSent(BaseModel):
+    account: AccountPublic
+    sent_to: str = Field(description="the account's email address, where the link went")
+    expires_at: datetime = Field(description="when the link stops working, if not used before")
+
+
+@router.post(
+    "/{username}/password-link",
+    summary="Email the account's person a link to choose a password; their password stays until they use it",
+    description="Decision 0129: for a new account whose link ran out, or someone who cannot get in. The link works"
+    " once, for `PORTAL_FIRST_LINK_HOURS`, and counts towards the account's hourly share of links. The email goes"
+    " before the link is kept: 503 (nothing kept) when it cannot.",
+    responses=problem_responses(401, 403, 404, 409, 422, 429, 503),
+    openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
+)
+async def email_password_link(username: Username, principal: CurrentPrincipal, request: Request) -> LinkSent:
+    _require_operator(principal)
+    portal = portal_of(request)
+    if portal.password_emails is None:
+        raise ProblemError(
+            409,
+            "Conflict",
+            "This portal has no mail relay (`PORTAL_SMTP_HOST`, `PORTAL_PUBLIC_URL`): it sends no links.",
+        )
+    auth = portal.auth
+    try:
+        if (await auth.account(username)).role is Role.OPERATOR:
+            _may_hand_out_operator_power(principal)
+        account, expires_at = await auth.email_password_link(
+            username, by=_by_key(principal), links=portal.password_emails
+        )
+    except AccountNotFound as error:
+        raise ProblemError(404, "Not found", f"No account {username!r}.") from error
+    except InvalidAccount as error:
+        raise ProblemError(409, "Conflict", str(error)) from error
+    except LinkShareUsed as error:
+        raise ProblemError(
+            429, "Too many links", f"{username!r} has been sent as many links as an hour allows: try again later."
+        ) from error
+    except LinkNotSent as error:
+        status = 422 if error.about_address else 503
+        raise ProblemError(
+            status, "Email not sent", f"The link could not be emailed ({error}): nothing was kept."
+        ) from error
+    assert account.email is not None  # checked before the link was sent
+    return LinkSent(account=AccountPublic.of(account), sent_to=account.email, expires_at=expires_at)
 
 
 @router.put(

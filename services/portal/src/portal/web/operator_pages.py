@@ -15,8 +15,9 @@ from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
 from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, Account, AccountListing, InvalidAccount, Role
-from portal.auth import FirstLinkNotSent, SignedIn
+from portal.auth import LinkNotSent, LinkShareUsed, SignedIn
 from portal.backend import Forbidden, NotFound, Refused, ServiceError
+from portal.reset_links import UK
 from portal.store import AccountExists, AccountNotFound
 from portal.web.common import (
     AccountsOperator,
@@ -287,7 +288,7 @@ async def create_account(request: Request, user: AccountsOperator) -> HTMLRespon
     except AccountExists:
         errors = {"username": f"The username {values['username']} is taken"}
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
-    except FirstLinkNotSent as error:
+    except LinkNotSent as error:
         if error.about_address:
             errors = {"email": f"The mail relay refused this address ({error}): check it. No account was created"}
             return await _accounts_page(request, user, errors=errors, values=values, status=400)
@@ -439,6 +440,8 @@ async def account_action(request: Request, username: str, action: str, user: Acc
         if action == "disable":
             await auth.disable(username, by=user.account.who)
             return see_other("/ops/accounts")
+        if action == "email-link":
+            return await _email_link(request, username, user)
         if action == "reset-password":
             if (await auth.account(username)).is_operator:
                 _hands_out_operator_power(user, "reset an operator's password")
@@ -449,6 +452,36 @@ async def account_action(request: Request, username: str, action: str, user: Acc
     except AccountNotFound:
         raise PageError("not_found") from None
     raise PageError("not_found")
+
+
+async def _email_link(request: Request, username: str, user: SignedIn) -> HTMLResponse:
+    """Emails the account's person a link to choose a password (decision 0129); the page says where it went,
+    or why it did not."""
+    portal = portal_of(request)
+    auth = portal.auth
+    if portal.password_emails is None:
+        errors = {"email": "This portal cannot send email now: reset the password to give them one"}
+        return await _accounts_page(request, user, errors=errors, status=400)
+    if (await auth.account(username)).is_operator:
+        _hands_out_operator_power(user, "email an operator a link to choose a password")
+    try:
+        account, expires_at = await auth.email_password_link(
+            username, by=user.account.who, links=portal.password_emails
+        )
+    except InvalidAccount as error:
+        return await _accounts_page(request, user, errors={"email": f"{username}: {error}"}, status=400)
+    except LinkShareUsed:
+        errors = {"email": f"{username} has been sent as many links as an hour allows: try again later"}
+        return await _accounts_page(request, user, errors=errors, status=429)
+    except LinkNotSent as error:
+        errors = {"email": f"The email to {username} could not be sent ({error}): nothing was changed"}
+        return await _accounts_page(request, user, errors=errors, status=400 if error.about_address else 503)
+    sent = {
+        "what": f"Link emailed to {account.username}",
+        "body": f"A link to choose a password was emailed to {account.email}. It works once, until"
+        f" {expires_at.astimezone(UK):%H:%M on %d %B} (UK time); until it is used, their password stays as it is.",
+    }
+    return await _accounts_page(request, user, sent=sent)
 
 
 @router.post("/ops/keys")
