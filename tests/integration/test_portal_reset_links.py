@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from email.message import EmailMessage
 
 import pytest
 from tests.support.mail import Inbox, smtp_server
@@ -263,12 +265,14 @@ async def test_an_operators_link_is_kept_only_if_it_went(portal: PortalStores, i
     with pytest.raises(LinkNotSent):
         await portal.auth.email_password_link("kai", by="operator:desk", links=away)
     kept_after_failure = await portal.pool.fetchval("SELECT count(*) FROM portal.password_reset_links")
+    audited_after_failure = [c.change for c in await portal.auth.changes(limit=5)]
     account, expires_at = await portal.auth.email_password_link(
         "kai", by="operator:desk", links=_forgotten(portal, inbox)
     )
     token = _token_in(inbox)
 
     assert kept_after_failure == 0
+    assert audited_after_failure == [AccountChange.CREATED]
     assert account.username == "kai" and [message["To"] for message in inbox.messages] == [EMAIL]
     assert (await portal.auth.sign_in("kai", given)).outcome is SignInOutcome.SIGNED_IN  # until the link is used
     assert await portal.auth.reset_password_by_link(token, NEW) is not None
@@ -276,7 +280,38 @@ async def test_an_operators_link_is_kept_only_if_it_went(portal: PortalStores, i
     changes = [(c.changed_by, c.change) for c in await portal.auth.changes(limit=2)]
     assert changes == [
         ("kai (ao:RN5133)", AccountChange.PASSWORD_RESET_BY_LINK),
-        ("operator:desk", AccountChange.RESET_LINK_REQUESTED),
+        ("operator:desk", AccountChange.PASSWORD_LINK_SENT),
     ]
     stored = await portal.pool.fetchval("SELECT expires_at FROM portal.password_reset_links")
     assert stored == expires_at
+
+
+class _SignInDuringSend:
+    """A relay that takes its time: while it holds the email, the person tries to sign in."""
+
+    def __init__(self, portal: PortalStores) -> None:
+        self._portal = portal
+        self.sign_in_took: float | None = None
+        self.link_worked_before_sent: bool | None = None
+        self.sent: list[EmailMessage] = []
+
+    async def send(self, message: EmailMessage) -> None:
+        started = time.monotonic()
+        await asyncio.wait_for(self._portal.auth.sign_in("kai", "a wrong guess"), timeout=10)
+        self.sign_in_took = time.monotonic() - started
+        token = LINK.search(message.get_content())
+        assert token is not None
+        self.link_worked_before_sent = await self._portal.auth.reset_link_holder(token.group(1)) is not None
+        self.sent.append(message)
+
+
+async def test_an_operators_link_locks_nobody_out_while_the_relay_takes_it(portal: PortalStores) -> None:
+    await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
+    relay = _SignInDuringSend(portal)
+    links = PasswordEmails(AccountStore(portal.pool), relay, POLICY)
+
+    await portal.auth.email_password_link("kai", by="operator:desk", links=links)
+
+    assert relay.sign_in_took is not None and relay.sign_in_took < 2  # the account's row is not held meanwhile
+    assert relay.link_worked_before_sent is False  # and the link works only once it has gone
+    assert len(relay.sent) == 1

@@ -45,6 +45,7 @@ class AccountChange(StrEnum):
     RESET_LINK_REQUESTED = "reset_link_requested"  # a link sent by email for a forgotten password (0128)
     PASSWORD_RESET_BY_LINK = "password_reset_by_link"  # noqa: S105 (by the person, through that link)
     FIRST_PASSWORD_LINK_SENT = "first_password_link_sent"  # noqa: S105 (a new account's, by email: 0129)
+    PASSWORD_LINK_SENT = "password_link_sent"  # noqa: S105 (an operator's, to an existing account: 0129)
     DUTIES_CHANGED = "duties_changed"
     AO_KEY_ISSUED = "ao_key_issued"
     AO_KEY_REVOKED = "ao_key_revoked"

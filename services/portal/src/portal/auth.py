@@ -37,7 +37,16 @@ from portal.accounts import (
 from portal.csrf import new_csrf_token
 from portal.reset_links import is_token
 from portal.sessions import SANDPIT_SEAL_CONTEXT, SessionPolicy, new_token, seal, token_hash, unseal
-from portal.store import AccountNotFound, AccountStore, EndedKeys, FirstPasswordLink, ServiceKeys, SessionStore
+from portal.store import (
+    AccountNotFound,
+    AccountStore,
+    EndedKeys,
+    FirstPasswordLink,
+    LinkRefusal,
+    LinkRefused,
+    ServiceKeys,
+    SessionStore,
+)
 
 _log = get_logger("portal.auth")
 # Operators' links to choose a password under way at once (decision 0129): each holds a connection of the
@@ -88,7 +97,7 @@ class PasswordLinks(Protocol):
 
     def first_password_link(self, account: Account) -> FirstPasswordLink: ...
 
-    async def send_operators_link(self, username: str, *, by: str) -> tuple[Account, datetime] | None: ...
+    async def send_operators_link(self, username: str, *, by: str) -> tuple[Account, datetime]: ...
 
 
 @dataclass(frozen=True)
@@ -321,22 +330,22 @@ class Authentication:
     async def email_password_link(self, username: str, *, by: str, links: PasswordLinks) -> tuple[Account, datetime]:
         """An operator (`by`) emails the account's person a link to choose a password (decision 0129): after a
         new account's link ran out, or for someone locked out. Their password stays until they use it. The
-        account and when the link stops working; InvalidAccount for a disabled account or one without an
-        address, LinkShareUsed over the hourly share, LinkNotSent when the email cannot go (nothing kept)."""
-        account = await self.account(username)
-        if account.disabled_at is not None:
-            raise InvalidAccount("The account is disabled: no link is sent.", "email")
-        if one_address(account.email or "") is None:
-            raise InvalidAccount("The account has no email address: set one first.", "email")
+        account and when the link stops working; AccountNotFound; InvalidAccount for a disabled account or one
+        without an address; LinkShareUsed over the hourly share; LinkNotSent when the email cannot go (nothing
+        kept)."""
         try:
-            async with self._links_at_once:  # the link's transaction waits for the relay, as a new account's
-                sent = await links.send_operators_link(account.username, by=by)
+            async with self._links_at_once:  # each waits for the relay with a connection of the pool
+                return await links.send_operators_link(username, by=by)
+        except LinkRefused as refused:
+            if refused.why is LinkRefusal.NO_ACCOUNT:
+                raise AccountNotFound(username) from refused
+            if refused.why is LinkRefusal.SHARE_USED:
+                raise LinkShareUsed(username) from refused
+            why = "is disabled" if refused.why is LinkRefusal.DISABLED else "has no email address: set one first"
+            raise InvalidAccount(f"The account {why}.", "email") from refused
         except MailError as error:
-            _log.warning("operator_link_not_sent", role=account.role.value, ao_id=account.ao_id, error=str(error))
+            _log.warning("operator_link_not_sent", error=str(error), permanent=error.permanent)
             raise LinkNotSent(str(error), about_address=error.permanent and error.about_recipient) from error
-        if sent is None:
-            raise LinkShareUsed(account.username)
-        return sent
 
     async def change_own_password(self, username: str, current: str, new: str) -> PasswordChange:
         """The signed-in person's own new password, given their current one, checked as a sign-in checks it

@@ -32,15 +32,19 @@ class ResetLinks(Protocol):
     """Where links are kept (`store.AccountStore`)."""
 
     async def keep_reset_link(
+        self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
+    ) -> Account | None: ...
+
+    async def send_operator_link(
         self,
         username: str,
         token_hash: str,
         expires_at: datetime,
         *,
         most_per_hour: int,
-        requested_by: str,
-        deliver: Callable[[Account], Awaitable[None]] | None = None,
-    ) -> Account | None: ...
+        by: str,
+        deliver: Callable[[Account], Awaitable[None]],
+    ) -> Account: ...
 
 
 class PasswordEmails:
@@ -108,11 +112,10 @@ class PasswordEmails:
         _log.info("reset_link_sent", role=account.role.value, ao_id=account.ao_id)
         return True
 
-    async def send_operators_link(self, username: str, *, by: str) -> tuple[Account, datetime] | None:
+    async def send_operators_link(self, username: str, *, by: str) -> tuple[Account, datetime]:
         """A link an operator (`by`) sends the account's person to choose a password (decision 0129), working as
-        long as a new account's: the account and when the link stops working, or None when the account has
-        had its hourly share of links (or is disabled or has no address since it was looked up). The email
-        goes before the link is kept: MailError when it cannot (nothing kept)."""
+        long as a new account's: the account and when the link stops working. LinkRefused (the store's) says
+        why none could be kept; MailError when the email could not go (nothing kept)."""
         token = new_token()
         expires_at = datetime.now(UTC) + self.policy.first_valid_for
 
@@ -122,15 +125,15 @@ class PasswordEmails:
             )
             _log.info("operator_link_sent", role=account.role.value, ao_id=account.ao_id)
 
-        account = await self._links.keep_reset_link(
+        account = await self._links.send_operator_link(
             username,
             token_hash(token),
             expires_at,
             most_per_hour=self.policy.most_per_hour,
-            requested_by=by,
+            by=by,
             deliver=deliver,
         )
-        return None if account is None else (account, expires_at)
+        return account, expires_at
 
     async def _send_within_time(self, message: EmailMessage) -> None:
         """Sends `message` while an operator waits, for `send_within` seconds in all (the relay's own timeout

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
@@ -40,6 +41,21 @@ class AccountExists(Exception):
 
 class AccountNotFound(Exception):
     pass
+
+
+class LinkRefusal(StrEnum):
+    """Why no link to choose a password was kept for an account."""
+
+    NO_ACCOUNT = "no_account"
+    DISABLED = "disabled"
+    NO_ADDRESS = "no_address"
+    SHARE_USED = "share_used"
+
+
+class LinkRefused(Exception):
+    def __init__(self, why: LinkRefusal) -> None:
+        super().__init__(why.value)
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -197,44 +213,82 @@ class AccountStore:
             return EndedKeys.of(rows)
 
     async def keep_reset_link(
+        self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
+    ) -> Account | None:
+        """Keeps a forgotten-password link's hash for the account (decision 0128) and returns the account to
+        send it to; None, keeping nothing, for no such account, a disabled one, one without an email address,
+        or one sent `most_per_hour` links in the last hour. The count is taken under the account row's lock,
+        so requests at once each count."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            held = await self._hold_link(connection, username, token_hash, expires_at, most_per_hour)
+            if not isinstance(held, Account):
+                return None
+            await self.record_change(connection, requested_by, username, AccountChange.RESET_LINK_REQUESTED)
+            return held
+
+    async def send_operator_link(
         self,
         username: str,
         token_hash: str,
         expires_at: datetime,
         *,
         most_per_hour: int,
-        requested_by: str,
-        deliver: Callable[[Account], Awaitable[None]] | None = None,
-    ) -> Account | None:
-        """Keeps a link's hash for the account (decision 0128) and returns the account to send it to; None,
-        keeping nothing, for no such account, a disabled one, one without an email address, or one sent
-        `most_per_hour` links in the last hour. The count is taken under the account row's lock, so requests
-        at once each count. `deliver` (an operator's link, decision 0129) sends it before the commit: a link
-        that did not go is not kept (the error propagates)."""
+        by: str,
+        deliver: Callable[[Account], Awaitable[None]],
+    ) -> Account:
+        """An operator's link to choose a password (decision 0129), kept only if `deliver` sent it: held first
+        as one that does not work yet (counted in the hourly share, under the row's lock, committed at once so
+        the row is not locked while the relay answers), then made to work until `expires_at` with its audit
+        entry, or forgotten if the email did not go (the error propagates). LinkRefused says why none went."""
         async with self._pool.acquire() as connection, connection.transaction():
-            row = await connection.fetchrow("SELECT * FROM portal.accounts WHERE username = $1 FOR UPDATE", username)
-            if row is None or row["disabled_at"] is not None or not row["email"]:
-                return None
-            recent = await connection.fetchval(
-                "SELECT count(*) FROM portal.password_reset_links"
-                " WHERE username = $1 AND created_at > now() - interval '1 hour'",
-                username,
-            )
-            if recent >= most_per_hour:
-                return None
+            held = await self._hold_link(connection, username, token_hash, None, most_per_hour)
+        if not isinstance(held, Account):
+            raise LinkRefused(held)
+        try:
+            await deliver(held)
+        except Exception:
+            await self._pool.execute("DELETE FROM portal.password_reset_links WHERE token_hash = $1", token_hash)
+            raise
+        async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute(
-                "INSERT INTO portal.password_reset_links (token_hash, username, password_set_at, expires_at)"
-                " VALUES ($1, $2, $3, $4)",
-                token_hash,
-                username,
-                row["password_set_at"],
-                expires_at,
+                "UPDATE portal.password_reset_links SET expires_at = $2 WHERE token_hash = $1", token_hash, expires_at
             )
-            await self.record_change(connection, requested_by, username, AccountChange.RESET_LINK_REQUESTED)
-            account = _account(row)
-            if deliver is not None:
-                await deliver(account)
-            return account
+            await self.record_change(connection, by, username, AccountChange.PASSWORD_LINK_SENT, f"to {held.email}")
+        return held
+
+    @staticmethod
+    async def _hold_link(
+        connection: asyncpg.Connection,
+        username: str,
+        token_hash: str,
+        expires_at: datetime | None,
+        most_per_hour: int,
+    ) -> Account | LinkRefusal:
+        """Locks the account's row and keeps a link's hash for it, counted in its hourly share: until
+        `expires_at`, or (None) not working yet. The account, or why no link was kept."""
+        row = await connection.fetchrow("SELECT * FROM portal.accounts WHERE username = $1 FOR UPDATE", username)
+        if row is None:
+            return LinkRefusal.NO_ACCOUNT
+        if row["disabled_at"] is not None:
+            return LinkRefusal.DISABLED
+        if not row["email"]:
+            return LinkRefusal.NO_ADDRESS
+        recent = await connection.fetchval(
+            "SELECT count(*) FROM portal.password_reset_links"
+            " WHERE username = $1 AND created_at > now() - interval '1 hour'",
+            username,
+        )
+        if recent >= most_per_hour:
+            return LinkRefusal.SHARE_USED
+        await connection.execute(
+            "INSERT INTO portal.password_reset_links (token_hash, username, password_set_at, expires_at)"
+            " VALUES ($1, $2, $3, coalesce($4, now()))",  # now(): already run out, until made to work
+            token_hash,
+            username,
+            row["password_set_at"],
+            expires_at,
+        )
+        return _account(row)
 
     async def reset_link_holder(self, token_hash: str) -> Account | None:
         """The account a link is for, while the link works: unused, unexpired, its account enabled and its

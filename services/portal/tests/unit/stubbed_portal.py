@@ -51,6 +51,8 @@ from portal.store import (
     EndedKeys,
     FirstPasswordLink,
     KeptUpload,
+    LinkRefusal,
+    LinkRefused,
     PendingUpload,
     StoredSession,
 )
@@ -181,14 +183,7 @@ class MemoryAccounts:
         return await self.sessions.end_all_of(account.username)
 
     async def keep_reset_link(
-        self,
-        username: str,
-        token_hash: str,
-        expires_at: datetime,
-        *,
-        most_per_hour: int,
-        requested_by: str,
-        deliver: Callable[[Account], Awaitable[None]] | None = None,
+        self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
     ) -> Account | None:
         found = self.rows.get(username)
         if found is None or found[0].disabled_at is not None or not found[0].email:
@@ -197,8 +192,6 @@ class MemoryAccounts:
         recent = [link for link in self.reset_links.values() if link["username"] == username]
         if sum(link["created_at"] > hour_ago for link in recent) >= most_per_hour:
             return None
-        if deliver is not None:
-            await deliver(found[0])  # before anything is kept, as before PostgreSQL's commit
         self.reset_links[token_hash] = {
             "username": username,
             "password_hash": found[1],  # stands for PostgreSQL's password_set_at: any change changes it
@@ -207,6 +200,38 @@ class MemoryAccounts:
             "used": False,
         }
         await self._kept(requested_by, username, AccountChange.RESET_LINK_REQUESTED)
+        return found[0]
+
+    async def send_operator_link(
+        self,
+        username: str,
+        token_hash: str,
+        expires_at: datetime,
+        *,
+        most_per_hour: int,
+        by: str,
+        deliver: Callable[[Account], Awaitable[None]],
+    ) -> Account:
+        found = self.rows.get(username)
+        if found is None:
+            raise LinkRefused(LinkRefusal.NO_ACCOUNT)
+        if found[0].disabled_at is not None:
+            raise LinkRefused(LinkRefusal.DISABLED)
+        if not found[0].email:
+            raise LinkRefused(LinkRefusal.NO_ADDRESS)
+        hour_ago = utc_now() - timedelta(hours=1)
+        recent = [link for link in self.reset_links.values() if link["username"] == username]
+        if sum(link["created_at"] > hour_ago for link in recent) >= most_per_hour:
+            raise LinkRefused(LinkRefusal.SHARE_USED)
+        await deliver(found[0])  # a link that did not go is not kept
+        self.reset_links[token_hash] = {
+            "username": username,
+            "password_hash": found[1],
+            "created_at": utc_now(),
+            "expires_at": expires_at,
+            "used": False,
+        }
+        await self._kept(by, username, AccountChange.PASSWORD_LINK_SENT, f"to {found[0].email}")
         return found[0]
 
     async def reset_link_holder(self, token_hash: str) -> Account | None:

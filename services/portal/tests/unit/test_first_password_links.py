@@ -263,7 +263,8 @@ def test_an_operator_emails_a_link_and_the_password_stays_until_it_is_used(porta
     assert asyncio.run(portal.auth.reset_password_by_link(token, NEW)) is not None
     assert asyncio.run(portal.auth.sign_in("kai", NEW)).outcome is SignInOutcome.SIGNED_IN
     kept = [(c.changed_by, c.change) for c in portal.accounts.changed if c.subject == "kai"]
-    assert kept[1] == (session.account.who, AccountChange.RESET_LINK_REQUESTED)
+    assert kept[1] == (session.account.who, AccountChange.PASSWORD_LINK_SENT)
+    assert CHANGE_WORDS[AccountChange.PASSWORD_LINK_SENT.value] == "link to choose a password emailed by an operator"
 
 
 def test_no_link_for_an_account_without_an_address_or_from_an_operator_without_every_duty(
@@ -277,7 +278,9 @@ def test_no_link_for_an_account_without_an_address_or_from_an_operator_without_e
     not_theirs = _email_link(portal, "ops.two", frozenset({"accounts"}))
 
     assert 'Email a password link<span class="govuk-visually-hidden"> to kai' not in listed
-    assert no_address.status_code == 400 and "kai: The account has no email address: set one first" in no_address.text
+    assert no_address.status_code == 400
+    assert "No link was sent to kai: The account has no email address: set one first." in no_address.text
+    assert 'href="#accounts"' in no_address.text and 'id="accounts"' in no_address.text  # said at the table
     assert not_theirs.status_code == 403
     assert not portal.mailer.sent
 
@@ -301,5 +304,33 @@ def test_the_api_emails_a_link_within_the_hourly_share_and_keeps_none_that_did_n
     portal.account("lou", email="lou@ao.example")
     portal.mailer.refusing = True
     away = client.post("/v1/admin/users/lou/password-link", headers=BEARER)
-    assert away.status_code == 503 and "nothing was kept" in away.json()["detail"]
+    assert away.status_code == 503 and "so none was kept: try again later" in away.json()["detail"]
     assert not [link for link in portal.accounts.reset_links.values() if link["username"] == "lou"]
+
+
+def test_the_api_sends_no_link_to_a_disabled_account_nor_for_an_operator_with_a_scoped_key(
+    portal: StubbedPortal,
+) -> None:
+    portal.account("kai", email=EMAIL)
+    portal.account("ops.two", Role.OPERATOR, email="ops.two@lrs.example")
+    asyncio.run(portal.auth.disable("kai", by="operator:tests"))
+    portal.app.state.credentials = OperatorKeys(frozenset({"accounts"}))
+    client = portal.client()
+
+    disabled = client.post("/v1/admin/users/kai/password-link", headers=BEARER)
+    operator = client.post("/v1/admin/users/ops.two/password-link", headers=BEARER)
+
+    assert disabled.status_code == 409 and "The account is disabled." in disabled.json()["detail"]
+    assert operator.status_code == 403 and operator.json()["code"] == "OPERATOR_SCOPE_MISSING"
+    assert not portal.mailer.sent
+
+
+def test_a_relay_away_is_said_at_the_accounts_table_with_what_to_do(portal: StubbedPortal) -> None:
+    portal.account("kai", email=EMAIL)
+    portal.mailer.refusing = True
+
+    page = _email_link(portal, "kai")
+
+    assert page.status_code == 503
+    assert "could not be sent (ConnectionRefusedError), so no link was kept. Try again later, or reset" in page.text
+    assert not portal.accounts.reset_links

@@ -442,6 +442,9 @@ class _HeldLinks:
         await self.held.wait()
         return Account(username, "Nia", Role.AO, "RN9093", EMAIL)
 
+    async def send_operator_link(self, username: str, token_hash: str, expires_at: datetime, **kwargs: Any) -> Account:
+        raise AssertionError("a forgotten-password request sends no operator's link")
+
 
 def test_links_in_emails_go_over_https_unless_cookies_are_for_local_http() -> None:
     with pytest.raises(ValueError, match="must be https"):

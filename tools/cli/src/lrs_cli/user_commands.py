@@ -111,7 +111,8 @@ def reset_password(connection: Connection, username: str) -> str:
 
 def email_link(connection: Connection, username: str) -> str:
     with _portal(connection) as client:
-        sent = expect_ok(client.post(f"/v1/admin/users/{username}/password-link"))
+        # answered once the relay has taken the email: it may wait its turn, then the relay's time
+        sent = expect_ok(client.post(f"/v1/admin/users/{username}/password-link", timeout=120.0))
     return (
         f"a link to choose a password was emailed to {sent['sent_to']} for {account_text(sent['account'])};"
         f" it works once, until {sent['expires_at']}"

@@ -116,7 +116,7 @@ class AccountChangePublic(BaseModel):
         description="who made the change: an operator signed in to the portal (`operator:<username>`), an"
         " operator key through this API (`operator:<name> (API key)`), the person themself (for their own"
         " password or email address: `operator:<username>` or `<username> (ao:<id>)`), or `forgotten-password"
-        " page` for a reset link asked for"
+        " page` for a reset link asked for (an operator's emailed link to choose a password is `password_link_sent`)"
     )
     subject: str = Field(description="the account's username, or the AO key's principal (ao:<id>)")
     change: AccountChange
@@ -162,8 +162,8 @@ def _may_hand_out_operator_power(principal: Principal) -> None:
         raise ProblemError(
             403,
             "Forbidden",
-            "Operator accounts are created, their passwords reset and their duties changed only with an operator"
-            " key without scopes: they sign in with operator power.",
+            "Operator accounts are created, their passwords reset or emailed a link to choose one, and their duties"
+            " changed only with an operator key without scopes: they sign in with operator power.",
             ProblemCode.OPERATOR_SCOPE_MISSING,
         )
 
@@ -314,11 +314,12 @@ async def email_password_link(username: Username, principal: CurrentPrincipal, r
             429, "Too many links", f"{username!r} has been sent as many links as an hour allows: try again later."
         ) from error
     except LinkNotSent as error:
-        status = 422 if error.about_address else 503
-        raise ProblemError(
-            status, "Email not sent", f"The link could not be emailed ({error}): nothing was kept."
-        ) from error
-    assert account.email is not None  # checked before the link was sent
+        if error.about_address:
+            detail = f"The mail relay refused the account's address ({error}): check it. No link was kept."
+            raise ProblemError(422, "Email not sent", detail) from error
+        detail = f"The link could not be emailed ({error}), so none was kept: try again later, or reset the password."
+        raise ProblemError(503, "Email not sent", detail) from error
+    assert account.email is not None  # a link is kept only for an account with an address
     return LinkSent(account=AccountPublic.of(account), sent_to=account.email, expires_at=expires_at)
 
 

@@ -147,6 +147,7 @@ CHANGE_WORDS = {
     AccountChange.RESET_LINK_REQUESTED.value: "forgotten-password link asked for",
     AccountChange.PASSWORD_RESET_BY_LINK.value: "password reset by emailed link",
     AccountChange.FIRST_PASSWORD_LINK_SENT.value: "link to choose a first password emailed",
+    AccountChange.PASSWORD_LINK_SENT.value: "link to choose a password emailed by an operator",
     AccountChange.EMAIL_CHANGED.value: "email address changed",
     AccountChange.DUTIES_CHANGED.value: "duties changed",
     AccountChange.AO_KEY_ISSUED.value: "API key issued",

@@ -456,26 +456,33 @@ async def account_action(request: Request, username: str, action: str, user: Acc
 
 async def _email_link(request: Request, username: str, user: SignedIn) -> HTMLResponse:
     """Emails the account's person a link to choose a password (decision 0129); the page says where it went,
-    or why it did not."""
+    or why it did not (at the accounts' table, which the error summary links to)."""
     portal = portal_of(request)
     auth = portal.auth
-    if portal.password_emails is None:
-        errors = {"email": "This portal cannot send email now: reset the password to give them one"}
-        return await _accounts_page(request, user, errors=errors, status=400)
     if (await auth.account(username)).is_operator:
         _hands_out_operator_power(user, "email an operator a link to choose a password")
+    if portal.password_emails is None:
+        why = "This portal cannot send email now: reset the password of {0} to give them one"
+        return await _accounts_page(request, user, errors={"accounts": why.format(username)}, status=400)
     try:
         account, expires_at = await auth.email_password_link(
             username, by=user.account.who, links=portal.password_emails
         )
     except InvalidAccount as error:
-        return await _accounts_page(request, user, errors={"email": f"{username}: {error}"}, status=400)
+        why = f"No link was sent to {username}: {error}"
+        return await _accounts_page(request, user, errors={"accounts": why}, status=400)
     except LinkShareUsed:
-        errors = {"email": f"{username} has been sent as many links as an hour allows: try again later"}
-        return await _accounts_page(request, user, errors=errors, status=429)
+        why = f"{username} has been sent as many links as an hour allows: try again later, or reset their password"
+        return await _accounts_page(request, user, errors={"accounts": why}, status=429)
     except LinkNotSent as error:
-        errors = {"email": f"The email to {username} could not be sent ({error}): nothing was changed"}
-        return await _accounts_page(request, user, errors=errors, status=400 if error.about_address else 503)
+        if error.about_address:
+            why = f"The mail relay refused the email address of {username} ({error}): check it. No link was sent"
+        else:
+            why = (
+                f"The email to {username} could not be sent ({error}), so no link was kept. Try again later, or reset"
+                " their password to give them one"
+            )
+        return await _accounts_page(request, user, errors={"accounts": why}, status=400 if error.about_address else 503)
     sent = {
         "what": f"Link emailed to {account.username}",
         "body": f"A link to choose a password was emailed to {account.email}. It works once, until"
