@@ -9,7 +9,7 @@ UNIT_TESTS := contracts/tests libs/domain/tests libs/platform/tests services/ing
 .PHONY: faults fuzz
 
 help:
-	@echo "make up          start Kafka, PostgreSQL and all six services; submit the sample batches"
+	@echo "make up          start Kafka, PostgreSQL, the services, the portal and the Sandpit; submit the sample batches"
 	@echo "make down        stop everything 'make up' started"
 	@echo "make test        all tests (starts its own Kafka and PostgreSQL)"
 	@echo "make test-unit   the pure tests only (no infrastructure, seconds)"

@@ -297,3 +297,30 @@ async def test_an_operator_makes_a_key_for_one_duty_and_it_does_only_that(
     assert refused.returncode != 0
     assert "this route needs rebuild" in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+async def test_a_batch_that_changed_nothing_shows_the_plr_as_it_is(system: SystemUnderTest, tmp_path: Path) -> None:
+    """The projector cannot tell a batch on its way from one that put no event on the PLR; `plr show
+    --after-batch` asks ingest, and shows the PLR rather than waiting for what will never come."""
+    learners = [new_learner() for _ in range(2)]
+    await _register(system, tmp_path, learners)
+    file = _batch_file(tmp_path, learners, "first.csv")
+    ao = _ao(file)
+    first = (await _lrs(system, ao, "batch", "submit", str(file), "--wait", "90")).stdout.strip()
+    parsed = parse_batch(file.read_bytes(), BatchFormat.CSV)
+    same_facts = tmp_path / "again.csv"  # other bytes (the records in another order), the same facts
+    same_facts.write_bytes(
+        write_batch(ParsedBatch(parsed.header, parsed.records[::-1], BatchFormat.CSV), BatchFormat.CSV)
+    )
+    second = await _lrs(system, ao, "batch", "submit", str(same_facts), "--wait", "90", "--json")
+    assert second.stdout, (second.returncode, second.stderr)
+    decided = json.loads(second.stdout)
+    assert decided["batch_id"] != first and decided["batch"]["counts"]["no_ops"] == 2, decided
+
+    shown = await _lrs(
+        system, "operator:tests", "plr", "show", learners[0]["uln"], "--after-batch", decided["batch_id"], "--json"
+    )
+
+    assert shown.returncode == OK, shown.stderr
+    assert "was completed without accepting any record: the PLR as it is" in shown.stderr
+    assert len(json.loads(shown.stdout)["learning_events"]) == 1

@@ -23,7 +23,7 @@ from portal.reset_links import (
     reset_email,
 )
 from portal.sessions import new_token, token_hash
-from portal.store import FirstPasswordLink
+from portal.store import FirstPasswordLink, LinkRefusal
 
 _log = get_logger("portal.password_emails")
 
@@ -33,7 +33,7 @@ class ResetLinks(Protocol):
 
     async def keep_reset_link(
         self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
-    ) -> Account | None: ...
+    ) -> Account | LinkRefusal: ...
 
     async def send_operator_link(
         self,
@@ -101,8 +101,8 @@ class PasswordEmails:
             most_per_hour=self.policy.most_per_hour,
             requested_by=FORGOTTEN_PASSWORD_PAGE,
         )
-        if account is None:
-            _log.info("reset_link_not_sent", reason="no_such_account_or_address_or_too_many")
+        if isinstance(account, LinkRefusal):  # the reason only: an operator can tell why, nobody else
+            _log.info("reset_link_not_sent", reason=account.value)
             return False
         try:
             await self._mailer.send(reset_email(account, link_to(self.policy, token), expires_at, self.policy))

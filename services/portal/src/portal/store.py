@@ -214,15 +214,15 @@ class AccountStore:
 
     async def keep_reset_link(
         self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
-    ) -> Account | None:
+    ) -> Account | LinkRefusal:
         """Keeps a forgotten-password link's hash for the account (decision 0128) and returns the account to
-        send it to; None, keeping nothing, for no such account, a disabled one, one without an email address,
+        send it to; or, keeping nothing, why not: no such account, a disabled one, one without an email address,
         or one sent `most_per_hour` links in the last hour. The count is taken under the account row's lock,
         so requests at once each count."""
         async with self._pool.acquire() as connection, connection.transaction():
             held = await self._hold_link(connection, username, token_hash, expires_at, most_per_hour)
             if not isinstance(held, Account):
-                return None
+                return held
             await self.record_change(connection, requested_by, username, AccountChange.RESET_LINK_REQUESTED)
             return held
 

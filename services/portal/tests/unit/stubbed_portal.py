@@ -182,25 +182,38 @@ class MemoryAccounts:
         assert self.sessions is not None
         return await self.sessions.end_all_of(account.username)
 
-    async def keep_reset_link(
-        self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
-    ) -> Account | None:
+    def _link_refused(self, username: str, most_per_hour: int) -> LinkRefusal | None:
         found = self.rows.get(username)
-        if found is None or found[0].disabled_at is not None or not found[0].email:
-            return None
+        if found is None:
+            return LinkRefusal.NO_ACCOUNT
+        if found[0].disabled_at is not None:
+            return LinkRefusal.DISABLED
+        if not found[0].email:
+            return LinkRefusal.NO_ADDRESS
         hour_ago = utc_now() - timedelta(hours=1)
         recent = [link for link in self.reset_links.values() if link["username"] == username]
         if sum(link["created_at"] > hour_ago for link in recent) >= most_per_hour:
-            return None
+            return LinkRefusal.SHARE_USED
+        return None
+
+    def _keep_link(self, username: str, token_hash: str, expires_at: datetime) -> Account:
+        account, password_hash = self.rows[username]
         self.reset_links[token_hash] = {
             "username": username,
-            "password_hash": found[1],  # stands for PostgreSQL's password_set_at: any change changes it
+            "password_hash": password_hash,  # stands for PostgreSQL's password_set_at: any change changes it
             "created_at": utc_now(),
             "expires_at": expires_at,
             "used": False,
         }
+        return account
+
+    async def keep_reset_link(
+        self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
+    ) -> Account | LinkRefusal:
+        if refused := self._link_refused(username, most_per_hour):
+            return refused
         await self._kept(requested_by, username, AccountChange.RESET_LINK_REQUESTED)
-        return found[0]
+        return self._keep_link(username, token_hash, expires_at)
 
     async def send_operator_link(
         self,
@@ -212,27 +225,12 @@ class MemoryAccounts:
         by: str,
         deliver: Callable[[Account], Awaitable[None]],
     ) -> Account:
-        found = self.rows.get(username)
-        if found is None:
-            raise LinkRefused(LinkRefusal.NO_ACCOUNT)
-        if found[0].disabled_at is not None:
-            raise LinkRefused(LinkRefusal.DISABLED)
-        if not found[0].email:
-            raise LinkRefused(LinkRefusal.NO_ADDRESS)
-        hour_ago = utc_now() - timedelta(hours=1)
-        recent = [link for link in self.reset_links.values() if link["username"] == username]
-        if sum(link["created_at"] > hour_ago for link in recent) >= most_per_hour:
-            raise LinkRefused(LinkRefusal.SHARE_USED)
-        await deliver(found[0])  # a link that did not go is not kept
-        self.reset_links[token_hash] = {
-            "username": username,
-            "password_hash": found[1],
-            "created_at": utc_now(),
-            "expires_at": expires_at,
-            "used": False,
-        }
-        await self._kept(by, username, AccountChange.PASSWORD_LINK_SENT, f"to {found[0].email}")
-        return found[0]
+        if refused := self._link_refused(username, most_per_hour):
+            raise LinkRefused(refused)
+        await deliver(self.rows[username][0])  # a link that did not go is not kept
+        account = self._keep_link(username, token_hash, expires_at)
+        await self._kept(by, username, AccountChange.PASSWORD_LINK_SENT, f"to {account.email}")
+        return account
 
     async def reset_link_holder(self, token_hash: str) -> Account | None:
         stored(token_hash)

@@ -25,6 +25,7 @@ from portal.csrf import FIELD
 from portal.password_emails import PasswordEmails
 from portal.reset_links import FORGOTTEN_PASSWORD_PAGE
 from portal.sessions import token_hash
+from portal.store import LinkRefusal
 from portal.web.common import CHANGE_WORDS
 
 NEW = "correct horse battery staple"
@@ -340,7 +341,7 @@ def test_the_page_answers_before_it_looks_for_the_account_or_sends_anything(port
     happened: list[str] = []
     keep = portal.accounts.keep_reset_link
 
-    async def looked_up(*args: Any, **kwargs: Any) -> Account | None:
+    async def looked_up(*args: Any, **kwargs: Any) -> Account | LinkRefusal:
         happened.append("looked up")
         return await keep(*args, **kwargs)
 
@@ -418,6 +419,20 @@ def test_a_failure_of_any_kind_after_the_answer_reaches_only_the_log(portal: Stu
     assert asked.status_code == 303
     [failed] = [entry for entry in logs if entry["event"] == "reset_link_not_sent"]
     assert failed["error"] == "RuntimeError" and EMAIL not in str(logs)
+
+
+def test_the_log_says_why_no_link_went_and_names_no_one(portal: StubbedPortal) -> None:
+    portal.account("nia.lost", email=EMAIL)
+    portal.account("kai.noaddress")
+    client = portal.client()
+
+    with structlog.testing.capture_logs() as logs:
+        for username in ("nobody.here", "kai.noaddress", *["nia.lost"] * (RESET_LINKS.most_per_hour + 1)):
+            _ask(client, username)
+
+    reasons = [entry["reason"] for entry in logs if entry["event"] == "reset_link_not_sent"]
+    assert reasons == ["no_account", "no_address", "share_used"]
+    assert not any(name in str(logs) for name in ("nobody.here", "kai.noaddress", "nia.lost", EMAIL))
 
 
 def test_requests_beyond_those_under_way_at_once_are_dropped() -> None:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from lrs_cli.batch_commands import upload
-from lrs_cli.client import CommandError, Connection, expect_ok
+from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.output import connection, print_text, progress
 from lrs_contracts.environments import Environment
 from lrs_platform.database import create_pool
@@ -62,16 +62,18 @@ def credentials(
     try:
         principal = Principal.parse(principal_text)
     except ValueError as error:
-        raise CommandError(f"{error}; kinds are ao, provider, learner, operator") from error
+        raise UsageError(
+            f"--principal must be kind:id, the kind one of ao, provider, learner, operator; got {principal_text!r}"
+        ) from error
     if scopes:
         if action == "revoke":
-            raise CommandError("--scope is for create and rotate: revoke ends every key of the principal")
+            raise UsageError("--scope is for create and rotate: revoke ends every key of the principal")
         if not principal.is_operator:
-            raise CommandError("--scope limits operator keys only; other callers are limited by who they are")
+            raise UsageError("--scope limits operator keys only; other callers are limited by who they are")
         try:
             principal = Principal(principal.kind, principal.id, parse_scopes(scopes))
         except ValueError as error:
-            raise CommandError(str(error)) from error
+            raise UsageError(str(error)) from error
     try:
         result = asyncio.run(_with_store(action, principal, label, environment))
     except ValueError as error:  # what the key may not be issued for (a provider not by its UKPRN, say)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.text import Text
 
+from lrs_cli.batch_commands import FINAL_STATES
 from lrs_cli.client import Connection, expect_ok
 from lrs_cli.credential_commands import verify_file
-from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table
+from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, warn
 
 app = typer.Typer(help="Personal Learning Records and their credentials.", no_args_is_help=True)
 
@@ -28,6 +30,11 @@ def plr(
     min_offsets: str | None = None,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {"include_withdrawn": withdrawn, "include_history": history}
+    if after_batch and (why := _put_nothing_on_the_plr(connection, after_batch)):
+        # the projector cannot tell a batch on its way from one that put nothing on the PLR (it would wait for
+        # it, then answer 503 PROJECTION_PENDING): ingest can, for a key that may read the batch
+        warn(f"batch {after_batch} {why}: the PLR as it is")
+        after_batch = None
     if after_batch:
         params |= {"after_batch": after_batch, "wait_ms": READ_YOUR_WRITES_MS}
     if min_offsets:
@@ -35,6 +42,27 @@ def plr(
     with connection.client("plr_projector") as client:
         document: dict[str, Any] = expect_ok(client.get(f"/v1/learners/{uln}/plr", params=params))
     return document
+
+
+def _put_nothing_on_the_plr(connection: Connection, batch_id: str) -> str | None:
+    """Why a decided batch put no event on the PLR (failed, abandoned, refused, or nothing accepted); None
+    while it is undecided, when it changed something, or when this key may not read it."""
+    try:
+        with connection.client("ingest") as client:
+            response = client.get(f"/v1/batches/{batch_id}")
+    except httpx.TransportError:  # ingest out of reach: the projector's own wait still answers
+        return None
+    if response.status_code != 200:
+        return None
+    batch = response.json()
+    status = batch.get("status")
+    if status not in FINAL_STATES:
+        return None
+    if status != "completed":
+        return f"was {status}"
+    if not (batch.get("counts") or {}).get("accepted"):
+        return "was completed without accepting any record"
+    return None
 
 
 def plr_table(document: dict[str, Any]) -> list[Any]:

@@ -72,7 +72,7 @@ def create(
     if email_link and not email:
         raise UsageError("--email-link needs --email: the address the link goes to")
     if role is Role.AO and not ao:
-        raise CommandError("an AO user needs --ao <recognition number>, like --ao RN5133")
+        raise UsageError("an AO user needs --ao <recognition number>, like --ao RN5133")
     if role is Role.AO and (scopes or every_duty):
         raise UsageError("--scope and --every-duty are for operators: an AO user acts for its AO")
     if role is Role.OPERATOR:
@@ -138,7 +138,7 @@ def set_email(connection: Connection, username: str, address: str | None, remove
     with _portal(connection) as client:
         account = expect_ok(client.put(f"/v1/admin/users/{username}/email", json={"email": address}))
     where = f"email {account['email']}" if account["email"] else "no email address"
-    return f"{account_text(account)}: {where}; forgotten-password links sent before no longer work"
+    return f"{account_text(account)}: {where}; links to choose a password sent to another address no longer work"
 
 
 def changes(connection: Connection, limit: int, before: int | None = None) -> dict[str, Any]:

@@ -162,8 +162,9 @@ def _may_hand_out_operator_power(principal: Principal) -> None:
         raise ProblemError(
             403,
             "Forbidden",
-            "Operator accounts are created, their passwords reset or emailed a link to choose one, and their duties"
-            " changed only with an operator key without scopes: they sign in with operator power.",
+            "Operator accounts are created, their passwords reset or emailed a link to choose one, and their email"
+            " addresses and duties changed only with an operator key without scopes: they sign in with operator"
+            " power.",
             ProblemCode.OPERATOR_SCOPE_MISSING,
         )
 
@@ -187,7 +188,7 @@ async def create_account(body: AccountCreate, principal: CurrentPrincipal, reque
             422,
             "Invalid account",
             "This portal has no mail relay (`PORTAL_SMTP_HOST`, `PORTAL_PUBLIC_URL`), so it cannot email a link:"
-            " leave out `first_link` to be given a password.",
+            " leave out `first_link` (`lrs users create`: `--email-link`) to be given a password.",
         )
     details = (body.username, body.display_name, body.role, body.ao_id, body.email)
     password: str | None = None
@@ -209,7 +210,7 @@ async def create_account(body: AccountCreate, principal: CurrentPrincipal, reque
             503,
             "Email not sent",
             f"The link could not be emailed ({error}), so the account was not created: try again later, or leave"
-            " out `first_link`.",
+            " out `first_link` (`lrs users create`: `--email-link`) to be given a password.",
         ) from error
     sent_to = account.email if links is not None else None
     return CreatedAccount(account=AccountPublic.of(account), password=password, first_link_sent_to=sent_to)
