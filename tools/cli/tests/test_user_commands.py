@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -137,3 +143,17 @@ def test_the_list_asks_the_portal_for_the_page_as_typed(monkeypatch: pytest.Monk
         ("/v1/admin/users", {"limit": "7", "ao_id": "RN5133", "role": "operator", "starting": "nia"}),
         ("/v1/admin/users", {"limit": "500", "after": "nia"}),
     ]
+
+
+def test_a_reader_that_stops_reading_ends_the_command_by_sigpipe() -> None:
+    """`lrs ... | head -1`: exit 1 would tell a script the batch was rejected; a shell sees 141."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: the first write meets a broken pipe
+    lrs = Path(sys.executable).parent / "lrs"
+    ended = subprocess.run(
+        [str(lrs), "batch", "check", "samples/sample-100.csv"], stdout=write_end, capture_output=False,
+        stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    os.close(write_end)
+
+    assert (ended.returncode, ended.stderr) == (-signal.SIGPIPE, "")

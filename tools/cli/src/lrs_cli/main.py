@@ -2,12 +2,13 @@
 
 Exit statuses (docs/operations.md): 0 accepted or done; 1 rejected, failed (RS005, also when
 `batch check` projects it), abandoned, refused, or an error a service answered; 2 usage; 3 a batch still not
-decided at the end of --wait; 4 a service could not be reached. An expected error is one line on
+decided at the end of --wait; 4 a service could not be reached; 141 (SIGPIPE) the output's reader stopped reading. An expected error is one line on
 stderr, never a traceback.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -84,6 +85,10 @@ def lrs(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:
+        # The process's own run (the `lrs` script): when whoever reads the output stops (`| head -1`), end as
+        # Unix tools do, by SIGPIPE (status 141 in a shell), not with exit 1, which says "rejected" to scripts.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     command = typer.main.get_command(app)
     try:
         # Typer reports usage errors itself (exit status 2) and ends every run with SystemExit.
