@@ -49,9 +49,9 @@ from portal.store import (
 )
 
 _log = get_logger("portal.auth")
-# Operators' links to choose a password under way at once (decision 0129): each holds a connection of the
-# portal's pool (5) until the relay has taken the email.
-LINKS_AT_ONCE = 2
+# New accounts whose link to choose a first password is under way at once (decision 0129): each holds a
+# connection of the portal's pool (5) until the relay has taken the email.
+FIRST_LINKS_AT_ONCE = 2
 
 
 def utc_now() -> datetime:
@@ -80,7 +80,7 @@ class SessionEnded(Exception):
 
 
 class LinkNotSent(Exception):
-    """A new account's link to choose its password could not be emailed: the account was not created.
+    """A link to choose a password could not be emailed: nothing was kept (a new account was not created).
     `about_address`: the relay refused the address for good (worth checking it), not a relay away or slow."""
 
     def __init__(self, detail: str, *, about_address: bool) -> None:
@@ -131,7 +131,7 @@ class Authentication:
         self._sandpit_keys = sandpit_keys
         self._lockout = lockout
         self._session_policy = session_policy
-        self._links_at_once = asyncio.Semaphore(LINKS_AT_ONCE)
+        self._first_links_at_once = asyncio.Semaphore(FIRST_LINKS_AT_ONCE)
 
     async def sign_in(self, username: str, password: str) -> SignInResult:
         now = utc_now()
@@ -295,7 +295,7 @@ class Authentication:
         try:
             # the account's transaction holds a database connection while the relay takes the email: a few at
             # once, so creations during a relay's outage cannot take every connection of the pool
-            async with self._links_at_once:
+            async with self._first_links_at_once:
                 await self._accounts.create(account, unknown, by=by, first_link=links.first_password_link(account))
         except MailError as error:
             _log.warning(
@@ -334,8 +334,7 @@ class Authentication:
         without an address; LinkShareUsed over the hourly share; LinkNotSent when the email cannot go (nothing
         kept)."""
         try:
-            async with self._links_at_once:  # each waits for the relay with a connection of the pool
-                return await links.send_operators_link(username, by=by)
+            return await links.send_operators_link(username, by=by)  # no connection held while the relay answers
         except LinkRefused as refused:
             if refused.why is LinkRefusal.NO_ACCOUNT:
                 raise AccountNotFound(username) from refused

@@ -48,8 +48,9 @@ class ResetLinks(Protocol):
 
 
 class PasswordEmails:
-    """The portal's emails about signing in: sent after the page has answered, reaching only the log when
-    they fail."""
+    """The portal's emails about passwords. A forgotten-password link and an address-change notice are sent
+    after the page has answered and reach only the log when they fail; a link an operator's action sends (a
+    new account's, or to an existing one) is sent while the operator waits, who is told when it fails."""
 
     def __init__(
         self,
@@ -60,7 +61,7 @@ class PasswordEmails:
         most_at_once: int = 8,
         send_within: float = 20.0,
     ) -> None:
-        """`send_within`: seconds a new account's email may take in all, while its creation waits for it."""
+        """`send_within`: seconds in all that an email an operator waits for may take."""
         self._links = links
         self._send_within = send_within
         self._mailer = mailer
