@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 from bench.processes import BIN, ROOT
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 from tests.integration.test_held_batches import decisions_refused_for
 from tests.portal.conftest import AXE, SAMPLE_AO, PortalSystem, sign_in
 from tests.portal.flows import SAMPLES, Learner, Upload, counts, enter_achievement, find_learner, upload, wait_decided
@@ -559,6 +559,17 @@ async def test_repeated_failures_lock_an_account_until_lrs_users_resets_its_pass
     await context.close()
 
 
+async def _new_account_form(page: Page, username: str, name: str, role: str) -> Locator:
+    """The accounts page's "Create an account" form, filled for `username` (an AO user: of the sample AO)."""
+    form = page.locator("form[action='/ops/accounts']")
+    await form.get_by_label("Username", exact=True).fill(username)
+    await form.get_by_label("Name", exact=True).fill(name)
+    await form.get_by_label("Role").select_option(role)
+    if role == "ao":
+        await form.get_by_label("AO recognition number (AO users)").fill(SAMPLE_AO)
+    return form
+
+
 async def test_an_operator_sees_the_projector_and_creates_an_ao_account_that_can_sign_in(
     browser: Browser, operator_page: Page, portal_system: PortalSystem, uploaded: Uploaded
 ) -> None:
@@ -571,11 +582,7 @@ async def test_an_operator_sees_the_projector_and_creates_an_ao_account_that_can
 
     username = f"new.{uuid.uuid4().hex[:6]}"
     await operator_page.goto(f"{url}/ops/accounts")
-    form = operator_page.locator("form[action='/ops/accounts']")
-    await form.get_by_label("Username", exact=True).fill(username)
-    await form.get_by_label("Name", exact=True).fill("Nia Example")
-    await form.get_by_label("Role").select_option("ao")
-    await form.get_by_label("AO recognition number (AO users)").fill(SAMPLE_AO)
+    form = await _new_account_form(operator_page, username, "Nia Example", "ao")
     await form.get_by_label("Email them a link to choose their password").uncheck()  # shown a password instead
     await form.get_by_role("button", name="Create the account").click()
     portal_system.passwords[username] = (await operator_page.locator("[data-secret]").inner_text()).strip()
@@ -1115,10 +1122,7 @@ async def test_an_operator_limited_to_dead_letters_sees_only_their_pages_until_l
     url = portal_system.url
     username = f"oncall.{uuid.uuid4().hex[:6]}"
     await operator_page.goto(f"{url}/ops/accounts")
-    form = operator_page.locator("form[action='/ops/accounts']")
-    await form.get_by_label("Username", exact=True).fill(username)
-    await form.get_by_label("Name", exact=True).fill("Oncall Example")
-    await form.get_by_label("Role").select_option("operator")
+    form = await _new_account_form(operator_page, username, "Oncall Example", "operator")
     await form.get_by_label("Only the duties ticked below").check()
     await form.get_by_label("dead-letters").check()
     await form.get_by_label("Email them a link to choose their password").uncheck()
@@ -1238,11 +1242,7 @@ async def test_a_new_account_chooses_its_own_password_through_a_link_by_email(
     username = f"linked.{uuid.uuid4().hex[:6]}"
     address = f"{username}@ao.example"
     await operator_page.goto(f"{url}/ops/accounts")
-    form = operator_page.locator("form[action='/ops/accounts']")
-    await form.get_by_label("Username", exact=True).fill(username)
-    await form.get_by_label("Name", exact=True).fill("Lin Example")
-    await form.get_by_label("Role").select_option("ao")
-    await form.get_by_label("AO recognition number (AO users)").fill(SAMPLE_AO)
+    form = await _new_account_form(operator_page, username, "Lin Example", "ao")
     await form.get_by_label("Email address", exact=True).fill(address)
     await expect(form.get_by_label("Email them a link to choose their password")).to_be_checked()
     await form.get_by_role("button", name="Create the account").click()
