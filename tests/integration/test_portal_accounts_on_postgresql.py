@@ -153,3 +153,26 @@ async def test_accounts_are_listed_by_username_a_page_at_a_time_as_asked(
     assert [a.username for a in of_ao] == ["b_ann", "bxann"]
     assert [a.username for a in operators] == ["boss"]
     assert [a.username for a in literal] == ["b_ann"]
+
+
+async def test_a_page_notice_is_kept_sealed_for_its_page_and_read_once(
+    stores: tuple[Authentication, CredentialStore, Any],
+) -> None:
+    """Decision 0130: what an action did waits in its session for the page the browser is sent to."""
+    auth, _, pool = stores
+    _, password = await auth.create_account("oncall", "Oncall", Role.OPERATOR, None, None, [], by="operator:tests")
+    session = (await auth.sign_in("oncall", password)).session
+    other = (await auth.sign_in("oncall", password)).session
+    assert session is not None and other is not None
+
+    await auth.keep_notice(session, "/ops/accounts", {"issued": {"what": "Password for nia", "secret": "s3cr3t-pw"}})
+    stored = await pool.fetchval("SELECT sealed_notice FROM portal.sessions WHERE notice_page = '/ops/accounts'")
+
+    assert b"s3cr3t-pw" not in stored
+    assert await auth.take_notice(other, "/ops/accounts") is None  # another session's page
+    assert await auth.take_notice(session, "/ops/keyring") is None  # another page
+    assert await auth.take_notice(session, "/ops/accounts") == {
+        "issued": {"what": "Password for nia", "secret": "s3cr3t-pw"}
+    }
+    assert await auth.take_notice(session, "/ops/accounts") is None  # once
+    assert await pool.fetchval("SELECT count(*) FROM portal.sessions WHERE sealed_notice IS NOT NULL") == 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from lrs_platform.identity import IssuedKey, Principal, PrincipalKind
 from lrs_platform.logging import get_logger
@@ -36,7 +37,16 @@ from portal.accounts import (
 )
 from portal.csrf import new_csrf_token
 from portal.reset_links import is_token
-from portal.sessions import SANDPIT_SEAL_CONTEXT, SessionPolicy, new_token, seal, token_hash, unseal
+from portal.sessions import (
+    SANDPIT_SEAL_CONTEXT,
+    SessionPolicy,
+    new_token,
+    open_notice,
+    seal,
+    seal_notice,
+    token_hash,
+    unseal,
+)
 from portal.store import (
     AccountNotFound,
     AccountStore,
@@ -234,6 +244,17 @@ class Authentication:
         if found is None or found.sandpit_key is None:
             raise SessionEnded
         return found
+
+    async def keep_notice(self, session: SignedIn, page: str, notice: dict[str, Any]) -> None:
+        """Keeps what an action did (JSON values: a password shown once too) for `page`, the one the browser is
+        sent to after it, so that reloading that page repeats nothing (decision 0130)."""
+        sealed = seal_notice(session.token, json.dumps(notice).encode())
+        await self._sessions.keep_notice(token_hash(session.token), page, sealed)
+
+    async def take_notice(self, session: SignedIn, page: str) -> dict[str, Any] | None:
+        """The notice kept for `page`, once."""
+        sealed = await self._sessions.take_notice(token_hash(session.token), page)
+        return json.loads(open_notice(session.token, bytes(sealed))) if sealed else None
 
     async def sign_out(self, token: str) -> None:
         await self._end(token_hash(token))

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 
 _SEAL_CONTEXT = b"lrs-portal/service-key/v1\x00"
 SANDPIT_SEAL_CONTEXT = b"lrs-portal/sandpit-key/v1\x00"
+_NOTICE_CONTEXT = b"lrs-portal/notice/v1\x00"
+_NOTICE_NONCE_BYTES = 16
 
 
 def new_token() -> str:
@@ -37,6 +39,19 @@ def seal(token: str, secret: str, context: bytes = _SEAL_CONTEXT) -> bytes:
 
 def unseal(token: str, sealed: bytes, context: bytes = _SEAL_CONTEXT) -> str:
     return bytes(a ^ b for a, b in zip(sealed, _pad(token, len(sealed), context), strict=True)).decode()
+
+
+def seal_notice(token: str, notice: bytes) -> bytes:
+    """A page's notice sealed like the session's keys, with a random nonce (kept in front) in its pad's
+    context: a session seals many notices, and two sealed under one pad would give away their XOR."""
+    nonce = secrets.token_bytes(_NOTICE_NONCE_BYTES)
+    pad = _pad(token, len(notice), _NOTICE_CONTEXT + nonce)
+    return nonce + bytes(a ^ b for a, b in zip(notice, pad, strict=True))
+
+
+def open_notice(token: str, sealed: bytes) -> bytes:
+    nonce, body = sealed[:_NOTICE_NONCE_BYTES], sealed[_NOTICE_NONCE_BYTES:]
+    return bytes(a ^ b for a, b in zip(body, _pad(token, len(body), _NOTICE_CONTEXT + nonce), strict=True))
 
 
 @dataclass(frozen=True)

@@ -516,6 +516,27 @@ class SessionStore:
         )
         return stored is not None
 
+    async def keep_notice(self, token_hash: str, page: str, sealed: bytes) -> None:
+        """Keeps what an action did for `page`, the one the browser is sent to next (a newer notice replaces it)."""
+        await self._pool.execute(
+            "UPDATE portal.sessions SET notice_page = $2, sealed_notice = $3 WHERE token_hash = $1",
+            token_hash,
+            page,
+            sealed,
+        )
+
+    async def take_notice(self, token_hash: str, page: str) -> bytes | None:
+        """The notice kept for `page`, forgotten as it is read: a reload, or a second tab, never shows it again."""
+        sealed: bytes | None = await self._pool.fetchval(
+            "UPDATE portal.sessions s SET notice_page = NULL, sealed_notice = NULL"
+            " FROM (SELECT token_hash, sealed_notice FROM portal.sessions"
+            "       WHERE token_hash = $1 AND notice_page = $2 FOR UPDATE) kept"
+            " WHERE s.token_hash = kept.token_hash RETURNING kept.sealed_notice",
+            token_hash,
+            page,
+        )
+        return sealed
+
     async def extend(self, token_hash: str, expires_at: datetime) -> None:
         await self._pool.execute(
             "UPDATE portal.sessions SET last_seen_at = now(), expires_at = $2 WHERE token_hash = $1",

@@ -329,6 +329,17 @@ class MemorySessions:
             row["expires_at"],
         )
 
+    async def keep_notice(self, token_hash: str, page: str, sealed: bytes) -> None:
+        self.rows[token_hash]["notice"] = (page, sealed)
+
+    async def take_notice(self, token_hash: str, page: str) -> bytes | None:
+        row = self.rows.get(token_hash, {})
+        kept: tuple[str, bytes] | None = row.get("notice")
+        if kept is None or kept[0] != page:
+            return None
+        del row["notice"]
+        return kept[1]
+
     async def extend(self, token_hash: str, expires_at: datetime) -> None:
         self.rows[token_hash]["expires_at"] = expires_at
 
@@ -504,3 +515,10 @@ def stubbed_portal(*, sends_reset_links: bool = False) -> StubbedPortal:
 
 def form(session: SignedIn, **values: str) -> dict[str, str]:
     return {FIELD: session.csrf_token, **values}
+
+
+def shown_after(client: TestClient, answer: httpx.Response) -> httpx.Response:
+    """The page an action sent the browser to (decision 0130), as the browser fetches it: once."""
+    assert answer.status_code == 303, answer.text
+    shown: httpx.Response = client.get(answer.headers["location"])
+    return shown

@@ -11,7 +11,14 @@ from email.message import EmailMessage
 
 import pytest
 from httpx import Response
-from services.portal.tests.unit.stubbed_portal import RESET_LINKS, MemoryMailer, StubbedPortal, form, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import (
+    RESET_LINKS,
+    MemoryMailer,
+    StubbedPortal,
+    form,
+    shown_after,
+    stubbed_portal,
+)
 
 from lrs_contracts.environments import Environment
 from lrs_platform.identity import Principal
@@ -66,9 +73,10 @@ def _link_token(portal: StubbedPortal) -> str:
 
 
 def _create(portal: StubbedPortal, **values: str) -> Response:
+    """The page the operator sees after the form: the accounts page on success, the form's errors otherwise."""
     client, session = portal.signed_in(Role.OPERATOR)
     answer: Response = client.post("/ops/accounts", data=form(session, **{**NEW_STAFF, **values}))
-    return answer
+    return shown_after(client, answer) if answer.is_redirect else answer
 
 
 # --- the email (pure) ----------------------------------------------------------------------------------
@@ -252,7 +260,7 @@ def test_an_operator_emails_a_link_and_the_password_stays_until_it_is_used(porta
     client, session = portal.signed_in(Role.OPERATOR)
 
     listed = client.get("/ops/accounts").text
-    page = client.post("/ops/accounts/kai/email-link", data=form(session))
+    page = shown_after(client, client.post("/ops/accounts/kai/email-link", data=form(session)))
 
     [email] = portal.mailer.sent
     assert 'Email a password link<span class="govuk-visually-hidden"> to kai' in listed

@@ -9,7 +9,7 @@ import asyncio
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, shown_after, stubbed_portal
 
 from lrs_contracts.environments import Environment
 from lrs_platform.identity import OperatorScope, Principal
@@ -111,9 +111,12 @@ def test_an_accounts_operator_makes_ao_staff_but_no_operator_and_resets_no_opera
 
     page = client.get("/ops/accounts")
     operator = client.post("/ops/accounts", data=form(session, **NEW_OPERATOR, scopes="dead-letters"))
-    staff = client.post(
-        "/ops/accounts",
-        data=form(session, username="nia", display_name="Nia", role="ao", ao_id="RN5133", email=""),
+    staff = shown_after(
+        client,
+        client.post(
+            "/ops/accounts",
+            data=form(session, username="nia", display_name="Nia", role="ao", ao_id="RN5133", email=""),
+        ),
     )
     reset = client.post("/ops/accounts/root/reset-password", data=form(session))
     duties = client.get("/ops/accounts/root/duties")
@@ -130,8 +133,11 @@ def test_an_accounts_operator_makes_ao_staff_but_no_operator_and_resets_no_opera
 def test_an_operator_with_every_duty_gives_and_changes_duties_which_ends_the_sessions(portal: StubbedPortal) -> None:
     client, session = portal.signed_in(Role.OPERATOR)
 
-    created = client.post(
-        "/ops/accounts", data={**form(session, **NEW_OPERATOR, duties="only"), "scopes": ["rebuild", "keys"]}
+    created = shown_after(
+        client,
+        client.post(
+            "/ops/accounts", data={**form(session, **NEW_OPERATOR, duties="only"), "scopes": ["rebuild", "keys"]}
+        ),
     )
     oncall = portal.accounts.rows["oncall.two"][0]
     signed_in = asyncio.run(portal.auth.sign_in("oncall.two", created.text.split("data-secret>")[1].split("<")[0]))

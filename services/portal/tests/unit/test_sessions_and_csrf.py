@@ -6,7 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 from portal.csrf import new_csrf_token, tokens_match
 from portal.passwords import generate_password, hash_password, verify_password
-from portal.sessions import SANDPIT_SEAL_CONTEXT, CookiePolicy, SessionPolicy, new_token, seal, token_hash, unseal
+from portal.sessions import (
+    SANDPIT_SEAL_CONTEXT,
+    CookiePolicy,
+    SessionPolicy,
+    new_token,
+    open_notice,
+    seal,
+    seal_notice,
+    token_hash,
+    unseal,
+)
 
 KEY = "lrs_0123456789abcdef_" + "s" * 43
 
@@ -85,3 +95,14 @@ def test_generated_passwords_are_long_and_different() -> None:
     passwords = {generate_password() for _ in range(20)}
     assert len(passwords) == 20
     assert all(len(password) == 23 for password in passwords)
+
+
+def test_a_page_notice_opens_with_its_token_and_each_is_sealed_under_a_new_pad() -> None:
+    """A session seals many notices (decision 0130): a random nonce keeps any two from sharing a pad."""
+    token, notice = new_token(), b'{"issued": {"secret": "' + KEY.encode() + b'"}}'
+
+    first, second = seal_notice(token, notice), seal_notice(token, notice)
+
+    assert KEY.encode() not in first and first != second
+    assert open_notice(token, first) == notice == open_notice(token, second)
+    assert open_notice(new_token(), first) != notice

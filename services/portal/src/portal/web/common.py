@@ -330,6 +330,19 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+async def see_other_telling(request: Request, user: SignedIn, url: str, **notice: Any) -> RedirectResponse:
+    """After an action that did something: the page at `url`, which shows `notice` once (decision 0130).
+    Rendering the outcome as the POST's answer would make a reload send the form again: a second email,
+    a second key, a second password."""
+    await portal_of(request).auth.keep_notice(user, url.partition("?")[0], notice)
+    return see_other(url)
+
+
+async def notice_for(request: Request, user: SignedIn) -> dict[str, Any]:
+    """What the action that sent the browser to this page did, once; empty on every other visit."""
+    return await portal_of(request).auth.take_notice(user, request.url.path) or {}
+
+
 def safe_next(path: str | None) -> str:
     """Only a path on this site: never `//elsewhere` or a full URL."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:

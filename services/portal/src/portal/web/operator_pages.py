@@ -30,10 +30,12 @@ from portal.web.common import (
     calls,
     checked_form,
     field,
+    notice_for,
     operator_home,
     portal_of,
     render,
     see_other,
+    see_other_telling,
     told_old_address,
 )
 
@@ -252,11 +254,12 @@ async def accounts(
     if keys_of and not AO_ID_PATTERN.fullmatch(keys_of):
         errors = {"keys_of": "Enter an AO recognition number, like RN5133"}
         return await _accounts_page(request, user, errors=errors, status=400)
-    return await _accounts_page(request, user, keys_of=keys_of)
+    notice = await notice_for(request, user)
+    return await _accounts_page(request, user, keys_of=keys_of, issued=notice.get("issued"), sent=notice.get("sent"))
 
 
 @router.post("/ops/accounts")
-async def create_account(request: Request, user: AccountsOperator) -> HTMLResponse:
+async def create_account(request: Request, user: AccountsOperator) -> Response:
     form = await checked_form(request, user)
     names = ("username", "display_name", "role", "ao_id", "email", "duties", "first_link")
     values: dict[str, Any] = {name: field(form, name) for name in names}
@@ -304,8 +307,9 @@ async def create_account(request: Request, user: AccountsOperator) -> HTMLRespon
             "body": f"A link to choose their password was emailed to {account.email}. It works once, for {hours}"
             " hours; after that they can use \u201cForgotten your password?\u201d on the sign-in page.",
         }
-        return await _accounts_page(request, user, sent=sent)
-    return await _accounts_page(request, user, issued={"what": f"Password for {account.username}", "secret": password})
+        return await see_other_telling(request, user, "/ops/accounts", sent=sent)
+    issued = {"what": f"Password for {account.username}", "secret": password}
+    return await see_other_telling(request, user, "/ops/accounts", issued=issued)
 
 
 @router.get("/ops/accounts/changes")
@@ -446,15 +450,14 @@ async def account_action(request: Request, username: str, action: str, user: Acc
             if (await auth.account(username)).is_operator:
                 _hands_out_operator_power(user, "reset an operator's password")
             password = await auth.reset_password(username, by=user.account.who)
-            return await _accounts_page(
-                request, user, issued={"what": f"New password for {username}", "secret": password}
-            )
+            issued = {"what": f"New password for {username}", "secret": password}
+            return await see_other_telling(request, user, "/ops/accounts", issued=issued)
     except AccountNotFound:
         raise PageError("not_found") from None
     raise PageError("not_found")
 
 
-async def _email_link(request: Request, username: str, user: SignedIn) -> HTMLResponse:
+async def _email_link(request: Request, username: str, user: SignedIn) -> Response:
     """Emails the account's person a link to choose a password (decision 0129); the page says where it went,
     or why it did not (at the accounts' table, which the error summary links to)."""
     portal = portal_of(request)
@@ -488,11 +491,11 @@ async def _email_link(request: Request, username: str, user: SignedIn) -> HTMLRe
         "body": f"A link to choose a password was emailed to {account.email}. It works once, until"
         f" {expires_at.astimezone(UK):%H:%M on %d %B} (UK time); until it is used, their password stays as it is.",
     }
-    return await _accounts_page(request, user, sent=sent)
+    return await see_other_telling(request, user, "/ops/accounts", sent=sent)
 
 
 @router.post("/ops/keys")
-async def issue_key(request: Request, user: AccountsOperator) -> HTMLResponse:
+async def issue_key(request: Request, user: AccountsOperator) -> Response:
     form = await checked_form(request, user)
     ao_id = field(form, "key_ao_id")
     if not AO_ID_PATTERN.fullmatch(ao_id):
@@ -502,10 +505,9 @@ async def issue_key(request: Request, user: AccountsOperator) -> HTMLResponse:
         errors = {"label": f"The label holds {refused}: type it again"}
         return await _accounts_page(request, user, errors=errors, status=400)
     label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
-    issued = await portal_of(request).auth.issue_ao_key(ao_id, label, by=user.account.who)
-    return await _accounts_page(
-        request, user, issued={"what": f"API key for ao:{ao_id} (shown once)", "secret": issued.token}
-    )
+    key = await portal_of(request).auth.issue_ao_key(ao_id, label, by=user.account.who)
+    issued = {"what": f"API key for ao:{ao_id} (shown once)", "secret": key.token}
+    return await see_other_telling(request, user, f"/ops/accounts?keys_of={quote(ao_id)}", issued=issued)
 
 
 @router.post("/ops/keys/{key_id}/revoke")
@@ -562,7 +564,7 @@ async def erasures(
 ) -> Response:
     """The erasure form, and the audit a page at a time, newest first."""
     try:
-        return await _erasures_page(request, user, after=after)
+        return await _erasures_page(request, user, after=after, done=(await notice_for(request, user)).get("done"))
     except Refused:  # a position no page handed out (a hand-made link): start again at the newest
         return see_other("/ops/erasures")
 
@@ -578,7 +580,7 @@ async def check_erasure(request: Request, user: ErasureOperator) -> HTMLResponse
 
 
 @router.post("/ops/erasures")
-async def erase(request: Request, user: ErasureOperator) -> HTMLResponse:
+async def erase(request: Request, user: ErasureOperator) -> Response:
     form = await checked_form(request, user)
     values = {name: field(form, name) for name in ("uln", "reason")}
     if errors := _erasure_errors(values):
@@ -587,7 +589,7 @@ async def erase(request: Request, user: ErasureOperator) -> HTMLResponse:
         erasure, erased_now = await calls(request, user).erase_learner(values["uln"], values["reason"])
     except (Refused, Forbidden) as refused:
         return await _erasures_page(request, user, values=values, errors={"uln": refused.detail}, status=400)
-    return await _erasures_page(request, user, done={**erasure, "erased_now": erased_now})
+    return await see_other_telling(request, user, "/ops/erasures", done={**erasure, "erased_now": erased_now})
 
 
 @router.get("/ops/keyring")
@@ -595,12 +597,13 @@ async def keyring(request: Request, user: KeysOperator) -> HTMLResponse:
     """How the learners' data keys are wrapped (decision 0116): its own page, as counting the stored keys
     reads the whole key store."""
     wrapping = await calls(request, user).key_wrapping()
-    return render(request, "ops_keyring.html", {"wrapping": wrapping, "rewrapped": None}, user=user)
+    rewrapped = (await notice_for(request, user)).get("rewrapped")
+    return render(request, "ops_keyring.html", {"wrapping": wrapping, "rewrapped": rewrapped}, user=user)
 
 
 @router.post("/ops/keyring/rewrap")
-async def rewrap_keys(request: Request, user: KeysOperator) -> HTMLResponse:
+async def rewrap_keys(request: Request, user: KeysOperator) -> Response:
     """Re-wraps stored learner keys with the wrapping key new keys get, up to 100,000 a press."""
     await checked_form(request, user)
     rewrapped = await calls(request, user).rewrap_keys()
-    return render(request, "ops_keyring.html", {"wrapping": rewrapped, "rewrapped": rewrapped}, user=user)
+    return await see_other_telling(request, user, "/ops/keyring", rewrapped=rewrapped)
