@@ -29,6 +29,13 @@ RUN = ROOT / ".run"
 SERVICES = ("ingest", "validation", "plr_projector", "challenges", "notifier", "reporting")
 SANDPIT_SERVICES = tuple(f"sandpit_{service}" for service in ("ingest", "validation", "plr_projector", "notifier"))
 SAMPLES = ("sample-100.json", "sample-100.csv", "sample-100.xml")
+# The sample AO's challenge contact (01632 960xxx: Ofcom's numbers for drama, never a real line).
+SAMPLE_CHALLENGE_CONTACT = {
+    "given_name": "Sam",
+    "family_name": "Sample",
+    "telephone": "01632 960 000",
+    "email": "challenges@pearson.example",
+}
 
 
 def url(service: str) -> str:
@@ -103,6 +110,7 @@ async def run() -> None:
         )
         response.raise_for_status()
         say(f"registered {response.json()['registered']} sample learners")
+        await set_challenge_contact(client, ao, ao_id)
 
         batch_ids = []
         for name in SAMPLES:
@@ -154,6 +162,15 @@ async def run() -> None:
         say(f"  {message['Message-ID']}  to {message['To']}: {message['Subject']}")
 
     await sandpit(ao_id, operator, uln)
+
+
+async def set_challenge_contact(client: httpx.AsyncClient, ao: dict[str, str], ao_id: str) -> None:
+    """The AO names its challenge contact itself, as its users do on the portal's Contact page."""
+    response = await client.put(
+        f"{url('notifier')}/v1/ao/{ao_id}/challenge-contact", json=SAMPLE_CHALLENGE_CONTACT, headers=ao
+    )
+    response.raise_for_status()
+    say(f"challenges against {ao_id}'s achievements are emailed to {response.json()['email']}")
 
 
 async def sandpit(ao_id: str, live_operator: dict[str, str], uln: str) -> None:

@@ -231,6 +231,12 @@ def history(client: httpx.Client, ao_id: str | None, limit: int) -> tuple[list[d
     return batches, counted.total or 0
 
 
+def count_cell(counts: dict[str, Any], name: str) -> str:
+    """Blank while the batch is undecided; 0 once it is."""
+    value = counts.get(name)
+    return "" if value is None else str(value)
+
+
 @app.command("list")
 def list_command(
     ctx: typer.Context,
@@ -246,7 +252,9 @@ def list_command(
     if as_json:
         print_json(batches)
         return
-    listing = table("batch", "received", "AO", "status", "records", "accepted", "rejected", "code", "reference")
+    listing = table(
+        "batch", "received", "AO", "status", "records", "accepted", "rejected", "unchanged", "code", "reference"
+    )
     for batch in batches:
         counts = batch.get("counts") or {}
         listing.add_row(
@@ -255,8 +263,9 @@ def list_command(
             batch.get("ao_id") or "",
             Text(batch["status"], style=STATUS_STYLES.get(batch["status"], "yellow")),
             str(batch.get("record_count") or counts.get("total") or ""),
-            str(counts.get("accepted") if counts.get("accepted") is not None else ""),
-            str(counts.get("rejected") if counts.get("rejected") is not None else ""),
+            count_cell(counts, "accepted"),
+            count_cell(counts, "rejected"),
+            count_cell(counts, "no_ops"),
             batch.get("failure_code") or (batch.get("refusal") or {}).get("code") or "",
             batch.get("batch_reference") or "",
         )

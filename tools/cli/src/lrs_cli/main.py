@@ -12,10 +12,11 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
+from typer.core import TyperOption
 
 from lrs_cli import (
     admin_commands,
@@ -33,6 +34,19 @@ from lrs_cli import (
 )
 from lrs_cli.client import CommandError, Connection, ExitCode, environment_from, unreachable_text
 from lrs_cli.output import mark_environment, stderr
+
+_display_type_of_any_option = TyperOption.display_type_rich
+
+
+def _display_type_unless_a_flag(option: TyperOption, ctx: Any) -> str | None:
+    """`--json`, not `--json <bool>`: a flag takes no value. Typer's rich help shows every option's type, flags
+    (--help too) included; its plain help already leaves them out."""
+    if option.is_flag or option.count:
+        return None
+    return _display_type_of_any_option(option, ctx)
+
+
+TyperOption.display_type_rich = _display_type_unless_a_flag  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(
     name="lrs",
