@@ -1115,7 +1115,7 @@ async def _find_a_late_aos_keys(operator_page: Page, url: str) -> None:
 
     await search.get_by_label("Show one AO's API keys").fill("Pearson")
     await search.get_by_role("button", name="Show their keys").click()
-    await expect(operator_page.locator("[data-field=keys_of] .portal-error-text")).to_contain_text("like RN5133")
+    await expect(operator_page.locator("[data-field=keys_of] .portal-error-text")).to_contain_text("like RN9037")
 
 
 async def test_an_operator_limited_to_dead_letters_sees_only_their_pages_until_lrs_users_changes_the_duties(

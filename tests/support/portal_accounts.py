@@ -8,12 +8,15 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from lrs_domain.reference_files import load_register
 from lrs_platform.database import apply_migrations, create_pool
 from lrs_platform.identity import CredentialStore
 from portal.accounts import LockoutPolicy
 from portal.auth import Authentication
 from portal.sessions import SessionPolicy
 from portal.store import MIGRATIONS, SCHEMA, AccountStore, ServiceKeys, SessionStore
+
+TEST_REGISTER = {*load_register(), "RN5133"}  # the register, and the AO most tests use (not in it)
 
 
 @dataclass
@@ -26,7 +29,12 @@ class PortalStores:
     def with_sessions(self, sessions: SessionStore) -> Authentication:
         """Authentication as bootstrap builds it, with `sessions` for its session store."""
         return Authentication(
-            AccountStore(self.pool), sessions, ServiceKeys(self.credentials), self.lockout, SessionPolicy()
+            AccountStore(self.pool),
+            sessions,
+            ServiceKeys(self.credentials),
+            self.lockout,
+            SessionPolicy(),
+            register=TEST_REGISTER,
         )
 
     async def live_sessions_of(self, username: str) -> int:
@@ -50,7 +58,12 @@ async def portal_stores(database_url: str, lockout: LockoutPolicy) -> AsyncItera
         credentials = CredentialStore(pool)
         await credentials.migrate()
         auth = Authentication(
-            AccountStore(pool), SessionStore(pool), ServiceKeys(credentials), lockout, SessionPolicy()
+            AccountStore(pool),
+            SessionStore(pool),
+            ServiceKeys(credentials),
+            lockout,
+            SessionPolicy(),
+            register=TEST_REGISTER,
         )
         yield PortalStores(auth, pool, credentials, lockout)
     finally:

@@ -115,6 +115,15 @@ class InvalidAccount(ValueError):
         self.field = field
 
 
+class NotInRegister(InvalidAccount):
+    """An AO recognition number that names no awarding organisation in the register: an account or key for
+    it would reach nothing (its batches would all be refused)."""
+
+    def __init__(self, ao_id: str) -> None:
+        super().__init__(f"{ao_id} is not an awarding organisation in the register: check the number.", "ao_id")
+        self.ao_id = ao_id
+
+
 @dataclass(frozen=True)
 class SignInState:
     failed_attempts: int = 0
@@ -192,7 +201,7 @@ def new_account(
     if refused := refused_character(display_name, one_line=True):
         raise InvalidAccount(f"The name holds {refused}: type it again.", "display_name")
     if role is Role.AO and (ao_id is None or not AO_ID_PATTERN.fullmatch(ao_id)):
-        raise InvalidAccount("An AO user needs the AO's recognition number, like RN5133.", "ao_id")
+        raise InvalidAccount("An AO user needs the AO's recognition number, like RN9037.", "ao_id")
     if role is Role.OPERATOR and ao_id is not None:
         raise InvalidAccount("An operator belongs to no AO.", "ao_id")
     duties = checked_duties(role, scopes)

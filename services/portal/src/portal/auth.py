@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Container
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ from portal.accounts import (
     ChangeRecord,
     InvalidAccount,
     LockoutPolicy,
+    NotInRegister,
     PasswordChange,
     Role,
     SignInOutcome,
@@ -134,8 +135,13 @@ class Authentication:
         lockout: LockoutPolicy,
         session_policy: SessionPolicy,
         sandpit_keys: ServiceKeys | None = None,
+        *,
+        register: Container[str],
     ) -> None:
+        """`register`: the AO ids of the awarding organisations' register (`lrs_domain.reference_files`),
+        the only AOs an AO user's account or an AO key may be made for."""
         self._accounts = accounts
+        self._register = register
         self._sessions = sessions
         self._keys = keys
         self._sandpit_keys = sandpit_keys
@@ -287,11 +293,29 @@ class Authentication:
     ) -> tuple[Account, str]:
         """Creates the account with a generated password, returned once to give to the person. `by` (a
         principal) is who did it, kept in the audit of account changes, as for every change below."""
-        account = new_account(username, display_name, role, ao_id, email, scopes)
+        account = self._new_account(username, display_name, role, ao_id, email, scopes)
         password = passwords.generate_password()
         await self._accounts.create(account, await asyncio.to_thread(passwords.hash_password, password), by=by)
         _log.info("account_created", role=role.value, ao_id=ao_id, scopes=sorted(account.scopes))
         return account, password
+
+    def _new_account(
+        self,
+        username: str,
+        display_name: str,
+        role: Role,
+        ao_id: str | None,
+        email: str | None,
+        scopes: Collection[str],
+    ) -> Account:
+        account = new_account(username, display_name, role, ao_id, email, scopes)
+        if account.ao_id is not None:
+            self._require_registered(account.ao_id)
+        return account
+
+    def _require_registered(self, ao_id: str) -> None:
+        if ao_id not in self._register:
+            raise NotInRegister(ao_id)
 
     async def create_account_with_link(
         self,
@@ -309,7 +333,7 @@ class Authentication:
         nobody is shown one, and until they choose it nobody can sign in (its generated password is never
         shown). The account needs an email address (InvalidAccount); when the email cannot go, the account
         is not created (LinkNotSent)."""
-        account = new_account(username, display_name, role, ao_id, email, scopes)
+        account = self._new_account(username, display_name, role, ao_id, email, scopes)
         if one_address(account.email or "") is None:
             raise InvalidAccount("Enter the email address to send the link to.", "email")
         unknown = await asyncio.to_thread(passwords.hash_password, passwords.generate_password())
@@ -451,7 +475,9 @@ class Authentication:
         return page[: listed.limit], page[listed.limit - 1].username if more else None
 
     async def issue_ao_key(self, ao_id: str, label: str, *, by: str) -> IssuedKey:
-        """A new API key for the AO, kept in the audit of account changes in the same transaction."""
+        """A new API key for the AO (NotInRegister unless it is in the register), kept in the audit of account
+        changes in the same transaction."""
+        self._require_registered(ao_id)
         async with self._accounts.transaction() as connection:
             issued = await self._keys.issue(Principal(PrincipalKind.AO, ao_id), label, connection=connection)
             await self._accounts.record_change(

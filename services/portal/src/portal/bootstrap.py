@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from lrs_contracts.environments import Environment
-from lrs_domain.reference_files import load_catalogue
+from lrs_domain.reference_files import load_catalogue, load_register
 from lrs_platform.database import apply_migrations, create_pool, database_reachable
 from lrs_platform.http import build_app, readiness
 from lrs_platform.identity import CredentialStore
@@ -88,7 +88,8 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     configure_logging(SERVICE, settings.log_level, settings.log_json)
     # httpx logs every URL it calls at INFO, and a PLR read carries the ULN in its query string.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    catalogue = load_catalogue(Path(settings.reference_dir) if settings.reference_dir else None)
+    reference = Path(settings.reference_dir) if settings.reference_dir else None
+    catalogue, register = load_catalogue(reference), load_register(reference)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -121,6 +122,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
                     timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_absolute_hours)
                 ),
                 sandpit_keys,
+                register=register,
             )
             app.state.portal = Portal(
                 settings=settings,

@@ -47,7 +47,9 @@ class PortalSettings(ServiceSettings):
     lockout_failures: int = Field(default=5, ge=1, description="consecutive failed sign-ins that lock an account")
     lockout_minutes: int = Field(default=15, ge=1)
     reference_dir: str | None = Field(
-        default=None, description="catalogue for the offline checks; default: the one shipped in lrs_domain"
+        default=None,
+        description="reference files (validation's): the catalogue for the offline checks and the register of"
+        " AOs that accounts and AO keys are made for; default: the ones shipped in lrs_domain",
     )
     records_page_size: int = Field(default=50, ge=10, le=500)
 

@@ -23,7 +23,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from lrs_domain.reference_files import load_catalogue
+from lrs_domain.reference_files import load_catalogue, load_register
 from lrs_platform.identity import IssuedKey, Principal, PrincipalKind, StoredKey
 from lrs_platform.mail import MailError
 from portal.accounts import (
@@ -59,6 +59,7 @@ from portal.store import (
 from portal.web.common import Portal
 
 AO_ID = "RN9093"  # the samples' AO
+TEST_REGISTER = {*load_register(), "RN5133"}  # the register, and the AO most tests use (not in it)
 SERVICE_URLS = {
     "ingest": "http://ingest",
     "plr-projector": "http://plr-projector",
@@ -496,6 +497,7 @@ def stubbed_portal(*, sends_reset_links: bool = False) -> StubbedPortal:
         keys,  # type: ignore[arg-type]
         LockoutPolicy(),
         SessionPolicy(timedelta(minutes=30), timedelta(hours=12)),
+        register=TEST_REGISTER,
     )
     cookies = CookiePolicy(secure=False)
     stub = StubbedPortal(app, auth, accounts, sessions, keys, uploads, cookies)

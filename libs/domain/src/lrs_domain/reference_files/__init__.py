@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
-from lrs_domain.reference import Catalogue
+from lrs_domain.reference import AwardingOrganisation, Catalogue
 from lrs_domain.reference_data import load_awarding_organisations, load_extra_qualifications, load_ofqual_catalogue
 
 OFQUAL_SNAPSHOT = "ofqual-approved-qualifications-2025-02-18.csv"
@@ -37,3 +37,9 @@ def load_catalogue(directory: Traversable | None = None) -> Catalogue:
             *load_extra_qualifications(read_reference_file(EXTRA_QUALIFICATIONS, directory)),
         ]
     )
+
+
+def load_register(directory: Traversable | None = None) -> dict[str, AwardingOrganisation]:
+    """The awarding organisations of the files in `directory` (by default the shipped ones), by AO id."""
+    organisations = load_awarding_organisations(read_reference_file(AWARDING_ORGANISATIONS, directory))
+    return {organisation.ao_id: organisation for organisation in organisations}

@@ -14,7 +14,15 @@ from fastapi.responses import HTMLResponse, Response
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
-from portal.accounts import AO_ID_PATTERN, USERNAME_PATTERN, Account, AccountListing, InvalidAccount, Role
+from portal.accounts import (
+    AO_ID_PATTERN,
+    USERNAME_PATTERN,
+    Account,
+    AccountListing,
+    InvalidAccount,
+    NotInRegister,
+    Role,
+)
 from portal.auth import LinkNotSent, LinkShareUsed, SignedIn
 from portal.backend import Forbidden, NotFound, Refused, ServiceError
 from portal.reset_links import UK
@@ -216,7 +224,7 @@ def _listing_of(request: Request) -> tuple[AccountListing, dict[str, str], dict[
     shown["starting"] = shown["starting"].lower()
     errors: dict[str, str] = {}
     if shown["accounts_of"] and not AO_ID_PATTERN.fullmatch(shown["accounts_of"]):
-        errors["accounts_of"] = "Enter an AO recognition number, like RN5133"
+        errors["accounts_of"] = "Enter an AO recognition number, like RN9037"
     if shown["starting"] and not _STARTING.fullmatch(shown["starting"]):
         errors["starting"] = "A username holds only lower-case letters, digits, dots, dashes, underscores or @"
     role = shown["role"] if shown["role"] in {role.value for role in Role} else ""
@@ -252,7 +260,7 @@ async def accounts(
     """Accounts, and AO API keys: every AO's (the first 500) or, with `keys_of`, one AO's."""
     keys_of = (keys_of or "").strip().upper() or None
     if keys_of and not AO_ID_PATTERN.fullmatch(keys_of):
-        errors = {"keys_of": "Enter an AO recognition number, like RN5133"}
+        errors = {"keys_of": "Enter an AO recognition number, like RN9037"}
         return await _accounts_page(request, user, errors=errors, status=400)
     notice = await notice_for(request, user)
     return await _accounts_page(request, user, keys_of=keys_of, issued=notice.get("issued"), sent=notice.get("sent"))
@@ -499,13 +507,16 @@ async def issue_key(request: Request, user: AccountsOperator) -> Response:
     form = await checked_form(request, user)
     ao_id = field(form, "key_ao_id")
     if not AO_ID_PATTERN.fullmatch(ao_id):
-        errors = {"key_ao_id": "Enter the AO's recognition number, like RN5133"}
+        errors = {"key_ao_id": "Enter the AO's recognition number, like RN9037"}
         return await _accounts_page(request, user, errors=errors, status=400)
     if refused := refused_character(field(form, "label"), one_line=True):
         errors = {"label": f"The label holds {refused}: type it again"}
         return await _accounts_page(request, user, errors=errors, status=400)
     label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
-    key = await portal_of(request).auth.issue_ao_key(ao_id, label, by=user.account.who)
+    try:
+        key = await portal_of(request).auth.issue_ao_key(ao_id, label, by=user.account.who)
+    except NotInRegister as error:
+        return await _accounts_page(request, user, errors={"key_ao_id": str(error)}, status=400)
     issued = {"what": f"API key for ao:{ao_id} (shown once)", "secret": key.token}
     return await see_other_telling(request, user, f"/ops/accounts?keys_of={quote(ao_id)}", issued=issued)
 
