@@ -33,7 +33,7 @@ async def _lrs(system: SystemUnderTest, principal: str, *args: str) -> subproces
         "LRS_API_KEY": await system.key_for(principal),
         **{
             f"LRS_{name.upper().replace('-', '_')}_URL": system.url(name)
-            for name in ("ingest", "validation", "plr-projector", "challenges")
+            for name in ("ingest", "validation", "plr-projector", "challenges", "notifier")
         },
     }
     return await asyncio.to_thread(

@@ -1,11 +1,29 @@
-"""`lrs challenges list` shows an erased learner's reason as "(erased)", never an empty or missing cell."""
+"""`lrs challenges list` shows an erased learner's reason as "(erased)", never an empty or missing cell; `lrs
+challenges contact` sets a contact whole."""
 
 from __future__ import annotations
 
+import pytest
+
 from lrs_cli.challenge_commands import reason_text
+from lrs_cli.client import ExitCode
+from lrs_cli.main import main
 
 
 def test_a_reason_is_shown_as_given_and_an_erased_one_as_erased() -> None:
     assert reason_text({"reason": "The grade is wrong [Merit]"}).plain == "The grade is wrong [Merit]"
     assert reason_text({"reason": None, "personal_data_erased": True}).plain == "(erased)"
     assert reason_text({"reason": None}).plain == "(erased)"
+
+
+def test_a_contact_is_set_whole_or_only_read(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A part of a contact is a usage error, said before anything is sent."""
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setenv("LRS_NOTIFIER_URL", "http://127.0.0.1:9")  # nothing listens there
+
+    code = main(["challenges", "contact", "RN9093", "--email", "challenges@ao.example"])
+
+    assert code == ExitCode.USAGE
+    assert "a contact is set whole: give --given-name, --family-name, --telephone too" in capsys.readouterr().err

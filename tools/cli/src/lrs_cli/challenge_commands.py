@@ -1,4 +1,5 @@
-"""`lrs challenges list|ack|resolve`: Event Data Challenges against an AO's achievements."""
+"""`lrs challenges list|ack|resolve|contact`: Event Data Challenges against an AO's achievements, and who at
+the AO is emailed when one is raised."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from lrs_cli.client import Connection, expect_ok
+from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more
 
-app = typer.Typer(help="Event Data Challenges: list, acknowledge, resolve.", no_args_is_help=True)
+app = typer.Typer(
+    help="Event Data Challenges: list, acknowledge, resolve; the AO's challenge contact.", no_args_is_help=True
+)
 ChallengeId = Annotated[str, typer.Argument(help="The challenge's id, from `lrs challenges list`.")]
 
 
@@ -120,3 +123,52 @@ def resolve_command(
         print_json(challenge)
     else:
         print_text(_described(challenge))
+
+
+CONTACT_FIELDS = ("given_name", "family_name", "telephone", "email")
+
+
+def contact_text(contact: dict[str, Any]) -> str:
+    return (
+        f"challenges against {contact['ao_id']}'s achievements are emailed to {contact['email']}:"
+        f" {contact['given_name']} {contact['family_name']}, telephone {contact['telephone']}"
+        f" (set {contact['updated_at']})"
+    )
+
+
+def challenge_contact(connection: Connection, ao_id: str, new: dict[str, str | None]) -> dict[str, Any]:
+    """The AO's challenge contact, first set to `new` when it holds every field (none: only read)."""
+    given = {name: value for name, value in new.items() if value is not None}
+    if given and len(given) < len(CONTACT_FIELDS):
+        missing = ", ".join(f"--{name.replace('_', '-')}" for name in CONTACT_FIELDS if name not in given)
+        raise UsageError(f"a contact is set whole: give {missing} too")
+    with connection.client("notifier") as client:
+        path = f"/v1/ao/{ao_id}/challenge-contact"
+        response = client.put(path, json=given) if given else client.get(path)
+    if response.status_code == 404 and not given:
+        raise CommandError(
+            f"{ao_id} has no challenge contact: challenges against its achievements email nobody. Set one with"
+            " --given-name, --family-name, --telephone and --email"
+        )
+    contact: dict[str, Any] = expect_ok(response)
+    return contact
+
+
+@app.command("contact")
+def contact_command(
+    ctx: typer.Context,
+    ao: Annotated[str, typer.Argument(help="The AO's recognition number, like RN9093 (an AO: its own).")],
+    given_name: Annotated[str | None, typer.Option(help="The contact's given name.")] = None,
+    family_name: Annotated[str | None, typer.Option(help="The contact's family name.")] = None,
+    telephone: Annotated[str | None, typer.Option(help="A telephone number, like 01632 960 000.")] = None,
+    email: Annotated[str | None, typer.Option(help="Where challenges are emailed.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Who at the AO is emailed when a learner challenges one of its achievements; set it with all four options
+    (the AO itself, or an operator with the support duty). Exit 1 when the AO has none."""
+    new = {"given_name": given_name, "family_name": family_name, "telephone": telephone, "email": email}
+    contact = challenge_contact(connection(ctx), ao.strip().upper(), new)
+    if as_json:
+        print_json(contact)
+    else:
+        print_text(contact_text(contact))
