@@ -67,8 +67,14 @@ async def test_sign_in_refuses_a_wrong_password_then_signs_in_and_out(
 ) -> None:
     context = await browser.new_context()
     page = await context.new_page()
+    missing: list[str] = []  # a favicon.ico the browser asks for by itself, say
+    page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
     await page.goto(f"{portal_system.url}/batches")
     await expect(page).to_have_url(re.compile(r"/sign-in\?next=%2Fbatches$"))
+    # each field's empty error placeholder is out of the page, for screen readers too (no lone "Error:")
+    placeholders = page.locator(".govuk-error-message[hidden]")
+    assert await placeholders.count() == 1
+    assert await placeholders.evaluate_all("found => found.map(each => getComputedStyle(each).display)") == ["none"]
     await page.get_by_label("Username").fill("ao.user")
     await page.get_by_label("Password", exact=True).fill("not-the-password")
     await page.get_by_role("button", name="Sign in").click()
@@ -82,6 +88,7 @@ async def test_sign_in_refuses_a_wrong_password_then_signs_in_and_out(
     await expect(page.locator(".govuk-notification-banner")).to_contain_text("You have signed out")
     await page.goto(f"{portal_system.url}/batches")
     await expect(page).to_have_url(re.compile(r"/sign-in"))
+    assert missing == []
     await context.close()
 
 

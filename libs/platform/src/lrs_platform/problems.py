@@ -99,6 +99,8 @@ def _inline_markdown(text: str) -> str:
 def _page(title: str, body: str) -> str:
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        # no icon of its own: the browser asks for none (a /favicon.ico no service serves)
+        '<link rel="icon" href="data:,">'
         f"<style>{_PAGE_STYLE}</style></head><body>{body}</body></html>"
     )
 
