@@ -165,11 +165,14 @@ class ServiceCalls:
     # --- batches (ingest) ------------------------------------------------------------------------
 
     async def submit_batch(self, content: bytes, content_type: str, idempotency_key: str | None) -> dict[str, Any]:
+        """Ingest's answer, with `replayed`: True when it answered with an earlier batch (the same key, or
+        without one the same file) rather than making a new one."""
         headers = {"Content-Type": content_type}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        result: dict[str, Any] = await self._json("POST", "ingest", "/v1/batches", content=content, headers=headers)
-        return result
+        response = await self._request("POST", "ingest", "/v1/batches", content=content, headers=headers)
+        result: dict[str, Any] = response.json()
+        return {**result, "replayed": response.headers.get("Idempotent-Replay") == "true"}
 
     async def batches(self, page: int = 1, page_size: int = 20) -> dict[str, Any]:
         result: dict[str, Any] = await self._json(

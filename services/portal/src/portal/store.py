@@ -602,6 +602,7 @@ class PendingUpload:
     filename: str
     content_type: str | None
     content: bytes
+    kept_at: datetime
 
 
 @dataclass(frozen=True)
@@ -639,7 +640,7 @@ class UploadStore:
 
     async def get(self, username: str, upload_id: uuid.UUID, key: str) -> PendingUpload | None:
         row = await self._pool.fetchrow(
-            "SELECT upload_id, filename, content_type, content FROM portal.uploads"
+            "SELECT upload_id, filename, content_type, content, created_at FROM portal.uploads"
             " WHERE upload_id = $1 AND username = $2",
             upload_id,
             username,
@@ -653,7 +654,7 @@ class UploadStore:
             )
         except (ValueError, InvalidTag):
             return None
-        return PendingUpload(row["upload_id"], row["filename"], row["content_type"], content)
+        return PendingUpload(row["upload_id"], row["filename"], row["content_type"], content, row["created_at"])
 
     async def forget(self, upload_id: uuid.UUID) -> None:
         await self._pool.execute("DELETE FROM portal.uploads WHERE upload_id = $1", upload_id)

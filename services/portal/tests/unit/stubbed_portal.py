@@ -409,7 +409,7 @@ class MemoryUploads:
     async def keep(self, username: str, filename: str, content_type: str | None, content: bytes) -> KeptUpload:
         stored(filename, content_type)
         upload_id = uuid.uuid4()
-        self.kept[upload_id] = PendingUpload(upload_id, filename, content_type, content)
+        self.kept[upload_id] = PendingUpload(upload_id, filename, content_type, content, utc_now())
         return KeptUpload(upload_id, "key")
 
     async def get(self, username: str, upload_id: uuid.UUID, key: str) -> PendingUpload | None:

@@ -60,6 +60,7 @@ def batch_page(shown: dict[str, Any]) -> str:
         last_page=1,
         threshold=0.3,
         statuses=RECORD_STATUSES,
+        sent_before=None,
     )
 
 

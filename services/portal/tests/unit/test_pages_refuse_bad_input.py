@@ -14,6 +14,7 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubb
 from lrs_contracts.environments import Environment
 from lrs_platform.identity import Principal
 from portal.accounts import Role
+from portal.auth import utc_now
 from portal.store import PendingUpload
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -192,7 +193,7 @@ def test_an_upload_kept_with_a_type_the_portal_does_not_know_is_sent_as_octet_st
     client, person = portal.signed_in()
     portal.on("POST", "ingest/v1/batches", lambda _: httpx.Response(202, json={"batch_id": str(uuid.uuid4())}))
     upload_id = uuid.uuid4()
-    portal.uploads.kept[upload_id] = PendingUpload(upload_id, "s.csv", "text/csv\x01", SAMPLE)
+    portal.uploads.kept[upload_id] = PendingUpload(upload_id, "s.csv", "text/csv\x01", SAMPLE, utc_now())
 
     submitted = client.post("/batches/submit", data=form(person, upload_id=str(upload_id), upload_key="key"))
 

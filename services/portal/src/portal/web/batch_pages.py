@@ -14,7 +14,20 @@ from starlette.datastructures import UploadFile
 from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD
 from portal.backend import Refused
 from portal.checking import MEDIA_TYPES, check_upload, filename_fault
-from portal.web.common import UK, AoUser, PageError, base, calls, checked_form, field, portal_of, render, see_other
+from portal.web.common import (
+    UK,
+    AoUser,
+    PageError,
+    base,
+    calls,
+    checked_form,
+    field,
+    notice_for,
+    portal_of,
+    render,
+    see_other,
+    see_other_telling,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,17 +99,26 @@ async def submit(request: Request, user: AoUser) -> Response:
     content_type = upload.content_type or ""
     if content_type not in MEDIA_TYPES.values():
         content_type = "application/octet-stream"
+    service = calls(request, user)
+    # Without a key ingest recognises a file the AO sent before (and a second click on this one): no second
+    # batch. "Send it again as a new batch" (`again`) asks for one on purpose, keyed by the upload.
+    again = field(form, "again") == "yes"
     try:
-        # The upload id is the idempotency key: a second click returns the same batch.
-        accepted = await calls(request, user).submit_batch(upload.content, content_type, f"portal-{upload_id}")
+        accepted = await service.submit_batch(upload.content, content_type, f"portal-{upload_id}" if again else None)
     except Refused as refused:
         batch_url = str(refused.problem.get("instance") or "")
         if batch_url.startswith("/v1/batches/"):
             await portal.uploads.forget(upload_id)
             return see_other(f"{base(request)}/batches/{batch_url.rsplit('/', 1)[1]}")
         raise PageError("refused", refused.detail) from refused
+    batch_page = f"{base(request)}/batches/{accepted['batch_id']}"
+    if accepted["replayed"] and not again:
+        earlier = await service.batch(uuid.UUID(accepted["batch_id"]))
+        if datetime.fromisoformat(earlier["received_at"]) < upload.kept_at:  # not this upload's own batch
+            sent = {"upload_id": str(upload_id), "upload_key": field(form, "upload_key"), "filename": upload.filename}
+            return await see_other_telling(request, user, batch_page, sent_before=sent)
     await portal.uploads.forget(upload_id)
-    return see_other(f"{base(request)}/batches/{accepted['batch_id']}?wait=10")
+    return see_other(f"{batch_page}?wait=10")
 
 
 def _record_filter(status: str | None) -> str | None:
@@ -144,6 +166,7 @@ async def batch_page(
         "last_page": max(1, -(-total // page_size)),
         "threshold": REJECTION_THRESHOLD,
         "statuses": RECORD_STATUSES,
+        "sent_before": (await notice_for(request, user)).get("sent_before"),
     }
     return render(request, "batch.html", context, user=user)
 

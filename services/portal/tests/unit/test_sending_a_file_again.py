@@ -1,0 +1,77 @@
+"""The portal keeps ingest's rule that the same file sent again makes no second batch (README): the AO is
+told, shown the earlier batch, and can send it as a new batch on purpose."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubbed_portal
+from services.portal.tests.unit.test_batch_pages import batch
+from services.portal.tests.unit.test_pages_refuse_bad_input import SAMPLE, upload
+
+EARLIER = str(uuid.uuid4())
+
+
+@pytest.fixture
+def portal() -> StubbedPortal:
+    return stubbed_portal()
+
+
+def _ingest_answers(portal: StubbedPortal, received_at: datetime) -> None:
+    """Ingest as it answers a file it has: the earlier batch, marked a replay, unless a new key asks for one."""
+    new = str(uuid.uuid4())
+
+    def submitted(request: httpx.Request) -> httpx.Response:
+        if "idempotency-key" in request.headers:
+            return httpx.Response(202, json={"batch_id": new})
+        return httpx.Response(202, json={"batch_id": EARLIER}, headers={"Idempotent-Replay": "true"})
+
+    shown = batch(batch_id=EARLIER, status="completed", received_at=received_at.isoformat())
+    portal.on("POST", "ingest/v1/batches", submitted)
+    portal.on("GET", f"ingest/v1/batches/{EARLIER}", lambda _: httpx.Response(200, json=shown))
+    portal.on("GET", f"ingest/v1/batches/{EARLIER}/records", lambda _: httpx.Response(200, json=_no_records()))
+
+
+def _no_records() -> dict[str, Any]:
+    return {"records": [], "total": 0}
+
+
+def _checked(portal: StubbedPortal) -> tuple[Any, Any, dict[str, str]]:
+    client, person = portal.signed_in()
+    body, content_type = upload(form(person), "sample.csv", "text/csv", SAMPLE)
+    client.post("/batches/check", content=body, headers={"Content-Type": content_type})
+    ((upload_id, _),) = portal.uploads.kept.items()
+    return client, person, {"upload_id": str(upload_id), "upload_key": "key"}
+
+
+def test_a_file_sent_before_shows_its_batch_once_and_can_be_sent_again_as_a_new_one(portal: StubbedPortal) -> None:
+    _ingest_answers(portal, datetime.now(UTC) - timedelta(days=3))
+    client, person, kept = _checked(portal)
+
+    answer = client.post("/batches/submit", data=form(person, **kept))
+    shown = client.get(answer.headers["location"])
+    reloaded = client.get(answer.headers["location"])
+    again = client.post("/batches/submit", data=form(person, **kept, again="yes"))
+
+    assert answer.status_code == 303 and answer.headers["location"] == f"/batches/{EARLIER}"
+    assert "idempotency-key" not in portal.sent_to("POST", "ingest/v1/batches")[0].headers
+    assert "You sent this file (sample.csv) before, so nothing new was submitted" in shown.text
+    assert 'name="again" value="yes"' in shown.text and "Send it again as a new batch" in shown.text
+    assert "data-sent-before" not in reloaded.text
+    assert again.status_code == 303 and again.headers["location"].endswith("?wait=10")
+    assert again.headers["location"] != f"/batches/{EARLIER}?wait=10"
+    assert portal.sent_to("POST", "ingest/v1/batches")[1].headers["idempotency-key"] == f"portal-{kept['upload_id']}"
+    assert portal.uploads.kept == {}  # sent: forgotten
+
+
+def test_a_second_click_on_the_same_upload_is_its_own_batch_not_a_file_sent_before(portal: StubbedPortal) -> None:
+    _ingest_answers(portal, datetime.now(UTC) + timedelta(seconds=1))  # made by this upload's first click
+    client, person, kept = _checked(portal)
+
+    answer = client.post("/batches/submit", data=form(person, **kept))
+
+    assert answer.status_code == 303 and answer.headers["location"] == f"/batches/{EARLIER}?wait=10"
