@@ -3,6 +3,8 @@ and that a session is opened only with the account's current password."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from services.portal.tests.unit.stubbed_portal import MemorySessions, StubbedPortal, stubbed_portal
 
@@ -99,3 +101,26 @@ async def test_a_sign_in_whose_password_is_reset_meanwhile_opens_no_session(port
     assert result.outcome is SignInOutcome.WRONG_CREDENTIALS and result.session is None
     assert sessions.rows == {}
     assert set(portal.keys.live) == keys_before, "the key issued for the session is revoked"
+
+
+def test_the_page_says_the_same_of_a_locked_account_and_of_a_name_no_account_has(portal: StubbedPortal) -> None:
+    """Saying "locked" only of accounts would tell anyone trying names which ones exist."""
+    _, password = portal.account("kai")
+    client = portal.client()
+    client.get("/sign-in")  # the form's token, in its cookie
+
+    def attempt(username: str, password: str) -> str:
+        token = client.cookies.get(portal.cookies.sign_in_cookie)
+        answer = client.post("/sign-in", data={"username": username, "password": password, "csrf_token": token})
+        assert answer.status_code == 400
+        said = re.search(r"govuk-error-summary__list\">\s*<li><a href=\"#username\">([^<]+)</a>", answer.text)
+        assert said, answer.text
+        return said.group(1)
+
+    wrong = [attempt("kai", "not it") for _ in range(6)]
+    nobody = [attempt("nobody.here", "not it") for _ in range(6)]
+    locked_right_password = attempt("kai", password)
+
+    assert portal.accounts.rows["kai"][0].sign_in.locked_until is not None  # it did lock
+    assert len({*wrong, *nobody, locked_right_password}) == 1
+    assert wrong[0].startswith("The username or password is not right. After 5 wrong passwords in a row")

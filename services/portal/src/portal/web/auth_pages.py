@@ -11,11 +11,10 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
-from portal.accounts import MIN_PASSWORD_LENGTH, Account, InvalidAccount, PasswordChange, SignInOutcome
+from portal.accounts import MIN_PASSWORD_LENGTH, Account, InvalidAccount, PasswordChange
 from portal.auth import SignedIn
 from portal.csrf import FIELD, new_csrf_token, tokens_match
 from portal.web.common import (
-    UK,
     PageError,
     User,
     checked_form,
@@ -90,13 +89,15 @@ async def sign_in(request: Request) -> Response:
         return _sign_in_page(request, next_path, errors, username, 400)
     assert isinstance(password, str)
     result = await portal.auth.sign_in(username, password)
-    if result.outcome is SignInOutcome.LOCKED:
-        until = result.locked_until
-        when = f" after {until.astimezone(UK).strftime('%H:%M')}" if until else " later"
-        errors["username"] = f"This account is locked after too many failed attempts. Try again{when}."
-        return _sign_in_page(request, next_path, errors, username, 400)
     if result.session is None:
-        errors["username"] = "The username or password is not right"
+        # Said alike of a locked account and of a wrong password or username: saying "locked" would tell
+        # anyone trying names which of them are accounts (the forgotten-password page tells nobody either).
+        settings = portal.settings
+        errors["username"] = (
+            f"The username or password is not right. After {settings.lockout_failures} wrong passwords in a row an"
+            f" account is locked for {settings.lockout_minutes} minutes: if yours may be, wait, or use"
+            " \u201cForgotten your password?\u201d"
+        )
         return _sign_in_page(request, next_path, errors, username, 400)
     destination = next_path if next_path != "/" else _home(result.session.account)
     response = see_other(destination)
