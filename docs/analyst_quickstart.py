@@ -1,6 +1,7 @@
 """Analyst quickstart: the LRS reporting topics into DuckDB, then questions in SQL.
 
-    python docs/analyst_quickstart.py localhost:9092 mi.duckdb
+    python docs/analyst_quickstart.py localhost:9092 ~/lrs-mi.duckdb     # load the topics, ask three questions
+    python docs/analyst_quickstart.py ~/lrs-mi.duckdb --sql "SELECT ..."  # your own question of the loaded file
 
 Each reporting topic is compacted and keyed `AO|yyyy-mm`: the last message of a key is the current
 aggregate, so reading a topic from its beginning to its end gives one row per AO and month.
@@ -8,9 +9,9 @@ aggregate, so reading a topic from its beginning to its end gives one row per AO
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -96,12 +97,55 @@ async def load_reporting_topics(bootstrap_servers: str, connection: duckdb.DuckD
     return loaded
 
 
-def main(bootstrap_servers: str, database: str) -> None:
+QUESTIONS = {
+    "rejections": REJECTIONS_BY_CODE_PER_MONTH,
+    "plr_timeliness": PLR_TIMELINESS_BY_QUALIFICATION_TYPE,
+    "challenges": CHALLENGES_RESOLVED_PER_MONTH,
+}
+
+
+def ask_the_questions(connection: duckdb.DuckDBPyConnection) -> None:
+    """Each question whose table is loaded: a topic with nothing on it yet (no challenge raised, say) has none."""
+    tables = {row[0] for row in connection.sql("SHOW TABLES").fetchall()}
+    for table, query in QUESTIONS.items():
+        if table in tables:
+            connection.sql(query).show()
+        else:
+            print(f"{table}: nothing on {TABLES[table]} yet")
+
+
+def main(bootstrap_servers: str, database: str = ":memory:") -> None:
     connection = duckdb.connect(database)
     print(asyncio.run(load_reporting_topics(bootstrap_servers, connection)))
-    for query in (REJECTIONS_BY_CODE_PER_MONTH, PLR_TIMELINESS_BY_QUALIFICATION_TYPE, CHALLENGES_RESOLVED_PER_MONTH):
-        connection.sql(query).show()
+    ask_the_questions(connection)
+
+
+def ask(database: str, query: str) -> None:
+    """Your own SQL against a file `main` loaded, read only: the Python package is all it needs, no DuckDB CLI."""
+    if not Path(database).is_file():
+        raise SystemExit(f"{database} does not exist: load the topics into it first")
+    try:
+        duckdb.connect(database, read_only=True).sql(query).show()
+    except duckdb.Error as error:  # a table whose topic was empty when loaded is not there, say
+        raise SystemExit(str(error)) from error
+
+
+def command_line(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        usage="%(prog)s BOOTSTRAP_SERVERS [DATABASE] | %(prog)s DATABASE --sql QUERY",
+        description="Loads the LRS reporting topics into DATABASE (a file of yours; without it, memory only), or"
+        " answers QUERY from a DATABASE loaded before.",
+    )
+    parser.add_argument("places", nargs="+", metavar="BOOTSTRAP_SERVERS|DATABASE")
+    parser.add_argument("--sql", metavar="QUERY", help="SQL to run against DATABASE instead of loading it")
+    arguments = parser.parse_args(argv)
+    if arguments.sql is None and len(arguments.places) <= 2:
+        main(*arguments.places)
+    elif arguments.sql is not None and len(arguments.places) == 1:
+        ask(arguments.places[0], arguments.sql)
+    else:
+        parser.error("give BOOTSTRAP_SERVERS and DATABASE, or DATABASE and --sql QUERY")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ":memory:")
+    command_line()

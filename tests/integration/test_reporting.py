@@ -163,7 +163,10 @@ async def test_aggregates_count_a_redelivered_outcome_once_and_each_ao_sees_only
     assert [item["ao_id"] for item in seen_by_a] == [ao_a]
     assert seen_by_a[0]["batches_completed"] == 1
     sneaky = await reporting.get(f"/v1/reports/submissions?period={PERIOD}&ao_id={ao_a}", headers=as_b)
-    assert [item["ao_id"] for item in sneaky.json()["items"]] == [ao_b]
+    assert (sneaky.status_code, sneaky.headers["content-type"]) == (403, "application/problem+json")
+    assert sneaky.json()["detail"] == "An awarding organisation sees only its own reports."
+    own = await reporting.get(f"/v1/reports/submissions?period={PERIOD}&ao_id={ao_b}", headers=as_b)
+    assert [item["ao_id"] for item in own.json()["items"]] == [ao_b]
     timeliness_b = (await reporting.get(f"/v1/reports/timeliness?period={PERIOD}", headers=as_b)).json()
     assert timeliness_b["items"][0]["batches_within_10_working_days"] == 1
     timeliness_a = (await reporting.get(f"/v1/reports/timeliness?period={PERIOD}", headers=as_a)).json()["items"][0]

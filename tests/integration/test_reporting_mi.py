@@ -4,12 +4,15 @@ month, challenges and their time to resolve; the analyst quickstart; faust's log
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import importlib.util
 import io
 import json
 import logging
+import os
 import re
+import shlex
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -365,8 +368,11 @@ async def known_set_of_batches(
 
     plr = (await reporting.get(f"/v1/reports/plr-timeliness?from={MAY}", headers=as_ao)).json()
     assert plr["items"] == [{**expected_timeliness, "event_type": "lrs.reporting.plr_timeliness.aggregated.v1"}]
-    theirs_only = (await reporting.get(f"/v1/reports/plr-timeliness?from={MAY}&ao_id={ao}", headers=as_other)).json()
+    theirs_only = (await reporting.get(f"/v1/reports/plr-timeliness?from={MAY}", headers=as_other)).json()
     assert [item["ao_id"] for item in theirs_only["items"]] == [other_ao]
+    for report in ("plr-timeliness", "rejections", "challenges"):
+        someone_elses = await reporting.get(f"/v1/reports/{report}?from={MAY}&ao_id={ao}", headers=as_other)
+        assert (someone_elses.status_code, someone_elses.headers["content-type"]) == (403, "application/problem+json")
     download = await reporting.get(f"/v1/reports/plr-timeliness?from={MAY}&ao_id={ao}&format=csv", headers=operator)
     rows = list(csv.DictReader(io.StringIO(download.text)))
     assert [(row["qualification_type"], row["batches_measured"], row["worst_working_days"]) for row in rows] == [
@@ -407,8 +413,58 @@ def test_the_quickstart_document_shows_the_code_that_is_tested() -> None:
     assert (ROOT / "docs" / "analyst_quickstart.py").read_text(encoding="utf-8") in blocks
 
 
+def quickstart_commands() -> list[str]:
+    """The shell commands of the quickstart's `Run it`, as written."""
+    document = (ROOT / "docs" / "analyst-quickstart.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```bash\n(.*?)```", document, flags=re.DOTALL)
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_every_program_the_quickstart_runs_comes_with_a_fresh_clone() -> None:
+    commands = quickstart_commands()
+    assert commands
+    for command in commands:
+        program = shlex.split(command, comments=True)[0]
+        # the clone's own programs (`.venv/bin/...`, made by `make bootstrap`), nothing installed besides
+        assert program.startswith(".venv/bin/") and (ROOT / program).is_file(), command
+
+
+def test_the_quickstart_asks_what_it_can_of_topics_with_nothing_on_them_yet(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    guide = quickstart()
+    connection = duckdb.connect()
+    guide.load(
+        connection,
+        "rejections",
+        [{"ao_id": "RN9093", "period": MAY, "by_code": [{"code": "RV012", "batches": 1, "records": 2}]}],
+    )
+    guide.load(connection, "challenges", [])
+
+    guide.ask_the_questions(connection)
+
+    out = capsys.readouterr().out
+    assert "RV012" in out
+    assert "plr_timeliness: nothing on lrs.reporting.plr_timeliness.v1 yet" in out
+    assert "challenges: nothing on lrs.reporting.challenges.v1 yet" in out
+
+
+async def run_as_written(command: str, home: Path, kafka_bootstrap: str) -> tuple[int, str]:
+    shell = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        command,
+        cwd=ROOT,
+        env={**os.environ, "HOME": str(home), "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await shell.communicate()
+    return await shell.wait(), output.decode()
+
+
 async def test_the_analyst_quickstart_loads_what_a_running_reporting_service_published_into_duckdb(
-    kafka_bootstrap: str, reporting: httpx.AsyncClient
+    kafka_bootstrap: str, reporting: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     ao = random_ao()
     batch = completed(ao, "2023-05-15", accepted=2, rejected=1, on_plr=(on_plr("60000002"),))
@@ -441,6 +497,18 @@ async def test_the_analyst_quickstart_loads_what_a_running_reporting_service_pub
         "SELECT batches_completed, records_rejected FROM submissions WHERE ao_id = ?", [ao]
     ).fetchall()
     assert submissions == [(1, 1)]
+
+    # The same as an analyst runs it: the file lands where the document names it, not in the clone.
+    in_the_clone = set(ROOT.glob("*.duckdb"))
+    load, ask = quickstart_commands()
+    loaded, loading = await run_as_written(load, tmp_path, kafka_bootstrap)
+    assert loaded == 0, loading
+    assert "'plr_timeliness': " in loading
+    asked, answer = await run_as_written(ask, tmp_path, kafka_bootstrap)
+    assert asked == 0, answer
+    assert "period" in answer.splitlines()[1]  # a table of the rows, its header first
+    assert (tmp_path / "lrs-mi.duckdb").is_file()
+    assert set(ROOT.glob("*.duckdb")) == in_the_clone
 
 
 async def test_faust_log_lines_are_json_like_every_other_line(

@@ -53,6 +53,26 @@ def test_batch_check_exits_1_when_it_projects_rs005_and_0_just_under_the_thresho
     assert "PROJECTED OUTCOME: passes the RS005 threshold" in capsys.readouterr().out
 
 
+PREDICTION = (
+    "40 of 100 records would be rejected, more than the 30% allowed: the whole batch would fail (RS005) and nothing"
+    " of it would reach any learner's record."
+)
+
+
+def test_batch_check_words_the_failure_as_a_prediction_of_a_batch_not_yet_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["batch", "check", str(failing_batch(tmp_path, 40))]) == ExitCode.FAILED
+    text = capsys.readouterr().out
+    assert main(["batch", "check", str(failing_batch(tmp_path, 40)), "--json"]) == ExitCode.FAILED
+    reason = json.loads(capsys.readouterr().out)["projected_failure"]["reason"]
+
+    assert f"PROJECTED OUTCOME: the whole batch fails with RS005: {PREDICTION}\n" in text
+    assert reason == PREDICTION
+    for past in ("were rejected", "failed", "reached"):
+        assert past not in text and past not in reason
+
+
 def test_batch_check_json_names_the_projected_failure_and_every_rejected_record(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

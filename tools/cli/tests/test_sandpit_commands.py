@@ -7,6 +7,8 @@ purge routes. The real services are in tests/integration/test_cli_sandpit.py.
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,6 +48,8 @@ class FakeIngest:
             if self.polls < self.polls_until_done:
                 return 200, {"reset_id": RESET_ID, "ao_id": "RN9001", "status": "pending", "plr_min_offsets": None}
             return 200, {"reset_id": RESET_ID, "ao_id": "RN9001", "status": "completed", "plr_min_offsets": "0:7,3:2"}
+        if method == "GET" and (read := re.fullmatch(r"/v1/learners/([0-9]{10})/plr", path)):  # the projector's
+            return 200, {"uln": read[1], "learning_events": []}
         if (method, path) == ("POST", "/v1/admin/sandpit/purge"):
             days = parse_qs(urlsplit(target).query)["idle_days"][0]
             resets = [{"ao_id": "RN9002", "reset_id": RESET_ID, "status": "pending"}] if days == "30" else []
@@ -103,7 +107,13 @@ def serve() -> Iterator[Any]:
 
 @pytest.fixture(autouse=True)
 def no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in ("LRS_ENVIRONMENT", "LRS_API_KEY", "LRS_SANDPIT_API_KEY", "LRS_SANDPIT_INGEST_URL"):
+    for variable in (
+        "LRS_ENVIRONMENT",
+        "LRS_API_KEY",
+        "LRS_SANDPIT_API_KEY",
+        "LRS_SANDPIT_INGEST_URL",
+        "LRS_SANDPIT_PLR_PROJECTOR_URL",
+    ):
         monkeypatch.delenv(variable, raising=False)
 
 
@@ -207,8 +217,34 @@ def test_a_completed_reset_says_from_which_log_offsets_the_plrs_show_it(
 
     assert capsys.readouterr().out == (
         f"Sandpit reset {RESET_ID} of RN9001: completed - its sandpit batches and achievement states are gone;"
-        " PLRs show it from log offsets 0:7,3:2 (`lrs plr show ULN --min-offsets`)\n"
+        " PLRs show it from log offsets 0:7,3:2: `lrs --sandpit plr show ULN --min-offsets 0:7,3:2`\n"
     )
+
+
+@pytest.mark.parametrize("key_file", [False, True])
+def test_the_plr_read_a_completed_reset_prints_goes_to_the_sandpit_with_its_offsets(
+    key_file: bool, serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    sandpit, live = serve(FakeIngest("sandpit")), serve(FakeIngest(None))
+    sandpit_at(monkeypatch, sandpit)
+    monkeypatch.setenv("LRS_SANDPIT_PLR_PROJECTOR_URL", sandpit.url)
+    monkeypatch.setenv("LRS_PLR_PROJECTOR_URL", live.url)
+    argv = ["sandpit", "reset"]
+    if key_file:  # the AO's own key, not $LRS_SANDPIT_API_KEY: the hint names it too
+        key = tmp_path / "my sandpit.key"
+        key.write_text("lrs_sbx_k3_own\n", encoding="utf-8")
+        argv = ["--key-file", str(key), *argv]
+    assert main(argv) == ExitCode.OK
+    [hint] = re.findall(r"`([^`]*)`", capsys.readouterr().out)
+
+    program, *followed = shlex.split(hint.replace("ULN", "1000000043"))
+    assert program == "lrs"
+    assert main(followed) == ExitCode.OK
+
+    assert live.fake.requests == []
+    [read] = sandpit.fake.sent("GET", "/v1/learners/1000000043/plr")
+    assert parse_qs(urlsplit(read[1]).query)["min_offsets"] == ["0:7,3:2"]
+    assert read[2] == ("Bearer lrs_sbx_k3_own" if key_file else f"Bearer {SANDPIT_KEY}")
 
 
 def test_an_operator_names_the_ao_whose_sandpit_to_reset(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,7 +38,10 @@ PERIOD_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
 router = APIRouter(prefix="/v1/reports", tags=["MI reports"])
 
 Period = Annotated[str, Query(pattern=PERIOD_PATTERN, description="a calendar month, yyyy-mm (UK time)")]
-AoFilter = Annotated[str | None, Query(pattern=AO_ID_PATTERN, description="operators: one AO only")]
+AoFilter = Annotated[
+    str | None,
+    Query(pattern=AO_ID_PATTERN, description="operators: one AO only; an AO reads only its own (another is a 403)"),
+]
 Format = Annotated[Literal["json", "csv"], Query(description="csv downloads the same rows as a file")]
 FirstPeriod = Annotated[
     str, Query(alias="from", pattern=PERIOD_PATTERN, description="the first calendar month, yyyy-mm (UK time)")
@@ -90,11 +93,14 @@ def _months(first: str, last: str | None) -> tuple[str, str]:
 
 
 def _scope(principal: Principal, ao_id: str | None) -> str | None:
-    """Which AO the caller may read: its own if an AO (whatever it asked for), any for an operator."""
+    """Which AO the caller reads (None: every AO): an operator any it names; an AO its own, and naming another is a
+    403, as for its batches, rather than its own rows under a question about someone else's."""
     require_kind(principal, PrincipalKind.AO)
-    if principal.kind is PrincipalKind.AO:
-        return principal.id
-    return ao_id
+    if principal.is_operator:
+        return ao_id
+    if ao_id is not None and ao_id != principal.id:
+        raise ProblemError(403, "Forbidden", "An awarding organisation sees only its own reports.")
+    return principal.id
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from lrs_cli.batch_commands import upload
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.output import connection, print_text, progress
 from lrs_contracts.environments import Environment
+from lrs_domain.reference_files import load_register
 from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, IssuedKey, OperatorScope, Principal, parse_scopes
+from lrs_platform.identity import CredentialStore, IssuedKey, OperatorScope, Principal, PrincipalKind, parse_scopes
 from lrs_platform.settings import check_sandpit_database
 
 
@@ -58,9 +59,10 @@ def credentials(
     output: str | None,
     environment: Environment = Environment.LIVE,
     scopes: Sequence[str] = (),
+    reference_dir: Path | None = None,
 ) -> str:
     try:
-        principal = Principal.parse(principal_text)
+        principal = Principal.parse(principal_text.strip())
     except ValueError as error:
         raise UsageError(
             f"--principal must be kind:id, the kind one of ao, provider, learner, operator; got {principal_text!r}"
@@ -74,6 +76,9 @@ def credentials(
             principal = Principal(principal.kind, principal.id, parse_scopes(scopes))
         except ValueError as error:
             raise UsageError(str(error)) from error
+    if principal.kind is PrincipalKind.AO and action != "revoke":
+        # revoke takes the principal as written: keys made before this check (`ao:rn9037`) must still end
+        principal = registered_ao(principal, reference_dir)
     try:
         result = asyncio.run(_with_store(action, principal, label, environment))
     except ValueError as error:  # what the key may not be issued for (a provider not by its UKPRN, say)
@@ -87,6 +92,22 @@ def credentials(
         path.chmod(0o600)
         return f"{action}d key {result.key_id} for {principal}{_scoped(result)}; written to {path}"
     return result.token
+
+
+def registered_ao(principal: Principal, reference_dir: Path | None) -> Principal:
+    """The AO principal with its id as the register writes it (`ao:rn9037` is `ao:RN9037`), if the AO is in the
+    register of the reference files (decision 0131): a key for any other would have every batch refused."""
+    ao_id = principal.id.strip().upper()
+    if ao_id not in load_register(reference_dir):
+        if reference_dir is None:
+            raise UsageError(
+                f"{ao_id} is not an awarding organisation in the register (the reference files shipped with lrs):"
+                " check the number, or name your own copy of the reference files with --reference-dir"
+            )
+        raise UsageError(
+            f"{ao_id} is not an awarding organisation in the register of {reference_dir}: check the number"
+        )
+    return Principal(PrincipalKind.AO, ao_id, principal.scopes)
 
 
 def _scoped(issued: IssuedKey) -> str:
@@ -132,7 +153,11 @@ def credentials_command(
         ),
     ],
     principal: Annotated[
-        str, typer.Option(help="Whose key: ao:<id>, provider:<ukprn>, learner:<uln> or operator:<name>.")
+        str,
+        typer.Option(
+            help="Whose key: ao:<id> (an AO in the register, for create and rotate), provider:<ukprn>, learner:<uln>"
+            " or operator:<name>."
+        ),
     ],
     label: Annotated[str | None, typer.Option(help="A note stored with the key, such as where it is used.")] = None,
     output: Annotated[
@@ -146,11 +171,21 @@ def credentials_command(
             + ". Without it the key does everything; a rotation keeps the scopes of the key it replaces."
         ),
     ] = None,
+    reference_dir: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            exists=True,
+            help="AO keys: your own copy of the reference files, whose register the AO must be in (default: those"
+            " shipped).",
+        ),
+    ] = None,
 ) -> None:
     """Operator: create, rotate or revoke API keys (straight to the identity tables: needs DATABASE_URL, in the
-    Sandpit LRS_SANDPIT_DATABASE_URL)."""
+    Sandpit LRS_SANDPIT_DATABASE_URL). An AO key is made only for an AO in the register (decision 0131)."""
     environment = connection(ctx).environment
-    print_text(credentials(action.value, principal, label, str(output) if output else None, environment, scope or ()))
+    written = str(output) if output else None
+    print_text(credentials(action.value, principal, label, written, environment, scope or (), reference_dir))
 
 
 reference_app = typer.Typer(help="Operator: reference data.", no_args_is_help=True)

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from lrs_cli.client import CommandError, ExitCode
 from lrs_cli.output import JsonOption, print_json, stdout
-from lrs_contracts.codes import REJECTION_THRESHOLD
+from lrs_contracts.codes import REJECTION_THRESHOLD, BatchCode
 from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_domain.decision import OfflineReport, check_batch_offline
 from lrs_domain.formats import detect_format, parse_batch
@@ -52,6 +52,21 @@ def check(file: str, reference_dir: str | None) -> str:
     return render(Path(file).name, report).plain
 
 
+def projected_reason(report: OfflineReport) -> str | None:
+    """Why the batch would fail, as a prediction: `lrs_domain` words the failure as the decider records it, of a
+    batch sent and decided, and this one has not been sent."""
+    if report.failure is None:
+        return None
+    if report.failure.code is not BatchCode.REJECTION_THRESHOLD:
+        return report.failure.reason
+    counts = report.counts
+    return (
+        f"{counts.rejected} of {counts.total} records would be rejected, more than the {REJECTION_THRESHOLD:.0%}"
+        f" allowed: the whole batch would fail ({report.failure.code.value}) and nothing of it would reach any"
+        " learner's record."
+    )
+
+
 def render(name: str, report: OfflineReport) -> Text:
     counts = report.counts
     text = Text(f"{name}: {counts.total} records\n")
@@ -65,7 +80,7 @@ def render(name: str, report: OfflineReport) -> Text:
     )
     if report.failure is not None:
         text.append(
-            f"PROJECTED OUTCOME: the whole batch fails with {report.failure.code.value}: {report.failure.reason}\n",
+            f"PROJECTED OUTCOME: the whole batch fails with {report.failure.code.value}: {projected_reason(report)}\n",
             style="bold red",
         )
     else:
@@ -92,7 +107,7 @@ def report_json(name: str, report: OfflineReport) -> dict[str, Any]:
         "file": name,
         "counts": report.counts.model_dump(mode="json"),
         "projected_failure": (
-            {"code": report.failure.code.value, "reason": report.failure.reason} if report.failure else None
+            {"code": report.failure.code.value, "reason": projected_reason(report)} if report.failure else None
         ),
         "records": [
             outcome.model_dump(mode="json", exclude_none=True)

@@ -5,6 +5,7 @@ These always talk to the Sandpit's ingest, with or without `--sandpit`: there is
 
 from __future__ import annotations
 
+import shlex
 import time
 from typing import Annotated, Any
 
@@ -45,15 +46,19 @@ def follow_reset(sandpit: Connection, reset: dict[str, Any], wait: float) -> dic
     return reset
 
 
-def reset_text(reset: dict[str, Any]) -> str:
+def reset_text(reset: dict[str, Any], sandpit: Connection) -> str:
+    """The reset's state and the command to run next, whole: with the key the reset used; a PLR read in the Sandpit
+    (`lrs sandpit` commands go there without `--sandpit`, `lrs plr` would read live's)."""
+    key = f" --key-file {shlex.quote(str(sandpit.key_file))}" if sandpit.key_file else ""
     text = f"Sandpit reset {reset['reset_id']} of {reset['ao_id']}: {reset['status']}"
-    if reset["status"] == RESET_DONE:
-        text += " - its sandpit batches and achievement states are gone"
-        if reset.get("plr_min_offsets"):
-            # The PLR follows the erasures in log order, moments later.
-            text += f"; PLRs show it from log offsets {reset['plr_min_offsets']} (`lrs plr show ULN --min-offsets`)"
-        return text
-    return text + f" - ask again with `lrs sandpit reset-status {reset['reset_id']}`"
+    if reset["status"] != RESET_DONE:
+        return text + f" - ask again with `lrs{key} sandpit reset-status {reset['reset_id']}`"
+    text += " - its sandpit batches and achievement states are gone"
+    if offsets := reset.get("plr_min_offsets"):
+        # The PLR follows the erasures in log order, moments later.
+        read = f"lrs --sandpit{key} plr show ULN --min-offsets {shlex.quote(offsets)}"
+        text += f"; PLRs show it from log offsets {offsets}: `{read}`"
+    return text
 
 
 @app.command("reset")
@@ -76,7 +81,7 @@ def reset_command(
     if as_json:
         print_json(reset)
     else:
-        print_text(reset_text(reset))
+        print_text(reset_text(reset, sandpit))
     if not no_wait and reset["status"] != RESET_DONE:
         raise typer.Exit(ExitCode.NOT_FINAL)
 
@@ -88,12 +93,13 @@ def reset_status_command(
     as_json: JsonOption = False,
 ) -> None:
     """Whether a reset is done; exit status 3 while a sandpit service has still to apply it."""
-    with sandpit_connection(ctx).client("ingest") as client:
+    sandpit = sandpit_connection(ctx)
+    with sandpit.client("ingest") as client:
         reset: dict[str, Any] = expect_ok(client.get(f"/v1/sandpit/resets/{reset_id}"))
     if as_json:
         print_json(reset)
     else:
-        print_text(reset_text(reset))
+        print_text(reset_text(reset, sandpit))
     if reset["status"] != RESET_DONE:
         raise typer.Exit(ExitCode.NOT_FINAL)
 
