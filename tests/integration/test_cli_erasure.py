@@ -1,5 +1,6 @@
 """`lrs learners erase|erasures` against the running services: an operator erases a registered learner, the
-audit lists who, when and why, a second erase says the learner was erased already, and an AO is refused.
+audit lists who, when and why, a second erase says the learner was erased already, and an AO is refused;
+a ULN with a wrong check digit, or one the LRS holds nothing about, is refused saying why (decision 0132).
 And `lrs keyring status|rewrap`, the wrapping of the learners' keys that erasure destroys."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from tests.integration.conftest import SystemUnderTest
 from tests.integration.test_cli_against_services import FAILED, OK, USAGE, _lrs, _register
-from tests.support.learners import new_learner
+from tests.support.learners import corrupt_check_digit, new_learner
 
 pytestmark = pytest.mark.integration
 
@@ -72,6 +73,32 @@ async def test_an_ao_cannot_erase_a_learner(system: SystemUnderTest, tmp_path: P
     assert "HTTP 403" in refused.stderr
     audit = await _lrs(system, "operator:cli-erasure", "learners", "erasures", "--uln", learner["uln"], "--json")
     assert json.loads(audit.stdout) == []
+
+
+async def test_an_operator_is_told_why_a_uln_that_cannot_be_the_learner_meant_is_not_erased(
+    system: SystemUnderTest, tmp_path: Path
+) -> None:
+    learner = new_learner()
+    await _register(system, tmp_path, [learner])
+    mistyped, never_seen = corrupt_check_digit(learner["uln"]), new_learner()["uln"]
+
+    wrong_digit = await _lrs(system, "operator:cli-erasure", "learners", "erase", mistyped, "--reason", REASON, "--yes")
+    assert wrong_digit.returncode == FAILED
+    assert "HTTP 422: RV002 - Invalid ULN - The ULN's check digit is wrong" in wrong_digit.stderr
+    assert "Nothing was erased" in wrong_digit.stderr
+
+    nothing_held = await _lrs(
+        system, "operator:cli-erasure", "learners", "erase", never_seen, "--reason", REASON, "--yes"
+    )
+    assert nothing_held.returncode == FAILED
+    assert "HTTP 404: No learner held with this ULN - The LRS holds nothing about this ULN" in nothing_held.stderr
+    assert "Nothing was erased" in nothing_held.stderr
+
+    for uln in (mistyped, never_seen):
+        audit = await _lrs(system, "operator:cli-erasure", "learners", "erasures", "--uln", uln, "--json")
+        assert json.loads(audit.stdout) == []
+    still = await _lrs(system, "operator:cli-erasure", "learners", "erase", learner["uln"], "--reason", REASON, "--yes")
+    assert still.returncode == OK and still.stdout.startswith(f"erased learner {learner['uln']}:"), still.stderr
 
 
 async def test_an_operator_sees_how_learner_keys_are_wrapped_and_rewraps_them(

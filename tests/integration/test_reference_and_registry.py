@@ -1,19 +1,24 @@
-"""Reference data and the learner registry: loaded by operators, mirrored onto Kafka, used at once."""
+"""Reference data and the learner registry: loaded by operators, mirrored onto Kafka, used at once; a ULN
+whose check digit is wrong is never registered (decision 0132)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import asyncpg
 import pytest
 from aiokafka import TopicPartition
 from tests.integration.conftest import SystemUnderTest
 from tests.integration.plr_flow import log_events_of, plr, register, submit_and_wait
-from tests.support.learners import json_batch, json_record, new_learner
+from tests.support.learners import corrupt_check_digit, json_batch, json_record, learners_csv, new_learner
 from tests.support.waiting import eventually
 
 from lrs_contracts.registry import decode
 from lrs_contracts.topics import LEARNER_EVENTS, REFERENCE_QUALIFICATIONS, Topic
 from lrs_platform.kafka import make_consumer
+from lrs_platform.keyring import KEYRING_KEY_VARIABLE, Keyring, keyring_key_from
+from lrs_platform.problems import PROBLEM_MEDIA_TYPE
 
 pytestmark = pytest.mark.integration
 
@@ -82,6 +87,45 @@ async def test_a_registered_learner_is_published_and_verifies_at_once(system: Sy
     registered, link = await eventually(published, within=30, what="the learner's events")
     assert (registered.event_type, link.event_type) == ("lrs.learner.registered.v2", "lrs.learner.provider.linked.v1")
     assert (link.uln, link.provider_ukprn) == (learner["uln"], "10004567")
+
+
+async def test_a_uln_whose_check_digit_is_wrong_is_never_registered(system: SystemUnderTest) -> None:
+    learner, bystander = new_learner(), new_learner()
+    mistyped = {**learner, "uln": corrupt_check_digit(learner["uln"])}
+    async with await system.client("validation", "provider:10004567") as client:
+        registered = await client.post(
+            "/v1/learners", json={key: mistyped[key] for key in ("uln", "given_name", "family_name", "date_of_birth")}
+        )
+    async with await system.client("validation", "operator:tests") as client:
+        imported = await client.post(
+            "/v1/learners/import", content=learners_csv([bystander, mistyped]), headers={"Content-Type": "text/csv"}
+        )
+    for refused in (registered, imported):
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+        for personal in (mistyped["given_name"], mistyped["family_name"], mistyped["date_of_birth"]):
+            assert personal not in refused.text
+    assert registered.json()["title"] == "Invalid request"
+    assert "body.uln: Value error, the ULN's check digit is wrong (RV002)" in registered.json()["detail"]
+    assert imported.json()["detail"] == "line 3: ULN is not a valid ULN"  # the file refused whole
+
+    pool = await asyncpg.create_pool(system.database_url, min_size=1, max_size=1)
+    try:
+        ulns = [mistyped["uln"], bystander["uln"]]
+        assert await pool.fetchval("SELECT count(*) FROM validation.learners WHERE uln = ANY($1::text[])", ulns) == 0
+        keyring = Keyring(pool, keyring_key_from(os.environ[KEYRING_KEY_VARIABLE]))
+        assert await keyring.find([mistyped["uln"]]) == {}  # refused at the door: no key made for it either
+    finally:
+        await pool.close()
+
+    # the learner's real ULN registers, and their batch is accepted
+    async with await system.client("validation", "provider:10004567") as client:
+        corrected = await client.post(
+            "/v1/learners", json={key: learner[key] for key in ("uln", "given_name", "family_name", "date_of_birth")}
+        )
+    assert corrected.status_code == 201, corrected.text
+    view = await submit_and_wait(system, AQA, json_batch(AQA, [json_record(learner, GCSE_A_TO_G, "C")]))
+    assert view["counts"]["accepted"] == 1
 
 
 async def test_a_learner_changes_only_their_own_sharing(system: SystemUnderTest) -> None:

@@ -1,6 +1,8 @@
 """Erasure in the validation service (decision 0080), on real PostgreSQL and Kafka: the operator's
 endpoint and its audit, the registry refusing an erased ULN, sealed registrations on the learner
-topic, and the decider rejecting what it cannot verify (RV004) without stopping the batch."""
+topic, and the decider rejecting what it cannot verify (RV004) without stopping the batch. A ULN
+that cannot be the learner meant (a wrong check digit, or nothing held about it) is never erased
+(decision 0132)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from tests.integration.conftest import SystemUnderTest
 from tests.integration.plr_flow import codes_of, record_outcomes, register, submit_and_wait
 from tests.support.databases import create_database, unique_name
 from tests.support.kafka import send
-from tests.support.learners import json_batch, json_record, new_learner
+from tests.support.learners import corrupt_check_digit, json_batch, json_record, new_learner
 from tests.support.waiting import eventually
 
 from lrs_contracts.batch import (
@@ -202,11 +204,20 @@ async def test_the_erasure_audit_comes_newest_first_a_page_at_a_time(system: Sys
     assert made_up.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_an_erased_uln_is_never_registered_or_merged_again(system: SystemUnderTest) -> None:
+async def test_an_erased_uln_is_never_registered_or_merged_again(
+    system: SystemUnderTest, system_pool: asyncpg.Pool
+) -> None:
     learner, other, never_registered = new_learner(), new_learner(), new_learner()
     await register(system, [learner, other])
+    # never registered, but an AO sent their details: ingest sealed them under a key of the learner's
+    await submit_and_wait(system, AQA, json_batch(AQA, [json_record(never_registered, GCSE_A_TO_G, "C")]))
+    assert isinstance(
+        (await _keyring(system_pool).find([never_registered["uln"]]))[never_registered["uln"]], LearnerKey
+    )
     assert (await _erase(system, learner["uln"])).status_code == 201
-    assert (await _erase(system, never_registered["uln"])).status_code == 201
+    held_sealed = await _erase(system, never_registered["uln"])
+    assert held_sealed.status_code == 201, held_sealed.text
+    assert await _keyring(system_pool).find([never_registered["uln"]]) == {never_registered["uln"]: ERASED}
 
     async with await system.client("validation", OPERATOR) as client:
         for erased in (learner, never_registered):
@@ -225,6 +236,71 @@ async def test_an_erased_uln_is_never_registered_or_merged_again(system: SystemU
         assert imported.status_code == 410, imported.text
         merged = await client.post(f"/v1/learners/{other['uln']}/merge", json={"merged_uln": learner["uln"]})
         assert merged.status_code == 410, merged.text
+
+
+async def _nothing_done_for(system: SystemUnderTest, pool: asyncpg.Pool, uln: str) -> None:
+    """No audit row, no key or tombstone and no registry row for the ULN: the refused erasure left no trace."""
+    async with await system.client("validation", OPERATOR) as client:
+        audit = await client.get("/v1/admin/erasures", params={"uln": uln})
+    assert audit.json()["erasures"] == []
+    assert await _keyring(pool).find([uln]) == {}
+    assert await pool.fetchval("SELECT count(*) FROM validation.learners WHERE uln = $1", uln) == 0
+    assert await pool.fetchval("SELECT count(*) FROM validation.learner_outbox WHERE partition_key = $1", uln) == 0
+
+
+async def test_an_erasure_of_a_uln_whose_check_digit_is_wrong_is_refused_and_the_learner_meant_stays(
+    system: SystemUnderTest, system_pool: asyncpg.Pool
+) -> None:
+    learner = new_learner()
+    await register(system, [learner])
+    mistyped = corrupt_check_digit(learner["uln"])
+    for uln in (mistyped, "1000000044", "1234567890"):
+        refused = await _erase(system, uln, reason="asked for by the learner")
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        problem = refused.json()
+        assert (problem["code"], problem["title"]) == ("RV002", "Invalid ULN")
+        assert "check digit is wrong" in problem["detail"] and "Nothing was erased" in problem["detail"]
+    await _nothing_done_for(system, system_pool, mistyped)
+
+    # the learner meant is as they were: registered, their key whole, and erasable by their real ULN
+    row = await system_pool.fetchrow(
+        "SELECT given_name, erased_at FROM validation.learners WHERE uln = $1", learner["uln"]
+    )
+    assert row is not None and (row["given_name"], row["erased_at"]) == (learner["given_name"], None)
+    assert isinstance((await _keyring(system_pool).find([learner["uln"]]))[learner["uln"]], LearnerKey)
+    assert (await _erase(system, learner["uln"])).status_code == 201
+
+    # an AO's batch mistypes the ULN: its record is RV002, but the learner's details are held under it, sealed,
+    # and are erased (no learner can ever be registered under that ULN)
+    typo = {**new_learner(), "uln": mistyped}
+    view = await submit_and_wait(system, AQA, json_batch(AQA, [json_record(typo, GCSE_A_TO_G, "C")]))
+    assert view["counts"]["rejected"] == 1
+    assert (await _erase(system, mistyped, reason="details sent under a mistyped ULN")).status_code == 201
+    assert (await _keyring(system_pool).find([mistyped]))[mistyped] is ERASED
+
+
+async def test_an_erasure_of_a_uln_the_lrs_holds_nothing_for_is_refused_and_the_uln_stays_registrable(
+    system: SystemUnderTest, system_pool: asyncpg.Pool
+) -> None:
+    never_seen = new_learner()
+    uln = never_seen["uln"]
+    refused = await _erase(system, uln, reason="asked for by the learner")
+    assert refused.status_code == 404, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["title"] == "No learner held with this ULN"
+    assert "Nothing was erased" in refused.json()["detail"]
+    await _nothing_done_for(system, system_pool, uln)
+    assert (await _erase(system, uln)).status_code == 404  # asked again: still nothing held, nothing done
+
+    # the real learner registers later, and their batch is accepted: the mistake locked no one out
+    async with await system.client("validation", "provider:10004567") as client:
+        registered = await client.post(
+            "/v1/learners", json={key: never_seen[key] for key in ("uln", "given_name", "family_name", "date_of_birth")}
+        )
+    assert registered.status_code == 201, registered.text
+    view = await submit_and_wait(system, AQA, json_batch(AQA, [json_record(never_seen, GCSE_A_TO_G, "C")]))
+    assert view["counts"]["accepted"] == 1
 
 
 async def test_a_registration_on_the_learner_topic_holds_the_details_sealed(

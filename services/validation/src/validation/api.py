@@ -16,9 +16,9 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from lrs_contracts.codes import ProblemCode
+from lrs_contracts.codes import ProblemCode, RecordCode
 from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 from lrs_contracts.learner import AbilityToShare
 from lrs_contracts.text import OneLineText, StorableText
@@ -37,13 +37,14 @@ from validation.reference_store import (
     ErasedLearnerError,
     Erasure,
     LearnerDetailsConflict,
+    LearnerNotHeldError,
     MergeCycleError,
     ReferenceFiles,
     ReferenceStore,
     UnknownLearnerError,
     parse_learners_csv,
 )
-from validation.registry_access import may_change_sharing, may_register
+from validation.registry_access import ULN_CHECK_DIGIT_WRONG, checked_uln, may_change_sharing, may_register
 
 router = APIRouter(prefix="/v1")
 
@@ -56,7 +57,11 @@ _NAME = f"1 to {MAX_NAME_LENGTH} characters once trimmed, on one line"
 class LearnerRegistration(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    uln: str = Field(pattern=ULN_PATTERN)
+    uln: Annotated[
+        str,
+        Field(pattern=ULN_PATTERN, description="10 digits, the last of them the check digit (RV002): else 422"),
+        AfterValidator(checked_uln),
+    ]
     given_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
     family_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
     date_of_birth: date | None = None
@@ -171,6 +176,31 @@ async def _body(request: Request, model: type[Model]) -> Model:
         raise ProblemError(422, "Invalid request", details[:2000]) from error
 
 
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def _not_held(uln: str) -> ProblemError:
+    """Why a ULN the LRS holds nothing about is not erased: a mistyped one, most likely. (A ULN held, say in a
+    batch that mistyped it, is erased whatever its check digit: no learner can ever be registered under a ULN
+    whose check digit is wrong.)"""
+    try:
+        checked_uln(uln)
+    except ValueError:
+        return ProblemError(
+            422,
+            "Invalid ULN",
+            f"{_sentence(ULN_CHECK_DIGIT_WRONG)} Nothing was erased: check the ULN against the learner's records.",
+            code=RecordCode.ULN_CHECK_DIGIT,
+        )
+    return ProblemError(
+        404,
+        "No learner held with this ULN",
+        "The LRS holds nothing about this ULN: no learner is registered with it, and no batch or challenge holds"
+        " details sealed for it. Nothing was erased: check the ULN, as an erased ULN is never registered again.",
+    )
+
+
 def _json_body(model: type[BaseModel]) -> dict[str, Any]:
     """OpenAPI for a body read by `_body`: the model's schema with its definitions inlined."""
     schema = model.model_json_schema()
@@ -218,7 +248,8 @@ async def load_reference(request: Request, principal: CurrentPrincipal) -> Refer
         "0121). The same details again (names compared case-insensitively, date of birth, gender) change "
         "nothing, link no one and answer 200 with `registered: 0`; other "
         "details for a registered ULN are refused with 409 — registered details are corrected only by an "
-        "operator's import. Ability to share is changed through `/v1/learners/{uln}/sharing`, never here."
+        "operator's import. Ability to share is changed through `/v1/learners/{uln}/sharing`, never here. A ULN "
+        "whose check digit is wrong is refused with 422 (decision 0132): every batch record for it would be RV002."
     ),
     status_code=201,
     responses={
@@ -402,14 +433,18 @@ async def merge_learners(request: Request, principal: CurrentPrincipal, master_u
         "Destroys the learner's data key, so their names, date of birth and gender become unreadable in every "
         "event, segment and backup that holds them sealed; redacts the registry row, which stays so the ULN is "
         "never registered again; keeps the audit (who, when, why); and publishes `lrs.learner.erased.v1`, on "
-        "which every projection forgets what it held (decision 0080). A learner not registered is erased too, and "
-        "so is every ULN merged with the learner (each audited and announced on its own). "
-        "Erasing again answers 200 with the first erasure and changes nothing."
+        "which every projection forgets what it held (decision 0080). Every ULN merged with the learner is erased "
+        "too (each audited and announced on its own). Erasing again answers 200 with the first erasure and "
+        "changes nothing. An erasure cannot be undone and the ULN is never registered again, so a ULN that cannot "
+        "be the learner meant is refused, with nothing erased (decision 0132): when the LRS holds nothing "
+        "personal about it, neither a registration nor details sealed in a batch or a challenge, 422 (code "
+        "`RV002`) if its check digit is wrong, else 404. A ULN held is erased, registered or not, whatever its "
+        "check digit (an AO's batch may have mistyped it)."
     ),
     status_code=201,
     responses={
         200: {"model": ErasureDone, "description": "erased before: the first erasure, nothing changed"},
-        **problem_responses(401, 403, 422, 503),
+        **problem_responses(401, 403, 404, 422, 503),
     },
     openapi_extra=_json_body(ErasureRequest) | operator_scope(OperatorScope.ERASURE),
 )
@@ -421,7 +456,10 @@ async def erase_learner(
 ) -> ErasureDone:
     require_kind(principal, PrincipalKind.OPERATOR)
     erasure_request = await _body(request, ErasureRequest)
-    erasure, erased_now = await _store(request).erase(uln, str(principal), erasure_request.reason)
+    try:
+        erasure, erased_now = await _store(request).erase(uln, str(principal), erasure_request.reason)
+    except LearnerNotHeldError as error:
+        raise _not_held(uln) from error
     if erased_now:
         _wake_outbox(request)
     else:

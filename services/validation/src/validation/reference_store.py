@@ -3,7 +3,8 @@
 The registry is a read model in clear (verification matches names and dates of birth); what it
 publishes on `lrs.learner.events.v1` carries the personal details sealed under the learner's key.
 Erasing a learner destroys the key, redacts the row (kept, so the ULN is never registered again),
-audits who did it and why, and publishes `LearnerErased`, in one transaction (decision 0080).
+audits who did it and why, and publishes `LearnerErased`, in one transaction (decision 0080); a ULN
+the LRS holds nothing personal about is not erased (decision 0132).
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ class LearnerDetailsConflict(Exception):
 
 class ErasedLearnerError(Exception):
     """The learner was erased: their ULN is never registered, merged or given a key again."""
+
+
+class LearnerNotHeldError(LookupError):
+    """The LRS holds nothing personal about the ULN: never registered, never erased, and no key of theirs
+    (nothing about them sealed: no batch record, registration or challenge). An erasure is refused, as
+    it would only lock the ULN away for good (decision 0132)."""
 
 
 class MergeCycleError(Exception):
@@ -344,20 +351,32 @@ class ReferenceStore:
         await _queue(connection, master_uln, LearnersMerged(master_uln=master_uln, merged_uln=merged_uln))
 
     async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
-        """Erases the learner (registered or not) and returns the erasure with True; a learner erased
-        before returns their first erasure with False, and nothing changes or is published again.
+        """Erases the learner and returns the erasure with True; a learner erased before returns their
+        first erasure with False, and nothing changes or is published again. The learner need not be
+        registered, but the LRS must hold something personal about them: a registry row, or a key
+        (their details sealed in a batch, a registration or a challenge). Otherwise `LearnerNotHeldError`,
+        and nothing is changed: an erasure would only make the ULN unregistrable (decision 0132).
 
         A learner with several ULNs (merges, in either direction and along chains) is one person: every
         ULN of theirs is erased with them, each with an audit row of its own and the same reason."""
         # under another keyring key the learner's reference would be another one, and the erasure
         # would leave their real key in place
         await self._keyring.check()
+        # asked before the transaction's connection is taken: erasures queue for the merges lock each
+        # holding a connection, and the one holding the lock must not wait for another from the pool.
+        # A key (or tombstone) is never deleted, so one found here is still there below.
+        keyed = bool(await self._keyring.find([uln]))
         erased_at = utc_now()
         erasure = Erasure(uuid.uuid4(), uln, erased_by, reason, erased_at)
         erased: list[str] = []
         try:
             async with self._pool.acquire() as connection, connection.transaction():
                 await _lock_merges(connection)
+                # every erasure takes the lock first: one of this ULN before this one has committed by now
+                if before := await self.erasures(uln, connection):
+                    return before[0], False
+                if not keyed and not await _in_registry(connection, uln):
+                    raise LearnerNotHeldError(uln[-4:])
                 if not await self._erase_one(connection, erasure):
                     # erased before (or by an erasure of the learner this one waited for): this reads it
                     [first] = await self.erasures(uln, connection)
@@ -521,6 +540,12 @@ async def _replace_reference(connection: asyncpg.Connection, rows: _ReferenceRow
         "INSERT INTO validation.reference_loads (what, rows) VALUES ('catalogue', $1)", rows.qualifications_read
     )
     return len(rows.organisations), rows.qualifications_read
+
+
+async def _in_registry(connection: asyncpg.Connection, uln: str) -> bool:
+    """Whether the registry has a row for the ULN (registered, merged or erased)."""
+    found: bool = await connection.fetchval("SELECT EXISTS (SELECT 1 FROM validation.learners WHERE uln = $1)", uln)
+    return found
 
 
 async def _lock_merges(connection: asyncpg.Connection) -> None:

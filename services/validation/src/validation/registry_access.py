@@ -1,8 +1,10 @@
-"""Who may change the learner registry, and what a second registration of a ULN means. Pure, no I/O.
+"""Who may change the learner registry, which ULNs it takes, and what a second registration of a ULN
+means. Pure, no I/O.
 
 A provider is *linked* to a learner when it registered the learner or an operator linked it
 (docs/decisions/0032-learner-registry-authorization.md). Registration details are never replaced
-through the registration endpoint: operators correct them with an import.
+through the registration endpoint: operators correct them with an import. A ULN whose check digit is
+wrong is no learner's: it is neither registered nor erased (decision 0132).
 """
 
 from __future__ import annotations
@@ -10,10 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from enum import StrEnum
+from typing import Final
 
 from lrs_contracts.identifiers import UKPRN_PATTERN
+from lrs_domain.identifiers import has_valid_uln_check_digit, is_well_formed_uln
 from lrs_domain.reference import Learner
 from lrs_platform.identity import Principal, PrincipalKind
+
+ULN_CHECK_DIGIT_WRONG: Final = (
+    "the ULN's check digit is wrong (RV002): its last digit does not fit the nine before it,"
+    " so a digit was mistyped and no learner has this ULN"
+)
 
 
 class RegistrationOutcome(StrEnum):
@@ -41,6 +50,15 @@ def may_change_sharing(principal: Principal, ulns: Collection[str], linked_provi
     if principal.kind is PrincipalKind.LEARNER:
         return principal.id in ulns
     return _provider_by_ukprn(principal) and principal.id in linked_providers
+
+
+def checked_uln(uln: str) -> str:
+    """The ULN, if its last digit is its check digit (DOMAIN.md §2); ValueError(ULN_CHECK_DIGIT_WRONG),
+    which never quotes it, otherwise. Registered, such a ULN verifies no batch record (each is RV002);
+    erased, it would be locked away for good while the learner meant stayed as they were."""
+    if not (is_well_formed_uln(uln) and has_valid_uln_check_digit(uln)):
+        raise ValueError(ULN_CHECK_DIGIT_WRONG)
+    return uln
 
 
 def registration_outcome(registered: Learner | None, requested: Learner) -> RegistrationOutcome:

@@ -11,13 +11,16 @@ from typing import Any
 import httpx
 import pytest
 
+from lrs_domain.identifiers import has_valid_uln_check_digit
 from lrs_domain.reference import Learner
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal, current_principal
 from validation.api import router
-from validation.reference_store import Erasure
+from validation.reference_store import Erasure, LearnerNotHeldError
 
 ULN = "1000000043"
+NOT_HELD = "5555555554"  # a valid ULN the registry below holds nothing for
+HELD_MISTYPED = "1000000044"  # a ULN whose check digit is wrong, which an AO's batch named: held
 OPERATOR = "operator:ops"
 PROVIDER = "provider:10004567"
 CSV_HEADER = "ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n"
@@ -35,6 +38,8 @@ class Registry:
         return True
 
     async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
+        if uln == NOT_HELD or (uln != HELD_MISTYPED and not has_valid_uln_check_digit(uln)):
+            raise LearnerNotHeldError(uln[-4:])
         self.reasons.append(reason)
         return Erasure(uuid.uuid4(), uln, erased_by, reason, datetime.now(UTC)), True
 
@@ -130,6 +135,74 @@ async def test_a_path_that_names_no_uln_is_refused_before_the_registry_is_asked(
     async with _client(registry, principal) as client:
         answer = await client.post(path.format(uln=uln), json=body)
     _assert_refused(answer, "path.")
+
+
+MISTYPED = pytest.mark.parametrize(
+    "uln",
+    ["1000000042", "1000000045", "1234567890", "1000000063", "9999999999"],
+    ids=["check-digit-low", "check-digit-high", "counting", "remainder-zero", "temporary"],
+)
+
+
+@MISTYPED
+async def test_a_registration_of_a_uln_whose_check_digit_is_wrong_is_refused_at_the_door(
+    registry: Registry, uln: str
+) -> None:
+    async with _client(registry, PROVIDER) as client:
+        answer = await client.post("/v1/learners", json=_registration(uln=uln, date_of_birth="2006-04-01"))
+    _assert_refused(answer, "body.uln", "check digit is wrong (RV002)")
+    assert answer.json()["title"] == "Invalid request"  # as every other field the body gets wrong
+    for personal in ("Lily", "McCarthy", "2006-04-01"):
+        assert personal not in answer.text
+    assert registry.registered == []
+
+
+@MISTYPED
+async def test_a_learner_file_naming_a_uln_whose_check_digit_is_wrong_is_refused_naming_its_line(
+    registry: Registry, uln: str
+) -> None:
+    rows = f"{CSV_HEADER}{ULN},Lily,McCarthy,,,,\n{uln},Ben,Jones,,,,\n"
+    async with _client(registry) as client:
+        answer = await client.post("/v1/learners/import", content=rows.encode(), headers={"content-type": "text/csv"})
+    _assert_refused(answer, "line 3: ULN is not a valid ULN")
+    assert "Ben" not in answer.text
+
+
+@MISTYPED
+async def test_an_erasure_of_a_uln_held_nowhere_whose_check_digit_is_wrong_is_refused_as_mistyped(
+    registry: Registry, uln: str
+) -> None:
+    async with _client(registry) as client:
+        answer = await client.post(f"/v1/admin/learners/{uln}/erasure", json={"reason": "a test learner"})
+    _assert_refused(answer, "check digit is wrong (RV002)", "Nothing was erased")
+    assert answer.json()["code"] == "RV002"
+    assert answer.json()["type"] == "/problems/RV002"
+    assert registry.reasons == []
+
+
+async def test_what_a_batch_holds_under_a_mistyped_uln_is_erased(registry: Registry) -> None:
+    """No learner can ever be registered under it: erasing it locks out nobody."""
+    async with _client(registry) as client:
+        answer = await client.post(f"/v1/admin/learners/{HELD_MISTYPED}/erasure", json={"reason": "a typo's details"})
+    assert answer.status_code == 201, answer.text
+    assert registry.reasons == ["a typo's details"]
+
+
+async def test_an_erasure_of_a_uln_with_a_wrong_check_digit_is_still_forbidden_to_an_ao(registry: Registry) -> None:
+    async with _client(registry, "ao:RN5133") as client:
+        answer = await client.post("/v1/admin/learners/1000000042/erasure", json={"reason": "a test learner"})
+    assert answer.status_code == 403, answer.text
+
+
+async def test_an_erasure_of_a_uln_the_registry_holds_nothing_for_is_refused_404(registry: Registry) -> None:
+    async with _client(registry) as client:
+        answer = await client.post(f"/v1/admin/learners/{NOT_HELD}/erasure", json={"reason": "a test learner"})
+    assert answer.status_code == 404, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["title"] == "No learner held with this ULN"
+    assert "Nothing was erased" in problem["detail"]
+    assert registry.reasons == []
 
 
 @pytest.mark.parametrize(

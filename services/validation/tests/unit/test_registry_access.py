@@ -9,7 +9,14 @@ import pytest
 
 from lrs_domain.reference import Learner
 from lrs_platform.identity import Principal
-from validation.registry_access import RegistrationOutcome, may_change_sharing, may_register, registration_outcome
+from validation.registry_access import (
+    ULN_CHECK_DIGIT_WRONG,
+    RegistrationOutcome,
+    checked_uln,
+    may_change_sharing,
+    may_register,
+    registration_outcome,
+)
 
 ULN = "1000000043"
 OTHER_ULN = "1026893096"
@@ -79,3 +86,20 @@ def test_the_same_details_again_change_nothing_whatever_the_case_spacing_or_shar
 )
 def test_other_details_for_a_registered_uln_are_a_conflict(change: dict[str, object]) -> None:
     assert registration_outcome(REGISTERED, replace(REGISTERED, **change)) is RegistrationOutcome.CONFLICT  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("uln", ["1000000043", "1026893096", "6936002314", "4444599390", "5555555554"])
+def test_a_uln_whose_last_digit_is_its_check_digit_is_taken_as_it_is(uln: str) -> None:
+    assert checked_uln(uln) == uln
+
+
+@pytest.mark.parametrize(
+    "uln",
+    ["1000000042", "1000000044", "1000000045", "1234567890", "1000000063", "9999999999"],
+    ids=["one-below", "one-above", "two-above", "counting", "remainder-zero", "temporary"],
+)
+def test_a_uln_whose_check_digit_is_wrong_is_refused_without_quoting_it(uln: str) -> None:
+    with pytest.raises(ValueError, match="check digit") as refused:
+        checked_uln(uln)
+    assert str(refused.value) == ULN_CHECK_DIGIT_WRONG
+    assert uln not in str(refused.value)

@@ -72,7 +72,8 @@ def erase_command(
 ) -> None:
     """Operator: erase a learner's personal data for good (crypto-shredding: their key is destroyed, every
     service forgets their names and date of birth, achievements and counts stay). Erasing again says so and
-    changes nothing."""
+    changes nothing. A ULN whose check digit is wrong, or one the LRS holds nothing about, is refused and
+    nothing is erased (decision 0132)."""
     if not yes:
         _confirmed(uln)
     erasure, erased_now = erase(connection(ctx), uln, reason)
