@@ -15,7 +15,7 @@ from tests.support.portal_accounts import portal_stores
 from lrs_platform.identity import CredentialStore, OperatorScope, Principal, PrincipalKind
 from portal.accounts import AccountListing, LockoutPolicy, PasswordChange, Role
 from portal.auth import Authentication
-from portal.store import AccountExists, AccountNotFound, AccountStore
+from portal.store import AccountDisabled, AccountExists, AccountNotFound, AccountStore
 
 pytestmark = pytest.mark.integration
 
@@ -176,3 +176,23 @@ async def test_a_page_notice_is_kept_sealed_for_its_page_and_read_once(
     }
     assert await auth.take_notice(session, "/ops/accounts") is None  # once
     assert await pool.fetchval("SELECT count(*) FROM portal.sessions WHERE sealed_notice IS NOT NULL") == 0
+
+
+async def test_a_disabled_account_is_enabled_again_once_and_its_password_is_not_reset_meanwhile(
+    stores: tuple[Authentication, CredentialStore, Any],
+) -> None:
+    auth, _, pool = stores
+    _, password = await auth.create_account("nia", "Nia", Role.AO, "RN9037", None, by="operator:root")
+    await auth.disable("nia", by="operator:root")
+
+    with pytest.raises(AccountDisabled):
+        await auth.reset_password("nia", by="operator:root")
+    assert await auth.enable("nia", by="operator:root") is True
+    assert await auth.enable("nia", by="operator:root") is False  # not disabled: nothing kept
+    signed_in = await auth.sign_in("nia", password)
+
+    assert signed_in.session is not None  # the password as it was
+    changes = await pool.fetch("SELECT change FROM portal.account_changes WHERE subject = 'nia' ORDER BY change_id")
+    assert [row["change"] for row in changes] == ["created", "disabled", "enabled"]
+    with pytest.raises(AccountNotFound):
+        await auth.enable("nobody", by="operator:root")

@@ -24,8 +24,10 @@ from playwright.async_api import Browser, Locator, Page, expect
 from tests.integration.test_held_batches import decisions_refused_for
 from tests.portal.conftest import AXE, SAMPLE_AO, PortalSystem, sign_in
 from tests.portal.flows import SAMPLES, Learner, Upload, counts, enter_achievement, find_learner, upload, wait_decided
+from tests.support.kafka import send
 from tests.support.waiting import eventually
 
+from lrs_contracts.topics import BATCH_OUTCOMES
 from portal.mi import months_ending
 
 pytestmark = pytest.mark.integration
@@ -780,6 +782,9 @@ async def test_an_operator_schedules_and_cancels_a_window_then_pauses_and_resume
         await operator_page.get_by_label("Reason", exact=True).fill(window_reason)
         await operator_page.get_by_role("button", name="Schedule the window").click()
         await expect(main.locator("[data-done]")).to_have_text(re.compile("The maintenance window is scheduled"))
+        assert "?" not in operator_page.url  # the message waited in the session, not in the address
+        await operator_page.reload()
+        await expect(main.locator("[data-done]")).to_have_count(0)  # said once
         listed = main.locator("table[data-table=windows] tr", has_text=window_reason)
         await expect(listed).to_contain_text(f"{day.day} {day:%b %Y}, 22:00")
         await expect(listed).to_contain_text(f"{after.day} {after:%b %Y}, 02:00")
@@ -1151,6 +1156,8 @@ async def test_an_operator_limited_to_dead_letters_sees_only_their_pages_until_l
     menu = page.locator("#navigation")
     await expect(page.locator("[data-figure=lag]")).to_have_text(re.compile(r"^[0-9]+$"))  # asked with their key
     assert "Erase a learner" not in await menu.inner_text()
+    await expect(page.get_by_role("link", name="See dead letters")).to_be_visible()
+    await expect(page.get_by_role("link", name="See the rebuild")).to_have_count(0)  # not their duty: a 403
     await page.goto(f"{url}/ops/dead-letters")
     await expect(page.get_by_role("heading", name="plr-projector")).to_be_visible()
     refused = await page.goto(f"{url}/ops/erasures")
@@ -1171,6 +1178,109 @@ async def test_an_operator_limited_to_dead_letters_sees_only_their_pages_until_l
     await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(re.compile(r"/ops/erasures$"))  # the first page the new duties reach
     await context.close()
+
+
+async def _parked_under(system: PortalSystem, service: str, key: str) -> list[dict[str, Any]]:
+    async with await system.client(service, "operator:tests") as client:
+        answer = await client.get("/v1/admin/dlq", params={"key": key})
+    return list(answer.json()["parked"]) if answer.status_code == 200 else []
+
+
+async def test_an_operator_retries_a_poison_that_still_fails_then_skips_it_with_a_reason(
+    operator_page: Page, portal_system: PortalSystem, portal_kafka: str
+) -> None:
+    """Unreadable bytes on the batch outcomes topic are parked by every service that reads it; the start page
+    counts them all; a retry says the message is still parked and why; a skip asks for a reason first."""
+    url, key = portal_system.url, f"poison-{uuid.uuid4().hex[:8]}"
+    readers = ("ingest", "notifier", "reporting")
+    await send(portal_kafka, BATCH_OUTCOMES.name, [(key.encode(), b"not json at all")])
+    try:
+
+        async def parked_everywhere() -> list[list[dict[str, Any]]] | None:
+            found = [await _parked_under(portal_system, service, key) for service in readers]
+            return found if all(found) else None
+
+        _, (poison,), _ = await eventually(parked_everywhere, within=90, what="the poison parked by each reader")
+        await operator_page.goto(f"{url}/ops")
+        card = operator_page.locator("[data-parked-by-service]")
+        for service in readers:
+            await expect(card.locator(f"[data-parked-in={service}]")).to_have_text(re.compile(f"^{service}: [1-9]"))
+        counted = [re.search(r": ([0-9,]+)$", text) for text in await card.locator("li").all_inner_texts()]
+        figure = await operator_page.locator("[data-figure=dead-letters]").inner_text()
+        assert int(figure.replace(",", "")) == sum(int(found[1].replace(",", "")) for found in counted if found)
+
+        await operator_page.get_by_role("link", name="See dead letters").click()
+        row = operator_page.locator(f"table[data-table=dlq-notifier] tr[data-parked='{poison['id']}']")
+        await row.get_by_role("button", name=f"Retry {poison['id']}").click()
+        outcome = operator_page.locator("[data-outcome]")
+        await expect(outcome).to_have_attribute("data-outcome", "still-parked")
+        await expect(outcome).to_contain_text(f"Retry of notifier {poison['id']}: 1 message still parked")
+        await expect(outcome).to_contain_text("First error: JSONDecodeError")
+        assert await serious_violations(operator_page) == []
+        await operator_page.reload()
+        await expect(operator_page.locator("[data-outcome]")).to_have_count(0)
+
+        await row.get_by_role("button", name=f"Skip {poison['id']}").click()
+        await expect(operator_page.get_by_role("heading", level=1)).to_have_text(
+            f"Skip parked message {poison['id']} in notifier?"
+        )
+        await operator_page.get_by_role("button", name="Yes, skip it").click()
+        await expect(operator_page.locator(".govuk-error-summary")).to_contain_text("Say why the message is dropped")
+        assert await serious_violations(operator_page) == []
+        assert await _parked_under(portal_system, "notifier", key)  # nothing dropped without a reason
+        await operator_page.get_by_label("Reason").fill("unreadable test message")
+        await operator_page.get_by_role("button", name="Yes, skip it").click()
+        await expect(outcome).to_have_attribute("data-outcome", "skipped")
+        await expect(outcome).to_contain_text(f"Skip of notifier {poison['id']}: the poison was dropped")
+        assert await _parked_under(portal_system, "notifier", key) == []
+    finally:
+        for service in readers:
+            async with await portal_system.client(service, "operator:tests") as client:
+                for parked in await _parked_under(portal_system, service, key):
+                    await client.post(f"/v1/admin/dlq/{parked['id']}/skip", json={"reason": "test clean-up"})
+
+
+async def test_an_operator_compares_a_rebuild_and_abandons_it_after_confirming(
+    operator_page: Page, portal_system: PortalSystem
+) -> None:
+    url = portal_system.url
+    await operator_page.goto(f"{url}/ops/rebuild")
+    state = operator_page.locator("[data-rebuild-state]")
+    await expect(state).to_have_attribute("data-rebuild-state", "idle")
+    try:
+        await operator_page.get_by_role("button", name="Start a rebuild").click()
+        await expect(operator_page.locator("[data-done=start]")).to_contain_text("started")
+
+        async def caught_up() -> bool:
+            await operator_page.goto(f"{url}/ops/rebuild")
+            return await state.get_attribute("data-rebuild-state") == "caught_up"
+
+        await eventually(caught_up, within=120, what="the rebuild caught up")
+        await operator_page.get_by_role("button", name="Compare with the live model").click()
+        await expect(operator_page.locator("[data-done=compare]")).to_contain_text("Compared with the live model")
+        comparison = operator_page.locator("[data-comparison]")
+        await expect(comparison).to_have_text(re.compile(r"(Identical|Different): "))
+        await expect(comparison).not_to_contain_text("{")
+        await expect(operator_page.locator("table[data-table=comparison] [data-compared-table]").first).to_be_visible()
+        assert await serious_violations(operator_page) == []
+
+        await operator_page.get_by_role("button", name="Switch to the rebuilt model").click()
+        await expect(operator_page.get_by_role("heading", level=1)).to_have_text("Switch to the rebuilt model?")
+        assert await serious_violations(operator_page) == []
+        await operator_page.get_by_role("link", name="No, go back").click()
+        await expect(state).to_have_attribute("data-rebuild-state", "caught_up")  # nothing switched
+
+        await operator_page.get_by_role("button", name="Abandon the rebuild").click()
+        await expect(operator_page.get_by_role("heading", level=1)).to_have_text("Abandon the rebuild?")
+        await operator_page.get_by_role("button", name="Yes, abandon the rebuild").click()
+        await expect(operator_page.locator("[data-done=abandon]")).to_contain_text(
+            re.compile(r"Abandoned rebuild [0-9]+: its schema was dropped")
+        )
+        await expect(state).to_have_attribute("data-rebuild-state", "idle")
+    finally:
+        async with await portal_system.client("plr-projector", "operator:tests") as projector:
+            if (await projector.get("/v1/admin/rebuild")).json()["state"] != "idle":
+                await projector.delete("/v1/admin/rebuild")
 
 
 async def test_a_person_replaces_the_password_they_were_given_and_signs_in_with_their_own(

@@ -39,6 +39,7 @@ class AccountChange(StrEnum):
 
     CREATED = "created"
     DISABLED = "disabled"
+    ENABLED = "enabled"  # a disabled account enabled again, its password as it was
     PASSWORD_RESET = "password_reset"  # noqa: S105 (the name of a change, not a password)
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (by the person themself)
     EMAIL_CHANGED = "email_changed"  # where forgotten-password links go (0128)
@@ -200,6 +201,7 @@ def new_account(
         raise InvalidAccount("Enter the person's name.", "display_name")
     if refused := refused_character(display_name, one_line=True):
         raise InvalidAccount(f"The name holds {refused}: type it again.", "display_name")
+    ao_id = ao_id.strip().upper() or None if ao_id else None  # rn9037 is RN9037, as the register writes it
     if role is Role.AO and (ao_id is None or not AO_ID_PATTERN.fullmatch(ao_id)):
         raise InvalidAccount("An AO user needs the AO's recognition number, like RN9037.", "ao_id")
     if role is Role.OPERATOR and ao_id is not None:

@@ -364,7 +364,8 @@ class Authentication:
         return await self.account(username)
 
     async def reset_password(self, username: str, password: str | None = None, *, by: str) -> str:
-        """Sets a new password (generated unless given), lifts a lock-out and ends the account's sessions."""
+        """Sets a new password (generated unless given), lifts a lock-out and ends the account's sessions;
+        AccountDisabled for a disabled account (enable it first)."""
         new_password = password or passwords.generate_password()
         check_new_password(new_password)
         hashed = await asyncio.to_thread(passwords.hash_password, new_password)
@@ -455,6 +456,13 @@ class Authentication:
         await self._revoke(ended)
         _log.info("password_reset_by_link", role=account.role.value, ao_id=account.ao_id)
         return account
+
+    async def enable(self, username: str, *, by: str) -> bool:
+        """Enables a disabled account again (its password as it was): False when it was not disabled."""
+        enabled = await self._accounts.enable(username, by=by)
+        if enabled:
+            _log.info("account_enabled")
+        return enabled
 
     async def disable(self, username: str, *, by: str) -> None:
         await self._accounts.disable(username, by=by)

@@ -43,6 +43,10 @@ class AccountNotFound(Exception):
     pass
 
 
+class AccountDisabled(Exception):
+    """The account is disabled: what was asked needs it enabled first."""
+
+
 class LinkRefusal(StrEnum):
     """Why no link to choose a password was kept for an account."""
 
@@ -183,14 +187,17 @@ class AccountStore:
         """An operator's reset: a password the operator was shown (`password_given`). A new password also
         lifts a lock-out and re-enables nothing: a disabled account stays disabled."""
         async with self._pool.acquire() as connection, connection.transaction():
+            disabled_at = await connection.fetchval(
+                "SELECT disabled_at FROM portal.accounts WHERE username = $1 FOR UPDATE", username
+            )
             result = await connection.execute(
                 "UPDATE portal.accounts SET password_hash = $2, password_set_at = now(), failed_attempts = 0,"
-                " locked_until = NULL, password_given = true WHERE username = $1",
+                " locked_until = NULL, password_given = true WHERE username = $1 AND disabled_at IS NULL",
                 username,
                 password_hash,
             )
             if result.endswith(" 0"):
-                raise AccountNotFound(username)
+                raise AccountDisabled(username) if disabled_at is not None else AccountNotFound(username)
             await self.record_change(connection, by, username, AccountChange.PASSWORD_RESET)
 
     async def change_own_password(self, account: Account, checked_hash: str, new_hash: str) -> EndedKeys | None:
@@ -368,6 +375,25 @@ class AccountStore:
             if row["disabled_at"] is None:
                 await connection.execute("UPDATE portal.accounts SET disabled_at = now() WHERE username = $1", username)
                 await self.record_change(connection, by, username, AccountChange.DISABLED)
+
+    async def enable(self, username: str, *, by: str) -> bool:
+        """Enables a disabled account again, with its password as it was and no lock-out (recorded once).
+        False when it was not disabled."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(
+                "SELECT disabled_at FROM portal.accounts WHERE username = $1 FOR UPDATE", username
+            )
+            if row is None:
+                raise AccountNotFound(username)
+            if row["disabled_at"] is None:
+                return False
+            await connection.execute(
+                "UPDATE portal.accounts SET disabled_at = NULL, failed_attempts = 0, locked_until = NULL"
+                " WHERE username = $1",
+                username,
+            )
+            await self.record_change(connection, by, username, AccountChange.ENABLED)
+            return True
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:

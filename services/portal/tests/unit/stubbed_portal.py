@@ -46,6 +46,7 @@ from portal.password_emails import PasswordEmails
 from portal.reset_links import ResetLinkPolicy
 from portal.sessions import CookiePolicy, SessionPolicy
 from portal.store import (
+    AccountDisabled,
     AccountExists,
     AccountNotFound,
     EndedKeys,
@@ -168,6 +169,8 @@ class MemoryAccounts:
         stored(username)
         if username not in self.rows:
             raise AccountNotFound(username)
+        if self.rows[username][0].disabled_at is not None:
+            raise AccountDisabled(username)
         self.rows[username] = (
             replace(self.rows[username][0], sign_in=SignInState(), password_given=True),
             password_hash,
@@ -274,6 +277,16 @@ class MemoryAccounts:
         account, password_hash = self.rows[username]
         self.rows[username] = (replace(account, scopes=scopes), password_hash)
         await self._kept(by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
+
+    async def enable(self, username: str, *, by: str) -> bool:
+        if username not in self.rows:
+            raise AccountNotFound(username)
+        account, password_hash = self.rows[username]
+        if account.disabled_at is None:
+            return False
+        self.rows[username] = (replace(account, disabled_at=None, sign_in=SignInState()), password_hash)
+        await self._kept(by, username, AccountChange.ENABLED)
+        return True
 
     async def disable(self, username: str, *, by: str) -> None:
         stored(username)

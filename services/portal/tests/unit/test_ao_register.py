@@ -43,3 +43,14 @@ def test_the_api_refuses_an_account_for_an_ao_not_in_the_register(portal: Stubbe
     assert refused.status_code == 422
     assert "RN0000 is not an awarding organisation in the register" in refused.json()["detail"]
     assert "nia" not in portal.accounts.rows
+
+
+def test_a_number_in_lower_case_is_the_aos_own(portal: StubbedPortal) -> None:
+    client, session = portal.signed_in(Role.OPERATOR)
+
+    account = client.post("/ops/accounts", data=form(session, **STAFF, ao_id="rn9093"))
+    key = client.post("/ops/keys", data=form(session, key_ao_id="rn9093", label="results system"))
+
+    assert account.status_code == 303 and key.status_code == 303
+    assert portal.accounts.rows["nia"][0].ao_id == "RN9093"
+    assert "ao:RN9093" in {str(principal) for principal in portal.keys.live.values()}

@@ -1,10 +1,28 @@
-"""The operators' dead-letter page says when a service has more parked than it lists."""
+"""The operators' dead-letter page: what it lists, what a retry or skip did as the service answers it (as
+`lrs dlq` reads the answer), and a skip only after a confirmation with a reason."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import httpx
+import pytest
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, problem, shown_after, stubbed_portal
 from services.portal.tests.unit.test_batch_pages import page
+
+from portal.accounts import Role
+from portal.web.operator_pages import ParkedIn, replay_outcome
+
+NOTIFIER_DLQ = "notifier/v1/admin/dlq"
+PROJECTOR_DLQ = "plr-projector/v1/admin/dlq"
+ULN = "1000000043"
+JSON_ERROR = "JSONDecodeError: Expecting value: line 1 column 1 (char 0)"
+
+
+@pytest.fixture
+def portal() -> StubbedPortal:
+    return stubbed_portal()
 
 
 def parked(offset: int) -> dict[str, Any]:
@@ -20,11 +38,50 @@ def parked(offset: int) -> dict[str, Any]:
     }
 
 
+def listed(parked_id: int, key: str, reason: str = "error", error: str | None = JSON_ERROR) -> dict[str, Any]:
+    """A parked message as lrs_platform.parking_api lists it."""
+    return {
+        "id": parked_id,
+        "consumer": "notifier",
+        "topic": "lrs.batch.outcomes.v1",
+        "partition": 0,
+        "offset": 40 + parked_id,
+        "key": key,
+        "reason": reason,
+        "error": error,
+        "attempts": 3,
+        "event_id": None,
+        "event_type": None,
+        "parked_at": "2026-12-01T10:00:00+00:00",
+    }
+
+
+def replayed(*, applied: int, skipped: int = 0, still_parked: int, error: str | None) -> httpx.Response:
+    """The answer of `POST /v1/admin/dlq/{id}/retry|skip` (lrs_platform.parking.ReplayResult.view)."""
+    result = {
+        "consumer": "notifier",
+        "topic": "lrs.batch.outcomes.v1",
+        "key": "poisoned",
+        "applied": applied,
+        "skipped": skipped,
+        "still_parked": still_parked,
+        "error": error,
+    }
+    return httpx.Response(200, json={"results": [result]})
+
+
+def notifier_parks(portal: StubbedPortal, *rows: dict[str, Any]) -> None:
+    portal.on("GET", NOTIFIER_DLQ, lambda _: httpx.Response(200, json={"parked": list(rows), "total": len(rows)}))
+
+
 def test_a_listing_cut_short_says_how_many_are_parked_in_all() -> None:
     html = page(
         "ops_dead_letters.html",
-        by_service=[("ingest", [parked(1), parked(2)], 12_345, None), ("notifier", [parked(3)], 1, None)],
-        done=None,
+        by_service=[ParkedIn("ingest", [parked(1), parked(2)], 12_345, None), ("notifier", [parked(3)], 1, None)],
+        outcome=None,
+        refusal=None,
+        skipping=None,
+        errors={},
         current_path="/ops/dead-letters",
     )
 
@@ -32,3 +89,189 @@ def test_a_listing_cut_short_says_how_many_are_parked_in_all() -> None:
     assert 'data-parked-more="ingest">12,343 more are parked.' in html
     assert "lrs dlq list --service ingest --key KEY" in html
     assert 'data-parked-more="notifier"' not in html and "Parked messages of notifier<" in html
+
+
+def test_a_retry_that_leaves_the_message_parked_says_so_with_the_first_error(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal, listed(1, "poisoned"))
+    portal.on("POST", f"{NOTIFIER_DLQ}/1/retry", lambda _: replayed(applied=0, still_parked=1, error=JSON_ERROR))
+
+    answer = client.post("/ops/dead-letters/notifier/1/retry", data=form(operator))
+    shown = shown_after(client, answer)
+    reloaded = client.get("/ops/dead-letters")
+
+    assert answer.headers["location"] == "/ops/dead-letters"
+    banner = shown.text.split("data-outcome=", 1)[1].split("</div>\n</div>", 1)[0]
+    assert banner.startswith('"still-parked"')
+    assert "Retry of notifier 1: 1 message still parked. First error: JSONDecodeError: Expecting value" in banner
+    assert "notifier lrs.batch.outcomes.v1: applied 0, skipped 0, still parked 1" in banner
+    assert "Done" not in banner and "stream(s) handled" not in shown.text
+    assert "data-outcome" not in reloaded.text  # said once
+
+
+def test_a_retry_that_applies_everything_says_so(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal)
+    portal.on("POST", f"{NOTIFIER_DLQ}/1/retry", lambda _: replayed(applied=2, still_parked=0, error=None))
+
+    shown = shown_after(client, client.post("/ops/dead-letters/notifier/1/retry", data=form(operator)))
+
+    assert 'data-outcome="applied"' in shown.text
+    assert "Retry of notifier 1: 2 messages applied; nothing is still parked" in shown.text
+    assert "First error" not in shown.text
+    (sent,) = portal.sent_to("POST", f"{NOTIFIER_DLQ}/1/retry")
+    assert sent.content == b""  # no body, as `lrs dlq retry` sends
+
+
+def test_skip_is_a_link_to_a_confirmation_that_says_what_is_dropped_and_asks_why(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal, listed(1, "poisoned"), listed(2, "poisoned", reason="blocked", error=None))
+
+    listing = client.get("/ops/dead-letters")
+    confirming = client.get("/ops/dead-letters/notifier/1/skip")
+
+    assert 'action="/ops/dead-letters/notifier/1/skip"' not in listing.text  # no form that skips at once
+    assert 'href="/ops/dead-letters/notifier/1/skip" role="button"' in listing.text
+    assert confirming.status_code == 200
+    assert '<h1 class="govuk-heading-l">Skip parked message 1 in notifier?</h1>' in confirming.text
+    assert "dropped for good" in confirming.text and "The 1 message held behind it is then applied" in confirming.text
+    assert "lrs.batch.outcomes.v1 0:41" in confirming.text and JSON_ERROR in confirming.text
+    assert 'action="/ops/dead-letters/notifier/1/skip"' in confirming.text and 'name="reason"' in confirming.text
+    assert not [request for request in portal.sent if request.method == "POST"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "says"),
+    [
+        ("", "Say why the message is dropped"),
+        ("   ", "Say why the message is dropped"),
+        ("x" * 501, "The reason must be 500 characters or fewer"),
+        ("re-sent\x00", "The reason holds the control character U+0000"),
+    ],
+)
+def test_a_skip_without_a_good_reason_is_refused_and_nothing_is_dropped(
+    portal: StubbedPortal, reason: str, says: str
+) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal, listed(1, "poisoned"))
+
+    answer = client.post("/ops/dead-letters/notifier/1/skip", data=form(operator, reason=reason))
+
+    assert answer.status_code == 400
+    assert f'href="#reason">{says}' in answer.text
+    assert "Skip parked message 1 in notifier?" in answer.text  # still the confirmation
+    assert not portal.sent_to("POST", f"{NOTIFIER_DLQ}/1/skip")
+
+
+def test_a_confirmed_skip_sends_the_reason_as_lrs_dlq_skip_does_and_says_what_it_did(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal)
+    portal.on("POST", f"{NOTIFIER_DLQ}/1/skip", lambda _: replayed(applied=1, skipped=1, still_parked=0, error=None))
+
+    answer = client.post("/ops/dead-letters/notifier/1/skip", data=form(operator, reason="  batch re-sent  "))
+    shown = shown_after(client, answer)
+
+    (sent,) = portal.sent_to("POST", f"{NOTIFIER_DLQ}/1/skip")
+    assert json.loads(sent.content) == {"reason": "batch re-sent"}
+    assert 'data-outcome="skipped"' in shown.text
+    assert "Skip of notifier 1: the poison was dropped and the 1 message behind it applied" in shown.text
+    assert "applied 1, skipped 1, still parked 0" in shown.text
+
+
+def test_the_projectors_poison_is_skipped_by_learner_on_each_topic(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    rows = [
+        {"topic": topic, "partition": 1, "offset": offset, "learner": ULN, "reason": reason, "error": error}
+        | {"event_id": None, "event_type": None, "attempts": 1, "parked_at": "2026-12-01T10:00:00+00:00"}
+        for topic, offset, reason, error in [
+            ("lrs.plr.v1", 7, "error", "KeyError: 'uln'"),
+            ("lrs.plr.v1", 8, "blocked", None),
+            ("lrs.learners.v1", 3, "error", "ValueError: no such learner"),
+        ]
+    ]
+    portal.on("GET", PROJECTOR_DLQ, lambda _: httpx.Response(200, json={"parked": rows, "total": 3}))
+    results = [
+        {"topic": topic, "learner": ULN, "applied": 1, "duplicates": 0, "skipped": 1, "still_parked": 0, "error": None}
+        for topic in ("lrs.plr.v1", "lrs.learners.v1")
+    ]
+    portal.on("POST", f"{PROJECTOR_DLQ}/{ULN}/skip", lambda _: httpx.Response(200, json={"results": results}))
+
+    confirming = client.get(f"/ops/dead-letters/plr-projector/{ULN}/skip")
+    shown = shown_after(
+        client, client.post(f"/ops/dead-letters/plr-projector/{ULN}/skip", data=form(operator, reason="fixed"))
+    )
+
+    assert f"Skip the poison of learner {ULN} in plr-projector?" in confirming.text
+    assert "The first message on each of these 2 topics is dropped for good" in confirming.text
+    assert confirming.text.count("data-dropped=") == 2
+    assert json.loads(portal.sent_to("POST", f"{PROJECTOR_DLQ}/{ULN}/skip")[0].content) == {"reason": "fixed"}
+    assert f"Skip of plr-projector {ULN}: the poison was dropped and the 2 messages behind it applied" in shown.text
+
+
+def test_a_message_no_longer_parked_is_said_to_be_gone_in_the_pages_own_words(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal)
+    portal.on("POST", f"{NOTIFIER_DLQ}/1/retry", lambda _: problem(404, "no parked message 1"))
+
+    confirming = client.get("/ops/dead-letters/notifier/1/skip")
+    retried = client.post("/ops/dead-letters/notifier/1/retry", data=form(operator))
+
+    for answer in (confirming, retried):
+        assert answer.status_code == 404
+        assert "That message is no longer parked in notifier: it was retried or skipped already." in answer.text
+        assert '<h1 class="govuk-heading-l">Dead letters</h1>' in answer.text
+
+
+def test_a_retry_the_service_refuses_shows_its_refusal(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal, listed(1, "poisoned"))
+    portal.on("POST", f"{NOTIFIER_DLQ}/1/retry", lambda _: problem(409, "notifier cannot apply a parked message again"))
+
+    answer = client.post("/ops/dead-letters/notifier/1/retry", data=form(operator))
+
+    assert answer.status_code == 409
+    assert '<p class="govuk-body" data-refusal>notifier cannot apply a parked message again</p>' in answer.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ops/dead-letters/notifier/first/skip",
+        "/ops/dead-letters/elsewhere/1/skip",
+        "/ops/dead-letters/notifier/1/drop",
+    ],
+)
+def test_a_handle_or_service_no_listing_gives_is_not_found_and_nothing_is_sent(
+    portal: StubbedPortal, path: str
+) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+
+    answer = client.post(path, data=form(operator, reason="because"))
+
+    assert answer.status_code == 404
+    assert not [request for request in portal.sent if request.method == "POST"]
+
+
+def test_no_words_from_the_address_are_shown_as_an_outcome(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal)
+
+    shown = client.get("/ops/dead-letters?done=All+learner+records+were+erased&outcome=x")
+
+    assert shown.status_code == 200
+    assert "All learner records were erased" not in shown.text
+    assert "data-outcome" not in shown.text and "Done" not in shown.text
+
+
+def test_an_outcome_counts_every_stream_and_keeps_the_first_error() -> None:
+    results = [
+        {"topic": "a", "applied": 2, "duplicates": 1, "skipped": 0, "still_parked": 0, "error": None},
+        {"topic": "b", "applied": 0, "skipped": 0, "still_parked": 3, "error": "ValueError: " + "x" * 400},
+    ]
+
+    outcome = replay_outcome("retry", "plr-projector", ULN, results)
+
+    assert (outcome["applied"], outcome["still_parked"]) == (2, 3)
+    assert outcome["first_error"] == ("ValueError: " + "x" * 400)[:300]
+    assert [stream["source"] for stream in outcome["streams"]] == ["a", "b"]
+    assert replay_outcome("retry", "notifier", "1", [])["still_parked"] == 0

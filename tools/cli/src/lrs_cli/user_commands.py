@@ -103,6 +103,12 @@ def disable(connection: Connection, username: str) -> str:
     return f"disabled {account_text(account)}; its sessions are ended"
 
 
+def enable(connection: Connection, username: str) -> str:
+    with _portal(connection) as client:
+        account = expect_ok(client.post(f"/v1/admin/users/{username}/enable"))
+    return f"enabled {account_text(account)} again, its password as it was"
+
+
 def reset_password(connection: Connection, username: str) -> str:
     with _portal(connection) as client:
         issued = expect_ok(client.post(f"/v1/admin/users/{username}/reset-password"))
@@ -220,6 +226,12 @@ def create_command(
 def disable_command(ctx: typer.Context, username: Username) -> None:
     """Disable an account and end its sessions."""
     print_text(disable(connection(ctx), username))
+
+
+@app.command("enable")
+def enable_command(ctx: typer.Context, username: Username) -> None:
+    """Enable a disabled account again, its password as it was (reset it if it may be known to others)."""
+    print_text(enable(connection(ctx), username))
 
 
 @app.command("reset-password")

@@ -24,7 +24,7 @@ from portal.accounts import (
     Role,
 )
 from portal.auth import LinkNotSent, LinkShareUsed
-from portal.store import AccountExists, AccountNotFound
+from portal.store import AccountDisabled, AccountExists, AccountNotFound
 from portal.web.common import portal_of
 
 router = APIRouter(prefix="/v1/admin/users", tags=["accounts"])
@@ -162,9 +162,9 @@ def _may_hand_out_operator_power(principal: Principal) -> None:
         raise ProblemError(
             403,
             "Forbidden",
-            "Operator accounts are created, their passwords reset or emailed a link to choose one, and their email"
-            " addresses and duties changed only with an operator key without scopes: they sign in with operator"
-            " power.",
+            "Operator accounts are created, enabled again, their passwords reset or emailed a link to choose one, and"
+            " their email addresses and duties changed only with an operator key without scopes: they sign in with"
+            " operator power.",
             ProblemCode.OPERATOR_SCOPE_MISSING,
         )
 
@@ -258,9 +258,30 @@ async def disable_account(username: Username, principal: CurrentPrincipal, reque
 
 
 @router.post(
+    "/{username}/enable",
+    summary="Enable a disabled account again, its password as it was",
+    description="Its lock-out is lifted too. An account that is not disabled answers 409 and stays as it is."
+    " If its password may be known to someone else, reset it or email the person a link afterwards.",
+    responses=problem_responses(401, 403, 404, 409),
+    openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
+)
+async def enable_account(username: Username, principal: CurrentPrincipal, request: Request) -> AccountPublic:
+    _require_operator(principal)
+    auth = portal_of(request).auth
+    try:
+        if (await auth.account(username)).role is Role.OPERATOR:
+            _may_hand_out_operator_power(principal)
+        if not await auth.enable(username, by=_by_key(principal)):
+            raise ProblemError(409, "Conflict", f"The account {username!r} is not disabled.")
+        return AccountPublic.of(await auth.account(username))
+    except AccountNotFound as error:
+        raise ProblemError(404, "Not found", f"No account {username!r}.") from error
+
+
+@router.post(
     "/{username}/reset-password",
     summary="Give an account a new generated password, lift any lock-out and end its sessions",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 409),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
 async def reset_password(username: Username, principal: CurrentPrincipal, request: Request) -> IssuedPassword:
@@ -273,6 +294,10 @@ async def reset_password(username: Username, principal: CurrentPrincipal, reques
         return IssuedPassword(account=AccountPublic.of(await auth.account(username)), password=password)
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
+    except AccountDisabled as error:
+        raise ProblemError(
+            409, "Conflict", f"The account {username!r} is disabled: enable it first (`lrs users enable`)."
+        ) from error
 
 
 class LinkSent(BaseModel):

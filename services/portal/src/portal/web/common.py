@@ -142,6 +142,7 @@ TEMPLATES.globals["table_rows"] = table_rows
 CHANGE_WORDS = {
     AccountChange.CREATED.value: "created",
     AccountChange.DISABLED.value: "disabled",
+    AccountChange.ENABLED.value: "enabled again",
     AccountChange.PASSWORD_RESET.value: "password reset",
     AccountChange.PASSWORD_CHANGED.value: "password changed by its owner",
     AccountChange.RESET_LINK_REQUESTED.value: "forgotten-password link asked for",

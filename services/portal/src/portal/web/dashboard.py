@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
 
 from portal.backend import ServiceError
-from portal.web.common import UK, AoUser, calls, render
+from portal.web.common import UK, User, calls, operator_home, render, see_other
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-async def dashboard(request: Request, user: AoUser) -> HTMLResponse:
+async def dashboard(request: Request, user: User) -> Response:
+    if user.account.is_operator:  # an operator's home is the first page their duties reach, as after signing in
+        return see_other(operator_home(user.account) or "/ops")
     service = calls(request, user)
     period = datetime.now(UK).strftime("%Y-%m")
     batches = (await service.batches(page=1, page_size=8))["items"]

@@ -7,15 +7,24 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lrs_contracts.text import refused_character
 from portal.auth import SignedIn
 from portal.backend import Forbidden, NotFound, Refused, ServiceCalls
-from portal.web.common import UK, MaintenanceOperator, calls, checked_form, field, render, see_other
+from portal.web.common import (
+    UK,
+    MaintenanceOperator,
+    calls,
+    checked_form,
+    field,
+    notice_for,
+    render,
+    see_other_telling,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -108,9 +117,10 @@ async def _maintenance_page(
     return render(request, "ops_maintenance.html", context, user=user, status_code=status)
 
 
-def _done(what: str, changed: dict[str, Any]) -> RedirectResponse:
-    """Back to the page, saying what was done and whether Kafka has yet to take the new schedule."""
-    return see_other(f"/ops/maintenance?done={what}" + ("" if changed["published"] else "&unpublished=true"))
+async def _done(request: Request, user: SignedIn, what: str, changed: dict[str, Any]) -> RedirectResponse:
+    """Back to the page, which says once (decision 0130) what was done and whether Kafka has yet to take the
+    new schedule; the address carries neither, so a reload or a link shows no message."""
+    return await see_other_telling(request, user, "/ops/maintenance", done=what, unpublished=not changed["published"])
 
 
 def _reason_error(reason: str) -> str | None:
@@ -182,13 +192,9 @@ def _window_errors(starts_at: datetime, ends_at: datetime, now: datetime) -> dic
 
 
 @router.get("/ops/maintenance")
-async def maintenance(
-    request: Request,
-    user: MaintenanceOperator,
-    done: Annotated[str | None, Query(max_length=20)] = None,
-    unpublished: bool = False,
-) -> HTMLResponse:
-    return await _maintenance_page(request, user, done=done, unpublished=unpublished)
+async def maintenance(request: Request, user: MaintenanceOperator) -> HTMLResponse:
+    notice = await notice_for(request, user)
+    return await _maintenance_page(request, user, done=notice.get("done"), unpublished=bool(notice.get("unpublished")))
 
 
 @router.post("/ops/maintenance/windows")
@@ -209,7 +215,7 @@ async def schedule_window(request: Request, user: MaintenanceOperator) -> Respon
     except (Refused, Forbidden) as refused:  # ingest names a field it refuses `body.<field>`
         errors = {"reason" if "body.reason" in refused.detail else "starts_date": refused.detail}
         return await _maintenance_page(request, user, values=values, errors=errors, status=400)
-    return _done("scheduled", changed)
+    return await _done(request, user, "scheduled", changed)
 
 
 @router.get("/ops/maintenance/windows/{window_id}/cancel")
@@ -232,7 +238,7 @@ async def cancel_window(request: Request, window_id: uuid.UUID, user: Maintenanc
         return await _maintenance_page(request, user, refusal=refused.detail, status=409)
     record = changed["window"]
     ended = _instant(record["window"]["starts_at"]) <= _instant(record["cancelled_at"])
-    return _done("ended" if ended else "cancelled", changed)
+    return await _done(request, user, "ended" if ended else "cancelled", changed)
 
 
 @router.post("/ops/maintenance/pause")
@@ -246,7 +252,7 @@ async def pause(request: Request, user: MaintenanceOperator) -> Response:
         changed = await calls(request, user).pause_deciding_batches(reason)
     except (Refused, Forbidden) as refused:
         return await _maintenance_page(request, user, refusal=refused.detail, status=409)
-    return _done("paused", changed)
+    return await _done(request, user, "paused", changed)
 
 
 @router.post("/ops/maintenance/resume")
@@ -256,4 +262,4 @@ async def resume(request: Request, user: MaintenanceOperator) -> Response:
         changed = await calls(request, user).resume_deciding_batches()
     except (Refused, Forbidden) as refused:
         return await _maintenance_page(request, user, refusal=refused.detail, status=409)
-    return _done("resumed", changed)
+    return await _done(request, user, "resumed", changed)

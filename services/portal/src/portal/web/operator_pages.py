@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -24,7 +24,7 @@ from portal.accounts import (
     Role,
 )
 from portal.auth import LinkNotSent, LinkShareUsed, SignedIn
-from portal.backend import Forbidden, NotFound, Refused, ServiceError
+from portal.backend import Forbidden, NotFound, Refused, ServiceCalls, ServiceError
 from portal.reset_links import UK
 from portal.store import AccountExists, AccountNotFound
 from portal.web.common import (
@@ -38,6 +38,7 @@ from portal.web.common import (
     calls,
     checked_form,
     field,
+    navigation,
     notice_for,
     operator_home,
     portal_of,
@@ -51,8 +52,14 @@ router = APIRouter(include_in_schema=False)
 
 # Services with dead letters an operator can retry or skip: the projector parks per learner, the
 # others (lrs_platform.parking) per message id; a service without the routes is shown as such.
-DEAD_LETTER_SERVICES = ("plr-projector", "ingest", "validation", "notifier", "challenges", "reporting")
+PROJECTOR = "plr-projector"
+DEAD_LETTER_SERVICES = (PROJECTOR, "ingest", "validation", "notifier", "challenges", "reporting")
+PARKED_ID = re.compile(r"[0-9]{1,18}")  # how the services sharing lrs_platform.parking_api name a parked message
+NO_DEAD_LETTER_ROUTES = "This service has no dead-letter routes."
+MAX_SKIP_REASON = 500  # the services' own limit
+MAX_SHOWN_ERROR = 300  # of a service's error or refusal, kept in the session and shown once
 REBUILD_ACTIONS = ("start", "compare", "switch", "abandon")
+CONFIRMED_REBUILD_ACTIONS = ("switch", "abandon")  # cannot be undone: asked first
 ULN = re.compile(ULN_PATTERN)
 MAX_ERASURE_REASON = 500
 RECENT_CHANGES = 10  # on the accounts page; the rest a page at a time
@@ -75,29 +82,167 @@ async def projector(request: Request, user: OperatorUser) -> Response:
         return see_other(home)
     service = calls(request, user)
     status = await service.projector_status()
-    ready = await portal_of(request).services.ready()
-    return render(request, "ops_projector.html", {"status": status, "ready": ready}, user=user)
+    # every service's dead letters, as their page gathers them; without the duty, only the projector's own
+    parked = await parked_by_service(service) if user.account.has_duty(OperatorScope.DEAD_LETTERS) else None
+    context = {
+        "status": status,
+        "ready": await portal_of(request).services.ready(),
+        "parked": parked,
+        "parked_total": sum(each.total for each in parked or () if each.rows is not None),
+        "reachable": {path for path, _ in navigation(user)},  # links only to the pages the menu offers
+    }
+    return render(request, "ops_projector.html", context, user=user)
+
+
+class ParkedIn(NamedTuple):
+    """One service's first parked messages (`rows`, each with the `handle` retry and skip name it by) and how
+    many it has; `rows` None when the service has no dead-letter routes or did not answer (`note`: which)."""
+
+    service: str
+    rows: list[dict[str, Any]] | None
+    total: int
+    note: str | None
+
+    @property
+    def without_routes(self) -> bool:
+        return self.note == NO_DEAD_LETTER_ROUTES
 
 
 def _handle(row: dict[str, Any]) -> str:
     return str(row.get("id") or row.get("learner") or "")
 
 
-@router.get("/ops/dead-letters")
-async def dead_letters(request: Request, user: DeadLettersOperator) -> HTMLResponse:
-    service = calls(request, user)
-    by_service: list[tuple[str, list[dict[str, Any]] | None, int, str | None]] = []
+async def parked_by_service(service: ServiceCalls) -> list[ParkedIn]:
+    """Each service's parked messages, in the order of DEAD_LETTER_SERVICES."""
+    found = []
     for name in DEAD_LETTER_SERVICES:
         try:
             parked = await service.dead_letters(name)
-            rows = [{**row, "handle": _handle(row)} for row in parked["parked"]]
-            by_service.append((name, rows, parked["total"], None))
         except NotFound:
-            by_service.append((name, None, 0, "This service has no dead-letter routes."))
+            found.append(ParkedIn(name, None, 0, NO_DEAD_LETTER_ROUTES))
         except ServiceError as error:
-            by_service.append((name, None, 0, error.detail))
-    done = request.query_params.get("done")
-    return render(request, "ops_dead_letters.html", {"by_service": by_service, "done": done}, user=user)
+            found.append(ParkedIn(name, None, 0, error.detail))
+        else:
+            rows = [{**row, "handle": _handle(row)} for row in parked["parked"]]
+            found.append(ParkedIn(name, rows, parked["total"], None))
+    return found
+
+
+def _known_handle(service_name: str, handle: str) -> None:
+    """Only a service with dead letters, and a handle of the kind it names a parked message by."""
+    if service_name not in DEAD_LETTER_SERVICES:
+        raise PageError("not_found")
+    if service_name == PROJECTOR:
+        if not 0 < len(handle) <= 64 or refused_character(handle, one_line=True):
+            raise PageError("not_found")
+    elif not PARKED_ID.fullmatch(handle):
+        raise PageError("not_found")
+
+
+def replay_outcome(action: str, service_name: str, handle: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a retry or skip did, from the service's answer (as `lrs dlq` reads it): per replayed stream the
+    messages applied, skipped and still parked, and the first error that left some parked."""
+    streams = [
+        {
+            "source": " ".join(str(result[name]) for name in ("consumer", "topic") if result.get(name)),
+            "applied": int(result.get("applied") or 0),
+            "duplicates": int(result.get("duplicates") or 0),
+            "skipped": int(result.get("skipped") or 0),
+            "still_parked": int(result.get("still_parked") or 0),
+            "error": str(result["error"])[:MAX_SHOWN_ERROR] if result.get("error") else None,
+        }
+        for result in results
+    ]
+    return {
+        "action": action,
+        "service": service_name,
+        "handle": handle,
+        "streams": streams,
+        "applied": sum(stream["applied"] for stream in streams),
+        "still_parked": sum(stream["still_parked"] for stream in streams),
+        "first_error": next((stream["error"] for stream in streams if stream["error"]), None),
+    }
+
+
+async def _dead_letters_page(
+    request: Request,
+    user: SignedIn,
+    *,
+    outcome: dict[str, Any] | None = None,
+    refusal: str | None = None,
+    skipping: dict[str, Any] | None = None,
+    reason: str = "",
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {
+        "by_service": [] if skipping else await parked_by_service(calls(request, user)),
+        "outcome": outcome,
+        "refusal": refusal,
+        "skipping": skipping,
+        "reason": reason,
+        "errors": errors or {},
+        "max_reason": MAX_SKIP_REASON,
+    }
+    return render(request, "ops_dead_letters.html", context, user=user, status_code=status)
+
+
+@router.get("/ops/dead-letters")
+async def dead_letters(request: Request, user: DeadLettersOperator) -> HTMLResponse:
+    outcome = (await notice_for(request, user)).get("outcome")
+    return await _dead_letters_page(request, user, outcome=outcome)
+
+
+def _stream(service_name: str, row: dict[str, Any]) -> tuple[Any, ...]:
+    """The stream a parked message holds up: the projector's are per learner and topic, other services' per
+    consumer, topic and key."""
+    if service_name == PROJECTOR:
+        return (row.get("learner"), row.get("topic"))
+    return (row.get("consumer"), row.get("topic"), row.get("key"))
+
+
+async def _parked_to_skip(request: Request, user: SignedIn, service_name: str, handle: str) -> dict[str, Any] | None:
+    """What a skip of `handle` would do, as the listing shows it: the poison at the head of each stream it
+    names (dropped for good) and how many messages wait behind them (applied); None when none is listed."""
+    _known_handle(service_name, handle)
+    listed = (await calls(request, user).dead_letters(service_name))["parked"]
+    named = {_stream(service_name, row) for row in listed if _handle(row) == handle}
+    if not named:
+        return None
+    streams: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in listed:
+        if _stream(service_name, row) in named:
+            streams.setdefault(_stream(service_name, row), []).append(row)
+    return {
+        "service": service_name,
+        "handle": handle,
+        "dropped": [rows[0] for rows in streams.values()],
+        "held": sum(len(rows) - 1 for rows in streams.values()),
+    }
+
+
+async def _no_longer_parked(request: Request, user: SignedIn, service_name: str) -> HTMLResponse:
+    refusal = f"That message is no longer parked in {service_name}: it was retried or skipped already."
+    return await _dead_letters_page(request, user, refusal=refusal, status=404)
+
+
+@router.get("/ops/dead-letters/{service_name}/{handle}/skip")
+async def confirm_skip(request: Request, service_name: str, handle: str, user: DeadLettersOperator) -> HTMLResponse:
+    """The confirmation step of a skip: the message it drops for good, and the reason it asks for."""
+    skipping = await _parked_to_skip(request, user, service_name, handle)
+    if skipping is None:
+        return await _no_longer_parked(request, user, service_name)
+    return await _dead_letters_page(request, user, skipping=skipping)
+
+
+def _skip_reason_error(reason: str) -> str | None:
+    if not reason:
+        return "Say why the message is dropped: it is kept with the record of the skip"
+    if len(reason) > MAX_SKIP_REASON:
+        return f"The reason must be {MAX_SKIP_REASON} characters or fewer"
+    if refused := refused_character(reason, one_line=False):
+        return f"The reason holds {refused}: type it again"
+    return None
 
 
 @router.post("/ops/dead-letters/{service_name}/{handle}/{action}")
@@ -105,34 +250,111 @@ async def dead_letter_action(
     request: Request, service_name: str, handle: str, action: str, user: DeadLettersOperator
 ) -> Response:
     form = await checked_form(request, user)
-    if service_name not in DEAD_LETTER_SERVICES or action not in ("retry", "skip"):
+    if action not in ("retry", "skip"):
         raise PageError("not_found")
-    reason = field(form, "reason")
-    if refused_character(reason, one_line=False):
-        raise PageError("bad_form")
-    result = await calls(request, user).dead_letter_action(service_name, quote(handle, safe=""), action, reason or None)
-    outcome = result.get("results") or []
-    summary = f"{action} of {service_name} {handle}: {len(outcome)} stream(s) handled"
-    return see_other(f"/ops/dead-letters?done={quote(summary)}")
+    _known_handle(service_name, handle)
+    reason = field(form, "reason") if action == "skip" else ""
+    if action == "skip" and (reason_error := _skip_reason_error(reason)):
+        skipping = await _parked_to_skip(request, user, service_name, handle)
+        if skipping is None:
+            return await _no_longer_parked(request, user, service_name)
+        errors = {"reason": reason_error}
+        return await _dead_letters_page(request, user, skipping=skipping, reason=reason, errors=errors, status=400)
+    try:
+        result = await calls(request, user).dead_letter_action(
+            service_name, quote(handle, safe=""), action, reason or None
+        )
+    except NotFound:
+        return await _no_longer_parked(request, user, service_name)
+    except Refused as refused:
+        return await _dead_letters_page(request, user, refusal=refused.detail, status=409)
+    outcome = replay_outcome(action, service_name, handle, result.get("results") or [])
+    return await see_other_telling(request, user, "/ops/dead-letters", outcome=outcome)
+
+
+def comparison_view(comparison: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The last comparison of the rebuilt model with the live one, as the page shows it: whether they are
+    identical, each table's rows in both, and the learners and checksums that differ as the projector gives
+    them (ULNs masked)."""
+    if not comparison:
+        return None
+    counts = comparison.get("counts") or {}
+    live, rebuilt = counts.get("live") or {}, counts.get("rebuilt") or {}
+    return {
+        "identical": bool(comparison.get("identical")),
+        "compared_at": comparison.get("compared_at"),
+        "tables": [
+            {"table": table, "live": live.get(table), "rebuilt": rebuilt.get(table)}
+            for table in sorted(set(live) | set(rebuilt))
+        ],
+        "learners_compared": comparison.get("learners_compared"),
+        "learners_differing": comparison.get("learners_differing") or 0,
+        "differing_learners": [str(uln) for uln in comparison.get("differing_ulns_masked") or []],
+        "checksums_differing": [str(name) for name in comparison.get("global_checksums_differing") or []],
+    }
+
+
+def rebuild_done(action: str, answer: dict[str, Any]) -> dict[str, Any]:
+    """What a rebuild action did, from the projector's answer, for the page to say once."""
+    done = {"action": action, "rebuild_id": answer.get("rebuild_id")}
+    if action == "compare":
+        done["identical"] = bool(answer.get("identical"))
+    if action == "switch":
+        done |= {"live_schema": answer.get("live_schema"), "retired_schema": answer.get("retired_schema")}
+    return done
+
+
+def _rebuild_page(
+    request: Request,
+    user: SignedIn,
+    status: dict[str, Any],
+    *,
+    done: dict[str, Any] | None = None,
+    refusal: str | None = None,
+    confirming: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        "status": status,
+        "comparison": comparison_view(status.get("comparison")),
+        "done": done,
+        "refusal": refusal,
+        "confirming": confirming,
+    }
+    return render(request, "ops_rebuild.html", context, user=user, status_code=status_code)
 
 
 @router.get("/ops/rebuild")
 async def rebuild(request: Request, user: RebuildOperator) -> HTMLResponse:
     status = await calls(request, user).rebuild()
-    error = request.query_params.get("error")
-    return render(request, "ops_rebuild.html", {"status": status, "error": error}, user=user)
+    notice = await notice_for(request, user)
+    return _rebuild_page(request, user, status, done=notice.get("done"), refusal=notice.get("refused"))
+
+
+@router.get("/ops/rebuild/{action}")
+async def confirm_rebuild_action(request: Request, action: str, user: RebuildOperator) -> HTMLResponse:
+    """The confirmation step of the actions that cannot be undone: switching and abandoning."""
+    if action not in CONFIRMED_REBUILD_ACTIONS:
+        raise PageError("not_found")
+    status = await calls(request, user).rebuild()
+    if status.get("state") == "idle":
+        refusal = f"No rebuild is running: there is nothing to {action}."
+        return _rebuild_page(request, user, status, refusal=refusal, status_code=409)
+    return _rebuild_page(request, user, status, confirming=action)
 
 
 @router.post("/ops/rebuild/{action}")
 async def rebuild_action(request: Request, action: str, user: RebuildOperator) -> Response:
-    await checked_form(request, user)
+    form = await checked_form(request, user)
     if action not in REBUILD_ACTIONS:
         raise PageError("not_found")
+    if action in CONFIRMED_REBUILD_ACTIONS and field(form, "confirmed") != "yes":
+        return see_other(f"/ops/rebuild/{action}")  # a form from before the confirmation step: ask first
     try:
-        await calls(request, user).rebuild(action)
+        answer = await calls(request, user).rebuild(action)
     except Refused as refused:
-        return see_other(f"/ops/rebuild?error={quote(refused.detail[:300])}")
-    return see_other("/ops/rebuild")
+        return await see_other_telling(request, user, "/ops/rebuild", refused=refused.detail[:MAX_SHOWN_ERROR])
+    return await see_other_telling(request, user, "/ops/rebuild", done=rebuild_done(action, answer))
 
 
 DUTIES = {
@@ -452,6 +674,11 @@ async def account_action(request: Request, username: str, action: str, user: Acc
         if action == "disable":
             await auth.disable(username, by=user.account.who)
             return see_other("/ops/accounts")
+        if action == "enable":
+            if (await auth.account(username)).is_operator:
+                _hands_out_operator_power(user, "enable an operator account again")
+            await auth.enable(username, by=user.account.who)
+            return see_other("/ops/accounts")
         if action == "email-link":
             return await _email_link(request, username, user)
         if action == "reset-password":
@@ -505,7 +732,7 @@ async def _email_link(request: Request, username: str, user: SignedIn) -> Respon
 @router.post("/ops/keys")
 async def issue_key(request: Request, user: AccountsOperator) -> Response:
     form = await checked_form(request, user)
-    ao_id = field(form, "key_ao_id")
+    ao_id = field(form, "key_ao_id").upper()
     if not AO_ID_PATTERN.fullmatch(ao_id):
         errors = {"key_ao_id": "Enter the AO's recognition number, like RN9037"}
         return await _accounts_page(request, user, errors=errors, status=400)
@@ -598,7 +825,7 @@ async def erase(request: Request, user: ErasureOperator) -> Response:
         return await _erasures_page(request, user, values=values, errors=errors, status=400)
     try:
         erasure, erased_now = await calls(request, user).erase_learner(values["uln"], values["reason"])
-    except (Refused, Forbidden) as refused:
+    except (Refused, Forbidden, NotFound) as refused:  # NotFound: a ULN the LRS holds nothing about (0132)
         return await _erasures_page(request, user, values=values, errors={"uln": refused.detail}, status=400)
     return await see_other_telling(request, user, "/ops/erasures", done={**erasure, "erased_now": erased_now})
 
