@@ -32,11 +32,13 @@ from portal.reset_links import ResetLinkPolicy
 from portal.sessions import CookiePolicy, SessionPolicy
 from portal.store import MIGRATIONS, SCHEMA, AccountStore, ServiceKeys, SessionStore, UploadStore
 from portal.web import (
+    account_pages,
     admin_api,
     ao_pages,
     auth_pages,
     batch_pages,
     dashboard,
+    erasure_pages,
     errors,
     maintenance_pages,
     operator_pages,
@@ -159,7 +161,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.middleware("http")(_security_headers)
     static = resources.files("portal").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth_pages, dashboard, batch_pages, ao_pages, operator_pages, maintenance_pages, sandpit_pages):
+    pages = (auth_pages, dashboard, batch_pages, ao_pages, sandpit_pages)
+    operators_pages = (operator_pages, account_pages, erasure_pages, maintenance_pages)
+    for module in (*pages, *operators_pages):
         app.include_router(module.router)
     app.include_router(admin_api.router)
     return app

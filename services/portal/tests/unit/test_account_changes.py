@@ -11,7 +11,7 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubb
 from lrs_contracts.environments import Environment
 from lrs_platform.identity import Principal
 from portal.accounts import Role
-from portal.web import operator_pages
+from portal.web import account_pages
 
 BEARER = {"Authorization": "Bearer lrs_k_s"}
 
@@ -70,7 +70,7 @@ def test_each_change_in_the_portal_is_kept_with_who_made_it(portal: StubbedPorta
 def test_the_changes_are_read_a_page_at_a_time_newest_first(
     portal: StubbedPortal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(operator_pages, "CHANGES_PAGE", 3)
+    monkeypatch.setattr(account_pages, "CHANGES_PAGE", 3)
     client, _ = portal.signed_in(Role.OPERATOR, frozenset({"accounts"}))
     portal.accounts.changed.clear()
     for number in range(7):

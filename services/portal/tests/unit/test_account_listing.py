@@ -11,7 +11,7 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_por
 from lrs_contracts.environments import Environment
 from lrs_platform.identity import Principal
 from portal.accounts import Account, Role
-from portal.web.operator_pages import ACCOUNTS_PAGE
+from portal.web.account_pages import ACCOUNTS_PAGE
 
 BEARER = {"Authorization": "Bearer lrs_k_s"}
 

@@ -14,7 +14,7 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, shown
 from lrs_contracts.environments import Environment
 from lrs_platform.identity import OperatorScope, Principal
 from portal.accounts import InvalidAccount, Role, new_account
-from portal.web import maintenance_pages, operator_pages
+from portal.web import account_pages, erasure_pages, maintenance_pages, operator_pages
 
 BEARER = {"Authorization": "Bearer lrs_k_s"}
 NEW_OPERATOR = {"username": "oncall.two", "display_name": "Oncall Two", "role": "operator", "ao_id": "", "email": ""}
@@ -294,7 +294,7 @@ def test_no_operator_page_or_form_is_open_to_duties_it_does_not_name(portal: Stu
     client, session = portal.signed_in(Role.OPERATOR, frozenset({"support", "registry"}))
     routes = [
         (method, route.path)
-        for router in (operator_pages.router, maintenance_pages.router)
+        for router in (operator_pages.router, account_pages.router, erasure_pages.router, maintenance_pages.router)
         for route in router.routes
         if isinstance(route, APIRoute) and route.path.startswith("/ops")
         for method in route.methods or ()

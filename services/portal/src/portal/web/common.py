@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
+from lrs_contracts.text import refused_character
 from lrs_domain.reference import Catalogue
 from lrs_platform.identity import OperatorScope
 from portal.accounts import Account, AccountChange, AddressChange, Role
@@ -325,6 +326,17 @@ def calls(request: Request, user: SignedIn) -> ServiceCalls:
 def field(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+def reason_error(reason: str, *, limit: int, missing: str) -> str | None:
+    """What is wrong with a reason an operator gives for an action (`missing`: what to say when none is)."""
+    if not reason:
+        return missing
+    if len(reason) > limit:
+        return f"The reason must be {limit} characters or fewer"
+    if refused := refused_character(reason, one_line=False):
+        return f"The reason holds {refused}: type it again"
+    return None
 
 
 def see_other(url: str) -> RedirectResponse:

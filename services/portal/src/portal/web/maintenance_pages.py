@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lrs_contracts.text import refused_character
 from portal.auth import SignedIn
 from portal.backend import Forbidden, NotFound, Refused, ServiceCalls
 from portal.web.common import (
@@ -22,6 +21,7 @@ from portal.web.common import (
     checked_form,
     field,
     notice_for,
+    reason_error,
     render,
     see_other_telling,
 )
@@ -124,13 +124,8 @@ async def _done(request: Request, user: SignedIn, what: str, changed: dict[str, 
 
 
 def _reason_error(reason: str) -> str | None:
-    if not reason:
-        return "Say what the maintenance is for: AOs see it on every page and on the batches it holds"
-    if len(reason) > MAX_REASON:
-        return f"The reason must be {MAX_REASON} characters or fewer"
-    if refused := refused_character(reason, one_line=False):
-        return f"The reason holds {refused}: type it again"
-    return None
+    missing = "Say what the maintenance is for: AOs see it on every page and on the batches it holds"
+    return reason_error(reason, limit=MAX_REASON, missing=missing)
 
 
 def _day(text: str) -> date | None:

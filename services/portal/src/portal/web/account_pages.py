@@ -1,0 +1,446 @@
+"""Operators' pages for people: portal accounts (duties, email addresses, password links) and AO API keys."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from lrs_contracts.text import refused_character
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
+from portal.accounts import (
+    AO_ID_PATTERN,
+    USERNAME_PATTERN,
+    Account,
+    AccountListing,
+    InvalidAccount,
+    NotInRegister,
+    Role,
+)
+from portal.auth import LinkNotSent, LinkShareUsed, SignedIn
+from portal.reset_links import UK
+from portal.store import AccountExists, AccountNotFound
+from portal.web.common import (
+    AccountsOperator,
+    PageError,
+    checked_form,
+    field,
+    notice_for,
+    portal_of,
+    render,
+    see_other,
+    see_other_telling,
+    told_old_address,
+)
+
+router = APIRouter(include_in_schema=False)
+
+RECENT_CHANGES = 10  # on the accounts page; the rest a page at a time
+CHANGE_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit a bigint
+CHANGES_PAGE = 50
+
+
+DUTIES = {
+    OperatorScope.SUPPORT: "act and read for any AO, learner or provider (with the lrs command or the API)",
+    OperatorScope.REGISTRY: "the learner registry and reference data (lrs command)",
+    OperatorScope.ERASURE: "erase learners; the erasures' audit",
+    OperatorScope.KEYS: "the key wrapping learners' keys; the credential signing keys",
+    OperatorScope.DEAD_LETTERS: "every service's dead letters; the projector's state",
+    OperatorScope.REBUILD: "the projector's state, rebuilds and replays",
+    OperatorScope.MAINTENANCE: "maintenance windows and pauses; the Sandpit's purge",
+    OperatorScope.ACCOUNTS: "AO staff's accounts and AO API keys; disabling any account",
+}
+
+
+def _ticked_duties(form: Any) -> list[str]:
+    ticked = form.getlist("scopes")
+    if not all(isinstance(name, str) for name in ticked):
+        raise PageError("bad_form")
+    return list(ticked)
+
+
+def _chosen_duties(choice: str, ticked: list[str]) -> list[str]:
+    """An operator's duties as the form chose them: [] for every duty, only when "Every duty" was chosen
+    (an empty list of ticks never means every duty). Raises InvalidAccount."""
+    if choice == "every":
+        return []  # boxes ticked as well are not asked for: every duty was chosen
+    if choice != "only":
+        raise InvalidAccount("Choose the operator's duties: only some, or every duty", "duties")
+    if not ticked:
+        raise InvalidAccount("Tick at least one duty, or choose every duty", "scopes")
+    return ticked
+
+
+def _hands_out_operator_power(user: SignedIn, what: str) -> None:
+    """Operator accounts are made, their passwords reset and their duties changed only by an operator with
+    every duty (decision 0124, as decision 0122 for keys): anyone else could give themselves more."""
+    if not user.account.has_every_duty:
+        raise PageError("forbidden", f"Only an operator with every duty can {what}.")
+
+
+async def _accounts_page(
+    request: Request,
+    user: Any,
+    *,
+    issued: dict[str, str] | None = None,
+    sent: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+    keys_of: str | None = None,
+) -> HTMLResponse:
+    portal = portal_of(request)
+    keys, keys_total = await portal.keys.listing(
+        PrincipalKind.AO, principal=Principal(PrincipalKind.AO, keys_of) if keys_of else None
+    )
+    listed, shown, listing_errors = _listing_of(request)
+    accounts, next_after = await portal.auth.accounts(listed)
+    if listing_errors:
+        status = 400
+    context = {
+        "accounts": accounts,
+        "listing": shown,
+        "more_accounts": _page_link(listed, next_after) if next_after else None,
+        "first_accounts": _page_link(listed, None) if listed.after else None,
+        "keys": keys,
+        "keys_total": keys_total,
+        "keys_of": keys_of or "",
+        "issued": issued,
+        "sent": sent,
+        "sends_links": portal.password_emails is not None,
+        "errors": {**listing_errors, **(errors or {})},
+        "values": values or {"role": "ao", "first_link": "yes"},
+        "duties": DUTIES,
+        "changes": await portal.auth.changes(limit=RECENT_CHANGES),
+    }
+    return render(request, "ops_accounts.html", context, user=user, status_code=status)
+
+
+ACCOUNTS_PAGE = 100
+_STARTING = re.compile(r"^[a-z0-9._@-]{1,64}$")
+
+
+def _listing_of(request: Request) -> tuple[AccountListing, dict[str, str], dict[str, str]]:
+    """The accounts the page's filter asks for (`accounts_of`, `role`, `starting`; `after` for a later page),
+    what the filter shows, and what in it is not right (then every account is listed)."""
+    query = request.query_params
+    shown = {name: (query.get(name) or "").strip() for name in ("accounts_of", "role", "starting", "after")}
+    shown["accounts_of"] = shown["accounts_of"].upper()
+    shown["starting"] = shown["starting"].lower()
+    errors: dict[str, str] = {}
+    if shown["accounts_of"] and not AO_ID_PATTERN.fullmatch(shown["accounts_of"]):
+        errors["accounts_of"] = "Enter an AO recognition number, like RN9037"
+    if shown["starting"] and not _STARTING.fullmatch(shown["starting"]):
+        errors["starting"] = "A username holds only lower-case letters, digits, dots, dashes, underscores or @"
+    role = shown["role"] if shown["role"] in {role.value for role in Role} else ""
+    after = shown["after"] if USERNAME_PATTERN.fullmatch(shown["after"]) else ""
+    shown |= {"role": role, "after": after}
+    if errors:
+        return AccountListing(limit=ACCOUNTS_PAGE), shown, errors
+    listed = AccountListing(
+        ao_id=shown["accounts_of"] or None,
+        role=Role(role) if role else None,
+        starting=shown["starting"] or None,
+        after=after or None,
+        limit=ACCOUNTS_PAGE,
+    )
+    return listed, shown, errors
+
+
+def _page_link(listed: AccountListing, after: str | None) -> str:
+    """The accounts page with the filter it applied, from after `after` (None: the first page)."""
+    asked = {
+        "accounts_of": listed.ao_id,
+        "role": listed.role.value if listed.role else None,
+        "starting": listed.starting,
+        "after": after,
+    }
+    return "/ops/accounts?" + urlencode({name: value for name, value in asked.items() if value})
+
+
+@router.get("/ops/accounts")
+async def accounts(
+    request: Request, user: AccountsOperator, keys_of: Annotated[str | None, Query(max_length=20)] = None
+) -> HTMLResponse:
+    """Accounts, and AO API keys: every AO's (the first 500) or, with `keys_of`, one AO's."""
+    keys_of = (keys_of or "").strip().upper() or None
+    if keys_of and not AO_ID_PATTERN.fullmatch(keys_of):
+        errors = {"keys_of": "Enter an AO recognition number, like RN9037"}
+        return await _accounts_page(request, user, errors=errors, status=400)
+    notice = await notice_for(request, user)
+    return await _accounts_page(request, user, keys_of=keys_of, issued=notice.get("issued"), sent=notice.get("sent"))
+
+
+@router.post("/ops/accounts")
+async def create_account(request: Request, user: AccountsOperator) -> Response:
+    form = await checked_form(request, user)
+    names = ("username", "display_name", "role", "ao_id", "email", "duties", "first_link")
+    values: dict[str, Any] = {name: field(form, name) for name in names}
+    values["scopes"] = _ticked_duties(form)
+    try:
+        role = Role(values["role"])
+    except ValueError:
+        return await _accounts_page(request, user, errors={"role": "Choose a role"}, values=values, status=400)
+    if role is Role.OPERATOR and not user.account.has_every_duty:
+        errors = {"role": "Only an operator with every duty can create an operator account"}
+        return await _accounts_page(request, user, errors=errors, values=values, status=400)
+    portal = portal_of(request)
+    emails = portal.password_emails if values["first_link"] else None
+    if values["first_link"] and emails is None:  # a form from before the relay was taken away
+        errors = {
+            "email": "This portal cannot send email now: create the account without a link to be given a password"
+        }
+        return await _accounts_page(request, user, errors=errors, values=values, status=400)
+    details = (values["username"], values["display_name"], role, values["ao_id"] or None, values["email"] or None)
+    try:
+        # an AO user's ticks are refused by the account's own check, never dropped unseen
+        duties = _chosen_duties(values["duties"], values["scopes"]) if role is Role.OPERATOR else values["scopes"]
+        if emails is not None:
+            account = await portal.auth.create_account_with_link(*details, duties, by=user.account.who, links=emails)
+        else:
+            account, password = await portal.auth.create_account(*details, duties, by=user.account.who)
+    except InvalidAccount as error:
+        return await _accounts_page(request, user, errors={error.field: str(error)}, values=values, status=400)
+    except AccountExists:
+        errors = {"username": f"The username {values['username']} is taken"}
+        return await _accounts_page(request, user, errors=errors, values=values, status=400)
+    except LinkNotSent as error:
+        if error.about_address:
+            errors = {"email": f"The mail relay refused this address ({error}): check it. No account was created"}
+            return await _accounts_page(request, user, errors=errors, values=values, status=400)
+        errors = {
+            "first_link": f"The email could not be sent ({error}), so no account was created. Try again later, or"
+            " untick this to be shown a password to give them"
+        }
+        return await _accounts_page(request, user, errors=errors, values=values, status=503)
+    if emails is not None:
+        hours = int(emails.policy.first_valid_for.total_seconds() // 3600)
+        sent = {
+            "what": f"Account {account.username} created",
+            "body": f"A link to choose their password was emailed to {account.email}. It works once, for {hours}"
+            " hours; after that they can use \u201cForgotten your password?\u201d on the sign-in page.",
+        }
+        return await see_other_telling(request, user, "/ops/accounts", sent=sent)
+    issued = {"what": f"Password for {account.username}", "secret": password}
+    return await see_other_telling(request, user, "/ops/accounts", issued=issued)
+
+
+@router.get("/ops/accounts/changes")
+async def account_changes(
+    request: Request, user: AccountsOperator, after: Annotated[str | None, Query(max_length=40)] = None
+) -> Response:
+    """The audit of account changes, a page at a time, newest first; `after`: the oldest change shown."""
+    if after is not None and not CHANGE_ID.fullmatch(after):
+        return see_other("/ops/accounts/changes")  # a position no page handed out: start again at the newest
+    page = await portal_of(request).auth.changes(limit=CHANGES_PAGE + 1, older_than=int(after) if after else None)
+    context = {
+        "changes": page[:CHANGES_PAGE],
+        "older": str(page[CHANGES_PAGE - 1].change_id) if len(page) > CHANGES_PAGE else None,
+        "newest_first_page": after is None,
+    }
+    return render(request, "ops_account_changes.html", context, user=user)
+
+
+async def _someone_elses_account(request: Request, username: str, user: SignedIn, own: str) -> Account:
+    """The account `username` names, which is not `user`'s own (`own` says where that is changed)."""
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise PageError("not_found")
+    if username == user.account.username:
+        raise PageError("forbidden", own)
+    try:
+        return await portal_of(request).auth.account(username)
+    except AccountNotFound:
+        raise PageError("not_found") from None
+
+
+async def _operator_account(request: Request, username: str, user: SignedIn) -> Account:
+    """The operator account whose duties `user` is about to see or change."""
+    _hands_out_operator_power(user, "change an operator's duties")
+    own = "You cannot change your own duties: ask another operator with every duty."
+    account = await _someone_elses_account(request, username, user, own)
+    if not account.is_operator:
+        raise PageError("not_found")
+    return account
+
+
+def _duties_page(
+    request: Request,
+    user: SignedIn,
+    account: Account,
+    *,
+    choice: str | None = None,
+    ticked: Collection[str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {
+        "account": account,
+        "duties": DUTIES,
+        "choice": choice or ("only" if account.scopes else "every"),
+        "ticked": account.scopes if ticked is None else ticked,
+        "errors": errors or {},
+    }
+    return render(request, "ops_account_duties.html", context, user=user, status_code=status)
+
+
+@router.get("/ops/accounts/{username}/duties")
+async def duties_form(request: Request, username: str, user: AccountsOperator) -> HTMLResponse:
+    return _duties_page(request, user, await _operator_account(request, username, user))
+
+
+@router.post("/ops/accounts/{username}/duties")
+async def set_duties(request: Request, username: str, user: AccountsOperator) -> Response:
+    form = await checked_form(request, user)
+    account = await _operator_account(request, username, user)
+    choice, ticked = field(form, "duties"), _ticked_duties(form)
+    try:
+        await portal_of(request).auth.set_duties(account.username, _chosen_duties(choice, ticked), by=user.account.who)
+    except InvalidAccount as error:
+        errors = {error.field: str(error)}
+        return _duties_page(request, user, account, choice=choice, ticked=ticked, errors=errors, status=400)
+    except AccountNotFound:
+        raise PageError("not_found") from None
+    return see_other("/ops/accounts")
+
+
+async def _account_for_email(request: Request, username: str, user: SignedIn) -> Account:
+    """The account whose email address `user` is about to see or change: an operator's only by an operator
+    with every duty (the address receives the links that set its password), and never their own here."""
+    own = "Change your own email address on the Your email address page."
+    account = await _someone_elses_account(request, username, user, own)
+    if account.is_operator:
+        _hands_out_operator_power(user, "change an operator's email address")
+    return account
+
+
+def _email_page(
+    request: Request,
+    user: SignedIn,
+    account: Account,
+    *,
+    email: str | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    shown = (account.email or "") if email is None else email
+    context = {"account": account, "email": shown, "errors": errors or {}}
+    return render(request, "ops_account_email.html", context, user=user, status_code=status)
+
+
+@router.get("/ops/accounts/{username}/email")
+async def email_form(request: Request, username: str, user: AccountsOperator) -> HTMLResponse:
+    return _email_page(request, user, await _account_for_email(request, username, user))
+
+
+@router.post("/ops/accounts/{username}/email")
+async def set_email(request: Request, username: str, user: AccountsOperator) -> Response:
+    form = await checked_form(request, user)
+    account = await _account_for_email(request, username, user)
+    email = field(form, "email")
+    portal = portal_of(request)
+    try:
+        change = await portal.auth.set_email(account.username, email, by=user.account.who)
+    except InvalidAccount as error:
+        return _email_page(request, user, account, email=email, errors={error.field: str(error)}, status=400)
+    except AccountNotFound:
+        raise PageError("not_found") from None
+    return told_old_address(see_other("/ops/accounts"), portal.password_emails, change)
+
+
+@router.post("/ops/accounts/{username}/{action}")
+async def account_action(request: Request, username: str, action: str, user: AccountsOperator) -> Response:
+    await checked_form(request, user)
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise PageError("not_found")
+    auth = portal_of(request).auth
+    try:
+        if action == "disable":
+            await auth.disable(username, by=user.account.who)
+            return see_other("/ops/accounts")
+        if action == "enable":
+            if (await auth.account(username)).is_operator:
+                _hands_out_operator_power(user, "enable an operator account again")
+            await auth.enable(username, by=user.account.who)
+            return see_other("/ops/accounts")
+        if action == "email-link":
+            return await _email_link(request, username, user)
+        if action == "reset-password":
+            if (await auth.account(username)).is_operator:
+                _hands_out_operator_power(user, "reset an operator's password")
+            password = await auth.reset_password(username, by=user.account.who)
+            issued = {"what": f"New password for {username}", "secret": password}
+            return await see_other_telling(request, user, "/ops/accounts", issued=issued)
+    except AccountNotFound:
+        raise PageError("not_found") from None
+    raise PageError("not_found")
+
+
+async def _email_link(request: Request, username: str, user: SignedIn) -> Response:
+    """Emails the account's person a link to choose a password (decision 0129); the page says where it went,
+    or why it did not (at the accounts' table, which the error summary links to)."""
+    portal = portal_of(request)
+    auth = portal.auth
+    if (await auth.account(username)).is_operator:
+        _hands_out_operator_power(user, "email an operator a link to choose a password")
+    if portal.password_emails is None:
+        why = "This portal cannot send email now: reset the password of {0} to give them one"
+        return await _accounts_page(request, user, errors={"accounts": why.format(username)}, status=400)
+    try:
+        account, expires_at = await auth.email_password_link(
+            username, by=user.account.who, links=portal.password_emails
+        )
+    except InvalidAccount as error:
+        why = f"No link was sent to {username}: {error}"
+        return await _accounts_page(request, user, errors={"accounts": why}, status=400)
+    except LinkShareUsed:
+        why = f"{username} has been sent as many links as an hour allows: try again later, or reset their password"
+        return await _accounts_page(request, user, errors={"accounts": why}, status=429)
+    except LinkNotSent as error:
+        if error.about_address:
+            why = f"The mail relay refused the email address of {username} ({error}): check it. No link was sent"
+        else:
+            why = (
+                f"The email to {username} could not be sent ({error}), so no link was kept. Try again later, or reset"
+                " their password to give them one"
+            )
+        return await _accounts_page(request, user, errors={"accounts": why}, status=400 if error.about_address else 503)
+    sent = {
+        "what": f"Link emailed to {account.username}",
+        "body": f"A link to choose a password was emailed to {account.email}. It works once, until"
+        f" {expires_at.astimezone(UK):%H:%M on %d %B} (UK time); until it is used, their password stays as it is.",
+    }
+    return await see_other_telling(request, user, "/ops/accounts", sent=sent)
+
+
+@router.post("/ops/keys")
+async def issue_key(request: Request, user: AccountsOperator) -> Response:
+    form = await checked_form(request, user)
+    ao_id = field(form, "key_ao_id").upper()
+    if not AO_ID_PATTERN.fullmatch(ao_id):
+        errors = {"key_ao_id": "Enter the AO's recognition number, like RN9037"}
+        return await _accounts_page(request, user, errors=errors, status=400)
+    if refused := refused_character(field(form, "label"), one_line=True):
+        errors = {"label": f"The label holds {refused}: type it again"}
+        return await _accounts_page(request, user, errors=errors, status=400)
+    label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
+    try:
+        key = await portal_of(request).auth.issue_ao_key(ao_id, label, by=user.account.who)
+    except NotInRegister as error:
+        return await _accounts_page(request, user, errors={"key_ao_id": str(error)}, status=400)
+    issued = {"what": f"API key for ao:{ao_id} (shown once)", "secret": key.token}
+    return await see_other_telling(request, user, f"/ops/accounts?keys_of={quote(ao_id)}", issued=issued)
+
+
+@router.post("/ops/keys/{key_id}/revoke")
+async def revoke_key(request: Request, key_id: str, user: AccountsOperator) -> Response:
+    form = await checked_form(request, user)
+    if refused_character(key_id, one_line=True):  # no key has one
+        raise PageError("not_found")
+    if await portal_of(request).auth.revoke_ao_key(key_id, by=user.account.who) is None:  # only the AO keys listed
+        raise PageError("not_found")
+    keys_of = field(form, "keys_of")  # back to the AO's keys the key was listed among
+    return see_other(f"/ops/accounts?keys_of={quote(keys_of)}" if AO_ID_PATTERN.fullmatch(keys_of) else "/ops/accounts")

@@ -1,0 +1,115 @@
+"""Operators' pages for learners' personal data: erasing a learner (decision 0080) and how their keys are
+wrapped (decision 0116)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from lrs_contracts.identifiers import ULN_PATTERN
+from portal.backend import Forbidden, NotFound, Refused
+from portal.web.common import (
+    ErasureOperator,
+    KeysOperator,
+    calls,
+    checked_form,
+    field,
+    notice_for,
+    reason_error,
+    render,
+    see_other,
+    see_other_telling,
+)
+
+router = APIRouter(include_in_schema=False)
+
+ULN = re.compile(ULN_PATTERN)
+MAX_ERASURE_REASON = 500
+
+
+async def _erasures_page(
+    request: Request,
+    user: Any,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    confirming: bool = False,
+    done: dict[str, Any] | None = None,
+    status: int = 200,
+    after: str | None = None,
+) -> HTMLResponse:
+    audit = await calls(request, user).erasures(after=after)
+    context = {
+        "erasures": audit["erasures"],
+        "older": audit["next"],
+        "newest_first_page": after is None,
+        "values": values or {},
+        "errors": errors or {},
+        "confirming": confirming,
+        "done": done,
+    }
+    return render(request, "ops_erasures.html", context, user=user, status_code=status)
+
+
+def _erasure_errors(values: dict[str, str]) -> dict[str, str]:
+    errors = {}
+    if not ULN.fullmatch(values["uln"]):
+        errors["uln"] = "Enter the learner's ULN: 10 digits, like 1000000043"
+    missing = "Say why the learner is erased: it is kept in the audit"
+    if reason := reason_error(values["reason"], limit=MAX_ERASURE_REASON, missing=missing):
+        errors["reason"] = reason
+    return errors
+
+
+@router.get("/ops/erasures")
+async def erasures(
+    request: Request, user: ErasureOperator, after: Annotated[str | None, Query(max_length=200)] = None
+) -> Response:
+    """The erasure form, and the audit a page at a time, newest first."""
+    try:
+        return await _erasures_page(request, user, after=after, done=(await notice_for(request, user)).get("done"))
+    except Refused:  # a position no page handed out (a hand-made link): start again at the newest
+        return see_other("/ops/erasures")
+
+
+@router.post("/ops/erasures/check")
+async def check_erasure(request: Request, user: ErasureOperator) -> HTMLResponse:
+    """The confirmation step: what will be erased, with the same values ready to send."""
+    form = await checked_form(request, user)
+    values = {name: field(form, name) for name in ("uln", "reason")}
+    if errors := _erasure_errors(values):
+        return await _erasures_page(request, user, values=values, errors=errors, status=400)
+    return await _erasures_page(request, user, values=values, confirming=True)
+
+
+@router.post("/ops/erasures")
+async def erase(request: Request, user: ErasureOperator) -> Response:
+    form = await checked_form(request, user)
+    values = {name: field(form, name) for name in ("uln", "reason")}
+    if errors := _erasure_errors(values):
+        return await _erasures_page(request, user, values=values, errors=errors, status=400)
+    try:
+        erasure, erased_now = await calls(request, user).erase_learner(values["uln"], values["reason"])
+    except (Refused, Forbidden, NotFound) as refused:  # NotFound: a ULN the LRS holds nothing about (0132)
+        return await _erasures_page(request, user, values=values, errors={"uln": refused.detail}, status=400)
+    return await see_other_telling(request, user, "/ops/erasures", done={**erasure, "erased_now": erased_now})
+
+
+@router.get("/ops/keyring")
+async def keyring(request: Request, user: KeysOperator) -> HTMLResponse:
+    """How the learners' data keys are wrapped (decision 0116): its own page, as counting the stored keys
+    reads the whole key store."""
+    wrapping = await calls(request, user).key_wrapping()
+    rewrapped = (await notice_for(request, user)).get("rewrapped")
+    return render(request, "ops_keyring.html", {"wrapping": wrapping, "rewrapped": rewrapped}, user=user)
+
+
+@router.post("/ops/keyring/rewrap")
+async def rewrap_keys(request: Request, user: KeysOperator) -> Response:
+    """Re-wraps stored learner keys with the wrapping key new keys get, up to 100,000 a press."""
+    await checked_form(request, user)
+    rewrapped = await calls(request, user).rewrap_keys()
+    return await see_other_telling(request, user, "/ops/keyring", rewrapped=rewrapped)
