@@ -32,7 +32,8 @@ BASE = "http://service.local"
 
 
 class Assets(HTMLParser):
-    """Every URL a page makes the browser load: scripts, stylesheets, icons, images, ReDoc's spec."""
+    """Every URL a page makes the browser load: scripts, stylesheets, icons, images, ReDoc's spec (a `data:`
+    URL is in the page itself: nothing is loaded for it)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -40,7 +41,7 @@ class Assets(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         wanted = {"script": "src", "link": "href", "img": "src", "redoc": "spec-url"}.get(tag)
-        self.urls += [value for name, value in attrs if name == wanted and value]
+        self.urls += [value for name, value in attrs if name == wanted and value and not value.startswith("data:")]
         self.urls += [value for name, value in attrs if name == "data-openapi-url" and value]
 
 
