@@ -243,3 +243,16 @@ def test_plr_show_with_history_lists_each_version_under_its_achievement() -> Non
     assert len(lines) == 2
     assert "v1 recorded 2025-08-22 09:00" in lines[0] and "Pass" in lines[0]
     assert "v2 updated 2025-09-01 10:30" in lines[1] and "Merit" in lines[1]
+
+
+def test_a_plr_of_a_uln_whose_check_digit_is_wrong_is_a_usage_error_before_any_service_is_asked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No learner can have it: "no achievements" would hide the typo."""
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setenv("LRS_PLR_PROJECTOR_URL", "http://127.0.0.1:9")  # nothing listens there
+
+    code = main(["plr", "show", "1000000044"])
+
+    assert code == ExitCode.USAGE
+    assert "the check digit of ULN 1000000044 is wrong (RV002)" in capsys.readouterr().err

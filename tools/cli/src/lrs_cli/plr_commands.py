@@ -10,9 +10,10 @@ import typer
 from rich.text import Text
 
 from lrs_cli.batch_commands import FINAL_STATES
-from lrs_cli.client import Connection, expect_ok
+from lrs_cli.client import Connection, UsageError, expect_ok
 from lrs_cli.credential_commands import verify_file
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, warn
+from lrs_domain.identifiers import has_valid_uln_check_digit
 
 app = typer.Typer(help="Personal Learning Records and their credentials.", no_args_is_help=True)
 
@@ -29,6 +30,9 @@ def plr(
     after_batch: str | None = None,
     min_offsets: str | None = None,
 ) -> dict[str, Any]:
+    if uln.isdigit() and len(uln) == 10 and not has_valid_uln_check_digit(uln):
+        # no learner can have it, so its PLR is always empty: say why rather than "no achievements"
+        raise UsageError(f"the check digit of ULN {uln} is wrong (RV002): a digit was mistyped, no learner has it")
     params: dict[str, Any] = {"include_withdrawn": withdrawn, "include_history": history}
     if after_batch and (why := _put_nothing_on_the_plr(connection, after_batch)):
         # the projector cannot tell a batch on its way from one that put nothing on the PLR (it would wait for
