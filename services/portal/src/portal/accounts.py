@@ -10,6 +10,7 @@ each of its sessions gets, so the services enforce them as for any key.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -234,9 +235,27 @@ def one_address(text: str) -> Address | None:
     return address if address.addr_spec == text else None
 
 
+# The words leaked passwords most often are, give or take digits and marks around them: among the first guesses
+# of any attack, whatever their length (the NCSC's advice: refuse the commonly used).
+_COMMON_WORDS = frozenset(
+    {
+        "password", "passw0rd", "p@ssword", "qwerty", "qwertyuiop", "letmein", "welcome", "iloveyou", "admin",
+        "administrator", "abc", "abcdef", "monkey", "dragon", "football", "baseball", "sunshine", "princess",
+        "trustno1", "login", "master", "changeme", "secret", "default",
+    }
+)  # fmt: skip
+_AROUND_WORDS = string.digits + string.punctuation + " "
+
+
+def _guessable(password: str) -> bool:
+    """Only digits and marks, or around them a common word or a character or two repeated."""
+    core = password.lower().strip(_AROUND_WORDS)
+    return core in _COMMON_WORDS or len(set(core)) <= 2
+
+
 def check_new_password(password: str, current: str | None = None) -> None:
-    """The rules a new password follows: long enough, no control character (tab, line break, ...), and
-    not the one the person has now."""
+    """The rules a new password follows: long enough, not among the first an attacker tries, no control
+    character (tab, line break, ...), and not the one the person has now."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidAccount(f"A password has at least {MIN_PASSWORD_LENGTH} characters", "password")
     if refused := refused_character(password, one_line=True, one_line_is="a password"):
@@ -245,6 +264,12 @@ def check_new_password(password: str, current: str | None = None) -> None:
         raise InvalidAccount(f"A password cannot hold the control character U+{ord(control.group()):04X}", "password")
     if password == current:
         raise InvalidAccount("Choose a password other than the one you have now", "password")
+    if _guessable(password):
+        raise InvalidAccount(
+            "That password is among the first an attacker tries (a common word, or only digits): a few unrelated"
+            " words make a good one",
+            "password",
+        )
 
 
 class PasswordChange(StrEnum):

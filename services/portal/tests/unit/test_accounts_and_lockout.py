@@ -152,3 +152,17 @@ def test_a_short_password_is_refused() -> None:
     with pytest.raises(InvalidAccount):
         check_new_password("eleven char")
     check_new_password("twelve chars")
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["password1234", "Password2026!", "123456789012", "qwertyuiop12", "aaaaaaaaaaaa", "ababababab12", "!!Welcome123"],
+)
+def test_a_password_among_the_first_an_attacker_tries_is_refused(password: str) -> None:
+    with pytest.raises(InvalidAccount, match="among the first an attacker tries"):
+        check_new_password(password)
+
+
+@pytest.mark.parametrize("password", ["correct horse battery staple", "password manager 7 lists", "2026 is a year!"])
+def test_a_common_word_among_others_is_a_password(password: str) -> None:
+    check_new_password(password)
