@@ -23,7 +23,7 @@ from portal.accounts import (
     InvalidAccount,
     Role,
 )
-from portal.auth import LinkNotSent, LinkShareUsed
+from portal.auth import Authentication, LinkNotSent, LinkShareUsed
 from portal.store import AccountDisabled, AccountExists, AccountNotFound
 from portal.web.common import portal_of
 
@@ -154,6 +154,13 @@ def _require_operator(principal: Principal) -> None:
         raise ProblemError(403, "Forbidden", "Only operators manage portal accounts.")
 
 
+async def _changeable_by(principal: Principal, auth: Authentication, username: str) -> None:
+    """Whether the operator key may change the account (AccountNotFound when there is none): an operator's
+    only with a key without scopes."""
+    if (await auth.account(username)).is_operator:
+        _may_hand_out_operator_power(principal)
+
+
 def _may_hand_out_operator_power(principal: Principal) -> None:
     """An operator account signs in with operator power: a key limited to `accounts` must not make one,
     learn one's password or change its duties (decisions 0122, 0124). It manages AO staff's accounts, and
@@ -269,8 +276,7 @@ async def enable_account(username: Username, principal: CurrentPrincipal, reques
     _require_operator(principal)
     auth = portal_of(request).auth
     try:
-        if (await auth.account(username)).role is Role.OPERATOR:
-            _may_hand_out_operator_power(principal)
+        await _changeable_by(principal, auth, username)
         if not await auth.enable(username, by=_by_key(principal)):
             raise ProblemError(409, "Conflict", f"The account {username!r} is not disabled.")
         return AccountPublic.of(await auth.account(username))
@@ -288,8 +294,7 @@ async def reset_password(username: Username, principal: CurrentPrincipal, reques
     _require_operator(principal)
     auth = portal_of(request).auth
     try:
-        if (await auth.account(username)).role is Role.OPERATOR:
-            _may_hand_out_operator_power(principal)
+        await _changeable_by(principal, auth, username)
         password = await auth.reset_password(username, by=_by_key(principal))
         return IssuedPassword(account=AccountPublic.of(await auth.account(username)), password=password)
     except AccountNotFound as error:
@@ -326,8 +331,7 @@ async def email_password_link(username: Username, principal: CurrentPrincipal, r
         )
     auth = portal.auth
     try:
-        if (await auth.account(username)).role is Role.OPERATOR:
-            _may_hand_out_operator_power(principal)
+        await _changeable_by(principal, auth, username)
         account, expires_at = await auth.email_password_link(
             username, by=_by_key(principal), links=portal.password_emails
         )
@@ -385,8 +389,7 @@ async def set_email(
     _require_operator(principal)
     portal = portal_of(request)
     try:
-        if (await portal.auth.account(username)).is_operator:
-            _may_hand_out_operator_power(principal)
+        await _changeable_by(principal, portal.auth, username)
         change = await portal.auth.set_email(username, body.email, by=_by_key(principal))
         if portal.password_emails is not None and change.changed:
             after.add_task(portal.password_emails.tell_old_address, change)
