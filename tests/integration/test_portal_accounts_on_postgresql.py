@@ -74,8 +74,8 @@ async def test_each_change_is_kept_in_its_own_transaction_with_who_made_it(
         await auth.create_account("oncall", "Again", Role.AO, "RN5133", None, by="operator:root")
     await auth.set_duties("oncall", [], by="operator:root")
     await auth.reset_password("oncall", by="operator:desk")
-    await auth.disable("oncall", by="operator:desk")
-    await auth.disable("oncall", by="operator:desk")  # already disabled: nothing changes
+    assert await auth.disable("oncall", by="operator:desk")
+    assert not await auth.disable("oncall", by="operator:desk")  # already disabled: nothing changes
     with pytest.raises(AccountNotFound):
         await auth.set_duties("nobody", ["keys"], by="operator:root")
     issued = await auth.issue_ao_key("RN5133", "results system", by="operator:desk")

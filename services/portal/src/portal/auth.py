@@ -464,9 +464,11 @@ class Authentication:
             _log.info("account_enabled")
         return enabled
 
-    async def disable(self, username: str, *, by: str) -> None:
-        await self._accounts.disable(username, by=by)
+    async def disable(self, username: str, *, by: str) -> bool:
+        """Disables the account and ends its sessions: False when it was disabled already."""
+        disabled = await self._accounts.disable(username, by=by)
         await self._revoke(await self._sessions.end_all_of(username))
+        return disabled
 
     async def account(self, username: str) -> Account:
         found = await self._accounts.get(username)

@@ -364,17 +364,19 @@ class AccountStore:
                 raise AccountNotFound(username)
             await self.record_change(connection, by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
 
-    async def disable(self, username: str, *, by: str) -> None:
-        """Disables the account (recorded once: disabling it again changes nothing)."""
+    async def disable(self, username: str, *, by: str) -> bool:
+        """Disables the account (recorded once): False when it was disabled already, and nothing changes."""
         async with self._pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow(
                 "SELECT disabled_at FROM portal.accounts WHERE username = $1 FOR UPDATE", username
             )
             if row is None:
                 raise AccountNotFound(username)
-            if row["disabled_at"] is None:
-                await connection.execute("UPDATE portal.accounts SET disabled_at = now() WHERE username = $1", username)
-                await self.record_change(connection, by, username, AccountChange.DISABLED)
+            if row["disabled_at"] is not None:
+                return False
+            await connection.execute("UPDATE portal.accounts SET disabled_at = now() WHERE username = $1", username)
+            await self.record_change(connection, by, username, AccountChange.DISABLED)
+            return True
 
     async def enable(self, username: str, *, by: str) -> bool:
         """Enables a disabled account again, with its password as it was and no lock-out (recorded once).

@@ -288,14 +288,16 @@ class MemoryAccounts:
         await self._kept(by, username, AccountChange.ENABLED)
         return True
 
-    async def disable(self, username: str, *, by: str) -> None:
+    async def disable(self, username: str, *, by: str) -> bool:
         stored(username)
         if username not in self.rows:
             raise AccountNotFound(username)
         account = self.rows[username][0]
-        if account.disabled_at is None:
-            self.rows[username] = (replace(account, disabled_at=utc_now()), self.rows[username][1])
-            await self._kept(by, username, AccountChange.DISABLED)
+        if account.disabled_at is not None:
+            return False
+        self.rows[username] = (replace(account, disabled_at=utc_now()), self.rows[username][1])
+        await self._kept(by, username, AccountChange.DISABLED)
+        return True
 
 
 class MemorySessions:

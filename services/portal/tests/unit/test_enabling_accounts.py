@@ -25,12 +25,14 @@ def test_a_disabled_account_is_enabled_again_with_its_password_and_the_change_ke
     api = portal.client()
 
     disabled = api.post("/v1/admin/users/kai/disable", headers=BEARER)
+    disabled_again = api.post("/v1/admin/users/kai/disable", headers=BEARER)
     reset = api.post("/v1/admin/users/kai/reset-password", headers=BEARER)
     enabled = api.post("/v1/admin/users/kai/enable", headers=BEARER)
     again = api.post("/v1/admin/users/kai/enable", headers=BEARER)
     signed_in = asyncio.run(portal.auth.sign_in("kai", password))
 
     assert disabled.status_code == 200 and disabled.json()["disabled"] is True
+    assert disabled_again.status_code == 409 and "is disabled already" in disabled_again.json()["detail"]
     assert reset.status_code == 409 and "is disabled: enable it first" in reset.json()["detail"]
     assert enabled.status_code == 200, enabled.text
     assert enabled.json()["disabled"] is False

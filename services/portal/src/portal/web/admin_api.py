@@ -251,14 +251,16 @@ async def list_accounts(
 @router.post(
     "/{username}/disable",
     summary="Disable an account and end its sessions",
-    responses=problem_responses(401, 403, 404),
+    description="An account that is disabled already answers 409 and stays as it is.",
+    responses=problem_responses(401, 403, 404, 409),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
 async def disable_account(username: Username, principal: CurrentPrincipal, request: Request) -> AccountPublic:
     _require_operator(principal)
     auth = portal_of(request).auth
     try:
-        await auth.disable(username, by=_by_key(principal))
+        if not await auth.disable(username, by=_by_key(principal)):
+            raise ProblemError(409, "Conflict", f"The account {username!r} is disabled already.")
         return AccountPublic.of(await auth.account(username))
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
