@@ -52,7 +52,9 @@ class JsonBatchHeader(_JsonModel):
     job_type: Text = Field(default=None, description="Provisional or Final; empty or absent means Final")
     notification_email: Text = Field(default=None, description="emailed when the batch run completes")
     batch_reference: Text = None
-    results_issued_date: Text = Field(default=None, description="yyyy-mm-dd")
+    results_issued_date: Text = Field(
+        default=None, description="yyyy-mm-dd (a day of the calendar; anything else refuses the file with RS001)"
+    )
 
 
 class JsonBatchRecord(_JsonModel):
@@ -81,26 +83,27 @@ class JsonBatch(_JsonModel):
                 {
                     "header": {
                         "fileVersion": "1.0",
-                        "awardingOrganisation": "RN5133",
+                        "awardingOrganisation": "RN9093",
                         "jobType": "Final",
-                        "notificationEmail": "results@example.org",
+                        "notificationEmail": "lrs-results@pearson.example",
                         "batchReference": "JUNE-2024-01",
                         "resultsIssuedDate": "2024-08-22",
                     },
                     "records": [
                         {
                             "action": "Create",
-                            "misIdentifier": "CAND-0001",
+                            "misIdentifier": "PE-2024-0001",
                             "uln": "1000000043",
-                            "givenName": "Alex",
-                            "familyName": "Smith",
-                            "dateOfBirth": "2006-04-01",
-                            "gender": "1",
-                            "qualificationNumber": "601/4491/X",
-                            "awardDate": "2024-08-22",
-                            "grade": "Pass",
-                            "centreUkprn": "10001234",
+                            "givenName": "Lily",
+                            "familyName": "McCarthy",
+                            "dateOfBirth": "1999-11-27",
+                            "gender": "2",
+                            "qualificationNumber": "500/0002/0",
+                            "awardDate": "2013-07-02",
+                            "grade": "Distinction",
+                            "centreUkprn": "10007890",
                             "languageForAssessment": "English",
+                            "credits": "17",
                         }
                     ],
                 }

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, BatchCode
 from lrs_domain.formats.errors import BatchRefused
+from lrs_domain.rules import parse_iso_date
 
 MAX_EMAIL_LENGTH = 254
 
@@ -136,13 +137,19 @@ def header_from(values: Mapping[str, str | None]) -> BatchHeader:
             "NotificationEmail is not a plausible email address "
             "(one @, a non-empty local part, a dotted domain, no spaces, at most 254 characters)",
         )
+    results_issued_date = values.get("results_issued_date")
+    if results_issued_date is not None and parse_iso_date(results_issued_date) is None:
+        # Timeliness MI counts from it: a date it cannot read would leave the batch out unseen (decision 0133).
+        raise BatchRefused(
+            BatchCode.MALFORMED, f"ResultsIssuedDate {results_issued_date!r} is not a date written yyyy-mm-dd"
+        )
     return BatchHeader(
         file_version=values.get("file_version"),
         awarding_organisation=awarding_organisation,
         job_type=job_type,
         notification_email=notification_email,
         batch_reference=values.get("batch_reference"),
-        results_issued_date=values.get("results_issued_date"),
+        results_issued_date=results_issued_date,
     )
 
 

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 from libs.domain.tests.unit.formats.batch_documents import HEADER, json_document, json_object, records
@@ -6,6 +7,8 @@ from libs.domain.tests.unit.formats.batch_documents import HEADER, json_document
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BatchCode
 from lrs_domain.formats import BatchRefused, JsonBatch, ParsedBatch, parse_batch
+from lrs_domain.identifiers import normalise_qan
+from lrs_domain.reference_files import load_catalogue, load_register
 
 JSON_HEADER: dict[str, str | None] = {"awardingOrganisation": "RN5133", "notificationEmail": "results@example.org"}
 
@@ -129,3 +132,20 @@ def test_the_json_model_accepts_what_the_parser_accepts() -> None:
     assert model.header.awarding_organisation == "RN5133"
     assert len(model.records) == 3
     assert model.model_dump(by_alias=True, exclude_none=True) == document
+
+
+def test_the_documented_example_is_a_sample_record_the_system_accepts_as_written() -> None:
+    """The OpenAPI example of a JSON batch, sent as it stands after `make up`, is judged, not refused: its AO is
+    in the register and awards its qualification, and its record is one of `samples/sample-100.json`'s, whose
+    learners `make up` registers (a first submission accepts it; later ones find it unchanged)."""
+    example = JsonBatch.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+    batch = _parse(example)
+    sample = json.loads((Path(__file__).parents[5] / "samples" / "sample-100.json").read_text())
+
+    assert batch.header.awarding_organisation in load_register()
+    assert example["records"][0] in sample["records"]
+    assert example["header"]["awardingOrganisation"] == sample["header"]["awardingOrganisation"]
+    qualification = normalise_qan(example["records"][0]["qualificationNumber"])
+    assert qualification is not None
+    awarded_by = {row.awarding_organisation_id for row in load_catalogue().rows_for(qualification)}
+    assert batch.header.awarding_organisation in awarded_by

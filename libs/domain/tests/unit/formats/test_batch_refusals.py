@@ -102,6 +102,25 @@ def test_a_plausible_notification_email_is_kept_trimmed(fmt: BatchFormat, email:
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
+@pytest.mark.parametrize("issued", ["31/08/2026", "next tuesday", "2026-02-30", "2026-8-1", "2026-08-20T09:00"])
+def test_a_results_issued_date_that_is_not_a_date_written_yyyy_mm_dd_is_malformed(
+    fmt: BatchFormat, issued: str
+) -> None:
+    refusal = _refusal(fmt, document(fmt, {**HEADER, "results_issued_date": issued}, records(1)))
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert f"ResultsIssuedDate {issued!r} is not a date written yyyy-mm-dd" in refusal.detail
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+@pytest.mark.parametrize("issued", [None, "", "2024-08-22", " 2024-08-22 ", "2027-06-01"])
+def test_a_results_issued_date_may_be_left_out_and_is_read_trimmed(fmt: BatchFormat, issued: str | None) -> None:
+    batch = parse_batch(document(fmt, {**HEADER, "results_issued_date": issued}, records(1)), fmt)
+
+    assert batch.header.results_issued_date == (issued.strip() or None if issued is not None else None)
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_ten_thousand_records_pass_and_ten_thousand_and_one_are_rs003(fmt: BatchFormat) -> None:
     rows = [record(number) for number in range(1, MAX_BATCH_RECORDS + 2)]
 
