@@ -316,6 +316,7 @@ async def test_a_batch_that_changed_nothing_shows_the_plr_as_it_is(system: Syste
     assert second.stdout, (second.returncode, second.stderr)
     decided = json.loads(second.stdout)
     assert decided["batch_id"] != first and decided["batch"]["counts"]["no_ops"] == 2, decided
+    assert decided["status"] == decided["batch"]["status"] == "completed"  # the batch's, not the 202's "accepted"
 
     shown = await _lrs(
         system, "operator:tests", "plr", "show", learners[0]["uln"], "--after-batch", decided["batch_id"], "--json"

@@ -507,11 +507,12 @@ async def test_hostile_or_broken_xml_is_refused_with_rs001(ingest: Ingest, name:
 )
 async def test_header_refusals_are_422_and_kept_in_the_history(ingest: Ingest, mutate: Any, code: str) -> None:
     ao_id, headers = await ingest.new_ao()
-    response = await submit(ingest, headers, mutate(batch_file(ao_id)))
+    response = await submit(ingest, headers, mutate(batch_file(ao_id, reference="JUNE-07")))
     assert response.status_code == 422, response.text
     assert response.json()["code"] == code
     history = (await ingest.client.get("/v1/batches", headers=headers)).json()
     assert [(item["status"], item["refusal"]["code"]) for item in history["items"]] == [("refused", code)]
+    assert history["items"][0]["batch_reference"] == "JUNE-07"  # the AO tells its refused files apart by it
 
 
 async def test_a_csv_fault_points_at_its_line_and_column(ingest: Ingest) -> None:

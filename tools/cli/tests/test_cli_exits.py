@@ -10,11 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from rich.console import Console
 
 from lrs_cli.batch_commands import exit_code_of, record_line, summary
-from lrs_cli.client import ExitCode
+from lrs_cli.client import ExitCode, problem_text
 from lrs_cli.main import main
 from lrs_cli.plr_commands import plr_table
 from lrs_contracts.batch import BatchFormat
@@ -94,6 +95,8 @@ def test_batch_check_json_names_the_projected_failure_and_every_rejected_record(
         ["--key-file", "no-such.key", "batch", "list"],
         ["batch", "status"],
         ["batch", "status", "some-id", "--wait", "-1"],
+        ["batch", "status", "not-a-uuid"],
+        ["plr", "show", "1000000043", "--after-batch", "last-one"],
         ["dlq", "list", "--service", "nobody"],
     ],
 )
@@ -256,3 +259,13 @@ def test_a_plr_of_a_uln_whose_check_digit_is_wrong_is_a_usage_error_before_any_s
 
     assert code == ExitCode.USAGE
     assert "the check digit of ULN 1000000044 is wrong (RV002)" in capsys.readouterr().err
+
+
+def test_a_refusal_names_the_line_and_only_a_column_it_was_given() -> None:
+    def refused(**where: int) -> str:
+        body = {"code": "RS001", "title": "The file is malformed", "detail": "a NUL", **where}
+        return problem_text(httpx.Response(422, json=body))
+
+    assert refused(line=1).endswith("a NUL (line 1)")
+    assert refused(line=3, column=7).endswith("a NUL (line 3, column 7)")
+    assert refused().endswith("a NUL")

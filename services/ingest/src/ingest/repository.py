@@ -354,6 +354,7 @@ class BatchRepository:
         ao_id: str | None,
         submitted_by: str,
         refusal: Refusal,
+        batch_reference: str | None = None,
         fmt: BatchFormat | None,
         size_bytes: int | None,
         sha256: str | None,
@@ -361,8 +362,8 @@ class BatchRepository:
     ) -> None:
         await self._pool.execute(
             "INSERT INTO ingest.batches (batch_id, ao_id, submitted_by, status, idempotency_key, content_sha256,"
-            " format, size_bytes, refusal_code, refusal_detail, refusal_line, refusal_column, decided_at)"
-            " VALUES ($1, $2, $3, 'refused', $4, $5, $6, $7, $8, $9, $10, $11, now())",
+            " format, size_bytes, refusal_code, refusal_detail, refusal_line, refusal_column, batch_reference,"
+            " decided_at) VALUES ($1, $2, $3, 'refused', $4, $5, $6, $7, $8, $9, $10, $11, $12, now())",
             batch_id,
             ao_id,
             submitted_by,
@@ -374,6 +375,7 @@ class BatchRepository:
             refusal.detail[:2_000],
             refusal.line,
             refusal.column,
+            batch_reference,
         )
 
     @asynccontextmanager

@@ -355,6 +355,7 @@ class BatchSubmissions:
             ao_id=ao_id,
             submitted_by=str(principal),
             refusal=Refusal(refusal.code.value, refusal.detail, refusal.line, refusal.column),
+            batch_reference=refusal.batch_reference,
             fmt=fmt,
             size_bytes=size,
             sha256=sha256,

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from lrs_cli import check_command
 from lrs_cli.client import CommandError, Connection, Counted, ExitCode, expect_ok, pages
-from lrs_cli.output import JsonOption, connection, print_json, progress, stdout, table, warn
+from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, progress, stdout, table, warn
 from lrs_domain.formats import detect_format
 
 FINAL_STATES = {"completed", "failed", "abandoned", "refused"}
@@ -181,7 +181,8 @@ def submit_command(
         with connection(ctx).client("ingest") as client:
             batch = follow(client, accepted["batch_id"], wait)
     if as_json:
-        print_json({**accepted, "batch": batch} if batch else accepted)
+        # with --wait, `status` is the batch's as it now stands: the 202's "accepted" beside a failed batch misled
+        print_json({**accepted, "status": batch["status"], "batch": batch} if batch else accepted)
     else:
         stdout().print(accepted["batch_id"], markup=False)
         if batch:
@@ -193,7 +194,7 @@ def submit_command(
 @app.command("status")
 def status_command(
     ctx: typer.Context,
-    batch_id: Annotated[str, typer.Argument(help="The id `lrs batch submit` printed.")],
+    batch_id: Annotated[str, typer.Argument(help="The id `lrs batch submit` printed.", callback=batch_id_value)],
     wait: WaitOption = 0.0,
     show_records: Annotated[
         bool, typer.Option("--records", help="List every record's result, codes and messages (every page).")

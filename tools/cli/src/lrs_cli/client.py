@@ -135,7 +135,9 @@ def problem_text(response: httpx.Response) -> str:
         return f"HTTP {response.status_code}: {response.text[:500]}"
     if isinstance(body, dict):
         parts = [body.get("code"), body.get("title"), body.get("detail")]
-        where = f" (line {body['line']}, column {body.get('column')})" if body.get("line") else ""
+        where = ""
+        if body.get("line"):
+            where = f" (line {body['line']}, column {body['column']})" if body.get("column") else f" (line {body['line']})"
         return f"HTTP {response.status_code}: " + " - ".join(str(p) for p in parts if p) + where
     return f"HTTP {response.status_code}: {body}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -143,3 +144,13 @@ def progress(description: str, total: float | None = None, *, bytes_: bool = Fal
             bar.update(task, **changes)
 
         yield update
+
+
+def batch_id_value(value: str | None) -> str | None:
+    """A batch id as `lrs batch submit` printed it (a UUID): anything else is a usage error (exit status 2)."""
+    if value is not None:
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise typer.BadParameter("a batch id is a UUID, as `lrs batch submit` printed it") from None
+    return value

@@ -12,7 +12,7 @@ from rich.text import Text
 from lrs_cli.batch_commands import FINAL_STATES
 from lrs_cli.client import Connection, UsageError, expect_ok
 from lrs_cli.credential_commands import verify_file
-from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, warn
+from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, print_text, stdout, table, warn
 from lrs_domain.identifiers import has_valid_uln_check_digit
 
 app = typer.Typer(help="Personal Learning Records and their credentials.", no_args_is_help=True)
@@ -117,7 +117,10 @@ def show_command(
     withdrawn: Annotated[bool, typer.Option("--withdrawn", help="Include withdrawn achievements.")] = False,
     history: Annotated[bool, typer.Option("--history", help="Include each achievement's versions.")] = False,
     after_batch: Annotated[
-        str | None, typer.Option(help="Wait (up to 30 s) until this batch is on the PLR before reading it.")
+        str | None,
+        typer.Option(
+            help="Wait (up to 30 s) until this batch is on the PLR before reading it.", callback=batch_id_value
+        ),
     ] = None,
     min_offsets: Annotated[
         str | None,

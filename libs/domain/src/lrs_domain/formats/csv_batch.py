@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
-from lrs_domain.formats.errors import BatchRefused
+from lrs_domain.formats.errors import BatchRefused, naming_batch
 from lrs_domain.formats.limits import (
     HEADER_FIELDS,
     HEADER_HEADINGS,
@@ -41,14 +41,15 @@ def parse_csv(content: bytes) -> ParsedBatch:
     header_values = _trimmed(header_row)
     refuse_unstorable(header_values, _fields_of_row(HEADER_HEADINGS, header_line), in_header=True)
     header = header_from(dict(zip(_HEADER_ATTRIBUTES, header_values, strict=True)))
-    _expect_headings(rows, RECORD_HEADINGS, "record headings")
     records: list[SubmittedRecord] = []
-    for line, row in rows:
-        refuse_too_many_records(len(records) + 1, line)
-        _refuse_wrong_field_count(line, row, len(RECORD_HEADINGS), "record")
-        values = _trimmed(row)
-        refuse_unstorable(values, _fields_of_row(RECORD_HEADINGS, line), in_header=False)
-        records.append(SubmittedRecord(line=line, **dict(zip(_RECORD_ATTRIBUTES, values, strict=True))))
+    with naming_batch(header.batch_reference):
+        _expect_headings(rows, RECORD_HEADINGS, "record headings")
+        for line, row in rows:
+            refuse_too_many_records(len(records) + 1, line)
+            _refuse_wrong_field_count(line, row, len(RECORD_HEADINGS), "record")
+            values = _trimmed(row)
+            refuse_unstorable(values, _fields_of_row(RECORD_HEADINGS, line), in_header=False)
+            records.append(SubmittedRecord(line=line, **dict(zip(_RECORD_ATTRIBUTES, values, strict=True))))
     return batch_of(header, tuple(records), BatchFormat.CSV)
 
 

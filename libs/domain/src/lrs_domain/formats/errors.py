@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from lrs_contracts.codes import BatchCode
 
 
@@ -11,6 +14,8 @@ class BatchRefused(Exception):
     `line` is 1-based: the physical line of the file, except for a fault inside a JSON record, where it
     is the record's position (its `line` in DOMAIN.md §7 terms).
     `column` is 1-based: a field number in CSV, a character position in XML and JSON.
+    `batch_reference`: the header's BatchReference, when the header was read before the fault, so that the AO
+    can tell its refused files apart (`naming_batch`).
     """
 
     def __init__(self, code: BatchCode, detail: str, line: int | None = None, column: int | None = None):
@@ -19,9 +24,21 @@ class BatchRefused(Exception):
         self.detail = detail
         self.line = line
         self.column = column
+        self.batch_reference: str | None = None
 
     def __str__(self) -> str:
         where = ""
         if self.line is not None:
             where = f" at line {self.line}" + (f", column {self.column}" if self.column is not None else "")
         return f"{self.code.value}{where}: {self.detail}"
+
+
+@contextmanager
+def naming_batch(batch_reference: str | None) -> Iterator[None]:
+    """A refusal raised within names the batch by `batch_reference` (its header's, once read)."""
+    try:
+        yield
+    except BatchRefused as refusal:
+        if refusal.batch_reference is None:
+            refusal.batch_reference = batch_reference
+        raise

@@ -15,7 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
-from lrs_domain.formats.errors import BatchRefused
+from lrs_domain.formats.errors import BatchRefused, naming_batch
 from lrs_domain.formats.limits import (
     HEADER_FIELDS,
     RECORD_FIELDS,
@@ -129,13 +129,14 @@ def parse_json(content: bytes) -> ParsedBatch:
         raise BatchRefused(BatchCode.MALFORMED, f"unknown key {unknown_keys[0]!r}; only header and records")
     header = header_from(_values(_validated_header(document.get("header")), HEADER_FIELDS, in_header=True))
     submitted_records = document.get("records", [])
-    if not isinstance(submitted_records, list):
-        raise BatchRefused(BatchCode.MALFORMED, "records must be a list")
-    records = tuple(
-        SubmittedRecord(line=position, **_values(record, RECORD_FIELDS, in_header=False, line=position))
-        for position, record in enumerate(_validated_records(submitted_records[:MAX_BATCH_RECORDS]), start=1)
-    )
-    refuse_too_many_records(len(submitted_records), MAX_BATCH_RECORDS + 1)
+    with naming_batch(header.batch_reference):
+        if not isinstance(submitted_records, list):
+            raise BatchRefused(BatchCode.MALFORMED, "records must be a list")
+        records = tuple(
+            SubmittedRecord(line=position, **_values(record, RECORD_FIELDS, in_header=False, line=position))
+            for position, record in enumerate(_validated_records(submitted_records[:MAX_BATCH_RECORDS]), start=1)
+        )
+        refuse_too_many_records(len(submitted_records), MAX_BATCH_RECORDS + 1)
     return batch_of(header, records, BatchFormat.JSON)
 
 

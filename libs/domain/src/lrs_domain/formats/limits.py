@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, BatchCode
-from lrs_domain.formats.errors import BatchRefused
+from lrs_domain.formats.errors import BatchRefused, naming_batch
 from lrs_domain.rules import parse_iso_date
 
 MAX_EMAIL_LENGTH = 254
@@ -124,6 +124,11 @@ def refuse_too_many_records(record_count: int, line: int) -> None:
 
 def header_from(values: Mapping[str, str | None]) -> BatchHeader:
     """Step 3: `values` maps header attribute names to cleaned values."""
+    with naming_batch(values.get("batch_reference")):
+        return _checked_header(values)
+
+
+def _checked_header(values: Mapping[str, str | None]) -> BatchHeader:
     awarding_organisation = values.get("awarding_organisation")
     if awarding_organisation is None:
         raise BatchRefused(BatchCode.MALFORMED, "the header has no AwardingOrganisation")
@@ -155,5 +160,6 @@ def header_from(values: Mapping[str, str | None]) -> BatchHeader:
 
 def batch_of(header: BatchHeader, records: tuple[SubmittedRecord, ...], fmt: BatchFormat) -> ParsedBatch:
     if not records:
-        raise BatchRefused(BatchCode.NO_RECORDS, "the file has a header but no records")
+        with naming_batch(header.batch_reference):
+            raise BatchRefused(BatchCode.NO_RECORDS, "the file has a header but no records")
     return ParsedBatch(header=header, records=records, format=fmt)

@@ -65,6 +65,18 @@ def _parse_with_expat(content: bytes) -> ParsedBatch:
 
     builder.expat = expat
     try:
+        _feed(parser, builder, content)
+    except BatchRefused as refusal:
+        if builder.header is not None and refusal.batch_reference is None:
+            refusal.batch_reference = builder.header.batch_reference  # the AO's name for the file it sent
+        raise
+    if builder.header is None:
+        raise BatchRefused(BatchCode.MALFORMED, f"<{ROOT}> has no <{HEADER}>")
+    return batch_of(builder.header, tuple(builder.records), BatchFormat.XML)
+
+
+def _feed(parser: DefusedXMLParser, builder: _BatchBuilder, content: bytes) -> None:
+    try:
         parser.feed(content)
         parser.close()
     except ParseError as error:
@@ -75,9 +87,6 @@ def _parse_with_expat(content: bytes) -> ParsedBatch:
         raise BatchRefused(
             BatchCode.MALFORMED, _REFUSED_CONSTRUCTS.get(type(error), str(error)), line, column
         ) from None
-    if builder.header is None:
-        raise BatchRefused(BatchCode.MALFORMED, f"<{ROOT}> has no <{HEADER}>")
-    return batch_of(builder.header, tuple(builder.records), BatchFormat.XML)
 
 
 class _BatchBuilder:

@@ -212,3 +212,18 @@ def test_a_file_that_is_not_utf8_is_malformed_wherever_the_byte_is(fmt: BatchFor
     assert refusal.code is BatchCode.MALFORMED
     assert refusal.line is not None
     assert refusal.line > MAX_BATCH_RECORDS
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_a_refusal_after_the_header_was_read_names_the_batch_reference(fmt: BatchFormat) -> None:
+    """The AO tells its refused files apart by the reference it gave them, whatever was wrong after it."""
+    named = {**HEADER, "batch_reference": "JUNE-07"}
+    too_many = records(MAX_BATCH_RECORDS + 1)
+
+    assert _refusal(fmt, document(fmt, {**named, "job_type": "Interim"}, records(1))).batch_reference == "JUNE-07"
+    assert _refusal(fmt, document(fmt, {**named, "notification_email": "no"}, records(1))).batch_reference == "JUNE-07"
+    assert _refusal(fmt, document(fmt, named, [])).batch_reference == "JUNE-07"
+    assert _refusal(fmt, document(fmt, named, too_many)).batch_reference == "JUNE-07"
+    nul = [record(1, given_name="A\x00")]
+    assert _refusal(fmt, document(fmt, named, nul)).batch_reference == "JUNE-07"
+    assert _refusal(fmt, document(fmt, {**HEADER, "batch_reference": None}, [])).batch_reference is None
