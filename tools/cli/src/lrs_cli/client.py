@@ -137,7 +137,9 @@ def problem_text(response: httpx.Response) -> str:
         parts = [body.get("code"), body.get("title"), body.get("detail")]
         where = ""
         if body.get("line"):
-            where = f" (line {body['line']}, column {body['column']})" if body.get("column") else f" (line {body['line']})"
+            where = (
+                f" (line {body['line']}, column {body['column']})" if body.get("column") else f" (line {body['line']})"
+            )
         return f"HTTP {response.status_code}: " + " - ".join(str(p) for p in parts if p) + where
     return f"HTTP {response.status_code}: {body}"
 
