@@ -85,15 +85,36 @@ def test_the_register_of_an_operators_own_reference_files_is_the_one_checked(
     assert store.calls == [("create", "ao:RN9903")]
 
 
-@pytest.mark.parametrize("principal", ["ao:rn9037", "ao:RN9903", "ao:RN9037"])
+@pytest.mark.parametrize("principal", ["ao:RN9903", "ao:RN9037", "operator:oncall"])
 def test_any_principal_with_keys_can_be_revoked_as_it_is_written(
     principal: str, store: FakeStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # a key made before the register was checked (ao:rn9037, say) must still be ended
     assert main(["credentials", "revoke", "--principal", principal]) == ExitCode.OK
 
     assert store.calls == [("revoke", principal)]
     assert capsys.readouterr().out == f"revoked 1 key(s) of {principal}\n"
+
+
+def test_an_ao_typed_in_lower_case_has_its_keys_revoked_as_create_named_them_too(
+    store: FakeStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # create made ao:RN9037 of `ao:rn9037`; a key made before the register was checked may be ao:rn9037 itself
+    assert main(["credentials", "revoke", "--principal", "ao:rn9037"]) == ExitCode.OK
+
+    assert store.calls == [("revoke", "ao:rn9037"), ("revoke", "ao:RN9037")]
+    assert capsys.readouterr().out == "revoked 2 key(s) of ao:rn9037 and ao:RN9037\n"
+
+
+def test_revoking_a_principal_without_keys_is_an_error_not_a_quiet_success(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def no_keys(action: str, principal: Principal, label: str | None, environment: Environment) -> int:
+        return 0
+
+    monkeypatch.setattr(admin_commands, "_with_store", no_keys)
+
+    assert main(["credentials", "revoke", "--principal", "operator:nobody"]) == ExitCode.FAILED
+    assert "operator:nobody has no key to revoke: nothing was revoked" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("principal", ["operator:oncall", "provider:10004567", "learner:1000000043"])

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from lrs_cli.dlq_commands import more_parked_text
+import pytest
+
+from lrs_cli.client import ExitCode
+from lrs_cli.dlq_commands import more_parked_text, still_parked_after_retry
+from lrs_cli.main import main
 
 
 def test_a_listing_cut_short_says_how_many_are_parked_and_how_to_narrow_it() -> None:
@@ -10,3 +14,23 @@ def test_a_listing_cut_short_says_how_many_are_parked_and_how_to_narrow_it() -> 
         "the first 500 of 12,345 parked in ingest: --key or --topic narrows, a larger --limit shows more"
     )
     assert more_parked_text("ingest", 3, 3) is None
+
+
+def test_a_retry_that_left_messages_parked_says_so_and_what_to_do() -> None:
+    failed = [{"topic": "lrs.plr.v1", "applied": 0, "still_parked": 2, "error": "data.grade: Field required"}]
+    applied = [{"topic": "lrs.plr.v1", "applied": 2, "still_parked": 0}]
+
+    assert still_parked_after_retry(failed) == (
+        "2 still parked: the retry failed again (first error above); deploy a fix and retry, or skip the poison"
+        " (`lrs dlq skip`)"
+    )
+    assert still_parked_after_retry(applied) is None
+
+
+def test_a_replacement_for_a_service_other_than_the_projector_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["dlq", "retry", "1", "--service", "challenges", "--replacement", __file__]) == ExitCode.USAGE
+    assert "--replacement is for the PLR projector only" in capsys.readouterr().err
+    assert main(["dlq", "retry", "not-an-id", "--service", "ingest"]) == ExitCode.USAGE
+    assert "name a parked message by its id" in capsys.readouterr().err

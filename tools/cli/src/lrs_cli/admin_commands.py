@@ -79,6 +79,8 @@ def credentials(
     if principal.kind is PrincipalKind.AO and action != "revoke":
         # revoke takes the principal as written: keys made before this check (`ao:rn9037`) must still end
         principal = registered_ao(principal, reference_dir)
+    if action == "revoke":
+        return _revoked(principal, environment)
     try:
         result = asyncio.run(_with_store(action, principal, label, environment))
     except ValueError as error:  # what the key may not be issued for (a provider not by its UKPRN, say)
@@ -92,6 +94,22 @@ def credentials(
         path.chmod(0o600)
         return f"{action}d key {result.key_id} for {principal}{_scoped(result)}; written to {path}"
     return result.token
+
+
+def _revoked(principal: Principal, environment: Environment) -> str:
+    """Every key of the principal as written and, for an AO, as the register writes its id (`ao:rn9037` ends the
+    keys of `ao:RN9037`, which is what `create` made): a leaked key must not outlive a revoke typed in lower case.
+    Revoking nothing is an error (exit 1), never a quiet success."""
+    principals = [principal]
+    if principal.kind is PrincipalKind.AO and principal.id != principal.id.strip().upper():
+        principals.append(Principal(principal.kind, principal.id.strip().upper()))
+    revoked = 0
+    for each in principals:
+        count = asyncio.run(_with_store("revoke", each, None, environment))
+        revoked += count if isinstance(count, int) else 0
+    if revoked == 0:
+        raise CommandError(f"{principal} has no key to revoke: nothing was revoked (check the principal's kind and id)")
+    return f"revoked {revoked} key(s) of {' and '.join(str(each) for each in principals)}"
 
 
 def registered_ao(principal: Principal, reference_dir: Path | None) -> Principal:

@@ -15,7 +15,7 @@ import httpx
 import typer
 
 from lrs_cli import projector_commands
-from lrs_cli.client import CommandError, Connection, expect_ok, unreachable_text
+from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expect_ok, unreachable_text
 from lrs_cli.output import JsonOption, connection, print_json, print_text, replay_text, warn
 
 PROJECTOR = "plr-projector"
@@ -108,20 +108,36 @@ def dlq_json(
 
 def _parked_id(target: str) -> int:
     if not target.isdigit():
-        raise CommandError(f"name a parked message by its id (from `lrs dlq list`), not {target!r}")
+        raise UsageError(f"name a parked message by its id (from `lrs dlq list`), not {target!r}")
     return int(target)
 
 
 def dlq_retry(
     connection: Connection, service: str, target: str, topic: str | None = None, replacement: str | None = None
-) -> str:
+) -> list[dict[str, Any]]:
+    """What the retry did, per topic (as the service answers it)."""
     if service == PROJECTOR:
         return projector_commands.dlq_retry(connection, target, topic, replacement)
     if replacement:
-        raise CommandError("--replacement is for the PLR projector only")
+        raise UsageError(
+            "--replacement is for the PLR projector only: another service's parked message is applied again as it is,"
+            " or skipped"
+        )
+    parked_id = _parked_id(target)
     with connection.client(_client_name(service), timeout=300) as client:
-        results = expect_ok(client.post(f"/v1/admin/dlq/{_parked_id(target)}/retry"))["results"]
-    return replay_text(results)
+        results: list[dict[str, Any]] = expect_ok(client.post(f"/v1/admin/dlq/{parked_id}/retry"))["results"]
+    return results
+
+
+def still_parked_after_retry(results: list[dict[str, Any]]) -> str | None:
+    """What to say when a retry left messages parked (the command then exits 1), or None."""
+    parked = sum(int(result.get("still_parked") or 0) for result in results)
+    if not parked:
+        return None
+    return (
+        f"{parked:,} still parked: the retry failed again (first error above); deploy a fix and retry, or skip the"
+        " poison (`lrs dlq skip`)"
+    )
 
 
 def dlq_skip(
@@ -190,8 +206,12 @@ def retry_command(
         ),
     ] = None,
 ) -> None:
-    """Apply a key's parked messages again, in order (after a fix is deployed)."""
-    print_text(dlq_retry(connection(ctx), service.value, target, topic, str(replacement) if replacement else None))
+    """Apply a key's parked messages again, in order (after a fix is deployed); exit status 1 when any stay parked."""
+    results = dlq_retry(connection(ctx), service.value, target, topic, str(replacement) if replacement else None)
+    print_text(replay_text(results))
+    if failed := still_parked_after_retry(results):
+        warn(failed)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @app.command("skip")

@@ -178,7 +178,9 @@ def parked_events_table(parked: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def dlq_retry(connection: Connection, uln: str, topic: str | None = None, replacement_file: str | None = None) -> str:
+def dlq_retry(
+    connection: Connection, uln: str, topic: str | None = None, replacement_file: str | None = None
+) -> list[dict[str, Any]]:
     body: dict[str, Any] = {}
     if replacement_file:
         try:
@@ -187,8 +189,10 @@ def dlq_retry(connection: Connection, uln: str, topic: str | None = None, replac
             raise CommandError(f"cannot read the replacement envelope: {error}") from error
     params = {"topic": topic} if topic else {}
     with connection.client(SERVICE, timeout=300) as client:
-        results = expect_ok(client.post(f"/v1/admin/dlq/{uln}/retry", params=params, json=body or None))["results"]
-    return replay_text(results)
+        results: list[dict[str, Any]] = expect_ok(
+            client.post(f"/v1/admin/dlq/{uln}/retry", params=params, json=body or None)
+        )["results"]
+    return results
 
 
 def dlq_skip(connection: Connection, uln: str, topic: str | None = None, reason: str | None = None) -> str:
