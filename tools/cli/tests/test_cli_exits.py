@@ -14,6 +14,7 @@ import httpx
 import pytest
 from rich.console import Console
 
+from lrs_cli import batch_commands
 from lrs_cli.batch_commands import exit_code_of, record_line, summary
 from lrs_cli.client import ExitCode, problem_text
 from lrs_cli.main import main
@@ -269,3 +270,25 @@ def test_a_refusal_names_the_line_and_only_a_column_it_was_given() -> None:
     assert refused(line=1).endswith("a NUL (line 1)")
     assert refused(line=3, column=7).endswith("a NUL (line 3, column 7)")
     assert refused().endswith("a NUL")
+
+
+def test_a_batch_sent_during_maintenance_says_it_is_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --wait the AO would see only the batch id, not that its batch waits for the window to end."""
+    notice = {"reason": "broker upgrade", "message": "will be validated after 18:00 UTC"}
+
+    def queued(connection: object, file: str, idempotency_key: str | None) -> dict[str, object]:
+        return {
+            "batch_id": "6f1c3a52-9b7e-4a0e-8f57-0c3c1b9a2d41",
+            "status": "queued",
+            "maintenance": notice,
+            "replay": False,
+        }
+
+    monkeypatch.setattr(batch_commands, "submit", queued)
+
+    assert main(["batch", "submit", str(SAMPLE)]) == ExitCode.OK
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "6f1c3a52-9b7e-4a0e-8f57-0c3c1b9a2d41"
+    assert "held by maintenance (broker upgrade): it will be validated after 18:00 UTC" in captured.err

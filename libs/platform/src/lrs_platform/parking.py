@@ -364,7 +364,10 @@ class DeadLetterOffice:
             key = row.key.decode(errors="replace") if row.key is not None else None
             result = ReplayResult(row.consumer, row.topic, key, 0, 1, 0, None)
         else:
-            raise CannotReplay(f"{row.consumer} cannot apply a parked message again")
+            raise CannotReplay(
+                f"{row.consumer} cannot apply a parked message again: skip it to acknowledge it (its copy on"
+                f" {row.topic}.dlq stays)"
+            )
         _log.info(
             "dead_letters_replayed",
             consumer=row.consumer,

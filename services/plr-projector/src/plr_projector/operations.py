@@ -418,7 +418,7 @@ class Rebuilds:
 
     async def start(self, operator: str, workers: int | None = None) -> dict[str, Any]:
         if self.job is not None:
-            raise OperationError(Refusal.NOT_NOW, "Rebuild running", f"Rebuild {self.job.rebuild_id} is not finished.")
+            raise OperationError(Refusal.NOT_NOW, "Rebuild running", _unfinished(self.job))
         rebuild_id = int(
             await self.pool.fetchval(f"SELECT coalesce(max(rebuild_id), 0) + 1 FROM {OPS_SCHEMA}.rebuilds")
         )
@@ -921,3 +921,17 @@ class Replays:
                         open_partitions.discard(tp)
         finally:
             await consumer.stop()
+
+
+def _unfinished(job: RebuildJob) -> str:
+    """Why another rebuild cannot start, and what ends this one: a caught-up rebuild follows the log until an
+    operator switches to it or abandons it, so it never finishes on its own."""
+    rebuild = f"Rebuild {job.rebuild_id}"
+    if job.state == "caught_up":
+        return (
+            f"{rebuild} has caught up and follows the log until it is switched to or abandoned: compare it, then"
+            " switch to it or abandon it first."
+        )
+    if job.state == "failed":
+        return f"{rebuild} failed ({job.error}): abandon it first."
+    return f"{rebuild} is still {job.phase}: wait for it to catch up, then compare and switch, or abandon it."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiokafka.structs import ConsumerRecord
@@ -38,6 +38,8 @@ from lrs_contracts.plr import (
 )
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.sandpit import SandpitAchievementsErased
+from plr_projector.consumer import Runner
+from plr_projector.operations import RebuildJob, _unfinished
 from plr_projector.projection import (
     CHALLENGE_TOPIC,
     LEARNER_TOPIC,
@@ -370,3 +372,20 @@ def test_the_fold_marks_each_batch_as_the_live_loop_does_and_its_passes_together
         for batch, mark in part.marks.items():  # stored where higher than an earlier pass's
             merged[batch] = max(mark, merged.get(batch, mark))
     assert merged == changes.marks
+
+
+@pytest.mark.parametrize(
+    ("state", "phase", "says"),
+    [
+        ("caught_up", "following", "Rebuild 3 has caught up and follows the log until it is switched to or abandoned"),
+        ("running", "loading", "Rebuild 3 is still loading: wait for it to catch up, then compare and switch"),
+        ("failed", "indexing", "Rebuild 3 failed (disk full): abandon it first."),
+    ],
+)
+def test_a_second_rebuild_is_refused_saying_what_ends_the_first(state: str, phase: str, says: str) -> None:
+    job = RebuildJob(
+        3, "plr_rebuild_3", cast(Runner, None), {}, "operator:tests", datetime.now(UTC), 0.0, 0,
+        phase=phase, state=state, error="disk full" if state == "failed" else None,
+    )  # fmt: skip
+
+    assert says in _unfinished(job)

@@ -187,6 +187,8 @@ def submit_command(
         stdout().print(accepted["batch_id"], markup=False)
         if batch:
             stdout().print(summary(batch))
+        elif notice := accepted.get("maintenance"):
+            warn(f"held by maintenance ({notice['reason']}): it {notice['message']}")
     if batch:
         raise typer.Exit(exit_code_of(batch))
 
