@@ -1,5 +1,6 @@
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from libs.domain.tests.unit.formats.batch_documents import HEADER, json_document, json_object, records
@@ -138,7 +139,7 @@ def test_the_documented_example_is_a_sample_record_the_system_accepts_as_written
     """The OpenAPI example of a JSON batch, sent as it stands after `make up`, is judged, not refused: its AO is
     in the register and awards its qualification, and its record is one of `samples/sample-100.json`'s, whose
     learners `make up` registers (a first submission accepts it; later ones find it unchanged)."""
-    example = JsonBatch.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+    example: dict[str, Any] = JsonBatch.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index,assignment]
     batch = _parse(example)
     sample = json.loads((Path(__file__).parents[5] / "samples" / "sample-100.json").read_text())
 
