@@ -183,7 +183,8 @@ def render(document: Json) -> str:
 
 def _type_of(schema: Json) -> str:
     if "$ref" in schema:
-        return str(schema["$ref"]).removeprefix(SCHEMAS)
+        name = str(schema["$ref"]).removeprefix(SCHEMAS)
+        return f"[{name}](#{name.lower()})"
     if "anyOf" in schema:
         kinds = [_type_of(option) for option in schema["anyOf"]]
         return " or ".join(kind for kind in kinds if kind != "null") + (" or null" if "null" in kinds else "")
@@ -264,6 +265,14 @@ def render_catalogue(document: Json) -> str:
                 *_fields(schemas[message["title"]]),
                 "",
             ]
+    payloads = {messages[event_type]["title"] for topic in ALL_TOPICS for event_type in topic.carries}
+    lines += ["## Types", "", "The structures and values the events' fields name.", ""]
+    for name in sorted(set(schemas) - payloads - {"Envelope"}):
+        schema = schemas[name]
+        lines += [f"### {name}", ""]
+        if schema.get("description"):
+            lines += [_cell(str(schema["description"])), ""]
+        lines += [*(_fields(schema) if "properties" in schema else [f"One of {_type_of(schema)}."]), ""]
     return "\n".join(lines)
 
 

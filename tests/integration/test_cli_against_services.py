@@ -70,7 +70,7 @@ async def _register(system: SystemUnderTest, tmp_path: Path, learners: list[dict
     registry.write_text(learners_csv(learners))
     imported = await _lrs(system, "operator:tests", "learners", "import", str(registry))
     assert imported.returncode == OK, imported.stderr
-    assert imported.stdout.strip() == f"registered {len(learners)} learners"
+    assert imported.stdout.strip() == f"registered {len(learners)} new learners; updated 0, unchanged 0"
 
 
 async def test_an_ao_submits_follows_and_lists_with_the_cli(system: SystemUnderTest, tmp_path: Path) -> None:

@@ -54,3 +54,27 @@ async def test_a_registry_change_committed_after_a_snapshot_is_seen_and_none_oth
         assert not await store.registry_changed_since(settled)
     finally:
         await pool.close()
+
+
+async def test_importing_the_same_learners_again_changes_and_publishes_nothing(fresh_database_url: str) -> None:
+    pool = await create_pool(fresh_database_url, max_size=3)
+    try:
+        await prepare_validation_database(pool)
+        store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+        merged = Learner(MERGED, "Ada", "Lovelace", date(2000, 1, 1), 2, 1, master_uln=MASTER)
+
+        first = await store.register_learners([_learner(MASTER), merged])
+        queued = await pool.fetchval("SELECT count(*) FROM validation.learner_outbox")
+        again = await store.register_learners([_learner(MASTER), merged])
+
+        assert (first.new, first.updated, first.unchanged, first.merged) == (2, 0, 0, 1)
+        assert (again.new, again.updated, again.unchanged, again.merged) == (0, 0, 2, 0)
+        assert await pool.fetchval("SELECT count(*) FROM validation.learner_outbox") == queued
+
+        renamed = Learner(MASTER, "Ada", "King", date(2000, 1, 1), 2, 1)
+        changed = await store.register_learners([renamed, merged, renamed])  # named twice: once
+        assert (changed.new, changed.updated, changed.unchanged, changed.merged) == (0, 1, 1, 0)
+        assert await pool.fetchval("SELECT count(*) FROM validation.learner_outbox") == queued + 1
+        assert await pool.fetchval("SELECT family_name FROM validation.learners WHERE uln = $1", MASTER) == "King"
+    finally:
+        await pool.close()

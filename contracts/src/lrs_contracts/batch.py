@@ -19,6 +19,8 @@ from lrs_contracts.envelope import Contract
 
 
 class JobType(StrEnum):
+    """A batch's job type: Provisional results (NQF only) or Final ones; a batch without one is Final."""
+
     PROVISIONAL = "Provisional"
     FINAL = "Final"
 
@@ -31,6 +33,8 @@ class RecordAction(StrEnum):
 
 
 class BatchFormat(StrEnum):
+    """The file format a batch came in."""
+
     XML = "xml"
     CSV = "csv"
     JSON = "json"

@@ -13,6 +13,8 @@ from lrs_contracts.identifiers import ULN_PATTERN
 
 
 class ChallengeResolution(StrEnum):
+    """How the AO resolved a challenge: it corrected the data, upheld it as right, or rejected the challenge."""
+
     CORRECTED = "corrected"
     UPHELD = "upheld"
     REJECTED = "rejected"

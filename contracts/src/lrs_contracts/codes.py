@@ -122,8 +122,9 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
     BatchCode.MALFORMED: CodeExplanation(
         meaning=(
             "The file is malformed: not UTF-8, wrong CSV headings, wrong number of fields, unreadable "
-            "XML/JSON, or a value that cannot be stored or sent (see [What a value may "
-            "hold](#what-a-value-may-hold))"
+            "XML/JSON, a value that cannot be stored or sent (see [What a value may "
+            "hold](#what-a-value-may-hold)), or a `ResultsIssuedDate` that is not a date written `yyyy-mm-dd` "
+            "(decision 0133)"
         ),
         example="a CSV whose second heading is `Uln` instead of `ULN`; a NUL byte in a given name",
         source="product decision, DOMAIN.md §7",

@@ -20,6 +20,9 @@ from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 
 
 class AbilityToShare(IntEnum):
+    """Whether the learner lets their PLR be shared: 0 privacy notice not seen, 1 seen and shares, 2 seen and unable
+    to share (a provider's read is refused; the learner and the AO that uploaded an achievement still see it)."""
+
     NOT_SEEN = 0
     SHARES = 1
     UNABLE_TO_SHARE = 2
@@ -67,7 +70,9 @@ class LearnerErased(Contract):
 
 
 class LearnerSharingChanged(Contract):
-    """lrs.learner.sharing.changed.v1"""
+    """lrs.learner.sharing.changed.v1 — a learner's ability to share changed (the learner, a linked provider or an
+    operator changed it).
+    """
 
     event_type: Literal["lrs.learner.sharing.changed.v1"] = "lrs.learner.sharing.changed.v1"
     uln: str = Field(pattern=ULN_PATTERN)

@@ -14,6 +14,8 @@ from lrs_contracts.envelope import Contract
 
 
 class RecordStatus(StrEnum):
+    """A record's outcome: accepted (it changes the PLR), rejected (codes say why) or no_op (nothing to change)."""
+
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     NO_OP = "no_op"
@@ -28,6 +30,8 @@ class Finding(Contract):
 
 
 class RecordOutcome(Contract):
+    """What became of one record of a batch: accepted, rejected (with its errors) or unchanged (no-op)."""
+
     line: int = Field(ge=1)
     mis_identifier: str | None = None
     action: str | None = None
@@ -39,11 +43,13 @@ class RecordOutcome(Contract):
 
 
 class BatchCounts(Contract):
+    """A batch's records by outcome: total = accepted + rejected + no_ops (DOMAIN.md §7)."""
+
     total: int = Field(ge=0)
-    accepted: int = Field(ge=0)
+    accepted: int = Field(ge=0, description="in a failed batch: the records that would have been accepted")
     rejected: int = Field(ge=0)
-    no_ops: int = Field(ge=0)
-    warnings: int = Field(ge=0)
+    no_ops: int = Field(ge=0, description="records that changed nothing: the PLR already held them as sent")
+    warnings: int = Field(ge=0, description="records with a warning (WVnnn), whatever their outcome")
 
 
 class BatchValidationStarted(Contract):

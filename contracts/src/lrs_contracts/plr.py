@@ -14,6 +14,8 @@ from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 
 
 class ResultStatus(StrEnum):
+    """An achievement's result: P Provisional, F Final."""
+
     PROVISIONAL = "P"
     FINAL = "F"
 
@@ -49,6 +51,8 @@ class QualificationSummary(Contract):
 
 
 class Provenance(Contract):
+    """Where an event came from: the batch, the record's line in it and the AO's MIS identifier for it."""
+
     batch_id: uuid.UUID
     line: int = Field(ge=1)
     mis_identifier: str | None = None
@@ -88,7 +92,7 @@ class AchievementSuperseded(Contract):
 
 
 class AchievementWithdrawn(Contract):
-    """lrs.achievement.withdrawn.v1"""
+    """lrs.achievement.withdrawn.v1 — the AO withdrew an achievement: it leaves the PLR and stays in its history."""
 
     event_type: Literal["lrs.achievement.withdrawn.v1"] = "lrs.achievement.withdrawn.v1"
     achievement_id: uuid.UUID
@@ -97,7 +101,7 @@ class AchievementWithdrawn(Contract):
 
 
 class AchievementReinstated(Contract):
-    """lrs.achievement.reinstated.v1"""
+    """lrs.achievement.reinstated.v1 — the AO reinstated a withdrawn achievement: it is on the PLR again."""
 
     event_type: Literal["lrs.achievement.reinstated.v1"] = "lrs.achievement.reinstated.v1"
     achievement_id: uuid.UUID

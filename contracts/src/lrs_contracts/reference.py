@@ -9,12 +9,16 @@ from lrs_contracts.envelope import Contract
 
 
 class Framework(StrEnum):
+    """The qualification framework a catalogued qualification belongs to."""
+
     NQF = "NQF"
     QCF = "QCF"
     RQF = "RQF"
 
 
 class QualificationKind(StrEnum):
+    """A catalogue row is a whole qualification or a unit of one (a QCF unit reference)."""
+
     QUALIFICATION = "qualification"
     UNIT = "unit"
 

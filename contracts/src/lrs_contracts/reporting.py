@@ -28,10 +28,23 @@ class AoMonthlySubmissions(Contract):
         description="batches the LRS gave up on (lrs.batch.abandoned.v1), in the month they were given up;"
         " they add no records and no code",
     )
-    records_total: int = Field(ge=0)
-    records_accepted: int = Field(ge=0)
-    records_rejected: int = Field(ge=0)
-    rejections_by_code: dict[str, int]
+    records_total: int = Field(
+        ge=0,
+        description="every record of the month's completed and failed batches: accepted, rejected and unchanged"
+        " (no-op) records alike, those of failed batches included",
+    )
+    records_accepted: int = Field(
+        ge=0, description="records of completed batches that changed a PLR (a failed batch records nothing)"
+    )
+    records_rejected: int = Field(
+        ge=0,
+        description="rejected records of completed and failed batches; the rest of records_total are unchanged"
+        " (no-op) records and the records a failed batch would have accepted",
+    )
+    rejections_by_code: dict[str, int] = Field(
+        description="RVnnn: the records rejected for it (a record with several codes counts under each); RSnnn:"
+        " the batches it failed. lrs.reporting.rejections.v1 gives both counts for every code"
+    )
 
 
 class AoMonthlyTimeliness(Contract):
@@ -43,9 +56,13 @@ class AoMonthlyTimeliness(Contract):
     event_type: Literal["lrs.reporting.timeliness.aggregated.v1"] = "lrs.reporting.timeliness.aggregated.v1"
     ao_id: str
     period: str = Field(pattern=PERIOD)
-    batches_measured: int = Field(ge=0)
-    batches_within_10_working_days: int = Field(ge=0)
-    worst_working_days: int = Field(ge=0)
+    batches_measured: int = Field(
+        ge=0, description="completed batches that gave a results-issued date (the others cannot be measured)"
+    )
+    batches_within_10_working_days: int = Field(
+        ge=0, description="of those, decided at most 10 working days after it (a date after the decision counts)"
+    )
+    worst_working_days: int = Field(ge=0, description="the most working days any of them took; 0 when none")
 
 
 class QualificationTypeTimeliness(Contract):
@@ -82,6 +99,8 @@ class AoMonthlyPlrTimeliness(Contract):
 
 
 class CodeRejections(Contract):
+    """One rejection code's month: how many batches and records it touched."""
+
     code: str = Field(pattern=r"^R[SV][0-9]{3}$")
     batches: int = Field(ge=0, description="RVnnn: batches with a record rejected for it; RSnnn: batches it failed")
     records: int = Field(ge=0, description="RVnnn: rejected records carrying it; RSnnn: records of the failed batches")

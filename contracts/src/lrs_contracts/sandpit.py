@@ -45,6 +45,8 @@ class SandpitAchievementsErased(Contract):
 
 
 class PartitionOffset(Contract):
+    """A partition of a topic and the offset after the last message a reset covers."""
+
     partition: int = Field(ge=0)
     next_offset: int = Field(ge=0)
 

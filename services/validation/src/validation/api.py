@@ -132,7 +132,11 @@ class KeyWrapping(BaseModel):
 
 
 class LearnersRegistered(BaseModel):
-    registered: int
+    registered: int = Field(description="Learners registered: new to the registry")
+    updated: int = Field(default=0, description="Registered learners whose details the import replaced")
+    unchanged: int = Field(
+        default=0, description="Learners the import named with the details already held: nothing published for them"
+    )
 
 
 def _store(request: Request) -> ReferenceStore:
@@ -314,7 +318,7 @@ async def import_learners(request: Request, principal: CurrentPrincipal) -> Lear
     except (ValueError, KeyError, csv.Error) as error:
         raise ProblemError(422, "Unreadable learner file", str(error)) from error
     try:
-        count = await _store(request).register_learners(learners)
+        imported = await _store(request).register_learners(learners)
     except UnknownLearnerError as error:
         raise ProblemError(422, "Unknown learner in a merge", str(error)) from error
     except ErasedLearnerError as error:
@@ -323,7 +327,7 @@ async def import_learners(request: Request, principal: CurrentPrincipal) -> Lear
             " nothing in the file was registered."
         ) from error
     _wake_outbox(request)
-    return LearnersRegistered(registered=count)
+    return LearnersRegistered(registered=imported.new, updated=imported.updated, unchanged=imported.unchanged)
 
 
 @router.post(

@@ -275,41 +275,55 @@ class ReferenceStore:
                 raise ErasedLearnerError(uln[-4:])
             await _link(connection, uln, provider_ukprn, linked_by, announce_again=True)
 
-    async def register_learners(self, learners: Sequence[Learner]) -> int:
-        """Registers or replaces learners (the operators' import); each change is queued on the outbox.
-        A file naming an erased learner is refused whole (`ErasedLearnerError`)."""
-        keys = await self._keys_of(learner.uln for learner in learners)
-        merges = [learner for learner in learners if learner.master_uln]
+    async def register_learners(self, learners: Sequence[Learner]) -> RegistryImport:
+        """Registers new learners and replaces the details of registered ones that differ (the operators'
+        import); each change, and only a change, is queued on the outbox: importing the same file again
+        publishes nothing. A ULN named twice takes its last row. A file naming an erased learner is refused
+        whole (`ErasedLearnerError`)."""
+        latest = {learner.uln: learner for learner in learners}
+        if not latest:
+            return RegistryImport(new=0, updated=0, unchanged=0, merged=0)
+        keys = await self._keys_of(latest)
+        merges = [learner for learner in latest.values() if learner.master_uln]
         async with self._pool.acquire() as connection, connection.transaction():
             if merges:
                 await _lock_merges(connection)
-            # pipelined, in the file's order: one round trip per statement instead of two per learner
+            changed = {
+                row["uln"]: row["inserted"]
+                for row in await connection.fetch(
+                    "INSERT INTO validation.learners AS held"
+                    " (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
+                    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::smallint[], $6::smallint[])"
+                    " ON CONFLICT (uln) DO UPDATE SET given_name = EXCLUDED.given_name,"
+                    " family_name = EXCLUDED.family_name, date_of_birth = EXCLUDED.date_of_birth,"
+                    " gender = EXCLUDED.gender, ability_to_share = EXCLUDED.ability_to_share, updated_at = now()"
+                    " WHERE held.erased_at IS NULL AND (held.given_name, held.family_name, held.date_of_birth,"
+                    " held.gender, held.ability_to_share) IS DISTINCT FROM (EXCLUDED.given_name,"
+                    " EXCLUDED.family_name, EXCLUDED.date_of_birth, EXCLUDED.gender, EXCLUDED.ability_to_share)"
+                    " RETURNING uln, xmax = 0 AS inserted",
+                    *(
+                        list(column)
+                        for column in zip(*(_registry_row(learner) for learner in latest.values()), strict=True)
+                    ),
+                )
+            }
             await connection.executemany(
-                "INSERT INTO validation.learners"
-                " (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
-                " VALUES ($1, $2, $3, $4, $5, $6)"
-                " ON CONFLICT (uln) DO UPDATE SET given_name = $2, family_name = $3, date_of_birth = $4,"
-                " gender = $5, ability_to_share = $6, updated_at = now()"
-                " WHERE validation.learners.erased_at IS NULL",
+                _QUEUE,
                 [
-                    (
-                        learner.uln,
-                        learner.given_name,
-                        learner.family_name,
-                        learner.date_of_birth,
-                        learner.gender,
-                        learner.ability_to_share,
-                    )
-                    for learner in learners
+                    _queued(uln, _registered_event(learner, keys[uln]))
+                    for uln, learner in latest.items()
+                    if uln in changed
                 ],
             )
-            await connection.executemany(
-                _QUEUE, [_queued(learner.uln, _registered_event(learner, keys[learner.uln])) for learner in learners]
-            )
+            masters = await _masters_of(connection, [learner.uln for learner in merges])
+            merged = 0
             for learner in merges:
                 assert learner.master_uln is not None
-                await self._merge(connection, learner.master_uln, learner.uln)
-        return len(learners)
+                if masters.get(learner.uln) != learner.master_uln:
+                    await self._merge(connection, learner.master_uln, learner.uln)
+                    merged += 1
+        new = sum(changed.values())
+        return RegistryImport(new=new, updated=len(changed) - new, unchanged=len(latest) - len(changed), merged=merged)
 
     async def change_sharing(self, uln: str, ability: AbilityToShare) -> None:
         async with self._pool.acquire() as connection, connection.transaction():
@@ -469,6 +483,36 @@ class ReferenceStore:
         if erased:
             raise ErasedLearnerError(", ".join(erased))
         return {uln: key for uln, key in keys.items() if isinstance(key, LearnerKey)}
+
+
+@dataclass(frozen=True)
+class RegistryImport:
+    """What an import of learners changed: learners registered, learners whose details it replaced, learners
+    it named as they were already held, and merges it made."""
+
+    new: int
+    updated: int
+    unchanged: int
+    merged: int
+
+
+def _registry_row(learner: Learner) -> tuple[object, ...]:
+    return (
+        learner.uln,
+        learner.given_name,
+        learner.family_name,
+        learner.date_of_birth,
+        learner.gender,
+        learner.ability_to_share,
+    )
+
+
+async def _masters_of(connection: asyncpg.Connection, ulns: Sequence[str]) -> dict[str, str | None]:
+    """Whom each of the learners is merged into now (None: nobody)."""
+    if not ulns:
+        return {}
+    rows = await connection.fetch("SELECT uln, master_uln FROM validation.learners WHERE uln = ANY($1::text[])", ulns)
+    return {row["uln"]: row["master_uln"] for row in rows}
 
 
 def parse_learners_csv(text: str) -> list[Learner]:

@@ -144,7 +144,10 @@ def import_learners(connection: Connection, file: str) -> str:
     with connection.client("validation", timeout=300) as client:
         response = upload(client, "/v1/learners/import", path.read_bytes(), {"Content-Type": "text/csv"}, path.name)
         result = expect_ok(response)
-    return f"registered {result['registered']} learners"
+    return (
+        f"registered {result['registered']} new learners; updated {result.get('updated', 0)},"
+        f" unchanged {result.get('unchanged', 0)}"
+    )
 
 
 def link_provider(connection: Connection, uln: str, ukprn: str) -> str:
