@@ -5,12 +5,13 @@ UNIT_TESTS := contracts/tests libs/domain/tests libs/platform/tests services/ing
 	services/plr-projector/tests/unit services/challenges/tests/unit services/notifier/tests/unit \
 	services/reporting/tests/unit tools/cli/tests deploy/k8s/tests services/portal/tests/unit
 
-.PHONY: help bootstrap up down test test-unit test-integration lint format openapi bench bench-smoke images
+.PHONY: help bootstrap up down restart test test-unit test-integration lint format openapi bench bench-smoke images
 .PHONY: faults fuzz
 
 help:
 	@echo "make up          start Kafka, PostgreSQL, the services, the portal and the Sandpit; submit the sample batches"
 	@echo "make down        stop everything 'make up' started"
+	@echo "make restart     start the services 'make up' started again with .run/env as it is (after a key change)"
 	@echo "make test        all tests (starts its own Kafka and PostgreSQL)"
 	@echo "make test-unit   the pure tests only (no infrastructure, seconds)"
 	@echo "make lint        ruff + mypy"
@@ -27,6 +28,9 @@ up: bootstrap
 
 down:
 	@bash scripts/dev/down.sh
+
+restart:
+	@bash scripts/dev/restart.sh
 
 test: bootstrap
 	@bash scripts/dev/with-infra.sh $(PY) -m pytest -q -ra

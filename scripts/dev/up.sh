@@ -12,6 +12,7 @@ if [ -f "$run/env" ] && [ -f "$run/pids/validation.pid" ] && kill -0 "$(cat "$ru
   echo "already up (see .run/env); 'make down' first to restart" >&2
   exit 0
 fi
+rm -f "$run"/logs/*.log  # a fresh start: the services' logs are this run's (`make restart` appends)
 free_port() { python3 scripts/infra/free_ports.py 1; }
 
 echo "starting Kafka (KRaft, from Maven Central jars)..."
@@ -37,14 +38,13 @@ nohup .venv/bin/python -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.hand
   > "$run/logs/smtp.log" 2>&1 < /dev/null &
 echo $! > "$run/pids/smtp.pid"
 
-declare -A prefix=([ingest]=INGEST [validation]=VALIDATION [plr-projector]=PROJECTOR [challenges]=CHALLENGES \
-  [notifier]=NOTIFIER [reporting]=REPORTING [portal]=PORTAL)
-for service in ingest validation plr-projector challenges notifier reporting portal; do
+# shellcheck source=scripts/dev/services.sh
+source scripts/dev/services.sh
+for service in "${live_services[@]}"; do
   port=$(free_port)
   name=${service//-/_}
   echo "export ${prefix[$service]}_PORT=$port LRS_${name^^}_URL=http://127.0.0.1:$port" >> "$run/env"
 done
-sandpit_services=(ingest validation plr-projector notifier)
 for service in "${sandpit_services[@]}"; do
   name=${service//-/_}
   echo "export LRS_SANDPIT_${name^^}_URL=http://127.0.0.1:$(free_port)" >> "$run/env"
@@ -64,21 +64,7 @@ done
 } >> "$run/env"
 # shellcheck disable=SC1091
 source "$run/env"
-for service in ingest validation plr-projector challenges notifier reporting portal; do
-  nohup ".venv/bin/lrs-$service" > "$run/logs/$service.log" 2>&1 < /dev/null &
-  echo $! > "$run/pids/$service.pid"
-done
-# The Sandpit: the same programs with the sandpit's environment, database, ports and links.
-for service in "${sandpit_services[@]}"; do
-  name=${service//-/_}
-  url_variable="LRS_SANDPIT_${name^^}_URL"
-  url=${!url_variable}
-  env LRS_ENVIRONMENT=sandpit DATABASE_URL="$SANDPIT_DATABASE_URL" "${prefix[$service]}_PORT=${url##*:}" \
-    VALIDATION_LIVE_DATABASE_URL="$DATABASE_URL" \
-    NOTIFIER_PUBLIC_BASE_URL="$LRS_PORTAL_URL/sandpit" PROJECTOR_CREDENTIAL_ISSUER_URL="$LRS_SANDPIT_PLR_PROJECTOR_URL" \
-    nohup ".venv/bin/lrs-$service" > "$run/logs/sandpit-$service.log" 2>&1 < /dev/null &
-  echo $! > "$run/pids/sandpit-$service.pid"
-done
+start_services
 echo "waiting for the services to be ready..."
 .venv/bin/python scripts/dev/demo.py wait
 .venv/bin/python scripts/dev/demo.py run

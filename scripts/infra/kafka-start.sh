@@ -55,7 +55,7 @@ nohup java $JVM_OPTS $LOG_OPTS -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_WORK/serve
 echo $! > "$KAFKA_WORK/kafka.pid"
 
 deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-120}))
-until grep -q "Kafka Server started" "$KAFKA_WORK/kafka.log"; do
+until grep -qs "Kafka Server started" "$KAFKA_WORK/kafka.log"; do
   if ! kill -0 "$(cat "$KAFKA_WORK/kafka.pid")" 2>/dev/null; then
     echo "kafka died during startup:" >&2; tail -50 "$KAFKA_WORK/kafka.log" >&2; exit 1; fi
   if (( SECONDS > deadline )); then

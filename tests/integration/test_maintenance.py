@@ -195,7 +195,8 @@ async def test_batches_sent_during_a_window_wait_queued_then_are_decided_in_each
     await validation.wait_ready()
     await held(held_system, chains)
 
-    await lrs(held_system, "maintenance", "cancel", window_id)  # the window ends now
+    cancelled = await lrs(held_system, "maintenance", "cancel", window_id)
+    assert "it was under way and ended at" in cancelled  # now, not at its planned end
     await decided_in_order_once(held_system, chains)
     history = await lrs(held_system, "maintenance", "list")
     assert f"cancelled by {OPERATOR}" in history and f"scheduled by {OPERATOR}" in history

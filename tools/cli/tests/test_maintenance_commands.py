@@ -9,7 +9,7 @@ import pytest
 from lrs_cli.batch_commands import summary
 from lrs_cli.client import ExitCode, UsageError
 from lrs_cli.main import main
-from lrs_cli.maintenance_commands import history_text, parse_moment, schedule_text
+from lrs_cli.maintenance_commands import cancelled_text, history_text, parse_moment, schedule_text
 
 WINDOW = {
     "window_id": "5b0f6a43-51f6-4a34-a9d5-3f4f0b1f2e11",
@@ -113,3 +113,14 @@ def test_a_queued_batch_says_what_holds_it_and_when_it_will_be_processed() -> No
         "  held by maintenance (database upgrade): it will be processed after 2026-06-02T02:00:00Z",
         "  not decided yet: ask again with --wait SECONDS",
     ]
+
+
+def test_a_cancel_says_whether_the_window_ended_now_or_will_not_happen() -> None:
+    under_way = {"window": WINDOW, "cancelled_at": "2026-06-01T23:15:00Z"}
+    to_come = {"window": WINDOW, "cancelled_at": "2026-05-31T10:00:00Z"}
+
+    assert cancelled_text(under_way) == (
+        "cancelled 5b0f6a43-51f6-4a34-a9d5-3f4f0b1f2e11  database upgrade: it was under way and ended at"
+        " 2026-06-01T23:15:00Z (planned to end 2026-06-02T02:00:00Z); held batches go on"
+    )
+    assert cancelled_text(to_come).endswith("2026-06-02T02:00:00Z  database upgrade: it will not happen")

@@ -35,6 +35,22 @@ def window_line(window: dict[str, Any]) -> str:
     return f"{window['window_id']}  {window['starts_at']} -> {window['ends_at']}  {window['reason']}"
 
 
+def cancelled_text(record: dict[str, Any]) -> str:
+    """What a cancel did: a window to come will not happen; one under way ended at the cancel (not at its
+    scheduled end, which the window keeps as it was planned)."""
+    window = record["window"]
+    cancelled_at = record.get("cancelled_at")
+    under_way = cancelled_at is not None and datetime.fromisoformat(window["starts_at"]) <= datetime.fromisoformat(
+        cancelled_at
+    )
+    if under_way:
+        return (
+            f"cancelled {window['window_id']}  {window['reason']}: it was under way and ended at {cancelled_at}"
+            f" (planned to end {window['ends_at']}); held batches go on"
+        )
+    return f"cancelled {window_line(window)}: it will not happen"
+
+
 def schedule_text(schedule: dict[str, Any]) -> str:
     """`GET /v1/maintenance` as text: what holds now, then the windows to come."""
     active = schedule["active"]
@@ -51,7 +67,7 @@ def schedule_text(schedule: dict[str, Any]) -> str:
 
 def history_text(history: dict[str, Any]) -> str:
     """`GET /v1/admin/maintenance` as text: each window and pause with who set it and when."""
-    lines = ["windows (newest first):" if history["windows"] else "windows: none"]
+    lines = ["windows (latest start first):" if history["windows"] else "windows: none"]
     for record in history["windows"]:
         cancelled = (
             f"; cancelled by {record['cancelled_by']} at {record['cancelled_at']}" if record["cancelled_at"] else ""
@@ -130,7 +146,7 @@ def cancel_command(
 ) -> None:
     """Operator: cancel a window; one under way ends now and the held batches go on."""
     changed = _changed(connection(ctx), "DELETE", f"/v1/admin/maintenance/windows/{window_id}")
-    print_text(f"cancelled {window_line(changed['window']['window'])}")
+    print_text(cancelled_text(changed["window"]))
 
 
 @app.command("pause")

@@ -43,7 +43,7 @@ def rebuild_line(status: dict[str, Any]) -> str:
     )
     return (
         f"rebuild {status['rebuild_id']} [{status['state']}{detail}] {status['progress'] * 100:5.1f}%"
-        f" {status['projected_events']:,}/{status['target_events']:,} events"
+        f" {status['projected_events']:,}/{status['target_events']:,} log positions"
         f" at {status['events_per_second']:,.0f}/s, ETA {_duration(status['eta_seconds'])}"
         + (f" (+{status['events_past_target']:,} since start)" if status.get("events_past_target") else "")
         + (f" last error: {status['last_error']}" if status.get("last_error") else "")
