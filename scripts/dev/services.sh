@@ -28,14 +28,14 @@ stop_services() {
   for service in "${live_services[@]}"; do pidfiles+=("$run/pids/$service.pid"); done
   for service in "${sandpit_services[@]}"; do pidfiles+=("$run/pids/sandpit-$service.pid"); done
   for pidfile in "${pidfiles[@]}"; do
-    [ -f "$pidfile" ] && kill -TERM "$(cat "$pidfile")" 2>/dev/null
+    [ -f "$pidfile" ] && kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
   done
   for pidfile in "${pidfiles[@]}"; do
     [ -f "$pidfile" ] || continue
     local pid
     pid=$(cat "$pidfile")
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null
+    kill -KILL "$pid" 2>/dev/null || true
     rm -f "$pidfile"
   done
   return 0
