@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -203,7 +204,7 @@ async def test_ingest_parks_an_outcome_postgresql_refuses_and_the_next_batch_sti
 
 
 async def test_notifier_parks_an_outcome_whose_subject_cannot_be_built_and_emails_the_next_ao(
-    kafka_bootstrap: str, fresh_database_url: str, inbox: Inbox
+    kafka_bootstrap: str, fresh_database_url: str, inbox: Inbox, tmp_path: Path
 ) -> None:
     app = create_notifier(await notifier_settings(kafka_bootstrap, fresh_database_url, inbox, "notifier-poison"))
     async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
@@ -240,6 +241,20 @@ async def test_notifier_parks_an_outcome_whose_subject_cannot_be_built_and_email
         assert (row[1], row[4], row[5]) == ("notifier", str(offsets[0]), "error"), listing
         assert "== notifier\n" + listing in everywhere
         assert "== ingest\nunavailable" in everywhere
+
+        # The operator mends the message: a corrected copy applied in its place (the log keeps the original).
+        corrected = tmp_path / "corrected.json"
+        corrected.write_bytes(encode(envelope(first)))
+        with cli_pointed_at("notifier", url):
+            [retried] = await asyncio.to_thread(
+                dlq_commands.dlq_retry, Connection(operator), "notifier", row[0], None, str(corrected)
+            )
+        assert (retried["applied"], retried["still_parked"]) == (1, 0), retried
+        await eventually(
+            lambda: _list([message for message in inbox.messages if message["To"] == "results@ao-a.example"]),
+            within=60,
+            what="the mended batch's email",
+        )
 
 
 async def test_reporting_gives_up_on_a_poison_after_bounded_retries_parks_it_and_counts_the_next_batch(

@@ -27,10 +27,6 @@ def test_a_retry_that_left_messages_parked_says_so_and_what_to_do() -> None:
     assert still_parked_after_retry(applied) is None
 
 
-def test_a_replacement_for_a_service_other_than_the_projector_is_a_usage_error(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert main(["dlq", "retry", "1", "--service", "challenges", "--replacement", __file__]) == ExitCode.USAGE
-    assert "--replacement is for the PLR projector only" in capsys.readouterr().err
+def test_a_parked_message_is_named_by_its_id_or_it_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dlq", "retry", "not-an-id", "--service", "ingest"]) == ExitCode.USAGE
     assert "name a parked message by its id" in capsys.readouterr().err

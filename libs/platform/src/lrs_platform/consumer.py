@@ -468,8 +468,9 @@ class PoisonGuard:
                 else:
                     MESSAGES.labels(self.name, "applied").inc()
 
-    async def replay(self, parked: ParkedRow, *, skip_head: bool) -> ReplayResult:
-        """Applies a parked stream again from its head, in order; stops at the first that fails."""
+    async def replay(self, parked: ParkedRow, *, skip_head: bool, replacement: bytes | None = None) -> ReplayResult:
+        """Applies a parked stream again from its head, in order; stops at the first that fails. With
+        `replacement`, the head is applied as that value instead of its own (an operator's corrected copy)."""
         async with self.lock:
             rows = await self._office.store.stream_of(parked)
             applied = skipped = 0
@@ -479,8 +480,11 @@ class PoisonGuard:
                     await self._office.store.delete(row.id)
                     skipped += 1
                     continue
+                message = Message.parked(row)
+                if index == 0 and replacement is not None:
+                    message = message._replace(value=replacement)
                 try:
-                    await self._handler([Message.parked(row)])
+                    await self._handler([message])
                 except Exception as failure:
                     if classify_failure(failure) is Failure.TRANSIENT:
                         raise

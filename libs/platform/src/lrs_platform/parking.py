@@ -275,8 +275,9 @@ class Replayer(Protocol):
 
     name: str
 
-    async def replay(self, parked: ParkedRow, *, skip_head: bool) -> ReplayResult:
-        """Applies `parked`'s whole stream again from its head (dropping the head with `skip_head`)."""
+    async def replay(self, parked: ParkedRow, *, skip_head: bool, replacement: bytes | None = None) -> ReplayResult:
+        """Applies `parked`'s whole stream again from its head (dropping the head with `skip_head`, or applying
+        `replacement` in its place)."""
         ...
 
 
@@ -341,23 +342,30 @@ class DeadLetterOffice:
         total = len(rows) if len(rows) < limit else await self.store.count(consumers, topic=topic, key=key)
         return rows, total
 
-    async def retry(self, parked_id: int, operator: str) -> ReplayResult:
-        """Applies the message's stream again from its head, in order, until one fails."""
-        return await self._replay(parked_id, operator, skip_head=False)
+    async def retry(self, parked_id: int, operator: str, replacement: bytes | None = None) -> ReplayResult:
+        """Applies the message's stream again from its head, in order, until one fails; with `replacement`,
+        the head as that value (a corrected copy: the log keeps the original)."""
+        return await self._replay(parked_id, operator, skip_head=False, replacement=replacement)
 
     async def skip(self, parked_id: int, operator: str, reason: str | None) -> ReplayResult:
         """Drops the stream's head (the poison) and applies the messages held behind it."""
         return await self._replay(parked_id, operator, skip_head=True, reason=reason)
 
     async def _replay(
-        self, parked_id: int, operator: str, *, skip_head: bool, reason: str | None = None
+        self,
+        parked_id: int,
+        operator: str,
+        *,
+        skip_head: bool,
+        reason: str | None = None,
+        replacement: bytes | None = None,
     ) -> ReplayResult:
         row = await self.store.get(parked_id)
         if row is None or row.consumer not in self._consumers:
             raise NotParked(f"no parked message {parked_id}")
         replayer = self._replayers.get(row.consumer)
         if replayer is not None:
-            result = await replayer.replay(row, skip_head=skip_head)
+            result = await replayer.replay(row, skip_head=skip_head, replacement=replacement)
         elif skip_head:
             # Nothing to apply again: skipping only acknowledges it (the copy on `<topic>.dlq` stays).
             await self.store.delete(row.id)
@@ -376,6 +384,7 @@ class DeadLetterOffice:
             operator=operator,
             skip=skip_head,
             skip_reason=reason,
+            replaced=replacement is not None,
             applied=result.applied,
             still_parked=result.still_parked,
         )

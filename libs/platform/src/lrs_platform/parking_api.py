@@ -8,6 +8,7 @@ also puts each consumer on `/readyz` (reported there, never failing the probe).
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Body, FastAPI, Path, Query, Request
@@ -22,6 +23,16 @@ from lrs_platform.parking import CannotReplay, DeadLetterOffice, NotParked, Repl
 from lrs_platform.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/admin/dlq", tags=["operations"], responses=problem_responses(401, 403))
+
+
+class RetryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    replacement: dict[str, Any] | None = Field(
+        default=None,
+        description="A corrected copy of the message at the head of the key (its JSON value, e.g. an event"
+        " envelope), applied in its place; the log and the copy on `<topic>.dlq` keep the original.",
+    )
 
 
 class SkipRequest(BaseModel):
@@ -77,15 +88,19 @@ async def dlq_list(
 
 @router.post(
     "/{parked_id}/retry",
-    summary="Apply a parked message's key again, in order, from its head",
+    summary="Apply a parked message's key again, in order, from its head (a corrected copy in its place, if sent)",
     responses=problem_responses(404, 409, 503),
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_retry(
-    parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)], principal: CurrentPrincipal, request: Request
+    parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)],
+    principal: CurrentPrincipal,
+    request: Request,
+    body: Annotated[RetryRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     _require_operator(principal)
-    return await _replayed(_office(request).retry(parked_id, str(principal)))
+    replacement = json.dumps(body.replacement).encode() if body is not None and body.replacement is not None else None
+    return await _replayed(_office(request).retry(parked_id, str(principal), replacement))
 
 
 @router.post(

@@ -25,7 +25,7 @@ from lrs_platform.consumer import (
     classify_failure,
     collector_paused,
 )
-from lrs_platform.parking import DeadLetterOffice, ParkedRow, Parking, Stream
+from lrs_platform.parking import CannotReplay, DeadLetterOffice, ParkedRow, Parking, Stream
 
 NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0, poison_attempts=3)
 
@@ -305,6 +305,36 @@ async def test_retry_applies_the_held_key_in_order_once_the_cause_is_fixed(
     assert effects.applied == [b"k1", b"k2"]
     await guard.apply([message(3, b"K", b"k3")])
     assert effects.applied == [b"k1", b"k2", b"k3"] and parked.rows == {}
+
+
+async def test_retry_with_a_corrected_copy_applies_it_in_the_poisons_place_and_then_the_rest(
+    office: DeadLetterOffice, parked: MemoryParked
+) -> None:
+    effects = Effects()
+    guard = PoisonGuard("challenges.plr-record", effects, office, NO_WAIT)
+    await guard.apply([message(1, b"K", b"k-poison"), message(2, b"K", b"k2")])
+    head = min(parked.rows.values(), key=lambda row: row.offset)
+
+    still_bad = await office.retry(head.id, "operator:ops", b"k1-poison")
+    fixed = await office.retry(head.id, "operator:ops", b"k1")
+
+    assert (still_bad.applied, still_bad.still_parked) == (0, 2)
+    assert (fixed.applied, fixed.still_parked) == (2, 0)
+    assert effects.applied == [b"k1", b"k2"] and parked.rows == {}
+
+
+async def test_a_consumer_that_cannot_apply_again_refuses_a_corrected_copy_too(
+    office: DeadLetterOffice, parked: MemoryParked
+) -> None:
+    office.register("validation.decider")  # no replayer: its parked messages can only be skipped
+    await office.park(
+        [Parking("validation.decider", "lrs.batch.submitted.v1", 0, 1, b"K", b"poison", 0, "error", None)],
+        publish=False,
+    )
+    [row] = parked.rows.values()
+
+    with pytest.raises(CannotReplay, match="skip it to acknowledge it"):
+        await office.retry(row.id, "operator:ops", b"fixed")
 
 
 async def test_skip_drops_the_poison_and_a_new_failure_behind_it_becomes_the_head(

@@ -8,6 +8,7 @@ refuses an answer from the other one, so a rehearsal never lands on a live PLR b
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -142,6 +143,14 @@ def problem_text(response: httpx.Response) -> str:
             )
         return f"HTTP {response.status_code}: " + " - ".join(str(p) for p in parts if p) + where
     return f"HTTP {response.status_code}: {body}"
+
+
+def read_replacement(file: str) -> Any:
+    """A corrected copy of a parked message, from a JSON file (`lrs dlq retry --replacement`)."""
+    try:
+        return json.loads(Path(file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CommandError(f"cannot read the replacement envelope: {error}") from error
 
 
 def expect_ok(response: httpx.Response) -> Any:

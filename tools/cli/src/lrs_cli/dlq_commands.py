@@ -15,7 +15,7 @@ import httpx
 import typer
 
 from lrs_cli import projector_commands
-from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expect_ok, unreachable_text
+from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expect_ok, read_replacement, unreachable_text
 from lrs_cli.output import JsonOption, connection, print_json, print_text, replay_text, warn
 
 PROJECTOR = "plr-projector"
@@ -118,14 +118,10 @@ def dlq_retry(
     """What the retry did, per topic (as the service answers it)."""
     if service == PROJECTOR:
         return projector_commands.dlq_retry(connection, target, topic, replacement)
-    if replacement:
-        raise UsageError(
-            "--replacement is for the PLR projector only: another service's parked message is applied again as it is,"
-            " or skipped"
-        )
     parked_id = _parked_id(target)
+    body = {"replacement": read_replacement(replacement)} if replacement else None
     with connection.client(_client_name(service), timeout=300) as client:
-        results: list[dict[str, Any]] = expect_ok(client.post(f"/v1/admin/dlq/{parked_id}/retry"))["results"]
+        results: list[dict[str, Any]] = expect_ok(client.post(f"/v1/admin/dlq/{parked_id}/retry", json=body))["results"]
     return results
 
 
@@ -202,7 +198,7 @@ def retry_command(
     replacement: Annotated[
         Path | None,
         typer.Option(
-            exists=True, dir_okay=False, help="plr-projector: a JSON file, a corrected envelope for the poison."
+            exists=True, dir_okay=False, help="A JSON file: a corrected copy of the poison, applied in its place."
         ),
     ] = None,
 ) -> None:

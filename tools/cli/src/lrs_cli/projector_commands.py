@@ -6,15 +6,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from lrs_cli.client import CommandError, Connection, expect_ok
+from lrs_cli.client import CommandError, Connection, expect_ok, read_replacement
 from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, replay_text, warn
 
 SERVICE = "plr_projector"
@@ -181,12 +179,7 @@ def parked_events_table(parked: list[dict[str, Any]]) -> str:
 def dlq_retry(
     connection: Connection, uln: str, topic: str | None = None, replacement_file: str | None = None
 ) -> list[dict[str, Any]]:
-    body: dict[str, Any] = {}
-    if replacement_file:
-        try:
-            body["replacement"] = json.loads(Path(replacement_file).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise CommandError(f"cannot read the replacement envelope: {error}") from error
+    body = {"replacement": read_replacement(replacement_file)} if replacement_file else {}
     params = {"topic": topic} if topic else {}
     with connection.client(SERVICE, timeout=300) as client:
         results: list[dict[str, Any]] = expect_ok(
