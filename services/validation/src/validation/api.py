@@ -290,7 +290,7 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
         ) from error
     if not created:
         response.status_code = 200
-        return LearnersRegistered(registered=0)
+        return LearnersRegistered(registered=0, unchanged=1)
     _wake_outbox(request)
     return LearnersRegistered(registered=1)
 
