@@ -234,12 +234,7 @@ class ReferenceStore:
                 "INSERT INTO validation.learners"
                 " (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
                 " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (uln) DO NOTHING RETURNING uln",
-                learner.uln,
-                learner.given_name,
-                learner.family_name,
-                learner.date_of_birth,
-                learner.gender,
-                learner.ability_to_share,
+                *_registry_row(learner),
             )
             if inserted is None:
                 row = await connection.fetchrow("SELECT * FROM validation.learners WHERE uln = $1", learner.uln)
