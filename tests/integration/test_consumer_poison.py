@@ -190,6 +190,9 @@ async def test_ingest_parks_an_outcome_postgresql_refuses_and_the_next_batch_sti
             listing = await asyncio.to_thread(dlq_commands.dlq_list, Connection(operator), "ingest", key=str(poisoned))
             rows = [line.split() for line in listing.splitlines()[1:]]
             assert [(row[4], row[5]) for row in rows] == [(str(offsets[0]), "error"), (str(offsets[1]), "blocked")]
+            # what a retry or skip of the blocked one acts on: its whole stream, the poison first
+            stream = (await client.get(f"/v1/admin/dlq/{rows[1][0]}", headers=bearer(operator))).json()
+            assert [row["offset"] for row in stream["parked"]] == offsets[:2] and stream["total"] == 2
             skipped = await asyncio.to_thread(
                 dlq_commands.dlq_skip, Connection(operator), "ingest", rows[0][0], None, "NUL byte, batch re-sent"
             )
@@ -199,6 +202,8 @@ async def test_ingest_parks_an_outcome_postgresql_refuses_and_the_next_batch_sti
         as_operator = bearer(operator)
         left = await client.get("/v1/admin/dlq", params={"key": str(poisoned)}, headers=as_operator)
         assert left.json() == {"parked": [], "total": 0}
+        gone = await client.get(f"/v1/admin/dlq/{rows[1][0]}", headers=as_operator)
+        assert gone.status_code == 404 and gone.json()["detail"] == f"no parked message {rows[1][0]}"
         forbidden = await client.get("/v1/admin/dlq", headers=as_ao)
         assert forbidden.status_code == 403
 

@@ -49,6 +49,8 @@ async def _status(system: SystemUnderTest, scopes: set[str], service: str, metho
         ({"erasure"}, "validation", "GET", "/v1/admin/erasures", True),
         ({"erasure"}, "validation", "GET", "/v1/admin/keyring", False),
         ({"erasure"}, "reporting", "GET", "/v1/admin/dlq", False),
+        ({"erasure"}, "challenges", "GET", "/v1/admin/dlq/1", False),
+        ({"dead-letters"}, "challenges", "GET", "/v1/admin/dlq/1", True),
         ({"support"}, "ingest", "GET", "/v1/batches", True),
         ({"support"}, "ingest", "GET", "/v1/maintenance", True),
         ({"support"}, "ingest", "POST", "/v1/admin/maintenance/pause", False),

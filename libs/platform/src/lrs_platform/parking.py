@@ -342,6 +342,13 @@ class DeadLetterOffice:
         total = len(rows) if len(rows) < limit else await self.store.count(consumers, topic=topic, key=key)
         return rows, total
 
+    async def stream(self, parked_id: int) -> list[ParkedRow]:
+        """The parked message's stream, in log order: what a retry or skip of it acts on (its poison first)."""
+        row = await self.store.get(parked_id)
+        if row is None or row.consumer not in self._consumers:
+            raise NotParked(f"no parked message {parked_id}")
+        return await self.store.stream_of(row)
+
     async def retry(self, parked_id: int, operator: str, replacement: bytes | None = None) -> ReplayResult:
         """Applies the message's stream again from its head, in order, until one fails; with `replacement`,
         the head as that value (a corrected copy: the log keeps the original)."""

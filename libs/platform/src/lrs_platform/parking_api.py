@@ -86,6 +86,24 @@ async def dlq_list(
     return {"parked": [row.view() for row in rows], "total": total}
 
 
+@router.get(
+    "/{parked_id}",
+    summary="A parked message's stream: every message parked under its consumer, topic and key, poison first",
+    description="What a retry or skip of `parked_id` acts on, however many other messages are parked.",
+    responses=problem_responses(404),
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+)
+async def dlq_stream(
+    parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)], principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
+    _require_operator(principal)
+    try:
+        rows = await _office(request).stream(parked_id)
+    except NotParked as error:
+        raise ProblemError(404, "Nothing parked", str(error)) from error
+    return {"parked": [row.view() for row in rows], "total": len(rows)}
+
+
 @router.post(
     "/{parked_id}/retry",
     summary="Apply a parked message's key again, in order, from its head (a corrected copy in its place, if sent)",

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -267,6 +268,17 @@ class ServiceCalls:
     async def dead_letters(self, service: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._json("GET", service, "/v1/admin/dlq")
         return result
+
+    async def dead_letter_stream(self, service: str, handle: str) -> list[dict[str, Any]]:
+        """Every message parked in the stream `handle` names (a learner in the projector, a parked message's id
+        elsewhere), the poison first: what a retry or skip of it acts on."""
+        if service == "plr-projector":
+            params = {"learner": handle, "limit": "10000"}
+            found: dict[str, Any] = await self._json("GET", service, "/v1/admin/dlq", params=params)
+        else:
+            found = await self._json("GET", service, f"/v1/admin/dlq/{quote(handle, safe='')}")
+        rows: list[dict[str, Any]] = found["parked"]
+        return rows
 
     async def dead_letter_action(self, service: str, stream: str, action: str, reason: str | None) -> dict[str, Any]:
         body = {"reason": reason} if reason else None

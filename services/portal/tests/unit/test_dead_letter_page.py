@@ -71,7 +71,15 @@ def replayed(*, applied: int, skipped: int = 0, still_parked: int, error: str | 
 
 
 def notifier_parks(portal: StubbedPortal, *rows: dict[str, Any]) -> None:
+    """The notifier's listing of `rows`, and each one's stream (`GET /v1/admin/dlq/{id}`: the rows of its key)."""
     portal.on("GET", NOTIFIER_DLQ, lambda _: httpx.Response(200, json={"parked": list(rows), "total": len(rows)}))
+    for row in rows:
+        stream = [other for other in rows if other["key"] == row["key"]]
+        portal.on("GET", f"{NOTIFIER_DLQ}/{row['id']}", answering({"parked": stream, "total": len(stream)}))
+
+
+def answering(body: dict[str, Any]) -> Any:
+    return lambda _: httpx.Response(200, json=body)
 
 
 def test_a_listing_cut_short_says_how_many_are_parked_in_all() -> None:
@@ -140,6 +148,21 @@ def test_skip_is_a_link_to_a_confirmation_that_says_what_is_dropped_and_asks_why
     assert not [request for request in portal.sent if request.method == "POST"]
 
 
+def test_a_skip_finds_its_message_however_many_are_listed_before_it(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+    first_500 = [listed(parked_id, f"batch-{parked_id}") for parked_id in range(1, 501)]
+    portal.on("GET", NOTIFIER_DLQ, answering({"parked": first_500, "total": 502}))
+    stream = [listed(9001, "late"), listed(9002, "late", reason="blocked", error=None)]
+    portal.on("GET", f"{NOTIFIER_DLQ}/9002", answering({"parked": stream, "total": 2}))
+
+    confirming = client.get("/ops/dead-letters/notifier/9002/skip")
+
+    assert confirming.status_code == 200
+    assert "Skip parked message 9001 in notifier?" in confirming.text
+    assert "Message 9002 waits behind it" in confirming.text
+    assert "The 1 message held behind it is then applied" in confirming.text
+
+
 @pytest.mark.parametrize(
     ("reason", "says"),
     [
@@ -201,6 +224,8 @@ def test_the_projectors_poison_is_skipped_by_learner_on_each_topic(portal: Stubb
         client, client.post(f"/ops/dead-letters/plr-projector/{ULN}/skip", data=form(operator, reason="fixed"))
     )
 
+    (asked, *_) = portal.sent_to("GET", PROJECTOR_DLQ)
+    assert asked.url.params["learner"] == ULN  # the learner's own events, not the first page of everyone's
     assert f"Skip the poison of learner {ULN} in plr-projector?" in confirming.text
     assert "The first message on each of these 2 topics is dropped for good" in confirming.text
     assert confirming.text.count("data-dropped=") == 2

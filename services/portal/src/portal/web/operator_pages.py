@@ -184,7 +184,10 @@ async def _parked_to_skip(request: Request, user: SignedIn, service_name: str, h
     """What a skip of `handle` would do, as the listing shows it: the poison at the head of each stream it
     names (dropped for good) and how many messages wait behind them (applied); None when none is listed."""
     _known_handle(service_name, handle)
-    listed = (await calls(request, user).dead_letters(service_name))["parked"]
+    try:
+        listed = await calls(request, user).dead_letter_stream(service_name, handle)
+    except NotFound:
+        return None
     named = {_stream(service_name, row) for row in listed if _handle(row) == handle}
     if not named:
         return None
