@@ -27,6 +27,8 @@ from tests.portal.flows import SAMPLES, Learner, Upload, counts, enter_achieveme
 from tests.support.kafka import send
 from tests.support.waiting import eventually
 
+from lrs_contracts.outcomes import BatchValidationStarted
+from lrs_contracts.registry import encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES
 from portal.mi import months_ending
 
@@ -1233,6 +1235,22 @@ async def test_an_operator_retries_a_poison_that_still_fails_then_skips_it_with_
         await expect(outcome).to_have_attribute("data-outcome", "skipped")
         await expect(outcome).to_contain_text(f"Skip of notifier {poison['id']}: the poison was dropped")
         assert await _parked_under(portal_system, "notifier", key) == []
+
+        # ingest's copy is mended instead: a corrected copy typed on the portal is what ingest applies
+        (ingest_poison,) = await _parked_under(portal_system, "ingest", key)
+        row = operator_page.locator(f"table[data-table=dlq-ingest] tr[data-parked='{ingest_poison['id']}']")
+        await row.get_by_role("link", name=f"Retry with a corrected copy of {ingest_poison['id']}").click()
+        await operator_page.get_by_label("Corrected copy (JSON)").fill("not json at all, still")
+        await operator_page.get_by_role("button", name="Retry with this copy").click()
+        await expect(operator_page.locator(".govuk-error-summary")).to_contain_text("The copy is not JSON")
+        assert await serious_violations(operator_page) == []
+        started = BatchValidationStarted(batch_id=uuid.uuid4(), ao_id=SAMPLE_AO, record_count=1)
+        corrected = encode(wrap(started, source="validation", correlation_id=str(started.batch_id)))
+        await operator_page.get_by_label("Corrected copy (JSON)").fill(corrected.decode())
+        await operator_page.get_by_role("button", name="Retry with this copy").click()
+        await expect(outcome).to_have_attribute("data-outcome", "applied")
+        await expect(outcome).to_contain_text(f"Retry with a corrected copy of ingest {ingest_poison['id']}: 1 message")
+        assert await _parked_under(portal_system, "ingest", key) == []
     finally:
         for service in readers:
             async with await portal_system.client(service, "operator:tests") as client:

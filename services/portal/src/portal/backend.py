@@ -280,9 +280,25 @@ class ServiceCalls:
         rows: list[dict[str, Any]] = found["parked"]
         return rows
 
-    async def dead_letter_action(self, service: str, stream: str, action: str, reason: str | None) -> dict[str, Any]:
-        body = {"reason": reason} if reason else None
-        result: dict[str, Any] = await self._json("POST", service, f"/v1/admin/dlq/{stream}/{action}", json=body)
+    async def dead_letter_action(
+        self,
+        service: str,
+        stream: str,
+        action: str,
+        reason: str | None,
+        *,
+        replacement: dict[str, Any] | None = None,
+        topic: str | None = None,
+    ) -> dict[str, Any]:
+        """A retry or skip of `stream`; a retry with `replacement` applies that corrected copy in place of the
+        poison (in the projector, the poison on `topic`)."""
+        body: dict[str, Any] | None = {"reason": reason} if reason else None
+        if replacement is not None:
+            body = {"replacement": replacement}
+        params = {"topic": topic} if topic else None
+        result: dict[str, Any] = await self._json(
+            "POST", service, f"/v1/admin/dlq/{stream}/{action}", json=body, params=params
+        )
         return result
 
     async def rebuild(self, action: str | None = None) -> dict[str, Any]:

@@ -300,3 +300,81 @@ def test_an_outcome_counts_every_stream_and_keeps_the_first_error() -> None:
     assert outcome["first_error"] == ("ValueError: " + "x" * 400)[:300]
     assert [stream["source"] for stream in outcome["streams"]] == ["a", "b"]
     assert replay_outcome("retry", "notifier", "1", [])["still_parked"] == 0
+
+
+ENVELOPE = {"event_type": "lrs.batch.completed.v1", "event_id": "e-1", "payload": {"batch_id": "b-1"}}
+
+
+def test_a_retry_with_a_corrected_copy_sends_the_copy_as_lrs_dlq_retry_does(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal, listed(1, "poisoned"), listed(2, "poisoned", reason="blocked", error=None))
+    portal.on("POST", f"{NOTIFIER_DLQ}/1/retry", lambda _: replayed(applied=2, still_parked=0, error=None))
+
+    listing = client.get("/ops/dead-letters")
+    asking = client.get("/ops/dead-letters/notifier/1/replace")
+    answer = client.post("/ops/dead-letters/notifier/1/replace", data=form(operator, replacement=json.dumps(ENVELOPE)))
+    shown = shown_after(client, answer)
+
+    assert 'href="/ops/dead-letters/notifier/1/replace"' in listing.text
+    assert "Retry parked message 1 in notifier with a corrected copy" in asking.text
+    assert "then the\n1 message held behind it" in asking.text and 'name="replacement"' in asking.text
+    (sent,) = portal.sent_to("POST", f"{NOTIFIER_DLQ}/1/retry")
+    assert json.loads(sent.content) == {"replacement": ENVELOPE}
+    assert "Retry with a corrected copy of notifier 1: 2 messages applied; nothing is still parked" in shown.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("", "Enter the corrected copy of the message, as JSON"),
+        ("{'single': 'quotes'}", "The copy is not JSON (Expecting property name enclosed in double quotes"),
+        ("[1, 2]", "The copy must be a JSON object"),
+        ("x" * 1_000_001, "The copy must be 1,000,000 characters or fewer"),
+    ],
+)
+def test_a_copy_that_is_not_a_json_object_is_refused_and_nothing_is_retried(
+    portal: StubbedPortal, typed: str, says: str
+) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal, listed(1, "poisoned"))
+
+    answer = client.post("/ops/dead-letters/notifier/1/replace", data=form(operator, replacement=typed))
+
+    assert answer.status_code in (400, 413)
+    assert f'href="#replacement">{says}' in answer.text
+    assert "with a corrected copy" in answer.text  # still the form, with what was typed unless too large
+    assert not portal.sent_to("POST", f"{NOTIFIER_DLQ}/1/retry")
+
+
+def test_the_projectors_copy_names_the_topic_when_the_learners_poison_is_on_several(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    rows = [
+        {"topic": topic, "partition": 1, "offset": offset, "learner": ULN, "reason": "error", "error": "bad"}
+        | {"event_id": None, "event_type": None, "attempts": 1, "parked_at": "2026-12-01T10:00:00+00:00"}
+        for topic, offset in [("lrs.plr.events.v1", 7), ("lrs.challenges.v1", 3)]
+    ]
+    portal.on("GET", PROJECTOR_DLQ, answering({"parked": rows, "total": 2}))
+    result = {"topic": "lrs.plr.events.v1", "learner": ULN, "applied": 1, "skipped": 0, "still_parked": 0}
+    portal.on("POST", f"{PROJECTOR_DLQ}/{ULN}/retry", answering({"results": [result | {"error": None}]}))
+    path = f"/ops/dead-letters/plr-projector/{ULN}/replace"
+
+    unnamed = client.post(path, data=form(operator, replacement=json.dumps(ENVELOPE)))
+    named = client.post(path, data=form(operator, replacement=json.dumps(ENVELOPE), topic="lrs.plr.events.v1"))
+
+    assert unnamed.status_code == 400 and 'href="#topic">Select the topic' in unnamed.text
+    (sent,) = portal.sent_to("POST", f"{PROJECTOR_DLQ}/{ULN}/retry")
+    assert sent.url.params["topic"] == "lrs.plr.events.v1"
+    assert json.loads(sent.content) == {"replacement": ENVELOPE}
+    assert named.status_code == 303
+
+
+def test_a_copy_the_service_refuses_is_shown_with_its_words_on_the_form(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal, listed(1, "poisoned"))
+    portal.on("POST", f"{NOTIFIER_DLQ}/1/retry", lambda _: problem(409, "notifier.mail cannot apply it again"))
+
+    answer = client.post("/ops/dead-letters/notifier/1/replace", data=form(operator, replacement="{}"))
+
+    assert answer.status_code == 409
+    assert "notifier refused the copy: notifier.mail cannot apply it again" in answer.text
+    assert "{}</textarea>" in answer.text

@@ -3,6 +3,7 @@ progress and switch. (Accounts and AO keys: `account_pages`; erasures and learne
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -41,6 +42,7 @@ DEAD_LETTER_SERVICES = (PROJECTOR, "ingest", "validation", "notifier", "challeng
 PARKED_ID = re.compile(r"[0-9]{1,18}")  # how the services sharing lrs_platform.parking_api name a parked message
 NO_DEAD_LETTER_ROUTES = "This service has no dead-letter routes."
 MAX_SKIP_REASON = 500  # the services' own limit
+MAX_REPLACEMENT_CHARACTERS = 1_000_000  # a corrected copy typed or pasted; larger ones go by `lrs dlq retry`
 MAX_SHOWN_ERROR = 300  # of a service's error or refusal, kept in the session and shown once
 REBUILD_ACTIONS = ("start", "compare", "switch", "abandon")
 CONFIRMED_REBUILD_ACTIONS = ("switch", "abandon")  # cannot be undone: asked first
@@ -220,6 +222,90 @@ async def confirm_skip(request: Request, service_name: str, handle: str, user: D
 def _skip_reason_error(reason: str) -> str | None:
     missing = "Say why the message is dropped: it is kept with the record of the skip"
     return reason_error(reason, limit=MAX_SKIP_REASON, missing=missing)
+
+
+def _replacement_errors(
+    text: str, topic: str, skipping: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The corrected copy an operator typed, as the JSON object the service takes, or what is wrong with it; and
+    in the projector, when the learner's poison is on several topics, the one it replaces."""
+    errors: dict[str, str] = {}
+    topics = [row["topic"] for row in skipping["dropped"]]
+    if len(topics) > 1 and topic not in topics:
+        errors["topic"] = "Select the topic whose poison the copy replaces"
+    if not text:
+        errors["replacement"] = "Enter the corrected copy of the message, as JSON"
+        return None, errors
+    if len(text) > MAX_REPLACEMENT_CHARACTERS:
+        errors["replacement"] = (
+            f"The copy must be {MAX_REPLACEMENT_CHARACTERS:,} characters or fewer: give a larger one with"
+            f" lrs dlq retry --replacement FILE"
+        )
+        return None, errors
+    try:
+        replacement = json.loads(text)
+    except ValueError as error:
+        errors["replacement"] = f"The copy is not JSON ({error}): correct it and try again"
+        return None, errors
+    if not isinstance(replacement, dict):
+        errors["replacement"] = "The copy must be a JSON object, such as the message's event envelope {…}"
+        return None, errors
+    return replacement, errors
+
+
+async def _replacing_page(
+    request: Request,
+    user: SignedIn,
+    replacing: dict[str, Any],
+    *,
+    text: str = "",
+    topic: str = "",
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {"replacing": replacing, "text": text, "topic": topic, "errors": errors or {}}
+    return render(request, "ops_dead_letter_replace.html", context, user=user, status_code=status)
+
+
+@router.get("/ops/dead-letters/{service_name}/{handle}/replace")
+async def replace_form(request: Request, service_name: str, handle: str, user: DeadLettersOperator) -> HTMLResponse:
+    """A retry with a corrected copy of the poison: the message it replaces, and the copy it asks for."""
+    replacing = await _parked_to_skip(request, user, service_name, handle)
+    if replacing is None:
+        return await _no_longer_parked(request, user, service_name)
+    return await _replacing_page(request, user, replacing)
+
+
+@router.post("/ops/dead-letters/{service_name}/{handle}/replace")
+async def replace(request: Request, service_name: str, handle: str, user: DeadLettersOperator) -> Response:
+    declared = request.headers.get("content-length")
+    too_large = declared is not None and declared.isdigit() and int(declared) > 4 * MAX_REPLACEMENT_CHARACTERS
+    form = None if too_large else await checked_form(request, user)
+    replacing = await _parked_to_skip(request, user, service_name, handle)
+    if replacing is None:
+        return await _no_longer_parked(request, user, service_name)
+    if form is None:
+        errors = {
+            "replacement": f"The copy must be {MAX_REPLACEMENT_CHARACTERS:,} characters or fewer: give a"
+            " larger one with lrs dlq retry --replacement FILE"
+        }
+        return await _replacing_page(request, user, replacing, errors=errors, status=413)
+    text, topic = field(form, "replacement"), field(form, "topic")
+    replacement, errors = _replacement_errors(text, topic, replacing)
+    if errors or replacement is None:
+        return await _replacing_page(request, user, replacing, text=text, topic=topic, errors=errors, status=400)
+    named_topic = topic if len(replacing["dropped"]) > 1 else None
+    try:
+        result = await calls(request, user).dead_letter_action(
+            service_name, quote(handle, safe=""), "retry", None, replacement=replacement, topic=named_topic
+        )
+    except NotFound:
+        return await _no_longer_parked(request, user, service_name)
+    except Refused as refused:
+        errors = {"replacement": f"{service_name} refused the copy: {refused.detail[:MAX_SHOWN_ERROR]}"}
+        return await _replacing_page(request, user, replacing, text=text, topic=topic, errors=errors, status=409)
+    outcome = replay_outcome("retry", service_name, handle, result.get("results") or []) | {"replaced": True}
+    return await see_other_telling(request, user, "/ops/dead-letters", outcome=outcome)
 
 
 @router.post("/ops/dead-letters/{service_name}/{handle}/{action}")
