@@ -42,15 +42,23 @@ def random_ao() -> str:
 
 
 def completed(
-    ao_id: str, issued: str, accepted: int, rejected: int, on_plr: tuple[QualificationOnPlr, ...] | None = None
+    ao_id: str,
+    issued: str,
+    accepted: int,
+    rejected: int,
+    on_plr: tuple[QualificationOnPlr, ...] | None = None,
+    unchanged: int = 0,
 ) -> BatchCompleted:
     """`on_plr` None: a completion as written before it named the qualifications it put on the PLR."""
+    counts = BatchCounts(
+        total=accepted + rejected + unchanged, accepted=accepted, rejected=rejected, no_ops=unchanged, warnings=0
+    )
     return BatchCompleted(
         batch_id=uuid.uuid4(),
         ao_id=ao_id,
         job_type=JobType.FINAL,
         notification_email="mi@ao.example",
-        counts=BatchCounts(total=accepted + rejected, accepted=accepted, rejected=rejected, no_ops=0, warnings=0),
+        counts=counts,
         submitted_at=DECIDED,
         decided_at=DECIDED,
         results_issued_date=issued,
@@ -97,7 +105,7 @@ async def test_aggregates_count_a_redelivered_outcome_once_and_each_ao_sees_only
     kafka_bootstrap: str, reporting: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     ao_a, ao_b = random_ao(), random_ao()
-    late = completed(ao_a, "2023-05-04", accepted=9, rejected=1)  # 11 working days (Coronation on 8 May)
+    late = completed(ao_a, "2023-05-04", accepted=9, rejected=1, unchanged=2)  # 11 working days (Coronation 8 May)
     on_time = completed(ao_b, "2023-05-10", accepted=3, rejected=0)  # 8 working days
     chunk = BatchRecordsDecided(
         batch_id=late.batch_id,
@@ -150,7 +158,8 @@ async def test_aggregates_count_a_redelivered_outcome_once_and_each_ao_sees_only
 
     final = ours[-1][2]
     assert (final.batches_completed, final.batches_failed) == (1, 1)
-    assert (final.records_total, final.records_accepted, final.records_rejected) == (20, 9, 5)
+    assert (final.records_total, final.records_accepted, final.records_rejected) == (22, 9, 5)
+    assert final.records_unchanged == 2  # the completed batch's; the failed one's 6 others recorded nothing
     assert final.rejections_by_code == {"RS005": 1, "RV012": 1}
     # Republishing an unchanged aggregate reuses its content-derived event id.
     assert before[-1][2] == final

@@ -138,3 +138,32 @@ async def test_a_store_from_before_0003_upgrades_and_its_facts_read_as_decided(p
     assert not await store.record_fact(given_up)
     [(submissions, _)] = await store.aggregates(PERIOD, "RN1")
     assert (submissions.batches_failed, submissions.batches_abandoned) == (1, 1)
+
+
+async def test_a_store_from_before_0005_counts_the_unchanged_records_of_its_completed_batches(
+    pool: asyncpg.Pool,
+) -> None:
+    async with pool.acquire() as connection:
+        await apply_migrations(connection, "reporting", "reporting.migrations")
+        await connection.execute("ALTER TABLE reporting.batch_facts DROP COLUMN records_unchanged")
+        await connection.execute("DELETE FROM reporting.schema_migrations WHERE version = 5")
+        for completed, total, accepted, rejected, code in [(True, 12, 7, 2, None), (False, 10, 0, 4, "RS005")]:
+            await connection.execute(
+                "INSERT INTO reporting.batch_facts (batch_id, ao_id, period, completed, records_total,"
+                " records_accepted, records_rejected, failure_code, working_days)"
+                " VALUES ($1, 'RN5', $2, $3, $4, $5, $6, $7, NULL)",
+                uuid.uuid4(),
+                PERIOD,
+                completed,
+                total,
+                accepted,
+                rejected,
+                code,
+            )
+
+        applied = await apply_migrations(connection, "reporting", "reporting.migrations")
+
+    assert applied == ["0005_unchanged_records.sql"]
+    [(submissions, _)] = await ReportingStore(pool).aggregates(PERIOD, "RN5")
+    assert (submissions.records_total, submissions.records_accepted, submissions.records_rejected) == (22, 7, 6)
+    assert submissions.records_unchanged == 3  # the completed batch's 12 - 7 - 2; the failed one recorded nothing

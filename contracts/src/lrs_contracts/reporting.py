@@ -38,8 +38,15 @@ class AoMonthlySubmissions(Contract):
     )
     records_rejected: int = Field(
         ge=0,
-        description="rejected records of completed and failed batches; the rest of records_total are unchanged"
-        " (no-op) records and the records a failed batch would have accepted",
+        description="rejected records of completed and failed batches; the rest of records_total are"
+        " records_unchanged and the failed batches' records that were not rejected",
+    )
+    records_unchanged: int = Field(
+        default=0,
+        ge=0,
+        description="records of completed batches that changed nothing (no-op): the PLR already held them as sent."
+        " records_total - records_accepted - records_rejected - records_unchanged = the failed batches' records"
+        " that were not rejected (a failed batch records nothing)",
     )
     rejections_by_code: dict[str, int] = Field(
         description="RVnnn: the records rejected for it (a record with several codes counts under each); RSnnn:"

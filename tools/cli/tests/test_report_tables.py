@@ -19,8 +19,9 @@ NOVEMBER = {
             "batches_failed": 1,
             "batches_abandoned": 2,
             "records_total": 50,
-            "records_accepted": 45,
+            "records_accepted": 40,
             "records_rejected": 5,
+            "records_unchanged": 5,
             "rejections_by_code": {"RV004": 3, "RV009": 2},
         }
     ],
@@ -45,7 +46,8 @@ def test_the_submissions_table_shows_completed_failed_and_abandoned_batches(
     lines = capsys.readouterr().out.splitlines()
     header, row = [_cells(line) for line in lines if "abandoned" in line or "RN9093" in line]
     assert header[:4] == ["AO", "completed", "failed", "abandoned"]
-    assert row[:7] == ["RN9093", "4", "1", "2", "50", "45", "5"]
+    assert header[4:8] == ["records", "accepted", "rejected", "unchanged"]
+    assert row[:8] == ["RN9093", "4", "1", "2", "50", "40", "5", "5"]
     assert asked == [("submissions", "2026-11")]
 
 

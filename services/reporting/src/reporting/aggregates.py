@@ -47,6 +47,8 @@ class BatchFact:
     results_issued: date | None = None
     abandoned: bool = False
     """The decider gave up on the batch (decision 0103): neither completed nor failed, and no records."""
+    records_unchanged: int = 0
+    """Records of a completed batch that changed nothing (no-op); a failed batch records nothing."""
 
 
 def period_of(moment: datetime) -> str:
@@ -101,6 +103,7 @@ def fact_of(outcome: BatchCompleted | BatchFailed | BatchAbandoned) -> BatchFact
         failure_code=outcome.code if isinstance(outcome, BatchFailed) else None,
         working_days=working_days,
         results_issued=_issued_date(outcome.results_issued_date) if isinstance(outcome, BatchCompleted) else None,
+        records_unchanged=outcome.counts.no_ops if isinstance(outcome, BatchCompleted) else 0,
     )
 
 
@@ -128,6 +131,7 @@ def fold_submissions(
         records_total=sum(fact.records_total for fact in facts),
         records_accepted=sum(fact.records_accepted for fact in facts),
         records_rejected=sum(fact.records_rejected for fact in facts),
+        records_unchanged=sum(fact.records_unchanged for fact in facts),
         rejections_by_code=dict(sorted(by_code.items())),
     )
 

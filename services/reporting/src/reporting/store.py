@@ -75,6 +75,7 @@ def _fact(row: asyncpg.Record) -> BatchFact:
         working_days=row["working_days"],
         results_issued=row["results_issued"],
         abandoned=row["abandoned"],
+        records_unchanged=row["records_unchanged"],
     )
 
 
@@ -103,8 +104,9 @@ class ReportingStore:
         """True when the fact is new; a redelivered outcome returns False and changes nothing."""
         result = await self._pool.execute(
             "INSERT INTO reporting.batch_facts (batch_id, ao_id, period, completed, records_total,"
-            " records_accepted, records_rejected, failure_code, working_days, results_issued, abandoned)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (batch_id) DO NOTHING",
+            " records_accepted, records_rejected, failure_code, working_days, results_issued, abandoned,"
+            " records_unchanged) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            " ON CONFLICT (batch_id) DO NOTHING",
             fact.batch_id,
             fact.ao_id,
             fact.period,
@@ -116,6 +118,7 @@ class ReportingStore:
             fact.working_days,
             fact.results_issued,
             fact.abandoned,
+            fact.records_unchanged,
         )
         return bool(result == "INSERT 0 1")
 

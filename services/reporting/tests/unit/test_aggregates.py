@@ -22,13 +22,16 @@ from reporting.aggregates import (
 )
 
 
-def completed(decided: datetime, issued: str | None, accepted: int = 9, rejected: int = 1) -> BatchCompleted:
+def completed(
+    decided: datetime, issued: str | None, accepted: int = 9, rejected: int = 1, unchanged: int = 0
+) -> BatchCompleted:
+    total = accepted + rejected + unchanged
     return BatchCompleted(
         batch_id=uuid.uuid4(),
         ao_id="RN5133",
         job_type=JobType.FINAL,
         notification_email="a@ao.example",
-        counts=BatchCounts(total=accepted + rejected, accepted=accepted, rejected=rejected, no_ops=0, warnings=0),
+        counts=BatchCounts(total=total, accepted=accepted, rejected=rejected, no_ops=unchanged, warnings=0),
         submitted_at=decided,
         decided_at=decided,
         results_issued_date=issued,
@@ -43,7 +46,7 @@ def failed(decided: datetime) -> BatchFailed:
         reason="too many rejections",
         job_type=JobType.FINAL,
         notification_email="a@ao.example",
-        counts=BatchCounts(total=10, accepted=6, rejected=4, no_ops=0, warnings=0),
+        counts=BatchCounts(total=10, accepted=5, rejected=4, no_ops=1, warnings=0),
         submitted_at=decided,
         decided_at=decided,
     )
@@ -78,6 +81,20 @@ def test_fold_submissions_sums_batches_records_and_codes() -> None:
     assert (aggregate.batches_completed, aggregate.batches_failed) == (2, 1)
     assert (aggregate.records_total, aggregate.records_accepted, aggregate.records_rejected) == (25, 14, 5)
     assert aggregate.rejections_by_code == {"RS005": 1, "RV005": 4, "RV012": 2}
+
+
+def test_unchanged_records_are_counted_apart_and_only_those_of_completed_batches() -> None:
+    decided = datetime(2024, 2, 10, tzinfo=UTC)
+    facts = [
+        fact_of(completed(decided, None, 6, 1, 3)),
+        fact_of(completed(decided, None, 2, 0, 1)),
+        fact_of(failed(decided)),
+    ]
+    aggregate = fold_submissions("RN5133", "2024-02", facts)
+    assert (aggregate.records_total, aggregate.records_accepted, aggregate.records_rejected) == (23, 8, 5)
+    assert aggregate.records_unchanged == 4  # the failed batch's unchanged record changed nothing: it recorded nothing
+    not_rejected_in_failed_batches = 10 - 4
+    assert aggregate.records_total - 8 - 5 - 4 == not_rejected_in_failed_batches
 
 
 def test_an_abandoned_batch_counts_in_the_uk_month_it_was_given_up_with_no_records_and_is_not_measured() -> None:

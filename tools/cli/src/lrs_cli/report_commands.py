@@ -61,6 +61,7 @@ def submissions_command(
         "records",
         "accepted",
         "rejected",
+        "unchanged",
         "rejections by code",
         title=found["period"],
     )
@@ -74,6 +75,7 @@ def submissions_command(
             str(row["records_total"]),
             str(row["records_accepted"]),
             str(row["records_rejected"]),
+            str(row.get("records_unchanged", 0)),
             codes,
         )
     stdout().print(listing if found["items"] else f"no submissions in {found['period']}")
