@@ -106,6 +106,7 @@ class ProblemCode(StrEnum):
     WRONG_ENVIRONMENT = "WRONG_ENVIRONMENT"
     LEARNER_ERASED = "LEARNER_ERASED"
     KEYRING_UNAVAILABLE = "KEYRING_UNAVAILABLE"
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
 
 
 @dataclass(frozen=True)
@@ -499,6 +500,14 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         " created the store",
         source="decision 0080 (erasure by crypto-shredding)",
         fix="Send the same request again after the `Retry-After` seconds, with the same Idempotency-Key.",
+    ),
+    ProblemCode.REQUEST_TOO_LARGE: CodeExplanation(
+        meaning="The request's body is larger than the route takes, so the service stopped reading it and did"
+        " nothing with it (a batch file's own limit is RS002)",
+        example="a challenge's JSON of 300 MB; a learner file of more than 64 MB sent to `/v1/learners/import`",
+        source="our decision: every route bounds what it reads (1 MB for JSON; the learner import 64 MB; a"
+        " dead letter's corrected copy 16 MB)",
+        fix="Send what the route documents: split a large learner file into several imports.",
     ),
 }
 

@@ -25,6 +25,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import (
@@ -52,6 +53,12 @@ _log = get_logger("lrs.http")
 DOCS_ASSETS = "/docs/assets"
 
 
+DEFAULT_BODY_BYTES = 1_048_576
+"""What a route reads of a request body unless the app gives it a limit of its own (`body_limits`)."""
+DEAD_LETTER_BODY_BYTES = 16 * 1_048_576
+"""A corrected copy of a parked message (up to Kafka's 8 MB a message, as escaped JSON)."""
+
+
 def build_app(
     service: str,
     *,
@@ -60,8 +67,12 @@ def build_app(
     lifespan: Lifespan,
     version: str = "1.0.0",
     environment: Environment = Environment.LIVE,
+    body_limits: Mapping[str, int | None] | None = None,
 ) -> FastAPI:
-    """Every response says which environment answered (`LRS-Environment`); a Sandpit's title says so too."""
+    """Every response says which environment answered (`LRS-Environment`); a Sandpit's title says so too.
+    Every request body is bounded while it streams: `body_limits` maps a path prefix to its routes' limit in
+    bytes (None: the route bounds its body itself, as ingest's batches do), the longest prefix first; any other
+    route reads at most DEFAULT_BODY_BYTES."""
     if environment.is_sandpit:
         title = f"{title} (Sandpit)"
         description = f"**Sandpit**: a practice environment; nothing sent here reaches live records.\n\n{description}"
@@ -75,6 +86,8 @@ def build_app(
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(asyncpg.DataError, _unstorable_problem)
+    limits = {"/v1/admin/dlq": DEAD_LETTER_BODY_BYTES, **(body_limits or {})}
+    app.add_middleware(_BodyLimit, limits=limits)
     app.add_middleware(_RequestLog)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
@@ -217,8 +230,61 @@ async def _validation_problem(request: Request, error: Exception) -> JSONRespons
     )
 
 
+class _BodyLimit:
+    """Refuses a request body over its route's limit (413, REQUEST_TOO_LARGE) without holding it: at once when
+    its Content-Length says so, otherwise as soon as the bytes read pass the limit. Nothing is read before."""
+
+    def __init__(self, app: ASGIApp, limits: Mapping[str, int | None]) -> None:
+        self.app = app
+        self._limits = sorted(limits.items(), key=lambda item: -len(item[0]))
+
+    def limit_for(self, path: str) -> int | None:
+        return next((limit for prefix, limit in self._limits if path.startswith(prefix)), DEFAULT_BODY_BYTES)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.limit_for(scope["path"]) if scope["type"] == "http" else None
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _too_large(limit, scope["path"])(scope, receive, send)
+            return
+        received = 0
+
+        async def bounded() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge(limit)  # an HTTPException: FastAPI's body reading lets it through
+            return message
+
+        await self.app(scope, bounded, send)
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, "Content Too Large")
+        self.limit = limit
+
+
+def _too_large(limit: int, path: str) -> JSONResponse:
+    problem = Problem(
+        status=413,
+        title="Content Too Large",
+        detail=f"The request body is larger than this route takes ({limit:,} bytes); nothing of it was used.",
+        code=ProblemCode.REQUEST_TOO_LARGE,
+        instance=path,
+    )
+    return problem_response(problem, {"Connection": "close"})
+
+
 async def _http_problem(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if isinstance(error, _BodyTooLarge):
+        return _too_large(error.limit, request.url.path)
     headers = dict(error.headers or {})
     return problem_response(
         Problem(status=error.status_code, title=str(error.detail), instance=request.url.path), headers

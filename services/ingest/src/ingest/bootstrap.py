@@ -128,6 +128,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         ),
         lifespan=lifespan,
         environment=settings.environment,
+        body_limits={"/v1/batches": None},  # a batch file is bounded while it streams: RS002 at 6 MB
     )
     api.install(app)
     if settings.environment.is_sandpit:

@@ -45,6 +45,7 @@ from portal.web import (
     sandpit_pages,
 )
 from portal.web.common import Portal, with_security_headers
+from portal.web.operator_pages import MAX_REPLACEMENT_CHARACTERS
 
 SERVICE = "portal"
 _SWEEP_SECONDS = 60.0
@@ -156,6 +157,13 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             " operator-only account API behind `lrs users`."
         ),
         lifespan=lifespan,
+        # A batch file's check bounds its upload itself (RS002, on the page); a dead letter's corrected copy is
+        # up to 1,000,000 characters, form-encoded.
+        body_limits={
+            "/batches/check": None,
+            "/sandpit/batches/check": None,
+            "/ops/dead-letters": 4 * MAX_REPLACEMENT_CHARACTERS,
+        },
     )
     errors.install(app)
     app.middleware("http")(_security_headers)

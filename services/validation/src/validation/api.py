@@ -47,6 +47,8 @@ from validation.reference_store import (
 from validation.registry_access import ULN_CHECK_DIGIT_WRONG, checked_uln, may_change_sharing, may_register
 
 router = APIRouter(prefix="/v1")
+LEARNER_IMPORT_BYTES = 64 * 1_048_576
+"""The largest learner file an import reads (~800,000 learners); a larger one is 413 REQUEST_TOO_LARGE."""
 
 Model = TypeVar("Model", bound=BaseModel)
 Uln = Annotated[str, Path(pattern=ULN_PATTERN, description="Unique Learner Number (10 digits)")]
@@ -300,6 +302,7 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
     dependencies=[Depends(refuse_in_sandpit)],
     tags=["learner registry"],
     summary="Register many learners from CSV (ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN)",
+    description=f"A file of at most {LEARNER_IMPORT_BYTES:,} bytes (413 `REQUEST_TOO_LARGE` beyond: split it).",
     status_code=201,
     responses=problem_responses(401, 403, 410, 422, 503),
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}}

@@ -21,7 +21,7 @@ from lrs_platform.outbox import Outbox
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, collect_less, service_resources
-from validation.api import keyring_unavailable, router
+from validation.api import LEARNER_IMPORT_BYTES, keyring_unavailable, router
 from validation.catalogue_publisher import publish_catalogue
 from validation.config import ValidationSettings
 from validation.decider import Decider
@@ -132,6 +132,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
         description="Decides achievement batches against the rules, the reference data and the learner registry.",
         lifespan=lifespan,
         environment=settings.environment,
+        body_limits={"/v1/learners/import": LEARNER_IMPORT_BYTES},
     )
     app.include_router(router)
     app.add_exception_handler(KeyringUnavailable, keyring_unavailable)
