@@ -21,7 +21,7 @@ from asgi_lifespan import LifespanManager
 from tests.integration.test_notifier import bearer, notifier  # noqa: F401 - fixture
 from tests.support.learners import random_uln
 from tests.support.mail import Inbox
-from tests.support.projector import Events, produce, record
+from tests.support.projector import LEARNERS, Events, merged, produce, record
 from tests.support.waiting import eventually
 
 from challenges.bootstrap import create_app
@@ -302,3 +302,38 @@ async def test_an_erased_learners_challenges_keep_their_facts_and_lose_their_wor
 async def _at_least(probe: object, count: int) -> list[tuple[bytes, bytes]] | None:
     found: list[tuple[bytes, bytes]] = await probe()  # type: ignore[operator]
     return found if len(found) >= count else None
+
+
+async def test_a_merged_learner_is_one_person_for_challenges_whichever_uln_they_use(
+    kafka_bootstrap: str, challenges_app: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """Raised under the merged ULN, the challenge is the master ULN's to see, and the achievement has one open
+    challenge whichever of the person's ULNs raises the next."""
+    ao_id, master, merged_uln = random_ao(), random_uln(), random_uln()
+    events = Events(ao_id=ao_id)
+    await produce(
+        kafka_bootstrap,
+        "",
+        [record(merged(master, merged_uln), master, topic=LEARNERS), record(events.recorded(merged_uln), merged_uln)],
+    )
+    body = {"achievement_id": str(events.achievement_id(merged_uln)), "reason": "My grade is wrong"}
+    as_merged, as_master = await bearer(pool, f"learner:{merged_uln}"), await bearer(pool, f"learner:{master}")
+
+    raised = await raise_once_known(challenges_app, body, as_merged)
+    again = await raise_once_known(challenges_app, body, as_master)
+    listed = await challenges_app.get("/v1/challenges", headers=as_master)
+    counted = await challenges_app.get("/v1/challenges/open-counts", headers=as_master)
+    by_id = await challenges_app.get(f"/v1/challenges/{raised.json()['challenge_id']}", headers=as_master)
+    by_uln = await challenges_app.get("/v1/challenges", params={"uln": merged_uln}, headers=as_master)
+    stranger = await challenges_app.get(
+        "/v1/challenges", params={"uln": merged_uln}, headers=await bearer(pool, f"learner:{random_uln()}")
+    )
+
+    assert raised.status_code == 201, raised.text
+    assert again.status_code == 409, again.text
+    assert raised.json()["challenge_id"] in again.json()["detail"]
+    assert [item["challenge_id"] for item in listed.json()["items"]] == [raised.json()["challenge_id"]]
+    assert counted.json()["open"] == 1
+    assert by_id.status_code == 200
+    assert [item["challenge_id"] for item in by_uln.json()["items"]] == [raised.json()["challenge_id"]]
+    assert stranger.json()["items"] == []

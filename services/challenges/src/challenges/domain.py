@@ -89,15 +89,19 @@ class ChallengePage:
         return ChallengePage(*split_page(found, limit, lambda last: PagePosition(last.raised_at, last.challenge_id)))
 
 
-def within_reach(query: ChallengeQuery, principal: Principal) -> ChallengeQuery | None:
+def within_reach(
+    query: ChallengeQuery, principal: Principal, learner_ulns: Collection[str] = ()
+) -> ChallengeQuery | None:
     """The query narrowed to what the principal may see: an AO its own achievements' challenges, a learner
-    the ones they raised, an operator anyone's; None when a filter asks for what it may not see."""
+    the ones they raised under any of their ULNs (`learner_ulns`: a merged learner is one person), an operator
+    anyone's; None when a filter asks for what it may not see."""
     if principal.kind is PrincipalKind.AO:
         return None if query.ao_id not in (None, principal.id) else replace(query, ao_id=principal.id)
     if principal.kind is PrincipalKind.LEARNER:
-        if query.ulns is not None and principal.id not in query.ulns:
+        own = frozenset((principal.id, *learner_ulns))
+        if query.ulns is not None and not query.ulns <= own:
             return None
-        return replace(query, ulns=frozenset((principal.id,)))
+        return replace(query, ulns=query.ulns or own)
     return query
 
 
@@ -221,13 +225,14 @@ def event_ids_of(challenge_id: uuid.UUID) -> list[uuid.UUID]:
     return [deterministic_id("lrs.challenge", challenge_id, event_type_of(model)) for model in CHALLENGE_EVENTS]
 
 
-def visible_to(challenge: Challenge, principal: Principal) -> bool:
+def visible_to(challenge: Challenge, principal: Principal, learner_ulns: Collection[str] = ()) -> bool:
+    """`learner_ulns`: every ULN of a learner principal (a merged learner sees what any of them raised)."""
     if principal.kind is PrincipalKind.OPERATOR:
         return True
     if principal.kind is PrincipalKind.AO:
         return principal.id == challenge.ao_id
     if principal.kind is PrincipalKind.LEARNER:
-        return principal.id == challenge.uln
+        return challenge.uln == principal.id or challenge.uln in learner_ulns
     return False
 
 

@@ -134,13 +134,13 @@ class ChallengeService:
 
     async def get(self, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
         challenge = await self._store.get(challenge_id)
-        if challenge is None or not visible_to(challenge, principal):
+        if challenge is None or not visible_to(challenge, principal, await self._ulns_of(principal)):
             raise ChallengeNotFound(str(challenge_id))
         return challenge
 
     async def list(self, principal: Principal, query: ChallengeQuery) -> ChallengePage:
         """A page of the challenges the principal may see that match the query (`within_reach`)."""
-        reachable = _within_reach(query, principal)
+        reachable = _within_reach(query, principal, await self._ulns_of(principal))
         if reachable is None:
             return ChallengePage([], None)
         found = await self._store.list(
@@ -155,11 +155,17 @@ class ChallengeService:
     async def open_counts(self, principal: Principal, query: ChallengeQuery) -> dict[ChallengeState, int]:
         """How many open challenges in each open state the principal may see that match the query's AO and
         ULNs (its states, position and limit play no part)."""
-        reachable = _within_reach(query, principal)
+        reachable = _within_reach(query, principal, await self._ulns_of(principal))
         counts = dict.fromkeys(sorted(OPEN_STATES), 0)
         if reachable is not None:
             counts.update(await self._store.open_counts(ao_id=reachable.ao_id, ulns=reachable.ulns))
         return counts
+
+    async def _ulns_of(self, principal: Principal) -> frozenset[str]:
+        """A learner's every ULN (a merged learner is one person); nothing for other principals."""
+        if principal.kind is not PrincipalKind.LEARNER:
+            return frozenset()
+        return await self._record.learner_ulns(principal.id)
 
     async def _managed(self, uow: ChallengeUnitOfWork, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
         if principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):
@@ -185,7 +191,7 @@ class ChallengeService:
             self._wake.set()
 
 
-def _within_reach(query: ChallengeQuery, principal: Principal) -> ChallengeQuery | None:
+def _within_reach(query: ChallengeQuery, principal: Principal, learner_ulns: frozenset[str]) -> ChallengeQuery | None:
     if principal.kind not in (PrincipalKind.AO, PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
         raise NotAllowed("challenges are open to learners, AOs and operators")
-    return within_reach(query, principal)
+    return within_reach(query, principal, learner_ulns)

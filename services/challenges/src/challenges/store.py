@@ -17,6 +17,13 @@ from lrs_platform.paging import PagePosition, beyond
 
 # Raising a challenge and erasing its learner take the same lock, so neither misses the other.
 _LEARNER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('challenges.learner|' || $1::text))"
+# Raises on one achievement take turns: one open challenge an achievement, whichever of a merged learner's ULNs
+# raised it (an achievement is on one person's PLR).
+_ACHIEVEMENT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('challenges.achievement|' || $1::text))"
+_OPEN_ON_ACHIEVEMENT = (
+    "SELECT challenge_id FROM challenges.challenges WHERE achievement_id = $1 AND state <> 'resolved'"
+    " ORDER BY raised_at LIMIT 1"
+)
 
 
 class OpenChallengeExists(Exception):
@@ -64,33 +71,26 @@ class ChallengeUnitOfWork:
         await self._connection.execute(_LEARNER_LOCK, challenge.uln)
         if await self._connection.fetchval("SELECT 1 FROM challenges.erased_learners WHERE uln = $1", challenge.uln):
             raise LearnerDataErased(challenge.uln)
-        # twice at most: the open challenge it clashed with may be resolved before it is looked up (an AO's
-        # resolution takes no learner lock), and then nothing stands in the way any more
-        for attempt in (1, 2):
-            try:
-                async with self._connection.transaction():
-                    await self._connection.execute(
-                        "INSERT INTO challenges.challenges"
-                        " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at)"
-                        " VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-                        challenge.challenge_id,
-                        challenge.achievement_id,
-                        challenge.ao_id,
-                        challenge.uln,
-                        challenge.reason,
-                        challenge.state.value,
-                        challenge.raised_at,
-                    )
-                return
-            except asyncpg.UniqueViolationError as error:
-                existing = await self._connection.fetchval(
-                    "SELECT challenge_id FROM challenges.challenges"
-                    " WHERE uln = $1 AND achievement_id = $2 AND state <> 'resolved'",
-                    challenge.uln,
-                    challenge.achievement_id,
-                )
-                if existing is not None or attempt == 2:
-                    raise OpenChallengeExists(existing) from error
+        # Looked for before inserting, never found by a refused insert: PostgreSQL would write the clashing
+        # key, a full ULN, into its server log.
+        await self._connection.execute(_ACHIEVEMENT_LOCK, str(challenge.achievement_id))
+        existing = await self._connection.fetchval(_OPEN_ON_ACHIEVEMENT, challenge.achievement_id)
+        if existing is not None:
+            raise OpenChallengeExists(existing)
+        inserted = await self._connection.execute(
+            "INSERT INTO challenges.challenges"
+            " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING",
+            challenge.challenge_id,
+            challenge.achievement_id,
+            challenge.ao_id,
+            challenge.uln,
+            challenge.reason,
+            challenge.state.value,
+            challenge.raised_at,
+        )
+        if inserted != "INSERT 0 1":
+            raise OpenChallengeExists(await self._connection.fetchval(_OPEN_ON_ACHIEVEMENT, challenge.achievement_id))
 
     async def update(self, challenge: Challenge) -> None:
         await self._connection.execute(

@@ -156,3 +156,17 @@ def test_a_query_reaches_only_what_its_principal_may_see() -> None:
     assert within_reach(ChallengeQuery(ao_id="RN9093"), Principal.parse("operator:ops")) == ChallengeQuery(
         ao_id="RN9093"
     )
+
+
+def test_a_merged_learner_reaches_the_challenges_of_every_uln_of_theirs_and_no_others() -> None:
+    master, merged_uln, other = ULN, "1000000051", "1000000078"
+    learner, person = Principal.parse(f"learner:{master}"), frozenset({master, merged_uln})
+    both = ChallengeQuery(ulns=person)
+
+    assert within_reach(ChallengeQuery(), learner, person) == both
+    assert within_reach(ChallengeQuery(ulns=frozenset({merged_uln})), learner, person) == ChallengeQuery(
+        ulns=frozenset({merged_uln})
+    )
+    assert within_reach(ChallengeQuery(ulns=frozenset({merged_uln, other})), learner, person) is None
+    assert visible_to(replace(raised(), uln=merged_uln), learner, person)
+    assert not visible_to(replace(raised(), uln=other), learner, person)

@@ -1,5 +1,6 @@
-"""A raise that clashed with an open challenge which was resolved before it could be named goes in: nothing
-stands in its way any more (it used to answer "an open challenge already exists: None")."""
+"""A raise on an achievement that has an open challenge is refused by looking first, never by an insert that
+PostgreSQL refuses: its server log would hold the clashing key, a full ULN. An achievement has one open
+challenge, whichever of a merged learner's ULNs raised it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import pytest
 
 from challenges.domain import Challenge, ChallengeState
@@ -26,40 +26,45 @@ RAISED = Challenge(
 )
 
 
-class ClashingConnection:
-    """The clash on the first insert; the open challenge it clashed with: `open_after_clash`, or resolved."""
+class Connection:
+    """Answers the look-up of an open challenge on the achievement with `open_one`; records what was run."""
 
-    def __init__(self, open_after_clash: uuid.UUID | None) -> None:
-        self.open_after_clash = open_after_clash
-        self.clashes_left = 1
-        self.inserted = 0
+    def __init__(self, open_one: uuid.UUID | None) -> None:
+        self.open_one = open_one
+        self.run: list[str] = []
 
     async def execute(self, query: str, *args: Any) -> str:
-        if query.startswith("INSERT INTO challenges.challenges"):
-            if self.clashes_left:
-                self.clashes_left -= 1
-                raise asyncpg.UniqueViolationError("duplicate key value violates unique constraint")
-            self.inserted += 1
-        return "OK"
+        self.run.append(query)
+        return "INSERT 0 1" if query.startswith("INSERT INTO challenges.challenges") else "SELECT 1"
 
     async def fetchval(self, query: str, *args: Any) -> Any:
+        self.run.append(query)
         if "erased_learners" in query:
             return None
-        return self.open_after_clash
+        assert "WHERE achievement_id = $1 AND state <> 'resolved'" in query  # any ULN's: one person's achievement
+        return self.open_one
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         yield
 
 
-async def test_a_clash_with_a_challenge_resolved_meanwhile_is_raised_after_all() -> None:
-    connection = ClashingConnection(open_after_clash=None)
+def _inserts(connection: Connection) -> list[str]:
+    return [query for query in connection.run if query.startswith("INSERT")]
+
+
+async def test_an_achievement_without_an_open_challenge_takes_the_raise_after_its_lock() -> None:
+    connection = Connection(open_one=None)
     await ChallengeUnitOfWork(connection).insert(RAISED)
-    assert connection.inserted == 1
+    assert len(_inserts(connection)) == 1
+    locks = [query for query in connection.run if "pg_advisory_xact_lock" in query]
+    assert ["challenges.learner|" in locks[0], "challenges.achievement|" in locks[1]] == [True, True]
 
 
-async def test_a_clash_with_a_challenge_still_open_names_it() -> None:
+async def test_an_open_challenge_is_named_and_nothing_is_inserted() -> None:
     open_one = uuid.uuid4()
+    connection = Connection(open_one=open_one)
     with pytest.raises(OpenChallengeExists) as clash:
-        await ChallengeUnitOfWork(ClashingConnection(open_after_clash=open_one)).insert(RAISED)
+        await ChallengeUnitOfWork(connection).insert(RAISED)
     assert clash.value.challenge_id == open_one
+    assert _inserts(connection) == []
