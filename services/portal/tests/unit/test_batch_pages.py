@@ -83,3 +83,19 @@ def test_a_completed_batch_says_nothing_of_abandonment() -> None:
 def test_the_batch_list_shows_an_abandoned_batch_in_red() -> None:
     html = page("_batch_table.html", batches=[batch()], caption="Recent batches")
     assert '<strong class="govuk-tag govuk-tag--red">abandoned</strong>' in html
+
+
+def test_a_sandpit_batchs_pages_and_learners_link_stay_in_the_sandpit() -> None:
+    counts = {"total": 77, "accepted": 70, "rejected": 7, "warnings": 0, "no_ops": 0}
+    shown = batch(status="completed", failure_reason=None, counts=counts)
+    record = {"line": 1, "status": "accepted", "errors": [], "warnings": [], "uln_masked": "******0043"}
+    record |= {"mis_identifier": "MIS-1", "action": "create"}
+    common = {"decided": True, "records": [record], "total": 77, "codes": [], "threshold": 0.3}
+    filtered = {"status_filter": "rejected", "code_filter": None, "statuses": RECORD_STATUSES, "sent_before": None}
+    for base in ("", "/sandpit"):
+        html = page("batch.html", base=base, batch=shown, page=1, last_page=2, **common, **filtered)
+        listing = page("batches.html", base=base, batches=[shown], page=1, last_page=3)
+
+        assert f'href="{base}/batches/{BATCH_ID}?status=rejected&amp;page=2"' in html
+        assert f'href="{base}/learners">learners page</a>' in html
+        assert f'href="{base}/batches?page=2"' in listing
