@@ -133,11 +133,21 @@ async def test_a_rotation_keeps_the_scopes_of_the_key_it_replaces_unless_given_o
         Principal.parse("ao:RN5133", frozenset({"support"})),
         Principal.parse("operator:ops", frozenset({"everything"})),
         Principal.parse("provider:college-a"),
+        Principal.parse("learner:123"),
+        Principal.parse("learner:1000000042"),
+        Principal.parse("learner:9999999999"),
     ],
-    ids=["scopes on an AO key", "an unknown scope", "a provider not by its UKPRN"],
+    ids=[
+        "scopes on an AO key",
+        "an unknown scope",
+        "a provider not by its UKPRN",
+        "a learner not by a ULN",
+        "a ULN with a wrong check digit",
+        "the temporary ULN",
+    ],
 )
 async def test_a_key_is_issued_only_for_what_it_may_be(store: CredentialStore, principal: Principal) -> None:
-    with pytest.raises(ValueError, match=r"scope|UKPRN"):
+    with pytest.raises(ValueError, match=r"scope|UKPRN|ULN"):
         await store.issue(principal)
-    with pytest.raises(ValueError, match=r"scope|UKPRN"):
+    with pytest.raises(ValueError, match=r"scope|UKPRN|ULN"):
         await store.rotate(principal)

@@ -33,6 +33,7 @@ from fastapi import Depends, Request
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.environments import Environment
 from lrs_contracts.identifiers import UKPRN_PATTERN
+from lrs_domain.identifiers import is_valid_uln
 from lrs_platform.database import apply_migrations
 from lrs_platform.problems import ProblemError
 
@@ -77,6 +78,11 @@ def _check_issuable(principal: Principal) -> None:
     on operator keys only, and known ones."""
     if principal.kind is PrincipalKind.PROVIDER and not re.fullmatch(UKPRN_PATTERN, principal.id):
         raise ValueError(f"a provider key names its UKPRN, 8 digits: {principal.id!r} is not one")
+    if principal.kind is PrincipalKind.LEARNER and not is_valid_uln(principal.id):
+        raise ValueError(
+            f"a learner key names the learner's ULN, 10 digits ending in its check digit (not 9999999999):"
+            f" {principal.id!r} is not one"
+        )
     if principal.scopes and not principal.is_operator:
         raise ValueError("scopes limit operator keys only")
     parse_scopes(principal.scopes)
