@@ -19,6 +19,14 @@ set -euo pipefail
 namespace=${1:?usage: create-secrets.sh NAMESPACE}
 exists() { kubectl -n "$namespace" get secret "$1" >/dev/null 2>&1; }
 random() { od -An -N24 -tx1 /dev/urandom | tr -d ' \n'; }
+# Only a -dev namespace makes up the object store's credentials (its own MinIO takes them): anywhere else
+# made-up ones would only fail every WAL archive, quietly, and stay in place when the script is run again.
+if [[ $namespace != *-dev ]] && ! exists lrs-db-backup \
+  && [[ -z ${BACKUP_ACCESS_KEY_ID:-} || -z ${BACKUP_SECRET_ACCESS_KEY:-} ]]; then
+  echo "create-secrets.sh: $namespace needs BACKUP_ACCESS_KEY_ID and BACKUP_SECRET_ACCESS_KEY, the object" \
+    "store's credentials for the database backups; nothing was created" >&2
+  exit 1
+fi
 for service in ingest validation plr-projector challenges notifier reporting portal sandpit sandpit-keys; do
   name=lrs-db-$service
   exists "$name" && continue

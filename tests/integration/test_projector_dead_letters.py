@@ -293,3 +293,24 @@ async def test_keyless_events_parked_before_the_upgrade_are_each_named_after_the
         (18, stream_of(PLR, 2, 18, None)[1]),
         (19, "1000000043"),
     ]
+
+
+async def test_a_reader_refuses_retry_skip_and_replay_which_only_the_writer_may_do(
+    fresh_database_url: str, kafka_bootstrap: str
+) -> None:
+    """A reader's live projection does not run: a skip there would drain a learner's parked events into the model
+    while the writer still holds the learner as parked, and their later events would wait behind nothing."""
+    prefix = new_prefix()
+    await create_topics(kafka_bootstrap, prefix)
+    async with running_projector(fresh_database_url, kafka_bootstrap, prefix, run_consumer=False) as reader:
+        uln = uln_for(uuid.uuid4().int % 1_000_000)
+        answers = [
+            await reader.post(OPERATOR, f"/v1/admin/dlq/{uln}/skip", json={"reason": "fixed"}),
+            await reader.post(OPERATOR, f"/v1/admin/dlq/{uln}/retry"),
+            await reader.post(OPERATOR, "/v1/admin/replay", **{"from": "0"}),
+        ]
+        listed = await reader.get(OPERATOR, "/v1/admin/dlq")
+    for answer in answers:
+        assert answer.status_code == 409, answer.text
+        assert "This projector only reads" in answer.json()["detail"]
+    assert listed.status_code == 200  # what is parked may still be read anywhere

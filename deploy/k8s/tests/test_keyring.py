@@ -4,6 +4,9 @@ Sandpit's validation reads live's key store as a role that may use nothing else 
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,3 +141,31 @@ def test_create_secrets_makes_the_keyring_key_and_the_sandpit_key_readers_passwo
     assert "create secret generic lrs-keyring" in script
     assert "--from-literal=keyring-key=" in script
     assert "sandpit-keys" in script.split("for service in", 1)[1].split(";", 1)[0]
+
+
+def _create_secrets(namespace: str, tmp_path: Path, **environment: str) -> tuple[int, list[str]]:
+    """Runs create-secrets.sh against a kubectl that knows no Secret; returns its exit status and the Secrets
+    it created."""
+    tmp_path.mkdir()
+    created = tmp_path / "created"
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(
+        '#!/bin/sh\n[ "$3" = get ] && exit 1\n[ "$3" = create ] && echo "$6" >> "' + str(created) + '"\nexit 0\n'
+    )
+    kubectl.chmod(0o755)
+    script = ROOT / "deploy" / "k8s" / "create-secrets.sh"
+    env = {"PATH": f"{tmp_path}:{os.environ['PATH']}", **environment}
+    finished = subprocess.run(["bash", str(script), namespace], env=env, capture_output=True, text=True, check=False)
+    return finished.returncode, created.read_text().split() if created.exists() else []
+
+
+def test_create_secrets_makes_up_backup_credentials_only_in_a_dev_namespace(tmp_path: Path) -> None:
+    refused, nothing = _create_secrets("lrs", tmp_path / "prod-without")
+    given, with_backup = _create_secrets(
+        "lrs", tmp_path / "prod-with", BACKUP_ACCESS_KEY_ID="id", BACKUP_SECRET_ACCESS_KEY="secret"
+    )
+    dev, made_up = _create_secrets("lrs-dev", tmp_path / "dev")
+
+    assert (refused, nothing) == (1, [])
+    assert given == 0 and "lrs-db-backup" in with_backup
+    assert dev == 0 and "lrs-db-backup" in made_up

@@ -555,3 +555,27 @@ def test_the_portal_and_the_notifier_link_their_emails_to_the_address_people_rea
         assert sandpit_links == f"https://{host}/sandpit"
         [container] = containers(named(docs, "Deployment", "portal"))
         assert {"secretRef": {"name": "lrs-portal-smtp", "optional": True}} in container["envFrom"]
+
+
+def _allows(policy: Doc, key: str, name: str) -> bool:
+    """Whether one of the policy's `key` rules (ingress `from` / egress `to`) selects pods named `name`."""
+    for rule in policy["spec"].get(key, []):
+        for peer in rule.get("from" if key == "ingress" else "to", []):
+            for expression in peer.get("podSelector", {}).get("matchExpressions", []):
+                if name in expression["values"]:
+                    return True
+    return False
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_portals_operator_actions_reach_the_projector_that_writes(overlay: str) -> None:
+    """A retry or skip sent to a reader would change the model behind the writer's back (its API refuses them)."""
+    docs = render(overlay_path(overlay))
+    portal = env_of(containers(named(docs, "Deployment", "portal"))[0])
+    [writer] = projector_writers(docs)
+    service = named(docs, "Service", portal["LRS_PLR_PROJECTOR_URL"].removeprefix("http://"))
+    assert service["spec"]["selector"] == writer["spec"]["selector"]["matchLabels"]
+    policies = {doc["metadata"]["name"]: doc for doc in of_kind(docs, "NetworkPolicy")}
+    assert _allows(policies["portal-to-services"], "egress", "plr-projector")
+    ingress = policies["services-from-portal"]["spec"]["podSelector"]["matchExpressions"][0]["values"]
+    assert "plr-projector" in ingress

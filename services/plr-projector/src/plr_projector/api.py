@@ -58,6 +58,9 @@ class Projector:
     rebuilds: Rebuilds
     replays: Replays
     read_wait_max_ms: int
+    projects_live: bool = True
+    """False in a reader (PROJECTOR_RUN_CONSUMER=false): its live projection does not run, so a retry, skip or
+    replay here would change the model behind the back of the one that writes it."""
 
     @property
     def model(self) -> ReadModel:
@@ -80,6 +83,16 @@ def _forbidden(detail: str, code: str | None = None) -> ProblemError:
 def _require_operator(principal: Principal) -> None:
     if not principal.is_operator:
         raise _forbidden("Only operators may use the admin API.")
+
+
+def _require_live_projection(projector: Projector) -> None:
+    if not projector.projects_live:
+        raise ProblemError(
+            409,
+            "Not the projector that writes",
+            "This projector only reads (PROJECTOR_RUN_CONSUMER=false): retry, skip and replay on the one that runs"
+            " the live projection (on Kubernetes the plr-projector Service, not plr-reader).",
+        )
 
 
 _REFUSAL_STATUS = {Refusal.NOTHING_TO_DO: 404, Refusal.NOT_NOW: 409, Refusal.INVALID: 422}
@@ -501,6 +514,7 @@ async def dlq_retry(
     body: Annotated[RetryRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     _require_operator(principal)
+    _require_live_projection(projector)
     replacement: bytes | None = None
     if body is not None and body.replacement is not None:
         replacement = json.dumps(body.replacement).encode()
@@ -524,6 +538,7 @@ async def dlq_skip(
     body: Annotated[SkipRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     _require_operator(principal)
+    _require_live_projection(projector)
     try:
         results = await projector.dead_letters.skip(uln, topic, str(principal), body.reason if body else None)
     except OperationError as error:
@@ -618,6 +633,7 @@ async def replay_start(
     from_: Annotated[str, Query(alias="from", min_length=1, max_length=64)],
 ) -> dict[str, Any]:
     _require_operator(principal)
+    _require_live_projection(projector)
     try:
         return await projector.replays.start(from_, str(principal))
     except OperationError as error:

@@ -127,6 +127,7 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
                 rebuilds=rebuilds,
                 replays=replays,
                 read_wait_max_ms=settings.read_wait_max_ms,
+                projects_live=settings.run_consumer,
             )
             app.state.projector = projector
             kek = settings.credential_key_encryption_key
