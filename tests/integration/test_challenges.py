@@ -145,7 +145,13 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
         assert [item["challenge_id"] for item in listed] == [challenge_id]
         acknowledged = await challenges_app.post(ack_url, headers=as_a)
         assert acknowledged.json()["state"] == "acknowledged"
-        assert (await challenges_app.post(ack_url, headers=as_a)).status_code == 409
+        twice = await challenges_app.post(ack_url, headers=as_a)
+        assert twice.status_code == 409
+        # the state it is in, for a client (the portal) to tell a second click from a refusal
+        assert (twice.json()["state"], twice.json()["detail"]) == (
+            "acknowledged",
+            "an acknowledged challenge cannot be acknowledged",
+        )
         resolved = await challenges_app.post(
             f"/v1/challenges/{challenge_id}/resolve",
             json={"resolution": "corrected", "note": "fixed in the next batch"},

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lrs_contracts.codes import CODE_EXPLANATIONS, PROBLEM_CODE_EXPLANATIONS, explanation_of, title_of
 
@@ -29,6 +29,9 @@ def problem_type(code: str | None) -> str:
 
 
 class Problem(BaseModel):
+    # RFC 9457 extension members a route adds (a challenge's `state` beside its 409, say) are answered as given
+    model_config = ConfigDict(extra="allow")
+
     type: str = Field(
         default="about:blank",
         description="`/problems/<code>` (relative to the service): a page explaining the code and how to fix it;"

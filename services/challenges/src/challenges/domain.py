@@ -42,7 +42,8 @@ class ChallengeState(StrEnum):
 
 class InvalidTransition(Exception):
     def __init__(self, state: ChallengeState, action: str) -> None:
-        super().__init__(f"a {state.value} challenge cannot be {action}")
+        article = "an" if state.value[0] in "aeiou" else "a"
+        super().__init__(f"{article} {state.value} challenge cannot be {action}")
         self.state = state
         self.action = action
 

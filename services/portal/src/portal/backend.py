@@ -136,7 +136,9 @@ class ServiceCalls:
         json: Any = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
+        """`timeout`: seconds for a call a page can do without (the client's own otherwise)."""
         clean_params = {key: value for key, value in (params or {}).items() if value is not None}
         if service not in self._urls:
             raise Unavailable(f"The {service} service is not part of this environment.")
@@ -148,6 +150,7 @@ class ServiceCalls:
                 json=json,
                 content=content,
                 headers={**self._headers, **(headers or {})},
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
         except httpx.HTTPError as error:
             raise Unavailable(f"The {service} service did not answer ({type(error).__name__}).") from error
@@ -360,9 +363,9 @@ class ServiceCalls:
         )
         return page
 
-    async def open_challenges_count(self) -> int:
+    async def open_challenges_count(self, *, timeout: float | None = None) -> int:
         """How many of the AO's challenges are open (raised or acknowledged)."""
-        counts: dict[str, int] = await self._json("GET", "challenges", "/v1/challenges/open-counts")
+        counts: dict[str, int] = await self._json("GET", "challenges", "/v1/challenges/open-counts", timeout=timeout)
         return counts["open"]
 
     async def every_challenge(self, states: Sequence[str], *, ulns: Sequence[str]) -> list[dict[str, Any]]:

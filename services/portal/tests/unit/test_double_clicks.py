@@ -57,7 +57,7 @@ def acknowledged_once(portal: StubbedPortal) -> None:
     def acknowledge(request: httpx.Request) -> httpx.Response:
         if len(portal.sent_to("POST", ACKNOWLEDGE)) == 1:
             return httpx.Response(200, json={"state": "acknowledged"})
-        return problem(409, "a acknowledged challenge cannot be acknowledged", state="acknowledged")
+        return problem(409, "an acknowledged challenge cannot be acknowledged", state="acknowledged")
 
     portal.on("POST", ACKNOWLEDGE, acknowledge)
 
