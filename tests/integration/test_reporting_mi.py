@@ -333,7 +333,7 @@ async def known_set_of_batches(
         "acknowledged": 1,
         "resolved": 1,
         "still_open": 1,
-        "resolutions": {"corrected": 1},
+        "resolutions": {"corrected": 1, "rejected": 0, "upheld": 0},
         "median_working_days_to_resolve": 4,
         "worst_working_days_to_resolve": 4,
     }

@@ -137,7 +137,9 @@ class AoMonthlyChallenges(Contract):
     acknowledged: int = Field(ge=0, description="of those raised, acknowledged or resolved")
     resolved: int = Field(ge=0)
     still_open: int = Field(ge=0)
-    resolutions: dict[str, int] = Field(description="resolved challenges by resolution: corrected, upheld, rejected")
+    resolutions: dict[str, int] = Field(
+        description="resolved challenges by resolution: corrected, upheld, rejected, each named (0 when none)"
+    )
     median_working_days_to_resolve: int = Field(ge=0, description="the lower median; 0 when none is resolved")
     worst_working_days_to_resolve: int = Field(ge=0)
 

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from statistics import median_low
 from zoneinfo import ZoneInfo
 
+from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed
 from lrs_contracts.reporting import (
     AoMonthlyChallenges,
@@ -152,6 +153,7 @@ def aggregate_key(ao_id: str, period: str) -> str:
 
 
 UNKNOWN_TYPE = "unknown"
+RESOLUTIONS = tuple(resolution.value for resolution in ChallengeResolution)
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,10 @@ def fold_challenges(ao_id: str, period: str, challenges: Iterable[ChallengeFact]
         acknowledged=sum(1 for c in challenges if c.acknowledged_at is not None or c.resolved_at is not None),
         resolved=len(resolved),
         still_open=len(challenges) - len(resolved),
-        resolutions=dict(sorted(Counter(c.resolution or UNKNOWN_TYPE for c in resolved).items())),
+        # every resolution named, 0 when none: a reader (DuckDB, say) types the map from the keys it has seen
+        resolutions=dict(
+            sorted((dict.fromkeys(RESOLUTIONS, 0) | Counter(c.resolution or UNKNOWN_TYPE for c in resolved)).items())
+        ),
         median_working_days_to_resolve=_median(days),
         worst_working_days_to_resolve=max(days, default=0),
     )
