@@ -362,3 +362,41 @@ async def test_an_ao_learns_a_merged_learners_other_ulns_only_where_it_recorded_
     assert (recorder["ulns"], recorder["master_uln"]) == (sorted([master, old]), master)
     ao_view = await app.get("ao:RN9999", "/v1/ao/achievements", uln=master)
     assert (ao_view.json()["ulns"], ao_view.json()["master_uln"]) == ([master], master)
+
+
+async def test_a_centre_report_is_refused_for_an_unlinked_provider_first_then_for_impossible_dates(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
+    app, prefix = projector
+    uln, _ = _learner(21)
+    provider, stranger = "provider:10005556", "provider:10005557"
+    await project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [record(registered(uln), uln, topic=LEARNERS), record(linked(uln, provider), uln, topic=LEARNERS, sequence=1)],
+    )
+    report = {"uln": uln, "qualification_number": "600/1166/X"}
+
+    unlinked = await app.post(stranger, "/v1/centre/achievements", {**report, "qualification_number": "60011661X"})
+    refused = {
+        "future": await app.post(provider, "/v1/centre/achievements", {**report, "award_date": "2099-01-01"}),
+        "too early": await app.post(provider, "/v1/centre/achievements", {**report, "award_date": "1900-01-01"}),
+        "backwards": await app.post(
+            provider,
+            "/v1/centre/achievements",
+            {**report, "participation_start_date": "2024-09-01", "participation_end_date": "2023-06-01"},
+        ),
+        "empty grade": await app.post(provider, "/v1/centre/achievements", {**report, "grade": ""}),
+    }
+
+    assert (unlinked.status_code, unlinked.json()["code"]) == (403, "PROVIDER_NOT_LINKED")  # not RV006 first
+    assert [(answer.status_code, answer.json().get("code")) for answer in refused.values()] == [
+        (422, "RV008"),
+        (422, "RV007"),
+        (422, None),
+        (422, None),
+    ]
+    assert "before it starts" in refused["backwards"].json()["detail"]
+    accepted = await app.post(provider, "/v1/centre/achievements", {**report, "award_date": "2024-06-30"})
+    assert accepted.status_code == 202, accepted.text

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -21,6 +22,7 @@ from lrs_contracts.plr import CentreAchievementReported
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.identifiers import normalise_qan
+from lrs_domain.rules import check_award_date
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger
@@ -361,12 +363,31 @@ class CentreAchievementCreate(BaseModel):
     uln: str = Field(pattern=ULN_PATTERN)
     qualification_number: OneLineText = Field(min_length=1, max_length=20)
     # one line each: they go onto the PLR log, which must never hold what the projection cannot store
-    provider_name: OneLineText | None = Field(default=None, max_length=200)
-    subject: OneLineText | None = Field(default=None, max_length=300)
-    grade: OneLineText | None = Field(default=None, max_length=40)
+    provider_name: OneLineText | None = Field(default=None, min_length=1, max_length=200)
+    subject: OneLineText | None = Field(default=None, min_length=1, max_length=300)
+    grade: OneLineText | None = Field(default=None, min_length=1, max_length=40)
     award_date: date | None = None
     participation_start_date: date | None = None
     participation_end_date: date | None = None
+
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def _check_centre_dates(body: CentreAchievementCreate) -> None:
+    """The award date as a batch's is checked (RV008 in the future, RV007 before 1 September 2006), and a
+    participation that ends before it starts is refused."""
+    if body.award_date is not None:
+        _, findings = check_award_date(body.award_date.isoformat(), datetime.now(LONDON).date())
+        for finding in findings:
+            raise ProblemError(422, "Invalid award date", finding.message, code=finding.code)
+    start, end = body.participation_start_date, body.participation_end_date
+    if start is not None and end is not None and end < start:
+        raise ProblemError(
+            422,
+            "Invalid participation dates",
+            f"Participation ends ({end.isoformat()}) before it starts ({start.isoformat()}).",
+        )
 
 
 @centre_router.post(
@@ -388,16 +409,17 @@ async def report_centre_achievement(
 ) -> JSONResponse:
     if principal.kind is not PrincipalKind.PROVIDER:
         raise _forbidden("Only learning providers report centre achievements.")
+    async with projector.pool.acquire() as connection:
+        group = await projector.model.learner_group(connection, body.uln, with_links=True)
+    if principal.id not in group.linked_providers:  # before anything is said of the report's content
+        _log.info("centre_report_refused", principal=principal.kind.value, code=PROVIDER_NOT_LINKED)
+        raise _forbidden(NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED)
     qualification_number = normalise_qan(body.qualification_number)
     if qualification_number is None:
         raise ProblemError(
             422, "Invalid qualification number", "Use NNN/NNNN/C, 8 characters or L/NNN/NNNN.", code="RV006"
         )
-    async with projector.pool.acquire() as connection:
-        group = await projector.model.learner_group(connection, body.uln, with_links=True)
-    if principal.id not in group.linked_providers:
-        _log.info("centre_report_refused", principal=principal.kind.value, code=PROVIDER_NOT_LINKED)
-        raise _forbidden(NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED)
+    _check_centre_dates(body)
     if idempotency_key:
         report_id = deterministic_id("centre", principal.id, idempotency_key)
         event_id = deterministic_id("centre-event", principal.id, idempotency_key)
