@@ -110,7 +110,8 @@ def rejections_chart(data: MiData) -> Chart:
     return Chart(
         "chart-rejections",
         "Rejections by code",
-        f"How many rejected records carried each code, {_span(data)}, most frequent first.",
+        f"How many rejected records carried each RVnnn code and how many batches each RSnnn code failed,"
+        f" {_span(data)}, most frequent first (the month-by-month chart counts an RSnnn code's records instead).",
         tuple(code for code, _ in counts),
         (Series("Records", tuple(float(n) for _, n in counts)),),
         horizontal=True,

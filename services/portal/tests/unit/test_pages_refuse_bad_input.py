@@ -366,3 +366,13 @@ def test_a_ten_digit_uln_starting_with_0_is_a_field_error_on_the_learners_page(p
     assert answer.status_code == 400
     assert 'href="#uln">Enter a ULN of 10 digits, the first not 0' in error_text(answer.text)
     assert not portal.sent_to("GET", "plr-projector/v1/ao/achievements")
+
+
+def test_a_refused_file_is_explained_once_in_one_sentence(portal: StubbedPortal) -> None:
+    client, person = portal.signed_in()
+    body, content_type = upload(form(person), "notes.txt", "text/plain", b"not a batch")
+
+    answer = client.post("/batches/check", content=body, headers={"Content-Type": content_type})
+
+    assert "The file is malformed: the file is not CSV, XML or JSON: name it .csv, .xml or .json." in answer.text
+    assert ".json.." not in answer.text

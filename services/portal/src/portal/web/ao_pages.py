@@ -79,14 +79,29 @@ async def direct_entry_form(
     qualification_number: Annotated[str | None, Query(max_length=20)] = None,
     award_date: Annotated[str | None, Query(max_length=10)] = None,
     grade: Annotated[str | None, Query(max_length=40)] = None,
+    uln: Annotated[str | None, Query(max_length=10)] = None,
+    pathway: Annotated[str | None, Query(max_length=100)] = None,
+    centre_ukprn: Annotated[str | None, Query(max_length=8)] = None,
+    language_for_assessment: Annotated[str | None, Query(max_length=20)] = None,
+    credits: Annotated[str | None, Query(max_length=4)] = None,
 ) -> HTMLResponse:
+    """The form, filled in with what a link gives: the learner page's Update gives every field the record holds
+    (a field left empty sends "none", which would clear it on the learner's record); the names the AO types."""
+    given = {
+        "qualification_number": qualification_number,
+        "award_date": award_date,
+        "grade": grade,
+        "uln": uln,
+        "pathway": pathway,
+        "centre_ukprn": centre_ukprn,
+        "language_for_assessment": language_for_assessment,
+        "credits": credits,
+    }
     values = {
         "action": action if action in ACTIONS else "Create",
         "job_type": "Final",
         "notification_email": user.account.email or "",
-        "qualification_number": qualification_number or "",
-        "award_date": award_date or "",
-        "grade": grade or "",
+        **{name: value or "" for name, value in given.items()},
     }
     return _entry_page(request, user, values, {}, [])
 
