@@ -52,3 +52,13 @@ def test_every_authenticated_operation_names_the_operator_scopes_that_reach_it(
                     continue
                 assert scopes, f"{name} {method.upper()} {path} names no operator scope"
                 assert set(scopes) <= known, (name, path, scopes)
+
+
+def test_every_operation_that_answers_401_asks_for_the_api_key(current: dict[str, dict[str, Any]]) -> None:
+    """So /docs offers Authorize, and a client generated from a document sends `Authorization: Bearer`."""
+    for name, document in current.items():
+        assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer", name
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                if "401" in operation["responses"]:
+                    assert operation.get("security") == [{"apiKey": []}], f"{name} {method.upper()} {path}"

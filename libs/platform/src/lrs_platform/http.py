@@ -117,7 +117,60 @@ def build_app(
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     _serve_documentation(app, title)
+    _document_api_keys(app)
     return app
+
+
+API_KEY_SCHEME = {
+    "apiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An LRS API key, `Authorization: Bearer lrs_<key id>_<secret>`, made with"
+        " `lrs credentials create` (docs/operations.md): an AO's, a learner's, a provider's or an operator's",
+    }
+}
+
+
+def _document_api_keys(app: FastAPI) -> None:
+    """The OpenAPI document names the bearer API key and marks every operation that needs one (those whose
+    route depends on `current_principal`), so /docs offers Authorize. An app may replace `app.openapi`
+    with its own document (ingest does, naming the key itself)."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = plain()
+        name_api_key(app, document)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def name_api_key(app: FastAPI, document: dict[str, Any]) -> None:
+    """Adds the bearer API key to an OpenAPI document of `app` and to every operation that needs one."""
+    document.setdefault("components", {})["securitySchemes"] = API_KEY_SCHEME
+    for path, method in _authenticated_operations(app):
+        operation = document.get("paths", {}).get(path, {}).get(method)
+        if operation is not None:
+            operation["security"] = [{"apiKey": []}]
+
+
+def _authenticated_operations(app: FastAPI) -> list[tuple[str, str]]:
+    from fastapi.routing import iter_route_contexts
+
+    from lrs_platform.identity import current_principal
+
+    def needs_key(dependant: Any) -> bool:
+        return any(dep.call is current_principal or needs_key(dep) for dep in dependant.dependencies)
+
+    found = []
+    for route in iter_route_contexts(app.routes):
+        dependant = getattr(route, "dependant", None) or getattr(route.original_route, "dependant", None)
+        if dependant is not None and needs_key(dependant):
+            found += [(str(route.path), method.lower()) for method in route.methods or ()]
+    return found
 
 
 def _serve_documentation(app: FastAPI, title: str) -> None:

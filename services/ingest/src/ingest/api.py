@@ -56,6 +56,7 @@ from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode, ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
+from lrs_platform.http import name_api_key
 from lrs_platform.identity import CurrentPrincipal, OperatorScope, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
@@ -490,12 +491,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     batch_schema = JsonBatch.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
     schemas.update(batch_schema.pop("$defs", {}))
     schemas["JsonBatch"] = batch_schema
-    document["components"]["securitySchemes"] = {
-        "apiKey": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer lrs_<key id>_<secret>"}
-    }
-    for path, operations in document["paths"].items():
-        if path.startswith(("/v1/batches", "/v1/maintenance", "/v1/admin/maintenance")):
-            for operation in operations.values():
-                operation["security"] = [{"apiKey": []}]
+    name_api_key(app, document)
     app.openapi_schema = document
     return document
