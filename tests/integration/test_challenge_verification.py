@@ -73,6 +73,7 @@ async def test_a_learner_challenges_only_achievements_on_their_own_plr(system: S
     someone_elses = _assert_problem(await _raise(system, learner["uln"], theirs, ao_id=AQA), 404)
     made_up = _assert_problem(await _raise(system, learner["uln"], str(uuid.uuid4()), ao_id=spammed_ao), 404)
     assert someone_elses == made_up  # one cannot tell them apart
+    assert someone_elses["code"] == "ACHIEVEMENT_NOT_ON_RECORD"
 
     challenged = await _challenged_achievements(system, AQA)
     assert own in challenged

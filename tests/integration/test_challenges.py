@@ -148,6 +148,7 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
         twice = await challenges_app.post(ack_url, headers=as_a)
         assert twice.status_code == 409
         # the state it is in, for a client (the portal) to tell a second click from a refusal
+        assert twice.json()["code"] == "CHALLENGE_NOT_IN_THAT_STATE"
         assert (twice.json()["state"], twice.json()["detail"]) == (
             "acknowledged",
             "an acknowledged challenge cannot be acknowledged",
@@ -338,6 +339,10 @@ async def test_a_merged_learner_is_one_person_for_challenges_whichever_uln_they_
     assert raised.status_code == 201, raised.text
     assert again.status_code == 409, again.text
     assert raised.json()["challenge_id"] in again.json()["detail"]
+    assert (again.json()["code"], again.json()["challenge_id"]) == (
+        "CHALLENGE_ALREADY_OPEN",
+        raised.json()["challenge_id"],
+    )
     assert [item["challenge_id"] for item in listed.json()["items"]] == [raised.json()["challenge_id"]]
     assert counted.json()["open"] == 1
     assert by_id.status_code == 200

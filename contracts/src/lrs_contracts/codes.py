@@ -107,6 +107,10 @@ class ProblemCode(StrEnum):
     LEARNER_ERASED = "LEARNER_ERASED"
     KEYRING_UNAVAILABLE = "KEYRING_UNAVAILABLE"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    ACHIEVEMENT_NOT_ON_RECORD = "ACHIEVEMENT_NOT_ON_RECORD"
+    ACHIEVEMENT_WITHDRAWN = "ACHIEVEMENT_WITHDRAWN"
+    CHALLENGE_ALREADY_OPEN = "CHALLENGE_ALREADY_OPEN"
+    CHALLENGE_NOT_IN_THAT_STATE = "CHALLENGE_NOT_IN_THAT_STATE"
 
 
 @dataclass(frozen=True)
@@ -500,6 +504,34 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         " created the store",
         source="decision 0080 (erasure by crypto-shredding)",
         fix="Send the same request again after the `Retry-After` seconds, with the same Idempotency-Key.",
+    ),
+    ProblemCode.ACHIEVEMENT_NOT_ON_RECORD: CodeExplanation(
+        meaning="No achievement an awarding organisation recorded with this id is on the learner's record (under"
+        " any of their ULNs), so there is nothing of theirs to challenge",
+        example="raising a challenge with another learner's achievement id, a mistyped one, or the id of a record a"
+        " learning provider reported (source ILR)",
+        source="the FAQ's data challenges: a learner challenges their own achievements, with the AO that recorded them",
+        fix="Take the id from your own PLR (`GET /v1/learners/{uln}/plr`, `learning_events[].id`). A record a"
+        " learning provider reported is not the AO's: ask that provider to correct it.",
+    ),
+    ProblemCode.ACHIEVEMENT_WITHDRAWN: CodeExplanation(
+        meaning="The awarding organisation withdrew the achievement: it is no longer on the record to challenge",
+        example="raising a challenge on an achievement shown only with `include_withdrawn=true`",
+        source="the FAQ's data challenges",
+        fix="Nothing to challenge; if the withdrawal is wrong, contact the awarding organisation.",
+    ),
+    ProblemCode.CHALLENGE_ALREADY_OPEN: CodeExplanation(
+        meaning="The achievement has an open challenge already (raised or acknowledged), whichever of the"
+        " learner's ULNs raised it; `challenge_id` names it",
+        example="raising a second challenge on the same achievement before the first is resolved",
+        source="our decision: one open challenge an achievement, so the AO answers one",
+        fix="Follow the open challenge (`GET /v1/challenges/{challenge_id}`); raise another once it is resolved.",
+    ),
+    ProblemCode.CHALLENGE_NOT_IN_THAT_STATE: CodeExplanation(
+        meaning="The challenge is not in a state the action applies to; `state` says which it is in",
+        example="acknowledging a challenge a colleague acknowledged a moment ago, or resolving a resolved one",
+        source="the challenge's states: raised, then acknowledged, then resolved",
+        fix="Read the challenge again: if it is in the state you wanted, nothing more is needed.",
     ),
     ProblemCode.REQUEST_TOO_LARGE: CodeExplanation(
         meaning="The request's body is larger than the route takes, so the service stopped reading it and did"

@@ -121,13 +121,32 @@ def _translate(error: Exception) -> ProblemError:
     if isinstance(error, NotAllowed):
         return ProblemError(403, "Forbidden", str(error))
     if isinstance(error, InvalidTransition):
-        return ProblemError(409, "Conflict", str(error), state=error.state.value)
+        return ProblemError(
+            409, "Conflict", str(error), ProblemCode.CHALLENGE_NOT_IN_THAT_STATE, state=error.state.value
+        )
     if isinstance(error, OpenChallengeExists):
-        return ProblemError(409, "Conflict", f"An open challenge already exists: {error.challenge_id}")
+        return ProblemError(
+            409,
+            "Conflict",
+            f"An open challenge already exists: {error.challenge_id}",
+            ProblemCode.CHALLENGE_ALREADY_OPEN,
+            challenge_id=str(error.challenge_id) if error.challenge_id else None,
+        )
     if isinstance(error, AchievementNotFound):
-        return ProblemError(404, "Achievement not found", "No achievement with this id is on your learning record.")
+        return ProblemError(
+            404,
+            "Achievement not found",
+            "No achievement an awarding organisation recorded with this id is on your learning record. A record a"
+            " learning provider reported (source ILR) is challenged with that provider.",
+            ProblemCode.ACHIEVEMENT_NOT_ON_RECORD,
+        )
     if isinstance(error, AchievementWithdrawn):
-        return ProblemError(409, "Achievement withdrawn", "The awarding organisation has withdrawn this achievement.")
+        return ProblemError(
+            409,
+            "Achievement withdrawn",
+            "The awarding organisation has withdrawn this achievement.",
+            ProblemCode.ACHIEVEMENT_WITHDRAWN,
+        )
     if isinstance(error, AwardingOrganisationMismatch):
         return ProblemError(
             422, "Wrong awarding organisation", "The achievement was recorded by another awarding organisation."
