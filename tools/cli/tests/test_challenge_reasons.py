@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lrs_cli.challenge_commands import reason_text
+from lrs_cli.challenge_commands import note_text, reason_text
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
@@ -14,6 +14,13 @@ def test_a_reason_is_shown_as_given_and_an_erased_one_as_erased() -> None:
     assert reason_text({"reason": "The grade is wrong [Merit]"}).plain == "The grade is wrong [Merit]"
     assert reason_text({"reason": None, "personal_data_erased": True}).plain == "(erased)"
     assert reason_text({"reason": None}).plain == "(erased)"
+
+
+def test_the_aos_note_is_shown_for_the_learner_and_an_erased_one_as_erased() -> None:
+    resolved = {"reason": "The grade is wrong", "resolution": "corrected", "note": "Corrected by batch 42"}
+    assert note_text(resolved).plain == "Corrected by batch 42"
+    assert note_text({"reason": "x", "note": None}).plain == ""
+    assert note_text({"reason": None, "note": None, "personal_data_erased": True}).plain == "(erased)"
 
 
 def test_a_contact_is_set_whole_or_only_read(

@@ -72,6 +72,7 @@ def test_an_abandoned_batch_is_decided_says_why_and_asks_for_the_file_again() ->
     assert "Nothing from this batch has been added to any learner's record." in html
     assert 'href="/batches/new">upload the same file again</a>' in html
     assert 'data-table="records"' not in html  # no records were decided
+    assert "none (abandoned)" in html and "not yet" not in html  # final: no counts are to come
 
 
 def test_a_completed_batch_says_nothing_of_abandonment() -> None:

@@ -378,3 +378,22 @@ def test_a_copy_the_service_refuses_is_shown_with_its_words_on_the_form(portal: 
     assert answer.status_code == 409
     assert "notifier refused the copy: notifier.mail cannot apply it again" in answer.text
     assert "{}</textarea>" in answer.text
+
+
+def test_validations_parked_batches_offer_skip_only() -> None:
+    """A batch validation gave up on is never decided again from its marker (retry answers 409)."""
+    row = parked(5) | {"id": 5}
+    html = page(
+        "ops_dead_letters.html",
+        by_service=[ParkedIn("validation", [row], 1, None), ParkedIn("ingest", [row], 1, None)],
+        outcome=None,
+        refusal=None,
+        skipping=None,
+        reason="",
+        errors={},
+        max_reason=500,
+    )
+    assert 'href="/ops/dead-letters/validation/5/skip"' in html
+    assert 'action="/ops/dead-letters/validation/5/retry"' not in html
+    assert 'href="/ops/dead-letters/validation/5/replace"' not in html
+    assert 'action="/ops/dead-letters/ingest/5/retry"' in html

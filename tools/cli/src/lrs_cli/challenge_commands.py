@@ -51,6 +51,13 @@ def reason_text(challenge: dict[str, Any]) -> Text:
     return Text(challenge["reason"])
 
 
+def note_text(challenge: dict[str, Any]) -> Text:
+    """What the AO said resolving the challenge, for the learner: empty until resolved, "(erased)" with the reason."""
+    if challenge.get("personal_data_erased"):
+        return Text("(erased)", style="italic")
+    return Text(challenge.get("note") or "")
+
+
 def _described(challenge: dict[str, Any]) -> str:
     text = f"challenge {challenge['challenge_id']}: {challenge['state']}"
     if challenge.get("resolution"):
@@ -79,7 +86,7 @@ def list_command(
     if as_json:
         print_json(found)
     else:
-        listing = table("challenge", "raised", "state", "ULN", "achievement", "reason", "resolution")
+        listing = table("challenge", "raised", "state", "ULN", "achievement", "reason", "resolution", "note")
         for challenge in found:
             listing.add_row(
                 challenge["challenge_id"],
@@ -89,6 +96,7 @@ def list_command(
                 challenge["achievement_id"],
                 reason_text(challenge),
                 challenge.get("resolution") or "",
+                note_text(challenge),
             )
         stdout().print(listing if found else "no challenges")
     tell_more(page["next"])
