@@ -848,7 +848,8 @@ async def test_a_checked_file_waits_sealed_under_a_key_only_its_check_page_holds
 
     connection = await asyncpg.connect(portal_system.database_url)
     try:
-        waiting = [bytes(row["content"]) for row in await connection.fetch("SELECT content FROM portal.uploads")]
+        rows = await connection.fetch("SELECT content FROM portal.uploads WHERE content IS NOT NULL")
+        waiting = [bytes(row["content"]) for row in rows]  # submitted ones keep only their batch's id
     finally:
         await connection.close()
     assert waiting
@@ -858,6 +859,31 @@ async def test_a_checked_file_waits_sealed_under_a_key_only_its_check_page_holds
     await key.evaluate("field => { field.value = field.value.split('').reverse().join('') }")
     await ao_page.get_by_role("button", name="Submit this batch").click()
     await expect(ao_page.locator("main")).to_contain_text("That upload is no longer here")
+
+
+async def test_the_submit_form_sent_again_goes_to_the_batch_it_made(
+    ao_page: Page, portal_system: PortalSystem, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    marked = tmp_path / "sample-100-again.csv"
+    marked.write_text((SAMPLES / "sample-100.csv").read_text().replace("McCarthy", f"McCarthy{tag}"))
+    await ao_page.goto(f"{portal_system.url}/batches/new")
+    await ao_page.get_by_label("Batch file").set_input_files(marked)
+    await ao_page.get_by_role("button", name="Check the file").click()
+    submit = ao_page.locator("form", has=ao_page.get_by_role("button", name="Submit this batch"))
+    fields = {
+        name: await submit.locator(f"input[name={name}]").input_value()
+        for name in await submit.locator("input[type=hidden]").evaluate_all("inputs => inputs.map(i => i.name)")
+    }
+    await ao_page.get_by_role("button", name="Submit this batch").click()
+    await ao_page.wait_for_url(re.compile(r"/batches/[0-9a-f-]{36}"))
+    made = ao_page.url.split("/batches/", 1)[1].split("?", 1)[0]
+
+    # the same form sent again, as the browser's "Confirm form resubmission" after Back would send it
+    again = await ao_page.request.post(f"{portal_system.url}/batches/submit", form=fields, max_redirects=0)
+
+    assert again.status == 303, await again.text()
+    assert again.headers["location"] == f"/batches/{made}"
 
 
 async def test_an_operator_erases_a_learner_after_confirming_and_their_challenge_then_shows_erased(
@@ -1059,7 +1085,7 @@ async def test_a_challenge_is_resolved_as_corrected_by_a_batch_not_in_the_list_g
     try:
         await connection.execute(
             "INSERT INTO challenges.challenges (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at)"
-            " VALUES ($1, gen_random_uuid(), $2, '4000007919', 'The grade is wrong.', 'raised', now())",
+            " VALUES ($1, gen_random_uuid(), $2, '4000007919', 'The grade is wrong.', 'raised', now() - interval '1 day')",
             challenge_id,
             SAMPLE_AO,
         )

@@ -673,7 +673,7 @@ class UploadStore:
             upload_id,
             username,
         )
-        if row is None:
+        if row is None or row["content"] is None:  # unknown, or submitted already (`submitted_batch`)
             return None
         sealed = bytes(row["content"])
         try:
@@ -686,6 +686,19 @@ class UploadStore:
 
     async def forget(self, upload_id: uuid.UUID) -> None:
         await self._pool.execute("DELETE FROM portal.uploads WHERE upload_id = $1", upload_id)
+
+    async def submitted(self, upload_id: uuid.UUID, batch_id: uuid.UUID) -> None:
+        """The upload made `batch_id`: its file is dropped, the batch it made remembered until the upload expires."""
+        await self._pool.execute(
+            "UPDATE portal.uploads SET content = NULL, submitted_batch = $2 WHERE upload_id = $1", upload_id, batch_id
+        )
+
+    async def submitted_batch(self, username: str, upload_id: uuid.UUID) -> uuid.UUID | None:
+        """The batch the person's upload made, if it was submitted."""
+        batch_id: uuid.UUID | None = await self._pool.fetchval(
+            "SELECT submitted_batch FROM portal.uploads WHERE upload_id = $1 AND username = $2", upload_id, username
+        )
+        return batch_id
 
     async def forget_older_than(self, moment: datetime) -> None:
         await self._pool.execute("DELETE FROM portal.uploads WHERE created_at < $1", moment)

@@ -420,6 +420,7 @@ class MemoryMailer:
 class MemoryUploads:
     def __init__(self) -> None:
         self.kept: dict[uuid.UUID, PendingUpload] = {}
+        self.made: dict[uuid.UUID, uuid.UUID] = {}  # a submitted upload's batch
 
     async def keep(self, username: str, filename: str, content_type: str | None, content: bytes) -> KeptUpload:
         stored(filename, content_type)
@@ -432,6 +433,13 @@ class MemoryUploads:
 
     async def forget(self, upload_id: uuid.UUID) -> None:
         self.kept.pop(upload_id, None)
+
+    async def submitted(self, upload_id: uuid.UUID, batch_id: uuid.UUID) -> None:
+        self.kept.pop(upload_id, None)
+        self.made[upload_id] = batch_id
+
+    async def submitted_batch(self, username: str, upload_id: uuid.UUID) -> uuid.UUID | None:
+        return self.made.get(upload_id)
 
 
 Answer = Callable[[httpx.Request], httpx.Response]

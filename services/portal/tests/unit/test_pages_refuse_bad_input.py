@@ -274,8 +274,15 @@ def challenge(state: str = "acknowledged") -> dict[str, object]:
     }
 
 
-def batch(batch_id: str) -> dict[str, object]:
-    return {"batch_id": batch_id, "status": "completed", "batch_reference": "REF", "decided_at": "2026-11-30T10:00:00Z"}
+def batch(batch_id: str, received_at: str = "2026-11-30T11:00:00Z") -> dict[str, object]:
+    """A completed batch, sent after the challenge was raised unless `received_at` says otherwise."""
+    return {
+        "batch_id": batch_id,
+        "status": "completed",
+        "batch_reference": "REF",
+        "received_at": received_at,
+        "decided_at": "2026-11-30T11:00:05Z",
+    }
 
 
 def with_a_challenge(portal: StubbedPortal) -> None:
@@ -376,3 +383,25 @@ def test_a_refused_file_is_explained_once_in_one_sentence(portal: StubbedPortal)
 
     assert "The file is malformed: the file is not CSV, XML or JSON: name it .csv, .xml or .json." in answer.text
     assert ".json.." not in answer.text
+
+
+def test_a_batch_sent_before_the_challenge_was_raised_is_neither_listed_nor_taken_as_its_correction(
+    portal: StubbedPortal,
+) -> None:
+    client, person = portal.signed_in()
+    with_a_challenge(portal)
+    earlier = str(uuid.uuid4())
+    before = batch(earlier, received_at="2026-11-30T09:00:00Z")
+    listed = {"items": [batch(LISTED), before], "total": 2, "page": 1, "page_size": 50}
+    portal.on("GET", "ingest/v1/batches", lambda _: httpx.Response(200, json=listed))
+    portal.on("GET", f"ingest/v1/batches/{earlier}", lambda _: httpx.Response(200, json=before))
+
+    shown = client.get(f"/challenges/{CHALLENGE_ID}")
+    answer = client.post(
+        f"/challenges/{CHALLENGE_ID}/resolve", data=form(person, resolution="corrected", other_batch_id=earlier)
+    )
+
+    assert LISTED in shown.text and earlier not in shown.text
+    assert answer.status_code == 400
+    assert "That batch was sent before the challenge was raised" in answer.text
+    assert not portal.sent_to("POST", f"challenges/v1/challenges/{CHALLENGE_ID}/resolve")

@@ -75,3 +75,18 @@ def test_a_second_click_on_the_same_upload_is_its_own_batch_not_a_file_sent_befo
     answer = client.post("/batches/submit", data=form(person, **kept))
 
     assert answer.status_code == 303 and answer.headers["location"] == f"/batches/{EARLIER}?wait=10"
+
+
+def test_submit_pressed_again_after_the_batch_was_made_goes_to_that_batch(portal: StubbedPortal) -> None:
+    """Back, then Submit (or a second click without JavaScript): the upload's file is gone, its batch is not."""
+    made = str(uuid.uuid4())
+    client, person, kept = _checked(portal)
+    portal.on("POST", "ingest/v1/batches", lambda _: httpx.Response(202, json={"batch_id": made}))
+
+    first = client.post("/batches/submit", data=form(person, **kept))
+    second = client.post("/batches/submit", data=form(person, **kept))
+
+    assert first.headers["location"] == f"/batches/{made}?wait=10"
+    assert (second.status_code, second.headers["location"]) == (303, f"/batches/{made}")
+    assert len(portal.sent_to("POST", "ingest/v1/batches")) == 1  # nothing sent twice
+    assert portal.uploads.kept == {}

@@ -231,7 +231,12 @@ async def _challenge_page(
 ) -> HTMLResponse:
     service = calls(request, user)
     challenge = await service.challenge(challenge_id)
-    batches = [b for b in (await service.batches(page=1, page_size=50))["items"] if b["status"] == "completed"]
+    raised = datetime.fromisoformat(challenge["raised_at"])
+    batches = [  # the batches that may have corrected it: completed, and sent once it was raised
+        b
+        for b in (await service.batches(page=1, page_size=50))["items"]
+        if b["status"] == "completed" and datetime.fromisoformat(b["received_at"]) >= raised
+    ]
     context = {"challenge": challenge, "batches": batches, "errors": errors, "values": values}
     return render(request, "challenge.html", context, user=user, status_code=status)
 
@@ -268,7 +273,9 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
         errors["resolution"] = "Choose how the challenge was resolved"
     correcting: uuid.UUID | None = None
     if resolution == "corrected":
-        correcting, batch_errors = await _correcting_batch(calls(request, user), values)
+        service = calls(request, user)
+        raised = datetime.fromisoformat((await service.challenge(challenge_id))["raised_at"])
+        correcting, batch_errors = await _correcting_batch(service, values, raised)
         errors |= batch_errors
     if resolution in ("upheld", "rejected") and not values["reason"]:
         errors["reason"] = "Give the reason, in words the learner will understand"
@@ -290,11 +297,13 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
     return see_other(f"/challenges/{challenge_id}?done=resolved")
 
 
-async def _correcting_batch(service: ServiceCalls, values: dict[str, str]) -> tuple[uuid.UUID | None, dict[str, str]]:
+async def _correcting_batch(
+    service: ServiceCalls, values: dict[str, str], raised: datetime
+) -> tuple[uuid.UUID | None, dict[str, str]]:
     """The batch that corrected the data, or what is wrong with the one given: one of the listed ones,
-    or another of the AO's completed batches by its id (the list holds only the latest). Either way it is
-    asked of ingest, which finds only the AO's own batches: a list choice is as open to tampering as a
-    typed id."""
+    or another of the AO's completed batches by its id (the list holds only the latest), sent after the
+    challenge was raised (one sent before cannot have answered it). Either way it is asked of ingest, which
+    finds only the AO's own batches: a list choice is as open to tampering as a typed id."""
     chosen, typed = values["batch_id"], values["other_batch_id"]
     if not chosen and not typed:
         return None, {"batch_id": "Choose the batch that corrected the data, or enter its id"}
@@ -315,6 +324,8 @@ async def _correcting_batch(service: ServiceCalls, values: dict[str, str]) -> tu
         return None, {field_name: "None of your batches has this id"}
     if batch["status"] != "completed":
         return None, {field_name: f"That batch is {batch['status']}: only a completed batch corrected the data"}
+    if datetime.fromisoformat(batch["received_at"]) < raised:
+        return None, {field_name: "That batch was sent before the challenge was raised: it cannot have corrected it"}
     return batch_id, {}
 
 

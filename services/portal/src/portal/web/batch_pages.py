@@ -94,6 +94,9 @@ async def submit(request: Request, user: AoUser) -> Response:
     portal = portal_of(request)
     upload = await portal.uploads.get(user.account.username, upload_id, field(form, "upload_key"))
     if upload is None:
+        made = await portal.uploads.submitted_batch(user.account.username, upload_id)
+        if made is not None:  # submitted already (Back, then Submit again): the batch it made
+            return see_other(f"{base(request)}/batches/{made}")
         raise PageError("not_found", "That upload is no longer here: upload the file again.")
     # Only a type the portal gave it (one kept before the portal did may be the browser's own).
     content_type = upload.content_type or ""
@@ -108,8 +111,9 @@ async def submit(request: Request, user: AoUser) -> Response:
     except Refused as refused:
         batch_url = str(refused.problem.get("instance") or "")
         if batch_url.startswith("/v1/batches/"):
-            await portal.uploads.forget(upload_id)
-            return see_other(f"{base(request)}/batches/{batch_url.rsplit('/', 1)[1]}")
+            made = uuid.UUID(batch_url.rsplit("/", 1)[1])
+            await portal.uploads.submitted(upload_id, made)
+            return see_other(f"{base(request)}/batches/{made}")
         raise PageError("refused", refused.detail) from refused
     batch_page = f"{base(request)}/batches/{accepted['batch_id']}"
     if accepted["replayed"] and not again:
@@ -117,7 +121,7 @@ async def submit(request: Request, user: AoUser) -> Response:
         if datetime.fromisoformat(earlier["received_at"]) < upload.kept_at:  # not this upload's own batch
             sent = {"upload_id": str(upload_id), "upload_key": field(form, "upload_key"), "filename": upload.filename}
             return await see_other_telling(request, user, batch_page, sent_before=sent)
-    await portal.uploads.forget(upload_id)
+    await portal.uploads.submitted(upload_id, uuid.UUID(accepted["batch_id"]))
     return see_other(f"{batch_page}?wait=10")
 
 
