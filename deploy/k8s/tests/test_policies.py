@@ -579,3 +579,23 @@ def test_the_portals_operator_actions_reach_the_projector_that_writes(overlay: s
     assert _allows(policies["portal-to-services"], "egress", "plr-projector")
     ingress = policies["services-from-portal"]["spec"]["podSelector"]["matchExpressions"][0]["values"]
     assert "plr-projector" in ingress
+
+
+def test_the_network_policies_let_a_restored_cluster_work_as_the_live_one_does() -> None:
+    """Under default-deny a restored cluster's pods need what the live one's have: the operator and replicas in,
+    the object store out, and the services' egress to it once they are pointed at it."""
+    [restored] = render("overlays/prod/restore")
+    name = restored["metadata"]["name"]
+    policies = {doc["metadata"]["name"]: doc for doc in of_kind(render("overlays/prod"), "NetworkPolicy")}
+    for policy in ("postgres-ingress", "postgres-egress"):
+        [selecting] = policies[policy]["spec"]["podSelector"]["matchExpressions"]
+        assert selecting["key"] == "cnpg.io/cluster" and {"lrs-db", name} <= set(selecting["values"]), policy
+    reaching = [
+        expression
+        for policy in policies.values()
+        for rule in policy["spec"].get("egress", [])
+        for peer in rule.get("to", [])
+        for expression in peer.get("podSelector", {}).get("matchExpressions", [])
+        if expression["key"] == "cnpg.io/cluster"
+    ]
+    assert reaching and all(name in expression["values"] for expression in reaching)
