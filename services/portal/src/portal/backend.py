@@ -211,6 +211,16 @@ class ServiceCalls:
                 return records
             page += 1
 
+    async def batch_record(self, batch_id: uuid.UUID, line: int, *, first_line: int) -> dict[str, Any] | None:
+        """The record on `line`: first looked for on the page it is on when every record takes one line from
+        `first_line` on (ingest lists them in line order), then in the whole batch."""
+        guess = max(0, line - first_line) // 1_000 + 1
+        found = await self.batch_records(batch_id, guess, 1_000)
+        record = next((r for r in found["records"] if r["line"] == line), None)
+        if record is not None or found["total"] == 0:
+            return record
+        return next((r for r in await self.all_batch_records(batch_id) if r["line"] == line), None)
+
     async def batch_records_csv(self, batch_id: uuid.UUID) -> Download:
         return await self._download("ingest", f"/v1/batches/{batch_id}/records.csv")
 

@@ -148,16 +148,22 @@ async def batch_page(
     total = 0
     codes: list[str] = []
     if batch["status"] in ("completed", "failed"):
-        everything = await service.all_batch_records(batch_id)
-        codes = sorted({finding["code"] for record in everything for finding in record["errors"] + record["warnings"]})
-        chosen = [
-            record
-            for record in everything
-            if (status is None or record["status"] == status)
-            and (code is None or any(f["code"] == code for f in record["errors"] + record["warnings"]))
-        ]
-        total = len(chosen)
-        records = chosen[(page - 1) * page_size : page * page_size]
+        # The records holding codes: only the rejected ones when no record has a warning (the common batch: a
+        # few hundred of 10,000), every record otherwise. The page shown is asked of ingest as a page.
+        coded = await service.all_batch_records(batch_id, None if batch["counts"].get("warnings") else "rejected")
+        codes = sorted({finding["code"] for record in coded for finding in record["errors"] + record["warnings"]})
+        if code is None:
+            shown = await service.batch_records(batch_id, page, page_size, status)
+            records, total = shown["records"], shown["total"]
+        else:
+            chosen = [
+                record
+                for record in coded
+                if (status is None or record["status"] == status)
+                and any(f["code"] == code for f in record["errors"] + record["warnings"])
+            ]
+            total = len(chosen)
+            records = chosen[(page - 1) * page_size : page * page_size]
     context = {
         "batch": batch,
         "decided": batch["status"] in DECIDED,
@@ -185,7 +191,7 @@ async def batch_status(request: Request, batch_id: uuid.UUID, user: AoUser) -> J
 async def record_page(request: Request, batch_id: uuid.UUID, line: int, user: AoUser) -> HTMLResponse:
     service = calls(request, user)
     batch = await service.batch(batch_id)
-    record = next((r for r in await service.all_batch_records(batch_id) if r["line"] == line), None)
+    record = await service.batch_record(batch_id, line, first_line=4 if batch.get("format") == "csv" else 1)
     if record is None:
         raise PageError("not_found", f"Batch {batch_id} has no record on line {line}.")
     return render(request, "record.html", {"batch": batch, "record": record}, user=user)
