@@ -871,9 +871,9 @@ async def test_the_submit_form_sent_again_goes_to_the_batch_it_made(
     await ao_page.get_by_label("Batch file").set_input_files(marked)
     await ao_page.get_by_role("button", name="Check the file").click()
     submit = ao_page.locator("form", has=ao_page.get_by_role("button", name="Submit this batch"))
-    fields = {
-        name: await submit.locator(f"input[name={name}]").input_value()
-        for name in await submit.locator("input[type=hidden]").evaluate_all("inputs => inputs.map(i => i.name)")
+    names: list[str] = await submit.locator("input[type=hidden]").evaluate_all("inputs => inputs.map(i => i.name)")
+    fields: dict[str, str | float | bool] = {
+        name: await submit.locator(f"input[name={name}]").input_value() for name in names
     }
     await ao_page.get_by_role("button", name="Submit this batch").click()
     await ao_page.wait_for_url(re.compile(r"/batches/[0-9a-f-]{36}"))
