@@ -835,15 +835,21 @@ async def _clear_maintenance(system: PortalSystem, window_reason: str) -> None:
             await ingest.post("/v1/admin/maintenance/resume")
 
 
-async def test_a_checked_file_waits_sealed_under_a_key_only_its_check_page_holds(
-    ao_page: Page, portal_system: PortalSystem, tmp_path: Path
-) -> None:
+async def _check_a_new_file(ao_page: Page, portal_system: PortalSystem, tmp_path: Path) -> str:
+    """Checks sample-100 with one name made unique (a file never sent before); returns the mark."""
     tag = uuid.uuid4().hex[:8]
-    marked = tmp_path / "sample-100-marked.csv"
+    marked = tmp_path / f"sample-100-{tag}.csv"
     marked.write_text((SAMPLES / "sample-100.csv").read_text().replace("McCarthy", f"McCarthy{tag}"))
     await ao_page.goto(f"{portal_system.url}/batches/new")
     await ao_page.get_by_label("Batch file").set_input_files(marked)
     await ao_page.get_by_role("button", name="Check the file").click()
+    return tag
+
+
+async def test_a_checked_file_waits_sealed_under_a_key_only_its_check_page_holds(
+    ao_page: Page, portal_system: PortalSystem, tmp_path: Path
+) -> None:
+    tag = await _check_a_new_file(ao_page, portal_system, tmp_path)
     await expect(ao_page.get_by_role("button", name="Submit this batch")).to_be_visible()
 
     connection = await asyncpg.connect(portal_system.database_url)
@@ -864,12 +870,7 @@ async def test_a_checked_file_waits_sealed_under_a_key_only_its_check_page_holds
 async def test_the_submit_form_sent_again_goes_to_the_batch_it_made(
     ao_page: Page, portal_system: PortalSystem, tmp_path: Path
 ) -> None:
-    tag = uuid.uuid4().hex[:8]
-    marked = tmp_path / "sample-100-again.csv"
-    marked.write_text((SAMPLES / "sample-100.csv").read_text().replace("McCarthy", f"McCarthy{tag}"))
-    await ao_page.goto(f"{portal_system.url}/batches/new")
-    await ao_page.get_by_label("Batch file").set_input_files(marked)
-    await ao_page.get_by_role("button", name="Check the file").click()
+    await _check_a_new_file(ao_page, portal_system, tmp_path)
     submit = ao_page.locator("form", has=ao_page.get_by_role("button", name="Submit this batch"))
     names: list[str] = await submit.locator("input[type=hidden]").evaluate_all("inputs => inputs.map(i => i.name)")
     fields: dict[str, str | float | bool] = {
