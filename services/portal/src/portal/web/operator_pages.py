@@ -43,6 +43,10 @@ PARKED_ID = re.compile(r"[0-9]{1,18}")  # how the services sharing lrs_platform.
 NO_DEAD_LETTER_ROUTES = "This service has no dead-letter routes."
 MAX_SKIP_REASON = 500  # the services' own limit
 MAX_REPLACEMENT_CHARACTERS = 1_000_000  # a corrected copy typed or pasted; larger ones go by `lrs dlq retry`
+COPY_TOO_LARGE = (
+    f"The copy must be {MAX_REPLACEMENT_CHARACTERS:,} characters or fewer: give a larger one with"
+    " lrs dlq retry --replacement FILE"
+)
 MAX_SHOWN_ERROR = 300  # of a service's error or refusal, kept in the session and shown once
 REBUILD_ACTIONS = ("start", "compare", "switch", "abandon")
 CONFIRMED_REBUILD_ACTIONS = ("switch", "abandon")  # cannot be undone: asked first
@@ -182,9 +186,10 @@ def _stream(service_name: str, row: dict[str, Any]) -> tuple[Any, ...]:
     return (row.get("consumer"), row.get("topic"), row.get("key"))
 
 
-async def _parked_to_skip(request: Request, user: SignedIn, service_name: str, handle: str) -> dict[str, Any] | None:
-    """What a skip of `handle` would do, as the listing shows it: the poison at the head of each stream it
-    names (dropped for good) and how many messages wait behind them (applied); None when none is listed."""
+async def _stream_heads(request: Request, user: SignedIn, service_name: str, handle: str) -> dict[str, Any] | None:
+    """What a skip or a corrected copy of `handle` acts on: the poison at the head of each stream it names
+    (dropped for good by a skip, replaced by a copy) and how many messages wait behind them (then applied);
+    None when nothing of it is parked."""
     _known_handle(service_name, handle)
     try:
         listed = await calls(request, user).dead_letter_stream(service_name, handle)
@@ -213,7 +218,7 @@ async def _no_longer_parked(request: Request, user: SignedIn, service_name: str)
 @router.get("/ops/dead-letters/{service_name}/{handle}/skip")
 async def confirm_skip(request: Request, service_name: str, handle: str, user: DeadLettersOperator) -> HTMLResponse:
     """The confirmation step of a skip: the message it drops for good, and the reason it asks for."""
-    skipping = await _parked_to_skip(request, user, service_name, handle)
+    skipping = await _stream_heads(request, user, service_name, handle)
     if skipping is None:
         return await _no_longer_parked(request, user, service_name)
     return await _dead_letters_page(request, user, skipping=skipping)
@@ -237,10 +242,7 @@ def _replacement_errors(
         errors["replacement"] = "Enter the corrected copy of the message, as JSON"
         return None, errors
     if len(text) > MAX_REPLACEMENT_CHARACTERS:
-        errors["replacement"] = (
-            f"The copy must be {MAX_REPLACEMENT_CHARACTERS:,} characters or fewer: give a larger one with"
-            f" lrs dlq retry --replacement FILE"
-        )
+        errors["replacement"] = COPY_TOO_LARGE
         return None, errors
     try:
         replacement = json.loads(text)
@@ -270,7 +272,7 @@ async def _replacing_page(
 @router.get("/ops/dead-letters/{service_name}/{handle}/replace")
 async def replace_form(request: Request, service_name: str, handle: str, user: DeadLettersOperator) -> HTMLResponse:
     """A retry with a corrected copy of the poison: the message it replaces, and the copy it asks for."""
-    replacing = await _parked_to_skip(request, user, service_name, handle)
+    replacing = await _stream_heads(request, user, service_name, handle)
     if replacing is None:
         return await _no_longer_parked(request, user, service_name)
     return await _replacing_page(request, user, replacing)
@@ -281,14 +283,11 @@ async def replace(request: Request, service_name: str, handle: str, user: DeadLe
     declared = request.headers.get("content-length")
     too_large = declared is not None and declared.isdigit() and int(declared) > 4 * MAX_REPLACEMENT_CHARACTERS
     form = None if too_large else await checked_form(request, user)
-    replacing = await _parked_to_skip(request, user, service_name, handle)
+    replacing = await _stream_heads(request, user, service_name, handle)
     if replacing is None:
         return await _no_longer_parked(request, user, service_name)
     if form is None:
-        errors = {
-            "replacement": f"The copy must be {MAX_REPLACEMENT_CHARACTERS:,} characters or fewer: give a"
-            " larger one with lrs dlq retry --replacement FILE"
-        }
+        errors = {"replacement": COPY_TOO_LARGE}
         return await _replacing_page(request, user, replacing, errors=errors, status=413)
     text, topic = field(form, "replacement"), field(form, "topic")
     replacement, errors = _replacement_errors(text, topic, replacing)
@@ -318,7 +317,7 @@ async def dead_letter_action(
     _known_handle(service_name, handle)
     reason = field(form, "reason") if action == "skip" else ""
     if action == "skip" and (reason_error := _skip_reason_error(reason)):
-        skipping = await _parked_to_skip(request, user, service_name, handle)
+        skipping = await _stream_heads(request, user, service_name, handle)
         if skipping is None:
             return await _no_longer_parked(request, user, service_name)
         errors = {"reason": reason_error}
