@@ -7,7 +7,7 @@ import re
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from lrs_contracts.text import OneLineText, StorableText
+from lrs_contracts.text import OneLineText, StorableText, with_bidi_controls_shown
 
 
 class _Note(BaseModel):
@@ -34,3 +34,12 @@ def test_line_breaks_and_tabs_stand_in_text_but_a_one_line_value_refuses_a_line_
     assert _Note(note="first line\r\n\tsecond", name="Zoë O'Brien-Smith").note == "first line\r\n\tsecond"
     with pytest.raises(ValidationError, match="a line break \\(U\\+000A\\) at character 2: the value is one line"):
         _Note(note="fine", name="A\nB")
+
+
+def test_bidirectional_controls_are_shown_as_code_points_and_marks_are_kept() -> None:
+    reason = "Grade \u202eC ton ,B\u202c, \u2066isolated\u2069 \u202a\u202b\u202d\u2067\u2068 \u200fmarks\u200e"
+    assert with_bidi_controls_shown(reason) == (
+        "Grade [U+202E]C ton ,B[U+202C], [U+2066]isolated[U+2069] [U+202A][U+202B][U+202D][U+2067][U+2068]"
+        " \u200fmarks\u200e"
+    )
+    assert with_bidi_controls_shown("كتب الطالب: my grade") == "كتب الطالب: my grade"

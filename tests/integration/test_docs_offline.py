@@ -102,7 +102,8 @@ async def test_each_code_has_a_page_with_the_catalogue_text_and_problems_name_it
         refusal = Problem(status=422, title="Malformed file", code=BatchCode.MALFORMED.value)
         assert refusal.type == "/problems/RS001"
         assert (await client.get(urljoin(BASE + "/v1/batches", refusal.type))).status_code == 200
-        assert Problem(status=404, title="Not found").type == "about:blank"
+        assert Problem(status=404, title="Not found").type == "/problems/NOT_FOUND"
+        assert (await client.get(urljoin(BASE + "/v1/batches", "/problems/NOT_FOUND"))).status_code == 200
 
 
 async def test_a_refusal_at_ingests_door_names_its_codes_page_and_the_page_is_there(

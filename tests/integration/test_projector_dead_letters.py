@@ -227,6 +227,22 @@ async def test_an_event_postgresql_refuses_is_parked_and_the_rest_of_the_batch_i
     assert (letter.consumer, letter.original_topic, letter.original_offset) == ("plr-projector.plr", PLR, first)
     assert letter.error.startswith("CharacterNotInRepertoireError")
 
+    # retried, it still cannot be stored: the operator is told so, and nothing of the learner's moves
+    retried = await app.post(OPERATOR, f"/v1/admin/dlq/{poisoned}/retry", {"reason": "the grade looks fixed"})
+    assert retried.status_code == 200, retried.text
+    [result] = retried.json()["results"]
+    assert (result["applied"], result["still_parked"]) == (0, 2)
+    assert result["error"].startswith("CharacterNotInRepertoireError")
+    still = (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"]
+    assert [(item["offset"], item["reason"], item["attempts"]) for item in still] == [
+        (first, "error", parked[0]["attempts"] + 1),
+        (withdrawn, "blocked", parked[1]["attempts"]),
+    ]
+    skipped = await app.post(OPERATOR, f"/v1/admin/dlq/{poisoned}/skip", {"reason": "a NUL in a grade"})
+    assert (skipped.status_code, skipped.json()["results"][0]["skipped"]) == (200, 1), skipped.text
+    remaining = (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"]
+    assert first not in [item["offset"] for item in remaining]  # (the withdrawal has nothing left to withdraw)
+
 
 async def test_a_poison_without_a_key_holds_no_other_keyless_event_live_or_after_a_restart(
     fresh_database_url: str, kafka_bootstrap: str

@@ -313,6 +313,18 @@ async def test_read_your_writes_waits_for_a_batch(projector: tuple[App, str], ka
     assert unknown.status_code == 503
 
 
+async def test_min_offsets_naming_a_partition_the_topic_lacks_is_refused_at_once(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
+    app, prefix = projector
+    uln, learner = _learner(15)
+    await project(app, kafka_bootstrap, prefix, [record(registered(uln), uln, topic=LEARNERS)])
+    for asked in ("999:0", "lrs.learner.events.v1:999:0"):
+        refused = await _plr(app, learner, uln, min_offsets=asked, wait_ms=20_000)
+        assert (refused.status_code, refused.json()["code"]) == (422, "INVALID_REQUEST"), refused.text
+        assert "has no partition 999" in refused.json()["detail"]
+
+
 async def test_a_reader_is_refused_before_any_wait_and_counts_only_the_batchs_events_on_the_plr_read(
     projector: tuple[App, str], kafka_bootstrap: str
 ) -> None:

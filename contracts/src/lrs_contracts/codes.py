@@ -111,6 +111,38 @@ class ProblemCode(StrEnum):
     ACHIEVEMENT_WITHDRAWN = "ACHIEVEMENT_WITHDRAWN"
     CHALLENGE_ALREADY_OPEN = "CHALLENGE_ALREADY_OPEN"
     CHALLENGE_NOT_IN_THAT_STATE = "CHALLENGE_NOT_IN_THAT_STATE"
+    LEARNER_NOT_FOUND = "LEARNER_NOT_FOUND"
+    LEARNER_NOT_REGISTERED = "LEARNER_NOT_REGISTERED"
+    VALUE_NOT_STORABLE = "VALUE_NOT_STORABLE"
+    # what an answer's HTTP status alone says, for the answers no more specific code fits (decision 0136)
+    MALFORMED_REQUEST = "MALFORMED_REQUEST"
+    INVALID_REQUEST = "INVALID_REQUEST"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    CONFLICT = "CONFLICT"
+    TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+
+
+CODES_BY_STATUS: dict[int, ProblemCode] = {
+    400: ProblemCode.MALFORMED_REQUEST,
+    401: ProblemCode.UNAUTHENTICATED,
+    403: ProblemCode.FORBIDDEN,
+    404: ProblemCode.NOT_FOUND,
+    405: ProblemCode.METHOD_NOT_ALLOWED,
+    409: ProblemCode.CONFLICT,
+    413: ProblemCode.REQUEST_TOO_LARGE,
+    422: ProblemCode.INVALID_REQUEST,
+    429: ProblemCode.TOO_MANY_REQUESTS,
+    500: ProblemCode.INTERNAL_ERROR,
+    502: ProblemCode.SERVICE_UNAVAILABLE,
+    503: ProblemCode.SERVICE_UNAVAILABLE,
+    504: ProblemCode.SERVICE_UNAVAILABLE,
+}
+"""The code of an answer that names none: every problem a service answers carries a code (decision 0136)."""
 
 
 @dataclass(frozen=True)
@@ -379,7 +411,7 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "A mandatory field is missing, a field is too long, or a value is not allowed: ULN, given name, "
             "family name, qualification number and award date are mandatory for every action, grade for "
             "Create and Update; names 1–35 characters after trimming; MIS identifier at most 128 characters; "  # noqa: RUF001 - typographic, as in docs/rules.md
-            "gender 0, 1, 2 or 9; credits a whole number ≥ 0; date of birth `yyyy-mm-dd`; action `Create`, "
+            "gender 0, 1, 2 or 9; credits a whole number from 0 to 9,999; date of birth `yyyy-mm-dd`; action `Create`, "
             "`Update`, `Withdraw` or `Reinstate` (empty means Create)"
         ),
         example="grade missing on a Create; gender `M`; action `Delete`",
@@ -440,8 +472,9 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
     ),
     ProblemCode.PROVIDER_NOT_LINKED: CodeExplanation(
         meaning=(
-            "The calling learning provider is not linked to this learner, so it may neither read their PLR nor"
-            " report centre achievements for them (the same answer whether or not the ULN is registered)"
+            "The calling learning provider is not linked to this learner, so it may neither read their PLR,"
+            " report centre achievements for them, nor change their sharing (the same answer whether or not the"
+            " ULN is registered)"
         ),
         example="a provider reading the PLR of a learner another provider registered",
         source="decision 0121 (providers reach only their linked learners)",
@@ -532,6 +565,97 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="acknowledging a challenge a colleague acknowledged a moment ago, or resolving a resolved one",
         source="the challenge's states: raised, then acknowledged, then resolved",
         fix="Read the challenge again: if it is in the state you wanted, nothing more is needed.",
+    ),
+    ProblemCode.LEARNER_NOT_FOUND: CodeExplanation(
+        meaning="No Personal Learning Record is held for this ULN: nothing was ever recorded for it, or the ULN is"
+        " mistyped",
+        example="reading the PLR of a registered learner before any achievement of theirs was recorded",
+        source="the PLR read model (docs/architecture.md)",
+        fix="Check the ULN. If an achievement was recorded a moment ago, read again in a second or two.",
+    ),
+    ProblemCode.LEARNER_NOT_REGISTERED: CodeExplanation(
+        meaning="The learner registry holds no learner with this ULN (or, for a merge, one of the two ULNs)",
+        example="changing the sharing choice of a ULN nobody registered; merging a ULN into itself",
+        source="the learner registry (decision 0032)",
+        fix="Check the ULN, or register the learner first (`POST /v1/learners`).",
+    ),
+    ProblemCode.VALUE_NOT_STORABLE: CodeExplanation(
+        meaning="A value in the request cannot be stored: a control character or a NUL byte in a text, or a"
+        " number or date out of range. Nothing was changed",
+        example="a note holding the byte U+0000; a year 99999",
+        source="docs/rules.md, What a value may hold",
+        fix="Remove the control characters (a tab, a line break and printable text are fine), or send a value in"
+        " range.",
+    ),
+    ProblemCode.MALFORMED_REQUEST: CodeExplanation(
+        meaning="The request could not be read at all: its body is not UTF-8, or not JSON, or a header or"
+        " parameter it needs is malformed. Nothing was changed",
+        example="a JSON body holding the byte 0xFF; a body cut short by the client",
+        source="RFC 9110 (400 Bad Request)",
+        fix="Send UTF-8 JSON as the route's OpenAPI document (`/docs`) describes it.",
+    ),
+    ProblemCode.INVALID_REQUEST: CodeExplanation(
+        meaning="The request was read but breaks the route's schema: `detail` names each field and what is"
+        " wrong with it. Nothing was changed",
+        example="`body.reason: Field required`; a `limit` of 0",
+        source="the route's OpenAPI document (`/docs`)",
+        fix="Correct each field `detail` names and send the request again.",
+    ),
+    ProblemCode.UNAUTHENTICATED: CodeExplanation(
+        meaning="The request carried no API key, or one that is unknown, revoked or malformed",
+        example="a request without `Authorization: Bearer <key>`; a key revoked with `lrs credentials revoke`",
+        source="DESIGN.md (identity): every caller is authenticated",
+        fix="Send `Authorization: Bearer <key>` with a key issued to you; ask an operator for a new one if it was"
+        " revoked.",
+    ),
+    ProblemCode.FORBIDDEN: CodeExplanation(
+        meaning="The key is valid, but this operation or this data is not open to its holder: an awarding"
+        " organisation reaches only its own data, a learner only their own record, a provider only its"
+        " linked learners, and some routes are for operators only",
+        example="an AO's key reading another AO's reports; a learner's key listing dead letters",
+        source="DESIGN.md (identity); decision 0012 (PLR read access)",
+        fix="Use the key of the party the data belongs to, or an operator key for operators' routes.",
+    ),
+    ProblemCode.NOT_FOUND: CodeExplanation(
+        meaning="Nothing at this address is yours to see: it does not exist, or it belongs to someone else (the"
+        " answer is the same, so that ids cannot be probed)",
+        example="`GET /v1/batches/{id}` with another AO's batch id, or a mistyped one",
+        source="DESIGN.md (identity)",
+        fix="Check the id and the key: list what is yours (`GET /v1/batches`, `lrs batches list`) to find it.",
+    ),
+    ProblemCode.METHOD_NOT_ALLOWED: CodeExplanation(
+        meaning="The address exists but does not take this HTTP method; the `Allow` header lists those it takes",
+        example="`DELETE /v1/batches`",
+        source="RFC 9110 (405 Method Not Allowed)",
+        fix="Use a method the `Allow` header names, as the OpenAPI document (`/docs`) shows.",
+    ),
+    ProblemCode.CONFLICT: CodeExplanation(
+        meaning="The request does not fit the state of what it names now; `detail` says what stands in its way",
+        example="re-applying a dead letter that was already re-applied; an Idempotency-Key used for another file",
+        source="RFC 9110 (409 Conflict)",
+        fix="Read the current state (the `detail` says where), then decide whether to send something else.",
+    ),
+    ProblemCode.TOO_MANY_REQUESTS: CodeExplanation(
+        meaning="Too many requests in a short time; nothing was done with this one",
+        example="asking the portal to email one account more password links than an hour allows",
+        source="RFC 6585 (429 Too Many Requests)",
+        fix="Wait the `Retry-After` seconds, then send it again.",
+    ),
+    ProblemCode.INTERNAL_ERROR: CodeExplanation(
+        meaning="The service failed on our side; the request may not have been applied. Its log holds the"
+        " request's `X-Request-Id`",
+        example="a defect the service did not expect",
+        source="RFC 9110 (500 Internal Server Error)",
+        fix="Send the same request again (with the same Idempotency-Key where the route takes one); if it fails"
+        " again, give the operator the `X-Request-Id` of the answer.",
+    ),
+    ProblemCode.SERVICE_UNAVAILABLE: CodeExplanation(
+        meaning="Something the service needs (Kafka, PostgreSQL, another service) cannot be reached just now, so"
+        " nothing was changed",
+        example="submitting a batch while Kafka restarts",
+        source="RFC 9110 (503 Service Unavailable)",
+        fix="Send the same request again after the `Retry-After` seconds (or a few seconds), with the same"
+        " Idempotency-Key where the route takes one.",
     ),
     ProblemCode.REQUEST_TOO_LARGE: CodeExplanation(
         meaning="The request's body is larger than the route takes, so the service stopped reading it and did"

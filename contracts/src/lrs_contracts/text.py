@@ -61,6 +61,16 @@ def _checked(*, one_line: bool) -> Callable[[str], str]:
     return check
 
 
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def with_bidi_controls_shown(text: str) -> str:
+    """`text` with each bidirectional embedding, override or isolate shown as its code point ("[U+202E]"), for
+    showing someone else's words (a learner's challenge reason to an AO): obeyed, they could make the reader
+    see the words in another order than they were written. Stored text keeps them."""
+    return _BIDI_CONTROLS.sub(lambda found: f"[U+{ord(found.group()):04X}]", text)
+
+
 StorableText = Annotated[str, AfterValidator(_checked(one_line=False))]
 """Text that may run over lines (a reason, a note): no other control character, lone surrogate or non-character."""
 

@@ -512,19 +512,23 @@ def check_language(value: str | None) -> tuple[Finding, ...]:
     )
 
 
+MAX_CREDITS = 9_999
+"""No qualification's credit value comes near it (a degree is 360); a larger number is a mistyped one, and one past
+2,147,483,647 could not be stored at all (decision 0137)."""
+
+
 def check_credits(value: str | None) -> tuple[int | None, tuple[Finding, ...]]:
     if value is None:
         return None, ()
-    if _WHOLE_NUMBER.fullmatch(value):
-        try:
-            return int(value), ()
-        except ValueError:  # more digits than Python will convert: no credit value is that long
-            pass
+    if _WHOLE_NUMBER.fullmatch(value) and len(value.lstrip("0")) <= len(str(MAX_CREDITS)):
+        credits = int(value)
+        if credits <= MAX_CREDITS:
+            return credits, ()
     return None, (
         _error(
             RecordCode.FIELD_MISSING_OR_TOO_LONG,
             "credits",
-            f"Credits {_echo(value)} is not allowed: expected a whole number, 0 or more.",
+            f"Credits {_echo(value)} is not allowed: expected a whole number from 0 to {MAX_CREDITS:,}.",
         ),
     )
 

@@ -333,12 +333,14 @@ def test_rv021_gender_must_be_0_1_2_or_9(gender: str) -> None:
     assert_rejected(["RV021"], gender=gender)
 
 
-@pytest.mark.parametrize("credits", ["0", "12", "120"])
-def test_rv021_credits_may_be_a_non_negative_whole_number(credits: str) -> None:
+@pytest.mark.parametrize("credits", ["0", "12", "120", "9999", "0009999"])
+def test_rv021_credits_may_be_a_whole_number_up_to_9999(credits: str) -> None:
     assert_accepted(credits=credits)
 
 
-@pytest.mark.parametrize("credits", ["-1", "1.5", "ten", "+3", "9" * 5000])
+@pytest.mark.parametrize(
+    "credits", ["-1", "1.5", "ten", "+3", "10000", "2147483648", "99999999999999999999", "9" * 5000]
+)
 def test_rv021_credits_otherwise_not_allowed(credits: str) -> None:
     assert_rejected(["RV021"], credits=credits)
 

@@ -33,6 +33,7 @@ from lrs_platform.problems import (
     Problem,
     ProblemError,
     handle_problem,
+    invalid_request,
     problem_index_page,
     problem_page,
     problem_response,
@@ -275,12 +276,8 @@ class _RequestLog:
 
 async def _validation_problem(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    details = "; ".join(
-        f"{'.'.join(str(part) for part in issue.get('loc', ()))}: {issue.get('msg', '')}" for issue in error.errors()
-    )
-    return problem_response(
-        Problem(status=422, title="Invalid request", detail=details[:2000], instance=request.url.path)
-    )
+    problem = invalid_request(error.errors()).model_copy(update={"instance": request.url.path})
+    return problem_response(problem)
 
 
 class _BodyLimit:
@@ -339,9 +336,16 @@ async def _http_problem(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, _BodyTooLarge):
         return _too_large(error.limit, request.url.path)
     headers = dict(error.headers or {})
+    title, detail = str(error.detail), None
+    if error.status_code == 400 and title == _FASTAPI_UNPARSED_BODY:
+        title, detail = "Malformed request", "The request body could not be read: send JSON in UTF-8."
     return problem_response(
-        Problem(status=error.status_code, title=str(error.detail), instance=request.url.path), headers
+        Problem(status=error.status_code, title=title, detail=detail, instance=request.url.path), headers
     )
+
+
+_FASTAPI_UNPARSED_BODY = "There was an error parsing the body"
+"""What FastAPI raises (400) when a body is not UTF-8, or its form data cannot be read."""
 
 
 async def _unstorable_problem(request: Request, error: Exception) -> JSONResponse:
@@ -355,6 +359,7 @@ async def _unstorable_problem(request: Request, error: Exception) -> JSONRespons
             title="Invalid request",
             detail="The request holds a value that cannot be stored (a control character, say, or a number or date"
             " out of range).",
+            code=ProblemCode.VALUE_NOT_STORABLE,
             instance=request.url.path,
         )
     )

@@ -1,21 +1,30 @@
 """RFC 9457 problem+json: how every service reports an error to a caller.
 
-A problem with a catalogued code (`lrs_contracts.codes`) has the type `/problems/<code>`: a page every
-service serves (`lrs_platform.http`), relative to the service that answered, saying what the code means
-and how to put it right. A problem with no code, or with another code, keeps `about:blank`.
+Every problem carries a code: the one its route gives, else the one its HTTP status says
+(`CODES_BY_STATUS`, decision 0136). A problem with a catalogued code (`lrs_contracts.codes`) has the type
+`/problems/<code>`: a page every service serves (`lrs_platform.http`), relative to the service that
+answered, saying what the code means and how to put it right; one with another code keeps `about:blank`.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lrs_contracts.codes import CODE_EXPLANATIONS, PROBLEM_CODE_EXPLANATIONS, explanation_of, title_of
+from lrs_contracts.codes import (
+    CODE_EXPLANATIONS,
+    CODES_BY_STATUS,
+    PROBLEM_CODE_EXPLANATIONS,
+    ProblemCode,
+    explanation_of,
+    title_of,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_PAGES = "/problems"
@@ -34,19 +43,24 @@ class Problem(BaseModel):
 
     type: str = Field(
         default="about:blank",
-        description="`/problems/<code>` (relative to the service): a page explaining the code and how to fix it;"
-        " `about:blank` when the HTTP status says it all",
+        description="`/problems/<code>` (relative to the service): a page explaining the code and how to fix it",
     )
     title: str
     status: int
     detail: str | None = None
-    code: str | None = None
+    code: str | None = Field(
+        default=None,
+        description="What went wrong, for a program to act on: a rule code (`RS001`), an API problem code"
+        " (`PROVIDER_NOT_LINKED`), else the one the status says (`NOT_FOUND`); every answer has one",
+    )
     instance: str | None = None
     line: int | None = None
     column: int | None = None
 
     @model_validator(mode="after")
     def _typed_by_code(self) -> Problem:
+        if self.code is None and self.status in CODES_BY_STATUS:
+            self.code = CODES_BY_STATUS[self.status]
         if self.type == "about:blank":
             self.type = problem_type(self.code)
         return self
@@ -61,6 +75,19 @@ class ProblemError(Exception):
         super().__init__(detail or title)
         self.problem = Problem(status=status, title=title, detail=detail, code=code, **extra)
         self.headers: dict[str, str] = {}
+
+
+def invalid_request(issues: Iterable[Mapping[str, Any]], within: tuple[str, ...] = ()) -> Problem:
+    """422 naming each of pydantic's `issues` (where, under `within`, and what): MALFORMED_REQUEST when the body
+    could not be read as JSON at all, INVALID_REQUEST when it breaks the schema. No issue's input is repeated."""
+    issues = list(issues)
+    details = "; ".join(
+        f"{'.'.join(str(part) for part in (*within, *issue.get('loc', ())))}: {issue.get('msg', '')}"
+        for issue in issues
+    )
+    unreadable = any(issue.get("type") == "json_invalid" for issue in issues)
+    code = ProblemCode.MALFORMED_REQUEST if unreadable else ProblemCode.INVALID_REQUEST
+    return Problem(status=422, title="Invalid request", detail=details[:2000], code=code)
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:

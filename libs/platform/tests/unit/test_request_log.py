@@ -82,8 +82,9 @@ async def test_an_unexpected_failure_is_a_problem_naming_neither_its_message_nor
     assert broken.status_code == 500
     assert broken.headers["content-type"] == "application/problem+json"
     assert broken.json() == {
-        "type": "about:blank",
+        "type": "/problems/INTERNAL_ERROR",
         "title": "Internal error",
+        "code": "INTERNAL_ERROR",
         "status": 500,
         "instance": "/things/broken",
     }

@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.codes import BATCH_CODE_TITLES, RECORD_CODE_TITLES, BatchCode
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, RecordOutcome, RecordStatus
+from lrs_contracts.text import with_bidi_controls_shown
 from lrs_platform.logging import mask_uln
 
 TOP_REJECTION_CODES = 5
@@ -184,7 +185,7 @@ def challenge_raised_email(
     context = {
         "contact": contact,
         "raised": raised,
-        "reason": reason,
+        "reason": None if reason is None else with_bidi_controls_shown(reason),
         "uln_masked": mask_uln(raised.uln),
         "link": challenge_page_url(public_base_url, raised.challenge_id),
     }

@@ -159,5 +159,17 @@ def test_challenge_email_goes_to_the_contact_links_its_page_and_masks_the_uln() 
     assert mime["Date"] == "Tue, 05 Mar 2024 10:30:00 +0000"
 
 
+def test_a_learners_bidirectional_controls_are_shown_not_obeyed_in_the_challenge_email() -> None:
+    raised = ChallengeRaised(
+        challenge_id=uuid.uuid4(), achievement_id=uuid.uuid4(), ao_id="RN5133", uln="1000000043", reason_sealed="s1.x"
+    )
+    contact = ChallengeContact("Ada", "Lovelace", "+44 20 7946 0000", "challenges@ao.example")
+    reason = "Grade \u202eC ton ,B\u202c and \u2067isolated\u2069; \u200fmarks\u200e stay"
+    email = challenge_raised_email(EVENT_ID, raised, contact, DECIDED, reason=reason, public_base_url=PORTAL)
+    for body in (email.text, email.html):
+        assert "Grade [U+202E]C ton ,B[U+202C] and [U+2067]isolated[U+2069]; \u200fmarks\u200e stay" in body
+        assert not any(character in body for character in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def test_a_rejection_count_without_a_known_meaning_reads_empty() -> None:
     assert RejectionCount("RV999", 2).meaning == ""

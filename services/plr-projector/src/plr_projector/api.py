@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.plr import CentreAchievementReported
@@ -156,6 +157,15 @@ async def read_your_writes(
     started = time.monotonic()
     deadline = started + budget_ms / 1000
     targets = parse_min_offsets(min_offsets) if min_offsets else {}
+    held = {(projector.topics.logical(tp.topic), tp.partition) for tp in projector.live.partitions}
+    if held and (absent := sorted(set(targets) - held)):
+        topic, partition = absent[0]
+        raise ProblemError(
+            422,
+            "Invalid min_offsets",
+            f"{topic} has no partition {partition}: its partitions are 0 to"
+            f" {max(number for name, number in held if name == topic)}.",
+        )
     consistency: dict[str, Any] = {}
     if after_batch is not None:
         # A batch's PLR events are appended in one Kafka transaction: once one of them is projected
@@ -219,7 +229,12 @@ async def _plr_document(
             and not achievements
             and not centre
         ):
-            raise ProblemError(404, "Learner not found", "No Personal Learning Record exists for this ULN.")
+            raise ProblemError(
+                404,
+                "Learner not found",
+                "No Personal Learning Record exists for this ULN.",
+                code=ProblemCode.LEARNER_NOT_FOUND,
+            )
         challenged = await projector.model.challenged(connection, [row.achievement_id for row in achievements])
         history = (
             await projector.model.history(connection, group.ulns, audience.ao_id)

@@ -19,6 +19,8 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from lrs_contracts.dead_letters import error_text
+from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.database import apply_migrations, migrations_in
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
@@ -239,15 +241,20 @@ async def drain_stream(
             stream = (stream_topic, key)
             snapshot = await runner.model.load_snapshot(connection, needs_of(decoded), runner.parked_streams - {stream})
             changes = project_batch(snapshot, decoded)
-            await runner.model.delete_parked(connection, [row.position for row in stream_rows])
-            await runner.model.write(connection, changes, {}, publish_dead_letters=runner.publishes_dead_letters)
+            try:
+                async with connection.transaction():  # a savepoint: a stream that cannot be stored stays parked
+                    await runner.model.delete_parked(connection, [row.position for row in stream_rows])
+                    await runner.model.write(
+                        connection, changes, {}, publish_dead_letters=runner.publishes_dead_letters
+                    )
+            except Exception as error:
+                if classify_failure(error) is Failure.TRANSIENT:
+                    raise
+                await _count_attempt(connection, runner, head)
+                results.append(_still_failing(stream_topic, key, len(stream_rows), error_text(error)))
+                continue
             if changes.parked and changes.parked[0].message.position == head.position:
-                await connection.execute(
-                    f'UPDATE "{runner.model.schema}".parked SET attempts = $4'
-                    ' WHERE topic = $1 AND partition = $2 AND "offset" = $3',
-                    *head.position,
-                    head.attempts + 1,
-                )
+                await _count_attempt(connection, runner, head)
             if not changes.parked:
                 drained.add(stream)
             all_changes.append(changes)
@@ -267,6 +274,28 @@ async def drain_stream(
     for changes in all_changes:
         runner.account(changes, 0.0)
     return results
+
+
+async def _count_attempt(connection: asyncpg.Connection, runner: Runner, head: ParkedRow) -> None:
+    await connection.execute(
+        f'UPDATE "{runner.model.schema}".parked SET attempts = $4 WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+        *head.position,
+        head.attempts + 1,
+    )
+
+
+def _still_failing(topic: str, key: str, parked: int, error: str) -> dict[str, Any]:
+    """A stream whose events still cannot be stored (a value out of the read model's range, say): all stay
+    parked, and the operator is told why, to skip the head or retry it with a corrected copy."""
+    return {
+        "topic": topic,
+        "learner": key,
+        "applied": 0,
+        "duplicates": 0,
+        "skipped": 0,
+        "still_parked": parked,
+        "error": error,
+    }
 
 
 # --- rebuild -----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from lrs_contracts.codes import ProblemCode, RecordCode
 from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
@@ -31,7 +31,7 @@ from lrs_platform.keyring import Keyring, WrappingState
 from lrs_platform.logging import get_logger
 from lrs_platform.paging import PagePosition, split_page
 from lrs_platform.paging_api import PageAfter
-from lrs_platform.problems import Problem, ProblemError, problem_response, problem_responses
+from lrs_platform.problems import Problem, ProblemError, invalid_request, problem_response, problem_responses
 from validation.catalogue_publisher import publish_catalogue
 from validation.reference_store import (
     ErasedLearnerError,
@@ -56,6 +56,13 @@ _log = get_logger("validation.api")
 _NAME = f"1 to {MAX_NAME_LENGTH} characters once trimmed, on one line"
 
 
+def _a_number_not_a_truth_value(value: object) -> object:
+    """JSON's `true` is not the choice 1 (pydantic would read it so): a coded choice is sent as its number."""
+    if isinstance(value, bool):
+        raise ValueError("send the choice's number, not true or false")
+    return value
+
+
 class LearnerRegistration(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -67,14 +74,16 @@ class LearnerRegistration(BaseModel):
     given_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
     family_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
     date_of_birth: date | None = None
-    gender: Literal[0, 1, 2, 9] = Field(default=0, description="0 not known, 1 male, 2 female, 9 not specified")
-    ability_to_share: AbilityToShare = AbilityToShare.NOT_SEEN
+    gender: Annotated[Literal[0, 1, 2, 9], BeforeValidator(_a_number_not_a_truth_value)] = Field(
+        default=0, description="0 not known, 1 male, 2 female, 9 not specified"
+    )
+    ability_to_share: Annotated[AbilityToShare, BeforeValidator(_a_number_not_a_truth_value)] = AbilityToShare.NOT_SEEN
 
 
 class SharingChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ability_to_share: AbilityToShare
+    ability_to_share: Annotated[AbilityToShare, BeforeValidator(_a_number_not_a_truth_value)]
 
 
 class MergeRequest(BaseModel):
@@ -176,10 +185,8 @@ async def _body(request: Request, model: type[Model]) -> Model:
     try:
         return model.model_validate_json(await request.body())
     except ValidationError as error:
-        details = "; ".join(
-            f"{'.'.join(str(part) for part in ('body', *issue['loc']))}: {issue['msg']}" for issue in error.errors()
-        )
-        raise ProblemError(422, "Invalid request", details[:2000]) from error
+        problem = invalid_request(error.errors(), within=("body",))
+        raise ProblemError(problem.status, problem.title, problem.detail, problem.code) from error
 
 
 def _sentence(text: str) -> str:
@@ -363,13 +370,18 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
             await store.linked_providers(learner.ulns) if principal.kind is PrincipalKind.PROVIDER else frozenset[str]()
         )
         if not may_change_sharing(principal, learner.ulns, linked):
-            raise _forbidden("Only the learner, a provider linked to the learner, or an operator changes sharing.")
+            raise ProblemError(
+                403,
+                "Forbidden",
+                "Only the learner, a provider linked to the learner, or an operator changes sharing.",
+                code=ProblemCode.PROVIDER_NOT_LINKED if principal.kind is PrincipalKind.PROVIDER else None,
+            )
     change = await _body(request, SharingChange)
     learner = learner or await the_learner()
     try:
         await store.change_sharing(learner.recorded_uln, change.ability_to_share)
     except UnknownLearnerError as error:
-        raise ProblemError(404, "Learner not registered") from error
+        raise ProblemError(404, "Learner not registered", code=ProblemCode.LEARNER_NOT_REGISTERED) from error
     _wake_outbox(request)
 
 
@@ -393,7 +405,7 @@ async def link_provider(request: Request, principal: CurrentPrincipal, uln: Uln)
     try:
         await _store(request).link_provider(uln, link.ukprn, linked_by=str(principal))
     except UnknownLearnerError as error:
-        raise ProblemError(404, "Learner not registered") from error
+        raise ProblemError(404, "Learner not registered", code=ProblemCode.LEARNER_NOT_REGISTERED) from error
     except ErasedLearnerError as error:
         raise _erased("This ULN's learner was erased: no provider can be linked to them.") from error
     _wake_outbox(request)
@@ -418,7 +430,12 @@ async def merge_learners(request: Request, principal: CurrentPrincipal, master_u
     try:
         await _store(request).merge(master_uln, merge.merged_uln)
     except UnknownLearnerError as error:
-        raise ProblemError(404, "Learner not registered", "Both ULNs must be registered and different.") from error
+        raise ProblemError(
+            404,
+            "Learner not registered",
+            "Both ULNs must be registered and different.",
+            code=ProblemCode.LEARNER_NOT_REGISTERED,
+        ) from error
     except ErasedLearnerError as error:
         raise _erased("One of the learners was erased: an erased learner is never merged.") from error
     except MergeCycleError as error:

@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
-from lrs_contracts.text import refused_character
+from lrs_contracts.text import refused_character, with_bidi_controls_shown
 from lrs_domain.reference import Catalogue
 from lrs_platform.identity import OperatorScope
 from portal.accounts import Account, AccountChange, AddressChange, Role
@@ -132,6 +132,7 @@ TEMPLATES = Environment(
 )
 TEMPLATES.filters["uk_time"] = _uk_time
 TEMPLATES.filters["number"] = _number
+TEMPLATES.filters["bidi_shown"] = with_bidi_controls_shown
 TEMPLATES.filters["status_tag"] = _status_tag
 TEMPLATES.filters["record_tag"] = _record_tag
 TEMPLATES.filters["status_words"] = lambda value: _STATUS_WORDS.get(value, value)

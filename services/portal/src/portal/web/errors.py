@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lrs_platform.logging import get_logger
-from lrs_platform.problems import Problem, problem_response
+from lrs_platform.problems import Problem, invalid_request, problem_response
 from portal.backend import Forbidden, KeyRejected, NotFound, ServiceError, Unavailable
 from portal.web.common import PageError, SignInRequired, clear_cookie, portal_of, render, see_other
 
@@ -101,11 +101,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
 async def _invalid_request(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     if _is_api(request):
-        details = "; ".join(
-            f"{'.'.join(str(part) for part in issue.get('loc', ()))}: {issue.get('msg', '')}"
-            for issue in error.errors()
-        )
-        return problem_response(Problem(status=422, title="Invalid request", detail=details[:2000]))
+        return problem_response(invalid_request(error.errors()).model_copy(update={"instance": request.url.path}))
     return await _page_error(request, PageError("not_found"))
 
 
