@@ -201,10 +201,15 @@ async def test_a_provider_reads_and_reports_only_for_learners_linked_to_it(syste
     _assert_problem(unregistered, 403)  # the same answer: a provider cannot probe which ULNs exist
     assert unregistered.json()["code"] == "PROVIDER_NOT_LINKED"
 
-    # details can be guessed (200 against 409 says when): registering them again links no one
+    # a provider not linked to the learner learns nothing of their details by registering them again: the right
+    # date of birth and a wrong one get the same answer, and neither links it
     async with await system.client("validation", guessing) as client:
         again = await client.post("/v1/learners", json=_registration(learner))
-    assert (again.status_code, again.json()) == (200, {"registered": 0, "updated": 0, "unchanged": 1})
+        guessed = await client.post("/v1/learners", json=_registration(learner, date_of_birth="1990-01-01"))
+    for answer in (again, guessed):
+        _assert_problem(answer, 409)
+        assert answer.json()["code"] == "LEARNER_ALREADY_REGISTERED"
+    assert again.json()["detail"] == guessed.json()["detail"]
     async with await system.client("validation", "operator:tests") as operator:
         link = await operator.post(f"/v1/learners/{uln}/providers", json={"ukprn": operator_linked.split(":")[1]})
     assert link.status_code == 204, link.text

@@ -113,6 +113,7 @@ class ProblemCode(StrEnum):
     CHALLENGE_NOT_IN_THAT_STATE = "CHALLENGE_NOT_IN_THAT_STATE"
     LEARNER_NOT_FOUND = "LEARNER_NOT_FOUND"
     LEARNER_NOT_REGISTERED = "LEARNER_NOT_REGISTERED"
+    LEARNER_ALREADY_REGISTERED = "LEARNER_ALREADY_REGISTERED"
     VALUE_NOT_STORABLE = "VALUE_NOT_STORABLE"
     # what an answer's HTTP status alone says, for the answers no more specific code fits (decision 0136)
     MALFORMED_REQUEST = "MALFORMED_REQUEST"
@@ -578,6 +579,14 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="changing the sharing choice of a ULN nobody registered; merging a ULN into itself",
         source="the learner registry (decision 0032)",
         fix="Check the ULN, or register the learner first (`POST /v1/learners`).",
+    ),
+    ProblemCode.LEARNER_ALREADY_REGISTERED: CodeExplanation(
+        meaning="The ULN is registered already: with other details than those sent, or by someone else than the"
+        " calling provider (who is then told nothing about the registered details). Nothing was changed",
+        example="a provider registering a learner another provider registered first",
+        source="decisions 0032 (learner registry) and 0121 (providers reach only their linked learners)",
+        fix="Check the ULN. To work with a learner someone else registered, ask an operator to link you"
+        " (`lrs learners link`); registered details are corrected by an operator's import.",
     ),
     ProblemCode.VALUE_NOT_STORABLE: CodeExplanation(
         meaning="A value in the request cannot be stored: a control character or a NUL byte in a text, or a"

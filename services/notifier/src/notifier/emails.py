@@ -121,7 +121,7 @@ def batch_run_email(
     domain: str = "lrs.local",
 ) -> OutgoingEmail:
     verdict = verdict_of(outcome)
-    reference = outcome.batch_reference or str(outcome.batch_id)
+    reference = with_bidi_controls_shown(outcome.batch_reference or str(outcome.batch_id))
     code = outcome.code if isinstance(outcome, BatchFailed) else None
     subject = {
         BatchVerdict.COMPLETED: f"LRS batch completed: {reference}",
@@ -153,7 +153,7 @@ def batch_abandoned_email(
     event_id: uuid.UUID, abandoned: BatchAbandoned, to: str, *, public_base_url: str, domain: str = "lrs.local"
 ) -> OutgoingEmail:
     """The AO is told that the LRS gave up on its batch, and that the same file sent again is a new batch."""
-    reference = abandoned.batch_reference or str(abandoned.batch_id)
+    reference = with_bidi_controls_shown(abandoned.batch_reference or str(abandoned.batch_id))
     context = {
         "abandoned": abandoned,
         "reference": reference,

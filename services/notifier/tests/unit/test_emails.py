@@ -159,6 +159,13 @@ def test_challenge_email_goes_to_the_contact_links_its_page_and_masks_the_uln() 
     assert mime["Date"] == "Tue, 05 Mar 2024 10:30:00 +0000"
 
 
+def test_a_batch_references_bidirectional_controls_are_shown_not_obeyed_in_subject_and_body() -> None:
+    email = batch_run_email(EVENT_ID, completed(batch_reference="JUNE\u202eFER"), public_base_url=PORTAL)
+    for shown in (email.subject, email.text, email.html):
+        assert "JUNE[U+202E]FER" in shown
+        assert "\u202e" not in shown
+
+
 def test_a_learners_bidirectional_controls_are_shown_not_obeyed_in_the_challenge_email() -> None:
     raised = ChallengeRaised(
         challenge_id=uuid.uuid4(), achievement_id=uuid.uuid4(), ao_id="RN5133", uln="1000000043", reason_sealed="s1.x"

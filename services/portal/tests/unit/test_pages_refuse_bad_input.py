@@ -405,3 +405,52 @@ def test_a_batch_sent_before_the_challenge_was_raised_is_neither_listed_nor_take
     assert answer.status_code == 400
     assert "That batch was sent before the challenge was raised" in answer.text
     assert not portal.sent_to("POST", f"challenges/v1/challenges/{CHALLENGE_ID}/resolve")
+
+
+@pytest.mark.parametrize(
+    "raw", [b"given_name=Sa%ff%femm", b"given_name=Sa%C3mm", b"given_name=Sa\xc3\xa9mm"], ids=["ff", "cut", "raw"]
+)
+def test_a_form_whose_bytes_are_not_utf8_text_is_refused_not_stored_with_replacement_characters(
+    portal: StubbedPortal, raw: bytes
+) -> None:
+    client, person = portal.signed_in()
+    body = (
+        raw
+        + b"&family_name=Jones&telephone=01632+960+001&email=sam%40ao.example&csrf_token="
+        + person.csrf_token.encode()
+    )
+
+    answer = client.post("/contact", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+
+    assert answer.status_code == 400
+    assert "not UTF-8 text" in answer.text
+    assert not portal.sent_to("PUT", "notifier/v1/ao/RN9093/challenge-contact")
+
+
+def test_a_multipart_body_that_does_not_parse_gets_the_portals_own_page(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in()
+
+    answer = client.post(
+        "/batches/check", content=b"--x\r\ngarbage", headers={"content-type": "multipart/form-data"}
+    )
+
+    assert answer.status_code == 400
+    assert "The form could not be accepted" in answer.text
+
+
+def test_a_form_in_utf8_reaches_the_service_as_typed(portal: StubbedPortal) -> None:
+    client, person = portal.signed_in()
+    contact = {
+        "given_name": "Siân",
+        "family_name": "Ó Súilleabháin",
+        "telephone": "01632 960 001",
+        "email": "s@ao.example",
+    }
+
+    client.post("/contact", data=form(person, **contact))
+
+    [sent] = portal.sent_to("PUT", "notifier/v1/ao/RN9093/challenge-contact")
+    assert (json.loads(sent.content)["given_name"], json.loads(sent.content)["family_name"]) == (
+        "Siân",
+        "Ó Súilleabháin",
+    )

@@ -189,6 +189,12 @@ async def _body(request: Request, model: type[Model]) -> Model:
         raise ProblemError(problem.status, problem.title, problem.detail, problem.code) from error
 
 
+async def _providers_linked_to(store: ReferenceStore, uln: str) -> frozenset[str]:
+    """The providers linked to the learner `uln` is one of the ULNs of (a merged learner is one person)."""
+    learner = LearnerMerges.of((await store.learners_for([uln])).values()).resolve(uln)
+    return await store.linked_providers(learner.ulns)
+
+
 def _sentence(text: str) -> str:
     return f"{text[:1].upper()}{text[1:]}."
 
@@ -260,7 +266,8 @@ async def load_reference(request: Request, principal: CurrentPrincipal) -> Refer
         "while they share, reports centre achievements for them and changes their ability to share (decision "
         "0121). The same details again (names compared case-insensitively, date of birth, gender) change "
         "nothing, link no one and answer 200 with `registered: 0`; other "
-        "details for a registered ULN are refused with 409 — registered details are corrected only by an "
+        "details for a registered ULN are refused with 409, and so is any registration of a registered ULN by a "
+        "provider not linked to the learner, whatever its details (it tells them nothing about the learner) — registered details are corrected only by an "
         "operator's import. Ability to share is changed through `/v1/learners/{uln}/sharing`, never here. A ULN "
         "whose check digit is wrong is refused with 422 (decision 0132): every batch record for it would be RV002."
     ),
@@ -286,17 +293,32 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
         ability_to_share=int(registration.ability_to_share),
     )
     provider = principal.id if principal.kind is PrincipalKind.PROVIDER else None
+    store = _store(request)
     try:
-        created = await _store(request).register_learner(learner, registered_by_provider=provider)
+        created = await store.register_learner(learner, registered_by_provider=provider)
+        conflict = None
     except ErasedLearnerError as error:
         raise _erased("This ULN's learner was erased: it is never registered again.") from error
     except LearnerDetailsConflict as error:
+        created, conflict = False, error
+    if not created and provider is not None and provider not in await _providers_linked_to(store, learner.uln):
+        # the same answer whether the details sent match or not: else a provider with no link to the learner
+        # could try dates of birth one by one until one is "unchanged"
+        raise ProblemError(
+            409,
+            "Learner already registered",
+            "This ULN is registered already, and not by you: registering it changes nothing and links you to no one."
+            " Ask an operator to link you to the learner (`lrs learners link`).",
+            code=ProblemCode.LEARNER_ALREADY_REGISTERED,
+        )
+    if conflict is not None:
         raise ProblemError(
             409,
             "Learner already registered",
             "This ULN is registered with other details; registered details are never replaced by a registration."
             " Check the ULN, or ask an operator to correct the learner's details.",
-        ) from error
+            code=ProblemCode.LEARNER_ALREADY_REGISTERED,
+        ) from conflict
     if not created:
         response.status_code = 200
         return LearnersRegistered(registered=0, unchanged=1)

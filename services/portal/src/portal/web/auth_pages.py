@@ -22,6 +22,7 @@ from portal.web.common import (
     field,
     operator_home,
     portal_of,
+    posted_form,
     render,
     safe_next,
     see_other,
@@ -77,7 +78,7 @@ async def sign_in_form(request: Request, next: Annotated[str | None, Query()] = 
 @router.post("/sign-in")
 async def sign_in(request: Request) -> Response:
     portal = portal_of(request)
-    form = await request.form()
+    form = await posted_form(request)
     _check_signed_out_form(request, form)
     username, password, next_path = field(form, "username"), form.get("password"), safe_next(field(form, "next"))
     errors: dict[str, str] = {}
@@ -230,7 +231,7 @@ async def forgotten_password_form(request: Request) -> HTMLResponse:
 async def send_reset_link(request: Request) -> Response:
     """Answers at once, the same whatever the username: the link is looked for and sent after the answer,
     so neither the page nor the time it takes says whether the account exists or has an email address."""
-    form = await request.form()
+    form = await posted_form(request)
     _check_signed_out_form(request, form)
     forgotten = portal_of(request).password_emails
     if forgotten is None:
@@ -261,7 +262,7 @@ async def reset_form(request: Request, token: str) -> HTMLResponse:
 
 @router.post("/account/reset/{token}")
 async def reset_password(request: Request, token: str) -> Response:
-    form = await request.form()
+    form = await posted_form(request)
     _check_signed_out_form(request, form)
     portal = portal_of(request)
     new, again = form.get("new_password"), form.get("new_password_again")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from lrs_contracts.text import refused_character, with_bidi_controls_shown
 from lrs_domain.reference import Catalogue
@@ -305,9 +306,26 @@ ErasureOperator = Annotated[SignedIn, _operator_of("/ops/erasures")]
 KeysOperator = Annotated[SignedIn, _operator_of("/ops/keyring")]
 
 
+async def posted_form(request: Request) -> FormData:
+    """The posted form, refused (400) when it cannot be read as it was typed: a form field whose bytes are not
+    UTF-8 (Starlette would keep U+FFFD or Latin-1 in their place), or a multipart body that does not parse."""
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        try:
+            # a browser percent-encodes every byte that is not ASCII
+            parse_qsl((await request.body()).decode("ascii"), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise PageError(
+                "bad_form", "The form holds characters that are not UTF-8 text; nothing in it was used."
+            ) from None
+    try:
+        return await request.form()
+    except HTTPException as error:  # Starlette's answer to a multipart body it cannot parse
+        raise PageError("bad_form") from error
+
+
 async def checked_form(request: Request, user: SignedIn) -> FormData:
     """The posted form, refused unless it carries this session's CSRF token."""
-    form = await request.form()
+    form = await posted_form(request)
     submitted = form.get(FIELD)
     if not tokens_match(user.csrf_token, submitted if isinstance(submitted, str) else None):
         raise PageError("csrf")
