@@ -369,7 +369,10 @@ async def test_an_ao_learns_a_merged_learners_other_ulns_only_where_it_recorded_
         ],
     )
     stranger = (await _plr(app, "ao:RN9999", old)).json()
-    assert (stranger["ulns"], stranger["master_uln"], stranger["learning_events"]) == ([old], None, [])
+    never_merged = (await _plr(app, "ao:RN9999", master)).json()
+    # as a learner never merged reads: nothing tells the stranger that `old` was merged
+    assert (stranger["ulns"], stranger["master_uln"], stranger["learning_events"]) == ([old], old, [])
+    assert (never_merged["ulns"], never_merged["master_uln"]) == ([master], master)
     recorder = (await _plr(app, "ao:RN5133", old)).json()
     assert (recorder["ulns"], recorder["master_uln"]) == (sorted([master, old]), master)
     ao_view = await app.get("ao:RN9999", "/v1/ao/achievements", uln=master)
@@ -406,8 +409,8 @@ async def test_a_centre_report_is_refused_for_an_unlinked_provider_first_then_fo
     assert [(answer.status_code, answer.json().get("code")) for answer in refused.values()] == [
         (422, "RV008"),
         (422, "RV007"),
-        (422, None),
-        (422, None),
+        (422, "INVALID_REQUEST"),
+        (422, "INVALID_REQUEST"),
     ]
     assert "before it starts" in refused["backwards"].json()["detail"]
     accepted = await app.post(provider, "/v1/centre/achievements", {**report, "award_date": "2024-06-30"})

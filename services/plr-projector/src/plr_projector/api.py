@@ -245,9 +245,10 @@ async def _plr_document(
     master_uln: str | None = group.master_uln
     ulns = list(group.ulns)
     if principal.kind is PrincipalKind.AO:
-        # an AO learns the learner's other ULNs only where it recorded something: merges are registry data
+        # an AO learns the learner's other ULNs only where it recorded something: merges are registry data, and
+        # a merge it cannot see reads as no merge at all (the ULN asked for is its own master)
         ulns = sorted({uln} | {row.uln for row in achievements if row.ao_id == audience.ao_id})
-        master_uln = master_uln if master_uln in ulns else None
+        master_uln = master_uln if master_uln in ulns else uln
     return {
         "environment": projector.topics.environment.value,
         "uln": uln,

@@ -18,6 +18,8 @@ from lrs_contracts.reporting import (
     AoMonthlyRejections,
     AoMonthlySubmissions,
     AoMonthlyTimeliness,
+    CodeRejections,
+    QualificationTypeTimeliness,
 )
 from lrs_platform.identity import (
     CurrentPrincipal,
@@ -126,12 +128,18 @@ def _joined(counts: Mapping[str, int]) -> str:
     return ";".join(f"{name}={n}" for name, n in counts.items())
 
 
-def _csv(rows: list[dict[str, object]], filename: str) -> Response:
+def _columns(model: type[BaseModel], *, leaving_out: set[str], then: tuple[str, ...] = ()) -> list[str]:
+    """A CSV report's columns: `model`'s fields in their order, less `leaving_out`, then `then`."""
+    named = [name for name in model.model_fields if name not in leaving_out]
+    return named + [name for name in then if name not in named]
+
+
+def _csv(rows: list[dict[str, object]], filename: str, columns: list[str]) -> Response:
+    """The rows under their header: the header too when there is no row, so that a reader finds its columns."""
     buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
     return Response(
         buffer.getvalue(),
         media_type="text/csv",
@@ -164,7 +172,10 @@ async def submissions(
             fields = row.model_dump(exclude={"event_type", "rejections_by_code"})
             fields["rejections_by_code"] = _joined(row.rejections_by_code)
             flat.append(fields)
-        return _csv(flat, f"lrs-submissions-{period}.csv")
+        columns = _columns(
+            AoMonthlySubmissions, leaving_out={"event_type", "rejections_by_code"}, then=("rejections_by_code",)
+        )
+        return _csv(flat, f"lrs-submissions-{period}.csv", columns)
     return SubmissionsReport(period=period, items=rows)
 
 
@@ -181,7 +192,8 @@ async def timeliness(
 ) -> TimelinessReport | Response:
     rows = [pair[1] for pair in await _store(request).aggregates(period, _scope(principal, ao_id))]
     if format == "csv":
-        return _csv([row.model_dump(exclude={"event_type"}) for row in rows], f"lrs-timeliness-{period}.csv")
+        flat = [row.model_dump(exclude={"event_type"}) for row in rows]
+        return _csv(flat, f"lrs-timeliness-{period}.csv", _columns(AoMonthlyTimeliness, leaving_out={"event_type"}))
     return TimelinessReport(period=period, items=rows)
 
 
@@ -211,7 +223,12 @@ async def plr_timeliness(
             fields = row.model_dump(exclude={"event_type", "by_qualification_type"})
             flat.append({**fields, "qualification_type": "all"})
             flat += [{**fields, **part.model_dump()} for part in row.by_qualification_type]
-        return _csv(flat, f"lrs-plr-timeliness-{months.first}-{months.last}.csv")
+        columns = _columns(
+            AoMonthlyPlrTimeliness,
+            leaving_out={"event_type", "by_qualification_type"},
+            then=tuple(QualificationTypeTimeliness.model_fields),
+        )
+        return _csv(flat, f"lrs-plr-timeliness-{months.first}-{months.last}.csv", columns)
     return PlrTimelinessReport(first_period=months.first, last_period=months.last, items=rows)
 
 
@@ -231,7 +248,8 @@ async def rejections(request: Request, months: RangeQuery, format: Format = "jso
     rows = await _store(request).rejections(months.first, months.last, months.ao_id)
     if format == "csv":
         flat = [{"ao_id": row.ao_id, "period": row.period, **code.model_dump()} for row in rows for code in row.by_code]
-        return _csv(flat, f"lrs-rejections-{months.first}-{months.last}.csv")
+        columns = ["ao_id", "period", *CodeRejections.model_fields]
+        return _csv(flat, f"lrs-rejections-{months.first}-{months.last}.csv", columns)
     return RejectionsReport(first_period=months.first, last_period=months.last, items=rows)
 
 
@@ -254,5 +272,6 @@ async def challenges(request: Request, months: RangeQuery, format: Format = "jso
             fields = row.model_dump(exclude={"event_type", "resolutions"})
             fields["resolutions"] = _joined(row.resolutions)
             flat.append(fields)
-        return _csv(flat, f"lrs-challenges-{months.first}-{months.last}.csv")
+        columns = _columns(AoMonthlyChallenges, leaving_out={"event_type", "resolutions"}, then=("resolutions",))
+        return _csv(flat, f"lrs-challenges-{months.first}-{months.last}.csv", columns)
     return ChallengesReport(first_period=months.first, last_period=months.last, items=rows)

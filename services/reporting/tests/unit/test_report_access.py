@@ -112,3 +112,25 @@ async def test_other_callers_read_no_report(reporting: tuple[FakeStore, Read], r
         assert answer.headers["content-type"] == "application/problem+json"
 
     assert store.read_for == []
+
+
+@pytest.mark.parametrize(
+    ("report", "header"),
+    [
+        ("submissions", "ao_id,period,batches_completed,"),
+        ("timeliness", "ao_id,period,"),
+        ("plr-timeliness", "ao_id,period,projection_lag_bound_seconds,"),
+        ("rejections", "ao_id,period,code,batches,records"),
+        ("challenges", "ao_id,period,"),
+    ],
+)
+async def test_a_csv_report_with_nothing_to_report_still_has_its_header(
+    reporting: tuple[FakeStore, Read], report: str, header: str
+) -> None:
+    _, read = reporting
+
+    answer = await read("operator:mi", report, {"format": "csv"})
+
+    assert answer.status_code == 200
+    assert answer.text.startswith(header) and answer.text.count("\n") == 1, answer.text
+    assert "event_type" not in answer.text

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -24,7 +24,7 @@ from lrs_contracts.learner import AbilityToShare
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.merges import LearnerMerges, MergedLearner
 from lrs_domain.reference import Learner
-from lrs_domain.rules import MAX_NAME_LENGTH
+from lrs_domain.rules import MAX_NAME_LENGTH, parse_iso_date
 from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import CurrentPrincipal, OperatorScope, PrincipalKind, operator_scope, require_kind
 from lrs_platform.keyring import Keyring, WrappingState
@@ -63,6 +63,22 @@ def _a_number_not_a_truth_value(value: object) -> object:
     return value
 
 
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+
+
+def _a_written_date(value: object) -> object:
+    """`yyyy-mm-dd` as the batch files write it, not any of the other forms pydantic reads as a date."""
+    if value is not None and not (isinstance(value, str) and parse_iso_date(value) is not None):
+        raise ValueError("expected a date written yyyy-mm-dd")
+    return value
+
+
+def _a_birth_date(value: date | None) -> date | None:
+    if value is not None and not EARLIEST_BIRTH_DATE <= value <= datetime.now(UTC).date():
+        raise ValueError(f"expected a date of birth from {EARLIEST_BIRTH_DATE.isoformat()} to today")
+    return value
+
+
 class LearnerRegistration(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -73,7 +89,9 @@ class LearnerRegistration(BaseModel):
     ]
     given_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
     family_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
-    date_of_birth: date | None = None
+    date_of_birth: Annotated[date | None, BeforeValidator(_a_written_date), AfterValidator(_a_birth_date)] = Field(
+        default=None, description="`yyyy-mm-dd`, from 1900-01-01 to today (else 422, a value not repeated)"
+    )
     gender: Annotated[Literal[0, 1, 2, 9], BeforeValidator(_a_number_not_a_truth_value)] = Field(
         default=0, description="0 not known, 1 male, 2 female, 9 not specified"
     )

@@ -269,3 +269,21 @@ async def test_true_or_false_is_not_read_as_a_coded_choice(
         answer = await client.post(path, json=body)
     _assert_refused(answer, field)
     assert answer.json()["code"] == "INVALID_REQUEST"
+
+
+@pytest.mark.parametrize(
+    "date_of_birth", ["9999-12-31", "0001-01-01", "1899-12-31", "1999-11-27T00:00:00", "19991127", 944_006_400]
+)
+async def test_a_date_of_birth_no_learner_has_is_refused_without_repeating_it(
+    registry: Registry, date_of_birth: object
+) -> None:
+    async with _client(registry, PROVIDER) as client:
+        answer = await client.post("/v1/learners", json=_registration(date_of_birth=date_of_birth))
+    _assert_refused(answer, "body.date_of_birth")
+    assert str(date_of_birth) not in answer.text
+
+
+async def test_a_date_of_birth_written_yyyy_mm_dd_in_range_is_registered(registry: Registry) -> None:
+    async with _client(registry, PROVIDER) as client:
+        answer = await client.post("/v1/learners", json=_registration(date_of_birth="1900-01-01"))
+    assert answer.status_code == 201, answer.text
