@@ -43,3 +43,20 @@ def test_bidirectional_controls_are_shown_as_code_points_and_marks_are_kept() ->
         " \u200fmarks\u200e"
     )
     assert with_bidi_controls_shown("كتب الطالب: my grade") == "كتب الطالب: my grade"
+
+
+@pytest.mark.parametrize(
+    "control", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+)
+def test_a_one_line_value_refuses_a_bidirectional_control_and_text_over_lines_keeps_it(control: str) -> None:
+    assert _Note(note=f"as {control}written", name="Nadia").note == f"as {control}written"
+    said = f"the bidirectional control U+{ord(control):04X} at character 4 (the value is shown as it is written)"
+    with pytest.raises(ValidationError, match=re.escape(said)):
+        _Note(note="fine", name=f"Ann{control}")
+
+
+def test_marks_and_right_to_left_names_stand_in_a_one_line_value() -> None:
+    assert (
+        _Note(note="n", name="\u0646\u0627\u062f\u064a\u0629 \u200fSmith\u200e").name
+        == "\u0646\u0627\u062f\u064a\u0629 \u200fSmith\u200e"
+    )

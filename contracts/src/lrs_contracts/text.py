@@ -6,7 +6,10 @@ Refused in any value:
 - lone surrogates (U+D800 to U+DFFF), which have no UTF-8 form (only a JSON escape can make one);
 - Unicode non-characters: U+FDD0 to U+FDEF and the last two code points of every plane (U+FFFE, ...).
 A one-line value (a name, a filter, an email address, a batch header) refuses CR and LF too: it may
-become an email header or a log field.
+become an email header or a log field; and the bidirectional embeddings, overrides and isolates
+(U+202A to U+202E, U+2066 to U+2069, decision 0138): shown in a list, a subject or a name, they could
+make it read in another order than it was written. (Text over lines keeps them; where someone else
+reads it, `with_bidi_controls_shown` names them instead.)
 
 `StorableText` and `OneLineText` carry the rule into pydantic models and FastAPI parameters: a value
 that breaks it is a 422 naming the field and the character, before anything is stored or sent.
@@ -25,9 +28,11 @@ _LINE_BREAKS = "\r\n"
 _NON_CHARACTERS = "\ufdd0-\ufdef" + "".join(
     f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
 )
+_BIDI_CONTROL_RANGES = "\u202a-\u202e\u2066-\u2069"
 _REFUSED_ANYWHERE = f"\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff{_NON_CHARACTERS}"
 REFUSED_IN_TEXT = re.compile(f"[{_REFUSED_ANYWHERE}]")
-REFUSED_IN_ONE_LINE = re.compile(f"[{_REFUSED_ANYWHERE}{_LINE_BREAKS}]")
+REFUSED_IN_ONE_LINE = re.compile(f"[{_REFUSED_ANYWHERE}{_LINE_BREAKS}{_BIDI_CONTROL_RANGES}]")
+_BIDI_CONTROLS = re.compile(f"[{_BIDI_CONTROL_RANGES}]")
 
 
 def refused_character(value: str, *, one_line: bool, one_line_is: str = "the value") -> str | None:
@@ -44,6 +49,8 @@ def _described(character: str, one_line_is: str) -> tuple[str, str]:
     code_point = f"U+{ord(character):04X}"
     if character in _LINE_BREAKS:
         return f"a line break ({code_point})", f": {one_line_is} is one line"
+    if _BIDI_CONTROLS.fullmatch(character):
+        return f"the bidirectional control {code_point}", f" ({one_line_is} is shown as it is written)"
     if unicodedata.category(character) == "Cs":
         return f"a lone surrogate ({code_point})", ", which has no UTF-8 form"
     if unicodedata.category(character) == "Cc":
@@ -59,9 +66,6 @@ def _checked(*, one_line: bool) -> Callable[[str], str]:
         return value
 
     return check
-
-
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def with_bidi_controls_shown(text: str) -> str:

@@ -104,6 +104,19 @@ def test_a_line_break_in_a_header_value_refuses_the_file(fmt: BatchFormat, line_
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_a_bidirectional_control_in_a_header_value_refuses_the_file(fmt: BatchFormat) -> None:
+    content = document(fmt, {**HEADER, "batch_reference": "JUNE\u202eFER"}, records(2))
+
+    refusal = _refusal(fmt, content)
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert refusal.detail == (
+        f"{BATCH_REFERENCE[fmt]} holds the bidirectional control U+202E at character 5"
+        " (a header value is shown as it is written)"
+    )
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_tabs_and_record_line_breaks_are_kept(fmt: BatchFormat) -> None:
     header = {**HEADER, "batch_reference": "JUNE\t2024"}
     rows = [record(1, mis_identifier="first line\nsecond line", grade="Pass\tMerit")]
@@ -149,7 +162,18 @@ def test_a_value_fault_counts_where_it_is_read(fmt: BatchFormat) -> None:
     ("value", "in_header", "fault"),
     [
         ("Lily", True, None),
-        ('Zoë "Zed" <O\'Brien> 😀 \u202e', True, None),
+        ('Zoë "Zed" <O\'Brien> 😀 \u200f', True, None),
+        ("JUNE\u202eREF", False, None),  # a record value may hold a bidirectional control, shown where it is read
+        (
+            "JUNE\u202eREF",
+            True,
+            "holds the bidirectional control U+202E at character 5 (a header value is shown as it is written)",
+        ),
+        (
+            "\u2066x\u2069",
+            True,
+            "holds the bidirectional control U+2066 at character 1 (a header value is shown as it is written)",
+        ),
         ("a\tb", True, None),
         ("a\nb", False, None),
         ("a\rb", False, None),
