@@ -5,11 +5,11 @@ unchanged, to its topic's dead-letter topic with these Kafka headers, and goes o
 
 | header | value |
 |---|---|
-| `lrs-error` | why: `<ExceptionClass>: <message>`, at most 1,000 bytes of UTF-8 |
+| `lrs-error` | why, at most 1,000 bytes of UTF-8: `<ExceptionClass>: <message>` for a failure; the consumer's own words for a message it will not apply (`invalid: data.grade: Field required`), never a value of the message |
 | `lrs-original-topic` | the topic the message was read from |
 | `lrs-original-partition` | its partition (decimal) |
 | `lrs-original-offset` | its offset (decimal) |
-| `lrs-consumer` | who parked it: `<service>.<consumer>`, e.g. `ingest.batch-view` |
+| `lrs-consumer` | who parked it: `<service>.<consumer>` (`ingest.batch-view`, `validation.decider`), or the service's name where it has one consumer (`notifier`, `reporting`) |
 | `lrs-attempts` | how many times it was tried before it was parked (decimal) |
 | `lrs-parked-at` | when, ISO-8601 UTC |
 | `lrs-event-id` | the envelope's `event_id`, when the value was readable enough to say (else absent) |

@@ -343,6 +343,12 @@ class Attempts:
         self._fatal = fatal
         self.retrying_since: float | None = None
         self.last_error: str | None = None
+        # every consumer's series exist from its start, at 0: a dashboard or an alert finds them before a failure
+        RETRYING.labels(consumer).set(0)
+        for kind in Failure:
+            FAILURES.labels(consumer, kind.value)
+        for outcome in ("applied", "parked", "held"):
+            MESSAGES.labels(consumer, outcome)
 
     async def run(self, effect: Callable[[], Awaitable[T]], *, poison_attempts: int | None = None) -> T | Poisoned:
         allowed = poison_attempts if poison_attempts is not None else self.policy.poison_attempts

@@ -62,7 +62,12 @@ class AssembledBatch:
 
 
 class IncompleteBatchError(ValueError):
-    """The end marker disagrees with what arrived (missing chunk or record count)."""
+    """The end marker disagrees with what arrived (missing chunk or record count); `submitted`: the batch's
+    header, when it arrived (so that the batch's abandonment can name its reference and tell its AO)."""
+
+    def __init__(self, message: str, submitted: BatchSubmitted | None = None) -> None:
+        super().__init__(message)
+        self.submitted = submitted
 
 
 @dataclass
@@ -114,10 +119,12 @@ def _assemble(pending: _Pending, marker: BatchSubmissionCompleted, partition: in
     if pending.submitted is None:
         raise IncompleteBatchError(f"batch {marker.batch_id}: end marker without its BatchSubmitted")
     if sorted(pending.chunks) != list(range(marker.chunk_count)):
-        raise IncompleteBatchError(f"batch {marker.batch_id}: chunks {sorted(pending.chunks)} of {marker.chunk_count}")
+        raise IncompleteBatchError(
+            f"batch {marker.batch_id}: chunks {sorted(pending.chunks)} of {marker.chunk_count}", pending.submitted
+        )
     records = tuple(record for index in range(marker.chunk_count) for record in pending.chunks[index])
     if len(records) != marker.record_count:
         raise IncompleteBatchError(
-            f"batch {marker.batch_id}: {len(records)} records, marker says {marker.record_count}"
+            f"batch {marker.batch_id}: {len(records)} records, marker says {marker.record_count}", pending.submitted
         )
     return AssembledBatch(pending.submitted, records, partition, offset)

@@ -53,7 +53,15 @@ from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision, BatchJudging, JudgedChunk, SubmittedBatch, achievement_states_needed
 from lrs_domain.reference import AwardingOrganisation, Catalogue, ReferenceSnapshot
-from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy, Transient, collector_paused, readiness_report
+from lrs_platform.consumer import (
+    MESSAGES,
+    Attempts,
+    Poisoned,
+    RetryPolicy,
+    Transient,
+    collector_paused,
+    readiness_report,
+)
 from lrs_platform.keyring import UNKEYED_RECORDS, Erased, KeyLookup, KeyringUnavailable, batch_key_name
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import MaintenanceGate
@@ -210,6 +218,7 @@ class Decider:
         self.name = CONSUMER
         self._maintenance = maintenance
         self._attempts = Attempts(CONSUMER, policy, fatal=(KafkaError,))
+        self._parked_it = False  # whether the message being handled was parked (lrs_consumer_messages_total)
         self._dead_letters = dead_letters
         dead_letters.register(CONSUMER)  # a parked batch cannot be decided again from its marker: skip only
         self._consumer = consumer
@@ -279,6 +288,14 @@ class Decider:
                 return
 
     async def _offer(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> bool:
+        """Handles one message of the submitted topic; False when it must wait (a batch may not start yet)."""
+        self._parked_it = False
+        handled = await self._handle(partition, record)
+        if handled and not self._parked_it:
+            MESSAGES.labels(CONSUMER, "applied").inc()
+        return handled
+
+    async def _handle(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> bool:
         try:
             # A chunk decodes to ~2,000 objects the collector tracks (a model and its dict a record), kept
             # until their batch is decided: the collections their allocations started only scanned them.
@@ -301,7 +318,7 @@ class Decider:
             batch = self._assembler.offer(partition.partition, record.offset, payload)
         except IncompleteBatchError as error:
             self._stop_judging(getattr(payload, "batch_id"))  # noqa: B009 - a batch's kinds carry it
-            await self._dead_letter(partition, record, error_text(error))
+            await self._dead_letter(partition, record, error_text(error), submitted=error.submitted)
             return True
         if isinstance(payload, BatchSubmitted):
             self._start_judging(payload, partition.partition)
@@ -633,6 +650,8 @@ class Decider:
         message that cannot be read as a batch's names no batch: there is no one to tell. `commit_at`:
         the offset committable when the message was read, if attempts were made since."""
         _log.error("batch_message_dead_lettered", partition=partition.partition, offset=record.offset, error=error)
+        MESSAGES.labels(CONSUMER, "parked").inc()
+        self._parked_it = True
         letter = DeadLetter.of(
             error=error,
             topic=record.topic,

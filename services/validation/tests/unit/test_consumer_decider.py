@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.partitioner import murmur2
+from prometheus_client import REGISTRY
 
 import validation.decider
 from lrs_contracts.batch import (
@@ -271,7 +272,7 @@ async def test_an_event_of_another_kind_on_the_submitted_topic_is_parked_and_the
     assert not target._assembler.assembling(PARTITION.partition)
 
 
-async def test_a_batch_whose_chunk_never_came_is_abandoned_without_its_header() -> None:
+async def test_a_batch_whose_chunk_never_came_is_abandoned_naming_its_header_so_the_ao_is_told() -> None:
     batch_id = uuid.uuid4()
     producer, parked = FakeProducer(), FakeParked()
     submitted, _, marker = batch_records(batch_id, first_offset=10)
@@ -282,6 +283,19 @@ async def test_a_batch_whose_chunk_never_came_is_abandoned_without_its_header() 
     _, (topic, (_, value, _)), _ = producer.transactions[-1]
     _, abandoned = decode(value)
     assert topic == BATCH_OUTCOMES.name
+    assert isinstance(abandoned, BatchAbandoned)
+    assert (abandoned.batch_id, abandoned.notification_email) == (batch_id, "r@example.org")
+    assert abandoned.submitted_at is not None and abandoned.job_type is not None
+
+
+async def test_an_end_marker_without_its_header_abandons_the_batch_naming_no_one() -> None:
+    batch_id = uuid.uuid4()
+    producer, parked = FakeProducer(), FakeParked()
+    _, _, marker = batch_records(batch_id, first_offset=10)
+    await offer_all(decider(FakeDecisions([]), producer, parked), [marker])
+
+    _, (_, (_, value, _)), _ = producer.transactions[-1]
+    _, abandoned = decode(value)
     assert isinstance(abandoned, BatchAbandoned)
     assert (abandoned.batch_id, abandoned.notification_email) == (batch_id, None)
 
@@ -920,3 +934,24 @@ async def test_a_window_that_opens_mid_batch_lets_that_batch_finish_and_holds_th
     schedule.outside_windows.set()  # the window ends
     await asyncio.wait_for(starting, timeout=10)
     assert len(decisions.published) == 2
+
+
+def _counted(outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "lrs_consumer_messages_total", {"consumer": validation.decider.CONSUMER, "outcome": outcome}
+        )
+        or 0.0
+    )
+
+
+async def test_the_decider_counts_its_messages_applied_and_parked_like_every_consumer() -> None:
+    applied, parked_before = _counted("applied"), _counted("parked")
+    producer, parked = FakeProducer(), FakeParked()
+    unreadable = Record(PARTITION.topic, PARTITION.partition, 7, AO.encode(), b'{"event_type": "lrs.nothing"}')
+    good = batch_records(uuid.uuid4(), first_offset=8)
+    await offer_all(decider(FakeDecisions([]), producer, parked), [unreadable, *good])
+
+    assert (_counted("applied") - applied, _counted("parked") - parked_before) == (len(good), 1)
+    retrying = REGISTRY.get_sample_value("lrs_consumer_retrying", {"consumer": validation.decider.CONSUMER})
+    assert retrying == 0.0  # there from the start, not only after a first failure
