@@ -15,7 +15,7 @@ import pytest
 from rich.console import Console
 
 from lrs_cli import batch_commands
-from lrs_cli.batch_commands import exit_code_of, record_line, summary
+from lrs_cli.batch_commands import count_cell, exit_code_of, record_line, summary
 from lrs_cli.client import ExitCode, problem_text
 from lrs_cli.main import main
 from lrs_cli.plr_commands import plr_table
@@ -223,6 +223,24 @@ def test_a_batch_not_decided_yet_counts_its_records_and_nothing_it_does_not_know
     assert summary({"batch_id": "b1", "status": "completed", "counts": decided}).plain == (
         "batch b1: completed - 14 records, 12 accepted, 2 rejected, 0 unchanged, 0 warnings"
     )
+
+
+def test_a_failed_batch_says_nothing_was_recorded_and_brackets_what_would_have_been_accepted() -> None:
+    counts = {"total": 3, "accepted": 1, "rejected": 2, "no_ops": 0, "warnings": 0}
+    failed = {
+        "batch_id": "b1",
+        "status": "failed",
+        "counts": counts,
+        "failure_code": "RS005",
+        "failure_reason": "more than 30% rejected",
+    }
+
+    assert summary(failed).plain.splitlines()[0] == (
+        "batch b1: failed - 3 records, 2 rejected: nothing recorded (1 would have been accepted, 0 unchanged)"
+    )
+    assert count_cell(counts, "accepted", failed=True) == "(1)"
+    assert count_cell(counts, "rejected", failed=True) == "2"
+    assert count_cell(counts, "accepted") == "1"
 
 
 def test_plr_show_with_history_lists_each_version_under_its_achievement() -> None:

@@ -101,7 +101,12 @@ def summary(batch: dict[str, Any]) -> Text:
     text.append(batch["status"], style=STATUS_STYLES.get(batch["status"], "yellow"))
     if counts.get("total") is not None:
         text.append(f" - {counts['total']} records")
-    if counts.get("accepted") is not None:  # decided: every count is known
+    if counts.get("accepted") is not None and batch["status"] == "failed":  # RS005: nothing of it was recorded
+        text.append(
+            f", {counts.get('rejected') or 0} rejected: nothing recorded"
+            f" ({counts['accepted']} would have been accepted, {counts.get('no_ops') or 0} unchanged)"
+        )
+    elif counts.get("accepted") is not None:  # decided: every count is known
         text.append(
             f", {counts['accepted']} accepted, {counts.get('rejected') or 0} rejected,"
             f" {counts.get('no_ops') or 0} unchanged, {counts.get('warnings') or 0} warnings"
@@ -234,10 +239,13 @@ def history(client: httpx.Client, ao_id: str | None, limit: int) -> tuple[list[d
     return batches, counted.total or 0
 
 
-def count_cell(counts: dict[str, Any], name: str) -> str:
-    """Blank while the batch is undecided; 0 once it is."""
+def count_cell(counts: dict[str, Any], name: str, *, failed: bool = False) -> str:
+    """Blank while the batch is undecided; 0 once it is. A failed batch's accepted records were not recorded:
+    in brackets, so that the column adds up to what was recorded (as the MI reports count)."""
     value = counts.get(name)
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    return f"({value})" if failed and name == "accepted" and value else str(value)
 
 
 @app.command("list")
@@ -266,10 +274,12 @@ def list_command(
             batch.get("ao_id") or "",
             Text(batch["status"], style=STATUS_STYLES.get(batch["status"], "yellow")),
             str(batch.get("record_count") or counts.get("total") or ""),
-            count_cell(counts, "accepted"),
+            count_cell(counts, "accepted", failed=batch["status"] == "failed"),
             count_cell(counts, "rejected"),
             count_cell(counts, "no_ops"),
             batch.get("failure_code") or (batch.get("refusal") or {}).get("code") or "",
             batch.get("batch_reference") or "",
         )
     stdout().print(listing if batches else "no batches")
+    if any(batch["status"] == "failed" and (batch.get("counts") or {}).get("accepted") for batch in batches):
+        stdout().print("(n) accepted: would have been, but the batch failed (RS005), so nothing of it was recorded")
