@@ -227,6 +227,14 @@ async def test_an_event_postgresql_refuses_is_parked_and_the_rest_of_the_batch_i
     assert (letter.consumer, letter.original_topic, letter.original_offset) == ("plr-projector.plr", PLR, first)
     assert letter.error.startswith("CharacterNotInRepertoireError")
 
+    async def ready_says_parked() -> bool:
+        ready = (await app.get(None, "/readyz")).json()
+        return bool(ready["ready"]) and ready["checks"].get("consumer plr-projector.live", "").startswith(
+            "ok: 1 parked"
+        )
+
+    await eventually(ready_says_parked, within=30, what="/readyz naming the parked event")
+
     # retried, it still cannot be stored: the operator is told so, and nothing of the learner's moves
     retried = await app.post(OPERATOR, f"/v1/admin/dlq/{poisoned}/retry", {"reason": "the grade looks fixed"})
     assert retried.status_code == 200, retried.text

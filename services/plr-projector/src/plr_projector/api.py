@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -64,10 +64,22 @@ class Projector:
     projects_live: bool = True
     """False in a reader (PROJECTOR_RUN_CONSUMER=false): its live projection does not run, so a retry, skip or
     replay here would change the model behind the back of the one that writes it."""
+    parked_depth: dict[str, int] = field(default_factory=lambda: {"error": 0, "blocked": 0})
+    """The parked events as last counted (`lrs_projector_dlq_depth`), for `/readyz`."""
 
     @property
     def model(self) -> ReadModel:
         return self.live.model
+
+    async def readiness(self) -> str:
+        """`/readyz`'s word on the live projection, as every consumer's (`lrs_platform.consumer.readiness_report`):
+        never a failure, but how many events are parked and whether it is retrying one."""
+        parts = []
+        if self.parked_depth["error"] or self.parked_depth["blocked"]:
+            parts.append(f"{self.parked_depth['error']} parked, {self.parked_depth['blocked']} held behind them")
+        if retrying := self.live.attempts.describe():
+            parts.append(retrying)
+        return "ok" + (": " + "; ".join(parts) if parts else "")
 
 
 def projector_of(request: Request) -> Projector:

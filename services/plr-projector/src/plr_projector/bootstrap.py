@@ -58,6 +58,7 @@ async def _publish_metrics(projector: Projector, interval: float) -> None:
                     recount.counted(version, now)
                     for reason, count in depth.items():
                         metrics.DLQ_DEPTH.labels(reason).set(count)
+                    projector.parked_depth = {"error": 0, "blocked": 0} | depth
             metrics.DLQ_STREAMS.set(len(projector.live.parked_streams))
             projector.rebuilds.status()
         except Exception as error:  # metrics must never take the service down
@@ -136,6 +137,8 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
                 CredentialKeys(pool, KeyEncryptionKey.parse(kek.get_secret_value()) if kek else None),
             )
             readiness(app, postgres=lambda: database_reachable(pool), kafka=lambda: kafka_reachable(bootstrap))
+            if settings.run_consumer:
+                readiness(app, **{f"consumer {live.attempts.consumer}": projector.readiness})
             collect_less()
             if settings.run_consumer:
                 await live.publish_dead_letters()
