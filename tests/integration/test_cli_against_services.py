@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 from tests.integration.conftest import SystemUnderTest
 from tests.support.learners import learners_csv, new_learner, random_uln
+from tests.support.waiting import eventually
 
 from lrs_contracts.batch import BatchFormat
 from lrs_domain.formats import ParsedBatch, parse_batch, write_batch
@@ -33,7 +34,7 @@ async def _lrs(system: SystemUnderTest, principal: str, *args: str) -> subproces
         "LRS_API_KEY": await system.key_for(principal),
         **{
             f"LRS_{name.upper().replace('-', '_')}_URL": system.url(name)
-            for name in ("ingest", "validation", "plr-projector", "challenges", "notifier")
+            for name in ("ingest", "validation", "plr-projector", "challenges", "notifier", "reporting")
         },
     }
     return await asyncio.to_thread(
@@ -71,6 +72,29 @@ async def _register(system: SystemUnderTest, tmp_path: Path, learners: list[dict
     imported = await _lrs(system, "operator:tests", "learners", "import", str(registry))
     assert imported.returncode == OK, imported.stderr
     assert imported.stdout.strip() == f"registered {len(learners)} new learners; updated 0, unchanged 0"
+
+
+async def test_an_ao_reads_every_mi_report_of_this_month_with_the_cli(system: SystemUnderTest, tmp_path: Path) -> None:
+    learners = [new_learner() for _ in range(3)]
+    await _register(system, tmp_path, learners)
+    file = _batch_file(tmp_path, learners, "mi.csv")
+    ao = _ao(file)
+    submitted = await _lrs(system, ao, "batch", "submit", str(file), "--wait", "90")
+    assert submitted.returncode == OK, submitted.stderr
+
+    async def reported() -> bool:
+        found = await _lrs(system, ao, "reports", "submissions", "--json")
+        return found.returncode == OK and any(row["records_accepted"] == 3 for row in json.loads(found.stdout)["items"])
+
+    await eventually(reported, within=60, what="the batch in this month's submissions report")
+    for report in ("timeliness", "plr-timeliness", "rejections", "challenges"):
+        shown = await _lrs(system, ao, "reports", report)
+        assert shown.returncode == OK, (report, shown.stderr)
+        as_json = json.loads((await _lrs(system, ao, "reports", report, "--json")).stdout)
+        assert datetime.now(UTC).strftime("%Y-%m")[:4] in json.dumps(as_json), report
+    written = tmp_path / "rejections.csv"
+    assert (await _lrs(system, ao, "reports", "rejections", "--csv", str(written))).returncode == OK
+    assert written.read_text().startswith("ao_id,period,code,batches,records")
 
 
 async def test_an_ao_submits_follows_and_lists_with_the_cli(system: SystemUnderTest, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""`lrs reports submissions` prints each AO's month as the reporting service reports it."""
+"""`lrs reports …` prints each AO's month as the reporting service reports it."""
 
 from __future__ import annotations
 
@@ -31,10 +31,10 @@ NOVEMBER = {
 def test_the_submissions_table_shows_completed_failed_and_abandoned_batches(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    asked: list[tuple[str, str | None]] = []
+    asked: list[tuple[str, dict[str, str]]] = []
 
-    def answered(_connection: Any, name: str, period: str | None, _ao: str | None) -> dict[str, Any]:
-        asked.append((name, period))
+    def answered(_connection: Any, name: str, months: dict[str, str], _ao: str | None) -> dict[str, Any]:
+        asked.append((name, months))
         return NOVEMBER
 
     monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
@@ -48,9 +48,90 @@ def test_the_submissions_table_shows_completed_failed_and_abandoned_batches(
     assert header[:4] == ["AO", "completed", "failed", "abandoned"]
     assert header[4:8] == ["records", "accepted", "rejected", "unchanged"]
     assert row[:8] == ["RN9093", "4", "1", "2", "50", "40", "5", "5"]
-    assert asked == [("submissions", "2026-11")]
+    assert asked == [("submissions", {"period": "2026-11"})]
 
 
 def _cells(line: str) -> list[str]:
     """A table line's cells, without the box drawing between them."""
     return [word for word in line.split() if word.isalnum()]
+
+
+RANGE = {"first_period": "2026-10", "last_period": "2026-11", "target_working_days": 10}
+ANSWERS: dict[str, dict[str, Any]] = {
+    "rejections": {
+        **RANGE,
+        "items": [{"ao_id": "RN9093", "period": "2026-11", "by_code": [{"code": "RV004", "batches": 2, "records": 7}]}],
+    },
+    "challenges": {
+        **RANGE,
+        "items": [
+            {
+                "ao_id": "RN9093",
+                "period": "2026-11",
+                "raised": 4,
+                "acknowledged": 3,
+                "resolved": 2,
+                "still_open": 2,
+                "resolutions": {"upheld": 1, "not_upheld": 1, "withdrawn": 0},
+                "median_working_days_to_resolve": 3,
+                "worst_working_days_to_resolve": 5,
+            }
+        ],
+    },
+    "plr-timeliness": {
+        **RANGE,
+        "items": [
+            {
+                "ao_id": "RN9093",
+                "period": "2026-11",
+                "batches_measured": 7,
+                "batches_within_10_working_days": 6,
+                "median_working_days": 2,
+                "worst_working_days": 12,
+            }
+        ],
+    },
+}
+ROWS = {
+    "rejections": ["RN9093", "RV004", "2", "7"],
+    "challenges": ["RN9093", "4", "3", "2", "2", "upheld", "1", "3", "5"],  # "upheld 1, not_upheld 1"
+    "plr-timeliness": ["RN9093", "7", "6", "2", "12"],
+}
+
+
+@pytest.mark.parametrize("name", ANSWERS)
+def test_the_range_reports_ask_for_their_months_and_show_each_row(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    asked: list[tuple[str, dict[str, str]]] = []
+
+    def answered(_connection: Any, report: str, months: dict[str, str], _ao: str | None) -> dict[str, Any]:
+        asked.append((report, months))
+        return ANSWERS[report]
+
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setattr(report_commands, "report", answered)
+
+    assert main(["reports", name, "--from", "2026-10", "--to", "2026-11"]) == ExitCode.OK
+
+    out = capsys.readouterr().out
+    [row] = [_cells(line) for line in out.splitlines() if "RN9093" in line]
+    assert [cell for cell in row if cell != "202611"] == ROWS[name]
+    assert "2026-10 to 2026-11" in out
+    assert asked == [(name, {"from": "2026-10", "to": "2026-11"})]
+
+
+def test_a_range_report_asked_for_no_month_asks_for_this_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[dict[str, str]] = []
+
+    def answered(_connection: Any, report: str, months: dict[str, str], _ao: str | None) -> dict[str, Any]:
+        asked.append(months)
+        return {**RANGE, "items": []}
+
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setattr(report_commands, "report", answered)
+
+    assert main(["reports", "rejections"]) == ExitCode.OK
+    this_month = report_commands.this_month()
+    assert asked == [{"from": this_month, "to": this_month}]

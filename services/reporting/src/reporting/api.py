@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -30,6 +31,7 @@ from lrs_platform.identity import (
     require_kind,
 )
 from lrs_platform.problems import ProblemError, problem_responses
+from reporting.aggregates import period_of
 from reporting.store import ReportingStore
 from reporting.working_days import TARGET_WORKING_DAYS
 
@@ -39,14 +41,21 @@ PERIOD_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
 
 router = APIRouter(prefix="/v1/reports", tags=["MI reports"])
 
-Period = Annotated[str, Query(pattern=PERIOD_PATTERN, description="a calendar month, yyyy-mm (UK time)")]
+Period = Annotated[
+    str | None, Query(pattern=PERIOD_PATTERN, description="a calendar month, yyyy-mm (UK time); default: this month")
+]
 AoFilter = Annotated[
     str | None,
     Query(pattern=AO_ID_PATTERN, description="operators: one AO only; an AO reads only its own (another is a 403)"),
 ]
 Format = Annotated[Literal["json", "csv"], Query(description="csv downloads the same rows as a file")]
 FirstPeriod = Annotated[
-    str, Query(alias="from", pattern=PERIOD_PATTERN, description="the first calendar month, yyyy-mm (UK time)")
+    str | None,
+    Query(
+        alias="from",
+        pattern=PERIOD_PATTERN,
+        description="the first calendar month, yyyy-mm (UK time); default: this month",
+    ),
 ]
 LastPeriod = Annotated[
     str | None, Query(alias="to", pattern=PERIOD_PATTERN, description="the last calendar month (default: `from`)")
@@ -84,6 +93,11 @@ class ChallengesReport(BaseModel):
     items: list[AoMonthlyChallenges]
 
 
+def this_month() -> str:
+    """The calendar month now, in UK time (as every report's months are)."""
+    return period_of(datetime.now(UTC))
+
+
 def _months(first: str, last: str | None) -> tuple[str, str]:
     last = last or first
     first_year, first_month = map(int, first.split("-"))
@@ -115,9 +129,9 @@ class MonthRange:
 
 
 def _month_range(
-    principal: CurrentPrincipal, first: FirstPeriod, last: LastPeriod = None, ao_id: AoFilter = None
+    principal: CurrentPrincipal, first: FirstPeriod = None, last: LastPeriod = None, ao_id: AoFilter = None
 ) -> MonthRange:
-    first, last = _months(first, last)
+    first, last = _months(first or this_month(), last)
     return MonthRange(first, last, _scope(principal, ao_id))
 
 
@@ -163,8 +177,13 @@ CSV_RESPONSES = {**problem_responses(401, 403, 422), 200: {"content": {"text/csv
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def submissions(
-    principal: CurrentPrincipal, request: Request, period: Period, ao_id: AoFilter = None, format: Format = "json"
+    principal: CurrentPrincipal,
+    request: Request,
+    period: Period = None,
+    ao_id: AoFilter = None,
+    format: Format = "json",
 ) -> SubmissionsReport | Response:
+    period = period or this_month()
     rows = [pair[0] for pair in await _store(request).aggregates(period, _scope(principal, ao_id))]
     if format == "csv":
         flat = []
@@ -188,8 +207,13 @@ async def submissions(
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def timeliness(
-    principal: CurrentPrincipal, request: Request, period: Period, ao_id: AoFilter = None, format: Format = "json"
+    principal: CurrentPrincipal,
+    request: Request,
+    period: Period = None,
+    ao_id: AoFilter = None,
+    format: Format = "json",
 ) -> TimelinessReport | Response:
+    period = period or this_month()
     rows = [pair[1] for pair in await _store(request).aggregates(period, _scope(principal, ao_id))]
     if format == "csv":
         flat = [row.model_dump(exclude={"event_type"}) for row in rows]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import httpx
 import pytest
 
@@ -24,3 +27,38 @@ async def test_a_month_no_report_can_hold_is_refused_before_any_read(report: str
     assert answer.status_code == 422
     assert answer.headers["content-type"] == "application/problem+json"
     assert "query.from" in answer.json()["detail"] or "query.to" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("report", "named"),
+    [
+        ("submissions", "period"),
+        ("timeliness", "period"),
+        ("challenges", "first_period"),
+        ("rejections", "first_period"),
+        ("plr-timeliness", "first_period"),
+    ],
+)
+async def test_a_report_asked_for_no_month_is_this_months_in_uk_time(report: str, named: str) -> None:
+    app = build_app("reporting", title="Reporting", description="", lifespan=noop_lifespan)
+    app.include_router(router)
+    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
+    app.state.reporting, app.state.projection_lag_bound = _NoRows(), timedelta(minutes=5)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
+        answer = await client.get(f"/v1/reports/{report}")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()[named] == datetime.now(ZoneInfo("Europe/London")).strftime("%Y-%m")
+
+
+class _NoRows:
+    async def aggregates(self, *_: object) -> list[object]:
+        return []
+
+    async def plr_timeliness(self, *_: object) -> list[object]:
+        return []
+
+    async def rejections(self, *_: object) -> list[object]:
+        return []
+
+    async def challenges(self, *_: object) -> list[object]:
+        return []

@@ -1,4 +1,5 @@
-"""`lrs reports submissions|timeliness`: the monthly management information of the reporting service."""
+"""`lrs reports submissions|timeliness|plr-timeliness|rejections|challenges`: the reporting service's management
+information, per AO and month (UK time)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import typer
 from lrs_cli.client import Connection, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, stdout, table, warn
 
-app = typer.Typer(help="Management information: submissions and timeliness per AO and month.", no_args_is_help=True)
+app = typer.Typer(
+    help="Management information per AO and month: submissions, timeliness, PLR timeliness, rejections, challenges.",
+    no_args_is_help=True,
+)
 
 Period = Annotated[
     str | None, typer.Option(help="A calendar month, yyyy-mm (UK time); default: this month.", show_default=False)
@@ -27,8 +31,20 @@ def this_month() -> str:
     return datetime.now(ZoneInfo("Europe/London")).strftime("%Y-%m")
 
 
-def report(connection: Connection, name: str, period: str | None, ao: str | None, fmt: str = "json") -> Any:
-    params = {"period": period or this_month(), "format": fmt}
+First = Annotated[
+    str | None,
+    typer.Option(
+        "--from", help="The first calendar month, yyyy-mm (UK time); default: this month.", show_default=False
+    ),
+]
+Last = Annotated[
+    str | None, typer.Option("--to", help="The last calendar month (default: the first).", show_default=False)
+]
+
+
+def report(connection: Connection, name: str, months: dict[str, str], ao: str | None, fmt: str = "json") -> Any:
+    """One report: `months` is `{"period": ...}` for a month's, `{"from": ..., "to": ...}` for a range's."""
+    params = {**months, "format": fmt}
     if ao:
         params["ao_id"] = ao
     with connection.client("reporting") as client:
@@ -36,9 +52,23 @@ def report(connection: Connection, name: str, period: str | None, ao: str | None
         return response.text if fmt == "csv" and response.status_code < 400 else expect_ok(response)
 
 
-def _write_csv(connection: Connection, name: str, period: str | None, ao: str | None, target: Path) -> None:
-    target.write_text(report(connection, name, period, ao, "csv"), encoding="utf-8")
+def _month(period: str | None) -> dict[str, str]:
+    return {"period": period or this_month()}
+
+
+def _range(first: str | None, last: str | None) -> dict[str, str]:
+    first = first or this_month()
+    return {"from": first, "to": last or first}
+
+
+def _write_csv(connection: Connection, name: str, months: dict[str, str], ao: str | None, target: Path) -> None:
+    target.write_text(report(connection, name, months, ao, "csv"), encoding="utf-8")
     warn(f"wrote the {name} report to {target}")
+
+
+def _months_of(found: dict[str, Any]) -> str:
+    first, last = found["first_period"], found["last_period"]
+    return first if first == last else f"{first} to {last}"
 
 
 @app.command("submissions")
@@ -47,9 +77,9 @@ def submissions_command(
 ) -> None:
     """Batches and records submitted per AO in a month, rejections by code."""
     if csv_file is not None:
-        _write_csv(connection(ctx), "submissions", period, ao, csv_file)
+        _write_csv(connection(ctx), "submissions", _month(period), ao, csv_file)
         return
-    found = report(connection(ctx), "submissions", period, ao)
+    found = report(connection(ctx), "submissions", _month(period), ao)
     if as_json:
         print_json(found)
         return
@@ -87,9 +117,9 @@ def timeliness_command(
 ) -> None:
     """Batches decided within 10 working days of results being issued, per AO in a month."""
     if csv_file is not None:
-        _write_csv(connection(ctx), "timeliness", period, ao, csv_file)
+        _write_csv(connection(ctx), "timeliness", _month(period), ao, csv_file)
         return
-    found = report(connection(ctx), "timeliness", period, ao)
+    found = report(connection(ctx), "timeliness", _month(period), ao)
     if as_json:
         print_json(found)
         return
@@ -108,3 +138,105 @@ def timeliness_command(
             str(row["worst_working_days"]),
         )
     stdout().print(listing if found["items"] else f"no batches measured in {found['period']}")
+
+
+@app.command("plr-timeliness")
+def plr_timeliness_command(
+    ctx: typer.Context,
+    first: First = None,
+    last: Last = None,
+    ao: Ao = None,
+    csv_file: CsvFile = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Results on learners' PLRs within 10 working days of being issued, per AO and month."""
+    if csv_file is not None:
+        _write_csv(connection(ctx), "plr-timeliness", _range(first, last), ao, csv_file)
+        return
+    found = report(connection(ctx), "plr-timeliness", _range(first, last), ao)
+    if as_json:
+        print_json(found)
+        return
+    target = found["target_working_days"]
+    listing = table(
+        "AO", "month", "batches", f"on the PLR within {target} working days", "median", "worst", title=_months_of(found)
+    )
+    for row in found["items"]:
+        listing.add_row(
+            row["ao_id"],
+            row["period"],
+            str(row["batches_measured"]),
+            str(row["batches_within_10_working_days"]),
+            str(row["median_working_days"]),
+            str(row["worst_working_days"]),
+        )
+    stdout().print(listing if found["items"] else f"no batches measured in {_months_of(found)}")
+
+
+@app.command("rejections")
+def rejections_command(
+    ctx: typer.Context,
+    first: First = None,
+    last: Last = None,
+    ao: Ao = None,
+    csv_file: CsvFile = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Rejections by code per AO and month: RVnnn counts rejected records, RSnnn the batches it failed."""
+    if csv_file is not None:
+        _write_csv(connection(ctx), "rejections", _range(first, last), ao, csv_file)
+        return
+    found = report(connection(ctx), "rejections", _range(first, last), ao)
+    if as_json:
+        print_json(found)
+        return
+    listing = table("AO", "month", "code", "batches", "records", title=_months_of(found))
+    for row in found["items"]:
+        for code in row["by_code"]:
+            listing.add_row(row["ao_id"], row["period"], code["code"], str(code["batches"]), str(code["records"]))
+    stdout().print(listing if found["items"] else f"no rejections in {_months_of(found)}")
+
+
+@app.command("challenges")
+def challenges_command(
+    ctx: typer.Context,
+    first: First = None,
+    last: Last = None,
+    ao: Ao = None,
+    csv_file: CsvFile = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Challenges raised per AO and month, how they were resolved and how long it took (working days)."""
+    if csv_file is not None:
+        _write_csv(connection(ctx), "challenges", _range(first, last), ao, csv_file)
+        return
+    found = report(connection(ctx), "challenges", _range(first, last), ao)
+    if as_json:
+        print_json(found)
+        return
+    listing = table(
+        "AO",
+        "month",
+        "raised",
+        "acknowledged",
+        "resolved",
+        "still open",
+        "resolutions",
+        "median",
+        "worst",
+        title=_months_of(found),
+    )
+    for row in found["items"]:
+        resolutions = ", ".join(f"{name} {count}" for name, count in row["resolutions"].items() if count)
+        listing.add_row(
+            row["ao_id"],
+            row["period"],
+            str(row["raised"]),
+            str(row["acknowledged"]),
+            str(row["resolved"]),
+            str(row["still_open"]),
+            resolutions,
+            str(row["median_working_days_to_resolve"]),
+            str(row["worst_working_days_to_resolve"]),
+        )
+    stdout().print(listing if found["items"] else f"no challenges raised in {_months_of(found)}")
