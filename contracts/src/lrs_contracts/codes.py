@@ -160,7 +160,7 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
     BatchCode.MALFORMED: CodeExplanation(
         meaning=(
             "The file is malformed: not UTF-8, wrong CSV headings, wrong number of fields, unreadable "
-            "XML/JSON, a value that cannot be stored or sent (see [What a value may "
+            "XML/JSON (a JSON object naming a key twice among them), a value that cannot be stored or sent (see [What a value may "
             "hold](#what-a-value-may-hold)), or a `ResultsIssuedDate` that is not a date written `yyyy-mm-dd` "
             "(decision 0133)"
         ),

@@ -121,6 +121,23 @@ def test_json_that_python_would_misread_or_choke_on_is_malformed(content: bytes)
     assert _refusal(content).code is BatchCode.MALFORMED
 
 
+@pytest.mark.parametrize(
+    ("content", "key"),
+    [
+        (b'{"header": {}, "records": [{"uln": "6936002314", "uln": "1000000043"}]}', "uln"),
+        (b'{"header": {"batchReference": "A", "batchReference": "B"}, "records": []}', "batchReference"),
+        (b'{"header": {}, "header": {}, "records": []}', "header"),
+    ],
+    ids=["record", "header", "top-level"],
+)
+def test_a_key_named_twice_in_one_object_is_malformed_not_read_as_the_last(content: bytes, key: str) -> None:
+    refusal = _refusal(content)
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert f"the key {key!r} appears twice in one object" in refusal.detail
+    assert "6936002314" not in refusal.detail
+
+
 def test_a_missing_records_key_is_no_records() -> None:
     assert _refusal({"header": JSON_HEADER}).code is BatchCode.NO_RECORDS
 
