@@ -66,6 +66,20 @@ def _write_csv(connection: Connection, name: str, months: dict[str, str], ao: st
     warn(f"wrote the {name} report to {target}")
 
 
+def _to_show(
+    ctx: typer.Context, name: str, months: dict[str, str], ao: str | None, csv_file: Path | None, as_json: bool
+) -> dict[str, Any] | None:
+    """The report to show as a table, or None when it went to a CSV file or out as JSON."""
+    if csv_file is not None:
+        _write_csv(connection(ctx), name, months, ao, csv_file)
+        return None
+    found: dict[str, Any] = report(connection(ctx), name, months, ao)
+    if as_json:
+        print_json(found)
+        return None
+    return found
+
+
 def _months_of(found: dict[str, Any]) -> str:
     first, last = found["first_period"], found["last_period"]
     return first if first == last else f"{first} to {last}"
@@ -76,12 +90,8 @@ def submissions_command(
     ctx: typer.Context, period: Period = None, ao: Ao = None, csv_file: CsvFile = None, as_json: JsonOption = False
 ) -> None:
     """Batches and records submitted per AO in a month, rejections by code."""
-    if csv_file is not None:
-        _write_csv(connection(ctx), "submissions", _month(period), ao, csv_file)
-        return
-    found = report(connection(ctx), "submissions", _month(period), ao)
-    if as_json:
-        print_json(found)
+    found = _to_show(ctx, "submissions", _month(period), ao, csv_file, as_json)
+    if found is None:
         return
     listing = table(
         "AO",
@@ -116,12 +126,8 @@ def timeliness_command(
     ctx: typer.Context, period: Period = None, ao: Ao = None, csv_file: CsvFile = None, as_json: JsonOption = False
 ) -> None:
     """Batches decided within 10 working days of results being issued, per AO in a month."""
-    if csv_file is not None:
-        _write_csv(connection(ctx), "timeliness", _month(period), ao, csv_file)
-        return
-    found = report(connection(ctx), "timeliness", _month(period), ao)
-    if as_json:
-        print_json(found)
+    found = _to_show(ctx, "timeliness", _month(period), ao, csv_file, as_json)
+    if found is None:
         return
     target = found["target_working_days"]
     listing = table(
@@ -150,12 +156,8 @@ def plr_timeliness_command(
     as_json: JsonOption = False,
 ) -> None:
     """Results on learners' PLRs within 10 working days of being issued, per AO and month."""
-    if csv_file is not None:
-        _write_csv(connection(ctx), "plr-timeliness", _range(first, last), ao, csv_file)
-        return
-    found = report(connection(ctx), "plr-timeliness", _range(first, last), ao)
-    if as_json:
-        print_json(found)
+    found = _to_show(ctx, "plr-timeliness", _range(first, last), ao, csv_file, as_json)
+    if found is None:
         return
     target = found["target_working_days"]
     listing = table(
@@ -183,12 +185,8 @@ def rejections_command(
     as_json: JsonOption = False,
 ) -> None:
     """Rejections by code per AO and month: RVnnn counts rejected records, RSnnn the batches it failed."""
-    if csv_file is not None:
-        _write_csv(connection(ctx), "rejections", _range(first, last), ao, csv_file)
-        return
-    found = report(connection(ctx), "rejections", _range(first, last), ao)
-    if as_json:
-        print_json(found)
+    found = _to_show(ctx, "rejections", _range(first, last), ao, csv_file, as_json)
+    if found is None:
         return
     listing = table("AO", "month", "code", "batches", "records", title=_months_of(found))
     for row in found["items"]:
@@ -207,12 +205,8 @@ def challenges_command(
     as_json: JsonOption = False,
 ) -> None:
     """Challenges raised per AO and month, how they were resolved and how long it took (working days)."""
-    if csv_file is not None:
-        _write_csv(connection(ctx), "challenges", _range(first, last), ao, csv_file)
-        return
-    found = report(connection(ctx), "challenges", _range(first, last), ao)
-    if as_json:
-        print_json(found)
+    found = _to_show(ctx, "challenges", _range(first, last), ao, csv_file, as_json)
+    if found is None:
         return
     listing = table(
         "AO",
