@@ -430,9 +430,7 @@ def test_a_form_whose_bytes_are_not_utf8_text_is_refused_not_stored_with_replace
 def test_a_multipart_body_that_does_not_parse_gets_the_portals_own_page(portal: StubbedPortal) -> None:
     client, _ = portal.signed_in()
 
-    answer = client.post(
-        "/batches/check", content=b"--x\r\ngarbage", headers={"content-type": "multipart/form-data"}
-    )
+    answer = client.post("/batches/check", content=b"--x\r\ngarbage", headers={"content-type": "multipart/form-data"})
 
     assert answer.status_code == 400
     assert "The form could not be accepted" in answer.text

@@ -69,7 +69,9 @@ def test_a_file_sent_before_shows_its_batch_once_and_can_be_sent_again_as_a_new_
 
 
 def test_a_second_click_on_the_same_upload_is_its_own_batch_not_a_file_sent_before(portal: StubbedPortal) -> None:
-    _ingest_answers(portal, datetime.now(UTC) + timedelta(minutes=5))  # made by this upload's first click (after its check)
+    _ingest_answers(
+        portal, datetime.now(UTC) + timedelta(minutes=5)
+    )  # made by this upload's first click (after its check)
     client, person, kept = _checked(portal)
 
     answer = client.post("/batches/submit", data=form(person, **kept))
