@@ -26,6 +26,8 @@ SANDPIT_DATABASE_URL="${DATABASE_URL%/*}/lrs_sandpit"
   -c "CREATE DATABASE lrs_sandpit" > /dev/null
 SMTP_PORT=$(free_port)
 {
+  # `lrs` (and the services' commands) on PATH, this clone's first, for whoever sources .run/env
+  echo "export PATH=\"$root/.venv/bin:\$PATH\""
   echo "export KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS"
   echo "export DATABASE_URL=$DATABASE_URL"
   echo "export LRS_SANDPIT_DATABASE_URL=$SANDPIT_DATABASE_URL PORTAL_SANDPIT_DATABASE_URL=$SANDPIT_DATABASE_URL"
@@ -78,7 +80,7 @@ portal_users=$(.venv/bin/lrs --key-file "$operator_key" users create ao.demo --n
 cat <<MSG
 
 The system is up. Where to look:
-  environment         source .run/env
+  environment         source .run/env   (service URLs, Kafka, database; puts this clone's lrs on PATH)
   service logs        .run/logs/<service>.log
   emails sent         .run/mailbox/ (Maildir)
   API docs            \$LRS_INGEST_URL/docs, \$LRS_PLR_PROJECTOR_URL/docs, ... (see .run/env)
