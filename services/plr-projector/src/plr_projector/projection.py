@@ -21,6 +21,7 @@ from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from lrs_contracts import topics
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
+from lrs_contracts.dead_letters import peek_event
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.fast_decode import NotFast, decode_flat, flat_fields, plain_fields
 from lrs_contracts.learner import (
@@ -627,13 +628,20 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
     blocked = set(snapshot.parked_streams)
 
     def park(item: Decoded, reason: str, error: str | None) -> None:
+        event_id: uuid.UUID | None
+        event_type: str | None
+        if item.envelope is not None:
+            event_id, event_type = item.envelope.event_id, item.envelope.event_type
+        else:  # an envelope that fails its contract may still name itself: the dead letter says so
+            peeked_id, event_type = peek_event(item.message.value)
+            event_id = uuid.UUID(peeked_id) if peeked_id is not None else None
         changes.parked.append(
             Parked(
                 message=item.message,
                 reason=reason,
                 error=error,
-                event_id=item.envelope.event_id if item.envelope else None,
-                event_type=item.envelope.event_type if item.envelope else None,
+                event_id=event_id,
+                event_type=event_type,
                 value=item.message.value,
             )
         )

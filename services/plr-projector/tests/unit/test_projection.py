@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -275,6 +276,20 @@ def test_validation_errors_never_quote_values() -> None:
     decoded = decode_message(log.message(raw))
     assert decoded.error is not None
     assert "Jane" not in decoded.error
+
+
+def test_an_event_failing_its_contract_is_parked_naming_the_id_and_type_its_envelope_gives() -> None:
+    log = Log()
+    envelope = wrap(recorded(), source="t", correlation_id="c")
+    document = json.loads(encode(envelope))
+    del document["data"]["data"]["grade"]
+    (parked,) = project([log.message(json.dumps(document).encode())]).parked
+    assert (parked.reason, parked.event_id, parked.event_type) == (
+        "error",
+        envelope.event_id,
+        "lrs.achievement.recorded.v1",
+    )
+    assert (parked.error or "").startswith("invalid: ")
 
 
 def test_operator_actions_skip_or_replace_a_position() -> None:
