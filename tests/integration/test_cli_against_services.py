@@ -74,6 +74,31 @@ async def _register(system: SystemUnderTest, tmp_path: Path, learners: list[dict
     assert imported.stdout.strip() == f"registered {len(learners)} new learners; updated 0, unchanged 0"
 
 
+async def test_a_learner_raises_a_challenge_with_the_cli_and_its_ao_sees_it(
+    system: SystemUnderTest, tmp_path: Path
+) -> None:
+    learners = [new_learner()]
+    await _register(system, tmp_path, learners)
+    file = _batch_file(tmp_path, learners, "challenged.csv")
+    ao = _ao(file)
+    submitted = await _lrs(system, ao, "batch", "submit", str(file))
+    batch_id = submitted.stdout.strip()
+    learner = f"learner:{learners[0]['uln']}"
+    plr = await _lrs(system, learner, "plr", "show", learners[0]["uln"], "--after-batch", batch_id, "--json")
+    assert plr.returncode == OK, plr.stderr
+    [event] = json.loads(plr.stdout)["learning_events"]
+
+    raised = await _lrs(system, learner, "challenges", "raise", event["id"], "--reason", "My grade was a Merit.")
+    again = await _lrs(system, learner, "challenges", "raise", event["id"], "--reason", "Still wrong.")
+    listed = await _lrs(system, ao, "challenges", "list", "--open", "--json")
+
+    assert raised.returncode == OK, raised.stderr
+    assert raised.stdout.startswith("challenge ") and f": raised with {ao.split(':')[1]}" in raised.stdout
+    challenge_id = raised.stdout.split()[1].rstrip(":")
+    assert again.returncode == FAILED and "CHALLENGE_ALREADY_OPEN" in again.stderr
+    assert challenge_id in [item["challenge_id"] for item in json.loads(listed.stdout)]
+
+
 async def test_an_ao_reads_every_mi_report_of_this_month_with_the_cli(system: SystemUnderTest, tmp_path: Path) -> None:
     learners = [new_learner() for _ in range(3)]
     await _register(system, tmp_path, learners)

@@ -1,5 +1,5 @@
-"""`lrs challenges list|ack|resolve|contact`: Event Data Challenges against an AO's achievements, and who at
-the AO is emailed when one is raised."""
+"""`lrs challenges raise|list|ack|resolve|contact`: Event Data Challenges against an AO's achievements (a learner
+raises one, the AO answers it), and who at the AO is emailed when one is raised."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more
 
 app = typer.Typer(
-    help="Event Data Challenges: list, acknowledge, resolve; the AO's challenge contact.", no_args_is_help=True
+    help="Event Data Challenges: raise (learners), list, acknowledge, resolve; the AO's challenge contact.",
+    no_args_is_help=True,
 )
 ChallengeId = Annotated[str, typer.Argument(help="The challenge's id, from `lrs challenges list`.")]
 
@@ -100,6 +101,24 @@ def list_command(
             )
         stdout().print(listing if found else "no challenges")
     tell_more(page["next"])
+
+
+@app.command("raise")
+def raise_command(
+    ctx: typer.Context,
+    achievement_id: Annotated[
+        str, typer.Argument(help="The achievement's id: `id` of a learning event in `lrs plr show`.")
+    ],
+    reason: Annotated[str, typer.Option(help="What is wrong with the data (not an appeal against a result).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Raise a challenge on an achievement of your own PLR (a learner's key); the AO's contact is emailed."""
+    with connection(ctx).client("challenges") as client:
+        challenge = expect_ok(client.post("/v1/challenges", json={"achievement_id": achievement_id, "reason": reason}))
+    if as_json:
+        print_json(challenge)
+    else:
+        print_text(f"{_described(challenge)} with {challenge['ao_id']}")
 
 
 @app.command("ack")
