@@ -46,8 +46,8 @@ from lrs_contracts.plr import CentreAchievementReported, ResultStatus
 
 pytestmark = pytest.mark.integration
 
-BATCHES = 20
-LEARNERS_PER_BATCH = 15
+BATCHES = 12  # a SIGKILL each, at a random point: `make faults` kills every service many times more
+LEARNERS_PER_BATCH = 25
 EXECUTABLE = Path(sys.executable).parent / "lrs-plr-projector"
 
 
@@ -149,7 +149,7 @@ def _batch(number: int, ulns: list[str], sequence_base: int) -> list[Record]:
         poisoned = ulns[1]
         records.append(Record(PLR, poisoned, b'{"broken": true}'))
         records.append(record(events.updated(poisoned, grade="9"), poisoned, sequence=sequence + 8))
-    if number == 12:
+    if number == BATCHES - 2:  # a merge late in the run, with batches after it
         records.append(record(merged(ulns[0], ulns[2]), ulns[0], topic=LEARNERS, sequence=sequence + 9))
     # an at-least-once producer's duplicate
     records.append(Record(records[1].topic, records[1].key, records[1].value))
