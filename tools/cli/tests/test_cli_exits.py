@@ -290,6 +290,16 @@ def test_a_refusal_names_the_line_and_only_a_column_it_was_given() -> None:
     assert refused().endswith("a NUL")
 
 
+def test_a_code_the_status_already_says_is_not_repeated_and_a_specific_one_is_shown() -> None:
+    generic = {"code": "NOT_FOUND", "title": "Not found", "detail": "There is no batch b1 for this caller."}
+    specific = {"code": "PROVIDER_NOT_LINKED", "title": "Forbidden", "detail": "Not linked."}
+
+    assert (
+        problem_text(httpx.Response(404, json=generic)) == "HTTP 404: Not found - There is no batch b1 for this caller."
+    )
+    assert problem_text(httpx.Response(403, json=specific)) == "HTTP 403: PROVIDER_NOT_LINKED - Forbidden - Not linked."
+
+
 def test_a_batch_sent_during_maintenance_says_it_is_held(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

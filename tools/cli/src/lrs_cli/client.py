@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from lrs_contracts.codes import CODES_BY_STATUS
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 
 DEFAULT_URLS = {
@@ -135,7 +136,10 @@ def problem_text(response: httpx.Response) -> str:
     except ValueError:
         return f"HTTP {response.status_code}: {response.text[:500]}"
     if isinstance(body, dict):
-        parts = [body.get("code"), body.get("title"), body.get("detail")]
+        code = body.get("code")
+        if code == CODES_BY_STATUS.get(response.status_code):
+            code = None  # the status says it already ("HTTP 404: NOT_FOUND - ..." says it twice)
+        parts = [code, body.get("title"), body.get("detail")]
         where = ""
         if body.get("line"):
             where = (
