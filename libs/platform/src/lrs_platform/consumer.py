@@ -584,9 +584,14 @@ async def readiness_report(
     rotation), but says how many are parked, whether the consumer is retrying, and whether it is
     paused for maintenance."""
     counts = await parked_gauge(office, attempts.consumer)
+    return readiness_words(counts, attempts, maintenance)
+
+
+def readiness_words(parked: Mapping[str, int], attempts: Attempts, maintenance: MaintenanceGate | None = None) -> str:
+    """A consumer's `/readyz` entry: "ok", then what is parked (`parked` by reason), a retry and a pause."""
     parts = []
-    if counts["error"] or counts["blocked"]:
-        parts.append(f"{counts['error']} parked, {counts['blocked']} held behind them")
+    if parked["error"] or parked["blocked"]:
+        parts.append(f"{parked['error']} parked, {parked['blocked']} held behind them")
     if retrying := attempts.describe():
         parts.append(retrying)
     if maintenance is not None and (paused := maintenance.describe()):

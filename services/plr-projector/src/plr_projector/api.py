@@ -24,6 +24,7 @@ from lrs_contracts.registry import encode, wrap
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.identifiers import normalise_qan
 from lrs_domain.rules import check_award_date
+from lrs_platform.consumer import readiness_words
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger
@@ -74,12 +75,7 @@ class Projector:
     async def readiness(self) -> str:
         """`/readyz`'s word on the live projection, as every consumer's (`lrs_platform.consumer.readiness_report`):
         never a failure, but how many events are parked and whether it is retrying one."""
-        parts = []
-        if self.parked_depth["error"] or self.parked_depth["blocked"]:
-            parts.append(f"{self.parked_depth['error']} parked, {self.parked_depth['blocked']} held behind them")
-        if retrying := self.live.attempts.describe():
-            parts.append(retrying)
-        return "ok" + (": " + "; ".join(parts) if parts else "")
+        return readiness_words(self.parked_depth, self.live.attempts)
 
 
 def projector_of(request: Request) -> Projector:
