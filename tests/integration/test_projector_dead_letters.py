@@ -107,12 +107,18 @@ async def test_a_poison_event_parks_its_learner_until_retry_drains_in_order(
     assert poisoned_view["events_held_in_dead_letters"] == 3
 
     parked = (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"]
-    assert [(item["offset"], item["reason"]) for item in parked] == [(1, "error"), (3, "blocked"), (5, "blocked")]
+    # tries: the poison's one (its dead letter says the same), none for the events held behind it
+    assert [(item["offset"], item["reason"], item["attempts"]) for item in parked] == [
+        (1, "error", 1),
+        (3, "blocked", 0),
+        (5, "blocked", 0),
+    ]
     assert "grade" in parked[0]["error"]
     (dead_letter,) = await _dead_letter_messages(kafka_bootstrap, prefix, 1)
     headers = dict(dead_letter.headers)  # type: ignore[attr-defined]
     assert b"grade" in headers["lrs-error"]
     assert headers["lrs-original-offset"] == b"1"
+    assert headers["lrs-attempts"] == b"1"
     assert dead_letter.key == poisoned.encode()  # type: ignore[attr-defined]
 
     async def depth_is(expected: float) -> bool:
@@ -129,7 +135,7 @@ async def test_a_poison_event_parks_its_learner_until_retry_drains_in_order(
 
     unfixed = await app.post(OPERATOR, f"/v1/admin/dlq/{poisoned}/retry")
     assert unfixed.json()["results"][0]["still_parked"] == 4
-    assert (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"][0]["attempts"] == 1
+    assert (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"][0]["attempts"] == 2
 
     fixed = json.loads(envelope_bytes(poison_valid, sequence=2))
     drained = await app.post(OPERATOR, f"/v1/admin/dlq/{poisoned}/retry", {"replacement": fixed})

@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Body, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import readiness
-from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, operator_scope
+from lrs_platform.identity import OperatorScope, Principal, operator_caller, operator_scope
 from lrs_platform.parking import CannotReplay, DeadLetterOffice, NotParked, ReplayResult
 from lrs_platform.problems import ProblemError, problem_responses
+
+Operator = Annotated[Principal, Depends(operator_caller("Dead letters are for operators."))]
 
 router = APIRouter(prefix="/v1/admin/dlq", tags=["operations"], responses=problem_responses(401, 403))
 
@@ -46,11 +48,6 @@ def _office(request: Request) -> DeadLetterOffice:
     return office
 
 
-def _require_operator(principal: Principal) -> None:
-    if not principal.is_operator:
-        raise ProblemError(403, "Forbidden", "Dead letters are for operators.")
-
-
 async def _replayed(action: Any) -> dict[str, Any]:
     try:
         result: ReplayResult = await action
@@ -72,7 +69,7 @@ async def _replayed(action: Any) -> dict[str, Any]:
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_list(
-    principal: CurrentPrincipal,
+    principal: Operator,
     request: Request,
     consumer: Annotated[OneLineText | None, Query(max_length=200)] = None,
     topic: Annotated[OneLineText | None, Query(max_length=249)] = None,
@@ -81,7 +78,6 @@ async def dlq_list(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> dict[str, Any]:
-    _require_operator(principal)
     rows, total = await _office(request).listing(consumer, topic, key, limit)
     return {"parked": [row.view() for row in rows], "total": total}
 
@@ -94,9 +90,8 @@ async def dlq_list(
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_stream(
-    parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)], principal: CurrentPrincipal, request: Request
+    parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)], principal: Operator, request: Request
 ) -> dict[str, Any]:
-    _require_operator(principal)
     try:
         rows = await _office(request).stream(parked_id)
     except NotParked as error:
@@ -112,11 +107,10 @@ async def dlq_stream(
 )
 async def dlq_retry(
     parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)],
-    principal: CurrentPrincipal,
+    principal: Operator,
     request: Request,
     body: Annotated[RetryRequest | None, Body()] = None,
 ) -> dict[str, Any]:
-    _require_operator(principal)
     replacement = json.dumps(body.replacement).encode() if body is not None and body.replacement is not None else None
     return await _replayed(_office(request).retry(parked_id, str(principal), replacement))
 
@@ -129,11 +123,10 @@ async def dlq_retry(
 )
 async def dlq_skip(
     parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)],
-    principal: CurrentPrincipal,
+    principal: Operator,
     request: Request,
     body: Annotated[SkipRequest | None, Body()] = None,
 ) -> dict[str, Any]:
-    _require_operator(principal)
     return await _replayed(_office(request).skip(parked_id, str(principal), body.reason if body else None))
 
 

@@ -27,10 +27,10 @@ from ingest.maintenance import (
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.operations import MaintenancePause, MaintenanceWindow
 from lrs_contracts.text import StorableText
-from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, operator_scope
+from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, operator_caller, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import closure_at
-from lrs_platform.problems import Problem, ProblemError, problem_response, problem_responses
+from lrs_platform.problems import Problem, problem_response, problem_responses
 
 _log = get_logger("ingest.maintenance")
 
@@ -102,13 +102,9 @@ async def _announcer(request: Request) -> MaintenanceAnnouncer:
 
 Maintenance = Annotated[MaintenanceStore, Depends(_store)]
 Announcer = Annotated[MaintenanceAnnouncer, Depends(_announcer)]
+Operator = Annotated[Principal, Depends(operator_caller("Maintenance windows are scheduled by operators."))]
 
 router = APIRouter(prefix="/v1", tags=["maintenance"], responses=problem_responses(401, 503))
-
-
-def _require_operator(principal: Principal) -> None:
-    if not principal.is_operator:
-        raise ProblemError(403, "Forbidden", "Maintenance windows are scheduled by operators.")
 
 
 @router.get(
@@ -136,9 +132,8 @@ async def current_schedule(principal: CurrentPrincipal, store: Maintenance) -> M
     openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def maintenance_history(
-    principal: CurrentPrincipal, store: Maintenance, limit: Annotated[int, Query(ge=1, le=1_000)] = 200
+    principal: Operator, store: Maintenance, limit: Annotated[int, Query(ge=1, le=1_000)] = 200
 ) -> MaintenanceHistory:
-    _require_operator(principal)
     windows, pauses = await store.history(limit)
     return MaintenanceHistory(windows=windows, pauses=pauses)
 
@@ -159,9 +154,8 @@ async def maintenance_history(
     openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def schedule_window(
-    body: WindowRequest, principal: CurrentPrincipal, store: Maintenance, announcer: Announcer
+    body: WindowRequest, principal: Operator, store: Maintenance, announcer: Announcer
 ) -> WindowChanged:
-    _require_operator(principal)
     record = await store.add_window(body.starts_at, body.ends_at, body.reason, str(principal))
     _log.info("maintenance_window_scheduled", window_id=str(record.window.window_id), by=str(principal))
     return WindowChanged(window=record, published=await announcer.announce())
@@ -174,9 +168,8 @@ async def schedule_window(
     openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def cancel_window(
-    window_id: uuid.UUID, principal: CurrentPrincipal, store: Maintenance, announcer: Announcer
+    window_id: uuid.UUID, principal: Operator, store: Maintenance, announcer: Announcer
 ) -> WindowChanged:
-    _require_operator(principal)
     record = await store.cancel_window(window_id, str(principal))
     _log.info("maintenance_window_cancelled", window_id=str(window_id), by=str(principal))
     return WindowChanged(window=record, published=await announcer.announce())
@@ -194,10 +187,7 @@ async def cancel_window(
     responses=problem_responses(403, 409, 422),
     openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
-async def pause(
-    body: PauseRequest, principal: CurrentPrincipal, store: Maintenance, announcer: Announcer
-) -> PauseChanged:
-    _require_operator(principal)
+async def pause(body: PauseRequest, principal: Operator, store: Maintenance, announcer: Announcer) -> PauseChanged:
     record = await store.pause(body.reason, str(principal))
     _log.info("maintenance_paused", by=str(principal))
     return PauseChanged(pause=record, published=await announcer.announce())
@@ -209,8 +199,7 @@ async def pause(
     responses=problem_responses(403, 409),
     openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
-async def resume(principal: CurrentPrincipal, store: Maintenance, announcer: Announcer) -> PauseChanged:
-    _require_operator(principal)
+async def resume(principal: Operator, store: Maintenance, announcer: Announcer) -> PauseChanged:
     record = await store.resume(str(principal))
     _log.info("maintenance_resumed", by=str(principal))
     return PauseChanged(pause=record, published=await announcer.announce())

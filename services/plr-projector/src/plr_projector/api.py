@@ -26,7 +26,14 @@ from lrs_domain.identifiers import normalise_qan
 from lrs_domain.rules import check_award_date
 from lrs_platform.consumer import readiness_words
 from lrs_platform.database import LARGEST_BIGINT
-from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, PrincipalKind, operator_scope
+from lrs_platform.identity import (
+    CurrentPrincipal,
+    OperatorScope,
+    Principal,
+    PrincipalKind,
+    operator_caller,
+    operator_scope,
+)
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector import credentials
@@ -84,16 +91,12 @@ def projector_of(request: Request) -> Projector:
 
 
 ProjectorDep = Annotated[Projector, Depends(projector_of)]
+Operator = Annotated[Principal, Depends(operator_caller("Only operators may use the admin API."))]
 Uln = Annotated[str, Path(pattern=ULN_PATTERN, description="Unique Learner Number (10 digits)")]
 
 
 def _forbidden(detail: str, code: str | None = None) -> ProblemError:
     return ProblemError(403, "Forbidden", detail, code=code)
-
-
-def _require_operator(principal: Principal) -> None:
-    if not principal.is_operator:
-        raise _forbidden("Only operators may use the admin API.")
 
 
 def _require_live_projection(projector: Projector) -> None:
@@ -507,8 +510,7 @@ class SkipRequest(BaseModel):
     summary="Offsets, lag and counters of the live projection",
     openapi_extra=operator_scope(OperatorScope.REBUILD, OperatorScope.DEAD_LETTERS),
 )
-async def projector_status(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
-    _require_operator(principal)
+async def projector_status(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
     async with projector.pool.acquire() as connection:
         depth = await projector.model.parked_depth(connection)
     live = projector.live
@@ -534,7 +536,7 @@ ParkedTopic = Annotated[OneLineText | None, Query(max_length=249, description="o
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_list(
-    principal: CurrentPrincipal,
+    principal: Operator,
     projector: ProjectorDep,
     learner: Annotated[
         OneLineText | None, Query(max_length=64, description="stream key: a ULN (or an achievement id)")
@@ -542,7 +544,6 @@ async def dlq_list(
     topic: ParkedTopic = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> dict[str, Any]:
-    _require_operator(principal)
     parked, total = await projector.dead_letters.listing(learner, topic, limit)
     return {"parked": parked, "total": total}
 
@@ -554,12 +555,11 @@ async def dlq_list(
 )
 async def dlq_retry(
     uln: StreamKey,
-    principal: CurrentPrincipal,
+    principal: Operator,
     projector: ProjectorDep,
     topic: ParkedTopic = None,
     body: Annotated[RetryRequest | None, Body()] = None,
 ) -> dict[str, Any]:
-    _require_operator(principal)
     _require_live_projection(projector)
     replacement: bytes | None = None
     if body is not None and body.replacement is not None:
@@ -578,12 +578,11 @@ async def dlq_retry(
 )
 async def dlq_skip(
     uln: StreamKey,
-    principal: CurrentPrincipal,
+    principal: Operator,
     projector: ProjectorDep,
     topic: ParkedTopic = None,
     body: Annotated[SkipRequest | None, Body()] = None,
 ) -> dict[str, Any]:
-    _require_operator(principal)
     _require_live_projection(projector)
     try:
         results = await projector.dead_letters.skip(uln, topic, str(principal), body.reason if body else None)
@@ -599,7 +598,7 @@ async def dlq_skip(
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def rebuild_start(
-    principal: CurrentPrincipal,
+    principal: Operator,
     projector: ProjectorDep,
     workers: Annotated[
         int | None,
@@ -611,7 +610,6 @@ async def rebuild_start(
         ),
     ] = None,
 ) -> dict[str, Any]:
-    _require_operator(principal)
     try:
         return await projector.rebuilds.start(str(principal), workers)
     except OperationError as error:
@@ -623,8 +621,7 @@ async def rebuild_start(
     summary="Rebuild progress, ETA and the last comparison",
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
-async def rebuild_status(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
-    _require_operator(principal)
+async def rebuild_status(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
     return projector.rebuilds.status()
 
 
@@ -633,8 +630,7 @@ async def rebuild_status(principal: CurrentPrincipal, projector: ProjectorDep) -
     summary="Compare the rebuilt model with the live one",
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
-async def rebuild_compare(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
-    _require_operator(principal)
+async def rebuild_compare(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
     try:
         return await projector.rebuilds.compare()
     except OperationError as error:
@@ -646,8 +642,7 @@ async def rebuild_compare(principal: CurrentPrincipal, projector: ProjectorDep) 
     summary="Make the rebuilt schema the live one, atomically",
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
-async def rebuild_switch(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
-    _require_operator(principal)
+async def rebuild_switch(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
     try:
         return await projector.rebuilds.switch(str(principal))
     except OperationError as error:
@@ -659,8 +654,7 @@ async def rebuild_switch(principal: CurrentPrincipal, projector: ProjectorDep) -
     summary="Abandon the running rebuild and drop its schema",
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
-async def rebuild_abandon(principal: CurrentPrincipal, projector: ProjectorDep) -> dict[str, Any]:
-    _require_operator(principal)
+async def rebuild_abandon(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
     try:
         return await projector.rebuilds.abandon(str(principal))
     except OperationError as error:
@@ -674,11 +668,10 @@ async def rebuild_abandon(principal: CurrentPrincipal, projector: ProjectorDep) 
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def replay_start(
-    principal: CurrentPrincipal,
+    principal: Operator,
     projector: ProjectorDep,
     from_: Annotated[str, Query(alias="from", min_length=1, max_length=64)],
 ) -> dict[str, Any]:
-    _require_operator(principal)
     _require_live_projection(projector)
     try:
         return await projector.replays.start(from_, str(principal))
@@ -690,11 +683,10 @@ async def replay_start(
     "/replay", summary="The last replay's state and result", openapi_extra=operator_scope(OperatorScope.REBUILD)
 )
 async def replay_status(
-    principal: CurrentPrincipal,
+    principal: Operator,
     projector: ProjectorDep,
     replay_id: Annotated[int | None, Query(ge=1, le=LARGEST_BIGINT)] = None,
 ) -> dict[str, Any]:
-    _require_operator(principal)
     return await projector.replays.status(replay_id)
 
 
@@ -799,8 +791,7 @@ async def credential_jwks(signing: CredentialSigningDep) -> JSONResponse:
     summary="Credential signing keys: the active one and those retired",
     openapi_extra=operator_scope(OperatorScope.KEYS),
 )
-async def credential_keys(principal: CurrentPrincipal, signing: CredentialSigningDep) -> dict[str, Any]:
-    _require_operator(principal)
+async def credential_keys(principal: Operator, signing: CredentialSigningDep) -> dict[str, Any]:
     return {
         "keys": [
             {
@@ -822,8 +813,7 @@ async def credential_keys(principal: CurrentPrincipal, signing: CredentialSignin
     responses=problem_responses(503),
     openapi_extra=operator_scope(OperatorScope.KEYS),
 )
-async def rotate_credential_keys(principal: CurrentPrincipal, signing: CredentialSigningDep) -> dict[str, Any]:
-    _require_operator(principal)
+async def rotate_credential_keys(principal: Operator, signing: CredentialSigningDep) -> dict[str, Any]:
     try:
         created, retired = await signing.keys.rotate(str(principal))
     except CredentialKeyError as error:

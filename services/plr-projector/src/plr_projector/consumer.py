@@ -472,6 +472,7 @@ class Runner:
             event_id=uuid.UUID(letter.event_id) if letter.event_id and is_uuid(letter.event_id) else None,
             event_type=letter.event_type,
             value=message.value,
+            attempts=poisoned.attempts,
         )
         changes = BatchChanges(parked=[parked])
         changes.outcomes[(message.topic, "parked")] += 1

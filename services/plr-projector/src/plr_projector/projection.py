@@ -514,6 +514,9 @@ class Parked:
     event_id: uuid.UUID | None
     event_type: str | None
     value: bytes | None
+    # the consumer's tries before parking it, as its dead letter says: one for an event its contract or the
+    # fold refuses (trying again changes nothing), none for one held behind another's poison
+    attempts: int = 0
 
 
 @dataclass
@@ -643,6 +646,7 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
                 event_id=event_id,
                 event_type=event_type,
                 value=item.message.value,
+                attempts=1 if reason == "error" else 0,
             )
         )
         blocked.add(item.message.stream)

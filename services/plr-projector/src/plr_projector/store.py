@@ -131,6 +131,7 @@ _PARKED_COPY_COLUMNS = (
     "message_key",
     "value",
     "kafka_timestamp_ms",
+    "attempts",
 )
 
 # What a bulk rebuild writes with COPY, table by table: the columns, in the order of the records.
@@ -209,6 +210,7 @@ def parked_row(parked: Parked) -> tuple[Any, ...]:
         message.key,
         parked.value,
         message.timestamp_ms,
+        parked.attempts,
     )
 
 
@@ -415,10 +417,11 @@ class ReadModel:
         if changes.parked:
             await connection.executemany(
                 f'INSERT INTO {self._q}.parked (topic, partition, "offset", park_key, reason, error, event_id,'
-                " event_type, message_key, value, kafka_timestamp_ms, dlq_pending)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                " event_type, message_key, value, kafka_timestamp_ms, attempts, dlq_pending)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
                 ' ON CONFLICT (topic, partition, "offset") DO UPDATE SET reason = EXCLUDED.reason,'
                 " error = EXCLUDED.error, event_id = EXCLUDED.event_id, event_type = EXCLUDED.event_type,"
+                " attempts = GREATEST(parked.attempts, EXCLUDED.attempts),"
                 " dlq_pending = EXCLUDED.dlq_pending",
                 [(*parked_row(parked), publish_dead_letters and parked.reason == "error") for parked in changes.parked],
             )

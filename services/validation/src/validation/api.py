@@ -26,7 +26,14 @@ from lrs_domain.merges import LearnerMerges, MergedLearner
 from lrs_domain.reference import Learner
 from lrs_domain.rules import MAX_NAME_LENGTH, parse_iso_date
 from lrs_platform.environment import refuse_in_sandpit
-from lrs_platform.identity import CurrentPrincipal, OperatorScope, PrincipalKind, operator_scope, require_kind
+from lrs_platform.identity import (
+    CurrentPrincipal,
+    OperatorScope,
+    Principal,
+    PrincipalKind,
+    operator_caller,
+    operator_scope,
+)
 from lrs_platform.keyring import Keyring, WrappingState
 from lrs_platform.logging import get_logger
 from lrs_platform.paging import PagePosition, split_page
@@ -45,6 +52,8 @@ from validation.reference_store import (
     parse_learners_csv,
 )
 from validation.registry_access import ULN_CHECK_DIGIT_WRONG, checked_uln, may_change_sharing, may_register
+
+Operator = Annotated[Principal, Depends(operator_caller("This operation is open to operators only."))]
 
 router = APIRouter(prefix="/v1")
 LEARNER_IMPORT_BYTES = 64 * 1_048_576
@@ -264,8 +273,7 @@ def _json_body(model: type[BaseModel]) -> dict[str, Any]:
     responses=problem_responses(401, 403),
     openapi_extra=operator_scope(OperatorScope.REGISTRY),
 )
-async def load_reference(request: Request, principal: CurrentPrincipal) -> ReferenceLoaded:
-    require_kind(principal, PrincipalKind.OPERATOR)
+async def load_reference(request: Request, principal: Operator) -> ReferenceLoaded:
     files = ReferenceFiles.read(request.app.state.settings.reference_dir)
     store = _store(request)
     organisations, qualifications = await store.load(files)
@@ -355,8 +363,7 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}}
     | operator_scope(OperatorScope.REGISTRY),
 )
-async def import_learners(request: Request, principal: CurrentPrincipal) -> LearnersRegistered:
-    require_kind(principal, PrincipalKind.OPERATOR)
+async def import_learners(request: Request, principal: Operator) -> LearnersRegistered:
     try:
         learners = parse_learners_csv((await request.body()).decode("utf-8-sig"))
     except UnicodeDecodeError as error:
@@ -439,8 +446,7 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
     responses=problem_responses(401, 403, 404, 410, 422),
     openapi_extra=_json_body(ProviderLink) | operator_scope(OperatorScope.REGISTRY),
 )
-async def link_provider(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
-    require_kind(principal, PrincipalKind.OPERATOR)
+async def link_provider(request: Request, principal: Operator, uln: Uln) -> None:
     link = await _body(request, ProviderLink)
     try:
         await _store(request).link_provider(uln, link.ukprn, linked_by=str(principal))
@@ -464,8 +470,7 @@ async def link_provider(request: Request, principal: CurrentPrincipal, uln: Uln)
     responses=problem_responses(401, 403, 404, 409, 410, 422),
     openapi_extra=_json_body(MergeRequest) | operator_scope(OperatorScope.REGISTRY),
 )
-async def merge_learners(request: Request, principal: CurrentPrincipal, master_uln: Uln) -> None:
-    require_kind(principal, PrincipalKind.OPERATOR)
+async def merge_learners(request: Request, principal: Operator, master_uln: Uln) -> None:
     merge = await _body(request, MergeRequest)
     try:
         await _store(request).merge(master_uln, merge.merged_uln)
@@ -514,11 +519,10 @@ async def merge_learners(request: Request, principal: CurrentPrincipal, master_u
 )
 async def erase_learner(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: Operator,
     response: Response,
     uln: Uln,
 ) -> ErasureDone:
-    require_kind(principal, PrincipalKind.OPERATOR)
     erasure_request = await _body(request, ErasureRequest)
     try:
         erasure, erased_now = await _store(request).erase(uln, str(principal), erasure_request.reason)
@@ -546,12 +550,11 @@ async def erase_learner(
 )
 async def list_erasures(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: Operator,
     uln: Annotated[str | None, Query(pattern=ULN_PATTERN)] = None,
     after: PageAfter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Erasures:
-    require_kind(principal, PrincipalKind.OPERATOR)
     found = await _store(request).erasures(uln, after=after, limit=limit + 1)
     page, following = split_page(found, limit, lambda last: PagePosition(last.erased_at, last.erasure_id))
     return Erasures(erasures=[_audited(erasure) for erasure in page], next=following.token() if following else None)
@@ -574,8 +577,7 @@ def _audited(erasure: Erasure) -> AuditedErasure:
     responses=problem_responses(401, 403, 503),
     openapi_extra=operator_scope(OperatorScope.KEYS),
 )
-async def key_wrapping(request: Request, principal: CurrentPrincipal) -> KeyWrapping:
-    require_kind(principal, PrincipalKind.OPERATOR)
+async def key_wrapping(request: Request, principal: Operator) -> KeyWrapping:
     return _wrapping_answer(await _keyring(request).wrapping())
 
 
@@ -594,9 +596,8 @@ async def key_wrapping(request: Request, principal: CurrentPrincipal) -> KeyWrap
     openapi_extra=operator_scope(OperatorScope.KEYS),
 )
 async def rewrap_keys(
-    request: Request, principal: CurrentPrincipal, at_most: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000
+    request: Request, principal: Operator, at_most: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000
 ) -> KeyWrapping:
-    require_kind(principal, PrincipalKind.OPERATOR)
     keyring = _keyring(request)
     rewrapped = await keyring.rewrap(at_most)
     state = await keyring.wrapping()

@@ -7,12 +7,12 @@ import dataclasses
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.text import OneLineText
-from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, operator_scope
+from lrs_platform.identity import OperatorScope, Principal, operator_caller, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
 from portal.accounts import (
     AO_ID_PATTERN,
@@ -26,6 +26,8 @@ from portal.accounts import (
 from portal.auth import Authentication, LinkNotSent, LinkShareUsed
 from portal.store import AccountDisabled, AccountExists, AccountNotFound
 from portal.web.common import portal_of
+
+Operator = Annotated[Principal, Depends(operator_caller("Only operators manage portal accounts."))]
 
 router = APIRouter(prefix="/v1/admin/users", tags=["accounts"])
 
@@ -149,11 +151,6 @@ def _by_key(principal: Principal) -> str:
     return f"{principal} (API key)"
 
 
-def _require_operator(principal: Principal) -> None:
-    if not principal.is_operator:
-        raise ProblemError(403, "Forbidden", "Only operators manage portal accounts.")
-
-
 async def _changeable_by(principal: Principal, auth: Authentication, username: str) -> None:
     """Whether the operator key may change the account (AccountNotFound when there is none): an operator's
     only with a key without scopes."""
@@ -183,8 +180,7 @@ def _may_hand_out_operator_power(principal: Principal) -> None:
     responses=problem_responses(401, 403, 409, 422, 503),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
-async def create_account(body: AccountCreate, principal: CurrentPrincipal, request: Request) -> CreatedAccount:
-    _require_operator(principal)
+async def create_account(body: AccountCreate, principal: Operator, request: Request) -> CreatedAccount:
     if body.role is Role.OPERATOR:
         _may_hand_out_operator_power(principal)
     duties = _duties(body.role, body.scopes, body.every_duty)
@@ -230,7 +226,7 @@ async def create_account(body: AccountCreate, principal: CurrentPrincipal, reque
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
 async def list_accounts(
-    principal: CurrentPrincipal,
+    principal: Operator,
     request: Request,
     ao_id: Annotated[str | None, Query(pattern=AO_ID_PATTERN.pattern, description="only this AO's staff")] = None,
     role: Annotated[Role | None, Query(description="only AO users, or only operators")] = None,
@@ -242,7 +238,6 @@ async def list_accounts(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
 ) -> AccountList:
-    _require_operator(principal)
     listed = AccountListing(ao_id=ao_id, role=role, starting=starting, after=after, limit=limit)
     page, next_after = await portal_of(request).auth.accounts(listed)
     return AccountList(items=[AccountPublic.of(account) for account in page], next=next_after)
@@ -255,8 +250,7 @@ async def list_accounts(
     responses=problem_responses(401, 403, 404, 409),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
-async def disable_account(username: Username, principal: CurrentPrincipal, request: Request) -> AccountPublic:
-    _require_operator(principal)
+async def disable_account(username: Username, principal: Operator, request: Request) -> AccountPublic:
     auth = portal_of(request).auth
     try:
         if not await auth.disable(username, by=_by_key(principal)):
@@ -274,8 +268,7 @@ async def disable_account(username: Username, principal: CurrentPrincipal, reque
     responses=problem_responses(401, 403, 404, 409),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
-async def enable_account(username: Username, principal: CurrentPrincipal, request: Request) -> AccountPublic:
-    _require_operator(principal)
+async def enable_account(username: Username, principal: Operator, request: Request) -> AccountPublic:
     auth = portal_of(request).auth
     try:
         await _changeable_by(principal, auth, username)
@@ -292,8 +285,7 @@ async def enable_account(username: Username, principal: CurrentPrincipal, reques
     responses=problem_responses(401, 403, 404, 409),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
-async def reset_password(username: Username, principal: CurrentPrincipal, request: Request) -> IssuedPassword:
-    _require_operator(principal)
+async def reset_password(username: Username, principal: Operator, request: Request) -> IssuedPassword:
     auth = portal_of(request).auth
     try:
         await _changeable_by(principal, auth, username)
@@ -322,8 +314,7 @@ class LinkSent(BaseModel):
     responses=problem_responses(401, 403, 404, 409, 422, 429, 503),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
-async def email_password_link(username: Username, principal: CurrentPrincipal, request: Request) -> LinkSent:
-    _require_operator(principal)
+async def email_password_link(username: Username, principal: Operator, request: Request) -> LinkSent:
     portal = portal_of(request)
     if portal.password_emails is None:
         raise ProblemError(
@@ -361,10 +352,7 @@ async def email_password_link(username: Username, principal: CurrentPrincipal, r
     responses=problem_responses(401, 403, 404, 422),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
-async def set_duties(
-    username: Username, body: AccountDuties, principal: CurrentPrincipal, request: Request
-) -> AccountPublic:
-    _require_operator(principal)
+async def set_duties(username: Username, body: AccountDuties, principal: Operator, request: Request) -> AccountPublic:
     _may_hand_out_operator_power(principal)
     auth = portal_of(request).auth
     try:
@@ -386,9 +374,8 @@ async def set_duties(
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
 async def set_email(
-    username: Username, body: AccountEmail, principal: CurrentPrincipal, request: Request, after: BackgroundTasks
+    username: Username, body: AccountEmail, principal: Operator, request: Request, after: BackgroundTasks
 ) -> AccountPublic:
-    _require_operator(principal)
     portal = portal_of(request)
     try:
         await _changeable_by(principal, portal.auth, username)
@@ -409,14 +396,13 @@ async def set_email(
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
 async def account_changes(
-    principal: CurrentPrincipal,
+    principal: Operator,
     request: Request,
     before: Annotated[
         int | None, Query(ge=1, le=2**63 - 1, description="only changes older than this change_id")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AccountChanges:
-    _require_operator(principal)
     page = await portal_of(request).auth.changes(limit=limit + 1, older_than=before)
     return AccountChanges(
         changes=[AccountChangePublic(**dataclasses.asdict(change)) for change in page[:limit]],
