@@ -159,10 +159,10 @@ class CodeExplanation:
 CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and its text are equal keys
     BatchCode.MALFORMED: CodeExplanation(
         meaning=(
-            "The file is malformed: not UTF-8, wrong CSV headings, wrong number of fields, unreadable "
-            "XML/JSON (a JSON object naming a key twice among them), a value that cannot be stored or sent (see [What a value may "
-            "hold](#what-a-value-may-hold)), or a `ResultsIssuedDate` that is not a date written `yyyy-mm-dd` "
-            "(decision 0133)"
+            "The file is malformed: not UTF-8 (an XML declaration naming another encoding too, decision 0139), "
+            "wrong CSV headings, wrong number of fields, unreadable XML/JSON (a JSON object naming a key twice "
+            "among them), a value that cannot be stored or sent (see [What a value may hold](#what-a-value-may-hold)), "
+            "or a `ResultsIssuedDate` that is not a date written `yyyy-mm-dd` (decision 0133)"
         ),
         example="a CSV whose second heading is `Uln` instead of `ULN`; a NUL byte in a given name",
         source="product decision, DOMAIN.md §7",

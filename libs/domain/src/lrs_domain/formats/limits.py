@@ -2,7 +2,8 @@
 
 A file is judged in reading order and its first fault wins, so it gets the same code whatever its format:
 1. RS002 when it is over 6 MB, before anything is read;
-2. RS001 when a CSV or JSON file is not UTF-8, or a JSON file is not well-formed (both are decoded whole);
+2. RS001 when a CSV or JSON file is not UTF-8, or a JSON file is not well-formed (both are decoded whole),
+   or an XML file declares another encoding or starts with a UTF-16 or UTF-32 byte order mark;
 3. the header: RS001 for a structural fault, a value that cannot be stored or sent (`values`) or a
    missing AwardingOrganisation, then RS004, then RS007;
 4. the records, in order: RS001 for a structural fault or a value that cannot be stored or sent,

@@ -4,6 +4,8 @@ Parsed by defusedxml's parser: any DOCTYPE, entity declaration or external refer
 before it can expand or fetch anything. No element tree is built: the builder below keeps only the
 header values and records, and reports every structural fault with its line and column. Elements are
 unqualified (no namespace); attributes are ignored, so `xsi:noNamespaceSchemaLocation` is allowed.
+A file is UTF-8, as CSV and JSON are: a declaration naming another encoding, or a UTF-16 or UTF-32
+byte order mark, is RS001 before any value is read (decision 0139).
 """
 
 from __future__ import annotations
@@ -53,7 +55,22 @@ def parse_xml(content: bytes) -> ParsedBatch:
     return plain_xml(content) or _parse_with_expat(content)
 
 
+_OTHER_BYTE_ORDER_MARKS = {
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\xfe\xff": "UTF-16",
+    b"\xff\xfe": "UTF-16",
+}
+
+
+def _refuse_other_byte_order_marks(content: bytes) -> None:
+    for mark, encoding in _OTHER_BYTE_ORDER_MARKS.items():
+        if content.startswith(mark):
+            raise BatchRefused(BatchCode.MALFORMED, f"the file is {encoding}, not UTF-8", 1, 1)
+
+
 def _parse_with_expat(content: bytes) -> ParsedBatch:
+    _refuse_other_byte_order_marks(content)
     builder = _BatchBuilder()
     parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     expat = parser.parser
@@ -62,6 +79,7 @@ def _parse_with_expat(content: bytes) -> ParsedBatch:
     expat.StartElementHandler = builder.start
     expat.EndElementHandler = builder.end
     expat.CharacterDataHandler = builder.data
+    expat.XmlDeclHandler = builder.declaration
 
     builder.expat = expat
     try:
@@ -176,6 +194,12 @@ class _BatchBuilder:
 
     def position(self) -> tuple[int, int]:
         return self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber + 1
+
+    def declaration(self, _version: str, encoding: str | None, _standalone: int) -> None:
+        self._expect(
+            encoding is None or encoding.lower() == "utf-8",
+            f"the XML declaration names encoding {encoding!r}: the file must be UTF-8",
+        )
 
     def _expect(self, condition: bool, detail: str) -> None:
         if not condition:

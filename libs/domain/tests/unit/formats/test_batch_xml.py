@@ -108,14 +108,38 @@ def test_cdata_comments_and_processing_instructions_are_allowed() -> None:
     assert batch.records[0].given_name == "Zoë <Z>"
 
 
-def test_a_byte_order_mark_and_other_declared_encodings_are_read() -> None:
+def test_a_utf8_byte_order_mark_and_a_utf8_declaration_in_any_case_are_read() -> None:
     utf8_with_bom = b"\xef\xbb\xbf" + _batch(records_xml="<Record><GivenName>Zoë</GivenName></Record>")
-    latin1 = b'<?xml version="1.0" encoding="ISO-8859-1"?>\n' + _batch(
-        records_xml="<Record><GivenName>Zoë</GivenName></Record>"
-    ).decode().encode("latin-1")
+    lower_case = _batch(prolog="<?xml version='1.0' encoding='utf-8'?>", records_xml=RECORD_XML.replace("Alex", "Zoë"))
 
     assert _parse(utf8_with_bom).records[0].given_name == "Zoë"
-    assert _parse(latin1).records[0].given_name == "Zoë"
+    assert _parse(lower_case).records[0].given_name == "Zoë"
+
+
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "windows-1252", "US-ASCII", "UTF-16", "Shift_JIS"])
+def test_a_declaration_naming_another_encoding_is_rs001_where_it_stands(encoding: str) -> None:
+    content = f'<?xml version="1.0" encoding="{encoding}"?>\n'.encode() + _batch(
+        records_xml="<Record><GivenName>Zoe</GivenName></Record>"
+    )
+
+    refusal = _refusal(content)
+
+    assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, 1)
+    assert f"encoding '{encoding}'" in refusal.detail and "UTF-8" in refusal.detail
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_utf16_or_utf32_file_is_rs001_even_without_a_declaration(codec: str) -> None:
+    content = _batch().decode().encode(codec)
+    if not codec.endswith("-be"):
+        assert content[:2] in (b"\xff\xfe", b"\xfe\xff")
+    else:
+        content = b"\xfe\xff" + content
+
+    refusal = _refusal(content)
+
+    assert refusal.code == BatchCode.MALFORMED
+    assert "not UTF-8" in refusal.detail
 
 
 def test_bytes_that_are_not_utf8_in_a_utf8_document_are_malformed_with_line_and_column() -> None:
