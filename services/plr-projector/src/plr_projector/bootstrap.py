@@ -133,7 +133,7 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
             app.state.projector = projector
             kek = settings.credential_key_encryption_key
             app.state.credential_signing = CredentialSigning(
-                CredentialIssuer.at(settings.credential_issuer_url),
+                CredentialIssuer.at(settings.credential_issuer_url, settings.environment),
                 CredentialKeys(pool, KeyEncryptionKey.parse(kek.get_secret_value()) if kek else None),
             )
             readiness(app, postgres=lambda: database_reachable(pool), kafka=lambda: kafka_reachable(bootstrap))

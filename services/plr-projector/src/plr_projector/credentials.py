@@ -5,6 +5,7 @@ achievement becomes an Open Badges 3.0 `AchievementCredential` inside the CLR, n
 organisation (the achievement's `creator` and the subject's `source`), its grade and its status
 (Final → `Completed`, Provisional → `Provisional`, the OB 3.0 result statuses). Withdrawn achievements
 and centre (ILR) records are left out. See docs/decisions/0050-verifiable-plr-credentials.md.
+A Sandpit's credential says in its signed payload that it is practice, not a record (decision 0146).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from lrs_contracts.environments import Environment
 from lrs_domain.identifiers import display_qan
 from plr_projector.projection import AchievementRow
 
@@ -45,16 +47,34 @@ class SigningKey:
     private_key: Ed25519PrivateKey = field(repr=False)
 
 
+ISSUER_NAME = "Learning Records Service"
+SANDPIT_ISSUER_NAME = "Learning Records Service Sandpit (practice data, not a record of achievement)"
+SANDPIT_WARNING = (
+    "Issued by the Sandpit, a practice environment: the achievements are test data an awarding organisation"
+    " sent to try the service, and this credential is not evidence of any learning."
+)
+
+
 @dataclass(frozen=True)
 class CredentialIssuer:
-    """The LRS as a credential issuer: its public base URL names it, its keys and what it describes."""
+    """The LRS as a credential issuer: its public base URL names it, its keys and what it describes.
+    A Sandpit issuer (`practice`) names itself so, and marks every credential it writes."""
 
     url: str
-    name: str = "Learning Records Service"
+    name: str = ISSUER_NAME
+    practice: bool = False
 
     @staticmethod
-    def at(url: str, name: str = "Learning Records Service") -> CredentialIssuer:
-        return CredentialIssuer(url.rstrip("/"), name)
+    def at(url: str, environment: Environment = Environment.LIVE) -> CredentialIssuer:
+        if environment.is_sandpit:
+            return CredentialIssuer(url.rstrip("/"), SANDPIT_ISSUER_NAME, practice=True)
+        return CredentialIssuer(url.rstrip("/"))
+
+    def titled(self, name: str) -> str:
+        return f"{name} (Sandpit practice)" if self.practice else name
+
+    def described(self, description: str) -> str:
+        return f"{SANDPIT_WARNING} {description}" if self.practice else description
 
     @property
     def jwks_uri(self) -> str:
@@ -126,9 +146,11 @@ def _achievement_credential(
         # Stable per achievement: a later issue with a newer validFrom is the newer version of it.
         "id": f"urn:uuid:{row.achievement_id}",
         "type": ["VerifiableCredential", "AchievementCredential"],
-        "name": row.title,
-        "description": f"{STATUS_WORD[row.status]} result awarded by {awarding_organisation['name']}"
-        f" on {row.award_date.isoformat()}.",
+        "name": issuer.titled(row.title),
+        "description": issuer.described(
+            f"{STATUS_WORD[row.status]} result awarded by {awarding_organisation['name']}"
+            f" on {row.award_date.isoformat()}."
+        ),
         "issuer": issuer.profile(),
         "validFrom": valid_from,
         "awardedDate": f"{row.award_date.isoformat()}T00:00:00Z",
@@ -160,9 +182,11 @@ def plr_credential(
         "@context": [VC_CONTEXT, CLR_CONTEXT, OB_CONTEXT],
         "id": f"urn:uuid:{credential_id}",
         "type": ["VerifiableCredential", "ClrCredential"],
-        "name": "Personal Learning Record",
-        "description": f"The achievements awarding organisations reported for learner {uln}, as the"
-        f" {issuer.name} held them on {valid_from[:10]}; withdrawn achievements are not included.",
+        "name": issuer.titled("Personal Learning Record"),
+        "description": issuer.described(
+            f"The achievements awarding organisations reported for learner {uln}, as the"
+            f" {issuer.name} held them on {valid_from[:10]}; withdrawn achievements are not included."
+        ),
         "issuer": issuer.profile(),
         "validFrom": valid_from,
         "credentialSubject": {

@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from lrs_contracts.environments import Environment
 from plr_projector.credentials import (
     CredentialIssuer,
     NothingToCertify,
@@ -199,6 +200,27 @@ def test_a_credential_signed_by_another_key_does_not_verify() -> None:
 
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(token, pyjwt_key(public_jwk(ISSUER, key.key_id, other_public)), algorithms=["EdDSA"])
+
+
+def test_a_sandpit_credential_says_in_its_signed_payload_that_it_is_practice_not_a_record() -> None:
+    key, public = keypair()
+    sandpit = CredentialIssuer.at("https://sandpit.lrs.example/", Environment.SANDPIT)
+    document = plr_credential(sandpit, ULN, [achievement()], credential_id=uuid.UUID(int=7), issued_at=ISSUED)
+
+    claims = jwt.decode(sign(document, sandpit, key), pyjwt_key(public_jwk(sandpit, key.key_id, public)), ["EdDSA"])
+
+    jsonschema.Draft201909Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(document)
+    assert "Sandpit" in claims["issuer"]["name"] and "not a record of achievement" in claims["issuer"]["name"]
+    assert claims["name"] == "Personal Learning Record (Sandpit practice)"
+    assert claims["description"].startswith("Issued by the Sandpit, a practice environment")
+    (achievement_credential,) = nested(claims)
+    assert achievement_credential["name"].endswith("(Sandpit practice)")
+    assert "not evidence of any learning" in achievement_credential["description"]
+    assert "Sandpit" in achievement_credential["issuer"]["name"]
+
+
+def test_a_live_credential_says_nothing_of_the_sandpit() -> None:
+    assert "Sandpit" not in json.dumps(credential(achievement()))
 
 
 def test_the_private_key_is_not_in_a_signing_keys_repr() -> None:
