@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from portal.web.batch_pages import DECIDED, RECORD_STATUSES
@@ -100,3 +101,62 @@ def test_a_sandpit_batchs_pages_and_learners_link_stay_in_the_sandpit() -> None:
         assert f'href="{base}/batches/{BATCH_ID}?status=rejected&amp;page=2"' in html
         assert f'href="{base}/learners">learners page</a>' in html
         assert f'href="{base}/batches?page=2"' in listing
+
+
+def test_a_failed_batchs_accepted_records_are_bracketed_and_said_to_be_added_nowhere() -> None:
+    counts = {"total": 10, "accepted": 6, "rejected": 4, "warnings": 0, "no_ops": 1}
+    failed = batch(status="failed", failure_code="RS005", failure_reason=None, counts=counts)
+    record = {"line": 4, "status": "accepted", "errors": [], "warnings": [], "uln_masked": "******0043"}
+    record |= {"mis_identifier": "MIS-1", "action": "Create"}
+    html = page(
+        "batch.html",
+        batch=failed,
+        decided=True,
+        records=[record],
+        total=10,
+        codes=[],
+        status_filter=None,
+        code_filter=None,
+        page=1,
+        last_page=1,
+        threshold=0.3,
+        statuses=RECORD_STATUSES,
+        sent_before=None,
+    )
+    listing = page("_batch_table.html", batches=[failed], caption="Recent batches")
+
+    assert re.search(r'data-count="accepted">\(6\) passed their checks, but none was added[^<]*\(RS005\)</dd>', html)
+    assert re.search(r'data-count="no_ops">\(1\) passed their checks, but none was added', html)
+    assert 'data-count="rejected">4</dd>' in html
+    assert "not added: the batch failed" in html  # the record's own result too
+    assert re.search(r'data-count="accepted">\(6\)<span class="govuk-visually-hidden"> passed their checks', listing)
+    assert 'data-count="rejected">4</td>' in listing
+
+
+def test_the_batch_list_has_a_no_change_column() -> None:
+    counts = {"total": 5, "accepted": 3, "rejected": 0, "warnings": 0, "no_ops": 2}
+    listing = page("_batch_table.html", batches=[batch(status="completed", counts=counts)], caption="Batches")
+
+    assert ">No change</th>" in listing
+    assert 'data-count="no_ops">2</td>' in listing and 'data-count="accepted">3</td>' in listing
+
+
+def test_a_refused_batch_has_no_counts_and_says_why_rather_than_not_yet() -> None:
+    nothing = {"total": None, "accepted": None, "rejected": None, "warnings": None, "no_ops": None}
+    refusal = {"code": "RS001", "title": "The file is malformed", "detail": None, "line": None}
+    refused = batch(status="refused", refusal=refusal, failure_reason=None, counts=nothing)
+    html = batch_page(refused)
+    listing = page("_batch_table.html", batches=[refused], caption="Recent batches")
+
+    assert "not yet" not in html and "not yet" not in listing
+    assert 'data-count="accepted">none (refused, RS001: no record was checked)</dd>' in html
+    assert re.search(
+        r'data-count="accepted"><span aria-hidden="true">\u2013</span><span[^>]*>none \(refused, RS001', listing
+    )
+
+
+def test_a_batch_still_in_the_queue_has_its_counts_still_to_come() -> None:
+    nothing = {"total": 3, "accepted": None, "rejected": None, "warnings": None, "no_ops": None}
+    html = batch_page(batch(status="validating", failure_reason=None, counts=nothing))
+
+    assert 'data-count="accepted">not yet</dd>' in html and 'data-count="total">3</dd>' in html
