@@ -253,16 +253,16 @@ def _guessable(password: str) -> bool:
     return core in _COMMON_WORDS or len(set(core)) <= 2
 
 
-def check_new_password(password: str, current: str | None = None) -> None:
+def check_new_password(password: str, *, is_current: bool = False) -> None:
     """The rules a new password follows: long enough, not among the first an attacker tries, no control
-    character (tab, line break, ...), and not the one the person has now."""
+    character (tab, line break, ...), and not the one the person has now (`is_current`)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidAccount(f"A password has at least {MIN_PASSWORD_LENGTH} characters", "password")
     if refused := refused_character(password, one_line=True, one_line_is="a password"):
         raise InvalidAccount(f"A password cannot hold {refused}", "password")
     if control := CONTROL_CHARACTER.search(password):
         raise InvalidAccount(f"A password cannot hold the control character U+{ord(control.group()):04X}", "password")
-    if password == current:
+    if is_current:
         raise InvalidAccount("Choose a password other than the one you have now", "password")
     if _guessable(password):
         raise InvalidAccount(

@@ -401,7 +401,7 @@ class Authentication:
             return PasswordChange.LOCKED
         if checked.account is None:
             return PasswordChange.WRONG_PASSWORD  # a wrong password, or an account disabled meanwhile
-        check_new_password(new, current)
+        check_new_password(new, is_current=new == current)
         new_hash = await asyncio.to_thread(passwords.hash_password, new)
         ended = await self._accounts.change_own_password(checked.account, checked.password_hash, new_hash)
         if ended is None:
@@ -442,20 +442,31 @@ class Authentication:
         return await self._accounts.reset_link_holder(token_hash(token))
 
     async def reset_password_by_link(self, token: str, new: str) -> Account | None:
-        """The person's new password, chosen through a working link (the rules as for any new password:
-        InvalidAccount); a lock-out is lifted and every session of the account ends. None when the link does
+        """The person's new password, chosen through a working link (the rules as for any new password, and
+        not the one an operator was shown: InvalidAccount); a lock-out is lifted and every session of the account ends. None when the link does
         not work (any more)."""
         if not is_token(token):
             return None
-        check_new_password(new)
+        link_hash = token_hash(token)
+        check_new_password(new, is_current=await self._is_the_given_password(link_hash, new))
         new_hash = await asyncio.to_thread(passwords.hash_password, new)
-        reset = await self._accounts.reset_by_link(token_hash(token), new_hash)
+        reset = await self._accounts.reset_by_link(link_hash, new_hash)
         if reset is None:
             return None
         account, ended = reset
         await self._revoke(ended)
         _log.info("password_reset_by_link", role=account.role.value, ao_id=account.ao_id)
         return account
+
+    async def _is_the_given_password(self, link_hash: str, password: str) -> bool:
+        """Whether `password` is the one an operator was shown for the account the link is for. Only a given
+        password is compared: a link must not let anyone test guesses at one the person chose, perhaps used
+        elsewhere too. A password changed meanwhile stops the link working, so checking first is enough."""
+        holder = await self._accounts.reset_link_holder(link_hash)
+        if holder is None or not holder.password_given:
+            return False
+        found = await self._accounts.get(holder.username)
+        return found is not None and await _verified(found[1], password)
 
     async def enable(self, username: str, *, by: str) -> bool:
         """Enables a disabled account again (its password as it was): False when it was not disabled."""

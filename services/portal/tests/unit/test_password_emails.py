@@ -188,6 +188,32 @@ def test_a_new_password_follows_the_rules_and_is_typed_the_same_twice(portal: St
     assert _choose(client, token).status_code == 303  # the link still works after refused attempts
 
 
+def test_a_link_refuses_the_password_an_operator_gave_as_the_own_password_page_does(portal: StubbedPortal) -> None:
+    _, given = portal.account("nia.given", email=EMAIL)
+    _ask(portal.client(), "nia.given")
+    token = _link_token(portal)
+    client = portal.client()
+
+    refused = _choose(client, token, given)
+
+    assert refused.status_code == 400 and "other than the one you have now" in refused.text.replace("&#39;", "'")
+    assert portal.accounts.rows["nia.given"][0].password_given
+    assert _choose(client, token).status_code == 303  # the link still works, for a password of their own
+    assert not portal.accounts.rows["nia.given"][0].password_given
+
+
+def test_a_link_does_not_compare_a_password_the_person_chose(portal: StubbedPortal) -> None:
+    """Only a given password is compared: a link is no way to test guesses at one the person chose."""
+    _, given = portal.account("nia.chose", email=EMAIL)
+    asyncio.run(portal.auth.change_own_password("nia.chose", given, NEW))
+    _ask(portal.client(), "nia.chose")
+
+    chosen_again = _choose(portal.client(), _link_token(portal), NEW)
+
+    assert chosen_again.status_code == 303
+    assert asyncio.run(portal.auth.sign_in("nia.chose", NEW)).session is not None
+
+
 def test_the_forms_need_their_form_token(portal: StubbedPortal) -> None:
     portal.account("nia.lost", email=EMAIL)
     client = portal.client()
