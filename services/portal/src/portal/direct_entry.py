@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
 
 from lrs_contracts.batch import JobType, RecordAction, SubmittedRecord
 from lrs_contracts.outcomes import RecordOutcome
@@ -36,6 +38,19 @@ FORM_ORDER: tuple[str, ...] = (
     "notification_email",
 )
 ACTIONS = tuple(action.value for action in RecordAction)
+# What the direct-entry form takes from a link (`GET /direct-entry?...`), beside the action.
+PREFILLED: tuple[str, ...] = (
+    "uln",
+    "given_name",
+    "family_name",
+    "qualification_number",
+    "pathway",
+    "award_date",
+    "grade",
+    "centre_ukprn",
+    "language_for_assessment",
+    "credits",
+)
 JOB_TYPES = tuple(job_type.value for job_type in JobType)
 
 
@@ -92,3 +107,30 @@ def field_errors(entry: Entry, outcome: RecordOutcome) -> dict[str, str]:
 
 def warnings_of(outcome: RecordOutcome) -> list[str]:
     return [f"{finding.code}: {finding.message}" for finding in outcome.warnings]
+
+
+def prefilled_query(action: RecordAction, uln: str, names: Mapping[str, str], event: Mapping[str, Any]) -> str:
+    """The query of the direct-entry link for `action` on one of a learner's achievements (a PLR learning event).
+
+    Every action gets the learner (the ULN, and the names the AO typed: the PLR holds none, and a record
+    without them is RV021) and the achievement's key (QAN, award date, and its pathway, without which a QAN
+    of several pathways is not found). An Update also gets every achievement field the record holds: one left
+    empty means "none", and would clear it on the learner's record.
+    """
+    values: dict[str, Any] = {
+        "action": action.value,
+        "uln": uln,
+        "given_name": names.get("given_name"),
+        "family_name": names.get("family_name"),
+        "qualification_number": event.get("subject_code"),
+        "pathway": event.get("pathway"),
+        "award_date": event.get("achievement_award_date"),
+    }
+    if action is RecordAction.UPDATE:
+        values |= {
+            "grade": event.get("grade"),
+            "centre_ukprn": event.get("achievement_provider_ukprn"),
+            "language_for_assessment": event.get("language_for_assessment"),
+            "credits": event.get("credits"),
+        }
+    return urlencode({name: str(value) for name, value in values.items() if value is not None and value != ""})

@@ -7,6 +7,7 @@ import html
 import re
 
 import httpx
+from fastapi.testclient import TestClient
 from services.portal.tests.unit.stubbed_portal import form, stubbed_portal
 
 from portal.accounts import Role
@@ -44,3 +45,65 @@ def test_update_carries_the_achievements_every_field_into_the_form() -> None:
     for name, value in [("uln", ULN), ("pathway", "Route B"), ("centre_ukprn", "10001234"), ("credits", "12")]:
         assert re.search(rf'id="{name}" name="{name}" type="text" value="{value}"', entry.text), name
     assert re.search(r'<option value="English" selected', entry.text)
+
+
+def _learner_page_links(achievement: dict[str, object], **names: str) -> tuple[TestClient, dict[str, str]]:
+    portal = stubbed_portal()
+    client, person = portal.signed_in(Role.AO)
+    plr = {"uln": ULN, "master_uln": None, "ulns": [ULN], "learning_events": [achievement]}
+    portal.on("GET", "plr-projector/v1/ao/achievements", lambda _: httpx.Response(200, json=plr))
+    portal.on("GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [], "next": None}))
+    page = client.post("/learners", data=form(person, uln=ULN, **names))
+    links = {action: html.unescape(link) for link, action in re.findall(r'href="([^"]*action=(\w+)[^"]*)"', page.text)}
+    return client, links
+
+
+def _filled(entry: str, name: str) -> str | None:
+    found = re.search(rf'id="{name}" name="{name}" type="text" value="([^"]*)"', entry)
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_withdraw_and_update_fill_in_the_learner_the_names_typed_and_the_achievements_key() -> None:
+    client, links = _learner_page_links(ACHIEVEMENT, given_name="Zoë", family_name="O'Brien-Smith")
+
+    assert set(links) == {"Update", "Withdraw"}
+    for action, link in links.items():
+        entry = client.get(link).text
+        assert re.search(rf'<option value="{action}" selected', entry), action
+        expected = {
+            "uln": ULN,
+            "given_name": "Zoë",
+            "family_name": "O'Brien-Smith",
+            "qualification_number": "60190541",
+            "pathway": "Route B",
+            "award_date": "2025-03-31",
+        }
+        for name, value in expected.items():
+            assert _filled(entry, name) == value, (action, name)
+    withdraw = client.get(links["Withdraw"]).text
+    assert _filled(withdraw, "grade") == "" and _filled(withdraw, "centre_ukprn") == ""  # a Withdraw changes nothing
+
+
+def test_reinstate_fills_in_the_learner_too() -> None:
+    client, links = _learner_page_links({**ACHIEVEMENT, "withdrawn": True}, given_name="Ann", family_name="Lee")
+
+    assert set(links) == {"Reinstate"}
+    entry = client.get(links["Reinstate"]).text
+    assert (_filled(entry, "uln"), _filled(entry, "given_name"), _filled(entry, "family_name")) == (ULN, "Ann", "Lee")
+
+
+def test_without_names_typed_the_links_still_carry_the_uln() -> None:
+    _, links = _learner_page_links(ACHIEVEMENT)
+
+    assert all(f"uln={ULN}" in link and "given_name" not in link for link in links.values())
+
+
+def test_a_name_too_long_for_a_record_is_a_field_error_on_the_learners_page() -> None:
+    portal = stubbed_portal()
+    client, person = portal.signed_in(Role.AO)
+
+    page = client.post("/learners", data=form(person, uln=ULN, given_name="A" * 36))
+
+    assert page.status_code == 400
+    assert 'href="#given_name">The given name must be 35 characters or fewer' in page.text
+    assert not portal.sent_to("GET", "plr-projector/v1/ao/achievements")

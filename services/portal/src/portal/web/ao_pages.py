@@ -10,12 +10,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from lrs_contracts.batch import RecordAction
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_domain.formats import is_plausible_email
 from portal.backend import NotFound, Refused, ServiceCalls, Unavailable
 from portal.checking import batch_file, check_record
-from portal.direct_entry import ACTIONS, FORM_ORDER, JOB_TYPES, entry_batch, field_errors, read_entry, warnings_of
+from portal.direct_entry import (
+    ACTIONS,
+    FORM_ORDER,
+    JOB_TYPES,
+    entry_batch,
+    field_errors,
+    prefilled_query,
+    read_entry,
+    warnings_of,
+)
 from portal.mi import CHARTS, MiData, chart_csv, months_ending
 from portal.web.common import (
     UK,
@@ -45,6 +55,8 @@ GENDERS = (
     ("9", "9 - not specified"),
 )
 LANGUAGES = (("", "Not given"), ("English", "English"), ("Welsh", "Welsh"), ("Irish", "Irish"))
+NAME_LIMIT = 35
+NAMES = ("given_name", "family_name")
 
 
 def _today() -> Any:
@@ -80,18 +92,22 @@ async def direct_entry_form(
     award_date: Annotated[str | None, Query(max_length=10)] = None,
     grade: Annotated[str | None, Query(max_length=40)] = None,
     uln: Annotated[str | None, Query(max_length=10)] = None,
+    given_name: Annotated[str | None, Query(max_length=NAME_LIMIT)] = None,
+    family_name: Annotated[str | None, Query(max_length=NAME_LIMIT)] = None,
     pathway: Annotated[str | None, Query(max_length=100)] = None,
     centre_ukprn: Annotated[str | None, Query(max_length=8)] = None,
     language_for_assessment: Annotated[str | None, Query(max_length=20)] = None,
     credits: Annotated[str | None, Query(max_length=4)] = None,
 ) -> HTMLResponse:
-    """The form, filled in with what a link gives: the learner page's Update gives every field the record holds
-    (a field left empty sends "none", which would clear it on the learner's record); the names the AO types."""
+    """The form, filled in with what a link gives (`direct_entry.prefilled_query`): the learner page's links give
+    the learner and the achievement's key, and its Update every field the record holds."""
     given = {
         "qualification_number": qualification_number,
         "award_date": award_date,
         "grade": grade,
         "uln": uln,
+        "given_name": given_name,
+        "family_name": family_name,
         "pathway": pathway,
         "centre_ukprn": centre_ukprn,
         "language_for_assessment": language_for_assessment,
@@ -148,21 +164,45 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
 # --- learners ----------------------------------------------------------------------------------
 
 
+def _learner_page(
+    request: Request, user: Any, uln: str, names: dict[str, str], errors: dict[str, str], plr: Any, open_: Any
+) -> HTMLResponse:
+    links = {}
+    if plr is not None:
+        address = f"{base(request)}/direct-entry?"
+        for event in plr["learning_events"]:
+            actions = (
+                (RecordAction.REINSTATE,) if event.get("withdrawn") else (RecordAction.UPDATE, RecordAction.WITHDRAW)
+            )
+            links[event["id"]] = {
+                action.value: address + prefilled_query(action, plr["uln"], names, event) for action in actions
+            }
+    context = {"uln": uln, "names": names, "errors": errors, "plr": plr, "open": open_, "links": links}
+    return render(request, "learner.html", context, user=user, status_code=400 if errors else 200)
+
+
 @router.get("/learners")
 async def learner_search(request: Request, user: AoUser) -> HTMLResponse:
-    return render(request, "learner.html", {"uln": "", "errors": {}, "plr": None, "open": {}}, user=user)
+    return _learner_page(request, user, "", {}, {}, None, {})
 
 
 @router.post("/learners")
 async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
-    """A POST, so that ULNs stay out of addresses, browser history and access logs."""
+    """A POST, so that ULNs stay out of addresses, browser history and access logs. The names are the AO's own
+    (the PLR holds none): typed here, they fill in the direct-entry form its Update and Withdraw links open."""
     form = await checked_form(request, user)
     uln = field(form, "uln").replace(" ", "")
+    names = {name: field(form, name).strip() for name in NAMES}
+    errors = {}
     if not ULN.fullmatch(uln):
-        errors = {"uln": "Enter a ULN of 10 digits, the first not 0, like 1000000043"}
-        return render(
-            request, "learner.html", {"uln": uln, "errors": errors, "plr": None, "open": {}}, user=user, status_code=400
-        )
+        errors["uln"] = "Enter a ULN of 10 digits, the first not 0, like 1000000043"
+    for name, label in zip(NAMES, ("given name", "family name"), strict=True):
+        if len(names[name]) > NAME_LIMIT:
+            errors[name] = f"The {label} must be {NAME_LIMIT} characters or fewer"
+        elif refused := refused_character(names[name], one_line=True):
+            errors[name] = f"The {label} holds {refused}: type it again"
+    if errors:
+        return _learner_page(request, user, uln, names, errors, None, {})
     after_batch = None
     try:
         after_batch = uuid.UUID(field(form, "after_batch")) if field(form, "after_batch") else None
@@ -182,7 +222,7 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
             for challenge in await service.every_challenge(OPEN_STATES, ulns=plr.get("ulns", [uln]))
         }
     )
-    return render(request, "learner.html", {"uln": uln, "errors": {}, "plr": plr, "open": open_challenges}, user=user)
+    return _learner_page(request, user, uln, names, {}, plr, open_challenges)
 
 
 # --- challenges --------------------------------------------------------------------------------
