@@ -35,6 +35,14 @@ _PAGES: dict[str, tuple[int, str, list[str]]] = {
             "Go back, reload the page and send the form again.",
         ],
     ),
+    "method_not_allowed": (
+        405,
+        "This page cannot do that",
+        [
+            "The address was opened in a way this page does not answer: a form's address opened as a link, or"
+            " a form sent to a page that has none. Nothing was changed.",
+        ],
+    ),
     "unavailable": (503, "Sorry, there is a problem with the service", ["Try again in a few minutes."]),
     "refused": (409, "That could not be done", []),
     "failed": (
@@ -92,10 +100,15 @@ async def _service_error(request: Request, error: Exception) -> Response:
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     if _is_api(request) or request.url.path in ("/healthz", "/readyz", "/metrics"):
-        return problem_response(Problem(status=error.status_code, title=str(error.detail), instance=request.url.path))
+        problem = Problem(status=error.status_code, title=str(error.detail), instance=request.url.path)
+        return problem_response(problem, dict(error.headers or {}))
     if error.status_code == 404:
         return await _page_error(request, PageError("not_found"))
-    return HTMLResponse(str(error.detail), status_code=error.status_code)
+    if error.status_code == 405:
+        page = await _page_error(request, PageError("method_not_allowed"))
+        page.headers.update(error.headers or {})  # Allow: the methods the address does answer
+        return page
+    return HTMLResponse(str(error.detail), status_code=error.status_code, headers=error.headers)
 
 
 async def _invalid_request(request: Request, error: Exception) -> Response:

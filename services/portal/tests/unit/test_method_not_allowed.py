@@ -1,0 +1,44 @@
+"""An address opened with a method it does not answer (405) is the portal's own page, with its Allow header;
+the admin API answers problem+json."""
+
+from __future__ import annotations
+
+import pytest
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
+
+from portal.accounts import Role
+
+
+@pytest.fixture
+def portal() -> StubbedPortal:
+    return stubbed_portal()
+
+
+def test_opening_a_forms_address_as_a_link_is_the_portals_page(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+
+    page = client.get("/ops/keys")
+
+    assert page.status_code == 405
+    assert page.headers["allow"] == "POST"
+    assert page.headers["content-type"].startswith("text/html")
+    assert "This page cannot do that" in page.text and "Nothing was changed" in page.text
+    assert 'href="/ops"' in page.text  # the signed-in operator's start page
+
+
+def test_a_form_sent_to_a_page_without_one_is_the_portals_page(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+
+    page = client.post("/ops/accounts/changes")
+
+    assert page.status_code == 405 and page.headers["allow"] == "GET"
+    assert "This page cannot do that" in page.text
+
+
+def test_the_admin_api_answers_a_method_it_does_not_answer_with_a_problem(portal: StubbedPortal) -> None:
+    answer = portal.client().get("/v1/admin/users/kai/disable")
+
+    assert answer.status_code == 405
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["allow"] == "POST"
+    assert answer.json()["status"] == 405
