@@ -3,13 +3,12 @@ wrapped (decision 0116)."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from lrs_contracts.identifiers import ULN_PATTERN
+from lrs_domain.identifiers import has_valid_uln_check_digit, is_well_formed_uln
 from portal.backend import Forbidden, NotFound, Refused
 from portal.web.common import (
     ErasureOperator,
@@ -26,8 +25,8 @@ from portal.web.common import (
 
 router = APIRouter(include_in_schema=False)
 
-ULN = re.compile(ULN_PATTERN)
 MAX_ERASURE_REASON = 500
+FIELDS = ("uln", "reason", "mistyped")
 
 
 async def _erasures_page(
@@ -42,7 +41,9 @@ async def _erasures_page(
     after: str | None = None,
 ) -> HTMLResponse:
     audit = await calls(request, user).erasures(after=after)
+    uln = (values or {}).get("uln", "")
     context = {
+        "check_digit_wrong": is_well_formed_uln(uln) and not has_valid_uln_check_digit(uln),
         "erasures": audit["erasures"],
         "older": audit["next"],
         "newest_first_page": after is None,
@@ -55,13 +56,27 @@ async def _erasures_page(
 
 
 def _erasure_errors(values: dict[str, str]) -> dict[str, str]:
+    """Judged before the confirmation is asked, and again when it is given. A ULN whose check digit is wrong is
+    no learner's (decision 0132): most likely mistyped, so it is refused unless the operator ticks that it is the
+    mistyped ULN an AO's batch carried details under, which validation erases only if it holds any (0145)."""
     errors = {}
-    if not ULN.fullmatch(values["uln"]):
-        errors["uln"] = "Enter the learner's ULN: 10 digits, like 1000000043"
+    uln = values["uln"]
+    if not is_well_formed_uln(uln):
+        errors["uln"] = "Enter the learner's ULN: 10 digits, the first not 0, like 1000000043"
+    elif not has_valid_uln_check_digit(uln) and values["mistyped"] != "yes":
+        errors["uln"] = (
+            "This ULN's check digit is wrong (RV002), so no learner can have it: check that you typed it right"
+        )
     missing = "Say why the learner is erased: it is kept in the audit"
     if reason := reason_error(values["reason"], limit=MAX_ERASURE_REASON, missing=missing):
         errors["reason"] = reason
     return errors
+
+
+def _erasure_values(form: Any) -> dict[str, str]:
+    values = {name: field(form, name) for name in FIELDS}
+    values["uln"] = values["uln"].strip()
+    return values
 
 
 @router.get("/ops/erasures")
@@ -79,7 +94,7 @@ async def erasures(
 async def check_erasure(request: Request, user: ErasureOperator) -> HTMLResponse:
     """The confirmation step: what will be erased, with the same values ready to send."""
     form = await checked_form(request, user)
-    values = {name: field(form, name) for name in ("uln", "reason")}
+    values = _erasure_values(form)
     if errors := _erasure_errors(values):
         return await _erasures_page(request, user, values=values, errors=errors, status=400)
     return await _erasures_page(request, user, values=values, confirming=True)
@@ -88,7 +103,7 @@ async def check_erasure(request: Request, user: ErasureOperator) -> HTMLResponse
 @router.post("/ops/erasures")
 async def erase(request: Request, user: ErasureOperator) -> Response:
     form = await checked_form(request, user)
-    values = {name: field(form, name) for name in ("uln", "reason")}
+    values = _erasure_values(form)
     if errors := _erasure_errors(values):
         return await _erasures_page(request, user, values=values, errors=errors, status=400)
     try:
