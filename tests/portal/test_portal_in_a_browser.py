@@ -303,7 +303,7 @@ async def test_the_mi_charts_show_the_mi_apis_numbers(
     assert await _bar(ao_page, "chart-records", "Accepted", period) == submitted["records_accepted"]
     assert await _bar(ao_page, "chart-records", "Rejected", period) == submitted["records_rejected"]
     for code, count in submitted["rejections_by_code"].items():
-        assert await _bar(ao_page, "chart-rejections", "Records", code) == count
+        assert await _bar(ao_page, "chart-rejections", "Number", code) == count
     assert await ao_page.locator("svg#chart-rejections rect").count() == len(submitted["rejections_by_code"])
     assert await _bar(ao_page, "chart-timeliness", "Batches measured", period) == timely["batches_measured"]
     within = "Within 10 working days"

@@ -44,11 +44,20 @@ class Chart:
     horizontal: bool = False
     category_label: str = "Month"
     empty: str = "Nothing to show for these months"
+    # What each category's numbers count, when categories count different things (records, batches): shown
+    # beside each bar, in its own column of the table and the CSV, under `notes_label`.
+    category_notes: tuple[str, ...] = ()
+    notes_label: str = ""
 
     def __post_init__(self) -> None:
         for series in self.series:
             if len(series.values) != len(self.categories):
                 raise ValueError(f"series {series.name!r} has {len(series.values)} values for {len(self.categories)}")
+        if self.notes_label and len(self.category_notes) != len(self.categories):
+            raise ValueError(f"{len(self.category_notes)} notes for {len(self.categories)} categories")
+
+    def note(self, index: int) -> str:
+        return self.category_notes[index] if self.category_notes else ""
 
 
 def nice_maximum(value: float) -> float:
@@ -153,8 +162,10 @@ def horizontal_bars(chart: Chart) -> Markup:
             width = plot_width * value / top
             if series_index == 0:
                 parts.append(_text(label_width - 8, y + row / 2 + 4, category, "end", "chart-axis"))
-            parts.append(_bar(chart, series_index, series, category, value, label_width, y + 3, width, row - 6))
-            parts.append(_text(label_width + width + 6, y + row / 2 + 4, _number(value), "start", "chart-value"))
+            note = chart.note(category_index)
+            parts.append(_bar(chart, series_index, series, category, value, label_width, y + 3, width, row - 6, note))
+            shown = f"{_number(value)} {note}" if note else _number(value)
+            parts.append(_text(label_width + width + 6, y + row / 2 + 4, shown, "start", "chart-value"))
             y += row
     if not chart.categories:
         parts.append(_text(_WIDTH / 2, _TOP + 16, chart.empty))
@@ -184,9 +195,10 @@ def _bar(
     y: float,
     width: float,
     height: float,
+    note: str = "",
 ) -> str:
     colour = PALETTE[series_index % len(PALETTE)]
-    label = f"{category}, {series.name}: {_number(value)}{chart.unit}"
+    label = f"{category}, {note or series.name}: {_number(value)}{chart.unit}"
     return (
         f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(width, 0):.1f}" height="{max(height, 0):.1f}" fill="{colour}"'
         f' data-series="{escape(series.name)}" data-category="{escape(category)}" data-value="{_raw(value)}">'

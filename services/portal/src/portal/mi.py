@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from lrs_contracts.codes import BatchCode
 from portal.charts import Chart, Series, table_rows
 
 TARGET_WORKING_DAYS = 10
 CODES_CHARTED = 5
 OTHER_CODES = "Other codes"
 ALL_TYPES = "All types"
+BATCH_CODES = frozenset(code.value for code in BatchCode)
 
 
 def months_ending(today: date, count: int) -> list[str]:
@@ -110,14 +112,21 @@ def rejections_chart(data: MiData) -> Chart:
     return Chart(
         "chart-rejections",
         "Rejections by code",
-        f"How many rejected records carried each RVnnn code and how many batches each RSnnn code failed,"
-        f" {_span(data)}, most frequent first (the month-by-month chart counts an RSnnn code's records instead).",
+        f"How many rejected records carried each record code (RVnnn) and how many whole batches each batch code"
+        f" (RSnnn) failed, {_span(data)}, most frequent first: a batch code counts batches, not records (the"
+        " month-by-month chart counts the records of the batches it failed instead).",
         tuple(code for code, _ in counts),
-        (Series("Records", tuple(float(n) for _, n in counts)),),
+        (Series("Number", tuple(float(n) for _, n in counts)),),
         horizontal=True,
         category_label="Code",
         empty="No rejections in these months",
+        category_notes=tuple(_counted(code) for code, _ in counts),
+        notes_label="What is counted",
     )
+
+
+def _counted(code: str) -> str:
+    return "batches failed" if code in BATCH_CODES else "records rejected"
 
 
 def rejections_by_month_chart(data: MiData) -> Chart:
@@ -242,7 +251,9 @@ CHARTS: dict[str, Callable[[MiData], Chart]] = {
 def chart_csv(chart: Chart) -> str:
     text = io.StringIO(newline="")
     writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(["Category", *(series.name for series in chart.series)])
-    for category, values in table_rows(chart):
-        writer.writerow([category, *(str(int(v)) if float(v).is_integer() else str(v) for v in values)])
+    notes = [chart.notes_label] if chart.notes_label else []
+    writer.writerow(["Category", *notes, *(series.name for series in chart.series)])
+    for index, (category, values) in enumerate(table_rows(chart)):
+        noted = [chart.note(index)] if chart.notes_label else []
+        writer.writerow([category, *noted, *(str(int(v)) if float(v).is_integer() else str(v) for v in values)])
     return text.getvalue()

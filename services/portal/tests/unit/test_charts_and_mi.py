@@ -6,8 +6,11 @@ import re
 from datetime import date
 from xml.etree import ElementTree
 
+import httpx
 import pytest
+from services.portal.tests.unit.stubbed_portal import stubbed_portal
 
+from portal.accounts import Role
 from portal.charts import Chart, Series, nice_maximum, svg, table_rows
 from portal.mi import CHARTS, MiData, chart_csv, months_ending
 
@@ -190,3 +193,51 @@ def test_no_rejections_draw_an_empty_chart_that_says_so() -> None:
     empty = MiData(["2026-11"], {}, {})
     assert re.search(r"No rejections in these months", str(svg(CHARTS["rejections"](empty))))
     assert re.search(r"No batch with a results-issued date", str(svg(CHARTS["plr-timeliness"](empty))))
+
+
+def _with_failed_batches() -> MiData:
+    failed = {
+        "batches_completed": 0,
+        "batches_failed": 3,
+        "batches_abandoned": 0,
+        "records_accepted": 0,
+        "records_rejected": 9,
+        "rejections_by_code": {"RS005": 3, "RV002": 9},
+    }
+    return MiData(["2026-11"], {"2026-11": [failed]}, {})
+
+
+def test_the_rejections_csv_says_a_batch_code_counts_batches_and_a_record_code_records() -> None:
+    text = chart_csv(CHARTS["rejections"](_with_failed_batches()))
+
+    assert text.splitlines() == [
+        "Category,What is counted,Number",
+        "RV002,records rejected,9",
+        "RS005,batches failed,3",
+    ]
+    assert "Records" not in text.splitlines()[0]
+
+
+def test_the_rejections_chart_and_its_table_say_what_each_code_counts() -> None:
+    chart = CHARTS["rejections"](_with_failed_batches())
+    drawn = str(svg(chart))
+
+    assert ">3 batches failed</text>" in drawn and ">9 records rejected</text>" in drawn
+    assert "<title>RS005, batches failed: 3</title>" in drawn
+    failed = _with_failed_batches().submissions["2026-11"][0]
+    portal = stubbed_portal()
+    client, _ = portal.signed_in(Role.AO)
+    portal.on("GET", "reporting/v1/reports/submissions", lambda _: httpx.Response(200, json={"items": [failed]}))
+    portal.on("GET", "reporting/v1/reports/timeliness", lambda _: httpx.Response(200, json={"items": []}))
+    for report in ("plr-timeliness", "rejections", "challenges"):
+        portal.on("GET", f"reporting/v1/reports/{report}", lambda _: httpx.Response(200, json={"items": []}))
+    rendered = client.get("/mi?months=3").text
+    assert '<th scope="col" class="govuk-table__header">What is counted</th>' in rendered
+    assert re.search(
+        r"RS005 <span[^>]*>[^<]*</span></th>\s*<td class=\"govuk-table__cell\" data-counted>batches failed</td>",
+        rendered,
+    )
+
+
+def test_a_chart_whose_categories_count_nothing_different_has_no_such_column() -> None:
+    assert chart_csv(CHARTS["records"](data())).splitlines()[0] == "Category,Accepted,Rejected"
