@@ -10,12 +10,29 @@ from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedReco
 from lrs_contracts.outcomes import RecordOutcome
 from lrs_contracts.text import refused_character
 from lrs_domain.decision import OfflineReport, check_batch_offline
-from lrs_domain.formats import BatchRefused, ParsedBatch, detect_format, parse_batch, write_json
+from lrs_domain.formats import (
+    HEADER_FIELDS,
+    RECORD_FIELDS,
+    BatchRefused,
+    ParsedBatch,
+    detect_format,
+    parse_batch,
+    write_json,
+)
 from lrs_domain.reference import Catalogue
 
 # What the portal says a checked upload is when it sends it on: its own words, never the browser's.
 MEDIA_TYPES = {BatchFormat.CSV: "text/csv", BatchFormat.XML: "application/xml", BatchFormat.JSON: "application/json"}
 MAX_FILENAME_CHARACTERS = 255
+_FIELDS = {field.attribute: field for field in (*HEADER_FIELDS, *RECORD_FIELDS)}
+
+
+def field_name(fmt: BatchFormat | None, attribute: str | None) -> str | None:
+    """A field as a file of `fmt` names it: its JSON key in JSON, else its CSV heading (the XML element too)."""
+    field = _FIELDS.get(attribute or "")
+    if field is None:
+        return None
+    return field.json_key if fmt is BatchFormat.JSON else field.heading
 
 
 def filename_fault(filename: str) -> str | None:
@@ -54,6 +71,10 @@ class UploadCheck:
         rejected = [outcome for outcome in self.report.outcomes if outcome.errors]
         warned = [outcome for outcome in self.report.outcomes if outcome.warnings and not outcome.errors]
         return rejected + warned
+
+    def named(self, attribute: str | None) -> str | None:
+        """A field (a finding's `field`, say) as the checked file names it."""
+        return field_name(self.format, attribute)
 
     @property
     def media_type(self) -> str | None:
