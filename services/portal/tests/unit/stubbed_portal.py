@@ -372,12 +372,14 @@ class MemoryKeys:
     def __init__(self) -> None:
         self.live: dict[str, Principal] = {}
         self.labels: dict[str, str] = {}
+        self.created: dict[str, datetime] = {}
 
     async def issue(self, principal: Principal, label: str, *, connection: None = None) -> IssuedKey:
         stored(label)
         key_id = secrets.token_hex(8)
         self.live[key_id] = principal
         self.labels[key_id] = label
+        self.created[key_id] = utc_now()
         return IssuedKey(key_id, f"lrs_{key_id}_{secrets.token_urlsafe(8)}", principal)
 
     async def issue_for_session(self, principal: Principal, username: str) -> IssuedKey:
@@ -401,7 +403,14 @@ class MemoryKeys:
     async def listing(
         self, kind: PrincipalKind = PrincipalKind.AO, *, principal: Principal | None = None, limit: int = 500
     ) -> tuple[list[StoredKey], int]:
-        return [], 0
+        listed = [
+            StoredKey(key_id, live, self.labels[key_id], self.created[key_id], None)
+            for key_id, live in sorted(self.live.items())
+            if live.kind is kind
+            and (principal is None or live == principal)
+            and not self.labels[key_id].startswith("portal session:")
+        ]
+        return listed[:limit], len(listed)
 
 
 class MemoryMailer:

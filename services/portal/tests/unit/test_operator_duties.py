@@ -267,14 +267,38 @@ def test_the_accounts_page_revokes_only_the_ao_keys_it_lists(portal: StubbedPort
         if principal.kind.value == "operator" and key_id != operator_key.key_id
     )
 
-    revoked = client.post(f"/ops/keys/{ao_key.key_id}/revoke", data=form(session))
+    revoked = client.post(f"/ops/keys/{ao_key.key_id}/revoke", data=form(session, confirmed="yes"))
     refused = [
-        client.post(f"/ops/keys/{key_id}/revoke", data=form(session)) for key_id in (operator_key.key_id, session_key)
+        client.post(f"/ops/keys/{key_id}/revoke", data=form(session, confirmed="yes"))
+        for key_id in (operator_key.key_id, session_key)
     ]
+    not_asked = [client.get(f"/ops/keys/{key_id}/revoke") for key_id in (operator_key.key_id, session_key)]
 
     assert revoked.status_code == 303 and ao_key.key_id not in portal.keys.live
-    assert [answer.status_code for answer in refused] == [404, 404]
+    assert [answer.status_code for answer in refused + not_asked] == [404, 404, 404, 404]
     assert {operator_key.key_id, session_key} <= portal.keys.live.keys()
+
+
+def test_revoking_an_ao_key_is_confirmed_first_and_said_after(portal: StubbedPortal) -> None:
+    client, session = portal.signed_in(Role.OPERATOR, frozenset({"accounts"}))
+    ao_key = asyncio.run(portal.keys.issue(Principal.parse("ao:RN5133"), "results system"))
+    listed = client.get("/ops/accounts").text
+
+    unconfirmed = client.post(f"/ops/keys/{ao_key.key_id}/revoke", data=form(session, keys_of="RN5133"))
+    asked = client.get(unconfirmed.headers["location"])
+    still_live = ao_key.key_id in portal.keys.live
+    confirmed = client.post(f"/ops/keys/{ao_key.key_id}/revoke", data=form(session, confirmed="yes", keys_of="RN5133"))
+    told = shown_after(client, confirmed)
+
+    assert f'href="/ops/keys/{ao_key.key_id}/revoke?keys_of=RN5133"' in listed
+    assert unconfirmed.status_code == 303 and still_live
+    assert asked.status_code == 200 and "Revoke this API key?" in asked.text
+    assert "ao:RN5133" in asked.text and "results system" in asked.text and "Yes, revoke this key" in asked.text
+    assert 'name="confirmed" value="yes"' in asked.text and 'href="/ops/accounts?keys_of=RN5133"' in asked.text
+    assert confirmed.headers["location"] == "/ops/accounts?keys_of=RN5133"
+    assert ao_key.key_id not in portal.keys.live
+    assert "data-key-revoked" in told.text and f"API key {ao_key.key_id} of ao:RN5133 revoked" in told.text
+    assert "data-key-revoked" not in client.get("/ops/accounts?keys_of=RN5133").text  # said once
 
 
 def _filled(path: str) -> str:

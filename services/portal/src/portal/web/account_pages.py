@@ -88,6 +88,7 @@ async def _accounts_page(
     *,
     issued: dict[str, str] | None = None,
     sent: dict[str, str] | None = None,
+    revoked: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     status: int = 200,
@@ -111,6 +112,7 @@ async def _accounts_page(
         "keys_of": keys_of or "",
         "issued": issued,
         "sent": sent,
+        "revoked": revoked,
         "sends_links": portal.password_emails is not None,
         "errors": {**listing_errors, **(errors or {})},
         "values": values or {"role": "ao", "first_link": "yes"},
@@ -172,7 +174,14 @@ async def accounts(
         errors = {"keys_of": "Enter an AO recognition number, like RN9037"}
         return await _accounts_page(request, user, errors=errors, status=400)
     notice = await notice_for(request, user)
-    return await _accounts_page(request, user, keys_of=keys_of, issued=notice.get("issued"), sent=notice.get("sent"))
+    return await _accounts_page(
+        request,
+        user,
+        keys_of=keys_of,
+        issued=notice.get("issued"),
+        sent=notice.get("sent"),
+        revoked=notice.get("revoked"),
+    )
 
 
 @router.post("/ops/accounts")
@@ -435,12 +444,40 @@ async def issue_key(request: Request, user: AccountsOperator) -> Response:
     return await see_other_telling(request, user, f"/ops/accounts?keys_of={quote(ao_id)}", issued=issued)
 
 
+def _keys_page(keys_of: str) -> str:
+    """The accounts page showing the AO's keys a key was listed among, or every AO's."""
+    return f"/ops/accounts?keys_of={quote(keys_of)}" if AO_ID_PATTERN.fullmatch(keys_of) else "/ops/accounts"
+
+
+@router.get("/ops/keys/{key_id}/revoke")
+async def confirm_revoke_key(
+    request: Request,
+    key_id: str,
+    user: AccountsOperator,
+    keys_of: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    """The confirmation step: the key, whose AO's systems stop reaching the LRS with it."""
+    keys_of = (keys_of or "").strip().upper()
+    listed_of = Principal(PrincipalKind.AO, keys_of) if AO_ID_PATTERN.fullmatch(keys_of) else None
+    keys, _ = await portal_of(request).keys.listing(PrincipalKind.AO, principal=listed_of)
+    key = next((key for key in keys if key.key_id == key_id), None)
+    if key is None:
+        raise PageError("not_found", "That key is revoked already, or is not an AO's API key.")
+    context = {"key": key, "keys_of": keys_of if listed_of else "", "back": _keys_page(keys_of)}
+    return render(request, "ops_key_revoke.html", context, user=user)
+
+
 @router.post("/ops/keys/{key_id}/revoke")
 async def revoke_key(request: Request, key_id: str, user: AccountsOperator) -> Response:
     form = await checked_form(request, user)
     if refused_character(key_id, one_line=True):  # no key has one
         raise PageError("not_found")
-    if await portal_of(request).auth.revoke_ao_key(key_id, by=user.account.who) is None:  # only the AO keys listed
-        raise PageError("not_found")
     keys_of = field(form, "keys_of")  # back to the AO's keys the key was listed among
-    return see_other(f"/ops/accounts?keys_of={quote(keys_of)}" if AO_ID_PATTERN.fullmatch(keys_of) else "/ops/accounts")
+    if field(form, "confirmed") != "yes":  # a form from before the confirmation step: ask first
+        asked = f"/ops/keys/{quote(key_id, safe='')}/revoke"
+        return see_other(f"{asked}?{urlencode({'keys_of': keys_of})}" if keys_of else asked)
+    ao = await portal_of(request).auth.revoke_ao_key(key_id, by=user.account.who)
+    if ao is None:  # only the AO keys listed
+        raise PageError("not_found")
+    revoked = {"what": f"API key {key_id} of {ao} revoked", "body": "Systems using it can no longer reach the LRS."}
+    return await see_other_telling(request, user, _keys_page(keys_of), revoked=revoked)
