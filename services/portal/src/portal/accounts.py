@@ -171,6 +171,29 @@ class Account:
         return self.role is Role.OPERATOR
 
 
+class LastAccountsOperator(Exception):
+    """The change would leave no enabled operator with the accounts duty: nobody could manage accounts and keys
+    in the portal any more, nor enable an operator again."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            f"{username} is the last enabled operator with the accounts duty: give another operator that duty first"
+        )
+        self.username = username
+
+
+def manages_accounts(account: Account) -> bool:
+    """An enabled operator with the accounts duty."""
+    return account.disabled_at is None and account.has_duty(OperatorScope.ACCOUNTS)
+
+
+def check_an_accounts_operator_stays(before: Account, after: Account, others: Collection[Account]) -> None:
+    """Refuses (LastAccountsOperator) a change of one account, `before` to `after`, that takes away the last
+    enabled operator with the accounts duty; `others` are the other accounts."""
+    if manages_accounts(before) and not manages_accounts(after) and not any(map(manages_accounts, others)):
+        raise LastAccountsOperator(before.username)
+
+
 def username_from(typed: str) -> str | None:
     """The username `typed` names (any case, spaces around it), or None when no account can have it."""
     username = typed.strip().lower()

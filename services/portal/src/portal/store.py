@@ -10,8 +10,8 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +27,7 @@ from portal.accounts import (
     Role,
     SignInState,
     address_change,
+    check_an_accounts_operator_stays,
     described,
     duties_text,
 )
@@ -352,28 +353,47 @@ class AccountStore:
             )
             return previous
 
+    @staticmethod
+    async def _locked_with_the_operators(
+        connection: asyncpg.Connection, username: str
+    ) -> tuple[Account, list[Account]] | None:
+        """The account and every other enabled operator, their rows locked in one order (by username): changes
+        at once wait for each other, so that two cannot each leave the other as the last accounts operator
+        and together leave none. None when there is no such account."""
+        rows = await connection.fetch(
+            "SELECT * FROM portal.accounts WHERE username = $1 OR (role = 'operator' AND disabled_at IS NULL)"
+            " ORDER BY username FOR UPDATE",
+            username,
+        )
+        accounts = {row["username"]: _account(row) for row in rows}
+        account = accounts.pop(username, None)
+        return None if account is None else (account, list(accounts.values()))
+
     async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
-        """An operator's duties; AccountNotFound for no operator of that name."""
+        """An operator's duties; AccountNotFound for no operator of that name; LastAccountsOperator when it
+        would leave no enabled operator with the accounts duty."""
         async with self._pool.acquire() as connection, connection.transaction():
-            result = await connection.execute(
-                "UPDATE portal.accounts SET scopes = $2 WHERE username = $1 AND role = 'operator'",
-                username,
-                sorted(scopes),
-            )
-            if result.endswith(" 0"):
+            locked = await self._locked_with_the_operators(connection, username)
+            if locked is None or not locked[0].is_operator:
                 raise AccountNotFound(username)
+            account, operators = locked
+            check_an_accounts_operator_stays(account, replace(account, scopes=scopes), operators)
+            await connection.execute(
+                "UPDATE portal.accounts SET scopes = $2 WHERE username = $1", username, sorted(scopes)
+            )
             await self.record_change(connection, by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
 
     async def disable(self, username: str, *, by: str) -> bool:
-        """Disables the account (recorded once): False when it was disabled already, and nothing changes."""
+        """Disables the account (recorded once): False when it was disabled already, and nothing changes;
+        LastAccountsOperator when it would leave no enabled operator with the accounts duty."""
         async with self._pool.acquire() as connection, connection.transaction():
-            row = await connection.fetchrow(
-                "SELECT disabled_at FROM portal.accounts WHERE username = $1 FOR UPDATE", username
-            )
-            if row is None:
+            locked = await self._locked_with_the_operators(connection, username)
+            if locked is None:
                 raise AccountNotFound(username)
-            if row["disabled_at"] is not None:
+            account, operators = locked
+            if account.disabled_at is not None:
                 return False
+            check_an_accounts_operator_stays(account, replace(account, disabled_at=datetime.now(UTC)), operators)
             await connection.execute("UPDATE portal.accounts SET disabled_at = now() WHERE username = $1", username)
             await self.record_change(connection, by, username, AccountChange.DISABLED)
             return True

@@ -61,6 +61,7 @@ def test_an_accounts_key_resets_staff_passwords_but_not_an_operators(portal: Stu
     refused = client.post("/v1/admin/users/ops1/reset-password", headers=BEARER)
     assert (refused.status_code, refused.json()["code"]) == (403, "OPERATOR_SCOPE_MISSING")
     assert "password" not in refused.json()
+    portal.account("ops2", Role.OPERATOR)  # not the last accounts operator, whose disabling is refused
     assert client.post("/v1/admin/users/ops1/disable", headers=BEARER).status_code == 200  # taking power away
 
 

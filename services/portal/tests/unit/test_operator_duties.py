@@ -5,6 +5,7 @@ with every duty hands out operator power."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -13,7 +14,14 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, shown
 
 from lrs_contracts.environments import Environment
 from lrs_platform.identity import OperatorScope, Principal
-from portal.accounts import InvalidAccount, Role, new_account
+from portal.accounts import (
+    InvalidAccount,
+    LastAccountsOperator,
+    Role,
+    check_an_accounts_operator_stays,
+    new_account,
+)
+from portal.auth import utc_now
 from portal.web import account_pages, erasure_pages, maintenance_pages, operator_pages
 
 BEARER = {"Authorization": "Bearer lrs_k_s"}
@@ -52,6 +60,22 @@ def test_an_operator_may_be_limited_to_duties_and_an_ao_user_has_none() -> None:
         new_account("nia", "Nia", Role.AO, "RN5133", None, ["support"])
     with pytest.raises(InvalidAccount, match="unknown scope"):
         new_account("oncall", "Oncall", Role.OPERATOR, None, None, ["everything"])
+
+
+def test_no_change_takes_away_the_last_enabled_operator_with_the_accounts_duty() -> None:
+    root = new_account("root", "Root", Role.OPERATOR, None, None)
+    desk = new_account("desk", "Desk", Role.OPERATOR, None, None, ["accounts", "support"])
+    oncall = new_account("oncall", "Oncall", Role.OPERATOR, None, None, ["rebuild"])
+    staff = new_account("nia", "Nia", Role.AO, "RN5133", None)
+    disabled_root = replace(root, disabled_at=utc_now())
+
+    with pytest.raises(LastAccountsOperator, match="root is the last enabled operator with the accounts duty"):
+        check_an_accounts_operator_stays(root, disabled_root, [oncall, staff, replace(desk, disabled_at=utc_now())])
+    with pytest.raises(LastAccountsOperator):
+        check_an_accounts_operator_stays(desk, replace(desk, scopes=frozenset({"support"})), [oncall, staff])
+    check_an_accounts_operator_stays(root, disabled_root, [desk, oncall])  # desk stays
+    check_an_accounts_operator_stays(desk, replace(desk, scopes=frozenset({"accounts"})), [oncall])  # kept
+    check_an_accounts_operator_stays(oncall, replace(oncall, disabled_at=utc_now()), [staff])  # none before
 
 
 def test_a_session_key_carries_the_account_duties(portal: StubbedPortal) -> None:
@@ -205,6 +229,43 @@ def test_the_admin_api_refuses_duties_to_ao_staff_unknown_duties_and_a_scoped_ke
     assert missing.status_code == 404
     assert (scoped.status_code, scoped.json()["code"]) == (403, "OPERATOR_SCOPE_MISSING")
     assert portal.accounts.rows["dpo"][0].scopes == frozenset({"erasure"})
+
+
+def test_an_operator_cannot_disable_their_own_account_on_the_accounts_page(portal: StubbedPortal) -> None:
+    client, session = portal.signed_in(Role.OPERATOR)
+    portal.account("root", Role.OPERATOR)  # another accounts operator: the refusal is not for being the last
+    me = session.account.username
+    listed = client.get("/ops/accounts").text
+
+    refused = client.post(f"/ops/accounts/{me}/disable", data=form(session))
+
+    assert f'action="/ops/accounts/{me}/disable"' not in listed and 'action="/ops/accounts/root/disable"' in listed
+    assert refused.status_code == 400
+    assert "You cannot disable your own account" in refused.text and 'href="#accounts"' in refused.text
+    assert portal.accounts.rows[me][0].disabled_at is None
+    assert client.get("/ops/accounts").status_code == 200  # still signed in
+
+
+def test_the_admin_api_keeps_an_enabled_operator_with_the_accounts_duty(portal: StubbedPortal) -> None:
+    portal.app.state.credentials = OperatorKeys()
+    client = portal.client()
+    portal.account("root", Role.OPERATOR)
+    portal.account("desk", Role.OPERATOR, frozenset({"accounts"}))
+    portal.account("oncall", Role.OPERATOR, frozenset({"rebuild"}))
+
+    root_disabled = client.post("/v1/admin/users/root/disable", headers=BEARER)
+    narrowed = client.put("/v1/admin/users/desk/scopes", json={"scopes": ["support"]}, headers=BEARER)
+    desk_disabled = client.post("/v1/admin/users/desk/disable", headers=BEARER)
+    oncall_disabled = client.post("/v1/admin/users/oncall/disable", headers=BEARER)
+
+    assert root_disabled.status_code == 200  # desk still has the duty
+    for refused in (narrowed, desk_disabled):
+        assert (refused.status_code, refused.json()["code"]) == (409, "CONFLICT")
+        assert "desk is the last enabled operator with the accounts duty" in refused.json()["detail"]
+    assert oncall_disabled.status_code == 200
+    desk = portal.accounts.rows["desk"][0]
+    assert desk.disabled_at is None and desk.scopes == frozenset({"accounts"})
+    assert [c.change.value for c in portal.accounts.changed if c.subject == "desk"] == ["created"]
 
 
 def test_no_list_left_empty_gives_an_operator_every_duty(portal: StubbedPortal) -> None:

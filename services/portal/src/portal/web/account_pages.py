@@ -18,6 +18,7 @@ from portal.accounts import (
     Account,
     AccountListing,
     InvalidAccount,
+    LastAccountsOperator,
     NotInRegister,
     Role,
 )
@@ -311,6 +312,9 @@ async def set_duties(request: Request, username: str, user: AccountsOperator) ->
     except InvalidAccount as error:
         errors = {error.field: str(error)}
         return _duties_page(request, user, account, choice=choice, ticked=ticked, errors=errors, status=400)
+    except LastAccountsOperator as error:
+        errors = {"duties": str(error)}
+        return _duties_page(request, user, account, choice=choice, ticked=ticked, errors=errors, status=409)
     except AccountNotFound:
         raise PageError("not_found") from None
     return see_other("/ops/accounts")
@@ -368,6 +372,9 @@ async def account_action(request: Request, username: str, action: str, user: Acc
     auth = portal_of(request).auth
     try:
         if action == "disable":
+            if username == user.account.username:
+                why = "You cannot disable your own account: ask another operator with the accounts duty"
+                return await _accounts_page(request, user, errors={"accounts": why}, status=400)
             await auth.disable(username, by=user.account.who)
             return see_other("/ops/accounts")
         if action == "enable":
@@ -385,6 +392,8 @@ async def account_action(request: Request, username: str, action: str, user: Acc
             return await see_other_telling(request, user, "/ops/accounts", issued=issued)
     except AccountNotFound:
         raise PageError("not_found") from None
+    except LastAccountsOperator as error:
+        return await _accounts_page(request, user, errors={"accounts": str(error)}, status=409)
     raise PageError("not_found")
 
 

@@ -21,6 +21,7 @@ from portal.accounts import (
     AccountChange,
     AccountListing,
     InvalidAccount,
+    LastAccountsOperator,
     Role,
 )
 from portal.auth import Authentication, LinkNotSent, LinkShareUsed
@@ -246,7 +247,8 @@ async def list_accounts(
 @router.post(
     "/{username}/disable",
     summary="Disable an account and end its sessions",
-    description="An account that is disabled already answers 409 and stays as it is.",
+    description="An account that is disabled already answers 409 and stays as it is, as does the last enabled"
+    " operator with the `accounts` duty.",
     responses=problem_responses(401, 403, 404, 409),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
@@ -258,6 +260,8 @@ async def disable_account(username: Username, principal: Operator, request: Requ
         return AccountPublic.of(await auth.account(username))
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
+    except LastAccountsOperator as error:
+        raise ProblemError(409, "Conflict", f"{error}.") from error
 
 
 @router.post(
@@ -349,7 +353,8 @@ async def email_password_link(username: Username, principal: Operator, request: 
 @router.put(
     "/{username}/scopes",
     summary="Set an operator's duties (or every duty) and end their sessions",
-    responses=problem_responses(401, 403, 404, 422),
+    description="Taking the `accounts` duty from the last enabled operator with it answers 409 and changes nothing.",
+    responses=problem_responses(401, 403, 404, 409, 422),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
 async def set_duties(username: Username, body: AccountDuties, principal: Operator, request: Request) -> AccountPublic:
@@ -362,6 +367,8 @@ async def set_duties(username: Username, body: AccountDuties, principal: Operato
         return AccountPublic.of(await auth.set_duties(username, duties, by=_by_key(principal)))
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
+    except LastAccountsOperator as error:
+        raise ProblemError(409, "Conflict", f"{error}.") from error
 
 
 @router.put(
