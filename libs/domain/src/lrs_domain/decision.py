@@ -40,7 +40,7 @@ from lrs_contracts.plr import (
     QualificationSummary,
 )
 from lrs_domain.achievements import AchievementEvent, AchievementState, evolve
-from lrs_domain.identifiers import mask_uln, normalise_qan
+from lrs_domain.identifiers import ULN_LENGTH, mask_uln, normalise_qan
 from lrs_domain.merges import LearnerMerges
 from lrs_domain.reference import Catalogue, Qualification, ReferenceSnapshot
 from lrs_domain.rules import (
@@ -424,9 +424,9 @@ def _outcomes(verdicts: Sequence[_Verdict], achievement_ids: Sequence[uuid.UUID 
                     "line": values["line"],
                     "mis_identifier": values["mis_identifier"],
                     "action": _ACTION_TEXT[action] if action else values["action"],
-                    # `_masked`: a judged record's ULN is trimmed already (so `strip` gives it back), nearly always
+                    # `_masked`, for the ten digits nearly every record's ULN is (trimmed already)
                     "uln_masked": _MASK + uln[-4:]
-                    if uln is not None and len(uln) > 4 and uln.strip() is uln
+                    if uln is not None and len(uln) == ULN_LENGTH and uln.isascii() and uln.isdigit()
                     else _masked(uln),
                     "status": status,
                     "errors": errors,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from operator import mul
 
 TEMPORARY_ULN = "9999999999"
+ULN_LENGTH = 10
 
 _ULN = re.compile(r"[1-9][0-9]{9}")
 _QAN_OBLIQUE = re.compile(r"([0-9]{3})/([0-9]{4})/([0-9X])")
@@ -61,10 +62,14 @@ def is_valid_uln(text: str) -> bool:
 
 
 def mask_uln(text: str) -> str:
-    """`1000000043` → `******0043`. Results and logs show no more of a ULN than its last 4 characters."""
-    if len(text) <= 4:
-        return "*" * len(text)
-    return _MASK + text[-4:]
+    """`1000000043` → `******0043`. Results and logs show no more of a ULN than its last 4 digits.
+
+    A value that is not ten digits is no ULN, and its mask does not pretend to be one: every character is
+    masked (`12345` → `*****`), and a value longer than ten shows ten then `…`.
+    """
+    if len(text) == ULN_LENGTH and text.isascii() and text.isdigit():
+        return _MASK + text[-4:]
+    return "*" * len(text) if len(text) <= ULN_LENGTH else "*" * ULN_LENGTH + "…"
 
 
 @dataclass(frozen=True, slots=True)

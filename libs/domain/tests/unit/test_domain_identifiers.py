@@ -102,8 +102,23 @@ def test_changing_any_one_digit_of_a_valid_uln_makes_it_invalid(first_nine: str,
 
 def test_mask_uln_keeps_only_the_last_four_digits() -> None:
     assert mask_uln("1000000043") == "******0043"
-    assert mask_uln("12345") == "******2345"
-    assert mask_uln("123") == "***"
+    assert mask_uln("0123456789") == "******6789"  # ten digits, badly formed: still shown as a ULN's last four
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("12345", "*****"),
+        ("123", "***"),
+        ("", ""),
+        ("100000004X", "**********"),
+        ("10000000431", "**********…"),
+        ("\uff11" + "\uff10" * 7 + "\uff14\uff13", "**********"),  # fullwidth digits: not a ULN's ASCII digits
+        ("x" * 300, "**********…"),
+    ],
+)
+def test_a_value_that_is_not_ten_digits_is_masked_whole_never_as_a_ulns_last_four(text: str, masked: str) -> None:
+    assert mask_uln(text) == masked
 
 
 @pytest.mark.parametrize(

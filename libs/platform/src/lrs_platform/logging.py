@@ -14,6 +14,8 @@ from typing import Any
 
 import structlog
 
+from lrs_domain.identifiers import mask_uln as mask_uln  # shared by the services that mask a ULN they log or show
+
 PERSONAL_KEYS = frozenset(
     {
         "given_name",
@@ -33,10 +35,6 @@ PERSONAL_KEYS = frozenset(
 # A ULN is 10 digits standing alone; digits inside hex ids and longer numbers are left alone.
 _ULN_LIKE = re.compile(r"(?<![0-9A-Za-z])([1-9][0-9]{5})([0-9]{4})(?![0-9A-Za-z])")
 _DATE_LIKE = re.compile(r"(?<![0-9])(19|20)[0-9]{2}-[01][0-9]-[0-3][0-9](?![0-9])")
-
-
-def mask_uln(uln: str) -> str:
-    return "******" + uln[-4:] if len(uln) >= 4 else "****"
 
 
 def _mask_text(text: str) -> str:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrs_platform.logging import mask_personal_data
+from lrs_domain import identifiers
+from lrs_platform.logging import mask_personal_data, mask_uln
 
 
 def _masked(**fields: Any) -> dict[str, Any]:
@@ -36,3 +37,8 @@ def test_ids_that_merely_contain_digits_are_left_alone() -> None:
         "request_id": request_id,
         "batch": "b-12345678901234",
     }
+
+
+def test_the_logs_mask_a_uln_as_the_domain_does() -> None:
+    assert mask_uln is identifiers.mask_uln  # one rule for every service, not a copy
+    assert mask_uln("1000000043") == "******0043" and mask_uln("12345") == "*****"
