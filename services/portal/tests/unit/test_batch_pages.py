@@ -160,3 +160,18 @@ def test_a_batch_still_in_the_queue_has_its_counts_still_to_come() -> None:
     html = batch_page(batch(status="validating", failure_reason=None, counts=nothing))
 
     assert 'data-count="accepted">not yet</dd>' in html and 'data-count="total">3</dd>' in html
+
+
+def test_the_batch_list_explains_its_brackets_and_dashes_to_everyone() -> None:
+    counts = {"total": 10, "accepted": 6, "rejected": 4, "warnings": 0, "no_ops": 0}
+    nothing = {"total": None, "accepted": None, "rejected": None, "warnings": None, "no_ops": None}
+    refusal = {"code": "RS002", "title": "Too large", "detail": None, "line": None}
+    failed = batch(status="failed", failure_code="RS005", failure_reason=None, counts=counts)
+    refused = batch(status="refused", refusal=refusal, failure_reason=None, counts=nothing)
+    completed = batch(status="completed", failure_reason=None, counts={**counts, "rejected": 0, "total": 6})
+
+    both = page("_batch_table.html", batches=[failed, refused], caption="Batches")
+    plain = page("_batch_table.html", batches=[completed], caption="Batches")
+
+    assert "none of them was added to a learner's record" in both and "A dash means none" in both
+    assert "data-count-notes" not in plain
