@@ -247,8 +247,7 @@ async def list_accounts(
 @router.post(
     "/{username}/disable",
     summary="Disable an account and end its sessions",
-    description="An account that is disabled already answers 409 and stays as it is, as does the last enabled"
-    " operator with the `accounts` duty.",
+    description="An account that is disabled already answers 409 and stays as it is.",
     responses=problem_responses(401, 403, 404, 409),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
@@ -353,8 +352,7 @@ async def email_password_link(username: Username, principal: Operator, request: 
 @router.put(
     "/{username}/scopes",
     summary="Set an operator's duties (or every duty) and end their sessions",
-    description="Taking the `accounts` duty from the last enabled operator with it answers 409 and changes nothing.",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 422),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
 async def set_duties(username: Username, body: AccountDuties, principal: Operator, request: Request) -> AccountPublic:
