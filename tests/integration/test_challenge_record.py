@@ -7,13 +7,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import pytest
 from tests.support.databases import throwaway_database
 
-from challenges.domain import AchievementOnRecord
-from challenges.plr_log import AchievementChange, RecordChanges
+from challenges.domain import AchievementOnRecord, BatchOnRecord
+from challenges.plr_log import AchievementChange, BatchTouch, RecordChanges
 from challenges.record_store import PlrRecord
 from lrs_platform.database import apply_migrations
 
@@ -22,6 +23,8 @@ pytestmark = pytest.mark.integration
 AO = "RN5133"
 ULN = "1000000043"
 MASTER = "1026893096"
+QAN = "6001166X"
+AWARDED = date(2024, 5, 20)
 
 
 @pytest.fixture
@@ -122,18 +125,21 @@ async def test_positions_of_a_poll_move_only_forward(record: PlrRecord) -> None:
     }
 
 
-async def test_a_record_from_before_it_was_appended_to_keeps_its_answers_and_takes_later_polls() -> None:
+async def test_a_record_from_before_it_kept_facts_and_batches_is_read_again_from_the_log() -> None:
+    """Migration 0008 (decision 0142): the record learns each achievement's facts and the batches that touched
+    it by reading the log again: an older record, appended to or not (0099), is emptied with its positions."""
     withdrawn, kept = uuid.uuid4(), uuid.uuid4()
     async with throwaway_database(os.environ["DATABASE_URL"], "challenge_record_upgrade") as url:
         connection = await asyncpg.connect(url)
         try:
             await apply_migrations(connection, "challenges", "challenges.migrations")
-            # the record as migrations 0001-0004 left it, holding rows (decision 0099)
+            # the record as migrations 0001-0004 left it, holding rows and positions
             await connection.execute(
                 "DROP TABLE challenges.achievements_on_record; DROP SEQUENCE challenges.record_applications;"
                 " CREATE TABLE challenges.achievements_on_record (achievement_id uuid PRIMARY KEY,"
                 " uln text NOT NULL, ao_id text NOT NULL, withdrawn boolean NOT NULL);"
-                " DELETE FROM challenges.schema_migrations WHERE version = 5"
+                " DELETE FROM challenges.schema_migrations WHERE version IN (5, 8);"
+                " INSERT INTO challenges.log_positions VALUES ('lrs.plr.events.v1', 0, 42)"
             )
             await connection.executemany(
                 "INSERT INTO challenges.achievements_on_record VALUES ($1, $2, $3, $4)",
@@ -142,17 +148,54 @@ async def test_a_record_from_before_it_was_appended_to_keeps_its_answers_and_tak
             applied = await apply_migrations(connection, "challenges", "challenges.migrations")
         finally:
             await connection.close()
-        assert applied == ["0005_record_appended.sql"]
+        assert applied == ["0005_record_appended.sql", "0008_achievement_facts_and_batch_touches.sql"]
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         try:
             record = PlrRecord(pool)
-            assert await record.achievement(withdrawn) == AchievementOnRecord(withdrawn, ULN, AO, True)
-            assert await record.achievement(kept) == AchievementOnRecord(kept, MASTER, AO, False)
+            assert await record.positions() == {}, "the log is read again from its beginning"
+            assert await record.achievement(withdrawn) is None
 
             await record.apply(
-                poll(AchievementChange(withdrawn, ULN, AO, None), AchievementChange(kept, MASTER, AO, True))
+                poll(
+                    AchievementChange(withdrawn, ULN, AO, True, QAN, AWARDED),
+                    AchievementChange(kept, MASTER, AO, False, QAN, AWARDED, "7", "GCSE Mathematics"),
+                )
             )
-            assert await record.achievement(withdrawn) == AchievementOnRecord(withdrawn, ULN, AO, True)
-            assert await record.achievement(kept) == AchievementOnRecord(kept, MASTER, AO, True)
+            assert await record.achievement(withdrawn) == AchievementOnRecord(withdrawn, ULN, AO, True, QAN, AWARDED)
+            assert (await record.achievement(kept)) == AchievementOnRecord(
+                kept, MASTER, AO, False, QAN, AWARDED, "7", "GCSE Mathematics"
+            )
         finally:
             await pool.close()
+
+
+async def test_an_achievements_facts_are_the_latest_the_log_gave_each_of_them(record: PlrRecord) -> None:
+    achievement = uuid.uuid4()
+    await record.apply(poll(AchievementChange(achievement, ULN, AO, False, QAN, AWARDED, "7", "GCSE Mathematics")))
+    await record.apply(poll(AchievementChange(achievement, ULN, AO, None, QAN, AWARDED, "8")))  # an update
+    await record.apply(poll(AchievementChange(achievement, ULN, AO, True, QAN, AWARDED)))  # a withdrawal
+    assert await record.achievement(achievement) == AchievementOnRecord(
+        achievement, ULN, AO, True, QAN, AWARDED, "8", "GCSE Mathematics"
+    )
+
+
+async def test_the_batches_touching_a_learners_qualification_are_found_by_any_of_their_ulns(record: PlrRecord) -> None:
+    ao = f"RN{uuid.uuid4().int % 10**6}"
+    before, correcting, other_learner, other_qualification = (uuid.uuid4() for _ in range(4))
+    raised = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    touches = {
+        BatchTouch(before, ao, ULN, QAN, raised - timedelta(days=1)),
+        BatchTouch(correcting, ao, MASTER, QAN, raised + timedelta(hours=1)),  # under the master ULN: one person
+        BatchTouch(other_learner, ao, "6936002314", QAN, raised + timedelta(hours=2)),
+        BatchTouch(other_qualification, ao, ULN, "60012345", raised + timedelta(hours=2)),
+    }
+    await record.apply(RecordChanges(touches=touches))
+    await record.apply(RecordChanges(touches=touches))  # a poll applied again changes no answer
+
+    since = await record.batches_touching(ao, QAN, {ULN, MASTER}, since=raised)
+    assert since == [BatchOnRecord(correcting, raised + timedelta(hours=1))]
+    assert await record.batches_touching(ao, QAN, {ULN, MASTER}, batch_id=before) == [
+        BatchOnRecord(before, raised - timedelta(days=1))
+    ]
+    assert await record.batches_touching(ao, QAN, {ULN, MASTER}, batch_id=other_learner) == []
+    assert await record.batches_touching("RN0", QAN, {ULN, MASTER}, batch_id=correcting) == []

@@ -21,7 +21,7 @@ from asgi_lifespan import LifespanManager
 from tests.integration.test_notifier import bearer, notifier  # noqa: F401 - fixture
 from tests.support.learners import random_uln
 from tests.support.mail import Inbox
-from tests.support.projector import LEARNERS, Events, merged, produce, record
+from tests.support.projector import LEARNERS, PLR, Events, Record, merged, produce, record
 from tests.support.waiting import eventually
 
 from challenges.bootstrap import create_app
@@ -29,7 +29,7 @@ from challenges.config import ChallengesSettings
 from challenges.domain import event_ids_of
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.learner import LearnerErased
-from lrs_contracts.registry import decode_envelope
+from lrs_contracts.registry import decode_envelope, encode, wrap
 from lrs_contracts.topics import CHALLENGE_EVENTS, LEARNER_EVENTS
 from lrs_platform import keyring
 from lrs_platform.kafka import ensure_topics
@@ -46,6 +46,15 @@ async def on_the_log(kafka_bootstrap: str, ao_id: str, uln: str) -> uuid.UUID:
     events = Events(ao_id=ao_id)
     await produce(kafka_bootstrap, "", [record(events.recorded(uln), uln)])
     return events.achievement_id(uln)
+
+
+async def later_batch(kafka_bootstrap: str, ao_id: str, uln: str) -> uuid.UUID:
+    """A batch of `ao_id` decided now that updates the grade of `uln`'s achievement (as `on_the_log` recorded
+    it, or of another learner's); returns its id."""
+    events = Events(ao_id=ao_id)
+    value = encode(wrap(events.updated(uln, grade="8"), source="validation", correlation_id=str(events.batch_id)))
+    await produce(kafka_bootstrap, "", [Record(PLR, uln, value)])
+    return events.batch_id
 
 
 async def raise_once_known(client: httpx.AsyncClient, body: dict[str, str], headers: dict[str, str]) -> httpx.Response:
@@ -116,6 +125,12 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
         challenge_id = challenge["challenge_id"]
         ack_url = f"/v1/challenges/{challenge_id}/acknowledge"
         assert (challenge["state"], challenge["uln"], challenge["ao_id"]) == ("raised", learner_uln, ao_a)
+        assert challenge["achievement"] == {
+            "qualification_number": "6001166X",
+            "title": "GCSE Mathematics",
+            "award_date": "2024-05-20",
+            "grade": "7",
+        }
         assert created.headers["location"] == f"/v1/challenges/{challenge_id}"
 
         again = await challenges_app.post(
@@ -153,13 +168,32 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
             "acknowledged",
             "an acknowledged challenge cannot be acknowledged",
         )
+        resolve_url = f"/v1/challenges/{challenge_id}/resolve"
+        # Corrected names the batch that corrected the data (decision 0142): not any later batch of the AO.
+        unnamed = await challenges_app.post(resolve_url, json={"resolution": "corrected"}, headers=as_a)
+        assert (unnamed.status_code, unnamed.json()["code"]) == (422, "CORRECTING_BATCH_REQUIRED")
+        other_learners = await later_batch(kafka_bootstrap, ao_a, random_uln())
+        correcting = await later_batch(kafka_bootstrap, ao_a, learner_uln)
+
+        async def offered() -> list[str] | None:
+            found = await challenges_app.get(f"/v1/challenges/{challenge_id}/correcting-batches", headers=as_a)
+            batches = [item["batch_id"] for item in found.json()["items"]]
+            return batches or None
+
+        assert await eventually(offered, within=30, what="the correcting batch known") == [str(correcting)]
+        unrelated = await challenges_app.post(
+            resolve_url, json={"resolution": "corrected", "correcting_batch_id": str(other_learners)}, headers=as_a
+        )
+        assert (unrelated.status_code, unrelated.json()["code"]) == (422, "CORRECTING_BATCH_DOES_NOT_FIT")
+        assert unrelated.json()["reason"] == "not_for_this_achievement"
         resolved = await challenges_app.post(
-            f"/v1/challenges/{challenge_id}/resolve",
-            json={"resolution": "corrected", "note": "fixed in the next batch"},
+            resolve_url,
+            json={"resolution": "corrected", "note": "fixed in the next batch", "correcting_batch_id": str(correcting)},
             headers=as_a,
         )
         assert resolved.json()["state"] == "resolved"
         assert resolved.json()["resolution"] == "corrected"
+        assert resolved.json()["correcting_batch_id"] == str(correcting)
         assert (await challenges_app.get("/v1/challenges?state=raised", headers=as_a)).json()["items"] == []
         mine = (await challenges_app.get("/v1/challenges", headers=learner)).json()["items"]
         assert challenge_id in [item["challenge_id"] for item in mine]

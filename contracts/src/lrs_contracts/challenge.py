@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from enum import StrEnum
 from typing import Literal
 
@@ -13,11 +14,33 @@ from lrs_contracts.identifiers import ULN_PATTERN
 
 
 class ChallengeResolution(StrEnum):
-    """How the AO resolved a challenge: it corrected the data, upheld it as right, or rejected the challenge."""
+    """How the AO resolved a challenge: it corrected the data, upheld it as right, or rejected the challenge.
+
+    The values are wire values (API, events, MI): `upheld` stays for compatibility although it means the
+    *data* was upheld, not the challenge. People read `RESOLUTION_LABELS` instead (decision 0143).
+    """
 
     CORRECTED = "corrected"
     UPHELD = "upheld"
     REJECTED = "rejected"
+
+
+RESOLUTION_LABELS: dict[ChallengeResolution, str] = {
+    ChallengeResolution.CORRECTED: "Data corrected",
+    ChallengeResolution.UPHELD: "Data confirmed correct",
+    ChallengeResolution.REJECTED: "Rejected: not a data error",
+}
+"""What pages and emails show for each resolution: the one place its words live (decision 0143)."""
+
+
+class ChallengedAchievement(Contract):
+    """The challenged achievement as the PLR log had it when the challenge was raised, for the people who
+    read the challenge: its qualification, award date and grade (the achievement id names it)."""
+
+    qualification_number: str = Field(description="normalised 8-character QAN or unit reference")
+    title: str | None = Field(default=None, description="the qualification's title from the catalogue, if known")
+    award_date: date
+    grade: str | None = None
 
 
 class ChallengeRaisedV1(Contract):
@@ -47,6 +70,9 @@ class ChallengeRaised(Contract):
     ao_id: str
     uln: str = Field(pattern=ULN_PATTERN)
     reason_sealed: str
+    achievement: ChallengedAchievement | None = Field(
+        default=None, description="what the achievement is; absent in events written before this field existed"
+    )
 
 
 class ChallengeAcknowledged(Contract):

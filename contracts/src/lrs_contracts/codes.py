@@ -111,6 +111,8 @@ class ProblemCode(StrEnum):
     ACHIEVEMENT_WITHDRAWN = "ACHIEVEMENT_WITHDRAWN"
     CHALLENGE_ALREADY_OPEN = "CHALLENGE_ALREADY_OPEN"
     CHALLENGE_NOT_IN_THAT_STATE = "CHALLENGE_NOT_IN_THAT_STATE"
+    CORRECTING_BATCH_REQUIRED = "CORRECTING_BATCH_REQUIRED"
+    CORRECTING_BATCH_DOES_NOT_FIT = "CORRECTING_BATCH_DOES_NOT_FIT"
     LEARNER_NOT_FOUND = "LEARNER_NOT_FOUND"
     LEARNER_NOT_REGISTERED = "LEARNER_NOT_REGISTERED"
     LEARNER_ALREADY_REGISTERED = "LEARNER_ALREADY_REGISTERED"
@@ -566,6 +568,23 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="acknowledging a challenge a colleague acknowledged a moment ago, or resolving a resolved one",
         source="the challenge's states: raised, then acknowledged, then resolved",
         fix="Read the challenge again: if it is in the state you wanted, nothing more is needed.",
+    ),
+    ProblemCode.CORRECTING_BATCH_REQUIRED: CodeExplanation(
+        meaning="A challenge resolved as `corrected` names the batch that corrected the data"
+        " (`correcting_batch_id`); only a `corrected` resolution names one",
+        example="resolving as corrected with no batch id, or naming a batch while confirming the data correct",
+        source="our decision (0142): `corrected` says the data on the PLR changed, and a batch is what changes it",
+        fix="Send the corrected data in a batch first, then resolve naming that batch's id.",
+    ),
+    ProblemCode.CORRECTING_BATCH_DOES_NOT_FIT: CodeExplanation(
+        meaning="The batch named did not correct the challenged achievement: none of its accepted records reached"
+        " the PLR log for the same learner (any of their ULNs) and the achievement's qualification, after the"
+        " challenge was raised; `reason` says which (`not_for_this_achievement`, `before_the_challenge`)",
+        example="citing a later batch of other learners, or the batch that first recorded the challenged grade",
+        source="our decision (0142): the batch must have touched the challenged achievement",
+        fix="Name the batch that changed this learner's record of this qualification after the challenge was"
+        " raised (`GET /v1/challenges/{challenge_id}/correcting-batches` lists them). A batch decided a moment"
+        " ago may not be known yet: try again shortly.",
     ),
     ProblemCode.LEARNER_NOT_FOUND: CodeExplanation(
         meaning="No Personal Learning Record is held for this ULN: nothing was ever recorded for it, or the ULN is"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -13,15 +13,18 @@ from challenges.domain import (
     AchievementNotFound,
     AchievementWithdrawn,
     AwardingOrganisationMismatch,
+    BatchOnRecord,
     Challenge,
     ChallengeQuery,
     ChallengeState,
+    CorrectingBatchDoesNotFit,
+    CorrectingBatchRequired,
     InvalidTransition,
     LearnerDataErased,
 )
 from challenges.service import ChallengeNotFound, ChallengeService, NotAllowed, RecordBehind
 from challenges.store import OpenChallengeExists
-from lrs_contracts.challenge import ChallengeResolution
+from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengedAchievement, ChallengeResolution
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.text import StorableText
@@ -58,9 +61,50 @@ class ChallengeResolve(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     resolution: ChallengeResolution = Field(
-        description="corrected: the AO fixed the data; upheld: the data was right; rejected: not a data error"
+        description="corrected: the AO fixed the data in a batch (name it in `correcting_batch_id`); upheld: the"
+        f' data is right (shown to people as "{RESOLUTION_LABELS[ChallengeResolution.UPHELD]}"); rejected: not a'
+        " data error"
     )
     note: StorableText | None = Field(default=None, max_length=2000)
+    correcting_batch_id: uuid.UUID | None = Field(
+        default=None,
+        description="with `corrected`, and only then: the completed batch that corrected the data — one whose"
+        " accepted records reached the PLR for the same learner and the achievement's qualification after the"
+        " challenge was raised (`GET /v1/challenges/{challenge_id}/correcting-batches` lists them)",
+    )
+
+
+class ChallengedAchievementPublic(BaseModel):
+    """What the challenged achievement is, as the PLR log had it when the challenge was raised."""
+
+    qualification_number: str = Field(description="the normalised QAN or unit reference, e.g. 6001166X")
+    title: str | None = Field(description="the qualification's title from the catalogue, if known")
+    award_date: date
+    grade: str | None
+
+    @staticmethod
+    def of(achievement: ChallengedAchievement | None) -> ChallengedAchievementPublic | None:
+        if achievement is None:
+            return None
+        return ChallengedAchievementPublic(
+            qualification_number=achievement.qualification_number,
+            title=achievement.title,
+            award_date=achievement.award_date,
+            grade=achievement.grade,
+        )
+
+
+class CorrectingBatch(BaseModel):
+    batch_id: uuid.UUID
+    decided_at: datetime = Field(description="when its records reached the PLR log")
+
+    @staticmethod
+    def of(batch: BatchOnRecord) -> CorrectingBatch:
+        return CorrectingBatch(batch_id=batch.batch_id, decided_at=batch.decided_at)
+
+
+class CorrectingBatchList(BaseModel):
+    items: list[CorrectingBatch]
 
 
 class ChallengePublic(BaseModel):
@@ -78,6 +122,12 @@ class ChallengePublic(BaseModel):
     personal_data_erased: bool = Field(
         description="the learner was erased: the challenge's facts stay, its reason and note are gone"
     )
+    achievement: ChallengedAchievementPublic | None = Field(
+        default=None, description="what the achievement is; null for a challenge raised before this was kept"
+    )
+    correcting_batch_id: uuid.UUID | None = Field(
+        default=None, description="the batch that corrected the data, for a challenge resolved as corrected"
+    )
 
     @staticmethod
     def of(challenge: Challenge) -> ChallengePublic:
@@ -94,6 +144,8 @@ class ChallengePublic(BaseModel):
             resolution=challenge.resolution,
             note=challenge.note,
             personal_data_erased=challenge.personal_data_erased,
+            achievement=ChallengedAchievementPublic.of(challenge.achievement),
+            correcting_batch_id=challenge.correcting_batch_id,
         )
 
 
@@ -131,6 +183,30 @@ def _translate(error: Exception) -> ProblemError:
             f"An open challenge already exists: {error.challenge_id}",
             ProblemCode.CHALLENGE_ALREADY_OPEN,
             challenge_id=str(error.challenge_id) if error.challenge_id else None,
+        )
+    if isinstance(error, CorrectingBatchRequired):
+        return ProblemError(
+            422,
+            "Correcting batch",
+            "A challenge resolved as corrected names the batch that corrected the data (correcting_batch_id);"
+            " a challenge resolved otherwise names none.",
+            ProblemCode.CORRECTING_BATCH_REQUIRED,
+        )
+    if isinstance(error, CorrectingBatchDoesNotFit):
+        detail = (
+            "That batch's records reached the learner's record before the challenge was raised: it cannot have"
+            " corrected what the learner challenged."
+            if error.reason == "before_the_challenge"
+            else "None of your completed batches with that id has an accepted record of this learner's achievement"
+            " of this qualification: it did not correct the challenged data."
+        )
+        return ProblemError(
+            422,
+            "Batch did not correct this achievement",
+            detail,
+            ProblemCode.CORRECTING_BATCH_DOES_NOT_FIT,
+            reason=error.reason,
+            batch_id=str(error.batch_id),
         )
     if isinstance(error, AchievementNotFound):
         return ProblemError(
@@ -185,6 +261,8 @@ _DOMAIN_ERRORS = (
     RecordBehind,
     LearnerDataErased,
     KeyringUnavailable,
+    CorrectingBatchRequired,
+    CorrectingBatchDoesNotFit,
 )
 
 
@@ -294,6 +372,28 @@ async def get_challenge(challenge_id: uuid.UUID, principal: CurrentPrincipal, re
         raise _translate(error) from error
 
 
+@router.get(
+    "/{challenge_id}/correcting-batches",
+    summary="The batches that may be named resolving a challenge as corrected (the owning AO)",
+    description=(
+        "The AO's completed batches with an accepted record of the challenged achievement — the same learner"
+        " (any of their ULNs) and the achievement's qualification, whatever the award date — that reached the PLR"
+        " log after the challenge was raised; newest first, at most 50. A batch decided a moment ago may not be"
+        " listed yet."
+    ),
+    responses=problem_responses(401, 403, 404),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+)
+async def correcting_batches(
+    challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request
+) -> CorrectingBatchList:
+    try:
+        found = await _service(request).correcting_batches(principal, challenge_id)
+    except _DOMAIN_ERRORS as error:
+        raise _translate(error) from error
+    return CorrectingBatchList(items=[CorrectingBatch.of(batch) for batch in found])
+
+
 @router.post(
     "/{challenge_id}/acknowledge",
     summary="Acknowledge a challenge (the owning AO)",
@@ -314,6 +414,11 @@ async def acknowledge_challenge(
     summary="Resolve a challenge (the owning AO)",
     description=(
         "`corrected` means the AO has sent corrected data in a batch; the challenge itself changes no PLR. "
+        "It names that batch in `correcting_batch_id`: a completed batch with an accepted record of the same "
+        "learner and the achievement's qualification that reached the PLR after the challenge was raised "
+        "(422 `CORRECTING_BATCH_DOES_NOT_FIT` otherwise, `reason` saying why; none named, or one named with "
+        "another resolution: 422 `CORRECTING_BATCH_REQUIRED`). A batch decided a moment ago is waited for; if "
+        "the service has not caught up with the log, 503 `PROJECTION_PENDING`. "
         "The note is published sealed under the learner's key, and is not kept once the learner is erased."
     ),
     responses=problem_responses(401, 403, 404, 409, 422, 503),
@@ -323,6 +428,9 @@ async def resolve_challenge(
     challenge_id: uuid.UUID, body: ChallengeResolve, principal: CurrentPrincipal, request: Request
 ) -> ChallengePublic:
     try:
-        return ChallengePublic.of(await _service(request).resolve(principal, challenge_id, body.resolution, body.note))
+        resolved = await _service(request).resolve(
+            principal, challenge_id, body.resolution, body.note, body.correcting_batch_id
+        )
+        return ChallengePublic.of(resolved)
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error

@@ -3,7 +3,9 @@
 A challenge reports a data error on a PLR achievement (DOMAIN.md §5 rule 13); it is not an appeal
 against a result. raised → acknowledged → resolved, or raised → resolved; resolved is final. A learner
 challenges only an achievement the PLR log puts on their own record, and the AO is the one that
-recorded it (`challenge_target`).
+recorded it (`challenge_target`). A challenge resolved as corrected names the batch that corrected it:
+one that put an event of the same learner's achievement of the same qualification on the log after the
+challenge was raised (`correction`, decision 0142).
 
 The learner's reason and the AO's note may name the learner: on the log they are sealed under the
 learner's key (decision 0080), and a challenge row keeps them in clear only until the learner is
@@ -15,12 +17,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from lrs_contracts.challenge import (
     CHALLENGE_EVENTS,
     ChallengeAcknowledged,
+    ChallengedAchievement,
     ChallengeRaised,
     ChallengeResolution,
     ChallengeResolved,
@@ -62,6 +65,8 @@ class Challenge:
     resolution: ChallengeResolution | None = None
     note: str | None = None
     personal_data_erased: bool = False
+    achievement: ChallengedAchievement | None = None  # None: raised before the record kept these facts
+    correcting_batch_id: uuid.UUID | None = None
 
 
 OPEN_STATES = frozenset((ChallengeState.RAISED, ChallengeState.ACKNOWLEDGED))
@@ -114,6 +119,43 @@ class AchievementOnRecord:
     uln: str
     ao_id: str
     withdrawn: bool
+    qualification_number: str | None = None
+    award_date: date | None = None
+    grade: str | None = None
+    title: str | None = None
+
+    def described(self) -> ChallengedAchievement | None:
+        """What a person recognises it by, when the record knows it."""
+        if self.qualification_number is None or self.award_date is None:
+            return None
+        return ChallengedAchievement(
+            qualification_number=self.qualification_number,
+            title=self.title,
+            award_date=self.award_date,
+            grade=self.grade,
+        )
+
+
+@dataclass(frozen=True)
+class BatchOnRecord:
+    """A batch that put an event of an achievement on the PLR log, and when it was decided (its events
+    reached the log then: a batch's events are on the log only once it completed)."""
+
+    batch_id: uuid.UUID
+    decided_at: datetime
+
+
+class CorrectingBatchRequired(Exception):
+    """A corrected resolution without the batch that corrected the data, or a batch named with another one."""
+
+
+class CorrectingBatchDoesNotFit(Exception):
+    """The batch named did not correct the challenged achievement after the challenge was raised."""
+
+    def __init__(self, batch_id: uuid.UUID, reason: str) -> None:
+        super().__init__(f"batch {batch_id}: {reason}")
+        self.batch_id = batch_id
+        self.reason = reason  # not_for_this_achievement | before_the_challenge
 
 
 class AchievementNotFound(Exception):
@@ -147,9 +189,16 @@ def challenge_target(
 
 
 def raise_challenge(
-    challenge_id: uuid.UUID, achievement_id: uuid.UUID, ao_id: str, uln: str, reason: str, key: LearnerKey | Erased
+    challenge_id: uuid.UUID,
+    achievement_id: uuid.UUID,
+    ao_id: str,
+    uln: str,
+    reason: str,
+    key: LearnerKey | Erased,
+    achievement: ChallengedAchievement | None = None,
 ) -> ChallengeRaised:
-    """`key` is the learner's (`Keyring.issue`): the reason travels sealed under it."""
+    """`key` is the learner's (`Keyring.issue`): the reason travels sealed under it. `achievement`: what it is,
+    as the record has it (for the AO's email and pages)."""
     if not isinstance(key, LearnerKey):
         raise LearnerDataErased(uln)
     return ChallengeRaised(
@@ -158,6 +207,7 @@ def raise_challenge(
         ao_id=ao_id,
         uln=uln,
         reason_sealed=key.seal_text(Purpose.CHALLENGE_REASON, reason),
+        achievement=achievement,
     )
 
 
@@ -167,6 +217,29 @@ def acknowledge(challenge: Challenge) -> ChallengeAcknowledged:
     return ChallengeAcknowledged(
         challenge_id=challenge.challenge_id, achievement_id=challenge.achievement_id, ao_id=challenge.ao_id
     )
+
+
+def correction(
+    challenge: Challenge,
+    resolution: ChallengeResolution,
+    batch_id: uuid.UUID | None,
+    touching: BatchOnRecord | None,
+) -> uuid.UUID | None:
+    """The batch that corrected the challenged data, for a corrected resolution (None for the others).
+    `touching`: the named batch as the record knows it to have touched the challenged achievement — an event
+    on the log for the same learner (any of their ULNs), AO and qualification — None if it did not. The
+    award date may differ: a wrong date is put right by a withdrawal and a new achievement."""
+    if resolution is not ChallengeResolution.CORRECTED:
+        if batch_id is not None:
+            raise CorrectingBatchRequired("only a challenge resolved as corrected names a correcting batch")
+        return None
+    if batch_id is None:
+        raise CorrectingBatchRequired("a challenge resolved as corrected names the batch that corrected the data")
+    if touching is None or touching.batch_id != batch_id:
+        raise CorrectingBatchDoesNotFit(batch_id, "not_for_this_achievement")
+    if touching.decided_at < challenge.raised_at:
+        raise CorrectingBatchDoesNotFit(batch_id, "before_the_challenge")
+    return batch_id
 
 
 def resolve(
@@ -204,6 +277,7 @@ def evolve(
             reason=key.open_text(Purpose.CHALLENGE_REASON, event.reason_sealed),
             state=ChallengeState.RAISED,
             raised_at=at,
+            achievement=event.achievement,
         )
     assert challenge is not None, "only a raise starts a challenge"
     if isinstance(event, ChallengeAcknowledged):

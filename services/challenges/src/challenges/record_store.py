@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from datetime import datetime
 from itertools import repeat
 from operator import add
 
 import asyncpg
 
-from challenges.domain import AchievementOnRecord
-from challenges.plr_log import AchievementChange, RecordChanges
+from challenges.domain import AchievementOnRecord, BatchOnRecord
+from challenges.plr_log import AchievementChange, BatchTouch, RecordChanges
 
 Positions = dict[tuple[str, int], int]  # (topic, partition) -> next offset to apply
 
 # Merge chains are short; the bound keeps a cycle in the links from looping.
 _MAX_MERGE_HOPS = 32
 _COLUMNS = (*AchievementChange._fields, "applied_in")  # a change as it is, then the number of its poll
+# The latest word of an achievement's rows on a fact a row may leave as it was (NULL).
+_LATEST = (
+    "SELECT {0} FROM challenges.achievements_on_record"
+    " WHERE achievement_id = $1 AND {0} IS NOT NULL ORDER BY applied_in DESC LIMIT 1"
+)
 
 
 class PlrRecord:
@@ -40,6 +46,10 @@ class PlrRecord:
                     # each change's tuple and the poll's number, joined in C (a display per change cost 0.3 µs)
                     records=list(map(add, changes.achievements.values(), repeat((applied_in,)))),
                 )
+            if changes.touches:
+                await connection.copy_records_to_table(
+                    "batch_touches", schema_name="challenges", columns=BatchTouch._fields, records=changes.touches
+                )
             if changes.merges:
                 await connection.execute(
                     "INSERT INTO challenges.learner_merges (merged_uln, master_uln)"
@@ -50,16 +60,51 @@ class PlrRecord:
                 )
 
     async def achievement(self, achievement_id: uuid.UUID) -> AchievementOnRecord | None:
-        """As its latest row says; withdrawn as the latest row that says it (false if none does)."""
+        """As its latest row says; each fact a row may leave as it was (withdrawn, grade, title) as the latest
+        row that says it (withdrawn: false if none does)."""
         row = await self._pool.fetchrow(
-            "SELECT uln, ao_id, coalesce(("
-            "   SELECT withdrawn FROM challenges.achievements_on_record"
-            "   WHERE achievement_id = $1 AND withdrawn IS NOT NULL ORDER BY applied_in DESC LIMIT 1"
-            " ), false) AS withdrawn"
+            "SELECT uln, ao_id, qualification_number, award_date,"
+            f" coalesce(({_LATEST.format('withdrawn')}), false) AS withdrawn,"
+            f" ({_LATEST.format('grade')}) AS grade, ({_LATEST.format('title')}) AS title"
             " FROM challenges.achievements_on_record WHERE achievement_id = $1 ORDER BY applied_in DESC LIMIT 1",
             achievement_id,
         )
-        return AchievementOnRecord(achievement_id, row["uln"], row["ao_id"], row["withdrawn"]) if row else None
+        if row is None:
+            return None
+        return AchievementOnRecord(
+            achievement_id,
+            row["uln"],
+            row["ao_id"],
+            row["withdrawn"],
+            row["qualification_number"],
+            row["award_date"],
+            row["grade"],
+            row["title"],
+        )
+
+    async def batches_touching(
+        self,
+        ao_id: str,
+        qualification_number: str,
+        ulns: Collection[str],
+        since: datetime | None = None,
+        batch_id: uuid.UUID | None = None,
+        limit: int = 50,
+    ) -> list[BatchOnRecord]:
+        """The batches (just `batch_id`, when given) that put an event of the learner's (any of `ulns`)
+        achievement of this AO and qualification on the log, decided at or after `since` if given: newest first."""
+        rows = await self._pool.fetch(
+            "SELECT batch_id, max(decided_at) AS decided_at FROM challenges.batch_touches"
+            " WHERE ao_id = $1 AND qualification_number = $2 AND uln = ANY($3::text[]) AND ($4::timestamptz IS NULL OR decided_at >= $4)"
+            " AND ($5::uuid IS NULL OR batch_id = $5) GROUP BY batch_id ORDER BY decided_at DESC LIMIT $6",
+            ao_id,
+            qualification_number,
+            list(ulns),
+            since,
+            batch_id,
+            limit,
+        )
+        return [BatchOnRecord(row["batch_id"], row["decided_at"]) for row in rows]
 
     async def learner_ulns(self, uln: str) -> frozenset[str]:
         """Every ULN of the learner: follow the merges to the end of the chain, then every ULN merged into it."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import replace
 
 from challenges.domain import (
     OPEN_STATES,
     AchievementNotFound,
     AchievementOnRecord,
+    BatchOnRecord,
     Challenge,
     ChallengeEvent,
     ChallengePage,
@@ -17,6 +19,7 @@ from challenges.domain import (
     ChallengeState,
     acknowledge,
     challenge_target,
+    correction,
     event_id_of,
     evolve,
     may_manage,
@@ -75,7 +78,15 @@ class ChallengeService:
             raise NotAllowed("only a learner raises a challenge, against their own PLR")
         achievement = await self._target(principal.id, achievement_id, ao_id)
         key = await self._key_of(principal.id)
-        event = raise_challenge(uuid.uuid4(), achievement.achievement_id, achievement.ao_id, principal.id, reason, key)
+        event = raise_challenge(
+            uuid.uuid4(),
+            achievement.achievement_id,
+            achievement.ao_id,
+            principal.id,
+            reason,
+            key,
+            achievement.described(),
+        )
         challenge = evolve(None, event, utc_now(), key)
         async with self._store.unit_of_work() as uow:
             await uow.insert(challenge)
@@ -108,17 +119,65 @@ class ChallengeService:
         return changed
 
     async def resolve(
-        self, principal: Principal, challenge_id: uuid.UUID, resolution: ChallengeResolution, note: str | None
+        self,
+        principal: Principal,
+        challenge_id: uuid.UUID,
+        resolution: ChallengeResolution,
+        note: str | None,
+        correcting_batch_id: uuid.UUID | None = None,
     ) -> Challenge:
+        """A corrected resolution names the batch that corrected the data (`correction`)."""
+        touching = None
+        if resolution is ChallengeResolution.CORRECTED and correcting_batch_id is not None:
+            touching = await self._touching(await self._seen(principal, challenge_id), correcting_batch_id)
         async with self._store.unit_of_work() as uow:
             challenge = await self._managed(uow, principal, challenge_id)
+            correcting = correction(challenge, resolution, correcting_batch_id, touching)
             key = await self._key_of(challenge.uln) if note is not None else None
             event = resolve(challenge, resolution, note, key)
-            changed = evolve(challenge, event, utc_now(), key)
+            changed = replace(evolve(challenge, event, utc_now(), key), correcting_batch_id=correcting)
             await uow.update(changed)
             await self._append(uow, event, principal)
         self._notify()
         return changed
+
+    async def correcting_batches(self, principal: Principal, challenge_id: uuid.UUID) -> list[BatchOnRecord]:
+        """The batches that may be named resolving the challenge as corrected (`correction`), newest first."""
+        return await self._batches_touching(await self._seen(principal, challenge_id), None)
+
+    async def _seen(self, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
+        """The challenge as it is now, if the principal manages it (read without a lock: for a look-up)."""
+        if principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):
+            raise NotAllowed("only the awarding organisation acknowledges and resolves challenges")
+        challenge = await self._store.get(challenge_id)
+        if challenge is None or not may_manage(challenge, principal):
+            raise ChallengeNotFound(str(challenge_id))
+        return challenge
+
+    async def _touching(self, challenge: Challenge, batch_id: uuid.UUID) -> BatchOnRecord | None:
+        """The named batch as having touched the challenged achievement, at any time; None if it did not.
+        "Did not" is answered once the record has caught up with the log (a batch decided a moment ago)."""
+        found = await self._batches_touching(challenge, batch_id)
+        if not found:
+            if not await self._catch_up():
+                raise RecordBehind(str(batch_id))
+            found = await self._batches_touching(challenge, batch_id)
+        return found[0] if found else None
+
+    async def _batches_touching(self, challenge: Challenge, batch_id: uuid.UUID | None) -> list[BatchOnRecord]:
+        qualification_number = challenge.achievement.qualification_number if challenge.achievement else None
+        if qualification_number is None:  # raised before challenges kept it: the record knows it
+            on_record = await self._record.achievement(challenge.achievement_id)
+            qualification_number = on_record.qualification_number if on_record else None
+        if qualification_number is None:
+            return []
+        return await self._record.batches_touching(
+            challenge.ao_id,
+            qualification_number,
+            await self._record.learner_ulns(challenge.uln),
+            since=None if batch_id is not None else challenge.raised_at,
+            batch_id=batch_id,
+        )
 
     async def forget_learners(self, ulns: Collection[str]) -> None:
         """Erased learners (`LearnerErased` on the learner topic): their texts go, and so do their cached keys."""

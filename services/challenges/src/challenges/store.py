@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from challenges.domain import OPEN_STATES, Challenge, ChallengeState, LearnerDataErased, event_ids_of
-from lrs_contracts.challenge import ChallengeResolution
+from lrs_contracts.challenge import ChallengedAchievement, ChallengeResolution
 from lrs_contracts.envelope import Envelope
 from lrs_contracts.registry import encode
 from lrs_platform.database import where_given
@@ -46,6 +46,17 @@ def _challenge(row: asyncpg.Record) -> Challenge:
         resolution=ChallengeResolution(row["resolution"]) if row["resolution"] else None,
         note=row["note"],
         personal_data_erased=row["personal_data_erased"],
+        achievement=(
+            ChallengedAchievement(
+                qualification_number=row["qualification_number"],
+                title=row["title"],
+                award_date=row["award_date"],
+                grade=row["grade"],
+            )
+            if row["qualification_number"] is not None and row["award_date"] is not None
+            else None
+        ),
+        correcting_batch_id=row["correcting_batch_id"],
     )
 
 
@@ -79,8 +90,9 @@ class ChallengeUnitOfWork:
             raise OpenChallengeExists(existing)
         inserted = await self._connection.execute(
             "INSERT INTO challenges.challenges"
-            " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING",
+            " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at,"
+            " qualification_number, award_date, grade, title)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
             challenge.challenge_id,
             challenge.achievement_id,
             challenge.ao_id,
@@ -88,6 +100,10 @@ class ChallengeUnitOfWork:
             challenge.reason,
             challenge.state.value,
             challenge.raised_at,
+            achievement.qualification_number if (achievement := challenge.achievement) else None,
+            achievement.award_date if achievement else None,
+            achievement.grade if achievement else None,
+            achievement.title if achievement else None,
         )
         if inserted != "INSERT 0 1":
             raise OpenChallengeExists(await self._connection.fetchval(_OPEN_ON_ACHIEVEMENT, challenge.achievement_id))
@@ -95,13 +111,14 @@ class ChallengeUnitOfWork:
     async def update(self, challenge: Challenge) -> None:
         await self._connection.execute(
             "UPDATE challenges.challenges SET state = $2, acknowledged_at = $3, resolved_at = $4,"
-            " resolution = $5, note = $6, updated_at = now() WHERE challenge_id = $1",
+            " resolution = $5, note = $6, correcting_batch_id = $7, updated_at = now() WHERE challenge_id = $1",
             challenge.challenge_id,
             challenge.state.value,
             challenge.acknowledged_at,
             challenge.resolved_at,
             challenge.resolution.value if challenge.resolution else None,
             challenge.note,
+            challenge.correcting_batch_id,
         )
 
     async def add_to_outbox(self, envelope: Envelope, partition_key: str) -> None:

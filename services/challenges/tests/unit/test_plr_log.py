@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from challenges.plr_log import AchievementChange, record_changes
+from challenges.plr_log import AchievementChange, BatchTouch, record_changes
 from lrs_contracts.envelope import Contract
 from lrs_contracts.learner import LearnerErased, LearnerRegistered, LearnerRegisteredV1, LearnersMerged
 from lrs_contracts.plr import (
@@ -69,9 +69,49 @@ def withdrawn() -> AchievementWithdrawn:
     return AchievementWithdrawn(achievement_id=ACHIEVEMENT, key=KEY, provenance=PROVENANCE)
 
 
-def test_a_recorded_achievement_is_kept_with_its_learner_and_ao() -> None:
+AWARDED = date(2024, 5, 20)
+
+
+def test_a_recorded_achievement_is_kept_with_its_learner_ao_and_what_a_person_knows_it_by() -> None:
     changes = record_changes([message(recorded())])
-    assert changes.achievements == {ACHIEVEMENT: AchievementChange(ACHIEVEMENT, ULN, "RN5133", withdrawn=False)}
+    assert changes.achievements == {
+        ACHIEVEMENT: AchievementChange(
+            ACHIEVEMENT, ULN, "RN5133", False, "6001166X", AWARDED, grade="7", title="GCSE Mathematics"
+        )
+    }
+
+
+def test_what_an_event_leaves_as_it_was_is_taken_from_the_earlier_event_of_the_poll() -> None:
+    changes = record_changes(
+        [message(recorded(), offset=0), message(updated(), offset=1), message(withdrawn(), offset=2)]
+    )
+    assert changes.achievements[ACHIEVEMENT] == AchievementChange(
+        ACHIEVEMENT, ULN, "RN5133", True, "6001166X", AWARDED, grade="8", title="GCSE Mathematics"
+    )
+
+
+def test_each_batch_that_put_an_event_of_a_learners_qualification_on_the_log_is_kept_with_when() -> None:
+    later = Provenance(batch_id=uuid.UUID("22222222-2222-4333-8444-555555555555"), line=3)
+    decided = datetime(2024, 6, 1, 9, 30, tzinfo=UTC)
+    values = [
+        encode(wrap(recorded(), source="validation", correlation_id="tests", occurred_at=decided)),
+        encode(
+            wrap(
+                updated().model_copy(update={"provenance": later}),
+                source="validation",
+                correlation_id="tests",
+                occurred_at=decided.replace(day=2),
+            )
+        ),
+    ]
+    for read in (values, [b"{ " + value[1:] for value in values]):  # from the head, and decoded in full
+        changes = record_changes(
+            [Message(PLR_EVENTS.name, 0, offset, ULN.encode(), v) for offset, v in enumerate(read)]
+        )
+        assert changes.touches == {
+            BatchTouch(PROVENANCE.batch_id, "RN5133", ULN, "6001166X", decided),
+            BatchTouch(later.batch_id, "RN5133", ULN, "6001166X", decided.replace(day=2)),
+        }
 
 
 def test_an_update_alone_leaves_the_withdrawn_state_as_stored() -> None:
@@ -130,7 +170,9 @@ def test_what_the_fast_path_leaves_to_the_validating_decode_is_read_all_the_same
     unusual = value.replace(str(ACHIEVEMENT).encode(), ACHIEVEMENT.hex.encode())
     assert unusual != value
     changes = record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), unusual)])
-    assert changes.achievements == {ACHIEVEMENT: AchievementChange(ACHIEVEMENT, ULN, "RN5133", withdrawn=True)}
+    assert changes.achievements == {
+        ACHIEVEMENT: AchievementChange(ACHIEVEMENT, ULN, "RN5133", True, "6001166X", AWARDED)
+    }
 
 
 @pytest.mark.parametrize(
@@ -148,6 +190,15 @@ def test_an_achievement_event_whose_kept_facts_break_its_contract_is_poison(kept
     with pytest.raises(Exception) as raised:  # noqa: PT011 - what matters is how the consumer classifies it
         record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), value.replace(kept.encode(), broken.encode()))])
     assert classify_failure(raised.value) is Failure.POISON
+
+
+def test_a_title_with_an_escaped_quote_is_read_by_the_full_decode() -> None:
+    event = recorded()
+    event = event.model_copy(
+        update={"qualification": event.qualification.model_copy(update={"title": 'The "A" Level'})}
+    )
+    changes = record_changes([message(event)])
+    assert changes.achievements[ACHIEVEMENT].title == 'The "A" Level'
 
 
 @pytest.mark.parametrize(
@@ -168,4 +219,5 @@ def test_an_achievement_read_from_its_head_is_what_the_full_decode_reads(event: 
     from_head = record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), value)])
     decoded = record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), written_otherwise)])
     assert from_head == decoded
+    assert from_head.touches
     assert from_head.achievements[ACHIEVEMENT].achievement_id.__class__ is not uuid.UUID, "read from the head"

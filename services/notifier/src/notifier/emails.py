@@ -24,6 +24,7 @@ from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.codes import BATCH_CODE_TITLES, RECORD_CODE_TITLES, BatchCode
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, RecordOutcome, RecordStatus
 from lrs_contracts.text import with_bidi_controls_shown
+from lrs_domain.identifiers import display_qan
 from lrs_platform.logging import mask_uln
 
 TOP_REJECTION_CODES = 5
@@ -181,22 +182,41 @@ def challenge_raised_email(
 ) -> OutgoingEmail:
     """`reason` is the learner's words in clear, or None when their personal data was erased: the AO is
     told of the challenge all the same."""
-    # The learner's full ULN stays out of the email: the AO reads it from the challenge page.
+    # The learner's full ULN stays out of the email: the AO reads it from the challenge page. What the
+    # achievement is (qualification, award date, grade) names no learner: the AO recognises its own result by it.
+    achievement = _achievement_shown(raised)
     context = {
         "contact": contact,
         "raised": raised,
+        "achievement": achievement,
         "reason": None if reason is None else with_bidi_controls_shown(reason),
         "uln_masked": mask_uln(raised.uln),
         "link": challenge_page_url(public_base_url, raised.challenge_id),
     }
+    on = f" on {achievement['qan']}" if achievement else ""
     return OutgoingEmail(
         to=contact.email,
-        subject=f"LRS Event Data Challenge raised: {raised.challenge_id}",
+        subject=f"LRS Event Data Challenge raised{on}: {raised.challenge_id}",
         text=_templates.get_template("challenge_raised.txt").render(context),
         html=_templates.get_template("challenge_raised.html").render(context),
         message_id=message_id_for(event_id, domain),
         date=occurred_at,
     )
+
+
+def _achievement_shown(raised: ChallengeRaised | ChallengeRaisedV1) -> dict[str, str | None] | None:
+    """The challenged achievement as a person knows it: QAN as written, title, award date and grade; None for an
+    event written before challenges carried it (the email names the achievement by its id alone)."""
+    achievement = getattr(raised, "achievement", None)
+    if achievement is None:
+        return None
+    awarded = achievement.award_date
+    return {
+        "qan": with_bidi_controls_shown(display_qan(achievement.qualification_number)),
+        "title": with_bidi_controls_shown(achievement.title) if achievement.title else None,
+        "award_date": f"{awarded.day} {awarded:%B %Y}",
+        "grade": with_bidi_controls_shown(achievement.grade) if achievement.grade else None,
+    }
 
 
 def to_mime(email: OutgoingEmail, mail_from: str) -> EmailMessage:

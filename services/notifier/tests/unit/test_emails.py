@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from lrs_contracts.batch import JobType
-from lrs_contracts.challenge import ChallengeRaised
+from lrs_contracts.challenge import ChallengedAchievement, ChallengeRaised
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchFailed
 from notifier.emails import (
     ChallengeContact,
@@ -157,6 +157,39 @@ def test_challenge_email_goes_to_the_contact_links_its_page_and_masks_the_uln() 
     mime = to_mime(email, "lrs@lrs.local")
     assert mime["To"] == "challenges@ao.example"
     assert mime["Date"] == "Tue, 05 Mar 2024 10:30:00 +0000"
+
+
+def test_challenge_email_names_the_achievement_as_the_ao_knows_it_and_keeps_its_id() -> None:
+    raised = ChallengeRaised(
+        challenge_id=uuid.uuid4(),
+        achievement_id=uuid.uuid4(),
+        ao_id="RN5133",
+        uln="1000000043",
+        reason_sealed="s1.x",
+        achievement=ChallengedAchievement(
+            qualification_number="6001166X", title="GCSE Mathematics", award_date=date(2024, 8, 22), grade="4"
+        ),
+    )
+    contact = ChallengeContact("Ada", "Lovelace", "+44 20 7946 0000", "challenges@ao.example")
+    email = challenge_raised_email(EVENT_ID, raised, contact, DECIDED, reason="It was a 5", public_base_url=PORTAL)
+    assert email.subject == f"LRS Event Data Challenge raised on 600/1166/X: {raised.challenge_id}"
+    for body in (email.text, email.html):
+        assert "600/1166/X GCSE Mathematics" in body
+        assert "22 August 2024" in body
+        assert str(raised.achievement_id) in body
+        assert "1000000043" not in body and "******0043" in body
+    assert "Grade:           4" in email.text
+
+
+def test_a_challenge_raised_before_events_carried_the_achievement_names_it_by_its_id() -> None:
+    raised = ChallengeRaised(
+        challenge_id=uuid.uuid4(), achievement_id=uuid.uuid4(), ao_id="RN5133", uln="1000000043", reason_sealed="s1.x"
+    )
+    contact = ChallengeContact("Ada", "Lovelace", "+44 20 7946 0000", "challenges@ao.example")
+    email = challenge_raised_email(EVENT_ID, raised, contact, DECIDED, reason=None, public_base_url=PORTAL)
+    assert email.subject == f"LRS Event Data Challenge raised: {raised.challenge_id}"
+    assert f"Achievement id:  {raised.achievement_id}" in email.text
+    assert "Qualification" not in email.text
 
 
 def test_a_batch_references_bidirectional_controls_are_shown_not_obeyed_in_subject_and_body() -> None:

@@ -392,12 +392,25 @@ class ServiceCalls:
         result: dict[str, Any] = await self._json("GET", "challenges", f"/v1/challenges/{challenge_id}")
         return result
 
+    async def correcting_batches(self, challenge_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The batches the challenges service takes as the correction of the challenge, newest first."""
+        found: dict[str, Any] = await self._json(
+            "GET", "challenges", f"/v1/challenges/{challenge_id}/correcting-batches"
+        )
+        items: list[dict[str, Any]] = found["items"]
+        return items
+
     async def acknowledge_challenge(self, challenge_id: uuid.UUID) -> dict[str, Any]:
         result: dict[str, Any] = await self._json("POST", "challenges", f"/v1/challenges/{challenge_id}/acknowledge")
         return result
 
-    async def resolve_challenge(self, challenge_id: uuid.UUID, resolution: str, note: str | None) -> dict[str, Any]:
-        body = {"resolution": resolution, "note": note}
+    async def resolve_challenge(
+        self, challenge_id: uuid.UUID, resolution: str, note: str | None, correcting_batch_id: uuid.UUID | None = None
+    ) -> dict[str, Any]:
+        """`correcting_batch_id`: with `corrected`, the batch that corrected the data (the service judges it)."""
+        body: dict[str, Any] = {"resolution": resolution, "note": note}
+        if correcting_batch_id is not None:
+            body["correcting_batch_id"] = str(correcting_batch_id)
         result: dict[str, Any] = await self._json(
             "POST", "challenges", f"/v1/challenges/{challenge_id}/resolve", json=body
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, problem, stubbed_portal
 
 from lrs_contracts.environments import Environment
 from lrs_platform.identity import Principal
@@ -286,19 +286,35 @@ def batch(batch_id: str, received_at: str = "2026-11-30T11:00:00Z") -> dict[str,
 
 
 def with_a_challenge(portal: StubbedPortal) -> None:
-    """The challenge, and the AO's one completed batch, listed: ingest finds no other batch of theirs."""
+    """The challenge, and the AO's one completed batch that corrected it: the challenges service takes no other."""
     portal.on("GET", f"challenges/v1/challenges/{CHALLENGE_ID}", lambda _: httpx.Response(200, json=challenge()))
     listed = {"items": [batch(LISTED)], "total": 1, "page": 1, "page_size": 50}
     portal.on("GET", "ingest/v1/batches", lambda _: httpx.Response(200, json=listed))
-    portal.on("GET", f"ingest/v1/batches/{LISTED}", lambda _: httpx.Response(200, json=batch(LISTED)))
-    portal.on("POST", f"challenges/v1/challenges/{CHALLENGE_ID}/resolve", lambda _: httpx.Response(200, json={}))
+    correcting = {"items": [{"batch_id": LISTED, "decided_at": "2026-11-30T11:00:05Z"}]}
+    portal.on(
+        "GET",
+        f"challenges/v1/challenges/{CHALLENGE_ID}/correcting-batches",
+        lambda _: httpx.Response(200, json=correcting),
+    )
+
+    def resolve(request: httpx.Request) -> httpx.Response:
+        named = json.loads(request.content).get("correcting_batch_id")
+        if named not in (None, LISTED):
+            return problem(
+                422,
+                "None of your completed batches with that id has an accepted record of this learner's achievement",
+                code="CORRECTING_BATCH_DOES_NOT_FIT",
+                reason="not_for_this_achievement",
+            )
+        return httpx.Response(200, json={})
+
+    portal.on("POST", f"challenges/v1/challenges/{CHALLENGE_ID}/resolve", resolve)
 
 
 @pytest.mark.parametrize(
     ("chosen", "says"),
     [
         ("made up", "Choose a batch from the list"),
-        (str(uuid.uuid4()), "None of your batches has this id"),  # another AO's, or none at all
         ("x" * 2_000, "Choose a batch from the list"),
     ],
 )
@@ -317,6 +333,20 @@ def test_a_correcting_batch_chosen_from_the_list_is_checked_like_a_typed_one(
     assert not portal.sent_to("POST", f"challenges/v1/challenges/{CHALLENGE_ID}/resolve")
 
 
+def test_a_correcting_batch_the_challenges_service_refuses_is_an_error_on_its_field(portal: StubbedPortal) -> None:
+    client, person = portal.signed_in()
+    with_a_challenge(portal)
+
+    answer = client.post(
+        f"/challenges/{CHALLENGE_ID}/resolve", data=form(person, resolution="corrected", batch_id=str(uuid.uuid4()))
+    )
+
+    assert answer.status_code == 400
+    assert 'href="#batch_id">None of your completed batches with that id has an accepted record' in error_text(
+        answer.text
+    )
+
+
 def test_a_listed_correcting_batch_goes_into_the_note(portal: StubbedPortal) -> None:
     client, person = portal.signed_in()
     with_a_challenge(portal)
@@ -327,7 +357,11 @@ def test_a_listed_correcting_batch_goes_into_the_note(portal: StubbedPortal) -> 
 
     assert answer.status_code == 303
     (sent,) = portal.sent_to("POST", f"challenges/v1/challenges/{CHALLENGE_ID}/resolve")
-    assert json.loads(sent.content) == {"resolution": "corrected", "note": f"Corrected by batch {LISTED}"}
+    assert json.loads(sent.content) == {
+        "resolution": "corrected",
+        "note": f"Corrected by batch {LISTED}",
+        "correcting_batch_id": LISTED,
+    }
 
 
 def test_a_resolve_reason_with_a_control_character_is_refused_on_the_reason(portal: StubbedPortal) -> None:
@@ -383,28 +417,6 @@ def test_a_refused_file_is_explained_once_in_one_sentence(portal: StubbedPortal)
 
     assert "The file is malformed: the file is not CSV, XML or JSON: name it .csv, .xml or .json." in answer.text
     assert ".json.." not in answer.text
-
-
-def test_a_batch_sent_before_the_challenge_was_raised_is_neither_listed_nor_taken_as_its_correction(
-    portal: StubbedPortal,
-) -> None:
-    client, person = portal.signed_in()
-    with_a_challenge(portal)
-    earlier = str(uuid.uuid4())
-    before = batch(earlier, received_at="2026-11-30T09:00:00Z")
-    listed = {"items": [batch(LISTED), before], "total": 2, "page": 1, "page_size": 50}
-    portal.on("GET", "ingest/v1/batches", lambda _: httpx.Response(200, json=listed))
-    portal.on("GET", f"ingest/v1/batches/{earlier}", lambda _: httpx.Response(200, json=before))
-
-    shown = client.get(f"/challenges/{CHALLENGE_ID}")
-    answer = client.post(
-        f"/challenges/{CHALLENGE_ID}/resolve", data=form(person, resolution="corrected", other_batch_id=earlier)
-    )
-
-    assert LISTED in shown.text and earlier not in shown.text
-    assert answer.status_code == 400
-    assert "That batch was sent before the challenge was raised" in answer.text
-    assert not portal.sent_to("POST", f"challenges/v1/challenges/{CHALLENGE_ID}/resolve")
 
 
 @pytest.mark.parametrize(

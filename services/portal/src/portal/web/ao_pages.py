@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from lrs_contracts.batch import RecordAction
+from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengeResolution
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_domain.formats import is_plausible_email
-from portal.backend import NotFound, Refused, ServiceCalls, Unavailable
+from lrs_domain.identifiers import display_qan
+from lrs_domain.reference import Catalogue
+from portal.backend import Refused, Unavailable
 from portal.checking import batch_file, check_record
 from portal.direct_entry import (
     ACTIONS,
@@ -227,6 +231,32 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
 
 # --- challenges --------------------------------------------------------------------------------
 
+# What people read for each resolution (the wire values stay: decision 0143).
+RESOLUTION_WORDS = {resolution.value: label for resolution, label in RESOLUTION_LABELS.items()}
+_CORRECTING_BATCH_CODES = (ProblemCode.CORRECTING_BATCH_REQUIRED, ProblemCode.CORRECTING_BATCH_DOES_NOT_FIT)
+
+
+def _achievement_shown(challenge: dict[str, Any], catalogue: Catalogue) -> dict[str, Any] | None:
+    """What a person recognises the challenged achievement by: its QAN as written, its title (the challenge's,
+    else the catalogue's), award date and grade; None for a challenge raised before these were kept."""
+    achievement = challenge.get("achievement")
+    if not achievement:
+        return None
+    qan = achievement["qualification_number"]
+    title = achievement.get("title") or next((row.title for row in catalogue.rows_for(qan)), None)
+    awarded = date.fromisoformat(achievement["award_date"])
+    return {
+        "qan": display_qan(qan),
+        "title": title,
+        "award_date": f"{awarded.day} {awarded:%B %Y}",
+        "grade": achievement.get("grade"),
+    }
+
+
+def _shown(request: Request, challenges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    catalogue = portal_of(request).catalogue
+    return [{**challenge, "shown": _achievement_shown(challenge, catalogue)} for challenge in challenges]
+
 
 @router.get("/challenges")
 async def challenge_inbox(
@@ -240,10 +270,11 @@ async def challenge_inbox(
         return see_other("/challenges")
     resolved = await service.challenges(("resolved",), limit=20)
     context = {
-        "open_challenges": open_ones["items"],
+        "open_challenges": _shown(request, open_ones["items"]),
         "older": open_ones["next"],
         "newest_first_page": after is None,
-        "resolved": resolved["items"],
+        "resolved": _shown(request, resolved["items"]),
+        "resolution_words": RESOLUTION_WORDS,
     }
     return render(request, "challenges.html", context, user=user)
 
@@ -257,7 +288,12 @@ async def resolved_challenges(
         resolved = await calls(request, user).challenges(("resolved",), after=after, limit=INBOX_PAGE)
     except Refused:  # a position no page handed out (a hand-made link): start again at the newest
         return see_other("/challenges/resolved")
-    context = {"resolved": resolved["items"], "older": resolved["next"], "newest_first_page": after is None}
+    context = {
+        "resolved": _shown(request, resolved["items"]),
+        "older": resolved["next"],
+        "newest_first_page": after is None,
+        "resolution_words": RESOLUTION_WORDS,
+    }
     return render(request, "challenges_resolved.html", context, user=user)
 
 
@@ -271,13 +307,23 @@ async def _challenge_page(
 ) -> HTMLResponse:
     service = calls(request, user)
     challenge = await service.challenge(challenge_id)
-    raised = datetime.fromisoformat(challenge["raised_at"])
-    batches = [  # the batches that may have corrected it: completed, and sent once it was raised
-        b
-        for b in (await service.batches(page=1, page_size=50))["items"]
-        if b["status"] == "completed" and datetime.fromisoformat(b["received_at"]) >= raised
-    ]
-    context = {"challenge": challenge, "batches": batches, "errors": errors, "values": values}
+    batches: list[dict[str, Any]] = []
+    if challenge["state"] != "resolved":
+        # The batches the challenges service takes as its correction (decision 0142), named as the AO's latest
+        # batches name them where they are among them.
+        known = {b["batch_id"]: b for b in (await service.batches(page=1, page_size=50))["items"]}
+        batches = [
+            {"batch_reference": None, **known.get(found["batch_id"], {}), **found}
+            for found in await service.correcting_batches(challenge_id)
+        ]
+    context = {
+        "challenge": challenge,
+        "achievement": _achievement_shown(challenge, portal_of(request).catalogue),
+        "batches": batches,
+        "errors": errors,
+        "values": values,
+        "resolution_words": RESOLUTION_WORDS,
+    }
     return render(request, "challenge.html", context, user=user, status_code=status)
 
 
@@ -309,15 +355,13 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
     values = {name: field(form, name) for name in ("resolution", "batch_id", "other_batch_id", "reason")}
     errors: dict[str, str] = {}
     resolution = values["resolution"]
-    if resolution not in ("corrected", "upheld", "rejected"):
+    if resolution not in tuple(ChallengeResolution):
         errors["resolution"] = "Choose how the challenge was resolved"
     correcting: uuid.UUID | None = None
-    if resolution == "corrected":
-        service = calls(request, user)
-        raised = datetime.fromisoformat((await service.challenge(challenge_id))["raised_at"])
-        correcting, batch_errors = await _correcting_batch(service, values, raised)
+    if resolution == ChallengeResolution.CORRECTED:
+        correcting, batch_errors = _correcting_batch(values)
         errors |= batch_errors
-    if resolution in ("upheld", "rejected") and not values["reason"]:
+    if resolution in (ChallengeResolution.UPHELD, ChallengeResolution.REJECTED) and not values["reason"]:
         errors["reason"] = "Give the reason, in words the learner will understand"
     if len(values["reason"]) > 1500:
         errors["reason"] = "The reason must be 1,500 characters or fewer"
@@ -328,45 +372,40 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
     note = values["reason"] or None
     if correcting is not None:
         note = f"Corrected by batch {correcting}" + (f": {values['reason']}" if values["reason"] else "")
+    batch_field = "other_batch_id" if values["other_batch_id"] else "batch_id"
     try:
-        await calls(request, user).resolve_challenge(challenge_id, resolution, note)
+        await calls(request, user).resolve_challenge(challenge_id, resolution, note, correcting)
     except Refused as refused:
         if _already(refused, "resolved"):  # its page shows how it was resolved
             return see_other(f"/challenges/{challenge_id}")
+        if refused.problem.get("code") in _CORRECTING_BATCH_CODES:  # the service judged the batch
+            return await _challenge_page(request, user, challenge_id, {batch_field: refused.detail}, values, 400)
         raise
+    except Unavailable as unavailable:
+        if unavailable.problem.get("code") != ProblemCode.PROJECTION_PENDING:
+            raise
+        pending = "That batch is not yet known to the challenges service: try again in a moment"
+        return await _challenge_page(request, user, challenge_id, {batch_field: pending}, values, 503)
     return see_other(f"/challenges/{challenge_id}?done=resolved")
 
 
-async def _correcting_batch(
-    service: ServiceCalls, values: dict[str, str], raised: datetime
-) -> tuple[uuid.UUID | None, dict[str, str]]:
-    """The batch that corrected the data, or what is wrong with the one given: one of the listed ones,
-    or another of the AO's completed batches by its id (the list holds only the latest), sent after the
-    challenge was raised (one sent before cannot have answered it). Either way it is asked of ingest, which
-    finds only the AO's own batches: a list choice is as open to tampering as a typed id."""
+def _correcting_batch(values: dict[str, str]) -> tuple[uuid.UUID | None, dict[str, str]]:
+    """The batch the form names as the correction, or what is wrong with how it names it: one of the listed
+    ones, or another by its id. Whether it corrected the challenged achievement is the challenges service's
+    to judge (decision 0142): a list choice is as open to tampering as a typed id."""
     chosen, typed = values["batch_id"], values["other_batch_id"]
     if not chosen and not typed:
         return None, {"batch_id": "Choose the batch that corrected the data, or enter its id"}
     if chosen and typed and chosen != typed:
         return None, {"other_batch_id": "Choose a batch from the list or enter an id, not both"}
-    field_name = "other_batch_id" if typed else "batch_id"
     try:
-        batch_id = uuid.UUID(typed or chosen)
+        return uuid.UUID(typed or chosen), {}
     except ValueError:
         if not typed:
             return None, {"batch_id": "Choose a batch from the list"}
         return None, {
             "other_batch_id": "Enter the batch's id as its page shows it, like 0b6f3c1e-8f4a-4d52-9a0e-2f9c6a1d7e35"
         }
-    try:
-        batch = await service.batch(batch_id)
-    except NotFound:
-        return None, {field_name: "None of your batches has this id"}
-    if batch["status"] != "completed":
-        return None, {field_name: f"That batch is {batch['status']}: only a completed batch corrected the data"}
-    if datetime.fromisoformat(batch["received_at"]) < raised:
-        return None, {field_name: "That batch was sent before the challenge was raised: it cannot have corrected it"}
-    return batch_id, {}
 
 
 # --- challenge contact -------------------------------------------------------------------------

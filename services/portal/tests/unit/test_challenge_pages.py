@@ -1,0 +1,143 @@
+"""The AO's challenge pages name the challenged achievement as a person knows it (qualification, title, award
+date, grade, and its id), offer as the correction only the batches the challenges service takes (decision
+0142), and say what a resolution means rather than its wire value (decision 0143)."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
+
+CHALLENGE_ID = uuid.UUID("0c9e6b2a-7d1f-4e3a-9b5c-2a8f6d4e1b37")
+ACHIEVEMENT_ID = "66666666-7777-4888-9999-000000000000"
+CORRECTING, UNRELATED = str(uuid.uuid4()), str(uuid.uuid4())
+
+
+@pytest.fixture
+def portal() -> StubbedPortal:
+    return stubbed_portal()
+
+
+def challenge(**changes: object) -> dict[str, object]:
+    return {
+        "challenge_id": str(CHALLENGE_ID),
+        "achievement_id": ACHIEVEMENT_ID,
+        "ao_id": "RN9093",
+        "uln": "1000000043",
+        "reason": "My grade was a 5.",
+        "state": "acknowledged",
+        "raised_at": "2026-11-30T10:00:00Z",
+        "acknowledged_at": "2026-11-30T10:30:00Z",
+        "resolved_at": None,
+        "resolution": None,
+        "note": None,
+        "personal_data_erased": False,
+        "achievement": {
+            "qualification_number": "6001166X",
+            "title": "Pearson BTEC Level 3 National Extended Diploma in Engineering",
+            "award_date": "2026-08-20",
+            "grade": "Merit",
+        },
+        "correcting_batch_id": None,
+        **changes,
+    }
+
+
+def batch(batch_id: str, reference: str) -> dict[str, object]:
+    """A completed batch sent after the challenge was raised."""
+    return {
+        "batch_id": batch_id,
+        "status": "completed",
+        "batch_reference": reference,
+        "received_at": "2026-11-30T11:00:00Z",
+        "decided_at": "2026-11-30T11:00:05Z",
+    }
+
+
+def with_a_challenge(portal: StubbedPortal, shown: dict[str, object]) -> None:
+    """The challenge; two later completed batches of the AO, of which the service takes only CORRECTING."""
+    portal.on("GET", f"challenges/v1/challenges/{CHALLENGE_ID}", lambda _: httpx.Response(200, json=shown))
+    listed = {"items": [batch(UNRELATED, "OTHER-LEARNERS"), batch(CORRECTING, "FIX-GRADE")], "total": 2}
+    portal.on("GET", "ingest/v1/batches", lambda _: httpx.Response(200, json=listed))
+    taken = {"items": [{"batch_id": CORRECTING, "decided_at": "2026-11-30T11:00:05Z"}]}
+    portal.on(
+        "GET", f"challenges/v1/challenges/{CHALLENGE_ID}/correcting-batches", lambda _: httpx.Response(200, json=taken)
+    )
+
+
+def test_a_challenge_page_names_the_achievement_as_a_person_knows_it_and_keeps_its_id(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in()
+    with_a_challenge(portal, challenge())
+
+    page = client.get(f"/challenges/{CHALLENGE_ID}").text
+
+    assert "600/1166/X Pearson BTEC Level 3 National Extended Diploma in Engineering" in page
+    assert "20 August 2026" in page
+    assert 'data-achievement="grade">Merit<' in page
+    assert f'data-achievement="id">{ACHIEVEMENT_ID}<' in page
+
+
+def test_a_challenge_without_a_kept_title_takes_the_catalogues(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in()
+    kept = challenge()["achievement"]
+    assert isinstance(kept, dict)
+    catalogued = next(iter(portal.app.state.portal.catalogue.rows.values()))[0]
+    untitled = {**kept, "qualification_number": catalogued.qualification_number, "title": None}
+    with_a_challenge(portal, challenge(achievement=untitled))
+
+    page = client.get(f"/challenges/{CHALLENGE_ID}").text
+
+    assert catalogued.title in page
+
+
+def test_only_the_batches_the_challenges_service_takes_as_the_correction_are_offered(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in()
+    with_a_challenge(portal, challenge())
+
+    page = client.get(f"/challenges/{CHALLENGE_ID}").text
+
+    assert f'value="{CORRECTING}"' in page and "FIX-GRADE" in page
+    assert UNRELATED not in page and "OTHER-LEARNERS" not in page
+
+
+def test_a_resolved_challenge_says_the_data_was_confirmed_correct_not_upheld(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in()
+    resolved = challenge(state="resolved", resolved_at="2026-12-01T09:00:00Z", resolution="upheld")
+    with_a_challenge(portal, resolved)
+    portal.on(
+        "GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [resolved], "next": None})
+    )
+
+    page = client.get(f"/challenges/{CHALLENGE_ID}").text
+    inbox = client.get("/challenges").text
+    every_resolved = client.get("/challenges/resolved").text
+
+    for shown in (page, inbox, every_resolved):
+        assert 'data-resolution="upheld">Data confirmed correct<' in shown
+        assert ">upheld<" not in shown
+    assert "600/1166/X" in inbox and "20 August 2026, grade Merit" in inbox
+
+
+def test_a_challenge_resolved_as_corrected_links_its_batch(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in()
+    corrected = challenge(
+        state="resolved", resolved_at="2026-12-01T09:00:00Z", resolution="corrected", correcting_batch_id=CORRECTING
+    )
+    with_a_challenge(portal, corrected)
+
+    page = client.get(f"/challenges/{CHALLENGE_ID}").text
+
+    assert "Data corrected</span> by batch" in page
+    assert f'href="/batches/{CORRECTING}"' in page
+
+
+def test_a_challenge_raised_before_its_achievement_was_kept_is_named_by_its_id(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in()
+    with_a_challenge(portal, challenge(achievement=None))
+
+    page = client.get(f"/challenges/{CHALLENGE_ID}").text
+
+    assert f'data-achievement="id">{ACHIEVEMENT_ID}<' in page
+    assert 'data-achievement="qualification"' not in page
