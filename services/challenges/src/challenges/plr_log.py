@@ -98,6 +98,7 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
     changes = RecordChanges()
     achievements, touches = changes.achievements, changes.touches
     batches: dict[bytes, tuple[uuid.UUID, datetime]] = {}  # batch id and decision time, by their texts
+    touched: set[tuple[bytes, bytes, bytes, bytes]] = set()  # batch, AO, ULN, QAN as read: made touches at the end
     for message in messages:
         value = message.value
         if value is None:
@@ -105,44 +106,36 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
         head = _ACHIEVEMENT_HEAD(value)
         if head is not None:
             event_type, occurred_at, achievement_text, ao_id, uln, qan, award_date, grade = head.groups()
-            provenance = value.rfind(_PROVENANCE)
-            batch_text = value[provenance + len(_PROVENANCE) : provenance + len(_PROVENANCE) + 36]
+            provenance = value.rfind(_PROVENANCE, head.end() - 1)
+            batch_text = value[provenance + _PROVENANCE_LENGTH : provenance + _PROVENANCE_LENGTH + 36]
             title: bytes | None = None
             if event_type == _RECORDED_BYTES:
                 start = value.find(_TITLE, head.end())
-                end = value.find(b'"', start + len(_TITLE)) if start >= 0 else -1
-                title = value[start + len(_TITLE) : end] if end >= 0 else None
-            when = _is_date(award_date)
+                end = value.find(b'"', start + _TITLE_LENGTH) if start >= 0 else -1
+                title = value[start + _TITLE_LENGTH : end] if end >= 0 and b"\\" not in value[start:end] else None
+            when = _DATES.get(award_date) or _is_date(award_date)
             if (
                 when is not None
-                and provenance >= head.end() - 1
-                and _BATCH_ID(batch_text)
-                and (title is None or b"\\" not in title)
-                and (event_type != _RECORDED_BYTES or title is not None)
+                and provenance >= 0
+                and (batch_text in batches or _new_batch(batches, batch_text, occurred_at))
+                and (title is not None or event_type != _RECORDED_BYTES)
                 and (grade is not None or event_type in _WITHOUT_DATA_BYTES)
             ):
                 # asyncpg's uuid.UUID (equal to and hashed as the standard one): parsed and stored in C
                 achievement_id = pgproto.UUID(achievement_text.decode())
-                qualification_number = qan.decode()
                 change = AchievementChange(
                     achievement_id,
                     uln.decode(),
                     ao_id.decode(),
                     _HEAD_WITHDRAWN_AFTER[event_type],
-                    qualification_number,
+                    qan.decode(),
                     when,
                     grade.decode() if grade is not None else None,
                     title.decode() if title is not None else None,
                 )
                 earlier = achievements.get(achievement_id)
                 achievements[achievement_id] = _after(earlier, change) if earlier is not None else change
-                batch = batches.get(batch_text)
-                if batch is None:
-                    batch = batches[batch_text] = (
-                        pgproto.UUID(batch_text.decode()),
-                        datetime.fromisoformat(occurred_at.decode()),
-                    )
-                touches.add(BatchTouch(batch[0], change.ao_id, change.uln, qualification_number, batch[1]))
+                touched.add((batch_text, ao_id, uln, qan))
                 continue
         event_type, occurred, payload = _plain_payload(value)
         if event_type in _WITHDRAWN_AFTER:
@@ -166,7 +159,23 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
             changes.merges[payload[_MERGED_ULN]] = payload[_MASTER_ULN]
         elif event_type == _ERASED:
             changes.erasures.add(payload[_ERASED_ULN])
+    for batch_text, ao_id, uln, qan in touched:
+        batch_id, decided_at = batches[batch_text]
+        touches.add(BatchTouch(batch_id, ao_id.decode(), uln.decode(), qan.decode(), decided_at))
     return changes
+
+
+def _new_batch(batches: dict[bytes, tuple[uuid.UUID, datetime]], batch_text: bytes, occurred_at: bytes) -> bool:
+    """Keeps a batch id read from an event's provenance, with its decision time (the envelope's `occurred_at`,
+    the same for every event of a batch); False when either is written otherwise (the full decode reads it)."""
+    if not _BATCH_ID(batch_text):
+        return False
+    try:
+        decided_at = datetime.fromisoformat(occurred_at.decode())
+    except ValueError:
+        return False
+    batches[batch_text] = (pgproto.UUID(batch_text.decode()), decided_at)
+    return True
 
 
 def _plain_payload(raw: bytes) -> tuple[str, datetime, tuple[Any, ...]]:
@@ -233,6 +242,7 @@ _ACHIEVEMENT_HEAD = re.compile(
 # title first. A quote in a text is escaped (`\"`), so neither marker can be found inside a text.
 _PROVENANCE = b',"provenance":{"batch_id":"'
 _TITLE = b',"qualification":{"title":"'
+_PROVENANCE_LENGTH, _TITLE_LENGTH = len(_PROVENANCE), len(_TITLE)
 _RECORDED_BYTES = event_type_of(AchievementRecorded).encode()
 _BATCH_ID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z").match
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")

@@ -221,3 +221,12 @@ def test_an_achievement_read_from_its_head_is_what_the_full_decode_reads(event: 
     assert from_head == decoded
     assert from_head.touches
     assert from_head.achievements[ACHIEVEMENT].achievement_id.__class__ is not uuid.UUID, "read from the head"
+
+
+def test_a_batch_id_written_otherwise_is_read_by_the_full_decode() -> None:
+    value = encode(wrap(withdrawn(), source="validation", correlation_id="tests"))
+    unusual = value.replace(str(PROVENANCE.batch_id).encode(), PROVENANCE.batch_id.hex.encode())
+    assert unusual != value
+    changes = record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), unusual)])
+    assert [touch.batch_id for touch in changes.touches] == [PROVENANCE.batch_id]
+    assert changes.achievements[ACHIEVEMENT].achievement_id.__class__ is uuid.UUID, "decoded in full"
