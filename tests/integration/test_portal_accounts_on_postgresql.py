@@ -69,6 +69,7 @@ async def test_each_change_is_kept_in_its_own_transaction_with_who_made_it(
     stores: tuple[Authentication, CredentialStore, Any],
 ) -> None:
     auth, _, pool = stores
+    await auth.create_account("keeper", "Keeper", Role.OPERATOR, None, None, by="operator:root")  # decision 0140
     await auth.create_account("oncall", "Oncall", Role.OPERATOR, None, None, ["rebuild"], by="operator:root")
     with pytest.raises(AccountExists):  # refused: nothing kept
         await auth.create_account("oncall", "Again", Role.AO, "RN5133", None, by="operator:root")
@@ -90,8 +91,9 @@ async def test_each_change_is_kept_in_its_own_transaction_with_who_made_it(
         ("operator:desk", "oncall", "password_reset", ""),
         ("operator:root", "oncall", "duties_changed", "every duty"),
         ("operator:root", "oncall", "created", "operator with duties rebuild"),
+        ("operator:root", "keeper", "created", "operator with every duty"),
     ]
-    assert await pool.fetchval("SELECT count(*) FROM portal.account_changes") == 5
+    assert await pool.fetchval("SELECT count(*) FROM portal.account_changes") == 6
 
 
 async def test_a_change_whose_record_fails_is_not_made(stores: tuple[Authentication, CredentialStore, Any]) -> None:

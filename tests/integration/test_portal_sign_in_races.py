@@ -98,6 +98,9 @@ async def test_a_password_reset_ends_a_sign_in_already_past_its_password_check(p
 async def test_a_duties_change_ends_a_sign_in_already_past_its_password_check(portal: PortalStores) -> None:
     """Decision 0124: the session's key carries the duties the sign-in read; narrowed meanwhile, no session
     with the wider key is left open."""
+    await portal.auth.create_account(
+        "keeper", "Kee Per", Role.OPERATOR, None, None, by="operator:tests"
+    )  # decision 0140
     _, password = await portal.auth.create_account(
         "suspect", "Sus Pect", Role.OPERATOR, None, None, by="operator:tests"
     )

@@ -202,11 +202,11 @@ async def test_a_challenge_raised_through_the_api_is_acknowledged_and_resolved_i
     await row.get_by_role("link").click()
     await ao_page.get_by_role("button", name="Acknowledge").click()
     await expect(ao_page.locator("[data-state]")).to_have_text("acknowledged")
-    await ao_page.get_by_label("Rejected: this is not a data error (an appeal, say)").check()
+    await ao_page.get_by_label("Rejected: not a data error (an appeal, say)").check()
     await ao_page.get_by_label("Reason (needed when nothing was changed)").fill("The date matches the certificate.")
     await ao_page.get_by_role("button", name="Resolve the challenge").click()
     await expect(ao_page.locator("[data-state]")).to_have_text("resolved")
-    await expect(ao_page.locator("[data-resolution]")).to_have_text("rejected")
+    await expect(ao_page.locator("[data-resolution=rejected]")).to_have_text("Rejected: not a data error")
 
     async with await portal_system.client("challenges", f"ao:{SAMPLE_AO}") as challenges:
         stored = (await challenges.get(f"/v1/challenges/{challenge_id}")).json()
@@ -627,7 +627,11 @@ async def test_an_operator_issues_an_ao_key_sees_it_listed_and_revokes_it(
     ) as ingest:
         assert (await ingest.get("/v1/batches")).status_code == 200
         await operator_page.get_by_role("button", name=f"Revoke key {key_id}").click()
+        await expect(operator_page.get_by_role("heading", level=1)).to_have_text("Revoke this API key?")
+        assert (await ingest.get("/v1/batches")).status_code == 200  # nothing revoked before it is confirmed
+        await operator_page.get_by_role("button", name="Yes, revoke this key").click()
         await expect(operator_page).to_have_url(f"{url}/ops/accounts?keys_of={SAMPLE_AO}")  # where it was issued
+        await expect(operator_page.locator("[data-key-revoked]")).to_be_visible()
         await expect(keys).not_to_contain_text(key_id)
 
         async def refused() -> bool:
@@ -1151,6 +1155,7 @@ async def _find_a_late_aos_keys(operator_page: Page, url: str) -> None:
     await expect(keys.locator("tbody tr")).to_have_count(1)
     await expect(keys).to_contain_text("late0000late0000")
     await operator_page.get_by_role("button", name="Revoke key late0000late0000").click()
+    await operator_page.get_by_role("button", name="Yes, revoke this key").click()
     await expect(operator_page).to_have_url(f"{url}/ops/accounts?keys_of=RN9999")
     await expect(keys).to_contain_text("No API keys of RN9999.")
 

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more
+from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengeResolution
 
 app = typer.Typer(
     help="Event Data Challenges: raise (learners), list, acknowledge, resolve; the AO's challenge contact.",
@@ -23,12 +24,6 @@ class State(StrEnum):
     RAISED = "raised"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
-
-
-class Resolution(StrEnum):
-    CORRECTED = "corrected"
-    UPHELD = "upheld"
-    REJECTED = "rejected"
 
 
 def challenges(
@@ -59,10 +54,15 @@ def note_text(challenge: dict[str, Any]) -> Text:
     return Text(challenge.get("note") or "")
 
 
-def _described(challenge: dict[str, Any]) -> str:
+def _resolution_label(challenge: dict[str, Any]) -> str:
+    resolution = challenge.get("resolution")
+    return RESOLUTION_LABELS[ChallengeResolution(resolution)] if resolution else ""
+
+
+def described(challenge: dict[str, Any]) -> str:
     text = f"challenge {challenge['challenge_id']}: {challenge['state']}"
-    if challenge.get("resolution"):
-        text += f" ({challenge['resolution']})"
+    if resolution := _resolution_label(challenge):
+        text += f" ({resolution})"
     return text
 
 
@@ -96,7 +96,7 @@ def list_command(
                 challenge["uln"],
                 challenge["achievement_id"],
                 reason_text(challenge),
-                challenge.get("resolution") or "",
+                _resolution_label(challenge),
                 note_text(challenge),
             )
         stdout().print(listing if found else "no challenges")
@@ -118,7 +118,7 @@ def raise_command(
     if as_json:
         print_json(challenge)
     else:
-        print_text(f"{_described(challenge)} with {challenge['ao_id']}")
+        print_text(f"{described(challenge)} with {challenge['ao_id']}")
 
 
 @app.command("ack")
@@ -129,7 +129,24 @@ def acknowledge_command(ctx: typer.Context, challenge_id: ChallengeId, as_json: 
     if as_json:
         print_json(challenge)
     else:
-        print_text(_described(challenge))
+        print_text(described(challenge))
+
+
+@app.command("batches")
+def correcting_batches_command(ctx: typer.Context, challenge_id: ChallengeId, as_json: JsonOption = False) -> None:
+    """The batches that may be named resolving a challenge as corrected: completed, with a record of the
+    challenged achievement, decided after the challenge was raised (the AO that owns it)."""
+    with connection(ctx).client("challenges") as client:
+        found: list[dict[str, Any]] = expect_ok(client.get(f"/v1/challenges/{challenge_id}/correcting-batches"))[
+            "items"
+        ]
+    if as_json:
+        print_json(found)
+        return
+    listing = table("batch", "decided at")
+    for batch in found:
+        listing.add_row(batch["batch_id"], batch["decided_at"])
+    stdout().print(listing if found else "no batch has corrected this achievement since the challenge was raised")
 
 
 @app.command("resolve")
@@ -137,19 +154,33 @@ def resolve_command(
     ctx: typer.Context,
     challenge_id: ChallengeId,
     resolution: Annotated[
-        Resolution, typer.Option(help="corrected: the corrected data was sent in a batch; upheld; rejected.")
+        ChallengeResolution,
+        typer.Option(
+            help="corrected: the corrected data was sent in a batch (name it with --correcting-batch);"
+            " upheld: the data was right; rejected: not a data error."
+        ),
     ],
+    correcting_batch: Annotated[
+        str | None,
+        typer.Option(
+            "--correcting-batch",
+            help="With corrected: the id of the completed batch that corrected the achievement, decided after the"
+            " challenge was raised (`lrs challenges batches CHALLENGE_ID` lists them).",
+        ),
+    ] = None,
     note: Annotated[str | None, typer.Option(help="What was done, for the learner.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Resolve a challenge (the AO that owns the achievement); it changes no PLR by itself."""
-    body = {"resolution": resolution.value, "note": note}
+    if (resolution is ChallengeResolution.CORRECTED) != (correcting_batch is not None):
+        raise UsageError("--correcting-batch goes with --resolution corrected, and only with it")
+    body = {"resolution": resolution.value, "note": note, "correcting_batch_id": correcting_batch}
     with connection(ctx).client("challenges") as client:
         challenge = expect_ok(client.post(f"/v1/challenges/{challenge_id}/resolve", json=body))
     if as_json:
         print_json(challenge)
     else:
-        print_text(_described(challenge))
+        print_text(described(challenge))
 
 
 CONTACT_FIELDS = ("given_name", "family_name", "telephone", "email")
