@@ -1083,16 +1083,21 @@ async def test_the_erasure_audit_is_shown_newest_first_a_page_at_a_time(
 async def test_a_challenge_is_resolved_as_corrected_by_a_batch_not_in_the_list_given_its_id(
     ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
 ) -> None:
-    """The list of correcting batches holds only the latest: an older one is given by its id, checked to be
-    one of the AO's completed batches."""
+    """A correcting batch may be given by its id; the challenges service judges it (decision 0142): one of the
+    AO's completed batches with a record of the challenged achievement, decided after the challenge was raised."""
+    line = 7  # Harry Robinson's 100/5006/1, challenged by no other test
+    uln = (SAMPLES / "sample-100.csv").read_text().splitlines()[line - 1].split(",")[2]
+    achievement_id = await _achievement_of_line(portal_system, uploaded.sample_100.batch_id, line)
     challenge_id = uuid.uuid4()
     connection = await asyncpg.connect(portal_system.database_url)
-    try:
+    try:  # raised the day before the sample batch reached the PLR, so that batch may have corrected it
         await connection.execute(
             "INSERT INTO challenges.challenges (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at)"
-            " VALUES ($1, gen_random_uuid(), $2, '4000007919', 'The grade is wrong.', 'raised', now() - interval '1 day')",
+            " VALUES ($1, $2, $3, $4, 'The grade is wrong.', 'raised', now() - interval '1 day')",
             challenge_id,
+            uuid.UUID(achievement_id),
             SAMPLE_AO,
+            uln,
         )
     finally:
         await connection.close()
@@ -1102,9 +1107,9 @@ async def test_a_challenge_is_resolved_as_corrected_by_a_batch_not_in_the_list_g
 
     for entered, says in [
         ("batch 42", "Enter the batch's id as its page shows it"),
-        (str(uuid.uuid4()), "None of your batches has this id"),
+        (str(uuid.uuid4()), "None of your completed batches with that id has an accepted record of this learner"),
     ]:
-        await ao_page.get_by_label("The learner was right: we corrected the data in a batch").check()
+        await ao_page.get_by_label("Data corrected: the learner was right").check()
         await typed.fill(entered)
         await ao_page.get_by_role("button", name="Resolve the challenge").click()
         await expect(error).to_contain_text(says)
@@ -1115,6 +1120,7 @@ async def test_a_challenge_is_resolved_as_corrected_by_a_batch_not_in_the_list_g
     async with await portal_system.client("challenges", f"ao:{SAMPLE_AO}") as challenges:
         stored = (await challenges.get(f"/v1/challenges/{challenge_id}")).json()
     assert (stored["resolution"], stored["note"]) == ("corrected", f"Corrected by batch {uploaded.sample_100.batch_id}")
+    assert stored["correcting_batch_id"] == uploaded.sample_100.batch_id
 
 
 async def test_an_operator_finds_any_aos_keys_however_many_keys_there_are(
