@@ -1085,7 +1085,7 @@ async def test_a_challenge_is_resolved_as_corrected_by_a_batch_not_in_the_list_g
 ) -> None:
     """A correcting batch may be given by its id; the challenges service judges it (decision 0142): one of the
     AO's completed batches with a record of the challenged achievement, decided after the challenge was raised."""
-    line = 7  # Harry Robinson's 100/5006/1, challenged by no other test
+    line = 8  # Leo Jackson's 100/5005/X: challenged and erased by no other test
     uln = (SAMPLES / "sample-100.csv").read_text().splitlines()[line - 1].split(",")[2]
     achievement_id = await _achievement_of_line(portal_system, uploaded.sample_100.batch_id, line)
     challenge_id = uuid.uuid4()
