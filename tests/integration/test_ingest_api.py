@@ -636,9 +636,10 @@ async def test_outcome_events_show_in_the_batch_view_and_the_csv(ingest: Ingest)
     assert download.headers["content-type"].startswith("text/csv")
     assert "attachment" in download.headers["content-disposition"]
     lines = download.text.splitlines()
-    assert lines[0] == "Line,MISIdentifier,Action,ULN,Status,Codes,Messages"
-    assert lines[1].startswith("1,'=CAND-1,Create,******0043,accepted")
-    assert lines[2].startswith("2,CAND-2,Create,******0043,rejected,RV002;WV001,")
+    assert lines[0] == "Line,MISIdentifier,Action,ULN,Status,Codes,Messages,PLRChanged"
+    assert lines[1].startswith("1,'=CAND-1,Create,******0043,accepted") and lines[1].endswith(",Y")
+    assert lines[2].startswith("2,CAND-2,Create,******0043,rejected,RV002;WV001,") and lines[2].endswith(",N")
+    assert [item["plr_changed"] for item in page["records"]] == [True, False, False]
     assert len(lines) == 5
     assert "1000000043" not in download.text
 
@@ -695,6 +696,16 @@ async def test_a_failed_batch_shows_rs005_with_its_reason(ingest: Ingest) -> Non
 
     view = await eventually(failed, within=60, what="the failed batch")
     assert (view["failure_code"], view["failure_reason"]) == ("RS005", "more than 30% of the records were rejected")
+    # Its passed records are still "accepted" (what the rules said of them), but none reached a PLR.
+    records = (await ingest.client.get(f"/v1/batches/{batch_id}/records", headers=headers)).json()["records"]
+    assert [(item["status"], item["plr_changed"]) for item in records] == [
+        ("accepted", False),
+        ("rejected", False),
+        ("no_op", False),
+        ("accepted", False),
+    ]
+    download = (await ingest.client.get(f"/v1/batches/{batch_id}/records.csv", headers=headers)).text
+    assert [line.rsplit(",", 1)[1] for line in download.splitlines()[1:]] == ["N", "N", "N", "N"]
 
 
 async def test_an_unreadable_outcome_goes_to_the_dlq_and_the_consumer_carries_on(ingest: Ingest) -> None:

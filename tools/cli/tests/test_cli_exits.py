@@ -176,6 +176,14 @@ def test_a_record_line_carries_each_code_with_its_message() -> None:
     )
 
 
+def test_a_passed_record_of_a_failed_batch_says_it_was_not_added() -> None:
+    record = {"line": 4, "status": "accepted", "mis_identifier": "M-4", "errors": [], "warnings": []}
+
+    recorded, not_added = record_line(record | {"plr_changed": True}), record_line(record | {"plr_changed": False})
+    assert recorded.plain.rstrip() == not_added.plain.removesuffix(" (not added: the batch failed)").rstrip()
+    assert "not added" not in recorded.plain and not_added.plain.endswith(" (not added: the batch failed)")
+
+
 def test_batch_check_works_from_installed_packages_outside_the_source_tree(tmp_path: Path) -> None:
     """The layout of a `pip install`: packages side by side, no reference/ folder four levels up."""
     site = tmp_path / "site-packages"

@@ -339,11 +339,12 @@ async def list_records(
     records, total = await batches.records(
         batch_id, status=status.value if status else None, limit=page_size, offset=offset_of(page, page_size)
     )
+    batch_status = BatchStatus(row["status"])
     return RecordPage(
         environment=settings.environment,
         batch_id=batch_id,
-        batch_status=BatchStatus(row["status"]),
-        records=[record_view(record) for record in records],
+        batch_status=batch_status,
+        records=[record_view(record, batch_status) for record in records],
         page=page,
         page_size=page_size,
         total=total,
@@ -357,7 +358,9 @@ async def list_records(
     response_class=Response,
     responses={
         200: {
-            "description": "Line, MISIdentifier, Action, ULN (last 4 digits), Status, Codes, Messages",
+            "description": "Line, MISIdentifier, Action, ULN (last 4 digits), Status, Codes, Messages, PLRChanged"
+            " (Y: the record changed the learner's PLR; N: it did not, as no record of a failed batch did; empty"
+            " while the batch is not decided)",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
         **problems(401, 403, 404, 422, 503),
@@ -365,11 +368,13 @@ async def list_records(
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def download_records(batch_id: uuid.UUID, principal: CurrentPrincipal, batches: Batches) -> Response:
-    if await batches.get(batch_id, ao_id=scope_for(principal)) is None:
+    row = await batches.get(batch_id, ao_id=scope_for(principal))
+    if row is None:
         raise _not_found(batch_id)
     records, _ = await batches.records(batch_id, status=None, limit=None)
+    batch_status = BatchStatus(row["status"])
     return Response(
-        records_csv(record_view(record) for record in records),
+        records_csv(record_view(record, batch_status) for record in records),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-records.csv"'},
     )

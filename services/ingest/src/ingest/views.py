@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.submission import BatchStatus, refusal_title, status_url
+from ingest.submission import DECIDED_STATUSES, BatchStatus, refusal_title, status_url
 from lrs_contracts.batch import BatchFormat, JobType
 from lrs_contracts.codes import BatchCode
 from lrs_contracts.environments import Environment
@@ -114,11 +114,19 @@ class RecordView(_View):
     line: int = Field(description="CSV row (first record is line 4) or 1-based position in XML/JSON")
     mis_identifier: str | None = Field(default=None, description="the AO's own key, echoed")
     action: str | None = None
-    uln_masked: str | None = Field(default=None, description="the ULN's last 4 digits only")
+    uln_masked: str | None = Field(
+        default=None, description="the ULN's last 4 digits only (every character masked when it is not 10 digits)"
+    )
     status: RecordStatus
     errors: list[FindingView]
     warnings: list[FindingView]
     achievement_id: uuid.UUID | None = None
+    plr_changed: bool | None = Field(
+        default=None,
+        description="whether this record changed the learner's PLR: true only for an accepted record of a completed"
+        " batch; false for a rejected or no_op record and for every record of a failed batch (RS005), whose passed"
+        " records reached no PLR; null while the batch is not decided",
+    )
 
 
 class RecordPage(_View):
@@ -192,20 +200,30 @@ def _findings(raw: Any) -> list[FindingView]:
     return [FindingView.model_validate(item) for item in items or ()]
 
 
-def record_view(row: Row) -> RecordView:
+def plr_changed(status: RecordStatus, batch_status: BatchStatus) -> bool | None:
+    """Whether a record of a batch in `batch_status` changed a PLR (None: not known until the batch is decided)."""
+    if batch_status not in DECIDED_STATUSES:
+        return None
+    return status is RecordStatus.ACCEPTED and batch_status is BatchStatus.COMPLETED
+
+
+def record_view(row: Row, batch_status: BatchStatus) -> RecordView:
+    status = RecordStatus(row["status"])
     return RecordView(
         line=row["line"],
         mis_identifier=row["mis_identifier"],
         action=row["action"],
         uln_masked=row["uln_masked"],
-        status=RecordStatus(row["status"]),
+        status=status,
         errors=_findings(row["errors"]),
         warnings=_findings(row["warnings"]),
         achievement_id=row["achievement_id"],
+        plr_changed=plr_changed(status, batch_status),
     )
 
 
-RECORDS_CSV_HEADINGS = ("Line", "MISIdentifier", "Action", "ULN", "Status", "Codes", "Messages")
+RECORDS_CSV_HEADINGS = ("Line", "MISIdentifier", "Action", "ULN", "Status", "Codes", "Messages", "PLRChanged")
+_YES_NO = {True: "Y", False: "N", None: ""}
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -227,6 +245,7 @@ def records_csv_row(record: RecordView) -> list[str]:
         record.status.value,
         ";".join(finding.code for finding in findings),
         spreadsheet_safe(" | ".join(f"{finding.code}: {finding.message}" for finding in findings)),
+        _YES_NO[record.plr_changed],
     ]
 
 

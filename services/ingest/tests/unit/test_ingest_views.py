@@ -14,6 +14,7 @@ from ingest.views import (
     RecordView,
     batch_view,
     offset_of,
+    plr_changed,
     record_view,
     records_csv,
     spreadsheet_safe,
@@ -112,9 +113,18 @@ def test_a_stored_record_keeps_its_findings() -> None:
         "warnings": "[]",
         "achievement_id": None,
     }
-    view = record_view(stored)
+    view = record_view(stored, BatchStatus.COMPLETED)
     assert view.status is RecordStatus.REJECTED
     assert view.errors == [FindingView(code="RV002", field="uln", message="check digit")]
+    assert view.plr_changed is False
+
+
+def test_only_an_accepted_record_of_a_completed_batch_changed_a_plr() -> None:
+    assert plr_changed(RecordStatus.ACCEPTED, BatchStatus.COMPLETED) is True
+    assert plr_changed(RecordStatus.ACCEPTED, BatchStatus.FAILED) is False
+    assert plr_changed(RecordStatus.NO_OP, BatchStatus.COMPLETED) is False
+    assert plr_changed(RecordStatus.REJECTED, BatchStatus.COMPLETED) is False
+    assert plr_changed(RecordStatus.ACCEPTED, BatchStatus.VALIDATING) is None
 
 
 def test_echoed_text_cannot_start_a_spreadsheet_formula() -> None:
@@ -133,10 +143,13 @@ def test_the_records_csv_has_one_row_per_record_with_codes_and_messages() -> Non
         status=RecordStatus.REJECTED,
         errors=[FindingView(code="RV002", message="check digit")],
         warnings=[FindingView(code="WV001", message="check character")],
+        plr_changed=False,
     )
-    lines = records_csv([record]).splitlines()
+    undecided = record.model_copy(update={"plr_changed": None})
+    lines = records_csv([record, undecided]).splitlines()
     assert lines[0] == ",".join(RECORDS_CSV_HEADINGS)
-    assert lines[1] == "5,'@x,Create,******0043,rejected,RV002;WV001,RV002: check digit | WV001: check character"
+    assert lines[1] == "5,'@x,Create,******0043,rejected,RV002;WV001,RV002: check digit | WV001: check character,N"
+    assert lines[2].endswith("check character,")
 
 
 def test_pages_start_at_one() -> None:

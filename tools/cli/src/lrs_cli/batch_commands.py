@@ -126,10 +126,12 @@ def summary(batch: dict[str, Any]) -> Text:
 
 
 def record_line(record: dict[str, Any]) -> Text:
-    """One record per line (so it can be grepped): line, result, MIS identifier, then each code with its message."""
+    """One record per line (so it can be grepped): line, result, MIS identifier, then each code with its message;
+    a passed record of a failed batch says it was not added."""
     status = record["status"]
+    not_added = status == "accepted" and record.get("plr_changed") is False
     line = Text(f"  line {record['line']:>5}  ")
-    line.append(f"{status:<8}", style=STATUS_STYLES.get(status, "dim"))
+    line.append(f"{status:<8}", style="dim" if not_added else STATUS_STYLES.get(status, "dim"))
     line.append(f" {record.get('mis_identifier') or '':<20} ")
     findings = [*record.get("errors", []), *record.get("warnings", [])]
     line.append(
@@ -138,6 +140,8 @@ def record_line(record: dict[str, Any]) -> Text:
             for finding in findings
         )
     )
+    if not_added:
+        line.append(" (not added: the batch failed)", style="yellow")
     return line
 
 
