@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.environments import Environment, TopicNames
 from lrs_contracts.identifiers import is_uuid
+from lrs_domain.identifiers import mask_uln
 from lrs_platform.consumer import Attempts, Failure, Poisoned, classify_failure, deliver_messages
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
@@ -391,7 +392,7 @@ class Runner:
                     topic=parked.message.topic,
                     partition=parked.message.partition,
                     offset=parked.message.offset,
-                    learner=_masked_key(parked.message.stream[1]),
+                    learner=mask_uln(parked.message.stream[1]),
                     error=parked.error,
                 )
                 self._dead_letters_pending = self._producer is not None
@@ -486,7 +487,7 @@ class Runner:
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
-            learner=_masked_key(message.stream[1]),
+            learner=mask_uln(message.stream[1]),
             error=letter.error,
         )
         return changes
@@ -557,7 +558,3 @@ class Runner:
             if entry["events"] and newest:
                 entry["seconds"] = max(0.0, (now_ms - newest) / 1000)
         return result
-
-
-def _masked_key(key: str) -> str:
-    return "******" + key[-4:] if len(key) >= 4 else "****"

@@ -20,6 +20,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from lrs_contracts.dead_letters import error_text
+from lrs_domain.identifiers import mask_uln
 from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.database import apply_migrations, migrations_in
 from lrs_platform.kafka import make_consumer
@@ -76,10 +77,6 @@ class OperationError(Exception):
         self.refusal = refusal
         self.title = title
         self.detail = detail
-
-
-def _masked(key: str) -> str:
-    return "******" + key[-4:] if len(key) >= 4 else "****"
 
 
 # --- the log's ends ----------------------------------------------------------------------------
@@ -186,7 +183,7 @@ class DeadLetters:
                     )
         _log.info(
             "dead_letters_drained",
-            learner=_masked(key),
+            learner=mask_uln(key),
             operator=operator,
             skip=skip,
             replaced=replacement is not None,

@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from lrs_domain.identifiers import mask_uln
 from lrs_platform.database import where_given
 from plr_projector.copy_format import CopyFormat
 from plr_projector.projection import (
@@ -789,7 +790,7 @@ async def compare_models(connection: asyncpg.Connection, live: ReadModel, other:
         "counts": {"live": live_counts, "rebuilt": other_counts},
         "learners_compared": int(learners or 0),
         "learners_differing": len(differing),
-        "differing_ulns_masked": ["******" + str(row["uln"])[-4:] for row in differing[:20]],
+        "differing_ulns_masked": [mask_uln(str(row["uln"])) for row in differing[:20]],
         "global_checksums_differing": global_differences,
     }
 
