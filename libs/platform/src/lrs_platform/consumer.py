@@ -94,11 +94,6 @@ FAILURES = Counter(
     "Failed attempts to apply messages, by kind: transient or poison",
     ["consumer", "kind"],
 )
-PARKED = Gauge(
-    "lrs_consumer_parked_messages",
-    "Messages parked now: poison ('error') and held behind one ('blocked')",
-    ["consumer", "reason"],
-)
 RETRYING = Gauge("lrs_consumer_retrying", "1 while a consumer is retrying a failure, else 0", ["consumer"])
 
 
@@ -507,7 +502,7 @@ class PoisonGuard:
         return ReplayResult(self.name, parked.topic, key, applied, skipped, still_parked, error)
 
     async def refresh_gauge(self) -> dict[str, int]:
-        return await parked_gauge(self._office, self.name)
+        return await self._office.counts(self.name)
 
     async def readiness(self) -> str:
         return await readiness_report(self._office, self.attempts)
@@ -529,7 +524,6 @@ class PoisonGuard:
         parkings = [self._parking(message, "blocked", None) for message in messages]
         await self.attempts.until_done(lambda: self._office.park(parkings))
         MESSAGES.labels(self.name, "held").inc(len(messages))
-        await self.attempts.until_done(self.refresh_gauge)
 
     async def _park_poison(self, message: Message, poisoned: Poisoned) -> None:
         dead_letter = DeadLetter.of(
@@ -544,7 +538,6 @@ class PoisonGuard:
         parking = self._parking(message, "error", dead_letter)
         await self.attempts.until_done(lambda: self._office.park([parking]))
         MESSAGES.labels(self.name, "parked").inc()
-        await self.attempts.until_done(self.refresh_gauge)
         _log.error(
             "message_parked",
             consumer=self.name,
@@ -569,21 +562,13 @@ class PoisonGuard:
         )
 
 
-async def parked_gauge(office: DeadLetterOffice, consumer: str) -> dict[str, int]:
-    """Counts the consumer's parked messages into `lrs_consumer_parked_messages`; returns them."""
-    counts = await office.store.counts(consumer)
-    for reason, count in counts.items():
-        PARKED.labels(consumer, reason).set(count)
-    return counts
-
-
 async def readiness_report(
     office: DeadLetterOffice, attempts: Attempts, maintenance: MaintenanceGate | None = None
 ) -> str:
     """For `/readyz`: never fails the probe (a parked message must not take the service out of
     rotation), but says how many are parked, whether the consumer is retrying, and whether it is
     paused for maintenance."""
-    counts = await parked_gauge(office, attempts.consumer)
+    counts = await office.counts(attempts.consumer)
     return readiness_words(counts, attempts, maintenance)
 
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from prometheus_client import Gauge
 
 from lrs_contracts.dead_letters import DeadLetter, Headers, dead_letter_topic
 from lrs_platform.database import apply_migrations, where_given
@@ -289,8 +290,16 @@ class CannotReplay(Exception):
     """The message's consumer cannot apply a parked message again (it can only be skipped)."""
 
 
+PARKED = Gauge(
+    "lrs_consumer_parked_messages",
+    "Messages parked now: poison ('error') and held behind one ('blocked')",
+    ["consumer", "reason"],
+)
+
+
 class DeadLetterOffice:
-    """A service's parked messages: the table, the dead-letter topics, and who can re-apply them."""
+    """A service's parked messages: the table, the dead-letter topics, and who can re-apply them. It keeps
+    `lrs_consumer_parked_messages` true whenever it parks or acknowledges a message itself."""
 
     def __init__(self, store: ParkedMessages, publish: DeadLetterPublisher) -> None:
         self.store = store
@@ -318,9 +327,17 @@ class DeadLetterOffice:
         if not parkings:
             return
         await self.store.park(parkings, dlq_pending=publish)
-        if publish:
-            for consumer in {parking.consumer for parking in parkings}:
+        for consumer in {parking.consumer for parking in parkings}:
+            await self.counts(consumer)
+            if publish:
                 await self.publish_pending(consumer)
+
+    async def counts(self, consumer: str) -> dict[str, int]:
+        """The consumer's parked messages by reason (`error`, `blocked`), set into `lrs_consumer_parked_messages`."""
+        counts = await self.store.counts(consumer)
+        for reason, count in counts.items():
+            PARKED.labels(consumer, reason).set(count)
+        return counts
 
     async def publish_pending(self, consumer: str) -> int:
         """The outbox of the dead-letter topics: rows parked but not yet on `<topic>.dlq`."""
@@ -376,6 +393,7 @@ class DeadLetterOffice:
         elif skip_head:
             # Nothing to apply again: skipping only acknowledges it (the copy on `<topic>.dlq` stays).
             await self.store.delete(row.id)
+            await self.counts(row.consumer)
             key = row.key.decode(errors="replace") if row.key is not None else None
             result = ReplayResult(row.consumer, row.topic, key, 0, 1, 0, None)
         else:

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka.errors import KafkaConnectionError
+from prometheus_client import REGISTRY
 
 from lrs_contracts.dead_letters import DeadLetter, Headers
 from lrs_platform.consumer import (
@@ -349,6 +350,28 @@ async def test_skip_drops_the_poison_and_a_new_failure_behind_it_becomes_the_hea
     [left] = parked.rows.values()
     assert (left.offset, left.reason) == (3, "error")
     assert [DeadLetter.from_headers(headers).original_offset for *_, headers in sent] == [1, 3]
+
+
+def parked_gauge(consumer: str) -> dict[str, float | None]:
+    return {
+        reason: REGISTRY.get_sample_value("lrs_consumer_parked_messages", {"consumer": consumer, "reason": reason})
+        for reason in ("error", "blocked")
+    }
+
+
+async def test_the_parked_gauge_follows_what_the_office_parks_and_acknowledges(
+    office: DeadLetterOffice, parked: MemoryParked
+) -> None:
+    """Without waiting for a readiness probe: a consumer of another shape (validation's decider) parks through
+    the office alone, and a consumer without a replayer is only acknowledged by it."""
+    office.register("a consumer of its own")
+    poison = Parking("a consumer of its own", "lrs.batch.submitted.v1", 0, 5, b"K", b"x", 0, "error", None)
+    held = replace(poison, offset=6, reason="blocked")
+    await office.park([poison, held], publish=False)
+    assert parked_gauge("a consumer of its own") == {"error": 1, "blocked": 1}
+    head = min(parked.rows.values(), key=lambda row: row.offset)
+    await office.skip(head.id, "operator:ops", None)
+    assert parked_gauge("a consumer of its own") == {"error": 0, "blocked": 1}
 
 
 async def test_a_key_parked_by_another_instance_holds_this_ones_messages_too(

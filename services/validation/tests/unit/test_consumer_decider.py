@@ -163,6 +163,10 @@ class FakeParked:
         assert not dlq_pending  # the decider sends its dead letters in its own transaction
         self.parked.extend(parkings)
 
+    async def counts(self, consumer: str) -> dict[str, int]:
+        reasons = [parking.reason for parking in self.parked if parking.consumer == consumer]
+        return {"error": reasons.count("error"), "blocked": reasons.count("blocked")}
+
 
 class NoKeys:
     """A key store without keys: the records these tests decide carry no sealed details."""
@@ -216,6 +220,9 @@ async def test_a_batch_that_cannot_be_decided_is_parked_and_its_offsets_move_pas
 
     [parking] = parked.parked
     assert (parking.consumer, parking.offset, parking.reason) == ("validation.decider", 42, "error")
+    # the gauge says so at once, not at the next readiness probe
+    gauge = {"consumer": "validation.decider", "reason": "error"}
+    assert REGISTRY.get_sample_value("lrs_consumer_parked_messages", gauge) == 1
     dead_letter, abandonment, offsets = producer.transactions[-1]
     topic, (key, _, headers) = dead_letter
     assert (topic, key) == (BATCH_SUBMITTED.dead_letters, AO.encode())
