@@ -213,6 +213,7 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
         "lrs.challenge.acknowledged.v1",
         "lrs.challenge.resolved.v1",
     ]
+    assert envelopes[-1].data["correcting_batch_id"] == str(correcting)
     assert [envelope.event_id for envelope in envelopes] == [
         deterministic_id("lrs.challenge", challenge_id, envelope.event_type) for envelope in envelopes
     ]

@@ -33,6 +33,14 @@ RESOLUTION_LABELS: dict[ChallengeResolution, str] = {
 """What pages and emails show for each resolution: the one place its words live (decision 0143)."""
 
 
+def resolution_label(value: str) -> str:
+    """What people read for a resolution's wire value; a value this release does not know, as it came."""
+    try:
+        return RESOLUTION_LABELS[ChallengeResolution(value)]
+    except ValueError:
+        return value
+
+
 class ChallengedAchievement(Contract):
     """The challenged achievement as the PLR log had it when the challenge was raised, for the people who
     read the challenge: its qualification, award date and grade (the achievement id names it)."""
@@ -98,6 +106,11 @@ class ChallengeResolved(Contract):
     uln: str | None = Field(default=None, pattern=ULN_PATTERN, description="the challenging learner")
     note_sealed: str | None = Field(
         default=None, description="the AO's note sealed under the learner's key (purpose `challenge-note`)"
+    )
+    correcting_batch_id: uuid.UUID | None = Field(
+        default=None,
+        description="the completed batch that corrected the data, with `corrected` (decision 0142); absent with the"
+        " other resolutions and in events written before this field existed (decision 0149)",
     )
 
 

@@ -72,7 +72,7 @@ ANSWERS: dict[str, dict[str, Any]] = {
                 "acknowledged": 3,
                 "resolved": 2,
                 "still_open": 2,
-                "resolutions": {"upheld": 1, "not_upheld": 1, "withdrawn": 0},
+                "resolutions": {"corrected": 1, "upheld": 1, "rejected": 0},
                 "median_working_days_to_resolve": 3,
                 "worst_working_days_to_resolve": 5,
             }
@@ -94,7 +94,7 @@ ANSWERS: dict[str, dict[str, Any]] = {
 }
 ROWS = {
     "rejections": ["RN9093", "RV004", "2", "7"],
-    "challenges": ["RN9093", "4", "3", "2", "2", "upheld", "1", "3", "5"],  # "upheld 1, not_upheld 1"
+    "challenges": ["RN9093", "4", "3", "2", "2", "Data", "corrected", "3", "5"],  # "Data corrected (1)" first
     "plr-timeliness": ["RN9093", "7", "6", "2", "12"],
 }
 
@@ -135,3 +135,21 @@ def test_a_range_report_asked_for_no_month_asks_for_this_one(monkeypatch: pytest
     assert main(["reports", "rejections"]) == ExitCode.OK
     this_month = report_commands.this_month()
     assert asked == [{"from": this_month, "to": this_month}]
+
+
+def test_the_challenges_table_names_resolutions_in_peoples_words_and_its_json_keeps_the_wire_values(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setattr(report_commands, "report", lambda *_: ANSWERS["challenges"])
+
+    assert main(["reports", "challenges"]) == ExitCode.OK
+    table = capsys.readouterr().out
+    assert "Data corrected (1)" in table
+    assert "Data confirmed correct (1)" in table
+    assert "upheld" not in table
+    assert "Rejected" not in table  # none rejected
+
+    assert main(["reports", "challenges", "--json"]) == ExitCode.OK
+    assert '"upheld": 1' in capsys.readouterr().out

@@ -243,10 +243,14 @@ def correction(
 
 
 def resolve(
-    challenge: Challenge, resolution: ChallengeResolution, note: str | None, key: LearnerKey | Erased | None = None
+    challenge: Challenge,
+    resolution: ChallengeResolution,
+    note: str | None,
+    key: LearnerKey | Erased | None = None,
+    correcting_batch_id: uuid.UUID | None = None,
 ) -> ChallengeResolved:
     """The note travels sealed under the learner's `key` (needed with a note); an erased learner's
-    challenge is resolved without it."""
+    challenge is resolved without it. `correcting_batch_id`: what `correction` found, for the log's readers."""
     if challenge.state is ChallengeState.RESOLVED:
         raise InvalidTransition(challenge.state, "resolved")
     sealed = None
@@ -259,6 +263,7 @@ def resolve(
         resolution=resolution,
         uln=challenge.uln,
         note_sealed=sealed,
+        correcting_batch_id=correcting_batch_id,
     )
 
 
@@ -287,7 +292,14 @@ def evolve(
         if event.note_sealed is not None and isinstance(key, LearnerKey) and not challenge.personal_data_erased
         else None
     )
-    return replace(challenge, state=ChallengeState.RESOLVED, resolved_at=at, resolution=event.resolution, note=note)
+    return replace(
+        challenge,
+        state=ChallengeState.RESOLVED,
+        resolved_at=at,
+        resolution=event.resolution,
+        note=note,
+        correcting_batch_id=event.correcting_batch_id,
+    )
 
 
 def event_id_of(event: ChallengeEvent) -> uuid.UUID:

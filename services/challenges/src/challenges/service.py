@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import replace
 
 from challenges.domain import (
     OPEN_STATES,
@@ -134,8 +133,8 @@ class ChallengeService:
             challenge = await self._managed(uow, principal, challenge_id)
             correcting = correction(challenge, resolution, correcting_batch_id, touching)
             key = await self._key_of(challenge.uln) if note is not None else None
-            event = resolve(challenge, resolution, note, key)
-            changed = replace(evolve(challenge, event, utc_now(), key), correcting_batch_id=correcting)
+            event = resolve(challenge, resolution, note, key, correcting)
+            changed = evolve(challenge, event, utc_now(), key)
             await uow.update(changed)
             await self._append(uow, event, principal)
         self._notify()

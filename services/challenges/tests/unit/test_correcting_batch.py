@@ -24,12 +24,14 @@ from challenges.domain import (
     CorrectingBatchDoesNotFit,
     CorrectingBatchRequired,
     correction,
+    event_id_of,
     evolve,
     raise_challenge,
 )
 from challenges.service import ChallengeService, RecordBehind
-from lrs_contracts.challenge import ChallengedAchievement, ChallengeRaised, ChallengeResolution
+from lrs_contracts.challenge import ChallengedAchievement, ChallengeRaised, ChallengeResolution, ChallengeResolved
 from lrs_contracts.codes import ProblemCode
+from lrs_contracts.registry import decode, encode
 from lrs_platform.identity import Principal
 from lrs_platform.keyring import DATA_KEY_BYTES, LearnerKey
 
@@ -194,6 +196,26 @@ async def test_the_service_takes_the_batch_that_corrected_and_keeps_its_id() -> 
     assert (resolved.state, resolved.correcting_batch_id) == (ChallengeState.RESOLVED, CORRECTING)
     assert ChallengePublic.of(resolved).correcting_batch_id == CORRECTING
     assert len(store.outbox) == 1
+
+
+async def test_the_resolved_event_names_the_batch_that_corrected_for_the_logs_readers() -> None:
+    open_one = challenge()
+    store = FakeStore(open_one)
+    await service(store, FakeRecord(TOUCHES)).resolve(AS_AO, open_one.challenge_id, CORRECTED, None, CORRECTING)
+    [envelope] = store.outbox
+    envelope_again, event = decode(encode(envelope))
+    assert isinstance(event, ChallengeResolved)
+    assert event.correcting_batch_id == CORRECTING
+    assert envelope_again.event_id == event_id_of(event)  # one resolution, one event, however often it is sent
+    assert evolve(open_one, event, AFTER).correcting_batch_id == CORRECTING
+
+
+async def test_a_resolution_other_than_corrected_names_no_batch_on_the_log() -> None:
+    open_one = challenge()
+    store = FakeStore(open_one)
+    await service(store, FakeRecord(TOUCHES)).resolve(AS_AO, open_one.challenge_id, ChallengeResolution.REJECTED, None)
+    [envelope] = store.outbox
+    assert envelope.data["correcting_batch_id"] is None
 
 
 async def test_a_challenge_raised_before_its_facts_were_kept_takes_the_qualification_from_the_record() -> None:

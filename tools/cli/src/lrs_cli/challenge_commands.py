@@ -11,7 +11,7 @@ from rich.text import Text
 
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more
-from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengeResolution
+from lrs_contracts.challenge import ChallengeResolution, resolution_label
 
 app = typer.Typer(
     help="Event Data Challenges: raise (learners), list, acknowledge, resolve; the AO's challenge contact.",
@@ -56,7 +56,7 @@ def note_text(challenge: dict[str, Any]) -> Text:
 
 def _resolution_label(challenge: dict[str, Any]) -> str:
     resolution = challenge.get("resolution")
-    return RESOLUTION_LABELS[ChallengeResolution(resolution)] if resolution else ""
+    return resolution_label(resolution) if resolution else ""
 
 
 def described(challenge: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import typer
 
 from lrs_cli.client import Connection, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, stdout, table, warn
+from lrs_contracts.challenge import resolution_label
 
 app = typer.Typer(
     help="Management information per AO and month: submissions, timeliness, PLR timeliness, rejections, challenges.",
@@ -221,7 +222,9 @@ def challenges_command(
         title=_months_of(found),
     )
     for row in found["items"]:
-        resolutions = ", ".join(f"{name} {count}" for name, count in row["resolutions"].items() if count)
+        resolutions = "\n".join(
+            f"{resolution_label(name)} ({count})" for name, count in row["resolutions"].items() if count
+        )
         listing.add_row(
             row["ao_id"],
             row["period"],
