@@ -42,3 +42,43 @@ def test_the_admin_api_answers_a_method_it_does_not_answer_with_a_problem(portal
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.headers["allow"] == "POST"
     assert answer.json()["status"] == 405
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/sign-in", "GET, POST"),  # the page and its form: two routes at one path
+        ("DELETE", "/ops/accounts/kai/duties", "GET, POST"),  # and the accounts' actions, /{username}/{action}
+        ("GET", "/ops/accounts/kai/disable", "POST"),
+        ("DELETE", "/ops/accounts", "GET, POST"),
+    ],
+)
+def test_a_pages_allow_names_every_method_its_routes_answer(
+    portal: StubbedPortal, method: str, path: str, allowed: str
+) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+
+    page = client.request(method, path)
+
+    assert page.status_code == 405 and page.headers["allow"] == allowed
+    assert "This page cannot do that" in page.text
+
+
+def test_allow_names_head_only_where_a_route_answers_it(portal: StubbedPortal) -> None:
+    """FastAPI's routes answer no HEAD of themselves, as Starlette's do: Allow names what is answered."""
+    head = portal.client().head("/sign-in")
+
+    assert (head.status_code, head.headers["allow"]) == (405, "GET, POST")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("DELETE", "/v1/admin/users", "GET, POST"), ("GET", "/v1/admin/users/kai/enable", "POST")],
+)
+def test_the_admin_apis_allow_names_every_method_its_routes_answer(
+    portal: StubbedPortal, method: str, path: str, allowed: str
+) -> None:
+    answer = portal.client().request(method, path)
+
+    assert (answer.status_code, answer.headers["allow"]) == (405, allowed)
+    assert answer.headers["content-type"] == "application/problem+json"

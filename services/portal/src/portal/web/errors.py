@@ -7,7 +7,9 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import Problem, invalid_request, problem_response
@@ -62,6 +64,16 @@ def _route(request: Request) -> str:
     return getattr(request.scope.get("route"), "path", "unmatched")
 
 
+def _methods_at_path(request: Request) -> str:
+    """Every method a route at the request's path answers, as a 405's Allow names them: Starlette's Allow names
+    only the first matching route's, and a page's form is often a route of its own at the page's path."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 async def _page_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, PageError)
     status, heading, paragraphs = _PAGES[error.kind]
@@ -99,14 +111,17 @@ async def _service_error(request: Request, error: Exception) -> Response:
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    headers = dict(error.headers or {})
+    if error.status_code == 405 and (allowed := _methods_at_path(request)):
+        headers["Allow"] = allowed
     if _is_api(request) or request.url.path in ("/healthz", "/readyz", "/metrics"):
         problem = Problem(status=error.status_code, title=str(error.detail), instance=request.url.path)
-        return problem_response(problem, dict(error.headers or {}))
+        return problem_response(problem, headers)
     if error.status_code == 404:
         return await _page_error(request, PageError("not_found"))
     if error.status_code == 405:
         page = await _page_error(request, PageError("method_not_allowed"))
-        page.headers.update(error.headers or {})  # Allow: the methods the address does answer
+        page.headers.update(headers)
         return page
     return HTMLResponse(str(error.detail), status_code=error.status_code, headers=error.headers)
 
