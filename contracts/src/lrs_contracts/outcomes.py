@@ -35,7 +35,10 @@ class RecordOutcome(Contract):
     line: int = Field(ge=1)
     mis_identifier: str | None = None
     action: str | None = None
-    uln_masked: str | None = Field(default=None, description="the ULN's last 4 digits, e.g. ******0043")
+    uln_masked: str | None = Field(
+        default=None,
+        description="the ULN's last 4 digits, e.g. ******0043; every character masked when it is not 10 digits",
+    )
     status: RecordStatus
     errors: tuple[Finding, ...] = ()
     warnings: tuple[Finding, ...] = ()
