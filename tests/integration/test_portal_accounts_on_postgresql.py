@@ -1,10 +1,12 @@
 """The portal's accounts on PostgreSQL. Decision 0124: an operator's duties are stored with the account, the
 key of each session carries them (the key the services authenticate is limited as a scoped operator key is),
 and changing them revokes the keys of the sessions already open; the table refuses duties on an AO user's
-account. Decision 0126: each change is kept with who made it, in the change's own transaction."""
+account. Decision 0126: each change is kept with who made it, in the change's own transaction. Decisions 0140 and
+0147: no change leaves no enabled operator with the accounts duty, or with every duty, not even two at once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +15,14 @@ import pytest
 from tests.support.portal_accounts import portal_stores
 
 from lrs_platform.identity import CredentialStore, OperatorScope, Principal, PrincipalKind
-from portal.accounts import AccountListing, LockoutPolicy, PasswordChange, Role
+from portal.accounts import (
+    AccountListing,
+    LastAccountsOperator,
+    LastEveryDutyOperator,
+    LockoutPolicy,
+    PasswordChange,
+    Role,
+)
 from portal.auth import Authentication
 from portal.store import AccountDisabled, AccountExists, AccountNotFound, AccountStore
 
@@ -198,3 +207,43 @@ async def test_a_disabled_account_is_enabled_again_once_and_its_password_is_not_
     assert [row["change"] for row in changes] == ["created", "disabled", "enabled"]
     with pytest.raises(AccountNotFound):
         await auth.enable("nobody", by="operator:root")
+
+
+async def test_two_changes_at_once_leave_an_enabled_operator_with_every_duty(
+    stores: tuple[Authentication, CredentialStore, Any],
+) -> None:
+    auth, _, pool = stores
+    for username in ("root", "root2"):
+        await auth.create_account(username, username, Role.OPERATOR, None, None, by="operator:tests")
+    await auth.create_account("desk", "Desk", Role.OPERATOR, None, None, ["accounts"], by="operator:tests")
+
+    outcomes = await asyncio.gather(
+        auth.disable("root", by="operator:root2"),
+        auth.set_duties("root2", ["accounts"], by="operator:root"),
+        return_exceptions=True,
+    )
+
+    assert sum(isinstance(outcome, LastEveryDutyOperator) for outcome in outcomes) == 1, outcomes
+    roots = [await auth.account(username) for username in ("root", "root2")]
+    (stays,) = [root.username for root in roots if root.disabled_at is None and not root.scopes]
+    with pytest.raises(LastEveryDutyOperator, match=f"{stays} is the last enabled operator with every duty"):
+        await auth.disable(stays, by="operator:desk")
+    with pytest.raises(LastEveryDutyOperator):
+        await auth.set_duties(stays, ["accounts", "support"], by="operator:tests")
+    assert await pool.fetchval("SELECT count(*) FROM portal.account_changes WHERE change <> 'created'") == 1
+
+
+async def test_two_changes_at_once_leave_an_enabled_operator_with_the_accounts_duty(
+    stores: tuple[Authentication, CredentialStore, Any],
+) -> None:
+    """Accounts made before decision 0147: none with every duty, two with the accounts duty."""
+    auth, _, _ = stores
+    for username in ("desk", "desk2"):
+        await auth.create_account(username, username, Role.OPERATOR, None, None, ["accounts"], by="operator:tests")
+
+    outcomes = await asyncio.gather(
+        auth.disable("desk", by="operator:desk2"), auth.disable("desk2", by="operator:desk"), return_exceptions=True
+    )
+
+    assert outcomes.count(True) == 1, outcomes
+    assert sum(isinstance(outcome, LastAccountsOperator) for outcome in outcomes) == 1, outcomes

@@ -171,13 +171,29 @@ class Account:
         return self.role is Role.OPERATOR
 
 
-class LastAccountsOperator(Exception):
-    """The change would leave no enabled operator with the accounts duty: nobody could manage accounts and keys
-    in the portal any more, nor enable an operator again."""
+class LastOperatorWithPower(Exception):
+    """The change would leave no enabled operator with a power that nobody could then give back in the portal:
+    the accounts duty (decision 0140), or every duty (decision 0147)."""
+
+
+class LastAccountsOperator(LastOperatorWithPower):
+    """No enabled operator with the accounts duty would be left: nobody could manage accounts and keys in the
+    portal any more, nor enable an operator again."""
 
     def __init__(self, username: str) -> None:
         super().__init__(
             f"{username} is the last enabled operator with the accounts duty: give another operator that duty first"
+        )
+        self.username = username
+
+
+class LastEveryDutyOperator(LastOperatorWithPower):
+    """No enabled operator with every duty would be left: nobody could create an operator account, reset an
+    operator's password, change an operator's duties or enable an operator again in the portal."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            f"{username} is the last enabled operator with every duty: give another operator every duty first"
         )
         self.username = username
 
@@ -187,11 +203,21 @@ def manages_accounts(account: Account) -> bool:
     return account.disabled_at is None and account.has_duty(OperatorScope.ACCOUNTS)
 
 
-def check_an_accounts_operator_stays(before: Account, after: Account, others: Collection[Account]) -> None:
-    """Refuses (LastAccountsOperator) a change of one account, `before` to `after`, that takes away the last
-    enabled operator with the accounts duty; `others` are the other accounts."""
-    if manages_accounts(before) and not manages_accounts(after) and not any(map(manages_accounts, others)):
-        raise LastAccountsOperator(before.username)
+def hands_out_operator_power(account: Account) -> bool:
+    """An enabled operator with every duty."""
+    return account.disabled_at is None and account.has_every_duty
+
+
+def check_operator_power_stays(before: Account, after: Account, others: Collection[Account]) -> None:
+    """Refuses a change of one account, `before` to `after`, that takes away the last enabled operator with every
+    duty (LastEveryDutyOperator), or with the accounts duty (LastAccountsOperator); `others` are the other
+    accounts. A power that no enabled operator holds already (a fresh system) is not guarded."""
+    for holds, last_one in (
+        (hands_out_operator_power, LastEveryDutyOperator),
+        (manages_accounts, LastAccountsOperator),
+    ):
+        if holds(before) and not holds(after) and not any(map(holds, others)):
+            raise last_one(before.username)
 
 
 def username_from(typed: str) -> str | None:

@@ -357,7 +357,7 @@ class Authentication:
     async def set_duties(self, username: str, scopes: Collection[str], *, by: str) -> Account:
         """Limits an operator to `scopes` (none: every duty) and ends their sessions: each session's key
         carries the duties it was issued with, so the next sign-in gets a key with the new ones.
-        LastAccountsOperator when it would leave no enabled operator with the accounts duty."""
+        LastOperatorWithPower when it would leave no enabled operator with every duty, or with the accounts duty."""
         duties = checked_duties(Role.OPERATOR, scopes)
         await self._accounts.set_scopes(username, duties, by=by)
         await self._revoke(await self._sessions.end_all_of(username))
@@ -478,7 +478,7 @@ class Authentication:
 
     async def disable(self, username: str, *, by: str) -> bool:
         """Disables the account and ends its sessions: False when it was disabled already;
-        LastAccountsOperator when it would leave no enabled operator with the accounts duty."""
+        LastOperatorWithPower when it would leave no enabled operator with every duty, or with the accounts duty."""
         disabled = await self._accounts.disable(username, by=by)
         await self._revoke(await self._sessions.end_all_of(username))
         return disabled

@@ -27,7 +27,7 @@ from portal.accounts import (
     Role,
     SignInState,
     address_change,
-    check_an_accounts_operator_stays,
+    check_operator_power_stays,
     described,
     duties_text,
 )
@@ -358,8 +358,8 @@ class AccountStore:
         connection: asyncpg.Connection, username: str
     ) -> tuple[Account, list[Account]] | None:
         """The account and every other enabled operator, their rows locked in one order (by username): changes
-        at once wait for each other, so that two cannot each leave the other as the last accounts operator
-        and together leave none. None when there is no such account."""
+        at once wait for each other, so that two cannot each leave the other as the last operator with a
+        power (decisions 0140, 0147) and together leave none. None when there is no such account."""
         rows = await connection.fetch(
             "SELECT * FROM portal.accounts WHERE username = $1 OR (role = 'operator' AND disabled_at IS NULL)"
             " ORDER BY username FOR UPDATE",
@@ -370,14 +370,14 @@ class AccountStore:
         return None if account is None else (account, list(accounts.values()))
 
     async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
-        """An operator's duties; AccountNotFound for no operator of that name; LastAccountsOperator when it
-        would leave no enabled operator with the accounts duty."""
+        """An operator's duties; AccountNotFound for no operator of that name; LastOperatorWithPower when it
+        would leave no enabled operator with every duty, or with the accounts duty."""
         async with self._pool.acquire() as connection, connection.transaction():
             locked = await self._locked_with_the_operators(connection, username)
             if locked is None or not locked[0].is_operator:
                 raise AccountNotFound(username)
             account, operators = locked
-            check_an_accounts_operator_stays(account, replace(account, scopes=scopes), operators)
+            check_operator_power_stays(account, replace(account, scopes=scopes), operators)
             await connection.execute(
                 "UPDATE portal.accounts SET scopes = $2 WHERE username = $1", username, sorted(scopes)
             )
@@ -385,7 +385,7 @@ class AccountStore:
 
     async def disable(self, username: str, *, by: str) -> bool:
         """Disables the account (recorded once): False when it was disabled already, and nothing changes;
-        LastAccountsOperator when it would leave no enabled operator with the accounts duty."""
+        LastOperatorWithPower when it would leave no enabled operator with every duty, or with the accounts duty."""
         async with self._pool.acquire() as connection, connection.transaction():
             locked = await self._locked_with_the_operators(connection, username)
             if locked is None:
@@ -393,7 +393,7 @@ class AccountStore:
             account, operators = locked
             if account.disabled_at is not None:
                 return False
-            check_an_accounts_operator_stays(account, replace(account, disabled_at=datetime.now(UTC)), operators)
+            check_operator_power_stays(account, replace(account, disabled_at=datetime.now(UTC)), operators)
             await connection.execute("UPDATE portal.accounts SET disabled_at = now() WHERE username = $1", username)
             await self.record_change(connection, by, username, AccountChange.DISABLED)
             return True

@@ -34,7 +34,7 @@ from portal.accounts import (
     Role,
     SignInState,
     address_change,
-    check_an_accounts_operator_stays,
+    check_operator_power_stays,
     described,
     duties_text,
 )
@@ -276,7 +276,7 @@ class MemoryAccounts:
         if username not in self.rows or not self.rows[username][0].is_operator:
             raise AccountNotFound(username)
         account, password_hash = self.rows[username]
-        check_an_accounts_operator_stays(account, replace(account, scopes=scopes), self._others(username))
+        check_operator_power_stays(account, replace(account, scopes=scopes), self._others(username))
         self.rows[username] = (replace(account, scopes=scopes), password_hash)
         await self._kept(by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
 
@@ -300,7 +300,7 @@ class MemoryAccounts:
         account = self.rows[username][0]
         if account.disabled_at is not None:
             return False
-        check_an_accounts_operator_stays(account, replace(account, disabled_at=utc_now()), self._others(username))
+        check_operator_power_stays(account, replace(account, disabled_at=utc_now()), self._others(username))
         self.rows[username] = (replace(account, disabled_at=utc_now()), self.rows[username][1])
         await self._kept(by, username, AccountChange.DISABLED)
         return True

@@ -17,8 +17,9 @@ from lrs_platform.identity import OperatorScope, Principal
 from portal.accounts import (
     InvalidAccount,
     LastAccountsOperator,
+    LastEveryDutyOperator,
     Role,
-    check_an_accounts_operator_stays,
+    check_operator_power_stays,
     new_account,
 )
 from portal.auth import utc_now
@@ -62,20 +63,35 @@ def test_an_operator_may_be_limited_to_duties_and_an_ao_user_has_none() -> None:
         new_account("oncall", "Oncall", Role.OPERATOR, None, None, ["everything"])
 
 
+def test_no_change_takes_away_the_last_enabled_operator_with_every_duty() -> None:
+    root = new_account("root", "Root", Role.OPERATOR, None, None)
+    desk = new_account("desk", "Desk", Role.OPERATOR, None, None, ["accounts", "support"])
+    staff = new_account("nia", "Nia", Role.AO, "RN5133", None)
+    disabled_root = replace(root, disabled_at=utc_now())
+    others_left = [desk, staff, replace(root, username="old.root", disabled_at=utc_now())]
+
+    with pytest.raises(LastEveryDutyOperator, match="root is the last enabled operator with every duty"):
+        check_operator_power_stays(root, disabled_root, others_left)
+    with pytest.raises(LastEveryDutyOperator):
+        check_operator_power_stays(root, replace(root, scopes=frozenset({"accounts"})), others_left)
+    check_operator_power_stays(root, disabled_root, [desk, replace(root, username="root2")])  # root2 stays
+    check_operator_power_stays(desk, replace(desk, scopes=frozenset()), [staff])  # widening is never refused
+
+
 def test_no_change_takes_away_the_last_enabled_operator_with_the_accounts_duty() -> None:
+    """Where no enabled operator has every duty (accounts made before decision 0147), the accounts duty stays."""
     root = new_account("root", "Root", Role.OPERATOR, None, None)
     desk = new_account("desk", "Desk", Role.OPERATOR, None, None, ["accounts", "support"])
     oncall = new_account("oncall", "Oncall", Role.OPERATOR, None, None, ["rebuild"])
     staff = new_account("nia", "Nia", Role.AO, "RN5133", None)
     disabled_root = replace(root, disabled_at=utc_now())
 
-    with pytest.raises(LastAccountsOperator, match="root is the last enabled operator with the accounts duty"):
-        check_an_accounts_operator_stays(root, disabled_root, [oncall, staff, replace(desk, disabled_at=utc_now())])
+    with pytest.raises(LastAccountsOperator, match="desk is the last enabled operator with the accounts duty"):
+        check_operator_power_stays(desk, replace(desk, disabled_at=utc_now()), [oncall, staff, disabled_root])
     with pytest.raises(LastAccountsOperator):
-        check_an_accounts_operator_stays(desk, replace(desk, scopes=frozenset({"support"})), [oncall, staff])
-    check_an_accounts_operator_stays(root, disabled_root, [desk, oncall])  # desk stays
-    check_an_accounts_operator_stays(desk, replace(desk, scopes=frozenset({"accounts"})), [oncall])  # kept
-    check_an_accounts_operator_stays(oncall, replace(oncall, disabled_at=utc_now()), [staff])  # none before
+        check_operator_power_stays(desk, replace(desk, scopes=frozenset({"support"})), [oncall, staff])
+    check_operator_power_stays(desk, replace(desk, scopes=frozenset({"accounts"})), [oncall])  # kept
+    check_operator_power_stays(oncall, replace(oncall, disabled_at=utc_now()), [staff])  # none before
 
 
 def test_a_session_key_carries_the_account_duties(portal: StubbedPortal) -> None:
@@ -249,16 +265,13 @@ def test_an_operator_cannot_disable_their_own_account_on_the_accounts_page(porta
 def test_the_admin_api_keeps_an_enabled_operator_with_the_accounts_duty(portal: StubbedPortal) -> None:
     portal.app.state.credentials = OperatorKeys()
     client = portal.client()
-    portal.account("root", Role.OPERATOR)
-    portal.account("desk", Role.OPERATOR, frozenset({"accounts"}))
+    portal.account("desk", Role.OPERATOR, frozenset({"accounts"}))  # nobody with every duty: made before 0147
     portal.account("oncall", Role.OPERATOR, frozenset({"rebuild"}))
 
-    root_disabled = client.post("/v1/admin/users/root/disable", headers=BEARER)
     narrowed = client.put("/v1/admin/users/desk/scopes", json={"scopes": ["support"]}, headers=BEARER)
     desk_disabled = client.post("/v1/admin/users/desk/disable", headers=BEARER)
     oncall_disabled = client.post("/v1/admin/users/oncall/disable", headers=BEARER)
 
-    assert root_disabled.status_code == 200  # desk still has the duty
     for refused in (narrowed, desk_disabled):
         assert (refused.status_code, refused.json()["code"]) == (409, "CONFLICT")
         assert "desk is the last enabled operator with the accounts duty" in refused.json()["detail"]
@@ -266,6 +279,36 @@ def test_the_admin_api_keeps_an_enabled_operator_with_the_accounts_duty(portal: 
     desk = portal.accounts.rows["desk"][0]
     assert desk.disabled_at is None and desk.scopes == frozenset({"accounts"})
     assert [c.change.value for c in portal.accounts.changed if c.subject == "desk"] == ["created"]
+
+
+def test_the_admin_api_keeps_an_enabled_operator_with_every_duty(portal: StubbedPortal) -> None:
+    """Decision 0147: only an operator with every duty hands out operator power, so one always stays."""
+    portal.app.state.credentials = OperatorKeys()
+    client = portal.client()
+    portal.account("root", Role.OPERATOR)
+    portal.account("desk", Role.OPERATOR, frozenset({"accounts"}))
+
+    root_disabled = client.post("/v1/admin/users/root/disable", headers=BEARER)
+    narrowed = client.put("/v1/admin/users/root/scopes", json={"scopes": ["accounts"]}, headers=BEARER)
+    portal.account("root2", Role.OPERATOR)
+    root_disabled_once_root2_is_there = client.post("/v1/admin/users/root/disable", headers=BEARER)
+
+    for refused in (root_disabled, narrowed):
+        assert (refused.status_code, refused.json()["code"]) == (409, "CONFLICT")
+        assert "root is the last enabled operator with every duty" in refused.json()["detail"]
+    assert root_disabled_once_root2_is_there.status_code == 200
+    assert [c.change.value for c in portal.accounts.changed if c.subject == "root"] == ["created", "disabled"]
+
+
+def test_an_accounts_operator_cannot_disable_the_last_operator_with_every_duty(portal: StubbedPortal) -> None:
+    client, session = portal.signed_in(Role.OPERATOR, frozenset({"accounts"}))
+    portal.account("root", Role.OPERATOR)
+
+    refused = client.post("/ops/accounts/root/disable", data=form(session))
+
+    assert refused.status_code == 409 and 'href="#accounts"' in refused.text
+    assert "root is the last enabled operator with every duty: give another operator every duty first" in refused.text
+    assert portal.accounts.rows["root"][0].disabled_at is None
 
 
 def test_no_list_left_empty_gives_an_operator_every_duty(portal: StubbedPortal) -> None:

@@ -18,7 +18,7 @@ from portal.accounts import (
     Account,
     AccountListing,
     InvalidAccount,
-    LastAccountsOperator,
+    LastOperatorWithPower,
     NotInRegister,
     Role,
 )
@@ -312,7 +312,7 @@ async def set_duties(request: Request, username: str, user: AccountsOperator) ->
     except InvalidAccount as error:
         errors = {error.field: str(error)}
         return _duties_page(request, user, account, choice=choice, ticked=ticked, errors=errors, status=400)
-    except LastAccountsOperator as error:
+    except LastOperatorWithPower as error:
         errors = {"duties": str(error)}
         return _duties_page(request, user, account, choice=choice, ticked=ticked, errors=errors, status=409)
     except AccountNotFound:
@@ -392,7 +392,7 @@ async def account_action(request: Request, username: str, action: str, user: Acc
             return await see_other_telling(request, user, "/ops/accounts", issued=issued)
     except AccountNotFound:
         raise PageError("not_found") from None
-    except LastAccountsOperator as error:
+    except LastOperatorWithPower as error:
         return await _accounts_page(request, user, errors={"accounts": str(error)}, status=409)
     raise PageError("not_found")
 

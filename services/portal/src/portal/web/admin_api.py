@@ -21,7 +21,7 @@ from portal.accounts import (
     AccountChange,
     AccountListing,
     InvalidAccount,
-    LastAccountsOperator,
+    LastOperatorWithPower,
     Role,
 )
 from portal.auth import Authentication, LinkNotSent, LinkShareUsed
@@ -259,7 +259,7 @@ async def disable_account(username: Username, principal: Operator, request: Requ
         return AccountPublic.of(await auth.account(username))
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
-    except LastAccountsOperator as error:
+    except LastOperatorWithPower as error:
         raise ProblemError(409, "Conflict", f"{error}.") from error
 
 
@@ -365,7 +365,7 @@ async def set_duties(username: Username, body: AccountDuties, principal: Operato
         return AccountPublic.of(await auth.set_duties(username, duties, by=_by_key(principal)))
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
-    except LastAccountsOperator as error:
+    except LastOperatorWithPower as error:
         raise ProblemError(409, "Conflict", f"{error}.") from error
 
 
