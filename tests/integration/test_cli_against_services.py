@@ -231,6 +231,10 @@ async def test_ten_thousand_records_are_all_listed_and_a_short_wait_exits_3(
     with results.open(newline="", encoding="utf-8") as rows:
         assert sum(1 for _ in csv.DictReader(rows)) == 10_000
 
+    piped = await _lrs(system, ao, "batch", "status", batch_id, "--csv", "-")
+    assert piped.returncode == OK, piped.stderr
+    assert piped.stdout == results.read_text(encoding="utf-8")  # the CSV alone: no summary line before it
+
 
 async def test_no_traceback_for_a_missing_file_or_a_refused_connection(system: SystemUnderTest, tmp_path: Path) -> None:
     missing = await _lrs(system, "ao:RN9093", "batch", "submit", str(tmp_path / "missing.csv"))

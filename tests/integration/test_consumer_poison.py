@@ -32,6 +32,7 @@ from ingest.bootstrap import create_app as create_ingest
 from ingest.config import IngestSettings
 from lrs_cli import dlq_commands
 from lrs_cli.client import Connection
+from lrs_cli.output import replay_text
 from lrs_contracts.batch import JobType
 from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchRecordsDecided, RecordOutcome, RecordStatus
@@ -196,7 +197,7 @@ async def test_ingest_parks_an_outcome_postgresql_refuses_and_the_next_batch_sti
             skipped = await asyncio.to_thread(
                 dlq_commands.dlq_skip, Connection(operator), "ingest", rows[0][0], None, "NUL byte, batch re-sent"
             )
-        assert "applied 1, skipped 1, still parked 0" in skipped, skipped
+        assert "applied 1, skipped 1, still parked 0" in replay_text(skipped), skipped
         view = (await client.get(f"/v1/batches/{poisoned}", headers=as_ao)).json()
         assert view["status"] == "completed"
         as_operator = bearer(operator)

@@ -53,6 +53,8 @@ async def _status(system: SystemUnderTest, scopes: set[str], service: str, metho
         ({"dead-letters"}, "challenges", "GET", "/v1/admin/dlq/1", True),
         ({"support"}, "ingest", "GET", "/v1/batches", True),
         ({"support"}, "ingest", "GET", "/v1/maintenance", True),
+        ({"dead-letters"}, "ingest", "GET", "/v1/maintenance", True),
+        ({"rebuild"}, "ingest", "GET", "/v1/maintenance", True),
         ({"support"}, "ingest", "POST", "/v1/admin/maintenance/pause", False),
         ({"support"}, "challenges", "GET", "/v1/challenges/open-counts", True),
         ({"support"}, "validation", "POST", "/v1/learners/import", False),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lrs_cli.client import ExitCode
-from lrs_cli.dlq_commands import more_parked_text, still_parked_after_retry
+from lrs_cli.dlq_commands import more_parked_text, still_parked_after
 from lrs_cli.main import main
 
 
@@ -20,11 +20,20 @@ def test_a_retry_that_left_messages_parked_says_so_and_what_to_do() -> None:
     failed = [{"topic": "lrs.plr.v1", "applied": 0, "still_parked": 2, "error": "data.grade: Field required"}]
     applied = [{"topic": "lrs.plr.v1", "applied": 2, "still_parked": 0}]
 
-    assert still_parked_after_retry(failed) == (
+    assert still_parked_after(failed) == (
         "2 still parked: the retry failed again (first error above); deploy a fix and retry, or skip the poison"
         " (`lrs dlq skip`)"
     )
-    assert still_parked_after_retry(applied) is None
+    assert still_parked_after(applied) is None
+
+
+def test_a_skip_that_left_messages_parked_says_so_too() -> None:
+    behind = [{"topic": "lrs.plr.v1", "applied": 1, "skipped": 1, "still_parked": 2, "error": "data.grade: bad"}]
+
+    assert still_parked_after(behind, skipped=True) == (
+        "2 still parked: a message held behind the skipped one failed (first error above); deploy a fix and retry,"
+        " or skip the poison (`lrs dlq skip`)"
+    )
 
 
 def test_a_parked_message_is_named_by_its_id_or_it_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lrs_cli.batch_commands import summary
-from lrs_cli.client import ExitCode, UsageError
+from lrs_cli.client import ExitCode, UsageError, parse_moment
 from lrs_cli.main import main
-from lrs_cli.maintenance_commands import cancelled_text, history_text, parse_moment, schedule_text
+from lrs_cli.maintenance_commands import cancelled_text, history_text, schedule_text
 
 WINDOW = {
     "window_id": "5b0f6a43-51f6-4a34-a9d5-3f4f0b1f2e11",
@@ -124,3 +124,10 @@ def test_a_cancel_says_whether_the_window_ended_now_or_will_not_happen() -> None
         " 2026-06-01T23:15:00Z (planned to end 2026-06-02T02:00:00Z); held batches go on"
     )
     assert cancelled_text(to_come).endswith("2026-06-02T02:00:00Z  database upgrade: it will not happen")
+
+
+def test_a_replay_from_a_time_without_its_zone_is_a_usage_error_before_anything_is_sent(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["projector", "replay", "--from", "2025-03-04T09:00:00"]) == ExitCode.USAGE
+    assert "has no time zone" in capsys.readouterr().err

@@ -780,7 +780,8 @@ def _positions_from_json(text: str | dict[str, int]) -> TopicPositions:
 
 
 def parse_replay_from(text: str) -> int | datetime:
-    """`--from` is an offset (applied to every partition of the PLR topic) or an ISO-8601 time."""
+    """`--from` is an offset (applied to every partition of the PLR topic) or an ISO-8601 time with its zone: a
+    time without one would be read as UTC by us and as UK time by an operator in summer, an hour apart."""
     text = text.strip()
     if text.isascii() and text.isdigit():  # not "²" or other digits `int` cannot read
         return int(text)
@@ -788,9 +789,15 @@ def parse_replay_from(text: str) -> int | datetime:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
         raise OperationError(
-            Refusal.INVALID, "Invalid 'from'", "Give an offset (e.g. 1200) or an ISO-8601 time."
+            Refusal.INVALID, "Invalid 'from'", "Give an offset (e.g. 1200) or an ISO-8601 time with its zone."
         ) from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        raise OperationError(
+            Refusal.INVALID,
+            "Invalid 'from'",
+            f"{text!r} has no time zone: add Z (UTC) or an offset such as +01:00 (UK summer time).",
+        )
+    return moment
 
 
 class Replays:

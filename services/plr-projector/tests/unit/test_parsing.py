@@ -29,7 +29,9 @@ def test_bad_min_offsets_are_a_422(text: str) -> None:
 def test_replay_from_is_an_offset_or_a_time() -> None:
     assert parse_replay_from("1200") == 1200
     assert parse_replay_from("2025-03-04T09:00:00Z") == datetime(2025, 3, 4, 9, tzinfo=UTC)
-    assert parse_replay_from("2025-03-04T09:00:00") == datetime(2025, 3, 4, 9, tzinfo=UTC)
+    assert parse_replay_from("2025-07-04T10:00:00+01:00") == datetime(2025, 7, 4, 9, tzinfo=UTC)
+    with pytest.raises(OperationError, match="no time zone"):
+        parse_replay_from("2025-03-04T09:00:00")
     with pytest.raises(OperationError):
         parse_replay_from("yesterday")
     for not_an_offset in ("²", "١٢٠٠"):  # digits to `isdigit`, not to `int` or to an operator

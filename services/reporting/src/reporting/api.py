@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
+from pydantic_core import PydanticCustomError
 
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.reporting import (
@@ -41,8 +43,23 @@ PERIOD_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
 
 router = APIRouter(prefix="/v1/reports", tags=["MI reports"])
 
+
+def _calendar_month(value: str | None) -> str | None:
+    """A month as people are told to write it, refused in those words rather than as a regular expression."""
+    if value is not None and not re.fullmatch(PERIOD_PATTERN, value):
+        raise PydanticCustomError("calendar_month", "not a calendar month: write yyyy-mm, such as 2026-11")
+    return value
+
+
+CalendarMonth = AfterValidator(_calendar_month)
+_DOCUMENTED_PATTERN = {"pattern": PERIOD_PATTERN}
+
 Period = Annotated[
-    str | None, Query(pattern=PERIOD_PATTERN, description="a calendar month, yyyy-mm (UK time); default: this month")
+    str | None,
+    Query(
+        description="a calendar month, yyyy-mm (UK time); default: this month", json_schema_extra=_DOCUMENTED_PATTERN
+    ),
+    CalendarMonth,
 ]
 AoFilter = Annotated[
     str | None,
@@ -53,12 +70,15 @@ FirstPeriod = Annotated[
     str | None,
     Query(
         alias="from",
-        pattern=PERIOD_PATTERN,
         description="the first calendar month, yyyy-mm (UK time); default: this month",
+        json_schema_extra=_DOCUMENTED_PATTERN,
     ),
+    CalendarMonth,
 ]
 LastPeriod = Annotated[
-    str | None, Query(alias="to", pattern=PERIOD_PATTERN, description="the last calendar month (default: `from`)")
+    str | None,
+    Query(alias="to", description="the last calendar month (default: `from`)", json_schema_extra=_DOCUMENTED_PATTERN),
+    CalendarMonth,
 ]
 MAX_MONTHS = 36
 

@@ -10,7 +10,7 @@ import pytest
 
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal, current_principal
-from reporting.api import router
+from reporting.api import PERIOD_PATTERN, router
 
 
 @pytest.mark.parametrize(
@@ -27,6 +27,20 @@ async def test_a_month_no_report_can_hold_is_refused_before_any_read(report: str
     assert answer.status_code == 422
     assert answer.headers["content-type"] == "application/problem+json"
     assert "query.from" in answer.json()["detail"] or "query.to" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("report", ["submissions", "timeliness"])
+async def test_a_month_mistyped_is_refused_in_words_not_as_a_regular_expression(report: str) -> None:
+    app = build_app("reporting", title="Reporting", description="", lifespan=noop_lifespan)
+    app.include_router(router)
+    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
+        answer = await client.get(f"/v1/reports/{report}", params={"period": "2026-13"})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == "query.period: not a calendar month: write yyyy-mm, such as 2026-11"
+    assert (
+        app.openapi()["paths"][f"/v1/reports/{report}"]["get"]["parameters"][0]["schema"]["pattern"] == PERIOD_PATTERN
+    )
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -149,8 +151,12 @@ def records(client: httpx.Client, batch_id: str) -> Iterator[dict[str, Any]]:
     return pages(client, f"/v1/batches/{batch_id}/records", "records", RECORDS_PAGE)
 
 
+STANDARD_OUTPUT = Path("-")
+
+
 def write_csv(client: httpx.Client, batch_id: str, target: Path) -> int:
-    """Streams the records' CSV (the service's own download) into `target`; returns its size."""
+    """Streams the records' CSV (the service's own download) into `target` (`-`: standard output); returns its
+    size."""
     written = 0
     with (
         client.stream("GET", f"/v1/batches/{batch_id}/records.csv") as response,
@@ -159,11 +165,12 @@ def write_csv(client: httpx.Client, batch_id: str, target: Path) -> int:
         if response.status_code >= 400:
             response.read()
             expect_ok(response)
-        with target.open("wb") as out:
+        with contextlib.nullcontext(sys.stdout.buffer) if target == STANDARD_OUTPUT else target.open("wb") as out:
             for chunk in response.iter_bytes():
                 out.write(chunk)
                 written += len(chunk)
                 update(completed=written)
+            out.flush()
     return written
 
 
@@ -212,7 +219,13 @@ def status_command(
     ] = False,
     csv_file: Annotated[
         Path | None,
-        typer.Option("--csv", dir_okay=False, writable=True, help="Write every record's result to this CSV file."),
+        typer.Option(
+            "--csv",
+            dir_okay=False,
+            writable=True,
+            allow_dash=True,
+            help="Write every record's result to this CSV file (-: to standard output, and nothing else there).",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -220,6 +233,9 @@ def status_command(
     yet."""
     with connection(ctx).client("ingest") as client:
         batch = follow(client, batch_id, wait)
+        if csv_file == STANDARD_OUTPUT:
+            write_csv(client, batch_id, csv_file)
+            raise typer.Exit(exit_code_of(batch))
         if as_json:
             print_json({"batch": batch, "records": list(records(client, batch_id))} if show_records else batch)
         else:

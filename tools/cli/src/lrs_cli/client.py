@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,14 @@ def unreachable_text(error: httpx.TransportError) -> str:
         where = "the service"
     reason = str(error) or type(error).__name__
     return f"cannot reach {where} ({reason}): is it running, and is its LRS_<SERVICE>_URL right?"
+
+
+def parse_moment(text: str, option: str) -> datetime:
+    """An ISO-8601 moment with its time zone (`2026-06-01T22:00Z`, `2026-06-01T23:00+01:00`)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise UsageError(f"{option} {text!r} is not an ISO-8601 time such as 2026-06-01T22:00Z") from error
+    if moment.tzinfo is None:
+        raise UsageError(f"{option} {text!r} has no time zone: add Z (UTC) or an offset such as +01:00")
+    return moment

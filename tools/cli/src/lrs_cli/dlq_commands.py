@@ -125,26 +125,29 @@ def dlq_retry(
     return results
 
 
-def still_parked_after_retry(results: list[dict[str, Any]]) -> str | None:
-    """What to say when a retry left messages parked (the command then exits 1), or None."""
+def still_parked_after(results: list[dict[str, Any]], *, skipped: bool = False) -> str | None:
+    """What to say when a retry or a skip left messages parked (the command then exits 1), or None."""
     parked = sum(int(result.get("still_parked") or 0) for result in results)
     if not parked:
         return None
+    failed = "a message held behind the skipped one failed" if skipped else "the retry failed again"
     return (
-        f"{parked:,} still parked: the retry failed again (first error above); deploy a fix and retry, or skip the"
+        f"{parked:,} still parked: {failed} (first error above); deploy a fix and retry, or skip the"
         " poison (`lrs dlq skip`)"
     )
 
 
 def dlq_skip(
     connection: Connection, service: str, target: str, topic: str | None = None, reason: str | None = None
-) -> str:
+) -> list[dict[str, Any]]:
     if service == PROJECTOR:
         return projector_commands.dlq_skip(connection, target, topic, reason)
     with connection.client(_client_name(service), timeout=300) as client:
         body = {"reason": reason} if reason else None
-        results = expect_ok(client.post(f"/v1/admin/dlq/{_parked_id(target)}/skip", json=body))["results"]
-    return replay_text(results)
+        results: list[dict[str, Any]] = expect_ok(client.post(f"/v1/admin/dlq/{_parked_id(target)}/skip", json=body))[
+            "results"
+        ]
+    return results
 
 
 class Service(StrEnum):
@@ -205,7 +208,7 @@ def retry_command(
     """Apply a key's parked messages again, in order (after a fix is deployed); exit status 1 when any stay parked."""
     results = dlq_retry(connection(ctx), service.value, target, topic, str(replacement) if replacement else None)
     print_text(replay_text(results))
-    if failed := still_parked_after_retry(results):
+    if failed := still_parked_after(results):
         warn(failed)
         raise typer.Exit(ExitCode.FAILED)
 
@@ -218,5 +221,9 @@ def skip_command(
     topic: Topic = None,
     reason: Annotated[str | None, typer.Option(help="Why it is dropped; kept with the record of the skip.")] = None,
 ) -> None:
-    """Drop a key's poison message and apply the rest."""
-    print_text(dlq_skip(connection(ctx), service.value, target, topic, reason))
+    """Drop a key's poison message and apply the rest; exit status 1 when any stay parked (one behind it failed)."""
+    results = dlq_skip(connection(ctx), service.value, target, topic, reason)
+    print_text(replay_text(results))
+    if failed := still_parked_after(results, skipped=True):
+        warn(failed)
+        raise typer.Exit(ExitCode.FAILED)

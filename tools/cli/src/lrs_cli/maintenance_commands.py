@@ -12,23 +12,12 @@ from typing import Annotated, Any
 
 import typer
 
-from lrs_cli.client import Connection, UsageError, expect_ok
+from lrs_cli.client import Connection, expect_ok, parse_moment
 from lrs_cli.output import JsonOption, connection, print_json, print_text, warn
 
 NOT_PUBLISHED = (
     "saved, but Kafka did not take the new schedule yet: ingest keeps trying; the decider follows it once it does"
 )
-
-
-def parse_moment(text: str, option: str) -> datetime:
-    """An ISO-8601 moment with its time zone (`2026-06-01T22:00Z`, `2026-06-01T23:00+01:00`)."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise UsageError(f"{option} {text!r} is not an ISO-8601 time such as 2026-06-01T22:00Z") from error
-    if moment.tzinfo is None:
-        raise UsageError(f"{option} {text!r} has no time zone: add Z (UTC) or an offset such as +01:00")
-    return moment
 
 
 def window_line(window: dict[str, Any]) -> str:

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from lrs_cli.client import CommandError, Connection, expect_ok, read_replacement
-from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, replay_text, warn
+from lrs_cli.client import CommandError, Connection, expect_ok, parse_moment, read_replacement
+from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, warn
 
 SERVICE = "plr_projector"
 REBUILD_ACTIONS = ("start", "status", "compare", "switch", "abandon")
@@ -188,13 +188,15 @@ def dlq_retry(
     return results
 
 
-def dlq_skip(connection: Connection, uln: str, topic: str | None = None, reason: str | None = None) -> str:
+def dlq_skip(
+    connection: Connection, uln: str, topic: str | None = None, reason: str | None = None
+) -> list[dict[str, Any]]:
     params = {"topic": topic} if topic else {}
     with connection.client(SERVICE, timeout=300) as client:
-        results = expect_ok(
+        results: list[dict[str, Any]] = expect_ok(
             client.post(f"/v1/admin/dlq/{uln}/skip", params=params, json={"reason": reason} if reason else None)
         )["results"]
-    return replay_text(results)
+    return results
 
 
 class RebuildStep(StrEnum):
@@ -249,7 +251,9 @@ def replay_command(
     ],
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Start it and return at once.")] = False,
 ) -> None:
-    """Re-project the learners with PLR events since an offset or a time."""
+    """Re-project the learners with PLR events since an offset or a time (with its zone)."""
+    if not (from_.isascii() and from_.strip().isdigit()):
+        parse_moment(from_.strip(), "--from")
     print_text(replay(connection(ctx), from_, wait=not no_wait))
 
 
