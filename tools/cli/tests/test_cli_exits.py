@@ -328,3 +328,8 @@ def test_a_batch_sent_during_maintenance_says_it_is_held(
     captured = capsys.readouterr()
     assert captured.out.strip() == "6f1c3a52-9b7e-4a0e-8f57-0c3c1b9a2d41"
     assert "held by maintenance (broker upgrade): it will be validated after 18:00 UTC" in captured.err
+
+
+def test_one_warning_is_a_warning() -> None:
+    batch = {"batch_id": "b2", "status": "completed", "counts": {"total": 1, "accepted": 1, "warnings": 1}}
+    assert summary(batch).plain.endswith("1 accepted, 0 rejected, 0 unchanged, 1 warning")

@@ -7,6 +7,7 @@ import pytest
 from lrs_cli.client import ExitCode
 from lrs_cli.dlq_commands import more_parked_text, still_parked_after
 from lrs_cli.main import main
+from lrs_cli.projector_commands import projector_status_text
 
 
 def test_a_listing_cut_short_says_how_many_are_parked_and_how_to_narrow_it() -> None:
@@ -39,3 +40,20 @@ def test_a_skip_that_left_messages_parked_says_so_too() -> None:
 def test_a_parked_message_is_named_by_its_id_or_it_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dlq", "retry", "not-an-id", "--service", "ingest"]) == ExitCode.USAGE
     assert "name a parked message by its id" in capsys.readouterr().err
+
+
+def test_the_projector_status_counts_its_transactions_not_batches_an_ao_would_read_as_its_own() -> None:
+    status = {
+        "events_handled": 291,
+        "batches": 12,
+        "lag": {"lrs.plr.events.v1": {"events": 0, "seconds": 0.0}},
+        "dead_letters": {"error": 1, "blocked": 2},
+        "rebuild": {"state": "idle"},
+    }
+
+    assert projector_status_text(status).splitlines() == [
+        "events handled 291 in 12 transactions",
+        "  lrs.plr.events.v1            lag          0 events       0.0 s",
+        "dead letters: 1 poison, 2 waiting behind them",
+        "no rebuild running",
+    ]

@@ -16,7 +16,17 @@ from rich.text import Text
 
 from lrs_cli import check_command
 from lrs_cli.client import CommandError, Connection, Counted, ExitCode, expect_ok, pages
-from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, progress, stdout, table, warn
+from lrs_cli.output import (
+    JsonOption,
+    batch_id_value,
+    connection,
+    print_json,
+    progress,
+    stdout,
+    table,
+    warn,
+    warnings_text,
+)
 from lrs_domain.formats import detect_format
 
 FINAL_STATES = {"completed", "failed", "abandoned", "refused"}
@@ -111,7 +121,7 @@ def summary(batch: dict[str, Any]) -> Text:
     elif counts.get("accepted") is not None:  # decided: every count is known
         text.append(
             f", {counts['accepted']} accepted, {counts.get('rejected') or 0} rejected,"
-            f" {counts.get('no_ops') or 0} unchanged, {counts.get('warnings') or 0} warnings"
+            f" {counts.get('no_ops') or 0} unchanged, {warnings_text(counts.get('warnings') or 0)}"
         )
     if batch.get("failure_code"):
         text.append(f"\n  {batch['failure_code']}: {batch.get('failure_reason') or ''}", style="red")

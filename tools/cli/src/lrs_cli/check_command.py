@@ -17,7 +17,7 @@ import typer
 from rich.text import Text
 
 from lrs_cli.client import CommandError, ExitCode
-from lrs_cli.output import JsonOption, print_json, stdout
+from lrs_cli.output import JsonOption, print_json, stdout, warnings_text
 from lrs_contracts.codes import REJECTION_THRESHOLD, BatchCode
 from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_domain.decision import OfflineReport, check_batch_offline
@@ -76,7 +76,7 @@ def render(name: str, report: OfflineReport) -> Text:
     rejected_share = counts.rejected / counts.total if counts.total else 0.0
     text.append(
         f"{counts.accepted} would be accepted, {counts.rejected} rejected ({rejected_share:.1%}),"
-        f" {counts.warnings} warnings\n"
+        f" {warnings_text(counts.warnings)}\n"
     )
     if report.failure is not None:
         text.append(

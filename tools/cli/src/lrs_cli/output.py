@@ -154,3 +154,8 @@ def batch_id_value(value: str | None) -> str | None:
         except ValueError:
             raise typer.BadParameter("a batch id is a UUID, as `lrs batch submit` printed it") from None
     return value
+
+
+def warnings_text(count: int) -> str:
+    """`1 warning`, `0 warnings`, `2 warnings`."""
+    return f"{count} warning{'' if count == 1 else 's'}"
