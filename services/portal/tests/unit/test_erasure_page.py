@@ -3,9 +3,11 @@ check digit are judged on the first step (lrs_domain.identifiers), the error sho
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, shown_after, stubbed_portal
 
 from portal.accounts import Role
 
@@ -89,3 +91,36 @@ def test_a_confirmed_mistyped_uln_is_sent_to_validation_which_decides_whether_it
 
     assert portal.sent_to("POST", "validation/v1/admin/learners/1000000042/erasure")
     assert answer.status_code == 400 and 'href="#uln">The LRS holds nothing under this ULN.' in answer.text
+
+
+def _said(page: httpx.Response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page.text)).replace("&#39;", "'")
+
+
+def test_every_step_says_what_backups_and_sent_emails_keep_as_the_operations_guide_does(
+    portal: StubbedPortal,
+) -> None:
+    """docs/operations.md: a backup from before the erasure, with LRS_KEYRING_KEY, opens the old ciphertext until
+    it expires (30 days); emails already sent and a learner held only in the Sandpit are not erased."""
+    client, operator = portal.signed_in(Role.OPERATOR)
+    erasure = {
+        "erasure_id": "5b0e8a52-0000-4000-8000-000000000001",
+        "uln": "1000000043",
+        "erased_by": "operator:dpo",
+        "erased_at": "2027-05-03T08:15:00+00:00",
+    }
+    portal.on("POST", "validation/v1/admin/learners/1000000043/erasure", lambda _: httpx.Response(201, json=erasure))
+    asking = client.get("/ops/erasures")
+    confirming = client.post("/ops/erasures/check", data=form(operator, uln="1000000043", reason="created in error"))
+    done = shown_after(client, client.post("/ops/erasures", data=form(operator, uln="1000000043", reason="x")))
+
+    for page in (asking, confirming, done):
+        said = _said(page)
+        assert "every backup" not in said and "stored event or backup" not in said and "anywhere" not in said
+        assert (
+            "Until the last database backup from before the erasure expires (30 days), that backup together with the"
+            " keyring key (LRS_KEYRING_KEY) could still open their names, date of birth and gender." in said
+        )
+        assert "Not erased: emails already sent (a challenge email carries the learner's reason)" in said
+        assert "a learner held only in the Sandpit" in said
+    assert "in any service or stored event, and in backups after 30 days: erased by operator:dpo" in _said(done)
