@@ -232,7 +232,11 @@ async def test_only_operators_change_the_schedule_anyone_reads_it_and_nonsense_i
     ):
         assert (await ao.post("/v1/admin/maintenance/windows", json={**later, "reason": "x"})).status_code == 403
         assert (await ao.post("/v1/admin/maintenance/pause", json={"reason": "x"})).status_code == 403
-        assert (await ao.get("/v1/admin/maintenance")).status_code == 403
+        history = await ao.get("/v1/admin/maintenance")
+        assert history.status_code == 403
+        assert (
+            history.json()["detail"] == "Only operators schedule maintenance, pause processing and read their history."
+        )
 
         backwards = {"starts_at": later["ends_at"], "ends_at": later["starts_at"], "reason": "x"}
         assert (await operator.post("/v1/admin/maintenance/windows", json=backwards)).status_code == 422

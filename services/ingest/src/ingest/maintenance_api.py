@@ -102,7 +102,9 @@ async def _announcer(request: Request) -> MaintenanceAnnouncer:
 
 Maintenance = Annotated[MaintenanceStore, Depends(_store)]
 Announcer = Annotated[MaintenanceAnnouncer, Depends(_announcer)]
-Operator = Annotated[Principal, Depends(operator_caller("Maintenance windows are scheduled by operators."))]
+Operator = Annotated[
+    Principal, Depends(operator_caller("Only operators schedule maintenance, pause processing and read their history."))
+]
 
 router = APIRouter(prefix="/v1", tags=["maintenance"], responses=problem_responses(401, 503))
 
