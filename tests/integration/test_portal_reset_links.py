@@ -9,6 +9,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -18,7 +19,7 @@ from tests.support.portal_accounts import PortalStores, portal_stores
 
 from lrs_platform.mail import SmtpMailer
 from portal.accounts import AccountChange, LockoutPolicy, PasswordChange, Role, SignInOutcome
-from portal.auth import LinkNotSent
+from portal.auth import LinkNotSent, utc_now
 from portal.password_emails import PasswordEmails
 from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, ResetLinkPolicy
 from portal.store import AccountExists, AccountStore
@@ -29,6 +30,7 @@ EMAIL = "kai@ao.example"
 NEW = "a long and new password"
 POLICY = ResetLinkPolicy("https://portal.lrs.test", "portal@lrs.test", timedelta(minutes=30), most_per_hour=3)
 LINK = re.compile(r"https://portal\.lrs\.test/account/reset/([A-Za-z0-9_-]+)")
+CLIENT = "203.0.113.7"
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ async def test_a_link_reaches_the_accounts_address_and_works_once(portal: Portal
     session = (await portal.auth.sign_in("kai", given)).session
     assert session is not None
 
-    assert await _forgotten(portal, inbox).send_link("Kai")
+    assert await _forgotten(portal, inbox).send_link("Kai", client=CLIENT)
     token = _token_in(inbox)
     stored = await portal.pool.fetch("SELECT token_hash FROM portal.password_reset_links")
     holder = await portal.auth.reset_link_holder(token)
@@ -84,12 +86,12 @@ async def test_a_link_stops_working_when_it_runs_out_or_the_password_changes(
 ) -> None:
     _, given = await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
     forgotten = _forgotten(portal, inbox)
-    await forgotten.send_link("kai")
+    await forgotten.send_link("kai", client=CLIENT)
     expired = _token_in(inbox)
-    await forgotten.send_link("kai")
+    await forgotten.send_link("kai", client=CLIENT)
     outlived = _token_in(inbox)
     await portal.pool.execute("UPDATE portal.password_reset_links SET expires_at = now() - interval '1 second'")
-    await forgotten.send_link("kai")
+    await forgotten.send_link("kai", client=CLIENT)
     replaced = _token_in(inbox)
 
     assert await portal.auth.reset_link_holder(expired) is None
@@ -103,22 +105,44 @@ async def test_requests_at_once_each_count_towards_the_hourly_share(portal: Port
     await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
     forgotten = _forgotten(portal, inbox)
 
-    sent = await asyncio.gather(*(forgotten.send_link("kai") for _ in range(8)))
+    sent = await asyncio.gather(*(forgotten.send_link("kai", client=CLIENT) for _ in range(8)))
 
     assert sum(sent) == POLICY.most_per_hour == len(inbox.messages)
     assert await portal.pool.fetchval("SELECT count(*) FROM portal.password_reset_links") == POLICY.most_per_hour
+
+
+async def test_requests_at_once_from_one_client_each_count_towards_its_hourly_share(
+    portal: PortalStores, inbox: Inbox
+) -> None:
+    """Decision 0148: whatever the usernames, one client's requests beyond its share send nothing."""
+    usernames = [f"kai.{n}" for n in range(6)]
+    for username in usernames:
+        await portal.auth.create_account(username, "Kai", Role.AO, "RN5133", f"{username}@ao.example", by="operator:t")
+    policy = replace(POLICY, most_requests_per_client=4)
+    forgotten = PasswordEmails(AccountStore(portal.pool), SmtpMailer("127.0.0.1", inbox.port, timeout=5), policy)
+
+    sent = await asyncio.gather(*(forgotten.send_link(username, client=CLIENT) for username in usernames))
+    another_client = await forgotten.send_link(usernames[-1], client="2001:db8::7")
+
+    assert sum(sent) == policy.most_requests_per_client and another_client
+    assert len(inbox.messages) == policy.most_requests_per_client + 1
+    counted = await portal.pool.fetch("SELECT client_hash, requests FROM portal.link_requests_by_client")
+    assert sorted(row["requests"] for row in counted) == [1, len(usernames)]
+    assert not any(CLIENT in row["client_hash"] or "2001" in row["client_hash"] for row in counted)
+    await AccountStore(portal.pool).forget_link_requests_before(utc_now() + timedelta(hours=1))
+    assert await portal.pool.fetchval("SELECT count(*) FROM portal.link_requests_by_client") == 0
 
 
 async def test_no_link_for_a_disabled_account_or_one_without_an_address(portal: PortalStores, inbox: Inbox) -> None:
     await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
     await portal.auth.create_account("noa", "Noa", Role.OPERATOR, None, None, by="operator:tests")
     forgotten = _forgotten(portal, inbox)
-    await forgotten.send_link("kai")
+    await forgotten.send_link("kai", client=CLIENT)
     token = _token_in(inbox)
     await portal.auth.disable("kai", by="operator:tests")
 
-    assert not await forgotten.send_link("kai") and not await forgotten.send_link("noa")
-    assert not await forgotten.send_link("nobody")
+    assert not await forgotten.send_link("kai", client=CLIENT) and not await forgotten.send_link("noa", client=CLIENT)
+    assert not await forgotten.send_link("nobody", client=CLIENT)
     assert await portal.auth.reset_link_holder(token) is None  # disabled since it was sent
     assert len(inbox.messages) == 1
 
@@ -129,19 +153,19 @@ async def test_a_relay_that_is_away_loses_the_link_and_tells_only_the_log(portal
         port = stopped.port
     forgotten = PasswordEmails(AccountStore(portal.pool), SmtpMailer("127.0.0.1", port, timeout=2), POLICY)
 
-    assert not await forgotten.send_link("kai")
+    assert not await forgotten.send_link("kai", client=CLIENT)
 
 
 async def test_a_new_address_ends_the_links_sent_to_the_old_one(portal: PortalStores, inbox: Inbox) -> None:
     _, given = await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
     forgotten = _forgotten(portal, inbox)
-    await forgotten.send_link("kai")
+    await forgotten.send_link("kai", client=CLIENT)
     to_old = _token_in(inbox)
 
     changed = await portal.auth.set_email("kai", "kai@new.example", by="operator:tests")
     same_again = await portal.auth.set_email("kai", "kai@new.example", by="operator:tests")
     assert await forgotten.tell_old_address(changed) and not await forgotten.tell_old_address(same_again)
-    await forgotten.send_link("kai")
+    await forgotten.send_link("kai", client=CLIENT)
     wrong, _ = await portal.auth.change_own_email("kai", "not the password", "kai@mine.example")
     own, removed = await portal.auth.change_own_email("kai", given, None)
 
@@ -167,13 +191,13 @@ async def test_an_operators_reset_or_another_link_used_ends_every_link_sent_befo
 ) -> None:
     await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
     forgotten = _forgotten(portal, inbox)
-    await forgotten.send_link("kai")
+    await forgotten.send_link("kai", client=CLIENT)
     before_reset = _token_in(inbox)
     await portal.auth.reset_password("kai", by="operator:tests")
-    await forgotten.send_link("kai")
+    await forgotten.send_link("kai", client=CLIENT)
     first = _token_in(inbox)
     await portal.pool.execute("UPDATE portal.password_reset_links SET created_at = created_at - interval '2 hours'")
-    await forgotten.send_link("kai")
+    await forgotten.send_link("kai", client=CLIENT)
     second = _token_in(inbox)
 
     assert await portal.auth.reset_link_holder(before_reset) is None
@@ -185,7 +209,7 @@ async def test_an_operators_reset_or_another_link_used_ends_every_link_sent_befo
 
 async def test_one_link_sent_twice_at_once_sets_one_password(portal: PortalStores, inbox: Inbox) -> None:
     await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
-    await _forgotten(portal, inbox).send_link("kai")
+    await _forgotten(portal, inbox).send_link("kai", client=CLIENT)
     token = _token_in(inbox)
     choices = [f"the chosen password number {n}" for n in range(4)]
 

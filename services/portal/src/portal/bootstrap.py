@@ -56,13 +56,14 @@ _log = get_logger("portal")
 
 
 async def _sweep(auth: Authentication, accounts: AccountStore, uploads: UploadStore) -> None:
-    """Ends expired sessions (revoking their service keys), forgets abandoned uploads, and reset links once
-    they no longer count towards an account's hourly share."""
+    """Ends expired sessions (revoking their service keys), forgets abandoned uploads, and reset links and
+    the counts of requests for them once they no longer count towards an account's or a client's hourly share."""
     while True:
         try:
             ended = await auth.end_expired_sessions()
             await uploads.forget_older_than(utc_now() - _UPLOADS_KEPT)
             await accounts.forget_reset_links_before(utc_now() - _RESET_LINKS_COUNTED)
+            await accounts.forget_link_requests_before(utc_now() - _RESET_LINKS_COUNTED)
             if ended:
                 _log.info("sessions_expired", count=ended)
         except Exception as error:  # the database may be away for a while: try again next round
@@ -82,6 +83,7 @@ def _password_emails(settings: PortalSettings, accounts: AccountStore) -> Passwo
         timedelta(minutes=settings.reset_link_minutes),
         settings.reset_links_per_hour,
         timedelta(hours=settings.first_link_hours),
+        settings.reset_link_requests_per_client_per_hour,
     )
     return PasswordEmails(accounts, mailer, policy, send_within=settings.smtp_timeout_seconds)
 

@@ -68,6 +68,13 @@ class PortalSettings(ServiceSettings):
     mail_from: str = "lrs-portal@lrs.local"
     reset_link_minutes: int = Field(default=30, ge=5, le=24 * 60)
     reset_links_per_hour: int = Field(default=3, ge=1, le=20, description="at most, per account")
+    reset_link_requests_per_client_per_hour: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="forgotten-password requests at most, per client address (an IPv6 one's /64): beyond them the"
+        " page answers as ever and sends nothing (decision 0148)",
+    )
     first_link_hours: int = Field(
         default=72, ge=1, le=14 * 24, description="how long a new account's link to choose its password works"
     )

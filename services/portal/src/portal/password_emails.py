@@ -20,6 +20,7 @@ from portal.reset_links import (
     first_password_email,
     link_to,
     operator_link_email,
+    requesting_client,
     reset_email,
 )
 from portal.sessions import new_token, token_hash
@@ -29,7 +30,9 @@ _log = get_logger("portal.password_emails")
 
 
 class ResetLinks(Protocol):
-    """Where links are kept (`store.AccountStore`)."""
+    """Where links are kept, and requests for them counted (`store.AccountStore`)."""
+
+    async def count_link_request(self, client: str) -> int: ...
 
     async def keep_reset_link(
         self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
@@ -69,24 +72,33 @@ class PasswordEmails:
         self._most_at_once = most_at_once
         self._under_way = 0
 
-    async def send_link(self, typed_username: str) -> bool:
+    async def send_link(self, typed_username: str, *, client: str) -> bool:
         """Sends a link to the email address of the account `typed_username` names, if it has one, is not
-        disabled and has not had its hourly share of links. Whoever asked is told the same whatever happens
-        (the page runs this after answering), so nothing here says whether an account exists, nor raises;
-        the log says what happened, naming no one. At most `most_at_once` go at once: beyond them a request
-        is dropped, so a flood of requests cannot hold the database's connections or the relay. True when
-        an email went."""
+        disabled and has not had its hourly share of links, and the client (its address) has not made its
+        hourly share of requests. Whoever asked is told the same whatever happens (the page runs this after
+        answering), so nothing here says whether an account exists, nor raises; the log says what happened,
+        naming no one. At most `most_at_once` go at once: beyond them a request is dropped, so a flood of
+        requests cannot hold the database's connections or the relay. True when an email went."""
         if self._under_way >= self._most_at_once:
             _log.warning("reset_link_not_sent", reason="too_many_at_once")
             return False
         self._under_way += 1
         try:
-            return await self._send_link(typed_username)
+            return await self._within_clients_share(client) and await self._send_link(typed_username)
         except Exception as error:  # whatever it is, the person was answered already: only the log hears of it
             _log.warning("reset_link_not_sent", reason="failed", error=type(error).__name__)
             return False
         finally:
             self._under_way -= 1
+
+    async def _within_clients_share(self, client: str) -> bool:
+        """Counts the request against its client's hourly share; the first beyond it is logged, once an hour,
+        naming neither the client nor the username."""
+        most = self.policy.most_requests_per_client
+        requests = await self._links.count_link_request(requesting_client(client))
+        if requests == most + 1:
+            _log.warning("reset_link_not_sent", reason="client_share_used", most_per_hour=most)
+        return requests <= most
 
     async def _send_link(self, typed_username: str) -> bool:
         username = username_from(typed_username)

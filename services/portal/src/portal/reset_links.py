@@ -3,11 +3,14 @@ new account's first one (decision 0129). Pure: no I/O.
 
 A link carries a random token (only its hash is stored), works once, for `valid_for` (a new account's for
 `first_valid_for`), and only while the account's password is still the one it was sent for. An account is
-sent at most `most_per_hour` forgotten-password links, so the page cannot be used to flood someone's mailbox.
+sent at most `most_per_hour` forgotten-password links, so the page cannot be used to flood someone's mailbox, and
+a client is answered at most `most_requests_per_client` requests an hour (decision 0148), so that one client can
+neither use up people's links nor make the portal mail many accounts.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +36,19 @@ class ResetLinkPolicy:
     valid_for: timedelta = timedelta(minutes=30)
     most_per_hour: int = 3
     first_valid_for: timedelta = timedelta(hours=72)  # a new account's link: the person may be away a weekend
+    most_requests_per_client: int = 10  # an hour, whatever the usernames asked for
+
+
+def requesting_client(address: str) -> str:
+    """What a forgotten-password request counts against: the client's IPv4 address, or its IPv6 address's /64,
+    one network's, whose holder can vary the rest at will."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # not an address ("testclient", a Unix socket's peer): counted as it is
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ip.ipv4_mapped or ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def is_token(text: str) -> bool:

@@ -331,6 +331,23 @@ class AccountStore:
         """Forgets links that stopped working before `moment` (they count towards no limit any more)."""
         await self._pool.execute("DELETE FROM portal.password_reset_links WHERE expires_at < $1", moment)
 
+    async def count_link_request(self, client: str) -> int:
+        """Counts a forgotten-password request of `client` (kept as a hash) in this clock hour (decision 0148) and
+        returns how many it has made in the hour, this one included: one statement, so requests at once each
+        count."""
+        requests: int = await self._pool.fetchval(
+            "INSERT INTO portal.link_requests_by_client AS counted (client_hash, hour_starting, requests)"
+            " VALUES (encode(sha256(convert_to($1, 'UTF8')), 'hex'), date_trunc('hour', now(), 'UTC'), 1)"
+            " ON CONFLICT (client_hash, hour_starting) DO UPDATE SET requests = counted.requests + 1"
+            " RETURNING requests",
+            client,
+        )
+        return requests
+
+    async def forget_link_requests_before(self, moment: datetime) -> None:
+        """Forgets the counts of clock hours that started before `moment`."""
+        await self._pool.execute("DELETE FROM portal.link_requests_by_client WHERE hour_starting < $1", moment)
+
     async def set_email(self, username: str, email: str | None, *, by: str) -> str | None:
         """The account's email address from now on (None: none); returns the one it had. Links sent to that
         one stop working (decision 0128); setting the address it has changes and records nothing."""

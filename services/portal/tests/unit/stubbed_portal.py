@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -86,6 +87,7 @@ class MemoryAccounts:
         self.sessions: MemorySessions | None = None  # whose sessions a password change ends
         # forgotten-password links by their hash: the account, the password hash it was sent for, expiry, used
         self.reset_links: dict[str, dict[str, Any]] = {}
+        self.link_requests: Counter[str] = Counter()  # by client, all in one hour
 
     async def _kept(self, by: str, subject: str, change: AccountChange, detail: str = "") -> None:
         self.changed.append(ChangeRecord(len(self.changed) + 1, utc_now(), by, subject, change, detail))
@@ -211,6 +213,10 @@ class MemoryAccounts:
             "used": False,
         }
         return account
+
+    async def count_link_request(self, client: str) -> int:
+        self.link_requests[client] += 1
+        return self.link_requests[client]
 
     async def keep_reset_link(
         self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str

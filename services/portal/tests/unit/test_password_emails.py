@@ -16,14 +16,21 @@ import pytest
 import structlog.testing
 from fastapi.testclient import TestClient
 from httpx import Response
-from services.portal.tests.unit.stubbed_portal import RESET_LINKS, MemoryMailer, StubbedPortal, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import (
+    RESET_LINKS,
+    MemoryAccounts,
+    MemoryMailer,
+    StubbedPortal,
+    stubbed_portal,
+)
 
+from portal import bootstrap
 from portal.accounts import Account, AccountChange, InvalidAccount, Role, SignInOutcome, SignInState, checked_email
 from portal.auth import utc_now
 from portal.config import PortalSettings
 from portal.csrf import FIELD
 from portal.password_emails import PasswordEmails
-from portal.reset_links import FORGOTTEN_PASSWORD_PAGE
+from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, requesting_client
 from portal.sessions import token_hash
 from portal.store import LinkRefusal
 from portal.web.common import CHANGE_WORDS
@@ -461,11 +468,46 @@ def test_the_log_says_why_no_link_went_and_names_no_one(portal: StubbedPortal) -
     assert not any(name in str(logs) for name in ("nobody.here", "kai.noaddress", "nia.lost", EMAIL))
 
 
+def test_a_client_is_answered_only_so_many_requests_an_hour_whatever_the_usernames(portal: StubbedPortal) -> None:
+    """Decision 0148: beyond its share a client's requests send nothing, and the page says so to no one."""
+    most = RESET_LINKS.most_requests_per_client
+    usernames = [f"nia.{n}" for n in range(most + 3)]
+    for username in usernames:
+        portal.account(username, email=f"{username}@ao.example")
+    client = portal.client()
+
+    with structlog.testing.capture_logs() as logs:
+        answers = {_ask(client, username).headers["location"] for username in ["nobody.here", *usernames]}
+
+    assert answers == {"/account/forgotten-password?sent=1"}
+    assert len(portal.mailer.sent) == most - 1  # the name that is no account counted too
+    assert f"more than {most} requests an hour from one network" in client.get(answers.pop()).text
+    [warning] = [entry for entry in logs if entry.get("reason") == "client_share_used"]
+    assert warning["log_level"] == "warning" and warning["most_per_hour"] == most
+    assert not any(name in str(logs) for name in ("testclient", "nobody.here", *usernames))
+    sending = portal.app.state.portal.password_emails
+    assert asyncio.run(sending.send_link(usernames[-1], client="198.51.100.4"))  # another client's share
+
+
+@pytest.mark.parametrize(
+    ("address", "counted_as"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_a_request_counts_against_its_address_or_an_ipv6_addresss_network(address: str, counted_as: str) -> None:
+    assert requesting_client(address) == counted_as
+
+
 def test_requests_beyond_those_under_way_at_once_are_dropped() -> None:
     async def flood() -> tuple[list[bool], list[bool]]:
         links = _HeldLinks()
         sending = PasswordEmails(links, MemoryMailer(), RESET_LINKS, most_at_once=2)
-        asked = [asyncio.create_task(sending.send_link("nia.lost")) for _ in range(5)]
+        asked = [asyncio.create_task(sending.send_link("nia.lost", client="203.0.113.7")) for _ in range(5)]
         beyond = [await task for task in asked[2:]]  # answered while the first two are held
         links.held.set()
         return beyond, [await task for task in asked[:2]]
@@ -479,6 +521,9 @@ class _HeldLinks:
     def __init__(self) -> None:
         self.held = asyncio.Event()
 
+    async def count_link_request(self, client: str) -> int:
+        return 1
+
     async def keep_reset_link(self, username: str, token_hash: str, expires_at: datetime, **kwargs: Any) -> Account:
         await self.held.wait()
         return Account(username, "Nia", Role.AO, "RN9093", EMAIL)
@@ -491,3 +536,13 @@ def test_links_in_emails_go_over_https_unless_cookies_are_for_local_http() -> No
     with pytest.raises(ValueError, match="must be https"):
         PortalSettings(public_url="http://portal.lrs.example", smtp_host="relay")
     assert PortalSettings(public_url="http://127.0.0.1:8007", smtp_host="relay", cookie_secure=False).sends_reset_links
+
+
+def test_a_clients_hourly_share_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert PortalSettings().reset_link_requests_per_client_per_hour == 10
+    monkeypatch.setenv("PORTAL_RESET_LINK_REQUESTS_PER_CLIENT_PER_HOUR", "25")
+    settings = PortalSettings(public_url="https://portal.lrs.example", smtp_host="relay")
+
+    sending = bootstrap._password_emails(settings, MemoryAccounts())  # type: ignore[arg-type]
+
+    assert sending is not None and sending.policy.most_requests_per_client == 25

@@ -218,6 +218,7 @@ def _forgotten_page(
         "sends_links": forgotten is not None,
         "minutes": 0 if forgotten is None else int(forgotten.policy.valid_for.total_seconds() // 60),
         "most_per_hour": 0 if forgotten is None else forgotten.policy.most_per_hour,
+        "most_per_client": 0 if forgotten is None else forgotten.policy.most_requests_per_client,
     }
     return _signed_out_form(request, "forgotten_password.html", context, status_code)
 
@@ -240,7 +241,8 @@ async def send_reset_link(request: Request) -> Response:
     if not username:
         return _forgotten_page(request, {"username": "Enter your username"}, status_code=400)
     response = see_other("/account/forgotten-password?sent=1")
-    response.background = BackgroundTask(forgotten.send_link, username)
+    client = request.client.host if request.client else "unknown"  # as uvicorn has it: FORWARDED_ALLOW_IPS
+    response.background = BackgroundTask(forgotten.send_link, username, client=client)
     return response
 
 
