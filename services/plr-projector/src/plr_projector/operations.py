@@ -332,6 +332,7 @@ class RebuildJob:
     started_at: datetime
     resumed_monotonic: float
     resumed_done: int
+    target_reached_monotonic: float | None = None  # the rate is measured up to here, not on as time passes
     workers: int = 0
     phase: str = "following"  # 'loading' -> 'indexing' -> 'following'
     state: str = "running"  # -> 'caught_up', or 'failed'
@@ -628,10 +629,11 @@ class Rebuilds:
             done = _done(job.runner.positions, job.targets)
         else:
             done = self._loaded(job) if job.phase == "loading" else target
-        now = time.monotonic()
-        elapsed = now - job.resumed_monotonic
-        rate = (done - job.resumed_done) / elapsed if elapsed > 0 else 0.0
         remaining = max(0, target - done)
+        if remaining == 0 and job.target_reached_monotonic is None:
+            job.target_reached_monotonic = time.monotonic()
+        elapsed = (job.target_reached_monotonic or time.monotonic()) - job.resumed_monotonic
+        rate = (done - job.resumed_done) / elapsed if elapsed > 0 else 0.0
         if job.state == "running" and job.phase == "following" and remaining == 0:
             job.state = "caught_up"
         progress = 1.0 if target == 0 else done / target
