@@ -48,6 +48,8 @@ class Chart:
     # beside each bar, in its own column of the table and the CSV, under `notes_label`.
     category_notes: tuple[str, ...] = ()
     notes_label: str = ""
+    # What a reader must know to read the table right (what it leaves out, say): shown under the table.
+    footnote: str = ""
 
     def __post_init__(self) -> None:
         for series in self.series:

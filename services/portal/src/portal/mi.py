@@ -57,10 +57,14 @@ class MiData:
         return counts
 
     def code_records(self, period: str) -> Counter[str]:
+        """Rejected records per record code (RVnnn). A batch code's `records` are every record of the batches it
+        failed, rejected or not, so batch codes are left out (decision 0151)."""
         counts: Counter[str] = Counter()
         for row in self.rejections:
             if row["period"] == period:
-                counts.update({part["code"]: int(part["records"]) for part in row["by_code"]})
+                counts.update(
+                    {part["code"]: int(part["records"]) for part in row["by_code"] if part["code"] not in BATCH_CODES}
+                )
         return counts
 
     def challenged(self, period: str, name: str) -> int:
@@ -113,8 +117,7 @@ def rejections_chart(data: MiData) -> Chart:
         "chart-rejections",
         "Rejections by code",
         f"How many rejected records carried each record code (RVnnn) and how many whole batches each batch code"
-        f" (RSnnn) failed, {_span(data)}, most frequent first: a batch code counts batches, not records (the"
-        " month-by-month chart counts the records of the batches it failed instead).",
+        f" (RSnnn) failed, {_span(data)}, most frequent first: a batch code counts batches, not records.",
         tuple(code for code, _ in counts),
         (Series("Number", tuple(float(n) for _, n in counts)),),
         horizontal=True,
@@ -129,6 +132,13 @@ def _counted(code: str) -> str:
     return "batches failed" if code in BATCH_CODES else "records rejected"
 
 
+MONTHLY_CODES_FOOTNOTE = (
+    "Record codes (RVnnn) only: a batch code such as RS005 fails a whole batch, whose records are not all rejected"
+    " records, so it is left out here. “Batches processed per month” says how many batches failed each month;"
+    " “Rejections by code” says which batch codes failed them."
+)
+
+
 def rejections_by_month_chart(data: MiData) -> Chart:
     periods = tuple(data.periods)
     per_month = {period: data.code_records(period) for period in periods}
@@ -141,11 +151,11 @@ def rejections_by_month_chart(data: MiData) -> Chart:
     return Chart(
         "chart-rejections-by-month",
         "Rejections by code, month by month",
-        f"Records rejected with each of the {CODES_CHARTED} most frequent codes each month, {_span(data)}, the"
-        " rest together as other codes. A record with two codes counts under both; an RSnnn code counts every"
-        " record of the batch it failed.",
+        f"Records rejected with each of the {CODES_CHARTED} most frequent record codes (RVnnn) each month,"
+        f" {_span(data)}, the rest together as other codes. A record with two codes counts under both.",
         periods,
         tuple(series),
+        footnote=MONTHLY_CODES_FOOTNOTE,
     )
 
 

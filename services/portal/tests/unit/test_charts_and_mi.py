@@ -152,7 +152,7 @@ def test_rejections_month_by_month_chart_the_five_most_frequent_codes_and_the_re
     assert [series.name for series in chart.series] == ["RV001", "RV007", "RV006", "RV005", "RV004", "Other codes"]
     assert table_rows(chart) == [
         ("2026-10", (40.0, 0.0, 0.0, 0.0, 0.0, 0.0)),
-        ("2026-11", (0.0, 7.0, 6.0, 5.0, 4.0, 3.0 + 3.0 + 2.0)),
+        ("2026-11", (0.0, 7.0, 6.0, 5.0, 4.0, 3.0 + 2.0)),  # RV003 and RV002: RS005's records are no rejections
     ]
 
 
@@ -241,3 +241,48 @@ def test_the_rejections_chart_and_its_table_say_what_each_code_counts() -> None:
 
 def test_a_chart_whose_categories_count_nothing_different_has_no_such_column() -> None:
     assert chart_csv(CHARTS["records"](data())).splitlines()[0] == "Category,Accepted,Rejected"
+
+
+def _failed_month() -> MiData:
+    """One month: a batch failed RS005 with 6 records, 3 of them rejected RV002 (so 3 records rejected in all)."""
+    failed = {
+        "batches_completed": 0,
+        "batches_failed": 1,
+        "batches_abandoned": 0,
+        "records_accepted": 0,
+        "records_rejected": 3,
+        "rejections_by_code": {"RS005": 1, "RV002": 3},
+    }
+    by_code = [{"code": "RS005", "batches": 1, "records": 6}, {"code": "RV002", "batches": 1, "records": 3}]
+    rejections = [{"period": "2026-11", "records_rejected": 3, "batches_failed": 1, "by_code": by_code}]
+    return MiData(["2026-11"], {"2026-11": [failed]}, {}, rejections=rejections)
+
+
+def test_the_month_by_month_rejections_count_rejected_records_only_so_no_month_adds_up_to_more_than_were_rejected() -> (
+    None
+):
+    """Decision 0151: RS005's `records` are every record of the batches it failed; they are left out, and said so."""
+    chart = CHARTS["rejections-by-month"](_failed_month())
+
+    assert [series.name for series in chart.series] == ["RV002"]
+    assert table_rows(chart) == [("2026-11", (3.0,))]
+    assert chart_csv(chart).splitlines() == ["Category,RV002", "2026-11,3"]
+    assert "RS005 fails a whole batch" in chart.footnote and "left out here" in chart.footnote
+
+
+def test_the_mi_page_says_under_the_month_by_month_table_that_batch_codes_are_left_out() -> None:
+    month = _failed_month()
+    portal = stubbed_portal()
+    client, _ = portal.signed_in(Role.AO)
+    failed = month.submissions["2026-11"][0]
+    portal.on("GET", "reporting/v1/reports/submissions", lambda _: httpx.Response(200, json={"items": [failed]}))
+    portal.on("GET", "reporting/v1/reports/rejections", lambda _: httpx.Response(200, json={"items": []}))
+    for report in ("timeliness", "plr-timeliness", "challenges"):
+        portal.on("GET", f"reporting/v1/reports/{report}", lambda _: httpx.Response(200, json={"items": []}))
+
+    rendered = client.get("/mi?months=3").text
+
+    section = rendered.split('data-chart="rejections-by-month"', 1)[1].split("</section>", 1)[0]
+    after_table = section.split("</table>", 1)[1]
+    assert '<p class="govuk-body-s" data-footnote>Record codes (RVnnn) only: a batch code such as RS005' in after_table
+    assert "data-footnote" not in rendered.split('data-chart="rejections-by-month"', 1)[0]
