@@ -3,6 +3,7 @@ confirmation before switching or abandoning (neither can be undone), and what ea
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -106,7 +107,7 @@ def test_switch_and_abandon_are_links_to_a_confirmation_not_forms_that_act(porta
     assert 'data-compared="different"' in switch.text and "2 learners differ" in switch.text
     assert 'name="confirmed" value="yes"' in switch.text and "Yes, switch to the rebuilt model" in switch.text
     assert '<h1 class="govuk-heading-l">Abandon the rebuild?</h1>' in abandon.text
-    assert "its schema is dropped: the 5,000 events it has replayed are lost" in abandon.text
+    assert "its schema is dropped: what it has replayed (5,000 log positions) is lost" in abandon.text
     assert not [request for request in portal.sent if request.method != "GET"]
 
 
@@ -183,3 +184,74 @@ def test_a_comparison_view_lists_every_table_of_either_model() -> None:
     assert view is not None
     assert view["tables"] == [{"table": "a", "live": 1, "rebuilt": None}, {"table": "b", "live": None, "rebuilt": 2}]
     assert comparison_view(None) is None
+
+
+def _said(page: httpx.Response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+
+
+def test_progress_is_counted_in_log_positions_as_the_cli_counts_it(portal: StubbedPortal) -> None:
+    """docs/operations.md: the counts are offsets of the log, so commit markers count beside the events."""
+    client, _ = portal.signed_in(Role.OPERATOR)
+    projector_with(portal, {**caught_up(), "target_events": 299, "projected_events": 299})
+
+    said = _said(client.get("/ops/rebuild"))
+    confirming = _said(client.get("/ops/rebuild/switch"))
+
+    assert "100.0% (299 of 299 log positions)" in said
+    assert "each Kafka transaction's commit marker counts as one beside the events" in said
+    assert "299 of 299 log positions" in confirming
+    assert " events)" not in said and "events a second" not in said
+
+
+def test_a_caught_up_rebuild_shows_no_rate_that_only_falls_as_time_passes(portal: StubbedPortal) -> None:
+    """The projector's `events_per_second` is averaged since the start: after catching up it keeps falling."""
+    client, _ = portal.signed_in(Role.OPERATOR)
+    projector_with(portal, {**caught_up(), "events_per_second": 3.2})
+
+    shown = client.get("/ops/rebuild")
+
+    assert "data-speed" not in shown.text and "a second" not in shown.text
+
+
+def test_a_rebuild_building_its_indexes_says_so_and_shows_no_rate(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+    indexing = {**caught_up(), "state": "running", "phase": "indexing", "events_per_second": 900.0}
+    projector_with(portal, indexing)
+
+    said = _said(client.get("/ops/rebuild"))
+
+    assert "running (loading done: building the keys and indexes)" in said
+    assert "a second" not in said
+
+
+def test_a_rebuild_still_loading_shows_its_average_rate_so_far_and_what_is_left_in_the_singular(
+    portal: StubbedPortal,
+) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+    loading = {
+        **caught_up(),
+        "state": "running",
+        "phase": "loading",
+        "projected_events": 4000,
+        "progress": 0.8,
+        "events_per_second": 1000.4,
+        "eta_seconds": 1.0,
+    }
+    projector_with(portal, loading)
+
+    said = _said(client.get("/ops/rebuild"))
+
+    assert "running (loading the log)" in said
+    assert "1,000 log positions a second on average so far, about 1 second to go" in said
+
+
+def test_one_learner_differing_reads_in_the_singular(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+    projector_with(portal, caught_up({**DIFFERENT, "learners_differing": 1, "differing_ulns_masked": ["******0043"]}))
+
+    shown = _said(client.get("/ops/rebuild"))
+    switch = _said(client.get("/ops/rebuild/switch"))
+
+    assert "Different: 1 of 300 learners differs, and the checksums of providers" in shown
+    assert "found the models different: 1 learner differs." in switch
