@@ -139,6 +139,8 @@ def batch_run_email(
         "reason": outcome.reason if isinstance(outcome, BatchFailed) else None,
         "rejections": list(rejections),
         "link": batch_page_url(public_base_url, outcome.batch_id),
+        # A failed batch's records were each judged, but none reached a PLR: its counts say so as the portal's do.
+        "not_added": f"passed their checks, but none was added to a learner's record: the whole batch failed ({code})",
     }
     return OutgoingEmail(
         to=outcome.notification_email,

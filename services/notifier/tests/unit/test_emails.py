@@ -117,6 +117,38 @@ def test_batch_failed_email_says_so_first_gives_the_rs005_reason_and_says_nothin
     assert "Job type:         Provisional" in email.text
 
 
+def test_a_failed_batchs_passed_records_say_none_was_added_and_the_email_says_what_is_kept() -> None:
+    """As the portal says it: the records that passed their checks were not added, and the batch and every
+    record's result are kept (the email links to them); the CSV's PLRChanged column says N (decision 0150)."""
+    email = batch_run_email(EVENT_ID, failed(), public_base_url=PORTAL)
+    not_added = "passed their checks, but none was added to a learner's record: the whole batch failed (RS005)"
+
+    assert f"Accepted:         (6) {not_added}\n" in email.text
+    assert f"No change:        (0) {not_added}\n" in email.text
+    assert "Rejected:         4\n" in email.text
+    assert "No record of this batch was kept" not in email.text and "not even the accepted ones" not in email.text
+    kept = (
+        "Nothing of this batch was added to any learner's record, not even the records that passed their checks."
+        " The batch and every record's result are kept: fix the rejected records and send the whole batch again."
+    )
+    assert kept in email.text
+    assert "the last column, PLRChanged, is N for each of them" in email.text
+    html = email.html.replace("&#39;", "'")
+    assert f'<th align="left">Accepted</th><td>(6) {not_added}</td>' in html
+    assert f'<th align="left">No change</th><td>(0) {not_added}</td>' in html
+    assert kept in html and "PLRChanged" in html and "No record of this batch was kept" not in html
+
+
+def test_a_completed_batchs_counts_stay_bare_and_one_record_reads_in_the_singular() -> None:
+    one = BatchCounts(total=1, accepted=1, rejected=0, no_ops=0, warnings=0)
+    email = batch_run_email(EVENT_ID, completed(counts=one), public_base_url=PORTAL)
+
+    assert email.text.startswith("Your batch SUMMER-24-01 is complete: 1 of 1 record accepted.\n")
+    assert "1 of 1 record accepted." in email.html
+    assert "Accepted:         1\n" in email.text and "passed their checks" not in email.text
+    assert "PLRChanged" not in email.text
+
+
 def test_a_batch_failed_with_another_batch_code_is_called_refused() -> None:
     email = batch_run_email(EVENT_ID, failed("RS004"), public_base_url=PORTAL)
     assert email.subject == f"LRS batch refused (RS004), nothing recorded: {BATCH_ID}"
