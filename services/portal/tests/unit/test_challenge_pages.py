@@ -10,6 +10,9 @@ import httpx
 import pytest
 from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
 
+from lrs_contracts.challenge import resolution_label
+from portal.web.common import TEMPLATES
+
 CHALLENGE_ID = uuid.UUID("0c9e6b2a-7d1f-4e3a-9b5c-2a8f6d4e1b37")
 ACHIEVEMENT_ID = "66666666-7777-4888-9999-000000000000"
 CORRECTING, UNRELATED = str(uuid.uuid4()), str(uuid.uuid4())
@@ -118,6 +121,23 @@ def test_a_resolved_challenge_says_the_data_was_confirmed_correct_not_upheld(por
         assert 'data-resolution="upheld">Data confirmed correct<' in shown
         assert ">upheld<" not in shown
     assert "600/1166/X" in inbox and "20 August 2026, grade Merit" in inbox
+
+
+def test_pages_read_resolutions_with_the_contracts_words_and_an_unknown_one_as_it_came(portal: StubbedPortal) -> None:
+    """One place for a resolution's words (lrs_contracts.challenge.resolution_label): no copy of them here."""
+    assert TEMPLATES.filters["resolution_label"] is resolution_label
+    client, _ = portal.signed_in()
+    newer = challenge(state="resolved", resolved_at="2026-12-01T09:00:00Z", resolution="withdrawn-by-learner")
+    with_a_challenge(portal, newer)
+    portal.on("GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [newer], "next": None}))
+
+    for shown in (client.get(f"/challenges/{CHALLENGE_ID}").text, client.get("/challenges/resolved").text):
+        assert 'data-resolution="withdrawn-by-learner">withdrawn-by-learner<' in shown
+    with_a_challenge(portal, challenge())
+    choices = client.get(f"/challenges/{CHALLENGE_ID}").text.replace("&#39;", "'")
+    assert "Data corrected: the learner was right" in choices
+    assert "Data confirmed correct: the data is right" in choices
+    assert "Rejected: not a data error (an appeal, say)" in choices
 
 
 def test_a_challenge_resolved_as_corrected_links_its_batch(portal: StubbedPortal) -> None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from lrs_contracts.batch import RecordAction
-from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengeResolution
+from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
@@ -231,8 +231,6 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
 
 # --- challenges --------------------------------------------------------------------------------
 
-# What people read for each resolution (the wire values stay: decision 0143).
-RESOLUTION_WORDS = {resolution.value: label for resolution, label in RESOLUTION_LABELS.items()}
 _CORRECTING_BATCH_CODES = (ProblemCode.CORRECTING_BATCH_REQUIRED, ProblemCode.CORRECTING_BATCH_DOES_NOT_FIT)
 
 
@@ -274,7 +272,6 @@ async def challenge_inbox(
         "older": open_ones["next"],
         "newest_first_page": after is None,
         "resolved": _shown(request, resolved["items"]),
-        "resolution_words": RESOLUTION_WORDS,
     }
     return render(request, "challenges.html", context, user=user)
 
@@ -292,7 +289,6 @@ async def resolved_challenges(
         "resolved": _shown(request, resolved["items"]),
         "older": resolved["next"],
         "newest_first_page": after is None,
-        "resolution_words": RESOLUTION_WORDS,
     }
     return render(request, "challenges_resolved.html", context, user=user)
 
@@ -322,7 +318,6 @@ async def _challenge_page(
         "batches": batches,
         "errors": errors,
         "values": values,
-        "resolution_words": RESOLUTION_WORDS,
     }
     return render(request, "challenge.html", context, user=user, status_code=status)
 

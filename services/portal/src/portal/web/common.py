@@ -16,6 +16,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
+from lrs_contracts.challenge import resolution_label
 from lrs_contracts.text import refused_character, with_bidi_controls_shown
 from lrs_domain.reference import Catalogue
 from lrs_platform.identity import OperatorScope
@@ -138,6 +139,7 @@ TEMPLATES.filters["status_tag"] = _status_tag
 TEMPLATES.filters["record_tag"] = _record_tag
 TEMPLATES.filters["status_words"] = lambda value: _STATUS_WORDS.get(value, value)
 TEMPLATES.filters["urlquote"] = lambda value: quote(str(value), safe="")
+TEMPLATES.filters["resolution_label"] = resolution_label  # what people read for a resolution (decision 0143)
 TEMPLATES.globals["explain"] = explain
 TEMPLATES.globals["svg"] = svg
 TEMPLATES.globals["table_rows"] = table_rows
