@@ -124,3 +124,17 @@ def test_every_step_says_what_backups_and_sent_emails_keep_as_the_operations_gui
         assert "Not erased: emails already sent (a challenge email carries the learner's reason)" in said
         assert "a learner held only in the Sandpit" in said
     assert "in any service or stored event, and in backups after 30 days: erased by operator:dpo" in _said(done)
+
+
+def test_the_keyring_page_counts_one_key_in_the_singular(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    wrapping = {"wrap_with": 1, "keys_by_wrapping_key": {"0": 1, "1": 4}, "to_rewrap": 1}
+    portal.on("GET", "validation/v1/admin/keyring", lambda _: httpx.Response(200, json=wrapping))
+    rewrapped = {"wrap_with": 1, "rewrapped": 1, "to_rewrap": 0}
+    portal.on("POST", "validation/v1/admin/keyring/rewrap", lambda _: httpx.Response(200, json=rewrapped))
+
+    page = _said(client.get("/ops/keyring"))
+    done = _said(shown_after(client, client.post("/ops/keyring/rewrap", data=form(operator))))
+
+    assert "Re-wrap 1 key with wrapping key 1" in page and "1 keys" not in page
+    assert "Re-wrapped 1 learner key with wrapping key 1: none is left to re-wrap." in done
