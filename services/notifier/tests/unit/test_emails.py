@@ -211,6 +211,13 @@ def test_challenge_email_names_the_achievement_as_the_ao_knows_it_and_keeps_its_
         assert str(raised.achievement_id) in body
         assert "1000000043" not in body and "******0043" in body
     assert "Grade:           4" in email.text
+    lines = email.text.splitlines()
+    assert "Qualification:   600/1166/X GCSE Mathematics" in lines and "Award date:      22 August 2024" in lines
+    assert lines[lines.index("Grade:           4") + 1] == "Learner ULN:     ******0043"
+    assert raised.achievement is not None
+    untitled = raised.model_copy(update={"achievement": raised.achievement.model_copy(update={"title": None})})
+    plain = challenge_raised_email(EVENT_ID, untitled, contact, DECIDED, reason="x", public_base_url=PORTAL).text
+    assert "Qualification:   600/1166/X" in plain.splitlines()
 
 
 def test_a_challenge_raised_before_events_carried_the_achievement_names_it_by_its_id() -> None:
