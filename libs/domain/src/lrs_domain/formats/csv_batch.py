@@ -119,6 +119,26 @@ def _expect_headings(rows: Iterator[tuple[int, list[str]]], headings: tuple[str,
             )
 
 
+_OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
 def _refuse_wrong_field_count(line: int, row: list[str], expected: int, what: str) -> None:
-    if len(row) != expected:
-        raise BatchRefused(BatchCode.MALFORMED, f"the {what} has {len(row)} fields; {expected} are expected", line)
+    if len(row) == expected:
+        return
+    found = f"{len(row)} field{'' if len(row) == 1 else 's'}"
+    detail = f"the {what} has {found}; {expected} are expected"
+    if len(row) == 1 and (separator := _other_separator(row[0], expected)):
+        detail += (
+            f": its fields seem to be separated by {separator}, and a batch's by commas (in Excel, save it as"
+            " 'CSV UTF-8 (Comma delimited)')"
+        )
+    raise BatchRefused(BatchCode.MALFORMED, detail, line)
+
+
+def _other_separator(text: str, expected: int) -> str | None:
+    """The name of the separator a one-field row seems to use instead of commas (a spreadsheet set to another
+    locale's list separator), or None."""
+    return next(
+        (name for separator, name in _OTHER_SEPARATORS.items() if text.count(separator) >= min(expected - 1, 2)),
+        None,
+    )

@@ -152,6 +152,25 @@ def test_a_row_with_the_wrong_number_of_fields_is_malformed_with_its_line(rows: 
     assert "fields" in refusal.detail
 
 
+@pytest.mark.parametrize(("separator", "named"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_saved_with_another_separator_says_so_and_how_to_save_it(separator: str, named: str) -> None:
+    """A spreadsheet set to a locale whose list separator is not the comma saves "CSV" with semicolons."""
+    rows = (CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW)
+    refusal = _refusal(_lines(*(row.replace(",", separator) for row in rows)))
+
+    assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, 1)
+    assert refusal.detail == (
+        f"the header names row has 1 field; 6 are expected: its fields seem to be separated by {named}, and a batch's"
+        " by commas (in Excel, save it as 'CSV UTF-8 (Comma delimited)')"
+    )
+
+
+def test_a_one_field_row_with_no_other_separator_is_only_counted() -> None:
+    refusal = _refusal(_lines(CSV_HEADER_NAMES_ROW, "1.0", CSV_RECORD_HEADINGS_ROW, RECORD_ROW))
+
+    assert refusal.detail == "the header values row has 1 field; 6 are expected"
+
+
 def test_a_byte_that_is_not_utf8_is_malformed_with_its_line_and_field() -> None:
     content = _lines(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW, RECORD_ROW).encode()
     latin1 = content.replace(b"Smith", b"Sm\xeftt", 1)
