@@ -68,7 +68,11 @@ def _decode(content: bytes) -> str:
     except UnicodeDecodeError as error:
         line, column = _field_position(content, error.start)
         raise BatchRefused(
-            BatchCode.MALFORMED, f"byte 0x{content[error.start]:02X} is not UTF-8", line, column
+            BatchCode.MALFORMED,
+            f"byte 0x{content[error.start]:02X} is not UTF-8: save the file as CSV UTF-8 (in Excel, 'CSV UTF-8"
+            " (Comma delimited)')",
+            line,
+            column,
         ) from None
 
 

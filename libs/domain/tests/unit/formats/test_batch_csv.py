@@ -178,7 +178,7 @@ def test_a_byte_that_is_not_utf8_is_malformed_with_its_line_and_field() -> None:
     refusal = _refusal(latin1)
 
     assert (refusal.code, refusal.line, refusal.column) == (BatchCode.MALFORMED, 4, 5)
-    assert "0xEF" in refusal.detail
+    assert refusal.detail.startswith("byte 0xEF is not UTF-8: save the file as CSV UTF-8")
 
 
 def test_utf16_is_not_utf8() -> None:
