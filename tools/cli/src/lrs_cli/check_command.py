@@ -18,17 +18,19 @@ from rich.text import Text
 
 from lrs_cli.client import CommandError, ExitCode
 from lrs_cli.output import JsonOption, print_json, stdout, warnings_text
+from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import REJECTION_THRESHOLD, BatchCode
 from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_domain.decision import OfflineReport, check_batch_offline
-from lrs_domain.formats import detect_format, parse_batch
+from lrs_domain.formats import detect_format, file_field_name, parse_batch
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.reference_files import load_catalogue
 
 NOT_CHECKED = "Not checked offline: learner verification (RV004) and achievement state (RV012-RV017)."
 
 
-def offline_report(file: Path, reference_dir: Path | None) -> OfflineReport:
+def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat, OfflineReport]:
+    """The file's format and what every rule that needs no server says of it."""
     content = file.read_bytes()
     fmt = detect_format(None, file.name, content[:512])
     if fmt is None:
@@ -43,13 +45,13 @@ def offline_report(file: Path, reference_dir: Path | None) -> OfflineReport:
         )
         raise CommandError(f"{refused.code.value}: the whole file is refused{where}: {refused.detail}") from refused
     today = datetime.now(ZoneInfo("Europe/London")).date()
-    return check_batch_offline(parsed.header, parsed.records, load_catalogue(reference_dir), today)
+    return fmt, check_batch_offline(parsed.header, parsed.records, load_catalogue(reference_dir), today)
 
 
 def check(file: str, reference_dir: str | None) -> str:
     """The report as plain text (what `lrs batch check` prints when not on a terminal)."""
-    report = offline_report(Path(file), Path(reference_dir) if reference_dir else None)
-    return render(Path(file).name, report).plain
+    fmt, report = offline_report(Path(file), Path(reference_dir) if reference_dir else None)
+    return render(Path(file).name, report, fmt).plain
 
 
 def projected_reason(report: OfflineReport) -> str | None:
@@ -67,12 +69,13 @@ def projected_reason(report: OfflineReport) -> str | None:
     )
 
 
-def render(name: str, report: OfflineReport) -> Text:
+def render(name: str, report: OfflineReport, fmt: BatchFormat) -> Text:
+    """The report for a person: fields named as the file of `fmt` names them."""
     counts = report.counts
     text = Text(f"{name}: {counts.total} records\n")
     for outcome in report.outcomes:
         if outcome.status is RecordStatus.REJECTED or outcome.warnings:
-            text.append_text(_outcome_lines(outcome))
+            text.append_text(_outcome_lines(outcome, fmt))
     rejected_share = counts.rejected / counts.total if counts.total else 0.0
     text.append(
         f"{counts.accepted} would be accepted, {counts.rejected} rejected ({rejected_share:.1%}),"
@@ -92,13 +95,14 @@ def render(name: str, report: OfflineReport) -> Text:
     return text
 
 
-def _outcome_lines(outcome: RecordOutcome) -> Text:
+def _outcome_lines(outcome: RecordOutcome, fmt: BatchFormat) -> Text:
     mis = f" [{outcome.mis_identifier}]" if outcome.mis_identifier else ""
     text = Text(f"line {outcome.line}{mis}: ")
     text.append(outcome.status.value, style="red" if outcome.status is RecordStatus.REJECTED else "yellow")
     text.append("\n")
     for finding in (*outcome.errors, *outcome.warnings):
-        text.append(f"    {finding.code}{' ' + finding.field if finding.field else ''}: {finding.message}\n")
+        field = file_field_name(fmt, finding.field) or finding.field
+        text.append(f"    {finding.code}{' ' + field if field else ''}: {finding.message}\n")
     return text
 
 
@@ -131,9 +135,9 @@ def check_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run every rule that needs no server (the Batch Toolkit); exit status 1 if the batch would fail (RS005)."""
-    report = offline_report(file, reference_dir)
+    fmt, report = offline_report(file, reference_dir)
     if as_json:
         print_json(report_json(file.name, report))
     else:
-        stdout().print(render(file.name, report))
+        stdout().print(render(file.name, report, fmt))
     raise typer.Exit(ExitCode.FAILED if report.failure is not None else ExitCode.OK)

@@ -64,6 +64,18 @@ RECORD_FIELDS: tuple[FieldName, ...] = (
     _field("Credits", "credits", "credits"),
 )
 
+_FIELD_BY_ATTRIBUTE: Mapping[str, FieldName] = {field.attribute: field for field in (*HEADER_FIELDS, *RECORD_FIELDS)}
+
+
+def file_field_name(fmt: BatchFormat | None, attribute: str | None) -> str | None:
+    """A field (a finding's `field`, a model's attribute) as a file of `fmt` names it: its JSON key in JSON, else
+    its CSV heading, which is its XML element too. None for what is no field of a batch."""
+    field = _FIELD_BY_ATTRIBUTE.get(attribute or "")
+    if field is None:
+        return None
+    return field.json_key if fmt is BatchFormat.JSON else field.heading
+
+
 HEADER_HEADINGS: tuple[str, ...] = tuple(field.heading for field in HEADER_FIELDS)
 RECORD_HEADINGS: tuple[str, ...] = tuple(field.heading for field in RECORD_FIELDS)
 HEADER_ATTRIBUTE_BY_HEADING: Mapping[str, str] = {field.heading: field.attribute for field in HEADER_FIELDS}

@@ -10,7 +10,7 @@ from libs.domain.tests.unit.formats.batch_documents import (
 
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BatchCode
-from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch
+from lrs_domain.formats import BatchRefused, ParsedBatch, file_field_name, parse_batch
 
 HEADER_VALUES_ROW = "1.0,RN5133,Final,results@example.org,JUNE-2024-01,2024-08-22"
 RECORD_ROW = "Create,CAND-1,1000000043,Alex,Smith,2006-04-01,1,601/4491/X,,2024-08-22,Pass,10001234,English,"
@@ -233,3 +233,11 @@ def test_a_byte_that_is_not_utf8_is_refused_with_its_line_and_field_whatever_the
     with pytest.raises(BatchRefused) as refused:
         parse_batch(content, BatchFormat.CSV)
     assert (refused.value.code, refused.value.line, refused.value.column) == (BatchCode.MALFORMED, 4, 2)
+
+
+def test_a_field_is_named_as_the_file_of_its_format_names_it() -> None:
+    assert file_field_name(BatchFormat.CSV, "award_date") == "AwardDate"
+    assert file_field_name(BatchFormat.XML, "notification_email") == "NotificationEmail"
+    assert file_field_name(BatchFormat.JSON, "given_name") == "givenName"
+    assert file_field_name(BatchFormat.CSV, "no_such_field") is None
+    assert file_field_name(BatchFormat.CSV, None) is None
