@@ -17,6 +17,7 @@ from rich.console import Console
 from lrs_cli import batch_commands
 from lrs_cli.batch_commands import count_cell, exit_code_of, record_line, summary
 from lrs_cli.client import ExitCode, problem_text
+from lrs_cli.erasure_commands import erasure_text
 from lrs_cli.main import main
 from lrs_cli.plr_commands import plr_table
 from lrs_contracts.batch import BatchFormat
@@ -333,3 +334,12 @@ def test_a_batch_sent_during_maintenance_says_it_is_held(
 def test_one_warning_is_a_warning() -> None:
     batch = {"batch_id": "b2", "status": "completed", "counts": {"total": 1, "accepted": 1, "warnings": 1}}
     assert summary(batch).plain.endswith("1 accepted, 0 rejected, 0 unchanged, 1 warning")
+
+
+def test_an_erasure_promises_no_more_than_the_backups_allow() -> None:
+    erasure = {"erasure_id": 7, "erased_by": "operator:dpo", "erased_at": "2026-12-03T09:00:00Z", "uln": "******0043"}
+
+    said = erasure_text(erasure, erased_now=True)
+
+    assert "in any service or stored event" in said and "backups once those from before today expire" in said
+    assert "anywhere" not in said

@@ -1,8 +1,10 @@
 """`lrs learners erase|erasures`: erasing a learner's personal data, over validation's API (decision 0080).
 
 Erasure destroys the learner's data key: their names, date of birth and gender become unreadable in
-every event, segment and backup, and every projection forgets them; achievements and counts stay. It
-cannot be undone, so the command asks first on a terminal and wants `--yes` anywhere else.
+every service and stored event, and every projection forgets them; achievements and counts stay. A
+database backup from before the erasure can still open them with that day's wrapping key until it
+expires (30 days, docs/privacy.md). It cannot be undone, so the command asks first on a terminal and
+wants `--yes` anywhere else.
 """
 
 from __future__ import annotations
@@ -53,7 +55,10 @@ def erasures(connection: Connection, uln: str | None, limit: int = 100, after: s
 def erasure_text(erasure: dict[str, Any], *, erased_now: bool) -> str:
     done = f"erasure {erasure['erasure_id']} by {erasure['erased_by']} at {erasure['erased_at']}"
     if erased_now:
-        return f"erased learner {erasure['uln']}: their personal data can no longer be read anywhere ({done})"
+        return (
+            f"erased learner {erasure['uln']}: their personal data can no longer be read in any service or stored"
+            f" event, nor in backups once those from before today expire (30 days) ({done})"
+        )
     return f"learner {erasure['uln']} was already erased ({done}): nothing changed"
 
 
