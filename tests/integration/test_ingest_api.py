@@ -323,6 +323,10 @@ async def test_an_ao_sees_and_submits_only_its_own_batches(ingest: Ingest) -> No
     as_other = await submit(ingest, headers_b, batch_file(ao_a))
     assert as_other.status_code == 403
     assert as_other.headers["content-type"].startswith("application/problem+json")
+    assert (as_other.json()["code"], as_other.json()["type"]) == (
+        "BATCH_OF_ANOTHER_AO",
+        "/problems/BATCH_OF_ANOTHER_AO",
+    )
     assert (await ingest.client.get("/v1/batches", headers=headers_b)).json()["total"] == 0
 
     provider = await ingest.caller("provider:10001234")

@@ -117,6 +117,7 @@ class ProblemCode(StrEnum):
     LEARNER_NOT_REGISTERED = "LEARNER_NOT_REGISTERED"
     LEARNER_ALREADY_REGISTERED = "LEARNER_ALREADY_REGISTERED"
     VALUE_NOT_STORABLE = "VALUE_NOT_STORABLE"
+    BATCH_OF_ANOTHER_AO = "BATCH_OF_ANOTHER_AO"
     # what an answer's HTTP status alone says, for the answers no more specific code fits (decision 0136)
     MALFORMED_REQUEST = "MALFORMED_REQUEST"
     INVALID_REQUEST = "INVALID_REQUEST"
@@ -614,6 +615,14 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         source="docs/rules.md, What a value may hold",
         fix="Remove the control characters (a tab, a line break and printable text are fine), or send a value in"
         " range.",
+    ),
+    ProblemCode.BATCH_OF_ANOTHER_AO: CodeExplanation(
+        meaning="The batch header's `AwardingOrganisation` names another awarding organisation than the one the"
+        " API key belongs to: an AO submits only its own batches. Nothing of the file was kept",
+        example="a file whose header says RN5133 sent with RN9093's key",
+        source="DESIGN.md (identity): an AO reaches only its own data",
+        fix="Put your own AO identifier in the header (`lrs batch check` shows what the file says), or send the"
+        " file with the key of the AO it names.",
     ),
     ProblemCode.MALFORMED_REQUEST: CodeExplanation(
         meaning="The request could not be read at all: its body is not UTF-8, or not JSON, or a header or"

@@ -77,6 +77,10 @@ class NotAllowedToSubmit(SubmissionError):
     """The caller is not an AO, or names another AO than its own."""
 
 
+class BatchOfAnotherAo(NotAllowedToSubmit):
+    """An AO's key sent a batch whose header names another AO."""
+
+
 class IdempotencyKeyReused(SubmissionError):
     """The same key came with a different file."""
 
@@ -157,7 +161,7 @@ def batch_ao_for(principal: Principal, header_ao: str) -> str:
     if principal.kind is not PrincipalKind.AO:
         raise NotAllowedToSubmit(f"{principal.kind.value} callers cannot submit achievement batches.")
     if header_ao != principal.id:
-        raise NotAllowedToSubmit(
+        raise BatchOfAnotherAo(
             f"The batch header names AwardingOrganisation {header_ao!r}, but the API key belongs to"
             f" {principal.id!r}: an awarding organisation submits only its own batches."
         )
