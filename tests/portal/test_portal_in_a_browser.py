@@ -493,6 +493,20 @@ async def test_no_page_has_a_serious_accessibility_violation(
     assert found == []
 
 
+async def test_every_part_of_a_page_is_in_a_landmark(ao_page: Page, portal_system: PortalSystem) -> None:
+    """axe's `region` rule (best practice, not a WCAG tag): the account bar is a navigation landmark of its own."""
+    await ao_page.goto(f"{portal_system.url}/")
+    await expect(ao_page.get_by_role("navigation", name="Your account")).to_contain_text("Change your password")
+    for path in ("/", "/direct-entry", "/learners", "/batches/new"):
+        await ao_page.goto(f"{portal_system.url}{path}")
+        await ao_page.add_script_tag(path=AXE)
+        outside = await ao_page.evaluate(
+            "async () => (await axe.run(document, {runOnly: {type: 'rule', values: ['region']}})).violations"
+            ".flatMap((violation) => violation.nodes.map((node) => node.target.join(' ')))"
+        )
+        assert outside == [], f"{path}: {outside}"
+
+
 async def test_sign_in_upload_and_results_work_without_javascript(
     browser: Browser, portal_system: PortalSystem, uploaded: Uploaded, tmp_path: Path
 ) -> None:

@@ -3,10 +3,12 @@ anything is sent, and on a direct-entry record as the person types it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
+from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
 from lrs_contracts.outcomes import RecordOutcome
 from lrs_contracts.text import refused_character
 from lrs_domain.decision import OfflineReport, check_batch_offline
@@ -35,6 +37,47 @@ def field_name(fmt: BatchFormat | None, attribute: str | None) -> str | None:
     return field.json_key if fmt is BatchFormat.JSON else field.heading
 
 
+def format_named(fmt: str | None) -> BatchFormat | None:
+    """A batch's format as ingest's batch view spells it (`csv`, `xml`, `json`)."""
+    try:
+        return BatchFormat(fmt) if fmt else None
+    except ValueError:
+        return None
+
+
+# The domain's words name header and record fields by their CSV heading (`NotificationEmail`); those of two
+# words or more are said as the file spells them. One-word headings (`Grade`, `ULN`) are left alone: the same
+# words are ordinary words in a sentence.
+_NAMED_IN_WORDS = {
+    field.heading: field.attribute
+    for field in _FIELDS.values()
+    if sum(character.isupper() for character in field.heading) >= 2 and not field.heading.isupper()
+}
+_HEADING = re.compile(r"\b(" + "|".join(sorted(_NAMED_IN_WORDS, key=len, reverse=True)) + r")\b")
+
+
+def in_file_words(text: str, fmt: BatchFormat | str | None) -> str:
+    """`text` with each field named as a file of `fmt` names it (the JSON keys in a JSON file)."""
+    fmt = fmt if isinstance(fmt, BatchFormat) else format_named(fmt)
+    if fmt is not BatchFormat.JSON:
+        return text
+    return _HEADING.sub(lambda found: field_name(fmt, _NAMED_IN_WORDS[found.group(1)]) or found.group(1), text)
+
+
+def said_after(title: str, detail: str | None) -> str:
+    """A refusal in one sentence: "Title: detail", or the detail alone when it says the title already. The
+    detail's first letter is lowered after the title, unless it starts a field's name (`NotificationEmail`)."""
+    detail = (detail or "").strip().strip(".")
+    if not detail:
+        return title
+    if detail.lower().startswith(title.lower()):
+        return detail[:1].upper() + detail[1:]
+    first_word = re.match(r"\w+", detail)
+    if first_word and (first_word.group(0) in _NAMED_IN_WORDS or any(c.isupper() for c in first_word.group(0)[1:])):
+        return f"{title}: {detail}"
+    return f"{title}: {detail[:1].lower()}{detail[1:]}"
+
+
 def filename_fault(filename: str) -> str | None:
     """Why an upload's file name cannot be kept, in words for the person, or None when it can."""
     if len(filename) > MAX_FILENAME_CHARACTERS:
@@ -50,6 +93,9 @@ class Refusal:
     detail: str
     line: int | None
     column: int | None
+
+    def said(self, title: str) -> str:
+        return said_after(title, self.detail)
 
 
 @dataclass(frozen=True)
@@ -85,19 +131,35 @@ class UploadCheck:
         return self.refusal is not None or (self.report is not None and self.report.failure is not None)
 
 
+def too_large(size: int | None) -> Refusal:
+    """RS002 for a file read only to one byte past the limit: its size is said only when the multipart parser
+    counted the whole part (`size`), never as the bytes read."""
+    said = f"{size:,} bytes" if size is not None and size > MAX_BATCH_BYTES else f"more than {MAX_BATCH_BYTES:,} bytes"
+    return Refusal(
+        BatchCode.TOO_LARGE.value, f"it is {said}, and a batch is at most {MAX_BATCH_BYTES:,} bytes (6 MB)", None, None
+    )
+
+
 def check_upload(
-    filename: str, content: bytes, content_type: str | None, catalogue: Catalogue, today: date
+    filename: str,
+    content: bytes,
+    content_type: str | None,
+    catalogue: Catalogue,
+    today: date,
+    size: int | None = None,
 ) -> UploadCheck:
+    """`content` may stop one byte past the 6 MB limit; `size` is the whole file's, when known."""
     fmt = detect_format(content_type, filename, content[:512])
+    if len(content) > MAX_BATCH_BYTES:
+        return UploadCheck(filename, fmt, None, too_large(size), None)
     if fmt is None:
         refusal = Refusal("RS001", "The file is not CSV, XML or JSON: name it .csv, .xml or .json.", None, None)
         return UploadCheck(filename, None, None, refusal, None)
     try:
         parsed = parse_batch(content, fmt)
     except BatchRefused as refused:
-        return UploadCheck(
-            filename, fmt, None, Refusal(refused.code.value, refused.detail, refused.line, refused.column), None
-        )
+        detail = in_file_words(refused.detail, fmt)
+        return UploadCheck(filename, fmt, None, Refusal(refused.code.value, detail, refused.line, refused.column), None)
     report = check_batch_offline(parsed.header, parsed.records, catalogue, today)
     return UploadCheck(filename, fmt, parsed.header.awarding_organisation, None, report)
 

@@ -5,7 +5,8 @@ Pure: form values in, a record, a batch and per-field messages out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ from lrs_contracts.batch import JobType, RecordAction, SubmittedRecord
 from lrs_contracts.outcomes import RecordOutcome
 from lrs_domain.formats import RECORD_FIELDS, ParsedBatch, is_plausible_email
 from lrs_domain.formats.values import value_fault
+from lrs_domain.identifiers import normalise_qan
 from portal.checking import one_record_batch
 
 RECORD_ATTRIBUTES: tuple[str, ...] = tuple(field.attribute for field in RECORD_FIELDS)
@@ -52,6 +54,20 @@ PREFILLED: tuple[str, ...] = (
     "credits",
 )
 JOB_TYPES = tuple(job_type.value for job_type in JobType)
+# A direct entry's batch reference: how its batch's page knows it was one achievement typed into the form.
+_ENTRY_REFERENCE = re.compile(r"PORTAL-[0-9A-F]{8}")
+
+
+def entry_reference(entry_id: str) -> str:
+    return f"PORTAL-{entry_id[:8].upper()}"
+
+
+def is_direct_entry(batch: Mapping[str, Any]) -> bool:
+    """Whether a batch (as ingest describes it) is a direct entry: a JSON batch under the reference the form
+    gives, of one record."""
+    reference = batch.get("batch_reference") or ""
+    total = (batch.get("counts") or {}).get("total")
+    return batch.get("format") == "json" and total in (None, 1) and _ENTRY_REFERENCE.fullmatch(reference) is not None
 
 
 @dataclass(frozen=True)
@@ -134,3 +150,49 @@ def prefilled_query(action: RecordAction, uln: str, names: Mapping[str, str], ev
             "credits": event.get("credits"),
         }
     return urlencode({name: str(value) for name, value in values.items() if value is not None and value != ""})
+
+
+# What Update may change (DOMAIN.md §5.7): kept as the person typed it when they typed one.
+CHANGEABLE: tuple[str, ...] = ("grade", "centre_ukprn", "language_for_assessment")
+# An achievement field as the PLR learning event names it.
+_RECORDED_AS: dict[str, str] = {
+    "pathway": "pathway",
+    "credits": "credits",
+    "grade": "grade",
+    "centre_ukprn": "achievement_provider_ukprn",
+    "language_for_assessment": "language_for_assessment",
+}
+
+
+def recorded_event(values: Mapping[str, str], events: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The learning event the form's key names (its QAN in either form, and its award date), or None."""
+    qan = normalise_qan(values.get("qualification_number") or "")
+    award_date = (values.get("award_date") or "").strip()
+    return next(
+        (
+            event
+            for event in events
+            if qan is not None
+            and normalise_qan(str(event.get("subject_code") or "")) == qan
+            and event.get("achievement_award_date") == award_date
+        ),
+        None,
+    )
+
+
+def with_recorded(values: Mapping[str, str], event: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """The form's values with the recorded achievement filled in, and the names of the fields filled in.
+
+    The fields an Update may not change (pathway, credits) are set to what is recorded, whatever was typed; the
+    grade, UKPRN and language are filled in only where nothing was typed (a typed one is the change)."""
+    filled = dict(values)
+    changed = []
+    for name, recorded_as in _RECORDED_AS.items():
+        recorded = event.get(recorded_as)
+        recorded_text = "" if recorded is None else str(recorded)
+        if name in CHANGEABLE and (values.get(name) or "").strip():
+            continue
+        if (values.get(name) or "").strip() != recorded_text:
+            filled[name] = recorded_text
+            changed.append(name)
+    return filled, changed

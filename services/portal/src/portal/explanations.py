@@ -6,6 +6,7 @@ are made from). A unit test fails if a code is added to the contracts without it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lrs_contracts.codes import (
@@ -28,6 +29,24 @@ class Explanation:
     @property
     def is_warning(self) -> bool:
         return self.code.startswith("WV")
+
+    def advice_at(self, line: int | None, column: int | None) -> str:
+        """The advice for a message that points at `line` and `column` (either may be None): a sentence about
+        where the message points is said only of what it names."""
+        if line is not None and column is not None:
+            return self.advice
+        kept = []
+        for sentence in _SENTENCE_END.split(self.advice):
+            if _POINTS_AT.search(sentence):
+                if line is None:
+                    continue
+                sentence = _POINTS_AT.sub("The line in the message points at", sentence)
+            kept.append(sentence)
+        return " ".join(kept)
+
+
+_SENTENCE_END = re.compile(r"(?<=\.) ")
+_POINTS_AT = re.compile(r"The line and column in the message points? at")
 
 
 _TITLES: dict[str, str] = {

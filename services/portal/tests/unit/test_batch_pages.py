@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from portal.direct_entry import entry_reference, is_direct_entry
 from portal.web.batch_pages import DECIDED, RECORD_STATUSES
 from portal.web.common import TEMPLATES
 
@@ -51,6 +52,7 @@ def batch_page(shown: dict[str, Any]) -> str:
     return page(
         "batch.html",
         batch=shown,
+        direct_entry=is_direct_entry(shown),
         decided=shown["status"] in DECIDED,
         records=[],
         total=0,
@@ -126,7 +128,7 @@ def test_a_failed_batchs_accepted_records_are_bracketed_and_said_to_be_added_now
     listing = page("_batch_table.html", batches=[failed], caption="Recent batches")
 
     assert re.search(r'data-count="accepted">\(6\) passed their checks, but none was added[^<]*\(RS005\)</dd>', html)
-    assert re.search(r'data-count="no_ops">\(1\) passed their checks, but none was added', html)
+    assert re.search(r'data-count="no_ops">\(1\) passed its checks, but was not added', html)
     assert 'data-count="rejected">4</dd>' in html
     assert "not added: the batch failed" in html  # the record's own result too
     assert re.search(r'data-count="accepted">\(6\)<span class="govuk-visually-hidden"> passed their checks', listing)
@@ -175,3 +177,41 @@ def test_the_batch_list_explains_its_brackets_and_dashes_to_everyone() -> None:
 
     assert "none of them was added to a learner's record" in both and "A dash means none" in both
     assert "data-count-notes" not in plain
+
+
+def _failed(total: int, rejected: int, **changes: Any) -> dict[str, Any]:
+    counts = {"total": total, "accepted": total - rejected, "rejected": rejected, "warnings": 0, "no_ops": 0}
+    return batch(status="failed", failure_code="RS005", failure_reason=None, counts=counts, **changes)
+
+
+def test_a_failed_direct_entry_says_the_achievement_was_not_recorded_and_to_enter_it_again() -> None:
+    entry = _failed(1, 1, format="json", batch_reference=entry_reference("3f2a9c1e-0000-4000-8000-000000000000"))
+
+    html = batch_page(entry)
+
+    assert is_direct_entry(entry)
+    assert "The achievement was rejected, so it was not recorded (RS005)." in html
+    assert "Nothing was added to the learner's record." in html
+    assert f'href="/batches/{BATCH_ID}/records/1">read the reasons</a>' in html
+    assert 'href="/direct-entry">enter it again</a>' in html
+    assert "upload the whole batch" not in html and "The whole batch failed" not in html
+
+
+def test_a_failed_one_record_file_says_its_record_was_not_recorded() -> None:
+    html = batch_page(_failed(1, 1, format="json"))
+
+    assert "The record was rejected, so it was not recorded (RS005)." in html
+    assert "upload the file again" in html and "upload the whole batch" not in html
+    assert "1 of the batch's 1" not in html
+
+
+def test_a_failed_batch_counts_its_records_in_the_singular_and_plural() -> None:
+    assert "1 of the batch's 3 records was rejected" in batch_page(_failed(3, 1))
+    assert "2 of the batch's 3 records were rejected" in batch_page(_failed(3, 2))
+    assert "4 of the batch's 10 records were rejected" in batch_page(_failed(10, 4))
+
+
+def test_an_uploaded_json_batch_of_one_record_is_no_direct_entry() -> None:
+    assert not is_direct_entry(_failed(1, 1, format="json", batch_reference="AO-2024-07"))
+    assert not is_direct_entry(_failed(1, 1, format="csv", batch_reference="PORTAL-3F2A9C1E"))
+    assert not is_direct_entry(_failed(2, 1, format="json", batch_reference="PORTAL-3F2A9C1E"))

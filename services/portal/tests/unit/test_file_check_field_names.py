@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import httpx
 import pytest
 from services.portal.tests.unit.stubbed_portal import form, stubbed_portal
 
@@ -85,3 +87,63 @@ def test_a_batch_for_another_ao_names_the_header_field_as_the_file_does() -> Non
 def test_a_field_is_named_as_its_format_names_it(fmt: BatchFormat, expected: str) -> None:
     assert field_name(fmt, "given_name") == expected
     assert field_name(fmt, None) is None and field_name(fmt, "no_such_field") is None
+
+
+def test_a_one_record_file_that_would_fail_counts_its_record_in_the_singular() -> None:
+    page = _checked("batch.csv", _csv(GivenName=""), "text/csv")
+
+    assert "1 of 1 record would be rejected" in page and "1 of 1 records" not in page
+
+
+def _with_header(**changes: str) -> bytes:
+    lines = (SAMPLES / "sample-100.csv").read_text().splitlines()
+    headings, values = lines[0].split(","), lines[1].split(",")
+    for heading, value in changes.items():
+        values[headings.index(heading)] = value
+    return ("\r\n".join([lines[0], ",".join(values), *lines[2:4]]) + "\r\n").encode()
+
+
+def test_a_refused_csv_header_names_its_fields_as_the_file_does() -> None:
+    email = _checked("batch.csv", _with_header(NotificationEmail="results at ao"), "text/csv")
+    date = _checked("batch.csv", _with_header(ResultsIssuedDate="22/08/2024"), "text/csv")
+
+    assert "NotificationEmail is not a plausible email address" in email and "notificationEmail" not in email
+    assert "ResultsIssuedDate &#39;22/08/2024&#39; is not a date" in date and "resultsIssuedDate" not in date
+
+
+def test_a_refused_json_header_names_its_keys() -> None:
+    page = _checked("batch.json", _json({"notificationEmail": "results at ao"}), "application/json")
+
+    assert "notificationEmail is not a plausible email address" in page and "NotificationEmail" not in page
+
+
+def _answering(body: Mapping[str, object]) -> Callable[[httpx.Request], httpx.Response]:
+    return lambda _: httpx.Response(200, json=body)
+
+
+def test_a_records_page_names_the_field_as_the_submitted_file_does() -> None:
+    portal = stubbed_portal()
+    client, _ = portal.signed_in()
+    batch_id = "0b6f3c1e-8f4a-4d52-9a0e-2f9c6a1d7e35"
+    finding = {"code": "RV021", "field": "given_name", "message": "GivenName is missing."}
+    record = {"line": 4, "status": "rejected", "errors": [finding], "warnings": [], "uln_masked": "******0043"}
+    record |= {"mis_identifier": "MIS-1", "action": "Create", "achievement_id": None}
+    for fmt, expected in (("csv", "GivenName"), ("json", "givenName")):
+        shown = {
+            "batch_id": batch_id,
+            "status": "completed",
+            "format": fmt,
+            "batch_reference": "REF",
+            "failure_code": None,
+        }
+        portal.on("GET", f"ingest/v1/batches/{batch_id}", _answering(shown))
+        portal.on(
+            "GET",
+            f"ingest/v1/batches/{batch_id}/records",
+            lambda _: httpx.Response(200, json={"records": [record], "total": 1, "page": 1, "page_size": 1}),
+        )
+
+        page = client.get(f"/batches/{batch_id}/records/4").text
+
+        assert f'<strong>Field:</strong> <code data-field-name="{expected}">' in page, fmt
+        assert "given_name" not in page

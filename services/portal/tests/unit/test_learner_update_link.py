@@ -107,3 +107,64 @@ def test_a_name_too_long_for_a_record_is_a_field_error_on_the_learners_page() ->
     assert page.status_code == 400
     assert 'href="#given_name">The given name must be 35 characters or fewer' in page.text
     assert not portal.sent_to("GET", "plr-projector/v1/ao/achievements")
+
+
+def _entry_form(**changes: str) -> dict[str, str]:
+    values = {
+        "action": "Update",
+        "job_type": "Final",
+        "uln": ULN,
+        "given_name": "Lily",
+        "family_name": "McCarthy",
+        "qualification_number": "601/9054/1",
+        "award_date": "2025-03-31",
+        "grade": "Merit",
+        "centre_ukprn": "10005678",
+        "credits": "",
+        "notification_email": "results@ao.example",
+        "entry_id": "3f2a9c1e-0000-4000-8000-000000000000",
+    }
+    return values | changes
+
+
+def test_the_form_says_what_an_update_must_repeat_and_fills_in_the_recorded_achievement() -> None:
+    portal = stubbed_portal()
+    client, person = portal.signed_in(Role.AO)
+    plr = {"uln": ULN, "master_uln": None, "ulns": [ULN], "learning_events": [ACHIEVEMENT]}
+    portal.on("GET", "plr-projector/v1/ao/achievements", lambda _: httpx.Response(200, json=plr))
+
+    empty = client.get("/direct-entry").text
+    entry = client.post("/direct-entry/recorded", data=form(person, **_entry_form()))
+
+    assert "every field other than the grade, UKPRN and" in empty and 'formaction="/direct-entry/recorded"' in empty
+    assert entry.status_code == 200
+    assert "Filled in as recorded: the pathway, the credits, the language for assessment." in entry.text
+    kept = {"grade": "Merit", "centre_ukprn": "10005678", "credits": "12", "pathway": "Route B", "uln": ULN}
+    for name, value in kept.items():
+        assert _filled(entry.text, name) == value, name
+    assert re.search(r'<option value="English" selected', entry.text)
+    assert 'value="3f2a9c1e-0000-4000-8000-000000000000"' in entry.text  # the same entry: one batch if sent twice
+    assert not portal.sent_to("POST", "ingest/v1/batches")
+
+
+def test_filling_in_an_achievement_not_recorded_says_so_at_the_qualification() -> None:
+    portal = stubbed_portal()
+    client, person = portal.signed_in(Role.AO)
+    plr = {"uln": ULN, "master_uln": None, "ulns": [ULN], "learning_events": [ACHIEVEMENT]}
+    portal.on("GET", "plr-projector/v1/ao/achievements", lambda _: httpx.Response(200, json=plr))
+
+    entry = client.post("/direct-entry/recorded", data=form(person, **_entry_form(award_date="2025-04-01")))
+
+    assert entry.status_code == 400
+    assert 'href="#qualification_number">You have recorded no achievement of this learner for 601/9054/1' in entry.text
+
+
+def test_filling_in_needs_a_uln_a_learner_can_have_before_the_projector_is_asked() -> None:
+    portal = stubbed_portal()
+    client, person = portal.signed_in(Role.AO)
+
+    entry = client.post("/direct-entry/recorded", data=form(person, **_entry_form(uln="1000000042")))
+
+    assert entry.status_code == 400
+    assert 'href="#uln">RV002: ' in entry.text
+    assert not portal.sent_to("GET", "plr-projector/v1/ao/achievements")

@@ -409,6 +409,20 @@ def test_a_ten_digit_uln_starting_with_0_is_a_field_error_on_the_learners_page(p
     assert not portal.sent_to("GET", "plr-projector/v1/ao/achievements")
 
 
+@pytest.mark.parametrize(("uln", "code"), [("1000000042", "RV002"), ("1000000063", "RV002"), ("9999999999", "RV003")])
+def test_a_uln_no_learner_can_have_is_a_field_error_in_the_rules_words_before_the_projector_is_asked(
+    portal: StubbedPortal, uln: str, code: str
+) -> None:
+    client, person = portal.signed_in()
+
+    answer = client.post("/learners", data=form(person, uln=uln))
+
+    assert answer.status_code == 400
+    assert f'href="#uln">{code}: ' in error_text(answer.text)
+    assert "You have recorded no achievement" not in answer.text
+    assert not portal.sent_to("GET", "plr-projector/v1/ao/achievements")
+
+
 def test_a_refused_file_is_explained_once_in_one_sentence(portal: StubbedPortal) -> None:
     client, person = portal.signed_in()
     body, content_type = upload(form(person), "notes.txt", "text/plain", b"not a batch")
@@ -464,3 +478,39 @@ def test_a_form_in_utf8_reaches_the_service_as_typed(portal: StubbedPortal) -> N
         "Siân",
         "Ó Súilleabháin",
     )
+
+
+def test_a_file_just_over_6_mb_is_refused_with_its_own_size_not_the_bytes_read(portal: StubbedPortal) -> None:
+    client, person = portal.signed_in()
+    size = 6_296_483
+    body, content_type = upload(form(person), "big.csv", "text/csv", SAMPLE + b"\r\n" * ((size - len(SAMPLE)) // 2))
+    assert len(body) - size < 1_000
+
+    answer = client.post("/batches/check", content=body, headers={"Content-Type": content_type})
+
+    assert "RS002" in answer.text
+    assert "it is 6,296,483 bytes, and a batch is at most 6,291,456 bytes (6 MB)" in answer.text
+    assert "6,291,457" not in answer.text
+    assert "Split the file" in answer.text
+
+
+def test_an_empty_file_is_refused_at_the_field_with_rs001_as_ingest_refuses_it(portal: StubbedPortal) -> None:
+    client, person = portal.signed_in()
+    body, content_type = upload(form(person), "empty.csv", "text/csv", b"")
+
+    answer = client.post("/batches/check", content=body, headers={"Content-Type": content_type})
+
+    assert answer.status_code == 400
+    assert 'href="#batch_file">The selected file is empty (RS001)' in error_text(answer.text)
+
+
+def test_a_refusal_without_a_line_gets_no_advice_about_its_line_and_column(portal: StubbedPortal) -> None:
+    client, person = portal.signed_in()
+    body, content_type = upload(form(person), "notes.txt", "text/plain", b"not a batch")
+
+    wrong_type = client.post("/batches/check", content=body, headers={"Content-Type": content_type}).text
+    body, content_type = upload(form(person), "semicolons.csv", "text/csv", SAMPLE.replace(b",", b";", 5))
+    on_a_line = client.post("/batches/check", content=body, headers={"Content-Type": content_type}).text
+
+    assert "RS001" in wrong_type and "line and column" not in wrong_type and "Check the file against" in wrong_type
+    assert "(line 1)." in on_a_line and "The line in the message points at the first fault." in on_a_line

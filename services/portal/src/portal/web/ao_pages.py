@@ -16,19 +16,23 @@ from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_domain.formats import is_plausible_email
-from lrs_domain.identifiers import display_qan
+from lrs_domain.identifiers import display_qan, normalise_qan
 from lrs_domain.reference import Catalogue
-from portal.backend import Refused, Unavailable
+from lrs_domain.rules import check_uln
+from portal.backend import NotFound, Refused, Unavailable
 from portal.checking import batch_file, check_record
 from portal.direct_entry import (
     ACTIONS,
     FORM_ORDER,
     JOB_TYPES,
     entry_batch,
+    entry_reference,
     field_errors,
     prefilled_query,
     read_entry,
+    recorded_event,
     warnings_of,
+    with_recorded,
 )
 from portal.mi import CHARTS, MiData, chart_csv, months_ending
 from portal.web.common import (
@@ -71,12 +75,19 @@ def _today() -> Any:
 
 
 def _entry_page(
-    request: Request, user: Any, values: dict[str, str], errors: dict[str, str], warnings: list[str], status: int = 200
+    request: Request,
+    user: Any,
+    values: dict[str, str],
+    errors: dict[str, str],
+    warnings: list[str],
+    status: int = 200,
+    filled: list[str] | None = None,
 ) -> HTMLResponse:
     context = {
         "values": values,
         "errors": errors,
         "warnings": warnings,
+        "filled": None if filled is None else [FIELD_WORDS[name] for name in filled],
         "order": FORM_ORDER,
         "actions": [(action, action) for action in ACTIONS],
         "job_types": [(job_type, job_type) for job_type in JOB_TYPES],
@@ -126,6 +137,52 @@ async def direct_entry_form(
     return _entry_page(request, user, values, {}, [])
 
 
+# A field as the form's sentences name it.
+FIELD_WORDS = {
+    "pathway": "pathway",
+    "credits": "credits",
+    "grade": "grade",
+    "centre_ukprn": "UKPRN",
+    "language_for_assessment": "language for assessment",
+}
+
+
+@router.post("/direct-entry/recorded")
+async def direct_entry_recorded(request: Request, user: AoUser) -> HTMLResponse:
+    """The form again, with the achievement its ULN, QAN and award date name filled in as recorded (the
+    projector's read the learner page uses): what an Update, Withdraw or Reinstate must repeat as it is."""
+    form = await checked_form(request, user)
+    values = {name: field(form, name) for name in form if name != "csrf_token"}
+    uln = values.get("uln", "").replace(" ", "")
+    errors: dict[str, str] = {}
+    if not ULN.fullmatch(uln):
+        errors["uln"] = "Enter the learner's ULN to look the achievement up: 10 digits, like 1000000043"
+    elif findings := check_uln(uln):
+        errors["uln"] = f"{findings[0].code}: {findings[0].message}"
+    if normalise_qan(values.get("qualification_number", "")) is None:
+        errors["qualification_number"] = "Enter the qualification number as recorded, like 600/1166/X"
+    if not values.get("award_date"):
+        errors["award_date"] = "Enter the award date as recorded, like 2024-08-22"
+    if errors:
+        return _entry_page(request, user, values, errors, [], 400)
+    try:
+        plr = await calls(request, user).ao_achievements(uln)
+    except (NotFound, Unavailable):
+        plr = None
+    event = recorded_event(values, plr["learning_events"]) if plr is not None else None
+    if event is None:
+        shown = display_qan(normalise_qan(values["qualification_number"]) or "")
+        missing = (
+            f"You have recorded no achievement of this learner for {shown} with award date {values['award_date']}: "
+            "check the ULN, qualification number and award date"
+            if plr is not None
+            else "The learner's record could not be read just now: try again in a minute"
+        )
+        return _entry_page(request, user, values, {"qualification_number": missing}, [], 400 if plr else 503)
+    filled_values, filled = with_recorded(values, event)
+    return _entry_page(request, user, filled_values, {}, [], filled=filled)
+
+
 @router.post("/direct-entry/check")
 async def direct_entry_check(request: Request, user: AoUser) -> JSONResponse:
     form = await checked_form(request, user)
@@ -151,7 +208,7 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
         entry_id = str(uuid.UUID(values["entry_id"])) if values.get("entry_id") else str(uuid.uuid4())
     except ValueError:
         raise PageError("bad_form") from None
-    batch = entry_batch(entry, user.account.ao_id, f"PORTAL-{entry_id[:8].upper()}")
+    batch = entry_batch(entry, user.account.ao_id, entry_reference(entry_id))
     outcome = check_record(batch, portal_of(request).catalogue, _today())
     errors = field_errors(entry, outcome)
     if errors:
@@ -200,6 +257,8 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
     errors = {}
     if not ULN.fullmatch(uln):
         errors["uln"] = "Enter a ULN of 10 digits, the first not 0, like 1000000043"
+    elif findings := check_uln(uln):  # a wrong check digit (RV002) or the temporary ULN: no learner has it
+        errors["uln"] = f"{findings[0].code}: {findings[0].message}"
     for name, label in zip(NAMES, ("given name", "family name"), strict=True):
         if len(names[name]) > NAME_LIMIT:
             errors[name] = f"The {label} must be {NAME_LIMIT} characters or fewer"

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD
 from portal.backend import Refused
 from portal.checking import MEDIA_TYPES, check_upload, filename_fault
+from portal.direct_entry import is_direct_entry
 from portal.web.common import (
     UK,
     AoUser,
@@ -35,6 +36,8 @@ DECIDED = frozenset({"completed", "failed", "abandoned", "refused"})
 RECORD_STATUSES = ("accepted", "rejected", "no_op")
 CODE = re.compile(r"^(RV|WV)[0-9]{3}$")
 _MULTIPART_ALLOWANCE = 64 * 1024
+# What ingest answers for an empty file (RS001: it ends before its header), said of the file chosen.
+EMPTY_FILE = "The selected file is empty (RS001): a batch file starts with its header"
 
 
 def today() -> Any:
@@ -71,11 +74,10 @@ async def check(request: Request, user: AoUser) -> HTMLResponse:
         return render(request, "upload.html", {"errors": {"batch_file": fault}}, user=user, status_code=400)
     content = await upload.read(MAX_BATCH_BYTES + 1)
     if not content:
-        return render(
-            request, "upload.html", {"errors": {"batch_file": "The selected file is empty"}}, user=user, status_code=400
-        )
+        return render(request, "upload.html", {"errors": {"batch_file": EMPTY_FILE}}, user=user, status_code=400)
     portal = portal_of(request)
-    result = check_upload(upload.filename, content, upload.content_type, portal.catalogue, today())
+    # The parser counted the whole part as it spooled it (`size`): the real size of a file over the limit.
+    result = check_upload(upload.filename, content, upload.content_type, portal.catalogue, today(), upload.size)
     wrong_ao = result.ao_id is not None and result.ao_id != user.account.ao_id
     kept = None
     if not result.would_fail and not wrong_ao:
@@ -167,6 +169,7 @@ async def batch_page(
     context = {
         "batch": batch,
         "decided": batch["status"] in DECIDED,
+        "direct_entry": is_direct_entry(batch),
         "records": records,
         "total": total,
         "codes": codes,
@@ -194,7 +197,8 @@ async def record_page(request: Request, batch_id: uuid.UUID, line: int, user: Ao
     record = await service.batch_record(batch_id, line, first_line=4 if batch.get("format") == "csv" else 1)
     if record is None:
         raise PageError("not_found", f"Batch {batch_id} has no record on line {line}.")
-    return render(request, "record.html", {"batch": batch, "record": record}, user=user)
+    context = {"batch": batch, "record": record, "direct_entry": is_direct_entry(batch)}
+    return render(request, "record.html", context, user=user)
 
 
 @router.get("/batches/{batch_id}/records.csv")

@@ -24,6 +24,7 @@ from portal.accounts import Account, AccountChange, AddressChange, Role
 from portal.auth import Authentication, SessionEnded, SignedIn
 from portal.backend import ServiceCalls, ServiceError, Services
 from portal.charts import svg, table_rows
+from portal.checking import field_name, format_named, in_file_words
 from portal.config import PortalSettings
 from portal.csrf import FIELD, tokens_match
 from portal.explanations import explain
@@ -141,6 +142,8 @@ TEMPLATES.filters["status_words"] = lambda value: _STATUS_WORDS.get(value, value
 TEMPLATES.filters["urlquote"] = lambda value: quote(str(value), safe="")
 TEMPLATES.filters["resolution_label"] = resolution_label  # what people read for a resolution (decision 0143)
 TEMPLATES.globals["explain"] = explain
+TEMPLATES.filters["file_words"] = in_file_words  # a field named as the batch's file names it (`notificationEmail`)
+TEMPLATES.globals["field_named"] = lambda fmt, attribute: field_name(format_named(fmt), attribute) or attribute
 TEMPLATES.globals["svg"] = svg
 TEMPLATES.globals["table_rows"] = table_rows
 # what the audit of account changes calls each change (every one: the pages show them all)

@@ -33,6 +33,7 @@ MIRRORED = (
     "/batches/{batch_id}/records.csv",
     "/direct-entry",
     "/direct-entry/check",
+    "/direct-entry/recorded",
     "/learners",
 )
 RESET_DONE = "completed"
