@@ -175,6 +175,32 @@ async def test_direct_entry_of_a_create_then_a_withdraw_shows_both_on_the_learne
     assert changes[0].startswith("record") and changes[1].startswith("withdraw"), changes
 
 
+async def test_an_update_typed_by_hand_fills_in_the_recorded_credits_and_is_accepted(
+    ao_page: Page, portal_system: PortalSystem
+) -> None:
+    """The walk-through's trap: an Update with Credits left empty is RV013. Filled in as recorded, it is accepted."""
+    key = {"qualification_number": "500/0002/0", "award_date": "2021-07-14"}
+    await ao_page.goto(f"{portal_system.url}/direct-entry")
+    await ao_page.get_by_label("Credits (optional)").fill("17")
+    await enter_achievement(ao_page, LILY, action="Create", grade="Distinction", **key)
+    assert await wait_decided(ao_page) == "completed"
+    await find_learner(ao_page, portal_system.url, LILY.uln, showing='[data-qan="500/0002/0"]:has-text("2021-07-14")')
+
+    await ao_page.goto(f"{portal_system.url}/direct-entry")
+    await ao_page.get_by_label("Action", exact=True).select_option("Update")
+    await ao_page.get_by_label("Unique Learner Number (ULN)").fill(LILY.uln)
+    await ao_page.get_by_label("Qualification number (QAN)").fill(key["qualification_number"])
+    await ao_page.get_by_label("Award date", exact=True).fill(key["award_date"])
+    await ao_page.get_by_label("Grade", exact=True).fill("Merit")
+    await ao_page.get_by_role("button", name="Fill in the recorded achievement").click()
+    await expect(ao_page.locator("[data-filled]")).to_contain_text("Filled in as recorded: the credits")
+    await expect(ao_page.get_by_label("Credits (optional)")).to_have_value("17")
+    await expect(ao_page.get_by_label("Grade", exact=True)).to_have_value("Merit")
+    await enter_achievement(ao_page, LILY, action="Update", grade="Merit", **key)
+    assert await wait_decided(ao_page) == "completed"
+    assert (await counts(ao_page))["accepted"] == "1"
+
+
 async def _achievement_of_line(system: PortalSystem, batch_id: str, line: int) -> str:
     async with await system.client("ingest", f"ao:{SAMPLE_AO}") as ingest:
         records = (await ingest.get(f"/v1/batches/{batch_id}/records", params={"page_size": 1000})).json()["records"]
