@@ -18,6 +18,7 @@ from lrs_domain.formats import (
     BatchRefused,
     ParsedBatch,
     detect_format,
+    file_field_name,
     parse_batch,
     write_json,
 )
@@ -27,14 +28,6 @@ from lrs_domain.reference import Catalogue
 MEDIA_TYPES = {BatchFormat.CSV: "text/csv", BatchFormat.XML: "application/xml", BatchFormat.JSON: "application/json"}
 MAX_FILENAME_CHARACTERS = 255
 _FIELDS = {field.attribute: field for field in (*HEADER_FIELDS, *RECORD_FIELDS)}
-
-
-def field_name(fmt: BatchFormat | None, attribute: str | None) -> str | None:
-    """A field as a file of `fmt` names it: its JSON key in JSON, else its CSV heading (the XML element too)."""
-    field = _FIELDS.get(attribute or "")
-    if field is None:
-        return None
-    return field.json_key if fmt is BatchFormat.JSON else field.heading
 
 
 def format_named(fmt: str | None) -> BatchFormat | None:
@@ -61,7 +54,7 @@ def in_file_words(text: str, fmt: BatchFormat | str | None) -> str:
     fmt = fmt if isinstance(fmt, BatchFormat) else format_named(fmt)
     if fmt is not BatchFormat.JSON:
         return text
-    return _HEADING.sub(lambda found: field_name(fmt, _NAMED_IN_WORDS[found.group(1)]) or found.group(1), text)
+    return _HEADING.sub(lambda found: file_field_name(fmt, _NAMED_IN_WORDS[found.group(1)]) or found.group(1), text)
 
 
 def said_after(title: str, detail: str | None) -> str:
@@ -120,7 +113,7 @@ class UploadCheck:
 
     def named(self, attribute: str | None) -> str | None:
         """A field (a finding's `field`, say) as the checked file names it."""
-        return field_name(self.format, attribute)
+        return file_field_name(self.format, attribute)
 
     @property
     def media_type(self) -> str | None:

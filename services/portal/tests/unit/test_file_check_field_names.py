@@ -13,7 +13,7 @@ import pytest
 from services.portal.tests.unit.stubbed_portal import form, stubbed_portal
 
 from lrs_contracts.batch import BatchFormat
-from portal.checking import field_name
+from lrs_domain.formats import file_field_name
 
 SAMPLES = Path(__file__).parents[4] / "samples"
 
@@ -78,6 +78,7 @@ def test_a_batch_for_another_ao_names_the_header_field_as_the_file_does() -> Non
     page = _checked("batch.json", _json({"awardingOrganisation": "RN5133"}), "application/json")
 
     assert "the awardingOrganisation in the file's header must be RN9093" in page
+    assert "This batch is for RN5133 (BATCH_OF_ANOTHER_AO)" in page  # the code ingest would refuse it with
 
 
 @pytest.mark.parametrize(
@@ -85,8 +86,8 @@ def test_a_batch_for_another_ao_names_the_header_field_as_the_file_does() -> Non
     [(BatchFormat.CSV, "GivenName"), (BatchFormat.XML, "GivenName"), (BatchFormat.JSON, "givenName")],
 )
 def test_a_field_is_named_as_its_format_names_it(fmt: BatchFormat, expected: str) -> None:
-    assert field_name(fmt, "given_name") == expected
-    assert field_name(fmt, None) is None and field_name(fmt, "no_such_field") is None
+    assert file_field_name(fmt, "given_name") == expected
+    assert file_field_name(fmt, None) is None and file_field_name(fmt, "no_such_field") is None
 
 
 def test_a_one_record_file_that_would_fail_counts_its_record_in_the_singular() -> None:

@@ -48,6 +48,7 @@ __all__ = [
     "is_plausible_email",
     "parse_batch",
     "read_limited",
+    "refuse_if_too_large",
     "write_batch",
     "write_csv",
     "write_json",

@@ -103,7 +103,7 @@ def is_plausible_email(address: str) -> bool:
 
 def refuse_if_too_large(size: int, limit: int = MAX_BATCH_BYTES) -> None:
     if size > limit:
-        raise BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {limit:,} bytes ({size:,} bytes received)")
+        raise BatchRefused(BatchCode.TOO_LARGE, f"the file is {size:,} bytes, more than the {limit:,} a batch may be")
 
 
 async def read_limited(chunks: AsyncIterable[bytes], limit: int = MAX_BATCH_BYTES) -> bytes:

@@ -5,7 +5,7 @@ from libs.domain.tests.unit.formats.batch_documents import HEADER, document, rec
 
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, BatchCode
-from lrs_domain.formats import BatchRefused, is_plausible_email, parse_batch, read_limited
+from lrs_domain.formats import BatchRefused, is_plausible_email, parse_batch, read_limited, refuse_if_too_large
 
 
 class CountingChunks:
@@ -97,3 +97,10 @@ def test_ten_thousand_records_parse_in_every_format(fmt: BatchFormat) -> None:
     parsed = parse_batch(document(fmt, HEADER, records(MAX_BATCH_RECORDS)), fmt)
     assert len(parsed.records) == MAX_BATCH_RECORDS
     assert parsed.records[-1].line == parsed.records[0].line + MAX_BATCH_RECORDS - 1
+
+
+def test_a_whole_file_too_large_is_refused_with_its_size() -> None:
+    with pytest.raises(BatchRefused) as refused:
+        refuse_if_too_large(6_296_483)
+
+    assert refused.value.detail == "the file is 6,296,483 bytes, more than the 6,291,456 a batch may be"

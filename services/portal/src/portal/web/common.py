@@ -18,13 +18,14 @@ from starlette.exceptions import HTTPException
 
 from lrs_contracts.challenge import resolution_label
 from lrs_contracts.text import refused_character, with_bidi_controls_shown
+from lrs_domain.formats import file_field_name
 from lrs_domain.reference import Catalogue
 from lrs_platform.identity import OperatorScope
 from portal.accounts import Account, AccountChange, AddressChange, Role
 from portal.auth import Authentication, SessionEnded, SignedIn
 from portal.backend import ServiceCalls, ServiceError, Services
 from portal.charts import svg, table_rows
-from portal.checking import field_name, format_named, in_file_words
+from portal.checking import format_named, in_file_words
 from portal.config import PortalSettings
 from portal.csrf import FIELD, tokens_match
 from portal.explanations import explain
@@ -143,7 +144,7 @@ TEMPLATES.filters["urlquote"] = lambda value: quote(str(value), safe="")
 TEMPLATES.filters["resolution_label"] = resolution_label  # what people read for a resolution (decision 0143)
 TEMPLATES.globals["explain"] = explain
 TEMPLATES.filters["file_words"] = in_file_words  # a field named as the batch's file names it (`notificationEmail`)
-TEMPLATES.globals["field_named"] = lambda fmt, attribute: field_name(format_named(fmt), attribute) or attribute
+TEMPLATES.globals["field_named"] = lambda fmt, attribute: file_field_name(format_named(fmt), attribute) or attribute
 TEMPLATES.globals["svg"] = svg
 TEMPLATES.globals["table_rows"] = table_rows
 # what the audit of account changes calls each change (every one: the pages show them all)
