@@ -415,20 +415,20 @@ async def _refused(request: Request, error: Exception) -> JSONResponse:
 
 async def _submission_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, SubmissionError)
-    status, title = SUBMISSION_ERRORS.get(type(error), (400, "Bad request"))
+    status, title, code = SUBMISSION_ERRORS.get(type(error), (400, "Bad request", None))
     headers = {"Retry-After": "1"} if isinstance(error, SubmissionInProgress) else None
-    code = ProblemCode.BATCH_OF_ANOTHER_AO if isinstance(error, BatchOfAnotherAo) else None
     return problem_response(
         Problem(status=status, title=title, detail=error.detail, instance=request.url.path, code=code), headers
     )
 
 
-SUBMISSION_ERRORS: dict[type[SubmissionError], tuple[int, str]] = {
-    InvalidIdempotencyKey: (400, "Invalid Idempotency-Key"),
-    NotAllowedToSubmit: (403, "Forbidden"),
-    BatchOfAnotherAo: (403, "The batch is another awarding organisation's"),
-    IdempotencyKeyReused: (409, "Idempotency-Key already used for a different file"),
-    SubmissionInProgress: (409, "The same submission is being published right now"),
+# status, title and code of each kind (no code: the one its status says)
+SUBMISSION_ERRORS: dict[type[SubmissionError], tuple[int, str, ProblemCode | None]] = {
+    InvalidIdempotencyKey: (400, "Invalid Idempotency-Key", None),
+    NotAllowedToSubmit: (403, "Forbidden", None),
+    BatchOfAnotherAo: (403, "The batch is another awarding organisation's", ProblemCode.BATCH_OF_ANOTHER_AO),
+    IdempotencyKeyReused: (409, "Idempotency-Key already used for a different file", None),
+    SubmissionInProgress: (409, "The same submission is being published right now", None),
 }
 
 
