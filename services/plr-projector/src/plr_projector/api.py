@@ -23,7 +23,7 @@ from lrs_contracts.plr import CentreAchievementReported
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.identifiers import normalise_qan
-from lrs_domain.rules import check_award_date
+from lrs_domain.rules import check_award_date, check_uln
 from lrs_platform.consumer import readiness_words
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.identity import (
@@ -97,6 +97,14 @@ Uln = Annotated[str, Path(pattern=ULN_PATTERN, description="Unique Learner Numbe
 
 def _forbidden(detail: str, code: str | None = None) -> ProblemError:
     return ProblemError(403, "Forbidden", detail, code=code)
+
+
+def _refuse_mistyped_uln(uln: str) -> None:
+    """A ULN no learner can have (a wrong check digit, RV002; the temporary ULN, RV003) is answered as such,
+    before any access check: that is arithmetic on what the caller typed, and tells nothing of any learner.
+    Refused as "not linked" or "not found", the caller would look for the fault everywhere but the typing."""
+    for finding in check_uln(uln):
+        raise ProblemError(422, "Invalid ULN", finding.message, code=finding.code)
 
 
 def _require_live_projection(projector: Projector) -> None:
@@ -287,6 +295,8 @@ async def _plr_document(
     description=(
         "The learner reads their own; an AO only what it uploaded; a provider only a learner it is linked to"
         " (403 `PROVIDER_NOT_LINKED`, decision 0121) and who shares (403 `WSEC0206`); operators everything."
+        " A ULN no learner can have is 422 before any of that: a wrong check digit `RV002`, the temporary ULN"
+        " `RV003`."
     ),
     responses=problem_responses(401, 403, 404, 422, 503),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -301,6 +311,7 @@ async def read_plr(
     after_batch: Annotated[uuid.UUID | None, Query(description="wait until this batch is projected")] = None,
     wait_ms: Annotated[int | None, Query(ge=0, le=60_000)] = None,
 ) -> dict[str, Any]:
+    _refuse_mistyped_uln(uln)
     await _may_read(projector, principal, uln)  # before any wait: a refused caller learns nothing of a batch
     consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms)
     document = await _plr_document(
@@ -361,6 +372,7 @@ async def ao_achievements(
         viewer_ao = ao_id
     else:
         raise _forbidden("Only awarding organisations (or operators naming one) may use this view.")
+    _refuse_mistyped_uln(uln)
     consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms)
     document = await _plr_document(
         projector,
@@ -423,7 +435,7 @@ def _check_centre_dates(body: CentreAchievementCreate) -> None:
     summary="Report a centre (ILR) achievement; it never changes an AO record",
     description=(
         "The calling provider must be linked to the learner (it registered them, or an operator linked it:"
-        " decision 0121), else 403 `PROVIDER_NOT_LINKED`."
+        " decision 0121), else 403 `PROVIDER_NOT_LINKED`; a ULN with a wrong check digit is 422 `RV002` first."
     ),
     responses=problem_responses(401, 403, 422, 503),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -436,6 +448,7 @@ async def report_centre_achievement(
 ) -> JSONResponse:
     if principal.kind is not PrincipalKind.PROVIDER:
         raise _forbidden("Only learning providers report centre achievements.")
+    _refuse_mistyped_uln(body.uln)
     async with projector.pool.acquire() as connection:
         group = await projector.model.learner_group(connection, body.uln, with_links=True)
     if principal.id not in group.linked_providers:  # before anything is said of the report's content
@@ -735,6 +748,7 @@ async def export_plr_credential(
 ) -> PlrCredential:
     if principal.kind not in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
         raise _forbidden("Only the learner, or an operator, may export a PLR as a verifiable credential.")
+    _refuse_mistyped_uln(uln)
     async with (
         projector.pool.acquire() as connection,
         connection.transaction(isolation="repeatable_read", readonly=True),

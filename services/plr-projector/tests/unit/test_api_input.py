@@ -12,7 +12,14 @@ import pytest
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal, current_principal
-from plr_projector.api import admin_router, centre_router, plr_router, projector_of
+from plr_projector.api import (
+    admin_router,
+    centre_router,
+    credential_router,
+    credential_signing_of,
+    plr_router,
+    projector_of,
+)
 from plr_projector.projection import PROJECTED_TOPICS, stream_of
 
 
@@ -25,10 +32,11 @@ class Untouched:
 
 def _client(principal: str, projector: Any = None) -> httpx.AsyncClient:
     app = build_app("plr-projector", title="PLR", description="", lifespan=noop_lifespan)
-    for router in (plr_router, centre_router, admin_router):
+    for router in (plr_router, centre_router, admin_router, credential_router):
         app.include_router(router)
     app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
     app.dependency_overrides[projector_of] = (lambda: projector) if projector is not None else Untouched
+    app.dependency_overrides[credential_signing_of] = Untouched
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://plr")
 
 
@@ -100,3 +108,37 @@ async def test_an_operator_can_name_a_parked_message_without_a_key(topic: str) -
         ]
     assert [answer.status_code for answer in answers] == [200, 200, 200], answers[-1].text
     assert projector.keys == [key, key, key]
+
+
+MISTYPED_ULN = "1000000044"  # 1000000043 with its last digit mistyped: no learner can have it
+
+
+@pytest.mark.parametrize(
+    ("principal", "method", "path", "params", "body"),
+    [
+        ("provider:10000001", "GET", f"/v1/learners/{MISTYPED_ULN}/plr", {}, None),
+        ("operator:ops", "GET", f"/v1/learners/{MISTYPED_ULN}/plr", {}, None),
+        ("ao:RN5133", "GET", f"/v1/learners/{MISTYPED_ULN}/plr", {}, None),
+        ("ao:RN5133", "GET", "/v1/ao/achievements", {"uln": MISTYPED_ULN}, None),
+        ("operator:ops", "GET", "/v1/ao/achievements", {"uln": MISTYPED_ULN, "ao_id": "RN5133"}, None),
+        ("operator:ops", "GET", f"/v1/learners/{MISTYPED_ULN}/plr/credential", {}, None),
+        (
+            "provider:10000001",
+            "POST",
+            "/v1/centre/achievements",
+            {},
+            {"uln": MISTYPED_ULN, "qualification_number": "601/4491/X"},
+        ),
+    ],
+)
+async def test_a_uln_with_a_wrong_check_digit_is_answered_rv002_before_any_access_check(
+    principal: str, method: str, path: str, params: dict[str, str], body: dict[str, str] | None
+) -> None:
+    """Not "not linked" (a provider) nor an empty PLR: the caller mistyped it, and is told so."""
+    async with _client(principal) as client:
+        answer = await client.request(method, path, params=params, json=body)
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["code"] == "RV002"
+    assert "check digit" in problem["detail"]
+    assert MISTYPED_ULN not in problem["detail"]  # masked, as every ULN in a message

@@ -226,6 +226,21 @@ def _sentence(text: str) -> str:
     return f"{text[:1].upper()}{text[1:]}."
 
 
+def _refuse_mistyped(*ulns: str) -> None:
+    """A ULN whose check digit is wrong is no registered learner's (registration refuses it): the caller is told
+    they mistyped it (422 `RV002`), before any access check, rather than "not registered" or "not linked"."""
+    for uln in ulns:
+        try:
+            checked_uln(uln)
+        except ValueError as error:
+            raise ProblemError(
+                422,
+                "Invalid ULN",
+                f"{_sentence(ULN_CHECK_DIGIT_WRONG)} Nothing was changed.",
+                code=RecordCode.ULN_CHECK_DIGIT,
+            ) from error
+
+
 def _not_held(uln: str) -> ProblemError:
     """Why a ULN the LRS holds nothing about is not erased: a mistyped one, most likely. (A ULN held, say in a
     batch that mistyped it, is erased whatever its check digit: no learner can ever be registered under a ULN
@@ -395,7 +410,8 @@ async def import_learners(request: Request, principal: Operator) -> LearnersRegi
     description=(
         "A provider may change it only for a learner it is linked to: the provider that registered the learner, "
         "or one an operator linked with `/v1/learners/{uln}/providers`. Any other provider gets 403, whether or "
-        "not the ULN is registered. A merged learner is one person: any of their ULNs names them, and the "
+        "not the ULN is registered; a ULN whose check digit is wrong is 422 `RV002` before that, from anyone. A "
+        "merged learner is one person: any of their ULNs names them, and the "
         "choice is kept under the ULN their records go under (the end of the merge chain), which every read "
         "applies."
     ),
@@ -404,6 +420,7 @@ async def import_learners(request: Request, principal: Operator) -> LearnersRegi
     openapi_extra=_json_body(SharingChange) | operator_scope(OperatorScope.REGISTRY),
 )
 async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
+    _refuse_mistyped(uln)
     store = _store(request)
 
     async def the_learner() -> MergedLearner:
@@ -447,6 +464,7 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
     openapi_extra=_json_body(ProviderLink) | operator_scope(OperatorScope.REGISTRY),
 )
 async def link_provider(request: Request, principal: Operator, uln: Uln) -> None:
+    _refuse_mistyped(uln)
     link = await _body(request, ProviderLink)
     try:
         await _store(request).link_provider(uln, link.ukprn, linked_by=str(principal))
@@ -472,6 +490,7 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
 )
 async def merge_learners(request: Request, principal: Operator, master_uln: Uln) -> None:
     merge = await _body(request, MergeRequest)
+    _refuse_mistyped(master_uln, merge.merged_uln)
     try:
         await _store(request).merge(master_uln, merge.merged_uln)
     except UnknownLearnerError as error:

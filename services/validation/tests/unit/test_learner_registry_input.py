@@ -287,3 +287,25 @@ async def test_a_date_of_birth_written_yyyy_mm_dd_in_range_is_registered(registr
     async with _client(registry, PROVIDER) as client:
         answer = await client.post("/v1/learners", json=_registration(date_of_birth="1900-01-01"))
     assert answer.status_code == 201, answer.text
+
+
+@MISTYPED
+@pytest.mark.parametrize(
+    ("principal", "path", "body"),
+    [
+        (PROVIDER, "/v1/learners/{uln}/sharing", {"ability_to_share": 1}),
+        ("learner:1000000043", "/v1/learners/{uln}/sharing", {"ability_to_share": 1}),
+        (OPERATOR, "/v1/learners/{uln}/providers", {"ukprn": "10004567"}),
+        (OPERATOR, "/v1/learners/{uln}/merge", {"merged_uln": ULN}),
+        (OPERATOR, f"/v1/learners/{ULN}/merge", {"merged_uln": "{uln}"}),
+    ],
+)
+async def test_a_registry_change_naming_a_uln_whose_check_digit_is_wrong_is_refused_as_mistyped(
+    registry: Registry, uln: str, principal: str, path: str, body: dict[str, Any]
+) -> None:
+    """Not 403 "not linked" nor 404 "not registered": no learner can have the ULN, and the caller is told so."""
+    body = {name: value.format(uln=uln) if isinstance(value, str) else value for name, value in body.items()}
+    async with _client(registry, principal) as client:
+        answer = await client.post(path.format(uln=uln), json=body)
+    _assert_refused(answer, "check digit is wrong (RV002)", "Nothing was changed")
+    assert answer.json()["code"] == "RV002"
