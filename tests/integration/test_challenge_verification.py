@@ -88,6 +88,7 @@ async def test_the_ao_is_the_one_on_the_log_and_naming_another_is_refused(system
 
     wrong = _assert_problem(await _raise(system, learner["uln"], achievement, ao_id="RN5133"), 422)
     assert wrong["title"] == "Wrong awarding organisation"
+    assert wrong["code"] == "ACHIEVEMENT_OF_ANOTHER_AO"
     named = await _raise(system, learner["uln"], achievement, ao_id=AQA)
     assert named.status_code == 201, named.text
     assert named.json()["ao_id"] == AQA

@@ -118,6 +118,7 @@ class ProblemCode(StrEnum):
     LEARNER_ALREADY_REGISTERED = "LEARNER_ALREADY_REGISTERED"
     VALUE_NOT_STORABLE = "VALUE_NOT_STORABLE"
     BATCH_OF_ANOTHER_AO = "BATCH_OF_ANOTHER_AO"
+    ACHIEVEMENT_OF_ANOTHER_AO = "ACHIEVEMENT_OF_ANOTHER_AO"
     # what an answer's HTTP status alone says, for the answers no more specific code fits (decision 0136)
     MALFORMED_REQUEST = "MALFORMED_REQUEST"
     INVALID_REQUEST = "INVALID_REQUEST"
@@ -623,6 +624,14 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         source="DESIGN.md (identity): an AO reaches only its own data",
         fix="Put your own AO identifier in the header (`lrs batch check` shows what the file says), or send the"
         " file with the key of the AO it names.",
+    ),
+    ProblemCode.ACHIEVEMENT_OF_ANOTHER_AO: CodeExplanation(
+        meaning="The challenge names (`ao_id`) another awarding organisation than the one that recorded the"
+        " achievement on the PLR. No challenge was raised",
+        example="challenging an achievement RN5133 recorded, with `ao_id` RN9093",
+        source="our decision: the awarding organisation is taken from the PLR log, never from the request",
+        fix="Leave out `ao_id` (the LRS finds the awarding organisation on the PLR), or give the one the PLR shows"
+        " for the achievement.",
     ),
     ProblemCode.MALFORMED_REQUEST: CodeExplanation(
         meaning="The request could not be read at all: its body is not UTF-8, or not JSON, or a header or"

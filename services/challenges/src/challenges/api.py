@@ -52,7 +52,7 @@ class ChallengeCreate(BaseModel):
         default=None,
         pattern=AO_ID_PATTERN,
         description="optional: the awarding organisation that recorded it, e.g. RN5133. The AO is taken from the "
-        "PLR log; a different AO here is refused with 422.",
+        "PLR log; a different AO here is refused with 422 `ACHIEVEMENT_OF_ANOTHER_AO`.",
     )
     reason: StorableText = Field(min_length=1, max_length=2000, description="what is wrong with the data")
 
@@ -225,7 +225,11 @@ def _translate(error: Exception) -> ProblemError:
         )
     if isinstance(error, AwardingOrganisationMismatch):
         return ProblemError(
-            422, "Wrong awarding organisation", "The achievement was recorded by another awarding organisation."
+            422,
+            "Wrong awarding organisation",
+            "The achievement was recorded by another awarding organisation: leave out ao_id, or give the one your"
+            " Personal Learning Record shows for it.",
+            ProblemCode.ACHIEVEMENT_OF_ANOTHER_AO,
         )
     if isinstance(error, LearnerDataErased):
         return ProblemError(

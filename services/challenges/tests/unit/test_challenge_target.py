@@ -51,3 +51,16 @@ def test_a_withdrawn_achievement_cannot_be_challenged() -> None:
 def test_naming_another_ao_than_the_one_that_recorded_it_is_refused() -> None:
     with pytest.raises(AwardingOrganisationMismatch):
         challenge_target(ON_RECORD, {LEARNER}, "RN9999")
+
+
+def test_naming_another_ao_is_answered_with_a_code_of_its_own() -> None:
+    """A program tells "wrong AO" from every other invalid request by its code, as a person does by its words."""
+    from challenges.api import _translate
+    from challenges.domain import AwardingOrganisationMismatch
+    from lrs_contracts.codes import ProblemCode, explanation_of
+
+    problem = _translate(AwardingOrganisationMismatch("RN9093")).problem
+    assert (problem.status, problem.code) == (422, ProblemCode.ACHIEVEMENT_OF_ANOTHER_AO)
+    assert problem.type == "/problems/ACHIEVEMENT_OF_ANOTHER_AO"
+    assert explanation_of(ProblemCode.ACHIEVEMENT_OF_ANOTHER_AO) is not None
+    assert "leave out ao_id" in (problem.detail or "")
