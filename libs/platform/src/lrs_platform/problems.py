@@ -81,13 +81,21 @@ def invalid_request(issues: Iterable[Mapping[str, Any]], within: tuple[str, ...]
     """422 naming each of pydantic's `issues` (where, under `within`, and what): MALFORMED_REQUEST when the body
     could not be read as JSON at all, INVALID_REQUEST when it breaks the schema. No issue's input is repeated."""
     issues = list(issues)
-    details = "; ".join(
-        f"{'.'.join(str(part) for part in (*within, *issue.get('loc', ())))}: {issue.get('msg', '')}"
-        for issue in issues
-    )
+    details = "; ".join(_issue_text(issue, within) for issue in issues)
     unreadable = any(issue.get("type") == "json_invalid" for issue in issues)
     code = ProblemCode.MALFORMED_REQUEST if unreadable else ProblemCode.INVALID_REQUEST
     return Problem(status=422, title="Invalid request", detail=details[:2000], code=code)
+
+
+def _issue_text(issue: Mapping[str, Any], within: tuple[str, ...]) -> str:
+    """`where: what`; a body that is not JSON at all is said so in words, with where the parser stopped (FastAPI
+    puts the character's index in the location, pydantic the line and column in its message)."""
+    if issue.get("type") == "json_invalid":
+        reason = str((issue.get("ctx") or {}).get("error") or "it could not be read")
+        where = [part for part in issue.get("loc", ()) if isinstance(part, int)]
+        at = f", at character {where[0] + 1}" if where else ""
+        return f"the request body is not valid JSON ({reason}{at}): send a JSON object"
+    return f"{'.'.join(str(part) for part in (*within, *issue.get('loc', ())))}: {issue.get('msg', '')}"
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -99,3 +99,30 @@ def test_every_status_code_is_explained_and_a_routes_own_code_wins() -> None:
         assert Problem(status=status, title="t").code == code
     assert Problem(status=403, title="t", code=ProblemCode.PROVIDER_NOT_LINKED).code == "PROVIDER_NOT_LINKED"
     assert Problem(status=418, title="I'm a teapot").type == "about:blank"
+
+
+async def test_a_body_that_is_not_json_is_said_so_in_words_with_where_it_stopped() -> None:
+    """Not "body.9: JSON decode error": a person reads what is wrong and where."""
+    async with _client() as client:
+        answer = await client.post("/v1/notes", content=b'{"text": ', headers={"content-type": "application/json"})
+
+    detail = str((await _problem(answer))["detail"])
+    assert detail == "the request body is not valid JSON (Expecting value, at character 10): send a JSON object"
+    assert "decode error" not in detail
+
+
+def test_a_body_pydantic_could_not_parse_names_its_line_and_column() -> None:
+    from pydantic import BaseModel, ValidationError
+
+    from lrs_platform.problems import invalid_request
+
+    class Note(BaseModel):
+        text: str
+
+    with pytest.raises(ValidationError) as raised:
+        Note.model_validate_json(b'{"text": "a",')
+    problem = invalid_request(raised.value.errors(), within=("body",))
+    assert problem.code == "MALFORMED_REQUEST"
+    assert problem.detail == (
+        "the request body is not valid JSON (EOF while parsing a value at line 1 column 13): send a JSON object"
+    )
