@@ -76,3 +76,17 @@ def test_an_operator_without_the_dead_letters_duty_sees_the_projectors_own_label
     assert 'href="/ops/dead-letters"' not in shown.text
     assert 'href="/ops/rebuild">See the rebuild' in shown.text
     assert not [request for request in portal.sent if request.url.path == "/v1/admin/dlq"]  # not theirs to ask
+
+
+def test_the_lag_is_said_in_log_positions_not_events(portal: StubbedPortal) -> None:
+    """The projector's lag is Kafka offsets: a transaction's marker takes a position and holds no event."""
+    lag = {"achievements": {"events": 1200, "seconds": 2.5}, "erasures": {"events": 34, "seconds": 0.0}}
+    status = {**PROJECTOR_STATUS, "lag": lag}
+    portal.on("GET", "plr-projector/v1/admin/projector", lambda _: httpx.Response(200, json=status))
+    client, _ = portal.signed_in(Role.OPERATOR, frozenset({"rebuild"}))
+
+    shown = client.get("/ops").text
+
+    assert "Log positions behind</h2>" in shown and 'data-figure="lag">1234</p>' in shown
+    assert "Log positions behind</th>" in shown
+    assert "Events behind" not in shown and "events behind" not in shown
