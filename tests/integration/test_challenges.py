@@ -127,6 +127,7 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
         assert (challenge["state"], challenge["uln"], challenge["ao_id"]) == ("raised", learner_uln, ao_a)
         assert challenge["achievement"] == {
             "qualification_number": "6001166X",
+            "subject_code": "600/1166/X",
             "title": "GCSE Mathematics",
             "award_date": "2024-05-20",
             "grade": "7",

@@ -28,6 +28,7 @@ from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengedAchievement, Ch
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.text import StorableText
+from lrs_domain.identifiers import display_qan
 from lrs_platform.identity import CurrentPrincipal, OperatorScope, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.paging_api import PageAfter
@@ -78,6 +79,9 @@ class ChallengedAchievementPublic(BaseModel):
     """What the challenged achievement is, as the PLR log had it when the challenge was raised."""
 
     qualification_number: str = Field(description="the normalised QAN or unit reference, e.g. 6001166X")
+    subject_code: str = Field(
+        description="the same, as written for people and as the PLR shows it (`subject_code`), e.g. 600/1166/X"
+    )
     title: str | None = Field(description="the qualification's title from the catalogue, if known")
     award_date: date
     grade: str | None
@@ -88,6 +92,7 @@ class ChallengedAchievementPublic(BaseModel):
             return None
         return ChallengedAchievementPublic(
             qualification_number=achievement.qualification_number,
+            subject_code=display_qan(achievement.qualification_number),
             title=achievement.title,
             award_date=achievement.award_date,
             grade=achievement.grade,

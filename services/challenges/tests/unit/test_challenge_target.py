@@ -64,3 +64,17 @@ def test_naming_another_ao_is_answered_with_a_code_of_its_own() -> None:
     assert problem.type == "/problems/ACHIEVEMENT_OF_ANOTHER_AO"
     assert explanation_of(ProblemCode.ACHIEVEMENT_OF_ANOTHER_AO) is not None
     assert "leave out ao_id" in (problem.detail or "")
+
+
+def test_a_challenged_achievement_shows_its_qualification_as_the_plr_does() -> None:
+    """DOMAIN.md §2: stored as 8 characters, shown with obliques (the PLR's `subject_code`)."""
+    from datetime import date
+
+    from challenges.api import ChallengedAchievementPublic
+    from lrs_contracts.challenge import ChallengedAchievement
+
+    shown = ChallengedAchievementPublic.of(
+        ChallengedAchievement(qualification_number="6001166X", title=None, award_date=date(2024, 5, 20), grade="7")
+    )
+    assert shown is not None
+    assert (shown.qualification_number, shown.subject_code) == ("6001166X", "600/1166/X")
