@@ -130,7 +130,7 @@ async def test_a_failed_batch_says_so_lists_its_top_rejection_codes_and_links_to
     message_id = f"<{result.event_id}@lrs.local>"
     [email] = await eventually(lambda: _async(inbox.with_message_id(message_id)), within=60, what="the email")
     reference = f"JUNE-{batch_id.hex[:6]}"
-    assert email["Subject"] == f"LRS batch failed (RS005), nothing recorded: {reference}"
+    assert email["Subject"] == f"LRS batch failed (RS005), no achievement added: {reference}"
     text, html = parts(email)
 
     first_line = text.splitlines()[0]

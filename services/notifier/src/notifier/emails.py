@@ -126,7 +126,7 @@ def batch_run_email(
     code = outcome.code if isinstance(outcome, BatchFailed) else None
     subject = {
         BatchVerdict.COMPLETED: f"LRS batch completed: {reference}",
-        BatchVerdict.FAILED: f"LRS batch failed ({code}), nothing recorded: {reference}",
+        BatchVerdict.FAILED: f"LRS batch failed ({code}), no achievement added: {reference}",
         BatchVerdict.REFUSED: f"LRS batch refused ({code}), nothing recorded: {reference}",
     }[verdict]
     context = {

@@ -106,7 +106,7 @@ def test_top_rejection_codes_come_most_frequent_first_with_their_meaning() -> No
 
 def test_batch_failed_email_says_so_first_gives_the_rs005_reason_and_says_nothing_reached_a_plr() -> None:
     email = batch_run_email(EVENT_ID, failed(), public_base_url=PORTAL)
-    assert email.subject == f"LRS batch failed (RS005), nothing recorded: {BATCH_ID}"
+    assert email.subject == f"LRS batch failed (RS005), no achievement added: {BATCH_ID}"
     first_line = email.text.splitlines()[0]
     assert first_line.startswith(f"Your batch {BATCH_ID} failed (RS005): Too many achievement records")
     assert "complete" not in first_line
