@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.errors import HeaderParseError
@@ -208,16 +208,32 @@ def hands_out_operator_power(account: Account) -> bool:
     return account.disabled_at is None and account.has_every_duty
 
 
+_GUARDED_POWERS: tuple[tuple[Callable[[Account], bool], type[LastOperatorWithPower]], ...] = (
+    (hands_out_operator_power, LastEveryDutyOperator),
+    (manages_accounts, LastAccountsOperator),
+)
+
+
 def check_operator_power_stays(before: Account, after: Account, others: Collection[Account]) -> None:
     """Refuses a change of one account, `before` to `after`, that takes away the last enabled operator with every
     duty (LastEveryDutyOperator), or with the accounts duty (LastAccountsOperator); `others` are the other
     accounts. A power that no enabled operator holds already (a fresh system) is not guarded."""
-    for holds, last_one in (
-        (hands_out_operator_power, LastEveryDutyOperator),
-        (manages_accounts, LastAccountsOperator),
-    ):
+    for holds, last_one in _GUARDED_POWERS:
         if holds(before) and not holds(after) and not any(map(holds, others)):
             raise last_one(before.username)
+
+
+def operators_kept(operators: Collection[Account]) -> dict[str, LastOperatorWithPower]:
+    """The last enabled operator with every duty, and the last with the accounts duty, among `operators` (every
+    enabled operator, at least), by username: the refusal `check_operator_power_stays` gives disabling them, so
+    that a page does not offer it (decision 0153). The last with every duty cannot have their duties narrowed
+    either; the last with the accounts duty only not without it."""
+    kept: dict[str, LastOperatorWithPower] = {}
+    for holds, last_one in _GUARDED_POWERS:
+        holders = [account.username for account in operators if holds(account)]
+        if len(holders) == 1:
+            kept.setdefault(holders[0], last_one(holders[0]))
+    return kept
 
 
 def username_from(typed: str) -> str | None:

@@ -20,6 +20,7 @@ from portal.accounts import (
     AddressChange,
     ChangeRecord,
     InvalidAccount,
+    LastOperatorWithPower,
     LockoutPolicy,
     NotInRegister,
     PasswordChange,
@@ -34,6 +35,7 @@ from portal.accounts import (
     is_locked,
     new_account,
     one_address,
+    operators_kept,
     username_from,
 )
 from portal.csrf import new_csrf_token
@@ -496,6 +498,11 @@ class Authentication:
         )
         more = len(page) > listed.limit
         return page[: listed.limit], page[listed.limit - 1].username if more else None
+
+    async def operators_kept(self) -> dict[str, LastOperatorWithPower]:
+        """The enabled operators who cannot be disabled now, by username, and the refusal it would meet (decisions
+        0140, 0147): what the pages do not offer. `disable` and `set_duties` still refuse, under their locks."""
+        return operators_kept(await self._accounts.enabled_operators())
 
     async def issue_ao_key(self, ao_id: str, label: str, *, by: str) -> IssuedKey:
         """A new API key for the AO (NotInRegister unless it is in the register), kept in the audit of account

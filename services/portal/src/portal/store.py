@@ -155,6 +155,13 @@ class AccountStore:
         )
         return [_account(row) for row in rows]
 
+    async def enabled_operators(self) -> list[Account]:
+        """Every enabled operator's account, by username."""
+        rows = await self._pool.fetch(
+            "SELECT * FROM portal.accounts WHERE role = 'operator' AND disabled_at IS NULL ORDER BY username"
+        )
+        return [_account(row) for row in rows]
+
     async def count_attempt(
         self, username: str, count: Callable[[Account], SignInState]
     ) -> tuple[Account, str, SignInState] | None:

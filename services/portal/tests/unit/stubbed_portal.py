@@ -164,6 +164,10 @@ class MemoryAccounts:
             and (after is None or account.username > after)
         ][:limit]
 
+    async def enabled_operators(self) -> list[Account]:
+        operators = (account for account, _ in self.rows.values() if account.is_operator and not account.disabled_at)
+        return sorted(operators, key=lambda account: account.username)
+
     async def record_sign_in(self, username: str, state: SignInState) -> None:
         account, password_hash = self.rows[username]
         self.rows[username] = (replace(account, sign_in=state), password_hash)

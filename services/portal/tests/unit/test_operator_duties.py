@@ -21,6 +21,7 @@ from portal.accounts import (
     Role,
     check_operator_power_stays,
     new_account,
+    operators_kept,
 )
 from portal.auth import utc_now
 from portal.web import account_pages, erasure_pages, maintenance_pages, operator_pages
@@ -92,6 +93,68 @@ def test_no_change_takes_away_the_last_enabled_operator_with_the_accounts_duty()
         check_operator_power_stays(desk, replace(desk, scopes=frozenset({"support"})), [oncall, staff])
     check_operator_power_stays(desk, replace(desk, scopes=frozenset({"accounts"})), [oncall])  # kept
     check_operator_power_stays(oncall, replace(oncall, disabled_at=utc_now()), [staff])  # none before
+
+
+def test_the_operators_kept_are_those_whose_disabling_would_be_refused() -> None:
+    """Decision 0153: what the accounts page does not offer is what check_operator_power_stays refuses."""
+    root = new_account("root", "Root", Role.OPERATOR, None, None)
+    root2 = new_account("root2", "Root Two", Role.OPERATOR, None, None)
+    desk = new_account("desk", "Desk", Role.OPERATOR, None, None, ["accounts", "support"])
+    oncall = new_account("oncall", "Oncall", Role.OPERATOR, None, None, ["rebuild"])
+    staff = new_account("nia", "Nia", Role.AO, "RN5133", None)
+    disabled_root = replace(root2, username="old.root", disabled_at=utc_now())
+
+    for accounts, kept in [
+        ([root, desk, oncall, staff, disabled_root], {"root": LastEveryDutyOperator}),
+        ([root, root2, desk, oncall], {}),
+        ([desk, oncall, staff, disabled_root], {"desk": LastAccountsOperator}),  # none with every duty (before 0147)
+        ([root], {"root": LastEveryDutyOperator}),  # the last with both powers: every duty is said
+        ([oncall, staff], {}),  # nobody holds either power: nothing is guarded
+    ]:
+        found = operators_kept(accounts)
+        assert {username: type(refusal) for username, refusal in found.items()} == kept
+        for account in accounts:
+            others = [other for other in accounts if other is not account]
+            disabling = replace(account, disabled_at=utc_now())
+            if account.username in found:
+                with pytest.raises(kept[account.username], match=str(found[account.username])):
+                    check_operator_power_stays(account, disabling, others)
+            elif account.disabled_at is None:
+                check_operator_power_stays(account, disabling, others)
+
+
+def test_the_accounts_page_offers_no_disabling_of_the_last_operator_with_every_duty(portal: StubbedPortal) -> None:
+    """Decision 0153: in place of a Disable button that would be refused (409), the table says why."""
+    client, session = portal.signed_in(Role.OPERATOR, frozenset({"accounts"}))
+    portal.account("root", Role.OPERATOR)
+    portal.account("desk", Role.OPERATOR, frozenset({"accounts"}))
+    why = "The last operator with every duty cannot be disabled: give another operator every duty first."
+
+    alone = client.get("/ops/accounts", params={"role": "operator"}).text
+    portal.account("root2", Role.OPERATOR)
+    with_root2 = client.get("/ops/accounts", params={"role": "operator"}).text
+
+    assert 'action="/ops/accounts/root/disable"' not in alone and 'action="/ops/accounts/desk/disable"' in alone
+    assert alone.count(why) == 1
+    assert alone.index(">root<") < alone.index(why) < alone.index(f">{session.account.username}<")  # root's row
+    assert 'action="/ops/accounts/root/disable"' in with_root2 and 'action="/ops/accounts/root2/disable"' in with_root2
+    assert why not in with_root2 and "data-kept" not in with_root2
+
+
+def test_the_accounts_page_lists_the_last_operator_with_every_duty_even_on_a_page_without_the_others(
+    portal: StubbedPortal,
+) -> None:
+    """Who is the last is judged among every enabled operator, not among the accounts the page lists."""
+    client, _ = portal.signed_in(Role.OPERATOR, frozenset({"accounts"}))
+    portal.account("root", Role.OPERATOR)
+    portal.account("zed.root", Role.OPERATOR)
+
+    only_root = client.get("/ops/accounts", params={"starting": "root"}).text
+    portal.accounts.rows["zed.root"] = (replace(portal.accounts.rows["zed.root"][0], disabled_at=utc_now()), "hash")
+    only_root_now = client.get("/ops/accounts", params={"starting": "root"}).text
+
+    assert 'action="/ops/accounts/root/disable"' in only_root and "data-kept" not in only_root
+    assert 'action="/ops/accounts/root/disable"' not in only_root_now and "data-kept" in only_root_now
 
 
 def test_a_session_key_carries_the_account_duties(portal: StubbedPortal) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -18,6 +18,7 @@ from portal.accounts import (
     Account,
     AccountListing,
     InvalidAccount,
+    LastEveryDutyOperator,
     LastOperatorWithPower,
     NotInRegister,
     Role,
@@ -83,6 +84,24 @@ def _hands_out_operator_power(user: SignedIn, what: str) -> None:
         raise PageError("forbidden", f"Only an operator with every duty can {what}.")
 
 
+class Kept(NamedTuple):
+    """What the accounts table shows of an operator who cannot be disabled (decision 0153): why, in place of
+    the Disable button, and whether their duties can be narrowed at all (not those of the last with every duty)."""
+
+    why: str
+    duties_fixed: bool
+
+
+def _kept(refusal: LastOperatorWithPower) -> Kept:
+    if isinstance(refusal, LastEveryDutyOperator):
+        return Kept(
+            "The last operator with every duty cannot be disabled: give another operator every duty first.", True
+        )
+    return Kept(
+        "The last operator with the accounts duty cannot be disabled: give another operator that duty first.", False
+    )
+
+
 async def _accounts_page(
     request: Request,
     user: Any,
@@ -105,6 +124,7 @@ async def _accounts_page(
         status = 400
     context = {
         "accounts": accounts,
+        "kept": {username: _kept(refusal) for username, refusal in (await portal.auth.operators_kept()).items()},
         "listing": shown,
         "more_accounts": _page_link(listed, next_after) if next_after else None,
         "first_accounts": _page_link(listed, None) if listed.after else None,
