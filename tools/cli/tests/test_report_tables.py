@@ -153,3 +153,32 @@ def test_the_challenges_table_names_resolutions_in_peoples_words_and_its_json_ke
 
     assert main(["reports", "challenges", "--json"]) == ExitCode.OK
     assert '"upheld": 1' in capsys.readouterr().out
+
+
+def test_a_month_with_no_challenge_resolved_shows_no_days_to_resolve(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report gives 0 days when none was resolved; the table does not say "resolved the same day"."""
+    unresolved = {
+        **RANGE,
+        "items": [
+            {
+                "ao_id": "RN9093",
+                "period": "2026-11",
+                "raised": 1,
+                "acknowledged": 0,
+                "resolved": 0,
+                "still_open": 1,
+                "resolutions": {"upheld": 0, "corrected": 0, "rejected": 0},
+                "median_working_days_to_resolve": 0,
+                "worst_working_days_to_resolve": 0,
+            }
+        ],
+    }
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setattr(report_commands, "report", lambda *_: unresolved)
+
+    assert main(["reports", "challenges"]) == ExitCode.OK
+    [row] = [line for line in capsys.readouterr().out.splitlines() if "RN9093" in line]
+    assert [cell.strip() for cell in row.split("│")[-3:-1]] == ["—", "—"], row

@@ -521,15 +521,20 @@ class SkipRequest(BaseModel):
 @admin_router.get(
     "/projector",
     summary="Offsets, lag and counters of the live projection",
+    description="Offsets and lag are keyed by the topics' names on the cluster: in the Sandpit, `sandpit.`…",
     openapi_extra=operator_scope(OperatorScope.REBUILD, OperatorScope.DEAD_LETTERS),
 )
 async def projector_status(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
     async with projector.pool.acquire() as connection:
         depth = await projector.model.parked_depth(connection)
-    live = projector.live
+    live, topics = projector.live, projector.topics
+    # topics by the names they have on the cluster (the Sandpit's are `sandpit.`…): what an operator looks up in Kafka
     return {
-        "offsets": {f"{topic}:{partition}": offset for (topic, partition), offset in sorted(live.positions.items())},
-        "lag": live.lag(),
+        "offsets": {
+            f"{topics.physical(topic)}:{partition}": offset
+            for (topic, partition), offset in sorted(live.positions.items())
+        },
+        "lag": {topics.physical(topic): behind for topic, behind in live.lag().items()},
         "events_handled": live.stats.events,
         "batches": live.stats.batches,
         "last_error": live.stats.last_error,

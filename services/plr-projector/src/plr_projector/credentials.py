@@ -104,7 +104,8 @@ def iso_z(moment: datetime) -> str:
 
 def _achievement(issuer: CredentialIssuer, row: AchievementRow) -> dict[str, Any]:
     uri = issuer.qualification_uri(row.qualification_number, row.pathway)
-    level = f", level {row.level}" if row.level else ""
+    # the catalogue writes levels as "Level 2", "Entry Level" or "Level 1/2"; a bare "2" is said as "level 2"
+    level = "" if not row.level else f", {row.level}" if "level" in row.level.casefold() else f", level {row.level}"
     return {
         "id": uri,
         "type": ["Achievement"],

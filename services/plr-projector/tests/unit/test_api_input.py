@@ -142,3 +142,47 @@ async def test_a_uln_with_a_wrong_check_digit_is_answered_rv002_before_any_acces
     assert problem["code"] == "RV002"
     assert "check digit" in problem["detail"]
     assert MISTYPED_ULN not in problem["detail"]  # masked, as every ULN in a message
+
+
+class SandpitProjectorStatus:
+    """A Sandpit projector at offset 87 of its PLR log's partition 5, 3 events behind."""
+
+    def __init__(self) -> None:
+        from lrs_contracts.environments import Environment
+        from plr_projector.consumer import Topics
+
+        self.topics = Topics(environment=Environment.SANDPIT)
+        self.pool = self
+        self.model = self
+        self.live = self
+        self.rebuilds = self
+        self.positions = {("lrs.plr.events.v1", 5): 87}
+        self.stats = type("Stats", (), {"events": 87, "batches": 2, "last_error": None})()
+
+    def acquire(self) -> Any:
+        import contextlib
+
+        @contextlib.asynccontextmanager
+        async def connection() -> Any:
+            yield self
+
+        return connection()
+
+    async def parked_depth(self, _connection: Any) -> int:
+        return 0
+
+    def lag(self) -> dict[str, dict[str, Any]]:
+        return {"lrs.plr.events.v1": {"events": 3, "seconds": 1.5}}
+
+    def status(self) -> None:
+        return None
+
+
+async def test_the_sandpit_projectors_status_names_the_topics_it_reads_as_kafka_names_them() -> None:
+    """An operator looking up `lrs.plr.events.v1:5` in Kafka would read live's partition, not the Sandpit's."""
+    async with _client("operator:ops", SandpitProjectorStatus()) as client:
+        answer = await client.get("/v1/admin/projector")
+    assert answer.status_code == 200, answer.text
+    status = answer.json()
+    assert status["offsets"] == {"sandpit.lrs.plr.events.v1:5": 87}
+    assert status["lag"] == {"sandpit.lrs.plr.events.v1": {"events": 3, "seconds": 1.5}}

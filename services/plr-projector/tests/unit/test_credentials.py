@@ -229,3 +229,15 @@ def test_the_private_key_is_not_in_a_signing_keys_repr() -> None:
 
     assert "private" not in repr(key)
     assert raw.hex() not in repr(key)
+
+
+@pytest.mark.parametrize(
+    ("level", "said"),
+    [("Level 2", ", Level 2 ("), ("Entry Level", ", Entry Level ("), ("2", ", level 2 ("), (None, "(9 to 1) (")],
+)
+def test_an_achievements_description_says_its_level_once(level: str | None, said: str) -> None:
+    """Not "level Level 2": the catalogue's levels already say they are levels."""
+    [issued] = nested(credential(achievement()._replace(level=level)))
+    description = issued["credentialSubject"]["achievement"]["description"]
+    assert said in description, description
+    assert "level Level" not in description

@@ -123,8 +123,15 @@ def _months(first: str, last: str | None) -> tuple[str, str]:
     first_year, first_month = map(int, first.split("-"))
     last_year, last_month = map(int, last.split("-"))
     months = (last_year - first_year) * 12 + last_month - first_month + 1
-    if not 1 <= months <= MAX_MONTHS:
-        raise ProblemError(422, "Unprocessable range", f"`to` must be from `from` up to {MAX_MONTHS} months after it.")
+    if months < 1:
+        raise ProblemError(422, "Unprocessable range", f"`to` ({last}) is before `from` ({first}).")
+    if months > MAX_MONTHS:
+        raise ProblemError(
+            422,
+            "Unprocessable range",
+            f"The range from {first} to {last} is {months} months: a report covers at most {MAX_MONTHS}, `from` and"
+            f" `to` included.",
+        )
     return first, last
 
 

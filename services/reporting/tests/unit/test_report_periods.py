@@ -76,3 +76,26 @@ class _NoRows:
 
     async def challenges(self, *_: object) -> list[object]:
         return []
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        (
+            {"from": "2023-12", "to": "2026-12"},
+            "The range from 2023-12 to 2026-12 is 37 months: a report covers at most 36, `from` and `to` included.",
+        ),
+        ({"from": "2026-12", "to": "2026-11"}, "`to` (2026-11) is before `from` (2026-12)."),
+    ],
+)
+async def test_a_range_a_report_cannot_cover_says_why_in_months_counted_as_the_limit_counts_them(
+    query: dict[str, str], detail: str
+) -> None:
+    """36 months after 2023-12 is 2026-12, but 2023-12 to 2026-12 is 37 months: the words count as the rule does."""
+    app = build_app("reporting", title="Reporting", description="", lifespan=noop_lifespan)
+    app.include_router(router)
+    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
+        answer = await client.get("/v1/reports/rejections", params=query)
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == detail

@@ -233,7 +233,8 @@ def challenges_command(
             str(row["resolved"]),
             str(row["still_open"]),
             resolutions,
-            str(row["median_working_days_to_resolve"]),
-            str(row["worst_working_days_to_resolve"]),
+            # the report gives 0 days when none was resolved; read here, 0 would say "resolved the same day"
+            str(row["median_working_days_to_resolve"]) if row["resolved"] else "—",
+            str(row["worst_working_days_to_resolve"]) if row["resolved"] else "—",
         )
     stdout().print(listing if found["items"] else f"no challenges raised in {_months_of(found)}")
