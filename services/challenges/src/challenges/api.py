@@ -240,7 +240,8 @@ def _translate(error: Exception) -> ProblemError:
         return ProblemError(
             410,
             "Learner erased",
-            "This learner's personal data was erased: the LRS keeps nothing more about them.",
+            "This learner's personal data was erased, so no challenge can be raised for them: nothing they write"
+            " could be kept.",
             code=ProblemCode.LEARNER_ERASED,
         )
     if isinstance(error, KeyringUnavailable):
