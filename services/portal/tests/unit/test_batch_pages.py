@@ -215,3 +215,20 @@ def test_an_uploaded_json_batch_of_one_record_is_no_direct_entry() -> None:
     assert not is_direct_entry(_failed(1, 1, format="json", batch_reference="AO-2024-07"))
     assert not is_direct_entry(_failed(1, 1, format="csv", batch_reference="PORTAL-3F2A9C1E"))
     assert not is_direct_entry(_failed(2, 1, format="json", batch_reference="PORTAL-3F2A9C1E"))
+
+
+def test_a_batch_held_by_a_maintenance_window_says_until_when_in_uk_time_as_the_banner_does() -> None:
+    """Not ingest's "after 2026-07-01T12:00:00Z": in summer that is 13:00 on a clock in England."""
+    held = batch(
+        status="queued",
+        decided_at=None,
+        maintenance={
+            "reason": "database upgrade",
+            "until": "2026-07-01T12:00:00Z",
+            "paused": False,
+            "message": "will be processed after 2026-07-01T12:00:00Z",
+        },
+    )
+    shown = batch_page(held)
+    assert "this batch will be processed after 1 Jul 2026, 13:00 (UK time)." in shown
+    assert "2026-07-01T12:00:00Z" not in shown
