@@ -1,11 +1,12 @@
 """Decision 0128 on real PostgreSQL and a real SMTP server: a forgotten-password link is kept only as its
 hash, reaches the account's address, works once, for a while, and only until the password changes some
-other way; requests at once each count towards the hourly share; choosing a password through it ends the
-account's sessions and revokes their keys."""
+other way; requests at once each count towards the hourly share (a client's: of the last 60 minutes); choosing
+a password through it ends the account's sessions and revokes their keys."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -21,7 +22,7 @@ from lrs_platform.mail import SmtpMailer
 from portal.accounts import AccountChange, LockoutPolicy, PasswordChange, Role, SignInOutcome
 from portal.auth import LinkNotSent, utc_now
 from portal.password_emails import PasswordEmails
-from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, ResetLinkPolicy
+from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, ResetLinkPolicy, requesting_client
 from portal.store import AccountExists, AccountStore
 
 pytestmark = pytest.mark.integration
@@ -126,11 +127,44 @@ async def test_requests_at_once_from_one_client_each_count_towards_its_hourly_sh
 
     assert sum(sent) == policy.most_requests_per_client and another_client
     assert len(inbox.messages) == policy.most_requests_per_client + 1
-    counted = await portal.pool.fetch("SELECT client_hash, requests FROM portal.link_requests_by_client")
-    assert sorted(row["requests"] for row in counted) == [1, len(usernames)]
+    counted = await portal.pool.fetch(
+        "SELECT client_hash, count(*) FILTER (WHERE answered) AS answered, count(*) AS kept"
+        " FROM portal.link_requests_by_client GROUP BY client_hash"
+    )
+    # the client's 4 answered and its first beyond them (to be logged once); the other client's 1
+    assert sorted((row["answered"], row["kept"]) for row in counted) == [(1, 1), (4, 5)]
     assert not any(CLIENT in row["client_hash"] or "2001" in row["client_hash"] for row in counted)
     await AccountStore(portal.pool).forget_link_requests_before(utc_now() + timedelta(hours=1))
     assert await portal.pool.fetchval("SELECT count(*) FROM portal.link_requests_by_client") == 0
+
+
+async def test_a_clients_share_is_of_the_last_60_minutes_whatever_the_clock_hour(
+    portal: PortalStores, inbox: Inbox
+) -> None:
+    """Decision 0148: requests made 59 minutes ago count, whichever clock hour they were in; 61 minutes ago they no
+    longer do, and the sweep forgets them."""
+    await portal.auth.create_account("kai", "Kai", Role.AO, "RN5133", EMAIL, by="operator:tests")
+    store = AccountStore(portal.pool)
+    policy = replace(POLICY, most_requests_per_client=2)
+    forgotten = PasswordEmails(store, SmtpMailer("127.0.0.1", inbox.port, timeout=5), policy)
+    client_hash = hashlib.sha256(requesting_client(CLIENT).encode()).hexdigest()
+    await portal.pool.executemany(
+        "INSERT INTO portal.link_requests_by_client (client_hash, requested_at, answered)"
+        " VALUES ($1, now() - interval '59 minutes', true)",
+        [(client_hash,), (client_hash,)],
+    )
+
+    refused = await forgotten.send_link("kai", client=CLIENT)
+    await portal.pool.execute(
+        "UPDATE portal.link_requests_by_client SET requested_at = requested_at - interval '2 minutes'"
+    )
+    answered = await forgotten.send_link("kai", client=CLIENT)
+    await store.forget_link_requests_before(utc_now() - timedelta(hours=1))
+
+    assert not refused and answered and len(inbox.messages) == 1
+    left = await portal.pool.fetch("SELECT client_hash, answered FROM portal.link_requests_by_client")
+    # the refusal (2 minutes old: the next beyond the share is not logged) and the request answered now
+    assert sorted((row["client_hash"], row["answered"]) for row in left) == [(client_hash, False), (client_hash, True)]
 
 
 async def test_no_link_for_a_disabled_account_or_one_without_an_address(portal: PortalStores, inbox: Inbox) -> None:

@@ -15,6 +15,7 @@ from lrs_platform.mail import Mailer, MailError
 from portal.accounts import Account, AddressChange, username_from
 from portal.reset_links import (
     FORGOTTEN_PASSWORD_PAGE,
+    ClientRequest,
     ResetLinkPolicy,
     address_changed_email,
     first_password_email,
@@ -32,7 +33,7 @@ _log = get_logger("portal.password_emails")
 class ResetLinks(Protocol):
     """Where links are kept, and requests for them counted (`store.AccountStore`)."""
 
-    async def count_link_request(self, client: str) -> int: ...
+    async def count_link_request(self, client: str, *, most_per_hour: int) -> ClientRequest: ...
 
     async def keep_reset_link(
         self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
@@ -75,9 +76,9 @@ class PasswordEmails:
     async def send_link(self, typed_username: str, *, client: str) -> bool:
         """Sends a link to the email address of the account `typed_username` names, if it has one, is not
         disabled and has not had its hourly share of links, and the client (its address) has not made its
-        hourly share of requests. Whoever asked is told the same whatever happens (the page runs this after
-        answering), so nothing here says whether an account exists, nor raises; the log says what happened,
-        naming no one. At most `most_at_once` go at once: beyond them a request is dropped, so a flood of
+        share of requests in the last 60 minutes. Whoever asked is told the same whatever happens (the page runs
+        this after answering), so nothing here says whether an account exists, nor raises; the log says what
+        happened, naming no one. At most `most_at_once` go at once: beyond them a request is dropped, so a flood of
         requests cannot hold the database's connections or the relay. True when an email went."""
         if self._under_way >= self._most_at_once:
             _log.warning("reset_link_not_sent", reason="too_many_at_once")
@@ -92,13 +93,13 @@ class PasswordEmails:
             self._under_way -= 1
 
     async def _within_clients_share(self, client: str) -> bool:
-        """Counts the request against its client's hourly share; the first beyond it is logged, once an hour,
-        naming neither the client nor the username."""
+        """Counts the request against its client's share of the last 60 minutes; the first beyond it is logged,
+        once in 60 minutes, naming neither the client nor the username."""
         most = self.policy.most_requests_per_client
-        requests = await self._links.count_link_request(requesting_client(client))
-        if requests == most + 1:
+        judged = await self._links.count_link_request(requesting_client(client), most_per_hour=most)
+        if judged is ClientRequest.FIRST_BEYOND:
             _log.warning("reset_link_not_sent", reason="client_share_used", most_per_hour=most)
-        return requests <= most
+        return judged is ClientRequest.ANSWERED
 
     async def _send_link(self, typed_username: str) -> bool:
         username = username_from(typed_username)

@@ -4,19 +4,21 @@ new account's first one (decision 0129). Pure: no I/O.
 A link carries a random token (only its hash is stored), works once, for `valid_for` (a new account's for
 `first_valid_for`), and only while the account's password is still the one it was sent for. An account is
 sent at most `most_per_hour` forgotten-password links, so the page cannot be used to flood someone's mailbox, and
-a client is answered at most `most_requests_per_client` requests an hour (decision 0148), so that one client can
-neither use up people's links nor make the portal mail many accounts.
+a client is answered at most `most_requests_per_client` requests in any 60 minutes (decision 0148), so that one
+client can neither use up people's links nor make the portal mail many accounts.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
+from enum import StrEnum
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -36,7 +38,39 @@ class ResetLinkPolicy:
     valid_for: timedelta = timedelta(minutes=30)
     most_per_hour: int = 3
     first_valid_for: timedelta = timedelta(hours=72)  # a new account's link: the person may be away a weekend
-    most_requests_per_client: int = 10  # an hour, whatever the usernames asked for
+    most_requests_per_client: int = 10  # in any 60 minutes, whatever the usernames asked for
+
+
+CLIENTS_HOUR = timedelta(hours=1)  # a client's requests are judged by those of the 60 minutes before (0148)
+
+
+class ClientRequest(StrEnum):
+    """What becomes of a forgotten-password request, by its client's requests of the 60 minutes before it."""
+
+    ANSWERED = "answered"  # within the client's share: the account is looked for, and sent a link if it may be
+    FIRST_BEYOND = "first_beyond"  # the first beyond the share in 60 minutes: sends nothing, and is logged
+    BEYOND = "beyond"  # sends nothing, and is not logged: a flood does not flood the log
+
+
+@dataclass(frozen=True)
+class KeptRequest:
+    """A client's request as it is kept (decision 0148): when, and whether it was answered. A request beyond
+    the share is kept only when it is the first in 60 minutes, so a flood keeps at most one row an hour."""
+
+    at: datetime
+    answered: bool
+
+
+def judge_client_request(kept: Iterable[KeptRequest], now: datetime, most: int) -> ClientRequest:
+    """A client's request at `now`, by its requests kept: answered while fewer than `most` were answered in the 60
+    minutes before (a rolling hour: a client is never answered more than `most` in any 60 minutes, across a clock
+    hour's turn too). Beyond them, the first in 60 minutes is said apart, to be logged once."""
+    within = [request for request in kept if now - CLIENTS_HOUR < request.at <= now]
+    if sum(request.answered for request in within) < most:
+        return ClientRequest.ANSWERED
+    if any(not request.answered for request in within):
+        return ClientRequest.BEYOND
+    return ClientRequest.FIRST_BEYOND
 
 
 def requesting_client(address: str) -> str:

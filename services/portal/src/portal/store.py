@@ -6,6 +6,7 @@ Service keys are issued, revoked and listed through lrs_platform's `CredentialSt
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -31,9 +32,15 @@ from portal.accounts import (
     described,
     duties_text,
 )
+from portal.reset_links import CLIENTS_HOUR, ClientRequest, KeptRequest, judge_client_request
 
 SCHEMA = "portal"
 MIGRATIONS = "portal.migrations"
+
+
+def _link_requests_lock(client_hash: str) -> int:
+    """The advisory lock one client's forgotten-password requests take turns on."""
+    return int.from_bytes(hashlib.sha256(f"link requests:{client_hash}".encode()).digest()[:8], "big", signed=True)
 
 
 class AccountExists(Exception):
@@ -338,22 +345,38 @@ class AccountStore:
         """Forgets links that stopped working before `moment` (they count towards no limit any more)."""
         await self._pool.execute("DELETE FROM portal.password_reset_links WHERE expires_at < $1", moment)
 
-    async def count_link_request(self, client: str) -> int:
-        """Counts a forgotten-password request of `client` (kept as a hash) in this clock hour (decision 0148) and
-        returns how many it has made in the hour, this one included: one statement, so requests at once each
-        count."""
-        requests: int = await self._pool.fetchval(
-            "INSERT INTO portal.link_requests_by_client AS counted (client_hash, hour_starting, requests)"
-            " VALUES (encode(sha256(convert_to($1, 'UTF8')), 'hex'), date_trunc('hour', now(), 'UTC'), 1)"
-            " ON CONFLICT (client_hash, hour_starting) DO UPDATE SET requests = counted.requests + 1"
-            " RETURNING requests",
-            client,
-        )
-        return requests
+    async def count_link_request(self, client: str, *, most_per_hour: int) -> ClientRequest:
+        """Judges a forgotten-password request of `client` by the client's requests of the 60 minutes before (decision
+        0148), and keeps it when it is answered or the first beyond the share: only a hash of the client, and when.
+        One client's requests take turns (a lock on the client for the transaction), so requests at once each
+        count, on every replica."""
+        client_hash = hashlib.sha256(client.encode()).hexdigest()
+        async with self._pool.acquire() as connection, connection.transaction():
+            now: datetime = await connection.fetchval(
+                "SELECT now() FROM pg_advisory_xact_lock($1)", _link_requests_lock(client_hash)
+            )
+            rows = await connection.fetch(
+                "SELECT requested_at, answered FROM portal.link_requests_by_client"
+                " WHERE client_hash = $1 AND requested_at > $2",
+                client_hash,
+                now - CLIENTS_HOUR,
+            )
+            judged = judge_client_request(
+                [KeptRequest(row["requested_at"], row["answered"]) for row in rows], now, most_per_hour
+            )
+            if judged is not ClientRequest.BEYOND:
+                await connection.execute(
+                    "INSERT INTO portal.link_requests_by_client (client_hash, requested_at, answered)"
+                    " VALUES ($1, $2, $3)",
+                    client_hash,
+                    now,
+                    judged is ClientRequest.ANSWERED,
+                )
+            return judged
 
     async def forget_link_requests_before(self, moment: datetime) -> None:
-        """Forgets the counts of clock hours that started before `moment`."""
-        await self._pool.execute("DELETE FROM portal.link_requests_by_client WHERE hour_starting < $1", moment)
+        """Forgets the clients' requests made before `moment` (those an hour old judge no request any more)."""
+        await self._pool.execute("DELETE FROM portal.link_requests_by_client WHERE requested_at < $1", moment)
 
     async def set_email(self, username: str, email: str | None, *, by: str) -> str | None:
         """The account's email address from now on (None: none); returns the one it had. Links sent to that

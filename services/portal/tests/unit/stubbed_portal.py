@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections import Counter
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -45,7 +45,7 @@ from portal.bootstrap import create_app
 from portal.config import PortalSettings
 from portal.csrf import FIELD
 from portal.password_emails import PasswordEmails
-from portal.reset_links import ResetLinkPolicy
+from portal.reset_links import ClientRequest, KeptRequest, ResetLinkPolicy, judge_client_request
 from portal.sessions import CookiePolicy, SessionPolicy
 from portal.store import (
     AccountDisabled,
@@ -87,7 +87,7 @@ class MemoryAccounts:
         self.sessions: MemorySessions | None = None  # whose sessions a password change ends
         # forgotten-password links by their hash: the account, the password hash it was sent for, expiry, used
         self.reset_links: dict[str, dict[str, Any]] = {}
-        self.link_requests: Counter[str] = Counter()  # by client, all in one hour
+        self.link_requests: defaultdict[str, list[KeptRequest]] = defaultdict(list)  # by client, as PostgreSQL's
 
     async def _kept(self, by: str, subject: str, change: AccountChange, detail: str = "") -> None:
         self.changed.append(ChangeRecord(len(self.changed) + 1, utc_now(), by, subject, change, detail))
@@ -218,9 +218,12 @@ class MemoryAccounts:
         }
         return account
 
-    async def count_link_request(self, client: str) -> int:
-        self.link_requests[client] += 1
-        return self.link_requests[client]
+    async def count_link_request(self, client: str, *, most_per_hour: int) -> ClientRequest:
+        now = utc_now()
+        judged = judge_client_request(self.link_requests[client], now, most_per_hour)
+        if judged is not ClientRequest.BEYOND:
+            self.link_requests[client].append(KeptRequest(now, judged is ClientRequest.ANSWERED))
+        return judged
 
     async def keep_reset_link(
         self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str

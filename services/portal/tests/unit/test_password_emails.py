@@ -8,7 +8,7 @@ import asyncio
 import re
 from collections.abc import MutableMapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,7 +30,13 @@ from portal.auth import utc_now
 from portal.config import PortalSettings
 from portal.csrf import FIELD
 from portal.password_emails import PasswordEmails
-from portal.reset_links import FORGOTTEN_PASSWORD_PAGE, requesting_client
+from portal.reset_links import (
+    FORGOTTEN_PASSWORD_PAGE,
+    ClientRequest,
+    KeptRequest,
+    judge_client_request,
+    requesting_client,
+)
 from portal.sessions import token_hash
 from portal.store import LinkRefusal
 from portal.web.common import CHANGE_WORDS
@@ -489,6 +495,53 @@ def test_a_client_is_answered_only_so_many_requests_an_hour_whatever_the_usernam
     assert asyncio.run(sending.send_link(usernames[-1], client="198.51.100.4"))  # another client's share
 
 
+ELEVEN = datetime(2026, 12, 3, 11, 0, tzinfo=UTC)
+
+
+def _at(minutes: float) -> datetime:
+    """Minutes after (before, when negative) 11:00."""
+    return ELEVEN + timedelta(minutes=minutes)
+
+
+def test_a_clients_share_is_of_the_last_60_minutes_not_of_a_clock_hour() -> None:
+    """Decision 0148: 10 requests answered just before 11:00 leave none for just after (a count by clock hour
+    started again at 11:00, so a client could make 20 in two minutes); the next is answered once the first of
+    them is 60 minutes old. Beyond the share, only the first in 60 minutes is said apart (to be logged)."""
+    kept = [KeptRequest(_at(-1 + n / 20), answered=True) for n in range(10)]  # 10:59:00 to 10:59:27
+
+    assert judge_client_request(kept[:9], _at(1), most=10) is ClientRequest.ANSWERED
+    assert judge_client_request(kept, _at(1), most=10) is ClientRequest.FIRST_BEYOND
+    refused = [*kept, KeptRequest(_at(1), answered=False)]
+    assert judge_client_request(refused, _at(2), most=10) is ClientRequest.BEYOND
+    assert judge_client_request(refused, _at(58.99), most=10) is ClientRequest.BEYOND
+    assert judge_client_request(refused, _at(59), most=10) is ClientRequest.ANSWERED  # 10:59:00's is 60 minutes old
+    logged_at_eleven_one = [KeptRequest(_at(1), answered=False), KeptRequest(_at(30), answered=True)]
+    assert judge_client_request(logged_at_eleven_one, _at(60.5), most=1) is ClientRequest.BEYOND
+    assert judge_client_request(logged_at_eleven_one, _at(61), most=1) is ClientRequest.FIRST_BEYOND  # logged again
+    assert judge_client_request([KeptRequest(_at(5), answered=True)], _at(4), most=1) is ClientRequest.ANSWERED
+
+
+def test_a_client_asking_all_the_time_is_answered_its_share_in_any_60_minutes_and_logged_once_in_them() -> None:
+    """A request a minute for three hours, judged and kept as the stores do: never more than the share answered
+    in any 60 minutes (across every clock hour's turn), the share answered again as the hour rolls on, and one
+    warning in any 60 minutes."""
+    kept: list[KeptRequest] = []
+    judged: dict[datetime, ClientRequest] = {}
+    for minute in range(-90, 90):
+        now = _at(minute)
+        judged[now] = judge_client_request(kept, now, most=10)
+        if judged[now] is not ClientRequest.BEYOND:
+            kept.append(KeptRequest(now, judged[now] is ClientRequest.ANSWERED))
+
+    for start in range(-150, 90):
+        window = [judgement for at, judgement in judged.items() if _at(start) < at <= _at(start + 60)]
+        assert window.count(ClientRequest.ANSWERED) <= 10
+        assert window.count(ClientRequest.FIRST_BEYOND) <= 1
+    answered = [at for at, judgement in judged.items() if judgement is ClientRequest.ANSWERED]
+    assert len(answered) == 30 and answered[10] == answered[0] + timedelta(hours=1)
+    assert len(kept) <= 3 * 11  # beyond the share, only the first in 60 minutes is kept
+
+
 @pytest.mark.parametrize(
     ("address", "counted_as"),
     [
@@ -521,8 +574,8 @@ class _HeldLinks:
     def __init__(self) -> None:
         self.held = asyncio.Event()
 
-    async def count_link_request(self, client: str) -> int:
-        return 1
+    async def count_link_request(self, client: str, *, most_per_hour: int) -> ClientRequest:
+        return ClientRequest.ANSWERED
 
     async def keep_reset_link(self, username: str, token_hash: str, expires_at: datetime, **kwargs: Any) -> Account:
         await self.held.wait()
