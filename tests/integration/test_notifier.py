@@ -121,8 +121,8 @@ async def test_challenge_raised_emails_the_aos_own_contact_which_other_aos_canno
     put = await client.put(f"/v1/ao/{ao_a}/challenge-contact", json=contact, headers=as_a)
     assert put.status_code == 200, put.text
     assert (await client.get(f"/v1/ao/{ao_a}/challenge-contact", headers=as_a)).json()["email"] == contact["email"]
-    assert (await client.get(f"/v1/ao/{ao_a}/challenge-contact", headers=as_b)).status_code == 404
-    assert (await client.put(f"/v1/ao/{ao_a}/challenge-contact", json=contact, headers=as_b)).status_code == 404
+    assert (await client.get(f"/v1/ao/{ao_a}/challenge-contact", headers=as_b)).status_code == 403
+    assert (await client.put(f"/v1/ao/{ao_a}/challenge-contact", json=contact, headers=as_b)).status_code == 403
     as_learner = await bearer(pool, "learner:1000000043")
     assert (await client.get(f"/v1/ao/{ao_a}/challenge-contact", headers=as_learner)).status_code == 403
     assert (await client.get(f"/v1/ao/{ao_a}/challenge-contact")).status_code == 401

@@ -103,6 +103,7 @@ class ProblemCode(StrEnum):
     EVENTS_HELD_IN_DEAD_LETTERS = "EVENTS_HELD_IN_DEAD_LETTERS"
     CREDENTIAL_SIGNING_UNAVAILABLE = "CREDENTIAL_SIGNING_UNAVAILABLE"
     SANDPIT_READ_ONLY = "SANDPIT_READ_ONLY"
+    LIVE_ONLY = "LIVE_ONLY"
     WRONG_ENVIRONMENT = "WRONG_ENVIRONMENT"
     LEARNER_ERASED = "LEARNER_ERASED"
     KEYRING_UNAVAILABLE = "KEYRING_UNAVAILABLE"
@@ -520,6 +521,13 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="registering a learner, or changing a learner's sharing, on the Sandpit's validation service",
         source="decision 0060 (the Sandpit)",
         fix="Make the change on the live service; the Sandpit sees it within seconds.",
+    ),
+    ProblemCode.LIVE_ONLY: CodeExplanation(
+        meaning="The Sandpit has no such thing: Event Data Challenges, and so an awarding organisation's challenge"
+        " contact, and MI are live only. Nothing was read or changed",
+        example="reading or setting an AO's challenge contact on the Sandpit's notifier",
+        source="decision 0060 (the Sandpit): challenges and reporting do not run there",
+        fix="Do it on the live service with a live key (`lrs` without `--sandpit`).",
     ),
     ProblemCode.WRONG_ENVIRONMENT: CodeExplanation(
         meaning="The API key belongs to the other environment: Sandpit keys (`lrs_sbx_...`) work only on the"

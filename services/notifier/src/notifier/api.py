@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.text import OneLineText
+from lrs_platform.environment import environment_of
 from lrs_platform.identity import (
     CurrentPrincipal,
     OperatorScope,
@@ -25,7 +27,22 @@ from notifier.store import ContactStore, StoredContact
 # an address a mail relay can take: no space, control character or DEL in any part
 EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
 
-router = APIRouter(prefix="/v1/ao/{ao_id}/challenge-contact", tags=["challenge contact"])
+
+def live_only(request: Request) -> None:
+    """The Sandpit runs no challenges service (decision 0060): a contact stored there would email nobody, ever."""
+    if environment_of(request).is_sandpit:
+        raise ProblemError(
+            403,
+            "Live only",
+            "The Sandpit has no Event Data Challenges, so no challenge contact: read or set it on the live"
+            " notifier, with a live key.",
+            ProblemCode.LIVE_ONLY,
+        )
+
+
+router = APIRouter(
+    prefix="/v1/ao/{ao_id}/challenge-contact", tags=["challenge contact"], dependencies=[Depends(live_only)]
+)
 
 AoId = Annotated[str, Path(pattern=AO_ID_PATTERN, description="the AO's Ofqual recognition number, e.g. RN5133")]
 
@@ -45,10 +62,11 @@ class ChallengeContactPublic(ChallengeContactUpdate):
 
 
 def _authorise(principal: Principal, ao_id: str) -> None:
-    """The AO itself or an operator; another AO learns nothing, not even that the AO exists."""
+    """The AO itself or an operator. Another AO is refused whether or not a contact exists, or the AO named
+    does: the refusal tells it nothing but that the contact is not its own."""
     require_kind(principal, PrincipalKind.AO)
     if principal.kind is PrincipalKind.AO and principal.id != ao_id:
-        raise ProblemError(404, "Not found", "No challenge contact for this AO.")
+        raise ProblemError(403, "Forbidden", "An awarding organisation sees and sets only its own challenge contact.")
 
 
 def _public(stored: StoredContact) -> ChallengeContactPublic:

@@ -196,6 +196,9 @@ def contact_text(contact: dict[str, Any]) -> str:
 
 def challenge_contact(connection: Connection, ao_id: str, new: dict[str, str | None]) -> dict[str, Any]:
     """The AO's challenge contact, first set to `new` when it holds every field (none: only read)."""
+    if connection.sandpit:
+        # The Sandpit runs no challenges (decision 0060): its notifier would keep a contact nothing ever emails.
+        raise CommandError("the Sandpit has no challenges service, so no challenge contact: it is live only")
     given = {name: value for name, value in new.items() if value is not None}
     if given and len(given) < len(CONTACT_FIELDS):
         missing = ", ".join(f"--{name.replace('_', '-')}" for name in CONTACT_FIELDS if name not in given)
@@ -203,6 +206,7 @@ def challenge_contact(connection: Connection, ao_id: str, new: dict[str, str | N
     with connection.client("notifier") as client:
         path = f"/v1/ao/{ao_id}/challenge-contact"
         response = client.put(path, json=given) if given else client.get(path)
+    # Another AO's contact is refused (403) whether or not it is set: a 404 is the caller's own AO, or an operator's.
     if response.status_code == 404 and not given:
         raise CommandError(
             f"{ao_id} has no challenge contact: challenges against its achievements email nobody. Set one with"

@@ -1,0 +1,80 @@
+"""Who may read and set an AO's challenge contact, and where: another AO is refused alike whether or not a
+contact exists; the Sandpit, which runs no challenges, refuses everyone (decision 0060)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from lrs_contracts.environments import Environment
+from lrs_platform.http import build_app, noop_lifespan
+from lrs_platform.identity import Principal, current_principal
+from notifier.api import router
+from notifier.emails import ChallengeContact
+from notifier.store import StoredContact
+
+CONTACT = {"given_name": "Sam", "family_name": "Sbx", "telephone": "01632 960 001", "email": "sbx@pearson.example"}
+
+
+class Contacts:
+    """A contact store in memory, noting every write."""
+
+    def __init__(self, stored: dict[str, ChallengeContact] | None = None) -> None:
+        self.stored = dict(stored or {})
+        self.writes: list[str] = []
+
+    async def get(self, ao_id: str) -> StoredContact | None:
+        contact = self.stored.get(ao_id)
+        return StoredContact(ao_id, contact, "ao:" + ao_id, datetime(2026, 12, 3, tzinfo=UTC)) if contact else None
+
+    async def put(self, ao_id: str, contact: ChallengeContact, updated_by: str) -> StoredContact:
+        self.writes.append(ao_id)
+        self.stored[ao_id] = contact
+        return StoredContact(ao_id, contact, updated_by, datetime(2026, 12, 3, tzinfo=UTC))
+
+
+def _client(principal: str, contacts: Contacts, environment: Environment = Environment.LIVE) -> httpx.AsyncClient:
+    app = build_app("notifier", title="Notifier", description="", lifespan=noop_lifespan, environment=environment)
+    app.include_router(router)
+    app.state.contacts = contacts
+    app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifier")
+
+
+async def _answers(principal: str, contacts: Contacts, environment: Environment) -> list[httpx.Response]:
+    async with _client(principal, contacts, environment) as client:
+        path = "/v1/ao/RN9093/challenge-contact"
+        return [await client.get(path), await client.put(path, json=CONTACT)]
+
+
+@pytest.mark.parametrize("principal", ["ao:RN9093", "operator:ops"])
+async def test_the_sandpit_refuses_a_challenge_contact_as_live_only_and_stores_nothing(principal: str) -> None:
+    contacts = Contacts()
+    for answer in await _answers(principal, contacts, Environment.SANDPIT):
+        assert answer.status_code == 403
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["code"] == "LIVE_ONLY"
+        assert "The Sandpit has no Event Data Challenges" in answer.json()["detail"]
+    assert contacts.writes == []
+
+
+@pytest.mark.parametrize("stored", [{}, {"RN9093": ChallengeContact("Ada", "Byrne", "01632 960 000", "a@ao.uk")}])
+async def test_another_ao_is_refused_alike_whether_or_not_the_contact_exists(stored: dict[str, Any]) -> None:
+    contacts = Contacts(stored)
+    answers = await _answers("ao:RN9037", contacts, Environment.LIVE)
+    for answer in answers:
+        assert answer.status_code == 403
+        assert answer.json()["detail"] == "An awarding organisation sees and sets only its own challenge contact."
+    assert contacts.writes == []
+
+
+async def test_the_ao_itself_is_told_it_has_none_then_sets_it_on_live() -> None:
+    contacts = Contacts()
+    missing, put = await _answers("ao:RN9093", contacts, Environment.LIVE)
+    assert missing.status_code == 404
+    assert put.status_code == 200
+    assert put.json()["email"] == CONTACT["email"]
+    assert contacts.writes == ["RN9093"]
