@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from lrs_cli.client import ExitCode
+from lrs_cli.client import Connection, ExitCode
 from lrs_cli.dlq_commands import more_parked_text, still_parked_after
 from lrs_cli.main import main
 from lrs_cli.projector_commands import projector_status_text
+from lrs_contracts.environments import Environment
+
+LIVE = Connection("lrs_k1_secret")
 
 
 def test_a_listing_cut_short_says_how_many_are_parked_and_how_to_narrow_it() -> None:
@@ -21,17 +24,17 @@ def test_a_retry_that_left_messages_parked_says_so_and_what_to_do() -> None:
     failed = [{"topic": "lrs.plr.v1", "applied": 0, "still_parked": 2, "error": "data.grade: Field required"}]
     applied = [{"topic": "lrs.plr.v1", "applied": 2, "still_parked": 0}]
 
-    assert still_parked_after(failed) == (
+    assert still_parked_after(failed, LIVE) == (
         "2 still parked: the retry failed again (first error above); deploy a fix and retry, or skip the poison"
         " (`lrs dlq skip`)"
     )
-    assert still_parked_after(applied) is None
+    assert still_parked_after(applied, LIVE) is None
 
 
 def test_a_skip_that_left_messages_parked_says_so_too() -> None:
     behind = [{"topic": "lrs.plr.v1", "applied": 1, "skipped": 1, "still_parked": 2, "error": "data.grade: bad"}]
 
-    assert still_parked_after(behind, skipped=True) == (
+    assert still_parked_after(behind, LIVE, skipped=True) == (
         "2 still parked: a message held behind the skipped one failed (first error above); deploy a fix and retry,"
         " or skip the poison (`lrs dlq skip`)"
     )
@@ -39,7 +42,20 @@ def test_a_skip_that_left_messages_parked_says_so_too() -> None:
 
 def test_a_parked_message_is_named_by_its_id_or_it_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dlq", "retry", "not-an-id", "--service", "ingest"]) == ExitCode.USAGE
-    assert "name a parked message by its id" in capsys.readouterr().err
+    assert "name a parked message by its id (from `lrs dlq list`)" in capsys.readouterr().err
+
+
+def test_the_commands_a_sandpit_dlq_names_go_to_the_sandpit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandpit = Connection("lrs_sbx_k1_secret", Environment.SANDPIT)
+    failed = [{"topic": "lrs.plr.v1", "applied": 0, "still_parked": 2, "error": "data.grade: Field required"}]
+    assert str(still_parked_after(failed, sandpit)).endswith("(`lrs --sandpit dlq skip`)")
+
+    monkeypatch.setenv("LRS_SANDPIT_API_KEY", "lrs_sbx_k1_secret")
+    monkeypatch.setenv("LRS_SANDPIT_INGEST_URL", "http://127.0.0.1:9")  # nothing listens: it must not be reached
+    assert main(["--sandpit", "dlq", "skip", "not-an-id", "--service", "ingest"]) == ExitCode.USAGE
+    assert "(from `lrs --sandpit dlq list`)" in capsys.readouterr().err
 
 
 def test_the_projector_status_counts_its_transactions_not_batches_an_ao_would_read_as_its_own() -> None:

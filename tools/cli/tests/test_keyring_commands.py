@@ -6,7 +6,11 @@ from typing import Any
 
 import httpx
 
+from lrs_cli.client import Connection
 from lrs_cli.keyring_commands import rewrap, wrapping_text
+from lrs_contracts.environments import Environment
+
+LIVE = Connection("lrs_k1_secret")
 
 
 class _Validation:
@@ -47,13 +51,19 @@ def test_rewrap_calls_again_until_nothing_is_left_and_reports_the_whole() -> Non
 
 def test_the_status_says_what_is_left_to_rewrap() -> None:
     state: dict[str, Any] = {"wrap_with": 3, "keys_by_wrapping_key": {"0": 12, "3": 1_500}, "to_rewrap": 12}
-    assert wrapping_text(state).splitlines() == [
+    assert wrapping_text(state, LIVE).splitlines() == [
         "new learner keys are wrapped with wrapping key 3",
         "stored learner keys: 12 by wrapping key 0, 1,500 by wrapping key 3",
         "12 to re-wrap: run `lrs keyring rewrap`",
     ]
     empty = {"wrap_with": 0, "keys_by_wrapping_key": {}, "to_rewrap": 0}
-    assert wrapping_text(empty).splitlines() == [
+    assert wrapping_text(empty, LIVE).splitlines() == [
         "new learner keys are wrapped with wrapping key 0 (derived from LRS_KEYRING_KEY)",
         "stored learner keys: none",
     ]
+
+
+def test_the_rewrap_the_sandpit_status_asks_for_goes_to_the_sandpit() -> None:
+    state: dict[str, Any] = {"wrap_with": 3, "keys_by_wrapping_key": {"0": 12}, "to_rewrap": 12}
+    sandpit = Connection("lrs_sbx_k1_secret", Environment.SANDPIT)
+    assert wrapping_text(state, sandpit).splitlines()[-1] == "12 to re-wrap: run `lrs --sandpit keyring rewrap`"

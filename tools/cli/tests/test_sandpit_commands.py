@@ -32,6 +32,7 @@ class FakeIngest:
 
     environment: str | None
     polls_until_done: int = 1
+    operator: bool = False  # the key is an operator's: a reset names the AO
     requests: list[tuple[str, str, str | None, bytes]] = field(default_factory=list)
     polls: int = 0
 
@@ -42,6 +43,8 @@ class FakeIngest:
         if (method, path) == ("GET", "/v1/batches"):
             return 200, {"items": [{"batch_id": "b1", "status": "completed"}], "total": 1}
         if (method, path) == ("POST", "/v1/sandpit/reset"):
+            if self.operator and not self.requests[-1][3]:
+                return 422, {"title": "AO required", "detail": 'Name the AO to reset: {"ao_id": "RN5133"}.'}
             return 202, {"reset_id": RESET_ID, "ao_id": "RN9001", "status": "pending"}
         if (method, path) == ("GET", f"/v1/sandpit/resets/{RESET_ID}"):
             self.polls += 1
@@ -50,6 +53,8 @@ class FakeIngest:
             return 200, {"reset_id": RESET_ID, "ao_id": "RN9001", "status": "completed", "plr_min_offsets": "0:7,3:2"}
         if method == "GET" and (read := re.fullmatch(r"/v1/learners/([0-9]{10})/plr", path)):  # the projector's
             return 200, {"uln": read[1], "learning_events": []}
+        if method == "POST" and path in ("/v1/admin/maintenance/pause", "/v1/admin/maintenance/resume"):
+            return 200, {"published": True}
         if (method, path) == ("POST", "/v1/admin/sandpit/purge"):
             days = parse_qs(urlsplit(target).query)["idle_days"][0]
             resets = [{"ao_id": "RN9002", "reset_id": RESET_ID, "status": "pending"}] if days == "30" else []
@@ -292,6 +297,77 @@ def test_live_only_services_are_refused_in_the_sandpit(
 
     assert main(["--sandpit", "challenges", "list"]) == ExitCode.FAILED
     assert "lrs: the Sandpit has no challenges service: it is live only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        [],
+        [
+            "--given-name",
+            "Sam",
+            "--family-name",
+            "Sbx",
+            "--telephone",
+            "01632 960 001",
+            "--email",
+            "sbx@pearson.example",
+        ],
+    ],
+)
+def test_a_challenge_contact_is_refused_in_the_sandpit_before_anything_is_sent(
+    options: list[str], serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Sandpit runs no challenges: a contact stored there would be emailed nothing, and "has none" is false."""
+    notifier = serve(FakeIngest("sandpit"))
+    monkeypatch.setenv("LRS_SANDPIT_NOTIFIER_URL", notifier.url)
+    monkeypatch.setenv("LRS_SANDPIT_API_KEY", SANDPIT_KEY)
+
+    assert main(["--sandpit", "challenges", "contact", "RN9093", *options]) == ExitCode.FAILED
+
+    captured = capsys.readouterr()
+    assert "lrs: the Sandpit has no challenges service, so no challenge contact: it is live only" in captured.err
+    assert captured.out == ""
+    assert notifier.fake.requests == []
+
+
+def test_an_operator_resetting_without_naming_the_ao_is_told_the_option(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandpit = serve(FakeIngest("sandpit", operator=True))
+    sandpit_at(monkeypatch, sandpit)
+
+    assert main(["sandpit", "reset"]) == ExitCode.USAGE
+
+    err = capsys.readouterr().err
+    assert "lrs: an operator names the AO whose Sandpit to reset: add --ao, like --ao RN5133" in err
+    assert "HTTP 422" not in err
+    assert sandpit.fake.polls == 0
+
+
+@pytest.mark.parametrize("key_file", [False, True])
+def test_the_resume_a_sandpit_pause_prints_goes_to_the_sandpit(
+    key_file: bool, serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    sandpit, live = serve(FakeIngest("sandpit")), serve(FakeIngest(None))
+    sandpit_at(monkeypatch, sandpit)
+    monkeypatch.setenv("LRS_INGEST_URL", live.url)
+    argv = ["--sandpit", "maintenance", "pause", "--reason", "sbx test"]
+    if key_file:
+        key = tmp_path / "ops sandpit.key"
+        key.write_text("lrs_sbx_k4_ops\n", encoding="utf-8")
+        argv = ["--key-file", str(key), *argv]
+
+    assert main(argv) == ExitCode.OK
+    [hint] = re.findall(r"`([^`]*)`", capsys.readouterr().out)
+    program, *followed = shlex.split(hint)
+    assert program == "lrs"
+    assert "--sandpit" in followed
+    assert main(followed) == ExitCode.OK
+
+    assert live.fake.requests == []
+    [resume] = sandpit.fake.sent("POST", "/v1/admin/maintenance/resume")
+    assert resume[2] == ("Bearer lrs_sbx_k4_ops" if key_file else f"Bearer {SANDPIT_KEY}")
 
 
 @pytest.mark.parametrize(

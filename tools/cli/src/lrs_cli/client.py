@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -87,6 +88,13 @@ class Connection:
     def in_sandpit(self) -> Connection:
         """The same person in the Sandpit: their --key-file if they gave one, else $LRS_SANDPIT_API_KEY."""
         return self if self.sandpit else Connection.from_environment(self.key_file, Environment.SANDPIT)
+
+    def command(self, arguments: str) -> str:
+        """`lrs ARGUMENTS` as a hint prints it: to the same environment with the same key file, or a hint printed
+        in the Sandpit would act on live when run as printed."""
+        environment = " --sandpit" if self.sandpit else ""
+        key = f" --key-file {shlex.quote(str(self.key_file))}" if self.key_file else ""
+        return f"lrs{environment}{key} {arguments}"
 
     def url(self, service: str) -> str:
         if not self.sandpit:

@@ -106,9 +106,9 @@ def dlq_json(
     return found
 
 
-def _parked_id(target: str) -> int:
+def _parked_id(target: str, connection: Connection) -> int:
     if not target.isdigit():
-        raise UsageError(f"name a parked message by its id (from `lrs dlq list`), not {target!r}")
+        raise UsageError(f"name a parked message by its id (from `{connection.command('dlq list')}`), not {target!r}")
     return int(target)
 
 
@@ -118,14 +118,14 @@ def dlq_retry(
     """What the retry did, per topic (as the service answers it)."""
     if service == PROJECTOR:
         return projector_commands.dlq_retry(connection, target, topic, replacement)
-    parked_id = _parked_id(target)
+    parked_id = _parked_id(target, connection)
     body = {"replacement": read_replacement(replacement)} if replacement else None
     with connection.client(_client_name(service), timeout=300) as client:
         results: list[dict[str, Any]] = expect_ok(client.post(f"/v1/admin/dlq/{parked_id}/retry", json=body))["results"]
     return results
 
 
-def still_parked_after(results: list[dict[str, Any]], *, skipped: bool = False) -> str | None:
+def still_parked_after(results: list[dict[str, Any]], connection: Connection, *, skipped: bool = False) -> str | None:
     """What to say when a retry or a skip left messages parked (the command then exits 1), or None."""
     parked = sum(int(result.get("still_parked") or 0) for result in results)
     if not parked:
@@ -133,7 +133,7 @@ def still_parked_after(results: list[dict[str, Any]], *, skipped: bool = False) 
     failed = "a message held behind the skipped one failed" if skipped else "the retry failed again"
     return (
         f"{parked:,} still parked: {failed} (first error above); deploy a fix and retry, or skip the"
-        " poison (`lrs dlq skip`)"
+        f" poison (`{connection.command('dlq skip')}`)"
     )
 
 
@@ -142,11 +142,10 @@ def dlq_skip(
 ) -> list[dict[str, Any]]:
     if service == PROJECTOR:
         return projector_commands.dlq_skip(connection, target, topic, reason)
+    parked_id = _parked_id(target, connection)
     with connection.client(_client_name(service), timeout=300) as client:
         body = {"reason": reason} if reason else None
-        results: list[dict[str, Any]] = expect_ok(client.post(f"/v1/admin/dlq/{_parked_id(target)}/skip", json=body))[
-            "results"
-        ]
+        results: list[dict[str, Any]] = expect_ok(client.post(f"/v1/admin/dlq/{parked_id}/skip", json=body))["results"]
     return results
 
 
@@ -206,9 +205,10 @@ def retry_command(
     ] = None,
 ) -> None:
     """Apply a key's parked messages again, in order (after a fix is deployed); exit status 1 when any stay parked."""
-    results = dlq_retry(connection(ctx), service.value, target, topic, str(replacement) if replacement else None)
+    where = connection(ctx)
+    results = dlq_retry(where, service.value, target, topic, str(replacement) if replacement else None)
     print_text(replay_text(results))
-    if failed := still_parked_after(results):
+    if failed := still_parked_after(results, where):
         warn(failed)
         raise typer.Exit(ExitCode.FAILED)
 
@@ -222,8 +222,9 @@ def skip_command(
     reason: Annotated[str | None, typer.Option(help="Why it is dropped; kept with the record of the skip.")] = None,
 ) -> None:
     """Drop a key's poison message and apply the rest; exit status 1 when any stay parked (one behind it failed)."""
-    results = dlq_skip(connection(ctx), service.value, target, topic, reason)
+    where = connection(ctx)
+    results = dlq_skip(where, service.value, target, topic, reason)
     print_text(replay_text(results))
-    if failed := still_parked_after(results, skipped=True):
+    if failed := still_parked_after(results, where, skipped=True):
         warn(failed)
         raise typer.Exit(ExitCode.FAILED)

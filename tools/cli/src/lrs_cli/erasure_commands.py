@@ -52,12 +52,20 @@ def erasures(connection: Connection, uln: str | None, limit: int = 100, after: s
     return page
 
 
+NOT_ERASED = (
+    "not erased: emails already sent (a challenge email carries the learner's reason), a learner held only in the"
+    " Sandpit, and events written before decision 0080 (in clear on the log)"
+)
+
+
 def erasure_text(erasure: dict[str, Any], *, erased_now: bool) -> str:
     done = f"erasure {erasure['erasure_id']} by {erasure['erased_by']} at {erasure['erased_at']}"
     if erased_now:
+        # what docs/privacy.md and the portal's erasure page say is not reached: the promise stops there
         return (
-            f"erased learner {erasure['uln']}: their personal data can no longer be read in any service or stored"
-            f" event, nor in backups once those from before today expire (30 days) ({done})"
+            f"erased learner {erasure['uln']}: their names, date of birth and gender can no longer be read in any"
+            f" service or stored event, nor in backups once those from before today expire (30 days) ({done})\n"
+            f"{NOT_ERASED}"
         )
     return f"learner {erasure['uln']} was already erased ({done}): nothing changed"
 

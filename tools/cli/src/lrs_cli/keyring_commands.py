@@ -35,7 +35,7 @@ def rewrap(connection: Connection, *, on_progress: Callable[[int, int], None] | 
                 return {**state, "rewrapped": total}
 
 
-def wrapping_text(state: dict[str, Any]) -> str:
+def wrapping_text(state: dict[str, Any], where: Connection) -> str:
     counts = ", ".join(f"{count:,} by wrapping key {key_id}" for key_id, count in state["keys_by_wrapping_key"].items())
     lines = [
         f"new learner keys are wrapped with wrapping key {state['wrap_with']}"
@@ -43,18 +43,19 @@ def wrapping_text(state: dict[str, Any]) -> str:
         f"stored learner keys: {counts or 'none'}",
     ]
     if state["to_rewrap"]:
-        lines.append(f"{state['to_rewrap']:,} to re-wrap: run `lrs keyring rewrap`")
+        lines.append(f"{state['to_rewrap']:,} to re-wrap: run `{where.command('keyring rewrap')}`")
     return "\n".join(lines)
 
 
 @app.command("status")
 def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Which wrapping key new learner keys get, and how many stored keys each wrapping key wraps."""
-    state = wrapping(connection(ctx))
+    where = connection(ctx)
+    state = wrapping(where)
     if as_json:
         print_json(state)
     else:
-        print_text(wrapping_text(state))
+        print_text(wrapping_text(state, where))
 
 
 @app.command("rewrap")
@@ -62,9 +63,10 @@ def rewrap_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Re-wrap every stored learner key with the wrapping key validation wraps new keys with (after
     LRS_KEYRING_WRAP_WITH was changed everywhere). The keys themselves stay the same: nothing sealed
     changes. Safe to run again or to stop: it carries on where it was."""
+    where = connection(ctx)
     with progress("re-wrapping learner keys") as update:
-        state = rewrap(connection(ctx), on_progress=lambda done, left: update(completed=done, total=done + left))
+        state = rewrap(where, on_progress=lambda done, left: update(completed=done, total=done + left))
     if as_json:
         print_json(state)
     else:
-        print_text(f"re-wrapped {state['rewrapped']:,} learner keys\n{wrapping_text(state)}")
+        print_text(f"re-wrapped {state['rewrapped']:,} learner keys\n{wrapping_text(state, where)}")

@@ -141,8 +141,9 @@ def cancel_command(
 @app.command("pause")
 def pause_command(ctx: typer.Context, reason: Reason) -> None:
     """Operator: stop deciding batches now, until `resume` (batches are still accepted)."""
-    _changed(connection(ctx), "POST", "/v1/admin/maintenance/pause", {"reason": reason})
-    print_text("paused: batches are accepted and queued until `lrs maintenance resume`")
+    where = connection(ctx)
+    _changed(where, "POST", "/v1/admin/maintenance/pause", {"reason": reason})
+    print_text(f"paused: batches are accepted and queued until `{where.command('maintenance resume')}`")
 
 
 @app.command("resume")

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from lrs_cli.client import Connection, ExitCode, expect_ok
+from lrs_cli.client import Connection, ExitCode, UsageError, expect_ok
 from lrs_cli.output import JsonOption, connection, mark_environment, print_json, print_text, progress
 from lrs_contracts.environments import Environment
 
@@ -31,7 +31,12 @@ def sandpit_connection(ctx: typer.Context) -> Connection:
 
 def start_reset(sandpit: Connection, ao_id: str | None) -> dict[str, Any]:
     with sandpit.client("ingest") as client:
-        started: dict[str, Any] = expect_ok(client.post("/v1/sandpit/reset", json={"ao_id": ao_id} if ao_id else None))
+        response = client.post("/v1/sandpit/reset", json={"ao_id": ao_id} if ao_id else None)
+    if response.status_code == 422 and ao_id is None:
+        # Only an operator's key is asked for the AO (an AO's resets its own), and a key does not say whose it is
+        # until the service reads it: the refused request changed nothing.
+        raise UsageError("an operator names the AO whose Sandpit to reset: add --ao, like --ao RN5133")
+    started: dict[str, Any] = expect_ok(response)
     return started
 
 
@@ -56,7 +61,7 @@ def reset_text(reset: dict[str, Any], sandpit: Connection) -> str:
     text += " - its sandpit batches and achievement states are gone"
     if offsets := reset.get("plr_min_offsets"):
         # The PLR follows the erasures in log order, moments later.
-        read = f"lrs --sandpit{key} plr show ULN --min-offsets {shlex.quote(offsets)}"
+        read = sandpit.command(f"plr show ULN --min-offsets {shlex.quote(offsets)}")
         text += f"; PLRs show it from log offsets {offsets}: `{read}`"
     return text
 
