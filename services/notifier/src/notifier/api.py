@@ -28,8 +28,9 @@ from notifier.store import ContactStore, StoredContact
 EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
 
 
-def live_only(request: Request) -> None:
-    """The Sandpit runs no challenges service (decision 0060): a contact stored there would email nobody, ever."""
+def live_only(request: Request, _caller: CurrentPrincipal) -> None:
+    """The Sandpit runs no challenges service (decision 0060): a contact stored there would email nobody, ever.
+    Said only to an authenticated caller: without a key, 401 as everywhere."""
     if environment_of(request).is_sandpit:
         raise ProblemError(
             403,

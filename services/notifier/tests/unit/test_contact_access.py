@@ -78,3 +78,14 @@ async def test_the_ao_itself_is_told_it_has_none_then_sets_it_on_live() -> None:
     assert put.status_code == 200
     assert put.json()["email"] == CONTACT["email"]
     assert contacts.writes == ["RN9093"]
+
+
+async def test_the_sandpit_asks_a_caller_without_a_key_for_one_before_saying_live_only() -> None:
+    app = build_app(
+        "notifier", title="Notifier", description="", lifespan=noop_lifespan, environment=Environment.SANDPIT
+    )
+    app.include_router(router)
+    app.state.contacts = Contacts()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifier") as client:
+        answer = await client.get("/v1/ao/RN9093/challenge-contact")
+    assert answer.status_code == 401, answer.text

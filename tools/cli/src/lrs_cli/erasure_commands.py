@@ -1,10 +1,10 @@
 """`lrs learners erase|erasures`: erasing a learner's personal data, over validation's API (decision 0080).
 
-Erasure destroys the learner's data key: their names, date of birth and gender become unreadable in
-every service and stored event, and every projection forgets them; achievements and counts stay. A
-database backup from before the erasure can still open them with that day's wrapping key until it
-expires (30 days, docs/privacy.md). It cannot be undone, so the command asks first on a terminal and
-wants `--yes` anywhere else.
+Erasure destroys the learner's data key: their names, date of birth and gender become unreadable
+wherever they were sealed under it, and every projection forgets them; achievements and counts stay.
+Not erased (docs/privacy.md): emails already sent, a learner held only in the Sandpit, events written
+before decision 0080, and, until it expires (30 days), a database backup from before the erasure. It
+cannot be undone, so the command asks first on a terminal and wants `--yes` anywhere else.
 """
 
 from __future__ import annotations
