@@ -172,8 +172,9 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         example="a CSV whose second heading is `Uln` instead of `ULN`; a NUL byte in a given name",
         source="product decision, DOMAIN.md §7",
         fix=(
-            "Check the file against the template: exact headings, the same number of fields on every row, "
-            "UTF-8 text. The line and column in the message point at the first fault."
+            "Check the file against the template of its format, as UTF-8 text: a CSV file with the exact headings "
+            "and the same number of fields on every row; an XML or JSON file complete and well-formed, with the "
+            "template's element or key names. The line and column in the message point at the first fault."
         ),
     ),
     BatchCode.TOO_LARGE: CodeExplanation(
