@@ -64,8 +64,9 @@ class KeptRequest:
 def judge_client_request(kept: Iterable[KeptRequest], now: datetime, most: int) -> ClientRequest:
     """A client's request at `now`, by its requests kept: answered while fewer than `most` were answered in the 60
     minutes before (a rolling hour: a client is never answered more than `most` in any 60 minutes, across a clock
-    hour's turn too). Beyond them, the first in 60 minutes is said apart, to be logged once."""
-    within = [request for request in kept if now - CLIENTS_HOUR < request.at <= now]
+    hour's turn too). Beyond them, the first in 60 minutes is said apart, to be logged once. A request kept with
+    a time after `now` (a clock set back) counts as in the 60 minutes."""
+    within = [request for request in kept if request.at > now - CLIENTS_HOUR]
     if sum(request.answered for request in within) < most:
         return ClientRequest.ANSWERED
     if any(not request.answered for request in within):

@@ -352,9 +352,10 @@ class AccountStore:
         count, on every replica."""
         client_hash = hashlib.sha256(client.encode()).hexdigest()
         async with self._pool.acquire() as connection, connection.transaction():
-            now: datetime = await connection.fetchval(
-                "SELECT now() FROM pg_advisory_xact_lock($1)", _link_requests_lock(client_hash)
-            )
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _link_requests_lock(client_hash))
+            # the time now that it is this request's turn: the transaction's now() is when it started, maybe before
+            # a request it waited for
+            now: datetime = await connection.fetchval("SELECT clock_timestamp()")
             rows = await connection.fetch(
                 "SELECT requested_at, answered FROM portal.link_requests_by_client"
                 " WHERE client_hash = $1 AND requested_at > $2",
