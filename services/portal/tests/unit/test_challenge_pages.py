@@ -4,6 +4,7 @@ date, grade, and its id), offer as the correction only the batches the challenge
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -82,6 +83,41 @@ def test_a_challenge_page_names_the_achievement_as_a_person_knows_it_and_keeps_i
     assert f'data-achievement="id">{ACHIEVEMENT_ID}<' in page
 
 
+def test_a_challenge_corrected_since_says_its_grade_is_the_one_when_it_was_raised_not_now(
+    portal: StubbedPortal,
+) -> None:
+    """Decision 0142 keeps the grade the achievement had when the challenge was raised, so the learner and the AO
+    recognise it; once a batch corrected it (Distinction to Merit, say), it is not the grade on the record."""
+    client, _ = portal.signed_in()
+    kept = challenge()["achievement"]
+    assert isinstance(kept, dict)
+    corrected = challenge(
+        achievement={**kept, "grade": "Distinction"},
+        state="resolved",
+        resolved_at="2026-12-01T09:00:00Z",
+        resolution="corrected",
+        correcting_batch_id=CORRECTING,
+    )
+    with_a_challenge(portal, corrected)
+    portal.on(
+        "GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [corrected], "next": None})
+    )
+
+    page = client.get(f"/challenges/{CHALLENGE_ID}").text
+    inbox = client.get("/challenges").text
+    every_resolved = client.get("/challenges/resolved").text
+
+    assert re.search(
+        r'<dt class="govuk-summary-list__key">Grade when raised</dt>'
+        r'<dd class="govuk-summary-list__value" data-achievement="grade">Distinction</dd>',
+        page,
+    )
+    assert ">Grade</dt>" not in page
+    for listed in (inbox, every_resolved):
+        assert "20 August 2026, grade Distinction when raised" in listed
+        assert "grade Distinction<" not in listed
+
+
 def test_a_challenge_without_a_kept_title_takes_the_catalogues(portal: StubbedPortal) -> None:
     client, _ = portal.signed_in()
     kept = challenge()["achievement"]
@@ -120,7 +156,7 @@ def test_a_resolved_challenge_says_the_data_was_confirmed_correct_not_upheld(por
     for shown in (page, inbox, every_resolved):
         assert 'data-resolution="upheld">Data confirmed correct<' in shown
         assert ">upheld<" not in shown
-    assert "600/1166/X" in inbox and "20 August 2026, grade Merit" in inbox
+    assert "600/1166/X" in inbox and "20 August 2026, grade Merit when raised" in inbox
 
 
 def test_pages_read_resolutions_with_the_contracts_words_and_an_unknown_one_as_it_came(portal: StubbedPortal) -> None:

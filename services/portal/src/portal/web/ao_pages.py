@@ -295,7 +295,10 @@ _CORRECTING_BATCH_CODES = (ProblemCode.CORRECTING_BATCH_REQUIRED, ProblemCode.CO
 
 def _achievement_shown(challenge: dict[str, Any], catalogue: Catalogue) -> dict[str, Any] | None:
     """What a person recognises the challenged achievement by: its QAN as written, its title (the challenge's,
-    else the catalogue's), award date and grade; None for a challenge raised before these were kept."""
+    else the catalogue's), award date and grade; None for a challenge raised before these were kept.
+
+    The grade is the one the achievement had when the challenge was raised (decision 0142 copies it onto the
+    challenge then): a correction may since have changed it, so it is shown as the grade when raised."""
     achievement = challenge.get("achievement")
     if not achievement:
         return None
@@ -306,7 +309,7 @@ def _achievement_shown(challenge: dict[str, Any], catalogue: Catalogue) -> dict[
         "qan": display_qan(qan),
         "title": title,
         "award_date": f"{awarded.day} {awarded:%B %Y}",
-        "grade": achievement.get("grade"),
+        "grade_when_raised": achievement.get("grade"),
     }
 
 
