@@ -123,13 +123,15 @@ def rejections_chart(data: MiData) -> Chart:
         horizontal=True,
         category_label="Code",
         empty="No rejections in these months",
-        category_notes=tuple(_counted(code) for code, _ in counts),
+        category_notes=tuple(_counted(code, n) for code, n in counts),
         notes_label="What is counted",
     )
 
 
-def _counted(code: str) -> str:
-    return "batches failed" if code in BATCH_CODES else "records rejected"
+def _counted(code: str, number: int) -> str:
+    if code in BATCH_CODES:
+        return "batch failed" if number == 1 else "batches failed"
+    return "record rejected" if number == 1 else "records rejected"
 
 
 MONTHLY_CODES_FOOTNOTE = (
@@ -164,9 +166,10 @@ def timeliness_chart(data: MiData) -> Chart:
     return Chart(
         "chart-timeliness",
         f"Decided within {TARGET_WORKING_DAYS} working days",
-        f"Batches with a results-issued date each month, and how many were decided within"
-        f" {TARGET_WORKING_DAYS} working days of it, {_span(data)}. Results reach learners' records after the"
-        " decision: see the next chart.",
+        f"Completed batches with a results-issued date each month, and how many were decided within"
+        f" {TARGET_WORKING_DAYS} working days of it, {_span(data)}. Failed and abandoned batches are not counted;"
+        " a completed batch is, even one that changed no learner's record (each of its records rejected or"
+        " already recorded). Results reach learners' records after the decision: see the next chart.",
         periods,
         (
             Series("Batches measured", tuple(float(data.timely(p, "batches_measured")) for p in periods)),
@@ -182,9 +185,10 @@ def _lag_note(data: MiData) -> str:
     seconds = data.lag_bound_seconds()
     if seconds is None:
         return ""
+    minutes = -(-seconds // 60)
     return (
         " A result counts as on the record when it reached the PLR's log, plus up to"
-        f" {-(-seconds // 60)} minutes for the record to show it."
+        f" {minutes} minute{'' if minutes == 1 else 's'} for the record to show it."
     )
 
 
@@ -202,9 +206,10 @@ def plr_timeliness_chart(data: MiData) -> Chart:
     return Chart(
         "chart-plr-timeliness",
         f"On learners' records within {TARGET_WORKING_DAYS} working days",
-        f"Batches decided {_span(data)} with a results-issued date, and how many had their results on learners'"
-        f" records within {TARGET_WORKING_DAYS} working days of it, by qualification type; a batch counts once"
-        f" under each type it carried.{_lag_note(data)}",
+        f"Batches decided {_span(data)} that changed learners' records (and gave a results-issued date), and how"
+        f" many had their results on them within {TARGET_WORKING_DAYS} working days of it, by qualification type;"
+        " a batch counts once under each type it carried. Batches that changed no learner's record (every record"
+        f" rejected or already recorded, or the batch failed) are not counted.{_lag_note(data)}",
         categories,
         (
             Series("Batches measured", tuple(float(measured[name]) for name in categories)),
@@ -262,7 +267,7 @@ def chart_csv(chart: Chart) -> str:
     text = io.StringIO(newline="")
     writer = csv.writer(text, lineterminator="\r\n")
     notes = [chart.notes_label] if chart.notes_label else []
-    writer.writerow(["Category", *notes, *(series.name for series in chart.series)])
+    writer.writerow([chart.category_label, *notes, *(series.name for series in chart.series)])
     for index, (category, values) in enumerate(table_rows(chart)):
         noted = [chart.note(index)] if chart.notes_label else []
         writer.writerow([category, *noted, *(str(int(v)) if float(v).is_integer() else str(v) for v in values)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from xml.etree import ElementTree
 
@@ -186,7 +187,24 @@ def test_a_long_legend_wraps_inside_the_chart() -> None:
 
 def test_each_chart_downloads_as_the_csv_of_its_table() -> None:
     text = chart_csv(CHARTS["records"](data()))
-    assert text.splitlines() == ["Category,Accepted,Rejected", "2026-10,150,60", "2026-11,100,5"]
+    assert text.splitlines() == ["Month,Accepted,Rejected", "2026-10,150,60", "2026-11,100,5"]
+
+
+@pytest.mark.parametrize("name", sorted(CHARTS))
+def test_each_csv_heads_its_first_column_as_the_table_does_not_category(name: str) -> None:
+    """Decision 0040: the chart, its table and its CSV show the same thing, their first column's heading too."""
+    chart = CHARTS[name](data())
+    heading = chart_csv(chart).splitlines()[0].split(",")[0]
+    assert heading == chart.category_label
+    assert heading == {"rejections": "Code", "plr-timeliness": "Qualification type"}.get(name, "Month")
+
+
+def test_the_mi_pages_tables_head_their_first_column_as_their_csvs_do() -> None:
+    rendered = _mi_page(_with_failed_batches().submissions["2026-11"][0])
+    for name, build in CHARTS.items():
+        section = rendered.split(f'data-chart="{name}"', 1)[1].split("</section>", 1)[0]
+        first = re.search(r'<thead[^>]*><tr[^>]*>\s*<th scope="col" class="govuk-table__header">([^<]*)</th>', section)
+        assert first is not None and first.group(1) == build(data()).category_label
 
 
 def test_no_rejections_draw_an_empty_chart_that_says_so() -> None:
@@ -211,7 +229,7 @@ def test_the_rejections_csv_says_a_batch_code_counts_batches_and_a_record_code_r
     text = chart_csv(CHARTS["rejections"](_with_failed_batches()))
 
     assert text.splitlines() == [
-        "Category,What is counted,Number",
+        "Code,What is counted,Number",
         "RV002,records rejected,9",
         "RS005,batches failed,3",
     ]
@@ -240,7 +258,7 @@ def test_the_rejections_chart_and_its_table_say_what_each_code_counts() -> None:
 
 
 def test_a_chart_whose_categories_count_nothing_different_has_no_such_column() -> None:
-    assert chart_csv(CHARTS["records"](data())).splitlines()[0] == "Category,Accepted,Rejected"
+    assert chart_csv(CHARTS["records"](data())).splitlines()[0] == "Month,Accepted,Rejected"
 
 
 def _failed_month() -> MiData:
@@ -266,7 +284,7 @@ def test_the_month_by_month_rejections_count_rejected_records_only_so_no_month_a
 
     assert [series.name for series in chart.series] == ["RV002"]
     assert table_rows(chart) == [("2026-11", (3.0,))]
-    assert chart_csv(chart).splitlines() == ["Category,RV002", "2026-11,3"]
+    assert chart_csv(chart).splitlines() == ["Month,RV002", "2026-11,3"]
     assert "RS005 fails a whole batch" in chart.footnote and "left out here" in chart.footnote
 
 
@@ -286,3 +304,72 @@ def test_the_mi_page_says_under_the_month_by_month_table_that_batch_codes_are_le
     after_table = section.split("</table>", 1)[1]
     assert '<p class="govuk-body-s" data-footnote>Record codes (RVnnn) only: a batch code such as RS005' in after_table
     assert "data-footnote" not in rendered.split('data-chart="rejections-by-month"', 1)[0]
+
+
+def _mi_page(submitted: Mapping[str, object], path: str = "/mi?months=1") -> str:
+    """A page of /mi, for this month only, of an AO whose submissions are `submitted` and other reports empty."""
+    portal = stubbed_portal()
+    client, _ = portal.signed_in(Role.AO)
+    portal.on("GET", "reporting/v1/reports/submissions", lambda _: httpx.Response(200, json={"items": [submitted]}))
+    for report in ("timeliness", "plr-timeliness", "rejections", "challenges"):
+        portal.on("GET", f"reporting/v1/reports/{report}", lambda _: httpx.Response(200, json={"items": []}))
+    page: str = client.get(path).text
+    return page
+
+
+def test_one_failed_batch_and_one_rejected_record_are_counted_in_the_singular() -> None:
+    one_each = {
+        "batches_completed": 1,
+        "batches_failed": 1,
+        "batches_abandoned": 0,
+        "records_accepted": 9,
+        "records_rejected": 1,
+        "rejections_by_code": {"RS005": 1, "RV002": 1, "RV004": 2},
+    }
+    chart = CHARTS["rejections"](MiData(["2026-11"], {"2026-11": [one_each]}, {}))
+    drawn = str(svg(chart))
+
+    assert ">1 batch failed</text>" in drawn and ">1 record rejected</text>" in drawn
+    assert ">2 records rejected</text>" in drawn
+    assert "1 batches" not in drawn and "1 records" not in drawn
+    assert chart_csv(chart).splitlines() == [
+        "Code,What is counted,Number",
+        "RV004,records rejected,2",
+        "RS005,batch failed,1",
+        "RV002,record rejected,1",
+    ]
+    assert _mi_page(one_each, "/mi/rejections.csv?months=1") == chart_csv(chart)
+    rendered = _mi_page(one_each)
+    assert re.search(
+        r"RS005 <span[^>]*>[^<]*</span></th>\s*<td class=\"govuk-table__cell\" data-counted>batch failed</td>", rendered
+    )
+    assert re.search(
+        r"RV002 <span[^>]*>[^<]*</span></th>\s*<td class=\"govuk-table__cell\" data-counted>record rejected</td>",
+        rendered,
+    )
+
+
+def test_decided_within_10_working_days_says_only_completed_batches_are_timed() -> None:
+    """Reporting times a completed batch that gave a results-issued date (reporting.aggregates.fact_of), one that
+    changed no record included; a failed or abandoned batch is never timed."""
+    description = CHARTS["timeliness"](data()).description
+
+    assert description.startswith("Completed batches with a results-issued date each month")
+    assert "Failed and abandoned batches are not counted" in description
+    assert "even one that changed no learner's record" in description
+
+
+def test_on_learners_records_within_10_working_days_says_which_batches_are_counted_as_the_dashboard_does() -> None:
+    description = CHARTS["plr-timeliness"](data()).description
+
+    assert "that changed learners' records (and gave a results-issued date)" in description
+    assert (
+        "Batches that changed no learner's record (every record rejected or already recorded, or the batch failed)"
+        " are not counted." in description
+    )
+
+
+def test_a_lag_of_a_minute_is_one_minute() -> None:
+    rows = [{**row, "projection_lag_bound_seconds": 60} for row in data().plr_timeliness]
+    chart = CHARTS["plr-timeliness"](MiData(["2026-10", "2026-11"], {}, {}, plr_timeliness=rows))
+    assert "plus up to 1 minute for the record to show it" in chart.description
