@@ -52,6 +52,14 @@ HTTP_LATENCY = Histogram("lrs_http_request_seconds", "HTTP request latency", ["s
 _log = get_logger("lrs.http")
 
 DOCS_ASSETS = "/docs/assets"
+DOCUMENTATION_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self';"
+    " worker-src blob:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+"""The Content-Security-Policy of /docs and /redoc, which they carry themselves so that an app's stricter policy
+for its other pages (the portal's: `with_security_headers` keeps a policy a response names) does not break them:
+ReDoc styles its page with inline <style> elements and searches in a worker it makes from a blob: URL. Their
+scripts and styles still come only from the service itself, and neither page shows anything a request sent."""
 
 
 DEFAULT_BODY_BYTES = 1_048_576
@@ -180,6 +188,8 @@ def _serve_documentation(app: FastAPI, title: str) -> None:
     name = html.escape(title)
     spec = html.escape(app.openapi_url or "/openapi.json")
 
+    policy = {"Content-Security-Policy": DOCUMENTATION_POLICY}
+
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
         return HTMLResponse(
@@ -188,7 +198,8 @@ def _serve_documentation(app: FastAPI, title: str) -> None:
             f'<link rel="icon" type="image/png" href="{DOCS_ASSETS}/swagger-ui/favicon-32x32.png"></head>'
             f'<body><div id="swagger-ui" data-openapi-url="{spec}"></div>'
             f'<script src="{DOCS_ASSETS}/swagger-ui/swagger-ui-bundle.js"></script>'
-            f'<script src="{DOCS_ASSETS}/swagger-ui-init.js"></script></body></html>'
+            f'<script src="{DOCS_ASSETS}/swagger-ui-init.js"></script></body></html>',
+            headers=policy,
         )
 
     @app.get("/redoc", include_in_schema=False)
@@ -197,7 +208,8 @@ def _serve_documentation(app: FastAPI, title: str) -> None:
             f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{name} - ReDoc</title>'
             f'<link rel="icon" type="image/png" href="{DOCS_ASSETS}/swagger-ui/favicon-32x32.png"></head>'
             f'<body><redoc spec-url="{spec}"></redoc>'
-            f'<script src="{DOCS_ASSETS}/redoc/redoc.standalone.js"></script></body></html>'
+            f'<script src="{DOCS_ASSETS}/redoc/redoc.standalone.js"></script></body></html>',
+            headers=policy,
         )
 
     @app.get(PROBLEM_PAGES, include_in_schema=False)

@@ -398,6 +398,8 @@ SECURITY_HEADERS = {
 
 
 def with_security_headers(response: Response, *, cacheable: bool) -> Response:
+    """Every page's headers: a response that names its own policy keeps it, as the API documentation at /docs
+    and /redoc does (`lrs_platform.http.DOCUMENTATION_POLICY`: ReDoc cannot work without inline styles)."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if not cacheable:
