@@ -14,10 +14,10 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from enum import StrEnum
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -102,6 +102,7 @@ def _email(recipient: Address, subject: str, policy: ResetLinkPolicy) -> EmailMe
     message["To"] = recipient
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain=urlsplit(policy.public_url).hostname or "lrs.local")
+    message["Date"] = format_datetime(datetime.now(UTC))  # RFC 5322 wants one; mail clients sort by it
     return message
 
 

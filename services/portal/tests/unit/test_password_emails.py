@@ -600,3 +600,22 @@ def test_a_clients_hourly_share_is_a_setting(monkeypatch: pytest.MonkeyPatch) ->
     sending = bootstrap._password_emails(settings, MemoryAccounts())  # type: ignore[arg-type]
 
     assert sending is not None and sending.policy.most_requests_per_client == 25
+
+
+def test_every_email_of_the_portal_is_dated_as_rfc_5322_requires() -> None:
+    """A message without Date is sorted oddly by mail clients and marked down by spam filters."""
+    from email.utils import parsedate_to_datetime
+
+    from portal.reset_links import address_changed_email, first_password_email, operator_link_email, reset_email
+
+    account = Account("nia", "Nia", Role.AO, "RN9093", EMAIL)
+    expires = datetime.now(UTC) + timedelta(minutes=30)
+    link = "https://portal.test/reset?token=x"
+    sent = [
+        make(account, link, expires, RESET_LINKS) for make in (reset_email, first_password_email, operator_link_email)
+    ]
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    for message in sent:
+        dated = parsedate_to_datetime(message["Date"])
+        assert before <= dated <= datetime.now(UTC) + timedelta(seconds=1), message["Date"]
+    assert address_changed_email.__module__ == "portal.reset_links"  # built by the same _email, dated the same
