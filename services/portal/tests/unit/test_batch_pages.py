@@ -105,17 +105,35 @@ def test_a_sandpit_batchs_pages_and_learners_link_stay_in_the_sandpit() -> None:
         assert f'href="{base}/batches?page=2"' in listing
 
 
-def test_a_failed_batchs_accepted_records_are_bracketed_and_said_to_be_added_nowhere() -> None:
-    counts = {"total": 10, "accepted": 6, "rejected": 4, "warnings": 0, "no_ops": 1}
+def test_a_sandpit_batch_says_its_accepted_records_are_the_sandpits_not_learners_live_ones() -> None:
+    """README: everything from the Sandpit is marked; nothing from it reaches a learner's live record."""
+    counts = {"total": 2, "accepted": 2, "rejected": 0, "warnings": 0, "no_ops": 0}
+    shown = batch(status="completed", failure_reason=None, counts=counts)
+    context = {"decided": True, "records": [], "total": 2, "codes": [], "threshold": 0.3, "status_filter": None}
+    context |= {"code_filter": None, "statuses": RECORD_STATUSES, "sent_before": None, "page": 1, "last_page": 1}
+
+    live = page("batch.html", batch=shown, **context)
+    sandpit = page("batch.html", batch=shown, sandpit=True, base="/sandpit", **context)
+
+    assert "The accepted records are on learners' records. Look a learner up" in live
+    assert "Sandpit" not in live.split('data-table="records"', 1)[1]
+    assert "The accepted records are on learners' records." not in sandpit
+    assert (
+        "The accepted records are on the Sandpit's learners' records only: nothing from the Sandpit reaches a"
+        " learner's live record. Look a learner up on the Sandpit's" in sandpit
+    )
+    assert 'href="/sandpit/learners">learners page</a>' in sandpit
+
+
+def _failed_batch_page(counts: dict[str, int], records: list[dict[str, Any]]) -> tuple[str, str]:
+    """A failed (RS005) batch's page, and the batch list showing it."""
     failed = batch(status="failed", failure_code="RS005", failure_reason=None, counts=counts)
-    record = {"line": 4, "status": "accepted", "errors": [], "warnings": [], "uln_masked": "******0043"}
-    record |= {"mis_identifier": "MIS-1", "action": "Create"}
     html = page(
         "batch.html",
         batch=failed,
         decided=True,
-        records=[record],
-        total=10,
+        records=records,
+        total=counts["total"],
         codes=[],
         status_filter=None,
         code_filter=None,
@@ -125,14 +143,53 @@ def test_a_failed_batchs_accepted_records_are_bracketed_and_said_to_be_added_now
         statuses=RECORD_STATUSES,
         sent_before=None,
     )
-    listing = page("_batch_table.html", batches=[failed], caption="Recent batches")
+    return html, page("_batch_table.html", batches=[failed], caption="Recent batches")
+
+
+def _record(line: int, status: str) -> dict[str, Any]:
+    shown = {"line": line, "status": status, "errors": [], "warnings": [], "uln_masked": "******0043"}
+    return shown | {"mis_identifier": f"MIS-{line}", "action": "Create"}
+
+
+def test_a_failed_batchs_accepted_records_are_bracketed_and_said_to_be_added_nowhere() -> None:
+    counts = {"total": 10, "accepted": 6, "rejected": 4, "warnings": 0, "no_ops": 1}
+    html, listing = _failed_batch_page(counts, [_record(4, "accepted")])
 
     assert re.search(r'data-count="accepted">\(6\) passed their checks, but none was added[^<]*\(RS005\)</dd>', html)
-    assert re.search(r'data-count="no_ops">\(1\) passed its checks, but was not added', html)
     assert 'data-count="rejected">4</dd>' in html
     assert "not added: the batch failed" in html  # the record's own result too
     assert re.search(r'data-count="accepted">\(6\)<span class="govuk-visually-hidden"> passed their checks', listing)
     assert 'data-count="rejected">4</td>' in listing
+
+
+def test_a_failed_batchs_unchanged_records_are_not_said_to_be_left_off_a_record_they_were_already_on() -> None:
+    """A no-change record is never added: it was on its learner's record as sent, batch failed or not."""
+    html, listing = _failed_batch_page(
+        {"total": 10, "accepted": 0, "rejected": 4, "warnings": 0, "no_ops": 6}, [_record(5, "no_op")]
+    )
+    one, _ = _failed_batch_page({"total": 10, "accepted": 5, "rejected": 4, "warnings": 0, "no_ops": 1}, [])
+
+    assert (
+        'data-count="no_ops">(6) passed their checks in a batch that failed (RS005): each was on its learner&#39;s'
+        " record already, unchanged</dd>" in html
+    )
+    assert (
+        'data-count="no_ops">(1) passed its checks in a batch that failed (RS005): it was on its learner&#39;s'
+        " record already, unchanged</dd>" in one
+    )
+    assert 'data-count="no_ops">(6)<span class="govuk-visually-hidden"> passed their checks in a batch' in listing
+    for shown in (html, one, listing):
+        counts = re.findall(r'data-count="no_ops">(.*?)</t?d', shown)
+        assert counts and not any("added" in count for count in counts)
+    assert "data-not-added" not in html  # nor the unchanged record's own result
+
+
+def test_a_failed_batch_with_none_accepted_says_nothing_of_passing_checks_for_them() -> None:
+    html, listing = _failed_batch_page({"total": 69, "accepted": 0, "rejected": 69, "warnings": 0, "no_ops": 0}, [])
+
+    assert 'data-count="accepted">0</dd>' in html and 'data-count="no_ops">0</dd>' in html
+    assert 'data-count="accepted">0</td>' in listing and 'data-count="no_ops">0</td>' in listing
+    assert "passed" not in html.split('data-count="accepted">', 1)[1].split("</dl>", 1)[0]
 
 
 def test_the_batch_list_has_a_no_change_column() -> None:
@@ -175,7 +232,8 @@ def test_the_batch_list_explains_its_brackets_and_dashes_to_everyone() -> None:
     both = page("_batch_table.html", batches=[failed, refused], caption="Batches")
     plain = page("_batch_table.html", batches=[completed], caption="Batches")
 
-    assert "none of them was added to a learner's record" in both and "A dash means none" in both
+    assert "an accepted one was not added to its learner's record, and one with no change was on it already" in both
+    assert "none of them was added" not in both and "A dash means none" in both
     assert "data-count-notes" not in plain
 
 

@@ -23,6 +23,7 @@ from portal.web.common import (
     calls,
     checked_form,
     field,
+    in_sandpit,
     notice_for,
     portal_of,
     render,
@@ -205,6 +206,8 @@ async def record_page(request: Request, batch_id: uuid.UUID, line: int, user: Ao
 async def records_csv(request: Request, batch_id: uuid.UUID, user: AoUser) -> Response:
     download = await calls(request, user).batch_records_csv(batch_id)
     filename = download.filename or f"batch-{batch_id}-records.csv"
+    if in_sandpit(request) and not filename.startswith("sandpit-"):
+        filename = f"sandpit-{filename}"  # saved beside live's results, the file says it is the Sandpit's
     return Response(
         download.content,
         media_type=download.media_type,

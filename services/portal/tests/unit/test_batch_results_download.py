@@ -1,0 +1,59 @@
+"""A batch's results as CSV: named as ingest names them in live, and marked as the Sandpit's in the Sandpit
+(README: everything from the Sandpit is marked), so a saved file is never taken for live results."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import httpx
+import pytest
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
+
+from portal.backend import Services
+
+BATCH_ID = uuid.uuid4()
+CSV = b"line,status\n4,accepted\n"
+
+
+def ingests_results(request: httpx.Request) -> httpx.Response:
+    disposition = f'attachment; filename="batch-{BATCH_ID}-records.csv"'  # as ingest names it, in either environment
+    return httpx.Response(200, content=CSV, headers={"Content-Type": "text/csv", "Content-Disposition": disposition})
+
+
+@pytest.fixture
+def portal(monkeypatch: pytest.MonkeyPatch) -> StubbedPortal:
+    """A portal with a Sandpit whose services are answered at hosts of their own (`sandpit-ingest`); a session's
+    Sandpit key is issued by the in-memory key store when a Sandpit page first asks for it."""
+    portal = stubbed_portal()
+    sandpit_urls = {name: f"http://sandpit-{name}" for name in ("ingest", "plr-projector", "validation")}
+    client = httpx.AsyncClient(transport=httpx.MockTransport(portal.answer))
+    portal.app.state.portal = dataclasses.replace(portal.app.state.portal, sandpit=Services(sandpit_urls, client))
+
+    async def keep_sandpit_key(token_hash: str, key_id: str, sealed: bytes) -> bool:
+        return True
+
+    monkeypatch.setattr(portal.auth, "_sandpit_keys", portal.keys)
+    monkeypatch.setattr(portal.sessions, "keep_sandpit_key", keep_sandpit_key, raising=False)
+    portal.on("GET", f"ingest/v1/batches/{BATCH_ID}/records.csv", ingests_results)
+    portal.on("GET", f"sandpit-ingest/v1/batches/{BATCH_ID}/records.csv", ingests_results)
+    return portal
+
+
+def test_live_results_keep_the_name_ingest_gives_them(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in()
+
+    answer = client.get(f"/batches/{BATCH_ID}/records.csv")
+
+    assert answer.status_code == 200 and answer.content == CSV
+    assert answer.headers["content-disposition"] == f'attachment; filename="batch-{BATCH_ID}-records.csv"'
+
+
+def test_the_sandpits_results_are_named_as_the_sandpits(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in()
+
+    answer = client.get(f"/sandpit/batches/{BATCH_ID}/records.csv")
+
+    assert answer.status_code == 200 and answer.content == CSV
+    assert portal.sent_to("GET", f"sandpit-ingest/v1/batches/{BATCH_ID}/records.csv")
+    assert answer.headers["content-disposition"] == f'attachment; filename="sandpit-batch-{BATCH_ID}-records.csv"'
