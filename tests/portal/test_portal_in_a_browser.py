@@ -379,7 +379,7 @@ async def test_the_mi_charts_show_the_mi_apis_numbers(
     async with ao_page.expect_download() as download_info:
         await ao_page.get_by_role("link", name="Download “Records per month” as CSV").click()
     rows = list(csv.reader(io.StringIO(read_file(await (await download_info.value).path()).decode())))
-    assert rows[0] == ["Category", "Accepted", "Rejected"]
+    assert rows[0] == ["Month", "Accepted", "Rejected"]
     assert [period, str(submitted["records_accepted"]), str(submitted["records_rejected"])] in rows
     screenshot = tmp_path / "portal-mi.png"
     await ao_page.screenshot(path=screenshot, full_page=True)
