@@ -27,6 +27,7 @@ def portal() -> StubbedPortal:
     [
         ("1000000042", "This ULN's check digit is wrong (RV002)"),
         ("1000000063", "This ULN's check digit is wrong (RV002)"),  # remainder 0: no digit completes it
+        ("9999999999", "This is the temporary ULN (RV003), so no learner has it"),  # DOMAIN.md §2: RV003, not RV002
         ("0123456789", "Enter the learner's ULN: 10 digits, the first not 0"),
         ("12345", "Enter the learner's ULN: 10 digits, the first not 0"),
     ],
@@ -41,6 +42,17 @@ def test_a_uln_no_learner_can_have_is_an_error_on_the_first_step_not_a_confirmat
     assert answer.status_code == 400
     assert f'href="#uln">{error}' in answer.text.replace("&#39;", "'")
     assert CONFIRM not in answer.text
+
+
+def test_the_temporary_uln_is_not_said_to_have_a_wrong_check_digit(portal: StubbedPortal) -> None:
+    """docs/rules.md: the temporary ULN is RV003, not also RV002, though its check digit fails the test too."""
+    client, operator = portal.signed_in(Role.OPERATOR)
+
+    answer = client.post("/ops/erasures/check", data=form(operator, uln="9999999999", reason="created in error"))
+
+    assert answer.status_code == 400
+    assert "RV002" not in answer.text and "check digit is wrong (" not in answer.text
+    assert "temporary ULN (RV003)" in answer.text
 
 
 def test_a_valid_uln_is_asked_to_be_confirmed(portal: StubbedPortal) -> None:

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from lrs_domain.identifiers import has_valid_uln_check_digit, is_well_formed_uln
+from lrs_contracts.codes import RecordCode
+from lrs_domain.rules import check_uln
 from portal.backend import Forbidden, NotFound, Refused
 from portal.web.common import (
     ErasureOperator,
@@ -27,6 +28,13 @@ router = APIRouter(include_in_schema=False)
 
 MAX_ERASURE_REASON = 500
 FIELDS = ("uln", "reason", "mistyped")
+# Why a well-formed ULN is no learner's, by the code the record rules give it (lrs_domain.rules.check_uln).
+_NO_LEARNERS: dict[str, str] = {
+    RecordCode.ULN_TEMPORARY: "This is the temporary ULN (RV003), so no learner has it: enter the learner's own ULN",
+    RecordCode.ULN_CHECK_DIGIT: (
+        "This ULN's check digit is wrong (RV002), so no learner can have it: check that you typed it right"
+    ),
+}
 
 
 async def _erasures_page(
@@ -41,9 +49,8 @@ async def _erasures_page(
     after: str | None = None,
 ) -> HTMLResponse:
     audit = await calls(request, user).erasures(after=after)
-    uln = (values or {}).get("uln", "")
     context = {
-        "check_digit_wrong": is_well_formed_uln(uln) and not has_valid_uln_check_digit(uln),
+        "check_digit_wrong": _uln_code((values or {}).get("uln", "")) in _NO_LEARNERS,
         "erasures": audit["erasures"],
         "older": audit["next"],
         "newest_first_page": after is None,
@@ -55,18 +62,22 @@ async def _erasures_page(
     return render(request, "ops_erasures.html", context, user=user, status_code=status)
 
 
+def _uln_code(uln: str) -> str | None:
+    """The one code the record rules give a ULN (RV001, RV003 or RV002), None for one a learner may have."""
+    return next((finding.code for finding in check_uln(uln)), None)
+
+
 def _erasure_errors(values: dict[str, str]) -> dict[str, str]:
-    """Judged before the confirmation is asked, and again when it is given. A ULN whose check digit is wrong is
-    no learner's (decision 0132): most likely mistyped, so it is refused unless the operator ticks that it is the
-    mistyped ULN an AO's batch carried details under, which validation erases only if it holds any (0145)."""
+    """Judged before the confirmation is asked, and again when it is given. A ULN whose check digit is wrong, or
+    the temporary ULN (DOMAIN.md §2), is no learner's (decision 0132): most likely mistyped, so it is refused
+    unless the operator ticks that it is the ULN an AO's batch carried details under, which validation erases
+    only if it holds any (0145). The temporary ULN is RV003, not also RV002 (docs/rules.md)."""
     errors = {}
-    uln = values["uln"]
-    if not is_well_formed_uln(uln):
+    code = _uln_code(values["uln"])
+    if code == RecordCode.ULN_MALFORMED:
         errors["uln"] = "Enter the learner's ULN: 10 digits, the first not 0, like 1000000043"
-    elif not has_valid_uln_check_digit(uln) and values["mistyped"] != "yes":
-        errors["uln"] = (
-            "This ULN's check digit is wrong (RV002), so no learner can have it: check that you typed it right"
-        )
+    elif code in _NO_LEARNERS and values["mistyped"] != "yes":
+        errors["uln"] = _NO_LEARNERS[code]
     missing = "Say why the learner is erased: it is kept in the audit"
     if reason := reason_error(values["reason"], limit=MAX_ERASURE_REASON, missing=missing):
         errors["reason"] = reason
