@@ -255,3 +255,16 @@ def test_one_learner_differing_reads_in_the_singular(portal: StubbedPortal) -> N
 
     assert "Different: 1 of 300 learners differs, and the checksums of providers" in shown
     assert "found the models different: 1 learner differs." in switch
+
+
+def test_a_caught_up_rebuilds_state_is_in_words_as_the_other_states_are(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+    projector_with(portal, caught_up())
+
+    shown = client.get("/ops/rebuild")
+    confirming = client.get("/ops/rebuild/switch")
+
+    assert "State caught up with the log Progress" in _said(shown)
+    assert "State caught up with the log Progress" in _said(confirming)
+    assert 'data-rebuild-state="caught_up"' in shown.text  # the state as the projector names it, for scripts
+    assert "caught_up" not in _said(shown) and "caught_up" not in _said(confirming)
