@@ -58,17 +58,22 @@ def in_file_words(text: str, fmt: BatchFormat | str | None) -> str:
 
 
 def said_after(title: str, detail: str | None) -> str:
-    """A refusal in one sentence: "Title: detail", or the detail alone when it says the title already. The
-    detail's first letter is lowered after the title, unless it starts a field's name (`NotificationEmail`)."""
+    """A refusal in one sentence: "Title: detail", or the detail alone when it says the title already (it holds
+    every word of it: "the file has a header but no records" says "The file has no records"). The detail's first
+    letter is lowered after the title, unless it starts a field's name (`NotificationEmail`)."""
     detail = (detail or "").strip().strip(".")
     if not detail:
         return title
-    if detail.lower().startswith(title.lower()):
+    if detail.lower().startswith(title.lower()) or _words(title) <= _words(detail):
         return detail[:1].upper() + detail[1:]
     first_word = re.match(r"\w+", detail)
     if first_word and (first_word.group(0) in _NAMED_IN_WORDS or any(c.isupper() for c in first_word.group(0)[1:])):
         return f"{title}: {detail}"
     return f"{title}: {detail[:1].lower()}{detail[1:]}"
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
 
 
 def filename_fault(filename: str) -> str | None:

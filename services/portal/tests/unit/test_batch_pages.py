@@ -200,6 +200,25 @@ def test_the_batch_list_has_a_no_change_column() -> None:
     assert 'data-count="no_ops">2</td>' in listing and 'data-count="accepted">3</td>' in listing
 
 
+def test_a_refused_batchs_reason_says_its_title_and_detail_once() -> None:
+    nothing = {"total": None, "accepted": None, "rejected": None, "warnings": None, "no_ops": None}
+    no_records = {"code": "RS006", "title": "The file has no records", "line": None}
+    malformed = {"code": "RS001", "title": "The file is malformed", "line": 4}
+
+    empty = batch_page(
+        batch(
+            status="refused", refusal={**no_records, "detail": "the file has a header but no records"}, counts=nothing
+        )
+    )
+    broken = batch_page(
+        batch(status="refused", refusal={**malformed, "detail": "the file is not UTF-8"}, counts=nothing)
+    )
+
+    assert '<p class="govuk-body">The file has a header but no records.</p>' in empty
+    assert "The file has no records:" not in empty
+    assert "The file is malformed: the file is not UTF-8 (line 4)." in broken
+
+
 def test_a_refused_batch_has_no_counts_and_says_why_rather_than_not_yet() -> None:
     nothing = {"total": None, "accepted": None, "rejected": None, "warnings": None, "no_ops": None}
     refusal = {"code": "RS001", "title": "The file is malformed", "detail": None, "line": None}

@@ -25,7 +25,7 @@ from portal.accounts import Account, AccountChange, AddressChange, Role
 from portal.auth import Authentication, SessionEnded, SignedIn
 from portal.backend import ServiceCalls, ServiceError, Services
 from portal.charts import svg, table_rows
-from portal.checking import format_named, in_file_words
+from portal.checking import format_named, in_file_words, said_after
 from portal.config import PortalSettings
 from portal.csrf import FIELD, tokens_match
 from portal.explanations import explain
@@ -144,6 +144,7 @@ TEMPLATES.filters["urlquote"] = lambda value: quote(str(value), safe="")
 TEMPLATES.filters["resolution_label"] = resolution_label  # what people read for a resolution (decision 0143)
 TEMPLATES.globals["explain"] = explain
 TEMPLATES.filters["file_words"] = in_file_words  # a field named as the batch's file names it (`notificationEmail`)
+TEMPLATES.globals["said_after"] = said_after  # a refusal's title and detail, said once
 TEMPLATES.globals["field_named"] = lambda fmt, attribute: file_field_name(format_named(fmt), attribute) or attribute
 TEMPLATES.globals["svg"] = svg
 TEMPLATES.globals["table_rows"] = table_rows
