@@ -29,6 +29,7 @@ from lrs_contracts.codes import ProblemCode
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import (
+    PROBLEM_PAGE_POLICY,
     PROBLEM_PAGES,
     Problem,
     ProblemError,
@@ -214,14 +215,14 @@ def _serve_documentation(app: FastAPI, title: str) -> None:
 
     @app.get(PROBLEM_PAGES, include_in_schema=False)
     async def problem_codes() -> HTMLResponse:
-        return HTMLResponse(problem_index_page())
+        return HTMLResponse(problem_index_page(), headers={"Content-Security-Policy": PROBLEM_PAGE_POLICY})
 
     @app.get(PROBLEM_PAGES + "/{code}", include_in_schema=False)
     async def problem_code(code: str) -> HTMLResponse:
         page = problem_page(code)
         if page is None:
             raise ProblemError(404, "Unknown problem code", f"No problem type is called {code[:40]!r}.")
-        return HTMLResponse(page)
+        return HTMLResponse(page, headers={"Content-Security-Policy": PROBLEM_PAGE_POLICY})
 
 
 class _RequestLog:

@@ -8,6 +8,8 @@ answered, saying what the code means and how to put it right; one with another c
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import re
 from collections.abc import Iterable, Mapping
@@ -127,6 +129,18 @@ _PAGE_STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:48em;margin:2em auto;padding:0 1em;color:#0b0c0c;line-height:1.5}"
     "code{background:#f3f2f1;padding:0 .2em}dt{font-weight:bold;margin-top:1em}dd{margin-left:0}"
 )
+
+
+def _style_hash(style: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
+
+
+PROBLEM_PAGE_POLICY = (
+    f"default-src 'none'; style-src {_style_hash(_PAGE_STYLE)}; img-src data:; base-uri 'none';"
+    " form-action 'none'; frame-ancestors 'none'"
+)
+"""The Content-Security-Policy the /problems pages carry: their one inline style allowed by its hash, nothing else
+loaded. A service with a stricter policy of its own (the portal's) would otherwise show them unstyled."""
 
 
 def _inline_markdown(text: str) -> str:

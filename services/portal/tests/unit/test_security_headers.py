@@ -41,3 +41,23 @@ def test_every_other_answer_keeps_the_strict_policy(portal: StubbedPortal, path:
 
     assert answer.headers["content-security-policy"] == STRICT
     assert directives(STRICT)["style-src"] == "'self'" and "worker-src" not in directives(STRICT)
+
+
+@pytest.mark.parametrize("path", ["/problems", "/problems/RS001"])
+def test_a_problem_page_allows_its_own_inline_style_by_its_hash_and_nothing_more(
+    portal: StubbedPortal, path: str
+) -> None:
+    """Under style-src 'self' the /problems pages showed unstyled; 'unsafe-inline' would allow any style."""
+    import base64
+    import hashlib
+    import re
+
+    answer = portal.client().get(path)
+
+    assert answer.status_code == 200
+    [style] = re.findall(r"<style>(.*?)</style>", answer.text)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    policy = directives(answer.headers["content-security-policy"])
+    assert policy["style-src"] == f"'sha256-{digest}'"
+    assert policy["default-src"] == "'none'" and "script-src" not in policy
+    assert policy["frame-ancestors"] == "'none'"
