@@ -85,3 +85,18 @@ def test_the_region_scrolls_sideways_and_shows_when_it_has_the_keyboard() -> Non
 
     assert "overflow-x: auto" in rules[".portal-table-scroll"]
     assert "outline: 3px solid #ffdd00" in rules[".portal-table-scroll:focus"]
+
+
+def test_every_data_table_of_every_template_is_wrapped_to_scroll_on_its_own() -> None:
+    """A table added later without the wrapper would make its whole page scroll sideways on a phone again."""
+    templates = Path(portal.__file__).parent / "templates"
+    opened = re.compile(r"\{%\s*call\s+\w+\.scrolling_table\(")
+    unwrapped = []
+    for template in sorted(templates.glob("*.html")):
+        lines = template.read_text().splitlines()
+        for number, line in enumerate(lines):
+            if line.lstrip().startswith('<table class="govuk-table"'):
+                before = lines[number - 1] if number else ""
+                if not (opened.search(before) or opened.search(line)):
+                    unwrapped.append(f"{template.name}:{number + 1}")
+    assert unwrapped == []
