@@ -58,24 +58,24 @@ async def test_an_ao_user_rehearses_in_the_sandpit_and_live_never_sees_it(
     await page.goto(url)
     await page.get_by_role("link", name="Practise in the Sandpit").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} Sandpit")
-    await expect(page.get_by_role("region", name="SANDPIT")).to_be_visible()
+    await expect(page.get_by_role("region", name="SANDPIT", exact=True)).to_be_visible()
 
     rehearsal = await upload(page, f"{url}/sandpit", SAMPLE)
 
     assert page.url.startswith(f"{url}/sandpit/batches/{rehearsal.batch_id}")
-    await expect(page.get_by_role("region", name="SANDPIT")).to_be_visible()
+    await expect(page.get_by_role("region", name="SANDPIT", exact=True)).to_be_visible()
     assert await counts(page) == {"total": "100", "accepted": "100", "rejected": "0", "no_ops": "0"}
     async with await sandpit_portal_system.client("ingest", f"ao:{SAMPLE_AO}") as live_ingest:
         assert (await live_ingest.get(f"/v1/batches/{rehearsal.batch_id}")).status_code == 404
         assert (await live_ingest.get("/v1/batches")).json()["items"] == []
     await page.goto(f"{url}/batches/{rehearsal.batch_id}")
     await expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
-    assert await page.get_by_role("region", name="SANDPIT").count() == 0
+    assert await page.get_by_role("region", name="SANDPIT", exact=True).count() == 0
 
     uln = parse_batch(SAMPLE.read_bytes(), BatchFormat.CSV).records[0].uln
     assert uln is not None
     await find_learner(page, f"{url}/sandpit", uln, showing="[data-achievement]")
-    await expect(page.get_by_role("region", name="SANDPIT")).to_be_visible()
+    await expect(page.get_by_role("region", name="SANDPIT", exact=True)).to_be_visible()
     await find_learner(page, url, uln, showing="[data-empty]")
 
 
