@@ -25,7 +25,16 @@ from services.portal.tests.unit.stubbed_portal import (
 )
 
 from portal import bootstrap
-from portal.accounts import Account, AccountChange, InvalidAccount, Role, SignInOutcome, SignInState, checked_email
+from portal.accounts import (
+    Account,
+    AccountChange,
+    AddressChange,
+    InvalidAccount,
+    Role,
+    SignInOutcome,
+    SignInState,
+    checked_email,
+)
 from portal.auth import utc_now
 from portal.config import PortalSettings
 from portal.csrf import FIELD
@@ -614,8 +623,9 @@ def test_every_email_of_the_portal_is_dated_as_rfc_5322_requires() -> None:
     sent = [
         make(account, link, expires, RESET_LINKS) for make in (reset_email, first_password_email, operator_link_email)
     ]
+    notice = address_changed_email(AddressChange(account, "old@ao.example", by_operator=True), expires, RESET_LINKS)
+    assert notice is not None
     before = datetime.now(UTC) - timedelta(seconds=5)
-    for message in sent:
+    for message in [*sent, notice]:
         dated = parsedate_to_datetime(message["Date"])
         assert before <= dated <= datetime.now(UTC) + timedelta(seconds=1), message["Date"]
-    assert address_changed_email.__module__ == "portal.reset_links"  # built by the same _email, dated the same
