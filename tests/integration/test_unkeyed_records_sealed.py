@@ -1,7 +1,7 @@
-"""Records whose ULN names no learner travel sealed too (decision 0106): a batch with records whose ULN is
-missing or badly formed puts none of their names or dates of birth in clear on `lrs.batch.submitted.v1`;
+"""Records whose ULN names no learner travel sealed too (decisions 0106, 0154): a batch with records whose ULN
+is missing, badly formed or the temporary ULN puts none of their names or dates of birth in clear on `lrs.batch.submitted.v1`;
 validation opens them with the batch's own key and judges them as it judges them in clear (the codes
-`lrs batch check` gives the file: RV001, RV021); once the batch is decided its key is destroyed, so what
+`lrs batch check` gives the file: RV001, RV021, RV003); once the batch is decided its key is destroyed, so what
 the topic holds of them can never be opened again. Real services, Kafka and PostgreSQL; the topic read
 back as the broker stores it."""
 
@@ -24,6 +24,7 @@ from lrs_contracts.batch import BatchFormat
 from lrs_contracts.topics import BATCH_SUBMITTED
 from lrs_domain.decision import check_batch_offline
 from lrs_domain.formats import parse_batch
+from lrs_domain.identifiers import TEMPORARY_ULN
 from lrs_domain.reference_files import load_catalogue
 from lrs_platform.database import create_pool
 from lrs_platform.keyring import ERASED, KEYRING_KEY_VARIABLE, Keyring, batch_key_name, keyring_key_from
@@ -63,13 +64,14 @@ async def _submitted_topic_contents(system: SystemUnderTest) -> bytes:
 async def test_records_that_name_no_learner_travel_sealed_are_judged_as_before_and_their_key_dies(
     system: SystemUnderTest,
 ) -> None:
-    learners = [new_learner() for _ in range(10)]  # 4 of 14 rejected: under RS005's 30%
+    learners = [new_learner() for _ in range(12)]  # 5 of 17 rejected: under RS005's 30%
     await register(system, learners)
     unkeyed = [
         _unkeyed(None),  # no ULN
         _unkeyed("12345"),  # too short
         _unkeyed("900000004X", gender="7", dateOfBirth="1907-02-30"),  # not digits, and details the rules refuse
         _unkeyed(None, familyName=None),  # no ULN, no family name
+        _unkeyed(TEMPORARY_ULN),  # no learner's: never a key of its own, which would hold every AO's such records
     ]
     batch = json_batch(AQA, [json_record(learner, GCSE_A_TO_G, "A") for learner in learners] + unkeyed)
     batch_id = await submit(system, AQA, batch)
@@ -94,12 +96,13 @@ async def test_records_that_name_no_learner_travel_sealed_are_judged_as_before_a
         served = outcomes[expected.line]
         assert served["status"] == "rejected"
         assert [code for code in codes_of(served) if code not in SERVER_ONLY] == [f.code for f in expected.errors]
-    missing, short, not_digits, nameless = (outcomes[first_unkeyed + index] for index in range(4))
+    missing, short, not_digits, nameless, temporary = (outcomes[first_unkeyed + index] for index in range(5))
     assert ("RV021", "uln") in {(finding["code"], finding["field"]) for finding in missing["errors"]}
     assert "RV001" in codes_of(short) and "RV001" in codes_of(not_digits)
     refused_fields = {finding["field"] for finding in not_digits["errors"]}
     assert {"gender", "date_of_birth"} <= refused_fields  # the rules saw the details the seal held
     assert "family_name" in {finding["field"] for finding in nameless["errors"]}
+    assert codes_of(temporary) == ["RV003"]  # its details opened: no RV004 about a learner it never named
     assert all(outcomes[line]["status"] == "accepted" for line in range(1, first_unkeyed))
 
     # the batch's key is gone for good: what the topic holds of those records opens no more
@@ -108,6 +111,7 @@ async def test_records_that_name_no_learner_travel_sealed_are_judged_as_before_a
         keyring = Keyring(pool, keyring_key_from(os.environ[KEYRING_KEY_VARIABLE]))
         name = batch_key_name(uuid.UUID(batch_id))
         assert await keyring.find([name]) == {name: ERASED}
+        assert await keyring.find([TEMPORARY_ULN]) == {}  # no key was made for it
         row = await pool.fetchrow(
             "SELECT wrapped_key, erased_at FROM learner_keys.keys WHERE learner_ref = $1", keyring.learner_ref(name)
         )

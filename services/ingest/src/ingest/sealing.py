@@ -4,10 +4,11 @@ every segment and backup.
 
 Every format's records pass through `sealed_encoded_records`, which encodes them as they stand in the
 batch's chunks, part by part, with the keys of a part's learners fetched (and created where new) in one
-keyring call while the part before it is sealed (`ingest.service`). A record whose ULN is missing or
-not ten digits names no learner to key it to: its details are sealed the same way under a key of its
-batch's own (`batch_key_name`, issued in the same keyring call), which validation destroys once the
-batch is decided (decision 0106). Validation rejects such a record as before (RV001, RV021).
+keyring call while the part before it is sealed (`ingest.service`). A record whose ULN is missing, not
+ten digits, or the temporary ULN names no learner to key it to: its details are sealed the same way under
+a key of its batch's own (`batch_key_name`, issued in the same keyring call), which validation destroys
+once the batch is decided (decisions 0106, 0154). Validation rejects such a record as before (RV001,
+RV021, RV003).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Protocol
 import orjson
 
 from lrs_contracts.batch import SubmittedRecord
+from lrs_domain.identifiers import TEMPORARY_ULN
 from lrs_platform.keyring import (
     PERSONAL_FIELDS,
     UNKEYED_RECORDS,
@@ -43,8 +45,9 @@ class LearnerKeys(Protocol):
 
 
 def _is_learner_uln(uln: str) -> bool:
-    """Ten ASCII digits (`[0-9]{10}`, as a check of its length and characters: no regular expression per record)."""
-    return len(uln) == 10 and uln.isascii() and uln.isdigit()
+    """Ten ASCII digits (`[0-9]{10}`, as a check of its length and characters: no regular expression per record),
+    and not the temporary ULN: every AO's records under that are different people's (decision 0154)."""
+    return len(uln) == 10 and uln.isascii() and uln.isdigit() and uln != TEMPORARY_ULN
 
 
 def names_to_issue(records: Iterable[SubmittedRecord], batch_id: uuid.UUID) -> set[str]:

@@ -1,5 +1,5 @@
-"""Which records name a learner to seal under (exactly the ULNs of ten ASCII digits), and that the others'
-details are sealed under their batch's own key."""
+"""Which records name a learner to seal under (exactly the ULNs of ten ASCII digits, the temporary ULN
+excepted), and that the others' details are sealed under their batch's own key."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ingest.sealing import names_to_issue, sealed_encoded_records
 from ingest.submission import encoded_record
 from lrs_contracts.batch import SubmittedRecord
+from lrs_domain.identifiers import TEMPORARY_ULN
 from lrs_platform.keyring import (
     ERASED,
     PERSONAL_FIELDS,
@@ -36,11 +37,18 @@ def _record(uln: str | None) -> SubmittedRecord:
 
 @given(st.one_of(st.text(max_size=12), st.text(alphabet="0123456789" + _OTHER_DIGITS, min_size=9, max_size=11)))
 def test_a_record_is_keyed_to_its_uln_when_it_is_ten_ascii_digits(uln: str) -> None:
-    learner = {uln} if _TEN_DIGITS.fullmatch(uln) else set()
+    learner = {uln} if _TEN_DIGITS.fullmatch(uln) and uln != TEMPORARY_ULN else set()
     assert names_to_issue([_record(uln), _record(None)], BATCH) == learner | {batch_key_name(BATCH)}
     assert names_to_issue([_record(uln)], BATCH) == (learner or {batch_key_name(BATCH)})
     without_details = SubmittedRecord(line=1, action="Create", uln=uln)
     assert names_to_issue([without_details, without_details.model_copy(update={"uln": None})], BATCH) == learner
+
+
+def test_the_temporary_ulns_records_are_sealed_under_their_batchs_key_never_under_a_key_of_its_own() -> None:
+    """Every AO's records under 9999999999 are different people's: one key for them all would hold them all, and
+    erasing it would drop every later such record's details (decision 0154)."""
+    assert names_to_issue([_record(TEMPORARY_ULN)], BATCH) == {batch_key_name(BATCH)}
+    assert names_to_issue([SubmittedRecord(line=1, action="Create", uln=TEMPORARY_ULN)], BATCH) == set()
 
 
 def test_records_are_sealed_under_their_learners_or_their_batchs_key_and_erased_learners_lose_their_details() -> None:
@@ -62,7 +70,9 @@ def test_no_personal_value_of_a_record_that_names_no_learner_goes_in_clear() -> 
     details = {"given_name": "Grace", "family_name": "Hopper", "date_of_birth": "1906-12-09", "gender": "Female"}
     records = [
         SubmittedRecord(line=line, action="Create", uln=uln, **details)
-        for line, uln in enumerate((None, "", "12345", "900000004X", "90000000433", "90000000\u00b243"), start=1)
+        for line, uln in enumerate(
+            (None, "", "12345", "900000004X", "90000000433", "90000000\u00b243", TEMPORARY_ULN), start=1
+        )
     ]
     encoded = sealed_encoded_records(records, {UNKEYED_RECORDS: batch_key})
     for record, value in zip(records, encoded, strict=True):

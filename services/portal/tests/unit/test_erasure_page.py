@@ -87,6 +87,18 @@ def test_a_mistyped_uln_an_ao_sent_stays_erasable_once_the_operator_says_so(port
     assert '<input type="hidden" name="mistyped" value="yes">' in confirming.text
 
 
+def test_the_temporary_uln_is_refused_on_both_steps_whatever_is_ticked(portal: StubbedPortal) -> None:
+    """Decision 0154: what AOs send under 9999999999 is many people's, sealed under their batches' keys."""
+    client, operator = portal.signed_in(Role.OPERATOR)
+
+    for step in ("/ops/erasures/check", "/ops/erasures"):
+        answer = client.post(step, data=form(operator, uln="9999999999", reason="batch typo", mistyped="yes"))
+        assert answer.status_code == 400 and CONFIRM not in answer.text
+        assert "temporary ULN (RV003)" in answer.text
+        assert 'name="mistyped" type="checkbox"' not in answer.text  # no tick box offers what is refused
+    assert not portal.sent_to("POST", "validation/v1/admin/learners/9999999999/erasure")
+
+
 def test_a_confirmed_mistyped_uln_is_sent_to_validation_which_decides_whether_it_holds_it(
     portal: StubbedPortal,
 ) -> None:

@@ -90,3 +90,13 @@ def test_the_lag_is_said_in_log_positions_not_events(portal: StubbedPortal) -> N
     assert "Log positions behind</h2>" in shown and 'data-figure="lag">1234</p>' in shown
     assert "Log positions behind</th>" in shown
     assert "Events behind" not in shown and "events behind" not in shown
+
+
+def test_the_messages_the_projector_read_are_not_called_events_it_applied(portal: StubbedPortal) -> None:
+    """Its count takes every message read: skipped ones, copies and parked ones too, not only events applied."""
+    client, _ = portal.signed_in(Role.OPERATOR, frozenset({"rebuild"}))
+
+    shown = client.get("/ops").text
+
+    assert "Messages read from the log since the projector started: 10, whether applied, skipped" in shown
+    assert "Events handled" not in shown

@@ -167,14 +167,14 @@ def test_nothing_to_switch_to_is_said_before_asking(portal: StubbedPortal) -> No
 def test_a_refusal_is_said_once_from_the_session_never_from_the_address(portal: StubbedPortal) -> None:
     client, operator = portal.signed_in(Role.OPERATOR)
     projector_with(portal, caught_up())
-    portal.on("POST", f"{REBUILD}/compare", lambda _: problem(409, "The rebuild is running; this needs caught_up."))
+    portal.on("POST", f"{REBUILD}/compare", lambda _: problem(409, "The rebuild has not caught up with the log, so it cannot be compared with the live model yet."))
 
     answer = client.post("/ops/rebuild/compare", data=form(operator))
     shown = shown_after(client, answer)
     forged = client.get("/ops/rebuild?error=All+learner+records+were+erased")
 
     assert answer.headers["location"] == "/ops/rebuild"
-    assert "The rebuild is running; this needs caught_up." in shown.text
+    assert "The rebuild has not caught up with the log, so it cannot be compared with the live model yet." in shown.text
     assert "data-refusal" not in forged.text and "All learner records were erased" not in forged.text
 
 

@@ -22,6 +22,7 @@ from lrs_contracts.codes import ProblemCode, RecordCode
 from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 from lrs_contracts.learner import AbilityToShare
 from lrs_contracts.text import OneLineText, StorableText
+from lrs_domain.identifiers import TEMPORARY_ULN
 from lrs_domain.merges import LearnerMerges, MergedLearner
 from lrs_domain.reference import Learner
 from lrs_domain.rules import MAX_NAME_LENGTH, parse_iso_date
@@ -226,10 +227,22 @@ def _sentence(text: str) -> str:
     return f"{text[:1].upper()}{text[1:]}."
 
 
+def _temporary_uln(outcome: str) -> ProblemError:
+    return ProblemError(
+        422,
+        "Invalid ULN",
+        f"This is the temporary ULN 9999999999 (RV003), which no learner has. {outcome}",
+        code=RecordCode.ULN_TEMPORARY,
+    )
+
+
 def _refuse_mistyped(*ulns: str) -> None:
     """A ULN whose check digit is wrong is no registered learner's (registration refuses it): the caller is told
-    they mistyped it (422 `RV002`), before any access check, rather than "not registered" or "not linked"."""
+    they mistyped it (422 `RV002`, or `RV003` for the temporary ULN), before any access check, rather than "not
+    registered" or "not linked"."""
     for uln in ulns:
+        if uln == TEMPORARY_ULN:
+            raise _temporary_uln("Nothing was changed: use the learner's own ULN.")
         try:
             checked_uln(uln)
         except ValueError as error:
@@ -527,7 +540,9 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
         "be the learner meant is refused, with nothing erased (decision 0132): when the LRS holds nothing "
         "personal about it, neither a registration nor details sealed in a batch or a challenge, 422 (code "
         "`RV002`) if its check digit is wrong, else 404. A ULN held is erased, registered or not, whatever its "
-        "check digit (an AO's batch may have mistyped it)."
+        "check digit (an AO's batch may have mistyped it). The temporary ULN 9999999999 is always refused, 422 "
+        "(code `RV003`): no learner has it, and what AOs send under it is sealed under their batches' own keys "
+        "(decision 0154)."
     ),
     status_code=201,
     responses={
@@ -543,6 +558,12 @@ async def erase_learner(
     uln: Uln,
 ) -> ErasureDone:
     erasure_request = await _body(request, ErasureRequest)
+    if uln == TEMPORARY_ULN:  # decision 0154: its records are many people's, sealed under their batches' keys
+        raise _temporary_uln(
+            "What an awarding organisation sends under it is sealed under that batch's own key, destroyed once the"
+            " batch is decided, so nothing under it is one person's. Nothing was erased: erase the learner under"
+            " their own ULN."
+        )
     try:
         erasure, erased_now = await _store(request).erase(uln, str(principal), erasure_request.reason)
     except LearnerNotHeldError as error:

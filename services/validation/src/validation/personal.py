@@ -1,8 +1,8 @@
 """Submitted records' personal details, opened at the edge so the rules see plain records. Pure, no I/O.
 
 Ingest seals a record's given and family name, date of birth and gender under the learner's key
-(`lrs_platform.keyring`, decision 0080), and those of a record that names no learner (its ULN missing
-or not ten digits) under its batch's own key (decision 0106). The decider finds the batch's keys in
+(`lrs_platform.keyring`, decision 0080), and those of a record that names no learner (its ULN missing,
+not ten digits, or the temporary ULN) under its batch's own key (decisions 0106, 0154). The decider finds the batch's keys in
 one call (and the batch's own in a second, only when `sealed_without_learner_key`), then
 `open_personal` gives the rules records with those four fields in clear: a record that names no
 learner is then rejected as before (RV001), and the batch's key is destroyed once its decision is stored. A record whose details
@@ -25,6 +25,7 @@ from lrs_contracts.batch import SubmittedRecord
 from lrs_contracts.codes import RecordCode
 from lrs_contracts.outcomes import Finding, RecordOutcome
 from lrs_domain.decision import BatchDecision
+from lrs_domain.identifiers import TEMPORARY_ULN
 from lrs_domain.rules import order_findings
 from lrs_domain.trusted import trusted_builder, trusted_from
 from lrs_platform.keyring import PERSONAL_FIELDS, UNKEYED_RECORDS, Erased, LearnerKey, Purpose, SealBroken
@@ -52,10 +53,12 @@ class OpenedRecords:
 
 def ulns_to_look_up(records: Sequence[SubmittedRecord]) -> tuple[set[str], bool]:
     """Every ULN a batch names (a sealed record needs its key, and any record of an erased learner is
-    refused), and whether a record names none."""
+    refused), and whether a record names none. The temporary ULN names none: ingest seals its records under
+    the batch's own key (decision 0154), whatever key an older batch left under it."""
     ulns = {record.uln for record in records if not record.learner_erased}
-    unnamed = None in ulns
+    unnamed = None in ulns or TEMPORARY_ULN in ulns
     ulns.discard(None)
+    ulns.discard(TEMPORARY_ULN)
     return cast(set[str], ulns), unnamed
 
 
@@ -80,7 +83,7 @@ def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, Learner
     for index, record in enumerate(records):
         fields = record.__dict__
         uln = fields["uln"]
-        key = get_key(uln) if uln is not None else None
+        key = get_key(uln) if uln is not None and uln != TEMPORARY_ULN else None
         why: str | None = None
         if fields["learner_erased"] or isinstance(key, Erased):
             why = ERASED_LEARNER

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lrs_domain.identifiers import has_valid_uln_check_digit
+from lrs_domain.identifiers import TEMPORARY_ULN, has_valid_uln_check_digit
 from lrs_domain.reference import Learner
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal, current_principal
@@ -32,13 +32,15 @@ class Registry:
     def __init__(self) -> None:
         self.registered: list[Learner] = []
         self.reasons: list[str] = []
+        self.held_temporary = False  # a key an AO's batch made for the temporary ULN before decision 0154
 
     async def register_learner(self, learner: Learner, registered_by_provider: str | None) -> bool:
         self.registered.append(learner)
         return True
 
     async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
-        if uln == NOT_HELD or (uln != HELD_MISTYPED and not has_valid_uln_check_digit(uln)):
+        held = uln == HELD_MISTYPED or (uln == TEMPORARY_ULN and self.held_temporary)
+        if uln == NOT_HELD or (not held and not has_valid_uln_check_digit(uln)):
             raise LearnerNotHeldError(uln[-4:])
         self.reasons.append(reason)
         return Erasure(uuid.uuid4(), uln, erased_by, reason, datetime.now(UTC)), True
@@ -168,7 +170,9 @@ async def test_a_learner_file_naming_a_uln_whose_check_digit_is_wrong_is_refused
     assert "Ben" not in answer.text
 
 
-@MISTYPED
+@pytest.mark.parametrize(
+    "uln", ["1000000042", "1000000045", "1234567890", "1000000063"], ids=lambda uln: f"check-digit-{uln[-2:]}"
+)
 async def test_an_erasure_of_a_uln_held_nowhere_whose_check_digit_is_wrong_is_refused_as_mistyped(
     registry: Registry, uln: str
 ) -> None:
@@ -177,6 +181,18 @@ async def test_an_erasure_of_a_uln_held_nowhere_whose_check_digit_is_wrong_is_re
     _assert_refused(answer, "check digit is wrong (RV002)", "Nothing was erased")
     assert answer.json()["code"] == "RV002"
     assert answer.json()["type"] == "/problems/RV002"
+    assert registry.reasons == []
+
+
+async def test_the_temporary_uln_is_never_erased_even_where_an_older_batch_left_a_key_under_it(
+    registry: Registry,
+) -> None:
+    """Decision 0154: what AOs sent under 9999999999 is many people's; it is nobody's to erase."""
+    registry.held_temporary = True
+    async with _client(registry) as client:
+        answer = await client.post(f"/v1/admin/learners/{TEMPORARY_ULN}/erasure", json={"reason": "a test learner"})
+    _assert_refused(answer, "temporary ULN 9999999999 (RV003)", "Nothing was erased")
+    assert (answer.json()["code"], answer.json()["type"]) == ("RV003", "/problems/RV003")
     assert registry.reasons == []
 
 
@@ -307,5 +323,9 @@ async def test_a_registry_change_naming_a_uln_whose_check_digit_is_wrong_is_refu
     body = {name: value.format(uln=uln) if isinstance(value, str) else value for name, value in body.items()}
     async with _client(registry, principal) as client:
         answer = await client.post(path.format(uln=uln), json=body)
+    if uln == TEMPORARY_ULN:  # its own code, as the record rules give it (docs/rules.md)
+        _assert_refused(answer, "temporary ULN 9999999999 (RV003)", "Nothing was changed")
+        assert answer.json()["code"] == "RV003"
+        return
     _assert_refused(answer, "check digit is wrong (RV002)", "Nothing was changed")
     assert answer.json()["code"] == "RV002"

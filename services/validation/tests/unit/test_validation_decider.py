@@ -17,6 +17,7 @@ from lrs_contracts.registry import decode
 from lrs_contracts.topics import BATCH_OUTCOMES, PLR_EVENTS
 from lrs_domain.achievements import AchievementState, achievement_id
 from lrs_domain.decision import BatchDecision, BatchJudging, SubmittedBatch, achievement_states_needed, decide_batch
+from lrs_domain.identifiers import TEMPORARY_ULN
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner, Qualification, ReferenceSnapshot
 from lrs_platform.keyring import (
     ERASED,
@@ -350,3 +351,18 @@ def test_records_that_name_no_learner_are_opened_with_the_batchs_key_and_judged_
     # once the batch's key is destroyed, they cannot be opened
     shredded = _decide_opened(*sealed, keys={**KEYS, UNKEYED_RECORDS: ERASED})
     assert ("RV004", "uln", UNREADABLE_DETAILS) in _errors(shredded, 1)
+
+
+def test_the_temporary_ulns_records_are_opened_with_the_batchs_key_whatever_key_an_older_batch_left() -> None:
+    """Decision 0154: ingest seals them under the batch's key, so the temporary ULN's own key is never looked up
+    (one made before then, or erased, would otherwise decide how every later such record is judged)."""
+    batch_key = LearnerKey(batch_key_name(uuid.UUID(int=154)), secrets.token_bytes(32))
+    in_clear = _record(TEMPORARY_ULN, line=2)
+    personal = sealed_personal(batch_key, Purpose.SUBMITTED_RECORD, in_clear.model_dump())
+    sealed = in_clear.model_copy(update={**dict.fromkeys(PERSONAL_FIELDS), "personal": personal})
+
+    assert ulns_to_look_up([_record(A, line=1), sealed]) == ({A}, True)
+    for older in (ERASED, LearnerKey(TEMPORARY_ULN, secrets.token_bytes(32))):
+        keys: KeyLookup = {**KEYS, TEMPORARY_ULN: older, UNKEYED_RECORDS: batch_key}
+        assert open_personal([sealed], keys).records == (in_clear,)
+        assert [code for code, _, _ in _errors(_decide_opened(sealed, keys=keys), 0)] == ["RV003"]

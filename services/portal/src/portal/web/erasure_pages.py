@@ -50,7 +50,7 @@ async def _erasures_page(
 ) -> HTMLResponse:
     audit = await calls(request, user).erasures(after=after)
     context = {
-        "check_digit_wrong": _uln_code((values or {}).get("uln", "")) in _NO_LEARNERS,
+        "check_digit_wrong": _uln_code((values or {}).get("uln", "")) == RecordCode.ULN_CHECK_DIGIT,
         "erasures": audit["erasures"],
         "older": audit["next"],
         "newest_first_page": after is None,
@@ -68,15 +68,16 @@ def _uln_code(uln: str) -> str | None:
 
 
 def _erasure_errors(values: dict[str, str]) -> dict[str, str]:
-    """Judged before the confirmation is asked, and again when it is given. A ULN whose check digit is wrong, or
-    the temporary ULN (DOMAIN.md §2), is no learner's (decision 0132): most likely mistyped, so it is refused
-    unless the operator ticks that it is the ULN an AO's batch carried details under, which validation erases
-    only if it holds any (0145). The temporary ULN is RV003, not also RV002 (docs/rules.md)."""
+    """Judged before the confirmation is asked, and again when it is given. A ULN whose check digit is wrong is
+    no learner's (decision 0132): most likely mistyped, so it is refused unless the operator ticks that it is
+    the ULN an AO's batch carried details under, which validation erases only if it holds any (0145). The
+    temporary ULN (DOMAIN.md §2) is refused whatever is ticked: its records are many people's, sealed under
+    their batches' own keys (0154). It is RV003, not also RV002 (docs/rules.md)."""
     errors = {}
     code = _uln_code(values["uln"])
     if code == RecordCode.ULN_MALFORMED:
         errors["uln"] = "Enter the learner's ULN: 10 digits, the first not 0, like 1000000043"
-    elif code in _NO_LEARNERS and values["mistyped"] != "yes":
+    elif code == RecordCode.ULN_TEMPORARY or (code in _NO_LEARNERS and values["mistyped"] != "yes"):
         errors["uln"] = _NO_LEARNERS[code]
     missing = "Say why the learner is erased: it is kept in the audit"
     if reason := reason_error(values["reason"], limit=MAX_ERASURE_REASON, missing=missing):
