@@ -666,15 +666,19 @@ class Rebuilds:
             "comparison": job.comparison,
         }
 
-    def _require(self, *states: str) -> RebuildJob:
+    def _caught_up(self, done_then: str) -> RebuildJob:
+        """The rebuild, once it has caught up with the log; `done_then` says what waits for that."""
         self.status()
         if self.job is None:
             raise OperationError(Refusal.NOT_NOW, "No rebuild", "Start a rebuild first.")
-        if self.job.state not in states:
+        if self.job.state != "caught_up":
+            now = (
+                "failed: start a new one" if self.job.state == "failed" else "still reading the log: watch its progress"
+            )
             raise OperationError(
                 Refusal.NOT_NOW,
                 "Rebuild not ready",
-                f"The rebuild is {self.job.state}; this needs {' or '.join(states)}.",
+                f"The rebuild has not caught up with the log, so it cannot be {done_then} yet. It {now}.",
             )
         return self.job
 
@@ -691,7 +695,7 @@ class Rebuilds:
             yield
 
     async def compare(self) -> dict[str, Any]:
-        job = self._require("caught_up")
+        job = self._caught_up("compared with the live model")
         async with (
             self._aligned(job),
             self.pool.acquire() as connection,
@@ -709,7 +713,7 @@ class Rebuilds:
         return result
 
     async def switch(self, operator: str) -> dict[str, Any]:
-        job = self._require("caught_up")
+        job = self._caught_up("switched to")
         retired = f"plr_retired_{job.rebuild_id}"
         async with self._aligned(job):
             async with self.pool.acquire() as connection, connection.transaction():
