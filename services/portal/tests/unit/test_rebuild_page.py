@@ -167,7 +167,13 @@ def test_nothing_to_switch_to_is_said_before_asking(portal: StubbedPortal) -> No
 def test_a_refusal_is_said_once_from_the_session_never_from_the_address(portal: StubbedPortal) -> None:
     client, operator = portal.signed_in(Role.OPERATOR)
     projector_with(portal, caught_up())
-    portal.on("POST", f"{REBUILD}/compare", lambda _: problem(409, "The rebuild has not caught up with the log, so it cannot be compared with the live model yet."))
+    portal.on(
+        "POST",
+        f"{REBUILD}/compare",
+        lambda _: problem(
+            409, "The rebuild has not caught up with the log, so it cannot be compared with the live model yet."
+        ),
+    )
 
     answer = client.post("/ops/rebuild/compare", data=form(operator))
     shown = shown_after(client, answer)
