@@ -33,7 +33,16 @@ class Envelope(BaseModel):
     event_type: str = Field(pattern=EVENT_TYPE_PATTERN)
     occurred_at: datetime
     source: str = Field(min_length=1, description="the service that produced the event")
-    correlation_id: str = Field(min_length=1, description="the batch id, challenge id or request id")
+    correlation_id: str = Field(
+        min_length=1,
+        description=(
+            "what ties related events together: the batch id for a batch's events, the challenge id for a"
+            " challenge's, the reset or report id for a Sandpit reset or a centre report, `learner:` and the ULN's"
+            " last four digits for registry events, `reference-load-<version>` or `maintenance-<version>` for"
+            " reference data and maintenance windows, and the message key (`<ao_id>|<month>` and the like) on"
+            " the reporting topics"
+        ),
+    )
     causation_id: str | None = Field(default=None, description="the event or request that caused this one")
     schema_version: int = Field(default=1, ge=1)
     data: dict[str, Any]
