@@ -143,7 +143,11 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
 
         # AO B sees nothing of AO A's challenge and cannot act on it.
         assert (await challenges_app.get("/v1/challenges", headers=as_b)).json()["items"] == []
-        assert (await challenges_app.get(f"/v1/challenges?ao_id={ao_a}", headers=as_b)).json()["items"] == []
+        elsewhere = await challenges_app.get(f"/v1/challenges?ao_id={ao_a}", headers=as_b)
+        assert elsewhere.status_code == 403, elsewhere.text  # as another AO's batches and reports: not "none"
+        assert "sees only the challenges to its own achievements" in elsewhere.json()["detail"]
+        counted = await challenges_app.get(f"/v1/challenges/open-counts?ao_id={ao_a}", headers=as_b)
+        assert counted.status_code == 403, counted.text
         assert (await challenges_app.get(f"/v1/challenges/{challenge_id}", headers=as_b)).status_code == 404
         assert (await challenges_app.post(ack_url, headers=as_b)).status_code == 404
         # A learner may not manage challenges; an AO may not raise them.
@@ -383,4 +387,4 @@ async def test_a_merged_learner_is_one_person_for_challenges_whichever_uln_they_
     assert counted.json()["open"] == 1
     assert by_id.status_code == 200
     assert [item["challenge_id"] for item in by_uln.json()["items"]] == [raised.json()["challenge_id"]]
-    assert stranger.json()["items"] == []
+    assert stranger.status_code == 403 and "sees only the challenges they raised" in stranger.json()["detail"]

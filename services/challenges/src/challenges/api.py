@@ -313,7 +313,8 @@ async def raise_challenge(
         "operator everyone's. Newest first. `state` and `uln` may be given more than once (any of them "
         "matches): `state=raised&state=acknowledged` lists the open ones. A full page carries `next`: pass "
         "it back as `after` for the page that follows (the list goes on from the last challenge shown, so "
-        "challenges raised meanwhile neither repeat nor shift a page)."
+        "challenges raised meanwhile neither repeat nor shift a page). An AO's `ao_id` other than its own, or a "
+        "learner's `uln` not theirs, is refused 403, as another AO's batches and reports are."
     ),
     responses=problem_responses(401, 403, 422),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),

@@ -198,9 +198,7 @@ class ChallengeService:
 
     async def list(self, principal: Principal, query: ChallengeQuery) -> ChallengePage:
         """A page of the challenges the principal may see that match the query (`within_reach`)."""
-        reachable = _within_reach(query, principal, await self._ulns_of(principal))
-        if reachable is None:
-            return ChallengePage([], None)
+        reachable = reachable_query(query, principal, await self._ulns_of(principal))
         found = await self._store.list(
             ao_id=reachable.ao_id,
             ulns=reachable.ulns,
@@ -213,10 +211,9 @@ class ChallengeService:
     async def open_counts(self, principal: Principal, query: ChallengeQuery) -> dict[ChallengeState, int]:
         """How many open challenges in each open state the principal may see that match the query's AO and
         ULNs (its states, position and limit play no part)."""
-        reachable = _within_reach(query, principal, await self._ulns_of(principal))
+        reachable = reachable_query(query, principal, await self._ulns_of(principal))
         counts = dict.fromkeys(sorted(OPEN_STATES), 0)
-        if reachable is not None:
-            counts.update(await self._store.open_counts(ao_id=reachable.ao_id, ulns=reachable.ulns))
+        counts.update(await self._store.open_counts(ao_id=reachable.ao_id, ulns=reachable.ulns))
         return counts
 
     async def _ulns_of(self, principal: Principal) -> frozenset[str]:
@@ -249,7 +246,17 @@ class ChallengeService:
             self._wake.set()
 
 
-def _within_reach(query: ChallengeQuery, principal: Principal, learner_ulns: frozenset[str]) -> ChallengeQuery | None:
+def reachable_query(query: ChallengeQuery, principal: Principal, learner_ulns: frozenset[str]) -> ChallengeQuery:
+    """The query narrowed to the principal's reach; NotAllowed for a filter naming what is not theirs, as the other
+    services refuse another AO's batches, achievements and reports (not an empty list, which would say it has none)."""
     if principal.kind not in (PrincipalKind.AO, PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
         raise NotAllowed("challenges are open to learners, AOs and operators")
-    return within_reach(query, principal, learner_ulns)
+    reachable = within_reach(query, principal, learner_ulns)
+    if reachable is None:
+        if principal.kind is PrincipalKind.AO:
+            raise NotAllowed(
+                f"An awarding organisation sees only the challenges to its own achievements: leave out ao_id, or"
+                f" give your own ({principal.id})."
+            )
+        raise NotAllowed("A learner sees only the challenges they raised: leave out uln, or give one of your own.")
+    return reachable

@@ -24,6 +24,7 @@ from challenges.domain import (
     visible_to,
     within_reach,
 )
+from challenges.service import NotAllowed, reachable_query
 from lrs_contracts.challenge import ChallengeRaisedV1, ChallengeResolution
 from lrs_contracts.envelope import deterministic_id
 from lrs_platform.identity import Principal
@@ -170,3 +171,14 @@ def test_a_merged_learner_reaches_the_challenges_of_every_uln_of_theirs_and_no_o
     assert within_reach(ChallengeQuery(ulns=frozenset({merged_uln, other})), learner, person) is None
     assert visible_to(replace(raised(), uln=merged_uln), learner, person)
     assert not visible_to(replace(raised(), uln=other), learner, person)
+
+
+def test_a_filter_naming_what_is_not_the_callers_is_refused_not_answered_with_nothing() -> None:
+    """As another AO's batches, achievements and reports are refused: an empty list would say it has none."""
+    with pytest.raises(NotAllowed, match=r"sees only the challenges to its own achievements.*\(RN5133\)"):
+        reachable_query(ChallengeQuery(ao_id="RN9093"), Principal.parse("ao:RN5133"), frozenset())
+    with pytest.raises(NotAllowed, match="sees only the challenges they raised"):
+        reachable_query(ChallengeQuery(ulns=frozenset({"1000000051"})), Principal.parse(f"learner:{ULN}"), frozenset())
+    assert reachable_query(ChallengeQuery(ao_id="RN5133"), Principal.parse("ao:RN5133"), frozenset()) == ChallengeQuery(
+        ao_id="RN5133"
+    )
