@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from lrs_contracts.codes import ProblemCode
+from lrs_contracts.codes import ProblemCode, RecordCode
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.plr import CentreAchievementReported
@@ -104,7 +104,16 @@ def _refuse_mistyped_uln(uln: str) -> None:
     before any access check: that is arithmetic on what the caller typed, and tells nothing of any learner.
     Refused as "not linked" or "not found", the caller would look for the fault everywhere but the typing."""
     for finding in check_uln(uln):
-        raise ProblemError(422, "Invalid ULN", finding.message, code=finding.code)
+        raise ProblemError(422, "Invalid ULN", _NO_LEARNERS_ULN.get(finding.code, finding.message), code=finding.code)
+
+
+# Said of a ULN asked about, not uploaded in a batch (the record rules' own words are about batch records).
+_NO_LEARNERS_ULN: dict[str, str] = {
+    RecordCode.ULN_TEMPORARY: "This is the temporary ULN 9999999999 (RV003), which no learner has: use the learner's"
+    " own ULN.",
+    RecordCode.ULN_CHECK_DIGIT: "The ULN's check digit is wrong (RV002): its last digit does not fit the nine before"
+    " it, so a digit was mistyped and no learner has this ULN.",
+}
 
 
 def _require_live_projection(projector: Projector) -> None:

@@ -186,3 +186,22 @@ async def test_the_sandpit_projectors_status_names_the_topics_it_reads_as_kafka_
     status = answer.json()
     assert status["offsets"] == {"sandpit.lrs.plr.events.v1:5": 87}
     assert status["lag"] == {"sandpit.lrs.plr.events.v1": {"events": 3, "seconds": 1.5}}
+
+
+@pytest.mark.parametrize(
+    ("uln", "code", "said"),
+    [
+        (MISTYPED_ULN, "RV002", "The ULN's check digit is wrong (RV002)"),
+        ("9999999999", "RV003", "This is the temporary ULN 9999999999 (RV003), which no learner has"),
+    ],
+)
+async def test_a_uln_asked_about_is_refused_in_words_for_a_read_not_a_batch_upload(
+    uln: str, code: str, said: str
+) -> None:
+    """The record rules' words are about uploading ("cannot be uploaded", "check with the centre or learner"): a
+    learner reading their own PLR is neither uploading nor able to ask themself."""
+    async with _client(f"learner:{uln}") as client:
+        answer = await client.get(f"/v1/learners/{uln}/plr")
+    assert (answer.status_code, answer.json()["code"]) == (422, code)
+    assert answer.json()["detail"].startswith(said)
+    assert "uploaded" not in answer.text and "centre or learner" not in answer.text
