@@ -83,6 +83,7 @@ async def test_only_a_linked_provider_changes_sharing(system: SystemUnderTest) -
         assert (await client.post("/v1/learners", json=_registration(learner))).status_code == 201
         own = await client.post(f"/v1/learners/{learner['uln']}/sharing", json={"ability_to_share": 2})
     assert own.status_code == 204, own.text
+    assert own.content == b"" and "content-type" not in own.headers  # nothing sent, so nothing to label
 
     async with await system.client("validation", other_provider) as other:
         refused = await other.post(f"/v1/learners/{learner['uln']}/sharing", json={"ability_to_share": 1})

@@ -429,6 +429,7 @@ async def import_learners(request: Request, principal: Operator) -> LearnersRegi
         "applies."
     ),
     status_code=204,
+    response_class=Response,  # no body, so no content-type either
     responses=problem_responses(401, 403, 404, 422),
     openapi_extra=_json_body(SharingChange) | operator_scope(OperatorScope.REGISTRY),
 )
@@ -473,6 +474,7 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
         "projection that missed it); an erased learner is 410."
     ),
     status_code=204,
+    response_class=Response,  # no body, so no content-type either
     responses=problem_responses(401, 403, 404, 410, 422),
     openapi_extra=_json_body(ProviderLink) | operator_scope(OperatorScope.REGISTRY),
 )
@@ -498,6 +500,7 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
         "to merge: the merge would make a cycle (decision 0031). Refused with 410 when either learner was erased."
     ),
     status_code=204,
+    response_class=Response,  # no body, so no content-type either
     responses=problem_responses(401, 403, 404, 409, 410, 422),
     openapi_extra=_json_body(MergeRequest) | operator_scope(OperatorScope.REGISTRY),
 )
