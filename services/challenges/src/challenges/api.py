@@ -55,7 +55,13 @@ class ChallengeCreate(BaseModel):
         description="optional: the awarding organisation that recorded it, e.g. RN5133. The AO is taken from the "
         "PLR log; a different AO here is refused with 422 `ACHIEVEMENT_OF_ANOTHER_AO`.",
     )
-    reason: StorableText = Field(min_length=1, max_length=2000, description="what is wrong with the data")
+    reason: StorableText = Field(
+        min_length=1,
+        max_length=2000,
+        description="what is wrong with the data. It is emailed, word for word, to the AO's challenge contact, and"
+        " an email once sent cannot be recalled (erasing the learner later does not reach it): write about the"
+        " achievement, and no one else's personal details",
+    )
 
 
 class ChallengeResolve(BaseModel):
