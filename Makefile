@@ -33,7 +33,7 @@ restart:
 	@bash scripts/dev/restart.sh
 
 test: bootstrap
-	@bash scripts/dev/with-infra.sh $(PY) -m pytest -q -ra
+	@bash scripts/dev/with-infra.sh $(PY) -m pytest -q -ra --durations=25
 
 test-unit:
 	@uv sync --frozen --quiet
