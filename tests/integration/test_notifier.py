@@ -224,5 +224,84 @@ async def test_a_recipient_refused_for_now_holds_no_other_email_and_gets_its_own
             await pool.close()
 
 
+async def test_a_challenge_raised_before_the_ao_set_a_contact_waits_through_a_restart_and_goes_once_it_is_set(
+    kafka_bootstrap: str, fresh_database_url: str, inbox: Inbox
+) -> None:
+    """It used to be logged skipped, and never sent even once the AO set its contact (decision 0155)."""
+    settings = await notifier_settings(
+        kafka_bootstrap, fresh_database_url, inbox, "notifier-held", deferred_poll_seconds=0.2
+    )
+    ao = f"RN{uuid.uuid4().int % 10**6}"
+    pool = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=2)
+    assert pool is not None
+    try:
+        await migrate(pool)
+        raised = await sealed_challenge(pool, ao, random_uln(), "My grade is a B, not a C")
+        event = envelope(raised)
+        held_sql = "SELECT count(*) FROM notifier.deferred_emails WHERE held_for_ao = $1 AND due_at = 'infinity'"
+        async with LifespanManager(create_app(settings), startup_timeout=60, shutdown_timeout=30):
+            await produce(kafka_bootstrap, CHALLENGE_EVENTS.name, str(raised.achievement_id), event)
+            await eventually(lambda: _held(pool, held_sql, ao), within=30, what="the notice held")
+            envelope_kept = await pool.fetchval(
+                "SELECT envelope FROM notifier.deferred_emails WHERE event_id = $1", event.event_id
+            )
+            assert b"grade is a B" not in envelope_kept, "the reason stays sealed while held"
+            status = await pool.fetchval("SELECT status FROM notifier.deliveries WHERE event_id = $1", event.event_id)
+            assert status == "pending"
+
+        app = create_app(settings)  # a restart: nothing is lost
+        async with (
+            LifespanManager(app, startup_timeout=60, shutdown_timeout=30),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifier") as client,
+        ):
+            await eventually(
+                lambda: _metric_at_least(client, "lrs_notifier_challenge_notices_held", 1), within=30, what="gauge"
+            )
+            assert inbox.with_message_id(f"<{event.event_id}@lrs.local>") == []
+            as_operator = await bearer(pool, "operator:it")
+            missing = await client.get("/v1/challenge-contacts/missing", headers=as_operator)
+            assert [(row["ao_id"], row["notices"]) for row in missing.json() if row["ao_id"] == ao] == [(ao, 1)]
+            as_ao = await bearer(pool, f"ao:{ao}")
+            assert (await client.get("/v1/challenge-contacts/missing", headers=as_ao)).status_code == 403
+            contact = {
+                "given_name": "Bo",
+                "family_name": "Clerk",
+                "telephone": "0161 496 0000",
+                "email": "late@ao.example",
+            }
+            put = await client.put(
+                f"/v1/ao/{ao}/challenge-contact", json=contact, headers=await bearer(pool, f"ao:{ao}")
+            )
+            assert put.status_code == 200, put.text
+            [email] = await eventually(
+                lambda: _async(inbox.with_message_id(f"<{event.event_id}@lrs.local>")), within=30, what="the notice"
+            )
+            assert email["To"] == "late@ao.example"
+            body = str(email.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+            assert "My grade is a B, not a C" in body and "waited until one was" in body
+            await eventually(
+                lambda: _held(pool, "SELECT 1 - count(*) FROM notifier.deferred_emails WHERE held_for_ao = $1", ao),
+                within=30,
+                what="the row gone",
+            )
+            status = await pool.fetchval("SELECT status FROM notifier.deliveries WHERE event_id = $1", event.event_id)
+            assert status == "sent"
+            missing = await client.get("/v1/challenge-contacts/missing", headers=as_operator)
+            assert ao not in [row["ao_id"] for row in missing.json()]
+    finally:
+        await pool.close()
+
+
+async def _held(pool: asyncpg.Pool, sql: str, ao: str) -> bool:
+    return bool(await pool.fetchval(sql, ao) == 1)
+
+
+async def _metric_at_least(client: httpx.AsyncClient, name: str, value: float) -> bool:
+    for line in (await client.get("/metrics")).text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1]) >= value
+    return False
+
+
 async def _async(value: list[EmailMessage]) -> list[EmailMessage]:
     return value

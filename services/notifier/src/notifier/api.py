@@ -22,7 +22,7 @@ from lrs_platform.identity import (
 )
 from lrs_platform.problems import ProblemError, problem_responses
 from notifier.emails import ChallengeContact
-from notifier.store import ContactStore, StoredContact
+from notifier.store import ContactStore, DeferredEmails, StoredContact
 
 # an address a mail relay can take: no space, control character or DEL in any part
 EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
@@ -111,3 +111,31 @@ async def put_contact(
     contacts: ContactStore = request.app.state.contacts
     contact = ChallengeContact(body.given_name, body.family_name, body.telephone, body.email)
     return _public(await contacts.put(ao_id, contact, str(principal)))
+
+
+held_router = APIRouter(prefix="/v1/challenge-contacts", tags=["challenge contact"], dependencies=[Depends(live_only)])
+
+
+class HeldChallengeNotices(BaseModel):
+    ao_id: str
+    notices: int = Field(description="challenge notices waiting for the AO to set its challenge contact")
+    waiting_since: datetime = Field(description="when the oldest of them was held")
+
+
+@held_router.get(
+    "/missing",
+    summary="AOs whose challenge notices wait for a challenge contact",
+    description=(
+        "A challenge raised against an AO with no challenge contact is held, not dropped (decision 0155), and"
+        " emailed once the AO sets one (`lrs challenges contact`). Operators only; the longest waiting first."
+    ),
+    responses=problem_responses(401, 403),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+)
+async def missing_contacts(principal: CurrentPrincipal, request: Request) -> list[HeldChallengeNotices]:
+    require_kind(principal)  # operators only
+    deferred: DeferredEmails = request.app.state.deferred
+    return [
+        HeldChallengeNotices(ao_id=held.ao_id, notices=held.notices, waiting_since=held.since)
+        for held in await deferred.held_by_ao()
+    ]

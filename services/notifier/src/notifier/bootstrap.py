@@ -17,7 +17,7 @@ from lrs_platform.mail import smtp_mailer
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, collect_less, service_resources
-from notifier.api import router
+from notifier.api import held_router, router
 from notifier.config import NotifierSettings
 from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
 from notifier.handlers import Notifications
@@ -38,6 +38,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_resources(app, settings, schema=SERVICE, migrations="notifier.migrations") as pool:
             app.state.contacts = ContactStore(pool)
+            app.state.deferred = DeferredEmails(pool)
             smtp = smtp_mailer(settings.smtp_host, settings)
             mailer = SandpitMailer(smtp) if settings.environment.is_sandpit else smtp
             retry = RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds)
@@ -51,7 +52,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 public_base_url=settings.public_base_url,
                 domain=settings.message_id_domain,
                 retry=retry,
-                deferred=DeferredEmails(pool),
+                deferred=app.state.deferred,
                 recipient_retry=RetryPolicy(
                     settings.recipient_retry_base_seconds, settings.recipient_retry_max_seconds
                 ),
@@ -94,5 +95,6 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         environment=settings.environment,
     )
     app.include_router(router)
+    app.include_router(held_router)
     app.include_router(parking_api.router)
     return app

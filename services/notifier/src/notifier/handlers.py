@@ -24,7 +24,7 @@ from notifier.emails import (
     to_mime,
     top_rejections,
 )
-from notifier.metrics import EMAILS_DEFERRED, EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
+from notifier.metrics import CHALLENGE_NOTICES_HELD, EMAILS_DEFERRED, EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
 from notifier.store import ChunkCodes, ContactStore, DeferredEmails, DeliveryLog, DeliveryStatus, RejectionTallies
 
 _log = get_logger("notifier.handlers")
@@ -94,7 +94,7 @@ class Notifications:
             _log.info("email_already_handled", event_id=str(envelope.event_id), status=status.value)
             await self._forget_tallies(payload)
             return
-        if not deferred_try and status is DeliveryStatus.PENDING and await self._deferred.tries(envelope.event_id):
+        if not deferred_try and status is DeliveryStatus.PENDING and await self._deferred.waiting(envelope.event_id):
             EVENTS_SKIPPED.labels("deferred").inc()
             return
         email = await self._compose(envelope, payload)
@@ -127,8 +127,7 @@ class Notifications:
         assert isinstance(payload, ChallengeRaised | ChallengeRaisedV1)
         stored = await self._contacts.get(payload.ao_id)
         if stored is None:
-            await self._skip(envelope, "no_challenge_contact", f"no challenge contact for {payload.ao_id}")
-            _log.warning("challenge_contact_missing", ao_id=payload.ao_id, event_id=str(envelope.event_id))
+            await self._hold(envelope, payload.ao_id)
             return None
         return challenge_raised_email(
             envelope.event_id,
@@ -138,7 +137,21 @@ class Notifications:
             reason=await self._reason_of(payload),
             public_base_url=self._public_base_url,
             domain=self._domain,
+            held=await self._deferred.was_held(envelope.event_id),
         )
+
+    async def _hold(self, envelope: Envelope, ao_id: str) -> None:
+        """No challenge contact yet: the event (its reason sealed, as on the topic) waits aside until the AO
+        sets one, then goes like any deferred email (decision 0155). Pending, so it is never taken as final."""
+        await self._deferred.hold(envelope.event_id, encode(envelope), ao_id)
+        await self._deliveries.finish(
+            envelope.event_id,
+            DeliveryStatus.PENDING,
+            event_type=envelope.event_type,
+            message_id=message_id_for(envelope.event_id, self._domain),
+            error=f"held: no challenge contact for {ao_id}",
+        )
+        _log.warning("challenge_notice_held", ao_id=ao_id, event_id=str(envelope.event_id))
 
     async def _abandoned_email(self, envelope: Envelope, abandoned: BatchAbandoned) -> OutgoingEmail | None:
         if abandoned.notification_email is None:
@@ -226,7 +239,9 @@ class Notifications:
     async def retry_deferred(self) -> int:
         """Tries the deferred emails that are due; returns how many were tried. One that goes (or is given
         up, or was meanwhile sent from a redelivery) leaves the deferred ones; one refused for now again is
-        deferred again; the relay away ends the pass, the rest waiting out their lease."""
+        deferred again; the relay away ends the pass, the rest waiting out their lease. Challenge notices held
+        for an AO that has a contact by now are made due first."""
+        await self._deferred.release_for_contacts()
         due = await self._deferred.claim_due(1, DEFERRED_LEASE_SECONDS)
         for event_id, raw in due:
             try:
@@ -267,6 +282,7 @@ class Notifications:
             try:
                 tried = await self.retry_deferred()
                 EMAILS_DEFERRED.set(await self._deferred.count())
+                CHALLENGE_NOTICES_HELD.set(await self._deferred.held())
             except Exception as error:
                 _log.warning("deferred_emails_pass_failed", error=type(error).__name__)
                 tried = 0

@@ -8,3 +8,7 @@ EVENTS_SKIPPED = Counter("lrs_notifier_events_skipped_total", "Events that cause
 EMAILS_DEFERRED = Gauge(
     "lrs_notifier_emails_deferred", "Emails waiting for a recipient the relay refused for now, as of the last look"
 )
+CHALLENGE_NOTICES_HELD = Gauge(
+    "lrs_notifier_challenge_notices_held",
+    "Challenge notices held until their AO sets a challenge contact (decision 0155), as of the last look",
+)

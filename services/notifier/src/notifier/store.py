@@ -10,7 +10,14 @@ from enum import StrEnum
 
 import asyncpg
 
+from lrs_platform.logging import get_logger
 from notifier.emails import ChallengeContact
+
+_log = get_logger("notifier.store")
+# Held challenge notices (decision 0155) wait with `due_at` infinity; releasing one makes it due now.
+_RELEASE_HELD = (
+    "UPDATE notifier.deferred_emails SET due_at = now() WHERE held_for_ao IS NOT NULL AND due_at = 'infinity'"
+)
 
 ChunkCodes = tuple[uuid.UUID, int, dict[str, int]]
 """A decided chunk's batch id, index, and rejected records per code."""
@@ -25,6 +32,15 @@ class DeliveryStatus(StrEnum):
     @property
     def is_final(self) -> bool:
         return self is not DeliveryStatus.PENDING
+
+
+@dataclass(frozen=True)
+class HeldNotices:
+    """An AO's challenge notices waiting for its challenge contact, and since when the oldest waits."""
+
+    ao_id: str
+    notices: int
+    since: datetime
 
 
 @dataclass(frozen=True)
@@ -47,22 +63,28 @@ class ContactStore:
         return StoredContact(row["ao_id"], contact, row["updated_by"], row["updated_at"])
 
     async def put(self, ao_id: str, contact: ChallengeContact, updated_by: str) -> StoredContact:
-        row = await self._pool.fetchrow(
-            "INSERT INTO notifier.challenge_contacts (ao_id, given_name, family_name, telephone, email, updated_by)"
-            " VALUES ($1, $2, $3, $4, $5, $6)"
-            " ON CONFLICT (ao_id) DO UPDATE SET given_name = EXCLUDED.given_name,"
-            " family_name = EXCLUDED.family_name, telephone = EXCLUDED.telephone, email = EXCLUDED.email,"
-            " updated_by = EXCLUDED.updated_by, updated_at = now()"
-            " RETURNING updated_at",
-            ao_id,
-            contact.given_name,
-            contact.family_name,
-            contact.telephone,
-            contact.email,
-            updated_by,
-        )
-        assert row is not None
-        return StoredContact(ao_id, contact, updated_by, row["updated_at"])
+        """Sets the contact and, in the same transaction, makes the AO's held challenge notices due (0155)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(
+                "INSERT INTO notifier.challenge_contacts (ao_id, given_name, family_name, telephone, email, updated_by)"
+                " VALUES ($1, $2, $3, $4, $5, $6)"
+                " ON CONFLICT (ao_id) DO UPDATE SET given_name = EXCLUDED.given_name,"
+                " family_name = EXCLUDED.family_name, telephone = EXCLUDED.telephone, email = EXCLUDED.email,"
+                " updated_by = EXCLUDED.updated_by, updated_at = now()"
+                " RETURNING updated_at",
+                ao_id,
+                contact.given_name,
+                contact.family_name,
+                contact.telephone,
+                contact.email,
+                updated_by,
+            )
+            assert row is not None
+            released = await connection.execute(_RELEASE_HELD + " AND held_for_ao = $1", ao_id)
+        stored = StoredContact(ao_id, contact, updated_by, row["updated_at"])
+        if released != "UPDATE 0":
+            _log.info("challenge_notices_released", ao_id=ao_id, notices=int(released.split()[-1]))
+        return stored
 
 
 class DeliveryLog:
@@ -184,4 +206,57 @@ class DeferredEmails:
         await self._pool.execute("DELETE FROM notifier.deferred_emails WHERE event_id = $1", event_id)
 
     async def count(self) -> int:
-        return int(await self._pool.fetchval("SELECT count(*) FROM notifier.deferred_emails") or 0)
+        """Emails waiting for a recipient refused for now (not the challenge notices held for a contact)."""
+        return int(
+            await self._pool.fetchval("SELECT count(*) FROM notifier.deferred_emails WHERE due_at <> 'infinity'") or 0
+        )
+
+    async def waiting(self, event_id: uuid.UUID) -> bool:
+        """Whether the event's email waits aside, for a recipient refused for now or for a challenge contact."""
+        return bool(
+            await self._pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM notifier.deferred_emails WHERE event_id = $1)", event_id
+            )
+        )
+
+    async def hold(self, event_id: uuid.UUID, envelope: bytes, ao_id: str) -> None:
+        """A challenge notice for an AO with no challenge contact: kept, never due, until the contact is set."""
+        await self._pool.execute(
+            "INSERT INTO notifier.deferred_emails (event_id, envelope, tries, due_at, held_for_ao)"
+            " VALUES ($1, $2, 0, 'infinity', $3)"
+            " ON CONFLICT (event_id) DO UPDATE SET due_at = 'infinity', held_for_ao = EXCLUDED.held_for_ao",
+            event_id,
+            envelope,
+            ao_id,
+        )
+
+    async def was_held(self, event_id: uuid.UUID) -> bool:
+        """Whether the event's challenge notice waited for a contact (its email then says so)."""
+        return bool(
+            await self._pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM notifier.deferred_emails WHERE event_id = $1 AND held_for_ao IS NOT NULL)",
+                event_id,
+            )
+        )
+
+    async def release_for_contacts(self) -> int:
+        """Makes due every held notice whose AO now has a contact: the contact's own transaction does so too,
+        this catches a notice held while that contact was being set."""
+        done = await self._pool.execute(
+            _RELEASE_HELD + " AND held_for_ao IN (SELECT ao_id FROM notifier.challenge_contacts)"
+        )
+        return int(done.split()[-1])
+
+    async def held_by_ao(self) -> list[HeldNotices]:
+        """The AOs whose challenge notices wait for a contact, the longest waiting first."""
+        rows = await self._pool.fetch(
+            "SELECT held_for_ao, count(*) AS notices, min(deferred_at) AS since FROM notifier.deferred_emails"
+            " WHERE due_at = 'infinity' GROUP BY held_for_ao ORDER BY since, held_for_ao"
+        )
+        return [HeldNotices(row["held_for_ao"], int(row["notices"]), row["since"]) for row in rows]
+
+    async def held(self) -> int:
+        """Challenge notices held for want of a contact (decision 0155)."""
+        return int(
+            await self._pool.fetchval("SELECT count(*) FROM notifier.deferred_emails WHERE due_at = 'infinity'") or 0
+        )

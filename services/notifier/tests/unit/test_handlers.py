@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
@@ -58,13 +59,39 @@ class FakeDeliveryLog:
 class FakeDeferred:
     """The deferred emails, with a clock of their own: `due` says which are due after `seconds`."""
 
-    def __init__(self) -> None:
+    def __init__(self, contacts: FakeContacts | None = None) -> None:
         self.rows: dict[uuid.UUID, tuple[bytes, float]] = {}
         self.refusals: dict[uuid.UUID, int] = {}
+        self.held_for: dict[uuid.UUID, str] = {}
+        self.contacts = contacts
         self.now = 0.0
 
     async def tries(self, event_id: uuid.UUID) -> int:
         return self.refusals.get(event_id, 0) if event_id in self.rows else 0
+
+    async def waiting(self, event_id: uuid.UUID) -> bool:
+        return event_id in self.rows
+
+    async def hold(self, event_id: uuid.UUID, envelope: bytes, ao_id: str) -> None:
+        self.rows[event_id] = (envelope, math.inf)
+        self.held_for[event_id] = ao_id
+
+    async def was_held(self, event_id: uuid.UUID) -> bool:
+        return event_id in self.rows and event_id in self.held_for
+
+    async def release_for_contacts(self) -> int:
+        known = self.contacts.contacts if self.contacts else {}
+        released = [
+            event_id
+            for event_id, (_, at) in self.rows.items()
+            if at == math.inf and self.held_for.get(event_id) in known
+        ]
+        for event_id in released:
+            self.rows[event_id] = (self.rows[event_id][0], self.now)
+        return len(released)
+
+    async def held(self) -> int:
+        return sum(1 for _, at in self.rows.values() if at == math.inf)
 
     async def defer(self, event_id: uuid.UUID, envelope: bytes, delay_seconds: float) -> None:
         self.refusals[event_id] = (self.refusals.get(event_id, 0) if event_id in self.rows else 0) + 1
@@ -85,7 +112,7 @@ class FakeDeferred:
         self.rows.pop(event_id, None)
 
     async def count(self) -> int:
-        return len(self.rows)
+        return sum(1 for _, at in self.rows.values() if at != math.inf)
 
 
 class FakeContacts:
@@ -308,16 +335,63 @@ async def test_the_relay_away_during_a_deferred_try_ends_the_pass_and_the_email_
             await service.handle(envelope, completed())
 
 
-async def test_challenge_raised_goes_to_the_aos_contact_and_without_one_is_skipped() -> None:
+async def test_challenge_raised_goes_to_the_aos_contact_and_without_one_is_held_not_skipped() -> None:
     contact = ChallengeContact("Ada", "Lovelace", "01234 567890", "challenges@ao.example")
-    mailer, log = FakeMailer(), FakeDeliveryLog()
-    service = notifications(mailer, log, FakeContacts({"RN5133": contact}), keyring=FakeKeyring({ULN: KEY}))
+    mailer, log, contacts = FakeMailer(), FakeDeliveryLog(), FakeContacts({"RN5133": contact})
+    deferred = FakeDeferred(contacts)
+    service = notifications(mailer, log, contacts, keyring=FakeKeyring({ULN: KEY}), deferred=deferred)
     for ao_id in ("RN5133", "RN7777"):
         raised = sealed_raise(ao_id, "wrong grade")
         await service.handle(envelope_of(raised), raised)
     assert [message["To"] for message in mailer.sent] == ["challenges@ao.example"]
     assert "wrong grade" in plain_text(mailer.sent[0])
-    assert sorted(status for status, _, _ in log.rows.values()) == [DeliveryStatus.SENT, DeliveryStatus.SKIPPED]
+    assert "no challenge contact set" not in plain_text(mailer.sent[0])
+    assert sorted(status for status, _, _ in log.rows.values()) == [DeliveryStatus.PENDING, DeliveryStatus.SENT]
+    assert await deferred.held() == 1 and await deferred.count() == 0
+
+
+async def test_a_challenge_notice_held_for_want_of_a_contact_goes_once_the_contact_is_set_and_only_once() -> None:
+    """It used to be logged skipped and never sent, even once the AO set a contact (decision 0155)."""
+    mailer, log, contacts = FakeMailer(), FakeDeliveryLog(), FakeContacts({})
+    deferred = FakeDeferred(contacts)
+    service = notifications(mailer, log, contacts, keyring=FakeKeyring({ULN: KEY}), deferred=deferred)
+    raised = sealed_raise("RN7777", "wrong grade")
+    envelope = envelope_of(raised)
+    await service.handle(envelope, raised)
+    await service.handle(envelope, raised)  # a redelivery while it waits: held once, still nothing sent
+    deferred.now = 10**9
+    assert await service.retry_deferred() == 0, "no contact yet: never due"
+    assert mailer.sent == [] and log.rows[envelope.event_id][0] is DeliveryStatus.PENDING
+    assert b"wrong grade" not in deferred.rows[envelope.event_id][0], "the reason stays sealed while held"
+
+    contacts.contacts["RN7777"] = ChallengeContact("Bo", "Clerk", "01234 567890", "late@ao.example")
+    assert await service.retry_deferred() == 1
+    [email] = mailer.sent
+    assert (email["To"], email["Message-ID"]) == ("late@ao.example", f"<{envelope.event_id}@lrs.local>")
+    text = plain_text(email)
+    assert "wrong grade" in text and "Dear Bo Clerk" in text
+    assert "no challenge contact set, so this notice\nwaited until one was" in text
+    assert "may have been acknowledged or resolved since" in text
+    assert log.rows[envelope.event_id][0] is DeliveryStatus.SENT and deferred.rows == {}
+    await service.handle(envelope, raised)  # the consumer's redelivery after it went: not sent again
+    assert await service.retry_deferred() == 0 and len(mailer.sent) == 1
+
+
+async def test_a_released_notice_whose_contact_refuses_it_for_now_is_deferred_and_still_says_it_was_held() -> None:
+    full_mailbox = MailError("recipients refused: [452]", permanent=False, about_recipient=True)
+    mailer, log, contacts = FakeMailer([full_mailbox]), FakeDeliveryLog(), FakeContacts({})
+    deferred = FakeDeferred(contacts)
+    service = notifications(mailer, log, contacts, keyring=FakeKeyring({ULN: KEY}), deferred=deferred)
+    raised = sealed_raise("RN7777", "wrong grade")
+    envelope = envelope_of(raised)
+    await service.handle(envelope, raised)
+    contacts.contacts["RN7777"] = ChallengeContact("Bo", "Clerk", "01234 567890", "late@ao.example")
+    assert await service.retry_deferred() == 1
+    assert mailer.sent == [] and deferred.refusals[envelope.event_id] == 1 and await deferred.held() == 0
+    deferred.now = deferred.rows[envelope.event_id][1]
+    assert await service.retry_deferred() == 1
+    [email] = mailer.sent
+    assert "this notice\nwaited until one was" in plain_text(email)
 
 
 def sealed_raise(ao_id: str, reason: str) -> ChallengeRaised:
