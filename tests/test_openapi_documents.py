@@ -62,3 +62,23 @@ def test_every_operation_that_answers_401_asks_for_the_api_key(current: dict[str
             for method, operation in operations.items():
                 if "401" in operation["responses"]:
                     assert operation.get("security") == [{"apiKey": []}], f"{name} {method.upper()} {path}"
+
+
+PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def test_every_error_answer_is_documented_as_the_problem_in_problem_json(current: dict[str, dict[str, Any]]) -> None:
+    """Every problem is answered as application/problem+json (a request that fails validation too, as
+    INVALID_REQUEST), so a client generated from a document reads every error body as the Problem. Only /readyz
+    answers an error status (503) with a body of its own, the readiness report."""
+    for name, document in current.items():
+        assert "ValidationError" not in json.dumps(document), f"{name}: FastAPI's HTTPValidationError is documented"
+        assert "Problem" in document["components"]["schemas"], name
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                responses = operation["responses"]
+                if operation.get("parameters") or "requestBody" in operation:
+                    assert "422" in responses, f"{name} {method.upper()} {path} does not document 422"
+                for status, response in responses.items():
+                    if status[0] in "45" and path != "/readyz":
+                        assert response.get("content") == PROBLEM_CONTENT, f"{name} {method.upper()} {path} {status}"

@@ -33,6 +33,7 @@ from lrs_platform.problems import (
     PROBLEM_PAGES,
     Problem,
     ProblemError,
+    document_problems,
     handle_problem,
     invalid_request,
     problem_index_page,
@@ -61,6 +62,18 @@ DOCUMENTATION_POLICY = (
 for its other pages (the portal's: `with_security_headers` keeps a policy a response names) does not break them:
 ReDoc styles its page with inline <style> elements and searches in a worker it makes from a blob: URL. Their
 scripts and styles still come only from the service itself, and neither page shows anything a request sent."""
+
+
+_READINESS: dict[str, Any] = {
+    "schema": {
+        "type": "object",
+        "properties": {
+            "ready": {"type": "boolean"},
+            "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    }
+}
+"""The readiness report, which /readyz answers with 503 too: the one error status whose body is not a problem."""
 
 
 DEFAULT_BODY_BYTES = 1_048_576
@@ -108,7 +121,7 @@ def build_app(
         "/readyz",
         tags=["operations"],
         summary="Readiness: every dependency answers",
-        responses={503: {"description": "a dependency is not reachable"}},
+        responses={503: {"description": "a dependency is not reachable", "content": {"application/json": _READINESS}}},
     )
     async def readyz(request: Request) -> JSONResponse:
         checks: Mapping[str, ReadinessCheck] = request.app.state.readiness_checks
@@ -127,7 +140,7 @@ def build_app(
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     _serve_documentation(app, title)
-    _document_api_keys(app)
+    _finish_openapi(app)
     return app
 
 
@@ -141,21 +154,28 @@ API_KEY_SCHEME = {
 }
 
 
-def _document_api_keys(app: FastAPI) -> None:
-    """The OpenAPI document names the bearer API key and marks every operation that needs one (those whose
-    route depends on `current_principal`), so /docs offers Authorize. An app may replace `app.openapi`
-    with its own document (ingest does, naming the key itself)."""
+def _finish_openapi(app: FastAPI) -> None:
+    """The OpenAPI document as `finish_document` leaves it. An app may replace `app.openapi` with its own
+    document (ingest does, finishing it itself)."""
     plain = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         document = plain()
-        name_api_key(app, document)
+        finish_document(app, document)
         app.openapi_schema = document
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def finish_document(app: FastAPI, document: dict[str, Any]) -> None:
+    """What FastAPI cannot infer: the bearer API key on every operation that needs one (those whose route depends
+    on `current_principal`), so /docs offers Authorize; and every error answer as the Problem in
+    application/problem+json (`document_problems`)."""
+    name_api_key(app, document)
+    document_problems(document)
 
 
 def name_api_key(app: FastAPI, document: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import html
 import re
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import Request
@@ -115,12 +116,72 @@ async def handle_problem(request: Request, error: Exception) -> JSONResponse:
     return problem_response(problem, error.headers)
 
 
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+VALIDATION_FAILED = (
+    "The request breaks the route's schema (code `INVALID_REQUEST`: `detail` names each parameter or body field and"
+    " what is wrong with it), or its body is not JSON at all (`MALFORMED_REQUEST`)"
+)
+NOT_JSON = (
+    "The body was not sent as JSON (code `UNSUPPORTED_MEDIA_TYPE`): send it with `Content-Type: application/json`"
+)
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries documenting problem+json answers."""
+    """OpenAPI `responses=` entries documenting problem+json answers: the Problem schema under
+    application/problem+json, the media type every problem is answered with (`document_problems` adds the schema)."""
     return {
-        status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "problem+json"}
+        status: {
+            "description": f"{HTTPStatus(status).phrase} (problem+json)",
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
         for status in statuses
     }
+
+
+def document_problems(document: dict[str, Any]) -> None:
+    """Makes an OpenAPI document say what the services answer when a request fails: every error response (4xx,
+    5xx) is the Problem as application/problem+json. FastAPI would document a response `model` under the route's
+    own media type (application/json), and a request it cannot validate as `HTTPValidationError` (an array of
+    issues), though `_validation_problem` answers it as a Problem. Every operation that takes parameters or a body
+    documents its 422; one whose body is JSON alone its 415. A response documenting a body of its own (a readiness
+    report) keeps it."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in _FASTAPI_VALIDATION_SCHEMAS:
+        schemas.pop(name, None)
+    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            if operation.get("parameters") or "requestBody" in operation:
+                responses.setdefault("422", {"description": VALIDATION_FAILED})
+            for status, response in responses.items():
+                if status[:1] not in ("4", "5") or not _documents_a_problem(response):
+                    continue
+                response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}}
+                if status == "422" and response.get("description") == "Validation Error":  # FastAPI's own
+                    response["description"] = VALIDATION_FAILED
+
+
+def _takes_json_alone(operation: Mapping[str, Any]) -> bool:
+    media_types = list(operation.get("requestBody", {}).get("content", {}))
+    return bool(media_types) and all(is_json_media_type(media_type) for media_type in media_types)
+
+
+def _documents_a_problem(response: Mapping[str, Any]) -> bool:
+    """No content (the problem is implied), or content naming the Problem or FastAPI's validation error."""
+    content = response.get("content")
+    if not content:
+        return True
+    named = str(content)
+    return PROBLEM_SCHEMA_REF in named or any(name in named for name in _FASTAPI_VALIDATION_SCHEMAS)
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """application/json or application/<anything>+json, as FastAPI decides whether it reads a body as JSON."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    main, _, sub = media_type.partition("/")
+    return main == "application" and (sub == "json" or sub.endswith("+json"))
 
 
 _CODE_SPAN = re.compile(r"`([^`]+)`")

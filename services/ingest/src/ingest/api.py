@@ -57,11 +57,11 @@ from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode, ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
-from lrs_platform.http import name_api_key
+from lrs_platform.http import finish_document
 from lrs_platform.identity import CurrentPrincipal, OperatorScope, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
-from lrs_platform.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError, problem_response
+from lrs_platform.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, Problem, ProblemError, problem_response
 
 XSD_PACKAGE = "lrs_domain.formats"
 XSD_NAME = "achievement-batch.xsd"
@@ -81,7 +81,7 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 
 _log = get_logger("ingest.api")
 
-_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_PROBLEM_REF = {"$ref": PROBLEM_SCHEMA_REF}
 _DESCRIPTIONS = {
     400: "The request is unusable (e.g. a malformed Idempotency-Key)",
     401: "No API key, or an unknown or revoked one",
@@ -489,16 +489,15 @@ def install(app: FastAPI) -> None:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, plus what it cannot infer: the problem schema, the JSON batch model of the
-    raw request body, and the bearer API key."""
+    """FastAPI's document, plus what it cannot infer: the JSON batch model of the raw request body, and what
+    every service's document adds (`finish_document`: the bearer API key, the problem answers)."""
     if app.openapi_schema:
         return app.openapi_schema
     document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     batch_schema = JsonBatch.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
     schemas.update(batch_schema.pop("$defs", {}))
     schemas["JsonBatch"] = batch_schema
-    name_api_key(app, document)
+    finish_document(app, document)
     app.openapi_schema = document
     return document

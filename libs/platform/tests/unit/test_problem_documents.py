@@ -1,0 +1,64 @@
+"""An app's OpenAPI document says what its error answers are: the Problem, as application/problem+json, for
+every error status, including the 422 FastAPI would document as its own HTTPValidationError."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from lrs_platform.http import build_app, noop_lifespan
+from lrs_platform.problems import PROBLEM_MEDIA_TYPE, problem_responses
+
+PROBLEM = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+class Note(BaseModel):
+    text: str
+
+
+def _document() -> dict[str, Any]:
+    app = build_app("documented", title="Documented", description="", lifespan=noop_lifespan)
+
+    @app.post("/v1/notes", responses=problem_responses(401, 409))
+    async def add_note(note: Note) -> dict[str, int]:
+        return {"length": len(note.text)}
+
+    @app.get("/v1/notes/{number}", responses=problem_responses(404))
+    async def one_note(number: int, full: bool = Query(default=False)) -> dict[str, int]:
+        return {"number": number}
+
+    @app.get("/v1/count")
+    async def count() -> dict[str, int]:
+        return {"count": 1}
+
+    return app.openapi()
+
+
+def test_every_problem_answer_is_the_problem_as_problem_json_only() -> None:
+    document = _document()
+    added = document["paths"]["/v1/notes"]["post"]["responses"]
+    for status in ("401", "409"):
+        assert added[status]["content"] == PROBLEM, status
+    assert document["paths"]["/v1/notes/{number}"]["get"]["responses"]["404"]["content"] == PROBLEM
+    assert "Problem" in document["components"]["schemas"]
+
+
+def test_a_request_that_fails_validation_is_documented_as_the_problem_not_fastapis_validation_error() -> None:
+    document = _document()
+    for path, method in (("/v1/notes", "post"), ("/v1/notes/{number}", "get")):
+        invalid = document["paths"][path][method]["responses"]["422"]
+        assert invalid["content"] == PROBLEM, path
+        assert "INVALID_REQUEST" in invalid["description"]
+    assert "422" not in document["paths"]["/v1/count"]["get"]["responses"]  # nothing to validate
+    assert "ValidationError" not in json.dumps(document)
+
+
+def test_readiness_documents_its_own_report_and_every_other_error_is_a_problem() -> None:
+    for path, operations in _document()["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status[0] in "45" and path != "/readyz":
+                    assert response["content"] == PROBLEM, (method, path, status)
