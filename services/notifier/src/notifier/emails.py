@@ -71,6 +71,14 @@ class RejectionCount:
         return _RECORD_TITLES.get(self.code, "")
 
 
+@dataclass(frozen=True)
+class UnlistedRejections:
+    """Rejection codes of a batch left out of its email's list of the most frequent, and their records."""
+
+    codes: int
+    records: int
+
+
 class BatchVerdict(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"  # RS005: every record was judged, too many were rejected
@@ -107,6 +115,14 @@ def top_rejections(counts: dict[str, int], limit: int = TOP_REJECTION_CODES) -> 
     return [RejectionCount(code, records) for code, records in ranked[:limit]]
 
 
+def unlisted_rejections(counts: dict[str, int], listed: Sequence[RejectionCount]) -> UnlistedRejections:
+    """The codes of `counts` not in `listed`, and their records (a record with two codes counts under both,
+    as in the list)."""
+    shown = {rejection.code for rejection in listed}
+    rest = [records for code, records in counts.items() if code not in shown]
+    return UnlistedRejections(len(rest), sum(rest))
+
+
 def verdict_of(outcome: BatchCompleted | BatchFailed) -> BatchVerdict:
     if isinstance(outcome, BatchCompleted):
         return BatchVerdict.COMPLETED
@@ -119,8 +135,10 @@ def batch_run_email(
     *,
     public_base_url: str,
     rejections: Sequence[RejectionCount] = (),
+    unlisted: UnlistedRejections = UnlistedRejections(0, 0),
     domain: str = "lrs.local",
 ) -> OutgoingEmail:
+    """`rejections`: the codes listed; `unlisted`: those left out of the list, which the email says exist."""
     verdict = verdict_of(outcome)
     reference = with_bidi_controls_shown(outcome.batch_reference or str(outcome.batch_id))
     code = outcome.code if isinstance(outcome, BatchFailed) else None
@@ -139,8 +157,8 @@ def batch_run_email(
         "reason": outcome.reason if isinstance(outcome, BatchFailed) else None,
         "rejections": list(rejections),
         "link": batch_page_url(public_base_url, outcome.batch_id),
-        # A failed batch's records were each judged, but none reached a PLR: its counts say so as the portal's do.
-        "not_added": f"passed their checks, but none was added to a learner's record: the whole batch failed ({code})",
+        "more_codes": unlisted.codes,
+        "more_records": unlisted.records,
     }
     return OutgoingEmail(
         to=outcome.notification_email,

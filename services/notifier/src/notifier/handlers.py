@@ -23,6 +23,7 @@ from notifier.emails import (
     message_id_for,
     to_mime,
     top_rejections,
+    unlisted_rejections,
 )
 from notifier.metrics import CHALLENGE_NOTICES_HELD, EMAILS_DEFERRED, EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
 from notifier.store import ChunkCodes, ContactStore, DeferredEmails, DeliveryLog, DeliveryStatus, RejectionTallies
@@ -114,12 +115,14 @@ class Notifications:
 
     async def _compose(self, envelope: Envelope, payload: Contract) -> OutgoingEmail | None:
         if isinstance(payload, BatchCompleted | BatchFailed):
-            rejections = top_rejections(await self._tallies.totals(payload.batch_id))
+            totals = await self._tallies.totals(payload.batch_id)
+            rejections = top_rejections(totals)
             return batch_run_email(
                 envelope.event_id,
                 payload,
                 public_base_url=self._public_base_url,
                 rejections=rejections,
+                unlisted=unlisted_rejections(totals, rejections),
                 domain=self._domain,
             )
         if isinstance(payload, BatchAbandoned):

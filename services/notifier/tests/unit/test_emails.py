@@ -11,11 +11,13 @@ from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchFailed
 from notifier.emails import (
     ChallengeContact,
     RejectionCount,
+    UnlistedRejections,
     batch_run_email,
     challenge_raised_email,
     message_id_for,
     to_mime,
     top_rejections,
+    unlisted_rejections,
 )
 
 EVENT_ID = uuid.UUID("0b7f3c1e-27a4-4c55-9d0f-1f7c0e9b2a11")
@@ -117,26 +119,20 @@ def test_batch_failed_email_says_so_first_gives_the_rs005_reason_and_says_nothin
     assert "Job type:         Provisional" in email.text
 
 
-def test_a_failed_batchs_passed_records_say_none_was_added_and_the_email_says_what_is_kept() -> None:
-    """As the portal says it: the records that passed their checks were not added, and the batch and every
-    record's result are kept (the email links to them); the CSV's PLRChanged column says N (decision 0150)."""
+def test_a_failed_batch_says_once_and_plainly_that_nothing_was_recorded_and_what_is_kept() -> None:
+    """It said "Accepted: (6) passed their checks, but none was added to a learner's record: the whole batch
+    failed (RS005)", the same after "No change: (0)", and again at the end: three times in one email."""
     email = batch_run_email(EVENT_ID, failed(), public_base_url=PORTAL)
-    not_added = "passed their checks, but none was added to a learner's record: the whole batch failed (RS005)"
-
-    assert f"Accepted:         (6) {not_added}\n" in email.text
-    assert f"No change:        (0) {not_added}\n" in email.text
-    assert "Rejected:         4\n" in email.text
-    assert "No record of this batch was kept" not in email.text and "not even the accepted ones" not in email.text
-    kept = (
-        "Nothing of this batch was added to any learner's record, not even the records that passed their checks."
-        " The batch and every record's result are kept: fix the rejected records and send the whole batch again."
-    )
-    assert kept in email.text
-    assert "the last column, PLRChanged, is N for each of them" in email.text
     html = email.html.replace("&#39;", "'")
-    assert f'<th align="left">Accepted</th><td>(6) {not_added}</td>' in html
-    assert f'<th align="left">No change</th><td>(0) {not_added}</td>' in html
-    assert kept in html and "PLRChanged" in html and "No record of this batch was kept" not in html
+    for part in (email.text, html):
+        assert part.count("added to any Personal Learning Record") == 1
+        assert "passed their checks" not in part and "not even" not in part and "(6)" not in part
+        kept = "The batch and every record's result are kept (in the CSV of the results, the last column, PLRChanged,"
+        assert kept in part and "send the whole batch again" in part
+    assert "Would have been accepted: 6\n" in email.text
+    assert "No change:                0\n" in email.text and "Rejected:                 4\n" in email.text
+    assert '<th align="left">Would have been accepted</th><td>6</td>' in html
+    assert '<th align="left">No change</th><td>0</td>' in html
 
 
 def test_a_completed_batchs_counts_stay_bare_and_one_record_reads_in_the_singular() -> None:
@@ -147,6 +143,32 @@ def test_a_completed_batchs_counts_stay_bare_and_one_record_reads_in_the_singula
     assert "1 of 1 record accepted." in email.html
     assert "Accepted:         1\n" in email.text and "passed their checks" not in email.text
     assert "PLRChanged" not in email.text
+
+
+def test_codes_left_out_of_the_list_are_counted_with_their_records_and_a_link_in_both_parts() -> None:
+    """19 rejected records under 19 codes showed RV001-RV005, one each, and nothing said more codes occurred."""
+    counts = {f"RV0{n:02d}": 1 for n in range(1, 20)}
+    listed = top_rejections(counts)
+    email = batch_run_email(
+        EVENT_ID, completed(), public_base_url=PORTAL, rejections=listed, unlisted=unlisted_rejections(counts, listed)
+    )
+    link = f"{PORTAL}/batches/{BATCH_ID}"
+    assert f"  and 14 more codes (14 records): see the batch's results at {link}\n" in email.text
+    assert f'And 14 more codes (14 records): see <a href="{link}">the batch' in email.html
+    assert unlisted_rejections({"RV004": 7, "RV002": 2}, top_rejections({"RV004": 7, "RV002": 2}, limit=1)) == (
+        UnlistedRejections(1, 2)
+    )
+    every = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL, rejections=REJECTIONS)
+    assert "more code" not in every.text and "more code" not in every.html
+
+
+def test_warnings_say_where_their_codes_are_and_none_say_nothing_more() -> None:
+    email = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL)
+    assert "Warnings:         1 (which codes: on the batch's page, linked below)\n" in email.text
+    assert f'<td>1 (which codes: on <a href="{PORTAL}/batches/{BATCH_ID}">' in email.html
+    none = BatchCounts(total=1, accepted=1, rejected=0, no_ops=0, warnings=0)
+    bare = batch_run_email(EVENT_ID, completed(counts=none), public_base_url=PORTAL)
+    assert "Warnings:         0\n" in bare.text and "which codes" not in bare.html
 
 
 def test_a_batch_failed_with_another_batch_code_is_called_refused() -> None:

@@ -480,6 +480,20 @@ async def test_the_batch_email_lists_the_codes_of_every_chunk_counted_once_and_t
     assert tallies.chunks == {}
 
 
+async def test_the_batch_email_says_how_many_codes_and_records_its_list_leaves_out() -> None:
+    mailer, tallies = FakeMailer(), FakeTallies()
+    service = notifications(mailer, FakeDeliveryLog(), tallies=tallies)
+    outcomes = (*(rejected(line, f"RV00{line}") for line in range(1, 8)), rejected(8, "RV001"))
+    chunk = BatchRecordsDecided(batch_id=completed().batch_id, ao_id="RN5133", chunk_index=0, outcomes=outcomes)
+    await service.handle(envelope_of(chunk), chunk)
+    await service.handle(envelope_of(completed()), completed())
+    text = plain_text(mailer.sent[0])
+    assert [line.split()[0] for line in text.splitlines() if line.startswith("  RV")] == [
+        f"RV00{n}" for n in range(1, 6)
+    ]
+    assert "  and 2 more codes (2 records): see the batch's results at https://portal.lrs.example/batches/" in text
+
+
 def abandoned(notification_email: str | None) -> BatchAbandoned:
     return BatchAbandoned(
         batch_id=uuid.uuid4(),
