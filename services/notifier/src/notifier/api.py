@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
@@ -26,6 +29,37 @@ from notifier.store import ContactStore, DeferredEmails, StoredContact
 
 # an address a mail relay can take: no space, control character or DEL in any part
 EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
+TELEPHONE_PATTERN = r"^\+?[0-9][0-9 ()-]{5,24}$"
+# Said to the AO's clerk who typed it, in words: pydantic's own message quoted the regular expression.
+EMAIL_REFUSED = (
+    "is not an email address: write one like challenges@ao.example, with one @ followed by a domain that has a"
+    " dot in it, and no spaces"
+)
+TELEPHONE_REFUSED = (
+    "is not a telephone number: write 6 to 25 digits, spaces, brackets or hyphens, starting with a digit or +,"
+    " like 01632 960 000 or +44 1632 960000"
+)
+
+
+def _matching(pattern: str, kind: str, refusal: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if re.fullmatch(pattern, value) is None:
+            raise PydanticCustomError(kind, refusal)
+        return value
+
+    return check
+
+
+EmailAddress = Annotated[
+    OneLineText,
+    AfterValidator(_matching(EMAIL_PATTERN, "email_address", EMAIL_REFUSED)),
+    Field(max_length=254, json_schema_extra={"pattern": EMAIL_PATTERN}),
+]
+TelephoneNumber = Annotated[
+    str,
+    AfterValidator(_matching(TELEPHONE_PATTERN, "telephone_number", TELEPHONE_REFUSED)),
+    Field(json_schema_extra={"pattern": TELEPHONE_PATTERN}),
+]
 
 
 def live_only(request: Request, _caller: CurrentPrincipal) -> None:
@@ -53,8 +87,8 @@ class ChallengeContactUpdate(BaseModel):
 
     given_name: OneLineText = Field(min_length=1, max_length=100)
     family_name: OneLineText = Field(min_length=1, max_length=100)
-    telephone: str = Field(pattern=r"^\+?[0-9][0-9 ()-]{5,24}$")
-    email: OneLineText = Field(pattern=EMAIL_PATTERN, max_length=254)
+    telephone: TelephoneNumber
+    email: EmailAddress
 
 
 class ChallengeContactPublic(ChallengeContactUpdate):

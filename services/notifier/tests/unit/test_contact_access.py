@@ -89,3 +89,28 @@ async def test_the_sandpit_asks_a_caller_without_a_key_for_one_before_saying_liv
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifier") as client:
         answer = await client.get("/v1/ao/RN9093/challenge-contact")
     assert answer.status_code == 401, answer.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("email", "challenges at ao.example", "is not an email address: write one like challenges@ao.example"),
+        ("email", "a b@ao.example", "with one @ followed by a domain that has a dot in it, and no spaces"),
+        ("telephone", "ring reception", "is not a telephone number: write 6 to 25 digits"),
+        ("telephone", "12", "like 01632 960 000 or +44 1632 960000"),
+    ],
+)
+async def test_a_bad_email_or_telephone_is_refused_in_words_a_clerk_can_act_on(
+    field: str, value: str, words: str
+) -> None:
+    """The answer quoted the regular expression: "String should match pattern '^[^@\\s\\x00-…'"."""
+    contacts = Contacts()
+    async with _client("ao:RN9093", contacts) as client:
+        answer = await client.put("/v1/ao/RN9093/challenge-contact", json=CONTACT | {field: value})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["code"] == "INVALID_REQUEST"
+    assert problem["detail"].startswith(f"body.{field}: ") and words in problem["detail"]
+    assert "pattern" not in problem["detail"] and "[0-9]" not in problem["detail"] and "\\s" not in problem["detail"]
+    assert contacts.writes == []
