@@ -17,6 +17,7 @@ from referencing.jsonschema import DRAFT7
 from scripts.dev.export_asyncapi import ASYNCAPI, CATALOGUE, DEAD_LETTER, document, render, render_catalogue
 
 from lrs_contracts.dead_letters import HEADER_NAMES
+from lrs_contracts.examples import EXAMPLES
 from lrs_contracts.outcomes import BatchValidationStarted
 from lrs_contracts.registry import EVENT_TYPES, encode, wrap
 from lrs_contracts.topics import ALL_TOPICS
@@ -89,6 +90,25 @@ def test_a_real_message_validates_against_its_payload_schema_and_a_wrong_one_doe
         payload.validate(wrong)
     with pytest.raises(ValidationError):
         payload.validate({**message, "event_type": "lrs.batch.completed.v1"})
+
+
+def test_every_event_has_its_example_and_key_and_each_example_validates_against_its_message(
+    current: dict[str, Any],
+) -> None:
+    messages, catalogue = current["components"]["messages"], render_catalogue(current)
+    for example in EXAMPLES:
+        message = messages[example.event_type]
+        assert message["examples"] == [
+            {"name": example.name, "summary": example.summary, "payload": json.loads(encode(example.envelope))}
+        ]
+        assert message["bindings"]["kafka"]["key"]["examples"] == [example.key]
+        payload = Draft202012Validator(
+            {**current, "$ref": f"#/components/messages/{example.event_type}/payload"},
+            format_checker=Draft202012Validator.FORMAT_CHECKER,
+        )
+        payload.validate(message["examples"][0]["payload"])
+        assert f"Example, key `{example.key}`: {example.summary}" in catalogue
+    assert {event_type for event_type, message in messages.items() if "examples" in message} == set(EVENT_TYPES)
 
 
 def test_the_architecture_doc_lists_every_event_type_or_points_to_the_catalogue() -> None:

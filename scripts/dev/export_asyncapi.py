@@ -1,7 +1,8 @@
 """Writes the AsyncAPI 3.0 document of every topic and event (docs/asyncapi.json) and the event catalogue
 rendered from it (docs/events.md), both from `contracts/` alone: topics and keys from
-`lrs_contracts.topics`, message schemas from the registry, dead-letter headers from
-`lrs_contracts.dead_letters`. `tests/test_asyncapi_document.py` fails when either file is stale.
+`lrs_contracts.topics`, message schemas from the registry, one example message (value and key) of each
+event from `lrs_contracts.examples`, dead-letter headers from `lrs_contracts.dead_letters`.
+`tests/test_asyncapi_document.py` fails when either file is stale.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from lrs_contracts import dead_letters
 from lrs_contracts.envelope import Envelope
+from lrs_contracts.examples import EXAMPLES
 from lrs_contracts.registry import EVENT_TYPES
 from lrs_contracts.topics import ALL_TOPICS, Topic
 
@@ -76,6 +78,10 @@ def document() -> Json:
     envelope = _schema_of(Envelope, schemas)
     schemas["Envelope"] = envelope
     messages: Json = {}
+    examples = {example.event_type: example for example in EXAMPLES}
+    without = set(EVENT_TYPES) - set(examples)
+    if without:
+        raise ValueError(f"event types without an example in lrs_contracts.examples: {sorted(without)}")
     for event_type, model in EVENT_TYPES.items():
         schemas[model.__name__] = _schema_of(model, schemas)
         messages[event_type] = {
@@ -95,6 +101,14 @@ def document() -> Json:
                     },
                 ]
             },
+            # the key is no part of an AsyncAPI example: it is shown in the Kafka binding's key schema
+            "examples": [
+                {
+                    "name": examples[event_type].name,
+                    "summary": examples[event_type].summary,
+                    "payload": examples[event_type].message(),
+                }
+            ],
         }
     headers = _dead_letter_headers()
     optional = {dead_letters.EVENT_ID, dead_letters.EVENT_TYPE}
@@ -152,7 +166,8 @@ def document() -> Json:
         raise ValueError(f"event types on no topic: {sorted(missing)}")
     for topic in ALL_TOPICS:
         for event_type in topic.carries:
-            messages[event_type]["bindings"] = {"kafka": {"key": _key(topic.key), "bindingVersion": KAFKA_BINDING}}
+            key = {**_key(topic.key), "examples": [examples[event_type].key]}
+            messages[event_type]["bindings"] = {"kafka": {"key": key, "bindingVersion": KAFKA_BINDING}}
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -161,7 +176,8 @@ def document() -> Json:
             "description": (
                 "Every Kafka topic of the LRS, its partition key, retention and dead-letter topic, and every event"
                 " it carries. Each message value is a JSON envelope (CloudEvents-style metadata) whose `data` is"
-                " the event named by `event_type`. Generated from `contracts/` by `scripts/dev/export_asyncapi.py`."
+                " the event named by `event_type`; each message has one example (its key in the Kafka binding's key"
+                " schema). Generated from `contracts/` by `scripts/dev/export_asyncapi.py`."
             ),
         },
         "defaultContentType": "application/json",
@@ -211,6 +227,13 @@ def _fields(schema: Json) -> list[str]:
     return rows
 
 
+def _example(message: Json) -> list[str]:
+    [example] = message["examples"]
+    [key] = message["bindings"]["kafka"]["key"]["examples"]
+    value = json.dumps(example["payload"], indent=2, ensure_ascii=False)
+    return [f"Example, key `{key}`: {example['summary']}", "", "```json", value, "```", ""]
+
+
 def render_catalogue(document: Json) -> str:
     messages = document["components"]["messages"]
     schemas = document["components"]["schemas"]
@@ -219,6 +242,9 @@ def render_catalogue(document: Json) -> str:
         "",
         "Every topic and event of the LRS. Generated from `contracts/` by `scripts/dev/export_asyncapi.py`, with",
         "the machine-readable AsyncAPI 3.0 document beside it (`docs/asyncapi.json`); do not edit by hand.",
+        "Each event ends with an example message and its key (`lrs_contracts.examples`): illustrative values that",
+        "agree with the domain and with one another; a sealed field holds a placeholder in the sealed form, not",
+        "ciphertext.",
         "",
         "## Topics",
         "",
@@ -264,6 +290,7 @@ def render_catalogue(document: Json) -> str:
                 "",
                 *_fields(schemas[message["title"]]),
                 "",
+                *_example(message),
             ]
     payloads = {messages[event_type]["title"] for topic in ALL_TOPICS for event_type in topic.carries}
     lines += ["## Types", "", "The structures and values the events' fields name.", ""]
