@@ -1,5 +1,6 @@
-"""`lrs challenges raise|list|ack|resolve|contact`: Event Data Challenges against an AO's achievements (a learner
-raises one, the AO answers it), and who at the AO is emailed when one is raised."""
+"""`lrs challenges raise|list|ack|resolve|contact|waiting`: Event Data Challenges against an AO's achievements (a
+learner raises one, the AO answers it), who at the AO is emailed when one is raised, and which AOs' challenge emails
+wait for a contact (decision 0155)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from lrs_cli.output import JsonOption, connection, print_json, print_text, stdou
 from lrs_contracts.challenge import ChallengeResolution, resolution_label
 
 app = typer.Typer(
-    help="Event Data Challenges: raise (learners), list, acknowledge, resolve; the AO's challenge contact.",
+    help="Event Data Challenges: raise (learners), list, acknowledge, resolve; the AO's challenge contact; the AOs"
+    " whose challenge emails wait for one.",
     no_args_is_help=True,
 )
 ChallengeId = Annotated[str, typer.Argument(help="The challenge's id, from `lrs challenges list`.")]
@@ -209,8 +211,8 @@ def challenge_contact(connection: Connection, ao_id: str, new: dict[str, str | N
     # Another AO's contact is refused (403) whether or not it is set: a 404 is the caller's own AO, or an operator's.
     if response.status_code == 404 and not given:
         raise CommandError(
-            f"{ao_id} has no challenge contact: challenges against its achievements email nobody. Set one with"
-            " --given-name, --family-name, --telephone and --email"
+            f"{ao_id} has no challenge contact: challenges against its achievements wait, emailed to nobody until"
+            " one is set. Set one with --given-name, --family-name, --telephone and --email"
         )
     contact: dict[str, Any] = expect_ok(response)
     return contact
@@ -234,3 +236,40 @@ def contact_command(
         print_json(contact)
     else:
         print_text(contact_text(contact))
+
+
+def waiting_for_contacts(connection: Connection) -> list[dict[str, Any]]:
+    """The AOs whose challenge emails wait for a challenge contact, the longest waiting first (operators)."""
+    if connection.sandpit:
+        raise CommandError("the Sandpit has no challenges service, so no challenge contact: it is live only")
+    with connection.client("notifier") as client:
+        waiting: list[dict[str, Any]] = expect_ok(client.get("/v1/challenge-contacts/missing"))
+    return waiting
+
+
+def waiting_rows(waiting: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """Each AO, how many of its challenge emails wait, and since when (UTC, to the minute)."""
+    return [
+        (held["ao_id"], f"{held['notices']:,}", f"{held['waiting_since'][:16].replace('T', ' ')} UTC")
+        for held in waiting
+    ]
+
+
+@app.command("waiting")
+def waiting_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """AOs with challenge emails held because they have no challenge contact (operators with the support duty):
+    each is sent once the AO sets one (`lrs challenges contact`)."""
+    waiting = waiting_for_contacts(connection(ctx))
+    if as_json:
+        print_json(waiting)
+        return
+    if not waiting:
+        print_text("no challenge email waits for a contact: every AO challenged has one")
+        return
+    listing = table("AO", "challenge emails waiting", "since")
+    for row in waiting_rows(waiting):
+        listing.add_row(*row)
+    stdout().print(listing)
+    print_text(
+        "Each AO sets its contact with `lrs challenges contact AO --given-name … --email …`; the emails go then."
+    )

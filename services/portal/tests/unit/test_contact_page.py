@@ -1,0 +1,47 @@
+"""The challenge contact page says what happens to challenges while an AO has no contact: they wait, and are emailed
+to the contact it saves (decision 0155), rather than leaving the AO to think they were lost or will be."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubbed_portal
+
+CONTACT = {"given_name": "Ada", "family_name": "Byron", "telephone": "01632 960 001", "email": "ada@ao.example"}
+NO_CONTACT_YET = "has no challenge contact yet. Challenges learners raise meanwhile are not lost"
+
+
+@pytest.fixture
+def portal() -> StubbedPortal:
+    return stubbed_portal()
+
+
+def test_an_ao_without_a_contact_is_told_its_challenges_wait_for_one(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in()
+
+    shown = client.get("/contact")
+
+    assert shown.status_code == 200
+    assert f"RN9093 {NO_CONTACT_YET}" in shown.text.replace("&#39;", "'")
+
+
+def test_an_ao_with_a_contact_is_not_told_it_has_none(portal: StubbedPortal) -> None:
+    stored = {**CONTACT, "ao_id": "RN9093", "updated_at": "2026-12-03T14:00:00Z", "updated_by": "ao:RN9093"}
+    portal.on("GET", "notifier/v1/ao/RN9093/challenge-contact", lambda _: httpx.Response(200, json=stored))
+    client, _ = portal.signed_in()
+
+    shown = client.get("/contact")
+
+    assert shown.status_code == 200 and "data-no-contact" not in shown.text
+
+
+def test_a_saved_contact_is_said_to_receive_the_challenge_emails_that_waited(portal: StubbedPortal) -> None:
+    saved = {**CONTACT, "ao_id": "RN9093", "updated_at": "2026-12-03T14:00:00Z", "updated_by": "ao:RN9093"}
+    portal.on("PUT", "notifier/v1/ao/RN9093/challenge-contact", lambda _: httpx.Response(200, json=saved))
+    portal.on("GET", "notifier/v1/ao/RN9093/challenge-contact", lambda _: httpx.Response(200, json=saved))
+    client, person = portal.signed_in()
+
+    answer = client.post("/contact", data=form(person, **CONTACT))
+    shown = client.get(answer.headers["location"])
+
+    assert "Challenge emails now go to ada@ao.example, starting with any that waited for a contact." in shown.text
