@@ -17,7 +17,7 @@ from referencing.jsonschema import DRAFT7
 from scripts.dev.export_asyncapi import ASYNCAPI, CATALOGUE, DEAD_LETTER, document, render, render_catalogue
 
 from lrs_contracts.dead_letters import HEADER_NAMES
-from lrs_contracts.examples import EXAMPLES
+from lrs_contracts.examples import DEAD_LETTER_EXAMPLE, EXAMPLES
 from lrs_contracts.outcomes import BatchValidationStarted
 from lrs_contracts.registry import EVENT_TYPES, encode, wrap
 from lrs_contracts.topics import ALL_TOPICS
@@ -108,7 +108,18 @@ def test_every_event_has_its_example_and_key_and_each_example_validates_against_
         )
         payload.validate(message["examples"][0]["payload"])
         assert f"Example, key `{example.key}`: {example.summary}" in catalogue
-    assert {event_type for event_type, message in messages.items() if "examples" in message} == set(EVENT_TYPES)
+    assert {event_type for event_type, message in messages.items() if "examples" in message} == {
+        *EVENT_TYPES,
+        DEAD_LETTER,
+    }
+
+
+def test_the_dead_letter_example_has_the_headers_the_document_declares(current: dict[str, Any]) -> None:
+    message = current["components"]["messages"][DEAD_LETTER]
+    [example] = message["examples"]
+    Draft202012Validator(message["headers"]).validate(example["headers"])
+    assert example["headers"] == DEAD_LETTER_EXAMPLE.headers()
+    assert example["payload"] == json.loads(encode(DEAD_LETTER_EXAMPLE.parked.envelope))
 
 
 def test_the_architecture_doc_lists_every_event_type_or_points_to_the_catalogue() -> None:

@@ -16,8 +16,9 @@ from jsonschema.exceptions import ValidationError
 
 from lrs_contracts import examples, topics
 from lrs_contracts.compatibility import snapshot_path
+from lrs_contracts.dead_letters import HEADER_NAMES, DeadLetter
 from lrs_contracts.environments import SANDPIT_PREFIX, Environment
-from lrs_contracts.examples import EXAMPLES, EventExample, example_of
+from lrs_contracts.examples import DEAD_LETTER_EXAMPLE, EXAMPLES, EventExample, example_of
 from lrs_contracts.fast_decode import decode_fast
 from lrs_contracts.registry import EVENT_TYPES, decode, encode
 
@@ -185,3 +186,18 @@ def test_examples_are_the_same_on_every_import() -> None:
     first = [example.message() for example in EXAMPLES]
     reloaded = importlib.reload(examples)
     assert [example.message() for example in reloaded.EXAMPLES] == first
+
+
+def test_the_dead_letter_example_is_a_parked_message_as_a_consumer_writes_it() -> None:
+    example = DEAD_LETTER_EXAMPLE
+    parked = example.parked
+    headers = example.headers()
+    assert list(headers) == list(HEADER_NAMES)
+    assert DeadLetter.from_headers([(name, value.encode()) for name, value in headers.items()]) == example.letter
+    assert headers["lrs-original-topic"] == parked.topic_name
+    assert example.topic_name == f"{parked.topic_name}.dlq"
+    assert (headers["lrs-event-id"], headers["lrs-event-type"]) == (str(parked.envelope.event_id), parked.event_type)
+    assert decode(encode(parked.envelope)) == (parked.envelope, parked.payload)
+    assert parked.key == _expected_key(parked)
+    abandoned = example_of("lrs.batch.abandoned.v1").payload
+    assert getattr(abandoned, "batch_id") == getattr(parked.payload, "batch_id")  # noqa: B009 - typed as Contract

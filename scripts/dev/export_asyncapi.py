@@ -15,7 +15,7 @@ from typing import Any
 
 from lrs_contracts import dead_letters
 from lrs_contracts.envelope import Envelope
-from lrs_contracts.examples import EXAMPLES
+from lrs_contracts.examples import DEAD_LETTER_EXAMPLE, EXAMPLES
 from lrs_contracts.registry import EVENT_TYPES
 from lrs_contracts.topics import ALL_TOPICS, Topic
 
@@ -122,6 +122,14 @@ def document() -> Json:
             "properties": {name: {"type": "string", "description": meaning} for name, meaning in headers},
         },
         "payload": {"description": "the original message's value, byte for byte (usually an envelope)"},
+        "examples": [
+            {
+                "name": DEAD_LETTER_EXAMPLE.name,
+                "summary": DEAD_LETTER_EXAMPLE.summary,
+                "headers": DEAD_LETTER_EXAMPLE.headers(),
+                "payload": DEAD_LETTER_EXAMPLE.parked.message(),
+            }
+        ],
     }
     channels: Json = {}
     carried: set[str] = set()
@@ -276,6 +284,21 @@ def render_catalogue(document: Json) -> str:
     for name, header in dead_letter["properties"].items():
         always = "yes" if name in dead_letter["required"] else "no"
         lines.append(f"| `{name}` | {_cell(header['description'])} | {always} |")
+    [parked] = messages[DEAD_LETTER]["examples"]
+    lines += [
+        "",
+        f"Example: {parked['summary']} Headers:",
+        "",
+        "```json",
+        json.dumps(parked["headers"], indent=2, ensure_ascii=False),
+        "```",
+        "",
+        "Value:",
+        "",
+        "```json",
+        json.dumps(parked["payload"], indent=2, ensure_ascii=False),
+        "```",
+    ]
     lines += ["", "## Events", ""]
     for topic in ALL_TOPICS:
         for event_type in topic.carries:

@@ -38,6 +38,7 @@ from lrs_contracts.challenge import (
     ChallengeResolution,
     ChallengeResolved,
 )
+from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.envelope import Contract, Envelope, deterministic_id
 from lrs_contracts.environments import Environment, TopicNames
 from lrs_contracts.learner import (
@@ -76,7 +77,7 @@ from lrs_contracts.plr import (
     ResultStatus,
 )
 from lrs_contracts.reference import Framework, QualificationKind, QualificationPublished
-from lrs_contracts.registry import wrap
+from lrs_contracts.registry import encode, wrap
 from lrs_contracts.reporting import (
     AoMonthlyChallenges,
     AoMonthlyPlrTimeliness,
@@ -1021,3 +1022,53 @@ def example_of(event_type: str) -> EventExample:
         if example.event_type == event_type:
             return example
     raise KeyError(event_type)
+
+
+@dataclass(frozen=True)
+class DeadLetterExample:
+    """A message parked on `<topic>.dlq`: the original key and value, with the `lrs-*` headers saying why."""
+
+    name: str
+    summary: str
+    parked: EventExample
+    letter: DeadLetter
+
+    @property
+    def topic_name(self) -> str:
+        return f"{self.parked.topic_name}.dlq"
+
+    def headers(self) -> dict[str, str]:
+        return {name: value.decode() for name, value in self.letter.headers()}
+
+
+_STUCK_BATCH_END = _example(
+    "resits-batch-end",
+    "The end of the batch the decider gave up on.",
+    BATCH_SUBMITTED,
+    AO_ID,
+    BatchSubmissionCompleted(batch_id=ABANDONED_BATCH_ID, ao_id=AO_ID, record_count=1_250, chunk_count=3),
+    source="ingest",
+    correlation_id=str(ABANDONED_BATCH_ID),
+    causation_id=str(_submitted_event_id(ABANDONED_BATCH_ID)),
+    event_id=deterministic_id(ABANDONED_BATCH_ID, "completed"),
+    occurred_at=_at("2024-11-14T09:41:10.337"),
+)
+
+DEAD_LETTER_EXAMPLE = DeadLetterExample(
+    "resits-batch-parked",
+    "The decider could not decide a batch in 3 attempts and parked the message that completed it, key"
+    " (`RN9093`) and value unchanged, in the transaction that also wrote the batch's lrs.batch.abandoned.v1.",
+    _STUCK_BATCH_END,
+    DeadLetter.of(
+        error=f"batch {ABANDONED_BATCH_ID} could not be decided: QueryCanceledError: canceling statement due to"
+        " statement timeout",
+        topic=BATCH_SUBMITTED.name,
+        partition=2,
+        offset=48_213,
+        consumer="validation.decider",
+        attempts=3,
+        value=encode(_STUCK_BATCH_END.envelope),
+        parked_at=_at("2024-11-14T09:47:52.018"),
+    ),
+)
+"""The dead-letter message's example (docs/asyncapi.json's `DeadLetter`, docs/events.md's "Dead letters")."""
