@@ -108,6 +108,7 @@ class ProblemCode(StrEnum):
     LEARNER_ERASED = "LEARNER_ERASED"
     KEYRING_UNAVAILABLE = "KEYRING_UNAVAILABLE"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     ACHIEVEMENT_NOT_ON_RECORD = "ACHIEVEMENT_NOT_ON_RECORD"
     ACHIEVEMENT_WITHDRAWN = "ACHIEVEMENT_WITHDRAWN"
     CHALLENGE_ALREADY_OPEN = "CHALLENGE_ALREADY_OPEN"
@@ -141,6 +142,7 @@ CODES_BY_STATUS: dict[int, ProblemCode] = {
     405: ProblemCode.METHOD_NOT_ALLOWED,
     409: ProblemCode.CONFLICT,
     413: ProblemCode.REQUEST_TOO_LARGE,
+    415: ProblemCode.UNSUPPORTED_MEDIA_TYPE,
     422: ProblemCode.INVALID_REQUEST,
     429: ProblemCode.TOO_MANY_REQUESTS,
     500: ProblemCode.INTERNAL_ERROR,
@@ -719,6 +721,15 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         source="our decision: every route bounds what it reads (1 MB for JSON; the learner import 64 MB; a"
         " dead letter's corrected copy 16 MB)",
         fix="Send what the route documents: split a large learner file into several imports.",
+    ),
+    ProblemCode.UNSUPPORTED_MEDIA_TYPE: CodeExplanation(
+        meaning="The route reads a JSON body, and this body was not sent as JSON: its `Content-Type` is another"
+        " one (`text/plain`, a form's `application/x-www-form-urlencoded`) or missing. Nothing was read or"
+        " changed",
+        example="`POST /v1/challenges` with a JSON body and `Content-Type: text/plain`, or sent as a form",
+        source="RFC 9110 (415 Unsupported Media Type); decision 0156",
+        fix="Send the body as JSON with `Content-Type: application/json` (`curl --json`, or `-H 'Content-Type:"
+        " application/json'`), as the route's OpenAPI document (`/docs`) shows.",
     ),
 }
 

@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.datastructures import Headers, MutableHeaders
@@ -36,6 +37,8 @@ from lrs_platform.problems import (
     document_problems,
     handle_problem,
     invalid_request,
+    is_json_media_type,
+    not_json,
     problem_index_page,
     problem_page,
     problem_response,
@@ -110,6 +113,7 @@ def build_app(
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(asyncpg.DataError, _unstorable_problem)
     limits = {"/v1/admin/dlq": DEAD_LETTER_BODY_BYTES, **(body_limits or {})}
+    app.add_middleware(_JsonBodiesOnly)
     app.add_middleware(_BodyLimit, limits=limits)
     app.add_middleware(_RequestLog)
 
@@ -311,6 +315,38 @@ async def _validation_problem(request: Request, error: Exception) -> JSONRespons
     assert isinstance(error, RequestValidationError)
     problem = invalid_request(error.errors()).model_copy(update={"instance": request.url.path})
     return problem_response(problem)
+
+
+class _JsonBodiesOnly:
+    """Refuses (415, UNSUPPORTED_MEDIA_TYPE) a body not labelled JSON that a route reading its JSON body itself
+    (its OpenAPI body is application/json alone: validation's learner routes) goes to read: when it reads it, so
+    after the route's dependencies, and a caller without a key is still told 401 first. A body FastAPI reads into
+    a model is refused by `invalid_request` (FastAPI reads it before any dependency; the refusal comes after)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_json_media_type(Headers(scope=scope).get("content-type")):
+            await self.app(scope, receive, send)
+            return
+
+        async def json_only() -> Message:
+            message = await receive()
+            sent = message["type"] == "http.request" and (message.get("body") or message.get("more_body"))
+            if sent and _reads_json_itself(scope.get("route")):
+                problem = not_json()
+                raise ProblemError(problem.status, problem.title, problem.detail, problem.code)
+            return message
+
+        await self.app(scope, json_only, send)
+
+
+def _reads_json_itself(route: object) -> bool:
+    if not isinstance(route, APIRoute) or route.body_field is not None:
+        return False
+    media_types = list((route.openapi_extra or {}).get("requestBody", {}).get("content", {}))
+    return bool(media_types) and all(is_json_media_type(media_type) for media_type in media_types)
 
 
 class _BodyLimit:

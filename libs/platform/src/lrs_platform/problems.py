@@ -82,12 +82,27 @@ class ProblemError(Exception):
 
 def invalid_request(issues: Iterable[Mapping[str, Any]], within: tuple[str, ...] = ()) -> Problem:
     """422 naming each of pydantic's `issues` (where, under `within`, and what): MALFORMED_REQUEST when the body
-    could not be read as JSON at all, INVALID_REQUEST when it breaks the schema. No issue's input is repeated."""
+    could not be read as JSON at all, INVALID_REQUEST when it breaks the schema. No issue's input is repeated.
+    A body FastAPI did not read as JSON because it was not labelled JSON is 415 (`not_json`) instead: FastAPI
+    then validates its raw bytes, which no JSON body ever is."""
     issues = list(issues)
+    if any(issue.get("loc", ())[:1] == ("body",) and isinstance(issue.get("input"), bytes) for issue in issues):
+        return not_json()
     details = "; ".join(_issue_text(issue, within) for issue in issues)
     unreadable = any(issue.get("type") == "json_invalid" for issue in issues)
     code = ProblemCode.MALFORMED_REQUEST if unreadable else ProblemCode.INVALID_REQUEST
     return Problem(status=422, title="Invalid request", detail=details[:2000], code=code)
+
+
+def not_json() -> Problem:
+    """415: a route that reads a JSON body was sent one labelled otherwise (text/plain, a form) or not at all."""
+    return Problem(
+        status=415,
+        title="Unsupported Media Type",
+        detail="This route reads a JSON body, and the body was not sent as JSON: send the body as JSON with"
+        " Content-Type: application/json.",
+        code=ProblemCode.UNSUPPORTED_MEDIA_TYPE,
+    )
 
 
 def _issue_text(issue: Mapping[str, Any], within: tuple[str, ...]) -> str:
@@ -155,6 +170,8 @@ def document_problems(document: dict[str, Any]) -> None:
             responses: dict[str, Any] = operation.setdefault("responses", {})
             if operation.get("parameters") or "requestBody" in operation:
                 responses.setdefault("422", {"description": VALIDATION_FAILED})
+            if _takes_json_alone(operation):
+                responses.setdefault("415", {"description": NOT_JSON})
             for status, response in responses.items():
                 if status[:1] not in ("4", "5") or not _documents_a_problem(response):
                     continue
