@@ -32,6 +32,7 @@ from ingest.submission import (
     content_sha256,
     dedup_key,
     is_key_reused_for_other_content,
+    mislabelled,
     prepare_encoded,
     resolve_format,
 )
@@ -141,6 +142,8 @@ class BatchSubmissions:
         except BatchRefused as refusal:
             if fmt is None:
                 metrics.BATCHES_RECEIVED.labels("unknown").inc()
+            else:
+                refusal = mislabelled(refusal, fmt, requested_format, content_type, content_disposition, content)
             raise await self._refused(principal, ao_id, refusal, fmt, size, sha256, idempotency_key) from None
         # The upload is encoded in `prepared`: nothing holds it while the batch waits to go out, unless
         # some of its records are sealed under this batch id's own key and it may go out under another.

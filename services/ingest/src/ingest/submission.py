@@ -395,6 +395,42 @@ def replay_headers(batch_id: uuid.UUID, *, replay: bool) -> dict[str, str]:
     return headers
 
 
+_CONTENT_TYPE_OF = {
+    BatchFormat.CSV: "text/csv",
+    BatchFormat.XML: "application/xml",
+    BatchFormat.JSON: "application/json",
+}
+
+
+def mislabelled(
+    refusal: BatchRefused,
+    fmt: BatchFormat,
+    requested: BatchFormat | None,
+    content_type: str | None,
+    content_disposition: str | None,
+    content: bytes,
+) -> BatchRefused:
+    """An RS001 of a file that plainly is another format than it was sent as (a CSV heading line, XML's `<`, JSON's
+    `{`) says so, and how to send it, rather than what the other format's parser stumbled on ("malformed JSON:
+    Expecting value" for a CSV file labelled application/json). Any other refusal is returned as it is."""
+    looks_like = detect_format(None, None, content[:512])
+    if refusal.code is not BatchCode.MALFORMED or looks_like is None or looks_like is fmt:
+        return refusal
+    send_as = f"Content-Type: {_CONTENT_TYPE_OF[looks_like]}"
+    if requested is not None:
+        sent_as, send_as = f"was sent with ?format={requested.value}", f"?format={looks_like.value}"
+    elif detect_format(content_type, None, b"") is not None:
+        sent_as = f"is labelled {(content_type or '').split(';', 1)[0].strip()}"
+    else:
+        sent_as = f"is named {filename_from(content_disposition)}"
+    said = BatchRefused(
+        BatchCode.MALFORMED,
+        f"the body {sent_as} but looks like {looks_like.value.upper()}: send it with {send_as}",
+    )
+    said.batch_reference = refusal.batch_reference
+    return said
+
+
 def resolve_format(
     requested: BatchFormat | None, content_type: str | None, content_disposition: str | None, content: bytes
 ) -> BatchFormat:

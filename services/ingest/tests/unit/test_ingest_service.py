@@ -420,3 +420,42 @@ async def test_a_large_batchs_keys_are_issued_part_by_part_the_next_while_one_is
     await submit(make(FakeRepository(), publisher, keyring), batch_file(records=4_500))
     assert sealed_after_calls[0] == 2 and len(keyring.calls) == len(sealed_after_calls) == 3
     assert len(published_records(publisher)) == 4_500
+
+
+@pytest.mark.parametrize(
+    ("written", "content_type", "said"),
+    [
+        (
+            BatchFormat.CSV,
+            "application/json",
+            "the body is labelled application/json but looks like CSV: send it with Content-Type: text/csv",
+        ),
+        (
+            BatchFormat.XML,
+            "application/json; charset=utf-8",
+            "the body is labelled application/json but looks like XML: send it with Content-Type: application/xml",
+        ),
+        (
+            BatchFormat.JSON,
+            "text/csv",
+            "the body is labelled text/csv but looks like JSON: send it with Content-Type: application/json",
+        ),
+    ],
+    ids=["csv-as-json", "xml-as-json", "json-as-csv"],
+)
+async def test_a_file_labelled_as_another_format_than_it_plainly_is_is_rs001_saying_how_to_send_it(
+    written: BatchFormat, content_type: str, said: str
+) -> None:
+    """Not "malformed JSON: Expecting value" for a CSV file sent as application/json."""
+    repository = FakeRepository()
+    with pytest.raises(BatchRefusedError) as refused:
+        await submit(make(repository, FakePublisher()), learners_batch(written), content_type=content_type)
+    assert (refused.value.refusal.code, refused.value.refusal.detail) == (BatchCode.MALFORMED, said)
+    assert [refusal.code for _, _, refusal in repository.refusals] == ["RS001"]
+
+
+async def test_a_file_of_its_labelled_format_that_is_malformed_keeps_its_parsers_words() -> None:
+    with pytest.raises(BatchRefusedError) as refused:
+        await submit(make(FakeRepository(), FakePublisher()), b'{"header": ', content_type="application/json")
+    assert refused.value.refusal.code is BatchCode.MALFORMED
+    assert refused.value.refusal.detail.startswith("malformed JSON")

@@ -29,6 +29,7 @@ from ingest.submission import (
     filename_from,
     is_key_reused_for_other_content,
     may_submit,
+    mislabelled,
     normalise_idempotency_key,
     prepare_encoded,
     replay_headers,
@@ -370,3 +371,19 @@ def test_a_batchs_chunks_are_what_chunk_records_makes_of_its_encoded_records(
         max_bytes=max_bytes,
     )
     assert prepared.record_chunks == tuple(b",".join(chunk) for chunk in expected)
+
+
+def test_a_mislabelled_file_names_how_it_was_sent_the_format_parameter_or_its_name() -> None:
+    unreadable_json = BatchRefused(BatchCode.MALFORMED, "malformed JSON: Expecting value", 1, 1)
+    csv = b"FileVersion,AwardingOrganisation,JobType\n1.0,RN5133,Final\n"
+    by_parameter = mislabelled(unreadable_json, BatchFormat.JSON, BatchFormat.JSON, "text/csv", None, csv)
+    by_name = mislabelled(
+        unreadable_json, BatchFormat.JSON, None, "application/octet-stream", 'attachment; filename="b.json"', csv
+    )
+    assert by_parameter.detail == "the body was sent with ?format=json but looks like CSV: send it with ?format=csv"
+    assert by_name.detail == "the body is named b.json but looks like CSV: send it with Content-Type: text/csv"
+    assert (by_name.code, by_name.line, by_name.column) == (BatchCode.MALFORMED, None, None)
+    # another refusal, or content that does not plainly look like another format, is left as it is
+    too_many = BatchRefused(BatchCode.TOO_MANY_RECORDS, "too many")
+    assert mislabelled(too_many, BatchFormat.JSON, None, "application/json", None, csv) is too_many
+    assert mislabelled(unreadable_json, BatchFormat.JSON, None, "application/json", None, b"hello") is unreadable_json
