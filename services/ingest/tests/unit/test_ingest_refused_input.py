@@ -5,6 +5,7 @@ or holds a control character. The stores here fail the test if they are asked.""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -193,3 +194,20 @@ async def test_an_operator_resets_the_ao_it_names(ingest: Ingest) -> None:
     answer = await ingest.client.post("/v1/sandpit/reset", json={"ao_id": "RN9093"})
     assert answer.status_code == 202, answer.text
     assert ingest.resets.asked == ["RN9093"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("text/plain", None), ("application/x-www-form-urlencoded", b"reason=upgrade")],
+    ids=["json-as-text-plain", "form"],
+)
+async def test_a_window_not_sent_as_json_is_415_saying_to_send_it_as_json(
+    ingest: Ingest, content_type: str, body: bytes | None
+) -> None:
+    content = body if body is not None else json.dumps(window(timedelta(days=1))).encode()
+    answer = await ingest.client.post(
+        "/v1/admin/maintenance/windows", content=content, headers={"Content-Type": content_type}
+    )
+    refused = problem(answer, 415)
+    assert refused["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert "send the body as JSON with Content-Type: application/json" in refused["detail"]
