@@ -109,12 +109,14 @@ def list_command(
 def raise_command(
     ctx: typer.Context,
     achievement_id: Annotated[
-        str, typer.Argument(help="The achievement's id: `id` of a learning event in `lrs plr show`.")
+        str,
+        typer.Argument(help="The achievement's id: the `achievement id` column of `lrs plr show` (`id` with --json)."),
     ],
     reason: Annotated[str, typer.Option(help="What is wrong with the data (not an appeal against a result).")],
     as_json: JsonOption = False,
 ) -> None:
-    """Raise a challenge on an achievement of your own PLR (a learner's key); the AO's contact is emailed."""
+    """Raise a challenge on an achievement of your own PLR (a learner's key); it is emailed to the AO's challenge
+    contact (held until the AO has one)."""
     with connection(ctx).client("challenges") as client:
         challenge = expect_ok(client.post("/v1/challenges", json={"achievement_id": achievement_id, "reason": reason}))
     if as_json:

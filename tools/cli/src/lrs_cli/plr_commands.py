@@ -73,6 +73,8 @@ def plr_table(document: dict[str, Any]) -> list[Any]:
     merged = [uln for uln in document.get("ulns", []) if uln != document["uln"]]
     heading = f"PLR of {document['uln']}" + (f" (with {', '.join(merged)})" if merged else "")
     listing = table("code", "subject", "grade", "status", "awarded", "awarding organisation", "source", "notes")
+    # the id `lrs challenges raise` wants, whole even on a narrow terminal; a centre (ILR) record cannot be challenged
+    listing.add_column("achievement id", no_wrap=True, min_width=36)
     for event in document["learning_events"]:
         notes = []
         if event.get("withdrawn"):
@@ -90,6 +92,7 @@ def plr_table(document: dict[str, Any]) -> list[Any]:
             event.get("awarding_organisation_name") or event.get("achievement_provider_name") or "",
             event.get("source") or "",
             Text(", ".join(notes), style="yellow"),
+            (event.get("id") or "") if event.get("source") == "AO" else "",
         )
         for version in event.get("history") or ():  # with --history: each version under its achievement
             listing.add_row(
@@ -101,6 +104,7 @@ def plr_table(document: dict[str, Any]) -> list[Any]:
                 "",
                 "",
                 Text("withdrawn" if version.get("withdrawn") else "", style="yellow"),
+                "",
                 style="dim",
             )
     held = document.get("events_held_in_dead_letters")
