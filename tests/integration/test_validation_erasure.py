@@ -278,6 +278,10 @@ async def test_an_erasure_of_a_uln_whose_check_digit_is_wrong_is_refused_and_the
     assert view["counts"]["rejected"] == 1
     assert (await _erase(system, mistyped, reason="details sent under a mistyped ULN")).status_code == 201
     assert (await _keyring(system_pool).find([mistyped]))[mistyped] is ERASED
+    # a later batch mistyping it the same way is told of its typo alone, not of an erased learner
+    again = await submit_and_wait(system, AQA, json_batch(AQA, [json_record(typo, GCSE_A_TO_G, "B")]))
+    [outcome] = await record_outcomes(system, AQA, again["batch_id"])
+    assert codes_of(outcome) == ["RV002"], outcome
 
 
 async def test_an_erasure_of_a_uln_the_lrs_holds_nothing_for_is_refused_and_the_uln_stays_registrable(

@@ -137,11 +137,18 @@ def with_unverifiable_learners(decision: BatchDecision, unverifiable: Mapping[in
 
 
 def _unverifiable(outcome: RecordOutcome, why: str) -> RecordOutcome:
+    """A ULN no learner can have (RV001-RV003) is already the reason, and a precise one: it is not also "not
+    verified" (docs/rules.md), even when what an AO's batch once carried under it was erased (decision 0132)."""
     kept = [
         finding
         for finding in outcome.errors
         if finding.code != RecordCode.LEARNER_NOT_VERIFIED
         and not (finding.code == RecordCode.FIELD_MISSING_OR_TOO_LONG and finding.field in PERSONAL_FIELDS)
     ]
+    if any(finding.code in _NO_LEARNERS_ULN for finding in kept):
+        return outcome.model_copy(update={"errors": order_findings(kept)})
     learner = Finding(code=RecordCode.LEARNER_NOT_VERIFIED, field="uln", message=why)
     return outcome.model_copy(update={"errors": order_findings([*kept, learner])})
+
+
+_NO_LEARNERS_ULN: Final = frozenset({RecordCode.ULN_MALFORMED, RecordCode.ULN_CHECK_DIGIT, RecordCode.ULN_TEMPORARY})

@@ -350,7 +350,8 @@ def test_records_that_name_no_learner_are_opened_with_the_batchs_key_and_judged_
     assert {code for index in (1, 2, 3) for code, _, _ in _errors(decided, index)} >= {"RV001", "RV021"}
     # once the batch's key is destroyed, they cannot be opened
     shredded = _decide_opened(*sealed, keys={**KEYS, UNKEYED_RECORDS: ERASED})
-    assert ("RV004", "uln", UNREADABLE_DETAILS) in _errors(shredded, 1)
+    assert ("RV004", "uln", UNREADABLE_DETAILS) in _errors(shredded, 2)
+    assert [code for code, _, _ in _errors(shredded, 1)] == ["RV001"]  # a badly formed ULN is the reason already
 
 
 def test_the_temporary_ulns_records_are_opened_with_the_batchs_key_whatever_key_an_older_batch_left() -> None:
@@ -366,3 +367,14 @@ def test_the_temporary_ulns_records_are_opened_with_the_batchs_key_whatever_key_
         keys: KeyLookup = {**KEYS, TEMPORARY_ULN: older, UNKEYED_RECORDS: batch_key}
         assert open_personal([sealed], keys).records == (in_clear,)
         assert [code for code, _, _ in _errors(_decide_opened(sealed, keys=keys), 0)] == ["RV003"]
+
+
+def test_a_mistyped_uln_whose_batch_details_were_erased_is_rv002_alone_not_also_an_erased_learner() -> None:
+    """Decision 0132 erases what an AO's batch carried under a ULN with a wrong check digit; a later record under it
+    is still the typo it is (docs/rules.md: a ULN no learner can have is not also "not verified")."""
+    mistyped = "1000000042"
+    dropped_at_ingest = _record(mistyped, line=1).model_copy(
+        update={"given_name": None, "family_name": None, "learner_erased": True}
+    )
+    decision = _decide_opened(dropped_at_ingest, keys={mistyped: ERASED})
+    assert [code for code, _, _ in _errors(decision, 0)] == ["RV002"]
