@@ -147,6 +147,8 @@ def _validated_header(header: object) -> JsonBatchHeader:
         return JsonBatchHeader.model_validate(header)
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
+        if unknown := _unknown_field(first, "header", JsonBatchHeader):
+            raise BatchRefused(BatchCode.MALFORMED, unknown) from None
         where = ".".join(["header", *(str(part) for part in first["loc"][:1])])
         raise BatchRefused(BatchCode.MALFORMED, f"{where}: {first['msg']}") from None
 
@@ -157,8 +159,23 @@ def _validated_records(records: list[Any]) -> list[JsonBatchRecord]:
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
         position = int(first["loc"][0]) + 1
+        if unknown := _unknown_field({**first, "loc": first["loc"][1:]}, f"record {position}", JsonBatchRecord):
+            raise BatchRefused(BatchCode.MALFORMED, unknown, position) from None
         where = " ".join([f"record {position}", *(str(part) for part in first["loc"][1:2])])
         raise BatchRefused(BatchCode.MALFORMED, f"{where}: {first['msg']}", position) from None
+
+
+def _unknown_field(error: Any, where: str, model: type[_JsonModel]) -> str | None:
+    """A field the format does not have, said with the ones it has (pydantic's own words are "Extra inputs are
+    not permitted"); a name differing only in case, like `ULN` or `Grade`, names the one meant."""
+    if error["type"] != "extra_forbidden" or len(error["loc"]) != 1:
+        return None
+    name = str(error["loc"][0])
+    fields = [field.alias or field_name for field_name, field in model.model_fields.items()]
+    meant = next((field for field in fields if field.lower() == name.lower()), None)
+    if meant is not None:
+        return f"{where} has no field {name!r}: field names are case-sensitive, so write {meant!r}"
+    return f"{where} has no field {name!r}: its fields are {', '.join(fields)}"
 
 
 def _values(

@@ -61,7 +61,16 @@ def test_a_byte_order_mark_changes_nothing() -> None:
 @pytest.mark.parametrize(
     ("document", "line", "detail"),
     [
-        ({"header": JSON_HEADER, "records": [{}, {"learner": "x"}]}, 2, "record 2 learner: Extra inputs"),
+        (
+            {"header": JSON_HEADER, "records": [{}, {"learner": "x"}]},
+            2,
+            "record 2 has no field 'learner': its fields are action, misIdentifier, uln, givenName,",
+        ),
+        (
+            {"header": JSON_HEADER, "records": [{"grde": "A"}]},
+            1,
+            "record 1 has no field 'grde': its fields are action, misIdentifier, uln,",
+        ),
         (
             {"header": JSON_HEADER, "records": [{"givenName": 5}]},
             1,
@@ -71,8 +80,16 @@ def test_a_byte_order_mark_changes_nothing() -> None:
         ({"header": JSON_HEADER, "records": [{"gender": [1]}]}, 1, "record 1 gender"),
         ({"header": JSON_HEADER, "records": [{"grade": {"value": "Pass"}}]}, 1, "record 1 grade"),
         ({"header": JSON_HEADER, "records": [{}, {}, "Create"]}, 3, "record 3: Input should be a valid dictionary"),
-        ({"header": JSON_HEADER, "records": [{"ULN": "1000000043"}]}, 1, "record 1 ULN: Extra inputs"),
-        ({"header": {**JSON_HEADER, "ao": "RN1"}, "records": [{}]}, None, "header.ao: Extra inputs"),
+        (
+            {"header": JSON_HEADER, "records": [{"ULN": "1000000043"}]},
+            1,
+            "record 1 has no field 'ULN': field names are case-sensitive, so write 'uln'",
+        ),
+        (
+            {"header": {**JSON_HEADER, "ao": "RN1"}, "records": [{}]},
+            None,
+            "header has no field 'ao': its fields are fileVersion, awardingOrganisation, jobType,",
+        ),
         ({"header": {**JSON_HEADER, "jobType": 1}, "records": [{}]}, None, "header.jobType"),
         ({"header": {"notificationEmail": "a@b.co"}, "records": [{}]}, None, "header.awardingOrganisation"),
         ({"header": {**JSON_HEADER, "awardingOrganisation": None}, "records": [{}]}, None, "awardingOrganisation"),
