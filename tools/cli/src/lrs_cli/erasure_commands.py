@@ -18,6 +18,8 @@ from rich.text import Text
 
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok, problem_text
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more
+from lrs_contracts.codes import RecordCode
+from lrs_domain.rules import check_uln
 
 _ULN = re.compile(r"[0-9]{10}")
 
@@ -70,6 +72,22 @@ def erasure_text(erasure: dict[str, Any], *, erased_now: bool) -> str:
     return f"learner {erasure['uln']} was already erased ({done}): nothing changed"
 
 
+def mistyped_refusal(uln: str, *, mistyped: bool) -> str | None:
+    """Why the ULN is not sent to be erased, judged as the portal's erasure page judges it (decision 0145): a wrong
+    check digit is most likely a typo, erased only as what an AO's batch carried under it, with --mistyped. The
+    temporary ULN is left to validation, which refuses it whatever is said (RV003)."""
+    codes = {finding.code for finding in check_uln(uln)}
+    if RecordCode.ULN_CHECK_DIGIT in codes and not mistyped:
+        return (
+            f"the check digit of ULN {uln} is wrong (RV002), so no learner can have it: it is most likely mistyped,"
+            " check it. If it is the mistyped ULN an AO's batch carried, --mistyped erases what that batch carried"
+            " under it (decision 0145)"
+        )
+    if mistyped and not codes:
+        return f"--mistyped is for a ULN whose check digit is wrong; the check digit of {uln} is right"
+    return None
+
+
 def _confirmed(uln: str) -> None:
     if not sys.stdin.isatty():
         raise UsageError("erasure cannot be undone: pass --yes to confirm it when not on a terminal")
@@ -81,12 +99,24 @@ def erase_command(
     uln: Uln,
     reason: Annotated[str, typer.Option(help="Why (1 to 500 characters): kept in the audit with who and when.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    mistyped: Annotated[
+        bool,
+        typer.Option(
+            "--mistyped",
+            help="The ULN's check digit is wrong and it is the mistyped ULN an AO's batch carried: erase what the"
+            " batch carried under it.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Operator: erase a learner's personal data for good (crypto-shredding: their key is destroyed, every
     service forgets their names and date of birth, achievements and counts stay). Erasing again says so and
-    changes nothing. A ULN whose check digit is wrong, or one the LRS holds nothing about, is refused and
-    nothing is erased (decision 0132)."""
+    changes nothing. A ULN whose check digit is wrong is most likely mistyped and refused (exit 2) unless
+    --mistyped says it is the ULN an AO's batch carried: then what the batch carried under it is erased
+    (decision 0145). A ULN the LRS holds nothing about, and the temporary ULN 9999999999, are refused and nothing
+    is erased (decision 0132)."""
+    if why := mistyped_refusal(uln, mistyped=mistyped):
+        raise UsageError(why)
     if not yes:
         _confirmed(uln)
     erasure, erased_now = erase(connection(ctx), uln, reason)
