@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -15,7 +16,7 @@ import typer
 from rich.text import Text
 
 from lrs_cli import check_command
-from lrs_cli.client import CommandError, Connection, Counted, ExitCode, expect_ok, pages
+from lrs_cli.client import CommandError, Connection, Counted, ExitCode, expect_ok, pages, problem_text
 from lrs_cli.output import (
     JsonOption,
     batch_id_value,
@@ -27,6 +28,8 @@ from lrs_cli.output import (
     warn,
     warnings_text,
 )
+from lrs_contracts.batch import BatchFormat
+from lrs_contracts.codes import BatchCode
 from lrs_domain.formats import detect_format
 
 FINAL_STATES = {"completed", "failed", "abandoned", "refused"}
@@ -77,6 +80,22 @@ def upload(client: httpx.Client, path: str, content: bytes, headers: dict[str, s
         return client.post(path, content=chunks(), headers={**headers, "Content-Length": str(len(content))})
 
 
+_LOOKS_LIKE = re.compile(r"looks like (CSV|XML|JSON)\b")
+
+
+def mislabelled_hint(name: str, response: httpx.Response) -> str | None:
+    """Ingest's RS001 for a body labelled as another format than it plainly is tells how to send it with a
+    Content-Type, which lrs sets from the file's extension: what to do here instead (None for any other answer)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or body.get("code") != BatchCode.MALFORMED.value:
+        return None
+    found = _LOOKS_LIKE.search(str(body.get("detail") or ""))
+    return check_command.mislabel_hint(name, BatchFormat(found[1].lower())) if found else None
+
+
 def submit(connection: Connection, file: str, idempotency_key: str | None) -> dict[str, Any]:
     """Submits the file; the answer carries `replay: true` when it names an earlier identical submission."""
     path = Path(file)
@@ -89,6 +108,8 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
         headers["Idempotency-Key"] = idempotency_key
     with connection.client("ingest") as client:
         response = upload(client, "/v1/batches", content, headers, path.name)
+        if response.status_code == 422 and (hint := mislabelled_hint(path.name, response)):
+            raise CommandError(f"{problem_text(response)}\n{hint}")
         accepted = expect_ok(response)
     return {**accepted, "replay": response.headers.get("Idempotent-Replay") == "true"}
 

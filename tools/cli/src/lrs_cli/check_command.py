@@ -29,6 +29,21 @@ from lrs_domain.reference_files import load_catalogue
 NOT_CHECKED = "Not checked offline: learner verification (RV004) and achievement state (RV012-RV017)."
 
 
+def mislabel_hint(name: str, looks_like: BatchFormat) -> str:
+    """What a CLI user does about a file whose extension names another format than its content plainly is: lrs
+    takes the format (and the Content-Type it sends) from the extension, and has no option to say otherwise."""
+    return (
+        f"{name} looks like {looks_like.value.upper()}: rename it to {Path(name).stem}.{looks_like.value}"
+        " (lrs reads and sends a batch file as the format its extension names: .csv, .xml or .json)"
+    )
+
+
+def plainly_other_format(content: bytes, fmt: BatchFormat) -> BatchFormat | None:
+    """The format the content plainly is (XML's `<`, JSON's `{` or `[`, CSV's heading line) when not `fmt`."""
+    looks_like = detect_format(None, None, content[:512])
+    return looks_like if looks_like is not None and looks_like is not fmt else None
+
+
 def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat, OfflineReport]:
     """The file's format and what every rule that needs no server says of it."""
     content = file.read_bytes()
@@ -43,7 +58,10 @@ def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat,
             if refused.line
             else ""
         )
-        raise CommandError(f"{refused.code.value}: the whole file is refused{where}: {refused.detail}") from refused
+        said = f"{refused.code.value}: the whole file is refused{where}: {refused.detail}"
+        if refused.code is BatchCode.MALFORMED and (looks_like := plainly_other_format(content, fmt)):
+            said += f"\n{mislabel_hint(file.name, looks_like)}"
+        raise CommandError(said) from refused
     today = datetime.now(ZoneInfo("Europe/London")).date()
     return fmt, check_batch_offline(parsed.header, parsed.records, load_catalogue(reference_dir), today)
 
