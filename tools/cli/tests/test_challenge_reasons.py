@@ -20,7 +20,8 @@ def test_the_aos_note_is_shown_for_the_learner_and_an_erased_one_as_erased() -> 
     resolved = {"reason": "The grade is wrong", "resolution": "corrected", "note": "Corrected by batch 42"}
     assert note_text(resolved).plain == "Corrected by batch 42"
     assert note_text({"reason": "x", "note": None}).plain == ""
-    assert note_text({"reason": None, "note": None, "personal_data_erased": True}).plain == "(erased)"
+    erased = {"reason": None, "note": None, "personal_data_erased": True}
+    assert note_text({**erased, "state": "resolved", "resolution": "upheld"}).plain == "(erased)"
 
 
 def test_a_contact_is_set_whole_or_only_read(

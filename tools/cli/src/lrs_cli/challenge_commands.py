@@ -11,7 +11,7 @@ import typer
 from rich.text import Text
 
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
-from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more
+from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more, warn
 from lrs_contracts.challenge import ChallengeResolution, resolution_label
 
 app = typer.Typer(
@@ -50,10 +50,24 @@ def reason_text(challenge: dict[str, Any]) -> Text:
 
 
 def note_text(challenge: dict[str, Any]) -> Text:
-    """What the AO said resolving the challenge, for the learner: empty until resolved, "(erased)" with the reason."""
-    if challenge.get("personal_data_erased"):
-        return Text("(erased)", style="italic")
-    return Text(challenge.get("note") or "")
+    """What the AO said resolving the challenge, for the learner. A note comes only with a resolution, so an erased
+    learner's challenge not resolved never had one ("—"); resolved, the API does not say whether it had one that
+    was erased or none, so "(erased)"."""
+    if challenge.get("note"):
+        return Text(challenge["note"])
+    if not challenge.get("personal_data_erased"):
+        return Text("")
+    if challenge.get("state") != State.RESOLVED:
+        return Text("—", style="dim")
+    return Text("(erased)", style="italic")
+
+
+def dropped_note(note: str | None, challenge: dict[str, Any]) -> str | None:
+    """Why the note given resolving the challenge is not in the answer: the service keeps none for an erased
+    learner (decision 0080), and says so only by answering `"note": null`."""
+    if note is None or challenge.get("note") is not None or not challenge.get("personal_data_erased"):
+        return None
+    return "the note was not kept: the learner's personal data was erased, so nothing is written for them"
 
 
 def _resolution_label(challenge: dict[str, Any]) -> str:
@@ -185,6 +199,8 @@ def resolve_command(
         print_json(challenge)
     else:
         print_text(described(challenge))
+    if why := dropped_note(note, challenge):
+        warn(why)
 
 
 CONTACT_FIELDS = ("given_name", "family_name", "telephone", "email")
