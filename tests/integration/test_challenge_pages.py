@@ -102,11 +102,11 @@ async def test_a_page_position_shows_nobody_more_than_their_own_and_a_made_up_on
             "/v1/challenges", params={"after": first["next"]}, headers=await bearer(pool, principal)
         )
         assert set(item["challenge_id"] for item in continued.json()["items"]) <= seen, principal
-    # a learner naming another learner's ULN sees nothing, not the other's challenges
+    # a learner naming another learner's ULN is refused, as other services refuse what is not the caller's
     foreign = await challenges_app.get(
         "/v1/challenges", params={"uln": other_learner}, headers=await bearer(pool, f"learner:{learner}")
     )
-    assert foreign.status_code == 200 and foreign.json() == {"items": [], "next": None}
+    assert foreign.status_code == 403 and "sees only the challenges they raised" in foreign.json()["detail"]
 
     for made_up in ["yesterday", "MjAyNi0xMi0wMQ", "x" * 201]:
         refused = await challenges_app.get(
@@ -134,11 +134,17 @@ async def test_open_challenges_are_counted_for_each_as_they_would_list_them(
         answer: dict[str, int] = response.json()
         return answer
 
+    async def refused_count(principal: str, **params: Any) -> int:
+        response = await challenges_app.get(
+            "/v1/challenges/open-counts", params=params, headers=await bearer(pool, principal)
+        )
+        return response.status_code
+
     assert await counts(f"ao:{ao}") == {"open": 4, "raised": 2, "acknowledged": 2}
     assert await counts(f"ao:{ao}", uln=[learner]) == {"open": 3, "raised": 2, "acknowledged": 1}
-    assert await counts(f"ao:{ao}", ao_id=other_ao) == {"open": 0, "raised": 0, "acknowledged": 0}
+    assert await refused_count(f"ao:{ao}", ao_id=other_ao) == 403  # not "none": they are not its to count
     assert await counts(f"learner:{learner}") == {"open": 7, "raised": 6, "acknowledged": 1}
-    assert (await counts(f"learner:{learner}", uln=[other_learner]))["open"] == 0
+    assert await refused_count(f"learner:{learner}", uln=[other_learner]) == 403
     assert await counts("operator:ops", ao_id=other_ao) == {"open": 4, "raised": 4, "acknowledged": 0}
     refused = await challenges_app.get("/v1/challenges/open-counts", headers=await bearer(pool, "provider:10004567"))
     assert refused.status_code == 403

@@ -1,5 +1,5 @@
 """`lrs challenges contact`: an AO names who is emailed when a learner challenges one of its achievements, and
-reads it back; another AO learns nothing of it; an AO without one is told that challenges email nobody."""
+reads it back; another AO learns nothing of it; an AO without one is told that challenges wait for one."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ async def test_an_ao_sets_its_challenge_contact_and_reads_it_back(system: System
     by_another_ao = await _lrs(system, f"ao:{other}", "challenges", "contact", ao_id)
 
     assert unset.returncode == FAILED
-    assert f"{ao_id} has no challenge contact: challenges against its achievements email nobody" in unset.stderr
+    assert f"{ao_id} has no challenge contact: challenges against its achievements wait, emailed to nobody" in (
+        unset.stderr
+    )
     assert set_now.returncode == OK, set_now.stderr
     assert set_now.stdout.startswith(f"challenges against {ao_id}'s achievements are emailed to {address}: Sam Sample")
     assert shown.returncode == OK, shown.stderr

@@ -82,8 +82,13 @@ async def test_an_operator_is_told_why_a_uln_that_cannot_be_the_learner_meant_is
     await _register(system, tmp_path, [learner])
     mistyped, never_seen = corrupt_check_digit(learner["uln"]), new_learner()["uln"]
 
-    wrong_digit = await _lrs(system, "operator:cli-erasure", "learners", "erase", mistyped, "--reason", REASON, "--yes")
-    assert wrong_digit.returncode == FAILED
+    unsaid = await _lrs(system, "operator:cli-erasure", "learners", "erase", mistyped, "--reason", REASON, "--yes")
+    assert unsaid.returncode == USAGE  # as the portal asks first (0145): most likely a typo
+    assert "is wrong (RV002), so no learner can have it: it is most likely mistyped" in unsaid.stderr
+    wrong_digit = await _lrs(
+        system, "operator:cli-erasure", "learners", "erase", mistyped, "--mistyped", "--reason", REASON, "--yes"
+    )
+    assert wrong_digit.returncode == FAILED  # said to be a batch's typo, but no batch carried it: nothing held
     assert "HTTP 422: RV002 - Invalid ULN - The ULN's check digit is wrong" in wrong_digit.stderr
     assert "Nothing was erased" in wrong_digit.stderr
 
