@@ -106,7 +106,7 @@ async def test_a_uln_whose_check_digit_is_wrong_is_never_registered(system: Syst
         for personal in (mistyped["given_name"], mistyped["family_name"], mistyped["date_of_birth"]):
             assert personal not in refused.text
     assert registered.json()["title"] == "Invalid request"
-    assert "body.uln: Value error, the ULN's check digit is wrong (RV002)" in registered.json()["detail"]
+    assert "body.uln: The ULN's check digit is wrong (RV002)" in registered.json()["detail"]
     assert imported.json()["detail"] == "line 3: ULN is not a valid ULN"  # the file refused whole
 
     pool = await asyncpg.create_pool(system.database_url, min_size=1, max_size=1)

@@ -8,7 +8,8 @@ Public API:
 - `duplicate_in_batch(...)`, `not_ordered_by_uln()` — the two batch-position findings (RV020, WV002);
 - `exceeds_rejection_threshold(rejected, total)` — the RS005 arithmetic;
 - the single-field checks (`check_uln`, `check_award_date`, …) for callers that need only one; they
-  take values as `SubmittedRecord` carries them (trimmed, empty as None; see `trimmed`).
+  take values as `SubmittedRecord` carries them (trimmed, empty as None; see `trimmed`);
+- `why_no_learner_has(uln)` — the same ULN rules in the words for a ULN asked about, not uploaded.
 
 A rejected record reports every code that applies, ordered by `CODE_ORDER`. Where one code is the
 precise form of another about the same value, only the precise one is reported: the temporary ULN is
@@ -267,6 +268,37 @@ def check_uln(value: str | None) -> tuple[Finding, ...]:
             ),
         )
     return ()
+
+
+NO_LEARNERS_ULN_CODES = frozenset({RecordCode.ULN_MALFORMED, RecordCode.ULN_CHECK_DIGIT, RecordCode.ULN_TEMPORARY})
+
+
+class NoLearnersUln(NamedTuple):
+    code: RecordCode
+    reason: str
+
+
+def why_no_learner_has(uln: str) -> NoLearnersUln | None:
+    """Why no learner can have a ULN asked about, one sentence (RV001-RV003), or None when one can.
+
+    Said of a ULN typed into a look-up, a registration or an erasure: `check_uln`'s words are about a batch
+    record ("cannot be uploaded", "check with the centre or learner"). Arithmetic on what was typed, so it tells
+    nothing of any learner and may be said before any access check."""
+    if not is_well_formed_uln(uln):
+        return NoLearnersUln(
+            RecordCode.ULN_MALFORMED, "A ULN is 10 digits and does not start with 0 (RV001): no learner has this one."
+        )
+    if uln == TEMPORARY_ULN:
+        return NoLearnersUln(
+            RecordCode.ULN_TEMPORARY, "This is the temporary ULN 9999999999 (RV003), which no learner has."
+        )
+    if not has_valid_uln_check_digit(uln):
+        return NoLearnersUln(
+            RecordCode.ULN_CHECK_DIGIT,
+            "The ULN's check digit is wrong (RV002): its last digit does not fit the nine before it, so a digit was"
+            " mistyped and no learner has this ULN.",
+        )
+    return None
 
 
 def verify_learner(

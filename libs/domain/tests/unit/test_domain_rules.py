@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from libs.domain.tests.unit.domain_builders import (
     GCSE,
     GCSE_A_STAR,
@@ -32,7 +34,8 @@ from lrs_contracts.batch import JobType
 from lrs_contracts.codes import RecordCode
 from lrs_contracts.outcomes import RecordStatus
 from lrs_contracts.plr import AchievementRecorded, ResultStatus
-from lrs_domain.rules import CODE_ORDER, exceeds_rejection_threshold, order_findings
+from lrs_domain.identifiers import TEMPORARY_ULN
+from lrs_domain.rules import CODE_ORDER, check_uln, exceeds_rejection_threshold, order_findings, why_no_learner_has
 
 
 def assert_accepted(**fields: Any) -> None:
@@ -442,3 +445,27 @@ def test_threshold_helper_is_exact() -> None:
     assert not exceeds_rejection_threshold(3, 10)
     assert exceeds_rejection_threshold(3001, 10000)
     assert not exceeds_rejection_threshold(0, 0)
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=12))
+def test_a_uln_asked_about_is_refused_for_the_same_reason_an_uploaded_one_is(uln: str) -> None:
+    """`why_no_learner_has` is `check_uln` in other words: the same code for every ULN, and never the ULN quoted."""
+    refusal = why_no_learner_has(uln)
+    findings = check_uln(uln)
+    assert (refusal.code if refusal else None) == (findings[0].code if findings else None)
+    assert refusal is None or len(uln) != 10 or uln == TEMPORARY_ULN or uln not in refusal.reason
+
+
+@pytest.mark.parametrize(
+    ("uln", "code", "words"),
+    [
+        ("1000000042", RecordCode.ULN_CHECK_DIGIT, "a digit was mistyped"),
+        (TEMPORARY_ULN, RecordCode.ULN_TEMPORARY, "temporary ULN"),
+        ("0123456789", RecordCode.ULN_MALFORMED, "10 digits"),
+    ],
+)
+def test_a_uln_no_learner_has_is_said_as_such_not_as_a_batch_upload(uln: str, code: RecordCode, words: str) -> None:
+    refusal = why_no_learner_has(uln)
+    assert refusal is not None and refusal.code == code and words in refusal.reason
+    assert "uploaded" not in refusal.reason and "centre" not in refusal.reason
+    assert why_no_learner_has("1000000043") is None

@@ -113,7 +113,11 @@ def _issue_text(issue: Mapping[str, Any], within: tuple[str, ...]) -> str:
         where = [part for part in issue.get("loc", ()) if isinstance(part, int)]
         at = f", at character {where[0] + 1}" if where else ""
         return f"the request body is not valid JSON ({reason}{at}): send a JSON object"
-    return f"{'.'.join(str(part) for part in (*within, *issue.get('loc', ())))}: {issue.get('msg', '')}"
+    what = issue.get("msg", "")
+    raised = (issue.get("ctx") or {}).get("error")
+    if issue.get("type") == "value_error" and raised is not None:
+        what = str(raised)  # a validator's own words, without pydantic's "Value error, " before them
+    return f"{'.'.join(str(part) for part in (*within, *issue.get('loc', ())))}: {what}"
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -16,14 +16,14 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from lrs_contracts.codes import ProblemCode, RecordCode
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.plr import CentreAchievementReported
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.identifiers import normalise_qan
-from lrs_domain.rules import check_award_date, check_uln
+from lrs_domain.rules import check_award_date, why_no_learner_has
 from lrs_platform.consumer import readiness_words
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.identity import (
@@ -100,20 +100,10 @@ def _forbidden(detail: str, code: str | None = None) -> ProblemError:
 
 
 def _refuse_mistyped_uln(uln: str) -> None:
-    """A ULN no learner can have (a wrong check digit, RV002; the temporary ULN, RV003) is answered as such,
-    before any access check: that is arithmetic on what the caller typed, and tells nothing of any learner.
-    Refused as "not linked" or "not found", the caller would look for the fault everywhere but the typing."""
-    for finding in check_uln(uln):
-        raise ProblemError(422, "Invalid ULN", _NO_LEARNERS_ULN.get(finding.code, finding.message), code=finding.code)
-
-
-# Said of a ULN asked about, not uploaded in a batch (the record rules' own words are about batch records).
-_NO_LEARNERS_ULN: dict[str, str] = {
-    RecordCode.ULN_TEMPORARY: "This is the temporary ULN 9999999999 (RV003), which no learner has: use the learner's"
-    " own ULN.",
-    RecordCode.ULN_CHECK_DIGIT: "The ULN's check digit is wrong (RV002): its last digit does not fit the nine before"
-    " it, so a digit was mistyped and no learner has this ULN.",
-}
+    """A ULN no learner can have is answered as such, before any access check. Refused as "not linked" or "not
+    found", the caller would look for the fault everywhere but the typing."""
+    if refusal := why_no_learner_has(uln):
+        raise ProblemError(422, "Invalid ULN", refusal.reason, code=refusal.code)
 
 
 def _require_live_projection(projector: Projector) -> None:

@@ -18,14 +18,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from lrs_contracts.codes import ProblemCode, RecordCode
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 from lrs_contracts.learner import AbilityToShare
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.identifiers import TEMPORARY_ULN
 from lrs_domain.merges import LearnerMerges, MergedLearner
 from lrs_domain.reference import Learner
-from lrs_domain.rules import MAX_NAME_LENGTH, parse_iso_date
+from lrs_domain.rules import MAX_NAME_LENGTH, parse_iso_date, why_no_learner_has
 from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import (
     CurrentPrincipal,
@@ -52,7 +52,7 @@ from validation.reference_store import (
     UnknownLearnerError,
     parse_learners_csv,
 )
-from validation.registry_access import ULN_CHECK_DIGIT_WRONG, checked_uln, may_change_sharing, may_register
+from validation.registry_access import checked_uln, may_change_sharing, may_register
 
 Operator = Annotated[Principal, Depends(operator_caller("This operation is open to operators only."))]
 
@@ -223,50 +223,23 @@ async def _providers_linked_to(store: ReferenceStore, uln: str) -> frozenset[str
     return await store.linked_providers(learner.ulns)
 
 
-def _sentence(text: str) -> str:
-    return f"{text[:1].upper()}{text[1:]}."
-
-
-def _temporary_uln(outcome: str) -> ProblemError:
-    return ProblemError(
-        422,
-        "Invalid ULN",
-        f"This is the temporary ULN 9999999999 (RV003), which no learner has. {outcome}",
-        code=RecordCode.ULN_TEMPORARY,
-    )
+def _no_learners_uln(uln: str, outcome: str) -> None:
+    """A ULN no learner can have (decision 0145: a wrong check digit; 0154: the temporary ULN) is answered as
+    such (422 with its code), before any access check, rather than "not registered" or "not linked"."""
+    if refusal := why_no_learner_has(uln):
+        raise ProblemError(422, "Invalid ULN", f"{refusal.reason} {outcome}", code=refusal.code)
 
 
 def _refuse_mistyped(*ulns: str) -> None:
-    """A ULN whose check digit is wrong is no registered learner's (registration refuses it): the caller is told
-    they mistyped it (422 `RV002`, or `RV003` for the temporary ULN), before any access check, rather than "not
-    registered" or "not linked"."""
     for uln in ulns:
-        if uln == TEMPORARY_ULN:
-            raise _temporary_uln("Nothing was changed: use the learner's own ULN.")
-        try:
-            checked_uln(uln)
-        except ValueError as error:
-            raise ProblemError(
-                422,
-                "Invalid ULN",
-                f"{_sentence(ULN_CHECK_DIGIT_WRONG)} Nothing was changed.",
-                code=RecordCode.ULN_CHECK_DIGIT,
-            ) from error
+        _no_learners_uln(uln, "Nothing was changed: use the learner's own ULN.")
 
 
 def _not_held(uln: str) -> ProblemError:
     """Why a ULN the LRS holds nothing about is not erased: a mistyped one, most likely. (A ULN held, say in a
     batch that mistyped it, is erased whatever its check digit: no learner can ever be registered under a ULN
     whose check digit is wrong.)"""
-    try:
-        checked_uln(uln)
-    except ValueError:
-        return ProblemError(
-            422,
-            "Invalid ULN",
-            f"{_sentence(ULN_CHECK_DIGIT_WRONG)} Nothing was erased: check the ULN against the learner's records.",
-            code=RecordCode.ULN_CHECK_DIGIT,
-        )
+    _no_learners_uln(uln, "Nothing was erased: check the ULN against the learner's records.")
     return ProblemError(
         404,
         "No learner held with this ULN",
@@ -562,10 +535,11 @@ async def erase_learner(
 ) -> ErasureDone:
     erasure_request = await _body(request, ErasureRequest)
     if uln == TEMPORARY_ULN:  # decision 0154: its records are many people's, sealed under their batches' keys
-        raise _temporary_uln(
+        _no_learners_uln(
+            uln,
             "What an awarding organisation sends under it is sealed under that batch's own key, destroyed once the"
             " batch is decided, so nothing under it is one person's. Nothing was erased: erase the learner under"
-            " their own ULN."
+            " their own ULN.",
         )
     try:
         erasure, erased_now = await _store(request).erase(uln, str(principal), erasure_request.reason)

@@ -26,7 +26,7 @@ from lrs_contracts.codes import RecordCode
 from lrs_contracts.outcomes import Finding, RecordOutcome
 from lrs_domain.decision import BatchDecision
 from lrs_domain.identifiers import TEMPORARY_ULN
-from lrs_domain.rules import order_findings
+from lrs_domain.rules import NO_LEARNERS_ULN_CODES, order_findings
 from lrs_domain.trusted import trusted_builder, trusted_from
 from lrs_platform.keyring import PERSONAL_FIELDS, UNKEYED_RECORDS, Erased, LearnerKey, Purpose, SealBroken
 
@@ -145,10 +145,7 @@ def _unverifiable(outcome: RecordOutcome, why: str) -> RecordOutcome:
         if finding.code != RecordCode.LEARNER_NOT_VERIFIED
         and not (finding.code == RecordCode.FIELD_MISSING_OR_TOO_LONG and finding.field in PERSONAL_FIELDS)
     ]
-    if any(finding.code in _NO_LEARNERS_ULN for finding in kept):
+    if any(finding.code in NO_LEARNERS_ULN_CODES for finding in kept):
         return outcome.model_copy(update={"errors": order_findings(kept)})
     learner = Finding(code=RecordCode.LEARNER_NOT_VERIFIED, field="uln", message=why)
     return outcome.model_copy(update={"errors": order_findings([*kept, learner])})
-
-
-_NO_LEARNERS_ULN: Final = frozenset({RecordCode.ULN_MALFORMED, RecordCode.ULN_CHECK_DIGIT, RecordCode.ULN_TEMPORARY})

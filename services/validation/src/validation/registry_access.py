@@ -12,17 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from enum import StrEnum
-from typing import Final
 
 from lrs_contracts.identifiers import UKPRN_PATTERN
-from lrs_domain.identifiers import has_valid_uln_check_digit, is_well_formed_uln
 from lrs_domain.reference import Learner
+from lrs_domain.rules import why_no_learner_has
 from lrs_platform.identity import Principal, PrincipalKind
-
-ULN_CHECK_DIGIT_WRONG: Final = (
-    "the ULN's check digit is wrong (RV002): its last digit does not fit the nine before it,"
-    " so a digit was mistyped and no learner has this ULN"
-)
 
 
 class RegistrationOutcome(StrEnum):
@@ -53,11 +47,11 @@ def may_change_sharing(principal: Principal, ulns: Collection[str], linked_provi
 
 
 def checked_uln(uln: str) -> str:
-    """The ULN, if its last digit is its check digit (DOMAIN.md §2); ValueError(ULN_CHECK_DIGIT_WRONG),
-    which never quotes it, otherwise. Registered, such a ULN verifies no batch record (each is RV002);
+    """The ULN, if a learner can have it; a ValueError saying why not (`why_no_learner_has`, which never quotes
+    it) otherwise. Registered, a ULN whose check digit is wrong would verify no batch record (each is RV002);
     erased, it would be locked away for good while the learner meant stayed as they were."""
-    if not (is_well_formed_uln(uln) and has_valid_uln_check_digit(uln)):
-        raise ValueError(ULN_CHECK_DIGIT_WRONG)
+    if refusal := why_no_learner_has(uln):
+        raise ValueError(refusal.reason)
     return uln
 
 

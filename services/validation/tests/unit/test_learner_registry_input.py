@@ -152,7 +152,8 @@ async def test_a_registration_of_a_uln_whose_check_digit_is_wrong_is_refused_at_
 ) -> None:
     async with _client(registry, PROVIDER) as client:
         answer = await client.post("/v1/learners", json=_registration(uln=uln, date_of_birth="2006-04-01"))
-    _assert_refused(answer, "body.uln", "check digit is wrong (RV002)")
+    said = "the temporary ULN 9999999999 (RV003)" if uln == TEMPORARY_ULN else "check digit is wrong (RV002)"
+    _assert_refused(answer, "body.uln", said)
     assert answer.json()["title"] == "Invalid request"  # as every other field the body gets wrong
     for personal in ("Lily", "McCarthy", "2006-04-01"):
         assert personal not in answer.text

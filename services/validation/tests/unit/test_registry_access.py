@@ -10,7 +10,6 @@ import pytest
 from lrs_domain.reference import Learner
 from lrs_platform.identity import Principal
 from validation.registry_access import (
-    ULN_CHECK_DIGIT_WRONG,
     RegistrationOutcome,
     checked_uln,
     may_change_sharing,
@@ -95,11 +94,17 @@ def test_a_uln_whose_last_digit_is_its_check_digit_is_taken_as_it_is(uln: str) -
 
 @pytest.mark.parametrize(
     "uln",
-    ["1000000042", "1000000044", "1000000045", "1234567890", "1000000063", "9999999999"],
-    ids=["one-below", "one-above", "two-above", "counting", "remainder-zero", "temporary"],
+    ["1000000042", "1000000044", "1000000045", "1234567890", "1000000063"],
+    ids=["one-below", "one-above", "two-above", "counting", "remainder-zero"],
 )
 def test_a_uln_whose_check_digit_is_wrong_is_refused_without_quoting_it(uln: str) -> None:
-    with pytest.raises(ValueError, match="check digit") as refused:
+    with pytest.raises(ValueError, match=r"check digit is wrong \(RV002\)") as refused:
         checked_uln(uln)
-    assert str(refused.value) == ULN_CHECK_DIGIT_WRONG
     assert uln not in str(refused.value)
+
+
+@pytest.mark.parametrize(("uln", "code"), [("9999999999", "RV003"), ("0123456789", "RV001")])
+def test_the_temporary_and_a_badly_formed_uln_are_refused_with_their_own_codes(uln: str, code: str) -> None:
+    with pytest.raises(ValueError, match=rf"\({code}\)") as refused:
+        checked_uln(uln)
+    assert "check digit" not in str(refused.value)
