@@ -89,14 +89,14 @@ async def test_an_operator_is_told_why_a_uln_that_cannot_be_the_learner_meant_is
         system, "operator:cli-erasure", "learners", "erase", mistyped, "--mistyped", "--reason", REASON, "--yes"
     )
     assert wrong_digit.returncode == FAILED  # said to be a batch's typo, but no batch carried it: nothing held
-    assert "HTTP 422: RV002 - Invalid ULN - The ULN's check digit is wrong" in wrong_digit.stderr
+    assert "HTTP 422: RV002 - Invalid ULN: the ULN's check digit is wrong" in wrong_digit.stderr
     assert "Nothing was erased" in wrong_digit.stderr
 
     nothing_held = await _lrs(
         system, "operator:cli-erasure", "learners", "erase", never_seen, "--reason", REASON, "--yes"
     )
     assert nothing_held.returncode == FAILED
-    assert "HTTP 404: No learner held with this ULN - The LRS holds nothing about this ULN" in nothing_held.stderr
+    assert "HTTP 404: No learner held with this ULN: the LRS holds nothing about this ULN" in nothing_held.stderr
     assert "Nothing was erased" in nothing_held.stderr
 
     for uln in (mistyped, never_seen):

@@ -36,7 +36,7 @@ def test_another_aos_contact_is_said_to_be_not_the_callers_not_missing() -> None
 
     assert (
         str(refused.value)
-        == "HTTP 403: Forbidden - An awarding organisation sees and sets only its own challenge contact."
+        == "HTTP 403: Forbidden: an awarding organisation sees and sets only its own challenge contact."
     )
     assert "no challenge contact" not in str(refused.value)
 

@@ -57,8 +57,7 @@ def test_batch_check_exits_1_when_it_projects_rs005_and_0_just_under_the_thresho
 
 
 PREDICTION = (
-    "40 of 100 records would be rejected, more than the 30% allowed: the whole batch would fail (RS005) and nothing"
-    " of it would reach any learner's record."
+    "40 of 100 records would be rejected, more than the 30% allowed, so nothing of it would reach any learner's record."
 )
 
 
@@ -294,9 +293,9 @@ def test_a_refusal_names_the_line_and_only_a_column_it_was_given() -> None:
         body = {"code": "RS001", "title": "The file is malformed", "detail": "a NUL", **where}
         return problem_text(httpx.Response(422, json=body))
 
-    assert refused(line=1).endswith("a NUL (line 1)")
-    assert refused(line=3, column=7).endswith("a NUL (line 3, column 7)")
-    assert refused().endswith("a NUL")
+    assert refused(line=1).endswith("a NUL (line 1).")
+    assert refused(line=3, column=7).endswith("a NUL (line 3, column 7).")
+    assert refused().endswith("a NUL.")
 
 
 def test_a_code_the_status_already_says_is_not_repeated_and_a_specific_one_is_shown() -> None:
@@ -304,9 +303,22 @@ def test_a_code_the_status_already_says_is_not_repeated_and_a_specific_one_is_sh
     specific = {"code": "PROVIDER_NOT_LINKED", "title": "Forbidden", "detail": "Not linked."}
 
     assert (
-        problem_text(httpx.Response(404, json=generic)) == "HTTP 404: Not found - There is no batch b1 for this caller."
+        problem_text(httpx.Response(404, json=generic)) == "HTTP 404: Not found: there is no batch b1 for this caller."
     )
-    assert problem_text(httpx.Response(403, json=specific)) == "HTTP 403: PROVIDER_NOT_LINKED - Forbidden - Not linked."
+    assert problem_text(httpx.Response(403, json=specific)) == "HTTP 403: PROVIDER_NOT_LINKED - Forbidden: not linked."
+
+
+def test_a_detail_that_says_the_title_already_is_said_once() -> None:
+    too_many = {
+        "code": "RS003",
+        "title": "The file has more than 10,000 records",
+        "detail": "the file has more than 10,000 records",
+        "line": 10_003,
+    }
+    assert (
+        problem_text(httpx.Response(422, json=too_many))
+        == "HTTP 422: RS003 - The file has more than 10,000 records (line 10003)."
+    )
 
 
 def test_a_batch_sent_during_maintenance_says_it_is_held(

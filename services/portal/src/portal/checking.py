@@ -23,6 +23,7 @@ from lrs_domain.formats import (
     write_json,
 )
 from lrs_domain.reference import Catalogue
+from lrs_platform.problems import said_once
 
 # What the portal says a checked upload is when it sends it on: its own words, never the browser's.
 MEDIA_TYPES = {BatchFormat.CSV: "text/csv", BatchFormat.XML: "application/xml", BatchFormat.JSON: "application/json"}
@@ -57,25 +58,6 @@ def in_file_words(text: str, fmt: BatchFormat | str | None) -> str:
     return _HEADING.sub(lambda found: file_field_name(fmt, _NAMED_IN_WORDS[found.group(1)]) or found.group(1), text)
 
 
-def said_after(title: str, detail: str | None) -> str:
-    """A refusal in one sentence: "Title: detail", or the detail alone when it says the title already (it holds
-    every word of it: "the file has a header but no records" says "The file has no records"). The detail's first
-    letter is lowered after the title, unless it starts a field's name (`NotificationEmail`)."""
-    detail = (detail or "").strip().strip(".")
-    if not detail:
-        return title
-    if detail.lower().startswith(title.lower()) or _words(title) <= _words(detail):
-        return detail[:1].upper() + detail[1:]
-    first_word = re.match(r"\w+", detail)
-    if first_word and (first_word.group(0) in _NAMED_IN_WORDS or any(c.isupper() for c in first_word.group(0)[1:])):
-        return f"{title}: {detail}"
-    return f"{title}: {detail[:1].lower()}{detail[1:]}"
-
-
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"\w+", text.lower()))
-
-
 def filename_fault(filename: str) -> str | None:
     """Why an upload's file name cannot be kept, in words for the person, or None when it can."""
     if len(filename) > MAX_FILENAME_CHARACTERS:
@@ -93,7 +75,7 @@ class Refusal:
     column: int | None
 
     def said(self, title: str) -> str:
-        return said_after(title, self.detail)
+        return said_once(title, self.detail)
 
 
 @dataclass(frozen=True)

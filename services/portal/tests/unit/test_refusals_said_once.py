@@ -1,4 +1,4 @@
-"""A refused file's reason in one sentence (portal.checking.said_after): the title, then the detail, unless the
+"""A refused file's reason in one sentence (lrs_platform.problems.said_once): the title, then the detail, unless the
 detail says everything the title does, when it is said alone, once."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from services.portal.tests.unit.stubbed_portal import form, stubbed_portal
 
-from portal.checking import said_after
+from lrs_platform.problems import said_once
 
 SAMPLES = Path(__file__).parents[4] / "samples"
 
@@ -34,7 +34,7 @@ SAMPLES = Path(__file__).parents[4] / "samples"
     ],
 )
 def test_a_refusal_says_its_title_and_detail_once(title: str, detail: str | None, said: str) -> None:
-    assert said_after(title, detail) == said
+    assert said_once(title, detail) == said
 
 
 def test_checking_a_file_with_a_header_and_no_records_says_so_once() -> None:

@@ -73,8 +73,8 @@ def check(file: str, reference_dir: str | None) -> str:
 
 
 def projected_reason(report: OfflineReport) -> str | None:
-    """Why the batch would fail, as a prediction: `lrs_domain` words the failure as the decider records it, of a
-    batch sent and decided, and this one has not been sent."""
+    """Why the batch would fail, as a prediction, after its code: `lrs_domain` words the failure as the decider
+    records it, of a batch sent and decided, and this one has not been sent."""
     if report.failure is None:
         return None
     if report.failure.code is not BatchCode.REJECTION_THRESHOLD:
@@ -82,8 +82,7 @@ def projected_reason(report: OfflineReport) -> str | None:
     counts = report.counts
     return (
         f"{counts.rejected} of {counts.total} records would be rejected, more than the {REJECTION_THRESHOLD:.0%}"
-        f" allowed: the whole batch would fail ({report.failure.code.value}) and nothing of it would reach any"
-        " learner's record."
+        " allowed, so nothing of it would reach any learner's record."
     )
 
 

@@ -22,6 +22,7 @@ import httpx
 
 from lrs_contracts.codes import CODES_BY_STATUS
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
+from lrs_platform.problems import said_once
 
 DEFAULT_URLS = {
     "ingest": "http://127.0.0.1:8001",
@@ -148,13 +149,14 @@ def problem_text(response: httpx.Response) -> str:
         code = body.get("code")
         if code == CODES_BY_STATUS.get(response.status_code):
             code = None  # the status says it already ("HTTP 404: NOT_FOUND - ..." says it twice)
-        parts = [code, body.get("title"), body.get("detail")]
+        title, detail = body.get("title"), body.get("detail")
+        said = said_once(str(title), str(detail) if detail else None) if title else detail
         where = ""
         if body.get("line"):
             where = (
                 f" (line {body['line']}, column {body['column']})" if body.get("column") else f" (line {body['line']})"
             )
-        return f"HTTP {response.status_code}: " + " - ".join(str(p) for p in parts if p) + where
+        return f"HTTP {response.status_code}: " + " - ".join(str(part) for part in (code, said) if part) + f"{where}."
     return f"HTTP {response.status_code}: {body}"
 
 

@@ -21,11 +21,12 @@ from lrs_contracts.text import refused_character, with_bidi_controls_shown
 from lrs_domain.formats import file_field_name
 from lrs_domain.reference import Catalogue
 from lrs_platform.identity import OperatorScope
+from lrs_platform.problems import said_once
 from portal.accounts import Account, AccountChange, AddressChange, Role
 from portal.auth import Authentication, SessionEnded, SignedIn
 from portal.backend import ServiceCalls, ServiceError, Services
 from portal.charts import svg, table_rows
-from portal.checking import format_named, in_file_words, said_after
+from portal.checking import format_named, in_file_words
 from portal.config import PortalSettings
 from portal.csrf import FIELD, tokens_match
 from portal.explanations import explain
@@ -144,7 +145,7 @@ TEMPLATES.filters["urlquote"] = lambda value: quote(str(value), safe="")
 TEMPLATES.filters["resolution_label"] = resolution_label  # what people read for a resolution (decision 0143)
 TEMPLATES.globals["explain"] = explain
 TEMPLATES.filters["file_words"] = in_file_words  # a field named as the batch's file names it (`notificationEmail`)
-TEMPLATES.globals["said_after"] = said_after  # a refusal's title and detail, said once
+TEMPLATES.globals["said_once"] = said_once  # a refusal's title and detail
 TEMPLATES.globals["field_named"] = lambda fmt, attribute: file_field_name(format_named(fmt), attribute) or attribute
 TEMPLATES.globals["svg"] = svg
 TEMPLATES.globals["table_rows"] = table_rows
