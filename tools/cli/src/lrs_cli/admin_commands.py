@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from lrs_cli.batch_commands import upload
+from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.output import connection, print_text, progress
 from lrs_contracts.environments import Environment
@@ -170,7 +171,8 @@ def credentials_command(
     action: Annotated[
         CredentialAction,
         typer.Argument(
-            help="create a key, rotate (new key, old ones revoked but people's portal sessions), revoke (every key)"
+            help="create a key, rotate (new key, old ones revoked but people's portal sessions), revoke (every key)",
+            parser=one_of(CredentialAction, "the action"),
         ),
     ],
     principal: Annotated[

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
+from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more, warn
 from lrs_contracts.challenge import ChallengeResolution, resolution_label
@@ -86,7 +87,8 @@ def described(challenge: dict[str, Any]) -> str:
 def list_command(
     ctx: typer.Context,
     state: Annotated[
-        list[State] | None, typer.Option(help="Only challenges in this state; repeat it for several.")
+        list[State] | None,
+        typer.Option(help="Only challenges in this state; repeat it for several.", parser=one_of(State, "--state")),
     ] = None,
     open_only: Annotated[bool, typer.Option("--open", help="Only open challenges (raised or acknowledged).")] = False,
     ao: Annotated[str | None, typer.Option(help="Operators: only this AO's challenges.")] = None,

@@ -15,6 +15,7 @@ import httpx
 import typer
 
 from lrs_cli import projector_commands
+from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expect_ok, read_replacement, unreachable_text
 from lrs_cli.output import JsonOption, connection, print_json, print_text, replay_text, warn
 
@@ -168,31 +169,6 @@ class ListedService(StrEnum):
     ALL = "all"
 
 
-class UnknownService(typer.BadParameter):
-    """Said as it is, after Typer's usage line, without "Invalid value for '--service':" before it."""
-
-    def format_message(self) -> str:
-        return self.message
-
-
-def service_named(value: str | StrEnum, services: type[StrEnum]) -> StrEnum:
-    """The service `--service` names, or a usage error listing the names: said plainly, where Typer's own
-    message for an enum is pydantic's ("Value error, 'bogus' is not one of …")."""
-    try:
-        return services(value)
-    except ValueError:
-        names = ", ".join(service.value for service in services)
-        raise UnknownService(f"--service must be one of {names}, not {str(value)!r}") from None
-
-
-def _service(value: str | StrEnum) -> Service:
-    return Service(service_named(value, Service))
-
-
-def _listed_service(value: str | StrEnum) -> ListedService:
-    return ListedService(service_named(value, ListedService))
-
-
 app = typer.Typer(help="Operator: parked (dead-letter) messages of any service.", no_args_is_help=True)
 Topic = Annotated[str | None, typer.Option(help="Only this topic's parked messages.")]
 Target = Annotated[str, typer.Argument(help="The parked message's id (the learner's ULN for plr-projector).")]
@@ -202,7 +178,8 @@ Target = Annotated[str, typer.Argument(help="The parked message's id (the learne
 def list_command(
     ctx: typer.Context,
     service: Annotated[
-        ListedService, typer.Option(help="Whose dead letters; all: every service in turn.", parser=_listed_service)
+        ListedService,
+        typer.Option(help="Whose dead letters; all: every service in turn.", parser=one_of(ListedService, "--service")),
     ] = ListedService.PLR_PROJECTOR,
     key: Annotated[str | None, typer.Option("--key", "--learner", help="A message key: ULN, batch id, AO id.")] = None,
     topic: Topic = None,
@@ -220,7 +197,9 @@ def list_command(
 def retry_command(
     ctx: typer.Context,
     target: Target,
-    service: Annotated[Service, typer.Option(help="Whose dead letters.", parser=_service)] = Service.PLR_PROJECTOR,
+    service: Annotated[
+        Service, typer.Option(help="Whose dead letters.", parser=one_of(Service, "--service"))
+    ] = Service.PLR_PROJECTOR,
     topic: Topic = None,
     replacement: Annotated[
         Path | None,
@@ -242,7 +221,9 @@ def retry_command(
 def skip_command(
     ctx: typer.Context,
     target: Target,
-    service: Annotated[Service, typer.Option(help="Whose dead letters.", parser=_service)] = Service.PLR_PROJECTOR,
+    service: Annotated[
+        Service, typer.Option(help="Whose dead letters.", parser=one_of(Service, "--service"))
+    ] = Service.PLR_PROJECTOR,
     topic: Topic = None,
     reason: Annotated[str | None, typer.Option(help="Why it is dropped; kept with the record of the skip.")] = None,
 ) -> None:

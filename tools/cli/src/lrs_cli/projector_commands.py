@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, expect_ok, parse_moment, read_replacement
 from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, warn
 
@@ -215,7 +216,10 @@ def rebuild_command(
     ctx: typer.Context,
     step: Annotated[
         RebuildStep,
-        typer.Argument(help="start, status, compare (counts and checksums), switch (make it live) or abandon"),
+        typer.Argument(
+            help="start, status, compare (counts and checksums), switch (make it live) or abandon",
+            parser=one_of(RebuildStep, "the step"),
+        ),
     ],
     follow: Annotated[bool, typer.Option(help="Show progress and ETA until the rebuild has caught up.")] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between progress reads with --follow.")] = 2.0,

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from lrs_cli.choices import one_of
 from lrs_cli.client import DEFAULT_URLS, CommandError, Connection, UsageError, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, print_text
 from lrs_platform.identity import OperatorScope, parse_scopes
@@ -196,7 +197,9 @@ def create_command(
     ctx: typer.Context,
     username: Username,
     name: Annotated[str, typer.Option(help="The person's name, as the portal shows it.")],
-    role: Annotated[Role, typer.Option(help="ao: an AO's staff; operator: runs the service.")],
+    role: Annotated[
+        Role, typer.Option(help="ao: an AO's staff; operator: runs the service.", parser=one_of(Role, "--role"))
+    ],
     ao: Annotated[str | None, typer.Option(help="The AO's recognition number, for --role ao.")] = None,
     email: Annotated[
         str | None,
@@ -292,7 +295,9 @@ def changes_command(
 def list_command(
     ctx: typer.Context,
     ao: Annotated[str | None, typer.Option(help="Only this AO's staff (its recognition number).")] = None,
-    role: Annotated[Role | None, typer.Option(help="Only AO users, or only operators.")] = None,
+    role: Annotated[
+        Role | None, typer.Option(help="Only AO users, or only operators.", parser=one_of(Role, "--role"))
+    ] = None,
     starting: Annotated[str | None, typer.Option(help="Only usernames starting with this.")] = None,
     after: Annotated[str | None, typer.Option(help="The page after this username (a page's next).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many, by username.")] = 500,
