@@ -96,6 +96,29 @@ def mislabelled_hint(name: str, response: httpx.Response) -> str | None:
     return check_command.mislabel_hint(name, BatchFormat(found[1].lower())) if found else None
 
 
+_REFUSED_BATCH = re.compile(r"/v1/batches/([0-9a-f-]{36})")
+
+
+class BatchRefused(CommandError):
+    """Ingest read the file and refused it whole (RS001-RS004, RS006-RS008): kept as a batch `refused`, with an
+    id to look it up by, which is said with the reason."""
+
+    def __init__(self, batch_id: str, problem: dict[str, Any], said: str) -> None:
+        super().__init__(said)
+        self.batch_id = batch_id
+        self.problem = problem
+
+
+def refused_batch(response: httpx.Response, said: str) -> BatchRefused | None:
+    """The refusal of a batch ingest kept (its problem's instance names the batch), or None for another refusal."""
+    try:
+        problem = response.json()
+    except ValueError:
+        return None
+    found = _REFUSED_BATCH.fullmatch(str(problem.get("instance") or "")) if isinstance(problem, dict) else None
+    return BatchRefused(found[1], problem, said) if found else None
+
+
 def submit(connection: Connection, file: str, idempotency_key: str | None) -> dict[str, Any]:
     """Submits the file; the answer carries `replay: true` when it names an earlier identical submission."""
     path = Path(file)
@@ -108,8 +131,11 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
         headers["Idempotency-Key"] = idempotency_key
     with connection.client("ingest") as client:
         response = upload(client, "/v1/batches", content, headers, path.name)
-        if response.status_code == 422 and (hint := mislabelled_hint(path.name, response)):
-            raise CommandError(f"{problem_text(response)}\n{hint}")
+        if response.status_code in (413, 422):
+            said = problem_text(response)
+            if hint := mislabelled_hint(path.name, response):
+                said = f"{said}\n{hint}"
+            raise refused_batch(response, said) or CommandError(said)
         accepted = expect_ok(response)
     return {**accepted, "replay": response.headers.get("Idempotent-Replay") == "true"}
 
@@ -216,8 +242,16 @@ def submit_command(
     wait: WaitOption = 0.0,
     as_json: JsonOption = False,
 ) -> None:
-    """Submit a batch file; prints its batch id (then, with --wait, its outcome)."""
-    accepted = submit(connection(ctx), str(file), idempotency_key)
+    """Submit a batch file; prints its batch id (then, with --wait, its outcome). A file refused whole is a batch
+    too: its id is printed, and why on stderr (exit status 1)."""
+    try:
+        accepted = submit(connection(ctx), str(file), idempotency_key)
+    except BatchRefused as refused:
+        if as_json:
+            print_json({"batch_id": refused.batch_id, "status": "refused", "refusal": refused.problem})
+        else:
+            stdout().print(refused.batch_id, markup=False)
+        raise
     if accepted["replay"]:
         warn(
             f"{file.name} was submitted before (same file or idempotency key): {accepted['batch_id']} is that"

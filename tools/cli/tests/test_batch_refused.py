@@ -1,0 +1,86 @@
+"""`lrs batch submit` of a file ingest refuses whole: the refused batch is kept, so its id is printed as an accepted
+batch's is (on stdout, or in --json with the refusal), the reason on stderr, and the exit status is 1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lrs_cli import batch_commands
+from lrs_cli.client import ExitCode
+from lrs_cli.main import main
+
+BATCH_ID = "0b6f3f4e-59d4-4c0e-a4bb-0e4d8a3c2f11"
+RS003 = {
+    "type": "/problems/RS003",
+    "title": "The file has more than 10,000 records",
+    "status": 422,
+    "detail": "the file has more than 10,000 records",
+    "code": "RS003",
+    "instance": f"/v1/batches/{BATCH_ID}",
+    "line": 10_003,
+}
+
+
+class _Ingest:
+    sandpit = False
+
+    def __init__(self, status: int, answer: dict[str, Any]) -> None:
+        self.status, self.answer = status, answer
+
+    def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
+        return httpx.Client(base_url="http://ingest", transport=httpx.MockTransport(self._answer))
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        return httpx.Response(self.status, json=self.answer)
+
+
+@pytest.fixture
+def batch_file(tmp_path: Path) -> Path:
+    path = tmp_path / "results.csv"
+    path.write_bytes(b"ULN,GivenName\r\n1000000043,Lily\r\n")
+    return path
+
+
+def _submit(ingest: _Ingest, *args: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setattr(batch_commands, "connection", lambda ctx: ingest)
+    return main(["batch", "submit", *args])
+
+
+def test_a_refused_file_prints_its_batch_id_and_says_why_once(
+    batch_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _submit(_Ingest(422, RS003), str(batch_file), monkeypatch=monkeypatch)
+
+    out, err = capsys.readouterr()
+    assert code == ExitCode.FAILED
+    assert out.strip() == BATCH_ID
+    assert "HTTP 422: RS003 - The file has more than 10,000 records (line 10003)." in err
+
+
+def test_a_refused_file_in_json_names_the_batch_and_its_refusal(
+    batch_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _submit(_Ingest(422, RS003), str(batch_file), "--json", monkeypatch=monkeypatch)
+
+    printed = json.loads(capsys.readouterr().out)
+    assert code == ExitCode.FAILED
+    assert printed == {"batch_id": BATCH_ID, "status": "refused", "refusal": RS003}
+
+
+def test_a_refusal_that_keeps_no_batch_prints_no_id(
+    batch_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unkept = {"title": "Forbidden", "status": 403, "detail": "This key may not submit batches.", "code": "FORBIDDEN"}
+    code = _submit(_Ingest(403, unkept), str(batch_file), "--json", monkeypatch=monkeypatch)
+
+    out, err = capsys.readouterr()
+    assert code == ExitCode.FAILED
+    assert out == ""
+    assert "HTTP 403: Forbidden: this key may not submit batches." in err
