@@ -21,12 +21,14 @@ from typing import Any
 import asyncpg
 import httpx
 import structlog
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from lrs_domain.reference_files import load_catalogue, load_register
 from lrs_platform.identity import IssuedKey, Principal, PrincipalKind, StoredKey
 from lrs_platform.mail import MailError
+from portal import passwords
 from portal.accounts import (
     Account,
     AccountChange,
@@ -60,6 +62,10 @@ from portal.store import (
     StoredSession,
 )
 from portal.web.common import Portal
+
+# As Django advises for tests: argon2id at its lowest cost, so each of the hundreds of accounts these tests make and
+# sign in with costs a millisecond, not 0.4 s of CPU. The portal itself keeps argon2-cffi's defaults.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 AO_ID = "RN9093"  # the samples' AO
 TEST_REGISTER = {*load_register(), "RN5133"}  # the register, and the AO most tests use (not in it)

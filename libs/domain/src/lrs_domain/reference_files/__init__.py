@@ -7,6 +7,7 @@ is: `reference/README.md`). Parsed by `lrs_domain.reference_data`; an operator's
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
@@ -28,7 +29,17 @@ def read_reference_file(name: str, directory: Traversable | None = None) -> str:
 
 
 def load_catalogue(directory: Traversable | None = None) -> Catalogue:
-    """The catalogue of the files in `directory`, by default the shipped ones."""
+    """The catalogue of the files in `directory`, by default the shipped ones (read once a process: they are
+    package data, and the catalogue is never changed)."""
+    return _shipped_catalogue() if directory is None else _read_catalogue(directory)
+
+
+@cache
+def _shipped_catalogue() -> Catalogue:
+    return _read_catalogue(None)
+
+
+def _read_catalogue(directory: Traversable | None) -> Catalogue:
     organisations = load_awarding_organisations(read_reference_file(AWARDING_ORGANISATIONS, directory))
     ao_ids = {organisation.name: organisation.ao_id for organisation in organisations}
     return Catalogue.of(
