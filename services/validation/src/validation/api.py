@@ -12,7 +12,7 @@ import asyncio
 import csv
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -223,6 +223,22 @@ async def _providers_linked_to(store: ReferenceStore, uln: str) -> frozenset[str
     return await store.linked_providers(learner.ulns)
 
 
+_CSV_MEDIA_TYPES: Final = frozenset({"", "text/csv", "text/plain", "application/csv"})
+
+
+def _refuse_unless_csv(content_type: str | None) -> None:
+    """A learner file is CSV: a body labelled JSON, XML or a form is someone sending the wrong file or forgetting
+    the label, and is refused (415), not read as CSV."""
+    if (content_type or "").split(";", 1)[0].strip().lower() not in _CSV_MEDIA_TYPES:
+        raise ProblemError(
+            415,
+            "Unsupported Media Type",
+            "This route reads a CSV file of learners, and the body was labelled as something else: send the CSV file"
+            " with Content-Type: text/csv.",
+            code=ProblemCode.UNSUPPORTED_MEDIA_TYPE,
+        )
+
+
 def _no_learners_uln(uln: str, outcome: str) -> None:
     """A ULN no learner can have (decision 0145: a wrong check digit; 0154: the temporary ULN) is answered as
     such (422 with its code), before any access check, rather than "not registered" or "not linked"."""
@@ -360,11 +376,12 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
     summary="Register many learners from CSV (ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN)",
     description=f"A file of at most {LEARNER_IMPORT_BYTES:,} bytes (413 `REQUEST_TOO_LARGE` beyond: split it).",
     status_code=201,
-    responses=problem_responses(401, 403, 410, 422, 503),
+    responses=problem_responses(401, 403, 410, 415, 422, 503),
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}}
     | operator_scope(OperatorScope.REGISTRY),
 )
 async def import_learners(request: Request, principal: Operator) -> LearnersRegistered:
+    _refuse_unless_csv(request.headers.get("content-type"))
     try:
         learners = parse_learners_csv((await request.body()).decode("utf-8-sig"))
     except UnicodeDecodeError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from lrs_domain.reference import Learner
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal, current_principal
 from validation.api import router
-from validation.reference_store import Erasure, LearnerNotHeldError
+from validation.reference_store import Erasure, LearnerNotHeldError, RegistryImport
 
 ULN = "1000000043"
 NOT_HELD = "5555555554"  # a valid ULN the registry below holds nothing for
@@ -37,6 +38,10 @@ class Registry:
     async def register_learner(self, learner: Learner, registered_by_provider: str | None) -> bool:
         self.registered.append(learner)
         return True
+
+    async def register_learners(self, learners: Sequence[Learner]) -> RegistryImport:
+        self.registered.extend(learners)
+        return RegistryImport(new=len(learners), updated=0, unchanged=0, merged=0)
 
     async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
         held = uln == HELD_MISTYPED or (uln == TEMPORARY_ULN and self.held_temporary)
@@ -330,3 +335,28 @@ async def test_a_registry_change_naming_a_uln_whose_check_digit_is_wrong_is_refu
         return
     _assert_refused(answer, "check digit is wrong (RV002)", "Nothing was changed")
     assert answer.json()["code"] == "RV002"
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/xml", "application/x-www-form-urlencoded"])
+async def test_a_learner_file_labelled_other_than_csv_is_refused_not_read_as_csv(
+    registry: Registry, content_type: str
+) -> None:
+    rows = f"{CSV_HEADER}{ULN},Lily,McCarthy,,0,1,\n"
+    async with _client(registry) as client:
+        answer = await client.post("/v1/learners/import", content=rows.encode(), headers={"content-type": content_type})
+    assert answer.status_code == 415, answer.text
+    assert answer.json()["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert "Content-Type: text/csv" in answer.json()["detail"]
+    assert registry.registered == []
+
+
+@pytest.mark.parametrize("content_type", ["text/csv; charset=utf-8", "text/plain", None])
+async def test_a_learner_file_labelled_csv_or_plain_text_or_not_at_all_is_read(
+    registry: Registry, content_type: str | None
+) -> None:
+    rows = f"{CSV_HEADER}{ULN},Lily,McCarthy,,0,1,\n"
+    headers = {"content-type": content_type} if content_type else {}
+    async with _client(registry) as client:
+        answer = await client.post("/v1/learners/import", content=rows.encode(), headers=headers)
+    assert answer.status_code == 201, answer.text
+    assert [learner.uln for learner in registry.registered] == [ULN]
