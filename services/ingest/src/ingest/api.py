@@ -171,7 +171,10 @@ router = APIRouter(prefix="/v1")
         "Accepts a batch once it is durably queued for validation, and answers 202 with its id."
         " The header's AwardingOrganisation must be the calling AO. Sending the same Idempotency-Key"
         " again (or, without a key, the same file again) answers the original batch with"
-        " `Idempotent-Replay: true` instead of creating a second one."
+        " `Idempotent-Replay: true` instead of creating a second one. The format is `?format=`'s, else the"
+        " Content-Type's (CSV: text/csv, application/csv or application/vnd.ms-excel; XML: application/xml or"
+        " text/xml; JSON: application/json); a generic type (text/plain, application/octet-stream) or none leaves"
+        " it to the extension of a Content-Disposition filename, then to the file's first bytes."
     ),
     status_code=202,
     response_model=BatchAccepted,
