@@ -886,10 +886,11 @@ class DerivedIds:
 _REJECTED = RecordStatus.REJECTED.value
 
 
-def rejections_by_code(data: Any) -> tuple[uuid.UUID, int, dict[str, int]] | None:
-    """A decided chunk's batch id, chunk index and rejected records per code (a record with two codes
-    counts under both, once each), from the chunk's parsed JSON `data`, without building its models;
-    None when it is not shaped as validation writes it (the validating decoder then has the last word)."""
+def rejections_by_code(data: Any, *, warnings: bool = False) -> tuple[uuid.UUID, int, dict[str, int]] | None:
+    """A decided chunk's batch id, chunk index and rejected records per code (a record with two codes counts
+    under both, a code twice on one record once), and with `warnings` records per warning code too, whatever
+    their outcome, from the chunk's parsed JSON `data`, without building its models; None when it is not shaped
+    as validation writes it (the validating decoder then has the last word)."""
     if not isinstance(data, dict):
         return None
     batch_id, chunk_index, outcomes = data.get("batch_id"), data.get("chunk_index"), data.get("outcomes")
@@ -900,20 +901,22 @@ def rejections_by_code(data: Any) -> tuple[uuid.UUID, int, dict[str, int]] | Non
         for outcome in outcomes:
             if outcome["status"] == _REJECTED and (errors := outcome["errors"]):
                 counts.update({finding["code"] for finding in errors})
+            if warnings and (warned := outcome.get("warnings")):
+                counts.update({finding["code"] for finding in warned})
         return uuid.UUID(batch_id), chunk_index, dict(counts)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
-def scanned_rejections_by_code(value: bytes) -> tuple[uuid.UUID, int, dict[str, int]] | None:
-    """What `rejections_by_code` answers of a decided chunk's message, read without parsing its
-    accepted records: None when the message is not a decided chunk written as validation writes it.
+def scanned_rejections_by_code(value: bytes, *, warnings: bool = False) -> tuple[uuid.UUID, int, dict[str, int]] | None:
+    """What `rejections_by_code` answers of a decided chunk's message, read without parsing its accepted
+    records: None when the message is not a decided chunk written as validation writes it.
 
-    A chunk is 1,000 outcomes of which a few are rejected, and parsing them all costs ~3-8 times
-    finding the rejected ones. In the compact JSON pydantic writes, a quote inside a string is
-    always escaped, so `"status":"rejected","errors":` occurs only where a rejected outcome's
-    fields are (status, then errors); each errors array is parsed on its own. Any other shape (a
-    rejected outcome's fields in another order, say) is left to the full reading.
+    A chunk is 1,000 outcomes of which a few are rejected or warned of, and parsing them all costs ~3-8 times
+    finding those. In the compact JSON pydantic writes, a quote inside a string is always escaped, so
+    `"status":"rejected","errors":` occurs only where a rejected outcome's fields are (status, then errors),
+    and `"warnings":[{` only where an outcome's warnings are; each array is parsed on its own. Any other shape
+    (a rejected outcome's fields in another order, say) is left to the full reading.
     """
     head = _CHUNK_HEAD.search(value)
     if head is None:
@@ -925,17 +928,26 @@ def scanned_rejections_by_code(value: bytes) -> tuple[uuid.UUID, int, dict[str, 
         at = text.find(_REJECTED_ERRORS)
         while at >= 0:
             errors, end = _JSON.raw_decode(text, at + len(_REJECTED_ERRORS))
-            codes = {finding["code"] for finding in errors}
-            if not all(type(code) is str for code in codes):
-                return None
-            counts.update(codes)
+            counts.update(_codes(errors))
             rejected += 1
             at = text.find(_REJECTED_ERRORS, end)
         if rejected != text.count(_REJECTED_STATUS):
             return None
+        at = text.find(_WARNINGS) if warnings else -1
+        while at >= 0:
+            warned, end = _JSON.raw_decode(text, at + len(_WARNINGS) - 2)
+            counts.update(_codes(warned))
+            at = text.find(_WARNINGS, end)
         return uuid.UUID(head[1].decode()), int(head[2]), dict(counts)
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _codes(findings: Any) -> set[str]:
+    codes = {finding["code"] for finding in findings}
+    if not all(type(code) is str for code in codes):
+        raise TypeError("a finding's code is not a string")
+    return codes
 
 
 _CHUNK_HEAD = re.compile(
@@ -946,4 +958,5 @@ _CHUNK_HEAD = re.compile(
 )
 _REJECTED_STATUS = f'"status":"{_REJECTED}"'
 _REJECTED_ERRORS = _REJECTED_STATUS + ',"errors":'
+_WARNINGS = '"warnings":[{'
 _JSON = json.JSONDecoder()

@@ -6,7 +6,8 @@ an email (a CR/LF in a batch reference breaks the Subject header, say) is parked
 and the next AO's email goes out; an SMTP server away (`RetryLater`) is waited out, never parked.
 
 Most of the outcomes topic is per-record outcomes (1,000 a message), of which the notifier needs only
-the rejection codes: a decided chunk is scanned for its rejected records (`scanned_rejections_by_code`),
+the rejection and warning codes: a decided chunk is scanned for its rejected and warned-of records
+(`scanned_rejections_by_code`),
 or read as plain JSON when it is shaped otherwise, without building its models (validation validated
 it when writing it). Events that lead to no email are not decoded at all; only
 the events that make an email go through the validating decoder.
@@ -48,14 +49,14 @@ class NotificationHandler:
         for message in messages:
             if message.value is None:
                 raise ValueError("empty message")
-            scanned = scanned_rejections_by_code(message.value)
+            scanned = scanned_rejections_by_code(message.value, warnings=True)
             if scanned is not None:
                 chunks.append(scanned)
                 continue
             document = orjson.loads(message.value)
             event_type = document.get("event_type") if isinstance(document, dict) else None
             if event_type == _DECIDED_CHUNK:
-                chunk = rejections_by_code(document.get("data"))
+                chunk = rejections_by_code(document.get("data"), warnings=True)
                 if chunk is not None:
                     chunks.append(chunk)
                     continue

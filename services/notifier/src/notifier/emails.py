@@ -21,7 +21,7 @@ from enum import StrEnum
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
-from lrs_contracts.codes import BATCH_CODE_TITLES, RECORD_CODE_TITLES, BatchCode
+from lrs_contracts.codes import BATCH_CODE_TITLES, RECORD_CODE_TITLES, WARNING_CODE_TITLES, BatchCode, WarningCode
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, RecordOutcome, RecordStatus
 from lrs_contracts.text import with_bidi_controls_shown
 from lrs_domain.identifiers import display_qan
@@ -61,7 +61,8 @@ class OutgoingEmail:
 
 @dataclass(frozen=True)
 class RejectionCount:
-    """How many records of a batch were rejected with `code` (a record with two codes counts under both)."""
+    """How many records of a batch were rejected with `code`, or warned of with it (a record with two codes
+    counts under both)."""
 
     code: str
     records: int
@@ -85,7 +86,10 @@ class BatchVerdict(StrEnum):
     REFUSED = "refused"  # any other RS code: the file itself could not be taken
 
 
-_RECORD_TITLES: dict[str, str] = {code.value: title for code, title in RECORD_CODE_TITLES.items()}
+_RECORD_TITLES: dict[str, str] = {
+    code.value: title for code, title in (*RECORD_CODE_TITLES.items(), *WARNING_CODE_TITLES.items())
+}
+_WARNING_CODES = frozenset(code.value for code in WarningCode)
 
 
 def message_id_for(event_id: uuid.UUID, domain: str = "lrs.local") -> str:
@@ -100,13 +104,22 @@ def challenge_page_url(public_base_url: str, challenge_id: uuid.UUID) -> str:
     return f"{public_base_url.rstrip('/')}/challenges/{challenge_id}"
 
 
-def count_rejection_codes(outcomes: Iterable[RecordOutcome]) -> dict[str, int]:
-    """Rejected records per RV code; a code repeated on one record (two RV021 fields) counts it once."""
+def count_record_codes(outcomes: Iterable[RecordOutcome]) -> dict[str, int]:
+    """Rejected records per RV code, and records per WV code whatever their outcome; a code repeated on one
+    record (two RV021 fields) counts it once."""
     counts: Counter[str] = Counter()
     for outcome in outcomes:
         if outcome.status is RecordStatus.REJECTED:
             counts.update({finding.code for finding in outcome.errors})
+        counts.update({finding.code for finding in outcome.warnings})
     return dict(counts)
+
+
+def split_warnings(counts: dict[str, int]) -> tuple[dict[str, int], list[RejectionCount]]:
+    """`counts` as its rejection codes, and its warning codes, most frequent first (there are few)."""
+    rejections = {code: records for code, records in counts.items() if code not in _WARNING_CODES}
+    warnings = {code: records for code, records in counts.items() if code in _WARNING_CODES}
+    return rejections, top_rejections(warnings, limit=len(_WARNING_CODES))
 
 
 def top_rejections(counts: dict[str, int], limit: int = TOP_REJECTION_CODES) -> list[RejectionCount]:
@@ -136,9 +149,11 @@ def batch_run_email(
     public_base_url: str,
     rejections: Sequence[RejectionCount] = (),
     unlisted: UnlistedRejections = UnlistedRejections(0, 0),
+    warnings: Sequence[RejectionCount] = (),
     domain: str = "lrs.local",
 ) -> OutgoingEmail:
-    """`rejections`: the codes listed; `unlisted`: those left out of the list, which the email says exist."""
+    """`rejections`: the codes listed; `unlisted`: those left out of the list, which the email says exist;
+    `warnings`: every warning code and its records."""
     verdict = verdict_of(outcome)
     reference = with_bidi_controls_shown(outcome.batch_reference or str(outcome.batch_id))
     code = outcome.code if isinstance(outcome, BatchFailed) else None
@@ -156,6 +171,7 @@ def batch_run_email(
         "code_title": _batch_title(code),
         "reason": outcome.reason if isinstance(outcome, BatchFailed) else None,
         "rejections": list(rejections),
+        "warned": list(warnings),
         "link": batch_page_url(public_base_url, outcome.batch_id),
         "more_codes": unlisted.codes,
         "more_records": unlisted.records,

@@ -19,8 +19,9 @@ from notifier.emails import (
     batch_abandoned_email,
     batch_run_email,
     challenge_raised_email,
-    count_rejection_codes,
+    count_record_codes,
     message_id_for,
+    split_warnings,
     to_mime,
     top_rejections,
     unlisted_rejections,
@@ -85,7 +86,7 @@ class Notifications:
         """`deferred_try`: the deferred emails' loop trying one of its own; from the consumer, an event whose
         email waits aside is left to that loop (a poll handled again after a failure would try it early)."""
         if isinstance(payload, BatchRecordsDecided):
-            await self.tally_chunks([(payload.batch_id, payload.chunk_index, count_rejection_codes(payload.outcomes))])
+            await self.tally_chunks([(payload.batch_id, payload.chunk_index, count_record_codes(payload.outcomes))])
             return
         if not isinstance(payload, BatchCompleted | BatchFailed | BatchAbandoned | ChallengeRaised | ChallengeRaisedV1):
             return
@@ -105,7 +106,7 @@ class Notifications:
             await self._forget_tallies(payload)
 
     async def tally_chunks(self, chunks: Sequence[ChunkCodes]) -> None:
-        """Counts decided chunks' rejection codes for their batches' emails. Same key as the batch's result,
+        """Counts decided chunks' rejection and warning codes for their batches' emails. Same key as the batch's result,
         so every chunk is counted before the result arrives."""
         await self._tallies.add_chunks(chunks)
 
@@ -115,7 +116,7 @@ class Notifications:
 
     async def _compose(self, envelope: Envelope, payload: Contract) -> OutgoingEmail | None:
         if isinstance(payload, BatchCompleted | BatchFailed):
-            totals = await self._tallies.totals(payload.batch_id)
+            totals, warnings = split_warnings(await self._tallies.totals(payload.batch_id))
             rejections = top_rejections(totals)
             return batch_run_email(
                 envelope.event_id,
@@ -123,6 +124,7 @@ class Notifications:
                 public_base_url=self._public_base_url,
                 rejections=rejections,
                 unlisted=unlisted_rejections(totals, rejections),
+                warnings=warnings,
                 domain=self._domain,
             )
         if isinstance(payload, BatchAbandoned):

@@ -16,7 +16,7 @@ from lrs_contracts.outcomes import BatchRecordsDecided, BatchValidationStarted, 
 from lrs_contracts.registry import encode, wrap
 from lrs_platform.consumer import Message
 from notifier.consumer import NotificationHandler
-from notifier.emails import count_rejection_codes
+from notifier.emails import count_record_codes
 
 CODES = ("RV002", "RV004", "RV009", "RV021", "WV001")
 
@@ -29,18 +29,26 @@ def encoded(payload: Any) -> bytes:
     return encode(wrap(payload, source="validation", correlation_id="c-1"))
 
 
+# what a message may say, the scanner's own search strings included: it must never take them for fields
+awkward_text = st.lists(
+    st.sampled_from(['"', "\\", "]", "}", ",", "a", '"status":"rejected","errors":[', '"warnings":[{"code":"WV9"}]']),
+    max_size=4,
+).map("".join)
+
 outcomes = st.builds(
-    lambda line, status, errors, warnings: RecordOutcome(
+    lambda line, status, errors, warnings, text: RecordOutcome(
         line=line,
         status=status,
-        errors=tuple(Finding(code=code, message="wrong") for code in errors),
-        warnings=tuple(Finding(code=code, message="note") for code in warnings),
+        mis_identifier=text,
+        errors=tuple(Finding(code=code, message=text) for code in errors),
+        warnings=tuple(Finding(code=code, message=text) for code in warnings),
         achievement_id=uuid.uuid4() if status is RecordStatus.ACCEPTED else None,
     ),
     st.integers(min_value=1, max_value=10_000),
     st.sampled_from(RecordStatus),
     st.lists(st.sampled_from(CODES), max_size=4),
     st.lists(st.sampled_from(CODES), max_size=2),
+    awkward_text,
 )
 
 
@@ -55,7 +63,7 @@ async def test_a_decided_chunk_is_tallied_from_its_json_as_from_its_models(
     await NotificationHandler(notifications(FakeMailer(), FakeDeliveryLog(), tallies=tallies))(
         [message(encoded(chunk))]
     )
-    assert tallies.chunks == {chunk.batch_id: {chunk_index: count_rejection_codes(chunk.outcomes)}}
+    assert tallies.chunks == {chunk.batch_id: {chunk_index: count_record_codes(chunk.outcomes)}}
 
 
 async def test_the_batch_email_lists_the_codes_tallied_from_the_json_of_its_chunks() -> None:
@@ -109,3 +117,20 @@ async def test_every_chunk_of_a_poll_is_tallied_and_those_before_an_email_before
     text = sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert [line.split()[:2] for line in text.splitlines() if line.startswith("  RV")] == [["RV004", "2"]]
     assert tallies.chunks == {other_batch: {0: {"RV009": 1}}}, "the sent batch's tallies are forgotten"
+
+
+async def test_the_batch_email_lists_the_warning_codes_of_its_chunks_accepted_records_included() -> None:
+    mailer = FakeMailer()
+    handler = NotificationHandler(notifications(mailer, FakeDeliveryLog(), tallies=FakeTallies()))
+    warned = RecordOutcome(
+        line=1,
+        status=RecordStatus.ACCEPTED,
+        warnings=(Finding(code="WV001", message="x"),),
+        achievement_id=uuid.uuid4(),
+    )
+    chunk = BatchRecordsDecided(batch_id=completed().batch_id, ao_id="RN5133", chunk_index=0, outcomes=(warned,))
+    await handler([message(encoded(chunk)), message(encoded(completed()))])
+    [sent] = mailer.sent
+    text = sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert [line.split()[:2] for line in text.splitlines() if line.startswith("  WV")] == [["WV001", "1"]]
+    assert not [line for line in text.splitlines() if line.startswith("  RV")]

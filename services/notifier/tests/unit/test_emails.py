@@ -15,6 +15,7 @@ from notifier.emails import (
     batch_run_email,
     challenge_raised_email,
     message_id_for,
+    split_warnings,
     to_mime,
     top_rejections,
     unlisted_rejections,
@@ -162,13 +163,23 @@ def test_codes_left_out_of_the_list_are_counted_with_their_records_and_a_link_in
     assert "more code" not in every.text and "more code" not in every.html
 
 
-def test_warnings_say_where_their_codes_are_and_none_say_nothing_more() -> None:
-    email = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL)
-    assert "Warnings:         1 (which codes: on the batch's page, linked below)\n" in email.text
-    assert f'<td>1 (which codes: on <a href="{PORTAL}/batches/{BATCH_ID}">' in email.html
+def test_warnings_are_listed_by_code_with_what_each_means_and_none_say_nothing_more() -> None:
+    rejections, warnings = split_warnings({"RV004": 3, "WV002": 1, "WV001": 2})
+    assert rejections == {"RV004": 3}
+    email = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL, warnings=warnings)
+    assert "Warnings:         1\n" in email.text
+    assert "Warnings (the records are recorded all the same):\n" in email.text
+    listed = [line.split()[:2] for line in email.text.splitlines() if line.startswith("  WV")]
+    assert listed == [["WV001", "2"], ["WV002", "1"]]
+    assert "Records are not ordered by ULN" in email.text
+    assert '<tr><td>WV001</td><td align="right">2</td>' in email.html
     none = BatchCounts(total=1, accepted=1, rejected=0, no_ops=0, warnings=0)
     bare = batch_run_email(EVENT_ID, completed(counts=none), public_base_url=PORTAL)
-    assert "Warnings:         0\n" in bare.text and "which codes" not in bare.html
+    assert (
+        "Warnings:         0\n" in bare.text
+        and "WV0" not in bare.text
+        and '<h2 style="font-size: 1.1em">Warnings' not in bare.html
+    )
 
 
 def test_a_batch_failed_with_another_batch_code_is_called_refused() -> None:
