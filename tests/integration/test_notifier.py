@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 
 import asyncpg
 import httpx
@@ -279,6 +280,8 @@ async def test_a_challenge_raised_before_the_ao_set_a_contact_waits_through_a_re
             assert email["To"] == "late@ao.example"
             body = str(email.get_body(("plain",)).get_content())  # type: ignore[union-attr]
             assert "My grade is a B, not a C" in body and "waited until one was" in body
+            # dated when released (when the contact was set), not when raised: it sorts where it arrives
+            assert parsedate_to_datetime(email["Date"]) > event.occurred_at
             await eventually(
                 lambda: _held(pool, "SELECT 1 - count(*) FROM notifier.deferred_emails WHERE held_for_ao = $1", ao),
                 within=30,

@@ -215,11 +215,12 @@ def challenge_raised_email(
     reason: str | None,
     public_base_url: str,
     domain: str = "lrs.local",
-    held: bool = False,
+    released_at: datetime | None = None,
 ) -> OutgoingEmail:
     """`reason` is the learner's words in clear, or None when their personal data was erased: the AO is
-    told of the challenge all the same. `held`: the notice waited until the AO set a challenge contact
-    (decision 0155); it says when the challenge was raised and that it may have moved on since."""
+    told of the challenge all the same. `released_at`: the notice waited until the AO set a challenge contact
+    (decision 0155), then; it says when the challenge was raised and that it may have moved on since, and is
+    dated when it was released, so it sorts where it arrives in the contact's mailbox."""
     # The learner's full ULN stays out of the email: the AO reads it from the challenge page. What the
     # achievement is (qualification, award date, grade) names no learner: the AO recognises its own result by it.
     achievement = _achievement_shown(raised)
@@ -230,7 +231,7 @@ def challenge_raised_email(
         "reason": None if reason is None else with_bidi_controls_shown(reason),
         "uln_masked": mask_uln(raised.uln),
         "link": challenge_page_url(public_base_url, raised.challenge_id),
-        "held": held,
+        "held": released_at is not None,
         "raised_on": f"{occurred_at.day} {occurred_at:%B %Y}",
     }
     on = f" on {achievement['qan']}" if achievement else ""
@@ -240,7 +241,7 @@ def challenge_raised_email(
         text=_templates.get_template("challenge_raised.txt").render(context),
         html=_templates.get_template("challenge_raised.html").render(context),
         message_id=message_id_for(event_id, domain),
-        date=occurred_at,
+        date=released_at or occurred_at,
     )
 
 

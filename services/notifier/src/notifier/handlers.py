@@ -142,7 +142,7 @@ class Notifications:
             reason=await self._reason_of(payload),
             public_base_url=self._public_base_url,
             domain=self._domain,
-            held=await self._deferred.was_held(envelope.event_id),
+            released_at=await self._deferred.held_until(envelope.event_id),
         )
 
     async def _hold(self, envelope: Envelope, ao_id: str) -> None:

@@ -16,7 +16,8 @@ from notifier.emails import ChallengeContact
 _log = get_logger("notifier.store")
 # Held challenge notices (decision 0155) wait with `due_at` infinity; releasing one makes it due now.
 _RELEASE_HELD = (
-    "UPDATE notifier.deferred_emails SET due_at = now() WHERE held_for_ao IS NOT NULL AND due_at = 'infinity'"
+    "UPDATE notifier.deferred_emails SET due_at = now(), released_at = now()"
+    " WHERE held_for_ao IS NOT NULL AND due_at = 'infinity'"
 )
 
 ChunkCodes = tuple[uuid.UUID, int, dict[str, int]]
@@ -230,14 +231,16 @@ class DeferredEmails:
             ao_id,
         )
 
-    async def was_held(self, event_id: uuid.UUID) -> bool:
-        """Whether the event's challenge notice waited for a contact (its email then says so)."""
-        return bool(
-            await self._pool.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM notifier.deferred_emails WHERE event_id = $1 AND held_for_ao IS NOT NULL)",
-                event_id,
-            )
+    async def held_until(self, event_id: uuid.UUID) -> datetime | None:
+        """When the event's challenge notice, held for want of a contact, was released (its email then says it
+        waited, and is dated so); None when it was never held. One released before the time was kept, or not
+        released yet: when it was held."""
+        released: datetime | None = await self._pool.fetchval(
+            "SELECT coalesce(released_at, deferred_at) FROM notifier.deferred_emails"
+            " WHERE event_id = $1 AND held_for_ao IS NOT NULL",
+            event_id,
         )
+        return released
 
     async def release_for_contacts(self) -> int:
         """Makes due every held notice whose AO now has a contact: the contact's own transaction does so too,

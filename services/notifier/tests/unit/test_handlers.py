@@ -4,8 +4,9 @@ import math
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 
 import pytest
 from services.notifier.tests.unit.test_emails import completed
@@ -56,6 +57,9 @@ class FakeDeliveryLog:
         self.rows[event_id] = (status, attempts, error or previous_error)
 
 
+CLOCK_START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # when the fake deferred emails' clock reads 0
+
+
 class FakeDeferred:
     """The deferred emails, with a clock of their own: `due` says which are due after `seconds`."""
 
@@ -63,6 +67,7 @@ class FakeDeferred:
         self.rows: dict[uuid.UUID, tuple[bytes, float]] = {}
         self.refusals: dict[uuid.UUID, int] = {}
         self.held_for: dict[uuid.UUID, str] = {}
+        self.released_at: dict[uuid.UUID, datetime] = {}
         self.contacts = contacts
         self.now = 0.0
 
@@ -76,8 +81,10 @@ class FakeDeferred:
         self.rows[event_id] = (envelope, math.inf)
         self.held_for[event_id] = ao_id
 
-    async def was_held(self, event_id: uuid.UUID) -> bool:
-        return event_id in self.rows and event_id in self.held_for
+    async def held_until(self, event_id: uuid.UUID) -> datetime | None:
+        if event_id not in self.rows or event_id not in self.held_for:
+            return None
+        return self.released_at.get(event_id, CLOCK_START)
 
     async def release_for_contacts(self) -> int:
         known = self.contacts.contacts if self.contacts else {}
@@ -88,6 +95,7 @@ class FakeDeferred:
         ]
         for event_id in released:
             self.rows[event_id] = (self.rows[event_id][0], self.now)
+            self.released_at[event_id] = CLOCK_START + timedelta(seconds=self.now)
         return len(released)
 
     async def held(self) -> int:
@@ -368,6 +376,8 @@ async def test_a_challenge_notice_held_for_want_of_a_contact_goes_once_the_conta
     assert await service.retry_deferred() == 1
     [email] = mailer.sent
     assert (email["To"], email["Message-ID"]) == ("late@ao.example", f"<{envelope.event_id}@lrs.local>")
+    # dated when it was released, so it sorts where it arrives, not among mail of the day it was raised
+    assert parsedate_to_datetime(email["Date"]) == CLOCK_START + timedelta(seconds=10**9) != envelope.occurred_at
     text = plain_text(email)
     assert "wrong grade" in text and "Dear Bo Clerk" in text
     assert "no challenge contact set, so this notice\nwaited until one was" in text
