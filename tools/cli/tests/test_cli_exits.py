@@ -360,3 +360,17 @@ def test_an_erasure_promises_no_more_than_the_backups_allow() -> None:
     assert not_erased.startswith("not erased: emails already sent")
     assert "a learner held only in the Sandpit" in not_erased and "before decision 0080" in not_erased
     assert "nothing changed" in erasure_text(erasure, erased_now=False)
+
+
+def test_a_record_line_names_fields_as_the_batchs_file_does() -> None:
+    record = {
+        "line": 3,
+        "status": "rejected",
+        "mis_identifier": "M-3",
+        "errors": [{"code": "RV006", "field": "award_date", "message": "AwardDate is in the future."}],
+        "warnings": [],
+    }
+
+    assert "RV006 awardDate: awardDate is in the future." in record_line(record, BatchFormat.JSON).plain
+    assert "RV006 AwardDate: AwardDate is in the future." in record_line(record, BatchFormat.CSV).plain
+    assert "RV006 AwardDate: AwardDate is in the future." in record_line(record).plain  # unknown: as the rules say

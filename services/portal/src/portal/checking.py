@@ -3,7 +3,6 @@ anything is sent, and on a direct-entry record as the person types it."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,8 +12,6 @@ from lrs_contracts.outcomes import RecordOutcome
 from lrs_contracts.text import refused_character
 from lrs_domain.decision import OfflineReport, check_batch_offline
 from lrs_domain.formats import (
-    HEADER_FIELDS,
-    RECORD_FIELDS,
     BatchRefused,
     ParsedBatch,
     detect_format,
@@ -22,13 +19,13 @@ from lrs_domain.formats import (
     parse_batch,
     write_json,
 )
+from lrs_domain.formats import in_file_words as file_words
 from lrs_domain.reference import Catalogue
 from lrs_platform.problems import said_once
 
 # What the portal says a checked upload is when it sends it on: its own words, never the browser's.
 MEDIA_TYPES = {BatchFormat.CSV: "text/csv", BatchFormat.XML: "application/xml", BatchFormat.JSON: "application/json"}
 MAX_FILENAME_CHARACTERS = 255
-_FIELDS = {field.attribute: field for field in (*HEADER_FIELDS, *RECORD_FIELDS)}
 
 
 def format_named(fmt: str | None) -> BatchFormat | None:
@@ -39,23 +36,9 @@ def format_named(fmt: str | None) -> BatchFormat | None:
         return None
 
 
-# The domain's words name header and record fields by their CSV heading (`NotificationEmail`); those of two
-# words or more are said as the file spells them. One-word headings (`Grade`, `ULN`) are left alone: the same
-# words are ordinary words in a sentence.
-_NAMED_IN_WORDS = {
-    field.heading: field.attribute
-    for field in _FIELDS.values()
-    if sum(character.isupper() for character in field.heading) >= 2 and not field.heading.isupper()
-}
-_HEADING = re.compile(r"\b(" + "|".join(sorted(_NAMED_IN_WORDS, key=len, reverse=True)) + r")\b")
-
-
 def in_file_words(text: str, fmt: BatchFormat | str | None) -> str:
     """`text` with each field named as a file of `fmt` names it (the JSON keys in a JSON file)."""
-    fmt = fmt if isinstance(fmt, BatchFormat) else format_named(fmt)
-    if fmt is not BatchFormat.JSON:
-        return text
-    return _HEADING.sub(lambda found: file_field_name(fmt, _NAMED_IN_WORDS[found.group(1)]) or found.group(1), text)
+    return file_words(text, fmt if isinstance(fmt, BatchFormat) else format_named(fmt))
 
 
 def filename_fault(filename: str) -> str | None:

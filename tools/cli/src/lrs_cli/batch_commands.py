@@ -30,7 +30,7 @@ from lrs_cli.output import (
 )
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BatchCode
-from lrs_domain.formats import detect_format
+from lrs_domain.formats import detect_format, file_field_name, in_file_words
 
 FINAL_STATES = {"completed", "failed", "abandoned", "refused"}
 CONTENT_TYPES = {"csv": "text/csv", "xml": "application/xml", "json": "application/json"}
@@ -184,24 +184,34 @@ def summary(batch: dict[str, Any]) -> Text:
     return text
 
 
-def record_line(record: dict[str, Any]) -> Text:
-    """One record per line (so it can be grepped): line, result, MIS identifier, then each code with its message;
-    a passed record of a failed batch says it was not added."""
+def record_line(record: dict[str, Any], fmt: BatchFormat | None = None) -> Text:
+    """One record per line (so it can be grepped): line, result, MIS identifier, then each code with its message,
+    fields named as the batch's file of `fmt` names them (as `lrs batch check` does); a passed record of a failed
+    batch says it was not added."""
     status = record["status"]
     not_added = status == "accepted" and record.get("plr_changed") is False
     line = Text(f"  line {record['line']:>5}  ")
     line.append(f"{status:<8}", style="dim" if not_added else STATUS_STYLES.get(status, "dim"))
     line.append(f" {record.get('mis_identifier') or '':<20} ")
     findings = [*record.get("errors", []), *record.get("warnings", [])]
-    line.append(
-        "; ".join(
-            f"{finding['code']}{' ' + finding['field'] if finding.get('field') else ''}: {finding['message']}"
-            for finding in findings
-        )
-    )
+    line.append("; ".join(_finding_text(finding, fmt) for finding in findings))
     if not_added:
         line.append(" (not added: the batch failed)", style="yellow")
     return line
+
+
+def _finding_text(finding: dict[str, Any], fmt: BatchFormat | None) -> str:
+    field = finding.get("field")
+    named = f" {file_field_name(fmt, field) or field}" if field else ""
+    return f"{finding['code']}{named}: {in_file_words(str(finding['message']), fmt)}"
+
+
+def format_of(batch: dict[str, Any]) -> BatchFormat | None:
+    """The format of the batch's file, as ingest's batch view names it (None for one refused before it was known)."""
+    try:
+        return BatchFormat(batch["format"]) if batch.get("format") else None
+    except ValueError:
+        return None
 
 
 def records(client: httpx.Client, batch_id: str) -> Iterator[dict[str, Any]]:
@@ -308,7 +318,7 @@ def status_command(
             console.print(summary(batch))
             if show_records:
                 for record in records(client, batch_id):
-                    console.print(record_line(record))
+                    console.print(record_line(record, format_of(batch)))
         if csv_file is not None:
             size = write_csv(client, batch_id, csv_file)
             warn(f"wrote every record's result to {csv_file} ({size:,} bytes)")

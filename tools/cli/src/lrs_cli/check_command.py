@@ -22,7 +22,7 @@ from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import REJECTION_THRESHOLD, BatchCode
 from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_domain.decision import OfflineReport, check_batch_offline
-from lrs_domain.formats import detect_format, file_field_name, parse_batch
+from lrs_domain.formats import detect_format, file_field_name, in_file_words, parse_batch
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.reference_files import load_catalogue
 
@@ -119,7 +119,7 @@ def _outcome_lines(outcome: RecordOutcome, fmt: BatchFormat) -> Text:
     text.append("\n")
     for finding in (*outcome.errors, *outcome.warnings):
         field = file_field_name(fmt, finding.field) or finding.field
-        text.append(f"    {finding.code}{' ' + field if field else ''}: {finding.message}\n")
+        text.append(f"    {finding.code}{' ' + field if field else ''}: {in_file_words(finding.message, fmt)}\n")
     return text
 
 

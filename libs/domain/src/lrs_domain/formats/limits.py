@@ -14,6 +14,7 @@ XML is read as a stream, so a well-formedness fault counts where it occurs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass
 
@@ -74,6 +75,25 @@ def file_field_name(fmt: BatchFormat | None, attribute: str | None) -> str | Non
     if field is None:
         return None
     return field.json_key if fmt is BatchFormat.JSON else field.heading
+
+
+# The domain's words name header and record fields by their CSV heading (`NotificationEmail`); those of two
+# words or more are said as the file spells them. One-word headings (`Grade`, `ULN`) are left alone: the same
+# words are ordinary words in a sentence.
+_NAMED_IN_WORDS = {
+    field.heading: field
+    for field in _FIELD_BY_ATTRIBUTE.values()
+    if sum(character.isupper() for character in field.heading) >= 2 and not field.heading.isupper()
+}
+_HEADING = re.compile(r"\b(" + "|".join(sorted(_NAMED_IN_WORDS, key=len, reverse=True)) + r")\b")
+
+
+def in_file_words(text: str, fmt: BatchFormat | None) -> str:
+    """`text` (a finding's message, a refusal's detail) with each field named as a file of `fmt` names it: the
+    JSON keys in a JSON file (`notificationEmail`); CSV and XML files use the headings the text already says."""
+    if fmt is not BatchFormat.JSON:
+        return text
+    return _HEADING.sub(lambda found: _NAMED_IN_WORDS[found.group(1)].json_key, text)
 
 
 HEADER_HEADINGS: tuple[str, ...] = tuple(field.heading for field in HEADER_FIELDS)
