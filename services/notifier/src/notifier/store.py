@@ -21,7 +21,7 @@ _RELEASE_HELD = (
 )
 
 ChunkCodes = tuple[uuid.UUID, int, dict[str, int]]
-"""A decided chunk's batch id, index, and rejected records per code."""
+"""A decided chunk's batch id, index, and records per code: rejected ones per RV code, warned-of ones per WV code."""
 
 
 class DeliveryStatus(StrEnum):
@@ -127,7 +127,8 @@ class DeliveryLog:
 
 
 class RejectionTallies:
-    """Rejected records per code of each batch, kept from its decided chunks until its email is out."""
+    """Records per code of each batch (rejected per RV code, warned of per WV code), kept from its decided chunks
+    until its email is out."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
