@@ -112,6 +112,8 @@ def build_app(
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(asyncpg.DataError, _unstorable_problem)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_unavailable)
     limits = {"/v1/admin/dlq": DEAD_LETTER_BODY_BYTES, **(body_limits or {})}
     app.add_middleware(_JsonBodiesOnly)
     app.add_middleware(_BodyLimit, limits=limits)
@@ -415,6 +417,34 @@ async def _http_problem(request: Request, error: Exception) -> JSONResponse:
 
 _FASTAPI_UNPARSED_BODY = "There was an error parsing the body"
 """What FastAPI raises (400) when a body is not UTF-8, or its form data cannot be read."""
+
+
+RETRY_AFTER = {"Retry-After": "5"}
+# What a request meets while PostgreSQL is away: refused, dropped or timed-out connections (all OSError),
+# a server shutting down or cancelling, or one out of connections; and a connection the pool took back
+# when the server dropped it in the middle of a request (asyncpg's InterfaceError "released back to the
+# pool"), which the consumers already treat as PostgreSQL away.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.InterfaceError,
+)
+
+
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """503 with Retry-After, not a 500: the caller did nothing wrong and the same request will work again."""
+    _log.warning("database_unavailable", path=request.url.path, error=type(error).__name__)
+    return problem_response(
+        Problem(
+            status=503,
+            title="The database is unavailable",
+            detail="PostgreSQL did not answer, so nothing was read or changed. Send the request again later.",
+            instance=request.url.path,
+        ),
+        RETRY_AFTER,
+    )
 
 
 async def _unstorable_problem(request: Request, error: Exception) -> JSONResponse:

@@ -7,7 +7,6 @@ import uuid
 from importlib import resources
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -57,7 +56,7 @@ from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode, ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
-from lrs_platform.http import finish_document
+from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER, finish_document
 from lrs_platform.identity import CurrentPrincipal, OperatorScope, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
@@ -65,19 +64,6 @@ from lrs_platform.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, Proble
 
 XSD_PACKAGE = "lrs_domain.formats"
 XSD_NAME = "achievement-batch.xsd"
-
-RETRY_AFTER = {"Retry-After": "5"}
-# What a request meets while PostgreSQL is away: refused, dropped or timed-out connections (all OSError),
-# a server shutting down or cancelling, or one out of connections; and a connection the pool took back
-# when the server dropped it in the middle of a request (asyncpg's InterfaceError "released back to the
-# pool"), which the consumers already treat as PostgreSQL away.
-DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.InsufficientResourcesError,
-    asyncpg.InterfaceError,
-)
 
 _log = get_logger("ingest.api")
 

@@ -24,3 +24,21 @@ def test_an_unexpected_failure_behind_a_page_is_a_page_saying_so() -> None:
     assert page.headers["content-type"].startswith("text/html")
     assert "Sorry, something went wrong" in page.text
     assert "1000000043" not in page.text and "RuntimeError" not in page.text
+
+
+def test_the_portals_database_away_is_the_try_again_page_with_retry_after() -> None:
+    portal = stubbed_portal()
+    client, _ = portal.signed_in()
+
+    async def database_away(*_: object, **__: object) -> None:
+        raise ConnectionRefusedError(111, "Connect call failed")
+
+    portal.auth.session_for = database_away  # type: ignore[method-assign]
+
+    page = client.get("/batches")
+
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "5"
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Sorry, there is a problem with the service" in page.text
+    assert "ConnectionRefusedError" not in page.text

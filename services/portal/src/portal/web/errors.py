@@ -11,6 +11,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import Problem, invalid_request, problem_response
 from portal.backend import Forbidden, KeyRejected, NotFound, ServiceError, Unavailable
@@ -142,6 +143,19 @@ async def _unexpected_failure(request: Request) -> Response:
     return render(request, "error.html", {"heading": heading, "paragraphs": paragraphs}, status_code=status)
 
 
+async def _database_unavailable(request: Request, error: Exception) -> Response:
+    """The portal's own database away: the "try again" page (no session looked up: it is the database's), or a
+    503 problem on the admin API, with Retry-After either way."""
+    _log.warning("database_unavailable", route=_route(request), error=type(error).__name__)
+    if _is_api(request):
+        problem = Problem(status=503, title="The database is unavailable", instance=request.url.path)
+        return problem_response(problem, RETRY_AFTER)
+    status, heading, paragraphs = _PAGES["unavailable"]
+    page = render(request, "error.html", {"heading": heading, "paragraphs": paragraphs}, status_code=status)
+    page.headers.update(RETRY_AFTER)
+    return page
+
+
 def install(app: FastAPI) -> None:
     app.state.unexpected_failure = _unexpected_failure
     app.add_exception_handler(PageError, _page_error)
@@ -149,3 +163,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_unavailable)
