@@ -130,7 +130,7 @@ def said_once(title: str, detail: str | None) -> str:
         return title
     if detail.lower().startswith(title.lower()) or _words(title) <= _words(detail):
         return detail[:1].upper() + detail[1:]
-    first_word = re.match(r"\w+", detail)
+    first_word = re.match(r"[\w-]+", detail)  # a hyphenated name too: `Idempotency-Key`
     if first_word and any(character.isupper() for character in first_word.group(0)[1:]):
         return f"{title}: {detail}"
     return f"{title}: {detail[:1].lower()}{detail[1:]}"

@@ -803,7 +803,17 @@ def parse_replay_from(text: str) -> int | datetime:
             "Invalid 'from'",
             f"{text!r} has no time zone: add Z (UTC) or an offset such as +01:00 (UK summer time).",
         )
+    if moment < _KAFKA_EPOCH:  # Kafka's timestamps count from 1970: an earlier time names no position
+        raise OperationError(
+            Refusal.INVALID,
+            "Invalid 'from'",
+            f"{text!r} is before 1970-01-01T00:00:00Z, before any event on the log: give 0 to replay from its first"
+            " offset.",
+        )
     return moment
+
+
+_KAFKA_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Replays:

@@ -8,7 +8,7 @@ import pytest
 
 from lrs_platform.problems import ProblemError
 from plr_projector.api import parse_min_offsets
-from plr_projector.operations import OperationError, parse_replay_from
+from plr_projector.operations import OperationError, Refusal, parse_replay_from
 
 
 def test_min_offsets_default_to_the_plr_topic_and_mean_the_event_at_that_offset() -> None:
@@ -37,3 +37,13 @@ def test_replay_from_is_an_offset_or_a_time() -> None:
     for not_an_offset in ("²", "١٢٠٠"):  # digits to `isdigit`, not to `int` or to an operator
         with pytest.raises(OperationError):
             parse_replay_from(not_an_offset)
+
+
+@pytest.mark.parametrize(
+    "before_the_log", ["1969-12-31T23:00:00Z", "0001-01-01T00:00:00Z", "1970-01-01T00:30:00+01:00"]
+)
+def test_a_replay_from_before_1970_is_refused_before_it_starts(before_the_log: str) -> None:
+    with pytest.raises(OperationError, match="before 1970-01-01T00:00:00Z") as raised:
+        parse_replay_from(before_the_log)
+    assert raised.value.refusal is Refusal.INVALID
+    assert parse_replay_from("1970-01-01T00:00:00Z") == datetime(1970, 1, 1, tzinfo=UTC)

@@ -31,6 +31,13 @@ SAMPLES = Path(__file__).parents[4] / "samples"
             "The file is larger than 6 MB: the file is 7,000,000 bytes",
         ),
         ("The file is malformed", None, "The file is malformed"),
+        # a detail that starts with a name keeps its capital, a hyphenated one too
+        ("Invalid request", "ULN 1000000043 is not yours", "Invalid request: ULN 1000000043 is not yours"),
+        (
+            "Invalid Idempotency-Key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters (e.g. a UUID).",
+            "Invalid Idempotency-Key: Idempotency-Key must be 1 to 255 visible ASCII characters (e.g. a UUID)",
+        ),
     ],
 )
 def test_a_refusal_says_its_title_and_detail_once(title: str, detail: str | None, said: str) -> None:

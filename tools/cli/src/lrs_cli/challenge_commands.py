@@ -99,7 +99,8 @@ def list_command(
     as_json: JsonOption = False,
 ) -> None:
     """Challenges against your achievements (a learner: the ones they raised), newest first."""
-    states = [*(state or []), *((State.RAISED, State.ACKNOWLEDGED) if open_only else ())]
+    # each state once: `--open` with `--state raised` (or every state named) is a list the service takes
+    states = list(dict.fromkeys([*(state or []), *((State.RAISED, State.ACKNOWLEDGED) if open_only else ())]))
     page = challenges(connection(ctx), states, ao, limit, after)
     found = page["items"]
     if as_json:

@@ -131,6 +131,8 @@ class _BatchBuilder:
         self._value_text = ""
 
     def start(self, tag: str, _attributes: Any) -> None:
+        if "}" in tag:  # expat names an element of a namespace `uri}name`: said as `{uri}name`, as XML tools do
+            tag = "{" + tag
         if self._value_owner is not None:
             self._refuse(f"<{self._value_heading}> holds a value, not an element <{tag}>")
         self._depth += 1

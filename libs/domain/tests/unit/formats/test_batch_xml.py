@@ -171,6 +171,10 @@ def test_malformed_xml_is_rs001_with_line_and_column(content: bytes, line: int, 
     ("content", "detail"),
     [
         (b"<Batch/>", "the root element must be <AchievementBatch>, not <Batch>"),
+        (
+            b'<x:AchievementBatch xmlns:x="urn:example:other"/>',
+            "the root element must be <AchievementBatch>, not <{urn:example:other}AchievementBatch>",
+        ),
         (_batch(prolog="").replace(b"<AchievementBatch>", b'<AchievementBatch xmlns="urn:lrs">'), "root element"),
         (_batch(header=HEADER_XML + "<Footer/>"), "<AchievementBatch> holds <Header> and <Records>, not <Footer>"),
         (_batch(header=HEADER_XML + HEADER_XML), "<Header> appears twice"),
