@@ -78,6 +78,11 @@ async def test_a_decision_published_again_is_dropped_whole(projector: tuple[App,
     assert finished["state"] == "finished", finished
     assert finished["result"]["events"] == 2 * len(decision) + 1
     assert await dump_model(app.database_url) == before
+    # that replay by its id; an id no replay has is a 404, not "idle"
+    by_id = await app.get(OPERATOR, "/v1/admin/replay", replay_id=str(finished["replay_id"]))
+    assert by_id.json()["state"] == "finished"
+    unknown = await app.get(OPERATOR, "/v1/admin/replay", replay_id=str(finished["replay_id"] + 1000))
+    assert unknown.status_code == 404, unknown.text
 
 
 async def test_a_database_from_before_marks_drops_copies_of_what_it_applied(fresh_database_url: str) -> None:

@@ -697,14 +697,20 @@ async def replay_start(
 
 
 @admin_router.get(
-    "/replay", summary="The last replay's state and result", openapi_extra=operator_scope(OperatorScope.REBUILD)
+    "/replay",
+    summary="The last replay's state and result (or the one `replay_id` names: 404 if none has it)",
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+    responses=problem_responses(404),
 )
 async def replay_status(
     principal: Operator,
     projector: ProjectorDep,
     replay_id: Annotated[int | None, Query(ge=1, le=LARGEST_BIGINT)] = None,
 ) -> dict[str, Any]:
-    return await projector.replays.status(replay_id)
+    try:
+        return await projector.replays.status(replay_id)
+    except OperationError as error:
+        raise _operation_problem(error) from error
 
 
 # --- verifiable credentials ------------------------------------------------------------------

@@ -849,6 +849,8 @@ class Replays:
             " ORDER BY replay_id DESC LIMIT 1",
             replay_id,
         )
+        if row is None and replay_id is not None:
+            raise OperationError(Refusal.NOTHING_TO_DO, "No such replay", f"No replay has the id {replay_id}.")
         if row is None:
             return {"state": "idle"}
         return {

@@ -200,7 +200,11 @@ def _load(content: bytes) -> Any:
         raise BatchRefused(BatchCode.MALFORMED, "the file is not UTF-8", line, column) from None
     except json.JSONDecodeError as error:
         raise BatchRefused(BatchCode.MALFORMED, f"malformed JSON: {error.msg}", error.lineno, error.colno) from None
-    except (ValueError, RecursionError) as error:
+    except RecursionError:  # Python's own words name its stack, not the file
+        raise BatchRefused(
+            BatchCode.MALFORMED, "unreadable JSON: arrays or objects nested too deeply (a batch nests three levels)"
+        ) from None
+    except ValueError as error:
         raise BatchRefused(BatchCode.MALFORMED, f"unreadable JSON: {error}") from None
 
 

@@ -184,3 +184,11 @@ def test_the_documented_example_is_a_sample_record_the_system_accepts_as_written
     assert qualification is not None
     awarded_by = {row.awarding_organisation_id for row in load_catalogue().rows_for(qualification)}
     assert batch.header.awarding_organisation in awarded_by
+
+
+def test_json_nested_too_deeply_is_said_in_the_files_words_not_pythons() -> None:
+    refusal = _refusal(b'{"header": {}, "records": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}")
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert "nested too deeply" in refusal.detail
+    assert "recursion" not in refusal.detail
