@@ -77,6 +77,13 @@ def credentials(
             principal = Principal(principal.kind, principal.id, parse_scopes(scopes))
         except ValueError as error:
             raise UsageError(str(error)) from error
+    if action == "create" and output and Path(output).exists():
+        # checked before a key is made: writing over the file would lose a key still in use, which only a revoke
+        # (of every key of its principal) could end
+        raise UsageError(
+            f"--output {output} already exists, and may hold a key still in use: name another file, or use rotate"
+            " to replace the principal's keys"
+        )
     if principal.kind is PrincipalKind.AO and action != "revoke":
         # revoke takes the principal as written: keys made before this check (`ao:rn9037`) must still end
         principal = registered_ao(principal, reference_dir)
