@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
-from lrs_domain.formats.errors import BatchRefused, naming_batch
+from lrs_domain.formats.errors import BatchRefused, naming_batch, refuse_other_byte_order_marks
 from lrs_domain.formats.limits import (
     HEADER_FIELDS,
     HEADER_HEADINGS,
@@ -66,14 +66,14 @@ def _decode(content: bytes) -> str:
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
+        refuse_other_byte_order_marks(content, _SAVE_AS_UTF8)
         line, column = _field_position(content, error.start)
         raise BatchRefused(
-            BatchCode.MALFORMED,
-            f"byte 0x{content[error.start]:02X} is not UTF-8: save the file as CSV UTF-8 (in Excel, 'CSV UTF-8"
-            " (Comma delimited)')",
-            line,
-            column,
+            BatchCode.MALFORMED, f"byte 0x{content[error.start]:02X} is not UTF-8{_SAVE_AS_UTF8}", line, column
         ) from None
+
+
+_SAVE_AS_UTF8 = ": save the file as CSV UTF-8 (in Excel, 'CSV UTF-8 (Comma delimited)')"
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

@@ -42,3 +42,19 @@ def naming_batch(batch_reference: str | None) -> Iterator[None]:
         if refusal.batch_reference is None:
             refusal.batch_reference = batch_reference
         raise
+
+
+_OTHER_BYTE_ORDER_MARKS = {  # UTF-32's first: UTF-32LE's mark starts as UTF-16LE's does
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\xfe\xff": "UTF-16",
+    b"\xff\xfe": "UTF-16",
+}
+
+
+def refuse_other_byte_order_marks(content: bytes, advice: str = "") -> None:
+    """RS001 for a file that starts with a UTF-16 or UTF-32 byte order mark, named as such (a byte it starts with
+    "is not UTF-8" says less); `advice`: how to save it as UTF-8."""
+    for mark, encoding in _OTHER_BYTE_ORDER_MARKS.items():
+        if content.startswith(mark):
+            raise BatchRefused(BatchCode.MALFORMED, f"the file is {encoding}, not UTF-8{advice}", 1, 1)

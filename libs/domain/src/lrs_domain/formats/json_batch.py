@@ -15,7 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
-from lrs_domain.formats.errors import BatchRefused, naming_batch
+from lrs_domain.formats.errors import BatchRefused, naming_batch, refuse_other_byte_order_marks
 from lrs_domain.formats.limits import (
     HEADER_FIELDS,
     RECORD_FIELDS,
@@ -195,6 +195,7 @@ def _load(content: bytes) -> Any:
             content.decode("utf-8-sig"), parse_constant=_refuse_constant, object_pairs_hook=_refuse_repeated_keys
         )
     except UnicodeDecodeError as error:
+        refuse_other_byte_order_marks(content)
         line = content.count(b"\n", 0, error.start) + 1
         column = error.start - content.rfind(b"\n", 0, error.start)
         raise BatchRefused(BatchCode.MALFORMED, "the file is not UTF-8", line, column) from None

@@ -24,7 +24,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
-from lrs_domain.formats.errors import BatchRefused
+from lrs_domain.formats.errors import BatchRefused, refuse_other_byte_order_marks
 from lrs_domain.formats.limits import (
     HEADER_ATTRIBUTE_BY_HEADING,
     RECORD_ATTRIBUTE_BY_HEADING,
@@ -55,22 +55,8 @@ def parse_xml(content: bytes) -> ParsedBatch:
     return plain_xml(content) or _parse_with_expat(content)
 
 
-_OTHER_BYTE_ORDER_MARKS = {
-    b"\x00\x00\xfe\xff": "UTF-32",
-    b"\xff\xfe\x00\x00": "UTF-32",
-    b"\xfe\xff": "UTF-16",
-    b"\xff\xfe": "UTF-16",
-}
-
-
-def _refuse_other_byte_order_marks(content: bytes) -> None:
-    for mark, encoding in _OTHER_BYTE_ORDER_MARKS.items():
-        if content.startswith(mark):
-            raise BatchRefused(BatchCode.MALFORMED, f"the file is {encoding}, not UTF-8", 1, 1)
-
-
 def _parse_with_expat(content: bytes) -> ParsedBatch:
-    _refuse_other_byte_order_marks(content)
+    refuse_other_byte_order_marks(content)
     builder = _BatchBuilder()
     parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     expat = parser.parser

@@ -181,10 +181,14 @@ def test_a_byte_that_is_not_utf8_is_malformed_with_its_line_and_field() -> None:
     assert refusal.detail.startswith("byte 0xEF is not UTF-8: save the file as CSV UTF-8")
 
 
-def test_utf16_is_not_utf8() -> None:
-    content = _lines(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW).encode("utf-16")
+@pytest.mark.parametrize(("encoding", "named"), [("utf-16", "UTF-16"), ("utf-32", "UTF-32")])
+def test_utf16_or_utf32_is_not_utf8_and_is_named(encoding: str, named: str) -> None:
+    content = _lines(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW).encode(encoding)
 
-    assert _refusal(content).code is BatchCode.MALFORMED
+    refusal = _refusal(content)
+
+    assert (refusal.code, refusal.line, refusal.column) == (BatchCode.MALFORMED, 1, 1)
+    assert refusal.detail.startswith(f"the file is {named}, not UTF-8: save the file as CSV UTF-8")
 
 
 @pytest.mark.parametrize(
