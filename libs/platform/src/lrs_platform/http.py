@@ -116,6 +116,7 @@ def build_app(
         app.add_exception_handler(unavailable, _database_unavailable)
     limits = {"/v1/admin/dlq": DEAD_LETTER_BODY_BYTES, **(body_limits or {})}
     app.add_middleware(_JsonBodiesOnly)
+    app.add_middleware(_UncompressedBodiesOnly)
     app.add_middleware(_BodyLimit, limits=limits)
     app.add_middleware(_RequestLog)
 
@@ -317,6 +318,30 @@ async def _validation_problem(request: Request, error: Exception) -> JSONRespons
     assert isinstance(error, RequestValidationError)
     problem = invalid_request(error.errors()).model_copy(update={"instance": request.url.path})
     return problem_response(problem)
+
+
+class _UncompressedBodiesOnly:
+    """Refuses (415, UNSUPPORTED_MEDIA_TYPE) a request whose body is sent compressed (`Content-Encoding: gzip`, say):
+    no route inflates one, and read as it is a gzip file's second byte "is not UTF-8", which sends the caller looking
+    at the wrong thing. `identity` is no encoding. Nothing is read."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        encoding = Headers(scope=scope).get("content-encoding", "") if scope["type"] == "http" else ""
+        if encoding.strip().lower() in ("", "identity"):
+            await self.app(scope, receive, send)
+            return
+        problem = Problem(
+            status=415,
+            title="Unsupported Media Type",
+            detail=f"The body was sent with Content-Encoding: {encoding[:40]}, and no route reads a compressed body:"
+            " send it as it is, without Content-Encoding.",
+            code=ProblemCode.UNSUPPORTED_MEDIA_TYPE,
+            instance=scope["path"],
+        )
+        await problem_response(problem)(scope, receive, send)
 
 
 class _JsonBodiesOnly:

@@ -161,7 +161,11 @@ VALIDATION_FAILED = (
     " what is wrong with it), or its body is not JSON at all (`MALFORMED_REQUEST`)"
 )
 NOT_JSON = (
-    "The body was not sent as JSON (code `UNSUPPORTED_MEDIA_TYPE`): send it with `Content-Type: application/json`"
+    "The body was not sent as JSON, or was sent compressed (code `UNSUPPORTED_MEDIA_TYPE`): send it with"
+    " `Content-Type: application/json` and no `Content-Encoding`"
+)
+COMPRESSED = (
+    "The body was sent compressed (code `UNSUPPORTED_MEDIA_TYPE`): send it as it is, without `Content-Encoding`"
 )
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
@@ -183,7 +187,8 @@ def document_problems(document: dict[str, Any]) -> None:
     5xx) is the Problem as application/problem+json. FastAPI would document a response `model` under the route's
     own media type (application/json), and a request it cannot validate as `HTTPValidationError` (an array of
     issues), though `_validation_problem` answers it as a Problem. Every operation that takes parameters or a body
-    documents its 422; one whose body is JSON alone its 415. A response documenting a body of its own (a readiness
+    documents its 422; one with a body its 415
+    (a body sent compressed, and where the body is JSON alone, one not sent as JSON). A response documenting a body of its own (a readiness
     report) keeps it."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_VALIDATION_SCHEMAS:
@@ -194,8 +199,8 @@ def document_problems(document: dict[str, Any]) -> None:
             responses: dict[str, Any] = operation.setdefault("responses", {})
             if operation.get("parameters") or "requestBody" in operation:
                 responses.setdefault("422", {"description": VALIDATION_FAILED})
-            if _takes_json_alone(operation):
-                responses.setdefault("415", {"description": NOT_JSON})
+            if "requestBody" in operation:
+                responses.setdefault("415", {"description": NOT_JSON if _takes_json_alone(operation) else COMPRESSED})
             for status, response in responses.items():
                 if status[:1] not in ("4", "5") or not _documents_a_problem(response):
                     continue
