@@ -145,6 +145,17 @@ def test_without_an_api_key_a_command_says_so_and_exits_1(
     assert capsys.readouterr().err == "lrs: no API key: set LRS_API_KEY or pass --key-file\n"
 
 
+def test_an_empty_key_file_is_named_not_said_to_be_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.delenv("LRS_API_KEY", raising=False)
+    key_file = tmp_path / "ao.key"
+    key_file.write_text("\n")
+
+    assert main(["--key-file", str(key_file), "batch", "list"]) == ExitCode.FAILED
+    assert capsys.readouterr().err == f"lrs: no API key: the key file {key_file} is empty\n"
+
+
 @pytest.mark.parametrize(
     ("status", "code"),
     [

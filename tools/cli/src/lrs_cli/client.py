@@ -108,6 +108,8 @@ class Connection:
         return url.rstrip("/")
 
     def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
+        if not self.api_key and self.key_file:
+            raise CommandError(f"no API key: the key file {self.key_file} is empty")
         if not self.api_key:
             variable = _key_variable(self.environment)
             raise CommandError(f"no API key: set {variable} or pass --key-file")
