@@ -225,5 +225,8 @@ async def test_a_batch_whose_outcomes_the_group_committed_past_becomes_final(
 
         view = await eventually(final, within=90, what="the batch final through the reconciler")
         records = (await client.get(f"/v1/batches/{batch_id}/records", headers=headers)).json()
+        no_seconds = await client.get(f"/v1/batches/{batch_id}?wait_until_decided=nan", headers=headers)
     assert view["status"] == "completed" and view["counts"]["accepted"] == 3
+    assert no_seconds.status_code == 422
+    assert "query.wait_until_decided: Input should be a finite number" in no_seconds.json()["detail"]
     assert [record["line"] for record in records["records"]] == [1, 2, 3]

@@ -140,7 +140,7 @@ async def batch_page(
     status: Annotated[str | None, Query(max_length=20)] = None,
     code: Annotated[str | None, Query(max_length=5)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    wait: Annotated[float, Query(ge=0, le=25)] = 0,
+    wait: Annotated[float, Query(ge=0, le=25, allow_inf_nan=False)] = 0,
 ) -> HTMLResponse:
     service = calls(request, user)
     batch = await service.batch(batch_id, wait_until_decided=wait or None)
