@@ -290,7 +290,13 @@ async def view_batch(
     maintenance: Maintenance,
     wait_until_decided_seconds: Annotated[
         float | None,
-        Query(alias="wait_until_decided", ge=0, le=30, allow_inf_nan=False, description="long-poll up to this many seconds"),
+        Query(
+            alias="wait_until_decided",
+            ge=0,
+            le=30,
+            allow_inf_nan=False,
+            description="long-poll up to this many seconds",
+        ),
     ] = None,
 ) -> BatchView:
     scope = scope_for(principal)

@@ -65,7 +65,10 @@ async def reset(request: Request, user: AoUser) -> Response:
 
 @router.get(f"{SANDPIT}/resets/{{reset_id}}")
 async def reset_page(
-    request: Request, reset_id: uuid.UUID, user: AoUser, wait: Annotated[float, Query(ge=0, le=20, allow_inf_nan=False)] = 0
+    request: Request,
+    reset_id: uuid.UUID,
+    user: AoUser,
+    wait: Annotated[float, Query(ge=0, le=20, allow_inf_nan=False)] = 0,
 ) -> HTMLResponse:
     """Drawn once every sandpit service has applied the reset, or after `wait` seconds (then "Check again")."""
     service = calls(request, user)
