@@ -460,7 +460,8 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
     """503 with Retry-After, not a 500: the caller did nothing wrong and the same request will work again."""
-    _log.warning("database_unavailable", path=request.url.path, error=type(error).__name__)
+    route = getattr(request.scope.get("route"), "path", "unmatched")  # the template: a path may hold a ULN
+    _log.warning("database_unavailable", route=route, error=type(error).__name__)
     return problem_response(
         Problem(
             status=503,
