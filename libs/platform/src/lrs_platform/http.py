@@ -458,10 +458,15 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
+def route_template(request: Request) -> str:
+    """The route a request matched, as its template (`/v1/learners/{uln}/plr`): what a log line names, since a
+    path may hold a ULN or a reset link's token."""
+    return getattr(request.scope.get("route"), "path", "unmatched")
+
+
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
     """503 with Retry-After, not a 500: the caller did nothing wrong and the same request will work again."""
-    route = getattr(request.scope.get("route"), "path", "unmatched")  # the template: a path may hold a ULN
-    _log.warning("database_unavailable", route=route, error=type(error).__name__)
+    _log.warning("database_unavailable", route=route_template(request), error=type(error).__name__)
     return problem_response(
         Problem(
             status=503,
@@ -476,8 +481,7 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
 async def _unstorable_problem(request: Request, error: Exception) -> JSONResponse:
     """A value PostgreSQL refused (class 22, data exception) that no check at the door caught: the
     caller's, so a 422 that names no value (it may be personal); each route should refuse it itself."""
-    route = getattr(request.scope.get("route"), "path", "unmatched")  # the template: a path may hold a ULN
-    _log.warning("request_value_unstorable", route=route, error=type(error).__name__)
+    _log.warning("request_value_unstorable", route=route_template(request), error=type(error).__name__)
     return problem_response(
         Problem(
             status=422,

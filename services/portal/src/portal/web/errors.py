@@ -11,7 +11,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER
+from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER, route_template
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import Problem, invalid_request, problem_response
 from portal.backend import Forbidden, KeyRejected, NotFound, ServiceError, Unavailable
@@ -60,11 +60,6 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/v1/")
 
 
-def _route(request: Request) -> str:
-    """The route's template, as the request log names it: a path may hold a ULN or a reset link's token."""
-    return getattr(request.scope.get("route"), "path", "unmatched")
-
-
 def _methods_at_path(request: Request) -> str:
     """Every method a route at the request's path answers, as a 405's Allow names them: Starlette's Allow names
     only the first matching route's, and a page's form is often a route of its own at the page's path."""
@@ -81,7 +76,7 @@ async def _page_error(request: Request, error: Exception) -> Response:
     shown = ([error.detail] if error.detail else []) + paragraphs
     user = await portal_of(request).auth.session_for(request.cookies.get(portal_of(request).cookies.session_cookie))
     if error.kind == "csrf":
-        _log.warning("csrf_refused", route=_route(request))
+        _log.warning("csrf_refused", route=route_template(request))
     return render(request, "error.html", {"heading": heading, "paragraphs": shown}, user=user, status_code=status)
 
 
@@ -105,7 +100,7 @@ async def _service_error(request: Request, error: Exception) -> Response:
     if isinstance(error, Forbidden):
         return await _page_error(request, PageError("forbidden", error.detail))
     if isinstance(error, Unavailable):
-        _log.warning("service_unavailable", route=_route(request), detail=error.detail[:200])
+        _log.warning("service_unavailable", route=route_template(request), detail=error.detail[:200])
         return await _page_error(request, PageError("unavailable"))
     return await _page_error(request, PageError("refused", error.detail))
 
@@ -146,7 +141,7 @@ async def _unexpected_failure(request: Request) -> Response:
 async def _database_unavailable(request: Request, error: Exception) -> Response:
     """The portal's own database away: the "try again" page (no session looked up: it is the database's), or a
     503 problem on the admin API, with Retry-After either way."""
-    _log.warning("database_unavailable", route=_route(request), error=type(error).__name__)
+    _log.warning("database_unavailable", route=route_template(request), error=type(error).__name__)
     if _is_api(request):
         problem = Problem(status=503, title="The database is unavailable", instance=request.url.path)
         return problem_response(problem, RETRY_AFTER)
