@@ -158,8 +158,12 @@ async def test_rebuild_of_100k_events_matches_the_live_model_and_switches_over(
         finally:
             await connection.close()
 
+        rebuild_series = 'consumer="plr-projector.rebuild-1"'
+        assert rebuild_series in (await app.get(None, "/metrics")).text
         switched = await app.post(OPERATOR, "/v1/admin/rebuild/switch")
         assert switched.status_code == 200, switched.text
+        # the rebuild's runner is gone: its series leave /metrics rather than read "idle" forever
+        assert rebuild_series not in (await app.get(None, "/metrics")).text
         assert (await app.get(OPERATOR, "/v1/admin/rebuild")).json() == {"state": "idle"}
         connection = await asyncpg.connect(fresh_database_url)
         try:

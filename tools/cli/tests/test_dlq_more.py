@@ -7,7 +7,7 @@ import pytest
 from lrs_cli.client import Connection, ExitCode
 from lrs_cli.dlq_commands import more_parked_text, still_parked_after
 from lrs_cli.main import main
-from lrs_cli.projector_commands import projector_status_text
+from lrs_cli.projector_commands import parked_events_table, projector_status_text
 from lrs_contracts.environments import Environment
 
 LIVE = Connection("lrs_k1_secret")
@@ -73,3 +73,13 @@ def test_the_projector_status_counts_its_transactions_not_batches_an_ao_would_re
         "dead letters: 1 poison, 2 waiting behind them",
         "no rebuild running",
     ]
+
+
+def test_a_keyless_event_s_long_name_keeps_the_projector_s_columns_aligned() -> None:
+    row = {"topic": "lrs.plr.events.v1", "partition": 0, "reason": "error", "attempts": 1, "error": "invalid: x"}
+    keyless = {**row, "learner": "keyless:lrs.plr.events.v1:0:1201", "offset": 1201}
+    keyed = {**row, "learner": "1000000043", "offset": 1388}
+
+    header, *lines = parked_events_table([keyless, keyed]).splitlines()
+
+    assert {line.index("lrs.plr.events.v1 ") for line in lines} == {header.index("topic")}

@@ -407,6 +407,18 @@ class Attempts:
             self.retrying_since = None
             RETRYING.labels(self.consumer).set(0)
 
+    def retire(self) -> None:
+        """Drops this consumer's series from /metrics: a consumer that is gone for good (a rebuild's runner once
+        switched or abandoned) must not stay exported, read as idle forever."""
+        with contextlib.suppress(KeyError):
+            RETRYING.remove(self.consumer)
+        for kind in Failure:
+            with contextlib.suppress(KeyError):
+                FAILURES.remove(self.consumer, kind.value)
+        for outcome in ("applied", "parked", "held"):
+            with contextlib.suppress(KeyError):
+                MESSAGES.remove(self.consumer, outcome)
+
     def describe(self) -> str | None:
         if self.retrying_since is None:
             return None

@@ -103,6 +103,25 @@ async def test_a_poison_is_given_up_after_the_bounded_attempts() -> None:
     assert effect.calls == 3
 
 
+async def test_a_retired_consumer_leaves_metrics_while_the_others_stay() -> None:
+    def exported(consumer: str) -> list[str]:
+        return [
+            sample.name
+            for metric in REGISTRY.collect()
+            for sample in metric.samples
+            if sample.labels.get("consumer") == consumer
+        ]
+
+    gone, kept = Attempts("rebuild-gone", NO_WAIT), Attempts("rebuild-kept", NO_WAIT)
+    await gone.run(Flaky(*[ValueError("bad")] * 3))
+    assert "lrs_consumer_retrying" in exported("rebuild-gone")
+
+    gone.retire()
+
+    assert exported("rebuild-gone") == []
+    assert "lrs_consumer_retrying" in exported(kept.consumer)
+
+
 async def test_fatal_failures_are_raised_at_once() -> None:
     effect = Flaky(KafkaConnectionError())
     with pytest.raises(KafkaConnectionError):

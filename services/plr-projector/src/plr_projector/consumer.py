@@ -148,6 +148,7 @@ class Runner:
         # events are then folded as if none had one, and written if PostgreSQL agrees (`_apply`).
         self._keys_were_new = False
         self.attempts = Attempts(f"plr-projector.{name}")
+        self._counted: set[tuple[str, str]] = set()  # the (topic, outcome) series of EVENTS this runner wrote
 
     @property
     def consumer(self) -> AIOKafkaConsumer:
@@ -219,6 +220,15 @@ class Runner:
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
+
+    def retire_metrics(self) -> None:
+        """A runner gone for good (a rebuild's, switched or abandoned): its series leave /metrics."""
+        for topic, outcome in self._counted:
+            metrics.EVENTS.remove(self.name, topic, outcome)
+        self._counted.clear()
+        with contextlib.suppress(KeyError):
+            metrics.BATCH_SECONDS.remove(self.name)
+        self.attempts.retire()
 
     def run_in_background(self) -> None:
         self._task = asyncio.create_task(self.run(), name=f"projector-{self.name}")
@@ -496,6 +506,7 @@ class Runner:
         self.stats.batches += 1
         for (topic, outcome), count in changes.outcomes.items():
             metrics.EVENTS.labels(self.name, topic, outcome).inc(count)
+            self._counted.add((topic, outcome))
             self.stats.events += count
         for topic, timestamp in changes.newest_timestamp_ms.items():
             self.stats.newest_timestamp_ms[topic] = max(self.stats.newest_timestamp_ms.get(topic, 0), timestamp)

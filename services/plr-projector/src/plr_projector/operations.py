@@ -725,6 +725,7 @@ class Rebuilds:
                 )
             # The rebuild runner holds the name of a schema that no longer exists: stop it under its lock.
             await job.runner.stop()
+            job.runner.retire_metrics()
             await self.live.reload()
         await self.pool.expire_connections()
         self.job = None
@@ -763,6 +764,7 @@ class Rebuilds:
             with contextlib.suppress(asyncio.CancelledError):
                 await job.supervisor
         await job.runner.stop()
+        job.runner.retire_metrics()
 
 
 def _done(positions: Mapping[tuple[str, int], int], targets: TopicPositions) -> int:

@@ -491,7 +491,11 @@ def decode_message(message: Message, actions: Mapping[Position, OperatorAction] 
 
 def _validation_summary(error: ValidationError) -> str:
     # Field locations and messages only: input values may be personal data.
-    issues = [f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}" for issue in error.errors()[:5]]
+    # A whole-message issue (not JSON at all) has no location: its message alone, not ": Invalid JSON".
+    issues = [
+        f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}" if issue["loc"] else issue["msg"]
+        for issue in error.errors()[:5]
+    ]
     return "; ".join(issues)[:1000]
 
 

@@ -292,6 +292,12 @@ def test_an_event_failing_its_contract_is_parked_naming_the_id_and_type_its_enve
     assert (parked.error or "").startswith("invalid: ")
 
 
+def test_bytes_that_are_not_json_are_parked_saying_so_without_an_empty_location() -> None:
+    (parked,) = project([Log().message(b"garbage")]).parked
+    assert parked.error is not None
+    assert parked.error.startswith("invalid: Invalid JSON")
+
+
 def test_operator_actions_skip_or_replace_a_position() -> None:
     log = Log()
     poison = log.message(b"garbage")

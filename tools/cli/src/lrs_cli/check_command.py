@@ -151,7 +151,8 @@ def check_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run every rule that needs no server (the Batch Toolkit); exit status 1 if the batch would fail (RS005)."""
+    """Run every rule that needs no server (the Batch Toolkit); exit status 1 if the whole file would be refused
+    (unreadable, its header wrong) or the batch would fail (RS005)."""
     fmt, report = offline_report(file, reference_dir)
     if as_json:
         print_json(report_json(file.name, report))

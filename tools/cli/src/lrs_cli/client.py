@@ -41,7 +41,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILED = 1  # a batch rejected, failed (RS005, also when `batch check` projects it), abandoned or refused; an error
     USAGE = 2
-    NOT_FINAL = 3  # the batch was still being decided when --wait ran out
+    NOT_FINAL = 3  # the batch was still being decided when --wait ran out; a reset or replay still under way
     UNREACHABLE = 4  # no answer from a service
 
 

@@ -2,8 +2,8 @@
 
 Exit statuses (docs/operations.md): 0 accepted or done; 1 rejected, failed (RS005, also when
 `batch check` projects it), abandoned, refused, or an error a service answered; 2 usage; 3 a batch still not
-decided at the end of --wait; 4 a service could not be reached; 141 (SIGPIPE) the output's reader stopped reading. An expected error is one line on
-stderr, never a traceback.
+decided at the end of --wait, a Sandpit reset or a replay still under way; 4 a service could not be reached;
+141 (SIGPIPE) the output's reader stopped reading. An expected error is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ TyperOption.display_type_rich = _display_type_unless_a_flag  # type: ignore[meth
 app = typer.Typer(
     name="lrs",
     help="Learning Records Service command line. Exit status: 0 accepted, 1 rejected/failed/RS005/abandoned,"
-    " 2 usage, 3 not final at the end of --wait, 4 server unreachable.",
+    " 2 usage, 3 not final (at the end of --wait, a reset or replay under way), 4 server unreachable.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

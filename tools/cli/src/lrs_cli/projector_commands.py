@@ -1,6 +1,7 @@
 """Operator commands for the PLR projector: rebuild, replay and dead letters, over its admin API.
 
 `lrs projector rebuild start|status|compare|switch|abandon`, `lrs projector replay --from <offset|time>`,
+`lrs projector replay-status [ID] [--wait]`,
 `lrs projector status`, and the projector's side of `lrs dlq list|retry|skip`. See docs/operations.md.
 """
 
@@ -10,10 +11,11 @@ import time
 from enum import StrEnum
 from typing import Annotated, Any
 
+import httpx
 import typer
 
 from lrs_cli.choices import one_of
-from lrs_cli.client import CommandError, Connection, expect_ok, parse_moment, read_replacement
+from lrs_cli.client import CommandError, Connection, ExitCode, expect_ok, parse_moment, read_replacement
 from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, warn
 
 SERVICE = "plr_projector"
@@ -109,20 +111,47 @@ def replay(
     *,
     wait: bool = True,
     interval: float = 1.0,
-) -> str:
+) -> dict[str, Any]:
+    """Starts a replay; with `wait`, follows it until it has finished or failed."""
     with connection.client(SERVICE, timeout=120) as client:
-        status = expect_ok(client.post("/v1/admin/replay", params={"from": from_}))
+        status: dict[str, Any] = expect_ok(client.post("/v1/admin/replay", params={"from": from_}))
         warn(f"replay {status['replay_id']} from {from_} started")
-        with progress(f"replay {status['replay_id']}"):
-            while wait and status["state"] == "running":
-                time.sleep(interval)
-                status = expect_ok(client.get("/v1/admin/replay", params={"replay_id": status["replay_id"]}))
+        return _followed(client, status, interval) if wait else status
+
+
+def replay_status(
+    connection: Connection, replay_id: int | None = None, *, wait: bool = False, interval: float = 1.0
+) -> dict[str, Any]:
+    """A replay's state (the latest when no id is named); with `wait`, once it has finished or failed."""
+    params = {"replay_id": replay_id} if replay_id is not None else {}
+    with connection.client(SERVICE, timeout=120) as client:
+        status: dict[str, Any] = expect_ok(client.get("/v1/admin/replay", params=params))
+        return _followed(client, status, interval) if wait else status
+
+
+def _followed(client: httpx.Client, status: dict[str, Any], interval: float) -> dict[str, Any]:
+    with progress(f"replay {status.get('replay_id')}"):
+        while status["state"] == "running":
+            time.sleep(interval)
+            status = expect_ok(client.get("/v1/admin/replay", params={"replay_id": status["replay_id"]}))
+    return status
+
+
+def replay_line(status: dict[str, Any], connection: Connection) -> str:
+    """One line on a replay; a failed one is a CommandError (exit status 1)."""
+    if status["state"] == "idle":
+        return "no replay has run"
+    replay_id = status["replay_id"]
     if status["state"] == "failed":
-        raise CommandError(f"replay {status['replay_id']} failed: {status['result']['error']}")
+        raise CommandError(f"replay {replay_id} failed: {status['result']['error']}")
     if status["state"] == "running":
-        return f"replay {status['replay_id']} running; follow it with GET /v1/admin/replay"
+        follow = connection.command(f"projector replay-status {replay_id} --wait")
+        return f"replay {replay_id} from {status['from']} running; follow it with `{follow}`"
     result = status["result"]
-    return f"replay {status['replay_id']} re-projected {result['learners']:,} learners ({result['events']:,} events) in {result['seconds']}s"
+    return (
+        f"replay {replay_id} re-projected {result['learners']:,} learners ({result['events']:,} events)"
+        f" in {result['seconds']}s"
+    )
 
 
 def projector_status(connection: Connection) -> str:
@@ -168,10 +197,12 @@ def dlq_list(connection: Connection, learner: str | None = None, topic: str | No
 def parked_events_table(parked: list[dict[str, Any]]) -> str:
     if not parked:
         return "no parked events"
-    lines = [f"{'learner':<12} {'topic':<26} {'partition':>9} {'offset':>10} {'reason':<8} {'tries':>5}  error"]
+    # A keyless event is named `keyless:<topic>:<partition>:<offset>`, longer than a ULN: the column fits it.
+    width = max(12, *(len(item["learner"]) for item in parked))
+    lines = [f"{'learner':<{width}} {'topic':<26} {'partition':>9} {'offset':>10} {'reason':<8} {'tries':>5}  error"]
     for item in parked:
         lines.append(
-            f"{item['learner']:<12} {item['topic']:<26} {item['partition']:>9} {item['offset']:>10}"
+            f"{item['learner']:<{width}} {item['topic']:<26} {item['partition']:>9} {item['offset']:>10}"
             f" {item['reason']:<8} {item['attempts']:>5}  {item['error'] or ''}"
         )
     return "\n".join(lines)
@@ -258,7 +289,28 @@ def replay_command(
     """Re-project the learners with PLR events since an offset or a time (with its zone)."""
     if not (from_.isascii() and from_.strip().isdigit()):
         parse_moment(from_.strip(), "--from")
-    print_text(replay(connection(ctx), from_, wait=not no_wait))
+    print_text(replay_line(replay(connection(ctx), from_, wait=not no_wait), connection(ctx)))
+
+
+@app.command("replay-status")
+def replay_status_command(
+    ctx: typer.Context,
+    replay_id: Annotated[
+        int | None, typer.Argument(min=1, help="The id `lrs projector replay` printed (default: the latest replay).")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow it until it has finished or failed.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """A replay's state: exit status 0 finished, 1 failed, 3 still running."""
+    status = replay_status(connection(ctx), replay_id, wait=wait)
+    if as_json:
+        print_json(status)
+    else:
+        print_text(replay_line(status, connection(ctx)))
+    if status["state"] == "failed" and as_json:
+        raise typer.Exit(ExitCode.FAILED)
+    if status["state"] == "running":
+        raise typer.Exit(ExitCode.NOT_FINAL)
 
 
 @app.command("status")
