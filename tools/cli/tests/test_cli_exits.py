@@ -299,6 +299,22 @@ def test_a_plr_of_a_uln_whose_check_digit_is_wrong_is_a_usage_error_before_any_s
     assert "the check digit of ULN 1000000044 is wrong (RV002)" in capsys.readouterr().err
 
 
+FULLWIDTH_ULN = "".join(chr(0xFF10 + int(digit)) for digit in "1000000043")  # digits to str.isdigit, not to RV001
+
+
+@pytest.mark.parametrize("uln", ["12345", "0123456789", "10000000431", FULLWIDTH_ULN])
+def test_a_plr_of_a_badly_formed_uln_is_a_usage_error_before_any_service_is_asked(
+    uln: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setenv("LRS_PLR_PROJECTOR_URL", "http://127.0.0.1:9")  # nothing listens there
+
+    code = main(["plr", "show", uln])
+
+    assert code == ExitCode.USAGE
+    assert "is badly formed (RV001): a ULN is 10 digits, the first not 0" in capsys.readouterr().err
+
+
 def test_a_refusal_names_the_line_and_only_a_column_it_was_given() -> None:
     def refused(**where: int) -> str:
         body = {"code": "RS001", "title": "The file is malformed", "detail": "a NUL", **where}
@@ -385,3 +401,24 @@ def test_a_record_line_names_fields_as_the_batchs_file_does() -> None:
     assert "RV006 awardDate: awardDate is in the future." in record_line(record, BatchFormat.JSON).plain
     assert "RV006 AwardDate: AwardDate is in the future." in record_line(record, BatchFormat.CSV).plain
     assert "RV006 AwardDate: AwardDate is in the future." in record_line(record).plain  # unknown: as the rules say
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["challenges", "ack", "not-a-uuid"], "a challenge id is a UUID"),
+        (["challenges", "raise", "42", "--reason", "wrong grade"], "an achievement id is a UUID"),
+        (["maintenance", "cancel", "not-a-uuid"], "a window id is a UUID"),
+        (["sandpit", "reset-status", "not-a-uuid"], "a reset id is a UUID"),
+        (["batch", "status", "not-a-uuid"], "a batch id is a UUID"),
+    ],
+)
+def test_an_id_that_is_not_a_uuid_is_a_usage_error_before_any_service_is_asked(
+    arguments: list[str], says: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    for service in ("CHALLENGES", "INGEST"):
+        monkeypatch.setenv(f"LRS_{service}_URL", "http://127.0.0.1:9")  # nothing listens there
+
+    assert main(arguments) == ExitCode.USAGE
+    assert says in " ".join(capsys.readouterr().err.split())

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
-from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more, warn
+from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more, uuid_value, warn
 from lrs_contracts.challenge import ChallengeResolution, resolution_label
 
 app = typer.Typer(
@@ -20,7 +20,13 @@ app = typer.Typer(
     " whose challenge emails wait for one.",
     no_args_is_help=True,
 )
-ChallengeId = Annotated[str, typer.Argument(help="The challenge's id, from `lrs challenges list`.")]
+ChallengeId = Annotated[
+    str,
+    typer.Argument(
+        help="The challenge's id, from `lrs challenges list`.",
+        callback=uuid_value("a challenge id is a UUID, as `lrs challenges list` shows it"),
+    ),
+]
 
 
 class State(StrEnum):
@@ -127,7 +133,10 @@ def raise_command(
     ctx: typer.Context,
     achievement_id: Annotated[
         str,
-        typer.Argument(help="The achievement's id: the `achievement id` column of `lrs plr show` (`id` with --json)."),
+        typer.Argument(
+            help="The achievement's id: the `achievement id` column of `lrs plr show` (`id` with --json).",
+            callback=uuid_value("an achievement id is a UUID, as `lrs plr show` shows it"),
+        ),
     ],
     reason: Annotated[str, typer.Option(help="What is wrong with the data (not an appeal against a result).")],
     as_json: JsonOption = False,

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from lrs_cli.client import Connection, expect_ok, parse_moment
-from lrs_cli.output import JsonOption, connection, print_json, print_text, warn
+from lrs_cli.output import JsonOption, connection, print_json, print_text, uuid_value, warn
 
 NOT_PUBLISHED = (
     "saved, but Kafka did not take the new schedule yet: ingest keeps trying; the decider follows it once it does"
@@ -131,7 +131,14 @@ def schedule_command(
 
 @app.command("cancel")
 def cancel_command(
-    ctx: typer.Context, window_id: Annotated[str, typer.Argument(help="The window's id (`lrs maintenance show`).")]
+    ctx: typer.Context,
+    window_id: Annotated[
+        str,
+        typer.Argument(
+            help="The window's id (`lrs maintenance show`).",
+            callback=uuid_value("a window id is a UUID, as `lrs maintenance show` lists it"),
+        ),
+    ],
 ) -> None:
     """Operator: cancel a window; one under way ends now and the held batches go on."""
     changed = _changed(connection(ctx), "DELETE", f"/v1/admin/maintenance/windows/{window_id}")

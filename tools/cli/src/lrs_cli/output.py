@@ -146,14 +146,22 @@ def progress(description: str, total: float | None = None, *, bytes_: bool = Fal
         yield update
 
 
-def batch_id_value(value: str | None) -> str | None:
-    """A batch id as `lrs batch submit` printed it (a UUID): anything else is a usage error (exit status 2)."""
-    if value is not None:
-        try:
-            uuid.UUID(value)
-        except ValueError:
-            raise typer.BadParameter("a batch id is a UUID, as `lrs batch submit` printed it") from None
-    return value
+def uuid_value(says: str) -> Callable[[str | None], str | None]:
+    """A parameter callback for an id that is a UUID: anything else is a usage error (exit status 2) that `says`
+    where the id comes from, before any service is asked (which would answer 422, exit status 1)."""
+
+    def checked(value: str | None) -> str | None:
+        if value is not None:
+            try:
+                uuid.UUID(value)
+            except ValueError:
+                raise typer.BadParameter(says) from None
+        return value
+
+    return checked
+
+
+batch_id_value = uuid_value("a batch id is a UUID, as `lrs batch submit` printed it")
 
 
 def warnings_text(count: int) -> str:

@@ -13,7 +13,7 @@ from lrs_cli.batch_commands import FINAL_STATES
 from lrs_cli.client import Connection, UsageError, expect_ok
 from lrs_cli.credential_commands import verify_file
 from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, print_text, stdout, table, warn
-from lrs_domain.identifiers import has_valid_uln_check_digit
+from lrs_domain.identifiers import has_valid_uln_check_digit, is_well_formed_uln
 
 app = typer.Typer(help="Personal Learning Records and their credentials.", no_args_is_help=True)
 
@@ -30,7 +30,10 @@ def plr(
     after_batch: str | None = None,
     min_offsets: str | None = None,
 ) -> dict[str, Any]:
-    if uln.isdigit() and len(uln) == 10 and not has_valid_uln_check_digit(uln):
+    if not is_well_formed_uln(uln):
+        # the projector would answer 422 (exit 1, "the service refused"): a mistyped argument is the command's own
+        raise UsageError(f"ULN {uln!r} is badly formed (RV001): a ULN is 10 digits, the first not 0")
+    if not has_valid_uln_check_digit(uln):
         # no learner can have it, so its PLR is always empty: say why rather than "no achievements"
         raise UsageError(f"the check digit of ULN {uln} is wrong (RV002): a digit was mistyped, no learner has it")
     params: dict[str, Any] = {"include_withdrawn": withdrawn, "include_history": history}

@@ -13,7 +13,7 @@ import httpx
 import typer
 
 from lrs_cli.client import Connection, ExitCode, UsageError, expect_ok
-from lrs_cli.output import JsonOption, connection, mark_environment, print_json, print_text, progress
+from lrs_cli.output import JsonOption, connection, mark_environment, print_json, print_text, progress, uuid_value
 from lrs_contracts.environments import Environment
 
 app = typer.Typer(help="The Sandpit: reset an AO's rehearsal data; operators purge idle ones.", no_args_is_help=True)
@@ -94,7 +94,13 @@ def reset_command(
 @app.command("reset-status")
 def reset_status_command(
     ctx: typer.Context,
-    reset_id: Annotated[str, typer.Argument(help="The id `lrs sandpit reset` printed.")],
+    reset_id: Annotated[
+        str,
+        typer.Argument(
+            help="The id `lrs sandpit reset` printed.",
+            callback=uuid_value("a reset id is a UUID, as `lrs sandpit reset` printed it"),
+        ),
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Whether a reset is done; exit status 3 while a sandpit service has still to apply it."""
