@@ -21,6 +21,7 @@ from ingest.service import (
     BatchRefusedError,
     BatchSubmissions,
     DecisionSignal,
+    NotAllowedToRead,
     PublishFailed,
     scope_for,
     wait_until_decided,
@@ -408,6 +409,11 @@ async def _refused(request: Request, error: Exception) -> JSONResponse:
     return problem_response(problem)
 
 
+async def _not_allowed_to_read(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, NotAllowedToRead)
+    return problem_response(Problem(status=403, title="Forbidden", detail=error.detail, instance=request.url.path))
+
+
 async def _submission_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, SubmissionError)
     status, title, code = SUBMISSION_ERRORS.get(type(error), (400, "Bad request", None))
@@ -476,6 +482,7 @@ def install(app: FastAPI) -> None:
     maintenance_api.install(app)
     app.add_exception_handler(BatchRefusedError, _refused)
     app.add_exception_handler(SubmissionError, _submission_error)
+    app.add_exception_handler(NotAllowedToRead, _not_allowed_to_read)
     app.add_exception_handler(PublishFailed, _publish_failed)
     app.add_exception_handler(KeyringUnavailable, _keyring_unavailable)
     for unavailable in DATABASE_UNAVAILABLE:

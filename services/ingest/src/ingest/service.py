@@ -44,7 +44,6 @@ from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.keyring import UNKEYED_RECORDS, KeyLookup, KeyringUnavailable, batch_key_name
 from lrs_platform.logging import get_logger
-from lrs_platform.problems import ProblemError
 
 _log = get_logger("ingest.batches")
 # records sealed per keyring call: small enough that the first part's keys come quickly, large enough
@@ -398,14 +397,22 @@ async def _try(coroutine: Coroutine[Any, Any, Any]) -> None:
         _log.error("batch_accepted_not_recorded_again", error=type(error).__name__)
 
 
+class NotAllowedToRead(Exception):
+    """The caller may not read the batches it asked for. The HTTP edge (`ingest.api`) answers 403."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
 def scope_for(principal: Principal, requested_ao: str | None = None) -> str | None:
     """The AO whose batches the caller may see: None means every AO (operators only)."""
     if principal.is_operator:
         return requested_ao
     if principal.kind is not PrincipalKind.AO:
-        raise ProblemError(403, "Forbidden", f"Batches are not open to {principal.kind.value} callers.")
+        raise NotAllowedToRead(f"Batches are not open to {principal.kind.value} callers.")
     if requested_ao is not None and requested_ao != principal.id:
-        raise ProblemError(403, "Forbidden", "An awarding organisation sees only its own batches.")
+        raise NotAllowedToRead("An awarding organisation sees only its own batches.")
     return principal.id
 
 

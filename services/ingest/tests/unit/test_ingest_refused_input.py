@@ -77,6 +77,7 @@ class Ingest:
     client: httpx.AsyncClient
     batches: RecordingBatches
     resets: RecordingResets
+    app: FastAPI
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ async def ingest() -> AsyncIterator[Ingest]:
     app.dependency_overrides[current_principal] = lambda: OPERATOR
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
-        yield Ingest(client, batches, resets)
+        yield Ingest(client, batches, resets, app)
 
 
 def problem(response: httpx.Response, status: int = 422) -> dict[str, Any]:
@@ -117,6 +118,22 @@ async def test_an_operator_filters_the_history_by_an_ao_id(ingest: Ingest) -> No
     answer = await ingest.client.get("/v1/batches", params={"ao_id": "RN5133"})
     assert answer.status_code == 200, answer.text
     assert ingest.batches.asked == ["RN5133"]
+
+
+@pytest.mark.parametrize(
+    ("caller", "ao_id", "says"),
+    [
+        ("ao:RN5133", "RN9001", "An awarding organisation sees only its own batches."),
+        ("learner:1000000043", None, "Batches are not open to learner callers."),
+    ],
+)
+async def test_a_caller_asking_for_batches_it_may_not_read_gets_403_and_nothing_is_read(
+    ingest: Ingest, caller: str, ao_id: str | None, says: str
+) -> None:
+    ingest.app.dependency_overrides[current_principal] = lambda: Principal.parse(caller)
+    answer = await ingest.client.get("/v1/batches", params={"ao_id": ao_id} if ao_id else {})
+    assert problem(answer, 403)["detail"] == says
+    assert ingest.batches.asked == []
 
 
 # ---------------------------------------------------------------- maintenance windows and pauses

@@ -22,6 +22,7 @@ from ingest.service import (
     BatchSubmissions,
     ChunkLimits,
     DecisionSignal,
+    NotAllowedToRead,
     PublishFailed,
     scope_for,
     wait_until_decided,
@@ -33,7 +34,6 @@ from lrs_contracts.registry import decode
 from lrs_domain.formats import BatchRefused, ParsedBatch, write_batch, write_json
 from lrs_platform.identity import Principal
 from lrs_platform.keyring import ERASED, Erased, KeyLookup, KeyringUnavailable, LearnerKey, Purpose, batch_key_name
-from lrs_platform.problems import ProblemError
 
 AO = Principal.parse("ao:RN5133")
 
@@ -292,9 +292,8 @@ def test_who_sees_which_batches() -> None:
     assert scope_for(Principal.parse("operator:ops")) is None
     assert scope_for(Principal.parse("operator:ops"), "RN9001") == "RN9001"
     for principal, requested in ((AO, "RN9001"), (Principal.parse("learner:1000000043"), None)):
-        with pytest.raises(ProblemError) as forbidden:
+        with pytest.raises(NotAllowedToRead):
             scope_for(principal, requested)
-        assert forbidden.value.problem.status == 403
 
 
 async def test_waiting_for_a_decision_wakes_when_the_outcome_arrives() -> None:
