@@ -250,7 +250,8 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
     RecordCode.LEARNER_NOT_VERIFIED: CodeExplanation(
         meaning=(
             "Learner not verified: the ULN is not registered, or the names (trimmed, case-insensitive) or the "
-            "date of birth (exact, when the record gives one) do not match"
+            "date of birth (exact, when the record gives one) do not match; the finding never says which detail "
+            "differs (decision 0157)"
         ),
         example="family name `McCartney` for a learner registered as `McCarthy` → `MCCARTHY`",
         source=(

@@ -325,24 +325,23 @@ def verify_learner(
                 f"ULN {mask_uln(uln)} is not registered with the Learning Records Service.",
             ),
         )
-    mismatches = _mismatched_details(learner, given_name, family_name, date_of_birth)
-    if not mismatches:
+    if _details_match(learner, given_name, family_name, date_of_birth):
         return merges.recorded_uln(uln), ()
     merged = merges.resolve(uln)
     if any(
-        not _mismatched_details(master, given_name, family_name, date_of_birth)
+        _details_match(master, given_name, family_name, date_of_birth)
         for master_uln in merged.chain[1:]
         if (master := learners.get(master_uln)) is not None
     ):
-        mismatches = ()
-    if not mismatches:
         return merged.recorded_uln, ()
+    # One answer whichever detail differs, at the ULN: naming the field would let an AO confirm a learner's
+    # family name, given name or date of birth one guess at a time from a ULN alone (decision 0157).
     return merged.recorded_uln, (
         _error(
             RecordCode.LEARNER_NOT_VERIFIED,
-            mismatches[0],
-            f"{_join_labels(mismatches)} {'does' if len(mismatches) == 1 else 'do'} not match the learner "
-            f"registered with ULN {mask_uln(uln)}: check the learner's details with the centre.",
+            "uln",
+            f"The learner's names and date of birth (when given) do not match the learner registered with ULN"
+            f" {mask_uln(uln)}: check the learner's details with the centre.",
         ),
     )
 
@@ -1058,21 +1057,12 @@ def _pathways(rows: Iterable[Qualification]) -> str:
     return ", ".join(row.pathway for row in rows if row.pathway)
 
 
-def _join_labels(fields: Sequence[str]) -> str:
-    labels = [_LABELS[field] for field in fields]
-    if len(labels) == 1:
-        return labels[0]
-    return ", ".join(labels[:-1]) + " and " + labels[-1].lower()
-
-
-def _mismatched_details(
+def _details_match(
     learner: Learner, given_name: str | None, family_name: str | None, date_of_birth: date | None
-) -> tuple[str, ...]:
-    mismatches = []
-    if given_name is not None and given_name.casefold() != learner.given_name.strip().casefold():
-        mismatches.append("given_name")
-    if family_name is not None and family_name.casefold() != learner.family_name.strip().casefold():
-        mismatches.append("family_name")
-    if date_of_birth is not None and date_of_birth != learner.date_of_birth:
-        mismatches.append("date_of_birth")
-    return tuple(mismatches)
+) -> bool:
+    """Names trimmed and case-insensitively; the date of birth exactly, when the record gives one."""
+    return (
+        (given_name is None or given_name.casefold() == learner.given_name.strip().casefold())
+        and (family_name is None or family_name.casefold() == learner.family_name.strip().casefold())
+        and (date_of_birth is None or date_of_birth == learner.date_of_birth)
+    )

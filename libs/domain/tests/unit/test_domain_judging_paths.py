@@ -219,7 +219,7 @@ def test_the_oracle_sees_the_rules_the_shortcuts_skip() -> None:
         ("RV021", "mis_identifier"),
         ("RV021", "gender"),
         ("RV021", "date_of_birth"),
-        ("RV004", "given_name"),
+        ("RV004", "uln"),
         ("RV018", "centre_ukprn"),
         ("RV019", "language_for_assessment"),
         ("RV021", "credits"),

@@ -100,13 +100,24 @@ def test_rv004_a_date_of_birth_cannot_be_verified_against_a_learner_registered_w
     assert_rejected(["RV004"], uln=ULN_3, date_of_birth="2000-01-01")
 
 
-def test_rv004_message_names_the_mismatched_field_without_personal_data() -> None:
-    decision = decide(record(family_name="McCartney", date_of_birth="1999-11-28"))
-    message = decision.outcomes[0].errors[0].message
-    assert "Family name and date of birth do not match" in message
+def test_rv004_says_the_same_whichever_detail_differs_and_holds_no_personal_data() -> None:
+    """Naming the field would confirm a learner's name or date of birth one guess at a time (decision 0157)."""
+    mismatches = [
+        {"family_name": "McCartney", "date_of_birth": "1999-11-28"},
+        {"family_name": "McCartney"},
+        {"given_name": "Lilly"},
+        {"date_of_birth": "1999-11-28"},
+    ]
+    findings = {
+        (finding.field, finding.message)
+        for fields in mismatches
+        for finding in decide(record(**fields)).outcomes[0].errors
+    }
+    ((field, message),) = findings
+    assert field == "uln"
+    assert "do not match the learner registered with ULN ******0043" in message
     for personal in ("McCartney", "McCarthy", "Lily", "1999", ULN):
         assert personal not in message
-    assert "******0043" in message
 
 
 def test_a_merged_uln_is_verified_and_lands_on_the_master_uln() -> None:

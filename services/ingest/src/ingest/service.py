@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
@@ -39,6 +40,7 @@ from ingest.submission import (
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.environments import LIVE_TOPICS, TopicNames
+from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.topics import BATCH_SUBMITTED
 from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch
 from lrs_platform.identity import Principal, PrincipalKind
@@ -46,6 +48,7 @@ from lrs_platform.keyring import UNKEYED_RECORDS, KeyLookup, KeyringUnavailable,
 from lrs_platform.logging import get_logger
 
 _log = get_logger("ingest.batches")
+_AO_ID = re.compile(AO_ID_PATTERN)
 # records sealed per keyring call: small enough that the first part's keys come quickly, large enough
 # that a batch of 10,000 takes five round trips, not hundreds
 _SEALING_PART = 2_000
@@ -252,7 +255,10 @@ class BatchSubmissions:
         try:
             return batch_ao_for(principal, parsed.header.awarding_organisation)
         except NotAllowedToSubmit:
-            _log.warning("batch_forbidden", submitted_by=str(principal), header_ao=parsed.header.awarding_organisation)
+            named = parsed.header.awarding_organisation
+            # Whatever the header holds is logged only when it is an AO id: a mis-columned file may put a name there.
+            header_ao = named if _AO_ID.fullmatch(named) else "(not an AO id)"
+            _log.warning("batch_forbidden", submitted_by=str(principal), header_ao=header_ao)
             raise
 
     async def _accept(

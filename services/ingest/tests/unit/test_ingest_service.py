@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
+import structlog.testing
 
 import ingest.service
 from ingest.publisher import PublishUnavailable
@@ -273,6 +274,16 @@ async def test_an_unread_body_is_recorded_as_rs002() -> None:
     with pytest.raises(BatchRefusedError):
         await make(repository, FakePublisher()).refuse_unread(AO, BatchRefused(BatchCode.TOO_LARGE, "big"), None)
     assert [refusal.code for _, _, refusal in repository.refusals] == ["RS002"]
+
+
+@pytest.mark.parametrize(
+    ("named", "logged"),
+    [("RN9001", "RN9001"), ("Lily McCarthy 1999-11-27", "(not an AO id)")],
+)
+async def test_a_forbidden_batch_logs_its_header_ao_only_when_it_is_an_ao_id(named: str, logged: str) -> None:
+    with structlog.testing.capture_logs() as logs, pytest.raises(NotAllowedToSubmit):
+        await submit(make(FakeRepository(), FakePublisher()), batch_file(ao_id=named))
+    assert [entry["header_ao"] for entry in logs if entry["event"] == "batch_forbidden"] == [logged]
 
 
 async def test_a_batch_for_another_ao_is_forbidden_and_not_recorded() -> None:
