@@ -102,7 +102,7 @@ def test_rv004_a_date_of_birth_cannot_be_verified_against_a_learner_registered_w
 
 def test_rv004_says_the_same_whichever_detail_differs_and_holds_no_personal_data() -> None:
     """Naming the field would confirm a learner's name or date of birth one guess at a time (decision 0157)."""
-    mismatches = [
+    mismatches: list[dict[str, Any]] = [
         {"family_name": "McCartney", "date_of_birth": "1999-11-28"},
         {"family_name": "McCartney"},
         {"given_name": "Lilly"},
