@@ -350,6 +350,13 @@ async def test_a_reader_is_refused_before_any_wait_and_counts_only_the_batchs_ev
         refused = await _plr(app, one_learner, other, after_batch=str(batch), wait_ms=300)
         assert refused.status_code == 403, refused.text
 
+    # an AO waits for its own batch; another AO's is, to it, a batch that put nothing on the PLR (decision 0003)
+    mine = await _plr(app, f"ao:{events.ao_id}", one, after_batch=str(events.batch_id), wait_ms=20_000)
+    assert mine.json()["consistency"]["batch_events_applied"] == 1
+    for batch in (events.batch_id, uuid.uuid4()):
+        theirs = await _plr(app, "ao:RN9093", one, after_batch=str(batch), wait_ms=300)
+        assert (theirs.status_code, theirs.json()["code"]) == (503, "PROJECTION_PENDING"), theirs.text
+
 
 async def test_an_ao_learns_a_merged_learners_other_ulns_only_where_it_recorded_something(
     projector: tuple[App, str], kafka_bootstrap: str

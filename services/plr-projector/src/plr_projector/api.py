@@ -166,8 +166,19 @@ def _not_yet(detail: str) -> ProblemError:
     return error
 
 
+def batch_owner(principal: Principal) -> str | None:
+    """Whose batches `after_batch` may name: an AO only its own (another AO's batch is one it cannot see, decision
+    0003), everyone else any batch."""
+    return principal.id if principal.kind is PrincipalKind.AO else None
+
+
 async def read_your_writes(
-    projector: Projector, min_offsets: str | None, after_batch: uuid.UUID | None, wait_ms: int | None
+    projector: Projector,
+    min_offsets: str | None,
+    after_batch: uuid.UUID | None,
+    wait_ms: int | None,
+    *,
+    batch_ao: str | None = None,
 ) -> dict[str, Any]:
     if not min_offsets and after_batch is None:
         return {}
@@ -190,7 +201,7 @@ async def read_your_writes(
         # all of them are in the log, so waiting for the log's end as of that moment covers the rest.
         async def seen() -> bool:
             async with projector.pool.acquire() as connection:
-                return await projector.model.batch_events_applied(connection, after_batch) > 0
+                return await projector.model.batch_events_applied(connection, after_batch, ao_id=batch_ao) > 0
 
         if not await _poll(seen, deadline, projector.live):
             raise _not_yet("No event of this batch has been projected yet (or the batch put nothing on the PLR).")
@@ -307,17 +318,20 @@ async def read_plr(
     include_withdrawn: bool = False,
     include_history: bool = False,
     min_offsets: Annotated[str | None, Query(description="wait until these offsets are projected")] = None,
-    after_batch: Annotated[uuid.UUID | None, Query(description="wait until this batch is projected")] = None,
+    after_batch: Annotated[
+        uuid.UUID | None, Query(description="wait until this batch is projected (with an AO's key: one of its own)")
+    ] = None,
     wait_ms: Annotated[int | None, Query(ge=0, le=60_000)] = None,
 ) -> dict[str, Any]:
     _refuse_mistyped_uln(uln)
     await _may_read(projector, principal, uln)  # before any wait: a refused caller learns nothing of a batch
-    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms)
+    batch_ao = batch_owner(principal)
+    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms, batch_ao=batch_ao)
     document = await _plr_document(
         projector, principal, uln, include_withdrawn=include_withdrawn, include_history=include_history
     )
     if consistency:
-        document["consistency"] = await _on_this_plr(projector, consistency, after_batch, document["ulns"])
+        document["consistency"] = await _on_this_plr(projector, consistency, after_batch, document["ulns"], batch_ao)
     return document
 
 
@@ -334,14 +348,18 @@ async def _may_read(projector: Projector, principal: Principal, uln: str) -> Non
 
 
 async def _on_this_plr(
-    projector: Projector, consistency: dict[str, Any], after_batch: uuid.UUID | None, ulns: list[str]
+    projector: Projector,
+    consistency: dict[str, Any],
+    after_batch: uuid.UUID | None,
+    ulns: list[str],
+    batch_ao: str | None,
 ) -> dict[str, Any]:
     """`batch_events_applied` counts the batch's events on the PLR read, not the whole batch's: another
     AO's batch is not a reader's to measure."""
     if after_batch is not None:
         async with projector.pool.acquire() as connection:
             consistency["batch_events_applied"] = await projector.model.batch_events_applied(
-                connection, after_batch, ulns
+                connection, after_batch, ulns, ao_id=batch_ao
             )
     return consistency
 
@@ -372,7 +390,8 @@ async def ao_achievements(
     else:
         raise _forbidden("Only awarding organisations (or operators naming one) may use this view.")
     _refuse_mistyped_uln(uln)
-    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms)
+    batch_ao = batch_owner(principal)
+    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms, batch_ao=batch_ao)
     document = await _plr_document(
         projector,
         principal,
@@ -384,7 +403,7 @@ async def ao_achievements(
     document["ao_id"] = viewer_ao
     document.pop("ability_to_share", None)
     if consistency:
-        document["consistency"] = await _on_this_plr(projector, consistency, after_batch, document["ulns"])
+        document["consistency"] = await _on_this_plr(projector, consistency, after_batch, document["ulns"], batch_ao)
     return document
 
 

@@ -641,14 +641,21 @@ class ReadModel:
         return int(value or 0)
 
     async def batch_events_applied(
-        self, connection: asyncpg.Connection, batch_id: uuid.UUID, ulns: Sequence[str] | None = None
+        self,
+        connection: asyncpg.Connection,
+        batch_id: uuid.UUID,
+        ulns: Sequence[str] | None = None,
+        *,
+        ao_id: str | None = None,
     ) -> int:
-        """The batch's events projected: on the PLRs of `ulns` when given, else anywhere."""
+        """The batch's events projected: on the PLRs of `ulns` when given, else anywhere; only `ao_id`'s when
+        given (another AO's batch is, to an AO, one that put nothing on the PLR)."""
         value = await connection.fetchval(
             f"SELECT count(*) FROM {self._q}.achievement_history WHERE batch_id = $1"
-            " AND ($2::text[] IS NULL OR uln = ANY($2::text[]))",
+            " AND ($2::text[] IS NULL OR uln = ANY($2::text[])) AND ($3::text IS NULL OR ao_id = $3)",
             batch_id,
             None if ulns is None else list(ulns),
+            ao_id,
         )
         return int(value or 0)
 
