@@ -70,3 +70,16 @@ async def test_an_ao_key_gets_403_whatever_the_parameters_say(
         answer = await client.request(method, path, params=garbage)
     assert answer.status_code == 403, answer.text
     assert answer.json()["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(("service", "router", "route", "method"), list(_operator_routes()))
+async def test_an_ao_key_gets_403_before_a_body_that_is_not_json_is_described(
+    service: str, router: APIRouter, route: APIRoute, method: str
+) -> None:
+    """FastAPI reads a JSON body before it solves the route's dependencies: the refusal still comes first."""
+    path = re.sub(r"\{[^}]+\}", "1", route.path)
+    transport = httpx.ASGITransport(app=_app(router))
+    async with httpx.AsyncClient(transport=transport, base_url="http://lrs") as client:
+        answer = await client.request(method, path, content=b"{", headers={"content-type": "application/json"})
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["code"] == "FORBIDDEN"

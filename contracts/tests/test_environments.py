@@ -39,3 +39,10 @@ def test_sandpit_topics_expire_and_their_dead_letters_are_their_own() -> None:
     assert declared["sandpit.lrs.plr.events.v1"].dead_letters == "sandpit.lrs.plr.events.v1.dlq"
     assert declared[LEARNER_EVENTS.name].retention == "forever"
     assert declared[LEARNER_EVENTS.name].dead_letters == "sandpit.lrs.learner.events.v1.dlq"
+
+
+def test_the_sandpit_s_dead_letters_expire_as_its_topics_do_and_live_s_are_kept() -> None:
+    sandpit = {topic.name: topic for topic in SANDPIT.declared(ALL_TOPICS)}
+    live = {topic.name: topic for topic in TopicNames().declared(ALL_TOPICS)}
+    assert {topic.dead_letters_retention for topic in sandpit.values()} == {"30 days"}  # a shared topic's too
+    assert {topic.dead_letters_retention for topic in live.values()} == {"forever"}

@@ -193,7 +193,10 @@ def document() -> Json:
             "local": {
                 "host": "127.0.0.1:9092",
                 "protocol": "kafka",
-                "description": "the single-node KRaft broker of `make up` (KAFKA_BOOTSTRAP_SERVERS)",
+                "description": (
+                    "the single-node KRaft broker of `make up`, on a free port: the one KAFKA_BOOTSTRAP_SERVERS in"
+                    " `.run/env` names (9092 stands for it here)"
+                ),
             }
         },
         "channels": channels,

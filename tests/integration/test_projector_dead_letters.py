@@ -125,6 +125,12 @@ async def test_a_poison_event_parks_its_learner_until_retry_drains_in_order(
         return await _metric(app, 'lrs_projector_dlq_depth{reason="error"}') == expected
 
     await eventually(lambda: depth_is(1.0), within=10, what="DLQ depth metric")
+    # and in the series every consumer has, under the name its dead letter gives (an alert on them sees it too)
+    consumer = 'consumer="plr-projector.plr"'
+    assert await _metric(app, f'lrs_consumer_parked_messages{{{consumer},reason="error"}}') == 1.0
+    assert await _metric(app, f'lrs_consumer_messages_total{{{consumer},outcome="parked"}}') == 1.0
+    assert await _metric(app, f'lrs_consumer_messages_total{{{consumer},outcome="held"}}') == 2.0
+    assert await _metric(app, f'lrs_consumer_messages_total{{{consumer},outcome="applied"}}') > 0
 
     # later events of the parked learner keep waiting, in order
     await _wait_projected(
@@ -235,9 +241,7 @@ async def test_an_event_postgresql_refuses_is_parked_and_the_rest_of_the_batch_i
 
     async def ready_says_parked() -> bool:
         ready = (await app.get(None, "/readyz")).json()
-        return bool(ready["ready"]) and ready["checks"].get("consumer plr-projector.live", "").startswith(
-            "ok: 1 parked"
-        )
+        return bool(ready["ready"]) and ready["checks"].get("consumer plr-projector.plr", "").startswith("ok: 1 parked")
 
     await eventually(ready_says_parked, within=30, what="/readyz naming the parked event")
 

@@ -158,7 +158,7 @@ async def test_rebuild_of_100k_events_matches_the_live_model_and_switches_over(
         finally:
             await connection.close()
 
-        rebuild_series = 'consumer="plr-projector.rebuild-1"'
+        rebuild_series = 'consumer="plr-projector.plr_rebuild_1"'
         assert rebuild_series in (await app.get(None, "/metrics")).text
         switched = await app.post(OPERATOR, "/v1/admin/rebuild/switch")
         assert switched.status_code == 200, switched.text

@@ -68,12 +68,15 @@ class TopicNames:
         return f"{SANDPIT_PREFIX}{group_id}" if self.environment.is_sandpit else group_id
 
     def declared(self, topics: Iterable[Topic]) -> list[Topic]:
-        """The topics as this environment creates them: physical names; sandpit topics expire."""
+        """The topics as this environment creates them: physical names; sandpit topics and their dead letters
+        expire (nothing of an abandoned Sandpit outlives them)."""
         declared = []
         for topic in topics:
             renamed = dataclasses.replace(topic, name=self.of(topic), dead_letters_name=self.dead_letters(topic.name))
-            if self.environment.is_sandpit and topic.name not in SHARED_TOPICS and not topic.compacted:
-                renamed = dataclasses.replace(renamed, retention=SANDPIT_RETENTION)
+            if self.environment.is_sandpit:
+                renamed = dataclasses.replace(renamed, dead_letters_retention=SANDPIT_RETENTION)
+                if topic.name not in SHARED_TOPICS and not topic.compacted:
+                    renamed = dataclasses.replace(renamed, retention=SANDPIT_RETENTION)
             declared.append(renamed)
         return declared
 

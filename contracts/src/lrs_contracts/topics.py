@@ -14,6 +14,7 @@ class Topic:
     carries: tuple[str, ...]
     partitions: int = 6
     dead_letters_name: str | None = None  # set by `environments.TopicNames.declared`
+    dead_letters_retention: str = "forever"  # a parked message waits for an operator; the Sandpit's expire
 
     @property
     def dead_letters(self) -> str:

@@ -9,7 +9,7 @@ import time
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from importlib import resources
 from typing import Any
 
@@ -17,6 +17,8 @@ import asyncpg
 import structlog
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import solve_dependencies
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
@@ -316,8 +318,28 @@ class _RequestLog:
 
 async def _validation_problem(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
+    if any(issue.get("type") == "json_invalid" for issue in error.errors()):
+        await _refuse_caller_first(request)
     problem = invalid_request(error.errors()).model_copy(update={"instance": request.url.path})
     return problem_response(problem)
+
+
+async def _refuse_caller_first(request: Request) -> None:
+    """Raises what the route's dependencies raise (no key: 401; an AO's key on an operator's route: 403), solved
+    without its body. FastAPI reads a JSON body before it solves them, so a body that is not JSON at all would
+    otherwise be described, 422, to a caller the route refuses; a body that is JSON is validated after them."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    without_body = Dependant(dependencies=route.dependant.dependencies, call=route.dependant.call)
+    async with AsyncExitStack() as stack:
+        await solve_dependencies(
+            request=request,
+            dependant=without_body,
+            async_exit_stack=stack,
+            embed_body_fields=False,
+            dependency_overrides_provider=request.app,
+        )
 
 
 class _UncompressedBodiesOnly:
@@ -499,11 +521,13 @@ SERVED_WITH: dict[str, Any] = {
     "http": "httptools",
     "lifespan": "on",
     "access_log": False,
+    "log_config": None,
 }
 """How every service is served (decision 0088): httptools' HTTP parser, which takes a 6 MB upload in about a
 third less CPU than h11, on asyncio's own event loop (uvloop lowered no service's CPU measurably in the
 benchmark); the lifespan runs the service's start-up; requests are logged by
-`_RequestLog`, not by uvicorn."""
+`_RequestLog`, not by uvicorn, and uvicorn's own lines go to the JSON handler `configure_logging` set up
+rather than to plain-text handlers of its own."""
 
 
 def run_http(app: FastAPI, host: str, port: int, log_level: str = "warning") -> None:

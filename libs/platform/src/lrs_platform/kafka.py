@@ -144,8 +144,10 @@ async def ensure_topics(
     for topic in topics:
         wanted.append(_new_topic(topic, partitions))
         if with_dead_letters:
-            # Kept forever, like the manifests' KafkaTopics: a parked message waits for an operator.
-            dead_letter_configs = {"retention.ms": "-1", "max.message.bytes": str(MAX_MESSAGE_BYTES)}
+            # As the manifests' KafkaTopics keep them: forever (a parked message waits for an operator), the
+            # Sandpit's 30 days.
+            retention = _retention_ms(topic.dead_letters_retention)
+            dead_letter_configs = {"retention.ms": retention, "max.message.bytes": str(MAX_MESSAGE_BYTES)}
             wanted.append(
                 NewTopic(topic.dead_letters, partitions or topic.partitions, 1, topic_configs=dead_letter_configs)
             )

@@ -82,6 +82,32 @@ def configure_logging(service: str, level: str = "info", json: bool | None = Non
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
+    _route_standard_logging(service, renderer)
+
+
+def _route_standard_logging(service: str, renderer: Any) -> None:
+    """Lines logged through the standard library (aiokafka, asyncpg, uvicorn, faust) in the shape of the service's
+    own: one JSON line each, a traceback inside it, with the logger's name, personal data masked."""
+
+    def add_service(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        event["service"] = service
+        return event
+
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            add_service,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            mask_personal_data,
+        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    for handler in logging.getLogger().handlers:
+        # Exactly the console handler basicConfig installed; test frameworks' own handlers are subclasses.
+        if type(handler) is logging.StreamHandler:
+            handler.setFormatter(formatter)
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -91,6 +91,17 @@ async def test_json_labelled_json_is_read_and_a_caller_without_a_key_is_told_401
     assert anonymous.status_code == 401, anonymous.text
 
 
+async def test_a_body_that_is_not_json_at_all_is_described_only_to_a_caller_the_route_takes() -> None:
+    """FastAPI parses a JSON body before it solves the route's dependencies; the key is still checked first."""
+    unreadable, labelled = b'{"text": ', {"Content-Type": "application/json"}
+    async with _client(key=False) as client:
+        anonymous = await client.post("/v1/notes", content=unreadable, headers=labelled)
+    async with _client() as client:
+        keyed = await client.post("/v1/notes", content=unreadable, headers=labelled)
+    assert (anonymous.status_code, anonymous.json()["detail"]) == (401, "No API key."), anonymous.text
+    assert (keyed.status_code, keyed.json()["code"]) == (422, "MALFORMED_REQUEST"), keyed.text
+
+
 async def test_a_route_taking_another_media_type_is_not_refused() -> None:
     async with _client() as client:
         csv = await client.post("/v1/files", content=b"a,b\n", headers={"Content-Type": "text/csv"})

@@ -43,10 +43,12 @@ DEFERRED_LEASE_SECONDS = 300.0
 
 
 class RetryLater(Transient):
-    """The email could not be sent for now; the event must be handled again after `delay` seconds."""
+    """The email could not be sent for now; the event must be handled again after `delay` seconds. `cause` says why
+    where the consumer's retry is reported (/readyz, the log): the relay's code or the failure's class, never an
+    address."""
 
-    def __init__(self, delay: float) -> None:
-        super().__init__(f"retry in {delay:.1f}s", delay)
+    def __init__(self, delay: float, cause: str) -> None:
+        super().__init__(f"{cause}; retry in {delay:.1f}s", delay)
         self.delay: float = delay
 
 
@@ -189,7 +191,7 @@ class Notifications:
         try:
             key = (await self._keyring.find([raised.uln])).get(raised.uln)
         except KeyringUnavailable as error:
-            raise RetryLater(self._retry.delay(1)) from error
+            raise RetryLater(self._retry.delay(1), f"the keyring is unavailable ({type(error).__name__})") from error
         if not isinstance(key, LearnerKey):
             return None
         return key.open_text(Purpose.CHALLENGE_REASON, raised.reason_sealed)
@@ -233,7 +235,7 @@ class Notifications:
                 await self._deferred.defer(envelope.event_id, encode(envelope), delay)
                 _log.info("email_deferred", event_id=str(envelope.event_id), refusals=refusals, seconds=round(delay))
                 return False
-            raise RetryLater(self._retry.delay(attempt)) from error
+            raise RetryLater(self._retry.delay(attempt), f"the mail relay: {error}") from error
         await self._deliveries.finish(
             envelope.event_id, DeliveryStatus.SENT, event_type=kind, message_id=email.message_id, error=None
         )

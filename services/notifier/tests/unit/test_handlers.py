@@ -216,6 +216,7 @@ async def test_a_transient_failure_asks_for_a_retry_with_growing_bounded_delay()
     with pytest.raises(RetryLater) as second:
         await service.handle(envelope, completed())
     assert (first.value.delay, second.value.delay) == (0.5, 1.0)
+    assert str(first.value) == "the mail relay: SMTPConnectError; retry in 0.5s"  # what /readyz shows while it retries
     await service.handle(envelope, completed())
     assert len(mailer.sent) == 1
     assert log.rows[envelope.event_id] == (DeliveryStatus.SENT, 3, "SMTPConnectError")
@@ -462,7 +463,7 @@ async def test_events_that_need_no_email_are_ignored() -> None:
 
 
 def test_an_smtp_server_away_is_transient_for_the_consumer_never_poison() -> None:
-    assert classify_failure(RetryLater(2.0)) is Failure.TRANSIENT
+    assert classify_failure(RetryLater(2.0, "the mail relay: SMTP 421")) is Failure.TRANSIENT
 
 
 async def test_the_batch_email_lists_the_codes_of_every_chunk_counted_once_and_then_forgets_them() -> None:

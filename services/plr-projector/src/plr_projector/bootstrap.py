@@ -17,6 +17,7 @@ from lrs_platform.http import build_app, readiness
 from lrs_platform.identity import CredentialStore
 from lrs_platform.kafka import ensure_topics, kafka_reachable, make_producer, wait_for_kafka
 from lrs_platform.logging import configure_logging, get_logger
+from lrs_platform.parking import PARKED
 from lrs_platform.service import collect_less
 from plr_projector import metrics
 from plr_projector.api import (
@@ -58,6 +59,7 @@ async def _publish_metrics(projector: Projector, interval: float) -> None:
                     recount.counted(version, now)
                     for reason, count in depth.items():
                         metrics.DLQ_DEPTH.labels(reason).set(count)
+                        PARKED.labels(projector.live.attempts.consumer, reason).set(count)  # as other consumers
                     projector.parked_depth = {"error": 0, "blocked": 0} | depth
             metrics.DLQ_STREAMS.set(len(projector.live.parked_streams))
             projector.rebuilds.status()

@@ -31,7 +31,7 @@ from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.environments import Environment, TopicNames
 from lrs_contracts.identifiers import is_uuid
 from lrs_domain.identifiers import mask_uln
-from lrs_platform.consumer import Attempts, Failure, Poisoned, classify_failure, deliver_messages
+from lrs_platform.consumer import MESSAGES, Attempts, Failure, Poisoned, classify_failure, deliver_messages
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 from plr_projector import metrics
@@ -147,7 +147,8 @@ class Runner:
         # Whether the last look at a poll's achievement keys found no row there: the next poll's plain
         # events are then folded as if none had one, and written if PostgreSQL agrees (`_apply`).
         self._keys_were_new = False
-        self.attempts = Attempts(f"plr-projector.{name}")
+        # one name for this runner wherever a consumer is named: metrics, /readyz and its dead letters' header
+        self.attempts = Attempts(f"plr-projector.{model.schema}")
         self._counted: set[tuple[str, str]] = set()  # the (topic, outcome) series of EVENTS this runner wrote
 
     @property
@@ -508,6 +509,13 @@ class Runner:
             metrics.EVENTS.labels(self.name, topic, outcome).inc(count)
             self._counted.add((topic, outcome))
             self.stats.events += count
+        # the platform's consumer series too, as every other consumer counts them: a copy is finished with as
+        # applied, a poison parked, an event behind one held
+        consumer, held = self.attempts.consumer, sum(parked.reason == "blocked" for parked in changes.parked)
+        applied = sum(count for (_, outcome), count in changes.outcomes.items() if outcome in ("applied", "duplicate"))
+        MESSAGES.labels(consumer, "applied").inc(applied)
+        MESSAGES.labels(consumer, "parked").inc(len(changes.parked) - held)
+        MESSAGES.labels(consumer, "held").inc(held)
         for topic, timestamp in changes.newest_timestamp_ms.items():
             self.stats.newest_timestamp_ms[topic] = max(self.stats.newest_timestamp_ms.get(topic, 0), timestamp)
         metrics.BATCH_SECONDS.labels(self.name).observe(seconds)

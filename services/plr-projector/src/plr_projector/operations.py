@@ -750,6 +750,7 @@ class Rebuilds:
                 job.rebuild_id,
             )
         self.job = None
+        metrics.REBUILD_PROGRESS.set(0)
         _log.info("rebuild_abandoned", rebuild_id=job.rebuild_id, operator=operator)
         return {"state": "abandoned", "rebuild_id": job.rebuild_id}
 

@@ -8,7 +8,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
+from plr_projector import metrics
 from plr_projector.operations import RebuildJob, Rebuilds
 
 TARGETS = {("lrs.plr.events.v1", 0): 600, ("lrs.plr.events.v1", 1): 400}
@@ -44,3 +46,43 @@ def test_the_rate_stops_at_the_moment_the_target_is_reached(monkeypatch: pytest.
 
     later = rebuilds.status()  # 380 s later: still the rate of the rebuild, not of its wait
     assert (later["state"], later["events_per_second"]) == ("caught_up", 50.0)
+
+
+class _Connection:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    async def execute(self, statement: str, *arguments: Any) -> None:
+        self.statements.append(statement)
+
+    async def __aenter__(self) -> _Connection:
+        return self
+
+    async def __aexit__(self, *exception: object) -> None:
+        return None
+
+
+class _Runner:
+    def __init__(self) -> None:
+        self.stopped = self.retired = False
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+    def retire_metrics(self) -> None:
+        self.retired = True
+
+
+async def test_an_abandoned_rebuild_drops_its_schema_and_leaves_no_progress_or_series_behind() -> None:
+    connection, runner = _Connection(), _Runner()
+    rebuilds = Rebuilds(pool=SimpleNamespace(acquire=lambda: connection), live=None, make_runner=None, probe=None)  # type: ignore[arg-type]
+    rebuilds.job = _following(dict(TARGETS))
+    rebuilds.job.runner = runner  # type: ignore[assignment]
+    metrics.REBUILD_PROGRESS.set(0.75)
+
+    assert await rebuilds.abandon("operator:ops") == {"state": "abandoned", "rebuild_id": 1}
+
+    assert 'DROP SCHEMA IF EXISTS "plr_rebuild_1" CASCADE' in connection.statements
+    assert (runner.stopped, runner.retired) == (True, True)
+    assert rebuilds.status() == {"state": "idle"}
+    assert REGISTRY.get_sample_value("lrs_projector_rebuild_progress_ratio") == 0

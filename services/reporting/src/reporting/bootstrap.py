@@ -18,7 +18,6 @@ from lrs_platform.service import BackgroundTasks, collect_less, service_resource
 from reporting.api import router
 from reporting.config import ReportingSettings
 from reporting.projector import ReportingProjector
-from reporting.standard_logging import route_standard_logging
 from reporting.store import ReportingStore
 from reporting.stream import make_stream_app
 
@@ -28,7 +27,6 @@ SERVICE = "reporting"
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json)
-    route_standard_logging(SERVICE, settings.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
