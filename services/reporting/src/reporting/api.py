@@ -47,8 +47,13 @@ router = APIRouter(prefix="/v1/reports", tags=["MI reports"])
 def _calendar_month(value: str | None) -> str | None:
     """A month as people are told to write it, refused in those words rather than as a regular expression."""
     if value is not None and not re.fullmatch(PERIOD_PATTERN, value):
+        if re.fullmatch(_ANY_MONTH, value):  # 9999-12 is a month: say which ones are reported on
+            raise PydanticCustomError("calendar_month", "a month of the years 1900 to 2999 only")
         raise PydanticCustomError("calendar_month", "not a calendar month: write yyyy-mm, such as 2026-11")
     return value
+
+
+_ANY_MONTH = r"[0-9]{4}-(0[1-9]|1[0-2])"
 
 
 CalendarMonth = AfterValidator(_calendar_month)

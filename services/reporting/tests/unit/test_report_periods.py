@@ -43,6 +43,19 @@ async def test_a_month_mistyped_is_refused_in_words_not_as_a_regular_expression(
     )
 
 
+@pytest.mark.parametrize("month", ["9999-12", "0000-01", "1899-12", "3000-01"])
+async def test_a_month_outside_the_years_reported_on_is_refused_saying_which_years(month: str) -> None:
+    app = build_app("reporting", title="Reporting", description="", lifespan=noop_lifespan)
+    app.include_router(router)
+    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
+        answer = await client.get("/v1/reports/submissions", params={"period": month})
+    assert (answer.status_code, answer.json()["detail"]) == (
+        422,
+        "query.period: a month of the years 1900 to 2999 only",
+    )
+
+
 @pytest.mark.parametrize(
     ("report", "named"),
     [
