@@ -102,17 +102,19 @@ def _non_blank_rows(text: str) -> Iterator[tuple[int, list[str]]]:
         raise BatchRefused(BatchCode.MALFORMED, f"unreadable CSV: {error}", reader.line_num) from None
 
 
-def _expect_row(rows: Iterator[tuple[int, list[str]]], field_count: int, what: str) -> tuple[int, list[str]]:
+def _expect_row(
+    rows: Iterator[tuple[int, list[str]]], field_count: int, what: str, headings: tuple[str, ...] = ()
+) -> tuple[int, list[str]]:
     try:
         line, row = next(rows)
     except StopIteration:
         raise BatchRefused(BatchCode.MALFORMED, f"the file ends before its {what} row") from None
-    _refuse_wrong_field_count(line, row, field_count, f"{what} row")
+    _refuse_wrong_field_count(line, row, field_count, f"{what} row", headings)
     return line, row
 
 
 def _expect_headings(rows: Iterator[tuple[int, list[str]]], headings: tuple[str, ...], what: str) -> None:
-    line, row = _expect_row(rows, len(headings), what)
+    line, row = _expect_row(rows, len(headings), what, headings)
     for column, (found, expected) in enumerate(zip(row, headings, strict=True), start=1):
         if found != expected:
             raise BatchRefused(
@@ -123,10 +125,23 @@ def _expect_headings(rows: Iterator[tuple[int, list[str]]], headings: tuple[str,
             )
 
 
+def _runs_on(row: list[str], headings: tuple[str, ...]) -> bool:
+    """The next row runs on where the headings end (`...,LastHeadingFirstValue,...`): the line breaks were lost."""
+    last = len(headings) - 1
+    return (
+        len(row) > len(headings)
+        and row[:last] == list(headings[:last])
+        and row[last] != headings[last]
+        and row[last].startswith(headings[last])
+    )
+
+
 _OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
-def _refuse_wrong_field_count(line: int, row: list[str], expected: int, what: str) -> None:
+def _refuse_wrong_field_count(
+    line: int, row: list[str], expected: int, what: str, headings: tuple[str, ...] = ()
+) -> None:
     if len(row) == expected:
         return
     found = f"{len(row)} field{'' if len(row) == 1 else 's'}"
@@ -135,6 +150,11 @@ def _refuse_wrong_field_count(line: int, row: list[str], expected: int, what: st
         detail += (
             f": its fields seem to be separated by {separator}, and a batch's by commas (in Excel, save it as"
             " 'CSV UTF-8 (Comma delimited)')"
+        )
+    elif headings and _runs_on(row, headings):
+        detail += (
+            ": the rows after the headings run on in the same line, as when the line breaks were stripped"
+            " (`curl -d @file` strips them: send the file with `--data-binary @file`)"
         )
     raise BatchRefused(BatchCode.MALFORMED, detail, line)
 

@@ -165,6 +165,25 @@ def test_a_file_saved_with_another_separator_says_so_and_how_to_save_it(separato
     )
 
 
+def test_a_file_whose_line_breaks_were_stripped_says_so_and_how_to_send_it() -> None:
+    """`curl -d @batch.csv` drops the file's line breaks: each row runs on where the one before ends."""
+    stripped = "".join((CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW))
+    refusal = _refusal(stripped)
+
+    assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, 1)
+    assert refusal.detail.startswith("the header names row has ")
+    assert refusal.detail.endswith(
+        ": the rows after the headings run on in the same line, as when the line breaks were stripped"
+        " (`curl -d @file` strips them: send the file with `--data-binary @file`)"
+    )
+
+
+def test_a_headings_row_with_a_field_too_many_is_only_counted() -> None:
+    refusal = _refusal(_lines(CSV_HEADER_NAMES_ROW + ",Extra", HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW))
+
+    assert refusal.detail == "the header names row has 7 fields; 6 are expected"
+
+
 def test_a_one_field_row_with_no_other_separator_is_only_counted() -> None:
     refusal = _refusal(_lines(CSV_HEADER_NAMES_ROW, "1.0", CSV_RECORD_HEADINGS_ROW, RECORD_ROW))
 
