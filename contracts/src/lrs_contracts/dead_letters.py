@@ -71,12 +71,18 @@ def error_text(error: BaseException) -> str:
     A validation error names the fields and what is wrong with them, never the values (which may be
     personal data).
     """
-    if isinstance(error, ValidationError):
-        issues = [f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}" for issue in error.errors()[:5]]
-        detail = "; ".join(issues)
-    else:
-        detail = str(error)
+    detail = validation_issues(error) if isinstance(error, ValidationError) else str(error)
     return _cut(f"{type(error).__name__}: {detail}" if detail else type(error).__name__)
+
+
+def validation_issues(error: ValidationError) -> str:
+    """`where: what` of its first five issues, never an input (values may be personal data); an issue of the
+    whole message (not JSON at all) has no location, so only its words."""
+    issues = [
+        f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}" if issue["loc"] else issue["msg"]
+        for issue in error.errors()[:5]
+    ]
+    return "; ".join(issues)
 
 
 def _cut(text: str) -> str:

@@ -21,7 +21,7 @@ from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from lrs_contracts import topics
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
-from lrs_contracts.dead_letters import peek_event
+from lrs_contracts.dead_letters import peek_event, validation_issues
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.fast_decode import NotFast, decode_flat, flat_fields, plain_fields
 from lrs_contracts.learner import (
@@ -479,7 +479,7 @@ def decode_message(message: Message, actions: Mapping[Position, OperatorAction] 
         if envelope is None or payload is None:
             envelope, payload = decode(value)  # the registry's answer, for a precise error
     except ValidationError as error:
-        return Decoded(message, None, None, f"invalid: {_validation_summary(error)}")
+        return Decoded(message, None, None, f"invalid: {validation_issues(error)[:1000]}")
     except UnknownEventType as error:
         return Decoded(message, None, None, f"unknown event type {str(error)[:200]!r}")
     except (ValueError, UnicodeDecodeError) as error:
@@ -487,16 +487,6 @@ def decode_message(message: Message, actions: Mapping[Position, OperatorAction] 
     if not isinstance(payload, _EVENTS_OF_TOPIC.get(message.topic, ())):
         return Decoded(message, envelope, None, f"{envelope.event_type} does not belong on {message.topic}")
     return Decoded(message, envelope, payload, None)
-
-
-def _validation_summary(error: ValidationError) -> str:
-    # Field locations and messages only: input values may be personal data.
-    # A whole-message issue (not JSON at all) has no location: its message alone, not ": Invalid JSON".
-    issues = [
-        f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}" if issue["loc"] else issue["msg"]
-        for issue in error.errors()[:5]
-    ]
-    return "; ".join(issues)[:1000]
 
 
 @dataclass

@@ -40,6 +40,7 @@ from reporting.working_days import TARGET_WORKING_DAYS
 # months of years 1900 to 2999: every report's, with room either side (year 0 or the month after 9999-12
 # has no date to read from)
 PERIOD_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+_ANY_MONTH = r"[0-9]{4}-(0[1-9]|1[0-2])"  # well formed, if outside the years above
 
 router = APIRouter(prefix="/v1/reports", tags=["MI reports"])
 
@@ -51,9 +52,6 @@ def _calendar_month(value: str | None) -> str | None:
             raise PydanticCustomError("calendar_month", "a month of the years 1900 to 2999 only")
         raise PydanticCustomError("calendar_month", "not a calendar month: write yyyy-mm, such as 2026-11")
     return value
-
-
-_ANY_MONTH = r"[0-9]{4}-(0[1-9]|1[0-2])"
 
 
 CalendarMonth = AfterValidator(_calendar_month)
