@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from lrs_contracts.environments import LIVE_TOPICS, Environment, TopicNames
-from lrs_contracts.topics import ALL_TOPICS, BATCH_SUBMITTED, LEARNER_EVENTS, PLR_EVENTS, REFERENCE_QUALIFICATIONS
+from lrs_contracts.topics import (
+    ALL_TOPICS,
+    BATCH_SUBMITTED,
+    LEARNER_EVENTS,
+    PLR_EVENTS,
+    REFERENCE_QUALIFICATIONS,
+    REPORTING_SUBMISSIONS,
+)
 
 SANDPIT = TopicNames(Environment.SANDPIT)
 
@@ -46,3 +53,11 @@ def test_the_sandpit_s_dead_letters_expire_as_its_topics_do_and_live_s_are_kept(
     live = {topic.name: topic for topic in TopicNames().declared(ALL_TOPICS)}
     assert {topic.dead_letters_retention for topic in sandpit.values()} == {"30 days"}  # a shared topic's too
     assert {topic.dead_letters_retention for topic in live.values()} == {"forever"}
+
+
+def test_the_sandpit_declares_no_copy_of_the_reporting_topics_it_has_no_service_for() -> None:
+    sandpit = [topic.name for topic in SANDPIT.declared(ALL_TOPICS)]
+    live = [topic.name for topic in TopicNames().declared(ALL_TOPICS)]
+    assert not [name for name in sandpit if ".reporting." in name]
+    assert REPORTING_SUBMISSIONS.name in live
+    assert "sandpit.lrs.challenge.events.v1" in sandpit  # the sandpit notifier reads its challenge notices there

@@ -13,7 +13,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from lrs_contracts.topics import LEARNER_EVENTS, REFERENCE_QUALIFICATIONS, Topic
+from lrs_contracts.topics import (
+    LEARNER_EVENTS,
+    REFERENCE_QUALIFICATIONS,
+    REPORTING_CHALLENGES,
+    REPORTING_PLR_TIMELINESS,
+    REPORTING_REJECTIONS,
+    REPORTING_SUBMISSIONS,
+    REPORTING_TIMELINESS,
+    Topic,
+)
 
 SANDPIT_PREFIX = "sandpit."
 ENVIRONMENT_HEADER = "LRS-Environment"
@@ -21,6 +30,17 @@ ENVIRONMENT_HEADER = "LRS-Environment"
 SANDPIT_RETENTION = "30 days"
 SHARED_TOPICS = frozenset({LEARNER_EVENTS.name, REFERENCE_QUALIFICATIONS.name})
 """Live topics the sandpit reads as they are; it never writes to them."""
+LIVE_ONLY_TOPICS = frozenset(
+    topic.name
+    for topic in (
+        REPORTING_SUBMISSIONS,
+        REPORTING_TIMELINESS,
+        REPORTING_PLR_TIMELINESS,
+        REPORTING_REJECTIONS,
+        REPORTING_CHALLENGES,
+    )
+)
+"""Topics with no sandpit copy: the Sandpit runs no reporting (MI is of live batches only)."""
 
 
 class Environment(StrEnum):
@@ -69,9 +89,11 @@ class TopicNames:
 
     def declared(self, topics: Iterable[Topic]) -> list[Topic]:
         """The topics as this environment creates them: physical names; sandpit topics and their dead letters
-        expire (nothing of an abandoned Sandpit outlives them)."""
+        expire (nothing of an abandoned Sandpit outlives them), and the live-only ones are left out there."""
         declared = []
         for topic in topics:
+            if self.environment.is_sandpit and topic.name in LIVE_ONLY_TOPICS:
+                continue
             renamed = dataclasses.replace(topic, name=self.of(topic), dead_letters_name=self.dead_letters(topic.name))
             if self.environment.is_sandpit:
                 renamed = dataclasses.replace(renamed, dead_letters_retention=SANDPIT_RETENTION)

@@ -11,7 +11,8 @@ from deploy.k8s import generate
 from deploy.k8s.tests.kube import OVERLAYS, Doc, containers, env_of, named, of_kind, render
 from deploy.k8s.tests.test_policies import hardening_problems, in_sandpit, projector_writers
 
-from lrs_contracts.environments import SANDPIT_PREFIX, SHARED_TOPICS
+from lrs_contracts.environments import SANDPIT_PREFIX, SHARED_TOPICS, Environment, TopicNames
+from lrs_contracts.topics import ALL_TOPICS
 
 THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000
 SANDPIT_WORKLOADS = {"ingest", "validation", "plr-projector", "plr-reader", "notifier"}
@@ -87,6 +88,19 @@ def test_every_topic_the_sandpit_uses_exists_and_expires(overlay: str) -> None:
             if topic.startswith(SANDPIT_PREFIX):
                 config = topics[topic]["config"]
                 assert config.get("cleanup.policy") == "compact" or config["retention.ms"] == THIRTY_DAYS_MS, topic
+
+
+def test_the_sandpit_services_create_only_the_topics_its_manifests_declare() -> None:
+    """What a sandpit service ensures at start (`TopicNames.declared`, as under `make up`) is what Kubernetes has."""
+    in_manifests = {
+        doc["spec"]["topicName"] for doc in of_kind(render("overlays/prod"), "KafkaTopic") if in_sandpit(doc)
+    }
+    created = set()
+    for topic in TopicNames(Environment.SANDPIT).declared(ALL_TOPICS):
+        created.add(topic.dead_letters)
+        if topic.name.startswith(SANDPIT_PREFIX):
+            created.add(topic.name)
+    assert created == in_manifests
 
 
 def _sandpit_deployments(docs: list[Doc]) -> dict[str, Doc]:
