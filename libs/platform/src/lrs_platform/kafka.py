@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, codec
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition, codec
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
@@ -161,6 +161,31 @@ async def ensure_topics(
                 await admin.create_topics(missing)
     finally:
         await admin.close()
+
+
+async def topic_partitions(
+    bootstrap_servers: str, topic: str, *, request_timeout_ms: int = 10_000
+) -> list[TopicPartition]:
+    """The topic's partitions in order; none while it does not exist."""
+    admin = make_admin(bootstrap_servers, request_timeout_ms=request_timeout_ms)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    numbers = sorted(part["partition"] for each in described if not each["error_code"] for part in each["partitions"])
+    return [TopicPartition(topic, number) for number in numbers]
+
+
+async def committed_offsets(bootstrap_servers: str, group_id: str) -> dict[TopicPartition, int]:
+    """The offsets `group_id` has committed, of the partitions it committed on."""
+    admin = make_admin(bootstrap_servers, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group_id)
+    finally:
+        await admin.close()
+    return {partition: meta.offset for partition, meta in offsets.items() if meta.offset >= 0}
 
 
 async def wait_for_kafka(bootstrap_servers: str, timeout: float = 60.0) -> None:

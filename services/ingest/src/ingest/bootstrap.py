@@ -13,7 +13,7 @@ from ingest.config import IngestSettings
 from ingest.maintenance import MaintenanceAnnouncer, MaintenanceStore
 from ingest.outcomes import OutcomeConsumer
 from ingest.publisher import TransactionalPublisher
-from ingest.reconciler import BatchViewReconciler, committed_offsets, outcome_partitions
+from ingest.reconciler import BatchViewReconciler
 from ingest.repository import SCHEMA, BatchRepository
 from ingest.sandpit import ResetFollower, SandpitResets, SandpitResetStore
 from ingest.service import BatchSubmissions, ChunkLimits, DecisionSignal
@@ -21,7 +21,7 @@ from lrs_contracts.dead_letters import Headers
 from lrs_contracts.topics import ALL_TOPICS, BATCH_OUTCOMES, MAINTENANCE
 from lrs_platform import parking_api
 from lrs_platform.http import build_app, readiness
-from lrs_platform.kafka import ensure_topics
+from lrs_platform.kafka import committed_offsets, ensure_topics, topic_partitions
 from lrs_platform.keyring import Keyring, KeyringUnavailable
 from lrs_platform.logging import configure_logging
 from lrs_platform.parking import DeadLetterOffice, DeadLetterPublisher, ParkedMessages
@@ -100,7 +100,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                     stale_after=settings.reconcile_after_seconds,
                     interval=settings.reconcile_interval_seconds,
                     consumer_passed=lambda: committed_offsets(settings.kafka_bootstrap_servers, outcomes_group),
-                    partitions_of=lambda bootstrap: outcome_partitions(bootstrap, topics.of(BATCH_OUTCOMES)),
+                    partitions_of=lambda bootstrap: topic_partitions(bootstrap, topics.of(BATCH_OUTCOMES)),
                 )
                 tasks.start(reconciler.run(), "ingest-batch-view-reconciler")
             if settings.environment.is_sandpit:

@@ -32,7 +32,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from ingest import metrics
 from ingest.outcomes import CONSUMER as BATCH_VIEW
@@ -41,7 +40,6 @@ from ingest.repository import BatchRepository, WaitingBatch
 from ingest.service import DecisionSignal
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed
-from lrs_contracts.topics import BATCH_OUTCOMES
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 
@@ -55,28 +53,6 @@ PASS_SECONDS = 60.0
 ConsumerFactory = Callable[..., AIOKafkaConsumer]
 
 
-async def committed_offsets(bootstrap_servers: str, group_id: str) -> dict[TopicPartition, int]:
-    """The offsets the outcome consumer's group has committed: it has stored every event before them."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group_id)
-    finally:
-        await admin.close()
-    return {partition: meta.offset for partition, meta in offsets.items() if meta.offset >= 0}
-
-
-async def outcome_partitions(bootstrap_servers: str, topic: str = BATCH_OUTCOMES.name) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        descriptions = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    numbers = sorted(partition["partition"] for topic in descriptions for partition in topic["partitions"])
-    return [TopicPartition(topic, number) for number in numbers]
-
-
 class BatchViewReconciler:
     def __init__(
         self,
@@ -88,7 +64,7 @@ class BatchViewReconciler:
         interval: float,
         consumer_passed: Callable[[], Awaitable[dict[TopicPartition, int]]],
         consumer_factory: ConsumerFactory = make_consumer,
-        partitions_of: Callable[[str], Awaitable[list[TopicPartition]]] = outcome_partitions,
+        partitions_of: Callable[[str], Awaitable[list[TopicPartition]]],
     ) -> None:
         self._bootstrap = bootstrap_servers
         self._repository = repository

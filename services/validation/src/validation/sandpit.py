@@ -34,7 +34,7 @@ from lrs_contracts.sandpit import PartitionOffset, SandpitAchievementsErased, Sa
 from lrs_contracts.topics import BATCH_OUTCOMES, LEARNER_EVENTS, PLR_EVENTS
 from lrs_domain.identifiers import mask_uln
 from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy
-from lrs_platform.kafka import make_admin, make_consumer
+from lrs_platform.kafka import make_consumer, topic_partitions
 from lrs_platform.keyring import Erased, KeyLookup, Keyring, KeyringUnavailable, LearnerKey, Purpose, SealBroken
 from lrs_platform.logging import get_logger
 from validation.decision_store import OutgoingMessage, _ao_lock_key, decode_messages, encode_messages
@@ -201,17 +201,8 @@ class RegistryFollower:
     async def _partitions(self) -> list[TopicPartition]:
         """The topic's partitions, once it exists (live services create it)."""
         while True:
-            admin = make_admin(self._bootstrap, request_timeout_ms=10_000)
-            await admin.start()
-            try:
-                described = await admin.describe_topics([self._topic])
-            finally:
-                await admin.close()
-            numbers = sorted(
-                part["partition"] for topic in described if not topic["error_code"] for part in topic["partitions"]
-            )
-            if numbers:
-                return [TopicPartition(self._topic, number) for number in numbers]
+            if partitions := await topic_partitions(self._bootstrap, self._topic):
+                return partitions
             await asyncio.sleep(1.0)
 
     async def apply_or_skip(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:

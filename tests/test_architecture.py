@@ -1,0 +1,82 @@
+"""The layout the code keeps: services never import each other, the domain core does no I/O, and every
+Kafka client is built by `lrs_platform.kafka` (so each connects as the environment says: TLS in a cluster)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICE_PACKAGES = {
+    path.name: path.parent.parent.name
+    for path in ROOT.glob("services/*/src/*")
+    if path.is_dir() and (path / "__init__.py").exists()
+}
+SOURCE_TREES = [
+    *ROOT.glob("services/*/src"),
+    *ROOT.glob("libs/*/src"),
+    ROOT / "contracts" / "src",
+    ROOT / "tools/cli/src",
+]
+IO_LIBRARIES = {"asyncio", "asyncpg", "aiokafka", "faust", "fastapi", "starlette", "httpx", "socket", "aiosmtpd"}
+KAFKA_CLIENTS = {"AIOKafkaAdminClient", "AIOKafkaConsumer", "AIOKafkaProducer"}
+KAFKA_CLIENT_MODULE = ROOT / "libs/platform/src/lrs_platform/kafka.py"
+
+
+def modules(tree: Path) -> Iterator[tuple[Path, ast.Module]]:
+    for path in sorted(tree.rglob("*.py")):
+        yield path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def imported(module: ast.Module) -> Iterator[str]:
+    """The top-level package of every import in the module, local ones included."""
+    for node in ast.walk(module):
+        if isinstance(node, ast.Import):
+            yield from (alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module.split(".")[0]
+
+
+def test_the_service_packages_are_found() -> None:
+    assert set(SERVICE_PACKAGES) >= {"ingest", "validation", "plr_projector", "challenges", "notifier", "reporting"}
+
+
+@pytest.mark.parametrize("package", sorted(SERVICE_PACKAGES))
+def test_a_service_imports_no_other_service(package: str) -> None:
+    others = set(SERVICE_PACKAGES) - {package}
+    tree = ROOT / "services" / SERVICE_PACKAGES[package] / "src"
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path, module in modules(tree)
+        for name in imported(module)
+        if name in others
+    ]
+    assert found == []
+
+
+def test_the_domain_core_imports_no_io_library() -> None:
+    tree = ROOT / "libs/domain/src"
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path, module in modules(tree)
+        for name in imported(module)
+        if name in IO_LIBRARIES
+    ]
+    assert found == []
+
+
+def test_every_kafka_client_is_built_by_lrs_platform_kafka() -> None:
+    found = []
+    for tree in SOURCE_TREES:
+        for path, module in modules(tree):
+            if path == KAFKA_CLIENT_MODULE:
+                continue
+            for node in ast.walk(module):
+                if isinstance(node, ast.Call):
+                    called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                    if called in KAFKA_CLIENTS:
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {called}")
+    assert found == []
