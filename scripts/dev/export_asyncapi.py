@@ -15,6 +15,7 @@ from typing import Any
 
 from lrs_contracts import dead_letters
 from lrs_contracts.envelope import Envelope
+from lrs_contracts.environments import Environment, TopicNames
 from lrs_contracts.examples import DEAD_LETTER_EXAMPLE, EXAMPLES
 from lrs_contracts.registry import EVENT_TYPES
 from lrs_contracts.topics import ALL_TOPICS, Topic
@@ -29,6 +30,15 @@ SCHEMAS = "#/components/schemas/"
 DEAD_LETTER = "DeadLetter"
 
 Json = dict[str, Any]
+
+
+SANDPIT = TopicNames(Environment.SANDPIT)
+_SANDPIT_ONLY = " (Sandpit only)"
+
+
+def _in_sandpit_only(event_type: str) -> bool:
+    """The Sandpit's own events travel only on its `sandpit.` copies of the topics."""
+    return event_type.startswith("lrs.sandpit.")
 
 
 def _hoist(schema: Json, into: Json) -> Json:
@@ -263,7 +273,10 @@ def render_catalogue(document: Json) -> str:
         "|---|---|---|---|---|---|",
     ]
     for topic in ALL_TOPICS:
-        events = ", ".join(f"[`{event_type}`](#{event_type.replace('.', '')})" for event_type in topic.carries)
+        events = ", ".join(
+            f"[`{event_type}`](#{event_type.replace('.', '')}){_SANDPIT_ONLY if _in_sandpit_only(event_type) else ''}"
+            for event_type in topic.carries
+        )
         lines.append(
             f"| `{topic.name}` | {_cell(topic.key)} | {topic.partitions} | {topic.retention}"
             f" | `{topic.dead_letters}` | {events} |"
@@ -311,7 +324,8 @@ def render_catalogue(document: Json) -> str:
                 "",
                 f"{message['summary']}",
                 "",
-                f"Topic `{topic.name}`, key: {_key_of(message['summary'], topic.key)}."
+                f"Topic `{SANDPIT.of(topic) if _in_sandpit_only(event_type) else topic.name}`,"
+                f" key: {_key_of(message['summary'], topic.key)}."
                 f" Payload `data`: `{message['title']}`.",
                 "",
                 *_fields(schemas[message["title"]]),

@@ -109,8 +109,8 @@ class ChallengeResolved(Contract):
     )
     correcting_batch_id: uuid.UUID | None = Field(
         default=None,
-        description="the completed batch that corrected the data, with `corrected` (decision 0142); absent with the"
-        " other resolutions and in events written before this field existed (decision 0149)",
+        description="the completed batch that corrected the data, with `corrected` (decision 0142); null with the"
+        " other resolutions, absent in events written before this field existed (decision 0149)",
     )
 
 

@@ -5,7 +5,7 @@ unchanged, to its topic's dead-letter topic with these Kafka headers, and goes o
 
 | header | value |
 |---|---|
-| `lrs-error` | why, at most 1,000 bytes of UTF-8: `<ExceptionClass>: <message>` for a failure; the consumer's own words for a message it will not apply (`invalid: data.grade: Field required`), never a value of the message |
+| `lrs-error` | why, at most 1,000 bytes of UTF-8, never a value of the message: `invalid: <field>: <what>` for a message that fails its contract (parked at its first attempt: `invalid: grade: Field required`), `<ExceptionClass>: <message>` for any other failure (after its attempts), or the consumer's own words for a message it will not apply (`unknown event type '…'`) |
 | `lrs-original-topic` | the topic the message was read from |
 | `lrs-original-partition` | its partition (decimal) |
 | `lrs-original-offset` | its offset (decimal) |
@@ -66,13 +66,17 @@ def dead_letter_topic(topic: str) -> str:
 
 
 def error_text(error: BaseException) -> str:
-    """`<ExceptionClass>: <message>`, cut to fit the `lrs-error` header.
-
-    A validation error names the fields and what is wrong with them, never the values (which may be
-    personal data).
-    """
-    detail = validation_issues(error) if isinstance(error, ValidationError) else str(error)
+    """`<ExceptionClass>: <message>`, cut to fit the `lrs-error` header; for a validation error (a message
+    that fails its contract) `invalid: ` and the fields with what is wrong with them, never the values
+    (which may be personal data)."""
+    if isinstance(error, ValidationError):
+        return _cut(f"{INVALID}{validation_issues(error)}")
+    detail = str(error)
     return _cut(f"{type(error).__name__}: {detail}" if detail else type(error).__name__)
+
+
+INVALID = "invalid: "
+"""How `lrs-error` starts for a message that fails its contract: parked at its first attempt."""
 
 
 def validation_issues(error: ValidationError) -> str:

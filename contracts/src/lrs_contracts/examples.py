@@ -203,8 +203,15 @@ def _achievement_id(key: AchievementKey) -> uuid.UUID:
 
 
 def _submitted_event_id(batch_id: uuid.UUID) -> uuid.UUID:
-    """The id of a batch's `lrs.batch.submitted.v1` event, the cause of everything the decider writes for it."""
+    """The id of a batch's `lrs.batch.submitted.v1` event: the cause of its chunks, its end and its
+    `lrs.batch.validation.started.v1`."""
     return deterministic_id(batch_id, "submitted")
+
+
+def _completed_event_id(batch_id: uuid.UUID) -> uuid.UUID:
+    """The id of a batch's `lrs.batch.submission.completed.v1` event: the cause of its decision, every
+    event the decider writes for it once the whole batch has arrived."""
+    return deterministic_id(batch_id, "completed")
 
 
 def _plr_event_id(batch_id: uuid.UUID, line: int, event_type: str) -> uuid.UUID:
@@ -334,7 +341,7 @@ _BATCH_EXAMPLES = (
         source="ingest",
         correlation_id=str(BATCH_ID),
         causation_id=str(_submitted_event_id(BATCH_ID)),
-        event_id=deterministic_id(BATCH_ID, "completed"),
+        event_id=_completed_event_id(BATCH_ID),
         occurred_at=_RECEIVED,
     ),
     _example(
@@ -411,7 +418,7 @@ _BATCH_EXAMPLES = (
         ),
         source="validation",
         correlation_id=str(BATCH_ID),
-        causation_id=str(_submitted_event_id(BATCH_ID)),
+        causation_id=str(_completed_event_id(BATCH_ID)),
         event_id=deterministic_id(BATCH_ID, "outcomes", 0),
         occurred_at=_DECIDED,
     ),
@@ -435,7 +442,7 @@ _BATCH_EXAMPLES = (
         ),
         source="validation",
         correlation_id=str(BATCH_ID),
-        causation_id=str(_submitted_event_id(BATCH_ID)),
+        causation_id=str(_completed_event_id(BATCH_ID)),
         event_id=deterministic_id(BATCH_ID, "result"),
         occurred_at=_DECIDED,
     ),
@@ -465,7 +472,7 @@ _FAILED_EXAMPLES = (
         ),
         source="validation",
         correlation_id=str(FAILED_BATCH_ID),
-        causation_id=str(_submitted_event_id(FAILED_BATCH_ID)),
+        causation_id=str(_completed_event_id(FAILED_BATCH_ID)),
         event_id=deterministic_id(FAILED_BATCH_ID, "result"),
         occurred_at=_at("2024-08-27T13:02:44.930"),
     ),
@@ -522,7 +529,7 @@ def _plr_example(
         payload,
         source="validation",
         correlation_id=str(batch_id),
-        causation_id=str(_submitted_event_id(batch_id)),
+        causation_id=str(_completed_event_id(batch_id)),
         event_id=_plr_event_id(batch_id, payload.provenance.line, payload.event_type),
         occurred_at=_at(occurred_at),
     )
@@ -1050,7 +1057,7 @@ _STUCK_BATCH_END = _example(
     source="ingest",
     correlation_id=str(ABANDONED_BATCH_ID),
     causation_id=str(_submitted_event_id(ABANDONED_BATCH_ID)),
-    event_id=deterministic_id(ABANDONED_BATCH_ID, "completed"),
+    event_id=_completed_event_id(ABANDONED_BATCH_ID),
     occurred_at=_at("2024-11-14T09:41:10.337"),
 )
 

@@ -8,11 +8,12 @@ Every failure of a handler is classified (`classify_failure`):
   `InterfaceError`), and anything a handler raises as `Transient` (an SMTP server away, say).
   Retried with exponential backoff (`RetryPolicy`, capped at `max_seconds`) for as long as it takes,
   and **never parked**: a database outage must not empty a topic into its DLQ.
-- **poison** — everything else: the message itself fails the same way every time. Decode and
-  validation errors (`ValueError`, pydantic's `ValidationError`, `UnicodeError`), data PostgreSQL
-  refuses (`DataError`, e.g. `CharacterNotInRepertoireError` for a NUL byte; integrity violations),
-  a header that cannot be built (`ValueError` for a CR/LF), and bugs (`KeyError`, `TypeError`, ...).
-  Tried `poison_attempts` times, then parked.
+- **poison** — everything else: the message itself fails the same way every time. Decode errors
+  (`ValueError`, `UnicodeError`), data PostgreSQL refuses (`DataError`, e.g.
+  `CharacterNotInRepertoireError` for a NUL byte; integrity violations), a header that cannot be built
+  (`ValueError` for a CR/LF), and bugs (`KeyError`, `TypeError`, ...). Tried `poison_attempts` times,
+  then parked; a message failing its contract (pydantic's `ValidationError`) is parked at its first
+  attempt, as `invalid: <where>: <what>`, since the same bytes fail the same way again.
 
 Parking stores the message in the service's `parked_messages` table (`lrs_platform.parking`), copies
 it to `<topic>.dlq` with the `lrs_contracts.dead_letters` headers, and *holds its key*: later
@@ -73,6 +74,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.consumer import fetcher
 from aiokafka.errors import CorruptRecordException, KafkaError
 from prometheus_client import Counter, Gauge
+from pydantic import ValidationError
 
 from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_platform.kafka import stop_within
@@ -361,7 +363,8 @@ class Attempts:
                 kind = classify_failure(error)
                 if kind is Failure.POISON:
                     poisoned += 1
-                    if poisoned >= allowed:
+                    # the same bytes fail their contract the same way every time: no second attempt
+                    if poisoned >= allowed or isinstance(error, ValidationError):
                         FAILURES.labels(self.consumer, kind.value).inc()
                         self.last_error = error_text(error)
                         self._settled()

@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from aiokafka.errors import KafkaConnectionError
 from prometheus_client import REGISTRY
+from pydantic import BaseModel, ValidationError
 
 from lrs_contracts.dead_letters import DeadLetter, Headers
 from lrs_platform.consumer import (
@@ -101,6 +102,20 @@ async def test_a_poison_is_given_up_after_the_bounded_attempts() -> None:
     outcome = await Attempts("c", NO_WAIT).run(effect)
     assert outcome == Poisoned("ValueError: bad", 3)
     assert effect.calls == 3
+
+
+class Batch(BaseModel):
+    batch_id: int
+
+
+async def test_a_message_failing_its_contract_is_given_up_at_the_first_attempt_and_said_invalid() -> None:
+    with pytest.raises(ValidationError) as raised:
+        Batch.model_validate({"batch_id": "Ada Lovelace"})
+    effect = Flaky(*[raised.value] * 10)
+    outcome = await Attempts("c", NO_WAIT).run(effect)
+    assert isinstance(outcome, Poisoned) and (outcome.attempts, effect.calls) == (1, 1)
+    assert outcome.error.startswith("invalid: batch_id: Input should be a valid integer")
+    assert "Lovelace" not in outcome.error
 
 
 async def test_a_retired_consumer_leaves_metrics_while_the_others_stay() -> None:

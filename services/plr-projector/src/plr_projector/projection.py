@@ -21,7 +21,7 @@ from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from lrs_contracts import topics
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
-from lrs_contracts.dead_letters import peek_event, validation_issues
+from lrs_contracts.dead_letters import error_text, peek_event
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.fast_decode import NotFast, decode_flat, flat_fields, plain_fields
 from lrs_contracts.learner import (
@@ -479,7 +479,7 @@ def decode_message(message: Message, actions: Mapping[Position, OperatorAction] 
         if envelope is None or payload is None:
             envelope, payload = decode(value)  # the registry's answer, for a precise error
     except ValidationError as error:
-        return Decoded(message, None, None, f"invalid: {validation_issues(error)[:1000]}")
+        return Decoded(message, None, None, error_text(error))
     except UnknownEventType as error:
         return Decoded(message, None, None, f"unknown event type {str(error)[:200]!r}")
     except (ValueError, UnicodeDecodeError) as error:
