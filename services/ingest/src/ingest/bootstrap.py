@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from ingest import api, sandpit
+from ingest import api, sandpit_api
 from ingest.config import IngestSettings
 from ingest.maintenance import MaintenanceAnnouncer, MaintenanceStore
 from ingest.outcomes import OutcomeConsumer
@@ -132,7 +132,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     )
     api.install(app)
     if settings.environment.is_sandpit:
-        app.include_router(sandpit.router)
+        app.include_router(sandpit_api.router)
     app.include_router(parking_api.router)
     return app
 

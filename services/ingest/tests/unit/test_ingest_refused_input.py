@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from ingest import api, sandpit
+from ingest import api, sandpit_api
 from ingest.maintenance import FURTHEST_START, MaintenanceStore
 from ingest.sandpit import ResetView
 from lrs_contracts.envelope import utc_now
@@ -84,7 +84,7 @@ class Ingest:
 async def ingest() -> AsyncIterator[Ingest]:
     app: FastAPI = build_app("ingest", title="Ingest", description="", lifespan=noop_lifespan)
     api.install(app)
-    app.include_router(sandpit.router)
+    app.include_router(sandpit_api.router)
     batches, resets = RecordingBatches(), RecordingResets()
     app.state.batches = batches
     app.state.settings = LiveSettings()

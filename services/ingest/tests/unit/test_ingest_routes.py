@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from ingest import api, maintenance_api, sandpit
+from ingest import api, maintenance_api, sandpit_api
 from lrs_platform import parking_api
 
 
@@ -23,7 +23,7 @@ def _calls(dependant: Dependant) -> Iterator[str]:
 
 
 def test_every_route_and_dependency_of_ingest_runs_on_the_event_loop() -> None:
-    routers = (api.router, maintenance_api.router, sandpit.router, parking_api.router)
+    routers = (api.router, maintenance_api.router, sandpit_api.router, parking_api.router)
     routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
 
     in_threads = {f"{route.path} {sorted(route.methods or ())}": list(_calls(route.dependant)) for route in routes}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.sandpit import ResetRequest, _ao_to_reset
+from ingest.sandpit_api import ResetRequest, _ao_to_reset
 from lrs_platform.identity import Principal
 from lrs_platform.problems import ProblemError
 

@@ -1,0 +1,107 @@
+"""HTTP: the Sandpit's resets (`ingest.sandpit`). An AO empties its own Sandpit, an operator any AO's, and
+operators purge the AOs idle for long; each reset is followed at `/v1/sandpit/resets/{reset_id}`. Only a
+Sandpit instance serves these routes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.publisher import PublishUnavailable
+from ingest.sandpit import ResetView, SandpitResets
+from lrs_contracts.identifiers import AO_ID_PATTERN
+from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, PrincipalKind, operator_scope
+from lrs_platform.problems import ProblemError, problem_responses
+
+
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ao_id: str | None = Field(
+        default=None,
+        pattern=AO_ID_PATTERN,
+        description="operators name the AO (e.g. RN5133); an AO resets only its own",
+    )
+
+
+class PurgeView(BaseModel):
+    idle_days: int
+    resets: list[ResetView]
+
+
+router = APIRouter(prefix="/v1", tags=["sandpit"])
+
+
+def _resets(request: Request) -> SandpitResets:
+    resets: SandpitResets = request.app.state.sandpit_resets
+    return resets
+
+
+def _ao_to_reset(principal: Principal, body: ResetRequest | None) -> str:
+    named = body.ao_id if body else None
+    if principal.kind is PrincipalKind.AO:
+        if named not in (None, principal.id):
+            raise ProblemError(403, "Forbidden", "An AO resets only its own Sandpit.")
+        return principal.id
+    if principal.is_operator:
+        if not named:
+            raise ProblemError(422, "AO required", 'Name the AO to reset: {"ao_id": "RN5133"}.')
+        return named
+    raise ProblemError(403, "Forbidden", f"Resets are not open to {principal.kind.value} callers.")
+
+
+@router.post(
+    "/sandpit/reset",
+    status_code=202,
+    summary="Empty the calling AO's Sandpit: its batches, achievement states and PLR entries",
+    description="Applied in the AO's queue, after every batch it sent before; follow it at "
+    "`/v1/sandpit/resets/{reset_id}` until `completed`. Other AOs' Sandpits are untouched.",
+    responses=problem_responses(401, 403, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+)
+async def reset_sandpit(request: Request, principal: CurrentPrincipal, body: ResetRequest | None = None) -> ResetView:
+    ao_id = _ao_to_reset(principal, body)
+    try:
+        return await _resets(request).request(ao_id, str(principal))
+    except PublishUnavailable as error:
+        raise ProblemError(503, "Kafka unavailable", f"The reset was not queued: {error}") from error
+
+
+@router.get(
+    "/sandpit/resets/{reset_id}",
+    summary="A Sandpit reset: pending, or completed once every Sandpit service has applied it",
+    responses=problem_responses(401, 404),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+)
+async def reset_status(request: Request, principal: CurrentPrincipal, reset_id: uuid.UUID) -> ResetView:
+    view = await _resets(request).store.get(reset_id)
+    if view is None or not (
+        principal.is_operator or (principal.kind is PrincipalKind.AO and principal.id == view.ao_id)
+    ):
+        raise ProblemError(404, "Unknown reset", f"No reset {reset_id} of yours.")
+    return view
+
+
+@router.post(
+    "/admin/sandpit/purge",
+    status_code=202,
+    summary="Reset every AO with no Sandpit batch for `idle_days` days (operators; a daily CronJob)",
+    responses=problem_responses(401, 403, 503),
+    openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
+)
+async def purge_sandpit(
+    request: Request, principal: CurrentPrincipal, idle_days: Annotated[int, Query(ge=1, le=3650)] = 90
+) -> PurgeView:
+    if not principal.is_operator:
+        raise ProblemError(403, "Forbidden", "Only operators purge the Sandpit.")
+    resets = _resets(request)
+    views: list[ResetView] = []
+    for ao_id in await resets.store.idle_aos(idle_days):
+        try:
+            views.append(await resets.request(ao_id, str(principal)))
+        except PublishUnavailable as error:
+            raise ProblemError(503, "Kafka unavailable", f"{len(views)} resets queued, then: {error}") from error
+    return PurgeView(idle_days=idle_days, resets=views)
