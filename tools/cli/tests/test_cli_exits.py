@@ -422,3 +422,21 @@ def test_an_id_that_is_not_a_uuid_is_a_usage_error_before_any_service_is_asked(
 
     assert main(arguments) == ExitCode.USAGE
     assert says in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_wait_cut_short_still_gives_the_batch_it_sent(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ingest gone between the 202 and the wait: the batch exists, so its id is printed, and how to follow it."""
+
+    def accepted(connection: object, file: str, idempotency_key: str | None) -> dict[str, object]:
+        return {"batch_id": "0b5c1e0e-8d0c-4f47-9c3a-2c8b6f1d7e11", "status": "accepted", "replay": False}
+
+    monkeypatch.setattr(batch_commands, "submit", accepted)
+    monkeypatch.setenv("LRS_INGEST_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("LRS_API_KEY", "lrs_live_an_ao_key")
+
+    assert main(["batch", "submit", str(SAMPLE), "--wait", "5"]) == ExitCode.UNREACHABLE
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "0b5c1e0e-8d0c-4f47-9c3a-2c8b6f1d7e11"
+    assert "follow it with: lrs batch status 0b5c1e0e-8d0c-4f47-9c3a-2c8b6f1d7e11" in captured.err

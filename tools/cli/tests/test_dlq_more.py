@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from lrs_cli.client import Connection, ExitCode
@@ -83,3 +85,27 @@ def test_a_keyless_event_s_long_name_keeps_the_projector_s_columns_aligned() -> 
     header, *lines = parked_events_table([keyless, keyed]).splitlines()
 
     assert {line.index("lrs.plr.events.v1 ") for line in lines} == {header.index("topic")}
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_listing_every_service_when_none_answers_is_not_all_clear(
+    as_json: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    closed = f"http://127.0.0.1:{_closed_port()}"
+    for service in ("INGEST", "VALIDATION", "PLR_PROJECTOR", "NOTIFIER", "REPORTING", "CHALLENGES"):
+        monkeypatch.setenv(f"LRS_{service}_URL", closed)
+    monkeypatch.setenv("LRS_API_KEY", "lrs_k1_secret")
+
+    code = main(["dlq", "list", "--service", "all", *(["--json"] if as_json else [])])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.UNREACHABLE
+    assert captured.out.count("cannot reach") == 6
+    assert "not every service answered" in captured.err

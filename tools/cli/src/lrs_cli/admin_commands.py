@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -89,19 +91,62 @@ def credentials(
         principal = registered_ao(principal, reference_dir)
     if action == "revoke":
         return _revoked(principal, environment)
+    key_file = _KeyFile.beside(Path(output)) if output else None
     try:
         result = asyncio.run(_with_store(action, principal, label, environment))
-    except ValueError as error:  # what the key may not be issued for (a provider not by its UKPRN, say)
-        raise CommandError(str(error)) from error
+    except BaseException as error:
+        if key_file is not None:
+            key_file.discard()
+        if isinstance(error, ValueError):  # what the key may not be issued for (a provider not by its UKPRN, say)
+            raise CommandError(str(error)) from error
+        raise
     if isinstance(result, int):
         return f"revoked {result} key(s) of {principal}"
-    if output:
-        path = Path(output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(result.token + "\n", encoding="utf-8")
-        path.chmod(0o600)
-        return f"{action}d key {result.key_id} for {principal}{_scoped(result)}; written to {path}"
+    if key_file is not None:
+        key_file.keep(result.token)
+        return f"{action}d key {result.key_id} for {principal}{_scoped(result)}; written to {key_file.path}"
     return result.token
+
+
+class _KeyFile:
+    """Where `--output` puts a new key, made ready before the key is: a path that cannot be written (its folder
+    a file, a place the user may not write) is refused with nothing created or revoked. The key goes to a
+    temporary file beside it (0600) that then replaces it, so a rotation never leaves half a key behind."""
+
+    def __init__(self, path: Path, descriptor: int, temporary: str) -> None:
+        self.path = path
+        self._descriptor = descriptor
+        self._temporary = temporary
+
+    @classmethod
+    def beside(cls, path: Path) -> _KeyFile:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        except OSError as error:
+            raise UsageError(
+                f"--output {path} cannot be written ({error.strerror or error}): no key was created or revoked"
+            ) from error
+        return cls(path, descriptor, temporary)
+
+    def keep(self, token: str) -> None:
+        try:
+            with os.fdopen(self._descriptor, "w", encoding="utf-8") as written:
+                written.write(token + "\n")
+            os.replace(self._temporary, self.path)
+        except OSError as error:
+            # the key exists now (and a rotation has revoked the old ones): it is shown rather than lost
+            raise CommandError(
+                f"the key was made but --output {self.path} could not be written ({error.strerror or error});"
+                f" store it now, it is not shown again:\n{token}"
+            ) from error
+
+    def discard(self) -> None:
+        """The key was not made: the temporary file goes, and `--output` stays as it was."""
+        with contextlib.suppress(OSError):
+            os.close(self._descriptor)
+        with contextlib.suppress(OSError):
+            os.unlink(self._temporary)
 
 
 def _revoked(principal: Principal, environment: Environment) -> str:

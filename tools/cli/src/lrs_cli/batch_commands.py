@@ -268,18 +268,23 @@ def submit_command(
             " earlier batch, not a new one"
         )
     batch = None
+    if not as_json:  # the id first: a wait cut short (the service away, Ctrl-C) must not lose the batch
+        stdout().print(accepted["batch_id"], markup=False)
+        sys.stdout.flush()  # a script reading the pipe has the id while the wait goes on
     if wait > 0:
-        with connection(ctx).client("ingest") as client:
-            batch = follow(client, accepted["batch_id"], wait)
+        try:
+            with connection(ctx).client("ingest") as client:
+                batch = follow(client, accepted["batch_id"], wait)
+        except (Exception, KeyboardInterrupt):
+            warn(f"batch {accepted['batch_id']} was accepted; follow it with: lrs batch status {accepted['batch_id']}")
+            raise
     if as_json:
         # with --wait, `status` is the batch's as it now stands: the 202's "accepted" beside a failed batch misled
         print_json({**accepted, "status": batch["status"], "batch": batch} if batch else accepted)
-    else:
-        stdout().print(accepted["batch_id"], markup=False)
-        if batch:
-            stdout().print(summary(batch))
-        elif notice := accepted.get("maintenance"):
-            warn(f"held by maintenance ({notice['reason']}): it {notice['message']}")
+    elif batch:
+        stdout().print(summary(batch))
+    elif notice := accepted.get("maintenance"):
+        warn(f"held by maintenance ({notice['reason']}): it {notice['message']}")
     if batch:
         raise typer.Exit(exit_code_of(batch))
 

@@ -7,6 +7,7 @@ other consuming service shares `lrs_platform.parking_api`, where a parked messag
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -76,25 +77,40 @@ def _unavailable(error: Exception) -> str:
 def dlq_list(
     connection: Connection, service: str, key: str | None = None, topic: str | None = None, limit: int = 500
 ) -> str:
+    return _listing(connection, service, key, topic, limit)[0]
+
+
+def _listing(
+    connection: Connection, service: str, key: str | None, topic: str | None, limit: int
+) -> tuple[str, ExitCode]:
+    """The table, and the exit status: with `all`, a service that did not answer makes it `_unanswered`'s."""
     if service == "all":
-        sections = []
+        sections, failures = [], []
         for each in SERVICES:
             try:
                 sections.append(f"== {each}\n{dlq_list(connection, each, key, topic, limit)}")
             except (CommandError, httpx.TransportError) as error:
                 sections.append(f"== {each}\nunavailable: {_unavailable(error)}")
-        return "\n".join(sections)
+                failures.append(error)
+        return "\n".join(sections), _unanswered(failures)
     parked, total = parked_messages(connection, service, key, topic, limit)
     text = projector_commands.parked_events_table(parked) if service == PROJECTOR else parked_table(parked)
     more = more_parked_text(service, len(parked), total)
-    return f"{text}\n{more}" if more else text
+    return (f"{text}\n{more}" if more else text), ExitCode.OK
 
 
 def dlq_json(
     connection: Connection, service: str, key: str | None = None, topic: str | None = None, limit: int = 500
 ) -> dict[str, Any]:
     """service → its parked messages, or {"unavailable": why} for a service that did not answer."""
+    return _json_listing(connection, service, key, topic, limit)[0]
+
+
+def _json_listing(
+    connection: Connection, service: str, key: str | None, topic: str | None, limit: int
+) -> tuple[dict[str, Any], ExitCode]:
     found: dict[str, Any] = {}
+    failures: list[Exception] = []
     for each in SERVICES if service == "all" else (service,):
         try:
             found[each], total = parked_messages(connection, each, key, topic, limit)
@@ -104,7 +120,19 @@ def dlq_json(
             if service != "all":
                 raise
             found[each] = {"unavailable": _unavailable(error)}
-    return found
+            failures.append(error)
+    return found, _unanswered(failures)
+
+
+def _unanswered(failures: Sequence[Exception]) -> ExitCode:
+    """`--service all` is only all clear when every service answered: 4 when none of the failures was an
+    answer (services unreachable), else the first error answer's status (1; an AO's key is refused)."""
+    if not failures:
+        return ExitCode.OK
+    for failure in failures:
+        if isinstance(failure, CommandError):
+            return failure.exit_code
+    return ExitCode.UNREACHABLE
 
 
 def _parked_id(target: str, connection: Connection) -> int:
@@ -188,9 +216,14 @@ def list_command(
 ) -> None:
     """Parked messages, poison first per key."""
     if as_json:
-        print_json(dlq_json(connection(ctx), service.value, key, topic, limit))
+        found, status = _json_listing(connection(ctx), service.value, key, topic, limit)
+        print_json(found)
     else:
-        print_text(dlq_list(connection(ctx), service.value, key, topic, limit))
+        text, status = _listing(connection(ctx), service.value, key, topic, limit)
+        print_text(text)
+    if status is not ExitCode.OK:
+        warn("not every service answered (see above): the list is not complete")
+        raise typer.Exit(status)
 
 
 @app.command("retry")
