@@ -16,7 +16,7 @@ import typer
 from rich.text import Text
 
 from lrs_cli import check_command
-from lrs_cli.client import CommandError, Connection, Counted, ExitCode, expect_ok, pages, problem_text
+from lrs_cli.client import CommandError, Connection, Counted, ExitCode, UsageError, expect_ok, pages, problem_text
 from lrs_cli.output import (
     JsonOption,
     batch_id_value,
@@ -128,6 +128,8 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
         raise CommandError(f"cannot tell the format of {path.name}: use .csv, .xml or .json")
     headers = {"Content-Type": CONTENT_TYPES[fmt.value]}
     if idempotency_key:
+        if not (idempotency_key.isascii() and idempotency_key.isprintable() and 0 < len(idempotency_key) <= 255):
+            raise UsageError("--idempotency-key is 1 to 255 visible ASCII characters (a UUID, say)")
         headers["Idempotency-Key"] = idempotency_key
     with connection.client("ingest") as client:
         response = upload(client, "/v1/batches", content, headers, path.name)
@@ -352,7 +354,7 @@ def count_cell(counts: dict[str, Any], name: str, *, failed: bool = False) -> st
 def list_command(
     ctx: typer.Context,
     ao: Annotated[str | None, typer.Option(help="Operators: only this AO's batches (like RN9093).")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="How many batches, newest first.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many batches, newest first.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
     """The batches you submitted (operators: every AO's), newest first."""

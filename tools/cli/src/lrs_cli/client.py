@@ -79,7 +79,14 @@ class Connection:
     @staticmethod
     def from_environment(key_file: Path | None = None, environment: Environment = Environment.LIVE) -> Connection:
         if key_file:
-            return Connection(key_file.read_text(encoding="utf-8").strip(), environment, key_file)
+            try:
+                # utf-8-sig: a key saved by an editor that starts its files with a byte-order mark still reads
+                key = key_file.read_text(encoding="utf-8-sig").strip()
+            except UnicodeDecodeError as error:
+                raise UsageError(
+                    f"the key file {key_file} is not text: is it the key `lrs credentials` wrote?"
+                ) from error
+            return Connection(key, environment, key_file)
         return Connection(os.environ.get(_key_variable(environment)), environment)
 
     @property
@@ -113,6 +120,9 @@ class Connection:
         if not self.api_key:
             variable = _key_variable(self.environment)
             raise CommandError(f"no API key: set {variable} or pass --key-file")
+        if not _usable_key(self.api_key):
+            where = f"the key file {self.key_file}" if self.key_file else _key_variable(self.environment)
+            raise UsageError(f"{where} does not hold an API key: a key is visible ASCII characters only (lrs_…)")
         base_url = self.url(service)
         headers = {"Authorization": f"Bearer {self.api_key}"}
         if self.sandpit:
@@ -173,7 +183,22 @@ def read_replacement(file: str) -> Any:
 def expect_ok(response: httpx.Response) -> Any:
     if response.status_code >= 400:
         raise CommandError(problem_text(response))
-    return response.json() if response.content else None
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError as error:  # a proxy's sign-in page, another program on the port
+        said = response.headers.get("content-type", "no content type")
+        raise CommandError(
+            f"{response.request.url.copy_with(query=None)} answered {response.status_code} with {said}, not the"
+            " LRS's JSON: check the LRS_<SERVICE>_URL variables"
+        ) from error
+
+
+def _usable_key(key: str) -> bool:
+    """An API key is visible ASCII (`lrs_…`): anything else cannot be sent in a header, so it is refused
+    before a request, naming where it came from, rather than failing deep in the HTTP client."""
+    return key.isascii() and key.isprintable() and " " not in key
 
 
 @dataclass

@@ -128,7 +128,10 @@ def verify_credential(token: str, jwks: Mapping[str, Any], *, now: float | None 
 
 
 def read_token(path: Path) -> str:
-    text = path.read_text(encoding="utf-8").strip()
+    try:
+        text = path.read_text(encoding="utf-8-sig").strip()
+    except UnicodeDecodeError as error:
+        raise CredentialInvalid(f"{path} is not text: a credential is a compact JWS or the projector's JSON") from error
     if text.startswith("{"):
         document = _json_object(text.encode(), "credential file")
         if not isinstance(document.get("credential"), str):

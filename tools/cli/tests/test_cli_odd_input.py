@@ -1,0 +1,67 @@
+"""Input a person really sends by mistake is one line on stderr with the right exit status, never a traceback:
+a key saved with a byte-order mark or as binary, a key or idempotency key with letters HTTP cannot carry, a
+proxy's HTML page where the LRS's JSON was expected, a credential file that is not text."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lrs_cli.client import CommandError, Connection, ExitCode, expect_ok
+from lrs_cli.main import main
+
+ROOT = Path(__file__).resolve().parents[3]
+SAMPLE = ROOT / "samples" / "sample-100.csv"
+
+
+def test_a_key_file_saved_with_a_byte_order_mark_reads_as_the_key(tmp_path: Path) -> None:
+    key_file = tmp_path / "ao.key"
+    key_file.write_bytes(codecs.BOM_UTF8 + b"lrs_live_k1_secret\r\n")
+    assert Connection.from_environment(key_file).api_key == "lrs_live_k1_secret"
+
+
+def test_a_binary_key_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key_file = tmp_path / "ao.key"
+    key_file.write_bytes(b"\xff\xfe\x00\x81binary")
+    assert main(["--key-file", str(key_file), "batch", "list"]) == ExitCode.USAGE
+    assert f"the key file {key_file} is not text" in capsys.readouterr().err
+
+
+def test_a_key_with_letters_a_header_cannot_carry_is_refused_before_any_request(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LRS_API_KEY", "lrs_clé")
+    assert main(["batch", "list"]) == ExitCode.USAGE
+    assert "LRS_API_KEY does not hold an API key: a key is visible ASCII characters only" in capsys.readouterr().err
+
+
+def test_an_idempotency_key_with_letters_a_header_cannot_carry_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LRS_API_KEY", "lrs_live_k1_secret")
+    assert main(["batch", "submit", str(SAMPLE), "--idempotency-key", "résultats-1"]) == ExitCode.USAGE
+    assert "--idempotency-key is 1 to 255 visible ASCII characters" in capsys.readouterr().err
+
+
+def test_a_page_that_is_not_the_lrs_json_names_the_url_to_check() -> None:
+    request = httpx.Request("GET", "http://proxy.example/v1/batches?page=1")
+    page = httpx.Response(200, html="<html>Sign in</html>", request=request)
+    with pytest.raises(CommandError, match=r"http://proxy.example/v1/batches answered 200 with text/html"):
+        expect_ok(page)
+
+
+def test_a_credential_file_that_is_not_text_is_refused_as_not_a_credential(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    credential, jwks = tmp_path / "plr.jwt", tmp_path / "jwks.json"
+    credential.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    jwks.write_text('{"keys": []}')
+    assert main(["plr", "verify", str(credential), "--jwks", str(jwks)]) == ExitCode.FAILED
+    assert f"{credential} is not text" in capsys.readouterr().err
+
+
+def test_batch_list_limit_has_a_ceiling(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["batch", "list", "--limit", "99999999999999999999"]) == ExitCode.USAGE
