@@ -36,7 +36,8 @@ SMTP_PORT=$(free_port)
   echo "export PORTAL_SMTP_HOST=127.0.0.1 PORTAL_SMTP_PORT=$SMTP_PORT"
 } > "$run/env"
 
-nohup .venv/bin/python -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$run/mailbox" \
+# -u: SMTPUTF8, as a production relay offers it: an AO's address such as zoë@ao.example is delivered
+nohup .venv/bin/python -m aiosmtpd -n -u -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$run/mailbox" \
   > "$run/logs/smtp.log" 2>&1 < /dev/null &
 echo $! > "$run/pids/smtp.pid"
 
