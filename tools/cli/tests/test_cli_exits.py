@@ -299,6 +299,16 @@ def test_a_plr_of_a_uln_whose_check_digit_is_wrong_is_a_usage_error_before_any_s
     assert "the check digit of ULN 1000000044 is wrong (RV002)" in capsys.readouterr().err
 
 
+def test_a_plr_of_the_temporary_uln_says_rv003_as_the_rules_do(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setenv("LRS_PLR_PROJECTOR_URL", "http://127.0.0.1:9")  # nothing listens there
+
+    assert main(["plr", "show", "9999999999"]) == ExitCode.USAGE
+    assert "ULN 9999999999 is the temporary ULN (RV003)" in capsys.readouterr().err
+
+
 FULLWIDTH_ULN = "".join(chr(0xFF10 + int(digit)) for digit in "1000000043")  # digits to str.isdigit, not to RV001
 
 

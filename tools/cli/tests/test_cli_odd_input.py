@@ -65,3 +65,11 @@ def test_a_credential_file_that_is_not_text_is_refused_as_not_a_credential(
 
 def test_batch_list_limit_has_a_ceiling(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["batch", "list", "--limit", "99999999999999999999"]) == ExitCode.USAGE
+
+
+def test_a_route_the_service_lacks_names_the_url_to_check() -> None:
+    """LRS_INGEST_URL pointing at another service: its 404 has no detail of its own."""
+    request = httpx.Request("GET", "http://127.0.0.1:8003/v1/batches?page=1")
+    missing = httpx.Response(404, json={"title": "Not Found", "status": 404, "code": "NOT_FOUND"}, request=request)
+    with pytest.raises(CommandError, match=r"at http://127.0.0.1:8003/v1/batches: check the LRS_<SERVICE>_URL"):
+        expect_ok(missing)

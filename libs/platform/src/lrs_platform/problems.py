@@ -105,6 +105,9 @@ def not_json() -> Problem:
     )
 
 
+_LENGTHS = {"too_long": ("at most", "max_length"), "too_short": ("at least", "min_length")}
+
+
 def _issue_text(issue: Mapping[str, Any], within: tuple[str, ...]) -> str:
     """`where: what`; a body that is not JSON at all is said so in words, with where the parser stopped (FastAPI
     puts the character's index in the location, pydantic the line and column in its message)."""
@@ -114,9 +117,14 @@ def _issue_text(issue: Mapping[str, Any], within: tuple[str, ...]) -> str:
         at = f", at character {where[0] + 1}" if where else ""
         return f"the request body is not valid JSON ({reason}{at}): send a JSON object"
     what = issue.get("msg", "")
-    raised = (issue.get("ctx") or {}).get("error")
+    context = issue.get("ctx") or {}
+    raised = context.get("error")
     if issue.get("type") == "value_error" and raised is not None:
         what = str(raised)  # a validator's own words, without pydantic's "Value error, " before them
+    elif issue.get("type") in _LENGTHS and isinstance(issue.get("input"), str):
+        # a length set beside `| None` is checked after the text's own validator, and pydantic then counts "items"
+        bound, limit = _LENGTHS[issue["type"]]
+        what = f"String should have {bound} {context.get(limit)} characters, not {len(issue['input'])}"
     return f"{'.'.join(str(part) for part in (*within, *issue.get('loc', ())))}: {what}"
 
 

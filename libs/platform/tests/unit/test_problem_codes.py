@@ -126,3 +126,18 @@ def test_a_body_pydantic_could_not_parse_names_its_line_and_column() -> None:
     assert problem.detail == (
         "the request body is not valid JSON (EOF while parsing a value at line 1 column 13): send a JSON object"
     )
+
+
+def test_a_text_too_long_beside_none_is_counted_in_characters_not_items() -> None:
+    from pydantic import BaseModel, Field, ValidationError
+
+    from lrs_contracts.text import StorableText
+    from lrs_platform.problems import invalid_request
+
+    class Resolution(BaseModel):
+        note: StorableText | None = Field(default=None, max_length=5)
+
+    with pytest.raises(ValidationError) as raised:
+        Resolution.model_validate({"note": "ninety"})
+    problem = invalid_request(raised.value.errors(), within=("body",))
+    assert problem.detail == "body.note: String should have at most 5 characters, not 6"

@@ -168,6 +168,8 @@ def problem_text(response: httpx.Response) -> str:
             where = (
                 f" (line {body['line']}, column {body['column']})" if body.get("column") else f" (line {body['line']})"
             )
+        if response.status_code == 404 and not detail:  # no route of the service: not the service named
+            where = f" at {response.request.url.copy_with(query=None)}: check the LRS_<SERVICE>_URL variables"
         return f"HTTP {response.status_code}: " + " - ".join(str(part) for part in (code, said) if part) + f"{where}."
     return f"HTTP {response.status_code}: {body}"
 

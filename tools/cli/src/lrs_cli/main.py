@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(unreachable_text(error))
         return ExitCode.UNREACHABLE
     except httpx.InvalidURL as error:
-        _fail(f"a service URL is not valid ({error}): check the LRS_<SERVICE>_URL variables")
+        _fail(f"a request URL is not valid ({error}): check the LRS_<SERVICE>_URL variables and the values given")
         return ExitCode.USAGE
     except OSError as error:
         _fail(f"{error.strerror or error}{f': {error.filename}' if error.filename else ''}")

@@ -13,7 +13,7 @@ from lrs_cli.batch_commands import FINAL_STATES
 from lrs_cli.client import Connection, UsageError, expect_ok
 from lrs_cli.credential_commands import verify_file
 from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, print_text, stdout, table, warn
-from lrs_domain.identifiers import has_valid_uln_check_digit, is_well_formed_uln
+from lrs_domain.identifiers import TEMPORARY_ULN, has_valid_uln_check_digit, is_well_formed_uln
 
 app = typer.Typer(help="Personal Learning Records and their credentials.", no_args_is_help=True)
 
@@ -33,6 +33,8 @@ def plr(
     if not is_well_formed_uln(uln):
         # the projector would answer 422 (exit 1, "the service refused"): a mistyped argument is the command's own
         raise UsageError(f"ULN {uln!r} is badly formed (RV001): a ULN is 10 digits, the first not 0")
+    if uln == TEMPORARY_ULN:  # judged before the check digit, as the rules judge it
+        raise UsageError(f"ULN {uln} is the temporary ULN (RV003): no learner has it, use the learner's own ULN")
     if not has_valid_uln_check_digit(uln):
         # no learner can have it, so its PLR is always empty: say why rather than "no achievements"
         raise UsageError(f"the check digit of ULN {uln} is wrong (RV002): a digit was mistyped, no learner has it")
