@@ -14,7 +14,7 @@ import pytest
 from tests.support.databases import throwaway_database
 
 from challenges.domain import AchievementOnRecord, BatchOnRecord
-from challenges.plr_log import AchievementChange, BatchTouch, RecordChanges
+from challenges.plr_log import AchievementFacts, BatchTouch, RecordChanges
 from challenges.record_store import PlrRecord
 from lrs_platform.database import apply_migrations
 
@@ -39,7 +39,7 @@ async def record() -> AsyncIterator[PlrRecord]:
             await pool.close()
 
 
-def poll(*changes: AchievementChange, merges: dict[str, str] | None = None) -> RecordChanges:
+def poll(*changes: AchievementFacts, merges: dict[str, str] | None = None) -> RecordChanges:
     folded = RecordChanges(merges=dict(merges or {}))
     for change in changes:
         folded.add(change)
@@ -50,21 +50,19 @@ async def test_each_poll_keeps_ulns_aos_and_withdrawals_as_the_log_says(record: 
     recorded, withdrawn, updated_only = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await record.apply(
         poll(
-            AchievementChange(recorded, ULN, AO, False),
-            AchievementChange(withdrawn, ULN, AO, False),
-            AchievementChange(updated_only, ULN, AO, None),  # an update whose recording is not applied yet
+            AchievementFacts(recorded, ULN, AO, False),
+            AchievementFacts(withdrawn, ULN, AO, False),
+            AchievementFacts(updated_only, ULN, AO, None),  # an update whose recording is not applied yet
         )
     )
     await record.apply(
         poll(
-            AchievementChange(withdrawn, ULN, AO, True),
-            AchievementChange(recorded, ULN, AO, None),
+            AchievementFacts(withdrawn, ULN, AO, True),
+            AchievementFacts(recorded, ULN, AO, None),
             merges={ULN: MASTER},
         )
     )
-    await record.apply(
-        poll(AchievementChange(withdrawn, ULN, AO, None), AchievementChange(updated_only, ULN, AO, True))
-    )
+    await record.apply(poll(AchievementFacts(withdrawn, ULN, AO, None), AchievementFacts(updated_only, ULN, AO, True)))
 
     assert await record.achievement(recorded) == AchievementOnRecord(recorded, ULN, AO, False)
     assert await record.achievement(withdrawn) == AchievementOnRecord(withdrawn, ULN, AO, True)
@@ -72,8 +70,8 @@ async def test_each_poll_keeps_ulns_aos_and_withdrawals_as_the_log_says(record: 
     assert await record.learner_ulns(ULN) == {ULN, MASTER}
 
     # applied again (a redelivered poll): the same rows
-    await record.apply(poll(AchievementChange(withdrawn, ULN, AO, None)))
-    await record.apply(poll(AchievementChange(withdrawn, ULN, AO, False), merges={ULN: "1000000051"}))
+    await record.apply(poll(AchievementFacts(withdrawn, ULN, AO, None)))
+    await record.apply(poll(AchievementFacts(withdrawn, ULN, AO, False), merges={ULN: "1000000051"}))
     assert await record.achievement(withdrawn) == AchievementOnRecord(withdrawn, ULN, AO, False)
     assert await record.learner_ulns(ULN) == {ULN, "1000000051"}
 
@@ -81,16 +79,16 @@ async def test_each_poll_keeps_ulns_aos_and_withdrawals_as_the_log_says(record: 
 async def test_a_poll_applied_again_after_later_ones_leaves_the_rows_the_log_said_then(record: PlrRecord) -> None:
     first, second, updated_only = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     recording = poll(
-        AchievementChange(first, ULN, AO, False),
-        AchievementChange(second, ULN, AO, True),  # recorded, then withdrawn in the same poll
-        AchievementChange(updated_only, ULN, AO, None),
+        AchievementFacts(first, ULN, AO, False),
+        AchievementFacts(second, ULN, AO, True),  # recorded, then withdrawn in the same poll
+        AchievementFacts(updated_only, ULN, AO, None),
     )
     await record.apply(recording)
     assert await record.achievement(first) == AchievementOnRecord(first, ULN, AO, False)
     assert await record.achievement(second) == AchievementOnRecord(second, ULN, AO, True)
     assert await record.achievement(updated_only) == AchievementOnRecord(updated_only, ULN, AO, False)
 
-    await record.apply(poll(AchievementChange(first, ULN, AO, True), AchievementChange(updated_only, ULN, AO, True)))
+    await record.apply(poll(AchievementFacts(first, ULN, AO, True), AchievementFacts(updated_only, ULN, AO, True)))
     # the first poll again (redelivered): its rows are there already, and are appended again
     await record.apply(recording)
     assert await record.achievement(first) == AchievementOnRecord(first, ULN, AO, False)
@@ -103,11 +101,11 @@ async def test_a_poll_that_records_every_achievement_is_copied_in_and_applied_ag
 ) -> None:
     first, second = uuid.uuid4(), uuid.uuid4()
     recording = poll(
-        AchievementChange(first, ULN, AO, False),
-        AchievementChange(second, MASTER, AO, True),  # recorded, then withdrawn in the same poll
+        AchievementFacts(first, ULN, AO, False),
+        AchievementFacts(second, MASTER, AO, True),  # recorded, then withdrawn in the same poll
     )
     await record.apply(recording)
-    await record.apply(poll(AchievementChange(first, ULN, AO, True)))
+    await record.apply(poll(AchievementFacts(first, ULN, AO, True)))
     await record.apply(recording)  # redelivered: its rows are there already
     assert await record.achievement(first) == AchievementOnRecord(first, ULN, AO, False)
     assert await record.achievement(second) == AchievementOnRecord(second, MASTER, AO, True)
@@ -157,8 +155,8 @@ async def test_a_record_from_before_it_kept_facts_and_batches_is_read_again_from
 
             await record.apply(
                 poll(
-                    AchievementChange(withdrawn, ULN, AO, True, QAN, AWARDED),
-                    AchievementChange(kept, MASTER, AO, False, QAN, AWARDED, "7", "GCSE Mathematics"),
+                    AchievementFacts(withdrawn, ULN, AO, True, QAN, AWARDED),
+                    AchievementFacts(kept, MASTER, AO, False, QAN, AWARDED, "7", "GCSE Mathematics"),
                 )
             )
             assert await record.achievement(withdrawn) == AchievementOnRecord(withdrawn, ULN, AO, True, QAN, AWARDED)
@@ -171,9 +169,9 @@ async def test_a_record_from_before_it_kept_facts_and_batches_is_read_again_from
 
 async def test_an_achievements_facts_are_the_latest_the_log_gave_each_of_them(record: PlrRecord) -> None:
     achievement = uuid.uuid4()
-    await record.apply(poll(AchievementChange(achievement, ULN, AO, False, QAN, AWARDED, "7", "GCSE Mathematics")))
-    await record.apply(poll(AchievementChange(achievement, ULN, AO, None, QAN, AWARDED, "8")))  # an update
-    await record.apply(poll(AchievementChange(achievement, ULN, AO, True, QAN, AWARDED)))  # a withdrawal
+    await record.apply(poll(AchievementFacts(achievement, ULN, AO, False, QAN, AWARDED, "7", "GCSE Mathematics")))
+    await record.apply(poll(AchievementFacts(achievement, ULN, AO, None, QAN, AWARDED, "8")))  # an update
+    await record.apply(poll(AchievementFacts(achievement, ULN, AO, True, QAN, AWARDED)))  # a withdrawal
     assert await record.achievement(achievement) == AchievementOnRecord(
         achievement, ULN, AO, True, QAN, AWARDED, "8", "GCSE Mathematics"
     )

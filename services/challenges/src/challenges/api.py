@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from challenges.domain import (
+    AchievementIsWithdrawn,
     AchievementNotFound,
-    AchievementWithdrawn,
     AwardingOrganisationMismatch,
     BatchOnRecord,
     Challenge,
@@ -227,7 +227,7 @@ def _translate(error: Exception) -> ProblemError:
             " learning provider reported (source ILR) is challenged with that provider.",
             ProblemCode.ACHIEVEMENT_NOT_ON_RECORD,
         )
-    if isinstance(error, AchievementWithdrawn):
+    if isinstance(error, AchievementIsWithdrawn):
         return ProblemError(
             409,
             "Achievement withdrawn",
@@ -272,7 +272,7 @@ _DOMAIN_ERRORS = (
     InvalidTransition,
     OpenChallengeExists,
     AchievementNotFound,
-    AchievementWithdrawn,
+    AchievementIsWithdrawn,
     AwardingOrganisationMismatch,
     RecordBehind,
     LearnerDataErased,

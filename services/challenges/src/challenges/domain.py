@@ -162,7 +162,7 @@ class AchievementNotFound(Exception):
     """Not on the log, or not on the caller's PLR: the two are indistinguishable on purpose."""
 
 
-class AchievementWithdrawn(Exception):
+class AchievementIsWithdrawn(Exception):
     """The AO withdrew the achievement: it is no longer on the PLR to be challenged."""
 
 
@@ -182,7 +182,7 @@ def challenge_target(
     if achievement is None or achievement.uln not in learner_ulns:
         raise AchievementNotFound(str(achievement.achievement_id) if achievement else "unknown")
     if achievement.withdrawn:
-        raise AchievementWithdrawn(str(achievement.achievement_id))
+        raise AchievementIsWithdrawn(str(achievement.achievement_id))
     if claimed_ao_id is not None and claimed_ao_id != achievement.ao_id:
         raise AwardingOrganisationMismatch(claimed_ao_id)
     return achievement

@@ -47,7 +47,7 @@ from lrs_platform.consumer import Message
 FOLLOWED_TOPICS = (PLR_EVENTS.name, LEARNER_EVENTS.name)
 
 
-class AchievementChange(NamedTuple):  # a poll makes thousands: a tuple is the cheapest to build
+class AchievementFacts(NamedTuple):  # a poll makes thousands: a tuple is the cheapest to build
     achievement_id: uuid.UUID
     uln: str
     ao_id: str
@@ -72,17 +72,17 @@ class BatchTouch(NamedTuple):
 class RecordChanges:
     """The net effect of some messages, each achievement and merged ULN once."""
 
-    achievements: dict[uuid.UUID, AchievementChange] = field(default_factory=dict)
+    achievements: dict[uuid.UUID, AchievementFacts] = field(default_factory=dict)
     merges: dict[str, str] = field(default_factory=dict)  # merged ULN -> master ULN
     erasures: set[str] = field(default_factory=set)  # erased learners' ULNs
     touches: set[BatchTouch] = field(default_factory=set)
 
-    def add(self, change: AchievementChange) -> None:
+    def add(self, change: AchievementFacts) -> None:
         earlier = self.achievements.get(change.achievement_id)
         self.achievements[change.achievement_id] = _after(earlier, change) if earlier is not None else change
 
 
-def _after(earlier: AchievementChange, change: AchievementChange) -> AchievementChange:
+def _after(earlier: AchievementFacts, change: AchievementFacts) -> AchievementFacts:
     """`change` with what it leaves as it was taken from the `earlier` change of the same poll."""
     if change.withdrawn is not None and change.grade is not None and change.title is not None:
         return change
@@ -123,7 +123,7 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
             ):
                 # asyncpg's uuid.UUID (equal to and hashed as the standard one): parsed and stored in C
                 achievement_id = pgproto.UUID(achievement_text.decode())
-                change = AchievementChange(
+                change = AchievementFacts(
                     achievement_id,
                     uln.decode(),
                     ao_id.decode(),
@@ -142,7 +142,7 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
             ao_id, uln, qan, award_date = payload[_KEY]
             data = _DATA.get(event_type)
             qualification = _QUALIFICATION.get(event_type)
-            change = AchievementChange(
+            change = AchievementFacts(
                 uuid.UUID(payload[_ACHIEVEMENT_ID]),
                 uln,
                 ao_id,

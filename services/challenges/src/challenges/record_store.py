@@ -11,13 +11,13 @@ from operator import add
 import asyncpg
 
 from challenges.domain import AchievementOnRecord, BatchOnRecord
-from challenges.plr_log import AchievementChange, BatchTouch, RecordChanges
+from challenges.plr_log import AchievementFacts, BatchTouch, RecordChanges
 
 Positions = dict[tuple[str, int], int]  # (topic, partition) -> next offset to apply
 
 # Merge chains are short; the bound keeps a cycle in the links from looping.
 _MAX_MERGE_HOPS = 32
-_COLUMNS = (*AchievementChange._fields, "applied_in")  # a change as it is, then the number of its poll
+_COLUMNS = (*AchievementFacts._fields, "applied_in")  # a change as it is, then the number of its poll
 # The latest word of an achievement's rows on a fact a row may leave as it was (NULL).
 _LATEST = (
     "SELECT {0} FROM challenges.achievements_on_record"

@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from challenges.domain import (
+    AchievementIsWithdrawn,
     AchievementNotFound,
     AchievementOnRecord,
-    AchievementWithdrawn,
     AwardingOrganisationMismatch,
     challenge_target,
 )
@@ -44,7 +44,7 @@ def test_someone_elses_achievement_is_not_found_before_its_ao_is_compared() -> N
 
 def test_a_withdrawn_achievement_cannot_be_challenged() -> None:
     withdrawn = AchievementOnRecord(ON_RECORD.achievement_id, LEARNER, "RN5133", withdrawn=True)
-    with pytest.raises(AchievementWithdrawn):
+    with pytest.raises(AchievementIsWithdrawn):
         challenge_target(withdrawn, {LEARNER}, None)
 
 

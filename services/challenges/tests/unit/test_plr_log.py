@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from challenges.plr_log import AchievementChange, BatchTouch, record_changes
+from challenges.plr_log import AchievementFacts, BatchTouch, record_changes
 from lrs_contracts.envelope import Contract
 from lrs_contracts.learner import LearnerErased, LearnerRegistered, LearnerRegisteredV1, LearnersMerged
 from lrs_contracts.plr import (
@@ -75,7 +75,7 @@ AWARDED = date(2024, 5, 20)
 def test_a_recorded_achievement_is_kept_with_its_learner_ao_and_what_a_person_knows_it_by() -> None:
     changes = record_changes([message(recorded())])
     assert changes.achievements == {
-        ACHIEVEMENT: AchievementChange(
+        ACHIEVEMENT: AchievementFacts(
             ACHIEVEMENT, ULN, "RN5133", False, "6001166X", AWARDED, grade="7", title="GCSE Mathematics"
         )
     }
@@ -85,7 +85,7 @@ def test_what_an_event_leaves_as_it_was_is_taken_from_the_earlier_event_of_the_p
     changes = record_changes(
         [message(recorded(), offset=0), message(updated(), offset=1), message(withdrawn(), offset=2)]
     )
-    assert changes.achievements[ACHIEVEMENT] == AchievementChange(
+    assert changes.achievements[ACHIEVEMENT] == AchievementFacts(
         ACHIEVEMENT, ULN, "RN5133", True, "6001166X", AWARDED, grade="8", title="GCSE Mathematics"
     )
 
@@ -171,7 +171,7 @@ def test_what_the_fast_path_leaves_to_the_validating_decode_is_read_all_the_same
     assert unusual != value
     changes = record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), unusual)])
     assert changes.achievements == {
-        ACHIEVEMENT: AchievementChange(ACHIEVEMENT, ULN, "RN5133", True, "6001166X", AWARDED)
+        ACHIEVEMENT: AchievementFacts(ACHIEVEMENT, ULN, "RN5133", True, "6001166X", AWARDED)
     }
 
 
