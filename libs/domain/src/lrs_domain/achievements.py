@@ -2,7 +2,7 @@
 
 Public API:
 - `AchievementState` — one achievement: its id, key, data, status and whether it is withdrawn;
-- `AchievementEvent` (alias `PlrEventPayload`) — the five PLR events that change an achievement;
+- `AchievementEvent` — the five PLR events that change an achievement;
 - `achievement_id(key)` — the deterministic id of the achievement at a key;
 - `transition(state, event) -> Transition | None` — the fold: the achievement after `event` and what
   the event did to it (as the PLR history names it), or None when the event changes nothing;
@@ -44,7 +44,6 @@ class AchievementState:
 AchievementEvent = (
     AchievementRecorded | AchievementUpdated | AchievementSuperseded | AchievementWithdrawn | AchievementReinstated
 )
-PlrEventPayload = AchievementEvent
 
 
 class AchievementChange(StrEnum):

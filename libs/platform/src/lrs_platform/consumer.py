@@ -25,29 +25,30 @@ The pieces, and which consumer uses what (each keeps its own offset strategy):
 
 | offset strategy | who | uses |
 |---|---|---|
-| group commit after the effect | ingest batch view, notifier (and any new consumer) | `ConsumerLoop` (+ `PoisonGuard`) |
-| the framework commits after the handler | reporting (faust agent) | `PoisonGuard.apply` per event |
+| group commit after the effect | ingest batch view, notifier, reporting's PLR-log reader (and any new consumer) | `ConsumerLoop` (+ `PoisonGuard`) |
+| offsets stored with the effect in PostgreSQL, the loop resuming from them | challenges' follower of the PLR and learner logs | `ConsumerLoop` with `progress=` and `listener=` (`challenges.log_follower.StoredPositions`) |
+| the framework commits after the handler | reporting's outcome and challenge agents (faust) | `PoisonGuard.apply` per event |
 | offsets in the effect's Kafka transaction | validation's decider | `Attempts` + `DeadLetterOffice.park(publish=False)` |
 | offsets in the effect's PostgreSQL transaction | plr-projector | `Attempts` + its own parked streams |
 
 The consumer that decides batches (validation's decider) also holds at a batch boundary during a
 maintenance window or pause (`lrs_platform.maintenance`, decision 0070); `readiness_report` says so.
 
-A group-commit consumer, wired in `bootstrap.py`::
+A group-commit consumer, wired in `bootstrap.py` (the notifier's, shortened)::
 
-    office = DeadLetterOffice(ParkedMessages(pool, "challenges_parked"), producer_publisher(producer))
+    office = DeadLetterOffice(ParkedMessages(pool, "notifier_parked"), producer_publisher(producer))
     await office.store.migrate()
 
     async def handle(messages: Sequence[Message]) -> None:  # idempotent: a batch may be applied again
         ...
 
-    guard = PoisonGuard("challenges.achievements", handle, office)
+    guard = PoisonGuard("notifier", handle, office)
     loop = ConsumerLoop(
         guard,
-        [CHALLENGE_EVENTS.name],
-        lambda: make_consumer(settings.kafka_bootstrap_servers, group_id="challenges"),
+        [settings.topics.physical(topic) for topic in TOPICS],
+        lambda: make_consumer(settings.kafka_bootstrap_servers, group_id=settings.topics.group("notifier")),
     )
-    tasks.start(loop.run(), "challenges-consumer")
+    tasks.start(loop.run(), "notifier")
     serve_dead_letters(app, office, guard)  # lrs_platform.parking_api: /v1/admin/dlq and /readyz
 
 and `app.include_router(lrs_platform.parking_api.router)` where the app is built.

@@ -250,9 +250,6 @@ class LearnerKey:
         except InvalidTag as error:
             raise SealBroken(f"not sealed under this learner's key as {purpose.value}") from error
 
-    def seal_json(self, purpose: Purpose, value: Mapping[str, Any]) -> str:
-        return self.seal(purpose, orjson.dumps(value))
-
     def open_json(self, purpose: Purpose, token: str) -> dict[str, Any]:
         value = orjson.loads(self.open(purpose, token))
         if not isinstance(value, dict):
