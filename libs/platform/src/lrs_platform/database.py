@@ -46,9 +46,14 @@ def migrations_in(package: str) -> list[Migration]:
     return sorted(found, key=lambda migration: migration.version)
 
 
+def advisory_lock_key(name: str) -> int:
+    """The key of PostgreSQL's advisory lock named `name`: the first eight bytes of its SHA-256, signed (a bigint)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 async def apply_migrations(connection: asyncpg.Connection, schema: str, package: str) -> list[str]:
     """Applies the package's pending migrations to `schema`; returns the names applied."""
-    lock_key = int.from_bytes(hashlib.sha256(schema.encode()).digest()[:8], "big", signed=True)
+    lock_key = advisory_lock_key(schema)
     applied_now: list[str] = []
     await connection.execute("SELECT pg_advisory_lock($1)", lock_key)
     try:

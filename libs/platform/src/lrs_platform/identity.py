@@ -34,7 +34,7 @@ from lrs_contracts.codes import ProblemCode
 from lrs_contracts.environments import Environment
 from lrs_contracts.identifiers import UKPRN_PATTERN
 from lrs_domain.identifiers import is_valid_uln
-from lrs_platform.database import apply_migrations
+from lrs_platform.database import advisory_lock_key, apply_migrations
 from lrs_platform.problems import ProblemError
 
 IDENTITY_SCHEMA = "identity"
@@ -146,7 +146,7 @@ def _hash(secret: str) -> str:
 
 
 def _rotation_lock_key(principal: Principal) -> int:
-    return int.from_bytes(hashlib.sha256(f"rotate:{principal}".encode()).digest()[:8], "big", signed=True)
+    return advisory_lock_key(f"rotate:{principal}")
 
 
 _TOKEN_PREFIXES = {Environment.LIVE: "lrs_", Environment.SANDPIT: "lrs_sbx_"}

@@ -55,6 +55,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from lrs_platform.database import advisory_lock_key
+
 SCHEMA: Final = "learner_keys"
 KEYRING_KEY_VARIABLE: Final = "LRS_KEYRING_KEY"
 WRAPPING_KEYS_VARIABLE: Final = "LRS_KEYRING_WRAPPING_KEYS"
@@ -75,7 +77,7 @@ never a ULN (decision 0106)."""
 _MIGRATION = Path(__file__).with_name("keyring_migrations") / "0001_learner_keys.sql"
 _UNWRAP_IN_THREAD: Final = 2_000
 _NONCES_PER_DRAW: Final = 1_024
-_MIGRATION_LOCK: Final = int.from_bytes(hashlib.sha256(b"learner_keys migration").digest()[:8], "big", signed=True)
+_MIGRATION_LOCK: Final = advisory_lock_key("learner_keys migration")
 
 
 class Purpose(StrEnum):

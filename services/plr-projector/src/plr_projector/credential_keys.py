@@ -10,7 +10,6 @@ before a rotation still verifies (docs/decisions/0050-verifiable-plr-credentials
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from lrs_platform.database import advisory_lock_key
 from lrs_platform.keyring import secret_from_base64
 from lrs_platform.logging import get_logger
 from plr_projector.credentials import SigningKey
@@ -28,7 +28,7 @@ from plr_projector.store import OPS_SCHEMA
 
 NONCE_BYTES = 12
 _TABLE = f"{OPS_SCHEMA}.credential_keys"
-_CREATION_LOCK = int.from_bytes(hashlib.sha256(_TABLE.encode()).digest()[:8], "big", signed=True)
+_CREATION_LOCK = advisory_lock_key(_TABLE)
 
 _log = get_logger("plr_projector.credential_keys")
 

@@ -69,7 +69,7 @@ from lrs_contracts.plr import (
 )
 from lrs_contracts.sandpit import SandpitAchievementsErased as Erasure
 from lrs_domain.achievements import AchievementChange, AchievementEvent, AchievementEventMismatch, step
-from lrs_platform.database import create_pool
+from lrs_platform.database import advisory_lock_key, create_pool
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import configure_logging, get_logger
 from plr_projector.config import ProjectorSettings
@@ -779,8 +779,7 @@ class WorkerFailed(Exception):
 
 
 def _lock_key(rebuild_id: int, worker: int) -> int:
-    digest = hashlib.sha256(f"plr-rebuild|{rebuild_id}|{worker}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return advisory_lock_key(f"plr-rebuild|{rebuild_id}|{worker}")
 
 
 async def _plan(connection: asyncpg.Connection, rebuild_id: int | None, worker: int) -> WorkerPlan | None:

@@ -20,6 +20,7 @@ import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from lrs_platform.database import advisory_lock_key
 from lrs_platform.identity import SESSION_KEY_LABEL, CredentialStore, IssuedKey, Principal, PrincipalKind, StoredKey
 from portal.accounts import (
     Account,
@@ -40,7 +41,7 @@ MIGRATIONS = "portal.migrations"
 
 def _link_requests_lock(client_hash: str) -> int:
     """The advisory lock one client's forgotten-password requests take turns on."""
-    return int.from_bytes(hashlib.sha256(f"link requests:{client_hash}".encode()).digest()[:8], "big", signed=True)
+    return advisory_lock_key(f"link requests:{client_hash}")
 
 
 class AccountExists(Exception):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import struct
 import uuid
 from collections import defaultdict
@@ -16,6 +15,7 @@ import orjson
 
 from lrs_contracts.plr import AchievementData, AchievementKey, ResultStatus
 from lrs_domain.achievements import AchievementState
+from lrs_platform.database import advisory_lock_key
 from validation.text_arrays import text_array
 
 
@@ -110,8 +110,9 @@ async def _decision_copy(batch_id: uuid.UUID, ao_id: str, failed: bool, stored: 
     yield _COPY_END
 
 
-def _ao_lock_key(ao_id: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"decide:{ao_id}".encode()).digest()[:8], "big", signed=True)
+def ao_decision_lock_key(ao_id: str) -> int:
+    """The lock an AO's decisions and Sandpit resets take turns on."""
+    return advisory_lock_key(f"decide:{ao_id}")
 
 
 class DecisionStore:
@@ -169,7 +170,7 @@ class DecisionStore:
         # Compressing a large batch's messages takes ~20 ms: off the event loop, which is sending them meanwhile.
         stored = await asyncio.get_running_loop().run_in_executor(None, encode_messages, messages)
         async with self._pool.acquire() as connection, connection.transaction():
-            await connection.execute("SELECT pg_advisory_xact_lock($1)", _ao_lock_key(ao_id))
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", ao_decision_lock_key(ao_id))
             raw = await connection.fetchrow(
                 "SELECT failed, messages FROM validation.decisions WHERE batch_id = $1", batch_id
             )

@@ -10,7 +10,6 @@ the LRS holds nothing personal about is not erased (decision 0132).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -44,7 +43,7 @@ from lrs_domain.reference_files import (
     OFQUAL_SNAPSHOT,
     read_reference_file,
 )
-from lrs_platform.database import where_given
+from lrs_platform.database import advisory_lock_key, where_given
 from lrs_platform.keyring import Erased, Keyring, LearnerKey, Purpose, sealed_personal
 from lrs_platform.logging import get_logger
 from lrs_platform.paging import PagePosition, beyond
@@ -55,12 +54,12 @@ SOURCE = "validation"
 # How long the registry remembers which transactions changed it (migration 0085)
 REGISTRY_CHANGES_KEPT_SECONDS = 24 * 3600
 # Held while the catalogue and AO list are replaced: loads never interleave.
-_LOADING_LOCK = int.from_bytes(hashlib.sha256(b"validation reference load").digest()[:8], "big", signed=True)
+_LOADING_LOCK = advisory_lock_key("validation reference load")
 # Held, first in its transaction, by every erasure and every change to the merge links (`_lock_merges`):
 # an erasure then sees every ULN merged with the learner, even one merged while it waited; two erasures of
 # one learner take turns instead of deadlocking on each other's audit rows; and two merges never make a
 # cycle that neither saw. Row locks would not do: an erasure follows links that a merge never touches.
-_MERGES_LOCK = int.from_bytes(hashlib.sha256(b"validation learner merges").digest()[:8], "big", signed=True)
+_MERGES_LOCK = advisory_lock_key("validation learner merges")
 _ANY_QUALIFICATION = "SELECT EXISTS (SELECT 1 FROM validation.qualifications)"
 
 _log = get_logger("validation.registry")

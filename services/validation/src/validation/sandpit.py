@@ -37,7 +37,7 @@ from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy
 from lrs_platform.kafka import make_consumer, topic_partitions
 from lrs_platform.keyring import Erased, KeyLookup, Keyring, KeyringUnavailable, LearnerKey, Purpose, SealBroken
 from lrs_platform.logging import get_logger
-from validation.decision_store import OutgoingMessage, _ao_lock_key, decode_messages, encode_messages
+from validation.decision_store import OutgoingMessage, ao_decision_lock_key, decode_messages, encode_messages
 
 SOURCE = "validation"
 
@@ -91,7 +91,7 @@ class SandpitResets:
         decisions deleted, or as stored before (no batches named by a reset stored before decision 0120)."""
         async with self._pool.acquire() as connection, connection.transaction():
             # the lock DecisionStore.record takes: no decision of the AO is stored meanwhile
-            await connection.execute("SELECT pg_advisory_xact_lock($1)", _ao_lock_key(reset.ao_id))
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", ao_decision_lock_key(reset.ao_id))
             stored = await connection.fetchrow(
                 "SELECT messages, forgotten_batches FROM validation.sandpit_resets WHERE reset_id = $1", reset.reset_id
             )
