@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -24,6 +23,7 @@ from lrs_contracts.registry import encode, wrap
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.identifiers import normalise_qan
 from lrs_domain.rules import check_award_date, why_no_learner_has
+from lrs_platform.clock import today_in_england
 from lrs_platform.consumer import readiness_words
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.identity import (
@@ -428,14 +428,11 @@ class CentreAchievementCreate(BaseModel):
     participation_end_date: date | None = None
 
 
-LONDON = ZoneInfo("Europe/London")
-
-
 def _check_centre_dates(body: CentreAchievementCreate) -> None:
     """The award date as a batch's is checked (RV008 in the future, RV007 before 1 September 2006), and a
     participation that ends before it starts is refused."""
     if body.award_date is not None:
-        _, findings = check_award_date(body.award_date.isoformat(), datetime.now(LONDON).date())
+        _, findings = check_award_date(body.award_date.isoformat(), today_in_england())
         for finding in findings:
             raise ProblemError(422, "Invalid award date", finding.message, code=finding.code)
     start, end = body.participation_start_date, body.participation_end_date

@@ -20,11 +20,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from enum import StrEnum
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
+from lrs_platform.clock import ENGLAND
 from portal.accounts import Account, AddressChange, one_address
 
-UK = ZoneInfo("Europe/London")
+UK = ENGLAND  # the link's expiry is shown in UK time
 RESET_PATH = "/account/reset/"
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")  # what `sessions.new_token` makes
 # Who asked for a link, as the audit of account changes says it: nobody signed in, so nobody known.

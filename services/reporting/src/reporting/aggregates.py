@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import median_low
-from zoneinfo import ZoneInfo
 
 from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed
@@ -28,9 +27,8 @@ from lrs_contracts.reporting import (
     CodeRejections,
     QualificationTypeTimeliness,
 )
+from lrs_platform.clock import ENGLAND
 from reporting.working_days import within_target, working_days_between
-
-LONDON = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class BatchFact:
 
 
 def period_of(moment: datetime) -> str:
-    return moment.astimezone(LONDON).strftime("%Y-%m")
+    return moment.astimezone(ENGLAND).strftime("%Y-%m")
 
 
 def periods_span(first: str, last: str) -> tuple[datetime, datetime]:
@@ -62,7 +60,7 @@ def periods_span(first: str, last: str) -> tuple[datetime, datetime]:
     first_year, first_month = map(int, first.split("-"))
     last_year, last_month = map(int, last.split("-"))
     after_year, after_month = (last_year + 1, 1) if last_month == 12 else (last_year, last_month + 1)
-    return datetime(first_year, first_month, 1, tzinfo=LONDON), datetime(after_year, after_month, 1, tzinfo=LONDON)
+    return datetime(first_year, first_month, 1, tzinfo=ENGLAND), datetime(after_year, after_month, 1, tzinfo=ENGLAND)
 
 
 def _issued_date(text: str | None) -> date | None:
@@ -92,7 +90,7 @@ def fact_of(outcome: BatchCompleted | BatchFailed | BatchAbandoned) -> BatchFact
     if isinstance(outcome, BatchCompleted):
         issued = _issued_date(outcome.results_issued_date)
         if issued is not None:
-            working_days = working_days_between(issued, outcome.decided_at.astimezone(LONDON).date())
+            working_days = working_days_between(issued, outcome.decided_at.astimezone(ENGLAND).date())
     return BatchFact(
         batch_id=outcome.batch_id,
         ao_id=outcome.ao_id,
@@ -168,7 +166,7 @@ class PlrWrite:
 
 def on_plr_day(last_written_at: datetime, lag_bound: timedelta) -> date:
     """The UK day by which results written to the log at `last_written_at` were on the PLR."""
-    return (last_written_at + lag_bound).astimezone(LONDON).date()
+    return (last_written_at + lag_bound).astimezone(ENGLAND).date()
 
 
 def _median(values: list[int]) -> int:
@@ -256,7 +254,7 @@ def fold_challenges(ao_id: str, period: str, challenges: Iterable[ChallengeFact]
     challenges = list(challenges)
     resolved = [challenge for challenge in challenges if challenge.resolved_at is not None]
     days = [
-        working_days_between(challenge.raised_at.astimezone(LONDON).date(), moment.astimezone(LONDON).date())
+        working_days_between(challenge.raised_at.astimezone(ENGLAND).date(), moment.astimezone(ENGLAND).date())
         for challenge in resolved
         if (moment := challenge.resolved_at) is not None
     ]

@@ -32,9 +32,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol, TypeVar
-from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
@@ -53,6 +51,7 @@ from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision, BatchJudging, JudgedChunk, SubmittedBatch, achievement_states_needed
 from lrs_domain.reference import AwardingOrganisation, Catalogue, ReferenceSnapshot
+from lrs_platform.clock import today_in_england
 from lrs_platform.consumer import (
     MESSAGES,
     Attempts,
@@ -86,7 +85,6 @@ from validation.personal import (
 from validation.reference_store import REGISTRY_CHANGES_KEPT_SECONDS, ReferenceStore
 from validation.sandpit import SandpitResets
 
-LONDON = ZoneInfo("Europe/London")
 BATCHES_DECIDED = Counter("lrs_validation_batches_total", "Batches decided", ["result"])
 RECORDS_DECIDED = Counter("lrs_validation_records_total", "Records decided", ["status"])
 DECISION_SECONDS = Histogram("lrs_validation_decision_seconds", "Decide + store + publish one batch")
@@ -156,7 +154,7 @@ class _ChunkJudging:
         self.ao_decisions = ao_decisions  # the AO's batches decided here before this one's first read
         self.started = time.monotonic()
         self.judging = BatchJudging(
-            submitted.batch_id, submitted.ao_id, submitted.header.effective_job_type, _london_today()
+            submitted.batch_id, submitted.ao_id, submitted.header.effective_job_type, today_in_england()
         )
         self.setup: asyncio.Task[_Setup] | None = None
         self.worker: asyncio.Task[None] | None = None
@@ -541,7 +539,7 @@ class Decider:
             return False
         if time.monotonic() - judging.started > REGISTRY_CHANGES_KEPT_SECONDS / 2:
             return False  # the registry's record of its changes may not reach back so far
-        if judging.judging.today != _london_today():
+        if judging.judging.today != today_in_england():
             return False
         catalogue, _ = await self._reference.current()
         if catalogue is not setup.catalogue:
@@ -772,10 +770,6 @@ def finish_and_write(
         first += part.size
     decision = with_unverifiable_learners(decision, unverifiable)
     return decision, decision_messages(submitted, decision, causation_id, decided_at, topics, events_json)
-
-
-def _london_today() -> date:
-    return datetime.now(LONDON).date()
 
 
 def _retrieved(task: asyncio.Task[Any]) -> None:

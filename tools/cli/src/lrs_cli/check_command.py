@@ -8,10 +8,8 @@ achievement state). Exit status 1 when the whole file is refused or the batch wo
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.text import Text
@@ -25,6 +23,7 @@ from lrs_domain.decision import OfflineReport, check_batch_offline
 from lrs_domain.formats import detect_format, file_field_name, in_file_words, parse_batch
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.reference_files import load_catalogue
+from lrs_platform.clock import today_in_england
 
 NOT_CHECKED = "Not checked offline: learner verification (RV004) and achievement state (RV012-RV017)."
 
@@ -62,7 +61,7 @@ def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat,
         if refused.code is BatchCode.MALFORMED and (looks_like := plainly_other_format(content, fmt)):
             said += f"\n{mislabel_hint(file.name, looks_like)}"
         raise CommandError(said) from refused
-    today = datetime.now(ZoneInfo("Europe/London")).date()
+    today = today_in_england()
     return fmt, check_batch_offline(parsed.header, parsed.records, load_catalogue(reference_dir), today)
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 
 from lrs_cli.client import Connection, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, stdout, table, warn
 from lrs_contracts.challenge import resolution_label
+from lrs_platform.clock import ENGLAND
 
 app = typer.Typer(
     help="Management information per AO and month: submissions, timeliness, PLR timeliness, rejections, challenges.",
@@ -29,7 +29,7 @@ CsvFile = Annotated[
 
 
 def this_month() -> str:
-    return datetime.now(ZoneInfo("Europe/London")).strftime("%Y-%m")
+    return datetime.now(ENGLAND).strftime("%Y-%m")
 
 
 First = Annotated[

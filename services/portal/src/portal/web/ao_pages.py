@@ -19,6 +19,7 @@ from lrs_domain.formats import is_plausible_email
 from lrs_domain.identifiers import display_qan, normalise_qan
 from lrs_domain.reference import Catalogue
 from lrs_domain.rules import check_uln
+from lrs_platform.clock import today_in_england
 from portal.backend import NotFound, Refused, Unavailable
 from portal.checking import batch_file, check_record
 from portal.direct_entry import (
@@ -65,10 +66,6 @@ GENDERS = (
 LANGUAGES = (("", "Not given"), ("English", "English"), ("Welsh", "Welsh"), ("Irish", "Irish"))
 NAME_LIMIT = 35
 NAMES = ("given_name", "family_name")
-
-
-def _today() -> Any:
-    return datetime.now(UK).date()
 
 
 # --- direct entry ------------------------------------------------------------------------------
@@ -188,7 +185,9 @@ async def direct_entry_check(request: Request, user: AoUser) -> JSONResponse:
     form = await checked_form(request, user)
     entry = read_entry({name: field(form, name) for name in form})
     assert user.account.ao_id is not None
-    outcome = check_record(entry_batch(entry, user.account.ao_id, "check"), portal_of(request).catalogue, _today())
+    outcome = check_record(
+        entry_batch(entry, user.account.ao_id, "check"), portal_of(request).catalogue, today_in_england()
+    )
     errors = field_errors(entry, outcome)
     summary = (
         f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found so far."
@@ -209,7 +208,7 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
     except ValueError:
         raise PageError("bad_form") from None
     batch = entry_batch(entry, user.account.ao_id, entry_reference(entry_id))
-    outcome = check_record(batch, portal_of(request).catalogue, _today())
+    outcome = check_record(batch, portal_of(request).catalogue, today_in_england())
     errors = field_errors(entry, outcome)
     if errors:
         return _entry_page(request, user, values, errors, warnings_of(outcome), 400)

@@ -12,11 +12,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD
+from lrs_platform.clock import today_in_england
 from portal.backend import Refused
 from portal.checking import MEDIA_TYPES, check_upload, filename_fault
 from portal.direct_entry import is_direct_entry
 from portal.web.common import (
-    UK,
     AoUser,
     PageError,
     base,
@@ -39,10 +39,6 @@ CODE = re.compile(r"^(RV|WV)[0-9]{3}$")
 _MULTIPART_ALLOWANCE = 64 * 1024
 # What ingest answers for an empty file (RS001: it ends before its header), said of the file chosen.
 EMPTY_FILE = "The selected file is empty (RS001): a batch file starts with its header"
-
-
-def today() -> Any:
-    return datetime.now(UK).date()
 
 
 @router.get("/batches")
@@ -78,7 +74,9 @@ async def check(request: Request, user: AoUser) -> HTMLResponse:
         return render(request, "upload.html", {"errors": {"batch_file": EMPTY_FILE}}, user=user, status_code=400)
     portal = portal_of(request)
     # The parser counted the whole part as it spooled it (`size`): the real size of a file over the limit.
-    result = check_upload(upload.filename, content, upload.content_type, portal.catalogue, today(), upload.size)
+    result = check_upload(
+        upload.filename, content, upload.content_type, portal.catalogue, today_in_england(), upload.size
+    )
     wrong_ao = result.ao_id is not None and result.ao_id != user.account.ao_id
     kept = None
     if not result.would_fail and not wrong_ao:

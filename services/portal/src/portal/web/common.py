@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,6 +19,7 @@ from lrs_contracts.challenge import resolution_label
 from lrs_contracts.text import refused_character, with_bidi_controls_shown
 from lrs_domain.formats import file_field_name
 from lrs_domain.reference import Catalogue
+from lrs_platform.clock import ENGLAND
 from lrs_platform.identity import OperatorScope
 from lrs_platform.problems import said_once
 from portal.accounts import Account, AccountChange, AddressChange, Role
@@ -34,7 +34,7 @@ from portal.password_emails import PasswordEmails
 from portal.sessions import CookiePolicy
 from portal.store import ServiceKeys, UploadStore
 
-UK = ZoneInfo("Europe/London")
+UK = ENGLAND  # times shown to people are UK time
 
 
 @dataclass
