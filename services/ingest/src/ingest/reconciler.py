@@ -40,6 +40,7 @@ from ingest.repository import BatchRepository, WaitingBatch
 from ingest.service import DecisionSignal
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed
+from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 
@@ -133,6 +134,8 @@ class BatchViewReconciler:
             try:
                 await self._repository.apply_outcomes(events)
             except Exception as error:  # an unstorable event (the consumer parks it) stops only its batch
+                if classify_failure(error) is Failure.TRANSIENT:
+                    raise  # PostgreSQL away: the pass ends, the next tries again
                 _log.warning("batch_view_reconcile_failed", batch_id=str(batch_id), error=type(error).__name__)
                 self._searched.pop(batch_id, None)  # searched again next pass
                 continue

@@ -27,7 +27,7 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from lrs_contracts.dead_letters import DeadLetter
+from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_contracts.environments import Environment, TopicNames
 from lrs_contracts.identifiers import is_uuid
 from lrs_domain.identifiers import mask_uln
@@ -297,7 +297,8 @@ class Runner:
         if self._reading_ahead is not None:
             try:
                 self._ahead = await self._reading_ahead
-            except Exception:  # the Kafka client failed: the next step starts again from the stored offsets
+            except Exception as error:  # the Kafka client failed: the next step starts again from the stored offsets
+                _log.warning("projector_read_ahead_failed", error=error_text(error))
                 self._stale = True
             finally:
                 self._reading_ahead = None
