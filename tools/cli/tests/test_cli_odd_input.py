@@ -73,3 +73,27 @@ def test_a_route_the_service_lacks_names_the_url_to_check() -> None:
     missing = httpx.Response(404, json={"title": "Not Found", "status": 404, "code": "NOT_FOUND"}, request=request)
     with pytest.raises(CommandError, match=r"at http://127.0.0.1:8003/v1/batches: check the LRS_<SERVICE>_URL"):
         expect_ok(missing)
+
+
+def test_a_correcting_batch_that_is_no_uuid_is_a_usage_error_before_the_service_is_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    challenge = "0b5c1e0e-8d0c-4f47-9c3a-2c8b6f1d7e11"
+    code = main(["challenges", "resolve", challenge, "--resolution", "corrected", "--correcting-batch", "nope"])
+    assert code == ExitCode.USAGE
+    assert "a batch id is a UUID" in capsys.readouterr().err
+
+
+def test_an_ao_named_in_lower_case_is_reported_on_as_the_register_writes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lrs_cli import report_commands
+
+    asked: list[str | None] = []
+
+    def report(connection: object, name: str, months: dict[str, str], ao: str | None, fmt: str = "json") -> object:
+        asked.append(ao)
+        return {"items": []}
+
+    monkeypatch.setattr(report_commands, "report", report)
+    monkeypatch.setenv("LRS_API_KEY", "lrs_live_k1_secret")
+    main(["reports", "submissions", "--period", "2026-11", "--ao", "rn9093", "--json"])
+    assert asked == ["RN9093"]

@@ -30,6 +30,7 @@ def test_a_scope_the_key_cannot_have_is_refused_with_what_to_do(
     [
         (["credentials", "create", "--principal", "bogus:x"], "--principal must be kind:id, the kind one of ao"),
         (["credentials", "create", "--principal", "operator"], "got 'operator'"),
+        (["credentials", "create", "--principal", "operator:a\nb"], "holds a line break"),
         (["credentials", "create", "--principal", "operator:x", "--scope", "nonsense"], "unknown scope(s) nonsense"),
         (["credentials", "create", "--principal", "ao:RN9093", "--scope", "support"], "limits operator keys only"),
         (["users", "create", "x", "--name", "X", "--role", "ao"], "an AO user needs --ao"),

@@ -33,6 +33,7 @@ from fastapi import Depends, Request
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.environments import Environment
 from lrs_contracts.identifiers import UKPRN_PATTERN
+from lrs_contracts.text import refused_character
 from lrs_domain.identifiers import is_valid_uln
 from lrs_platform.database import advisory_lock_key, apply_migrations
 from lrs_platform.problems import ProblemError
@@ -97,6 +98,10 @@ def parse_scopes(names: Collection[str]) -> frozenset[str]:
     return frozenset(names)
 
 
+class UnprintablePrincipal(ValueError):
+    """A principal whose id holds what a log line, a list or an audit trail cannot show as it is."""
+
+
 @dataclass(frozen=True)
 class Principal:
     kind: PrincipalKind
@@ -108,6 +113,8 @@ class Principal:
         kind, _, ident = text.partition(":")
         if not ident:
             raise ValueError(f"principal must look like kind:id, got {text!r}")
+        if refused := refused_character(ident, one_line=True):  # it is written in logs, lists and audit trails
+            raise UnprintablePrincipal(f"a principal's id is one line of text: {text!r} holds {refused}")
         return Principal(PrincipalKind(kind), ident, scopes)
 
     def __str__(self) -> str:

@@ -21,7 +21,15 @@ from lrs_cli.output import connection, print_text, progress
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_register
 from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, IssuedKey, OperatorScope, Principal, PrincipalKind, parse_scopes
+from lrs_platform.identity import (
+    CredentialStore,
+    IssuedKey,
+    OperatorScope,
+    Principal,
+    PrincipalKind,
+    UnprintablePrincipal,
+    parse_scopes,
+)
 from lrs_platform.settings import check_sandpit_database
 
 
@@ -66,6 +74,8 @@ def credentials(
 ) -> str:
     try:
         principal = Principal.parse(principal_text.strip())
+    except UnprintablePrincipal as error:
+        raise UsageError(f"--principal: {error}") from error
     except ValueError as error:
         raise UsageError(
             f"--principal must be kind:id, the kind one of ao, provider, learner, operator; got {principal_text!r}"
@@ -97,8 +107,8 @@ def credentials(
     except BaseException as error:
         if key_file is not None:
             key_file.discard()
-        if isinstance(error, ValueError):  # what the key may not be issued for (a provider not by its UKPRN, say)
-            raise CommandError(str(error)) from error
+        if isinstance(error, ValueError):  # who the key may not be issued for (a provider not by its UKPRN, say)
+            raise UsageError(str(error)) from error
         raise
     if isinstance(result, int):
         return f"revoked {result} key(s) of {principal}"

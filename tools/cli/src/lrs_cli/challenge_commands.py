@@ -196,6 +196,7 @@ def resolve_command(
             "--correcting-batch",
             help="With corrected: the id of the completed batch that corrected the achievement, decided after the"
             " challenge was raised (`lrs challenges batches CHALLENGE_ID` lists them).",
+            callback=uuid_value("a batch id is a UUID, as `lrs challenges batches CHALLENGE_ID` lists it"),
         ),
     ] = None,
     note: Annotated[str | None, typer.Option(help="What was done, for the learner.")] = None,

@@ -22,7 +22,11 @@ app = typer.Typer(
 Period = Annotated[
     str | None, typer.Option(help="A calendar month, yyyy-mm (UK time); default: this month.", show_default=False)
 ]
-Ao = Annotated[str | None, typer.Option(help="Operators: one AO only (like RN9093).")]
+Ao = Annotated[
+    str | None,
+    # as the register writes AO ids (`rn9093` is RN9093), which the service matches exactly
+    typer.Option(help="Operators: one AO only (like RN9093).", callback=lambda value: value and value.strip().upper()),
+]
 CsvFile = Annotated[
     Path | None, typer.Option("--csv", dir_okay=False, help="Write the report's rows to this CSV file.")
 ]
