@@ -27,7 +27,7 @@ from typing import TypeVar
 from lrs_contracts.reference import Framework, QualificationKind
 from lrs_contracts.text import refused_character
 from lrs_domain.grades import default_grade_set
-from lrs_domain.identifiers import is_valid_uln, parse_qan
+from lrs_domain.identifiers import is_valid_uln, mask_uln, parse_qan
 from lrs_domain.reference import AwardingOrganisation, Learner, Qualification
 from lrs_domain.rules import MAX_NAME_LENGTH
 
@@ -86,7 +86,16 @@ def load_extra_qualifications(text: str | Iterable[str]) -> tuple[Qualification,
 
 
 def load_learners(text: str | Iterable[str]) -> tuple[Learner, ...]:
-    return _load(text, _LEARNER_COLUMNS, _learner)
+    """The file's learners; one named twice with other details is refused, as which is right cannot be told
+    (the last would otherwise silently win). The same row twice is harmless."""
+    learners = _load(text, _LEARNER_COLUMNS, _learner)
+    named: dict[str, Learner] = {}
+    for learner in learners:
+        if named.setdefault(learner.uln, learner) != learner:
+            raise ReferenceDataError(
+                f"the learner {mask_uln(learner.uln)} is on two rows with different details: name each learner once"
+            )
+    return learners
 
 
 def _awarding_organisation(row: dict[str, str]) -> AwardingOrganisation:

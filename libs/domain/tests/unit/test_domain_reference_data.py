@@ -102,6 +102,15 @@ def test_an_invalid_learner_row_names_the_line_but_not_the_data() -> None:
     assert "1999" not in str(raised.value)
 
 
+def test_a_learner_on_two_rows_with_different_details_is_refused_and_the_same_row_twice_is_not() -> None:
+    with pytest.raises(ReferenceDataError) as raised:
+        load_learners(LEARNERS + "1000000043,Lilly,McCarthy,1999-11-28,2,1,\n")
+    assert "******0043 is on two rows with different details" in str(raised.value)
+    assert "Lilly" not in str(raised.value) and "1000000043" not in str(raised.value)
+
+    assert len(load_learners(LEARNERS + "1000000043,Lily,McCarthy,1999-11-27,2,1,\n")) == 4
+
+
 def test_missing_columns_are_refused() -> None:
     with pytest.raises(ReferenceDataError, match="missing columns"):
         load_learners("ULN,GivenName\n1000000043,Lily\n")
