@@ -97,3 +97,25 @@ def test_an_ao_named_in_lower_case_is_reported_on_as_the_register_writes_it(monk
     monkeypatch.setenv("LRS_API_KEY", "lrs_live_k1_secret")
     main(["reports", "submissions", "--period", "2026-11", "--ao", "rn9093", "--json"])
     assert asked == ["RN9093"]
+
+
+def test_a_plr_after_a_batch_ingest_has_none_of_is_refused_at_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The projector would wait for it, then answer 503 PROJECTION_PENDING, which a script retries for ever."""
+    unknown = "0b5c1e0e-8d0c-4f47-9c3a-2c8b6f1d7e11"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == f"/v1/batches/{unknown}", "nothing is asked of the projector"
+        return httpx.Response(
+            404, json={"title": "Not found", "detail": f"There is no batch {unknown} for this caller."}
+        )
+
+    def client(self: Connection, service: str, timeout: float = 60.0) -> httpx.Client:
+        return httpx.Client(base_url="http://lrs.test", transport=httpx.MockTransport(answer))
+
+    monkeypatch.setattr(Connection, "client", client)
+    monkeypatch.setenv("LRS_API_KEY", "lrs_live_k1_secret")
+
+    assert main(["plr", "show", "1000000043", "--after-batch", unknown]) == ExitCode.FAILED
+    assert f"--after-batch: Not found: there is no batch {unknown} for this caller" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from lrs_cli.batch_commands import FINAL_STATES
-from lrs_cli.client import Connection, UsageError, expect_ok
+from lrs_cli.client import CommandError, Connection, UsageError, expect_ok, problem_text
 from lrs_cli.credential_commands import verify_file
 from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, print_text, stdout, table, warn
 from lrs_domain.identifiers import TEMPORARY_ULN, has_valid_uln_check_digit, is_well_formed_uln
@@ -55,12 +55,15 @@ def plr(
 
 def _put_nothing_on_the_plr(connection: Connection, batch_id: str) -> str | None:
     """Why a decided batch put no event on the PLR (failed, abandoned, refused, or nothing accepted); None
-    while it is undecided, when it changed something, or when this key may not read it."""
+    while it is undecided, when it changed something, or when this key may not read batches (a learner's).
+    A batch ingest has none of for this key is an error: no wait would ever show it."""
     try:
         with connection.client("ingest") as client:
             response = client.get(f"/v1/batches/{batch_id}")
     except httpx.TransportError:  # ingest out of reach: the projector's own wait still answers
         return None
+    if response.status_code == 404:  # none this key may read: the projector would wait for it, then answer 503
+        raise CommandError(f"--after-batch: {problem_text(response).removeprefix('HTTP 404: ')}")
     if response.status_code != 200:
         return None
     batch = response.json()
