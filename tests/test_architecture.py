@@ -44,28 +44,24 @@ def test_the_service_packages_are_found() -> None:
     assert set(SERVICE_PACKAGES) >= {"ingest", "validation", "plr_projector", "challenges", "notifier", "reporting"}
 
 
+def imports_of(tree: Path, packages: set[str]) -> list[str]:
+    """`file: package` for each import in `tree` of one of `packages`."""
+    return [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path, module in modules(tree)
+        for name in imported(module)
+        if name in packages
+    ]
+
+
 @pytest.mark.parametrize("package", sorted(SERVICE_PACKAGES))
 def test_a_service_imports_no_other_service(package: str) -> None:
     others = set(SERVICE_PACKAGES) - {package}
-    tree = ROOT / "services" / SERVICE_PACKAGES[package] / "src"
-    found = [
-        f"{path.relative_to(ROOT)}: {name}"
-        for path, module in modules(tree)
-        for name in imported(module)
-        if name in others
-    ]
-    assert found == []
+    assert imports_of(ROOT / "services" / SERVICE_PACKAGES[package] / "src", others) == []
 
 
 def test_the_domain_core_imports_no_io_library() -> None:
-    tree = ROOT / "libs/domain/src"
-    found = [
-        f"{path.relative_to(ROOT)}: {name}"
-        for path, module in modules(tree)
-        for name in imported(module)
-        if name in IO_LIBRARIES
-    ]
-    assert found == []
+    assert imports_of(ROOT / "libs/domain/src", IO_LIBRARIES) == []
 
 
 def test_every_kafka_client_is_built_by_lrs_platform_kafka() -> None:

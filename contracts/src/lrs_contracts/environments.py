@@ -13,16 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from lrs_contracts.topics import (
-    LEARNER_EVENTS,
-    REFERENCE_QUALIFICATIONS,
-    REPORTING_CHALLENGES,
-    REPORTING_PLR_TIMELINESS,
-    REPORTING_REJECTIONS,
-    REPORTING_SUBMISSIONS,
-    REPORTING_TIMELINESS,
-    Topic,
-)
+from lrs_contracts.topics import LEARNER_EVENTS, REFERENCE_QUALIFICATIONS, REPORTING_TOPICS, Topic
 
 SANDPIT_PREFIX = "sandpit."
 ENVIRONMENT_HEADER = "LRS-Environment"
@@ -30,16 +21,7 @@ ENVIRONMENT_HEADER = "LRS-Environment"
 SANDPIT_RETENTION = "30 days"
 SHARED_TOPICS = frozenset({LEARNER_EVENTS.name, REFERENCE_QUALIFICATIONS.name})
 """Live topics the sandpit reads as they are; it never writes to them."""
-LIVE_ONLY_TOPICS = frozenset(
-    topic.name
-    for topic in (
-        REPORTING_SUBMISSIONS,
-        REPORTING_TIMELINESS,
-        REPORTING_PLR_TIMELINESS,
-        REPORTING_REJECTIONS,
-        REPORTING_CHALLENGES,
-    )
-)
+LIVE_ONLY_TOPICS = frozenset(topic.name for topic in REPORTING_TOPICS)
 """Topics with no sandpit copy: the Sandpit runs no reporting (MI is of live batches only)."""
 
 

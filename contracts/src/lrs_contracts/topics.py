@@ -140,6 +140,15 @@ MAINTENANCE = Topic(
     partitions=1,
 )
 
+REPORTING_TOPICS: tuple[Topic, ...] = (
+    REPORTING_SUBMISSIONS,
+    REPORTING_TIMELINESS,
+    REPORTING_PLR_TIMELINESS,
+    REPORTING_REJECTIONS,
+    REPORTING_CHALLENGES,
+)
+"""What reporting publishes for analysts: one compacted topic a measure."""
+
 ALL_TOPICS: tuple[Topic, ...] = (
     BATCH_SUBMITTED,
     BATCH_OUTCOMES,

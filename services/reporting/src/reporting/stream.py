@@ -33,11 +33,7 @@ from lrs_contracts.topics import (
     BATCH_OUTCOMES,
     CHALLENGE_EVENTS,
     PLR_EVENTS,
-    REPORTING_CHALLENGES,
-    REPORTING_PLR_TIMELINESS,
-    REPORTING_REJECTIONS,
-    REPORTING_SUBMISSIONS,
-    REPORTING_TIMELINESS,
+    REPORTING_TOPICS,
 )
 from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy
 from lrs_platform.kafka import (
@@ -130,16 +126,7 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
 
     outcomes = source(BATCH_OUTCOMES.name, BATCH_OUTCOMES.partitions)
     challenges = source(CHALLENGE_EVENTS.name, CHALLENGE_EVENTS.partitions)
-    outputs = {
-        topic.name: source(topic.name, topic.partitions)
-        for topic in (
-            REPORTING_SUBMISSIONS,
-            REPORTING_TIMELINESS,
-            REPORTING_PLR_TIMELINESS,
-            REPORTING_REJECTIONS,
-            REPORTING_CHALLENGES,
-        )
-    }
+    outputs = {topic.name: source(topic.name, topic.partitions) for topic in REPORTING_TOPICS}
 
     async def publish_dead_letter(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
         await app.producer.send_and_wait(topic, key, value, partition=None, timestamp=None, headers=headers)
