@@ -81,7 +81,7 @@ from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_platform.kafka import stop_within
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import MaintenanceGate
-from lrs_platform.parking import DeadLetterOffice, ParkedRow, Parking, ReplayResult, Stream
+from lrs_platform.parking import DeadLetterOffice, NotParked, ParkedRow, Parking, ReplayResult, Stream
 
 T = TypeVar("T")
 
@@ -490,6 +490,10 @@ class PoisonGuard:
         `replacement`, the head is applied as that value instead of its own (an operator's corrected copy)."""
         async with self.lock:
             rows = await self._office.store.stream_of(parked)
+            if all(row.id != parked.id for row in rows):
+                # read again under the lock: a retry or skip of the same message (a double click, a client's
+                # retry) went first, and this one must not act on the messages it has brought to the head
+                raise NotParked(f"no parked message {parked.id}: it was retried or skipped meanwhile")
             applied = skipped = 0
             error: str | None = None
             for index, row in enumerate(rows):

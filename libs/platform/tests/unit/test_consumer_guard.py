@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import itertools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -27,7 +28,7 @@ from lrs_platform.consumer import (
     classify_failure,
     collector_paused,
 )
-from lrs_platform.parking import CannotReplay, DeadLetterOffice, ParkedRow, Parking, Stream
+from lrs_platform.parking import CannotReplay, DeadLetterOffice, NotParked, ParkedRow, Parking, ReplayResult, Stream
 
 NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0, poison_attempts=3)
 
@@ -384,6 +385,30 @@ async def test_skip_drops_the_poison_and_a_new_failure_behind_it_becomes_the_hea
     [left] = parked.rows.values()
     assert (left.offset, left.reason) == (3, "error")
     assert [DeadLetter.from_headers(headers).original_offset for *_, headers in sent] == [1, 3]
+
+
+async def test_two_skips_of_one_message_at_once_drop_it_alone(office: DeadLetterOffice, parked: MemoryParked) -> None:
+    """A double click, or a client retrying after a timeout: the second finds the message gone (404), and never
+    drops the message the first brought to the head, which the operator has not seen."""
+    guard = PoisonGuard("notifier", Effects(), office, NO_WAIT)
+    poisons = [message(offset, b"K", f"k{offset}-poison".encode()) for offset in (1, 2, 3)]
+    await guard.apply(poisons)
+    head = min(parked.rows.values(), key=lambda row: row.offset)
+    looked_up = parked.get
+
+    async def slow_lookup(parked_id: int) -> ParkedRow | None:  # as PostgreSQL's: the other request goes on meanwhile
+        found = await looked_up(parked_id)
+        await asyncio.sleep(0)
+        return found
+
+    parked.get = slow_lookup  # type: ignore[method-assign]
+    first, second = await asyncio.gather(
+        office.skip(head.id, "operator:ops", None), office.skip(head.id, "operator:ops", None), return_exceptions=True
+    )
+
+    assert isinstance(first, ReplayResult) and first.skipped == 1
+    assert isinstance(second, NotParked) and "retried or skipped meanwhile" in str(second)
+    assert sorted(row.offset for row in parked.rows.values()) == [2, 3]
 
 
 def parked_gauge(consumer: str) -> dict[str, float | None]:
