@@ -226,3 +226,25 @@ async def test_two_merges_the_other_way_round_at_once_make_no_cycle(pool: asyncp
     )
     masters = await pool.fetch("SELECT uln, master_uln FROM validation.learners WHERE uln = ANY($1::text[])", [a, b])
     assert {row["uln"]: row["master_uln"] for row in masters} == {a: None, b: a}
+
+
+@pytest.mark.parametrize("merged_by", ["merge", "import"])
+async def test_a_uln_is_merged_once_and_merging_it_again_into_its_master_publishes_nothing(
+    pool: asyncpg.Pool, registry: HeldRegistry, merged_by: str
+) -> None:
+    """Two merges of one ULN travel under their masters' keys, on two partitions, and readers could apply them in
+    either order (decision 0158): the second master is refused, the same one is nothing new."""
+    a, b, c = await _registered(registry, 3)
+    await _merge(registry, a, b, merged_by)
+    published = await pool.fetchval("SELECT count(*) FROM validation.learner_outbox")
+
+    await _merge(registry, a, b, merged_by)
+    async with _api(registry) as api:
+        again = await api.post(f"/v1/learners/{c}/merge", json={"merged_uln": b})
+
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "LEARNER_MERGED_ALREADY"
+    assert f"******{b[-4:]} is merged into ******{a[-4:]} already" in again.json()["detail"]
+    masters = await pool.fetch("SELECT uln, master_uln FROM validation.learners WHERE uln = ANY($1::text[])", [a, b, c])
+    assert {row["uln"]: row["master_uln"] for row in masters} == {a: None, b: a, c: None}
+    assert await pool.fetchval("SELECT count(*) FROM validation.learner_outbox") == published

@@ -118,6 +118,7 @@ class ProblemCode(StrEnum):
     LEARNER_NOT_FOUND = "LEARNER_NOT_FOUND"
     LEARNER_NOT_REGISTERED = "LEARNER_NOT_REGISTERED"
     LEARNER_ALREADY_REGISTERED = "LEARNER_ALREADY_REGISTERED"
+    LEARNER_MERGED_ALREADY = "LEARNER_MERGED_ALREADY"
     VALUE_NOT_STORABLE = "VALUE_NOT_STORABLE"
     BATCH_OF_ANOTHER_AO = "BATCH_OF_ANOTHER_AO"
     ACHIEVEMENT_OF_ANOTHER_AO = "ACHIEVEMENT_OF_ANOTHER_AO"
@@ -612,6 +613,14 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="changing the sharing choice of a ULN nobody registered; merging a ULN into itself",
         source="the learner registry (decision 0032)",
         fix="Check the ULN, or register the learner first (`POST /v1/learners`).",
+    ),
+    ProblemCode.LEARNER_MERGED_ALREADY: CodeExplanation(
+        meaning="The ULN to merge is merged into another learner already. A ULN is merged once: the readers of the"
+        " log could apply two merges of one ULN in either order (each travels under its master's key). Nothing"
+        " was changed",
+        example="merging B into C after B was merged into A",
+        source="decision 0158 (a ULN is merged once)",
+        fix="Merge the master instead (A into C): every ULN merged into A then belongs to C's learner too.",
     ),
     ProblemCode.LEARNER_ALREADY_REGISTERED: CodeExplanation(
         meaning="The ULN is registered already: with other details than those sent, or by someone else than the"

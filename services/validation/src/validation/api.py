@@ -42,6 +42,7 @@ from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import Problem, ProblemError, invalid_request, problem_response, problem_responses
 from validation.catalogue_publisher import publish_catalogue
 from validation.reference_store import (
+    AlreadyMergedError,
     ErasedLearnerError,
     Erasure,
     LearnerDetailsConflict,
@@ -376,7 +377,7 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
     summary="Register many learners from CSV (ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN)",
     description=f"A file of at most {LEARNER_IMPORT_BYTES:,} bytes (413 `REQUEST_TOO_LARGE` beyond: split it).",
     status_code=201,
-    responses=problem_responses(401, 403, 410, 415, 422, 503),
+    responses=problem_responses(401, 403, 409, 410, 415, 422, 503),
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}}
     | operator_scope(OperatorScope.REGISTRY),
 )
@@ -401,8 +402,20 @@ async def import_learners(request: Request, principal: Operator) -> LearnersRegi
             f"The file names erased learners (ULNs ending {error}): they are never registered or merged again;"
             " nothing in the file was registered."
         ) from error
+    except AlreadyMergedError as error:
+        raise _merged_already(error, " Nothing in the file was registered.") from error
     _wake_outbox(request)
     return LearnersRegistered(registered=imported.new, updated=imported.updated, unchanged=imported.unchanged)
+
+
+def _merged_already(error: AlreadyMergedError, more: str = "") -> ProblemError:
+    return ProblemError(
+        409,
+        "Learner merged already",
+        f"{error}: a ULN is merged once, into one master; to bring the two learners together, merge that master"
+        f" instead.{more}",
+        code=ProblemCode.LEARNER_MERGED_ALREADY,
+    )
 
 
 @router.post(
@@ -508,6 +521,8 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
         ) from error
     except ErasedLearnerError as error:
         raise _erased("One of the learners was erased: an erased learner is never merged.") from error
+    except AlreadyMergedError as error:
+        raise _merged_already(error) from error
     except MergeCycleError as error:
         raise ProblemError(
             409,

@@ -87,6 +87,12 @@ class MergeCycleError(Exception):
     """The master ULN is already merged, directly or through other ULNs, into the ULN to merge."""
 
 
+class AlreadyMergedError(Exception):
+    """The ULN to merge is merged into another master already. A learner's merges are published keyed by the
+    master's ULN, so two merges of one ULN into different masters could be applied in either order by the
+    readers of the log (two partitions): the ULN is merged once, and its master may be merged on."""
+
+
 @dataclass(frozen=True)
 class Erasure:
     """One learner's erasure, as audited."""
@@ -353,6 +359,11 @@ class ReferenceStore:
             raise ErasedLearnerError(f"a merge with an erased learner: {master_uln[-4:]}, {merged_uln[-4:]}")
         if refuse_cycle and merged_uln in await _merged_into(connection, master_uln):
             raise MergeCycleError(f"{master_uln[-4:]} is merged into {merged_uln[-4:]} already")
+        current = (await _masters_of(connection, [merged_uln])).get(merged_uln)
+        if current == master_uln:
+            return  # merged so already: nothing new to publish
+        if current is not None:
+            raise AlreadyMergedError(f"{mask_uln(merged_uln)} is merged into {mask_uln(current)} already")
         await connection.execute(
             "UPDATE validation.learners SET master_uln = $1, updated_at = now() WHERE uln = $2", master_uln, merged_uln
         )
