@@ -4,6 +4,7 @@ from before migration 0003 keeps dropping copies of the events it applied by the
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -145,3 +146,18 @@ async def test_an_at_least_once_copy_of_a_decided_event_is_dropped_by_its_batch_
     [(partition, offset)] = positions
     assert [tuple(row.values()) for row in marks] == [(partition, 1, offset)]
     assert versions == 1
+
+
+async def test_replays_and_rebuilds_asked_for_at_once_start_one_each_and_refuse_the_rest(
+    projector: tuple[App, str],
+) -> None:
+    """A double click, or a client retrying: one starts, the others are told it runs (409), none fails (was 500)."""
+    app, _ = projector
+    replays = await asyncio.gather(*(app.post(OPERATOR, "/v1/admin/replay", **{"from": "0"}) for _ in range(3)))
+    assert sorted(answer.status_code for answer in replays) == [202, 409, 409], [answer.text for answer in replays]
+
+    rebuilds = await asyncio.gather(*(app.post(OPERATOR, "/v1/admin/rebuild", workers="1") for _ in range(3)))
+    assert sorted(answer.status_code for answer in rebuilds) == [202, 409, 409], [answer.text for answer in rebuilds]
+    async with await app.client(OPERATOR) as client:
+        abandoned = await client.delete("/v1/admin/rebuild")
+    assert abandoned.status_code == 200, abandoned.text

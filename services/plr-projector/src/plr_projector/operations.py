@@ -368,6 +368,9 @@ class Rebuilds:
         self.probe = probe
         self.settings = settings or RebuildSettings()
         self.job: RebuildJob | None = None
+        # held from the check that none runs until the new one is launched: two requests at once (a double
+        # click) would otherwise both pass the check and build the same schema, one answering 500
+        self._starting = asyncio.Lock()
 
     async def resume(self) -> None:
         """A rebuild survives a restart of the projector: its state is in plr_ops, its rows and
@@ -444,6 +447,10 @@ class Rebuilds:
         job.supervisor = asyncio.create_task(self._supervise(job), name=f"rebuild-{rebuild_id}")
 
     async def start(self, operator: str, workers: int | None = None) -> dict[str, Any]:
+        async with self._starting:
+            return await self._start(operator, workers)
+
+    async def _start(self, operator: str, workers: int | None) -> dict[str, Any]:
         if self.job is not None:
             raise OperationError(Refusal.NOT_NOW, "Rebuild running", _unfinished(self.job))
         rebuild_id = int(
@@ -830,20 +837,22 @@ class Replays:
         self._bootstrap = bootstrap_servers
         self._chunk = chunk
         self._task: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()  # as `Rebuilds`': two requests at once start one replay, not two
 
     async def start(self, from_text: str, operator: str) -> dict[str, Any]:
-        if self._task is not None and not self._task.done():
-            raise OperationError(Refusal.NOT_NOW, "Replay running", "A replay is already running.")
-        start = parse_replay_from(from_text)
-        replay_id = int(
-            await self.pool.fetchval(
-                f"INSERT INTO {OPS_SCHEMA}.replays (requested, requested_by, state) VALUES ($1, $2, 'running')"
-                " RETURNING replay_id",
-                from_text,
-                operator,
+        async with self._starting:
+            if self._task is not None and not self._task.done():
+                raise OperationError(Refusal.NOT_NOW, "Replay running", "A replay is already running.")
+            start = parse_replay_from(from_text)
+            replay_id = int(
+                await self.pool.fetchval(
+                    f"INSERT INTO {OPS_SCHEMA}.replays (requested, requested_by, state) VALUES ($1, $2, 'running')"
+                    " RETURNING replay_id",
+                    from_text,
+                    operator,
+                )
             )
-        )
-        self._task = asyncio.create_task(self._run(replay_id, start), name=f"replay-{replay_id}")
+            self._task = asyncio.create_task(self._run(replay_id, start), name=f"replay-{replay_id}")
         return await self.status(replay_id)
 
     async def status(self, replay_id: int | None = None) -> dict[str, Any]:
