@@ -28,7 +28,7 @@ from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal, current_principal
 from lrs_platform.keyring import ERASED, KEYRING_KEY_VARIABLE, Keyring, keyring_key_from, migrate
 from validation.api import router
-from validation.reference_store import Erasure, ReferenceStore
+from validation.reference_store import ErasedLearnerError, Erasure, ReferenceStore
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +69,15 @@ class HeldRegistry(ReferenceStore):
 
     hold_merge: Hold | None = None
     hold_erasure: Hold | None = None
+    hold_keys: Hold | None = None
+
+    async def _keys_of(self, ulns: Any) -> Any:
+        """Held once an import has the learners' keys (none erased yet), before its transaction."""
+        keys = await super()._keys_of(ulns)
+        hold, self.hold_keys = self.hold_keys, None
+        if hold is not None:
+            await hold.wait_here()
+        return keys
 
     async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str, **options: Any) -> None:
         hold, self.hold_merge = self.hold_merge, None
@@ -248,3 +257,18 @@ async def test_a_uln_is_merged_once_and_merging_it_again_into_its_master_publish
     masters = await pool.fetch("SELECT uln, master_uln FROM validation.learners WHERE uln = ANY($1::text[])", [a, b, c])
     assert {row["uln"]: row["master_uln"] for row in masters} == {a: None, b: a, c: None}
     assert await pool.fetchval("SELECT count(*) FROM validation.learner_outbox") == published
+
+
+async def test_an_import_whose_learner_is_erased_while_it_runs_is_refused_whole(
+    pool: asyncpg.Pool, registry: HeldRegistry
+) -> None:
+    """Not counted "unchanged" (201): the erasure that committed meanwhile left the row as it was."""
+    [uln] = await _registered(registry, 1)
+    hold = registry.hold_keys = Hold()
+    changed = Learner(uln, "Bea", "Renamed", None, 0, 1, None)
+    importing = asyncio.create_task(registry.register_learners([changed]))
+
+    outcomes = await _run_while_held(pool, hold, importing, registry.erase(uln, OPERATOR, "the learner asked"))
+
+    assert isinstance(outcomes[0], ErasedLearnerError), outcomes
+    assert await pool.fetchval("SELECT erased_at IS NOT NULL FROM validation.learners WHERE uln = $1", uln)

@@ -278,8 +278,9 @@ class ReferenceStore:
     async def register_learners(self, learners: Sequence[Learner]) -> RegistryImport:
         """Registers new learners and replaces the details of registered ones that differ (the operators'
         import); each change, and only a change, is queued on the outbox: importing the same file again
-        publishes nothing. A ULN named twice takes its last row. A file naming an erased learner is refused
-        whole (`ErasedLearnerError`)."""
+        publishes nothing. A ULN named twice takes its last row (a file naming one learner with two sets of
+        details is refused before, by `load_learners`). A file naming an erased learner is refused whole
+        (`ErasedLearnerError`), also when the erasure commits while the file is imported."""
         latest = {learner.uln: learner for learner in learners}
         if not latest:
             return RegistryImport(new=0, updated=0, unchanged=0, merged=0)
@@ -307,6 +308,14 @@ class ReferenceStore:
                     ),
                 )
             }
+            # an erasure that committed after the keys were read above: its row was left as it was, and would be
+            # counted unchanged; the file is refused, as it is when the erasure came first
+            erased = await connection.fetch(
+                "SELECT uln FROM validation.learners WHERE uln = ANY($1::text[]) AND erased_at IS NOT NULL",
+                list(latest),
+            )
+            if erased:
+                raise ErasedLearnerError(", ".join(sorted(row["uln"][-4:] for row in erased)))
             await connection.executemany(
                 _QUEUE,
                 [
