@@ -254,6 +254,9 @@ async def test_only_operators_change_the_schedule_anyone_reads_it_and_nonsense_i
         assert scheduled.status_code == 201, scheduled.text
         assert scheduled.json()["published"] is True
         window_id = scheduled.json()["window"]["window"]["window_id"]
+        sent_again = await operator.post("/v1/admin/maintenance/windows", json={**later, "reason": "reload"})
+        assert sent_again.status_code == 200, sent_again.text  # the same window, not a second one
+        assert sent_again.json()["window"]["window"]["window_id"] == window_id
         seen = (await ao.get("/v1/maintenance")).json()
         assert seen["active"] is None
         assert [window["window_id"] for window in seen["windows"]] == [window_id]
@@ -262,3 +265,10 @@ async def test_only_operators_change_the_schedule_anyone_reads_it_and_nonsense_i
         again = await operator.delete(f"/v1/admin/maintenance/windows/{window_id}")
         assert again.status_code == 409, again.text
         assert (await ao.get("/v1/maintenance")).json()["windows"] == []
+        after_cancel = await operator.post("/v1/admin/maintenance/windows", json={**later, "reason": "reload"})
+        assert after_cancel.status_code == 201, after_cancel.text  # a cancelled window is not asked for again
+        assert after_cancel.json()["window"]["window"]["window_id"] != window_id
+        cancelled = await operator.delete(
+            f"/v1/admin/maintenance/windows/{after_cancel.json()['window']['window']['window_id']}"
+        )
+        assert cancelled.status_code == 200

@@ -148,9 +148,24 @@ class MaintenanceStore:
         """Whether batches wait now: the schedule judged against the clock."""
         return closure_at(await self.current(), utc_now())
 
-    async def add_window(self, starts_at: datetime, ends_at: datetime, reason: str, by: str) -> WindowRecord:
+    async def add_window(
+        self, starts_at: datetime, ends_at: datetime, reason: str, by: str
+    ) -> tuple[WindowRecord, bool]:
+        """The window, and whether it is new: one with the same start, end and reason, neither cancelled nor
+        over, is the one asked for again (a form sent twice, a retried request), not a second window."""
         check_window(starts_at, ends_at, utc_now())
         async with self._pool.acquire() as connection, connection.transaction():
+            # the schedule's lock, so that two such requests at once do not both insert
+            await connection.execute("SELECT version FROM ingest.maintenance_version FOR UPDATE")
+            same = await connection.fetchrow(
+                f"SELECT {_WINDOW_COLUMNS} FROM ingest.maintenance_windows WHERE starts_at = $1 AND ends_at = $2"
+                " AND reason = $3 AND cancelled_at IS NULL AND ends_at > now()",
+                starts_at,
+                ends_at,
+                reason,
+            )
+            if same is not None:
+                return _window(same), False
             await _next_version(connection)
             row = await connection.fetchrow(
                 "INSERT INTO ingest.maintenance_windows (window_id, starts_at, ends_at, reason, scheduled_by)"
@@ -162,7 +177,7 @@ class MaintenanceStore:
                 by,
             )
         self._remembered = None  # after the commit: a read in between must not be remembered
-        return _window(row)
+        return _window(row), True
 
     async def cancel_window(self, window_id: uuid.UUID, by: str) -> WindowRecord:
         """A window not begun is dropped; one under way ends now."""

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -150,17 +150,24 @@ async def maintenance_history(
         " mistyped year); `starts_at` and `ends_at` carry their UTC offset. The reason is 1 to 500"
         " characters, not only spaces, with no control character other than tab and line breaks, no lone"
         " surrogate and no Unicode non-character. Anything else is refused with 422 naming the rule or"
-        " the field."
+        " the field. A window with the same start, end and reason as one neither cancelled nor over is that"
+        " window asked for again: it is answered 200, and no second window is made."
     ),
     status_code=201,
-    responses=problem_responses(403, 422),
+    responses={
+        **problem_responses(403, 422),
+        200: {"model": WindowChanged, "description": "that window, scheduled before"},
+    },
     openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def schedule_window(
-    body: WindowRequest, principal: Operator, store: Maintenance, announcer: Announcer
+    body: WindowRequest, principal: Operator, store: Maintenance, announcer: Announcer, response: Response
 ) -> WindowChanged:
-    record = await store.add_window(body.starts_at, body.ends_at, body.reason, str(principal))
-    _log.info("maintenance_window_scheduled", window_id=str(record.window.window_id), by=str(principal))
+    record, new = await store.add_window(body.starts_at, body.ends_at, body.reason, str(principal))
+    if new:
+        _log.info("maintenance_window_scheduled", window_id=str(record.window.window_id), by=str(principal))
+    else:
+        response.status_code = 200
     return WindowChanged(window=record, published=await announcer.announce())
 
 
