@@ -34,6 +34,11 @@ def test_line_breaks_and_tabs_stand_in_text_but_a_one_line_value_refuses_a_line_
     assert _Note(note="first line\r\n\tsecond", name="Zoë O'Brien-Smith").note == "first line\r\n\tsecond"
     with pytest.raises(ValidationError, match="a line break \\(U\\+000A\\) at character 2: the value is one line"):
         _Note(note="fine", name="A\nB")
+    for line_break in ("\x85", "\u2028", "\u2029"):  # where Python's email headers break a line too
+        assert _Note(note=f"one{line_break}two", name="A").note == f"one{line_break}two"
+        said = f"a line break (U+{ord(line_break):04X}) at character 2: the value is one line"
+        with pytest.raises(ValidationError, match=re.escape(said)):
+            _Note(note="fine", name=f"A{line_break}B")
 
 
 def test_bidirectional_controls_are_shown_as_code_points_and_marks_are_kept() -> None:

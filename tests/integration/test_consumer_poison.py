@@ -209,7 +209,7 @@ async def test_ingest_parks_an_outcome_postgresql_refuses_and_the_next_batch_sti
         assert forbidden.status_code == 403
 
 
-async def test_notifier_parks_an_outcome_whose_subject_cannot_be_built_and_emails_the_next_ao(
+async def test_notifier_parks_an_outcome_whose_recipient_cannot_be_a_header_and_emails_the_next_ao(
     kafka_bootstrap: str, fresh_database_url: str, inbox: Inbox, tmp_path: Path
 ) -> None:
     app = create_notifier(await notifier_settings(kafka_bootstrap, fresh_database_url, inbox, "notifier-poison"))
@@ -217,7 +217,7 @@ async def test_notifier_parks_an_outcome_whose_subject_cannot_be_built_and_email
         operator = await issue(app, "operator:dlq-tests")
         poisoned, following = uuid.uuid4(), uuid.uuid4()
         first = batch_completed(poisoned, "results@ao-a.example")
-        crlf = with_text(encode(envelope(first)), first.batch_reference or "", "REF\r\nBcc: someone@else.example")
+        crlf = with_text(encode(envelope(first)), "results@ao-a.example", "results@ao-a.example\r\nBcc: x@else.example")
         nxt = envelope(batch_completed(following, "results@ao-b.example"))
 
         async with dead_letters_from_now(kafka_bootstrap) as reader:

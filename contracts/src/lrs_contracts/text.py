@@ -5,8 +5,9 @@ Refused in any value:
   and the others are nothing a person typed;
 - lone surrogates (U+D800 to U+DFFF), which have no UTF-8 form (only a JSON escape can make one);
 - Unicode non-characters: U+FDD0 to U+FDEF and the last two code points of every plane (U+FFFE, ...).
-A one-line value (a name, a filter, an email address, a batch header) refuses CR and LF too: it may
-become an email header or a log field; and the bidirectional embeddings, overrides and isolates
+A one-line value (a name, a filter, an email address, a batch header) refuses line breaks too: CR and
+LF, and NEL (U+0085), LINE SEPARATOR (U+2028) and PARAGRAPH SEPARATOR (U+2029), which Python's email
+headers and `str.splitlines` also break lines at: it may become an email header or a log field; and the bidirectional embeddings, overrides and isolates
 (U+202A to U+202E, U+2066 to U+2069, decision 0138): shown in a list, a subject or a name, they could
 make it read in another order than it was written. (Text over lines keeps them; where someone else
 reads it, `with_bidi_controls_shown` names them instead.)
@@ -24,7 +25,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-_LINE_BREAKS = "\r\n"
+_LINE_BREAKS = "\r\n\x85\u2028\u2029"
 _NON_CHARACTERS = "\ufdd0-\ufdef" + "".join(
     f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
 )
@@ -73,6 +74,16 @@ def with_bidi_controls_shown(text: str) -> str:
     showing someone else's words (a learner's challenge reason to an AO): obeyed, they could make the reader
     see the words in another order than they were written. Stored text keeps them."""
     return _BIDI_CONTROLS.sub(lambda found: f"[U+{ord(found.group()):04X}]", text)
+
+
+_LINE_BREAKS_AND_BIDI_CONTROLS = re.compile(f"[{_LINE_BREAKS}{_BIDI_CONTROL_RANGES}]")
+
+
+def shown_on_one_line(text: str) -> str:
+    """`text` with each line break and bidirectional control shown as its code point ("[U+2028]"), for a
+    value that must stay one line where someone else reads it (an email subject): one accepted before its
+    line breaks were refused is still sent, not parked."""
+    return _LINE_BREAKS_AND_BIDI_CONTROLS.sub(lambda found: f"[U+{ord(found.group()):04X}]", text)
 
 
 StorableText = Annotated[str, AfterValidator(_checked(one_line=False))]

@@ -20,6 +20,7 @@ Typical use: `Catalogue.of([*load_ofqual_catalogue(ofqual, {ao.name: ao.ao_id fo
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from typing import TypeVar
@@ -173,8 +174,9 @@ def _load(text: str | Iterable[str], columns: tuple[str, ...], build: Callable[[
 
 
 def _lines(text: str | Iterable[str]) -> Iterator[str]:
-    # with their line ends, as a file gives them: a line break inside a quoted value stays in the value
-    lines = iter(text.splitlines(keepends=True) if isinstance(text, str) else text)
+    # with their line ends, as a file gives them: a line break inside a quoted value stays in the value, and
+    # only CR and LF end a line (not U+0085, U+2028 or U+2029, which `str.splitlines` also breaks at)
+    lines = iter(io.StringIO(text, newline="") if isinstance(text, str) else text)
     first = next(lines, None)
     if first is not None:
         yield first.removeprefix("\ufeff")

@@ -135,6 +135,10 @@ def test_learner_names_are_trimmed_and_counted_once_trimmed() -> None:
         ("1000000043,   ,McCarthy,,,,", "line 5: GivenName is empty"),
         # a record over two lines is named by the line it ends on
         ('1000000043,"Lily\nMay",McCarthy,,,,', "line 6: GivenName holds a line break (U+000A) at character 5"),
+        # only CR and LF end a CSV line: the line separators Python also splits at stand in the value
+        ("1000000043,Lily\u2028May,McCarthy,,,,", "line 5: GivenName holds a line break (U+2028) at character 5"),
+        ("1000000043,Lily,Mc\x85Carthy,,,,", "line 5: FamilyName holds a line break (U+0085) at character 3"),
+        ('1000000043,"Li\u2029ly",McCarthy,,,,', "line 5: GivenName holds a line break (U+2029) at character 3"),
     ],
 )
 def test_a_learner_name_that_could_not_be_registered_is_refused_naming_its_line(row: str, refused: str) -> None:

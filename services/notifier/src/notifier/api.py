@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.text import OneLineText
+from lrs_domain.formats import is_plausible_email
 from lrs_platform.environment import environment_of
 from lrs_platform.identity import (
     CurrentPrincipal,
@@ -27,13 +28,15 @@ from lrs_platform.problems import ProblemError, problem_responses
 from notifier.emails import ChallengeContact
 from notifier.store import ContactStore, DeferredEmails, StoredContact
 
-# an address a mail relay can take: no space, control character or DEL in any part
-EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
+# an address a mail relay can take: one mailbox, no space, control character or DEL in any part
+EMAIL_PATTERN = (
+    r'^[^@\s\x00-\x1f\x7f,;<>()\[\]:"\\]+@[^@\s\x00-\x1f\x7f,;<>()\[\]:"\\]+\.[^@\s\x00-\x1f\x7f,;<>()\[\]:"\\]+$'
+)
 TELEPHONE_PATTERN = r"^\+?[0-9][0-9 ()-]{5,24}$"
 # Said to the AO's clerk who typed it, in words: pydantic's own message quoted the regular expression.
 EMAIL_REFUSED = (
     "is not an email address: write one like challenges@ao.example, with one @ followed by a domain that has a"
-    " dot in it, and no spaces"
+    " dot in it, and no spaces, commas or other marks"
 )
 TELEPHONE_REFUSED = (
     "is not a telephone number: write 6 to 25 digits, spaces, brackets or hyphens, starting with a digit or +,"
@@ -50,9 +53,17 @@ def _matching(pattern: str, kind: str, refusal: str) -> Callable[[str], str]:
     return check
 
 
+def _plausible_email(value: str) -> str:
+    """The check a batch's notification address passes (`is_plausible_email`): one mailbox, nothing invisible."""
+    if not is_plausible_email(value):
+        raise PydanticCustomError("email_address", EMAIL_REFUSED)
+    return value
+
+
 EmailAddress = Annotated[
     OneLineText,
     AfterValidator(_matching(EMAIL_PATTERN, "email_address", EMAIL_REFUSED)),
+    AfterValidator(_plausible_email),
     Field(max_length=254, json_schema_extra={"pattern": EMAIL_PATTERN}),
 ]
 TelephoneNumber = Annotated[

@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.codes import BATCH_CODE_TITLES, RECORD_CODE_TITLES, WARNING_CODE_TITLES, BatchCode, WarningCode
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, RecordOutcome, RecordStatus
-from lrs_contracts.text import with_bidi_controls_shown
+from lrs_contracts.text import shown_on_one_line, with_bidi_controls_shown
 from lrs_domain.identifiers import display_qan
 from lrs_platform.logging import mask_uln
 
@@ -155,7 +155,7 @@ def batch_run_email(
     """`rejections`: the codes listed; `unlisted`: those left out of the list, which the email says exist;
     `warnings`: every warning code and its records."""
     verdict = verdict_of(outcome)
-    reference = with_bidi_controls_shown(outcome.batch_reference or str(outcome.batch_id))
+    reference = shown_on_one_line(outcome.batch_reference or str(outcome.batch_id))
     code = outcome.code if isinstance(outcome, BatchFailed) else None
     subject = {
         BatchVerdict.COMPLETED: f"LRS batch completed: {reference}",
@@ -190,7 +190,7 @@ def batch_abandoned_email(
     event_id: uuid.UUID, abandoned: BatchAbandoned, to: str, *, public_base_url: str, domain: str = "lrs.local"
 ) -> OutgoingEmail:
     """The AO is told that the LRS gave up on its batch, and that the same file sent again is a new batch."""
-    reference = with_bidi_controls_shown(abandoned.batch_reference or str(abandoned.batch_id))
+    reference = shown_on_one_line(abandoned.batch_reference or str(abandoned.batch_id))
     context = {
         "abandoned": abandoned,
         "reference": reference,
@@ -253,7 +253,7 @@ def _achievement_shown(raised: ChallengeRaised | ChallengeRaisedV1) -> dict[str,
         return None
     awarded = achievement.award_date
     return {
-        "qan": with_bidi_controls_shown(display_qan(achievement.qualification_number)),
+        "qan": shown_on_one_line(display_qan(achievement.qualification_number)),
         "title": with_bidi_controls_shown(achievement.title) if achievement.title else None,
         "award_date": f"{awarded.day} {awarded:%B %Y}",
         "grade": with_bidi_controls_shown(achievement.grade) if achievement.grade else None,

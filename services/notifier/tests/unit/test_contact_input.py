@@ -23,6 +23,10 @@ def test_a_contact_as_an_ao_writes_it_is_taken() -> None:
         ("email", "a\x01b@ao.org.uk"),
         ("email", "ada@ao\x7f.org.uk"),
         ("email", "ada@ao.org.uk\ud800"),
+        ("email", "x,challenges@ao.org.uk"),  # two mailboxes: x and the AO's
+        ("email", "Ada <challenges@ao.org.uk>"),
+        ("email", "challenges@ao\ufeff.org.uk"),  # a mark that shows nothing
+        ("given_name", "Ada\u2028Bcc: x@evil.example"),
     ],
 )
 def test_a_value_that_cannot_be_stored_or_mailed_is_refused(field: str, value: str) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, date, datetime
 
@@ -195,12 +196,18 @@ def test_the_html_alternative_escapes_what_the_ao_wrote() -> None:
     assert "Your batch <b>June</b> & July is complete" in email.text
 
 
-def test_a_line_break_in_the_batch_reference_cannot_reach_a_header() -> None:
+@pytest.mark.parametrize("line_break", ["\r\n", "\x85", "\u2028", "\u2029"])
+def test_a_line_break_in_the_batch_reference_cannot_reach_a_header(line_break: str) -> None:
+    """Ingest refuses one (RS001); a batch accepted before that refusal covered it is still emailed."""
     email = batch_run_email(
-        EVENT_ID, completed(batch_reference="JUNE\r\nBcc: everyone@example.org"), public_base_url=PORTAL
+        EVENT_ID, completed(batch_reference=f"JUNE{line_break}Bcc: everyone@example.org"), public_base_url=PORTAL
     )
-    with pytest.raises(ValueError, match="linefeed"):
-        to_mime(email, "lrs@lrs.local")
+    shown = "".join(f"[U+{ord(character):04X}]" for character in line_break)
+    message = to_mime(email, "lrs@lrs.local")
+    assert message["Subject"] == f"LRS batch completed: JUNE{shown}Bcc: everyone@example.org"
+    assert message["Bcc"] is None
+    with pytest.raises(ValueError, match="linefeed"):  # what the notifier still parks: a To that breaks a line
+        to_mime(dataclasses.replace(email, to="a@ao.example\r\nBcc: everyone@example.org"), "lrs@lrs.local")
 
 
 def test_challenge_email_goes_to_the_contact_links_its_page_and_masks_the_uln() -> None:

@@ -15,6 +15,7 @@ XML is read as a stream, so a well-formedness fault counts where it occurs.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass
 
@@ -102,6 +103,9 @@ HEADER_ATTRIBUTE_BY_HEADING: Mapping[str, str] = {field.heading: field.attribute
 RECORD_ATTRIBUTE_BY_HEADING: Mapping[str, str] = {field.heading: field.attribute for field in RECORD_FIELDS}
 
 
+_MAILBOX_CHARACTERS = re.compile(r'[^,;<>()\[\]:"\\]+')
+
+
 @dataclass(frozen=True)
 class ParsedBatch:
     header: BatchHeader
@@ -111,10 +115,14 @@ class ParsedBatch:
 
 def is_plausible_email(address: str) -> bool:
     """A deliberately simple check, not RFC 5322: one @, a non-empty local part, a dotted domain with
-    no empty label, no whitespace, at most 254 characters."""
+    no empty label, at most 254 characters; no whitespace, no character that shows nothing (a control, a
+    zero-width space, a byte order mark), and none of the marks that make a header name more than one
+    mailbox or a display name (`,;<>()[]:"\\`): "x,results@ao.example" would be mailed to two."""
     if len(address) > MAX_EMAIL_LENGTH or address.count("@") != 1:
         return False
-    if any(character.isspace() for character in address):
+    if not _MAILBOX_CHARACTERS.fullmatch(address):
+        return False
+    if any(unicodedata.category(character)[0] in "CZ" for character in address):
         return False
     local_part, domain = address.split("@")
     labels = domain.split(".")

@@ -85,6 +85,17 @@ async def test_a_smaller_limit_can_be_given() -> None:
         ("a@example.org.", False),
         ("a b@example.org", False),
         ("a@example.org\n", False),
+        ("zoë.brontë@exämple.org", True),
+        ("x,results@example.org", False),  # a list: mailed to x and to results
+        ("results@example.org;x@y.org", False),
+        ("Results <results@example.org>", False),
+        ('"results"@example.org', False),
+        ("results@example.org (team)", False),
+        ("results@[192.0.2.1]", False),
+        ("results@exa\ufeffmple.org", False),  # shows nothing
+        ("results\u200b@example.org", False),
+        ("results@example.org\u2028", False),
+        ("res\x85ults@example.org", False),
     ],
 )
 def test_plausible_email_is_a_simple_documented_check(address: str, plausible: bool) -> None:

@@ -87,7 +87,7 @@ def test_a_lone_surrogate_in_json_refuses_the_file() -> None:
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
-@pytest.mark.parametrize("line_break", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("line_break", ["\n", "\r\n", "\r", "\x85", "\u2028", "\u2029"])
 def test_a_line_break_in_a_header_value_refuses_the_file(fmt: BatchFormat, line_break: str) -> None:
     header = {**HEADER, "batch_reference": f"JUNE{line_break}Bcc: everyone@example.org"}
     content = document(fmt, header, records(2))
@@ -97,7 +97,7 @@ def test_a_line_break_in_a_header_value_refuses_the_file(fmt: BatchFormat, line_
     refusal = _refusal(fmt, content)
 
     assert refusal.code is BatchCode.MALFORMED
-    assert refusal.detail.startswith(f"{BATCH_REFERENCE[fmt]} holds a line break (U+000")
+    assert refusal.detail.startswith(f"{BATCH_REFERENCE[fmt]} holds a line break (U+{ord(line_break[0]):04X}")
     assert refusal.detail.endswith(") at character 5: a header value is one line")
     if fmt is BatchFormat.CSV:
         assert (refusal.line, refusal.column) == (2, 5)
