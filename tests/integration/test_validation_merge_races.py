@@ -272,3 +272,25 @@ async def test_an_import_whose_learner_is_erased_while_it_runs_is_refused_whole(
 
     assert isinstance(outcomes[0], ErasedLearnerError), outcomes
     assert await pool.fetchval("SELECT erased_at IS NOT NULL FROM validation.learners WHERE uln = $1", uln)
+
+
+async def test_a_learner_file_whose_learners_name_each_other_as_master_is_refused_whole(
+    pool: asyncpg.Pool, registry: HeldRegistry
+) -> None:
+    """The cycle the API's merge refuses, refused in a file too: neither merge is kept, nothing registered."""
+    a, b = await _registered(registry, 2)
+    published = await pool.fetchval("SELECT count(*) FROM validation.learner_outbox")
+    rows = "".join(f"{uln},Bea,Test,,0,1,{master}\n" for uln, master in ((a, b), (b, a)))
+    async with _api(registry) as api:
+        refused = await api.post(
+            "/v1/learners/import",
+            content=f"ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n{rows}",
+            headers={"Content-Type": "text/csv"},
+        )
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["title"] == "Merge would make a cycle"
+    assert refused.json()["detail"].endswith("Nothing in the file was registered.")
+    masters = await pool.fetch("SELECT uln, master_uln FROM validation.learners WHERE uln = ANY($1::text[])", [a, b])
+    assert {row["uln"]: row["master_uln"] for row in masters} == {a: None, b: None}
+    assert await pool.fetchval("SELECT count(*) FROM validation.learner_outbox") == published

@@ -404,8 +404,19 @@ async def import_learners(request: Request, principal: Operator) -> LearnersRegi
         ) from error
     except AlreadyMergedError as error:
         raise _merged_already(error, " Nothing in the file was registered.") from error
+    except MergeCycleError as error:
+        raise _merge_cycle(f" ({error}) Nothing in the file was registered.") from error
     _wake_outbox(request)
     return LearnersRegistered(registered=imported.new, updated=imported.updated, unchanged=imported.unchanged)
+
+
+def _merge_cycle(more: str = "") -> ProblemError:
+    return ProblemError(
+        409,
+        "Merge would make a cycle",
+        "The master ULN is already merged, directly or through other ULNs, into the ULN to merge: both"
+        f" already belong to one learner, whose records land on the end of that chain.{more}",
+    )
 
 
 def _merged_already(error: AlreadyMergedError, more: str = "") -> ProblemError:
@@ -524,12 +535,7 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
     except AlreadyMergedError as error:
         raise _merged_already(error) from error
     except MergeCycleError as error:
-        raise ProblemError(
-            409,
-            "Merge would make a cycle",
-            "The master ULN is already merged, directly or through other ULNs, into the ULN to merge: both"
-            " already belong to one learner, whose records land on the end of that chain.",
-        ) from error
+        raise _merge_cycle() from error
     _wake_outbox(request)
 
 

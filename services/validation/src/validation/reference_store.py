@@ -352,12 +352,11 @@ class ReferenceStore:
         merges at once never make the cycle each alone would be refused."""
         async with self._pool.acquire() as connection, connection.transaction():
             await _lock_merges(connection)
-            await self._merge(connection, master_uln, merged_uln, refuse_cycle=True)
+            await self._merge(connection, master_uln, merged_uln)
 
-    async def _merge(
-        self, connection: asyncpg.Connection, master_uln: str, merged_uln: str, *, refuse_cycle: bool = False
-    ) -> None:
-        """The merge, in the caller's transaction, which holds `_MERGES_LOCK`."""
+    async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str) -> None:
+        """The merge, in the caller's transaction, which holds `_MERGES_LOCK`: refused as `merge` says, for a
+        learner file's MasterULN as for the API's merge."""
         erased = await connection.fetch(
             "SELECT erased_at IS NOT NULL AS erased FROM validation.learners WHERE uln = ANY($1::text[])",
             [master_uln, merged_uln],
@@ -366,7 +365,7 @@ class ReferenceStore:
             raise UnknownLearnerError(f"both learners must be registered and different: {merged_uln[-4:]}")
         if any(row["erased"] for row in erased):
             raise ErasedLearnerError(f"a merge with an erased learner: {master_uln[-4:]}, {merged_uln[-4:]}")
-        if refuse_cycle and merged_uln in await _merged_into(connection, master_uln):
+        if merged_uln in await _merged_into(connection, master_uln):
             raise MergeCycleError(f"{master_uln[-4:]} is merged into {merged_uln[-4:]} already")
         current = (await _masters_of(connection, [merged_uln])).get(merged_uln)
         if current == master_uln:
@@ -396,7 +395,7 @@ class ReferenceStore:
         keyed = bool(await self._keyring.find([uln]))
         erased_at = utc_now()
         erasure = Erasure(uuid.uuid4(), uln, erased_by, reason, erased_at)
-        erased: list[str] = []
+        erased: list[Erasure] = []
         try:
             async with self._pool.acquire() as connection, connection.transaction():
                 await _lock_merges(connection)
@@ -409,16 +408,17 @@ class ReferenceStore:
                     # erased before (or by an erasure of the learner this one waited for): this reads it
                     [first] = await self.erasures(uln, connection)
                     return first, False
-                erased.append(uln)
+                erased.append(erasure)
                 for other in await self._merged_with(connection, uln):
-                    if await self._erase_one(connection, Erasure(uuid.uuid4(), other, erased_by, reason, erased_at)):
-                        erased.append(other)
+                    with_it = Erasure(uuid.uuid4(), other, erased_by, reason, erased_at)
+                    if await self._erase_one(connection, with_it):
+                        erased.append(with_it)
         except BaseException:
             for each in erased:
-                self._keyring.forget(each)  # a key is erased only if the transaction committed
+                self._keyring.forget(each.uln)  # a key is erased only if the transaction committed
             raise
-        for each in erased:
-            _log.info("learner_erased", erasure_id=str(erasure.erasure_id), uln=mask_uln(each), erased_by=erased_by)
+        for each in erased:  # each ULN's own audit row
+            _log.info("learner_erased", erasure_id=str(each.erasure_id), uln=mask_uln(each.uln), erased_by=erased_by)
         return erasure, True
 
     async def _erase_one(self, connection: asyncpg.Connection, erasure: Erasure) -> bool:

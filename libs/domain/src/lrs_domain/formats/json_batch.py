@@ -8,6 +8,7 @@ make the file malformed (RS001).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
@@ -175,7 +176,13 @@ def _unknown_field(error: Any, where: str, model: type[_JsonModel]) -> str | Non
     meant = next((field for field in fields if field.lower() == name.lower()), None)
     if meant is not None:
         return f"{where} has no field {name!r}: field names are case-sensitive, so write {meant!r}"
+    if not _FIELD_NAME_LIKE.fullmatch(name):  # a value written as a key, maybe a name: kept with the refusal
+        return f"{where} has a field whose name is none of its fields (not repeated here): they are {', '.join(fields)}"
     return f"{where} has no field {name!r}: its fields are {', '.join(fields)}"
+
+
+# what a mistyped field name looks like; anything else is not said back (a refusal is kept, and shown)
+_FIELD_NAME_LIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
 
 
 def _values(

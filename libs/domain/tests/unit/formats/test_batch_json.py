@@ -80,6 +80,11 @@ def test_a_byte_order_mark_changes_nothing() -> None:
         ({"header": JSON_HEADER, "records": [{"gender": [1]}]}, 1, "record 1 gender"),
         ({"header": JSON_HEADER, "records": [{"grade": {"value": "Pass"}}]}, 1, "record 1 grade"),
         ({"header": JSON_HEADER, "records": [{}, {}, "Create"]}, 3, "record 3: Input should be a valid dictionary"),
+        (  # a value written as a key, a learner's name say, is not said back: the refusal is kept
+            {"header": JSON_HEADER, "records": [{"Ottoline Marchbanks 2001-07-29": "x"}]},
+            1,
+            "record 1 has a field whose name is none of its fields (not repeated here): they are action,",
+        ),
         (
             {"header": JSON_HEADER, "records": [{"ULN": "1000000043"}]},
             1,
