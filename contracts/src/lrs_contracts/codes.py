@@ -655,9 +655,11 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         " for the achievement.",
     ),
     ProblemCode.MALFORMED_REQUEST: CodeExplanation(
-        meaning="The request could not be read at all: its body is not UTF-8, or not JSON, or a header or"
-        " parameter it needs is malformed. Nothing was changed",
-        example="a JSON body holding the byte 0xFF; a body cut short by the client",
+        meaning="The request could not be read at all: its body is not UTF-8, or not JSON (or JSON naming a key"
+        " twice in one object, which readers take each their own way), or a header or parameter it needs is"
+        " malformed. Nothing was changed",
+        example='a JSON body holding the byte 0xFF; a body cut short by the client; {"resolution": "upheld",'
+        ' "resolution": "rejected"}',
         source="RFC 9110 (400 Bad Request)",
         fix="Send UTF-8 JSON as the route's OpenAPI document (`/docs`) describes it.",
     ),

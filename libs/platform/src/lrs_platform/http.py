@@ -5,6 +5,7 @@ from the service itself, so they work with no other network."""
 from __future__ import annotations
 
 import html
+import json
 import time
 import traceback
 import uuid
@@ -117,6 +118,7 @@ def build_app(
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
     limits = {"/v1/admin/dlq": DEAD_LETTER_BODY_BYTES, **(body_limits or {})}
+    app.add_middleware(_NoDuplicateKeys)
     app.add_middleware(_JsonBodiesOnly)
     app.add_middleware(_UncompressedBodiesOnly)
     app.add_middleware(_BodyLimit, limits=limits)
@@ -389,6 +391,73 @@ class _JsonBodiesOnly:
             return message
 
         await self.app(scope, json_only, send)
+
+
+class _NoDuplicateKeys:
+    """Refuses (422, MALFORMED_REQUEST) a JSON body naming a key twice in one object, which JSON readers resolve
+    each their own way (Python's keeps the last: `{"resolution": "upheld", "resolution": "rejected"}` was a
+    rejection); ingest's batches refuse it too (RS001). Only for a route that reads its body as JSON (into a model,
+    or itself, as `_JsonBodiesOnly` finds them); through the validation problem's path, so a caller the route
+    refuses is told that first."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_json_media_type(Headers(scope=scope).get("content-type")):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def read_once_checked() -> Message:
+            message = await receive()
+            if message["type"] != "http.request" or not _reads_json(scope.get("route")):
+                return message
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                _refuse_duplicate_keys(b"".join(chunks), into_model=getattr(scope.get("route"), "body_field", None))
+            return message
+
+        await self.app(scope, read_once_checked, send)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return found
+
+
+def _refuse_duplicate_keys(body: bytes, *, into_model: object) -> None:
+    """Raised as FastAPI reads a body into a model (a JSON decode error, which it turns into a validation
+    problem after the route's dependencies are solved), or as a validation problem for a route reading it."""
+    try:
+        text = body.decode()
+        json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as duplicate:
+        name = str(duplicate)
+        shown = repr(name) if len(name) <= 64 else f"{name[:64]!r}…"
+        reason = f"an object names {shown} twice: send each key once"
+        written = json.dumps(name, ensure_ascii=False)
+        position = max(text.find(written, text.find(written) + 1), 0)  # the second, if written as we would
+        if into_model is not None:
+            raise json.JSONDecodeError(reason, text, position) from None
+        issue = {"type": "json_invalid", "loc": ("body", position), "msg": reason, "ctx": {"error": reason}}
+        raise RequestValidationError([issue]) from None
+    except ValueError:  # not JSON at all, or not UTF-8: FastAPI or the route says so
+        return
+
+
+def _reads_json(route: object) -> bool:
+    return (isinstance(route, APIRoute) and route.body_field is not None) or _reads_json_itself(route)
 
 
 def _reads_json_itself(route: object) -> bool:
