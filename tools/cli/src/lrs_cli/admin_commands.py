@@ -17,6 +17,7 @@ import typer
 from lrs_cli.batch_commands import upload
 from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
+from lrs_cli.files import read_bounded
 from lrs_cli.output import connection, print_text, progress
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_register
@@ -31,6 +32,10 @@ from lrs_platform.identity import (
     parse_scopes,
 )
 from lrs_platform.settings import check_sandpit_database
+
+LEARNER_IMPORT_BYTES = 64 * 1_048_576
+"""The largest learner file validation's import reads (its `validation.api.LEARNER_IMPORT_BYTES`, which a CLI,
+importing no service, cannot name): a larger one is refused here before it is sent."""
 
 
 def _database_url(environment: Environment) -> str:
@@ -204,8 +209,14 @@ def load_reference(connection: Connection) -> str:
 
 def import_learners(connection: Connection, file: str) -> str:
     path = Path(file)
+    read = read_bounded(path, LEARNER_IMPORT_BYTES)
+    if read.too_large:
+        size = f"{read.known_size:,} bytes, more than the" if read.known_size is not None else "more than the"
+        raise CommandError(
+            f"{path.name} is {size} {LEARNER_IMPORT_BYTES:,} bytes a learner import reads: split it into smaller files"
+        )
     with connection.client("validation", timeout=300) as client:
-        response = upload(client, "/v1/learners/import", path.read_bytes(), {"Content-Type": "text/csv"}, path.name)
+        response = upload(client, "/v1/learners/import", read.content, {"Content-Type": "text/csv"}, path.name)
         result = expect_ok(response)
     return (
         f"registered {result['registered']} new learners; updated {result.get('updated', 0)},"

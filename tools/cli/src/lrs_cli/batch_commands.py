@@ -30,6 +30,7 @@ from lrs_cli.output import (
 )
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BatchCode
+from lrs_domain.formats import BatchRefused as WholeFileRefused
 from lrs_domain.formats import detect_format, file_field_name, in_file_words
 
 FINAL_STATES = {"completed", "failed", "abandoned", "refused"}
@@ -122,7 +123,8 @@ def refused_batch(response: httpx.Response, said: str) -> BatchRefused | None:
 def submit(connection: Connection, file: str, idempotency_key: str | None) -> dict[str, Any]:
     """Submits the file; the answer carries `replay: true` when it names an earlier identical submission."""
     path = Path(file)
-    content = path.read_bytes()
+    read = check_command.read_batch(path)
+    content = read.content
     fmt = detect_format(None, path.name, content[:512])
     if fmt is None:
         raise CommandError(f"cannot tell the format of {path.name}: use .csv, .xml or .json")
@@ -131,6 +133,10 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
         if not (idempotency_key.isascii() and idempotency_key.isprintable() and 0 < len(idempotency_key) <= 255):
             raise UsageError("--idempotency-key is 1 to 255 visible ASCII characters (a UUID, say)")
         headers["Idempotency-Key"] = idempotency_key
+    try:
+        check_command.refuse_if_over(read)  # ingest refuses it too, but only once it has come over the network
+    except WholeFileRefused as refused:
+        raise CommandError(check_command.whole_file_refused(refused)) from refused
     with connection.client("ingest") as client:
         response = upload(client, "/v1/batches", content, headers, path.name)
         if response.status_code in (413, 422):

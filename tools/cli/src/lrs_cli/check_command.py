@@ -15,12 +15,13 @@ import typer
 from rich.text import Text
 
 from lrs_cli.client import CommandError, ExitCode
+from lrs_cli.files import BoundedRead, read_bounded
 from lrs_cli.output import JsonOption, print_json, stdout, warnings_text
 from lrs_contracts.batch import BatchFormat
-from lrs_contracts.codes import REJECTION_THRESHOLD, BatchCode
+from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD, BatchCode
 from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_domain.decision import OfflineReport, check_batch_offline
-from lrs_domain.formats import detect_format, file_field_name, in_file_words, parse_batch
+from lrs_domain.formats import detect_format, file_field_name, in_file_words, parse_batch, refuse_if_too_large
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.reference_files import load_catalogue
 from lrs_platform.clock import today_in_england
@@ -43,21 +44,41 @@ def plainly_other_format(content: bytes, fmt: BatchFormat) -> BatchFormat | None
     return looks_like if looks_like is not None and looks_like is not fmt else None
 
 
+def read_batch(file: Path) -> BoundedRead:
+    """The batch file, read for at most one byte more than a batch may be (RS002 is then certain)."""
+    return read_bounded(file, MAX_BATCH_BYTES)
+
+
+def refuse_if_over(read: BoundedRead) -> None:
+    """RS002 (BatchRefused) for a batch file read past its limit, in `parse_batch`'s words when its size is known,
+    else in ingest's (a pipe or a device: only "more than" is known)."""
+    if not read.too_large:
+        return
+    if read.known_size is not None:
+        refuse_if_too_large(read.known_size, read.limit)
+    raise BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {read.limit:,} bytes")
+
+
+def whole_file_refused(refused: BatchRefused) -> str:
+    """A refusal of the whole file as `lrs batch check` says it: its code, where, and why."""
+    where = (
+        f" at line {refused.line}" + (f", column {refused.column}" if refused.column else "") if refused.line else ""
+    )
+    return f"{refused.code.value}: the whole file is refused{where}: {refused.detail}"
+
+
 def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat, OfflineReport]:
     """The file's format and what every rule that needs no server says of it."""
-    content = file.read_bytes()
+    read = read_batch(file)
+    content = read.content
     fmt = detect_format(None, file.name, content[:512])
     if fmt is None:
         raise CommandError(f"cannot tell the format of {file.name}: use .csv, .xml or .json")
     try:
+        refuse_if_over(read)
         parsed = parse_batch(content, fmt)
     except BatchRefused as refused:
-        where = (
-            f" at line {refused.line}" + (f", column {refused.column}" if refused.column else "")
-            if refused.line
-            else ""
-        )
-        said = f"{refused.code.value}: the whole file is refused{where}: {refused.detail}"
+        said = whole_file_refused(refused)
         if refused.code is BatchCode.MALFORMED and (looks_like := plainly_other_format(content, fmt)):
             said += f"\n{mislabel_hint(file.name, looks_like)}"
         raise CommandError(said) from refused

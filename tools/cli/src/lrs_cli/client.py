@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from lrs_cli.files import read_bounded
 from lrs_contracts.codes import CODES_BY_STATUS
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 from lrs_platform.problems import said_once
@@ -43,6 +44,11 @@ class ExitCode(IntEnum):
     USAGE = 2
     NOT_FINAL = 3  # the batch was still being decided when --wait ran out; a reset or replay still under way
     UNREACHABLE = 4  # no answer from a service
+
+
+KEY_FILE_BYTES = 4_096
+"""Far more than a key (`lrs_sbx_` and some 60 characters) with a line ending or a byte-order mark: a larger
+file is some other file named by mistake (or a device), and is not read whole."""
 
 
 class CommandError(Exception):
@@ -79,9 +85,15 @@ class Connection:
     @staticmethod
     def from_environment(key_file: Path | None = None, environment: Environment = Environment.LIVE) -> Connection:
         if key_file:
+            read = read_bounded(key_file, KEY_FILE_BYTES)
+            if read.too_large:
+                raise UsageError(
+                    f"the key file {key_file} is more than {KEY_FILE_BYTES:,} bytes: is it the key `lrs credentials`"
+                    " wrote?"
+                )
             try:
                 # utf-8-sig: a key saved by an editor that starts its files with a byte-order mark still reads
-                key = key_file.read_text(encoding="utf-8-sig").strip()
+                key = read.content.decode("utf-8-sig").strip()
             except UnicodeDecodeError as error:
                 raise UsageError(
                     f"the key file {key_file} is not text: is it the key `lrs credentials` wrote?"
@@ -175,9 +187,19 @@ def problem_text(response: httpx.Response) -> str:
 
 
 def read_replacement(file: str) -> Any:
-    """A corrected copy of a parked message, from a JSON file (`lrs dlq retry --replacement`)."""
+    """A corrected copy of a parked message, from a JSON file (`lrs dlq retry --replacement`); one larger than a
+    retry's whole request may be is refused unread."""
+    # Imported here: lrs_platform.http brings the web stack, a quarter of a second on every other command's start.
+    from lrs_platform.http import DEAD_LETTER_BODY_BYTES
+
     try:
-        return json.loads(Path(file).read_text(encoding="utf-8"))
+        read = read_bounded(Path(file), DEAD_LETTER_BODY_BYTES)
+        if read.too_large:
+            raise CommandError(
+                f"cannot read the replacement envelope: {file} is more than the {DEAD_LETTER_BODY_BYTES:,} bytes"
+                " a retry takes"
+            )
+        return json.loads(read.content.decode("utf-8"))
     except (OSError, ValueError) as error:
         raise CommandError(f"cannot read the replacement envelope: {error}") from error
 

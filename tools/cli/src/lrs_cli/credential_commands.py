@@ -24,11 +24,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from lrs_cli.client import CommandError
+from lrs_cli.files import read_bounded
 
 ALGORITHM = "EdDSA"
 ALLOWED_HEADERS = {"alg", "kid", "jwk", "typ"}  # OB 3.0 §8.2: additional JOSE headers are not allowed
 CLOCK_SKEW_SECONDS = 60
 JWT_CLAIMS = {"iss", "sub", "jti", "nbf", "exp", "iat"}
+CREDENTIAL_FILE_BYTES = 16 * 1_048_576
+"""The most read of a credential or JWKS file: a credential takes a few kilobytes an achievement and a JWKS a few
+hundred bytes a key, so a larger file is some other file (or a device, or a pipe), and is not read whole."""
 
 
 class CredentialInvalid(CommandError):
@@ -128,8 +132,13 @@ def verify_credential(token: str, jwks: Mapping[str, Any], *, now: float | None 
 
 
 def read_token(path: Path) -> str:
+    read = read_bounded(path, CREDENTIAL_FILE_BYTES)
+    if read.too_large:
+        raise CommandError(
+            f"cannot read {path}: it is more than the {CREDENTIAL_FILE_BYTES:,} bytes lrs reads of a credential file"
+        )
     try:
-        text = path.read_text(encoding="utf-8-sig").strip()
+        text = read.content.decode("utf-8-sig").strip()
     except UnicodeDecodeError as error:
         raise CredentialInvalid(f"{path} is not text: a credential is a compact JWS or the projector's JSON") from error
     if text.startswith("{"):
@@ -150,9 +159,15 @@ def load_jwks(source: str) -> dict[str, Any]:
             raise CommandError(f"cannot fetch the JWKS from {source}: HTTP {response.status_code}")
         return _json_object(response.content, "JWKS")
     try:
-        return _json_object(Path(source).read_bytes(), "JWKS")
+        read = read_bounded(Path(source), CREDENTIAL_FILE_BYTES)
     except OSError as error:
         raise CommandError(f"cannot read the JWKS {source}: {error.strerror}") from error
+    if read.too_large:
+        raise CommandError(
+            f"cannot read the JWKS {source}: it is more than the {CREDENTIAL_FILE_BYTES:,} bytes lrs reads of a"
+            " JWKS file"
+        )
+    return _json_object(read.content, "JWKS")
 
 
 def _achievement_line(achievement_credential: Mapping[str, Any]) -> str:
