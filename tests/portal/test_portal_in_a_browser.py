@@ -159,8 +159,10 @@ async def test_direct_entry_of_a_create_then_a_withdraw_shows_both_on_the_learne
     assert (await counts(ao_page))["accepted"] == "1"
 
     await find_learner(ao_page, portal_system.url, LILY.uln, showing=f"{achievement}[data-withdrawn=false]")
-    await ao_page.locator(achievement).get_by_role("link", name=re.compile("^Withdraw")).click()
+    await ao_page.locator(achievement).get_by_role("button", name=re.compile("^Withdraw")).click()
     await expect(ao_page.get_by_label("Action", exact=True)).to_have_value("Withdraw")
+    await expect(ao_page.get_by_label("Unique Learner Number (ULN)")).to_have_value(LILY.uln)
+    await expect(ao_page).to_have_url(f"{portal_system.url}/direct-entry/prefilled")  # no learner in the address
     await expect(ao_page.get_by_label("Award date", exact=True)).to_have_value("2021-06-30")
     await enter_achievement(
         ao_page, LILY, action="Withdraw", qualification_number="500/0002/0", award_date="2021-06-30"

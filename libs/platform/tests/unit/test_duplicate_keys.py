@@ -75,7 +75,9 @@ async def test_a_key_named_twice_is_refused_naming_it(path: str, body: bytes, na
 async def test_a_caller_the_route_refuses_is_told_that_first() -> None:
     async with _client(key=False) as client:
         answer = await client.post(
-            "/v1/resolve", content=b'{"resolution": "a", "resolution": "b"}', headers={"Content-Type": "application/json"}
+            "/v1/resolve",
+            content=b'{"resolution": "a", "resolution": "b"}',
+            headers={"Content-Type": "application/json"},
         )
     assert answer.status_code == 401, answer.text
 

@@ -9,7 +9,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from lrs_contracts.batch import JobType, RecordAction, SubmittedRecord
 from lrs_contracts.outcomes import RecordOutcome
@@ -40,7 +39,8 @@ FORM_ORDER: tuple[str, ...] = (
     "notification_email",
 )
 ACTIONS = tuple(action.value for action in RecordAction)
-# What the direct-entry form takes from a link (`GET /direct-entry?...`), beside the action.
+# What the direct-entry form takes filled in (`POST /direct-entry/prefilled`, or `GET /direct-entry?...`), beside
+# the action.
 PREFILLED: tuple[str, ...] = (
     "uln",
     "given_name",
@@ -125,8 +125,11 @@ def warnings_of(outcome: RecordOutcome) -> list[str]:
     return [f"{finding.code}: {finding.message}" for finding in outcome.warnings]
 
 
-def prefilled_query(action: RecordAction, uln: str, names: Mapping[str, str], event: Mapping[str, Any]) -> str:
-    """The query of the direct-entry link for `action` on one of a learner's achievements (a PLR learning event).
+def prefilled_values(
+    action: RecordAction, uln: str, names: Mapping[str, str], event: Mapping[str, Any]
+) -> dict[str, str]:
+    """What the learner page's `action` button on one of a learner's achievements (a PLR learning event) posts to
+    the direct-entry form: in a POST's body, never in an address, for it names the learner.
 
     Every action gets the learner (the ULN, and the names the AO typed: the PLR holds none, and a record
     without them is RV021) and the achievement's key (QAN, award date, and its pathway, without which a QAN
@@ -149,7 +152,7 @@ def prefilled_query(action: RecordAction, uln: str, names: Mapping[str, str], ev
             "language_for_assessment": event.get("language_for_assessment"),
             "credits": event.get("credits"),
         }
-    return urlencode({name: str(value) for name, value in values.items() if value is not None and value != ""})
+    return {name: str(value) for name, value in values.items() if value is not None and value != ""}
 
 
 # What Update may change (DOMAIN.md §5.7): kept as the person typed it when they typed one.

@@ -14,8 +14,8 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, probl
 TEMPLATES = resources.files("portal").joinpath("templates")
 POST_FORM = re.compile(r'<form method="post" action="([^"]*)"[^>]*>(.*?)</form>', re.S)
 SUBMIT_BUTTON = re.compile(r'<button type="submit"[^>]*>')
-# Forms posted only to keep a ULN out of the address: they change nothing.
-READS = {"/learners", "{{ base }}/learners"}
+# Forms posted only to keep a ULN (and a learner's names) out of the address: they change nothing.
+READS = {"/learners", "{{ base }}/learners", "{{ base }}/direct-entry/prefilled"}
 
 
 def post_forms() -> list[tuple[str, str, str]]:

@@ -143,11 +143,18 @@ def test_every_step_says_what_backups_and_sent_emails_keep_as_the_operations_gui
         assert "every backup" not in said and "stored event or backup" not in said and "anywhere" not in said
         assert (
             "Until the last database backup from before the erasure expires (30 days), that backup together with the"
-            " keyring key (LRS_KEYRING_KEY) could still open their names, date of birth and gender." in said
+            " keyring key (LRS_KEYRING_KEY) could still open their names, date of birth and gender;" in said
+        )
+        assert (
+            "until the registry and challenge tables are next rewritten (VACUUM FULL, see the operations guide), the"
+            " database's files, its WAL and backups hold the emptied values in clear" in said
         )
         assert "Not erased: emails already sent (a challenge email carries the learner's reason)" in said
         assert "a learner held only in the Sandpit" in said
-    assert "in any service or stored event, and in backups after 30 days: erased by operator:dpo" in _said(done)
+    assert (
+        "in any service or stored event, and in backups after 30 days and the next rewrite of the registry and"
+        " challenge tables: erased by operator:dpo" in _said(done)
+    )
 
 
 def test_the_keyring_page_counts_one_key_in_the_singular(portal: StubbedPortal) -> None:
@@ -162,3 +169,13 @@ def test_the_keyring_page_counts_one_key_in_the_singular(portal: StubbedPortal) 
 
     assert "Re-wrap 1 key with wrapping key 1" in page and "1 keys" not in page
     assert "Re-wrapped 1 learner key with wrapping key 1: none is left to re-wrap." in done
+
+
+def test_the_reason_asks_for_no_name_for_the_audit_keeps_it_as_written(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+
+    page = client.get("/ops/erasures").text
+
+    hint = re.search(r'<div id="reason-hint" class="govuk-hint">([^<]*)</div>', page)
+    assert hint is not None
+    assert "Write no name in it: the audit keeps it as written" in hint.group(1)

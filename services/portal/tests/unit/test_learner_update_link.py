@@ -1,16 +1,22 @@
-"""The learner page's Update link fills in every field the achievement holds: a field left empty in an Update
-means "none" and would clear it on the learner's record."""
+"""The learner page's Update, Withdraw and Reinstate buttons fill in the direct-entry form: Update with every field
+the achievement holds (a field left empty in an Update means "none" and would clear it on the learner's record).
+They post what they fill in: the learner's ULN and names never go into an address (browser history, access logs).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
+from html.parser import HTMLParser
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
-from services.portal.tests.unit.stubbed_portal import form, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubbed_portal
 
 from portal.accounts import Role
+from portal.backend import Services
 
 ULN = "1000000043"
 ACHIEVEMENT = {
@@ -30,32 +36,64 @@ ACHIEVEMENT = {
 }
 
 
-def test_update_carries_the_achievements_every_field_into_the_form() -> None:
-    portal = stubbed_portal()
-    client, person = portal.signed_in(Role.AO)
-    plr = {"uln": ULN, "master_uln": None, "ulns": [ULN], "learning_events": [ACHIEVEMENT]}
-    portal.on("GET", "plr-projector/v1/ao/achievements", lambda _: httpx.Response(200, json=plr))
-    portal.on("GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [], "next": None}))
+@dataclasses.dataclass
+class Button:
+    """One of the learner page's forms to the direct-entry form: where it posts, what, and what its button says."""
 
-    page = client.post("/learners", data=form(person, uln=ULN))
-    [link] = re.findall(r'href="([^"]*action=Update[^"]*)"', page.text)
-    entry = client.get(html.unescape(link))
-
-    assert "Route B" in page.text and "English" in page.text  # what the Update keeps is shown
-    for name, value in [("uln", ULN), ("pathway", "Route B"), ("centre_ukprn", "10001234"), ("credits", "12")]:
-        assert re.search(rf'id="{name}" name="{name}" type="text" value="{value}"', entry.text), name
-    assert re.search(r'<option value="English" selected', entry.text)
+    action: str
+    fields: dict[str, str] = dataclasses.field(default_factory=dict)
+    text: str = ""
 
 
-def _learner_page_links(achievement: dict[str, object], **names: str) -> tuple[TestClient, dict[str, str]]:
-    portal = stubbed_portal()
-    client, person = portal.signed_in(Role.AO)
+class _Buttons(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[Button] = []
+        self._in_form = False
+        self._in_button = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        if tag == "form" and attributes.get("action", "").endswith("/direct-entry/prefilled"):
+            assert attributes.get("method") == "post"
+            self.found.append(Button(attributes["action"]))
+            self._in_form = True
+        elif tag == "input" and self._in_form:
+            self.found[-1].fields[attributes["name"]] = attributes["value"]
+        elif tag == "button" and self._in_form:
+            self._in_button = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+        elif tag == "button":
+            self._in_button = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_button:
+            self.found[-1].text += data
+
+
+def buttons(page: str) -> dict[str, Button]:
+    """The page's buttons to the direct-entry form, by the action each fills in."""
+    parser = _Buttons()
+    parser.feed(page)
+    return {button.fields["action"]: button for button in parser.found}
+
+
+def answering(portal: StubbedPortal, achievement: dict[str, object], host: str = "") -> None:
     plr = {"uln": ULN, "master_uln": None, "ulns": [ULN], "learning_events": [achievement]}
-    portal.on("GET", "plr-projector/v1/ao/achievements", lambda _: httpx.Response(200, json=plr))
+    portal.on("GET", f"{host}plr-projector/v1/ao/achievements", lambda _: httpx.Response(200, json=plr))
     portal.on("GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [], "next": None}))
+
+
+def _learner_page(achievement: dict[str, object], **names: str) -> tuple[TestClient, str]:
+    portal = stubbed_portal()
+    client, person = portal.signed_in(Role.AO)
+    answering(portal, achievement)
     page = client.post("/learners", data=form(person, uln=ULN, **names))
-    links = {action: html.unescape(link) for link, action in re.findall(r'href="([^"]*action=(\w+)[^"]*)"', page.text)}
-    return client, links
+    assert page.status_code == 200
+    return client, page.text
 
 
 def _filled(entry: str, name: str) -> str | None:
@@ -63,12 +101,26 @@ def _filled(entry: str, name: str) -> str | None:
     return html.unescape(found.group(1)) if found else None
 
 
-def test_withdraw_and_update_fill_in_the_learner_the_names_typed_and_the_achievements_key() -> None:
-    client, links = _learner_page_links(ACHIEVEMENT, given_name="Zoë", family_name="O'Brien-Smith")
+def test_update_carries_the_achievements_every_field_into_the_form() -> None:
+    client, page = _learner_page(ACHIEVEMENT)
 
-    assert set(links) == {"Update", "Withdraw"}
-    for action, link in links.items():
-        entry = client.get(link).text
+    update = buttons(page)["Update"]
+    entry = client.post(update.action, data=update.fields)
+
+    assert entry.status_code == 200
+    assert "Route B" in page and "English" in page  # what the Update keeps is shown
+    for name, value in [("uln", ULN), ("pathway", "Route B"), ("centre_ukprn", "10001234"), ("credits", "12")]:
+        assert _filled(entry.text, name) == value, name
+    assert re.search(r'<option value="English" selected', entry.text)
+
+
+def test_withdraw_and_update_fill_in_the_learner_the_names_typed_and_the_achievements_key() -> None:
+    client, page = _learner_page(ACHIEVEMENT, given_name="Zoë", family_name="O'Brien-Smith")
+    found = buttons(page)
+
+    assert set(found) == {"Update", "Withdraw"}
+    entries = {action: client.post(button.action, data=button.fields).text for action, button in found.items()}
+    for action, entry in entries.items():
         assert re.search(rf'<option value="{action}" selected', entry), action
         expected = {
             "uln": ULN,
@@ -80,22 +132,96 @@ def test_withdraw_and_update_fill_in_the_learner_the_names_typed_and_the_achieve
         }
         for name, value in expected.items():
             assert _filled(entry, name) == value, (action, name)
-    withdraw = client.get(links["Withdraw"]).text
+    withdraw = entries["Withdraw"]
     assert _filled(withdraw, "grade") == "" and _filled(withdraw, "centre_ukprn") == ""  # a Withdraw changes nothing
 
 
 def test_reinstate_fills_in_the_learner_too() -> None:
-    client, links = _learner_page_links({**ACHIEVEMENT, "withdrawn": True}, given_name="Ann", family_name="Lee")
+    client, page = _learner_page({**ACHIEVEMENT, "withdrawn": True}, given_name="Ann", family_name="Lee")
+    found = buttons(page)
 
-    assert set(links) == {"Reinstate"}
-    entry = client.get(links["Reinstate"]).text
+    assert set(found) == {"Reinstate"}
+    entry = client.post(found["Reinstate"].action, data=found["Reinstate"].fields).text
     assert (_filled(entry, "uln"), _filled(entry, "given_name"), _filled(entry, "family_name")) == (ULN, "Ann", "Lee")
 
 
-def test_without_names_typed_the_links_still_carry_the_uln() -> None:
-    _, links = _learner_page_links(ACHIEVEMENT)
+def test_without_names_typed_the_buttons_still_carry_the_uln() -> None:
+    _, page = _learner_page(ACHIEVEMENT)
 
-    assert all(f"uln={ULN}" in link and "given_name" not in link for link in links.values())
+    found = buttons(page).values()
+    assert all(button.fields["uln"] == ULN and "given_name" not in button.fields for button in found)
+
+
+def test_the_buttons_say_what_the_links_said_screen_readers_included() -> None:
+    _, page = _learner_page(ACHIEVEMENT)
+    _, withdrawn = _learner_page({**ACHIEVEMENT, "withdrawn": True})
+
+    said = {action: " ".join(button.text.split()) for action, button in buttons(page).items()}
+    assert said == {"Update": "Update 60190541 awarded 2025-03-31", "Withdraw": "Withdraw 60190541"}
+    assert " ".join(buttons(withdrawn)["Reinstate"].text.split()) == "Reinstate 60190541"
+    assert 'Update<span class="govuk-visually-hidden"> 60190541 awarded 2025-03-31</span>' in page
+
+
+def test_no_address_on_the_learner_page_names_the_learner() -> None:
+    _, page = _learner_page(ACHIEVEMENT, given_name="Zephyrine", family_name="Quillfeather")
+    addresses = re.findall(r'(?:href|action|formaction|src)="([^"]*)"', page)
+
+    assert addresses and buttons(page)
+    for address in addresses:
+        assert not re.search(rf"{ULN}|Zephyrine|Quillfeather|uln=|given_name=|family_name=|date_of_birth=", address)
+
+
+def test_the_buttons_need_the_sessions_csrf_token() -> None:
+    client, page = _learner_page(ACHIEVEMENT)
+    update = buttons(page)["Update"]
+
+    entry = client.post(update.action, data={**update.fields, "csrf_token": "not-the-token"})
+
+    assert entry.status_code == 403
+    assert ULN not in entry.text
+
+
+def test_a_value_longer_than_its_field_takes_is_refused() -> None:
+    client, page = _learner_page(ACHIEVEMENT)
+    update = buttons(page)["Update"]
+
+    entry = client.post(update.action, data={**update.fields, "given_name": "A" * 36})
+
+    assert entry.status_code == 400
+    assert "A" * 36 not in entry.text
+
+
+def test_the_sandpits_learner_page_posts_to_the_sandpits_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    portal = stubbed_portal()
+    sandpit_urls = {name: f"http://sandpit-{name}" for name in ("ingest", "plr-projector", "validation")}
+    sandpit = Services(sandpit_urls, httpx.AsyncClient(transport=httpx.MockTransport(portal.answer)))
+    portal.app.state.portal = dataclasses.replace(portal.app.state.portal, sandpit=sandpit)
+
+    async def keep_sandpit_key(token_hash: str, key_id: str, sealed: bytes) -> bool:
+        return True
+
+    monkeypatch.setattr(portal.auth, "_sandpit_keys", portal.keys)
+    monkeypatch.setattr(portal.sessions, "keep_sandpit_key", keep_sandpit_key, raising=False)
+    answering(portal, ACHIEVEMENT, host="sandpit-")
+    client, person = portal.signed_in(Role.AO)
+
+    page = client.post("/sandpit/learners", data=form(person, uln=ULN, given_name="Ann", family_name="Lee")).text
+    withdraw = buttons(page)["Withdraw"]
+    entry = client.post(withdraw.action, data=withdraw.fields)
+
+    assert withdraw.action == "/sandpit/direct-entry/prefilled"
+    assert ULN not in "".join(re.findall(r'(?:href|action)="([^"]*)"', page))
+    assert entry.status_code == 200 and 'action="/sandpit/direct-entry"' in entry.text
+    assert (_filled(entry.text, "uln"), _filled(entry.text, "given_name")) == (ULN, "Ann")
+
+
+def test_an_address_that_fills_in_the_form_still_does() -> None:
+    client, _ = _learner_page(ACHIEVEMENT)
+
+    entry = client.get("/direct-entry", params={"action": "Withdraw", "qualification_number": "60190541"})
+
+    assert re.search(r'<option value="Withdraw" selected', entry.text)
+    assert _filled(entry.text, "qualification_number") == "60190541"
 
 
 def test_a_name_too_long_for_a_record_is_a_field_error_on_the_learners_page() -> None:

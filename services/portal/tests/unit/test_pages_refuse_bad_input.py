@@ -453,6 +453,103 @@ def test_a_form_whose_bytes_are_not_utf8_text_is_refused_not_stored_with_replace
     assert not portal.sent_to("PUT", "notifier/v1/ao/RN9093/challenge-contact")
 
 
+def multipart(fields: dict[str, bytes]) -> tuple[bytes, str]:
+    """A multipart body of text fields whose bytes are exactly `fields`' (a browser sends a field's text as bytes
+    without saying how they are encoded)."""
+    boundary = "portal-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value + b"\r\n"
+        for name, value in fields.items()
+    ]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize(
+    "given_name", [b"Sa\xff\xfem", b"Sa\xed\xa0\x80m", b"Sa\xc3m"], ids=["ff-fe", "surrogate", "cut"]
+)
+def test_a_multipart_text_field_whose_bytes_are_not_utf8_is_refused_as_a_url_encoded_one_is(
+    portal: StubbedPortal, given_name: bytes
+) -> None:
+    client, person = portal.signed_in()
+    contact = {"family_name": b"Jones", "telephone": b"01632 960 001", "email": b"sam@ao.example"}
+    body, content_type = multipart({"given_name": given_name, **contact, "csrf_token": person.csrf_token.encode()})
+
+    answer = client.post("/contact", content=body, headers={"content-type": content_type})
+
+    assert answer.status_code == 400
+    assert "not UTF-8 text" in answer.text
+    assert not portal.sent_to("PUT", "notifier/v1/ao/RN9093/challenge-contact")
+
+
+def test_a_multipart_text_field_in_utf8_reaches_the_service_as_typed(portal: StubbedPortal) -> None:
+    client, person = portal.signed_in()
+    contact = {
+        "given_name": "Siân",
+        "family_name": "Ó Súilleabháin",
+        "telephone": "01632 960 001",
+        "email": "s@ao.example",
+    }
+    fields = {name: value.encode() for name, value in contact.items()}
+    body, content_type = multipart({**fields, "csrf_token": person.csrf_token.encode()})
+
+    client.post("/contact", content=body, headers={"content-type": content_type})
+
+    [sent] = portal.sent_to("PUT", "notifier/v1/ao/RN9093/challenge-contact")
+    assert json.loads(sent.content)["family_name"] == "Ó Súilleabháin"
+
+
+def test_a_url_encoded_form_is_checked_whatever_the_case_of_its_content_type(portal: StubbedPortal) -> None:
+    client, person = portal.signed_in()
+    body = b"given_name=Sa%ff%fem&family_name=Jones&telephone=01632+960+001&email=sam%40ao.example&csrf_token="
+
+    answer = client.post(
+        "/contact",
+        content=body + person.csrf_token.encode(),
+        headers={"content-type": "Application/X-WWW-Form-URLEncoded"},
+    )
+
+    assert answer.status_code == 400
+    assert "not UTF-8 text" in answer.text
+    assert not portal.sent_to("PUT", "notifier/v1/ao/RN9093/challenge-contact")
+
+
+def test_a_batch_files_bytes_are_its_own_not_held_to_utf8_as_a_text_field_is(portal: StubbedPortal) -> None:
+    client, person = portal.signed_in()
+    latin1 = SAMPLE.replace(b"McCarthy", b"M\xe9\xff\xfeCarthy", 1)
+    assert b"\xff\xfe" in latin1
+    body, content_type = upload(form(person), "sample.csv", "text/csv", latin1)
+
+    answer = client.post("/batches/check", content=body, headers={"Content-Type": content_type})
+
+    assert answer.status_code == 200
+    assert "not UTF-8 text" not in answer.text and "The form could not be accepted" not in answer.text
+
+
+def test_a_batch_file_sent_as_a_text_field_larger_than_a_field_takes_is_said_to_be_too_large(
+    portal: StubbedPortal,
+) -> None:
+    client, person = portal.signed_in()
+    body, content_type = multipart({"csrf_token": person.csrf_token.encode(), "batch_file": SAMPLE * 200})
+    assert len(body) > 1_048_576
+
+    answer = client.post("/batches/check", content=iter([body]), headers={"Content-Type": content_type})
+
+    assert answer.status_code == 413
+    assert 'href="#batch_file">The file was sent as text rather than as a file' in error_text(answer.text)
+    assert "(at most 6 MB, RS002)" in answer.text
+    assert portal.uploads.kept == {}
+
+
+def test_any_other_field_larger_than_a_field_takes_is_a_form_not_accepted(portal: StubbedPortal) -> None:
+    client, person = portal.signed_in()
+    body, content_type = multipart({"csrf_token": person.csrf_token.encode(), "notes": b"A" * 1_048_577})
+
+    answer = client.post("/batches/check", content=iter([body]), headers={"Content-Type": content_type})
+
+    assert answer.status_code == 400
+    assert "A field of the form is larger than 1,048,576 bytes" in answer.text
+
+
 def test_a_multipart_body_that_does_not_parse_gets_the_portals_own_page(portal: StubbedPortal) -> None:
     client, _ = portal.signed_in()
 

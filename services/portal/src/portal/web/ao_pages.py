@@ -26,10 +26,11 @@ from portal.direct_entry import (
     ACTIONS,
     FORM_ORDER,
     JOB_TYPES,
+    PREFILLED,
     entry_batch,
     entry_reference,
     field_errors,
-    prefilled_query,
+    prefilled_values,
     read_entry,
     recorded_event,
     warnings_of,
@@ -66,6 +67,20 @@ GENDERS = (
 LANGUAGES = (("", "Not given"), ("English", "English"), ("Welsh", "Welsh"), ("Irish", "Irish"))
 NAME_LIMIT = 35
 NAMES = ("given_name", "family_name")
+# The longest value the direct-entry form takes filled in, field by field (`direct_entry.PREFILLED` and the action).
+PREFILL_LIMITS = {
+    "action": 20,
+    "qualification_number": 20,
+    "award_date": 10,
+    "grade": 40,
+    "uln": 10,
+    "given_name": NAME_LIMIT,
+    "family_name": NAME_LIMIT,
+    "pathway": 100,
+    "centre_ukprn": 8,
+    "language_for_assessment": 20,
+    "credits": 4,
+}
 
 
 # --- direct entry ------------------------------------------------------------------------------
@@ -95,25 +110,37 @@ def _entry_page(
     return render(request, "direct_entry.html", context, user=user, status_code=status)
 
 
+def _prefilled_page(request: Request, user: Any, given: dict[str, str | None]) -> HTMLResponse:
+    action = given.get("action")
+    values = {
+        "action": action if action in ACTIONS else "Create",
+        "job_type": "Final",
+        "notification_email": user.account.email or "",
+        **{name: given.get(name) or "" for name in PREFILLED},
+    }
+    return _entry_page(request, user, values, {}, [])
+
+
 @router.get("/direct-entry")
 async def direct_entry_form(
     request: Request,
     user: AoUser,
-    action: Annotated[str | None, Query(max_length=20)] = None,
-    qualification_number: Annotated[str | None, Query(max_length=20)] = None,
-    award_date: Annotated[str | None, Query(max_length=10)] = None,
-    grade: Annotated[str | None, Query(max_length=40)] = None,
-    uln: Annotated[str | None, Query(max_length=10)] = None,
-    given_name: Annotated[str | None, Query(max_length=NAME_LIMIT)] = None,
-    family_name: Annotated[str | None, Query(max_length=NAME_LIMIT)] = None,
-    pathway: Annotated[str | None, Query(max_length=100)] = None,
-    centre_ukprn: Annotated[str | None, Query(max_length=8)] = None,
-    language_for_assessment: Annotated[str | None, Query(max_length=20)] = None,
-    credits: Annotated[str | None, Query(max_length=4)] = None,
+    action: Annotated[str | None, Query(max_length=PREFILL_LIMITS["action"])] = None,
+    qualification_number: Annotated[str | None, Query(max_length=PREFILL_LIMITS["qualification_number"])] = None,
+    award_date: Annotated[str | None, Query(max_length=PREFILL_LIMITS["award_date"])] = None,
+    grade: Annotated[str | None, Query(max_length=PREFILL_LIMITS["grade"])] = None,
+    uln: Annotated[str | None, Query(max_length=PREFILL_LIMITS["uln"])] = None,
+    given_name: Annotated[str | None, Query(max_length=PREFILL_LIMITS["given_name"])] = None,
+    family_name: Annotated[str | None, Query(max_length=PREFILL_LIMITS["family_name"])] = None,
+    pathway: Annotated[str | None, Query(max_length=PREFILL_LIMITS["pathway"])] = None,
+    centre_ukprn: Annotated[str | None, Query(max_length=PREFILL_LIMITS["centre_ukprn"])] = None,
+    language_for_assessment: Annotated[str | None, Query(max_length=PREFILL_LIMITS["language_for_assessment"])] = None,
+    credits: Annotated[str | None, Query(max_length=PREFILL_LIMITS["credits"])] = None,
 ) -> HTMLResponse:
-    """The form, filled in with what a link gives (`direct_entry.prefilled_query`): the learner page's links give
-    the learner and the achievement's key, and its Update every field the record holds."""
+    """The form, empty, or filled in with what an address gives (a bookmark, a hand-made link: no page of the
+    portal links here with a learner in the address; the learner page's buttons post to `/direct-entry/prefilled`)."""
     given = {
+        "action": action,
         "qualification_number": qualification_number,
         "award_date": award_date,
         "grade": grade,
@@ -125,13 +152,19 @@ async def direct_entry_form(
         "language_for_assessment": language_for_assessment,
         "credits": credits,
     }
-    values = {
-        "action": action if action in ACTIONS else "Create",
-        "job_type": "Final",
-        "notification_email": user.account.email or "",
-        **{name: value or "" for name, value in given.items()},
-    }
-    return _entry_page(request, user, values, {}, [])
+    return _prefilled_page(request, user, given)
+
+
+@router.post("/direct-entry/prefilled")
+async def direct_entry_prefilled(request: Request, user: AoUser) -> HTMLResponse:
+    """The form, filled in with what the learner page's Update, Withdraw or Reinstate button posts
+    (`direct_entry.prefilled_values`): the learner and the achievement's key, and for an Update every field the
+    record holds. A POST, so that the learner's ULN and names stay out of addresses, browser history and logs."""
+    form = await checked_form(request, user)
+    given: dict[str, str | None] = {name: field(form, name) for name in PREFILL_LIMITS}
+    if any(len(value or "") > PREFILL_LIMITS[name] for name, value in given.items()):
+        raise PageError("bad_form")
+    return _prefilled_page(request, user, given)
 
 
 # A field as the form's sentences name it.
@@ -227,17 +260,16 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
 def _learner_page(
     request: Request, user: Any, uln: str, names: dict[str, str], errors: dict[str, str], plr: Any, open_: Any
 ) -> HTMLResponse:
-    links = {}
+    prefilled = {}  # what each achievement's buttons post to the direct-entry form, action by action
     if plr is not None:
-        address = f"{base(request)}/direct-entry?"
         for event in plr["learning_events"]:
             actions = (
                 (RecordAction.REINSTATE,) if event.get("withdrawn") else (RecordAction.UPDATE, RecordAction.WITHDRAW)
             )
-            links[event["id"]] = {
-                action.value: address + prefilled_query(action, plr["uln"], names, event) for action in actions
+            prefilled[event["id"]] = {
+                action.value: prefilled_values(action, plr["uln"], names, event) for action in actions
             }
-    context = {"uln": uln, "names": names, "errors": errors, "plr": plr, "open": open_, "links": links}
+    context = {"uln": uln, "names": names, "errors": errors, "plr": plr, "open": open_, "prefilled": prefilled}
     return render(request, "learner.html", context, user=user, status_code=400 if errors else 200)
 
 
@@ -249,7 +281,8 @@ async def learner_search(request: Request, user: AoUser) -> HTMLResponse:
 @router.post("/learners")
 async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
     """A POST, so that ULNs stay out of addresses, browser history and access logs. The names are the AO's own
-    (the PLR holds none): typed here, they fill in the direct-entry form its Update and Withdraw links open."""
+    (the PLR holds none): typed here, they fill in the direct-entry form its Update, Withdraw and Reinstate buttons
+    open (posted too: `/direct-entry/prefilled`)."""
     form = await checked_form(request, user)
     uln = field(form, "uln").replace(" ", "")
     names = {name: field(form, name).strip() for name in NAMES}

@@ -18,6 +18,7 @@ from portal.checking import MEDIA_TYPES, check_upload, filename_fault
 from portal.direct_entry import is_direct_entry
 from portal.web.common import (
     AoUser,
+    FieldTooLarge,
     PageError,
     base,
     calls,
@@ -39,6 +40,7 @@ CODE = re.compile(r"^(RV|WV)[0-9]{3}$")
 _MULTIPART_ALLOWANCE = 64 * 1024
 # What ingest answers for an empty file (RS001: it ends before its header), said of the file chosen.
 EMPTY_FILE = "The selected file is empty (RS001): a batch file starts with its header"
+TOO_LARGE = "The file is larger than 6 MB (RS002): split it into smaller batches"
 
 
 @router.get("/batches")
@@ -59,9 +61,18 @@ async def upload_form(request: Request, user: AoUser) -> HTMLResponse:
 async def check(request: Request, user: AoUser) -> HTMLResponse:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BATCH_BYTES + _MULTIPART_ALLOWANCE:
-        errors = {"batch_file": "The file is larger than 6 MB (RS002): split it into smaller batches"}
-        return render(request, "upload.html", {"errors": errors}, user=user, status_code=413)
-    form = await checked_form(request, user)
+        return render(request, "upload.html", {"errors": {"batch_file": TOO_LARGE}}, user=user, status_code=413)
+    try:
+        form = await checked_form(request, user)
+    except FieldTooLarge as too_large:
+        if too_large.name != "batch_file":
+            raise
+        # the file sent as a text field, not as a file (a script's `curl -F 'batch_file=<file'`): read no further
+        sent_as_text = (
+            f"The file was sent as text rather than as a file, and is larger than {too_large.limit // 1_048_576} MB"
+            " as text: send it as a file (at most 6 MB, RS002)"
+        )
+        return render(request, "upload.html", {"errors": {"batch_file": sent_as_text}}, user=user, status_code=413)
     upload = form.get("batch_file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return render(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from lrs_contracts.challenge import resolution_label
 from lrs_contracts.text import refused_character, with_bidi_controls_shown
@@ -314,20 +316,67 @@ ErasureOperator = Annotated[SignedIn, _operator_of("/ops/erasures")]
 KeysOperator = Annotated[SignedIn, _operator_of("/ops/keyring")]
 
 
+NOT_UTF8 = "The form holds characters that are not UTF-8 text; nothing in it was used."
+
+
+class _NotUtf8Text(Exception):
+    pass
+
+
+class FieldTooLarge(PageError):
+    """A multipart form's text field (not a file) over the part limit (1 MB): a file sent as a field, say. A page
+    that takes a file may say so at its field; any other shows it as a form that could not be accepted."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        super().__init__("bad_form", f"A field of the form is larger than {limit:,} bytes; nothing in it was used.")
+        self.name = name
+        self.limit = limit
+
+
+class _CheckedMultiPartParser(MultiPartParser):
+    """Starlette's multipart parser, with a text field's bytes held to UTF-8 (Starlette decodes a field that is not
+    UTF-8 as Latin-1: `Sa\\xff\\xfem` would become "Saÿþm", and a UTF-8 surrogate a C1 control) and a text field over
+    the part limit named. A file's bytes are the file's own: never decoded."""
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        part = self._current_part
+        if part.file is None and len(part.data) + end - start > self.max_part_size:
+            raise FieldTooLarge(part.field_name, self.max_part_size)
+        super().on_part_data(data, start, end)
+
+    def on_part_end(self) -> None:
+        if self._current_part.file is None:
+            try:
+                self._current_part.data.decode("utf-8")  # strict: no replacement, no surrogates
+            except UnicodeDecodeError:
+                raise _NotUtf8Text from None
+        super().on_part_end()
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
 async def posted_form(request: Request) -> FormData:
     """The posted form, refused (400) when it cannot be read as it was typed: a form field whose bytes are not
-    UTF-8 (Starlette would keep U+FFFD or Latin-1 in their place), or a multipart body that does not parse."""
-    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+    UTF-8 (Starlette would keep U+FFFD or Latin-1 in their place), url-encoded or a multipart text field, or a
+    multipart body that does not parse; FieldTooLarge for a multipart text field over the part limit.
+    The only reader of a page's form: the body is read once."""
+    media_type = _media_type(request)
+    if media_type == "application/x-www-form-urlencoded":
         try:
             # a browser percent-encodes every byte that is not ASCII
             parse_qsl((await request.body()).decode("ascii"), keep_blank_values=True, errors="strict")
         except UnicodeDecodeError:
-            raise PageError(
-                "bad_form", "The form holds characters that are not UTF-8 text; nothing in it was used."
-            ) from None
+            raise PageError("bad_form", NOT_UTF8) from None
     try:
+        if media_type == "multipart/form-data":
+            async with aclosing(request.stream()) as stream:
+                return await _CheckedMultiPartParser(request.headers, stream).parse()
         return await request.form()
-    except HTTPException as error:  # Starlette's answer to a multipart body it cannot parse
+    except _NotUtf8Text:
+        raise PageError("bad_form", NOT_UTF8) from None
+    except (HTTPException, MultiPartException) as error:  # a body too large for the route, or one that won't parse
         raise PageError("bad_form") from error
 
 

@@ -34,6 +34,7 @@ MIRRORED = (
     "/direct-entry",
     "/direct-entry/check",
     "/direct-entry/recorded",
+    "/direct-entry/prefilled",
     "/learners",
 )
 RESET_DONE = "completed"
