@@ -36,7 +36,7 @@ from lrs_platform.identity import (
 )
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
-from plr_projector import credentials
+from plr_projector import centre_reports, credentials
 from plr_projector.consumer import Runner, Topics
 from plr_projector.credential_keys import CredentialKeyError, CredentialKeys
 from plr_projector.operations import DeadLetters, LogProbe, OperationError, Rebuilds, Refusal, Replays
@@ -451,33 +451,54 @@ def _check_centre_dates(body: CentreAchievementCreate) -> None:
     description=(
         "The calling provider must be linked to the learner (it registered them, or an operator linked it:"
         " decision 0121), else 403 `PROVIDER_NOT_LINKED`; a ULN with a wrong check digit is 422 `RV002` first."
+        " A linked provider reporting for an erased learner is refused with 410 `LEARNER_ERASED`: nothing about"
+        " them is put on the log. The same `Idempotency-Key` with the same report answers the first report again"
+        " (202, same `report_id`); with another report it is refused (409); a key that is not 1 to 255 visible"
+        " ASCII characters is 400."
     ),
-    responses=problem_responses(401, 403, 422, 503),
+    responses=problem_responses(400, 401, 403, 409, 410, 422, 503),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def report_centre_achievement(
     body: CentreAchievementCreate,
     principal: CurrentPrincipal,
     projector: ProjectorDep,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="unique per provider; a retry with the same key is answered once"),
+    ] = None,
 ) -> JSONResponse:
     if principal.kind is not PrincipalKind.PROVIDER:
         raise _forbidden("Only learning providers report centre achievements.")
+    try:
+        key = centre_reports.idempotency_key_of(idempotency_key)
+    except centre_reports.InvalidIdempotencyKey as error:
+        raise ProblemError(400, "Invalid Idempotency-Key", str(error)) from None
     _refuse_mistyped_uln(body.uln)
     async with projector.pool.acquire() as connection:
         group = await projector.model.learner_group(connection, body.uln, with_links=True)
-    if principal.id not in group.linked_providers:  # before anything is said of the report's content
+        erased = await projector.model.any_erased(connection, group.ulns)
+    if principal.id not in group.linked_providers:  # before anything is said of the learner or the report
         _log.info("centre_report_refused", principal=principal.kind.value, code=PROVIDER_NOT_LINKED)
         raise _forbidden(NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED)
+    if erased:
+        _log.info("centre_report_refused", principal=principal.kind.value, code=ProblemCode.LEARNER_ERASED.value)
+        raise ProblemError(
+            410,
+            "Learner erased",
+            "This learner's personal data was erased, so no centre achievement is taken for them: what a report"
+            " says of them would be kept for good.",
+            code=ProblemCode.LEARNER_ERASED,
+        )
     qualification_number = normalise_qan(body.qualification_number)
     if qualification_number is None:
         raise ProblemError(
             422, "Invalid qualification number", "Use NNN/NNNN/C, 8 characters or L/NNN/NNNN.", code="RV006"
         )
     _check_centre_dates(body)
-    if idempotency_key:
-        report_id = deterministic_id("centre", principal.id, idempotency_key)
-        event_id = deterministic_id("centre-event", principal.id, idempotency_key)
+    if key is not None:
+        report_id = deterministic_id("centre", principal.id, key)
+        event_id = deterministic_id("centre-event", principal.id, key)
     else:
         report_id, event_id = uuid.uuid4(), uuid.uuid4()
     payload = CentreAchievementReported(
@@ -492,6 +513,10 @@ async def report_centre_achievement(
         participation_start_date=body.participation_start_date,
         participation_end_date=body.participation_end_date,
     )
+    if key is not None:
+        first = await _report_first_sent_with(projector, principal.id, key, payload, event_id)
+        if first.partition is not None and first.offset is not None:
+            return _report_accepted(first.report_id, first.event_id, first.partition, first.offset)
     envelope = wrap(payload, source=SERVICE, correlation_id=str(report_id), event_id=event_id)
     try:
         metadata = await projector.producer.send_and_wait(
@@ -500,14 +525,40 @@ async def report_centre_achievement(
     except Exception as error:
         _log.warning("centre_report_not_stored", error=type(error).__name__)
         raise ProblemError(503, "Log unavailable", "The report could not be stored; send it again.") from error
+    if key is not None:
+        async with projector.pool.acquire() as connection:
+            await centre_reports.published_at(connection, principal.id, key, metadata.partition, metadata.offset)
+    return _report_accepted(report_id, event_id, metadata.partition, metadata.offset)
+
+
+async def _report_first_sent_with(
+    projector: Projector, provider_ukprn: str, key: str, report: CentreAchievementReported, event_id: uuid.UUID
+) -> centre_reports.KeyedReport:
+    """The report `key` was first used for: this one, or the same one sent before (else 409). Until it is
+    known to be on the log, it is published again: a copy the projection drops by its event id."""
+    keyed = centre_reports.KeyedReport(report.report_id, event_id, centre_reports.report_sha256(report), None, None)
+    async with projector.pool.acquire() as connection:
+        first = await centre_reports.remember(connection, provider_ukprn, key, keyed)
+    if first.request_sha256 != keyed.request_sha256:
+        _log.info("centre_report_refused", principal=PrincipalKind.PROVIDER.value, code=ProblemCode.CONFLICT.value)
+        raise ProblemError(
+            409,
+            "Idempotency-Key already used for a different report",
+            f"Idempotency-Key {key!r} was used for report {first.report_id}, which differs from this one. Use a new"
+            " key for a new report.",
+        )
+    return first
+
+
+def _report_accepted(report_id: uuid.UUID, event_id: uuid.UUID, partition: int, offset: int) -> JSONResponse:
     return JSONResponse(
         {
             "report_id": str(report_id),
             "event_id": str(event_id),
             "topic": PLR_TOPIC,
-            "partition": metadata.partition,
-            "offset": metadata.offset,
-            "min_offsets": f"{metadata.partition}:{metadata.offset}",
+            "partition": partition,
+            "offset": offset,
+            "min_offsets": f"{partition}:{offset}",
         },
         status_code=202,
     )

@@ -520,6 +520,7 @@ class BatchChanges:
     centre: dict[CentreKey, CentreRow] = field(default_factory=dict)
     learners: dict[str, LearnerRow] = field(default_factory=dict)
     links: set[ProviderLinkRow] = field(default_factory=set)
+    erased_ulns: set[str] = field(default_factory=set)  # learners erased (`erased` is a Sandpit reset's achievements)
     challenges: dict[uuid.UUID, ChallengeRow] = field(default_factory=dict)
     applied_event_ids: list[uuid.UUID] = field(default_factory=list)  # of the events `marks` do not cover
     marks: dict[BatchPartition, Mark] = field(default_factory=dict)  # the marks this batch raised
@@ -538,6 +539,7 @@ class BatchChanges:
         self.centre.update(other.centre)
         self.learners.update(other.learners)
         self.links |= other.links
+        self.erased_ulns |= other.erased_ulns
         self.challenges.update(other.challenges)
         self.erased |= other.erased
         self.created |= other.created
@@ -682,6 +684,8 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
                 changes.centre[centre.key] = centre
             elif isinstance(payload, LearnerProviderLinked):
                 changes.links.add(ProviderLinkRow(payload.uln, payload.provider_ukprn))
+            elif isinstance(payload, LearnerErased):
+                changes.erased_ulns.add(payload.uln)
             elif isinstance(payload, LearnerEvent):
                 for learner in evolve_learners(learners, payload):
                     learners[learner.uln] = learner

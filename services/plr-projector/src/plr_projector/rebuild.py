@@ -267,6 +267,7 @@ class FoldState:
         self.centre: dict[CentreKey, CentreRow] = {}
         self.learners: dict[str, LearnerRow] = {}
         self.links: set[ProviderLinkRow] = set()
+        self.erased_ulns: set[str] = set()
         self.challenges: dict[uuid.UUID, ChallengeRow] = {}
         self.blocked: set[Stream] = set()
         self._actions = actions
@@ -449,6 +450,7 @@ class FoldState:
         self.centre.update(changes.centre)
         self.learners.update(changes.learners)
         self.links |= changes.links
+        self.erased_ulns |= changes.erased_ulns
         self.challenges.update(changes.challenges)
         self._applied.update(event_id.int for event_id in changes.applied_event_ids)
         self.blocked.update(parked.message.stream for parked in changes.parked)
@@ -541,6 +543,7 @@ class Rows:
         ):
             values = _ROW_VALUES[table]
             self.tables[table] += [values(row) for row in rows]
+        self.tables["erased_learners"] += [(uln,) for uln in sorted(state.erased_ulns)]
 
     def batches(self) -> dict[str, Batch]:
         """Each table's rows, for the tables that have some."""

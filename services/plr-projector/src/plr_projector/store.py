@@ -143,6 +143,7 @@ BULK_COLUMNS: dict[str, tuple[str, ...]] = {
     "centre_achievements": tuple(name for name, _ in _CENTRE_COLUMNS),
     "learners": tuple(name for name, _ in _LEARNER_COLUMNS),
     "provider_links": tuple(name for name, _ in _LINK_COLUMNS),
+    "erased_learners": ("uln",),
     "challenges": tuple(name for name, _ in _CHALLENGE_COLUMNS),
     "parked": _PARKED_COPY_COLUMNS,
 }
@@ -165,6 +166,7 @@ MODEL_TABLES: tuple[tuple[str, str], ...] = (
     ("centre_achievements", "uln"),
     ("learners", "uln"),
     ("provider_links", "uln"),
+    ("erased_learners", "uln"),
     ("challenges", "challenge_id"),
     ("processed_events", "event_id"),
 )
@@ -276,6 +278,9 @@ class ReadModel:
         )
         self._sql_upsert_learners = _upsert_sql(f"{q}.learners", _LEARNER_COLUMNS, ("uln",))
         self._sql_insert_links = _upsert_sql(f"{q}.provider_links", _LINK_COLUMNS, None) + " ON CONFLICT DO NOTHING"
+        self._sql_insert_erased = (
+            f"INSERT INTO {q}.erased_learners (uln) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING"
+        )
         self._sql_upsert_challenges = _upsert_sql(f"{q}.challenges", _CHALLENGE_COLUMNS, ("challenge_id",))
         # The marks of a poll's batches, and which of them were applied before marks (line NULL).
         self._sql_marks = (
@@ -402,6 +407,8 @@ class ReadModel:
             )
         if changes.links:
             await connection.execute(self._sql_insert_links, *_columns_of(sorted(changes.links), _LINK_COLUMNS))
+        if changes.erased_ulns:
+            await connection.execute(self._sql_insert_erased, sorted(changes.erased_ulns))
         if changes.challenges:
             await connection.execute(
                 self._sql_upsert_challenges, *_columns_of(list(changes.challenges.values()), _CHALLENGE_COLUMNS)
@@ -592,6 +599,13 @@ class ReadModel:
             linked_providers=frozenset(record["provider_ukprn"] for record in linked),
         )
 
+    async def any_erased(self, connection: asyncpg.Connection, ulns: Sequence[str]) -> bool:
+        """Whether a learner with one of `ulns` was erased, as far as the projection has read."""
+        found = await connection.fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM {self._q}.erased_learners WHERE uln = ANY($1::text[]))", list(ulns)
+        )
+        return bool(found)
+
     async def achievements(
         self, connection: asyncpg.Connection, ulns: Sequence[str], ao_id: str | None = None
     ) -> list[AchievementRow]:
@@ -677,6 +691,7 @@ class ReadModel:
             f" UNION ALL SELECT uln, 'c' || c::text FROM {q}.centre_achievements c"
             f" UNION ALL SELECT uln, 'l' || l::text FROM {q}.learners l"
             f" UNION ALL SELECT uln, 'k' || k::text FROM {q}.provider_links k"
+            f" UNION ALL SELECT uln, 'e' FROM {q}.erased_learners"
             f" UNION ALL SELECT park_key, 'p' || concat_ws('|', topic, partition, \"offset\", reason, event_id)"
             f" FROM {q}.parked WHERE topic = 'lrs.plr.events.v1'"
             ") rows GROUP BY uln"

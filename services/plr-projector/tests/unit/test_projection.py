@@ -364,7 +364,7 @@ def test_a_registration_of_either_version_registers_the_learner_and_their_choice
     assert changes.outcomes == {(LEARNER_TOPIC, "applied"): 1}
 
 
-def test_an_erasure_is_applied_and_leaves_the_learner_and_their_achievements_as_they_were() -> None:
+def test_an_erasure_is_recorded_and_leaves_the_learner_and_their_achievements_as_they_were() -> None:
     log = Log()
     erased = LearnerErased(uln=ULN, erasure_id=uuid.uuid4(), erased_by="operator:dpo", erased_at=T0)
     messages = [
@@ -377,6 +377,7 @@ def test_an_erasure_is_applied_and_leaves_the_learner_and_their_achievements_as_
     assert changes.parked == []
     assert changes.outcomes == {(PLR_TOPIC, "applied"): 1, (LEARNER_TOPIC, "applied"): 3}
     assert changes.learners == {ULN: LearnerRow(ULN, True, int(AbilityToShare.SHARES), None)}
+    assert changes.erased_ulns == {ULN}  # no centre report is taken for them any more
     assert [row.grade for row in changes.achievements.values()] == ["7"]
 
 

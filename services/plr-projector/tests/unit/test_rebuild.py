@@ -265,6 +265,7 @@ def _whole(messages: list[Message]) -> tuple[FoldState, BatchChanges]:
     whole.centre.update(changes.centre)
     whole.learners.update(changes.learners)
     whole.links |= changes.links
+    whole.erased_ulns |= changes.erased_ulns
     whole.challenges.update(changes.challenges)
     whole.blocked.update(parked.message.stream for parked in changes.parked)
     return whole, changes

@@ -1,0 +1,92 @@
+"""The Idempotency-Keys of centre reports: which report each (provider, key) was first used for.
+
+Nothing on the log says which key a report came with, so the keys are kept in the operations schema,
+which a rebuild switch leaves alone. A key is remembered before its report is published: two requests
+with one key, at the same time or one after the other, are answered for the same report, or refused when
+their reports differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from lrs_contracts.plr import CentreAchievementReported
+from plr_projector.store import OPS_SCHEMA
+
+_TABLE = f"{OPS_SCHEMA}.centre_report_keys"
+# As ingest takes a batch's key: visible ASCII only, so that it is stored and compared as sent
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+INVALID_KEY_DETAIL = "Idempotency-Key must be 1 to 255 visible ASCII characters (e.g. a UUID)."
+
+
+class InvalidIdempotencyKey(ValueError):
+    pass
+
+
+def idempotency_key_of(raw: str | None) -> str | None:
+    """The key as sent (a structured-field string may come quoted), or None when none was sent."""
+    if raw is None:
+        return None
+    key = raw.strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidIdempotencyKey(INVALID_KEY_DETAIL)
+    return key
+
+
+def report_sha256(report: CentreAchievementReported) -> str:
+    """What makes two requests the same report: every field of the report as it goes on the log (its
+    qualification number normalised), whatever the order or spelling of the JSON that carried it."""
+    return hashlib.sha256(report.model_dump_json(exclude={"report_id"}).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class KeyedReport:
+    report_id: uuid.UUID
+    event_id: uuid.UUID
+    request_sha256: str
+    partition: int | None  # where the report is on the PLR log; None until it was published
+    offset: int | None
+
+
+async def remember(
+    connection: asyncpg.Connection, provider_ukprn: str, idempotency_key: str, report: KeyedReport
+) -> KeyedReport:
+    """The report the key is for: `report` when the key is new, else the one it was first used for."""
+    await connection.execute(
+        f"INSERT INTO {_TABLE} (provider_ukprn, idempotency_key, request_sha256, report_id, event_id)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        provider_ukprn,
+        idempotency_key,
+        report.request_sha256,
+        report.report_id,
+        report.event_id,
+    )
+    row = await connection.fetchrow(
+        f'SELECT report_id, event_id, request_sha256, partition, "offset" FROM {_TABLE}'
+        " WHERE provider_ukprn = $1 AND idempotency_key = $2",
+        provider_ukprn,
+        idempotency_key,
+    )
+    assert row is not None, "a remembered key is never forgotten"
+    return KeyedReport(row["report_id"], row["event_id"], row["request_sha256"], row["partition"], row["offset"])
+
+
+async def published_at(
+    connection: asyncpg.Connection, provider_ukprn: str, idempotency_key: str, partition: int, offset: int
+) -> None:
+    """Where the key's report went on the log; a later request with the key answers it without publishing."""
+    await connection.execute(
+        f'UPDATE {_TABLE} SET partition = $3, "offset" = $4'
+        " WHERE provider_ukprn = $1 AND idempotency_key = $2 AND partition IS NULL",
+        provider_ukprn,
+        idempotency_key,
+        partition,
+        offset,
+    )
