@@ -9,7 +9,6 @@ derived (Idempotency-Key, else the content hash), and the batch becomes the even
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.text import refused_character
 from lrs_domain.formats import BatchRefused, detect_format
+from lrs_platform.idempotency import UnusableIdempotencyKey, idempotency_key_of
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.kafka import MAX_MESSAGE_BYTES
 
@@ -40,8 +40,6 @@ T = TypeVar("T")
 
 # Room for the envelope and the chunk's own fields around the records, under the topic's message limit.
 MAX_EVENT_BYTES = MAX_MESSAGE_BYTES - 64 * 1_024
-
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 class BatchStatus(StrEnum):
@@ -105,14 +103,10 @@ def declared_too_large(content_length: str | None, limit: int = MAX_BATCH_BYTES)
 
 def normalise_idempotency_key(raw: str | None) -> str | None:
     """The key as sent (a structured-field string may come quoted), or None; refuses unusable keys."""
-    if raw is None:
-        return None
-    key = raw.strip()
-    if len(key) >= 2 and key[0] == key[-1] == '"':
-        key = key[1:-1]
-    if not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise InvalidIdempotencyKey("Idempotency-Key must be 1 to 255 visible ASCII characters (e.g. a UUID).")
-    return key
+    try:
+        return idempotency_key_of(raw)
+    except UnusableIdempotencyKey as error:
+        raise InvalidIdempotencyKey(str(error)) from None
 
 
 def content_sha256(content: bytes) -> str:

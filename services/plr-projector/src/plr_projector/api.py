@@ -26,6 +26,7 @@ from lrs_domain.rules import check_award_date, why_no_learner_has
 from lrs_platform.clock import today_in_england
 from lrs_platform.consumer import readiness_words
 from lrs_platform.database import LARGEST_BIGINT
+from lrs_platform.idempotency import UnusableIdempotencyKey, idempotency_key_of
 from lrs_platform.identity import (
     CurrentPrincipal,
     OperatorScope,
@@ -471,8 +472,8 @@ async def report_centre_achievement(
     if principal.kind is not PrincipalKind.PROVIDER:
         raise _forbidden("Only learning providers report centre achievements.")
     try:
-        key = centre_reports.idempotency_key_of(idempotency_key)
-    except centre_reports.InvalidIdempotencyKey as error:
+        key = idempotency_key_of(idempotency_key)
+    except UnusableIdempotencyKey as error:
         raise ProblemError(400, "Invalid Idempotency-Key", str(error)) from None
     _refuse_mistyped_uln(body.uln)
     async with projector.pool.acquire() as connection:

@@ -9,7 +9,6 @@ their reports differ.
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from dataclasses import dataclass
 
@@ -19,27 +18,9 @@ from lrs_contracts.plr import CentreAchievementReported
 from plr_projector.store import OPS_SCHEMA
 
 _TABLE = f"{OPS_SCHEMA}.centre_report_keys"
+
+
 # As ingest takes a batch's key: visible ASCII only, so that it is stored and compared as sent
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-INVALID_KEY_DETAIL = "Idempotency-Key must be 1 to 255 visible ASCII characters (e.g. a UUID)."
-
-
-class InvalidIdempotencyKey(ValueError):
-    pass
-
-
-def idempotency_key_of(raw: str | None) -> str | None:
-    """The key as sent (a structured-field string may come quoted), or None when none was sent."""
-    if raw is None:
-        return None
-    key = raw.strip()
-    if len(key) >= 2 and key[0] == key[-1] == '"':
-        key = key[1:-1]
-    if not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise InvalidIdempotencyKey(INVALID_KEY_DETAIL)
-    return key
-
-
 def report_sha256(report: CentreAchievementReported) -> str:
     """What makes two requests the same report: every field of the report as it goes on the log (its
     qualification number normalised), whatever the order or spelling of the JSON that carried it."""

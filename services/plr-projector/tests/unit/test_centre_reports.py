@@ -1,28 +1,12 @@
-"""A centre report's Idempotency-Key and what makes two requests the same report."""
+"""What makes two centre reports sent with one Idempotency-Key the same report."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
 
-import pytest
-
 from lrs_contracts.plr import CentreAchievementReported
-from plr_projector.centre_reports import InvalidIdempotencyKey, idempotency_key_of, report_sha256
-
-
-@pytest.mark.parametrize(
-    ("sent", "key"),
-    [(None, None), ("run-1", "run-1"), (' "run-1" ', "run-1"), ("x" * 255, "x" * 255)],
-)
-def test_a_key_is_taken_as_sent_or_from_its_quotes(sent: str | None, key: str | None) -> None:
-    assert idempotency_key_of(sent) == key
-
-
-@pytest.mark.parametrize("sent", ["", "   ", '""', "has space", "caf\u00e9", "x" * 256])
-def test_a_key_that_could_not_be_stored_as_sent_is_refused(sent: str) -> None:
-    with pytest.raises(InvalidIdempotencyKey):
-        idempotency_key_of(sent)
+from plr_projector.centre_reports import report_sha256
 
 
 def _report(**changes: object) -> CentreAchievementReported:
