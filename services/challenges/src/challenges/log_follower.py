@@ -100,15 +100,21 @@ class IdlePositions:
 
 
 class ResumeFromStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, consumer: AIOKafkaConsumer, record: PlrRecord) -> None:
+    """Seeks each partition assigned to its stored position, or to the beginning when it has none. The
+    positions are read until they are read: a listener that raised would leave the consumer at the group's
+    committed offsets, which this group never commits, so at the beginning of every partition, where it would
+    park again every poison an operator has skipped since."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, record: PlrRecord, retry_every: float = 1.0) -> None:
         self._consumer = consumer
         self._record = record
+        self._retry_every = retry_every
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         return None
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        stored = await self._record.positions()
+        stored = await self._stored_positions()
         fresh = []
         for tp in assigned:
             if (tp.topic, tp.partition) in stored:
@@ -117,6 +123,14 @@ class ResumeFromStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc
                 fresh.append(tp)
         if fresh:
             await self._consumer.seek_to_beginning(*fresh)
+
+    async def _stored_positions(self) -> Positions:
+        while True:
+            try:
+                return await self._record.positions()
+            except Exception as error:  # PostgreSQL away: the partitions wait, rather than start over
+                _log.warning("stored_positions_unreadable", error=type(error).__name__)
+                await asyncio.sleep(self._retry_every)
 
 
 class LogEnds:
