@@ -151,6 +151,13 @@ async def test_a_poison_event_parks_its_learner_until_retry_drains_in_order(
     assert unfixed.json()["results"][0]["still_parked"] == 4
     assert (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"][0]["attempts"] == 2
 
+    # a "corrected copy" about another learner would put an achievement on their record for good: refused
+    elsewhere = json.loads(envelope_bytes(events.updated(healthy, grade="8"), sequence=2))
+    refused = await app.post(OPERATOR, f"/v1/admin/dlq/{poisoned}/retry", {"replacement": elsewhere})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"] == "the replacement is not about the learner whose events are parked"
+    assert len((await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"]) == 4
+
     fixed = json.loads(envelope_bytes(poison_valid, sequence=2))
     drained = await app.post(OPERATOR, f"/v1/admin/dlq/{poisoned}/retry", {"replacement": fixed})
     assert drained.status_code == 200, drained.text

@@ -37,6 +37,7 @@ from plr_projector.projection import (
     decode_message,
     needs_of,
     project_batch,
+    replacement_refusal,
 )
 from plr_projector.rebuild import (
     events_in,
@@ -222,6 +223,12 @@ async def drain_stream(
             )
         for stream_topic, stream_rows in streams.items():
             head = stream_rows[0]
+            if replacement is not None:
+                parked = Message(
+                    stream_topic, head.partition, head.offset, head.message_key, head.value, head.kafka_timestamp_ms
+                )
+                if refused := replacement_refusal(parked, replacement, key):
+                    raise OperationError(Refusal.INVALID, "Not a corrected copy of the parked event", refused)
             if record and (skip or replacement is not None):
                 action = OperatorAction("skip") if skip else OperatorAction("replace", replacement)
                 await record_operator_action(connection, head.position, action, operator, reason)

@@ -489,6 +489,47 @@ def decode_message(message: Message, actions: Mapping[Position, OperatorAction] 
     return Decoded(message, envelope, payload, None)
 
 
+def replacement_refusal(head: Message, replacement: bytes, key: str) -> str | None:
+    """Why `replacement` cannot be applied in place of `head`, the parked first event of the stream `key`, or
+    None. A corrected copy is the same event mended: an event this topic carries, under the parked event's id,
+    about the same learners (or, when the parked bytes say nothing, about the stream's learner). Anything else
+    would put an achievement on another learner's record, for good: replays and rebuilds apply it again."""
+    new = decode_message(head._replace(value=replacement))
+    if new.envelope is None or new.payload is None:
+        return f"the replacement is not an event {head.topic} carries ({new.error})"
+    old = decode_message(head)
+    if old.envelope is not None and new.envelope.event_id != old.envelope.event_id:
+        return (
+            f"the replacement's event_id is {new.envelope.event_id}, the parked event's {old.envelope.event_id}:"
+            " a corrected copy keeps the id of the event it mends"
+        )
+    named = learners_named(new.payload)
+    if old.payload is not None and named != learners_named(old.payload):
+        return "the replacement names other learners than the parked event: a corrected copy is about the same ones"
+    if old.payload is None and key.isascii() and key.isdigit() and key not in named:
+        return "the replacement is not about the learner whose events are parked"
+    return None
+
+
+def learners_named(payload: Contract) -> frozenset[str]:
+    """Every ULN an event names (`uln`, `master_uln`, `merged_uln`, ..., at any depth)."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                if (name == "uln" or name.endswith("_uln")) and isinstance(inner, str):
+                    found.add(inner)
+                else:
+                    walk(inner)
+        elif isinstance(value, list | tuple):
+            for inner in value:
+                walk(inner)
+
+    walk(payload.model_dump(mode="json"))
+    return frozenset(found)
+
+
 @dataclass
 class Snapshot:
     """The current rows a batch reads; the store loads them for the batch's keys."""
