@@ -109,3 +109,21 @@ def test_listing_every_service_when_none_answers_is_not_all_clear(
     assert code == ExitCode.UNREACHABLE
     assert captured.out.count("cannot reach") == 6
     assert "not every service answered" in captured.err
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_listing_every_service_of_the_sandpit_asks_the_four_it_runs(
+    as_json: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It has no reporting or challenges service: their absence is no outage, and the exit status says so."""
+    closed = f"http://127.0.0.1:{_closed_port()}"
+    for service in ("INGEST", "VALIDATION", "PLR_PROJECTOR", "NOTIFIER"):
+        monkeypatch.setenv(f"LRS_SANDPIT_{service}_URL", closed)
+    monkeypatch.setenv("LRS_SANDPIT_API_KEY", "lrs_sbx_k1_secret")
+
+    code = main(["--sandpit", "dlq", "list", "--service", "all", *(["--json"] if as_json else [])])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.UNREACHABLE
+    assert captured.out.count("cannot reach") == 4
+    assert "reporting" not in captured.out and "challenges" not in captured.out

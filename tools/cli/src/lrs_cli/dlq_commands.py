@@ -17,7 +17,16 @@ import typer
 
 from lrs_cli import projector_commands
 from lrs_cli.choices import one_of
-from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expect_ok, read_replacement, unreachable_text
+from lrs_cli.client import (
+    SANDPIT_SERVICES,
+    CommandError,
+    Connection,
+    ExitCode,
+    UsageError,
+    expect_ok,
+    read_replacement,
+    unreachable_text,
+)
 from lrs_cli.output import JsonOption, connection, print_json, print_text, replay_text, warn
 
 PROJECTOR = "plr-projector"
@@ -27,6 +36,13 @@ SERVICES = (PROJECTOR, *SHARED_ROUTES)
 
 def _client_name(service: str) -> str:
     return service.replace("-", "_")
+
+
+def _services_of(connection: Connection) -> tuple[str, ...]:
+    """Every service `--service all` asks: in the Sandpit, those it runs (it has no reporting or challenges)."""
+    if connection.sandpit:
+        return tuple(service for service in SERVICES if _client_name(service) in SANDPIT_SERVICES)
+    return SERVICES
 
 
 def parked_table(parked: list[dict[str, Any]]) -> str:
@@ -86,7 +102,7 @@ def _listing(
     """The table, and the exit status: with `all`, a service that did not answer makes it `_unanswered`'s."""
     if service == "all":
         sections, failures = [], []
-        for each in SERVICES:
+        for each in _services_of(connection):
             try:
                 sections.append(f"== {each}\n{dlq_list(connection, each, key, topic, limit)}")
             except (CommandError, httpx.TransportError) as error:
@@ -111,7 +127,7 @@ def _json_listing(
 ) -> tuple[dict[str, Any], ExitCode]:
     found: dict[str, Any] = {}
     failures: list[Exception] = []
-    for each in SERVICES if service == "all" else (service,):
+    for each in _services_of(connection) if service == "all" else (service,):
         try:
             found[each], total = parked_messages(connection, each, key, topic, limit)
             if more := more_parked_text(each, len(found[each]), total):
