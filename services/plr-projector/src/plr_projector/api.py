@@ -611,7 +611,16 @@ async def projector_status(principal: Operator, projector: ProjectorDep) -> dict
 
 
 StreamKey = Annotated[OneLineText, Path(min_length=1, max_length=64, description="a ULN (or an achievement id)")]
-ParkedTopic = Annotated[OneLineText | None, Query(max_length=249, description="only this topic's parked events")]
+ParkedTopic = Annotated[
+    OneLineText | None,
+    Query(max_length=249, description="only this topic's parked events: as contracts name it, or as the cluster does"),
+]
+
+
+def _logical(projector: Projector, topic: str | None) -> str | None:
+    """The topic as parked events are kept under it: the Sandpit's `sandpit.lrs.plr.events.v1`, as Kafka and its
+    other services name it, is `lrs.plr.events.v1` here."""
+    return projector.topics.logical(topic) if topic else None
 
 
 @admin_router.get(
@@ -629,7 +638,7 @@ async def dlq_list(
     topic: ParkedTopic = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> dict[str, Any]:
-    parked, total = await projector.dead_letters.listing(learner, topic, limit)
+    parked, total = await projector.dead_letters.listing(learner, _logical(projector, topic), limit)
     return {"parked": parked, "total": total}
 
 
@@ -650,7 +659,7 @@ async def dlq_retry(
     if body is not None and body.replacement is not None:
         replacement = json.dumps(body.replacement).encode()
     try:
-        results = await projector.dead_letters.retry(uln, topic, str(principal), replacement)
+        results = await projector.dead_letters.retry(uln, _logical(projector, topic), str(principal), replacement)
     except OperationError as error:
         raise _operation_problem(error) from error
     return {"results": results}
@@ -670,7 +679,8 @@ async def dlq_skip(
 ) -> dict[str, Any]:
     _require_live_projection(projector)
     try:
-        results = await projector.dead_letters.skip(uln, topic, str(principal), body.reason if body else None)
+        reason = body.reason if body else None
+        results = await projector.dead_letters.skip(uln, _logical(projector, topic), str(principal), reason)
     except OperationError as error:
         raise _operation_problem(error) from error
     return {"results": results}

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from lrs_contracts.environments import Environment
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal, current_principal
@@ -20,6 +21,7 @@ from plr_projector.api import (
     plr_router,
     projector_of,
 )
+from plr_projector.consumer import Topics
 from plr_projector.projection import PROJECTED_TOPICS, stream_of
 
 
@@ -78,21 +80,41 @@ class DeadLettersSeen:
 
     projects_live = True  # the projector that writes: a reader refuses retry and skip
 
-    def __init__(self) -> None:
+    def __init__(self, environment: Environment = Environment.LIVE) -> None:
         self.dead_letters = self
+        self.topics = Topics(environment=environment)
         self.keys: list[str | None] = []
+        self.topics_named: list[str | None] = []
 
     async def listing(self, key: str | None, topic: str | None, limit: int) -> tuple[list[Any], int]:
         self.keys.append(key)
+        self.topics_named.append(topic)
         return [], 0
 
     async def retry(self, key: str, topic: str | None, operator: str, replacement: bytes | None) -> list[Any]:
         self.keys.append(key)
+        self.topics_named.append(topic)
         return []
 
     async def skip(self, key: str, topic: str | None, operator: str, reason: str | None) -> list[Any]:
         self.keys.append(key)
+        self.topics_named.append(topic)
         return []
+
+
+@pytest.mark.parametrize("named", ["sandpit.lrs.plr.events.v1", "lrs.plr.events.v1"])
+async def test_the_sandpits_dead_letters_are_named_by_their_topic_as_kafka_names_it_or_as_contracts_do(
+    named: str,
+) -> None:
+    projector = DeadLettersSeen(Environment.SANDPIT)
+    async with _client("operator:ops", projector) as client:
+        answers = [
+            await client.get("/v1/admin/dlq", params={"topic": named}),
+            await client.post("/v1/admin/dlq/1000000043/retry", params={"topic": named}),
+            await client.post("/v1/admin/dlq/1000000043/skip", params={"topic": named}),
+        ]
+    assert [answer.status_code for answer in answers] == [200, 200, 200], answers[-1].text
+    assert projector.topics_named == ["lrs.plr.events.v1"] * 3
 
 
 @pytest.mark.parametrize("topic", PROJECTED_TOPICS)
