@@ -458,7 +458,7 @@ async def _keyring_unavailable(request: Request, error: Exception) -> JSONRespon
     problem = Problem(
         status=503,
         title="The learner key store is unavailable",
-        detail="The learners' personal fields cannot be sealed right now, so nothing was accepted."
+        detail=f"The learners' personal fields cannot be sealed right now ({error}), so nothing was accepted."
         " Send the batch again later, with the same Idempotency-Key.",
         code=ProblemCode.KEYRING_UNAVAILABLE,
         instance=request.url.path,

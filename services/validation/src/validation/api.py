@@ -194,11 +194,14 @@ def _forbidden(detail: str) -> ProblemError:
 
 
 async def keyring_unavailable(request: Request, error: Exception) -> JSONResponse:
-    """The learner key store is unreachable, or was made with another `LRS_KEYRING_KEY`: nothing was changed."""
+    """The learner key store is unreachable, was made with another `LRS_KEYRING_KEY`, or holds a key wrapped
+    with a wrapping key this service was not given: nothing was changed. The keyring's errors say which, and
+    carry no key material or personal data."""
     problem = Problem(
         status=503,
         title="The learner key store is unavailable",
-        detail="The learners' keys cannot be used right now, so nothing was changed. Send the request again later.",
+        detail=f"The learners' keys cannot be used right now ({error}), so nothing was changed. Send the request"
+        " again later.",
         code=ProblemCode.KEYRING_UNAVAILABLE,
         instance=request.url.path,
     )
