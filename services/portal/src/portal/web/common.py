@@ -26,7 +26,7 @@ from lrs_platform.identity import OperatorScope
 from lrs_platform.problems import said_once
 from portal.accounts import Account, AccountChange, AddressChange, Role
 from portal.auth import Authentication, SessionEnded, SignedIn
-from portal.backend import ServiceCalls, ServiceError, Services
+from portal.backend import KeyRejected, ServiceCalls, ServiceError, Services
 from portal.charts import svg, table_rows
 from portal.checking import format_named, in_file_words
 from portal.config import PortalSettings
@@ -269,6 +269,8 @@ async def _maintenance_schedule(services: ServiceCalls, account: Account) -> dic
         return None
     try:
         schedule = await services.maintenance()
+    except KeyRejected:
+        raise  # the person's key was revoked: signed out, not shown the page without its banner
     except ServiceError:
         return None
     return schedule if schedule["active"] or schedule["windows"] else None

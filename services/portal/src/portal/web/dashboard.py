@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from portal.backend import ServiceError
+from portal.backend import KeyRejected, ServiceError
 from portal.web.common import UK, User, calls, operator_home, render, see_other
 
 router = APIRouter(include_in_schema=False)
@@ -23,11 +23,15 @@ async def dashboard(request: Request, user: User) -> Response:
     batches = (await service.batches(page=1, page_size=8))["items"]
     try:  # the batches are what the page is for: a figure the challenges service cannot give is said to be missing
         open_challenges: int | None = await service.open_challenges_count(timeout=SIDE_FIGURE_SECONDS)
+    except KeyRejected:
+        raise
     except ServiceError:
         open_challenges = None
     try:
         items = await service.report_range("plr-timeliness", period, period)
         timeliness = items[0] if items else None
+    except KeyRejected:
+        raise
     except ServiceError:
         timeliness = None
     context = {

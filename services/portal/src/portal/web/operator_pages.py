@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from lrs_contracts.text import refused_character
 from lrs_platform.identity import OperatorScope
 from portal.auth import SignedIn
-from portal.backend import NotFound, Refused, ServiceCalls, ServiceError
+from portal.backend import KeyRejected, NotFound, Refused, ServiceCalls, ServiceError
 from portal.web.common import (
     DeadLettersOperator,
     OperatorUser,
@@ -105,6 +105,8 @@ async def parked_by_service(service: ServiceCalls) -> list[ParkedIn]:
             parked = await service.dead_letters(name)
         except NotFound:
             found.append(ParkedIn(name, None, 0, NO_DEAD_LETTER_ROUTES))
+        except KeyRejected:
+            raise  # the person's key was revoked: signed out, not shown a page of refusals
         except ServiceError as error:
             found.append(ParkedIn(name, None, 0, error.detail))
         else:
