@@ -129,6 +129,12 @@ class DecisionStore:
             batch_id, row["failed"], decode_messages(row["messages"]), row["published_at"] is not None
         )
 
+    async def is_decided(self, batch_id: uuid.UUID) -> bool:
+        decided: bool = await self._pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM validation.decisions WHERE batch_id = $1)", batch_id
+        )
+        return decided
+
     async def existing_states(
         self, ao_id: str, learner_qualifications: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], list[AchievementState]]:
