@@ -145,6 +145,10 @@ class FakeDecisions:
 
     failures: list[Exception]
     published: list[uuid.UUID] = field(default_factory=list)
+    decided: set[uuid.UUID] = field(default_factory=set)  # what `is_decided` finds
+
+    async def is_decided(self, batch_id: uuid.UUID) -> bool:
+        return batch_id in self.decided
 
     async def stored(self, batch_id: uuid.UUID) -> StoredDecision | None:
         if self.failures:
@@ -305,6 +309,16 @@ async def test_an_end_marker_without_its_header_abandons_the_batch_naming_no_one
     _, abandoned = decode(value)
     assert isinstance(abandoned, BatchAbandoned)
     assert (abandoned.batch_id, abandoned.notification_email) == (batch_id, None)
+
+
+async def test_an_end_marker_of_a_batch_decided_before_is_read_again_as_nothing() -> None:
+    """Sent again, or read again after a seek: not parked as a batch missing its header, nothing abandoned."""
+    batch_id = uuid.uuid4()
+    producer, parked = FakeProducer(), FakeParked()
+    _, _, marker = batch_records(batch_id, first_offset=10)
+    await offer_all(decider(FakeDecisions([], decided={batch_id}), producer, parked), [marker])
+
+    assert parked.parked == [] and producer.transactions == []
 
 
 async def test_a_database_outage_is_waited_out_and_nothing_is_parked() -> None:
