@@ -481,8 +481,11 @@ class Decider:
             async with self._producer.transaction():
                 await self._send(messages)
                 stored = await storing
-                if stored.messages != tuple(messages):
-                    raise _DecidedElsewhere(stored)  # aborts the transaction
+                # Another decider's decision, found stored: aborts ours, even when it is ours to the byte (its ids
+                # are derived from the batch): a decider frozen past its partition's rebalance, woken when the
+                # new owner had decided and published the batch, sent every message of it again (a zombie).
+                if not stored.ours:
+                    raise _DecidedElsewhere(stored)
                 if submitted.batch_id in self._batch_keyed:
                     await self._destroy_batch_key(submitted.batch_id)
                 await self._producer.send_offsets_to_transaction(offsets, self._group_id)

@@ -32,6 +32,8 @@ class StoredDecision:
     failed: bool
     messages: tuple[OutgoingMessage, ...]
     published: bool
+    # stored by the `record` call that answered it; False: the decision another decider stored first
+    ours: bool = False
 
 
 # A stored decision's messages: this marker, then per message the lengths of its topic, key and value
@@ -178,10 +180,11 @@ class DecisionStore:
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", ao_decision_lock_key(ao_id))
             raw = await connection.fetchrow(
-                "SELECT failed, messages FROM validation.decisions WHERE batch_id = $1", batch_id
+                "SELECT failed, messages, published_at FROM validation.decisions WHERE batch_id = $1", batch_id
             )
             if raw is not None:
-                return StoredDecision(batch_id, raw["failed"], decode_messages(raw["messages"]), False)
+                published = raw["published_at"] is not None
+                return StoredDecision(batch_id, raw["failed"], decode_messages(raw["messages"]), published)
             # Whoever stores this batch holds its AO's lock, so none can come between the read and the copy.
             await connection.copy_to_table(
                 "decisions",
@@ -192,7 +195,7 @@ class DecisionStore:
             )
             if new_states:
                 await _write_states(connection, new_states, new_achievement_ids, batch_id)
-        return StoredDecision(batch_id, failed, tuple(messages), False)
+        return StoredDecision(batch_id, failed, tuple(messages), False, ours=True)
 
     async def mark_published(self, batch_id: uuid.UUID) -> None:
         await self._pool.execute(

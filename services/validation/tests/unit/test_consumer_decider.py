@@ -379,6 +379,7 @@ class UndecidedBatches:
 
     recorded: list[Sequence[OutgoingMessage]] = field(default_factory=list)
     published: list[uuid.UUID] = field(default_factory=list)
+    published_elsewhere: bool = False  # the decision `record` finds was published by the decider that stored it
 
     async def stored(self, batch_id: uuid.UUID) -> StoredDecision | None:
         return None
@@ -396,7 +397,13 @@ class UndecidedBatches:
         new_achievement_ids: object = frozenset(),
     ) -> StoredDecision:
         self.recorded.append(messages)
-        return StoredDecision(batch_id, failed, self.stored_messages(messages), False)
+        stored = self.stored_messages(messages)
+        return StoredDecision(
+            batch_id, failed, stored, self.published_elsewhere, ours=self.ours_stored(stored, messages)
+        )
+
+    def ours_stored(self, stored: tuple[OutgoingMessage, ...], ours: Sequence[OutgoingMessage]) -> bool:
+        return stored == tuple(ours)
 
     def stored_messages(self, ours: Sequence[OutgoingMessage]) -> tuple[OutgoingMessage, ...]:
         """What the store holds once ours were offered: ours, unless another decider's came first."""
@@ -466,6 +473,26 @@ async def test_a_decision_stored_first_by_another_decider_is_published_instead_o
     assert producer.aborted == [len(producer.transactions) - 2] and ("offsets", {PARTITION: 3}) not in ours
     assert theirs == [(BATCH_OUTCOMES.name, (b"theirs", b"{}", None)), ("offsets", {PARTITION: 3})]
     assert decisions.published == [batch_id]
+
+
+@dataclass
+class DecidedAndPublishedByAZombiesSuccessor(UndecidedBatches):
+    """The decider that took the partition over while ours was frozen stored the same decision (byte for byte:
+    its ids are derived from the batch) and published it."""
+
+    published_elsewhere: bool = True
+
+    def ours_stored(self, stored: tuple[OutgoingMessage, ...], ours: Sequence[OutgoingMessage]) -> bool:
+        return False
+
+
+async def test_a_decision_another_decider_stored_and_published_is_not_sent_again_even_when_identical() -> None:
+    batch_id, producer, decisions = uuid.uuid4(), FakeProducer(), DecidedAndPublishedByAZombiesSuccessor()
+    target = decider(decisions, producer, FakeParked(), reference=EmptyReference())
+    await offer_all(target, batch_records(batch_id, first_offset=0))
+
+    assert producer.aborted == [len(producer.transactions) - 1]  # ours, the last transaction begun
+    assert decisions.published == []
 
 
 async def test_a_decision_goes_out_in_record_batches_each_on_the_partition_of_its_messages_keys() -> None:
