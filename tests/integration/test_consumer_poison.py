@@ -217,7 +217,8 @@ async def test_notifier_parks_an_outcome_whose_recipient_cannot_be_a_header_and_
         operator = await issue(app, "operator:dlq-tests")
         poisoned, following = uuid.uuid4(), uuid.uuid4()
         first = batch_completed(poisoned, "results@ao-a.example")
-        crlf = with_text(encode(envelope(first)), "results@ao-a.example", "results@ao-a.example\r\nBcc: x@else.example")
+        first_envelope = envelope(first)
+        crlf = with_text(encode(first_envelope), "results@ao-a.example", "results@ao-a.example\r\nBcc: x@else.example")
         nxt = envelope(batch_completed(following, "results@ao-b.example"))
 
         async with dead_letters_from_now(kafka_bootstrap) as reader:
@@ -250,7 +251,7 @@ async def test_notifier_parks_an_outcome_whose_recipient_cannot_be_a_header_and_
 
         # The operator mends the message: a corrected copy applied in its place (the log keeps the original).
         corrected = tmp_path / "corrected.json"
-        corrected.write_bytes(encode(envelope(first)))
+        corrected.write_bytes(encode(first_envelope))  # the same event, mended: its id kept
         with cli_pointed_at("notifier", url):
             [retried] = await asyncio.to_thread(
                 dlq_commands.dlq_retry, Connection(operator), "notifier", row[0], None, str(corrected)

@@ -246,6 +246,9 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     KafkaError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    # a connection lost in the middle of an operation ("cannot switch to state 15; another operation is in
+    # progress"), seen when PostgreSQL restarted under a decision: counted as poison, three abandoned the batch
+    asyncpg.InternalClientError,
     asyncpg.exceptions.TransactionRollbackError,
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.LockNotAvailableError,

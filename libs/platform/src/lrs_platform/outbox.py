@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
+from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.logging import get_logger
 
 _log = get_logger("lrs.outbox")
@@ -54,7 +54,9 @@ class Outbox:
             try:
                 relayed = await self.relay_once(pool, producer)
                 delay = 0.2
-            except (OSError, asyncpg.PostgresError, KafkaError) as error:
+            except Exception as error:
+                if classify_failure(error) is not Failure.TRANSIENT:
+                    raise
                 _log.warning("outbox_relay_failed", table=self.table, error=type(error).__name__, retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)

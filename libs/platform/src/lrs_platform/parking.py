@@ -21,7 +21,8 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Gauge
 
-from lrs_contracts.dead_letters import DeadLetter, Headers, dead_letter_topic
+from lrs_contracts.dead_letters import DeadLetter, Headers, dead_letter_topic, error_text, peek_event
+from lrs_contracts.registry import UnknownEventType, decode
 from lrs_platform.database import apply_migrations, where_given
 from lrs_platform.logging import get_logger
 
@@ -286,6 +287,29 @@ class NotParked(Exception):
     """No parked message has this id (any more)."""
 
 
+class NotACorrectedCopy(ValueError):
+    """A replacement that is not the parked head mended: no event the LRS knows, or another event than it."""
+
+
+def corrected_copy_refusal(head: bytes | None, replacement: bytes) -> str | None:
+    """Why `replacement` cannot stand in for a stream's parked head, or None: when the head reads as an event's
+    envelope, the copy must be an event of the contracts and, when the head names its event, that event (its
+    `event_id`), mended. A head that is no envelope at all holds the copy to nothing: the consumer judges it."""
+    head_event_id, head_event_type = peek_event(head)
+    if head_event_type is None:
+        return None
+    try:
+        envelope, _ = decode(replacement)
+    except (ValueError, UnknownEventType) as error:  # pydantic's ValidationError is a ValueError
+        return f"the replacement is no event the LRS knows ({error_text(error)})"
+    if head_event_id is not None and str(envelope.event_id) != head_event_id:
+        return (
+            f"the replacement's event_id is {envelope.event_id}, the parked message's {head_event_id}: a corrected"
+            " copy keeps the id of the message it mends"
+        )
+    return None
+
+
 class CannotReplay(Exception):
     """The message's consumer cannot apply a parked message again (it can only be skipped)."""
 
@@ -388,6 +412,10 @@ class DeadLetterOffice:
         if row is None or row.consumer not in self._consumers:
             raise NotParked(f"no parked message {parked_id}")
         replayer = self._replayers.get(row.consumer)
+        if replacement is not None and replayer is not None:
+            head = (await self.store.stream_of(row))[0]
+            if refusal := corrected_copy_refusal(head.value, replacement):
+                raise NotACorrectedCopy(refusal)
         if replayer is not None:
             result = await replayer.replay(row, skip_head=skip_head, replacement=replacement)
         elif skip_head:

@@ -19,7 +19,7 @@ from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import readiness
 from lrs_platform.identity import OperatorScope, Principal, operator_caller, operator_scope
-from lrs_platform.parking import CannotReplay, DeadLetterOffice, NotParked, ReplayResult
+from lrs_platform.parking import CannotReplay, DeadLetterOffice, NotACorrectedCopy, NotParked, ReplayResult
 from lrs_platform.problems import ProblemError, problem_responses
 
 Operator = Annotated[Principal, Depends(operator_caller("Dead letters are for operators."))]
@@ -55,6 +55,8 @@ async def _replayed(action: Any) -> dict[str, Any]:
         raise ProblemError(404, "Nothing parked", str(error)) from error
     except CannotReplay as error:
         raise ProblemError(409, "Cannot re-apply", str(error)) from error
+    except NotACorrectedCopy as error:
+        raise ProblemError(422, "Not a corrected copy of the parked message", str(error)) from error
     except Exception as error:
         if classify_failure(error) is Failure.TRANSIENT:
             raise ProblemError(503, "Unavailable", f"try again later: {type(error).__name__}") from error
@@ -102,7 +104,7 @@ async def dlq_stream(
 @router.post(
     "/{parked_id}/retry",
     summary="Apply a parked message's key again, in order, from its head (a corrected copy in its place, if sent)",
-    responses=problem_responses(404, 409, 503),
+    responses=problem_responses(404, 409, 422, 503),
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_retry(
@@ -111,7 +113,14 @@ async def dlq_retry(
     request: Request,
     body: Annotated[RetryRequest | None, Body()] = None,
 ) -> dict[str, Any]:
-    replacement = json.dumps(body.replacement).encode() if body is not None and body.replacement is not None else None
+    replacement = None
+    if body is not None and body.replacement is not None:
+        try:
+            replacement = json.dumps(body.replacement, allow_nan=False).encode()
+        except ValueError as error:  # NaN or Infinity: no JSON reader of the LRS takes them
+            raise ProblemError(
+                422, "Not a corrected copy of the parked message", f"body.replacement: {error}"
+            ) from None
     return await _replayed(_office(request).retry(parked_id, str(principal), replacement))
 
 

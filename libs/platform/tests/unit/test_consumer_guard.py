@@ -47,6 +47,7 @@ NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0, poison_attempts=3)
         asyncpg.exceptions.TooManyConnectionsError("full"),
         asyncpg.exceptions.LockNotAvailableError("lock timeout"),
         asyncpg.InterfaceError("pool is closing"),
+        asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
         Transient("smtp away", delay=1.0),
     ],
 )

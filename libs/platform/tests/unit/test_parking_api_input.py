@@ -72,3 +72,17 @@ async def test_a_skip_reason_holding_a_control_character_is_a_422(
     assert answer.status_code == 422
     assert "body.reason" in answer.json()["detail"]
     assert office.asked == []
+
+
+async def test_a_replacement_holding_nan_is_a_422_before_the_office_is_asked(
+    client: httpx.AsyncClient, office: RecordingOffice
+) -> None:
+    async with client:
+        answer = await client.post(
+            "/v1/admin/dlq/7/retry",
+            content=b'{"replacement": {"event_id": "x", "data": {"grade": NaN}}}',
+            headers={"Content-Type": "application/json"},
+        )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["title"] == "Not a corrected copy of the parked message"
+    assert office.asked == []

@@ -29,6 +29,7 @@ from lrs_contracts.operations import (
     MaintenanceWindow,
 )
 from lrs_contracts.registry import encode, wrap
+from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import Closure, closure_at
 
@@ -325,7 +326,9 @@ class MaintenanceAnnouncer:
     async def _announced_or_unavailable(self) -> bool:
         try:
             return await self.announce()
-        except (OSError, asyncpg.PostgresError) as error:
+        except Exception as error:  # PostgreSQL away (a connection dropped mid-query too): tried again
+            if classify_failure(error) is not Failure.TRANSIENT:
+                raise
             _log.warning("maintenance_schedule_unreadable", error=type(error).__name__)
             self._again.set()
             return False

@@ -1,0 +1,44 @@
+"""A replacement for a parked message (`lrs dlq retry ID --replacement FILE`) is that message mended: an event
+of the contracts, and the same event (its `event_id`) when the parked bytes say which it was."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from lrs_contracts.batch import JobType
+from lrs_contracts.outcomes import BatchCompleted, BatchCounts
+from lrs_contracts.registry import encode, wrap
+from lrs_platform.parking import corrected_copy_refusal
+
+EVENT = uuid.UUID(int=1)
+
+
+def _completed(event_id: uuid.UUID = EVENT) -> bytes:
+    batch_id = uuid.UUID(int=9)
+    completed = BatchCompleted(
+        batch_id=batch_id,
+        ao_id="RN5133",
+        job_type=JobType.FINAL,
+        notification_email="results@ao.example",
+        counts=BatchCounts(total=1, accepted=1, rejected=0, no_ops=0, warnings=0),
+        submitted_at=datetime(2026, 12, 4, tzinfo=UTC),
+        decided_at=datetime(2026, 12, 4, tzinfo=UTC),
+    )
+    return encode(wrap(completed, source="validation", correlation_id=str(batch_id), event_id=event_id))
+
+
+def test_the_parked_event_mended_is_a_corrected_copy() -> None:
+    parked = _completed().replace(b'"accepted":1', b'"accepted":"one"')
+    assert corrected_copy_refusal(parked, _completed()) is None
+    assert corrected_copy_refusal(b"\x00 unreadable", _completed()) is None  # the parked bytes name no event
+
+
+def test_another_event_is_refused() -> None:
+    said = corrected_copy_refusal(_completed(), _completed(uuid.UUID(int=2)))
+    assert said is not None and said.startswith(f"the replacement's event_id is {uuid.UUID(int=2)}, the parked")
+
+
+def test_what_is_no_event_of_the_contracts_is_refused() -> None:
+    said = corrected_copy_refusal(_completed(), b'{"event_type": "lrs.nothing.v1"}')
+    assert said is not None and said.startswith("the replacement is no event the LRS knows (")
