@@ -149,17 +149,49 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
 
 
 def follow(client: httpx.Client, batch_id: str, wait: float) -> dict[str, Any]:
-    """The batch once decided, or as it stands after `wait` seconds; long-polls, with a progress bar."""
+    """The batch once decided, or as it stands after `wait` seconds; long-polls, with a progress bar. While
+    waiting, an ingest that answers 503 (PostgreSQL or Kafka away for a moment) is asked again after its
+    Retry-After, as is one that cannot be reached: the batch is not the worse for it."""
     deadline = time.monotonic() + wait
-    batch: dict[str, Any] = expect_ok(client.get(f"/v1/batches/{batch_id}"))
+    batch: dict[str, Any] = _batch_as_it_stands(client, batch_id, {}, deadline)
     if batch["status"] in FINAL_STATES or wait <= 0:
         return batch
     with progress(f"batch {batch['status']}", total=wait) as update:
         while batch["status"] not in FINAL_STATES and (left := deadline - time.monotonic()) > 0:
             poll = {"wait_until_decided": round(min(left, LONG_POLL_SECONDS), 3)}
-            batch = expect_ok(client.get(f"/v1/batches/{batch_id}", params=poll))
+            batch = _batch_as_it_stands(client, batch_id, poll, deadline, batch)
             update(completed=wait - max(deadline - time.monotonic(), 0.0), description=f"batch {batch['status']}")
     return batch
+
+
+def _batch_as_it_stands(
+    client: httpx.Client, batch_id: str, params: dict[str, Any], deadline: float, known: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The batch; when ingest is away for a moment, asked again until `deadline`, then `known` (as last seen),
+    or the last answer's error when it was never seen."""
+    while True:
+        try:
+            response = client.get(f"/v1/batches/{batch_id}", params=params)
+        except httpx.TransportError:
+            if known is None and time.monotonic() >= deadline:
+                raise
+            response = None
+        if response is not None and response.status_code != 503:
+            answer: dict[str, Any] = expect_ok(response)
+            return answer
+        if time.monotonic() >= deadline:
+            if known is not None:
+                return known
+            assert response is not None  # a transport error past the deadline was raised above
+            said: dict[str, Any] = expect_ok(response)  # raises, saying what ingest said
+            return said
+        time.sleep(min(_retry_after(response), max(deadline - time.monotonic(), 0.0)))
+
+
+def _retry_after(response: httpx.Response | None) -> float:
+    """Seconds to wait before asking again: the answer's Retry-After, else 2."""
+    said = response.headers.get("Retry-After", "") if response is not None else ""
+    return float(said) if said.isdigit() else 2.0
 
 
 def summary(batch: dict[str, Any]) -> Text:
