@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -108,6 +109,32 @@ def _route_standard_logging(service: str, renderer: Any) -> None:
         # Exactly the console handler basicConfig installed; test frameworks' own handlers are subclasses.
         if type(handler) is logging.StreamHandler:
             handler.setFormatter(formatter)
+            handler.addFilter(RepeatsHeldBack(("aiokafka", "kafka")))
+
+
+class RepeatsHeldBack(logging.Filter):
+    """A client library's line that repeats is let through once a minute per logger and message, saying how
+    many like it were held back meanwhile: while the broker was away for 45 s, aiokafka logged "Unable connect
+    to node with id 1" and its like ~100 times a second in every process, 57,000 error lines in all."""
+
+    def __init__(self, libraries: tuple[str, ...], every_seconds: float = 60.0) -> None:
+        super().__init__()
+        self._libraries = libraries
+        self._every = every_seconds
+        self._seen: dict[tuple[str, object], tuple[float, int]] = {}  # when let through last, how many held since
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self._libraries):
+            return True
+        key, now = (record.name, record.msg), time.monotonic()
+        let_through, held = self._seen.get(key, (None, 0))
+        if let_through is not None and now - let_through < self._every:
+            self._seen[key] = (let_through, held + 1)
+            return False
+        if held:
+            record.msg = f"{record.msg} [and {held} more like it in the last {now - let_through:.0f} s]"  # type: ignore[operator]
+        self._seen[key] = (now, 0)
+        return True
 
 
 def get_logger(name: str | None = None) -> Any:
