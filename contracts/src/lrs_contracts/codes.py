@@ -761,4 +761,5 @@ def title_of(code: str) -> str | None:
 
 REJECTION_THRESHOLD = 0.30
 MAX_BATCH_BYTES = 6 * 1_048_576
+LEARNER_IMPORT_BYTES = 64 * 1_048_576  # the largest learner file an import reads (~800,000 learners; 413 beyond)
 MAX_BATCH_RECORDS = 10_000

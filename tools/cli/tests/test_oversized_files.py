@@ -20,7 +20,7 @@ import pytest
 from lrs_cli import admin_commands, batch_commands, credential_commands
 from lrs_cli.client import CommandError, ExitCode, read_replacement
 from lrs_cli.main import main
-from lrs_contracts.codes import MAX_BATCH_BYTES
+from lrs_contracts.codes import LEARNER_IMPORT_BYTES, MAX_BATCH_BYTES
 from lrs_platform.http import DEAD_LETTER_BODY_BYTES
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -194,8 +194,7 @@ def test_batch_submit_of_a_pipe_reads_no_more_than_the_limit(
 def test_learners_import_refuses_a_file_over_what_the_import_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    validation_api = pytest.importorskip("validation.api")
-    big = sparse_file(tmp_path / "learners.csv", validation_api.LEARNER_IMPORT_BYTES + 1)
+    big = sparse_file(tmp_path / "learners.csv", LEARNER_IMPORT_BYTES + 1)
     monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
     monkeypatch.setattr(admin_commands, "connection", lambda ctx: NoServer())
 
@@ -220,12 +219,6 @@ def test_learners_import_of_a_pipe_reads_no_more_than_its_limit(
     assert code == ExitCode.FAILED
     assert feeder.written <= feeder.most_a_bounded_reader_lets_in(limit)
     assert "learners.csv is more than the 100,000 bytes a learner import reads" in capsys.readouterr().err
-
-
-def test_the_learner_import_limit_is_the_one_validation_enforces() -> None:
-    validation_api = pytest.importorskip("validation.api")
-
-    assert validation_api.LEARNER_IMPORT_BYTES == admin_commands.LEARNER_IMPORT_BYTES
 
 
 def test_a_key_file_larger_than_a_key_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from lrs_contracts.codes import ProblemCode
+from lrs_contracts.codes import LEARNER_IMPORT_BYTES, ProblemCode
 from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 from lrs_contracts.learner import AbilityToShare
 from lrs_contracts.text import OneLineText, StorableText
@@ -58,8 +58,6 @@ from validation.registry_access import checked_uln, may_change_sharing, may_regi
 Operator = Annotated[Principal, Depends(operator_caller("This operation is open to operators only."))]
 
 router = APIRouter(prefix="/v1")
-LEARNER_IMPORT_BYTES = 64 * 1_048_576
-"""The largest learner file an import reads (~800,000 learners); a larger one is 413 REQUEST_TOO_LARGE."""
 
 Model = TypeVar("Model", bound=BaseModel)
 Uln = Annotated[str, Path(pattern=ULN_PATTERN, description="Unique Learner Number (10 digits)")]

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.topics import LEARNER_EVENTS, MAINTENANCE
 from lrs_platform import parking_api
 from lrs_platform.database import create_pool
@@ -21,7 +22,7 @@ from lrs_platform.outbox import Outbox
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, collect_less, service_resources
-from validation.api import LEARNER_IMPORT_BYTES, keyring_unavailable, router
+from validation.api import keyring_unavailable, router
 from validation.catalogue_publisher import publish_catalogue
 from validation.config import ValidationSettings
 from validation.decider import Decider

@@ -19,6 +19,7 @@ from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.files import read_bounded
 from lrs_cli.output import connection, print_text, progress
+from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_register
 from lrs_platform.database import create_pool
@@ -32,10 +33,6 @@ from lrs_platform.identity import (
     parse_scopes,
 )
 from lrs_platform.settings import check_sandpit_database
-
-LEARNER_IMPORT_BYTES = 64 * 1_048_576
-"""The largest learner file validation's import reads (its `validation.api.LEARNER_IMPORT_BYTES`, which a CLI,
-importing no service, cannot name): a larger one is refused here before it is sent."""
 
 
 def _database_url(environment: Environment) -> str:
