@@ -92,6 +92,7 @@ async def test_a_poison_event_parks_its_learner_until_retry_drains_in_order(
         }
 
     counted_before = await counted()
+    poisons_before = await _metric(app, f'lrs_consumer_failures_total{{{consumer},kind="poison"}}')
     suffix = uuid.uuid4().int % 1_000_000
     poisoned, healthy = uln_for(suffix), uln_for(suffix + 1)
     events = Events()
@@ -139,6 +140,9 @@ async def test_a_poison_event_parks_its_learner_until_retry_drains_in_order(
     counted_after = await counted()
     added = {each: counted_after[each] - counted_before[each] for each in outcomes}
     assert (added["parked"], added["held"]) == (1.0, 2.0) and added["applied"] > 0, added
+    # a poison its contract refuses is parked at first sight, and counted as the failure it is
+    poisons = await _metric(app, f'lrs_consumer_failures_total{{{consumer},kind="poison"}}')
+    assert poisons - poisons_before == 1.0
 
     # later events of the parked learner keep waiting, in order
     await _wait_projected(

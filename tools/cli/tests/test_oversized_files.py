@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +260,36 @@ def test_plr_verify_refuses_a_credential_or_jwks_file_past_its_limit(
     big_jwks = sparse_file(tmp_path / "big-jwks.json", limit + 1)
     assert main(["plr", "verify", str(token), "--jwks", str(big_jwks)]) == ExitCode.FAILED
     assert "is more than the 16,777,216 bytes lrs reads of a JWKS file" in capsys.readouterr().err
+
+
+class EndlessBody(BaseHTTPRequestHandler):
+    """A JWKS URL that never stops sending (a wrong URL, a hostile server): chunks until the client hangs up."""
+
+    sent = 0
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        chunk = b" " * CHUNK
+        with contextlib.suppress(OSError):
+            while EndlessBody.sent < 4 * credential_commands.CREDENTIAL_FILE_BYTES:
+                self.wfile.write(chunk)
+                EndlessBody.sent += len(chunk)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_plr_verify_stops_reading_a_jwks_url_past_its_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EndlessBody)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    token = tmp_path / "credential.jws"
+    token.write_text("e30.e30.sig", encoding="utf-8")
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+        assert main(["plr", "verify", str(token), "--jwks", url]) == ExitCode.FAILED
+    finally:
+        server.shutdown()
+    assert "sends more than the 16,777,216 bytes lrs reads of a JWKS" in capsys.readouterr().err
+    assert EndlessBody.sent < 2 * credential_commands.CREDENTIAL_FILE_BYTES

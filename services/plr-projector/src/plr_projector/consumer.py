@@ -31,7 +31,7 @@ from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_contracts.environments import Environment, TopicNames
 from lrs_contracts.identifiers import is_uuid
 from lrs_domain.identifiers import mask_uln
-from lrs_platform.consumer import MESSAGES, Attempts, Failure, Poisoned, classify_failure, deliver_messages
+from lrs_platform.consumer import FAILURES, MESSAGES, Attempts, Failure, Poisoned, classify_failure, deliver_messages
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 from plr_projector import metrics
@@ -398,6 +398,8 @@ class Runner:
         for parked in changes.parked:
             self.parked_streams.add(parked.message.stream)
             if parked.reason == "error":
+                # parked at first sight (trying again changes nothing): a poison all the same, counted as one
+                FAILURES.labels(self.attempts.consumer, Failure.POISON.value).inc()
                 _log.warning(
                     "event_parked",
                     projection=self.name,

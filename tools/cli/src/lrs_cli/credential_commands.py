@@ -149,15 +149,29 @@ def read_token(path: Path) -> str:
     return text
 
 
+def _download_bounded(url: str) -> bytes:
+    """The body at `url`, read as it arrives and refused once it passes the JWKS limit (a wrong URL may name a
+    large file, or a server that never stops sending)."""
+    received = bytearray()
+    try:
+        with httpx.stream("GET", url, timeout=30.0, follow_redirects=True) as response:
+            if response.status_code != 200:
+                raise CommandError(f"cannot fetch the JWKS from {url}: HTTP {response.status_code}")
+            for chunk in response.iter_bytes():
+                received += chunk
+                if len(received) > CREDENTIAL_FILE_BYTES:
+                    raise CommandError(
+                        f"cannot fetch the JWKS from {url}: it sends more than the {CREDENTIAL_FILE_BYTES:,} bytes"
+                        " lrs reads of a JWKS"
+                    )
+    except httpx.HTTPError as error:
+        raise CommandError(f"cannot fetch the JWKS from {url}: {error}") from error
+    return bytes(received)
+
+
 def load_jwks(source: str) -> dict[str, Any]:
     if source.startswith(("https://", "http://")):
-        try:
-            response = httpx.get(source, timeout=30.0, follow_redirects=True)
-        except httpx.HTTPError as error:
-            raise CommandError(f"cannot fetch the JWKS from {source}: {error}") from error
-        if response.status_code != 200:
-            raise CommandError(f"cannot fetch the JWKS from {source}: HTTP {response.status_code}")
-        return _json_object(response.content, "JWKS")
+        return _json_object(_download_bounded(source), "JWKS")
     try:
         read = read_bounded(Path(source), CREDENTIAL_FILE_BYTES)
     except OSError as error:
