@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from lrs_cli import batch_commands
+from lrs_cli.batch_commands import summary
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
@@ -84,3 +85,16 @@ def test_a_refusal_that_keeps_no_batch_prints_no_id(
     assert code == ExitCode.FAILED
     assert out == ""
     assert "HTTP 403: Forbidden: this key may not submit batches." in err
+
+
+def test_a_batch_kafka_never_took_says_to_send_the_file_again_not_to_wait() -> None:
+    batch = {
+        "batch_id": "b1",
+        "status": "received",
+        "counts": {},
+        "not_published": "Kafka did not take this batch when it was sent. Send the same file again.",
+    }
+    assert summary(batch).plain.splitlines() == [
+        "batch b1: received",
+        "  Kafka did not take this batch when it was sent. Send the same file again.",
+    ]

@@ -4,6 +4,7 @@ they translate HTTP to the use cases in `service` and the answers in `views`."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any
 
@@ -48,6 +49,7 @@ from ingest.views import (
     BatchView,
     RecordPage,
     batch_view,
+    not_published_note,
     offset_of,
     record_view,
     records_csv,
@@ -262,7 +264,13 @@ async def list_batches(
     scope = scope_for(principal, ao_id)
     rows, total = await batches.history(ao_id=scope, limit=page_size, offset=offset_of(page, page_size))
     closure = await maintenance.closure()
-    items = [notice_for(closure, batch_view(row, settings.environment)) for row in rows]
+    now = datetime.now(UTC)
+    items = [
+        not_published_note(
+            notice_for(closure, batch_view(row, settings.environment)), settings.publish_timeout_seconds, now
+        )
+        for row in rows
+    ]
     return BatchPage(items=items, page=page, page_size=page_size, total=total)
 
 
@@ -272,7 +280,8 @@ async def list_batches(
     summary="View Achievement Batch",
     description=(
         "Status (received, accepted, queued, validating, completed, failed, abandoned, refused), counts, refusal or"
-        " failure code, job type, reference and timestamps. `queued`: accepted and waiting for a maintenance window"
+        " failure code, job type, reference and timestamps. `received`: stored, not yet taken by Kafka; past the"
+        " publish timeout, `not_published` says to send the same file again. `queued`: accepted and waiting for a maintenance window"
         " or pause to end, which `maintenance` describes. `abandoned`: validation could not process the batch and"
         " gave up on it (`failure_reason` says so); none of its records were recorded, and the same file submitted"
         " again is a new batch. `wait_until_decided` holds the answer up to that many seconds until the batch is"
@@ -310,7 +319,8 @@ async def view_batch(
         row = await batches.get(batch_id, ao_id=scope)
         if row is None:
             raise _not_found(batch_id)
-    return notice_for(await maintenance.closure(), batch_view(row, settings.environment))
+    view = notice_for(await maintenance.closure(), batch_view(row, settings.environment))
+    return not_published_note(view, settings.publish_timeout_seconds, datetime.now(UTC))
 
 
 @router.get(

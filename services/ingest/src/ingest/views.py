@@ -7,7 +7,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -95,6 +95,30 @@ class BatchView(_View):
     maintenance: MaintenanceNotice | None = Field(
         default=None, description="while a maintenance window or pause holds the batch (status `queued`)"
     )
+    not_published: str | None = Field(
+        default=None,
+        description="status `received` past the publish timeout: Kafka did not take the batch when it was sent (that"
+        " request was answered 503), so nothing is processing it; what to do (send the same file again: it is"
+        " published under this batch id)",
+    )
+
+
+NOT_PUBLISHED = (
+    "Kafka did not take this batch when it was sent (that request was answered 503), so nothing is processing it."
+    " Send the same file again (with the same Idempotency-Key, if you gave one): it is then published under this"
+    " batch id."
+)
+PUBLISH_MARGIN = timedelta(seconds=10)
+"""Beyond the publish timeout, for the request's own reading and storing before it starts to publish."""
+
+
+def not_published_note(view: BatchView, publish_timeout_seconds: float, now: datetime) -> BatchView:
+    """A batch still `received` once the request that stored it must have been answered: it says what to do."""
+    if view.status is not BatchStatus.RECEIVED:
+        return view
+    if now - view.received_at <= timedelta(seconds=publish_timeout_seconds) + PUBLISH_MARGIN:
+        return view
+    return view.model_copy(update={"not_published": NOT_PUBLISHED})
 
 
 class BatchPage(_View):

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ingest.submission import DECIDED_STATUSES, BatchStatus
 from ingest.views import (
+    PUBLISH_MARGIN,
     RECORDS_CSV_HEADINGS,
     FindingView,
     RecordView,
     batch_view,
+    not_published_note,
     offset_of,
     plr_changed,
     record_view,
@@ -155,3 +157,21 @@ def test_the_records_csv_has_one_row_per_record_with_codes_and_messages() -> Non
 def test_pages_start_at_one() -> None:
     assert offset_of(1, 50) == 0
     assert offset_of(3, 20) == 40
+
+
+def test_a_batch_kafka_never_took_says_to_send_the_file_again_once_its_request_was_answered() -> None:
+    received = batch_view(row(status="received"))
+    timeout = 30.0
+
+    in_flight = not_published_note(received, timeout, NOW + timedelta(seconds=timeout))
+    assert in_flight.not_published is None  # its request may still be publishing it
+
+    left = not_published_note(
+        received, timeout, NOW + timedelta(seconds=timeout) + PUBLISH_MARGIN + timedelta(seconds=1)
+    )
+    assert left.status is BatchStatus.RECEIVED
+    assert left.not_published is not None and "Send the same file again" in left.not_published
+
+    for status in ("accepted", "completed", "refused"):
+        later = NOW + timedelta(days=1)
+        assert not_published_note(batch_view(row(status=status)), timeout, later).not_published is None

@@ -309,3 +309,14 @@ def test_a_batch_held_by_a_maintenance_window_says_until_when_in_uk_time_as_the_
     shown = batch_page(held)
     assert "this batch will be processed after 1 Jul 2026, 13:00 (UK time)." in shown
     assert "2026-07-01T12:00:00Z" not in shown
+
+
+def test_a_batch_kafka_never_took_asks_for_the_file_again_and_stops_waiting() -> None:
+    shown = batch(status="received", failure_reason=None, decided_at=None, not_published="Kafka did not take it.")
+    html = batch_page(shown)
+    assert 'data-decided="true"' in html  # its status changes only when the file is sent again: no polling
+    assert "data-not-published" in html and 'href="/batches/new">Upload the same file again</a>' in html
+    assert "in the queue or being checked" not in html
+
+    in_flight = batch_page(batch(status="received", failure_reason=None, decided_at=None))
+    assert 'data-decided="false"' in in_flight and "in the queue or being checked" in in_flight

@@ -219,7 +219,9 @@ def summary(batch: dict[str, Any]) -> Text:
         text.append(f"\n  {refusal['code']}: {refusal.get('detail') or refusal['title']}{where}", style="red")
     if notice := batch.get("maintenance"):
         text.append(f"\n  held by maintenance ({notice['reason']}): it {notice['message']}", style="yellow")
-    if batch["status"] not in FINAL_STATES:
+    if note := batch.get("not_published"):
+        text.append(f"\n  {note}", style="red")
+    elif batch["status"] not in FINAL_STATES:
         text.append("\n  not decided yet: ask again with --wait SECONDS")
     return text
 
