@@ -41,10 +41,15 @@ def in_file_words(text: str, fmt: BatchFormat | str | None) -> str:
     return file_words(text, fmt if isinstance(fmt, BatchFormat) else format_named(fmt))
 
 
+FILENAME_TOO_LONG = (
+    f"The file name is longer than {MAX_FILENAME_CHARACTERS} characters: rename the file and upload it again"
+)
+
+
 def filename_fault(filename: str) -> str | None:
     """Why an upload's file name cannot be kept, in words for the person, or None when it can."""
     if len(filename) > MAX_FILENAME_CHARACTERS:
-        return f"The file name is longer than {MAX_FILENAME_CHARACTERS} characters: rename the file and upload it again"
+        return FILENAME_TOO_LONG
     if refused := refused_character(filename, one_line=True):
         return f"The file name holds {refused}: rename the file and upload it again"
     return None

@@ -172,6 +172,21 @@ def test_a_file_name_holding_a_control_character_is_refused_on_the_upload_page(p
     assert portal.uploads.kept == {}
 
 
+@pytest.mark.parametrize("characters", [256, 5_000])
+def test_a_file_name_too_long_to_keep_is_said_to_be_so_on_the_upload_page(
+    portal: StubbedPortal, characters: int
+) -> None:
+    client, person = portal.signed_in()
+    # 5,000 characters pass the multipart parser's 4 KB a part header: refused by the parser, not by the page
+    body, content_type = upload(form(person), "a" * (characters - 4) + ".csv", "text/csv", SAMPLE)
+
+    answer = client.post("/batches/check", content=body, headers={"Content-Type": content_type})
+
+    assert answer.status_code == 400
+    assert "The file name is longer than 255 characters: rename the file and upload it again" in answer.text
+    assert portal.uploads.kept == {}
+
+
 def test_only_a_content_type_the_portal_knows_is_kept_and_sent_on(portal: StubbedPortal) -> None:
     client, person = portal.signed_in()
     batch_id = str(uuid.uuid4())

@@ -14,12 +14,13 @@ from starlette.datastructures import UploadFile
 from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD
 from lrs_platform.clock import today_in_england
 from portal.backend import Refused
-from portal.checking import MEDIA_TYPES, check_upload, filename_fault
+from portal.checking import FILENAME_TOO_LONG, MEDIA_TYPES, check_upload, filename_fault
 from portal.direct_entry import is_direct_entry
 from portal.web.common import (
     AoUser,
     FieldTooLarge,
     PageError,
+    PartHeadersTooLong,
     base,
     calls,
     checked_form,
@@ -64,6 +65,8 @@ async def check(request: Request, user: AoUser) -> HTMLResponse:
         return render(request, "upload.html", {"errors": {"batch_file": TOO_LARGE}}, user=user, status_code=413)
     try:
         form = await checked_form(request, user)
+    except PartHeadersTooLong:
+        return render(request, "upload.html", {"errors": {"batch_file": FILENAME_TOO_LONG}}, user=user, status_code=400)
     except FieldTooLarge as too_large:
         if too_large.name != "batch_file":
             raise

@@ -335,6 +335,14 @@ class FieldTooLarge(PageError):
         self.limit = limit
 
 
+class PartHeadersTooLong(PageError):
+    """A multipart part whose header line passes the parser's limit (4 KB): from a browser, a file whose name is
+    thousands of characters long. A page that takes a file says so at its field."""
+
+    def __init__(self) -> None:
+        super().__init__("bad_form")
+
+
 class _CheckedMultiPartParser(MultiPartParser):
     """Starlette's multipart parser, with a text field's bytes held to UTF-8 (Starlette decodes a field that is not
     UTF-8 as Latin-1: `Sa\\xff\\xfem` would become "Saÿþm", and a UTF-8 surrogate a C1 control) and a text field over
@@ -378,7 +386,11 @@ async def posted_form(request: Request) -> FormData:
         return await request.form()
     except _NotUtf8Text:
         raise PageError("bad_form", NOT_UTF8) from None
-    except (HTTPException, MultiPartException) as error:  # a body too large for the route, or one that won't parse
+    except MultiPartException as error:
+        if str(error.__cause__) == "Maximum header size exceeded":  # python-multipart's words
+            raise PartHeadersTooLong from error
+        raise PageError("bad_form") from error  # a body that won't parse
+    except HTTPException as error:  # a body too large for the route
         raise PageError("bad_form") from error
 
 
