@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from aiokafka.errors import KafkaError, KafkaTimeoutError, ProducerFenced
 from fastapi import FastAPI
 
 from lrs_contracts.topics import ALL_TOPICS
@@ -78,9 +79,30 @@ def collect_less() -> None:
 
 
 def _stop_process_when_failed(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        _log.error("background_task_failed", task=task.get_name(), error=repr(task.exception()))
+    error = None if task.cancelled() else task.exception()
+    if error is not None:
+        _log.error(
+            "background_task_failed",
+            task=task.get_name(),
+            error=repr(error),
+            cause=failure_cause(error),
+            then="the process stops, to be started again by its supervisor (Kubernetes restarts the pod;"
+            " under make up: make restart)",
+        )
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def failure_cause(error: BaseException) -> str:
+    """What a loop's fatal error means, for the operator reading the log line."""
+    if isinstance(error, KafkaTimeoutError):
+        return "Kafka did not answer within the client's timeout: a broker stopped, frozen or unreachable"
+    if isinstance(error, ProducerFenced):
+        return "another instance took over this instance's transactional id (two instances with one INSTANCE_ID?)"
+    if isinstance(error, KafkaError):
+        return f"Kafka refused or failed a request ({type(error).__name__})"
+    if isinstance(error, asyncpg.PostgresError | asyncpg.InterfaceError):
+        return f"PostgreSQL failed a request ({type(error).__name__})"
+    return f"an unexpected {type(error).__name__}: a defect to report with this line"
 
 
 @dataclass
