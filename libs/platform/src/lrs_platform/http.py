@@ -83,7 +83,7 @@ _READINESS: dict[str, Any] = {
 """The readiness report, which /readyz answers with 503 too: the one error status whose body is not a problem."""
 
 
-READINESS_CHECK_SECONDS = 2.0
+READINESS_CHECK_SECONDS = 2.5
 """How long /readyz waits for each dependency (all at once): a frozen PostgreSQL or broker is "unavailable" within
 a probe's timeout (3 s in deploy/k8s), not a probe that never answers."""
 
