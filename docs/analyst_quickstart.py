@@ -78,8 +78,10 @@ async def read_topic(bootstrap_servers: str, topic: str) -> list[dict[str, Any]]
 
 
 def load(connection: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    """Replaces `table` with the rows; nested lists (by_code, by_qualification_type) become lists of structs."""
+    """Replaces `table` with the rows; nested lists (by_code, by_qualification_type) become lists of structs. No
+    rows (a topic with nothing on it now): no table, not the one an earlier run loaded."""
     if not rows:
+        connection.execute(f"DROP TABLE IF EXISTS {table}")
         return
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / f"{table}.json"

@@ -449,6 +449,20 @@ def test_the_quickstart_asks_what_it_can_of_topics_with_nothing_on_them_yet(
     assert "challenges: nothing on lrs.reporting.challenges.v1 yet" in out
 
 
+def test_a_topic_with_nothing_on_it_now_leaves_no_table_from_an_earlier_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    guide = quickstart()
+    connection = duckdb.connect()
+    raised = {"ao_id": "RN9093", "period": MAY, "raised": 1, "resolved": 1, "still_open": 0}
+    guide.load(connection, "challenges", [{**raised, "median_working_days_to_resolve": 2}])
+
+    guide.load(connection, "challenges", [])  # run again after the topics were emptied (a new installation)
+
+    guide.ask_the_questions(connection)
+    assert "challenges: nothing on lrs.reporting.challenges.v1 yet" in capsys.readouterr().out
+
+
 async def run_as_written(command: str, home: Path, kafka_bootstrap: str) -> tuple[int, str]:
     shell = await asyncio.create_subprocess_exec(
         "bash",
