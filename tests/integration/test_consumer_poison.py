@@ -37,7 +37,7 @@ from lrs_contracts.batch import JobType
 from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchRecordsDecided, RecordOutcome, RecordStatus
 from lrs_contracts.registry import encode, wrap
-from lrs_contracts.topics import BATCH_OUTCOMES
+from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
 from lrs_platform.identity import CredentialStore, Principal
 from lrs_platform.kafka import ensure_topics
 from notifier.bootstrap import create_app as create_notifier
@@ -269,7 +269,7 @@ async def test_reporting_gives_up_on_a_poison_after_bounded_retries_parks_it_and
 ) -> None:
     await ensure_topics(kafka_bootstrap)
     app_id = f"reporting-poison-{uuid.uuid4().hex[:8]}"
-    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES,))
+    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES, CHALLENGE_EVENTS))
     settings = ReportingSettings(
         KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url, app_id=app_id, log_json=True
     )

@@ -9,13 +9,16 @@ from datetime import timedelta
 from fastapi import FastAPI
 from faust.contrib.asgi import faust_app_running
 
+from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
 from lrs_platform import parking_api
-from lrs_platform.http import build_app
+from lrs_platform.http import build_app, readiness
 from lrs_platform.logging import configure_logging
 from lrs_platform.parking import ParkedMessages
 from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, collect_less, service_resources
 from reporting.api import router
+from reporting.catch_up import begin as begin_catch_up
+from reporting.catch_up import finish_when_read_past
 from reporting.config import ReportingSettings
 from reporting.projector import ReportingProjector
 from reporting.store import ReportingStore
@@ -37,7 +40,12 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             await parked.migrate()
             app.state.projection_lag_bound = timedelta(seconds=settings.projection_lag_bound_seconds)
             projector = ReportingProjector(app.state.reporting, app.state.projection_lag_bound)
-            stream = make_stream_app(settings, projector, parked)
+            read = (BATCH_OUTCOMES.name, CHALLENGE_EVENTS.name)
+            catch_up = await begin_catch_up(
+                app.state.reporting, settings.kafka_bootstrap_servers, settings.app_id, read
+            )
+            readiness(app, publications=catch_up.readiness)
+            stream = make_stream_app(settings, projector, parked, catch_up)
             app.state.stream_app = stream.faust
             serve_dead_letters(app, stream.dead_letters, stream.guard)
             async with faust_app_running(stream.faust, stop_timeout=30):
@@ -45,6 +53,11 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
                 tasks = BackgroundTasks()
                 if stream.plr_log is not None:
                     tasks.start(stream.plr_log.run(), "reporting-plr-log")
+                if catch_up.holding:
+                    finishing = finish_when_read_past(
+                        catch_up, settings.kafka_bootstrap_servers, settings.app_id, stream.publish_every_month
+                    )
+                    tasks.start(finishing, "reporting-catch-up")
                 try:
                     yield
                 finally:

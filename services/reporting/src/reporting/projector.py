@@ -105,18 +105,33 @@ class ReportingProjector:
         new = await self._store.record_fact(fact)
         _log.info("batch_fact_recorded", batch_id=str(fact.batch_id), ao_id=fact.ao_id, period=fact.period, new=new)
         # Published even when not new: the previous run may have stopped between the insert and the send.
-        month = await self._store.month(fact.period, fact.ao_id)
-        assert month is not None  # its fact was just recorded
+        publications = await self._batch_months(fact.ao_id, fact.period)
+        if fact.results_issued is not None:
+            publications += await self._plr_timeliness(fact.ao_id, fact.period)
+        return publications
+
+    async def every_month(self) -> list[Publication]:
+        """Every aggregate of every month the store holds, as it stands: what a store rebuilt from empty
+        publishes once it has caught up (decision 0161)."""
+        publications: list[Publication] = []
+        for ao_id, period in await self._store.months_held():
+            publications += await self._batch_months(ao_id, period)
+            publications += await self._plr_timeliness(ao_id, period)
+            publications += await self._challenges(ao_id, period)
+        return publications
+
+    async def _batch_months(self, ao_id: str, period: str) -> list[Publication]:
+        """The month's submissions, timeliness and rejections; none before a batch of it is decided."""
+        month = await self._store.month(period, ao_id)
+        if month is None:
+            return []
         submissions, timeliness, rejections = month
-        key = aggregate_key(fact.ao_id, fact.period)
-        publications = [
+        key = aggregate_key(ao_id, period)
+        return [
             publication_of(REPORTING_SUBMISSIONS.name, submissions, key),
             publication_of(REPORTING_TIMELINESS.name, timeliness, key),
             publication_of(REPORTING_REJECTIONS.name, rejections, key),
         ]
-        if fact.results_issued is not None:
-            publications += await self._plr_timeliness(fact.ao_id, fact.period)
-        return publications
 
     async def _plr_timeliness(self, ao_id: str, period: str) -> list[Publication]:
         """Nothing until some of the month's measured batches are on the PLR log."""
@@ -137,6 +152,9 @@ class ReportingProjector:
         month = await self._store.record_challenge(change)
         if month is None:
             return []
-        ao_id, period = month
-        [challenges] = await self._store.challenges(period, period, ao_id)
-        return [publication_of(REPORTING_CHALLENGES.name, challenges, aggregate_key(ao_id, period))]
+        return await self._challenges(*month)
+
+    async def _challenges(self, ao_id: str, period: str) -> list[Publication]:
+        """The month's challenges; none before one raised in it is seen."""
+        found = await self._store.challenges(period, period, ao_id)
+        return [publication_of(REPORTING_CHALLENGES.name, each, aggregate_key(ao_id, period)) for each in found]

@@ -252,6 +252,39 @@ class ReportingStore:
         )
         return rows
 
+    async def is_empty(self) -> bool:
+        """Whether nothing was ever recorded: a new installation, or a store dropped to be rebuilt."""
+        return bool(
+            await self._pool.fetchval(
+                "SELECT NOT EXISTS (SELECT FROM reporting.batch_facts) AND NOT EXISTS (SELECT FROM reporting.challenges)"
+                " AND NOT EXISTS (SELECT FROM reporting.rejection_codes) AND NOT EXISTS (SELECT FROM reporting.plr_writes)"
+            )
+        )
+
+    async def catching_up(self) -> dict[tuple[str, int], int]:
+        """The end offsets a catch-up under way reads to, by (topic, partition); none when none is."""
+        rows = await self._pool.fetch("SELECT topic, partition, end_offset FROM reporting.catching_up")
+        return {(row["topic"], row["partition"]): row["end_offset"] for row in rows}
+
+    async def begin_catching_up(self, ends: dict[tuple[str, int], int]) -> None:
+        await self._pool.executemany(
+            "INSERT INTO reporting.catching_up (topic, partition, end_offset) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING",
+            [(topic, partition, end) for (topic, partition), end in ends.items()],
+        )
+
+    async def caught_up(self) -> None:
+        await self._pool.execute("DELETE FROM reporting.catching_up")
+
+    async def months_held(self) -> list[tuple[str, str]]:
+        """Every (AO, period) some batch or challenge counts in, in order."""
+        rows = await self._pool.fetch(
+            "SELECT ao_id, period FROM reporting.batch_facts UNION"
+            f" SELECT ao_id, {_CHALLENGE_PERIOD} FROM reporting.challenges WHERE raised_at IS NOT NULL"
+            " ORDER BY 1, 2"
+        )
+        return [(row[0], row[1]) for row in rows]
+
     async def record_challenge(self, change: ChallengeChange) -> tuple[str, str] | None:
         """Answers the challenge's (AO, period of raising), or None while its raising is not seen yet."""
         row = await self._pool.fetchrow(

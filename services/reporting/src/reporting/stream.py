@@ -18,7 +18,7 @@ the effect), through the same guard, its aggregates out through the faust app's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,7 @@ from lrs_platform.kafka import (
     tls_context,
 )
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages
+from reporting.catch_up import CatchUp
 from reporting.config import ReportingSettings
 from reporting.projector import Publication, ReportingProjector
 from reporting.wire import (
@@ -87,6 +88,8 @@ class StreamApp:
     """With `read_plr_log`: runs while the faust app does (it publishes through the app's producer)."""
     dead_letters: DeadLetterOffice
     guard: PoisonGuard
+    publish_every_month: Callable[[], Awaitable[int]]
+    """Ends a catch-up: every month published once, as the store holds it; answers how many months."""
 
 
 def _message(event: Any) -> Message:
@@ -96,7 +99,10 @@ def _message(event: Any) -> Message:
     return Message(record.topic, record.partition, record.offset, record.key, record.value, timestamp_ms)
 
 
-def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, store: ParkedMessages) -> StreamApp:
+def make_stream_app(
+    settings: ReportingSettings, projector: ReportingProjector, store: ParkedMessages, catch_up: CatchUp
+) -> StreamApp:
+    """`catch_up`: while it holds, what is applied is recorded and nothing is published (decision 0161)."""
     app = ReportingApp(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
@@ -158,6 +164,10 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
                 continue
             publications += await projector.apply(envelope, payload, message.timestamp_ms)
         publications += await projector.apply_plr_log(log_writes.writes(), log_writes.types)
+        if not catch_up.holding:
+            await publish(publications)
+
+    async def publish(publications: list[Publication]) -> None:
         # The last computed aggregate of each key is the current one; earlier ones need not go out.
         latest = {(publication.topic, publication.key): publication for publication in publications}
         for publication in latest.values():
@@ -165,6 +175,13 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
             await (await outputs[publication.topic].send(key=publication.key, value=publication.value))
 
     guard = PoisonGuard(CONSUMER, apply, office, RetryPolicy(max_seconds=settings.retry_max_seconds))
+
+    async def publish_every_month() -> int:
+        async with guard.lock:  # no message is applied meanwhile: each one after this publishes as it comes
+            publications = await projector.every_month()
+            await publish(publications)
+            await catch_up.caught_up()
+        return len({publication.key for publication in publications})
 
     @app.agent(outcomes, concurrency=1, name="reporting.project_outcomes")
     async def project_outcomes(stream: StreamT[bytes]) -> None:
@@ -194,4 +211,4 @@ def make_stream_app(settings: ReportingSettings, projector: ReportingProjector, 
         if settings.read_plr_log
         else None
     )
-    return StreamApp(app, plr_log, office, guard)
+    return StreamApp(app, plr_log, office, guard, publish_every_month)

@@ -13,7 +13,7 @@ from reporting.stream import make_stream_app
 
 def test_the_worker_keeps_the_platforms_group_session(tmp_path: Path) -> None:
     unused: Any = None  # the app is only configured here: nothing is projected or parked
-    app = make_stream_app(ReportingSettings(data_dir=tmp_path), unused, unused).faust
+    app = make_stream_app(ReportingSettings(data_dir=tmp_path), unused, unused, unused).faust
 
     assert app.conf.broker_session_timeout * 1000 == SESSION_TIMEOUT_MS
     assert app.conf.broker_heartbeat_interval * 1000 == HEARTBEAT_INTERVAL_MS
@@ -22,6 +22,6 @@ def test_the_worker_keeps_the_platforms_group_session(tmp_path: Path) -> None:
 def test_the_worker_sends_a_dead_letter_as_large_as_any_message_it_reads(tmp_path: Path) -> None:
     """faust's own limit (1,000,000 bytes) refused the copy of a larger poison for ever, and reporting stopped."""
     unused: Any = None
-    app = make_stream_app(ReportingSettings(data_dir=tmp_path), unused, unused).faust
+    app = make_stream_app(ReportingSettings(data_dir=tmp_path), unused, unused, unused).faust
 
     assert app.conf.producer_max_request_size == MAX_MESSAGE_BYTES

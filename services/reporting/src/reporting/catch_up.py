@@ -1,0 +1,120 @@
+"""A reporting store rebuilt from empty catches up in silence (decision 0161).
+
+Read again, the topics' history passes each month through states that never existed: the outcomes come back
+across their partitions in another order than they were decided. Published, those states would be on the
+reporting topics (what an analyst loading them meanwhile would read), and, as the same content keeps its event
+id, a consumer that drops repeated ids could end on one of them. So a store that starts empty notes where the
+topics it reads end (`reporting.catching_up`), publishes nothing until its consumer group has read past those
+offsets, then publishes every month once, as it stands. A restart while catching up carries on to the same ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import TopicPartition
+
+from lrs_platform.kafka import committed_offsets, make_consumer, stop_within, topic_partitions
+from lrs_platform.logging import get_logger
+from reporting.store import ReportingStore
+
+CHECK_SECONDS = 2.0
+"""How often a catch-up under way asks whether the group has read past the ends."""
+
+_log = get_logger("reporting.catch_up")
+
+
+@dataclass
+class CatchUp:
+    """The ends a catch-up under way reads to, by (topic, partition); none when publications go out as they come."""
+
+    store: ReportingStore
+    ends: dict[tuple[str, int], int]
+
+    @property
+    def holding(self) -> bool:
+        return bool(self.ends)
+
+    async def readiness(self) -> str | None:
+        """For /readyz (never failing it: the store answers, with the figures counted so far)."""
+        if not self.holding:
+            return None
+        return (
+            f"catching up: reading the history again ({len(self.ends)} partitions), nothing published and the"
+            " figures partial until it is read"
+        )
+
+    async def caught_up(self) -> None:
+        await self.store.caught_up()
+        self.ends.clear()
+
+
+async def begin(store: ReportingStore, bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> CatchUp:
+    """The catch-up under way, or a new one when the store is empty and the topics hold what the group has not
+    read; otherwise none."""
+    ends = await store.catching_up()
+    if ends or not await store.is_empty():
+        return CatchUp(store, ends)
+    committed = await committed_offsets(bootstrap_servers, group_id)
+    partitions = [partition for topic in topics for partition in await topic_partitions(bootstrap_servers, topic)]
+    consumer = make_consumer(bootstrap_servers, group_id=None)
+    await consumer.start()
+    try:
+        found = await consumer.end_offsets(partitions)
+    finally:
+        await stop_within(consumer.stop(), "reporting catch-up")
+    ends = {
+        (partition.topic, partition.partition): end
+        for partition, end in found.items()
+        if end > committed.get(partition, 0)
+    }
+    if ends:
+        await store.begin_catching_up(ends)
+        _log.info("reporting_catching_up", partitions=len(ends))
+    return CatchUp(store, ends)
+
+
+async def read_past(bootstrap_servers: str, group_id: str, ends: dict[tuple[str, int], int]) -> bool:
+    """Whether the group has read every message before the ends. Between its committed offset and an end there may
+    be transaction markers alone, which no consumer is given: a consumer of no group reading from there tells."""
+    committed = await committed_offsets(bootstrap_servers, group_id)
+    behind = {
+        TopicPartition(topic, partition): committed.get(TopicPartition(topic, partition), 0)
+        for (topic, partition), end in ends.items()
+        if committed.get(TopicPartition(topic, partition), 0) < end
+    }
+    if not behind:
+        return True
+    consumer = make_consumer(bootstrap_servers, group_id=None)
+    await consumer.start()
+    try:
+        consumer.assign(list(behind))
+        for partition, offset in behind.items():
+            consumer.seek(partition, offset)
+        found = await consumer.getmany(*behind, timeout_ms=1_000)
+        for partition in behind:
+            end = ends[(partition.topic, partition.partition)]
+            if any(record.offset < end for record in found.get(partition, [])):
+                return False  # a message the group has still to read
+            if not found.get(partition) and await consumer.position(partition) < end:
+                return False  # nothing read yet: not known
+        return True
+    finally:
+        await stop_within(consumer.stop(), "reporting catch-up")
+
+
+async def finish_when_read_past(
+    catch_up: CatchUp, bootstrap_servers: str, group_id: str, publish_every_month: Callable[[], Awaitable[int]]
+) -> None:
+    """Waits until the group has read past the ends, then has every month published once; an outage of Kafka or
+    PostgreSQL meanwhile is waited out."""
+    while catch_up.holding:
+        await asyncio.sleep(CHECK_SECONDS)
+        try:
+            if await read_past(bootstrap_servers, group_id, catch_up.ends):
+                months = await publish_every_month()
+                _log.info("reporting_caught_up", months=months)
+        except Exception as error:
+            _log.warning("reporting_catch_up_check_failed", error=type(error).__name__)
