@@ -294,3 +294,22 @@ async def test_a_learner_file_whose_learners_name_each_other_as_master_is_refuse
     masters = await pool.fetch("SELECT uln, master_uln FROM validation.learners WHERE uln = ANY($1::text[])", [a, b])
     assert {row["uln"]: row["master_uln"] for row in masters} == {a: None, b: None}
     assert await pool.fetchval("SELECT count(*) FROM validation.learner_outbox") == published
+
+
+async def test_a_learner_file_that_only_merges_says_it_merged_rather_than_nothing_changed(
+    pool: asyncpg.Pool, registry: HeldRegistry
+) -> None:
+    """A row with the details held and a new MasterULN changes no details, but the merge is made and published."""
+    master, merged = await _registered(registry, 2)
+    async with _api(registry) as api:
+        answered = await api.post(
+            "/v1/learners/import",
+            content=f"ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n{merged},Bea,Test,,0,1,"
+            f"{master}\n",
+            headers={"Content-Type": "text/csv"},
+        )
+
+    assert answered.status_code == 201, answered.text
+    assert answered.json() == {"registered": 0, "updated": 0, "unchanged": 1, "merged": 1}
+    row = await pool.fetchrow("SELECT master_uln FROM validation.learners WHERE uln = $1", merged)
+    assert row is not None and row["master_uln"] == master

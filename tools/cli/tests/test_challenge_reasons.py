@@ -16,6 +16,13 @@ def test_a_reason_is_shown_as_given_and_an_erased_one_as_erased() -> None:
     assert reason_text({"reason": None}).plain == "(erased)"
 
 
+def test_someone_elses_words_are_shown_with_their_bidi_controls_as_code_points() -> None:
+    """Obeyed, a right-to-left override would show the AO the words after it reversed (decision 0138)."""
+    reason = {"reason": "The grade <b>is</b> wrong & \u202eevil"}
+    assert reason_text(reason).plain == "The grade <b>is</b> wrong & [U+202E]evil"
+    assert note_text({"reason": "x", "note": "Checked \u2066again"}).plain == "Checked [U+2066]again"
+
+
 def test_the_aos_note_is_shown_for_the_learner_and_an_erased_one_as_erased() -> None:
     resolved = {"reason": "The grade is wrong", "resolution": "corrected", "note": "Corrected by batch 42"}
     assert note_text(resolved).plain == "Corrected by batch 42"

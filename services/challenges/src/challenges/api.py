@@ -295,7 +295,9 @@ _DOMAIN_ERRORS = (
         "achievement. An achievement recorded a moment ago is waited for (a few seconds at most); if the "
         "service has still not caught up with the log, 503 `PROJECTION_PENDING` with `Retry-After`.\n\n"
         "The reason is published sealed under the learner's key. A learner whose personal data was erased "
-        "raises no challenge: 410 `LEARNER_ERASED`."
+        "raises no challenge: 410 `LEARNER_ERASED`.\n\n"
+        "Only a learner's own key raises a challenge: any other key, an operator's with `support` included, is "
+        "answered 403 (operators read, acknowledge and resolve challenges; they do not raise them)."
     ),
     responses=problem_responses(401, 403, 404, 409, 410, 422, 503),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),

@@ -17,6 +17,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -206,6 +207,15 @@ def batch_abandoned_email(
     )
 
 
+UK = ZoneInfo("Europe/London")
+
+
+def _uk_day(moment: datetime) -> str:
+    """The day in the UK, as the portal and MI tell it (00:30 BST on 15 June is 14 June in UTC)."""
+    local = moment.astimezone(UK)
+    return f"{local.day} {local:%B %Y}"
+
+
 def challenge_raised_email(
     event_id: uuid.UUID,
     raised: ChallengeRaised | ChallengeRaisedV1,
@@ -232,7 +242,7 @@ def challenge_raised_email(
         "uln_masked": mask_uln(raised.uln),
         "link": challenge_page_url(public_base_url, raised.challenge_id),
         "held": released_at is not None,
-        "raised_on": f"{occurred_at.day} {occurred_at:%B %Y}",
+        "raised_on": _uk_day(occurred_at),
     }
     on = f" on {achievement['qan']}" if achievement else ""
     return OutgoingEmail(

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from lrs_contracts.batch import JobType
-from lrs_contracts.challenge import ChallengedAchievement, ChallengeRaised
+from lrs_contracts.challenge import ChallengedAchievement, ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchFailed
 from notifier.emails import (
     ChallengeContact,
@@ -292,3 +292,26 @@ def test_a_learners_bidirectional_controls_are_shown_not_obeyed_in_the_challenge
 
 def test_a_rejection_count_without_a_known_meaning_reads_empty() -> None:
     assert RejectionCount("RV999", 2).meaning == ""
+
+
+def test_a_held_notice_says_the_day_it_was_raised_in_the_uk() -> None:
+    """00:30 on 15 June in the UK is 23:30 on 14 June in UTC: the portal and MI say 15 June, so does the email."""
+    raised = ChallengeRaisedV1(
+        challenge_id=uuid.uuid4(),
+        achievement_id=uuid.uuid4(),
+        uln="1000000043",
+        ao_id="RN5133",
+        reason="It was a 5",
+    )
+    contact = ChallengeContact("Ada", "Lovelace", "+44 20 7946 0000", "challenges@ao.example")
+    just_after_midnight = datetime(2026, 6, 14, 23, 30, tzinfo=UTC)
+    email = challenge_raised_email(
+        EVENT_ID,
+        raised,
+        contact,
+        just_after_midnight,
+        reason="It was a 5",
+        public_base_url=PORTAL,
+        released_at=datetime(2026, 6, 20, 9, 0, tzinfo=UTC),
+    )
+    assert "It was raised on 15 June 2026" in email.text and "It was raised on 15 June 2026" in email.html

@@ -173,8 +173,11 @@ class LearnersRegistered(BaseModel):
     registered: int = Field(description="Learners registered: new to the registry")
     updated: int = Field(default=0, description="Registered learners whose details the import replaced")
     unchanged: int = Field(
-        default=0, description="Learners the import named with the details already held: nothing published for them"
+        default=0,
+        description="Learners the import named with the details already held: nothing published for their details"
+        " (a merge it made of one of them is counted in `merged`)",
     )
+    merged: int = Field(default=0, description="Merges the import made: learners it merged into the master ULN given")
 
 
 def _store(request: Request) -> ReferenceStore:
@@ -408,7 +411,9 @@ async def import_learners(request: Request, principal: Operator) -> LearnersRegi
     except MergeCycleError as error:
         raise _merge_cycle(f" ({error}) Nothing in the file was registered.") from error
     _wake_outbox(request)
-    return LearnersRegistered(registered=imported.new, updated=imported.updated, unchanged=imported.unchanged)
+    return LearnersRegistered(
+        registered=imported.new, updated=imported.updated, unchanged=imported.unchanged, merged=imported.merged
+    )
 
 
 def _merge_cycle(more: str = "") -> ProblemError:

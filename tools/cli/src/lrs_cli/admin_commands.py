@@ -215,10 +215,11 @@ def import_learners(connection: Connection, file: str) -> str:
     with connection.client("validation", timeout=300) as client:
         response = upload(client, "/v1/learners/import", read.content, {"Content-Type": "text/csv"}, path.name)
         result = expect_ok(response)
-    return (
+    said = (
         f"registered {result['registered']} new learners; updated {result.get('updated', 0)},"
         f" unchanged {result.get('unchanged', 0)}"
     )
+    return f"{said}; merged {merged}" if (merged := result.get("merged", 0)) else said
 
 
 def link_provider(connection: Connection, uln: str, ukprn: str) -> str:

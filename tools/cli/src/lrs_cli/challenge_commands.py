@@ -14,6 +14,7 @@ from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more, uuid_value, warn
 from lrs_contracts.challenge import ChallengeResolution, resolution_label
+from lrs_contracts.text import with_bidi_controls_shown
 
 app = typer.Typer(
     help="Event Data Challenges: raise (learners), list, acknowledge, resolve; the AO's challenge contact; the AOs"
@@ -53,7 +54,7 @@ def reason_text(challenge: dict[str, Any]) -> Text:
     """The learner's reason, or "(erased)" once their personal data was erased (decision 0080)."""
     if challenge.get("personal_data_erased") or challenge["reason"] is None:
         return Text("(erased)", style="italic")
-    return Text(challenge["reason"])
+    return Text(with_bidi_controls_shown(challenge["reason"]))
 
 
 def note_text(challenge: dict[str, Any]) -> Text:
@@ -61,7 +62,7 @@ def note_text(challenge: dict[str, Any]) -> Text:
     learner's challenge not resolved never had one ("—"); resolved, the API does not say whether it had one that
     was erased or none, so "(erased)"."""
     if challenge.get("note"):
-        return Text(challenge["note"])
+        return Text(with_bidi_controls_shown(challenge["note"]))
     if not challenge.get("personal_data_erased"):
         return Text("")
     if challenge.get("state") != State.RESOLVED:

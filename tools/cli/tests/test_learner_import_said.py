@@ -1,0 +1,38 @@
+"""`lrs learners import` says what the import did: a file that only merges learners says it merged them, not
+that nothing changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from lrs_cli.admin_commands import import_learners
+
+
+class Answering:
+    """A connection whose validation answers the import with `answer`."""
+
+    sandpit = False
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self._answer = answer
+
+    def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
+        return httpx.Client(
+            transport=httpx.MockTransport(lambda request: httpx.Response(201, json=self._answer)),
+            base_url="http://validation",
+        )
+
+
+def test_an_import_that_merged_says_so(tmp_path: Path) -> None:
+    file = tmp_path / "merge.csv"
+    file.write_text("ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n", encoding="utf-8")
+    merged = {"registered": 0, "updated": 0, "unchanged": 1, "merged": 1}
+
+    said = import_learners(Answering(merged), str(file))  # type: ignore[arg-type]
+
+    assert said == "registered 0 new learners; updated 0, unchanged 1; merged 1"
+    plain = import_learners(Answering({**merged, "merged": 0}), str(file))  # type: ignore[arg-type]
+    assert plain == "registered 0 new learners; updated 0, unchanged 1"
