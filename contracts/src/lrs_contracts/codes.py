@@ -175,9 +175,11 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         example="a CSV whose second heading is `Uln` instead of `ULN`; a NUL byte in a given name",
         source="product decision, DOMAIN.md §7",
         fix=(
-            "Check the file against the template of its format, as UTF-8 text: a CSV file with the exact headings "
-            "and the same number of fields on every row; an XML or JSON file complete and well-formed, with the "
-            "template's element or key names. The line and column in the message point at the first fault."
+            "Check the file against its format, saved as UTF-8 text (the portal's Batch file formats page, "
+            "/help/batch-files, lists every heading, element and key and has a template of each format; also "
+            "docs/batch-files.md): a CSV file with the exact headings and the same number of fields on every row; "
+            "an XML or JSON file complete and well-formed, with the format's element or key names. The line and "
+            "column in the message point at the first fault (in a JSON file, the record's number)."
         ),
     ),
     BatchCode.TOO_LARGE: CodeExplanation(
@@ -431,8 +433,10 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "product decision, DOMAIN.md §7"
         ),
         fix=(
-            "ULN, names, qualification number and award date are needed for every record, and a grade for "
-            "Create and Update; names are 1 to 35 characters, the MIS identifier at most 128."
+            "Correct the field the message names. ULN, names, qualification number and award date are needed for "
+            "every record, and a grade for Create and Update; names are 1 to 35 characters, the MIS identifier at "
+            "most 128; gender is 0, 1, 2 or 9; credits a whole number from 0 to 9,999; a date of birth `yyyy-mm-dd`; "
+            "the action `Create`, `Update`, `Withdraw` or `Reinstate`."
         ),
     ),
     RecordCode.NOT_AWARDED_BY_AO: CodeExplanation(

@@ -45,3 +45,15 @@ def test_a_saved_contact_is_said_to_receive_the_challenge_emails_that_waited(por
     shown = client.get(answer.headers["location"])
 
     assert "Challenge emails now go to ada@ao.example, starting with any that waited for a contact." in shown.text
+
+
+def test_a_mistyped_change_to_a_contact_does_not_say_the_ao_has_none(portal: StubbedPortal) -> None:
+    stored = {**CONTACT, "ao_id": "RN9093", "updated_at": "2026-12-03T14:00:00Z", "updated_by": "ao:RN9093"}
+    portal.on("GET", "notifier/v1/ao/RN9093/challenge-contact", lambda _: httpx.Response(200, json=stored))
+    client, person = portal.signed_in()
+
+    refused = client.post("/contact", data=form(person, **{**CONTACT, "email": "bad"}))
+
+    assert refused.status_code == 400
+    assert "Enter an email address in the correct format" in refused.text
+    assert "data-no-contact" not in refused.text  # the contact stored stays, and is still the one emailed

@@ -533,15 +533,16 @@ async def contact_save(request: Request, user: AoUser) -> Response:
     for name, value in values.items():
         if refused := refused_character(value, one_line=True):  # what is wrong first of all
             errors[name] = f"This holds {refused}: type it again"
+    assert user.account.ao_id is not None
     if errors:
+        stored = await calls(request, user).challenge_contact(user.account.ao_id)  # as it stands: the form's not saved
         return render(
             request,
             "contact.html",
-            {"values": values, "errors": errors, "saved": False, "stored": None},
+            {"values": values, "errors": errors, "saved": False, "stored": stored},
             user=user,
             status_code=400,
         )
-    assert user.account.ao_id is not None
     await calls(request, user).set_challenge_contact(user.account.ao_id, values)
     return see_other("/contact?saved=1")
 
