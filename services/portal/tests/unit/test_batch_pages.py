@@ -320,3 +320,16 @@ def test_a_batch_kafka_never_took_asks_for_the_file_again_and_stops_waiting() ->
 
     in_flight = batch_page(batch(status="received", failure_reason=None, decided_at=None))
     assert 'data-decided="false"' in in_flight and "in the queue or being checked" in in_flight
+
+
+def test_a_json_refusal_about_a_record_names_the_record_and_one_about_the_text_its_line() -> None:
+    nothing = {"total": None, "accepted": None, "rejected": None, "warnings": None, "no_ops": None}
+    about_a_record = {"code": "RS001", "title": "The file is malformed", "line": 3, "column": None}
+    record = {**about_a_record, "detail": "record 3 has no field 'centreName'"}
+    text = {**about_a_record, "detail": "malformed JSON: Expecting ',' delimiter", "column": 8}
+    shown = batch_page(batch(status="refused", format="json", refusal=record, failure_reason=None, counts=nothing))
+    assert "(record 3)." in shown and "(line 3)" not in shown
+    shown = batch_page(batch(status="refused", format="json", refusal=text, failure_reason=None, counts=nothing))
+    assert "(line 3, column 8)." in shown
+    shown = batch_page(batch(status="refused", format="csv", refusal=record, failure_reason=None, counts=nothing))
+    assert "(line 3)." in shown

@@ -273,6 +273,20 @@ def test_the_form_says_what_an_update_must_repeat_and_fills_in_the_recorded_achi
     assert not portal.sent_to("POST", "ingest/v1/batches")
 
 
+def test_filling_in_without_the_names_says_they_must_be_typed_as_they_are_never_filled_in() -> None:
+    portal = stubbed_portal()
+    client, person = portal.signed_in(Role.AO)
+    plr = {"uln": ULN, "master_uln": None, "ulns": [ULN], "learning_events": [ACHIEVEMENT]}
+    portal.on("GET", "plr-projector/v1/ao/achievements", lambda _: httpx.Response(200, json=plr))
+
+    without = client.post("/direct-entry/recorded", data=form(person, **_entry_form(given_name="", family_name="")))
+    with_names = client.post("/direct-entry/recorded", data=form(person, **_entry_form()))
+
+    assert without.status_code == 200 and "data-names-needed" in without.text
+    assert "data-names-needed" not in with_names.text
+    assert "Type the learner's given and family" in client.get("/direct-entry").text
+
+
 def test_filling_in_an_achievement_not_recorded_says_so_at_the_qualification() -> None:
     portal = stubbed_portal()
     client, person = portal.signed_in(Role.AO)

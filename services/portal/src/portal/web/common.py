@@ -150,7 +150,20 @@ TEMPLATES.filters["file_words"] = in_file_words  # a field named as the batch's 
 TEMPLATES.globals["said_once"] = said_once  # a refusal's title and detail
 TEMPLATES.globals["field_named"] = lambda fmt, attribute: file_field_name(format_named(fmt), attribute) or attribute
 TEMPLATES.globals["svg"] = svg
+TEMPLATES.globals["where_in_file"] = lambda line, column, fmt: where_in_file(line, column, fmt)
 TEMPLATES.globals["table_rows"] = table_rows
+
+
+def where_in_file(line: int | None, column: int | None, fmt: object) -> str:
+    """Where a refusal points, as the file is read: "line 3, column 8", or in a JSON file a record's number
+    ("record 3"), which is what its position names when it has no column (a record's field, not the text)."""
+    if line is None:
+        return ""
+    if column is None and str(fmt) in ("json", "BatchFormat.JSON"):
+        return f"record {line}"
+    return f"line {line}, column {column}" if column is not None else f"line {line}"
+
+
 # what the audit of account changes calls each change (every one: the pages show them all)
 CHANGE_WORDS = {
     AccountChange.CREATED.value: "created",
