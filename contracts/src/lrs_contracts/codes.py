@@ -179,7 +179,7 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "/help/batch-files, lists every heading, element and key and has a template of each format; also "
             "docs/batch-files.md): a CSV file with the exact headings and the same number of fields on every row; "
             "an XML or JSON file complete and well-formed, with the format's element or key names. The line and "
-            "column in the message point at the first fault (in a JSON file, the record's number)."
+            "column in the message point at the first fault."
         ),
     ),
     BatchCode.TOO_LARGE: CodeExplanation(

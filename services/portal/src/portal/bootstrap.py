@@ -40,6 +40,7 @@ from portal.web import (
     dashboard,
     erasure_pages,
     errors,
+    help_pages,
     maintenance_pages,
     operator_pages,
     sandpit_pages,
@@ -171,7 +172,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.middleware("http")(_security_headers)
     static = resources.files("portal").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    pages = (auth_pages, dashboard, batch_pages, ao_pages, sandpit_pages)
+    pages = (auth_pages, dashboard, batch_pages, ao_pages, sandpit_pages, help_pages)
     operators_pages = (operator_pages, account_pages, erasure_pages, maintenance_pages)
     for module in (*pages, *operators_pages):
         app.include_router(module.router)

@@ -159,7 +159,7 @@ def where_in_file(line: int | None, column: int | None, fmt: object) -> str:
     ("record 3"), which is what its position names when it has no column (a record's field, not the text)."""
     if line is None:
         return ""
-    if column is None and str(fmt) in ("json", "BatchFormat.JSON"):
+    if column is None and str(fmt) == "json":  # the format as the API gives it, or a BatchFormat (a StrEnum)
         return f"record {line}"
     return f"line {line}, column {column}" if column is not None else f"line {line}"
 

@@ -1,0 +1,229 @@
+"""What a batch file holds, field by field, and a one-record template of each format: all of it read from the
+code that reads batch files (lrs_domain's field names, header checks and record rules, the XSD ingest serves,
+the JSON batch model), so the help page and docs/batch-files.md cannot drift from what ingest accepts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
+
+from lrs_contracts.batch import BatchFormat, BatchHeader, RecordAction, SubmittedRecord
+from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS
+from lrs_domain.formats import (
+    HEADER_FIELDS,
+    RECORD_FIELDS,
+    SCHEMA_PATH,
+    BatchRefused,
+    FieldName,
+    JsonBatch,
+    JsonBatchHeader,
+    JsonBatchRecord,
+    ParsedBatch,
+    write_csv,
+)
+from lrs_domain.formats.limits import header_from
+from lrs_domain.formats.values import MAX_VALUE_CHARACTERS
+from lrs_domain.formats.xml_batch import HEADER, RECORD, RECORDS, ROOT
+from lrs_domain.rules import MAX_CREDITS, MAX_NAME_LENGTH, check_action, check_mandatory_fields
+
+# What the AO replaces in a template's header; the rest of the template is the JSON batch model's own example.
+PLACEHOLDERS: Mapping[str, str] = {
+    "awarding_organisation": "YOUR-AO-ID",
+    "notification_email": "results@your-organisation.example",
+    "batch_reference": "YOUR-BATCH-REFERENCE",
+}
+TEMPLATE_MEDIA_TYPES = {
+    BatchFormat.CSV: "text/csv; charset=utf-8",
+    BatchFormat.XML: "application/xml",
+    BatchFormat.JSON: "application/json",
+}
+JSON_TOP_LEVEL_KEYS = tuple(JsonBatch.model_fields)
+MAX_BATCH_MEGABYTES = MAX_BATCH_BYTES // 1_048_576
+
+# Fields neither the XSD nor the JSON model describes: said from the rules that judge them.
+_RULE_NOTES = {
+    "file_version": "Any text, such as 1.0; not checked.",
+    "batch_reference": "Your own name for the batch, one line: the subject of the email that says the batch"
+    " is done, and shown in the list of batches.",
+    "given_name": f"At most {MAX_NAME_LENGTH} characters (RV021).",
+    "family_name": f"At most {MAX_NAME_LENGTH} characters (RV021).",
+    "pathway": "Needed only when the qualification has several pathways in the qualification catalogue (RV005).",
+    "grade": "One of the qualification's grades in the qualification catalogue, spelt exactly (RV009).",
+    "credits": f"A whole number from 0 to {MAX_CREDITS:,} (RV021).",
+}
+_XS = "{http://www.w3.org/2001/XMLSchema}"
+
+
+@dataclass(frozen=True)
+class FieldGuide:
+    """One field of a batch file: its names in each format, when it must be given, and what it may hold."""
+
+    name: FieldName
+    required: str
+    allowed: str
+
+
+def _schema_documentation() -> dict[str, str]:
+    """Each element's documentation in achievement-batch.xsd, by element name."""
+    schema = ElementTree.parse(SCHEMA_PATH)  # noqa: S314 - the package's own schema, not a file sent to us
+    documented = {}
+    for element in schema.iter(f"{_XS}element"):
+        documentation = element.find(f"{_XS}annotation/{_XS}documentation")
+        if documentation is not None and documentation.text:
+            documented[element.get("name", "")] = " ".join(documentation.text.split())
+    return documented
+
+
+def _allowed(field: FieldName, schema: Mapping[str, str], model: type[JsonBatchHeader | JsonBatchRecord]) -> str:
+    said = schema.get(field.heading) or model.model_fields[field.attribute].description
+    said = said or _RULE_NOTES.get(field.attribute, "Any text.")
+    return said if said.endswith(".") else f"{said}."
+
+
+def _json_batch_example() -> dict[str, Any]:
+    """The example batch of the JSON batch model, as ingest's OpenAPI document shows it."""
+    extra: Any = JsonBatch.model_config.get("json_schema_extra")
+    example: dict[str, Any] = extra["examples"][0]
+    return example
+
+
+def _template_header() -> dict[str, str]:
+    example = _json_batch_example()
+    by_key = {field.json_key: field.attribute for field in HEADER_FIELDS}
+    return {**{by_key[key]: value for key, value in example["header"].items()}, **PLACEHOLDERS}
+
+
+def _template_record() -> dict[str, str]:
+    example = _json_batch_example()
+    by_key = {field.json_key: field.attribute for field in RECORD_FIELDS}
+    return {by_key[key]: value for key, value in example["records"][0].items()}
+
+
+def _header_requirement(field: FieldName) -> str:
+    """Whether the header checks refuse a header without the field, and with which code."""
+    try:
+        header_from(
+            {attribute: value for attribute, value in _template_header().items() if attribute != field.attribute}
+        )
+    except BatchRefused as refused:
+        return f"Required: a file without it is refused ({refused.code.value})"
+    return "Optional"
+
+
+def _record_requirement(field: FieldName) -> str:
+    """The actions whose records are rejected without the field (RV021), as the record rules say."""
+    default_action, _ = check_action(None)
+    if field.attribute == "action" and default_action is not None:
+        return f"Optional: empty means {default_action.value}"
+    needing = [
+        action.value
+        for action in RecordAction
+        if any(finding.field == field.attribute for finding in check_mandatory_fields(SubmittedRecord(line=1), action))
+    ]
+    if not needing:
+        return "Optional"
+    if len(needing) == len(RecordAction):
+        return "Required for every action"
+    return (
+        f"Required for {', '.join(needing[:-1])} and {needing[-1]}"
+        if len(needing) > 1
+        else f"Required for {needing[0]}"
+    )
+
+
+@cache
+def header_guide() -> tuple[FieldGuide, ...]:
+    schema = _schema_documentation()
+    return tuple(
+        FieldGuide(field, _header_requirement(field), _allowed(field, schema, JsonBatchHeader))
+        for field in HEADER_FIELDS
+    )
+
+
+@cache
+def record_guide() -> tuple[FieldGuide, ...]:
+    schema = _schema_documentation()
+    return tuple(
+        FieldGuide(field, _record_requirement(field), _allowed(field, schema, JsonBatchRecord))
+        for field in RECORD_FIELDS
+    )
+
+
+def _template_batch() -> ParsedBatch:
+    header = BatchHeader.model_validate(_template_header())
+    return ParsedBatch(header, (SubmittedRecord(line=1, **_template_record()),), BatchFormat.JSON)
+
+
+def _values(fields: tuple[FieldName, ...], values: Mapping[str, str]) -> list[tuple[FieldName, str]]:
+    """Every field, an absent one as empty: a template names them all."""
+    return [(field, values.get(field.attribute) or "") for field in fields]
+
+
+def _template_xml() -> bytes:
+    def elements(values: list[tuple[FieldName, str]], indent: str) -> list[str]:
+        return [f"{indent}<{field.heading}>{escape(value)}</{field.heading}>" for field, value in values]
+
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f"<{ROOT}>",
+        f"  <{HEADER}>",
+        *elements(_values(HEADER_FIELDS, _template_header()), "    "),
+        f"  </{HEADER}>",
+        f"  <{RECORDS}>",
+        f"    <{RECORD}>",
+        *elements(_values(RECORD_FIELDS, _template_record()), "      "),
+        f"    </{RECORD}>",
+        f"  </{RECORDS}>",
+        f"</{ROOT}>",
+        "",
+    ]
+    return "\n".join(lines).encode()
+
+
+def _template_json() -> bytes:
+    def keyed(values: list[tuple[FieldName, str]]) -> dict[str, str]:
+        return {field.json_key: value for field, value in values}
+
+    header, records = JSON_TOP_LEVEL_KEYS
+    document = {
+        header: keyed(_values(HEADER_FIELDS, _template_header())),
+        records: [keyed(_values(RECORD_FIELDS, _template_record()))],
+    }
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+@cache
+def template(fmt: BatchFormat) -> bytes:
+    """A one-record batch file: header placeholders to replace, and every field of a record named."""
+    if fmt is BatchFormat.CSV:
+        return write_csv(_template_batch())
+    return _template_xml() if fmt is BatchFormat.XML else _template_json()
+
+
+def template_filename(fmt: BatchFormat) -> str:
+    return f"batch-template.{fmt.value}"
+
+
+def markdown_tables() -> str:
+    """The header and record fields as Markdown tables, for docs/batch-files.md (a test keeps them equal)."""
+
+    def table(guide: tuple[FieldGuide, ...]) -> list[str]:
+        rows = [
+            f"| `{entry.name.heading}` | `{entry.name.json_key}` | {entry.required} | {entry.allowed} |"
+            for entry in guide
+        ]
+        return ["| CSV heading and XML element | JSON key | required | allowed values |", "|---|---|---|---|", *rows]
+
+    return "\n".join(["### Header", "", *table(header_guide()), "", "### Record", "", *table(record_guide())])
+
+
+LIMITS = (
+    f"A file is UTF-8, at most {MAX_BATCH_MEGABYTES} MB (RS002), with at most {MAX_BATCH_RECORDS:,} records (RS003)"
+    f" and at least one (RS006). Values are trimmed, an empty value is the same as an absent one, and a value holds"
+    f" at most {MAX_VALUE_CHARACTERS:,} characters (RS001). Names are case-sensitive."
+)
