@@ -432,6 +432,17 @@ class Attempts:
         return f"retrying for {time.monotonic() - self.retrying_since:.0f}s: {self.last_error}"
 
 
+def _behind(message: Message, held: Mapping[Stream, tuple[int, int]]) -> bool:
+    """Whether the message waits behind its stream's parked head: it comes at or after it in the log. One before
+    it (a stream read again from an earlier offset: a replay, a store rebuilt) was applied before the head was
+    parked, and is applied again, as a consumer's effects are idempotent, not held behind its own successor."""
+    head = held.get(message.stream) if message.stream is not None else None
+    if head is None:
+        return False
+    partition, offset = head
+    return message.partition != partition or message.offset >= offset
+
+
 class PoisonGuard:
     """Applies messages with `Attempts`; parks those that keep failing and holds their keys behind them.
 
@@ -462,8 +473,8 @@ class PoisonGuard:
             # whose partition this one was given by a rebalance.
             held = await self._held_among(messages)
             if held:
-                await self._park_blocked([message for message in messages if message.stream in held])
-                free = [message for message in messages if message.stream not in held]
+                await self._park_blocked([message for message in messages if _behind(message, held)])
+                free = [message for message in messages if not _behind(message, held)]
             else:
                 free = list(messages)
             if not free:
@@ -477,20 +488,21 @@ class PoisonGuard:
                 await self._park_poison(free[0], outcome)
                 return
             for message in free:
-                if message.stream in held:
+                if _behind(message, held):
                     await self._park_blocked([message])
                     continue
                 single = await self.attempts.run(functools.partial(self._handler, [message]))
                 if isinstance(single, Poisoned):
                     await self._park_poison(message, single)
                     if message.stream is not None:
-                        held.add(message.stream)
+                        held[message.stream] = (message.partition, message.offset)
                 else:
                     MESSAGES.labels(self.name, "applied").inc()
 
     async def replay(self, parked: ParkedRow, *, skip_head: bool, replacement: bytes | None = None) -> ReplayResult:
-        """Applies a parked stream again from its head, in order; stops at the first that fails. With
-        `replacement`, the head is applied as that value instead of its own (an operator's corrected copy)."""
+        """Applies a parked stream again from its head, in order; stops at the first that fails. `parked` is the
+        message the operator named (the poison, as a stream's head is): `skip_head` drops it, `replacement` is
+        applied in its place (an operator's corrected copy). Messages parked before it are applied first."""
         async with self.lock:
             rows = await self._office.store.stream_of(parked)
             if all(row.id != parked.id for row in rows):
@@ -499,13 +511,14 @@ class PoisonGuard:
                 raise NotParked(f"no parked message {parked.id}: it was retried or skipped meanwhile")
             applied = skipped = 0
             error: str | None = None
-            for index, row in enumerate(rows):
-                if index == 0 and skip_head:
+            for row in rows:
+                named = row.id == parked.id
+                if named and skip_head:
                     await self._office.store.delete(row.id)
                     skipped += 1
                     continue
                 message = Message.parked(row)
-                if index == 0 and replacement is not None:
+                if named and replacement is not None:
                     message = message._replace(value=replacement)
                 try:
                     await self._handler([message])
@@ -530,9 +543,10 @@ class PoisonGuard:
     async def readiness(self) -> str:
         return await readiness_report(self._office, self.attempts)
 
-    async def _held_among(self, messages: Sequence[Message]) -> set[Stream]:
+    async def _held_among(self, messages: Sequence[Message]) -> dict[Stream, tuple[int, int]]:
+        """The poll's streams that have a parked message, each with where its first parked message is."""
         if all(message.key is None for message in messages):  # stops at the first keyed message
-            return set()
+            return {}
         # The poll's streams are gathered only when the consumer has something parked: nearly never, and
         # a set of every message's stream cost ~0.15 µs a message, every poll.
         return await self.attempts.until_done(

@@ -168,23 +168,25 @@ class ParkedMessages:
             ],
         )
 
-    async def held_streams(self, consumer: str, among: Iterable[Stream]) -> set[Stream]:
-        """Which of `among` have a message parked: their later messages must wait behind it. `among` (a
-        poll's streams, repeated or not) is read only when the consumer has some message parked."""
+    async def held_streams(self, consumer: str, among: Iterable[Stream]) -> dict[Stream, tuple[int, int]]:
+        """Which of `among` have a message parked, each with the (partition, offset) of its first: its later
+        messages must wait behind it. `among` (a poll's streams, repeated or not) is read only when the consumer
+        has some message parked."""
         # Nearly always nothing is parked: one cheap probe spares gathering and sending every key of the poll.
         if not await self.pool.fetchval(f"SELECT EXISTS (SELECT 1 FROM {self._table} WHERE consumer = $1)", consumer):
-            return set()
+            return {}
         wanted = list(set(among))
         if not wanted:
-            return set()
+            return {}
         rows = await self.pool.fetch(
-            f"SELECT DISTINCT topic, message_key FROM {self._table} WHERE consumer = $1"
-            " AND (topic, message_key) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))",
+            f'SELECT DISTINCT ON (topic, message_key) topic, message_key, partition, "offset" FROM {self._table}'
+            " WHERE consumer = $1 AND (topic, message_key) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))"
+            ' ORDER BY topic, message_key, partition, "offset"',
             consumer,
             [topic for topic, _ in wanted],
             [key for _, key in wanted],
         )
-        return {(row["topic"], row["message_key"]) for row in rows}
+        return {(row["topic"], row["message_key"]): (row["partition"], row["offset"]) for row in rows}
 
     async def get(self, parked_id: int) -> ParkedRow | None:
         row = await self.pool.fetchrow(f"SELECT * FROM {self._table} WHERE id = $1", parked_id)
@@ -392,11 +394,12 @@ class DeadLetterOffice:
 
     async def retry(self, parked_id: int, operator: str, replacement: bytes | None = None) -> ReplayResult:
         """Applies the message's stream again from its head, in order, until one fails; with `replacement`,
-        the head as that value (a corrected copy: the log keeps the original)."""
+        the message named as that value (a corrected copy of the poison: the log keeps the original)."""
         return await self._replay(parked_id, operator, skip_head=False, replacement=replacement)
 
     async def skip(self, parked_id: int, operator: str, reason: str | None) -> ReplayResult:
-        """Drops the stream's head (the poison) and applies the messages held behind it."""
+        """Drops the message named (its stream's poison, at its head) and applies the others of its stream, in
+        order."""
         return await self._replay(parked_id, operator, skip_head=True, reason=reason)
 
     async def _replay(
@@ -412,10 +415,12 @@ class DeadLetterOffice:
         if row is None or row.consumer not in self._consumers:
             raise NotParked(f"no parked message {parked_id}")
         replayer = self._replayers.get(row.consumer)
-        if replacement is not None and replayer is not None:
-            head = (await self.store.stream_of(row))[0]
-            if refusal := corrected_copy_refusal(head.value, replacement):
-                raise NotACorrectedCopy(refusal)
+        if (
+            replacement is not None
+            and replayer is not None
+            and (refusal := corrected_copy_refusal(row.value, replacement))
+        ):
+            raise NotACorrectedCopy(refusal)
         if replayer is not None:
             result = await replayer.replay(row, skip_head=skip_head, replacement=replacement)
         elif skip_head:

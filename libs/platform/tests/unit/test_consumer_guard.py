@@ -213,13 +213,14 @@ class MemoryParked:
             if dlq_pending and p.reason == "error":
                 self.pending.add(row.id)
 
-    async def held_streams(self, consumer: str, among: Iterable[Stream]) -> set[Stream]:
+    async def held_streams(self, consumer: str, among: Iterable[Stream]) -> dict[Stream, tuple[int, int]]:
         wanted = set(among)
-        return {
-            (r.topic, r.key)
-            for r in self.rows.values()
-            if r.consumer == consumer and r.key is not None and (r.topic, r.key) in wanted
-        }
+        heads: dict[Stream, tuple[int, int]] = {}
+        for r in self.rows.values():
+            if r.consumer == consumer and r.key is not None and (r.topic, r.key) in wanted:
+                stream = (r.topic, r.key)
+                heads[stream] = min(heads.get(stream, (r.partition, r.offset)), (r.partition, r.offset))
+        return heads
 
     async def get(self, parked_id: int) -> ParkedRow | None:
         return self.rows.get(parked_id)
@@ -444,3 +445,45 @@ async def test_a_key_parked_by_another_instance_holds_this_ones_messages_too(
     await this.apply([message(2, b"K", b"k2"), message(3, b"L", b"l1")])
     assert effects.applied == [b"l1"]
     assert sorted((row.offset, row.reason) for row in parked.rows.values()) == [(1, "error"), (2, "blocked")]
+
+
+async def test_a_stream_read_again_from_before_its_poison_applies_what_came_before_and_holds_what_comes_after(
+    office: DeadLetterOffice, parked: MemoryParked
+) -> None:
+    """A store rebuilt, or a replay from an earlier offset, reads a parked stream's earlier messages again: they were
+    applied before the poison was parked, and are applied again (idempotently), not held behind it; a skip of the
+    poison named then drops it and nothing else."""
+    effects = Effects()
+    guard = PoisonGuard("challenges.plr-record", effects, office, NO_WAIT)
+    await guard.apply([message(2, b"L", b"l1"), message(19, b"L", b"l2"), message(35, b"L", b"l-poison")])
+    assert effects.applied == [b"l1", b"l2"]
+
+    effects.applied.clear()  # read again from the start
+    await guard.apply([message(2, b"L", b"l1"), message(19, b"L", b"l2"), message(35, b"L", b"l-poison")])
+    await guard.apply([message(40, b"L", b"l3")])
+
+    assert effects.applied == [b"l1", b"l2"]
+    assert sorted((r.offset, r.reason) for r in parked.rows.values()) == [(35, "error"), (40, "blocked")]
+    [poison] = [r for r in parked.rows.values() if r.offset == 35]
+    result = await office.skip(poison.id, "operator:ops", reason="broken")
+    assert (result.applied, result.skipped, result.still_parked) == (1, 1, 0)
+    assert effects.applied == [b"l1", b"l2", b"l3"]
+
+
+async def test_a_skip_drops_the_message_named_even_when_valid_ones_were_parked_before_it(
+    office: DeadLetterOffice, parked: MemoryParked
+) -> None:
+    """Held copies parked before the poison by an earlier release are applied, in order, and the poison named is the
+    one dropped: dropping the stream's first row lost a valid message for good."""
+    effects = Effects()
+    guard = PoisonGuard("challenges.plr-record", effects, office, NO_WAIT)
+    await guard.apply([message(35, b"L", b"l-poison")])
+    await office.park(
+        [guard._parking(message(2, b"L", b"l1"), "blocked", None)]  # as the earlier release parked it
+    )
+    [poison] = [r for r in parked.rows.values() if r.offset == 35]
+
+    result = await office.skip(poison.id, "operator:ops", reason="broken")
+
+    assert (result.applied, result.skipped, result.still_parked) == (1, 1, 0)
+    assert effects.applied == [b"l1"] and parked.rows == {}
