@@ -12,6 +12,13 @@ fi
 # shellcheck source=scripts/dev/services.sh
 source scripts/dev/services.sh
 stop_services
+# An installation `make up` made with an earlier release keeps its data and its .run/env across an upgrade
+# (git pull, make bootstrap, make restart): each setting a later release added, as `make up` writes it now.
+added_since() { grep -q -- "$1" "$run/env" || echo "$2" >> "$run/env"; }
+added_since "PORTAL_SMTP_HOST=" "export PORTAL_SMTP_HOST=127.0.0.1 PORTAL_SMTP_PORT=\$NOTIFIER_SMTP_PORT"
+added_since "PORTAL_PUBLIC_URL=" "export PORTAL_PUBLIC_URL=\$LRS_PORTAL_URL  # where its reset links point"
+added_since "INGEST_INSTANCE_ID=" "export INGEST_INSTANCE_ID=local VALIDATION_INSTANCE_ID=local"
+added_since "$root/.venv/bin:" "export PATH=\"$root/.venv/bin:\$PATH\""
 # shellcheck disable=SC1091
 source "$run/env"
 start_services
