@@ -4,13 +4,11 @@ the JSON batch model), so the help page and docs/batch-files.md cannot drift fro
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from xml.etree import ElementTree
-from xml.sax.saxutils import escape
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, RecordAction, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS
@@ -25,10 +23,11 @@ from lrs_domain.formats import (
     JsonBatchRecord,
     ParsedBatch,
     write_csv,
+    write_json,
+    write_xml,
 )
 from lrs_domain.formats.limits import header_from
 from lrs_domain.formats.values import MAX_VALUE_CHARACTERS
-from lrs_domain.formats.xml_batch import HEADER, RECORD, RECORDS, ROOT
 from lrs_domain.rules import MAX_CREDITS, MAX_NAME_LENGTH, check_action, check_mandatory_fields
 
 # What the AO replaces in a template's header; the rest of the template is the JSON batch model's own example.
@@ -159,50 +158,13 @@ def _template_batch() -> ParsedBatch:
     return ParsedBatch(header, (SubmittedRecord(line=1, **_template_record()),), BatchFormat.JSON)
 
 
-def _values(fields: tuple[FieldName, ...], values: Mapping[str, str]) -> list[tuple[FieldName, str]]:
-    """Every field, an absent one as empty: a template names them all."""
-    return [(field, values.get(field.attribute) or "") for field in fields]
-
-
-def _template_xml() -> bytes:
-    def elements(values: list[tuple[FieldName, str]], indent: str) -> list[str]:
-        return [f"{indent}<{field.heading}>{escape(value)}</{field.heading}>" for field, value in values]
-
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f"<{ROOT}>",
-        f"  <{HEADER}>",
-        *elements(_values(HEADER_FIELDS, _template_header()), "    "),
-        f"  </{HEADER}>",
-        f"  <{RECORDS}>",
-        f"    <{RECORD}>",
-        *elements(_values(RECORD_FIELDS, _template_record()), "      "),
-        f"    </{RECORD}>",
-        f"  </{RECORDS}>",
-        f"</{ROOT}>",
-        "",
-    ]
-    return "\n".join(lines).encode()
-
-
-def _template_json() -> bytes:
-    def keyed(values: list[tuple[FieldName, str]]) -> dict[str, str]:
-        return {field.json_key: value for field, value in values}
-
-    header, records = JSON_TOP_LEVEL_KEYS
-    document = {
-        header: keyed(_values(HEADER_FIELDS, _template_header())),
-        records: [keyed(_values(RECORD_FIELDS, _template_record()))],
-    }
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
-
-
 @cache
 def template(fmt: BatchFormat) -> bytes:
     """A one-record batch file: header placeholders to replace, and every field of a record named."""
     if fmt is BatchFormat.CSV:
         return write_csv(_template_batch())
-    return _template_xml() if fmt is BatchFormat.XML else _template_json()
+    write = write_xml if fmt is BatchFormat.XML else write_json
+    return write(_template_batch(), every_field=True)  # a template names every field, an empty one too
 
 
 def template_filename(fmt: BatchFormat) -> str:

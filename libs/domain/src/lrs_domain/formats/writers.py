@@ -1,7 +1,8 @@
 """Batch files from a parsed batch, in each format: for samples, benchmarks and round-trip tests.
 
-Absent values are written as empty CSV fields and left out of XML and JSON; record lines are not
-written (they follow from the position). Output is UTF-8 without a byte order mark.
+Absent values are written as empty CSV fields and left out of XML and JSON, unless `every_field` (a template
+names every field, an absent one empty); record lines are not written (they follow from the position). Output
+is UTF-8 without a byte order mark.
 """
 
 from __future__ import annotations
@@ -28,28 +29,30 @@ def write_csv(batch: ParsedBatch) -> bytes:
     return text.getvalue().encode()
 
 
-def write_xml(batch: ParsedBatch) -> bytes:
+def write_xml(batch: ParsedBatch, *, every_field: bool = False) -> bytes:
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f"<{ROOT}>",
         f"  <{HEADER}>",
-        *(_xml_element(heading, value, "    ") for heading, value in _present_header_values(batch.header)),
+        *(_xml_element(heading, value, "    ") for heading, value in _header_values(batch.header, every_field)),
         f"  </{HEADER}>",
         f"  <{RECORDS}>",
     ]
     for record in batch.records:
         lines.append(f"    <{RECORD}>")
-        lines.extend(_xml_element(heading, value, "      ") for heading, value in _present_record_values(record))
+        lines.extend(_xml_element(heading, value, "      ") for heading, value in _record_values(record, every_field))
         lines.append(f"    </{RECORD}>")
     lines.extend((f"  </{RECORDS}>", f"</{ROOT}>", ""))
     return "\n".join(lines).encode()
 
 
-def write_json(batch: ParsedBatch) -> bytes:
+def write_json(batch: ParsedBatch, *, every_field: bool = False) -> bytes:
     document = {
-        "header": {_JSON_KEY_BY_HEADING[heading]: value for heading, value in _present_header_values(batch.header)},
+        "header": {
+            _JSON_KEY_BY_HEADING[heading]: value for heading, value in _header_values(batch.header, every_field)
+        },
         "records": [
-            {_JSON_KEY_BY_HEADING[heading]: value for heading, value in _present_record_values(record)}
+            {_JSON_KEY_BY_HEADING[heading]: value for heading, value in _record_values(record, every_field)}
             for record in batch.records
         ],
     }
@@ -72,14 +75,14 @@ def _header_value(header: BatchHeader, attribute: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _present_header_values(header: BatchHeader) -> list[tuple[str, str]]:
+def _header_values(header: BatchHeader, every_field: bool) -> list[tuple[str, str]]:
     values = ((field.heading, _header_value(header, field.attribute)) for field in HEADER_FIELDS)
-    return [(heading, value) for heading, value in values if value is not None]
+    return [(heading, value or "") for heading, value in values if value is not None or every_field]
 
 
-def _present_record_values(record: SubmittedRecord) -> list[tuple[str, str]]:
+def _record_values(record: SubmittedRecord, every_field: bool) -> list[tuple[str, str]]:
     values = ((field.heading, getattr(record, field.attribute)) for field in RECORD_FIELDS)
-    return [(heading, value) for heading, value in values if value is not None]
+    return [(heading, value or "") for heading, value in values if value is not None or every_field]
 
 
 def _xml_element(name: str, value: str, indent: str) -> str:
