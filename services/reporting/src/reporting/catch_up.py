@@ -15,11 +15,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 
 from lrs_platform.kafka import committed_offsets, make_consumer, stop_within, topic_partitions
 from lrs_platform.logging import get_logger
 from reporting.store import ReportingStore
 
+START_SECONDS = 60.0
+"""How long a start waits for Kafka to answer where the topics end (a broker just started: no group coordinator)."""
 CHECK_SECONDS = 2.0
 """How often a catch-up under way asks whether the group has read past the ends."""
 
@@ -57,7 +60,24 @@ async def begin(store: ReportingStore, bootstrap_servers: str, group_id: str, to
     ends = await store.catching_up()
     if ends or not await store.is_empty():
         return CatchUp(store, ends)
-    committed = await committed_offsets(bootstrap_servers, group_id)
+    deadline = asyncio.get_running_loop().time() + START_SECONDS
+    while True:
+        try:
+            ends = await _unread_ends(bootstrap_servers, group_id, topics)
+            break
+        except KafkaError as error:  # a broker just started has no group coordinator for a moment
+            if not error.retriable or asyncio.get_running_loop().time() > deadline:
+                raise
+            _log.warning("reporting_catch_up_waits_for_kafka", error=type(error).__name__)
+            await asyncio.sleep(1.0)
+    if ends:
+        await store.begin_catching_up(ends)
+        _log.info("reporting_catching_up", partitions=len(ends))
+    return CatchUp(store, ends)
+
+
+async def _unread_ends(bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+    """Where each partition of `topics` ends, of those holding what the group has not read."""
     partitions = [partition for topic in topics for partition in await topic_partitions(bootstrap_servers, topic)]
     consumer = make_consumer(bootstrap_servers, group_id=None)
     await consumer.start()
@@ -65,15 +85,14 @@ async def begin(store: ReportingStore, bootstrap_servers: str, group_id: str, to
         found = await consumer.end_offsets(partitions)
     finally:
         await stop_within(consumer.stop(), "reporting catch-up")
-    ends = {
+    if not any(found.values()):
+        return {}  # empty topics (a new installation): nothing to catch up, and no group to ask
+    committed = await committed_offsets(bootstrap_servers, group_id)
+    return {
         (partition.topic, partition.partition): end
         for partition, end in found.items()
         if end > committed.get(partition, 0)
     }
-    if ends:
-        await store.begin_catching_up(ends)
-        _log.info("reporting_catching_up", partitions=len(ends))
-    return CatchUp(store, ends)
 
 
 async def read_past(bootstrap_servers: str, group_id: str, ends: dict[tuple[str, int], int]) -> bool:
