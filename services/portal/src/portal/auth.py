@@ -9,7 +9,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from lrs_platform.identity import IssuedKey, Principal, PrincipalKind
+import asyncpg
+
+from lrs_contracts.environments import Environment
+from lrs_platform.identity import IssuedKey, Principal, PrincipalKind, StoredKey
 from lrs_platform.logging import get_logger
 from lrs_platform.mail import MailError
 from portal import passwords
@@ -103,6 +106,18 @@ class LinkNotSent(Exception):
 
 class LinkShareUsed(Exception):
     """The account has had its hourly share of links to choose a password: none sent."""
+
+
+class NoSandpit(Exception):
+    """A Sandpit key was asked of a portal without a Sandpit (no PORTAL_SANDPIT_DATABASE_URL and services)."""
+
+
+class SandpitUnreachable(Exception):
+    """The Sandpit's database did not answer: its keys cannot be listed just now (live's still can)."""
+
+
+# what a database that is away raises through asyncpg
+_DATABASE_AWAY = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class PasswordLinks(Protocol):
@@ -504,26 +519,101 @@ class Authentication:
         0140, 0147): what the pages do not offer. `disable` and `set_duties` still refuse, under their locks."""
         return operators_kept(await self._accounts.enabled_operators())
 
-    async def issue_ao_key(self, ao_id: str, label: str, *, by: str) -> IssuedKey:
+    @property
+    def has_sandpit(self) -> bool:
+        """Whether this portal issues keys in the Sandpit's identity store (decision 0060)."""
+        return self._sandpit_keys is not None
+
+    def _keys_of(self, environment: Environment) -> ServiceKeys:
+        """The identity store of `environment`: live's, or the Sandpit's (NoSandpit when the portal has none)."""
+        if environment is Environment.LIVE:
+            return self._keys
+        if self._sandpit_keys is None:
+            raise NoSandpit
+        return self._sandpit_keys
+
+    async def ao_keys(
+        self, principal: Principal | None = None, *, environment: Environment = Environment.LIVE
+    ) -> tuple[list[StoredKey], int]:
+        """The AO API keys of `environment` (of `principal` if given) as operators see them, and how many
+        there are: never a portal session's. SandpitUnreachable when the Sandpit's database does not answer."""
+        keys = self._keys_of(environment)
+        try:
+            return await keys.listing(PrincipalKind.AO, principal=principal)
+        except _DATABASE_AWAY as error:
+            if environment is Environment.LIVE:
+                raise
+            _log.warning("sandpit_unreachable", doing="listing keys", error=type(error).__name__)
+            raise SandpitUnreachable from error
+
+    async def issue_ao_key(
+        self, ao_id: str, label: str, *, by: str, environment: Environment = Environment.LIVE
+    ) -> IssuedKey:
         """A new API key for the AO (NotInRegister unless it is in the register), kept in the audit of account
-        changes in the same transaction."""
+        changes. A live key is issued in the same transaction as its audit; a Sandpit key (`lrs_sbx_…`) in
+        the Sandpit's own database (decision 0060), so it is revoked again when its audit cannot be kept
+        (SandpitUnreachable when that database does not answer: no key)."""
         self._require_registered(ao_id)
-        async with self._accounts.transaction() as connection:
-            issued = await self._keys.issue(Principal(PrincipalKind.AO, ao_id), label, connection=connection)
-            await self._accounts.record_change(
-                connection, by, str(issued.principal), AccountChange.AO_KEY_ISSUED, f"key {issued.key_id}"
-            )
+        principal = Principal(PrincipalKind.AO, ao_id)
+        keys = self._keys_of(environment)
+        if environment is Environment.LIVE:
+            async with self._accounts.transaction() as connection:
+                issued = await keys.issue(principal, label, connection=connection)
+                await self._accounts.record_change(
+                    connection, by, str(issued.principal), AccountChange.AO_KEY_ISSUED, f"key {issued.key_id}"
+                )
+        else:
+            try:
+                issued = await keys.issue(principal, label)
+            except _DATABASE_AWAY as error:
+                _log.warning("sandpit_unreachable", doing="issuing a key", error=type(error).__name__)
+                raise SandpitUnreachable from error
+            try:
+                async with self._accounts.transaction() as connection:
+                    await self._accounts.record_change(
+                        connection,
+                        by,
+                        str(issued.principal),
+                        AccountChange.AO_KEY_ISSUED,
+                        f"Sandpit key {issued.key_id}",
+                    )
+            except BaseException:
+                try:
+                    await keys.revoke([issued.key_id])  # no key without its audit
+                except _DATABASE_AWAY as error:
+                    _log.error("sandpit_key_not_audited", ao_id=ao_id, key_id=issued.key_id, error=type(error).__name__)
+                raise
+        _log.info("ao_key_issued", ao_id=ao_id, key_id=issued.key_id, environment=environment.value)
         return issued
 
-    async def revoke_ao_key(self, key_id: str, *, by: str) -> Principal | None:
-        """Revokes an AO's API key (only those the portal lists), kept in the audit in the same transaction;
-        the AO, or None when there was no such key to revoke."""
-        async with self._accounts.transaction() as connection:
-            ao = await self._keys.revoke_ao_key(key_id, connection=connection)
+    async def revoke_ao_key(
+        self, key_id: str, *, by: str, environment: Environment = Environment.LIVE
+    ) -> Principal | None:
+        """Revokes an AO's API key of `environment` (only those the portal lists), kept in the audit (a live
+        key's in the same transaction; a Sandpit key's just after its revocation in the Sandpit's database, never
+        before it); the AO, or None when there was no such key to revoke. SandpitUnreachable when the Sandpit's
+        database does not answer."""
+        keys = self._keys_of(environment)
+        if environment is Environment.LIVE:
+            async with self._accounts.transaction() as connection:
+                ao = await keys.revoke_ao_key(key_id, connection=connection)
+                if ao is not None:
+                    await self._accounts.record_change(
+                        connection, by, str(ao), AccountChange.AO_KEY_REVOKED, f"key {key_id}"
+                    )
+        else:
+            try:
+                ao = await keys.revoke_ao_key(key_id)
+            except _DATABASE_AWAY as error:
+                _log.warning("sandpit_unreachable", doing="revoking a key", error=type(error).__name__)
+                raise SandpitUnreachable from error
             if ao is not None:
-                await self._accounts.record_change(
-                    connection, by, str(ao), AccountChange.AO_KEY_REVOKED, f"key {key_id}"
-                )
+                async with self._accounts.transaction() as connection:
+                    await self._accounts.record_change(
+                        connection, by, str(ao), AccountChange.AO_KEY_REVOKED, f"Sandpit key {key_id}"
+                    )
+        if ao is not None:
+            _log.info("ao_key_revoked", ao_id=ao.id, key_id=key_id, environment=environment.value)
         return ao
 
     async def changes(self, *, limit: int, older_than: int | None = None) -> list[ChangeRecord]:

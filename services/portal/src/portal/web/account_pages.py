@@ -10,8 +10,9 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from lrs_contracts.environments import Environment
 from lrs_contracts.text import refused_character
-from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, StoredKey
 from portal.accounts import (
     AO_ID_PATTERN,
     USERNAME_PATTERN,
@@ -23,7 +24,7 @@ from portal.accounts import (
     NotInRegister,
     Role,
 )
-from portal.auth import LinkNotSent, LinkShareUsed, SignedIn
+from portal.auth import LinkNotSent, LinkShareUsed, NoSandpit, SandpitUnreachable, SignedIn
 from portal.reset_links import UK
 from portal.store import AccountExists, AccountNotFound
 from portal.web.common import (
@@ -44,6 +45,7 @@ router = APIRouter(include_in_schema=False)
 RECENT_CHANGES = 10  # on the accounts page; the rest a page at a time
 CHANGE_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit a bigint
 CHANGES_PAGE = 50
+NEW_FORMS = {"role": "ao", "first_link": "yes", "key_environment": Environment.LIVE.value}  # as first shown
 
 
 DUTIES = {
@@ -115,9 +117,17 @@ async def _accounts_page(
     keys_of: str | None = None,
 ) -> HTMLResponse:
     portal = portal_of(request)
-    keys, keys_total = await portal.keys.listing(
-        PrincipalKind.AO, principal=Principal(PrincipalKind.AO, keys_of) if keys_of else None
-    )
+    keys_principal = Principal(PrincipalKind.AO, keys_of) if keys_of else None
+    keys, keys_total = await portal.auth.ao_keys(keys_principal)
+    sandpit_keys: list[StoredKey] = []
+    sandpit_keys_total, sandpit_away = 0, False
+    if portal.auth.has_sandpit:
+        try:  # the page is live's first: a Sandpit database away leaves its keys unlisted, not the page unshown
+            sandpit_keys, sandpit_keys_total = await portal.auth.ao_keys(
+                keys_principal, environment=Environment.SANDPIT
+            )
+        except SandpitUnreachable:
+            sandpit_away = True
     listed, shown, listing_errors = _listing_of(request)
     accounts, next_after = await portal.auth.accounts(listed)
     if listing_errors:
@@ -130,13 +140,17 @@ async def _accounts_page(
         "first_accounts": _page_link(listed, None) if listed.after else None,
         "keys": keys,
         "keys_total": keys_total,
+        "issues_sandpit_keys": portal.auth.has_sandpit,
+        "sandpit_keys": sandpit_keys,
+        "sandpit_keys_total": sandpit_keys_total,
+        "sandpit_away": sandpit_away,
         "keys_of": keys_of or "",
         "issued": issued,
         "sent": sent,
         "revoked": revoked,
         "sends_links": portal.password_emails is not None,
         "errors": {**listing_errors, **(errors or {})},
-        "values": values or {"role": "ao", "first_link": "yes"},
+        "values": values or NEW_FORMS,
         "duties": DUTIES,
         "changes": await portal.auth.changes(limit=RECENT_CHANGES),
     }
@@ -454,22 +468,57 @@ async def _email_link(request: Request, username: str, user: SignedIn) -> Respon
     return await see_other_telling(request, user, "/ops/accounts", sent=sent)
 
 
+KEY_ENVIRONMENTS = {Environment.LIVE.value: Environment.LIVE, Environment.SANDPIT.value: Environment.SANDPIT}
+
+
+def _key_environment(chosen: str) -> Environment:
+    """The environment a key form names: live when it names none (a form from before the choice)."""
+    found = KEY_ENVIRONMENTS.get(chosen or Environment.LIVE.value)
+    if found is None:
+        raise PageError("bad_form")
+    return found
+
+
+def _key_kind(environment: Environment, has_sandpit: bool) -> str:
+    """What the page calls a key just issued: its environment said whenever the portal issues both."""
+    if environment is Environment.SANDPIT:
+        return "Sandpit API key"
+    return "Live API key" if has_sandpit else "API key"
+
+
 @router.post("/ops/keys")
 async def issue_key(request: Request, user: AccountsOperator) -> Response:
+    """Issues an AO an API key, shown once: a live one, or one of the Sandpit's (`lrs_sbx_…`, decision 0060)
+    in the Sandpit's identity store, for rehearsing with `lrs --sandpit` or the Sandpit's API."""
     form = await checked_form(request, user)
     ao_id = field(form, "key_ao_id").upper()
+    values = {**NEW_FORMS, "key_ao_id": ao_id, "label": field(form, "label")}
+    values["key_environment"] = field(form, "key_environment") or Environment.LIVE.value
+    auth = portal_of(request).auth
+    environment = KEY_ENVIRONMENTS.get(values["key_environment"])
+    if environment is not Environment.LIVE and (environment is None or not auth.has_sandpit):
+        why = "Choose Live or Sandpit" if auth.has_sandpit else "This portal has no Sandpit: issue a live key"
+        return await _accounts_page(request, user, errors={"key_environment": why}, values=values, status=400)
     if not AO_ID_PATTERN.fullmatch(ao_id):
         errors = {"key_ao_id": "Enter the AO's recognition number, like RN9037"}
-        return await _accounts_page(request, user, errors=errors, status=400)
+        return await _accounts_page(request, user, errors=errors, values=values, status=400)
     if refused := refused_character(field(form, "label"), one_line=True):
         errors = {"label": f"The label holds {refused}: type it again"}
-        return await _accounts_page(request, user, errors=errors, status=400)
+        return await _accounts_page(request, user, errors=errors, values=values, status=400)
     label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
     try:
-        key = await portal_of(request).auth.issue_ao_key(ao_id, label, by=user.account.who)
+        key = await auth.issue_ao_key(ao_id, label, by=user.account.who, environment=environment)
     except NotInRegister as error:
-        return await _accounts_page(request, user, errors={"key_ao_id": str(error)}, status=400)
-    issued = {"what": f"API key for ao:{ao_id} (shown once)", "secret": key.token}
+        return await _accounts_page(request, user, errors={"key_ao_id": str(error)}, values=values, status=400)
+    except SandpitUnreachable:
+        why = "The Sandpit's database did not answer, so no key was issued: try again in a few minutes"
+        return await _accounts_page(request, user, errors={"key_environment": why}, values=values, status=503)
+    sandpit = environment is Environment.SANDPIT
+    issued = {
+        "what": f"{_key_kind(environment, auth.has_sandpit)} for ao:{ao_id} (shown once)",
+        "secret": key.token,
+        "sandpit": sandpit,
+    }
     return await see_other_telling(request, user, f"/ops/accounts?keys_of={quote(ao_id)}", issued=issued)
 
 
@@ -484,15 +533,27 @@ async def confirm_revoke_key(
     key_id: str,
     user: AccountsOperator,
     keys_of: Annotated[str | None, Query(max_length=20)] = None,
+    environment: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    """The confirmation step: the key, whose AO's systems stop reaching the LRS with it."""
+    """The confirmation step: the key, whose AO's systems stop reaching the LRS (or its Sandpit) with it."""
     keys_of = (keys_of or "").strip().upper()
     listed_of = Principal(PrincipalKind.AO, keys_of) if AO_ID_PATTERN.fullmatch(keys_of) else None
-    keys, _ = await portal_of(request).keys.listing(PrincipalKind.AO, principal=listed_of)
+    chosen = _key_environment((environment or "").strip())
+    try:
+        keys, _ = await portal_of(request).auth.ao_keys(listed_of, environment=chosen)
+    except NoSandpit:
+        raise PageError("not_found", "This portal has no Sandpit.") from None
+    except SandpitUnreachable:
+        raise PageError("unavailable", "The Sandpit's database did not answer.") from None
     key = next((key for key in keys if key.key_id == key_id), None)
     if key is None:
         raise PageError("not_found", "That key is revoked already, or is not an AO's API key.")
-    context = {"key": key, "keys_of": keys_of if listed_of else "", "back": _keys_page(keys_of)}
+    context = {
+        "key": key,
+        "keys_of": keys_of if listed_of else "",
+        "back": _keys_page(keys_of),
+        "sandpit": chosen is Environment.SANDPIT,
+    }
     return render(request, "ops_key_revoke.html", context, user=user)
 
 
@@ -502,11 +563,26 @@ async def revoke_key(request: Request, key_id: str, user: AccountsOperator) -> R
     if refused_character(key_id, one_line=True):  # no key has one
         raise PageError("not_found")
     keys_of = field(form, "keys_of")  # back to the AO's keys the key was listed among
+    environment = _key_environment(field(form, "environment"))
     if field(form, "confirmed") != "yes":  # a form from before the confirmation step: ask first
         asked = f"/ops/keys/{quote(key_id, safe='')}/revoke"
-        return see_other(f"{asked}?{urlencode({'keys_of': keys_of})}" if keys_of else asked)
-    ao = await portal_of(request).auth.revoke_ao_key(key_id, by=user.account.who)
+        query = {"keys_of": keys_of} if keys_of else {}
+        if environment is Environment.SANDPIT:
+            query["environment"] = environment.value
+        return see_other(f"{asked}?{urlencode(query)}" if query else asked)
+    try:
+        ao = await portal_of(request).auth.revoke_ao_key(key_id, by=user.account.who, environment=environment)
+    except NoSandpit:
+        raise PageError("not_found", "This portal has no Sandpit.") from None
+    except SandpitUnreachable:
+        raise PageError("unavailable", "The Sandpit's database did not answer: the key is not revoked yet.") from None
     if ao is None:  # only the AO keys listed
         raise PageError("not_found")
-    revoked = {"what": f"API key {key_id} of {ao} revoked", "body": "Systems using it can no longer reach the LRS."}
+    if environment is Environment.SANDPIT:
+        revoked = {
+            "what": f"Sandpit API key {key_id} of {ao} revoked",
+            "body": "Systems using it can no longer reach the Sandpit.",
+        }
+    else:
+        revoked = {"what": f"API key {key_id} of {ao} revoked", "body": "Systems using it can no longer reach the LRS."}
     return await see_other_telling(request, user, _keys_page(keys_of), revoked=revoked)
