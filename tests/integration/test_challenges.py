@@ -131,6 +131,7 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
             "title": "GCSE Mathematics",
             "award_date": "2024-05-20",
             "grade": "7",
+            "uln": learner_uln,
         }
         assert created.headers["location"] == f"/v1/challenges/{challenge_id}"
 
@@ -388,3 +389,58 @@ async def test_a_merged_learner_is_one_person_for_challenges_whichever_uln_they_
     assert by_id.status_code == 200
     assert [item["challenge_id"] for item in by_uln.json()["items"]] == [raised.json()["challenge_id"]]
     assert stranger.status_code == 403 and "sees only the challenges they raised" in stranger.json()["detail"]
+
+
+async def test_the_ao_finds_a_merged_learners_challenge_by_the_uln_it_recorded_the_achievement_under(
+    kafka_bootstrap: str, challenges_app: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """Decision 0162: the master ULN raises a challenge on what the AO recorded under the ULN merged into it. The AO
+    knows its record by the merged ULN: its `?uln=` finds the challenge by either ULN, and the challenge and its
+    event say which ULN the AO recorded it under; the learner's own list and filter keep the raising ULN's meaning."""
+    ao_id, master, merged_uln = random_ao(), random_uln(), random_uln()
+    events = Events(ao_id=ao_id)
+    await produce(
+        kafka_bootstrap,
+        "",
+        [record(merged(master, merged_uln), master, topic=LEARNERS), record(events.recorded(merged_uln), merged_uln)],
+    )
+    as_master, as_ao = await bearer(pool, f"learner:{master}"), await bearer(pool, f"ao:{ao_id}")
+    as_other_ao = await bearer(pool, f"ao:{random_ao()}")
+    body = {"achievement_id": str(events.achievement_id(merged_uln)), "reason": "My grade is wrong"}
+
+    async with TopicTail(kafka_bootstrap) as tail:
+        raised = await raise_once_known(challenges_app, body, as_master)
+        challenge_id = raised.json()["challenge_id"]
+
+        async def ours() -> list[tuple[bytes, bytes]]:
+            return [
+                (key, value)
+                for key, value in await tail.poll()
+                if challenge_id in decode_envelope(value).correlation_id
+            ]
+
+        published = await eventually(lambda: _at_least(ours, 1), within=30, what="the raise on the topic")
+    by_recorded = await challenges_app.get("/v1/challenges", params={"uln": merged_uln}, headers=as_ao)
+    by_raising = await challenges_app.get("/v1/challenges", params={"uln": master}, headers=as_ao)
+    by_another = await challenges_app.get("/v1/challenges", params={"uln": random_uln()}, headers=as_ao)
+    counted = await challenges_app.get("/v1/challenges/open-counts", params={"uln": merged_uln}, headers=as_ao)
+    other_ao = await challenges_app.get("/v1/challenges", params={"uln": merged_uln}, headers=as_other_ao)
+    learners = await challenges_app.get("/v1/challenges", params={"uln": master}, headers=as_master)
+    stored = await pool.fetchrow(
+        "SELECT uln, recorded_uln FROM challenges.challenges WHERE challenge_id = $1", uuid.UUID(challenge_id)
+    )
+
+    assert raised.status_code == 201, raised.text
+    assert (raised.json()["uln"], raised.json()["achievement"]["uln"]) == (master, merged_uln)
+    assert [item["challenge_id"] for item in by_recorded.json()["items"]] == [challenge_id], by_recorded.text
+    [shown] = by_recorded.json()["items"]
+    assert (shown["uln"], shown["achievement"]["uln"]) == (master, merged_uln)
+    assert [item["challenge_id"] for item in by_raising.json()["items"]] == [challenge_id]
+    assert by_another.json()["items"] == []
+    assert counted.json()["open"] == 1
+    assert other_ao.json()["items"] == []
+    assert [item["challenge_id"] for item in learners.json()["items"]] == [challenge_id]
+    assert (stored["uln"], stored["recorded_uln"]) == (master, merged_uln)
+    [raised_event] = [decode_envelope(value) for _, value in published]
+    assert raised_event.event_type == "lrs.challenge.raised.v2"
+    assert (raised_event.data["uln"], raised_event.data["achievement"]["uln"]) == (master, merged_uln)

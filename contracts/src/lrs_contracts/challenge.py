@@ -43,12 +43,19 @@ def resolution_label(value: str) -> str:
 
 class ChallengedAchievement(Contract):
     """The challenged achievement as the PLR log had it when the challenge was raised, for the people who
-    read the challenge: its qualification, award date and grade (the achievement id names it)."""
+    read the challenge: its qualification, award date and grade (the achievement id names it), and the ULN
+    the AO recorded it under, which is not the challenge's `uln` when a ULN merged into the learner's holds
+    it (decision 0162)."""
 
     qualification_number: str = Field(description="normalised 8-character QAN or unit reference")
     title: str | None = Field(default=None, description="the qualification's title from the catalogue, if known")
     award_date: date
     grade: str | None = None
+    uln: str | None = Field(
+        default=None,
+        pattern=ULN_PATTERN,
+        description="the ULN the AO recorded the achievement under; absent in events written before this field existed",
+    )
 
 
 class ChallengeRaisedV1(Contract):

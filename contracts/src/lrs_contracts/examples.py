@@ -802,7 +802,11 @@ _CHALLENGE_EXAMPLES = (
             uln=LILY,
             reason_sealed=_sealed("challenge-reason"),
             achievement=ChallengedAchievement(
-                qualification_number=GCSE_ENGLISH_LITERATURE, title=GCSE_TITLE, award_date=GCSE_AWARDED, grade="7"
+                qualification_number=GCSE_ENGLISH_LITERATURE,
+                title=GCSE_TITLE,
+                award_date=GCSE_AWARDED,
+                grade="7",
+                uln=LILY,
             ),
         ),
         f"learner:{LILY}",

@@ -91,6 +91,12 @@ class ChallengedAchievementPublic(BaseModel):
     title: str | None = Field(description="the qualification's title from the catalogue, if known")
     award_date: date
     grade: str | None
+    uln: str | None = Field(
+        default=None,
+        description="the ULN the awarding organisation recorded the achievement under: the challenge's own `uln`"
+        " is the learner's who raised it, another when a ULN merged into theirs holds the achievement; null for a"
+        " challenge raised before this was kept",
+    )
 
     @staticmethod
     def of(achievement: ChallengedAchievement | None) -> ChallengedAchievementPublic | None:
@@ -102,6 +108,7 @@ class ChallengedAchievementPublic(BaseModel):
             title=achievement.title,
             award_date=achievement.award_date,
             grade=achievement.grade,
+            uln=achievement.uln,
         )
 
 
@@ -322,7 +329,9 @@ async def raise_challenge(
         "matches): `state=raised&state=acknowledged` lists the open ones. A full page carries `next`: pass "
         "it back as `after` for the page that follows (the list goes on from the last challenge shown, so "
         "challenges raised meanwhile neither repeat nor shift a page). An AO's `ao_id` other than its own, or a "
-        "learner's `uln` not theirs, is refused 403, as another AO's batches and reports are."
+        "learner's `uln` not theirs, is refused 403, as another AO's batches and reports are. An AO's `uln` finds "
+        "a challenge by the ULN the learner raised it under or by the one the AO recorded the achievement under "
+        "(`achievement.uln`): they differ when the latter was merged into the former."
     ),
     responses=problem_responses(401, 403, 422),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),

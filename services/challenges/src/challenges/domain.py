@@ -75,11 +75,14 @@ OPEN_STATES = frozenset((ChallengeState.RAISED, ChallengeState.ACKNOWLEDGED))
 @dataclass(frozen=True)
 class ChallengeQuery:
     """Which challenges to list: each filter given narrows the list (any of its values matches), and a
-    page holds at most `limit`, newest first, starting after `after`."""
+    page holds at most `limit`, newest first, starting after `after`. `ulns` are the ULNs of the learner who
+    raised them; with `ulns_as_recorded` too those the challenged achievements were recorded under (an AO
+    knows an achievement by the ULN it recorded it under, which a merge does not change: decision 0162)."""
 
     states: frozenset[ChallengeState] | None = None
     ao_id: str | None = None
     ulns: frozenset[str] | None = None
+    ulns_as_recorded: bool = False
     after: PagePosition | None = None
     limit: int = 100
 
@@ -100,9 +103,12 @@ def within_reach(
 ) -> ChallengeQuery | None:
     """The query narrowed to what the principal may see: an AO its own achievements' challenges, a learner
     the ones they raised under any of their ULNs (`learner_ulns`: a merged learner is one person), an operator
-    anyone's; None when a filter asks for what it may not see."""
+    anyone's; None when a filter asks for what it may not see. An AO's ULNs find a challenge by the ULN it
+    recorded the achievement under as well as by the one that raised it."""
     if principal.kind is PrincipalKind.AO:
-        return None if query.ao_id not in (None, principal.id) else replace(query, ao_id=principal.id)
+        if query.ao_id not in (None, principal.id):
+            return None
+        return replace(query, ao_id=principal.id, ulns_as_recorded=query.ulns is not None)
     if principal.kind is PrincipalKind.LEARNER:
         own = frozenset((principal.id, *learner_ulns))
         if query.ulns is not None and not query.ulns <= own:
@@ -125,7 +131,7 @@ class AchievementOnRecord:
     title: str | None = None
 
     def described(self) -> ChallengedAchievement | None:
-        """What a person recognises it by, when the record knows it."""
+        """What a person recognises it by, when the record knows it, and the ULN its AO knows it by."""
         if self.qualification_number is None or self.award_date is None:
             return None
         return ChallengedAchievement(
@@ -133,6 +139,7 @@ class AchievementOnRecord:
             title=self.title,
             award_date=self.award_date,
             grade=self.grade,
+            uln=self.uln,
         )
 
 

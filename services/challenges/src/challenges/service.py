@@ -202,6 +202,7 @@ class ChallengeService:
         found = await self._store.list(
             ao_id=reachable.ao_id,
             ulns=reachable.ulns,
+            ulns_as_recorded=reachable.ulns_as_recorded,
             states=reachable.states,
             after=reachable.after,
             limit=reachable.limit + 1,
@@ -213,7 +214,11 @@ class ChallengeService:
         ULNs (its states, position and limit play no part)."""
         reachable = reachable_query(query, principal, await self._ulns_of(principal))
         counts = dict.fromkeys(sorted(OPEN_STATES), 0)
-        counts.update(await self._store.open_counts(ao_id=reachable.ao_id, ulns=reachable.ulns))
+        counts.update(
+            await self._store.open_counts(
+                ao_id=reachable.ao_id, ulns=reachable.ulns, ulns_as_recorded=reachable.ulns_as_recorded
+            )
+        )
         return counts
 
     async def _ulns_of(self, principal: Principal) -> frozenset[str]:

@@ -52,12 +52,35 @@ def _challenge(row: asyncpg.Record) -> Challenge:
                 title=row["title"],
                 award_date=row["award_date"],
                 grade=row["grade"],
+                uln=row["recorded_uln"],
             )
             if row["qualification_number"] is not None and row["award_date"] is not None
             else None
         ),
         correcting_batch_id=row["correcting_batch_id"],
     )
+
+
+def _filtered(
+    ao_id: str | None,
+    ulns: Collection[str] | None,
+    ulns_as_recorded: bool,
+    also: list[str],
+    arguments: list[object],
+) -> tuple[str, list[object]]:
+    """The WHERE clause of the conditions `also` (of `arguments`, from $1) and the filters given, and every
+    argument in order. With `ulns_as_recorded` (an AO's, decision 0162) a ULN finds a challenge raised under it
+    or on an achievement recorded under it: PostgreSQL reads both columns' indexes together (a bitmap OR). One
+    ULN is an equality, as `where_given` makes it: planned generically, `= ANY` of both columns drew the AO's
+    whole index into the bitmap."""
+    if ulns is not None and ulns_as_recorded:
+        number, asked = len(arguments) + 1, sorted(ulns)
+        matches = f"= ${number}" if len(asked) == 1 else f"= ANY(${number}::text[])"
+        also = [*also, f"(uln {matches} OR recorded_uln {matches})"]
+        arguments = [*arguments, asked[0] if len(asked) == 1 else asked]
+        ulns = None
+    where, values = where_given({"ao_id": ao_id, "uln": ulns}, also=also, first=len(arguments) + 1)
+    return where, [*arguments, *values]
 
 
 def _in_states(states: Collection[ChallengeState]) -> str:
@@ -91,8 +114,8 @@ class ChallengeUnitOfWork:
         inserted = await self._connection.execute(
             "INSERT INTO challenges.challenges"
             " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at,"
-            " qualification_number, award_date, grade, title)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+            " qualification_number, award_date, grade, title, recorded_uln)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
             challenge.challenge_id,
             challenge.achievement_id,
             challenge.ao_id,
@@ -104,6 +127,7 @@ class ChallengeUnitOfWork:
             achievement.award_date if achievement else None,
             achievement.grade if achievement else None,
             achievement.title if achievement else None,
+            achievement.uln if achievement else None,
         )
         if inserted != "INSERT 0 1":
             raise OpenChallengeExists(await self._connection.fetchval(_OPEN_ON_ACHIEVEMENT, challenge.achievement_id))
@@ -172,34 +196,35 @@ class ChallengeStore:
         *,
         ao_id: str | None = None,
         ulns: Collection[str] | None = None,
+        ulns_as_recorded: bool = False,
         states: Collection[ChallengeState] | None = None,
         after: PagePosition | None = None,
         limit: int = 100,
     ) -> list[Challenge]:
         """The newest `limit` challenges that match every filter given (any of the ULNs, any of the
-        states), after `after` in the list's order (newest first, then by id).
+        states), after `after` in the list's order (newest first, then by id). The ULNs are the raising
+        learner's; with `ulns_as_recorded` those the achievements were recorded under too.
 
         Each set of filters has a statement of its own (`where_given`), over an index in the list's
         order (migrations 0006, 0007): one statement for all of them read the whole table once generic."""
         also, positions = beyond(after, at="raised_at", row_id="challenge_id", newest_first=True) if after else ([], [])
         if states is not None:
             also.append(_in_states(states))
-        where, values = where_given({"ao_id": ao_id, "uln": ulns}, also=also, first=len(positions) + 1)
+        where, values = _filtered(ao_id, ulns, ulns_as_recorded, also, positions)
         rows = await self._pool.fetch(
             f"SELECT * FROM challenges.challenges{where} ORDER BY raised_at DESC, challenge_id"
-            f" LIMIT ${len(positions) + len(values) + 1}",
-            *positions,
+            f" LIMIT ${len(values) + 1}",
             *values,
             limit,
         )
         return [_challenge(row) for row in rows]
 
     async def open_counts(
-        self, *, ao_id: str | None = None, ulns: Collection[str] | None = None
+        self, *, ao_id: str | None = None, ulns: Collection[str] | None = None, ulns_as_recorded: bool = False
     ) -> dict[ChallengeState, int]:
-        """How many open challenges match the filters given, by state: read over the open ones alone (an
-        AO's from migration 0007's index)."""
-        where, values = where_given({"ao_id": ao_id, "uln": ulns}, also=[_in_states(OPEN_STATES)])
+        """How many open challenges match the filters given (the ULNs as `list` takes them), by state: read
+        over the open ones alone (an AO's from migration 0007's index)."""
+        where, values = _filtered(ao_id, ulns, ulns_as_recorded, [_in_states(OPEN_STATES)], [])
         rows = await self._pool.fetch(
             f"SELECT state, count(*) AS n FROM challenges.challenges{where} GROUP BY state", *values
         )

@@ -78,3 +78,69 @@ def test_a_challenged_achievement_shows_its_qualification_as_the_plr_does() -> N
     )
     assert shown is not None
     assert (shown.qualification_number, shown.subject_code) == ("6001166X", "600/1166/X")
+
+
+def test_a_challenge_on_an_achievement_under_a_merged_uln_keeps_both_ulns() -> None:
+    """Decision 0162: the learner's own views read the challenge's `uln` (the master's, who raised it); the AO
+    knows its achievement by the ULN it recorded it under, which the challenge keeps as `achievement.uln`."""
+    import secrets
+    from datetime import UTC, date, datetime
+
+    from challenges.api import ChallengePublic
+    from challenges.domain import evolve, raise_challenge
+    from lrs_platform.keyring import DATA_KEY_BYTES, LearnerKey
+
+    recorded = AchievementOnRecord(
+        ON_RECORD.achievement_id, MERGED_INTO_LEARNER, "RN5133", False, "6001166X", date(2024, 8, 22), "7"
+    )
+    target = challenge_target(recorded, {LEARNER, MERGED_INTO_LEARNER}, None)
+    key = LearnerKey(LEARNER, secrets.token_bytes(DATA_KEY_BYTES))
+
+    event = raise_challenge(
+        uuid.uuid4(), target.achievement_id, target.ao_id, LEARNER, "wrong grade", key, target.described()
+    )
+    shown = ChallengePublic.of(evolve(None, event, datetime(2024, 9, 2, tzinfo=UTC), key))
+
+    assert (event.uln, event.achievement.uln if event.achievement else None) == (LEARNER, MERGED_INTO_LEARNER)
+    assert (shown.uln, shown.achievement.uln if shown.achievement else None) == (LEARNER, MERGED_INTO_LEARNER)
+
+
+def test_an_aos_uln_filter_also_finds_the_uln_it_recorded_the_achievement_under() -> None:
+    from challenges.domain import ChallengeQuery, within_reach
+    from lrs_platform.identity import Principal
+
+    asked = ChallengeQuery(ulns=frozenset({MERGED_INTO_LEARNER}))
+
+    by_ao = within_reach(asked, Principal.parse("ao:RN5133"))
+    by_learner = within_reach(asked, Principal.parse(f"learner:{LEARNER}"), {LEARNER, MERGED_INTO_LEARNER})
+    by_operator = within_reach(asked, Principal.parse("operator:ops"))
+
+    assert by_ao == ChallengeQuery(ao_id="RN5133", ulns=asked.ulns, ulns_as_recorded=True)
+    assert by_learner == asked  # the ones they raised, under any of their ULNs: as before
+    assert by_operator == asked
+    assert within_reach(ChallengeQuery(), Principal.parse("ao:RN5133")) == ChallengeQuery(ao_id="RN5133")
+
+
+def test_a_uln_asked_as_recorded_matches_either_column_with_its_arguments_numbered_after_the_others() -> None:
+    from challenges.store import _filtered
+
+    after = ["raised_at <= $1", "(raised_at < $1 OR challenge_id > $2)"]
+    one, several = {LEARNER}, {LEARNER, MERGED_INTO_LEARNER}
+
+    assert _filtered("RN5133", one, True, after, [1, 2]) == (
+        " WHERE raised_at <= $1 AND (raised_at < $1 OR challenge_id > $2)"
+        " AND (uln = $3 OR recorded_uln = $3) AND ao_id = $4",
+        [1, 2, LEARNER, "RN5133"],
+    )
+    assert _filtered("RN5133", several, True, [], []) == (
+        " WHERE (uln = ANY($1::text[]) OR recorded_uln = ANY($1::text[])) AND ao_id = $2",
+        [sorted(several), "RN5133"],
+    )
+    assert _filtered("RN5133", one, False, [], []) == (" WHERE ao_id = $1 AND uln = $2", ["RN5133", LEARNER])
+
+
+def test_a_challenge_raised_before_the_recorded_uln_was_kept_still_reads() -> None:
+    from lrs_contracts.challenge import ChallengedAchievement
+
+    older = ChallengedAchievement.model_validate({"qualification_number": "6001166X", "award_date": "2024-08-22"})
+    assert older.uln is None

@@ -39,7 +39,7 @@ RAISED_AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 ULN, MERGED_ULN, AO = "1000000043", "1026893096", "RN5133"
 ACHIEVEMENT_ID = uuid.UUID("66666666-7777-4888-9999-000000000000")
 MATHS = ChallengedAchievement(
-    qualification_number="6001166X", title="GCSE Mathematics", award_date=date(2026, 8, 20), grade="4"
+    qualification_number="6001166X", title="GCSE Mathematics", award_date=date(2026, 8, 20), grade="4", uln=ULN
 )
 CORRECTING, OTHER_LEARNERS, EARLIER = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 AS_AO = Principal.parse(f"ao:{AO}")

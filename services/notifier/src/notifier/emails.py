@@ -234,12 +234,16 @@ def challenge_raised_email(
     # The learner's full ULN stays out of the email: the AO reads it from the challenge page. What the
     # achievement is (qualification, award date, grade) names no learner: the AO recognises its own result by it.
     achievement = _achievement_shown(raised)
+    # The ULN the AO recorded the achievement under (decision 0162): the raising learner's may be another, merged
+    # with it. An event written before challenges kept it has the raising learner's alone.
+    on_record = raised.achievement if isinstance(raised, ChallengeRaised) else None
+    uln = on_record.uln if on_record is not None and on_record.uln is not None else raised.uln
     context = {
         "contact": contact,
         "raised": raised,
         "achievement": achievement,
         "reason": None if reason is None else with_bidi_controls_shown(reason),
-        "uln_masked": mask_uln(raised.uln),
+        "uln_masked": mask_uln(uln),
         "link": challenge_page_url(public_base_url, raised.challenge_id),
         "held": released_at is not None,
         "raised_on": _uk_day(occurred_at),

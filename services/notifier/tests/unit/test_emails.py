@@ -315,3 +315,29 @@ def test_a_held_notice_says_the_day_it_was_raised_in_the_uk() -> None:
         released_at=datetime(2026, 6, 20, 9, 0, tzinfo=UTC),
     )
     assert "It was raised on 15 June 2026" in email.text and "It was raised on 15 June 2026" in email.html
+
+
+def test_a_challenge_email_masks_the_uln_the_ao_recorded_the_achievement_under() -> None:
+    """Decision 0162: 6936002314 merged into 1000000043, who challenges what the AO recorded under 6936002314. The AO
+    finds its record by 6936002314; an event written before challenges kept that ULN shows the raising learner's."""
+    raised = ChallengeRaised(
+        challenge_id=uuid.uuid4(),
+        achievement_id=uuid.uuid4(),
+        ao_id="RN5133",
+        uln="1000000043",
+        reason_sealed="s1.x",
+        achievement=ChallengedAchievement(
+            qualification_number="6001166X", award_date=date(2024, 8, 22), grade="4", uln="6936002314"
+        ),
+    )
+    contact = ChallengeContact("Ada", "Lovelace", "+44 20 7946 0000", "challenges@ao.example")
+    email = challenge_raised_email(EVENT_ID, raised, contact, DECIDED, reason="It was a 5", public_base_url=PORTAL)
+    assert raised.achievement is not None
+    older = raised.model_copy(update={"achievement": raised.achievement.model_copy(update={"uln": None})})
+    before = challenge_raised_email(EVENT_ID, older, contact, DECIDED, reason="It was a 5", public_base_url=PORTAL)
+
+    assert "Learner ULN:     ******2314" in email.text.splitlines()
+    assert "<td>******2314</td>" in email.html
+    for body in (email.text, email.html):
+        assert "******0043" not in body and "1000000043" not in body and "6936002314" not in body
+    assert "Learner ULN:     ******0043" in before.text.splitlines()

@@ -83,6 +83,21 @@ def test_a_challenge_page_names_the_achievement_as_a_person_knows_it_and_keeps_i
     assert f'data-achievement="id">{ACHIEVEMENT_ID}<' in page
 
 
+def test_a_merged_learners_challenge_names_the_uln_the_ao_recorded_the_achievement_under(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in()
+    shown = challenge()
+    shown["achievement"] = {**shown["achievement"], "uln": "6936002314"}  # type: ignore[dict-item]
+    with_a_challenge(portal, shown)
+
+    page = client.get(f"/challenges/{CHALLENGE_ID}").text
+
+    assert "Challenge to an achievement of ULN 6936002314" in page
+    assert "Raised by the learner under their ULN 1000000043, merged with 6936002314" in page
+    plain = challenge()
+    with_a_challenge(portal, plain)
+    assert "data-raised-as" not in client.get(f"/challenges/{CHALLENGE_ID}").text
+
+
 def test_a_challenge_corrected_since_says_its_grade_is_the_one_when_it_was_raised_not_now(
     portal: StubbedPortal,
 ) -> None:
