@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lrs_cli.challenge_commands import described, note_text, reason_text
+from lrs_cli.challenge_commands import described, note_text, reason_text, uln_shown
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
@@ -67,3 +67,10 @@ def test_a_resolution_is_shown_in_the_words_people_read() -> None:
     assert described({"challenge_id": "c1", "state": "resolved", "resolution": "upheld"}) == (
         "challenge c1: resolved (Data confirmed correct)"
     )
+
+
+def test_a_merged_learners_challenge_is_listed_under_the_uln_the_achievement_was_recorded_under() -> None:
+    raised_by_master = {"uln": "1000000043", "achievement": {"qualification_number": "6001166X", "uln": "6936002314"}}
+    assert uln_shown(raised_by_master) == "6936002314"
+    assert uln_shown({"uln": "1000000043", "achievement": None}) == "1000000043"  # raised before it was kept
+    assert uln_shown({"uln": "1000000043"}) == "1000000043"

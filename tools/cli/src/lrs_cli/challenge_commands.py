@@ -57,6 +57,13 @@ def reason_text(challenge: dict[str, Any]) -> Text:
     return Text(with_bidi_controls_shown(challenge["reason"]))
 
 
+def uln_shown(challenge: dict[str, Any]) -> str:
+    """The ULN the achievement was recorded under, as its AO knows it (decision 0162); the raising learner's when
+    the challenge does not say (raised before it was kept), or when it is the same."""
+    recorded: str | None = (challenge.get("achievement") or {}).get("uln")
+    return recorded or str(challenge["uln"])
+
+
 def note_text(challenge: dict[str, Any]) -> Text:
     """What the AO said resolving the challenge, for the learner. A note comes only with a resolution, so an erased
     learner's challenge not resolved never had one ("—"); resolved, the API does not say whether it had one that
@@ -119,7 +126,7 @@ def list_command(
                 challenge["challenge_id"],
                 challenge["raised_at"][:10],
                 challenge["state"],
-                challenge["uln"],
+                uln_shown(challenge),
                 challenge["achievement_id"],
                 reason_text(challenge),
                 _resolution_label(challenge),
