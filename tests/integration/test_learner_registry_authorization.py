@@ -53,7 +53,7 @@ async def test_another_provider_cannot_replace_a_registered_learners_details(sys
             "/v1/learners", json=_registration(learner, given_name=learner["given_name"].upper())
         )
     assert first.status_code == 201, first.text
-    assert (again.status_code, again.json()) == (200, {"registered": 0, "updated": 0, "unchanged": 1})
+    assert (again.status_code, again.json()) == (200, {"registered": 0, "updated": 0, "unchanged": 1, "merged": 0})
 
     async with await system.client("validation", _provider()) as other:
         hijack = await other.post("/v1/learners", json=_registration(learner, given_name="Mallory", family_name="Evil"))
