@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 from tests.support.databases import migrated_connection
@@ -367,3 +368,54 @@ async def test_a_reader_refuses_retry_skip_and_replay_which_only_the_writer_may_
         assert answer.status_code == 409, answer.text
         assert "This projector only reads" in answer.json()["detail"]
     assert listed.status_code == 200  # what is parked may still be read anywhere
+
+
+async def test_a_learner_read_again_applies_the_events_before_its_poison_and_skip_drops_the_poison(
+    fresh_database_url: str, kafka_bootstrap: str
+) -> None:
+    """Events before a parked head were applied before it was parked: read again (offsets set back, or parked
+    as `blocked` copies by a release before decision 0163) they are applied again, and skip drops the poison."""
+    prefix = new_prefix()
+    await create_topics(kafka_bootstrap, prefix)
+    uln = uln_for(uuid.uuid4().int % 1_000_000)
+    events = Events()
+    records = [
+        record(events.recorded(uln, grade="4"), uln, sequence=1),
+        Record(PLR, uln, b"\x00 not json", None),
+        record(events.recorded(uln, qan="60012345", grade="5"), uln, sequence=3),
+    ]
+
+    async def parked(app: App) -> list[tuple[int, str]]:
+        listed = (await app.get(OPERATOR, "/v1/admin/dlq", learner=uln)).json()["parked"]
+        return [(item["offset"], item["reason"]) for item in listed]
+
+    async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
+        positions = await produce(kafka_bootstrap, prefix, records)
+        await _wait_projected(app, positions)
+    first, poison, later = (offset for _, offset in positions)
+    expected = [(poison, "error"), (later, "blocked")]
+    connection = await asyncpg.connect(fresh_database_url)
+    try:
+        assert (await connection.execute(f'UPDATE "{LIVE_SCHEMA}".offsets SET next_offset = 0')) != "UPDATE 0"
+        async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
+            await _wait_projected(app, positions)
+            assert await parked(app) == expected  # the first event applied again, not held behind the poison
+            # as a release before decision 0163 left a re-read learner: a copy of the first event parked first
+            await connection.execute(
+                f'INSERT INTO "{LIVE_SCHEMA}".parked (topic, partition, "offset", park_key, reason, message_key,'
+                " value, kafka_timestamp_ms) VALUES ($1, $2, $3, $4, 'blocked', $5, $6, 0)",
+                PLR,
+                positions[0][0],
+                first,
+                uln,
+                uln.encode(),
+                records[0].value,
+            )
+        async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
+            skipped = await app.post(OPERATOR, f"/v1/admin/dlq/{uln}/skip", {"reason": "garbage from a test producer"})
+            assert skipped.status_code == 200, skipped.text
+            assert [(result["skipped"], result["still_parked"]) for result in skipped.json()["results"]] == [(1, 0)]
+            plr = (await app.get(f"learner:{uln}", f"/v1/learners/{uln}/plr")).json()["learning_events"]
+            assert sorted(event["grade"] for event in plr) == ["4", "5"]
+    finally:
+        await connection.close()

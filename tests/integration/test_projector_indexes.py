@@ -73,7 +73,7 @@ async def test_every_read_of_a_learner_or_batch_is_an_index_scan(connection: asy
     await model.load_snapshot(
         planner,
         Needs(frozenset(ulns), frozenset(ulns), frozenset({uuid.uuid4()}), frozenset({key})),
-        set(),
+        {},
     )
     await model.achievements(planner, ulns, "AO1")
     await model.achievements(planner, ulns)
@@ -118,7 +118,7 @@ async def test_the_snapshot_of_a_polls_keys_probes_the_primary_key_of_a_large_ta
     planner = Planner(connection)
     keys = frozenset((f"{n:010d}", "AO1", "60011662", datetime.date(2024, 6, 1)) for n in range(1, 10_001, 2))
 
-    await ReadModel(LIVE_SCHEMA).load_snapshot(planner, Needs(frozenset(), frozenset(), frozenset(), keys), set())
+    await ReadModel(LIVE_SCHEMA).load_snapshot(planner, Needs(frozenset(), frozenset(), frozenset(), keys), {})
 
     ((_, plan),) = planner.plans
     assert plan.startswith("Nested Loop"), plan  # not a hash or merge join over every row
@@ -168,7 +168,7 @@ async def test_a_polls_event_ids_are_not_looked_for_among_the_ids_from_before_ma
     counter = RowCounter(connection, "legacy_events")
     event_ids = frozenset(uuid.uuid4() for _ in range(5_000))
 
-    snapshot = await ReadModel(LIVE_SCHEMA).load_snapshot(counter, Needs(frozenset(), frozenset(), event_ids), set())
+    snapshot = await ReadModel(LIVE_SCHEMA).load_snapshot(counter, Needs(frozenset(), frozenset(), event_ids), {})
 
     assert snapshot.seen_event_ids == set()
     assert counter.rows_read == 0

@@ -98,9 +98,7 @@ async def test_a_database_from_before_marks_drops_copies_of_what_it_applied(fres
         applied = Message(PLR_TOPIC, 0, 0, uln.encode(), _decided(events.recorded(uln), events.batch_id, 1), 0)
         learner_event_id = uuid.uuid4()
         async with connection.transaction():  # as the projector before 0003 applied it: a row per event id
-            changes = project_batch(
-                await model.load_snapshot(connection, needs_of([]), set()), [decode_message(applied)]
-            )
+            changes = project_batch(await model.load_snapshot(connection, needs_of([]), {}), [decode_message(applied)])
             assert len(changes.history) == 1
             changes.marks.clear()
             await model.write(connection, changes, {}, publish_dead_letters=False)
@@ -117,7 +115,7 @@ async def test_a_database_from_before_marks_drops_copies_of_what_it_applied(fres
         )
         decoded = [decode_message(copy), decode_message(straddling)]
         async with connection.transaction():
-            changes = project_batch(await model.load_snapshot(connection, needs_of(decoded), set()), decoded)
+            changes = project_batch(await model.load_snapshot(connection, needs_of(decoded), {}), decoded)
             await model.write(connection, changes, {}, publish_dead_letters=False)
         assert changes.outcomes == {(PLR_TOPIC, "duplicate"): 1, (PLR_TOPIC, "applied"): 1}
         assert [entry.uln for entry in changes.history] == [later_uln]

@@ -29,12 +29,12 @@ async def test_the_projectors_learner_look_up_is_planned_for_the_table_as_it_is_
             await connection.execute(f"ANALYZE {learners}")
             for _ in range(10):  # PostgreSQL keeps a generic plan after five executions if it looks no dearer
                 async with connection.transaction():
-                    await model.load_snapshot(connection, needs, set())
+                    await model.load_snapshot(connection, needs, {})
             # the table grows faster than autovacuum analyses it, as when learners are registered in bulk
             await connection.execute(
                 f"INSERT INTO {learners} SELECT lpad(n::text, 10, '0'), true, 1, NULL FROM generate_series(2, 50000) n"
             )
-            plans = await _plans_of(connection, lambda: model.load_snapshot(connection, needs, set()))
+            plans = await _plans_of(connection, lambda: model.load_snapshot(connection, needs, {}))
     finally:
         await pool.close()
     [plan] = [plan for plan in plans if f"FROM {learners}" in plan]

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 import orjson
 from pydantic import ValidationError
 
-from lrs_contracts.envelope import EVENT_TYPE_PATTERN
+from lrs_contracts.envelope import EVENT_TYPE_PATTERN, Contract
 from lrs_contracts.identifiers import is_uuid
 
 ERROR = "lrs-error"
@@ -115,6 +115,26 @@ def peek_event(value: bytes | None) -> tuple[str | None, str | None]:
         event_id if isinstance(event_id, str) and is_uuid(event_id) else None,
         event_type if isinstance(event_type, str) and _EVENT_TYPE.fullmatch(event_type) else None,
     )
+
+
+def learners_named(payload: Contract) -> frozenset[str]:
+    """Every ULN an event names (`uln`, `master_uln`, `merged_uln`, ..., at any depth): a corrected copy of a
+    parked event must name the same ones, or it would put a fact on another learner's record, for good."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                if (name == "uln" or name.endswith("_uln")) and isinstance(inner, str):
+                    found.add(inner)
+                else:
+                    walk(inner)
+        elif isinstance(value, list | tuple):
+            for inner in value:
+                walk(inner)
+
+    walk(payload.model_dump(mode="json"))
+    return frozenset(found)
 
 
 @dataclass(frozen=True)

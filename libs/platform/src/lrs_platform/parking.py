@@ -21,7 +21,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Gauge
 
-from lrs_contracts.dead_letters import DeadLetter, Headers, dead_letter_topic, error_text, peek_event
+from lrs_contracts.dead_letters import DeadLetter, Headers, dead_letter_topic, error_text, learners_named, peek_event
 from lrs_contracts.registry import UnknownEventType, decode
 from lrs_platform.database import apply_migrations, where_given
 from lrs_platform.logging import get_logger
@@ -296,12 +296,13 @@ class NotACorrectedCopy(ValueError):
 def corrected_copy_refusal(head: bytes | None, replacement: bytes) -> str | None:
     """Why `replacement` cannot stand in for a stream's parked head, or None: when the head reads as an event's
     envelope, the copy must be an event of the contracts and, when the head names its event, that event (its
-    `event_id`), mended. A head that is no envelope at all holds the copy to nothing: the consumer judges it."""
+    `event_id`), mended; when the head reads whole, about the same learners. A head that is no envelope at all
+    holds the copy to nothing: the consumer judges it."""
     head_event_id, head_event_type = peek_event(head)
     if head_event_type is None:
         return None
     try:
-        envelope, _ = decode(replacement)
+        envelope, payload = decode(replacement)
     except (ValueError, UnknownEventType) as error:  # pydantic's ValidationError is a ValueError
         return f"the replacement is no event the LRS knows ({error_text(error)})"
     if head_event_id is not None and str(envelope.event_id) != head_event_id:
@@ -309,6 +310,12 @@ def corrected_copy_refusal(head: bytes | None, replacement: bytes) -> str | None
             f"the replacement's event_id is {envelope.event_id}, the parked message's {head_event_id}: a corrected"
             " copy keeps the id of the message it mends"
         )
+    try:
+        _, parked_payload = decode(head or b"")
+    except (ValueError, UnknownEventType):
+        return None  # the parked bytes do not say whom they are about
+    if learners_named(payload) != learners_named(parked_payload):
+        return "the replacement names other learners than the parked message: a corrected copy is about the same ones"
     return None
 
 

@@ -1,13 +1,15 @@
 """A replacement for a parked message (`lrs dlq retry ID --replacement FILE`) is that message mended: an event
-of the contracts, and the same event (its `event_id`) when the parked bytes say which it was."""
+of the contracts, and the same event (its `event_id`) about the same learners when the parked bytes say which it
+was."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from lrs_contracts.batch import JobType
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts
+from lrs_contracts.plr import AchievementKey, AchievementWithdrawn, Provenance
 from lrs_contracts.registry import encode, wrap
 from lrs_platform.parking import corrected_copy_refusal
 
@@ -42,3 +44,22 @@ def test_another_event_is_refused() -> None:
 def test_what_is_no_event_of_the_contracts_is_refused() -> None:
     said = corrected_copy_refusal(_completed(), b'{"event_type": "lrs.nothing.v1"}')
     assert said is not None and said.startswith("the replacement is no event the LRS knows (")
+
+
+def _withdrawn(uln: str) -> bytes:
+    key = AchievementKey(ao_id="RN5133", uln=uln, qualification_number="6001166X", award_date=date(2024, 5, 20))
+    withdrawn = AchievementWithdrawn(
+        achievement_id=uuid.UUID(int=3), key=key, provenance=Provenance(batch_id=uuid.UUID(int=7), line=1)
+    )
+    return encode(wrap(withdrawn, source="validation", correlation_id="c", event_id=EVENT))
+
+
+def test_a_copy_about_another_learner_is_refused_when_the_parked_message_says_whom_it_is_about() -> None:
+    """As the projector refuses it: the challenges service reads the same PLR log, and a copy about another
+    learner would put an achievement in its copy of that learner's record."""
+    said = corrected_copy_refusal(_withdrawn("1000000043"), _withdrawn("1026893096"))
+    assert said == (
+        "the replacement names other learners than the parked message: a corrected copy is about the same ones"
+    )
+    unreadable = _withdrawn("1000000043").replace(b'"line":1', b'"line":"one"')
+    assert corrected_copy_refusal(unreadable, _withdrawn("1000000043")) is None

@@ -43,12 +43,13 @@ from plr_projector.projection import (
     Message,
     OperatorAction,
     Parked,
+    ParkedHeads,
     PlainEvent,
     Position,
-    Stream,
     decode_message,
     decode_plain_achievements,
     needs_of,
+    note_head,
     plain_needs,
     project_batch,
     project_plain,
@@ -128,7 +129,7 @@ class Runner:
         self.lock = asyncio.Lock()
         self.stats = RunnerStats()
         self.positions: TopicPositions = {}
-        self.parked_streams: set[Stream] = set()
+        self.parked_streams: ParkedHeads = {}
         # Shared by every runner of the process, so a skip or replacement reaches a running rebuild.
         self.actions: dict[Position, OperatorAction] = operator_actions if operator_actions is not None else {}
         self._bootstrap = bootstrap_servers
@@ -396,7 +397,7 @@ class Runner:
                 messages, next_offsets, plain, read_ahead=read_ahead and self._reading_ahead is None, guess=False
             )
         for parked in changes.parked:
-            self.parked_streams.add(parked.message.stream)
+            note_head(self.parked_streams, parked.message)
             if parked.reason == "error":
                 # parked at first sight (trying again changes nothing): a poison all the same, counted as one
                 FAILURES.labels(self.attempts.consumer, Failure.POISON.value).inc()
@@ -445,11 +446,11 @@ class Runner:
     ) -> BatchChanges | None:
         if guess:
             folded = project_plain(
-                await self.model.load_snapshot(connection, plain_needs(plain, keys=False), set()), plain
+                await self.model.load_snapshot(connection, plain_needs(plain, keys=False), {}), plain
             )
             if folded is not None:
                 return folded
-        snapshot = await self.model.load_snapshot(connection, plain_needs(plain), set())
+        snapshot = await self.model.load_snapshot(connection, plain_needs(plain), {})
         self._keys_were_new = not snapshot.achievements  # the plain path's snapshot holds the rows at its keys only
         return project_plain(snapshot, plain)
 
@@ -493,7 +494,7 @@ class Runner:
         changes.outcomes[(message.topic, "parked")] += 1
         async with self.pool.acquire() as connection, connection.transaction():
             await self.model.write(connection, changes, offset, publish_dead_letters=self._producer is not None)
-        self.parked_streams.add(message.stream)
+        note_head(self.parked_streams, message)
         self._dead_letters_pending = self._producer is not None
         _log.warning(
             "event_parked",

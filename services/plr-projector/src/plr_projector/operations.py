@@ -34,6 +34,7 @@ from plr_projector.projection import (
     Decoded,
     Message,
     OperatorAction,
+    ParkedHeads,
     decode_message,
     needs_of,
     project_batch,
@@ -222,7 +223,8 @@ async def drain_stream(
                 Refusal.NOT_NOW, "Ambiguous replacement", "Events are parked on several topics: name the topic."
             )
         for stream_topic, stream_rows in streams.items():
-            head = stream_rows[0]
+            # the stream's poison; a release before decision 0163 may have parked copies of earlier events ahead of it
+            head = next((row for row in stream_rows if row.reason == "error"), stream_rows[0])
             if replacement is not None:
                 parked = Message(
                     stream_topic, head.partition, head.offset, head.message_key, head.value, head.kafka_timestamp_ms
@@ -243,7 +245,11 @@ async def drain_stream(
                 for row in stream_rows
             ]
             stream = (stream_topic, key)
-            snapshot = await runner.model.load_snapshot(connection, needs_of(decoded), runner.parked_streams - {stream})
+            snapshot = await runner.model.load_snapshot(
+                connection,
+                needs_of(decoded),
+                {other: head for other, head in runner.parked_streams.items() if other != stream},
+            )
             changes = project_batch(snapshot, decoded)
             try:
                 async with connection.transaction():  # a savepoint: a stream that cannot be stored stays parked
@@ -274,7 +280,8 @@ async def drain_stream(
                 }
             )
     runner.actions.update(actions)
-    runner.parked_streams -= drained
+    for stream in drained:
+        runner.parked_streams.pop(stream, None)
     for changes in all_changes:
         runner.account(changes, 0.0)
     return results
@@ -955,12 +962,12 @@ class Replays:
             await connection.execute(
                 f"DELETE FROM {self.live.model.table(table)} WHERE event_id = ANY($1::uuid[])", event_ids
             )
-        snapshot = await self.live.model.load_snapshot(connection, needs_of(chunk), set())
+        snapshot = await self.live.model.load_snapshot(connection, needs_of(chunk), {})
         changes = project_batch(snapshot, chunk)
         await self.live.model.write(connection, changes, {}, publish_dead_letters=True)
         return len(chunk)
 
-    async def _parked_streams(self) -> set[tuple[str, str]]:
+    async def _parked_streams(self) -> ParkedHeads:
         async with self.pool.acquire() as connection:
             return await self.live.model.parked_streams(connection)
 

@@ -21,7 +21,7 @@ from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from lrs_contracts import topics
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
-from lrs_contracts.dead_letters import error_text, peek_event
+from lrs_contracts.dead_letters import error_text, learners_named, peek_event
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.fast_decode import NotFast, decode_flat, flat_fields, plain_fields
 from lrs_contracts.learner import (
@@ -112,6 +112,8 @@ AchievementKeyTuple = tuple[str, str, str, date]  # (uln, ao_id, qualification_n
 CentreKey = tuple[str, str, str]  # (uln, provider_ukprn, qualification_number)
 Position = tuple[str, int, int]  # (topic, partition, offset)
 Stream = tuple[str, str]  # (topic, key)
+# Each parked stream's head: the (partition, offset) of its first parked event, which its later events wait behind
+ParkedHeads = dict[Stream, tuple[int, int]]
 BatchPartition = tuple[uuid.UUID, int]  # (batch id, partition)
 Mark = tuple[int, int]  # (line, offset): the highest line of a batch applied in a partition, and where it was
 
@@ -442,6 +444,23 @@ def stream_of(topic: str, partition: int, offset: int, key: bytes | None) -> Str
     return (topic, stream_key(key))
 
 
+def held_behind(message: Message, heads: Mapping[Stream, tuple[int, int]]) -> bool:
+    """Whether the message waits behind its stream's parked head: it comes at or after it in the log. One before
+    it (a stream read again from an earlier offset: a replay) was applied before the head was parked, and is
+    applied again (a copy: a duplicate), not parked behind its own successor, as in `lrs_platform`."""
+    head = heads.get(message.stream)
+    if head is None:
+        return False
+    partition, offset = head
+    return message.partition != partition or message.offset >= offset
+
+
+def note_head(heads: ParkedHeads, message: Message) -> None:
+    """Records that `message` is parked: the head of its stream unless one earlier in the log is already."""
+    head = (message.partition, message.offset)
+    heads[message.stream] = min(heads.get(message.stream, head), head)
+
+
 def stream_key(key: bytes) -> str:
     """The key as the text a stream is parked and held under: what no text column can hold (a NUL, say,
     which no ULN has) spelt U+FFFD, so a poison's own key never stops it from being parked."""
@@ -511,25 +530,6 @@ def replacement_refusal(head: Message, replacement: bytes, key: str) -> str | No
     return None
 
 
-def learners_named(payload: Contract) -> frozenset[str]:
-    """Every ULN an event names (`uln`, `master_uln`, `merged_uln`, ..., at any depth)."""
-    found: set[str] = set()
-
-    def walk(value: object) -> None:
-        if isinstance(value, dict):
-            for name, inner in value.items():
-                if (name == "uln" or name.endswith("_uln")) and isinstance(inner, str):
-                    found.add(inner)
-                else:
-                    walk(inner)
-        elif isinstance(value, list | tuple):
-            for inner in value:
-                walk(inner)
-
-    walk(payload.model_dump(mode="json"))
-    return frozenset(found)
-
-
 @dataclass
 class Snapshot:
     """The current rows a batch reads; the store loads them for the batch's keys."""
@@ -537,7 +537,7 @@ class Snapshot:
     achievements: dict[AchievementKeyTuple, AchievementRow] = field(default_factory=dict)
     learners: dict[str, LearnerRow] = field(default_factory=dict)
     seen_event_ids: set[uuid.UUID] = field(default_factory=set)
-    parked_streams: set[Stream] = field(default_factory=set)
+    parked_streams: ParkedHeads = field(default_factory=dict)
     marks: dict[BatchPartition, Mark] = field(default_factory=dict)
 
 
@@ -665,7 +665,7 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
     learners = dict(snapshot.learners)
     seen = set(snapshot.seen_event_ids)
     marks = dict(snapshot.marks)
-    blocked = set(snapshot.parked_streams)
+    blocked = dict(snapshot.parked_streams)
 
     def park(item: Decoded, reason: str, error: str | None) -> None:
         event_id: uuid.UUID | None
@@ -686,7 +686,7 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
                 attempts=1 if reason == "error" else 0,
             )
         )
-        blocked.add(item.message.stream)
+        note_head(blocked, item.message)
         changes.outcomes[(item.message.topic, "parked")] += 1
 
     for item in decoded:
@@ -696,7 +696,7 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
         if item.skipped:
             changes.outcomes[(topic, "skipped")] += 1
             continue
-        if message.stream in blocked:
+        if blocked and held_behind(message, blocked):
             park(item, "blocked", None)
             continue
         if item.error is not None or item.envelope is None or item.payload is None:
@@ -856,7 +856,7 @@ def _uuid(text: str) -> uuid.UUID:
 
 
 def decode_plain_achievements(
-    messages: Sequence[Message], actions: Mapping[Position, OperatorAction], parked_streams: set[Stream]
+    messages: Sequence[Message], actions: Mapping[Position, OperatorAction], parked_streams: Mapping[Stream, object]
 ) -> list[PlainEvent] | None:
     """The messages as plain achievement events, or None when any of them needs `decode_message`."""
     events: list[PlainEvent] = []

@@ -88,13 +88,14 @@ from plr_projector.projection import (
     Mark,
     Message,
     OperatorAction,
+    ParkedHeads,
     Position,
     ProviderLinkRow,
     Snapshot,
-    Stream,
     achievement_key,
     decode_message,
     marked_line,
+    note_head,
     project_batch,
     stream_of,
 )
@@ -269,7 +270,7 @@ class FoldState:
         self.links: set[ProviderLinkRow] = set()
         self.erased_ulns: set[str] = set()
         self.challenges: dict[uuid.UUID, ChallengeRow] = {}
-        self.blocked: set[Stream] = set()
+        self.blocked: ParkedHeads = {}
         self._actions = actions
         self._applied: set[int] = set()  # ids (as integers: half the memory of their text) of unmarked events
         # The marks of the decisions' events (decision 0097), by the batch id's canonical text (the
@@ -453,7 +454,8 @@ class FoldState:
         self.erased_ulns |= changes.erased_ulns
         self.challenges.update(changes.challenges)
         self._applied.update(event_id.int for event_id in changes.applied_event_ids)
-        self.blocked.update(parked.message.stream for parked in changes.parked)
+        for parked in changes.parked:
+            note_head(self.blocked, parked.message)
         rows.add(changes)
 
 

@@ -33,6 +33,7 @@ from plr_projector.projection import (
     Needs,
     OperatorAction,
     Parked,
+    ParkedHeads,
     Position,
     Snapshot,
     Stream,
@@ -311,9 +312,9 @@ class ReadModel:
         return {(row["topic"], row["partition"]): row["next_offset"] for row in rows}
 
     async def load_snapshot(
-        self, connection: asyncpg.Connection, needs: Needs, parked_streams: set[Stream]
+        self, connection: asyncpg.Connection, needs: Needs, parked_streams: Mapping[Stream, tuple[int, int]]
     ) -> Snapshot:
-        snapshot = Snapshot(parked_streams=set(parked_streams))
+        snapshot = Snapshot(parked_streams=dict(parked_streams))
         if needs.ulns:
             for record in await connection.fetch(
                 f"SELECT * FROM {self._q}.achievements WHERE uln = ANY($1::text[])", list(needs.ulns)
@@ -427,10 +428,9 @@ class ReadModel:
                 f'INSERT INTO {self._q}.parked (topic, partition, "offset", park_key, reason, error, event_id,'
                 " event_type, message_key, value, kafka_timestamp_ms, attempts, dlq_pending)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                ' ON CONFLICT (topic, partition, "offset") DO UPDATE SET reason = EXCLUDED.reason,'
-                " error = EXCLUDED.error, event_id = EXCLUDED.event_id, event_type = EXCLUDED.event_type,"
-                " attempts = GREATEST(parked.attempts, EXCLUDED.attempts),"
-                " dlq_pending = EXCLUDED.dlq_pending",
+                # an event parked already and read again (offsets set back) keeps its row: its reason, its
+                # tries, its dead letter (sent once)
+                ' ON CONFLICT (topic, partition, "offset") DO NOTHING',
                 [(*parked_row(parked), publish_dead_letters and parked.reason == "error") for parked in changes.parked],
             )
             await connection.execute(_PUBLISH_STATISTICS_WHEN_IDLE)
@@ -471,9 +471,15 @@ class ReadModel:
 
     # --- dead letters ---------------------------------------------------------------------------
 
-    async def parked_streams(self, connection: asyncpg.Connection) -> set[Stream]:
-        rows = await connection.fetch(f"SELECT DISTINCT topic, park_key FROM {self._q}.parked")
-        return {(row["topic"], row["park_key"]) for row in rows}
+    async def parked_streams(self, connection: asyncpg.Connection) -> ParkedHeads:
+        """Each parked stream's head: its first poison in the log (its first parked event where none is one).
+        A release before decision 0163 parked a replayed stream's earlier events too, as `blocked` rows
+        ahead of the poison; the head is the poison all the same."""
+        rows = await connection.fetch(
+            f'SELECT DISTINCT ON (topic, park_key) topic, park_key, partition, "offset" FROM {self._q}.parked'
+            " ORDER BY topic, park_key, reason <> 'error', partition, \"offset\""
+        )
+        return {(row["topic"], row["park_key"]): (row["partition"], row["offset"]) for row in rows}
 
     async def parked(
         self, connection: asyncpg.Connection, *, key: str | None = None, topic: str | None = None, limit: int = 1000

@@ -246,7 +246,7 @@ def test_a_malformed_event_parks_its_learner_and_not_others() -> None:
 
 def test_events_of_an_already_parked_learner_wait() -> None:
     log = Log()
-    changes = project([log.message(recorded())], Snapshot(parked_streams={("lrs.plr.events.v1", ULN)}))
+    changes = project([log.message(recorded())], Snapshot(parked_streams={("lrs.plr.events.v1", ULN): (0, 0)}))
     assert [parked.reason for parked in changes.parked] == ["blocked"]
     assert not changes.achievements
 
@@ -470,7 +470,7 @@ def test_messages_with_an_empty_key_hold_nothing_back_either() -> None:
 def _restarted_after(parked: Parked) -> Snapshot:
     """The parked streams as a restart reads them back from the stored rows (`ReadModel.parked_streams`)."""
     row = parked_row(parked)
-    return Snapshot(parked_streams={(row[0], row[3])})  # (topic, park_key)
+    return Snapshot(parked_streams={(row[0], row[3]): (row[1], row[2])})  # (topic, park_key): (partition, offset)
 
 
 def test_a_parked_message_without_a_key_holds_nothing_back_after_a_restart() -> None:
@@ -486,3 +486,15 @@ def test_a_keyed_stream_still_waits_behind_its_poison_after_a_restart() -> None:
     (parked,) = project([log.message(b"garbage")]).parked
     held = project([log.message(recorded())], _restarted_after(parked))
     assert [item.reason for item in held.parked] == ["blocked"]
+
+
+def test_events_before_the_parked_head_are_applied_again_not_held_behind_it() -> None:
+    """A replay reads a parked learner's earlier events again: they were applied before the poison was
+    parked, so they are applied again (duplicates, as copies are), and the poison stays the stream's head."""
+    log = Log()
+    earlier = log.message(recorded())
+    (poison,) = project([log.message(b"garbage")]).parked
+    later = log.message(recorded(grade="8"))
+    replayed = project([earlier, later], _restarted_after(poison))
+    assert [(item.message.offset, item.reason) for item in replayed.parked] == [(later.offset, "blocked")]
+    assert [row.uln for row in replayed.achievements.values()] == [ULN]

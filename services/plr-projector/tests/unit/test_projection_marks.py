@@ -32,6 +32,7 @@ from plr_projector.projection import (
     Snapshot,
     decode_message,
     decode_plain_achievements,
+    note_head,
     project_batch,
     project_plain,
 )
@@ -123,7 +124,8 @@ def _in_polls(messages: list[Message], cuts: list[int], *, plain: bool) -> tuple
         model.achievements.update(changes.achievements)
         model.seen_event_ids.update(changes.applied_event_ids)
         model.marks.update(changes.marks)
-        model.parked_streams.update(parked.message.stream for parked in changes.parked)
+        for parked in changes.parked:
+            note_head(model.parked_streams, parked.message)
         polls.append(changes)
     return model, polls
 

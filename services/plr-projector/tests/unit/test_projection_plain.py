@@ -120,7 +120,7 @@ def test_the_plain_path_writes_the_rows_of_the_full_path_or_leaves_the_batch_to_
     messages = _messages(batch, repeats)
     full = _full(snapshot, messages)
 
-    plain = decode_plain_achievements(messages, {}, set())
+    plain = decode_plain_achievements(messages, {}, {})
     assert plain is not None
     folded = project_plain(snapshot, plain)
 
@@ -150,7 +150,7 @@ def _recorded_message(offset: int = 0, topic: str = PLR_TOPIC) -> Message:
 
 def test_a_batch_the_plain_path_cannot_read_is_left_to_the_full_path() -> None:
     usual = _recorded_message()
-    assert decode_plain_achievements([usual], {}, set()) is not None
+    assert decode_plain_achievements([usual], {}, {}) is not None
 
     centre = CentreAchievementReported(
         report_id=uuid.UUID(int=2),
@@ -161,12 +161,12 @@ def test_a_batch_the_plain_path_cannot_read_is_left_to_the_full_path() -> None:
     centre_message = Message(PLR_TOPIC, 0, 1, b"k", encode(wrap(centre, source="tests", correlation_id="c")), 0)
     malformed = usual._replace(offset=1, value=b"{not json")
     for unusual in (centre_message, malformed, usual._replace(offset=1, value=None)):
-        assert decode_plain_achievements([usual, unusual], {}, set()) is None
+        assert decode_plain_achievements([usual, unusual], {}, {}) is None
 
     skipped = {(PLR_TOPIC, 0, 0): OperatorAction("skip")}
-    assert decode_plain_achievements([usual], skipped, set()) is None
-    assert decode_plain_achievements([usual], {}, {usual.stream}) is None
-    assert decode_plain_achievements([usual], {}, {(LEARNER_TOPIC, ULNS[0])}) is not None
+    assert decode_plain_achievements([usual], skipped, {}) is None
+    assert decode_plain_achievements([usual], {}, {usual.stream: (0, 0)}) is None
+    assert decode_plain_achievements([usual], {}, {(LEARNER_TOPIC, ULNS[0]): (0, 0)}) is not None
 
 
 @settings(max_examples=200, deadline=None)
@@ -182,7 +182,7 @@ def test_both_paths_name_as_created_exactly_the_achievements_that_had_no_row(
     full = _full(snapshot, messages)
     assert full.created == set(full.achievements) - set(snapshot.achievements)
 
-    plain = decode_plain_achievements(messages, {}, set())
+    plain = decode_plain_achievements(messages, {}, {})
     assert plain is not None
     folded = project_plain(snapshot, plain)
     if folded is not None:

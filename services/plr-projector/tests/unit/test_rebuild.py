@@ -48,6 +48,7 @@ from plr_projector.projection import (
     Message,
     Snapshot,
     decode_message,
+    note_head,
     project_batch,
 )
 from plr_projector.rebuild import FoldState, Record, Records, Rows, Spill, in_pass, passes_for, plan_slices, row_of
@@ -267,7 +268,8 @@ def _whole(messages: list[Message]) -> tuple[FoldState, BatchChanges]:
     whole.links |= changes.links
     whole.erased_ulns |= changes.erased_ulns
     whole.challenges.update(changes.challenges)
-    whole.blocked.update(parked.message.stream for parked in changes.parked)
+    for parked in changes.parked:
+        note_head(whole.blocked, parked.message)
     return whole, changes
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from lrs_contracts.dead_letters import learners_named
 from lrs_contracts.plr import AchievementKey, AchievementRecorded, AchievementWithdrawn, Provenance
 from lrs_contracts.registry import encode, wrap
-from plr_projector.projection import PLR_TOPIC, Message, learners_named, replacement_refusal
+from plr_projector.projection import PLR_TOPIC, Message, replacement_refusal
 
 ULN, OTHER_ULN = "1000000043", "1026893096"
 EVENT = uuid.UUID(int=1)
