@@ -177,6 +177,45 @@ async def test_a_merged_learner_opts_out_by_any_of_their_ulns_and_every_read_app
     assert await eventually(providers_refused, within=30, what="the opt-out on both ULNs' reads")
 
 
+async def test_an_opt_out_under_a_merged_uln_outlives_the_merge(system: SystemUnderTest) -> None:
+    """Every read applies the choice kept under the master ULN: a merge took the opt-out away (decision 0164)."""
+    master, merged = new_learner(), new_learner()
+    provider = _provider()
+    async with await system.client("validation", provider) as registering:
+        for learner in (master, merged):
+            registered = await registering.post("/v1/learners", json=_registration(learner, ability_to_share=1))
+            assert registered.status_code == 201, registered.text
+    async with await system.client("validation", f"learner:{merged['uln']}") as themself:
+        opted_out = await themself.post(f"/v1/learners/{merged['uln']}/sharing", json={"ability_to_share": 2})
+    assert opted_out.status_code == 204, opted_out.text
+    async with await system.client("validation", "operator:tests") as operator:
+        merging = await operator.post(f"/v1/learners/{master['uln']}/merge", json={"merged_uln": merged["uln"]})
+    assert merging.status_code == 204, merging.text
+
+    async def refused_by_either_uln() -> bool | None:
+        async with await system.client("plr-projector", provider) as provider_client:
+            answers = [await provider_client.get(f"/v1/learners/{learner['uln']}/plr") for learner in (master, merged)]
+        return all(answer.status_code == 403 and answer.json()["code"] == "WSEC0206" for answer in answers) or None
+
+    assert await eventually(refused_by_either_uln, within=30, what="the opt-out kept through the merge")
+
+
+async def test_an_erased_learners_sharing_is_not_changed_and_an_unregistered_one_is_said_to_be(
+    system: SystemUnderTest,
+) -> None:
+    learner = new_learner()
+    await register(system, [learner])
+    async with await system.client("validation", "operator:tests") as operator:
+        erased = await operator.post(f"/v1/admin/learners/{learner['uln']}/erasure", json={"reason": "they asked"})
+        assert erased.status_code == 201, erased.text
+        after = await operator.post(f"/v1/learners/{learner['uln']}/sharing", json={"ability_to_share": 1})
+        unregistered = await operator.post(f"/v1/learners/{random_uln()}/providers", json={"ukprn": "10000001"})
+    _assert_problem(after, 410)
+    assert after.json()["code"] == "LEARNER_ERASED"
+    _assert_problem(unregistered, 404)
+    assert unregistered.json()["detail"].startswith("No learner is registered under this ULN")
+
+
 async def test_a_provider_reads_and_reports_only_for_learners_linked_to_it(system: SystemUnderTest) -> None:
     learner = new_learner()
     uln = learner["uln"]

@@ -253,8 +253,15 @@ class App:
         )
 
     async def get(self, principal: str | None, path: str, **params: Any) -> httpx.Response:
+        """Also holds every PLR the tests read to its OpenAPI description (`plr_projector.documents`)."""
+        from plr_projector.documents import AoAchievements, PersonalLearningRecord
+
         async with await self.client(principal) as client:
-            return await client.get(path, params=params)
+            answer = await client.get(path, params=params)
+        if answer.status_code == 200 and (path.endswith("/plr") or path == "/v1/ao/achievements"):
+            described = PersonalLearningRecord if path.endswith("/plr") else AoAchievements
+            described.model_validate(answer.json())
+        return answer
 
     async def post(self, principal: str | None, path: str, json: Any = None, **params: Any) -> httpx.Response:
         async with await self.client(principal) as client:

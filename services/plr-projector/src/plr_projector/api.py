@@ -40,6 +40,7 @@ from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector import centre_reports, credentials
 from plr_projector.consumer import Runner, Topics
 from plr_projector.credential_keys import CredentialKeyError, CredentialKeys
+from plr_projector.documents import AoAchievements, PersonalLearningRecord
 from plr_projector.operations import DeadLetters, LogProbe, OperationError, Rebuilds, Refusal, Replays
 from plr_projector.projection import PLR_TOPIC, PROJECTED_TOPICS
 from plr_projector.store import ReadModel, TopicPartition
@@ -309,7 +310,8 @@ async def _plr_document(
         " A ULN no learner can have is 422 before any of that: a wrong check digit `RV002`, the temporary ULN"
         " `RV003`."
     ),
-    responses=problem_responses(401, 403, 404, 422, 503),
+    response_model=None,  # the document `views` builds, described (not rebuilt) by `PersonalLearningRecord`
+    responses={200: {"model": PersonalLearningRecord}, **problem_responses(401, 403, 404, 422, 503)},
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def read_plr(
@@ -368,7 +370,8 @@ async def _on_this_plr(
 @plr_router.get(
     "/v1/ao/achievements",
     summary="The achievements the calling AO uploaded for a learner (and ULNs merged with them)",
-    responses=problem_responses(401, 403, 422, 503),
+    response_model=None,
+    responses={200: {"model": AoAchievements}, **problem_responses(401, 403, 422, 503)},
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def ao_achievements(

@@ -66,9 +66,12 @@ _NAME = f"1 to {MAX_NAME_LENGTH} characters once trimmed, on one line"
 
 
 def _a_number_not_a_truth_value(value: object) -> object:
-    """JSON's `true` is not the choice 1 (pydantic would read it so): a coded choice is sent as its number."""
+    """JSON's `true` is not the choice 1, nor `"2"` the choice 2 (pydantic would read both so): a coded choice
+    is sent as its number."""
     if isinstance(value, bool):
         raise ValueError("send the choice's number, not true or false")
+    if isinstance(value, str):
+        raise ValueError("send the choice's number, not text")
     return value
 
 
@@ -207,6 +210,16 @@ async def keyring_unavailable(request: Request, error: Exception) -> JSONRespons
         instance=request.url.path,
     )
     return problem_response(problem, {"Retry-After": "10"})
+
+
+def _not_registered() -> ProblemError:
+    return ProblemError(
+        404,
+        "Learner not registered",
+        "No learner is registered under this ULN: a provider registers them (POST /v1/learners), or an operator"
+        " imports them.",
+        code=ProblemCode.LEARNER_NOT_REGISTERED,
+    )
 
 
 def _erased(detail: str) -> ProblemError:
@@ -446,11 +459,11 @@ def _merged_already(error: AlreadyMergedError, more: str = "") -> ProblemError:
         "not the ULN is registered; a ULN whose check digit is wrong is 422 `RV002` before that, from anyone. A "
         "merged learner is one person: any of their ULNs names them, and the "
         "choice is kept under the ULN their records go under (the end of the merge chain), which every read "
-        "applies."
+        "applies. An erased learner is 410: nothing more is recorded about them."
     ),
     status_code=204,
     response_class=Response,  # no body, so no content-type either
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 410, 422),
     openapi_extra=_json_body(SharingChange) | operator_scope(OperatorScope.REGISTRY),
 )
 async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
@@ -479,7 +492,9 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
     try:
         await store.change_sharing(learner.recorded_uln, change.ability_to_share)
     except UnknownLearnerError as error:
-        raise ProblemError(404, "Learner not registered", code=ProblemCode.LEARNER_NOT_REGISTERED) from error
+        raise _not_registered() from error
+    except ErasedLearnerError as error:
+        raise _erased("This ULN's learner was erased: their ability to share is not recorded any more.") from error
     _wake_outbox(request)
 
 
@@ -504,7 +519,7 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
     try:
         await _store(request).link_provider(uln, link.ukprn, linked_by=str(principal))
     except UnknownLearnerError as error:
-        raise ProblemError(404, "Learner not registered", code=ProblemCode.LEARNER_NOT_REGISTERED) from error
+        raise _not_registered() from error
     except ErasedLearnerError as error:
         raise _erased("This ULN's learner was erased: no provider can be linked to them.") from error
     _wake_outbox(request)

@@ -335,14 +335,18 @@ class ReferenceStore:
         return RegistryImport(new=new, updated=len(changed) - new, unchanged=len(latest) - len(changed), merged=merged)
 
     async def change_sharing(self, uln: str, ability: AbilityToShare) -> None:
+        """Records the learner's choice. Raises `UnknownLearnerError` for a ULN not registered and
+        `ErasedLearnerError` for an erased learner (an erasure under way is waited for)."""
         async with self._pool.acquire() as connection, connection.transaction():
-            result = await connection.execute(
-                "UPDATE validation.learners SET ability_to_share = $2, updated_at = now() WHERE uln = $1",
+            updated = await connection.fetchval(
+                "UPDATE validation.learners SET ability_to_share = $2, updated_at = now()"
+                " WHERE uln = $1 AND erased_at IS NULL RETURNING true",
                 uln,
                 int(ability),
             )
-            if result.endswith(" 0"):
-                raise UnknownLearnerError(uln)
+            if updated is None:
+                erased_at = await connection.fetchrow("SELECT erased_at FROM validation.learners WHERE uln = $1", uln)
+                raise UnknownLearnerError(uln[-4:]) if erased_at is None else ErasedLearnerError(uln[-4:])
             await _queue(connection, uln, LearnerSharingChanged(uln=uln, ability_to_share=ability))
 
     async def merge(self, master_uln: str, merged_uln: str) -> None:
@@ -376,6 +380,7 @@ class ReferenceStore:
             "UPDATE validation.learners SET master_uln = $1, updated_at = now() WHERE uln = $2", master_uln, merged_uln
         )
         await _queue(connection, master_uln, LearnersMerged(master_uln=master_uln, merged_uln=merged_uln))
+        await _keep_an_opt_out(connection, master_uln, merged_uln)
 
     async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
         """Erases the learner and returns the erasure with True; a learner erased before returns their
@@ -608,6 +613,29 @@ async def _in_registry(connection: asyncpg.Connection, uln: str) -> bool:
 
 async def _lock_merges(connection: asyncpg.Connection) -> None:
     await connection.execute("SELECT pg_advisory_xact_lock($1)", _MERGES_LOCK)
+
+
+async def _keep_an_opt_out(connection: asyncpg.Connection, master_uln: str, merged_uln: str) -> None:
+    """A learner who chose not to share under the ULN merged keeps that choice: every read applies the choice
+    kept under the end of the merge chain (decision 0012), so an opt-out under the merged ULN is copied there
+    (decision 0164). The learner, a linked provider or an operator may change it again afterwards."""
+    chain = [master_uln, *await _merged_into(connection, master_uln)]
+    rows = await connection.fetch(
+        "SELECT uln, master_uln, ability_to_share FROM validation.learners WHERE uln = ANY($1::text[])",
+        [merged_uln, *chain],
+    )
+    learners = {row["uln"]: row for row in rows}
+    if learners[merged_uln]["ability_to_share"] != AbilityToShare.UNABLE_TO_SHARE:
+        return
+    end = next(uln for uln in chain if learners[uln]["master_uln"] is None)
+    if learners[end]["ability_to_share"] == AbilityToShare.UNABLE_TO_SHARE:
+        return
+    await connection.execute(
+        "UPDATE validation.learners SET ability_to_share = $2, updated_at = now() WHERE uln = $1",
+        end,
+        int(AbilityToShare.UNABLE_TO_SHARE),
+    )
+    await _queue(connection, end, LearnerSharingChanged(uln=end, ability_to_share=AbilityToShare.UNABLE_TO_SHARE))
 
 
 async def _merged_into(connection: asyncpg.Connection, uln: str) -> set[str]:

@@ -282,9 +282,11 @@ async def test_a_learner_file_with_a_name_that_could_not_be_registered_is_refuse
         (f"/v1/learners/{ULN}/sharing", {"ability_to_share": False}, "body.ability_to_share"),
         ("/v1/learners", _registration(ability_to_share=True), "body.ability_to_share"),
         ("/v1/learners", _registration(gender=True), "body.gender"),
+        (f"/v1/learners/{ULN}/sharing", {"ability_to_share": "2"}, "body.ability_to_share"),
+        ("/v1/learners", _registration(gender="1"), "body.gender"),
     ],
 )
-async def test_true_or_false_is_not_read_as_a_coded_choice(
+async def test_true_or_false_or_text_is_not_read_as_a_coded_choice(
     registry: Registry, path: str, body: dict[str, Any], field: str
 ) -> None:
     async with _client(registry) as client:

@@ -1,0 +1,133 @@
+"""The PLR's JSON, described for OpenAPI: what `views` builds and the PLR routes answer.
+
+The routes return the plain dictionaries `views` builds (no model is built per read); these models only
+document them, and the unit tests hold every document `views` writes to them (`extra="forbid"`), so the
+description cannot drift from the answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lrs_contracts.learner import AbilityToShare
+
+
+class _Described(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HistoryEntryView(_Described):
+    """One version of an achievement, oldest first (`include_history=true`; learners, the AO that uploaded it and
+    operators only)."""
+
+    version: int = Field(description="1 for the first record; each applied change adds one")
+    change: str = Field(description="what made this version: recorded, updated, superseded, withdrawn, reinstated")
+    occurred_at: datetime
+    batch_id: uuid.UUID
+    event_id: uuid.UUID
+    status: str = Field(description="Provisional or Final")
+    withdrawn: bool
+    grade: str
+    achievement_provider_ukprn: str | None
+    language_for_assessment: str | None
+    credits: int | None
+
+
+class CentreLearningEvent(_Described):
+    """An achievement a linked provider reported from its ILR returns (decision 0121): never an AO's result. Shown
+    as a learning event of its own, or as a `supporting_records` entry of an AO achievement of the same
+    qualification (AO data has precedence, rule 12). Providers' and AOs' reads never carry it as AO data."""
+
+    id: uuid.UUID = Field(description="the report's id")
+    source: Literal["ILR"]
+    uln: str
+    subject_code: str = Field(description="the qualification number as the provider reported it, displayed")
+    subject: str | None
+    qualification_type: None
+    level: None
+    grade: str | None
+    achievement_award_date: date | None
+    awarding_organisation_name: None
+    awarding_organisation_ukprn: None
+    achievement_provider_ukprn: str = Field(description="the provider that reported it")
+    achievement_provider_name: str | None = Field(description="the name the provider gave itself")
+    credits: None
+    status: None
+    date_loaded: datetime
+    under_data_challenge: Literal["N"]
+    language_for_assessment: None
+    participation_start_date: date | None
+    participation_end_date: date | None
+    withdrawn: Literal[False]
+
+
+class AoLearningEvent(_Described):
+    """An achievement an awarding organisation recorded through a batch."""
+
+    id: uuid.UUID = Field(description="the achievement's id: what a learner names to challenge it")
+    source: Literal["AO"]
+    uln: str = Field(description="the ULN the AO recorded it under (one of `ulns`)")
+    subject_code: str = Field(description="the qualification number (QAN), displayed: 601/4673/4")
+    subject: str = Field(description="the qualification's title in the catalogue")
+    qualification_type: str
+    level: str | None
+    grade: str
+    achievement_award_date: date
+    awarding_organisation_name: str
+    awarding_organisation_id: str = Field(description="the AO's recognition number: RN5133")
+    achievement_provider_ukprn: str | None = Field(description="the centre the AO named, if it did")
+    credits: int | None
+    status: str = Field(description="Provisional or Final")
+    date_loaded: datetime
+    under_data_challenge: Literal["Y", "N"] = Field(description="Y while a learner's challenge of it is open")
+    language_for_assessment: str | None
+    pathway: str | None
+    withdrawn: bool = Field(description="true only in a read with `include_withdrawn=true`")
+    supporting_records: list[CentreLearningEvent] | None = Field(
+        None, description="the providers' records of the same qualification (absent where centre data is not shown)"
+    )
+    history: list[HistoryEntryView] | None = Field(None, description="with `include_history=true`, where allowed")
+
+
+class Consistency(_Described):
+    """How a read that asked to see its writes (`min_offsets`, `after_batch`) waited."""
+
+    after_batch: uuid.UUID | None = None
+    waited_ms: float
+    batch_events_applied: int | None = Field(
+        None, description="with `after_batch`: the batch's events on this PLR (not the whole batch's)"
+    )
+
+
+class PersonalLearningRecord(_Described):
+    """A learner's Personal Learning Record as the caller may see it (decision 0012)."""
+
+    environment: Literal["live", "sandpit"]
+    uln: str = Field(description="the ULN asked for")
+    master_uln: str | None = Field(description="the ULN the learner's records go under (merges), when known")
+    ulns: list[str] = Field(description="every ULN of the learner the caller may know of (merges)")
+    ability_to_share: AbilityToShare | None = Field(
+        description="0 notice not seen, 1 shares, 2 unable to share; null to an AO, which reads whatever the choice"
+    )
+    learning_events: list[AoLearningEvent | CentreLearningEvent] = Field(description="newest award first")
+    events_held_in_dead_letters: int | None = Field(
+        description="to the learner and operators: events of this learner parked for an operator (null to others)"
+    )
+    consistency: Consistency | None = Field(None, description="present when the read asked to see its writes")
+
+
+class AoAchievements(_Described):
+    """The achievements one AO uploaded for a learner (and the ULNs merged with them)."""
+
+    environment: Literal["live", "sandpit"]
+    uln: str
+    master_uln: str | None
+    ulns: list[str]
+    ao_id: str
+    learning_events: list[AoLearningEvent]
+    events_held_in_dead_letters: int | None
+    consistency: Consistency | None = None
