@@ -148,3 +148,9 @@ async def test_open_challenges_are_counted_for_each_as_they_would_list_them(
     assert await counts("operator:ops", ao_id=other_ao) == {"open": 4, "raised": 4, "acknowledged": 0}
     refused = await challenges_app.get("/v1/challenges/open-counts", headers=await bearer(pool, "provider:10004567"))
     assert refused.status_code == 403
+    some_challenge = next(iter(await challenges_of(pool, ao, [(learner, "raised")])))
+    one = await challenges_app.get(f"/v1/challenges/{some_challenge}", headers=await bearer(pool, "provider:10004567"))
+    assert (one.status_code, one.json()["detail"]) == (
+        403,
+        "Challenges are open to learners, awarding organisations and operators: a provider reads none.",
+    )

@@ -390,7 +390,9 @@ async def open_challenge_counts(
 @router.get(
     "/{challenge_id}",
     summary="One challenge",
-    responses=problem_responses(401, 404),
+    description="A learner reads the ones they raised, an AO those to its achievements, operators any (404 for"
+    " another); a provider reads none (403).",
+    responses=problem_responses(401, 403, 404),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def get_challenge(challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> ChallengePublic:

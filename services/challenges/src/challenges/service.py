@@ -191,6 +191,7 @@ class ChallengeService:
         return (await self._keyring.issue([uln]))[uln]
 
     async def get(self, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
+        _refuse_providers(principal)  # as the list does: a provider reads no challenge, so no id is one of its
         challenge = await self._store.get(challenge_id)
         if challenge is None or not visible_to(challenge, principal, await self._ulns_of(principal)):
             raise ChallengeNotFound(str(challenge_id))
@@ -251,11 +252,17 @@ class ChallengeService:
             self._wake.set()
 
 
+def _refuse_providers(principal: Principal) -> None:
+    if principal.kind not in (PrincipalKind.AO, PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
+        raise NotAllowed(
+            "Challenges are open to learners, awarding organisations and operators: a provider reads none."
+        )
+
+
 def reachable_query(query: ChallengeQuery, principal: Principal, learner_ulns: frozenset[str]) -> ChallengeQuery:
     """The query narrowed to the principal's reach; NotAllowed for a filter naming what is not theirs, as the other
     services refuse another AO's batches, achievements and reports (not an empty list, which would say it has none)."""
-    if principal.kind not in (PrincipalKind.AO, PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
-        raise NotAllowed("challenges are open to learners, AOs and operators")
+    _refuse_providers(principal)
     reachable = within_reach(query, principal, learner_ulns)
     if reachable is None:
         if principal.kind is PrincipalKind.AO:
