@@ -149,6 +149,19 @@ async def test_an_allowed_caller_with_a_bad_body_gets_422(system: SystemUnderTes
     assert "gender" in bad_gender.json()["detail"]
 
 
+async def _until_refused_as_opted_out(
+    system: SystemUnderTest, provider: str, learners: list[dict[str, str]], what: str
+) -> None:
+    """Waits until the provider's read of each learner's PLR is refused with WSEC0206 (the learner does not share)."""
+
+    async def refused() -> bool | None:
+        async with await system.client("plr-projector", provider) as provider_client:
+            answers = [await provider_client.get(f"/v1/learners/{learner['uln']}/plr") for learner in learners]
+        return all(answer.status_code == 403 and answer.json()["code"] == "WSEC0206" for answer in answers) or None
+
+    assert await eventually(refused, within=30, what=what)
+
+
 async def test_a_merged_learner_opts_out_by_any_of_their_ulns_and_every_read_applies_it(
     system: SystemUnderTest,
 ) -> None:
@@ -169,12 +182,7 @@ async def test_a_merged_learner_opts_out_by_any_of_their_ulns_and_every_read_app
         link = await operator.post(f"/v1/learners/{merged['uln']}/providers", json={"ukprn": provider.split(":")[1]})
     assert link.status_code == 204, link.text
 
-    async def providers_refused() -> bool | None:
-        async with await system.client("plr-projector", provider) as provider_client:
-            answers = [await provider_client.get(f"/v1/learners/{learner['uln']}/plr") for learner in (master, merged)]
-        return all(answer.status_code == 403 and answer.json()["code"] == "WSEC0206" for answer in answers) or None
-
-    assert await eventually(providers_refused, within=30, what="the opt-out on both ULNs' reads")
+    await _until_refused_as_opted_out(system, provider, [master, merged], "the opt-out on both ULNs' reads")
 
 
 async def test_an_opt_out_under_a_merged_uln_outlives_the_merge(system: SystemUnderTest) -> None:
@@ -192,12 +200,7 @@ async def test_an_opt_out_under_a_merged_uln_outlives_the_merge(system: SystemUn
         merging = await operator.post(f"/v1/learners/{master['uln']}/merge", json={"merged_uln": merged["uln"]})
     assert merging.status_code == 204, merging.text
 
-    async def refused_by_either_uln() -> bool | None:
-        async with await system.client("plr-projector", provider) as provider_client:
-            answers = [await provider_client.get(f"/v1/learners/{learner['uln']}/plr") for learner in (master, merged)]
-        return all(answer.status_code == 403 and answer.json()["code"] == "WSEC0206" for answer in answers) or None
-
-    assert await eventually(refused_by_either_uln, within=30, what="the opt-out kept through the merge")
+    await _until_refused_as_opted_out(system, provider, [master, merged], "the opt-out kept through the merge")
 
 
 async def test_an_erased_learners_sharing_is_not_changed_and_an_unregistered_one_is_said_to_be(
