@@ -4,8 +4,10 @@ nothing is sent. A file at the limit is read and judged as before."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -284,10 +286,12 @@ class EndlessBody(BaseHTTPRequestHandler):
 def test_plr_verify_stops_reading_a_jwks_url_past_its_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), EndlessBody)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    issuer = f"http://127.0.0.1:{server.server_address[1]}"
+    payload = base64.urlsafe_b64encode(json.dumps({"issuer": {"id": issuer}}).encode()).decode().rstrip("=")
     token = tmp_path / "credential.jws"
-    token.write_text("e30.e30.sig", encoding="utf-8")
+    token.write_text(f"e30.{payload}.sig", encoding="utf-8")  # the JWKS URL is the issuer's: it is fetched
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+        url = f"{issuer}/.well-known/jwks.json"
         assert main(["plr", "verify", str(token), "--jwks", url]) == ExitCode.FAILED
     finally:
         server.shutdown()

@@ -6,6 +6,12 @@ given (a file, or a URL such as the projector's /.well-known/jwks.json; retired 
 the Open Badges 3.0 / CLR 2.0 VC-JWT rules: `iss`, `sub`, `jti` and `nbf` match the credential, which
 is valid from now on (docs/decisions/0050-verifiable-plr-credentials.md). A key embedded in the
 header is not trusted: anyone can sign with their own key.
+
+A signature proves only that the holder of the key signed, and anyone can make a key, a JWKS and a
+credential whose issuer calls itself "Learning Records Service". So the issuer is shown by its id (the
+LRS's address), never by its name alone; the `kid` must be under that address (the projector publishes
+its keys at `<issuer id>/.well-known/jwks.json#<key id>`), and so must a JWKS URL. Keys read from a file
+are said to be so: they are only as good as whoever gave the file.
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from lrs_cli.client import CommandError
+from lrs_cli.client import CommandError, UsageError
 from lrs_cli.files import read_bounded
 
 ALGORITHM = "EdDSA"
@@ -76,14 +83,39 @@ def _epoch(timestamp: Any, what: str) -> int:
         raise CredentialInvalid(f"{what} is not a date-time: {timestamp!r}") from error
 
 
-def _check_claims(claims: dict[str, Any], now: float) -> dict[str, Any]:
+def is_under(url: str, base: str) -> bool:
+    """Whether `url` is at or below the http(s) address `base`: the same scheme and host (port included) and a
+    path below. `https://lrs.example.forger.test/…` and `https://lrs.example@forger.test/…` are not under
+    `https://lrs.example`; nor is a path that climbs out with `..`, nor text with spaces or control characters."""
+    if not all(text.isprintable() and not any(character.isspace() for character in text) for text in (url, base)):
+        return False
+    here, root = urlsplit(url), urlsplit(base)
+    if root.scheme.lower() not in ("https", "http") or not root.netloc or root.query or root.fragment:
+        return False
+    if (here.scheme.lower(), here.netloc.lower()) != (root.scheme.lower(), root.netloc.lower()):
+        return False
+    if {".", ".."} & {unquote(segment) for segment in here.path.split("/")}:
+        return False
+    prefix = root.path.rstrip("/")
+    return here.path == prefix or here.path.startswith(f"{prefix}/")
+
+
+def _credential_in(claims: dict[str, Any]) -> dict[str, Any]:
     # A VC Data Model 1.1 style token carries the credential in `vc`; OB 3.0 puts it at the top level.
     if isinstance(claims.get("vc"), dict):
         credential: dict[str, Any] = claims["vc"]
-    else:
-        credential = {name: value for name, value in claims.items() if name not in JWT_CLAIMS}
+        return credential
+    return {name: value for name, value in claims.items() if name not in JWT_CLAIMS}
+
+
+def _issuer_id(credential: Mapping[str, Any]) -> Any:
     issuer = credential.get("issuer")
-    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    return issuer.get("id") if isinstance(issuer, dict) else issuer
+
+
+def _check_claims(claims: dict[str, Any], now: float) -> dict[str, Any]:
+    credential = _credential_in(claims)
+    issuer_id = _issuer_id(credential)
     subject = credential.get("credentialSubject")
     subject_id = subject.get("id") if isinstance(subject, dict) else None
     types = credential.get("type")
@@ -106,11 +138,25 @@ def _check_claims(claims: dict[str, Any], now: float) -> dict[str, Any]:
     return credential
 
 
-def verify_credential(token: str, jwks: Mapping[str, Any], *, now: float | None = None) -> tuple[str, dict[str, Any]]:
-    """(kid, credential) of a VC-JWT whose EdDSA signature verifies with a key of `jwks`; else raises."""
+def _segments(token: str) -> list[str]:
     parts = token.strip().split(".")
     if len(parts) != 3:
         raise CredentialInvalid("not a compact JWS (header.payload.signature)")
+    return parts
+
+
+def _check_key_of_issuer(kid: str, issuer_id: Any) -> None:
+    if not isinstance(issuer_id, str) or not is_under(kid, issuer_id):
+        raise CredentialInvalid(
+            f"key {kid} is not under the issuer's address {issuer_id}: the issuer did not sign this credential"
+            " (its keys are named by its own address), whatever name it gives itself"
+        )
+
+
+def verify_credential(token: str, jwks: Mapping[str, Any], *, now: float | None = None) -> tuple[str, dict[str, Any]]:
+    """(kid, credential) of a VC-JWT whose EdDSA signature verifies with a key of `jwks` named under the
+    issuer's id; else raises. Who gave `jwks` is the caller's to judge."""
+    parts = _segments(token)
     header = _json_object(_b64decode(parts[0]), "JOSE header")
     if header.get("alg") != ALGORITHM:
         raise CredentialInvalid(f"algorithm {header.get('alg')!r} refused: PLR credentials are signed with EdDSA")
@@ -128,7 +174,15 @@ def verify_credential(token: str, jwks: Mapping[str, Any], *, now: float | None 
             "signature does not verify: the credential was changed after signing, or another key signed it"
         ) from error
     claims = _json_object(_b64decode(parts[1]), "JWT payload")
-    return kid, _check_claims(claims, time.time() if now is None else now)
+    credential = _check_claims(claims, time.time() if now is None else now)
+    _check_key_of_issuer(kid, claims["iss"])
+    return kid, credential
+
+
+def claimed_issuer_id(token: str) -> Any:
+    """The issuer id the credential gives, before anything is verified: only to refuse a JWKS URL before it is
+    fetched (a credential that verifies has `iss` equal to it, so nothing is trusted on this alone)."""
+    return _issuer_id(_credential_in(_json_object(_b64decode(_segments(token)[1]), "JWT payload")))
 
 
 def read_token(path: Path) -> str:
@@ -149,12 +203,33 @@ def read_token(path: Path) -> str:
     return text
 
 
-def _download_bounded(url: str) -> bytes:
+def _check_jwks_of_issuer(url: str, issuer_id: Any) -> None:
+    if not isinstance(issuer_id, str):
+        raise CredentialInvalid("the credential gives no issuer id, the address whose keys could show who signed it")
+    if not is_under(url, issuer_id):
+        raise CredentialInvalid(
+            f"the JWKS {url} is not under the issuer's address {issuer_id}: the credential says {issuer_id} issued"
+            " it, and only keys that address publishes can show that it did"
+        )
+
+
+def _download_bounded(url: str, issuer_id: str) -> bytes:
     """The body at `url`, read as it arrives and refused once it passes the JWKS limit (a wrong URL may name a
-    large file, or a server that never stops sending)."""
+    large file, or a server that never stops sending). Each request, a redirect's too, stays under the issuer's id:
+    a redirect elsewhere would hand the choice of keys to someone else."""
+
+    def under_the_issuer(request: httpx.Request) -> None:
+        if not is_under(str(request.url), issuer_id):
+            raise CredentialInvalid(
+                f"the JWKS {url} redirects to {request.url}, which is not under the issuer's address {issuer_id}"
+            )
+
     received = bytearray()
     try:
-        with httpx.stream("GET", url, timeout=30.0, follow_redirects=True) as response:
+        with (
+            httpx.Client(timeout=30.0, follow_redirects=True, event_hooks={"request": [under_the_issuer]}) as client,
+            client.stream("GET", url) as response,
+        ):
             if response.status_code != 200:
                 raise CommandError(f"cannot fetch the JWKS from {url}: HTTP {response.status_code}")
             for chunk in response.iter_bytes():
@@ -169,13 +244,21 @@ def _download_bounded(url: str) -> bytes:
     return bytes(received)
 
 
-def load_jwks(source: str) -> dict[str, Any]:
-    if source.startswith(("https://", "http://")):
-        return _json_object(_download_bounded(source), "JWKS")
+def is_url(source: str) -> bool:
+    return source.startswith(("https://", "http://"))
+
+
+def fetch_jwks(url: str, issuer_id: Any) -> dict[str, Any]:
+    """The JWKS at `url`, refused before anything is sent unless it is under the issuer's id."""
+    _check_jwks_of_issuer(url, issuer_id)
+    return _json_object(_download_bounded(url, issuer_id), "JWKS")
+
+
+def read_jwks(source: str) -> dict[str, Any]:
     try:
         read = read_bounded(Path(source), CREDENTIAL_FILE_BYTES)
-    except OSError as error:
-        raise CommandError(f"cannot read the JWKS {source}: {error.strerror}") from error
+    except OSError as error:  # as for the credential file, which typer checks: a file that cannot be opened is usage
+        raise UsageError(f"cannot read the JWKS {source}: {error.strerror}") from error
     if read.too_large:
         raise CommandError(
             f"cannot read the JWKS {source}: it is more than the {CREDENTIAL_FILE_BYTES:,} bytes lrs reads of a"
@@ -201,15 +284,30 @@ def _achievement_line(achievement_credential: Mapping[str, Any]) -> str:
     )
 
 
-def summary(kid: str, credential: Mapping[str, Any]) -> str:
+def _keys_line(jwks_source: str, issuer_id: str) -> str:
+    if is_url(jwks_source):
+        return f"keys fetched from {jwks_source}, under the issuer's address"
+    return (
+        f"keys read from the file {jwks_source}, not fetched from the issuer: trust this only as far as whoever gave"
+        f" you that file (--jwks {issuer_id.rstrip('/')}/.well-known/jwks.json fetches the issuer's own)"
+    )
+
+
+def summary(kid: str, credential: Mapping[str, Any], jwks_source: str) -> str:
+    """The verdict. The issuer is its id, the address its keys are under; the name is what it calls itself, quoted
+    as JSON so that no character of it can start a line of its own."""
+    issuer_id = str(_issuer_id(credential))
     issuer = credential.get("issuer")
-    issuer_name = issuer.get("name", issuer.get("id")) if isinstance(issuer, dict) else issuer
+    name = issuer.get("name") if isinstance(issuer, dict) else None
+    named = f" (named {json.dumps(name, ensure_ascii=False)})" if isinstance(name, str) else ""
     subject = credential.get("credentialSubject", {})
     nested = subject.get("verifiableCredential", []) if isinstance(subject, dict) else []
     lines = [
         f"valid: {credential.get('name', 'credential')} {credential.get('id')}",
-        f"issued by {issuer_name} on {credential.get('validFrom')}, signed with {kid}",
-        f"subject {subject.get('id') if isinstance(subject, dict) else '?'}: {len(nested)} achievements",
+        f"issued by {issuer_id}{named} on {credential.get('validFrom')}, signed with {kid}",
+        _keys_line(jwks_source, issuer_id),
+        f"subject {subject.get('id') if isinstance(subject, dict) else '?'}:"
+        f" {len(nested)} achievement{'' if len(nested) == 1 else 's'}",
     ]
     return "\n".join(lines + [_achievement_line(item) for item in nested if isinstance(item, dict)])
 
@@ -219,5 +317,6 @@ def verify_file(path: str, jwks_source: str) -> str:
         token = read_token(Path(path))
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror}") from error
-    kid, credential = verify_credential(token, load_jwks(jwks_source))
-    return summary(kid, credential)
+    jwks = fetch_jwks(jwks_source, claimed_issuer_id(token)) if is_url(jwks_source) else read_jwks(jwks_source)
+    kid, credential = verify_credential(token, jwks)
+    return summary(kid, credential, jwks_source)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.table import Table
 from rich.text import Text
 
 from lrs_cli.batch_commands import FINAL_STATES
@@ -77,28 +78,37 @@ def _put_nothing_on_the_plr(connection: Connection, batch_id: str) -> str | None
     return None
 
 
-def plr_table(document: dict[str, Any]) -> list[Any]:
-    merged = [uln for uln in document.get("ulns", []) if uln != document["uln"]]
-    heading = f"PLR of {document['uln']}" + (f" (with {', '.join(merged)})" if merged else "")
-    listing = table("code", "subject", "grade", "status", "awarded", "awarding organisation", "source", "notes")
-    # the id `lrs challenges raise` wants, whole even on a narrow terminal; a centre (ILR) record cannot be challenged
+PROVIDER_RECORDS_TITLE = "Reported by learning providers (ILR): not results from an awarding organisation"
+
+
+def _results_table(events: list[dict[str, Any]]) -> Table:
+    listing = table(
+        "code",
+        "subject",
+        "grade",
+        "status",
+        "awarded",
+        "awarding organisation",
+        "notes",
+        title="Results from awarding organisations",
+    )
+    # the id `lrs challenges raise` wants, whole even on a narrow terminal
     listing.add_column("achievement id", no_wrap=True, min_width=36)
-    for event in document["learning_events"]:
+    for event in events:
         notes = []
         if event.get("withdrawn"):
             notes.append("withdrawn")
         if event.get("under_data_challenge") == "Y":
             notes.append("challenged")
-        if event.get("supporting_records"):
-            notes.append(f"{len(event['supporting_records'])} centre record(s)")
+        if supporting := len(event.get("supporting_records") or ()):
+            notes.append(f"{supporting} provider record{'' if supporting == 1 else 's'} (ILR)")
         listing.add_row(
             event.get("subject_code") or "",
             event.get("subject") or "",
             event.get("grade") or "",
             event.get("status") or "",
             event.get("achievement_award_date") or "",
-            event.get("awarding_organisation_name") or event.get("achievement_provider_name") or "",
-            event.get("source") or "",
+            event.get("awarding_organisation_name") or "",
             Text(", ".join(notes), style="yellow"),
             (event.get("id") or "") if event.get("source") == "AO" else "",
         )
@@ -110,14 +120,51 @@ def plr_table(document: dict[str, Any]) -> list[Any]:
                 version.get("status") or "",
                 "",
                 "",
-                "",
                 Text("withdrawn" if version.get("withdrawn") else "", style="yellow"),
                 "",
                 style="dim",
             )
-    held = document.get("events_held_in_dead_letters")
-    rows: list[Any] = [Text(heading, style="bold"), listing if document["learning_events"] else "no achievements"]
-    if held:
+    return listing
+
+
+def _provider_records_table(events: list[dict[str, Any]]) -> Table:
+    """What a provider reported of itself in the ILR: the name is the provider's own, so its UKPRN goes with it.
+    No status, no challenge and no achievement id: the LRS certifies none of it, and it cannot be challenged."""
+    listing = table(
+        "code", "subject", "grade", "awarded", "reported by (learning provider)", title=PROVIDER_RECORDS_TITLE
+    )
+    for event in events:
+        provider = event.get("achievement_provider_name") or "a provider"
+        if ukprn := event.get("achievement_provider_ukprn"):
+            provider = f"{provider} (UKPRN {ukprn})"
+        listing.add_row(
+            event.get("subject_code") or "",
+            event.get("subject") or "",
+            event.get("grade") or "",
+            event.get("achievement_award_date") or "",
+            Text(provider),  # the provider's own words, never read as markup
+        )
+    return listing
+
+
+def plr_table(document: dict[str, Any]) -> list[Any]:
+    """A learner's PLR for people: what awarding organisations awarded, then apart, and titled so, what
+    providers reported in the ILR, so that a provider's record never reads as an awarding organisation's result."""
+    merged = [uln for uln in document.get("ulns", []) if uln != document["uln"]]
+    heading = f"PLR of {document['uln']}" + (f" (with {', '.join(merged)})" if merged else "")
+    events = document["learning_events"]
+    reported = [event for event in events if event.get("source") == "ILR"]
+    awarded = [event for event in events if event.get("source") != "ILR"]
+    rows: list[Any] = [Text(heading, style="bold")]
+    if awarded:
+        rows.append(_results_table(awarded))
+    elif reported:
+        rows.append("no results from an awarding organisation")
+    else:
+        rows.append("no achievements")
+    if reported:
+        rows.append(_provider_records_table(reported))
+    if held := document.get("events_held_in_dead_letters"):
         rows.append(Text(f"{held} event(s) held in dead letters: not shown yet", style="yellow"))
     return rows
 
@@ -161,8 +208,13 @@ def verify_command(
         ),
     ],
     jwks: Annotated[
-        str, typer.Option(help="The issuer's public keys: a JWKS file, or its URL (/.well-known/jwks.json).")
+        str,
+        typer.Option(
+            help="The issuer's public keys: their URL under the issuer's address, the LRS's own"
+            " (<issuer>/.well-known/jwks.json), or a JWKS file, only as good as whoever gave it to you."
+        ),
     ],
 ) -> None:
-    """Verify a PLR credential offline: signature (EdDSA) against a JWKS, then its claims."""
+    """Verify a PLR credential offline: signature (EdDSA) against a JWKS, then its claims. Says who issued it by
+    its address: compare that with the LRS's own, whatever name the credential gives."""
     print_text(verify_file(str(file), jwks))
