@@ -145,7 +145,9 @@ async def get_contact(ao_id: AoId, principal: CurrentPrincipal, request: Request
 @router.put(
     "",
     summary="Set the AO's challenge contact",
-    description="Who is emailed when a learner raises an Event Data Challenge against this AO's achievements.",
+    description="Who is emailed when a learner raises an Event Data Challenge against this AO's achievements. An"
+    " operator naming an AO that is not in the register gets 404 (an AO's own key is only ever issued for one that"
+    " is).",
     responses=problem_responses(401, 403, 404, 422),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
@@ -153,6 +155,13 @@ async def put_contact(
     ao_id: AoId, body: ChallengeContactUpdate, principal: CurrentPrincipal, request: Request
 ) -> ChallengeContactPublic:
     _authorise(principal, ao_id)
+    if principal.is_operator and ao_id not in request.app.state.register:
+        # a mistyped number would keep a contact no challenge ever reaches, and the real AO's notices held
+        raise ProblemError(
+            404,
+            "Not an awarding organisation",
+            f"{ao_id} is not an awarding organisation in the register: check the number.",
+        )
     contacts: ContactStore = request.app.state.contacts
     contact = ChallengeContact(body.given_name, body.family_name, body.telephone, body.email)
     return _public(await contacts.put(ao_id, contact, str(principal)))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
+from lrs_domain.reference_files import load_register
 from lrs_platform import parking_api
 from lrs_platform.consumer import ConsumerLoop, PoisonGuard, RetryPolicy
 from lrs_platform.http import build_app
@@ -94,6 +96,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         environment=settings.environment,
     )
+    reference = Path(settings.reference_dir) if settings.reference_dir else None
+    app.state.register = frozenset(load_register(reference))  # the AOs an operator may set a contact for
     app.include_router(router)
     app.include_router(held_router)
     app.include_router(parking_api.router)

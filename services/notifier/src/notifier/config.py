@@ -25,6 +25,11 @@ class NotifierSettings(ServiceSettings):
     recipient_retry_base_seconds: float = 60.0
     recipient_retry_max_seconds: float = 3600.0
     deferred_poll_seconds: float = 5.0
+    reference_dir: str | None = Field(
+        default=None,
+        description="reference files (validation's): the register of AOs an operator may set a challenge contact"
+        " for; default: the ones shipped in lrs_domain",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8007",
         validation_alias=AliasChoices("NOTIFIER_PUBLIC_BASE_URL", "LRS_PORTAL_URL"),

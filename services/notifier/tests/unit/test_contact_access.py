@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from lrs_contracts.environments import Environment
+from lrs_domain.reference_files import load_register
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal, current_principal
 from notifier.api import router
@@ -40,6 +41,7 @@ def _client(principal: str, contacts: Contacts, environment: Environment = Envir
     app = build_app("notifier", title="Notifier", description="", lifespan=noop_lifespan, environment=environment)
     app.include_router(router)
     app.state.contacts = contacts
+    app.state.register = frozenset(load_register())
     app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifier")
 
@@ -113,4 +115,16 @@ async def test_a_bad_email_or_telephone_is_refused_in_words_a_clerk_can_act_on(
     assert problem["code"] == "INVALID_REQUEST"
     assert problem["detail"].startswith(f"body.{field}: ") and words in problem["detail"]
     assert "pattern" not in problem["detail"] and "[0-9]" not in problem["detail"] and "\\s" not in problem["detail"]
+    assert contacts.writes == []
+
+
+async def test_an_operator_cannot_set_a_contact_for_an_ao_not_in_the_register() -> None:
+    """A mistyped number kept a contact no challenge reaches, while the real AO's notices stayed held."""
+    contacts = Contacts()
+    async with _client("operator:ops", contacts) as client:
+        answer = await client.put("/v1/ao/RN33374791/challenge-contact", json=CONTACT)
+    assert (answer.status_code, answer.json()["detail"]) == (
+        404,
+        "RN33374791 is not an awarding organisation in the register: check the number.",
+    )
     assert contacts.writes == []
