@@ -40,7 +40,7 @@ from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector import centre_reports, credentials
 from plr_projector.consumer import Runner, Topics
 from plr_projector.credential_keys import CredentialKeyError, CredentialKeys
-from plr_projector.documents import AoAchievements, PersonalLearningRecord
+from plr_projector.documents import AoAchievements, CentreReportAccepted, PersonalLearningRecord
 from plr_projector.operations import DeadLetters, LogProbe, OperationError, Rebuilds, Refusal, Replays
 from plr_projector.projection import PLR_TOPIC, PROJECTED_TOPICS
 from plr_projector.store import ReadModel, TopicPartition
@@ -119,6 +119,8 @@ def _require_live_projection(projector: Projector) -> None:
 
 
 _REFUSAL_STATUS = {Refusal.NOTHING_TO_DO: 404, Refusal.NOT_NOW: 409, Refusal.INVALID: 422}
+# what a route answering an operation's refusal (`_operation_problem`) may answer besides its success
+_REFUSALS = problem_responses(*sorted(set(_REFUSAL_STATUS.values())))
 
 
 def _operation_problem(error: OperationError) -> ProblemError:
@@ -460,7 +462,8 @@ def _check_centre_dates(body: CentreAchievementCreate) -> None:
         " (202, same `report_id`); with another report it is refused (409); a key that is not 1 to 255 visible"
         " ASCII characters is 400."
     ),
-    responses=problem_responses(400, 401, 403, 409, 410, 422, 503),
+    response_model=None,
+    responses={202: {"model": CentreReportAccepted}, **problem_responses(400, 401, 403, 409, 410, 422, 503)},
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def report_centre_achievement(
@@ -555,17 +558,15 @@ async def _report_first_sent_with(
 
 
 def _report_accepted(report_id: uuid.UUID, event_id: uuid.UUID, partition: int, offset: int) -> JSONResponse:
-    return JSONResponse(
-        {
-            "report_id": str(report_id),
-            "event_id": str(event_id),
-            "topic": PLR_TOPIC,
-            "partition": partition,
-            "offset": offset,
-            "min_offsets": f"{partition}:{offset}",
-        },
-        status_code=202,
+    accepted = CentreReportAccepted(
+        report_id=report_id,
+        event_id=event_id,
+        topic=PLR_TOPIC,
+        partition=partition,
+        offset=offset,
+        min_offsets=f"{partition}:{offset}",
     )
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
 
 
 # --- operators ---------------------------------------------------------------------------------
@@ -648,6 +649,7 @@ async def dlq_list(
 @admin_router.post(
     "/dlq/{uln}/retry",
     summary="Re-run a learner's parked events in order",
+    responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_retry(
@@ -671,6 +673,7 @@ async def dlq_retry(
 @admin_router.post(
     "/dlq/{uln}/skip",
     summary="Drop a learner's poison event and drain the rest",
+    responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_skip(
@@ -693,6 +696,7 @@ async def dlq_skip(
     "/rebuild",
     status_code=202,
     summary="Start replaying the log into a fresh schema",
+    responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def rebuild_start(
@@ -726,6 +730,7 @@ async def rebuild_status(principal: Operator, projector: ProjectorDep) -> dict[s
 @admin_router.post(
     "/rebuild/compare",
     summary="Compare the rebuilt model with the live one",
+    responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def rebuild_compare(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
@@ -738,6 +743,7 @@ async def rebuild_compare(principal: Operator, projector: ProjectorDep) -> dict[
 @admin_router.post(
     "/rebuild/switch",
     summary="Make the rebuilt schema the live one, atomically",
+    responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def rebuild_switch(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
@@ -750,6 +756,7 @@ async def rebuild_switch(principal: Operator, projector: ProjectorDep) -> dict[s
 @admin_router.delete(
     "/rebuild",
     summary="Abandon the running rebuild and drop its schema",
+    responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def rebuild_abandon(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
@@ -763,6 +770,7 @@ async def rebuild_abandon(principal: Operator, projector: ProjectorDep) -> dict[
     "/replay",
     status_code=202,
     summary="Re-project the learners with PLR events since an offset or time",
+    responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def replay_start(

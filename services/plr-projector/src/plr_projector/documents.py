@@ -131,3 +131,14 @@ class AoAchievements(_Described):
     learning_events: list[AoLearningEvent]
     events_held_in_dead_letters: int | None
     consistency: Consistency | None = None
+
+
+class CentreReportAccepted(_Described):
+    """A provider's report put on the PLR log; its read model follows (wait with `min_offsets`)."""
+
+    report_id: uuid.UUID = Field(description="the report's id: an `ILR` learning event's `id` on the PLR")
+    event_id: uuid.UUID
+    topic: str = Field(description="the PLR log, as contracts name it")
+    partition: int
+    offset: int
+    min_offsets: str = Field(description="`partition:offset`, for `GET /v1/learners/{uln}/plr?min_offsets=`")
