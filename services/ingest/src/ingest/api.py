@@ -161,9 +161,11 @@ router = APIRouter(prefix="/v1")
         " The header's AwardingOrganisation must be the calling AO. Sending the same Idempotency-Key"
         " again (or, without a key, the same file again) answers the original batch with"
         " `Idempotent-Replay: true` instead of creating a second one. The format is `?format=`'s, else the"
-        " Content-Type's (CSV: text/csv, application/csv or application/vnd.ms-excel; XML: application/xml or"
-        " text/xml; JSON: application/json); a generic type (text/plain, application/octet-stream) or none leaves"
-        " it to the extension of a Content-Disposition filename, then to the file's first bytes."
+        " Content-Type's (CSV: text/csv, application/csv, text/comma-separated-values or application/vnd.ms-excel;"
+        " XML: application/xml, text/xml or any `+xml` type; JSON: application/json, text/json or any `+json` type);"
+        " a generic type (text/plain, application/octet-stream) or none leaves it to the extension of a"
+        " Content-Disposition filename, then to the file's first bytes. Any other type (image/png, a multipart form)"
+        " is RS001 unless `?format=` names the format."
     ),
     status_code=202,
     response_model=BatchAccepted,

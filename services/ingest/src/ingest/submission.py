@@ -29,7 +29,7 @@ from lrs_contracts.codes import BATCH_CODE_TITLES, MAX_BATCH_BYTES, BatchCode
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.text import refused_character
-from lrs_domain.formats import BatchRefused, detect_format
+from lrs_domain.formats import BatchRefused, detect_format, media_type_of, names_no_batch_format
 from lrs_platform.idempotency import UnusableIdempotencyKey, idempotency_key_of
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.kafka import MAX_MESSAGE_BYTES
@@ -429,7 +429,17 @@ def resolve_format(
     requested: BatchFormat | None, content_type: str | None, content_disposition: str | None, content: bytes
 ) -> BatchFormat:
     """`?format=` wins; else the Content-Type, the file name, then the first bytes; else RS001. The file
-    name is read only when the Content-Type does not settle the format (`filename_from`)."""
+    name is read only when the Content-Type does not settle the format (`filename_from`). A Content-Type of
+    something else than a batch file (`image/png`, a multipart form) is RS001: the file is not what it says."""
+    if requested is None and names_no_batch_format(content_type):
+        media_type = media_type_of(content_type or "")
+        form = " (a multipart form: send the file itself as the body)" if media_type.startswith("multipart/") else ""
+        raise BatchRefused(
+            BatchCode.MALFORMED,
+            f"the body is labelled {media_type}{form}, which is no batch file's type: send it with Content-Type"
+            " text/csv, application/xml or application/json (application/octet-stream leaves it to the LRS to tell),"
+            " or add ?format=csv|xml|json",
+        )
     fmt = (
         requested
         or detect_format(content_type, None, b"")

@@ -160,8 +160,25 @@ def test_the_format_parameter_wins_then_content_type_then_name_then_bytes(
 
 def test_an_unrecognisable_upload_is_rs001() -> None:
     with pytest.raises(BatchRefused) as refused:
-        resolve_format(None, "multipart/form-data; boundary=x", None, b"--x\r\n")
+        resolve_format(None, "application/octet-stream", None, b"--x\r\n")
     assert refused.value.code is BatchCode.MALFORMED
+    assert "not recognisable as CSV, XML or JSON" in refused.value.detail
+
+
+@pytest.mark.parametrize(
+    ("content_type", "said"),
+    [
+        ("image/png", "the body is labelled image/png, which is no batch file's type"),
+        ("multipart/form-data; boundary=x", "(a multipart form: send the file itself as the body)"),
+        ("Text/HTML; charset=utf-8", "the body is labelled text/html,"),
+    ],
+)
+def test_a_body_labelled_as_something_else_than_a_batch_file_is_rs001_saying_so(content_type: str, said: str) -> None:
+    """It was taken for whatever its bytes looked like: a JSON batch sent as image/png was accepted."""
+    with pytest.raises(BatchRefused) as refused:
+        resolve_format(None, content_type, None, b'{"header": {}}')
+    assert refused.value.code is BatchCode.MALFORMED and said in refused.value.detail
+    assert resolve_format(BatchFormat.JSON, content_type, None, b"{}") is BatchFormat.JSON  # ?format= still wins
 
 
 def test_an_rfc_2231_file_name_is_read_in_its_charset() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lrs_contracts.batch import BatchFormat
 from lrs_domain.formats.csv_batch import parse_csv
-from lrs_domain.formats.detect import detect_format
+from lrs_domain.formats.detect import detect_format, media_type_of, names_no_batch_format
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.formats.json_batch import JsonBatch, JsonBatchHeader, JsonBatchRecord, parse_json
 from lrs_domain.formats.limits import (
@@ -48,6 +48,8 @@ __all__ = [
     "file_field_name",
     "in_file_words",
     "is_plausible_email",
+    "media_type_of",
+    "names_no_batch_format",
     "parse_batch",
     "read_limited",
     "refuse_if_too_large",

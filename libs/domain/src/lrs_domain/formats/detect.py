@@ -17,6 +17,9 @@ _FORMAT_BY_CONTENT_TYPE: dict[str, BatchFormat] = {
     "application/vnd.ms-excel": BatchFormat.CSV,
 }
 
+# Types that say nothing of the format: the file name, then the first bytes, tell it
+GENERIC_CONTENT_TYPES = frozenset({"text/plain", "application/octet-stream"})
+
 _FORMAT_BY_EXTENSION: dict[str, BatchFormat] = {
     ".json": BatchFormat.JSON,
     ".xml": BatchFormat.XML,
@@ -33,10 +36,23 @@ def detect_format(content_type: str | None, filename: str | None, first_bytes: b
     return _from_content_type(content_type) or _from_filename(filename) or _from_content(first_bytes)
 
 
+def media_type_of(content_type: str) -> str:
+    """`text/csv` of `Text/CSV; charset=utf-8`."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def names_no_batch_format(content_type: str | None) -> bool:
+    """Whether a declared type is of something else than a batch file (`image/png`, a multipart form): neither a
+    batch format's type nor a generic one that leaves the format to the file name and content."""
+    if not content_type or not content_type.strip():
+        return False
+    return media_type_of(content_type) not in GENERIC_CONTENT_TYPES and _from_content_type(content_type) is None
+
+
 def _from_content_type(content_type: str | None) -> BatchFormat | None:
     if not content_type:
         return None
-    media_type = content_type.split(";", 1)[0].strip().lower()
+    media_type = media_type_of(content_type)
     if media_type.endswith("+json"):
         return BatchFormat.JSON
     if media_type.endswith("+xml"):
