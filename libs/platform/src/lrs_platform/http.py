@@ -23,11 +23,12 @@ from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import solve_dependencies
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lrs_contracts.codes import ProblemCode
@@ -43,6 +44,7 @@ from lrs_platform.problems import (
     invalid_request,
     is_json_media_type,
     not_json,
+    not_utf8,
     problem_index_page,
     problem_page,
     problem_response,
@@ -131,11 +133,12 @@ def build_app(
     app.state.readiness_checks = {}
     app.add_exception_handler(ProblemError, handle_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
-    app.add_exception_handler(StarletteHTTPException, _http_problem)
+    app.add_exception_handler(StarletteHTTPException, http_problem)
     app.add_exception_handler(asyncpg.DataError, _unstorable_problem)
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
-    limits = {"/v1/admin/dlq": DEAD_LETTER_BODY_BYTES, **(body_limits or {})}
+    limits = BodyLimits({"/v1/admin/dlq": DEAD_LETTER_BODY_BYTES, **(body_limits or {})})
+    app.state.body_limits = limits
     app.add_middleware(_NoDuplicateKeys)
     app.add_middleware(_JsonBodiesOnly)
     app.add_middleware(_UncompressedBodiesOnly)
@@ -196,10 +199,32 @@ def _finish_openapi(app: FastAPI) -> None:
 
 def finish_document(app: FastAPI, document: dict[str, Any]) -> None:
     """What FastAPI cannot infer: the bearer API key on every operation that needs one (those whose route depends
-    on `current_principal`), so /docs offers Authorize; and every error answer as the Problem in
-    application/problem+json (`document_problems`)."""
+    on `current_principal`), so /docs offers Authorize; the 413 of every operation with a body, at its route's
+    limit; and every error answer as the Problem in application/problem+json (`document_problems`)."""
     name_api_key(app, document)
+    _document_body_limits(app, document)
     document_problems(document)
+
+
+def _document_body_limits(app: FastAPI, document: dict[str, Any]) -> None:
+    """`_BodyLimit` answers any route with a body 413 past its limit; a route bounding its body itself (a limit
+    of None: ingest's batches) documents its own 413."""
+    limits: BodyLimits | None = getattr(app.state, "body_limits", None)
+    if limits is None:
+        return
+    for path, operations in document.get("paths", {}).items():
+        limit = limits.limit_for(path)
+        for operation in operations.values():
+            if limit is not None and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault("413", {"description": _too_large_text(limit)})
+
+
+def _too_large_text(limit: int) -> str:
+    """How the OpenAPI documents describe a 413 at `limit` bytes."""
+    return (
+        f"The request body is larger than this route takes ({limit:,} bytes; code `REQUEST_TOO_LARGE`): nothing of"
+        " it was used"
+    )
 
 
 def name_api_key(app: FastAPI, document: dict[str, Any]) -> None:
@@ -212,8 +237,6 @@ def name_api_key(app: FastAPI, document: dict[str, Any]) -> None:
 
 
 def _authenticated_operations(app: FastAPI) -> list[tuple[str, str]]:
-    from fastapi.routing import iter_route_contexts
-
     from lrs_platform.identity import current_principal
 
     def needs_key(dependant: Any) -> bool:
@@ -480,19 +503,27 @@ def _reads_json_itself(route: object) -> bool:
     return bool(media_types) and all(is_json_media_type(media_type) for media_type in media_types)
 
 
-class _BodyLimit:
-    """Refuses a request body over its route's limit (413, REQUEST_TOO_LARGE) without holding it: at once when
-    its Content-Length says so, otherwise as soon as the bytes read pass the limit. Nothing is read before."""
+class BodyLimits:
+    """Each route's limit on its request body, by path prefix (the longest first): what `_BodyLimit` enforces and
+    the OpenAPI documents say. None: the route bounds its body itself."""
 
-    def __init__(self, app: ASGIApp, limits: Mapping[str, int | None]) -> None:
-        self.app = app
+    def __init__(self, limits: Mapping[str, int | None]) -> None:
         self._limits = sorted(limits.items(), key=lambda item: -len(item[0]))
 
     def limit_for(self, path: str) -> int | None:
         return next((limit for prefix, limit in self._limits if path.startswith(prefix)), DEFAULT_BODY_BYTES)
 
+
+class _BodyLimit:
+    """Refuses a request body over its route's limit (413, REQUEST_TOO_LARGE) without holding it: at once when
+    its Content-Length says so, otherwise as soon as the bytes read pass the limit. Nothing is read before."""
+
+    def __init__(self, app: ASGIApp, limits: BodyLimits) -> None:
+        self.app = app
+        self._limits = limits
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.limit_for(scope["path"]) if scope["type"] == "http" else None
+        limit = self._limits.limit_for(scope["path"]) if scope["type"] == "http" else None
         if limit is None:
             await self.app(scope, receive, send)
             return
@@ -531,21 +562,44 @@ def _too_large(limit: int, path: str) -> JSONResponse:
     return problem_response(problem, {"Connection": "close"})
 
 
-async def _http_problem(request: Request, error: Exception) -> JSONResponse:
+async def http_problem(request: Request, error: Exception) -> JSONResponse:
+    """An HTTPException (Starlette's or FastAPI's) as a problem: a 405 naming every method of the path, a body
+    over its limit as REQUEST_TOO_LARGE, and a JSON body that is not UTF-8 as the 422 MALFORMED_REQUEST of any
+    other body that is not JSON (after the route's dependencies, as that one is). The portal's admin API answers
+    with it too."""
     assert isinstance(error, StarletteHTTPException)
     if isinstance(error, _BodyTooLarge):
         return _too_large(error.limit, request.url.path)
+    unparsed = error.status_code == 400 and str(error.detail) == _FASTAPI_UNPARSED_BODY
+    if unparsed and isinstance(error.__cause__, UnicodeDecodeError):
+        await _refuse_caller_first(request)
+        return problem_response(not_utf8(error.__cause__).model_copy(update={"instance": request.url.path}))
     headers = dict(error.headers or {})
     title, detail = str(error.detail), None
-    if error.status_code == 400 and title == _FASTAPI_UNPARSED_BODY:
-        title, detail = "Malformed request", "The request body could not be read: send JSON in UTF-8."
+    if error.status_code == 405 and (allowed := allowed_methods(request) or headers.get("Allow")):
+        headers["Allow"] = allowed
+        detail = f"This address takes {allowed}."
+    elif unparsed:  # form data that could not be read
+        title, detail = "Malformed request", "The request body could not be read."
     return problem_response(
         Problem(status=error.status_code, title=title, detail=detail, instance=request.url.path), headers
     )
 
 
 _FASTAPI_UNPARSED_BODY = "There was an error parsing the body"
-"""What FastAPI raises (400) when a body is not UTF-8, or its form data cannot be read."""
+"""What FastAPI raises (400, from the error it met) when a JSON body is not UTF-8, or form data cannot be read."""
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method a route at the request's path answers, sorted, as a 405's `Allow` names them: Starlette's
+    names only the first matching route's (POST /v1/batches beside GET; a page and its form). HEAD is named
+    where a route answers it (a Starlette route answering GET does; FastAPI's do not). Empty when no route with
+    methods matches (a mount: StaticFiles names its own)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 RETRY_AFTER = {"Retry-After": "5"}

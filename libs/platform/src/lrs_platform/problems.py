@@ -105,6 +105,21 @@ def not_json() -> Problem:
     )
 
 
+def not_utf8(error: UnicodeDecodeError) -> Problem:
+    """422 MALFORMED_REQUEST, as a body that is not JSON: JSON is UTF-8 (RFC 8259), so one that is not was never
+    read. Names the first byte that is not, as ingest's batch files do (not where: `json` counts after a byte
+    order mark it skipped)."""
+    # else it was read as UTF-16 or UTF-32, which its first bytes look like
+    utf8 = error.encoding == "utf-8"
+    reason = f"byte 0x{error.object[error.start]:02X} is not UTF-8" if utf8 else "it is not UTF-8"
+    return Problem(
+        status=422,
+        title="Invalid request",
+        detail=f"the request body is not valid JSON ({reason}): send JSON in UTF-8",
+        code=ProblemCode.MALFORMED_REQUEST,
+    )
+
+
 _LENGTHS = {"too_long": ("at most", "max_length"), "too_short": ("at least", "min_length")}
 
 

@@ -91,9 +91,10 @@ async def test_json_labelled_json_is_read_and_a_caller_without_a_key_is_told_401
     assert anonymous.status_code == 401, anonymous.text
 
 
-async def test_a_body_that_is_not_json_at_all_is_described_only_to_a_caller_the_route_takes() -> None:
+@pytest.mark.parametrize("unreadable", [b'{"text": ', b'{"text": "\xff"}'], ids=["cut-short", "not-utf-8"])
+async def test_a_body_that_is_not_json_at_all_is_described_only_to_a_caller_the_route_takes(unreadable: bytes) -> None:
     """FastAPI parses a JSON body before it solves the route's dependencies; the key is still checked first."""
-    unreadable, labelled = b'{"text": ', {"Content-Type": "application/json"}
+    labelled = {"Content-Type": "application/json"}
     async with _client(key=False) as client:
         anonymous = await client.post("/v1/notes", content=unreadable, headers=labelled)
     async with _client() as client:

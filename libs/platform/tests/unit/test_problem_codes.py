@@ -43,16 +43,24 @@ async def _problem(response: httpx.Response) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(
-    "body",
-    [b'{"text": "caf\xe9"}', b'{"text": "\xff\xfe"}', b"\xef\xbb\xbf\x80"],
-    ids=["latin-1", "invalid-bytes", "bom-then-continuation"],
+    ("body", "named"),
+    [
+        (b'{"text": "caf\xe9"}', "byte 0xE9"),
+        (b'{"text": "\xff\xfe"}', "byte 0xFF"),
+        (b"\xef\xbb\xbf\x80", "byte 0x80"),
+        (b'\x00{"text": "x"}!', "it"),  # its first bytes look like UTF-16
+    ],
+    ids=["latin-1", "invalid-bytes", "bom-then-continuation", "utf-16-like"],
 )
-async def test_a_body_that_is_not_utf8_is_malformed_request(body: bytes) -> None:
+async def test_a_body_that_is_not_utf8_is_the_documented_422_malformed_request(body: bytes, named: str) -> None:
+    """As a body that is not JSON at all (`{`) is, not a 400 no route documents."""
     async with _client() as client:
         answer = await client.post("/v1/notes", content=body, headers={"content-type": "application/json"})
 
     problem = await _problem(answer)
-    assert (answer.status_code, problem["code"]) in {(400, "MALFORMED_REQUEST"), (422, "MALFORMED_REQUEST")}
+    assert (answer.status_code, problem["code"], problem["title"]) == (422, "MALFORMED_REQUEST", "Invalid request")
+    assert problem["detail"] == f"the request body is not valid JSON ({named} is not UTF-8): send JSON in UTF-8"
+    assert problem["instance"] == "/v1/notes"
 
 
 async def test_json_that_does_not_parse_is_malformed_and_json_breaking_the_schema_is_invalid() -> None:

@@ -62,3 +62,47 @@ def test_readiness_documents_its_own_report_and_every_other_error_is_a_problem()
             for status, response in operation["responses"].items():
                 if status[0] in "45" and path != "/readyz":
                     assert response["content"] == PROBLEM, (method, path, status)
+
+
+def test_every_operation_with_a_body_documents_its_413_at_its_routes_limit() -> None:
+    """`_BodyLimit` answers 413 REQUEST_TOO_LARGE on any route with a body; a route bounding its body itself says
+    its own 413."""
+    app = build_app(
+        "bounded",
+        title="Bounded",
+        description="",
+        lifespan=noop_lifespan,
+        body_limits={"/v1/files": None, "/v1/imports": 10_000},
+    )
+
+    @app.post("/v1/imports", openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+    async def imports() -> dict[str, int]:
+        return {"read": 0}
+
+    @app.post("/v1/files", openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+    async def files() -> dict[str, int]:
+        return {"read": 0}
+
+    @app.post("/v1/admin/dlq/{parked}/retry")
+    async def retry(parked: int, note: Note) -> dict[str, int]:
+        return {"parked": parked}
+
+    @app.post("/v1/notes")
+    async def add_note(note: Note) -> dict[str, int]:
+        return {"length": len(note.text)}
+
+    @app.post("/v1/notes/{number}/pin")
+    async def pin(number: int) -> dict[str, int]:
+        return {"number": number}
+
+    paths = app.openapi()["paths"]
+    for path, limit in (
+        ("/v1/notes", "1,048,576"),
+        ("/v1/imports", "10,000"),
+        ("/v1/admin/dlq/{parked}/retry", "16,777,216"),
+    ):
+        too_large = paths[path]["post"]["responses"]["413"]
+        assert too_large["content"] == PROBLEM, path
+        assert f"({limit} bytes" in too_large["description"] and "REQUEST_TOO_LARGE" in too_large["description"]
+    assert "413" not in paths["/v1/files"]["post"]["responses"]  # bounded by the route
+    assert "413" not in paths["/v1/notes/{number}/pin"]["post"]["responses"]  # no body

@@ -82,3 +82,9 @@ def test_the_admin_apis_allow_names_every_method_its_routes_answer(
 
     assert (answer.status_code, answer.headers["allow"]) == (405, allowed)
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_the_admin_apis_405_says_what_the_address_takes(portal: StubbedPortal) -> None:
+    problem = portal.client().delete("/v1/admin/users").json()
+
+    assert (problem["code"], problem["detail"]) == ("METHOD_NOT_ALLOWED", "This address takes GET, POST.")

@@ -7,11 +7,9 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
-from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
-from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER, route_template
+from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER, allowed_methods, http_problem, route_template
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import Problem, invalid_request, problem_response
 from portal.backend import Forbidden, KeyRejected, NotFound, ServiceError, Unavailable
@@ -60,16 +58,6 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/v1/")
 
 
-def _methods_at_path(request: Request) -> str:
-    """Every method a route at the request's path answers, as a 405's Allow names them: Starlette's Allow names
-    only the first matching route's, and a page's form is often a route of its own at the page's path."""
-    methods: set[str] = set()
-    for route in iter_route_contexts(request.app.routes):
-        if route.methods and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= route.methods
-    return ", ".join(sorted(methods))
-
-
 async def _page_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, PageError)
     status, heading, paragraphs = _PAGES[error.kind]
@@ -106,16 +94,17 @@ async def _service_error(request: Request, error: Exception) -> Response:
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
+    """The admin API answers as every service does (`http_problem`); a page's 405 names every method of its path
+    too, since a page's form is often a route of its own at the page's path."""
     assert isinstance(error, StarletteHTTPException)
-    headers = dict(error.headers or {})
-    if error.status_code == 405 and (allowed := _methods_at_path(request)):
-        headers["Allow"] = allowed
     if _is_api(request) or request.url.path in ("/healthz", "/readyz", "/metrics"):
-        problem = Problem(status=error.status_code, title=str(error.detail), instance=request.url.path)
-        return problem_response(problem, headers)
+        return await http_problem(request, error)
     if error.status_code == 404:
         return await _page_error(request, PageError("not_found"))
     if error.status_code == 405:
+        headers = dict(error.headers or {})
+        if allowed := allowed_methods(request):
+            headers["Allow"] = allowed
         page = await _page_error(request, PageError("method_not_allowed"))
         page.headers.update(headers)
         return page
