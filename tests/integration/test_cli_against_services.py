@@ -262,25 +262,26 @@ async def test_an_operator_links_a_provider_who_may_then_change_sharing(
     ukprn = f"{int(learner['uln']) % 10**8:08d}"
     provider = f"provider:{ukprn}"
 
-    async def change_sharing() -> int:
-        async with await system.client("validation", provider) as client:
-            response = await client.post(f"/v1/learners/{learner['uln']}/sharing", json={"ability_to_share": 2})
-        return response.status_code
-
-    assert await change_sharing() == 403
+    refused = await _lrs(system, provider, "learners", "sharing", learner["uln"], "unable")
+    assert (refused.returncode, refused.stderr.startswith("lrs: HTTP 403")) == (FAILED, True), refused.stderr
     linked = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", ukprn)
     assert (linked.returncode, linked.stderr) == (OK, "")
     assert linked.stdout.strip() == (
         f"provider {ukprn} linked: it may now read the learner's PLR (while they share), report centre"
         " achievements for them and change their ability to share"
     )
-    assert await change_sharing() == 204
+    opted_out = await _lrs(system, provider, "learners", "sharing", learner["uln"], "unable")
+    assert (opted_out.returncode, opted_out.stdout.strip()) == (
+        OK,
+        f"learner {learner['uln']}'s ability to share is now 2 (unable to share): no provider reads their PLR;"
+        " they and the AOs still see their own",
+    ), opted_out.stderr
     again = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", ukprn)
     assert again.returncode == OK, again.stderr
 
     unknown = await _lrs(system, "operator:tests", "learners", "link", random_uln(), "--ukprn", ukprn)
     assert unknown.returncode == FAILED
-    assert unknown.stderr.startswith("lrs: HTTP 404")
+    assert unknown.stderr.startswith("lrs: HTTP 404") and "no learner is registered under this ULN" in unknown.stderr
     not_an_operator = await _lrs(system, provider, "learners", "link", learner["uln"], "--ukprn", ukprn)
     assert not_an_operator.returncode == FAILED
     assert not_an_operator.stderr.startswith("lrs: HTTP 403")

@@ -222,6 +222,28 @@ def import_learners(connection: Connection, file: str) -> str:
     return f"{said}; merged {merged}" if (merged := result.get("merged", 0)) else said
 
 
+class Sharing(StrEnum):
+    """A learner's ability to share, by what it means (the API's AbilityToShare numbers)."""
+
+    NOT_SEEN = "not-seen"
+    SHARES = "shares"
+    UNABLE = "unable"
+
+
+_SHARING_CODES = {Sharing.NOT_SEEN: 0, Sharing.SHARES: 1, Sharing.UNABLE: 2}
+_SHARING_SAID = {
+    Sharing.NOT_SEEN: "0 (privacy notice not seen): linked providers read their PLR",
+    Sharing.SHARES: "1 (shares): linked providers read their PLR",
+    Sharing.UNABLE: "2 (unable to share): no provider reads their PLR; they and the AOs still see their own",
+}
+
+
+def change_sharing(connection: Connection, uln: str, choice: Sharing) -> str:
+    with connection.client("validation") as client:
+        expect_ok(client.post(f"/v1/learners/{uln}/sharing", json={"ability_to_share": _SHARING_CODES[choice]}))
+    return f"learner {uln}'s ability to share is now {_SHARING_SAID[choice]}"
+
+
 def link_provider(connection: Connection, uln: str, ukprn: str) -> str:
     with connection.client("validation") as client:
         expect_ok(client.post(f"/v1/learners/{uln}/providers", json={"ukprn": ukprn}))
@@ -283,7 +305,11 @@ def credentials_command(
 
 
 reference_app = typer.Typer(help="Operator: reference data.", no_args_is_help=True)
-learners_app = typer.Typer(help="Operator: the learner registry.", no_args_is_help=True)
+learners_app = typer.Typer(
+    help="The learner registry: operators (import, link, erase); a learner's sharing also by the learner or a"
+    " provider linked to them.",
+    no_args_is_help=True,
+)
 
 
 @reference_app.command("load")
@@ -312,6 +338,23 @@ def _eight_digits(value: str) -> str:
     if not re.fullmatch(r"[0-9]{8}", value):
         raise typer.BadParameter("a UKPRN is 8 digits, like 10004567")
     return value
+
+
+@learners_app.command("sharing")
+def sharing_command(
+    ctx: typer.Context,
+    uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
+    choice: Annotated[
+        Sharing,
+        typer.Argument(
+            help="shares, unable (to share: providers are refused the PLR) or not-seen (the privacy notice)",
+            parser=one_of(Sharing, "the choice"),
+        ),
+    ],
+) -> None:
+    """Record whether a learner lets learning providers read their PLR: with the learner's key, a linked
+    provider's acting for them, or an operator's. An opt-out (unable) survives a merge of their ULNs (0164)."""
+    print_text(change_sharing(connection(ctx), uln, choice))
 
 
 @learners_app.command("link")

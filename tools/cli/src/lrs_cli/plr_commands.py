@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -78,6 +79,11 @@ def _put_nothing_on_the_plr(connection: Connection, batch_id: str) -> str | None
     return None
 
 
+SHARING_SAID: dict[Any, str] = {
+    0: "yes (privacy notice not seen)",
+    1: "yes",
+    2: "no, the learner is unable to share (providers are refused this PLR)",
+}
 PROVIDER_RECORDS_TITLE = "Reported by learning providers (ILR): not results from an awarding organisation"
 
 
@@ -156,6 +162,8 @@ def plr_table(document: dict[str, Any]) -> list[Any]:
     reported = [event for event in events if event.get("source") == "ILR"]
     awarded = [event for event in events if event.get("source") != "ILR"]
     rows: list[Any] = [Text(heading, style="bold")]
+    if (sharing := SHARING_SAID.get(document.get("ability_to_share"))) is not None:  # an AO's view has none
+        rows.append(Text(f"sharing with learning providers: {sharing}"))
     if awarded:
         rows.append(_results_table(awarded))
     elif reported:
@@ -197,6 +205,37 @@ def show_command(
     console = stdout()
     for part in plr_table(document):
         console.print(part)
+
+
+def credential(connection: Connection, uln: str) -> dict[str, Any]:
+    """The learner's live achievements as a signed credential (the learner's key or an operator's)."""
+    with connection.client("plr_projector") as client:
+        answer: dict[str, Any] = expect_ok(client.get(f"/v1/learners/{uln}/plr/credential"))
+    return answer
+
+
+@app.command("credential")
+def credential_command(
+    ctx: typer.Context,
+    uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
+    output: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="Write the credential (the projector's JSON) to this file, not stdout."),
+    ] = None,
+) -> None:
+    """A learner's PLR as a signed verifiable credential (CLR 2.0), for an employer or college to check with
+    `lrs plr verify FILE --jwks <the LRS's address>/.well-known/jwks.json`: the learner's key, or an operator's.
+    It holds the achievements as they are today and is not updated: export a new one after a change."""
+    answer = credential(connection(ctx), uln)
+    if output is None:
+        print_json(answer)
+        return
+    output.write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")
+    count = answer.get("achievements", 0)
+    warn(
+        f"wrote the credential of {uln} ({count} achievement{'' if count == 1 else 's'}) to {output};"
+        f" its signing keys: {answer.get('jwks_uri')}"
+    )
 
 
 @app.command("verify")
