@@ -26,8 +26,9 @@ from aiosmtpd.controller import Controller
 
 from bench.processes import ROOT, RunningSystem, ServiceProcess, build_system, free_port
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.identity import Principal
 from lrs_platform.kafka import make_consumer
 
 MODULES = {

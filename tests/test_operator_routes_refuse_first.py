@@ -18,8 +18,9 @@ import lrs_platform.parking_api
 import plr_projector.api
 import portal.web.admin_api
 import validation.api
+from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal, current_principal
+from lrs_platform.identity import Principal
 
 ROUTERS: dict[str, list[APIRouter]] = {
     "dead letters": [lrs_platform.parking_api.router],

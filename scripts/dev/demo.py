@@ -21,8 +21,9 @@ import httpx
 
 from lrs_contracts.environments import Environment
 from lrs_domain.formats import detect_format, parse_batch
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.identity import Principal
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / ".run"

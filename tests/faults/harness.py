@@ -29,8 +29,9 @@ from tests.support.waiting import eventually
 
 from lrs_contracts.registry import decode
 from lrs_contracts.topics import PLR_EVENTS
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.identity import Principal
 from lrs_platform.kafka import make_consumer
 
 AO = "RN9008"  # AQA

@@ -38,7 +38,8 @@ from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchRecordsDecided, RecordOutcome, RecordStatus
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
-from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.credential_store import CredentialStore
+from lrs_platform.identity import Principal
 from lrs_platform.kafka import ensure_topics
 from notifier.bootstrap import create_app as create_notifier
 from reporting.bootstrap import create_app as create_reporting

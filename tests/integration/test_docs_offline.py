@@ -21,7 +21,8 @@ from tests.support.serving import served
 from ingest.bootstrap import create_app as create_ingest
 from ingest.config import IngestSettings
 from lrs_contracts.codes import CODE_EXPLANATIONS, PROBLEM_CODE_EXPLANATIONS, BatchCode
-from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.credential_store import CredentialStore
+from lrs_platform.identity import Principal
 from lrs_platform.kafka import ensure_topics
 from lrs_platform.problems import Problem
 

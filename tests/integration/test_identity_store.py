@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore
 from lrs_platform.database import create_pool
-from lrs_platform.identity import SESSION_KEY_LABEL, CredentialStore, Principal, PrincipalKind
+from lrs_platform.identity import Principal, PrincipalKind
 
 
 @pytest.fixture

@@ -55,7 +55,8 @@ from lrs_contracts.outcomes import (
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.formats import ParsedBatch, write_batch
-from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.credential_store import CredentialStore
+from lrs_platform.identity import Principal
 from lrs_platform.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration

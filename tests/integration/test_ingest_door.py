@@ -31,7 +31,8 @@ from ingest.bootstrap import create_app
 from ingest.config import IngestSettings
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_domain.formats import ParsedBatch, write_batch
-from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.credential_store import CredentialStore
+from lrs_platform.identity import Principal
 from lrs_platform.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration

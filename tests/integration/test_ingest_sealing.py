@@ -26,8 +26,9 @@ from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedReco
 from lrs_contracts.environments import LIVE_TOPICS
 from lrs_contracts.topics import BATCH_SUBMITTED
 from lrs_domain.formats import ParsedBatch, write_batch
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.identity import Principal
 from lrs_platform.kafka import ensure_topics
 from lrs_platform.keyring import ERASED, KEYRING_KEY_VARIABLE, Keyring, LearnerKey, Purpose, keyring_key_from, migrate
 

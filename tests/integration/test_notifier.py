@@ -24,7 +24,8 @@ from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
-from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.credential_store import CredentialStore
+from lrs_platform.identity import Principal
 from lrs_platform.keyring import (
     KEYRING_KEY_VARIABLE,
     Keyring,

@@ -7,8 +7,9 @@ import httpx
 import pytest
 from tests.integration.conftest import SystemUnderTest
 
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.identity import Principal
 from lrs_platform.problems import PROBLEM_MEDIA_TYPE
 
 pytestmark = pytest.mark.integration

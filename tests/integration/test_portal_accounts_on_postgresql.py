@@ -14,7 +14,8 @@ import asyncpg
 import pytest
 from tests.support.portal_accounts import portal_stores
 
-from lrs_platform.identity import CredentialStore, OperatorScope, Principal, PrincipalKind
+from lrs_platform.credential_store import CredentialStore
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
 from portal.accounts import (
     AccountListing,
     LastAccountsOperator,

@@ -23,9 +23,10 @@ from tests.support.learners import new_learner
 from tests.support.waiting import eventually
 
 from lrs_domain.reference import Learner
+from lrs_platform.authentication import current_principal
 from lrs_platform.database import apply_migrations
 from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal, current_principal
+from lrs_platform.identity import Principal
 from lrs_platform.keyring import ERASED, KEYRING_KEY_VARIABLE, Keyring, keyring_key_from, migrate
 from validation.api import router
 from validation.reference_store import ErasedLearnerError, Erasure, ReferenceStore

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from lrs_domain.reference_files import load_register
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import apply_migrations, create_pool
-from lrs_platform.identity import CredentialStore
 from portal.accounts import LockoutPolicy
 from portal.auth import Authentication
 from portal.sessions import SessionPolicy

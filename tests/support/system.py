@@ -15,8 +15,9 @@ from pathlib import Path
 from bench.processes import SERVICES, RunningSystem, ServiceProcess
 
 from lrs_contracts.environments import Environment
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import create_pool
-from lrs_platform.identity import CredentialStore, Principal
+from lrs_platform.identity import Principal
 
 
 async def issue_key(database_url: str, principal: str, environment: Environment = Environment.LIVE) -> str:

@@ -12,7 +12,8 @@ from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import AWARDING_ORGANISATIONS
-from lrs_platform.identity import IssuedKey, Principal
+from lrs_platform.credential_store import IssuedKey
+from lrs_platform.identity import Principal
 
 
 class FakeStore:

@@ -237,7 +237,7 @@ def name_api_key(app: FastAPI, document: dict[str, Any]) -> None:
 
 
 def _authenticated_operations(app: FastAPI) -> list[tuple[str, str]]:
-    from lrs_platform.identity import current_principal
+    from lrs_platform.authentication import current_principal
 
     def needs_key(dependant: Any) -> bool:
         return any(dep.call is current_principal or needs_key(dep) for dep in dependant.dependencies)

@@ -15,10 +15,11 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.text import OneLineText, StorableText
+from lrs_platform.authentication import operator_caller
 from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import readiness
-from lrs_platform.identity import OperatorScope, Principal, operator_caller, operator_scope
+from lrs_platform.identity import OperatorScope, Principal, operator_scope
 from lrs_platform.parking import CannotReplay, DeadLetterOffice, NotACorrectedCopy, NotParked, ReplayResult
 from lrs_platform.problems import ProblemError, problem_responses
 

@@ -22,9 +22,9 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError, ProducerFenced
 from fastapi import FastAPI
 
 from lrs_contracts.topics import ALL_TOPICS
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import apply_migrations, create_pool, database_reachable
 from lrs_platform.http import readiness
-from lrs_platform.identity import CredentialStore
 from lrs_platform.kafka import ensure_topics, kafka_reachable, wait_for_kafka
 from lrs_platform.logging import get_logger
 from lrs_platform.settings import ServiceSettings

@@ -7,7 +7,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from lrs_platform.identity import CACHE_SECONDS, CredentialStore, Principal
+from lrs_platform.credential_store import CACHE_SECONDS, CredentialStore
+from lrs_platform.identity import Principal
 
 KEY_ID = "0123456789abcdef"
 SECRET = "s3cret"

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
+from lrs_platform.authentication import CurrentPrincipal
+from lrs_platform.credential_store import CredentialStore, token_environment
 from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import CredentialStore, CurrentPrincipal, token_environment
 
 KEY_ID = "0123456789abcdef"
 SECRET = "s3cret"

@@ -7,9 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
+from lrs_platform.authentication import current_principal
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal, current_principal
+from lrs_platform.identity import Principal
 from lrs_platform.parking_api import router
 
 

@@ -29,7 +29,8 @@ from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.text import StorableText
 from lrs_domain.identifiers import display_qan
-from lrs_platform.identity import CurrentPrincipal, OperatorScope, operator_scope
+from lrs_platform.authentication import CurrentPrincipal
+from lrs_platform.identity import OperatorScope, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import ProblemError, problem_responses

@@ -59,8 +59,9 @@ from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode, ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
+from lrs_platform.authentication import CurrentPrincipal
 from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER, finish_document
-from lrs_platform.identity import CurrentPrincipal, OperatorScope, operator_scope
+from lrs_platform.identity import OperatorScope, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, Problem, ProblemError, problem_response

@@ -27,7 +27,8 @@ from ingest.maintenance import (
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.operations import MaintenancePause, MaintenanceWindow
 from lrs_contracts.text import StorableText
-from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, operator_caller, operator_scope
+from lrs_platform.authentication import CurrentPrincipal, operator_caller
+from lrs_platform.identity import OperatorScope, Principal, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import closure_at
 from lrs_platform.problems import Problem, problem_response, problem_responses

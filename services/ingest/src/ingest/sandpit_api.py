@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ingest.publisher import PublishUnavailable
 from ingest.sandpit import ResetView, SandpitResets
 from lrs_contracts.identifiers import AO_ID_PATTERN
-from lrs_platform.identity import CurrentPrincipal, OperatorScope, Principal, PrincipalKind, operator_scope
+from lrs_platform.authentication import CurrentPrincipal
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
 
 

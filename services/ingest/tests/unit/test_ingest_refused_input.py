@@ -21,8 +21,9 @@ from ingest.maintenance import FURTHEST_START, MaintenanceStore
 from ingest.sandpit import ResetView
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.environments import Environment
+from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal, current_principal
+from lrs_platform.identity import Principal
 
 OPERATOR = Principal.parse("operator:ops")
 

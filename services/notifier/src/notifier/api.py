@@ -15,15 +15,9 @@ from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.text import OneLineText
 from lrs_domain.formats import is_plausible_email
+from lrs_platform.authentication import CurrentPrincipal, require_kind
 from lrs_platform.environment import environment_of
-from lrs_platform.identity import (
-    CurrentPrincipal,
-    OperatorScope,
-    Principal,
-    PrincipalKind,
-    operator_scope,
-    require_kind,
-)
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
 from notifier.emails import ChallengeContact
 from notifier.store import ContactStore, DeferredEmails, StoredContact

@@ -11,8 +11,9 @@ import pytest
 
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_register
+from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal, current_principal
+from lrs_platform.identity import Principal
 from notifier.api import router
 from notifier.emails import ChallengeContact
 from notifier.store import StoredContact

@@ -23,18 +23,12 @@ from lrs_contracts.registry import encode, wrap
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.identifiers import normalise_qan
 from lrs_domain.rules import check_award_date, why_no_learner_has
+from lrs_platform.authentication import CurrentPrincipal, operator_caller
 from lrs_platform.clock import today_in_england
 from lrs_platform.consumer import readiness_words
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.idempotency import UnusableIdempotencyKey, idempotency_key_of
-from lrs_platform.identity import (
-    CurrentPrincipal,
-    OperatorScope,
-    Principal,
-    PrincipalKind,
-    operator_caller,
-    operator_scope,
-)
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector import centre_reports, credentials

@@ -12,9 +12,9 @@ from fastapi import FastAPI
 
 from lrs_contracts import topics as contract_topics
 from lrs_contracts.environments import TopicNames
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import apply_migrations, create_pool, database_reachable
 from lrs_platform.http import build_app, readiness
-from lrs_platform.identity import CredentialStore
 from lrs_platform.kafka import ensure_topics, kafka_reachable, make_producer, wait_for_kafka
 from lrs_platform.logging import configure_logging, get_logger
 from lrs_platform.parking import PARKED

@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from lrs_contracts.environments import Environment
+from lrs_platform.authentication import current_principal
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal, current_principal
+from lrs_platform.identity import Principal
 from plr_projector.api import (
     admin_router,
     centre_router,

@@ -12,7 +12,8 @@ from typing import Any, Protocol
 import asyncpg
 
 from lrs_contracts.environments import Environment
-from lrs_platform.identity import IssuedKey, Principal, PrincipalKind, StoredKey
+from lrs_platform.credential_store import IssuedKey, StoredKey
+from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.logging import get_logger
 from lrs_platform.mail import MailError
 from portal import passwords

@@ -17,9 +17,9 @@ from fastapi.staticfiles import StaticFiles
 
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_catalogue, load_register
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import apply_migrations, create_pool, database_reachable
 from lrs_platform.http import build_app, readiness
-from lrs_platform.identity import CredentialStore
 from lrs_platform.logging import configure_logging, get_logger
 from lrs_platform.mail import smtp_mailer
 from lrs_platform.service import BackgroundTasks

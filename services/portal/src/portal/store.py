@@ -20,8 +20,9 @@ import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore, IssuedKey, StoredKey
 from lrs_platform.database import advisory_lock_key
-from lrs_platform.identity import SESSION_KEY_LABEL, CredentialStore, IssuedKey, Principal, PrincipalKind, StoredKey
+from lrs_platform.identity import Principal, PrincipalKind
 from portal.accounts import (
     Account,
     AccountChange,

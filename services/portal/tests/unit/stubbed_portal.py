@@ -26,7 +26,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from lrs_domain.reference_files import load_catalogue, load_register
-from lrs_platform.identity import IssuedKey, Principal, PrincipalKind, StoredKey
+from lrs_platform.credential_store import IssuedKey, StoredKey
+from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.mail import MailError
 from portal import passwords
 from portal.accounts import (

@@ -19,7 +19,8 @@ import pytest
 from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, shown_after, stubbed_portal
 
 from lrs_contracts.environments import Environment
-from lrs_platform.identity import SESSION_KEY_LABEL, CredentialStore, Principal, PrincipalKind
+from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore
+from lrs_platform.identity import Principal, PrincipalKind
 from portal.accounts import AccountChange, Role
 from portal.backend import Services
 from portal.store import ServiceKeys

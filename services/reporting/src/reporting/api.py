@@ -24,14 +24,8 @@ from lrs_contracts.reporting import (
     CodeRejections,
     QualificationTypeTimeliness,
 )
-from lrs_platform.identity import (
-    CurrentPrincipal,
-    OperatorScope,
-    Principal,
-    PrincipalKind,
-    operator_scope,
-    require_kind,
-)
+from lrs_platform.authentication import CurrentPrincipal, require_kind
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
 from reporting.aggregates import period_of
 from reporting.store import ReportingStore

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal, current_principal
+from lrs_platform.identity import Principal
 from reporting.api import router
 
 REPORTS = {

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal, current_principal
+from lrs_platform.identity import Principal
 from reporting.api import PERIOD_PATTERN, router
 
 

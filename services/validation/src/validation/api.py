@@ -26,15 +26,9 @@ from lrs_domain.identifiers import TEMPORARY_ULN
 from lrs_domain.merges import LearnerMerges, MergedLearner
 from lrs_domain.reference import Learner
 from lrs_domain.rules import MAX_NAME_LENGTH, parse_iso_date, why_no_learner_has
+from lrs_platform.authentication import CurrentPrincipal, operator_caller
 from lrs_platform.environment import refuse_in_sandpit
-from lrs_platform.identity import (
-    CurrentPrincipal,
-    OperatorScope,
-    Principal,
-    PrincipalKind,
-    operator_caller,
-    operator_scope,
-)
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import Keyring, WrappingState
 from lrs_platform.logging import get_logger
 from lrs_platform.paging import PagePosition, split_page

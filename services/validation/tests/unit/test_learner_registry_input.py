@@ -14,8 +14,9 @@ import pytest
 
 from lrs_domain.identifiers import TEMPORARY_ULN, has_valid_uln_check_digit
 from lrs_domain.reference import Learner
+from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal, current_principal
+from lrs_platform.identity import Principal
 from validation.api import router
 from validation.reference_store import Erasure, LearnerNotHeldError, RegistryImport
 

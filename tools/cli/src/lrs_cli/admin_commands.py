@@ -22,16 +22,9 @@ from lrs_cli.output import connection, print_text, progress
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_register
+from lrs_platform.credential_store import CredentialStore, IssuedKey
 from lrs_platform.database import create_pool
-from lrs_platform.identity import (
-    CredentialStore,
-    IssuedKey,
-    OperatorScope,
-    Principal,
-    PrincipalKind,
-    UnprintablePrincipal,
-    parse_scopes,
-)
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, UnprintablePrincipal, parse_scopes
 from lrs_platform.settings import check_sandpit_database
 
 

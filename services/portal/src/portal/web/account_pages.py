@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from lrs_contracts.environments import Environment
 from lrs_contracts.text import refused_character
-from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, StoredKey
+from lrs_platform.credential_store import StoredKey
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
 from portal.accounts import (
     AO_ID_PATTERN,
     USERNAME_PATTERN,

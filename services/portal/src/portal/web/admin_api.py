@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.text import OneLineText
-from lrs_platform.identity import OperatorScope, Principal, operator_caller, operator_scope
+from lrs_platform.authentication import operator_caller
+from lrs_platform.identity import OperatorScope, Principal, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
 from portal.accounts import (
     AO_ID_PATTERN,

@@ -1,0 +1,309 @@
+"""API keys, stored hashed: one identity mechanism for every service.
+
+A key looks like `lrs_<key id>_<secret>`; a Sandpit key `lrs_sbx_<key id>_<secret>` (decision 0060):
+each environment keeps its keys in its own database, and the prefix lets a service tell a caller who
+sent a key to the wrong environment what happened. Only SHA-256 of the secret is stored: the secret is 32
+random bytes, so a slow password hash would add nothing. Operators create, rotate and revoke keys with
+`lrs credentials ...`.
+
+Each process caches a key it has seen for one second, so a request costs no query while a revocation
+(made by another process: the `lrs` command) takes effect everywhere within that second; in the
+process that revokes it, at once. Unknown and revoked keys are not cached: each attempt with one is
+looked up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from lrs_contracts.environments import Environment
+from lrs_contracts.identifiers import UKPRN_PATTERN
+from lrs_domain.identifiers import is_valid_uln
+from lrs_platform.database import advisory_lock_key, apply_migrations
+from lrs_platform.identity import Principal, PrincipalKind, parse_scopes
+
+IDENTITY_SCHEMA = "identity"
+CACHE_SECONDS = 1.0
+
+
+def _check_issuable(principal: Principal) -> None:
+    """What a key may be issued for: a provider by its UKPRN (its links travel on the log by it), scopes
+    on operator keys only, and known ones."""
+    if principal.kind is PrincipalKind.PROVIDER and not re.fullmatch(UKPRN_PATTERN, principal.id):
+        raise ValueError(f"a provider key names its UKPRN, 8 digits: {principal.id!r} is not one")
+    if principal.kind is PrincipalKind.LEARNER and not is_valid_uln(principal.id):
+        raise ValueError(
+            f"a learner key names the learner's ULN, 10 digits ending in its check digit (not 9999999999):"
+            f" {principal.id!r} is not one"
+        )
+    if principal.scopes and not principal.is_operator:
+        raise ValueError("scopes limit operator keys only")
+    parse_scopes(principal.scopes)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    token: str
+    principal: Principal
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """A key as operators see it: who it stands for and its history, never its secret."""
+
+    key_id: str
+    principal: Principal
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _rotation_lock_key(principal: Principal) -> int:
+    return advisory_lock_key(f"rotate:{principal}")
+
+
+_TOKEN_PREFIXES = {Environment.LIVE: "lrs_", Environment.SANDPIT: "lrs_sbx_"}
+ENVIRONMENT_NAMES = {Environment.LIVE: "Live", Environment.SANDPIT: "Sandpit"}
+
+
+def token_environment(token: str) -> Environment | None:
+    """The environment a key was issued in, from its prefix alone (None: not a key of ours)."""
+    if token.startswith(_TOKEN_PREFIXES[Environment.SANDPIT]):
+        return Environment.SANDPIT
+    if token.startswith(_TOKEN_PREFIXES[Environment.LIVE]):
+        return Environment.LIVE
+    return None
+
+
+def _split_token(token: str, environment: Environment) -> tuple[str, str] | None:
+    if token_environment(token) is not environment:
+        return None
+    key_id, _, secret = token.removeprefix(_TOKEN_PREFIXES[environment]).partition("_")
+    if not key_id or not secret:
+        return None
+    return key_id, secret
+
+
+# The keys `CredentialStore.listing` and `count` show: of a kind ($1), revoked too ($2), not labelled as a
+# system's own ($3), of one principal ($4); each filter only when given. The table holds a key per person
+# and system (thousands), so one statement serves every combination.
+_KEYS_WHERE = (
+    " WHERE ($1::text IS NULL OR starts_with(principal, $1 || ':')) AND ($2 OR revoked_at IS NULL)"
+    " AND ($3::text IS NULL OR NOT starts_with(coalesce(label, ''), $3)) AND ($4::text IS NULL OR principal = $4)"
+)
+
+
+def _keys_where_arguments(
+    kind: PrincipalKind | None, include_revoked: bool, label_not_starting: str | None, principal: Principal | None
+) -> tuple[object, ...]:
+    return (kind.value if kind else None, include_revoked, label_not_starting, str(principal) if principal else None)
+
+
+SESSION_KEY_LABEL = "portal session:"
+"""The label's start of a key the Organisation Portal holds for a person's session, issued at sign-in and
+revoked when the session ends: the person's, not the principal's own key, so a rotation spares it."""
+
+
+class CredentialStore:
+    """API keys in PostgreSQL (schema `identity`), with a short cache so a request costs no query."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        environment: Environment = Environment.LIVE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._pool = pool
+        self.environment = environment
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Principal, str]] = {}
+        # bumped by every revocation here: a look-up that read a key before it was revoked does not cache it
+        self._revocations = 0
+
+    async def migrate(self) -> None:
+        async with self._pool.acquire() as connection:
+            await apply_migrations(connection, IDENTITY_SCHEMA, "lrs_platform.identity_migrations")
+
+    async def issue(
+        self, principal: Principal, label: str | None = None, *, connection: asyncpg.Connection | None = None
+    ) -> IssuedKey:
+        """A new key; in `connection`'s transaction when given (so a caller's own record of it commits with it)."""
+        _check_issuable(principal)
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        await (connection or self._pool).execute(
+            "INSERT INTO identity.credentials (key_id, principal, scopes, secret_hash, label)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            key_id,
+            str(principal),
+            sorted(principal.scopes),
+            _hash(secret),
+            label,
+        )
+        return IssuedKey(key_id, self._token(key_id, secret), principal)
+
+    def _token(self, key_id: str, secret: str) -> str:
+        return f"{_TOKEN_PREFIXES[self.environment]}{key_id}_{secret}"
+
+    async def revoke_principal(self, principal: Principal) -> int:
+        result = await self._pool.execute(
+            "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL",
+            str(principal),
+        )
+        self._forget_cached()
+        return int(result.split()[-1])
+
+    async def revoke(self, *key_ids: str) -> int:
+        """Revokes the keys named; unknown and already revoked ones are skipped. Returns how many it revoked."""
+        if not key_ids:
+            return 0
+        result = await self._pool.execute(
+            "UPDATE identity.credentials SET revoked_at = now() WHERE key_id = ANY($1::text[]) AND revoked_at IS NULL",
+            list(key_ids),
+        )
+        self._forget_cached(key_ids)
+        return int(result.split()[-1])
+
+    async def revoke_listed(
+        self,
+        key_id: str,
+        kind: PrincipalKind,
+        *,
+        label_not_starting: str | None = None,
+        connection: asyncpg.Connection | None = None,
+    ) -> Principal | None:
+        """Revokes the key if `listing(kind, label_not_starting=...)` lists it: a page that shows some keys
+        revokes only those, whatever key id it is sent. The key's principal, or None when none was revoked;
+        in `connection`'s transaction when given."""
+        row = await (connection or self._pool).fetchrow(
+            f"UPDATE identity.credentials SET revoked_at = now(){_KEYS_WHERE} AND key_id = $5"
+            " RETURNING principal, scopes",
+            *_keys_where_arguments(kind, False, label_not_starting, None),
+            key_id,
+        )
+        self._forget_cached([key_id])
+        return None if row is None else Principal.parse(row["principal"], frozenset(row["scopes"]))
+
+    def _forget_cached(self, key_ids: Collection[str] | None = None) -> None:
+        """After a revocation: the keys named (every key when none are) are read again, and a look-up that
+        was reading meanwhile does not keep what it read."""
+        self._revocations += 1
+        if key_ids is None:
+            self._cache.clear()
+        for key_id in key_ids or ():
+            self._cache.pop(key_id, None)
+
+    async def listing(
+        self,
+        kind: PrincipalKind | None = None,
+        *,
+        include_revoked: bool = False,
+        label_not_starting: str | None = None,
+        principal: Principal | None = None,
+        limit: int = 500,
+    ) -> list[StoredKey]:
+        """Keys by principal then newest first; `label_not_starting` leaves out keys a system issues for
+        itself; `principal`: that principal's keys only."""
+        rows = await self._pool.fetch(
+            "SELECT key_id, principal, scopes, label, created_at, revoked_at FROM identity.credentials"
+            f"{_KEYS_WHERE} ORDER BY principal, created_at DESC, key_id LIMIT $5",
+            *_keys_where_arguments(kind, include_revoked, label_not_starting, principal),
+            limit,
+        )
+        return [
+            StoredKey(
+                row["key_id"],
+                Principal.parse(row["principal"], frozenset(row["scopes"])),
+                row["label"],
+                row["created_at"],
+                row["revoked_at"],
+            )
+            for row in rows
+        ]
+
+    async def count(
+        self,
+        kind: PrincipalKind | None = None,
+        *,
+        include_revoked: bool = False,
+        label_not_starting: str | None = None,
+        principal: Principal | None = None,
+    ) -> int:
+        """How many keys `listing` has to show in all, whatever its limit."""
+        total: int = await self._pool.fetchval(
+            f"SELECT count(*) FROM identity.credentials{_KEYS_WHERE}",
+            *_keys_where_arguments(kind, include_revoked, label_not_starting, principal),
+        )
+        return total
+
+    async def rotate(self, principal: Principal, label: str | None = None) -> IssuedKey:
+        """Issues a new key and revokes every older key of the principal but those of people's portal
+        sessions (`SESSION_KEY_LABEL`: signed in with their own passwords, they stay signed in; revoking the
+        principal ends those too), in one transaction. Rotations of one principal take turns: one started
+        meanwhile revokes this one's new key, so one key is left. Without scopes of its own, the new key
+        has those of the newest key it replaces: rotating a limited key never makes an unlimited one."""
+        _check_issuable(principal)
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _rotation_lock_key(principal))
+            replaced = await connection.fetch(
+                "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL"
+                " AND (label IS NULL OR NOT starts_with(label, $2)) RETURNING created_at, scopes",
+                str(principal),
+                SESSION_KEY_LABEL,
+            )
+            if not principal.scopes and replaced:  # the new key does what the newest it replaces did
+                newest = max(replaced, key=lambda row: row["created_at"])
+                principal = Principal(principal.kind, principal.id, frozenset(newest["scopes"]))
+            key_id = secrets.token_hex(8)
+            secret = secrets.token_urlsafe(32)
+            await connection.execute(
+                "INSERT INTO identity.credentials (key_id, principal, scopes, secret_hash, label)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                key_id,
+                str(principal),
+                sorted(principal.scopes),
+                _hash(secret),
+                label,
+            )
+        self._forget_cached()
+        return IssuedKey(key_id, self._token(key_id, secret), principal)
+
+    async def authenticate(self, token: str) -> Principal | None:
+        parts = _split_token(token, self.environment)
+        if parts is None:
+            return None
+        key_id, secret = parts
+        cached = self._cache.get(key_id)
+        now = self._clock()
+        if cached is None or now - cached[0] > CACHE_SECONDS:
+            self._cache.pop(key_id, None)
+            revocations = self._revocations
+            row = await self._pool.fetchrow(
+                "SELECT principal, scopes, secret_hash FROM identity.credentials"
+                " WHERE key_id = $1 AND revoked_at IS NULL",
+                key_id,
+            )
+            if row is None:
+                return None
+            cached = (now, Principal.parse(row["principal"], frozenset(row["scopes"])), row["secret_hash"])
+            if revocations == self._revocations:
+                self._cache[key_id] = cached
+        _, principal, stored_hash = cached
+        if not hmac.compare_digest(stored_hash, _hash(secret)):
+            return None
+        return principal
