@@ -9,7 +9,7 @@ import pytest
 from lrs_cli.batch_commands import summary
 from lrs_cli.client import ExitCode, UsageError, parse_moment
 from lrs_cli.main import main
-from lrs_cli.maintenance_commands import cancelled_text, history_text, schedule_text
+from lrs_cli.maintenance_commands import cancelled_text, history_text, schedule_text, when_said
 
 WINDOW = {
     "window_id": "5b0f6a43-51f6-4a34-a9d5-3f4f0b1f2e11",
@@ -131,3 +131,13 @@ def test_a_replay_from_a_time_without_its_zone_is_a_usage_error_before_anything_
 ) -> None:
     assert main(["projector", "replay", "--from", "2025-03-04T09:00:00"]) == ExitCode.USAGE
     assert "has no time zone" in capsys.readouterr().err
+
+
+def test_a_window_is_said_back_in_utc_and_in_uk_time() -> None:
+    """`+01:00` typed in December, meaning "UK time", made a window an hour early that nothing showed."""
+    winter = when_said(parse_moment("2026-12-20T22:00+01:00", "--from"), parse_moment("2026-12-21T01:00Z", "--to"))
+    assert winter == "2026-12-20 21:00 to 2026-12-21 01:00 UTC (2026-12-20 21:00 to 2026-12-21 01:00 UK time, GMT)"
+    summer = when_said(datetime(2027, 6, 1, 21, 0, tzinfo=UTC), datetime(2027, 6, 1, 23, 0, tzinfo=UTC))
+    assert summer == "2027-06-01 21:00 to 23:00 UTC (2027-06-01 22:00 to 2027-06-02 00:00 UK time, BST)"
+    changing = when_said(datetime(2027, 10, 30, 23, 0, tzinfo=UTC), datetime(2027, 10, 31, 3, 0, tzinfo=UTC))
+    assert changing.endswith("UK time, BST then GMT)")

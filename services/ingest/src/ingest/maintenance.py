@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import asyncpg
@@ -43,6 +44,9 @@ LONGEST_WINDOW = timedelta(hours=48)
 # announcement: a start more than a year away is a mistyped year. The bound also keeps every instant a
 # window can have (from 48 hours ago to this bound and 48 hours more) storable as a timestamptz.
 FURTHEST_START = timedelta(days=366)
+# A start this far back is a clock's or a typist's moment ago ("from now"); further back, the audit would say
+# batches were held from a time they were not, and a mistyped date would start holding at once
+LATEST_START_BEHIND = timedelta(minutes=5)
 
 UNPUBLISHED = Gauge(
     "lrs_ingest_maintenance_schedule_unpublished",
@@ -167,6 +171,10 @@ class MaintenanceStore:
             )
             if same is not None:
                 return _window(same), False
+            scheduled = await connection.fetch(
+                "SELECT starts_at, ends_at FROM ingest.maintenance_windows WHERE cancelled_at IS NULL AND ends_at > now()"
+            )
+            check_hold(starts_at, ends_at, [(row["starts_at"], row["ends_at"]) for row in scheduled])
             await _next_version(connection)
             row = await connection.fetchrow(
                 "INSERT INTO ingest.maintenance_windows (window_id, starts_at, ends_at, reason, scheduled_by)"
@@ -245,10 +253,36 @@ def check_window(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
         raise InvalidWindow("a window must end after it starts")
     if ends_at <= now:
         raise InvalidWindow("the window would already be over")
+    if now - starts_at > LATEST_START_BEHIND:
+        raise InvalidWindow(
+            "a window cannot start in the past: start it now or later (for a hold already begun, pause the LRS:"
+            " lrs maintenance pause)"
+        )
     if ends_at - starts_at > LONGEST_WINDOW:
         raise InvalidWindow("a window lasts at most 48 hours: the batches it holds wait on a topic kept for 7 days")
     if starts_at - now > FURTHEST_START:
         raise InvalidWindow("a window starts at most 366 days from now: schedule it nearer the time")
+
+
+def check_hold(starts_at: datetime, ends_at: datetime, scheduled: Iterable[tuple[datetime, datetime]]) -> None:
+    """Raises InvalidWindow when the window, with the `scheduled` windows it overlaps or touches (transitively),
+    would hold batches for longer than `LONGEST_WINDOW` in one go: back-to-back windows hold as one."""
+    first, last = starts_at, ends_at
+    others, grown = list(scheduled), True
+    while grown:  # a window touching one that touches this one holds with it too
+        grown = False
+        for other_start, other_end in others:
+            if other_start <= last and other_end >= first and (other_start < first or other_end > last):
+                first, last, grown = min(first, other_start), max(last, other_end), True
+    if last - first > LONGEST_WINDOW:
+        raise InvalidWindow(
+            f"with the windows it overlaps or touches, batches would be held from {_utc(first)} to {_utc(last)},"
+            " more than 48 hours in one go: the batches wait on a topic kept for 7 days"
+        )
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 async def _next_version(connection: asyncpg.Connection) -> None:

@@ -309,6 +309,8 @@ def test_a_batch_held_by_a_maintenance_window_says_until_when_in_uk_time_as_the_
     shown = batch_page(held)
     assert "this batch will be processed after 1 Jul 2026, 13:00 (UK time)." in shown
     assert "2026-07-01T12:00:00Z" not in shown
+    assert "It waits in the queue until the maintenance ends" in shown
+    assert "in the queue or being checked" not in shown  # not "being checked": nothing is, until the window ends
 
 
 def test_a_batch_kafka_never_took_asks_for_the_file_again_and_stops_waiting() -> None:

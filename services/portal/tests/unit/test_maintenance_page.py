@@ -287,6 +287,11 @@ def test_no_banner_is_taken_from_the_address(portal: StubbedPortal) -> None:
         ),
         ({"ends_date": Days(33)}, "ends_date", "A window lasts at most 48 hours"),
         (
+            {"starts_date": Days(-1), "ends_date": Days(1)},
+            "starts_date",
+            "A window cannot start in the past: start it now or later",
+        ),
+        (
             {"starts_date": Days(400), "ends_date": Days(401)},
             "starts_date",
             "A window starts at most 366 days from now",

@@ -92,3 +92,15 @@ def test_submit_pressed_again_after_the_batch_was_made_goes_to_that_batch(portal
     assert (second.status_code, second.headers["location"]) == (303, f"/batches/{made}")
     assert len(portal.sent_to("POST", "ingest/v1/batches")) == 1  # nothing sent twice
     assert portal.uploads.kept == {}
+
+
+def test_a_batch_maintenance_holds_shows_its_page_at_once(portal: StubbedPortal) -> None:
+    """Not after a 10-second wait for a decision the window puts off for hours."""
+    made = str(uuid.uuid4())
+    held = {"reason": "database upgrade", "until": "2026-07-01T12:00:00Z", "paused": False, "message": "later"}
+    client, person, kept = _checked(portal)
+    portal.on("POST", "ingest/v1/batches", lambda _: httpx.Response(202, json={"batch_id": made, "maintenance": held}))
+
+    answer = client.post("/batches/submit", data=form(person, **kept))
+
+    assert (answer.status_code, answer.headers["location"]) == (303, f"/batches/{made}")

@@ -7,6 +7,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
@@ -148,16 +149,30 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
     return {**accepted, "replay": response.headers.get("Idempotent-Replay") == "true"}
 
 
+def held_past(batch: dict[str, Any], seconds: float) -> bool:
+    """Whether maintenance holds the batch for longer than `seconds` from now (an unplanned pause: until an
+    operator resumes): no wait that short would see it decided."""
+    notice = batch.get("maintenance")
+    if not notice or batch.get("status") in FINAL_STATES:
+        return False
+    if notice.get("until") is None:
+        return True
+    until = datetime.fromisoformat(notice["until"].replace("Z", "+00:00"))
+    return (until - datetime.now(UTC)).total_seconds() > seconds
+
+
 def follow(client: httpx.Client, batch_id: str, wait: float) -> dict[str, Any]:
     """The batch once decided, or as it stands after `wait` seconds; long-polls, with a progress bar. While
     waiting, an ingest that answers 503 (PostgreSQL or Kafka away for a moment) is asked again after its
     Retry-After, as is one that cannot be reached: the batch is not the worse for it."""
     deadline = time.monotonic() + wait
     batch: dict[str, Any] = _batch_as_it_stands(client, batch_id, {}, deadline)
-    if batch["status"] in FINAL_STATES or wait <= 0:
+    if batch["status"] in FINAL_STATES or wait <= 0 or held_past(batch, wait):
         return batch
     with progress(f"batch {batch['status']}", total=wait) as update:
         while batch["status"] not in FINAL_STATES and (left := deadline - time.monotonic()) > 0:
+            if held_past(batch, left):
+                break
             poll = {"wait_until_decided": round(min(left, LONG_POLL_SECONDS), 3)}
             batch = _batch_as_it_stands(client, batch_id, poll, deadline, batch)
             update(completed=wait - max(deadline - time.monotonic(), 0.0), description=f"batch {batch['status']}")

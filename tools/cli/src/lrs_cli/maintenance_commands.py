@@ -7,17 +7,31 @@ docs/operations.md, maintenance windows, and decision 0070.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 
 from lrs_cli.client import Connection, expect_ok, parse_moment
 from lrs_cli.output import JsonOption, connection, print_json, print_text, uuid_value, warn
+from lrs_platform.clock import ENGLAND
 
 NOT_PUBLISHED = (
     "saved, but Kafka did not take the new schedule yet: ingest keeps trying; the decider follows it once it does"
 )
+
+
+def when_said(starts_at: datetime, ends_at: datetime) -> str:
+    """`2026-12-20 21:00 to 23:00 UTC (21:00 to 23:00 UK time, GMT)`: both clocks, each day said when it changes."""
+
+    def span(start: datetime, end: datetime) -> str:
+        end_day = "" if end.date() == start.date() else f"{end:%Y-%m-%d} "
+        return f"{start:%Y-%m-%d %H:%M} to {end_day}{end:%H:%M}"
+
+    uk_start, uk_end = starts_at.astimezone(ENGLAND), ends_at.astimezone(ENGLAND)
+    zones = sorted({uk_start.tzname() or "", uk_end.tzname() or ""}, key=[uk_start.tzname(), uk_end.tzname()].index)
+    utc = span(starts_at.astimezone(UTC), ends_at.astimezone(UTC))
+    return f"{utc} UTC ({span(uk_start, uk_end)} UK time, {' then '.join(zones)})"
 
 
 def window_line(window: dict[str, Any]) -> str:
@@ -119,13 +133,17 @@ def schedule_command(
     ends: Annotated[str, typer.Option("--to", help="ISO-8601 end with its zone.")],
     reason: Reason,
 ) -> None:
-    """Operator: schedule a window. Prints its id (for `cancel`)."""
-    body = {
-        "starts_at": parse_moment(starts, "--from").isoformat(),
-        "ends_at": parse_moment(ends, "--to").isoformat(),
-        "reason": reason,
-    }
-    changed = _changed(connection(ctx), "POST", "/v1/admin/maintenance/windows", body)
+    """Operator: schedule a window. Prints its id (for `cancel`); says on stderr when it runs, in UTC and in UK
+    time, so that an offset typed for the wrong season shows."""
+    starts_at, ends_at = parse_moment(starts, "--from"), parse_moment(ends, "--to")
+    body = {"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(), "reason": reason}
+    with connection(ctx).client("ingest") as client:
+        response = client.post("/v1/admin/maintenance/windows", json=body)
+        changed: dict[str, Any] = expect_ok(response)
+    if not changed["published"]:
+        warn(NOT_PUBLISHED)
+    said = "scheduled" if response.status_code == 201 else "already scheduled (the same window, reason and all)"
+    warn(f"{said}: {when_said(starts_at, ends_at)}")
     print_text(changed["window"]["window"]["window_id"])
 
 

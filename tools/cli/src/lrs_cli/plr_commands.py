@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from lrs_cli.batch_commands import FINAL_STATES
+from lrs_cli.batch_commands import FINAL_STATES, held_past
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok, problem_text
 from lrs_cli.credential_commands import verify_file
 from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, print_text, stdout, table, warn
@@ -41,7 +41,7 @@ def plr(
         # no learner can have it, so its PLR is always empty: say why rather than "no achievements"
         raise UsageError(f"the check digit of ULN {uln} is wrong (RV002): a digit was mistyped, no learner has it")
     params: dict[str, Any] = {"include_withdrawn": withdrawn, "include_history": history}
-    if after_batch and (why := _put_nothing_on_the_plr(connection, after_batch)):
+    if after_batch and (why := _not_on_the_plr_soon(connection, after_batch)):
         # the projector cannot tell a batch on its way from one that put nothing on the PLR (it would wait for
         # it, then answer 503 PROJECTION_PENDING): ingest can, for a key that may read the batch
         warn(f"batch {after_batch} {why}: the PLR as it is")
@@ -55,9 +55,10 @@ def plr(
     return document
 
 
-def _put_nothing_on_the_plr(connection: Connection, batch_id: str) -> str | None:
-    """Why a decided batch put no event on the PLR (failed, abandoned, refused, or nothing accepted); None
-    while it is undecided, when it changed something, or when this key may not read batches (a learner's).
+def _not_on_the_plr_soon(connection: Connection, batch_id: str) -> str | None:
+    """Why a decided batch put no event on the PLR (failed, abandoned, refused, or nothing accepted), or why an
+    undecided one will not be on it within the wait (maintenance holds it); None while it is on its way, when it
+    changed something, or when this key may not read batches (a learner's).
     A batch ingest has none of for this key is an error: no wait would ever show it."""
     try:
         with connection.client("ingest") as client:
@@ -70,6 +71,9 @@ def _put_nothing_on_the_plr(connection: Connection, batch_id: str) -> str | None
         return None
     batch = response.json()
     status = batch.get("status")
+    if held_past(batch, READ_YOUR_WRITES_MS / 1000):
+        notice = batch["maintenance"]
+        return f"is held by maintenance ({notice['reason']}): it {notice['message']}"
     if status not in FINAL_STATES:
         return None
     if status != "completed":

@@ -137,7 +137,8 @@ async def submit(request: Request, user: AoUser) -> Response:
             sent = {"upload_id": str(upload_id), "upload_key": field(form, "upload_key"), "filename": upload.filename}
             return await see_other_telling(request, user, batch_page, sent_before=sent)
     await portal.uploads.submitted(upload_id, uuid.UUID(accepted["batch_id"]))
-    return see_other(f"{batch_page}?wait=10")
+    # a batch maintenance holds is not decided in the next seconds: its page at once, saying so
+    return see_other(batch_page if accepted.get("maintenance") else f"{batch_page}?wait=10")
 
 
 def _record_filter(status: str | None) -> str | None:

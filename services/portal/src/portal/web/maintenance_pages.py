@@ -31,6 +31,7 @@ router = APIRouter(include_in_schema=False)
 # Ingest's own limits (ingest.maintenance.check_window), checked here too to put the error on its field.
 LONGEST_WINDOW = timedelta(hours=48)
 FURTHEST_START = timedelta(days=366)
+LATEST_START_BEHIND = timedelta(minutes=5)  # ingest's: "now" as a person types it
 MAX_REASON = 500
 HISTORY_LIMIT = 50
 WINDOW_FIELDS = ("starts_date", "starts_time", "ends_date", "ends_time", "reason")
@@ -183,6 +184,10 @@ def _window_errors(starts_at: datetime, ends_at: datetime, now: datetime) -> dic
         errors["ends_date"] = "A window lasts at most 48 hours: the batches it holds wait on a topic kept for 7 days"
     if starts_at - now > FURTHEST_START:
         errors["starts_date"] = "A window starts at most 366 days from now: schedule it nearer the time"
+    elif now - starts_at > LATEST_START_BEHIND and "ends_date" not in errors:
+        errors["starts_date"] = (
+            "A window cannot start in the past: start it now or later (for a hold already begun, pause the LRS)"
+        )
     return errors
 
 
