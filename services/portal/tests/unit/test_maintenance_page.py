@@ -509,3 +509,20 @@ def test_resuming_when_not_paused_shows_ingests_refusal(portal: StubbedPortal) -
 
     assert answer.status_code == 409
     assert "the LRS is not paused" in error_summary(answer.text)
+
+
+def test_the_banner_lists_the_next_three_windows_and_the_later_ones_behind_a_click(portal: StubbedPortal) -> None:
+    """Eleven windows made eleven lines at the top of every page."""
+    starts = [datetime(2027, 6, day, 21, 0, tzinfo=UTC) for day in range(1, 6)]
+    windows = [
+        window(str(day), start, start + timedelta(hours=2), f"upgrade {day}") for day, start in enumerate(starts)
+    ]
+    portal.on("GET", SCHEDULE, lambda _: httpx.Response(200, json={"active": None, "windows": windows, "pause": None}))
+    client, _ = portal.signed_in()
+
+    page = client.get("/").text
+
+    listed, _, later = page.partition('data-maintenance="later"')
+    assert all(f"upgrade {day}" in listed for day in range(3)) and "upgrade 3" not in listed
+    assert "2 more planned windows, the last ending 6 Jun 2027, 00:00 (UK time)" in later  # BST
+    assert "upgrade 3" in later and "upgrade 4" in later
