@@ -356,6 +356,7 @@ async def test_a_reader_is_refused_before_any_wait_and_counts_only_the_batchs_ev
     for batch in (events.batch_id, uuid.uuid4()):
         theirs = await _plr(app, "ao:RN9093", one, after_batch=str(batch), wait_ms=300)
         assert (theirs.status_code, theirs.json()["code"]) == (503, "PROJECTION_PENDING"), theirs.text
+        assert "retry-after" not in theirs.headers  # a batch that put nothing on the PLR never will: no loop
 
 
 async def test_an_ao_learns_a_merged_learners_other_ulns_only_where_it_recorded_something(

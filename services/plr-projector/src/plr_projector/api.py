@@ -158,9 +158,11 @@ async def _poll(probe: Any, deadline: float, runner: Runner) -> bool:
         delay = min(delay * 1.5, 0.2)
 
 
-def _not_yet(detail: str) -> ProblemError:
+def _not_yet(detail: str, *, retry_after: bool = True) -> ProblemError:
+    """503 PROJECTION_PENDING; `Retry-After: 1` only where trying again soon will see it."""
     error = ProblemError(503, "Not yet projected", detail, code="PROJECTION_PENDING")
-    error.headers["Retry-After"] = "1"
+    if retry_after:
+        error.headers["Retry-After"] = "1"
     return error
 
 
@@ -202,7 +204,13 @@ async def read_your_writes(
                 return await projector.model.batch_events_applied(connection, after_batch, ao_id=batch_ao) > 0
 
         if not await _poll(seen, deadline, projector.live):
-            raise _not_yet("No event of this batch has been projected yet (or the batch put nothing on the PLR).")
+            # the projector cannot tell a batch on its way from one that put nothing on the PLR: no Retry-After,
+            # which a client would follow for ever for a batch that failed, was refused or accepted nothing
+            raise _not_yet(
+                "No event of this batch has been projected yet, or the batch put nothing on the PLR (it failed, was"
+                " refused, held by maintenance, or accepted no record): ingest's GET /v1/batches/{id} says which.",
+                retry_after=False,
+            )
         plr_partitions = [tp for tp in projector.live.partitions if projector.topics.logical(tp.topic) == PLR_TOPIC]
         for key, end in (await projector.probe.end_offsets(plr_partitions)).items():
             targets[key] = max(targets.get(key, 0), end)
@@ -318,7 +326,11 @@ async def read_plr(
     include_history: bool = False,
     min_offsets: Annotated[str | None, Query(description="wait until these offsets are projected")] = None,
     after_batch: Annotated[
-        uuid.UUID | None, Query(description="wait until this batch is projected (with an AO's key: one of its own)")
+        uuid.UUID | None,
+        Query(
+            description="wait until this batch is projected (with an AO's key: one of its own); a batch that put"
+            " nothing on the PLR answers 503 after the wait, without Retry-After: ask ingest for its status first"
+        ),
     ] = None,
     wait_ms: Annotated[int | None, Query(ge=0, le=60_000)] = None,
 ) -> dict[str, Any]:
