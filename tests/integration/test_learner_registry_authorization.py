@@ -203,6 +203,54 @@ async def test_an_opt_out_under_a_merged_uln_outlives_the_merge(system: SystemUn
     await _until_refused_as_opted_out(system, provider, [master, merged], "the opt-out kept through the merge")
 
 
+async def test_who_changed_a_learners_sharing_is_kept_and_told_to_the_learner_and_their_providers(
+    system: SystemUnderTest,
+) -> None:
+    """The FAQ lets a provider acting for the learner remove the opt-out: the learner can now see that one did."""
+    master, merged = new_learner(), new_learner()
+    provider, stranger = _provider(), _provider()
+    async with await system.client("validation", provider) as registering:
+        for learner in (master, merged):
+            assert (await registering.post("/v1/learners", json=_registration(learner))).status_code == 201
+    async with await system.client("validation", f"learner:{merged['uln']}") as themself:
+        assert (await themself.post(f"/v1/learners/{merged['uln']}/sharing", json={"ability_to_share": 2})).is_success
+    async with await system.client("validation", "operator:tests") as operator:
+        merging = await operator.post(f"/v1/learners/{master['uln']}/merge", json={"merged_uln": merged["uln"]})
+        assert merging.status_code == 204, merging.text
+    async with await system.client("validation", provider) as acting:
+        assert (await acting.post(f"/v1/learners/{master['uln']}/sharing", json={"ability_to_share": 1})).is_success
+
+    async def told(principal: str) -> tuple[int, list[tuple[int, str]]]:
+        async with await system.client("validation", principal) as client:
+            answer = await client.get(f"/v1/learners/{merged['uln']}/sharing")
+        assert answer.status_code == 200, answer.text
+        view = answer.json()
+        return view["ability_to_share"], [
+            (change["ability_to_share"], change["changed_by"]) for change in view["changes"]
+        ]
+
+    assert await told(f"learner:{merged['uln']}") == (
+        1,
+        [
+            (1, "a learning provider linked to the learner"),
+            (2, "the merge of the learner's ULNs (an opt-out kept)"),
+            (2, "you"),
+        ],
+    )
+    assert await told(provider) == (
+        1,
+        [(1, "you"), (2, "the merge of the learner's ULNs (an opt-out kept)"), (2, "the learner")],
+    )
+    assert await told("operator:tests") == (
+        1,
+        [(1, provider), (2, f"merge of {merged['uln']}"), (2, f"learner:{merged['uln']}")],
+    )
+    async with await system.client("validation", stranger) as unlinked:
+        refused = await unlinked.get(f"/v1/learners/{merged['uln']}/sharing")
+    _assert_problem(refused, 403)
+    assert refused.json()["code"] == "PROVIDER_NOT_LINKED"
+
+
 async def test_an_erased_learners_sharing_is_not_changed_and_an_unregistered_one_is_said_to_be(
     system: SystemUnderTest,
 ) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from rich.console import Console
 
-from lrs_cli import plr_commands
+from lrs_cli import admin_commands, plr_commands
 from lrs_cli.admin_commands import Sharing, change_sharing
 from lrs_cli.client import ExitCode
 from lrs_cli.credential_commands import read_token
@@ -97,3 +97,29 @@ def test_the_credential_is_written_where_asked_as_verify_reads_it(
     said = capsys.readouterr().err
     assert f"(1 achievement) to {target}" in said and "https://lrs.example/.well-known/jwks.json" in said
     assert read_token(target) == answer["credential"]
+
+
+def test_sharing_without_a_choice_shows_it_and_who_changed_it_when(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    view = {
+        "uln": ULN,
+        "ability_to_share": 1,
+        "changes": [
+            {"ability_to_share": 1, "changed_by": "a learning provider linked to the learner",
+             "changed_at": "2026-12-04T15:01:02.123456Z"},
+            {"ability_to_share": 2, "changed_by": "you", "changed_at": "2026-12-01T09:00:00Z"},
+        ],
+    }  # fmt: skip
+    validation = _Service("validation", 200, view)
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setattr(admin_commands, "connection", lambda ctx: validation)
+
+    assert main(["learners", "sharing", ULN]) == ExitCode.OK
+
+    assert capsys.readouterr().out.splitlines() == [
+        f"learner {ULN}'s ability to share is 1 (shares): linked providers read their PLR",
+        "  2026-12-04 15:01:02 UTC  1  by a learning provider linked to the learner",
+        "  2026-12-01 09:00:00 UTC  2  by you",
+    ]
+    assert (validation.sent[0].method, validation.sent[0].url.path) == ("GET", f"/v1/learners/{ULN}/sharing")

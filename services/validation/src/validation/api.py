@@ -47,7 +47,7 @@ from validation.reference_store import (
     UnknownLearnerError,
     parse_learners_csv,
 )
-from validation.registry_access import checked_uln, may_change_sharing, may_register
+from validation.registry_access import checked_uln, may_change_sharing, may_register, who_changed_sharing
 
 Operator = Annotated[Principal, Depends(operator_caller("This operation is open to operators only."))]
 
@@ -108,6 +108,23 @@ class SharingChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ability_to_share: Annotated[AbilityToShare, BeforeValidator(_a_number_not_a_truth_value)]
+
+
+class SharingChangeView(BaseModel):
+    ability_to_share: AbilityToShare
+    changed_by: str = Field(
+        description="to operators the principal (or `merge of <ULN>`); to others `you`, or who by kind: the learner,"
+        " a learning provider linked to the learner, an LRS operator, the merge of the learner's ULNs"
+    )
+    changed_at: datetime
+
+
+class SharingView(BaseModel):
+    uln: str
+    ability_to_share: AbilityToShare = Field(
+        description="0 privacy notice not seen, 1 shares, 2 unable to share: what every read of the PLR applies"
+    )
+    changes: list[SharingChangeView] = Field(description="the latest 50 changes, newest first (since 2026-12)")
 
 
 class MergeRequest(BaseModel):
@@ -484,12 +501,58 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
     change = await _body(request, SharingChange)
     learner = learner or await the_learner()
     try:
-        await store.change_sharing(learner.recorded_uln, change.ability_to_share)
+        await store.change_sharing(learner.recorded_uln, change.ability_to_share, str(principal))
     except UnknownLearnerError as error:
         raise _not_registered() from error
     except ErasedLearnerError as error:
         raise _erased("This ULN's learner was erased: their ability to share is not recorded any more.") from error
     _wake_outbox(request)
+
+
+@router.get(
+    "/learners/{uln}/sharing",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="A learner's ability to share, and who changed it when (the learner, a linked provider, operators)",
+    description=(
+        "The choice every read of the learner's PLR applies (a merged learner's: the one kept under the end of "
+        "the merge chain), and its latest changes under any of their ULNs. Who may change it may read it; any "
+        "other provider gets 403, for a registered ULN and an unknown one alike."
+    ),
+    responses=problem_responses(401, 403, 404, 422),
+    openapi_extra=operator_scope(OperatorScope.REGISTRY),
+)
+async def read_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> SharingView:
+    _refuse_mistyped(uln)
+    store = _store(request)
+    learners = await store.learners_for([uln])
+    learner = LearnerMerges.of(learners.values()).resolve(uln)
+    linked = (
+        await store.linked_providers(learner.ulns) if principal.kind is PrincipalKind.PROVIDER else frozenset[str]()
+    )
+    if not may_change_sharing(principal, learner.ulns, linked):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "Only the learner, a provider linked to the learner, or an operator reads their sharing.",
+            code=ProblemCode.PROVIDER_NOT_LINKED if principal.kind is PrincipalKind.PROVIDER else None,
+        )
+    recorded = learners.get(learner.recorded_uln)
+    if recorded is None:
+        raise _not_registered()
+    changes = await store.sharing_changes(learner.ulns)
+    return SharingView(
+        uln=uln,
+        ability_to_share=AbilityToShare(recorded.ability_to_share),
+        changes=[
+            SharingChangeView(
+                ability_to_share=change.ability_to_share,
+                changed_by=who_changed_sharing(change.changed_by, principal),
+                changed_at=change.changed_at,
+            )
+            for change in changes
+        ],
+    )
 
 
 @router.post(

@@ -65,6 +65,16 @@ _ANY_QUALIFICATION = "SELECT EXISTS (SELECT 1 FROM validation.qualifications)"
 _log = get_logger("validation.registry")
 
 
+@dataclass(frozen=True)
+class RecordedSharingChange:
+    """A change of a learner's ability to share: under which of their ULNs, to what, by whom and when."""
+
+    uln: str
+    ability_to_share: AbilityToShare
+    changed_by: str  # a principal (`learner:…`, `provider:…`, `operator:…`), or `merge of <ULN>` (decision 0164)
+    changed_at: datetime
+
+
 class UnknownLearnerError(LookupError):
     pass
 
@@ -334,8 +344,8 @@ class ReferenceStore:
         new = sum(changed.values())
         return RegistryImport(new=new, updated=len(changed) - new, unchanged=len(latest) - len(changed), merged=merged)
 
-    async def change_sharing(self, uln: str, ability: AbilityToShare) -> None:
-        """Records the learner's choice. Raises `UnknownLearnerError` for a ULN not registered and
+    async def change_sharing(self, uln: str, ability: AbilityToShare, changed_by: str) -> None:
+        """Records the learner's choice, and who made it. Raises `UnknownLearnerError` for a ULN not registered and
         `ErasedLearnerError` for an erased learner (an erasure under way is waited for)."""
         async with self._pool.acquire() as connection, connection.transaction():
             updated = await connection.fetchval(
@@ -347,7 +357,23 @@ class ReferenceStore:
             if updated is None:
                 erased_at = await connection.fetchrow("SELECT erased_at FROM validation.learners WHERE uln = $1", uln)
                 raise UnknownLearnerError(uln[-4:]) if erased_at is None else ErasedLearnerError(uln[-4:])
+            await _note_sharing(connection, uln, ability, changed_by)
             await _queue(connection, uln, LearnerSharingChanged(uln=uln, ability_to_share=ability))
+
+    async def sharing_changes(self, ulns: Collection[str], limit: int = 50) -> list[RecordedSharingChange]:
+        """The latest changes of the learner's choice under any of their ULNs, newest first."""
+        rows = await self._pool.fetch(
+            "SELECT uln, ability_to_share, changed_by, changed_at FROM validation.sharing_changes"
+            " WHERE uln = ANY($1::text[]) ORDER BY change_id DESC LIMIT $2",
+            list(ulns),
+            limit,
+        )
+        return [
+            RecordedSharingChange(
+                row["uln"], AbilityToShare(row["ability_to_share"]), row["changed_by"], row["changed_at"]
+            )
+            for row in rows
+        ]
 
     async def merge(self, master_uln: str, merged_uln: str) -> None:
         """Merges `merged_uln` into `master_uln`. Raises `UnknownLearnerError` unless both are registered
@@ -635,7 +661,17 @@ async def _keep_an_opt_out(connection: asyncpg.Connection, master_uln: str, merg
         end,
         int(AbilityToShare.UNABLE_TO_SHARE),
     )
+    await _note_sharing(connection, end, AbilityToShare.UNABLE_TO_SHARE, f"merge of {merged_uln}")
     await _queue(connection, end, LearnerSharingChanged(uln=end, ability_to_share=AbilityToShare.UNABLE_TO_SHARE))
+
+
+async def _note_sharing(connection: asyncpg.Connection, uln: str, ability: AbilityToShare, changed_by: str) -> None:
+    await connection.execute(
+        "INSERT INTO validation.sharing_changes (uln, ability_to_share, changed_by) VALUES ($1, $2, $3)",
+        uln,
+        int(ability),
+        changed_by,
+    )
 
 
 async def _merged_into(connection: asyncpg.Connection, uln: str) -> set[str]:

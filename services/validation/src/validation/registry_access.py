@@ -46,6 +46,24 @@ def may_change_sharing(principal: Principal, ulns: Collection[str], linked_provi
     return _provider_by_ukprn(principal) and principal.id in linked_providers
 
 
+_CHANGED_BY_KIND = {
+    PrincipalKind.LEARNER.value: "the learner",
+    PrincipalKind.PROVIDER.value: "a learning provider linked to the learner",
+    PrincipalKind.OPERATOR.value: "an LRS operator",
+}
+
+
+def who_changed_sharing(changed_by: str, viewer: Principal) -> str:
+    """Who made a change of a learner's sharing, as `viewer` is told: an operator reads the principal; the learner
+    and their providers read "you", or who it was by kind (a provider learns no other provider's UKPRN, nobody an
+    operator's name); a merge that kept an opt-out (decision 0164) is said so."""
+    if viewer.is_operator:
+        return changed_by
+    if changed_by == str(viewer):
+        return "you"
+    return _CHANGED_BY_KIND.get(changed_by.partition(":")[0], "the merge of the learner's ULNs (an opt-out kept)")
+
+
 def checked_uln(uln: str) -> str:
     """The ULN, if a learner can have it; a ValueError saying why not (`why_no_learner_has`, which never quotes
     it) otherwise. Registered, a ULN whose check digit is wrong would verify no batch record (each is RV002);

@@ -15,6 +15,7 @@ from validation.registry_access import (
     may_change_sharing,
     may_register,
     registration_outcome,
+    who_changed_sharing,
 )
 
 ULN = "1000000043"
@@ -108,3 +109,21 @@ def test_the_temporary_and_a_badly_formed_uln_are_refused_with_their_own_codes(u
     with pytest.raises(ValueError, match=rf"\({code}\)") as refused:
         checked_uln(uln)
     assert "check digit" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("changed_by", "viewer", "said"),
+    [
+        ("provider:10004567", "learner:1000000043", "a learning provider linked to the learner"),
+        ("provider:10004567", "provider:10004567", "you"),
+        ("provider:10009999", "provider:10004567", "a learning provider linked to the learner"),  # no UKPRN
+        ("learner:1000000043", "provider:10004567", "the learner"),
+        ("operator:alice", "learner:1000000043", "an LRS operator"),  # no operator's name
+        ("merge of 1000000051", "learner:1000000043", "the merge of the learner's ULNs (an opt-out kept)"),
+        ("provider:10004567", "operator:support", "provider:10004567"),
+    ],
+)
+def test_who_changed_a_learners_sharing_is_said_as_the_reader_may_know_it(
+    changed_by: str, viewer: str, said: str
+) -> None:
+    assert who_changed_sharing(changed_by, Principal.parse(viewer)) == said

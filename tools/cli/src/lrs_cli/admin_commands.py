@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,7 +18,7 @@ from lrs_cli.batch_commands import upload
 from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.files import read_bounded
-from lrs_cli.output import connection, print_text, progress
+from lrs_cli.output import JsonOption, connection, print_json, print_text, progress
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_register
@@ -231,6 +231,26 @@ _SHARING_SAID = {
 }
 
 
+_SHARING_NOW = {0: _SHARING_SAID[Sharing.NOT_SEEN], 1: _SHARING_SAID[Sharing.SHARES], 2: _SHARING_SAID[Sharing.UNABLE]}
+
+
+def sharing_of(connection: Connection, uln: str) -> dict[str, Any]:
+    with connection.client("validation") as client:
+        view: dict[str, Any] = expect_ok(client.get(f"/v1/learners/{uln}/sharing"))
+    return view
+
+
+def sharing_text(view: dict[str, Any]) -> str:
+    lines = [f"learner {view['uln']}'s ability to share is {_SHARING_NOW[view['ability_to_share']]}"]
+    if not view["changes"]:
+        lines.append("changed by nobody since it was registered")
+    for change in view["changes"]:
+        lines.append(
+            f"  {change['changed_at'][:19].replace('T', ' ')} UTC  {change['ability_to_share']}  by {change['changed_by']}"
+        )
+    return "\n".join(lines)
+
+
 def change_sharing(connection: Connection, uln: str, choice: Sharing) -> str:
     with connection.client("validation") as client:
         expect_ok(client.post(f"/v1/learners/{uln}/sharing", json={"ability_to_share": _SHARING_CODES[choice]}))
@@ -338,16 +358,27 @@ def sharing_command(
     ctx: typer.Context,
     uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
     choice: Annotated[
-        Sharing,
+        Sharing | None,
         typer.Argument(
-            help="shares, unable (to share: providers are refused the PLR) or not-seen (the privacy notice)",
+            help="shares, unable (to share: providers are refused the PLR) or not-seen (the privacy notice);"
+            " none: show the choice and who changed it when",
             parser=one_of(Sharing, "the choice"),
+            show_default=False,
         ),
-    ],
+    ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Record whether a learner lets learning providers read their PLR: with the learner's key, a linked
-    provider's acting for them, or an operator's. An opt-out (unable) survives a merge of their ULNs (0164)."""
-    print_text(change_sharing(connection(ctx), uln, choice))
+    """Whether a learner lets learning providers read their PLR, and who changed it when; with a choice, record
+    it: with the learner's key, a linked provider's acting for them, or an operator's. An opt-out (unable)
+    survives a merge of their ULNs (0164)."""
+    if choice is not None:
+        print_text(change_sharing(connection(ctx), uln, choice))
+        return
+    view = sharing_of(connection(ctx), uln)
+    if as_json:
+        print_json(view)
+        return
+    print_text(sharing_text(view))
 
 
 @learners_app.command("link")
