@@ -12,6 +12,7 @@ parked message again (`lrs dlq retry|skip --service NAME`); `lrs_platform.consum
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import Gauge
 
 from lrs_contracts.dead_letters import DeadLetter, Headers, dead_letter_topic, error_text, learners_named, peek_event
+from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.registry import UnknownEventType, decode
 from lrs_platform.database import apply_migrations, where_given
 from lrs_platform.logging import get_logger
@@ -293,30 +295,44 @@ class NotACorrectedCopy(ValueError):
     """A replacement that is not the parked head mended: no event the LRS knows, or another event than it."""
 
 
-def corrected_copy_refusal(head: bytes | None, replacement: bytes) -> str | None:
-    """Why `replacement` cannot stand in for a stream's parked head, or None: when the head reads as an event's
-    envelope, the copy must be an event of the contracts and, when the head names its event, that event (its
-    `event_id`), mended; when the head reads whole, about the same learners. A head that is no envelope at all
-    holds the copy to nothing: the consumer judges it."""
+def corrected_copy_refusal(head: bytes | None, replacement: bytes, key: bytes | None = None) -> str | None:
+    """Why `replacement` cannot stand in for a stream's parked head (its message key `key`), or None: when the
+    head reads as an event's envelope, the copy must be an event of the contracts and, when the head names its
+    event, that event (its `event_id`), mended. A copy is about the same learners as the head when the head reads
+    whole; else, on a stream keyed by a learner's ULN (the PLR and learner logs), about that learner: a copy
+    about another would put a fact on their record. Otherwise a head that is no envelope at all holds the copy
+    to nothing: the consumer judges it."""
     head_event_id, head_event_type = peek_event(head)
-    if head_event_type is None:
-        return None
     try:
         envelope, payload = decode(replacement)
     except (ValueError, UnknownEventType) as error:  # pydantic's ValidationError is a ValueError
+        if head_event_type is None:
+            return None
         return f"the replacement is no event the LRS knows ({error_text(error)})"
     if head_event_id is not None and str(envelope.event_id) != head_event_id:
         return (
             f"the replacement's event_id is {envelope.event_id}, the parked message's {head_event_id}: a corrected"
             " copy keeps the id of the message it mends"
         )
+    named = learners_named(payload)
     try:
         _, parked_payload = decode(head or b"")
-    except (ValueError, UnknownEventType):
-        return None  # the parked bytes do not say whom they are about
-    if learners_named(payload) != learners_named(parked_payload):
+    except (ValueError, UnknownEventType):  # the parked bytes do not say whom they are about: the key may
+        learner = _learner_keyed(key)
+        if learner is not None and learner not in named:
+            return "the replacement is not about the learner whose messages are parked (the message key's ULN)"
+        return None
+    if named != learners_named(parked_payload):
         return "the replacement names other learners than the parked message: a corrected copy is about the same ones"
     return None
+
+
+def _learner_keyed(key: bytes | None) -> str | None:
+    """The ULN a message key is, if it is one (the PLR and learner logs are keyed by the learner's ULN)."""
+    if key is None:
+        return None
+    text = key.decode("ascii", errors="replace")
+    return text if re.fullmatch(ULN_PATTERN, text) else None
 
 
 class CannotReplay(Exception):
@@ -425,7 +441,7 @@ class DeadLetterOffice:
         if (
             replacement is not None
             and replayer is not None
-            and (refusal := corrected_copy_refusal(row.value, replacement))
+            and (refusal := corrected_copy_refusal(row.value, replacement, row.key))
         ):
             raise NotACorrectedCopy(refusal)
         if replayer is not None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -17,6 +18,8 @@ from prometheus_client import REGISTRY
 from pydantic import BaseModel, ValidationError
 
 from lrs_contracts.dead_letters import DeadLetter, Headers
+from lrs_contracts.plr import AchievementKey, AchievementWithdrawn, Provenance
+from lrs_contracts.registry import encode, wrap
 from lrs_platform.consumer import (
     Attempts,
     Failure,
@@ -28,7 +31,16 @@ from lrs_platform.consumer import (
     classify_failure,
     collector_paused,
 )
-from lrs_platform.parking import CannotReplay, DeadLetterOffice, NotParked, ParkedRow, Parking, ReplayResult, Stream
+from lrs_platform.parking import (
+    CannotReplay,
+    DeadLetterOffice,
+    NotACorrectedCopy,
+    NotParked,
+    ParkedRow,
+    Parking,
+    ReplayResult,
+    Stream,
+)
 
 NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0, poison_attempts=3)
 
@@ -359,6 +371,25 @@ async def test_retry_with_a_corrected_copy_applies_it_in_the_poisons_place_and_t
     assert (still_bad.applied, still_bad.still_parked) == (0, 2)
     assert (fixed.applied, fixed.still_parked) == (2, 0)
     assert effects.applied == [b"k1", b"k2"] and parked.rows == {}
+
+
+async def test_a_corrected_copy_about_another_learner_than_the_keyed_one_is_refused_and_nothing_applied(
+    office: DeadLetterOffice, parked: MemoryParked
+) -> None:
+    """The stream's key is the learner's ULN: the office holds the copy to it when the head says nobody."""
+    effects = Effects()
+    guard = PoisonGuard("challenges.plr-record", effects, office, NO_WAIT)
+    await guard.apply([message(1, b"4444599390", b"k-poison")])
+    [head] = parked.rows.values()
+    key = AchievementKey(ao_id="RN9093", uln="6567035160", qualification_number="10050061", award_date=date(2026, 6, 1))
+    withdrawn = AchievementWithdrawn(
+        achievement_id=uuid.UUID(int=3), key=key, provenance=Provenance(batch_id=uuid.UUID(int=7), line=1)
+    )
+    about_another = encode(wrap(withdrawn, source="validation", correlation_id="c"))
+
+    with pytest.raises(NotACorrectedCopy, match="not about the learner whose messages are parked"):
+        await office.retry(head.id, "operator:ops", about_another)
+    assert effects.applied == [] and list(parked.rows) == [head.id]
 
 
 async def test_a_consumer_that_cannot_apply_again_refuses_a_corrected_copy_too(

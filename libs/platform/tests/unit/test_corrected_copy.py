@@ -63,3 +63,16 @@ def test_a_copy_about_another_learner_is_refused_when_the_parked_message_says_wh
     )
     unreadable = _withdrawn("1000000043").replace(b'"line":1', b'"line":"one"')
     assert corrected_copy_refusal(unreadable, _withdrawn("1000000043")) is None
+
+
+def test_a_copy_of_a_head_that_does_not_read_whole_is_about_the_learner_the_message_key_names() -> None:
+    """challenges.plr-record took a copy naming another learner for a head it could not read, and stored an
+    achievement under that learner, who could then challenge it (the projector refused the same copy)."""
+    keyed = b"4444599390"
+    half_read = _withdrawn("4444599390").replace(b'"line":1', b'"line":"one"')
+    for head in (half_read, b"\x00 not json"):
+        said = corrected_copy_refusal(head, _withdrawn("6567035160"), keyed)
+        assert said == "the replacement is not about the learner whose messages are parked (the message key's ULN)"
+        assert corrected_copy_refusal(head, _withdrawn("4444599390"), keyed) is None
+    batch_keyed = str(uuid.UUID(int=9)).encode()  # the outcomes topic: keyed by batch, no learner to hold to
+    assert corrected_copy_refusal(b"\x00 not json", _withdrawn("6567035160"), batch_keyed) is None
