@@ -25,6 +25,7 @@ from portal.accounts import (
     Role,
 )
 from portal.auth import Authentication
+from portal.sessions import token_hash
 from portal.store import AccountDisabled, AccountExists, AccountNotFound, AccountStore
 
 pytestmark = pytest.mark.integration
@@ -208,6 +209,27 @@ async def test_a_disabled_account_is_enabled_again_once_and_its_password_is_not_
     assert [row["change"] for row in changes] == ["created", "disabled", "enabled"]
     with pytest.raises(AccountNotFound):
         await auth.enable("nobody", by="operator:root")
+
+
+async def test_a_link_sent_before_an_account_was_disabled_never_works_again(
+    stores: tuple[Authentication, CredentialStore, Any],
+) -> None:
+    """Decision 0128: "a disabled account's links stop working too" — for good: it worked again once the account
+    was enabled, and an account is often disabled because someone else may hold what was sent to it."""
+    auth, _, pool = stores
+    await auth.create_account("nia", "Nia", Role.AO, "RN9037", "nia@ao.example", by="operator:root")
+    token = "a" * 43
+    await pool.execute(
+        "INSERT INTO portal.password_reset_links (token_hash, username, password_set_at, expires_at)"
+        " SELECT $1, username, password_set_at, now() + interval '1 hour' FROM portal.accounts WHERE username = 'nia'",
+        token_hash(token),
+    )
+    assert await auth.reset_link_holder(token) is not None
+
+    await auth.disable("nia", by="operator:root")
+    await auth.enable("nia", by="operator:root")
+
+    assert await auth.reset_link_holder(token) is None
 
 
 async def test_two_changes_at_once_leave_an_enabled_operator_with_every_duty(

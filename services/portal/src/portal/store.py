@@ -445,6 +445,12 @@ class AccountStore:
                 return False
             check_operator_power_stays(account, replace(account, disabled_at=datetime.now(UTC)), operators)
             await connection.execute("UPDATE portal.accounts SET disabled_at = now() WHERE username = $1", username)
+            # an account is often disabled because it may be in the wrong hands: its links never work again,
+            # not even once it is enabled
+            await connection.execute(
+                "UPDATE portal.password_reset_links SET used_at = now() WHERE username = $1 AND used_at IS NULL",
+                username,
+            )
             await self.record_change(connection, by, username, AccountChange.DISABLED)
             return True
 

@@ -322,6 +322,9 @@ class MemoryAccounts:
             return False
         check_operator_power_stays(account, replace(account, disabled_at=utc_now()), self._others(username))
         self.rows[username] = (replace(account, disabled_at=utc_now()), self.rows[username][1])
+        for link in self.reset_links.values():
+            if link["username"] == username:
+                link["used"] = True
         await self._kept(by, username, AccountChange.DISABLED)
         return True
 
