@@ -332,7 +332,8 @@ async def raise_challenge(
         "challenges raised meanwhile neither repeat nor shift a page). An AO's `ao_id` other than its own, or a "
         "learner's `uln` not theirs, is refused 403, as another AO's batches and reports are. An AO's `uln` finds "
         "a challenge by the ULN the learner raised it under or by the one the AO recorded the achievement under "
-        "(`achievement.uln`): they differ when the latter was merged into the former."
+        "(`achievement.uln`): they differ when the latter was merged into the former. A learner's `uln` (any of "
+        "theirs) names them: the ones they raised under every ULN of theirs."
     ),
     responses=problem_responses(401, 403, 422),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),

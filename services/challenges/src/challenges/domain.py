@@ -102,9 +102,10 @@ def within_reach(
     query: ChallengeQuery, principal: Principal, learner_ulns: Collection[str] = ()
 ) -> ChallengeQuery | None:
     """The query narrowed to what the principal may see: an AO its own achievements' challenges, a learner
-    the ones they raised under any of their ULNs (`learner_ulns`: a merged learner is one person), an operator
-    anyone's; None when a filter asks for what it may not see. An AO's ULNs find a challenge by the ULN it
-    recorded the achievement under as well as by the one that raised it."""
+    the ones they raised under any of their ULNs (`learner_ulns`: a merged learner is one person, so any of
+    their ULNs asked for means all of them), an operator anyone's; None when a filter asks for what it may not
+    see. An AO's ULNs find a challenge by the ULN it recorded the achievement under as well as by the one that
+    raised it."""
     if principal.kind is PrincipalKind.AO:
         if query.ao_id not in (None, principal.id):
             return None
@@ -113,7 +114,7 @@ def within_reach(
         own = frozenset((principal.id, *learner_ulns))
         if query.ulns is not None and not query.ulns <= own:
             return None
-        return replace(query, ulns=query.ulns or own)
+        return replace(query, ulns=own)
     return query
 
 

@@ -116,7 +116,8 @@ def test_an_aos_uln_filter_also_finds_the_uln_it_recorded_the_achievement_under(
     by_operator = within_reach(asked, Principal.parse("operator:ops"))
 
     assert by_ao == ChallengeQuery(ao_id="RN5133", ulns=asked.ulns, ulns_as_recorded=True)
-    assert by_learner == asked  # the ones they raised, under any of their ULNs: as before
+    # the ones they raised under any of their ULNs: the master's filter found nothing raised under the other
+    assert by_learner == ChallengeQuery(ulns=frozenset({LEARNER, MERGED_INTO_LEARNER}))
     assert by_operator == asked
     assert within_reach(ChallengeQuery(), Principal.parse("ao:RN5133")) == ChallengeQuery(ao_id="RN5133")
 
