@@ -109,6 +109,16 @@ def _authorise(principal: Principal, ao_id: str) -> None:
         raise ProblemError(403, "Forbidden", "An awarding organisation sees and sets only its own challenge contact.")
 
 
+async def _contacts_caller(ao_id: AoId, principal: CurrentPrincipal) -> Principal:
+    """`_authorise` as a dependency: FastAPI solves it before it validates the body, so another AO is told it may
+    not, not what is wrong with what it sent."""
+    _authorise(principal, ao_id)
+    return principal
+
+
+ContactsCaller = Annotated[Principal, Depends(_contacts_caller)]
+
+
 def _public(stored: StoredContact) -> ChallengeContactPublic:
     contact = stored.contact
     return ChallengeContactPublic(
@@ -146,9 +156,8 @@ async def get_contact(ao_id: AoId, principal: CurrentPrincipal, request: Request
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def put_contact(
-    ao_id: AoId, body: ChallengeContactUpdate, principal: CurrentPrincipal, request: Request
+    ao_id: AoId, principal: ContactsCaller, body: ChallengeContactUpdate, request: Request
 ) -> ChallengeContactPublic:
-    _authorise(principal, ao_id)
     if principal.is_operator and ao_id not in request.app.state.register:
         # a mistyped number would keep a contact no challenge ever reaches, and the real AO's notices held
         raise ProblemError(

@@ -129,3 +129,14 @@ async def test_an_operator_cannot_set_a_contact_for_an_ao_not_in_the_register() 
         "RN33374791 is not an awarding organisation in the register: check the number.",
     )
     assert contacts.writes == []
+
+
+async def test_another_ao_is_refused_before_its_body_is_judged() -> None:
+    """It was told what was wrong with the fields it sent (422) for a contact it may not set at all."""
+    contacts = Contacts()
+    async with _client("ao:RN9037", contacts) as client:
+        answer = await client.put("/v1/ao/RN9093/challenge-contact", json={"email": "not an address"})
+    assert (answer.status_code, answer.json()["detail"]) == (
+        403,
+        "An awarding organisation sees and sets only its own challenge contact.",
+    )
