@@ -477,29 +477,33 @@ def _merged_already(error: AlreadyMergedError, more: str = "") -> ProblemError:
     responses=problem_responses(401, 403, 404, 410, 422),
     openapi_extra=_json_body(SharingChange) | operator_scope(OperatorScope.REGISTRY),
 )
+async def _sharing_learner(
+    store: ReferenceStore, principal: Principal, uln: str, doing: str
+) -> tuple[MergedLearner, dict[str, Learner]]:
+    """The learner `uln` names (a merged learner is one person: every read takes the choice of the ULN their
+    records go under) and the registry's rows of their ULNs, once `principal` may see and change their sharing."""
+    learners = await store.learners_for([uln])
+    learner = LearnerMerges.of(learners.values()).resolve(uln)
+    linked = (
+        await store.linked_providers(learner.ulns) if principal.kind is PrincipalKind.PROVIDER else frozenset[str]()
+    )
+    if not may_change_sharing(principal, learner.ulns, linked):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"Only the learner, a provider linked to the learner, or an operator {doing}.",
+            code=ProblemCode.PROVIDER_NOT_LINKED if principal.kind is PrincipalKind.PROVIDER else None,
+        )
+    return learner, learners
+
+
 async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
     _refuse_mistyped(uln)
     store = _store(request)
 
-    async def the_learner() -> MergedLearner:
-        # a merged learner is one person: every read takes the choice of the ULN their records go under
-        return LearnerMerges.of((await store.learners_for([uln])).values()).resolve(uln)
-
-    learner = None
-    if principal.kind is not PrincipalKind.OPERATOR:  # refused before the body is read (decision 0032)
-        learner = await the_learner()
-        linked = (
-            await store.linked_providers(learner.ulns) if principal.kind is PrincipalKind.PROVIDER else frozenset[str]()
-        )
-        if not may_change_sharing(principal, learner.ulns, linked):
-            raise ProblemError(
-                403,
-                "Forbidden",
-                "Only the learner, a provider linked to the learner, or an operator changes sharing.",
-                code=ProblemCode.PROVIDER_NOT_LINKED if principal.kind is PrincipalKind.PROVIDER else None,
-            )
+    # refused before the body is read (decision 0032)
+    learner, _ = await _sharing_learner(store, principal, uln, "changes sharing")
     change = await _body(request, SharingChange)
-    learner = learner or await the_learner()
     try:
         await store.change_sharing(learner.recorded_uln, change.ability_to_share, str(principal))
     except UnknownLearnerError as error:
@@ -525,18 +529,7 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
 async def read_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> SharingView:
     _refuse_mistyped(uln)
     store = _store(request)
-    learners = await store.learners_for([uln])
-    learner = LearnerMerges.of(learners.values()).resolve(uln)
-    linked = (
-        await store.linked_providers(learner.ulns) if principal.kind is PrincipalKind.PROVIDER else frozenset[str]()
-    )
-    if not may_change_sharing(principal, learner.ulns, linked):
-        raise ProblemError(
-            403,
-            "Forbidden",
-            "Only the learner, a provider linked to the learner, or an operator reads their sharing.",
-            code=ProblemCode.PROVIDER_NOT_LINKED if principal.kind is PrincipalKind.PROVIDER else None,
-        )
+    learner, learners = await _sharing_learner(store, principal, uln, "reads their sharing")
     recorded = learners.get(learner.recorded_uln)
     if recorded is None:
         raise _not_registered()
