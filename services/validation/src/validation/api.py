@@ -459,24 +459,6 @@ def _merged_already(error: AlreadyMergedError, more: str = "") -> ProblemError:
     )
 
 
-@router.post(
-    "/learners/{uln}/sharing",
-    dependencies=[Depends(refuse_in_sandpit)],
-    tags=["learner registry"],
-    summary="Change a learner's ability to share (the learner, a linked provider, operators)",
-    description=(
-        "A provider may change it only for a learner it is linked to: the provider that registered the learner, "
-        "or one an operator linked with `/v1/learners/{uln}/providers`. Any other provider gets 403, whether or "
-        "not the ULN is registered; a ULN whose check digit is wrong is 422 `RV002` before that, from anyone. A "
-        "merged learner is one person: any of their ULNs names them, and the "
-        "choice is kept under the ULN their records go under (the end of the merge chain), which every read "
-        "applies. An erased learner is 410: nothing more is recorded about them."
-    ),
-    status_code=204,
-    response_class=Response,  # no body, so no content-type either
-    responses=problem_responses(401, 403, 404, 410, 422),
-    openapi_extra=_json_body(SharingChange) | operator_scope(OperatorScope.REGISTRY),
-)
 async def _sharing_learner(
     store: ReferenceStore, principal: Principal, uln: str, doing: str
 ) -> tuple[MergedLearner, dict[str, Learner]]:
@@ -497,13 +479,32 @@ async def _sharing_learner(
     return learner, learners
 
 
+@router.post(
+    "/learners/{uln}/sharing",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="Change a learner's ability to share (the learner, a linked provider, operators)",
+    description=(
+        "A provider may change it only for a learner it is linked to: the provider that registered the learner, "
+        "or one an operator linked with `/v1/learners/{uln}/providers`. Any other provider gets 403, whether or "
+        "not the ULN is registered; a ULN whose check digit is wrong is 422 `RV002` before that, from anyone. A "
+        "merged learner is one person: any of their ULNs names them, and the "
+        "choice is kept under the ULN their records go under (the end of the merge chain), which every read "
+        "applies. An erased learner is 410: nothing more is recorded about them."
+    ),
+    status_code=204,
+    response_class=Response,  # no body, so no content-type either
+    responses=problem_responses(401, 403, 404, 410, 422),
+    openapi_extra=_json_body(SharingChange) | operator_scope(OperatorScope.REGISTRY),
+)
 async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
     _refuse_mistyped(uln)
     store = _store(request)
 
-    # refused before the body is read (decision 0032)
-    learner, _ = await _sharing_learner(store, principal, uln, "changes sharing")
+    # anyone but an operator is refused before the body is read (decision 0032); an operator's body is read first
+    learner = None if principal.is_operator else (await _sharing_learner(store, principal, uln, "changes sharing"))[0]
     change = await _body(request, SharingChange)
+    learner = learner or (await _sharing_learner(store, principal, uln, "changes sharing"))[0]
     try:
         await store.change_sharing(learner.recorded_uln, change.ability_to_share, str(principal))
     except UnknownLearnerError as error:
