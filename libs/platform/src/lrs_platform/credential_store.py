@@ -269,19 +269,9 @@ class CredentialStore:
             if not principal.scopes and replaced:  # the new key does what the newest it replaces did
                 newest = max(replaced, key=lambda row: row["created_at"])
                 principal = Principal(principal.kind, principal.id, frozenset(newest["scopes"]))
-            key_id = secrets.token_hex(8)
-            secret = secrets.token_urlsafe(32)
-            await connection.execute(
-                "INSERT INTO identity.credentials (key_id, principal, scopes, secret_hash, label)"
-                " VALUES ($1, $2, $3, $4, $5)",
-                key_id,
-                str(principal),
-                sorted(principal.scopes),
-                _hash(secret),
-                label,
-            )
+            issued = await self.issue(principal, label, connection=connection)
         self._forget_cached()
-        return IssuedKey(key_id, self._token(key_id, secret), principal)
+        return issued
 
     async def authenticate(self, token: str) -> Principal | None:
         parts = _split_token(token, self.environment)
