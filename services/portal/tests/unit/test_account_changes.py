@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import OperatorKey, StubbedPortal, form, stubbed_portal
 
-from lrs_contracts.environments import Environment
 from lrs_platform.identity import Principal
 from portal.accounts import Role
 from portal.web import account_pages
@@ -19,16 +18,6 @@ BEARER = {"Authorization": "Bearer lrs_k_s"}
 @pytest.fixture
 def portal() -> StubbedPortal:
     return stubbed_portal()
-
-
-class OperatorKey:
-    environment = Environment.LIVE
-
-    def __init__(self, principal: str, scopes: frozenset[str] = frozenset()) -> None:
-        self.principal = Principal.parse(principal, scopes)
-
-    async def authenticate(self, token: str) -> Principal:
-        return self.principal
 
 
 def test_each_change_in_the_portal_is_kept_with_who_made_it(portal: StubbedPortal) -> None:

@@ -6,21 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import OperatorKey, StubbedPortal, stubbed_portal
 
-from lrs_contracts.environments import Environment
-from lrs_platform.identity import Principal
 from portal.accounts import Account, Role
 from portal.web.account_pages import ACCOUNTS_PAGE
 
 BEARER = {"Authorization": "Bearer lrs_k_s"}
-
-
-class OperatorKey:
-    environment = Environment.LIVE
-
-    async def authenticate(self, token: str) -> Principal:
-        return Principal.parse("operator:desk")
 
 
 @pytest.fixture

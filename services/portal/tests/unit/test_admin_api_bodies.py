@@ -5,21 +5,12 @@ parsing the body"; one over the route's limit is REQUEST_TOO_LARGE, naming the l
 from __future__ import annotations
 
 import pytest
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import OperatorKey, StubbedPortal, stubbed_portal
 
-from lrs_contracts.environments import Environment
 from lrs_platform.http import DEFAULT_BODY_BYTES
-from lrs_platform.identity import Principal
 
 BEARER = {"Authorization": "Bearer lrs_k_s"}
 JSON = {"Content-Type": "application/json"}
-
-
-class OperatorKey:
-    environment = Environment.LIVE
-
-    async def authenticate(self, token: str) -> Principal:
-        return Principal.parse("operator:desk")
 
 
 @pytest.fixture
