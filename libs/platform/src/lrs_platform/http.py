@@ -143,6 +143,7 @@ def build_app(
     app.add_middleware(_JsonBodiesOnly)
     app.add_middleware(_UncompressedBodiesOnly)
     app.add_middleware(_BodyLimit, limits=limits)
+    app.add_middleware(_HeadAnsweredAsGet)
     app.add_middleware(_RequestLog)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
@@ -380,6 +381,37 @@ async def _refuse_caller_first(request: Request) -> None:
         )
 
 
+class _HeadAnsweredAsGet:
+    """HEAD at a path a route answers GET at is that GET's answer without its body (RFC 9110 §9.3.2): its status
+    and headers, `Content-Length` included, so a link checker or a monitor may ask without downloading. FastAPI's
+    routes answer only the methods they name; a Starlette route or a mount that answers HEAD itself is left to."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD" or not _fastapi_answers_get(scope):
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+def _fastapi_answers_get(scope: Scope) -> bool:
+    as_get = {**scope, "method": "GET"}
+    for route in iter_route_contexts(scope["app"].routes):
+        if isinstance(route.original_route, APIRoute) and route.matches(as_get)[0] is Match.FULL:
+            return True
+    return False
+
+
 class _UncompressedBodiesOnly:
     """Refuses (415, UNSUPPORTED_MEDIA_TYPE) a request whose body is sent compressed (`Content-Encoding: gzip`, say):
     no route inflates one, and read as it is a gzip file's second byte "is not UTF-8", which sends the caller looking
@@ -593,12 +625,14 @@ _FASTAPI_UNPARSED_BODY = "There was an error parsing the body"
 def allowed_methods(request: Request) -> str:
     """Every method a route at the request's path answers, sorted, as a 405's `Allow` names them: Starlette's
     names only the first matching route's (POST /v1/batches beside GET; a page and its form). HEAD is named
-    where a route answers it (a Starlette route answering GET does; FastAPI's do not). Empty when no route with
-    methods matches (a mount: StaticFiles names its own)."""
+    wherever GET is (`_HeadAnsweredAsGet`). Empty when no route with methods matches (a mount: StaticFiles names
+    its own)."""
     methods: set[str] = set()
     for route in iter_route_contexts(request.app.routes):
         if route.methods and route.matches(request.scope)[0] is not Match.NONE:
             methods |= route.methods
+    if "GET" in methods:
+        methods.add("HEAD")
     return ", ".join(sorted(methods))
 
 

@@ -31,7 +31,7 @@ def test_a_form_sent_to_a_page_without_one_is_the_portals_page(portal: StubbedPo
 
     page = client.post("/ops/accounts/changes")
 
-    assert page.status_code == 405 and page.headers["allow"] == "GET"
+    assert page.status_code == 405 and page.headers["allow"] == "GET, HEAD"
     assert "This page cannot do that" in page.text
 
 
@@ -47,10 +47,10 @@ def test_the_admin_api_answers_a_method_it_does_not_answer_with_a_problem(portal
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("PUT", "/sign-in", "GET, POST"),  # the page and its form: two routes at one path
-        ("DELETE", "/ops/accounts/kai/duties", "GET, POST"),  # and the accounts' actions, /{username}/{action}
+        ("PUT", "/sign-in", "GET, HEAD, POST"),  # the page and its form: two routes at one path
+        ("DELETE", "/ops/accounts/kai/duties", "GET, HEAD, POST"),  # and the accounts' actions, /{username}/{action}
         ("GET", "/ops/accounts/kai/disable", "POST"),
-        ("DELETE", "/ops/accounts", "GET, POST"),
+        ("DELETE", "/ops/accounts", "GET, HEAD, POST"),
     ],
 )
 def test_a_pages_allow_names_every_method_its_routes_answer(
@@ -64,16 +64,18 @@ def test_a_pages_allow_names_every_method_its_routes_answer(
     assert "This page cannot do that" in page.text
 
 
-def test_allow_names_head_only_where_a_route_answers_it(portal: StubbedPortal) -> None:
-    """FastAPI's routes answer no HEAD of themselves, as Starlette's do: Allow names what is answered."""
+def test_a_page_answers_head_as_its_get_without_the_body(portal: StubbedPortal) -> None:
+    """FastAPI's routes answer no HEAD of themselves (405 before): a link checker may ask for a page's headers."""
+    page = portal.client().get("/sign-in")
     head = portal.client().head("/sign-in")
 
-    assert (head.status_code, head.headers["allow"]) == (405, "GET, POST")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-type"] == page.headers["content-type"]
 
 
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
-    [("DELETE", "/v1/admin/users", "GET, POST"), ("GET", "/v1/admin/users/kai/enable", "POST")],
+    [("DELETE", "/v1/admin/users", "GET, HEAD, POST"), ("GET", "/v1/admin/users/kai/enable", "POST")],
 )
 def test_the_admin_apis_allow_names_every_method_its_routes_answer(
     portal: StubbedPortal, method: str, path: str, allowed: str
@@ -87,4 +89,4 @@ def test_the_admin_apis_allow_names_every_method_its_routes_answer(
 def test_the_admin_apis_405_says_what_the_address_takes(portal: StubbedPortal) -> None:
     problem = portal.client().delete("/v1/admin/users").json()
 
-    assert (problem["code"], problem["detail"]) == ("METHOD_NOT_ALLOWED", "This address takes GET, POST.")
+    assert (problem["code"], problem["detail"]) == ("METHOD_NOT_ALLOWED", "This address takes GET, HEAD, POST.")
