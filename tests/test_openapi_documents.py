@@ -82,3 +82,14 @@ def test_every_error_answer_is_documented_as_the_problem_in_problem_json(current
                 for status, response in responses.items():
                     if status[0] in "45" and path != "/readyz":
                         assert response.get("content") == PROBLEM_CONTENT, f"{name} {method.upper()} {path} {status}"
+
+
+def test_every_answer_documents_the_request_id_and_the_environment(current: dict[str, dict[str, Any]]) -> None:
+    """Every answer carries both (the request log's): a client generated from a document may read them."""
+    for name, document in current.items():
+        assert set(document["components"]["headers"]) == {"X-Request-Id", "LRS-Environment"}, name
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                for status, response in operation["responses"].items():
+                    headers = response.get("headers", {})
+                    assert {"X-Request-Id", "LRS-Environment"} <= set(headers), (name, method, path, status)

@@ -201,10 +201,36 @@ def _finish_openapi(app: FastAPI) -> None:
 def finish_document(app: FastAPI, document: dict[str, Any]) -> None:
     """What FastAPI cannot infer: the bearer API key on every operation that needs one (those whose route depends
     on `current_principal`), so /docs offers Authorize; the 413 of every operation with a body, at its route's
-    limit; and every error answer as the Problem in application/problem+json (`document_problems`)."""
+    limit; every error answer as the Problem in application/problem+json (`document_problems`); and the two
+    headers `_RequestLog` puts on every answer."""
     name_api_key(app, document)
     _document_body_limits(app, document)
     document_problems(document)
+    _document_answer_headers(document)
+
+
+ANSWER_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-Id": {
+        "description": "Names this request in the service's logs: the request's own `X-Request-Id` when it sent"
+        " one, else a new id. Quote it when asking an operator about an answer.",
+        "schema": {"type": "string"},
+    },
+    ENVIRONMENT_HEADER: {
+        "description": "The environment that answered: `live`, or `sandpit` (practice; nothing reaches live records).",
+        "schema": {"type": "string", "enum": [environment.value for environment in Environment]},
+    },
+}
+
+
+def _document_answer_headers(document: dict[str, Any]) -> None:
+    """Every answer of every operation carries `ANSWER_HEADERS` (`_RequestLog`), named once under
+    components/headers."""
+    document.setdefault("components", {})["headers"] = ANSWER_HEADERS
+    named = {name: {"$ref": f"#/components/headers/{name}"} for name in ANSWER_HEADERS}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                response.setdefault("headers", {}).update(named)
 
 
 def _document_body_limits(app: FastAPI, document: dict[str, Any]) -> None:
