@@ -28,7 +28,8 @@ APPS: dict[str, Callable[[], FastAPI]] = {
     "notifier": notifier_app,
     "reporting": reporting_app,
     "portal": portal_app,
-    # the Sandpit's ingest adds the reset routes (decision 0060); the other Sandpit services' routes are live's
+    # the Sandpit's ingest adds the reset routes (decision 0060); the other Sandpit services' routes are live's, less
+    # the notifier's challenge contacts (live only: its Sandpit document leaves them out)
     "ingest-sandpit": lambda: ingest_app(
         IngestSettings(LRS_ENVIRONMENT="sandpit", DATABASE_URL="postgresql://postgres@127.0.0.1:5432/lrs_sandpit")
     ),

@@ -98,7 +98,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     )
     reference = Path(settings.reference_dir) if settings.reference_dir else None
     app.state.register = frozenset(load_register(reference))  # the AOs an operator may set a contact for
-    app.include_router(router)
-    app.include_router(held_router)
+    live = not settings.environment.is_sandpit  # the Sandpit's document names no live-only route (`live_only`)
+    app.include_router(router, include_in_schema=live)
+    app.include_router(held_router, include_in_schema=live)
     app.include_router(parking_api.router)
     return app
