@@ -51,6 +51,7 @@ from lrs_domain.identifiers import (
     qan_check_character,
 )
 from lrs_domain.merges import LearnerMerges
+from lrs_domain.names import comparable_name, name_length
 from lrs_domain.reference import Catalogue, Learner, Qualification
 from lrs_domain.trusted import trusted
 
@@ -187,12 +188,12 @@ def check_name_lengths(record: SubmittedRecord) -> tuple[Finding, ...]:
     findings = []
     for field in ("given_name", "family_name"):
         name = getattr(record, field)
-        if name is not None and len(name) > MAX_NAME_LENGTH:
+        if name is not None and (length := name_length(name)) > MAX_NAME_LENGTH:
             findings.append(
                 _error(
                     RecordCode.FIELD_MISSING_OR_TOO_LONG,
                     field,
-                    f"{_LABELS[field]} is {len(name)} characters long: at most {MAX_NAME_LENGTH} are allowed.",
+                    f"{_LABELS[field]} is {length} characters long: at most {MAX_NAME_LENGTH} are allowed.",
                 )
             )
     return tuple(findings)
@@ -1060,9 +1061,10 @@ def _pathways(rows: Iterable[Qualification]) -> str:
 def _details_match(
     learner: Learner, given_name: str | None, family_name: str | None, date_of_birth: date | None
 ) -> bool:
-    """Names trimmed and case-insensitively; the date of birth exactly, when the record gives one."""
+    """Names trimmed and case-insensitively, in whichever Unicode form each was written (`comparable_name`); the
+    date of birth exactly, when the record gives one."""
     return (
-        (given_name is None or given_name.casefold() == learner.given_name.strip().casefold())
-        and (family_name is None or family_name.casefold() == learner.family_name.strip().casefold())
+        (given_name is None or comparable_name(given_name) == comparable_name(learner.given_name))
+        and (family_name is None or comparable_name(family_name) == comparable_name(learner.family_name))
         and (date_of_birth is None or date_of_birth == learner.date_of_birth)
     )

@@ -95,6 +95,17 @@ def test_rv004_names_compare_trimmed_and_case_insensitively_and_dob_exactly() ->
     assert_accepted(given_name="  LILY ", family_name="mccarthy", date_of_birth="1999-11-27")
 
 
+@pytest.mark.parametrize("given_name", ["Sia\u0302n", "SIÂN", "SIA\u0302N", " sia\u0302n "])
+def test_rv004_a_name_matches_in_whichever_unicode_form_it_was_written(given_name: str) -> None:
+    """Siân is registered composed (â); a Mac's tools write a and a combining circumflex (decision 0167)."""
+    assert_accepted(uln=ULN_3, given_name=given_name, family_name="O'Neill")
+
+
+@pytest.mark.parametrize(("given_name", "family_name"), [("Sian", "O'Neill"), ("Siân", "O\u2019Neill")])
+def test_rv004_a_different_letter_or_a_curly_apostrophe_is_another_name(given_name: str, family_name: str) -> None:
+    assert_rejected(["RV004"], uln=ULN_3, given_name=given_name, family_name=family_name)
+
+
 def test_rv004_a_date_of_birth_cannot_be_verified_against_a_learner_registered_without_one() -> None:
     assert_accepted(uln=ULN_3)
     assert_rejected(["RV004"], uln=ULN_3, date_of_birth="2000-01-01")
@@ -326,6 +337,15 @@ def test_rv021_names_are_at_most_35_trimmed_characters() -> None:
     assert_rejected(["RV004", "RV021"], given_name="L" * 36)
     decision = decide(record(uln=UNREGISTERED_ULN, given_name=" " + "L" * 35 + " "))
     assert codes(decision) == ["RV004"]  # 35 characters after trimming: long enough, just not registered
+
+
+def test_rv021_a_names_length_counts_a_combining_accent_with_its_letter() -> None:
+    """35 characters, five of them accented: 40 code points when decomposed (decision 0167)."""
+    decomposed = "Gwenlli\u0308an Sia\u0302n Lly\u0302r Ffraid Do\u0302n Ele\u0301n"
+    assert len(decomposed) > 35
+    decision = decide(record(uln=UNREGISTERED_ULN, given_name=decomposed))
+    assert codes(decision) == ["RV004"]
+    assert_rejected(["RV004", "RV021"], given_name=decomposed + "e\u0301")
 
 
 def test_only_a_records_text_values_are_trimmed_not_its_flags() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Collection
 from enum import StrEnum
 
 from lrs_contracts.identifiers import UKPRN_PATTERN
+from lrs_domain.names import comparable_name
 from lrs_domain.reference import Learner
 from lrs_domain.rules import why_no_learner_has
 from lrs_platform.identity import Principal, PrincipalKind
@@ -82,13 +83,9 @@ def registration_outcome(registered: Learner | None, requested: Learner) -> Regi
     if registered is None:
         return RegistrationOutcome.NEW
     same = (
-        _name(registered.given_name) == _name(requested.given_name)
-        and _name(registered.family_name) == _name(requested.family_name)
+        comparable_name(registered.given_name) == comparable_name(requested.given_name)
+        and comparable_name(registered.family_name) == comparable_name(requested.family_name)
         and registered.date_of_birth == requested.date_of_birth
         and registered.gender == requested.gender
     )
     return RegistrationOutcome.UNCHANGED if same else RegistrationOutcome.CONFLICT
-
-
-def _name(name: str) -> str:
-    return name.strip().casefold()

@@ -74,6 +74,14 @@ def test_the_same_details_again_change_nothing_whatever_the_case_spacing_or_shar
     assert registration_outcome(REGISTERED, again) is RegistrationOutcome.UNCHANGED
 
 
+def test_a_name_in_another_unicode_form_is_the_same_name() -> None:
+    """Registered composed, imported again as a Mac writes it (a letter and a combining accent): decision 0167."""
+    registered = replace(REGISTERED, given_name="Siân")
+    assert (
+        registration_outcome(registered, replace(registered, given_name="Sia\u0302n")) is RegistrationOutcome.UNCHANGED
+    )
+
+
 @pytest.mark.parametrize(
     "change",
     [
