@@ -370,7 +370,7 @@ async def list_records(
         200: {
             "description": "Line, MISIdentifier, Action, ULN (last 4 digits), Status, Codes, Messages, PLRChanged"
             " (Y: the record changed the learner's PLR; N: it did not, as no record of a failed batch did; empty"
-            " while the batch is not decided)",
+            " while the batch is not decided); UTF-8 with a byte-order mark, which spreadsheets read as UTF-8",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
         **problems(401, 403, 404, 422, 503),
