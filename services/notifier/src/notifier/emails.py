@@ -275,11 +275,14 @@ def _achievement_shown(raised: ChallengeRaised | ChallengeRaisedV1) -> dict[str,
 
 
 def to_mime(email: OutgoingEmail, mail_from: str) -> EmailMessage:
-    """Raises ValueError for a header value holding CR or LF: such an event is poison, parked, never sent."""
+    """Raises ValueError for a header value holding CR or LF, or an address that is not the one plain address it
+    was given: such an event is poison, parked, never sent."""
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = email.to
-    message["Subject"] = email.subject
+    if str(message["To"]) != email.to:  # an encoded word (`=?utf-8?q?…?=`) decoded into another address
+        raise ValueError("the recipient's address is not one plain address")
+    message["Subject"] = without_encoded_words(email.subject)
     message["Message-ID"] = email.message_id
     message["Date"] = format_datetime(email.date)
     message.set_content(email.text)
@@ -287,6 +290,14 @@ def to_mime(email: OutgoingEmail, mail_from: str) -> EmailMessage:
     # A boundary of the Message-ID, not a random one: the same event gives the same bytes.
     message.set_boundary("=_" + hashlib.sha256(email.message_id.encode()).hexdigest()[:32])
     return message
+
+
+def without_encoded_words(text: str) -> str:
+    """`text` to be shown as it is in a header: Python's email package decodes RFC 2047 encoded words
+    (`=?utf-8?q?…?=`) in a value it is given and writes what they decode to as it is, line breaks included
+    (CVE-2024-6923), so a batch reference holding one could add headers of its own (a Reply-To, a Bcc). Each `=?`
+    is written `= ?`, which starts none."""
+    return text.replace("=?", "= ?")
 
 
 def _batch_title(code: str | None) -> str | None:

@@ -1,15 +1,23 @@
-"""A Sandpit notifier's emails say so (docs/decisions/0060-sandpit.md): `[SANDPIT] ` before the subject
-and an `LRS-Environment: sandpit` header, so no one mistakes practice for live results. Their links go to
-the Sandpit's portal (`NOTIFIER_PUBLIC_BASE_URL` of the Sandpit deployment)."""
+"""A Sandpit notifier's emails say so (docs/decisions/0060-sandpit.md): `[SANDPIT] ` before the subject, an
+`LRS-Environment: sandpit` header, and a first line of each body, so no one mistakes practice for live results,
+even in a forwarded copy or a mail client that shows the body alone. Their links go to the Sandpit's portal
+(`NOTIFIER_PUBLIC_BASE_URL` of the Sandpit deployment)."""
 
 from __future__ import annotations
 
+import re
 from email.message import EmailMessage
 
 from lrs_contracts.environments import ENVIRONMENT_HEADER
 from lrs_platform.mail import Mailer
 
 SUBJECT_PREFIX = "[SANDPIT] "
+BODY_NOTICE = "SANDPIT: this email is from the LRS's practice environment; nothing in it reached live records."
+HTML_NOTICE = (
+    '<p style="border-left: 5px solid #d4351c; padding-left: 0.5em; font-weight: bold">SANDPIT: this email is from'
+    " the LRS's practice environment; nothing in it reached live records.</p>"
+)
+_BODY_TAG = re.compile(r"<body[^>]*>", re.IGNORECASE)
 
 
 class SandpitMailer:
@@ -22,4 +30,20 @@ class SandpitMailer:
             message.replace_header("Subject", f"{SUBJECT_PREFIX}{subject}")
         if ENVIRONMENT_HEADER not in message:
             message[ENVIRONMENT_HEADER] = "sandpit"
+        for part in message.walk():
+            _mark_body(part)
         await self._mailer.send(message)
+
+
+def _mark_body(part: EmailMessage) -> None:
+    """Puts the notice first in a text or HTML body that does not have it yet."""
+    kind = part.get_content_type()
+    if kind not in ("text/plain", "text/html"):
+        return
+    content: str = part.get_content()
+    if kind == "text/plain" and not content.startswith(BODY_NOTICE):
+        part.set_content(f"{BODY_NOTICE}\n\n{content}")
+    elif kind == "text/html" and HTML_NOTICE not in content:
+        body = _BODY_TAG.search(content)
+        at = body.end() if body else 0
+        part.set_content(content[:at] + HTML_NOTICE + content[at:], subtype="html")

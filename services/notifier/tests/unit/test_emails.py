@@ -169,7 +169,9 @@ def test_warnings_are_listed_by_code_with_what_each_means_and_none_say_nothing_m
     assert rejections == {"RV004": 3}
     email = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL, warnings=warnings)
     assert "Warnings:         1\n" in email.text
-    assert "Warnings (the records are recorded all the same):\n" in email.text
+    said = "Warnings (a warning alone rejects no record; a record with a warning may have been rejected for an error above):"
+    assert said + "\n" in email.text
+    assert "A warning alone rejects no record" in email.html
     listed = [line.split()[:2] for line in email.text.splitlines() if line.startswith("  WV")]
     assert listed == [["WV001", "2"], ["WV002", "1"]]
     assert "Records are not ordered by ULN" in email.text
@@ -208,6 +210,36 @@ def test_a_line_break_in_the_batch_reference_cannot_reach_a_header(line_break: s
     assert message["Bcc"] is None
     with pytest.raises(ValueError, match="linefeed"):  # what the notifier still parks: a To that breaks a line
         to_mime(dataclasses.replace(email, to="a@ao.example\r\nBcc: everyone@example.org"), "lrs@lrs.local")
+
+
+ENCODED_BREAK = "=?utf-8?q?2026=0D=0AReply-To=3A_attacker=40evil=2Eexample=0D=0ABcc=3A_everyone=40example=2Eorg?="
+
+
+def test_an_encoded_word_in_the_batch_reference_is_shown_not_decoded_into_headers() -> None:
+    """Python's email package decodes `=?…?=` in a header value and writes its line breaks as they are
+    (CVE-2024-6923): the walk-through's reference added a Reply-To to the batch email."""
+    email = batch_run_email(EVENT_ID, completed(batch_reference=f"Summer {ENCODED_BREAK}"), public_base_url=PORTAL)
+    message = to_mime(email, "lrs@lrs.local")
+
+    assert (message["Reply-To"], message["Bcc"]) == (None, None)
+    assert "\n" not in str(message["Subject"]) and "\r" not in str(message["Subject"])
+    assert str(message["Subject"]).endswith(
+        "Summer = ?utf-8?q?2026=0D=0AReply-To=3A_attacker=40evil=2Eexample=0D=0ABcc=3A_everyone=40example=2Eorg?="
+    )
+    written = message.as_bytes()
+    assert b"\nReply-To:" not in written and b"\nBcc:" not in written
+
+
+def test_an_address_an_encoded_word_would_turn_into_another_is_never_mailed() -> None:
+    """The door refuses it now (`is_plausible_email`); a batch accepted before is parked, not mailed."""
+    email = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL)
+    with pytest.raises(ValueError, match="not one plain address"):
+        to_mime(dataclasses.replace(email, to="x@=?utf-8?q?ao=2Eexample=0D=0ABcc=3A_y?=.example"), "lrs@lrs.local")
+
+
+def test_a_non_ascii_address_is_mailed_as_it_is() -> None:
+    email = batch_run_email(EVENT_ID, completed(notification_email="zoë@ao.example"), public_base_url=PORTAL)
+    assert to_mime(email, "lrs@lrs.local")["To"] == "zoë@ao.example"
 
 
 def test_challenge_email_goes_to_the_contact_links_its_page_and_masks_the_uln() -> None:

@@ -113,11 +113,16 @@ class ParsedBatch:
     format: BatchFormat
 
 
+_DOMAIN_LABEL = re.compile(r"[^\W_](?:[\w-]*[^\W_])?")
+"""A domain's label: letters (any script's: an internationalised domain) and digits, hyphens between them."""
+
+
 def is_plausible_email(address: str) -> bool:
     """A deliberately simple check, not RFC 5322: one @, a non-empty local part, a dotted domain with
     no empty label, at most 254 characters; no whitespace, no character that shows nothing (a control, a
     zero-width space, a byte order mark), and none of the marks that make a header name more than one
-    mailbox or a display name (`,;<>()[]:"\\`): "x,results@ao.example" would be mailed to two."""
+    mailbox or a display name (`,;<>()[]:"\\`): "x,results@ao.example" would be mailed to two. A domain's labels
+    are letters, digits and inner hyphens; the local part holds no RFC 2047 encoded word (`=?`)."""
     if len(address) > MAX_EMAIL_LENGTH or address.count("@") != 1:
         return False
     if not _MAILBOX_CHARACTERS.fullmatch(address):
@@ -126,7 +131,12 @@ def is_plausible_email(address: str) -> bool:
         return False
     local_part, domain = address.split("@")
     labels = domain.split(".")
-    return bool(local_part) and len(labels) >= 2 and all(labels)
+    return (
+        bool(local_part)
+        and len(labels) >= 2
+        and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
+        and "=?" not in local_part  # an RFC 2047 encoded word, which a mail library may decode into headers
+    )
 
 
 def refuse_if_too_large(size: int, limit: int = MAX_BATCH_BYTES) -> None:
