@@ -217,6 +217,8 @@ async def test_a_sample_file_in_the_sandpit_is_decided_as_live_and_changes_nothi
         lambda: _about(sandpit.inbox, sandpit_id), within=60, what="the Sandpit's email about the batch"
     )
     assert mail["Subject"].startswith("[SANDPIT] ")
+    assert mail.get_body(("plain",)).get_content().startswith("SANDPIT: this email is from the LRS's practice")
+    assert "SANDPIT: this email is from" in mail.get_body(("html",)).get_content()
 
     assert await live_state(system) == before
     for group, topics in (await groups_and_topics(system.kafka_bootstrap)).items():

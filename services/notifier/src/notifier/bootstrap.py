@@ -52,7 +52,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 Keyring(pool, settings.keyring()),
                 mail_from=settings.mail_from,
                 public_base_url=settings.public_base_url,
-                domain=settings.message_id_domain,
+                domain=settings.message_ids_domain,
                 retry=retry,
                 deferred=app.state.deferred,
                 recipient_retry=RetryPolicy(

@@ -17,7 +17,11 @@ class NotifierSettings(ServiceSettings):
     smtp_password: str | None = None
     smtp_timeout_seconds: float = 15.0
     mail_from: str = "lrs-notifications@lrs.local"
-    message_id_domain: str = "lrs.local"
+    message_id_domain: str | None = Field(
+        default=None,
+        description="the domain of each email's Message-ID; default: NOTIFIER_MAIL_FROM's (a Message-ID of another"
+        " domain than the sender's scores as spam with some filters)",
+    )
     consumer_group: str = "notifier"
     retry_base_seconds: float = 0.5
     retry_max_seconds: float = 30.0
@@ -35,6 +39,10 @@ class NotifierSettings(ServiceSettings):
         validation_alias=AliasChoices("NOTIFIER_PUBLIC_BASE_URL", "LRS_PORTAL_URL"),
         description="where AOs read a batch's results and answer challenges (the portal); emails link to it",
     )
+
+    @property
+    def message_ids_domain(self) -> str:
+        return self.message_id_domain or self.mail_from.rpartition("@")[2].rstrip(">") or "lrs.local"
 
     @field_validator("public_base_url")
     @classmethod

@@ -284,6 +284,7 @@ def to_mime(email: OutgoingEmail, mail_from: str) -> EmailMessage:
         raise ValueError("the recipient's address is not one plain address")
     message["Subject"] = without_encoded_words(email.subject)
     message["Message-ID"] = email.message_id
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: an out-of-office reply is not sent back to it
     message["Date"] = format_datetime(email.date)
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")

@@ -20,3 +20,11 @@ def test_email_links_go_to_the_portal_of_make_up_unless_a_public_base_url_is_set
 def test_a_public_base_url_that_is_not_an_absolute_http_url_is_refused(url: str) -> None:
     with pytest.raises(ValidationError, match="absolute http"):
         NotifierSettings(NOTIFIER_PUBLIC_BASE_URL=url)
+
+
+def test_message_ids_are_of_the_senders_domain_unless_one_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOTIFIER_MESSAGE_ID_DOMAIN", raising=False)
+    monkeypatch.setenv("NOTIFIER_MAIL_FROM", "lrs-notifications@lrs.example")
+    assert NotifierSettings().message_ids_domain == "lrs.example"
+    monkeypatch.setenv("NOTIFIER_MESSAGE_ID_DOMAIN", "mail.lrs.example")
+    assert NotifierSettings().message_ids_domain == "mail.lrs.example"

@@ -373,3 +373,8 @@ def test_a_challenge_email_masks_the_uln_the_ao_recorded_the_achievement_under()
     for body in (email.text, email.html):
         assert "******0043" not in body and "1000000043" not in body and "6936002314" not in body
     assert "Learner ULN:     ******0043" in before.text.splitlines()
+
+
+def test_an_email_says_it_was_sent_by_a_machine_so_no_auto_reply_answers_it() -> None:
+    mime = to_mime(batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL), "lrs@lrs.local")
+    assert mime["Auto-Submitted"] == "auto-generated"
