@@ -180,7 +180,7 @@ async def test_a_completed_batch_without_rejections_lists_no_codes(
     [email] = await eventually(
         lambda: _async(inbox.with_message_id(f"<{result.event_id}@lrs.local>")), within=60, what="the email"
     )
-    assert email["Subject"] == f"LRS batch completed: {batch_id}"
+    assert email["Subject"] == f"LRS batch completed: {batch_id} (1 of 2 accepted, 1 unchanged)"
     text, html = parts(email)
     assert (
         text.splitlines()[0]

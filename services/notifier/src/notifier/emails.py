@@ -23,7 +23,14 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.codes import BATCH_CODE_TITLES, RECORD_CODE_TITLES, WARNING_CODE_TITLES, BatchCode, WarningCode
-from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, RecordOutcome, RecordStatus
+from lrs_contracts.outcomes import (
+    BatchAbandoned,
+    BatchCompleted,
+    BatchCounts,
+    BatchFailed,
+    RecordOutcome,
+    RecordStatus,
+)
 from lrs_contracts.text import shown_on_one_line, with_bidi_controls_shown
 from lrs_domain.identifiers import display_qan
 from lrs_platform.logging import mask_uln
@@ -159,7 +166,7 @@ def batch_run_email(
     reference = shown_on_one_line(outcome.batch_reference or str(outcome.batch_id))
     code = outcome.code if isinstance(outcome, BatchFailed) else None
     subject = {
-        BatchVerdict.COMPLETED: f"LRS batch completed: {reference}",
+        BatchVerdict.COMPLETED: f"LRS batch completed: {reference} ({_tally(outcome.counts)})",
         BatchVerdict.FAILED: f"LRS batch failed ({code}), no achievement added: {reference}",
         BatchVerdict.REFUSED: f"LRS batch refused ({code}), nothing recorded: {reference}",
     }[verdict]
@@ -185,6 +192,16 @@ def batch_run_email(
         message_id=message_id_for(event_id, domain),
         date=outcome.decided_at,
     )
+
+
+def _tally(counts: BatchCounts) -> str:
+    """What a completed batch did, for its subject: two completions of one reference do not read the same."""
+    said = [f"{counts.accepted:,} of {counts.total:,} accepted"]
+    if counts.rejected:
+        said.append(f"{counts.rejected:,} rejected")
+    if counts.no_ops:
+        said.append(f"{counts.no_ops:,} unchanged")
+    return ", ".join(said)
 
 
 def batch_abandoned_email(
