@@ -109,6 +109,13 @@ def _expect_row(
         line, row = next(rows)
     except StopIteration:
         raise BatchRefused(BatchCode.MALFORMED, f"the file ends before its {what} row") from None
+    if headings and row[0].lstrip("\ufeff ").lower().startswith(_EXCEL_SEPARATOR_LINE):
+        raise BatchRefused(
+            BatchCode.MALFORMED,
+            f"the line {','.join(row)!r}, which Excel adds to name the file's separator, is no part of a batch:"
+            f" delete it, so that the {what} row comes first",
+            line,
+        )
     _refuse_wrong_field_count(line, row, field_count, f"{what} row", headings)
     return line, row
 
@@ -119,10 +126,28 @@ def _expect_headings(rows: Iterator[tuple[int, list[str]]], headings: tuple[str,
         if found != expected:
             raise BatchRefused(
                 BatchCode.MALFORMED,
-                f"{what}: expected {expected!r}, found {found!r} (headings are case-sensitive)",
+                f"{what}: expected {expected!r}, found {found!r}"
+                + _heading_difference(found, expected, headings, first_in_file=column == 1 and what == "header names"),
                 line,
                 column,
             )
+
+
+def _heading_difference(found: str, expected: str, headings: tuple[str, ...], first_in_file: bool) -> str:
+    """What differs between the heading found and the one expected in its place, said as what to do."""
+    if "\ufeff" in found and found.replace("\ufeff", "").strip() == expected:
+        if first_in_file:  # one byte order mark is read as one; a second is what a program added when saving again
+            return ": the file starts with a second byte order mark (an invisible character); save it as UTF-8 once"
+        return ": delete the invisible byte order mark (U+FEFF) in it"
+    if found.strip() == expected:
+        return ": remove the spaces around it"
+    if "".join(found.split()) == expected:
+        return ": remove the spaces in it"
+    if found.strip().lower() == expected.lower():
+        return " (headings are case-sensitive)"
+    if found.strip() in headings:
+        return f": the headings are in the wrong order, which is {','.join(headings)}"
+    return ""
 
 
 def _runs_on(row: list[str], headings: tuple[str, ...]) -> bool:
@@ -136,6 +161,7 @@ def _runs_on(row: list[str], headings: tuple[str, ...]) -> bool:
     )
 
 
+_EXCEL_SEPARATOR_LINE = "sep="
 _OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
@@ -155,6 +181,14 @@ def _refuse_wrong_field_count(
         detail += (
             ": the rows after the headings run on in the same line, as when the line breaks were stripped"
             " (`curl -d @file` strips them: send the file with `--data-binary @file`)"
+        )
+    elif len(row) > expected and not any(value.strip() for value in row[expected:]):
+        empty = len(row) - expected
+        detail = (
+            f"the {what} has {found}, the last {empty} empty: a spreadsheet pads the shorter rows with empty"
+            f" fields when it saves rows of different lengths (the header rows have {len(HEADER_HEADINGS)} fields,"
+            f" the record rows {len(RECORD_HEADINGS)}); in a text editor, delete the commas at the end of each"
+            " padded line"
         )
     raise BatchRefused(BatchCode.MALFORMED, detail, line)
 

@@ -1,8 +1,9 @@
 """The web service's JSON format, and its pydantic model (the ingest's OpenAPI shows it).
 
 Identifiers that are digits by definition (ULN, gender, centre UKPRN) and credits may be sent as JSON
-numbers; they become text like every other value. Unknown keys, and values of any other JSON type,
-make the file malformed (RS001).
+numbers; they become text like every other value, as Python writes them (`7.5` is the text "7.5", which the
+record's rules then judge: RV021 for credits, RV001 for a ULN). A number in any other field, unknown keys and
+values of any other JSON type make the file malformed (RS001), and the refusal names the field.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def _validated_header(header: object) -> JsonBatchHeader:
         if unknown := _unknown_field(first, "header", JsonBatchHeader):
             raise BatchRefused(BatchCode.MALFORMED, unknown) from None
         where = ".".join(["header", *(str(part) for part in first["loc"][:1])])
-        raise BatchRefused(BatchCode.MALFORMED, f"{where}: {first['msg']}") from None
+        raise BatchRefused(BatchCode.MALFORMED, _type_fault(where, first["loc"], first, header)) from None
 
 
 def _validated_records(records: list[Any]) -> list[JsonBatchRecord]:
@@ -163,7 +164,27 @@ def _validated_records(records: list[Any]) -> list[JsonBatchRecord]:
         if unknown := _unknown_field({**first, "loc": first["loc"][1:]}, f"record {position}", JsonBatchRecord):
             raise BatchRefused(BatchCode.MALFORMED, unknown, position) from None
         where = " ".join([f"record {position}", *(str(part) for part in first["loc"][1:2])])
-        raise BatchRefused(BatchCode.MALFORMED, f"{where}: {first['msg']}", position) from None
+        fault = _type_fault(where, first["loc"][1:], first, records[position - 1])
+        raise BatchRefused(BatchCode.MALFORMED, fault, position) from None
+
+
+def _type_fault(where: str, location: tuple[int | str, ...], error: Any, submitted: object) -> str:
+    """A value of a JSON type its field does not take (`location`: the field's key, then pydantic's own parts),
+    said with the type to send. A number where text is expected is what a program most often sends: a grade 7,
+    a file version 1.0."""
+    key = location[0] if location else None
+    if key in _NUMBER_KEYS and len(location) > 1:  # pydantic lists a fault per type such a field takes
+        return f"{where} must be a string or a whole number"
+    value = submitted.get(key) if isinstance(submitted, dict) and isinstance(key, str) else None
+    if error["type"] == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{where} is a number: send it as a string, in quotes (only {_NUMBERS_TAKEN} may be numbers)"
+    return f"{where}: {error['msg']}"
+
+
+_NUMBER_KEYS = tuple(
+    field.alias or name for name, field in JsonBatchRecord.model_fields.items() if field.annotation == NumberOrText
+)
+_NUMBERS_TAKEN = ", ".join(_NUMBER_KEYS[:-1]) + f" and {_NUMBER_KEYS[-1]}"
 
 
 def _unknown_field(error: Any, where: str, model: type[_JsonModel]) -> str | None:
@@ -190,8 +211,8 @@ def _values(
 ) -> dict[str, str | None]:
     """The model's values as trimmed text, an empty value being no value (DOMAIN.md §7); refuses a value
     that cannot be stored or sent, naming it `header.<key>` or `record <position> <key>`."""
-    values = [_text(getattr(model, field.attribute)) for field in fields]
     prefix = "header." if line is None else f"record {line} "
+    values = [_text(getattr(model, field.attribute)) for field in fields]
     refuse_unstorable(values, lambda index: (prefix + fields[index].json_key, line, None), in_header=in_header)
     return {field.attribute: value for field, value in zip(fields, values, strict=True)}
 
@@ -205,7 +226,8 @@ def _load(content: bytes) -> Any:
         refuse_other_byte_order_marks(content)
         line = content.count(b"\n", 0, error.start) + 1
         column = error.start - content.rfind(b"\n", 0, error.start)
-        raise BatchRefused(BatchCode.MALFORMED, "the file is not UTF-8", line, column) from None
+        detail = f"byte 0x{content[error.start]:02X} is not UTF-8: save the file as UTF-8"
+        raise BatchRefused(BatchCode.MALFORMED, detail, line, column) from None
     except json.JSONDecodeError as error:
         raise BatchRefused(BatchCode.MALFORMED, f"malformed JSON: {error.msg}", error.lineno, error.colno) from None
     except RecursionError:  # Python's own words name its stack, not the file

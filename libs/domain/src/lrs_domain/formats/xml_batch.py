@@ -4,12 +4,14 @@ Parsed by defusedxml's parser: any DOCTYPE, entity declaration or external refer
 before it can expand or fetch anything. No element tree is built: the builder below keeps only the
 header values and records, and reports every structural fault with its line and column. Elements are
 unqualified (no namespace); attributes are ignored, so `xsi:noNamespaceSchemaLocation` is allowed.
-A file is UTF-8, as CSV and JSON are: a declaration naming another encoding, or a UTF-16 or UTF-32
-byte order mark, is RS001 before any value is read (decision 0139).
+A file is UTF-8, as CSV and JSON are: a declaration naming another encoding (`utf8` too: XML and expat
+know UTF-8 by that name only), or a UTF-16 or UTF-32 byte order mark, is RS001 before any value is read
+(decision 0139); a byte that is not UTF-8 is RS001 where it stands, named as CSV and JSON name it.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping
 from itertools import compress
@@ -66,6 +68,7 @@ def _parse_with_expat(content: bytes) -> ParsedBatch:
     expat.EndElementHandler = builder.end
     expat.CharacterDataHandler = builder.data
     expat.XmlDeclHandler = builder.declaration
+    expat.StartNamespaceDeclHandler = builder.declare_namespace  # called only where a file declares one
 
     builder.expat = expat
     try:
@@ -85,12 +88,38 @@ def _feed(parser: DefusedXMLParser, builder: _BatchBuilder, content: bytes) -> N
         parser.close()
     except ParseError as error:
         line, column = error.position
-        raise BatchRefused(BatchCode.MALFORMED, f"malformed XML: {ErrorString(error.code)}", line, column + 1) from None
+        detail = _byte_not_utf8(content, builder.expat.ErrorByteIndex) or f"malformed XML: {ErrorString(error.code)}"
+        raise BatchRefused(BatchCode.MALFORMED, detail, line, column + 1) from None
     except DefusedXmlException as error:
         line, column = builder.position()
         raise BatchRefused(
             BatchCode.MALFORMED, _REFUSED_CONSTRUCTS.get(type(error), str(error)), line, column
         ) from None
+
+
+def _byte_not_utf8(content: bytes, error_offset: int) -> str | None:
+    """The fault to report when expat stopped at a byte that is not UTF-8 (it refuses every such byte where it
+    stands, as "not well-formed (invalid token)"), else None. Asked only of a file expat refused, so a file
+    read to the end pays nothing for it; and only of the bytes expat read, and the character the last of them
+    may start (a UTF-8 character is at most 4 bytes long)."""
+    try:
+        content[: error_offset + 4].decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start <= error_offset:
+            return f"byte 0x{content[error.start]:02X} is not UTF-8{_SAVE_AS_UTF8}"
+    return None
+
+
+def _is_another_name_of_utf8(encoding: str) -> bool:
+    """`utf8`, `UTF_8`: names Python takes for UTF-8 and XML does not (expat reads such a file as a one-byte
+    encoding, and refuses its first character beyond ASCII)."""
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+_SAVE_AS_UTF8 = ': save the file as UTF-8, with encoding="UTF-8" or no encoding in its XML declaration'
 
 
 class _BatchBuilder:
@@ -115,10 +144,11 @@ class _BatchBuilder:
         self._value_attribute = ""
         self._value_heading = ""
         self._value_text = ""
+        self._namespace_prefixes: dict[str, str | None] = {}
 
     def start(self, tag: str, _attributes: Any) -> None:
         if "}" in tag:  # expat names an element of a namespace `uri}name`: said as `{uri}name`, as XML tools do
-            tag = "{" + tag
+            self._refuse_namespaced("{" + tag)
         if self._value_owner is not None:
             self._refuse(f"<{self._value_heading}> holds a value, not an element <{tag}>")
         self._depth += 1
@@ -172,7 +202,9 @@ class _BatchBuilder:
     ) -> None:
         attribute = attribute_by_heading.get(tag)
         if attribute is None:
-            self._refuse(f"<{parent}> has no element <{tag}>")
+            meant = next((name for name in attribute_by_heading if name.lower() == tag.lower()), None)
+            advice = f": element names are case-sensitive, so write <{meant}>" if meant else ""
+            self._refuse(f"<{parent}> has no element <{tag}>{advice}")
         self._expect(attribute not in owner, f"<{tag}> appears twice in one <{parent}>")
         self._value_owner = owner
         self._value_attribute = attribute
@@ -180,14 +212,34 @@ class _BatchBuilder:
         self._value_text = ""
         fields.append((tag, self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber + 1))
 
+    def declare_namespace(self, prefix: str | None, uri: str) -> None:
+        self._namespace_prefixes[uri] = prefix
+
+    def _refuse_namespaced(self, tag: str) -> NoReturn:
+        """Every element of a batch is in no namespace: one in a namespace (`{uri}name`) is refused with how to take
+        it out, where it would be refused anyway."""
+        uri, name = tag[1:].split("}", 1)
+        prefix = self._namespace_prefixes.get(uri)
+        remove = (
+            f'xmlns="{uri}"' if prefix is None else f'xmlns:{prefix}="{uri}" and the {prefix}: before element names'
+        )
+        element = (
+            f"the root element must be <{ROOT}>, not <{tag}>" if self._depth == 0 else f"<{name}> is in a namespace"
+        )
+        self._refuse(f"{element}: a batch's elements are in no namespace, so remove {remove}")
+
     def position(self) -> tuple[int, int]:
         return self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber + 1
 
     def declaration(self, _version: str, encoding: str | None, _standalone: int) -> None:
-        self._expect(
-            encoding is None or encoding.lower() == "utf-8",
-            f"the XML declaration names encoding {encoding!r}: the file must be UTF-8",
-        )
+        if encoding is None or encoding.lower() == "utf-8":
+            return
+        if _is_another_name_of_utf8(encoding):
+            self._refuse(
+                f"the XML declaration names encoding {encoding!r}, which XML parsers do not take for UTF-8 (its name"
+                ' is "UTF-8"): write encoding="UTF-8", or no encoding'
+            )
+        self._refuse(f"the XML declaration names encoding {encoding!r}, and a batch file is UTF-8{_SAVE_AS_UTF8}")
 
     def _expect(self, condition: bool, detail: str) -> None:
         if not condition:

@@ -111,12 +111,38 @@ def test_quoted_values_may_hold_commas_quotes_and_line_breaks_and_lines_count_ph
 
 
 @pytest.mark.parametrize(
-    ("rows", "line", "column"),
+    ("rows", "line", "column", "advice"),
     [
-        ((CSV_HEADER_NAMES_ROW.lower(), HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW), 1, 1),
-        ((CSV_HEADER_NAMES_ROW.replace("JobType", "Job Type"), HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW), 1, 3),
-        ((CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW.replace("ULN", "Uln")), 3, 3),
-        ((CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW.replace("CentreUKPRN", "UKPRN")), 3, 12),
+        (
+            (CSV_HEADER_NAMES_ROW.lower(), HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW),
+            1,
+            1,
+            "header names: expected 'FileVersion', found 'fileversion' (headings are case-sensitive)",
+        ),
+        (
+            (CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW.replace("ULN", "Uln")),
+            3,
+            3,
+            "record headings: expected 'ULN', found 'Uln' (headings are case-sensitive)",
+        ),
+        (
+            (CSV_HEADER_NAMES_ROW.replace("JobType", " JobType "), HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW),
+            1,
+            3,
+            "header names: expected 'JobType', found ' JobType ': remove the spaces around it",
+        ),
+        (
+            (CSV_HEADER_NAMES_ROW.replace("JobType", "Job Type"), HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW),
+            1,
+            3,
+            "header names: expected 'JobType', found 'Job Type': remove the spaces in it",
+        ),
+        (
+            (CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW.replace("CentreUKPRN", "UKPRN")),
+            3,
+            12,
+            "record headings: expected 'CentreUKPRN', found 'UKPRN'",
+        ),
         (
             (
                 CSV_HEADER_NAMES_ROW,
@@ -125,14 +151,65 @@ def test_quoted_values_may_hold_commas_quotes_and_line_breaks_and_lines_count_ph
             ),
             3,
             4,
+            "record headings: expected 'GivenName', found 'FamilyName': the headings are in the wrong order, which is"
+            f" {CSV_RECORD_HEADINGS_ROW}",
         ),
     ],
 )
-def test_wrong_headings_are_malformed_with_line_and_column(rows: tuple[str, ...], line: int, column: int) -> None:
+def test_wrong_headings_are_malformed_with_line_and_column_and_say_what_differs(
+    rows: tuple[str, ...], line: int, column: int, advice: str
+) -> None:
     refusal = _refusal(_lines(*rows, RECORD_ROW))
 
     assert (refusal.code, refusal.line, refusal.column) == (BatchCode.MALFORMED, line, column)
-    assert "case-sensitive" in refusal.detail
+    assert refusal.detail == advice
+
+
+def test_a_file_saved_with_a_second_byte_order_mark_says_so() -> None:
+    """One byte order mark is read as one; a program that adds one to a file that has one leaves a second, which
+    reads as an invisible character at the start of the first heading."""
+    content = b"\xef\xbb\xbf" + csv_document(HEADER, records(1), bom=True)
+
+    refusal = _refusal(content)
+
+    assert (refusal.code, refusal.line, refusal.column) == (BatchCode.MALFORMED, 1, 1)
+    assert refusal.detail == (
+        "header names: expected 'FileVersion', found '\\ufeffFileVersion': the file starts with a second byte order"
+        " mark (an invisible character); save it as UTF-8 once"
+    )
+
+
+@pytest.mark.parametrize("separator_line", ["sep=,", "sep=;", '"sep=,"'])
+def test_a_separator_line_that_excel_adds_is_named_with_what_to_do(separator_line: str) -> None:
+    refusal = _refusal(
+        _lines(separator_line, CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW)
+    )
+
+    assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, 1)
+    assert "which Excel adds to name the file's separator, is no part of a batch" in refusal.detail
+    assert refusal.detail.endswith("delete it, so that the header names row comes first")
+
+
+def test_rows_a_spreadsheet_padded_with_empty_fields_say_so_and_how_to_mend_them() -> None:
+    """Excel and Google Sheets save every row as wide as the widest: the six header names get eight empty fields."""
+    padding = "," * (len(CSV_RECORD_HEADINGS_ROW.split(",")) - len(CSV_HEADER_NAMES_ROW.split(",")))
+    refusal = _refusal(
+        _lines(CSV_HEADER_NAMES_ROW + padding, HEADER_VALUES_ROW + padding, CSV_RECORD_HEADINGS_ROW, RECORD_ROW)
+    )
+
+    assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, 1)
+    assert refusal.detail == (
+        "the header names row has 14 fields, the last 8 empty: a spreadsheet pads the shorter rows with empty fields"
+        " when it saves rows of different lengths (the header rows have 6 fields, the record rows 14); in a text"
+        " editor, delete the commas at the end of each padded line"
+    )
+
+
+def test_a_record_row_with_empty_fields_after_the_last_is_said_to_be_padded() -> None:
+    refusal = _refusal(_lines(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW + ", ,"))
+
+    assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, 4)
+    assert refusal.detail.startswith("the record has 16 fields, the last 2 empty: a spreadsheet pads")
 
 
 @pytest.mark.parametrize(

@@ -24,17 +24,71 @@ def _refusal(content: bytes | object) -> BatchRefused:
     return refused.value
 
 
-def test_numbers_are_accepted_for_digit_fields_and_become_text() -> None:
+def test_whole_numbers_are_accepted_for_digit_fields_and_become_their_digits() -> None:
     batch = _parse(
         {
             "header": JSON_HEADER,
-            "records": [{"uln": 1000000043, "gender": 0, "centreUkprn": 10001234, "credits": 7.5}, {"credits": 12}],
+            "records": [{"uln": 1000000043, "gender": 0, "centreUkprn": 10001234, "credits": 7}, {"credits": 12}],
         }
     )
 
     first, second = batch.records
-    assert (first.uln, first.gender, first.centre_ukprn, first.credits) == ("1000000043", "0", "10001234", "7.5")
+    assert (first.uln, first.gender, first.centre_ukprn, first.credits) == ("1000000043", "0", "10001234", "7")
     assert second.credits == "12"
+
+
+@pytest.mark.parametrize(("number", "key"), [("7.5", "credits"), ("2.0", "gender"), ("1e9", "uln")])
+def test_a_number_with_a_decimal_point_or_an_exponent_becomes_its_text_for_the_rules_to_judge(
+    number: str, key: str
+) -> None:
+    """One record's bad value rejects that record (RV021, RV001), never the whole file."""
+    content = b'{"header": %s, "records": [{"%s": %s}]}' % (
+        json.dumps(JSON_HEADER).encode(),
+        key.encode(),
+        number.encode(),
+    )
+
+    [record] = parse_batch(content, BatchFormat.JSON).records
+
+    assert getattr(record, key) == str(json.loads(number))
+
+
+@pytest.mark.parametrize(
+    ("document", "line", "detail"),
+    [
+        ({"header": JSON_HEADER, "records": [{}, {"grade": 7}]}, 2, "record 2 grade is a number"),
+        ({"header": JSON_HEADER, "records": [{"givenName": 5}]}, 1, "record 1 givenName is a number"),
+        ({"header": JSON_HEADER, "records": [{"awardDate": 20240822}]}, 1, "record 1 awardDate is a number"),
+        ({"header": {**JSON_HEADER, "fileVersion": 1.0}, "records": [{}]}, None, "header.fileVersion is a number"),
+    ],
+)
+def test_a_number_where_text_is_expected_says_to_send_it_as_a_string(
+    document: object, line: int | None, detail: str
+) -> None:
+    refusal = _refusal(document)
+
+    assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, line)
+    assert refusal.detail == (
+        f"{detail}: send it as a string, in quotes (only uln, gender, centreUkprn and credits may be numbers)"
+    )
+
+
+@pytest.mark.parametrize("value", [True, [1000000043], {"digits": "1000000043"}])
+def test_a_digit_field_of_another_type_says_what_it_may_be(value: object) -> None:
+    refusal = _refusal({"header": JSON_HEADER, "records": [{"uln": value}]})
+
+    assert (refusal.code, refusal.line, refusal.detail) == (
+        BatchCode.MALFORMED,
+        1,
+        "record 1 uln must be a string or a whole number",
+    )
+
+
+def test_a_byte_that_is_not_utf8_is_named_as_in_csv_and_xml() -> None:
+    refusal = _refusal(b'{"header": {"awardingOrganisation": "Si\xe2n"}}')
+
+    assert (refusal.code, refusal.line, refusal.column) == (BatchCode.MALFORMED, 1, 40)
+    assert refusal.detail == "byte 0xE2 is not UTF-8: save the file as UTF-8"
 
 
 def test_strings_are_trimmed_and_empty_strings_and_nulls_are_none() -> None:
@@ -72,9 +126,9 @@ def test_a_byte_order_mark_changes_nothing() -> None:
             "record 1 has no field 'grde': its fields are action, misIdentifier, uln,",
         ),
         (
-            {"header": JSON_HEADER, "records": [{"givenName": 5}]},
+            {"header": JSON_HEADER, "records": [{"givenName": "Alex", "familyName": False}]},
             1,
-            "record 1 givenName: Input should be a valid string",
+            "record 1 familyName: Input should be a valid string",
         ),
         ({"header": JSON_HEADER, "records": [{"uln": True}]}, 1, "record 1 uln"),
         ({"header": JSON_HEADER, "records": [{"gender": [1]}]}, 1, "record 1 gender"),

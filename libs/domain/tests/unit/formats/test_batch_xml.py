@@ -6,6 +6,7 @@ from libs.domain.tests.unit.formats.batch_documents import HEADER, records, xml_
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BatchCode
 from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch
+from lrs_domain.formats.xml_batch import plain_xml
 
 HEADER_XML = (
     "<Header><AwardingOrganisation>RN5133</AwardingOrganisation>"
@@ -148,6 +149,47 @@ def test_bytes_that_are_not_utf8_in_a_utf8_document_are_malformed_with_line_and_
     refusal = _refusal(content)
 
     assert (refusal.code, refusal.line, refusal.column) == (BatchCode.MALFORMED, 2, 14)
+    assert refusal.detail == (
+        'byte 0xEB is not UTF-8: save the file as UTF-8, with encoding="UTF-8" or no encoding in its XML declaration'
+    )
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["declared-utf8", "undeclared"])
+def test_a_file_saved_as_windows_1252_names_the_byte_that_is_not_utf8_where_it_stands(declared: bool) -> None:
+    """ "Siân" in Windows-1252 is `Si\\xe2n`, which expat calls "not well-formed (invalid token)"."""
+    document = xml_document(HEADER, records(3))
+    content = (document if declared else document.split(b"\n", 1)[1]).decode().encode("cp1252")
+    line = content[: content.index(b"\xe2")].count(b"\n") + 1
+
+    refusal = _refusal(content)
+
+    assert plain_xml(content) is None  # the plain reading leaves every file that is not UTF-8 to expat
+    assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, line)
+    assert refusal.column == len(content.split(b"\n")[line - 1].split(b"\xe2")[0]) + 1
+    assert refusal.detail.startswith("byte 0xE2 is not UTF-8: save the file as UTF-8")
+
+
+def test_a_fault_before_a_byte_that_is_not_utf8_is_reported_as_itself() -> None:
+    content = b"<AchievementBatch>\n<Header></Head>\n<Records>Si\xe2n</Records></AchievementBatch>"
+
+    refusal = _refusal(content)
+
+    assert (refusal.code, refusal.line, refusal.detail) == (BatchCode.MALFORMED, 2, "malformed XML: mismatched tag")
+
+
+@pytest.mark.parametrize("encoding", ["utf8", "UTF8", "utf_8"])
+def test_a_declaration_naming_utf8_by_a_name_xml_does_not_know_says_to_write_utf8(encoding: str) -> None:
+    """expat reads `utf8` as a one-byte encoding and refuses the first character beyond ASCII: the name is refused
+    whatever the file holds."""
+    content = _batch(prolog=f'<?xml version="1.0" encoding="{encoding}"?>\n')
+
+    refusal = _refusal(content)
+
+    assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, 1)
+    assert refusal.detail == (
+        f"the XML declaration names encoding {encoding!r}, which XML parsers do not take for UTF-8 (its name is"
+        ' "UTF-8"): write encoding="UTF-8", or no encoding'
+    )
 
 
 @pytest.mark.parametrize(
@@ -197,6 +239,60 @@ def test_an_unexpected_structure_is_malformed_with_its_position(content: bytes, 
     assert detail in refusal.detail
     assert refusal.line == 1
     assert refusal.column is not None
+
+
+@pytest.mark.parametrize(
+    ("root", "detail"),
+    [
+        (
+            '<AchievementBatch xmlns="urn:example:lrs">',
+            "the root element must be <AchievementBatch>, not <{urn:example:lrs}AchievementBatch>: a batch's elements"
+            ' are in no namespace, so remove xmlns="urn:example:lrs"',
+        ),
+        (
+            '<x:AchievementBatch xmlns:x="urn:example:lrs">',
+            "the root element must be <AchievementBatch>, not <{urn:example:lrs}AchievementBatch>: a batch's elements"
+            ' are in no namespace, so remove xmlns:x="urn:example:lrs" and the x: before element names',
+        ),
+    ],
+    ids=["default-namespace", "prefixed"],
+)
+def test_a_root_element_in_a_namespace_says_to_remove_the_namespace_it_names(root: str, detail: str) -> None:
+    content = _batch().replace(b"<AchievementBatch>", root.encode())
+    if root.startswith("<x:"):
+        content = content.replace(b"</AchievementBatch>", b"</x:AchievementBatch>")
+
+    refusal = _refusal(content)
+
+    assert (refusal.code, refusal.line, refusal.column, refusal.detail) == (BatchCode.MALFORMED, 1, 1, detail)
+
+
+def test_an_element_inside_the_batch_in_a_namespace_says_so() -> None:
+    refusal = _refusal(_batch(records_xml='<Record xmlns="urn:example:lrs"><ULN>1000000043</ULN></Record>'))
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert refusal.detail == (
+        '<Record> is in a namespace: a batch\'s elements are in no namespace, so remove xmlns="urn:example:lrs"'
+    )
+
+
+@pytest.mark.parametrize(("written", "meant"), [("Uln", "ULN"), ("givenName", "GivenName"), ("CREDITS", "Credits")])
+def test_an_element_named_in_another_case_names_the_one_meant(written: str, meant: str) -> None:
+    refusal = _refusal(_batch(records_xml=f"<Record><{written}>1</{written}></Record>"))
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert (
+        refusal.detail == f"<Record> has no element <{written}>: element names are case-sensitive, so write <{meant}>"
+    )
+
+
+def test_a_header_element_named_in_another_case_names_the_one_meant() -> None:
+    refusal = _refusal(_batch(header=HEADER_XML.replace("AwardingOrganisation", "AWARDINGORGANISATION")))
+
+    assert refusal.detail == (
+        "<Header> has no element <AWARDINGORGANISATION>: element names are case-sensitive, so write"
+        " <AwardingOrganisation>"
+    )
 
 
 def test_a_structural_fault_is_reported_at_its_line() -> None:
