@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import re
 import time
 import traceback
 import uuid
@@ -212,7 +213,7 @@ def finish_document(app: FastAPI, document: dict[str, Any]) -> None:
 ANSWER_HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-Id": {
         "description": "Names this request in the service's logs: the request's own `X-Request-Id` when it sent"
-        " one, else a new id. Quote it when asking an operator about an answer.",
+        " one of at most 128 letters, digits and `._:-`, else a new id. Quote it when asking an operator about an answer.",
         "schema": {"type": "string"},
     },
     ENVIRONMENT_HEADER: {
@@ -331,7 +332,7 @@ class _RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
+        request_id = _request_id_of(Headers(scope=scope).get("x-request-id"))
         environment: Environment = scope["app"].state.environment
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
@@ -379,6 +380,15 @@ class _RequestLog:
                     "http_request", method=scope["method"], route=path, status=status, ms=round(elapsed * 1000, 1)
                 )
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _request_id_of(sent: str | None) -> str:
+    """The caller's own id when it is one a log line can hold as it is (at most 128 letters, digits and `._:-`: a
+    UUID, a trace id), else a new one: a header of any length or text would be written into every line."""
+    return sent if sent is not None and _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
 
 
 async def _validation_problem(request: Request, error: Exception) -> JSONResponse:

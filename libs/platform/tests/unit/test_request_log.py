@@ -66,6 +66,14 @@ async def test_answers_name_the_request_and_the_environment_and_each_request_is_
     ]
 
 
+@pytest.mark.parametrize("sent", ["x" * 129, "req 1", 'req-1"}', ""])
+async def test_a_request_id_a_log_line_cannot_hold_as_it_is_is_replaced(sent: str) -> None:
+    async with _app() as client:
+        answer = await client.get("/things/a", headers={"x-request-id": sent})
+
+    assert answer.headers["x-request-id"] != sent and len(answer.headers["x-request-id"]) == 32
+
+
 async def test_operations_routes_are_not_logged() -> None:
     async with _app() as client:
         with structlog.testing.capture_logs() as logs:
