@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from lrs_contracts.codes import ProblemCode
-from lrs_platform.credential_store import ENVIRONMENT_NAMES, CredentialStore, token_environment
+from lrs_platform.credential_store import ENVIRONMENT_NAMES, CredentialStore, key_id_of, token_environment
 from lrs_platform.identity import OPENAPI_SCOPES, Principal, PrincipalKind
 from lrs_platform.problems import ProblemError
 
@@ -20,24 +20,34 @@ def _unauthenticated(detail: str, code: str | None = None) -> ProblemError:
 
 
 async def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the authenticated caller, or 401."""
+    """FastAPI dependency: the authenticated caller, or 401. The request's log line says which key called, of
+    which kind of caller, or why it was refused (`CallerSeen`): never the secret, nor whom the key names (a
+    learner's is their ULN)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
+    seen = CallerSeen(request)
     if scheme.lower() != "bearer" or not token.strip():
+        seen.refused("no_key")
         raise _unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
+    token = token.strip()
+    seen.key(key_id_of(token))
     store: CredentialStore = request.app.state.credentials
-    sent_to = token_environment(token.strip())
+    sent_to = token_environment(token)
     if sent_to is not None and sent_to is not store.environment:
+        seen.refused("other_environment")
         raise _unauthenticated(
             f"This is a {ENVIRONMENT_NAMES[sent_to]} key; send it to the {ENVIRONMENT_NAMES[sent_to]}"
             f" services, not to the {ENVIRONMENT_NAMES[store.environment]} ones.",
             ProblemCode.WRONG_ENVIRONMENT,
         )
-    principal = await store.authenticate(token.strip())
+    principal = await store.authenticate(token)
     if principal is None:
+        seen.refused("key_not_accepted")
         raise _unauthenticated("The API key is unknown, revoked or malformed.")
+    seen.caller(principal)
     needed: list[str] = (getattr(request.scope.get("route"), "openapi_extra", None) or {}).get(OPENAPI_SCOPES, [])
     if not principal.may_use(needed):
+        seen.refused("scope_missing")
         raise ProblemError(
             403,
             "Forbidden",
@@ -49,6 +59,25 @@ async def current_principal(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+class CallerSeen:
+    """What a request's log line says of its caller (`_RequestLog` reads `request.state.caller_seen`): the key's
+    id, the kind of caller it authenticated, and why it was refused when it was. Enough to follow a key that is
+    refused again and again, or one caller's requests, with no secret and no personal data."""
+
+    def __init__(self, request: Request) -> None:
+        self._seen: dict[str, str] = {}
+        request.state.caller_seen = self._seen
+
+    def key(self, key_id: str | None) -> None:
+        self._seen["key_id"] = key_id or "not_ours"
+
+    def caller(self, principal: Principal) -> None:
+        self._seen["caller"] = principal.kind.value
+
+    def refused(self, why: str) -> None:
+        self._seen["refused"] = why
 
 
 def operator_caller(detail: str) -> Callable[[Principal], Awaitable[Principal]]:

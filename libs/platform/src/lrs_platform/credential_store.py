@@ -89,6 +89,19 @@ def token_environment(token: str) -> Environment | None:
     return None
 
 
+_KEY_ID = re.compile(r"[0-9a-f]{16}")  # `issue` makes them so
+
+
+def key_id_of(token: str) -> str | None:
+    """The key id a token names, its part that is no secret (`lrs_<key id>_<secret>`), when it is shaped as ours
+    are: what a log line may say of a key, sent right or wrong."""
+    environment = token_environment(token)
+    if environment is None:
+        return None
+    key_id = token.removeprefix(_TOKEN_PREFIXES[environment]).partition("_")[0]
+    return key_id if _KEY_ID.fullmatch(key_id) else None
+
+
 def _split_token(token: str, environment: Environment) -> tuple[str, str] | None:
     if token_environment(token) is not environment:
         return None

@@ -333,6 +333,7 @@ class _RequestLog:
             await self.app(scope, receive, send)
             return
         request_id = _request_id_of(Headers(scope=scope).get("x-request-id"))
+        scope.setdefault("state", {})  # one dict for every copy of the scope: what the routes say of the caller
         environment: Environment = scope["app"].state.environment
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
@@ -377,7 +378,12 @@ class _RequestLog:
             HTTP_LATENCY.labels(service, path).observe(elapsed)
             if path not in ("/healthz", "/readyz", "/metrics"):
                 _log.info(
-                    "http_request", method=scope["method"], route=path, status=status, ms=round(elapsed * 1000, 1)
+                    "http_request",
+                    method=scope["method"],
+                    route=path,
+                    status=status,
+                    ms=round(elapsed * 1000, 1),
+                    **scope["state"].get("caller_seen", {}),
                 )
             structlog.contextvars.unbind_contextvars("request_id")
 
