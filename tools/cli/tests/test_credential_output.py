@@ -4,11 +4,12 @@ or revoked (a rotation must never lock a caller out), and the key is written who
 from __future__ import annotations
 
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from lrs_cli.admin_commands import _KeyFile, credentials
+from lrs_cli.admin_commands import _KeyFile, credentials, made_here
 from lrs_cli.client import UsageError
 
 
@@ -43,3 +44,13 @@ def test_a_key_not_made_leaves_the_output_as_it_was(tmp_path: Path) -> None:
 
     assert target.read_text() == "lrs_in_use\n"
     assert [path.name for path in tmp_path.iterdir()] == ["ao.key"]
+
+
+def test_a_key_made_without_a_label_says_who_made_it_where_and_when(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The identity store keeps no author of its own: operations.md says the label tells."""
+    monkeypatch.setattr("getpass.getuser", lambda: "night-shift")
+    monkeypatch.setattr("socket.gethostname", lambda: "ops-box")
+
+    label = made_here(datetime(2026, 12, 4, 18, 5, tzinfo=UTC))
+
+    assert label == "made with lrs credentials by night-shift on ops-box, 2026-12-04 18:05 UTC"

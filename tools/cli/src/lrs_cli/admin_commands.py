@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,6 +61,13 @@ async def _with_store(
         await pool.close()
 
 
+def made_here(now: datetime | None = None) -> str:
+    """The label of a key made without `--label`: who made it, where and when (the key store keeps no author of
+    its own; a portal key says who issued it)."""
+    made = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    return f"made with lrs credentials by {getpass.getuser()} on {socket.gethostname()}, {made}"
+
+
 def credentials(
     action: str,
     principal_text: str,
@@ -98,7 +108,7 @@ def credentials(
         return _revoked(principal, environment)
     key_file = _KeyFile.beside(Path(output)) if output else None
     try:
-        result = asyncio.run(_with_store(action, principal, label, environment))
+        result = asyncio.run(_with_store(action, principal, label or made_here(), environment))
     except BaseException as error:
         if key_file is not None:
             key_file.discard()
