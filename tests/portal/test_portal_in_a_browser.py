@@ -458,6 +458,8 @@ async def test_no_page_has_a_serious_accessibility_violation(
     found += await serious_violations(page)
     await page.get_by_role("button", name="Sign in").click()  # the error summary
     found += await serious_violations(page)
+    await page.goto(f"{url}/sign-in?next=%2Fbatches%2Fnew&ended=form")  # signed out by the session's end
+    found += await serious_violations(page)
     await anonymous.close()
 
     for path in (
@@ -504,6 +506,7 @@ async def test_no_page_has_a_serious_accessibility_violation(
         "/ops/accounts",
         "/ops/accounts/changes",
         "/ops/accounts/ao.user/email",
+        "/ops/accounts/ao.user/reset-password",  # a confirmation step
         "/ops/keyring",
         "/ops/erasures",
     ):
@@ -683,7 +686,8 @@ async def test_an_operator_issues_an_ao_key_sees_it_listed_and_revokes_it(
         await eventually(refused, within=10, what="the revoked key to be refused")
 
 
-async def test_a_batch_failed_by_rs005_is_explained_in_words(ao_page: Page, portal_system: PortalSystem) -> None:
+def failing_by_rs005() -> bytes:
+    """A batch of three records, two of them rejected: over the threshold, so the whole batch fails (RS005)."""
     lines = (SAMPLES / "sample-100.csv").read_text().splitlines()
     header, record = lines[:3], lines[3]
     bad = [
@@ -691,9 +695,12 @@ async def test_a_batch_failed_by_rs005_is_explained_in_words(ao_page: Page, port
         for uln in ("0123456789", "1000000042")
     ]
     good = record.replace(",2013-07-02,", ",2023-01-10,")
-    content = "\r\n".join([*header, good, *bad]) + "\r\n"
+    return ("\r\n".join([*header, good, *bad]) + "\r\n").encode()
+
+
+async def test_a_batch_failed_by_rs005_is_explained_in_words(ao_page: Page, portal_system: PortalSystem) -> None:
     async with await portal_system.client("ingest", f"ao:{SAMPLE_AO}") as ingest:
-        response = await ingest.post("/v1/batches", content=content.encode(), headers={"Content-Type": "text/csv"})
+        response = await ingest.post("/v1/batches", content=failing_by_rs005(), headers={"Content-Type": "text/csv"})
     assert response.status_code == 202, response.text
     await ao_page.goto(f"{portal_system.url}/batches/{response.json()['batch_id']}?wait=20")
     assert await wait_decided(ao_page) == "failed"
@@ -722,6 +729,12 @@ async def test_a_batch_the_lrs_gives_up_on_shows_abandoned_and_asks_for_the_same
         batch_id = response.json()["batch_id"]
         await ao_page.goto(f"{portal_system.url}/batches/{batch_id}")
         assert await wait_decided(ao_page) == "abandoned"
+        # the page reloaded itself on the decision: the outcome said in a banner that has the focus, and titled
+        decided = ao_page.locator("[data-decided-banner]")
+        await expect(decided).to_contain_text("The batch was abandoned: the LRS could not finish checking it")
+        await expect(decided).to_be_focused()
+        await expect(ao_page).to_have_title(re.compile(rf"^Abandoned: Batch {reference} "))
+        await expect(ao_page).to_have_url(f"{portal_system.url}/batches/{batch_id}")  # a reload says it no more
 
     notice = ao_page.locator(f"[data-abandoned='{batch_id}']")
     await expect(notice).to_contain_text("The LRS could not process this batch")
@@ -1508,3 +1521,61 @@ async def test_a_new_account_chooses_its_own_password_through_a_link_by_email(
     assert len(portal_system.mailbox.to(address)) == 2
     assert found == []
     await context.close()
+
+
+async def test_no_page_scrolls_sideways_on_a_phone(
+    ao_page: Page, operator_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    """WCAG 1.4.10 (reflow): at 320 CSS pixels wide, and 640, only a table's own region scrolls sideways, never the
+    page; with a failed and a refused batch listed, whose counts hold words hidden for screen readers (positioned
+    absolutely: once they stretched the page past the table's region)."""
+    url = portal_system.url
+    header_only = "\r\n".join((SAMPLES / "sample-100.csv").read_text().splitlines()[:3]) + "\r\n"
+    async with await portal_system.client("ingest", f"ao:{SAMPLE_AO}") as ingest:
+        failing = await ingest.post("/v1/batches", content=failing_by_rs005(), headers={"Content-Type": "text/csv"})
+        refused = await ingest.post("/v1/batches", content=header_only, headers={"Content-Type": "text/csv"})
+    assert failing.status_code == 202, failing.text
+    assert refused.status_code < 500, refused.text  # refused at the door (RS006), kept as a refused batch
+    await ao_page.goto(f"{url}/batches/{failing.json()['batch_id']}?wait=20")
+    assert await wait_decided(ao_page) == "failed"
+
+    wide: list[str] = []
+    for width in (320, 640):
+        for page, path in ((ao_page, "/"), (ao_page, "/batches"), (operator_page, "/ops/accounts")):
+            await page.set_viewport_size({"width": width, "height": 640})
+            await page.goto(f"{url}{path}")
+            if path == "/batches":
+                hidden = page.locator(".portal-table-scroll .govuk-visually-hidden")
+                assert await hidden.count() > 0  # the words that once stretched the page are there
+            scroll, client = await page.evaluate(
+                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            if scroll > client:
+                wide.append(f"{path} at {width} px: {scroll} px wide")
+    assert wide == []
+
+
+async def test_an_operator_disables_an_account_after_confirming_and_is_told_it_was_done(
+    operator_page: Page, portal_system: PortalSystem
+) -> None:
+    url = portal_system.url
+    username = f"leaving.{uuid.uuid4().hex[:6]}"
+    async with await portal_system.client("portal", "operator:tests") as accounts:
+        made = await accounts.post(
+            "/v1/admin/users",
+            json={"username": username, "display_name": "Lee Leaving", "role": "ao", "ao_id": SAMPLE_AO},
+        )
+    assert made.status_code == 201, made.text
+
+    await operator_page.goto(f"{url}/ops/accounts?starting=operator.user")
+    own_row = operator_page.locator("table[data-table=accounts] tr", has_text="operator.user")
+    await expect(own_row.get_by_role("button", name="Reset password of operator.user")).to_have_count(0)
+    await operator_page.goto(f"{url}/ops/accounts?starting={username}")
+    await operator_page.get_by_role("button", name=f"Disable {username}").click()
+    await expect(operator_page.get_by_role("heading", level=1)).to_have_text(f"Disable the account of {username}?")
+    await operator_page.get_by_role("button", name=f"Yes, disable {username}").click()
+    await expect(operator_page).to_have_url(f"{url}/ops/accounts")
+    done = operator_page.locator("[data-account-done]")
+    await expect(done).to_contain_text(f"Account {username} disabled")
+    await expect(done).to_be_focused()
+    await expect(operator_page.get_by_role("button", name=f"Enable again {username}")).to_be_visible()

@@ -260,20 +260,63 @@ def new_account(
     email: str | None,
     scopes: Collection[str] = (),
 ) -> Account:
-    checked_username = username_from(username)
-    if checked_username is None:
+    """The account the details make; InvalidAccount for the first rule they break (`account_errors`: every one)."""
+    checked_username = _checked_username(username)
+    checked_name = _checked_display_name(display_name)
+    checked_ao_id = _checked_ao_id(role, ao_id)
+    duties = checked_duties(role, scopes)
+    return Account(checked_username, checked_name, role, checked_ao_id, checked_email(email), scopes=duties)
+
+
+def account_errors(
+    username: str,
+    display_name: str,
+    role: Role | None,
+    ao_id: str | None,
+    email: str | None,
+    scopes: Collection[str] = (),
+) -> dict[str, str]:
+    """Every rule the details of a new account break, by the field each is about (its first): what a form shows
+    at once, rather than one error a submission. `role` None: not known, so neither its AO nor its duties are
+    judged."""
+    checks: list[Callable[[], object]] = [
+        lambda: _checked_username(username),
+        lambda: _checked_display_name(display_name),
+    ]
+    if role is not None:
+        checks += [lambda: _checked_ao_id(role, ao_id), lambda: checked_duties(role, scopes)]
+    checks.append(lambda: checked_email(email))
+    errors: dict[str, str] = {}
+    for check in checks:
+        try:
+            check()
+        except InvalidAccount as error:
+            errors.setdefault(error.field, str(error))
+    return errors
+
+
+def _checked_username(username: str) -> str:
+    checked = username_from(username)
+    if checked is None:
         raise InvalidAccount("A username is 2 to 64 lower-case letters, digits, dots, dashes, underscores or @.")
+    return checked
+
+
+def _checked_display_name(display_name: str) -> str:
     if not display_name.strip():
         raise InvalidAccount("Enter the person's name.", "display_name")
     if refused := refused_character(display_name, one_line=True):
         raise InvalidAccount(f"The name holds {refused}: type it again.", "display_name")
+    return display_name.strip()
+
+
+def _checked_ao_id(role: Role, ao_id: str | None) -> str | None:
     ao_id = ao_id.strip().upper() or None if ao_id else None  # rn9037 is RN9037, as the register writes it
     if role is Role.AO and (ao_id is None or not AO_ID_PATTERN.fullmatch(ao_id)):
         raise InvalidAccount("An AO user needs the AO's recognition number, like RN9037.", "ao_id")
     if role is Role.OPERATOR and ao_id is not None:
         raise InvalidAccount("An operator belongs to no AO.", "ao_id")
-    duties = checked_duties(role, scopes)
-    return Account(checked_username, display_name.strip(), role, ao_id, checked_email(email), scopes=duties)
+    return ao_id
 
 
 def checked_email(email: str | None) -> str | None:

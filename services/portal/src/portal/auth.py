@@ -30,6 +30,7 @@ from portal.accounts import (
     PasswordChange,
     Role,
     SignInOutcome,
+    account_errors,
     after_success,
     before_check,
     check_new_password,
@@ -330,6 +331,24 @@ class Authentication:
         if account.ao_id is not None:
             self._require_registered(account.ao_id)
         return account
+
+    def new_account_errors(
+        self,
+        username: str,
+        display_name: str,
+        role: Role | None,
+        ao_id: str | None,
+        email: str | None,
+        scopes: Collection[str] = (),
+    ) -> dict[str, str]:
+        """Every rule the details of a new account break (`account_errors`), the register's included, by field."""
+        errors = account_errors(username, display_name, role, ao_id, email, scopes)
+        if role is Role.AO and "ao_id" not in errors and ao_id:
+            try:
+                self._require_registered(ao_id.strip().upper())
+            except NotInRegister as error:
+                errors["ao_id"] = str(error)
+        return errors
 
     def _require_registered(self, ao_id: str) -> None:
         if ao_id not in self._register:

@@ -121,7 +121,9 @@ def check_upload(
     if len(content) > MAX_BATCH_BYTES:
         return UploadCheck(filename, fmt, None, too_large(size), None)
     if fmt is None:
-        refusal = Refusal("RS001", "The file is not CSV, XML or JSON: name it .csv, .xml or .json.", None, None)
+        # neither its name nor its first bytes say CSV, XML or JSON: a picture or a spreadsheet, say, which renaming
+        # would not make a batch
+        refusal = Refusal("RS001", "It is not a batch file (CSV, XML or JSON text)", None, None)
         return UploadCheck(filename, None, None, refusal, None)
     try:
         parsed = parse_batch(content, fmt)

@@ -31,9 +31,9 @@ def test_each_change_in_the_portal_is_kept_with_who_made_it(portal: StubbedPorta
         data=form(session, username="nia", display_name="Nia", role="ao", ao_id="RN5133", email="", duties=""),
     )
     client.post("/ops/accounts/oncall/duties", data={**form(session, duties="only"), "scopes": ["keys"]})
-    client.post("/ops/accounts/nia/reset-password", data=form(session))
-    client.post("/ops/accounts/nia/disable", data=form(session))
-    client.post("/ops/accounts/nia/disable", data=form(session))  # already disabled: nothing changes
+    client.post("/ops/accounts/nia/reset-password", data=form(session, confirmed="yes"))
+    client.post("/ops/accounts/nia/disable", data=form(session, confirmed="yes"))
+    client.post("/ops/accounts/nia/disable", data=form(session, confirmed="yes"))  # already disabled: nothing changes
     client.post("/ops/keys", data=form(session, key_ao_id="RN5133", label="results system"))
     key_id = next(key for key, principal in portal.keys.live.items() if principal == Principal.parse("ao:RN5133"))
     client.post(f"/ops/keys/{key_id}/revoke", data=form(session, confirmed="yes"))

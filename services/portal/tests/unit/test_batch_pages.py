@@ -44,6 +44,7 @@ def page(template: str, **context: Any) -> str:
         "maintenance": None,
         "csrf_field": "csrf",
         "csrf_token": "",
+        "announce": False,  # the batch page's: not reloaded by its script on being decided
     }
     return TEMPLATES.get_template(template).render({**common, **context})
 

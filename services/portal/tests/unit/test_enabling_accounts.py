@@ -7,7 +7,7 @@ import asyncio
 
 import httpx
 import pytest
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, shown_after, stubbed_portal
 from services.portal.tests.unit.test_first_password_links import BEARER, OperatorKeys
 
 from portal.accounts import Role, SignInOutcome
@@ -59,15 +59,19 @@ def test_only_an_unscoped_key_enables_an_operator_account(portal: StubbedPortal)
 def test_the_accounts_page_enables_a_disabled_account_again(portal: StubbedPortal) -> None:
     client, session = portal.signed_in(Role.OPERATOR)
     portal.account("kai")
-    client.post("/ops/accounts/kai/disable", data=form(session))
+    client.post("/ops/accounts/kai/disable", data=form(session, confirmed="yes"))
     listed = client.get("/ops/accounts").text
 
-    enabled = client.post("/ops/accounts/kai/enable", data=form(session))
+    asked = client.get("/ops/accounts/kai/enable")
+    enabled = client.post("/ops/accounts/kai/enable", data=form(session, confirmed="yes"))
+    shown = shown_after(client, enabled)
 
-    assert 'action="/ops/accounts/kai/enable"' in listed and "Enable again" in listed
-    assert enabled.status_code == 303 and enabled.headers["location"] == "/ops/accounts"
+    assert 'href="/ops/accounts/kai/enable"' in listed and "Enable again" in listed
+    assert "Yes, enable kai again" in asked.text and "No, leave it disabled" in asked.text
+    assert enabled.headers["location"] == "/ops/accounts"
     assert portal.accounts.rows["kai"][0].disabled_at is None
-    assert 'action="/ops/accounts/kai/enable"' not in client.get("/ops/accounts").text
+    assert "Account kai enabled again" in shown.text and 'role="alert"' in shown.text
+    assert 'href="/ops/accounts/kai/enable"' not in shown.text
 
 
 def test_an_operator_opening_the_home_page_is_sent_to_their_first_page(portal: StubbedPortal) -> None:

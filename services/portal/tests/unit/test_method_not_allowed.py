@@ -49,7 +49,8 @@ def test_the_admin_api_answers_a_method_it_does_not_answer_with_a_problem(portal
     [
         ("PUT", "/sign-in", "GET, HEAD, POST"),  # the page and its form: two routes at one path
         ("DELETE", "/ops/accounts/kai/duties", "GET, HEAD, POST"),  # and the accounts' actions, /{username}/{action}
-        ("GET", "/ops/accounts/kai/disable", "POST"),
+        ("GET", "/ops/accounts/kai/email-link", "POST"),
+        ("DELETE", "/ops/accounts/kai/disable", "GET, HEAD, POST"),  # its confirmation page and its form
         ("DELETE", "/ops/accounts", "GET, HEAD, POST"),
     ],
 )

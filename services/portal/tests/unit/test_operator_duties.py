@@ -134,10 +134,10 @@ def test_the_accounts_page_offers_no_disabling_of_the_last_operator_with_every_d
     portal.account("root2", Role.OPERATOR)
     with_root2 = client.get("/ops/accounts", params={"role": "operator"}).text
 
-    assert 'action="/ops/accounts/root/disable"' not in alone and 'action="/ops/accounts/desk/disable"' in alone
+    assert 'href="/ops/accounts/root/disable"' not in alone and 'href="/ops/accounts/desk/disable"' in alone
     assert alone.count(why) == 1
     assert alone.index(">root<") < alone.index(why) < alone.index(f">{session.account.username}<")  # root's row
-    assert 'action="/ops/accounts/root/disable"' in with_root2 and 'action="/ops/accounts/root2/disable"' in with_root2
+    assert 'href="/ops/accounts/root/disable"' in with_root2 and 'href="/ops/accounts/root2/disable"' in with_root2
     assert why not in with_root2 and "data-kept" not in with_root2
 
 
@@ -153,8 +153,8 @@ def test_the_accounts_page_lists_the_last_operator_with_every_duty_even_on_a_pag
     portal.accounts.rows["zed.root"] = (replace(portal.accounts.rows["zed.root"][0], disabled_at=utc_now()), "hash")
     only_root_now = client.get("/ops/accounts", params={"starting": "root"}).text
 
-    assert 'action="/ops/accounts/root/disable"' in only_root and "data-kept" not in only_root
-    assert 'action="/ops/accounts/root/disable"' not in only_root_now and "data-kept" in only_root_now
+    assert 'href="/ops/accounts/root/disable"' in only_root and "data-kept" not in only_root
+    assert 'href="/ops/accounts/root/disable"' not in only_root_now and "data-kept" in only_root_now
 
 
 def test_a_session_key_carries_the_account_duties(portal: StubbedPortal) -> None:
@@ -318,7 +318,7 @@ def test_an_operator_cannot_disable_their_own_account_on_the_accounts_page(porta
 
     refused = client.post(f"/ops/accounts/{me}/disable", data=form(session))
 
-    assert f'action="/ops/accounts/{me}/disable"' not in listed and 'action="/ops/accounts/root/disable"' in listed
+    assert f'href="/ops/accounts/{me}/disable"' not in listed and 'href="/ops/accounts/root/disable"' in listed
     assert refused.status_code == 400
     assert "You cannot disable your own account" in refused.text and 'href="#accounts"' in refused.text
     assert portal.accounts.rows[me][0].disabled_at is None

@@ -22,7 +22,7 @@ def test_a_reset_password_is_shown_once_and_a_reload_resets_nothing(portal: Stub
     client, session = portal.signed_in(Role.OPERATOR)
     portal.account("kai")
 
-    answer = client.post("/ops/accounts/kai/reset-password", data=form(session))
+    answer = client.post("/ops/accounts/kai/reset-password", data=form(session, confirmed="yes"))
     shown = shown_after(client, answer)
     reloaded = client.get(answer.headers["location"])
 

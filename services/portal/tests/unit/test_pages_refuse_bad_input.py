@@ -444,8 +444,9 @@ def test_a_refused_file_is_explained_once_in_one_sentence(portal: StubbedPortal)
 
     answer = client.post("/batches/check", content=body, headers={"Content-Type": content_type})
 
-    assert "The file is malformed: the file is not CSV, XML or JSON: name it .csv, .xml or .json." in answer.text
-    assert ".json.." not in answer.text
+    assert "The file is malformed: it is not a batch file (CSV, XML or JSON text)." in answer.text
+    assert "name it .csv" not in answer.text  # renaming a picture would not make it a batch
+    assert "<title>Error: Check of notes.txt \u2013" in answer.text
 
 
 @pytest.mark.parametrize(

@@ -87,6 +87,15 @@ def test_the_region_scrolls_sideways_and_shows_when_it_has_the_keyboard() -> Non
     assert "outline: 3px solid #ffdd00" in rules[".portal-table-scroll:focus"]
 
 
+def test_the_region_holds_the_hidden_texts_of_its_table() -> None:
+    """`govuk-visually-hidden` text is `position: absolute`: placed by the nearest positioned box, which must be the
+    region, or it stretches the page sideways on a phone (the browser tests measure it at 320 pixels wide)."""
+    rules = dict(re.findall(r"^(\.portal-[a-z-]+)\s*\{([^}]*)\}", CSS.read_text(), re.MULTILINE))
+
+    assert "position: relative" in rules[".portal-table-scroll"]
+    assert "flex-wrap: wrap" in rules[".portal-account-bar"]  # its links go onto a second line rather than off
+
+
 def test_every_data_table_of_every_template_is_wrapped_to_scroll_on_its_own() -> None:
     """A table added later without the wrapper would make its whole page scroll sideways on a phone again."""
     templates = Path(portal.__file__).parent / "templates"

@@ -4,7 +4,7 @@ import { initAll } from "./vendor/govuk-frontend/govuk-frontend.min.js";
 document.body.classList.add("govuk-frontend-supported");
 initAll();
 
-// Batch page: follow the status until the batch is decided, then reload to show the results.
+// Batch page: follow the status until the batch is decided, then reload to show the results (and say the outcome).
 const batchStatus = document.getElementById("batch-status");
 if (batchStatus && batchStatus.dataset.decided === "false") {
   const follow = async () => {
@@ -18,7 +18,11 @@ if (batchStatus && batchStatus.dataset.decided === "false") {
           tag.dataset.status = answer.status;
         }
         if (answer.decided) {
-          window.location.reload();
+          // The reload takes the live region with it: the marker has the page say the outcome in a focused banner.
+          const decided = new URL(window.location.href);
+          decided.searchParams.set("decided", "1");
+          decided.searchParams.delete("wait");
+          window.location.replace(decided.href);
           return;
         }
       }
@@ -28,6 +32,13 @@ if (batchStatus && batchStatus.dataset.decided === "false") {
     window.setTimeout(follow, 1500);
   };
   follow();
+}
+
+// Once the outcome is said, the marker goes from the address: reloading the page later does not say it again.
+if (document.querySelector("[data-decided-banner]")) {
+  const shown = new URL(window.location.href);
+  shown.searchParams.delete("decided");
+  window.history.replaceState(window.history.state, "", shown.href);
 }
 
 // Direct entry: check the record as it is typed, with the same rules as on submit.

@@ -26,8 +26,9 @@ from portal.accounts import (
     Role,
 )
 from portal.auth import LinkNotSent, LinkShareUsed, NoSandpit, SandpitUnreachable, SignedIn
+from portal.password_emails import PasswordEmails
 from portal.reset_links import UK
-from portal.store import AccountExists, AccountNotFound
+from portal.store import AccountDisabled, AccountExists, AccountNotFound
 from portal.web.common import (
     AccountsOperator,
     PageError,
@@ -112,6 +113,7 @@ async def _accounts_page(
     issued: dict[str, str] | None = None,
     sent: dict[str, str] | None = None,
     revoked: dict[str, str] | None = None,
+    done: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     status: int = 200,
@@ -149,6 +151,7 @@ async def _accounts_page(
         "issued": issued,
         "sent": sent,
         "revoked": revoked,
+        "done": done,
         "sends_links": portal.password_emails is not None,
         "errors": {**listing_errors, **(errors or {})},
         "values": values or NEW_FORMS,
@@ -217,7 +220,37 @@ async def accounts(
         issued=notice.get("issued"),
         sent=notice.get("sent"),
         revoked=notice.get("revoked"),
+        done=notice.get("done"),
     )
+
+
+def _new_account_errors(
+    request: Request, user: SignedIn, values: dict[str, Any], emails: PasswordEmails | None
+) -> dict[str, str]:
+    """Every field's error in the new account's form at once (GOV.UK's error summary), each field's first; what
+    only the stores can judge (a username taken, an address the relay refuses) is said after."""
+    errors: dict[str, str] = {}
+    role: Role | None = None
+    try:
+        role = Role(values["role"])
+    except ValueError:
+        errors["role"] = "Choose a role"
+    if role is Role.OPERATOR and not user.account.has_every_duty:
+        errors["role"] = "Only an operator with every duty can create an operator account"
+    if values["first_link"] and emails is None:  # a form from before the relay was taken away
+        errors["email"] = "This portal cannot send email now: create the account without a link to be given a password"
+    duties = values["scopes"]
+    if role is Role.OPERATOR:
+        try:
+            duties = _chosen_duties(values["duties"], values["scopes"])
+        except InvalidAccount as error:
+            errors[error.field] = str(error)
+    details = (values["username"], values["display_name"], role, values["ao_id"] or None, values["email"] or None)
+    for name, said in portal_of(request).auth.new_account_errors(*details, duties).items():
+        errors.setdefault(name, said)
+    if emails is not None and not values["email"]:
+        errors.setdefault("email", "Enter the email address to send the link to.")
+    return errors
 
 
 @router.post("/ops/accounts")
@@ -226,20 +259,12 @@ async def create_account(request: Request, user: AccountsOperator) -> Response:
     names = ("username", "display_name", "role", "ao_id", "email", "duties", "first_link")
     values: dict[str, Any] = {name: field(form, name) for name in names}
     values["scopes"] = _ticked_duties(form)
-    try:
-        role = Role(values["role"])
-    except ValueError:
-        return await _accounts_page(request, user, errors={"role": "Choose a role"}, values=values, status=400)
-    if role is Role.OPERATOR and not user.account.has_every_duty:
-        errors = {"role": "Only an operator with every duty can create an operator account"}
-        return await _accounts_page(request, user, errors=errors, values=values, status=400)
     portal = portal_of(request)
     emails = portal.password_emails if values["first_link"] else None
-    if values["first_link"] and emails is None:  # a form from before the relay was taken away
-        errors = {
-            "email": "This portal cannot send email now: create the account without a link to be given a password"
-        }
+    errors = _new_account_errors(request, user, values, emails)
+    if errors:
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
+    role = Role(values["role"])
     details = (values["username"], values["display_name"], role, values["ao_id"] or None, values["email"] or None)
     try:
         # an AO user's ticks are refused by the account's own check, never dropped unseen
@@ -399,37 +424,124 @@ async def set_email(request: Request, username: str, user: AccountsOperator) -> 
     return told_old_address(see_other("/ops/accounts"), portal.password_emails, change)
 
 
-@router.post("/ops/accounts/{username}/{action}")
-async def account_action(request: Request, username: str, action: str, user: AccountsOperator) -> Response:
-    await checked_form(request, user)
+OWN_ACCOUNT = {
+    "disable": "You cannot disable your own account: ask another operator with the accounts duty",
+    # resetting it would end the session that is to show the new password: the person would be locked out
+    "reset-password": "You cannot reset your own password here: change it on the Change your password page",
+}
+CONFIRMED_ACTIONS = ("disable", "enable", "reset-password")  # each asked first on a page of its own
+
+
+async def _action_refused(request: Request, account: Account, action: str, user: SignedIn) -> tuple[str, int] | None:
+    """Why `user` cannot do `action` to `account`, and the status to say it with (None: they can); an account's
+    power they may not touch is refused as a page (403)."""
+    if account.username == user.account.username and action in OWN_ACCOUNT:
+        return OWN_ACCOUNT[action], 400
+    if account.is_operator and action == "enable":
+        _hands_out_operator_power(user, "enable an operator account again")
+    if account.is_operator and action == "reset-password":
+        _hands_out_operator_power(user, "reset an operator's password")
+    if action == "disable" and (refusal := (await portal_of(request).auth.operators_kept()).get(account.username)):
+        return str(refusal), 409
+    return None
+
+
+async def _account_acted_on(request: Request, username: str) -> Account:
     if not USERNAME_PATTERN.fullmatch(username):
         raise PageError("not_found")
+    try:
+        return await portal_of(request).auth.account(username)
+    except AccountNotFound:
+        raise PageError("not_found") from None
+
+
+def _state_refused(account: Account, action: str) -> str | None:
+    """Why the account is not in a state the action changes: asked on the confirmation page only, so that a form
+    sent twice says what was done rather than that it cannot be done."""
+    if action == "disable" and account.disabled_at is not None:
+        return f"The account {account.username} is disabled already"
+    if action == "enable" and account.disabled_at is None:
+        return f"The account {account.username} is not disabled"
+    if action == "reset-password" and account.disabled_at is not None:
+        return f"The account {account.username} is disabled: enable it again before resetting its password"
+    return None
+
+
+async def _confirm_account_action(request: Request, username: str, action: str, user: SignedIn) -> HTMLResponse:
+    """The confirmation step of Disable, Enable again and Reset password: what will happen, then Yes or No."""
+    account = await _account_acted_on(request, username)
+    refused = await _action_refused(request, account, action, user)
+    if refused is None and (why := _state_refused(account, action)):
+        refused = why, 409
+    if refused is not None:
+        return await _accounts_page(request, user, errors={"accounts": refused[0]}, status=refused[1])
+    portal = portal_of(request)
+    context = {"account": account, "action": action, "sends_links": portal.password_emails is not None}
+    return render(request, "ops_account_action.html", context, user=user)
+
+
+@router.get("/ops/accounts/{username}/disable")
+async def confirm_disable(request: Request, username: str, user: AccountsOperator) -> HTMLResponse:
+    return await _confirm_account_action(request, username, "disable", user)
+
+
+@router.get("/ops/accounts/{username}/enable")
+async def confirm_enable(request: Request, username: str, user: AccountsOperator) -> HTMLResponse:
+    return await _confirm_account_action(request, username, "enable", user)
+
+
+@router.get("/ops/accounts/{username}/reset-password")
+async def confirm_reset_password(request: Request, username: str, user: AccountsOperator) -> HTMLResponse:
+    return await _confirm_account_action(request, username, "reset-password", user)
+
+
+@router.post("/ops/accounts/{username}/{action}")
+async def account_action(request: Request, username: str, action: str, user: AccountsOperator) -> Response:
+    form = await checked_form(request, user)
+    if action == "email-link":
+        if not USERNAME_PATTERN.fullmatch(username):
+            raise PageError("not_found")
+        try:
+            return await _email_link(request, username, user)
+        except AccountNotFound:
+            raise PageError("not_found") from None
+    if action not in CONFIRMED_ACTIONS:
+        raise PageError("not_found")
+    account = await _account_acted_on(request, username)
+    if refused := await _action_refused(request, account, action, user):
+        return await _accounts_page(request, user, errors={"accounts": refused[0]}, status=refused[1])
+    if field(form, "confirmed") != "yes":  # a form from before the confirmation step: ask first
+        return see_other(f"/ops/accounts/{quote(username, safe='')}/{action}")
     auth = portal_of(request).auth
     try:
         if action == "disable":
-            if username == user.account.username:
-                why = "You cannot disable your own account: ask another operator with the accounts duty"
-                return await _accounts_page(request, user, errors={"accounts": why}, status=400)
-            await auth.disable(username, by=user.account.who)
-            return see_other("/ops/accounts")
+            done = await auth.disable(username, by=user.account.who)
+            told = {
+                "what": f"Account {username} disabled" if done else f"Account {username} was disabled already",
+                "body": "They cannot sign in, and any session of theirs has ended. Enable it again to undo this.",
+            }
+            return await see_other_telling(request, user, "/ops/accounts", done=told)
         if action == "enable":
-            if (await auth.account(username)).is_operator:
-                _hands_out_operator_power(user, "enable an operator account again")
-            await auth.enable(username, by=user.account.who)
-            return see_other("/ops/accounts")
-        if action == "email-link":
-            return await _email_link(request, username, user)
-        if action == "reset-password":
-            if (await auth.account(username)).is_operator:
-                _hands_out_operator_power(user, "reset an operator's password")
-            password = await auth.reset_password(username, by=user.account.who)
-            issued = {"what": f"New password for {username}", "secret": password}
-            return await see_other_telling(request, user, "/ops/accounts", issued=issued)
+            done = await auth.enable(username, by=user.account.who)
+            told = {
+                "what": f"Account {username} enabled again" if done else f"Account {username} was not disabled",
+                "body": "They can sign in with the password they had.",
+            }
+            return await see_other_telling(request, user, "/ops/accounts", done=told)
+        password = await auth.reset_password(username, by=user.account.who)
     except AccountNotFound:
         raise PageError("not_found") from None
+    except AccountDisabled:
+        why = f"The account {username} is disabled: enable it again before resetting its password"
+        return await _accounts_page(request, user, errors={"accounts": why}, status=409)
     except LastOperatorWithPower as error:
         return await _accounts_page(request, user, errors={"accounts": str(error)}, status=409)
-    raise PageError("not_found")
+    told = {
+        "what": f"Password of {username} reset",
+        "body": "Any session of theirs has ended. Their new password is below, shown only this once.",
+    }
+    issued = {"what": f"New password for {username}", "secret": password}
+    return await see_other_telling(request, user, "/ops/accounts", issued=issued, done=told)
 
 
 async def _email_link(request: Request, username: str, user: SignedIn) -> Response:

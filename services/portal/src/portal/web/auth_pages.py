@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
-from portal.accounts import MIN_PASSWORD_LENGTH, Account, InvalidAccount, PasswordChange
+from portal.accounts import MIN_PASSWORD_LENGTH, Account, InvalidAccount, PasswordChange, checked_email
 from portal.auth import SignedIn
 from portal.csrf import FIELD, new_csrf_token, tokens_match
 from portal.web.common import (
@@ -63,16 +63,35 @@ def _check_signed_out_form(request: Request, form: FormData) -> None:
         raise PageError("csrf")
 
 
+ENDED = ("page", "form")  # how a session that ended is said: at a page, or at a form not acted on
+
+
 def _sign_in_page(
-    request: Request, next_path: str, errors: dict[str, str] | None = None, username: str = "", status_code: int = 200
+    request: Request,
+    next_path: str,
+    errors: dict[str, str] | None = None,
+    username: str = "",
+    status_code: int = 200,
+    ended: str | None = None,
 ) -> HTMLResponse:
-    context = {"next_path": next_path, "errors": errors or {}, "username": username}
+    context = {
+        "next_path": next_path,
+        "errors": errors or {},
+        "username": username,
+        "ended": ended if ended in ENDED else None,
+        "idle_minutes": portal_of(request).settings.session_idle_minutes,
+    }
     return _signed_out_form(request, "sign_in.html", context, status_code)
 
 
 @router.get("/sign-in")
-async def sign_in_form(request: Request, next: Annotated[str | None, Query()] = None) -> HTMLResponse:
-    return _sign_in_page(request, safe_next(next))
+async def sign_in_form(
+    request: Request,
+    next: Annotated[str | None, Query()] = None,
+    ended: Annotated[str | None, Query()] = None,
+) -> HTMLResponse:
+    """`ended`: the person's session ended (at a page, or at a form), said above the form."""
+    return _sign_in_page(request, safe_next(next), ended=ended)
 
 
 @router.post("/sign-in")
@@ -81,13 +100,14 @@ async def sign_in(request: Request) -> Response:
     form = await posted_form(request)
     _check_signed_out_form(request, form)
     username, password, next_path = field(form, "username"), form.get("password"), safe_next(field(form, "next"))
+    ended = field(form, "ended")
     errors: dict[str, str] = {}
     if not username:
         errors["username"] = "Enter your username"
     if not isinstance(password, str) or not password:
         errors["password"] = "Enter your password"  # noqa: S105 - a message, not a password
     if errors:
-        return _sign_in_page(request, next_path, errors, username, 400)
+        return _sign_in_page(request, next_path, errors, username, 400, ended)
     assert isinstance(password, str)
     result = await portal.auth.sign_in(username, password)
     if result.session is None:
@@ -99,7 +119,7 @@ async def sign_in(request: Request) -> Response:
             f" account is locked for {settings.lockout_minutes} minutes: if yours may be, wait, or use"
             " \u201cForgotten your password?\u201d"
         )
-        return _sign_in_page(request, next_path, errors, username, 400)
+        return _sign_in_page(request, next_path, errors, username, 400, ended)
     destination = next_path if next_path != "/" else _home(result.session.account)
     response = see_other(destination)
     set_cookie(portal, response, portal.cookies.session_cookie, result.session.token)
@@ -190,8 +210,15 @@ async def change_email(request: Request, user: User) -> Response:
     email, current = form.get("email"), form.get("current_password")
     if not isinstance(email, str) or not isinstance(current, str):
         raise PageError("bad_form")
+    errors: dict[str, str] = {}
+    try:
+        checked_email(email)
+    except InvalidAccount as error:
+        errors["email"] = str(error)
     if not current:
-        return _email_page(request, user, {"current_password": "Enter your password"}, email, 400)
+        errors["current_password"] = "Enter your password"  # noqa: S105 - a message, not a password
+    if errors:  # both at once: a bad address is not left to be said after the password is given
+        return _email_page(request, user, errors, email, 400)
     portal = portal_of(request)
     try:
         outcome, change = await portal.auth.change_own_email(user.account.username, current, email)

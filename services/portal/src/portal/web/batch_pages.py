@@ -154,7 +154,10 @@ async def batch_page(
     code: Annotated[str | None, Query(max_length=5)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     wait: Annotated[float, Query(ge=0, le=25, allow_inf_nan=False)] = 0,
+    decided: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
+    """`decided`: "1" when the page, following the batch, reloaded itself once it was decided: the outcome is
+    then said in a banner that takes focus."""
     service = calls(request, user)
     batch = await service.batch(batch_id, wait_until_decided=wait or None)
     page_size = portal_of(request).settings.records_page_size
@@ -183,6 +186,7 @@ async def batch_page(
     context = {
         "batch": batch,
         "decided": batch["status"] in DECIDED,
+        "announce": decided == "1" and batch["status"] in DECIDED,
         "direct_entry": is_direct_entry(batch),
         "records": records,
         "total": total,

@@ -7,15 +7,17 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute, iter_route_contexts
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.routing import Match
 
 from lrs_contracts.challenge import resolution_label
 from lrs_contracts.text import refused_character, with_bidi_controls_shown
@@ -74,9 +76,13 @@ def base(request: Request) -> str:
 
 
 class SignInRequired(Exception):
-    def __init__(self, next_path: str) -> None:
+    """Sends the person to sign in, then on to `next_path`; `ended`: their session ended (the browser still held
+    its cookie), said on the sign-in page, as "form" when what they had sent was a form, which was not acted on."""
+
+    def __init__(self, next_path: str, ended: str | None = None) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+        self.ended = ended
 
 
 class PageError(Exception):
@@ -259,10 +265,11 @@ def render(
 
 async def signed_in(request: Request) -> SignedIn:
     portal = portal_of(request)
-    user = await portal.auth.session_for(request.cookies.get(portal.cookies.session_cookie))
+    cookie = request.cookies.get(portal.cookies.session_cookie)
+    user = await portal.auth.session_for(cookie)
     if user is None:
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequired(path if request.method == "GET" else "/")
+        ended = None if not cookie else ("page" if request.method in ("GET", "HEAD") else "form")
+        raise SignInRequired(page_to_go_back_to(request), ended)
     if in_sandpit(request):
         if portal.sandpit is None or user.account.role is not Role.AO:
             raise PageError("not_found", "This portal has no Sandpit." if portal.sandpit is None else None)
@@ -457,6 +464,35 @@ async def see_other_telling(request: Request, user: SignedIn, url: str, **notice
 async def notice_for(request: Request, user: SignedIn) -> dict[str, Any]:
     """What the action that sent the browser to this page did, once; empty on every other visit."""
     return await portal_of(request).auth.take_notice(user, request.url.path) or {}
+
+
+def _has_page_at(request: Request, path: str) -> bool:
+    """Whether the portal shows a page at `path`: a route of its pages (not of the admin API, which is in the API's
+    schema) answers GET there."""
+    scope = {**request.scope, "method": "GET", "path": path, "query_string": b""}
+    return path != "/sign-in" and any(
+        isinstance(route.original_route, APIRoute)
+        and not route.original_route.include_in_schema
+        and route.matches(scope)[0] is Match.FULL
+        for route in iter_route_contexts(request.app.routes)
+    )
+
+
+def page_to_go_back_to(request: Request) -> str:
+    """Where to come back to after signing in: the page itself; for a form, the page the form is on (its own
+    address, when that is a page, else the page that sent it, when that is one of the portal's), so that the
+    person can send it again rather than land on their start page; "/" when neither is known."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path + query
+    if _has_page_at(request, request.url.path):
+        return request.url.path + query
+    sent_from = urlsplit(request.headers.get("referer", ""))
+    if sent_from.scheme in ("http", "https") and sent_from.netloc == request.url.netloc:
+        path = safe_next(sent_from.path)
+        if path != "/" and _has_page_at(request, path):
+            return path + (f"?{sent_from.query}" if sent_from.query else "")
+    return "/"
 
 
 def safe_next(path: str | None) -> str:

@@ -70,7 +70,8 @@ async def _page_error(request: Request, error: Exception) -> Response:
 
 async def _sign_in_required(request: Request, error: Exception) -> Response:
     assert isinstance(error, SignInRequired)
-    return see_other(f"/sign-in?next={quote(error.next_path, safe='')}")
+    ended = f"&ended={error.ended}" if error.ended else ""
+    return see_other(f"/sign-in?next={quote(error.next_path, safe='')}{ended}")
 
 
 async def _service_error(request: Request, error: Exception) -> Response:
