@@ -132,6 +132,7 @@ async def test_an_operator_erases_a_learner_once_with_an_audit_and_an_event(
 
     async with await system.client("validation", OPERATOR) as client:
         audit = (await client.get("/v1/admin/erasures", params={"uln": uln})).json()["erasures"]
+    assert erasure.pop("erased_with") == []  # no other ULN of theirs
     assert audit == [{**erasure, "reason": "loaded into production by mistake"}]
 
     row = await system_pool.fetchrow(
@@ -522,6 +523,9 @@ async def test_erasing_any_ulns_of_a_merged_learner_erases_all_of_them(
 
     erased = await _erase(system, second["uln"], reason="a test learner loaded into production")
     assert erased.status_code == 201, erased.text
+    assert erased.json()["erased_with"] == sorted(
+        [first["uln"], third["uln"]]
+    )  # the operator is told, not left to find
 
     group = [learner["uln"] for learner in (first, second, third)]
     rows = await system_pool.fetch(
@@ -545,7 +549,8 @@ async def test_erasing_any_ulns_of_a_merged_learner_erases_all_of_them(
         )
         assert len(events) == 1
     # erasing another of their ULNs now is the erasure already done
-    assert (await _erase(system, first["uln"])).status_code == 200
+    again = await _erase(system, first["uln"])
+    assert (again.status_code, again.json()["erased_with"]) == (200, sorted([second["uln"], third["uln"]]))
 
 
 async def _erased_events(system: SystemUnderTest, uln: str) -> list[LearnerErased] | None:

@@ -399,6 +399,17 @@ def test_an_erasure_promises_no_more_than_the_backups_allow() -> None:
     assert "nothing changed" in erasure_text(erasure, erased_now=False)
 
 
+def test_an_erasure_names_the_same_persons_other_ulns_it_erased_with_them() -> None:
+    """Erasing a merged ULN erases the person's every ULN: the operator is told which, not left to find it out."""
+    erasure = {"erasure_id": 7, "erased_by": "operator:dpo", "erased_at": "2026-12-03T09:00:00Z", "uln": "4751158642"}
+
+    said = erasure_text({**erasure, "erased_with": ["5449721047"]}, erased_now=True)
+    again = erasure_text({**erasure, "erased_with": ["5449721047"]}, erased_now=False)
+
+    assert "the same person's other ULN (merged), erased with them, each audited: 5449721047" in said
+    assert "5449721047" in again and "erased with them" not in erasure_text(erasure, erased_now=True)
+
+
 def test_a_record_line_names_fields_as_the_batchs_file_does() -> None:
     record = {
         "line": 3,

@@ -154,6 +154,13 @@ class ErasureDone(BaseModel):
     erased_at: datetime
 
 
+class LearnerErased(ErasureDone):
+    erased_with: list[str] = Field(
+        description="the learner's other ULNs (merged with this one, either way): the same person, erased with"
+        " them, each with an erasure of its own in the audit"
+    )
+
+
 class AuditedErasure(ErasureDone):
     reason: str
 
@@ -632,7 +639,7 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
     ),
     status_code=201,
     responses={
-        200: {"model": ErasureDone, "description": "erased before: the first erasure, nothing changed"},
+        200: {"model": LearnerErased, "description": "erased before: the first erasure, nothing changed"},
         **problem_responses(401, 403, 404, 422, 503),
     },
     openapi_extra=_json_body(ErasureRequest) | operator_scope(OperatorScope.ERASURE),
@@ -642,7 +649,7 @@ async def erase_learner(
     principal: Operator,
     response: Response,
     uln: Uln,
-) -> ErasureDone:
+) -> LearnerErased:
     erasure_request = await _body(request, ErasureRequest)
     if uln == TEMPORARY_ULN:  # decision 0154: its records are many people's, sealed under their batches' keys
         _no_learners_uln(
@@ -659,8 +666,12 @@ async def erase_learner(
         _wake_outbox(request)
     else:
         response.status_code = 200
-    return ErasureDone(
-        erasure_id=erasure.erasure_id, uln=erasure.uln, erased_by=erasure.erased_by, erased_at=erasure.erased_at
+    return LearnerErased(
+        erasure_id=erasure.erasure_id,
+        uln=erasure.uln,
+        erased_by=erasure.erased_by,
+        erased_at=erasure.erased_at,
+        erased_with=await _store(request).same_learner(uln),
     )
 
 

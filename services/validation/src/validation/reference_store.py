@@ -485,6 +485,11 @@ class ReferenceStore:
         await _queue(connection, uln, event)
         return True
 
+    async def same_learner(self, uln: str) -> list[str]:
+        """The learner's other ULNs (merges, either way, along chains): erased with them, as one person."""
+        async with self._pool.acquire() as connection:
+            return await self._merged_with(connection, uln)
+
     @staticmethod
     async def _merged_with(connection: asyncpg.Connection, uln: str) -> list[str]:
         """The learner's other ULNs: those it was merged into, in turn, and every ULN merged into those."""

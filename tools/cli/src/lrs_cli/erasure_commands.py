@@ -62,14 +62,21 @@ NOT_ERASED = (
 
 def erasure_text(erasure: dict[str, Any], *, erased_now: bool) -> str:
     done = f"erasure {erasure['erasure_id']} by {erasure['erased_by']} at {erasure['erased_at']}"
+    others = erasure.get("erased_with") or []
+    with_them = (
+        f"\nthe same person's other ULN{'s' if len(others) > 1 else ''} (merged), erased with them, each audited:"
+        f" {', '.join(others)}"
+        if others
+        else ""
+    )
     if erased_now:
         # what docs/privacy.md and the portal's erasure page say is not reached: the promise stops there
         return (
             f"erased learner {erasure['uln']}: their names, date of birth and gender can no longer be read in any"
-            f" service or stored event, nor in backups once those from before today expire (30 days) ({done})\n"
-            f"{NOT_ERASED}"
+            f" service or stored event, nor in backups once those from before today expire (30 days) ({done})"
+            f"{with_them}\n{NOT_ERASED}"
         )
-    return f"learner {erasure['uln']} was already erased ({done}): nothing changed"
+    return f"learner {erasure['uln']} was already erased ({done}): nothing changed{with_them}"
 
 
 def mistyped_refusal(uln: str, *, mistyped: bool) -> str | None:
