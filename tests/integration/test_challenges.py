@@ -203,6 +203,12 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
         assert (await challenges_app.get("/v1/challenges?state=raised", headers=as_a)).json()["items"] == []
         mine = (await challenges_app.get("/v1/challenges", headers=learner)).json()["items"]
         assert challenge_id in [item["challenge_id"] for item in mine]
+        # who acted, kept: an operator reads the key's principal, the learner the kind of actor
+        operator = await bearer(pool, "operator:audit")
+        seen = (await challenges_app.get(f"/v1/challenges/{challenge_id}", headers=operator)).json()
+        assert (seen["acknowledged_by"], seen["resolved_by"]) == (f"ao:{ao_a}", f"ao:{ao_a}")
+        told = next(item for item in mine if item["challenge_id"] == challenge_id)
+        assert (told["acknowledged_by"], told["resolved_by"]) == ("the awarding organisation",) * 2
 
         async def ours() -> list[tuple[bytes, bytes]]:
             return [

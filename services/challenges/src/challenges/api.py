@@ -30,7 +30,7 @@ from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.text import StorableText
 from lrs_domain.identifiers import display_qan
 from lrs_platform.authentication import CurrentPrincipal
-from lrs_platform.identity import OperatorScope, operator_scope
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import ProblemError, problem_responses
@@ -122,6 +122,14 @@ class CorrectingBatch(BaseModel):
         return CorrectingBatch(batch_id=batch.batch_id, decided_at=batch.decided_at)
 
 
+def _actor_said_to(viewer: Principal, actor: str | None) -> str | None:
+    """Who acted on a challenge, as the viewer may be told: an operator is told the principal; the AO and the
+    learner the kind (an operator's name is no business of theirs; the AO is the one AO they know)."""
+    if actor is None or viewer.is_operator:
+        return actor
+    return "an LRS operator" if actor.startswith(f"{PrincipalKind.OPERATOR.value}:") else "the awarding organisation"
+
+
 class CorrectingBatchList(BaseModel):
     items: list[CorrectingBatch]
 
@@ -136,6 +144,12 @@ class ChallengePublic(BaseModel):
     raised_at: datetime
     acknowledged_at: datetime | None
     resolved_at: datetime | None
+    acknowledged_by: str | None = Field(
+        default=None,
+        description="who acknowledged it: to an operator the key's principal (`ao:RN5133`, `operator:jo`); to the"
+        " AO and the learner `the awarding organisation` or `an LRS operator`; null before this was kept",
+    )
+    resolved_by: str | None = Field(default=None, description="who resolved it, said as `acknowledged_by` is")
     resolution: ChallengeResolution | None
     note: str | None = Field(description="the AO's note; null once the learner's personal data is erased")
     personal_data_erased: bool = Field(
@@ -149,7 +163,7 @@ class ChallengePublic(BaseModel):
     )
 
     @staticmethod
-    def of(challenge: Challenge) -> ChallengePublic:
+    def of(challenge: Challenge, viewer: Principal) -> ChallengePublic:
         return ChallengePublic(
             challenge_id=challenge.challenge_id,
             achievement_id=challenge.achievement_id,
@@ -160,6 +174,8 @@ class ChallengePublic(BaseModel):
             raised_at=challenge.raised_at,
             acknowledged_at=challenge.acknowledged_at,
             resolved_at=challenge.resolved_at,
+            acknowledged_by=_actor_said_to(viewer, challenge.acknowledged_by),
+            resolved_by=_actor_said_to(viewer, challenge.resolved_by),
             resolution=challenge.resolution,
             note=challenge.note,
             personal_data_erased=challenge.personal_data_erased,
@@ -318,7 +334,7 @@ async def raise_challenge(
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
     response.headers["Location"] = f"/v1/challenges/{challenge.challenge_id}"
-    return ChallengePublic.of(challenge)
+    return ChallengePublic.of(challenge, principal)
 
 
 @router.get(
@@ -359,7 +375,7 @@ async def list_challenges(
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
     return ChallengeList(
-        items=[ChallengePublic.of(challenge) for challenge in page.challenges],
+        items=[ChallengePublic.of(challenge, principal) for challenge in page.challenges],
         next=page.next.token() if page.next else None,
     )
 
@@ -399,7 +415,7 @@ async def open_challenge_counts(
 )
 async def get_challenge(challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> ChallengePublic:
     try:
-        return ChallengePublic.of(await _service(request).get(principal, challenge_id))
+        return ChallengePublic.of(await _service(request).get(principal, challenge_id), principal)
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
 
@@ -436,7 +452,7 @@ async def acknowledge_challenge(
     challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request
 ) -> ChallengePublic:
     try:
-        return ChallengePublic.of(await _service(request).acknowledge(principal, challenge_id))
+        return ChallengePublic.of(await _service(request).acknowledge(principal, challenge_id), principal)
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
 
@@ -463,6 +479,6 @@ async def resolve_challenge(
         resolved = await _service(request).resolve(
             principal, challenge_id, body.resolution, body.note, body.correcting_batch_id
         )
-        return ChallengePublic.of(resolved)
+        return ChallengePublic.of(resolved, principal)
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error

@@ -62,6 +62,8 @@ class Challenge:
     raised_at: datetime
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
+    acknowledged_by: str | None = None  # the principal that acknowledged it: the AO, or an operator for it
+    resolved_by: str | None = None
     resolution: ChallengeResolution | None = None
     note: str | None = None
     personal_data_erased: bool = False

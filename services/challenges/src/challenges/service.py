@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import replace
 
 from challenges.domain import (
     OPEN_STATES,
@@ -111,7 +112,7 @@ class ChallengeService:
         async with self._store.unit_of_work() as uow:
             challenge = await self._managed(uow, principal, challenge_id)
             event = acknowledge(challenge)
-            changed = evolve(challenge, event, utc_now())
+            changed = replace(evolve(challenge, event, utc_now()), acknowledged_by=str(principal))
             await uow.update(changed)
             await self._append(uow, event, principal)
         self._notify()
@@ -134,7 +135,7 @@ class ChallengeService:
             correcting = correction(challenge, resolution, correcting_batch_id, touching)
             key = await self._key_of(challenge.uln) if note is not None else None
             event = resolve(challenge, resolution, note, key, correcting)
-            changed = evolve(challenge, event, utc_now(), key)
+            changed = replace(evolve(challenge, event, utc_now(), key), resolved_by=str(principal))
             await uow.update(changed)
             await self._append(uow, event, principal)
         self._notify()

@@ -43,6 +43,8 @@ def _challenge(row: asyncpg.Record) -> Challenge:
         raised_at=row["raised_at"],
         acknowledged_at=row["acknowledged_at"],
         resolved_at=row["resolved_at"],
+        acknowledged_by=row["acknowledged_by"],
+        resolved_by=row["resolved_by"],
         resolution=ChallengeResolution(row["resolution"]) if row["resolution"] else None,
         note=row["note"],
         personal_data_erased=row["personal_data_erased"],
@@ -135,7 +137,8 @@ class ChallengeUnitOfWork:
     async def update(self, challenge: Challenge) -> None:
         await self._connection.execute(
             "UPDATE challenges.challenges SET state = $2, acknowledged_at = $3, resolved_at = $4,"
-            " resolution = $5, note = $6, correcting_batch_id = $7, updated_at = now() WHERE challenge_id = $1",
+            " resolution = $5, note = $6, correcting_batch_id = $7, acknowledged_by = $8, resolved_by = $9,"
+            " updated_at = now() WHERE challenge_id = $1",
             challenge.challenge_id,
             challenge.state.value,
             challenge.acknowledged_at,
@@ -143,6 +146,8 @@ class ChallengeUnitOfWork:
             challenge.resolution.value if challenge.resolution else None,
             challenge.note,
             challenge.correcting_batch_id,
+            challenge.acknowledged_by,
+            challenge.resolved_by,
         )
 
     async def add_to_outbox(self, envelope: Envelope, partition_key: str) -> None:

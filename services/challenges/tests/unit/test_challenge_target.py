@@ -13,6 +13,7 @@ from challenges.domain import (
     AwardingOrganisationMismatch,
     challenge_target,
 )
+from lrs_platform.identity import Principal
 
 LEARNER = "1000000043"
 MERGED_INTO_LEARNER = "1026893096"
@@ -99,7 +100,7 @@ def test_a_challenge_on_an_achievement_under_a_merged_uln_keeps_both_ulns() -> N
     event = raise_challenge(
         uuid.uuid4(), target.achievement_id, target.ao_id, LEARNER, "wrong grade", key, target.described()
     )
-    shown = ChallengePublic.of(evolve(None, event, datetime(2024, 9, 2, tzinfo=UTC), key))
+    shown = ChallengePublic.of(evolve(None, event, datetime(2024, 9, 2, tzinfo=UTC), key), Principal.parse("ao:RN5133"))
 
     assert (event.uln, event.achievement.uln if event.achievement else None) == (LEARNER, MERGED_INTO_LEARNER)
     assert (shown.uln, shown.achievement.uln if shown.achievement else None) == (LEARNER, MERGED_INTO_LEARNER)
@@ -107,7 +108,6 @@ def test_a_challenge_on_an_achievement_under_a_merged_uln_keeps_both_ulns() -> N
 
 def test_an_aos_uln_filter_also_finds_the_uln_it_recorded_the_achievement_under() -> None:
     from challenges.domain import ChallengeQuery, within_reach
-    from lrs_platform.identity import Principal
 
     asked = ChallengeQuery(ulns=frozenset({MERGED_INTO_LEARNER}))
 

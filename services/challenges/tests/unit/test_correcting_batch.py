@@ -194,7 +194,11 @@ async def test_the_service_takes_the_batch_that_corrected_and_keeps_its_id() -> 
         AS_AO, open_one.challenge_id, CORRECTED, None, CORRECTING
     )
     assert (resolved.state, resolved.correcting_batch_id) == (ChallengeState.RESOLVED, CORRECTING)
-    assert ChallengePublic.of(resolved).correcting_batch_id == CORRECTING
+    assert ChallengePublic.of(resolved, AS_AO).correcting_batch_id == CORRECTING
+    assert (resolved.resolved_by, ChallengePublic.of(resolved, AS_AO).resolved_by) == (
+        f"ao:{AO}",
+        "the awarding organisation",
+    )
     assert len(store.outbox) == 1
 
 
@@ -249,9 +253,25 @@ def test_a_raised_challenge_carries_what_the_achievement_is_to_the_ao() -> None:
     assert isinstance(event, ChallengeRaised)
     assert event.achievement == MATHS
     challenged = evolve(None, event, RAISED_AT, key)
-    assert ChallengePublic.of(challenged).achievement is not None
-    assert ChallengePublic.of(replace(challenged, achievement=None)).achievement is None
+    assert ChallengePublic.of(challenged, AS_AO).achievement is not None
+    assert ChallengePublic.of(replace(challenged, achievement=None), AS_AO).achievement is None
     on_record = AchievementOnRecord(
         ACHIEVEMENT_ID, ULN, AO, False, "6001166X", MATHS.award_date, "4", "GCSE Mathematics"
     )
     assert on_record.described() == MATHS
+
+
+@pytest.mark.parametrize(
+    ("viewer", "said"),
+    [
+        ("operator:jo", ("operator:jo", "ao:RN5133")),
+        ("ao:RN5133", ("an LRS operator", "the awarding organisation")),
+        ("learner:1000000043", ("an LRS operator", "the awarding organisation")),
+    ],
+)
+def test_who_acknowledged_and_resolved_is_said_by_name_to_operators_and_by_kind_to_the_ao_and_learner(
+    viewer: str, said: tuple[str, str]
+) -> None:
+    handled = replace(challenge(), acknowledged_by="operator:jo", resolved_by="ao:RN5133")
+    shown = ChallengePublic.of(handled, Principal.parse(viewer))
+    assert (shown.acknowledged_by, shown.resolved_by) == said
