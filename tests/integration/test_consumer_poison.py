@@ -208,6 +208,16 @@ async def test_ingest_parks_an_outcome_postgresql_refuses_and_the_next_batch_sti
         assert gone.status_code == 404 and gone.json()["detail"] == f"no parked message {rows[1][0]}"
         forbidden = await client.get("/v1/admin/dlq", headers=as_ao)
         assert forbidden.status_code == 403
+        # the skip is kept after its rows are gone: who, which message, why, what followed
+        actions = (await client.get("/v1/admin/dlq/actions", headers=as_operator)).json()["actions"]
+        skip = next(action for action in actions if action["offset"] == offsets[0] and action["action"] == "skip")
+        assert (skip["operator"], skip["reason"], skip["consumer"]) == (
+            "operator:dlq-tests",
+            "NUL byte, batch re-sent",
+            "ingest.batch-view",
+        )
+        assert (skip["applied"], skip["skipped"], skip["still_parked"]) == (1, 1, 0)
+        assert (await client.get("/v1/admin/dlq/actions", headers=as_ao)).status_code == 403
 
 
 async def test_notifier_parks_an_outcome_whose_recipient_cannot_be_a_header_and_emails_the_next_ao(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -226,6 +226,33 @@ class ParkedMessages:
         )
         return [_row(found) for found in rows]
 
+    async def record_action(self, action: DeadLetterAction) -> None:
+        await self.pool.execute(
+            f'INSERT INTO "{self.schema}".dead_letter_actions (action, operator, reason, replaced, consumer, topic,'
+            ' partition, "offset", event_id, event_type, applied, skipped, still_parked)'
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            action.action,
+            action.operator,
+            action.reason,
+            action.replaced,
+            action.consumer,
+            action.topic,
+            action.partition,
+            action.offset,
+            action.event_id,
+            action.event_type,
+            action.applied,
+            action.skipped,
+            action.still_parked,
+        )
+
+    async def actions(self, limit: int) -> list[DeadLetterAction]:
+        """The newest `limit` retries and skips, newest first."""
+        rows = await self.pool.fetch(
+            f'SELECT * FROM "{self.schema}".dead_letter_actions ORDER BY acted_at DESC, id DESC LIMIT $1', limit
+        )
+        return [DeadLetterAction(**{field.name: row[field.name] for field in fields(DeadLetterAction)}) for row in rows]
+
     async def delete(self, parked_id: int) -> None:
         await self.pool.execute(f"DELETE FROM {self._table} WHERE id = $1", parked_id)
 
@@ -252,6 +279,30 @@ class ParkedMessages:
             f"SELECT reason, count(*)::int AS n FROM {self._table} WHERE consumer = $1 GROUP BY reason", consumer
         )
         return {"error": 0, "blocked": 0} | {row["reason"]: row["n"] for row in rows}
+
+
+@dataclass(frozen=True)
+class DeadLetterAction:
+    """An operator's retry or skip of a parked message, as `dead_letter_actions` keeps it: the message named by its
+    place on the log and its event, never its key (a learner's ULN, perhaps)."""
+
+    action: str  # 'retry' | 'skip'
+    operator: str
+    reason: str | None
+    replaced: bool
+    consumer: str
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None
+    event_type: str | None
+    applied: int
+    skipped: int
+    still_parked: int
+    acted_at: datetime | None = None
+
+    def view(self) -> dict[str, Any]:
+        return {**asdict(self), "acted_at": self.acted_at.isoformat() if self.acted_at else None}
 
 
 @dataclass(frozen=True)
@@ -457,19 +508,38 @@ class DeadLetterOffice:
                 f"{row.consumer} cannot apply a parked message again: skip it to acknowledge it (its copy on"
                 f" {row.topic}.dlq stays)"
             )
-        _log.info(
+        await self.store.record_action(
+            DeadLetterAction(
+                action="skip" if skip_head else "retry",
+                operator=operator,
+                reason=reason,
+                replaced=replacement is not None,
+                consumer=row.consumer,
+                topic=row.topic,
+                partition=row.partition,
+                offset=row.offset,
+                event_id=row.event_id,
+                event_type=row.event_type,
+                applied=result.applied,
+                skipped=result.skipped,
+                still_parked=result.still_parked,
+            )
+        )
+        _log.info(  # the reason is in `dead_letter_actions`, not here: an operator may have typed anything in it
             "dead_letters_replayed",
             consumer=row.consumer,
             topic=row.topic,
             parked_id=parked_id,
             operator=operator,
             skip=skip_head,
-            skip_reason=reason,
             replaced=replacement is not None,
             applied=result.applied,
             still_parked=result.still_parked,
         )
         return result
+
+    async def actions(self, limit: int) -> list[DeadLetterAction]:
+        return await self.store.actions(limit)
 
 
 def _parked_where(topic: str | None, key: str | None) -> tuple[str, list[object]]:

@@ -86,6 +86,19 @@ async def dlq_list(
 
 
 @router.get(
+    "/actions",
+    summary="The retries and skips operators made of this service's parked messages, newest first",
+    description="Who, when, which message (its topic, partition, offset and event), the reason given for a skip,"
+    " whether a corrected copy was applied, and what followed; kept after the parked messages are gone.",
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+)
+async def dlq_actions(
+    principal: Operator, request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
+) -> dict[str, Any]:
+    return {"actions": [action.view() for action in await _office(request).actions(limit)]}
+
+
+@router.get(
     "/{parked_id}",
     summary="A parked message's stream: every message parked under its consumer, topic and key, poison first",
     description="What a retry or skip of `parked_id` acts on, however many other messages are parked.",

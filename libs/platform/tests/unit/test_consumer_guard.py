@@ -33,6 +33,7 @@ from lrs_platform.consumer import (
 )
 from lrs_platform.parking import (
     CannotReplay,
+    DeadLetterAction,
     DeadLetterOffice,
     NotACorrectedCopy,
     NotParked,
@@ -196,6 +197,13 @@ class MemoryParked:
     rows: dict[int, ParkedRow] = field(default_factory=dict)
     pending: set[int] = field(default_factory=set)
     ids: Any = field(default_factory=lambda: itertools.count(1))
+    acted: list[DeadLetterAction] = field(default_factory=list)
+
+    async def record_action(self, action: DeadLetterAction) -> None:
+        self.acted.append(action)
+
+    async def actions(self, limit: int) -> list[DeadLetterAction]:
+        return self.acted[::-1][:limit]
 
     async def park(self, parkings: Sequence[Parking], *, dlq_pending: bool) -> None:
         for p in parkings:
@@ -418,6 +426,15 @@ async def test_skip_drops_the_poison_and_a_new_failure_behind_it_becomes_the_hea
     [left] = parked.rows.values()
     assert (left.offset, left.reason) == (3, "error")
     assert [DeadLetter.from_headers(headers).original_offset for *_, headers in sent] == [1, 3]
+    [skipped] = await office.actions(10)
+    assert (skipped.action, skipped.operator, skipped.reason, skipped.offset) == (
+        "skip",
+        "operator:ops",
+        "a duplicate",
+        1,
+    )
+    assert (skipped.applied, skipped.skipped, skipped.still_parked) == (1, 1, 1)
+    assert "k-poison" not in str(skipped.view()) and skipped.view()["consumer"] == "notifier"  # no key, no value
 
 
 async def test_two_skips_of_one_message_at_once_drop_it_alone(office: DeadLetterOffice, parked: MemoryParked) -> None:

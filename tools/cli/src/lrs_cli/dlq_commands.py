@@ -1,4 +1,4 @@
-"""`lrs dlq list|retry|skip --service NAME`: every service's parked messages, over its admin API.
+"""`lrs dlq list|retry|skip|history --service NAME`: every service's parked messages, over its admin API.
 
 The PLR projector parks per learner and answers with its own routes (`projector_commands`); every
 other consuming service shares `lrs_platform.parking_api`, where a parked message is named by its id.
@@ -57,6 +57,40 @@ def parked_table(parked: list[dict[str, Any]]) -> str:
             f" {item['reason']:<8} {item['attempts']:>5}  {item['error'] or ''}"
         )
     return "\n".join(lines)
+
+
+def actions_table(actions: list[dict[str, Any]]) -> str:
+    """The retries and skips operators made, newest first: what `lrs dlq history` prints."""
+    if not actions:
+        return "no retries or skips yet"
+    lines = [
+        f"{'when (UTC)':<20} {'operator':<24} {'action':<6} {'consumer':<22} {'topic':<26} {'offset':>10}"
+        "  outcome; reason"
+    ]
+    for item in actions:
+        action = f"{item['action']}{'*' if item['replaced'] else ''}"
+        outcome = f"{item['applied']} applied, {item['skipped']} skipped, {item['still_parked']} still parked"
+        reason = f"; {item['reason']}" if item["reason"] else ""
+        lines.append(
+            f"{item['acted_at'][:19].replace('T', ' '):<20} {item['operator']:<24} {action:<6}"
+            f" {item['consumer']:<22} {item['topic']:<26} {item['offset']:>10}  {outcome}{reason}"
+        )
+    if any(item["replaced"] for item in actions):
+        lines.append("* a corrected copy was applied in the message's place")
+    return "\n".join(lines)
+
+
+def dead_letter_actions(connection: Connection, service: str, limit: int) -> list[dict[str, Any]]:
+    if service == PROJECTOR:
+        raise UsageError(
+            "the PLR projector keeps its retries and skips in its own operator actions, not listed here yet: name"
+            f" one of {', '.join(SHARED_ROUTES)}"
+        )
+    with connection.client(_client_name(service)) as client:
+        actions: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/dlq/actions", params={"limit": limit}))[
+            "actions"
+        ]
+    return actions
 
 
 def parked_messages(
@@ -283,3 +317,18 @@ def skip_command(
     if failed := still_parked_after(results, where, skipped=True):
         warn(failed)
         raise typer.Exit(ExitCode.FAILED)
+
+
+@app.command("history")
+def history_command(
+    ctx: typer.Context,
+    service: Annotated[Service, typer.Option(help="Whose dead letters.", parser=one_of(Service, "--service"))],
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many, newest first.")] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """The retries and skips operators made of a service's parked messages: who, when, which message, why."""
+    actions = dead_letter_actions(connection(ctx), service.value, limit)
+    if as_json:
+        print_json(actions)
+    else:
+        print_text(actions_table(actions))

@@ -1,0 +1,44 @@
+"""`lrs dlq history`: the retries and skips operators made, read back as a table."""
+
+from __future__ import annotations
+
+import pytest
+
+from lrs_cli.client import UsageError
+from lrs_cli.dlq_commands import actions_table, dead_letter_actions
+
+SKIP = {
+    "action": "skip",
+    "operator": "operator:ops",
+    "reason": "a duplicate batch",
+    "replaced": False,
+    "consumer": "notifier",
+    "topic": "lrs.batch.outcomes.v1",
+    "partition": 3,
+    "offset": 41,
+    "event_id": None,
+    "event_type": None,
+    "applied": 1,
+    "skipped": 1,
+    "still_parked": 0,
+    "acted_at": "2026-12-04T18:20:05.123456+00:00",
+}
+
+
+def test_each_action_says_who_when_which_message_what_followed_and_why() -> None:
+    retried = {**SKIP, "action": "retry", "reason": None, "replaced": True, "skipped": 0}
+
+    lines = actions_table([SKIP, retried]).splitlines()
+
+    assert lines[1].startswith("2026-12-04 18:20:05  operator:ops")
+    assert lines[1].endswith("41  1 applied, 1 skipped, 0 still parked; a duplicate batch")
+    assert " retry* " in lines[2] and lines[-1] == "* a corrected copy was applied in the message's place"
+
+
+def test_none_yet_is_said() -> None:
+    assert actions_table([]) == "no retries or skips yet"
+
+
+def test_the_projector_is_named_as_not_listed_here() -> None:
+    with pytest.raises(UsageError, match="PLR projector keeps its retries and skips in its own operator actions"):
+        dead_letter_actions(None, "plr-projector", 10)  # type: ignore[arg-type]
