@@ -341,11 +341,11 @@ async def test_an_ao_sees_and_submits_only_its_own_batches(ingest: Ingest) -> No
     assert [item["batch_id"] for item in by_operator.json()["items"]] == [accepted.json()["batch_id"]]
     for_ao_b = await submit(ingest, operator, batch_file(ao_b))
     assert for_ao_b.status_code == 202
-    assert (
-        (await ingest.client.get(for_ao_b.headers["Location"], headers=headers_b))
-        .json()["submitted_by"]
-        .startswith("operator:")
-    )
+    view = (await ingest.client.get(for_ao_b.headers["Location"], headers=headers_b)).json()
+    assert view["submitted_by"].startswith("operator:")
+    # which key sent it, by its id (never the secret): the operator's here
+    sent_with = operator["Authorization"].removeprefix("Bearer lrs_").split("_")[0]
+    assert view["submitted_with_key"] == sent_with and len(sent_with) == 16
 
 
 async def test_the_same_idempotency_key_twice_is_one_batch(ingest: Ingest) -> None:

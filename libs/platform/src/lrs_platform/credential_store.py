@@ -20,7 +20,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import asyncpg
@@ -303,7 +303,8 @@ class CredentialStore:
             )
             if row is None:
                 return None
-            cached = (now, Principal.parse(row["principal"], frozenset(row["scopes"])), row["secret_hash"])
+            principal = replace(Principal.parse(row["principal"], frozenset(row["scopes"])), key_id=key_id)
+            cached = (now, principal, row["secret_hash"])
             if revocations == self._revocations:
                 self._cache[key_id] = cached
         _, principal, stored_hash = cached

@@ -9,7 +9,7 @@ scopes (decision 0122) are checked at the edge, against the scopes the route nam
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from lrs_contracts.text import refused_character
@@ -65,6 +65,8 @@ class Principal:
     kind: PrincipalKind
     id: str
     scopes: frozenset[str] = frozenset()
+    # the API key it authenticated with, if it did: what a batch records of who sent it; never part of who it is
+    key_id: str | None = field(default=None, compare=False)
 
     @staticmethod
     def parse(text: str, scopes: frozenset[str] = frozenset()) -> Principal:

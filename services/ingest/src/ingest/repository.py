@@ -319,8 +319,8 @@ class BatchRepository:
         identity = prepared.identity
         result = await self._pool.execute(
             "INSERT INTO ingest.batches (batch_id, ao_id, submitted_by, status, dedup_key, idempotency_key,"
-            " content_sha256, format, size_bytes, record_count, chunk_count, job_type, batch_reference, received_at)"
-            " VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            " content_sha256, format, size_bytes, record_count, chunk_count, job_type, batch_reference, received_at,"
+            " submitted_with_key) VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
             " ON CONFLICT (ao_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING",
             identity.batch_id,
             identity.ao_id,
@@ -335,6 +335,7 @@ class BatchRepository:
             prepared.header.effective_job_type.value,
             prepared.header.batch_reference,
             identity.received_at,
+            identity.submitted_with_key,
         )
         return bool(result == "INSERT 0 1")
 
@@ -353,6 +354,7 @@ class BatchRepository:
         *,
         ao_id: str | None,
         submitted_by: str,
+        submitted_with_key: str | None = None,
         refusal: Refusal,
         batch_reference: str | None = None,
         fmt: BatchFormat | None,
@@ -363,7 +365,8 @@ class BatchRepository:
         await self._pool.execute(
             "INSERT INTO ingest.batches (batch_id, ao_id, submitted_by, status, idempotency_key, content_sha256,"
             " format, size_bytes, refusal_code, refusal_detail, refusal_line, refusal_column, batch_reference,"
-            " decided_at) VALUES ($1, $2, $3, 'refused', $4, $5, $6, $7, $8, $9, $10, $11, $12, now())",
+            " decided_at, submitted_with_key)"
+            " VALUES ($1, $2, $3, 'refused', $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), $13)",
             batch_id,
             ao_id,
             submitted_by,
@@ -376,6 +379,7 @@ class BatchRepository:
             refusal.line,
             refusal.column,
             batch_reference,
+            submitted_with_key,
         )
 
     @asynccontextmanager

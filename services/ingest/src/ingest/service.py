@@ -157,6 +157,7 @@ class BatchSubmissions:
             batch_id=str(result.batch_id),
             ao_id=ao_id,
             submitted_by=str(principal),
+            key_id=principal.key_id,
             format=fmt.value,
             records=prepared.record_count,
             chunks=prepared.chunk_count,
@@ -197,7 +198,9 @@ class BatchSubmissions:
     ) -> tuple[ParsedBatch, BatchIdentity]:
         """Raises BatchRefused or NotAllowedToSubmit."""
         parsed = parse_batch(content, fmt)
-        identity = BatchIdentity(self._new_id(), self._authorised_ao(principal, parsed), str(principal), received_at)
+        identity = BatchIdentity(
+            self._new_id(), self._authorised_ao(principal, parsed), str(principal), received_at, principal.key_id
+        )
         return parsed, identity
 
     async def _sealed(self, records: Sequence[SubmittedRecord], identity: BatchIdentity) -> tuple[list[bytes], bool]:
@@ -362,6 +365,7 @@ class BatchSubmissions:
             batch_id,
             ao_id=ao_id,
             submitted_by=str(principal),
+            submitted_with_key=principal.key_id,
             refusal=Refusal(refusal.code.value, refusal.detail, refusal.line, refusal.column),
             batch_reference=refusal.batch_reference,
             fmt=fmt,

@@ -206,6 +206,7 @@ class BatchIdentity:
     ao_id: str
     submitted_by: str
     received_at: datetime
+    submitted_with_key: str | None = None  # the API key's id (`Principal.key_id`)
 
 
 @dataclass(frozen=True)

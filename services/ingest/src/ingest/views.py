@@ -76,6 +76,11 @@ class BatchView(_View):
     job_type: JobType | None = None
     batch_reference: str | None = None
     submitted_by: str | None = None
+    submitted_with_key: str | None = Field(
+        default=None,
+        description="the id of the API key that sent it (never its secret; a portal upload: the uploader's session"
+        " key); null for a batch sent before this was kept",
+    )
     idempotency_key: str | None = None
     content_sha256: str | None = None
     size_bytes: int | None = None
@@ -198,6 +203,7 @@ def batch_view(row: Row, environment: Environment = Environment.LIVE) -> BatchVi
         job_type=_enum_or_none(JobType, row["job_type"]),
         batch_reference=row["batch_reference"],
         submitted_by=row["submitted_by"],
+        submitted_with_key=row.get("submitted_with_key"),
         idempotency_key=row["idempotency_key"],
         content_sha256=row["content_sha256"],
         size_bytes=row["size_bytes"],
