@@ -842,3 +842,19 @@ def test_the_api_keeps_its_openapi_promises(
         case.call_and_validate(headers=headers, checks=CHECKS)
 
     keeps_its_promises()
+
+
+async def test_an_ao_lists_only_its_batches_in_one_state(ingest: Ingest) -> None:
+    """Thousands of batches: the refused (or failed) ones found without reading every page."""
+    ao_id, headers = await ingest.new_ao()
+    accepted = await submit(ingest, headers, batch_file(ao_id, reference="KEPT"))
+    refused = await submit(ingest, headers, b'{"header": {}, "records": []}')
+    assert (accepted.status_code, refused.status_code) == (202, 422)
+
+    only_refused = (await ingest.client.get("/v1/batches?status=refused", headers=headers)).json()
+    assert [item["status"] for item in only_refused["items"]] == ["refused"] and only_refused["total"] == 1
+    not_refused = (await ingest.client.get("/v1/batches?status=accepted", headers=headers)).json()
+    assert [item["batch_id"] for item in not_refused["items"]] in ([accepted.json()["batch_id"]], [])
+    queued = await ingest.client.get("/v1/batches?status=queued", headers=headers)
+    assert (queued.status_code, queued.json()["code"]) == (422, "INVALID_REQUEST")
+    assert "ask for status=accepted" in queued.json()["detail"]

@@ -34,7 +34,9 @@ UNDECIDED = {
 def test_the_list_shows_how_many_records_changed_nothing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def answered(_client: Any, _ao: str | None, _limit: int) -> tuple[list[dict[str, Any]], int]:
+    def answered(
+        _client: Any, _ao: str | None, _limit: int, _status: str | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
         return [UNDECIDED, DECIDED], 2
 
     monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")

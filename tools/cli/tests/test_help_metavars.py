@@ -50,7 +50,13 @@ def test_options_that_take_a_value_keep_its_type_and_flags_show_none(
         "--show-completion": None,
         "--help": None,
     }
-    assert listing == {"--ao": "<str>", "--limit": "<int range>", "--json": None, "--help": None}
+    assert listing == {
+        "--ao": "<str>",
+        "--status": "<received|accepted|validating|completed|failed|abandoned|refused>",
+        "--limit": "<int range>",
+        "--json": None,
+        "--help": None,
+    }
 
 
 OPTION_LINE = re.compile(r"^│ (?P<option>--[\w-]+) +(?P<type><[^>]+>)?")

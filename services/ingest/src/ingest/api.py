@@ -263,9 +263,25 @@ async def list_batches(
         str | None,
         Query(pattern=AO_ID_PATTERN, description="operators: only this AO's batches (e.g. RN5133); AOs: their own id"),
     ] = None,
+    status: Annotated[
+        BatchStatus | None,
+        Query(
+            description="only batches in this state (`failed`: those RS005 failed); `queued` is none of them: a"
+            " batch a maintenance window holds is `accepted` until it is picked up"
+        ),
+    ] = None,
 ) -> BatchPage:
     scope = scope_for(principal, ao_id)
-    rows, total = await batches.history(ao_id=scope, limit=page_size, offset=offset_of(page, page_size))
+    if status is BatchStatus.QUEUED:
+        raise ProblemError(
+            422,
+            "Not a stored state",
+            "A queued batch is an accepted one a maintenance window holds: ask for status=accepted.",
+            ProblemCode.INVALID_REQUEST,
+        )
+    rows, total = await batches.history(
+        ao_id=scope, status=status.value if status else None, limit=page_size, offset=offset_of(page, page_size)
+    )
     closure = await maintenance.closure()
     now = datetime.now(UTC)
     items = [

@@ -445,11 +445,14 @@ class BatchRepository:
         )
         return row
 
-    async def history(self, *, ao_id: str | None, limit: int, offset: int) -> tuple[list[asyncpg.Record], int]:
-        """A page of the batches, newest first, of one AO (None: every AO) and how many there are. An AO's
-        statements name the AO and everyone's name none (`where_given`), each over its index in this
-        order: one statement for both read every AO's batches for an AO's page once generic."""
-        where, values = where_given({"ao_id": ao_id})
+    async def history(
+        self, *, ao_id: str | None, limit: int, offset: int, status: str | None = None
+    ) -> tuple[list[asyncpg.Record], int]:
+        """A page of the batches, newest first, of one AO (None: every AO), in one state if given, and how many
+        there are. An AO's statements name the AO and everyone's name none (`where_given`), each over its index
+        in this order: one statement for both read every AO's batches for an AO's page once generic. A state
+        filters the rows that index walks (an AO's batches are thousands, not millions)."""
+        where, values = where_given({"ao_id": ao_id, "status": status})
         async with self._pool.acquire() as connection:
             rows = await connection.fetch(
                 f"SELECT * FROM ingest.batches{where} ORDER BY received_at DESC, batch_id DESC"

@@ -47,7 +47,9 @@ class Unannounced:
 class RecordingBatches:
     asked: list[str | None] = field(default_factory=list)
 
-    async def history(self, *, ao_id: str | None, limit: int, offset: int) -> tuple[list[Any], int]:
+    async def history(
+        self, *, ao_id: str | None, limit: int, offset: int, status: str | None = None
+    ) -> tuple[list[Any], int]:
         self.asked.append(ao_id)
         return [], 0
 

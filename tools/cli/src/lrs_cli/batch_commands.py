@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from enum import StrEnum
 from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ import typer
 from rich.text import Text
 
 from lrs_cli import check_command
+from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, Counted, ExitCode, UsageError, expect_ok, pages, problem_text
 from lrs_cli.output import (
     JsonOption,
@@ -271,8 +273,14 @@ def format_of(batch: dict[str, Any]) -> BatchFormat | None:
         return None
 
 
-def records(client: httpx.Client, batch_id: str) -> Iterator[dict[str, Any]]:
-    return pages(client, f"/v1/batches/{batch_id}/records", "records", RECORDS_PAGE)
+def records(client: httpx.Client, batch_id: str, only: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every record's result, in line order; `only`: those of that result (rejected, accepted, no_op)."""
+    path = f"/v1/batches/{batch_id}/records"
+    return (
+        pages(client, path, "records", RECORDS_PAGE, status=only)
+        if only
+        else pages(client, path, "records", RECORDS_PAGE)
+    )
 
 
 STANDARD_OUTPUT = Path("-")
@@ -354,6 +362,14 @@ def status_command(
     show_records: Annotated[
         bool, typer.Option("--records", help="List every record's result, codes and messages (every page).")
     ] = False,
+    only: Annotated[
+        RecordResult | None,
+        typer.Option(
+            "--only",
+            help="List only the records of this result (rejected, accepted, no_op): the 10 rejected of 10,000.",
+            parser=one_of(RecordResult, "--only"),
+        ),
+    ] = None,
     csv_file: Annotated[
         Path | None,
         typer.Option(
@@ -368,18 +384,21 @@ def status_command(
 ) -> None:
     """Show a batch's status and counts; exit status 0 completed, 1 failed, abandoned or refused, 3 not decided
     yet."""
+    show_records = show_records or only is not None
+    chosen = only.value if only else None
     with connection(ctx).client("ingest") as client:
         batch = follow(client, batch_id, wait)
         if csv_file == STANDARD_OUTPUT:
             write_csv(client, batch_id, csv_file)
             raise typer.Exit(exit_code_of(batch))
         if as_json:
-            print_json({"batch": batch, "records": list(records(client, batch_id))} if show_records else batch)
+            listed = {"batch": batch, "records": list(records(client, batch_id, chosen))}
+            print_json(listed if show_records else batch)
         else:
             console = stdout()
             console.print(summary(batch))
             if show_records:
-                for record in records(client, batch_id):
+                for record in records(client, batch_id, chosen):
                     console.print(record_line(record, format_of(batch)))
         if csv_file is not None:
             size = write_csv(client, batch_id, csv_file)
@@ -387,9 +406,31 @@ def status_command(
     raise typer.Exit(exit_code_of(batch))
 
 
-def history(client: httpx.Client, ao_id: str | None, limit: int) -> tuple[list[dict[str, Any]], int]:
-    """The newest `limit` batches, and how many there are in all."""
+class RecordResult(StrEnum):
+    REJECTED = "rejected"
+    ACCEPTED = "accepted"
+    NO_OP = "no_op"
+
+
+class ListedStatus(StrEnum):
+    """The states a batch is stored in (`queued` is an accepted batch a maintenance window holds)."""
+
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    VALIDATING = "validating"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+    REFUSED = "refused"
+
+
+def history(
+    client: httpx.Client, ao_id: str | None, limit: int, status: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """The newest `limit` batches (in `status`, if given), and how many there are in all."""
     params = {"ao_id": ao_id} if ao_id else {}
+    if status:
+        params["status"] = status
     counted = Counted()
     found: Iterable[dict[str, Any]] = pages(client, "/v1/batches", "items", min(limit, 200), counted, **params)
     batches = list(islice(found, limit))
@@ -409,12 +450,16 @@ def count_cell(counts: dict[str, Any], name: str, *, failed: bool = False) -> st
 def list_command(
     ctx: typer.Context,
     ao: Annotated[str | None, typer.Option(help="Operators: only this AO's batches (like RN9093).")] = None,
+    status: Annotated[
+        ListedStatus | None,
+        typer.Option(help="Only batches in this state, such as failed.", parser=one_of(ListedStatus, "--status")),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many batches, newest first.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
     """The batches you submitted (operators: every AO's), newest first."""
     with connection(ctx).client("ingest") as client:
-        batches, total = history(client, ao, limit)
+        batches, total = history(client, ao, limit, status.value if status else None)
     if total > len(batches):
         warn(f"the newest {len(batches):,} of {total:,} batches: a larger --limit shows more")
     if as_json:
