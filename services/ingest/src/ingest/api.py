@@ -4,13 +4,14 @@ they translate HTTP to the use cases in `service` and the answers in `views`."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from ingest import maintenance_api
@@ -52,7 +53,8 @@ from ingest.views import (
     not_published_note,
     offset_of,
     record_view,
-    records_csv,
+    records_csv_head,
+    records_csv_rows,
 )
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode, ProblemCode
@@ -397,13 +399,35 @@ async def download_records(batch_id: uuid.UUID, principal: CurrentPrincipal, bat
     row = await batches.get(batch_id, ao_id=scope_for(principal))
     if row is None:
         raise _not_found(batch_id)
-    records, _ = await batches.records(batch_id, status=None, limit=None)
     batch_status = BatchStatus(row["status"])
-    return Response(
-        records_csv(record_view(record, batch_status) for record in records),
+    return StreamingResponse(
+        _records_csv(batches, batch_id, batch_status),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-records.csv"'},
     )
+
+
+CSV_SLICE = 1_000
+"""Records a results download reads and writes at a time: between slices the service answers other requests (a
+10,000-record CSV built in one go held them up ~0.1 s each, seconds when many AOs download on results day)."""
+
+
+async def _records_csv(batches: BatchRepository, batch_id: uuid.UUID, status: BatchStatus) -> AsyncIterator[str]:
+    """The results CSV a slice at a time once the batch is decided (its records no longer change); in one read
+    while it is not, so that no record is missed or written twice as outcomes arrive."""
+    yield records_csv_head()
+    if status not in DECIDED_STATUSES:
+        records, _ = await batches.records(batch_id, status=None, limit=None)
+        yield records_csv_rows(record_view(record, status) for record in records)
+        return
+    offset = 0
+    while True:
+        records, total = await batches.records(batch_id, status=None, limit=CSV_SLICE, offset=offset)
+        if records:
+            yield records_csv_rows(record_view(record, status) for record in records)
+        offset += len(records)
+        if not records or offset >= total:
+            return
 
 
 @router.get(

@@ -279,14 +279,15 @@ def records_csv_row(record: RecordView) -> list[str]:
     ]
 
 
-def records_csv(records: Iterable[RecordView]) -> str:
+def records_csv_head() -> str:
     """Starts with a byte-order mark: Excel reads a CSV without one in the machine's code page, so "Siân" or the
     masked ULN's "…" would open garbled (the batch files it takes may carry one too)."""
+    return "\ufeff" + ",".join(RECORDS_CSV_HEADINGS) + "\r\n"
+
+
+def records_csv_rows(records: Iterable[RecordView]) -> str:
     text = io.StringIO(newline="")
-    text.write("\ufeff")
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(RECORDS_CSV_HEADINGS)
-    writer.writerows(records_csv_row(record) for record in records)
+    csv.writer(text, lineterminator="\r\n").writerows(records_csv_row(record) for record in records)
     return text.getvalue()
 
 
