@@ -358,6 +358,13 @@ async def test_an_operator_makes_a_key_for_one_duty_and_it_does_only_that(
     assert "this route needs rebuild" in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr
 
+    # an access review: the key is listed with its duties and who made it, never its secret
+    keys = await asyncio.to_thread(lrs, "credentials", "list", "--principal", "operator:oncall")
+    assert keys.returncode == 0, keys.stderr
+    [row] = [line for line in keys.stdout.splitlines() if "operator:oncall" in line]
+    assert "dead-letters" in row and "made with lrs credentials by" in row
+    assert key_file.read_text().strip().rsplit("_", 1)[1] not in keys.stdout
+
 
 async def test_a_batch_that_changed_nothing_shows_the_plr_as_it_is(system: SystemUnderTest, tmp_path: Path) -> None:
     """The projector cannot tell a batch on its way from one that put no event on the PLR; `plr show

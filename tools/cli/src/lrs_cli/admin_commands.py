@@ -25,7 +25,7 @@ from lrs_cli.output import JsonOption, connection, print_json, print_text, progr
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_register
-from lrs_platform.credential_store import CredentialStore, IssuedKey
+from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore, IssuedKey, StoredKey
 from lrs_platform.database import create_pool
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, UnprintablePrincipal, parse_scopes
 from lrs_platform.settings import check_sandpit_database
@@ -280,6 +280,63 @@ class CredentialAction(StrEnum):
     CREATE = "create"
     ROTATE = "rotate"
     REVOKE = "revoke"
+    LIST = "list"
+
+
+KEYS_LISTED = 500
+
+
+async def _listed_keys(
+    kind: PrincipalKind | None, principal: Principal | None, revoked: bool, environment: Environment
+) -> tuple[list[StoredKey], int]:
+    pool = await create_pool(_database_url(environment), max_size=2)
+    try:
+        store = CredentialStore(pool, environment=environment)
+        await store.migrate()
+        keys = await store.listing(
+            kind, include_revoked=revoked, label_not_starting=SESSION_KEY_LABEL, principal=principal, limit=KEYS_LISTED
+        )
+        if len(keys) < KEYS_LISTED:
+            return keys, len(keys)
+        total = await store.count(
+            kind, include_revoked=revoked, label_not_starting=SESSION_KEY_LABEL, principal=principal
+        )
+        return keys, total
+    finally:
+        await pool.close()
+
+
+def key_listing(whose: str | None, *, revoked: bool, environment: Environment = Environment.LIVE) -> str:
+    """The keys an access review asks about: whose, which duties, made when and by whom (the label), revoked
+    when; never a secret, and not the portal's own session keys (each person's, for an hour)."""
+    kind: PrincipalKind | None = None
+    principal: Principal | None = None
+    if whose:
+        try:
+            principal = Principal.parse(whose.strip()) if ":" in whose else None
+            kind = PrincipalKind(whose.strip()) if principal is None else None
+        except ValueError as error:
+            raise UsageError(
+                f"--principal for list is a kind (ao, provider, learner, operator) or kind:id; got {whose!r}"
+            ) from error
+    keys, total = asyncio.run(_listed_keys(kind, principal, revoked, environment))
+    return keys_table(keys, total)
+
+
+def keys_table(keys: Sequence[StoredKey], total: int) -> str:
+    if not keys:
+        return "no keys"
+    lines = [f"{'key id':<16}  {'principal':<28} {'duties':<24} {'created (UTC)':<16}  {'revoked (UTC)':<16}  label"]
+    for key in keys:
+        duties = ",".join(sorted(key.principal.scopes)) or ("every" if key.principal.is_operator else "")
+        revoked_at = key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else ""
+        lines.append(
+            f"{key.key_id:<16}  {key.principal!s:<28} {duties:<24} {key.created_at:%Y-%m-%d %H:%M}  {revoked_at:<16}"
+            f"  {key.label or ''}"
+        )
+    if total > len(keys):
+        lines.append(f"the first {len(keys):,} of {total:,}: name a kind or a principal to see the rest")
+    return "\n".join(lines)
 
 
 def credentials_command(
@@ -292,12 +349,12 @@ def credentials_command(
         ),
     ],
     principal: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="Whose key: ao:<id> (an AO in the register, for create and rotate), provider:<ukprn>, learner:<uln>"
-            " or operator:<name>."
+            " or operator:<name>; for list, optional: a principal, or a kind alone (operator)."
         ),
-    ],
+    ] = None,
     label: Annotated[str | None, typer.Option(help="A note stored with the key, such as where it is used.")] = None,
     output: Annotated[
         Path | None, typer.Option(dir_okay=False, help="Write the key to this file (mode 600) instead of printing it.")
@@ -319,10 +376,16 @@ def credentials_command(
             " shipped).",
         ),
     ] = None,
+    revoked: Annotated[bool, typer.Option("--revoked", help="list: revoked keys too.")] = False,
 ) -> None:
-    """Operator: create, rotate or revoke API keys (straight to the identity tables: needs DATABASE_URL, in the
-    Sandpit LRS_SANDPIT_DATABASE_URL). An AO key is made only for an AO in the register (decision 0131)."""
+    """Operator: create, rotate, revoke or list API keys (straight to the identity tables: needs DATABASE_URL, in
+    the Sandpit LRS_SANDPIT_DATABASE_URL). An AO key is made only for an AO in the register (decision 0131)."""
     environment = connection(ctx).environment
+    if action is CredentialAction.LIST:
+        print_text(key_listing(principal, revoked=revoked, environment=environment))
+        return
+    if principal is None:
+        raise UsageError(f"--principal is needed to {action.value} a key: whose it is, like ao:RN9093")
     written = str(output) if output else None
     print_text(credentials(action.value, principal, label, written, environment, scope or (), reference_dir))
 

@@ -1,0 +1,40 @@
+"""`lrs credentials list`: the keys an access review asks about, never a secret."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from lrs_cli.admin_commands import key_listing, keys_table
+from lrs_cli.client import UsageError
+from lrs_platform.credential_store import StoredKey
+from lrs_platform.identity import Principal
+
+MADE = datetime(2026, 12, 4, 18, 20, tzinfo=UTC)
+
+
+def test_each_key_says_whose_which_duties_when_and_its_label() -> None:
+    keys = [
+        StoredKey("0123456789abcdef", Principal.parse("operator:jo", frozenset({"erasure"})), "made by jo", MADE, None),
+        StoredKey("fedcba9876543210", Principal.parse("operator:night"), None, MADE, MADE),
+        StoredKey("00112233aabbccdd", Principal.parse("ao:RN9093"), "results system", MADE, None),
+    ]
+
+    lines = keys_table(keys, 3).splitlines()
+
+    assert lines[1].split()[:4] == ["0123456789abcdef", "operator:jo", "erasure", "2026-12-04"]
+    assert lines[1].endswith("made by jo")
+    assert lines[2].split()[2] == "every" and "2026-12-04 18:20" in lines[2][60:]  # revoked, with no scope
+    assert lines[3].split()[:3] == ["00112233aabbccdd", "ao:RN9093", "2026-12-04"]
+
+
+def test_more_than_listed_is_said() -> None:
+    key = StoredKey("0123456789abcdef", Principal.parse("ao:RN9093"), None, MADE, None)
+    assert keys_table([key], 900).splitlines()[-1] == "the first 1 of 900: name a kind or a principal to see the rest"
+    assert keys_table([], 0) == "no keys"
+
+
+def test_a_filter_that_is_neither_a_kind_nor_a_principal_is_refused_before_the_database() -> None:
+    with pytest.raises(UsageError, match="a kind \\(ao, provider, learner, operator\\) or kind:id"):
+        key_listing("operators", revoked=False)
