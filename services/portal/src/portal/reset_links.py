@@ -120,7 +120,7 @@ def reset_email(account: Account, link: str, expires_at: datetime, policy: Reset
     message.set_content(
         f"Hello {account.display_name},\n\n"
         f"Someone asked to reset the password of your LRS Organisation Portal account, {account.username}.\n"
-        f"If it was you, choose a new password here before {expires_at.astimezone(UK):%H:%M} (UK time),"
+        f"If it was you, choose a new password here before {expires_at.astimezone(UK):%H:%M on %-d %B %Y} (UK time),"
         f" {minutes} minutes after you asked:\n\n"
         f"{link}\n\n"
         "The link works once. Your password stays as it is until you choose a new one, and choosing one\n"
@@ -142,7 +142,7 @@ def first_password_email(account: Account, link: str, expires_at: datetime, poli
         f"Hello {account.display_name},\n\n"
         f"An account on the LRS Organisation Portal has been made for you {acting_for}. Your username is"
         f" {account.username}.\n"
-        f"Choose your password here before {expires_at.astimezone(UK):%H:%M on %d %B %Y} (UK time):\n\n"
+        f"Choose your password here before {expires_at.astimezone(UK):%H:%M on %-d %B %Y} (UK time):\n\n"
         f"{link}\n\n"
         "The link works once. Nobody else is shown your password, and nobody from the LRS will ever ask you\n"
         'for it. If the link has stopped working, use "Forgotten your password?" on the sign-in page at\n'
@@ -163,7 +163,7 @@ def operator_link_email(account: Account, link: str, expires_at: datetime, polic
         f"Hello {account.display_name},\n\n"
         f"An LRS operator has sent you this link to choose a password for your LRS Organisation Portal account,"
         f" {account.username}.\n"
-        f"Choose it here before {expires_at.astimezone(UK):%H:%M on %d %B %Y} (UK time):\n\n"
+        f"Choose it here before {expires_at.astimezone(UK):%H:%M on %-d %B %Y} (UK time):\n\n"
         f"{link}\n\n"
         "The link works once. Until you use it, any password you have stays as it is; choosing one signs you out\n"
         "everywhere. Nobody from the LRS will ever ask you for your password.\n\n"
@@ -184,7 +184,7 @@ def address_changed_email(change: AddressChange, changed_at: datetime, policy: R
     message.set_content(
         f"Hello {account.display_name},\n\n"
         f"The email address of your LRS Organisation Portal account, {account.username}, was changed at"
-        f" {changed_at.astimezone(UK):%H:%M on %d %B %Y} (UK time) by {who}.\n"
+        f" {changed_at.astimezone(UK):%H:%M on %-d %B %Y} (UK time) by {who}.\n"
         "Links to choose a new password now go to the new address, not to this one; any sent here before\n"
         "no longer work.\n\n"
         "If you did not expect this, tell your LRS operator at once.\n"

@@ -93,7 +93,7 @@ def test_the_email_names_the_account_and_when_its_link_stops_working() -> None:
     assert "choose your password" in message["Subject"]
     assert "Your username is nia." in body and "for RN5133" in body
     assert "https://portal.test/account/reset/abc" in body
-    assert "09:30 on 05 December 2026 (UK time)" in body  # GMT in December
+    assert "09:30 on 5 December 2026 (UK time)" in body  # GMT in December
     assert "https://portal.test/sign-in" in body  # where "Forgotten your password?" is, once it has expired
     with pytest.raises(NoAddress):
         first_password_email(Account("kai", "Kai", Role.AO, "RN5133", None), "x", expires_at, RESET_LINKS)

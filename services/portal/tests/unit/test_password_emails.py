@@ -107,6 +107,8 @@ def test_a_link_by_email_lets_the_person_choose_a_new_password(portal: StubbedPo
     assert "Check your email" in sent_page.text
     assert (email["To"], email["From"]) == (EMAIL, RESET_LINKS.mail_from)
     assert "nia.lost" in email.get_content() and "works once" in email.get_content()
+    # the expiry says its day as well as its time, the day as the other emails write it (no leading zero)
+    assert re.search(r"before \d\d:\d\d on [1-9]\d? [A-Z][a-z]+ \d{4} \(UK time\)", email.get_content())
     assert form.status_code == 200 and "nia.lost" in form.text
     assert (chosen.status_code, chosen.headers["location"]) == (303, "/sign-in?password_reset=1")
     assert "Your new password is set" in signed_in_elsewhere.get("/sign-in?password_reset=1").text

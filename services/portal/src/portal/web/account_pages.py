@@ -576,7 +576,7 @@ async def _email_link(request: Request, username: str, user: SignedIn) -> Respon
     sent = {
         "what": f"Link emailed to {account.username}",
         "body": f"A link to choose a password was emailed to {account.email}. It works once, until"
-        f" {expires_at.astimezone(UK):%H:%M on %d %B} (UK time); until it is used, their password stays as it is.",
+        f" {expires_at.astimezone(UK):%H:%M on %-d %B} (UK time); until it is used, their password stays as it is.",
     }
     return await see_other_telling(request, user, "/ops/accounts", sent=sent)
 
