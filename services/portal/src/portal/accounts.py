@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from email.errors import HeaderParseError
+from email.errors import HeaderParseError, NonASCIILocalPartDefect
 from email.headerregistry import Address
 from enum import StrEnum
 
@@ -338,6 +338,11 @@ def one_address(text: str) -> Address | None:
         return None
     try:
         address = Address(addr_spec=text)
+    except NonASCIILocalPartDefect:  # `siân@ao.example`: mailed with SMTPUTF8, as a batch's address is (0159)
+        if not is_plausible_email(text):
+            return None
+        local_part, _, domain = text.partition("@")
+        address = Address(username=local_part, domain=domain)
     except (ValueError, IndexError, HeaderParseError):
         return None
     return address if address.addr_spec == text else None

@@ -456,6 +456,20 @@ def test_an_address_list_is_no_address_and_gets_no_link(portal: StubbedPortal) -
     assert asked.status_code == 303 and portal.mailer.sent == []
 
 
+@pytest.mark.parametrize("address", ["siân@ao.example", "zoë.llŷr@ao.example", "nia@bücher.example"])
+def test_an_address_with_letters_beyond_ascii_is_an_account_address_as_it_is_a_batchs(
+    portal: StubbedPortal, address: str
+) -> None:
+    """Decision 0159: non-ASCII letters stay allowed (SMTPUTF8); the portal refused them in the local part."""
+    assert checked_email(address) == address
+    portal.account("sian.llyr", email=address)
+
+    _ask(portal.client(), "sian.llyr")
+
+    [email] = portal.mailer.sent
+    assert email["To"] == address
+
+
 def test_a_failure_of_any_kind_after_the_answer_reaches_only_the_log(portal: StubbedPortal) -> None:
     portal.account("nia.lost", email=EMAIL)
 
