@@ -190,8 +190,8 @@ def _checked_header(values: Mapping[str, str | None]) -> BatchHeader:
     if not is_plausible_email(notification_email):
         raise BatchRefused(
             BatchCode.BAD_NOTIFICATION_EMAIL,
-            "NotificationEmail is not a plausible email address "
-            "(one @, a non-empty local part, a dotted domain, no spaces, at most 254 characters)",
+            "NotificationEmail is not a plausible email address (one @, a non-empty local part, a dotted domain of"
+            " letters, digits and hyphens, no spaces, at most 254 characters)",
         )
     results_issued_date = values.get("results_issued_date")
     if results_issued_date is not None and parse_iso_date(results_issued_date) is None:
