@@ -382,3 +382,10 @@ def test_a_challenge_email_masks_the_uln_the_ao_recorded_the_achievement_under()
 def test_an_email_says_it_was_sent_by_a_machine_so_no_auto_reply_answers_it() -> None:
     mime = to_mime(batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL), "lrs@lrs.local")
     assert mime["Auto-Submitted"] == "auto-generated"
+
+
+def test_the_rejection_codes_say_a_record_with_several_counts_under_each() -> None:
+    """Five codes at one record each, of two rejected records: the reader is told why they add up to more."""
+    email = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL, rejections=REJECTIONS)
+    assert "Most frequent rejection codes (a record with several is counted under each):" in email.text
+    assert "A record with several codes is counted under each." in email.html
