@@ -179,3 +179,23 @@ def test_the_reason_asks_for_no_name_for_the_audit_keeps_it_as_written(portal: S
     hint = re.search(r'<div id="reason-hint" class="govuk-hint">([^<]*)</div>', page)
     assert hint is not None
     assert "Write no name in it: the audit keeps it as written" in hint.group(1)
+
+
+def test_the_done_page_names_the_same_persons_other_ulns_erased_with_them(portal: StubbedPortal) -> None:
+    """Erasing a merged ULN erases its master too (validation's `erased_with`): the operator is told which."""
+    client, operator = portal.signed_in(Role.OPERATOR)
+    erasure = {
+        "erasure_id": "5b0e8a52-0000-4000-8000-000000000002",
+        "uln": "4751158642",
+        "erased_by": "operator:dpo",
+        "erased_at": "2027-05-03T08:15:00+00:00",
+        "erased_with": ["5449721047"],
+    }
+    portal.on("POST", "validation/v1/admin/learners/4751158642/erasure", lambda _: httpx.Response(201, json=erasure))
+
+    done = shown_after(client, client.post("/ops/erasures", data=form(operator, uln="4751158642", reason="duplicate")))
+
+    assert (
+        "The same person's other ULN (merged with this one), erased with them, each in the audit: 5449721047"
+        in _said(done)
+    )
