@@ -501,6 +501,7 @@ async def test_no_page_has_a_serious_accessibility_violation(
     for path in (
         "/ops",
         "/ops/dead-letters",
+        "/ops/dead-letters/history",
         "/ops/rebuild",
         "/ops/maintenance",
         "/ops/accounts",

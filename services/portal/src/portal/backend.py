@@ -282,6 +282,12 @@ class ServiceCalls:
         result: dict[str, Any] = await self._json("GET", service, "/v1/admin/dlq")
         return result
 
+    async def dead_letter_actions(self, service: str, limit: int) -> list[dict[str, Any]]:
+        """The retries and skips operators made of the service's parked messages, newest first."""
+        found: dict[str, Any] = await self._json("GET", service, "/v1/admin/dlq/actions", params={"limit": str(limit)})
+        actions: list[dict[str, Any]] = found["actions"]
+        return actions
+
     async def dead_letter_stream(self, service: str, handle: str) -> list[dict[str, Any]]:
         """Every message parked in the stream `handle` names (a learner in the projector, a parked message's id
         elsewhere), the poison first: what a retry or skip of it acts on."""

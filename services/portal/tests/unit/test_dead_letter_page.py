@@ -397,3 +397,37 @@ def test_validations_parked_batches_offer_skip_only() -> None:
     assert 'action="/ops/dead-letters/validation/5/retry"' not in html
     assert 'href="/ops/dead-letters/validation/5/replace"' not in html
     assert 'action="/ops/dead-letters/ingest/5/retry"' in html
+
+
+def test_every_retry_and_skip_made_is_listed_newest_first_with_who_why_and_what_followed(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+    skip = {
+        "action": "skip",
+        "operator": "operator:ops",
+        "reason": "a duplicate batch",
+        "replaced": False,
+        "consumer": "notifier",
+        "topic": "lrs.batch.outcomes.v1",
+        "partition": 3,
+        "offset": 41,
+        "event_id": None,
+        "event_type": None,
+        "applied": 1,
+        "skipped": 1,
+        "still_parked": 0,
+        "acted_at": "2026-12-04T18:20:05+00:00",
+    }
+    retry = {**skip, "action": "retry", "reason": None, "replaced": True, "skipped": 0, "consumer": "ingest.batch-view"}
+    retry["acted_at"] = "2026-12-04T18:25:00+00:00"
+    portal.on("GET", f"{NOTIFIER_DLQ}/actions", answering({"actions": [skip]}))
+    portal.on("GET", "ingest/v1/admin/dlq/actions", answering({"actions": [retry]}))
+    portal.on("GET", "validation/v1/admin/dlq/actions", lambda _: problem(503, "away"))
+
+    shown = client.get("/ops/dead-letters/history")
+
+    assert shown.status_code == 200
+    said = " ".join(shown.text.split())
+    assert said.index("Retry with a corrected copy") < said.index("a duplicate batch")  # newest first
+    assert "notifier: notifier, lrs.batch.outcomes.v1 3:41" in said and "applied 1, skipped 1, still parked 0" in said
+    assert "Not shown: validation did not answer." in said
+    assert 'href="/ops/dead-letters/history"' in client.get("/ops/dead-letters").text

@@ -180,6 +180,34 @@ async def dead_letters(request: Request, user: DeadLettersOperator) -> HTMLRespo
     return await _dead_letters_page(request, user, outcome=outcome)
 
 
+ACTIONS_SHOWN = 50  # of each service: the newest retries and skips; `lrs dlq history --limit` reads more
+
+
+@router.get("/ops/dead-letters/history")
+async def dead_letter_history(request: Request, user: DeadLettersOperator) -> HTMLResponse:
+    """Every service's newest retries and skips, newest first: who, when, which message, why, what followed (kept
+    after the parked messages are gone). The projector keeps its own, not listed here."""
+    service = calls(request, user)
+    actions: list[dict[str, Any]] = []
+    unanswered: list[str] = []
+    for name in DEAD_LETTER_SERVICES:
+        if name == PROJECTOR:
+            continue
+        try:
+            found = await service.dead_letter_actions(name, ACTIONS_SHOWN)
+        except NotFound:  # a release before the record was kept
+            continue
+        except KeyRejected:
+            raise
+        except ServiceError:
+            unanswered.append(name)
+        else:
+            actions += [{**action, "service": name} for action in found]
+    actions.sort(key=lambda action: str(action.get("acted_at") or ""), reverse=True)
+    context = {"actions": actions, "unanswered": unanswered, "shown": ACTIONS_SHOWN}
+    return render(request, "ops_dead_letter_history.html", context, user=user)
+
+
 def _stream(service_name: str, row: dict[str, Any]) -> tuple[Any, ...]:
     """The stream a parked message holds up: the projector's are per learner and topic, other services' per
     consumer, topic and key."""
