@@ -30,7 +30,7 @@ from lrs_platform.authentication import CurrentPrincipal, operator_caller
 from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import Keyring, WrappingState
-from lrs_platform.logging import get_logger
+from lrs_platform.logging import get_logger, mask_uln
 from lrs_platform.paging import PagePosition, split_page
 from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import Problem, ProblemError, invalid_request, problem_response, problem_responses
@@ -442,6 +442,14 @@ async def import_learners(request: Request, principal: Operator) -> LearnersRegi
     except MergeCycleError as error:
         raise _merge_cycle(f" ({error}) Nothing in the file was registered.") from error
     _wake_outbox(request)
+    _log.info(  # the registry's changes, audited by who made them (counts: the file's learners are not logged)
+        "learners_imported",
+        by=str(principal),
+        new=imported.new,
+        updated=imported.updated,
+        unchanged=imported.unchanged,
+        merged=imported.merged,
+    )
     return LearnersRegistered(
         registered=imported.new, updated=imported.updated, unchanged=imported.unchanged, merged=imported.merged
     )
@@ -581,6 +589,7 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
     except ErasedLearnerError as error:
         raise _erased("This ULN's learner was erased: no provider can be linked to them.") from error
     _wake_outbox(request)
+    _log.info("provider_linked", uln=mask_uln(uln), ukprn=link.ukprn, by=str(principal))
 
 
 @router.post(
@@ -616,6 +625,9 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
     except MergeCycleError as error:
         raise _merge_cycle() from error
     _wake_outbox(request)
+    _log.info(
+        "learners_merged", master_uln=mask_uln(master_uln), merged_uln=mask_uln(merge.merged_uln), by=str(principal)
+    )
 
 
 @router.post(

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 
 from lrs_domain.identifiers import TEMPORARY_ULN, has_valid_uln_check_digit
 from lrs_domain.reference import Learner
@@ -53,6 +54,12 @@ class Registry:
 
     async def same_learner(self, uln: str) -> list[str]:
         return []
+
+    async def merge(self, master_uln: str, merged_uln: str) -> None:
+        self.merged = (master_uln, merged_uln)
+
+    async def link_provider(self, uln: str, ukprn: str, linked_by: str) -> None:
+        self.linked = (uln, ukprn, linked_by)
 
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"the request reached the registry ({name})")
@@ -366,3 +373,18 @@ async def test_a_learner_file_labelled_csv_or_plain_text_or_not_at_all_is_read(
         answer = await client.post("/v1/learners/import", content=rows.encode(), headers=headers)
     assert answer.status_code == 201, answer.text
     assert [learner.uln for learner in registry.registered] == [ULN]
+
+
+async def test_a_merge_and_a_provider_link_are_logged_with_who_made_them_and_no_full_uln(registry: Registry) -> None:
+    """An auditor asks who merged two ULNs or linked a provider: the log says, with the ULNs masked."""
+    other = "6936002314"
+    async with _client(registry) as client:
+        with structlog.testing.capture_logs() as logs:
+            merged = await client.post(f"/v1/learners/{ULN}/merge", json={"merged_uln": other})
+            linked = await client.post(f"/v1/learners/{ULN}/providers", json={"ukprn": "10004567"})
+
+    assert (merged.status_code, linked.status_code) == (204, 204), (merged.text, linked.text)
+    said = {entry["event"]: entry for entry in logs if entry["event"] in ("learners_merged", "provider_linked")}
+    assert said["learners_merged"]["by"] == said["provider_linked"]["by"] == OPERATOR
+    assert said["provider_linked"]["ukprn"] == "10004567"
+    assert ULN not in str(said) and other not in str(said) and said["learners_merged"]["merged_uln"].endswith("2314")
