@@ -311,3 +311,34 @@ async def _metric_at_least(client: httpx.AsyncClient, name: str, value: float) -
 
 async def _async(value: list[EmailMessage]) -> list[EmailMessage]:
     return value
+
+
+async def test_a_challenge_contact_moved_to_another_address_tells_the_address_it_left_once(
+    notifier: tuple[httpx.AsyncClient, asyncpg.Pool], inbox: Inbox
+) -> None:
+    """Someone else's key could otherwise send learners' challenges elsewhere unseen; the new address is not told
+    to the old one, nor a change of the same address (its case, a telephone number) said at all."""
+    client, pool = notifier
+    ao = f"RN{uuid.uuid4().int % 10**6}"
+    as_ao = await bearer(pool, f"ao:{ao}")
+    first = {"given_name": "Ada", "family_name": "Lovelace", "telephone": "+44 20 7946 0000"}
+    old, new = f"challenges@{ao.lower()}.example", f"elsewhere@{ao.lower()}.example"
+    for email in (old, old.upper(), new, new):
+        answer = await client.put(f"/v1/ao/{ao}/challenge-contact", json={**first, "email": email}, headers=as_ao)
+        assert answer.status_code == 200, answer.text
+
+    def told(address: str) -> list[EmailMessage]:
+        return [message for message in inbox.messages if str(message["To"]).casefold() == address.casefold()]
+
+    # the address it left as last stored (in capitals): one notice, though it was set three ways before
+    [notice] = await eventually(lambda: _async(told(old)), within=30, what="the notice to the address it left")
+    plain = notice.get_body(("plain",))
+    assert plain is not None
+    text = plain.get_content()
+    assert notice["Subject"] == f"LRS challenge contact changed: {ao}" and text.startswith("Dear Ada Lovelace,")
+    assert "by your organisation's key or portal account" in text and new not in text
+    row = await pool.fetchrow(
+        "SELECT count(*) AS n, count(sent_at) AS sent FROM notifier.contact_change_notices WHERE ao_id = $1", ao
+    )
+    assert (row["n"], row["sent"]) == (1, 1)
+    assert told(new) == []

@@ -24,7 +24,7 @@ from notifier.config import NotifierSettings
 from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
 from notifier.handlers import Notifications
 from notifier.sandpit import SandpitMailer
-from notifier.store import ContactStore, DeferredEmails, DeliveryLog, RejectionTallies
+from notifier.store import ContactChangeNotices, ContactStore, DeferredEmails, DeliveryLog, RejectionTallies
 
 SERVICE = "notifier"
 # The broker answers a fetch as soon as a committed record is there (at least one byte): the wait only
@@ -59,6 +59,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                     settings.recipient_retry_base_seconds, settings.recipient_retry_max_seconds
                 ),
                 defer_refused=not settings.environment.is_sandpit,
+                contact_changes=ContactChangeNotices(pool),
             )
             producer = make_producer(settings.kafka_bootstrap_servers)
             await producer.start()

@@ -9,6 +9,7 @@ a receiving system can drop the duplicate (at-least-once delivery, DESIGN.md §5
 from __future__ import annotations
 
 import hashlib
+import html
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -289,6 +290,47 @@ def _achievement_shown(raised: ChallengeRaised | ChallengeRaisedV1) -> dict[str,
         "award_date": f"{awarded.day} {awarded:%B %Y}",
         "grade": with_bidi_controls_shown(achievement.grade) if achievement.grade else None,
     }
+
+
+def contact_changed_email(
+    notice_id: uuid.UUID,
+    *,
+    ao_id: str,
+    old_email: str,
+    old_name: str,
+    changed_by: str,
+    changed_at: datetime,
+    public_base_url: str,
+    domain: str = "lrs.local",
+) -> OutgoingEmail:
+    """Told to the address a challenge contact left: when, by what kind of caller (never the new address, nor an
+    operator's name), and how to set it back. Someone else's key could otherwise send learners' challenges
+    elsewhere unseen."""
+    local = changed_at.astimezone(UK)
+    when = f"{local.day} {local:%B %Y} at {local:%H:%M} (UK time)"
+    who = "an LRS operator" if changed_by.startswith("operator:") else "your organisation's key or portal account"
+    contact_page = f"{public_base_url.rstrip('/')}/contact"
+    said = (
+        f"The Learning Records Service's challenge contact for awarding organisation {ao_id} was changed on {when}"
+        f" by {who}. Emails about learners' Event Data Challenges now go to another address, no longer to"
+        f" {old_email}."
+    )
+    check = (
+        "If your organisation did not mean to change it, tell whoever manages its LRS access now, and set it back"
+        f" on the portal's Challenge contact page ({contact_page}) or with `lrs challenges contact {ao_id}`."
+    )
+    return OutgoingEmail(
+        to=old_email,
+        subject=f"LRS challenge contact changed: {ao_id}",
+        text=f"Dear {shown_on_one_line(old_name)},\n\n{said}\n\n{check}\n",
+        html=(
+            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>LRS challenge contact changed</title>'
+            f"</head><body><p>Dear {html.escape(shown_on_one_line(old_name))},</p><p>{html.escape(said)}</p>"
+            f"<p>{html.escape(check)}</p></body></html>"
+        ),
+        message_id=message_id_for(notice_id, domain),
+        date=changed_at,
+    )
 
 
 def to_mime(email: OutgoingEmail, mail_from: str) -> EmailMessage:

@@ -19,6 +19,7 @@ from notifier.emails import (
     batch_abandoned_email,
     batch_run_email,
     challenge_raised_email,
+    contact_changed_email,
     count_record_codes,
     message_id_for,
     split_warnings,
@@ -27,9 +28,18 @@ from notifier.emails import (
     unlisted_rejections,
 )
 from notifier.metrics import CHALLENGE_NOTICES_HELD, EMAILS_DEFERRED, EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
-from notifier.store import ChunkCodes, ContactStore, DeferredEmails, DeliveryLog, DeliveryStatus, RejectionTallies
+from notifier.store import (
+    ChunkCodes,
+    ContactChangeNotices,
+    ContactStore,
+    DeferredEmails,
+    DeliveryLog,
+    DeliveryStatus,
+    RejectionTallies,
+)
 
 _log = get_logger("notifier.handlers")
+CONTACT_CHANGED = "challenge_contact_changed"  # the metrics' kind of a notice to a contact's old address
 
 # A recipient the relay refuses for now (a full mailbox; greylisting answers within minutes) has its email
 # set aside (`DeferredEmails`) and tried again when due, while the emails behind it go on: this many tries,
@@ -68,8 +78,10 @@ class Notifications:
         deferred: DeferredEmails,
         recipient_retry: RetryPolicy = RECIPIENT_RETRY,
         defer_refused: bool = True,
+        contact_changes: ContactChangeNotices | None = None,
     ) -> None:
         self._mailer = mailer
+        self._contact_changes = contact_changes
         self._deferred = deferred
         self._recipient_retry = recipient_retry
         # The Sandpit's notifier sleeps at zero pods while no batch comes: nothing would try a deferred
@@ -282,12 +294,43 @@ class Notifications:
         )
         await self._deferred.remove(event_id)
 
+    async def send_contact_change_notices(self) -> int:
+        """Tells each address a challenge contact left that it moved; returns how many were tried. A relay away
+        or a refusal is tried again later, given up after the refusals' last try."""
+        if self._contact_changes is None:
+            return 0
+        due = await self._contact_changes.claim_due(10, DEFERRED_LEASE_SECONDS)
+        for notice in due:
+            email = contact_changed_email(
+                notice.notice_id,
+                ao_id=notice.ao_id,
+                old_email=notice.old_email,
+                old_name=notice.old_name,
+                changed_by=notice.changed_by,
+                changed_at=notice.changed_at,
+                public_base_url=self._public_base_url,
+                domain=self._domain,
+            )
+            try:
+                await self._mailer.send(to_mime(email, self._mail_from))
+            except (MailError, ValueError) as error:
+                give_up = isinstance(error, ValueError) or error.permanent or notice.tries + 1 >= RECIPIENT_ATTEMPTS
+                await self._contact_changes.try_again(
+                    notice.notice_id, self._recipient_retry.delay(notice.tries + 1), give_up=give_up
+                )
+                _log.warning("contact_change_notice_failed", ao_id=notice.ao_id, given_up=give_up, error=str(error))
+                continue
+            await self._contact_changes.sent(notice.notice_id)
+            EMAILS_SENT.labels(CONTACT_CHANGED).inc()
+            _log.info("contact_change_notice_sent", ao_id=notice.ao_id)
+        return len(due)
+
     async def run_deferred(self, poll_seconds: float) -> None:
         """The deferred emails' own loop, beside the consumer's; a failure of a pass is logged and the pass
         comes again (the emails it claimed wait out their lease)."""
         while True:
             try:
-                tried = await self.retry_deferred()
+                tried = await self.retry_deferred() + await self.send_contact_change_notices()
                 EMAILS_DEFERRED.set(await self._deferred.count())
                 CHALLENGE_NOTICES_HELD.set(await self._deferred.held())
             except Exception as error:

@@ -64,8 +64,13 @@ class ContactStore:
         return StoredContact(row["ao_id"], contact, row["updated_by"], row["updated_at"])
 
     async def put(self, ao_id: str, contact: ChallengeContact, updated_by: str) -> StoredContact:
-        """Sets the contact and, in the same transaction, makes the AO's held challenge notices due (0155)."""
+        """Sets the contact and, in the same transaction, makes the AO's held challenge notices due (0155) and,
+        when the contact moves to another address, notes a notice to the address it leaves (`ContactChangeNotices`)."""
         async with self._pool.acquire() as connection, connection.transaction():
+            before = await connection.fetchrow(
+                "SELECT given_name, family_name, email FROM notifier.challenge_contacts WHERE ao_id = $1 FOR UPDATE",
+                ao_id,
+            )
             row = await connection.fetchrow(
                 "INSERT INTO notifier.challenge_contacts (ao_id, given_name, family_name, telephone, email, updated_by)"
                 " VALUES ($1, $2, $3, $4, $5, $6)"
@@ -81,11 +86,68 @@ class ContactStore:
                 updated_by,
             )
             assert row is not None
+            if before is not None and before["email"].casefold() != contact.email.casefold():
+                await connection.execute(
+                    "INSERT INTO notifier.contact_change_notices"
+                    " (notice_id, ao_id, old_email, old_name, changed_by, changed_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    uuid.uuid4(),
+                    ao_id,
+                    before["email"],
+                    f"{before['given_name']} {before['family_name']}",
+                    updated_by,
+                    row["updated_at"],
+                )
             released = await connection.execute(_RELEASE_HELD + " AND held_for_ao = $1", ao_id)
         stored = StoredContact(ao_id, contact, updated_by, row["updated_at"])
         if released != "UPDATE 0":
             _log.info("challenge_notices_released", ao_id=ao_id, notices=int(released.split()[-1]))
         return stored
+
+
+@dataclass(frozen=True)
+class ContactChangeNotice:
+    notice_id: uuid.UUID
+    ao_id: str
+    old_email: str
+    old_name: str
+    changed_by: str
+    changed_at: datetime
+    tries: int
+
+
+class ContactChangeNotices:
+    """Notices to a challenge contact's old address that the contact moved (migration 0006), sent once."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def claim_due(self, limit: int, lease_seconds: float) -> list[ContactChangeNotice]:
+        """Up to `limit` notices to send, each due again only after `lease_seconds` (another notifier, or this one
+        after a crash, sends it then, not meanwhile)."""
+        rows = await self._pool.fetch(
+            "UPDATE notifier.contact_change_notices SET due_at = now() + make_interval(secs => $2)"
+            " WHERE notice_id IN (SELECT notice_id FROM notifier.contact_change_notices WHERE sent_at IS NULL"
+            " AND failed_at IS NULL AND due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+            " RETURNING notice_id, ao_id, old_email, old_name, changed_by, changed_at, tries",
+            limit,
+            lease_seconds,
+        )
+        return [ContactChangeNotice(**dict(row)) for row in rows]
+
+    async def sent(self, notice_id: uuid.UUID) -> None:
+        await self._pool.execute(
+            "UPDATE notifier.contact_change_notices SET sent_at = now() WHERE notice_id = $1", notice_id
+        )
+
+    async def try_again(self, notice_id: uuid.UUID, delay_seconds: float, *, give_up: bool) -> None:
+        await self._pool.execute(
+            "UPDATE notifier.contact_change_notices SET tries = tries + 1,"
+            " due_at = now() + make_interval(secs => $2), failed_at = CASE WHEN $3 THEN now() END"
+            " WHERE notice_id = $1",
+            notice_id,
+            delay_seconds,
+            give_up,
+        )
 
 
 class DeliveryLog:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import uuid
 from datetime import UTC, date, datetime
 
@@ -15,6 +16,7 @@ from notifier.emails import (
     UnlistedRejections,
     batch_run_email,
     challenge_raised_email,
+    contact_changed_email,
     message_id_for,
     split_warnings,
     to_mime,
@@ -389,3 +391,28 @@ def test_the_rejection_codes_say_a_record_with_several_counts_under_each() -> No
     email = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL, rejections=REJECTIONS)
     assert "Most frequent rejection codes (a record with several is counted under each):" in email.text
     assert "A record with several codes is counted under each." in email.html
+
+
+@pytest.mark.parametrize(
+    ("changed_by", "said"),
+    [("operator:jo", "by an LRS operator"), ("ao:RN5133", "by your organisation's key or portal account")],
+)
+def test_the_address_a_challenge_contact_left_is_told_when_and_by_what_kind_of_caller(
+    changed_by: str, said: str
+) -> None:
+    email = contact_changed_email(
+        EVENT_ID,
+        ao_id="RN5133",
+        old_email="challenges@ao.example",
+        old_name="Ada Lovelace",
+        changed_by=changed_by,
+        changed_at=datetime(2026, 7, 1, 12, 5, tzinfo=UTC),
+        public_base_url=PORTAL,
+    )
+
+    assert (email.to, email.subject) == ("challenges@ao.example", "LRS challenge contact changed: RN5133")
+    for body in (email.text, html.unescape(email.html)):
+        assert "on 1 July 2026 at 13:05 (UK time)" in body and said in body  # BST
+        assert f"{PORTAL}/contact" in body and "lrs challenges contact RN5133" in body
+        assert "operator:jo" not in body  # an operator's name is no business of theirs
+    assert email.message_id == f"<{EVENT_ID}@lrs.local>"
