@@ -318,7 +318,10 @@ class Notifications:
                 await self._contact_changes.try_again(
                     notice.notice_id, self._recipient_retry.delay(notice.tries + 1), give_up=give_up
                 )
-                _log.warning("contact_change_notice_failed", ao_id=notice.ao_id, given_up=give_up, error=str(error))
+                # the error's kind only: a relay's reply may quote the recipient, a person's address
+                _log.warning(
+                    "contact_change_notice_failed", ao_id=notice.ao_id, given_up=give_up, error=type(error).__name__
+                )
                 continue
             await self._contact_changes.sent(notice.notice_id)
             EMAILS_SENT.labels(CONTACT_CHANGED).inc()
