@@ -281,6 +281,16 @@ async def test_an_event_postgresql_refuses_is_parked_and_the_rest_of_the_batch_i
     remaining = (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"]
     assert first not in [item["offset"] for item in remaining]  # (the withdrawal has nothing left to withdraw)
 
+    # both decisions are kept, each with its reason and what followed: a rebuild honours only the skip
+    actions = (await app.get(OPERATOR, "/v1/admin/dlq/actions", limit="1000")).json()["actions"]
+    taken = [action for action in actions if action["event_id"] == parked[0]["event_id"]]
+    assert [
+        (action["action"], action["reason"], action["offset"], action["applied"], action["still_parked"])
+        for action in taken
+    ] == [("skip", "a NUL in a grade", first, 0, len(remaining)), ("retry", "the grade looks fixed", first, 0, 2)]
+    assert {action["consumer"] for action in taken} == {"plr-projector"} and poisoned not in str(taken)
+    assert (await app.get(f"learner:{poisoned}", "/v1/admin/dlq/actions")).status_code == 403
+
 
 async def test_a_poison_without_a_key_holds_no_other_keyless_event_live_or_after_a_restart(
     fresh_database_url: str, kafka_bootstrap: str

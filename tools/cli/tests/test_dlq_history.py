@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from lrs_cli.client import UsageError
-from lrs_cli.dlq_commands import actions_table, dead_letter_actions
+from lrs_cli.dlq_commands import actions_table
 
 SKIP = {
     "action": "skip",
@@ -37,8 +34,3 @@ def test_each_action_says_who_when_which_message_what_followed_and_why() -> None
 
 def test_none_yet_is_said() -> None:
     assert actions_table([]) == "no retries or skips yet"
-
-
-def test_the_projector_is_named_as_not_listed_here() -> None:
-    with pytest.raises(UsageError, match="PLR projector keeps its retries and skips in its own operator actions"):
-        dead_letter_actions(None, "plr-projector", 10)  # type: ignore[arg-type]

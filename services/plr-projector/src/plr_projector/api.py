@@ -652,6 +652,20 @@ async def dlq_list(
     return {"parked": parked, "total": total}
 
 
+@admin_router.get(
+    "/dlq/actions",
+    summary="The retries and skips operators made of parked events, newest first",
+    description="Who, when, which event (its topic, partition, offset and id), the reason given, whether a"
+    " corrected copy was applied, and what followed; kept after the parked events are gone, and every decision,"
+    " where a rebuild honours only the latest at a position.",
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+)
+async def dlq_actions(
+    principal: Operator, projector: ProjectorDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
+) -> dict[str, Any]:
+    return {"actions": [action.view() for action in await projector.dead_letters.actions(limit)]}
+
+
 @admin_router.post(
     "/dlq/{uln}/retry",
     summary="Re-run a learner's parked events in order",
@@ -670,7 +684,10 @@ async def dlq_retry(
     if body is not None and body.replacement is not None:
         replacement = json.dumps(body.replacement).encode()
     try:
-        results = await projector.dead_letters.retry(uln, _logical(projector, topic), str(principal), replacement)
+        reason = body.reason if body else None
+        results = await projector.dead_letters.retry(
+            uln, _logical(projector, topic), str(principal), replacement, reason
+        )
     except OperationError as error:
         raise _operation_problem(error) from error
     return {"results": results}

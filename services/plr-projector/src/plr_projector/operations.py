@@ -25,6 +25,7 @@ from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.database import apply_migrations, migrations_in
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
+from lrs_platform.parking import DeadLetterAction
 from plr_projector import metrics
 from plr_projector.config import ProjectorSettings
 from plr_projector.consumer import Runner, TopicPositions, Topics
@@ -50,6 +51,7 @@ from plr_projector.rebuild import (
 )
 from plr_projector.store import (
     BULK_COLUMNS,
+    DEAD_LETTER_CONSUMER,
     LIVE_SCHEMA,
     MIGRATIONS,
     OPS_SCHEMA,
@@ -57,7 +59,9 @@ from plr_projector.store import (
     ParkedRow,
     ReadModel,
     compare_models,
+    dead_letter_actions,
     defer_bulk_indexes,
+    record_dead_letter_action,
     record_operator_action,
     restore_bulk_table,
 )
@@ -151,10 +155,15 @@ class DeadLetters:
             )
         return [parked_view(row) for row in rows], total
 
+    async def actions(self, limit: int) -> list[DeadLetterAction]:
+        """The newest `limit` retries and skips operators made, newest first."""
+        async with self.live.pool.acquire() as connection:
+            return await dead_letter_actions(connection, limit)
+
     async def retry(
-        self, key: str, topic: str | None, operator: str, replacement: bytes | None = None
+        self, key: str, topic: str | None, operator: str, replacement: bytes | None = None, reason: str | None = None
     ) -> list[dict[str, Any]]:
-        return await self._drain(key, topic, operator, replacement=replacement)
+        return await self._drain(key, topic, operator, replacement=replacement, reason=reason)
 
     async def skip(self, key: str, topic: str | None, operator: str, reason: str | None) -> list[dict[str, Any]]:
         return await self._drain(key, topic, operator, skip=True, reason=reason)
@@ -261,15 +270,14 @@ async def drain_stream(
                 if classify_failure(error) is Failure.TRANSIENT:
                     raise
                 await _count_attempt(connection, runner, head)
-                results.append(_still_failing(stream_topic, key, len(stream_rows), error_text(error)))
-                continue
-            if changes.parked and changes.parked[0].message.position == head.position:
-                await _count_attempt(connection, runner, head)
-            if not changes.parked:
-                drained.add(stream)
-            all_changes.append(changes)
-            results.append(
-                {
+                result = _still_failing(stream_topic, key, len(stream_rows), error_text(error))
+            else:
+                if changes.parked and changes.parked[0].message.position == head.position:
+                    await _count_attempt(connection, runner, head)
+                if not changes.parked:
+                    drained.add(stream)
+                all_changes.append(changes)
+                result = {
                     "topic": stream_topic,
                     "learner": key,
                     "applied": sum(n for (_, outcome), n in changes.outcomes.items() if outcome == "applied"),
@@ -278,7 +286,26 @@ async def drain_stream(
                     "still_parked": len(changes.parked),
                     "error": changes.parked[0].error if changes.parked else None,
                 }
-            )
+            results.append(result)
+            if record:
+                await record_dead_letter_action(
+                    connection,
+                    DeadLetterAction(
+                        action="skip" if skip else "retry",
+                        operator=operator,
+                        reason=reason,
+                        replaced=replacement is not None,
+                        consumer=DEAD_LETTER_CONSUMER,
+                        topic=stream_topic,
+                        partition=head.partition,
+                        offset=head.offset,
+                        event_id=str(head.event_id) if head.event_id else None,
+                        event_type=head.event_type,
+                        applied=result["applied"],
+                        skipped=result["skipped"],
+                        still_parked=result["still_parked"],
+                    ),
+                )
     runner.actions.update(actions)
     for stream in drained:
         runner.parked_streams.pop(stream, None)

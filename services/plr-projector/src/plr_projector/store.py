@@ -20,6 +20,7 @@ import asyncpg
 
 from lrs_domain.identifiers import mask_uln
 from lrs_platform.database import where_given
+from lrs_platform.parking import DeadLetterAction
 from plr_projector.copy_format import CopyFormat
 from plr_projector.projection import (
     AchievementKeyTuple,
@@ -45,6 +46,7 @@ LIVE_SCHEMA = "plr"
 # After a write to the parked table: its counts reach `parked_changes` as the transaction ends (PostgreSQL 15)
 _PUBLISH_STATISTICS_WHEN_IDLE = "SELECT pg_stat_force_next_flush()"
 OPS_SCHEMA = "plr_ops"
+DEAD_LETTER_CONSUMER = "plr-projector"  # how its dead-letter actions name the projector, beside other services'
 MIGRATIONS = "plr_projector.migrations"
 OPS_MIGRATIONS = "plr_projector.ops_migrations"
 
@@ -851,3 +853,26 @@ async def record_operator_action(
         operator,
         reason,
     )
+
+
+_ACTION_COLUMNS = [field.name for field in dataclasses.fields(DeadLetterAction) if field.name != "acted_at"]
+
+
+async def record_dead_letter_action(connection: asyncpg.Connection, action: DeadLetterAction) -> None:
+    columns = ", ".join(f'"{name}"' for name in _ACTION_COLUMNS)
+    values = ", ".join(f"${n}" for n in range(1, len(_ACTION_COLUMNS) + 1))
+    await connection.execute(
+        f"INSERT INTO {OPS_SCHEMA}.dead_letter_actions ({columns}) VALUES ({values})",
+        *(getattr(action, name) for name in _ACTION_COLUMNS),
+    )
+
+
+async def dead_letter_actions(connection: asyncpg.Connection, limit: int) -> list[DeadLetterAction]:
+    """The newest `limit` retries and skips of parked events, newest first."""
+    rows = await connection.fetch(
+        f"SELECT * FROM {OPS_SCHEMA}.dead_letter_actions ORDER BY acted_at DESC, id DESC LIMIT $1", limit
+    )
+    return [
+        DeadLetterAction(**{field.name: row[field.name] for field in dataclasses.fields(DeadLetterAction)})
+        for row in rows
+    ]

@@ -92,7 +92,9 @@ class DeadLettersSeen:
         self.topics_named.append(topic)
         return [], 0
 
-    async def retry(self, key: str, topic: str | None, operator: str, replacement: bytes | None) -> list[Any]:
+    async def retry(
+        self, key: str, topic: str | None, operator: str, replacement: bytes | None, reason: str | None
+    ) -> list[Any]:
         self.keys.append(key)
         self.topics_named.append(topic)
         return []

@@ -422,6 +422,9 @@ def test_every_retry_and_skip_made_is_listed_newest_first_with_who_why_and_what_
     portal.on("GET", f"{NOTIFIER_DLQ}/actions", answering({"actions": [skip]}))
     portal.on("GET", "ingest/v1/admin/dlq/actions", answering({"actions": [retry]}))
     portal.on("GET", "validation/v1/admin/dlq/actions", lambda _: problem(503, "away"))
+    skipped_poison = {**skip, "consumer": "plr-projector", "topic": "lrs.plr.events.v1", "offset": 977}
+    skipped_poison |= {"reason": "test message sent to production", "acted_at": "2026-12-04T18:10:00+00:00"}
+    portal.on("GET", f"{PROJECTOR_DLQ}/actions", answering({"actions": [skipped_poison]}))
 
     shown = client.get("/ops/dead-letters/history")
 
@@ -430,4 +433,5 @@ def test_every_retry_and_skip_made_is_listed_newest_first_with_who_why_and_what_
     assert said.index("Retry with a corrected copy") < said.index("a duplicate batch")  # newest first
     assert "notifier: notifier, lrs.batch.outcomes.v1 3:41" in said and "applied 1, skipped 1, still parked 0" in said
     assert "Not shown: validation did not answer." in said
+    assert said.index("a duplicate batch") < said.index("test message sent to production")  # the projector's too
     assert 'href="/ops/dead-letters/history"' in client.get("/ops/dead-letters").text

@@ -81,11 +81,6 @@ def actions_table(actions: list[dict[str, Any]]) -> str:
 
 
 def dead_letter_actions(connection: Connection, service: str, limit: int) -> list[dict[str, Any]]:
-    if service == PROJECTOR:
-        raise UsageError(
-            "the PLR projector keeps its retries and skips in its own operator actions, not listed here yet: name"
-            f" one of {', '.join(SHARED_ROUTES)}"
-        )
     with connection.client(_client_name(service)) as client:
         actions: list[dict[str, Any]] = expect_ok(client.get("/v1/admin/dlq/actions", params={"limit": limit}))[
             "actions"
@@ -322,7 +317,9 @@ def skip_command(
 @app.command("history")
 def history_command(
     ctx: typer.Context,
-    service: Annotated[Service, typer.Option(help="Whose dead letters.", parser=one_of(Service, "--service"))],
+    service: Annotated[
+        Service, typer.Option(help="Whose dead letters.", parser=one_of(Service, "--service"))
+    ] = Service.PLR_PROJECTOR,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many, newest first.")] = 100,
     as_json: JsonOption = False,
 ) -> None:

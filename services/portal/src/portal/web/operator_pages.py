@@ -186,13 +186,11 @@ ACTIONS_SHOWN = 50  # of each service: the newest retries and skips; `lrs dlq hi
 @router.get("/ops/dead-letters/history")
 async def dead_letter_history(request: Request, user: DeadLettersOperator) -> HTMLResponse:
     """Every service's newest retries and skips, newest first: who, when, which message, why, what followed (kept
-    after the parked messages are gone). The projector keeps its own, not listed here."""
+    after the parked messages are gone)."""
     service = calls(request, user)
     actions: list[dict[str, Any]] = []
     unanswered: list[str] = []
     for name in DEAD_LETTER_SERVICES:
-        if name == PROJECTOR:
-            continue
         try:
             found = await service.dead_letter_actions(name, ACTIONS_SHOWN)
         except NotFound:  # a release before the record was kept
