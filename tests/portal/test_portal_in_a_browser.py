@@ -941,6 +941,11 @@ async def test_the_submit_form_sent_again_goes_to_the_batch_it_made(
     await ao_page.wait_for_url(re.compile(r"/batches/[0-9a-f-]{36}"))
     made = ao_page.url.split("/batches/", 1)[1].split("?", 1)[0]
 
+    # Back from the batch page: the form to check a file, not "Confirm form resubmission" sending the file again
+    await ao_page.go_back()
+    await expect(ao_page.get_by_role("heading", level=1)).to_have_text("Upload a batch")
+    await ao_page.go_forward()
+
     # the same form sent again, as the browser's "Confirm form resubmission" after Back would send it
     again = await ao_page.request.post(f"{portal_system.url}/batches/submit", form=fields, max_redirects=0)
 
@@ -983,6 +988,8 @@ async def test_an_operator_erases_a_learner_after_confirming_and_their_challenge
     await ask_to_erase()
     await operator_page.get_by_role("button", name="Yes, erase this learner").click()
     await expect(operator_page.get_by_role("heading", level=1)).to_have_text(f"Learner {uln} is erased")
+    await operator_page.go_back()  # the confirmation's address by GET: the form, not the browser resending it
+    await expect(operator_page.get_by_role("heading", level=1)).to_have_text("Erase a learner")
     await expect(audit.locator("tr", has_text=uln)).to_contain_text(reason)
     await ask_to_erase()
     await operator_page.get_by_role("button", name="Yes, erase this learner").click()

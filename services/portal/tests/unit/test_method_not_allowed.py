@@ -91,3 +91,19 @@ def test_the_admin_apis_405_says_what_the_address_takes(portal: StubbedPortal) -
     problem = portal.client().delete("/v1/admin/users").json()
 
     assert (problem["code"], problem["detail"]) == ("METHOD_NOT_ALLOWED", "This address takes GET, HEAD, POST.")
+
+
+@pytest.mark.parametrize(
+    ("role", "answer_page", "form_page"),
+    [(Role.AO, "/batches/check", "/batches/new"), (Role.OPERATOR, "/ops/erasures/check", "/ops/erasures")],
+)
+def test_a_page_drawn_as_a_forms_answer_asked_by_get_leads_to_its_form(
+    portal: StubbedPortal, role: Role, answer_page: str, form_page: str
+) -> None:
+    """Back to a check or confirmation page asks its address by GET (the page's script replaces the POST's history
+    entry): the form it came from, not 405."""
+    client, _ = portal.signed_in(role)
+
+    page = client.get(answer_page, follow_redirects=False)
+
+    assert (page.status_code, page.headers["location"]) == (303, form_page)

@@ -41,6 +41,12 @@ if (document.querySelector("[data-decided-banner]")) {
   window.history.replaceState(window.history.state, "", shown.href);
 }
 
+// A page drawn as a form's answer (the check of an uploaded file): Back and reload ask its address by GET, which
+// leads to the form, instead of the browser's "Confirm form resubmission" sending the whole file again.
+if (document.querySelector("[data-drawn-from-post]")) {
+  window.history.replaceState(window.history.state, "", window.location.href);
+}
+
 // Direct entry: check the record as it is typed, with the same rules as on submit.
 const entry = document.querySelector("form[data-check-url]");
 if (entry) {

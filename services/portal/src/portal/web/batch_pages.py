@@ -58,6 +58,13 @@ async def upload_form(request: Request, user: AoUser) -> HTMLResponse:
     return render(request, "upload.html", {"errors": {}}, user=user)
 
 
+@router.get("/batches/check")
+async def check_again(request: Request, user: AoUser) -> Response:
+    """The check page's address asked by GET (Back to it, or a reload): its file is not kept unless submittable, and
+    then sealed under a key only that page held, so the check cannot be drawn again: the form to check a file."""
+    return see_other(f"{base(request)}/batches/new")
+
+
 @router.post("/batches/check")
 async def check(request: Request, user: AoUser) -> HTMLResponse:
     declared = request.headers.get("content-length")

@@ -102,6 +102,12 @@ async def erasures(
         return see_other("/ops/erasures")
 
 
+@router.get("/ops/erasures/check")
+async def check_erasure_again(request: Request, user: ErasureOperator) -> Response:
+    """The confirmation's address asked by GET (Back to it, or a reload): the form it came from."""
+    return see_other("/ops/erasures")
+
+
 @router.post("/ops/erasures/check")
 async def check_erasure(request: Request, user: ErasureOperator) -> HTMLResponse:
     """The confirmation step: what will be erased, with the same values ready to send."""
