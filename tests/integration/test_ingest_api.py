@@ -558,6 +558,51 @@ async def test_kafka_unreachable_answers_503_and_accepts_nothing(
     assert (await ingest.client.get(batch_url, headers=headers)).json()["status"] == "accepted"
 
 
+async def test_an_ao_with_too_many_records_waiting_is_told_to_send_again_later(
+    ingest: Ingest, ingest_database_url: str
+) -> None:
+    """Decision 0171: its next batch waits at its own door, not in front of other AOs' in the queue they share."""
+    ao_id, headers = await ingest.new_ao()
+    settings = _settings(ingest.kafka_bootstrap, ingest_database_url, max_waiting_records_per_ao=6)
+    async with running(settings) as (_, limited):
+        first = await limited.post("/v1/batches", content=batch_file(ao_id, records=4), headers=_json(headers))
+        second_file = batch_file(ao_id, reference="REF-2", records=4)
+        second = await limited.post("/v1/batches", content=second_file, headers=_json(headers))
+        assert (first.status_code, second.status_code) == (202, 202), second.text
+        third_file = batch_file(ao_id, reference="REF-3", records=4)
+        busy = await limited.post("/v1/batches", content=third_file, headers=_json(headers))
+
+        assert busy.status_code == 429, busy.text
+        assert busy.headers["Retry-After"] == "30"
+        problem = busy.json()
+        assert (problem["code"], problem["records_waiting"], problem["limit"], problem["retry_after"]) == (
+            "TOO_MANY_RECORDS_WAITING",
+            8,
+            6,
+            30,
+        )
+        assert "send this file again in 30 seconds" in problem["detail"]
+        listed = (await limited.get("/v1/batches", headers=headers)).json()
+        assert listed["total"] == 2  # nothing of the third file was kept
+        _, other_headers = await ingest.new_ao()
+        other_ao = (await limited.get("/v1/batches", headers=other_headers)).json()
+        assert other_ao["total"] == 0
+
+        # once the first is decided, the third is taken
+        batch_id = uuid.UUID(first.json()["batch_id"])
+        await publish_outcomes(ingest.kafka_bootstrap, batch_id, *_outcome_values(batch_id, ao_id))
+
+        async def taken() -> httpx.Response | None:
+            answer = await limited.post("/v1/batches", content=third_file, headers=_json(headers))
+            return answer if answer.status_code == 202 else None
+
+        await eventually(taken, within=60, what="the third batch taken once the first was decided")
+
+
+def _json(headers: dict[str, str]) -> dict[str, str]:
+    return {**headers, "Content-Type": "application/json"}
+
+
 # ---------------------------------------------------------------- the batch view
 
 

@@ -122,6 +122,7 @@ class ProblemCode(StrEnum):
     VALUE_NOT_STORABLE = "VALUE_NOT_STORABLE"
     BATCH_OF_ANOTHER_AO = "BATCH_OF_ANOTHER_AO"
     ACHIEVEMENT_OF_ANOTHER_AO = "ACHIEVEMENT_OF_ANOTHER_AO"
+    TOO_MANY_RECORDS_WAITING = "TOO_MANY_RECORDS_WAITING"
     # what an answer's HTTP status alone says, for the answers no more specific code fits (decision 0136)
     MALFORMED_REQUEST = "MALFORMED_REQUEST"
     INVALID_REQUEST = "INVALID_REQUEST"
@@ -657,6 +658,15 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         source="our decision: the awarding organisation is taken from the PLR log, never from the request",
         fix="Leave out `ao_id` (the LRS finds the awarding organisation on the PLR), or give the one the PLR shows"
         " for the achievement.",
+    ),
+    ProblemCode.TOO_MANY_RECORDS_WAITING: CodeExplanation(
+        meaning="The awarding organisation has this many records or more waiting for their decision"
+        " (`records_waiting`, `limit`): its batches share a queue with other AOs' and are decided in turn, so the"
+        " LRS takes its next batch once some of them are decided. Nothing of the file was kept",
+        example="a results-day script sending 40 batches of 10,000 records at once: the eleventh is answered 429",
+        source="decision 0171 (an AO's share of the queue)",
+        fix="Send the same file again after the `Retry-After` seconds (`lrs batch submit` does); to send many"
+        " batches, send each once the one before it is decided (`?wait_until_decided=`).",
     ),
     ProblemCode.MALFORMED_REQUEST: CodeExplanation(
         meaning="The request could not be read at all: its body is not UTF-8, or not JSON (or JSON naming a key"

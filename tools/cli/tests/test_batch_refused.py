@@ -98,3 +98,38 @@ def test_a_batch_kafka_never_took_says_to_send_the_file_again_not_to_wait() -> N
         "batch b1: received",
         "  Kafka did not take this batch when it was sent. Send the same file again.",
     ]
+
+
+class _BusyIngest(_Ingest):
+    """Answers 429 (too many of the AO's records waiting) `busy` times, then accepts the file."""
+
+    def __init__(self, busy: int) -> None:
+        super().__init__(202, {"batch_id": BATCH_ID, "status": "accepted", "status_url": f"/v1/batches/{BATCH_ID}"})
+        self.busy, self.sent = busy, 0
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.sent += 1
+        if self.sent <= self.busy:
+            problem = {
+                "title": "Too many records waiting",
+                "status": 429,
+                "detail": "100,000 records of your batches are waiting for their decision.",
+                "code": "TOO_MANY_RECORDS_WAITING",
+            }
+            return httpx.Response(429, json=problem, headers={"Retry-After": "7"})
+        return httpx.Response(202, json=self.answer)
+
+
+def test_a_file_answered_429_is_sent_again_after_retry_after(
+    batch_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("lrs_cli.batch_commands.time.sleep", slept.append)
+    ingest = _BusyIngest(busy=2)
+
+    code = _submit(ingest, str(batch_file), monkeypatch=monkeypatch)
+
+    out, err = capsys.readouterr()
+    assert (code, out.strip(), ingest.sent, slept) == (0, BATCH_ID, 3, [7, 7])
+    assert "TOO_MANY_RECORDS_WAITING" in err and "lrs sends results.csv again in 7 s" in err

@@ -18,6 +18,7 @@ from ingest import maintenance_api
 from ingest.config import IngestSettings
 from ingest.maintenance import notice_for
 from ingest.maintenance_api import Maintenance
+from ingest.metrics import SUBMISSIONS_DEFERRED
 from ingest.repository import BatchRepository
 from ingest.service import (
     BatchRefusedError,
@@ -63,7 +64,7 @@ from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
 from lrs_platform.authentication import CurrentPrincipal
 from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER, finish_document
-from lrs_platform.identity import OperatorScope, operator_scope
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, Problem, ProblemError, problem_response
@@ -82,6 +83,10 @@ _DESCRIPTIONS = {
     409: "The Idempotency-Key was used for a different file, or the same batch is being published right now",
     413: "RS002: the file is larger than 6 MB; ingest stopped reading it",
     422: "Invalid path or query parameters",
+    429: (
+        "TOO_MANY_RECORDS_WAITING: the AO has too many records waiting for their decision (`records_waiting`,"
+        " `limit`; decision 0171); nothing of the file was kept. Send it again after `Retry-After` seconds"
+    ),
     503: (
         "Kafka or PostgreSQL is unavailable (a submission learns it within the publish time limit, 30 s by"
         " default), or, for a submission, the learner key store (code `KEYRING_UNAVAILABLE`: the learners'"
@@ -190,6 +195,7 @@ router = APIRouter(prefix="/v1")
             409,
             413,
             422,
+            429,
             503,
             descriptions={
                 422: "RS001, RS003, RS004, RS006 or RS007 (the file was read and refused; `line` and `column`"
@@ -205,6 +211,8 @@ async def submit_batch(
     request: Request,
     principal: CurrentPrincipal,
     submissions: Submissions,
+    batches: Batches,
+    settings: Settings,
     maintenance: Maintenance,
     batch_format: Annotated[BatchFormat | None, Query(alias="format", description="overrides the Content-Type")] = None,
     idempotency_key: Annotated[
@@ -215,6 +223,7 @@ async def submit_batch(
     if not may_submit(principal):
         raise NotAllowedToSubmit(f"{principal.kind.value} callers cannot submit achievement batches.")
     key = normalise_idempotency_key(idempotency_key)
+    await _refuse_while_too_many_wait(principal, batches, settings)
     if declared_too_large(request.headers.get("content-length")):
         await submissions.refuse_unread(
             principal, BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {MAX_BATCH_BYTES:,} bytes"), key
@@ -240,6 +249,33 @@ async def submit_batch(
     return JSONResponse(
         body.model_dump(mode="json"), status_code=202, headers=replay_headers(result.batch_id, replay=result.replay)
     )
+
+
+async def _refuse_while_too_many_wait(principal: Principal, batches: BatchRepository, settings: IngestSettings) -> None:
+    """An AO's batches share their partition's queue with other AOs': while it has `max_waiting_records_per_ao`
+    records waiting, its next batch waits at its own door, not in front of theirs (decision 0171). Asked before the
+    file is read: a refused upload costs one index look-up. Operators submitting for an AO are not held."""
+    limit = settings.max_waiting_records_per_ao
+    if principal.kind is not PrincipalKind.AO or limit == 0:
+        return
+    waiting = await batches.records_waiting(principal.id)
+    if waiting < limit:
+        return
+    SUBMISSIONS_DEFERRED.labels(principal.id).inc()
+    _log.info("submission_deferred", ao_id=principal.id, records_waiting=waiting, limit=limit)
+    busy = ProblemError(
+        429,
+        "Too many records waiting",
+        f"{waiting:,} records of your batches are waiting for their decision (at most {limit:,} may wait): send"
+        f" this file again in {settings.busy_retry_after_seconds} seconds, once some of them are decided."
+        " Nothing of it was kept.",
+        ProblemCode.TOO_MANY_RECORDS_WAITING,
+        records_waiting=waiting,
+        limit=limit,
+        retry_after=settings.busy_retry_after_seconds,
+    )
+    busy.headers["Retry-After"] = str(settings.busy_retry_after_seconds)
+    raise busy
 
 
 def _not_found(batch_id: uuid.UUID) -> ProblemError:

@@ -27,3 +27,7 @@ class IngestSettings(ServiceSettings):
     reconcile_after_seconds: float = Field(default=60.0, gt=0)
     reconcile_interval_seconds: float = Field(default=15.0, gt=0)
     pool_max_size: int = Field(default=10, ge=2)
+    # An AO's batches wait in one queue with the other AOs' of their partition: while this many of its records
+    # wait for their decision, its next batch is answered 429 with Retry-After (decision 0171). 0: no limit.
+    max_waiting_records_per_ao: int = Field(default=100_000, ge=0)
+    busy_retry_after_seconds: int = Field(default=30, ge=1, le=3_600)

@@ -436,6 +436,15 @@ class BatchRepository:
         )
         return [WaitingBatch(row["batch_id"], row["received_at"]) for row in rows]
 
+    async def records_waiting(self, ao_id: str) -> int:
+        """How many records of the AO's batches wait for their decision (decision 0171)."""
+        waiting = await self._pool.fetchval(
+            "SELECT coalesce(sum(record_count), 0) FROM ingest.batches"
+            " WHERE ao_id = $1 AND status IN ('received', 'accepted', 'validating')",
+            ao_id,
+        )
+        return int(waiting)
+
     async def get(self, batch_id: uuid.UUID, *, ao_id: str | None) -> asyncpg.Record | None:
         """The batch, if it belongs to `ao_id` (None: any AO, for operators)."""
         row: asyncpg.Record | None = await self._pool.fetchrow(

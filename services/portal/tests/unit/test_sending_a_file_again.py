@@ -104,3 +104,29 @@ def test_a_batch_maintenance_holds_shows_its_page_at_once(portal: StubbedPortal)
     answer = client.post("/batches/submit", data=form(person, **kept))
 
     assert (answer.status_code, answer.headers["location"]) == (303, f"/batches/{made}")
+
+
+def test_a_file_ingest_cannot_take_yet_is_kept_with_its_submit_button(portal: StubbedPortal) -> None:
+    """Decision 0171: too many of the AO's records wait for their decision; the checked file waits in the portal."""
+    busy = {
+        "title": "Too many records waiting",
+        "status": 429,
+        "code": "TOO_MANY_RECORDS_WAITING",
+        "records_waiting": 104_000,
+        "limit": 100_000,
+        "retry_after": 30,
+    }
+    accepted = {"batch_id": EARLIER}
+    answers = [httpx.Response(429, json=busy, headers={"Retry-After": "30"}), httpx.Response(202, json=accepted)]
+    portal.on("POST", "ingest/v1/batches", lambda _: answers.pop(0))
+    client, person, kept = _checked(portal)
+
+    waiting = client.post("/batches/submit", data=form(person, **kept))
+    sent = client.post("/batches/submit", data=form(person, **kept))
+
+    said = " ".join(waiting.text.split())
+    assert waiting.status_code == 429
+    assert "sample.csv is not submitted yet" in said and "104,000 records of your organisation" in said
+    assert "submit it again in 30 seconds or later" in said
+    assert f'name="upload_id" value="{kept["upload_id"]}"' in waiting.text
+    assert sent.status_code == 303 and sent.headers["location"] == f"/batches/{EARLIER}?wait=10"

@@ -123,6 +123,9 @@ def refused_batch(response: httpx.Response, said: str) -> BatchRefused | None:
     return BatchRefused(found[1], problem, said) if found else None
 
 
+BUSY_PATIENCE_SECONDS = 900  # how long `submit` goes on sending a file ingest answers 429 (decision 0171)
+
+
 def submit(connection: Connection, file: str, idempotency_key: str | None) -> dict[str, Any]:
     """Submits the file; the answer carries `replay: true` when it names an earlier identical submission."""
     path = Path(file)
@@ -142,6 +145,13 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
         raise CommandError(check_command.whole_file_refused(refused)) from refused
     with connection.client("ingest") as client:
         response = upload(client, "/v1/batches", content, headers, path.name)
+        patience = time.monotonic() + BUSY_PATIENCE_SECONDS
+        while response.status_code == 429 and time.monotonic() < patience:
+            # too many of the AO's records wait for their decision (decision 0171): the file is sent again later
+            seconds = min(_retry_after(response), 300.0)
+            warn(f"{problem_text(response)} lrs sends {path.name} again in {seconds:.0f} s (Ctrl-C stops it).")
+            time.sleep(seconds)
+            response = upload(client, "/v1/batches", content, headers, path.name)
         if response.status_code in (413, 422):
             said = problem_text(response)
             if hint := mislabelled_hint(path.name, response):

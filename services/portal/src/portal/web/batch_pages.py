@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
-from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD
+from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD, ProblemCode
 from lrs_platform.clock import today_in_england
 from portal.backend import Refused
 from portal.checking import FILENAME_TOO_LONG, MEDIA_TYPES, check_upload, filename_fault
@@ -131,6 +131,17 @@ async def submit(request: Request, user: AoUser) -> Response:
     try:
         accepted = await service.submit_batch(upload.content, content_type, f"portal-{upload_id}" if again else None)
     except Refused as refused:
+        if refused.problem.get("code") == ProblemCode.TOO_MANY_RECORDS_WAITING:  # decision 0171: the same form again
+            context = {
+                "filename": upload.filename,
+                "upload_id": str(upload_id),
+                "upload_key": field(form, "upload_key"),
+                "again": again,
+                "records_waiting": int(refused.problem.get("records_waiting") or 0),
+                "limit": int(refused.problem.get("limit") or 0),
+                "retry_after": int(refused.problem.get("retry_after") or 30),
+            }
+            return render(request, "batch_busy.html", context, user=user, status_code=429)
         batch_url = str(refused.problem.get("instance") or "")
         if batch_url.startswith("/v1/batches/"):
             made = uuid.UUID(batch_url.rsplit("/", 1)[1])
