@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -230,3 +231,64 @@ async def test_a_batch_whose_outcomes_the_group_committed_past_becomes_final(
     assert no_seconds.status_code == 422
     assert "query.wait_until_decided: Input should be a finite number" in no_seconds.json()["detail"]
     assert [record["line"] for record in records["records"]] == [1, 2, 3]
+
+
+async def test_a_view_restored_to_an_earlier_point_gets_back_the_batches_decided_since(
+    kafka_bootstrap: str, database_url: str
+) -> None:
+    """The view's database restored from a backup: its stored positions are the backup's, behind the group's
+    committed offsets, and the outcomes since then are read again (decision 0171's release; ingest migration 0114).
+    The reconciler cannot help: it looks only at the batches the view still holds."""
+    await ensure_topics(kafka_bootstrap)
+    database = await create_database(database_url, unique_name("batch_view"))
+    await create_key_store(database)
+    ao_id = f"RN{uuid.uuid4().int % 10**8:08d}"
+    settings = _settings(
+        kafka_bootstrap,
+        database,
+        outcomes_group_id=f"ingest-batch-view-{uuid.uuid4().hex[:8]}",
+        reconcile_after_seconds=3600,
+    )
+    headers = await _issue_key(database, f"ao:{ao_id}")
+
+    async def decided(client: httpx.AsyncClient, file: bytes) -> uuid.UUID:
+        accepted = await client.post(
+            "/v1/batches", content=file, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert accepted.status_code == 202, accepted.text
+        batch_id = uuid.UUID(accepted.json()["batch_id"])
+        await _publish(kafka_bootstrap, batch_id, _outcomes(batch_id, ao_id))
+
+        async def final() -> bool | None:
+            response = await client.get(f"/v1/batches/{batch_id}?wait_until_decided=2", headers=headers)
+            return True if response.status_code == 200 and decided_view(response.json()) else None
+
+        await eventually(final, within=60, what=f"batch {batch_id} decided in the view")
+        return batch_id
+
+    connection = await asyncpg.connect(database)
+    try:
+        async with running(settings) as client:
+            await decided(client, _batch(ao_id))
+            backup = await connection.fetch("SELECT * FROM ingest.batch_view_positions")
+            later = await decided(client, _batch(ao_id).replace(b"Cold", b"Later"))
+        # the restore: the backup's rows, without the later batch, and the backup's positions
+        await connection.execute("DELETE FROM ingest.batch_record_chunks WHERE batch_id = $1", later)
+        await connection.execute("DELETE FROM ingest.batches WHERE batch_id = $1", later)
+        await connection.execute("DELETE FROM ingest.batch_view_positions")
+        await connection.executemany(
+            "INSERT INTO ingest.batch_view_positions VALUES ($1, $2, $3, $4)", [tuple(row) for row in backup]
+        )
+        assert backup
+    finally:
+        await connection.close()
+
+    async with running(settings) as client:
+
+        async def back() -> dict[str, Any] | None:
+            response = await client.get(f"/v1/batches/{later}", headers=headers)
+            body: dict[str, Any] = response.json()
+            return body if response.status_code == 200 and decided_view(body) else None
+
+        view = await eventually(back, within=60, what="the batch decided after the backup, back in the view")
+    assert view["status"] == "completed" and view["counts"]["accepted"] == 3

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
@@ -218,33 +218,82 @@ def start_timestamp_ms(oldest_undecided: datetime | None, now: datetime, margin:
     return int((since - margin).timestamp() * 1000)
 
 
-class StartAtFirstUndecidedBatch(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Seeks partitions the group never committed on; a failure here leaves `auto_offset_reset`.
+Positions = dict[tuple[str, int], int]
 
-    Every seek is to an offset read before the search by time, never `seek_to_end`: an outcome
-    appended while the listener runs (the first batch of a cold start, decided while ingest was still
-    joining its group) is then either found by the search or lies at or past that offset. `seek_to_end`
-    resolves the end later, after such an outcome, and the group would commit past it.
+
+class StartWhereTheViewLeftOff(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Seeks a partition whose stored position (kept with the view, ingest migration 0114) is behind the group's
+    committed offset there: the view's database was restored to an earlier point, and the outcomes since then are
+    read again, so the batches decided after it come back. A partition the group never committed on, and the view
+    holds no position for, starts before the oldest batch still waiting for its outcome. A failure here leaves the
+    group's committed offsets (or `auto_offset_reset`).
+
+    Every seek of a fresh partition is to an offset read before the search by time, never `seek_to_end`: an outcome
+    appended while the listener runs (the first batch of a cold start, decided while ingest was still joining its
+    group) is then either found by the search or lies at or past that offset. `seek_to_end` resolves the end later,
+    after such an outcome, and the group would commit past it.
     """
 
-    def __init__(self, consumer: AIOKafkaConsumer, since_ms: Callable[[], Awaitable[int]]) -> None:
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        since_ms: Callable[[], Awaitable[int]],
+        stored: Callable[[], Awaitable[Positions]],
+        record: Callable[[Positions], Awaitable[None]],
+    ) -> None:
         self._consumer = consumer
         self._since_ms = since_ms
+        self._stored = stored
+        self._record = record
 
     async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
         return None
 
     async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
-        fresh = [partition for partition in assigned if await self._consumer.committed(partition) is None]
-        if not fresh:
-            return
-        ends = await self._consumer.end_offsets(fresh)
-        since = await self._since_ms()
-        found = await self._consumer.offsets_for_times(dict.fromkeys(fresh, since))
-        for partition in fresh:
-            entry = found.get(partition)
-            self._consumer.seek(partition, ends[partition] if entry is None else min(entry.offset, ends[partition]))
-        _log.info("outcome_consumer_started_fresh", partitions=len(fresh), since_ms=since)
+        stored = await self._stored()
+        fresh, rewound = [], {}
+        # every partition's starting place is stored (once): a backup taken before any outcome came to a partition
+        # must still say where the view was on it
+        unstored: Positions = {}
+        for partition in assigned:
+            place = (partition.topic, partition.partition)
+            committed = await self._consumer.committed(partition)
+            kept = stored.get(place)
+            if kept is not None and (committed is None or kept < committed):
+                self._consumer.seek(partition, kept)
+                rewound[partition.partition] = {"from": committed, "to": kept}
+            elif committed is None:
+                fresh.append(partition)
+            elif kept is None:
+                unstored[place] = committed
+        if rewound:
+            _log.warning("batch_view_behind_its_group", partitions=rewound)  # a restored database: read again
+        if fresh:
+            ends = await self._consumer.end_offsets(fresh)
+            since = await self._since_ms()
+            found = await self._consumer.offsets_for_times(dict.fromkeys(fresh, since))
+            for partition in fresh:
+                entry = found.get(partition)
+                start = ends[partition] if entry is None else min(entry.offset, ends[partition])
+                self._consumer.seek(partition, start)
+                if (partition.topic, partition.partition) not in stored:
+                    unstored[(partition.topic, partition.partition)] = start
+            _log.info("outcome_consumer_started_fresh", partitions=len(fresh), since_ms=since)
+        if unstored:
+            await self._record(unstored)
+
+
+class StoredWithTheView:
+    """`Progress`: a poll's positions are stored beside the view, then committed to the group."""
+
+    def __init__(self, repository: BatchRepository, group_id: str) -> None:
+        self._repository = repository
+        self._group_id = group_id
+
+    async def passed(self, consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
+        positions = {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
+        await self._repository.record_view_positions(self._group_id, positions)
+        await consumer.commit(dict(offsets))
 
 
 ConsumerFactory = Callable[..., AIOKafkaConsumer]
@@ -266,12 +315,16 @@ class OutcomeConsumer:
         topic: str = BATCH_OUTCOMES.name,
     ) -> None:
         self._repository = repository
+        self._group_id = group_id
         self.guard = PoisonGuard(CONSUMER, self.handle, office, policy)
         self._loop = ConsumerLoop(
             self.guard,
             [topic],
             lambda: consumer_factory(bootstrap_servers, group_id=group_id),
-            listener=lambda consumer: StartAtFirstUndecidedBatch(consumer, self._since_ms),
+            listener=lambda consumer: StartWhereTheViewLeftOff(
+                consumer, self._since_ms, self._stored_positions, self._record_positions
+            ),
+            progress=StoredWithTheView(repository, group_id),
             # One message carries up to 1,000 record outcomes: a few messages are a full transaction.
             max_records=OUTCOME_MESSAGES_PER_POLL,
             after_progress=signal.notify,
@@ -285,6 +338,12 @@ class OutcomeConsumer:
     async def run(self) -> None:
         """Consumes until cancelled; a failing client is rebuilt from the committed offsets."""
         await self._loop.run()
+
+    async def _stored_positions(self) -> Positions:
+        return await self._repository.view_positions(self._group_id)
+
+    async def _record_positions(self, positions: Positions) -> None:
+        await self._repository.record_view_positions(self._group_id, positions)
 
     async def _since_ms(self) -> int:
         return start_timestamp_ms(await self._repository.oldest_undecided_received_at(), utc_now())

@@ -436,6 +436,20 @@ class BatchRepository:
         )
         return [WaitingBatch(row["batch_id"], row["received_at"]) for row in rows]
 
+    async def view_positions(self, group_id: str) -> dict[tuple[str, int], int]:
+        """Where the batch view's outcome consumer of `group_id` stored it had got to, by topic and partition."""
+        rows = await self._pool.fetch(
+            "SELECT topic, partition, next_offset FROM ingest.batch_view_positions WHERE group_id = $1", group_id
+        )
+        return {(row["topic"], row["partition"]): row["next_offset"] for row in rows}
+
+    async def record_view_positions(self, group_id: str, positions: Mapping[tuple[str, int], int]) -> None:
+        await self._pool.executemany(
+            "INSERT INTO ingest.batch_view_positions (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
+            [(group_id, topic, partition, offset) for (topic, partition), offset in positions.items()],
+        )
+
     async def records_waiting(self, ao_id: str) -> int:
         """How many records of the AO's batches wait for their decision (decision 0171)."""
         waiting = await self._pool.fetchval(

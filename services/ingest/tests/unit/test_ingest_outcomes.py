@@ -20,7 +20,7 @@ from tests.support.event_examples import JSON_VALUES, envelopes, json_paths, mut
 
 from ingest.outcomes import (
     OutcomeConsumer,
-    StartAtFirstUndecidedBatch,
+    StartWhereTheViewLeftOff,
     decided_chunk_of_json,
     outcome_of,
     start_timestamp_ms,
@@ -258,6 +258,20 @@ async def since() -> int:
     return SINCE
 
 
+class Stored:
+    """The positions kept with the view: what a listener read and what it stored."""
+
+    def __init__(self, **kept: int) -> None:
+        self.kept = {("t", int(name.removeprefix("p"))): offset for name, offset in kept.items()}
+        self.recorded: dict[tuple[str, int], int] = {}
+
+    async def read(self) -> dict[tuple[str, int], int]:
+        return dict(self.kept)
+
+    async def record(self, positions: dict[tuple[str, int], int]) -> None:
+        self.recorded.update(positions)
+
+
 async def test_only_partitions_the_group_never_committed_are_moved() -> None:
     committed, found, nothing = TopicPartition("t", 0), TopicPartition("t", 1), TopicPartition("t", 2)
     consumer = FakeConsumer(
@@ -265,8 +279,12 @@ async def test_only_partitions_the_group_never_committed_are_moved() -> None:
         logs={committed: [0] * 9, found: [SINCE - 1] * 40 + [SINCE, SINCE + 1], nothing: [SINCE - 1] * 3},
     )
 
-    await StartAtFirstUndecidedBatch(consumer, since).on_partitions_assigned({committed, found, nothing})
+    stored = Stored()
+    await StartWhereTheViewLeftOff(consumer, since, stored.read, stored.record).on_partitions_assigned(
+        {committed, found, nothing}
+    )
     assert consumer.positions == {found: 40, nothing: 3}
+    assert stored.recorded == {("t", 0): 7, ("t", 1): 40, ("t", 2): 3}  # where each starts, kept with the view
     assert consumer.asked_since == {found: SINCE, nothing: SINCE}
 
 
@@ -278,9 +296,27 @@ async def test_an_outcome_published_while_the_group_starts_is_not_skipped() -> N
         arriving={empty: [SINCE + 10], older: [SINCE + 20]},
     )
 
-    await StartAtFirstUndecidedBatch(consumer, since).on_partitions_assigned({empty, older})
+    stored = Stored()
+    await StartWhereTheViewLeftOff(consumer, since, stored.read, stored.record).on_partitions_assigned({empty, older})
     # at the new outcomes, not past them
     assert consumer.positions == {empty: 0, older: 5}
+
+
+async def test_a_view_restored_to_an_earlier_point_reads_its_outcomes_again_from_there() -> None:
+    restored, ahead, never = TopicPartition("t", 0), TopicPartition("t", 1), TopicPartition("t", 2)
+    consumer = FakeConsumer(
+        committed_offsets={restored: 30, ahead: 12, never: None},
+        logs={restored: [0] * 30, ahead: [0] * 12, never: [SINCE - 1] * 2 + [SINCE]},
+    )
+
+    stored = Stored(p0=21, p1=12)  # as the restored database holds them
+
+    await StartWhereTheViewLeftOff(consumer, since, stored.read, stored.record).on_partitions_assigned(
+        {restored, ahead, never}
+    )
+    # behind the group: read again from the view's own position; level with it: the group's; never seen: by time
+    assert consumer.positions == {restored: 21, never: 2}
+    assert stored.recorded == {("t", 2): 2}
 
 
 FINDINGS = st.lists(
