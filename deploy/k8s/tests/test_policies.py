@@ -451,8 +451,10 @@ def test_the_restore_reads_the_backups_prod_writes() -> None:
     assert restored["spec"]["bootstrap"]["recovery"]["source"] == external["name"] == "lrs-db"
     assert external["barmanObjectStore"]["destinationPath"] == source["destinationPath"]
     assert restored["spec"]["backup"]["barmanObjectStore"]["destinationPath"] != source["destinationPath"]
-    live = named(render("overlays/prod"), "Cluster", "lrs-db")["spec"]["managed"]
-    assert restored["spec"]["managed"] == live
+    live = named(render("overlays/prod"), "Cluster", "lrs-db")["spec"]
+    assert restored["spec"]["managed"] == live["managed"]
+    # it becomes the live cluster: PostgreSQL's defaults (100 connections, random_page_cost 4) would not do
+    assert restored["spec"]["postgresql"] == live["postgresql"]
 
 
 def test_the_dev_overlay_deploys_the_smtp_sink_and_object_store_it_points_at() -> None:
