@@ -212,6 +212,25 @@ class Runner:
             await self.consumer.seek_to_beginning(*beginning)
             for tp in beginning:
                 self.positions[(self.topics.logical(tp.topic), tp.partition)] = await self.consumer.position(tp)
+        await self._say_if_past_the_end([tp for tp in self._partitions if tp not in beginning])
+
+    async def _say_if_past_the_end(self, partitions: list[TopicPartition]) -> None:
+        """A stored offset past a partition's end means the log was recreated or truncated under the model (or the
+        database restored from another cluster's): the consumer starts the partition again from its beginning
+        (`auto_offset_reset`), each event a duplicate or new, and says so here rather than silently."""
+        if not partitions:
+            return
+        try:
+            ends = await self.consumer.end_offsets(partitions)
+        except Exception as error:  # only a warning is lost
+            _log.info("log_ends_unread", error=type(error).__name__)
+            return
+        for tp, end in ends.items():
+            stored = self.positions.get((self.topics.logical(tp.topic), tp.partition))
+            if stored is not None and stored > end:
+                _log.warning(
+                    "stored_offset_past_the_log_end", topic=tp.topic, partition=tp.partition, stored=stored, end=end
+                )
 
     async def stop(self) -> None:
         if self._task is not None:
