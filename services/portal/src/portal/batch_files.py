@@ -48,7 +48,9 @@ MAX_BATCH_MEGABYTES = MAX_BATCH_BYTES // 1_048_576
 _RULE_NOTES = {
     "file_version": "Any text, such as 1.0; not checked.",
     "batch_reference": "Your own name for the batch, one line: the subject of the email that says the batch"
-    " is done, and shown in the list of batches.",
+    " is done, and shown in the list of batches. Not checked for repeats: two files with one reference are two"
+    " batches (only the same file sent again, or the same Idempotency-Key, is answered with the first batch), and"
+    " each sends its own email; records already recorded come back unchanged.",
     "given_name": f"At most {MAX_NAME_LENGTH} characters (RV021).",
     "family_name": f"At most {MAX_NAME_LENGTH} characters (RV021).",
     "pathway": "Needed only when the qualification has several pathways in the qualification catalogue (RV005).",
