@@ -187,6 +187,12 @@ async def test_ingest_parks_an_outcome_postgresql_refuses_and_the_next_batch_sti
         assert ready.status_code == 200
         assert ready.json()["checks"]["consumer ingest.batch-view"].startswith("ok: ")
         assert await metric(client, 'lrs_consumer_parked_messages{consumer="ingest.batch-view",reason="error"}') >= 1
+        lag = f'lrs_consumer_lag_messages{{consumer="ingest.batch-view",topic="{BATCH_OUTCOMES.name}"}}'
+
+        async def nothing_waits() -> bool | None:  # the poison parked, the rest applied: none waits
+            return f"\n{lag} 0.0\n" in (await client.get("/metrics")).text or None
+
+        await eventually(nothing_waits, within=30, what="the batch view's lag counted, nothing waiting")
 
         with cli_pointed_at("ingest", url):
             listing = await asyncio.to_thread(dlq_commands.dlq_list, Connection(operator), "ingest", key=str(poisoned))

@@ -114,6 +114,29 @@ def test_traffic_is_denied_unless_a_policy_allows_it_and_every_service_scrape_is
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_scraped_series_says_whether_it_is_the_sandpits(overlay: str) -> None:
+    """The Sandpit's services export live's names and labels: an alert tells them apart by `environment`."""
+    docs = render(overlay_path(overlay))
+    [monitor] = of_kind(docs, "PodMonitor")
+    [endpoint] = monitor["spec"]["podMetricsEndpoints"]
+    rules = endpoint["relabelings"]
+
+    def environment_of(pod_name: str) -> str | None:  # Prometheus's `replace`, as these rules use it
+        found = None
+        for rule in rules:
+            source = ";".join(pod_name for _ in rule.get("sourceLabels", []))
+            if re.fullmatch(rule.get("regex", "(.*)"), source) and rule["targetLabel"] == "environment":
+                found = rule["replacement"]
+        return found
+
+    for name, deployment in _deployments(docs).items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        if labels.get("app.kubernetes.io/component") == "service":
+            expected = "sandpit" if name.startswith("sandpit-") else "live"
+            assert environment_of(labels["app.kubernetes.io/name"]) == expected, name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_doors_are_served_over_tls_only(overlay: str) -> None:
     docs = render(overlay_path(overlay))
     backends = set()

@@ -98,6 +98,12 @@ FAILURES = Counter(
     ["consumer", "kind"],
 )
 RETRYING = Gauge("lrs_consumer_retrying", "1 while a consumer is retrying a failure, else 0", ["consumer"])
+LAG = Gauge(
+    "lrs_consumer_lag_messages",
+    "Messages on the topic not yet handled by the consumer (last stable offset - position), summed over its partitions",
+    ["consumer", "topic"],
+)
+LAG_EVERY_SECONDS = 1.0  # how often a loop counts its lag (a position and an offset a partition, no request)
 
 
 class Message(NamedTuple):
@@ -696,13 +702,32 @@ class ConsumerLoop:
                     await stop_within(consumer.stop(), f"{self.guard.name} consumer")
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        counted_at = 0.0
         while True:
             polled = await consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
             self.assigned = bool(consumer.assignment())
             self.caught_up = self.assigned and not polled
+            if time.monotonic() - counted_at >= LAG_EVERY_SECONDS:
+                counted_at = time.monotonic()
+                with contextlib.suppress(Exception):  # a partition revoked meanwhile: the next count has it right
+                    await self._count_lag(consumer, polled)
             if not polled:
                 continue
             await self.guard.apply(messages_of(polled))
             await self._progress.passed(consumer, next_offsets(polled))
             if self._after_progress is not None:
                 self._after_progress()
+
+    async def _count_lag(self, consumer: AIOKafkaConsumer, polled: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        """`lrs_consumer_lag_messages`: what waits on each topic, the messages in hand included (the challenges'
+        follower commits no group offsets, so Kafka's own tools cannot tell its lag)."""
+        behind: dict[str, int] = {}
+        for tp in consumer.assignment():
+            end = consumer.last_stable_offset(tp)
+            if end is None or end < 0:
+                continue
+            records = polled.get(tp)
+            position = records[0].offset if records else await consumer.position(tp)
+            behind[tp.topic] = behind.get(tp.topic, 0) + max(0, end - position)
+        for topic, count in behind.items():
+            LAG.labels(self.guard.name, topic).set(count)

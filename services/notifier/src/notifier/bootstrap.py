@@ -22,7 +22,8 @@ from lrs_platform.service import BackgroundTasks, collect_less, service_resource
 from notifier.api import held_router, router
 from notifier.config import NotifierSettings
 from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
-from notifier.handlers import Notifications
+from notifier.handlers import EMAILED_KINDS, Notifications
+from notifier.metrics import count_from_zero
 from notifier.sandpit import SandpitMailer
 from notifier.store import ContactChangeNotices, ContactStore, DeferredEmails, DeliveryLog, RejectionTallies
 
@@ -35,6 +36,7 @@ IDLE_FETCH_WAIT_MS = 2_000
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json)
+    count_from_zero(EMAILED_KINDS)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

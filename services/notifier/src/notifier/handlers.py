@@ -40,6 +40,13 @@ from notifier.store import (
 
 _log = get_logger("notifier.handlers")
 CONTACT_CHANGED = "challenge_contact_changed"  # the metrics' kind of a notice to a contact's old address
+EMAILED_KINDS = (
+    *(
+        str(model.model_fields["event_type"].default)
+        for model in (BatchCompleted, BatchFailed, BatchAbandoned, ChallengeRaised, ChallengeRaisedV1)
+    ),
+    CONTACT_CHANGED,
+)
 
 # A recipient the relay refuses for now (a full mailbox; greylisting answers within minutes) has its email
 # set aside (`DeferredEmails`) and tried again when due, while the emails behind it go on: this many tries,
@@ -222,6 +229,8 @@ class Notifications:
             _log.warning(
                 "email_failed",
                 event_id=str(envelope.event_id),
+                event_type=kind,
+                correlation_id=envelope.correlation_id,  # the batch's id, or the challenge's: what on-call looks up
                 attempt=attempt,
                 permanent=given_up,
                 error=str(error),
@@ -252,7 +261,13 @@ class Notifications:
             envelope.event_id, DeliveryStatus.SENT, event_type=kind, message_id=email.message_id, error=None
         )
         EMAILS_SENT.labels(kind).inc()
-        _log.info("email_sent", event_id=str(envelope.event_id), event_type=kind, attempt=attempt)
+        _log.info(
+            "email_sent",
+            event_id=str(envelope.event_id),
+            event_type=kind,
+            correlation_id=envelope.correlation_id,
+            attempt=attempt,
+        )
         return True
 
     async def retry_deferred(self) -> int:

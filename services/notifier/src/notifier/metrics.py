@@ -12,3 +12,12 @@ CHALLENGE_NOTICES_HELD = Gauge(
     "lrs_notifier_challenge_notices_held",
     "Challenge notices held until their AO sets a challenge contact (decision 0155), as of the last look",
 )
+
+
+def count_from_zero(kinds: tuple[str, ...]) -> None:
+    """Every kind's series exported from the start at 0, so that `increase()` sees the first failure (a series
+    born at 1 increases by nothing)."""
+    for kind in kinds:
+        EMAILS_SENT.labels(kind)
+        for permanence in ("transient", "permanent"):
+            EMAILS_FAILED.labels(kind, permanence)

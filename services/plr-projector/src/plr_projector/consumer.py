@@ -129,6 +129,7 @@ class Runner:
         self.lock = asyncio.Lock()
         self.stats = RunnerStats()
         self.positions: TopicPositions = {}
+        self._caught_up_at_ms: dict[str, float] = {}  # by topic: when `lag` last found nothing waiting
         self.parked_streams: ParkedHeads = {}
         # Shared by every runner of the process, so a skip or replacement reaches a running rebuild.
         self.actions: dict[Position, OperatorAction] = operator_actions if operator_actions is not None else {}
@@ -596,7 +597,13 @@ class Runner:
             entry["events"] += behind
         now_ms = time.time() * 1000
         for logical, entry in result.items():
-            newest = self.stats.newest_timestamp_ms.get(logical)
-            if entry["events"] and newest:
-                entry["seconds"] = max(0.0, (now_ms - newest) / 1000)
+            if not entry["events"]:
+                self._caught_up_at_ms[logical] = now_ms
+                continue
+            # The records waiting came after the newest one projected and after the projector was last seen caught
+            # up: the later of the two bounds the oldest's age (the newest projected alone counted a quiet spell
+            # before the first batch of a morning as lag).
+            since = max(self.stats.newest_timestamp_ms.get(logical, 0), self._caught_up_at_ms.get(logical, 0))
+            if since:
+                entry["seconds"] = max(0.0, (now_ms - since) / 1000)
         return result

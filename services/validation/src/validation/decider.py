@@ -53,8 +53,10 @@ from lrs_domain.decision import BatchDecision, BatchJudging, JudgedChunk, Submit
 from lrs_domain.reference import AwardingOrganisation, Catalogue, ReferenceSnapshot
 from lrs_platform.clock import today_in_england
 from lrs_platform.consumer import (
+    FAILURES,
     MESSAGES,
     Attempts,
+    Failure,
     Poisoned,
     RetryPolicy,
     Transient,
@@ -658,6 +660,8 @@ class Decider:
         the offset committable when the message was read, if attempts were made since."""
         _log.error("batch_message_dead_lettered", partition=partition.partition, offset=record.offset, error=error)
         MESSAGES.labels(CONSUMER, "parked").inc()
+        if commit_at is None:  # refused at first sight: one failed attempt, as `Attempts` counts the ones it makes
+            FAILURES.labels(CONSUMER, Failure.POISON.value).inc()
         self._parked_it = True
         letter = DeadLetter.of(
             error=error,

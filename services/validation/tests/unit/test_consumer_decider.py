@@ -248,10 +248,14 @@ async def test_a_batch_that_cannot_be_decided_is_parked_and_its_offsets_move_pas
 async def test_a_message_that_names_no_batch_is_parked_and_no_batch_is_abandoned() -> None:
     producer, parked = FakeProducer(), FakeParked()
     unreadable = Record(PARTITION.topic, PARTITION.partition, 7, AO.encode(), b'{"event_type": "lrs.nothing"}')
+    poison = {"consumer": "validation.decider", "kind": "poison"}
+    failed_before = REGISTRY.get_sample_value("lrs_consumer_failures_total", poison) or 0.0
     await offer_all(decider(FakeDecisions([]), producer, parked), [unreadable])
 
     [parking] = parked.parked
     assert parking.offset == 7
+    # one failed attempt, counted as every other consumer counts a message refused at first sight
+    assert REGISTRY.get_sample_value("lrs_consumer_failures_total", poison) == failed_before + 1
     [(dead_letter_topic, _), offsets] = producer.transactions[-1]
     assert dead_letter_topic == BATCH_SUBMITTED.dead_letters
     assert offsets == ("offsets", {PARTITION: 8})

@@ -1,0 +1,72 @@
+"""Where the projector is on the log, as it tells operators: a stored offset past its partition's end (the log
+recreated or truncated under the model) is said, not silently started over; the lag in seconds is the waiting records' age."""
+
+from __future__ import annotations
+
+import time
+
+from aiokafka import TopicPartition
+from structlog.testing import capture_logs
+
+from lrs_contracts.topics import PLR_EVENTS
+from plr_projector.consumer import Runner, Topics
+from plr_projector.store import ReadModel
+
+
+class _Consumer:
+    async def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return dict.fromkeys(partitions, 17)
+
+
+async def test_a_stored_offset_past_the_partitions_end_is_said() -> None:
+    runner = Runner(
+        "live",
+        ReadModel("plr"),
+        None,
+        "kafka:9092",
+        Topics(),
+        max_batch_records=10,
+        poll_timeout_ms=10,
+        dead_letter_producer=None,
+    )
+    runner._consumer = _Consumer()
+    runner.positions = {(PLR_EVENTS.name, 0): 1000, (PLR_EVENTS.name, 1): 17}
+    partitions = [TopicPartition(PLR_EVENTS.name, 0), TopicPartition(PLR_EVENTS.name, 1)]
+
+    with capture_logs() as logs:
+        await runner._say_if_past_the_end(partitions)
+
+    said = [log for log in logs if log["event"] == "stored_offset_past_the_log_end"]
+    assert [(log["partition"], log["stored"], log["end"]) for log in said] == [(0, 1000, 17)]
+
+
+class _Ends:
+    def __init__(self, end: int) -> None:
+        self.end = end
+
+    def last_stable_offset(self, partition: TopicPartition) -> int:
+        return self.end
+
+
+def test_the_lag_in_seconds_counts_from_when_the_projector_was_last_caught_up_not_the_quiet_spell_before() -> None:
+    """A quiet night, then the first batch of the morning: its records are seconds old, not hours."""
+    runner = Runner(
+        "live",
+        ReadModel("plr"),
+        None,
+        "kafka:9092",
+        Topics(),
+        max_batch_records=10,
+        poll_timeout_ms=10,
+        dead_letter_producer=None,
+    )
+    runner._partitions = [TopicPartition(PLR_EVENTS.name, 0)]
+    runner.positions = {(PLR_EVENTS.name, 0): 100}
+    runner.stats.newest_timestamp_ms[PLR_EVENTS.name] = int(time.time() * 1000) - 6 * 3600 * 1000  # last night
+    runner._consumer = _Ends(100)
+
+    assert runner.lag()[PLR_EVENTS.name] == {"events": 0, "seconds": 0.0}  # caught up, seen now
+    runner._consumer = _Ends(5_100)  # the morning's first batch arrives
+    waiting = runner.lag()[PLR_EVENTS.name]
+
+    assert waiting["events"] == 5_000 and waiting["seconds"] < 5
