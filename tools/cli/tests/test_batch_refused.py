@@ -12,7 +12,7 @@ import pytest
 
 from lrs_cli import batch_commands
 from lrs_cli.batch_commands import summary
-from lrs_cli.client import ExitCode
+from lrs_cli.client import ExitCode, problem_text
 from lrs_cli.main import main
 
 BATCH_ID = "0b6f3f4e-59d4-4c0e-a4bb-0e4d8a3c2f11"
@@ -133,3 +133,14 @@ def test_a_file_answered_429_is_sent_again_after_retry_after(
     out, err = capsys.readouterr()
     assert (code, out.strip(), ingest.sent, slept) == (0, BATCH_ID, 3, [7, 7])
     assert "TOO_MANY_RECORDS_WAITING" in err and "lrs sends results.csv again in 7 s" in err
+
+
+def test_a_failure_on_the_lrss_side_names_the_request_to_quote() -> None:
+    request = httpx.Request("GET", "http://ingest/v1/batches")
+    failed = httpx.Response(
+        503, json={"title": "Unavailable", "status": 503}, headers={"X-Request-Id": "ab12"}, request=request
+    )
+    refused = httpx.Response(422, json={"title": "Invalid", "status": 422}, headers={"X-Request-Id": "cd34"})
+
+    assert problem_text(failed).endswith("(request ab12: quote it to the LRS service desk)")
+    assert "cd34" not in problem_text(refused)  # the caller's to mend

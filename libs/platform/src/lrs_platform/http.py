@@ -13,6 +13,7 @@ import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 from importlib import resources
 from typing import Any
 
@@ -336,6 +337,7 @@ class _RequestLog:
         scope.setdefault("state", {})  # one dict for every copy of the scope: what the routes say of the caller
         environment: Environment = scope["app"].state.environment
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        bound = CURRENT_REQUEST_ID.set(request_id)
         started = time.perf_counter()
         answered: float | None = None  # when the answer's last byte went: work after it is not the request's
         status = 500
@@ -386,7 +388,12 @@ class _RequestLog:
                     **scope["state"].get("caller_seen", {}),
                 )
             structlog.contextvars.unbind_contextvars("request_id")
+            CURRENT_REQUEST_ID.reset(bound)
 
+
+CURRENT_REQUEST_ID: ContextVar[str | None] = ContextVar("lrs_request_id", default=None)
+"""The id of the request being answered (what its log lines and `X-Request-Id` say): a service that calls
+another on its behalf sends it on, so one id follows the request through both logs."""
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
+from lrs_platform.http import CURRENT_REQUEST_ID
 from portal.config import PortalSettings
 
 
@@ -61,6 +62,12 @@ def _problem(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _request_id() -> dict[str, str]:
+    """The page's request id, sent on: the service's log lines for the call carry the portal's id."""
+    request_id = CURRENT_REQUEST_ID.get()
+    return {"X-Request-Id": request_id} if request_id else {}
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -149,7 +156,7 @@ class ServiceCalls:
                 params=clean_params,
                 json=json,
                 content=content,
-                headers={**self._headers, **(headers or {})},
+                headers={**self._headers, **_request_id(), **(headers or {})},
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
         except httpx.HTTPError as error:

@@ -130,3 +130,15 @@ def test_a_file_ingest_cannot_take_yet_is_kept_with_its_submit_button(portal: St
     assert "submit it again in 30 seconds or later" in said
     assert f'name="upload_id" value="{kept["upload_id"]}"' in waiting.text
     assert sent.status_code == 303 and sent.headers["location"] == f"/batches/{EARLIER}?wait=10"
+
+
+def test_the_pages_request_id_goes_on_to_the_services_it_calls(portal: StubbedPortal) -> None:
+    """One id through the portal's log and the service's: an on-call engineer follows a page to the batch."""
+    portal.on("GET", "ingest/v1/batches", lambda _: httpx.Response(200, json={"items": [], "total": 0}))
+    client, _ = portal.signed_in()
+
+    page = client.get("/batches", headers={"X-Request-Id": "oncall-portal-1"})
+
+    assert page.headers["x-request-id"] == "oncall-portal-1"
+    [called] = portal.sent_to("GET", "ingest/v1/batches")
+    assert called.headers["x-request-id"] == "oncall-portal-1"

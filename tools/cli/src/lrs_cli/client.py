@@ -182,8 +182,17 @@ def problem_text(response: httpx.Response) -> str:
             )
         if response.status_code == 404 and not detail:  # no route of the service: not the service named
             where = f" at {response.request.url.copy_with(query=None)}: check the LRS_<SERVICE>_URL variables"
-        return f"HTTP {response.status_code}: " + " - ".join(str(part) for part in (code, said) if part) + f"{where}."
-    return f"HTTP {response.status_code}: {body}"
+        said_all = " - ".join(str(part) for part in (code, said) if part)
+        return f"HTTP {response.status_code}: {said_all}{where}.{_request_to_quote(response)}"
+    return f"HTTP {response.status_code}: {body}{_request_to_quote(response)}"
+
+
+def _request_to_quote(response: httpx.Response) -> str:
+    """A failure on the LRS's side names its request: the id the service's log lines carry."""
+    request_id = response.headers.get("X-Request-Id")
+    if response.status_code < 500 or not request_id:
+        return ""
+    return f" (request {request_id}: quote it to the LRS service desk)"
 
 
 def read_replacement(file: str) -> Any:
