@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
@@ -450,3 +451,73 @@ async def test_the_ao_finds_a_merged_learners_challenge_by_the_uln_it_recorded_t
     [raised_event] = [decode_envelope(value) for _, value in published]
     assert raised_event.event_type == "lrs.challenge.raised.v2"
     assert (raised_event.data["uln"], raised_event.data["achievement"]["uln"]) == (master, merged_uln)
+
+
+async def test_a_database_restored_to_an_earlier_point_gets_back_the_challenges_raised_since(
+    kafka_bootstrap: str, fresh_database_url: str, pool: asyncpg.Pool
+) -> None:
+    """The PLR shows them all along (projected from the same events); the service reads its own events back from
+    where the restored database says it had got to (challenges.recovery)."""
+    await ensure_topics(kafka_bootstrap)
+    await keyring.migrate(pool)
+    settings = ChallengesSettings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url)
+    ao_id, learner_uln = random_ao(), random_uln()
+    learner, as_ao = await bearer(pool, f"learner:{learner_uln}"), await bearer(pool, f"ao:{ao_id}")
+    achievement_id = await on_the_log(kafka_bootstrap, ao_id, learner_uln)
+
+    async def own_positions() -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await pool.fetch(
+            "SELECT * FROM challenges.log_positions WHERE topic = $1 ORDER BY partition", CHALLENGE_EVENTS.name
+        )
+        return rows
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(settings)
+        async with (
+            LifespanManager(app, startup_timeout=60, shutdown_timeout=30),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://challenges") as client,
+        ):
+            yield client
+
+    async with running() as client:
+        await eventually(lambda: _some(own_positions()), within=60, what="its place on its own events stored")
+        backup = await own_positions()  # where the backup says the service was
+        raised = await raise_once_known(
+            client, {"achievement_id": str(achievement_id), "reason": "Grade should be B"}, learner
+        )
+        challenge_id = raised.json()["challenge_id"]
+        acknowledged = await client.post(f"/v1/challenges/{challenge_id}/acknowledge", headers=as_ao)
+        assert acknowledged.status_code == 200, acknowledged.text
+        await eventually(lambda: _outbox_empty(pool), within=30, what="the challenge's events on the topic")
+
+    # the restore: the backup's rows (without the challenge, its outbox rows) and the backup's positions
+    await pool.execute("DELETE FROM challenges.outbox")
+    await pool.execute("DELETE FROM challenges.challenges WHERE challenge_id = $1", uuid.UUID(challenge_id))
+    await pool.execute("DELETE FROM challenges.log_positions WHERE topic = $1", CHALLENGE_EVENTS.name)
+    await pool.executemany(
+        "INSERT INTO challenges.log_positions (topic, partition, next_offset) VALUES ($1, $2, $3)",
+        [(row["topic"], row["partition"], row["next_offset"]) for row in backup],
+    )
+
+    async with running() as client:
+
+        async def back() -> dict[str, Any] | None:
+            answer = await client.get(f"/v1/challenges/{challenge_id}", headers=as_ao)
+            return answer.json() if answer.status_code == 200 else None
+
+        restored = await eventually(back, within=60, what="the challenge back from its own events")
+        resolved = await client.post(
+            f"/v1/challenges/{challenge_id}/resolve", json={"resolution": "rejected"}, headers=as_ao
+        )
+    assert (restored["state"], restored["reason"], restored["ao_id"]) == ("acknowledged", "Grade should be B", ao_id)
+    assert resolved.status_code == 200, resolved.text  # the AO can close it: the PLR's "under challenge" ends
+
+
+async def _some(rows: Awaitable[list[asyncpg.Record]]) -> bool | None:
+    return bool(await rows) or None
+
+
+async def _outbox_empty(pool: asyncpg.Pool) -> bool | None:
+    waiting = await pool.fetchval("SELECT count(*) FROM challenges.outbox WHERE published_at IS NULL")
+    return waiting == 0 or None

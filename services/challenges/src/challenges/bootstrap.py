@@ -20,6 +20,8 @@ from challenges.log_follower import (
 )
 from challenges.plr_log import FOLLOWED_TOPICS
 from challenges.record_store import PlrRecord
+from challenges.recovery import CONSUMER as OWN_EVENTS
+from challenges.recovery import OwnEvents, StartWhereItLeftOff
 from challenges.service import ChallengeService
 from challenges.store import ChallengeStore
 from lrs_contracts.topics import CHALLENGE_EVENTS
@@ -56,7 +58,8 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             record = PlrRecord(pool)
             wake = asyncio.Event()
             catch_up = CatchUp(record, LogEnds(ends_probe), settings.catch_up_wait_ms / 1000)
-            service = ChallengeService(ChallengeStore(pool), record, Keyring(pool, settings.keyring()), catch_up, wake)
+            keyring_of_service = Keyring(pool, settings.keyring())
+            service = ChallengeService(ChallengeStore(pool), record, keyring_of_service, catch_up, wake)
             app.state.challenges = service
             office = DeadLetterOffice(ParkedMessages(pool, "challenges_parked"), producer_publisher(producer))
             await office.store.migrate()
@@ -78,11 +81,24 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             )
             idle_positions.watch(follower)
             parking_api.serve_dead_letters(app, office, guard)
+            # its own events read back: what a restored database lost of them comes back (challenges.recovery)
+            own_events = ConsumerLoop(
+                PoisonGuard(OWN_EVENTS, OwnEvents(ChallengeStore(pool), keyring_of_service).apply, office),
+                [CHALLENGE_EVENTS.name],
+                lambda: make_consumer(
+                    settings.kafka_bootstrap_servers,
+                    group_id=f"{settings.consumer_group}-own-events",
+                    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+                ),
+                listener=lambda consumer: StartWhereItLeftOff(consumer, record),
+                progress=StoredPositions(record),
+            )
 
             collect_less()
             tasks = BackgroundTasks()
             tasks.start(follower.run(), "plr-record")
             tasks.start(idle_positions.run(), "plr-record-idle-positions")
+            tasks.start(own_events.run(), "own-events")
             outbox = Outbox("challenges.outbox", CHALLENGE_EVENTS.name)
             tasks.start(outbox.relay_forever(pool, producer, wake), "challenge-outbox")
             try:

@@ -134,6 +134,46 @@ class ChallengeUnitOfWork:
         if inserted != "INSERT 0 1":
             raise OpenChallengeExists(await self._connection.fetchval(_OPEN_ON_ACHIEVEMENT, challenge.achievement_id))
 
+    async def restore(self, challenge: Challenge) -> bool:
+        """Puts back a challenge its own event told of (`challenges.recovery`): as the event left it, unless another
+        challenge of the achievement is open (raised again meanwhile: one open challenge an achievement). False when
+        it is not put back."""
+        await self._connection.execute(_ACHIEVEMENT_LOCK, str(challenge.achievement_id))
+        still_open = challenge.state is not ChallengeState.RESOLVED
+        if still_open and await self._connection.fetchval(_OPEN_ON_ACHIEVEMENT, challenge.achievement_id) is not None:
+            return False
+        achievement = challenge.achievement
+        inserted = await self._connection.execute(
+            "INSERT INTO challenges.challenges"
+            " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at, acknowledged_at,"
+            " resolved_at, resolution, note, personal_data_erased, correcting_batch_id,"
+            " qualification_number, award_date, grade, title, recorded_uln)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            " ON CONFLICT DO NOTHING",
+            challenge.challenge_id,
+            challenge.achievement_id,
+            challenge.ao_id,
+            challenge.uln,
+            challenge.reason,
+            challenge.state.value,
+            challenge.raised_at,
+            challenge.acknowledged_at,
+            challenge.resolved_at,
+            challenge.resolution.value if challenge.resolution else None,
+            challenge.note,
+            challenge.personal_data_erased,
+            challenge.correcting_batch_id,
+            achievement.qualification_number if achievement else None,
+            achievement.award_date if achievement else None,
+            achievement.grade if achievement else None,
+            achievement.title if achievement else None,
+            achievement.uln if achievement else None,
+        )
+        return bool(inserted == "INSERT 0 1")
+
+    async def is_erased(self, uln: str) -> bool:
+        return bool(await self._connection.fetchval("SELECT 1 FROM challenges.erased_learners WHERE uln = $1", uln))
+
     async def update(self, challenge: Challenge) -> None:
         await self._connection.execute(
             "UPDATE challenges.challenges SET state = $2, acknowledged_at = $3, resolved_at = $4,"

@@ -1,0 +1,121 @@
+"""The challenges service reads its own events back (`lrs.challenge.events.v1`, kept forever), from where it
+stored it had got to: a database restored to an earlier point gets back the challenges raised, acknowledged and
+resolved since then, which the PLR (projected from the same events) shows all along. In normal running every
+event it reads is one it wrote: nothing changes.
+
+A restored challenge is as its events left it, its texts opened with the learner's key (none once the learner is
+erased); who acknowledged and resolved it is not on the log, so it is not known. One raised again meanwhile on the
+same achievement (its learner found the first gone) keeps the achievement's one open challenge: the older one,
+still open, is not put back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+from challenges.domain import Challenge, ChallengeEvent, ChallengeState, evolve
+from challenges.record_store import PlrRecord
+from challenges.store import ChallengeStore
+from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
+from lrs_contracts.envelope import Envelope
+from lrs_contracts.registry import decode
+from lrs_platform.consumer import Message
+from lrs_platform.keyring import Keyring, LearnerKey
+from lrs_platform.logging import get_logger
+
+_log = get_logger("challenges.recovery")
+
+CONSUMER = "challenges.own-events"
+
+
+class OwnEvents:
+    """The handler of the follower of the service's own events: idempotent, so a poll applied again changes
+    nothing."""
+
+    def __init__(self, store: ChallengeStore, keyring: Keyring) -> None:
+        self._store = store
+        self._keyring = keyring
+
+    async def apply(self, messages: Sequence[Message]) -> None:
+        for message in messages:
+            if message.value is None:
+                raise ValueError(f"a message without a value on {message.topic}")
+            envelope, payload = decode(message.value)
+            if isinstance(payload, ChallengeRaisedV1 | ChallengeRaised | ChallengeAcknowledged | ChallengeResolved):
+                await self._apply(envelope, payload)
+
+    async def _apply(
+        self, envelope: Envelope, event: ChallengeRaisedV1 | ChallengeRaised | ChallengeAcknowledged | ChallengeResolved
+    ) -> None:
+        async with self._store.unit_of_work() as work:
+            current = await work.get_for_update(event.challenge_id)
+            if isinstance(event, ChallengeRaisedV1 | ChallengeRaised):
+                if current is not None:
+                    return
+                raised = await self._raised(event, envelope, erased=await work.is_erased(event.uln))
+                if await work.restore(raised):
+                    _log.warning("challenge_restored_from_the_log", challenge_id=str(event.challenge_id))
+                else:
+                    _log.warning("challenge_not_restored", challenge_id=str(event.challenge_id), why="another open")
+                return
+            if current is None or not _moves_on(current, event):
+                return
+            key = None if current.personal_data_erased else (await self._keyring.find([current.uln])).get(current.uln)
+            await work.update(evolve(current, event, envelope.occurred_at, key))
+            _log.warning("challenge_state_restored_from_the_log", challenge_id=str(event.challenge_id))
+
+    async def _raised(
+        self, event: ChallengeRaisedV1 | ChallengeRaised, envelope: Envelope, *, erased: bool
+    ) -> Challenge:
+        if isinstance(event, ChallengeRaised) and not erased:
+            key = (await self._keyring.find([event.uln])).get(event.uln)
+            if isinstance(key, LearnerKey):
+                return evolve(None, event, envelope.occurred_at, key)
+            erased = True  # no key: the learner's words cannot be opened, as after their erasure
+        return Challenge(
+            challenge_id=event.challenge_id,
+            achievement_id=event.achievement_id,
+            ao_id=event.ao_id,
+            uln=event.uln,
+            # written before reasons were sealed, a first version's reason travels in clear
+            reason=event.reason if isinstance(event, ChallengeRaisedV1) and not erased else None,
+            state=ChallengeState.RAISED,
+            raised_at=envelope.occurred_at,
+            personal_data_erased=erased,
+            achievement=event.achievement if isinstance(event, ChallengeRaised) else None,
+        )
+
+
+def _moves_on(challenge: Challenge, event: ChallengeEvent) -> bool:
+    if isinstance(event, ChallengeAcknowledged):
+        return challenge.state is ChallengeState.RAISED
+    return challenge.state is not ChallengeState.RESOLVED
+
+
+class StartWhereItLeftOff(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Seeks each partition to its stored position. One with none starts at the log's end, that end stored at once:
+    every event before it is one the service wrote and holds already, and a backup taken from then on says where
+    the service was on every partition, events or none."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, record: PlrRecord) -> None:
+        self._consumer = consumer
+        self._record = record
+
+    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        stored = await self._record.positions()
+        fresh = []
+        for tp in assigned:
+            if (tp.topic, tp.partition) in stored:
+                self._consumer.seek(tp, stored[(tp.topic, tp.partition)])
+            else:
+                fresh.append(tp)
+        if fresh:
+            ends = await self._consumer.end_offsets(fresh)
+            for tp in fresh:
+                self._consumer.seek(tp, ends[tp])
+            await self._record.record_positions({(tp.topic, tp.partition): ends[tp] for tp in fresh})
