@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_contracts.environments import Environment, TopicNames
 from lrs_contracts.identifiers import is_uuid
+from lrs_contracts.topics import CHALLENGE_EVENTS
 from lrs_domain.identifiers import mask_uln
 from lrs_platform.consumer import FAILURES, MESSAGES, Attempts, Failure, Poisoned, classify_failure, deliver_messages
 from lrs_platform.kafka import make_consumer
@@ -59,6 +60,15 @@ from plr_projector.store import ReadModel, operator_actions
 TopicPositions = dict[tuple[str, int], int]
 
 _log = get_logger("plr_projector.consumer")
+
+
+def _stream_named(message: Message) -> dict[str, str]:
+    """How a log line names a parked message's stream, as `lrs dlq list` does: a challenge event's by its
+    achievement id (no personal data), a learner's by their masked ULN."""
+    topic, key = message.stream
+    if topic.endswith(CHALLENGE_EVENTS.name):
+        return {"achievement": key}
+    return {"learner": mask_uln(key)}
 
 
 @dataclass(frozen=True)
@@ -421,13 +431,13 @@ class Runner:
             if parked.reason == "error":
                 # parked at first sight (trying again changes nothing): a poison all the same, counted as one
                 FAILURES.labels(self.attempts.consumer, Failure.POISON.value).inc()
-                _log.warning(
-                    "event_parked",
-                    projection=self.name,
+                _log.error(
+                    "message_parked",
+                    consumer=f"plr-projector.{self.model.schema}",
                     topic=parked.message.topic,
                     partition=parked.message.partition,
                     offset=parked.message.offset,
-                    learner=mask_uln(parked.message.stream[1]),
+                    **_stream_named(parked.message),
                     error=parked.error,
                 )
                 self._dead_letters_pending = self._producer is not None
@@ -516,13 +526,13 @@ class Runner:
             await self.model.write(connection, changes, offset, publish_dead_letters=self._producer is not None)
         note_head(self.parked_streams, message)
         self._dead_letters_pending = self._producer is not None
-        _log.warning(
-            "event_parked",
-            projection=self.name,
+        _log.error(
+            "message_parked",
+            consumer=f"plr-projector.{self.model.schema}",
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
-            learner=mask_uln(message.stream[1]),
+            **_stream_named(message),
             error=letter.error,
         )
         return changes
