@@ -109,7 +109,9 @@ def _route_standard_logging(service: str, renderer: Any) -> None:
         # Exactly the console handler basicConfig installed; test frameworks' own handlers are subclasses.
         if type(handler) is logging.StreamHandler:
             handler.setFormatter(formatter)
-            handler.addFilter(RepeatsHeldBack(("aiokafka", "kafka")))
+            # asyncpg's pool says "Failed to restore the pool connection floor", traceback and all, every few
+            # seconds a pool while PostgreSQL is away
+            handler.addFilter(RepeatsHeldBack(("aiokafka", "kafka", "asyncpg")))
 
 
 class RepeatsHeldBack(logging.Filter):

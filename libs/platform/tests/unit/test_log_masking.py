@@ -74,3 +74,18 @@ def test_a_library_s_line_is_one_json_line_like_the_service_s_own_and_masked(
     assert (logged["service"], logged["level"], logged["logger"]) == ("probe", "error", "asyncpg.pool")
     assert "ConnectionRefusedError: learner ******0043" in logged["exception"]
     assert "1000000043" not in line
+
+
+def test_asyncpgs_pool_retrying_while_postgresql_is_away_is_said_once_a_minute(
+    configured_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("probe", "info", json=True)
+    for _ in range(3):
+        try:
+            raise ConnectionRefusedError("connect call failed")
+        except ConnectionRefusedError:
+            logging.getLogger("asyncpg.pool").warning(
+                "Failed to restore the pool connection floor; retrying", exc_info=True
+            )
+
+    assert len(capsys.readouterr().out.splitlines()) == 1
