@@ -312,8 +312,9 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         fix="Write the award date as yyyy-mm-dd; it cannot be in the future.",
     ),
     RecordCode.GRADE_NOT_IN_SET: CodeExplanation(
-        meaning="Grade not in the qualification's grade set (exact spelling)",
-        example="GCSE (9 to 1) grade `A` → `7`; `PASS` → `Pass`",
+        meaning="Grade not in the qualification's grade set (exact spelling); a Withdraw's or Reinstate's grade,"
+        " which is not needed, too when one is given (decision 0173)",
+        example="GCSE (9 to 1) grade `A` → `7`; `PASS` → `Pass`; a Withdraw with grade `ZZZ`",
         source=(
             'FAQ: "The grade submitted should match that held in Ofqual\'s RITS database wherever possible." '
             "Grade sets: DOMAIN.md §4, §7"

@@ -727,7 +727,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     if found:
         errors += found
     grade = values["grade"]
-    if graded:
+    if graded or grade is not None:  # a Withdraw's or Reinstate's grade is not needed, but checked when given
         grade_key = ("grade", grade, qualification_key)
         grade_errors: tuple[Finding, ...] | None = memo.get(grade_key)
         if grade_errors is None:

@@ -155,8 +155,7 @@ def _judged_rule_by_rule(record: SubmittedRecord, context: RuleContext) -> Judge
     warnings += judged.warnings
     award_date, found = check_award_date(record.award_date, context.today)
     errors += found
-    if action in _GRADED_ACTIONS:
-        errors += check_grade(record.grade, judged.qan, judged.qualification, judged.qcf)
+    errors += check_grade(record.grade, judged.qan, judged.qualification, judged.qcf)  # every grade given (0173)
     ukprn_errors = check_ukprn(record.centre_ukprn)
     language_errors = check_language(record.language_for_assessment)
     credits, credit_errors = check_credits(record.credits)

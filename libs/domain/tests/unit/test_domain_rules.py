@@ -322,6 +322,16 @@ def test_rv021_grade_is_not_needed_to_withdraw() -> None:
     assert decision.outcomes[0].status is RecordStatus.ACCEPTED
 
 
+@pytest.mark.parametrize("action", ["Withdraw", "Reinstate"])
+def test_rv009_a_withdraw_or_reinstate_grade_is_checked_when_given_as_its_ukprn_language_and_credits_are(
+    action: str,
+) -> None:
+    live_or_withdrawn = state(withdrawn=action == "Reinstate")
+    decision = decide(record(action=action, grade="ZZZ"), existing=[live_or_withdrawn])
+    assert codes(decision) == ["RV009"]
+    assert decide(record(action=action), existing=[live_or_withdrawn]).outcomes[0].status is RecordStatus.ACCEPTED
+
+
 def test_rv021_unknown_action() -> None:
     assert_rejected(["RV021"], action="Delete")
     assert_rejected(["RV021"], action="create")
