@@ -338,7 +338,9 @@ async def test_a_challenge_contact_moved_to_another_address_tells_the_address_it
     assert notice["Subject"] == f"LRS challenge contact changed: {ao}" and text.startswith("Dear Ada Lovelace,")
     assert "by your organisation's key or portal account" in text and new not in text
     row = await pool.fetchrow(
-        "SELECT count(*) AS n, count(sent_at) AS sent FROM notifier.contact_change_notices WHERE ao_id = $1", ao
+        "SELECT count(*) AS n, count(sent_at) AS sent, count(old_email) + count(old_name) AS personal"
+        " FROM notifier.contact_change_notices WHERE ao_id = $1",
+        ao,
     )
-    assert (row["n"], row["sent"]) == (1, 1)
+    assert (row["n"], row["sent"], row["personal"]) == (1, 1, 0)  # sent: the old address and name gone
     assert told(new) == []

@@ -136,13 +136,17 @@ class ContactChangeNotices:
 
     async def sent(self, notice_id: uuid.UUID) -> None:
         await self._pool.execute(
-            "UPDATE notifier.contact_change_notices SET sent_at = now() WHERE notice_id = $1", notice_id
+            "UPDATE notifier.contact_change_notices SET sent_at = now(), old_email = NULL, old_name = NULL"
+            " WHERE notice_id = $1",
+            notice_id,
         )
 
     async def try_again(self, notice_id: uuid.UUID, delay_seconds: float, *, give_up: bool) -> None:
         await self._pool.execute(
             "UPDATE notifier.contact_change_notices SET tries = tries + 1,"
-            " due_at = now() + make_interval(secs => $2), failed_at = CASE WHEN $3 THEN now() END"
+            " due_at = now() + make_interval(secs => $2), failed_at = CASE WHEN $3 THEN now() END,"
+            # given up: the address and name are not needed any more (migration 0007)
+            " old_email = CASE WHEN $3 THEN NULL ELSE old_email END, old_name = CASE WHEN $3 THEN NULL ELSE old_name END"
             " WHERE notice_id = $1",
             notice_id,
             delay_seconds,
