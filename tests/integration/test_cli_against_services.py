@@ -290,6 +290,20 @@ async def test_an_operator_links_a_provider_who_may_then_change_sharing(
     assert "a UKPRN is 8 digits" in malformed.stderr
 
 
+async def test_an_operator_merges_two_ulns_of_one_learner(system: SystemUnderTest, tmp_path: Path) -> None:
+    master, other = new_learner(), new_learner()
+    await _register(system, tmp_path, [master, other])
+
+    merged = await _lrs(system, "operator:tests", "learners", "merge", master["uln"], other["uln"])
+    again = await _lrs(system, "operator:tests", "learners", "merge", master["uln"], other["uln"])
+    cycle = await _lrs(system, "operator:tests", "learners", "merge", other["uln"], master["uln"])
+
+    assert (merged.returncode, merged.stderr) == (OK, ""), merged.stderr
+    assert merged.stdout.startswith(f"{other['uln']} merged into {master['uln']}: one learner now")
+    assert again.returncode == OK, again.stderr  # the same merge again changes nothing
+    assert cycle.returncode == FAILED and cycle.stderr.startswith("lrs: HTTP 409"), cycle.stderr
+
+
 async def test_an_ao_lists_its_open_challenges_a_page_at_a_time(system: SystemUnderTest) -> None:
     ao = f"RN{uuid.uuid4().int % 10**6}"
     raised_at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -390,5 +404,5 @@ async def test_a_batch_that_changed_nothing_shows_the_plr_as_it_is(system: Syste
     )
 
     assert shown.returncode == OK, shown.stderr
-    assert "was completed without accepting any record: the PLR as it is" in shown.stderr
+    assert "was completed without accepting any record: showing the PLR as it is" in shown.stderr
     assert len(json.loads(shown.stdout)["learning_events"]) == 1

@@ -1171,7 +1171,10 @@ async def test_a_challenge_is_resolved_as_corrected_by_a_batch_not_in_the_list_g
 
     for entered, says in [
         ("batch 42", "Enter the batch's id as its page shows it"),
-        (str(uuid.uuid4()), "None of your completed batches with that id has an accepted record of this learner"),
+        (
+            str(uuid.uuid4()),
+            "That batch is not one of yours that was completed with an accepted record of this learner",
+        ),
     ]:
         await ao_page.get_by_label("Data corrected: the learner was right").check()
         await typed.fill(entered)

@@ -64,3 +64,16 @@ def test_the_raise_help_names_the_column_of_plr_show_and_the_aos_challenge_conta
 
     assert "the `achievement id` column of `lrs plr show`" in text
     assert "emailed to the AO's challenge contact (held until the AO has one)" in text
+
+
+def test_a_merged_learners_results_each_say_the_uln_they_were_recorded_under() -> None:
+    """Decision 0031: the AO withdraws the unwanted copy of a result recorded under two ULNs by naming its ULN."""
+    copies = [
+        {**AO_EVENT, "uln": "5000000217", "grade": "6"},
+        {**AO_EVENT, "id": "0b6f1c0e-5a2d-4c8e-9f3a-7d1e2b4c6a81", "uln": "5000000284", "grade": "4"},
+    ]
+    text = shown({"uln": "5000000217", "ulns": ["5000000217", "5000000284"], "learning_events": copies}, 200)
+
+    rows = [line for line in text.splitlines() if "Mathematics" in line]
+    assert "ULN 5000000217" in rows[0] and "ULN 5000000284" in rows[1]
+    assert "ULN 1000000043" not in shown({"uln": "1000000043", "learning_events": [AO_EVENT]}, 200)

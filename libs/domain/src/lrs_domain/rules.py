@@ -975,6 +975,7 @@ _DATA_FIELDS: dict[str, str] = {
     "credits": "credits",
 }
 _FIXED_FIELDS = frozenset({"pathway", "credits"})
+_SAID = {"credits": "number of credits"}  # "a different credits" is not English
 
 
 def _differences(current: AchievementData, proposed: AchievementData | None) -> tuple[str, ...]:
@@ -1012,7 +1013,8 @@ def _conflicting_duplicate(differences: Sequence[str]) -> Finding:
     return _error(
         RecordCode.CONFLICTING_DUPLICATE,
         _DATA_FIELDS[differences[0]],
-        f"This achievement already exists with a different {' and '.join(differences)}: send an Update to "
+        f"This achievement already exists with a different {' and '.join(_SAID.get(d, d) for d in differences)}:"
+        " send an Update to "
         "change the grade, UKPRN or language for assessment, or withdraw it and create a new one.",
     )
 

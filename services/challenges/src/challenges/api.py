@@ -232,8 +232,8 @@ def _translate(error: Exception) -> ProblemError:
             "That batch's records reached the learner's record before the challenge was raised: it cannot have"
             " corrected what the learner challenged."
             if error.reason == "before_the_challenge"
-            else "None of your completed batches with that id has an accepted record of this learner's achievement"
-            " of this qualification: it did not correct the challenged data."
+            else "That batch is not one of yours that was completed with an accepted record of this learner's"
+            " achievement of this qualification: it did not correct the challenged data."
         )
         return ProblemError(
             422,

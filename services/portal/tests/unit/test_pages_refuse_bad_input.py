@@ -317,7 +317,7 @@ def with_a_challenge(portal: StubbedPortal) -> None:
         if named not in (None, LISTED):
             return problem(
                 422,
-                "None of your completed batches with that id has an accepted record of this learner's achievement",
+                "That batch is not one of yours that was completed with an accepted record of this learner's achievement",
                 code="CORRECTING_BATCH_DOES_NOT_FIT",
                 reason="not_for_this_achievement",
             )
@@ -357,7 +357,7 @@ def test_a_correcting_batch_the_challenges_service_refuses_is_an_error_on_its_fi
     )
 
     assert answer.status_code == 400
-    assert 'href="#batch_id">None of your completed batches with that id has an accepted record' in error_text(
+    assert 'href="#batch_id">That batch is not one of yours that was completed with an accepted record' in error_text(
         answer.text
     )
 

@@ -276,6 +276,15 @@ def link_provider(connection: Connection, uln: str, ukprn: str) -> str:
     )
 
 
+def merge_learners(connection: Connection, master_uln: str, merged_uln: str) -> str:
+    with connection.client("validation") as client:
+        expect_ok(client.post(f"/v1/learners/{master_uln}/merge", json={"merged_uln": merged_uln}))
+    return (
+        f"{merged_uln} merged into {master_uln}: one learner now, whose PLR holds the results recorded under either;"
+        " each keeps the ULN it was recorded under, and new ones are recorded under the master"
+    )
+
+
 class CredentialAction(StrEnum):
     CREATE = "create"
     ROTATE = "rotate"
@@ -392,7 +401,7 @@ def credentials_command(
 
 reference_app = typer.Typer(help="Operator: reference data.", no_args_is_help=True)
 learners_app = typer.Typer(
-    help="The learner registry: operators (import, link, erase); a learner's sharing also by the learner or a"
+    help="The learner registry: operators (import, merge, link, erase); a learner's sharing also by the learner or a"
     " provider linked to them.",
     no_args_is_help=True,
 )
@@ -452,6 +461,18 @@ def sharing_command(
         print_json(view)
         return
     print_text(sharing_text(view))
+
+
+@learners_app.command("merge")
+def merge_learners_command(
+    ctx: typer.Context,
+    master_uln: Annotated[str, typer.Argument(help="The ULN that stays the learner's (10 digits).")],
+    merged_uln: Annotated[str, typer.Argument(help="The learner's other ULN, merged into the master.")],
+) -> None:
+    """Merge two ULNs of one learner (decision 0031), as the import file's MasterULN column does: refused when
+    the master is already merged into the other (a cycle), when either was erased, or when the ULN to merge is
+    merged already (decision 0158)."""
+    print_text(merge_learners(connection(ctx), master_uln, merged_uln))
 
 
 @learners_app.command("link")

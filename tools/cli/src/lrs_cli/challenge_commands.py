@@ -172,8 +172,9 @@ def acknowledge_command(ctx: typer.Context, challenge_id: ChallengeId, as_json: 
 
 @app.command("batches")
 def correcting_batches_command(ctx: typer.Context, challenge_id: ChallengeId, as_json: JsonOption = False) -> None:
-    """The batches that may be named resolving a challenge as corrected: completed, with a record of the
-    challenged achievement, decided after the challenge was raised (the AO that owns it)."""
+    """The batches that may be named resolving a challenge as corrected: completed, with an accepted record of the
+    same learner's qualification (any award date: a wrong date is put right by a withdrawal and a new
+    achievement), decided after the challenge was raised (the AO that owns it; decision 0142)."""
     with connection(ctx).client("challenges") as client:
         found: list[dict[str, Any]] = expect_ok(client.get(f"/v1/challenges/{challenge_id}/correcting-batches"))[
             "items"

@@ -44,7 +44,7 @@ def plr(
     if after_batch and (why := _not_on_the_plr_soon(connection, after_batch)):
         # the projector cannot tell a batch on its way from one that put nothing on the PLR (it would wait for
         # it, then answer 503 PROJECTION_PENDING): ingest can, for a key that may read the batch
-        warn(f"batch {after_batch} {why}: the PLR as it is")
+        warn(f"batch {after_batch} {why}: showing the PLR as it is")
         after_batch = None
     if after_batch:
         params |= {"after_batch": after_batch, "wait_ms": READ_YOUR_WRITES_MS}
@@ -76,6 +76,8 @@ def _not_on_the_plr_soon(connection: Connection, batch_id: str) -> str | None:
         return f"is held by maintenance ({notice['reason']}): it {notice['message']}"
     if status not in FINAL_STATES:
         return None
+    if status == "failed":
+        return "failed (RS005): none of its records reached the PLR"
     if status != "completed":
         return f"was {status}"
     if not (batch.get("counts") or {}).get("accepted"):
@@ -91,7 +93,9 @@ SHARING_SAID: dict[Any, str] = {
 PROVIDER_RECORDS_TITLE = "Reported by learning providers (ILR): not results from an awarding organisation"
 
 
-def _results_table(events: list[dict[str, Any]]) -> Table:
+def _results_table(events: list[dict[str, Any]], several_ulns: bool = False) -> Table:
+    """`several_ulns`: the learner's ULNs were merged, and each achievement says which it was recorded under (an
+    AO withdraws the unwanted copy of a result recorded under two of them by naming its ULN, decision 0031)."""
     listing = table(
         "code",
         "subject",
@@ -110,6 +114,8 @@ def _results_table(events: list[dict[str, Any]]) -> Table:
             notes.append("withdrawn")
         if event.get("under_data_challenge") == "Y":
             notes.append("challenged")
+        if several_ulns and event.get("uln"):
+            notes.append(f"ULN {event['uln']}")
         if supporting := len(event.get("supporting_records") or ()):
             notes.append(f"{supporting} provider record{'' if supporting == 1 else 's'} (ILR)")
         listing.add_row(
@@ -169,7 +175,7 @@ def plr_table(document: dict[str, Any]) -> list[Any]:
     if (sharing := SHARING_SAID.get(document.get("ability_to_share"))) is not None:  # an AO's view has none
         rows.append(Text(f"sharing with learning providers: {sharing}"))
     if awarded:
-        rows.append(_results_table(awarded))
+        rows.append(_results_table(awarded, several_ulns=bool(merged)))
     elif reported:
         rows.append("no results from an awarding organisation")
     else:
