@@ -4,9 +4,10 @@ resolved since then, which the PLR (projected from the same events) shows all al
 event it reads is one it wrote: nothing changes.
 
 A restored challenge is as its events left it, its texts opened with the learner's key (none once the learner is
-erased); who acknowledged and resolved it is not on the log, so it is not known. One raised again meanwhile on the
-same achievement (its learner found the first gone) keeps the achievement's one open challenge: the older one,
-still open, is not put back.
+erased). A raise of a learner this LRS holds no key of at all is not its own (test systems sharing one broker)
+and is passed over. Who acknowledged and resolved is not on the log, so it is not known. One raised again
+meanwhile on the same achievement (its learner found the first gone) keeps the achievement's one open challenge:
+the older one, still open, is not put back.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class OwnEvents:
                 if current is not None:
                     return
                 raised = await self._raised(event, envelope, erased=await work.is_erased(event.uln))
+                if raised is None:
+                    return
                 if await work.restore(raised):
                     _log.warning("challenge_restored_from_the_log", challenge_id=str(event.challenge_id))
                 else:
@@ -68,12 +71,15 @@ class OwnEvents:
 
     async def _raised(
         self, event: ChallengeRaisedV1 | ChallengeRaised, envelope: Envelope, *, erased: bool
-    ) -> Challenge:
-        if isinstance(event, ChallengeRaised) and not erased:
-            key = (await self._keyring.find([event.uln])).get(event.uln)
-            if isinstance(key, LearnerKey):
-                return evolve(None, event, envelope.occurred_at, key)
-            erased = True  # no key: the learner's words cannot be opened, as after their erasure
+    ) -> Challenge | None:
+        """The challenge as its raise left it; None when this LRS holds no key of its learner at all (not even an
+        erased one's tombstone): a raise it never made, as when test systems share one broker."""
+        key = (await self._keyring.find([event.uln])).get(event.uln)
+        if key is None:
+            return None
+        if isinstance(event, ChallengeRaised) and isinstance(key, LearnerKey) and not erased:
+            return evolve(None, event, envelope.occurred_at, key)
+        erased = erased or not isinstance(key, LearnerKey)
         return Challenge(
             challenge_id=event.challenge_id,
             achievement_id=event.achievement_id,

@@ -140,6 +140,7 @@ class Runner:
         self.stats = RunnerStats()
         self.positions: TopicPositions = {}
         self._caught_up_at_ms: dict[str, float] = {}  # by topic: when `lag` last found nothing waiting
+        self._past_the_end_said: set[tuple[str, int]] = set()
         self.parked_streams: ParkedHeads = {}
         # Shared by every runner of the process, so a skip or replacement reaches a running rebuild.
         self.actions: dict[Position, OperatorAction] = operator_actions if operator_actions is not None else {}
@@ -223,25 +224,6 @@ class Runner:
             await self.consumer.seek_to_beginning(*beginning)
             for tp in beginning:
                 self.positions[(self.topics.logical(tp.topic), tp.partition)] = await self.consumer.position(tp)
-        await self._say_if_past_the_end([tp for tp in self._partitions if tp not in beginning])
-
-    async def _say_if_past_the_end(self, partitions: list[TopicPartition]) -> None:
-        """A stored offset past a partition's end means the log was recreated or truncated under the model (or the
-        database restored from another cluster's): the consumer starts the partition again from its beginning
-        (`auto_offset_reset`), each event a duplicate or new, and says so here rather than silently."""
-        if not partitions:
-            return
-        try:
-            ends = await self.consumer.end_offsets(partitions)
-        except Exception as error:  # only a warning is lost
-            _log.info("log_ends_unread", error=type(error).__name__)
-            return
-        for tp, end in ends.items():
-            stored = self.positions.get((self.topics.logical(tp.topic), tp.partition))
-            if stored is not None and stored > end:
-                _log.warning(
-                    "stored_offset_past_the_log_end", topic=tp.topic, partition=tp.partition, stored=stored, end=end
-                )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -592,6 +574,15 @@ class Runner:
                     )
                 await self.model.mark_dead_letters_published(connection, [row.position for row in pending])
 
+    def _say_past_the_end(self, tp: TopicPartition, stored: int, end: int) -> None:
+        """A stored offset past a partition's end means the log was recreated or truncated under the model (or the
+        database restored from another cluster's): the consumer starts the partition again from its beginning
+        (`auto_offset_reset`), each event a duplicate or new. Said once a partition, rather than silently."""
+        if (tp.topic, tp.partition) in self._past_the_end_said:
+            return
+        self._past_the_end_said.add((tp.topic, tp.partition))
+        _log.warning("stored_offset_past_the_log_end", topic=tp.topic, partition=tp.partition, stored=stored, end=end)
+
     def lag(self) -> dict[str, dict[str, Any]]:
         """Per topic: records behind the last stable offset seen by the consumer, and how old."""
         consumer = self._consumer
@@ -602,6 +593,8 @@ class Runner:
             logical = self.topics.logical(tp.topic)
             end = consumer.last_stable_offset(tp)
             position = self.positions.get((logical, tp.partition), 0)
+            if end is not None and 0 <= end < position:
+                self._say_past_the_end(tp, position, end)
             behind = max(0, (end if end is not None and end >= 0 else position) - position)
             entry = result.setdefault(logical, {"events": 0, "seconds": 0.0})
             entry["events"] += behind
