@@ -31,6 +31,7 @@ from validation.reference_store import ReferenceFiles, ReferenceStore
 from validation.sandpit import RegistryFollower, SandpitResets
 
 SERVICE = "validation"
+PARTITION_FETCH_BYTES = 1_048_576  # a fetch's share of one partition of the submitted topic
 
 
 def create_app(settings: ValidationSettings | None = None) -> FastAPI:
@@ -67,12 +68,16 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             outbox_producer = make_producer(settings.kafka_bootstrap_servers)
             group = topics.group(settings.consumer_group)
             # A fetch brings at most 8 MB (a larger record batch still comes whole), not the default 32 MB:
-            # the batches queued behind the one being decided wait on the broker, not in this process.
+            # the batches queued behind the one being decided wait on the broker, not in this process. And at
+            # most 1 MB of one partition (about half a batch of 10,000 records): with 8 MB a partition's buffer
+            # held five of one AO's big batches, and a small batch of another AO's partition, fetched later,
+            # waited behind all five (6 s on results day; decision 0171).
             consumer = make_consumer(
                 settings.kafka_bootstrap_servers,
                 group_id=group,
                 max_poll_interval_ms=600_000,
                 fetch_max_bytes=MAX_MESSAGE_BYTES,
+                max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
             )
             await producer.start()
             await outbox_producer.start()
