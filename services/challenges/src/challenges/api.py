@@ -32,8 +32,11 @@ from lrs_domain.identifiers import display_qan
 from lrs_platform.authentication import CurrentPrincipal
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
+from lrs_platform.logging import get_logger
 from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import ProblemError, problem_responses
+
+_log = get_logger("challenges.api")
 
 router = APIRouter(prefix="/v1/challenges", tags=["challenges"])
 
@@ -275,7 +278,14 @@ def _translate(error: Exception) -> ProblemError:
             code=ProblemCode.LEARNER_ERASED,
         )
     if isinstance(error, KeyringUnavailable):
-        problem = ProblemError(503, "Unavailable", "The learners' key store cannot be reached. Try again shortly.")
+        # its text says which: unreachable, made with another LRS_KEYRING_KEY, or a wrapping key not given here
+        _log.warning("keyring_unavailable", error=str(error))
+        problem = ProblemError(
+            503,
+            "The learner key store is unavailable",
+            f"The learners' keys cannot be used right now ({error}), so nothing was changed. Try again shortly.",
+            code=ProblemCode.KEYRING_UNAVAILABLE,
+        )
         problem.headers["Retry-After"] = "5"
         return problem
     if isinstance(error, RecordBehind):
