@@ -55,32 +55,39 @@ class Outbox:
         return len(rows)
 
     async def prune(self, pool: asyncpg.Pool, older_than: timedelta = PUBLISHED_KEPT) -> int:
-        """Deletes the rows published more than `older_than` ago, `PRUNED_AT_ONCE` a statement; returns how many.
-        Nothing reads a published row (the topic, kept forever, is what readers read): kept, they grew a learner's
-        registration by 1.3 KB, 60% of all it stored."""
+        """Deletes every row published more than `older_than` ago, `PRUNED_AT_ONCE` a statement; returns how many."""
         pruned = 0
-        while True:
-            deleted = await pool.fetchval(
-                f"WITH gone AS (DELETE FROM {self.table} WHERE id IN (SELECT id FROM {self.table}"
-                " WHERE published_at < now() - $1::interval ORDER BY id LIMIT $2) RETURNING 1) SELECT count(*) FROM gone",
-                older_than,
-                PRUNED_AT_ONCE,
-            )
-            pruned += int(deleted)
-            if deleted < PRUNED_AT_ONCE:
-                return pruned
+        while (deleted := await self.prune_some(pool, older_than)) == PRUNED_AT_ONCE:
+            pruned += deleted
+        return pruned + deleted
+
+    async def prune_some(self, pool: asyncpg.Pool, older_than: timedelta = PUBLISHED_KEPT) -> int:
+        """Deletes up to `PRUNED_AT_ONCE` rows published more than `older_than` ago (the oldest first); returns how
+        many. Nothing reads a published row (the topic, kept forever, is what readers read): kept, they grew a
+        learner's registration by 1.3 KB, 60% of all it stored."""
+        deleted = await pool.fetchval(
+            f"WITH gone AS (DELETE FROM {self.table} WHERE id IN (SELECT id FROM {self.table}"
+            " WHERE published_at < now() - $1::interval ORDER BY id LIMIT $2) RETURNING 1) SELECT count(*) FROM gone",
+            older_than,
+            PRUNED_AT_ONCE,
+        )
+        return int(deleted)
 
     async def relay_forever(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, wake: asyncio.Event) -> None:
         """Relays until cancelled; `wake` is set by writers so a new row goes out at once. Once an hour, when
-        nothing waits, the rows published a week ago go (`prune`)."""
+        nothing waits, the rows published a week ago go, `PRUNED_AT_ONCE` at a time between relays (the first
+        pass over a large table does not hold new rows back)."""
         delay = 0.2
         pruned_at = 0.0
+        more_to_prune = False
         while True:
             try:
                 relayed = await self.relay_once(pool, producer)
-                if relayed == 0 and time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS:
+                if relayed == 0 and (more_to_prune or time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS):
                     pruned_at = time.monotonic()
-                    if pruned := await self.prune(pool):
+                    pruned = await self.prune_some(pool)
+                    more_to_prune = pruned == PRUNED_AT_ONCE
+                    if pruned:
                         _log.info("outbox_pruned", table=self.table, rows=pruned)
                 delay = 0.2
             except Exception as error:
@@ -90,7 +97,7 @@ class Outbox:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue
-            if relayed == 0:
+            if relayed == 0 and not more_to_prune:
                 wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=1.0)
