@@ -21,7 +21,7 @@ from challenges.log_follower import (
 from challenges.plr_log import FOLLOWED_TOPICS
 from challenges.record_store import PlrRecord
 from challenges.recovery import CONSUMER as OWN_EVENTS
-from challenges.recovery import OwnEvents, StartWhereItLeftOff
+from challenges.recovery import OwnEvents
 from challenges.service import ChallengeService
 from challenges.store import ChallengeStore
 from lrs_contracts.topics import CHALLENGE_EVENTS
@@ -90,7 +90,7 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
                     group_id=f"{settings.consumer_group}-own-events",
                     fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
                 ),
-                listener=lambda consumer: StartWhereItLeftOff(consumer, record),
+                listener=lambda consumer: ResumeFromStoredPositions(consumer, record, fresh_at_end=True),
                 progress=StoredPositions(record),
             )
 

@@ -105,10 +105,15 @@ class ResumeFromStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc
     committed offsets, which this group never commits, so at the beginning of every partition, where it would
     park again every poison an operator has skipped since."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, record: PlrRecord, retry_every: float = 1.0) -> None:
+    def __init__(
+        self, consumer: AIOKafkaConsumer, record: PlrRecord, retry_every: float = 1.0, *, fresh_at_end: bool = False
+    ) -> None:
+        """`fresh_at_end`: a partition with no stored position starts at the log's end instead, that end stored at
+        once (the service's own events: every one before it is one it holds already, challenges.recovery)."""
         self._consumer = consumer
         self._record = record
         self._retry_every = retry_every
+        self._fresh_at_end = fresh_at_end
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         return None
@@ -121,7 +126,12 @@ class ResumeFromStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc
                 self._consumer.seek(tp, stored[(tp.topic, tp.partition)])
             else:
                 fresh.append(tp)
-        if fresh:
+        if fresh and self._fresh_at_end:
+            ends = await self._consumer.end_offsets(fresh)
+            for tp in fresh:
+                self._consumer.seek(tp, ends[tp])
+            await self._record.record_positions({(tp.topic, tp.partition): ends[tp] for tp in fresh})
+        elif fresh:
             await self._consumer.seek_to_beginning(*fresh)
 
     async def _stored_positions(self) -> Positions:

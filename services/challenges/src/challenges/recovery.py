@@ -12,12 +12,9 @@ the older one, still open, is not put back.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from collections.abc import Sequence
 
 from challenges.domain import Challenge, ChallengeEvent, ChallengeState, evolve
-from challenges.record_store import PlrRecord
 from challenges.store import ChallengeStore
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
 from lrs_contracts.envelope import Envelope
@@ -98,30 +95,3 @@ def _moves_on(challenge: Challenge, event: ChallengeEvent) -> bool:
     if isinstance(event, ChallengeAcknowledged):
         return challenge.state is ChallengeState.RAISED
     return challenge.state is not ChallengeState.RESOLVED
-
-
-class StartWhereItLeftOff(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Seeks each partition to its stored position. One with none starts at the log's end, that end stored at once:
-    every event before it is one the service wrote and holds already, and a backup taken from then on says where
-    the service was on every partition, events or none."""
-
-    def __init__(self, consumer: AIOKafkaConsumer, record: PlrRecord) -> None:
-        self._consumer = consumer
-        self._record = record
-
-    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
-        return None
-
-    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
-        stored = await self._record.positions()
-        fresh = []
-        for tp in assigned:
-            if (tp.topic, tp.partition) in stored:
-                self._consumer.seek(tp, stored[(tp.topic, tp.partition)])
-            else:
-                fresh.append(tp)
-        if fresh:
-            ends = await self._consumer.end_offsets(fresh)
-            for tp in fresh:
-                self._consumer.seek(tp, ends[tp])
-            await self._record.record_positions({(tp.topic, tp.partition): ends[tp] for tp in fresh})
