@@ -535,6 +535,14 @@ class Runner:
         for topic, timestamp in changes.newest_timestamp_ms.items():
             self.stats.newest_timestamp_ms[topic] = max(self.stats.newest_timestamp_ms.get(topic, 0), timestamp)
         metrics.BATCH_SECONDS.labels(self.name).observe(seconds)
+        if changes.marks:  # a decision's events: the batch can be followed from validation's `batch_decided`
+            _log.info(
+                "batch_events_projected",
+                consumer=consumer,
+                batches=sorted({str(batch_id) for batch_id, _ in changes.marks}),
+                events=sum(changes.outcomes.values()),
+                ms=round(seconds * 1000, 1),
+            )
 
     async def catch_up(self, targets: Mapping[tuple[str, int], int], timeout: float = 300.0) -> None:
         """Projects up to (not beyond) `targets`. Call with `lock` held."""

@@ -1,15 +1,18 @@
 """Where the projector is on the log, as it tells operators: a stored offset past its partition's end (the log
-recreated or truncated under the model) is said, not silently started over; the lag in seconds is the waiting records' age."""
+recreated or truncated under the model) is said, not silently started over; the lag in seconds is the waiting records' age;
+a step that wrote a batch's events names the batch."""
 
 from __future__ import annotations
 
 import time
+import uuid
 
 from aiokafka import TopicPartition
 from structlog.testing import capture_logs
 
 from lrs_contracts.topics import PLR_EVENTS
 from plr_projector.consumer import Runner, Topics
+from plr_projector.projection import BatchChanges
 from plr_projector.store import ReadModel
 
 
@@ -62,3 +65,21 @@ def test_a_stored_offset_past_the_partitions_end_is_said_once() -> None:
 
     said = [log for log in logs if log["event"] == "stored_offset_past_the_log_end"]
     assert [(log["partition"], log["stored"], log["end"]) for log in said] == [(0, 1000, 17)]
+
+
+def test_a_step_that_wrote_a_batchs_events_names_the_batch_and_a_step_of_other_events_says_nothing() -> None:
+    runner = _live_runner()
+    batch = uuid.uuid4()
+    decided = BatchChanges()
+    decided.marks[(batch, 0)] = (4_000, 812)
+    decided.marks[(batch, 3)] = (3_200, 640)
+    decided.outcomes[(PLR_EVENTS.name, "applied")] = 7_200
+    other = BatchChanges()
+    other.outcomes[(PLR_EVENTS.name, "applied")] = 1
+
+    with capture_logs() as logs:
+        runner.account(decided, 0.25)
+        runner.account(other, 0.01)
+
+    said = [log for log in logs if log["event"] == "batch_events_projected"]
+    assert [(log["batches"], log["events"], log["ms"]) for log in said] == [([str(batch)], 7_200, 250.0)]
