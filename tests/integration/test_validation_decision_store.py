@@ -178,3 +178,30 @@ async def test_a_state_said_to_be_new_that_stands_already_is_replaced_as_any_oth
     last_batches = await pool.fetch("SELECT DISTINCT last_batch_id FROM validation.achievements")
     assert [row["last_batch_id"] for row in last_batches] == [batch_id]
     assert await store.stored(batch_id) is not None
+
+
+async def test_a_decision_forgets_its_messages_a_week_after_publishing_and_still_says_it_was_decided(
+    pool: asyncpg.Pool,
+) -> None:
+    store = DecisionStore(pool)
+    old, recent, unpublished = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for batch_id in (old, recent, unpublished):
+        await store.record(batch_id, AO, True, _messages(3, str(batch_id)), [])
+    await store.mark_published(old)
+    await store.mark_published(recent)
+    await pool.execute(
+        "UPDATE validation.decisions SET published_at = now() - interval '8 days' WHERE batch_id = $1", old
+    )
+
+    assert await store.forget_published_messages() == 1
+    assert await store.forget_published_messages() == 0
+
+    forgotten = await store.stored(old)
+    assert forgotten is not None and (forgotten.failed, forgotten.messages, forgotten.published) == (True, (), True)
+    assert await store.is_decided(old)
+    # a decider storing the batch again finds it decided and published: nothing to send
+    again = await store.record(old, AO, True, _messages(3, "again"), [])
+    assert (again.ours, again.published, again.messages) == (False, True, ())
+    for kept in (recent, unpublished):
+        stored = await store.stored(kept)
+        assert stored is not None and stored.messages == tuple(_messages(3, str(kept)))

@@ -117,6 +117,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             tasks = BackgroundTasks()
             tasks.start(maintenance.follow(), "maintenance-schedule")
             tasks.start(decider.run(), "decider")
+            tasks.start(DecisionStore(pool).forget_published_messages_forever(), "decision-messages-retention")
             if live_keys is not None:  # the Sandpit: a read-only copy of the live registry
                 follower = RegistryFollower(pool, settings.kafka_bootstrap_servers, topics, live_keys, keyring)
                 tasks.start(follower.run(), "sandpit-registry-follower")

@@ -8,6 +8,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 import cramjam
@@ -15,7 +16,9 @@ import orjson
 
 from lrs_contracts.plr import AchievementData, AchievementKey, ResultStatus
 from lrs_domain.achievements import AchievementState
+from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.database import advisory_lock_key
+from lrs_platform.logging import get_logger
 from validation.text_arrays import text_array
 
 
@@ -30,7 +33,7 @@ class OutgoingMessage:
 class StoredDecision:
     batch_id: uuid.UUID
     failed: bool
-    messages: tuple[OutgoingMessage, ...]
+    messages: tuple[OutgoingMessage, ...]  # () once published a week ago (`forget_published_messages`)
     published: bool
     # stored by the `record` call that answered it; False: the decision another decider stored first
     ours: bool = False
@@ -72,7 +75,18 @@ def _framed_pieces(messages: Sequence[OutgoingMessage]) -> Iterator[bytes]:
         yield b"".join(parts)
 
 
-def decode_messages(raw: bytes) -> tuple[OutgoingMessage, ...]:
+_log = get_logger("validation.decision_store")
+
+# How long a published decision keeps its messages, how many decisions forget theirs a statement, and how often
+# the decisions are looked over.
+MESSAGES_KEPT_AFTER_PUBLISHING = timedelta(days=7)
+FORGOTTEN_AT_ONCE = 500
+FORGET_EVERY_SECONDS = 3600.0
+
+
+def decode_messages(raw: bytes | None) -> tuple[OutgoingMessage, ...]:
+    if raw is None:  # forgotten a week after publishing: nothing will publish them again
+        return ()
     if raw.startswith(_COMPRESSED):
         raw = bytes(cramjam.zstd.decompress(memoryview(raw)[len(_COMPRESSED) :]))
     if not raw.startswith(_FRAMED):
@@ -202,6 +216,39 @@ class DecisionStore:
             "UPDATE validation.decisions SET published_at = now() WHERE batch_id = $1 AND published_at IS NULL",
             batch_id,
         )
+
+    async def forget_published_messages(self, older_than: timedelta = MESSAGES_KEPT_AFTER_PUBLISHING) -> int:
+        """Forgets the messages of up to `FORGOTTEN_AT_ONCE` decisions published more than `older_than` ago
+        (their rows stay); returns how many. A published decision's messages are read again only to log their
+        count: a batch read again finds it published and publishes nothing."""
+        forgotten = await self._pool.fetchval(
+            "WITH forgotten AS (UPDATE validation.decisions SET messages = NULL WHERE batch_id IN ("
+            " SELECT batch_id FROM validation.decisions WHERE published_at < now() - $1::interval"
+            " AND messages IS NOT NULL LIMIT $2)"
+            " RETURNING 1) SELECT count(*) FROM forgotten",
+            older_than,
+            FORGOTTEN_AT_ONCE,
+        )
+        return int(forgotten)
+
+    async def forget_published_messages_forever(self, every_seconds: float = FORGET_EVERY_SECONDS) -> None:
+        """Runs until cancelled: every `every_seconds`, the messages published a week ago are forgotten, a statement
+        of `FORGOTTEN_AT_ONCE` decisions at a time with a pause between (the decider's batches go first)."""
+        while True:
+            forgotten = 0
+            try:
+                while (some := await self.forget_published_messages()) > 0:
+                    forgotten += some
+                    if some < FORGOTTEN_AT_ONCE:
+                        break
+                    await asyncio.sleep(0.1)
+            except Exception as error:
+                if classify_failure(error) is not Failure.TRANSIENT:
+                    raise
+                _log.warning("decision_messages_not_forgotten", error=type(error).__name__, retry_in=every_seconds)
+            if forgotten:
+                _log.info("decision_messages_forgotten", decisions=forgotten)
+            await asyncio.sleep(every_seconds)
 
 
 _STATE_COLUMNS = [
