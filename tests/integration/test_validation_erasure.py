@@ -49,6 +49,7 @@ from lrs_platform.keyring import (
     KeyringUnavailable,
     LearnerKey,
     Purpose,
+    batch_key_name,
     keyring_key_from,
     migrate,
     sealed_personal,
@@ -272,14 +273,18 @@ async def test_an_erasure_of_a_uln_whose_check_digit_is_wrong_is_refused_and_the
     assert isinstance((await _keyring(system_pool).find([learner["uln"]]))[learner["uln"]], LearnerKey)
     assert (await _erase(system, learner["uln"])).status_code == 201
 
-    # an AO's batch mistypes the ULN: its record is RV002, but the learner's details are held under it, sealed,
-    # and are erased (no learner can ever be registered under that ULN)
+    # an AO's batch mistypes the ULN: its record is RV002, and the learner's details it carried were sealed under
+    # the batch's own key, destroyed once it was decided (decision 0175): no key of the typo's holds them, so there
+    # is nothing to erase
     typo = {**new_learner(), "uln": mistyped}
     view = await submit_and_wait(system, AQA, json_batch(AQA, [json_record(typo, GCSE_A_TO_G, "C")]))
     assert view["counts"]["rejected"] == 1
-    assert (await _erase(system, mistyped, reason="details sent under a mistyped ULN")).status_code == 201
-    assert (await _keyring(system_pool).find([mistyped]))[mistyped] is ERASED
-    # a later batch mistyping it the same way is told of its typo alone, not of an erased learner
+    keyring, its_key = _keyring(system_pool), batch_key_name(uuid.UUID(view["batch_id"]))
+    assert mistyped not in await keyring.find([mistyped])
+    assert (await keyring.find([its_key])).get(its_key) is ERASED
+    refused = await _erase(system, mistyped, reason="details sent under a mistyped ULN")
+    assert refused.status_code == 422 and "sealed under that batch's own key" in refused.json()["detail"]
+    # a later batch mistyping it the same way is told of its typo alone
     again = await submit_and_wait(system, AQA, json_batch(AQA, [json_record(typo, GCSE_A_TO_G, "B")]))
     [outcome] = await record_outcomes(system, AQA, again["batch_id"])
     assert codes_of(outcome) == ["RV002"], outcome

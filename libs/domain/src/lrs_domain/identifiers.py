@@ -57,8 +57,11 @@ def has_valid_uln_check_digit(uln: str) -> bool:
 
 
 def is_valid_uln(text: str) -> bool:
-    """A ULN that may be uploaded: well formed, correct check digit, not the temporary ULN."""
-    return is_well_formed_uln(text) and text != TEMPORARY_ULN and has_valid_uln_check_digit(text)
+    """A ULN that may be uploaded: well formed, correct check digit, not the temporary ULN. The only ULNs a
+    learner can have, so the only ones a learner's key is made for (decision 0175)."""
+    # `is_well_formed_uln` without its regular expression: this is asked of every record at ingest
+    well_formed = len(text) == ULN_LENGTH and text.isascii() and text.isdigit() and text[0] != "0"
+    return well_formed and text != TEMPORARY_ULN and has_valid_uln_check_digit(text)
 
 
 def mask_uln(text: str) -> str:

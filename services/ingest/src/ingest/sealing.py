@@ -5,10 +5,10 @@ every segment and backup.
 Every format's records pass through `sealed_encoded_records`, which encodes them as they stand in the
 batch's chunks, part by part, with the keys of a part's learners fetched (and created where new) in one
 keyring call while the part before it is sealed (`ingest.service`). A record whose ULN is missing, not
-ten digits, or the temporary ULN names no learner to key it to: its details are sealed the same way under
-a key of its batch's own (`batch_key_name`, issued in the same keyring call), which validation destroys
-once the batch is decided (decisions 0106, 0154). Validation rejects such a record as before (RV001,
-RV021, RV003).
+ten digits, with a wrong check digit, or the temporary ULN names no learner to key it to: its details are
+sealed the same way under a key of its batch's own (`batch_key_name`, issued in the same keyring call), which
+validation destroys once the batch is decided (decisions 0106, 0154, 0175). Validation rejects such a record
+as before (RV001, RV021, RV002, RV003).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Protocol
 import orjson
 
 from lrs_contracts.batch import SubmittedRecord
-from lrs_domain.identifiers import TEMPORARY_ULN
+from lrs_domain.identifiers import is_valid_uln
 from lrs_platform.keyring import (
     PERSONAL_FIELDS,
     UNKEYED_RECORDS,
@@ -44,12 +44,6 @@ class LearnerKeys(Protocol):
     async def issue(self, ulns: Iterable[str]) -> KeyLookup: ...
 
 
-def _is_learner_uln(uln: str) -> bool:
-    """Ten ASCII digits (`[0-9]{10}`, as a check of its length and characters: no regular expression per record),
-    and not the temporary ULN: every AO's records under that are different people's (decision 0154)."""
-    return len(uln) == 10 and uln.isascii() and uln.isdigit() and uln != TEMPORARY_ULN
-
-
 def names_to_issue(records: Iterable[SubmittedRecord], batch_id: uuid.UUID) -> set[str]:
     """The ULNs of the learners `records` name, and the batch's own key's name when a record that names
     none has details to seal."""
@@ -59,7 +53,7 @@ def names_to_issue(records: Iterable[SubmittedRecord], batch_id: uuid.UUID) -> s
     for record in records:
         values = record.__dict__
         uln = values["uln"]
-        if uln is not None and _is_learner_uln(uln):
+        if uln is not None and is_valid_uln(uln):
             add(uln)
         elif not unkeyed:
             unkeyed = _has_details(values)
@@ -94,7 +88,7 @@ def sealed_encoded_records(records: Sequence[SubmittedRecord], keys: Mapping[str
     for record in records:
         values = record.__dict__
         uln = values["uln"]
-        if uln is None or not _is_learner_uln(uln):
+        if uln is None or not is_valid_uln(uln):
             if _has_details(values):
                 key = keys[UNKEYED_RECORDS]
                 personal = None if isinstance(key, Erased) else sealed_personal(key, Purpose.SUBMITTED_RECORD, values)

@@ -1,5 +1,6 @@
-"""Which records name a learner to seal under (exactly the ULNs of ten ASCII digits, the temporary ULN
-excepted), and that the others' details are sealed under their batch's own key."""
+"""Which records name a learner to seal under (exactly the ULNs a learner can have: ten ASCII digits, not 0
+first, with their check digit, the temporary ULN excepted), and that the others' details are sealed under their
+batch's own key."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from ingest.sealing import names_to_issue, sealed_encoded_records
 from ingest.submission import encoded_record
 from lrs_contracts.batch import SubmittedRecord
-from lrs_domain.identifiers import TEMPORARY_ULN
+from lrs_domain.identifiers import TEMPORARY_ULN, has_valid_uln_check_digit, uln_check_digit
 from lrs_platform.keyring import (
     ERASED,
     PERSONAL_FIELDS,
@@ -35,9 +36,21 @@ def _record(uln: str | None) -> SubmittedRecord:
     return SubmittedRecord(line=1, action="Create", uln=uln, given_name="Ada", family_name="Lovelace")
 
 
-@given(st.one_of(st.text(max_size=12), st.text(alphabet="0123456789" + _OTHER_DIGITS, min_size=9, max_size=11)))
-def test_a_record_is_keyed_to_its_uln_when_it_is_ten_ascii_digits(uln: str) -> None:
-    learner = {uln} if _TEN_DIGITS.fullmatch(uln) and uln != TEMPORARY_ULN else set()
+def _with_check_digit(first_nine: int) -> str:
+    digits = str(first_nine)
+    return digits + str(uln_check_digit(digits) or 0)  # a remainder of 0: no digit completes it, 0 is wrong
+
+
+@given(
+    st.one_of(
+        st.text(max_size=12),
+        st.text(alphabet="0123456789" + _OTHER_DIGITS, min_size=9, max_size=11),
+        st.integers(100_000_000, 999_999_999).map(_with_check_digit),
+    )
+)
+def test_a_record_is_keyed_to_its_uln_when_a_learner_can_have_it(uln: str) -> None:
+    learns = _TEN_DIGITS.fullmatch(uln) and uln[0] != "0" and uln != TEMPORARY_ULN and has_valid_uln_check_digit(uln)
+    learner = {uln} if learns else set()
     assert names_to_issue([_record(uln), _record(None)], BATCH) == learner | {batch_key_name(BATCH)}
     assert names_to_issue([_record(uln)], BATCH) == (learner or {batch_key_name(BATCH)})
     without_details = SubmittedRecord(line=1, action="Create", uln=uln)
@@ -52,7 +65,7 @@ def test_the_temporary_ulns_records_are_sealed_under_their_batchs_key_never_unde
 
 
 def test_records_are_sealed_under_their_learners_or_their_batchs_key_and_erased_learners_lose_their_details() -> None:
-    sealed_uln, erased_uln, unkeyed = "9000000043", "9000000051", "90000000\u0664" + "3"
+    sealed_uln, erased_uln, unkeyed = "9000000059", "9000000067", "90000000\u0664" + "3"
     key = LearnerKey(sealed_uln, secrets.token_bytes(32))
     batch_key = LearnerKey(batch_key_name(BATCH), secrets.token_bytes(32))
     records = [_record(sealed_uln), _record(erased_uln), _record(unkeyed), _record(None)]
@@ -71,7 +84,8 @@ def test_no_personal_value_of_a_record_that_names_no_learner_goes_in_clear() -> 
     records = [
         SubmittedRecord(line=line, action="Create", uln=uln, **details)
         for line, uln in enumerate(
-            (None, "", "12345", "900000004X", "90000000433", "90000000\u00b243", TEMPORARY_ULN), start=1
+            (None, "", "12345", "900000004X", "90000000433", "90000000\u00b243", "9000000051", TEMPORARY_ULN),
+            start=1,
         )
     ]
     encoded = sealed_encoded_records(records, {UNKEYED_RECORDS: batch_key})
@@ -99,7 +113,7 @@ def test_a_records_values_are_written_as_pydantic_writes_the_record_whatever_the
 
 
 def test_encoded_records_hold_the_memory_of_their_bytes_not_of_the_encoders_buffer() -> None:
-    sealed_uln, erased_uln = "9000000043", "9000000051"
+    sealed_uln, erased_uln = "9000000059", "9000000067"
     keys: KeyLookup = {sealed_uln: LearnerKey(sealed_uln, secrets.token_bytes(32)), erased_uln: ERASED}
     keys[UNKEYED_RECORDS] = LearnerKey(batch_key_name(BATCH), secrets.token_bytes(32))
     records = [_record(uln) for uln in (sealed_uln, erased_uln, None) for _ in range(300)]

@@ -291,7 +291,11 @@ def _not_held(uln: str) -> ProblemError:
     """Why a ULN the LRS holds nothing about is not erased: a mistyped one, most likely. (A ULN held, say in a
     batch that mistyped it, is erased whatever its check digit: no learner can ever be registered under a ULN
     whose check digit is wrong.)"""
-    _no_learners_uln(uln, "Nothing was erased: check the ULN against the learner's records.")
+    _no_learners_uln(
+        uln,
+        "Nothing was erased: check the ULN against the learner's records. What a batch sends under such a ULN is"
+        " sealed under that batch's own key, destroyed once the batch is decided (decision 0175).",
+    )
     return ProblemError(
         404,
         "No learner held with this ULN",
@@ -645,7 +649,8 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
         "be the learner meant is refused, with nothing erased (decision 0132): when the LRS holds nothing "
         "personal about it, neither a registration nor details sealed in a batch or a challenge, 422 (code "
         "`RV002`) if its check digit is wrong, else 404. A ULN held is erased, registered or not, whatever its "
-        "check digit (an AO's batch may have mistyped it). The temporary ULN 9999999999 is always refused, 422 "
+        "check digit (an AO's batch sent before decision 0175 may have mistyped it; since then what a batch sends "
+        "under a ULN no learner can have is sealed under the batch's own key, destroyed once it is decided). The temporary ULN 9999999999 is always refused, 422 "
         "(code `RV003`): no learner has it, and what AOs send under it is sealed under their batches' own keys "
         "(decision 0154)."
     ),

@@ -2,7 +2,8 @@
 
 Ingest seals a record's given and family name, date of birth and gender under the learner's key
 (`lrs_platform.keyring`, decision 0080), and those of a record that names no learner (its ULN missing,
-not ten digits, or the temporary ULN) under its batch's own key (decisions 0106, 0154). The decider finds the batch's keys in
+not ten digits, with a wrong check digit, or the temporary ULN) under its batch's own key (decisions 0106,
+0154, 0175). The decider finds the batch's keys in
 one call (and the batch's own in a second, only when `sealed_without_learner_key`), then
 `open_personal` gives the rules records with those four fields in clear: a record that names no
 learner is then rejected as before (RV001), and the batch's key is destroyed once its decision is stored. A record whose details
@@ -17,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import orjson
 
@@ -25,7 +26,7 @@ from lrs_contracts.batch import SubmittedRecord
 from lrs_contracts.codes import RecordCode
 from lrs_contracts.outcomes import Finding, RecordOutcome
 from lrs_domain.decision import BatchDecision
-from lrs_domain.identifiers import TEMPORARY_ULN
+from lrs_domain.identifiers import TEMPORARY_ULN, is_valid_uln
 from lrs_domain.rules import NO_LEARNERS_ULN_CODES, order_findings
 from lrs_domain.trusted import trusted_builder, trusted_from
 from lrs_platform.keyring import PERSONAL_FIELDS, UNKEYED_RECORDS, Erased, LearnerKey, Purpose, SealBroken
@@ -52,14 +53,13 @@ class OpenedRecords:
 
 
 def ulns_to_look_up(records: Sequence[SubmittedRecord]) -> tuple[set[str], bool]:
-    """Every ULN a batch names (a sealed record needs its key, and any record of an erased learner is
-    refused), and whether a record names none. The temporary ULN names none: ingest seals its records under
-    the batch's own key (decision 0154), whatever key an older batch left under it."""
-    ulns = {record.uln for record in records if not record.learner_erased}
-    unnamed = None in ulns or TEMPORARY_ULN in ulns
-    ulns.discard(None)
-    ulns.discard(TEMPORARY_ULN)
-    return cast(set[str], ulns), unnamed
+    """Every ULN a batch names that a learner can have (a sealed record needs its key, and any record of an
+    erased learner is refused), and whether a record names none. A ULN no learner can have (the temporary
+    ULN, a wrong check digit) names none: ingest seals its records under the batch's own key (decisions 0154,
+    0175), whatever key an older batch left under it."""
+    named = {record.uln for record in records if not record.learner_erased}
+    ulns = {uln for uln in named if uln is not None and is_valid_uln(uln)}
+    return ulns, len(ulns) < len(named)
 
 
 def sealed_without_learner_key(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> bool:
@@ -83,6 +83,7 @@ def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, Learner
     for index, record in enumerate(records):
         fields = record.__dict__
         uln = fields["uln"]
+        # `keys` has none of a ULN no learner can have (`ulns_to_look_up`); the temporary ULN's, said again
         key = get_key(uln) if uln is not None and uln != TEMPORARY_ULN else None
         why: str | None = None
         if fields["learner_erased"] or isinstance(key, Erased):

@@ -369,6 +369,23 @@ def test_the_temporary_ulns_records_are_opened_with_the_batchs_key_whatever_key_
         assert [code for code, _, _ in _errors(_decide_opened(sealed, keys=keys), 0)] == ["RV003"]
 
 
+def test_a_mistyped_ulns_records_are_opened_with_the_batchs_key_and_its_key_is_never_looked_up() -> None:
+    """Decision 0175: no learner can have a ULN with a wrong check digit, so ingest seals its records under the batch's
+    key, destroyed once the batch is decided, and makes no key of the typo's (that would outlive the batch, holding a
+    real learner's details where erasing the learner cannot reach)."""
+    mistyped = "1000000042"
+    batch_key = LearnerKey(batch_key_name(uuid.UUID(int=175)), secrets.token_bytes(32))
+    in_clear = _record(mistyped, line=2)
+    personal = sealed_personal(batch_key, Purpose.SUBMITTED_RECORD, in_clear.model_dump())
+    sealed = in_clear.model_copy(update={**dict.fromkeys(PERSONAL_FIELDS), "personal": personal})
+
+    assert ulns_to_look_up([_record(A, line=1), sealed]) == ({A}, True)
+    keys: KeyLookup = {**KEYS, UNKEYED_RECORDS: batch_key}
+    assert sealed_without_learner_key([sealed], keys)
+    assert open_personal([sealed], keys).records == (in_clear,)
+    assert [code for code, _, _ in _errors(_decide_opened(sealed, keys=keys), 0)] == ["RV002"]
+
+
 def test_a_mistyped_uln_whose_batch_details_were_erased_is_rv002_alone_not_also_an_erased_learner() -> None:
     """Decision 0132 erases what an AO's batch carried under a ULN with a wrong check digit; a later record under it
     is still the typo it is (docs/rules.md: a ULN no learner can have is not also "not verified")."""

@@ -87,8 +87,8 @@ def mistyped_refusal(uln: str, *, mistyped: bool) -> str | None:
     if RecordCode.ULN_CHECK_DIGIT in codes and not mistyped:
         return (
             f"the check digit of ULN {uln} is wrong (RV002), so no learner can have it: it is most likely mistyped,"
-            " check it. If it is the mistyped ULN an AO's batch carried, --mistyped erases what that batch carried"
-            " under it (decision 0145)"
+            " check it. If it is the mistyped ULN an AO's batch sent before decision 0175 carried, --mistyped erases"
+            " what that batch carried under it (decision 0145); since 0175 nothing is kept under such a ULN"
         )
     if mistyped and not codes:
         return f"--mistyped is for a ULN whose check digit is wrong; the check digit of {uln} is right"
@@ -110,8 +110,9 @@ def erase_command(
         bool,
         typer.Option(
             "--mistyped",
-            help="The ULN's check digit is wrong and it is the mistyped ULN an AO's batch carried: erase what the"
-            " batch carried under it.",
+            help="The ULN's check digit is wrong and it is the mistyped ULN an AO's batch sent before decision 0175"
+            " carried: erase what the batch carried under it (batches since are sealed under their own key, destroyed"
+            " once decided).",
         ),
     ] = False,
     as_json: JsonOption = False,
