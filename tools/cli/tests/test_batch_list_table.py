@@ -1,4 +1,5 @@
-"""`lrs batch list` prints each batch's counts as ingest's batch list gives them, unchanged records too."""
+"""`lrs batch list` prints each batch's counts as ingest's batch list gives them, unchanged records too, and when
+each was received, in UTC as its header says."""
 
 from __future__ import annotations
 
@@ -48,6 +49,24 @@ def test_the_list_shows_how_many_records_changed_nothing(
     assert header[4:] == ["records", "accepted", "rejected", "unchanged", "code", "reference"]
     assert decided[4:] == ["100", "60", "15", "25", "", "SAMPLE-100"]
     assert undecided[4:] == ["100", "", "", "", "", "SAMPLE-101"]  # no counts until it is decided
+
+
+def test_the_list_says_its_received_times_are_utc(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def answered(
+        _client: Any, _ao: str | None, _limit: int, _status: str | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        return [DECIDED], 1
+
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setattr(batch_commands, "history", answered)
+
+    assert main(["batch", "list"]) == ExitCode.OK
+
+    header, decided = [cells(line) for line in capsys.readouterr().out.splitlines() if ROW.match(line)]
+    assert header[:2] == ["batch", "received (UTC)"]
+    assert decided[:2] == ["0b6c2f3e-decided", "2026-11-30 09:15:02"]
 
 
 ROW = re.compile("^[│┃]")

@@ -14,7 +14,7 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, probl
 
 from portal.accounts import Role
 from portal.web.common import UK
-from portal.web.maintenance_pages import DONE
+from portal.web.maintenance_pages import DONE, window_errors
 
 SCHEDULE = "ingest/v1/maintenance"
 HISTORY = "ingest/v1/admin/maintenance"
@@ -347,19 +347,60 @@ def test_a_uk_time_the_clock_change_skips_or_repeats_is_refused_on_the_time(
 
 
 @pytest.mark.parametrize(
-    ("refusal", "field"),
+    ("starts", "ends", "refused"),
     [
-        (problem(422, "the window would already be over", title="Invalid maintenance window"), "starts_date"),
-        (problem(422, "body.reason: is blank: say what the maintenance is for"), "reason"),
+        # 48.5 hours by the clock, 47.5 as they pass: the clocks go forward an hour at 01:00 on 28 Mar 2027
+        (datetime(2027, 3, 27, 0, 30, tzinfo=UK), datetime(2027, 3, 29, 1, 0, tzinfo=UK), {}),
+        # 48 hours by the clock, 49 as they pass: the clocks go back an hour at 02:00 on 31 Oct 2027
         (
-            httpx.Response(
-                403, json={"title": "Forbidden", "detail": "Maintenance windows are scheduled by operators."}
-            ),
-            "starts_date",
+            datetime(2027, 10, 29, 2, 0, tzinfo=UK),
+            datetime(2027, 10, 31, 2, 0, tzinfo=UK),
+            {"ends_date": "A window lasts at most 48 hours: the batches it holds wait on a topic kept for 7 days"},
         ),
     ],
 )
-def test_a_window_ingest_refuses_shows_ingests_own_words(
+def test_a_window_across_a_clock_change_is_as_long_as_the_hours_that_pass(
+    starts: datetime, ends: datetime, refused: dict[str, str]
+) -> None:
+    assert window_errors(starts, ends, datetime(2027, 1, 15, 12, 0, tzinfo=UTC)) == refused
+
+
+def test_a_window_of_49_hours_across_the_clocks_going_back_is_refused_and_ingest_is_not_asked(
+    portal: StubbedPortal,
+) -> None:
+    """02:00 on the Friday to 02:00 on the Sunday the clocks go back next: 48 hours by the clock."""
+    client, operator = portal.signed_in(Role.OPERATOR)
+    quiet_ingest(portal)
+    sunday = next(
+        sunday
+        for sunday in (last_sunday_of_october(uk_day(1).year), last_sunday_of_october(uk_day(1).year + 1))
+        if sunday - timedelta(days=2) >= uk_day(1)
+    )
+    friday = sunday - timedelta(days=2)
+    values = window_form(
+        starts_date=friday.isoformat(), starts_time="02:00", ends_date=sunday.isoformat(), ends_time="02:00"
+    )
+
+    answer = client.post("/ops/maintenance/windows", data=form(operator, **values))
+
+    assert answer.status_code == 400
+    assert 'href="#ends_date">A window lasts at most 48 hours' in error_summary(answer.text)
+    assert not portal.sent_to("POST", WINDOWS)
+
+
+def last_sunday_of_october(year: int) -> date:
+    last = date(year, 10, 31)
+    return last - timedelta(days=(last.weekday() + 1) % 7)
+
+
+@pytest.mark.parametrize(
+    ("refusal", "field"),
+    [
+        (problem(422, "body.reason: is blank: say what the maintenance is for"), "reason"),
+        (problem(422, "body.ends_at: Input should have timezone info"), "ends_date"),
+    ],
+)
+def test_a_field_ingest_refuses_is_shown_on_that_field(
     portal: StubbedPortal, refusal: httpx.Response, field: str
 ) -> None:
     client, operator = portal.signed_in(Role.OPERATOR)
@@ -370,7 +411,44 @@ def test_a_window_ingest_refuses_shows_ingests_own_words(
 
     assert answer.status_code == 400
     assert f'href="#{field}">{refusal.json()["detail"]}' in error_summary(answer.text)
+    assert f'id="{field}-error" class="govuk-error-message">' in answer.text
+    assert "data-refusal" not in answer.text
     assert 'value="database upgrade"' in answer.text
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        problem(
+            422,
+            "a window lasts at most 48 hours: the batches it holds wait on a topic kept for 7 days",
+            title="Invalid maintenance window",
+        ),
+        problem(422, "a window must end after it starts", title="Invalid maintenance window"),
+        problem(
+            422,
+            "with the windows it overlaps or touches, batches would be held from 2027-06-01T21:00:00Z to"
+            " 2027-06-03T22:00:00Z, more than 48 hours in one go: the batches wait on a topic kept for 7 days",
+            title="Invalid maintenance window",
+        ),
+        problem(422, "body.starts_at: Input should have timezone info; body.ends_at: Input should have timezone info"),
+        httpx.Response(403, json={"title": "Forbidden", "detail": "Maintenance windows are scheduled by operators."}),
+    ],
+)
+def test_a_window_ingest_refuses_as_a_whole_is_shown_above_the_form_not_on_a_field(
+    portal: StubbedPortal, refusal: httpx.Response
+) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    quiet_ingest(portal)
+    portal.on("POST", WINDOWS, lambda _: refusal)
+
+    answer = client.post("/ops/maintenance/windows", data=form(operator, **window_form()))
+
+    assert answer.status_code == 400
+    assert f'<p class="govuk-body" data-refusal>{refusal.json()["detail"]}</p>' in answer.text
+    assert 'class="govuk-error-message">' not in answer.text  # on no field: each field's message is hidden
+    assert "<title>Error: Maintenance" in answer.text
+    assert 'value="database upgrade"' in answer.text and f'value="{uk_day(30).isoformat()}"' in answer.text
 
 
 def test_a_window_without_the_sessions_csrf_token_is_refused_and_nothing_is_sent(portal: StubbedPortal) -> None:

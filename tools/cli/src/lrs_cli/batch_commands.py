@@ -476,7 +476,7 @@ def list_command(
         print_json(batches)
         return
     listing = table(
-        "batch", "received", "AO", "status", "records", "accepted", "rejected", "unchanged", "code", "reference"
+        "batch", "received (UTC)", "AO", "status", "records", "accepted", "rejected", "unchanged", "code", "reference"
     )
     for batch in batches:
         counts = batch.get("counts") or {}

@@ -120,11 +120,11 @@ def list_command(
     if as_json:
         print_json(found)
     else:
-        listing = table("challenge", "raised", "state", "ULN", "achievement", "reason", "resolution", "note")
+        listing = table("challenge", "raised (UTC)", "state", "ULN", "achievement", "reason", "resolution", "note")
         for challenge in found:
             listing.add_row(
                 challenge["challenge_id"],
-                challenge["raised_at"][:10],
+                challenge["raised_at"][:16].replace("T", " "),
                 challenge["state"],
                 uln_shown(challenge),
                 challenge["achievement_id"],

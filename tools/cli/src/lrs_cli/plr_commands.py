@@ -129,9 +129,10 @@ def _results_table(events: list[dict[str, Any]], several_ulns: bool = False) -> 
             (event.get("id") or "") if event.get("source") == "AO" else "",
         )
         for version in event.get("history") or ():  # with --history: each version under its achievement
+            occurred = version["occurred_at"][:16].replace("T", " ")
             listing.add_row(
                 "",
-                Text(f"  v{version['version']} {version['change']} {version['occurred_at'][:16].replace('T', ' ')}"),
+                Text(f"  v{version['version']} {version['change']} {occurred} UTC"),
                 version.get("grade") or "",
                 version.get("status") or "",
                 "",
@@ -192,7 +193,9 @@ def show_command(
     ctx: typer.Context,
     uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
     withdrawn: Annotated[bool, typer.Option("--withdrawn", help="Include withdrawn achievements.")] = False,
-    history: Annotated[bool, typer.Option("--history", help="Include each achievement's versions.")] = False,
+    history: Annotated[
+        bool, typer.Option("--history", help="Include each achievement's versions and when each was made (UTC).")
+    ] = False,
     after_batch: Annotated[
         str | None,
         typer.Option(

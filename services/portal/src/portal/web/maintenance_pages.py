@@ -35,6 +35,8 @@ LATEST_START_BEHIND = timedelta(minutes=5)  # ingest's: "now" as a person types 
 MAX_REASON = 500
 HISTORY_LIMIT = 50
 WINDOW_FIELDS = ("starts_date", "starts_time", "ends_date", "ends_time", "reason")
+# the form's field for each field of ingest's request, as its refusals name them
+REFUSED_FIELDS = {"body.starts_at": "starts_date", "body.ends_at": "ends_date", "body.reason": "reason"}
 DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 CLOCK = re.compile(r"(\d{1,2})[:.](\d{2})")
 
@@ -174,7 +176,11 @@ def _typed_moment(values: dict[str, str], end: str) -> tuple[datetime | None, di
     return moment, {}
 
 
-def _window_errors(starts_at: datetime, ends_at: datetime, now: datetime) -> dict[str, str]:
+def window_errors(starts_at: datetime, ends_at: datetime, now: datetime) -> dict[str, str]:
+    """What is wrong, on its field, with a window from `starts_at` to `ends_at` scheduled at `now`, as ingest
+    judges it: in elapsed time, so a window across a clock change is as long as it lasts, not as the clock
+    reads (two times in one zone subtract as the clock reads them)."""
+    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     errors = {}
     if ends_at <= starts_at:
         errors["ends_date"] = "The window must end after it starts"
@@ -191,6 +197,15 @@ def _window_errors(starts_at: datetime, ends_at: datetime, now: datetime) -> dic
     return errors
 
 
+def _ingest_refusal(detail: str) -> tuple[dict[str, str], str | None]:
+    """The errors by field and the refusal above the form that show ingest's refusal: on the field when it names
+    one (`body.<field>`: a field of its request refused), else above the form. A window it refuses (its order,
+    its length, its start, its hold with the windows it overlaps or touches) and an operator it refuses name no
+    field: they are not guessed onto one from their words."""
+    named = [name for sent, name in REFUSED_FIELDS.items() if sent in detail]
+    return ({named[0]: detail}, None) if len(named) == 1 else ({}, detail)
+
+
 @router.get("/ops/maintenance")
 async def maintenance(request: Request, user: MaintenanceOperator) -> HTMLResponse:
     notice = await notice_for(request, user)
@@ -205,16 +220,16 @@ async def schedule_window(request: Request, user: MaintenanceOperator) -> Respon
     ends_at, end_errors = _typed_moment(values, "ends")
     errors = start_errors | end_errors
     if starts_at is not None and ends_at is not None:
-        errors |= _window_errors(starts_at, ends_at, datetime.now(UTC))
+        errors |= window_errors(starts_at, ends_at, datetime.now(UTC))
     if reason_error := _reason_error(values["reason"]):
         errors["reason"] = reason_error
     if errors or starts_at is None or ends_at is None:
         return await _maintenance_page(request, user, values=values, errors=errors, status=400)
     try:
         changed = await calls(request, user).schedule_maintenance_window(starts_at, ends_at, values["reason"])
-    except (Refused, Forbidden) as refused:  # ingest names a field it refuses `body.<field>`
-        errors = {"reason" if "body.reason" in refused.detail else "starts_date": refused.detail}
-        return await _maintenance_page(request, user, values=values, errors=errors, status=400)
+    except (Refused, Forbidden) as refused:
+        errors, refusal = _ingest_refusal(refused.detail)
+        return await _maintenance_page(request, user, values=values, errors=errors, refusal=refusal, status=400)
     return await _done(request, user, "scheduled", changed)
 
 

@@ -1,0 +1,49 @@
+"""`lrs challenges list` says when each challenge was raised to the minute, in UTC as its header says: the UTC
+date alone is the day before the UK's for a challenge raised late on a summer evening."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from lrs_cli.client import ExitCode
+from lrs_cli.main import main
+
+RAISED = {
+    "challenge_id": "6f0c1b7f-0b6c-4a53-9d59-4e4a531f2d11",
+    "raised_at": "2027-06-30T23:30:12.345678Z",
+    "state": "raised",
+    "uln": "1000000043",
+    "achievement_id": "0b6f3c1e-8f4a-4d52-9a0e-2f9c6a1d7e35",
+    "reason": "The grade is wrong",
+    "resolution": None,
+    "note": None,
+}
+ROW = re.compile("^[│┃]")
+
+
+def test_the_raised_column_is_the_time_in_utc_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real_client = httpx.Client
+
+    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
+        answer = httpx.Response(200, json={"items": [RAISED], "next": None})
+        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(lambda _: answer)})
+
+    monkeypatch.setattr(httpx, "Client", fake_client)
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+
+    code = main(["challenges", "list"])
+
+    assert code == ExitCode.OK, capsys.readouterr().err
+    header, raised = [
+        [cell.strip() for cell in re.split("[│┃]", line)[1:-1]]
+        for line in capsys.readouterr().out.splitlines()
+        if ROW.match(line)
+    ]
+    assert header[:2] == ["challenge", "raised (UTC)"]
+    assert raised[:3] == [RAISED["challenge_id"], "2027-06-30 23:30", "raised"]
