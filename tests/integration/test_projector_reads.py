@@ -411,6 +411,15 @@ async def test_a_centre_report_is_refused_for_an_unlinked_provider_first_then_fo
             {**report, "participation_start_date": "2024-09-01", "participation_end_date": "2023-06-01"},
         ),
         "empty grade": await app.post(provider, "/v1/centre/achievements", {**report, "grade": ""}),
+        # decision 0176: a date as the batch files write it, of a participation that has happened
+        "seconds": await app.post(provider, "/v1/centre/achievements", {**report, "award_date": 1717372800}),
+        "with a time": await app.post(
+            provider, "/v1/centre/achievements", {**report, "award_date": "2024-06-01T00:00:00Z"}
+        ),
+        "1066": await app.post(
+            provider, "/v1/centre/achievements", {**report, "participation_start_date": "1066-10-14"}
+        ),
+        "9999": await app.post(provider, "/v1/centre/achievements", {**report, "participation_end_date": "9999-12-31"}),
     }
 
     assert (unlinked.status_code, unlinked.json()["code"]) == (403, "PROVIDER_NOT_LINKED")  # not RV006 first
@@ -419,7 +428,17 @@ async def test_a_centre_report_is_refused_for_an_unlinked_provider_first_then_fo
         (422, "RV007"),
         (422, "INVALID_REQUEST"),
         (422, "INVALID_REQUEST"),
+        (422, "INVALID_REQUEST"),
+        (422, "INVALID_REQUEST"),
+        (422, "INVALID_REQUEST"),
+        (422, "INVALID_REQUEST"),
     ]
     assert "before it starts" in refused["backwards"].json()["detail"]
-    accepted = await app.post(provider, "/v1/centre/achievements", {**report, "award_date": "2024-06-30"})
+    assert "expected a date written yyyy-mm-dd" in refused["seconds"].json()["detail"]
+    assert "from 1900-01-01 to today" in refused["1066"].json()["detail"]
+    accepted = await app.post(
+        provider,
+        "/v1/centre/achievements",
+        {**report, "award_date": " 2024-06-30 ", "participation_end_date": "2024-06-30"},
+    )
     assert accepted.status_code == 202, accepted.text

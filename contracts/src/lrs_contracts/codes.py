@@ -171,7 +171,8 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "The file is malformed: not UTF-8 (an XML declaration naming another encoding too, decision 0139), "
             "wrong CSV headings, wrong number of fields, unreadable XML/JSON (a JSON object naming a key twice "
             "among them), a value that cannot be stored or sent (see [What a value may hold](#what-a-value-may-hold)), "
-            "or a `ResultsIssuedDate` that is not a date written `yyyy-mm-dd` (decision 0133)"
+            "or a `ResultsIssuedDate` that is not a date written `yyyy-mm-dd` (decision 0133) or is before "
+            "1 September 2006 (decision 0176)"
         ),
         example="a CSV whose second heading is `Uln` instead of `ULN`; a NUL byte in a given name",
         source="product decision, DOMAIN.md §7",
@@ -307,7 +308,10 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         fix="The LRS holds results awarded on or after 1 September 2006 only.",
     ),
     RecordCode.AWARD_DATE_INVALID: CodeExplanation(
-        meaning="Award date not a valid `yyyy-mm-dd` date, or after today",
+        meaning=(
+            "Award date not a valid `yyyy-mm-dd` date, or after the day the batch was received (England's date, "
+            "however late it is decided: decision 0176)"
+        ),
         example="`2024-02-30`, `22/08/2024`, tomorrow → `2024-08-22`",
         source="product decision, DOMAIN.md §6",
         fix="Write the award date as yyyy-mm-dd; it cannot be in the future.",

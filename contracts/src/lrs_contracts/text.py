@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 _LINE_BREAKS = "\r\n\x85\u2028\u2029"
 _NON_CHARACTERS = "\ufdd0-\ufdef" + "".join(
@@ -91,3 +92,20 @@ StorableText = Annotated[str, AfterValidator(_checked(one_line=False))]
 
 OneLineText = Annotated[str, AfterValidator(_checked(one_line=True))]
 """A name, an address, a filter: `StorableText` without line breaks."""
+
+
+_WRITTEN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _written_date(value: object) -> object:
+    """A date as the batch files write it, trimmed: not the other forms pydantic reads as a date (a number of
+    seconds, `20240604`, a time of day and zone), which a person reading the answer would not recognise."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _WRITTEN_DATE.fullmatch(value.strip()):
+        raise ValueError("expected a date written yyyy-mm-dd")
+    return value.strip()
+
+
+WrittenDate = Annotated[date, BeforeValidator(_written_date)]
+"""A date in an API's body: `yyyy-mm-dd` (surrounding spaces trimmed), a day of the calendar (decision 0176)."""

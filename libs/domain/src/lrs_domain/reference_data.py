@@ -9,8 +9,9 @@ Public API (each takes the whole text or an iterable of its lines, header row fi
 - `load_extra_qualifications(text) -> tuple[Qualification, ...]` — the project's extra rows
   (`QualificationNumber,Pathway,QualificationName,AwardingOrganisationId,AwardingOrganisation,Level,
   QualificationType,Framework,Kind,GradeSet`, GradeSet `|`-separated, empty = default of the type);
-- `load_learners(text) -> tuple[Learner, ...]` — `ULN,GivenName,FamilyName,DateOfBirth,Gender,
-  AbilityToShare,MasterULN`; names trimmed, 1 to 35 characters of one line of storable text;
+- `load_learners(text, today) -> tuple[Learner, ...]` — `ULN,GivenName,FamilyName,DateOfBirth,Gender,
+  AbilityToShare,MasterULN`; names trimmed, 1 to 35 characters of one line of storable text; a date of birth
+  written yyyy-mm-dd, from `EARLIEST_BIRTH_DATE` to `today`;
 - `ReferenceDataError` — a row that cannot be loaded, with its line number.
 
 Typical use: `Catalogue.of([*load_ofqual_catalogue(ofqual, {ao.name: ao.ao_id for ao in aos}),
@@ -20,6 +21,7 @@ Typical use: `Catalogue.of([*load_ofqual_catalogue(ofqual, {ao.name: ao.ao_id fo
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
@@ -30,7 +32,7 @@ from lrs_contracts.text import refused_character
 from lrs_domain.grades import default_grade_set
 from lrs_domain.identifiers import is_valid_uln, mask_uln, parse_qan
 from lrs_domain.reference import AwardingOrganisation, Learner, Qualification
-from lrs_domain.rules import MAX_NAME_LENGTH
+from lrs_domain.rules import MAX_NAME_LENGTH, parse_iso_date, why_not_a_date
 
 T = TypeVar("T")
 
@@ -48,6 +50,8 @@ _EXTRA_COLUMNS = (
     "Kind",
     "GradeSet",
 )
+# the earliest date of birth a learner is registered with, by import or one at a time
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 _LEARNER_COLUMNS = ("ULN", "GivenName", "FamilyName", "DateOfBirth", "Gender", "AbilityToShare", "MasterULN")
 
 
@@ -86,10 +90,11 @@ def load_extra_qualifications(text: str | Iterable[str]) -> tuple[Qualification,
     return _load(text, _EXTRA_COLUMNS, _extra_qualification)
 
 
-def load_learners(text: str | Iterable[str]) -> tuple[Learner, ...]:
+def load_learners(text: str | Iterable[str], today: date) -> tuple[Learner, ...]:
     """The file's learners; one named twice with other details is refused, as which is right cannot be told
-    (the last would otherwise silently win). The same row twice is harmless."""
-    learners = _load(text, _LEARNER_COLUMNS, _learner)
+    (the last would otherwise silently win). The same row twice is harmless. A date of birth is read as
+    registration reads it: written yyyy-mm-dd, from 1900-01-01 to `today` (England's date)."""
+    learners = _load(text, _LEARNER_COLUMNS, functools.partial(_learner, today=today))
     named: dict[str, Learner] = {}
     for learner in learners:
         if named.setdefault(learner.uln, learner) != learner:
@@ -126,7 +131,7 @@ def _extra_qualification(row: dict[str, str]) -> Qualification:
     )
 
 
-def _learner(row: dict[str, str]) -> Learner:
+def _learner(row: dict[str, str], today: date) -> Learner:
     uln = _required(row, "ULN")
     if not is_valid_uln(uln):
         raise ValueError("ULN is not a valid ULN")
@@ -137,7 +142,7 @@ def _learner(row: dict[str, str]) -> Learner:
         uln=uln,
         given_name=_learner_name(row, "GivenName"),
         family_name=_learner_name(row, "FamilyName"),
-        date_of_birth=_optional_date(row, "DateOfBirth"),
+        date_of_birth=_birth_date(row, "DateOfBirth", today),
         gender=_small_int(row, "Gender", allowed=(0, 1, 2, 9)),
         ability_to_share=_small_int(row, "AbilityToShare", allowed=(0, 1, 2)),
         master_uln=master_uln,
@@ -204,15 +209,17 @@ def _qualification_number(row: dict[str, str], kind: QualificationKind) -> str:
     return parsed.normalised
 
 
-def _optional_date(row: dict[str, str], column: str) -> date | None:
+def _birth_date(row: dict[str, str], column: str, today: date) -> date | None:
+    """Never quoted in the error: it is personal data."""
     text = _optional(row, column)
     if text is None:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        # date.fromisoformat quotes its input, which here is personal data.
-        raise ValueError(f"{column} is not a date in the form yyyy-mm-dd") from None
+    born = parse_iso_date(text)
+    if born is None:
+        raise ValueError(f"{column} {why_not_a_date(text)}")
+    if not EARLIEST_BIRTH_DATE <= born <= today:
+        raise ValueError(f"{column} is not a date of birth from {EARLIEST_BIRTH_DATE.isoformat()} to today")
+    return born
 
 
 def _small_int(row: dict[str, str], column: str, *, allowed: tuple[int, ...]) -> int:

@@ -233,7 +233,7 @@ def check_date_of_birth(value: str | None) -> tuple[date | None, tuple[Finding, 
             _error(
                 RecordCode.FIELD_MISSING_OR_TOO_LONG,
                 "date_of_birth",
-                "Date of birth is not a valid date: expected yyyy-mm-dd.",
+                f"Date of birth {why_not_a_date(value)}.",
             ),
         )
     return parsed, ()
@@ -467,7 +467,7 @@ def check_award_date(value: str | None, today: date) -> tuple[date | None, tuple
             _error(
                 RecordCode.AWARD_DATE_INVALID,
                 "award_date",
-                f"Award date {_echo(value)} is not a valid date: expected yyyy-mm-dd.",
+                f"Award date {_echo(value)} {why_not_a_date(value)}.",
             ),
         )
     if parsed > today:
@@ -566,6 +566,17 @@ def check_credits(value: str | None) -> tuple[int | None, tuple[Finding, ...]]:
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
+def why_not_a_date(text: str) -> str:
+    """What is wrong with a text `parse_iso_date` refused, after its subject ("Award date '…' " + this): a day the
+    calendar does not have is written as asked, and a look-alike character (a non-breaking hyphen, full-width
+    digits) looks as asked, so "expected yyyy-mm-dd" alone would not tell the writer what to change."""
+    if _ISO_DATE.fullmatch(text):
+        return "is written yyyy-mm-dd, but the calendar has no such day"
+    if not text.isascii():
+        return "is not a date written yyyy-mm-dd: it holds a character other than the digits 0-9 and '-'"
+    return "is not a date written yyyy-mm-dd"
+
+
 def parse_iso_date(text: str) -> date | None:
     """`yyyy-mm-dd` only: other ISO 8601 spellings that `date.fromisoformat` accepts are refused."""
     if not _ISO_DATE.fullmatch(text):

@@ -31,6 +31,7 @@ EXTRA = (
     "100/5007/3,,Key Skills,RN9093,Pearson Education Ltd,Level 2,Other General Qualification,NQF,qualification,Pass|Fail|Merit\n"
     "K/501/5773,,Health and safety,RN9037,City and Guilds of London Institute,Level 1,QCF Unit,QCF,unit,\n"
 )
+TODAY = date(2026, 12, 4)
 LEARNERS = (
     "ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n"
     "1000000043,Lily,McCarthy,1999-11-27,2,1,\n"
@@ -83,7 +84,7 @@ def test_an_extra_unit_row_must_carry_a_unit_reference() -> None:
 
 
 def test_learners_load_with_merges_and_defaults() -> None:
-    lily, merged, master = load_learners(LEARNERS)
+    lily, merged, master = load_learners(LEARNERS, TODAY)
     assert (lily.given_name, lily.date_of_birth, lily.gender, lily.ability_to_share) == (
         "Lily",
         date(1999, 11, 27),
@@ -97,23 +98,47 @@ def test_learners_load_with_merges_and_defaults() -> None:
 
 def test_an_invalid_learner_row_names_the_line_but_not_the_data() -> None:
     with pytest.raises(ReferenceDataError) as raised:
-        load_learners(LEARNERS + "1000000043,Lily,McCarthy,27/11/1999,2,1,\n")
+        load_learners(LEARNERS + "1000000043,Lily,McCarthy,27/11/1999,2,1,\n", TODAY)
     assert "line 5" in str(raised.value)
     assert "1999" not in str(raised.value)
 
 
 def test_a_learner_on_two_rows_with_different_details_is_refused_and_the_same_row_twice_is_not() -> None:
     with pytest.raises(ReferenceDataError) as raised:
-        load_learners(LEARNERS + "1000000043,Lilly,McCarthy,1999-11-28,2,1,\n")
+        load_learners(LEARNERS + "1000000043,Lilly,McCarthy,1999-11-28,2,1,\n", TODAY)
     assert "******0043 is on two rows with different details" in str(raised.value)
     assert "Lilly" not in str(raised.value) and "1000000043" not in str(raised.value)
 
-    assert len(load_learners(LEARNERS + "1000000043,Lily,McCarthy,1999-11-27,2,1,\n")) == 4
+    assert len(load_learners(LEARNERS + "1000000043,Lily,McCarthy,1999-11-27,2,1,\n", TODAY)) == 4
+
+
+@pytest.mark.parametrize(
+    ("born", "refused"),
+    [
+        ("20100505", "DateOfBirth is not a date written yyyy-mm-dd"),
+        ("2010-W19-3", "DateOfBirth is not a date written yyyy-mm-dd"),
+        ("2010-02-30", "DateOfBirth is written yyyy-mm-dd, but the calendar has no such day"),
+        ("0001-01-01", "DateOfBirth is not a date of birth from 1900-01-01 to today"),
+        ("1899-12-31", "DateOfBirth is not a date of birth from 1900-01-01 to today"),
+        ("2026-12-05", "DateOfBirth is not a date of birth from 1900-01-01 to today"),
+    ],
+)
+def test_a_date_of_birth_is_read_as_registration_reads_it(born: str, refused: str) -> None:
+    """Decision 0176: the import took any form `date.fromisoformat` reads, and any year, which one learner at a time
+    refuses; a learner born in 2099 was then matched by batches."""
+    with pytest.raises(ReferenceDataError) as raised:
+        load_learners(f"{LEARNERS}1000000043,Lily,McCarthy,{born},2,1,\n", TODAY)
+    assert str(raised.value) == f"line 5: {refused}"
+    [first, *_] = load_learners(f"{LEARNERS.splitlines()[0]}\n1000000043,Lily,McCarthy, 1900-01-01 ,2,1,\n", TODAY)
+    [last, *_] = load_learners(
+        f"{LEARNERS.splitlines()[0]}\n1000000043,Lily,McCarthy,{TODAY.isoformat()},2,1,\n", TODAY
+    )
+    assert (first.date_of_birth, last.date_of_birth) == (date(1900, 1, 1), TODAY)
 
 
 def test_missing_columns_are_refused() -> None:
     with pytest.raises(ReferenceDataError, match="missing columns"):
-        load_learners("ULN,GivenName\n1000000043,Lily\n")
+        load_learners("ULN,GivenName\n1000000043,Lily\n", TODAY)
 
 
 def test_blank_lines_are_skipped() -> None:
@@ -122,7 +147,7 @@ def test_blank_lines_are_skipped() -> None:
 
 def test_learner_names_are_trimmed_and_counted_once_trimmed() -> None:
     longest = "L" * 35
-    [learner] = load_learners(f"{LEARNERS.splitlines()[0]}\n1000000043,  {longest}  , King ,,,,\n")
+    [learner] = load_learners(f"{LEARNERS.splitlines()[0]}\n1000000043,  {longest}  , King ,,,,\n", TODAY)
     assert (learner.given_name, learner.family_name) == (longest, "King")
 
 
@@ -143,6 +168,6 @@ def test_learner_names_are_trimmed_and_counted_once_trimmed() -> None:
 )
 def test_a_learner_name_that_could_not_be_registered_is_refused_naming_its_line(row: str, refused: str) -> None:
     with pytest.raises(ReferenceDataError) as raised:
-        load_learners(f"{LEARNERS}{row}\n")
+        load_learners(f"{LEARNERS}{row}\n", TODAY)
     assert str(raised.value).startswith(refused)
     assert "Lily" not in str(raised.value) and "McCarthy" not in str(raised.value)

@@ -189,6 +189,29 @@ def test_rv008_unreadable_award_date(award_date: str) -> None:
     assert_rejected(["RV008"], award_date=award_date)
 
 
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("2023-02-29", "Award date '2023-02-29' is written yyyy-mm-dd, but the calendar has no such day."),
+        (
+            "2024\u201106\u201101",
+            "is not a date written yyyy-mm-dd: it holds a character other than the digits 0-9 and '-'.",
+        ),
+        ("01/06/2024", "Award date '01/06/2024' is not a date written yyyy-mm-dd."),
+    ],
+)
+def test_rv008_says_whether_the_day_does_not_exist_or_is_not_written_yyyy_mm_dd(written: str, said: str) -> None:
+    """A day the calendar lacks is written as asked, and a non-breaking hyphen looks as asked: "expected yyyy-mm-dd"
+    told neither writer what to change."""
+    [finding] = decide(record(award_date=written)).outcomes[0].errors
+    assert finding.code == "RV008" and said in finding.message
+
+
+def test_a_date_of_birth_the_calendar_lacks_is_said_so_without_repeating_it() -> None:
+    [finding] = [f for f in decide(record(date_of_birth="1999-11-31")).outcomes[0].errors if f.field == "date_of_birth"]
+    assert finding.message == "Date of birth is written yyyy-mm-dd, but the calendar has no such day."
+
+
 def test_rv008_award_date_in_the_future() -> None:
     assert_rejected(["RV008"], award_date=(TODAY + timedelta(days=1)).isoformat())
 

@@ -20,7 +20,7 @@ from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.plr import CentreAchievementReported
 from lrs_contracts.registry import encode, wrap
-from lrs_contracts.text import OneLineText, StorableText
+from lrs_contracts.text import OneLineText, StorableText, WrittenDate
 from lrs_domain.identifiers import normalise_qan
 from lrs_domain.rules import check_award_date, why_no_learner_has
 from lrs_platform.authentication import CurrentPrincipal, operator_caller
@@ -435,19 +435,35 @@ class CentreAchievementCreate(BaseModel):
     provider_name: OneLineText | None = Field(default=None, min_length=1, max_length=200)
     subject: OneLineText | None = Field(default=None, min_length=1, max_length=300)
     grade: OneLineText | None = Field(default=None, min_length=1, max_length=40)
-    award_date: date | None = None
-    participation_start_date: date | None = None
-    participation_end_date: date | None = None
+    award_date: WrittenDate | None = Field(default=None, description="`yyyy-mm-dd`, as a batch's (RV007, RV008)")
+    participation_start_date: WrittenDate | None = Field(
+        default=None, description="`yyyy-mm-dd`, from 1900-01-01 to today"
+    )
+    participation_end_date: WrittenDate | None = Field(
+        default=None, description="`yyyy-mm-dd`, from the start to today"
+    )
+
+
+EARLIEST_PARTICIPATION = date(1900, 1, 1)
 
 
 def _check_centre_dates(body: CentreAchievementCreate) -> None:
-    """The award date as a batch's is checked (RV008 in the future, RV007 before 1 September 2006), and a
-    participation that ends before it starts is refused."""
+    """The award date as a batch's is checked (RV008 in the future, RV007 before 1 September 2006); a participation
+    reported has happened: from 1900-01-01 (no learner was born before) to today, and ends after it starts."""
+    today = today_in_england()
     if body.award_date is not None:
-        _, findings = check_award_date(body.award_date.isoformat(), today_in_england())
+        _, findings = check_award_date(body.award_date.isoformat(), today)
         for finding in findings:
             raise ProblemError(422, "Invalid award date", finding.message, code=finding.code)
     start, end = body.participation_start_date, body.participation_end_date
+    for said, day in (("starts", start), ("ends", end)):
+        if day is not None and not EARLIEST_PARTICIPATION <= day <= today:
+            raise ProblemError(
+                422,
+                "Invalid participation dates",
+                f"Participation {said} {day.isoformat()}: a participation reported is from"
+                f" {EARLIEST_PARTICIPATION.isoformat()} to today ({today.isoformat()}).",
+            )
     if start is not None and end is not None and end < start:
         raise ProblemError(
             422,

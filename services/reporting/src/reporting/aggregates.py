@@ -63,13 +63,22 @@ def periods_span(first: str, last: str) -> tuple[datetime, datetime]:
     return datetime(first_year, first_month, 1, tzinfo=ENGLAND), datetime(after_year, after_month, 1, tzinfo=ENGLAND)
 
 
+# The first day a result can be on a PLR (the domain's earliest award date, which ingest also holds a
+# results-issued date to).
+EARLIEST_RESULTS_ISSUED = date(2006, 9, 1)
+
+
 def _issued_date(text: str | None) -> date | None:
+    """The batch's results-issued date, if timeliness can count from it: one before 1 September 2006, which ingest
+    refuses since decision 0176, was a slip, not a date results were issued (and its decades of working days cost
+    seconds a recount)."""
     if not text:
         return None
     try:
-        return date.fromisoformat(text[:10])
+        issued = date.fromisoformat(text[:10])
     except ValueError:
         return None
+    return issued if issued >= EARLIEST_RESULTS_ISSUED else None
 
 
 def fact_of(outcome: BatchCompleted | BatchFailed | BatchAbandoned) -> BatchFact:

@@ -68,6 +68,15 @@ def test_fact_measures_working_days_from_results_issued_to_decision() -> None:
     assert fact_of(completed(datetime(2023, 5, 22, 9, tzinfo=UTC), "not a date")).working_days is None
 
 
+def test_a_results_issued_date_before_any_plr_result_is_not_measured() -> None:
+    """Decision 0176: ingest refuses one now; a batch accepted before with year 1 counted 527,601 working days, and
+    recounting them cost seconds each time its month's aggregate was folded."""
+    decided = datetime(2026, 12, 4, 9, tzinfo=UTC)
+    assert fact_of(completed(decided, "0001-01-01")).working_days is None
+    assert fact_of(completed(decided, "2006-08-31")).results_issued is None
+    assert fact_of(completed(decided, "2006-09-01")).working_days is not None
+
+
 def test_failed_batch_counts_no_accepted_records_and_is_not_measured() -> None:
     fact = fact_of(failed(datetime(2024, 2, 1, tzinfo=UTC)))
     assert (fact.completed, fact.records_accepted, fact.records_rejected, fact.failure_code) == (False, 0, 4, "RS005")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -21,12 +21,14 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES, ProblemCode
 from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 from lrs_contracts.learner import AbilityToShare
-from lrs_contracts.text import OneLineText, StorableText
+from lrs_contracts.text import OneLineText, StorableText, WrittenDate
 from lrs_domain.identifiers import TEMPORARY_ULN
 from lrs_domain.merges import LearnerMerges, MergedLearner
 from lrs_domain.reference import Learner
-from lrs_domain.rules import MAX_NAME_LENGTH, parse_iso_date, why_no_learner_has
+from lrs_domain.reference_data import EARLIEST_BIRTH_DATE
+from lrs_domain.rules import MAX_NAME_LENGTH, why_no_learner_has
 from lrs_platform.authentication import CurrentPrincipal, operator_caller
+from lrs_platform.clock import today_in_england
 from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import Keyring, WrappingState
@@ -69,18 +71,9 @@ def _a_number_not_a_truth_value(value: object) -> object:
     return value
 
 
-EARLIEST_BIRTH_DATE = date(1900, 1, 1)
-
-
-def _a_written_date(value: object) -> object:
-    """`yyyy-mm-dd` as the batch files write it, not any of the other forms pydantic reads as a date."""
-    if value is not None and not (isinstance(value, str) and parse_iso_date(value) is not None):
-        raise ValueError("expected a date written yyyy-mm-dd")
-    return value
-
-
 def _a_birth_date(value: date | None) -> date | None:
-    if value is not None and not EARLIEST_BIRTH_DATE <= value <= datetime.now(UTC).date():
+    """From 1900-01-01 to England's today, as the import reads it (`lrs_domain.reference_data.load_learners`)."""
+    if value is not None and not EARLIEST_BIRTH_DATE <= value <= today_in_england():
         raise ValueError(f"expected a date of birth from {EARLIEST_BIRTH_DATE.isoformat()} to today")
     return value
 
@@ -95,7 +88,7 @@ class LearnerRegistration(BaseModel):
     ]
     given_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
     family_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
-    date_of_birth: Annotated[date | None, BeforeValidator(_a_written_date), AfterValidator(_a_birth_date)] = Field(
+    date_of_birth: Annotated[WrittenDate | None, AfterValidator(_a_birth_date)] = Field(
         default=None, description="`yyyy-mm-dd`, from 1900-01-01 to today (else 422, a value not repeated)"
     )
     gender: Annotated[Literal[0, 1, 2, 9], BeforeValidator(_a_number_not_a_truth_value)] = Field(

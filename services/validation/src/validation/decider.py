@@ -51,7 +51,7 @@ from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision, BatchJudging, JudgedChunk, SubmittedBatch, achievement_states_needed
 from lrs_domain.reference import AwardingOrganisation, Catalogue, ReferenceSnapshot
-from lrs_platform.clock import today_in_england
+from lrs_platform.clock import ENGLAND
 from lrs_platform.consumer import (
     FAILURES,
     MESSAGES,
@@ -155,8 +155,13 @@ class _ChunkJudging:
         self.partition = partition
         self.ao_decisions = ao_decisions  # the AO's batches decided here before this one's first read
         self.started = time.monotonic()
+        # "today" for RV008 is the day the batch was received, in England: what the AO's check at upload said,
+        # whenever it is decided (a maintenance window may hold it past midnight), and the same decision again
         self.judging = BatchJudging(
-            submitted.batch_id, submitted.ao_id, submitted.header.effective_job_type, today_in_england()
+            submitted.batch_id,
+            submitted.ao_id,
+            submitted.header.effective_job_type,
+            submitted.received_at.astimezone(ENGLAND).date(),
         )
         self.setup: asyncio.Task[_Setup] | None = None
         self.worker: asyncio.Task[None] | None = None
@@ -543,15 +548,13 @@ class Decider:
     async def _still_current(self, judging: _ChunkJudging) -> bool:
         """Whether judging the whole batch now would read what its chunks read when they came: the
         AO's states (only this decider writes them, deciding the AO's batches in order: unchanged
-        unless it decided or reset the AO since), the catalogue, the registry, and the date."""
+        unless it decided or reset the AO since), the catalogue and the registry. (Its date is the batch's.)"""
         assert judging.setup is not None
         setup = judging.setup.result()
         if self._ao_decisions.get(judging.submitted.ao_id, 0) != judging.ao_decisions:
             return False
         if time.monotonic() - judging.started > REGISTRY_CHANGES_KEPT_SECONDS / 2:
             return False  # the registry's record of its changes may not reach back so far
-        if judging.judging.today != today_in_england():
-            return False
         catalogue, _ = await self._reference.current()
         if catalogue is not setup.catalogue:
             return False

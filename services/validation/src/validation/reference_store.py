@@ -43,6 +43,7 @@ from lrs_domain.reference_files import (
     OFQUAL_SNAPSHOT,
     read_reference_file,
 )
+from lrs_platform.clock import today_in_england
 from lrs_platform.database import advisory_lock_key, where_given
 from lrs_platform.keyring import Erased, Keyring, LearnerKey, Purpose, sealed_personal
 from lrs_platform.logging import get_logger
@@ -566,7 +567,7 @@ async def _masters_of(connection: asyncpg.Connection, ulns: Sequence[str]) -> di
 
 
 def parse_learners_csv(text: str) -> list[Learner]:
-    return list(load_learners(text))
+    return list(load_learners(text, today_in_england()))
 
 
 def _registered_event(learner: Learner, key: LearnerKey) -> LearnerRegistered:

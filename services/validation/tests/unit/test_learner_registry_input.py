@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -322,6 +322,20 @@ async def test_a_date_of_birth_written_yyyy_mm_dd_in_range_is_registered(registr
     async with _client(registry, PROVIDER) as client:
         answer = await client.post("/v1/learners", json=_registration(date_of_birth="1900-01-01"))
     assert answer.status_code == 201, answer.text
+
+
+async def test_a_date_of_birth_is_trimmed_as_the_names_are_and_today_is_englands(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decision 0176: at 00:30 on 15 June in England (23:30 UTC on the 14th) a learner born that day is registered,
+    as an award of that day is accepted."""
+    monkeypatch.setattr("validation.api.today_in_england", lambda: date(2027, 6, 15))
+    async with _client(registry, PROVIDER) as client:
+        born_today = await client.post("/v1/learners", json=_registration(date_of_birth=" 2027-06-15 "))
+        tomorrow = await client.post("/v1/learners", json=_registration(uln=ULN, date_of_birth="2027-06-16"))
+    assert born_today.status_code == 201, born_today.text
+    assert registry.registered[-1].date_of_birth == date(2027, 6, 15)
+    _assert_refused(tomorrow, "body.date_of_birth")
 
 
 @MISTYPED

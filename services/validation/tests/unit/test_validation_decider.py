@@ -30,7 +30,7 @@ from lrs_platform.keyring import (
     sealed_personal,
 )
 from validation.batch_assembly import AssembledBatch
-from validation.decider import finish_and_write, judge_part
+from validation.decider import _ChunkJudging, finish_and_write, judge_part
 from validation.decision_store import OutgoingMessage
 from validation.messages import OUTCOMES_PER_MESSAGE, decision_messages
 from validation.personal import (
@@ -395,3 +395,13 @@ def test_a_mistyped_uln_whose_batch_details_were_erased_is_rv002_alone_not_also_
     )
     decision = _decide_opened(dropped_at_ingest, keys={mistyped: ERASED})
     assert [code for code, _, _ in _errors(decision, 0)] == ["RV002"]
+
+
+def test_rv008s_today_is_the_day_the_batch_was_received_in_england_whenever_it_is_decided() -> None:
+    """Decision 0176: a batch received at 00:30 on 15 June in England (23:30 UTC on the 14th) and held past midnight
+    by a maintenance window is judged against the 15th, as the AO's check at upload judged it; decided again, the same."""
+    submitted = _submitted([_record(A)], uuid.uuid4())
+    summer = submitted.model_copy(update={"received_at": datetime(2027, 6, 14, 23, 30, tzinfo=UTC)})
+    winter = summer.model_copy(update={"received_at": datetime(2027, 1, 14, 23, 30, tzinfo=UTC)})
+    assert _ChunkJudging(summer, 0, 0).judging.today == date(2027, 6, 15)
+    assert _ChunkJudging(winter, 0, 0).judging.today == date(2027, 1, 14)

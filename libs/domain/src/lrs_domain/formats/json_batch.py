@@ -55,7 +55,8 @@ class JsonBatchHeader(_JsonModel):
     notification_email: Text = Field(default=None, description="emailed when the batch run completes")
     batch_reference: Text = None
     results_issued_date: Text = Field(
-        default=None, description="yyyy-mm-dd (a day of the calendar; anything else refuses the file with RS001)"
+        default=None,
+        description="yyyy-mm-dd, a day of the calendar not before 2006-09-01 (anything else refuses the file with RS001)",
     )
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, BatchCode
 from lrs_domain.formats.errors import BatchRefused, naming_batch
-from lrs_domain.rules import parse_iso_date
+from lrs_domain.rules import EARLIEST_AWARD_DATE, parse_iso_date, why_not_a_date
 
 MAX_EMAIL_LENGTH = 254
 
@@ -194,11 +194,20 @@ def _checked_header(values: Mapping[str, str | None]) -> BatchHeader:
             " letters, digits and hyphens, no spaces, at most 254 characters)",
         )
     results_issued_date = values.get("results_issued_date")
-    if results_issued_date is not None and parse_iso_date(results_issued_date) is None:
-        # Timeliness MI counts from it: a date it cannot read would leave the batch out unseen (decision 0133).
-        raise BatchRefused(
-            BatchCode.MALFORMED, f"ResultsIssuedDate {results_issued_date!r} is not a date written yyyy-mm-dd"
-        )
+    if results_issued_date is not None:
+        # Timeliness MI counts from it: a date it cannot read would leave the batch out unseen (decision 0133), and
+        # one before any PLR result was issued would count decades of working days (decision 0176).
+        issued = parse_iso_date(results_issued_date)
+        if issued is None:
+            raise BatchRefused(
+                BatchCode.MALFORMED, f"ResultsIssuedDate {results_issued_date!r} {why_not_a_date(results_issued_date)}"
+            )
+        if issued < EARLIEST_AWARD_DATE:
+            raise BatchRefused(
+                BatchCode.MALFORMED,
+                f"ResultsIssuedDate {results_issued_date!r} is before 1 September 2006: no result on a PLR was issued"
+                " before then",
+            )
     return BatchHeader(
         file_version=values.get("file_version"),
         awarding_organisation=awarding_organisation,

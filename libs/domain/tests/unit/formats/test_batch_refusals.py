@@ -102,18 +102,33 @@ def test_a_plausible_notification_email_is_kept_trimmed(fmt: BatchFormat, email:
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
-@pytest.mark.parametrize("issued", ["31/08/2026", "next tuesday", "2026-02-30", "2026-8-1", "2026-08-20T09:00"])
-def test_a_results_issued_date_that_is_not_a_date_written_yyyy_mm_dd_is_malformed(
-    fmt: BatchFormat, issued: str
+@pytest.mark.parametrize(
+    ("issued", "why"),
+    [
+        ("31/08/2026", "is not a date written yyyy-mm-dd"),
+        ("next tuesday", "is not a date written yyyy-mm-dd"),
+        ("2026-8-1", "is not a date written yyyy-mm-dd"),
+        ("2026-08-20T09:00", "is not a date written yyyy-mm-dd"),
+        ("2026-02-30", "is written yyyy-mm-dd, but the calendar has no such day"),
+        (
+            "2026\u201108\u201120",
+            "is not a date written yyyy-mm-dd: it holds a character other than the digits 0-9 and '-'",
+        ),
+        ("0001-01-01", "is before 1 September 2006: no result on a PLR was issued before then"),
+        ("2006-08-31", "is before 1 September 2006: no result on a PLR was issued before then"),
+    ],
+)
+def test_a_results_issued_date_that_is_not_a_date_written_yyyy_mm_dd_or_before_any_plr_is_malformed(
+    fmt: BatchFormat, issued: str, why: str
 ) -> None:
     refusal = _refusal(fmt, document(fmt, {**HEADER, "results_issued_date": issued}, records(1)))
 
     assert refusal.code is BatchCode.MALFORMED
-    assert f"ResultsIssuedDate {issued!r} is not a date written yyyy-mm-dd" in refusal.detail
+    assert f"ResultsIssuedDate {issued!r} {why}" in refusal.detail
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
-@pytest.mark.parametrize("issued", [None, "", "2024-08-22", " 2024-08-22 ", "2027-06-01"])
+@pytest.mark.parametrize("issued", [None, "", "2024-08-22", " 2024-08-22 ", "2027-06-01", "2006-09-01"])
 def test_a_results_issued_date_may_be_left_out_and_is_read_trimmed(fmt: BatchFormat, issued: str | None) -> None:
     batch = parse_batch(document(fmt, {**HEADER, "results_issued_date": issued}, records(1)), fmt)
 
