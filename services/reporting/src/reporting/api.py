@@ -153,10 +153,26 @@ class MonthRange:
 
 
 def _month_range(
-    principal: CurrentPrincipal, first: FirstPeriod = None, last: LastPeriod = None, ao_id: AoFilter = None
+    request: Request,
+    principal: CurrentPrincipal,
+    first: FirstPeriod = None,
+    last: LastPeriod = None,
+    ao_id: AoFilter = None,
 ) -> MonthRange:
+    _refuse_the_other_reports_months(request, taken_by_others=("period",), takes="`from` and `to`")
     first, last = _months(first or this_month(), last)
     return MonthRange(first, last, _scope(principal, ao_id))
+
+
+def _refuse_the_other_reports_months(request: Request, *, taken_by_others: tuple[str, ...], takes: str) -> None:
+    """A month parameter of the other kind of report is refused, not ignored: `submissions?from=2023-01` answered this
+    month, as if the filter had been applied."""
+    if named := [name for name in taken_by_others if name in request.query_params]:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            f"This report does not take {' or '.join(f'`{name}`' for name in named)}: its months are {takes}.",
+        )
 
 
 RangeQuery = Annotated[MonthRange, Depends(_month_range)]
@@ -207,6 +223,7 @@ async def submissions(
     ao_id: AoFilter = None,
     format: Format = "json",
 ) -> SubmissionsReport | Response:
+    _refuse_the_other_reports_months(request, taken_by_others=("from", "to"), takes="one, `period`")
     period = period or this_month()
     rows = [pair[0] for pair in await _store(request).aggregates(period, _scope(principal, ao_id))]
     if format == "csv":
@@ -237,6 +254,7 @@ async def timeliness(
     ao_id: AoFilter = None,
     format: Format = "json",
 ) -> TimelinessReport | Response:
+    _refuse_the_other_reports_months(request, taken_by_others=("from", "to"), takes="one, `period`")
     period = period or this_month()
     rows = [pair[1] for pair in await _store(request).aggregates(period, _scope(principal, ao_id))]
     if format == "csv":

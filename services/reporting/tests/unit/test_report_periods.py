@@ -113,3 +113,29 @@ async def test_a_range_a_report_cannot_cover_says_why_in_months_counted_as_the_l
         answer = await client.get("/v1/reports/rejections", params=query)
     assert answer.status_code == 422
     assert answer.json()["detail"] == detail
+
+
+@pytest.mark.parametrize(
+    ("report", "query", "said"),
+    [
+        ("submissions", {"from": "2023-01"}, "does not take `from`: its months are one, `period`"),
+        (
+            "timeliness",
+            {"from": "2023-01", "to": "2023-02"},
+            "does not take `from` or `to`: its months are one, `period`",
+        ),
+        ("rejections", {"period": "2023-01"}, "does not take `period`: its months are `from` and `to`"),
+        ("challenges", {"period": "2023-01"}, "does not take `period`: its months are `from` and `to`"),
+    ],
+)
+async def test_the_other_kind_of_reports_month_is_refused_not_ignored(
+    report: str, query: dict[str, str], said: str
+) -> None:
+    """`submissions?from=2023-01` answered this month, as if it had been filtered."""
+    app = build_app("reporting", title="Reporting", description="", lifespan=noop_lifespan)
+    app.include_router(router)
+    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
+        answer = await client.get(f"/v1/reports/{report}", params=query)
+    assert answer.status_code == 422
+    assert said in answer.json()["detail"]
