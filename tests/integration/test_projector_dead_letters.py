@@ -359,11 +359,13 @@ async def test_keyless_events_parked_before_the_upgrade_are_each_named_after_the
     ]
 
 
-async def test_a_reader_refuses_retry_skip_and_replay_which_only_the_writer_may_do(
+async def test_a_reader_refuses_retry_skip_replay_and_rebuild_which_only_the_writer_may_do(
     fresh_database_url: str, kafka_bootstrap: str
 ) -> None:
     """A reader's live projection does not run: a skip there would drain a learner's parked events into the model
-    while the writer still holds the learner as parked, and their later events would wait behind nothing."""
+    while the writer still holds the learner as parked, and their later events would wait behind nothing. A rebuild
+    started there was the reader's alone: the writer knew of none, its switch did not pause the writer, and its
+    runner was left following a retired schema."""
     prefix = new_prefix()
     await create_topics(kafka_bootstrap, prefix)
     async with running_projector(fresh_database_url, kafka_bootstrap, prefix, run_consumer=False) as reader:
@@ -372,7 +374,13 @@ async def test_a_reader_refuses_retry_skip_and_replay_which_only_the_writer_may_
             await reader.post(OPERATOR, f"/v1/admin/dlq/{uln}/skip", json={"reason": "fixed"}),
             await reader.post(OPERATOR, f"/v1/admin/dlq/{uln}/retry"),
             await reader.post(OPERATOR, "/v1/admin/replay", **{"from": "0"}),
+            await reader.post(OPERATOR, "/v1/admin/rebuild", workers=1),
+            await reader.get(OPERATOR, "/v1/admin/rebuild"),
+            await reader.post(OPERATOR, "/v1/admin/rebuild/compare"),
+            await reader.post(OPERATOR, "/v1/admin/rebuild/switch"),
         ]
+        async with await reader.client(OPERATOR) as client:
+            answers.append(await client.delete("/v1/admin/rebuild"))
         listed = await reader.get(OPERATOR, "/v1/admin/dlq")
     for answer in answers:
         assert answer.status_code == 409, answer.text

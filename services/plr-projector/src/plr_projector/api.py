@@ -107,8 +107,8 @@ def _require_live_projection(projector: Projector) -> None:
         raise ProblemError(
             409,
             "Not the projector that writes",
-            "This projector only reads (PROJECTOR_RUN_CONSUMER=false): retry, skip and replay on the one that runs"
-            " the live projection (on Kubernetes the plr-projector Service, not plr-reader).",
+            "This projector only reads (PROJECTOR_RUN_CONSUMER=false): retry, skip, replay and rebuild on the one that"
+            " runs the live projection (on Kubernetes the plr-projector Service, not plr-reader).",
         )
 
 
@@ -751,6 +751,7 @@ async def rebuild_start(
         ),
     ] = None,
 ) -> dict[str, Any]:
+    _require_live_projection(projector)
     try:
         return await projector.rebuilds.start(str(principal), workers)
     except OperationError as error:
@@ -760,9 +761,11 @@ async def rebuild_start(
 @admin_router.get(
     "/rebuild",
     summary="Rebuild progress, ETA and the last comparison",
+    responses=problem_responses(409),
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def rebuild_status(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
+    _require_live_projection(projector)  # a rebuild is the writer's: a reader knows of none
     return projector.rebuilds.status()
 
 
@@ -773,6 +776,7 @@ async def rebuild_status(principal: Operator, projector: ProjectorDep) -> dict[s
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def rebuild_compare(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
+    _require_live_projection(projector)
     try:
         return await projector.rebuilds.compare()
     except OperationError as error:
@@ -786,6 +790,7 @@ async def rebuild_compare(principal: Operator, projector: ProjectorDep) -> dict[
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def rebuild_switch(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
+    _require_live_projection(projector)
     try:
         return await projector.rebuilds.switch(str(principal))
     except OperationError as error:
@@ -799,6 +804,7 @@ async def rebuild_switch(principal: Operator, projector: ProjectorDep) -> dict[s
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def rebuild_abandon(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
+    _require_live_projection(projector)
     try:
         return await projector.rebuilds.abandon(str(principal))
     except OperationError as error:
