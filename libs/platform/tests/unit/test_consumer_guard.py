@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -244,6 +245,10 @@ class MemoryParked:
 
     async def get(self, parked_id: int) -> ParkedRow | None:
         return self.rows.get(parked_id)
+
+    @contextlib.asynccontextmanager
+    async def stream_locked(self, row: ParkedRow) -> AsyncIterator[None]:
+        yield  # one process: the loop's own lock is the whole story here
 
     async def stream_of(self, row: ParkedRow) -> list[ParkedRow]:
         same = [r for r in self.rows.values() if (r.consumer, r.topic, r.key) == (row.consumer, row.topic, row.key)]
