@@ -2,7 +2,8 @@
 
 A service writes its event into `<schema>.<table>` (columns `id bigserial`, `partition_key text`,
 `envelope bytea`, `published_at timestamptz`) in the same transaction as the change it describes.
-The relay publishes unpublished rows in id order and marks them. A crash after the send and before
+The relay publishes unpublished rows in id order and marks them, one replica's relay at a time (an advisory
+lock of the table). A crash after the send and before
 the mark re-sends: consumers drop the copy by its (deterministic) event id.
 """
 
@@ -18,6 +19,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from lrs_platform.consumer import Failure, classify_failure
+from lrs_platform.database import advisory_lock_key
 from lrs_platform.logging import get_logger
 
 _log = get_logger("lrs.outbox")
@@ -34,11 +36,20 @@ class Outbox:
     topic: str
     batch_size: int = 500
 
+    @property
+    def _relay_lock(self) -> int:
+        return advisory_lock_key(f"outbox-relay:{self.table}")
+
     async def relay_once(self, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> int:
+        """Publishes the next unpublished rows, in id order; 0 when there are none, or when another replica's relay
+        is publishing. One relay at a time: with rows skipped while another held them, a replica published a
+        learner's later row while the other was still sending the earlier one."""
         async with pool.acquire() as connection, connection.transaction():
+            if not await connection.fetchval("SELECT pg_try_advisory_xact_lock($1)", self._relay_lock):
+                return 0
             rows = await connection.fetch(
                 f"SELECT id, partition_key, envelope FROM {self.table} WHERE published_at IS NULL"
-                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                " ORDER BY id LIMIT $1",
                 self.batch_size,
             )
             if not rows:
