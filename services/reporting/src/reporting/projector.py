@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -119,6 +120,24 @@ class ReportingProjector:
             publications += await self._plr_timeliness(ao_id, period)
             publications += await self._challenges(ao_id, period)
         return publications
+
+    def month_locked(self, key: bytes) -> AbstractAsyncContextManager[None]:
+        """Held while a month's aggregates are read again and sent (`current`): one replica at a time."""
+        return self._store.month_locked(key)
+
+    async def current(self, key: bytes, topics: AbstractSet[str]) -> list[Publication]:
+        """The aggregates of month `key` (`aggregate_key`) on `topics`, as the store holds them now: what goes out,
+        read again under the month's lock, so a replica that recorded an earlier fact never sends after one that
+        recorded a later (the topics are compacted: the last sent is the figure analysts read)."""
+        ao_id, period = key.decode().split("|", 1)
+        found: list[Publication] = []
+        if topics & {REPORTING_SUBMISSIONS.name, REPORTING_TIMELINESS.name, REPORTING_REJECTIONS.name}:
+            found += await self._batch_months(ao_id, period)
+        if REPORTING_PLR_TIMELINESS.name in topics:
+            found += await self._plr_timeliness(ao_id, period)
+        if REPORTING_CHALLENGES.name in topics:
+            found += await self._challenges(ao_id, period)
+        return [publication for publication in found if publication.topic in topics]
 
     async def _batch_months(self, ao_id: str, period: str) -> list[Publication]:
         """The month's submissions, timeliness and rejections; none before a batch of it is decided."""

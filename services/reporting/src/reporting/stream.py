@@ -18,6 +18,7 @@ the effect), through the same guard, its aggregates out through the faust app's 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,11 +169,17 @@ def make_stream_app(
             await publish(publications)
 
     async def publish(publications: list[Publication]) -> None:
-        # The last computed aggregate of each key is the current one; earlier ones need not go out.
-        latest = {(publication.topic, publication.key): publication for publication in publications}
-        for publication in latest.values():
-            # Awaited one by one: the offset may only be committed after the aggregate is out.
-            await (await outputs[publication.topic].send(key=publication.key, value=publication.value))
+        # Each month's aggregates are read again and sent under its lock, across replicas: another replica, which
+        # applied another of the month's batches, may be sending its figures at the same time, and the last sent
+        # of a compacted topic's key is what analysts read.
+        topics_of: dict[bytes, set[str]] = defaultdict(set)
+        for publication in publications:
+            topics_of[publication.key].add(publication.topic)
+        for key, topics in sorted(topics_of.items()):
+            async with projector.month_locked(key):
+                for publication in await projector.current(key, topics):
+                    # Awaited one by one: the offset may only be committed after the aggregate is out.
+                    await (await outputs[publication.topic].send(key=publication.key, value=publication.value))
 
     guard = PoisonGuard(CONSUMER, apply, office, RetryPolicy(max_seconds=settings.retry_max_seconds))
 
