@@ -261,7 +261,8 @@ class StartWhereTheViewLeftOff(ConsumerRebalanceListener):  # type: ignore[misc]
             kept = stored.get(place)
             if kept is not None and (committed is None or kept < committed):
                 self._consumer.seek(partition, kept)
-                rewound[partition.partition] = {"from": committed, "to": kept}
+                if committed is not None:  # else the group has read nothing of it yet: the view's start, not a rewind
+                    rewound[partition.partition] = {"from": committed, "to": kept}
             elif committed is None:
                 fresh.append(partition)
             elif kept is None:

@@ -102,16 +102,16 @@ class BatchView(_View):
     )
     not_published: str | None = Field(
         default=None,
-        description="status `received` past the publish timeout: Kafka did not take the batch when it was sent (that"
-        " request was answered 503), so nothing is processing it; what to do (send the same file again: it is"
-        " published under this batch id)",
+        description="status `received` past the publish timeout: the batch was not published when it was sent (Kafka"
+        " did not take it and the request was answered 503, or the service stopped before answering), so nothing is"
+        " processing it; what to do (send the same file again: it is published under this batch id)",
     )
 
 
 NOT_PUBLISHED = (
-    "Kafka did not take this batch when it was sent (that request was answered 503), so nothing is processing it."
-    " Send the same file again (with the same Idempotency-Key, if you gave one): it is then published under this"
-    " batch id."
+    "This batch was not published when it was sent (Kafka did not take it, and that request was answered 503, or"
+    " the service receiving it stopped before answering), so nothing is processing it. Send the same file again"
+    " (with the same Idempotency-Key, if you gave one): it is then published under this batch id."
 )
 PUBLISH_MARGIN = timedelta(seconds=10)
 """Beyond the publish timeout, for the request's own reading and storing before it starts to publish."""

@@ -16,6 +16,7 @@ from aiokafka import TopicPartition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from structlog.testing import capture_logs
 from tests.support.event_examples import JSON_VALUES, envelopes, json_paths, mutate
 
 from ingest.outcomes import (
@@ -317,6 +318,20 @@ async def test_a_view_restored_to_an_earlier_point_reads_its_outcomes_again_from
     # behind the group: read again from the view's own position; level with it: the group's; never seen: by time
     assert consumer.positions == {restored: 21, never: 2}
     assert stored.recorded == {("t", 2): 2}
+
+
+async def test_a_second_instance_starting_where_the_first_stored_its_start_is_no_restore() -> None:
+    """A partition whose start the first instance stored, and the group has not committed on yet (no outcome since):
+    the second instance starts there, and says nothing of a restored database."""
+    started = TopicPartition("t", 5)
+    consumer = FakeConsumer(committed_offsets={started: None}, logs={started: []})
+    stored = Stored(p5=0)
+
+    with capture_logs() as logs:
+        await StartWhereTheViewLeftOff(consumer, since, stored.read, stored.record).on_partitions_assigned({started})
+
+    assert consumer.positions == {started: 0}
+    assert [log for log in logs if log["event"] == "batch_view_behind_its_group"] == []
 
 
 FINDINGS = st.lists(
