@@ -107,6 +107,28 @@ async def test_a_key_sent_again_answers_its_report_and_is_refused_for_another(
     assert new_key.json()["report_id"] != first.json()["report_id"]
 
 
+async def test_two_providers_may_send_the_same_key_and_each_gets_its_own_report(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
+    """A key is the provider's own: another provider's report under the same key is neither answered nor named."""
+    app, prefix = projector
+    other_provider = f"provider:1{uuid.uuid4().int % 10**7:07d}"
+    uln = await _linked_learner(app, kafka_bootstrap, prefix)
+    other_uln = await _linked_learner(app, kafka_bootstrap, prefix, other_provider)
+    key = f"centre-{uuid.uuid4()}"
+
+    first = await _report(app, {"uln": uln, "qualification_number": "600/1166/X", "grade": "B"}, key)
+    second = await _report(
+        app, {"uln": other_uln, "qualification_number": "600/1166/X", "grade": "B"}, key, other_provider
+    )
+
+    assert (first.status_code, second.status_code) == (202, 202), (first.text, second.text)
+    report_id, other_report_id = first.json()["report_id"], second.json()["report_id"]
+    assert report_id != other_report_id
+    assert other_report_id not in first.text and report_id not in second.text
+    assert await _centre_grades(app, other_uln, second.json()["min_offsets"]) == ["B"]
+
+
 async def test_one_key_sent_twice_at_once_with_two_reports_takes_one_of_them(
     projector: tuple[App, str], kafka_bootstrap: str
 ) -> None:

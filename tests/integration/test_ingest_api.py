@@ -348,6 +348,24 @@ async def test_an_ao_sees_and_submits_only_its_own_batches(ingest: Ingest) -> No
     assert view["submitted_with_key"] == sent_with and len(sent_with) == 16
 
 
+async def test_two_aos_may_send_the_same_idempotency_key_and_each_gets_its_own_batch(ingest: Ingest) -> None:
+    """A key is the AO's own: another AO's batch under the same key is neither replayed nor named."""
+    ao_a, headers_a = await ingest.new_ao()
+    ao_b, headers_b = await ingest.new_ao()
+    key = str(uuid.uuid4())
+
+    first = await submit(ingest, {**headers_a, "Idempotency-Key": key}, batch_file(ao_a))
+    second = await submit(ingest, {**headers_b, "Idempotency-Key": key}, batch_file(ao_b))
+
+    assert (first.status_code, second.status_code) == (202, 202), (first.text, second.text)
+    batch_a, batch_b = first.json()["batch_id"], second.json()["batch_id"]
+    assert batch_a != batch_b
+    assert batch_b not in first.text and batch_a not in second.text
+    assert second.headers.get("Idempotent-Replay", "false") == "false"
+    listed = (await ingest.client.get("/v1/batches", headers=headers_b)).json()
+    assert [item["batch_id"] for item in listed["items"]] == [batch_b]
+
+
 async def test_the_same_idempotency_key_twice_is_one_batch(ingest: Ingest) -> None:
     ao_id, headers = await ingest.new_ao()
     content = batch_file(ao_id)

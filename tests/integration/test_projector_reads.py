@@ -10,6 +10,7 @@ import pytest
 from tests.support.projector import (
     CHALLENGES,
     LEARNERS,
+    PLR,
     App,
     Events,
     linked,
@@ -311,6 +312,42 @@ async def test_read_your_writes_waits_for_a_batch(projector: tuple[App, str], ka
     assert len(response.json()["learning_events"]) == 1
     unknown = await _plr(app, learner, uln, after_batch=str(uuid.uuid4()), wait_ms=300)
     assert unknown.status_code == 503
+
+
+async def test_a_batch_read_waits_for_the_events_a_later_step_projects(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
+    """Once the batch's first event is projected, the read waits for the PLR log's end as it was then: the
+    rest of the batch is in the log, though perhaps in a step not yet committed. The projection is held
+    between the two steps (its lock, as an operator action holds it) so that the read comes in between."""
+    app, prefix = projector
+    live = app.app.state.projector.live
+    (first, _), (later, later_learner) = _learner(16), _learner(17)
+    await project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [record(registered(first), first, topic=LEARNERS), record(registered(later), later, topic=LEARNERS)],
+    )
+    events = Events()
+    async with live.lock:
+        (first_at, first_offset), _ = await produce(
+            kafka_bootstrap,
+            prefix,
+            [record(events.recorded(first), first, sequence=1), record(events.recorded(later), later, sequence=2)],
+        )
+        up_to_the_first = {key: position for key, position in live.positions.items() if key[0] == PLR}
+        up_to_the_first[(PLR, first_at)] = first_offset + 1
+        await live.catch_up(up_to_the_first, timeout=30)
+
+        between = await _plr(app, later_learner, later, after_batch=str(events.batch_id), wait_ms=500)
+        assert (between.status_code, between.json().get("code")) == (503, "PROJECTION_PENDING"), between.text
+        assert "retry-after" in between.headers  # the batch was seen; its later event is not yet projected
+
+    after = await _plr(app, later_learner, later, after_batch=str(events.batch_id), wait_ms=20_000)
+    assert after.status_code == 200, after.text
+    assert after.json()["consistency"]["batch_events_applied"] == 1
+    assert len(after.json()["learning_events"]) == 1
 
 
 async def test_min_offsets_naming_a_partition_the_topic_lacks_is_refused_at_once(

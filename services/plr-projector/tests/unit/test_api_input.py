@@ -16,6 +16,7 @@ from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
 from plr_projector.api import (
     admin_router,
+    batch_owner,
     centre_router,
     credential_router,
     credential_signing_of,
@@ -230,3 +231,18 @@ async def test_a_uln_asked_about_is_refused_in_words_for_a_read_not_a_batch_uplo
     assert (answer.status_code, answer.json()["code"]) == (422, code)
     assert answer.json()["detail"].startswith(said)
     assert "uploaded" not in answer.text and "centre or learner" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("principal", "owner"),
+    [
+        ("ao:RN5133", "RN5133"),
+        ("operator:ops", None),
+        ("provider:10000001", None),
+        ("learner:1000000043", None),
+    ],
+)
+def test_an_ao_may_wait_only_for_its_own_batches_and_everyone_else_for_any(principal: str, owner: str | None) -> None:
+    """An `after_batch` read by an AO counts only its own batch's events: another AO's batch reads, to it, as one
+    that put nothing on the PLR (decision 0003)."""
+    assert batch_owner(Principal.parse(principal)) == owner
