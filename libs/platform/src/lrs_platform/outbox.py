@@ -48,8 +48,7 @@ class Outbox:
             if not await connection.fetchval("SELECT pg_try_advisory_xact_lock($1)", self._relay_lock):
                 return 0
             rows = await connection.fetch(
-                f"SELECT id, partition_key, envelope FROM {self.table} WHERE published_at IS NULL"
-                " ORDER BY id LIMIT $1",
+                f"SELECT id, partition_key, envelope FROM {self.table} WHERE published_at IS NULL ORDER BY id LIMIT $1",
                 self.batch_size,
             )
             if not rows:
