@@ -31,7 +31,8 @@ _UKPRN = re.compile(r"[0-9]{8}")
 
 _MASK = "******"
 _ULN_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
-_ULN_WEIGHED_ZEROS = ord("0") * sum(_ULN_WEIGHTS)
+_ZERO = ord("0")
+_ULN_WEIGHED_ZEROS = _ZERO * sum(_ULN_WEIGHTS)
 _QAN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2)
 
 
@@ -59,9 +60,14 @@ def has_valid_uln_check_digit(uln: str) -> bool:
 def is_valid_uln(text: str) -> bool:
     """A ULN that may be uploaded: well formed, correct check digit, not the temporary ULN. The only ULNs a
     learner can have, so the only ones a learner's key is made for (decision 0175)."""
-    # `is_well_formed_uln` without its regular expression: this is asked of every record at ingest
-    well_formed = len(text) == ULN_LENGTH and text.isascii() and text.isdigit() and text[0] != "0"
-    return well_formed and text != TEMPORARY_ULN and has_valid_uln_check_digit(text)
+    # `is_well_formed_uln` and `uln_check_digit` written out on the digits' codes: ingest and validation ask this
+    # of every record, and the regular expression, the slice and the weights' map took twice as long
+    if len(text) != ULN_LENGTH or not text.isascii() or not text.isdigit() or text[0] == "0" or text == TEMPORARY_ULN:
+        return False
+    d = text.encode()
+    weighed = 10 * d[0] + 9 * d[1] + 8 * d[2] + 7 * d[3] + 6 * d[4] + 5 * d[5] + 4 * d[6] + 3 * d[7] + 2 * d[8]
+    remainder = (weighed - _ULN_WEIGHED_ZEROS) % 11
+    return remainder != 0 and d[9] - _ZERO == 10 - remainder
 
 
 def mask_uln(text: str) -> str:

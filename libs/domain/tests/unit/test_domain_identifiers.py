@@ -179,3 +179,10 @@ def test_a_qan_with_its_check_character_passes_and_any_other_fails(first_seven: 
 )
 def test_ukprn_is_eight_digits(text: str, valid: bool) -> None:
     assert is_valid_ukprn(text) is valid
+
+
+@given(st.one_of(st.text(max_size=11), st.text(alphabet="0123456789", min_size=10, max_size=10)))
+def test_a_uln_is_valid_exactly_when_well_formed_not_temporary_and_its_check_digit_is_right(text: str) -> None:
+    """`is_valid_uln` is written out for speed: it says what the rules it stands for say."""
+    said = is_well_formed_uln(text) and text != TEMPORARY_ULN and has_valid_uln_check_digit(text)
+    assert is_valid_uln(text) == said
