@@ -4,7 +4,7 @@ One private log (the projector's topics under a fresh prefix, `PROJECTOR_TOPIC_P
 steps: for each size of the ladder (default 100,000, 300,000 and 1,000,000 `AchievementRecorded`
 events) the events it lacks are produced as validation would, then the projector rebuilds it once
 per worker count (default 1 and 2). The projector runs with `PROJECTOR_RUN_CONSUMER=false`, so its
-live projection stays idle. Measured: from `POST /v1/admin/rebuild?workers=N` until `GET
+live projection stays idle, and `PROJECTOR_OPERATOR_ACTIONS=true`, so it takes the rebuilds. Measured: from `POST /v1/admin/rebuild?workers=N` until `GET
 /v1/admin/rebuild` says `caught_up` (loaded by the workers, keys and indexes built, tables logged,
 the rebuild's runner at the targets); the time of each phase is taken from the polled status. The
 rebuild is then abandoned (its schema dropped) before the next one.
@@ -186,6 +186,7 @@ async def _start_projector(setup: ReplaySetup) -> ServiceProcess:
         "PROJECTOR_LOG_JSON": "true",
         "PROJECTOR_TOPIC_PREFIX": setup.prefix,
         "PROJECTOR_RUN_CONSUMER": "false",
+        "PROJECTOR_OPERATOR_ACTIONS": "true",  # no writer beside it: its rebuilds are the only ones
         **({"PROJECTOR_REBUILD_LAUNCH": "external"} if setup.profile else {}),
     }
     log = setup.log_dir / "replay-plr-projector.log"

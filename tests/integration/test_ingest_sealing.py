@@ -6,7 +6,6 @@ Real ingest, Kafka and PostgreSQL; the topic read back with a plain consumer."""
 from __future__ import annotations
 
 import os
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from asgi_lifespan import LifespanManager
 from tests.support.databases import throwaway_database
+from tests.support.learners import random_uln
 from tests.support.waiting import eventually
 
 from ingest.bootstrap import create_app
@@ -73,7 +73,8 @@ async def keyring(database: str) -> AsyncIterator[Keyring]:
 
 
 def new_uln() -> str:
-    return str(10**9 + secrets.randbelow(9 * 10**9))
+    """A ULN a learner can have: only those are sealed under a learner's key (decision 0175)."""
+    return random_uln()
 
 
 def learner_record(line: int, uln: str) -> SubmittedRecord:

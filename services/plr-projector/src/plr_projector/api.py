@@ -65,7 +65,7 @@ class Projector:
     rebuilds: Rebuilds
     replays: Replays
     read_wait_max_ms: int
-    projects_live: bool = True
+    takes_operator_actions: bool = True
     """False in a reader (PROJECTOR_RUN_CONSUMER=false): its live projection does not run, so a retry, skip or
     replay here would change the model behind the back of the one that writes it."""
     parked_depth: dict[str, int] = field(default_factory=lambda: {"error": 0, "blocked": 0})
@@ -103,7 +103,7 @@ def _refuse_mistyped_uln(uln: str) -> None:
 
 
 def _require_live_projection(projector: Projector) -> None:
-    if not projector.projects_live:
+    if not projector.takes_operator_actions:
         raise ProblemError(
             409,
             "Not the projector that writes",

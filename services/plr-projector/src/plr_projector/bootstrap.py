@@ -130,7 +130,9 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
                 rebuilds=rebuilds,
                 replays=replays,
                 read_wait_max_ms=settings.read_wait_max_ms,
-                projects_live=settings.run_consumer,
+                takes_operator_actions=(
+                    settings.run_consumer if settings.operator_actions is None else settings.operator_actions
+                ),
             )
             app.state.projector = projector
             kek = settings.credential_key_encryption_key

@@ -20,6 +20,10 @@ class ProjectorSettings(ServiceSettings):
     read_wait_max_ms: int = 30_000
     metrics_interval_seconds: float = 2.0
     run_consumer: bool = True
+    # Whether operators' retries, skips, replays and rebuilds are taken here; unset, where the live projection runs.
+    # True on a projector with its live projection idle and no writer beside it on its model (the benchmark's
+    # rebuild, a rehearsal of one): a plr-reader (false) must leave them to the writer.
+    operator_actions: bool | None = None
     # Rebuilds (decision 0033): worker processes on disjoint partition sets, none = the machine's cores.
     rebuild_workers: int | None = None
     # 'process': the projector starts its workers; 'external': they run elsewhere (an indexed Job).

@@ -80,7 +80,7 @@ async def test_an_operators_filter_or_id_postgresql_could_not_take_is_a_422(
 class DeadLettersSeen:
     """A projector whose dead letters note the stream key each request names."""
 
-    projects_live = True  # the projector that writes: a reader refuses retry and skip
+    takes_operator_actions = True  # the projector that writes: a reader refuses retry and skip
 
     def __init__(self, environment: Environment = Environment.LIVE) -> None:
         self.dead_letters = self
