@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -49,6 +50,19 @@ def migrations_in(package: str) -> list[Migration]:
 def advisory_lock_key(name: str) -> int:
     """The key of PostgreSQL's advisory lock named `name`: the first eight bytes of its SHA-256, signed (a bigint)."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+@asynccontextmanager
+async def advisory_locked(pool: asyncpg.Pool, name: str) -> AsyncIterator[None]:
+    """Holds the advisory lock named `name` (waiting for it) on a connection of its own until the block ends: work
+    that every replica of a service may start, done by one at a time."""
+    lock = advisory_lock_key(name)
+    async with pool.acquire() as connection:
+        await connection.execute("SELECT pg_advisory_lock($1)", lock)
+        try:
+            yield
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock($1)", lock)
 
 
 async def apply_migrations(connection: asyncpg.Connection, schema: str, package: str) -> list[str]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol
@@ -26,7 +26,7 @@ from prometheus_client import Gauge
 from lrs_contracts.dead_letters import DeadLetter, Headers, dead_letter_topic, error_text, learners_named, peek_event
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.registry import UnknownEventType, decode
-from lrs_platform.database import advisory_lock_key, apply_migrations, where_given
+from lrs_platform.database import advisory_locked, apply_migrations, where_given
 from lrs_platform.logging import get_logger
 
 _log = get_logger("lrs.parking")
@@ -214,19 +214,12 @@ class ParkedMessages:
         total: int = await self.pool.fetchval(f"SELECT count(*) FROM {self._table}{where}", list(consumers), *values)
         return total
 
-    @asynccontextmanager
-    async def stream_locked(self, row: ParkedRow) -> AsyncIterator[None]:
+    def stream_locked(self, row: ParkedRow) -> AbstractAsyncContextManager[None]:
         """Holds the row's stream (its consumer, topic and key; the row alone when it has none) for one retry or skip
         at a time across every instance of the service: two replicas given the same retry at once both applied it
         (a batch's email sent twice). A lock of this process alone does not reach the other replica."""
         stream = row.key.hex() if row.key is not None else f"id:{row.id}"
-        lock = advisory_lock_key(f"dead-letters:{self.schema}:{row.consumer}:{row.topic}:{stream}")
-        async with self.pool.acquire() as connection:
-            await connection.execute("SELECT pg_advisory_lock($1)", lock)
-            try:
-                yield
-            finally:
-                await connection.execute("SELECT pg_advisory_unlock($1)", lock)
+        return advisory_locked(self.pool, f"dead-letters:{self.schema}:{row.consumer}:{row.topic}:{stream}")
 
     async def stream_of(self, row: ParkedRow) -> list[ParkedRow]:
         """Every parked message of the row's stream, in log order (the row alone when it has no key)."""

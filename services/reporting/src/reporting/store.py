@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -23,7 +23,7 @@ from lrs_contracts.reporting import (
     AoMonthlySubmissions,
     AoMonthlyTimeliness,
 )
-from lrs_platform.database import advisory_lock_key
+from lrs_platform.database import advisory_locked
 from reporting.aggregates import (
     BatchFact,
     ChallengeFact,
@@ -97,16 +97,9 @@ class ReportingStore:
         self._stored_types: set[str] = set()
         """Qualifications whose type this process has stored: the first stored stays, so they are not sent again."""
 
-    @asynccontextmanager
-    async def month_locked(self, key: bytes) -> AsyncIterator[None]:
+    def month_locked(self, key: bytes) -> AbstractAsyncContextManager[None]:
         """Holds one AO's month (its aggregate key) across every replica while its aggregates are read and sent."""
-        lock = advisory_lock_key(f"reporting-month:{key.decode()}")
-        async with self._pool.acquire() as connection:
-            await connection.execute("SELECT pg_advisory_lock($1)", lock)
-            try:
-                yield
-            finally:
-                await connection.execute("SELECT pg_advisory_unlock($1)", lock)
+        return advisory_locked(self._pool, f"reporting-month:{key.decode()}")
 
     @property
     def stored_types(self) -> AbstractSet[str]:
