@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 import asyncpg
+import structlog
 
 LARGEST_BIGINT = 2**63 - 1
 """The largest id a `bigint` column holds: a bound for ids taken from a request."""
@@ -168,7 +169,10 @@ SERVICE_SESSION_SETTINGS = {"jit": "off"}
 
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10, **options: Any) -> asyncpg.Pool:
-    options["server_settings"] = {**SERVICE_SESSION_SETTINGS, **options.get("server_settings", {})}
+    """A pool whose sessions say which service they are (`application_name`, the service its log lines name, as
+    `pg_stat_activity` shows it: every service logs in as one role locally) and ask what every service asks."""
+    named = {"application_name": service} if (service := structlog.contextvars.get_contextvars().get("service")) else {}
+    options["server_settings"] = {**SERVICE_SESSION_SETTINGS, **named, **options.get("server_settings", {})}
     options.setdefault("connection_class", ServiceConnection)
     pool = await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size, **options)
     assert pool is not None

@@ -285,8 +285,8 @@ class ServiceCalls:
         result: dict[str, Any] = await self._json("GET", "plr-projector", "/v1/admin/projector")
         return result
 
-    async def dead_letters(self, service: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._json("GET", service, "/v1/admin/dlq")
+    async def dead_letters(self, service: str, *, timeout: float | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", service, "/v1/admin/dlq", timeout=timeout)
         return result
 
     async def dead_letter_actions(self, service: str, limit: int) -> list[dict[str, Any]]:
