@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 from tests.support.databases import migrated_connection
+from tests.support.waiting import eventually
 
 from lrs_platform.database import create_pool
 from lrs_platform.parking import DeadLetterOffice, NotParked, ParkedMessages, ParkedRow, ReplayResult
@@ -20,20 +21,30 @@ SCHEMA, CONSUMER = "notifier_parked", "notifier.emails"
 
 
 class SlowEmailer:
-    """A replayer that takes a moment to apply a stream (an email sent), then drops it, as `ConsumerLoop` does."""
+    """A replayer that applies a stream (an email sent), then drops it, as `ConsumerLoop` does: only once the other
+    replica's retry has come as far as it can (into its own replay, or waiting for the stream's lock)."""
 
     name = CONSUMER
 
-    def __init__(self, store: ParkedMessages, sent: list[int]) -> None:
-        self._store, self._sent = store, sent
+    def __init__(self, store: ParkedMessages, sent: list[int], replaying: list[int]) -> None:
+        self._store, self._sent, self._replaying = store, sent, replaying
 
     async def replay(self, parked: ParkedRow, *, skip_head: bool, replacement: bytes | None = None) -> ReplayResult:
         rows = await self._store.stream_of(parked)
-        await asyncio.sleep(0.3)
+        self._replaying.append(parked.id)
+        await eventually(
+            lambda: self._other_has_come(parked.id), within=10, what="the other replica's retry", every=0.02
+        )
         for row in rows:
             self._sent.append(row.id)
             await self._store.delete(row.id)
         return ReplayResult(CONSUMER, parked.topic, None, len(rows), 0, 0, None)
+
+    async def _other_has_come(self, parked_id: int) -> bool:
+        waiting = await self._store.pool.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        )
+        return waiting > 0 or self._replaying.count(parked_id) > 1
 
 
 @pytest.fixture
@@ -56,11 +67,12 @@ async def test_the_same_retry_sent_to_two_replicas_at_once_is_applied_once(
     pools: tuple[asyncpg.Pool, asyncpg.Pool],
 ) -> None:
     sent: list[int] = []
+    replaying: list[int] = []
     offices = []
     for pool in pools:  # each replica: its own pool, store and office, as two processes have
         store = ParkedMessages(pool, SCHEMA)
         office = DeadLetterOffice(store, _no_publishing)
-        office.register(CONSUMER, SlowEmailer(store, sent))
+        office.register(CONSUMER, SlowEmailer(store, sent, replaying))
         offices.append(office)
     [parked], _ = await offices[0].listing(limit=10)
 

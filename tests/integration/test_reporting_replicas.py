@@ -8,8 +8,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import asyncpg
 import pytest
 from tests.integration.test_reporting import completed, envelope, random_ao
+from tests.support.waiting import eventually
 
 from lrs_contracts.registry import decode
 from lrs_contracts.reporting import AoMonthlySubmissions
@@ -36,7 +38,7 @@ async def replicas(fresh_database_url: str) -> AsyncIterator[tuple[ReportingProj
 
 
 async def test_a_months_aggregate_is_read_again_under_its_lock_when_sent(
-    replicas: tuple[ReportingProjector, ReportingProjector],
+    replicas: tuple[ReportingProjector, ReportingProjector], fresh_database_url: str
 ) -> None:
     first, second = replicas
     ao = random_ao()
@@ -50,11 +52,22 @@ async def test_a_months_aggregate_is_read_again_under_its_lock_when_sent(
 
     async with first.month_locked(key):  # the second replica waits for the month while the first sends
         waiting = asyncio.create_task(_locked_then(second, key))
-        await asyncio.sleep(0.2)
+        await eventually(lambda: _a_lock_waited_for(fresh_database_url), within=10, what="the second replica waiting")
         assert not waiting.done()
         sent_first = await first.current(key, {REPORTING_SUBMISSIONS.name})
     await waiting
     assert [_batches(publication.value) for publication in sent_first] == [2]
+
+
+async def _a_lock_waited_for(database_url: str) -> bool:
+    connection = await asyncpg.connect(database_url)
+    try:
+        waiting: int = await connection.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        )
+    finally:
+        await connection.close()
+    return waiting > 0
 
 
 async def _locked_then(projector: ReportingProjector, key: bytes) -> None:
