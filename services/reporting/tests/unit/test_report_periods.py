@@ -7,11 +7,24 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
 from reporting.api import PERIOD_PATTERN, router
+
+
+def _reporting_app() -> FastAPI:
+    """Reporting's routes, called by an AO, with nothing behind them: a refusal here comes before any read."""
+    app = build_app("reporting", title="Reporting", description="", lifespan=noop_lifespan)
+    app.include_router(router)
+    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
+    return app
+
+
+def _client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting")
 
 
 @pytest.mark.parametrize(
@@ -20,10 +33,8 @@ from reporting.api import PERIOD_PATTERN, router
 )
 @pytest.mark.parametrize("report", ["challenges", "rejections", "plr-timeliness"])
 async def test_a_month_no_report_can_hold_is_refused_before_any_read(report: str, query: dict[str, str]) -> None:
-    app = build_app("reporting", title="Reporting", description="", lifespan=noop_lifespan)
-    app.include_router(router)
-    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
+    app = _reporting_app()
+    async with _client(app) as client:
         answer = await client.get(f"/v1/reports/{report}", params=query)
     assert answer.status_code == 422
     assert answer.headers["content-type"] == "application/problem+json"
@@ -32,10 +43,8 @@ async def test_a_month_no_report_can_hold_is_refused_before_any_read(report: str
 
 @pytest.mark.parametrize("report", ["submissions", "timeliness"])
 async def test_a_month_mistyped_is_refused_in_words_not_as_a_regular_expression(report: str) -> None:
-    app = build_app("reporting", title="Reporting", description="", lifespan=noop_lifespan)
-    app.include_router(router)
-    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
+    app = _reporting_app()
+    async with _client(app) as client:
         answer = await client.get(f"/v1/reports/{report}", params={"period": "2026-13"})
     assert answer.status_code == 422
     assert answer.json()["detail"] == "query.period: not a calendar month: write yyyy-mm, such as 2026-11"
@@ -46,10 +55,8 @@ async def test_a_month_mistyped_is_refused_in_words_not_as_a_regular_expression(
 
 @pytest.mark.parametrize("month", ["9999-12", "0000-01", "1899-12", "3000-01"])
 async def test_a_month_outside_the_years_reported_on_is_refused_saying_which_years(month: str) -> None:
-    app = build_app("reporting", title="Reporting", description="", lifespan=noop_lifespan)
-    app.include_router(router)
-    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
+    app = _reporting_app()
+    async with _client(app) as client:
         answer = await client.get("/v1/reports/submissions", params={"period": month})
     assert (answer.status_code, answer.json()["detail"]) == (
         422,
@@ -68,11 +75,9 @@ async def test_a_month_outside_the_years_reported_on_is_refused_saying_which_yea
     ],
 )
 async def test_a_report_asked_for_no_month_is_this_months_in_uk_time(report: str, named: str) -> None:
-    app = build_app("reporting", title="Reporting", description="", lifespan=noop_lifespan)
-    app.include_router(router)
-    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
+    app = _reporting_app()
     app.state.reporting, app.state.projection_lag_bound = _NoRows(), timedelta(minutes=5)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
+    async with _client(app) as client:
         answer = await client.get(f"/v1/reports/{report}")
     assert answer.status_code == 200, answer.text
     assert answer.json()[named] == datetime.now(ZoneInfo("Europe/London")).strftime("%Y-%m")
@@ -106,10 +111,8 @@ async def test_a_range_a_report_cannot_cover_says_why_in_months_counted_as_the_l
     query: dict[str, str], detail: str
 ) -> None:
     """36 months after 2023-12 is 2026-12, but 2023-12 to 2026-12 is 37 months: the words count as the rule does."""
-    app = build_app("reporting", title="Reporting", description="", lifespan=noop_lifespan)
-    app.include_router(router)
-    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
+    app = _reporting_app()
+    async with _client(app) as client:
         answer = await client.get("/v1/reports/rejections", params=query)
     assert answer.status_code == 422
     assert answer.json()["detail"] == detail
@@ -132,10 +135,8 @@ async def test_the_other_kind_of_reports_month_is_refused_not_ignored(
     report: str, query: dict[str, str], said: str
 ) -> None:
     """`submissions?from=2023-01` answered this month, as if it had been filtered."""
-    app = build_app("reporting", title="Reporting", description="", lifespan=noop_lifespan)
-    app.include_router(router)
-    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
+    app = _reporting_app()
+    async with _client(app) as client:
         answer = await client.get(f"/v1/reports/{report}", params=query)
     assert answer.status_code == 422
     assert said in answer.json()["detail"]
