@@ -10,7 +10,7 @@ import base64
 import json
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from tests.support.projector import (
 
 from lrs_cli import credential_commands
 from lrs_contracts.plr import ResultStatus
+from lrs_platform.credential_store import key_id_of
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +46,34 @@ OPERATOR = "operator:credential-tests"
 SCHEMA = json.loads(
     (Path(__file__).parents[2] / "docs" / "credentials" / "clr-v2p0-clrcredential.subset.schema.json").read_text()
 )
+FORMATS = jsonschema.FormatChecker()
+
+
+class LogLines:
+    """Stands in for a module's logger: the lines it was given, as structlog's `capture_logs` would keep them (which
+    cannot see a logger the projector's set-up cached on first use)."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+
+    def __getattr__(self, level: str) -> Callable[..., None]:
+        def log(event: str, **fields: Any) -> None:
+            self.lines.append({"event": event, "log_level": level, **fields})
+
+        return log
+
+    def of(self, event: str) -> list[dict[str, Any]]:
+        return [line for line in self.lines if line["event"] == event]
+
+
+@pytest.fixture
+def logged(monkeypatch: pytest.MonkeyPatch) -> LogLines:
+    from plr_projector import api, credential_keys
+
+    lines = LogLines()
+    monkeypatch.setattr(api, "_log", lines)
+    monkeypatch.setattr(credential_keys, "_log", lines)
+    return lines
 
 
 def _kek() -> str:
@@ -119,6 +148,24 @@ def _summary(claims: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
     return described
 
 
+def _key_id(issued: dict[str, Any]) -> str:
+    key_id: str = issued["kid"].rsplit("#", 1)[1]
+    return key_id
+
+
+async def _can_sign(app: App, *issued: dict[str, Any]) -> list[bool]:
+    """Whether the key of each credential still has its (sealed) private half in PostgreSQL."""
+    connection = await asyncpg.connect(app.database_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT key_id, sealed_private_key IS NOT NULL AS sealed FROM plr_ops.credential_keys"
+        )
+    finally:
+        await connection.close()
+    sealed = {row["key_id"]: row["sealed"] for row in rows}
+    return [sealed[_key_id(credential)] for credential in issued]
+
+
 def _with_grade_changed(token: str, old: str, new: str) -> str:
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -145,7 +192,8 @@ async def test_a_learner_gets_a_signed_clr_credential_that_an_independent_verifi
     }
     assert "600/3520/8" not in json.dumps(claims)  # the withdrawn achievement is absent
     credential = {key: value for key, value in claims.items() if key not in ("iss", "sub", "jti", "nbf")}
-    jsonschema.Draft201909Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(credential)
+    assert {"uri", "date-time"} <= set(FORMATS.checkers)  # else `format` would pass anything
+    jsonschema.Draft201909Validator(SCHEMA, format_checker=FORMATS).validate(credential)
     assert claims["iss"] == claims["issuer"]["id"] == ISSUER
     assert claims["sub"] == claims["credentialSubject"]["id"] == f"{ISSUER}/v1/learners/{uln}"
     assert claims["jti"] == claims["id"] == issued["credential_id"]
@@ -159,7 +207,22 @@ async def test_a_learner_gets_a_signed_clr_credential_that_an_independent_verifi
     (tmp_path / "plr.json").write_text(json.dumps(issued))
     (tmp_path / "jwks.json").write_text((await app.get(None, "/.well-known/jwks.json")).text)
     verified = credential_commands.verify_file(str(tmp_path / "plr.json"), str(tmp_path / "jwks.json"))
-    assert verified.splitlines()[0] == f"valid: Personal Learning Record {issued['credential_id']}"
+    assert verified.splitlines()[0] == f'valid: "Personal Learning Record" {issued["credential_id"]}'
+
+
+async def test_the_issue_is_logged_by_credential_id_and_the_callers_key_and_never_the_learner(
+    projector: tuple[App, str, str], kafka_bootstrap: str, logged: LogLines
+) -> None:
+    app, prefix, _ = projector
+    uln, learner = await _learner_with_achievements(app, kafka_bootstrap, prefix)
+
+    issued = await _issue(app, learner, uln)
+
+    (line,) = logged.of("plr_credential_issued")
+    assert line["credential_id"] == issued["credential_id"]
+    assert line["key_id"] == key_id_of(app.keys[learner])
+    assert line["signing_key_id"] == issued["kid"].rsplit("#", 1)[1]
+    assert uln not in json.dumps(line, default=str)
 
 
 async def test_changing_one_grade_breaks_the_signature(projector: tuple[App, str, str], kafka_bootstrap: str) -> None:
@@ -206,6 +269,83 @@ async def test_after_rotation_new_credentials_use_the_new_key_and_old_ones_still
     assert _summary(await _verify(app, before["credential"])) == _summary(await _verify(app, after["credential"]))
     listed = (await app.get(OPERATOR, "/v1/admin/credential-keys")).json()["keys"]
     assert [(key["kid"], key["active"]) for key in listed] == [(after["kid"], True), (before["kid"], False)]
+    # the retired key can no longer sign, whoever later reads the database and the key-encryption key
+    assert await _can_sign(app, before, after) == [False, True]
+
+
+async def test_a_withdrawn_key_leaves_the_jwks_and_nothing_it_signed_verifies_any_more(
+    projector: tuple[App, str, str], kafka_bootstrap: str, tmp_path: Path, logged: LogLines
+) -> None:
+    app, prefix, _ = projector
+    uln, learner = await _learner_with_achievements(app, kafka_bootstrap, prefix)
+    before = await _issue(app, learner, uln)
+    withdraw = f"/v1/admin/credential-keys/{_key_id(before)}/withdraw"
+    reason = {"reason": "suspected leak: the KEK was in a shared build log"}
+
+    refused = {
+        principal: (await app.post(principal, withdraw, reason)).status_code for principal in ("ao:RN5133", learner)
+    }
+    assert refused == {"ao:RN5133": 403, learner: 403}
+    assert (await app.post(OPERATOR, withdraw, {})).status_code == 422
+    assert (await app.post(OPERATOR, withdraw, {"reason": " \n"})).status_code == 422
+    missing = await app.post(OPERATOR, "/v1/admin/credential-keys/20260301-00000000/withdraw", reason)
+    assert (missing.status_code, missing.headers["content-type"]) == (404, "application/problem+json")
+
+    withdrawn = await app.post(OPERATOR, withdraw, reason)
+    assert withdrawn.status_code == 200, withdrawn.text
+    after = await _issue(app, learner, uln)
+
+    # the active key was rotated first: credentials go on being signed, with a new key
+    assert withdrawn.json()["replaced_by"] == _key_id(after) != _key_id(before)
+    assert withdrawn.json()["withdrawn"]["withdrawal_reason"] == reason["reason"]
+    (audit,) = logged.of("credential_key_withdrawn")
+    assert (audit["key_id"], audit["operator"], audit["reason"]) == (_key_id(before), OPERATOR, reason["reason"])
+
+    jwks = (await app.get(None, "/.well-known/jwks.json")).json()
+    assert [key["kid"] for key in jwks["keys"]] == [after["kid"]]
+    with pytest.raises(KeyError):
+        await _verify(app, before["credential"])  # PyJWT finds no key for its kid
+    (tmp_path / "plr.json").write_text(json.dumps(before))
+    (tmp_path / "jwks.json").write_text(json.dumps(jwks))
+    with pytest.raises(credential_commands.CredentialInvalid, match=r"no key .* in the JWKS"):
+        credential_commands.verify_file(str(tmp_path / "plr.json"), str(tmp_path / "jwks.json"))
+    assert _summary(await _verify(app, after["credential"]))  # a new export verifies
+
+    listed = {key["key_id"]: key for key in (await app.get(OPERATOR, "/v1/admin/credential-keys")).json()["keys"]}
+    old = listed[_key_id(before)]
+    assert (old["active"], old["published"], old["withdrawn_by"], old["withdrawal_reason"]) == (
+        False,
+        False,
+        OPERATOR,
+        reason["reason"],
+    )
+    assert old["withdrawn_at"] is not None and old["retired_at"] is not None
+    assert (listed[_key_id(after)]["active"], listed[_key_id(after)]["published"]) == (True, True)
+    assert await _can_sign(app, before, after) == [False, True]
+
+    again = await app.post(OPERATOR, withdraw, reason)
+    assert (again.status_code, again.json()["title"]) == (409, "Key already withdrawn")
+    assert f"{_key_id(before)} was withdrawn at" in again.json()["detail"]
+
+
+async def test_withdrawing_a_retired_key_leaves_the_active_one_signing(
+    projector: tuple[App, str, str], kafka_bootstrap: str
+) -> None:
+    app, prefix, _ = projector
+    uln, learner = await _learner_with_achievements(app, kafka_bootstrap, prefix)
+    first = await _issue(app, learner, uln)
+    assert (await app.post(OPERATOR, "/v1/admin/credential-keys/rotate")).status_code == 200
+    second = await _issue(app, learner, uln)
+
+    withdrawn = await app.post(
+        OPERATOR, f"/v1/admin/credential-keys/{_key_id(first)}/withdraw", {"reason": "found in an old backup"}
+    )
+
+    assert (withdrawn.status_code, withdrawn.json()["replaced_by"]) == (200, None)
+    assert _key_id(await _issue(app, learner, uln)) == _key_id(second)
+    jwks = (await app.get(None, "/.well-known/jwks.json")).json()
+    assert [key["kid"] for key in jwks["keys"]] == [second["kid"]]
+    await _verify(app, second["credential"])
 
 
 async def test_keys_are_kept_in_postgresql_sealed_and_survive_a_restart(

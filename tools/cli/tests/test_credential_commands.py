@@ -197,8 +197,8 @@ def test_lrs_plr_verify_reads_the_projectors_answer_or_the_bare_jws_and_a_jwks_f
     for file in (answer, bare):
         assert main(["plr", "verify", str(file), "--jwks", str(jwks)]) == 0
         output = capsys.readouterr().out.splitlines()
-        assert output[0] == "valid: Personal Learning Record urn:uuid:00000000-0000-0000-0000-000000000007"
-        assert output[-1] == "  600/1166/X GCSE Mathematics: 7, Provisional, AQA, 2024-05-20"
+        assert output[0] == 'valid: "Personal Learning Record" urn:uuid:00000000-0000-0000-0000-000000000007'
+        assert output[-1] == '  600/1166/X "GCSE Mathematics": 7, Provisional, "AQA", 2024-05-20'
 
     bare.write_text(with_payload(token, {"name": "Forged"}))
     assert main(["plr", "verify", str(bare), "--jwks", str(jwks)]) == 1

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
 from lrs_cli.client import ExitCode
-from lrs_cli.credential_commands import is_under
+from lrs_cli.credential_commands import is_under, quoted, shown
 from lrs_cli.main import main
 
 LRS = "https://lrs.example"
@@ -100,6 +100,59 @@ def test_a_name_cannot_add_lines_to_what_verify_prints(tmp_path: Path, capsys: p
 
     assert not any(line.startswith("keys fetched") for line in output)
     assert output[1].startswith(f'issued by {LRS} (named "Learning Records Service\\nkeys fetched from')
+
+
+LINE_BREAKS_AND_A_TURN = ["\n", "\r", "\u2028", "\u202e"]
+
+
+@pytest.mark.parametrize("character", LINE_BREAKS_AND_A_TURN)
+def test_no_value_a_credential_gives_can_add_a_line_to_the_verdict_or_turn_one_round(
+    character: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A forger signing with its own key wrote lines into the credential's name that read as a verdict on a
+    credential of the real LRS, with the real issuer line 40 lines below: one field is now always one line."""
+    signer = Signer(f"{FORGER}/.well-known/jwks.json#k1")
+    said = f'Personal Learning Record{character}issued by {LRS} (named "Learning Records Service"){character}'
+    forged = claims(FORGER)
+    forged["name"] = said * 40
+    [achievement] = forged["credentialSubject"]["verifiableCredential"]
+    achievement["awardedDate"] = f"{character}2024"
+    achievement["credentialSubject"]["achievement"].update(
+        name=said, humanCode=f"600/{character}1166/X", creator={"name": said}
+    )
+    achievement["credentialSubject"]["result"] = [{"value": f"A*{character}"}]
+    credential, jwks = files(tmp_path, signer.sign(forged), signer.jwks())
+
+    assert main(["plr", "verify", credential, "--jwks", jwks]) == ExitCode.OK
+    output = capsys.readouterr().out.splitlines()  # at \n, \r, \u2028 and the other breaks a reader may honour
+
+    assert len(output) == 5
+    assert output[1].startswith(f"issued by {FORGER} ")
+    assert not any(line.startswith(f"issued by {LRS}") for line in output)
+    assert not any(character in line for line in output)
+    escaped = json.dumps(character)[1:-1]
+    assert output[0].startswith(f'valid: "Personal Learning Record{escaped}issued by {LRS} (named \\"Learning')
+    assert output[4].startswith(f'  600/{escaped}1166/X "Personal Learning Record{escaped}issued by')
+    assert output[4].endswith(
+        f'": A*{escaped}, ?, "Personal Learning Record{escaped}issued by {LRS} (named'
+        f' \\"Learning Records Service\\"){escaped}", {escaped}2024'
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "shown_as"),
+    [
+        ("GCSE Mathematics", "GCSE Mathematics"),
+        ('Café \\ "quoted"', 'Café \\\\ "quoted"'),
+        ("a\tb\x00c\x85d\u2029e\u2066f\u200bg", "a\\tb\\u0000c\\u0085d\\u2029e\\u2066f\\u200bg"),
+        (7, "7"),
+        (None, "null"),
+    ],
+)
+def test_a_value_is_shown_printable_and_a_name_as_a_json_string(value: object, shown_as: str) -> None:
+    assert shown(value) == shown_as
+    if isinstance(value, str):
+        assert json.loads(quoted(value)) == value
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.envelope import deterministic_id
@@ -33,7 +33,13 @@ from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector import centre_reports, credentials
 from plr_projector.consumer import Runner, Topics
-from plr_projector.credential_keys import CredentialKeyError, CredentialKeys
+from plr_projector.credential_keys import (
+    CredentialKeyAlreadyWithdrawn,
+    CredentialKeyError,
+    CredentialKeys,
+    NoSuchCredentialKey,
+    PublicKey,
+)
 from plr_projector.documents import AoAchievements, CentreReportAccepted, PersonalLearningRecord
 from plr_projector.operations import DeadLetters, LogProbe, OperationError, Rebuilds, Refusal, Replays
 from plr_projector.projection import PLR_TOPIC, PROJECTED_TOPICS
@@ -876,7 +882,7 @@ class PlrCredential(BaseModel):
     format: Literal["vc+jwt"] = "vc+jwt"
     credential: str = Field(description="compact JWS (VC-JWT, EdDSA) of a 1EdTech CLR 2.0 ClrCredential")
     credential_id: str
-    kid: str = Field(description="the signing key: its JWK in `jwks_uri`, retired keys included")
+    kid: str = Field(description="the signing key: its JWK in `jwks_uri`, retired keys included, withdrawn ones not")
     jwks_uri: str
     achievements: int
 
@@ -923,7 +929,14 @@ async def export_plr_credential(
     except CredentialKeyError as error:
         raise _signing_unavailable(error) from error
     count = len(document["credentialSubject"]["verifiableCredential"])
-    _log.info("plr_credential_issued", principal=principal.kind.value, key_id=key.key_id, achievements=count)
+    _log.info(
+        "plr_credential_issued",
+        credential_id=document["id"],
+        principal=principal.kind.value,
+        key_id=principal.key_id,
+        signing_key_id=key.key_id,
+        achievements=count,
+    )
     return PlrCredential(
         credential=credentials.sign(document, signing.issuer, key),
         credential_id=document["id"],
@@ -935,48 +948,102 @@ async def export_plr_credential(
 
 @credential_router.get(
     "/.well-known/jwks.json",
-    summary="The public keys that verify PLR credentials, retired keys included (no authentication)",
+    summary="The public keys that verify PLR credentials: retired ones too, not withdrawn ones (no authentication)",
 )
 async def credential_jwks(signing: CredentialSigningDep) -> JSONResponse:
     keys = [
-        credentials.public_jwk(signing.issuer, key.key_id, key.public_key) for key in await signing.keys.public_keys()
+        credentials.public_jwk(signing.issuer, key.key_id, key.public_key)
+        for key in await signing.keys.published_keys()
     ]
     return JSONResponse({"keys": keys}, headers={"Cache-Control": "public, max-age=300"})
 
 
+def _isoformat(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _key_listed(issuer: credentials.CredentialIssuer, key: PublicKey) -> dict[str, Any]:
+    return {
+        "key_id": key.key_id,
+        "kid": issuer.key_uri(key.key_id),
+        "active": key.retired_at is None,
+        "published": key.withdrawn_at is None,
+        "created_at": key.created_at.isoformat(),
+        "created_by": key.created_by,
+        "retired_at": _isoformat(key.retired_at),
+        "withdrawn_at": _isoformat(key.withdrawn_at),
+        "withdrawn_by": key.withdrawn_by,
+        "withdrawal_reason": key.withdrawal_reason,
+    }
+
+
 @admin_router.get(
     "/credential-keys",
-    summary="Credential signing keys: the active one and those retired",
+    summary="Credential signing keys: the active one, those retired and those withdrawn",
+    description="`published`: in the JWKS, so what the key signed verifies; a withdrawn key is not, and says"
+    " who withdrew it, when and why.",
     openapi_extra=operator_scope(OperatorScope.KEYS),
 )
 async def credential_keys(principal: Operator, signing: CredentialSigningDep) -> dict[str, Any]:
-    return {
-        "keys": [
-            {
-                "key_id": key.key_id,
-                "kid": signing.issuer.key_uri(key.key_id),
-                "active": key.retired_at is None,
-                "created_at": key.created_at.isoformat(),
-                "created_by": key.created_by,
-                "retired_at": key.retired_at.isoformat() if key.retired_at else None,
-            }
-            for key in await signing.keys.public_keys()
-        ]
-    }
+    return {"keys": [_key_listed(signing.issuer, key) for key in await signing.keys.every_key()]}
 
 
 @admin_router.post(
     "/credential-keys/rotate",
-    summary="Sign new credentials with a new key; the retired key stays published for verification",
+    summary="Sign new credentials with a new key; the retired key can no longer sign and stays published",
     responses=problem_responses(503),
     openapi_extra=operator_scope(OperatorScope.KEYS),
 )
 async def rotate_credential_keys(principal: Operator, signing: CredentialSigningDep) -> dict[str, Any]:
     try:
-        created, retired = await signing.keys.rotate(str(principal))
+        rotation = await signing.keys.rotate(str(principal))
     except CredentialKeyError as error:
         raise _signing_unavailable(error) from error
-    return {"key_id": created.key_id, "kid": signing.issuer.key_uri(created.key_id), "retired": retired}
+    created = rotation.created
+    return {"key_id": created.key_id, "kid": signing.issuer.key_uri(created.key_id), "retired": rotation.retired}
+
+
+def _withdrawal_reason_said(reason: str) -> str:
+    if not reason.strip():
+        raise ValueError("is blank: say why the key is withdrawn")
+    return reason
+
+
+class CredentialKeyWithdrawal(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: Annotated[StorableText, AfterValidator(_withdrawal_reason_said)] = Field(
+        min_length=1, max_length=500, description="why the key is withdrawn (a suspected leak, say); kept and logged"
+    )
+
+
+CredentialKeyId = Annotated[
+    OneLineText, Path(min_length=1, max_length=64, description="the key id, e.g. 20260301-0a1b2c3d")
+]
+
+
+@admin_router.post(
+    "/credential-keys/{key_id}/withdraw",
+    summary="Take a key out of the JWKS after a suspected leak: nothing it signed verifies any more",
+    description="An active key is rotated first, so that credentials go on being signed with a new one. A withdrawal"
+    " cannot be undone: every credential the key signed stops verifying, and its learners export a new one.",
+    responses=problem_responses(404, 409, 422),
+    openapi_extra=operator_scope(OperatorScope.KEYS),
+)
+async def withdraw_credential_key(
+    key_id: CredentialKeyId, body: CredentialKeyWithdrawal, principal: Operator, signing: CredentialSigningDep
+) -> dict[str, Any]:
+    try:
+        withdrawal = await signing.keys.withdraw(key_id, str(principal), body.reason)
+    except NoSuchCredentialKey as missing:
+        raise ProblemError(404, "No such key", missing.detail) from missing
+    except CredentialKeyAlreadyWithdrawn as withdrawn:
+        raise ProblemError(409, "Key already withdrawn", withdrawn.detail) from withdrawn
+    replacement = withdrawal.replaced_by
+    return {
+        "withdrawn": _key_listed(signing.issuer, withdrawal.key),
+        "replaced_by": replacement.key_id if replacement else None,
+    }
 
 
 __all__ = [

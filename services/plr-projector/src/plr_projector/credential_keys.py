@@ -4,8 +4,10 @@ A private key is sealed with AES-256-GCM under the key-encryption key the projec
 (`PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY`), with the key id as associated data: a database dump or
 backup alone holds no usable signing key, and a sealed key cannot be passed off under another id.
 Keys live in the operations schema, which a rebuild switch leaves alone. One key is active; rotating
-retires it, and retired keys keep their public half in the JWKS so that every credential signed
-before a rotation still verifies (docs/decisions/0050-verifiable-plr-credentials.md).
+retires it and destroys its private half, and retired keys keep their public half in the JWKS so that
+every credential signed before a rotation still verifies (docs/decisions/0050-verifiable-plr-credentials.md).
+After a suspected leak an operator withdraws a key: it leaves the JWKS, and nothing it signed verifies
+any more (docs/decisions/0178-withdrawing-a-leaked-credential-key.md).
 """
 
 from __future__ import annotations
@@ -49,6 +51,22 @@ class SigningKeyUnavailable(CredentialKeyError):
     pass
 
 
+class WithdrawalRefused(Exception):
+    """A key cannot be withdrawn; `detail` says why, for an operator."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NoSuchCredentialKey(WithdrawalRefused):
+    pass
+
+
+class CredentialKeyAlreadyWithdrawn(WithdrawalRefused):
+    pass
+
+
 @dataclass(frozen=True)
 class KeyEncryptionKey:
     secret: bytes = field(repr=False)
@@ -89,10 +107,40 @@ class PublicKey:
     created_at: datetime
     created_by: str
     retired_at: datetime | None
+    withdrawn_at: datetime | None = None
+    withdrawn_by: str | None = None
+    withdrawal_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Rotation:
+    created: PublicKey
+    retired: list[str]
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    key: PublicKey
+    replaced_by: PublicKey | None
+    """The key that signs from now on, when the one withdrawn was active and a key-encryption key is set."""
+
+
+_PUBLIC_COLUMNS = (
+    "key_id, public_key, created_at, created_by, retired_at, withdrawn_at, withdrawn_by, withdrawal_reason"
+)
 
 
 def _public(row: asyncpg.Record) -> PublicKey:
-    return PublicKey(row["key_id"], bytes(row["public_key"]), row["created_at"], row["created_by"], row["retired_at"])
+    return PublicKey(
+        row["key_id"],
+        bytes(row["public_key"]),
+        row["created_at"],
+        row["created_by"],
+        row["retired_at"],
+        row["withdrawn_at"],
+        row["withdrawn_by"],
+        row["withdrawal_reason"],
+    )
 
 
 class CredentialKeys:
@@ -111,13 +159,16 @@ class CredentialKeys:
             )
         return self._kek
 
-    async def public_keys(self) -> list[PublicKey]:
-        """Every key ever used, active first then newest first: the JWKS keeps retired keys."""
+    async def every_key(self) -> list[PublicKey]:
+        """Every key ever made, withdrawn ones too, active first then newest first."""
         rows = await self._pool.fetch(
-            f"SELECT key_id, public_key, created_at, created_by, retired_at FROM {_TABLE}"
-            " ORDER BY retired_at IS NOT NULL, created_at DESC, key_id"
+            f"SELECT {_PUBLIC_COLUMNS} FROM {_TABLE} ORDER BY retired_at IS NOT NULL, created_at DESC, key_id"
         )
         return [_public(row) for row in rows]
+
+    async def published_keys(self) -> list[PublicKey]:
+        """The keys of the JWKS: every key but those withdrawn, so that what a retired key signed still verifies."""
+        return [key for key in await self.every_key() if key.withdrawn_at is None]
 
     async def signing_key(self) -> SigningKey:
         """The active key; the first one is created on first use."""
@@ -137,18 +188,63 @@ class CredentialKeys:
             self._unsealed = {key_id: cached}
         return cached
 
-    async def rotate(self, operator: str) -> tuple[PublicKey, list[str]]:
-        """Retires the active key and makes a new one, atomically; returns it and the retired ids."""
+    async def rotate(self, operator: str) -> Rotation:
+        """Retires the active key, destroying its private half, and makes a new one, atomically."""
         kek = self._require_kek()
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _CREATION_LOCK)
-            retired = await connection.fetch(
-                f"UPDATE {_TABLE} SET retired_at = now() WHERE retired_at IS NULL RETURNING key_id"
+            rotation = await self._rotate(connection, kek, operator)
+        _log.info(
+            "credential_keys_rotated", key_id=rotation.created.key_id, retired=rotation.retired, operator=operator
+        )
+        return rotation
+
+    async def withdraw(self, key_id: str, operator: str, reason: str) -> Withdrawal:
+        """Takes a key out of the JWKS for good, after a suspected leak: nothing it signed verifies any more.
+        The active key is rotated first, in the same transaction, so that credentials go on being signed;
+        without a key-encryption key it is only retired (nothing is signed then anyway)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _CREATION_LOCK)
+            found = await connection.fetchrow(
+                f"SELECT retired_at, withdrawn_at, withdrawn_by FROM {_TABLE} WHERE key_id = $1", key_id
             )
-            created = await self._create(connection, kek, operator)
-        retired_ids = [row["key_id"] for row in retired]
-        _log.info("credential_keys_rotated", key_id=created["key_id"], retired=retired_ids, operator=operator)
-        return _public(created), retired_ids
+            if found is None:
+                raise NoSuchCredentialKey(f"There is no credential signing key {key_id}.")
+            if found["withdrawn_at"] is not None:
+                raise CredentialKeyAlreadyWithdrawn(
+                    f"Credential signing key {key_id} was withdrawn at {found['withdrawn_at'].isoformat()} by"
+                    f" {found['withdrawn_by']}: it is out of the JWKS already."
+                )
+            replaced_by = None
+            if found["retired_at"] is None and self._kek is not None:
+                replaced_by = (await self._rotate(connection, self._kek, operator)).created
+            withdrawn = await connection.fetchrow(
+                f"UPDATE {_TABLE} SET retired_at = coalesce(retired_at, now()), sealed_private_key = NULL,"
+                " withdrawn_at = now(), withdrawn_by = $2, withdrawal_reason = $3"
+                f" WHERE key_id = $1 RETURNING {_PUBLIC_COLUMNS}",
+                key_id,
+                operator,
+                reason,
+            )
+            assert withdrawn is not None
+        _log.warning(
+            "credential_key_withdrawn",
+            key_id=key_id,
+            operator=operator,
+            reason=reason,
+            replaced_by=replaced_by.key_id if replaced_by else None,
+        )
+        return Withdrawal(_public(withdrawn), replaced_by)
+
+    async def _rotate(self, connection: asyncpg.Connection, kek: KeyEncryptionKey, operator: str) -> Rotation:
+        """Under the creation lock, in the caller's transaction: a retired key can verify and never sign again."""
+        retired = await connection.fetch(
+            f"UPDATE {_TABLE} SET retired_at = now(), sealed_private_key = NULL WHERE retired_at IS NULL"
+            " RETURNING key_id"
+        )
+        created = await self._create(connection, kek, operator)
+        self._unsealed = {}
+        return Rotation(_public(created), [row["key_id"] for row in retired])
 
     async def _create(self, connection: asyncpg.Connection, kek: KeyEncryptionKey, creator: str) -> asyncpg.Record:
         private_key = Ed25519PrivateKey.generate()
@@ -156,7 +252,7 @@ class CredentialKeys:
         public = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         row = await connection.fetchrow(
             f"INSERT INTO {_TABLE} (key_id, public_key, sealed_private_key, created_by) VALUES ($1, $2, $3, $4)"
-            " RETURNING key_id, public_key, sealed_private_key, created_at, created_by, retired_at",
+            f" RETURNING sealed_private_key, {_PUBLIC_COLUMNS}",
             key_id,
             public,
             seal(kek, key_id, private_key),

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -94,8 +95,9 @@ class CredentialIssuer:
         return {"id": f"{self.url}/awarding-organisations/{ao_id}", "type": ["Profile"], "name": name}
 
     def qualification_uri(self, qualification_number: str, pathway: str | None) -> str:
+        """A pathway is free text ("Sports Development"): one percent-encoded path segment keeps the id a URI."""
         uri = f"{self.url}/qualifications/{qualification_number}"
-        return f"{uri}/pathways/{pathway}" if pathway else uri
+        return f"{uri}/pathways/{quote(pathway, safe='')}" if pathway else uri
 
 
 def iso_z(moment: datetime) -> str:

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import jsonschema
 import jwt
@@ -32,6 +33,12 @@ SCHEMA = json.loads(
 ULN = "1000000043"
 ISSUED = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 ISSUER = CredentialIssuer.at("https://lrs.example/")
+FORMATS = jsonschema.FormatChecker()
+
+
+def schema_validator() -> jsonschema.Draft201909Validator:
+    """Draft 2019-09 only annotates `format`; given a checker it asserts the formats the checker knows."""
+    return jsonschema.Draft201909Validator(SCHEMA, format_checker=FORMATS)
 
 
 def achievement(
@@ -44,6 +51,7 @@ def achievement(
     withdrawn: bool = False,
     award: date = date(2024, 5, 20),
     credits: int | None = None,
+    pathway: str | None = None,
 ) -> AchievementRow:
     moment = datetime(2024, 6, 1, tzinfo=UTC)
     return AchievementRow(
@@ -55,7 +63,7 @@ def achievement(
         status=status,
         withdrawn=withdrawn,
         version=1,
-        pathway=None,
+        pathway=pathway,
         grade=grade,
         ukprn="10000001",
         language_for_assessment=None,
@@ -121,10 +129,20 @@ def test_withdrawn_achievements_are_left_out_and_each_names_its_ao_and_status() 
     assert "600/3520/8" not in json.dumps(document)
 
 
-def test_the_credential_is_a_clr_2_0_credential_by_the_schema() -> None:
-    document = credential(achievement(credits=12), achievement("60147914", status="P"))
+def test_the_schema_tests_check_uris_and_date_times() -> None:
+    """jsonschema checks a format only when the package that checks it is installed (rfc3986-validator,
+    rfc3339-validator): without them `"format": "uri"` would pass anything, and these tests with it."""
+    assert {"uri", "date-time"} <= set(FORMATS.checkers)
+    assert not FORMATS.conforms("https://lrs.example/qualifications/6001166X/pathways/Sports Development", "uri")
+    assert not FORMATS.conforms("2026-03-01T12:30:15", "date-time")
 
-    jsonschema.Draft201909Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(document)
+
+def test_the_credential_is_a_clr_2_0_credential_by_the_schema() -> None:
+    document = credential(
+        achievement(credits=12, pathway="Sports Development"), achievement("60147914", status="P", pathway=None)
+    )
+
+    schema_validator().validate(document)
     assert document["validFrom"] == "2026-03-01T12:30:15Z"
     assert document["credentialSubject"]["id"] == f"https://lrs.example/v1/learners/{ULN}"
     earned = {
@@ -136,7 +154,7 @@ def test_the_credential_is_a_clr_2_0_credential_by_the_schema() -> None:
 
 
 def test_the_schema_refuses_what_clr_2_0_forbids() -> None:
-    validator = jsonschema.Draft201909Validator(SCHEMA)
+    validator = schema_validator()
     document = credential(achievement())
     unknown_status = json.loads(json.dumps(document))
     for result in nested(unknown_status)[0]["credentialSubject"]["result"]:
@@ -146,9 +164,37 @@ def test_the_schema_refuses_what_clr_2_0_forbids() -> None:
     no_credentials["credentialSubject"]["verifiableCredential"] = []
     wrong_context = json.loads(json.dumps(document))
     wrong_context["@context"] = wrong_context["@context"][::-1]
+    id_not_a_uri = json.loads(json.dumps(document))
+    nested(id_not_a_uri)[0]["credentialSubject"]["achievement"]["id"] = "https://lrs.example/qualifications/6 0"
+    no_time_zone = json.loads(json.dumps(document))
+    no_time_zone["validFrom"] = "2026-03-01T12:30:15"
 
-    for broken in (unknown_status, no_credentials, wrong_context):
+    for broken in (unknown_status, no_credentials, wrong_context, id_not_a_uri, no_time_zone):
         assert not validator.is_valid(broken)
+
+
+def test_a_date_time_may_give_its_offset_as_1edtechs_schemas_allow() -> None:
+    """DateTimeZ is "a DateTime with the trailing timezone specifier included, e.g. 2021-09-07T02:09:59+02:00"."""
+    document = credential(achievement())
+    document["validFrom"] = "2026-03-01T14:30:15+02:00"
+
+    schema_validator().validate(document)
+
+
+def test_a_pathway_is_one_percent_encoded_segment_of_the_achievements_uri() -> None:
+    pathway = "Sport & Fitness / Coaching #1? Café"
+    [issued] = nested(credential(achievement(pathway=pathway)))
+    described = issued["credentialSubject"]["achievement"]
+    results = issued["credentialSubject"]["result"]
+
+    expected = "https://lrs.example/qualifications/6001166X/pathways/Sport%20%26%20Fitness%20%2F%20Coaching%20%231%3F%20Caf%C3%A9"
+    assert described["id"] == expected
+    assert unquote(described["id"].rsplit("/", 1)[1]) == pathway
+    assert [item["id"] for item in described["resultDescription"]] == [f"{expected}#grade", f"{expected}#status"]
+    assert [result["resultDescription"] for result in results] == [f"{expected}#grade", f"{expected}#status"]
+    for uri in (described["id"], *(item["id"] for item in described["resultDescription"])):
+        assert FORMATS.conforms(uri, "uri"), uri
+    schema_validator().validate(credential(achievement(pathway=pathway)))
 
 
 def test_a_plr_with_only_withdrawn_achievements_has_nothing_to_certify() -> None:
@@ -209,7 +255,7 @@ def test_a_sandpit_credential_says_in_its_signed_payload_that_it_is_practice_not
 
     claims = jwt.decode(sign(document, sandpit, key), pyjwt_key(public_jwk(sandpit, key.key_id, public)), ["EdDSA"])
 
-    jsonschema.Draft201909Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(document)
+    schema_validator().validate(document)
     assert "Sandpit" in claims["issuer"]["name"] and "not a record of achievement" in claims["issuer"]["name"]
     assert claims["name"] == "Personal Learning Record (Sandpit practice)"
     assert claims["description"].startswith("Issued by the Sandpit, a practice environment")

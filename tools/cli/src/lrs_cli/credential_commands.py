@@ -2,16 +2,17 @@
 
 FILE holds what `GET /v1/learners/{uln}/plr/credential` returns (its JSON, or just the compact JWS in
 `credential`). The signature is checked with the Ed25519 key the JOSE header's `kid` names in the JWKS
-given (a file, or a URL such as the projector's /.well-known/jwks.json; retired keys stay in it), then
-the Open Badges 3.0 / CLR 2.0 VC-JWT rules: `iss`, `sub`, `jti` and `nbf` match the credential, which
-is valid from now on (docs/decisions/0050-verifiable-plr-credentials.md). A key embedded in the
-header is not trusted: anyone can sign with their own key.
+given (a file, or a URL such as the projector's /.well-known/jwks.json; retired keys stay in it, withdrawn
+ones do not), then the Open Badges 3.0 / CLR 2.0 VC-JWT rules: `iss`, `sub`, `jti` and `nbf` match the
+credential, which is valid from now on (docs/decisions/0050-verifiable-plr-credentials.md). A key embedded
+in the header is not trusted: anyone can sign with their own key.
 
 A signature proves only that the holder of the key signed, and anyone can make a key, a JWKS and a
 credential whose issuer calls itself "Learning Records Service". So the issuer is shown by its id (the
 LRS's address), never by its name alone; the `kid` must be under that address (the projector publishes
 its keys at `<issuer id>/.well-known/jwks.json#<key id>`), and so must a JWKS URL. Keys read from a file
-are said to be so: they are only as good as whoever gave the file.
+are said to be so: they are only as good as whoever gave the file. Every value the credential gives is
+printed escaped, one field a line (decision 0178).
 """
 
 from __future__ import annotations
@@ -267,6 +268,27 @@ def read_jwks(source: str) -> dict[str, Any]:
     return _json_object(read.content, "JWKS")
 
 
+def _escaped_character(character: str) -> str:
+    return json.dumps(character)[1:-1]  # \n, \u2028, \u202e: JSON's escapes, ASCII only
+
+
+def shown(value: Any) -> str:
+    """A value the credential gives, on one line and read as written: a backslash and every character that is not
+    printable (control characters, line and paragraph separators, bidirectional controls, …) as its escape.
+    Anything but text is shown as JSON."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return "".join(
+        character if character.isprintable() and character != "\\" else _escaped_character(character)
+        for character in text
+    )
+
+
+def quoted(value: Any) -> str:
+    """Free text the credential gives (a name), `shown` between double quotes, as a JSON string: where it ends is
+    plain, whatever it says."""
+    return '"' + shown(value).replace('"', '\\"') + '"'
+
+
 def _achievement_line(achievement_credential: Mapping[str, Any]) -> str:
     subject = achievement_credential.get("credentialSubject", {})
     achievement = subject.get("achievement", {})
@@ -280,7 +302,8 @@ def _achievement_line(achievement_credential: Mapping[str, Any]) -> str:
     awarded = str(achievement_credential.get("awardedDate", ""))[:10]
     creator = achievement.get("creator", {}).get("name", "?")
     return (
-        f"  {achievement.get('humanCode', '?')} {achievement.get('name', '?')}: {grade}, {status}, {creator}, {awarded}"
+        f"  {shown(achievement.get('humanCode', '?'))} {quoted(achievement.get('name', '?'))}: {shown(grade)},"
+        f" {shown(status)}, {quoted(creator)}, {shown(awarded)}"
     )
 
 
@@ -294,19 +317,20 @@ def _keys_line(jwks_source: str, issuer_id: str) -> str:
 
 
 def summary(kid: str, credential: Mapping[str, Any], jwks_source: str) -> str:
-    """The verdict. The issuer is its id, the address its keys are under; the name is what it calls itself, quoted
-    as JSON so that no character of it can start a line of its own."""
+    """The verdict, one line per field: every value the credential gives is `shown` or `quoted`, so that none can
+    add a line or turn one round (a forged name could otherwise print "valid … issued by <the real LRS>" above the
+    real issuer line). The issuer is its id, the address its keys are under; its name is only what it calls itself."""
     issuer_id = str(_issuer_id(credential))
     issuer = credential.get("issuer")
     name = issuer.get("name") if isinstance(issuer, dict) else None
-    named = f" (named {json.dumps(name, ensure_ascii=False)})" if isinstance(name, str) else ""
+    named = f" (named {quoted(name)})" if isinstance(name, str) else ""
     subject = credential.get("credentialSubject", {})
     nested = subject.get("verifiableCredential", []) if isinstance(subject, dict) else []
     lines = [
-        f"valid: {credential.get('name', 'credential')} {credential.get('id')}",
-        f"issued by {issuer_id}{named} on {credential.get('validFrom')}, signed with {kid}",
-        _keys_line(jwks_source, issuer_id),
-        f"subject {subject.get('id') if isinstance(subject, dict) else '?'}:"
+        f"valid: {quoted(credential.get('name', 'credential'))} {shown(credential.get('id'))}",
+        f"issued by {shown(issuer_id)}{named} on {shown(credential.get('validFrom'))}, signed with {shown(kid)}",
+        _keys_line(jwks_source, shown(issuer_id)),
+        f"subject {shown(subject.get('id')) if isinstance(subject, dict) else '?'}:"
         f" {len(nested)} achievement{'' if len(nested) == 1 else 's'}",
     ]
     return "\n".join(lines + [_achievement_line(item) for item in nested if isinstance(item, dict)])
