@@ -12,6 +12,7 @@ import pytest
 
 from lrs_cli.client import CommandError, Connection, ExitCode, expect_ok
 from lrs_cli.main import main
+from lrs_cli.output import print_text, warn
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "samples" / "sample-100.csv"
@@ -119,3 +120,14 @@ def test_a_plr_after_a_batch_ingest_has_none_of_is_refused_at_once(
 
     assert main(["plr", "show", "1000000043", "--after-batch", unknown]) == ExitCode.FAILED
     assert f"--after-batch: Not found: there is no batch {unknown} for this caller" in capsys.readouterr().err
+
+
+def test_text_from_the_service_is_printed_as_written_never_as_emoji_or_markup(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    said = "Centre :warning: [bold]Smith[/bold] :thumbs_up:"
+    print_text(said)
+    warn(said)
+    printed = capsys.readouterr()
+    assert printed.out == said + "\n"
+    assert printed.err == f"lrs: {said}\n"

@@ -34,12 +34,16 @@ def stdout() -> Console:
     """A console on the current sys.stdout; Rich leaves out colour when it is not a terminal."""
     terminal = sys.stdout.isatty()
     return Console(
-        file=sys.stdout, highlight=False, soft_wrap=not terminal, width=None if terminal else UNLIMITED_WIDTH
+        file=sys.stdout,
+        highlight=False,
+        emoji=False,  # ":warning:" in a name or a code stays as written
+        soft_wrap=not terminal,
+        width=None if terminal else UNLIMITED_WIDTH,
     )
 
 
 def stderr() -> Console:
-    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+    return Console(file=sys.stderr, highlight=False, emoji=False, soft_wrap=True)
 
 
 def tell_more(next_position: str | None) -> None:
