@@ -3,10 +3,38 @@ emails with it, the portal its password-reset links."""
 
 from __future__ import annotations
 
+import contextlib
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import default
 from typing import Protocol
 
 import aiosmtplib
+
+
+class _HeaderClassesMadeOnce(HeaderRegistry):
+    """The standard library makes a new class for every header it sets or reads (`HeaderRegistry.__getitem__`),
+    and each class is garbage in a reference cycle: ~70 KB an email that only a full collection frees, which the
+    consumers run every few minutes (`FullCollections`). The class of a kind of header is made once here."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[object, type[BaseHeader]] = {}  # a kind of header -> the class made for it
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        kind = self.registry.get(name.lower(), self.default_class)
+        made = self._made.get(kind)
+        if made is None:
+            made = self._made[kind] = super().__getitem__(name)
+        return made
+
+
+MAIL_POLICY = default.clone(header_factory=_HeaderClassesMadeOnce())
+"""The policy of every email the services write: the standard one, its header classes made once."""
+
+
+def new_email() -> EmailMessage:
+    return EmailMessage(policy=MAIL_POLICY)
 
 
 class MailError(Exception):
@@ -36,6 +64,8 @@ class SmtpSettings(Protocol):
     def smtp_password(self) -> str | None: ...
     @property
     def smtp_timeout_seconds(self) -> float: ...
+    @property
+    def smtp_message_timeout_seconds(self) -> float: ...
 
 
 class SmtpMailer:
@@ -48,25 +78,23 @@ class SmtpMailer:
         username: str | None = None,
         password: str | None = None,
         timeout: float = 15.0,
+        message_timeout: float = 120.0,
     ) -> None:
+        """`timeout`: for each step of the conversation before the message (connecting, EHLO, STARTTLS, AUTH);
+        `message_timeout`: for the relay to take the message, its answer to the end of DATA included, which
+        RFC 5321 (4.5.3.2.6) lets take 10 minutes. A message timed out there may have been delivered and is sent
+        again: too short a wait sends a slow relay the same email again and again."""
         self._host = host
         self._port = port
         self._start_tls = start_tls
         self._username = username
         self._password = password
         self._timeout = timeout
+        self._message_timeout = message_timeout
 
     async def send(self, message: EmailMessage) -> None:
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=self._host,
-                port=self._port,
-                start_tls=self._start_tls,
-                username=self._username,
-                password=self._password,
-                timeout=self._timeout,
-            )
+            await self._send(message)
         except aiosmtplib.SMTPRecipientsRefused as error:
             codes = [response.code for response in error.recipients]
             permanent = all(code >= 500 for code in codes)
@@ -78,6 +106,27 @@ class SmtpMailer:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             raise MailError(type(error).__name__, permanent=False) from error
 
+    async def _send(self, message: EmailMessage) -> None:
+        client = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            start_tls=self._start_tls,
+            username=self._username,
+            password=self._password,
+            timeout=self._timeout,
+        )
+        try:
+            await client.connect()
+            await client.send_message(message, timeout=self._message_timeout)
+        except BaseException:
+            # No QUIT: a relay that did not answer would be waited for again, and a sender that stopped waiting
+            # (a cancelled request) would wait another timeout for it.
+            client.close()
+            raise
+        # The message went: a relay that does not answer QUIT does not make it fail (it would be sent again).
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+            await client.quit()
+
 
 def smtp_mailer(host: str, settings: SmtpSettings) -> SmtpMailer:
     """The mailer for the relay at `host` as a service's settings describe it."""
@@ -88,4 +137,5 @@ def smtp_mailer(host: str, settings: SmtpSettings) -> SmtpMailer:
         username=settings.smtp_username,
         password=settings.smtp_password,
         timeout=settings.smtp_timeout_seconds,
+        message_timeout=settings.smtp_message_timeout_seconds,
     )

@@ -16,6 +16,12 @@ class NotifierSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_timeout_seconds: float = 15.0
+    smtp_message_timeout_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="how long the relay may take to accept an email, its answer to the end of DATA included (RFC"
+        " 5321 allows 10 minutes); an email timed out there may have gone, and is sent again",
+    )
     mail_from: str = "lrs-notifications@lrs.local"
     message_id_domain: str | None = Field(
         default=None,

@@ -35,6 +35,7 @@ from lrs_contracts.outcomes import (
 from lrs_contracts.text import shown_on_one_line, with_bidi_controls_shown
 from lrs_domain.identifiers import display_qan
 from lrs_platform.logging import mask_uln
+from lrs_platform.mail import new_email
 
 TOP_REJECTION_CODES = 5
 
@@ -336,7 +337,7 @@ def contact_changed_email(
 def to_mime(email: OutgoingEmail, mail_from: str) -> EmailMessage:
     """Raises ValueError for a header value holding CR or LF, or an address that is not the one plain address it
     was given: such an event is poison, parked, never sent."""
-    message = EmailMessage()
+    message = new_email()
     message["From"] = mail_from
     message["To"] = email.to
     if str(message["To"]) != email.to:  # an encoded word (`=?utf-8?q?…?=`) decoded into another address

@@ -65,6 +65,12 @@ class PortalSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_timeout_seconds: float = Field(default=15.0, gt=0)
+    smtp_message_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="how long the relay may take to accept an email; an operator waits, and an email gets"
+        " PORTAL_SMTP_TIMEOUT_SECONDS in all anyway",
+    )
     mail_from: str = "lrs-portal@lrs.local"
     reset_link_minutes: int = Field(default=30, ge=5, le=24 * 60)
     reset_links_per_hour: int = Field(default=3, ge=1, le=20, description="at most, per account")

@@ -22,6 +22,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from lrs_platform.clock import ENGLAND
+from lrs_platform.mail import new_email
 from portal.accounts import Account, AddressChange, one_address
 
 UK = ENGLAND  # the link's expiry is shown in UK time
@@ -97,7 +98,7 @@ def link_to(policy: ResetLinkPolicy, token: str) -> str:
 
 def _email(recipient: Address, subject: str, policy: ResetLinkPolicy) -> EmailMessage:
     """An email of the portal's to one mailbox, its body still to set."""
-    message = EmailMessage()
+    message = new_email()
     message["From"] = policy.mail_from
     message["To"] = recipient
     message["Subject"] = subject
