@@ -706,6 +706,24 @@ def route_template(request: Request) -> str:
     return getattr(request.scope.get("route"), "path", "unmatched")
 
 
+_DATABASE_REFUSALS: tuple[tuple[type[Exception], str], ...] = (
+    (asyncpg.TooManyConnectionsError, "PostgreSQL has no connection free (it has as many clients as it allows)"),
+    (
+        asyncpg.CannotConnectNowError,
+        "PostgreSQL is not accepting connections now (it is starting up, shutting down or recovering)",
+    ),
+    (ConnectionRefusedError, "The connection to PostgreSQL was refused (it is not running, or not at that address)"),
+)
+
+
+def database_unavailable_reason(error: Exception) -> str:
+    """Why PostgreSQL was out of use, as a problem's detail says it: a server that answered "too many clients"
+    did answer, and an operator looking at a full `max_connections` must not go looking for one that is down."""
+    return next(
+        (reason for refusal, reason in _DATABASE_REFUSALS if isinstance(error, refusal)), "PostgreSQL did not answer"
+    )
+
+
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
     """503 with Retry-After, not a 500: the caller did nothing wrong and the same request will work again."""
     _log.warning("database_unavailable", route=route_template(request), error=type(error).__name__)
@@ -713,7 +731,8 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
         Problem(
             status=503,
             title="The database is unavailable",
-            detail="PostgreSQL did not answer, so nothing was read or changed. Send the request again later.",
+            detail=f"{database_unavailable_reason(error)}, so nothing was read or changed. Send the request again"
+            " later.",
             instance=request.url.path,
         ),
         RETRY_AFTER,

@@ -48,3 +48,33 @@ async def test_any_other_failure_is_still_a_500() -> None:
 
     assert response.status_code == 500
     assert response.json()["code"] == "INTERNAL_ERROR"
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (
+            asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+            "PostgreSQL has no connection free (it has as many clients as it allows)",
+        ),
+        (
+            asyncpg.CannotConnectNowError("the database system is starting up"),
+            "PostgreSQL is not accepting connections now (it is starting up, shutting down or recovering)",
+        ),
+        (
+            ConnectionRefusedError(111, "Connect call failed"),
+            "The connection to PostgreSQL was refused (it is not running, or not at that address)",
+        ),
+        (
+            asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+            "PostgreSQL did not answer",
+        ),
+        (TimeoutError(), "PostgreSQL did not answer"),
+    ],
+)
+async def test_the_detail_says_whether_postgresql_refused_or_did_not_answer(error: Exception, said: str) -> None:
+    async with _client_raising(error) as client:
+        response = await client.get("/v1/things")
+
+    assert response.status_code == 503
+    assert response.json()["detail"] == f"{said}, so nothing was read or changed. Send the request again later."

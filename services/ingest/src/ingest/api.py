@@ -63,7 +63,7 @@ from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
 from lrs_platform.authentication import CurrentPrincipal
-from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER, finish_document
+from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER, database_unavailable_reason, finish_document
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
@@ -560,7 +560,8 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
     problem = Problem(
         status=503,
         title="The batch store is unavailable",
-        detail="PostgreSQL did not answer, so nothing was accepted or changed. Send the request again later.",
+        detail=f"{database_unavailable_reason(error)}, so nothing was accepted or changed. Send the request again"
+        " later.",
         instance=request.url.path,
     )
     return problem_response(problem, RETRY_AFTER)

@@ -40,3 +40,16 @@ async def test_postgresql_going_away_is_503_with_retry_after(error: Exception) -
     assert response.headers["retry-after"] == "5"
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["title"] == "The batch store is unavailable"
+
+
+async def test_postgresql_out_of_connections_is_said_so_not_that_it_did_not_answer() -> None:
+    transport = httpx.ASGITransport(
+        app=app_raising(asyncpg.TooManyConnectionsError("sorry, too many clients already")),
+        raise_app_exceptions=False,
+    )
+    async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+        response = await client.post("/raises")
+
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("PostgreSQL has no connection free")
+    assert "so nothing was accepted or changed" in response.json()["detail"]

@@ -257,12 +257,41 @@ def pages(
 
 
 def unreachable_text(error: httpx.TransportError) -> str:
-    try:
-        where = f"{error.request.url.scheme}://{error.request.url.netloc.decode()}"
-    except RuntimeError:
-        where = "the service"
+    """What to say of a request that got no answer: the service out of reach, or reached but silent too long."""
+    request = _request_of(error)
+    where = f"{request.url.scheme}://{request.url.netloc.decode()}" if request is not None else "the service"
+    if isinstance(error, (httpx.ReadTimeout, httpx.WriteTimeout)):
+        return _unanswered_text(error, request, where)
     reason = str(error) or type(error).__name__
     return f"cannot reach {where} ({reason}): is it running, and is its LRS_<SERVICE>_URL right?"
+
+
+def _request_of(error: httpx.TransportError) -> httpx.Request | None:
+    try:
+        return error.request
+    except RuntimeError:  # an error raised without its request
+        return None
+
+
+def _unanswered_text(error: httpx.TimeoutException, request: httpx.Request | None, where: str) -> str:
+    """The connection was made, so the service is running: saying it cannot be reached sends the user looking
+    for a fault in the wrong place, and for a submission the user must learn whether to send it again."""
+    phase = "write" if isinstance(error, httpx.WriteTimeout) else "read"
+    timeouts = request.extensions.get("timeout", {}) if request is not None else {}
+    seconds = timeouts.get(phase)
+    within = f" within {seconds:g} s" if isinstance(seconds, (int, float)) else " in time"
+    silent = f"{where} took no more of the request{within}" if phase == "write" else f"{where} did not answer{within}"
+    said = f"{silent}: it may be busy or waiting on its database"
+    if request is None or request.method in ("GET", "HEAD", "OPTIONS"):
+        return f"{said}; try again later"
+    if request.method == "POST" and request.url.path.endswith("/v1/batches"):
+        resend = (
+            "submitting it again with the same --idempotency-key is safe"
+            if "Idempotency-Key" in request.headers
+            else "submitting the same file again is safe: ingest answers a file it has with that first batch"
+        )
+        return f"{said}. Whether it kept the batch is unknown: `lrs batch list` shows it if it did, and {resend}"
+    return f"{said}. Whether it did what was asked is unknown: look before asking again"
 
 
 def parse_moment(text: str, option: str) -> datetime:

@@ -306,8 +306,12 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
     service = calls(request, user)
     try:
         plr = await service.ao_achievements(uln, after_batch)
-    except Unavailable:
-        # The batch may have put nothing on the record: show what there is rather than wait.
+    except Unavailable as unavailable:
+        # Asked again only when the projector answered that it waited for the batch and saw none of it (the
+        # batch may have put nothing on the record): after a timeout the person would wait as long again, and a
+        # struggling projector would get the query twice.
+        if unavailable.problem.get("code") != ProblemCode.PROJECTION_PENDING:
+            raise
         plr = await service.ao_achievements(uln)
     open_challenges = (
         {}
