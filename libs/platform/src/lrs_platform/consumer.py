@@ -64,6 +64,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -104,6 +105,11 @@ LAG = Gauge(
     ["consumer", "topic"],
 )
 LAG_EVERY_SECONDS = 1.0  # how often a loop counts its lag (a position and an offset a partition, no request)
+BUSY_SINCE = Gauge(
+    "lrs_consumer_busy_since_seconds",
+    "Unix time the attempt to apply messages now running began, 0 while none runs: alert on time() - it",
+    ["consumer"],
+)
 
 
 class Message(NamedTuple):
@@ -342,16 +348,28 @@ class Attempts:
     """
 
     def __init__(
-        self, consumer: str, policy: RetryPolicy = RetryPolicy(), *, fatal: tuple[type[BaseException], ...] = ()
+        self,
+        consumer: str,
+        policy: RetryPolicy = RetryPolicy(),
+        *,
+        fatal: tuple[type[BaseException], ...] = (),
+        pause_collector: bool = True,
     ) -> None:
-        """`fatal` failures are raised at once: the process must stop (a fenced transactional producer)."""
+        """`fatal` failures are raised at once: the process must stop (a fenced transactional producer).
+        `pause_collector=False` for a consumer whose few messages each leave garbage in reference cycles (the
+        notifier's emails: the SMTP client's transport, futures and tracebacks), which a pause would freeze until
+        the next full collection, minutes later."""
         self.consumer = consumer
         self.policy = policy
         self._fatal = fatal
+        self._pause_collector = pause_collector
         self.retrying_since: float | None = None
         self.last_error: str | None = None
+        self._running_since: list[float] = []  # the Unix time each effect running now began (nested, concurrent)
+        self._busy_since = BUSY_SINCE.labels(consumer)  # looked up once: reporting's agents attempt each event
         # every consumer's series exist from its start, at 0: a dashboard or an alert finds them before a failure
         RETRYING.labels(consumer).set(0)
+        self._busy_since.set(0)
         for kind in Failure:
             FAILURES.labels(consumer, kind.value)
         for outcome in ("applied", "parked", "held"):
@@ -362,7 +380,7 @@ class Attempts:
         attempt = poisoned = 0
         while True:
             try:
-                with collector_paused():
+                with self._busy(), self._collector_paused():
                     result = await effect()
             except asyncio.CancelledError:
                 raise
@@ -391,7 +409,7 @@ class Attempts:
         attempt = 0
         while True:
             try:
-                with collector_paused():
+                with self._busy(), self._collector_paused():
                     result = await effect()
             except asyncio.CancelledError:
                 raise
@@ -403,6 +421,23 @@ class Attempts:
                 continue
             self._settled()
             return result
+
+    def _collector_paused(self) -> contextlib.AbstractContextManager[None]:
+        return collector_paused() if self._pause_collector else contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        """`lrs_consumer_busy_since_seconds` while an attempt runs: the only sign of an apply that hangs (a lock
+        held on its table), which neither fails (`lrs_consumer_retrying`) nor polls (`lrs_consumer_lag_messages`).
+        An attempt inside another (the projector's step) or beside it leaves the earliest start standing."""
+        started = time.time()
+        self._running_since.append(started)
+        self._busy_since.set(min(self._running_since))
+        try:
+            yield
+        finally:
+            self._running_since.remove(started)
+            self._busy_since.set(min(self._running_since, default=0))
 
     async def _failed(self, error: Exception, kind: Failure, delay: float) -> None:
         FAILURES.labels(self.consumer, kind.value).inc()
@@ -423,8 +458,9 @@ class Attempts:
     def retire(self) -> None:
         """Drops this consumer's series from /metrics: a consumer that is gone for good (a rebuild's runner once
         switched or abandoned) must not stay exported, read as idle forever."""
-        with contextlib.suppress(KeyError):
-            RETRYING.remove(self.consumer)
+        for gauge in (RETRYING, BUSY_SINCE):
+            with contextlib.suppress(KeyError):
+                gauge.remove(self.consumer)
         for kind in Failure:
             with contextlib.suppress(KeyError):
                 FAILURES.remove(self.consumer, kind.value)
@@ -457,11 +493,17 @@ class PoisonGuard:
     """
 
     def __init__(
-        self, name: str, handler: Handler, office: DeadLetterOffice, policy: RetryPolicy = RetryPolicy()
+        self,
+        name: str,
+        handler: Handler,
+        office: DeadLetterOffice,
+        policy: RetryPolicy = RetryPolicy(),
+        *,
+        pause_collector: bool = True,
     ) -> None:
         self.name = name
         self.lock = asyncio.Lock()
-        self.attempts = Attempts(name, policy)
+        self.attempts = Attempts(name, policy, pause_collector=pause_collector)
         self._handler = handler
         self._office = office
         office.register(name, self)
@@ -702,15 +744,12 @@ class ConsumerLoop:
                     await stop_within(consumer.stop(), f"{self.guard.name} consumer")
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
-        counted_at = 0.0
+        lag = LagCount(self.guard.name)
         while True:
             polled = await consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
             self.assigned = bool(consumer.assignment())
             self.caught_up = self.assigned and not polled
-            if time.monotonic() - counted_at >= LAG_EVERY_SECONDS:
-                counted_at = time.monotonic()
-                with contextlib.suppress(Exception):  # a partition revoked meanwhile: the next count has it right
-                    await self._count_lag(consumer, polled)
+            await lag.after_poll(consumer, polled)
             if not polled:
                 continue
             await self.guard.apply(messages_of(polled))
@@ -718,9 +757,29 @@ class ConsumerLoop:
             if self._after_progress is not None:
                 self._after_progress()
 
-    async def _count_lag(self, consumer: AIOKafkaConsumer, polled: Mapping[TopicPartition, Sequence[Any]]) -> None:
-        """`lrs_consumer_lag_messages`: what waits on each topic, the messages in hand included (the challenges'
-        follower commits no group offsets, so Kafka's own tools cannot tell its lag)."""
+
+class LagCount:
+    """`lrs_consumer_lag_messages` of one consumer, counted after a poll at most every `every_s`: what waits on
+    each topic, the messages in hand included (the challenges' follower commits no group offsets, so Kafka's own
+    tools cannot tell its lag). Counted by `ConsumerLoop` and by validation's decider, which polls in a loop of
+    its own."""
+
+    def __init__(
+        self, consumer: str, every_s: float = LAG_EVERY_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.consumer = consumer
+        self.every_s = every_s
+        self._clock = clock
+        self._counted_at = -math.inf
+
+    async def after_poll(self, consumer: AIOKafkaConsumer, polled: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        if self._clock() - self._counted_at < self.every_s:
+            return
+        self._counted_at = self._clock()
+        with contextlib.suppress(Exception):  # a partition revoked meanwhile: the next count has it right
+            await self.count(consumer, polled)
+
+    async def count(self, consumer: AIOKafkaConsumer, polled: Mapping[TopicPartition, Sequence[Any]]) -> None:
         behind: dict[str, int] = {}
         for tp in consumer.assignment():
             end = consumer.last_stable_offset(tp)
@@ -730,4 +789,4 @@ class ConsumerLoop:
             position = records[0].offset if records else await consumer.position(tp)
             behind[tp.topic] = behind.get(tp.topic, 0) + max(0, end - position)
         for topic, count in behind.items():
-            LAG.labels(self.guard.name, topic).set(count)
+            LAG.labels(self.consumer, topic).set(count)

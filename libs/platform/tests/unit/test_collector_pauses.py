@@ -80,3 +80,22 @@ def test_an_object_a_pause_built_is_freed_by_its_reference_count_once_dropped(cl
     assert not _scanned(held)
     del held
     assert gone() is None
+
+
+@pytest.mark.parametrize("pause_collector", [True, False])
+async def test_a_consumer_that_does_not_pause_the_collector_has_its_cycles_collected_as_it_goes(
+    clock: Clock, pause_collector: bool
+) -> None:
+    """The notifier's emails each left ~50 KB in reference cycles, frozen by the pause until a full collection
+    minutes later: its memory rose ~70 KB an email through a burst (a walk-through's 87 -> 157 MB)."""
+    gone: list[weakref.ref[Node]] = []
+
+    async def send_an_email() -> None:
+        first, second = Node(), Node()
+        first.other, second.other = second, first
+        gone.append(weakref.ref(first))
+
+    await consumer.Attempts("notifier", pause_collector=pause_collector).run(send_an_email)
+    gc.collect()
+
+    assert (gone[0]() is None) is not pause_collector

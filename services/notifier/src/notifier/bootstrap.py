@@ -67,7 +67,10 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             await producer.start()
             dead_letters = DeadLetterOffice(ParkedMessages(pool, f"{SERVICE}_parked"), producer_publisher(producer))
             await dead_letters.store.migrate()
-            guard = PoisonGuard(CONSUMER, NotificationHandler(notifications), dead_letters, retry)
+            # each email leaves ~50 KB in reference cycles (the SMTP client's): collected as it goes, not frozen
+            guard = PoisonGuard(
+                CONSUMER, NotificationHandler(notifications), dead_letters, retry, pause_collector=False
+            )
             loop = ConsumerLoop(
                 guard,
                 [settings.topics.physical(topic) for topic in TOPICS],

@@ -57,6 +57,7 @@ from lrs_platform.consumer import (
     MESSAGES,
     Attempts,
     Failure,
+    LagCount,
     Poisoned,
     RetryPolicy,
     Transient,
@@ -222,7 +223,9 @@ class Decider:
         self._resets = resets
         self.name = CONSUMER
         self._maintenance = maintenance
+        # its attempts also set `lrs_consumer_busy_since_seconds`: a decision hanging on a lock shows there, nowhere else
         self._attempts = Attempts(CONSUMER, policy, fatal=(KafkaError,))
+        self._lag = LagCount(CONSUMER)
         self._parked_it = False  # whether the message being handled was parked (lrs_consumer_messages_total)
         self._dead_letters = dead_letters
         dead_letters.register(CONSUMER)  # a parked batch cannot be decided again from its marker: skip only
@@ -261,6 +264,7 @@ class Decider:
         try:
             while True:
                 polled = await self._consumer.getmany(timeout_ms=500, max_records=POLL_MESSAGES)
+                await self._lag.after_poll(self._consumer, polled)
                 for partition, records in polled.items():
                     if await self._offer_all(partition, records):
                         await self._finish_assembling(partition)

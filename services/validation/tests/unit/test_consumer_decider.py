@@ -1007,3 +1007,75 @@ async def test_the_decider_counts_its_messages_applied_and_parked_like_every_con
     assert (_counted("applied") - applied, _counted("parked") - parked_before) == (len(good), 1)
     retrying = REGISTRY.get_sample_value("lrs_consumer_retrying", {"consumer": validation.decider.CONSUMER})
     assert retrying == 0.0  # there from the start, not only after a first failure
+
+
+# --- what the decider says while it decides, and how far behind it is ------------------------------------
+
+
+def _busy_since() -> float | None:
+    return REGISTRY.get_sample_value("lrs_consumer_busy_since_seconds", {"consumer": validation.decider.CONSUMER})
+
+
+@dataclass
+class NotingBusy(FakeDecisions):
+    """As FakeDecisions; notes `lrs_consumer_busy_since_seconds` as each attempt reads the stored decision."""
+
+    seen: list[float | None] = field(default_factory=list)
+
+    async def stored(self, batch_id: uuid.UUID) -> StoredDecision | None:
+        self.seen.append(_busy_since())
+        return await super().stored(batch_id)
+
+
+async def test_the_decider_says_since_when_it_decides_a_batch_and_clears_it_after_also_after_a_failure() -> None:
+    """A lock on one of its tables held a decision for minutes while `/readyz`, the retry gauge and the lag said
+    nothing: the start of the decision now running is what an alert can see."""
+    gone = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+    refused = asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence for encoding UTF8: 0x00")
+    decided_after_an_outage, given_up = NotingBusy([gone]), NotingBusy([refused] * 5)
+    before = datetime.now(UTC).timestamp()
+
+    await offer_all(decider(decided_after_an_outage, FakeProducer(), FakeParked()), batch_records(uuid.uuid4(), 0))
+    assert _busy_since() == 0.0
+    parked = FakeParked()
+    await offer_all(decider(given_up, FakeProducer(), parked), batch_records(uuid.uuid4(), 3))
+    assert _busy_since() == 0.0
+
+    seen = decided_after_an_outage.seen + given_up.seen
+    assert len(seen) == 5 and len(parked.parked) == 1  # two attempts, then three before the batch was given up
+    assert all(since is not None and before <= since <= datetime.now(UTC).timestamp() for since in seen)
+
+
+@dataclass
+class KnowingItsEnds(FetchingConsumer):
+    """As FetchingConsumer, knowing each partition's last stable offset and its position."""
+
+    ends: dict[TopicPartition, int] = field(default_factory=dict)
+    positions: dict[TopicPartition, int] = field(default_factory=dict)
+
+    def last_stable_offset(self, partition: TopicPartition) -> int:
+        return self.ends[partition]
+
+    async def position(self, partition: TopicPartition) -> int:
+        return self.positions[partition]
+
+
+async def test_the_decider_counts_its_lag_like_every_consumer() -> None:
+    """It polls in a loop of its own: `lrs_consumer_lag_messages` had no series for it at all."""
+    quiet = TopicPartition(BATCH_SUBMITTED.name, 3)
+    consumer = KnowingItsEnds(
+        {PARTITION: batch_records(uuid.uuid4(), first_offset=0), quiet: []},
+        per_fetch=10,
+        ends={PARTITION: 3, quiet: 6},
+        positions={PARTITION: 3, quiet: 4},
+    )
+    decisions = UndecidedBatches()
+    target = decider(decisions, FakeProducer(), FakeParked(), consumer=consumer, reference=EmptyReference())
+
+    with pytest.raises(AllPolled):
+        await target.run()
+
+    assert len(decisions.published) == 1
+    labels = {"consumer": validation.decider.CONSUMER, "topic": BATCH_SUBMITTED.name}
+    # counted as the batch was polled: its three messages in hand, and two waiting on the other partition
+    assert REGISTRY.get_sample_value("lrs_consumer_lag_messages", labels) == 5

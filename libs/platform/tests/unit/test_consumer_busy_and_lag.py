@@ -1,0 +1,204 @@
+"""What a consumer says while an apply hangs (`lrs_consumer_busy_since_seconds`) and how far behind it is
+(`lrs_consumer_lag_messages`): a lock held on a consumer's table stalled it for minutes with every other
+metric and `/readyz` saying all was well."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+from aiokafka import TopicPartition
+from prometheus_client import REGISTRY
+
+from lrs_platform.consumer import Attempts, ConsumerLoop, LagCount, Message, Poisoned, PoisonGuard, RetryPolicy
+from lrs_platform.parking import DeadLetterOffice
+
+NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0, poison_attempts=2)
+TOPIC = "lrs.batch.outcomes.v1"
+
+
+def busy_since(consumer: str) -> float | None:
+    return REGISTRY.get_sample_value("lrs_consumer_busy_since_seconds", {"consumer": consumer})
+
+
+def lag(consumer: str, topic: str = TOPIC) -> float | None:
+    return REGISTRY.get_sample_value("lrs_consumer_lag_messages", {"consumer": consumer, "topic": topic})
+
+
+async def test_the_gauge_holds_when_a_hanging_effect_began_and_is_cleared_once_it_returns() -> None:
+    attempts = Attempts("busy.hanging", NO_WAIT)
+    assert busy_since("busy.hanging") == 0.0  # exported from the start, for an alert to find
+    began, release = asyncio.Event(), asyncio.Event()
+
+    async def waits_on_a_lock() -> str:
+        began.set()
+        await release.wait()
+        return "applied"
+
+    before = time.time()
+    applying = asyncio.create_task(attempts.run(waits_on_a_lock))
+    try:
+        await asyncio.wait_for(began.wait(), timeout=5)
+        since = busy_since("busy.hanging")
+        assert since is not None and before <= since <= time.time()
+        await asyncio.sleep(0.01)
+        assert busy_since("busy.hanging") == since  # the start stands however long it hangs
+    finally:
+        release.set()  # a failed check leaves no attempt behind, the collector paused
+    assert await asyncio.wait_for(applying, timeout=5) == "applied"
+    assert busy_since("busy.hanging") == 0.0
+
+
+@dataclass
+class NotingEffect:
+    """Notes the gauge at each attempt, failing with each error in turn."""
+
+    consumer: str
+    errors: list[Exception]
+    seen: list[float | None] = field(default_factory=list)
+
+    async def __call__(self) -> str:
+        self.seen.append(busy_since(self.consumer))
+        if self.errors:
+            raise self.errors.pop(0)
+        return "done"
+
+
+async def test_the_gauge_is_set_at_each_attempt_and_cleared_after_failures_poison_and_fatal_errors() -> None:
+    attempts = Attempts("busy.failing", NO_WAIT, fatal=(LookupError,))
+
+    retried = NotingEffect("busy.failing", [OSError("database away")])
+    assert await attempts.until_done(retried) == "done"
+    poisoned = NotingEffect("busy.failing", [ValueError("bad")] * 2)
+    assert await attempts.run(poisoned) == Poisoned("ValueError: bad", 2)
+    fatal = NotingEffect("busy.failing", [LookupError("fenced")])
+    with pytest.raises(LookupError):
+        await attempts.run(fatal)
+
+    for seen in (retried.seen, poisoned.seen, fatal.seen):
+        assert seen and all(since is not None and since > 0 for since in seen)
+    assert busy_since("busy.failing") == 0.0
+
+
+async def test_the_gauge_is_cleared_when_the_attempt_is_cancelled() -> None:
+    attempts = Attempts("busy.cancelled", NO_WAIT)
+    began = asyncio.Event()
+
+    async def hangs() -> None:
+        began.set()
+        await asyncio.Event().wait()
+
+    applying = asyncio.create_task(attempts.run(hangs))
+    await asyncio.wait_for(began.wait(), timeout=5)
+    applying.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await applying
+    assert busy_since("busy.cancelled") == 0.0
+
+
+async def test_an_attempt_inside_another_leaves_the_outer_start_standing() -> None:
+    """The projector's step is one attempt, and applies a poison's neighbours one by one in attempts of their own."""
+    attempts = Attempts("busy.nested", NO_WAIT)
+    seen: list[float | None] = []
+
+    async def inner() -> None:
+        seen.append(busy_since("busy.nested"))
+
+    async def outer() -> None:
+        seen.append(busy_since("busy.nested"))
+        await asyncio.sleep(0.01)
+        await attempts.run(inner)
+        seen.append(busy_since("busy.nested"))
+
+    await attempts.until_done(outer)
+    assert seen[0] is not None and seen[0] > 0 and seen == [seen[0]] * 3
+    assert busy_since("busy.nested") == 0.0
+
+
+async def test_a_retired_consumer_takes_its_gauge_with_it() -> None:
+    Attempts("busy.retired", NO_WAIT).retire()
+    assert busy_since("busy.retired") is None
+
+
+async def test_a_guard_applying_a_poll_says_since_when() -> None:
+    seen: list[float | None] = []
+
+    async def handler(messages: Sequence[Message]) -> None:
+        seen.append(busy_since("busy.guarded"))
+
+    guard = PoisonGuard("busy.guarded", handler, DeadLetterOffice(None, None), NO_WAIT)  # type: ignore[arg-type]
+    await guard.apply([Message(TOPIC, 0, 7, None, b"{}")])  # no key: the parked table is not asked
+    assert len(seen) == 1 and seen[0] is not None and seen[0] > 0
+    assert busy_since("busy.guarded") == 0.0
+
+
+class AllPolled(Exception):
+    """The fake consumer has nothing left to give."""
+
+
+@dataclass
+class FakeConsumer:
+    """Two partitions of `TOPIC`: 0 hands out `records` at the first poll, 1 has nothing new for this consumer."""
+
+    records: list[Message]
+    ends: dict[int, int]
+    positions: dict[int, int]
+    polls: int = 0
+    committed: list[dict[TopicPartition, int]] = field(default_factory=list)
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(TOPIC, partition) for partition in self.ends}
+
+    def last_stable_offset(self, tp: TopicPartition) -> int:
+        return self.ends[tp.partition]
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.positions[tp.partition]
+
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Message]]:
+        self.polls += 1
+        if self.polls > 1:
+            raise AllPolled
+        return {TopicPartition(TOPIC, 0): self.records}
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.committed.append(offsets)
+
+
+def waiting_on_two_partitions() -> FakeConsumer:
+    """Partition 0: offsets 10-12 in hand, 15 its end (5 waiting, those in hand included); partition 1: 2 waiting."""
+    records = [Message(TOPIC, 0, offset, None, b"{}") for offset in (10, 11, 12)]
+    return FakeConsumer(records, ends={0: 15, 1: 9}, positions={0: 13, 1: 7})
+
+
+async def test_a_consumer_loop_counts_its_lag_over_its_partitions_the_messages_in_hand_included() -> None:
+    async def handler(messages: Sequence[Message]) -> None:
+        return None
+
+    guard = PoisonGuard("lag.loop", handler, DeadLetterOffice(None, None), NO_WAIT)  # type: ignore[arg-type]
+    consumer = waiting_on_two_partitions()
+    loop = ConsumerLoop(guard, [TOPIC], lambda: consumer)
+    with pytest.raises(AllPolled):
+        await loop._consume(consumer)
+
+    assert lag("lag.loop") == 7
+    assert consumer.committed == [{TopicPartition(TOPIC, 0): 13}]
+
+
+async def test_the_lag_is_counted_at_most_every_interval() -> None:
+    now = [100.0]
+    counter = LagCount("lag.interval", every_s=1.0, clock=lambda: now[0])
+    consumer = waiting_on_two_partitions()
+    await counter.after_poll(consumer, {})
+    assert lag("lag.interval") == 15 - 13 + 9 - 7
+
+    consumer.ends[0] = 20
+    now[0] += 0.5
+    await counter.after_poll(consumer, {})
+    assert lag("lag.interval") == 4
+    now[0] += 0.5
+    await counter.after_poll(consumer, {})
+    assert lag("lag.interval") == 20 - 13 + 9 - 7
