@@ -57,6 +57,13 @@ class _SlowToAnswerData(Inbox):
         return answer
 
 
+class _SlowToAnswerMail(Inbox):
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        await asyncio.sleep(3)
+        envelope.mail_from = address
+        return "250 OK"
+
+
 def _relay(inbox: Inbox) -> Controller:
     controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
     controller.start()
@@ -73,6 +80,20 @@ async def test_a_relay_slower_to_take_a_message_than_to_answer_a_step_gets_it_on
     finally:
         controller.stop()
     assert len(inbox.messages) == 1
+
+
+async def test_only_the_message_has_the_long_wait_not_the_steps_before_it() -> None:
+    """Each step but DATA keeps the short timeout: a relay stalling on MAIL FROM is given up on, not waited for as
+    long as the message (with a poll of emails that would outlast Kafka's poll interval)."""
+    inbox = _SlowToAnswerMail(free_port())
+    controller = _relay(inbox)
+    try:
+        with pytest.raises(MailError) as timed_out:
+            await SmtpMailer("127.0.0.1", inbox.port, timeout=0.5, message_timeout=30).send(_message("a@ao.example"))
+    finally:
+        controller.stop()
+    assert not timed_out.value.permanent
+    assert inbox.messages == []
 
 
 async def test_a_send_the_sender_stops_waiting_for_ends_without_waiting_on_the_relay_again() -> None:

@@ -577,6 +577,7 @@ def why_not_a_date(text: str) -> str:
     return "is not a date written yyyy-mm-dd"
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def parse_iso_date(text: str) -> date | None:
     """`yyyy-mm-dd` only: other ISO 8601 spellings that `date.fromisoformat` accepts are refused."""
     if not _ISO_DATE.fullmatch(text):

@@ -478,11 +478,20 @@ def _behind(message: Message, held: Mapping[Stream, tuple[int, int]]) -> bool:
     """Whether the message waits behind its stream's parked head: it comes at or after it in the log. One before
     it (a stream read again from an earlier offset: a replay, a store rebuilt) was applied before the head was
     parked, and is applied again, as a consumer's effects are idempotent, not held behind its own successor."""
-    head = held.get(message.stream) if message.stream is not None else None
+    return _waits_behind(message.stream, message.partition, message.offset, held)
+
+
+def _parking_behind(parking: Parking, held: Mapping[Stream, tuple[int, int]]) -> bool:
+    stream = (parking.topic, parking.key) if parking.key is not None else None
+    return _waits_behind(stream, parking.partition, parking.offset, held)
+
+
+def _waits_behind(stream: Stream | None, partition: int, offset: int, held: Mapping[Stream, tuple[int, int]]) -> bool:
+    head = held.get(stream) if stream is not None else None
     if head is None:
         return False
-    partition, offset = head
-    return message.partition != partition or message.offset >= offset
+    head_partition, head_offset = head
+    return partition != head_partition or offset >= head_offset
 
 
 class PoisonGuard:
@@ -521,7 +530,7 @@ class PoisonGuard:
             # whose partition this one was given by a rebalance.
             held = await self._held_among(messages)
             if held:
-                await self._park_blocked([message for message in messages if _behind(message, held)])
+                held = await self._park_behind_held([message for message in messages if _behind(message, held)])
                 free = [message for message in messages if not _behind(message, held)]
             else:
                 free = list(messages)
@@ -602,6 +611,17 @@ class PoisonGuard:
                 self.name, ((message.topic, message.key) for message in messages if message.key is not None)
             )
         )
+
+    async def _park_behind_held(self, waiting: Sequence[Message]) -> dict[Stream, tuple[int, int]]:
+        """Parks those of `waiting` still behind their stream's parked head once any retry or skip of that stream
+        has ended (on another replica: this one's waits for `lock`), and returns the streams held now: a message
+        whose stream such a retry cleared is applied, not parked behind nothing."""
+        parkings = [self._parking(message, "blocked", None) for message in waiting]
+        held: dict[Stream, tuple[int, int]] = await self.attempts.until_done(
+            lambda: self._office.park_behind_held(self.name, parkings, _parking_behind)
+        )
+        MESSAGES.labels(self.name, "held").inc(sum(_parking_behind(parking, held) for parking in parkings))
+        return held
 
     async def _park_blocked(self, messages: Sequence[Message]) -> None:
         if not messages:

@@ -7,7 +7,7 @@ import contextlib
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import default
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosmtplib
 
@@ -80,8 +80,8 @@ class SmtpMailer:
         timeout: float = 15.0,
         message_timeout: float = 120.0,
     ) -> None:
-        """`timeout`: for each step of the conversation before the message (connecting, EHLO, STARTTLS, AUTH);
-        `message_timeout`: for the relay to take the message, its answer to the end of DATA included, which
+        """`timeout`: for each step of the conversation but DATA (connecting, EHLO, STARTTLS, AUTH, MAIL, RCPT);
+        `message_timeout`: for DATA, the relay's taking of the message, its answer to the end of it included, which
         RFC 5321 (4.5.3.2.6) lets take 10 minutes. A message timed out there may have been delivered and is sent
         again: too short a wait sends a slow relay the same email again and again."""
         self._host = host
@@ -107,25 +107,41 @@ class SmtpMailer:
             raise MailError(type(error).__name__, permanent=False) from error
 
     async def _send(self, message: EmailMessage) -> None:
-        client = aiosmtplib.SMTP(
+        client = _SmtpClient(
             hostname=self._host,
             port=self._port,
             start_tls=self._start_tls,
             username=self._username,
             password=self._password,
             timeout=self._timeout,
+            message_timeout=self._message_timeout,
         )
         try:
             await client.connect()
-            await client.send_message(message, timeout=self._message_timeout)
+            await client.send_message(message)
         except BaseException:
             # No QUIT: a relay that did not answer would be waited for again, and a sender that stopped waiting
             # (a cancelled request) would wait another timeout for it.
             client.close()
             raise
         # The message went: a relay that does not answer QUIT does not make it fail (it would be sent again).
-        with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
-            await client.quit()
+        try:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                await client.quit()
+        finally:
+            client.close()
+
+
+class _SmtpClient(aiosmtplib.SMTP):
+    """Every step on the client's timeout but DATA, which covers sending the message and the relay's answer to
+    its end: `message_timeout`."""
+
+    def __init__(self, *, message_timeout: float, **options: Any) -> None:
+        super().__init__(**options)
+        self._message_timeout = message_timeout
+
+    async def data(self, message: str | bytes, /, *, timeout: Any = None) -> aiosmtplib.SMTPResponse:
+        return await super().data(message, timeout=self._message_timeout)
 
 
 def smtp_mailer(host: str, settings: SmtpSettings) -> SmtpMailer:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
@@ -26,7 +26,7 @@ from prometheus_client import Gauge
 from lrs_contracts.dead_letters import DeadLetter, Headers, dead_letter_topic, error_text, learners_named, peek_event
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.registry import UnknownEventType, decode
-from lrs_platform.database import advisory_locked, apply_migrations, where_given
+from lrs_platform.database import advisory_lock_key, advisory_locked, apply_migrations, where_given
 from lrs_platform.logging import get_logger
 
 _log = get_logger("lrs.parking")
@@ -35,6 +35,8 @@ DeadLetterPublisher = Callable[[str, bytes | None, bytes | None, Headers], Await
 """Sends (topic, key, value, headers) and returns once the broker has it."""
 
 Stream = tuple[str, bytes]  # (topic, key): the messages that must stay in order
+# How long a consumer waits for a retry or skip of a stream it would park a message behind (another replica's)
+LOCK_WAIT_MS = 30_000
 
 
 def producer_publisher(producer: AIOKafkaProducer) -> DeadLetterPublisher:
@@ -145,7 +147,12 @@ class ParkedMessages:
 
     async def park(self, parkings: Sequence[Parking], *, dlq_pending: bool) -> None:
         """Idempotent by (consumer, topic, partition, offset): parking a redelivered message changes nothing."""
-        await self.pool.executemany(
+        await self._insert(self.pool, parkings, dlq_pending=dlq_pending)
+
+    async def _insert(
+        self, executor: asyncpg.Pool | asyncpg.Connection, parkings: Sequence[Parking], *, dlq_pending: bool
+    ) -> None:
+        await executor.executemany(
             f'INSERT INTO {self._table} (consumer, topic, partition, "offset", message_key, value,'
             " kafka_timestamp_ms, reason, error, attempts, event_id, event_type, parked_at, dlq_pending)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13, now()), $14)"
@@ -171,17 +178,65 @@ class ParkedMessages:
             ],
         )
 
+    async def park_behind_held(
+        self,
+        consumer: str,
+        waiting: Sequence[Parking],
+        behind: Callable[[Parking, Mapping[Stream, tuple[int, int]]], bool],
+        *,
+        retried_here: Collection[str],
+        lock_wait_ms: int = LOCK_WAIT_MS,
+    ) -> dict[Stream, tuple[int, int]]:
+        """Parks the messages of `waiting` that are still `behind` a parked message of their stream, and returns the
+        streams held now. Each stream's lock (`stream_locked`) is held meanwhile, so a retry or skip clearing the
+        stream on another replica is waited for: read before it ended, a message was parked behind nothing once it
+        had (DESIGN.md §5). A stream whose lock `retried_here` names is one this process's own retry holds: it waits
+        for this consumer's lock and reads the stream after, so it is not waited for (that would wait for ever)."""
+        streams = sorted({(parking.topic, parking.key) for parking in waiting if parking.key is not None})
+        try:
+            return await self._park_behind_held(consumer, waiting, behind, streams, retried_here, lock_wait_ms)
+        except asyncpg.LockNotAvailableError:
+            # A retry on another replica outlasted the wait, or two replicas' retries each wait for the other's
+            # consumer: parked without waiting, as before the locks, rather than hold this consumer for ever.
+            _log.warning("parked_behind_a_stream_being_retried", consumer=consumer, streams=len(streams))
+            every_lock = frozenset(self.stream_lock_name(consumer, topic, key) for topic, key in streams)
+            return await self._park_behind_held(consumer, waiting, behind, streams, every_lock, lock_wait_ms)
+
+    async def _park_behind_held(
+        self,
+        consumer: str,
+        waiting: Sequence[Parking],
+        behind: Callable[[Parking, Mapping[Stream, tuple[int, int]]], bool],
+        streams: Sequence[Stream],
+        not_waited_for: Collection[str],
+        lock_wait_ms: int,
+    ) -> dict[Stream, tuple[int, int]]:
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(f"SET LOCAL lock_timeout = {int(lock_wait_ms)}")
+            for topic, key in streams:
+                name = self.stream_lock_name(consumer, topic, key)
+                if name not in not_waited_for:
+                    await connection.execute("SELECT pg_advisory_xact_lock($1)", advisory_lock_key(name))
+            held = await self._held_streams(connection, consumer, streams)
+            await self._insert(connection, [parking for parking in waiting if behind(parking, held)], dlq_pending=False)
+        return held
+
     async def held_streams(self, consumer: str, among: Iterable[Stream]) -> dict[Stream, tuple[int, int]]:
         """Which of `among` have a message parked, each with the (partition, offset) of its first: its later
         messages must wait behind it. `among` (a poll's streams, repeated or not) is read only when the consumer
         has some message parked."""
+        return await self._held_streams(self.pool, consumer, among)
+
+    async def _held_streams(
+        self, executor: asyncpg.Pool | asyncpg.Connection, consumer: str, among: Iterable[Stream]
+    ) -> dict[Stream, tuple[int, int]]:
         # Nearly always nothing is parked: one cheap probe spares gathering and sending every key of the poll.
-        if not await self.pool.fetchval(f"SELECT EXISTS (SELECT 1 FROM {self._table} WHERE consumer = $1)", consumer):
+        if not await executor.fetchval(f"SELECT EXISTS (SELECT 1 FROM {self._table} WHERE consumer = $1)", consumer):
             return {}
         wanted = list(set(among))
         if not wanted:
             return {}
-        rows = await self.pool.fetch(
+        rows = await executor.fetch(
             f'SELECT DISTINCT ON (topic, message_key) topic, message_key, partition, "offset" FROM {self._table}'
             " WHERE consumer = $1 AND (topic, message_key) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))"
             ' ORDER BY topic, message_key, partition, "offset"',
@@ -218,8 +273,12 @@ class ParkedMessages:
         """Holds the row's stream (its consumer, topic and key; the row alone when it has none) for one retry or skip
         at a time across every instance of the service: two replicas given the same retry at once both applied it
         (a batch's email sent twice). A lock of this process alone does not reach the other replica."""
-        stream = row.key.hex() if row.key is not None else f"id:{row.id}"
-        return advisory_locked(self.pool, f"dead-letters:{self.schema}:{row.consumer}:{row.topic}:{stream}")
+        if row.key is None:
+            return advisory_locked(self.pool, f"dead-letters:{self.schema}:{row.consumer}:{row.topic}:id:{row.id}")
+        return advisory_locked(self.pool, self.stream_lock_name(row.consumer, row.topic, row.key))
+
+    def stream_lock_name(self, consumer: str, topic: str, key: bytes) -> str:
+        return f"dead-letters:{self.schema}:{consumer}:{topic}:{key.hex()}"
 
     async def stream_of(self, row: ParkedRow) -> list[ParkedRow]:
         """Every parked message of the row's stream, in log order (the row alone when it has no key)."""
@@ -415,6 +474,10 @@ class DeadLetterOffice:
         self._replayers: dict[str, Replayer] = {}
         self._consumers: set[str] = set()
         self._publishing = asyncio.Lock()
+        # One retry or skip at a time in this process: each holds a pooled connection for its stream's lock while
+        # its replay asks the same pool for more, so as many at once as the pool has connections waited for ever.
+        self._one_action_at_a_time = asyncio.Lock()
+        self._streams_retried_here: set[str] = set()  # the names of the stream locks this process's retry holds
 
     @property
     def consumers(self) -> frozenset[str]:
@@ -439,6 +502,19 @@ class DeadLetterOffice:
             await self.counts(consumer)
             if publish:
                 await self.publish_pending(consumer)
+
+    async def park_behind_held(
+        self,
+        consumer: str,
+        waiting: Sequence[Parking],
+        behind: Callable[[Parking, Mapping[Stream, tuple[int, int]]], bool],
+    ) -> dict[Stream, tuple[int, int]]:
+        """`ParkedMessages.park_behind_held`, waiting for other replicas' retries but not for this one's."""
+        held = await self.store.park_behind_held(
+            consumer, waiting, behind, retried_here=frozenset(self._streams_retried_here)
+        )
+        await self.counts(consumer)
+        return held
 
     async def counts(self, consumer: str) -> dict[str, int]:
         """The consumer's parked messages by reason (`error`, `blocked`), set into `lrs_consumer_parked_messages`."""
@@ -503,10 +579,15 @@ class DeadLetterOffice:
             and (refusal := corrected_copy_refusal(row.value, replacement, row.key))
         ):
             raise NotACorrectedCopy(refusal)
-        async with self.store.stream_locked(row):
-            if await self.store.get(parked_id) is None:  # retried or skipped meanwhile, by this replica or another
-                raise NotParked(f"no parked message {parked_id}: it was retried or skipped meanwhile")
-            return await self._replay_locked(row, replayer, operator, skip_head, reason, replacement)
+        lock_name = self.store.stream_lock_name(row.consumer, row.topic, row.key) if row.key is not None else ""
+        async with self._one_action_at_a_time, self.store.stream_locked(row):
+            self._streams_retried_here.add(lock_name)
+            try:
+                if await self.store.get(parked_id) is None:  # retried or skipped meanwhile, by this replica or another
+                    raise NotParked(f"no parked message {parked_id}: it was retried or skipped meanwhile")
+                return await self._replay_locked(row, replayer, operator, skip_head, reason, replacement)
+            finally:
+                self._streams_retried_here.discard(lock_name)
 
     async def _replay_locked(
         self,

@@ -7,7 +7,7 @@ import contextlib
 import gc
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -242,6 +242,21 @@ class MemoryParked:
                 stream = (r.topic, r.key)
                 heads[stream] = min(heads.get(stream, (r.partition, r.offset)), (r.partition, r.offset))
         return heads
+
+    async def park_behind_held(
+        self,
+        consumer: str,
+        waiting: Sequence[Parking],
+        behind: Callable[[Parking, Mapping[Stream, tuple[int, int]]], bool],
+        *,
+        retried_here: Collection[str],
+    ) -> dict[Stream, tuple[int, int]]:
+        held = await self.held_streams(consumer, ((p.topic, p.key) for p in waiting if p.key is not None))
+        await self.park([p for p in waiting if behind(p, held)], dlq_pending=False)
+        return held
+
+    def stream_lock_name(self, consumer: str, topic: str, key: bytes) -> str:
+        return f"{consumer}:{topic}:{key.hex()}"
 
     async def get(self, parked_id: int) -> ParkedRow | None:
         return self.rows.get(parked_id)

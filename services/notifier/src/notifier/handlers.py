@@ -314,7 +314,9 @@ class Notifications:
         or a refusal is tried again later, given up after the refusals' last try."""
         if self._contact_changes is None:
             return 0
-        due = await self._contact_changes.claim_due(10, DEFERRED_LEASE_SECONDS)
+        # one at a time, as the deferred emails: an email may take its relay minutes, and ten could outlast the lease
+        # (another replica would then claim and send them again)
+        due = await self._contact_changes.claim_due(1, DEFERRED_LEASE_SECONDS)
         for notice in due:
             email = contact_changed_email(
                 notice.notice_id,
