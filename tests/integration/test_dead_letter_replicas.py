@@ -44,6 +44,7 @@ class SlowEmailer:
     async def _other_has_come(self, parked_id: int) -> bool:
         waiting = await self._store.pool.fetchval(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         return waiting > 0 or self._replaying.count(parked_id) > 1
 

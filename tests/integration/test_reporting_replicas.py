@@ -17,7 +17,7 @@ from lrs_contracts.registry import decode
 from lrs_contracts.reporting import AoMonthlySubmissions
 from lrs_contracts.topics import REPORTING_SUBMISSIONS
 from lrs_platform.database import apply_migrations, create_pool
-from reporting.projector import ReportingProjector
+from reporting.projector import Publication, ReportingProjector
 from reporting.store import ReportingStore
 
 pytestmark = pytest.mark.integration
@@ -59,11 +59,34 @@ async def test_a_months_aggregate_is_read_again_under_its_lock_when_sent(
     assert [_batches(publication.value) for publication in sent_first] == [2]
 
 
+async def test_what_the_stream_sends_is_the_month_as_stored_not_as_a_replica_computed_it(
+    replicas: tuple[ReportingProjector, ReportingProjector],
+) -> None:
+    """The stream's publish step (`send_as_stored`), not only its parts: handed the figures the first replica
+    computed before the second replica's batch, it sends the month as the store holds it, under its lock."""
+    first, second = replicas
+    ao = random_ao()
+    one, two = completed(ao, "2023-06-01", 3, 1), completed(ao, "2023-06-01", 5, 0)
+    computed_first = await first.apply(envelope(one), one)
+    await second.apply(envelope(two), two)
+    sent: list[Publication] = []
+
+    async def send(publication: Publication) -> None:
+        sent.append(publication)
+
+    await first.send_as_stored(computed_first, send)
+
+    submissions = [publication for publication in sent if publication.topic == REPORTING_SUBMISSIONS.name]
+    assert [_batches(publication.value) for publication in submissions] == [2]
+    assert {publication.topic for publication in sent} == {publication.topic for publication in computed_first}
+
+
 async def _a_lock_waited_for(database_url: str) -> bool:
     connection = await asyncpg.connect(database_url)
     try:
         waiting: int = await connection.fetchval(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
     finally:
         await connection.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -124,6 +125,21 @@ class ReportingProjector:
     def month_locked(self, key: bytes) -> AbstractAsyncContextManager[None]:
         """Held while a month's aggregates are read again and sent (`current`): one replica at a time."""
         return self._store.month_locked(key)
+
+    async def send_as_stored(
+        self, publications: Sequence[Publication], send: Callable[[Publication], Awaitable[None]]
+    ) -> None:
+        """Sends the months `publications` touched as the store holds them, each read again and sent under its
+        month's lock (`current`): another replica, which applied another of the month's batches, may be sending
+        its figures at the same time, and the last sent of a compacted topic's key is what analysts read. `send`
+        returns once its publication is out: the offset may only be committed after."""
+        topics_of: dict[bytes, set[str]] = defaultdict(set)
+        for publication in publications:
+            topics_of[publication.key].add(publication.topic)
+        for key, topics in sorted(topics_of.items()):
+            async with self.month_locked(key):
+                for publication in await self.current(key, topics):
+                    await send(publication)
 
     async def current(self, key: bytes, topics: AbstractSet[str]) -> list[Publication]:
         """The aggregates of month `key` (`aggregate_key`) on `topics`, as the store holds them now: what goes out,

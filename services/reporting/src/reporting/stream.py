@@ -18,7 +18,6 @@ the effect), through the same guard, its aggregates out through the faust app's 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,18 +167,11 @@ def make_stream_app(
         if not catch_up.holding:
             await publish(publications)
 
+    async def send(publication: Publication) -> None:
+        await (await outputs[publication.topic].send(key=publication.key, value=publication.value))
+
     async def publish(publications: list[Publication]) -> None:
-        # Each month's aggregates are read again and sent under its lock, across replicas: another replica, which
-        # applied another of the month's batches, may be sending its figures at the same time, and the last sent
-        # of a compacted topic's key is what analysts read.
-        topics_of: dict[bytes, set[str]] = defaultdict(set)
-        for publication in publications:
-            topics_of[publication.key].add(publication.topic)
-        for key, topics in sorted(topics_of.items()):
-            async with projector.month_locked(key):
-                for publication in await projector.current(key, topics):
-                    # Awaited one by one: the offset may only be committed after the aggregate is out.
-                    await (await outputs[publication.topic].send(key=publication.key, value=publication.value))
+        await projector.send_as_stored(publications, send)
 
     guard = PoisonGuard(CONSUMER, apply, office, RetryPolicy(max_seconds=settings.retry_max_seconds))
 
