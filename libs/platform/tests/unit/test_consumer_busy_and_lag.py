@@ -8,11 +8,13 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 from aiokafka import TopicPartition
 from prometheus_client import REGISTRY
 
+from lrs_platform import consumer as consumer_module
 from lrs_platform.consumer import Attempts, ConsumerLoop, LagCount, Message, Poisoned, PoisonGuard, RetryPolicy
 from lrs_platform.parking import DeadLetterOffice
 
@@ -20,15 +22,31 @@ NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0, poison_attempts=2)
 TOPIC = "lrs.batch.outcomes.v1"
 
 
-def busy_since(consumer: str) -> float | None:
-    return REGISTRY.get_sample_value("lrs_consumer_busy_since_seconds", {"consumer": consumer})
+def busy_since(name: str) -> float | None:
+    return REGISTRY.get_sample_value("lrs_consumer_busy_since_seconds", {"consumer": name})
 
 
-def lag(consumer: str, topic: str = TOPIC) -> float | None:
-    return REGISTRY.get_sample_value("lrs_consumer_lag_messages", {"consumer": consumer, "topic": topic})
+@dataclass
+class WallClock:
+    """`time.time()` as the consumer module reads it, moved by the test instead of waited for."""
+
+    now: float = 1_000.0
 
 
-async def test_the_gauge_holds_when_a_hanging_effect_began_and_is_cleared_once_it_returns() -> None:
+@pytest.fixture
+def wall_clock(monkeypatch: pytest.MonkeyPatch) -> WallClock:
+    clock = WallClock()
+    monkeypatch.setattr(consumer_module, "time", SimpleNamespace(time=lambda: clock.now, monotonic=time.monotonic))
+    return clock
+
+
+def lag(name: str, topic: str = TOPIC) -> float | None:
+    return REGISTRY.get_sample_value("lrs_consumer_lag_messages", {"consumer": name, "topic": topic})
+
+
+async def test_the_gauge_holds_when_a_hanging_effect_began_and_is_cleared_once_it_returns(
+    wall_clock: WallClock,
+) -> None:
     attempts = Attempts("busy.hanging", NO_WAIT)
     assert busy_since("busy.hanging") == 0.0  # exported from the start, for an alert to find
     began, release = asyncio.Event(), asyncio.Event()
@@ -38,14 +56,12 @@ async def test_the_gauge_holds_when_a_hanging_effect_began_and_is_cleared_once_i
         await release.wait()
         return "applied"
 
-    before = time.time()
     applying = asyncio.create_task(attempts.run(waits_on_a_lock))
     try:
         await asyncio.wait_for(began.wait(), timeout=5)
-        since = busy_since("busy.hanging")
-        assert since is not None and before <= since <= time.time()
-        await asyncio.sleep(0.01)
-        assert busy_since("busy.hanging") == since  # the start stands however long it hangs
+        assert busy_since("busy.hanging") == 1_000.0
+        wall_clock.now += 120
+        assert busy_since("busy.hanging") == 1_000.0  # the start stands however long it hangs
     finally:
         release.set()  # a failed check leaves no attempt behind, the collector paused
     assert await asyncio.wait_for(applying, timeout=5) == "applied"
@@ -99,7 +115,7 @@ async def test_the_gauge_is_cleared_when_the_attempt_is_cancelled() -> None:
     assert busy_since("busy.cancelled") == 0.0
 
 
-async def test_an_attempt_inside_another_leaves_the_outer_start_standing() -> None:
+async def test_an_attempt_inside_another_leaves_the_outer_start_standing(wall_clock: WallClock) -> None:
     """The projector's step is one attempt, and applies a poison's neighbours one by one in attempts of their own."""
     attempts = Attempts("busy.nested", NO_WAIT)
     seen: list[float | None] = []
@@ -109,7 +125,7 @@ async def test_an_attempt_inside_another_leaves_the_outer_start_standing() -> No
 
     async def outer() -> None:
         seen.append(busy_since("busy.nested"))
-        await asyncio.sleep(0.01)
+        wall_clock.now += 1  # the inner attempt starts later
         await attempts.run(inner)
         seen.append(busy_since("busy.nested"))
 
