@@ -20,6 +20,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
   started_pg=$(mktemp -d -t lrs-pg.XXXXXX)
   DATABASE_URL=$(PG_WORK="$started_pg" bash "$infra/pg-start.sh")
   export DATABASE_URL
+  # the tests' personal-data scan reads the server's log too (tests/support/log_scan.py)
+  export LRS_POSTGRES_SERVER_LOG="$started_pg/server.log"
   echo "postgres: $DATABASE_URL" >&2
 fi
 "$@"

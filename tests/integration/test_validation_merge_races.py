@@ -118,7 +118,7 @@ def registry(pool: asyncpg.Pool) -> HeldRegistry:
 
 async def _registered(registry: ReferenceStore, count: int) -> list[str]:
     learners = [new_learner() for _ in range(count)]
-    await registry.register_learners([_learner(learner["uln"]) for learner in learners])
+    await registry.register_learners([_learner(learner["uln"]) for learner in learners], imported_by="operator:test")
     return [learner["uln"] for learner in learners]
 
 
@@ -131,7 +131,7 @@ async def _merge(registry: ReferenceStore, master: str, merged: str, merged_by: 
     if merged_by == "merge":
         await registry.merge(master, merged)
     else:
-        await registry.register_learners([_learner(merged, master_uln=master)])
+        await registry.register_learners([_learner(merged, master_uln=master)], imported_by="operator:test")
 
 
 async def _waiting_or_done(pool: asyncpg.Pool, task: asyncio.Task[Any]) -> bool:
@@ -267,7 +267,7 @@ async def test_an_import_whose_learner_is_erased_while_it_runs_is_refused_whole(
     [uln] = await _registered(registry, 1)
     hold = registry.hold_keys = Hold()
     changed = Learner(uln, "Bea", "Renamed", None, 0, 1, None)
-    importing = asyncio.create_task(registry.register_learners([changed]))
+    importing = asyncio.create_task(registry.register_learners([changed], imported_by="operator:test"))
 
     outcomes = await _run_while_held(pool, hold, importing, registry.erase(uln, OPERATOR, "the learner asked"))
 

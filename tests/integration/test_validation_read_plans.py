@@ -38,7 +38,9 @@ async def test_the_look_up_is_planned_for_its_names_however_often_a_connection_r
         await prepare_validation_database(pool)
         store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
         ulns = [uln_for(9_300 + number) for number in range(12)]
-        await store.register_learners([Learner(uln, "Ada", "Lovelace", date(2000, 1, 1), 2, 1) for uln in ulns])
+        await store.register_learners(
+            [Learner(uln, "Ada", "Lovelace", date(2000, 1, 1), 2, 1) for uln in ulns], imported_by="operator:test"
+        )
         await store.merge(ulns[0], ulns[1])
 
         for count in range(1, 9):

@@ -29,7 +29,8 @@ async def registry(fresh_database_url: str) -> AsyncIterator[ReferenceStore]:
         await prepare_validation_database(pool)
         store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
         await store.register_learners(
-            [Learner(uln, "Ada", "Lovelace", date(2000, 1, 1), 2, 1) for uln in (A, B, C, D, E, F, G, K, X, Y)]
+            [Learner(uln, "Ada", "Lovelace", date(2000, 1, 1), 2, 1) for uln in (A, B, C, D, E, F, G, K, X, Y)],
+            imported_by="operator:test",
         )
         for master, merged in ((A, B), (B, C), (A, D), (Y, X), (G, F), (K, G)):
             await store.merge(master, merged)

@@ -6,6 +6,8 @@ under `tmp_path` are included). At the end of the session every `*.log` file the
 record pytest captured, is searched for the full ULNs, given and family names and dates of birth of
 the sample learners (`reference/sample-learners.csv`) and of every learner the test helpers made.
 A hit is reported as file:line with the value masked; masked ULNs (`******1234`) are not hits.
+The log of the PostgreSQL server the run's `scripts/dev/with-infra.sh` started is searched too
+(`$LRS_POSTGRES_SERVER_LOG`): an error's DETAIL there would quote a refused key's full ULN.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_LEARNERS = ROOT / "reference" / "sample-learners.csv"
 LOG_DIR_VARIABLE = "LRS_TEST_LOG_DIR"
+# the log of the PostgreSQL server `scripts/dev/with-infra.sh` started for the run, when it started one
+POSTGRES_SERVER_LOG_VARIABLE = "LRS_POSTGRES_SERVER_LOG"
 RUNS_KEPT = 10
 
 _TEN_DIGITS = re.compile(r"(?<![0-9])[0-9]{10}(?![0-9])")
@@ -135,13 +139,14 @@ def scan_lines(lines: Iterable[str], where: str, known: PersonalData) -> list[Hi
     ]
 
 
+def scan_file(path: Path, known: PersonalData, relative_to: Path = ROOT) -> list[Hit]:
+    shown = path.relative_to(relative_to) if path.is_relative_to(relative_to) else path
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        return scan_lines(lines, str(shown), known)
+
+
 def scan_directory(directory: Path, known: PersonalData, relative_to: Path = ROOT) -> list[Hit]:
-    hits: list[Hit] = []
-    for path in sorted(directory.rglob("*.log")):
-        shown = path.relative_to(relative_to) if path.is_relative_to(relative_to) else path
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            hits.extend(scan_lines(lines, str(shown), known))
-    return hits
+    return [hit for path in sorted(directory.rglob("*.log")) for hit in scan_file(path, known, relative_to)]
 
 
 def _is_log_record(line: str) -> bool:
@@ -207,6 +212,9 @@ class LogScan:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.log_dir.is_dir():
             self.hits.extend(scan_directory(self.log_dir, self.known))
+        server_log = os.environ.get(POSTGRES_SERVER_LOG_VARIABLE)
+        if server_log and Path(server_log).is_file():
+            self.hits.extend(scan_file(Path(server_log), self.known))
         if self.hits:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -407,7 +407,12 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
     dependencies=[Depends(refuse_in_sandpit)],
     tags=["learner registry"],
     summary="Register many learners from CSV (ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN)",
-    description=f"A file of at most {LEARNER_IMPORT_BYTES:,} bytes (413 `REQUEST_TOO_LARGE` beyond: split it).",
+    description=(
+        f"A file of at most {LEARNER_IMPORT_BYTES:,} bytes (413 `REQUEST_TOO_LARGE` beyond: split it). A registered"
+        " learner's ability to share changes only where the file says something new about it since the last file,"
+        " and a file never removes an opt-out (2): the learner or a linked provider does, through the sharing route"
+        " (decision 0180)."
+    ),
     status_code=201,
     responses=problem_responses(401, 403, 409, 410, 415, 422, 503),
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}}
@@ -426,7 +431,7 @@ async def import_learners(request: Request, principal: Operator) -> LearnersRegi
     except (ValueError, KeyError, csv.Error) as error:
         raise ProblemError(422, "Unreadable learner file", str(error)) from error
     try:
-        imported = await _store(request).register_learners(learners)
+        imported = await _store(request).register_learners(learners, imported_by=f"{principal} (learner file)")
     except UnknownLearnerError as error:
         raise ProblemError(422, "Unknown learner in a merge", str(error)) from error
     except ErasedLearnerError as error:

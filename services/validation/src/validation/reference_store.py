@@ -48,7 +48,7 @@ from lrs_platform.database import advisory_lock_key, where_given
 from lrs_platform.keyring import Erased, Keyring, LearnerKey, Purpose, sealed_personal
 from lrs_platform.logging import get_logger
 from lrs_platform.paging import PagePosition, beyond
-from validation.registry_access import RegistrationOutcome, registration_outcome
+from validation.registry_access import RegistrationOutcome, registration_outcome, sharing_after_import
 from validation.text_arrays import text_array
 
 SOURCE = "validation"
@@ -286,20 +286,44 @@ class ReferenceStore:
                 raise ErasedLearnerError(uln[-4:])
             await _link(connection, uln, provider_ukprn, linked_by, announce_again=True)
 
-    async def register_learners(self, learners: Sequence[Learner]) -> RegistryImport:
+    async def register_learners(self, learners: Sequence[Learner], *, imported_by: str) -> RegistryImport:
         """Registers new learners and replaces the details of registered ones that differ (the operators'
         import); each change, and only a change, is queued on the outbox: importing the same file again
         publishes nothing. A ULN named twice takes its last row (a file naming one learner with two sets of
         details is refused before, by `load_learners`). A file naming an erased learner is refused whole
-        (`ErasedLearnerError`), also when the erasure commits while the file is imported."""
+        (`ErasedLearnerError`), also when the erasure commits while the file is imported.
+
+        A registered learner's ability to share is the file's only as `sharing_after_import` says (decision
+        0180); each change of it is noted as `imported_by`'s, and an opt-out under a merged ULN is kept under
+        the end of its chain, as a merge keeps it (decision 0164)."""
         latest = {learner.uln: learner for learner in learners}
         if not latest:
             return RegistryImport(new=0, updated=0, unchanged=0, merged=0)
         keys = await self._keys_of(latest)
         merges = [learner for learner in latest.values() if learner.master_uln]
         async with self._pool.acquire() as connection, connection.transaction():
-            if merges:
-                await _lock_merges(connection)
+            if merges or any(learner.ability_to_share == _UNABLE_TO_SHARE for learner in latest.values()):
+                await _lock_merges(connection)  # a chain an opt-out is kept at the end of stays as it is read
+            # FOR UPDATE: a change of sharing committing meanwhile is waited for, and read as it left the row
+            held = {
+                row["uln"]: row
+                for row in await connection.fetch(
+                    "SELECT uln, ability_to_share, ability_to_share_in_file FROM validation.learners"
+                    " WHERE uln = ANY($1::text[]) FOR UPDATE",
+                    list(latest),
+                )
+            }
+            registering = {
+                uln: learner
+                if uln not in held
+                else dataclasses.replace(
+                    learner,
+                    ability_to_share=sharing_after_import(
+                        held[uln]["ability_to_share"], held[uln]["ability_to_share_in_file"], learner.ability_to_share
+                    ),
+                )
+                for uln, learner in latest.items()
+            }
             changed = {
                 row["uln"]: row["inserted"]
                 for row in await connection.fetch(
@@ -315,10 +339,19 @@ class ReferenceStore:
                     " RETURNING uln, xmax = 0 AS inserted",
                     *(
                         list(column)
-                        for column in zip(*(_registry_row(learner) for learner in latest.values()), strict=True)
+                        for column in zip(*(_registry_row(learner) for learner in registering.values()), strict=True)
                     ),
                 )
             }
+            # what this file said, for the next file to be compared with (a row of an erased learner is left alone)
+            await connection.execute(
+                "UPDATE validation.learners AS held SET ability_to_share_in_file = file.ability_to_share"
+                " FROM unnest($1::text[], $2::smallint[]) AS file (uln, ability_to_share)"
+                " WHERE held.uln = file.uln AND held.erased_at IS NULL"
+                " AND held.ability_to_share_in_file IS DISTINCT FROM file.ability_to_share",
+                list(latest),
+                [learner.ability_to_share for learner in latest.values()],
+            )
             # an erasure that committed after the keys were read above: its row was left as it was, and would be
             # counted unchanged; the file is refused, as it is when the erasure came first
             erased = await connection.fetch(
@@ -331,10 +364,17 @@ class ReferenceStore:
                 _QUEUE,
                 [
                     _queued(uln, _registered_event(learner, keys[uln]))
-                    for uln, learner in latest.items()
+                    for uln, learner in registering.items()
                     if uln in changed
                 ],
             )
+            sharing_changed = [
+                (uln, learner.ability_to_share, imported_by)
+                for uln, learner in registering.items()
+                if uln in held and learner.ability_to_share != held[uln]["ability_to_share"]
+            ]
+            if sharing_changed:
+                await connection.executemany(_NOTE_SHARING, sharing_changed)
             masters = await _masters_of(connection, [learner.uln for learner in merges])
             merged = 0
             for learner in merges:
@@ -342,6 +382,10 @@ class ReferenceStore:
                 if masters.get(learner.uln) != learner.master_uln:
                     await self._merge(connection, learner.master_uln, learner.uln)
                     merged += 1
+            opted_out = [uln for uln, learner in registering.items() if learner.ability_to_share == _UNABLE_TO_SHARE]
+            for uln, master_uln in (await _masters_of(connection, opted_out)).items():
+                if master_uln is not None:
+                    await _keep_an_opt_out(connection, master_uln, uln, changed_by=imported_by)
         new = sum(changed.values())
         return RegistryImport(new=new, updated=len(changed) - new, unchanged=len(latest) - len(changed), merged=merged)
 
@@ -647,10 +691,13 @@ async def _lock_merges(connection: asyncpg.Connection) -> None:
     await connection.execute("SELECT pg_advisory_xact_lock($1)", _MERGES_LOCK)
 
 
-async def _keep_an_opt_out(connection: asyncpg.Connection, master_uln: str, merged_uln: str) -> None:
+async def _keep_an_opt_out(
+    connection: asyncpg.Connection, master_uln: str, merged_uln: str, changed_by: str | None = None
+) -> None:
     """A learner who chose not to share under the ULN merged keeps that choice: every read applies the choice
     kept under the end of the merge chain (decision 0012), so an opt-out under the merged ULN is copied there
-    (decision 0164). The learner, a linked provider or an operator may change it again afterwards."""
+    (decision 0164), noted as the merge's or as `changed_by`'s (a learner file's opt-out under a merged ULN).
+    The learner, a linked provider or an operator may change it again afterwards."""
     chain = [master_uln, *await _merged_into(connection, master_uln)]
     rows = await connection.fetch(
         "SELECT uln, master_uln, ability_to_share FROM validation.learners WHERE uln = ANY($1::text[])",
@@ -667,17 +714,16 @@ async def _keep_an_opt_out(connection: asyncpg.Connection, master_uln: str, merg
         end,
         int(AbilityToShare.UNABLE_TO_SHARE),
     )
-    await _note_sharing(connection, end, AbilityToShare.UNABLE_TO_SHARE, f"merge of {merged_uln}")
+    await _note_sharing(connection, end, AbilityToShare.UNABLE_TO_SHARE, changed_by or f"merge of {merged_uln}")
     await _queue(connection, end, LearnerSharingChanged(uln=end, ability_to_share=AbilityToShare.UNABLE_TO_SHARE))
 
 
+_NOTE_SHARING = "INSERT INTO validation.sharing_changes (uln, ability_to_share, changed_by) VALUES ($1, $2, $3)"
+_UNABLE_TO_SHARE = int(AbilityToShare.UNABLE_TO_SHARE)
+
+
 async def _note_sharing(connection: asyncpg.Connection, uln: str, ability: AbilityToShare, changed_by: str) -> None:
-    await connection.execute(
-        "INSERT INTO validation.sharing_changes (uln, ability_to_share, changed_by) VALUES ($1, $2, $3)",
-        uln,
-        int(ability),
-        changed_by,
-    )
+    await connection.execute(_NOTE_SHARING, uln, int(ability), changed_by)
 
 
 async def _merged_into(connection: asyncpg.Connection, uln: str) -> set[str]:

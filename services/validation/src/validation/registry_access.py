@@ -14,6 +14,7 @@ from collections.abc import Collection
 from enum import StrEnum
 
 from lrs_contracts.identifiers import UKPRN_PATTERN
+from lrs_contracts.learner import AbilityToShare
 from lrs_domain.names import comparable_name
 from lrs_domain.reference import Learner
 from lrs_domain.rules import why_no_learner_has
@@ -45,6 +46,17 @@ def may_change_sharing(principal: Principal, ulns: Collection[str], linked_provi
     if principal.kind is PrincipalKind.LEARNER:
         return principal.id in ulns
     return _provider_by_ukprn(principal) and principal.id in linked_providers
+
+
+def sharing_after_import(held: int, held_in_file: int | None, in_file: int) -> int:
+    """The ability to share a learner file leaves a registered learner with (decision 0180). The file is the
+    register's word: a centre flags an opt-out in the learner's ULN record. Its choice applies when it differs from
+    what the file said last time (`held_in_file`; None when no file named the learner yet), so the same file again
+    leaves a choice made since (the learner's, a linked provider's) as it is; and it never removes an opt-out,
+    which only the learner or a provider acting for them may do (FAQ §1), through the sharing route."""
+    if in_file == held_in_file or held == AbilityToShare.UNABLE_TO_SHARE:
+        return held
+    return in_file
 
 
 _CHANGED_BY_KIND = {

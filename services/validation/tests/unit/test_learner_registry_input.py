@@ -34,6 +34,7 @@ class Registry:
 
     def __init__(self) -> None:
         self.registered: list[Learner] = []
+        self.imported_by: str | None = None
         self.reasons: list[str] = []
         self.held_temporary = False  # a key an AO's batch made for the temporary ULN before decision 0154
 
@@ -41,8 +42,9 @@ class Registry:
         self.registered.append(learner)
         return True
 
-    async def register_learners(self, learners: Sequence[Learner]) -> RegistryImport:
+    async def register_learners(self, learners: Sequence[Learner], *, imported_by: str) -> RegistryImport:
         self.registered.extend(learners)
+        self.imported_by = imported_by
         return RegistryImport(new=len(learners), updated=0, unchanged=0, merged=0)
 
     async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
@@ -174,6 +176,17 @@ async def test_a_registration_of_a_uln_whose_check_digit_is_wrong_is_refused_at_
     for personal in ("Lily", "McCarthy", "2006-04-01"):
         assert personal not in answer.text
     assert registry.registered == []
+
+
+async def test_a_learner_file_is_imported_as_the_operators_whose_key_sent_it(registry: Registry) -> None:
+    async with _client(registry) as client:
+        answer = await client.post(
+            "/v1/learners/import",
+            content=f"{CSV_HEADER}{ULN},Lily,McCarthy,,,,\n".encode(),
+            headers={"content-type": "text/csv"},
+        )
+    assert answer.status_code == 201, answer.text
+    assert registry.imported_by == f"{OPERATOR} (learner file)"
 
 
 @MISTYPED

@@ -15,6 +15,7 @@ from validation.registry_access import (
     may_change_sharing,
     may_register,
     registration_outcome,
+    sharing_after_import,
     who_changed_sharing,
 )
 
@@ -135,3 +136,26 @@ def test_who_changed_a_learners_sharing_is_said_as_the_reader_may_know_it(
     changed_by: str, viewer: str, said: str
 ) -> None:
     assert who_changed_sharing(changed_by, Principal.parse(viewer)) == said
+
+
+NOT_SEEN, SHARES, OPTED_OUT = 0, 1, 2
+
+
+@pytest.mark.parametrize(
+    ("held", "held_in_file", "in_file", "after"),
+    [
+        (SHARES, SHARES, SHARES, SHARES),  # the same file again
+        (OPTED_OUT, SHARES, SHARES, OPTED_OUT),  # the learner opted out since the file: the same file leaves it
+        (SHARES, OPTED_OUT, OPTED_OUT, SHARES),  # the learner shared again since: the same file leaves it
+        (SHARES, SHARES, OPTED_OUT, OPTED_OUT),  # the centre flagged an opt-out in the register
+        (NOT_SEEN, NOT_SEEN, SHARES, SHARES),  # the privacy notice seen
+        (OPTED_OUT, OPTED_OUT, SHARES, OPTED_OUT),  # a file never removes an opt-out: the learner or a provider does
+        (OPTED_OUT, None, SHARES, OPTED_OUT),
+        (SHARES, None, OPTED_OUT, OPTED_OUT),  # registered by a provider, first named by a file
+        (NOT_SEEN, None, NOT_SEEN, NOT_SEEN),
+    ],
+)
+def test_a_learner_file_changes_a_registered_learners_sharing_only_where_it_says_something_new(
+    held: int, held_in_file: int | None, in_file: int, after: int
+) -> None:
+    assert sharing_after_import(held, held_in_file, in_file) == after
