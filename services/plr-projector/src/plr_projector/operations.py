@@ -423,13 +423,15 @@ class Rebuilds:
         if row is None:
             return
         failed = row["error"] if row["state"] == "failed" else None
-        if failed is None and await self._begun_by_an_older_release(row["schema_name"]):
-            failed = "begun by an older release of the projector, whose model it builds: abandon it and start again"
-            await self.pool.execute(
-                f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'failed', error = $2 WHERE rebuild_id = $1",
-                row["rebuild_id"],
-                failed,
-            )
+        if failed is None:
+            failed = await self._why_not_resumable(row["schema_name"])
+            if failed is not None:
+                _log.warning("rebuild_failed", rebuild_id=row["rebuild_id"], phase=row["phase"], error=failed)
+                await self.pool.execute(
+                    f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'failed', error = $2 WHERE rebuild_id = $1",
+                    row["rebuild_id"],
+                    failed,
+                )
         await self._launch(
             row["rebuild_id"],
             row["schema_name"],
@@ -442,11 +444,18 @@ class Rebuilds:
             comparison=row["comparison"],
         )
 
-    async def _begun_by_an_older_release(self, schema: str) -> bool:
-        """Whether the rebuild's schema lacks a migration the live schema has: a rebuild's schema is
+    async def _why_not_resumable(self, schema: str) -> str | None:
+        """Why the rebuild cannot go on (None: it can). Its schema is gone where an abandon was cut short
+        by a release before the drop and the mark were one transaction, or by an operator's hand: the
+        projector starts all the same, with the rebuild failed, for an operator to abandon. A schema
+        that lacks a migration the live schema has was begun by an older release: a rebuild's schema is
         migrated when the rebuild starts, never after (docs/deploy.md, Upgrade)."""
+        if await self.pool.fetchval("SELECT to_regclass($1)", f'"{schema}".schema_migrations') is None:
+            return f"its schema {schema} is gone (an abandon cut short?): abandon it and start again"
         applied = await self.pool.fetchval(f'SELECT max(version) FROM "{schema}".schema_migrations')
-        return applied is not None and applied < migrations_in(MIGRATIONS)[-1].version
+        if applied is not None and applied < migrations_in(MIGRATIONS)[-1].version:
+            return "begun by an older release of the projector, whose model it builds: abandon it and start again"
+        return None
 
     async def _launch(
         self,
@@ -791,7 +800,8 @@ class Rebuilds:
         if job is None:
             raise OperationError(Refusal.NOT_NOW, "No rebuild", "No rebuild is running.")
         await self._stop_job(job)
-        async with self.pool.acquire() as connection:
+        # One transaction: a rebuild marked running whose schema is gone would fail at the next start.
+        async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute(f'DROP SCHEMA IF EXISTS "{job.schema}" CASCADE')
             await connection.execute(
                 f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'abandoned', finished_at = now() WHERE rebuild_id = $1",
@@ -865,6 +875,8 @@ def parse_replay_from(text: str) -> int | datetime:
 
 
 _KAFKA_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Per connection, emptied at each commit: the ids a replay has read, each forgotten once (`Replays._refold`).
+_FORGOTTEN = "plr_replay_forgotten"
 
 
 class Replays:
@@ -966,6 +978,9 @@ class Replays:
                 parked = {
                     row.position for row in await live.model.parked(connection, topic=PLR_TOPIC, limit=10_000_000)
                 }
+                await connection.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {_FORGOTTEN} (event_id uuid PRIMARY KEY) ON COMMIT DELETE ROWS"
+                )
                 for table in ("achievements", "achievement_history", "centre_achievements"):
                     await connection.execute(f"DELETE FROM {live.model.table(table)} WHERE uln = ANY($1::text[])", ulns)
                 chunk: list[Decoded] = []
@@ -983,11 +998,23 @@ class Replays:
 
     async def _refold(self, connection: asyncpg.Connection, chunk: list[Decoded]) -> int:
         """Applies the learners' events again. A decision's event is applied again against its batch's
-        stored mark: each original is at or before the mark's offset, each copy past it (decision 0097)."""
-        event_ids = [item.envelope.event_id for item in chunk if item.envelope is not None]
+        stored mark: each original is at or before the mark's offset, each copy past it (decision 0097).
+        Any other event's id is forgotten once, where the replay first reads it: a copy in a later chunk
+        (a report published again, a Sandpit reset retried) then finds its original applied again and is
+        dropped, as live dropped it. The ids read so far are kept in the transaction's temporary table,
+        not in memory: a replay from 0 reads every event of its learners."""
+        event_ids = sorted({item.envelope.event_id for item in chunk if item.envelope is not None})
+        first_read = [
+            record["event_id"]
+            for record in await connection.fetch(
+                f"INSERT INTO {_FORGOTTEN} (event_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING"
+                " RETURNING event_id",
+                event_ids,
+            )
+        ]
         for table in ("processed_events", "legacy_events"):
             await connection.execute(
-                f"DELETE FROM {self.live.model.table(table)} WHERE event_id = ANY($1::uuid[])", event_ids
+                f"DELETE FROM {self.live.model.table(table)} WHERE event_id = ANY($1::uuid[])", first_read
             )
         snapshot = await self.live.model.load_snapshot(connection, needs_of(chunk), {})
         changes = project_batch(snapshot, chunk)

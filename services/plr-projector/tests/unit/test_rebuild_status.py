@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -61,6 +63,12 @@ class _Connection:
     async def __aexit__(self, *exception: object) -> None:
         return None
 
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        self.statements.append("BEGIN")
+        yield
+        self.statements.append("COMMIT")
+
 
 class _Runner:
     def __init__(self) -> None:
@@ -83,6 +91,8 @@ async def test_an_abandoned_rebuild_drops_its_schema_and_leaves_no_progress_or_s
     assert await rebuilds.abandon("operator:ops") == {"state": "abandoned", "rebuild_id": 1}
 
     assert 'DROP SCHEMA IF EXISTS "plr_rebuild_1" CASCADE' in connection.statements
+    # one transaction: a schema dropped under a rebuild still marked running would fail the next start
+    assert [statement.split()[0] for statement in connection.statements] == ["BEGIN", "DROP", "UPDATE", "COMMIT"]
     assert (runner.stopped, runner.retired) == (True, True)
     assert rebuilds.status() == {"state": "idle"}
     assert REGISTRY.get_sample_value("lrs_projector_rebuild_progress_ratio") == 0
