@@ -26,7 +26,7 @@ The pieces, and which consumer uses what (each keeps its own offset strategy):
 | offset strategy | who | uses |
 |---|---|---|
 | group commit after the effect | ingest batch view, notifier, reporting's PLR-log reader (and any new consumer) | `ConsumerLoop` (+ `PoisonGuard`) |
-| offsets stored with the effect in PostgreSQL, the loop resuming from them | challenges' follower of the PLR and learner logs | `ConsumerLoop` with `progress=` and `listener=` (`challenges.log_follower.StoredPositions`) |
+| offsets stored with the effect in PostgreSQL, in its transaction and fenced by them (a replica that lost the partition applies nothing), the loop resuming from them | challenges' follower of the PLR and learner logs | `ConsumerLoop` with `progress=` and `listener=` (`challenges.log_follower.StoredPositions`, `PlrRecord.apply_messages`) |
 | the framework commits after the handler | reporting's outcome and challenge agents (faust) | `PoisonGuard.apply` per event |
 | offsets in the effect's Kafka transaction | validation's decider | `Attempts` + `DeadLetterOffice.park(publish=False)` |
 | offsets in the effect's PostgreSQL transaction | plr-projector | `Attempts` + its own parked streams |

@@ -16,7 +16,7 @@ from challenges.log_follower import (
     LogEnds,
     ResumeFromStoredPositions,
     StoredPositions,
-    record_applier,
+    record_guard,
 )
 from challenges.plr_log import FOLLOWED_TOPICS
 from challenges.record_store import PlrRecord
@@ -63,7 +63,7 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             app.state.challenges = service
             office = DeadLetterOffice(ParkedMessages(pool, "challenges_parked"), producer_publisher(producer))
             await office.store.migrate()
-            guard = PoisonGuard("challenges.plr-record", record_applier(record, service.forget_learners), office)
+            guard = record_guard("challenges.plr-record", record, service.forget_learners, office)
             idle_positions = IdlePositions(record)
             follower = ConsumerLoop(
                 guard,

@@ -10,32 +10,67 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from contextvars import ContextVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from challenges.plr_log import FOLLOWED_TOPICS, record_changes
+from challenges.plr_log import FOLLOWED_TOPICS
 from challenges.record_store import PlrRecord, Positions
-from lrs_platform.consumer import ConsumerLoop, Handler, Message
+from lrs_platform.consumer import ConsumerLoop, Handler, Message, PoisonGuard
 from lrs_platform.logging import get_logger
+from lrs_platform.parking import DeadLetterOffice, ParkedRow, ReplayResult
 
 _log = get_logger("challenges.log_follower")
 
 
 def record_applier(record: PlrRecord, forget_learners: Callable[[Collection[str]], Awaitable[None]]) -> Handler:
-    """The loop's handler: idempotent, so a batch the loop applies again changes nothing. Erased
-    learners go to `forget_learners` once the rest of the poll is applied."""
+    """The loop's handler: idempotent, so a batch the loop applies again changes nothing. Fenced by offset
+    (`PlrRecord.apply_messages`): what another replica applied since this one polled is dropped. Erased
+    learners go to `forget_learners` in the poll's transaction, once the rest of the poll is applied."""
 
     async def apply(messages: Sequence[Message]) -> None:
-        changes = record_changes(messages)
-        await record.apply(changes)
-        await forget_learners(changes.erasures)
+        await record.apply_messages(messages, forget_learners, parked=_REPLAYING.get())
 
     return apply
 
 
+def record_guard(
+    name: str,
+    record: PlrRecord,
+    forget_learners: Callable[[Collection[str]], Awaitable[None]],
+    office: DeadLetterOffice,
+) -> PoisonGuard:
+    """The follower's `PoisonGuard`, its parked messages retried by operators through `OperatorReplays`."""
+    guard = PoisonGuard(name, record_applier(record, forget_learners), office)
+    office.register(name, OperatorReplays(guard))
+    return guard
+
+
+# Set while an operator's retry or skip applies parked messages: below the stored positions, they are not
+# dropped as applied (a parked message never was; its stream's later ones wait parked behind it).
+_REPLAYING: ContextVar[bool] = ContextVar("challenges_replaying_parked", default=False)
+
+
+class OperatorReplays:
+    """`Replayer`: the guard's `replay`, its messages applied as parked ones (`record_applier`)."""
+
+    def __init__(self, guard: PoisonGuard) -> None:
+        self.name = guard.name
+        self._guard = guard
+
+    async def replay(self, parked: ParkedRow, *, skip_head: bool, replacement: bytes | None = None) -> ReplayResult:
+        replaying = _REPLAYING.set(True)
+        try:
+            return await self._guard.replay(parked, skip_head=skip_head, replacement=replacement)
+        finally:
+            _REPLAYING.reset(replaying)
+
+
 class StoredPositions:
-    """`Progress`: after a poll is applied (or parked), its partitions' positions go to the record.
+    """`Progress`: after a poll is applied (or parked), its partitions' positions go to the record. What was
+    applied moved them already, in its transaction (`PlrRecord.apply_messages`): this moves them past what
+    was parked, and past a transaction's commit marker.
 
     The consumer's position, not the last record's offset + 1: after a transaction's last record it
     is past the commit marker, so it can equal the log's end offset.

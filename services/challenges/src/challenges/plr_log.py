@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -163,6 +163,21 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
         batch_id, decided_at = batches[batch_text]
         touches.add(BatchTouch(batch_id, ao_id.decode(), uln.decode(), qan.decode(), decided_at))
     return changes
+
+
+def positions_after(messages: Iterable[Message]) -> dict[tuple[str, int], int]:
+    """Each partition's next offset after the messages (a partition's messages come in log order)."""
+    return {(message.topic, message.partition): message.offset + 1 for message in messages}
+
+
+def unapplied(messages: Sequence[Message], positions: Mapping[tuple[str, int], int]) -> Sequence[Message]:
+    """The messages at or past their partition's position (none stored: 0); those below it were applied
+    already, by whoever held the partition then. `messages` itself when none is below, as in nearly every
+    poll (a partition's messages come in log order, so its first tells)."""
+    firsts = {(message.topic, message.partition): message.offset for message in reversed(messages)}
+    if all(offset >= positions.get(partition, 0) for partition, offset in firsts.items()):
+        return messages
+    return [message for message in messages if message.offset >= positions.get((message.topic, message.partition), 0)]
 
 
 def _new_batch(batches: dict[bytes, tuple[uuid.UUID, datetime]], batch_text: bytes, occurred_at: bytes) -> bool:

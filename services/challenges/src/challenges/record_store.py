@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from itertools import repeat
 from operator import add
@@ -11,7 +11,8 @@ from operator import add
 import asyncpg
 
 from challenges.domain import AchievementOnRecord, BatchOnRecord
-from challenges.plr_log import AchievementFacts, BatchTouch, RecordChanges
+from challenges.plr_log import AchievementFacts, BatchTouch, RecordChanges, positions_after, record_changes, unapplied
+from lrs_platform.consumer import Message
 
 Positions = dict[tuple[str, int], int]  # (topic, partition) -> next offset to apply
 
@@ -23,41 +24,69 @@ _LATEST = (
     "SELECT {0} FROM challenges.achievements_on_record"
     " WHERE achievement_id = $1 AND {0} IS NOT NULL ORDER BY applied_in DESC LIMIT 1"
 )
+# The positions of a poll's partitions, each row locked until the poll's transaction ends (a missing one
+# inserted at 0): the no-op update is what locks a row that is there, and returns it as stored.
+_LOCK_POSITIONS = (
+    "INSERT INTO challenges.log_positions (topic, partition, next_offset)"
+    " SELECT topic, partition, 0 FROM unnest($1::text[], $2::integer[]) AS poll(topic, partition)"
+    " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = challenges.log_positions.next_offset"
+    " RETURNING topic, partition, next_offset"
+)
+# Positions only move forward: a consumer that lost a partition cannot take it back. One statement for
+# every partition of a poll (each (topic, partition) once: a mapping's keys).
+_STORE_POSITIONS = (
+    "INSERT INTO challenges.log_positions (topic, partition, next_offset)"
+    " SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])"
+    " ON CONFLICT (topic, partition) DO UPDATE"
+    " SET next_offset = greatest(challenges.log_positions.next_offset, EXCLUDED.next_offset)"
+)
 
 
 class PlrRecord:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def apply(self, changes: RecordChanges) -> None:
-        """Idempotent: the same changes again leave the same answers.
+    async def apply_messages(
+        self,
+        messages: Sequence[Message],
+        forget_learners: Callable[[Collection[str]], Awaitable[None]],
+        *,
+        parked: bool = False,
+    ) -> RecordChanges:
+        """A poll's messages applied, fenced by offset, and the changes they made. Idempotent.
 
-        Each changed achievement's state is appended (binary COPY; an update or supersession's
-        withdrawn as NULL, "as it was"), stamped with the poll's number from a sequence: the record's
-        polls are applied one after another, so the latest row of an achievement is the log's latest
-        word on it (decision 0099)."""
+        In one transaction: the positions of the poll's partitions are locked, every message below its
+        partition's position is dropped, the rest applied (`apply`), the positions moved past them, and the
+        erased learners handed to `forget_learners` (idempotent: a transaction that fails after it forgets
+        them again when the poll comes back). A message below the position was applied by whoever holds the
+        partition now: a replica that lost the partition part-way through a poll, its new holder applying that
+        poll and later ones meanwhile, would otherwise append its older word after theirs (decision 0099).
+
+        `parked`: messages an operator applies again (`OperatorReplays`), below the positions, which they
+        neither check, lock nor move: the loop may not have passed what lies between the stored position and
+        them.
+        """
+        changes = record_changes(messages)  # outside the transaction: folding is most of a poll's time
         async with self._pool.acquire() as connection, connection.transaction():
-            if changes.achievements:
-                applied_in = await connection.fetchval("SELECT nextval('challenges.record_applications')")
-                await connection.copy_records_to_table(
-                    "achievements_on_record",
-                    schema_name="challenges",
-                    columns=_COLUMNS,
-                    # each change's tuple and the poll's number, joined in C (a display per change cost 0.3 µs)
-                    records=list(map(add, changes.achievements.values(), repeat((applied_in,)))),
+            if not parked:
+                passing = positions_after(messages)
+                partitions = sorted(passing)  # every replica locks in the same order
+                rows = await connection.fetch(
+                    _LOCK_POSITIONS, [topic for topic, _ in partitions], [partition for _, partition in partitions]
                 )
-            if changes.touches:
-                await connection.copy_records_to_table(
-                    "batch_touches", schema_name="challenges", columns=BatchTouch._fields, records=changes.touches
-                )
-            if changes.merges:
-                await connection.execute(
-                    "INSERT INTO challenges.learner_merges (merged_uln, master_uln)"
-                    " SELECT * FROM unnest($1::text[], $2::text[])"
-                    " ON CONFLICT (merged_uln) DO UPDATE SET master_uln = EXCLUDED.master_uln",
-                    list(changes.merges),
-                    list(changes.merges.values()),
-                )
+                fresh = unapplied(messages, {(row["topic"], row["partition"]): row["next_offset"] for row in rows})
+                if fresh is not messages:
+                    changes, passing = record_changes(fresh), positions_after(fresh)
+                await _store_positions(connection, passing)
+            await _append(connection, changes)
+            await forget_learners(changes.erasures)
+        return changes
+
+    async def apply(self, changes: RecordChanges) -> None:
+        """Idempotent: the same changes again leave the same answers. Unfenced: what the follower applies goes
+        through `apply_messages`."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await _append(connection, changes)
 
     async def achievement(self, achievement_id: uuid.UUID) -> AchievementOnRecord | None:
         """As its latest row says; each fact a row may leave as it was (withdrawn, grade, title) as the latest
@@ -131,12 +160,43 @@ class PlrRecord:
 
     async def record_positions(self, positions: Mapping[tuple[str, int], int]) -> None:
         """Positions only move forward: a consumer that lost a partition cannot take it back."""
-        # One statement for every partition of a poll (each (topic, partition) once: a mapping's keys).
-        await self._pool.execute(
-            "INSERT INTO challenges.log_positions (topic, partition, next_offset)"
-            " SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])"
-            " ON CONFLICT (topic, partition) DO UPDATE"
-            " SET next_offset = greatest(challenges.log_positions.next_offset, EXCLUDED.next_offset)",
+        await _store_positions(self._pool, positions)
+
+
+async def _append(connection: asyncpg.Connection, changes: RecordChanges) -> None:
+    """Each changed achievement's state is appended (binary COPY; an update or supersession's withdrawn as NULL,
+    "as it was"), stamped with the poll's number from a sequence. Polls are applied one after another, fenced by
+    their offsets (`PlrRecord.apply_messages`), so the latest row of an achievement is the log's latest word on
+    it (decision 0099)."""
+    if changes.achievements:
+        applied_in = await connection.fetchval("SELECT nextval('challenges.record_applications')")
+        await connection.copy_records_to_table(
+            "achievements_on_record",
+            schema_name="challenges",
+            columns=_COLUMNS,
+            # each change's tuple and the poll's number, joined in C (a display per change cost 0.3 µs)
+            records=list(map(add, changes.achievements.values(), repeat((applied_in,)))),
+        )
+    if changes.touches:
+        await connection.copy_records_to_table(
+            "batch_touches", schema_name="challenges", columns=BatchTouch._fields, records=changes.touches
+        )
+    if changes.merges:
+        await connection.execute(
+            "INSERT INTO challenges.learner_merges (merged_uln, master_uln)"
+            " SELECT * FROM unnest($1::text[], $2::text[])"
+            " ON CONFLICT (merged_uln) DO UPDATE SET master_uln = EXCLUDED.master_uln",
+            list(changes.merges),
+            list(changes.merges.values()),
+        )
+
+
+async def _store_positions(
+    executor: asyncpg.Pool | asyncpg.Connection, positions: Mapping[tuple[str, int], int]
+) -> None:
+    if positions:
+        await executor.execute(
+            _STORE_POSITIONS,
             [topic for topic, _ in positions],
             [partition for _, partition in positions],
             list(positions.values()),
