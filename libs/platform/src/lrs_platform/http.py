@@ -662,9 +662,21 @@ async def http_problem(request: Request, error: Exception) -> JSONResponse:
         detail = f"This address takes {allowed}."
     elif unparsed:  # form data that could not be read
         title, detail = "Malformed request", "The request body could not be read."
+    elif error.status_code == 404 and "route" not in request.scope:  # no route matched the address
+        detail = no_route_detail(request.url.path)
     return problem_response(
         Problem(status=error.status_code, title=title, detail=detail, instance=request.url.path), headers
     )
+
+
+def no_route_detail(path: str) -> str:
+    """What a 404 for an address no route answers says: a mistyped address, or the Sandpit's on live."""
+    if path.startswith(("/v1/sandpit/", "/v1/admin/sandpit/")):
+        return (
+            "No route answers this address here. Sandpit routes are served by the Sandpit's own services"
+            " (LRS_SANDPIT_INGEST_URL): check the service's address."
+        )
+    return "No route answers this address on this service: check the address against its OpenAPI (/openapi.json)."
 
 
 _FASTAPI_UNPARSED_BODY = "There was an error parsing the body"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncpg
 import httpx
 import pytest
+from fastapi import HTTPException
 from pydantic import BaseModel
 
 from lrs_contracts.codes import CODES_BY_STATUS, PROBLEM_CODE_EXPLANATIONS, ProblemCode
@@ -28,6 +29,8 @@ def _client() -> httpx.AsyncClient:
     async def one_note(number: int) -> dict[str, int]:
         if number == 403:
             raise ProblemError(403, "Forbidden", "Not yours.")
+        if number == 410:
+            raise HTTPException(404, "No such note")
         if number == 22:
             raise asyncpg.DataError("invalid byte sequence for encoding UTF8: 0x00 in 'a\x00b'")
         return {"number": number}
@@ -90,6 +93,20 @@ async def test_answers_without_a_code_of_their_own_carry_their_status_code() -> 
         "FORBIDDEN",
         "Not yours.",
     )
+
+
+async def test_an_address_no_route_answers_says_so_and_names_the_sandpits_services_for_a_sandpit_route() -> None:
+    async with _client() as client:
+        unknown = await client.get("/v1/nowhere")
+        sandpit = await client.post("/v1/sandpit/reset", json={})
+        gone = await client.get("/v1/notes/410")  # a route's own 404 is not an unknown address
+
+    assert (await _problem(unknown))["detail"] == (
+        "No route answers this address on this service: check the address against its OpenAPI (/openapi.json)."
+    )
+    sandpit_problem = await _problem(sandpit)
+    assert sandpit.status_code == 404 and "LRS_SANDPIT_INGEST_URL" in str(sandpit_problem["detail"])
+    assert (gone.status_code, (await _problem(gone)).get("detail")) == (404, None)
 
 
 async def test_a_value_postgresql_cannot_store_is_named_by_its_code_and_not_repeated() -> None:
