@@ -348,6 +348,13 @@ class ServiceCalls:
         erasure: dict[str, Any] = response.json()
         return erasure, response.status_code == 201
 
+    async def erasure_reach(self, uln: str) -> dict[str, Any]:
+        """What an erasure of the ULN would erase now: `erased_with`, the learner's other ULNs (merged with it),
+        erased with it as one person; `erased` and `erasure` when it was erased already. A ULN the erasure would
+        refuse is refused alike (NotFound, Refused)."""
+        reach: dict[str, Any] = await self._json("GET", "validation", f"/v1/admin/learners/{uln}/erasure")
+        return reach
+
     async def erasures(self, *, after: str | None = None, limit: int = 50) -> dict[str, Any]:
         """A page of the audit of erasures, newest first (`erasures`: who erased whom, when and why), after
         the page whose `next` is `after`; `next` starts the page that follows (None on the last)."""

@@ -15,11 +15,22 @@ NO_ERASURES: dict[str, object] = {"erasures": [], "next": None}
 CONFIRM = "Yes, erase this learner"
 
 
+def _reach(uln: str, erased_with: list[str], **more: object) -> dict[str, object]:
+    return {"uln": uln, "erased_with": erased_with, "erased": False, "erasure": None, **more}
+
+
 @pytest.fixture
 def portal() -> StubbedPortal:
     portal = stubbed_portal()
     portal.on("GET", "validation/v1/admin/erasures", lambda _: httpx.Response(200, json=NO_ERASURES))
+    for uln in ("1000000043", "1000000042"):  # learners merged with nobody (the second held under a typo)
+        portal.on("GET", f"validation/v1/admin/learners/{uln}/erasure", _alone)
     return portal
+
+
+def _alone(request: httpx.Request) -> httpx.Response:
+    """Validation's preview of a learner merged with nobody: only the ULN named is erased."""
+    return httpx.Response(200, json=_reach(request.url.path.split("/")[-2], []))
 
 
 @pytest.mark.parametrize(
@@ -199,3 +210,64 @@ def test_the_done_page_names_the_same_persons_other_ulns_erased_with_them(portal
         "The same person's other ULN (merged with this one), erased with them, each in the audit: 5449721047"
         in _said(done)
     )
+
+
+def test_the_confirmation_names_every_uln_merged_with_the_learner_that_is_erased_with_them(
+    portal: StubbedPortal,
+) -> None:
+    """Erasing one ULN of a merged learner erases them all: the operator is told which before confirming."""
+    client, operator = portal.signed_in(Role.OPERATOR)
+    reach = _reach("4751158642", ["1000000043", "5449721047"])
+    portal.on("GET", "validation/v1/admin/learners/4751158642/erasure", lambda _: httpx.Response(200, json=reach))
+
+    confirming = client.post("/ops/erasures/check", data=form(operator, uln="4751158642", reason="duplicate"))
+
+    said = _said(confirming)
+    assert confirming.status_code == 200 and CONFIRM in said
+    assert "<title>Erase learner 4751158642 and the 2 ULNs merged with them?" in confirming.text
+    assert "Erase learner 4751158642 and the 2 ULNs merged with them?" in said
+    assert (
+        "Also erased, as the same person's ULNs (merged with 4751158642), each in the audit: 1000000043, 5449721047"
+        in said
+    )
+    assert not portal.sent_to("POST", "validation/v1/admin/learners/4751158642/erasure")
+
+
+def test_a_learner_merged_with_nobody_is_asked_about_alone(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+
+    confirming = client.post("/ops/erasures/check", data=form(operator, uln="1000000043", reason="created in error"))
+
+    assert portal.sent_to("GET", "validation/v1/admin/learners/1000000043/erasure")
+    assert "Erase learner 1000000043?" in _said(confirming) and "data-erased-with" not in confirming.text
+
+
+def test_a_uln_validation_holds_nothing_about_is_said_at_the_uln_before_the_confirmation(
+    portal: StubbedPortal,
+) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    not_held = {"title": "No learner held with this ULN", "status": 404, "detail": "The LRS holds nothing about it."}
+    portal.on("GET", "validation/v1/admin/learners/5555555554/erasure", lambda _: httpx.Response(404, json=not_held))
+
+    answer = client.post("/ops/erasures/check", data=form(operator, uln="5555555554", reason="created in error"))
+
+    assert answer.status_code == 400 and CONFIRM not in answer.text
+    assert 'href="#uln">The LRS holds nothing about it.' in answer.text
+
+
+def test_a_learner_erased_already_is_said_to_be_on_the_confirmation(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    erasure = {
+        "erasure_id": "5b0e8a52-0000-4000-8000-000000000003",
+        "uln": "4751158642",
+        "erased_by": "operator:dpo",
+        "erased_at": "2027-05-03T08:15:00+00:00",
+        "reason": "duplicate",
+    }
+    reach = _reach("4751158642", ["5449721047"], erased=True, erasure=erasure)
+    portal.on("GET", "validation/v1/admin/learners/4751158642/erasure", lambda _: httpx.Response(200, json=reach))
+
+    said = _said(client.post("/ops/erasures/check", data=form(operator, uln="4751158642", reason="again")))
+
+    assert "This learner was already erased, by operator:dpo on" in said and "erasing again changes nothing" in said
+    assert "Also erased, as the same person's ULN (merged with 4751158642), each in the audit: 5449721047" in said

@@ -37,12 +37,23 @@ def test_each_step_of_erasing_a_learner_is_titled_as_its_heading() -> None:
         "erased_at": "2027-05-03T08:15:00Z",
     }
     portal.on("POST", "validation/v1/admin/learners/1000000043/erasure", lambda _: httpx.Response(201, json=erasure))
+    merged_with = {"1000000043": [], "4751158642": ["5449721047"]}
+
+    def reach(request: httpx.Request) -> httpx.Response:
+        uln = request.url.path.split("/")[-2]
+        return httpx.Response(200, json={"uln": uln, "erased_with": merged_with[uln], "erased": False, "erasure": None})
+
+    for uln in merged_with:
+        portal.on("GET", f"validation/v1/admin/learners/{uln}/erasure", reach)
     client, operator = portal.signed_in(Role.OPERATOR)
 
     confirming = client.post("/ops/erasures/check", data=form(operator, uln="1000000043", reason="created in error"))
+    merged = client.post("/ops/erasures/check", data=form(operator, uln="4751158642", reason="duplicate"))
     done = shown_after(client, client.post("/ops/erasures", data=form(operator, uln="1000000043", reason="x")))
 
     assert title(confirming.text) == f"Erase learner 1000000043?{SUFFIX}" == f"{heading(confirming.text)}{SUFFIX}"
+    said = f"Erase learner 4751158642 and the ULN merged with them?{SUFFIX}"
+    assert title(merged.text) == said == f"{heading(merged.text)}{SUFFIX}"
     assert title(done.text) == f"Learner 1000000043 is erased{SUFFIX}" == f"{heading(done.text)}{SUFFIX}"
 
 

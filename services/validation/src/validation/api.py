@@ -41,6 +41,7 @@ from validation.reference_store import (
     AlreadyMergedError,
     ErasedLearnerError,
     Erasure,
+    ErasurePreview,
     LearnerDetailsConflict,
     LearnerNotHeldError,
     MergeCycleError,
@@ -156,6 +157,18 @@ class LearnerErased(ErasureDone):
 
 class AuditedErasure(ErasureDone):
     reason: str
+
+
+class ErasureReach(BaseModel):
+    """What an erasure of the ULN would erase now, for the operator to see before erasing."""
+
+    uln: str
+    erased_with: list[str] = Field(
+        description="the learner's other ULNs (merged with this one, either way, along chains): the same person,"
+        " erased with them. Once erased: the ULNs erased with them"
+    )
+    erased: bool = Field(description="whether the learner is erased already: erasing again changes nothing")
+    erasure: AuditedErasure | None = Field(description="the learner's erasure, when erased already")
 
 
 class Erasures(BaseModel):
@@ -687,6 +700,41 @@ async def erase_learner(
         erased_by=erasure.erased_by,
         erased_at=erasure.erased_at,
         erased_with=await _store(request).same_learner(uln),
+    )
+
+
+@router.get(
+    "/admin/learners/{uln}/erasure",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="What an erasure of a learner would erase (operators)",
+    description=(
+        "Asked before erasing (`lrs learners erase`, the portal's confirmation): the ULN and the learner's other "
+        "ULNs, merged with it either way and along chains, which an erasure erases with it as one person. It is "
+        "read as the erasure reads it, but not under its lock: a merge made in between is erased too. A learner "
+        "erased already answers `erased` with their erasure and the ULNs erased with them. A ULN the LRS holds "
+        "nothing personal about is refused as the erasure refuses it: 422 (code `RV002`) if its check digit is "
+        "wrong, else 404; the temporary ULN 9999999999 always 422 (code `RV003`)."
+    ),
+    responses=problem_responses(401, 403, 404, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.ERASURE),
+)
+async def erasure_reach(request: Request, principal: Operator, uln: Uln) -> ErasureReach:
+    if uln == TEMPORARY_ULN:  # decision 0154, as `erase_learner` refuses it
+        _no_learners_uln(uln, "Nothing under it is one person's, so nothing would be erased.")
+    try:
+        preview = await _store(request).erasure_preview(uln)
+    except LearnerNotHeldError as error:
+        raise _not_held(uln) from error
+    return _reach(preview)
+
+
+def _reach(preview: ErasurePreview) -> ErasureReach:
+    return ErasureReach(
+        uln=preview.uln,
+        erased_with=list(preview.merged_with),
+        erased=preview.erasure is not None,
+        erasure=_audited(preview.erasure) if preview.erasure else None,
     )
 
 

@@ -116,6 +116,17 @@ class Erasure:
 
 
 @dataclass(frozen=True)
+class ErasurePreview:
+    """What an erasure of a ULN would erase now: the ULN and the learner's other ULNs (merged with it, either way,
+    along chains), erased with it as one person; `erasure` is its erasure when it was erased already, and then
+    `merged_with` are the ULNs erased with it."""
+
+    uln: str
+    merged_with: tuple[str, ...]
+    erasure: Erasure | None
+
+
+@dataclass(frozen=True)
 class ReferenceFiles:
     awarding_organisations: str
     ofqual_catalogue: str
@@ -529,6 +540,20 @@ class ReferenceStore:
         )
         await _queue(connection, uln, event)
         return True
+
+    async def erasure_preview(self, uln: str) -> ErasurePreview:
+        """What `erase` would erase now, read as `erase` reads it but without the merges lock: a merge or an
+        erasure committed after this read changes what an erasure does. `LearnerNotHeldError` where `erase`
+        would refuse the ULN: the LRS holds nothing personal about it."""
+        await self._keyring.check()  # under another keyring key the learner's key would not be found
+        async with self._pool.acquire() as connection:
+            before = await self.erasures(uln, connection)
+            held = bool(before) or await _in_registry(connection, uln)
+            merged_with = await self._merged_with(connection, uln)
+        # the key asked once the connection is given back, as `erase` asks it: never two connections at once
+        if not held and not await self._keyring.find([uln]):
+            raise LearnerNotHeldError(uln[-4:])
+        return ErasurePreview(uln, tuple(merged_with), before[0] if before else None)
 
     async def same_learner(self, uln: str) -> list[str]:
         """The learner's other ULNs (merges, either way, along chains): erased with them, as one person."""

@@ -19,7 +19,7 @@ from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
 from validation.api import router
-from validation.reference_store import Erasure, LearnerNotHeldError, RegistryImport
+from validation.reference_store import Erasure, ErasurePreview, LearnerNotHeldError, RegistryImport
 
 ULN = "1000000043"
 NOT_HELD = "5555555554"  # a valid ULN the registry below holds nothing for
@@ -37,6 +37,9 @@ class Registry:
         self.imported_by: str | None = None
         self.reasons: list[str] = []
         self.held_temporary = False  # a key an AO's batch made for the temporary ULN before decision 0154
+        self.same_person: tuple[str, ...] = ()  # the learner's other ULNs, merged with theirs
+        self.erased_before: Erasure | None = None
+        self.previewed: list[str] = []
 
     async def register_learner(self, learner: Learner, registered_by_provider: str | None) -> bool:
         self.registered.append(learner)
@@ -55,7 +58,14 @@ class Registry:
         return Erasure(uuid.uuid4(), uln, erased_by, reason, datetime.now(UTC)), True
 
     async def same_learner(self, uln: str) -> list[str]:
-        return []
+        return list(self.same_person)
+
+    async def erasure_preview(self, uln: str) -> ErasurePreview:
+        self.previewed.append(uln)
+        held = uln == HELD_MISTYPED or (uln == TEMPORARY_ULN and self.held_temporary)
+        if uln == NOT_HELD or (not held and not has_valid_uln_check_digit(uln)):
+            raise LearnerNotHeldError(uln[-4:])
+        return ErasurePreview(uln, self.same_person, self.erased_before)
 
     async def merge(self, master_uln: str, merged_uln: str) -> None:
         self.merged = (master_uln, merged_uln)
@@ -249,6 +259,62 @@ async def test_an_erasure_of_a_uln_the_registry_holds_nothing_for_is_refused_404
     assert problem["title"] == "No learner held with this ULN"
     assert "Nothing was erased" in problem["detail"]
     assert registry.reasons == []
+
+
+async def test_before_erasing_an_operator_reads_every_uln_merged_with_the_learner_that_would_be_erased(
+    registry: Registry,
+) -> None:
+    """Erasing one ULN of a merged learner erases them all: the operator is told which before confirming."""
+    registry.same_person = ("4751158642", "5449721047")
+    async with _client(registry) as client:
+        answer = await client.get(f"/v1/admin/learners/{ULN}/erasure")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"uln": ULN, "erased_with": ["4751158642", "5449721047"], "erased": False, "erasure": None}
+    assert registry.reasons == []  # nothing erased
+
+
+async def test_the_preview_of_an_erased_learner_says_when_and_by_whom_and_what_was_erased_with_them(
+    registry: Registry,
+) -> None:
+    erased_at = datetime(2027, 5, 3, 8, 15, tzinfo=UTC)
+    registry.erased_before = Erasure(uuid.uuid4(), ULN, OPERATOR, "created in error", erased_at)
+    registry.same_person = ("5449721047",)
+    async with _client(registry) as client:
+        answer = await client.get(f"/v1/admin/learners/{ULN}/erasure")
+    assert answer.status_code == 200, answer.text
+    preview = answer.json()
+    assert (preview["erased"], preview["erased_with"]) == (True, ["5449721047"])
+    assert preview["erasure"] == {
+        "erasure_id": str(registry.erased_before.erasure_id),
+        "uln": ULN,
+        "erased_by": OPERATOR,
+        "erased_at": "2027-05-03T08:15:00Z",
+        "reason": "created in error",
+    }
+
+
+@pytest.mark.parametrize(
+    ("uln", "status", "code"),
+    [(NOT_HELD, 404, "NOT_FOUND"), ("1000000042", 422, "RV002"), (TEMPORARY_ULN, 422, "RV003")],
+    ids=["not-held", "check-digit", "temporary"],
+)
+async def test_the_preview_refuses_a_uln_as_the_erasure_would(
+    registry: Registry, uln: str, status: int, code: str
+) -> None:
+    registry.held_temporary = True  # refused all the same (decision 0154)
+    async with _client(registry) as client:
+        answer = await client.get(f"/v1/admin/learners/{uln}/erasure")
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == code
+    assert registry.previewed == ([] if uln == TEMPORARY_ULN else [uln])
+
+
+async def test_the_preview_is_for_operators_only(registry: Registry) -> None:
+    async with _client(registry, "ao:RN5133") as client:
+        answer = await client.get(f"/v1/admin/learners/{ULN}/erasure")
+    assert answer.status_code == 403, answer.text
+    assert registry.previewed == []
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ Erasure destroys the learner's data key: their names, date of birth and gender b
 wherever they were sealed under it, and every projection forgets them; achievements and counts stay.
 Not erased (docs/privacy.md): emails already sent, a learner held only in the Sandpit, events written
 before decision 0080, and, until it expires (30 days), a database backup from before the erasure. It
-cannot be undone, so the command asks first on a terminal and wants `--yes` anywhere else.
+cannot be undone, so the command asks first on a terminal, naming every ULN merged with the learner (erased with
+them, as one person), and wants `--yes` anywhere else.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ import re
 import sys
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.text import Text
 
-from lrs_cli.client import CommandError, Connection, UsageError, expect_ok, problem_text
+from lrs_cli.client import (
+    CommandError,
+    Connection,
+    ExitCode,
+    UsageError,
+    expect_ok,
+    problem_text,
+    unreachable_text,
+)
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more
 from lrs_contracts.codes import RecordCode
 from lrs_domain.rules import check_uln
@@ -40,6 +50,24 @@ def erase(connection: Connection, uln: str, reason: str) -> tuple[dict[str, Any]
     if response.status_code not in (200, 201):
         raise CommandError(problem_text(response))
     return response.json(), response.status_code == 201
+
+
+_UNREAD = "validation could not say which ULNs the erasure would erase"
+
+
+class _Unreached(CommandError):
+    exit_code = ExitCode.UNREACHABLE
+
+
+def erasure_reach(connection: Connection, uln: str) -> dict[str, Any]:
+    """What an erasure of the ULN would erase now: `erased_with`, the learner's other ULNs (merged with it), erased
+    with it as one person; `erased`, whether it was erased already. A ULN the erasure would refuse is refused."""
+    with connection.client("validation") as client:
+        response = client.get(f"/v1/admin/learners/{uln}/erasure")
+    if response.status_code >= 500:
+        raise CommandError(f"{_UNREAD} ({problem_text(response).rstrip('.')}): nothing was erased")
+    reach: dict[str, Any] = expect_ok(response)  # a refusal says itself that nothing was erased
+    return reach
 
 
 def erasures(connection: Connection, uln: str | None, limit: int = 100, after: str | None = None) -> dict[str, Any]:
@@ -95,10 +123,28 @@ def mistyped_refusal(uln: str, *, mistyped: bool) -> str | None:
     return None
 
 
-def _confirmed(uln: str) -> None:
+def confirmation_question(uln: str, erased_with: list[str]) -> str:
+    """What the operator is asked before erasing: every ULN the erasure erases, not only the one typed."""
+    if not erased_with:
+        return f"Erase learner {uln}'s names, date of birth and gender for good? This cannot be undone."
+    merged = "the ULN" if len(erased_with) == 1 else f"the {len(erased_with)} ULNs"
+    return (
+        f"Erase learner {uln}'s names, date of birth and gender for good, and those of {merged} merged with them"
+        f" (the same person): {', '.join(erased_with)}? This cannot be undone."
+    )
+
+
+def _confirmed(connection: Connection, uln: str) -> None:
+    """Asks on a terminal, once validation has said what the erasure would erase; a learner erased already is
+    not asked about (erasing again changes nothing)."""
     if not sys.stdin.isatty():
         raise UsageError("erasure cannot be undone: pass --yes to confirm it when not on a terminal")
-    typer.confirm(f"Erase learner {uln}'s names, date of birth and gender for good? This cannot be undone.", abort=True)
+    try:
+        reach = erasure_reach(connection, uln)
+    except httpx.TransportError as error:
+        raise _Unreached(f"{_UNREAD}: {unreachable_text(error)} Nothing was erased.") from error
+    if not reach["erased"]:
+        typer.confirm(confirmation_question(uln, reach["erased_with"]), abort=True)
 
 
 def erase_command(
@@ -118,16 +164,18 @@ def erase_command(
     as_json: JsonOption = False,
 ) -> None:
     """Operator: erase a learner's personal data for good (crypto-shredding: their key is destroyed, every
-    service forgets their names and date of birth, achievements and counts stay). Erasing again says so and
-    changes nothing. A ULN whose check digit is wrong is most likely mistyped and refused (exit 2) unless
+    service forgets their names and date of birth, achievements and counts stay). Every ULN merged with the
+    learner is erased with them: the question names them (without --yes). Erasing again says so and changes
+    nothing. A ULN whose check digit is wrong is most likely mistyped and refused (exit 2) unless
     --mistyped says it is the ULN an AO's batch carried: then what the batch carried under it is erased
     (decision 0145). A ULN the LRS holds nothing about, and the temporary ULN 9999999999, are refused and nothing
     is erased (decision 0132)."""
     if why := mistyped_refusal(uln, mistyped=mistyped):
         raise UsageError(why)
+    to_validation = connection(ctx)
     if not yes:
-        _confirmed(uln)
-    erasure, erased_now = erase(connection(ctx), uln, reason)
+        _confirmed(to_validation, uln)
+    erasure, erased_now = erase(to_validation, uln, reason)
     if as_json:
         print_json({**erasure, "erased_now": erased_now})
     else:

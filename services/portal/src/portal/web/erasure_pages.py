@@ -43,7 +43,7 @@ async def _erasures_page(
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    confirming: bool = False,
+    reach: dict[str, Any] | None = None,
     done: dict[str, Any] | None = None,
     status: int = 200,
     after: str | None = None,
@@ -56,7 +56,8 @@ async def _erasures_page(
         "newest_first_page": after is None,
         "values": values or {},
         "errors": errors or {},
-        "confirming": confirming,
+        "confirming": reach is not None,
+        "reach": reach or {},
         "done": done,
     }
     return render(request, "ops_erasures.html", context, user=user, status_code=status)
@@ -110,12 +111,18 @@ async def check_erasure_again(request: Request, user: ErasureOperator) -> Respon
 
 @router.post("/ops/erasures/check")
 async def check_erasure(request: Request, user: ErasureOperator) -> HTMLResponse:
-    """The confirmation step: what will be erased, with the same values ready to send."""
+    """The confirmation step: what will be erased, every ULN merged with the learner named (validation's answer,
+    read now: they are erased with them), with the same values ready to send. A ULN validation would refuse to
+    erase is refused here, before anything is asked."""
     form = await checked_form(request, user)
     values = _erasure_values(form)
     if errors := _erasure_errors(values):
         return await _erasures_page(request, user, values=values, errors=errors, status=400)
-    return await _erasures_page(request, user, values=values, confirming=True)
+    try:
+        reach = await calls(request, user).erasure_reach(values["uln"])
+    except (Refused, Forbidden, NotFound) as refused:  # NotFound: a ULN the LRS holds nothing about (0132)
+        return await _erasures_page(request, user, values=values, errors={"uln": refused.detail}, status=400)
+    return await _erasures_page(request, user, values=values, reach=reach)
 
 
 @router.post("/ops/erasures")
