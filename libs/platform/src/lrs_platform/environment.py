@@ -15,12 +15,22 @@ def environment_of(request: Request) -> Environment:
 
 
 def refuse_in_sandpit(request: Request) -> None:
-    """FastAPI dependency of a route that changes what the Sandpit shares with live: 403 in the Sandpit."""
-    if environment_of(request).is_sandpit:
+    """FastAPI dependency of a route about what the Sandpit shares with live (the learner registry, reference
+    data): 403 in the Sandpit, saying to change it, or to read its changes and audits, on the live service."""
+    if not environment_of(request).is_sandpit:
+        return
+    if request.method in ("GET", "HEAD"):
         raise ProblemError(
             403,
-            "Read-only in the Sandpit",
-            "The Sandpit uses the live learner registry and reference data and cannot change them: "
-            "make this change on the live service.",
+            "Read on the live service",
+            "The Sandpit uses the live learner registry, whose changes and audits (sharing, erasures) are kept and"
+            " read on the live service only.",
             ProblemCode.SANDPIT_READ_ONLY,
         )
+    raise ProblemError(
+        403,
+        "Read-only in the Sandpit",
+        "The Sandpit uses the live learner registry and reference data and cannot change them: "
+        "make this change on the live service.",
+        ProblemCode.SANDPIT_READ_ONLY,
+    )
