@@ -231,15 +231,33 @@ def with_nul_grade(value: bytes) -> bytes:
     return json.dumps(document).encode()
 
 
+# How each kind of refused event is parked: one the projection itself sees it cannot store (decision 0182), and
+# one PostgreSQL refuses at the write (here a constraint the test adds for the learner), which the platform's
+# one-event-at-a-time fallback finds and parks.
+_REFUSALS = {"unstorable": "unstorable: data.grade holds NUL", "refused by postgresql": "CheckViolationError"}
+
+
+@pytest.mark.parametrize("refusal", list(_REFUSALS))
 async def test_an_event_postgresql_refuses_is_parked_and_the_rest_of_the_batch_is_projected(
-    projector: tuple[App, str], kafka_bootstrap: str
+    projector: tuple[App, str], kafka_bootstrap: str, refusal: str
 ) -> None:
     app, prefix = projector
     suffix = uuid.uuid4().int % 1_000_000
     poisoned, healthy = uln_for(suffix), uln_for(suffix + 1)
     events = Events()
+    first_event = envelope_bytes(events.recorded(poisoned, grade="6"), sequence=1)
+    if refusal == "unstorable":
+        first_event = with_nul_grade(first_event)
+    else:
+        connection = await asyncpg.connect(app.database_url)
+        try:
+            await connection.execute(
+                f"ALTER TABLE {LIVE_SCHEMA}.achievements ADD CONSTRAINT refused_{suffix} CHECK (uln <> '{poisoned}')"
+            )
+        finally:
+            await connection.close()
     records = [
-        Record(PLR, poisoned, with_nul_grade(envelope_bytes(events.recorded(poisoned, grade="6"), sequence=1)), 0),
+        Record(PLR, poisoned, first_event, 0),
         record(events.recorded(healthy, grade="5"), healthy, sequence=2, partition=0),
         record(events.withdrawn(poisoned), poisoned, sequence=3, partition=0),
         record(events.updated(healthy, grade="6"), healthy, sequence=4, partition=0),
@@ -252,12 +270,12 @@ async def test_an_event_postgresql_refuses_is_parked_and_the_rest_of_the_batch_i
     parked = (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"]
     first, withdrawn = positions[0][1], positions[2][1]
     assert [(item["offset"], item["reason"]) for item in parked] == [(first, "error"), (withdrawn, "blocked")]
-    assert parked[0]["error"].startswith("CharacterNotInRepertoireError")
+    assert parked[0]["error"].startswith(_REFUSALS[refusal])
 
     [message] = await _dead_letter_messages(kafka_bootstrap, prefix, expected=1)
     letter = DeadLetter.from_headers(message.headers)  # type: ignore[attr-defined]
     assert (letter.consumer, letter.original_topic, letter.original_offset) == ("plr-projector.plr", PLR, first)
-    assert letter.error.startswith("CharacterNotInRepertoireError")
+    assert letter.error.startswith(_REFUSALS[refusal])
 
     async def ready_says_parked() -> bool:
         ready = (await app.get(None, "/readyz")).json()
@@ -270,13 +288,13 @@ async def test_an_event_postgresql_refuses_is_parked_and_the_rest_of_the_batch_i
     assert retried.status_code == 200, retried.text
     [result] = retried.json()["results"]
     assert (result["applied"], result["still_parked"]) == (0, 2)
-    assert result["error"].startswith("CharacterNotInRepertoireError")
+    assert result["error"].startswith(_REFUSALS[refusal])
     still = (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"]
     assert [(item["offset"], item["reason"], item["attempts"]) for item in still] == [
         (first, "error", parked[0]["attempts"] + 1),
         (withdrawn, "blocked", parked[1]["attempts"]),
     ]
-    skipped = await app.post(OPERATOR, f"/v1/admin/dlq/{poisoned}/skip", {"reason": "a NUL in a grade"})
+    skipped = await app.post(OPERATOR, f"/v1/admin/dlq/{poisoned}/skip", {"reason": "it cannot be stored"})
     assert (skipped.status_code, skipped.json()["results"][0]["skipped"]) == (200, 1), skipped.text
     remaining = (await app.get(OPERATOR, "/v1/admin/dlq", learner=poisoned)).json()["parked"]
     assert first not in [item["offset"] for item in remaining]  # (the withdrawal has nothing left to withdraw)
@@ -287,7 +305,7 @@ async def test_an_event_postgresql_refuses_is_parked_and_the_rest_of_the_batch_i
     assert [
         (action["action"], action["reason"], action["offset"], action["applied"], action["still_parked"])
         for action in taken
-    ] == [("skip", "a NUL in a grade", first, 0, len(remaining)), ("retry", "the grade looks fixed", first, 0, 2)]
+    ] == [("skip", "it cannot be stored", first, 0, len(remaining)), ("retry", "the grade looks fixed", first, 0, 2)]
     assert {action["consumer"] for action in taken} == {"plr-projector"} and poisoned not in str(taken)
     assert (await app.get(f"learner:{poisoned}", "/v1/admin/dlq/actions")).status_code == 403
 

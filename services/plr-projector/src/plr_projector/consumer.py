@@ -6,8 +6,10 @@ crash the loop seeks to them, so a batch is applied entirely or not at all (effe
 
 Failures go through `lrs_platform.consumer.Attempts` (classification, bounded backoff, metrics,
 readiness). An event the projection refuses is parked by `project_batch` with its stream held behind
-it; one PostgreSQL refuses to store (a NUL byte, say) fails its whole batch, which is then written
-one event at a time so that only that event is parked (with its stream) and the rest goes on.
+it, and so is one whose values the read model's columns cannot hold (a NUL in a text, credits beyond
+`integer`: `storable`), before anything is written, as a rebuild parks it. One PostgreSQL refuses
+all the same (what no check foresaw) fails its whole batch, which is then written one event at a
+time so that only that event is parked (with its stream) and the rest goes on.
 Parked poison is copied to `<topic>.dlq` with the `lrs_contracts.dead_letters` headers.
 """
 

@@ -58,6 +58,7 @@ from lrs_domain.achievements import (
 )
 from lrs_domain.identifiers import normalise_qan
 from lrs_domain.merges import LearnerMerges, MergedLearner
+from plr_projector.storable import ESCAPE, INT4_MAX, INT4_MIN, may_spell_unstorable, why_unstorable
 
 PLR_TOPIC = topics.PLR_EVENTS.name
 LEARNER_TOPIC = topics.LEARNER_EVENTS.name
@@ -707,6 +708,10 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
         if envelope.event_id in seen or (line is not None and is_copy(marks.get(line[0]), line[1], message.offset)):
             changes.outcomes[(topic, "duplicate")] += 1
             continue
+        unstorable = why_unstorable(payload)
+        if unstorable is not None:  # its write would fail the batch's: parked here, before any
+            park(item, "error", unstorable)
+            continue
         meta = EventMeta(envelope.event_id, envelope.occurred_at.astimezone(UTC))
         try:
             if isinstance(payload, AchievementEvent):
@@ -757,9 +762,9 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
 # models, no tuple per nested model) and folded by the domain's one fold on plain values
 # (`lrs_domain.achievements.step`) straight into rows: the same rows `project_batch` gives
 # (`tests/unit/test_projection_plain.py`). Anything else in the batch (another event type, a record
-# the fast decoder does not take, an operator's action, a parked stream, an event the fold refuses)
-# sends the whole batch through `decode_message` and `project_batch`, which decide what is parked
-# and why.
+# the fast decoder does not take, an operator's action, a parked stream, an event the fold refuses,
+# a value the read model may not hold: `storable`) sends the whole batch through `decode_message` and
+# `project_batch`, which decide what is parked and why.
 
 _ENVELOPE_FIELDS = tuple(name for name in plain_fields(Envelope) if name != "data")
 _EVENT_ID = _ENVELOPE_FIELDS.index("event_id")
@@ -866,6 +871,8 @@ def decode_plain_achievements(
             return None
         if parked_streams and message.stream in parked_streams:
             return None
+        if message.value.find(ESCAPE) != -1 and may_spell_unstorable(message.value):  # NUL, say (`storable`)
+            return None
         try:
             values = decode_flat(message.value)
         except NotFast:
@@ -873,6 +880,12 @@ def decode_plain_achievements(
         layout = _LAYOUTS.get(values[_EVENT_TYPE])
         if layout is None:
             return None
+        if values[layout.line] > INT4_MAX or (
+            layout.data is not None
+            and (credits := values[layout.data + 4]) is not None
+            and not INT4_MIN <= credits <= INT4_MAX
+        ):
+            return None  # `project_batch` parks it: its integer column cannot hold it
         at = layout.key
         batch_text = values[layout.batch_id]
         batch_id = batch_ids.get(batch_text)

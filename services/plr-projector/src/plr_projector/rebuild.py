@@ -99,6 +99,7 @@ from plr_projector.projection import (
     project_batch,
     stream_of,
 )
+from plr_projector.storable import ESCAPE, INT4_MAX, INT4_MIN, may_spell_unstorable
 from plr_projector.store import BULK_COLUMNS, OPS_SCHEMA, ReadModel, operator_actions, parked_row
 
 _log = get_logger("plr_projector.rebuild")
@@ -293,7 +294,8 @@ class FoldState:
 
     def _fold_plain(self, partition: int, records: Sequence[Record], rows: Rows) -> None:
         """PLR records: each achievement event as `project_batch` folds it, from plain values; a
-        record the plain path does not take goes through `_fold_slow`, in its place in the order."""
+        record the plain path does not take (one whose values the read model may not hold among them,
+        `storable`) goes through `_fold_slow`, in its place in the order."""
         achievements, applied_ids, marks, names, blocked, actions = (
             self.achievements,
             self._applied,
@@ -341,6 +343,15 @@ class FoldState:
                 data, event_status = payload[3], ResultStatus.FINAL
             else:
                 data, event_status = None, None
+            # A value the read model may not hold (`storable`): `_fold_slow` parks it, in the projector's own
+            # words. The bytes are searched after decoding them, when they are in the cache.
+            if (
+                provenance[1] > INT4_MAX
+                or (data is not None and (credits := data[4]) is not None and not INT4_MIN <= credits <= INT4_MAX)
+                or (value.find(ESCAPE) != -1 and may_spell_unstorable(value))
+            ):
+                self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
+                continue
             row = achievements.get(key)
             try:
                 if row is None:
