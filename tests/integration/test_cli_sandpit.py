@@ -58,7 +58,7 @@ def sandpit_kafka() -> Iterator[str]:
 async def environments(
     sandpit_kafka: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[TwoEnvironments]:
-    name = unique_name("clisandpit")
+    name = unique_name("cli")
     live_database = await create_database(database_url, name)
     sandpit_database = await create_database(database_url, f"{name}_sandpit")
     log_dir = tmp_path_factory.mktemp("cli-sandpit-logs")

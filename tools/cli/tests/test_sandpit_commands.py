@@ -24,6 +24,7 @@ from lrs_cli.main import main
 SANDPIT_KEY = "lrs_sbx_k1_secret"
 LIVE_KEY = "lrs_k2_secret"
 RESET_ID = "8b0f6c1e-2d1a-4c55-9d6e-3f1f0a1b2c3d"
+BATCH_ID = "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a"
 
 
 @dataclass
@@ -40,6 +41,8 @@ class FakeIngest:
         path = urlsplit(target).path
         if path == "/healthz":
             return 200, {"status": "ok"}
+        if (method, path) == ("POST", "/v1/batches"):
+            return 202, {"batch_id": BATCH_ID, "status": "received", "environment": self.environment}
         if (method, path) == ("GET", "/v1/batches"):
             return 200, {"items": [{"batch_id": "b1", "status": "completed"}], "total": 1}
         if (method, path) == ("POST", "/v1/sandpit/reset"):
@@ -188,6 +191,24 @@ def test_a_live_url_that_reaches_the_sandpit_is_refused(
     assert main(["batch", "list"]) == ExitCode.FAILED
 
     assert f"lrs: {sandpit.url} is the Sandpit, not live" in capsys.readouterr().err
+
+
+def test_a_file_a_live_url_sent_to_the_sandpit_is_said_to_be_the_sandpit_s_batch(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    """The Sandpit took the file (202): saying only "not live" leaves the person unsure where it went."""
+    sandpit = serve(FakeIngest("sandpit"))
+    monkeypatch.setenv("LRS_INGEST_URL", sandpit.url)
+    monkeypatch.setenv("LRS_API_KEY", SANDPIT_KEY)
+    batch = tmp_path / "batch.csv"
+    batch.write_text("ULN,AO\n", encoding="utf-8")
+
+    assert main(["batch", "submit", str(batch)]) == ExitCode.FAILED
+
+    assert capsys.readouterr().err == (
+        f"lrs: {sandpit.url} is the Sandpit, not live: the file was received by the Sandpit as batch {BATCH_ID},"
+        " and nothing reached live. Check LRS_<SERVICE>_URL, or pass --sandpit\n"
+    )
 
 
 def test_sandpit_reset_waits_until_every_service_has_applied_it(

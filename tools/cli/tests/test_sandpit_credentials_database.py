@@ -22,3 +22,10 @@ def test_a_sandpit_key_is_never_made_in_a_database_not_named_for_the_sandpit(mon
 def test_live_keys_go_to_the_database_they_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://lrs@db:5432/lrs")
     assert _database_url(Environment.LIVE) == "postgresql://lrs@db:5432/lrs"
+
+
+def test_a_live_key_is_never_made_in_the_sandpit_s_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live key written to the Sandpit's identity store works nowhere, yet the command said it was made."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://lrs@db:5432/lrs_sandpit?sslmode=require")
+    with pytest.raises(CommandError, match="DATABASE_URL: live needs a database of its own, not the Sandpit's"):
+        _database_url(Environment.LIVE)

@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from lrs_contracts.environments import Environment
 from lrs_domain.identifiers import mask_uln as mask_uln  # shared by the services that mask a ULN they log or show
 
 PERSONAL_KEYS = frozenset(
@@ -63,7 +64,11 @@ def mask_personal_data(_logger: Any, _method: str, event_dict: MutableMapping[st
     return event_dict
 
 
-def configure_logging(service: str, level: str = "info", json: bool | None = None) -> None:
+def configure_logging(
+    service: str, level: str = "info", json: bool | None = None, environment: Environment | None = None
+) -> None:
+    """Every line names its `service` and, given one, its `environment` (`live`, `sandpit`): the Sandpit runs the
+    same services, and a line pasted into a ticket must say which one logged it."""
     use_json = (not sys.stdout.isatty()) if json is None else json
     renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
@@ -83,15 +88,21 @@ def configure_logging(service: str, level: str = "info", json: bool | None = Non
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    _route_standard_logging(service, renderer)
+    if environment is None:
+        structlog.contextvars.unbind_contextvars("environment")
+    else:
+        structlog.contextvars.bind_contextvars(environment=environment.value)
+    _route_standard_logging(service, environment, renderer)
 
 
-def _route_standard_logging(service: str, renderer: Any) -> None:
+def _route_standard_logging(service: str, environment: Environment | None, renderer: Any) -> None:
     """Lines logged through the standard library (aiokafka, asyncpg, uvicorn, faust) in the shape of the service's
     own: one JSON line each, a traceback inside it, with the logger's name, personal data masked."""
 
     def add_service(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         event["service"] = service
+        if environment is not None:
+            event["environment"] = environment.value
         return event
 
     formatter = structlog.stdlib.ProcessorFormatter(

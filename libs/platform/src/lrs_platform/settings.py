@@ -52,9 +52,14 @@ class ServiceSettings(BaseSettings):
     log_json: bool | None = None  # None: JSON unless stdout is a terminal
 
     @model_validator(mode="after")
-    def _sandpit_has_its_own_database(self) -> ServiceSettings:
+    def _each_environment_has_its_own_database(self) -> ServiceSettings:
         if self.environment.is_sandpit:
             check_sandpit_database(self.database_url)
+        else:
+            try:
+                check_live_database(self.database_url)
+            except ValueError as error:
+                raise ValueError(f"{error}: a Sandpit service sets LRS_ENVIRONMENT=sandpit") from error
         return self
 
     @cached_property
@@ -69,11 +74,25 @@ class ServiceSettings(BaseSettings):
         return key.with_wrapping(wrapping, self.keyring_wrap_with)
 
 
+def _database_name(url: str) -> str:
+    return urlsplit(url).path.rsplit("/", 1)[-1]
+
+
 def check_sandpit_database(url: str) -> str:
     """`url`, if it names a database plainly the Sandpit's (`*sandpit*`): the Sandpit's isolation rests on its
     database, whoever connects to it (a service, the portal issuing Sandpit keys, the `lrs` command).
     Raises ValueError otherwise."""
-    database = urlsplit(url).path.rsplit("/", 1)[-1]
+    database = _database_name(url)
     if "sandpit" not in database:
         raise ValueError(f"the Sandpit needs a database of its own (named '*sandpit*'), not {database!r}")
+    return url
+
+
+def check_live_database(url: str) -> str:
+    """`url`, if it names a database that is not plainly the Sandpit's: the mirror image of
+    `check_sandpit_database`, so a copy-pasted Sandpit URL cannot put live keys or live facts in the Sandpit.
+    Raises ValueError otherwise."""
+    database = _database_name(url)
+    if "sandpit" in database:
+        raise ValueError(f"live needs a database of its own, not the Sandpit's {database!r} (named '*sandpit*')")
     return url

@@ -46,7 +46,7 @@ IDLE_FETCH_WAIT_MS = 2_000
 
 def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
     settings = settings or ChallengesSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
+    configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -59,6 +59,7 @@ from ingest.views import (
 )
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode, ProblemCode
+from lrs_contracts.environments import Environment
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
@@ -431,16 +432,25 @@ async def list_records(
     },
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
-async def download_records(batch_id: uuid.UUID, principal: CurrentPrincipal, batches: Batches) -> Response:
+async def download_records(
+    batch_id: uuid.UUID, principal: CurrentPrincipal, batches: Batches, settings: Settings
+) -> Response:
     row = await batches.get(batch_id, ao_id=scope_for(principal))
     if row is None:
         raise _not_found(batch_id)
     batch_status = BatchStatus(row["status"])
+    filename = records_csv_filename(batch_id, settings.environment)
     return StreamingResponse(
         _records_csv(batches, batch_id, batch_status),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-records.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def records_csv_filename(batch_id: uuid.UUID, environment: Environment) -> str:
+    """Saved beside live's results, a Sandpit's say they are the Sandpit's (as the portal's download does)."""
+    name = f"batch-{batch_id}-records.csv"
+    return f"sandpit-{name}" if environment.is_sandpit else name
 
 
 CSV_SLICE = 1_000

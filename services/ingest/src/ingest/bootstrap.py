@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -19,6 +20,7 @@ from ingest.sandpit import ResetFollower, SandpitResets, SandpitResetStore
 from ingest.service import BatchSubmissions, ChunkLimits, DecisionSignal
 from lrs_contracts.dead_letters import Headers
 from lrs_contracts.topics import ALL_TOPICS, BATCH_OUTCOMES, MAINTENANCE
+from lrs_domain.reference_files import load_register
 from lrs_platform import parking_api
 from lrs_platform.http import build_app, readiness
 from lrs_platform.kafka import committed_offsets, ensure_topics, topic_partitions
@@ -33,7 +35,7 @@ SERVICE = "ingest"
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
+    configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -132,6 +134,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     )
     api.install(app)
     if settings.environment.is_sandpit:
+        reference = Path(settings.reference_dir) if settings.reference_dir else None
+        app.state.register = frozenset(load_register(reference))  # the AOs an operator may reset
         app.include_router(sandpit_api.router)
     app.include_router(parking_api.router)
     return app

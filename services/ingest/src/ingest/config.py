@@ -31,3 +31,8 @@ class IngestSettings(ServiceSettings):
     # wait for their decision, its next batch is answered 429 with Retry-After (decision 0171). 0: no limit.
     max_waiting_records_per_ao: int = Field(default=100_000, ge=0)
     busy_retry_after_seconds: int = Field(default=30, ge=1, le=3_600)
+    reference_dir: str | None = Field(
+        default=None,
+        description="reference files (validation's): the register of AOs an operator may reset the Sandpit of;"
+        " default: the ones shipped in lrs_domain",
+    )

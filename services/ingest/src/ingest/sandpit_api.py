@@ -5,6 +5,7 @@ Sandpit instance serves these routes."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.publisher import PublishUnavailable
 from ingest.sandpit import ResetView, SandpitResets
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_platform.authentication import CurrentPrincipal
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
@@ -41,7 +43,15 @@ def _resets(request: Request) -> SandpitResets:
     return resets
 
 
-def _ao_to_reset(principal: Principal, body: ResetRequest | None) -> str:
+def _register(request: Request) -> Collection[str]:
+    register: Collection[str] = request.app.state.register
+    return register
+
+
+def _ao_to_reset(principal: Principal, body: ResetRequest | None, register: Collection[str]) -> str:
+    """The AO whose Sandpit `principal` resets: an AO its own (its key is only issued for an AO in the register,
+    decision 0131), an operator the one it names, which must be in the `register`: a mistyped number would be
+    reset, nothing deleted, and "completed" said of it."""
     named = body.ao_id if body else None
     if principal.kind is PrincipalKind.AO:
         if named not in (None, principal.id):
@@ -49,7 +59,14 @@ def _ao_to_reset(principal: Principal, body: ResetRequest | None) -> str:
         return principal.id
     if principal.is_operator:
         if not named:
-            raise ProblemError(422, "AO required", 'Name the AO to reset: {"ao_id": "RN5133"}.')
+            raise ProblemError(422, "AO required", 'Name the AO to reset: {"ao_id": "RN9093"}.')
+        if named not in register:
+            raise ProblemError(
+                422,
+                "Not an awarding organisation",
+                f"{named} is not an awarding organisation in the register: check the number. Nothing was reset.",
+                ProblemCode.INVALID_REQUEST,
+            )
         return named
     raise ProblemError(403, "Forbidden", f"Resets are not open to {principal.kind.value} callers.")
 
@@ -59,12 +76,13 @@ def _ao_to_reset(principal: Principal, body: ResetRequest | None) -> str:
     status_code=202,
     summary="Empty the calling AO's Sandpit: its batches, achievement states and PLR entries",
     description="Applied in the AO's queue, after every batch it sent before; follow it at "
-    "`/v1/sandpit/resets/{reset_id}` until `completed`. Other AOs' Sandpits are untouched.",
+    "`/v1/sandpit/resets/{reset_id}` until `completed`. Other AOs' Sandpits are untouched. An operator names an"
+    " AO in the register (`ao_id`); any other is 422 `INVALID_REQUEST` and nothing is reset.",
     responses=problem_responses(401, 403, 422, 503),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def reset_sandpit(request: Request, principal: CurrentPrincipal, body: ResetRequest | None = None) -> ResetView:
-    ao_id = _ao_to_reset(principal, body)
+    ao_id = _ao_to_reset(principal, body, _register(request))
     try:
         return await _resets(request).request(ao_id, str(principal))
     except PublishUnavailable as error:
@@ -74,8 +92,9 @@ async def reset_sandpit(request: Request, principal: CurrentPrincipal, body: Res
 @router.get(
     "/sandpit/resets/{reset_id}",
     summary="A Sandpit reset: pending, or completed once every Sandpit service has applied it",
-    responses=problem_responses(401, 404),
-    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+    responses=problem_responses(401, 403, 404),
+    # support resets an AO's Sandpit, maintenance purges idle ones: each follows the resets it made
+    openapi_extra=operator_scope(OperatorScope.SUPPORT, OperatorScope.MAINTENANCE),
 )
 async def reset_status(request: Request, principal: CurrentPrincipal, reset_id: uuid.UUID) -> ResetView:
     view = await _resets(request).store.get(reset_id)

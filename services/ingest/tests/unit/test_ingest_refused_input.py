@@ -21,6 +21,7 @@ from ingest.maintenance import FURTHEST_START, MaintenanceStore
 from ingest.sandpit import ResetView
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.environments import Environment
+from lrs_domain.reference_files import load_register
 from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
@@ -94,6 +95,7 @@ async def ingest() -> AsyncIterator[Ingest]:
     app.state.maintenance = NoMaintenance(UntouchablePool())
     app.state.maintenance_announcer = Unannounced()
     app.state.sandpit_resets = resets
+    app.state.register = frozenset(load_register())
     app.dependency_overrides[current_principal] = lambda: OPERATOR
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
@@ -214,6 +216,13 @@ async def test_an_operator_resets_the_ao_it_names(ingest: Ingest) -> None:
     answer = await ingest.client.post("/v1/sandpit/reset", json={"ao_id": "RN9093"})
     assert answer.status_code == 202, answer.text
     assert ingest.resets.asked == ["RN9093"]
+
+
+async def test_a_reset_of_an_ao_not_in_the_register_is_a_422_and_nothing_is_queued(ingest: Ingest) -> None:
+    refused = problem(await ingest.client.post("/v1/sandpit/reset", json={"ao_id": "RN0001"}))
+    assert (refused["code"], refused["title"]) == ("INVALID_REQUEST", "Not an awarding organisation")
+    assert refused["detail"].startswith("RN0001 is not an awarding organisation in the register")
+    assert ingest.resets.asked == []
 
 
 @pytest.mark.parametrize(

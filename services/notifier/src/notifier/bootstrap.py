@@ -35,7 +35,7 @@ IDLE_FETCH_WAIT_MS = 2_000
 
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
+    configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
     count_from_zero(EMAILED_KINDS)
 
     @asynccontextmanager

@@ -76,7 +76,7 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
     settings = settings or ProjectorSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
+    configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

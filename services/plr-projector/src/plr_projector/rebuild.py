@@ -965,7 +965,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rebuild-id", type=int, help="default: the rebuild that is loading")
     arguments = parser.parse_args(argv)
     settings = ProjectorSettings()
-    configure_logging("plr-projector-rebuild", settings.log_level, settings.log_json)
+    configure_logging("plr-projector-rebuild", settings.log_level, settings.log_json, settings.environment)
     try:
         asyncio.run(run_worker(settings, arguments.worker, arguments.rebuild_id))
     except WorkerFailed:

@@ -91,7 +91,7 @@ def _password_emails(settings: PortalSettings, accounts: AccountStore) -> Passwo
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
     settings = settings or PortalSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
+    configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
     # httpx logs every URL it calls at INFO, and a PLR read carries the ULN in its query string.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     reference = Path(settings.reference_dir) if settings.reference_dir else None

@@ -36,7 +36,7 @@ PARTITION_FETCH_BYTES = 1_048_576  # a fetch's share of one partition of the sub
 
 def create_app(settings: ValidationSettings | None = None) -> FastAPI:
     settings = settings or ValidationSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
+    configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -28,7 +28,7 @@ from lrs_domain.reference_files import load_register
 from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore, IssuedKey, StoredKey
 from lrs_platform.database import create_pool
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, UnprintablePrincipal, parse_scopes
-from lrs_platform.settings import check_sandpit_database
+from lrs_platform.settings import check_live_database, check_sandpit_database
 
 
 def _database_url(environment: Environment) -> str:
@@ -42,6 +42,13 @@ def _database_url(environment: Environment) -> str:
             check_sandpit_database(url)  # a Sandpit key made in live's database would work on live
         except ValueError as error:
             raise CommandError(f"{variable}: {error}") from error
+    else:
+        try:
+            check_live_database(url)  # a live key written to the Sandpit's database would work nowhere
+        except ValueError as error:
+            raise CommandError(
+                f"{variable}: {error}; for the Sandpit pass --sandpit (LRS_SANDPIT_DATABASE_URL)"
+            ) from error
     return url
 
 

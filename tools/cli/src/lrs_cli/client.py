@@ -161,7 +161,25 @@ def _check_environment(response: httpx.Response, expected: Environment) -> None:
     where = f"{response.request.url.scheme}://{response.request.url.netloc.decode()}"
     if expected is Environment.SANDPIT:
         raise CommandError(f"{where} is not the Sandpit (it answers as {answered}): check LRS_SANDPIT_<SERVICE>_URL")
+    if batch_id := _batch_received(response):
+        raise CommandError(
+            f"{where} is the Sandpit, not live: the file was received by the Sandpit as batch {batch_id}, and"
+            " nothing reached live. Check LRS_<SERVICE>_URL, or pass --sandpit"
+        )
     raise CommandError(f"{where} is the Sandpit, not live: check LRS_<SERVICE>_URL, or pass --sandpit")
+
+
+def _batch_received(response: httpx.Response) -> str | None:
+    """The id of the batch a 202 says was received, else None: a person told only "not live" would not know
+    whether the file went anywhere. (A response hook runs before the body is read.)"""
+    if response.status_code != 202:
+        return None
+    try:
+        body: Any = json.loads(response.read())
+    except (ValueError, httpx.HTTPError):
+        return None
+    batch_id = body.get("batch_id") if isinstance(body, dict) else None
+    return batch_id if isinstance(batch_id, str) else None
 
 
 def problem_text(response: httpx.Response) -> str:
