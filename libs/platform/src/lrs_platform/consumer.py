@@ -80,6 +80,7 @@ from pydantic import ValidationError
 
 from lrs_contracts.dead_letters import DeadLetter, error_text
 from lrs_platform.kafka import stop_within
+from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.parking import DeadLetterOffice, NotParked, ParkedRow, Parking, ReplayResult, Stream
@@ -266,6 +267,8 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.LockNotAvailableError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.PostgresSystemError,
+    # the learner key store out of reach (or not made yet): every consumer that opens sealed data waits it out
+    KeyringUnavailable,
 )
 
 

@@ -32,6 +32,7 @@ from lrs_platform.consumer import (
     classify_failure,
     collector_paused,
 )
+from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.parking import (
     CannotReplay,
     DeadLetterAction,
@@ -63,6 +64,7 @@ NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0, poison_attempts=3)
         asyncpg.InterfaceError("pool is closing"),
         asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
         Transient("smtp away", delay=1.0),
+        KeyringUnavailable("the learner key store cannot be reached"),
     ],
 )
 def test_infrastructure_failures_are_transient(error: Exception) -> None:
