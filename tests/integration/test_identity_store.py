@@ -39,7 +39,7 @@ async def test_revoking_a_listed_key_revokes_only_what_that_listing_shows(store:
     """The portal's accounts page revokes AO keys it lists, whatever key id it is sent (decision 0124)."""
     ao_key = await store.issue(Principal.parse("ao:RN5133"), "results system")
     operator_key = await store.issue(Principal.parse("operator:root"), "root")
-    session_key = await store.issue(Principal.parse("ao:RN5133"), f"{SESSION_KEY_LABEL} nia")
+    session_key = await store.issue_for_session(Principal.parse("ao:RN5133"), "nia")
 
     refused = [
         await store.revoke_listed(key.key_id, PrincipalKind.AO, label_not_starting=SESSION_KEY_LABEL)
@@ -56,7 +56,7 @@ async def test_revoking_a_listed_key_revokes_only_what_that_listing_shows(store:
 async def test_the_listing_filters_by_kind_revocation_and_label(store: CredentialStore) -> None:
     older = await store.issue(Principal.parse("ao:RN5133"), "older")
     newer = await store.issue(Principal.parse("ao:RN5133"), "newer")
-    session = await store.issue(Principal.parse("ao:RN5133"), "portal session: someone")
+    session = await store.issue_for_session(Principal.parse("ao:RN5133"), "someone")
     unlabelled = await store.issue(Principal.parse("ao:RN9093"))
     operator = await store.issue(Principal.parse("operator:ops", frozenset({"rebuild"})), "ops")
     await store.revoke(older.key_id)
@@ -107,7 +107,7 @@ async def test_rotations_of_one_principal_at_once_leave_one_live_key(
 async def test_a_rotation_spares_the_keys_of_peoples_portal_sessions(store: CredentialStore) -> None:
     ao = Principal.parse("ao:RN5133")
     system_key = await store.issue(ao, "the AO's system")
-    session_key = await store.issue(ao, f"{SESSION_KEY_LABEL} someone")
+    session_key = await store.issue_for_session(ao, "someone")
 
     rotated = await store.rotate(ao, "rotated")
 
@@ -115,6 +115,16 @@ async def test_a_rotation_spares_the_keys_of_peoples_portal_sessions(store: Cred
     assert await store.authenticate(session_key.token) == ao  # the person stays signed in
     assert await store.authenticate(rotated.token) == ao
     assert await store.revoke_principal(ao) == 2  # revoking the principal ends everything
+
+
+async def test_a_key_given_a_session_keys_label_by_hand_is_refused(store: CredentialStore) -> None:
+    """It would be hidden from the key lists, the portal's revocation and a rotation (a code review)."""
+    ao = Principal.parse("ao:RN5133")
+    with pytest.raises(ValueError, match="marks the portal's session keys"):
+        await store.issue(ao, f"{SESSION_KEY_LABEL} nightly sync")
+    with pytest.raises(ValueError, match="marks the portal's session keys"):
+        await store.rotate(ao, f"{SESSION_KEY_LABEL} nightly sync")
+    assert await store.count(PrincipalKind.AO, include_revoked=True) == 0
 
 
 async def test_a_rotation_keeps_the_scopes_of_the_key_it_replaces_unless_given_others(store: CredentialStore) -> None:

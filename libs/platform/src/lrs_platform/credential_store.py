@@ -131,6 +131,15 @@ SESSION_KEY_LABEL = "portal session:"
 revoked when the session ends: the person's, not the principal's own key, so a rotation spares it."""
 
 
+def reserved_label_refusal(label: str | None) -> str | None:
+    """Why a key may not carry `label` (None: it may). A label starting `SESSION_KEY_LABEL` marks a person's
+    session key, which key lists leave out, the portal does not revoke and a rotation spares: a key given one
+    by hand would be hidden from all three."""
+    if label is not None and label.startswith(SESSION_KEY_LABEL):
+        return f"A label may not start {SESSION_KEY_LABEL!r}: it marks the portal's session keys. Choose another."
+    return None
+
+
 class CredentialStore:
     """API keys in PostgreSQL (schema `identity`), with a short cache so a request costs no query."""
 
@@ -155,7 +164,17 @@ class CredentialStore:
     async def issue(
         self, principal: Principal, label: str | None = None, *, connection: asyncpg.Connection | None = None
     ) -> IssuedKey:
-        """A new key; in `connection`'s transaction when given (so a caller's own record of it commits with it)."""
+        """A new key; in `connection`'s transaction when given (so a caller's own record of it commits with it).
+        ValueError for a label that would pass the key for a person's session key (`reserved_label_refusal`)."""
+        if refusal := reserved_label_refusal(label):
+            raise ValueError(refusal)
+        return await self._issue(principal, label, connection)
+
+    async def issue_for_session(self, principal: Principal, person: str) -> IssuedKey:
+        """A key the Organisation Portal holds for `person`'s session (`SESSION_KEY_LABEL`)."""
+        return await self._issue(principal, f"{SESSION_KEY_LABEL} {person}", None)
+
+    async def _issue(self, principal: Principal, label: str | None, connection: asyncpg.Connection | None) -> IssuedKey:
         _check_issuable(principal)
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)

@@ -192,14 +192,20 @@ class Authentication:
     async def _check_password(self, username: str, password: str, now: datetime) -> _CheckedPassword:
         """The account's password checked as every sign-in checks it. The attempt is counted first, under
         the account row's lock, so attempts sent at once each count; a locked account is not even checked,
-        so a lock cannot be used to test guesses; an unknown name takes as long as a wrong password; a
+        so a lock cannot be used to test guesses, yet answers as slowly as a check (an answer quicker than an
+        unknown name's would tell a real name from one); an unknown name takes as long as a wrong password; a
         disabled account answers as a wrong password does, whatever is given."""
         found = await self._accounts.count_attempt(username, lambda account: before_check(account, now, self._lockout))
         if found is None:
             await _verified(None, password)
             return _CheckedPassword(SignInOutcome.WRONG_CREDENTIALS)
         account, password_hash, counted = found
-        password_matches = not is_locked(account.sign_in, now) and await _verified(password_hash, password)
+        if is_locked(account.sign_in, now):
+            # the guess is not tested, but takes as long as if it were: a quick answer would say the name is real
+            await _verified(None, password)
+            password_matches = False
+        else:
+            password_matches = await _verified(password_hash, password)
         outcome = decide_sign_in(account, password_matches, now)
         if outcome is SignInOutcome.LOCKED:
             return _CheckedPassword(outcome, locked_until=account.sign_in.locked_until)

@@ -265,7 +265,7 @@ class AccountStore:
         the row is not locked while the relay answers), then made to work until `expires_at` with its audit
         entry, or forgotten if the email did not go (the error propagates). LinkRefused says why none went."""
         async with self._pool.acquire() as connection, connection.transaction():
-            held = await self._hold_link(connection, username, token_hash, None, most_per_hour)
+            held = await self._hold_link(connection, username, token_hash, None, most_per_hour, by_operator=True)
         if not isinstance(held, Account):
             raise LinkRefused(held)
         try:
@@ -287,9 +287,13 @@ class AccountStore:
         token_hash: str,
         expires_at: datetime | None,
         most_per_hour: int,
+        *,
+        by_operator: bool = False,
     ) -> Account | LinkRefusal:
         """Locks the account's row and keeps a link's hash for it, counted in its hourly share: until
-        `expires_at`, or (None) not working yet. The account, or why no link was kept."""
+        `expires_at`, or (None) not working yet. The account, or why no link was kept. Operators' links have a
+        share of their own (the links they sent in the hour, from the audit): anyone may ask for links in a
+        person's name, and theirs must not use up the share an operator helping the person needs."""
         row = await connection.fetchrow("SELECT * FROM portal.accounts WHERE username = $1 FOR UPDATE", username)
         if row is None:
             return LinkRefusal.NO_ACCOUNT
@@ -298,9 +302,13 @@ class AccountStore:
         if not row["email"]:
             return LinkRefusal.NO_ADDRESS
         recent = await connection.fetchval(
-            "SELECT count(*) FROM portal.password_reset_links"
+            "SELECT count(*) FROM portal.account_changes"
+            " WHERE subject = $1 AND change = $2 AND changed_at > now() - interval '1 hour'"
+            if by_operator
+            else "SELECT count(*) FROM portal.password_reset_links"
             " WHERE username = $1 AND created_at > now() - interval '1 hour'",
             username,
+            *([AccountChange.PASSWORD_LINK_SENT.value] if by_operator else []),
         )
         if recent >= most_per_hour:
             return LinkRefusal.SHARE_USED
@@ -672,7 +680,7 @@ class ServiceKeys:
         return await self._credentials.issue(principal, label, connection=connection)
 
     async def issue_for_session(self, principal: Principal, username: str) -> IssuedKey:
-        return await self._credentials.issue(principal, f"{SESSION_KEY_LABEL} {username}")
+        return await self._credentials.issue_for_session(principal, username)
 
     async def revoke(self, key_ids: list[str]) -> None:
         await self._credentials.revoke(*key_ids)

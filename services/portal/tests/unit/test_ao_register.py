@@ -54,3 +54,14 @@ def test_a_number_in_lower_case_is_the_aos_own(portal: StubbedPortal) -> None:
     assert account.status_code == 303 and key.status_code == 303
     assert portal.accounts.rows["nia"][0].ao_id == "RN9093"
     assert "ao:RN9093" in {str(principal) for principal in portal.keys.live.values()}
+
+
+def test_a_key_is_not_given_the_label_that_marks_a_persons_session_key(portal: StubbedPortal) -> None:
+    """A key labelled "portal session: …" by hand would be hidden from the key lists, the revocation and a rotation."""
+    client, session = portal.signed_in(Role.OPERATOR)
+
+    key = client.post("/ops/keys", data=form(session, key_ao_id="RN9093", label="portal session: nightly sync"))
+
+    assert key.status_code == 400 and 'id="label-error"' in key.text
+    assert "marks the portal&#39;s session keys" in key.text or "marks the portal's session keys" in key.text
+    assert "ao:RN9093" not in {str(principal) for principal in portal.keys.live.values()}

@@ -19,7 +19,7 @@ import pytest
 from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, shown_after, stubbed_portal
 
 from lrs_contracts.environments import Environment
-from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.identity import Principal, PrincipalKind
 from portal.accounts import AccountChange, Role
 from portal.backend import Services
@@ -290,7 +290,7 @@ def test_a_portal_sessions_sandpit_key_is_neither_listed_nor_revoked_here(
     portal: StubbedPortal, sandpit: Sandpit
 ) -> None:
     person = Principal(PrincipalKind.AO, AO)
-    session_key = asyncio.run(sandpit.credentials.issue(person, f"{SESSION_KEY_LABEL} nia"))
+    session_key = asyncio.run(sandpit.credentials.issue_for_session(person, "nia"))
     client, session = portal.signed_in(Role.OPERATOR, ACCOUNTS)
 
     listed = client.get("/ops/accounts").text

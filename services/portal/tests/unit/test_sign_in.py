@@ -51,7 +51,9 @@ async def test_a_locked_accounts_password_is_not_checked(portal: StubbedPortal, 
 
     assert answers == [SignInOutcome.WRONG_CREDENTIALS] * 4 + [SignInOutcome.LOCKED]
     assert result.outcome is SignInOutcome.LOCKED and result.locked_until is not None
-    assert checked == []
+    # the decoy only: the guess is not tested against the account's hash, yet the answer takes a check's time, as
+    # an unknown name's does (answered at once, it told anyone who locked a name that it was real: a code review)
+    assert checked == [None]
 
 
 async def test_a_disabled_account_answers_wrong_credentials_even_when_locked(portal: StubbedPortal) -> None:
@@ -124,3 +126,28 @@ def test_the_page_says_the_same_of_a_locked_account_and_of_a_name_no_account_has
     assert portal.accounts.rows["kai"][0].sign_in.locked_until is not None  # it did lock
     assert len({*wrong, *nobody, locked_right_password}) == 1
     assert wrong[0].startswith("The username or password is not right. After 5 wrong passwords in a row")
+
+
+def test_signing_in_again_in_a_browser_ends_the_session_it_held(portal: StubbedPortal) -> None:
+    """Its cookie is replaced: the earlier session (and its key) must not go on working for whoever kept the cookie."""
+    _, first_password = portal.account("kai")
+    _, second_password = portal.account("lee")
+    client = portal.client()
+
+    def sign_in(username: str, password: str) -> str:
+        client.get("/sign-in")
+        token = client.cookies.get(portal.cookies.sign_in_cookie)
+        answer = client.post("/sign-in", data={"username": username, "password": password, "csrf_token": token})
+        assert answer.status_code == 303, answer.text
+        session: str | None = client.cookies.get(portal.cookies.session_cookie)
+        assert session is not None
+        return session
+
+    first = sign_in("kai", first_password)
+    keys_of_the_first = set(portal.keys.live)
+    second = sign_in("lee", second_password)
+
+    earlier = portal.client()
+    earlier.cookies.set(portal.cookies.session_cookie, first)
+    assert earlier.get("/contact").status_code == 303  # to the sign-in page: that session ended
+    assert second != first and not keys_of_the_first & set(portal.keys.live)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from lrs_contracts.environments import Environment
 from lrs_contracts.text import refused_character
-from lrs_platform.credential_store import StoredKey
+from lrs_platform.credential_store import StoredKey, reserved_label_refusal
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
 from portal.accounts import (
     AO_ID_PATTERN,
@@ -618,6 +618,8 @@ async def issue_key(request: Request, user: AccountsOperator) -> Response:
     if refused := refused_character(field(form, "label"), one_line=True):
         errors = {"label": f"The label holds {refused}: type it again"}
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
+    if refused := reserved_label_refusal(field(form, "label")):
+        return await _accounts_page(request, user, errors={"label": refused}, values=values, status=400)
     label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
     try:
         key = await auth.issue_ao_key(ao_id, label, by=user.account.who, environment=environment)

@@ -120,6 +120,9 @@ async def sign_in(request: Request) -> Response:
             " \u201cForgotten your password?\u201d"
         )
         return _sign_in_page(request, next_path, errors, username, 400, ended)
+    if earlier := request.cookies.get(portal.cookies.session_cookie):
+        # the session this browser held ends with its keys: its cookie is replaced, and nobody may use it again
+        await portal.auth.sign_out(earlier)
     destination = next_path if next_path != "/" else _home(result.session.account)
     response = see_other(destination)
     set_cookie(portal, response, portal.cookies.session_cookie, result.session.token)
