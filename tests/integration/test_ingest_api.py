@@ -31,6 +31,7 @@ from tests.support.waiting import eventually
 from ingest import api as ingest_api
 from ingest.bootstrap import create_app
 from ingest.config import IngestSettings
+from ingest.repository import BatchRepository
 from lrs_contracts.batch import (
     BatchFormat,
     BatchHeader,
@@ -615,6 +616,49 @@ async def test_an_ao_with_too_many_records_waiting_is_told_to_send_again_later(
             return answer if answer.status_code == 202 else None
 
         await eventually(taken, within=60, what="the third batch taken once the first was decided")
+
+
+async def test_a_retry_of_a_stored_batch_is_answered_whatever_waits(ingest: Ingest, ingest_database_url: str) -> None:
+    """A code review: the limit was asked first, so a retry under the same Idempotency-Key (its answer lost, or Kafka
+    away when it came) was told 429 "nothing of it was kept", and a batch Kafka never took, counted as waiting, kept
+    its AO under the limit for good: no decision ever comes for it."""
+    ao_id, headers = await ingest.new_ao()
+    kept_out = {**_json(headers), "Idempotency-Key": "kept-out-by-kafka"}
+    content = batch_file(ao_id, records=4)
+    cut_off = _settings(
+        f"127.0.0.1:{closed_port()}", ingest_database_url, kafka_start_timeout_seconds=3, max_waiting_records_per_ao=4
+    )
+    async with running(cut_off) as (_, client):
+        refused = await client.post("/v1/batches", content=content, headers=kept_out)
+        assert refused.status_code == 503, refused.text
+
+    settings = _settings(ingest.kafka_bootstrap, ingest_database_url, max_waiting_records_per_ao=4)
+    async with running(settings) as (_, limited):
+        published = await limited.post("/v1/batches", content=content, headers=kept_out)
+        assert published.status_code == 202, published.text
+        assert published.json()["batch_id"] == refused.json()["instance"].rsplit("/", 1)[-1]
+
+        again = await limited.post("/v1/batches", content=content, headers=kept_out)  # its answer was lost
+        assert again.status_code == 202 and again.headers["Idempotent-Replay"] == "true", again.text
+
+        other = batch_file(ao_id, reference="REF-2", records=4)
+        busy = await limited.post("/v1/batches", content=other, headers=_json(headers))
+        assert busy.status_code == 429, busy.text  # a new file still waits at the AO's door
+
+
+async def test_a_batch_kafka_never_took_stops_counting_once_its_publish_has_run_out(
+    ingest: Ingest, ingest_database_url: str
+) -> None:
+    ao_id, headers = await ingest.new_ao()
+    cut_off = _settings(
+        f"127.0.0.1:{closed_port()}", ingest_database_url, kafka_start_timeout_seconds=3, max_waiting_records_per_ao=4
+    )
+    async with running(cut_off) as (_, client):
+        refused = await client.post("/v1/batches", content=batch_file(ao_id, records=4), headers=_json(headers))
+        assert refused.status_code == 503, refused.text
+    repository: BatchRepository = ingest.app.state.batches
+    assert await repository.records_waiting(ao_id, publishing_seconds=3600) == 4  # still being published
+    assert await repository.records_waiting(ao_id, publishing_seconds=0) == 0  # its publish ran out: it waits for none
 
 
 def _json(headers: dict[str, str]) -> dict[str, str]:

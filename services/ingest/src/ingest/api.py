@@ -39,6 +39,7 @@ from ingest.submission import (
     SubmissionError,
     SubmissionInProgress,
     declared_too_large,
+    dedup_key,
     may_submit,
     normalise_idempotency_key,
     refusal_title,
@@ -224,7 +225,7 @@ async def submit_batch(
     if not may_submit(principal):
         raise NotAllowedToSubmit(f"{principal.kind.value} callers cannot submit achievement batches.")
     key = normalise_idempotency_key(idempotency_key)
-    await _refuse_while_too_many_wait(principal, batches, settings)
+    await _refuse_while_too_many_wait(principal, batches, settings, key)
     if declared_too_large(request.headers.get("content-length")):
         await submissions.refuse_unread(
             principal, BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {MAX_BATCH_BYTES:,} bytes"), key
@@ -252,15 +253,21 @@ async def submit_batch(
     )
 
 
-async def _refuse_while_too_many_wait(principal: Principal, batches: BatchRepository, settings: IngestSettings) -> None:
+async def _refuse_while_too_many_wait(
+    principal: Principal, batches: BatchRepository, settings: IngestSettings, idempotency_key: str | None
+) -> None:
     """An AO's batches share their partition's queue with other AOs': while it has `max_waiting_records_per_ao`
     records waiting, its next batch waits at its own door, not in front of theirs (decision 0171). Asked before the
-    file is read: a refused upload costs one index look-up. Operators submitting for an AO are not held."""
+    file is read: a refused upload costs one index look-up. Operators submitting for an AO are not held, nor is
+    a retry under the Idempotency-Key of a batch already stored: it is answered as it was, or published now."""
     limit = settings.max_waiting_records_per_ao
     if principal.kind is not PrincipalKind.AO or limit == 0:
         return
-    waiting = await batches.records_waiting(principal.id)
+    publishing = settings.publish_timeout_seconds + settings.row_lock_timeout_seconds
+    waiting = await batches.records_waiting(principal.id, publishing_seconds=publishing)
     if waiting < limit:
+        return
+    if idempotency_key is not None and await batches.find_by_dedup(principal.id, dedup_key(idempotency_key, "")):
         return
     SUBMISSIONS_DEFERRED.labels(principal.id).inc()
     _log.info("submission_deferred", ao_id=principal.id, records_waiting=waiting, limit=limit)

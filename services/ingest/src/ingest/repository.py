@@ -450,12 +450,16 @@ class BatchRepository:
             [(group_id, topic, partition, offset) for (topic, partition), offset in positions.items()],
         )
 
-    async def records_waiting(self, ao_id: str) -> int:
-        """How many records of the AO's batches wait for their decision (decision 0171)."""
+    async def records_waiting(self, ao_id: str, *, publishing_seconds: float) -> int:
+        """How many records of the AO's batches wait for their decision (decision 0171): published ones, and
+        received ones still being published (for `publishing_seconds`). A batch Kafka never took waits for no
+        decision: it waits for its retry, which the limit must not stop."""
         waiting = await self._pool.fetchval(
             "SELECT coalesce(sum(record_count), 0) FROM ingest.batches"
-            " WHERE ao_id = $1 AND status IN ('received', 'accepted', 'validating')",
+            " WHERE ao_id = $1 AND (status IN ('accepted', 'validating')"
+            " OR (status = 'received' AND received_at > now() - make_interval(secs => $2)))",
             ao_id,
+            publishing_seconds,
         )
         return int(waiting)
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 import asyncpg
 
+from lrs_platform.database import advisory_lock_key
 from lrs_platform.logging import get_logger
 from notifier.emails import ChallengeContact
 
@@ -67,6 +68,11 @@ class ContactStore:
         """Sets the contact and, in the same transaction, makes the AO's held challenge notices due (0155) and,
         when the contact moves to another address, notes a notice to the address it leaves (`ContactChangeNotices`)."""
         async with self._pool.acquire() as connection, connection.transaction():
+            # the AO's contacts are set one at a time, its first included (FOR UPDATE locks no row not there yet):
+            # else two first contacts at once each read none before, and the address replaced was told nothing
+            await connection.execute(
+                "SELECT pg_advisory_xact_lock($1)", advisory_lock_key(f"challenge contact {ao_id}")
+            )
             before = await connection.fetchrow(
                 "SELECT given_name, family_name, email FROM notifier.challenge_contacts WHERE ao_id = $1 FOR UPDATE",
                 ao_id,
