@@ -135,6 +135,11 @@ class SandpitResetStore:
                 )
             batches = [row["batch_id"] for row in deleted]
             await connection.execute("DELETE FROM ingest.batch_record_chunks WHERE batch_id = ANY($1::uuid[])", batches)
+            # kept forgotten: an outcome of theirs delivered again (ingest stopped before storing its offsets) is dropped
+            await connection.execute(
+                "INSERT INTO ingest.forgotten_batches (batch_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING",
+                list({*batches, *(applied.forgotten_batches or ())}),
+            )
             await connection.execute(
                 "UPDATE ingest.sandpit_resets SET status = 'completed', completed_at = now(), learners = $2,"
                 " batches_deleted = $3, plr_min_offsets = $4 WHERE reset_id = $1",
