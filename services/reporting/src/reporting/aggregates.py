@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import median_low
@@ -280,4 +280,141 @@ def fold_challenges(ao_id: str, period: str, challenges: Iterable[ChallengeFact]
         ),
         median_working_days_to_resolve=_median(days),
         worst_working_days_to_resolve=max(days, default=0),
+    )
+
+
+# The store adds a month's facts up in SQL (the `fold_*` functions above fold them in Python, and say what the sums
+# mean); these build the same aggregates from its sums, so a report's work on this side follows its months, not
+# its rows.
+
+
+@dataclass(frozen=True)
+class MonthTally:
+    """One AO's batch facts of a month, added up."""
+
+    batches_completed: int
+    batches_failed: int
+    batches_abandoned: int
+    records_total: int
+    records_accepted: int
+    records_rejected: int
+    records_unchanged: int
+    batches_measured: int
+    """Batches with working days (a results issued date)."""
+    batches_within_target: int
+    worst_working_days: int
+
+
+@dataclass(frozen=True)
+class CodeTally:
+    """One code of one AO's month: the batches carrying it in their chunks' rejected records or failed with it."""
+
+    code: str
+    batches: int
+    chunk_records: int
+    """Rejected records carrying it, over the month's chunks."""
+    failed_batches: int
+    failed_records: int
+    """The records of the batches failed with it."""
+
+
+def submissions_of(ao_id: str, period: str, month: MonthTally, codes: Iterable[CodeTally]) -> AoMonthlySubmissions:
+    """As `fold_submissions`: a code's rejected records, and one for each batch it failed."""
+    return AoMonthlySubmissions(
+        ao_id=ao_id,
+        period=period,
+        batches_completed=month.batches_completed,
+        batches_failed=month.batches_failed,
+        batches_abandoned=month.batches_abandoned,
+        records_total=month.records_total,
+        records_accepted=month.records_accepted,
+        records_rejected=month.records_rejected,
+        records_unchanged=month.records_unchanged,
+        rejections_by_code=dict(sorted((code.code, code.chunk_records + code.failed_batches) for code in codes)),
+    )
+
+
+def timeliness_of(ao_id: str, period: str, month: MonthTally) -> AoMonthlyTimeliness:
+    return AoMonthlyTimeliness(
+        ao_id=ao_id,
+        period=period,
+        batches_measured=month.batches_measured,
+        batches_within_10_working_days=month.batches_within_target,
+        worst_working_days=month.worst_working_days,
+    )
+
+
+def rejections_of(ao_id: str, period: str, month: MonthTally, codes: Iterable[CodeTally]) -> AoMonthlyRejections:
+    """As `fold_rejections`: a code's batches, and its rejected records plus all the records of the batches it failed."""
+    return AoMonthlyRejections(
+        ao_id=ao_id,
+        period=period,
+        records_rejected=month.records_rejected,
+        batches_failed=month.batches_failed,
+        by_code=tuple(
+            CodeRejections(code=code.code, batches=code.batches, records=code.chunk_records + code.failed_records)
+            for code in sorted(codes, key=lambda code: code.code)
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Working days measured of some batches: how many, how many within target, their `median_low` and their most
+    (0 when none)."""
+
+    batches: int
+    within_target: int
+    median: int
+    worst: int
+
+
+def plr_timeliness_of(
+    ao_id: str, period: str, overall: Measured, by_type: Mapping[str, Measured], lag_bound: timedelta
+) -> AoMonthlyPlrTimeliness:
+    """As `fold_plr_timeliness`: each batch measured at its latest write overall, and per qualification type at its
+    latest write of the type."""
+    return AoMonthlyPlrTimeliness(
+        ao_id=ao_id,
+        period=period,
+        projection_lag_bound_seconds=int(lag_bound.total_seconds()),
+        batches_measured=overall.batches,
+        batches_within_10_working_days=overall.within_target,
+        median_working_days=overall.median,
+        worst_working_days=overall.worst,
+        by_qualification_type=tuple(
+            QualificationTypeTimeliness(
+                qualification_type=qualification_type,
+                batches_measured=measured.batches,
+                batches_within_10_working_days=measured.within_target,
+                median_working_days=measured.median,
+                worst_working_days=measured.worst,
+            )
+            for qualification_type, measured in sorted(by_type.items())
+        ),
+    )
+
+
+def challenges_of(
+    ao_id: str,
+    period: str,
+    raised: int,
+    acknowledged: int,
+    resolutions: Mapping[str, int],
+    median_days_to_resolve: int,
+    worst_days_to_resolve: int,
+) -> AoMonthlyChallenges:
+    """As `fold_challenges`, from the month's counts: its resolved challenges by resolution (a resolved challenge
+    with none is `UNKNOWN_TYPE`) and the working days from raised to resolved."""
+    resolved = sum(resolutions.values())
+    return AoMonthlyChallenges(
+        ao_id=ao_id,
+        period=period,
+        raised=raised,
+        acknowledged=acknowledged,
+        resolved=resolved,
+        still_open=raised - resolved,
+        resolutions=dict(sorted((dict.fromkeys(RESOLUTIONS, 0) | dict(resolutions)).items())),
+        median_working_days_to_resolve=median_days_to_resolve,
+        worst_working_days_to_resolve=worst_days_to_resolve,
     )

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TypeVar
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
@@ -25,21 +24,155 @@ from lrs_contracts.reporting import (
 )
 from lrs_platform.database import advisory_locked
 from reporting.aggregates import (
+    UNKNOWN_TYPE,
     BatchFact,
-    ChallengeFact,
-    ChunkCodes,
-    PlrWrite,
-    fold_challenges,
-    fold_plr_timeliness,
-    fold_rejections,
-    fold_submissions,
-    fold_timeliness,
+    CodeTally,
+    Measured,
+    MonthTally,
+    challenges_of,
     periods_span,
+    plr_timeliness_of,
+    rejections_of,
+    submissions_of,
+    timeliness_of,
 )
+from reporting.working_days import COUNTED_YEARS, TARGET_WORKING_DAYS, weekday_bank_holidays
 
 _CHALLENGE_PERIOD = "to_char(raised_at AT TIME ZONE 'Europe/London', 'YYYY-MM')"
 
-Item = TypeVar("Item")
+# Every report adds its months up in SQL, one row per AO and month (or per AO, month and code, qualification type or
+# resolution), so its memory follows its answer: fetching a range's rows to fold them held every batch of up to 36
+# months of every AO at once (600 MB for 400,000). The `fold_*` functions say what the sums are.
+# Each batch's codes and PLR writes are read beside it (LATERAL), so each is found in the index of its batch
+# (migration 0004): joined to the facts of the months instead, the planner hashed every batch's rows ever recorded.
+_BATCH_MONTHS = f"""
+WITH facts AS (
+    SELECT batch_id, ao_id, period, completed, abandoned, records_total, records_accepted, records_rejected,
+        records_unchanged, failure_code, working_days
+    FROM reporting.batch_facts WHERE period BETWEEN $1 AND $2 AND ($3::text IS NULL OR ao_id = $3)
+), months AS (
+    SELECT ao_id, period,
+        count(*) FILTER (WHERE completed) AS batches_completed,
+        count(*) FILTER (WHERE NOT completed AND NOT abandoned) AS batches_failed,
+        count(*) FILTER (WHERE abandoned) AS batches_abandoned,
+        sum(records_total) AS records_total,
+        sum(records_accepted) AS records_accepted,
+        sum(records_rejected) AS records_rejected,
+        sum(records_unchanged) AS records_unchanged,
+        count(working_days) AS batches_measured,
+        count(*) FILTER (WHERE working_days <= {TARGET_WORKING_DAYS}) AS batches_within_target,
+        coalesce(max(working_days), 0) AS worst_working_days
+    FROM facts GROUP BY ao_id, period
+), codes AS (
+    SELECT f.ao_id, f.period, c.code,
+        count(*) AS batches,
+        coalesce(sum(c.chunk_records), 0) AS chunk_records,
+        count(*) FILTER (WHERE c.failed) AS failed_batches,
+        coalesce(sum(f.records_total) FILTER (WHERE c.failed), 0) AS failed_records
+    FROM facts f CROSS JOIN LATERAL (
+        -- one row per code of the batch: its chunks' rejected records, and whether it failed with it
+        SELECT code, sum(chunk_records) AS chunk_records, bool_or(failed) AS failed FROM (
+            SELECT r.code, r.records AS chunk_records, false AS failed
+            FROM reporting.rejection_codes r WHERE r.batch_id = f.batch_id
+            UNION ALL
+            SELECT f.failure_code, NULL, true WHERE f.failure_code <> ''
+        ) AS batch_codes GROUP BY code
+    ) AS c
+    GROUP BY f.ao_id, f.period, c.code
+)
+SELECT m.*, coalesce(c.codes, '{{}}') AS codes, coalesce(c.batches, '{{}}') AS code_batches,
+    coalesce(c.chunk_records, '{{}}') AS code_chunk_records, coalesce(c.failed_batches, '{{}}') AS code_failed_batches,
+    coalesce(c.failed_records, '{{}}') AS code_failed_records
+FROM months m LEFT JOIN (
+    SELECT ao_id, period, array_agg(code) AS codes, array_agg(batches) AS batches,
+        array_agg(chunk_records) AS chunk_records, array_agg(failed_batches) AS failed_batches,
+        array_agg(failed_records) AS failed_records
+    FROM codes GROUP BY ao_id, period
+) AS c USING (ao_id, period)
+"""
+
+
+def _working_days(issued: str, on: str, span: int) -> str:
+    """SQL for `working_days_between` of two date expressions: weekdays counted from their ordinals, less the
+    weekday bank holidays between them. Parameters `$span`, `$span + 1` and `$span + 2` are the first and last days
+    of some years and those years' weekday bank holidays, in order (width_bucket counts those up to a day, by binary
+    search); a count of days outside them is NULL, and so is one of a NULL day."""
+    first, last, holidays = span, span + 1, span + 2
+
+    def weekdays_to(day: str) -> str:
+        return f"(({day} - date '0001-01-01' + 1) / 7 * 5 + least(({day} - date '0001-01-01' + 1) % 7, 5))"
+
+    return (
+        f"CASE WHEN {on} <= {issued} THEN 0"
+        f" WHEN {issued} >= ${first}::date AND {on} <= ${last}::date THEN {weekdays_to(on)} - {weekdays_to(issued)}"
+        f" - (width_bucket({on}, ${holidays}::date[]) - width_bucket({issued}, ${holidays}::date[])) END"
+    )
+
+
+def _counted_years(first_year: int, last_year: int) -> tuple[date, date, tuple[date, ...]]:
+    """The parameters of `_working_days` for the years `first_year` to `last_year`."""
+    return date(first_year, 1, 1), date(last_year, 12, 31), weekday_bank_holidays(first_year, last_year)
+
+
+def _years_uncounted(rows: Sequence[asyncpg.Record]) -> tuple[int, int] | None:
+    """None when every row's days were counted (`counted`); else years that hold every day of the rows not counted,
+    and `COUNTED_YEARS`, to count them in again."""
+    uncounted = [row for row in rows if not row["counted"]]
+    if not uncounted:
+        return None
+    return (
+        min(COUNTED_YEARS[0], *(row["first_day"].year for row in uncounted)),
+        max(COUNTED_YEARS[1], *(row["last_day"].year for row in uncounted)),
+    )
+
+
+_MEASURED = f"""count(*) FILTER (WHERE days <= {TARGET_WORKING_DAYS}) AS within_target,
+    coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY days), 0) AS median, coalesce(max(days), 0) AS worst"""
+"""Of rows' working days `days`, those within target, the median (`median_low`: percentile_disc takes the
+ceil(n / 2)th of n) and the most, 0 when none (NULLs are not days)."""
+
+# Per AO and month (its batches with results issued, measured at the day they were on the PLR: their latest write plus
+# the lag bound, UK time), once overall (a NULL type) and once per qualification type the batches carried.
+_PLR_TIMELINESS = f"""
+WITH writes AS (
+    SELECT f.ao_id, f.period, f.batch_id, f.results_issued AS issued, w.qualification_type,
+        ((w.last_written_at + $4::bigint * interval '1 microsecond') AT TIME ZONE 'Europe/London')::date AS on_plr
+    FROM reporting.batch_facts f CROSS JOIN LATERAL (
+        SELECT coalesce(nullif(t.qualification_type, ''), '{UNKNOWN_TYPE}') AS qualification_type,
+            max(w.last_written_at) AS last_written_at
+        FROM reporting.plr_writes w LEFT JOIN reporting.qualification_types t USING (qualification_number)
+        WHERE w.batch_id = f.batch_id GROUP BY 1
+    ) AS w
+    WHERE f.completed AND f.results_issued IS NOT NULL AND f.period BETWEEN $1 AND $2
+        AND ($3::text IS NULL OR f.ao_id = $3)
+), measured AS (
+    SELECT ao_id, period, qualification_type, issued, on_plr FROM writes
+    UNION ALL
+    SELECT ao_id, period, NULL, issued, max(on_plr) FROM writes GROUP BY ao_id, period, batch_id, issued
+)
+SELECT ao_id, period, qualification_type, count(*) AS batches, {_MEASURED},
+    bool_and(days IS NOT NULL) AS counted, min(issued) AS first_day, max(on_plr) AS last_day
+FROM (SELECT *, {_working_days("issued", "on_plr", 5)} AS days FROM measured) AS each
+GROUP BY ao_id, period, qualification_type
+"""
+
+# Per AO and month of raising (`whole_month`), and per AO, month and resolution (NULL: not resolved): the challenges
+# and those acknowledged, and the working days from raised to resolved (UK days) of those resolved.
+_CHALLENGES = f"""
+SELECT ao_id, period, resolution, GROUPING(resolution) = 1 AS whole_month, count(*) AS raised,
+    count(*) FILTER (WHERE acknowledged_at IS NOT NULL OR resolved_at IS NOT NULL) AS acknowledged, {_MEASURED},
+    bool_and(days IS NOT NULL OR resolved_on IS NULL) AS counted, min(raised_on) AS first_day,
+    max(resolved_on) AS last_day
+FROM (
+    SELECT *, {_working_days("raised_on", "resolved_on", 4)} AS days FROM (
+        SELECT ao_id, acknowledged_at, resolved_at, {_CHALLENGE_PERIOD} AS period,
+            (raised_at AT TIME ZONE 'Europe/London')::date AS raised_on,
+            (resolved_at AT TIME ZONE 'Europe/London')::date AS resolved_on,
+            CASE WHEN resolved_at IS NOT NULL THEN coalesce(nullif(resolution, ''), '{UNKNOWN_TYPE}') END AS resolution
+        FROM reporting.challenges WHERE raised_at >= $1 AND raised_at < $2 AND ($3::text IS NULL OR ao_id = $3)
+    ) AS raised
+) AS each GROUP BY GROUPING SETS ((ao_id, period), (ao_id, period, resolution))
+"""
 
 
 @dataclass(frozen=True)
@@ -64,31 +197,20 @@ class ChallengeChange:
     resolution: str | None = None
 
 
-def _fact(row: asyncpg.Record) -> BatchFact:
-    return BatchFact(
-        batch_id=row["batch_id"],
-        ao_id=row["ao_id"],
-        period=row["period"],
-        completed=row["completed"],
-        records_total=row["records_total"],
-        records_accepted=row["records_accepted"],
-        records_rejected=row["records_rejected"],
-        failure_code=row["failure_code"],
-        working_days=row["working_days"],
-        results_issued=row["results_issued"],
-        abandoned=row["abandoned"],
-        records_unchanged=row["records_unchanged"],
-    )
-
-
-def _by_month(
-    rows: Iterable[asyncpg.Record], item: Callable[[asyncpg.Record], Item]
-) -> defaultdict[tuple[str, str], list[Item]]:
-    """Rows' items grouped by (AO, period), in the rows' order; a month with no rows reads as no items."""
-    grouped: defaultdict[tuple[str, str], list[Item]] = defaultdict(list)
-    for row in rows:
-        grouped[(row["ao_id"], row["period"])].append(item(row))
-    return grouped
+def _month_tally(row: asyncpg.Record) -> tuple[MonthTally, list[CodeTally]]:
+    month = MonthTally(*(row[field] for field in MonthTally.__dataclass_fields__))
+    codes = [
+        CodeTally(*code)
+        for code in zip(
+            row["codes"],
+            row["code_batches"],
+            row["code_chunk_records"],
+            row["code_failed_batches"],
+            row["code_failed_records"],
+            strict=True,
+        )
+    ]
+    return month, codes
 
 
 class ReportingStore:
@@ -145,27 +267,23 @@ class ReportingStore:
     async def aggregates(
         self, period: str, ao_id: str | None = None
     ) -> list[tuple[AoMonthlySubmissions, AoMonthlyTimeliness]]:
-        facts, codes = await self._months(period, period, ao_id)
         return [
-            (
-                fold_submissions(ao, period, month_facts, [(each.code, each.records) for each in codes[(ao, month)]]),
-                fold_timeliness(ao, period, month_facts),
-            )
-            for (ao, month), month_facts in sorted(facts.items())
+            (submissions_of(ao, month, tally, codes), timeliness_of(ao, month, tally))
+            for (ao, month), (tally, codes) in sorted((await self._batch_months(period, period, ao_id)).items())
         ]
 
     async def month(
         self, period: str, ao_id: str
     ) -> tuple[AoMonthlySubmissions, AoMonthlyTimeliness, AoMonthlyRejections] | None:
-        """The AO's month in the three reports read from its batches, each read once; None before any."""
-        facts, codes = await self._months(period, period, ao_id)
-        month_facts, month_codes = facts.get((ao_id, period)), codes[(ao_id, period)]
-        if not month_facts:
+        """The AO's month in the three reports read from its batches, read once; None before any."""
+        found = (await self._batch_months(period, period, ao_id)).get((ao_id, period))
+        if found is None:
             return None
+        tally, codes = found
         return (
-            fold_submissions(ao_id, period, month_facts, [(each.code, each.records) for each in month_codes]),
-            fold_timeliness(ao_id, period, month_facts),
-            fold_rejections(ao_id, period, month_facts, month_codes),
+            submissions_of(ao_id, period, tally, codes),
+            timeliness_of(ao_id, period, tally),
+            rejections_of(ao_id, period, tally, codes),
         )
 
     async def record_plr_writes(self, writes: Sequence[PlrLogWrite], types: dict[str, str]) -> set[tuple[str, str]]:
@@ -194,69 +312,36 @@ class ReportingStore:
     async def plr_timeliness(
         self, first: str, last: str, ao_id: str | None, lag_bound: timedelta
     ) -> list[AoMonthlyPlrTimeliness]:
-        facts = {
-            row["batch_id"]: row
-            for row in await self._pool.fetch(
-                "SELECT batch_id, ao_id, period, results_issued FROM reporting.batch_facts"
-                " WHERE completed AND results_issued IS NOT NULL AND period BETWEEN $1 AND $2"
-                " AND ($3::text IS NULL OR ao_id = $3)",
-                first,
-                last,
-                ao_id,
-            )
-        }
-        # the months' batches by their ids, each found in the index of its writes (see `_rejection_codes`)
-        rows = await self._pool.fetch(
-            "SELECT w.batch_id, t.qualification_type, max(w.last_written_at) AS last_written_at"
-            " FROM reporting.plr_writes w LEFT JOIN reporting.qualification_types t USING (qualification_number)"
-            " WHERE w.batch_id = ANY($1::uuid[]) GROUP BY w.batch_id, t.qualification_type",
-            list(facts),
-        )
-        writes: defaultdict[tuple[str, str], list[PlrWrite]] = defaultdict(list)
+        arguments = (first, last, ao_id, lag_bound // timedelta(microseconds=1))
+        rows = await self._pool.fetch(_PLR_TIMELINESS, *arguments, *_counted_years(*COUNTED_YEARS))
+        if years := _years_uncounted(rows):
+            rows = await self._pool.fetch(_PLR_TIMELINESS, *arguments, *_counted_years(*years))
+        overall: dict[tuple[str, str], Measured] = {}
+        by_type: defaultdict[tuple[str, str], dict[str, Measured]] = defaultdict(dict)
         for row in rows:
-            fact = facts[row["batch_id"]]
-            writes[(fact["ao_id"], fact["period"])].append(
-                PlrWrite(row["batch_id"], fact["results_issued"], row["qualification_type"], row["last_written_at"])
-            )
+            measured = Measured(row["batches"], row["within_target"], row["median"], row["worst"])
+            if row["qualification_type"] is None:
+                overall[(row["ao_id"], row["period"])] = measured
+            else:
+                by_type[(row["ao_id"], row["period"])][row["qualification_type"]] = measured
         return [
-            fold_plr_timeliness(ao, period, ao_writes, lag_bound) for (ao, period), ao_writes in sorted(writes.items())
+            plr_timeliness_of(ao, period, measured, by_type[(ao, period)], lag_bound)
+            for (ao, period), measured in sorted(overall.items())
         ]
 
     async def rejections(self, first: str, last: str, ao_id: str | None) -> list[AoMonthlyRejections]:
-        facts, codes = await self._months(first, last, ao_id)
         return [
-            fold_rejections(ao, period, month_facts, codes[(ao, period)])
-            for (ao, period), month_facts in sorted(facts.items())
+            rejections_of(ao, period, tally, codes)
+            for (ao, period), (tally, codes) in sorted((await self._batch_months(first, last, ao_id)).items())
         ]
 
-    async def _months(
+    async def _batch_months(
         self, first: str, last: str, ao_id: str | None
-    ) -> tuple[dict[tuple[str, str], list[BatchFact]], defaultdict[tuple[str, str], list[ChunkCodes]]]:
-        """The batch facts of the months from `first` to `last` (of one AO, or every AO), and their
-        batches' rejection codes, by (AO, period)."""
-        facts = await self._pool.fetch(
-            "SELECT * FROM reporting.batch_facts WHERE period BETWEEN $1 AND $2 AND ($3::text IS NULL OR ao_id = $3)"
-            " ORDER BY ao_id, period, batch_id",
-            first,
-            last,
-            ao_id,
-        )
-        month_of = {row["batch_id"]: (row["ao_id"], row["period"]) for row in facts}
-        codes: defaultdict[tuple[str, str], list[ChunkCodes]] = defaultdict(list)
-        for row in await self._rejection_codes(month_of):
-            codes[month_of[row["batch_id"]]].append(ChunkCodes(row["batch_id"], row["code"], row["records"]))
-        return dict(_by_month(facts, _fact)), codes
-
-    async def _rejection_codes(self, batch_ids: Iterable[uuid.UUID]) -> list[asyncpg.Record]:
-        """Each batch's rejected records per code (its chunks added up). The batches are named by id, so
-        each is found in the index of its codes (migration 0004): joined to the facts of its month
-        instead, the planner hashed every batch's codes ever recorded."""
-        rows: list[asyncpg.Record] = await self._pool.fetch(
-            "SELECT batch_id, code, sum(records)::int AS records FROM reporting.rejection_codes"
-            " WHERE batch_id = ANY($1::uuid[]) GROUP BY batch_id, code",
-            list(batch_ids),
-        )
-        return rows
+    ) -> dict[tuple[str, str], tuple[MonthTally, list[CodeTally]]]:
+        """The batch facts of the months from `first` to `last` (of one AO, or every AO) and their batches'
+        rejection codes, added up by (AO, period): a month with no batch is not there."""
+        rows = await self._pool.fetch(_BATCH_MONTHS, first, last, ao_id)
+        return {(row["ao_id"], row["period"]): _month_tally(row) for row in rows}
 
     async def is_empty(self) -> bool:
         """Whether nothing was ever recorded: a new installation, or a store dropped to be rebuilt."""
@@ -314,17 +399,19 @@ class ReportingStore:
     async def challenges(self, first: str, last: str, ao_id: str | None) -> list[AoMonthlyChallenges]:
         # the months as a range of raising times, which the index of raising times finds (migration 0004)
         start, end = periods_span(first, last)
-        rows = await self._pool.fetch(
-            f"SELECT *, {_CHALLENGE_PERIOD} AS period FROM reporting.challenges"
-            " WHERE raised_at >= $1 AND raised_at < $2 AND ($3::text IS NULL OR ao_id = $3)",
-            start,
-            end,
-            ao_id,
-        )
-        by_month = _by_month(
-            rows,
-            lambda row: ChallengeFact(
-                row["challenge_id"], row["raised_at"], row["acknowledged_at"], row["resolved_at"], row["resolution"]
-            ),
-        )
-        return [fold_challenges(ao, period, month) for (ao, period), month in sorted(by_month.items())]
+        rows = await self._pool.fetch(_CHALLENGES, start, end, ao_id, *_counted_years(*COUNTED_YEARS))
+        if years := _years_uncounted(rows):
+            rows = await self._pool.fetch(_CHALLENGES, start, end, ao_id, *_counted_years(*years))
+        months: dict[tuple[str, str], asyncpg.Record] = {}
+        resolutions: defaultdict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        for row in rows:
+            if row["whole_month"]:
+                months[(row["ao_id"], row["period"])] = row
+            elif row["resolution"] is not None:
+                resolutions[(row["ao_id"], row["period"])][row["resolution"]] = row["raised"]
+        return [
+            challenges_of(
+                ao, period, row["raised"], row["acknowledged"], resolutions[(ao, period)], row["median"], row["worst"]
+            )
+            for (ao, period), row in sorted(months.items())
+        ]

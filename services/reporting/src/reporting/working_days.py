@@ -53,3 +53,20 @@ def _weekday_bank_holidays(year: int) -> tuple[date, ...]:
 
 def within_target(working_days: int) -> bool:
     return working_days <= TARGET_WORKING_DAYS
+
+
+COUNTED_YEARS = (1900, 2100)
+"""The years the reports' SQL counts working days in, unless some day it counts is outside them."""
+
+
+@lru_cache(maxsize=4)
+def weekday_bank_holidays(first_year: int, last_year: int) -> tuple[date, ...]:
+    """The bank holidays on weekdays of the years `first_year` to `last_year`, in order."""
+    return tuple(
+        day for year in range(first_year, last_year + 1) for day in sorted(_bank_holidays_of(year)) if day.weekday() < 5
+    )
+
+
+def _bank_holidays_of(year: int) -> frozenset[date]:
+    # as `_bank_holidays`, without filling its cache (of the years the reports' batches are in) with two centuries
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
