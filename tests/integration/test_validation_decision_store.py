@@ -6,15 +6,18 @@ from __future__ import annotations
 import struct
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 
 import asyncpg
 import pytest
 
+from lrs_contracts.environments import LIVE_TOPICS
 from lrs_contracts.plr import AchievementData, AchievementKey, ResultStatus
+from lrs_contracts.sandpit import SandpitReset
 from lrs_domain.achievements import AchievementState
 from lrs_platform.database import apply_migrations, create_pool
 from validation.decision_store import DecisionStore, OutgoingMessage, encode_messages
+from validation.sandpit import SandpitResets
 
 pytestmark = pytest.mark.integration
 
@@ -205,3 +208,21 @@ async def test_a_decision_forgets_its_messages_a_week_after_publishing_and_still
     for kept in (recent, unpublished):
         stored = await store.stored(kept)
         assert stored is not None and stored.messages == tuple(_messages(3, str(kept)))
+
+
+async def test_a_batch_a_sandpit_reset_forgot_is_never_decided_again_when_read_again(pool: asyncpg.Pool) -> None:
+    """A code review: the reset deleted the batch's decision, so the batch read again (a rebalance re-reads from the
+    offset the reset committed, before both) was decided again, and the reset read again deleted nothing: the
+    next batch was judged against states the Sandpit should not have."""
+    store = DecisionStore(pool)
+    resets = SandpitResets(pool, None, LIVE_TOPICS)  # forgetting sends nothing: no producer
+    batch_id = uuid.uuid4()
+    reset = SandpitReset(reset_id=uuid.uuid4(), ao_id=AO, requested_by=f"ao:{AO}", requested_at=datetime.now(UTC))
+    await store.record(batch_id, AO, False, _messages(1, "first"), [_state("3000000002", "A")])
+
+    await resets._forget(reset, "the reset's causation")  # the store's part of `apply`
+
+    again = await store.stored(batch_id)
+    assert again is not None and again.published and again.messages == ()  # decided, nothing left to send
+    assert await store.is_decided(batch_id)
+    assert await store.existing_states(AO, [("3000000002", "60012345")]) == {}

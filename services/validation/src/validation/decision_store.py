@@ -136,8 +136,13 @@ class DecisionStore:
         self._pool = pool
 
     async def stored(self, batch_id: uuid.UUID) -> StoredDecision | None:
+        """The batch's decision; for one a Sandpit reset forgot, a decision published with nothing left to send
+        (read again after the reset, it is never decided again against the emptied Sandpit)."""
         row = await self._pool.fetchrow(
-            "SELECT failed, messages, published_at FROM validation.decisions WHERE batch_id = $1", batch_id
+            "SELECT failed, messages, published_at FROM validation.decisions WHERE batch_id = $1"
+            " UNION ALL SELECT false, NULL, forgotten_at FROM validation.forgotten_batches WHERE batch_id = $1"
+            " LIMIT 1",
+            batch_id,
         )
         if row is None:
             return None
@@ -147,7 +152,9 @@ class DecisionStore:
 
     async def is_decided(self, batch_id: uuid.UUID) -> bool:
         decided: bool = await self._pool.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM validation.decisions WHERE batch_id = $1)", batch_id
+            "SELECT EXISTS (SELECT 1 FROM validation.decisions WHERE batch_id = $1)"
+            " OR EXISTS (SELECT 1 FROM validation.forgotten_batches WHERE batch_id = $1)",
+            batch_id,
         )
         return decided
 

@@ -110,6 +110,10 @@ class SandpitResets:
                 )
             )
             await connection.execute(
+                "INSERT INTO validation.forgotten_batches (batch_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING",
+                list(forgotten),
+            )
+            await connection.execute(
                 "INSERT INTO validation.sandpit_resets (reset_id, ao_id, messages, forgotten_batches)"
                 " VALUES ($1, $2, $3, $4)",
                 reset.reset_id,
