@@ -7,6 +7,7 @@ one it can know: everything except learner verification (RV004) and achievement 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,3 +167,16 @@ def test_a_truncated_file_is_refused_whole_with_rs001(
     assert (exit_code, out) == (1, "")
     assert err.startswith("lrs: RS001: the whole file is refused at line "), err
     assert f"malformed {fmt.upper()}" in err
+
+
+def test_a_file_refused_whole_in_json_says_why_on_stdout(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    utf16 = tmp_path / "results.csv"
+    utf16.write_bytes((SAMPLES / "rules-showcase.csv").read_text(encoding="utf-8").encode("utf-16"))
+
+    exit_code = main(["batch", "check", str(utf16), "--json"])
+
+    printed = json.loads(capsys.readouterr().out)
+    assert exit_code == 1
+    assert printed["file"] == "results.csv"
+    assert set(printed["refused"]) == {"code", "line", "column", "detail"}
+    assert printed["refused"]["code"] == "RS001" and printed["refused"]["detail"]

@@ -136,12 +136,12 @@ def test_an_unreachable_service_exits_4_in_one_line(
     assert len(captured.err.strip().splitlines()) == 1
 
 
-def test_without_an_api_key_a_command_says_so_and_exits_1(
+def test_without_an_api_key_a_command_says_so_and_exits_2_as_a_usage_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("LRS_API_KEY", raising=False)
 
-    assert main(["batch", "list"]) == ExitCode.FAILED
+    assert main(["batch", "list"]) == ExitCode.USAGE  # as a key file that is not text is
     assert capsys.readouterr().err == "lrs: no API key: set LRS_API_KEY or pass --key-file\n"
 
 
@@ -152,7 +152,7 @@ def test_an_empty_key_file_is_named_not_said_to_be_missing(
     key_file = tmp_path / "ao.key"
     key_file.write_text("\n")
 
-    assert main(["--key-file", str(key_file), "batch", "list"]) == ExitCode.FAILED
+    assert main(["--key-file", str(key_file), "batch", "list"]) == ExitCode.USAGE
     assert capsys.readouterr().err == f"lrs: no API key: the key file {key_file} is empty\n"
 
 

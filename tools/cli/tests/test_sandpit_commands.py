@@ -416,5 +416,5 @@ def test_without_a_sandpit_key_the_sandpit_says_which_variable(
 ) -> None:
     monkeypatch.setenv("LRS_API_KEY", LIVE_KEY)
 
-    assert main(["sandpit", "reset"]) == ExitCode.FAILED
+    assert main(["sandpit", "reset"]) == ExitCode.USAGE
     assert "lrs: no API key: set LRS_SANDPIT_API_KEY or pass --key-file" in capsys.readouterr().err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 import sys
 import time
@@ -19,7 +18,18 @@ from rich.text import Text
 
 from lrs_cli import check_command
 from lrs_cli.choices import one_of
-from lrs_cli.client import CommandError, Connection, Counted, ExitCode, UsageError, expect_ok, pages, problem_text
+from lrs_cli.client import (
+    CommandError,
+    Connection,
+    Counted,
+    ExitCode,
+    UsageError,
+    expect_ok,
+    pages,
+    problem_text,
+    unreachable_text,
+)
+from lrs_cli.downloads import STANDARD_OUTPUT, download, writable_beside
 from lrs_cli.output import (
     JsonOption,
     batch_id_value,
@@ -293,27 +303,10 @@ def records(client: httpx.Client, batch_id: str, only: str | None = None) -> Ite
     )
 
 
-STANDARD_OUTPUT = Path("-")
-
-
 def write_csv(client: httpx.Client, batch_id: str, target: Path) -> int:
-    """Streams the records' CSV (the service's own download) into `target` (`-`: standard output); returns its
-    size."""
-    written = 0
-    with (
-        client.stream("GET", f"/v1/batches/{batch_id}/records.csv") as response,
-        progress(f"downloading {target.name}", bytes_=True) as update,
-    ):
-        if response.status_code >= 400:
-            response.read()
-            expect_ok(response)
-        with contextlib.nullcontext(sys.stdout.buffer) if target == STANDARD_OUTPUT else target.open("wb") as out:
-            for chunk in response.iter_bytes():
-                out.write(chunk)
-                written += len(chunk)
-                update(completed=written)
-            out.flush()
-    return written
+    """Streams the records' CSV (the service's own download) into `target` (`-`: standard output), replacing it
+    only once all of it has arrived; returns its size."""
+    return download(client, f"/v1/batches/{batch_id}/records.csv", target)
 
 
 @app.command("submit")
@@ -347,11 +340,21 @@ def submit_command(
         stdout().print(accepted["batch_id"], markup=False)
         sys.stdout.flush()  # a script reading the pipe has the id while the wait goes on
     if wait > 0:
+        follow_it = connection(ctx).command(f"batch status {accepted['batch_id']}")
         try:
             with connection(ctx).client("ingest") as client:
                 batch = follow(client, accepted["batch_id"], wait)
+        except (CommandError, httpx.TransportError) as error:
+            if not as_json:
+                warn(f"batch {accepted['batch_id']} was accepted; follow it with: {follow_it}")
+                raise
+            # the batch exists: a script must still learn its id, and that its outcome is not known yet
+            said = unreachable_text(error) if isinstance(error, httpx.TransportError) else str(error)
+            print_json({**accepted, "batch": None, "wait_error": said})
+            warn(f"{said}\nbatch {accepted['batch_id']} was accepted; follow it with: {follow_it}")
+            raise typer.Exit(ExitCode.NOT_FINAL) from error
         except (Exception, KeyboardInterrupt):
-            warn(f"batch {accepted['batch_id']} was accepted; follow it with: lrs batch status {accepted['batch_id']}")
+            warn(f"batch {accepted['batch_id']} was accepted; follow it with: {follow_it}")
             raise
     if as_json:
         # with --wait, `status` is the batch's as it now stands: the 202's "accepted" beside a failed batch misled
@@ -396,6 +399,8 @@ def status_command(
     yet."""
     show_records = show_records or only is not None
     chosen = only.value if only else None
+    if csv_file is not None:
+        writable_beside(csv_file, "--csv")
     with connection(ctx).client("ingest") as client:
         batch = follow(client, batch_id, wait)
         if csv_file == STANDARD_OUTPUT:

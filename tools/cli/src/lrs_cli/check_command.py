@@ -67,6 +67,14 @@ def whole_file_refused(refused: BatchRefused) -> str:
     return f"{refused.code.value}: the whole file is refused{where}: {refused.detail}"
 
 
+class FileRefused(CommandError):
+    """The whole file is refused (RS001-RS003): said in one line, and kept whole for `--json`."""
+
+    def __init__(self, said: str, refused: BatchRefused) -> None:
+        super().__init__(said)
+        self.refused = refused
+
+
 def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat, OfflineReport]:
     """The file's format and what every rule that needs no server says of it."""
     read = read_batch(file)
@@ -81,7 +89,7 @@ def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat,
         said = whole_file_refused(refused)
         if refused.code is BatchCode.MALFORMED and (looks_like := plainly_other_format(content, fmt)):
             said += f"\n{mislabel_hint(file.name, looks_like)}"
-        raise CommandError(said) from refused
+        raise FileRefused(said, refused) from refused
     today = today_in_england()
     return fmt, check_batch_offline(parsed.header, parsed.records, load_catalogue(reference_dir), today)
 
@@ -173,7 +181,23 @@ def check_command(
 ) -> None:
     """Run every rule that needs no server (the Batch Toolkit); exit status 1 if the whole file would be refused
     (unreadable, its header wrong) or the batch would fail (RS005)."""
-    fmt, report = offline_report(file, reference_dir)
+    try:
+        fmt, report = offline_report(file, reference_dir)
+    except FileRefused as error:
+        if as_json:  # as `lrs batch submit --json` prints its refusal: a script reads why from stdout
+            refused = error.refused
+            print_json(
+                {
+                    "file": file.name,
+                    "refused": {
+                        "code": refused.code.value,
+                        "line": refused.line,
+                        "column": refused.column,
+                        "detail": refused.detail,
+                    },
+                }
+            )
+        raise
     if as_json:
         print_json(report_json(file.name, report))
     else:

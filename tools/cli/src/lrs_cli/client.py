@@ -128,10 +128,10 @@ class Connection:
 
     def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
         if not self.api_key and self.key_file:
-            raise CommandError(f"no API key: the key file {self.key_file} is empty")
+            raise UsageError(f"no API key: the key file {self.key_file} is empty")
         if not self.api_key:
             variable = _key_variable(self.environment)
-            raise CommandError(f"no API key: set {variable} or pass --key-file")
+            raise UsageError(f"no API key: set {variable} or pass --key-file")
         if not _usable_key(self.api_key):
             where = f"the key file {self.key_file}" if self.key_file else _key_variable(self.environment)
             raise UsageError(f"{where} does not hold an API key: a key is visible ASCII characters only (lrs_…)")

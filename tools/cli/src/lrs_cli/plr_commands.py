@@ -14,6 +14,7 @@ from rich.text import Text
 from lrs_cli.batch_commands import FINAL_STATES, held_past
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok, problem_text
 from lrs_cli.credential_commands import verify_file
+from lrs_cli.downloads import writable_beside, write_private
 from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, print_text, stdout, table, warn
 from lrs_domain.identifiers import TEMPORARY_ULN, has_valid_uln_check_digit, is_well_formed_uln
 
@@ -239,11 +240,13 @@ def credential_command(
     """A learner's PLR as a signed verifiable credential (CLR 2.0), for an employer or college to check with
     `lrs plr verify FILE --jwks <the LRS's address>/.well-known/jwks.json`: the learner's key, or an operator's.
     It holds the achievements as they are today and is not updated: export a new one after a change."""
+    if output is not None:
+        writable_beside(output, "--output")
     answer = credential(connection(ctx), uln)
     if output is None:
         print_json(answer)
         return
-    output.write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")
+    write_private(output, (json.dumps(answer, indent=2) + "\n").encode("utf-8"))
     count = answer.get("achievements", 0)
     warn(
         f"wrote the credential of {uln} ({count} achievement{'' if count == 1 else 's'}) to {output};"

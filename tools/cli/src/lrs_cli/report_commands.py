@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from lrs_cli.client import Connection, expect_ok
+from lrs_cli.downloads import STANDARD_OUTPUT, download, writable_beside
 from lrs_cli.output import JsonOption, connection, print_json, stdout, table, warn
 from lrs_contracts.challenge import resolution_label
 from lrs_platform.clock import ENGLAND
@@ -28,7 +29,13 @@ Ao = Annotated[
     typer.Option(help="Operators: one AO only (like RN9093).", callback=lambda value: value and value.strip().upper()),
 ]
 CsvFile = Annotated[
-    Path | None, typer.Option("--csv", dir_okay=False, help="Write the report's rows to this CSV file.")
+    Path | None,
+    typer.Option(
+        "--csv",
+        dir_okay=False,
+        allow_dash=True,
+        help="Write the report's rows to this CSV file (-: to standard output).",
+    ),
 ]
 
 
@@ -47,14 +54,17 @@ Last = Annotated[
 ]
 
 
-def report(connection: Connection, name: str, months: dict[str, str], ao: str | None, fmt: str = "json") -> Any:
+def report(connection: Connection, name: str, months: dict[str, str], ao: str | None) -> Any:
     """One report: `months` is `{"period": ...}` for a month's, `{"from": ..., "to": ...}` for a range's."""
+    with connection.client("reporting") as client:
+        return expect_ok(client.get(f"/v1/reports/{name}", params=_params(months, ao, "json")))
+
+
+def _params(months: dict[str, str], ao: str | None, fmt: str) -> dict[str, str]:
     params = {**months, "format": fmt}
     if ao:
         params["ao_id"] = ao
-    with connection.client("reporting") as client:
-        response = client.get(f"/v1/reports/{name}", params=params)
-        return response.text if fmt == "csv" and response.status_code < 400 else expect_ok(response)
+    return params
 
 
 def _month(period: str | None) -> dict[str, str]:
@@ -67,8 +77,12 @@ def _range(first: str | None, last: str | None) -> dict[str, str]:
 
 
 def _write_csv(connection: Connection, name: str, months: dict[str, str], ao: str | None, target: Path) -> None:
-    target.write_text(report(connection, name, months, ao, "csv"), encoding="utf-8")
-    warn(f"wrote the {name} report to {target}")
+    """The report's CSV into `target` (`-`: standard output), replacing it only once all of it has arrived."""
+    writable_beside(target, "--csv")
+    with connection.client("reporting") as client:
+        download(client, f"/v1/reports/{name}", target, _params(months, ao, "csv"))
+    if target != STANDARD_OUTPUT:
+        warn(f"wrote the {name} report to {target}")
 
 
 def _to_show(

@@ -1,0 +1,89 @@
+"""Files `lrs` writes for the user (outcome CSVs, reports, credentials): they hold learners' data, so they are
+made 0600, and a file is only ever replaced whole, once all of it has arrived: a download cut short leaves the
+file that was there before, never a truncated copy that looks complete."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+
+from lrs_cli.client import CommandError, ExitCode, UsageError, expect_ok
+from lrs_cli.output import progress
+
+STANDARD_OUTPUT = Path("-")
+
+
+class BrokenOff(CommandError):
+    """The service answered, then the connection broke before the whole answer came."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+def writable_beside(target: Path, option: str) -> None:
+    """A usage error (exit status 2) when `target` could not be written: checked before the service is asked, so
+    that nothing is printed or fetched for a file that then cannot be kept."""
+    if target == STANDARD_OUTPUT:
+        return
+    folder = target.parent
+    try:
+        descriptor, probe = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    except OSError as error:
+        raise UsageError(
+            f"{option} {target} cannot be written ({error.strerror or error}): nothing was fetched"
+        ) from error
+    os.close(descriptor)
+    os.unlink(probe)
+
+
+@contextlib.contextmanager
+def replacing(target: Path) -> Iterator[BinaryIO]:
+    """A file (0600) beside `target` that replaces it when the block ends without an error, else is removed."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            yield out
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_private(target: Path, content: bytes) -> None:
+    """Writes `content` to `target` (0600), replacing it whole."""
+    with replacing(target) as out:
+        out.write(content)
+
+
+def download(client: httpx.Client, path: str, target: Path, params: dict[str, str] | None = None) -> int:
+    """Streams the answer to GET `path` into `target` (`-`: standard output); returns its size. A connection
+    that breaks once the answer has begun is said as such (the service is running) and leaves `target` as it was."""
+    written = 0
+    with (
+        client.stream("GET", path, params=params) as response,
+        progress(f"downloading {target.name}", bytes_=True) as update,
+    ):
+        if response.status_code >= 400:
+            response.read()
+            expect_ok(response)
+        try:
+            with contextlib.nullcontext(sys.stdout.buffer) if target == STANDARD_OUTPUT else replacing(target) as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+                    written += len(chunk)
+                    update(completed=written)
+                out.flush()
+        except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+            kept = "standard output has only part of it" if target == STANDARD_OUTPUT else f"{target} was not written"
+            raise BrokenOff(
+                f"{response.request.url.copy_with(query=None)} answered, then the connection broke after"
+                f" {written:,} bytes ({str(error) or type(error).__name__}); {kept}: try again"
+            ) from error
+    return written
