@@ -24,6 +24,7 @@ from tests.support.event_examples import JSON_VALUES, envelopes, from_schema, js
 
 from lrs_contracts.compatibility import snapshot_path
 from lrs_contracts.envelope import Envelope, deterministic_id
+from lrs_contracts.examples import EXAMPLES as CONTRACT_EXAMPLES
 from lrs_contracts.fast_decode import (
     FAST_MODELS,
     MEMO_SIZE,
@@ -267,3 +268,28 @@ def test_the_writer_refuses_what_the_envelope_refuses() -> None:
 )
 def test_derived_ids_are_deterministic_ids(prefix: list[object], rest: list[object]) -> None:
     assert DerivedIds(*prefix).text(*rest) == str(deterministic_id(*prefix, *rest))
+
+
+@pytest.mark.parametrize("offset", ["+00:60", "+00:99", "+24:00", "-23:60", "+23:59", "-01:30", "Z"])
+@pytest.mark.parametrize(
+    ("event_type", "field"), [("lrs.learner.erased.v1", "erased_at"), ("lrs.batch.completed.v1", "decided_at")]
+)
+def test_a_payloads_time_with_any_offset_is_read_as_pydantic_reads_it_or_not_at_all(
+    event_type: str, field: str, offset: str
+) -> None:
+    """`fromisoformat` reads +00:99 as an offset of 1 h 39 min, which pydantic refuses (a code review)."""
+    [example] = [example for example in CONTRACT_EXAMPLES if example.event_type == event_type][:1]
+    document = example.message()
+    data = document["data"]
+    assert isinstance(data, dict)
+    data[field] = str(data[field])[:19] + offset
+    raw = json.dumps(document).encode()
+    try:
+        expected = decode(raw)
+    except (ValidationError, ValueError):
+        assert offset in ("+00:60", "+00:99", "+24:00", "-23:60")
+        for fast in (decode_fast, decode_plain, decode_flat):
+            with pytest.raises(NotFast):
+                fast(raw)
+        return
+    assert decode_flat(raw) == flat_of(*expected)

@@ -65,7 +65,10 @@ _MISSING = object()
 # Only the spellings pydantic writes; every other spelling is left to pydantic.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})")
+# An offset's hours and minutes as pydantic reads them: `fromisoformat` also takes +00:99 (1 h 39 min), which it refuses
+_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
 _CONFIG_KEYS = {"frozen", "extra", "title", "json_schema_extra"}
 _new_object = object.__new__
 _set_slot = object.__setattr__
