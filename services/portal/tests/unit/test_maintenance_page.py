@@ -539,7 +539,7 @@ def test_pausing_sends_the_reason_to_ingest(portal: StubbedPortal) -> None:
 
 @pytest.mark.parametrize(
     ("reason", "says"),
-    [("", "Say what the maintenance is for"), ("broker\x00incident", "The reason holds the control character U+0000")],
+    [("", "Say why you are pausing"), ("broker\x00incident", "The reason holds the control character U+0000")],
 )
 def test_a_pause_reason_typed_wrong_is_refused_and_ingest_is_not_asked(
     portal: StubbedPortal, reason: str, says: str

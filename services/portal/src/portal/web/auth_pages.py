@@ -117,7 +117,8 @@ async def sign_in(request: Request) -> Response:
         errors["username"] = (
             f"The username or password is not right. After {settings.lockout_failures} wrong passwords in a row an"
             f" account is locked for {settings.lockout_minutes} minutes: if yours may be, wait, or use"
-            " \u201cForgotten your password?\u201d"
+            " \u201cForgotten your password?\u201d. If the right password still fails, your account may have been"
+            " disabled: ask an LRS operator."
         )
         return _sign_in_page(request, next_path, errors, username, 400, ended)
     if earlier := request.cookies.get(portal.cookies.session_cookie):

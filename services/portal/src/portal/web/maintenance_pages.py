@@ -126,8 +126,9 @@ async def _done(request: Request, user: SignedIn, what: str, changed: dict[str, 
     return await see_other_telling(request, user, "/ops/maintenance", done=what, unpublished=not changed["published"])
 
 
-def _reason_error(reason: str) -> str | None:
-    missing = "Say what the maintenance is for: AOs see it on every page and on the batches it holds"
+def _reason_error(reason: str, *, pausing: bool = False) -> str | None:
+    purpose = "why you are pausing" if pausing else "what the maintenance is for"
+    missing = f"Say {purpose}: AOs see it on every page and on the batches it holds"
     return reason_error(reason, limit=MAX_REASON, missing=missing)
 
 
@@ -260,7 +261,7 @@ async def cancel_window(request: Request, window_id: uuid.UUID, user: Maintenanc
 async def pause(request: Request, user: MaintenanceOperator) -> Response:
     form = await checked_form(request, user)
     reason = field(form, "pause_reason")
-    if reason_error := _reason_error(reason):
+    if reason_error := _reason_error(reason, pausing=True):
         values, errors = {"pause_reason": reason}, {"pause_reason": reason_error}
         return await _maintenance_page(request, user, values=values, errors=errors, status=400)
     try:
