@@ -111,6 +111,13 @@ class Notifications:
             return
         if not isinstance(payload, BatchCompleted | BatchFailed | BatchAbandoned | ChallengeRaised | ChallengeRaisedV1):
             return
+        async with self._deliveries.claimed(envelope.event_id):
+            await self._email(envelope, payload, deferred_try=deferred_try)
+
+    async def _email(self, envelope: Envelope, payload: Contract, *, deferred_try: bool) -> None:
+        """Sends the event's email unless it was handled already (here, or by another replica: the caller holds
+        the event's claim, so what they recorded is read here). At least once still: a replica that stops
+        between the relay taking the email and its `sent` being recorded leaves it to be sent again."""
         status = await self._deliveries.status(envelope.event_id)
         if status is not None and status.is_final:
             EVENTS_SKIPPED.labels("already_handled").inc()

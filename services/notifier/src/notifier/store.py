@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 import asyncpg
 
-from lrs_platform.database import advisory_lock_key
+from lrs_platform.database import advisory_lock_key, advisory_locked
 from lrs_platform.logging import get_logger
 from notifier.emails import ChallengeContact
 
@@ -163,6 +164,17 @@ class ContactChangeNotices:
 class DeliveryLog:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+
+    @asynccontextmanager
+    async def claimed(self, event_id: uuid.UUID) -> AsyncIterator[None]:
+        """The event's email, this replica's alone until the block ends: its status is read, the email sent and
+        the outcome recorded inside it. Every replica takes the same lock (PostgreSQL's, on a connection of its
+        own), so one that handles the event meanwhile (the new holder of a partition this replica lost at a
+        rebalance, part-way through its poll) waits, then reads the status recorded here and sends nothing. Held
+        for one SMTP conversation at most, each command bounded by the SMTP timeout; a replica that dies holding
+        it lets it go with its connection."""
+        async with advisory_locked(self._pool, f"notifier email {event_id}"):
+            yield
 
     async def status(self, event_id: uuid.UUID) -> DeliveryStatus | None:
         value = await self._pool.fetchval("SELECT status FROM notifier.deliveries WHERE event_id = $1", event_id)

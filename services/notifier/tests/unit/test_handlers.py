@@ -3,7 +3,8 @@ from __future__ import annotations
 import math
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -40,6 +41,10 @@ class FakeMailer:
 class FakeDeliveryLog:
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, tuple[DeliveryStatus, int, str | None]] = {}
+
+    @asynccontextmanager
+    async def claimed(self, event_id: uuid.UUID) -> AsyncIterator[None]:
+        yield  # one process: nothing else handles the event meanwhile
 
     async def status(self, event_id: uuid.UUID) -> DeliveryStatus | None:
         row = self.rows.get(event_id)

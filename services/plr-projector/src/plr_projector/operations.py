@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -36,8 +37,11 @@ from plr_projector.projection import (
     Message,
     OperatorAction,
     ParkedHeads,
+    Position,
+    Stream,
     decode_message,
     needs_of,
+    note_head,
     project_batch,
     replacement_refusal,
 )
@@ -67,6 +71,9 @@ from plr_projector.store import (
 )
 
 _log = get_logger("plr_projector.operations")
+# Parked events are read this many at a time (a row holds its whole message): a retry, skip or replay holds a
+# page of them in memory, however many are parked.
+PARKED_PAGE = 1_000
 
 
 class Refusal(StrEnum):
@@ -215,25 +222,25 @@ async def drain_stream(
     reason: str | None = None,
     record: bool = False,
 ) -> list[dict[str, Any]]:
-    """Re-runs a stream's parked events in log order, in one transaction; call with `runner.lock`."""
+    """Re-runs a stream's parked events in log order, in one transaction; call with `runner.lock`. The events
+    are read and projected `PARKED_PAGE` at a time, each page against what the pages before it wrote, as the
+    live loop projects a poll after the one before: the same rows and results as one batch of them all."""
     results: list[dict[str, Any]] = []
     actions = dict(runner.actions)
     drained: set[tuple[str, str]] = set()
     all_changes = []
     async with runner.pool.acquire() as connection, connection.transaction():
-        rows = await runner.model.parked(connection, key=key, topic=topic, limit=1_000_000)
-        if not rows:
+        topics = await runner.model.parked_topics(connection, key=key, topic=topic)
+        if not topics:
             raise OperationError(Refusal.NOTHING_TO_DO, "Nothing parked", "No parked events for this learner.")
-        streams: dict[str, list[ParkedRow]] = {}
-        for row in rows:
-            streams.setdefault(row.topic, []).append(row)
-        if replacement is not None and len(streams) > 1:
+        if replacement is not None and len(topics) > 1:
             raise OperationError(
                 Refusal.NOT_NOW, "Ambiguous replacement", "Events are parked on several topics: name the topic."
             )
-        for stream_topic, stream_rows in streams.items():
+        for stream_topic in topics:
             # the stream's poison; a release before decision 0163 may have parked copies of earlier events ahead of it
-            head = next((row for row in stream_rows if row.reason == "error"), stream_rows[0])
+            head = await runner.model.parked_head(connection, key=key, topic=stream_topic)
+            assert head is not None  # the topic was read from the stream's rows, in this transaction
             if replacement is not None:
                 parked = Message(
                     stream_topic, head.partition, head.offset, head.message_key, head.value, head.kafka_timestamp_ms
@@ -244,33 +251,17 @@ async def drain_stream(
                 action = OperatorAction("skip") if skip else OperatorAction("replace", replacement)
                 await record_operator_action(connection, head.position, action, operator, reason)
                 actions[head.position] = action
-            decoded = [
-                decode_message(
-                    Message(
-                        stream_topic, row.partition, row.offset, row.message_key, row.value, row.kafka_timestamp_ms
-                    ),
-                    actions,
-                )
-                for row in stream_rows
-            ]
             stream = (stream_topic, key)
-            snapshot = await runner.model.load_snapshot(
-                connection,
-                needs_of(decoded),
-                {other: head for other, head in runner.parked_streams.items() if other != stream},
-            )
-            changes = project_batch(snapshot, decoded)
+            others = {other: head for other, head in runner.parked_streams.items() if other != stream}
             try:
                 async with connection.transaction():  # a savepoint: a stream that cannot be stored stays parked
-                    await runner.model.delete_parked(connection, [row.position for row in stream_rows])
-                    await runner.model.write(
-                        connection, changes, {}, publish_dead_letters=runner.publishes_dead_letters
-                    )
+                    changes = await _project_parked(connection, runner, stream, actions, others)
             except Exception as error:
                 if classify_failure(error) is Failure.TRANSIENT:
                     raise
                 await _count_attempt(connection, runner, head)
-                result = _still_failing(stream_topic, key, len(stream_rows), error_text(error))
+                parked_now = await runner.model.parked_count(connection, key=key, topic=stream_topic)
+                result = _still_failing(stream_topic, key, parked_now, error_text(error))
             else:
                 if changes.parked and changes.parked[0].message.position == head.position:
                     await _count_attempt(connection, runner, head)
@@ -312,6 +303,51 @@ async def drain_stream(
     for changes in all_changes:
         runner.account(changes, 0.0)
     return results
+
+
+async def _project_parked(
+    connection: asyncpg.Connection,
+    runner: Runner,
+    stream: Stream,
+    actions: Mapping[Position, OperatorAction],
+    others: ParkedHeads,
+) -> BatchChanges:
+    """Projects a stream's parked events a page at a time, each page's rows released and its changes written
+    before the next is read (past the last row read: what a page parks again is not read again). A page is
+    held behind what an earlier one parked, as one batch holds an event behind an earlier one of its stream.
+    Returns what the pages did, as `runner.account` and the operator's result read it: its parked events
+    without their messages' values, so what stays in memory is one page's rows and a few fields an event."""
+    stream_topic, key = stream
+    done = BatchChanges()
+    heads = dict(others)
+    after: ParkedRow | None = None
+    while rows := await runner.model.parked(connection, key=key, topic=stream_topic, limit=PARKED_PAGE, after=after):
+        decoded = [
+            decode_message(
+                Message(stream_topic, row.partition, row.offset, row.message_key, row.value, row.kafka_timestamp_ms),
+                actions,
+            )
+            for row in rows
+        ]
+        snapshot = await runner.model.load_snapshot(connection, needs_of(decoded), heads)
+        changes = project_batch(snapshot, decoded)
+        await runner.model.delete_parked(connection, [row.position for row in rows])
+        await runner.model.write(connection, changes, {}, publish_dead_letters=runner.publishes_dead_letters)
+        for parked in changes.parked:
+            note_head(heads, parked.message)
+        done.outcomes.update(changes.outcomes)
+        done.parked += [
+            dataclasses.replace(parked, message=parked.message._replace(value=None), value=None)
+            for parked in changes.parked
+        ]
+        for topic, timestamp in changes.newest_timestamp_ms.items():
+            done.newest_timestamp_ms[topic] = max(done.newest_timestamp_ms.get(topic, 0), timestamp)
+        for batch, mark in changes.marks.items():
+            done.marks[batch] = max(mark, done.marks.get(batch, mark))
+        if len(rows) < PARKED_PAGE:
+            break  # the stream's last page: no read past it
+        after = rows[-1]
+    return done
 
 
 async def _count_attempt(connection: asyncpg.Connection, runner: Runner, head: ParkedRow) -> None:
@@ -655,16 +691,19 @@ class Rebuilds:
 
     async def _apply_recorded_actions(self, runner: Runner) -> None:
         """A skip or replacement an operator recorded while the workers were loading: the workers
-        did not see it, the live model did."""
-        async with runner.pool.acquire() as connection:
-            rows = await runner.model.parked(connection, limit=10_000_000)
-        heads: dict[tuple[str, str], ParkedRow] = {}
-        for row in rows:
-            heads.setdefault((row.topic, row.park_key), row)
-        for (topic, key), head in heads.items():
-            if head.position in runner.actions:
-                async with runner.lock:
-                    await drain_stream(runner, key, topic, "rebuild")
+        did not see it, the live model did. The parked streams are read a page at a time, each by its first
+        event; a drain changes only its own stream, so the pages after it read as one read before it would."""
+        after: Stream | None = None
+        while True:
+            async with runner.pool.acquire() as connection:
+                firsts = await runner.model.parked_firsts(connection, after=after, limit=PARKED_PAGE)
+            for first in firsts:
+                if first.position in runner.actions:
+                    async with runner.lock:
+                        await drain_stream(runner, first.park_key, first.topic, "rebuild")
+            if len(firsts) < PARKED_PAGE:
+                return
+            after = (firsts[-1].topic, firsts[-1].park_key)
 
     # --- progress ----------------------------------------------------------------------------------
 
@@ -879,6 +918,35 @@ _KAFKA_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FORGOTTEN = "plr_replay_forgotten"
 
 
+class ParkedOffsets:
+    """Whether a replay's event of one partition of the PLR topic is parked: the partition's parked offsets are
+    read a page at a time (`PARKED_PAGE`), in log order, as the replay's read of the partition passes them.
+    Asked in log order; what the replay parks again is behind its read, so it answers as the parked events
+    were when the replay began."""
+
+    def __init__(self, model: ReadModel, connection: asyncpg.Connection, partition: int) -> None:
+        self._model = model
+        self._connection = connection
+        self._partition = partition
+        self._page: deque[int] = deque()
+        self._read_to = -1  # the last offset read from the table
+        self._all_read = False
+
+    async def holds(self, offset: int) -> bool:
+        while True:
+            while self._page and self._page[0] < offset:
+                self._page.popleft()
+            if self._page or self._all_read:
+                return bool(self._page) and self._page[0] == offset
+            offsets = await self._model.parked_offsets(
+                self._connection, PLR_TOPIC, self._partition, after=self._read_to, limit=PARKED_PAGE
+            )
+            self._all_read = len(offsets) < PARKED_PAGE
+            if offsets:
+                self._read_to = offsets[-1]
+                self._page.extend(offsets)
+
+
 class Replays:
     """Targeted re-projection: the learners with PLR events at or after `from` are re-folded from
     their whole history, in one transaction, with the live loop paused (decision 0013)."""
@@ -975,9 +1043,7 @@ class Replays:
             affected = [tp for tp in partitions if tp.partition in keys_by_partition]
             events = 0
             async with self.pool.acquire() as connection, connection.transaction():
-                parked = {
-                    row.position for row in await live.model.parked(connection, topic=PLR_TOPIC, limit=10_000_000)
-                }
+                parked = {tp.partition: ParkedOffsets(live.model, connection, tp.partition) for tp in affected}
                 await connection.execute(
                     f"CREATE TEMP TABLE IF NOT EXISTS {_FORGOTTEN} (event_id uuid PRIMARY KEY) ON COMMIT DELETE ROWS"
                 )
@@ -985,7 +1051,7 @@ class Replays:
                     await connection.execute(f"DELETE FROM {live.model.table(table)} WHERE uln = ANY($1::text[])", ulns)
                 chunk: list[Decoded] = []
                 async for message in self._read(affected, dict.fromkeys(ends, 0), ends):
-                    if message.key not in learners or message.position in parked:
+                    if message.key not in learners or await parked[message.partition].holds(message.offset):
                         continue
                     chunk.append(decode_message(message, live.actions))
                     if len(chunk) >= self._chunk:

@@ -484,12 +484,27 @@ class ReadModel:
         return {(row["topic"], row["park_key"]): (row["partition"], row["offset"]) for row in rows}
 
     async def parked(
-        self, connection: asyncpg.Connection, *, key: str | None = None, topic: str | None = None, limit: int = 1000
+        self,
+        connection: asyncpg.Connection,
+        *,
+        key: str | None = None,
+        topic: str | None = None,
+        limit: int = 1000,
+        after: ParkedRow | None = None,
     ) -> list[ParkedRow]:
-        """Parked events in the order they are retried, of one stream's key and/or topic if given. The
-        statement names only the filters given, each combination planned over its index in this order
-        (`parked_by_key`, `parked_by_stream`; decision 0117)."""
+        """Parked events in the order they are retried, of one stream's key and/or topic if given; `after`: the
+        page that follows that row (keyset paging: a page at a time, each read from the index where the last
+        ended). The statement names only the filters given, each combination planned over its index in this
+        order (`parked_by_key`, `parked_by_stream`; decision 0117), and pages on the columns they leave free."""
         where, values = where_given({"park_key": key, "topic": topic})
+        if after is not None:
+            columns = [name for name, given in (("topic", topic), ("park_key", key)) if given is None]
+            columns += ["partition", "offset"]
+            first = len(values) + 1
+            keyset = ", ".join(f"${number}" for number in range(first, first + len(columns)))
+            names = ", ".join(f'"{name}"' for name in columns)
+            where += f"{' AND' if where else ' WHERE'} ({names}) > ({keyset})"
+            values += [getattr(after, name) for name in columns]  # a row's fields are named as its columns
         rows = await connection.fetch(
             f'SELECT * FROM {self._q}.parked{where} ORDER BY topic, park_key, partition, "offset"'
             f" LIMIT ${len(values) + 1}",
@@ -497,6 +512,51 @@ class ReadModel:
             limit,
         )
         return [_parked_from(row) for row in rows]
+
+    async def parked_topics(self, connection: asyncpg.Connection, *, key: str, topic: str | None = None) -> list[str]:
+        """The topics (just `topic`, when given) on which the stream of `key` has parked events, in retry order."""
+        where, values = where_given({"park_key": key, "topic": topic})
+        rows = await connection.fetch(f"SELECT DISTINCT topic FROM {self._q}.parked{where} ORDER BY topic", *values)
+        return [row["topic"] for row in rows]
+
+    async def parked_head(self, connection: asyncpg.Connection, *, key: str, topic: str) -> ParkedRow | None:
+        """A stream's head as `parked_streams` reads it (its first poison, else its first parked event), whole."""
+        row = await connection.fetchrow(
+            f"SELECT * FROM {self._q}.parked WHERE park_key = $1 AND topic = $2"
+            " ORDER BY reason <> 'error', partition, \"offset\" LIMIT 1",
+            key,
+            topic,
+        )
+        return _parked_from(row) if row is not None else None
+
+    async def parked_firsts(
+        self, connection: asyncpg.Connection, *, after: Stream | None = None, limit: int = 1000
+    ) -> list[ParkedRow]:
+        """Each parked stream's first event in retry order (`parked`'s first row of the stream), the first
+        `limit` streams after `after` (keyset paging on `parked_by_stream`)."""
+        where, values = ("", []) if after is None else (" WHERE (topic, park_key) > ($1, $2)", list(after))
+        rows = await connection.fetch(
+            f"SELECT DISTINCT ON (topic, park_key) * FROM {self._q}.parked{where}"
+            f' ORDER BY topic, park_key, partition, "offset" LIMIT ${len(values) + 1}',
+            *values,
+            limit,
+        )
+        return [_parked_from(row) for row in rows]
+
+    async def parked_offsets(
+        self, connection: asyncpg.Connection, topic: str, partition: int, *, after: int, limit: int
+    ) -> list[int]:
+        """The offsets of a partition's parked events past `after`, the first `limit` in log order (keyset paging
+        on the table's key)."""
+        rows = await connection.fetch(
+            f'SELECT "offset" FROM {self._q}.parked WHERE topic = $1 AND partition = $2 AND "offset" > $3'
+            ' ORDER BY "offset" LIMIT $4',
+            topic,
+            partition,
+            after,
+            limit,
+        )
+        return [row["offset"] for row in rows]
 
     async def parked_count(
         self, connection: asyncpg.Connection, *, key: str | None = None, topic: str | None = None
