@@ -453,6 +453,33 @@ async def test_the_ao_finds_a_merged_learners_challenge_by_the_uln_it_recorded_t
     assert (raised_event.data["uln"], raised_event.data["achievement"]["uln"]) == (master, merged_uln)
 
 
+async def test_the_ao_finds_by_the_master_uln_a_challenge_raised_and_recorded_under_a_uln_merged_into_it(
+    kafka_bootstrap: str, challenges_app: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """Decision 0162: a challenge keeps the ULNs it was raised and recorded under. The AO's filter by the learner's
+    master ULN finds it all the same, among the AO's own challenges only."""
+    ao_id, master, merged_uln = random_ao(), random_uln(), random_uln()
+    events = Events(ao_id=ao_id)
+    await produce(
+        kafka_bootstrap,
+        "",
+        [record(merged(master, merged_uln), master, topic=LEARNERS), record(events.recorded(merged_uln), merged_uln)],
+    )
+    body = {"achievement_id": str(events.achievement_id(merged_uln)), "reason": "My grade is wrong"}
+    raised = await raise_once_known(challenges_app, body, await bearer(pool, f"learner:{merged_uln}"))
+    as_ao, as_other_ao = await bearer(pool, f"ao:{ao_id}"), await bearer(pool, f"ao:{random_ao()}")
+
+    by_master = await challenges_app.get("/v1/challenges", params={"uln": master}, headers=as_ao)
+    counted = await challenges_app.get("/v1/challenges/open-counts", params={"uln": master}, headers=as_ao)
+    other_ao = await challenges_app.get("/v1/challenges", params={"uln": master}, headers=as_other_ao)
+
+    assert raised.status_code == 201, raised.text
+    assert (raised.json()["uln"], raised.json()["achievement"]["uln"]) == (merged_uln, merged_uln)
+    assert [item["challenge_id"] for item in by_master.json()["items"]] == [raised.json()["challenge_id"]]
+    assert counted.json()["open"] == 1
+    assert other_ao.json()["items"] == []
+
+
 async def test_a_database_restored_to_an_earlier_point_gets_back_the_challenges_raised_since(
     kafka_bootstrap: str, fresh_database_url: str, pool: asyncpg.Pool
 ) -> None:

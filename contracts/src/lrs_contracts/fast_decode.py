@@ -918,11 +918,14 @@ def scanned_rejections_by_code(value: bytes, *, warnings: bool = False) -> tuple
     A chunk is 1,000 outcomes of which a few are rejected or warned of, and parsing them all costs ~3-8 times
     finding those. In the compact JSON pydantic writes, a quote inside a string is always escaped, so
     `"status":"rejected","errors":` occurs only where a rejected outcome's fields are (status, then errors),
-    and `"warnings":[{` only where an outcome's warnings are; each array is parsed on its own. Any other shape
-    (a rejected outcome's fields in another order, say) is left to the full reading.
+    and `"warnings":[{` only where an outcome's warnings are; each array is parsed on its own. The envelope and
+    the chunk's head are matched whole from the message's start as validation writes them (a UTC time ending
+    `Z`, UUIDs in lower case), and the message must end where the chunk does: anything else (a rejected
+    outcome's fields in another order, an envelope written otherwise, bytes after the object) is left to the
+    full reading. The accepted outcomes between are not read: a chunk is trusted as validation wrote it there.
     """
-    head = _CHUNK_HEAD.search(value)
-    if head is None:
+    head = _CHUNK_HEAD(value)
+    if head is None or not value.endswith(b"]}}"):
         return None
     try:
         text = value.decode()
@@ -941,24 +944,32 @@ def scanned_rejections_by_code(value: bytes, *, warnings: bool = False) -> tuple
             warned, end = _JSON.raw_decode(text, at + len(_WARNINGS) - 2)
             counts.update(_codes(warned))
             at = text.find(_WARNINGS, end)
-        return uuid.UUID(head[1].decode()), int(head[2]), dict(counts)
+        datetime.fromisoformat(head[1].decode())  # a moment of the calendar, or a ValueError
+        return uuid.UUID(head[2].decode()), int(head[3]), dict(counts)
     except (KeyError, TypeError, ValueError):
         return None
 
 
 def _codes(findings: Any) -> set[str]:
     codes = {finding["code"] for finding in findings}
-    if not all(type(code) is str for code in codes):
-        raise TypeError("a finding's code is not a string")
+    if not all(type(code) is str and _FINDING_CODE(code) for code in codes):
+        raise TypeError("a finding's code is not a string of its pattern")
     return codes
 
 
+_FINDING_CODE = re.compile(r"(?:RV|WV)[0-9]{3}").fullmatch
 _CHUNK_HEAD = re.compile(
-    rb'"data":\{"event_type":"'
-    + re.escape(BatchRecordsDecided.model_fields["event_type"].default.encode())
-    + rb'","batch_id":"([0-9a-f-]{36})",'
-    rb'"ao_id":"(?:[^"\\]|\\.)*","chunk_index":([0-9]+),"outcomes":\['
-)
+    (
+        rb'\{"event_id":"U","event_type":"C","occurred_at":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}'
+        rb'(?:\.[0-9]{6})?Z)","source":"N","correlation_id":"N","causation_id":(?:"S"|null),'
+        rb'"schema_version":[1-9][0-9]{0,8},"data":\{"event_type":"C","batch_id":"(U)",'
+        rb'"ao_id":"S","chunk_index":(0|[1-9][0-9]{0,8}),"outcomes":\['
+    )
+    .replace(b"C", re.escape(BatchRecordsDecided.model_fields["event_type"].default.encode()))
+    .replace(b"S", rb"[\x20\x21\x23-\x5b\x5d-\xff]*+")
+    .replace(b"N", rb"[\x20\x21\x23-\x5b\x5d-\xff]++")
+    .replace(b"U", rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+).match
 _REJECTED_STATUS = f'"status":"{_REJECTED}"'
 _REJECTED_ERRORS = _REJECTED_STATUS + ',"errors":'
 _WARNINGS = '"warnings":[{'

@@ -356,9 +356,9 @@ async def raise_challenge(
         "matches): `state=raised&state=acknowledged` lists the open ones. A full page carries `next`: pass "
         "it back as `after` for the page that follows (the list goes on from the last challenge shown, so "
         "challenges raised meanwhile neither repeat nor shift a page). An AO's `ao_id` other than its own, or a "
-        "learner's `uln` not theirs, is refused 403, as another AO's batches and reports are. An AO's `uln` finds "
-        "a challenge by the ULN the learner raised it under or by the one the AO recorded the achievement under "
-        "(`achievement.uln`): they differ when the latter was merged into the former. A learner's `uln` (any of "
+        "learner's `uln` not theirs, is refused 403, as another AO's batches and reports are. An AO's `uln` names "
+        "the learner: it finds a challenge raised, or on an achievement the AO recorded (`achievement.uln`), under "
+        "any ULN of that learner, a ULN merged into it included. A learner's `uln` (any of "
         "theirs) names them: the ones they raised under every ULN of theirs."
     ),
     responses=problem_responses(401, 403, 422),

@@ -107,11 +107,16 @@ def within_reach(
     the ones they raised under any of their ULNs (`learner_ulns`: a merged learner is one person, so any of
     their ULNs asked for means all of them), an operator anyone's; None when a filter asks for what it may not
     see. An AO's ULNs find a challenge by the ULN it recorded the achievement under as well as by the one that
-    raised it."""
+    raised it, and so does any other ULN of the learners they name (`learner_ulns`, for an AO): a challenge keeps
+    the ULNs it was raised and recorded under when their learner is merged later (decision 0162). It finds only
+    its own challenges, on achievements it recorded, so it learns of a merge only where it recorded something, as
+    on the PLR."""
     if principal.kind is PrincipalKind.AO:
         if query.ao_id not in (None, principal.id):
             return None
-        return replace(query, ao_id=principal.id, ulns_as_recorded=query.ulns is not None)
+        if query.ulns is None:
+            return replace(query, ao_id=principal.id)
+        return replace(query, ao_id=principal.id, ulns=query.ulns | frozenset(learner_ulns), ulns_as_recorded=True)
     if principal.kind is PrincipalKind.LEARNER:
         own = frozenset((principal.id, *learner_ulns))
         if query.ulns is not None and not query.ulns <= own:

@@ -7,17 +7,14 @@ qualification, and when (decision 0142: a challenge resolved as corrected names 
 the erasures, after which the learner's challenges keep no text of theirs. Centre (ILR) records and
 the other learner events are not challengeable facts and are left out.
 
-An achievement event, nearly every record, is read for the facts kept from the head of its JSON,
-matched as validation writes it (decision 0089): the envelope's fields in their order, then the
-payload's type, id and key, each as its contract says, and the grade where the data follows; then its
-provenance's batch id, the last field of each achievement event, and a recorded achievement's title.
-Judging the rest of the event is the PLR projector's part. Any other record, and one written
-otherwise, is decoded in full, and one that cannot be decoded is poison.
+An achievement event, nearly every record, is read for the facts kept by matching the whole of its JSON
+as validation writes it (`lrs_contracts.fast_match`, decision 0089), which takes only what the contract
+models take and reads it as they do. Any other record, and one written otherwise, is decoded in full, and
+one that cannot be decoded is poison, as the PLR projector parks it.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,10 +25,10 @@ from asyncpg.pgproto import pgproto
 
 from lrs_contracts.envelope import Envelope
 from lrs_contracts.fast_decode import NotFast, decode_plain, plain_fields, plain_of
+from lrs_contracts.fast_match import ACHIEVEMENT_MODELS, achievement_fields
 from lrs_contracts.learner import LearnerErased, LearnersMerged
 from lrs_contracts.plr import (
     AchievementData,
-    AchievementKey,
     AchievementRecorded,
     AchievementReinstated,
     AchievementSuperseded,
@@ -103,40 +100,27 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
         value = message.value
         if value is None:
             raise ValueError(f"a message without a value on {message.topic}")
-        head = _ACHIEVEMENT_HEAD(value)
-        if head is not None:
-            event_type, occurred_at, achievement_text, ao_id, uln, qan, award_date, grade = head.groups()
-            provenance = value.rfind(_PROVENANCE, head.end() - 1)
-            batch_text = value[provenance + _PROVENANCE_LENGTH : provenance + _PROVENANCE_LENGTH + 36]
-            title: bytes | None = None
-            if event_type == _RECORDED_BYTES:
-                start = value.find(_TITLE, head.end())
-                end = value.find(b'"', start + _TITLE_LENGTH) if start >= 0 else -1
-                title = value[start + _TITLE_LENGTH : end] if end >= 0 and b"\\" not in value[start:end] else None
-            when = _DATES.get(award_date) or _is_date(award_date)
-            if (
-                when is not None
-                and provenance >= 0
-                and (batch_text in batches or _new_batch(batches, batch_text, occurred_at))
-                and (title is not None or event_type != _RECORDED_BYTES)
-                and (grade is not None or event_type in _WITHOUT_DATA_BYTES)
-            ):
-                # asyncpg's uuid.UUID (equal to and hashed as the standard one): parsed and stored in C
-                achievement_id = pgproto.UUID(achievement_text.decode())
-                change = AchievementFacts(
-                    achievement_id,
-                    uln.decode(),
-                    ao_id.decode(),
-                    _HEAD_WITHDRAWN_AFTER[event_type],
-                    qan.decode(),
-                    when,
-                    grade.decode() if grade is not None else None,
-                    title.decode() if title is not None else None,
-                )
-                earlier = achievements.get(achievement_id)
-                achievements[achievement_id] = _after(earlier, change) if earlier is not None else change
-                touched.add((batch_text, ao_id, uln, qan))
-                continue
+        event = achievement_fields(value)
+        if event is not None:
+            # asyncpg's uuid.UUID (equal to and hashed as the standard one): parsed and stored in C
+            achievement_id = pgproto.UUID(event.achievement_id.decode())
+            change = AchievementFacts(
+                achievement_id,
+                event.uln.decode(),
+                event.ao_id.decode(),
+                _HEAD_WITHDRAWN_AFTER[event.event_type],
+                event.qualification_number.decode(),
+                event.award_date,
+                event.grade.decode() if event.grade is not None else None,
+                event.title.decode() if event.title is not None else None,
+            )
+            earlier = achievements.get(achievement_id)
+            achievements[achievement_id] = _after(earlier, change) if earlier is not None else change
+            if event.batch_id not in batches:
+                # a batch's decision time: the `occurred_at` of its events (one for them all)
+                batches[event.batch_id] = (pgproto.UUID(event.batch_id.decode()), event.occurred_at)
+            touched.add((event.batch_id, event.ao_id, event.uln, event.qualification_number))
+            continue
         event_type, occurred, payload = _plain_payload(value)
         if event_type in _WITHDRAWN_AFTER:
             ao_id, uln, qan, award_date = payload[_KEY]
@@ -180,19 +164,6 @@ def unapplied(messages: Sequence[Message], positions: Mapping[tuple[str, int], i
     return [message for message in messages if message.offset >= positions.get((message.topic, message.partition), 0)]
 
 
-def _new_batch(batches: dict[bytes, tuple[uuid.UUID, datetime]], batch_text: bytes, occurred_at: bytes) -> bool:
-    """Keeps a batch id read from an event's provenance, with its decision time (the envelope's `occurred_at`,
-    the same for every event of a batch); False when either is written otherwise (the full decode reads it)."""
-    if not _BATCH_ID(batch_text):
-        return False
-    try:
-        decided_at = datetime.fromisoformat(occurred_at.decode())
-    except ValueError:
-        return False
-    batches[batch_text] = (pgproto.UUID(batch_text.decode()), decided_at)
-    return True
-
-
 def _plain_payload(raw: bytes) -> tuple[str, datetime, tuple[Any, ...]]:
     """The event type, when it occurred and the payload's plain values: the fast path for what validation
     wrote, the validating decode (the last word on anything else) otherwise."""
@@ -206,22 +177,6 @@ def _plain_payload(raw: bytes) -> tuple[str, datetime, tuple[Any, ...]]:
     return event_type, occurred, payload
 
 
-def _is_date(text: bytes) -> date | None:
-    """An award date as its contract reads `YYYY-MM-DD`: a day of the calendar, or None (remembered: dates
-    repeat)."""
-    if text in _DATES:
-        return _DATES[text]
-    try:
-        valid: date | None = date.fromisoformat(text.decode())
-    except ValueError:
-        valid = None
-    if len(_DATES) >= 4096:
-        _DATES.clear()
-    _DATES[text] = valid
-    return valid
-
-
-_DATES: dict[bytes, date | None] = {}
 # Per achievement event type: withdrawn after it (None: as it was, for an update or supersession).
 _WITHDRAWN_AFTER: dict[str, bool | None] = {
     event_type_of(AchievementRecorded): False,
@@ -234,60 +189,16 @@ _WITHDRAWN_AFTER: dict[str, bool | None] = {
 _HEAD_WITHDRAWN_AFTER = {event_type.encode(): withdrawn for event_type, withdrawn in _WITHDRAWN_AFTER.items()}
 _MERGED = event_type_of(LearnersMerged)
 _ERASED = event_type_of(LearnerErased)
-# The head of an achievement event up to its key, as validation writes it: the envelope's fields in the
-# model's order (compact, as pydantic writes them), the payload's type again, its id as pydantic writes a
-# UUID, the key's four fields, the ULN with its pattern, and the grade where data follows. Texts (S) are plain:
-# no escape or control character, so their bytes are their text. Groups: 1 event type, 2 occurred at,
-# 3 achievement id, 4 AO, 5 ULN, 6 QAN, 7 award date, 8 grade (None for an event without data).
-_ACHIEVEMENT_HEAD = re.compile(
-    (
-        rb'\{"event_id":"S","event_type":"(E)","occurred_at":"(S)","source":"S","correlation_id":"S",'
-        rb'"causation_id":(?:"S"|null),"schema_version":[0-9]+,"data":\{"event_type":"\1",'
-        rb'"achievement_id":"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",'
-        rb'"key":\{"ao_id":"(S)","uln":"([1-9][0-9]{9})","qualification_number":"(S)",'
-        rb'"award_date":"([0-9]{4}-[0-9]{2}-[0-9]{2})"\},'
-        rb'(?:"data":\{"pathway":(?:null|"S"),"grade":"(S)")?'
-    )
-    # the bytes that are not `"`, `\` or a control character, named as they are: a negated class costs
-    # the engine a second step a byte (~0.5 µs an event)
-    .replace(b"S", rb"[\x20\x21\x23-\x5b\x5d-\xff]*")
-    .replace(b"E", b"|".join(re.escape(event_type) for event_type in _HEAD_WITHDRAWN_AFTER))
-).match
-# Provenance is every achievement event's last field, its batch id first; a recording's qualification has its
-# title first. A quote in a text is escaped (`\"`), so neither marker can be found inside a text.
-_PROVENANCE = b',"provenance":{"batch_id":"'
-_TITLE = b',"qualification":{"title":"'
-_PROVENANCE_LENGTH, _TITLE_LENGTH = len(_PROVENANCE), len(_TITLE)
-_RECORDED_BYTES = event_type_of(AchievementRecorded).encode()
-_BATCH_ID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z").match
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")
 _OCCURRED_AT = plain_fields(Envelope).index("occurred_at")
 _ACHIEVEMENT_ID = plain_fields(AchievementRecorded).index("achievement_id")
 _KEY = plain_fields(AchievementRecorded).index("key")
-_ACHIEVEMENT_MODELS = (
-    AchievementRecorded,
-    AchievementUpdated,
-    AchievementSuperseded,
-    AchievementWithdrawn,
-    AchievementReinstated,
-)
-_DATA = {event_type_of(m): plain_fields(m).index("data") for m in _ACHIEVEMENT_MODELS if "data" in plain_fields(m)}
+_DATA = {event_type_of(m): plain_fields(m).index("data") for m in ACHIEVEMENT_MODELS if "data" in plain_fields(m)}
 _QUALIFICATION = {event_type_of(AchievementRecorded): plain_fields(AchievementRecorded).index("qualification")}
-_PROVENANCE_FIELD = {event_type_of(m): plain_fields(m).index("provenance") for m in _ACHIEVEMENT_MODELS}
-_WITHOUT_DATA_BYTES = frozenset(event_type_of(m).encode() for m in _ACHIEVEMENT_MODELS if "data" not in plain_fields(m))
+_PROVENANCE_FIELD = {event_type_of(m): plain_fields(m).index("provenance") for m in ACHIEVEMENT_MODELS}
 _GRADE = plain_fields(AchievementData).index("grade")
 _TITLE_FIELD = plain_fields(QualificationSummary).index("title")
 _BATCH_ID_FIELD = plain_fields(Provenance).index("batch_id")
 _MERGED_ULN = plain_fields(LearnersMerged).index("merged_uln")
 _MASTER_ULN = plain_fields(LearnersMerged).index("master_uln")
 _ERASED_ULN = plain_fields(LearnerErased).index("uln")
-for _model in (AchievementUpdated, AchievementSuperseded, AchievementWithdrawn, AchievementReinstated):
-    if plain_fields(_model)[: _KEY + 1] != plain_fields(AchievementRecorded)[: _KEY + 1]:
-        raise RuntimeError(f"{_model.__name__} does not start as AchievementRecorded does")
-if plain_fields(AchievementKey) != ("ao_id", "uln", "qualification_number", "award_date"):
-    raise RuntimeError(f"AchievementKey is read as (ao_id, uln, qan, award date), not {plain_fields(AchievementKey)}")
-for _achievement_model in _ACHIEVEMENT_MODELS:
-    if plain_fields(_achievement_model)[-1] != "provenance":
-        raise RuntimeError(f"{_achievement_model.__name__}'s provenance is not its last field: teach the fast path")
-if plain_fields(AchievementData)[:2] != ("pathway", "grade") or plain_fields(QualificationSummary)[0] != "title":
-    raise RuntimeError("AchievementData or QualificationSummary changed its order: teach the fast path")

@@ -200,7 +200,7 @@ class ChallengeService:
 
     async def list(self, principal: Principal, query: ChallengeQuery) -> ChallengePage:
         """A page of the challenges the principal may see that match the query (`within_reach`)."""
-        reachable = reachable_query(query, principal, await self._ulns_of(principal))
+        reachable = reachable_query(query, principal, await self._ulns_of(principal, query.ulns))
         found = await self._store.list(
             ao_id=reachable.ao_id,
             ulns=reachable.ulns,
@@ -214,7 +214,7 @@ class ChallengeService:
     async def open_counts(self, principal: Principal, query: ChallengeQuery) -> dict[ChallengeState, int]:
         """How many open challenges in each open state the principal may see that match the query's AO and
         ULNs (its states, position and limit play no part)."""
-        reachable = reachable_query(query, principal, await self._ulns_of(principal))
+        reachable = reachable_query(query, principal, await self._ulns_of(principal, query.ulns))
         counts = dict.fromkeys(sorted(OPEN_STATES), 0)
         counts.update(
             await self._store.open_counts(
@@ -223,11 +223,17 @@ class ChallengeService:
         )
         return counts
 
-    async def _ulns_of(self, principal: Principal) -> frozenset[str]:
-        """A learner's every ULN (a merged learner is one person); nothing for other principals."""
-        if principal.kind is not PrincipalKind.LEARNER:
-            return frozenset()
-        return await self._record.learner_ulns(principal.id)
+    async def _ulns_of(self, principal: Principal, asked: Collection[str] | None = None) -> frozenset[str]:
+        """A learner's every ULN (a merged learner is one person); for an AO, every ULN of the learners its ULN
+        filter (`asked`) names (decision 0162); nothing for other principals."""
+        if principal.kind is PrincipalKind.LEARNER:
+            return await self._record.learner_ulns(principal.id)
+        if principal.kind is PrincipalKind.AO and asked:
+            learners: set[str] = set()
+            for uln in sorted(asked):
+                learners |= await self._record.learner_ulns(uln)
+            return frozenset(learners)
+        return frozenset()
 
     async def _managed(self, uow: ChallengeUnitOfWork, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
         if principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):

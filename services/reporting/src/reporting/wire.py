@@ -4,47 +4,33 @@ Nearly all of what reporting reads is the PLR log (one event per accepted record
 (1,000 per-record outcomes each), and of an event it needs a few fields: of a PLR event its batch,
 AO and qualification (and the qualification's type when recorded); of a chunk its rejected records'
 codes, found without parsing the accepted ones. Validation validated these events when it wrote
-them, so they are read as plain JSON, and a PLR event mostly from its head and its batch alone
-(decision 0099). One not shaped as validation writes it goes to the validating
+them, so a PLR event is read by matching its whole message as validation writes it (decision 0099),
+and a chunk by the contracts' fast builders: each takes only what the contract models take, so reporting
+counts no event the PLR projector parks. One not shaped as validation writes it goes to the validating
 decoder (`lrs_contracts.registry.decode`), which has the last word: it either gives the models, or
 raises and the message is poison as before.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
+from collections import Counter
 from collections.abc import Container
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from lrs_contracts.fast_decode import rejections_by_code
-from lrs_contracts.outcomes import BatchRecordsDecided
-from lrs_contracts.plr import (
-    AchievementRecorded,
-    AchievementReinstated,
-    AchievementSuperseded,
-    AchievementUpdated,
-    AchievementWithdrawn,
-)
+from lrs_contracts.envelope import Envelope
+from lrs_contracts.fast_decode import NotFast, builder_for, decode_fast
+from lrs_contracts.fast_match import ACHIEVEMENT_MODELS, achievement_fields
+from lrs_contracts.outcomes import BatchRecordsDecided, RecordStatus
+from lrs_contracts.plr import AchievementRecorded
 from lrs_contracts.registry import UnknownEventType, decode, event_type_of
 from reporting.store import PlrLogWrite
 
-ACHIEVEMENT_EVENTS = (
-    AchievementRecorded,
-    AchievementUpdated,
-    AchievementSuperseded,
-    AchievementWithdrawn,
-    AchievementReinstated,
-)
-_ACHIEVEMENT_TYPES = frozenset(event_type_of(model) for model in ACHIEVEMENT_EVENTS)
-_RECORDED = event_type_of(AchievementRecorded)
-_RECORDED_HEAD = _RECORDED.encode()
+ACHIEVEMENT_EVENTS = ACHIEVEMENT_MODELS
 DECIDED_CHUNK = event_type_of(BatchRecordsDecided)
-_TYPE = (str, type(None))
-"""What a qualification type read from an event may be (None: the event names only the QAN)."""
 
 
 def parse(value: bytes) -> Any:
@@ -61,9 +47,9 @@ class PlrLogWrites:
     recorded qualification's type but those in `known_types`. Events other than achievements' (centre
     reports) add nothing.
 
-    An achievement event with a broker time is read from its head (its type, AO and qualification, as
-    validation writes them) and its provenance's batch, unless it records a qualification whose type is
-    not in `known_types`: only those are parsed whole (decision 0099)."""
+    An achievement event written as validation writes it is read from the match of its whole message
+    (`lrs_contracts.fast_match`: its time, AO, qualification and batch, and a recording's qualification type);
+    any other event is decoded, by the contracts' fast builders or else validated (decision 0099)."""
 
     def __init__(self, known_types: Container[str] = frozenset()) -> None:
         self._latest: dict[tuple[str, str], tuple[str, int]] = {}
@@ -73,38 +59,18 @@ class PlrLogWrites:
 
     def add(self, value: bytes, timestamp_ms: int) -> None:
         """`timestamp_ms` is the broker's time of the message; none (0 or -1) takes the event's `occurred_at`."""
-        if timestamp_ms > 0 and (head := _ACHIEVEMENT_HEAD(value)) is not None:
-            event_type, ao_id, qan_text = head.groups()
-            qan = qan_text.decode()
-            if event_type != _RECORDED_HEAD or qan in self._known_types:
-                provenance = value.rfind(_PROVENANCE, head.end())
-                batch = _PLAIN_TEXT(value, provenance + len(_PROVENANCE)) if provenance > 0 else None
-                if batch is not None:
-                    self._add(batch[1].decode(), qan, ao_id.decode(), timestamp_ms * 1000, None)
-                    return
-        document = parse(value)
-        event_type = event_type_in(document)
-        try:
-            if event_type in _ACHIEVEMENT_TYPES:
-                data = document["data"]
-                key = data["key"]
-                batch_id, qan, ao_id = data["provenance"]["batch_id"], key["qualification_number"], key["ao_id"]
-                qualification_type = data["qualification"]["qualification_type"] if event_type == _RECORDED else None
-                moment = (
-                    timestamp_ms * 1000
-                    if timestamp_ms > 0
-                    else _microseconds(datetime.fromisoformat(document["occurred_at"]))
-                )
-                if (
-                    type(batch_id) is str
-                    and type(qan) is str
-                    and type(ao_id) is str
-                    and type(qualification_type) in _TYPE
-                ):
-                    self._add(batch_id, qan, ao_id, moment, qualification_type)
-                    return
-        except (KeyError, TypeError, ValueError):
-            pass
+        event = achievement_fields(value)
+        if event is not None:
+            moment = timestamp_ms * 1000 if timestamp_ms > 0 else _microseconds(event.occurred_at)
+            kind = event.qualification_type
+            self._add(
+                event.batch_id.decode(),
+                event.qualification_number.decode(),
+                event.ao_id.decode(),
+                moment,
+                kind.decode() if kind is not None else None,
+            )
+            return
         self._add_validated(value, timestamp_ms)
 
     def writes(self) -> list[PlrLogWrite]:
@@ -128,9 +94,12 @@ class PlrLogWrites:
 
     def _add_validated(self, value: bytes, timestamp_ms: int) -> None:
         try:
-            envelope, event = decode(value)
-        except UnknownEventType:
-            return
+            envelope, event = decode_fast(value)
+        except NotFast:
+            try:
+                envelope, event = decode(value)
+            except UnknownEventType:
+                return
         if not isinstance(event, ACHIEVEMENT_EVENTS):
             return
         qualification_type = event.qualification.qualification_type if isinstance(event, AchievementRecorded) else None
@@ -140,34 +109,25 @@ class PlrLogWrites:
 
 
 def rejection_codes_of(value: bytes, document: Any) -> tuple[uuid.UUID, int, dict[str, int]]:
-    """Of a decided chunk's message; one not shaped as validation writes it is validated first."""
-    found = rejections_by_code(document.get("data"))
-    if found is not None:
-        return found
-    _, chunk = decode(value)
+    """Of a decided chunk's message (`document`: its JSON), as its models read it: its batch id, chunk index and
+    rejected records per code (a record with two codes counts under both, a code twice on one record once).
+    Built by the contracts' fast builders, which take only what the models take; otherwise validated, and one
+    the models refuse is poison."""
+    try:
+        chunk: Any = _CHUNK(_ENVELOPE(document).data)
+    except Exception:  # NotFast, or a validator's refusal: the validating decoder has the last word
+        _, chunk = decode(value)
     assert isinstance(chunk, BatchRecordsDecided)
-    validated = rejections_by_code(chunk.model_dump(mode="json"))
-    assert validated is not None
-    return validated
+    counts: Counter[str] = Counter()
+    for outcome in chunk.outcomes:
+        if outcome.status is RecordStatus.REJECTED and outcome.errors:
+            counts.update({finding.code for finding in outcome.errors})
+    return chunk.batch_id, chunk.chunk_index, dict(counts)
 
 
+_ENVELOPE = builder_for(Envelope)
+_CHUNK = builder_for(BatchRecordsDecided)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# The head of an achievement event up to its qualification, as validation writes it (compact, the
-# envelope's fields in order, then the payload's type again, its id and key; as challenges reads it,
-# decision 0089). Texts (S) are plain: no escape, so their bytes are their text. Groups: 1 event type,
-# 2 AO, 3 QAN.
-_ACHIEVEMENT_HEAD = re.compile(
-    (
-        rb'\{"event_id":"S","event_type":"(E)","occurred_at":"S","source":"S","correlation_id":"S",'
-        rb'"causation_id":(?:"S"|null),"schema_version":[0-9]+,"data":\{"event_type":"\1",'
-        rb'"achievement_id":"S","key":\{"ao_id":"(S)","uln":"S","qualification_number":"(S)",'
-    )
-    .replace(b"S", rb'[^"\\\x00-\x1f]*')
-    .replace(b"E", b"|".join(re.escape(event_type.encode()) for event_type in sorted(_ACHIEVEMENT_TYPES)))
-).match
-# The payload's provenance, its last field: found from the end (a `,"` is never inside a JSON string).
-_PROVENANCE = b',"provenance":{"batch_id":"'
-_PLAIN_TEXT = re.compile(rb'([^"\\\x00-\x1f]*)"').match
 
 
 def _microseconds(moment: datetime) -> int:

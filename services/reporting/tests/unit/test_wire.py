@@ -176,7 +176,7 @@ def test_a_batch_id_spelled_in_capitals_is_the_same_batch_and_the_later_write_is
 def test_an_event_the_log_could_not_have_carried_is_poison_and_an_unknown_type_is_passed_over() -> None:
     valid = orjson.loads(message(achievement("withdrawn", BATCHES[0], QANS[0], "GCSE")))
     log = PlrLogWrites()
-    with pytest.raises(orjson.JSONDecodeError):
+    with pytest.raises(ValueError, match="JSON"):  # orjson's or pydantic's: poison either way
         log.add(b"not json", 1)
     with pytest.raises(ValidationError):
         log.add(orjson.dumps({**valid, "data": {**valid["data"], "key": "not an object"}}), 1)
@@ -245,7 +245,11 @@ def test_a_chunk_scanned_for_its_rejected_records_counts_what_reading_it_whole_c
         for line, (status, codes, text) in enumerate(drawn, start=1)
     )
     value = message(BatchRecordsDecided(batch_id=BATCHES[1], ao_id=f"RN{ao_suffix}", chunk_index=7, outcomes=outcomes))
-    assert scanned_rejections_by_code(value) == rejection_codes_of(value, parse(value))
+    whole = rejection_codes_of(value, parse(value))
+    if '"' in ao_suffix or "\\" in ao_suffix:  # an AO id with an escape: the head is left to the full reading
+        assert scanned_rejections_by_code(value) is None
+    else:
+        assert scanned_rejections_by_code(value) == whole
 
 
 def test_only_a_decided_chunk_written_as_validation_writes_it_is_scanned() -> None:
@@ -258,3 +262,7 @@ def test_only_a_decided_chunk_written_as_validation_writes_it_is_scanned() -> No
     reordered = orjson.loads(value)
     reordered["data"]["outcomes"] = [{"errors": [{"code": "RV001", "message": "x"}], "line": 1, "status": "rejected"}]
     assert scanned_rejections_by_code(orjson.dumps(reordered)) is None
+    # what the models refuse is left to them: a time at another offset, a code out of its pattern, bytes after it
+    assert scanned_rejections_by_code(value.replace(b'Z","source"', b'+01:00","source"', 1)) is None
+    assert scanned_rejections_by_code(value.replace(b'"code":"RV001"', b'"code":"XX001"', 1)) is None
+    assert scanned_rejections_by_code(value + b" ") is None

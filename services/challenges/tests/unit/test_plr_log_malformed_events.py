@@ -1,0 +1,185 @@
+"""The fast path takes exactly what the contract models take: an achievement event written otherwise, or broken,
+is read as the validating decode reads it, and one the models refuse is poison, as the PLR projector parks it."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from challenges.plr_log import RecordChanges, record_changes
+from lrs_contracts.envelope import Contract
+from lrs_contracts.plr import (
+    AchievementData,
+    AchievementKey,
+    AchievementRecorded,
+    AchievementReinstated,
+    AchievementSuperseded,
+    AchievementUpdated,
+    AchievementWithdrawn,
+    Provenance,
+    QualificationSummary,
+    ResultStatus,
+)
+from lrs_contracts.registry import decode, encode, wrap
+from lrs_contracts.topics import PLR_EVENTS
+from lrs_platform.consumer import Failure, Message, classify_failure
+
+ULN = "1000000043"
+OTHER_KEY = b'"key":{"ao_id":"RN1","uln":"1000000051","qualification_number":"X","award_date":"2020-01-01"}'
+
+Mutation = Callable[[bytes], bytes]
+# Ways a message may differ from what validation writes: most break the contract, some only spell it otherwise.
+MUTATIONS: dict[str, Mutation] = {
+    "occurred_at at another offset": lambda v: v.replace(b'Z","source"', b'+01:00","source"', 1),
+    "occurred_at at +00:00": lambda v: v.replace(b'Z","source"', b'+00:00","source"', 1),
+    "occurred_at without an offset": lambda v: v.replace(b'Z","source"', b'","source"', 1),
+    "occurred_at on no day": lambda v: re.sub(rb'(?<="occurred_at":")[0-9-]{10}', b"2023-02-30", v, count=1),
+    "occurred_at at no hour": lambda v: re.sub(rb'(?<="occurred_at":")([0-9-]{10})T[0-9]{2}', rb"\1T24", v, count=1),
+    "a second key in the payload": lambda v: v.replace(b',"provenance":', b"," + OTHER_KEY + b',"provenance":', 1),
+    "a second id in the payload": lambda v: v.replace(
+        b',"key":', b',"achievement_id":"00000000-0000-4000-8000-000000000000","key":', 1
+    ),
+    "a second AO in the key": lambda v: re.sub(rb'("ao_id":"[^"]*")', rb'\1,"ao_id":"RN2"', v, count=1),
+    "a second grade": lambda v: v.replace(b'"ukprn":', b'"grade":"Z","ukprn":', 1),
+    "a space after it": lambda v: v + b" ",
+    "bytes after it": lambda v: v + b"x",
+    "a brace after it": lambda v: v + b"}",
+    "an object after it": lambda v: v + b"{}",
+    "a ULN of nine digits": lambda v: v.replace(f'"uln":"{ULN}"'.encode(), b'"uln":"100000004"'),
+    "a ULN starting 0": lambda v: v.replace(f'"uln":"{ULN}"'.encode(), b'"uln":"0000000043"'),
+    "a ULN of eleven digits": lambda v: v.replace(f'"uln":"{ULN}"'.encode(), b'"uln":"10000000430"'),
+    "an event id in capitals": lambda v: re.sub(rb'(?<="event_id":")[0-9a-f-]{36}', lambda m: m[0].upper(), v),
+    "an achievement id without hyphens": lambda v: re.sub(
+        rb'(?<="achievement_id":")[0-9a-f-]{36}', lambda m: m[0].replace(b"-", b""), v
+    ),
+    "a batch id that is no UUID": lambda v: re.sub(rb'(?<="batch_id":")[0-9a-f]{8}', b"nothexxx", v),
+    "an empty source": lambda v: re.sub(rb'"source":"[^"]*"', b'"source":""', v, count=1),
+    "an empty correlation id": lambda v: re.sub(rb'"correlation_id":"[^"]*"', b'"correlation_id":""', v, count=1),
+    "schema version 0": lambda v: v.replace(b'"schema_version":1', b'"schema_version":0', 1),
+    "schema version 01": lambda v: v.replace(b'"schema_version":1', b'"schema_version":01', 1),
+    "schema version 2": lambda v: v.replace(b'"schema_version":1', b'"schema_version":2', 1),
+    "line 0": lambda v: re.sub(rb'"line":[0-9]+', b'"line":0', v, count=1),
+    "an unknown status": lambda v: re.sub(rb'"status":"[PF]"', b'"status":"X"', v, count=1),
+    "credits as a text": lambda v: v.replace(b'"credits":null', b'"credits":"1"', 1),
+    "credits as a number": lambda v: v.replace(b'"credits":null', b'"credits":-12', 1),
+    "an award date on no day": lambda v: re.sub(rb'(?<="award_date":")[0-9-]{10}', b"2024-02-30", v, count=1),
+    "an unknown envelope field": lambda v: v.replace(b'"causation_id":', b'"extra":1,"causation_id":', 1),
+    "an unknown payload field": lambda v: v.replace(b',"provenance":', b',"extra":null,"provenance":', 1),
+    "a field left out": lambda v: re.sub(rb',"mis_identifier":(?:null|"[^"]*")', b"", v, count=1),
+    "a byte that is not UTF-8": lambda v: v.replace(b'"ao_id":"', b'"ao_id":"\xff', 1),
+    "a control character": lambda v: v.replace(b'"ao_id":"', b'"ao_id":"\x01', 1),
+    "an escaped letter": lambda v: v.replace(b'"ao_id":"R', b'"ao_id":"\\u0052', 1),
+    "another event type's shape": lambda v: (
+        v.replace(b"lrs.achievement.updated.v1", b"lrs.achievement.superseded.v1")
+        .replace(b"lrs.achievement.withdrawn.v1", b"lrs.achievement.superseded.v1")
+        .replace(b"lrs.achievement.recorded.v1", b"lrs.achievement.updated.v1")
+    ),
+}
+
+# What validation may write all the same: the fast path reads it.
+AS_VALIDATION_WRITES = {"credits as a number", "schema version 2"}
+texts = st.text(st.sampled_from(['"', "\\", "é", "😀", "\x7f", "a", "7", " ", ",", ":", "}"]), max_size=4)
+
+
+@st.composite
+def achievement_events(draw: st.DrawFn) -> Contract:
+    key = AchievementKey(
+        ao_id="RN" + draw(texts), uln=ULN, qualification_number="6001166X", award_date=date(2024, 5, 20)
+    )
+    common = {
+        "achievement_id": uuid.uuid4(),
+        "key": key,
+        "provenance": Provenance(batch_id=uuid.uuid4(), line=draw(st.integers(1, 10**6)), mis_identifier=draw(texts)),
+    }
+    data = AchievementData(grade="A" + draw(texts), ukprn=draw(st.none() | st.just("10000001")))
+    kind = draw(st.sampled_from(["recorded", "updated", "superseded", "withdrawn", "reinstated"]))
+    if kind == "recorded":
+        summary = QualificationSummary(
+            title="GCSE " + draw(texts),
+            qualification_type="GCSE",
+            framework="RQF",
+            kind="qualification",
+            awarding_organisation_name="AQA",
+        )
+        return AchievementRecorded(**common, data=data, status=ResultStatus.FINAL, qualification=summary)
+    if kind == "updated":
+        return AchievementUpdated(**common, data=data, status=ResultStatus.PROVISIONAL)
+    if kind == "superseded":
+        return AchievementSuperseded(**common, data=data)
+    if kind == "withdrawn":
+        return AchievementWithdrawn(**common)
+    return AchievementReinstated(**common)
+
+
+def changes_of(value: bytes) -> RecordChanges:
+    return record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), value)])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    achievement_events(),
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)),
+    st.lists(st.sampled_from(sorted(MUTATIONS)), max_size=2),
+)
+def test_a_message_is_read_as_the_validating_decode_reads_it_or_is_poison_as_the_models_refuse_it(
+    event: Contract, occurred_at: datetime, mutations: list[str]
+) -> None:
+    value = encode(wrap(event, source="validation", correlation_id="batch", occurred_at=occurred_at))
+    for mutation in mutations:
+        value = MUTATIONS[mutation](value)
+    try:
+        decode(value)
+    except ValueError:
+        with pytest.raises(Exception) as raised:  # noqa: PT011 - what matters is how the consumer classifies it
+            changes_of(value)
+        assert classify_failure(raised.value) is Failure.POISON
+        return
+    validated = changes_of(b" " + value)  # the same JSON, not as validation writes it: the validating path
+    assert changes_of(value) == validated
+
+
+@pytest.mark.parametrize("mutation", sorted(set(MUTATIONS) - AS_VALIDATION_WRITES))
+def test_no_message_written_otherwise_is_read_by_the_fast_path(mutation: str) -> None:
+    event = AchievementUpdated(
+        achievement_id=uuid.uuid4(),
+        key=AchievementKey(ao_id="RN5133", uln=ULN, qualification_number="6001166X", award_date=date(2024, 5, 20)),
+        data=AchievementData(grade="7"),
+        status=ResultStatus.FINAL,
+        provenance=Provenance(batch_id=uuid.uuid4(), line=1),
+    )
+    written = encode(wrap(event, source="validation", correlation_id="batch", occurred_at=datetime.now(UTC)))
+    value = MUTATIONS[mutation](written)
+    assert value != written
+    assert next(iter(changes_of(written).achievements)).__class__ is not uuid.UUID, "read by the fast path"
+    try:
+        read = changes_of(value)
+    except Exception:  # refused: not read by the fast path either
+        return
+    assert all(achievement_id.__class__ is uuid.UUID for achievement_id in read.achievements), "decoded in full"
+
+
+def test_a_batch_whose_second_event_is_at_no_time_is_poison() -> None:
+    """The time of each event is checked, not only the first of its batch's."""
+    batch = Provenance(batch_id=uuid.uuid4(), line=1)
+    key = AchievementKey(ao_id="RN5133", uln=ULN, qualification_number="6001166X", award_date=date(2024, 5, 20))
+    first, second = (
+        encode(
+            wrap(
+                AchievementWithdrawn(achievement_id=uuid.uuid4(), key=key, provenance=batch),
+                source="validation",
+                correlation_id="batch",
+                occurred_at=datetime(2024, 6, 1, tzinfo=UTC) + timedelta(seconds=n),
+            )
+        )
+        for n in range(2)
+    )
+    broken = MUTATIONS["occurred_at at another offset"](second)
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - what matters is how the consumer classifies it
+        record_changes([Message(PLR_EVENTS.name, 0, n, ULN.encode(), v) for n, v in enumerate((first, broken))])
+    assert classify_failure(raised.value) is Failure.POISON
