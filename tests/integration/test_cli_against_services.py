@@ -155,8 +155,11 @@ async def test_an_ao_submits_follows_and_lists_with_the_cli(system: SystemUnderT
     another = (await _lrs(system, ao, "batch", "submit", str(_batch_file(tmp_path, learners[:2], "two.csv")))).stdout
     newest = await _lrs(system, ao, "batch", "list", "--limit", "1")
     assert newest.returncode == OK and another.strip() in newest.stdout and batch_id not in newest.stdout
-    assert newest.stderr.startswith("lrs: the newest 1 of "), newest.stderr
-    assert newest.stderr.rstrip().endswith(" batches: a larger --limit shows more")
+    shown, more = newest.stderr.splitlines()
+    assert shown.startswith("lrs: the newest 1 of ") and shown.endswith(
+        " batches: --all or a larger --limit shows more"
+    )
+    assert more.startswith("more: the same command with --after "), newest.stderr
 
     again = await _lrs(system, ao, "batch", "submit", str(file))
     assert again.returncode == OK

@@ -35,10 +35,8 @@ UNDECIDED = {
 def test_the_list_shows_how_many_records_changed_nothing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def answered(
-        _client: Any, _ao: str | None, _limit: int, _status: str | None = None
-    ) -> tuple[list[dict[str, Any]], int]:
-        return [UNDECIDED, DECIDED], 2
+    def answered(_client: Any, *_: Any) -> batch_commands.Listed:
+        return batch_commands.Listed([UNDECIDED, DECIDED], 2, None)
 
     monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
     monkeypatch.setattr(batch_commands, "history", answered)
@@ -54,10 +52,8 @@ def test_the_list_shows_how_many_records_changed_nothing(
 def test_the_list_says_its_received_times_are_utc(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def answered(
-        _client: Any, _ao: str | None, _limit: int, _status: str | None = None
-    ) -> tuple[list[dict[str, Any]], int]:
-        return [DECIDED], 1
+    def answered(_client: Any, *_: Any) -> batch_commands.Listed:
+        return batch_commands.Listed([DECIDED], 1, None)
 
     monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
     monkeypatch.setattr(batch_commands, "history", answered)

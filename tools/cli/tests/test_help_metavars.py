@@ -54,6 +54,8 @@ def test_options_that_take_a_value_keep_its_type_and_flags_show_none(
         "--ao": "<str>",
         "--status": "<received|accepted|validating|completed|failed|abandoned|refused>",
         "--limit": "<int range>",
+        "--all": None,
+        "--after": "<str>",
         "--json": None,
         "--help": None,
     }

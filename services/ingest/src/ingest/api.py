@@ -69,6 +69,8 @@ from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER, database_unavai
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
+from lrs_platform.paging import PagePosition
+from lrs_platform.paging_api import page_after
 from lrs_platform.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, Problem, ProblemError, problem_response
 
 XSD_PACKAGE = "lrs_domain.formats"
@@ -154,10 +156,21 @@ async def _settings(request: Request) -> IngestSettings:
     return settings
 
 
+async def _after(
+    after: Annotated[
+        str | None,
+        Query(max_length=200, description="the `next` of the page before; absent or empty: the first page"),
+    ] = None,
+) -> PagePosition | None:
+    """`lrs_platform.paging_api.page_after` on the event loop (a plain `def` dependency takes a worker thread)."""
+    return page_after(after)
+
+
 Submissions = Annotated[BatchSubmissions, Depends(_submissions)]
 Batches = Annotated[BatchRepository, Depends(_repository)]
 Signal = Annotated[DecisionSignal, Depends(_signal)]
 Settings = Annotated[IngestSettings, Depends(_settings)]
+PageAfter = Annotated[PagePosition | None, Depends(_after)]
 
 router = APIRouter(prefix="/v1")
 
@@ -294,6 +307,13 @@ def _not_found(batch_id: uuid.UUID) -> ProblemError:
     "/batches",
     tags=["view"],
     summary="List batches (the caller AO's history, newest first)",
+    description=(
+        "Newest first (by when each was received, then by id). To read the whole list, follow `next`: pass it back"
+        " as `after` for the batches after the last one shown, which neither repeats nor misses a batch however many"
+        " arrive meanwhile (decision 0118). `page` numbers the pages instead, as they stand at each request: a batch"
+        " received between two requests moves every batch down, so the next numbered page repeats one and a deleted"
+        " one (a Sandpit reset) makes it miss one. `total` is counted in the same read as the page."
+    ),
     response_model=BatchPage,
     responses=problems(401, 403, 422, 503),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -303,7 +323,11 @@ async def list_batches(
     batches: Batches,
     maintenance: Maintenance,
     settings: Settings,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    after: PageAfter = None,
+    page: Annotated[
+        int | None,
+        Query(ge=1, le=100_000, description="a numbered page (1 unless `after` is given, which it cannot be with)"),
+    ] = None,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     ao_id: Annotated[
         str | None,
@@ -325,8 +349,19 @@ async def list_batches(
             "A queued batch is an accepted one a maintenance window holds: ask for status=accepted.",
             ProblemCode.INVALID_REQUEST,
         )
-    rows, total = await batches.history(
-        ao_id=scope, status=status.value if status else None, limit=page_size, offset=offset_of(page, page_size)
+    if after is not None and page is not None:
+        raise ProblemError(
+            422,
+            "A page by number or after a position",
+            "Give `after` (the `next` of the page before) or `page`, not both.",
+            ProblemCode.INVALID_REQUEST,
+        )
+    listed = await batches.history(
+        ao_id=scope,
+        status=status.value if status else None,
+        limit=page_size,
+        offset=0 if after is not None else offset_of(page or 1, page_size),
+        after=after,
     )
     closure = await maintenance.closure()
     now = datetime.now(UTC)
@@ -334,9 +369,15 @@ async def list_batches(
         not_published_note(
             notice_for(closure, batch_view(row, settings.environment)), settings.publish_timeout_seconds, now
         )
-        for row in rows
+        for row in listed.rows
     ]
-    return BatchPage(items=items, page=page, page_size=page_size, total=total)
+    return BatchPage(
+        items=items,
+        page=None if after is not None else page or 1,
+        page_size=page_size,
+        total=listed.total,
+        next=listed.next.token() if listed.next else None,
+    )
 
 
 @router.get(

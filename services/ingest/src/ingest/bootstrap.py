@@ -107,7 +107,11 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 tasks.start(reconciler.run(), "ingest-batch-view-reconciler")
             if settings.environment.is_sandpit:
                 resets = SandpitResetStore(pool)
-                app.state.sandpit_resets = SandpitResets(resets, publisher, topics)
+                sandpit_resets = SandpitResets(
+                    resets, publisher, topics, publish_timeout=settings.publish_timeout_seconds
+                )
+                app.state.sandpit_resets = sandpit_resets
+                tasks.start(sandpit_resets.run(), "ingest-sandpit-resets-queued")
                 follower = ResetFollower(
                     resets,
                     settings.kafka_bootstrap_servers,

@@ -17,9 +17,15 @@ never committed on is left to the consumer, which starts before the oldest waiti
 A batch of which the batch view parked a message is left alone: its later events wait behind the parked
 one until an operator retries or skips it, and applying them here would finish the batch without it.
 
-What a pass has read for a batch is remembered, so a batch that validation has simply not decided
-yet (a long queue) costs the next pass only the messages that arrived since. Batches older than the
-submitted topic's retention (7 days) are left alone: no decision can come for them any more.
+What a pass has read for a batch is remembered once what it found is stored, so a batch that validation
+has simply not decided yet (a long queue) costs the next pass only the messages that arrived since, and a
+pass that PostgreSQL ended reads the same messages again next time. Batches older than the submitted
+topic's retention (7 days) are left alone: no decision can come for them any more.
+
+A pass stores what it found as it reads, whenever it holds `MOST_BYTES_HELD` of messages: it may find
+the outcomes of a thousand batches of 10,000 records (gigabytes), which held until the pass ended could
+exhaust the service's memory. A batch's messages are on one partition, in order, so storing them a part
+at a time stores them as the outcome consumer does.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -50,8 +57,20 @@ SUBMITTED_RETENTION = timedelta(days=7)
 MOST_BATCHES_PER_PASS = 1_000
 # One pass reads for at most this long; the next pass goes on from where it stopped.
 PASS_SECONDS = 60.0
+# Messages of waiting batches a pass holds before it stores them.
+MOST_BYTES_HELD = 32 * 1024 * 1024
 
 ConsumerFactory = Callable[..., AIOKafkaConsumer]
+
+
+@dataclass
+class _Pass:
+    """What one pass has done so far."""
+
+    found: bool = False
+    decided: int = 0
+    left: set[uuid.UUID] = field(default_factory=set)  # batches whose later messages this pass leaves alone
+    forgotten: set[uuid.UUID] = field(default_factory=set)  # batches searched from the start again next time
 
 
 class BatchViewReconciler:
@@ -66,6 +85,7 @@ class BatchViewReconciler:
         consumer_passed: Callable[[], Awaitable[dict[TopicPartition, int]]],
         consumer_factory: ConsumerFactory = make_consumer,
         partitions_of: Callable[[str], Awaitable[list[TopicPartition]]],
+        most_bytes_held: int = MOST_BYTES_HELD,
     ) -> None:
         self._bootstrap = bootstrap_servers
         self._repository = repository
@@ -75,6 +95,7 @@ class BatchViewReconciler:
         self._consumer_factory = consumer_factory
         self._partitions_of = partitions_of
         self._consumer_passed = consumer_passed
+        self._most_bytes_held = most_bytes_held
         # batch id -> partition -> offset up to which that partition has been searched for the batch
         self._searched: dict[uuid.UUID, dict[int, int]] = {}
 
@@ -92,68 +113,37 @@ class BatchViewReconciler:
 
     async def reconcile(self) -> int:
         """One pass; returns how many waiting batches it found decided."""
-        waiting = await self._repository.waiting_batches(
-            older_than=self._stale_after,
-            newer_than=SUBMITTED_RETENTION,
-            limit=MOST_BATCHES_PER_PASS,
-            parked_by=BATCH_VIEW,
-        )
+        waiting = await self._waiting()
         self._searched = {
             batch.batch_id: self._searched[batch.batch_id] for batch in waiting if batch.batch_id in self._searched
         }
         if not waiting:
             return 0
+        done = _Pass()
         consumer = self._consumer_factory(self._bootstrap, group_id=None)
         await consumer.start()
         try:
-            found = await self._search(consumer, waiting)
+            await self._search(consumer, waiting, done)
         finally:
             await consumer.stop()
-        if found:
-            # The outcome consumer usually stores a batch's events moments after they appear: those are
-            # not decoded and stored a second time.
-            waiting = await self._repository.waiting_batches(
-                older_than=self._stale_after,
-                newer_than=SUBMITTED_RETENTION,
-                limit=MOST_BATCHES_PER_PASS,
-                parked_by=BATCH_VIEW,
-            )
-        still_waiting = {batch.batch_id for batch in waiting}
-        decided = 0
-        for batch_id, values in found.items():
-            if batch_id not in still_waiting:
-                self._searched.pop(batch_id, None)
-                continue
-            try:
-                events = [event for value in values if (event := view_event_of(value)) is not None]
-            except Exception as error:  # a message the batch view cannot read: it parks it, and holds the rest
-                _log.warning("batch_view_reconcile_skipped", batch_id=str(batch_id), error=type(error).__name__)
-                continue
-            if not events:
-                continue
-            try:
-                await self._repository.apply_outcomes(events)
-            except Exception as error:  # an unstorable event (the consumer parks it) stops only its batch
-                if classify_failure(error) is Failure.TRANSIENT:
-                    raise  # PostgreSQL away: the pass ends, the next tries again
-                _log.warning("batch_view_reconcile_failed", batch_id=str(batch_id), error=type(error).__name__)
-                self._searched.pop(batch_id, None)  # searched again next pass
-                continue
-            if any(isinstance(event, BatchCompleted | BatchFailed | BatchAbandoned) for event in events):
-                decided += 1
-                metrics.BATCHES_RECONCILED.inc()
-                _log.warning("batch_view_reconciled", batch_id=str(batch_id), events=len(events))
-        if found:
+        if done.found:
             self._signal.notify()
-        return decided
+        return done.decided
 
-    async def _search(
-        self, consumer: AIOKafkaConsumer, waiting: Sequence[WaitingBatch]
-    ) -> dict[uuid.UUID, list[bytes | None]]:
-        """The messages of the waiting batches, undecoded."""
+    async def _waiting(self) -> list[WaitingBatch]:
+        return await self._repository.waiting_batches(
+            older_than=self._stale_after,
+            newer_than=SUBMITTED_RETENTION,
+            limit=MOST_BATCHES_PER_PASS,
+            parked_by=BATCH_VIEW,
+        )
+
+    async def _search(self, consumer: AIOKafkaConsumer, waiting: Sequence[WaitingBatch], done: _Pass) -> None:
+        """Reads the messages of the waiting batches and stores them, `MOST_BYTES_HELD` at a time; then remembers
+        how far each batch was searched."""
         partitions = await self._partitions_of(self._bootstrap)
         if not partitions:
-            return {}
+            return
         consumer.assign(partitions)
         passed = await self._consumer_passed()
         ends: dict[TopicPartition, int] = {
@@ -164,7 +154,8 @@ class BatchViewReconciler:
         for partition in partitions:
             consumer.seek(partition, starts[partition])
         keys = {str(batch.batch_id).encode(): batch.batch_id for batch in waiting}
-        found: dict[uuid.UUID, list[bytes | None]] = defaultdict(list)
+        held: dict[uuid.UUID, list[bytes | None]] = defaultdict(list)
+        held_bytes = 0
         reading = {partition for partition in partitions if starts[partition] < ends[partition]}
         deadline = time.monotonic() + PASS_SECONDS
         while reading and time.monotonic() < deadline:
@@ -172,16 +163,59 @@ class BatchViewReconciler:
             for partition, messages in polled.items():
                 for message in messages:
                     if message.offset < ends[partition] and message.key in keys:
-                        found[keys[message.key]].append(message.value)
+                        held[keys[message.key]].append(message.value)
+                        held_bytes += len(message.value or b"")
+            if held_bytes >= self._most_bytes_held:
+                await self._store(held, done)
+                held, held_bytes = defaultdict(list), 0
             for partition in list(reading):
                 if await consumer.position(partition) >= ends[partition]:
                     reading.discard(partition)
+        if held:
+            await self._store(held, done)
         reached = {
             partition.partition: min(ends[partition], await consumer.position(partition)) for partition in partitions
         }
         for batch in waiting:
-            self._searched[batch.batch_id] = reached
-        return found
+            if batch.batch_id in done.forgotten:
+                self._searched.pop(batch.batch_id, None)
+            else:
+                self._searched[batch.batch_id] = reached
+
+    async def _store(self, found: dict[uuid.UUID, list[bytes | None]], done: _Pass) -> None:
+        """Stores the messages found of each batch still waiting, undecoded until then."""
+        done.found = True
+        # The outcome consumer usually stores a batch's events moments after they appear: those are not decoded
+        # and stored a second time.
+        still_waiting = {batch.batch_id for batch in await self._waiting()}
+        for batch_id, values in found.items():
+            if batch_id in done.left:
+                continue
+            if batch_id not in still_waiting:
+                done.left.add(batch_id)
+                done.forgotten.add(batch_id)
+                continue
+            try:
+                events = [event for value in values if (event := view_event_of(value)) is not None]
+            except Exception as error:  # a message the batch view cannot read: it parks it, and holds the rest
+                _log.warning("batch_view_reconcile_skipped", batch_id=str(batch_id), error=type(error).__name__)
+                done.left.add(batch_id)
+                continue
+            if not events:
+                continue
+            try:
+                await self._repository.apply_outcomes(events)
+            except Exception as error:  # an unstorable event (the consumer parks it) stops only its batch
+                if classify_failure(error) is Failure.TRANSIENT:
+                    raise  # PostgreSQL away: the pass ends, the next reads the same messages again
+                _log.warning("batch_view_reconcile_failed", batch_id=str(batch_id), error=type(error).__name__)
+                done.left.add(batch_id)
+                done.forgotten.add(batch_id)  # searched again next pass
+                continue
+            if any(isinstance(event, BatchCompleted | BatchFailed | BatchAbandoned) for event in events):
+                done.decided += 1
+                metrics.BATCHES_RECONCILED.inc()
+                _log.warning("batch_view_reconciled", batch_id=str(batch_id), events=len(events))
 
     async def _starts(
         self,

@@ -26,6 +26,7 @@ from lrs_contracts.outcomes import (
     RecordStatus,
 )
 from lrs_platform.database import where_given
+from lrs_platform.paging import PagePosition, split_page
 
 SCHEMA = "ingest"
 
@@ -267,6 +268,20 @@ class WaitingBatch:
 
 
 @dataclass(frozen=True)
+class BatchHistory:
+    """A page of a batch list: its rows (each with `batches_listed` beside the batch's columns), how many batches
+    the list holds, and where the next page starts (None: this is the last)."""
+
+    rows: list[asyncpg.Record]
+    total: int
+    next: PagePosition | None
+
+
+def _history_position(row: asyncpg.Record) -> PagePosition:
+    return PagePosition(row["received_at"], row["batch_id"])
+
+
+@dataclass(frozen=True)
 class Refusal:
     code: str
     detail: str
@@ -473,23 +488,44 @@ class BatchRepository:
         return row
 
     async def history(
-        self, *, ao_id: str | None, limit: int, offset: int, status: str | None = None
-    ) -> tuple[list[asyncpg.Record], int]:
-        """A page of the batches, newest first, of one AO (None: every AO), in one state if given, and how many
-        there are. An AO's statements name the AO and everyone's name none (`where_given`), each over its index
-        in this order: one statement for both read every AO's batches for an AO's page once generic. A state
-        filters the rows that index walks (an AO's batches are thousands, not millions)."""
-        where, values = where_given({"ao_id": ao_id, "status": status})
-        async with self._pool.acquire() as connection:
-            rows = await connection.fetch(
-                f"SELECT * FROM ingest.batches{where} ORDER BY received_at DESC, batch_id DESC"
-                f" LIMIT ${len(values) + 1} OFFSET ${len(values) + 2}",
-                *values,
-                limit,
-                offset,
-            )
-            total = await connection.fetchval(f"SELECT count(*) FROM ingest.batches{where}", *values)
-        return list(rows), int(total)
+        self,
+        *,
+        ao_id: str | None,
+        limit: int,
+        offset: int = 0,
+        after: PagePosition | None = None,
+        status: str | None = None,
+    ) -> BatchHistory:
+        """A page of the batches, newest first (then by id, descending), of one AO (None: every AO), in one state
+        if given: the `limit` after `after` (decision 0118), else after `offset` rows; how many there are in all,
+        counted in the same statement (one snapshot: a batch stored meanwhile is in both or in neither); and where
+        the next page starts, if another follows. An AO's statements name the AO and everyone's name none
+        (`where_given`), each over its index in this order: one statement for both read every AO's batches for an
+        AO's page once generic. A state filters the rows that index walks (an AO's batches are thousands, not
+        millions)."""
+        filters = {"ao_id": ao_id, "status": status}
+        position: list[object] = []
+        page_where, values = where_given(filters)
+        if after is not None:
+            # newest first, then by id descending, as the indexes hold them; the time alone starts the index scan
+            beyond = ["received_at <= $1", "(received_at < $1 OR batch_id < $2)"]
+            position = [after.at, after.id]
+            page_where, values = where_given(filters, also=beyond, first=3)
+        count_where, _ = where_given(filters, first=len(position) + 1)
+        rows = await self._pool.fetch(
+            f"SELECT listed.batches_listed, page.* FROM (SELECT count(*) AS batches_listed FROM ingest.batches"
+            f"{count_where}) AS listed LEFT JOIN LATERAL (SELECT * FROM ingest.batches{page_where}"
+            f" ORDER BY received_at DESC, batch_id DESC LIMIT ${len(position) + len(values) + 1}"
+            f" OFFSET ${len(position) + len(values) + 2}) AS page ON true"
+            " ORDER BY page.received_at DESC, page.batch_id DESC",
+            *position,
+            *values,
+            limit + 1,
+            offset,
+        )
+        found = [row for row in rows if row["batch_id"] is not None]
+        shown, next_page = split_page(found, limit, _history_position)
+        return BatchHistory(shown, int(rows[0]["batches_listed"]), next_page)
 
     async def records(
         self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0

@@ -1,7 +1,13 @@
 """Ingest's part of the Sandpit (docs/decisions/0060-sandpit.md): an AO's reset, asked for and followed.
 
 `POST /v1/sandpit/reset` stores the reset and puts `SandpitReset` in the AO's queue (after the batches
-the AO sent before it). The decider applies it and says so on the outcomes topic; the follower here
+the AO sent before it). A reset Kafka did not take in time stays stored, `pending` and not queued, and is
+published again until Kafka takes it (`SandpitResets.run`): a publish that timed out may still have reached
+the topic and the reset be applied, so forgetting it left ingest answering 404 for a reset that happened.
+Meeting a reset twice is harmless: the decider applies it once by its id and sends again what it stored
+(the same event ids, which the projector skips), and the follower completes a reset once.
+
+The decider applies it and says so on the outcomes topic; the follower here
 then waits until the batch view shows the decision of every batch of the AO received before the
 reset (its last outcome read: no later outcome re-creates the view), deletes those batch views and
 marks the reset `completed`. Its routes (`ingest.sandpit_api`) exist only on a Sandpit instance.
@@ -12,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 import asyncpg
@@ -21,7 +27,8 @@ from pydantic import BaseModel, Field
 from ingest.outcomes import CONSUMER as BATCH_VIEW
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
 from ingest.service import DecisionSignal
-from lrs_contracts.envelope import utc_now
+from ingest.views import PUBLISH_MARGIN
+from lrs_contracts.envelope import deterministic_id, utc_now
 from lrs_contracts.environments import TopicNames
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.sandpit import SandpitReset, SandpitResetApplied
@@ -42,6 +49,10 @@ class ResetView(BaseModel):
     status: Literal["pending", "completed"]
     requested_by: str
     requested_at: datetime
+    queued_at: datetime | None = Field(
+        default=None,
+        description="when Kafka took the reset into the AO's queue; null while it has not (ingest keeps sending it)",
+    )
     completed_at: datetime | None = None
     learners: int | None = Field(default=None, description="learners whose PLR held the AO's achievements")
     batches_deleted: int | None = None
@@ -67,17 +78,37 @@ class SandpitResetStore:
             reset.requested_at,
         )
 
-    async def forget(self, reset_id: uuid.UUID) -> None:
-        await self._pool.execute("DELETE FROM ingest.sandpit_resets WHERE reset_id = $1", reset_id)
+    async def mark_queued(self, reset_id: uuid.UUID) -> datetime | None:
+        """Kafka took the reset; when it was first known to (None: the reset is gone)."""
+        queued_at: datetime | None = await self._pool.fetchval(
+            "UPDATE ingest.sandpit_resets SET queued_at = COALESCE(queued_at, now()) WHERE reset_id = $1"
+            " RETURNING queued_at",
+            reset_id,
+        )
+        return queued_at
+
+    async def not_queued(self, asked_before: timedelta) -> list[SandpitReset]:
+        """The pending resets Kafka has not been seen to take, asked for more than `asked_before` ago (a request
+        publishing one has been answered by then), oldest first."""
+        rows = await self._pool.fetch(
+            "SELECT reset_id, ao_id, requested_by, requested_at FROM ingest.sandpit_resets"
+            " WHERE queued_at IS NULL AND status = 'pending' AND requested_at < now() - $1::interval"
+            " ORDER BY requested_at",
+            asked_before,
+        )
+        return [SandpitReset(**dict(row)) for row in rows]
 
     async def get(self, reset_id: uuid.UUID) -> ResetView | None:
         row = await self._pool.fetchrow("SELECT * FROM ingest.sandpit_resets WHERE reset_id = $1", reset_id)
         return _view(row) if row else None
 
     async def idle_aos(self, idle_days: int) -> list[str]:
-        """AOs whose newest Sandpit batch is older than `idle_days`."""
+        """AOs whose newest Sandpit batch is older than `idle_days`, but for those with a reset Kafka has not taken
+        yet (it is sent again: another would only follow it)."""
         rows = await self._pool.fetch(
-            "SELECT ao_id FROM ingest.batches WHERE ao_id IS NOT NULL GROUP BY ao_id"
+            "SELECT ao_id FROM ingest.batches b WHERE ao_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+            " ingest.sandpit_resets r WHERE r.ao_id = b.ao_id AND r.queued_at IS NULL AND r.status = 'pending')"
+            " GROUP BY ao_id"
             " HAVING max(received_at) < now() - make_interval(days => $1) ORDER BY ao_id",
             idle_days,
         )
@@ -142,6 +173,7 @@ class SandpitResetStore:
             )
             await connection.execute(
                 "UPDATE ingest.sandpit_resets SET status = 'completed', completed_at = now(), learners = $2,"
+                " queued_at = COALESCE(queued_at, now()),"
                 " batches_deleted = $3, plr_min_offsets = $4 WHERE reset_id = $1",
                 applied.reset_id,
                 applied.learners,
@@ -150,27 +182,89 @@ class SandpitResetStore:
             )
 
 
-class SandpitResets:
-    """Asks for resets: stored first, then published in the AO's queue (the publish failing forgets it)."""
+class ResetNotQueued(Exception):
+    """Kafka did not take the reset in time. It is kept `pending` and published again until Kafka takes it:
+    it may be applied all the same (a timed-out publish may have reached the topic)."""
 
-    def __init__(self, store: SandpitResetStore, publisher: TransactionalPublisher, topics: TopicNames) -> None:
+    def __init__(self, reset_id: uuid.UUID, reason: str) -> None:
+        super().__init__(reason)
+        self.reset_id = reset_id
+        self.reason = reason
+
+
+class SandpitResets:
+    """Asks for resets: stored first, then published in the AO's queue; one Kafka did not take is kept and
+    published again (`run`), never forgotten."""
+
+    def __init__(
+        self,
+        store: SandpitResetStore,
+        publisher: TransactionalPublisher,
+        topics: TopicNames,
+        *,
+        publish_timeout: float,
+    ) -> None:
         self.store = store
         self._publisher = publisher
         self._topic = topics.of(BATCH_SUBMITTED)
+        # a reset younger than this may still be publishing in the request that stored it, on any instance
+        self._settled = timedelta(seconds=publish_timeout) + PUBLISH_MARGIN
 
     async def request(self, ao_id: str, requested_by: str) -> ResetView:
+        """The reset, stored and queued. Raises ResetNotQueued (the reset kept) when Kafka did not take it."""
         reset = SandpitReset(reset_id=uuid.uuid4(), ao_id=ao_id, requested_by=requested_by, requested_at=utc_now())
         await self.store.add(reset)
-        envelope = wrap(reset, source=SOURCE, correlation_id=str(reset.reset_id))
         try:
-            await self._publisher.publish(self._topic, ao_id.encode(), [encode(envelope)])
-        except PublishUnavailable:
-            await self.store.forget(reset.reset_id)
-            raise
+            queued_at = await self._publish(reset)
+        except PublishUnavailable as error:
+            _log.warning("sandpit_reset_not_queued", reset_id=str(reset.reset_id), ao_id=ao_id, error=str(error))
+            raise ResetNotQueued(reset.reset_id, str(error)) from error
         _log.info("sandpit_reset_requested", reset_id=str(reset.reset_id), ao_id=ao_id, by=requested_by)
-        view = await self.store.get(reset.reset_id)
-        assert view is not None
-        return view
+        return ResetView(**reset.model_dump(exclude={"event_type"}), status="pending", queued_at=queued_at)
+
+    async def queue_the_rest(self) -> int:
+        """Publishes the resets Kafka did not take when they were asked for; returns how many it took. Stops at
+        the first Kafka does not take (PublishUnavailable): the next round tries again."""
+        queued = 0
+        for reset in await self.store.not_queued(self._settled):
+            await self._publish(reset)
+            _log.warning("sandpit_reset_queued_late", reset_id=str(reset.reset_id), ao_id=reset.ao_id)
+            queued += 1
+        return queued
+
+    async def run(self, retry_every: float = 5.0) -> None:
+        """Until cancelled: every `retry_every` seconds, the resets Kafka has not taken yet, published again."""
+        while True:
+            try:
+                await self.queue_the_rest()
+            except asyncio.CancelledError:
+                raise
+            except PublishUnavailable as error:
+                _log.warning("sandpit_resets_not_queued", error=str(error))
+            except Exception as error:  # PostgreSQL away: the next round tries again
+                if classify_failure(error) is not Failure.TRANSIENT:
+                    raise
+                _log.warning("sandpit_resets_unreadable", error=type(error).__name__)
+            await asyncio.sleep(retry_every)
+
+    async def _publish(self, reset: SandpitReset) -> datetime | None:
+        """The same message every time (its event id from the reset's): the decider applies a reset once by its id."""
+        envelope = wrap(
+            reset,
+            source=SOURCE,
+            correlation_id=str(reset.reset_id),
+            event_id=deterministic_id(reset.reset_id, "requested"),
+            occurred_at=reset.requested_at,
+        )
+        await self._publisher.publish(self._topic, reset.ao_id.encode(), [encode(envelope)])
+        try:
+            return await self.store.mark_queued(reset.reset_id)
+        except Exception as error:
+            if classify_failure(error) is not Failure.TRANSIENT:
+                raise
+            # Kafka has it; only our note of it failed: it is sent again later, which changes nothing
+            _log.warning("sandpit_reset_queued_not_recorded", reset_id=str(reset.reset_id), error=type(error).__name__)
+            return None
 
 
 class ResetFollower:

@@ -11,8 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.publisher import PublishUnavailable
-from ingest.sandpit import ResetView, SandpitResets
+from ingest.sandpit import ResetNotQueued, ResetView, SandpitResets
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_platform.authentication import CurrentPrincipal
@@ -77,7 +76,9 @@ def _ao_to_reset(principal: Principal, body: ResetRequest | None, register: Coll
     summary="Empty the calling AO's Sandpit: its batches, achievement states and PLR entries",
     description="Applied in the AO's queue, after every batch it sent before; follow it at "
     "`/v1/sandpit/resets/{reset_id}` until `completed`. Other AOs' Sandpits are untouched. An operator names an"
-    " AO in the register (`ao_id`); any other is 422 `INVALID_REQUEST` and nothing is reset.",
+    " AO in the register (`ao_id`); any other is 422 `INVALID_REQUEST` and nothing is reset. 503 when Kafka did"
+    " not take the reset in time: the reset is kept all the same (the problem's `reset_id` names it) and sent"
+    " again until Kafka takes it; follow it rather than asking again.",
     responses=problem_responses(401, 403, 422, 503),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
@@ -85,8 +86,23 @@ async def reset_sandpit(request: Request, principal: CurrentPrincipal, body: Res
     ao_id = _ao_to_reset(principal, body, _register(request))
     try:
         return await _resets(request).request(ao_id, str(principal))
-    except PublishUnavailable as error:
-        raise ProblemError(503, "Kafka unavailable", f"The reset was not queued: {error}") from error
+    except ResetNotQueued as error:
+        raise not_queued(error) from error
+
+
+def not_queued(error: ResetNotQueued, before: str = "") -> ProblemError:
+    """503 for a reset Kafka did not take in time, which is kept and sent again: asking again would only make a
+    second reset, applied after the batches sent meanwhile."""
+    follow = f"/v1/sandpit/resets/{error.reset_id}"
+    return ProblemError(
+        503,
+        "Kafka unavailable",
+        f"{before}Kafka did not take the reset in time ({error.reason}). The reset is kept as {error.reset_id},"
+        " pending: ingest sends it again until Kafka takes it (it may have reached Kafka already), and it is then"
+        " applied in the AO's queue like any reset. Do not ask for another: follow this one at"
+        f" {follow} until it is completed, and send no batch meanwhile (one queued before the reset is reset with it).",
+        reset_id=str(error.reset_id),
+    )
 
 
 @router.get(
@@ -122,6 +138,10 @@ async def purge_sandpit(
     for ao_id in await resets.store.idle_aos(idle_days):
         try:
             views.append(await resets.request(ao_id, str(principal)))
-        except PublishUnavailable as error:
-            raise ProblemError(503, "Kafka unavailable", f"{len(views)} resets queued, then: {error}") from error
+        except ResetNotQueued as error:
+            raise not_queued(
+                error,
+                f"{len(views)} resets were queued, then the one of {ao_id} was not, nor were the idle AOs'"
+                " after it (purge again once Kafka is back). ",
+            ) from error
     return PurgeView(idle_days=idle_days, resets=views)

@@ -128,9 +128,13 @@ def not_published_note(view: BatchView, publish_timeout_seconds: float, now: dat
 
 class BatchPage(_View):
     items: list[BatchView]
-    page: int
+    page: int | None = Field(description="the page's number; null for a page asked for by `after`")
     page_size: int
-    total: int
+    total: int = Field(description="the batches of the list, counted in the same read as the page")
+    next: str | None = Field(
+        default=None,
+        description="when more batches follow: pass it as `after` for the page after this one (null on the last)",
+    )
 
 
 class FindingView(_View):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from aiokafka import TopicPartition
 
 from ingest.reconciler import BatchViewReconciler
@@ -133,7 +134,10 @@ def completed(batch_id: uuid.UUID) -> bytes:
 
 
 def reconciler(
-    topic: Topic, repository: FakeRepository, consumer_passed: dict[TopicPartition, int] | None = None
+    topic: Topic,
+    repository: FakeRepository,
+    consumer_passed: dict[TopicPartition, int] | None = None,
+    **options: Any,
 ) -> BatchViewReconciler:
     """`consumer_passed`: the outcome consumer's committed offsets; by default it has passed every message."""
 
@@ -154,6 +158,7 @@ def reconciler(
         consumer_passed=passed,
         consumer_factory=lambda *_, **__: FakeConsumer(topic),
         partitions_of=partitions,
+        **options,
     )
 
 
@@ -257,3 +262,48 @@ async def test_a_batch_with_a_message_the_batch_view_cannot_read_is_left_alone_a
     assert await reconciler(topic, repository).reconcile() == 1
 
     assert [[event.batch_id for event in events] for events in repository.applied] == [[fine]]
+
+
+async def test_a_pass_stores_what_it_found_as_it_reads_not_all_at_its_end() -> None:
+    """A pass may find gigabytes (a thousand batches of 10,000 records): it holds about `most_bytes_held`."""
+    lost = [uuid.uuid4() for _ in range(6)]
+    topic = Topic()
+    for batch_id in lost:
+        topic.append(P0, batch_id, started(batch_id), NOW - timedelta(minutes=2))
+        topic.append(P0, batch_id, completed(batch_id), NOW - timedelta(minutes=1))
+    repository = FakeRepository([WaitingBatch(batch_id, NOW - timedelta(minutes=3)) for batch_id in lost])
+    read_when_stored: list[int] = []
+    apply = repository.apply_outcomes
+
+    async def noting_what_was_read(events: list[Any]) -> None:
+        read_when_stored.append(len(topic.read))
+        await apply(events)
+
+    repository.apply_outcomes = noting_what_was_read  # type: ignore[method-assign]
+    one_batch = len(started(lost[0])) + len(completed(lost[0]))
+
+    assert await reconciler(topic, repository, most_bytes_held=one_batch).reconcile() == 6
+
+    # a poll hands out two messages, one batch's: each is stored before the next poll
+    assert read_when_stored == [2, 4, 6, 8, 10, 12]
+    assert [[event.batch_id for event in events] for events in repository.applied] == [[b, b] for b in lost]
+
+
+async def test_a_pass_postgresql_ended_leaves_what_it_read_to_be_read_again() -> None:
+    lost = uuid.uuid4()
+    topic = Topic()
+    topic.append(P0, lost, completed(lost), NOW - timedelta(minutes=1))
+    repository = FakeRepository([WaitingBatch(lost, NOW - timedelta(minutes=2))])
+    apply = repository.apply_outcomes
+
+    async def away(events: list[Any]) -> None:
+        raise ConnectionRefusedError
+
+    repository.apply_outcomes = away  # type: ignore[method-assign]
+    pass_ = reconciler(topic, repository)
+    with pytest.raises(ConnectionRefusedError):
+        await pass_.reconcile()
+
+    repository.apply_outcomes = apply  # type: ignore[method-assign]
+    assert await pass_.reconcile() == 1
+    assert repository.waiting == []

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from ingest import api, sandpit_api
 from ingest.maintenance import FURTHEST_START, MaintenanceStore
+from ingest.repository import BatchHistory
 from ingest.sandpit import ResetView
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.environments import Environment
@@ -48,11 +49,9 @@ class Unannounced:
 class RecordingBatches:
     asked: list[str | None] = field(default_factory=list)
 
-    async def history(
-        self, *, ao_id: str | None, limit: int, offset: int, status: str | None = None
-    ) -> tuple[list[Any], int]:
+    async def history(self, *, ao_id: str | None, **_: Any) -> BatchHistory:
         self.asked.append(ao_id)
-        return [], 0
+        return BatchHistory([], 0, None)
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +21,6 @@ from lrs_cli.choices import one_of
 from lrs_cli.client import (
     CommandError,
     Connection,
-    Counted,
     ExitCode,
     UsageError,
     expect_ok,
@@ -38,6 +37,7 @@ from lrs_cli.output import (
     progress,
     stdout,
     table,
+    tell_more,
     warn,
     warnings_text,
 )
@@ -50,6 +50,7 @@ FINAL_STATES = {"completed", "failed", "abandoned", "refused"}
 CONTENT_TYPES = {"csv": "text/csv", "xml": "application/xml", "json": "application/json"}
 UPLOAD_CHUNK = 64 * 1024
 RECORDS_PAGE = 1_000  # the largest page ingest serves
+LIST_PAGE = 200  # the largest page of batches ingest serves
 LONG_POLL_SECONDS = 2.0  # short enough to move the progress bar, the server answers at once on a decision
 STATUS_STYLES = {
     "completed": "green",
@@ -439,17 +440,34 @@ class ListedStatus(StrEnum):
     REFUSED = "refused"
 
 
+@dataclass(frozen=True)
+class Listed:
+    """Batches of a list, newest first: how many the list holds, and where the batches after these start (the
+    last page's `next`; None when none follow)."""
+
+    batches: list[dict[str, Any]]
+    total: int
+    next: str | None
+
+
 def history(
-    client: httpx.Client, ao_id: str | None, limit: int, status: str | None = None
-) -> tuple[list[dict[str, Any]], int]:
-    """The newest `limit` batches (in `status`, if given), and how many there are in all."""
-    params = {"ao_id": ao_id} if ao_id else {}
+    client: httpx.Client, ao_id: str | None, limit: int | None, status: str | None = None, after: str | None = None
+) -> Listed:
+    """The newest `limit` batches (None: every one), in `status` if given, after the position `after` if given:
+    each page after the last one read (its `next`), not by page number, so that batches received meanwhile
+    neither repeat one nor push one out of the list."""
+    params: dict[str, Any] = {"ao_id": ao_id} if ao_id else {}
     if status:
         params["status"] = status
-    counted = Counted()
-    found: Iterable[dict[str, Any]] = pages(client, "/v1/batches", "items", min(limit, 200), counted, **params)
-    batches = list(islice(found, limit))
-    return batches, counted.total or 0
+    batches: list[dict[str, Any]] = []
+    while True:
+        size = LIST_PAGE if limit is None else min(limit - len(batches), LIST_PAGE)
+        position = {"after": after} if after else {}
+        body = expect_ok(client.get("/v1/batches", params={**params, "page_size": size, **position}))
+        batches += body["items"]
+        after = body.get("next")
+        if not after or (limit is not None and len(batches) >= limit):
+            return Listed(batches, body["total"], after)
 
 
 def count_cell(counts: dict[str, Any], name: str, *, failed: bool = False) -> str:
@@ -470,16 +488,27 @@ def list_command(
         typer.Option(help="Only batches in this state, such as failed.", parser=one_of(ListedStatus, "--status")),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many batches, newest first.")] = 50,
+    every: Annotated[bool, typer.Option("--all", help="Every batch, whatever --limit says.")] = False,
+    after: Annotated[
+        str | None, typer.Option(help="Continue a list: the position the previous command's last line gave.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The batches you submitted (operators: every AO's), newest first."""
     with connection(ctx).client("ingest") as client:
-        batches, total = history(client, ao, limit, status.value if status else None)
-    if total > len(batches):
-        warn(f"the newest {len(batches):,} of {total:,} batches: a larger --limit shows more")
+        listed = history(client, ao, None if every else limit, status.value if status else None, after)
+    batches = listed.batches
+    if listed.next:
+        shown = f"{len(batches):,} more" if after else f"the newest {len(batches):,}"
+        warn(f"{shown} of {listed.total:,} batches: --all or a larger --limit shows more")
     if as_json:
         print_json(batches)
-        return
+    else:
+        _print_batches(batches)
+    tell_more(listed.next)
+
+
+def _print_batches(batches: list[dict[str, Any]]) -> None:
     listing = table(
         "batch", "received (UTC)", "AO", "status", "records", "accepted", "rejected", "unchanged", "code", "reference"
     )
