@@ -508,8 +508,11 @@ async def test_no_page_has_a_serious_accessibility_violation(
         "/ops/accounts/changes",
         "/ops/accounts/ao.user/email",
         "/ops/accounts/ao.user/reset-password",  # a confirmation step
+        "/ops/batches",
+        f"/ops/batches/{uploaded.showcase.batch_id}",
+        f"/ops/mi?ao={SAMPLE_AO}",
         "/ops/keyring",
-        "/ops/erasures",
+        "/ops/erasures",  # last: its form is sent below
     ):
         await operator_page.goto(f"{url}{path}")
         found += await serious_violations(operator_page)
@@ -1318,18 +1321,18 @@ async def test_an_operator_retries_a_poison_that_still_fails_then_skips_it_with_
 
         await operator_page.get_by_role("link", name="See dead letters").click()
         row = operator_page.locator(f"table[data-table=dlq-notifier] tr[data-parked='{poison['id']}']")
-        await row.get_by_role("button", name=f"Retry {poison['id']}").click()
+        await row.get_by_role("button", name=f"Retry {key} on ").click()
         outcome = operator_page.locator("[data-outcome]")
         await expect(outcome).to_have_attribute("data-outcome", "still-parked")
-        await expect(outcome).to_contain_text(f"Retry of notifier {poison['id']}: 1 message still parked")
+        await expect(outcome).to_contain_text(f"Retry of notifier key {key}: 1 message still parked")
         await expect(outcome).to_contain_text("First error: JSONDecodeError")
         assert await serious_violations(operator_page) == []
         await operator_page.reload()
         await expect(operator_page.locator("[data-outcome]")).to_have_count(0)
 
-        await row.get_by_role("button", name=f"Skip {poison['id']}").click()
+        await row.get_by_role("button", name=f"Skip {key} on ").click()
         await expect(operator_page.get_by_role("heading", level=1)).to_have_text(
-            f"Skip parked message {poison['id']} in notifier?"
+            f"Skip the poison of key {key} in notifier?"
         )
         await operator_page.get_by_role("button", name="Yes, skip it").click()
         await expect(operator_page.locator(".govuk-error-summary")).to_contain_text("Say why the message is dropped")
@@ -1338,13 +1341,13 @@ async def test_an_operator_retries_a_poison_that_still_fails_then_skips_it_with_
         await operator_page.get_by_label("Reason").fill("unreadable test message")
         await operator_page.get_by_role("button", name="Yes, skip it").click()
         await expect(outcome).to_have_attribute("data-outcome", "skipped")
-        await expect(outcome).to_contain_text(f"Skip of notifier {poison['id']}: the poison was dropped")
+        await expect(outcome).to_contain_text(f"Skip of notifier key {key}: the poison was dropped")
         assert await _parked_under(portal_system, "notifier", key) == []
 
         # ingest's copy is mended instead: a corrected copy typed on the portal is what ingest applies
         (ingest_poison,) = await _parked_under(portal_system, "ingest", key)
         row = operator_page.locator(f"table[data-table=dlq-ingest] tr[data-parked='{ingest_poison['id']}']")
-        await row.get_by_role("link", name=f"Retry with a corrected copy of {ingest_poison['id']}").click()
+        await row.get_by_role("link", name=f"Retry with a corrected copy of {key} on ").click()
         await operator_page.get_by_label("Corrected copy (JSON)").fill("not json at all, still")
         await operator_page.get_by_role("button", name="Retry with this copy").click()
         await expect(operator_page.locator(".govuk-error-summary")).to_contain_text("The copy is not JSON")
@@ -1354,7 +1357,7 @@ async def test_an_operator_retries_a_poison_that_still_fails_then_skips_it_with_
         await operator_page.get_by_label("Corrected copy (JSON)").fill(corrected.decode())
         await operator_page.get_by_role("button", name="Retry with this copy").click()
         await expect(outcome).to_have_attribute("data-outcome", "applied")
-        await expect(outcome).to_contain_text(f"Retry with a corrected copy of ingest {ingest_poison['id']}: 1 message")
+        await expect(outcome).to_contain_text(f"Retry with a corrected copy of ingest key {key}: 1 message")
         assert await _parked_under(portal_system, "ingest", key) == []
     finally:
         for service in readers:
@@ -1566,6 +1569,52 @@ async def test_no_page_scrolls_sideways_on_a_phone(
     assert wide == []
 
 
+async def test_an_operator_finds_an_aos_batch_by_its_id_and_reads_it_as_the_ao_does_then_the_aos_mi(
+    ao_page: Page, operator_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    url, batch_id = portal_system.url, uploaded.showcase.batch_id
+    await ao_page.goto(f"{url}/batches/{batch_id}")
+    ao_status = await wait_decided(ao_page)
+    ao_counts = await counts(ao_page)
+    ao_records = await ao_page.locator("table[data-table=records] caption").inner_text()
+
+    await operator_page.goto(f"{url}/ops")
+    await operator_page.get_by_role("link", name="AO batches", exact=True).click()
+    await expect(operator_page.get_by_role("heading", level=1)).to_have_text("AO batches")
+    await operator_page.get_by_label("Batch id").fill("not a batch id")
+    await operator_page.get_by_role("button", name="Find the batch").click()
+    await expect(operator_page.locator(".govuk-error-summary")).to_contain_text("Enter the batch's id as the AO")
+    assert await serious_violations(operator_page) == []
+    await operator_page.get_by_label("Batch id").fill(f" {batch_id} ")
+    await operator_page.get_by_role("button", name="Find the batch").click()
+    await expect(operator_page).to_have_url(f"{url}/ops/batches/{batch_id}")
+    await expect(operator_page.locator(".govuk-caption-l")).to_have_text(f"Batch {batch_id} of {SAMPLE_AO}")
+    assert await wait_decided(operator_page) == ao_status
+    assert await counts(operator_page) == ao_counts
+    await expect(operator_page.locator("table[data-table=records] caption")).to_have_text(ao_records)
+    assert await serious_violations(operator_page) == []
+    first_record = operator_page.locator("table[data-table=records] tbody tr a").first
+    await first_record.click()
+    await expect(operator_page).to_have_url(re.compile(f"/ops/batches/{batch_id}/records/[0-9]+$"))
+    await operator_page.get_by_role("link", name="Back to the batch").click()
+
+    await operator_page.get_by_role("link", name=f"Batches of {SAMPLE_AO}").click()
+    listing = operator_page.locator("table[data-table=batches]")
+    await expect(listing.locator("caption")).to_have_text(f"Batches of {SAMPLE_AO}, newest first")
+    await expect(listing.locator(f"a[href='/ops/batches/{batch_id}']")).to_have_count(1)
+    assert await serious_violations(operator_page) == []
+
+    await operator_page.get_by_role("link", name=f"Management information for {SAMPLE_AO}").click()
+    await expect(operator_page.get_by_role("heading", level=1)).to_have_text(f"Management information for {SAMPLE_AO}")
+    await expect(operator_page.locator("[data-chart=batches]")).to_be_visible()
+    assert await serious_violations(operator_page) == []
+    await operator_page.get_by_label("AO id").fill("")
+    await operator_page.get_by_role("button", name="Show", exact=True).click()
+    await expect(operator_page.get_by_role("heading", level=1)).to_have_text("Management information for every AO")
+    await expect(operator_page.locator("[data-chart=challenge-days]")).to_have_count(0)
+    await expect(ao_page.get_by_role("link", name="AO batches")).to_have_count(0)
+
+
 async def test_an_operator_disables_an_account_after_confirming_and_is_told_it_was_done(
     operator_page: Page, portal_system: PortalSystem
 ) -> None:
@@ -1585,11 +1634,17 @@ async def test_an_operator_disables_an_account_after_confirming_and_is_told_it_w
     await operator_page.get_by_role("button", name=f"Disable {username}").click()
     await expect(operator_page.get_by_role("heading", level=1)).to_have_text(f"Disable the account of {username}?")
     await operator_page.get_by_role("button", name=f"Yes, disable {username}").click()
+    await expect(operator_page.locator(".govuk-error-summary")).to_contain_text("Say why you are disabling the account")
+    assert await serious_violations(operator_page) == []
+    await operator_page.get_by_label("Why you are disabling the account").fill("Lee has left the AO")
+    await operator_page.get_by_role("button", name=f"Yes, disable {username}").click()
     await expect(operator_page).to_have_url(f"{url}/ops/accounts")
     done = operator_page.locator("[data-account-done]")
     await expect(done).to_contain_text(f"Account {username} disabled")
     await expect(done).to_be_focused()
     await expect(operator_page.get_by_role("button", name=f"Enable again {username}")).to_be_visible()
+    changes = operator_page.locator("table[data-table=account-changes]")
+    await expect(changes.locator("tr", has_text=username).first).to_contain_text("disabled: Lee has left the AO")
 
 
 async def _follow(link: Locator) -> None:

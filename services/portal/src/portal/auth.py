@@ -519,10 +519,11 @@ class Authentication:
             _log.info("account_enabled")
         return enabled
 
-    async def disable(self, username: str, *, by: str) -> bool:
-        """Disables the account and ends its sessions: False when it was disabled already;
-        LastOperatorWithPower when it would leave no enabled operator with every duty, or with the accounts duty."""
-        disabled = await self._accounts.disable(username, by=by)
+    async def disable(self, username: str, *, by: str, reason: str = "") -> bool:
+        """Disables the account and ends its sessions, `reason` kept in the audit: False when it was disabled
+        already; LastOperatorWithPower when it would leave no enabled operator with every duty, or with the accounts
+        duty."""
+        disabled = await self._accounts.disable(username, by=by, reason=reason)
         await self._revoke(await self._sessions.end_all_of(username))
         return disabled
 

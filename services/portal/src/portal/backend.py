@@ -185,10 +185,10 @@ class ServiceCalls:
         result: dict[str, Any] = response.json()
         return {**result, "replayed": response.headers.get("Idempotent-Replay") == "true"}
 
-    async def batches(self, page: int = 1, page_size: int = 20) -> dict[str, Any]:
-        result: dict[str, Any] = await self._json(
-            "GET", "ingest", "/v1/batches", params={"page": page, "page_size": page_size}
-        )
+    async def batches(self, page: int = 1, page_size: int = 20, ao_id: str | None = None) -> dict[str, Any]:
+        """A page of batches, newest first: the person's AO's; an operator's (support duty), `ao_id`'s or every AO's."""
+        params = {"page": page, "page_size": page_size, "ao_id": ao_id}
+        result: dict[str, Any] = await self._json("GET", "ingest", "/v1/batches", params=params)
         return result
 
     async def maintenance(self) -> dict[str, Any]:
@@ -453,16 +453,18 @@ class ServiceCalls:
 
     # --- MI (reporting) --------------------------------------------------------------------------
 
-    async def report(self, report: str, period: str) -> dict[str, Any]:
+    # An AO's user reads its own AO's; an operator (support duty) `ao_id`'s, or without one every AO's.
+
+    async def report(self, report: str, period: str, ao_id: str | None = None) -> dict[str, Any]:
         result: dict[str, Any] = await self._json(
-            "GET", "reporting", f"/v1/reports/{report}", params={"period": period}
+            "GET", "reporting", f"/v1/reports/{report}", params={"period": period, "ao_id": ao_id}
         )
         return result
 
-    async def report_range(self, report: str, first: str, last: str) -> list[dict[str, Any]]:
+    async def report_range(self, report: str, first: str, last: str, ao_id: str | None = None) -> list[dict[str, Any]]:
         """The items of a report taking a range of months (`from`, `to`, both included)."""
         result: dict[str, Any] = await self._json(
-            "GET", "reporting", f"/v1/reports/{report}", params={"from": first, "to": last}
+            "GET", "reporting", f"/v1/reports/{report}", params={"from": first, "to": last, "ao_id": ao_id}
         )
         items: list[dict[str, Any]] = result["items"]
         return items

@@ -44,6 +44,7 @@ from portal.web import (
     maintenance_pages,
     operator_pages,
     sandpit_pages,
+    support_pages,
 )
 from portal.web.common import Portal, with_security_headers
 from portal.web.operator_pages import MAX_REPLACEMENT_CHARACTERS
@@ -173,7 +174,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     static = resources.files("portal").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     pages = (auth_pages, dashboard, batch_pages, ao_pages, sandpit_pages, help_pages)
-    operators_pages = (operator_pages, account_pages, erasure_pages, maintenance_pages)
+    operators_pages = (operator_pages, account_pages, erasure_pages, maintenance_pages, support_pages)
     for module in (*pages, *operators_pages):
         app.include_router(module.router)
     app.include_router(admin_api.router)

@@ -441,9 +441,10 @@ class AccountStore:
             )
             await self.record_change(connection, by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
 
-    async def disable(self, username: str, *, by: str) -> bool:
-        """Disables the account (recorded once): False when it was disabled already, and nothing changes;
-        LastOperatorWithPower when it would leave no enabled operator with every duty, or with the accounts duty."""
+    async def disable(self, username: str, *, by: str, reason: str = "") -> bool:
+        """Disables the account (recorded once, with the operator's `reason`): False when it was disabled already,
+        and nothing changes; LastOperatorWithPower when it would leave no enabled operator with every duty, or with
+        the accounts duty."""
         async with self._pool.acquire() as connection, connection.transaction():
             locked = await self._locked_with_the_operators(connection, username)
             if locked is None:
@@ -459,7 +460,7 @@ class AccountStore:
                 "UPDATE portal.password_reset_links SET used_at = now() WHERE username = $1 AND used_at IS NULL",
                 username,
             )
-            await self.record_change(connection, by, username, AccountChange.DISABLED)
+            await self.record_change(connection, by, username, AccountChange.DISABLED, reason)
             return True
 
     async def enable(self, username: str, *, by: str) -> bool:

@@ -314,8 +314,8 @@ class MemoryAccounts:
         await self._kept(by, username, AccountChange.ENABLED)
         return True
 
-    async def disable(self, username: str, *, by: str) -> bool:
-        stored(username)
+    async def disable(self, username: str, *, by: str, reason: str = "") -> bool:
+        stored(username, reason)
         if username not in self.rows:
             raise AccountNotFound(username)
         account = self.rows[username][0]
@@ -326,7 +326,7 @@ class MemoryAccounts:
         for link in self.reset_links.values():
             if link["username"] == username:
                 link["used"] = True
-        await self._kept(by, username, AccountChange.DISABLED)
+        await self._kept(by, username, AccountChange.DISABLED, reason)
         return True
 
 

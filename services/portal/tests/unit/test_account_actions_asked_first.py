@@ -42,7 +42,7 @@ def test_disabling_an_account_asks_first_then_says_it_was_done_once(portal: Stub
     asked = client.get("/ops/accounts/kai/disable")
     unconfirmed = client.post("/ops/accounts/kai/disable", data=form(session))  # a form from before the step
     still_enabled = portal.accounts.rows["kai"][0].disabled_at is None
-    answer = client.post("/ops/accounts/kai/disable", data=form(session, confirmed="yes"))
+    answer = client.post("/ops/accounts/kai/disable", data=form(session, confirmed="yes", reason="Left the AO"))
     shown = shown_after(client, answer)
     reloaded = client.get("/ops/accounts")
 
@@ -82,7 +82,7 @@ def test_the_confirmation_page_refuses_what_the_action_would_refuse(portal: Stub
     client, session = portal.signed_in(Role.OPERATOR, frozenset({"accounts"}))
     portal.account("root", Role.OPERATOR)
     portal.account("kai")
-    client.post("/ops/accounts/kai/disable", data=form(session, confirmed="yes"))
+    client.post("/ops/accounts/kai/disable", data=form(session, confirmed="yes", reason="Left the AO"))
 
     last_root = client.get("/ops/accounts/root/disable")
     own = client.get(f"/ops/accounts/{session.account.username}/disable")
@@ -97,3 +97,31 @@ def test_the_confirmation_page_refuses_what_the_action_would_refuse(portal: Stub
     assert reset_disabled.status_code == 409 and "enable it again before resetting its password" in reset_disabled.text
     assert operator_reset.status_code == 403 and "reset an operator" in operator_reset.text
     assert nobody.status_code == 404
+
+
+def test_disabling_an_account_asks_why_and_keeps_the_reason_in_the_record_of_changes(portal: StubbedPortal) -> None:
+    client, session = portal.signed_in(Role.OPERATOR)
+    portal.account("kai")
+
+    asked = client.get("/ops/accounts/kai/disable")
+    without = client.post("/ops/accounts/kai/disable", data=form(session, confirmed="yes", reason="  "))
+    still_enabled = portal.accounts.rows["kai"][0].disabled_at is None
+    with_nul = client.post("/ops/accounts/kai/disable", data=form(session, confirmed="yes", reason="left\x00"))
+    still_enabled_after_nul = portal.accounts.rows["kai"][0].disabled_at is None
+    answer = client.post(
+        "/ops/accounts/kai/disable", data=form(session, confirmed="yes", reason="Password may be in the wrong hands")
+    )
+    listed = shown_after(client, answer)
+
+    assert 'name="reason"' in asked.text and "Why you are disabling the account" in asked.text
+    assert without.status_code == 400 and without.text.count('href="#reason"') == 1
+    assert "<title>Error: Disable the account of kai?" in without.text
+    assert "Say why you are disabling the account: it is kept in the record of account changes" in without.text
+    assert 'name="confirmed" value="yes"' in without.text  # the same question, asked again
+    assert still_enabled
+    assert with_nul.status_code == 400 and still_enabled_after_nul
+    assert answer.status_code == 303 and portal.accounts.rows["kai"][0].disabled_at is not None
+    kept = [(change.change.value, change.detail) for change in portal.accounts.changed if change.subject == "kai"]
+    assert kept == [("created", "AO user of RN9093"), ("disabled", "Password may be in the wrong hands")]
+    changes = listed.text[listed.text.index('data-table="account-changes"') :]
+    assert "disabled: Password may be in the wrong hands" in changes

@@ -32,8 +32,8 @@ def test_each_change_in_the_portal_is_kept_with_who_made_it(portal: StubbedPorta
     )
     client.post("/ops/accounts/oncall/duties", data={**form(session, duties="only"), "scopes": ["keys"]})
     client.post("/ops/accounts/nia/reset-password", data=form(session, confirmed="yes"))
-    client.post("/ops/accounts/nia/disable", data=form(session, confirmed="yes"))
-    client.post("/ops/accounts/nia/disable", data=form(session, confirmed="yes"))  # already disabled: nothing changes
+    client.post("/ops/accounts/nia/disable", data=form(session, confirmed="yes", reason="Left the AO"))
+    client.post("/ops/accounts/nia/disable", data=form(session, confirmed="yes", reason="again"))  # nothing changes
     client.post("/ops/keys", data=form(session, key_ao_id="RN5133", label="results system"))
     key_id = next(key for key, principal in portal.keys.live.items() if principal == Principal.parse("ao:RN5133"))
     client.post(f"/ops/keys/{key_id}/revoke", data=form(session, confirmed="yes"))
@@ -46,11 +46,12 @@ def test_each_change_in_the_portal_is_kept_with_who_made_it(portal: StubbedPorta
         (me, "nia", "created", "AO user of RN5133"),
         (me, "oncall", "duties_changed", "keys"),
         (me, "nia", "password_reset", ""),
-        (me, "nia", "disabled", ""),
+        (me, "nia", "disabled", "Left the AO"),
         (me, "ao:RN5133", "ao_key_issued", f"key {key_id}"),
         (me, "ao:RN5133", "ao_key_revoked", f"key {key_id}"),
     ]
     shown = page.text[page.text.index('data-table="account-changes"') :]
+    assert "disabled: Left the AO" in shown
     assert (
         shown.index("API key revoked") < shown.index("duties changed: keys") < shown.index("created: AO user of RN5133")
     )

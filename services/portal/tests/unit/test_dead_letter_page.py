@@ -12,7 +12,7 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, probl
 from services.portal.tests.unit.test_batch_pages import page
 
 from portal.accounts import Role
-from portal.web.operator_pages import ParkedIn, replay_outcome
+from portal.web.operator_pages import ParkedIn, parked_name, replay_outcome
 
 NOTIFIER_DLQ = "notifier/v1/admin/dlq"
 PROJECTOR_DLQ = "plr-projector/v1/admin/dlq"
@@ -26,7 +26,7 @@ def portal() -> StubbedPortal:
 
 
 def parked(offset: int) -> dict[str, Any]:
-    return {
+    row = {
         "key": f"batch-{offset}",
         "handle": str(offset),
         "topic": "lrs.batch.outcomes.v1",
@@ -36,6 +36,7 @@ def parked(offset: int) -> dict[str, Any]:
         "error": "unreadable",
         "parked_at": "2026-12-01T10:00:00Z",
     }
+    return row | {"named": parked_name(row)}
 
 
 def listed(parked_id: int, key: str, reason: str = "error", error: str | None = JSON_ERROR) -> dict[str, Any]:
@@ -111,7 +112,10 @@ def test_a_retry_that_leaves_the_message_parked_says_so_with_the_first_error(por
     assert answer.headers["location"] == "/ops/dead-letters"
     banner = shown.text.split("data-outcome=", 1)[1].split("</div>\n</div>", 1)[0]
     assert banner.startswith('"still-parked"')
-    assert "Retry of notifier 1: 1 message still parked. First error: JSONDecodeError: Expecting value" in banner
+    assert (
+        "Retry of notifier key poisoned: 1 message still parked. First error: JSONDecodeError: Expecting value"
+        in banner
+    )
     assert "notifier lrs.batch.outcomes.v1: applied 0, skipped 0, still parked 1" in banner
     assert "Done" not in banner and "stream(s) handled" not in shown.text
     assert "data-outcome" not in reloaded.text  # said once
@@ -125,7 +129,7 @@ def test_a_retry_that_applies_everything_says_so(portal: StubbedPortal) -> None:
     shown = shown_after(client, client.post("/ops/dead-letters/notifier/1/retry", data=form(operator)))
 
     assert 'data-outcome="applied"' in shown.text
-    assert "Retry of notifier 1: 2 messages applied; nothing is still parked" in shown.text
+    assert "Retry of notifier key poisoned: 2 messages applied; nothing is still parked" in shown.text
     assert "First error" not in shown.text
     (sent,) = portal.sent_to("POST", f"{NOTIFIER_DLQ}/1/retry")
     assert sent.content == b""  # no body, as `lrs dlq retry` sends
@@ -141,7 +145,7 @@ def test_skip_is_a_link_to_a_confirmation_that_says_what_is_dropped_and_asks_why
     assert 'action="/ops/dead-letters/notifier/1/skip"' not in listing.text  # no form that skips at once
     assert 'href="/ops/dead-letters/notifier/1/skip" role="button"' in listing.text
     assert confirming.status_code == 200
-    assert '<h1 class="govuk-heading-l">Skip parked message 1 in notifier?</h1>' in confirming.text
+    assert '<h1 class="govuk-heading-l">Skip the poison of key poisoned in notifier?</h1>' in confirming.text
     assert "dropped for good" in confirming.text and "The 1 message held behind it is then applied" in confirming.text
     assert "lrs.batch.outcomes.v1 0:41" in confirming.text and JSON_ERROR in confirming.text
     assert 'action="/ops/dead-letters/notifier/1/skip"' in confirming.text and 'name="reason"' in confirming.text
@@ -158,8 +162,8 @@ def test_a_skip_finds_its_message_however_many_are_listed_before_it(portal: Stub
     confirming = client.get("/ops/dead-letters/notifier/9002/skip")
 
     assert confirming.status_code == 200
-    assert "Skip parked message 9001 in notifier?" in confirming.text
-    assert "Message 9002 waits behind it" in confirming.text
+    assert "Skip the poison of key late in notifier?" in confirming.text
+    assert "The message you chose (late on lrs.batch.outcomes.v1 0:9042) waits behind it" in confirming.text
     assert "The 1 message held behind it is then applied" in confirming.text
 
 
@@ -182,7 +186,7 @@ def test_a_skip_without_a_good_reason_is_refused_and_nothing_is_dropped(
 
     assert answer.status_code == 400
     assert f'href="#reason">{says}' in answer.text
-    assert "Skip parked message 1 in notifier?" in answer.text  # still the confirmation
+    assert "Skip the poison of key poisoned in notifier?" in answer.text  # still the confirmation
     assert not portal.sent_to("POST", f"{NOTIFIER_DLQ}/1/skip")
 
 
@@ -197,7 +201,7 @@ def test_a_confirmed_skip_sends_the_reason_as_lrs_dlq_skip_does_and_says_what_it
     (sent,) = portal.sent_to("POST", f"{NOTIFIER_DLQ}/1/skip")
     assert json.loads(sent.content) == {"reason": "batch re-sent"}
     assert 'data-outcome="skipped"' in shown.text
-    assert "Skip of notifier 1: the poison was dropped and the 1 message behind it applied" in shown.text
+    assert "Skip of notifier key poisoned: the poison was dropped and the 1 message behind it applied" in shown.text
     assert "applied 1, skipped 1, still parked 0" in shown.text
 
 
@@ -316,11 +320,14 @@ def test_a_retry_with_a_corrected_copy_sends_the_copy_as_lrs_dlq_retry_does(port
     shown = shown_after(client, answer)
 
     assert 'href="/ops/dead-letters/notifier/1/replace"' in listing.text
-    assert "Retry parked message 1 in notifier with a corrected copy" in asking.text
+    assert "Retry the poison of key poisoned in notifier with a corrected copy" in asking.text
     assert "then the\n1 message held behind it" in asking.text and 'name="replacement"' in asking.text
     (sent,) = portal.sent_to("POST", f"{NOTIFIER_DLQ}/1/retry")
     assert json.loads(sent.content) == {"replacement": ENVELOPE}
-    assert "Retry with a corrected copy of notifier 1: 2 messages applied; nothing is still parked" in shown.text
+    assert (
+        "Retry with a corrected copy of notifier key poisoned: 2 messages applied; nothing is still parked"
+        in shown.text
+    )
 
 
 @pytest.mark.parametrize(
@@ -435,3 +442,61 @@ def test_every_retry_and_skip_made_is_listed_newest_first_with_who_why_and_what_
     assert "Not shown: validation did not answer." in said
     assert said.index("a duplicate batch") < said.index("test message sent to production")  # the projector's too
     assert 'href="/ops/dead-letters/history"' in client.get("/ops/dead-letters").text
+
+
+def test_every_services_buttons_name_the_message_by_its_key_and_place_on_the_log(portal: StubbedPortal) -> None:
+    """Not by the number a service gave its parked row, which an operator never sees anywhere else."""
+    client, _ = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal, listed(7, "batch-7f3a"), listed(8, "", reason="error"))
+    learner = {
+        "learner": ULN,
+        "topic": "lrs.plr.events.v1",
+        "partition": 2,
+        "offset": 977,
+        "reason": "error",
+        "error": "KeyError",
+    }
+    portal.on(
+        "GET", PROJECTOR_DLQ, answering({"parked": [learner | {"parked_at": "2026-12-01T10:00:00Z"}], "total": 1})
+    )
+
+    shown = client.get("/ops/dead-letters").text
+    notifier = shown[shown.index('data-table="dlq-notifier"') :]
+    notifier = notifier[: notifier.index("</table>")]
+    projector = shown[shown.index('data-table="dlq-plr-projector"') :]
+
+    hidden = '<span class="govuk-visually-hidden">'
+    assert f"Retry{hidden} batch-7f3a on lrs.batch.outcomes.v1 0:47</span>" in notifier
+    assert f"Skip{hidden} batch-7f3a on lrs.batch.outcomes.v1 0:47</span>" in notifier
+    assert f"Retry with a corrected copy{hidden} of batch-7f3a on lrs.batch.outcomes.v1 0:47</span>" in notifier
+    assert f"Skip{hidden} lrs.batch.outcomes.v1 0:48 (no key)</span>" in notifier
+    assert f"{hidden} 7</span>" not in notifier and f"{hidden} of 7</span>" not in notifier
+    assert f"Retry{hidden} {ULN} on lrs.plr.events.v1 2:977</span>" in projector
+    assert 'action="/ops/dead-letters/notifier/7/retry"' in notifier  # still acted on by the service's own handle
+
+
+def test_the_history_names_each_message_by_its_event_as_well_as_its_place(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR)
+    retry = {
+        "action": "retry",
+        "operator": "operator:ops",
+        "reason": None,
+        "replaced": False,
+        "consumer": "reporting",
+        "topic": "lrs.batch.outcomes.v1",
+        "partition": 1,
+        "offset": 12,
+        "event_id": "0b7e6c2e-1d4f-4a52-9a53-5c3c8e1f0a77",
+        "event_type": "lrs.batch.completed.v1",
+        "applied": 1,
+        "skipped": 0,
+        "still_parked": 0,
+        "acted_at": "2026-12-04T18:25:00+00:00",
+    }
+    portal.on("GET", "reporting/v1/admin/dlq/actions", answering({"actions": [retry]}))
+
+    said = " ".join(client.get("/ops/dead-letters/history").text.split())
+
+    assert "reporting: reporting, lrs.batch.outcomes.v1 1:12" in said
+    assert "event lrs.batch.completed.v1 0b7e6c2e-1d4f-4a52-9a53-5c3c8e1f0a77" in said
+    assert "without the message's key, which may be a learner's ULN" in said

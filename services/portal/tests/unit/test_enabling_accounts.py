@@ -59,7 +59,7 @@ def test_only_an_unscoped_key_enables_an_operator_account(portal: StubbedPortal)
 def test_the_accounts_page_enables_a_disabled_account_again(portal: StubbedPortal) -> None:
     client, session = portal.signed_in(Role.OPERATOR)
     portal.account("kai")
-    client.post("/ops/accounts/kai/disable", data=form(session, confirmed="yes"))
+    client.post("/ops/accounts/kai/disable", data=form(session, confirmed="yes", reason="On leave"))
     listed = client.get("/ops/accounts").text
 
     asked = client.get("/ops/accounts/kai/enable")

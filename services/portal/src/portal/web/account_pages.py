@@ -36,6 +36,7 @@ from portal.web.common import (
     field,
     notice_for,
     portal_of,
+    reason_error,
     render,
     see_other,
     see_other_telling,
@@ -467,17 +468,45 @@ def _state_refused(account: Account, action: str) -> str | None:
     return None
 
 
+MAX_DISABLE_REASON = 500  # as the other reasons operators give
+
+
+def disable_reason_error(reason: str) -> str | None:
+    missing = "Say why you are disabling the account: it is kept in the record of account changes"
+    return reason_error(reason, limit=MAX_DISABLE_REASON, missing=missing)
+
+
+def _action_page(
+    request: Request,
+    user: SignedIn,
+    account: Account,
+    action: str,
+    *,
+    reason: str = "",
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {
+        "account": account,
+        "action": action,
+        "sends_links": portal_of(request).password_emails is not None,
+        "reason": reason,
+        "errors": errors or {},
+        "max_reason": MAX_DISABLE_REASON,
+    }
+    return render(request, "ops_account_action.html", context, user=user, status_code=status)
+
+
 async def _confirm_account_action(request: Request, username: str, action: str, user: SignedIn) -> HTMLResponse:
-    """The confirmation step of Disable, Enable again and Reset password: what will happen, then Yes or No."""
+    """The confirmation step of Disable, Enable again and Reset password: what will happen, then Yes or No (and for
+    Disable, why)."""
     account = await _account_acted_on(request, username)
     refused = await _action_refused(request, account, action, user)
     if refused is None and (why := _state_refused(account, action)):
         refused = why, 409
     if refused is not None:
         return await _accounts_page(request, user, errors={"accounts": refused[0]}, status=refused[1])
-    portal = portal_of(request)
-    context = {"account": account, "action": action, "sends_links": portal.password_emails is not None}
-    return render(request, "ops_account_action.html", context, user=user)
+    return _action_page(request, user, account, action)
 
 
 @router.get("/ops/accounts/{username}/disable")
@@ -515,7 +544,10 @@ async def account_action(request: Request, username: str, action: str, user: Acc
     auth = portal_of(request).auth
     try:
         if action == "disable":
-            done = await auth.disable(username, by=user.account.who)
+            reason = field(form, "reason")
+            if why := disable_reason_error(reason):
+                return _action_page(request, user, account, action, reason=reason, errors={"reason": why}, status=400)
+            done = await auth.disable(username, by=user.account.who, reason=reason)
             told = {
                 "what": f"Account {username} disabled" if done else f"Account {username} was disabled already",
                 "body": "They cannot sign in, and any session of theirs has ended. Enable it again to undo this.",

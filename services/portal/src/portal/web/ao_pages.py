@@ -20,7 +20,7 @@ from lrs_domain.identifiers import display_qan, normalise_qan
 from lrs_domain.reference import Catalogue
 from lrs_domain.rules import check_uln
 from lrs_platform.clock import today_in_england
-from portal.backend import NotFound, Refused, Unavailable
+from portal.backend import NotFound, Refused, ServiceCalls, Unavailable
 from portal.checking import batch_file, check_record
 from portal.direct_entry import (
     ACTIONS,
@@ -554,27 +554,42 @@ async def contact_save(request: Request, user: AoUser) -> Response:
 # --- MI ----------------------------------------------------------------------------------------
 
 
-async def _mi_data(request: Request, user: Any, months: int) -> MiData:
-    service = calls(request, user)
+async def gather_mi(service: ServiceCalls, months: int, ao_id: str | None = None) -> MiData:
+    """The reports behind the MI charts for the `months` up to this one: the person's AO's, or an operator's
+    `ao_id`'s (None: every AO's)."""
     periods = months_ending(datetime.now(UK).date(), months)
     submissions, timeliness = {}, {}
     for period in periods:
-        submissions[period] = (await service.report("submissions", period))["items"]
-        timeliness[period] = (await service.report("timeliness", period))["items"]
+        submissions[period] = (await service.report("submissions", period, ao_id))["items"]
+        timeliness[period] = (await service.report("timeliness", period, ao_id))["items"]
     first, last = periods[0], periods[-1]
     return MiData(
         periods,
         submissions,
         timeliness,
-        plr_timeliness=await service.report_range("plr-timeliness", first, last),
-        rejections=await service.report_range("rejections", first, last),
-        challenges=await service.report_range("challenges", first, last),
+        plr_timeliness=await service.report_range("plr-timeliness", first, last, ao_id),
+        rejections=await service.report_range("rejections", first, last, ao_id),
+        challenges=await service.report_range("challenges", first, last, ao_id),
+    )
+
+
+def chart_download(chart: str, data: MiData, *, of: str | None = None) -> Response:
+    """One chart's numbers as CSV; `of`: whose they are, in the file's name (an operator's download)."""
+    named = f"-{of}" if of else ""
+    return Response(
+        chart_csv(CHARTS[chart](data)),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="lrs-{chart}{named}-{data.periods[0]}-to-{data.periods[-1]}.csv"'
+            )
+        },
     )
 
 
 @router.get("/mi")
 async def mi_page(request: Request, user: AoUser, months: Annotated[int, Query(ge=1, le=24)] = 6) -> HTMLResponse:
-    data = await _mi_data(request, user, months)
+    data = await gather_mi(calls(request, user), months)
     charts = [(name, build(data)) for name, build in CHARTS.items()]
     return render(request, "mi.html", {"charts": charts, "months": months, "data": data}, user=user)
 
@@ -585,11 +600,4 @@ async def mi_csv(
 ) -> Response:
     if chart not in CHARTS:
         raise PageError("not_found")
-    data = await _mi_data(request, user, months)
-    return Response(
-        chart_csv(CHARTS[chart](data)),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="lrs-{chart}-{data.periods[0]}-to-{data.periods[-1]}.csv"'
-        },
-    )
+    return chart_download(chart, await gather_mi(calls(request, user), months))

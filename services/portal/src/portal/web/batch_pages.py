@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD, ProblemCode
 from lrs_platform.clock import today_in_england
-from portal.backend import Refused
+from portal.backend import Refused, ServiceCalls
 from portal.checking import FILENAME_TOO_LONG, MEDIA_TYPES, check_upload, filename_fault
 from portal.direct_entry import is_direct_entry
 from portal.web.common import (
@@ -163,22 +163,21 @@ def _record_filter(status: str | None) -> str | None:
     return status if status in RECORD_STATUSES else None
 
 
-@router.get("/batches/{batch_id}")
-async def batch_page(
-    request: Request,
+async def batch_context(
+    service: ServiceCalls,
     batch_id: uuid.UUID,
-    user: AoUser,
-    status: Annotated[str | None, Query(max_length=20)] = None,
-    code: Annotated[str | None, Query(max_length=5)] = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    wait: Annotated[float, Query(ge=0, le=25, allow_inf_nan=False)] = 0,
-    decided: Annotated[str | None, Query()] = None,
-) -> HTMLResponse:
-    """`decided`: "1" when the page, following the batch, reloaded itself once it was decided: the outcome is
-    then said in a banner that takes focus."""
-    service = calls(request, user)
+    *,
+    page_size: int,
+    status: str | None,
+    code: str | None,
+    page: int,
+    wait: float,
+    decided: str | None,
+) -> dict[str, Any]:
+    """What the batch page shows of a batch, whoever reads it (its AO's users, or an operator): its status, counts,
+    outcome, and a page of its records filtered by result and code; `decided`: "1" when the page, following the
+    batch, reloaded itself once it was decided (the outcome is then said in a banner that takes focus)."""
     batch = await service.batch(batch_id, wait_until_decided=wait or None)
-    page_size = portal_of(request).settings.records_page_size
     status = _record_filter(status)
     code = code if code and CODE.match(code) else None
     records: list[dict[str, Any]] = []
@@ -201,7 +200,7 @@ async def batch_page(
             ]
             total = len(chosen)
             records = chosen[(page - 1) * page_size : page * page_size]
-    context = {
+    return {
         "batch": batch,
         "decided": batch["status"] in DECIDED,
         "announce": decided == "1" and batch["status"] in DECIDED,
@@ -215,36 +214,72 @@ async def batch_page(
         "last_page": max(1, -(-total // page_size)),
         "threshold": REJECTION_THRESHOLD,
         "statuses": RECORD_STATUSES,
-        "sent_before": (await notice_for(request, user)).get("sent_before"),
     }
+
+
+@router.get("/batches/{batch_id}")
+async def batch_page(
+    request: Request,
+    batch_id: uuid.UUID,
+    user: AoUser,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    code: Annotated[str | None, Query(max_length=5)] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    wait: Annotated[float, Query(ge=0, le=25, allow_inf_nan=False)] = 0,
+    decided: Annotated[str | None, Query()] = None,
+) -> HTMLResponse:
+    """`decided`: "1" when the page, following the batch, reloaded itself once it was decided: the outcome is
+    then said in a banner that takes focus."""
+    context = await batch_context(
+        calls(request, user),
+        batch_id,
+        page_size=portal_of(request).settings.records_page_size,
+        status=status,
+        code=code,
+        page=page,
+        wait=wait,
+        decided=decided,
+    )
+    context["sent_before"] = (await notice_for(request, user)).get("sent_before")
     return render(request, "batch.html", context, user=user)
 
 
-@router.get("/batches/{batch_id}/status.json")
-async def batch_status(request: Request, batch_id: uuid.UUID, user: AoUser) -> JSONResponse:
-    batch = await calls(request, user).batch(batch_id, wait_until_decided=20)
+async def batch_status_answer(service: ServiceCalls, batch_id: uuid.UUID) -> JSONResponse:
+    """What the batch page's script follows: the status, and whether it is decided (held up to 20 s until it is)."""
+    batch = await service.batch(batch_id, wait_until_decided=20)
     return JSONResponse({"status": batch["status"], "decided": batch["status"] in DECIDED})
 
 
-@router.get("/batches/{batch_id}/records/{line}")
-async def record_page(request: Request, batch_id: uuid.UUID, line: int, user: AoUser) -> HTMLResponse:
-    service = calls(request, user)
+async def record_context(service: ServiceCalls, batch_id: uuid.UUID, line: int) -> dict[str, Any]:
     batch = await service.batch(batch_id)
     record = await service.batch_record(batch_id, line, first_line=4 if batch.get("format") == "csv" else 1)
     if record is None:
         raise PageError("not_found", f"Batch {batch_id} has no record on line {line}.")
-    context = {"batch": batch, "record": record, "direct_entry": is_direct_entry(batch)}
-    return render(request, "record.html", context, user=user)
+    return {"batch": batch, "record": record, "direct_entry": is_direct_entry(batch)}
 
 
-@router.get("/batches/{batch_id}/records.csv")
-async def records_csv(request: Request, batch_id: uuid.UUID, user: AoUser) -> Response:
-    download = await calls(request, user).batch_records_csv(batch_id)
+async def records_download(service: ServiceCalls, batch_id: uuid.UUID, *, sandpit: bool = False) -> Response:
+    download = await service.batch_records_csv(batch_id)
     filename = download.filename or f"batch-{batch_id}-records.csv"
-    if in_sandpit(request) and not filename.startswith("sandpit-"):
+    if sandpit and not filename.startswith("sandpit-"):
         filename = f"sandpit-{filename}"  # saved beside live's results, the file says it is the Sandpit's
     return Response(
         download.content,
         media_type=download.media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.get("/batches/{batch_id}/status.json")
+async def batch_status(request: Request, batch_id: uuid.UUID, user: AoUser) -> JSONResponse:
+    return await batch_status_answer(calls(request, user), batch_id)
+
+
+@router.get("/batches/{batch_id}/records/{line}")
+async def record_page(request: Request, batch_id: uuid.UUID, line: int, user: AoUser) -> HTMLResponse:
+    return render(request, "record.html", await record_context(calls(request, user), batch_id, line), user=user)
+
+
+@router.get("/batches/{batch_id}/records.csv")
+async def records_csv(request: Request, batch_id: uuid.UUID, user: AoUser) -> Response:
+    return await records_download(calls(request, user), batch_id, sandpit=in_sandpit(request))

@@ -201,6 +201,8 @@ OPERATOR_PAGES = (
     OperatorPage("/ops/dead-letters", "Dead letters", (OperatorScope.DEAD_LETTERS,)),
     OperatorPage("/ops/rebuild", "Rebuild", (OperatorScope.REBUILD,)),
     OperatorPage("/ops/maintenance", "Maintenance", (OperatorScope.MAINTENANCE,)),
+    OperatorPage("/ops/batches", "AO batches", (OperatorScope.SUPPORT,)),
+    OperatorPage("/ops/mi", "AO MI", (OperatorScope.SUPPORT,)),
     OperatorPage("/ops/accounts", "Accounts and keys", (OperatorScope.ACCOUNTS,)),
     OperatorPage("/ops/erasures", "Erase a learner", (OperatorScope.ERASURE,)),
     OperatorPage("/ops/keyring", "Learner keys", (OperatorScope.KEYS,)),
@@ -336,6 +338,7 @@ MaintenanceOperator = Annotated[SignedIn, _operator_of("/ops/maintenance")]
 AccountsOperator = Annotated[SignedIn, _operator_of("/ops/accounts")]
 ErasureOperator = Annotated[SignedIn, _operator_of("/ops/erasures")]
 KeysOperator = Annotated[SignedIn, _operator_of("/ops/keyring")]
+SupportOperator = Annotated[SignedIn, _operator_of("/ops/batches")]
 
 
 NOT_UTF8 = "The form holds characters that are not UTF-8 text; nothing in it was used."

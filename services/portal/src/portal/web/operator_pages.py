@@ -100,6 +100,14 @@ def _handle(row: dict[str, Any]) -> str:
     return str(row.get("id") or row.get("learner") or "")
 
 
+def parked_name(row: dict[str, Any]) -> str:
+    """What an operator knows a parked message by, on its buttons: its key (the projector's, a learner) and its place
+    on the log, as `lrs dlq list` shows them; never the number a service gave its row."""
+    key = row.get("learner") or row.get("key")
+    place = f"{row.get('topic')} {row.get('partition')}:{row.get('offset')}"
+    return f"{key} on {place}" if key else f"{place} (no key)"
+
+
 async def parked_by_service(service: ServiceCalls, *, timeout: float | None = None) -> list[ParkedIn]:
     """Each service's parked messages, in the order of DEAD_LETTER_SERVICES: asked of all at once, so a service that
     does not answer costs the page one timeout, not one for each service behind it in the list. `timeout`: for a
@@ -116,7 +124,7 @@ async def _parked_in(service: ServiceCalls, name: str, timeout: float | None) ->
         raise  # the person's key was revoked: signed out, not shown a page of refusals
     except ServiceError as error:
         return ParkedIn(name, None, 0, error.detail)
-    rows = [{**row, "handle": _handle(row)} for row in parked["parked"]]
+    rows = [{**row, "handle": _handle(row), "named": parked_name(row)} for row in parked["parked"]]
     return ParkedIn(name, rows, parked["total"], None)
 
 
@@ -145,10 +153,13 @@ def replay_outcome(action: str, service_name: str, handle: str, results: list[di
         }
         for result in results
     ]
+    key = next((str(result["key"]) for result in results if result.get("key")), None)
     return {
         "action": action,
         "service": service_name,
         "handle": handle,
+        # the projector's handle is its key (a learner); other services' a row's number, said by the key it held up
+        "named": handle if service_name == PROJECTOR else f"key {key}" if key else f"message {handle}",
         "streams": streams,
         "applied": sum(stream["applied"] for stream in streams),
         "still_parked": sum(stream["still_parked"] for stream in streams),
@@ -235,9 +246,11 @@ async def _stream_heads(request: Request, user: SignedIn, service_name: str, han
     for row in listed:
         if _stream(service_name, row) in named:
             streams.setdefault(_stream(service_name, row), []).append(row)
+    chosen = next(row for row in listed if _handle(row) == handle)
     return {
         "service": service_name,
         "handle": handle,
+        "named": parked_name(chosen),
         "dropped": [rows[0] for rows in streams.values()],
         "held": sum(len(rows) - 1 for rows in streams.values()),
     }
