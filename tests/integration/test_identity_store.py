@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore
+from lrs_cli.client import ExitCode
+from lrs_cli.main import main
+from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore, NoKeyToRotateError
 from lrs_platform.database import create_pool
 from lrs_platform.identity import Principal, PrincipalKind
 
@@ -136,6 +138,39 @@ async def test_a_rotation_keeps_the_scopes_of_the_key_it_replaces_unless_given_o
     widened = await store.rotate(Principal.parse("operator:oncall", frozenset({"dead-letters", "rebuild"})))
     authenticated = await store.authenticate(widened.token)
     assert authenticated is not None and authenticated.scopes == {"dead-letters", "rebuild"}
+
+
+async def test_an_operator_whose_keys_are_all_revoked_is_not_rotated_into_a_key_that_does_everything(
+    store: CredentialStore,
+) -> None:
+    """An operator key without scopes does everything (decision 0122): with no key left to take the scopes from, a
+    rotation is refused, and the operator creates a key naming its duties."""
+    on_call = Principal.parse("operator:oncall", frozenset({"dead-letters"}))
+    await store.issue(on_call)
+    await store.revoke_principal(on_call)
+    session = await store.issue_for_session(on_call, "someone")  # never replaced by a rotation: no scopes from it
+
+    with pytest.raises(NoKeyToRotateError, match=r"has no key to rotate.*--scope"):
+        await store.rotate(Principal.parse("operator:oncall"))
+
+    assert [key.key_id for key in await store.listing(principal=on_call)] == [session.key_id]  # nothing revoked
+    named = await store.rotate(Principal.parse("operator:oncall", frozenset({"rebuild"})))
+    assert named.principal.scopes == {"rebuild"}
+
+
+async def test_lrs_credentials_rotate_of_an_operator_with_no_key_left_exits_2_saying_to_create_one(
+    store: CredentialStore, fresh_database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    on_call = Principal.parse("operator:oncall", frozenset({"rebuild"}))
+    await store.issue(on_call)
+    await store.revoke_principal(on_call)
+    monkeypatch.setenv("DATABASE_URL", fresh_database_url)
+
+    code = await asyncio.to_thread(main, ["credentials", "rotate", "--principal", "operator:oncall"])
+
+    assert code == ExitCode.USAGE
+    assert "create one instead" in capsys.readouterr().err
+    assert await store.count(PrincipalKind.OPERATOR) == 0
 
 
 @pytest.mark.parametrize(

@@ -150,3 +150,53 @@ async def test_a_learner_file_never_undoes_an_opt_out_and_notes_each_change_of_s
         ]
     finally:
         await pool.close()
+
+
+async def test_the_same_learner_file_again_leaves_an_opt_in_made_at_the_master_after_its_opt_out_was_kept(
+    fresh_database_url: str,
+) -> None:
+    """Decision 0180: an opt-out the file flags under a merged ULN is kept at the master once, when the file says
+    it anew; the learner's opt-in there since is left as it is by every import of the same file."""
+    pool = await create_pool(fresh_database_url, max_size=3)
+    try:
+        await prepare_validation_database(pool)
+        store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+        importer = "operator:ops (learner file)"
+        await store.register_learners([_learner(MASTER), _learner(MERGED)], imported_by=importer)
+        await store.merge(MASTER, MERGED)
+        flagged = replace(_learner(MERGED), ability_to_share=2)
+        await store.register_learners([_learner(MASTER), flagged], imported_by=importer)
+        assert (await _sharing(pool, MASTER))[0] == 2
+        await store.change_sharing(MASTER, AbilityToShare.SHARES, f"learner:{MASTER}")
+        queued = len(await _queued_events(pool))
+
+        again = await store.register_learners([_learner(MASTER), flagged], imported_by=importer)
+
+        assert (again.new, again.updated, again.unchanged, again.merged) == (0, 0, 2, 0)
+        assert await _sharing(pool, MASTER) == (1, [(2, importer), (1, f"learner:{MASTER}")])
+        assert len(await _queued_events(pool)) == queued
+    finally:
+        await pool.close()
+
+
+async def test_a_learner_file_that_merges_a_uln_it_flagged_before_keeps_its_opt_out_at_the_master(
+    fresh_database_url: str,
+) -> None:
+    """Decision 0164: the merge a file makes keeps the opt-out under the ULN merged, though the file said it before."""
+    pool = await create_pool(fresh_database_url, max_size=3)
+    try:
+        await prepare_validation_database(pool)
+        store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+        importer = "operator:ops (learner file)"
+        flagged = replace(_learner(MERGED), ability_to_share=2)
+        await store.register_learners([_learner(MASTER), flagged], imported_by=importer)
+        assert (await _sharing(pool, MASTER))[0] == 1
+
+        merging = await store.register_learners(
+            [_learner(MASTER), replace(flagged, master_uln=MASTER)], imported_by=importer
+        )
+
+        assert merging.merged == 1
+        assert await _sharing(pool, MASTER) == (2, [(2, f"merge of {MERGED}")])
+    finally:
+        await pool.close()

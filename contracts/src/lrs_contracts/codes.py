@@ -55,7 +55,7 @@ BATCH_CODE_TITLES: dict[BatchCode, str] = {
     BatchCode.MALFORMED: "The file is malformed",
     BatchCode.TOO_LARGE: "The file is larger than 6 MB",
     BatchCode.TOO_MANY_RECORDS: "The file has more than 10,000 records",
-    BatchCode.BAD_JOB_TYPE: "The job type is not Provisional or Final, or is mixed",
+    BatchCode.BAD_JOB_TYPE: "The job type is not Provisional or Final",
     BatchCode.REJECTION_THRESHOLD: "Too many achievement records have been rejected (more than 30%)",
     BatchCode.NO_RECORDS: "The file has no records",
     BatchCode.BAD_NOTIFICATION_EMAIL: "The notification email address is missing or unreadable",
@@ -198,8 +198,9 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
     ),
     BatchCode.BAD_JOB_TYPE: CodeExplanation(
         meaning=(
-            "The job type is neither `Provisional` nor `Final` (a missing job type means Final), or results "
-            "of both kinds are mixed"
+            "The job type is neither `Provisional` nor `Final` (a missing job type means Final). A file names its "
+            "job type once, in its header, for every record: that is how the FAQ's rule that the two kinds are "
+            "never mixed in one batch holds, so a record cannot ask for the other kind"
         ),
         example="job type `Interim`",
         source='FAQ: "Final and Provisional results cannot be submitted in the same batch."',
@@ -755,13 +756,16 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         fix="Send what the route documents: split a large learner file into several imports.",
     ),
     ProblemCode.UNSUPPORTED_MEDIA_TYPE: CodeExplanation(
-        meaning="The route reads a JSON body, and this body was not sent as JSON: its `Content-Type` is another"
-        " one (`text/plain`, a form's `application/x-www-form-urlencoded`) or missing. Nothing was read or"
-        " changed",
-        example="`POST /v1/challenges` with a JSON body and `Content-Type: text/plain`, or sent as a form",
+        meaning="The route does not take the body as it was sent: a route that reads JSON got another"
+        " `Content-Type` (`text/plain`, a form's `application/x-www-form-urlencoded`) or none, or the body was"
+        " compressed (`Content-Encoding: gzip`, which no route takes, a batch's included). Nothing was read or"
+        " changed; the problem's detail says which",
+        example="`POST /v1/challenges` with a JSON body and `Content-Type: text/plain`, or sent as a form; a batch"
+        " sent gzipped",
         source="RFC 9110 (415 Unsupported Media Type); decision 0156",
-        fix="Send the body as JSON with `Content-Type: application/json` (`curl --json`, or `-H 'Content-Type:"
-        " application/json'`), as the route's OpenAPI document (`/docs`) shows.",
+        fix="Send the body uncompressed, with the `Content-Type` the route's OpenAPI document (`/docs`) shows: for"
+        " a JSON route `application/json` (`curl --json`); for a batch file its own format's (`text/csv`,"
+        " `application/xml` or `application/json`).",
     ),
 }
 

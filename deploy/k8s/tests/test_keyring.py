@@ -91,7 +91,9 @@ def _statements(sql: str) -> list[str]:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_validation_owns_the_key_store_and_the_others_may_only_find_and_add_keys(overlay: str) -> None:
+def test_validation_owns_the_key_store_the_services_may_only_find_and_add_keys_and_the_sandpit_only_find(
+    overlay: str,
+) -> None:
     statements = _statements(named(render(f"overlays/{overlay}"), "ConfigMap", "lrs-db-roles")["data"]["roles.sql"])
     on_the_store = [statement for statement in statements if "learner_keys" in statement]
     assert on_the_store == [
@@ -100,8 +102,7 @@ def test_validation_owns_the_key_store_and_the_others_may_only_find_and_add_keys
         "ALTER DEFAULT PRIVILEGES FOR ROLE lrs_validation IN SCHEMA learner_keys"
         " GRANT SELECT, INSERT ON TABLES TO lrs_keyring_users",
         "GRANT USAGE ON SCHEMA learner_keys TO lrs_sandpit_keys",
-        "ALTER DEFAULT PRIVILEGES FOR ROLE lrs_validation IN SCHEMA learner_keys"
-        " GRANT SELECT, INSERT ON TABLES TO lrs_sandpit_keys",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE lrs_validation IN SCHEMA learner_keys GRANT SELECT ON TABLES TO lrs_sandpit_keys",
     ]
     assert "GRANT lrs_keyring_users TO lrs_ingest, lrs_challenges, lrs_notifier" in statements
 
@@ -131,8 +132,7 @@ def test_the_sandpit_validation_reads_the_live_key_store_as_a_role_of_its_own(ov
     assert granted == [
         "GRANT CONNECT ON DATABASE lrs TO lrs_sandpit_keys",
         "GRANT USAGE ON SCHEMA learner_keys TO lrs_sandpit_keys",
-        "ALTER DEFAULT PRIVILEGES FOR ROLE lrs_validation IN SCHEMA learner_keys"
-        " GRANT SELECT, INSERT ON TABLES TO lrs_sandpit_keys",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE lrs_validation IN SCHEMA learner_keys GRANT SELECT ON TABLES TO lrs_sandpit_keys",
     ]
 
 

@@ -361,7 +361,7 @@ def test_an_operator_resetting_without_naming_the_ao_is_told_the_option(
     assert main(["sandpit", "reset"]) == ExitCode.USAGE
 
     err = capsys.readouterr().err
-    assert "lrs: an operator names the AO whose Sandpit to reset: add --ao, like --ao RN5133" in err
+    assert "lrs: an operator names the AO whose Sandpit to reset: add --ao, like --ao RN9093" in err
     assert "HTTP 422" not in err
     assert sandpit.fake.polls == 0
 

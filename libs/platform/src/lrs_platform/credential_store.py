@@ -50,6 +50,11 @@ def _check_issuable(principal: Principal) -> None:
     parse_scopes(principal.scopes)
 
 
+class NoKeyToRotateError(ValueError):
+    """A rotation of an operator with no key to replace and no scopes given: the new key would keep the scopes
+    of none, and an operator key without scopes does everything (decision 0122)."""
+
+
 @dataclass(frozen=True)
 class IssuedKey:
     key_id: str
@@ -288,7 +293,8 @@ class CredentialStore:
         sessions (`SESSION_KEY_LABEL`: signed in with their own passwords, they stay signed in; revoking the
         principal ends those too), in one transaction. Rotations of one principal take turns: one started
         meanwhile revokes this one's new key, so one key is left. Without scopes of its own, the new key
-        has those of the newest key it replaces: rotating a limited key never makes an unlimited one."""
+        has those of the newest key it replaces: rotating a limited key never makes an unlimited one, and an
+        operator with no key to replace (all revoked) is refused (`NoKeyToRotateError`), nothing revoked."""
         _check_issuable(principal)
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _rotation_lock_key(principal))
@@ -301,6 +307,11 @@ class CredentialStore:
             if not principal.scopes and replaced:  # the new key does what the newest it replaces did
                 newest = max(replaced, key=lambda row: row["created_at"])
                 principal = Principal(principal.kind, principal.id, frozenset(newest["scopes"]))
+            elif not principal.scopes and principal.is_operator:
+                raise NoKeyToRotateError(
+                    f"{principal} has no key to rotate, whose scopes the new key would keep: create one instead,"
+                    f" naming the duties it needs (lrs credentials create --principal {principal} --scope SCOPE)"
+                )
             issued = await self.issue(principal, label, connection=connection)
         self._forget_cached()
         return issued

@@ -6,6 +6,7 @@ from fastapi import Request
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.environments import Environment
+from lrs_platform.authentication import CurrentPrincipal
 from lrs_platform.problems import ProblemError
 
 
@@ -14,9 +15,10 @@ def environment_of(request: Request) -> Environment:
     return environment
 
 
-def refuse_in_sandpit(request: Request) -> None:
+def refuse_in_sandpit(request: Request, _caller: CurrentPrincipal) -> None:
     """FastAPI dependency of a route about what the Sandpit shares with live (the learner registry, reference
-    data): 403 in the Sandpit, saying to change it, or to read its changes and audits, on the live service."""
+    data): 403 in the Sandpit, saying to change it, or to read its changes and audits, on the live service.
+    Said only to an authenticated caller: without a key, 401 as everywhere (decision 0032's order)."""
     if not environment_of(request).is_sandpit:
         return
     if request.method in ("GET", "HEAD"):

@@ -1,5 +1,6 @@
 """What a route about the registry the Sandpit shares with live answers in the Sandpit: a change is refused as
-read-only, a read is sent to the live service, not told it "cannot change" anything."""
+read-only, a read is sent to the live service, not told it "cannot change" anything; a caller without a key is
+asked for one first (decision 0032)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import httpx
 from fastapi import Depends
 
 from lrs_contracts.environments import Environment
+from lrs_platform.authentication import current_principal
 from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.http import build_app, noop_lifespan
+from lrs_platform.identity import Principal
 
 
-def _client(environment: Environment) -> httpx.AsyncClient:
+def _client(environment: Environment, *, authenticated: bool = True) -> httpx.AsyncClient:
     app = build_app("registry", title="Registry", description="", lifespan=noop_lifespan)
     app.state.environment = environment
+    if authenticated:
+        app.dependency_overrides[current_principal] = lambda: Principal.parse("operator:ops")
 
     @app.get("/v1/learners/{uln}/sharing", dependencies=[Depends(refuse_in_sandpit)])
     async def read_sharing(uln: str) -> dict[str, str]:
@@ -41,3 +46,13 @@ async def test_live_answers_both() -> None:
     async with _client(Environment.LIVE) as client:
         assert (await client.get("/v1/learners/1000000043/sharing")).status_code == 200
         assert (await client.post("/v1/learners/1000000043/sharing")).status_code == 200
+
+
+async def test_the_sandpit_asks_a_caller_without_a_key_for_one_before_saying_read_only() -> None:
+    async with _client(Environment.SANDPIT, authenticated=False) as client:
+        read = await client.get("/v1/learners/1000000043/sharing")
+        change = await client.post("/v1/learners/1000000043/sharing")
+
+    for answer in (read, change):
+        assert answer.status_code == 401, answer.text
+        assert answer.headers["www-authenticate"] == 'Bearer realm="lrs"'

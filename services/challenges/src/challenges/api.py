@@ -56,7 +56,7 @@ class ChallengeCreate(BaseModel):
     ao_id: str | None = Field(
         default=None,
         pattern=AO_ID_PATTERN,
-        description="optional: the awarding organisation that recorded it, e.g. RN5133. The AO is taken from the "
+        description="optional: the awarding organisation that recorded it, e.g. RN9093. The AO is taken from the "
         "PLR log; a different AO here is refused with 422 `ACHIEVEMENT_OF_ANOTHER_AO`.",
     )
     reason: StorableText = Field(

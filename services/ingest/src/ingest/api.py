@@ -331,7 +331,7 @@ async def list_batches(
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     ao_id: Annotated[
         str | None,
-        Query(pattern=AO_ID_PATTERN, description="operators: only this AO's batches (e.g. RN5133); AOs: their own id"),
+        Query(pattern=AO_ID_PATTERN, description="operators: only this AO's batches (e.g. RN9093); AOs: their own id"),
     ] = None,
     status: Annotated[
         BatchStatus | None,

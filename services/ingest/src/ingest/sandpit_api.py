@@ -25,7 +25,7 @@ class ResetRequest(BaseModel):
     ao_id: str | None = Field(
         default=None,
         pattern=AO_ID_PATTERN,
-        description="operators name the AO (e.g. RN5133); an AO resets only its own",
+        description="operators name the AO (e.g. RN9093); an AO resets only its own",
     )
 
 

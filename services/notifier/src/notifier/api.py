@@ -84,7 +84,10 @@ router = APIRouter(
     prefix="/v1/ao/{ao_id}/challenge-contact", tags=["challenge contact"], dependencies=[Depends(live_only)]
 )
 
-AoId = Annotated[str, Path(pattern=AO_ID_PATTERN, description="the AO's Ofqual recognition number, e.g. RN5133")]
+AoId = Annotated[
+    str,
+    Path(pattern=AO_ID_PATTERN, description="the AO's id in the LRS register (its recognition number), e.g. RN9093"),
+]
 
 
 class ChallengeContactUpdate(BaseModel):

@@ -305,8 +305,8 @@ class ReferenceStore:
         (`ErasedLearnerError`), also when the erasure commits while the file is imported.
 
         A registered learner's ability to share is the file's only as `sharing_after_import` says (decision
-        0180); each change of it is noted as `imported_by`'s, and an opt-out under a merged ULN is kept under
-        the end of its chain, as a merge keeps it (decision 0164)."""
+        0180); each change of it is noted as `imported_by`'s, and an opt-out the file flags anew under a merged ULN
+        is kept under the end of its chain, as a merge keeps it (decision 0164)."""
         latest = {learner.uln: learner for learner in learners}
         if not latest:
             return RegistryImport(new=0, updated=0, unchanged=0, merged=0)
@@ -393,8 +393,15 @@ class ReferenceStore:
                 if masters.get(learner.uln) != learner.master_uln:
                     await self._merge(connection, learner.master_uln, learner.uln)
                     merged += 1
-            opted_out = [uln for uln, learner in registering.items() if learner.ability_to_share == _UNABLE_TO_SHARE]
-            for uln, master_uln in (await _masters_of(connection, opted_out)).items():
+            # only an opt-out the file says anew: the same file again leaves a choice made at the master since
+            # (decision 0180); a merge this file made has kept the opt-out already (`_merge`)
+            flagged_anew = [
+                uln
+                for uln, learner in latest.items()
+                if learner.ability_to_share == _UNABLE_TO_SHARE
+                and (uln not in held or held[uln]["ability_to_share_in_file"] != _UNABLE_TO_SHARE)
+            ]
+            for uln, master_uln in (await _masters_of(connection, flagged_anew)).items():
                 if master_uln is not None:
                     await _keep_an_opt_out(connection, master_uln, uln, changed_by=imported_by)
         new = sum(changed.values())

@@ -321,8 +321,9 @@ def submit_command(
     wait: WaitOption = 0.0,
     as_json: JsonOption = False,
 ) -> None:
-    """Submit a batch file; prints its batch id (then, with --wait, its outcome). A file refused whole is a batch
-    too: its id is printed, and why on stderr (exit status 1)."""
+    """Submit a batch file; prints its batch id (then, with --wait, its outcome). A file the service refuses whole
+    is a batch too: its id is printed, and why on stderr (exit status 1). A file over 6 MB is refused here, before
+    anything is sent: no batch, no id, RS002 on stderr (exit status 1)."""
     try:
         accepted = submit(connection(ctx), str(file), idempotency_key)
     except BatchRefused as refused:

@@ -35,7 +35,7 @@ def start_reset(sandpit: Connection, ao_id: str | None) -> dict[str, Any]:
     if response.status_code == 422 and ao_id is None:
         # Only an operator's key is asked for the AO (an AO's resets its own), and a key does not say whose it is
         # until the service reads it: the refused request changed nothing.
-        raise UsageError("an operator names the AO whose Sandpit to reset: add --ao, like --ao RN5133")
+        raise UsageError("an operator names the AO whose Sandpit to reset: add --ao, like --ao RN9093")
     started: dict[str, Any] = expect_ok(response)
     return started
 

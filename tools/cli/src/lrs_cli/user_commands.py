@@ -73,7 +73,7 @@ def create(
     if email_link and not email:
         raise UsageError("--email-link needs --email: the address the link goes to")
     if role is Role.AO and not ao:
-        raise UsageError("an AO user needs --ao <recognition number>, like --ao RN5133")
+        raise UsageError("an AO user needs --ao <recognition number>, like --ao RN9093")
     if role is Role.AO and (scopes or every_duty):
         raise UsageError("--scope and --every-duty are for operators: an AO user acts for its AO")
     if role is Role.OPERATOR:
