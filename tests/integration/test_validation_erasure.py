@@ -526,8 +526,16 @@ async def test_erasing_any_ulns_of_a_merged_learner_erases_all_of_them(
             answer = await client.post(f"/v1/learners/{master['uln']}/merge", json={"merged_uln": merged["uln"]})
             assert answer.status_code in (200, 201, 204), answer.text
 
+    for learner in (first, third, bystander):  # their own API keys, as an operator issues a learner's
+        await system.key_for(f"learner:{learner['uln']}")
+
     erased = await _erase(system, second["uln"], reason="a test learner loaded into production")
     assert erased.status_code == 201, erased.text
+    live_keys = await system_pool.fetch(
+        "SELECT principal FROM identity.credentials WHERE principal = ANY($1::text[]) AND revoked_at IS NULL",
+        [f"learner:{learner['uln']}" for learner in (first, third, bystander)],
+    )
+    assert [row["principal"] for row in live_keys] == [f"learner:{bystander['uln']}"]  # the erased learner's end
     assert erased.json()["erased_with"] == sorted(
         [first["uln"], third["uln"]]
     )  # the operator is told, not left to find

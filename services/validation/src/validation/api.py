@@ -29,6 +29,7 @@ from lrs_domain.reference_data import EARLIEST_BIRTH_DATE
 from lrs_domain.rules import MAX_NAME_LENGTH, why_no_learner_has
 from lrs_platform.authentication import CurrentPrincipal, operator_caller
 from lrs_platform.clock import today_in_england
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import Keyring, WrappingState
@@ -654,8 +655,9 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
         "Destroys the learner's data key, so their names, date of birth and gender become unreadable in every "
         "event, segment and backup that holds them sealed; redacts the registry row, which stays so the ULN is "
         "never registered again; keeps the audit (who, when, why); and publishes `lrs.learner.erased.v1`, on "
-        "which every projection forgets what it held (decision 0080). Every ULN merged with the learner is erased "
-        "too (each audited and announced on its own). Erasing again answers 200 with the first erasure and "
+        "which every projection forgets what it held (decision 0080). The learner's own API keys (`learner:<ULN>`) "
+        "are revoked. Every ULN merged with the learner is erased too (each audited and announced on its own, its "
+        "keys revoked). Erasing again answers 200 with the first erasure and "
         "changes nothing. An erasure cannot be undone and the ULN is never registered again, so a ULN that cannot "
         "be the learner meant is refused, with nothing erased (decision 0132): when the LRS holds nothing "
         "personal about it, neither a registration nor details sealed in a batch or a challenge, 422 (code "
@@ -694,13 +696,26 @@ async def erase_learner(
         _wake_outbox(request)
     else:
         response.status_code = 200
+    erased_with = await _store(request).same_learner(uln)
+    await _revoke_learners_keys(request, [erasure.uln, *erased_with])
     return LearnerErased(
         erasure_id=erasure.erasure_id,
         uln=erasure.uln,
         erased_by=erasure.erased_by,
         erased_at=erasure.erased_at,
-        erased_with=await _store(request).same_learner(uln),
+        erased_with=erased_with,
     )
+
+
+async def _revoke_learners_keys(request: Request, ulns: list[str]) -> None:
+    """An erased learner's own API keys end with the erasure: nothing is left for them to read as that learner.
+    Asked again by an erasure said again (200), so a revocation cut short by PostgreSQL is finished then."""
+    credentials: CredentialStore = request.app.state.credentials
+    revoked = 0
+    for erased_uln in ulns:
+        revoked += await credentials.revoke_principal(Principal(PrincipalKind.LEARNER, erased_uln))
+    if revoked:
+        _log.info("erased_learners_keys_revoked", keys=revoked, ulns=len(ulns))
 
 
 @router.get(
