@@ -1325,7 +1325,7 @@ async def test_an_operator_retries_a_poison_that_still_fails_then_skips_it_with_
         outcome = operator_page.locator("[data-outcome]")
         await expect(outcome).to_have_attribute("data-outcome", "still-parked")
         await expect(outcome).to_contain_text(f"Retry of notifier key {key}: 1 message still parked")
-        await expect(outcome).to_contain_text("First error: JSONDecodeError")
+        await expect(outcome).to_contain_text("First error: invalid: Invalid JSON")
         assert await serious_violations(operator_page) == []
         await operator_page.reload()
         await expect(operator_page.locator("[data-outcome]")).to_have_count(0)

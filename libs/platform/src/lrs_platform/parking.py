@@ -23,9 +23,35 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Gauge
 
+from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
 from lrs_contracts.dead_letters import DeadLetter, Headers, dead_letter_topic, error_text, learners_named, peek_event
+from lrs_contracts.envelope import Contract
 from lrs_contracts.identifiers import ULN_PATTERN
+from lrs_contracts.learner import (
+    LearnerErased,
+    LearnerProviderLinked,
+    LearnerRegistered,
+    LearnerRegisteredV1,
+    LearnerSharingChanged,
+    LearnersMerged,
+)
+from lrs_contracts.outcomes import (
+    BatchAbandoned,
+    BatchCompleted,
+    BatchFailed,
+    BatchRecordsDecided,
+    BatchValidationStarted,
+)
+from lrs_contracts.plr import (
+    AchievementRecorded,
+    AchievementReinstated,
+    AchievementSuperseded,
+    AchievementUpdated,
+    AchievementWithdrawn,
+    CentreAchievementReported,
+)
 from lrs_contracts.registry import UnknownEventType, decode
+from lrs_contracts.sandpit import SandpitAchievementsErased, SandpitResetApplied
 from lrs_platform.database import advisory_lock_key, advisory_locked, apply_migrations, where_given
 from lrs_platform.logging import get_logger
 
@@ -416,10 +442,12 @@ class NotACorrectedCopy(ValueError):
 def corrected_copy_refusal(head: bytes | None, replacement: bytes, key: bytes | None = None) -> str | None:
     """Why `replacement` cannot stand in for a stream's parked head (its message key `key`), or None: when the
     head reads as an event's envelope, the copy must be an event of the contracts and, when the head names its
-    event, that event (its `event_id`), mended. A copy is about the same learners as the head when the head reads
-    whole; else, on a stream keyed by a learner's ULN (the PLR and learner logs), about that learner: a copy
-    about another would put a fact on their record. Otherwise a head that is no envelope at all holds the copy
-    to nothing: the consumer judges it."""
+    event, that event (its `event_id` and `event_type`), mended. A copy keeps the message's subject: its payload
+    yields the key the message was sent under (the batch id on the outcomes log, say), for a copy about another
+    batch would rewrite that batch's outcome, or add one no AO sent. A copy is about the same learners as the
+    head when the head reads whole; else, on a stream keyed by a learner's ULN (the PLR and learner logs), about
+    that learner: a copy about another would put a fact on their record. Otherwise a head that is no envelope at
+    all holds the copy to nothing: the consumer judges it."""
     head_event_id, head_event_type = peek_event(head)
     try:
         envelope, payload = decode(replacement)
@@ -432,16 +460,71 @@ def corrected_copy_refusal(head: bytes | None, replacement: bytes, key: bytes | 
             f"the replacement's event_id is {envelope.event_id}, the parked message's {head_event_id}: a corrected"
             " copy keeps the id of the message it mends"
         )
+    if head_event_type is not None and envelope.event_type != head_event_type:
+        return (
+            f"the replacement is a {envelope.event_type}, the parked message a {head_event_type}: a corrected copy"
+            " is the same kind of event"
+        )
+    subject = message_key_of(payload)
+    learner = _learner_keyed(key)
+    if key is not None and subject is not None and subject.encode() != key:
+        return _ANOTHER_LEARNER if learner is not None else _ANOTHER_SUBJECT
     named = learners_named(payload)
     try:
         _, parked_payload = decode(head or b"")
     except (ValueError, UnknownEventType):  # the parked bytes do not say whom they are about: the key may
-        learner = _learner_keyed(key)
         if learner is not None and learner not in named:
-            return "the replacement is not about the learner whose messages are parked (the message key's ULN)"
+            return _ANOTHER_LEARNER
         return None
     if named != learners_named(parked_payload):
         return "the replacement names other learners than the parked message: a corrected copy is about the same ones"
+    if key is None and subject is not None and subject != message_key_of(parked_payload):
+        return _ANOTHER_SUBJECT
+    return None
+
+
+_ANOTHER_LEARNER = "the replacement is not about the learner whose messages are parked (the message key's ULN)"
+_ANOTHER_SUBJECT = (
+    "the replacement is about another subject than the parked message (what its message key is made from: a"
+    " batch id, a ULN, an achievement id): a corrected copy is about the same one"
+)
+_KEYED_BY_BATCH = (BatchValidationStarted, BatchRecordsDecided, BatchCompleted, BatchFailed, BatchAbandoned)
+_KEYED_BY_ACHIEVEMENTS_ULN = (
+    AchievementRecorded,
+    AchievementUpdated,
+    AchievementSuperseded,
+    AchievementWithdrawn,
+    AchievementReinstated,
+)
+_KEYED_BY_ULN = (
+    CentreAchievementReported,
+    SandpitAchievementsErased,
+    LearnerRegisteredV1,
+    LearnerRegistered,
+    LearnerSharingChanged,
+    LearnerErased,
+    LearnerProviderLinked,
+)
+_KEYED_BY_ACHIEVEMENT = (ChallengeRaisedV1, ChallengeRaised, ChallengeAcknowledged, ChallengeResolved)
+
+
+def message_key_of(payload: Contract) -> str | None:
+    """The Kafka key the LRS's producers send `payload` under (`lrs_contracts.topics`): the batch id on the
+    outcomes log (a Sandpit reset's id for its `applied`), the learner's ULN on the PLR and learner logs (the
+    master ULN for a merge), the achievement id on the challenges log; None for an event of a log no consumer
+    re-applies with a corrected copy."""
+    if isinstance(payload, _KEYED_BY_BATCH):
+        return str(payload.batch_id)
+    if isinstance(payload, SandpitResetApplied):
+        return str(payload.reset_id)
+    if isinstance(payload, _KEYED_BY_ACHIEVEMENTS_ULN):
+        return payload.key.uln
+    if isinstance(payload, _KEYED_BY_ULN):
+        return payload.uln
+    if isinstance(payload, LearnersMerged):
+        return payload.master_uln
+    if isinstance(payload, _KEYED_BY_ACHIEVEMENT):
+        return str(payload.achievement_id)
     return None
 
 

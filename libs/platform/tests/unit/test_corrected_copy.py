@@ -1,23 +1,34 @@
 """A replacement for a parked message (`lrs dlq retry ID --replacement FILE`) is that message mended: an event
-of the contracts, and the same event (its `event_id`) about the same learners when the parked bytes say which it
-was."""
+of the contracts, and the same event (its `event_id` and `event_type`) about the same subject (what its message
+key is made from) and the same learners when the parked bytes say which it was."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
 
+import pytest
+
 from lrs_contracts.batch import JobType
-from lrs_contracts.outcomes import BatchCompleted, BatchCounts
+from lrs_contracts.examples import EXAMPLES, EventExample
+from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchFailed
 from lrs_contracts.plr import AchievementKey, AchievementWithdrawn, Provenance
 from lrs_contracts.registry import encode, wrap
-from lrs_platform.parking import corrected_copy_refusal
+from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, LEARNER_EVENTS, PLR_EVENTS
+from lrs_platform.parking import corrected_copy_refusal, message_key_of
 
 EVENT = uuid.UUID(int=1)
+# the logs whose consumers re-apply a parked message with a corrected copy (validation's decider only skips)
+RETRYABLE_EXAMPLES = [
+    example for example in EXAMPLES if example.topic in (BATCH_OUTCOMES, PLR_EVENTS, LEARNER_EVENTS, CHALLENGE_EVENTS)
+]
 
 
-def _completed(event_id: uuid.UUID = EVENT) -> bytes:
-    batch_id = uuid.UUID(int=9)
+BATCH = uuid.UUID(int=9)
+BATCH_KEY = str(BATCH).encode()  # the outcomes log's key: the batch id
+
+
+def _completed(event_id: uuid.UUID = EVENT, batch_id: uuid.UUID = BATCH) -> bytes:
     completed = BatchCompleted(
         batch_id=batch_id,
         ao_id="RN5133",
@@ -33,7 +44,9 @@ def _completed(event_id: uuid.UUID = EVENT) -> bytes:
 def test_the_parked_event_mended_is_a_corrected_copy() -> None:
     parked = _completed().replace(b'"accepted":1', b'"accepted":"one"')
     assert corrected_copy_refusal(parked, _completed()) is None
+    assert corrected_copy_refusal(parked, _completed(), BATCH_KEY) is None
     assert corrected_copy_refusal(b"\x00 unreadable", _completed()) is None  # the parked bytes name no event
+    assert corrected_copy_refusal(b"\x00 unreadable", _completed(), BATCH_KEY) is None
 
 
 def test_another_event_is_refused() -> None:
@@ -74,5 +87,55 @@ def test_a_copy_of_a_head_that_does_not_read_whole_is_about_the_learner_the_mess
         said = corrected_copy_refusal(head, _withdrawn("6567035160"), keyed)
         assert said == "the replacement is not about the learner whose messages are parked (the message key's ULN)"
         assert corrected_copy_refusal(head, _withdrawn("4444599390"), keyed) is None
-    batch_keyed = str(uuid.UUID(int=9)).encode()  # the outcomes topic: keyed by batch, no learner to hold to
-    assert corrected_copy_refusal(b"\x00 not json", _withdrawn("6567035160"), batch_keyed) is None
+    # the outcomes topic: keyed by batch, no learner to hold to, but the batch
+    assert corrected_copy_refusal(b"\x00 not json", _completed(), BATCH_KEY) is None
+    assert corrected_copy_refusal(b"\x00 not json", _withdrawn("6567035160"), BATCH_KEY) == ANOTHER_SUBJECT
+
+
+ANOTHER_SUBJECT = (
+    "the replacement is about another subject than the parked message (what its message key is made from: a"
+    " batch id, a ULN, an achievement id): a corrected copy is about the same one"
+)
+
+
+def test_a_copy_about_another_batch_is_refused() -> None:
+    """A "corrected copy" of one batch's outcome naming another batch turned that batch from failed to completed
+    in the AO's batch view; one naming no batch at all added a completed batch the AO never sent."""
+    another, unheard_of = _completed(batch_id=uuid.UUID(int=10)), _completed(batch_id=uuid.uuid4())
+    half_read = _completed().replace(b'"accepted":1', b'"accepted":"one"')
+    for head in (_completed(), half_read, b"\x00 not json"):
+        assert corrected_copy_refusal(head, another, BATCH_KEY) == ANOTHER_SUBJECT
+        assert corrected_copy_refusal(head, unheard_of, BATCH_KEY) == ANOTHER_SUBJECT
+    assert corrected_copy_refusal(_completed(), another) == ANOTHER_SUBJECT  # a keyless head: its own batch id
+
+
+def test_a_copy_of_another_kind_of_event_is_refused() -> None:
+    failed = BatchFailed(
+        batch_id=BATCH,
+        ao_id="RN5133",
+        code="RS005",
+        reason="every record rejected",
+        job_type=JobType.FINAL,
+        notification_email="results@ao.example",
+        counts=BatchCounts(total=1, accepted=0, rejected=1, no_ops=0, warnings=0),
+        submitted_at=datetime(2026, 12, 4, tzinfo=UTC),
+        decided_at=datetime(2026, 12, 4, tzinfo=UTC),
+    )
+    parked_failure = encode(wrap(failed, source="validation", correlation_id=str(BATCH), event_id=EVENT))
+    said = corrected_copy_refusal(parked_failure, _completed(), BATCH_KEY)
+    assert said == (
+        "the replacement is a lrs.batch.completed.v1, the parked message a lrs.batch.failed.v1: a corrected copy"
+        " is the same kind of event"
+    )
+
+
+def test_a_copy_on_a_learners_stream_keeps_the_learner_the_key_names() -> None:
+    said = corrected_copy_refusal(_withdrawn("1000000043"), _withdrawn("1026893096"), b"1000000043")
+    assert said == "the replacement is not about the learner whose messages are parked (the message key's ULN)"
+    assert corrected_copy_refusal(_withdrawn("1000000043"), _withdrawn("1000000043"), b"1000000043") is None
+
+
+@pytest.mark.parametrize("example", RETRYABLE_EXAMPLES, ids=lambda example: example.event_type)
+def test_every_event_a_consumer_re_applies_yields_the_key_it_is_sent_under(example: EventExample) -> None:
+    """A new event type on these logs needs its key here, or its corrected copies are held to no subject."""
+    assert message_key_of(example.payload) == example.key

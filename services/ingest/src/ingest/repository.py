@@ -26,7 +26,10 @@ from lrs_contracts.outcomes import (
     RecordStatus,
 )
 from lrs_platform.database import where_given
+from lrs_platform.logging import get_logger
 from lrs_platform.paging import PagePosition, split_page
+
+_log = get_logger("ingest.repository")
 
 SCHEMA = "ingest"
 
@@ -655,9 +658,11 @@ async def _upsert_decision(
     failure_code: str | None,
     failure_reason: str | None,
 ) -> None:
-    # A batch ingest never stored (its row lost with a restored database) still shows, from its outcome.
+    # A batch ingest never stored (its row lost with a restored database) still shows, from its outcome. A batch
+    # decided stays decided as it was: a batch is decided once (decision 0002) and an abandoned one never is
+    # (0103), so only the same decision again (delivered again, or a corrected copy of it) is stored over it.
     counts = event.counts
-    await connection.execute(
+    stored = await connection.execute(
         "INSERT INTO ingest.batches (batch_id, ao_id, status, job_type, batch_reference, failure_code,"
         " failure_reason, total, accepted, rejected, no_ops, warnings, received_at, decided_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -668,7 +673,8 @@ async def _upsert_decision(
         " job_type = COALESCE(ingest.batches.job_type, EXCLUDED.job_type),"
         " batch_reference = COALESCE(ingest.batches.batch_reference, EXCLUDED.batch_reference),"
         " updated_at = now()"
-        " WHERE ingest.batches.status <> 'refused'",
+        " WHERE ingest.batches.status IN ('received', 'accepted', 'validating')"
+        " OR ingest.batches.status = EXCLUDED.status",
         event.batch_id,
         event.ao_id,
         status.value,
@@ -684,6 +690,8 @@ async def _upsert_decision(
         event.submitted_at,
         event.decided_at,
     )
+    if stored == "INSERT 0 0":
+        _log.warning("batch_decision_kept", batch_id=str(event.batch_id), outcome_ignored=status.value)
 
 
 async def _abandon(connection: asyncpg.Connection, event: BatchAbandoned) -> None:

@@ -53,7 +53,12 @@ class NotificationHandler:
             if scanned is not None:
                 chunks.append(scanned)
                 continue
-            document = orjson.loads(message.value)
+            try:
+                document = orjson.loads(message.value)
+            except orjson.JSONDecodeError:
+                # not JSON: the validating decoder below refuses it as failing its contract, and the guard parks it
+                # at its first attempt (`invalid: Invalid JSON: …`), as every consumer does
+                document = None
             event_type = document.get("event_type") if isinstance(document, dict) else None
             if event_type == _DECIDED_CHUNK:
                 chunk = rejections_by_code(document.get("data"), warnings=True)

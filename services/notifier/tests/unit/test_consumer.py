@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from services.notifier.tests.unit.test_emails import completed
 from services.notifier.tests.unit.test_handlers import FakeDeliveryLog, FakeMailer, FakeTallies, notifications
 
 from lrs_contracts.outcomes import BatchRecordsDecided, BatchValidationStarted, Finding, RecordOutcome, RecordStatus
 from lrs_contracts.registry import encode, wrap
-from lrs_platform.consumer import Message
+from lrs_platform.consumer import Attempts, Message, Poisoned, RetryPolicy
 from notifier.consumer import NotificationHandler
 from notifier.emails import count_record_codes
 
@@ -90,8 +91,23 @@ async def test_a_chunk_not_shaped_as_validation_writes_it_goes_to_the_validating
     handler = NotificationHandler(notifications(FakeMailer(), FakeDeliveryLog()))
     with pytest.raises(ValueError, match="outcomes"):
         await handler([message(chunk.replace(b'"outcomes":[]', b'"outcomes":{}'))])
-    with pytest.raises(ValueError, match="invalid literal"):
+    with pytest.raises(ValidationError, match="Invalid JSON"):
         await handler([message(b"not json")])
+
+
+async def test_a_message_that_is_not_json_is_parked_at_its_first_attempt_as_failing_its_contract() -> None:
+    """As every consumer parks it (docs/events.md, `lrs-error`): the notifier tried it three times and parked it
+    as `JSONDecodeError: …`."""
+    handler = NotificationHandler(notifications(FakeMailer(), FakeDeliveryLog()))
+    attempts = Attempts("notifier-not-json", RetryPolicy(base_seconds=0, max_seconds=0))
+    for value in (b"not json", b"\xff\xfe", b'{"event_type": "lrs.batch.completed.v1",'):
+
+        async def handle(value: bytes = value) -> None:
+            await handler([message(value)])
+
+        outcome = await attempts.run(handle)
+        assert isinstance(outcome, Poisoned) and outcome.attempts == 1, outcome
+        assert outcome.error.startswith("invalid: Invalid JSON: "), outcome
 
 
 async def test_every_chunk_of_a_poll_is_tallied_and_those_before_an_email_before_it() -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import StreamT
+from faust.types import TP, StreamT
 
 from lrs_contracts.dead_letters import Headers
 from lrs_contracts.fast_decode import scanned_rejections_by_code
@@ -35,7 +35,7 @@ from lrs_contracts.topics import (
     PLR_EVENTS,
     REPORTING_TOPICS,
 )
-from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy
+from lrs_platform.consumer import LAG_EVERY_SECONDS, ConsumerLoop, Message, PoisonGuard, RetryPolicy
 from lrs_platform.kafka import (
     HEARTBEAT_INTERVAL_MS,
     MAX_MESSAGE_BYTES,
@@ -46,6 +46,7 @@ from lrs_platform.kafka import (
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages
 from reporting.catch_up import CatchUp
 from reporting.config import ReportingSettings
+from reporting.lag import AgentLag
 from reporting.projector import Publication, ReportingProjector
 from reporting.wire import (
     DECIDED_CHUNK,
@@ -65,6 +66,10 @@ class _ReadCommittedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         consumer._isolation_level = "read_committed"
         return consumer
+
+    def highwater(self, tp: TP) -> Any:
+        """The last offset this consumer can read: the last stable one, as faust's own reads committed say."""
+        return self._ensure_consumer().last_stable_offset(tp)
 
 
 class _ReadCommittedConsumer(faust_aiokafka.Consumer):
@@ -182,16 +187,30 @@ def make_stream_app(
             await catch_up.caught_up()
         return len({publication.key for publication in publications})
 
+    lag = AgentLag(CONSUMER, (BATCH_OUTCOMES.name, CHALLENGE_EVENTS.name))
+
+    async def handle(event: Any) -> None:
+        message = _message(event)
+        tp = TP(message.topic, message.partition)
+        lag.handling(tp, message.offset)
+        await guard.apply([message])
+        lag.handled(tp, message.offset)
+
     @app.agent(outcomes, concurrency=1, name="reporting.project_outcomes")
     async def project_outcomes(stream: StreamT[bytes]) -> None:
         await guard.start()
         async for event in stream.events():
-            await guard.apply([_message(event)])
+            await handle(event)
 
     @app.agent(challenges, concurrency=1, name="reporting.project_challenges")
     async def project_challenges(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
-            await guard.apply([_message(event)])
+            await handle(event)
+
+    async def count_lag() -> None:
+        await lag.count(app.consumer)
+
+    app.timer(LAG_EVERY_SECONDS, name="reporting.count_lag")(count_lag)
 
     plr_log = (
         ConsumerLoop(

@@ -26,7 +26,7 @@ from lrs_contracts.fast_decode import NotFast, builder_for, decode_fast
 from lrs_contracts.fast_match import ACHIEVEMENT_MODELS, achievement_fields
 from lrs_contracts.outcomes import BatchRecordsDecided, RecordStatus
 from lrs_contracts.plr import AchievementRecorded
-from lrs_contracts.registry import UnknownEventType, decode, event_type_of
+from lrs_contracts.registry import UnknownEventType, decode, decode_envelope, event_type_of
 from reporting.store import PlrLogWrite
 
 ACHIEVEMENT_EVENTS = ACHIEVEMENT_MODELS
@@ -34,8 +34,14 @@ DECIDED_CHUNK = event_type_of(BatchRecordsDecided)
 
 
 def parse(value: bytes) -> Any:
-    """The event's JSON; a message that is not JSON is poison (orjson's error is a ValueError)."""
-    return orjson.loads(value)
+    """The event's JSON. A message that is not JSON fails its contract: raises the validating decoder's refusal
+    (pydantic's ValidationError), so that it is parked at its first attempt as `invalid: Invalid JSON: …`, as every
+    consumer parks it."""
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        decode_envelope(value)
+        raise  # only if the decoder took what orjson refused
 
 
 def event_type_in(document: Any) -> str | None:

@@ -28,6 +28,7 @@ from lrs_contracts.plr import (
     ResultStatus,
 )
 from lrs_contracts.registry import decode, encode, wrap
+from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy
 from reporting.store import PlrLogWrite
 from reporting.wire import (
     DECIDED_CHUNK,
@@ -182,6 +183,20 @@ def test_an_event_the_log_could_not_have_carried_is_poison_and_an_unknown_type_i
         log.add(orjson.dumps({**valid, "data": {**valid["data"], "key": "not an object"}}), 1)
     log.add(orjson.dumps({**valid, "event_type": "lrs.achievement.renamed.v9"}), 1)
     assert log.writes() == []
+
+
+async def test_a_message_that_is_not_json_is_parked_at_its_first_attempt_as_failing_its_contract() -> None:
+    """As every consumer parks it (docs/events.md, `lrs-error`): reporting tried it three times and parked it as
+    `JSONDecodeError: …`."""
+    attempts = Attempts("reporting-not-json", RetryPolicy(base_seconds=0, max_seconds=0))
+    for value in (b"not json", b"\xff\xfe", b'{"event_type": "lrs.batch.completed.v1",'):
+
+        async def read(value: bytes = value) -> None:
+            parse(value)
+
+        outcome = await attempts.run(read)
+        assert isinstance(outcome, Poisoned) and outcome.attempts == 1, outcome
+        assert outcome.error.startswith("invalid: Invalid JSON: "), outcome
 
 
 def chunk_message(*outcomes: RecordOutcome) -> bytes:
