@@ -1301,7 +1301,7 @@ async def test_an_operator_retries_a_poison_that_still_fails_then_skips_it_with_
 ) -> None:
     """Unreadable bytes on the batch outcomes topic are parked by every service that reads it; the start page
     counts them all; a retry says the message is still parked and why; a skip asks for a reason first."""
-    url, key = portal_system.url, f"poison-{uuid.uuid4().hex[:8]}"
+    url, key = portal_system.url, str(uuid.uuid4())  # a batch's id, as the outcomes log's keys are
     readers = ("ingest", "notifier", "reporting")
     await send(portal_kafka, BATCH_OUTCOMES.name, [(key.encode(), b"not json at all")])
     try:
@@ -1352,7 +1352,7 @@ async def test_an_operator_retries_a_poison_that_still_fails_then_skips_it_with_
         await operator_page.get_by_role("button", name="Retry with this copy").click()
         await expect(operator_page.locator(".govuk-error-summary")).to_contain_text("The copy is not JSON")
         assert await serious_violations(operator_page) == []
-        started = BatchValidationStarted(batch_id=uuid.uuid4(), ao_id=SAMPLE_AO, record_count=1)
+        started = BatchValidationStarted(batch_id=uuid.UUID(key), ao_id=SAMPLE_AO, record_count=1)
         corrected = encode(wrap(started, source="validation", correlation_id=str(started.batch_id)))
         await operator_page.get_by_label("Corrected copy (JSON)").fill(corrected.decode())
         await operator_page.get_by_role("button", name="Retry with this copy").click()
