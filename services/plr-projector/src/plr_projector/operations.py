@@ -335,15 +335,11 @@ async def _project_parked(
         await runner.model.write(connection, changes, {}, publish_dead_letters=runner.publishes_dead_letters)
         for parked in changes.parked:
             note_head(heads, parked.message)
-        done.outcomes.update(changes.outcomes)
+        done.add_summary(changes)
         done.parked += [
             dataclasses.replace(parked, message=parked.message._replace(value=None), value=None)
             for parked in changes.parked
         ]
-        for topic, timestamp in changes.newest_timestamp_ms.items():
-            done.newest_timestamp_ms[topic] = max(done.newest_timestamp_ms.get(topic, 0), timestamp)
-        for batch, mark in changes.marks.items():
-            done.marks[batch] = max(mark, done.marks.get(batch, mark))
         if len(rows) < PARKED_PAGE:
             break  # the stream's last page: no read past it
         after = rows[-1]

@@ -586,9 +586,14 @@ class BatchChanges:
         self.erased |= other.erased
         self.created |= other.created
         self.applied_event_ids += other.applied_event_ids
+        self.parked += other.parked
+        self.add_summary(other)
+
+    def add_summary(self, other: BatchChanges) -> None:
+        """Adds what another part's changes tell of themselves once written (each event's outcome, the batches'
+        marks, the newest broker times), without their rows: what an operator's action reports and accounts."""
         for batch, mark in other.marks.items():
             self.marks[batch] = max(mark, self.marks.get(batch, mark))
-        self.parked += other.parked
         self.outcomes.update(other.outcomes)
         for topic, timestamp in other.newest_timestamp_ms.items():
             self.newest_timestamp_ms[topic] = max(self.newest_timestamp_ms.get(topic, 0), timestamp)
