@@ -22,6 +22,21 @@ async def test_service_sessions_never_jit_compile_and_keep_their_own_settings(fr
         await pool.close()
 
 
+async def test_service_sessions_are_probed_so_a_vanished_replica_releases_its_locks(fresh_database_url: str) -> None:
+    """Over TCP the server probes an idle session after a minute, so a backend whose client vanished (its locks
+    held) ends within two minutes, not the operating system's two hours (on a Unix socket they read 0)."""
+    pool = await create_pool(fresh_database_url, max_size=1)
+    try:
+        async with pool.acquire() as connection:
+            over_tcp = await connection.fetchval("SELECT inet_server_addr() IS NOT NULL")
+            probing = [
+                await connection.fetchval(f"SHOW tcp_keepalives_{name}") for name in ("idle", "interval", "count")
+            ]
+        assert probing == (["60", "10", "6"] if over_tcp else ["0", "0", "0"])
+    finally:
+        await pool.close()
+
+
 async def _last_statement(observer: asyncpg.Connection, pid: int) -> str:
     query: str = await observer.fetchval("SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
     return query

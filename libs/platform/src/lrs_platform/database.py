@@ -165,7 +165,15 @@ class ServiceConnection(asyncpg.Connection):  # type: ignore[misc]
 # What every service's session asks of PostgreSQL (decision 0090): no JIT. Our statements are short and
 # some work on arrays of 10,000 values, whose row estimates pushed validation's registry look-up past
 # `jit_above_cost`: PostgreSQL spent ~235 ms compiling it for each batch, for a ~40 ms query.
-SERVICE_SESSION_SETTINGS = {"jit": "off"}
+# And TCP keepalives from the server's end: a replica whose node vanished (no FIN, no RST) leaves a backend that
+# holds its advisory locks (a stream's dead-letter action, an email being sent) until the operating system's
+# default of two hours ends it; probing after 60 s idle, every 10 s, 6 times, ends it within two minutes.
+SERVICE_SESSION_SETTINGS = {
+    "jit": "off",
+    "tcp_keepalives_idle": "60",
+    "tcp_keepalives_interval": "10",
+    "tcp_keepalives_count": "6",
+}
 
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10, **options: Any) -> asyncpg.Pool:
