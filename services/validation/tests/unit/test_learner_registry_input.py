@@ -77,6 +77,17 @@ class Registry:
         raise AssertionError(f"the request reached the registry ({name})")
 
 
+class Credentials:
+    """The identity store as the erasure route uses it: it revokes the erased learners' keys."""
+
+    def __init__(self) -> None:
+        self.revoked: list[str] = []
+
+    async def revoke_principal(self, principal: Principal) -> int:
+        self.revoked.append(str(principal))
+        return 0
+
+
 @pytest.fixture
 def registry() -> Registry:
     return Registry()
@@ -88,6 +99,7 @@ def _client(registry: Registry, principal: str = OPERATOR) -> httpx.AsyncClient:
     app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
     app.state.reference = registry
     app.state.outbox_wake = asyncio.Event()
+    app.state.credentials = Credentials()
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://validation")
 
 
