@@ -409,3 +409,60 @@ async def test_no_credential_while_the_learners_events_are_held_in_dead_letters(
 
     held = await app.get(learner, f"/v1/learners/{uln}/plr/credential")
     assert (held.status_code, held.json()["code"]) == (409, "EVENTS_HELD_IN_DEAD_LETTERS")
+
+
+async def test_results_not_achieved_are_left_out_unless_the_learner_asks_and_then_say_failed(
+    projector: tuple[App, str, str], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    app, prefix, _ = projector
+    uln, learner = _learner()
+    events = Events()
+    await project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [
+            record(registered(uln), uln, topic=LEARNERS),
+            record(events.recorded(uln, grade="7"), uln, sequence=1),
+            record(events.recorded(uln, grade="U", qan="60147914"), uln, sequence=2),
+            record(events.recorded(uln, grade="X", qan="60035208"), uln, sequence=3),
+        ],
+    )
+
+    shared = await _issue(app, learner, uln)
+    assert _summary(await _verify(app, shared["credential"])) == {"600/1166/X": ("RN5133", "7", "Completed")}
+
+    asked = await app.get(learner, f"/v1/learners/{uln}/plr/credential", include_unsuccessful="true")
+    assert asked.status_code == 200, asked.text
+    claims = await _verify(app, asked.json()["credential"])
+    assert _summary(claims) == {
+        "600/1166/X": ("RN5133", "7", "Completed"),
+        "601/4791/4": ("RN5133", "U", "Failed"),
+    }  # the grade X, no result, is in neither
+    credential = {key: value for key, value in claims.items() if key not in ("iss", "sub", "jti", "nbf")}
+    jsonschema.Draft201909Validator(SCHEMA, format_checker=FORMATS).validate(credential)
+    (tmp_path / "plr.json").write_text(asked.text)
+    (tmp_path / "jwks.json").write_text((await app.get(None, "/.well-known/jwks.json")).text)
+    verified = credential_commands.verify_file(str(tmp_path / "plr.json"), str(tmp_path / "jwks.json"))
+    assert verified.splitlines()[0] == f'valid: "Personal Learning Record" {asked.json()["credential_id"]}'
+    assert "U, Failed" in verified
+
+
+async def test_no_credential_while_a_learner_event_is_held_in_dead_letters(
+    projector: tuple[App, str, str], kafka_bootstrap: str
+) -> None:
+    app, prefix, _ = projector
+    uln, learner = _learner()
+    await project(
+        app,
+        kafka_bootstrap,
+        prefix,
+        [
+            record(registered(uln), uln, topic=LEARNERS),
+            record(Events().recorded(uln, grade="5"), uln, sequence=1),
+            Record(LEARNERS, uln, b"{not an envelope"),
+        ],
+    )
+
+    held = await app.get(learner, f"/v1/learners/{uln}/plr/credential")
+    assert (held.status_code, held.json()["code"]) == (409, "EVENTS_HELD_IN_DEAD_LETTERS")

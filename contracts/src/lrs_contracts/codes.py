@@ -523,7 +523,8 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
     ),
     ProblemCode.EVENTS_HELD_IN_DEAD_LETTERS: CodeExplanation(
         meaning="Some of the learner's events are parked in dead letters, so the PLR is not yet current",
-        example="exporting a PLR credential while one of the learner's events waits on `lrs.plr.events.v1.dlq`",
+        example="exporting a PLR credential while one of the learner's events waits on `lrs.plr.events.v1.dlq`;"
+        " a provider reading a PLR while one of the learner's events is parked (it may be their choice not to share)",
         source="DESIGN.md §5 invariant 8; docs/operations.md (dead letters)",
         fix="An operator retries or skips the parked events (`lrs dlq`), then send the request again.",
     ),

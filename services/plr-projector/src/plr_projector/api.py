@@ -238,6 +238,21 @@ async def read_your_writes(
 
 plr_router = APIRouter(tags=["plr"])
 
+EVENTS_HELD = ProblemCode.EVENTS_HELD_IN_DEAD_LETTERS
+
+
+def _held_from_providers() -> ProblemError:
+    """Fail closed: what is held may be the learner's choice not to share, or a withdrawal. The count is not said:
+    a provider never learns what is held for an operator (decision 0011)."""
+    return ProblemError(
+        409,
+        "PLR incomplete",
+        "Some of this learner's events are held in dead letters, so their record may not be current (their choice"
+        " of whether to share could be among them): it is not shown to providers until an operator resolves them."
+        " Try again later.",
+        code=EVENTS_HELD,
+    )
+
 
 async def _plr_document(
     projector: Projector,
@@ -263,6 +278,12 @@ async def _plr_document(
         if only_ao is not None:
             audience = Audience(only_ao, centre_data=False, may_include_withdrawn=True, may_include_history=True)
         achievements = await projector.model.achievements(connection, group.ulns)
+        held = await projector.model.parked_count_of_learner(
+            connection, group.ulns, (row.achievement_id for row in achievements)
+        )
+        if held and principal.kind is PrincipalKind.PROVIDER:
+            _log.info("plr_read_refused", principal=principal.kind.value, code=EVENTS_HELD.value)
+            raise _held_from_providers()
         centre = await projector.model.centre(connection, group.ulns) if audience.centre_data else []
         if (
             principal.kind in (PrincipalKind.PROVIDER, PrincipalKind.LEARNER)
@@ -282,7 +303,6 @@ async def _plr_document(
             if include_history and audience.may_include_history
             else {}
         )
-        pending = await projector.model.parked_count_for(connection, group.ulns, PLR_TOPIC)
     master_uln: str | None = group.master_uln
     ulns = list(group.ulns)
     if principal.kind is PrincipalKind.AO:
@@ -305,9 +325,7 @@ async def _plr_document(
             include_withdrawn=include_withdrawn,
             include_history=include_history,
         ),
-        "events_held_in_dead_letters": pending
-        if principal.kind in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR)
-        else None,
+        "events_held_in_dead_letters": held if principal.kind is not PrincipalKind.PROVIDER else None,
     }
 
 
@@ -316,12 +334,14 @@ async def _plr_document(
     summary="A learner's Personal Learning Record, as the caller may see it",
     description=(
         "The learner reads their own; an AO only what it uploaded; a provider only a learner it is linked to"
-        " (403 `PROVIDER_NOT_LINKED`, decision 0121) and who shares (403 `WSEC0206`); operators everything."
+        " (403 `PROVIDER_NOT_LINKED`, decision 0121) and who shares (403 `WSEC0206`), and not while any of the"
+        " learner's events are held in dead letters (409 `EVENTS_HELD_IN_DEAD_LETTERS`: the learner's choice not to"
+        " share could be one); operators everything."
         " A ULN no learner can have is 422 before any of that: a wrong check digit `RV002`, the temporary ULN"
         " `RV003`."
     ),
     response_model=None,  # the document `views` builds, described (not rebuilt) by `PersonalLearningRecord`
-    responses={200: {"model": PersonalLearningRecord}, **problem_responses(401, 403, 404, 422, 503)},
+    responses={200: {"model": PersonalLearningRecord}, **problem_responses(401, 403, 404, 409, 422, 503)},
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def read_plr(
@@ -890,11 +910,20 @@ class PlrCredential(BaseModel):
 @credential_router.get(
     "/v1/learners/{uln}/plr/credential",
     summary="The learner's live achievements as a signed verifiable credential (CLR 2.0 / Open Badges 3.0)",
+    description="Results the learner did not achieve (grade U or Fail) are left out unless `include_unsuccessful`"
+    " (then a Final one has the status `Failed`, never `Completed`); a grade X, no result, never is (decision 0050).",
     responses=problem_responses(401, 403, 404, 409, 422, 503),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def export_plr_credential(
-    uln: Uln, principal: CurrentPrincipal, projector: ProjectorDep, signing: CredentialSigningDep
+    uln: Uln,
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    signing: CredentialSigningDep,
+    include_unsuccessful: Annotated[
+        bool,
+        Query(description="put in the results the learner did not achieve (U, Fail), which are left out by default"),
+    ] = False,
 ) -> PlrCredential:
     if principal.kind not in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
         raise _forbidden("Only the learner, or an operator, may export a PLR as a verifiable credential.")
@@ -910,18 +939,25 @@ async def export_plr_credential(
             _log.info("plr_credential_refused", principal=principal.kind.value)
             raise _forbidden(denied.detail, denied.code) from denied
         achievements = await projector.model.achievements(connection, group.ulns)
-        held = await projector.model.parked_count_for(connection, group.ulns, PLR_TOPIC)
+        held = await projector.model.parked_count_of_learner(
+            connection, group.ulns, (row.achievement_id for row in achievements)
+        )
     if held:
         raise ProblemError(
             409,
             "PLR incomplete",
             f"{held} of this learner's events are held in dead letters; a credential would attest a record"
             " that is not yet current. An operator resolves them (lrs dlq ...), then try again.",
-            code="EVENTS_HELD_IN_DEAD_LETTERS",
+            code=EVENTS_HELD,
         )
     try:
         document = credentials.plr_credential(
-            signing.issuer, group.master_uln, achievements, credential_id=uuid.uuid4(), issued_at=datetime.now(UTC)
+            signing.issuer,
+            group.master_uln,
+            achievements,
+            credential_id=uuid.uuid4(),
+            issued_at=datetime.now(UTC),
+            include_unsuccessful=include_unsuccessful,
         )
         key = await signing.keys.signing_key()
     except credentials.NothingToCertify as nothing:

@@ -3,8 +3,10 @@
 Pure: read-model rows and a signing key in, a JSON document or a compact JWS out. Each live AO
 achievement becomes an Open Badges 3.0 `AchievementCredential` inside the CLR, naming its awarding
 organisation (the achievement's `creator` and the subject's `source`), its grade and its status
-(Final → `Completed`, Provisional → `Provisional`, the OB 3.0 result statuses). Withdrawn achievements
-and centre (ILR) records are left out. See docs/decisions/0050-verifiable-plr-credentials.md.
+(Final → `Completed`, Provisional → `Provisional`, the OB 3.0 result statuses). A result the learner did not
+achieve (grade U or Fail) is never said to be awarded: it is left out unless the learner asks for it, and then a
+Final one is `Failed`. A grade X is no result at all, and is never in a credential. Withdrawn achievements and
+centre (ILR) records are left out. See docs/decisions/0050-verifiable-plr-credentials.md.
 A Sandpit's credential says in its signed payload that it is practice, not a record (decision 0146).
 """
 
@@ -33,9 +35,20 @@ OB_SCHEMA = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achieve
 SCHEMA_VALIDATOR = "1EdTechJsonSchemaValidator2019"
 JWS_ALGORITHM = "EdDSA"
 
-# OB 3.0 ResultStatusType: "Completed" is a confirmed result, "Provisional" one not yet confirmed.
+# OB 3.0 ResultStatusType: "Completed" is a confirmed result, "Provisional" one not yet confirmed, "Failed" a
+# confirmed result that was not achieved.
 RESULT_STATUS = {"F": "Completed", "P": "Provisional"}
+NOT_ACHIEVED_STATUS = {"F": "Failed", "P": "Provisional"}
 STATUS_WORD = {"F": "Final", "P": "Provisional"}
+
+# DOMAIN.md §4 and §7: U is unclassified and Fail failed, results the learner did not achieve; X is absent, no
+# result at all (nothing a credential could attest).
+NOT_ACHIEVED_GRADES = frozenset({"U", "Fail"})
+NO_RESULT_GRADES = frozenset({"X"})
+
+
+def achieved(row: AchievementRow) -> bool:
+    return row.grade not in NOT_ACHIEVED_GRADES and row.grade not in NO_RESULT_GRADES
 
 
 class NothingToCertify(Exception):
@@ -128,6 +141,7 @@ def _achievement_credential(
 ) -> dict[str, Any]:
     achievement = _achievement(issuer, row)
     awarding_organisation = achievement["creator"]
+    succeeded = achieved(row)
     subject: dict[str, Any] = {
         "id": subject_id,
         "type": ["AchievementSubject"],
@@ -138,28 +152,33 @@ def _achievement_credential(
             {
                 "type": ["Result"],
                 "resultDescription": f"{achievement['id']}#status",
-                "status": RESULT_STATUS[row.status],
+                "status": (RESULT_STATUS if succeeded else NOT_ACHIEVED_STATUS)[row.status],
             },
         ],
     }
-    if row.credits is not None:
+    if row.credits is not None and succeeded:
         subject["creditsEarned"] = float(row.credits)
-    return {
+    said = (
+        f"{STATUS_WORD[row.status]} result awarded by {awarding_organisation['name']} on {row.award_date.isoformat()}."
+        if succeeded
+        else f"{STATUS_WORD[row.status]} result recorded by {awarding_organisation['name']}"
+        f" on {row.award_date.isoformat()}: not achieved (grade {row.grade})."
+    )
+    credential: dict[str, Any] = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
         # Stable per achievement: a later issue with a newer validFrom is the newer version of it.
         "id": f"urn:uuid:{row.achievement_id}",
         "type": ["VerifiableCredential", "AchievementCredential"],
         "name": issuer.titled(row.title),
-        "description": issuer.described(
-            f"{STATUS_WORD[row.status]} result awarded by {awarding_organisation['name']}"
-            f" on {row.award_date.isoformat()}."
-        ),
+        "description": issuer.described(said),
         "issuer": issuer.profile(),
         "validFrom": valid_from,
-        "awardedDate": f"{row.award_date.isoformat()}T00:00:00Z",
         "credentialSubject": subject,
         "credentialSchema": [{"id": OB_SCHEMA, "type": SCHEMA_VALIDATOR}],
     }
+    if succeeded:  # nothing was awarded for a result not achieved
+        credential["awardedDate"] = f"{row.award_date.isoformat()}T00:00:00Z"
+    return credential
 
 
 def plr_credential(
@@ -169,15 +188,22 @@ def plr_credential(
     *,
     credential_id: uuid.UUID,
     issued_at: datetime,
+    include_unsuccessful: bool = False,
 ) -> dict[str, Any]:
-    """The learner's live AO achievements as a CLR 2.0 ClrCredential (unsigned), newest award first."""
+    """The learner's live AO achievements as a CLR 2.0 ClrCredential (unsigned), newest award first. The results
+    the learner did not achieve are in it only when `include_unsuccessful`: what they share is what they achieved
+    unless they choose otherwise (the seed FAQ's "switch off")."""
+    results = [row for row in achievements if not row.withdrawn and row.grade not in NO_RESULT_GRADES]
     live = sorted(
-        (row for row in achievements if not row.withdrawn),
+        (row for row in results if include_unsuccessful or achieved(row)),
         key=lambda row: (row.award_date, row.qualification_number, str(row.achievement_id)),
         reverse=True,
     )
     if not live:
-        raise NothingToCertify("The Personal Learning Record holds no live achievement from an awarding organisation.")
+        left_out = " (results not achieved are left out unless asked for)" if results else ""
+        raise NothingToCertify(
+            f"The Personal Learning Record holds no live achievement from an awarding organisation{left_out}."
+        )
     subject_id = issuer.learner_uri(uln)
     valid_from = iso_z(issued_at)
     nested = [_achievement_credential(issuer, subject_id, row, valid_from) for row in live]
@@ -188,7 +214,7 @@ def plr_credential(
         "name": issuer.titled("Personal Learning Record"),
         "description": issuer.described(
             f"The achievements awarding organisations reported for learner {uln}, as the"
-            f" {issuer.name} held them on {valid_from[:10]}; withdrawn achievements are not included."
+            f" {issuer.name} held them on {valid_from[:10]}; {_left_out(include_unsuccessful)}"
         ),
         "issuer": issuer.profile(),
         "validFrom": valid_from,
@@ -199,6 +225,15 @@ def plr_credential(
         },
         "credentialSchema": [{"id": CLR_SCHEMA, "type": SCHEMA_VALIDATOR}],
     }
+
+
+def _left_out(include_unsuccessful: bool) -> str:
+    if include_unsuccessful:
+        return (
+            "withdrawn achievements and grades X (no result) are not included; results not achieved (grade U or"
+            " Fail) are, and say so."
+        )
+    return "withdrawn achievements, results not achieved (grade U or Fail) and grades X (no result) are not included."
 
 
 def b64url(data: bytes) -> str:

@@ -23,6 +23,9 @@ from lrs_platform.database import where_given
 from lrs_platform.parking import DeadLetterAction
 from plr_projector.copy_format import CopyFormat
 from plr_projector.projection import (
+    CHALLENGE_TOPIC,
+    LEARNER_TOPIC,
+    PLR_TOPIC,
     AchievementKeyTuple,
     AchievementRow,
     BatchChanges,
@@ -719,6 +722,21 @@ class ReadModel:
     async def parked_count_for(self, connection: asyncpg.Connection, ulns: Sequence[str], topic: str) -> int:
         value = await connection.fetchval(
             f"SELECT count(*) FROM {self._q}.parked WHERE topic = $1 AND park_key = ANY($2::text[])", topic, list(ulns)
+        )
+        return int(value or 0)
+
+    async def parked_count_of_learner(
+        self, connection: asyncpg.Connection, ulns: Sequence[str], achievement_ids: Iterable[uuid.UUID]
+    ) -> int:
+        """Every event the projector holds for a learner, whatever its topic: the PLR and learner topics park under
+        the learner's ULNs, the challenge topic under their achievements' ids (decision 0011)."""
+        value = await connection.fetchval(
+            f"SELECT (SELECT count(*) FROM {self._q}.parked WHERE topic = ANY($1::text[]) AND park_key = ANY($2::text[]))"
+            f" + (SELECT count(*) FROM {self._q}.parked WHERE topic = $3 AND park_key = ANY($4::text[]))",
+            [PLR_TOPIC, LEARNER_TOPIC],
+            list(ulns),
+            CHALLENGE_TOPIC,
+            [str(achievement_id) for achievement_id in achievement_ids],
         )
         return int(value or 0)
 

@@ -287,3 +287,63 @@ def test_an_achievements_description_says_its_level_once(level: str | None, said
     description = issued["credentialSubject"]["achievement"]["description"]
     assert said in description, description
     assert "level Level" not in description
+
+
+def test_results_not_achieved_and_absent_results_are_left_out_by_default() -> None:
+    document = credential(
+        achievement("6001166X", grade="7"),
+        achievement("60147914", grade="U"),
+        achievement("60035208", grade="X"),
+        achievement("50000019", grade="Fail"),
+    )
+
+    assert [vc["credentialSubject"]["achievement"]["humanCode"] for vc in nested(document)] == ["600/1166/X"]
+    left_out = "results not achieved (grade U or Fail) and grades X (no result) are not included"
+    assert left_out in document["description"]
+
+
+def test_asked_for_a_result_not_achieved_is_failed_and_never_said_to_be_awarded() -> None:
+    document = plr_credential(
+        ISSUER,
+        ULN,
+        [
+            achievement("6001166X", grade="7", credits=12),
+            achievement("60147914", grade="U", credits=12),
+            achievement("50000019", grade="Fail", award=date(2024, 3, 1)),
+            achievement("60035208", grade="U", status="P", award=date(2024, 1, 10)),
+            achievement("60300017", grade="X"),
+        ],
+        credential_id=uuid.UUID(int=7),
+        issued_at=ISSUED,
+        include_unsuccessful=True,
+    )
+
+    schema_validator().validate(document)
+    by_code = {vc["credentialSubject"]["achievement"]["humanCode"]: vc for vc in nested(document)}
+    assert {code: result_of(vc, "Status")["status"] for code, vc in by_code.items()} == {
+        "600/1166/X": "Completed",
+        "601/4791/4": "Failed",
+        "500/0001/9": "Failed",
+        "600/3520/8": "Provisional",
+    }  # the grade X, no result, is not in it at all
+    unclassified = by_code["601/4791/4"]
+    assert result_of(unclassified, "LetterGrade")["value"] == "U"
+    assert unclassified["description"] == "Final result recorded by AQA on 2024-05-20: not achieved (grade U)."
+    assert "awardedDate" not in unclassified and "creditsEarned" not in unclassified["credentialSubject"]
+    assert "not achieved (grade U)" in by_code["600/3520/8"]["description"]
+    assert by_code["600/1166/X"]["description"] == "Final result awarded by AQA on 2024-05-20."
+    assert by_code["600/1166/X"]["credentialSubject"]["creditsEarned"] == 12.0
+    assert "results not achieved (grade U or Fail) are, and say so" in document["description"]
+
+
+def test_a_plr_of_results_not_achieved_has_nothing_to_certify_unless_they_are_asked_for() -> None:
+    rows = (achievement(grade="U"), achievement("60035208", grade="X"))
+    with pytest.raises(NothingToCertify, match="left out unless asked for"):
+        credential(*rows)
+    with pytest.raises(NothingToCertify):
+        credential(achievement(grade="X"))
+
+    document = plr_credential(
+        ISSUER, ULN, rows, credential_id=uuid.UUID(int=7), issued_at=ISSUED, include_unsuccessful=True
+    )
+    assert [result_of(vc, "Status")["status"] for vc in nested(document)] == ["Failed"]

@@ -221,10 +221,11 @@ def show_command(
         console.print(part)
 
 
-def credential(connection: Connection, uln: str) -> dict[str, Any]:
+def credential(connection: Connection, uln: str, *, include_unsuccessful: bool = False) -> dict[str, Any]:
     """The learner's live achievements as a signed credential (the learner's key or an operator's)."""
+    asked = {"include_unsuccessful": "true"} if include_unsuccessful else None
     with connection.client("plr_projector") as client:
-        answer: dict[str, Any] = expect_ok(client.get(f"/v1/learners/{uln}/plr/credential"))
+        answer: dict[str, Any] = expect_ok(client.get(f"/v1/learners/{uln}/plr/credential", params=asked))
     return answer
 
 
@@ -236,13 +237,20 @@ def credential_command(
         Path | None,
         typer.Option(dir_okay=False, help="Write the credential (the projector's JSON) to this file, not stdout."),
     ] = None,
+    include_unsuccessful: Annotated[
+        bool,
+        typer.Option(
+            "--include-unsuccessful", help="Also put in results not achieved (U, Fail), as Failed; left out by default."
+        ),
+    ] = False,
 ) -> None:
     """A learner's PLR as a signed verifiable credential (CLR 2.0), for an employer or college to check with
     `lrs plr verify FILE --jwks <the LRS's address>/.well-known/jwks.json`: the learner's key, or an operator's.
-    It holds the achievements as they are today and is not updated: export a new one after a change."""
+    It holds the achievements as they are today and is not updated: export a new one after a change. Results not
+    achieved are left out unless asked for; a grade X (no result) always is."""
     if output is not None:
         writable_beside(output, "--output")
-    answer = credential(connection(ctx), uln)
+    answer = credential(connection(ctx), uln, include_unsuccessful=include_unsuccessful)
     if output is None:
         print_json(answer)
         return
