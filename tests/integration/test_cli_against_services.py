@@ -93,7 +93,8 @@ async def test_a_learner_raises_a_challenge_with_the_cli_and_its_ao_sees_it(
     listed = await _lrs(system, ao, "challenges", "list", "--open", "--json")
 
     assert raised.returncode == OK, raised.stderr
-    assert raised.stdout.startswith("challenge ") and f": raised with {ao.split(':')[1]}" in raised.stdout
+    named = f": raised with {event['awarding_organisation_name']} ({ao.split(':')[1]})"
+    assert raised.stdout.startswith("challenge ") and named in raised.stdout
     challenge_id = raised.stdout.split()[1].rstrip(":")
     assert again.returncode == FAILED and "CHALLENGE_ALREADY_OPEN" in again.stderr
     assert challenge_id in [item["challenge_id"] for item in json.loads(listed.stdout)]
@@ -276,8 +277,8 @@ async def test_an_operator_links_a_provider_who_may_then_change_sharing(
     opted_out = await _lrs(system, provider, "learners", "sharing", learner["uln"], "unable")
     assert (opted_out.returncode, opted_out.stdout.strip()) == (
         OK,
-        f"learner {learner['uln']}'s ability to share is now 2 (unable to share): no provider reads their PLR;"
-        " they and the AOs still see their own",
+        f"learner {learner['uln']}'s ability to share is now 2 (unable to share): providers stop reading their PLR"
+        " once the PLR service has applied the change, normally within seconds; they and the AOs still see their own",
     ), opted_out.stderr
     again = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", ukprn)
     assert again.returncode == OK, again.stderr

@@ -258,7 +258,9 @@ def _translate(error: Exception) -> ProblemError:
         return ProblemError(
             409,
             "Achievement withdrawn",
-            "The awarding organisation has withdrawn this achievement.",
+            "The awarding organisation has withdrawn this achievement, so it no longer stands on your record and"
+            " there is nothing in it to challenge. If you think it should not have been withdrawn, contact the"
+            " awarding organisation.",
             ProblemCode.ACHIEVEMENT_WITHDRAWN,
         )
     if isinstance(error, AwardingOrganisationMismatch):

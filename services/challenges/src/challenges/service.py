@@ -54,6 +54,9 @@ class RecordBehind(Exception):
     """The service's copy of the PLR log has not caught up with it: the answer could still change."""
 
 
+_ONLY_THE_AO_ANSWERS = "only the awarding organisation acknowledges and resolves challenges"
+
+
 class ChallengeService:
     def __init__(
         self,
@@ -129,7 +132,8 @@ class ChallengeService:
         """A corrected resolution names the batch that corrected the data (`correction`)."""
         touching = None
         if resolution is ChallengeResolution.CORRECTED and correcting_batch_id is not None:
-            touching = await self._touching(await self._seen(principal, challenge_id), correcting_batch_id)
+            seen = await self._seen(principal, challenge_id, _ONLY_THE_AO_ANSWERS)
+            touching = await self._touching(seen, correcting_batch_id)
         async with self._store.unit_of_work() as uow:
             challenge = await self._managed(uow, principal, challenge_id)
             correcting = correction(challenge, resolution, correcting_batch_id, touching)
@@ -143,12 +147,20 @@ class ChallengeService:
 
     async def correcting_batches(self, principal: Principal, challenge_id: uuid.UUID) -> list[BatchOnRecord]:
         """The batches that may be named resolving the challenge as corrected (`correction`), newest first."""
-        return await self._batches_touching(await self._seen(principal, challenge_id), None)
+        seen = await self._seen(
+            principal,
+            challenge_id,
+            "the batches that may have corrected a challenged achievement are listed only to the awarding"
+            " organisation that owns it and to operators: a learner reads their challenge, and how it was resolved,"
+            " with GET /v1/challenges/{challenge_id}",
+        )
+        return await self._batches_touching(seen, None)
 
-    async def _seen(self, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
-        """The challenge as it is now, if the principal manages it (read without a lock: for a look-up)."""
+    async def _seen(self, principal: Principal, challenge_id: uuid.UUID, refusal: str) -> Challenge:
+        """The challenge as it is now, if the principal manages it (read without a lock: for a look-up); NotAllowed
+        with `refusal` for a kind of principal that manages none."""
         if principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):
-            raise NotAllowed("only the awarding organisation acknowledges and resolves challenges")
+            raise NotAllowed(refusal)
         challenge = await self._store.get(challenge_id)
         if challenge is None or not may_manage(challenge, principal):
             raise ChallengeNotFound(str(challenge_id))
@@ -237,7 +249,7 @@ class ChallengeService:
 
     async def _managed(self, uow: ChallengeUnitOfWork, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
         if principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):
-            raise NotAllowed("only the awarding organisation acknowledges and resolves challenges")
+            raise NotAllowed(_ONLY_THE_AO_ANSWERS)
         challenge = await uow.get_for_update(challenge_id)
         if challenge is None or not may_manage(challenge, principal):
             raise ChallengeNotFound(str(challenge_id))

@@ -51,7 +51,13 @@ from validation.reference_store import (
     UnknownLearnerError,
     parse_learners_csv,
 )
-from validation.registry_access import checked_uln, may_change_sharing, may_register, who_changed_sharing
+from validation.registry_access import (
+    checked_uln,
+    may_change_sharing,
+    may_register,
+    may_see_link,
+    who_changed_sharing,
+)
 
 Operator = Annotated[Principal, Depends(operator_caller("This operation is open to operators only."))]
 
@@ -120,6 +126,29 @@ class SharingView(BaseModel):
         description="0 privacy notice not seen, 1 shares, 2 unable to share: what every read of the PLR applies"
     )
     changes: list[SharingChangeView] = Field(description="the latest 50 changes, newest first (since 2026-12)")
+
+
+class SurvivingSharingChanges(BaseModel):
+    uln: str
+    ulns: list[str] = Field(description="the ULN and the learner's other ULNs (merged with it), erased or not")
+    erased: bool = Field(description="whether the learner was erased: the changes are all that is left of the choice")
+    changes: list[SharingChangeView] = Field(
+        description="the latest 50 changes under any of the ULNs, newest first, with who made each (the principal)"
+    )
+
+
+class LinkedProviderView(BaseModel):
+    ukprn: str
+    linked_since: datetime = Field(description="when the provider was first linked to one of the learner's ULNs")
+
+
+class LinkedProviders(BaseModel):
+    uln: str
+    providers: list[LinkedProviderView] = Field(
+        description="the providers linked to the learner, oldest link first: those that read their PLR while they"
+        " share, report centre achievements for them and may change their ability to share. A provider is shown only"
+        " its own link."
+    )
 
 
 class MergeRequest(BaseModel):
@@ -249,6 +278,12 @@ def _not_registered() -> ProblemError:
 
 def _erased(detail: str) -> ProblemError:
     return ProblemError(410, "Learner erased", detail, code=ProblemCode.LEARNER_ERASED)
+
+
+async def _not_registered_or_erased(store: ReferenceStore, uln: str, erased: str) -> ProblemError:
+    """Why a ULN with no registered learner answers nothing: erased (410, `erased` saying what is gone), or never
+    registered (404)."""
+    return _erased(erased) if await store.erasures(uln) else _not_registered()
 
 
 async def _body(request: Request, model: type[Model]) -> Model:
@@ -424,8 +459,8 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
     description=(
         f"A file of at most {LEARNER_IMPORT_BYTES:,} bytes (413 `REQUEST_TOO_LARGE` beyond: split it). A registered"
         " learner's ability to share changes only where the file says something new about it since the last file,"
-        " and a file never removes an opt-out (2): the learner or a linked provider does, through the sharing route"
-        " (decision 0180)."
+        " and a file never removes an opt-out (2): the learner, a linked provider or an operator acting for them does,"
+        " through the sharing route (decision 0180)."
     ),
     status_code=201,
     responses=problem_responses(401, 403, 409, 410, 415, 422, 503),
@@ -510,6 +545,12 @@ async def _sharing_learner(
     return learner, learners
 
 
+_ERASED_SHARING: Final = (
+    "This ULN's learner was erased: their ability to share is not recorded any more. The changes made before the"
+    " erasure are kept: an operator reads who made them with GET /v1/admin/learners/{uln}/sharing-changes."
+)
+
+
 @router.post(
     "/learners/{uln}/sharing",
     dependencies=[Depends(refuse_in_sandpit)],
@@ -521,7 +562,9 @@ async def _sharing_learner(
         "not the ULN is registered; a ULN whose check digit is wrong is 422 `RV002` before that, from anyone. A "
         "merged learner is one person: any of their ULNs names them, and the "
         "choice is kept under the ULN their records go under (the end of the merge chain), which every read "
-        "applies. An erased learner is 410: nothing more is recorded about them."
+        "applies. The change is recorded at once and reaches the PLR service through the learner log: providers "
+        "are refused (or allowed) their PLR once that service has applied it, normally within seconds, longer "
+        "while it is behind. An erased learner is 410: nothing more is recorded about them."
     ),
     status_code=204,
     response_class=Response,  # no body, so no content-type either
@@ -541,7 +584,7 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
     except UnknownLearnerError as error:
         raise _not_registered() from error
     except ErasedLearnerError as error:
-        raise _erased("This ULN's learner was erased: their ability to share is not recorded any more.") from error
+        raise _erased(_ERASED_SHARING) from error
     _wake_outbox(request)
 
 
@@ -553,9 +596,11 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
     description=(
         "The choice every read of the learner's PLR applies (a merged learner's: the one kept under the end of "
         "the merge chain), and its latest changes under any of their ULNs. Who may change it may read it; any "
-        "other provider gets 403, for a registered ULN and an unknown one alike."
+        "other provider gets 403, for a registered ULN and an unknown one alike. An erased learner is 410 "
+        "`LEARNER_ERASED`, as for a change: the changes made before the erasure are kept (decision 0166), and "
+        "operators read them with `/v1/admin/learners/{uln}/sharing-changes`."
     ),
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 410, 422),
     openapi_extra=operator_scope(OperatorScope.REGISTRY),
 )
 async def read_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> SharingView:
@@ -564,7 +609,7 @@ async def read_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) 
     learner, learners = await _sharing_learner(store, principal, uln, "reads their sharing")
     recorded = learners.get(learner.recorded_uln)
     if recorded is None:
-        raise _not_registered()
+        raise await _not_registered_or_erased(store, uln, _ERASED_SHARING)
     changes = await store.sharing_changes(learner.ulns)
     return SharingView(
         uln=uln,
@@ -576,6 +621,74 @@ async def read_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) 
                 changed_at=change.changed_at,
             )
             for change in changes
+        ],
+    )
+
+
+@router.get(
+    "/admin/learners/{uln}/sharing-changes",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="Who changed a learner's sharing when, erased or not (operators)",
+    description=(
+        "The latest changes of the learner's ability to share under the ULN and every ULN merged with it, with "
+        "the principal who made each. An erasure keeps them (decision 0166: ULNs and principals, nothing "
+        "personal), so this answers for an erased learner too, whose sharing route answers 410. A ULN the "
+        "registry never held, registered or erased, is 404."
+    ),
+    responses=problem_responses(401, 403, 404, 422),
+    openapi_extra=operator_scope(OperatorScope.REGISTRY),
+)
+async def surviving_sharing_changes(request: Request, principal: Operator, uln: Uln) -> SurvivingSharingChanges:
+    _refuse_mistyped(uln)
+    store = _store(request)
+    ulns = [uln, *await store.same_learner(uln)]
+    erased = bool(await store.erasures(uln))
+    if not erased and not await store.learners_for([uln]):
+        raise _not_registered()
+    changes = await store.sharing_changes(ulns)
+    return SurvivingSharingChanges(
+        uln=uln,
+        ulns=ulns,
+        erased=erased,
+        changes=[
+            SharingChangeView(
+                ability_to_share=change.ability_to_share, changed_by=change.changed_by, changed_at=change.changed_at
+            )
+            for change in changes
+        ],
+    )
+
+
+@router.get(
+    "/learners/{uln}/providers",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="The providers linked to a learner (the learner, operators; a linked provider sees its own link)",
+    description=(
+        "Who may read the learner's PLR while they share (decision 0121): the provider that registered them and any "
+        "an operator linked, under any of their ULNs, each with when it was first linked. Who may read the learner's "
+        "sharing may read this: the learner and operators see every link; a linked provider only its own; any other "
+        "provider, and awarding organisations, get 403. An erased learner is 410."
+    ),
+    responses=problem_responses(401, 403, 404, 410, 422),
+    openapi_extra=operator_scope(OperatorScope.REGISTRY),
+)
+async def linked_providers(request: Request, principal: CurrentPrincipal, uln: Uln) -> LinkedProviders:
+    _refuse_mistyped(uln)
+    store = _store(request)
+    learner, learners = await _sharing_learner(store, principal, uln, "reads the providers linked to them")
+    if learner.recorded_uln not in learners:
+        raise await _not_registered_or_erased(
+            store, uln, "This ULN's learner was erased: no provider reads a PLR of theirs any more."
+        )
+    links = await store.provider_links(learner.ulns)
+    return LinkedProviders(
+        uln=uln,
+        providers=[
+            LinkedProviderView(ukprn=link.provider_ukprn, linked_since=link.linked_at)
+            for link in links
+            if may_see_link(principal, link.provider_ukprn)
         ],
     )
 

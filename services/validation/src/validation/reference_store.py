@@ -76,6 +76,14 @@ class RecordedSharingChange:
     changed_at: datetime
 
 
+@dataclass(frozen=True)
+class ProviderLink:
+    """A provider linked to a learner (decision 0121), since when."""
+
+    provider_ukprn: str
+    linked_at: datetime
+
+
 class UnknownLearnerError(LookupError):
     pass
 
@@ -281,6 +289,15 @@ class ReferenceStore:
             "SELECT provider_ukprn FROM validation.learner_links WHERE uln = ANY($1::text[])", list(ulns)
         )
         return frozenset(row["provider_ukprn"] for row in rows)
+
+    async def provider_links(self, ulns: Collection[str]) -> list[ProviderLink]:
+        """The providers linked to any of `ulns` (one learner's), each once with its earliest link, oldest first."""
+        rows = await self._pool.fetch(
+            "SELECT provider_ukprn, min(linked_at) AS linked_at FROM validation.learner_links"
+            " WHERE uln = ANY($1::text[]) GROUP BY provider_ukprn ORDER BY linked_at, provider_ukprn",
+            list(ulns),
+        )
+        return [ProviderLink(row["provider_ukprn"], row["linked_at"]) for row in rows]
 
     async def link_provider(self, uln: str, provider_ukprn: str, linked_by: str) -> None:
         """Links the provider, and announces the link whether or not it was there: linking again repairs a

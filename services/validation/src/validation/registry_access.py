@@ -40,7 +40,7 @@ def may_register(principal: Principal) -> bool:
 
 def may_change_sharing(principal: Principal, ulns: Collection[str], linked_providers: Collection[str]) -> bool:
     """The learner themself (by any of their ULNs: a merged learner is one person), a provider linked to
-    any of them by its UKPRN, or an operator."""
+    any of them by its UKPRN, or an operator (the support desk acting for the learner: decisions 0032, 0164)."""
     if principal.kind is PrincipalKind.OPERATOR:
         return True
     if principal.kind is PrincipalKind.LEARNER:
@@ -48,12 +48,20 @@ def may_change_sharing(principal: Principal, ulns: Collection[str], linked_provi
     return _provider_by_ukprn(principal) and principal.id in linked_providers
 
 
+def may_see_link(viewer: Principal, provider_ukprn: str) -> bool:
+    """Whether `viewer`, who may see the learner's sharing, is told of this provider's link to them: the learner and
+    operators of every link; a provider of its own only (it learns no other provider's UKPRN, as in the sharing
+    history)."""
+    return viewer.kind is not PrincipalKind.PROVIDER or viewer.id == provider_ukprn
+
+
 def sharing_after_import(held: int, held_in_file: int | None, in_file: int) -> int:
     """The ability to share a learner file leaves a registered learner with (decision 0180). The file is the
     register's word: a centre flags an opt-out in the learner's ULN record. Its choice applies when it differs from
     what the file said last time (`held_in_file`; None when no file named the learner yet), so the same file again
-    leaves a choice made since (the learner's, a linked provider's) as it is; and it never removes an opt-out,
-    which only the learner or a provider acting for them may do (FAQ §1), through the sharing route."""
+    leaves a choice made since (the learner's, a linked provider's, an operator's) as it is; and it never removes an
+    opt-out, which only someone acting for the learner does, through the sharing route: the learner, a linked
+    provider (FAQ §1) or an operator at the support desk (decisions 0032, 0164), each recorded as who did it (0166)."""
     if in_file == held_in_file or held == AbilityToShare.UNABLE_TO_SHARE:
         return held
     return in_file

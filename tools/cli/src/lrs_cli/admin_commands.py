@@ -268,10 +268,35 @@ def sharing_text(view: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# A change reaches the PLR service through the learner log: what it does there starts moments later.
+_APPLIED = "once the PLR service has applied the change, normally within seconds"
+_SHARING_CHANGED = {
+    Sharing.NOT_SEEN: f"0 (privacy notice not seen): linked providers can read their PLR {_APPLIED}",
+    Sharing.SHARES: f"1 (shares): linked providers can read their PLR {_APPLIED}",
+    Sharing.UNABLE: f"2 (unable to share): providers stop reading their PLR {_APPLIED}; they and the AOs still see"
+    " their own",
+}
+
+
 def change_sharing(connection: Connection, uln: str, choice: Sharing) -> str:
     with connection.client("validation") as client:
         expect_ok(client.post(f"/v1/learners/{uln}/sharing", json={"ability_to_share": _SHARING_CODES[choice]}))
-    return f"learner {uln}'s ability to share is now {_SHARING_SAID[choice]}"
+    return f"learner {uln}'s ability to share is now {_SHARING_CHANGED[choice]}"
+
+
+def linked_providers(connection: Connection, uln: str) -> dict[str, Any]:
+    with connection.client("validation") as client:
+        view: dict[str, Any] = expect_ok(client.get(f"/v1/learners/{uln}/providers"))
+    return view
+
+
+def linked_providers_text(view: dict[str, Any]) -> str:
+    if not view["providers"]:
+        return f"no provider is linked to learner {view['uln']}: none reads their PLR"
+    lines = [f"providers linked to learner {view['uln']} (they read their PLR while they share):"]
+    for provider in view["providers"]:
+        lines.append(f"  {provider['ukprn']}  since {provider['linked_since'][:19].replace('T', ' ')} UTC")
+    return "\n".join(lines)
 
 
 def link_provider(connection: Connection, uln: str, ukprn: str) -> str:
@@ -468,6 +493,21 @@ def sharing_command(
         print_json(view)
         return
     print_text(sharing_text(view))
+
+
+@learners_app.command("providers")
+def linked_providers_command(
+    ctx: typer.Context,
+    uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Which providers are linked to a learner, and since when: they read the learner's PLR while the learner
+    shares. With the learner's key or an operator's; a linked provider sees its own link only."""
+    view = linked_providers(connection(ctx), uln)
+    if as_json:
+        print_json(view)
+        return
+    print_text(linked_providers_text(view))
 
 
 @learners_app.command("merge")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.text import Text
 
@@ -97,6 +98,23 @@ def described(challenge: dict[str, Any]) -> str:
     return text
 
 
+def ao_named(connection: Connection, challenge: dict[str, Any]) -> str:
+    """The challenge's AO by its name, as the register holds it, with its id in brackets: the name is copied onto
+    each of its achievements on the raising learner's PLR (the challenges service keeps no AO names). The id alone
+    when the PLR cannot be read or no longer holds the achievement: the challenge is raised whatever this says."""
+    ao_id = str(challenge["ao_id"])
+    try:
+        with connection.client("plr_projector") as client:
+            response = client.get(f"/v1/learners/{challenge['uln']}/plr")
+    except httpx.HTTPError:
+        return ao_id
+    events: list[dict[str, Any]] = response.json().get("learning_events", []) if response.is_success else []
+    for event in events:
+        if event.get("id") == challenge["achievement_id"] and event.get("awarding_organisation_name"):
+            return f"{event['awarding_organisation_name']} ({ao_id})"
+    return ao_id
+
+
 @app.command("list")
 def list_command(
     ctx: typer.Context,
@@ -156,7 +174,7 @@ def raise_command(
     if as_json:
         print_json(challenge)
     else:
-        print_text(f"{described(challenge)} with {challenge['ao_id']}")
+        print_text(f"{described(challenge)} with {ao_named(connection(ctx), challenge)}")
 
 
 @app.command("ack")
