@@ -685,14 +685,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     if (given_name is not None and len(given_name) > MAX_NAME_LENGTH) or (
         family_name is not None and len(family_name) > MAX_NAME_LENGTH
     ):
-        too_long = check_name_lengths(record)
-        errors += too_long
-        # a name RV021 refuses is not compared with the registry: RV004 stays silent about it (docs/rules.md)
-        for finding in too_long:
-            if finding.field == "given_name":
-                given_name = None
-            else:
-                family_name = None
+        errors += check_name_lengths(record)
     mis_identifier = values["mis_identifier"]
     if mis_identifier is not None and len(mis_identifier) > MAX_MIS_IDENTIFIER_LENGTH:
         errors += check_mis_identifier(mis_identifier)

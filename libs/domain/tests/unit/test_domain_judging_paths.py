@@ -146,11 +146,8 @@ def _judged_rule_by_rule(record: SubmittedRecord, context: RuleContext) -> Judge
     if uln is not None and not uln_errors:
         recorded_uln = uln
         if context.learners is not None and context.merges is not None:
-            too_long = {finding.field for finding in check_name_lengths(record)}  # not compared: RV004 stays silent
-            given_name = None if "given_name" in too_long else record.given_name
-            family_name = None if "family_name" in too_long else record.family_name
             recorded_uln, found = verify_learner(
-                uln, given_name, family_name, date_of_birth, context.learners, context.merges
+                uln, record.given_name, record.family_name, date_of_birth, context.learners, context.merges
             )
             errors += found
     judged: _JudgedQualification = _judge_qualification(record.qualification_number, record.pathway, context)
@@ -203,7 +200,7 @@ def test_the_oracle_sees_the_rules_the_shortcuts_skip() -> None:
         mis_identifier="x" * 129,
         uln=ULN,
         given_name="x" * 36,
-        family_name="McCarthey",  # not the registered learner's: RV004, judged on it alone (the given name is RV021)
+        family_name="McCarthy",
         date_of_birth="2001-02-30",
         gender="7",
         qualification_number=GCSE,

@@ -125,8 +125,17 @@ def test_a_copy_of_another_kind_of_event_is_refused() -> None:
     said = corrected_copy_refusal(parked_failure, _completed(), BATCH_KEY)
     assert said == (
         "the replacement is a lrs.batch.completed.v1, the parked message a lrs.batch.failed.v1: a corrected copy"
-        " is the same kind of event"
+        " of a message that reads is the same kind of event"
     )
+
+
+def test_a_parked_message_whose_fault_is_its_event_type_is_mended_by_a_copy_of_the_right_type() -> None:
+    """A type misspelt or of a version no consumer reads is why such a message was parked: its copy names the right
+    one (the subject, the key, is still checked)."""
+    misspelt = _completed().replace(b'"lrs.batch.completed.v1"', b'"lrs.batch.complete.v1"')
+    assert b"lrs.batch.complete.v1" in misspelt
+    assert corrected_copy_refusal(misspelt, _completed(), BATCH_KEY) is None
+    assert corrected_copy_refusal(misspelt, _completed(), str(uuid.uuid4()).encode()) is not None
 
 
 def test_a_copy_on_a_learners_stream_keeps_the_learner_the_key_names() -> None:

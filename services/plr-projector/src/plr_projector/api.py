@@ -325,7 +325,11 @@ async def _plr_document(
             include_withdrawn=include_withdrawn,
             include_history=include_history,
         ),
-        "events_held_in_dead_letters": held if principal.kind is not PrincipalKind.PROVIDER else None,
+        # the learner's and operators' only: an AO reads any ULN, and a count of held registry events (an opt-out,
+        # an erasure) or of ULNs merged out of its sight would tell it what it may not know
+        "events_held_in_dead_letters": held
+        if principal.kind in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR)
+        else None,
     }
 
 

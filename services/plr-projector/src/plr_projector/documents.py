@@ -115,9 +115,9 @@ class PersonalLearningRecord(_Described):
     )
     learning_events: list[AoLearningEvent | CentreLearningEvent] = Field(description="newest award first")
     events_held_in_dead_letters: int | None = Field(
-        description="to the learner, AOs and operators: events of this learner parked for an operator, on every topic"
-        " the projector reads; while any is, what is shown may not be current (null to providers, who are refused"
-        " the PLR meanwhile: 409 `EVENTS_HELD_IN_DEAD_LETTERS`)"
+        description="to the learner and operators: events of this learner parked for an operator, on every topic"
+        " the projector reads; while any is, what is shown may not be current (null to AOs, and to providers, who"
+        " are refused the PLR meanwhile: 409 `EVENTS_HELD_IN_DEAD_LETTERS`)"
     )
     consistency: Consistency | None = Field(None, description="present when the read asked to see its writes")
 
@@ -132,8 +132,8 @@ class AoAchievements(_Described):
     ao_id: str
     learning_events: list[AoLearningEvent]
     events_held_in_dead_letters: int | None = Field(
-        description="events of this learner parked for an operator, on every topic the projector reads: while any"
-        " is, what is shown may not be current (a withdrawal or a correction could be held)"
+        description="to an operator: events of this learner parked for an operator, on every topic the projector"
+        " reads, while any of which what is shown may not be current; null to the AO itself"
     )
     consistency: Consistency | None = None
 
