@@ -231,6 +231,17 @@ async def erased(system: SystemUnderTest) -> Erasure:
             f"/v1/admin/learners/{uln}/erasure", json={"reason": "a test learner loaded into production"}
         )
     assert erasure.status_code == 201, erasure.text
+    # the erasure ended the learner's own key: the PLR service stops taking it within its key cache
+    old_key = system.keys.pop(f"learner:{uln}")
+
+    async def old_key_refused() -> bool:
+        async with httpx.AsyncClient(
+            base_url=system.url("plr-projector"), headers={"Authorization": f"Bearer {old_key}"}
+        ) as client:
+            return (await client.get(f"/v1/learners/{uln}/plr")).status_code == 401
+
+    await eventually(old_key_refused, within=60, what="the erased learner's key refused")
+    # what the learner is answered if an operator gives them a key again is checked below with a new one
     return Erasure(learner, batches, challenges, before, erasure.json())
 
 

@@ -39,6 +39,13 @@ async def registry(fresh_database_url: str) -> AsyncIterator[ReferenceStore]:
     await pool.close()
 
 
+class _NoKeys:
+    """The identity store as the erasure uses it, holding no key (the keys' revocation: test_erasure.py)."""
+
+    async def revoke_principal(self, principal: Principal) -> int:
+        return 0
+
+
 @pytest.fixture
 async def validation(registry: ReferenceStore) -> AsyncIterator[httpx.AsyncClient]:
     app = build_app("validation", title="Validation", description="", lifespan=noop_lifespan)
@@ -46,6 +53,7 @@ async def validation(registry: ReferenceStore) -> AsyncIterator[httpx.AsyncClien
     app.dependency_overrides[current_principal] = lambda: Principal.parse(OPERATOR)
     app.state.reference = registry
     app.state.outbox_wake = asyncio.Event()
+    app.state.credentials = _NoKeys()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://validation") as client:
         yield client
 
