@@ -51,7 +51,7 @@ def say(text: str = "") -> None:
 async def wait_ready(within: float = 180.0) -> None:
     deadline = time.monotonic() + within
     async with httpx.AsyncClient(timeout=3.0) as client:
-        for service in SERVICES + SANDPIT_SERVICES:
+        for service in (*SERVICES, "portal", *SANDPIT_SERVICES):  # every process make up starts, the portal too
             while True:
                 try:
                     if (await client.get(f"{url(service)}/readyz")).status_code == 200:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from lrs_cli.client import ExitCode
@@ -171,6 +172,33 @@ async def test_lrs_credentials_rotate_of_an_operator_with_no_key_left_exits_2_sa
     assert code == ExitCode.USAGE
     assert "create one instead" in capsys.readouterr().err
     assert await store.count(PrincipalKind.OPERATOR) == 0
+
+
+async def test_lrs_credentials_makes_no_key_for_an_erased_learner_and_still_revokes_theirs(
+    store: CredentialStore, fresh_database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    erased, kept = "1000000043", "1000000051"
+    connection = await asyncpg.connect(fresh_database_url)
+    try:  # validation's erasure audit, as its migration 0080 makes it
+        await connection.execute(
+            "CREATE SCHEMA validation; CREATE TABLE validation.erasures (erasure_id uuid PRIMARY KEY,"
+            " uln text NOT NULL UNIQUE, erased_by text NOT NULL, reason text NOT NULL, erased_at timestamptz NOT NULL)"
+        )
+        await connection.execute(
+            "INSERT INTO validation.erasures VALUES (gen_random_uuid(), $1, 'operator:dpo', 'test', now())", erased
+        )
+    finally:
+        await connection.close()
+    await store.issue(Principal.parse(f"learner:{erased}"))  # made before the erasure (or a release before this)
+    monkeypatch.setenv("DATABASE_URL", fresh_database_url)
+
+    for action in ("create", "rotate"):
+        code = await asyncio.to_thread(main, ["credentials", action, "--principal", f"learner:{erased}"])
+        assert code == ExitCode.USAGE
+        assert "was erased" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, ["credentials", "revoke", "--principal", f"learner:{erased}"]) == ExitCode.OK
+    assert await asyncio.to_thread(main, ["credentials", "create", "--principal", f"learner:{kept}"]) == ExitCode.OK
+    assert await store.count(PrincipalKind.LEARNER) == 1  # the kept learner's new key only
 
 
 @pytest.mark.parametrize(

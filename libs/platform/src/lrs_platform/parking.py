@@ -50,7 +50,7 @@ from lrs_contracts.plr import (
     AchievementWithdrawn,
     CentreAchievementReported,
 )
-from lrs_contracts.registry import UnknownEventType, decode
+from lrs_contracts.registry import EVENT_TYPES, UnknownEventType, decode
 from lrs_contracts.sandpit import SandpitAchievementsErased, SandpitResetApplied
 from lrs_platform.database import advisory_lock_key, advisory_locked, apply_migrations, where_given
 from lrs_platform.logging import get_logger
@@ -460,6 +460,12 @@ def corrected_copy_refusal(head: bytes | None, replacement: bytes, key: bytes | 
             f"the replacement's event_id is {envelope.event_id}, the parked message's {head_event_id}: a corrected"
             " copy keeps the id of the message it mends"
         )
+    if head_event_type in EVENT_TYPES and envelope.event_type != head_event_type:
+        # a type the contracts know was not the message's fault (a misspelt or unknown one is what a copy mends)
+        return (
+            f"the replacement is a {envelope.event_type}, the parked message a {head_event_type}: a corrected copy"
+            " is the same kind of event"
+        )
     subject = message_key_of(payload)
     learner = _learner_keyed(key)
     if key is not None and subject is not None and subject.encode() != key:
@@ -471,11 +477,6 @@ def corrected_copy_refusal(head: bytes | None, replacement: bytes, key: bytes | 
         if learner is not None and learner not in named:
             return _ANOTHER_LEARNER
         return None
-    if envelope.event_type != head_event_type:  # the parked message decodes: its type was not its fault
-        return (
-            f"the replacement is a {envelope.event_type}, the parked message a {head_event_type}: a corrected copy"
-            " of a message that reads is the same kind of event"
-        )
     if named != learners_named(parked_payload):
         return "the replacement names other learners than the parked message: a corrected copy is about the same ones"
     if key is None and subject is not None and subject != message_key_of(parked_payload):

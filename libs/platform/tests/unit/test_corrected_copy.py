@@ -125,8 +125,11 @@ def test_a_copy_of_another_kind_of_event_is_refused() -> None:
     said = corrected_copy_refusal(parked_failure, _completed(), BATCH_KEY)
     assert said == (
         "the replacement is a lrs.batch.completed.v1, the parked message a lrs.batch.failed.v1: a corrected copy"
-        " of a message that reads is the same kind of event"
+        " is the same kind of event"
     )
+    # nor when the parked message of a known type does not read (its counts broken, say): its type was not the fault
+    broken = parked_failure.replace(b'"counts":{', b'"counts":{"unknown":1,', 1)
+    assert corrected_copy_refusal(broken, _completed(), BATCH_KEY) is not None
 
 
 def test_a_parked_message_whose_fault_is_its_event_type_is_mended_by_a_copy_of_the_right_type() -> None:

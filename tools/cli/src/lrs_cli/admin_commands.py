@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import asyncpg
 import typer
 
 from lrs_cli.batch_commands import upload
@@ -59,6 +60,11 @@ async def _with_store(
     try:
         store = CredentialStore(pool, environment=environment)
         await store.migrate()
+        if action != "revoke" and await _erased_learner(pool, principal):
+            raise ValueError(
+                f"{principal} was erased (lrs learners erasures --uln {principal.id}): an erased learner's keys ended"
+                " with the erasure, and none is made for them again"
+            )
         if action == "create":
             return await store.issue(principal, label)
         if action == "rotate":
@@ -66,6 +72,15 @@ async def _with_store(
         return await store.revoke_principal(principal)
     finally:
         await pool.close()
+
+
+async def _erased_learner(pool: asyncpg.Pool, principal: Principal) -> bool:
+    """Whether the principal is a learner validation erased (its audit, where this database holds validation's)."""
+    if principal.kind is not PrincipalKind.LEARNER:
+        return False
+    if not await pool.fetchval("SELECT to_regclass('validation.erasures') IS NOT NULL"):
+        return False
+    return bool(await pool.fetchval("SELECT EXISTS (SELECT 1 FROM validation.erasures WHERE uln = $1)", principal.id))
 
 
 def made_here(now: datetime | None = None) -> str:
