@@ -66,6 +66,42 @@ async def produce(bootstrap: str, *messages: tuple[bytes, bytes]) -> list[int]:
 
 
 @asynccontextmanager
+async def ingest_caught_up(
+    kafka_bootstrap: str, database_url: str, group: str
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """Ingest served with its batch view's consumer (a new group named from `group`) caught up, and a client."""
+    await ensure_topics(kafka_bootstrap)
+    settings = IngestSettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        DATABASE_URL=database_url,
+        outcomes_group_id=f"{group}-{uuid.uuid4().hex[:8]}",
+        log_json=True,
+    )
+    await create_key_store(database_url)
+    app = create_ingest(settings)
+    async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
+        consumer = app.state.outcome_consumer
+        await eventually(lambda: _true(consumer.caught_up), within=120, what="the outcome consumer caught up")
+        yield app, client
+
+
+@asynccontextmanager
+async def reporting_at_end(
+    kafka_bootstrap: str, database_url: str, app_id: str
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """Reporting served under a new app id (from `app_id`) that reads its topics from their end, and a client."""
+    await ensure_topics(kafka_bootstrap)
+    app_id = f"{app_id}-{uuid.uuid4().hex[:8]}"
+    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES, CHALLENGE_EVENTS))
+    settings = ReportingSettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=database_url, app_id=app_id, log_json=True
+    )
+    app = create_reporting(settings)
+    async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
+        yield app, client
+
+
+@asynccontextmanager
 async def dead_letters_from_now(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
     """A reader of the outcomes DLQ, positioned at its current end."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
@@ -140,18 +176,7 @@ def outcomes_of(batch_id: uuid.UUID, ao_id: str, mis_identifier: str = "CAND-1")
 async def test_ingest_parks_an_outcome_postgresql_refuses_and_the_next_batch_still_becomes_final(
     kafka_bootstrap: str, fresh_database_url: str
 ) -> None:
-    await ensure_topics(kafka_bootstrap)
-    settings = IngestSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
-        DATABASE_URL=fresh_database_url,
-        outcomes_group_id=f"ingest-poison-{uuid.uuid4().hex[:8]}",
-        log_json=True,
-    )
-    await create_key_store(fresh_database_url)
-    app = create_ingest(settings)
-    async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
-        consumer = app.state.outcome_consumer
-        await eventually(lambda: _true(consumer.caught_up), within=120, what="the outcome consumer caught up")
+    async with ingest_caught_up(kafka_bootstrap, fresh_database_url, "ingest-poison") as (app, client):
         ao_id = f"RN{uuid.uuid4().int % 10**8:08d}"
         as_ao, operator = bearer(await issue(app, f"ao:{ao_id}")), await issue(app, "operator:dlq-tests")
         poisoned, following = uuid.uuid4(), uuid.uuid4()
@@ -194,7 +219,7 @@ async def test_ingest_parks_an_outcome_postgresql_refuses_and_the_next_batch_sti
 
         await eventually(nothing_waits, within=30, what="the batch view's lag counted, nothing waiting")
 
-        with cli_pointed_at("ingest", url):
+        with cli_pointed_at("ingest", str(client.base_url).rstrip("/")):
             listing = await asyncio.to_thread(dlq_commands.dlq_list, Connection(operator), "ingest", key=str(poisoned))
             rows = [line.split() for line in listing.splitlines()[1:]]
             assert [(row[4], row[5]) for row in rows] == [(str(offsets[0]), "error"), (str(offsets[1]), "blocked")]
@@ -284,14 +309,7 @@ async def test_notifier_parks_an_outcome_whose_recipient_cannot_be_a_header_and_
 async def test_reporting_gives_up_on_a_poison_after_bounded_retries_parks_it_and_counts_the_next_batch(
     kafka_bootstrap: str, fresh_database_url: str
 ) -> None:
-    await ensure_topics(kafka_bootstrap)
-    app_id = f"reporting-poison-{uuid.uuid4().hex[:8]}"
-    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES, CHALLENGE_EVENTS))
-    settings = ReportingSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url, app_id=app_id, log_json=True
-    )
-    app = create_reporting(settings)
-    async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
+    async with reporting_at_end(kafka_bootstrap, fresh_database_url, "reporting-poison") as (app, client):
         as_operator = bearer(await issue(app, "operator:dlq-tests"))
         ao_id = f"RN{uuid.uuid4().int % 10**6}"
         poisoned, following = uuid.uuid4(), uuid.uuid4()

@@ -13,21 +13,17 @@ import pytest
 from tests.integration.test_consumer_poison import (
     NOW,
     bearer,
+    ingest_caught_up,
     issue,
     outcomes_of,
     produce,
     with_text,
 )
-from tests.support.databases import create_key_store
-from tests.support.serving import served
 from tests.support.waiting import eventually
 
-from ingest.bootstrap import create_app as create_ingest
-from ingest.config import IngestSettings
 from lrs_contracts.batch import JobType
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchFailed
 from lrs_contracts.registry import encode, wrap
-from lrs_platform.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -63,18 +59,7 @@ def _failure(batch_id: uuid.UUID, ao_id: str) -> bytes:
 async def test_a_corrected_copy_about_another_batch_is_refused_and_changes_no_batch(
     kafka_bootstrap: str, fresh_database_url: str
 ) -> None:
-    await ensure_topics(kafka_bootstrap)
-    settings = IngestSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
-        DATABASE_URL=fresh_database_url,
-        outcomes_group_id=f"ingest-copies-{uuid.uuid4().hex[:8]}",
-        log_json=True,
-    )
-    await create_key_store(fresh_database_url)
-    app = create_ingest(settings)
-    async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
-        consumer = app.state.outcome_consumer
-        await eventually(lambda: _true(consumer.caught_up), within=120, what="the outcome consumer caught up")
+    async with ingest_caught_up(kafka_bootstrap, fresh_database_url, "ingest-copies") as (app, client):
         ao_id = f"RN{uuid.uuid4().int % 10**8:08d}"
         as_ao, as_operator = bearer(await issue(app, f"ao:{ao_id}")), bearer(await issue(app, "operator:dlq-tests"))
         failed, poisoned, event_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -119,7 +104,3 @@ async def _batch(client: httpx.AsyncClient, batch_id: uuid.UUID, headers: dict[s
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-async def _true(value: bool) -> bool | None:
-    return value or None

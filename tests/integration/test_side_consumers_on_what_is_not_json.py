@@ -9,7 +9,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from tests.integration.test_consumer_poison import (
     bearer,
@@ -19,19 +18,16 @@ from tests.integration.test_consumer_poison import (
     metric,
     outcomes_of,
     produce,
+    reporting_at_end,
 )
 from tests.integration.test_notifier import batch_completed, envelope
-from tests.support.kafka import pin_group_at_end
 from tests.support.mail import Inbox, notifier_settings
 from tests.support.serving import served
 from tests.support.waiting import eventually
 
 from lrs_contracts.registry import encode
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
-from lrs_platform.kafka import ensure_topics
 from notifier.bootstrap import create_app as create_notifier
-from reporting.bootstrap import create_app as create_reporting
-from reporting.config import ReportingSettings
 
 pytestmark = pytest.mark.integration
 
@@ -39,14 +35,7 @@ pytestmark = pytest.mark.integration
 async def test_reporting_parks_what_is_not_json_at_once_and_counts_its_lag(
     kafka_bootstrap: str, fresh_database_url: str
 ) -> None:
-    await ensure_topics(kafka_bootstrap)
-    app_id = f"reporting-not-json-{uuid.uuid4().hex[:8]}"
-    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES, CHALLENGE_EVENTS))
-    settings = ReportingSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url, app_id=app_id, log_json=True
-    )
-    app = create_reporting(settings)
-    async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
+    async with reporting_at_end(kafka_bootstrap, fresh_database_url, "reporting-not-json") as (app, client):
         as_operator = bearer(await issue(app, "operator:dlq-tests"))
         ao_id, following = f"RN{uuid.uuid4().int % 10**6}", uuid.uuid4()
         not_json = f"not json {uuid.uuid4()}".encode()
