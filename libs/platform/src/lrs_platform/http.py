@@ -321,10 +321,23 @@ def _serve_documentation(app: FastAPI, title: str) -> None:
         return HTMLResponse(page, headers={"Content-Security-Policy": PROBLEM_PAGE_POLICY})
 
 
+NOT_STORED = "no-store"
+"""The `Cache-Control` of every answer that names none itself: an answer may hold a learner's personal data (a PLR,
+its history, a credential, a registry read, a problem naming a ULN), and no browser or shared proxy may keep it. A
+route that may be cached says so itself (the projector's JWKS: `public, max-age=300`); static files (the documentation
+pages' assets, the portal's /static), the same for everyone, are left as their mount answers them."""
+
+
+def _serves_static_files(scope: Scope) -> bool:
+    return isinstance(scope.get("endpoint"), StaticFiles)
+
+
 class _RequestLog:
     """Logs and counts each request, and names it (`x-request-id`) and the environment that answered on
-    the response; an unexpected failure before the response began is answered 500 in problem+json. Plain ASGI, not `app.middleware("http")`: Starlette's BaseHTTPMiddleware runs every
-    request in a task of its own and passes the response through a stream (~0.2 ms of CPU a request)."""
+    the response, which no cache may keep unless it says otherwise (`NOT_STORED`); an unexpected failure before
+    the response began is answered 500 in problem+json. Plain ASGI, not `app.middleware("http")`: Starlette's
+    BaseHTTPMiddleware runs every request in a task of its own and passes the response through a stream (~0.2 ms
+    of CPU a request)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -351,6 +364,8 @@ class _RequestLog:
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = request_id
                 headers[ENVIRONMENT_HEADER] = environment.value
+                if "cache-control" not in headers and not _serves_static_files(scope):
+                    headers["cache-control"] = NOT_STORED
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 answered = time.perf_counter()

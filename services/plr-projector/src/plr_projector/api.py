@@ -254,6 +254,25 @@ def _held_from_providers() -> ProblemError:
     )
 
 
+PROVIDER_SEES_CURRENT_ONLY = (
+    "A provider sees a learner's current achievements only (decision 0012): withdrawn achievements and the history"
+    " of an achievement are not shown to providers, so {asked} may not be true with a provider's key and nothing was"
+    " read. Ask again without {asked}; for what an achievement was before, ask the learner, who reads their whole"
+    " record, or the awarding organisation that recorded it."
+)
+
+
+def _refuse_what_providers_never_see(principal: Principal, *, include_withdrawn: bool, include_history: bool) -> None:
+    """Told, not left out: answered without them, a provider would take the PLR for one with nothing withdrawn and
+    no history."""
+    if principal.kind is not PrincipalKind.PROVIDER:
+        return
+    flags = {"include_withdrawn": include_withdrawn, "include_history": include_history}
+    if asked := [name for name, wanted in flags.items() if wanted]:
+        _log.info("plr_read_refused", principal=principal.kind.value, asked=asked)
+        raise ProblemError(403, "Not shown to providers", PROVIDER_SEES_CURRENT_ONLY.format(asked=" or ".join(asked)))
+
+
 async def _plr_document(
     projector: Projector,
     principal: Principal,
@@ -340,7 +359,11 @@ async def _plr_document(
         "The learner reads their own; an AO only what it uploaded; a provider only a learner it is linked to"
         " (403 `PROVIDER_NOT_LINKED`, decision 0121) and who shares (403 `WSEC0206`), and not while any of the"
         " learner's events are held in dead letters (409 `EVENTS_HELD_IN_DEAD_LETTERS`: the learner's choice not to"
-        " share could be one); operators everything."
+        " share could be one); operators everything. A provider sees the learner's current achievements only:"
+        " asked with `include_withdrawn` or `include_history` true it is refused (403, title 'Not shown to"
+        " providers', code `FORBIDDEN`), nothing read (decision 0012), rather than answered without them; the"
+        " learner, or the awarding organisation that recorded an achievement, can tell it what the achievement was"
+        " before."
         " A ULN no learner can have is 422 before any of that: a wrong check digit `RV002`, the temporary ULN"
         " `RV003`."
     ),
@@ -352,8 +375,12 @@ async def read_plr(
     uln: Uln,
     principal: CurrentPrincipal,
     projector: ProjectorDep,
-    include_withdrawn: bool = False,
-    include_history: bool = False,
+    include_withdrawn: Annotated[
+        bool, Query(description="put in withdrawn achievements too (not with a provider's key: 403)")
+    ] = False,
+    include_history: Annotated[
+        bool, Query(description="put in each achievement's versions, oldest first (not with a provider's key: 403)")
+    ] = False,
     min_offsets: Annotated[str | None, Query(description="wait until these offsets are projected")] = None,
     after_batch: Annotated[
         uuid.UUID | None,
@@ -365,6 +392,7 @@ async def read_plr(
     wait_ms: Annotated[int | None, Query(ge=0, le=60_000)] = None,
 ) -> dict[str, Any]:
     _refuse_mistyped_uln(uln)
+    _refuse_what_providers_never_see(principal, include_withdrawn=include_withdrawn, include_history=include_history)
     await _may_read(projector, principal, uln)  # before any wait: a refused caller learns nothing of a batch
     batch_ao = batch_owner(principal)
     consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms, batch_ao=batch_ao)

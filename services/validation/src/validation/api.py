@@ -769,9 +769,10 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
         "event, segment and backup that holds them sealed; redacts the registry row, which stays so the ULN is "
         "never registered again; keeps the audit (who, when, why); and publishes `lrs.learner.erased.v1`, on "
         "which every projection forgets what it held (decision 0080). The learner's own API keys (`learner:<ULN>`) "
-        "are revoked. Every ULN merged with the learner is erased too (each audited and announced on its own, its "
-        "keys revoked). Erasing again answers 200 with the first erasure and "
-        "changes nothing. An erasure cannot be undone and the ULN is never registered again, so a ULN that cannot "
+        "are revoked first, before the erasure is recorded, so no failure leaves an erased learner's key working "
+        "(an erasure that then fails leaves them revoked: erase again). Every ULN merged with the learner is erased "
+        "too (each audited and announced on its own, its keys revoked). Erasing again answers 200 with the first "
+        "erasure and changes nothing. An erasure cannot be undone and the ULN is never registered again, so a ULN that cannot "
         "be the learner meant is refused, with nothing erased (decision 0132): when the LRS holds nothing "
         "personal about it, neither a registration nor details sealed in a batch or a challenge, 422 (code "
         "`RV002`) if its check digit is wrong, else 404. A ULN held is erased, registered or not, whatever its "
@@ -802,6 +803,13 @@ async def erase_learner(
             " their own ULN.",
         )
     try:
+        # what the erasure will erase, and whether it is refused (then nothing is revoked either)
+        preview = await _store(request).erasure_preview(uln)
+    except LearnerNotHeldError as error:
+        raise _not_held(uln) from error
+    # before the erasure commits: no failure after it leaves an erased learner's key working
+    await _revoke_learners_keys(request, [uln, *preview.merged_with])
+    try:
         erasure, erased_now = await _store(request).erase(uln, str(principal), erasure_request.reason)
     except LearnerNotHeldError as error:
         raise _not_held(uln) from error
@@ -810,7 +818,8 @@ async def erase_learner(
     else:
         response.status_code = 200
     erased_with = await _store(request).same_learner(uln)
-    await _revoke_learners_keys(request, [erasure.uln, *erased_with])
+    # a ULN merged with the learner after the preview was erased with them
+    await _revoke_learners_keys(request, [other for other in erased_with if other not in preview.merged_with])
     return LearnerErased(
         erasure_id=erasure.erasure_id,
         uln=erasure.uln,
@@ -821,8 +830,9 @@ async def erase_learner(
 
 
 async def _revoke_learners_keys(request: Request, ulns: list[str]) -> None:
-    """An erased learner's own API keys end with the erasure: nothing is left for them to read as that learner.
-    Asked again by an erasure said again (200), so a revocation cut short by PostgreSQL is finished then."""
+    """A learner's own API keys end with their erasure, revoked before it commits: nothing is left for them to read
+    as that learner, whatever fails after. An erasure that fails once they are revoked leaves them revoked (the
+    operator erases again); one said again (200) revokes them again."""
     credentials: CredentialStore = request.app.state.credentials
     revoked = 0
     for erased_uln in ulns:
