@@ -133,6 +133,7 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
             "award_date": "2024-05-20",
             "grade": "7",
             "uln": learner_uln,
+            "status": "F",
         }
         assert created.headers["location"] == f"/v1/challenges/{challenge_id}"
 

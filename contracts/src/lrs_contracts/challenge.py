@@ -11,6 +11,7 @@ from pydantic import Field
 
 from lrs_contracts.envelope import Contract
 from lrs_contracts.identifiers import ULN_PATTERN
+from lrs_contracts.plr import ResultStatus
 
 
 class ChallengeResolution(StrEnum):
@@ -43,8 +44,8 @@ def resolution_label(value: str) -> str:
 
 class ChallengedAchievement(Contract):
     """The challenged achievement as the PLR log had it when the challenge was raised, for the people who
-    read the challenge: its qualification, award date and grade (the achievement id names it), and the ULN
-    the AO recorded it under, which is not the challenge's `uln` when a ULN merged into the learner's holds
+    read the challenge: its qualification, award date, grade and status (the achievement id names it), and the
+    ULN the AO recorded it under, which is not the challenge's `uln` when a ULN merged into the learner's holds
     it (decision 0162)."""
 
     qualification_number: str = Field(description="normalised 8-character QAN or unit reference")
@@ -55,6 +56,11 @@ class ChallengedAchievement(Contract):
         default=None,
         pattern=ULN_PATTERN,
         description="the ULN the AO recorded the achievement under; absent in events written before this field existed",
+    )
+    status: ResultStatus | None = Field(
+        default=None,
+        description="the result's status when the challenge was raised: P Provisional, F Final (decision 0183);"
+        " absent in events written before this field existed",
     )
 
 

@@ -807,6 +807,7 @@ _CHALLENGE_EXAMPLES = (
                 award_date=GCSE_AWARDED,
                 grade="7",
                 uln=LILY,
+                status=ResultStatus.FINAL,
             ),
         ),
         f"learner:{LILY}",

@@ -27,6 +27,7 @@ from challenges.store import OpenChallengeExists
 from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengedAchievement, ChallengeResolution
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
+from lrs_contracts.plr import ResultStatus
 from lrs_contracts.text import StorableText
 from lrs_domain.identifiers import display_qan
 from lrs_platform.authentication import CurrentPrincipal
@@ -101,6 +102,11 @@ class ChallengedAchievementPublic(BaseModel):
         " is the learner's who raised it, another when a ULN merged into theirs holds the achievement; null for a"
         " challenge raised before this was kept",
     )
+    status: ResultStatus | None = Field(
+        default=None,
+        description="the result's status when the challenge was raised, as the PLR's `status` says it: P"
+        " Provisional, F Final; null for a challenge raised before this was kept",
+    )
 
     @staticmethod
     def of(achievement: ChallengedAchievement | None) -> ChallengedAchievementPublic | None:
@@ -113,6 +119,7 @@ class ChallengedAchievementPublic(BaseModel):
             award_date=achievement.award_date,
             grade=achievement.grade,
             uln=achievement.uln,
+            status=achievement.status,
         )
 
 
@@ -361,7 +368,9 @@ async def raise_challenge(
         "learner's `uln` not theirs, is refused 403, as another AO's batches and reports are. An AO's `uln` names "
         "the learner: it finds a challenge raised, or on an achievement the AO recorded (`achievement.uln`), under "
         "any ULN of that learner, a ULN merged into it included. A learner's `uln` (any of "
-        "theirs) names them: the ones they raised under every ULN of theirs."
+        "theirs) names them: the ones they raised under every ULN of theirs. Each challenge describes its "
+        "achievement (`achievement`: qualification, title, award date, grade and status as they were when it was "
+        "raised) to the learner as to the AO."
     ),
     responses=problem_responses(401, 403, 422),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),

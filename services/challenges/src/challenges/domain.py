@@ -29,6 +29,7 @@ from lrs_contracts.challenge import (
     ChallengeResolved,
 )
 from lrs_contracts.envelope import deterministic_id
+from lrs_contracts.plr import ResultStatus
 from lrs_contracts.registry import event_type_of
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.keyring import Erased, LearnerKey, Purpose
@@ -137,9 +138,11 @@ class AchievementOnRecord:
     award_date: date | None = None
     grade: str | None = None
     title: str | None = None
+    status: ResultStatus | None = None  # None: the record has seen no status of it
 
     def described(self) -> ChallengedAchievement | None:
-        """What a person recognises it by, when the record knows it, and the ULN its AO knows it by."""
+        """What a person recognises it by, when the record knows it (Provisional or Final too), and the ULN its
+        AO knows it by."""
         if self.qualification_number is None or self.award_date is None:
             return None
         return ChallengedAchievement(
@@ -148,6 +151,7 @@ class AchievementOnRecord:
             award_date=self.award_date,
             grade=self.grade,
             uln=self.uln,
+            status=self.status,
         )
 
 

@@ -1,11 +1,12 @@
 """What the challenges service keeps of the PLR log: messages in, record changes out. Pure, no I/O.
 
 From `lrs.plr.events.v1` each achievement's ULN, AO, whether it is withdrawn, and what a person
-recognises it by (qualification, title, award date, grade); and which batch touched which learner's
-qualification, and when (decision 0142: a challenge resolved as corrected names such a batch). From
-`lrs.learner.events.v1` the merges, so a merged learner's achievements count as the master's, and
-the erasures, after which the learner's challenges keep no text of theirs. Centre (ILR) records and
-the other learner events are not challengeable facts and are left out.
+recognises it by (qualification, title, award date, grade, and whether its result is Provisional or
+Final); and which batch touched which learner's qualification, and when (decision 0142: a challenge
+resolved as corrected names such a batch). From `lrs.learner.events.v1` the merges, so a merged
+learner's achievements count as the master's, and the erasures, after which the learner's challenges
+keep no text of theirs. Centre (ILR) records and the other learner events are not challengeable facts
+and are left out.
 
 An achievement event, nearly every record, is read for the facts kept by matching the whole of its JSON
 as validation writes it (`lrs_contracts.fast_match`, decision 0089), which takes only what the contract
@@ -36,6 +37,7 @@ from lrs_contracts.plr import (
     AchievementWithdrawn,
     Provenance,
     QualificationSummary,
+    ResultStatus,
 )
 from lrs_contracts.registry import decode, event_type_of
 from lrs_contracts.topics import LEARNER_EVENTS, PLR_EVENTS
@@ -73,6 +75,9 @@ class RecordChanges:
     merges: dict[str, str] = field(default_factory=dict)  # merged ULN -> master ULN
     erasures: set[str] = field(default_factory=set)  # erased learners' ULNs
     touches: set[BatchTouch] = field(default_factory=set)
+    # each achievement's result status (P or F) as the latest of the messages that says it: a withdrawal or a
+    # reinstatement says none (kept apart from its facts: decision 0183)
+    statuses: dict[uuid.UUID, str] = field(default_factory=dict)
 
     def add(self, change: AchievementFacts) -> None:
         earlier = self.achievements.get(change.achievement_id)
@@ -93,7 +98,7 @@ def _after(earlier: AchievementFacts, change: AchievementFacts) -> AchievementFa
 def record_changes(messages: Iterable[Message]) -> RecordChanges:
     """Folds messages (in log order) into changes. Raises on a message that cannot be decoded."""
     changes = RecordChanges()
-    achievements, touches = changes.achievements, changes.touches
+    achievements, touches, statuses = changes.achievements, changes.touches, changes.statuses
     batches: dict[bytes, tuple[uuid.UUID, datetime]] = {}  # batch id and decision time, by their texts
     touched: set[tuple[bytes, bytes, bytes, bytes]] = set()  # batch, AO, ULN, QAN as read: made touches at the end
     for message in messages:
@@ -116,6 +121,9 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
             )
             earlier = achievements.get(achievement_id)
             achievements[achievement_id] = _after(earlier, change) if earlier is not None else change
+            status = _FINAL if event.event_type == _HEAD_SUPERSEDED else event.status
+            if status is not None:
+                statuses[achievement_id] = status.decode()
             if event.batch_id not in batches:
                 # a batch's decision time: the `occurred_at` of its events (one for them all)
                 batches[event.batch_id] = (pgproto.UUID(event.batch_id.decode()), event.occurred_at)
@@ -137,6 +145,11 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
                 payload[qualification][_TITLE_FIELD] if qualification is not None else None,
             )
             changes.add(change)
+            status_field = _STATUS_FIELD.get(event_type)
+            if status_field is not None:
+                statuses[change.achievement_id] = ResultStatus(payload[status_field]).value
+            elif event_type == _SUPERSEDED:
+                statuses[change.achievement_id] = ResultStatus.FINAL.value
             batch_id = payload[_PROVENANCE_FIELD[event_type]][_BATCH_ID_FIELD]
             touches.add(BatchTouch(uuid.UUID(str(batch_id)), ao_id, uln, qan, occurred))
         elif event_type == _MERGED:
@@ -187,6 +200,12 @@ _WITHDRAWN_AFTER: dict[str, bool | None] = {
 }
 # The same, by the event type as an event's head spells it.
 _HEAD_WITHDRAWN_AFTER = {event_type.encode(): withdrawn for event_type, withdrawn in _WITHDRAWN_AFTER.items()}
+# A supersession says no status: a Final result replaced the Provisional one.
+_SUPERSEDED = event_type_of(AchievementSuperseded)
+_HEAD_SUPERSEDED, _FINAL = _SUPERSEDED.encode(), ResultStatus.FINAL.value.encode()
+_STATUS_FIELD = {
+    event_type_of(m): plain_fields(m).index("status") for m in ACHIEVEMENT_MODELS if "status" in plain_fields(m)
+}
 _MERGED = event_type_of(LearnersMerged)
 _ERASED = event_type_of(LearnerErased)
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")

@@ -12,6 +12,7 @@ import asyncpg
 
 from challenges.domain import AchievementOnRecord, BatchOnRecord
 from challenges.plr_log import AchievementFacts, BatchTouch, RecordChanges, positions_after, record_changes, unapplied
+from lrs_contracts.plr import ResultStatus
 from lrs_platform.consumer import Message
 
 Positions = dict[tuple[str, int], int]  # (topic, partition) -> next offset to apply
@@ -23,6 +24,10 @@ _COLUMNS = (*AchievementFacts._fields, "applied_in")  # a change as it is, then 
 _LATEST = (
     "SELECT {0} FROM challenges.achievements_on_record"
     " WHERE achievement_id = $1 AND {0} IS NOT NULL ORDER BY applied_in DESC LIMIT 1"
+)
+# Its status, as the latest poll that said one (decision 0183).
+_LATEST_STATUS = (
+    "SELECT status FROM challenges.achievement_statuses WHERE achievement_id = $1 ORDER BY applied_in DESC LIMIT 1"
 )
 # The positions of a poll's partitions, each row locked until the poll's transaction ends (a missing one
 # inserted at 0): the no-op update is what locks a row that is there, and returns it as stored.
@@ -90,11 +95,12 @@ class PlrRecord:
 
     async def achievement(self, achievement_id: uuid.UUID) -> AchievementOnRecord | None:
         """As its latest row says; each fact a row may leave as it was (withdrawn, grade, title) as the latest
-        row that says it (withdrawn: false if none does)."""
+        row that says it (withdrawn: false if none does), and its status as the latest poll that said one."""
         row = await self._pool.fetchrow(
             "SELECT uln, ao_id, qualification_number, award_date,"
             f" coalesce(({_LATEST.format('withdrawn')}), false) AS withdrawn,"
-            f" ({_LATEST.format('grade')}) AS grade, ({_LATEST.format('title')}) AS title"
+            f" ({_LATEST.format('grade')}) AS grade, ({_LATEST.format('title')}) AS title,"
+            f" ({_LATEST_STATUS}) AS status"
             " FROM challenges.achievements_on_record WHERE achievement_id = $1 ORDER BY applied_in DESC LIMIT 1",
             achievement_id,
         )
@@ -109,6 +115,7 @@ class PlrRecord:
             row["award_date"],
             row["grade"],
             row["title"],
+            ResultStatus(row["status"]) if row["status"] is not None else None,
         )
 
     async def batches_touching(
@@ -137,19 +144,25 @@ class PlrRecord:
 
     async def learner_ulns(self, uln: str) -> frozenset[str]:
         """Every ULN of the learner: follow the merges to the end of the chain, then every ULN merged into it."""
+        return await self.ulns_of_learners((uln,))
+
+    async def ulns_of_learners(self, ulns: Collection[str]) -> frozenset[str]:
+        """Every ULN of the learners `ulns` name (`learner_ulns` of each), in one statement: an AO's filter names
+        up to 50."""
         rows = await self._pool.fetch(
-            "WITH RECURSIVE up(uln, hops) AS ("
-            "   SELECT $1::text, 0"
-            "   UNION ALL SELECT m.master_uln, up.hops + 1 FROM challenges.learner_merges m"
+            "WITH RECURSIVE up(asked, uln, hops) AS ("
+            "   SELECT asked, asked, 0 FROM unnest($1::text[]) AS asked"
+            "   UNION ALL SELECT up.asked, m.master_uln, up.hops + 1 FROM challenges.learner_merges m"
             "   JOIN up ON m.merged_uln = up.uln WHERE up.hops < $2"
-            " ), chain_end AS (SELECT uln FROM up ORDER BY hops DESC LIMIT 1),"
-            " down(uln, hops) AS ("
-            "   SELECT uln, 0 FROM chain_end"
+            " ), chain_ends AS ("
+            "   SELECT DISTINCT uln FROM (SELECT DISTINCT ON (asked) uln FROM up ORDER BY asked, hops DESC) AS ends"
+            " ), down(uln, hops) AS ("
+            "   SELECT uln, 0 FROM chain_ends"
             "   UNION ALL SELECT m.merged_uln, down.hops + 1 FROM challenges.learner_merges m"
             "   JOIN down ON m.master_uln = down.uln WHERE down.hops < $2"
             " )"
             " SELECT uln FROM down UNION SELECT uln FROM up",
-            uln,
+            sorted(ulns),
             _MAX_MERGE_HOPS,
         )
         return frozenset(row["uln"] for row in rows)
@@ -165,18 +178,26 @@ class PlrRecord:
 
 async def _append(connection: asyncpg.Connection, changes: RecordChanges) -> None:
     """Each changed achievement's state is appended (binary COPY; an update or supersession's withdrawn as NULL,
-    "as it was"), stamped with the poll's number from a sequence. Polls are applied one after another, fenced by
-    their offsets (`PlrRecord.apply_messages`), so the latest row of an achievement is the log's latest word on
-    it (decision 0099)."""
-    if changes.achievements:
+    "as it was"), and its status where the poll said one, stamped with the poll's number from a sequence. Polls are
+    applied one after another, fenced by their offsets (`PlrRecord.apply_messages`), so the latest row of an
+    achievement is the log's latest word on it (decision 0099)."""
+    if changes.achievements or changes.statuses:
         applied_in = await connection.fetchval("SELECT nextval('challenges.record_applications')")
-        await connection.copy_records_to_table(
-            "achievements_on_record",
-            schema_name="challenges",
-            columns=_COLUMNS,
-            # each change's tuple and the poll's number, joined in C (a display per change cost 0.3 µs)
-            records=list(map(add, changes.achievements.values(), repeat((applied_in,)))),
-        )
+        if changes.achievements:
+            await connection.copy_records_to_table(
+                "achievements_on_record",
+                schema_name="challenges",
+                columns=_COLUMNS,
+                # each change's tuple and the poll's number, joined in C (a display per change cost 0.3 µs)
+                records=list(map(add, changes.achievements.values(), repeat((applied_in,)))),
+            )
+        if changes.statuses:
+            await connection.copy_records_to_table(
+                "achievement_statuses",
+                schema_name="challenges",
+                columns=("achievement_id", "status", "applied_in"),
+                records=[(achievement_id, status, applied_in) for achievement_id, status in changes.statuses.items()],
+            )
     if changes.touches:
         await connection.copy_records_to_table(
             "batch_touches", schema_name="challenges", columns=BatchTouch._fields, records=changes.touches

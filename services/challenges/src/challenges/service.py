@@ -241,10 +241,7 @@ class ChallengeService:
         if principal.kind is PrincipalKind.LEARNER:
             return await self._record.learner_ulns(principal.id)
         if principal.kind is PrincipalKind.AO and asked:
-            learners: set[str] = set()
-            for uln in sorted(asked):
-                learners |= await self._record.learner_ulns(uln)
-            return frozenset(learners)
+            return await self._record.ulns_of_learners(asked)
         return frozenset()
 
     async def _managed(self, uow: ChallengeUnitOfWork, principal: Principal, challenge_id: uuid.UUID) -> Challenge:

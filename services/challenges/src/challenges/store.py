@@ -11,6 +11,7 @@ import asyncpg
 from challenges.domain import OPEN_STATES, Challenge, ChallengeState, LearnerDataErased, event_ids_of
 from lrs_contracts.challenge import ChallengedAchievement, ChallengeResolution
 from lrs_contracts.envelope import Envelope
+from lrs_contracts.plr import ResultStatus
 from lrs_contracts.registry import encode
 from lrs_platform.database import where_given
 from lrs_platform.paging import PagePosition, beyond
@@ -55,12 +56,17 @@ def _challenge(row: asyncpg.Record) -> Challenge:
                 award_date=row["award_date"],
                 grade=row["grade"],
                 uln=row["recorded_uln"],
+                status=ResultStatus(row["result_status"]) if row["result_status"] is not None else None,
             )
             if row["qualification_number"] is not None and row["award_date"] is not None
             else None
         ),
         correcting_batch_id=row["correcting_batch_id"],
     )
+
+
+def _status_of(achievement: ChallengedAchievement | None) -> str | None:
+    return achievement.status.value if achievement is not None and achievement.status is not None else None
 
 
 def _filtered(
@@ -116,8 +122,8 @@ class ChallengeUnitOfWork:
         inserted = await self._connection.execute(
             "INSERT INTO challenges.challenges"
             " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at,"
-            " qualification_number, award_date, grade, title, recorded_uln)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+            " qualification_number, award_date, grade, title, recorded_uln, result_status)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
             challenge.challenge_id,
             challenge.achievement_id,
             challenge.ao_id,
@@ -130,6 +136,7 @@ class ChallengeUnitOfWork:
             achievement.grade if achievement else None,
             achievement.title if achievement else None,
             achievement.uln if achievement else None,
+            _status_of(achievement),
         )
         if inserted != "INSERT 0 1":
             raise OpenChallengeExists(await self._connection.fetchval(_OPEN_ON_ACHIEVEMENT, challenge.achievement_id))
@@ -147,8 +154,8 @@ class ChallengeUnitOfWork:
             "INSERT INTO challenges.challenges"
             " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at, acknowledged_at,"
             " resolved_at, resolution, note, personal_data_erased, correcting_batch_id,"
-            " qualification_number, award_date, grade, title, recorded_uln)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            " qualification_number, award_date, grade, title, recorded_uln, result_status)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
             " ON CONFLICT DO NOTHING",
             challenge.challenge_id,
             challenge.achievement_id,
@@ -168,6 +175,7 @@ class ChallengeUnitOfWork:
             achievement.grade if achievement else None,
             achievement.title if achievement else None,
             achievement.uln if achievement else None,
+            _status_of(achievement),
         )
         return bool(inserted == "INSERT 0 1")
 

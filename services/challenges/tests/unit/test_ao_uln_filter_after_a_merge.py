@@ -28,6 +28,12 @@ class MergingRecord:
         master = MERGES.get(uln, uln)
         return frozenset({master, *(merged for merged, into in MERGES.items() if into == master)})
 
+    async def ulns_of_learners(self, ulns: Collection[str]) -> frozenset[str]:
+        found: set[str] = set()
+        for uln in sorted(ulns):
+            found |= await self.learner_ulns(uln)
+        return frozenset(found)
+
 
 class FilteringStore:
     """Filters as `ChallengeStore` does: the AO, then any ULN raising (or, as recorded, recording) it."""

@@ -32,6 +32,7 @@ from lrs_contracts.outcomes import (
     RecordOutcome,
     RecordStatus,
 )
+from lrs_contracts.plr import ResultStatus
 from lrs_contracts.text import shown_on_one_line, with_bidi_controls_shown
 from lrs_domain.identifiers import display_qan
 from lrs_platform.logging import mask_uln
@@ -278,9 +279,15 @@ def challenge_raised_email(
     )
 
 
+# As the PLR's `Status` reads to people (DOMAIN.md §3: F = Final, P = Provisional).
+_STATUS_WORDS = {ResultStatus.PROVISIONAL: "Provisional", ResultStatus.FINAL: "Final"}
+
+
 def _achievement_shown(raised: ChallengeRaised | ChallengeRaisedV1) -> dict[str, str | None] | None:
-    """The challenged achievement as a person knows it: QAN as written, title, award date and grade; None for an
-    event written before challenges carried it (the email names the achievement by its id alone)."""
+    """The challenged achievement as a person knows it: QAN as written, title, award date, grade and whether the
+    result was Provisional or Final when the challenge was raised (None in an event written before challenges
+    kept it); None for an event written before challenges carried any of it (the email names the achievement by
+    its id alone)."""
     achievement = getattr(raised, "achievement", None)
     if achievement is None:
         return None
@@ -290,6 +297,7 @@ def _achievement_shown(raised: ChallengeRaised | ChallengeRaisedV1) -> dict[str,
         "title": with_bidi_controls_shown(achievement.title) if achievement.title else None,
         "award_date": f"{awarded.day} {awarded:%B %Y}",
         "grade": with_bidi_controls_shown(achievement.grade) if achievement.grade else None,
+        "status": _STATUS_WORDS[achievement.status] if achievement.status else None,
     }
 
 

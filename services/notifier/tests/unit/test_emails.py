@@ -10,6 +10,7 @@ import pytest
 from lrs_contracts.batch import JobType
 from lrs_contracts.challenge import ChallengedAchievement, ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchFailed
+from lrs_contracts.plr import ResultStatus
 from notifier.emails import (
     ChallengeContact,
     RejectionCount,
@@ -296,6 +297,34 @@ def test_challenge_email_names_the_achievement_as_the_ao_knows_it_and_keeps_its_
     untitled = raised.model_copy(update={"achievement": raised.achievement.model_copy(update={"title": None})})
     plain = challenge_raised_email(EVENT_ID, untitled, contact, DECIDED, reason="x", public_base_url=PORTAL).text
     assert "Qualification:   600/1166/X" in plain.splitlines()
+
+
+@pytest.mark.parametrize(("status", "said"), [(ResultStatus.PROVISIONAL, "Provisional"), (ResultStatus.FINAL, "Final")])
+def test_challenge_email_says_whether_the_result_was_provisional_or_final_when_it_was_raised(
+    status: ResultStatus, said: str
+) -> None:
+    """Decision 0183: the AO reads whether the learner challenged a Provisional or a Final result; an event written
+    before challenges kept it says neither."""
+    achievement = ChallengedAchievement(
+        qualification_number="6001166X", award_date=date(2024, 8, 22), grade="4", status=status
+    )
+    raised = ChallengeRaised(
+        challenge_id=uuid.uuid4(),
+        achievement_id=uuid.uuid4(),
+        ao_id="RN5133",
+        uln="1000000043",
+        reason_sealed="s1.x",
+        achievement=achievement,
+    )
+    contact = ChallengeContact("Ada", "Lovelace", "+44 20 7946 0000", "challenges@ao.example")
+    email = challenge_raised_email(EVENT_ID, raised, contact, DECIDED, reason="It was a 5", public_base_url=PORTAL)
+    older = raised.model_copy(update={"achievement": achievement.model_copy(update={"status": None})})
+    before = challenge_raised_email(EVENT_ID, older, contact, DECIDED, reason="It was a 5", public_base_url=PORTAL)
+
+    lines = email.text.splitlines()
+    assert lines[lines.index("Grade:           4") + 1] == f"Status:          {said}"
+    assert f'<tr><th align="left">Status</th><td>{said}</td></tr>' in email.html
+    assert "Status:" not in before.text and ">Status<" not in before.html
 
 
 def test_a_challenge_raised_before_events_carried_the_achievement_names_it_by_its_id() -> None:
