@@ -47,3 +47,42 @@ def test_the_raised_column_is_the_time_in_utc_and_says_so(
     ]
     assert header[:2] == ["challenge", "raised (UTC)"]
     assert raised[:3] == [RAISED["challenge_id"], "2027-06-30 23:30", "raised"]
+
+
+def test_the_achievement_column_names_the_achievement_as_a_person_knows_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    described = {
+        **RAISED,
+        "achievement": {
+            "qualification_number": "6001166X",
+            "title": "GCSE Mathematics",
+            "award_date": "2024-05-20",
+            "grade": "7",
+            "uln": "1000000043",
+            "status": "P",
+        },
+    }
+    real_client = httpx.Client
+
+    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
+        answer = httpx.Response(200, json={"items": [described, RAISED], "next": None})
+        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(lambda _: answer)})
+
+    monkeypatch.setattr(httpx, "Client", fake_client)
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setenv("COLUMNS", "400")
+
+    code = main(["challenges", "list"])
+
+    assert code == ExitCode.OK, capsys.readouterr().err
+    header, *rows = [
+        [cell.strip() for cell in re.split("[│┃]", line)[1:-1]]
+        for line in capsys.readouterr().out.splitlines()
+        if ROW.match(line)
+    ]
+    column = header.index("achievement")
+    assert [row[column] for row in rows] == [
+        "GCSE Mathematics (6001166X), grade 7, awarded 2024-05-20, Provisional",
+        RAISED["achievement_id"],  # raised before challenges described their achievement
+    ]

@@ -65,6 +65,23 @@ def uln_shown(challenge: dict[str, Any]) -> str:
     return recorded or str(challenge["uln"])
 
 
+RESULT_STATUSES = {"P": "Provisional", "F": "Final"}
+
+
+def achievement_text(challenge: dict[str, Any]) -> str:
+    """The challenged achievement as a person recognises it: its title (or qualification number), grade, award date
+    and, when the challenge says it, Provisional or Final (decision 0183); its id only for a challenge that carries
+    no description."""
+    achievement = challenge.get("achievement")
+    if not achievement:
+        return str(challenge["achievement_id"])
+    number = achievement["qualification_number"]
+    named = f"{achievement['title']} ({number})" if achievement.get("title") else number
+    grade = f"grade {achievement['grade']}" if achievement.get("grade") else None
+    status = RESULT_STATUSES.get(achievement.get("status") or "")
+    return ", ".join(part for part in (named, grade, f"awarded {achievement['award_date']}", status) if part)
+
+
 def note_text(challenge: dict[str, Any]) -> Text:
     """What the AO said resolving the challenge, for the learner. A note comes only with a resolution, so an erased
     learner's challenge not resolved never had one ("—"); resolved, the API does not say whether it had one that
@@ -145,7 +162,7 @@ def list_command(
                 challenge["raised_at"][:16].replace("T", " "),
                 challenge["state"],
                 uln_shown(challenge),
-                challenge["achievement_id"],
+                achievement_text(challenge),
                 reason_text(challenge),
                 _resolution_label(challenge),
                 note_text(challenge),
