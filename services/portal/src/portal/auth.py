@@ -70,15 +70,14 @@ _log = get_logger("portal.auth")
 # New accounts whose link to choose a first password is under way at once (decision 0129): each holds a
 # connection of the portal's pool (5) until the relay has taken the email.
 FIRST_LINKS_AT_ONCE = 2
+# Passwords hashed or checked at once; the others wait their turn. argon2id takes 64 MiB a hash (argon2-cffi's
+# defaults): three at once overran the portal's memory limit (256 MiB) and the kernel killed it, whoever sent them
+# (an unknown username is checked against a decoy, at the same cost). Two at once peak at ~220 MB.
+PASSWORD_HASHES_AT_ONCE = 2
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-async def _verified(password_hash: str | None, password: str) -> bool:
-    """argon2 takes tens of milliseconds of CPU: in a thread, so other requests go on meanwhile."""
-    return await asyncio.to_thread(passwords.verify_password, password_hash, password)
 
 
 @dataclass(frozen=True)
@@ -167,6 +166,17 @@ class Authentication:
         self._lockout = lockout
         self._session_policy = session_policy
         self._first_links_at_once = asyncio.Semaphore(FIRST_LINKS_AT_ONCE)
+        self._password_hashes_at_once = asyncio.Semaphore(PASSWORD_HASHES_AT_ONCE)
+
+    async def _verified(self, password_hash: str | None, password: str) -> bool:
+        """argon2 takes tens of milliseconds of CPU: in a thread, so other requests go on meanwhile, and no more
+        than `PASSWORD_HASHES_AT_ONCE` at once."""
+        async with self._password_hashes_at_once:
+            return await asyncio.to_thread(passwords.verify_password, password_hash, password)
+
+    async def _hashed(self, password: str) -> str:
+        async with self._password_hashes_at_once:
+            return await asyncio.to_thread(passwords.hash_password, password)
 
     async def sign_in(self, username: str, password: str) -> SignInResult:
         now = utc_now()
@@ -197,15 +207,15 @@ class Authentication:
         disabled account answers as a wrong password does, whatever is given."""
         found = await self._accounts.count_attempt(username, lambda account: before_check(account, now, self._lockout))
         if found is None:
-            await _verified(None, password)
+            await self._verified(None, password)
             return _CheckedPassword(SignInOutcome.WRONG_CREDENTIALS)
         account, password_hash, counted = found
         if is_locked(account.sign_in, now):
             # the guess is not tested, but takes as long as if it were: a quick answer would say the name is real
-            await _verified(None, password)
+            await self._verified(None, password)
             password_matches = False
         else:
-            password_matches = await _verified(password_hash, password)
+            password_matches = await self._verified(password_hash, password)
         outcome = decide_sign_in(account, password_matches, now)
         if outcome is SignInOutcome.LOCKED:
             return _CheckedPassword(outcome, locked_until=account.sign_in.locked_until)
@@ -320,7 +330,7 @@ class Authentication:
         principal) is who did it, kept in the audit of account changes, as for every change below."""
         account = self._new_account(username, display_name, role, ao_id, email, scopes)
         password = passwords.generate_password()
-        await self._accounts.create(account, await asyncio.to_thread(passwords.hash_password, password), by=by)
+        await self._accounts.create(account, await self._hashed(password), by=by)
         _log.info("account_created", role=role.value, ao_id=ao_id, scopes=sorted(account.scopes))
         return account, password
 
@@ -379,7 +389,7 @@ class Authentication:
         account = self._new_account(username, display_name, role, ao_id, email, scopes)
         if one_address(account.email or "") is None:
             raise InvalidAccount("Enter the email address to send the link to.", "email")
-        unknown = await asyncio.to_thread(passwords.hash_password, passwords.generate_password())
+        unknown = await self._hashed(passwords.generate_password())
         try:
             # the account's transaction holds a database connection while the relay takes the email: a few at
             # once, so creations during a relay's outage cannot take every connection of the pool
@@ -412,7 +422,7 @@ class Authentication:
         AccountDisabled for a disabled account (enable it first)."""
         new_password = password or passwords.generate_password()
         check_new_password(new_password)
-        hashed = await asyncio.to_thread(passwords.hash_password, new_password)
+        hashed = await self._hashed(new_password)
         await self._accounts.set_password(username, hashed, by=by)
         await self._revoke(await self._sessions.end_all_of(username))
         return new_password
@@ -446,7 +456,7 @@ class Authentication:
         if checked.account is None:
             return PasswordChange.WRONG_PASSWORD  # a wrong password, or an account disabled meanwhile
         check_new_password(new, is_current=new == current)
-        new_hash = await asyncio.to_thread(passwords.hash_password, new)
+        new_hash = await self._hashed(new)
         ended = await self._accounts.change_own_password(checked.account, checked.password_hash, new_hash)
         if ended is None:
             return PasswordChange.CHANGED_MEANWHILE
@@ -493,7 +503,7 @@ class Authentication:
             return None
         link_hash = token_hash(token)
         check_new_password(new, is_current=await self._is_the_given_password(link_hash, new))
-        new_hash = await asyncio.to_thread(passwords.hash_password, new)
+        new_hash = await self._hashed(new)
         reset = await self._accounts.reset_by_link(link_hash, new_hash)
         if reset is None:
             return None
@@ -510,7 +520,7 @@ class Authentication:
         if holder is None or not holder.password_given:
             return False
         found = await self._accounts.get(holder.username)
-        return found is not None and await _verified(found[1], password)
+        return found is not None and await self._verified(found[1], password)
 
     async def enable(self, username: str, *, by: str) -> bool:
         """Enables a disabled account again (its password as it was): False when it was not disabled."""

@@ -1,0 +1,51 @@
+"""Sign-ins sent together wait their turn for argon2 (64 MiB a hash): three at once overran the portal's memory
+limit and the kernel killed it, whoever sent them, since an unknown username is checked against a decoy."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from portal import passwords
+from portal.auth import PASSWORD_HASHES_AT_ONCE, SignInOutcome
+
+from .stubbed_portal import stubbed_portal
+
+
+class _HashesAtOnce:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(0.05)  # as long as a hash takes, so the others arrive meanwhile
+        with self._lock:
+            self.now -= 1
+        return False
+
+
+def test_sign_ins_sent_together_check_no_more_passwords_at_once_than_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    portal = stubbed_portal()
+    account, _ = portal.account("user.many")
+    hashes = _HashesAtOnce()
+    monkeypatch.setattr(passwords, "verify_password", hashes.verify)
+
+    async def sign_ins_at_once() -> list[SignInOutcome]:
+        names = [account.username, "nobody.here", account.username, "nobody.else", account.username, "nobody.more"]
+        results = await asyncio.gather(*(portal.auth.sign_in(name, "a wrong guess") for name in names))
+        return [result.outcome for result in results]
+
+    outcomes = asyncio.run(sign_ins_at_once())
+
+    assert PASSWORD_HASHES_AT_ONCE == 2
+    assert hashes.most == PASSWORD_HASHES_AT_ONCE
+    assert set(outcomes) <= {SignInOutcome.WRONG_CREDENTIALS, SignInOutcome.LOCKED}
