@@ -29,9 +29,28 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    event_id: uuid.UUID
-    event_type: str = Field(pattern=EVENT_TYPE_PATTERN)
-    occurred_at: datetime
+    event_id: uuid.UUID = Field(
+        description=(
+            "the event's id: a message delivered again (delivery is at least once) carries the same one, so a"
+            " consumer can drop an id it has already applied. On the `lrs.reporting.*` topics it is derived from the"
+            " key and the figures: a month's figures are published again after each outcome or challenge event"
+            " of the month, changed or not, and unchanged figures follow one another under the same id; keep"
+            " the last message of each key, or drop repeated ids"
+        )
+    )
+    event_type: str = Field(
+        pattern=EVENT_TYPE_PATTERN,
+        description=(
+            "what `data` is, as `data.event_type`: `lrs.<entity>.<past-tense action>.v<N>`. `.vN` versions the"
+            " payload: an incompatible change is published as a new type (`.v2`); a new optional field keeps it"
+        ),
+    )
+    occurred_at: datetime = Field(
+        description=(
+            "when the event happened, in UTC. On the `lrs.reporting.*` topics, when the message was published,"
+            " not when the figures changed: the same figures published again carry a later time"
+        )
+    )
     source: str = Field(min_length=1, description="the service that produced the event")
     correlation_id: str = Field(
         min_length=1,
@@ -44,7 +63,11 @@ class Envelope(BaseModel):
         ),
     )
     causation_id: str | None = Field(default=None, description="the event or request that caused this one")
-    schema_version: int = Field(default=1, ge=1)
+    schema_version: int = Field(
+        default=1,
+        ge=1,
+        description="the envelope's own version (1): the payload's version is the `.vN` ending `event_type`",
+    )
     data: dict[str, Any]
 
     @field_validator("occurred_at")

@@ -1,4 +1,10 @@
-"""MI aggregates for analysts on `lrs.reporting.*.v1` (compacted; key: AO id + period)."""
+"""MI aggregates for analysts on `lrs.reporting.*.v1` (compacted; key: AO id + period).
+
+Delivery is at least once, and a month's aggregates are published again after each outcome (or challenge event)
+of the month, changed or not: unchanged figures follow one another under the same `event_id` (derived from the
+key and the figures). A reader keeps the last message of each key, or drops repeated ids. `occurred_at` is when
+a message was published, not when its figures changed.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ PERIOD = r"^[0-9]{4}-[0-9]{2}$"
 
 class AoMonthlySubmissions(Contract):
     """lrs.reporting.submissions.aggregated.v1 — an AO's batches and records in one calendar month (UK time).
+    Published again after each outcome of the month, changed or not: a key's last message is the month's figures.
 
     A batch counts in the month it was decided, or — abandoned — given up on (decision 0105).
     """
@@ -56,6 +63,7 @@ class AoMonthlySubmissions(Contract):
 
 class AoMonthlyTimeliness(Contract):
     """lrs.reporting.timeliness.aggregated.v1 — batches decided within 10 working days of results issued.
+    Published again after each outcome of the month, changed or not: a key's last message is the month's figures.
 
     Measured to the decision; `AoMonthlyPlrTimeliness` measures to the results being on the PLR.
     """
@@ -84,6 +92,7 @@ class QualificationTypeTimeliness(Contract):
 
 class AoMonthlyPlrTimeliness(Contract):
     """lrs.reporting.plr_timeliness.aggregated.v1 — working days from results issued to results on the PLR.
+    Published again after each outcome of the month, changed or not: a key's last message is the month's figures.
 
     A batch is on the PLR when its completion, written in the same Kafka transaction as its events, is
     on lrs.batch.outcomes.v1 (the broker's timestamp of `lrs.batch.completed.v1`, per qualification it
@@ -114,7 +123,9 @@ class CodeRejections(Contract):
 
 
 class AoMonthlyRejections(Contract):
-    """lrs.reporting.rejections.aggregated.v1 — an AO's rejections by code in one calendar month (decided)."""
+    """lrs.reporting.rejections.aggregated.v1 — an AO's rejections by code in one calendar month (decided).
+    Published again after each outcome of the month, changed or not: a key's last message is the month's figures.
+    """
 
     event_type: Literal["lrs.reporting.rejections.aggregated.v1"] = "lrs.reporting.rejections.aggregated.v1"
     ao_id: str
@@ -126,6 +137,8 @@ class AoMonthlyRejections(Contract):
 
 class AoMonthlyChallenges(Contract):
     """lrs.reporting.challenges.aggregated.v1 — challenges raised in one month (UK time) and how they ended.
+    Published again after each event of the month's challenges, changed or not: a key's last message is the
+    month's figures.
 
     Working days (England and Wales) from raised to resolved, over the challenges resolved so far.
     """

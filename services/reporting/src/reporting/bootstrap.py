@@ -9,7 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from faust.contrib.asgi import faust_app_running
 
-from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
+from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, PLR_EVENTS
 from lrs_platform import parking_api
 from lrs_platform.http import build_app, readiness
 from lrs_platform.logging import configure_logging
@@ -42,7 +42,11 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             projector = ReportingProjector(app.state.reporting, app.state.projection_lag_bound)
             read = (BATCH_OUTCOMES.name, CHALLENGE_EVENTS.name)
             catch_up = await begin_catch_up(
-                app.state.reporting, settings.kafka_bootstrap_servers, settings.app_id, read
+                app.state.reporting,
+                settings.kafka_bootstrap_servers,
+                settings.app_id,
+                read,
+                other_reads={settings.plr_log_group: [PLR_EVENTS.name]} if settings.read_plr_log else None,
             )
             readiness(app, publications=catch_up.readiness)
             stream = make_stream_app(settings, projector, parked, catch_up)

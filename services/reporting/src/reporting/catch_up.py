@@ -6,27 +6,38 @@ reporting topics (what an analyst loading them meanwhile would read), and, as th
 id, a consumer that drops repeated ids could end on one of them. So a store that starts empty notes where the
 topics it reads end (`reporting.catching_up`), publishes nothing until its consumer group has read past those
 offsets, then publishes every month once, as it stands. A restart while catching up carries on to the same ends.
+
+An empty store reads the topics from their beginnings, whatever its groups have read before: a group left where
+the dropped store had read to (the rebuild's reset skipped, or refused while a member was in the group) would
+give it only what comes next, and a month's next outcome would publish the figures of that outcome alone over
+the month's real ones. So the groups are moved back to the beginnings first, as the rebuild's reset would have.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiokafka import TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError
 
 from lrs_platform.kafka import committed_offsets, make_consumer, stop_within, topic_partitions
 from lrs_platform.logging import get_logger
 from reporting.store import ReportingStore
 
 START_SECONDS = 60.0
-"""How long a start waits for Kafka to answer where the topics end (a broker just started: no group coordinator)."""
+"""How long a start waits for Kafka to answer where the topics end (a broker just started: no group coordinator),
+and for a group to be moved back to the beginnings (refused while a member is in it: one just stopped, until its
+session times out)."""
 CHECK_SECONDS = 2.0
 """How often a catch-up under way asks whether the group has read past the ends."""
 
 _log = get_logger("reporting.catch_up")
+
+
+class GroupStillInUse(RuntimeError):
+    """An empty store's group has read the topics, and a member kept in it refuses its move to the beginnings."""
 
 
 @dataclass
@@ -54,17 +65,38 @@ class CatchUp:
         self.ends.clear()
 
 
-async def begin(store: ReportingStore, bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> CatchUp:
-    """The catch-up under way, or a new one when the store is empty and the topics hold what the group has not
-    read; otherwise none."""
-    ends = await store.catching_up()
-    if ends or not await store.is_empty():
-        return CatchUp(store, ends)
+async def begin(
+    store: ReportingStore,
+    bootstrap_servers: str,
+    group_id: str,
+    topics: Sequence[str],
+    *,
+    other_reads: Mapping[str, Sequence[str]] | None = None,
+) -> CatchUp:
+    """The catch-up under way, or a new one when the store is empty and the topics hold messages; otherwise none.
+    An empty store's groups (`group_id` reading `topics`, and `other_reads`: other groups whose reads the store
+    records, by group) are first moved back to the beginnings of what they read."""
+    reads = {group_id: topics, **(other_reads or {})}
     deadline = asyncio.get_running_loop().time() + START_SECONDS
     while True:
+        # asked again after each wait: another replica starting beside this one may have begun the catch-up
+        ends = await store.catching_up()
+        if ends or not await store.is_empty():
+            return CatchUp(store, ends)
         try:
+            for group, read in reads.items():
+                await _read_again_from_beginning(bootstrap_servers, group, read)
             ends = await _unread_ends(bootstrap_servers, group_id, topics)
             break
+        except CommitFailedError as error:  # a member in the group: one stopped just now is gone within seconds
+            if asyncio.get_running_loop().time() > deadline:
+                raise GroupStillInUse(
+                    f"reporting's store is empty but its consumer groups {sorted(reads)} have read the topics and"
+                    " a member is still in one: stop every reporting replica, then start them again (docs/"
+                    "operations.md, Rebuilding reporting's store)"
+                ) from error
+            _log.warning("reporting_catch_up_waits_for_the_group_to_empty", error=type(error).__name__)
+            await asyncio.sleep(1.0)
         except KafkaError as error:  # a broker just started has no group coordinator for a moment
             if not error.retriable or asyncio.get_running_loop().time() > deadline:
                 raise
@@ -74,6 +106,30 @@ async def begin(store: ReportingStore, bootstrap_servers: str, group_id: str, to
         await store.begin_catching_up(ends)
         _log.info("reporting_catching_up", partitions=len(ends))
     return CatchUp(store, ends)
+
+
+async def _read_again_from_beginning(bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> None:
+    """Moves the group's committed offsets that are past the beginnings of `topics` back to them (as
+    `kafka-consumer-groups --reset-offsets --to-earliest` would). Refused while a member is in the group."""
+    partitions = [partition for topic in topics for partition in await topic_partitions(bootstrap_servers, topic)]
+    committed = await committed_offsets(bootstrap_servers, group_id)
+    if not any(partition in committed for partition in partitions):
+        return  # the group starts at the beginnings anyway (auto_offset_reset earliest)
+    consumer = make_consumer(bootstrap_servers, group_id=group_id)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)  # assigned, not subscribed: the group is not joined, only its offsets written
+        beginnings = await consumer.beginning_offsets(partitions)
+        read = {
+            partition: beginning
+            for partition, beginning in beginnings.items()
+            if committed.get(partition, beginning) > beginning
+        }
+        if read:
+            await consumer.commit(read)
+            _log.warning("reporting_group_read_again_from_beginning", group=group_id, partitions=len(read))
+    finally:
+        await stop_within(consumer.stop(), "reporting catch-up")
 
 
 async def _unread_ends(bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:
