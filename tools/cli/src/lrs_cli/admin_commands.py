@@ -9,7 +9,7 @@ import os
 import re
 import socket
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -53,13 +53,35 @@ def _database_url(environment: Environment) -> str:
     return url
 
 
-async def _with_store(
-    action: str, principal: Principal, label: str | None, environment: Environment
-) -> IssuedKey | int:
+@contextlib.asynccontextmanager
+async def _key_store(environment: Environment) -> AsyncIterator[tuple[asyncpg.Pool, CredentialStore]]:
+    """The environment's key store, migrated. A right the role connected lacks ends the command with what to do
+    instead, never a traceback: an operator's role is theirs to choose (docs/deploy.md has the database owner)."""
     pool = await create_pool(_database_url(environment), max_size=2)
     try:
         store = CredentialStore(pool, environment=environment)
         await store.migrate()
+        yield pool, store
+    except asyncpg.InsufficientPrivilegeError as error:
+        raise await _lacking_right(pool, error) from error
+    finally:
+        await pool.close()
+
+
+_INSTEAD = "run it as the database owner, which shares the key store with the services, or as the superuser"
+
+
+async def _lacking_right(
+    pool: asyncpg.Pool, error: asyncpg.InsufficientPrivilegeError, instead: str = _INSTEAD
+) -> CommandError:
+    role = await pool.fetchval("SELECT current_user")
+    return CommandError(f"role {role} lacks a right this needs ({error}): nothing was changed; {instead}")
+
+
+async def _with_store(
+    action: str, principal: Principal, label: str | None, environment: Environment
+) -> IssuedKey | int:
+    async with _key_store(environment) as (pool, store):
         if action != "revoke" and await _erased_learner(pool, principal):
             raise ValueError(
                 f"{principal} was erased (lrs learners erasures --uln {principal.id}): an erased learner's keys ended"
@@ -70,17 +92,41 @@ async def _with_store(
         if action == "rotate":
             return await store.rotate(principal, label)
         return await store.revoke_principal(principal)
-    finally:
-        await pool.close()
+
+
+# What this database holds of validation's (from the catalogs, which any role may read): the question the
+# database owner may ask (validation's migration 0126), or only the erasure audit (a validation from before it).
+_VALIDATION_HELD = (
+    "SELECT EXISTS (SELECT 1 FROM pg_proc JOIN pg_namespace ON pg_namespace.oid = pronamespace"
+    "  WHERE nspname = 'validation' AND proname = 'learner_erased') AS asked,"
+    " EXISTS (SELECT 1 FROM pg_class JOIN pg_namespace ON pg_namespace.oid = relnamespace"
+    "  WHERE nspname = 'validation' AND relname = 'erasures') AS audited"
+)
 
 
 async def _erased_learner(pool: asyncpg.Pool, principal: Principal) -> bool:
-    """Whether the principal is a learner validation erased (its audit, where this database holds validation's)."""
+    """Whether the principal is a learner validation erased, where this database holds validation's registry.
+    Asked of validation (`validation.learner_erased`, granted the database owner, decision 0184): the owner may
+    read none of validation's tables."""
     if principal.kind is not PrincipalKind.LEARNER:
         return False
-    if not await pool.fetchval("SELECT to_regclass('validation.erasures') IS NOT NULL"):
-        return False
-    return bool(await pool.fetchval("SELECT EXISTS (SELECT 1 FROM validation.erasures WHERE uln = $1)", principal.id))
+    held = await pool.fetchrow(_VALIDATION_HELD)
+    try:
+        if held["asked"]:
+            return bool(await pool.fetchval("SELECT validation.learner_erased($1)", principal.id))
+        if held["audited"]:
+            return bool(
+                await pool.fetchval("SELECT EXISTS (SELECT 1 FROM validation.erasures WHERE uln = $1)", principal.id)
+            )
+    except asyncpg.InsufficientPrivilegeError as error:
+        raise await _lacking_right(
+            pool,
+            error,
+            "a learner's key is made only once validation says the learner was not erased, which validation of"
+            " this release lets the database owner ask when it migrates (validation.learner_erased): run it as the"
+            " database owner once that validation has started, or as the superuser",
+        ) from error
+    return False
 
 
 def made_here(now: datetime | None = None) -> str:
@@ -345,10 +391,7 @@ KEYS_LISTED = 500
 async def _listed_keys(
     kind: PrincipalKind | None, principal: Principal | None, revoked: bool, environment: Environment
 ) -> tuple[list[StoredKey], int]:
-    pool = await create_pool(_database_url(environment), max_size=2)
-    try:
-        store = CredentialStore(pool, environment=environment)
-        await store.migrate()
+    async with _key_store(environment) as (_, store):
         keys = await store.listing(
             kind, include_revoked=revoked, label_not_starting=SESSION_KEY_LABEL, principal=principal, limit=KEYS_LISTED
         )
@@ -358,8 +401,6 @@ async def _listed_keys(
             kind, include_revoked=revoked, label_not_starting=SESSION_KEY_LABEL, principal=principal
         )
         return keys, total
-    finally:
-        await pool.close()
 
 
 def key_listing(whose: str | None, *, revoked: bool, environment: Environment = Environment.LIVE) -> str:
