@@ -50,6 +50,8 @@ from lrs_contracts.outcomes import BatchRecordsDecided, RecordStatus
 from lrs_contracts.registry import EVENT_TYPES
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+TextT = TypeVar("TextT")
+ParsedT = TypeVar("ParsedT")
 Builder = Callable[[Any], Any]
 
 
@@ -100,20 +102,22 @@ def _to_uuid_text(value: Any, _match: Callable[[str], Any] = _UUID.fullmatch) ->
     return text
 
 
-class _Parsed:
-    """Texts already parsed into dates or times: an event's date and time repeat across a batch."""
+class ParsedTexts(dict[TextT, ParsedT]):
+    """Texts already parsed into dates or times, at most `MEMO_SIZE` of them: an event's date and time repeat across
+    a batch. `parsed[text]` parses a text not seen yet and remembers what it gave; a parse that raises leaves
+    nothing behind."""
 
-    def __init__(self, parse: Callable[[Any], Any]) -> None:
+    __slots__ = ("_parse",)
+
+    def __init__(self, parse: Callable[[TextT], ParsedT]) -> None:
+        super().__init__()
         self._parse = parse
-        self._values: dict[Any, Any] = {}
 
-    def __call__(self, value: Any) -> Any:
-        parsed = self._values.get(value)
-        if parsed is None:
-            parsed = self._parse(value)
-            if len(self._values) >= MEMO_SIZE:
-                self._values.clear()
-            self._values[value] = parsed
+    def __missing__(self, text: TextT) -> ParsedT:
+        parsed = self._parse(text)
+        if len(self) >= MEMO_SIZE:
+            self.clear()
+        self[text] = parsed
         return parsed
 
 
@@ -295,9 +299,9 @@ def _converter(annotation: Any, metadata: list[Any], plain: bool) -> Builder:
     if annotation is uuid.UUID:
         return _to_uuid_text if plain else _to_uuid
     if annotation is datetime:
-        return _Parsed(_to_datetime) if plain else _to_datetime
+        return ParsedTexts(_to_datetime).__getitem__ if plain else _to_datetime
     if annotation is date:
-        return _Parsed(_to_date) if plain else _to_date
+        return ParsedTexts(_to_date).__getitem__ if plain else _to_date
     if annotation is Any:
         return _identity
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from pydantic import BaseModel
 
 from lrs_contracts.envelope import Envelope
-from lrs_contracts.fast_decode import MEMO_SIZE, plain_fields
+from lrs_contracts.fast_decode import ParsedTexts, plain_fields
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.plr import (
     AchievementData,
@@ -71,8 +71,8 @@ def achievement_fields(value: bytes) -> AchievementFields | None:
     (event_type, occurred_text, achievement_id, ao_id, uln, qan, award_text, grade, status, title, kind, batch_id) = (
         match.groups()
     )
-    occurred_at = _TIMES.get(occurred_text) or _time(occurred_text)
-    award_date = _DATES.get(award_text) or _date(award_text)
+    occurred_at = _TIMES[occurred_text]
+    award_date = _DATES[award_text]
     if (
         occurred_at is None
         or award_date is None
@@ -86,32 +86,19 @@ def achievement_fields(value: bytes) -> AchievementFields | None:
 
 
 def _time(text: bytes) -> datetime | None:
-    """A time the pattern's shape allows as a moment of the calendar, or None; remembered (a batch's events
-    share theirs)."""
-    if text in _TIMES:
-        return _TIMES[text]
+    """A time the pattern's shape allows as a moment of the calendar, or None."""
     try:
-        valid: datetime | None = datetime.fromisoformat(text.decode())
+        return datetime.fromisoformat(text.decode())
     except ValueError:
-        valid = None
-    if len(_TIMES) >= MEMO_SIZE:
-        _TIMES.clear()
-    _TIMES[text] = valid
-    return valid
+        return None
 
 
 def _date(text: bytes) -> date | None:
-    """`YYYY-MM-DD` as a day of the calendar, or None; remembered (award dates repeat)."""
-    if text in _DATES:
-        return _DATES[text]
+    """`YYYY-MM-DD` as a day of the calendar, or None."""
     try:
-        valid: date | None = date.fromisoformat(text.decode())
+        return date.fromisoformat(text.decode())
     except ValueError:
-        valid = None
-    if len(_DATES) >= MEMO_SIZE:
-        _DATES.clear()
-    _DATES[text] = valid
-    return valid
+        return None
 
 
 def _is_utf8(value: bytes) -> bool:
@@ -123,8 +110,9 @@ def _is_utf8(value: bytes) -> bool:
     return True
 
 
-_TIMES: dict[bytes, datetime | None] = {}
-_DATES: dict[bytes, date | None] = {}
+# Remembered: a batch's events share their time, and award dates repeat.
+_TIMES = ParsedTexts(_time)
+_DATES = ParsedTexts(_date)
 # Groups: 1 event type, 2 occurred at, 3 achievement id, 4 AO, 5 ULN, 6 QAN, 7 award date, 8 grade, 9 status,
 # 10 title, 11 qualification type, 12 batch id. The parts of the payload (data, status, qualification) are each
 # optional here and checked against the event type's (`_SHAPES`).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -38,7 +38,6 @@ from plr_projector.projection import (
     CHALLENGE_TOPIC,
     LEARNER_TOPIC,
     PLR_TOPIC,
-    BatchChanges,
     EventMeta,
     LearnerRow,
     Message,
@@ -56,9 +55,9 @@ from plr_projector.projection import (
 )
 from plr_projector.store import parked_row
 
-ULN = "1000000043"
+from .log_messages import T0, ULN, project
+
 OTHER_ULN = "1026893096"
-T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 BATCH = uuid.UUID(int=7)
 
 
@@ -132,10 +131,6 @@ class Log:
 
 
 META = EventMeta(uuid.UUID(int=99), T0)
-
-
-def project(messages: list[Message], snapshot: Snapshot | None = None, **actions: OperatorAction) -> BatchChanges:
-    return project_batch(snapshot or Snapshot(), [decode_message(message) for message in messages])
 
 
 def test_a_recorded_achievement_is_version_one_with_its_load_date() -> None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from aiokafka.structs import ConsumerRecord
-from tests.support.projector import summary
 
 from lrs_contracts.challenge import (
     ChallengeAcknowledged,
@@ -28,7 +26,6 @@ from lrs_contracts.learner import (
 )
 from lrs_contracts.plr import (
     AchievementData,
-    AchievementKey,
     AchievementRecorded,
     AchievementUpdated,
     AchievementWithdrawn,
@@ -36,7 +33,6 @@ from lrs_contracts.plr import (
     Provenance,
     ResultStatus,
 )
-from lrs_contracts.registry import encode, wrap
 from lrs_contracts.sandpit import SandpitAchievementsErased
 from plr_projector.consumer import Runner
 from plr_projector.operations import RebuildJob, _unfinished
@@ -46,48 +42,19 @@ from plr_projector.projection import (
     PLR_TOPIC,
     BatchChanges,
     Message,
-    Snapshot,
-    decode_message,
     note_head,
-    project_batch,
 )
-from plr_projector.rebuild import FoldState, Record, Records, Rows, Spill, in_pass, passes_for, plan_slices, row_of
+from plr_projector.rebuild import FoldState, Rows, Spill, in_pass, passes_for, plan_slices, row_of
 from plr_projector.store import BULK_COLUMNS
 
-T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
+from .log_messages import T0, achievement_key, consumer_records, event_value, log_message, project, recorded
+
 ULNS = ["1000000043", "1026893096", "1000000051", "1000000078", "1000000086"]
 
 
-def _message(topic: str, key: str | None, value: bytes | None, offset: int, partition: int = 0) -> Message:
-    encoded = None if key is None else key.encode()
-    return Message(topic, partition, offset, encoded, value, 1_700_000_000_000 + offset)
-
-
-def _value(payload: Contract, number: int) -> bytes:
-    return encode(
-        wrap(
-            payload,
-            source="validation",
-            correlation_id="batch",
-            event_id=uuid.UUID(int=number + 1),
-            occurred_at=T0 + timedelta(minutes=number),
-        )
-    )
-
-
-def _key(uln: str, qan: str = "6001166X") -> AchievementKey:
-    return AchievementKey(ao_id="RN5133", uln=uln, qualification_number=qan, award_date=date(2024, 5, 20))
-
-
 def _recorded(uln: str, grade: str, status: ResultStatus, line: int, batch: int = 7) -> AchievementRecorded:
-    return AchievementRecorded(
-        achievement_id=uuid.uuid5(uuid.NAMESPACE_URL, uln),
-        key=_key(uln),
-        data=AchievementData(grade=grade, ukprn="10000001"),
-        status=status,
-        qualification=summary(),
-        provenance=Provenance(batch_id=uuid.UUID(int=batch), line=line),
-    )
+    event: AchievementRecorded = recorded(uln, status=status, line=line, batch=batch, grade=grade, ukprn="10000001")
+    return event  # named, as mypy reads what comes from `.log_messages` as Any
 
 
 def _log() -> list[Message]:
@@ -100,8 +67,8 @@ def _log() -> list[Message]:
 
     def add(topic: str, uln: str, payload: Contract | bytes, partition: int, *, same_as: int | None = None) -> None:
         nonlocal number
-        value = payload if isinstance(payload, bytes) else _value(payload, number if same_as is None else same_as)
-        messages.append(_message(topic, uln, value, offset=number, partition=partition))
+        value = payload if isinstance(payload, bytes) else event_value(payload, number if same_as is None else same_as)
+        messages.append(log_message(topic, uln, value, offset=number, partition=partition))
         number += 1
 
     for round_ in range(3):
@@ -123,7 +90,7 @@ def _log() -> list[Message]:
             else:
                 event = AchievementUpdated(
                     achievement_id=uuid.uuid5(uuid.NAMESPACE_URL, uln),
-                    key=_key(uln),
+                    key=achievement_key(uln),
                     data=AchievementData(grade="7"),
                     status=ResultStatus.FINAL,
                     provenance=Provenance(batch_id=uuid.UUID(int=8), line=index + 1),
@@ -135,7 +102,7 @@ def _log() -> list[Message]:
         ULNS[0],
         AchievementWithdrawn(
             achievement_id=uuid.uuid5(uuid.NAMESPACE_URL, ULNS[0]),
-            key=_key(ULNS[0]),
+            key=achievement_key(ULNS[0]),
             provenance=Provenance(batch_id=uuid.UUID(int=9), line=1),
         ),
         0,
@@ -190,30 +157,6 @@ def _log() -> list[Message]:
     return messages
 
 
-def _records(messages: list[Message]) -> list[Records]:
-    """The messages as the worker reads them: runs of one partition's records."""
-    chunk: list[tuple[str, int, list[Record]]] = []
-    for message in messages:
-        record = ConsumerRecord(
-            message.topic,
-            message.partition,
-            message.offset,
-            message.timestamp_ms,
-            0,
-            message.key,
-            message.value,
-            None,
-            0,
-            0,
-            (),
-        )
-        if chunk and chunk[-1][:2] == (message.topic, message.partition):
-            chunk[-1][2].append(record)
-        else:
-            chunk.append((message.topic, message.partition, [record]))
-    return [(topic, partition, records) for topic, partition, records in chunk]
-
-
 def _plain(value: object) -> object:
     return str(value) if isinstance(value, uuid.UUID) else value
 
@@ -246,20 +189,20 @@ def test_passes_bound_the_plr_events_a_pass_folds() -> None:
     assert passes_for(ranges, 5_000) == 1
     assert passes_for({(PLR_TOPIC, 0): (0, 1_050)}, 1_000) == 1  # a few more rather than a second pass
     assert passes_for({(PLR_TOPIC, 0): (0, 1_200)}, 1_000) == 2
-    messages = [_message(PLR_TOPIC, uln, b"", offset) for offset, uln in enumerate(ULNS * 3)]
+    messages = [log_message(PLR_TOPIC, uln, b"", offset) for offset, uln in enumerate(ULNS * 3)]
     for passes in (1, 2, 3):
         owners = [
             [number for number in range(passes) if in_pass(message.topic, message.key, number, passes)]
             for message in messages
         ]
         assert all(len(found) == 1 for found in owners)  # every record folded in exactly one pass
-    learner = _message(LEARNER_TOPIC, ULNS[0], b"", 0)
+    learner = log_message(LEARNER_TOPIC, ULNS[0], b"", 0)
     assert [in_pass(learner.topic, learner.key, number, 3) for number in range(3)] == [True, False, False]
 
 
 def _whole(messages: list[Message]) -> tuple[FoldState, BatchChanges]:
     """The live loop's answer for one batch holding the whole log."""
-    changes = project_batch(Snapshot(), [decode_message(message) for message in messages])
+    changes = project(messages)
     whole = FoldState({})
     for key, row in changes.achievements.items():
         whole.achievements[key] = row_of(row)
@@ -283,7 +226,7 @@ def test_folding_in_chunks_gives_the_rows_of_one_batch(chunk: int) -> None:
     state = FoldState({})
     rows = Rows()
     for start in range(0, len(messages), chunk):
-        state.fold(_records(messages[start : start + chunk]), rows)
+        state.fold(consumer_records(messages[start : start + chunk]), rows)
     whole, changes = _whole(messages)
     assert _rows(state) == _rows(whole)
     expected = Rows()
@@ -304,7 +247,8 @@ def test_passes_together_give_the_rows_of_one_pass() -> None:
     for number in range(passes):
         state = FoldState({})
         state.fold(
-            _records([message for message in messages if in_pass(message.topic, message.key, number, passes)]), Rows()
+            consumer_records([message for message in messages if in_pass(message.topic, message.key, number, passes)]),
+            Rows(),
         )
         for name, rows in _rows(state).items():
             target = merged.setdefault(name, [])
@@ -325,7 +269,7 @@ def test_passes_read_back_from_the_first_pass_files_give_the_rows_of_one_pass(tm
         if number == 0:  # as the log reads: the learner topic whole, each PLR run split
             chunk = [
                 (topic, partition, spill.split(partition, records, 0) if topic == PLR_TOPIC else records)
-                for topic, partition, records in _records(messages)
+                for topic, partition, records in consumer_records(messages)
             ]
             state.fold(chunk, Rows())
         else:
@@ -342,15 +286,15 @@ def test_passes_read_back_from_the_first_pass_files_give_the_rows_of_one_pass(tm
 
 def test_the_fold_holds_nothing_behind_a_record_without_a_key_as_the_live_loop_does() -> None:
     messages = [
-        _message(PLR_TOPIC, None, b"not an event", 0),
-        _message(PLR_TOPIC, None, _value(_recorded(ULNS[0], "5", ResultStatus.FINAL, 1), 1), 1),
-        _message(PLR_TOPIC, ULNS[1], b"not an event either", 2),
-        _message(PLR_TOPIC, None, _value(_recorded(ULNS[1], "6", ResultStatus.FINAL, 2), 3), 3),
-        _message(PLR_TOPIC, ULNS[1], _value(_recorded(ULNS[1], "7", ResultStatus.FINAL, 3), 4), 4),
+        log_message(PLR_TOPIC, None, b"not an event", 0),
+        log_message(PLR_TOPIC, None, event_value(_recorded(ULNS[0], "5", ResultStatus.FINAL, 1), 1), 1),
+        log_message(PLR_TOPIC, ULNS[1], b"not an event either", 2),
+        log_message(PLR_TOPIC, None, event_value(_recorded(ULNS[1], "6", ResultStatus.FINAL, 2), 3), 3),
+        log_message(PLR_TOPIC, ULNS[1], event_value(_recorded(ULNS[1], "7", ResultStatus.FINAL, 3), 4), 4),
     ]
     state = FoldState({})
     rows = Rows()
-    state.fold(_records(messages), rows)
+    state.fold(consumer_records(messages), rows)
     assert [(row[2], row[4]) for row in rows.tables["parked"]] == [(0, "error"), (2, "error"), (4, "blocked")]
     assert sorted((row[0], row[9]) for row in _rows(state)["achievements"]) == [(ULNS[0], "5"), (ULNS[1], "6")]
     assert _rows(state) == _rows(_whole(messages)[0])
@@ -361,7 +305,7 @@ def test_the_fold_marks_each_batch_as_the_live_loop_does_and_its_passes_together
     messages = _log()
     state = FoldState({})
     for start in range(0, len(messages), chunk):
-        state.fold(_records(messages[start : start + chunk]), Rows())
+        state.fold(consumer_records(messages[start : start + chunk]), Rows())
     _, changes = _whole(messages)
     assert len(changes.marks) == 7  # the decisions' events are marked: batches 7, 8 and 10 in two partitions, 9 in one
     assert state.marks == changes.marks
@@ -370,7 +314,8 @@ def test_the_fold_marks_each_batch_as_the_live_loop_does_and_its_passes_together
     for number in range(passes):
         part = FoldState({})
         part.fold(
-            _records([message for message in messages if in_pass(message.topic, message.key, number, passes)]), Rows()
+            consumer_records([message for message in messages if in_pass(message.topic, message.key, number, passes)]),
+            Rows(),
         )
         for batch, mark in part.marks.items():  # stored where higher than an earlier pass's
             merged[batch] = max(mark, merged.get(batch, mark))

@@ -7,11 +7,10 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
-from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 from tests.support.projector import summary
 
@@ -43,7 +42,7 @@ from lrs_contracts.plr import (
     Provenance,
     ResultStatus,
 )
-from lrs_contracts.registry import encode, wrap
+from lrs_contracts.registry import wrap
 from lrs_contracts.sandpit import SandpitAchievementsErased
 from plr_projector.projection import (
     CHALLENGE_TOPIC,
@@ -58,11 +57,11 @@ from plr_projector.projection import (
     project_batch,
     project_plain,
 )
-from plr_projector.rebuild import FoldState, Record, Records, Rows
+from plr_projector.rebuild import FoldState, Rows
 from plr_projector.storable import INT4_MAX, INT4_MIN, why_unstorable
 
-T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
-ULN = "1000000043"
+from .log_messages import T0, ULN, achievement_key, consumer_records, event_value, log_message, project, recorded
+
 OTHER_ULN = "1026893096"
 THIRD_ULN = "1000000051"
 ACHIEVEMENT = uuid.uuid5(uuid.NAMESPACE_URL, ULN)
@@ -70,44 +69,10 @@ TOO_BIG = 2**40
 LINE_REFUSED = "unstorable: provenance.line does not fit its column, a 32-bit integer"
 
 
-def _key(uln: str = ULN) -> AchievementKey:
-    return AchievementKey(ao_id="RN5133", uln=uln, qualification_number="6001166X", award_date=date(2024, 5, 20))
-
-
-def _recorded(
-    uln: str = ULN, *, status: ResultStatus = ResultStatus.FINAL, line: int = 1, batch: int = 7, **data: Any
-) -> AchievementRecorded:
-    return AchievementRecorded(
-        achievement_id=uuid.uuid5(uuid.NAMESPACE_URL, uln),
-        key=_key(uln),
-        data=AchievementData(**{"grade": "7", **data}),
-        status=status,
-        qualification=summary(),
-        provenance=Provenance(batch_id=uuid.UUID(int=batch), line=line),
-    )
-
-
-def _value(payload: Contract, number: int) -> bytes:
-    return encode(
-        wrap(
-            payload,
-            source="validation",
-            correlation_id="batch",
-            event_id=uuid.UUID(int=1_000 + number),
-            occurred_at=T0 + timedelta(minutes=number),
-        )
-    )
-
-
 def _messages(*events: tuple[str, Contract], topic: str = PLR_TOPIC) -> list[Message]:
     return [
-        Message(topic, 0, offset, uln.encode(), _value(payload, offset), 1_700_000_000_000 + offset)
-        for offset, (uln, payload) in enumerate(events)
+        log_message(topic, uln, event_value(payload, offset), offset) for offset, (uln, payload) in enumerate(events)
     ]
-
-
-def _project(messages: list[Message], snapshot: Snapshot | None = None) -> BatchChanges:
-    return project_batch(snapshot or Snapshot(), [decode_message(message) for message in messages])
 
 
 # --- the check ----------------------------------------------------------------------------------
@@ -115,20 +80,22 @@ def _project(messages: list[Message], snapshot: Snapshot | None = None) -> Batch
 
 @pytest.mark.parametrize("credits", [INT4_MIN, -1, 0, INT4_MAX, None])
 def test_credits_an_integer_column_holds_are_storable(credits: int | None) -> None:
-    assert why_unstorable(_recorded(credits=credits)) is None
+    assert why_unstorable(recorded(credits=credits)) is None
 
 
 @pytest.mark.parametrize("credits", [INT4_MAX + 1, INT4_MIN - 1, TOO_BIG, -TOO_BIG])
 def test_credits_beyond_an_integer_column_are_not_and_the_reason_names_the_field_not_the_value(credits: int) -> None:
-    reason = why_unstorable(_recorded(credits=credits))
+    reason = why_unstorable(recorded(credits=credits))
     assert reason == "unstorable: data.credits does not fit its column, a 32-bit integer"
 
 
 def test_a_line_beyond_an_integer_column_is_not_storable() -> None:
-    assert why_unstorable(_recorded(line=INT4_MAX)) is None
-    assert why_unstorable(_recorded(line=INT4_MAX + 1)) == LINE_REFUSED
+    assert why_unstorable(recorded(line=INT4_MAX)) is None
+    assert why_unstorable(recorded(line=INT4_MAX + 1)) == LINE_REFUSED
     withdrawn = AchievementWithdrawn(
-        achievement_id=ACHIEVEMENT, key=_key(), provenance=Provenance(batch_id=uuid.UUID(int=7), line=TOO_BIG)
+        achievement_id=ACHIEVEMENT,
+        key=achievement_key(),
+        provenance=Provenance(batch_id=uuid.UUID(int=7), line=TOO_BIG),
     )
     assert why_unstorable(withdrawn) == LINE_REFUSED
 
@@ -137,17 +104,17 @@ def test_a_line_beyond_an_integer_column_is_not_storable() -> None:
     ("event", "reason"),
     [
         (
-            _recorded(grade="Smith\x00"),
+            recorded(grade="Smith\x00"),
             "unstorable: data.grade holds NUL (U+0000) at character 6, which a PostgreSQL text column cannot hold",
         ),
         (
-            _recorded(pathway="\udc80Jane"),
+            recorded(pathway="\udc80Jane"),
             "unstorable: data.pathway holds a lone surrogate (U+DC80) at character 1, which has no UTF-8 form",
         ),
         (
             AchievementRecorded(
                 achievement_id=ACHIEVEMENT,
-                key=_key(),
+                key=achievement_key(),
                 data=AchievementData(grade="7"),
                 status=ResultStatus.FINAL,
                 qualification=summary(title="GCSE\x00 Mathematics"),
@@ -193,7 +160,7 @@ def test_text_no_text_column_can_hold_is_not_storable_and_the_reason_quotes_none
 
 
 def test_values_the_projection_does_not_write_are_not_checked() -> None:
-    mis = _recorded().model_copy(
+    mis = recorded().model_copy(
         update={"provenance": Provenance(batch_id=uuid.UUID(int=7), line=1, mis_identifier="MIS\x00")}
     )
     assert why_unstorable(mis) is None
@@ -202,7 +169,7 @@ def test_values_the_projection_does_not_write_are_not_checked() -> None:
     )
     assert why_unstorable(raised) is None
     # other text: control characters other than NUL, non-characters: PostgreSQL holds them
-    assert why_unstorable(_recorded(grade="A\x01\ufffe\U0001f600")) is None
+    assert why_unstorable(recorded(grade="A\x01\ufffe\U0001f600")) is None
 
 
 # --- every value the projection writes is checked: a property over every event it projects ----------
@@ -213,16 +180,23 @@ def _every_projected_event() -> list[tuple[str, Contract]]:
     data = AchievementData(grade="7", pathway="P", ukprn="10000001", language_for_assessment="English", credits=10)
     provenance = Provenance(batch_id=uuid.UUID(int=7), line=2, mis_identifier="MIS")
     return [
-        (PLR_TOPIC, _recorded(pathway="P", ukprn="10000001", language_for_assessment="English", credits=10)),
+        (PLR_TOPIC, recorded(pathway="P", ukprn="10000001", language_for_assessment="English", credits=10)),
         (
             PLR_TOPIC,
             AchievementUpdated(
-                achievement_id=ACHIEVEMENT, key=_key(), data=data, status=ResultStatus.FINAL, provenance=provenance
+                achievement_id=ACHIEVEMENT,
+                key=achievement_key(),
+                data=data,
+                status=ResultStatus.FINAL,
+                provenance=provenance,
             ),
         ),
-        (PLR_TOPIC, AchievementSuperseded(achievement_id=ACHIEVEMENT, key=_key(), data=data, provenance=provenance)),
-        (PLR_TOPIC, AchievementWithdrawn(achievement_id=ACHIEVEMENT, key=_key(), provenance=provenance)),
-        (PLR_TOPIC, AchievementReinstated(achievement_id=ACHIEVEMENT, key=_key(), provenance=provenance)),
+        (
+            PLR_TOPIC,
+            AchievementSuperseded(achievement_id=ACHIEVEMENT, key=achievement_key(), data=data, provenance=provenance),
+        ),
+        (PLR_TOPIC, AchievementWithdrawn(achievement_id=ACHIEVEMENT, key=achievement_key(), provenance=provenance)),
+        (PLR_TOPIC, AchievementReinstated(achievement_id=ACHIEVEMENT, key=achievement_key(), provenance=provenance)),
         (
             PLR_TOPIC,
             CentreAchievementReported(
@@ -320,9 +294,11 @@ def test_an_event_the_check_passes_writes_only_what_the_columns_hold() -> None:
     for topic, event in mutants:
         # the achievement it changes is there first (a provisional result), and withdrawn for a reinstatement
         before = [
-            _recorded(status=ResultStatus.PROVISIONAL, line=1, batch=8),
+            recorded(status=ResultStatus.PROVISIONAL, line=1, batch=8),
             AchievementWithdrawn(
-                achievement_id=ACHIEVEMENT, key=_key(), provenance=Provenance(batch_id=uuid.UUID(int=8), line=2)
+                achievement_id=ACHIEVEMENT,
+                key=achievement_key(),
+                provenance=Provenance(batch_id=uuid.UUID(int=8), line=2),
             ),
         ][: 2 if isinstance(event, AchievementReinstated) else 1]
         decoded = [decode_message(message) for message in _messages(*((ULN, payload) for payload in before))]
@@ -346,18 +322,18 @@ def test_an_event_the_check_passes_writes_only_what_the_columns_hold() -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        _recorded(credits=TOO_BIG, line=1),
-        _recorded(grade="A\x00", line=1),
-        _recorded(line=INT4_MAX + 1),
+        recorded(credits=TOO_BIG, line=1),
+        recorded(grade="A\x00", line=1),
+        recorded(line=INT4_MAX + 1),
     ],
 )
 def test_the_full_path_parks_an_unstorable_event_and_holds_its_learner_behind_it(bad: AchievementRecorded) -> None:
     messages = _messages(
         (ULN, bad),
-        (ULN, _recorded(line=2, grade="8")),
-        (OTHER_ULN, _recorded(OTHER_ULN, line=3)),
+        (ULN, recorded(line=2, grade="8")),
+        (OTHER_ULN, recorded(OTHER_ULN, line=3)),
     )
-    changes = _project(messages)
+    changes = project(messages)
     assert [(parked.message.offset, parked.reason) for parked in changes.parked] == [(0, "error"), (1, "blocked")]
     assert (changes.parked[0].error or "").startswith("unstorable: ")
     assert changes.parked[0].event_type == "lrs.achievement.recorded.v1"
@@ -366,58 +342,38 @@ def test_the_full_path_parks_an_unstorable_event_and_holds_its_learner_behind_it
 
 
 def test_the_live_plain_path_leaves_a_batch_with_an_unstorable_event_to_the_full_path() -> None:
-    usual = _messages((ULN, _recorded()))
+    usual = _messages((ULN, recorded()))
     assert decode_plain_achievements(usual, {}, {}) is not None
     for bad in (
-        _recorded(credits=TOO_BIG),
-        _recorded(credits=-TOO_BIG),
-        _recorded(grade="\x00"),
-        _recorded(line=2**31),
+        recorded(credits=TOO_BIG),
+        recorded(credits=-TOO_BIG),
+        recorded(grade="\x00"),
+        recorded(line=2**31),
     ):
         messages = [*usual, _messages((OTHER_ULN, bad))[0]._replace(offset=1)]
         assert decode_plain_achievements(messages, {}, {}) is None
     # another escape keeps the plain path; one that only looks like NUL's sends it the full way, which applies it
-    assert decode_plain_achievements(_messages((ULN, _recorded(grade='"7"\\\x01'))), {}, {}) is not None
-    looks_like_nul = _messages((ULN, _recorded(grade="\\u0000")))
+    assert decode_plain_achievements(_messages((ULN, recorded(grade='"7"\\\x01'))), {}, {}) is not None
+    looks_like_nul = _messages((ULN, recorded(grade="\\u0000")))
     assert decode_plain_achievements(looks_like_nul, {}, {}) is None
-    assert not _project(looks_like_nul).parked
+    assert not project(looks_like_nul).parked
     plain = decode_plain_achievements(usual, {}, {})
     assert plain is not None
     assert project_plain(Snapshot(), plain) is not None
 
 
-def _records(messages: list[Message]) -> list[Records]:
-    records: list[Record] = [
-        ConsumerRecord(
-            message.topic,
-            message.partition,
-            message.offset,
-            message.timestamp_ms,
-            0,
-            message.key,
-            message.value,
-            None,
-            0,
-            0,
-            (),
-        )
-        for message in messages
-    ]
-    return [(PLR_TOPIC, 0, records)]
-
-
 def test_the_rebuilds_fold_parks_what_the_live_projection_parks() -> None:
     messages = _messages(
-        (ULN, _recorded(credits=TOO_BIG, line=1)),
-        (ULN, _recorded(line=2, grade="8")),
-        (OTHER_ULN, _recorded(OTHER_ULN, grade="A\x00", line=3)),
-        (THIRD_ULN, _recorded(THIRD_ULN, line=INT4_MAX + 1)),
-        ("1000000078", _recorded("1000000078", line=5, credits=INT4_MAX)),
+        (ULN, recorded(credits=TOO_BIG, line=1)),
+        (ULN, recorded(line=2, grade="8")),
+        (OTHER_ULN, recorded(OTHER_ULN, grade="A\x00", line=3)),
+        (THIRD_ULN, recorded(THIRD_ULN, line=INT4_MAX + 1)),
+        ("1000000078", recorded("1000000078", line=5, credits=INT4_MAX)),
     )
-    live = _project(messages)
+    live = project(messages)
     state = FoldState({})
     rows = Rows()
-    state.fold(_records(messages), rows)
+    state.fold(consumer_records(messages), rows)
     assert [row[:3] for row in rows.tables["parked"]] == [(PLR_TOPIC, 0, offset) for offset in (0, 1, 2, 3)]
     assert [(row[4], row[5]) for row in rows.tables["parked"]] == [
         (parked.reason, parked.error) for parked in live.parked

@@ -554,6 +554,10 @@ async def contact_save(request: Request, user: AoUser) -> Response:
 # --- MI ----------------------------------------------------------------------------------------
 
 
+# How many months the MI shows, up to this one.
+MiMonths = Annotated[int, Query(ge=1, le=24)]
+
+
 async def gather_mi(service: ServiceCalls, months: int, ao_id: str | None = None) -> MiData:
     """The reports behind the MI charts for the `months` up to this one: the person's AO's, or an operator's
     `ao_id`'s (None: every AO's)."""
@@ -588,16 +592,14 @@ def chart_download(chart: str, data: MiData, *, of: str | None = None) -> Respon
 
 
 @router.get("/mi")
-async def mi_page(request: Request, user: AoUser, months: Annotated[int, Query(ge=1, le=24)] = 6) -> HTMLResponse:
+async def mi_page(request: Request, user: AoUser, months: MiMonths = 6) -> HTMLResponse:
     data = await gather_mi(calls(request, user), months)
     charts = [(name, build(data)) for name, build in CHARTS.items()]
     return render(request, "mi.html", {"charts": charts, "months": months, "data": data}, user=user)
 
 
 @router.get("/mi/{chart}.csv")
-async def mi_csv(
-    request: Request, chart: str, user: AoUser, months: Annotated[int, Query(ge=1, le=24)] = 6
-) -> Response:
+async def mi_csv(request: Request, chart: str, user: AoUser, months: MiMonths = 6) -> Response:
     if chart not in CHARTS:
         raise PageError("not_found")
     return chart_download(chart, await gather_mi(calls(request, user), months))

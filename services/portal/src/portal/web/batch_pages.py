@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -163,23 +163,39 @@ def _record_filter(status: str | None) -> str | None:
     return status if status in RECORD_STATUSES else None
 
 
+class BatchPageQuery(NamedTuple):
+    """What the batch page is asked, whoever reads it: its records filtered by result (`status`) and `code`, which
+    `page` of them, how many seconds to `wait` for the batch's decision, and `decided`: "1" when the page, following
+    the batch, reloaded itself once it was decided (the outcome is then said in a banner that takes focus)."""
+
+    status: str | None
+    code: str | None
+    page: int
+    wait: float
+    decided: str | None
+
+
+def _batch_page_query(
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    code: Annotated[str | None, Query(max_length=5)] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    wait: Annotated[float, Query(ge=0, le=25, allow_inf_nan=False)] = 0,
+    decided: Annotated[str | None, Query()] = None,
+) -> BatchPageQuery:
+    return BatchPageQuery(status, code, page, wait, decided)
+
+
+BatchPageAsked = Annotated[BatchPageQuery, Depends(_batch_page_query)]
+
+
 async def batch_context(
-    service: ServiceCalls,
-    batch_id: uuid.UUID,
-    *,
-    page_size: int,
-    status: str | None,
-    code: str | None,
-    page: int,
-    wait: float,
-    decided: str | None,
+    service: ServiceCalls, batch_id: uuid.UUID, asked: BatchPageQuery, *, page_size: int
 ) -> dict[str, Any]:
     """What the batch page shows of a batch, whoever reads it (its AO's users, or an operator): its status, counts,
-    outcome, and a page of its records filtered by result and code; `decided`: "1" when the page, following the
-    batch, reloaded itself once it was decided (the outcome is then said in a banner that takes focus)."""
-    batch = await service.batch(batch_id, wait_until_decided=wait or None)
-    status = _record_filter(status)
-    code = code if code and CODE.match(code) else None
+    outcome, and a page of its records filtered by result and code."""
+    batch = await service.batch(batch_id, wait_until_decided=asked.wait or None)
+    status = _record_filter(asked.status)
+    code = asked.code if asked.code and CODE.match(asked.code) else None
     records: list[dict[str, Any]] = []
     total = 0
     codes: list[str] = []
@@ -189,7 +205,7 @@ async def batch_context(
         coded = await service.all_batch_records(batch_id, None if batch["counts"].get("warnings") else "rejected")
         codes = sorted({finding["code"] for record in coded for finding in record["errors"] + record["warnings"]})
         if code is None:
-            shown = await service.batch_records(batch_id, page, page_size, status)
+            shown = await service.batch_records(batch_id, asked.page, page_size, status)
             records, total = shown["records"], shown["total"]
         else:
             chosen = [
@@ -199,18 +215,18 @@ async def batch_context(
                 and any(f["code"] == code for f in record["errors"] + record["warnings"])
             ]
             total = len(chosen)
-            records = chosen[(page - 1) * page_size : page * page_size]
+            records = chosen[(asked.page - 1) * page_size : asked.page * page_size]
     return {
         "batch": batch,
         "decided": batch["status"] in DECIDED,
-        "announce": decided == "1" and batch["status"] in DECIDED,
+        "announce": asked.decided == "1" and batch["status"] in DECIDED,
         "direct_entry": is_direct_entry(batch),
         "records": records,
         "total": total,
         "codes": codes,
         "status_filter": status,
         "code_filter": code,
-        "page": page,
+        "page": asked.page,
         "last_page": max(1, -(-total // page_size)),
         "threshold": REJECTION_THRESHOLD,
         "statuses": RECORD_STATUSES,
@@ -218,28 +234,9 @@ async def batch_context(
 
 
 @router.get("/batches/{batch_id}")
-async def batch_page(
-    request: Request,
-    batch_id: uuid.UUID,
-    user: AoUser,
-    status: Annotated[str | None, Query(max_length=20)] = None,
-    code: Annotated[str | None, Query(max_length=5)] = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    wait: Annotated[float, Query(ge=0, le=25, allow_inf_nan=False)] = 0,
-    decided: Annotated[str | None, Query()] = None,
-) -> HTMLResponse:
-    """`decided`: "1" when the page, following the batch, reloaded itself once it was decided: the outcome is
-    then said in a banner that takes focus."""
-    context = await batch_context(
-        calls(request, user),
-        batch_id,
-        page_size=portal_of(request).settings.records_page_size,
-        status=status,
-        code=code,
-        page=page,
-        wait=wait,
-        decided=decided,
-    )
+async def batch_page(request: Request, batch_id: uuid.UUID, user: AoUser, asked: BatchPageAsked) -> HTMLResponse:
+    page_size = portal_of(request).settings.records_page_size
+    context = await batch_context(calls(request, user), batch_id, asked, page_size=page_size)
     context["sent_before"] = (await notice_for(request, user)).get("sent_before")
     return render(request, "batch.html", context, user=user)
 

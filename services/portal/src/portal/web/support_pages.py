@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from portal.auth import SignedIn
 from portal.backend import NotFound
 from portal.mi import CHARTS
-from portal.web.ao_pages import chart_download, gather_mi
-from portal.web.batch_pages import batch_context, batch_status_answer, record_context, records_download
+from portal.web.ao_pages import MiMonths, chart_download, gather_mi
+from portal.web.batch_pages import BatchPageAsked, batch_context, batch_status_answer, record_context, records_download
 from portal.web.common import PageError, SupportOperator, calls, portal_of, render, see_other
 
 router = APIRouter(include_in_schema=False)
@@ -103,27 +103,12 @@ def _operator_view(batch_id: uuid.UUID) -> dict[str, Any]:
 
 @router.get("/ops/batches/{batch_id}")
 async def batch_page(
-    request: Request,
-    batch_id: uuid.UUID,
-    user: SupportOperator,
-    status: Annotated[str | None, Query(max_length=20)] = None,
-    code: Annotated[str | None, Query(max_length=5)] = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    wait: Annotated[float, Query(ge=0, le=25, allow_inf_nan=False)] = 0,
-    decided: Annotated[str | None, Query()] = None,
+    request: Request, batch_id: uuid.UUID, user: SupportOperator, asked: BatchPageAsked
 ) -> HTMLResponse:
     """The batch as its AO's users see it: status, counts, outcome, and its records with their codes."""
+    page_size = portal_of(request).settings.records_page_size
     try:
-        context = await batch_context(
-            calls(request, user),
-            batch_id,
-            page_size=portal_of(request).settings.records_page_size,
-            status=status,
-            code=code,
-            page=page,
-            wait=wait,
-            decided=decided,
-        )
+        context = await batch_context(calls(request, user), batch_id, asked, page_size=page_size)
     except NotFound:
         errors = {"batch": NO_SUCH_BATCH.format(batch_id)}
         return await _batches_page(request, user, batch_typed=str(batch_id), errors=errors, status=404)
@@ -151,35 +136,40 @@ def charts_for(ao_id: str | None) -> list[str]:
     return [name for name in CHARTS if ao_id is not None or name not in ONE_AO_ONLY]
 
 
-@router.get("/ops/mi")
-async def mi_page(
-    request: Request,
-    user: SupportOperator,
-    ao: Annotated[str | None, Query(max_length=50)] = None,
-    months: Annotated[int, Query(ge=1, le=24)] = 6,
-) -> HTMLResponse:
-    """One AO's MI (`ao`), or every AO's together, as the AO's own MI page draws it."""
+class MiAsked(NamedTuple):
+    """The MI an operator asked for: the AO as typed, its id as the register writes it (None: every AO) or what is
+    wrong with what was typed, and how many months."""
+
+    ao_typed: str
+    ao_id: str | None
+    ao_error: str | None
+    months: int
+
+
+def _mi_asked(ao: Annotated[str | None, Query(max_length=50)] = None, months: MiMonths = 6) -> MiAsked:
     ao_id, ao_error = ao_asked(ao)
-    context: dict[str, Any] = {"operator_view": True, "months": months, "ao": ao_id or (ao or "").strip()}
-    if ao_error:
-        context |= {"charts": [], "errors": {"ao": ao_error}, "mi_for": None}
+    return MiAsked((ao or "").strip(), ao_id, ao_error, months)
+
+
+OperatorMiAsked = Annotated[MiAsked, Depends(_mi_asked)]
+
+
+@router.get("/ops/mi")
+async def mi_page(request: Request, user: SupportOperator, asked: OperatorMiAsked) -> HTMLResponse:
+    """One AO's MI (`ao`), or every AO's together, as the AO's own MI page draws it."""
+    context: dict[str, Any] = {"operator_view": True, "months": asked.months, "ao": asked.ao_id or asked.ao_typed}
+    if asked.ao_error:
+        context |= {"charts": [], "errors": {"ao": asked.ao_error}, "mi_for": None}
         return render(request, "mi.html", context, user=user, status_code=400)
-    data = await gather_mi(calls(request, user), months, ao_id)
-    charts = [(name, CHARTS[name](data)) for name in charts_for(ao_id)]
-    context |= {"charts": charts, "errors": {}, "mi_for": ao_id, "left_out": ao_id is None}
+    data = await gather_mi(calls(request, user), asked.months, asked.ao_id)
+    charts = [(name, CHARTS[name](data)) for name in charts_for(asked.ao_id)]
+    context |= {"charts": charts, "errors": {}, "mi_for": asked.ao_id, "left_out": asked.ao_id is None}
     return render(request, "mi.html", context, user=user)
 
 
 @router.get("/ops/mi/{chart}.csv")
-async def mi_csv(
-    request: Request,
-    chart: str,
-    user: SupportOperator,
-    ao: Annotated[str | None, Query(max_length=50)] = None,
-    months: Annotated[int, Query(ge=1, le=24)] = 6,
-) -> Response:
-    ao_id, ao_error = ao_asked(ao)
-    if ao_error or chart not in charts_for(ao_id):
+async def mi_csv(request: Request, chart: str, user: SupportOperator, asked: OperatorMiAsked) -> Response:
+    if asked.ao_error or chart not in charts_for(asked.ao_id):
         raise PageError("not_found")
-    data = await gather_mi(calls(request, user), months, ao_id)
-    return chart_download(chart, data, of=ao_id or "every-ao")
+    data = await gather_mi(calls(request, user), asked.months, asked.ao_id)
+    return chart_download(chart, data, of=asked.ao_id or "every-ao")
