@@ -3,6 +3,10 @@
     python docs/analyst_quickstart.py localhost:9092 ~/lrs-mi.duckdb     # load the topics, ask three questions
     python docs/analyst_quickstart.py ~/lrs-mi.duckdb --sql "SELECT ..."  # your own question of the loaded file
 
+It reaches the brokers as the LRS services do, told by the same environment: plain text when
+KAFKA_SECURITY_PROTOCOL is unset (`make up`), else TLS with the client certificate KAFKA_SSL_CERTFILE and
+KAFKA_SSL_KEYFILE name (the KafkaUser lrs-analysts) and the cluster CA in KAFKA_SSL_CAFILE.
+
 Each reporting topic is compacted and keyed `AO|yyyy-mm`: the last message of a key is the current
 aggregate, so reading a topic from its beginning to its end gives one row per AO and month.
 """
@@ -12,13 +16,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.helpers import create_ssl_context
 
 TABLES = {
     "submissions": "lrs.reporting.submissions.v1",
@@ -47,9 +54,23 @@ CHALLENGES_RESOLVED_PER_MONTH = """
 """
 
 
-async def read_topic(bootstrap_servers: str, topic: str) -> list[dict[str, Any]]:
+def kafka_security(environment: Mapping[str, str]) -> dict[str, Any]:
+    """The clients' security options from the settings the LRS services read (KAFKA_SECURITY_PROTOCOL and
+    KAFKA_SSL_*): none for a plain-text broker, else TLS, trusting the cluster CA, with your certificate."""
+    protocol = environment.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    if protocol == "PLAINTEXT":
+        return {}
+    context = create_ssl_context(
+        cafile=environment.get("KAFKA_SSL_CAFILE"),
+        certfile=environment.get("KAFKA_SSL_CERTFILE"),
+        keyfile=environment.get("KAFKA_SSL_KEYFILE"),
+    )
+    return {"security_protocol": protocol, "ssl_context": context}
+
+
+async def read_topic(bootstrap_servers: str, topic: str, security: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The current aggregate of every key, read from the topic's beginning up to its end now."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **security)
     await admin.start()
     try:
         [described] = await admin.describe_topics([topic])
@@ -59,7 +80,11 @@ async def read_topic(bootstrap_servers: str, topic: str) -> list[dict[str, Any]]
         return []
     partitions = [TopicPartition(topic, partition["partition"]) for partition in described["partitions"]]
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        **security,
     )
     await consumer.start()
     try:
@@ -89,11 +114,13 @@ def load(connection: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str,
         connection.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json_auto(?)", [str(path)])
 
 
-async def load_reporting_topics(bootstrap_servers: str, connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
+async def load_reporting_topics(
+    bootstrap_servers: str, connection: duckdb.DuckDBPyConnection, security: Mapping[str, Any] | None = None
+) -> dict[str, int]:
     """Every reporting topic into its table; answers the rows loaded per table."""
     loaded = {}
     for table, topic in TABLES.items():
-        rows = await read_topic(bootstrap_servers, topic)
+        rows = await read_topic(bootstrap_servers, topic, security or {})
         load(connection, table, rows)
         loaded[table] = len(rows)
     return loaded
@@ -118,7 +145,7 @@ def ask_the_questions(connection: duckdb.DuckDBPyConnection) -> None:
 
 def main(bootstrap_servers: str, database: str = ":memory:") -> None:
     connection = duckdb.connect(database)
-    print(asyncio.run(load_reporting_topics(bootstrap_servers, connection)))
+    print(asyncio.run(load_reporting_topics(bootstrap_servers, connection, kafka_security(os.environ))))
     ask_the_questions(connection)
 
 

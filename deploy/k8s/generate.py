@@ -6,7 +6,8 @@ kafka-access.yaml and the live services' manifests.
 
 Topics come from `lrs_contracts.topics` (partitions, compaction, retention; every topic's DLQ keeps
 its partitions and is kept forever). Users: one Strimzi KafkaUser per service (mutual TLS) whose ACLs
-allow exactly the topics, groups and transactional ids kafka-access.yaml gives it.
+allow exactly the topics, groups and transactional ids kafka-access.yaml gives it; likewise one per
+observer (KEDA) and per reader (analysts' consumers, which may only read the topics named).
 
 The Sandpit (decision 0060) is the same services again with `LRS_ENVIRONMENT=sandpit`: their topics,
 consumer groups and transactional ids carry the prefix `sandpit.` (`lrs_contracts.environments`), they
@@ -120,6 +121,15 @@ def observer_acls(grants: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def reader_acls(grants: dict[str, Any]) -> list[dict[str, Any]]:
+    """A person's consumer: it reads the topics named, one by one, in groups of its own, and nothing else."""
+    if any(topic.endswith("*") for topic in grants["topics"]):
+        raise ValueError(f"a reader is given topics by name, not by prefix: {grants['topics']}")
+    return [_acl("topic", topic, ["Read", "Describe"]) for topic in grants["topics"]] + [
+        _acl("group", group, ["Read", "Describe"]) for group in grants["groups"]
+    ]
+
+
 def _kafka_user(name: str, acls: list[dict[str, Any]], about: str) -> dict[str, Any]:
     return {
         "apiVersion": "kafka.strimzi.io/v1beta2",
@@ -145,6 +155,7 @@ def kafka_users() -> list[dict[str, Any]]:
         sandpit = sandpit_observers.get(name, {})
         both = {key: [*grants[key], *sandpit.get(key, [])] for key in ("groups", "topics")}
         users.append(_kafka_user(name, observer_acls(both), "observer"))
+    users += [_kafka_user(name, reader_acls(grants), "reader") for name, grants in declared["readers"].items()]
     return users
 
 
@@ -187,10 +198,10 @@ def sandpit_topics() -> list[dict[str, Any]]:
     used = {topic for grant in grants for topic in [*grant["produces"], *grant["consumes"]]}
     dead_letters = {topic for grant in grants for topic in grant["dead_letters"]}
     resources = []
-    kept = {"cleanup.policy": "delete", "retention.ms": _retention_ms(SANDPIT_RETENTION)}
+    kept: dict[str, object] = {"cleanup.policy": "delete", "retention.ms": _retention_ms(SANDPIT_RETENTION)}
     for topic in SANDPIT.declared(ALL_TOPICS):
         if topic.name in used and topic.name.startswith(SANDPIT_PREFIX):
-            config = {"cleanup.policy": "compact"} if topic.compacted else kept
+            config: dict[str, object] = {"cleanup.policy": "compact"} if topic.compacted else kept
             resources.append(_kafka_topic(topic.name, topic.partitions, config, f"key: {topic.key}"))
         if topic.dead_letters in dead_letters:
             resources.append(_kafka_topic(topic.dead_letters, topic.partitions, kept, f"dead letters of {topic.name}"))
@@ -276,7 +287,7 @@ def sandpit_services() -> list[dict[str, Any]]:
 
 
 def _render(header: str, resources: list[dict[str, Any]]) -> str:
-    return header + yaml.safe_dump_all(resources, sort_keys=False, width=120)
+    return header + str(yaml.safe_dump_all(resources, sort_keys=False, width=120))
 
 
 def rendered() -> dict[Path, str]:

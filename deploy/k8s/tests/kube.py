@@ -27,6 +27,7 @@ KUSTOMIZATIONS = (
     "overlays/dev/rebuild",
     "overlays/prod/rebuild",
     "overlays/prod/restore",
+    "analysts",
 )
 
 Doc = dict[str, Any]
@@ -43,13 +44,18 @@ def _kustomize_command() -> list[str]:
     pytest.skip(message)
 
 
+def render_directory(directory: Path) -> list[Doc]:
+    """The objects of the kustomization in `directory` (a copy of these manifests, say)."""
+    result = subprocess.run([*_kustomize_command(), str(directory)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise AssertionError(f"kustomize failed for {directory}: {result.stderr}")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [doc for doc in yaml.load_all(result.stdout, Loader=loader) if doc]
+
+
 @functools.cache
 def _render(path: str) -> tuple[Doc, ...]:
-    result = subprocess.run([*_kustomize_command(), str(K8S / path)], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise AssertionError(f"kustomize failed for {path}: {result.stderr}")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return tuple(doc for doc in yaml.load_all(result.stdout, Loader=loader) if doc)
+    return tuple(render_directory(K8S / path))
 
 
 def render(path: str) -> list[Doc]:

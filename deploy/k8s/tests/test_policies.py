@@ -234,6 +234,7 @@ def test_every_contract_topic_has_a_producer_and_the_access_map_names_only_contr
     services = generate.access()["services"]
     produced = {topic for grants in services.values() for topic in grants.get("produces", [])}
     named_topics = produced | {topic for grants in services.values() for topic in grants.get("consumes", [])}
+    named_topics |= {topic for grants in generate.access()["readers"].values() for topic in grants["topics"]}
     assert {topic.name for topic in ALL_TOPICS} - produced == set(), "a contract topic no service produces"
     assert named_topics <= {topic.name for topic in ALL_TOPICS}
     assert set(services) == _services()
