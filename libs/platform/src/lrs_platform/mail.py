@@ -29,8 +29,11 @@ class _HeaderClassesMadeOnce(HeaderRegistry):
         return made
 
 
-MAIL_POLICY = default.clone(header_factory=_HeaderClassesMadeOnce())
-"""The policy of every email the services write: the standard one, its header classes made once."""
+MAIL_POLICY = default.clone(header_factory=_HeaderClassesMadeOnce(), max_line_length=998)
+"""The policy of every email the services write: the standard one, its header classes made once, lines up to RFC
+5322's 998 characters. At 78 a subject of 70 to 77 characters, too long after "Subject: " yet short enough for a line
+of its own, was folded before its first word, and read back with a leading space (a mail rule on "^LRS batch"
+missed it)."""
 
 
 def new_email() -> EmailMessage:
