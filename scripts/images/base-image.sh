@@ -30,7 +30,8 @@ if ! "${PODMAN[@]}" image exists "$LOCAL_PYTHON_IMAGE"; then
 FROM $DEBIAN_IMAGE
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3.11 python3.11-venv ca-certificates \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 CMD ["python3.11"]
 CONTAINERFILE
 fi

@@ -8,7 +8,7 @@ PODMAN_LIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
 IMAGE_PREFIX=${IMAGE_PREFIX:-localhost/lrs}
 IMAGE_TAG=${IMAGE_TAG:-dev}
 PUBLIC_PYTHON_IMAGE=docker.io/library/python:3.11-slim-bookworm
-LOCAL_PYTHON_IMAGE=localhost/lrs-base/python:3.11-bookworm
+LOCAL_PYTHON_IMAGE=localhost/lrs-base/python:3.11-bookworm-2  # -2: apt's caches left out
 
 # Every workspace member that is a runnable service: the directories with a main.py.
 image_services() {

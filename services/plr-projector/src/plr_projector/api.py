@@ -805,7 +805,10 @@ async def rebuild_start(
             ge=0,
             le=256,
             description="worker processes loading disjoint partitions with COPY (at most one per partition);"
-            " 0 replays through the live code path; default: the projector's setting (its cores)",
+            " 0 replays through the live code path; default: the projector's setting (PROJECTOR_REBUILD_WORKERS,"
+            " else its cores). Where an indexed Job runs the workers (PROJECTOR_REBUILD_LAUNCH=external), any"
+            " number but that setting or 0 is refused (422): the rebuild would wait for ever for a worker the Job"
+            " does not run",
         ),
     ] = None,
 ) -> dict[str, Any]:

@@ -26,8 +26,13 @@ class ProjectorSettings(ServiceSettings):
     operator_actions: bool | None = None
     # Rebuilds (decision 0033): worker processes on disjoint partition sets, none = the machine's cores.
     rebuild_workers: int | None = None
-    # 'process': the projector starts its workers; 'external': they run elsewhere (an indexed Job).
+    # 'process': the projector starts its workers; 'external': they run elsewhere (an indexed Job, whose
+    # parallelism and completions are then `rebuild_workers`: a rebuild plans that many, or 0, no other number).
     rebuild_launch: Literal["process", "external"] = "process"
+    # With 'external', how long a worker's row may stay 'failed' before the rebuild is failed: the Job retries a
+    # failed index (backoffLimitPerIndex) after its back-off (10 s, 20 s, 40 s, ...) and the retry marks the row
+    # 'running' as it begins, so a row failed for longer is one the Job has given up on.
+    rebuild_worker_retry_seconds: float = 300.0
     # A worker whose slice holds more PLR events folds it in several passes: its memory holds one
     # pass's achievements (~0.5 KB each; at most one per event; decision 0087). The first pass keeps
     # the later passes' records in files under the spill directory (default: the temporary directory).

@@ -384,15 +384,47 @@ class RebuildSettings:
     launch: str = "process"  # 'process': started here; 'external': an indexed Job runs them
     events_per_pass: int = 200_000
     worker_environment: dict[str, str] = field(default_factory=dict)
+    # The workers an indexed Job runs (PROJECTOR_REBUILD_WORKERS with external launch): the only bulk load a
+    # rebuild may plan. None: whoever runs the workers runs as many as the rebuild asks for (a benchmark's).
+    job_workers: int | None = None
+    worker_retry_seconds: float = 300.0  # with external launch: see `given_up`
 
     @classmethod
     def of(cls, settings: ProjectorSettings) -> RebuildSettings:
+        external = settings.rebuild_launch == "external"
         return cls(
             workers=settings.rebuild_workers if settings.rebuild_workers is not None else os.cpu_count() or 1,
             launch=settings.rebuild_launch,
             events_per_pass=settings.rebuild_events_per_pass,
             worker_environment=worker_environment(settings),
+            job_workers=settings.rebuild_workers if external else None,
+            worker_retry_seconds=settings.rebuild_worker_retry_seconds,
         )
+
+    def planned_workers(self, requested: int | None) -> int:
+        """The workers a rebuild plans (before the partitions bound them). A Job's rebuild waits for a row per
+        worker it planned: a worker the Job does not run would leave it loading for ever, so another number is
+        refused; 0 needs no Job at all."""
+        if requested is None:
+            return self.workers
+        if self.job_workers is not None and requested not in (0, self.job_workers):
+            raise OperationError(
+                Refusal.INVALID,
+                "Workers set by the rebuild Job",
+                f"This projector's rebuild workers run as an indexed Job of {self.job_workers}"
+                f" (PROJECTOR_REBUILD_WORKERS={self.job_workers}, which must equal the Job's parallelism and"
+                f" completions), so a rebuild of {requested} workers would wait for ever. Leave out workers (or give"
+                f" {self.job_workers}), or give 0 to replay through the live code path without the Job.",
+            )
+        return requested
+
+
+def given_up(rows: list[dict[str, Any]], retry_seconds: float) -> dict[str, Any] | None:
+    """A worker the indexed Job has given up on, if any: its row failed and has not changed for `retry_seconds`.
+    The Job retries a failed index after its back-off, and the retry marks the row running as it begins
+    (`rebuild._load`), so a row failed for longer than any back-off is one no retry will take up: its pod has
+    used up backoffLimitPerIndex (or the Job was deleted). A failed row retried within the bound fails nothing."""
+    return next((row for row in rows if row["state"] == "failed" and row["unchanged_seconds"] > retry_seconds), None)
 
 
 @dataclass
@@ -535,6 +567,7 @@ class Rebuilds:
     async def _start(self, operator: str, workers: int | None) -> dict[str, Any]:
         if self.job is not None:
             raise OperationError(Refusal.NOT_NOW, "Rebuild running", _unfinished(self.job))
+        planned = self.settings.planned_workers(workers)
         rebuild_id = int(
             await self.pool.fetchval(f"SELECT coalesce(max(rebuild_id), 0) + 1 FROM {OPS_SCHEMA}.rebuilds")
         )
@@ -543,7 +576,7 @@ class Rebuilds:
         firsts = await self.probe.beginning_offsets(self.live.partitions)
         ranges = {key: (min(firsts.get(key, 0), target), target) for key, target in targets.items()}
         plr_partitions = sum(1 for topic, _ in ranges if topic == PLR_TOPIC)
-        count = min(self.settings.workers if workers is None else workers, plr_partitions)
+        count = min(planned, plr_partitions)
         async with self.pool.acquire() as connection:
             await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             await apply_migrations(connection, schema, MIGRATIONS)
@@ -606,7 +639,8 @@ class Rebuilds:
 
     async def _read_workers(self, job: RebuildJob) -> None:
         rows = await self.pool.fetch(
-            f"SELECT worker, state, passes, passes_done, events_total, events_read, cpu_seconds, error"
+            "SELECT worker, state, passes, passes_done, events_total, events_read, cpu_seconds, error,"
+            " extract(epoch FROM now() - updated_at)::float8 AS unchanged_seconds"
             f" FROM {OPS_SCHEMA}.rebuild_workers WHERE rebuild_id = $1 ORDER BY worker",
             job.rebuild_id,
         )
@@ -614,7 +648,7 @@ class Rebuilds:
 
     async def _await_workers(self, job: RebuildJob) -> None:
         """Until every worker has loaded its slice; local workers are started (and restarted after a
-        failure: they go on from their last finished pass) here."""
+        failure: they go on from their last finished pass) here, a Job's are failed once it gives up on one."""
         processes: dict[int, asyncio.subprocess.Process] = {}
         starts: Counter[int] = Counter()
         try:
@@ -631,6 +665,11 @@ class Rebuilds:
                             raise RebuildFailed(f"worker {worker}: {row['error'] or 'exited'}")
                         starts[worker] += 1
                         processes[worker] = await self._spawn(job, worker)
+                elif (lost := given_up(job.worker_rows, self.settings.worker_retry_seconds)) is not None:
+                    raise RebuildFailed(
+                        f"worker {lost['worker']} failed and was not retried within"
+                        f" {self.settings.worker_retry_seconds:g} s (the Job gave up on it): {lost['error'] or 'failed'}"
+                    )
                 await asyncio.sleep(WORKER_POLL_SECONDS)
         finally:
             for process in processes.values():
@@ -728,6 +767,12 @@ class Rebuilds:
         rate = (done - job.resumed_done) / elapsed if elapsed > 0 else 0.0
         if job.state == "running" and job.phase == "following" and remaining == 0:
             job.state = "caught_up"
+        if job.state == "failed":
+            eta = None  # a failed rebuild gets no nearer
+        elif remaining:
+            eta = round(remaining / rate, 1) if rate > 0 else None
+        else:
+            eta = 0.0
         progress = 1.0 if target == 0 else done / target
         metrics.REBUILD_PROGRESS.set(progress)
         return {
@@ -741,7 +786,7 @@ class Rebuilds:
             "projected_events": done,
             "progress": round(progress, 4),
             "events_per_second": round(rate, 1),
-            "eta_seconds": (round(remaining / rate, 1) if rate > 0 else None) if remaining else 0.0,
+            "eta_seconds": eta,
             "events_past_target": max(0, sum(job.runner.positions.values()) - target),
             "workers": [
                 {

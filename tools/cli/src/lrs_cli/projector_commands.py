@@ -32,7 +32,8 @@ def _duration(seconds: float | None) -> str:
 
 
 def rebuild_line(status: dict[str, Any]) -> str:
-    """One line of progress: state and phase, events done of target, rate and ETA."""
+    """One line of progress: state and phase, events done of target, rate and ETA; a failed rebuild's says why
+    instead of a rate and ETA (it gets no nearer)."""
     if status.get("state") == "idle":
         return "no rebuild running"
     workers = status.get("workers") or []
@@ -42,10 +43,14 @@ def rebuild_line(status: dict[str, Any]) -> str:
         if workers and phase not in (None, "following")
         else ""
     )
-    return (
+    done = (
         f"rebuild {status['rebuild_id']} [{status['state']}{detail}] {status['progress'] * 100:5.1f}%"
         f" {status['projected_events']:,}/{status['target_events']:,} log positions"
-        f" at {status['events_per_second']:,.0f}/s, ETA {_duration(status['eta_seconds'])}"
+    )
+    if status.get("state") == "failed":
+        return f"{done}; failed: {status.get('last_error') or 'no reason recorded'} (abandon it, then start again)"
+    return (
+        f"{done} at {status['events_per_second']:,.0f}/s, ETA {_duration(status['eta_seconds'])}"
         + (f" (+{status['events_past_target']:,} since start)" if status.get("events_past_target") else "")
         + (f" last error: {status['last_error']}" if status.get("last_error") else "")
     )
@@ -102,6 +107,8 @@ def rebuild(
                     )
                     time.sleep(interval)
                     status = expect_ok(client.get("/v1/admin/rebuild"))
+    if status.get("state") == "failed":  # exit status 1, as a failed replay's
+        raise CommandError(rebuild_line(status))
     return rebuild_line(status)
 
 
@@ -258,13 +265,14 @@ def rebuild_command(
         int | None,
         typer.Option(
             min=0,
-            help="start: worker processes loading disjoint partitions (default: the projector's cores;"
-            " 0: replay through the live code path).",
+            help="start: worker processes loading disjoint partitions (default: the projector's"
+            " PROJECTOR_REBUILD_WORKERS, else its cores; on Kubernetes the rebuild Job's, and no other number is"
+            " taken there; 0: replay through the live code path).",
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Replay the log into a fresh schema, compare it with the live one, switch."""
+    """Replay the log into a fresh schema, compare it with the live one, switch. A failed rebuild exits 1."""
     if as_json and step in (RebuildStep.STATUS, RebuildStep.COMPARE):
         with connection(ctx).client(SERVICE, timeout=600) as client:
             if step is RebuildStep.COMPARE:
