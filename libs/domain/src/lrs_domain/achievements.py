@@ -7,8 +7,8 @@ Public API:
 - `transition(state, event) -> Transition | None` — the fold: the achievement after `event` and what
   the event did to it (as the PLR history names it), or None when the event changes nothing;
 - `evolve(state, event) -> AchievementState` — the same fold when only the state matters;
-- `step(...)` — the fold itself on plain values (status, withdrawn, the event's kind, status and
-  whether its data differs), for a reader that never builds the models (the bulk rebuild);
+- `step(status, kind, *, withdrawn, event_status, data_differs, event_achievement_id, achievement_id)`
+  — the fold itself on plain values, for a reader that never builds the models (the bulk rebuild);
   `transition` is `step` applied to the models;
 - `AchievementEventMismatch` — the event cannot apply to the state it was given.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, fields
 from enum import StrEnum
+from typing import TypeVar
 
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.plr import (
@@ -112,16 +113,24 @@ def _moved(
     elif isinstance(event, AchievementSuperseded):
         data, event_status = event.data, ResultStatus.FINAL
     if state is None:
-        moved = step(None, False, _KINDS[type(event)], event_status, True, event.achievement_id, None)
+        moved = step(
+            None,
+            _KINDS[type(event)],
+            withdrawn=False,
+            event_status=event_status,
+            data_differs=True,
+            event_achievement_id=event.achievement_id,
+            achievement_id=None,
+        )
     else:
         moved = step(
             state.status,
-            state.withdrawn,
             _KINDS[type(event)],
-            event_status,
-            data is not None and data != state.data,
-            event.achievement_id,
-            state.achievement_id,
+            withdrawn=state.withdrawn,
+            event_status=event_status,
+            data_differs=data is not None and data != state.data,
+            event_achievement_id=event.achievement_id,
+            achievement_id=state.achievement_id,
         )
     if moved is None:
         return None
@@ -134,14 +143,19 @@ def _moved(
     return _state(state.achievement_id, state.key, data, status, withdrawn), change
 
 
+# An achievement id as the reader has it: a UUID, or its canonical text (the plain decoders')
+AchievementIdT = TypeVar("AchievementIdT", uuid.UUID, str)
+
+
 def step(
     status: ResultStatus | None,
-    withdrawn: bool,
     kind: AchievementChange,
+    *,
+    withdrawn: bool,
     event_status: ResultStatus | None,
     data_differs: bool,
-    event_achievement: object,
-    achievement: object,
+    event_achievement_id: AchievementIdT,
+    achievement_id: AchievementIdT | None,
 ) -> tuple[AchievementChange, ResultStatus, bool] | None:
     """The fold on plain values: what an event of `kind` does to the achievement with `status` and
     `withdrawn` (`status` None: nothing recorded at the key yet), as (change, status, withdrawn), or
@@ -149,10 +163,11 @@ def step(
 
     `kind` is RECORDED, UPDATED, SUPERSEDED, WITHDRAWN or REINSTATED (the event types);
     `event_status` the event's status (FINAL for a supersession, None for a withdrawal or
-    reinstatement); `data_differs` whether the event's data differs from the achievement's; the two
-    achievement ids must be equal (any type whose text is the id). A data change after the change
-    RECORDED, RECREATED, UPDATED or SUPERSEDED takes the event's data; RECREATED also its key and
-    qualification, as a recording from nothing.
+    reinstatement); `data_differs` whether the event's data differs from the achievement's; the
+    event's `event_achievement_id` must equal the achievement's `achievement_id` (None when `status`
+    is), both UUIDs or both text. A data change after the change RECORDED, RECREATED, UPDATED or
+    SUPERSEDED takes the event's data; RECREATED also its key and qualification, as a recording from
+    nothing.
 
     Only a recording may start from nothing; recording onto a withdrawn achievement re-creates it
     under the same id. Nothing changes for an identical resubmission, a Provisional after the Final
@@ -164,9 +179,9 @@ def step(
             assert event_status is not None
             return kind, event_status, False
         raise AchievementEventMismatch(f"{kind.value}: no achievement with this key has been recorded")
-    if event_achievement != achievement:
+    if event_achievement_id != achievement_id:
         raise AchievementEventMismatch(
-            f"{kind.value}: event for achievement {event_achievement} applied to achievement {achievement}"
+            f"{kind.value}: event for achievement {event_achievement_id} applied to achievement {achievement_id}"
         )
     if kind is AchievementChange.WITHDRAWN:
         return None if withdrawn else (kind, status, True)

@@ -39,6 +39,7 @@ from lrs_contracts.plr import (
     Provenance,
     QualificationSummary,
 )
+from lrs_contracts.registry import event_type_of
 from lrs_domain.achievements import AchievementEvent, AchievementState, evolve
 from lrs_domain.identifiers import ULN_LENGTH, mask_uln, normalise_qan
 from lrs_domain.merges import LearnerMerges
@@ -67,6 +68,12 @@ _tuple_new = tuple.__new__
 _ACCEPTED, _REJECTED, _NO_OP_STATUS = RecordStatus.ACCEPTED, RecordStatus.REJECTED, RecordStatus.NO_OP
 _NO_OP, _RECORD = Change.NO_OP, Change.RECORD
 _CREATE = RecordAction.CREATE
+# `trusted` is given every field of a model, its event type too
+_RECORDED = event_type_of(AchievementRecorded)
+_UPDATED = event_type_of(AchievementUpdated)
+_SUPERSEDED = event_type_of(AchievementSuperseded)
+_WITHDRAWN = event_type_of(AchievementWithdrawn)
+_REINSTATED = event_type_of(AchievementReinstated)
 
 # (ULN an achievement is recorded under, normalised QAN) → the AO's achievements recorded under that
 # ULN for that qualification, at any award date.
@@ -533,7 +540,7 @@ class _Events:
         fields = record.__dict__
         return _trusted_recorded(
             {
-                "event_type": "lrs.achievement.recorded.v1",
+                "event_type": _RECORDED,
                 "achievement_id": self._ids.named(uln, qualification_number, award_date, self._dates),
                 "key": key,
                 "data": data,
@@ -584,7 +591,7 @@ def _event(
         assert judged.action is _CREATE
         return trusted(
             AchievementRecorded,
-            event_type="lrs.achievement.recorded.v1",
+            event_type=_RECORDED,
             achievement_id=identity,
             key=key,
             data=data,
@@ -595,7 +602,7 @@ def _event(
     if change is Change.WITHDRAW:
         return trusted(
             AchievementWithdrawn,
-            event_type="lrs.achievement.withdrawn.v1",
+            event_type=_WITHDRAWN,
             achievement_id=identity,
             key=key,
             provenance=provenance,
@@ -603,7 +610,7 @@ def _event(
     if change is Change.REINSTATE:
         return trusted(
             AchievementReinstated,
-            event_type="lrs.achievement.reinstated.v1",
+            event_type=_REINSTATED,
             achievement_id=identity,
             key=key,
             provenance=provenance,
@@ -612,7 +619,7 @@ def _event(
     if change is Change.SUPERSEDE:
         return trusted(
             AchievementSuperseded,
-            event_type="lrs.achievement.superseded.v1",
+            event_type=_SUPERSEDED,
             achievement_id=identity,
             key=key,
             data=data,
@@ -622,7 +629,7 @@ def _event(
         assert target is not None
         return trusted(
             AchievementUpdated,
-            event_type="lrs.achievement.updated.v1",
+            event_type=_UPDATED,
             achievement_id=identity,
             key=key,
             data=data,

@@ -22,11 +22,11 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, Union
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from pydantic import Field, TypeAdapter, ValidationError, create_model
+from pydantic import ValidationError
 
 from ingest import metrics
 from ingest.repository import BatchRepository, DecidedChunk, ViewEvent, decided_chunk, unstorable_texts
@@ -43,7 +43,7 @@ from lrs_contracts.outcomes import (
     RecordOutcome,
     RecordStatus,
 )
-from lrs_contracts.registry import decode
+from lrs_contracts.registry import decode, event_type_of, typed_envelopes
 from lrs_contracts.topics import BATCH_OUTCOMES
 from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy
 from lrs_platform.kafka import make_consumer
@@ -56,25 +56,8 @@ OutcomeEvent = BatchValidationStarted | BatchRecordsDecided | BatchCompleted | B
 _OUTCOME_MODELS = (BatchValidationStarted, BatchRecordsDecided, BatchCompleted, BatchFailed, BatchAbandoned)
 
 
-def _typed_outcomes() -> TypeAdapter[Any]:
-    """One validation pass for envelope and payload (the registry's `decode` takes two, the second over
-    the dicts of the first): an Envelope subclass per outcome event type, discriminated by `event_type`.
-    The same rules, half the CPU for a chunk of 1,000 record outcomes."""
-    typed: list[Any] = []
-    for model in _OUTCOME_MODELS:
-        event_type = model.model_fields["event_type"].default
-        typed.append(
-            create_model(
-                f"Typed{model.__name__}",
-                __base__=Envelope,
-                event_type=(Literal[event_type], ...),  # type: ignore[arg-type]
-                data=(model, ...),
-            )
-        )
-    return TypeAdapter(Annotated[Union[tuple(typed)], Field(discriminator="event_type")])  # type: ignore[arg-type]  # noqa: UP007
-
-
-_TYPED_OUTCOMES = _typed_outcomes()
+# Envelope and payload in one validation pass: half the CPU of `decode` for a chunk of 1,000 record outcomes
+_TYPED_OUTCOMES = typed_envelopes(_OUTCOME_MODELS)
 
 
 def outcome_of(raw: bytes | None) -> OutcomeEvent | None:
@@ -101,7 +84,7 @@ _CHUNK_OF = plain_builder_for(BatchRecordsDecided)
 _EVENT_TYPE = plain_fields(Envelope).index("event_type")
 _CHUNK_BATCH_ID = plain_fields(BatchRecordsDecided).index("batch_id")
 _CHUNK_INDEX = plain_fields(BatchRecordsDecided).index("chunk_index")
-_VIEW_EVENT_TYPES = frozenset(model.model_fields["event_type"].default for model in _OUTCOME_MODELS)
+_VIEW_EVENT_TYPES = frozenset(event_type_of(model) for model in _OUTCOME_MODELS)
 
 
 def view_event_of(raw: bytes | None) -> ViewEvent | None:

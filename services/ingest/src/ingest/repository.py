@@ -25,6 +25,7 @@ from lrs_contracts.outcomes import (
     BatchValidationStarted,
     RecordStatus,
 )
+from lrs_contracts.registry import event_type_of
 from lrs_platform.database import where_given
 from lrs_platform.logging import get_logger
 from lrs_platform.paging import PagePosition, split_page
@@ -48,7 +49,7 @@ class DecidedChunk:
     text and jsonb refuse them, so the batch view refused their chunk when it stored a column a field,
     and still does (`BatchRepository.apply_outcomes` hands them to PostgreSQL): the chunk is parked."""
 
-    event_type: ClassVar[str] = "lrs.batch.records.decided.v1"
+    event_type: ClassVar[str] = event_type_of(BatchRecordsDecided)
 
     batch_id: uuid.UUID
     chunk_index: int

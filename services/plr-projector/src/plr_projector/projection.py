@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, NamedTuple, Union
+from typing import Any, NamedTuple
 
 from asyncpg.pgproto import pgproto
-from pydantic import Field, TypeAdapter, ValidationError, create_model
+from pydantic import ValidationError
 
 from lrs_contracts import topics
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
@@ -45,7 +45,7 @@ from lrs_contracts.plr import (
     QualificationSummary,
     ResultStatus,
 )
-from lrs_contracts.registry import UnknownEventType, decode, event_type_of
+from lrs_contracts.registry import UnknownEventType, decode, event_type_of, typed_envelopes
 from lrs_contracts.sandpit import SandpitAchievementsErased
 from lrs_contracts.text import REFUSED_IN_TEXT
 from lrs_domain.achievements import (
@@ -82,25 +82,7 @@ LearnerEvent = LearnerRegisteredV1 | LearnerRegistered | LearnerSharingChanged |
 ChallengeEvent = ChallengeRaisedV1 | ChallengeRaised | ChallengeAcknowledged | ChallengeResolved
 
 
-def _typed_envelopes() -> TypeAdapter[Any]:
-    """One validation pass for envelope and payload (the registry's `decode` takes two): an Envelope
-    subclass per projected event type, discriminated by `event_type`. Same rules, ~2.5x faster."""
-    typed: list[Any] = []
-    for models in _EVENTS_OF_TOPIC.values():
-        for model in models:
-            event_type = event_type_of(model)
-            typed.append(
-                create_model(
-                    f"Typed{model.__name__}",
-                    __base__=Envelope,
-                    event_type=(Literal[event_type], ...),  # type: ignore[arg-type]
-                    data=(model, ...),
-                )
-            )
-    return TypeAdapter(Annotated[Union[tuple(typed)], Field(discriminator="event_type")])  # type: ignore[arg-type]  # noqa: UP007
-
-
-_TYPED_ENVELOPES = _typed_envelopes()
+_TYPED_ENVELOPES = typed_envelopes(model for models in _EVENTS_OF_TOPIC.values() for model in models)
 
 
 class ProjectionError(Exception):
@@ -951,18 +933,26 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
         row = achievements.get(key)
         try:
             if row is None:
-                moved = step(None, False, kind, event_status, True, event_achievement, None)
+                moved = step(
+                    None,
+                    kind,
+                    withdrawn=False,
+                    event_status=event_status,
+                    data_differs=True,
+                    event_achievement_id=event_achievement,
+                    achievement_id=None,
+                )
             else:
                 moved = step(
                     ResultStatus(row.status),
-                    row.withdrawn,
                     kind,
-                    event_status,
-                    at is not None
+                    withdrawn=row.withdrawn,
+                    event_status=event_status,
+                    data_differs=at is not None
                     and values[at : at + 5]
                     != (row.pathway, row.grade, row.ukprn, row.language_for_assessment, row.credits),
-                    event_achievement,
-                    row.achievement_id,
+                    event_achievement_id=event_achievement,
+                    achievement_id=row.achievement_id,
                 )
         except AchievementEventMismatch:
             return None

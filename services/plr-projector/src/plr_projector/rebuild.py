@@ -67,6 +67,7 @@ from lrs_contracts.plr import (
     QualificationSummary,
     ResultStatus,
 )
+from lrs_contracts.registry import event_type_of
 from lrs_contracts.sandpit import SandpitAchievementsErased as Erasure
 from lrs_domain.achievements import AchievementChange, AchievementEvent, AchievementEventMismatch, step
 from lrs_platform.database import advisory_lock_key, create_pool
@@ -246,8 +247,8 @@ if BULK_COLUMNS["achievement_history"] != (
 
 _SOURCE = plain_fields(Envelope).index("source")
 _KIND_OF: dict[str, AchievementChange] = {
-    event_type_of_model.model_fields["event_type"].default: change
-    for event_type_of_model, change in (
+    event_type_of(model): change
+    for model, change in (
         (AchievementRecorded, AchievementChange.RECORDED),
         (AchievementUpdated, AchievementChange.UPDATED),
         (AchievementSuperseded, AchievementChange.SUPERSEDED),
@@ -355,16 +356,25 @@ class FoldState:
             row = achievements.get(key)
             try:
                 if row is None:
-                    moved = step(None, False, kind, event_status, True, event_achievement, None)
-                else:
                     moved = step(
-                        _STATUS[row[1]],
-                        row[2],
+                        None,
                         kind,
-                        event_status,
-                        data is not None and data != row[4],
-                        event_achievement,
-                        row[0],
+                        withdrawn=False,
+                        event_status=event_status,
+                        data_differs=True,
+                        event_achievement_id=event_achievement,
+                        achievement_id=None,
+                    )
+                else:
+                    achievement_id, status_text, is_withdrawn, _version, current_data, _, _, _ = row  # `Row`
+                    moved = step(
+                        _STATUS[status_text],
+                        kind,
+                        withdrawn=is_withdrawn,
+                        event_status=event_status,
+                        data_differs=data is not None and data != current_data,
+                        event_achievement_id=event_achievement,
+                        achievement_id=achievement_id,
                     )
             except AchievementEventMismatch:  # parked, with the projector's own words
                 self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)

@@ -779,7 +779,7 @@ class ReadModel:
             f" UNION ALL SELECT uln, 'k' || k::text FROM {q}.provider_links k"
             f" UNION ALL SELECT uln, 'e' FROM {q}.erased_learners"
             f" UNION ALL SELECT park_key, 'p' || concat_ws('|', topic, partition, \"offset\", reason, event_id)"
-            f" FROM {q}.parked WHERE topic = 'lrs.plr.events.v1'"
+            f" FROM {q}.parked WHERE topic = '{PLR_TOPIC}'"
             ") rows GROUP BY uln"
         )
 

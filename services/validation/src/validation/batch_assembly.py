@@ -10,34 +10,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, TypeAdapter, ValidationError, create_model
+from pydantic import ValidationError
 
 from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmissionCompleted, BatchSubmitted, SubmittedRecord
-from lrs_contracts.envelope import Contract, Envelope
-from lrs_contracts.registry import decode, event_type_of
+from lrs_contracts.envelope import Contract
+from lrs_contracts.registry import decode, typed_envelopes
 
 BATCH_KINDS = (BatchSubmitted, BatchRecordsSubmitted, BatchSubmissionCompleted)
 """What a batch travels in on the submitted topic (a Sandpit reset travels there too, on its own)."""
 
 
-def _typed_submissions() -> TypeAdapter[Any]:
-    """An Envelope subclass per kind of message a batch travels in, discriminated by `event_type`:
-    envelope and payload in one validation pass, where the registry's `decode` takes two."""
-    typed = [
-        create_model(
-            f"Typed{model.__name__}",
-            __base__=Envelope,
-            event_type=(Literal[event_type_of(model)], ...),  # type: ignore[arg-type]
-            data=(model, ...),
-        )
-        for model in BATCH_KINDS
-    ]
-    return TypeAdapter(Annotated[Union[tuple(typed)], Field(discriminator="event_type")])  # type: ignore[arg-type]  # noqa: UP007
-
-
-_SUBMISSIONS = _typed_submissions()
+_SUBMISSIONS = typed_envelopes(BATCH_KINDS)
 
 
 def decode_submission(raw: bytes) -> tuple[uuid.UUID, Contract]:
