@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import re
@@ -20,7 +21,7 @@ import asyncpg
 import httpx
 import pytest
 from bench.processes import BIN, ROOT
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, FilePayload, Locator, Page, expect
 from tests.integration.test_held_batches import decisions_refused_for
 from tests.portal.conftest import AXE, SAMPLE_AO, PortalSystem, sign_in
 from tests.portal.flows import SAMPLES, Learner, Upload, counts, enter_achievement, find_learner, upload, wait_decided
@@ -1542,7 +1543,9 @@ async def test_no_page_scrolls_sideways_on_a_phone(
 ) -> None:
     """WCAG 1.4.10 (reflow): at 320 CSS pixels wide, and 640, only a table's own region scrolls sideways, never the
     page; with a failed and a refused batch listed, whose counts hold words hidden for screen readers (positioned
-    absolutely: once they stretched the page past the table's region)."""
+    absolutely: once they stretched the page past the table's region); a batch's page with its Code filter, whose
+    options name codes in words (once 570 px wide); the check of a file whose name has nothing to break on; and a
+    challenge, whose achievement id was once kept on one line."""
     url = portal_system.url
     header_only = "\r\n".join((SAMPLES / "sample-100.csv").read_text().splitlines()[:3]) + "\r\n"
     async with await portal_system.client("ingest", f"ao:{SAMPLE_AO}") as ingest:
@@ -1552,21 +1555,112 @@ async def test_no_page_scrolls_sideways_on_a_phone(
     assert refused.status_code < 500, refused.text  # refused at the door (RS006), kept as a refused batch
     await ao_page.goto(f"{url}/batches/{failing.json()['batch_id']}?wait=20")
     assert await wait_decided(ao_page) == "failed"
+    line = 10  # Willow Cooper's 100/5006/1: challenged by no other test
+    uln = (SAMPLES / "sample-100.csv").read_text().splitlines()[line - 1].split(",")[2]
+    achievement_id = await _achievement_of_line(portal_system, uploaded.sample_100.batch_id, line)
+    async with await portal_system.client("challenges", f"learner:{uln}") as challenges:
+        raised = await challenges.post(
+            "/v1/challenges", json={"achievement_id": achievement_id, "ao_id": SAMPLE_AO, "reason": "Wrong grade."}
+        )
+    assert raised.status_code == 201, raised.text
+    showcase = uploaded.showcase.batch_id
+    pages = (
+        (ao_page, "/"),
+        (ao_page, "/batches"),
+        (ao_page, f"/batches/{showcase}"),
+        (ao_page, f"/challenges/{raised.json()['challenge_id']}"),
+        (ao_page, "/batches/check"),
+        (operator_page, "/ops/accounts"),
+        (operator_page, f"/ops/batches/{showcase}"),
+    )
+    long_name = "RN9093_Final_Results_Summer2024_Batch01_v3.csv"
 
     wide: list[str] = []
     for width in (320, 640):
-        for page, path in ((ao_page, "/"), (ao_page, "/batches"), (operator_page, "/ops/accounts")):
+        for page, path in pages:
             await page.set_viewport_size({"width": width, "height": 640})
-            await page.goto(f"{url}{path}")
+            if path == "/batches/check":
+                await page.goto(f"{url}/batches/new")
+                file = FilePayload(name=long_name, mimeType="text/csv", buffer=read_file(SAMPLES / "sample-100.csv"))
+                await page.get_by_label("Batch file").set_input_files(file)
+                await page.get_by_role("button", name="Check the file").click()
+                await expect(page.get_by_role("heading", level=1)).to_have_text(long_name)
+            else:
+                await page.goto(f"{url}{path}")
             if path == "/batches":
                 hidden = page.locator(".portal-table-scroll .govuk-visually-hidden")
                 assert await hidden.count() > 0  # the words that once stretched the page are there
+            if path.endswith(showcase):
+                assert await page.locator("select#code option").count() > 1  # the filter that once was 570 px
             scroll, client = await page.evaluate(
                 "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
             )
             if scroll > client:
                 wide.append(f"{path} at {width} px: {scroll} px wide")
     assert wide == []
+
+
+async def _session_row(page: Page, system: PortalSystem, change: str | None = None) -> datetime:
+    """The expiry of the page's session as the portal keeps it; `change` (SQL) first, to make it older, say."""
+    (cookie,) = [cookie for cookie in await page.context.cookies() if cookie["name"] == "lrs-portal"]
+    hashed = hashlib.sha256(cookie["value"].encode()).hexdigest()
+    connection = await asyncpg.connect(system.database_url)
+    try:
+        if change:
+            await connection.execute(f"UPDATE portal.sessions SET {change} WHERE token_hash = $1", hashed)
+        expires_at: datetime = await connection.fetchval(
+            "SELECT expires_at FROM portal.sessions WHERE token_hash = $1", hashed
+        )
+    finally:
+        await connection.close()
+    return expires_at
+
+
+async def test_a_warning_before_the_session_ends_keeps_it_and_what_was_typed(
+    browser: Browser, portal_system: PortalSystem
+) -> None:
+    """WCAG 2.2.1 (timing adjustable): five minutes before the idle sign-out a dialog takes focus and says when;
+    "Stay signed in" (by keyboard) keeps the session without leaving the page; left alone, the page goes to sign in
+    when the session ends; near the absolute limit the dialog says it cannot be put off. The page's clock is
+    Playwright's, moved on: the portal's own 30 minutes are not waited for."""
+    url = portal_system.url
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.clock.install()
+    await sign_in(page, portal_system, "ao.user")
+    await page.goto(f"{url}/contact")
+    await page.get_by_label("Telephone").fill("0113 496 0000")
+    warning = page.get_by_role("dialog", name="You are about to be signed out")
+    await expect(warning).to_be_hidden()
+    kept_until = await _session_row(page, portal_system)
+
+    await page.clock.fast_forward("24:50")
+    await expect(warning).to_be_hidden()
+    await page.clock.fast_forward("00:15")
+    await expect(warning).to_be_visible()
+    await expect(warning).to_be_focused()
+    await expect(warning).to_contain_text("You will be signed out in 4 minutes")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="Stay signed in")).to_be_focused()
+    await expect(page.get_by_role("button", name="Continue")).to_be_hidden()
+    await page.keyboard.press("Enter")
+    await expect(warning).to_be_hidden()
+    assert await _session_row(page, portal_system) > kept_until
+    await expect(page.get_by_label("Telephone")).to_have_value("0113 496 0000")
+    await expect(page).to_have_url(f"{url}/contact")
+
+    await page.clock.fast_forward("30:05")
+    await expect(page).to_have_url(f"{url}/sign-in?ended=page&next=%2Fcontact")
+
+    await sign_in(page, portal_system, "ao.user")
+    await _session_row(page, portal_system, "created_at = now() - interval '11 hours 58 minutes'")
+    await page.goto(f"{url}/contact")
+    await expect(warning).to_be_visible()
+    await expect(warning).to_contain_text("staying signed in longer is not possible")
+    await expect(page.get_by_role("button", name="Stay signed in")).to_be_hidden()
+    await page.keyboard.press("Escape")
+    await expect(warning).to_be_hidden()
+    await context.close()
 
 
 async def test_an_operator_finds_an_aos_batch_by_its_id_and_reads_it_as_the_ao_does_then_the_aos_mi(

@@ -64,6 +64,35 @@ class SessionPolicy:
         return min(now + self.idle, created_at + self.absolute)
 
 
+# How long before a session ends its page warns, with a button to stay signed in (WCAG 2.2.1 asks for a warning
+# and at least 20 seconds to act): five minutes, or half the idle limit when that is shorter.
+WARNING_LEAD = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SessionClock:
+    """What a page tells its script of the session it was drawn in: seconds until the session ends if nothing more
+    is asked of the portal, the idle limit each request restores, how long before the end to warn, and whether the
+    end is the absolute one (`final`: a request no longer pushes it back, so staying signed in cannot be offered)."""
+
+    ends_in: int
+    idle: int
+    warn_before: int
+    final: bool
+
+
+def session_clock(expires_at: datetime, now: datetime, idle: timedelta) -> SessionClock:
+    """The clock of a session whose expiry was just pushed forward (`SessionPolicy.expiry`): an expiry nearer than
+    `idle` from now is the absolute limit's."""
+    left = max(expires_at - now, timedelta(0))
+    return SessionClock(
+        ends_in=int(left.total_seconds()),
+        idle=int(idle.total_seconds()),
+        warn_before=int(min(WARNING_LEAD, idle / 2).total_seconds()),
+        final=left < idle - timedelta(seconds=1),
+    )
+
+
 @dataclass(frozen=True)
 class CookiePolicy:
     """Cookies are HttpOnly, SameSite=Strict, path /; Secure unless configured for local http."""

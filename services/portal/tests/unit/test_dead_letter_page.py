@@ -205,38 +205,6 @@ def test_a_confirmed_skip_sends_the_reason_as_lrs_dlq_skip_does_and_says_what_it
     assert "applied 1, skipped 1, still parked 0" in shown.text
 
 
-def test_the_projectors_poison_is_skipped_by_learner_on_each_topic(portal: StubbedPortal) -> None:
-    client, operator = portal.signed_in(Role.OPERATOR)
-    rows = [
-        {"topic": topic, "partition": 1, "offset": offset, "learner": ULN, "reason": reason, "error": error}
-        | {"event_id": None, "event_type": None, "attempts": 1, "parked_at": "2026-12-01T10:00:00+00:00"}
-        for topic, offset, reason, error in [
-            ("lrs.plr.v1", 7, "error", "KeyError: 'uln'"),
-            ("lrs.plr.v1", 8, "blocked", None),
-            ("lrs.learners.v1", 3, "error", "ValueError: no such learner"),
-        ]
-    ]
-    portal.on("GET", PROJECTOR_DLQ, lambda _: httpx.Response(200, json={"parked": rows, "total": 3}))
-    results = [
-        {"topic": topic, "learner": ULN, "applied": 1, "duplicates": 0, "skipped": 1, "still_parked": 0, "error": None}
-        for topic in ("lrs.plr.v1", "lrs.learners.v1")
-    ]
-    portal.on("POST", f"{PROJECTOR_DLQ}/{ULN}/skip", lambda _: httpx.Response(200, json={"results": results}))
-
-    confirming = client.get(f"/ops/dead-letters/plr-projector/{ULN}/skip")
-    shown = shown_after(
-        client, client.post(f"/ops/dead-letters/plr-projector/{ULN}/skip", data=form(operator, reason="fixed"))
-    )
-
-    (asked, *_) = portal.sent_to("GET", PROJECTOR_DLQ)
-    assert asked.url.params["learner"] == ULN  # the learner's own events, not the first page of everyone's
-    assert f"Skip the poison of learner {ULN} in plr-projector?" in confirming.text
-    assert "The first message on each of these 2 topics is dropped for good" in confirming.text
-    assert confirming.text.count("data-dropped=") == 2
-    assert json.loads(portal.sent_to("POST", f"{PROJECTOR_DLQ}/{ULN}/skip")[0].content) == {"reason": "fixed"}
-    assert f"Skip of plr-projector {ULN}: the poison was dropped and the 2 messages behind it applied" in shown.text
-
-
 def test_a_message_no_longer_parked_is_said_to_be_gone_in_the_pages_own_words(portal: StubbedPortal) -> None:
     client, operator = portal.signed_in(Role.OPERATOR)
     notifier_parks(portal)
@@ -351,28 +319,6 @@ def test_a_copy_that_is_not_a_json_object_is_refused_and_nothing_is_retried(
     assert f'href="#replacement">{says}' in answer.text
     assert "with a corrected copy" in answer.text  # still the form, with what was typed unless too large
     assert not portal.sent_to("POST", f"{NOTIFIER_DLQ}/1/retry")
-
-
-def test_the_projectors_copy_names_the_topic_when_the_learners_poison_is_on_several(portal: StubbedPortal) -> None:
-    client, operator = portal.signed_in(Role.OPERATOR)
-    rows = [
-        {"topic": topic, "partition": 1, "offset": offset, "learner": ULN, "reason": "error", "error": "bad"}
-        | {"event_id": None, "event_type": None, "attempts": 1, "parked_at": "2026-12-01T10:00:00+00:00"}
-        for topic, offset in [("lrs.plr.events.v1", 7), ("lrs.challenges.v1", 3)]
-    ]
-    portal.on("GET", PROJECTOR_DLQ, answering({"parked": rows, "total": 2}))
-    result = {"topic": "lrs.plr.events.v1", "learner": ULN, "applied": 1, "skipped": 0, "still_parked": 0}
-    portal.on("POST", f"{PROJECTOR_DLQ}/{ULN}/retry", answering({"results": [result | {"error": None}]}))
-    path = f"/ops/dead-letters/plr-projector/{ULN}/replace"
-
-    unnamed = client.post(path, data=form(operator, replacement=json.dumps(ENVELOPE)))
-    named = client.post(path, data=form(operator, replacement=json.dumps(ENVELOPE), topic="lrs.plr.events.v1"))
-
-    assert unnamed.status_code == 400 and 'href="#topic">Select the topic' in unnamed.text
-    (sent,) = portal.sent_to("POST", f"{PROJECTOR_DLQ}/{ULN}/retry")
-    assert sent.url.params["topic"] == "lrs.plr.events.v1"
-    assert json.loads(sent.content) == {"replacement": ENVELOPE}
-    assert named.status_code == 303
 
 
 def test_a_copy_the_service_refuses_is_shown_with_its_words_on_the_form(portal: StubbedPortal) -> None:

@@ -4,6 +4,182 @@ import { initAll } from "./vendor/govuk-frontend/govuk-frontend.min.js";
 document.body.classList.add("govuk-frontend-supported");
 initAll();
 
+// The warning before the session ends (WCAG 2.2.1). Every request keeps a session for its idle limit, up to its
+// absolute limit: a few minutes before the end a dialog says when, and "Stay signed in" asks the portal to keep it
+// (and what was typed stays on the page); when the end is the absolute limit, the dialog says it cannot be put off.
+// Tabs share the latest end (localStorage), so a tab in use keeps the others from warning or signing out.
+let sessionTouched = () => {};
+const timeout = document.querySelector("dialog[data-session-timeout]");
+if (timeout && typeof timeout.showModal === "function") {
+  const SHARED = "lrs-portal-session-ends";
+  const idle = Number(timeout.dataset.idle) * 1000;
+  const warnBefore = Number(timeout.dataset.warnBefore) * 1000;
+  const form = timeout.querySelector("form[data-keep-alive]");
+  const said = timeout.querySelector("[data-countdown-said]");
+  const failed = timeout.querySelector("[data-keep-failed]");
+  let final = timeout.dataset.final === "true";
+  let endsAt = Date.now() + Number(timeout.dataset.endsIn) * 1000;
+  let finalEndsAt = final ? endsAt : Infinity;
+  let timer = null;
+  let ticker = null;
+  let lastSaid = "";
+  let focusedBefore = null;
+
+  const shared = () => {
+    try {
+      return Math.min(Number(window.localStorage.getItem(SHARED)) || 0, finalEndsAt);
+    } catch (error) {
+      return 0; // storage refused: this tab alone
+    }
+  };
+  const share = () => {
+    try {
+      if (endsAt > shared()) window.localStorage.setItem(SHARED, String(endsAt));
+    } catch (error) {
+      // storage refused: this tab alone
+    }
+  };
+  const words = (milliseconds) => {
+    const seconds = Math.max(0, Math.ceil(milliseconds / 1000));
+    const count = (n, unit) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+    const minutes = Math.floor(seconds / 60);
+    if (minutes === 0) return count(seconds, "second");
+    return seconds % 60 ? `${count(minutes, "minute")} ${count(seconds % 60, "second")}` : count(minutes, "minute");
+  };
+  // A screen reader hears the time left once a minute, then twice in the last minute: not every second.
+  const saying = (milliseconds) => {
+    const seconds = Math.ceil(milliseconds / 1000);
+    if (seconds > 60) return `You will be signed out in ${Math.ceil(seconds / 60)} minutes.`;
+    return seconds > 20 ? "You will be signed out in less than a minute." : "You will be signed out in less than 20 seconds.";
+  };
+  const signedOut = () => {
+    const here = window.location.pathname + window.location.search;
+    window.location.assign(timeout.dataset.signInUrl + encodeURIComponent(here));
+  };
+  const hide = () => {
+    window.clearInterval(ticker);
+    if (timeout.open) {
+      timeout.close();
+      if (focusedBefore && document.contains(focusedBefore)) focusedBefore.focus();
+    }
+  };
+  const ended = () => {
+    const elsewhere = shared();
+    if (elsewhere > Date.now()) {
+      endsAt = elsewhere;
+      hide();
+      schedule();
+      return;
+    }
+    hide();
+    signedOut();
+  };
+  const tick = () => {
+    const left = endsAt - Date.now();
+    if (left <= 0) {
+      ended();
+      return;
+    }
+    timeout.querySelectorAll("[data-countdown]").forEach((shown) => {
+      shown.textContent = words(left);
+    });
+    const now = saying(left);
+    if (now !== lastSaid) {
+      lastSaid = now;
+      said.textContent = now;
+    }
+  };
+  const show = () => {
+    timeout.querySelectorAll("[data-when]").forEach((part) => {
+      part.hidden = part.dataset.when !== (final ? "final" : "idle");
+    });
+    failed.hidden = true;
+    lastSaid = saying(endsAt - Date.now()); // the dialog's own text says it first
+    tick();
+    if (!timeout.open) {
+      focusedBefore = document.activeElement;
+      timeout.showModal();
+    }
+    timeout.focus();
+    window.clearInterval(ticker);
+    ticker = window.setInterval(tick, 1000);
+  };
+  const due = () => {
+    const elsewhere = shared();
+    if (elsewhere > endsAt) {
+      endsAt = elsewhere; // kept by another tab
+      schedule();
+    } else if (Date.now() >= endsAt - warnBefore) {
+      show();
+    } else {
+      schedule();
+    }
+  };
+  const schedule = () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(due, Math.min(Math.max(0, endsAt - warnBefore - Date.now()), 2 ** 31 - 1));
+  };
+  const kept = (answer) => {
+    endsAt = Date.now() + Number(answer.ends_in) * 1000;
+    final = Boolean(answer.final);
+    if (final) finalEndsAt = endsAt;
+    share();
+  };
+  const keep = async () => {
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+        redirect: "manual",
+      });
+      if (response.type === "opaqueredirect") {
+        signedOut(); // the session had ended already
+        return;
+      }
+      if (!response.ok) throw new Error(`status ${response.status}`);
+      kept(await response.json());
+      hide();
+      schedule();
+    } catch (error) {
+      failed.hidden = false;
+    }
+  };
+  // After a final warning is put away, the session still ends when it ends.
+  const putAway = () => {
+    hide();
+    window.clearTimeout(timer);
+    timer = window.setTimeout(ended, Math.max(0, endsAt - Date.now()));
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    keep();
+  });
+  timeout.querySelector("[data-close]").addEventListener("click", putAway);
+  timeout.addEventListener("cancel", (event) => {
+    event.preventDefault(); // Escape: as the dialog's own button
+    if (final) putAway();
+    else keep();
+  });
+  window.addEventListener("storage", (event) => {
+    if (event.key !== SHARED) return;
+    const elsewhere = shared();
+    if (elsewhere > endsAt) {
+      endsAt = elsewhere;
+      hide();
+      schedule();
+    }
+  });
+  // What the page itself asks of the portal (following a batch, checking a typed record) keeps the session too.
+  sessionTouched = () => {
+    endsAt = Math.min(Date.now() + idle, finalEndsAt);
+    share();
+    if (!timeout.open) schedule();
+  };
+  share();
+  schedule();
+}
+
 // Batch page: follow the status until the batch is decided, then reload to show the results (and say the outcome).
 const batchStatus = document.getElementById("batch-status");
 if (batchStatus && batchStatus.dataset.decided === "false") {
@@ -11,6 +187,7 @@ if (batchStatus && batchStatus.dataset.decided === "false") {
     try {
       const response = await fetch(batchStatus.dataset.statusUrl, { headers: { Accept: "application/json" } });
       if (response.ok) {
+        if (!response.redirected) sessionTouched();
         const answer = await response.json();
         const tag = batchStatus.querySelector("[data-status]");
         if (tag && tag.dataset.status !== answer.status) {
@@ -73,6 +250,7 @@ if (entry) {
   const check = async () => {
     const response = await fetch(entry.dataset.checkUrl, { method: "POST", body: new FormData(entry) });
     if (!response.ok) return;
+    if (!response.redirected) sessionTouched();
     const answer = await response.json();
     entry.querySelectorAll("[data-field]").forEach((group) => {
       const name = group.dataset.field;

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from lrs_contracts.batch import RecordAction
@@ -554,8 +554,22 @@ async def contact_save(request: Request, user: AoUser) -> Response:
 # --- MI ----------------------------------------------------------------------------------------
 
 
-# How many months the MI shows, up to this one.
-MiMonths = Annotated[int, Query(ge=1, le=24)]
+# How many months the MI can show, up to this one.
+MI_MONTHS = range(1, 25)
+
+
+def _mi_months(months: Annotated[int, Query()] = 6) -> int:
+    """The months asked for; a number out of range refused in words naming the range, not as a page not found."""
+    if months not in MI_MONTHS:
+        raise PageError(
+            "bad_form",
+            f"The MI shows from {MI_MONTHS[0]} to {MI_MONTHS[-1]} months up to this one, not {months}: choose how many"
+            " under \u201cMonths to show\u201d.",
+        )
+    return months
+
+
+MiMonths = Annotated[int, Depends(_mi_months)]
 
 
 async def gather_mi(service: ServiceCalls, months: int, ao_id: str | None = None) -> MiData:
@@ -592,14 +606,14 @@ def chart_download(chart: str, data: MiData, *, of: str | None = None) -> Respon
 
 
 @router.get("/mi")
-async def mi_page(request: Request, user: AoUser, months: MiMonths = 6) -> HTMLResponse:
+async def mi_page(request: Request, user: AoUser, months: MiMonths) -> HTMLResponse:
     data = await gather_mi(calls(request, user), months)
     charts = [(name, build(data)) for name, build in CHARTS.items()]
     return render(request, "mi.html", {"charts": charts, "months": months, "data": data}, user=user)
 
 
 @router.get("/mi/{chart}.csv")
-async def mi_csv(request: Request, chart: str, user: AoUser, months: MiMonths = 6) -> Response:
+async def mi_csv(request: Request, chart: str, user: AoUser, months: MiMonths) -> Response:
     if chart not in CHARTS:
         raise PageError("not_found")
     return chart_download(chart, await gather_mi(calls(request, user), months))

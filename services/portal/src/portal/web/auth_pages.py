@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
@@ -19,6 +19,7 @@ from portal.web.common import (
     User,
     checked_form,
     clear_cookie,
+    clock_of,
     field,
     operator_home,
     portal_of,
@@ -139,6 +140,16 @@ async def sign_out(request: Request, user: User) -> Response:
     response = see_other("/sign-in?signed_out=1")
     clear_cookie(portal, response, portal.cookies.session_cookie)
     return response
+
+
+@router.post("/session/keep-alive")
+async def keep_alive(request: Request, user: User) -> JSONResponse:
+    """A page's "Stay signed in" (the warning before a session ends, base.html): like every request of the session,
+    it keeps the session for the idle limit again, never past the absolute one; answers when the session now ends
+    and whether that end is the absolute one (`final`), which nothing puts off."""
+    await checked_form(request, user)
+    clock = clock_of(request, user)
+    return JSONResponse({"ends_in": clock.ends_in, "final": clock.final})
 
 
 def _password_page(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -22,6 +22,7 @@ from starlette.routing import Match
 from lrs_contracts.challenge import resolution_label
 from lrs_contracts.text import refused_character, with_bidi_controls_shown
 from lrs_domain.formats import file_field_name
+from lrs_domain.identifiers import mask_uln
 from lrs_domain.reference import Catalogue
 from lrs_platform.clock import ENGLAND
 from lrs_platform.identity import OperatorScope
@@ -35,7 +36,7 @@ from portal.config import PortalSettings
 from portal.csrf import FIELD, tokens_match
 from portal.explanations import explain
 from portal.password_emails import PasswordEmails
-from portal.sessions import CookiePolicy
+from portal.sessions import CookiePolicy, SessionClock, session_clock
 from portal.store import ServiceKeys, UploadStore
 
 UK = ENGLAND  # times shown to people are UK time
@@ -68,6 +69,15 @@ def in_sandpit(request: Request) -> bool:
     """Sandpit pages live under /sandpit: the address says which environment a page shows and acts on."""
     path = request.url.path
     return path == SANDPIT or path.startswith(f"{SANDPIT}/")
+
+
+# Why an operator has no Sandpit pages (decision 0060: the portal's Sandpit is each AO user's own rehearsal, with a
+# Sandpit key issued for them; an operator's Sandpit work is done with `lrs --sandpit` and a Sandpit operator key).
+SANDPIT_FOR_AOS = (
+    "The Sandpit pages are for awarding organisation users: each shows the rehearsals of the user's own AO. An"
+    " operator reads or resets an AO's Sandpit with the lrs command and a Sandpit operator key (lrs --sandpit batch"
+    " list, lrs --sandpit sandpit reset, lrs --sandpit dlq list); the operators' pages here show live only."
+)
 
 
 def base(request: Request) -> str:
@@ -149,6 +159,8 @@ TEMPLATES.filters["bidi_shown"] = with_bidi_controls_shown
 TEMPLATES.filters["status_tag"] = _status_tag
 TEMPLATES.filters["record_tag"] = _record_tag
 TEMPLATES.filters["status_words"] = lambda value: _STATUS_WORDS.get(value, value)
+# a ULN in a page title as logs show it: browser history keeps titles (ao_pages keeps ULNs out of addresses)
+TEMPLATES.filters["masked_uln"] = lambda value: mask_uln(str(value))
 TEMPLATES.filters["urlquote"] = lambda value: quote(str(value), safe="")
 TEMPLATES.filters["resolution_label"] = resolution_label  # what people read for a resolution (decision 0143)
 TEMPLATES.globals["explain"] = explain
@@ -240,6 +252,12 @@ def navigation(user: SignedIn | None, sandpit: bool = False) -> list[tuple[str, 
     ]
 
 
+def clock_of(request: Request, user: SignedIn) -> SessionClock:
+    """The signed-in person's session clock, for the warning before it ends (base.html, portal.js)."""
+    idle = timedelta(minutes=portal_of(request).settings.session_idle_minutes)
+    return session_clock(user.expires_at, datetime.now(UTC), idle)
+
+
 def render(
     request: Request,
     template: str,
@@ -260,6 +278,7 @@ def render(
         "maintenance": getattr(request.state, "maintenance", None),
         "csrf_field": FIELD,
         "csrf_token": user.csrf_token if user else "",
+        "session_clock": clock_of(request, user) if user else None,
         **(context or {}),
     }
     return HTMLResponse(TEMPLATES.get_template(template).render(page), status_code=status_code)
@@ -273,8 +292,10 @@ async def signed_in(request: Request) -> SignedIn:
         ended = None if not cookie else ("page" if request.method in ("GET", "HEAD") else "form")
         raise SignInRequired(page_to_go_back_to(request), ended)
     if in_sandpit(request):
-        if portal.sandpit is None or user.account.role is not Role.AO:
-            raise PageError("not_found", "This portal has no Sandpit." if portal.sandpit is None else None)
+        if portal.sandpit is None:
+            raise PageError("not_found", "This portal has no Sandpit.")
+        if user.account.role is not Role.AO:
+            raise PageError("forbidden", SANDPIT_FOR_AOS)
         try:
             user = await portal.auth.with_sandpit_key(user)
         except SessionEnded:

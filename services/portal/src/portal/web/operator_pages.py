@@ -12,7 +12,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from lrs_contracts.text import refused_character
 from lrs_platform.identity import OperatorScope
 from portal.auth import SignedIn
 from portal.backend import KeyRejected, NotFound, Refused, ServiceCalls, ServiceError
@@ -42,6 +41,10 @@ router = APIRouter(include_in_schema=False)
 PROJECTOR = "plr-projector"
 DEAD_LETTER_SERVICES = (PROJECTOR, "ingest", "validation", "notifier", "challenges", "reporting")
 PARKED_ID = re.compile(r"[0-9]{1,18}")  # how the services sharing lrs_platform.parking_api name a parked message
+# How the portal names a parked event of the projector: its place on the log (topic:partition:offset). The projector
+# names its streams by learner, but a ULN stays out of addresses, browser history and access logs (as on the AO
+# pages): the learner is found from the place, in the listing the page showed, and sent to the projector only.
+PARKED_POSITION = re.compile(r"(?P<topic>[A-Za-z0-9._-]{1,249}):(?P<partition>[0-9]{1,9}):(?P<offset>[0-9]{1,18})")
 NO_DEAD_LETTER_ROUTES = "This service has no dead-letter routes."
 MAX_SKIP_REASON = 500  # the services' own limit
 MAX_REPLACEMENT_CHARACTERS = 1_000_000  # a corrected copy typed or pasted; larger ones go by `lrs dlq retry`
@@ -97,7 +100,11 @@ class ParkedIn(NamedTuple):
 
 
 def _handle(row: dict[str, Any]) -> str:
-    return str(row.get("id") or row.get("learner") or "")
+    """What the portal's addresses name a parked message by: the parked row's number, or (the projector's, which
+    have none) its place on the log; never its key, which in the projector is a learner's ULN."""
+    if row.get("id") is not None:
+        return str(row["id"])
+    return f"{row.get('topic')}:{row.get('partition')}:{row.get('offset')}"
 
 
 def parked_name(row: dict[str, Any]) -> str:
@@ -132,16 +139,27 @@ def _known_handle(service_name: str, handle: str) -> None:
     """Only a service with dead letters, and a handle of the kind it names a parked message by."""
     if service_name not in DEAD_LETTER_SERVICES:
         raise PageError("not_found")
-    if service_name == PROJECTOR:
-        if not 0 < len(handle) <= 64 or refused_character(handle, one_line=True):
-            raise PageError("not_found")
-    elif not PARKED_ID.fullmatch(handle):
+    if not (PARKED_POSITION if service_name == PROJECTOR else PARKED_ID).fullmatch(handle):
         raise PageError("not_found")
+
+
+async def _stream_key(request: Request, user: SignedIn, service_name: str, handle: str) -> str | None:
+    """What the service names the stream of the parked message `handle` by: a parked row's number as it is; in
+    the projector, the learner of the event at that place among those the dead-letter page lists (None: no longer
+    parked there)."""
+    _known_handle(service_name, handle)
+    if service_name != PROJECTOR:
+        return handle
+    listed = await calls(request, user).dead_letters(PROJECTOR)
+    return next(
+        (str(row["learner"]) for row in listed["parked"] if _handle(row) == handle and row.get("learner")), None
+    )
 
 
 def replay_outcome(action: str, service_name: str, handle: str, results: list[dict[str, Any]]) -> dict[str, Any]:
     """What a retry or skip did, from the service's answer (as `lrs dlq` reads it): per replayed stream the
-    messages applied, skipped and still parked, and the first error that left some parked."""
+    messages applied, skipped and still parked, and the first error that left some parked. `handle`: what the
+    service was asked by (the projector's: a learner), kept in the session for the page, never in an address."""
     streams = [
         {
             "source": " ".join(str(result[name]) for name in ("consumer", "topic") if result.get(name)),
@@ -234,22 +252,26 @@ async def _stream_heads(request: Request, user: SignedIn, service_name: str, han
     """What a skip or a corrected copy of `handle` acts on: the poison at the head of each stream it names
     (dropped for good by a skip, replaced by a copy) and how many messages wait behind them (then applied);
     None when nothing of it is parked."""
-    _known_handle(service_name, handle)
+    key = await _stream_key(request, user, service_name, handle)
+    if key is None:
+        return None
     try:
-        listed = await calls(request, user).dead_letter_stream(service_name, handle)
+        listed = await calls(request, user).dead_letter_stream(service_name, key)
     except NotFound:
         return None
-    named = {_stream(service_name, row) for row in listed if _handle(row) == handle}
-    if not named:
+    chosen = next((row for row in listed if _handle(row) == handle), None)
+    if chosen is None:
         return None
+    # the projector acts on every topic of the learner's (`listed` is theirs alone), the others on the chosen stream
+    named = {_stream(service_name, row) for row in (listed if service_name == PROJECTOR else [chosen])}
     streams: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for row in listed:
         if _stream(service_name, row) in named:
             streams.setdefault(_stream(service_name, row), []).append(row)
-    chosen = next(row for row in listed if _handle(row) == handle)
     return {
         "service": service_name,
         "handle": handle,
+        "key": key,
         "named": parked_name(chosen),
         "dropped": [rows[0] for rows in streams.values()],
         "held": sum(len(rows) - 1 for rows in streams.values()),
@@ -342,14 +364,15 @@ async def replace(request: Request, service_name: str, handle: str, user: DeadLe
     named_topic = topic if len(replacing["dropped"]) > 1 else None
     try:
         result = await calls(request, user).dead_letter_action(
-            service_name, quote(handle, safe=""), "retry", None, replacement=replacement, topic=named_topic
+            service_name, quote(replacing["key"], safe=""), "retry", None, replacement=replacement, topic=named_topic
         )
     except NotFound:
         return await _no_longer_parked(request, user, service_name)
     except Refused as refused:
         errors = {"replacement": f"{service_name} refused the copy: {refused.detail[:MAX_SHOWN_ERROR]}"}
         return await _replacing_page(request, user, replacing, text=text, topic=topic, errors=errors, status=409)
-    outcome = replay_outcome("retry", service_name, handle, result.get("results") or []) | {"replaced": True}
+    results = result.get("results") or []
+    outcome = replay_outcome("retry", service_name, replacing["key"], results) | {"replaced": True}
     return await see_other_telling(request, user, "/ops/dead-letters", outcome=outcome)
 
 
@@ -368,15 +391,18 @@ async def dead_letter_action(
             return await _no_longer_parked(request, user, service_name)
         errors = {"reason": reason_error}
         return await _dead_letters_page(request, user, skipping=skipping, reason=reason, errors=errors, status=400)
+    key = await _stream_key(request, user, service_name, handle)
+    if key is None:
+        return await _no_longer_parked(request, user, service_name)
     try:
         result = await calls(request, user).dead_letter_action(
-            service_name, quote(handle, safe=""), action, reason or None
+            service_name, quote(key, safe=""), action, reason or None
         )
     except NotFound:
         return await _no_longer_parked(request, user, service_name)
     except Refused as refused:
         return await _dead_letters_page(request, user, refusal=refused.detail, status=409)
-    outcome = replay_outcome(action, service_name, handle, result.get("results") or [])
+    outcome = replay_outcome(action, service_name, key, result.get("results") or [])
     return await see_other_telling(request, user, "/ops/dead-letters", outcome=outcome)
 
 

@@ -146,7 +146,7 @@ class MiAsked(NamedTuple):
     months: int
 
 
-def _mi_asked(ao: Annotated[str | None, Query(max_length=50)] = None, months: MiMonths = 6) -> MiAsked:
+def _mi_asked(months: MiMonths, ao: Annotated[str | None, Query(max_length=50)] = None) -> MiAsked:
     ao_id, ao_error = ao_asked(ao)
     return MiAsked((ao or "").strip(), ao_id, ao_error, months)
 
