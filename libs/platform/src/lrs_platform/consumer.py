@@ -25,8 +25,10 @@ The pieces, and which consumer uses what (each keeps its own offset strategy):
 
 | offset strategy | who | uses |
 |---|---|---|
-| group commit after the effect | ingest batch view, notifier, reporting's PLR-log reader (and any new consumer) | `ConsumerLoop` (+ `PoisonGuard`) |
+| group commit after the effect | ingest batch view, ingest's Sandpit reset follower, notifier, reporting's PLR-log reader (and any new consumer) | `ConsumerLoop` (+ `PoisonGuard`) |
 | offsets stored with the effect in PostgreSQL, in its transaction and fenced by them (a replica that lost the partition applies nothing), the loop resuming from them | challenges' follower of the PLR and learner logs | `ConsumerLoop` with `progress=` and `listener=` (`challenges.log_follower.StoredPositions`, `PlrRecord.apply_messages`) |
+| offsets stored with the effect in PostgreSQL, no consumer group (every partition assigned), the loop resuming from them | validation's Sandpit copy of the live learner log | `ConsumerLoop` with `place=` and `progress=` (`validation.sandpit.RegistryFollower.consumer_loop`) |
+| none: every reader reads the compacted topic from its start, no group | the maintenance schedule (`MaintenanceGate.follow`) | nothing parked: an unreadable schedule is passed over, counted (`lrs_consumer_skipped_messages_total`) and logged |
 | the framework commits after the handler | reporting's outcome and challenge agents (faust) | `PoisonGuard.apply` per event |
 | offsets in the effect's Kafka transaction | validation's decider | `Attempts` + `DeadLetterOffice.park(publish=False)` |
 | offsets in the effect's PostgreSQL transaction | plr-projector | `Attempts` + its own parked streams |
@@ -343,6 +345,12 @@ class FullCollections:
 FULL_COLLECTIONS = FullCollections()
 
 
+class _GivenUp(Exception):
+    def __init__(self, poisoned: Poisoned) -> None:
+        super().__init__(poisoned.error)
+        self.poisoned = poisoned
+
+
 class Attempts:
     """Runs an effect until it succeeds (transient failures) or has failed `poison_attempts` times.
 
@@ -380,35 +388,30 @@ class Attempts:
 
     async def run(self, effect: Callable[[], Awaitable[T]], *, poison_attempts: int | None = None) -> T | Poisoned:
         allowed = poison_attempts if poison_attempts is not None else self.policy.poison_attempts
-        attempt = poisoned = 0
-        while True:
-            try:
-                with self._busy(), self._collector_paused():
-                    result = await effect()
-            except asyncio.CancelledError:
-                raise
-            except self._fatal:
-                raise
-            except Exception as error:
-                attempt += 1
-                kind = classify_failure(error)
-                if kind is Failure.POISON:
-                    poisoned += 1
-                    # the same bytes fail their contract the same way every time: no second attempt
-                    if poisoned >= allowed or isinstance(error, ValidationError):
-                        FAILURES.labels(self.consumer, kind.value).inc()
-                        self.last_error = error_text(error)
-                        self._settled()
-                        return Poisoned(self.last_error, attempt)
-                delay = error.delay if isinstance(error, Transient) and error.delay is not None else None
-                await self._failed(error, kind, delay if delay is not None else self.policy.delay(attempt))
-                continue
-            self._settled()
-            return result
+        poisoned = 0
+
+        def gives_up(error: Exception, kind: Failure) -> bool:
+            nonlocal poisoned
+            if kind is not Failure.POISON:
+                return False
+            poisoned += 1
+            # the same bytes fail their contract the same way every time: no second attempt
+            return poisoned >= allowed or isinstance(error, ValidationError)
+
+        try:
+            return await self._attempted(effect, gives_up)
+        except _GivenUp as given_up:
+            return given_up.poisoned
 
     async def until_done(self, effect: Callable[[], Awaitable[T]]) -> T:
         """For what must not be given up (parking itself, a whole projection step): retries every
-        failure with the bounded backoff, counting and reporting it like any other."""
+        failure with the bounded backoff (or the delay a `Transient` asks for), counting and reporting it like
+        any other."""
+        return await self._attempted(effect, lambda error, kind: False)
+
+    async def _attempted(self, effect: Callable[[], Awaitable[T]], gives_up: Callable[[Exception, Failure], bool]) -> T:
+        """The one retry skeleton: attempts `effect` until it succeeds, backing off between failures, or until
+        `gives_up` on one (raised as `_GivenUp`, counted and remembered as the last error)."""
         attempt = 0
         while True:
             try:
@@ -420,7 +423,14 @@ class Attempts:
                 raise
             except Exception as error:
                 attempt += 1
-                await self._failed(error, classify_failure(error), self.policy.delay(attempt))
+                kind = classify_failure(error)
+                if gives_up(error, kind):
+                    FAILURES.labels(self.consumer, kind.value).inc()
+                    self.last_error = error_text(error)
+                    self._settled()
+                    raise _GivenUp(Poisoned(self.last_error, attempt)) from error
+                delay = error.delay if isinstance(error, Transient) and error.delay is not None else None
+                await self._failed(error, kind, delay if delay is not None else self.policy.delay(attempt))
                 continue
             self._settled()
             return result
@@ -710,10 +720,16 @@ def next_offsets(polled: Mapping[TopicPartition, Sequence[Any]]) -> dict[TopicPa
 
 
 ListenerFactory = Callable[[AIOKafkaConsumer], ConsumerRebalanceListener]
+Placement = Callable[[AIOKafkaConsumer], Awaitable[None]]
+"""For a consumer of no group: assigns the started consumer its partitions and seeks each where it was."""
 
 
 class ConsumerLoop:
-    """Poll, apply through the guard, record progress; a failing client is rebuilt from the committed offsets."""
+    """Poll, apply through the guard, record progress; a failing client is rebuilt from the committed offsets.
+
+    A consumer of a group subscribes to `topics` (with `listener`, to seek what the group assigns it); one of no
+    group is given `place` instead, which assigns the partitions itself each time the client is (re)built, from
+    the positions its `progress` stores."""
 
     def __init__(
         self,
@@ -722,6 +738,7 @@ class ConsumerLoop:
         consumer_factory: Callable[[], AIOKafkaConsumer],
         *,
         listener: ListenerFactory | None = None,
+        place: Placement | None = None,
         progress: Progress | None = None,
         max_records: int = 500,
         poll_timeout_ms: int = 1_000,
@@ -733,6 +750,7 @@ class ConsumerLoop:
         self._topics = list(topics)
         self._consumer_factory = consumer_factory
         self._listener = listener
+        self._place = place
         self._progress = progress or GroupCommit()
         self._max_records = max_records
         self._poll_timeout_ms = poll_timeout_ms
@@ -748,10 +766,12 @@ class ConsumerLoop:
                 deliver_messages(consumer)
             if self._listener is not None:
                 consumer.subscribe(self._topics, listener=self._listener(consumer))
-            else:
+            elif self._place is None:
                 consumer.subscribe(self._topics)
             try:
                 await consumer.start()
+                if self._place is not None:
+                    await self._place(consumer)
                 attempt = 0
                 await self._consume(consumer)
             except asyncio.CancelledError:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 
 from lrs_contracts.dead_letters import error_text
 from lrs_contracts.envelope import utc_now
@@ -39,6 +39,12 @@ PAUSED = Gauge(
     "lrs_consumer_paused_for_maintenance",
     "1 while a consumer that decides batches is paused for a maintenance window or an unplanned pause",
     ["consumer"],
+)
+SKIPPED = Counter(
+    "lrs_consumer_skipped_messages_total",
+    "Messages a consumer that parks nothing could not read and passed over (the maintenance schedule's follower:"
+    " the newest schedule it could read stays in force), by topic",
+    ["consumer", "topic"],
 )
 HOLDING = Gauge(
     "lrs_consumer_holding_for_maintenance",
@@ -170,7 +176,7 @@ class MaintenanceGate:
                 while True:
                     polled = await consumer.getmany(partition, timeout_ms=1_000)
                     for record in polled.get(partition, ()):
-                        self._read(record.value)
+                        self._read(record.value, record.partition, record.offset)
                     if not self.caught_up.is_set() and await consumer.position(partition) >= end:
                         self.caught_up.set()
                     attempt = 0
@@ -184,13 +190,26 @@ class MaintenanceGate:
                 with contextlib.suppress(Exception):
                     await stop_within(consumer.stop(), "maintenance schedule consumer")
 
-    def _read(self, value: bytes | None) -> None:
+    def _read(self, value: bytes | None, partition: int, offset: int) -> None:
+        """Keeps the schedule a message carries. One that cannot be read is passed over, counted and logged, never
+        parked (decision 0030): every replica of every reader reads the topic from its start with no group, so a
+        dead letter would be sent by each; and parking holds the message's key, the one key `schedule`, behind it,
+        so no later schedule would reach the decider until an operator acted. Passed over, the newest schedule read
+        stays in force until the next change, which ingest publishes whole."""
         if value is None:
             return
         try:
             _, payload = decode(value)
         except ValueError as error:
-            _log.error("maintenance_schedule_undecodable", error=error_text(error))
+            SKIPPED.labels(self.consumer, self._topic).inc()
+            _log.error(
+                "maintenance_schedule_undecodable",
+                consumer=self.consumer,
+                topic=self._topic,
+                partition=partition,
+                offset=offset,
+                error=error_text(error),
+            )
             return
         if isinstance(payload, MaintenanceScheduleChanged):
             self.apply(payload)

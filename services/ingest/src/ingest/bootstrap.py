@@ -22,6 +22,7 @@ from lrs_contracts.dead_letters import Headers
 from lrs_contracts.topics import ALL_TOPICS, BATCH_OUTCOMES, MAINTENANCE
 from lrs_domain.reference_files import load_register
 from lrs_platform import parking_api
+from lrs_platform.consumer import PoisonGuard
 from lrs_platform.http import build_app, readiness
 from lrs_platform.kafka import committed_offsets, ensure_topics, topic_partitions
 from lrs_platform.keyring import Keyring, KeyringUnavailable
@@ -82,6 +83,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             tasks.start(announcer.run(), "ingest-maintenance-announcer")
             dead_letters = DeadLetterOffice(ParkedMessages(pool, f"{SCHEMA}_parked"), _dead_letter_publisher(publisher))
             await dead_letters.store.migrate()
+            consumers: list[PoisonGuard] = []
             if settings.outcomes_enabled:
                 outcomes_group = topics.group(settings.outcomes_group_id)
                 consumer = OutcomeConsumer(
@@ -93,7 +95,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                     topic=topics.of(BATCH_OUTCOMES),
                 )
                 app.state.outcome_consumer = consumer
-                serve_dead_letters(app, dead_letters, consumer.guard)
+                consumers.append(consumer.guard)
                 tasks.start(consumer.run(), "ingest-outcome-consumer")
                 reconciler = BatchViewReconciler(
                     settings.kafka_bootstrap_servers,
@@ -117,8 +119,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                     settings.kafka_bootstrap_servers,
                     topics,
                     signal if settings.outcomes_enabled else None,
+                    dead_letters,
                 )
+                app.state.sandpit_reset_follower = follower
+                consumers.append(follower.guard)
                 tasks.start(follower.run(), "ingest-sandpit-resets")
+            serve_dead_letters(app, dead_letters, *consumers)
             try:
                 yield
             finally:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -25,17 +26,20 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from ingest.outcomes import CONSUMER as BATCH_VIEW
+from ingest.outcomes import ConsumerFactory
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
 from ingest.service import DecisionSignal
 from ingest.views import PUBLISH_MARGIN
+from lrs_contracts.dead_letters import peek_event
 from lrs_contracts.envelope import deterministic_id, utc_now
 from lrs_contracts.environments import TopicNames
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.sandpit import SandpitReset, SandpitResetApplied
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
-from lrs_platform.consumer import Failure, classify_failure
+from lrs_platform.consumer import ConsumerLoop, Failure, Message, PoisonGuard, RetryPolicy, classify_failure
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
+from lrs_platform.parking import DeadLetterOffice
 
 _log = get_logger("ingest.sandpit")
 
@@ -267,8 +271,17 @@ class SandpitResets:
             return None
 
 
+RESET_FOLLOWER = "ingest.sandpit-resets"
+_RESET_APPLIED = SandpitResetApplied.model_fields["event_type"].default
+
+
 class ResetFollower:
-    """Completes resets as the decider applies them (`SandpitResetApplied` on the outcomes topic)."""
+    """Completes resets as the decider applies them (`SandpitResetApplied` on the outcomes topic).
+
+    The loop is `lrs_platform.consumer`'s, its group's offsets committed after each poll is applied (decision
+    0030): a reset it cannot read or complete (a value PostgreSQL refuses, say) is parked on the outcomes
+    topic's `.dlq` after its attempts, left `pending` until an operator retries or skips it (`lrs dlq ...
+    --service ingest`), and the AOs' resets behind it go on. Kafka or PostgreSQL away is waited out."""
 
     def __init__(
         self,
@@ -276,51 +289,37 @@ class ResetFollower:
         bootstrap_servers: str,
         topics: TopicNames,
         decisions: DecisionSignal | None,
+        office: DeadLetterOffice,
+        *,
+        consumer_factory: ConsumerFactory = make_consumer,
+        policy: RetryPolicy = RetryPolicy(),
     ) -> None:
         self._store = store
-        self._bootstrap = bootstrap_servers
-        self._topic = topics.of(BATCH_OUTCOMES)
-        self._group = topics.group(FOLLOWER_GROUP)
         self._decisions = decisions
+        group = topics.group(FOLLOWER_GROUP)
+        self.guard = PoisonGuard(RESET_FOLLOWER, self.handle, office, policy)
+        self._loop = ConsumerLoop(
+            self.guard,
+            [topics.of(BATCH_OUTCOMES)],
+            lambda: consumer_factory(bootstrap_servers, group_id=group),
+            max_records=100,
+            poll_timeout_ms=500,
+        )
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # Kafka or PostgreSQL away: start again from the committed offsets
-                _log.warning("sandpit_reset_follower_restarting", error=type(error).__name__)
-                await asyncio.sleep(2.0)
+        """Follows until cancelled; a failing client is rebuilt from the committed offsets."""
+        await self._loop.run()
 
-    async def _follow(self) -> None:
-        consumer = make_consumer(self._bootstrap, self._topic, group_id=self._group)
-        await consumer.start()
-        try:
-            while True:
-                polled = await consumer.getmany(timeout_ms=500, max_records=100)
-                for records in polled.values():
-                    for record in records:
-                        applied = _applied(record.value)
-                        if applied is not None:
-                            await self._complete(applied)
-                if polled:
-                    await consumer.commit()
-        finally:
-            await consumer.stop()
+    async def handle(self, messages: Sequence[Message]) -> None:
+        """Completes the resets among a poll's outcomes; idempotent (a reset is completed once)."""
+        for message in messages:
+            applied = reset_applied_of(message.value)
+            if applied is not None:
+                await self._complete(applied)
 
     async def _complete(self, applied: SandpitResetApplied) -> None:
-        """Completes the reset; one that cannot be completed (a value PostgreSQL refuses, say) is logged and
-        left `pending`, never retried for ever in front of the other AOs' resets. Kafka or PostgreSQL away
-        raises, and the follower starts again from its committed offsets."""
-        try:
-            await self._batch_views_decided(applied)
-            await self._store.complete(applied)
-        except Exception as error:
-            if classify_failure(error) is Failure.TRANSIENT:
-                raise
-            _log.error("sandpit_reset_not_completed", reset_id=str(applied.reset_id), error=type(error).__name__)
-            return
+        await self._batch_views_decided(applied)
+        await self._store.complete(applied)
         _log.info("sandpit_reset_completed", reset_id=str(applied.reset_id), ao_id=applied.ao_id)
 
     async def _batch_views_decided(self, applied: SandpitResetApplied) -> None:
@@ -336,9 +335,14 @@ class ResetFollower:
                 await asyncio.wait_for(change.wait(), timeout=1.0)
 
 
-def _applied(raw: bytes | None) -> SandpitResetApplied | None:
-    try:
-        _, payload = decode(raw or b"")
-    except ValueError:
-        return None  # the batch view's consumer parks what it cannot read
+def reset_applied_of(raw: bytes | None) -> SandpitResetApplied | None:
+    """The reset the decider applied, or None for an event of the batch view's (not decoded: the batch view
+    reads it, and parks it if it cannot). Raises ValueError for a message that may be a reset but cannot be read
+    (one naming no event type, or naming a reset's and failing its contract): the follower parks it."""
+    if raw is None:
+        raise ValueError("empty message")
+    _, event_type = peek_event(raw)
+    if event_type is not None and event_type != _RESET_APPLIED:
+        return None
+    _, payload = decode(raw)
     return payload if isinstance(payload, SandpitResetApplied) else None

@@ -28,7 +28,7 @@ from validation.config import ValidationSettings
 from validation.decider import Decider
 from validation.decision_store import DecisionStore
 from validation.reference_store import ReferenceFiles, ReferenceStore
-from validation.sandpit import RegistryFollower, SandpitResets
+from validation.sandpit import RegistryFollower, SandpitResets, own_dead_letter_topics
 
 SERVICE = "validation"
 PARTITION_FETCH_BYTES = 1_048_576  # a fetch's share of one partition of the submitted topic
@@ -85,7 +85,9 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
                 catalogue, _ = await reference.current()
                 await publish_catalogue(outbox_producer, catalogue, await reference.version())
             dead_letters = DeadLetterOffice(
-                ParkedMessages(pool, f"{SERVICE}_parked"), producer_publisher(outbox_producer)
+                ParkedMessages(pool, f"{SERVICE}_parked"),
+                # a Sandpit's dead letters of the live learner log go to its own DLQ, never live's (decision 0060)
+                own_dead_letter_topics(producer_publisher(outbox_producer), topics),
             )
             await dead_letters.store.migrate()
             maintenance = MaintenanceGate(
@@ -120,7 +122,9 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             tasks.start(DecisionStore(pool).forget_published_messages_forever(), "decision-messages-retention")
             if live_keys is not None:  # the Sandpit: a read-only copy of the live registry
                 follower = RegistryFollower(pool, settings.kafka_bootstrap_servers, topics, live_keys, keyring)
-                tasks.start(follower.run(), "sandpit-registry-follower")
+                registry_loop = follower.consumer_loop(dead_letters)
+                serve_dead_letters(app, dead_letters, registry_loop.guard)
+                tasks.start(registry_loop.run(), "sandpit-registry-follower")
             else:
                 learner_outbox = Outbox("validation.learner_outbox", LEARNER_EVENTS.name)
                 relay = learner_outbox.relay_forever(pool, outbox_producer, app.state.outbox_wake)

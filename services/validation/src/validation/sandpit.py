@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
-from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.structs import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from lrs_contracts.dead_letters import DEAD_LETTER_SUFFIX, Headers
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.environments import TopicNames
 from lrs_contracts.learner import (
@@ -29,14 +28,15 @@ from lrs_contracts.learner import (
     LearnerSharingChanged,
     LearnersMerged,
 )
-from lrs_contracts.registry import decode, encode, wrap
+from lrs_contracts.registry import UnknownEventType, decode, encode, wrap
 from lrs_contracts.sandpit import PartitionOffset, SandpitAchievementsErased, SandpitReset, SandpitResetApplied
 from lrs_contracts.topics import BATCH_OUTCOMES, LEARNER_EVENTS, PLR_EVENTS
 from lrs_domain.identifiers import mask_uln
-from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy
+from lrs_platform.consumer import ConsumerLoop, PoisonGuard, RetryPolicy
 from lrs_platform.kafka import make_consumer, topic_partitions
 from lrs_platform.keyring import Erased, KeyLookup, Keyring, KeyringUnavailable, LearnerKey, Purpose, SealBroken
 from lrs_platform.logging import get_logger
+from lrs_platform.parking import DeadLetterOffice, DeadLetterPublisher
 from validation.decision_store import OutgoingMessage, ao_decision_lock_key, decode_messages, encode_messages
 
 SOURCE = "validation"
@@ -153,6 +153,23 @@ _ERASE_LEARNER = (
 )
 
 
+REGISTRY_FOLLOWER = "validation.sandpit-registry"
+ConsumerFactory = Callable[..., AIOKafkaConsumer]
+
+
+class LearnerLogRecord(Protocol):
+    """A message of the learner log, as the loop delivers it (`Message`) or as aiokafka reads it."""
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def value(self) -> bytes | None: ...
+
+
 class RegistryFollower:
     """Keeps the Sandpit's learner registry a copy of the live one by reading `lrs.learner.events.v1`.
 
@@ -163,6 +180,11 @@ class RegistryFollower:
     Live registrations carry the learner's details sealed under live's key: `live_keys` finds them in
     live's key store (read only). A live erasure redacts the copy and erases the Sandpit's own key of
     the learner (`own_keys`), so nothing the Sandpit sealed about them opens any more either.
+
+    It reads through `lrs_platform.consumer` (`consumer_loop`, decision 0030): an event the copy cannot read or
+    store (a value its columns refuse) is parked, with the learner's later events held behind it, on the Sandpit's
+    own `sandpit.lrs.learner.events.v1.dlq`, and the offsets past it are stored; the rest of the registry, and the
+    Sandpit's decider with it, go on.
     """
 
     def __init__(
@@ -179,28 +201,31 @@ class RegistryFollower:
         self._topic = topics.of(LEARNER_EVENTS)
         self._live_keys = live_keys
         self._own_keys = own_keys
-        self._attempts = Attempts("validation.sandpit-registry", policy)
+        self._policy = policy
 
-    async def run(self) -> None:
-        consumer = make_consumer(self._bootstrap, group_id=None)
-        await consumer.start()
-        try:
-            partitions = await self._partitions()
-            consumer.assign(partitions)
-            stored = dict(
-                await self._pool.fetch("SELECT partition, next_offset FROM validation.sandpit_registry_offsets")
-            )
-            for partition in partitions:
-                if partition.partition in stored:
-                    consumer.seek(partition, stored[partition.partition])
-                else:
-                    await consumer.seek_to_beginning(partition)
-            while True:
-                polled = await consumer.getmany(timeout_ms=500, max_records=2_000)
-                if polled:
-                    await self.apply_or_skip([record for records in polled.values() for record in records])
-        finally:
-            await consumer.stop()
+    def consumer_loop(
+        self, office: DeadLetterOffice, consumer_factory: ConsumerFactory = make_consumer
+    ) -> ConsumerLoop:
+        """The loop that follows the live log: no consumer group, every partition from where the copy stored it."""
+        return ConsumerLoop(
+            PoisonGuard(REGISTRY_FOLLOWER, self.apply, office, self._policy),
+            [self._topic],
+            lambda: consumer_factory(self._bootstrap, group_id=None),
+            place=self._start_where_stored,
+            progress=PassedStoredWithTheCopy(self._pool),
+            max_records=2_000,
+            poll_timeout_ms=500,
+        )
+
+    async def _start_where_stored(self, consumer: AIOKafkaConsumer) -> None:
+        partitions = await self._partitions()
+        consumer.assign(partitions)
+        stored = dict(await self._pool.fetch("SELECT partition, next_offset FROM validation.sandpit_registry_offsets"))
+        for partition in partitions:
+            if partition.partition in stored:
+                consumer.seek(partition, stored[partition.partition])
+            else:
+                await consumer.seek_to_beginning(partition)
 
     async def _partitions(self) -> list[TopicPartition]:
         """The topic's partitions, once it exists (live services create it)."""
@@ -209,34 +234,9 @@ class RegistryFollower:
                 return partitions
             await asyncio.sleep(1.0)
 
-    async def apply_or_skip(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-        """`apply`, waiting out what is away (PostgreSQL, a restart); a poll that keeps failing is applied
-        an event at a time, and an event the copy still cannot take (a value its columns refuse) is logged
-        and passed, its offset stored: the Sandpit's copy lacks it, as it lacks an undecodable one, and the
-        rest of the registry, and the Sandpit's decider with it, go on."""
-        if not isinstance(await self._attempts.run(lambda: self.apply(records)), Poisoned):
-            return
-        for record in records:
-            refused = await self._attempts.run(partial(self.apply, [record]))
-            if isinstance(refused, Poisoned):
-                _log.error(
-                    "sandpit_registry_event_skipped",
-                    partition=record.partition,
-                    offset=record.offset,
-                    error=refused.error.split(":", 1)[0],  # its class: the message may quote the event
-                )
-                await self._attempts.run(partial(self._passed, record))
-
-    async def _passed(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        await self._pool.execute(
-            "INSERT INTO validation.sandpit_registry_offsets (partition, next_offset) VALUES ($1, $2)"
-            " ON CONFLICT (partition) DO UPDATE SET next_offset = greatest(sandpit_registry_offsets.next_offset,"
-            " EXCLUDED.next_offset)",
-            record.partition,
-            record.offset + 1,
-        )
-
-    async def apply(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+    async def apply(self, records: Sequence[LearnerLogRecord]) -> None:
+        """Copies a poll's registry changes and stores the offsets past them, in one transaction; idempotent.
+        Raises ValueError for an event it cannot read (parked by the loop)."""
         events = [(record, _learner_event(record)) for record in records]
         keys = await self._live_keys_of({event.uln for _, event in events if isinstance(event, LearnerRegistered)})
         erased = [event.uln for _, event in events if isinstance(event, LearnerErased)]
@@ -260,7 +260,7 @@ class RegistryFollower:
     async def _apply(
         self,
         connection: asyncpg.Connection,
-        events: Sequence[tuple[ConsumerRecord[bytes, bytes], LearnerEvent | None]],
+        events: Sequence[tuple[LearnerLogRecord, LearnerEvent | None]],
         keys: KeyLookup,
     ) -> None:
         for record, event in events:
@@ -307,7 +307,9 @@ class RegistryFollower:
         await connection.execute(
             "INSERT INTO validation.sandpit_registry_offsets (partition, next_offset)"
             " SELECT * FROM unnest($1::integer[], $2::bigint[])"
-            " ON CONFLICT (partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
+            # greatest: an operator's retry of a parked event, long after, must not move the copy's place back
+            " ON CONFLICT (partition) DO UPDATE SET next_offset = greatest(sandpit_registry_offsets.next_offset,"
+            " EXCLUDED.next_offset)",
             list(ends),
             list(ends.values()),
         )
@@ -315,7 +317,7 @@ class RegistryFollower:
     async def _register_sealed(
         self,
         connection: asyncpg.Connection,
-        record: ConsumerRecord[bytes, bytes],
+        record: LearnerLogRecord,
         event: LearnerRegistered,
         key: LearnerKey | Erased | None,
     ) -> None:
@@ -364,17 +366,41 @@ def _details(key: LearnerKey | None, event: LearnerRegistered) -> dict[str, Any]
         return None
 
 
-def _learner_event(record: ConsumerRecord[bytes, bytes]) -> LearnerEvent | None:
-    """The registry change, or None for a message live validation would not have written (logged, skipped:
-    the live registry, not this copy, deals with it)."""
+def _learner_event(record: LearnerLogRecord) -> LearnerEvent | None:
+    """The registry change, or None for an event of the log the copy has no use for (or a newer kind than this
+    release knows). Raises ValueError for a message that cannot be read: the loop parks it."""
     try:
         _, payload = decode(record.value or b"")
-    except ValueError as error:
-        _log.warning(
-            "sandpit_registry_event_unreadable",
-            partition=record.partition,
-            offset=record.offset,
-            error=type(error).__name__,
-        )
+    except UnknownEventType:
         return None
     return payload if isinstance(payload, _LEARNER_EVENTS) else None
+
+
+class PassedStoredWithTheCopy:
+    """`Progress`: the offsets past a poll, stored as the copy stores them (`greatest`: the poll's applied events
+    stored theirs in their own transaction). What this adds are the offsets past the events parked."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def passed(self, consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
+        await self._pool.execute(
+            "INSERT INTO validation.sandpit_registry_offsets (partition, next_offset)"
+            " SELECT * FROM unnest($1::integer[], $2::bigint[])"
+            " ON CONFLICT (partition) DO UPDATE SET next_offset = greatest(sandpit_registry_offsets.next_offset,"
+            " EXCLUDED.next_offset)",
+            [partition.partition for partition in offsets],
+            list(offsets.values()),
+        )
+
+
+def own_dead_letter_topics(publish: DeadLetterPublisher, topics: TopicNames) -> DeadLetterPublisher:
+    """Sends each dead letter to its environment's own DLQ (`TopicNames.dead_letters`): a Sandpit consumer of a
+    shared live topic (the learner log) parks on `sandpit.<topic>.dlq`, never on live's (decision 0060). Every
+    other topic's DLQ is the one `<topic>.dlq` names already."""
+
+    async def publish_own(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        original = topic.removesuffix(DEAD_LETTER_SUFFIX)
+        await publish(topics.dead_letters(topics.logical(original)), key, value, headers)
+
+    return publish_own
