@@ -12,12 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import pytest
 from pydantic import BaseModel
-
-from lrs_contracts.reporting import AoMonthlyChallenges, AoMonthlyPlrTimeliness, AoMonthlyRejections
-from lrs_platform.database import apply_migrations
-from reporting.aggregates import (
-    RESOLUTIONS,
-    BatchFact,
+from tests.support.reporting_folds import (
     ChallengeFact,
     ChunkCodes,
     PlrWrite,
@@ -26,8 +21,11 @@ from reporting.aggregates import (
     fold_rejections,
     fold_submissions,
     fold_timeliness,
-    periods_span,
 )
+
+from lrs_contracts.reporting import AoMonthlyChallenges, AoMonthlyPlrTimeliness, AoMonthlyRejections
+from lrs_platform.database import apply_migrations
+from reporting.aggregates import RESOLUTIONS, BatchFact, periods_span
 from reporting.store import ReportingStore, _counted_years, _working_days
 from reporting.working_days import working_days_between
 

@@ -64,13 +64,6 @@ class Outbox:
             )
         return len(rows)
 
-    async def prune(self, pool: asyncpg.Pool, older_than: timedelta = PUBLISHED_KEPT) -> int:
-        """Deletes every row published more than `older_than` ago, `PRUNED_AT_ONCE` a statement; returns how many."""
-        pruned = 0
-        while (deleted := await self.prune_some(pool, older_than)) == PRUNED_AT_ONCE:
-            pruned += deleted
-        return pruned + deleted
-
     async def prune_some(self, pool: asyncpg.Pool, older_than: timedelta = PUBLISHED_KEPT) -> int:
         """Deletes up to `PRUNED_AT_ONCE` rows published more than `older_than` ago (the oldest first); returns how
         many. Nothing reads a published row (the topic, kept forever, is what readers read): kept, they grew a

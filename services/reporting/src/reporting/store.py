@@ -42,7 +42,7 @@ _CHALLENGE_PERIOD = "to_char(raised_at AT TIME ZONE 'Europe/London', 'YYYY-MM')"
 
 # Every report adds its months up in SQL, one row per AO and month (or per AO, month and code, qualification type or
 # resolution), so its memory follows its answer: fetching a range's rows to fold them held every batch of up to 36
-# months of every AO at once (600 MB for 400,000). The `fold_*` functions say what the sums are.
+# months of every AO at once (600 MB for 400,000). The `fold_*` functions of tests/support/reporting_folds.py say what the sums are.
 # Each batch's codes and PLR writes are read beside it (LATERAL), so each is found in the index of its batch
 # (migration 0004): joined to the facts of the months instead, the planner hashed every batch's rows ever recorded.
 _BATCH_MONTHS = f"""

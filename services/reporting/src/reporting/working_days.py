@@ -19,10 +19,6 @@ def _bank_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
 
 
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _bank_holidays(day.year)
-
-
 def working_days_between(issued: date, on_plr: date) -> int:
     """Working days after `issued` up to and including `on_plr`: same day is 0, next working day is 1.
 

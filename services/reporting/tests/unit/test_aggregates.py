@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.support.reporting_folds import fold_rejections, fold_submissions, fold_timeliness
 
 from lrs_contracts.batch import JobType
 from lrs_contracts.outcomes import (
@@ -12,14 +13,7 @@ from lrs_contracts.outcomes import (
     BatchCounts,
     BatchFailed,
 )
-from reporting.aggregates import (
-    fact_of,
-    fold_rejections,
-    fold_submissions,
-    fold_timeliness,
-    period_of,
-    periods_span,
-)
+from reporting.aggregates import fact_of, period_of, periods_span
 
 
 def completed(

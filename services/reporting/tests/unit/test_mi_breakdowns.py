@@ -3,8 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from reporting.aggregates import (
-    BatchFact,
+from tests.support.reporting_folds import (
     ChallengeFact,
     ChunkCodes,
     PlrWrite,
@@ -13,6 +12,8 @@ from reporting.aggregates import (
     fold_rejections,
     on_plr_day,
 )
+
+from reporting.aggregates import BatchFact
 
 BOUND = timedelta(seconds=300)
 

@@ -9,6 +9,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
+from tests.support.reporting_folds import (
+    ChallengeFact,
+    fold_challenges,
+    fold_rejections,
+    fold_submissions,
+    fold_timeliness,
+)
 
 from lrs_contracts import reporting as mi
 from lrs_contracts.batch import JobType
@@ -22,14 +29,7 @@ from lrs_contracts.challenge import (
 from lrs_contracts.envelope import Contract
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, QualificationOnPlr
 from lrs_contracts.registry import wrap
-from reporting.aggregates import (
-    BatchFact,
-    ChallengeFact,
-    fold_challenges,
-    fold_rejections,
-    fold_submissions,
-    fold_timeliness,
-)
+from reporting.aggregates import BatchFact
 from reporting.projector import ReportingProjector
 from reporting.store import ChallengeChange, PlrLogWrite
 

@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reporting.working_days import is_working_day, within_target, working_days_between
+from reporting.working_days import _bank_holidays, within_target, working_days_between
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _bank_holidays(day.year)
 
 
 @pytest.mark.parametrize(

@@ -144,16 +144,11 @@ def _listing(
     return (f"{text}\n{more}" if more else text), ExitCode.OK
 
 
-def dlq_json(
-    connection: Connection, service: str, key: str | None = None, topic: str | None = None, limit: int = 500
-) -> dict[str, Any]:
-    """service → its parked messages, or {"unavailable": why} for a service that did not answer."""
-    return _json_listing(connection, service, key, topic, limit)[0]
-
-
 def _json_listing(
     connection: Connection, service: str, key: str | None, topic: str | None, limit: int
 ) -> tuple[dict[str, Any], ExitCode]:
+    """service → its parked messages, or {"unavailable": why} for a service that did not answer; and the exit
+    status, as `_listing`'s."""
     found: dict[str, Any] = {}
     failures: list[Exception] = []
     for each in _services_of(connection) if service == "all" else (service,):

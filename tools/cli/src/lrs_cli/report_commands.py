@@ -3,6 +3,7 @@ information, per AO and month (UK time)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -104,6 +105,16 @@ def _months_of(found: dict[str, Any]) -> str:
     return first if first == last else f"{first} to {last}"
 
 
+def _print_month_table(
+    found: dict[str, Any], months: str, columns: Sequence[str], rows: Iterable[Sequence[str]], none: str
+) -> None:
+    """Prints `rows` in a table titled `months`, or "<none> in <months>" when the report has no items."""
+    listing = table(*columns, title=months)
+    for row in rows:
+        listing.add_row(*row)
+    stdout().print(listing if found["items"] else f"{none} in {months}")
+
+
 @app.command("submissions")
 def submissions_command(
     ctx: typer.Context, period: Period = None, ao: Ao = None, csv_file: CsvFile = None, as_json: JsonOption = False
@@ -112,7 +123,7 @@ def submissions_command(
     found = _to_show(ctx, "submissions", _month(period), ao, csv_file, as_json)
     if found is None:
         return
-    listing = table(
+    columns = (
         "AO",
         "completed",
         "failed",
@@ -122,11 +133,9 @@ def submissions_command(
         "rejected",
         "unchanged",
         "rejections by code",
-        title=found["period"],
     )
-    for row in found["items"]:
-        codes = ", ".join(f"{code} {count}" for code, count in sorted(row["rejections_by_code"].items()))
-        listing.add_row(
+    rows = (
+        (
             row["ao_id"],
             str(row["batches_completed"]),
             str(row["batches_failed"]),
@@ -135,9 +144,11 @@ def submissions_command(
             str(row["records_accepted"]),
             str(row["records_rejected"]),
             str(row.get("records_unchanged", 0)),
-            codes,
+            ", ".join(f"{code} {count}" for code, count in sorted(row["rejections_by_code"].items())),
         )
-    stdout().print(listing if found["items"] else f"no submissions in {found['period']}")
+        for row in found["items"]
+    )
+    _print_month_table(found, found["period"], columns, rows, "no submissions")
 
 
 @app.command("timeliness")
@@ -148,21 +159,22 @@ def timeliness_command(
     found = _to_show(ctx, "timeliness", _month(period), ao, csv_file, as_json)
     if found is None:
         return
-    target = found["target_working_days"]
-    listing = table(
-        "AO", "batches", f"within {target} working days", "share", "worst (working days)", title=found["period"]
-    )
-    for row in found["items"]:
-        measured = row["batches_measured"]
-        within = row["batches_within_10_working_days"]
-        listing.add_row(
+    columns = ("AO", "batches", f"within {found['target_working_days']} working days", "share", "worst (working days)")
+    rows = (
+        (
             row["ao_id"],
-            str(measured),
-            str(within),
-            f"{within / measured:.0%}" if measured else "",
+            str(row["batches_measured"]),
+            str(row["batches_within_10_working_days"]),
+            _share(row["batches_within_10_working_days"], row["batches_measured"]),
             str(row["worst_working_days"]),
         )
-    stdout().print(listing if found["items"] else f"no batches measured in {found['period']}")
+        for row in found["items"]
+    )
+    _print_month_table(found, found["period"], columns, rows, "no batches measured")
+
+
+def _share(within: int, measured: int) -> str:
+    return f"{within / measured:.0%}" if measured else ""
 
 
 @app.command("plr-timeliness")
@@ -178,12 +190,10 @@ def plr_timeliness_command(
     found = _to_show(ctx, "plr-timeliness", _range(first, last), ao, csv_file, as_json)
     if found is None:
         return
-    target = found["target_working_days"]
-    listing = table(
-        "AO", "month", "batches", f"on the PLR within {target} working days", "median", "worst", title=_months_of(found)
-    )
-    for row in found["items"]:
-        listing.add_row(
+    within = f"on the PLR within {found['target_working_days']} working days"
+    columns = ("AO", "month", "batches", within, "median", "worst")
+    rows = (
+        (
             row["ao_id"],
             row["period"],
             str(row["batches_measured"]),
@@ -191,7 +201,9 @@ def plr_timeliness_command(
             str(row["median_working_days"]),
             str(row["worst_working_days"]),
         )
-    stdout().print(listing if found["items"] else f"no batches measured in {_months_of(found)}")
+        for row in found["items"]
+    )
+    _print_month_table(found, _months_of(found), columns, rows, "no batches measured")
 
 
 @app.command("rejections")
@@ -207,11 +219,13 @@ def rejections_command(
     found = _to_show(ctx, "rejections", _range(first, last), ao, csv_file, as_json)
     if found is None:
         return
-    listing = table("AO", "month", "code", "batches", "records", title=_months_of(found))
-    for row in found["items"]:
-        for code in row["by_code"]:
-            listing.add_row(row["ao_id"], row["period"], code["code"], str(code["batches"]), str(code["records"]))
-    stdout().print(listing if found["items"] else f"no rejections in {_months_of(found)}")
+    columns = ("AO", "month", "code", "batches", "records")
+    rows = (
+        (row["ao_id"], row["period"], code["code"], str(code["batches"]), str(code["records"]))
+        for row in found["items"]
+        for code in row["by_code"]
+    )
+    _print_month_table(found, _months_of(found), columns, rows, "no rejections")
 
 
 @app.command("challenges")
@@ -227,32 +241,20 @@ def challenges_command(
     found = _to_show(ctx, "challenges", _range(first, last), ao, csv_file, as_json)
     if found is None:
         return
-    listing = table(
-        "AO",
-        "month",
-        "raised",
-        "acknowledged",
-        "resolved",
-        "still open",
-        "resolutions",
-        "median",
-        "worst",
-        title=_months_of(found),
-    )
-    for row in found["items"]:
-        resolutions = "\n".join(
-            f"{resolution_label(name)} ({count})" for name, count in row["resolutions"].items() if count
-        )
-        listing.add_row(
+    columns = ("AO", "month", "raised", "acknowledged", "resolved", "still open", "resolutions", "median", "worst")
+    rows = (
+        (
             row["ao_id"],
             row["period"],
             str(row["raised"]),
             str(row["acknowledged"]),
             str(row["resolved"]),
             str(row["still_open"]),
-            resolutions,
+            "\n".join(f"{resolution_label(name)} ({count})" for name, count in row["resolutions"].items() if count),
             # the report gives 0 days when none was resolved; read here, 0 would say "resolved the same day"
             str(row["median_working_days_to_resolve"]) if row["resolved"] else "—",
             str(row["worst_working_days_to_resolve"]) if row["resolved"] else "—",
         )
-    stdout().print(listing if found["items"] else f"no challenges raised in {_months_of(found)}")
+        for row in found["items"]
+    )
+    _print_month_table(found, _months_of(found), columns, rows, "no challenges raised")
