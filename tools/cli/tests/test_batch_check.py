@@ -16,7 +16,9 @@ import pytest
 
 from lrs_cli.main import main
 from lrs_contracts.batch import BatchFormat
+from lrs_contracts.codes import BATCH_CODE_TITLES, MAX_BATCH_BYTES, BatchCode
 from lrs_domain.formats import HEADER_FIELDS, RECORD_FIELDS, parse_batch
+from lrs_platform.problems import Problem
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "samples"
@@ -169,7 +171,9 @@ def test_a_truncated_file_is_refused_whole_with_rs001(
     assert f"malformed {fmt.upper()}" in err
 
 
-def test_a_file_refused_whole_in_json_says_why_on_stdout(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_a_file_refused_whole_in_json_says_why_on_stdout_as_submit_does(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     utf16 = tmp_path / "results.csv"
     utf16.write_bytes((SAMPLES / "rules-showcase.csv").read_text(encoding="utf-8").encode("utf-16"))
 
@@ -177,6 +181,26 @@ def test_a_file_refused_whole_in_json_says_why_on_stdout(capsys: pytest.CaptureF
 
     printed = json.loads(capsys.readouterr().out)
     assert exit_code == 1
-    assert printed["file"] == "results.csv"
-    assert set(printed["refused"]) == {"code", "line", "column", "detail"}
-    assert printed["refused"]["code"] == "RS001" and printed["refused"]["detail"]
+    assert set(printed) == {"file", "refusal"} and printed["file"] == "results.csv"
+    refusal = printed["refusal"]
+    assert refusal["code"] == "RS001" and refusal["detail"]
+    # ingest's problem document, as `lrs batch submit --json` prints it: no instance, as no batch was made
+    assert refusal == Problem(
+        status=422,
+        title=BATCH_CODE_TITLES[BatchCode.MALFORMED],
+        detail=refusal["detail"],
+        code="RS001",
+        line=refusal.get("line"),
+        column=refusal.get("column"),
+    ).model_dump(exclude_none=True)
+
+
+def test_a_file_over_the_size_limit_in_json_is_ingest_s_413(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    large = tmp_path / "results.csv"
+    large.write_bytes(b"x" * (MAX_BATCH_BYTES + 1))
+
+    assert main(["batch", "check", str(large), "--json"]) == 1
+
+    refusal = json.loads(capsys.readouterr().out)["refusal"]
+    assert (refusal["code"], refusal["status"], refusal["type"]) == ("RS002", 413, "/problems/RS002")
+    assert refusal["title"] == BATCH_CODE_TITLES[BatchCode.TOO_LARGE] and "instance" not in refusal

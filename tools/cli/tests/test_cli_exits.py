@@ -385,6 +385,11 @@ def test_one_warning_is_a_warning() -> None:
     assert summary(batch).plain.endswith("1 accepted, 0 rejected, 0 unchanged, 1 warning")
 
 
+def test_one_record_is_a_record() -> None:
+    batch = {"batch_id": "b2", "status": "completed", "counts": {"total": 1, "accepted": 1}}
+    assert summary(batch).plain.startswith("batch b2: completed - 1 record, 1 accepted")
+
+
 def test_an_erasure_promises_no_more_than_the_backups_allow() -> None:
     erasure = {"erasure_id": 7, "erased_by": "operator:dpo", "erased_at": "2026-12-03T09:00:00Z", "uln": "******0043"}
 

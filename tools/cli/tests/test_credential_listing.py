@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
+from lrs_cli import admin_commands
 from lrs_cli.admin_commands import key_listing, keys_table
-from lrs_cli.client import UsageError
+from lrs_cli.client import ExitCode, UsageError
+from lrs_cli.main import main
 from lrs_platform.credential_store import StoredKey
 from lrs_platform.identity import Principal
 
@@ -38,3 +41,60 @@ def test_more_than_listed_is_said() -> None:
 def test_a_filter_that_is_neither_a_kind_nor_a_principal_is_refused_before_the_database() -> None:
     with pytest.raises(UsageError, match="a kind \\(ao, provider, learner, operator\\) or kind:id"):
         key_listing("operators", revoked=False)
+
+
+def _listing(keys: list[StoredKey], total: int) -> object:
+    async def listed(*args: object) -> tuple[list[StoredKey], int]:
+        return keys, total
+
+    return listed
+
+
+def test_json_gives_the_table_s_fields_for_scripts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = [
+        StoredKey("0123456789abcdef", Principal.parse("operator:jo", frozenset({"erasure"})), "made by jo", MADE, None),
+        StoredKey("fedcba9876543210", Principal.parse("operator:night"), None, MADE, MADE),
+        StoredKey("00112233aabbccdd", Principal.parse("ao:RN9093"), "results system", MADE, None),
+    ]
+    monkeypatch.setattr(admin_commands, "_listed_keys", _listing(keys, 900))
+
+    assert main(["credentials", "list", "--json"]) == ExitCode.OK
+
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == [
+        {
+            "key_id": "0123456789abcdef",
+            "principal": "operator:jo",
+            "duties": ["erasure"],
+            "created_at": "2026-12-04T18:20:00+00:00",
+            "revoked_at": None,
+            "label": "made by jo",
+        },
+        {
+            "key_id": "fedcba9876543210",
+            "principal": "operator:night",
+            "duties": ["every"],
+            "created_at": "2026-12-04T18:20:00+00:00",
+            "revoked_at": "2026-12-04T18:20:00+00:00",
+            "label": None,
+        },
+        {
+            "key_id": "00112233aabbccdd",
+            "principal": "ao:RN9093",
+            "duties": [],
+            "created_at": "2026-12-04T18:20:00+00:00",
+            "revoked_at": None,
+            "label": "results system",
+        },
+    ]
+    assert captured.err == "lrs: the first 3 of 900: name a kind or a principal to see the rest\n"
+
+
+def test_json_is_for_list_only(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@127.0.0.1:1/lrs")
+
+    assert main(["credentials", "create", "--principal", "operator:jo", "--json"]) == ExitCode.USAGE
+
+    assert capsys.readouterr().err.startswith("lrs: --json is for list")

@@ -14,15 +14,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import typer
 
 from lrs_cli.batch_commands import upload
 from lrs_cli.choices import one_of
-from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
+from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expect_ok
 from lrs_cli.files import read_bounded
-from lrs_cli.output import JsonOption, connection, print_json, print_text, progress
+from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, warn
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_register
@@ -32,9 +33,13 @@ from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, Unpri
 from lrs_platform.settings import check_live_database, check_sandpit_database
 
 
-def _database_url(environment: Environment) -> str:
+def _database_variable(environment: Environment) -> str:
     """Each environment keeps its keys in its own database: the Sandpit's is $LRS_SANDPIT_DATABASE_URL."""
-    variable = "LRS_SANDPIT_DATABASE_URL" if environment is Environment.SANDPIT else "DATABASE_URL"
+    return "LRS_SANDPIT_DATABASE_URL" if environment is Environment.SANDPIT else "DATABASE_URL"
+
+
+def _database_url(environment: Environment) -> str:
+    variable = _database_variable(environment)
     url = os.environ.get(variable)
     if not url:
         raise CommandError(f"{variable} is not set: credentials live in the service database")
@@ -56,16 +61,61 @@ def _database_url(environment: Environment) -> str:
 @contextlib.asynccontextmanager
 async def _key_store(environment: Environment) -> AsyncIterator[tuple[asyncpg.Pool, CredentialStore]]:
     """The environment's key store, migrated. A right the role connected lacks ends the command with what to do
-    instead, never a traceback: an operator's role is theirs to choose (docs/deploy.md has the database owner)."""
-    pool = await create_pool(_database_url(environment), max_size=2)
+    instead, never a traceback: an operator's role is theirs to choose (docs/deploy.md has the database owner).
+    So does any other failure of the database: which one (never its password), and what to check."""
+    url = _database_url(environment)
+    variable = _database_variable(environment)
+    try:
+        pool = await create_pool(url, max_size=2)
+    except (*_DATABASE_FAILURES, ValueError) as error:  # ValueError: a URL asyncpg cannot read (a port "abc")
+        raise _database_failed(error, url, variable) from error
     try:
         store = CredentialStore(pool, environment=environment)
         await store.migrate()
         yield pool, store
     except asyncpg.InsufficientPrivilegeError as error:
         raise await _lacking_right(pool, error) from error
+    except _DATABASE_FAILURES as error:
+        raise _database_failed(error, url, variable) from error
     finally:
         await pool.close()
+
+
+class DatabaseUnreachable(CommandError):
+    exit_code = ExitCode.UNREACHABLE
+
+
+# OSError: refused, no route, an unknown host; TimeoutError: no answer to the connection; the others: the server
+# closed the connection, or is starting up or shutting down
+_UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)
+_DATABASE_FAILURES = (*_UNREACHABLE, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def _database_failed(error: Exception, url: str, variable: str) -> CommandError:
+    """One line for a database that could not be reached (exit 4) or refused what was asked (an unknown database
+    or role, a wrong password, a URL asyncpg cannot read: exit 1, as an unset $DATABASE_URL is)."""
+    said = str(error) or type(error).__name__
+    if isinstance(error, ValueError):  # asyncpg.ClientConfigurationError is one
+        return CommandError(
+            f"{variable} is not a database URL asyncpg can use ({said}): it is like"
+            " postgresql://user:password@host:5432/database"
+        )
+    where = f"the database in {variable} ({database_named(url)})"
+    if isinstance(error, _UNREACHABLE):
+        return DatabaseUnreachable(
+            f"cannot reach {where} ({said}): is PostgreSQL running there, and is {variable} right?"
+        )
+    return CommandError(f"{where} refused: {said} (check {variable}: its user, password and database)")
+
+
+def database_named(url: str) -> str:
+    """host:port/database of a database URL, never its user or password: what an error says it was."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "a URL that cannot be read"
+    return f"{parts.hostname or 'localhost'}:{port or 5432}/{parts.path.lstrip('/')}"
 
 
 _INSTEAD = "run it as the database owner, which shares the key store with the services, or as the superuser"
@@ -404,8 +454,15 @@ async def _listed_keys(
 
 
 def key_listing(whose: str | None, *, revoked: bool, environment: Environment = Environment.LIVE) -> str:
+    return keys_table(*listed_keys(whose, revoked=revoked, environment=environment))
+
+
+def listed_keys(
+    whose: str | None, *, revoked: bool, environment: Environment = Environment.LIVE
+) -> tuple[list[StoredKey], int]:
     """The keys an access review asks about: whose, which duties, made when and by whom (the label), revoked
-    when; never a secret, and not the portal's own session keys (each person's, for an hour)."""
+    when; never a secret, and not the portal's own session keys (each person's, for an hour). With them, how
+    many there are in all (more than listed: only the first KEYS_LISTED are)."""
     kind: PrincipalKind | None = None
     principal: Principal | None = None
     if whose:
@@ -416,8 +473,12 @@ def key_listing(whose: str | None, *, revoked: bool, environment: Environment = 
             raise UsageError(
                 f"--principal for list is a kind (ao, provider, learner, operator) or kind:id; got {whose!r}"
             ) from error
-    keys, total = asyncio.run(_listed_keys(kind, principal, revoked, environment))
-    return keys_table(keys, total)
+    return asyncio.run(_listed_keys(kind, principal, revoked, environment))
+
+
+def _duties(key: StoredKey) -> list[str]:
+    """The duties the key may do: its scopes, or every one (an operator key issued with none; decision 0122)."""
+    return sorted(key.principal.scopes) or (["every"] if key.principal.is_operator else [])
 
 
 def keys_table(keys: Sequence[StoredKey], total: int) -> str:
@@ -425,15 +486,34 @@ def keys_table(keys: Sequence[StoredKey], total: int) -> str:
         return "no keys"
     lines = [f"{'key id':<16}  {'principal':<28} {'duties':<24} {'created (UTC)':<16}  {'revoked (UTC)':<16}  label"]
     for key in keys:
-        duties = ",".join(sorted(key.principal.scopes)) or ("every" if key.principal.is_operator else "")
+        duties = ",".join(_duties(key))
         revoked_at = key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else ""
         lines.append(
             f"{key.key_id:<16}  {key.principal!s:<28} {duties:<24} {key.created_at:%Y-%m-%d %H:%M}  {revoked_at:<16}"
             f"  {key.label or ''}"
         )
     if total > len(keys):
-        lines.append(f"the first {len(keys):,} of {total:,}: name a kind or a principal to see the rest")
+        lines.append(_more_than_listed(keys, total))
     return "\n".join(lines)
+
+
+def keys_json(keys: Sequence[StoredKey]) -> list[dict[str, Any]]:
+    """The table's fields, for scripts: times in ISO 8601 (UTC), `revoked_at` null for a key in use."""
+    return [
+        {
+            "key_id": key.key_id,
+            "principal": str(key.principal),
+            "duties": _duties(key),
+            "created_at": key.created_at.isoformat(),
+            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+            "label": key.label,
+        }
+        for key in keys
+    ]
+
+
+def _more_than_listed(keys: Sequence[StoredKey], total: int) -> str:
+    return f"the first {len(keys):,} of {total:,}: name a kind or a principal to see the rest"
 
 
 def credentials_command(
@@ -454,7 +534,11 @@ def credentials_command(
     ] = None,
     label: Annotated[str | None, typer.Option(help="A note stored with the key, such as where it is used.")] = None,
     output: Annotated[
-        Path | None, typer.Option(dir_okay=False, help="Write the key to this file (mode 600) instead of printing it.")
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="Write the key to this file (mode 600) instead of printing it; missing folders are made.",
+        ),
     ] = None,
     scope: Annotated[
         list[str] | None,
@@ -474,13 +558,24 @@ def credentials_command(
         ),
     ] = None,
     revoked: Annotated[bool, typer.Option("--revoked", help="list: revoked keys too.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="list: print JSON (for scripts) instead of the table.")
+    ] = False,
 ) -> None:
     """Operator: create, rotate, revoke or list API keys (straight to the identity tables: needs DATABASE_URL, in
     the Sandpit LRS_SANDPIT_DATABASE_URL). An AO key is made only for an AO in the register (decision 0131)."""
     environment = connection(ctx).environment
     if action is CredentialAction.LIST:
-        print_text(key_listing(principal, revoked=revoked, environment=environment))
+        keys, total = listed_keys(principal, revoked=revoked, environment=environment)
+        if not as_json:
+            print_text(keys_table(keys, total))
+            return
+        print_json(keys_json(keys))
+        if total > len(keys):
+            warn(_more_than_listed(keys, total))
         return
+    if as_json:
+        raise UsageError("--json is for list: create and rotate print the key, revoke how many keys it ended")
     if principal is None:
         raise UsageError(f"--principal is needed to {action.value} a key: whose it is, like ao:RN9093")
     written = str(output) if output else None

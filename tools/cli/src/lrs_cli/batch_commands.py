@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import time
@@ -23,6 +24,7 @@ from lrs_cli.client import (
     Connection,
     ExitCode,
     UsageError,
+    batch_kept_unknown,
     expect_ok,
     pages,
     problem_text,
@@ -52,6 +54,7 @@ UPLOAD_CHUNK = 64 * 1024
 RECORDS_PAGE = 1_000  # the largest page ingest serves
 LIST_PAGE = 200  # the largest page of batches ingest serves
 LONG_POLL_SECONDS = 2.0  # short enough to move the progress bar, the server answers at once on a decision
+ANSWER_MARGIN_SECONDS = 3.0  # how long past the end of --wait a request made while waiting may take to be answered
 STATUS_STYLES = {
     "completed": "green",
     "accepted": "green",
@@ -155,14 +158,14 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
     except WholeFileRefused as refused:
         raise CommandError(check_command.whole_file_refused(refused)) from refused
     with connection.client("ingest") as client:
-        response = upload(client, "/v1/batches", content, headers, path.name)
+        response = _sent(client, content, headers, path.name)
         patience = time.monotonic() + BUSY_PATIENCE_SECONDS
         while response.status_code == 429 and time.monotonic() < patience:
             # too many of the AO's records wait for their decision (decision 0171): the file is sent again later
             seconds = min(_retry_after(response), 300.0)
             warn(f"{problem_text(response)} lrs sends {path.name} again in {seconds:.0f} s (Ctrl-C stops it).")
             time.sleep(seconds)
-            response = upload(client, "/v1/batches", content, headers, path.name)
+            response = _sent(client, content, headers, path.name)
         if response.status_code in (413, 422):
             said = problem_text(response)
             if hint := mislabelled_hint(path.name, response):
@@ -170,6 +173,19 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
             raise refused_batch(response, said) or CommandError(said)
         accepted = expect_ok(response)
     return {**accepted, "replay": response.headers.get("Idempotent-Replay") == "true"}
+
+
+def _sent(client: httpx.Client, content: bytes, headers: dict[str, str], name: str) -> httpx.Response:
+    """The batch file uploaded. Stopped partway (Ctrl-C), what was sent may still reach ingest whole, which then
+    decides the batch and emails the AO as for any other: said, so that the user looks before sending it again."""
+    try:
+        return upload(client, "/v1/batches", content, headers, name)
+    except KeyboardInterrupt:
+        warn(
+            f"sending {name} was interrupted, but the LRS may still have received all of it."
+            f" {batch_kept_unknown('Idempotency-Key' in headers)}"
+        )
+        raise
 
 
 def held_past(batch: dict[str, Any], seconds: float) -> bool:
@@ -189,7 +205,7 @@ def follow(client: httpx.Client, batch_id: str, wait: float) -> dict[str, Any]:
     waiting, an ingest that answers 503 (PostgreSQL or Kafka away for a moment) is asked again after its
     Retry-After, as is one that cannot be reached: the batch is not the worse for it."""
     deadline = time.monotonic() + wait
-    batch: dict[str, Any] = _batch_as_it_stands(client, batch_id, {}, deadline)
+    batch: dict[str, Any] = _batch_as_it_stands(client, batch_id, {}, deadline, bounded=wait > 0)
     if batch["status"] in FINAL_STATES or wait <= 0 or held_past(batch, wait):
         return batch
     with progress(f"batch {batch['status']}", total=wait) as update:
@@ -203,13 +219,20 @@ def follow(client: httpx.Client, batch_id: str, wait: float) -> dict[str, Any]:
 
 
 def _batch_as_it_stands(
-    client: httpx.Client, batch_id: str, params: dict[str, Any], deadline: float, known: dict[str, Any] | None = None
+    client: httpx.Client,
+    batch_id: str,
+    params: dict[str, Any],
+    deadline: float,
+    known: dict[str, Any] | None = None,
+    *,
+    bounded: bool = True,
 ) -> dict[str, Any]:
     """The batch; when ingest is away for a moment, asked again until `deadline`, then `known` (as last seen),
-    or the last answer's error when it was never seen."""
+    or the last answer's error when it was never seen. `bounded`: each request is given up a little after the
+    deadline (an ingest that takes requests but answers none would hold --wait 5 for the client's 60 s)."""
     while True:
         try:
-            response = client.get(f"/v1/batches/{batch_id}", params=params)
+            response = client.get(f"/v1/batches/{batch_id}", params=params, timeout=_timeout(client, deadline, bounded))
         except httpx.TransportError:
             if known is None and time.monotonic() >= deadline:
                 raise
@@ -226,6 +249,24 @@ def _batch_as_it_stands(
         time.sleep(min(_retry_after(response), max(deadline - time.monotonic(), 0.0)))
 
 
+def _timeout(client: httpx.Client, deadline: float, bounded: bool) -> httpx.Timeout:
+    """The client's own timeouts, or, `bounded`, none longer than what is left until `deadline` and a margin."""
+    if not bounded:
+        return client.timeout
+    left = math.ceil(max(deadline - time.monotonic(), 0.0) + ANSWER_MARGIN_SECONDS)
+    own = client.timeout
+    return httpx.Timeout(
+        connect=_shorter(own.connect, left),
+        read=_shorter(own.read, left),
+        write=_shorter(own.write, left),
+        pool=_shorter(own.pool, left),
+    )
+
+
+def _shorter(seconds: float | None, bound: float) -> float:
+    return bound if seconds is None else min(seconds, bound)
+
+
 def _retry_after(response: httpx.Response | None) -> float:
     """Seconds to wait before asking again: the answer's Retry-After, else 2."""
     said = response.headers.get("Retry-After", "") if response is not None else ""
@@ -237,7 +278,7 @@ def summary(batch: dict[str, Any]) -> Text:
     text = Text(f"batch {batch['batch_id']}: ")
     text.append(batch["status"], style=STATUS_STYLES.get(batch["status"], "yellow"))
     if counts.get("total") is not None:
-        text.append(f" - {counts['total']} records")
+        text.append(f" - {counts['total']} record{'' if counts['total'] == 1 else 's'}")
     if counts.get("accepted") is not None and batch["status"] == "failed":  # RS005: nothing of it was recorded
         text.append(
             f", {counts.get('rejected') or 0} rejected: nothing recorded"

@@ -18,7 +18,7 @@ from lrs_cli.client import CommandError, ExitCode
 from lrs_cli.files import BoundedRead, read_bounded
 from lrs_cli.output import JsonOption, print_json, stdout, warnings_text
 from lrs_contracts.batch import BatchFormat
-from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD, BatchCode
+from lrs_contracts.codes import BATCH_CODE_TITLES, MAX_BATCH_BYTES, REJECTION_THRESHOLD, BatchCode, explanation_of
 from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_domain.decision import OfflineReport, check_batch_offline
 from lrs_domain.formats import detect_format, file_field_name, in_file_words, parse_batch, refuse_if_too_large
@@ -73,6 +73,23 @@ class FileRefused(CommandError):
     def __init__(self, said: str, refused: BatchRefused) -> None:
         super().__init__(said)
         self.refused = refused
+
+
+def refusal_problem(refused: BatchRefused) -> dict[str, Any]:
+    """The refusal as ingest answers it (its problem document, which `lrs batch submit --json` prints as `refusal`),
+    for a file never sent: the status ingest would answer (413 past the size limit, else 422), no `instance` (no
+    batch was made), and, as ingest leaves them out, no member without a value."""
+    code = refused.code.value
+    problem = {
+        "type": f"/problems/{code}" if explanation_of(code) else "about:blank",
+        "title": BATCH_CODE_TITLES.get(refused.code, "The batch was refused"),
+        "status": 413 if refused.code is BatchCode.TOO_LARGE else 422,
+        "detail": refused.detail,
+        "code": code,
+        "line": refused.line,
+        "column": refused.column,
+    }
+    return {member: value for member, value in problem.items() if value is not None}
 
 
 def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat, OfflineReport]:
@@ -185,18 +202,7 @@ def check_command(
         fmt, report = offline_report(file, reference_dir)
     except FileRefused as error:
         if as_json:  # as `lrs batch submit --json` prints its refusal: a script reads why from stdout
-            refused = error.refused
-            print_json(
-                {
-                    "file": file.name,
-                    "refused": {
-                        "code": refused.code.value,
-                        "line": refused.line,
-                        "column": refused.column,
-                        "detail": refused.detail,
-                    },
-                }
-            )
+            print_json({"file": file.name, "refusal": refusal_problem(error.refused)})
         raise
     if as_json:
         print_json(report_json(file.name, report))

@@ -43,7 +43,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # a batch rejected, failed (RS005, also when `batch check` projects it), abandoned or refused; an error
     USAGE = 2
     NOT_FINAL = 3  # the batch was still being decided when --wait ran out; a reset or replay still under way
-    UNREACHABLE = 4  # no answer from a service
+    UNREACHABLE = 4  # no answer from a service (or from the database `lrs credentials` uses)
 
 
 KEY_FILE_BYTES = 4_096
@@ -303,13 +303,18 @@ def _unanswered_text(error: httpx.TimeoutException, request: httpx.Request | Non
     if request is None or request.method in ("GET", "HEAD", "OPTIONS"):
         return f"{said}; try again later"
     if request.method == "POST" and request.url.path.endswith("/v1/batches"):
-        resend = (
-            "submitting it again with the same --idempotency-key is safe"
-            if "Idempotency-Key" in request.headers
-            else "submitting the same file again is safe: ingest answers a file it has with that first batch"
-        )
-        return f"{said}. Whether it kept the batch is unknown: `lrs batch list` shows it if it did, and {resend}"
+        return f"{said}. {batch_kept_unknown('Idempotency-Key' in request.headers)}"
     return f"{said}. Whether it did what was asked is unknown: look before asking again"
+
+
+def batch_kept_unknown(idempotency_key_given: bool) -> str:
+    """What to do about a batch file whose sending ended before ingest answered (no answer in time, Ctrl-C)."""
+    resend = (
+        "submitting it again with the same --idempotency-key is safe"
+        if idempotency_key_given
+        else "submitting the same file again is safe: ingest answers a file it has with that first batch"
+    )
+    return f"Whether it kept the batch is unknown: `lrs batch list` shows it if it did, and {resend}"
 
 
 def parse_moment(text: str, option: str) -> datetime:

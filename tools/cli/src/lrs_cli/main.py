@@ -2,8 +2,9 @@
 
 Exit statuses (docs/operations.md): 0 accepted or done; 1 rejected, failed (RS005, also when
 `batch check` projects it), abandoned, refused, or an error a service answered; 2 usage; 3 a batch still not
-decided at the end of --wait, a Sandpit reset or a replay still under way; 4 a service could not be reached;
-141 (SIGPIPE) the output's reader stopped reading. An expected error is one line on stderr, never a traceback.
+decided at the end of --wait, a Sandpit reset or a replay still under way; 4 a service (for `lrs credentials`, the
+database) could not be reached; 130 interrupted (Ctrl-C); 141 (SIGPIPE) the output's reader stopped reading. An
+expected error is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
