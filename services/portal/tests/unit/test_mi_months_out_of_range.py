@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from services.portal.tests.unit.stubbed_portal import stubbed_portal
 
+from lrs_platform.identity import OperatorScope
 from portal.accounts import Role
-from portal.web.operator_pages import OperatorScope
 
 
 @pytest.mark.parametrize("path", ["/mi?months=99", "/mi?months=0", "/mi/batches.csv?months=25"])

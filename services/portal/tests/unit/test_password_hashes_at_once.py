@@ -10,7 +10,8 @@ import time
 import pytest
 
 from portal import passwords
-from portal.auth import PASSWORD_HASHES_AT_ONCE, SignInOutcome
+from portal.accounts import SignInOutcome
+from portal.auth import PASSWORD_HASHES_AT_ONCE
 
 from .stubbed_portal import stubbed_portal
 
