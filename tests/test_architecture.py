@@ -1,5 +1,6 @@
-"""The layout the code keeps: services never import each other, the domain core does no I/O, and every
-Kafka client is built by `lrs_platform.kafka` (so each connects as the environment says: TLS in a cluster)."""
+"""The layout the code keeps: services never import each other, the domain core does no I/O (no file but the
+reference data it ships), and every Kafka client is built by `lrs_platform.kafka` (so each connects as the
+environment says: TLS in a cluster)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,27 @@ def test_a_service_imports_no_other_service(package: str) -> None:
 
 def test_the_domain_core_imports_no_io_library() -> None:
     assert imports_of(ROOT / "libs/domain/src", IO_LIBRARIES) == []
+
+
+# The domain reads no file but its own package data, the reference files it ships (read once a process), in one
+# module; a path may be named (the XSD beside the XML reader), not opened.
+FILE_LIBRARIES = {"os", "shutil", "tempfile", "subprocess", "importlib"}  # io: its StringIO reads text in memory
+FILE_READERS = {"open", "read_text", "read_bytes", "write_text", "write_bytes"}
+PACKAGE_DATA_MODULE = ROOT / "libs/domain/src/lrs_domain/reference_files/__init__.py"
+
+
+def test_the_domain_core_reads_files_only_in_its_package_data_module() -> None:
+    found = []
+    for path, module in modules(ROOT / "libs/domain/src"):
+        if path == PACKAGE_DATA_MODULE:
+            continue
+        found += [f"{path.relative_to(ROOT)}: import {name}" for name in imported(module) if name in FILE_LIBRARIES]
+        for node in ast.walk(module):
+            if isinstance(node, ast.Call):
+                called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if called in FILE_READERS:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {called}()")
+    assert found == []
 
 
 def test_every_kafka_client_is_built_by_lrs_platform_kafka() -> None:
