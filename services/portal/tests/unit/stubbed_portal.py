@@ -8,6 +8,8 @@ fails here as it would in production.
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import secrets
 import uuid
 from collections import defaultdict
@@ -587,6 +589,13 @@ def stubbed_portal(*, sends_reset_links: bool = False) -> StubbedPortal:
         password_emails=PasswordEmails(accounts, stub.mailer, RESET_LINKS) if sends_reset_links else None,
     )
     return stub
+
+
+def confirmed_on(page: str) -> str:
+    """What a skip's confirmation sends back of the messages it showed dropped, as a browser would."""
+    found = re.search(r'name="confirmed" value="([^"]*)"', page)
+    assert found is not None, "the confirmation sends back what it showed"
+    return html.unescape(found.group(1))
 
 
 def form(session: SignedIn, **values: str) -> dict[str, str]:

@@ -8,7 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, problem, shown_after, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import (
+    StubbedPortal,
+    confirmed_on,
+    form,
+    problem,
+    shown_after,
+    stubbed_portal,
+)
 from services.portal.tests.unit.test_batch_pages import page
 
 from portal.accounts import Role
@@ -192,10 +199,14 @@ def test_a_skip_without_a_good_reason_is_refused_and_nothing_is_dropped(
 
 def test_a_confirmed_skip_sends_the_reason_as_lrs_dlq_skip_does_and_says_what_it_did(portal: StubbedPortal) -> None:
     client, operator = portal.signed_in(Role.OPERATOR)
-    notifier_parks(portal)
+    notifier_parks(portal, listed(1, "poisoned"))
     portal.on("POST", f"{NOTIFIER_DLQ}/1/skip", lambda _: replayed(applied=1, skipped=1, still_parked=0, error=None))
 
-    answer = client.post("/ops/dead-letters/notifier/1/skip", data=form(operator, reason="  batch re-sent  "))
+    confirming = client.get("/ops/dead-letters/notifier/1/skip")
+    answer = client.post(
+        "/ops/dead-letters/notifier/1/skip",
+        data=form(operator, reason="  batch re-sent  ", confirmed=confirmed_on(confirming.text)),
+    )
     shown = shown_after(client, answer)
 
     (sent,) = portal.sent_to("POST", f"{NOTIFIER_DLQ}/1/skip")

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, shown_after, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, confirmed_on, form, shown_after, stubbed_portal
 
 from portal.accounts import Role
 
@@ -65,8 +65,12 @@ def test_the_projectors_poison_is_skipped_by_learner_on_each_topic(portal: Stubb
     portal.on("POST", f"{PROJECTOR_DLQ}/{ULN}/skip", answering({"results": results}))
 
     confirming = client.get(f"/ops/dead-letters/plr-projector/{PLACE}/skip")
+    confirmed = confirmed_on(confirming.text)
     shown = shown_after(
-        client, client.post(f"/ops/dead-letters/plr-projector/{PLACE}/skip", data=form(operator, reason="fixed"))
+        client,
+        client.post(
+            f"/ops/dead-letters/plr-projector/{PLACE}/skip", data=form(operator, reason="fixed", confirmed=confirmed)
+        ),
     )
 
     asked = [request.url.params.get("learner") for request in portal.sent_to("GET", PROJECTOR_DLQ)]
@@ -122,3 +126,23 @@ def test_a_learner_in_the_address_is_not_found_and_nothing_is_sent(portal: Stubb
 
     assert answer.status_code == 404
     assert not [request for request in portal.sent if request.method == "POST"]
+
+
+def test_a_skip_drops_nothing_when_what_it_drops_changed_since_it_was_confirmed(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    portal.on("GET", PROJECTOR_DLQ, answering({"parked": [parked("lrs.plr.v1", 7)], "total": 1}))
+    confirming = client.get(f"/ops/dead-letters/plr-projector/{PLACE}/skip")
+    assert confirming.text.count("data-dropped=") == 1
+    # meanwhile the learner's opt-out is parked too, on the learner topic: a skip would drop it unseen
+    now_parked = [parked("lrs.plr.v1", 7), parked("lrs.learners.v1", 3, "error", "ValueError: no such learner")]
+    portal.on("GET", PROJECTOR_DLQ, answering({"parked": now_parked, "total": 2}))
+
+    answer = client.post(
+        f"/ops/dead-letters/plr-projector/{PLACE}/skip",
+        data=form(operator, reason="fixed", confirmed=confirmed_on(confirming.text)),
+    )
+
+    assert answer.status_code == 409
+    assert "What this skip would drop has changed since you confirmed it" in answer.text
+    assert answer.text.count("data-dropped=") == 2  # confirm again, seeing both
+    assert not portal.sent_to("POST", f"{PROJECTOR_DLQ}/{ULN}/skip")

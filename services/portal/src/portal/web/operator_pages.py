@@ -268,13 +268,16 @@ async def _stream_heads(request: Request, user: SignedIn, service_name: str, han
     for row in listed:
         if _stream(service_name, row) in named:
             streams.setdefault(_stream(service_name, row), []).append(row)
+    dropped = [rows[0] for rows in streams.values()]
     return {
         "service": service_name,
         "handle": handle,
         "key": key,
         "named": parked_name(chosen),
-        "dropped": [rows[0] for rows in streams.values()],
+        "dropped": dropped,
         "held": sum(len(rows) - 1 for rows in streams.values()),
+        # what the confirmation shows dropped, sent back with it: a skip drops only what was confirmed
+        "confirmed": " ".join(_handle(row) for row in dropped),
     }
 
 
@@ -290,6 +293,12 @@ async def confirm_skip(request: Request, service_name: str, handle: str, user: D
     if skipping is None:
         return await _no_longer_parked(request, user, service_name)
     return await _dead_letters_page(request, user, skipping=skipping)
+
+
+SKIP_CHANGED = (
+    "What this skip would drop has changed since you confirmed it: another message was parked, retried or skipped"
+    " meanwhile. Nothing was skipped. Check the messages below and confirm again."
+)
 
 
 def _skip_reason_error(reason: str) -> str | None:
@@ -385,12 +394,18 @@ async def dead_letter_action(
         raise PageError("not_found")
     _known_handle(service_name, handle)
     reason = field(form, "reason") if action == "skip" else ""
-    if action == "skip" and (reason_error := _skip_reason_error(reason)):
+    if action == "skip":
         skipping = await _stream_heads(request, user, service_name, handle)
         if skipping is None:
             return await _no_longer_parked(request, user, service_name)
-        errors = {"reason": reason_error}
-        return await _dead_letters_page(request, user, skipping=skipping, reason=reason, errors=errors, status=400)
+        if reason_error := _skip_reason_error(reason):
+            errors = {"reason": reason_error}
+            return await _dead_letters_page(request, user, skipping=skipping, reason=reason, errors=errors, status=400)
+        if field(form, "confirmed") != skipping["confirmed"]:
+            # parked, retried or skipped meanwhile: the skip would drop a message the operator has not seen
+            return await _dead_letters_page(
+                request, user, skipping=skipping, reason=reason, refusal=SKIP_CHANGED, status=409
+            )
     key = await _stream_key(request, user, service_name, handle)
     if key is None:
         return await _no_longer_parked(request, user, service_name)
