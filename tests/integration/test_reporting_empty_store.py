@@ -20,10 +20,12 @@ from tests.support.waiting import eventually
 
 from lrs_contracts.registry import decode
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
+from lrs_platform.database import apply_migrations
 from lrs_platform.kafka import ensure_topics, make_consumer, stop_within
 from reporting import catch_up
 from reporting.bootstrap import create_app
 from reporting.config import ReportingSettings
+from reporting.store import ReportingStore
 
 pytestmark = pytest.mark.integration
 
@@ -99,5 +101,32 @@ async def test_an_emptied_store_does_not_start_while_a_member_keeps_its_group_wh
         with pytest.raises(catch_up.GroupStillInUse, match="stop every reporting replica"):
             async with LifespanManager(create_app(settings), startup_timeout=60, shutdown_timeout=40):
                 pass
+    finally:
+        await stop_within(member.stop(), "test member")
+
+
+async def test_a_replica_restarting_beside_another_starts_though_the_store_holds_no_figures_yet(
+    kafka_bootstrap: str, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new installation before its first decided batch: the store holds no figures (what was read so far is
+    outcomes it keeps nothing of), yet it has begun, and a replica restarting while another reads in the group
+    neither moves the group back nor refuses to start."""
+    app_id = await _group_that_has_read(kafka_bootstrap, random_ao())
+    monkeypatch.setattr(catch_up, "START_SECONDS", 3.0)
+    async with pool.acquire() as connection:
+        await apply_migrations(connection, "reporting", "reporting.migrations")
+    store = ReportingStore(pool)
+    topics = (BATCH_OUTCOMES.name, CHALLENGE_EVENTS.name)
+    first = await catch_up.begin(store, kafka_bootstrap, app_id, topics)  # the first replica begins: reads again
+    await first.caught_up()  # ... and caught up, with no figure kept
+    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES, CHALLENGE_EVENTS))
+    member = make_consumer(kafka_bootstrap, BATCH_OUTCOMES.name, group_id=app_id)
+    await member.start()
+    try:
+        await member.getmany(timeout_ms=5_000)  # the first replica, reading in the group
+
+        again = await catch_up.begin(store, kafka_bootstrap, app_id, topics)  # the second replica restarts
+
+        assert again.ends == {}
     finally:
         await stop_within(member.stop(), "test member")

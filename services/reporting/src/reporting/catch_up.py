@@ -7,10 +7,13 @@ id, a consumer that drops repeated ids could end on one of them. So a store that
 topics it reads end (`reporting.catching_up`), publishes nothing until its consumer group has read past those
 offsets, then publishes every month once, as it stands. A restart while catching up carries on to the same ends.
 
-An empty store reads the topics from their beginnings, whatever its groups have read before: a group left where
-the dropped store had read to (the rebuild's reset skipped, or refused while a member was in the group) would
-give it only what comes next, and a month's next outcome would publish the figures of that outcome alone over
-the month's real ones. So the groups are moved back to the beginnings first, as the rebuild's reset would have.
+A new or dropped store reads the topics from their beginnings, whatever its groups have read before: a group left
+where the dropped store had read to (the rebuild's reset skipped, or refused while a member was in the group)
+would give it only what comes next, and a month's next outcome would publish the figures of that outcome alone
+over the month's real ones. So the groups are moved back to the beginnings first, as the rebuild's reset would
+have. Whether a store has begun so is a row of its own (`reporting.store_began`), not whether it holds figures:
+one that has read only outcomes it keeps nothing of (no batch decided yet) has begun, and its replicas' restarts
+must not move the group another replica reads in.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ _log = get_logger("reporting.catch_up")
 
 
 class GroupStillInUse(RuntimeError):
-    """An empty store's group has read the topics, and a member kept in it refuses its move to the beginnings."""
+    """A store that has not begun has a group that has read the topics, and a member kept in it refuses its move to
+    the beginnings."""
 
 
 @dataclass
@@ -73,15 +77,16 @@ async def begin(
     *,
     other_reads: Mapping[str, Sequence[str]] | None = None,
 ) -> CatchUp:
-    """The catch-up under way, or a new one when the store is empty and the topics hold messages; otherwise none.
-    An empty store's groups (`group_id` reading `topics`, and `other_reads`: other groups whose reads the store
-    records, by group) are first moved back to the beginnings of what they read."""
+    """The catch-up under way, or a new one when the store has not begun (new, or dropped to be rebuilt) and the
+    topics hold messages; otherwise none. A store that has not begun first has its groups (`group_id` reading
+    `topics`, and `other_reads`: other groups whose reads the store records, by group) moved back to the
+    beginnings of what they read."""
     reads = {group_id: topics, **(other_reads or {})}
     deadline = asyncio.get_running_loop().time() + START_SECONDS
     while True:
         # asked again after each wait: another replica starting beside this one may have begun the catch-up
         ends = await store.catching_up()
-        if ends or not await store.is_empty():
+        if ends or await store.has_begun():
             return CatchUp(store, ends)
         try:
             for group, read in reads.items():
@@ -102,8 +107,8 @@ async def begin(
                 raise
             _log.warning("reporting_catch_up_waits_for_kafka", error=type(error).__name__)
             await asyncio.sleep(1.0)
+    await store.begin_reading(ends)
     if ends:
-        await store.begin_catching_up(ends)
         _log.info("reporting_catching_up", partitions=len(ends))
     return CatchUp(store, ends)
 

@@ -343,26 +343,27 @@ class ReportingStore:
         rows = await self._pool.fetch(_BATCH_MONTHS, first, last, ao_id)
         return {(row["ao_id"], row["period"]): _month_tally(row) for row in rows}
 
-    async def is_empty(self) -> bool:
-        """Whether nothing was ever recorded: a new installation, or a store dropped to be rebuilt."""
-        return bool(
-            await self._pool.fetchval(
-                "SELECT NOT EXISTS (SELECT FROM reporting.batch_facts) AND NOT EXISTS (SELECT FROM reporting.challenges)"
-                " AND NOT EXISTS (SELECT FROM reporting.rejection_codes) AND NOT EXISTS (SELECT FROM reporting.plr_writes)"
-            )
-        )
+    async def has_begun(self) -> bool:
+        """Whether this store began reading the topics from their beginnings (`begin_reading`): not a new
+        installation, nor a store dropped to be rebuilt, though it may hold nothing yet."""
+        return bool(await self._pool.fetchval("SELECT EXISTS (SELECT FROM reporting.store_began)"))
 
     async def catching_up(self) -> dict[tuple[str, int], int]:
         """The end offsets a catch-up under way reads to, by (topic, partition); none when none is."""
         rows = await self._pool.fetch("SELECT topic, partition, end_offset FROM reporting.catching_up")
         return {(row["topic"], row["partition"]): row["end_offset"] for row in rows}
 
-    async def begin_catching_up(self, ends: dict[tuple[str, int], int]) -> None:
-        await self._pool.executemany(
-            "INSERT INTO reporting.catching_up (topic, partition, end_offset) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING",
-            [(topic, partition, end) for (topic, partition), end in ends.items()],
-        )
+    async def begin_reading(self, ends: dict[tuple[str, int], int]) -> None:
+        """Notes that the store began reading the topics from their beginnings, and the ends a catch-up reads to
+        (none: nothing to catch up), in one transaction: a start cut short between them would otherwise publish
+        as it comes from a store still reading its history."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.executemany(
+                "INSERT INTO reporting.catching_up (topic, partition, end_offset) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING",
+                [(topic, partition, end) for (topic, partition), end in ends.items()],
+            )
+            await connection.execute("INSERT INTO reporting.store_began DEFAULT VALUES ON CONFLICT DO NOTHING")
 
     async def caught_up(self) -> None:
         await self._pool.execute("DELETE FROM reporting.catching_up")
