@@ -20,7 +20,7 @@ from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
 from lrs_platform.keyring import KEYRING_KEY_VARIABLE, Keyring, keyring_key_from, migrate
 from validation.api import router
-from validation.reference_store import ReferenceStore
+from validation.learner_registry import LearnerRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -28,14 +28,14 @@ OPERATOR = "operator:dpo"
 
 
 @pytest.fixture
-async def registry(fresh_database_url: str) -> AsyncIterator[ReferenceStore]:
+async def registry(fresh_database_url: str) -> AsyncIterator[LearnerRegistry]:
     """Validation's registry on a database of its own, as validation makes it at start."""
     pool = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=4)
     assert pool is not None
     async with pool.acquire() as connection:
         await apply_migrations(connection, "validation", "validation.migrations")
     await migrate(pool)
-    yield ReferenceStore(pool, Keyring(pool, keyring_key_from(os.environ[KEYRING_KEY_VARIABLE])))
+    yield LearnerRegistry(pool, Keyring(pool, keyring_key_from(os.environ[KEYRING_KEY_VARIABLE])))
     await pool.close()
 
 
@@ -47,25 +47,25 @@ class _NoKeys:
 
 
 @pytest.fixture
-async def validation(registry: ReferenceStore) -> AsyncIterator[httpx.AsyncClient]:
+async def validation(registry: LearnerRegistry) -> AsyncIterator[httpx.AsyncClient]:
     app = build_app("validation", title="Validation", description="", lifespan=noop_lifespan)
     app.include_router(router)
     app.dependency_overrides[current_principal] = lambda: Principal.parse(OPERATOR)
-    app.state.reference = registry
+    app.state.learner_registry = registry
     app.state.outbox_wake = asyncio.Event()
     app.state.credentials = _NoKeys()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://validation") as client:
         yield client
 
 
-async def _registered(registry: ReferenceStore, count: int) -> list[str]:
+async def _registered(registry: LearnerRegistry, count: int) -> list[str]:
     ulns = [new_learner()["uln"] for _ in range(count)]
     await registry.register_learners([Learner(uln, "Bea", "Test", None, 0, 1) for uln in ulns], imported_by=OPERATOR)
     return ulns
 
 
 async def test_the_preview_names_the_merged_ulns_the_erasure_then_erases_and_then_says_it_is_done(
-    registry: ReferenceStore, validation: httpx.AsyncClient
+    registry: LearnerRegistry, validation: httpx.AsyncClient
 ) -> None:
     a, b, c = await _registered(registry, 3)
     await registry.merge(b, a)  # a merged into b, and b into c: one person along the chain
@@ -93,7 +93,7 @@ async def test_the_preview_names_the_merged_ulns_the_erasure_then_erases_and_the
 
 
 async def test_a_learner_merged_with_nobody_is_previewed_alone_and_a_uln_held_nowhere_is_refused_404(
-    registry: ReferenceStore, validation: httpx.AsyncClient
+    registry: LearnerRegistry, validation: httpx.AsyncClient
 ) -> None:
     [alone] = await _registered(registry, 1)
 

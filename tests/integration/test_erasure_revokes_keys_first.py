@@ -21,14 +21,14 @@ from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.keyring import KEYRING_KEY_VARIABLE, Keyring, keyring_key_from, migrate
 from validation.api import router
-from validation.reference_store import ReferenceStore
+from validation.learner_registry import LearnerRegistry
 
 pytestmark = pytest.mark.integration
 
 OPERATOR = "operator:dpo"
 
 
-class StopsAfterTheErasure(ReferenceStore):
+class StopsAfterTheErasure(LearnerRegistry):
     """The registry of a validation that stops once an erasure has committed: what follows it never runs."""
 
     async def same_learner(self, uln: str) -> list[str]:
@@ -54,16 +54,16 @@ async def credentials(pool: asyncpg.Pool) -> CredentialStore:
 
 
 @pytest.fixture
-def registry(pool: asyncpg.Pool) -> ReferenceStore:
+def registry(pool: asyncpg.Pool) -> LearnerRegistry:
     return StopsAfterTheErasure(pool, Keyring(pool, keyring_key_from(os.environ[KEYRING_KEY_VARIABLE])))
 
 
 @pytest.fixture
-async def validation(registry: ReferenceStore, credentials: CredentialStore) -> AsyncIterator[httpx.AsyncClient]:
+async def validation(registry: LearnerRegistry, credentials: CredentialStore) -> AsyncIterator[httpx.AsyncClient]:
     app = build_app("validation", title="Validation", description="", lifespan=noop_lifespan)
     app.include_router(router)
     app.dependency_overrides[current_principal] = lambda: Principal.parse(OPERATOR)
-    app.state.reference = registry
+    app.state.learner_registry = registry
     app.state.outbox_wake = asyncio.Event()
     app.state.credentials = credentials
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://validation") as client:
@@ -75,7 +75,7 @@ async def _learners_key(credentials: CredentialStore, uln: str) -> str:
 
 
 async def test_a_validation_stopped_right_after_the_erasure_leaves_no_erased_learners_key_working(
-    registry: ReferenceStore, credentials: CredentialStore, validation: httpx.AsyncClient
+    registry: LearnerRegistry, credentials: CredentialStore, validation: httpx.AsyncClient
 ) -> None:
     learner, merged, bystander = (new_learner()["uln"] for _ in range(3))
     await registry.register_learners(

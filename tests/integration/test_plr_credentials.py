@@ -68,10 +68,10 @@ class LogLines:
 
 @pytest.fixture
 def logged(monkeypatch: pytest.MonkeyPatch) -> LogLines:
-    from plr_projector import api, credential_keys
+    from plr_projector import credential_keys, credential_routes
 
     lines = LogLines()
-    monkeypatch.setattr(api, "_log", lines)
+    monkeypatch.setattr(credential_routes, "_log", lines)
     monkeypatch.setattr(credential_keys, "_log", lines)
     return lines
 

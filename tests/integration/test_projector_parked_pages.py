@@ -15,10 +15,12 @@ from tests.support.databases import migrated_connection
 from tests.support.projector import PLR, Events, dump_model, envelope_bytes, uln_for
 
 from lrs_platform.database import create_pool
-from plr_projector import operations
 from plr_projector.consumer import Runner, Topics
-from plr_projector.operations import LogProbe, Rebuilds, Replays, drain_stream
+from plr_projector.dead_letters import drain_stream
+from plr_projector.operations import LogProbe
 from plr_projector.projection import BatchChanges, Message, OperatorAction, Parked
+from plr_projector.rebuild_jobs import Rebuilds
+from plr_projector.replays import Replays
 from plr_projector.store import MIGRATIONS, ReadModel
 
 pytestmark = pytest.mark.integration
@@ -104,7 +106,7 @@ async def test_a_skip_projects_its_stream_a_page_at_a_time_as_it_did_all_at_once
     held_elsewhere = [message(1, 5, other, POISON), message(1, 6, other, next(learners_events(other, ["9"])))]
     results = {}
     for schema, page in (("whole", WHOLE), ("paged", PAGE)):
-        monkeypatch.setattr(operations, "PARKED_PAGE", page)
+        monkeypatch.setattr("plr_projector.dead_letters.PARKED_PAGE", page)
         live = runner(pool, schema)
         await park(live.model, pool, stream + held_elsewhere)
         live.actions[stream[0].position] = OperatorAction("skip")
@@ -134,7 +136,8 @@ async def test_the_rebuilds_recorded_actions_read_the_parked_streams_a_page_at_a
     skipped = {ulns[n].encode() for n in (0, 3, 4, 6)}  # on both sides of each page's end
     results = {}
     for schema, page in (("whole", WHOLE), ("paged", PAGE)):
-        monkeypatch.setattr(operations, "PARKED_PAGE", page)
+        monkeypatch.setattr("plr_projector.rebuild_jobs.PARKED_PAGE", page)
+        monkeypatch.setattr("plr_projector.dead_letters.PARKED_PAGE", page)
         rebuild = runner(pool, schema)
         await park(rebuild.model, pool, parked)
         rebuild.actions.update(
@@ -173,7 +176,7 @@ async def test_a_replay_reads_the_parked_events_a_page_at_a_time_and_leaves_out_
 
     results = {}
     for schema, page in (("whole", WHOLE), ("paged", 2)):
-        monkeypatch.setattr(operations, "PARKED_PAGE", page)
+        monkeypatch.setattr("plr_projector.replays.PARKED_PAGE", page)
         live = runner(pool, schema)
         await park(live.model, pool, parked)
         live._partitions = [TopicPartition(PLR, 0)]

@@ -12,7 +12,7 @@ from lrs_contracts.learner import LearnerProviderLinked
 from lrs_contracts.registry import decode
 from lrs_platform.database import apply_migrations
 from lrs_platform.keyring import Keyring, KeyringKey
-from validation.reference_store import ReferenceStore
+from validation.learner_registry import LearnerRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,7 @@ async def test_an_operator_linking_again_announces_the_link_again(pool: asyncpg.
             "INSERT INTO validation.learners (uln, given_name, family_name, ability_to_share) VALUES ($1, 'A', 'B', 1)",
             ULN,
         )
-    store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+    store = LearnerRegistry(pool, Keyring(pool, KeyringKey.generate()))
     for _ in range(2):
         await store.link_provider(ULN, "10004567", linked_by="operator:tests")
     queued = await pool.fetch("SELECT envelope FROM validation.learner_outbox ORDER BY id")

@@ -54,8 +54,8 @@ from lrs_platform.keyring import (
     migrate,
     sealed_personal,
 )
+from validation.learner_registry import LearnerRegistry
 from validation.personal import ERASED_LEARNER, UNREADABLE_DETAILS
-from validation.reference_store import ReferenceStore
 from validation.sandpit import RegistryFollower
 
 pytestmark = pytest.mark.integration
@@ -458,7 +458,7 @@ async def test_an_erasure_under_another_keyring_key_is_refused_and_changes_nothi
         uln, right_key = new_learner()["uln"], KeyringKey.generate()
         await Keyring(pool, right_key).issue([uln])
         with pytest.raises(KeyringUnavailable):
-            await ReferenceStore(pool, Keyring(pool, KeyringKey.generate())).erase(uln, OPERATOR, "mistake")
+            await LearnerRegistry(pool, Keyring(pool, KeyringKey.generate())).erase(uln, OPERATOR, "mistake")
         assert await pool.fetchval("SELECT count(*) FROM validation.erasures") == 0
         assert isinstance((await Keyring(pool, right_key).find([uln]))[uln], LearnerKey)
     finally:

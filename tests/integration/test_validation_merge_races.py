@@ -29,7 +29,7 @@ from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
 from lrs_platform.keyring import ERASED, KEYRING_KEY_VARIABLE, Keyring, keyring_key_from, migrate
 from validation.api import router
-from validation.reference_store import ErasedLearnerError, Erasure, ReferenceStore
+from validation.learner_registry import ErasedLearnerError, Erasure, LearnerRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +65,7 @@ class _HeldAfterErasedCheck:
         return getattr(self._connection, name)
 
 
-class HeldRegistry(ReferenceStore):
+class HeldRegistry(LearnerRegistry):
     """The registry, whose next merge (`hold_merge`) or erasure (`hold_erasure`) waits on a `Hold`."""
 
     hold_merge: Hold | None = None
@@ -116,7 +116,7 @@ def registry(pool: asyncpg.Pool) -> HeldRegistry:
     return HeldRegistry(pool, _keyring(pool))
 
 
-async def _registered(registry: ReferenceStore, count: int) -> list[str]:
+async def _registered(registry: LearnerRegistry, count: int) -> list[str]:
     learners = [new_learner() for _ in range(count)]
     await registry.register_learners([_learner(learner["uln"]) for learner in learners], imported_by="operator:test")
     return [learner["uln"] for learner in learners]
@@ -126,7 +126,7 @@ def _learner(uln: str, master_uln: str | None = None) -> Learner:
     return Learner(uln, "Bea", "Test", None, 0, 1, master_uln)
 
 
-async def _merge(registry: ReferenceStore, master: str, merged: str, merged_by: str) -> None:
+async def _merge(registry: LearnerRegistry, master: str, merged: str, merged_by: str) -> None:
     """`merged` merged into `master` by an operator's merge, or by a learner file that says so."""
     if merged_by == "merge":
         await registry.merge(master, merged)
@@ -208,11 +208,11 @@ async def test_two_erasures_of_one_merged_learner_at_once_take_turns(
     await _assert_erased(pool, [master, merged], "first")
 
 
-def _api(registry: ReferenceStore) -> httpx.AsyncClient:
+def _api(registry: LearnerRegistry) -> httpx.AsyncClient:
     app = build_app("validation", title="Validation", description="", lifespan=noop_lifespan)
     app.include_router(router)
     app.dependency_overrides[current_principal] = lambda: Principal.parse(OPERATOR)
-    app.state.reference = registry
+    app.state.learner_registry = registry
     app.state.outbox_wake = asyncio.Event()
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://validation")
 

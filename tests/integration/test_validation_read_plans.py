@@ -23,7 +23,7 @@ from lrs_platform.database import create_pool
 from lrs_platform.keyring import Keyring, KeyringKey
 from lrs_platform.paging import PagePosition
 from validation.decision_store import DecisionStore
-from validation.reference_store import Erasure, ReferenceStore
+from validation.learner_registry import Erasure, LearnerRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ async def test_the_look_up_is_planned_for_its_names_however_often_a_connection_r
     pool = await create_pool(fresh_database_url, max_size=1)  # one connection: every execution on it
     try:
         await prepare_validation_database(pool)
-        store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+        store = LearnerRegistry(pool, Keyring(pool, KeyringKey.generate()))
         ulns = [uln_for(9_300 + number) for number in range(12)]
         await store.register_learners(
             [Learner(uln, "Ada", "Lovelace", date(2000, 1, 1), 2, 1) for uln in ulns], imported_by="operator:test"
@@ -117,7 +117,7 @@ async def test_the_look_up_reads_about_its_names_however_many_learners_are_merge
         named = [f"{number:010d}" for number in range(7, 40_000, 397)]  # 101 learners, 25 of them merged
         counter = RowCounter(connection, "learners", generic=generic)
 
-        learners = await ReferenceStore(counter, cast(Keyring, None)).learners_for(named)
+        learners = await LearnerRegistry(counter, cast(Keyring, None)).learners_for(named)
 
     merged = [uln for uln in named if int(uln) % 4 == 0]
     masters = [f"{int(uln) + 1:010d}" for uln in merged]
@@ -139,7 +139,7 @@ async def test_a_page_of_the_erasure_audit_reads_about_its_own_rows_however_deep
             " timestamptz '2026-01-01' - (n / 10) * interval '1 day' FROM generate_series(1, 20000) AS n"
         )
         await connection.execute("ANALYZE validation.erasures")
-        unpaged = ReferenceStore(connection, cast(Keyring, None))
+        unpaged = LearnerRegistry(connection, cast(Keyring, None))
         whole = await unpaged.erasures(None)
         assert [e.erased_at for e in whole] == sorted((e.erased_at for e in whole), reverse=True)
 
@@ -149,11 +149,11 @@ async def test_a_page_of_the_erasure_audit_reads_about_its_own_rows_however_deep
             after = PagePosition(whole[at].erased_at, whole[at].erasure_id) if at else None
             for _ in range(3):
                 counter = RowCounter(connection, "erasures", generic=generic)
-                page = await ReferenceStore(counter, cast(Keyring, None)).erasures(None, after=after, limit=50)
+                page = await LearnerRegistry(counter, cast(Keyring, None)).erasures(None, after=after, limit=50)
                 assert counter.rows_read <= 50 + 10, counter.rows_read  # an offset would read the 12,345 before
                 pages.append(page)
                 after = PagePosition(page[-1].erased_at, page[-1].erasure_id)
-        one = await ReferenceStore(connection, cast(Keyring, None)).erasures("0000012345", limit=50)
+        one = await LearnerRegistry(connection, cast(Keyring, None)).erasures("0000012345", limit=50)
 
     ids = [e.erasure_id for page in pages for e in page]
     assert ids[:150] == [e.erasure_id for e in whole[:150]]

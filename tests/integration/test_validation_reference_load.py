@@ -10,7 +10,6 @@ import pytest
 from tests.support.databases import prepare_validation_database
 
 from lrs_platform.database import create_pool
-from lrs_platform.keyring import Keyring, KeyringKey
 from validation.reference_store import ReferenceFiles, ReferenceStore
 
 pytestmark = pytest.mark.integration
@@ -20,7 +19,7 @@ async def test_instances_starting_together_load_the_reference_data_once(fresh_da
     pool = await create_pool(fresh_database_url, max_size=4)
     try:
         await prepare_validation_database(pool)
-        stores = [ReferenceStore(pool, Keyring(pool, KeyringKey.generate())) for _ in range(3)]
+        stores = [ReferenceStore(pool) for _ in range(3)]
         files = ReferenceFiles.read()
         assert all([await store.is_empty() for store in stores])
 
@@ -43,7 +42,7 @@ async def test_reloads_by_operators_never_interleave(fresh_database_url: str) ->
     pool = await create_pool(fresh_database_url, max_size=4)
     try:
         await prepare_validation_database(pool)
-        store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+        store = ReferenceStore(pool)
         files = ReferenceFiles.read()
         first, second = await asyncio.gather(store.load(files), store.load(files))
         organisations = await pool.fetchval("SELECT count(*) FROM validation.awarding_organisations")

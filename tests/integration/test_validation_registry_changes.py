@@ -14,7 +14,7 @@ from lrs_contracts.learner import AbilityToShare
 from lrs_domain.reference import Learner
 from lrs_platform.database import create_pool
 from lrs_platform.keyring import Keyring, KeyringKey
-from validation.reference_store import ReferenceStore
+from validation.learner_registry import LearnerRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ async def test_a_registry_change_committed_after_a_snapshot_is_seen_and_none_oth
     pool = await create_pool(fresh_database_url, max_size=3)
     try:
         await prepare_validation_database(pool)
-        store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+        store = LearnerRegistry(pool, Keyring(pool, KeyringKey.generate()))
 
         before = await store.registry_snapshot()
         assert not await store.registry_changed_since(before)
@@ -64,7 +64,7 @@ async def test_importing_the_same_learners_again_changes_and_publishes_nothing(f
     pool = await create_pool(fresh_database_url, max_size=3)
     try:
         await prepare_validation_database(pool)
-        store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+        store = LearnerRegistry(pool, Keyring(pool, KeyringKey.generate()))
         merged = Learner(MERGED, "Ada", "Lovelace", date(2000, 1, 1), 2, 1, master_uln=MASTER)
 
         first = await store.register_learners([_learner(MASTER), merged], imported_by="operator:test")
@@ -109,7 +109,7 @@ async def test_a_learner_file_never_undoes_an_opt_out_and_notes_each_change_of_s
     pool = await create_pool(fresh_database_url, max_size=3)
     try:
         await prepare_validation_database(pool)
-        store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+        store = LearnerRegistry(pool, Keyring(pool, KeyringKey.generate()))
         importer = "operator:ops (learner file)"
         await store.register_learners([_learner(MASTER), _learner(MERGED)], imported_by=importer)
         await store.change_sharing(MASTER, AbilityToShare.UNABLE_TO_SHARE, f"learner:{MASTER}")
@@ -160,7 +160,7 @@ async def test_the_same_learner_file_again_leaves_an_opt_in_made_at_the_master_a
     pool = await create_pool(fresh_database_url, max_size=3)
     try:
         await prepare_validation_database(pool)
-        store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+        store = LearnerRegistry(pool, Keyring(pool, KeyringKey.generate()))
         importer = "operator:ops (learner file)"
         await store.register_learners([_learner(MASTER), _learner(MERGED)], imported_by=importer)
         await store.merge(MASTER, MERGED)
@@ -186,7 +186,7 @@ async def test_a_learner_file_that_merges_a_uln_it_flagged_before_keeps_its_opt_
     pool = await create_pool(fresh_database_url, max_size=3)
     try:
         await prepare_validation_database(pool)
-        store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+        store = LearnerRegistry(pool, Keyring(pool, KeyringKey.generate()))
         importer = "operator:ops (learner file)"
         flagged = replace(_learner(MERGED), ability_to_share=2)
         await store.register_learners([_learner(MASTER), flagged], imported_by=importer)

@@ -14,7 +14,7 @@ from tests.support.projector import uln_for
 from lrs_domain.reference import Learner
 from lrs_platform.database import create_pool
 from lrs_platform.keyring import Keyring, KeyringKey
-from validation.reference_store import ReferenceStore
+from validation.learner_registry import LearnerRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -23,11 +23,11 @@ UNKNOWN = uln_for(9_200)
 
 
 @pytest.fixture
-async def registry(fresh_database_url: str) -> AsyncIterator[ReferenceStore]:
+async def registry(fresh_database_url: str) -> AsyncIterator[LearnerRegistry]:
     pool = await create_pool(fresh_database_url, max_size=3)
     try:
         await prepare_validation_database(pool)
-        store = ReferenceStore(pool, Keyring(pool, KeyringKey.generate()))
+        store = LearnerRegistry(pool, Keyring(pool, KeyringKey.generate()))
         await store.register_learners(
             [Learner(uln, "Ada", "Lovelace", date(2000, 1, 1), 2, 1) for uln in (A, B, C, D, E, F, G, K, X, Y)],
             imported_by="operator:test",
@@ -68,7 +68,7 @@ async def _erased_alone(pool: asyncpg.Pool, uln: str) -> None:
     ],
 )
 async def test_a_look_up_finds_the_learners_named_and_everyone_merged_with_them(
-    registry: ReferenceStore, named: list[str], found: set[str]
+    registry: LearnerRegistry, named: list[str], found: set[str]
 ) -> None:
     learners = await registry.learners_for(named)
 
@@ -76,7 +76,7 @@ async def test_a_look_up_finds_the_learners_named_and_everyone_merged_with_them(
     assert all(learner.uln == uln for uln, learner in learners.items())
 
 
-async def test_a_learner_found_says_whom_it_was_merged_into(registry: ReferenceStore) -> None:
+async def test_a_learner_found_says_whom_it_was_merged_into(registry: LearnerRegistry) -> None:
     learners = await registry.learners_for([C])
 
     assert {uln: learner.master_uln for uln, learner in learners.items()} == {A: None, B: A, C: B, D: A}

@@ -20,20 +20,18 @@ from lrs_platform.logging import configure_logging, get_logger
 from lrs_platform.parking import PARKED
 from lrs_platform.service import collect_less
 from plr_projector import metrics
-from plr_projector.api import (
-    CredentialSigning,
-    Projector,
-    admin_router,
-    centre_router,
-    credential_router,
-    plr_router,
-)
+from plr_projector.api import admin_router, centre_router, credential_router, plr_router
 from plr_projector.config import ProjectorSettings
 from plr_projector.consumer import Runner, Topics
 from plr_projector.credential_keys import CredentialKeys, KeyEncryptionKey
+from plr_projector.credential_routes import CredentialSigning
 from plr_projector.credentials import CredentialIssuer
-from plr_projector.operations import DeadLetters, LogProbe, Rebuilds, RebuildSettings, Replays
+from plr_projector.dead_letters import DeadLetters
+from plr_projector.endpoints import Projector
+from plr_projector.operations import LogProbe
 from plr_projector.projection import OperatorAction, Position
+from plr_projector.rebuild_jobs import Rebuilds, RebuildSettings
+from plr_projector.replays import Replays
 from plr_projector.store import LIVE_SCHEMA, MIGRATIONS, OPS_MIGRATIONS, OPS_SCHEMA, ReadModel
 
 SERVICE = "plr-projector"

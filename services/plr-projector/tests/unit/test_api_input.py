@@ -14,17 +14,12 @@ from lrs_platform.authentication import current_principal
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
-from plr_projector.api import (
-    admin_router,
-    batch_owner,
-    centre_router,
-    credential_router,
-    credential_signing_of,
-    plr_router,
-    projector_of,
-)
+from plr_projector.api import admin_router, centre_router, credential_router, plr_router
 from plr_projector.consumer import Topics
+from plr_projector.credential_routes import credential_signing_of
+from plr_projector.endpoints import projector_of
 from plr_projector.projection import PROJECTED_TOPICS, stream_of
+from plr_projector.read_your_writes import batch_owner
 
 
 class Untouched:

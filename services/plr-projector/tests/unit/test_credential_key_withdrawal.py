@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import OPENAPI_SCOPES, Principal
-from plr_projector.api import CredentialSigning, admin_router, credential_signing_of
+from plr_projector.api import admin_router
 from plr_projector.credential_keys import (
     CredentialKeyAlreadyWithdrawn,
     NoSuchCredentialKey,
@@ -21,6 +21,7 @@ from plr_projector.credential_keys import (
     Withdrawal,
     WithdrawalRefused,
 )
+from plr_projector.credential_routes import CredentialSigning, credential_signing_of
 from plr_projector.credentials import CredentialIssuer
 
 KEY_ID = "20260301-0a1b2c3d"

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from lrs_platform.problems import ProblemError
-from plr_projector.api import parse_min_offsets
-from plr_projector.operations import OperationError, Refusal, parse_replay_from
+from plr_projector.operations import OperationError, Refusal
+from plr_projector.read_your_writes import parse_min_offsets
+from plr_projector.replays import parse_replay_from
 
 
 def test_min_offsets_default_to_the_plr_topic_and_mean_the_event_at_that_offset() -> None:

@@ -14,8 +14,9 @@ import pytest
 from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
-from plr_projector.api import plr_router, projector_of
+from plr_projector.api import plr_router
 from plr_projector.consumer import Topics
+from plr_projector.endpoints import projector_of
 from plr_projector.projection import AchievementRow
 from plr_projector.views import LearnerGroup
 

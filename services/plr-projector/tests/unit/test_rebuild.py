@@ -35,7 +35,6 @@ from lrs_contracts.plr import (
 )
 from lrs_contracts.sandpit import SandpitAchievementsErased
 from plr_projector.consumer import Runner
-from plr_projector.operations import RebuildJob, _unfinished
 from plr_projector.projection import (
     CHALLENGE_TOPIC,
     LEARNER_TOPIC,
@@ -45,6 +44,7 @@ from plr_projector.projection import (
     note_head,
 )
 from plr_projector.rebuild import FoldState, Rows, Spill, in_pass, passes_for, plan_slices, row_of
+from plr_projector.rebuild_jobs import RebuildJob, _unfinished
 from plr_projector.store import BULK_COLUMNS
 
 from .log_messages import T0, achievement_key, consumer_records, event_value, log_message, project, recorded

@@ -15,17 +15,12 @@ import pytest
 from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
-from plr_projector import operations
-from plr_projector.api import admin_router, projector_of
+from plr_projector import rebuild_jobs
+from plr_projector.api import admin_router
 from plr_projector.config import ProjectorSettings
-from plr_projector.operations import (
-    OperationError,
-    RebuildJob,
-    Rebuilds,
-    RebuildSettings,
-    Refusal,
-    given_up,
-)
+from plr_projector.endpoints import projector_of
+from plr_projector.operations import OperationError, Refusal
+from plr_projector.rebuild_jobs import RebuildJob, Rebuilds, RebuildSettings, given_up
 
 TARGETS = {("lrs.plr.events.v1", 0): 600, ("lrs.plr.events.v1", 1): 400}
 JOB_OF_TWO = RebuildSettings(workers=2, launch="external", job_workers=2, worker_retry_seconds=300)
@@ -143,7 +138,7 @@ def _loading() -> RebuildJob:
 
 
 async def test_a_job_rebuild_fails_naming_the_worker_the_job_gave_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(operations, "WORKER_POLL_SECONDS", 0)
+    monkeypatch.setattr(rebuild_jobs, "WORKER_POLL_SECONDS", 0)
     pool = _Pool([[_worker(0, "done"), _worker(1, "failed", unchanged_seconds=301, error="RuntimeError: disk full")]])
     rebuilds = Rebuilds(pool=pool, live=None, make_runner=None, probe=None, settings=JOB_OF_TWO)  # type: ignore[arg-type]
     rebuilds.job = job = _loading()
@@ -162,7 +157,7 @@ async def test_a_job_rebuild_fails_naming_the_worker_the_job_gave_up_on(monkeypa
 async def test_a_worker_the_job_retries_after_a_failure_does_not_fail_the_rebuild(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(operations, "WORKER_POLL_SECONDS", 0)
+    monkeypatch.setattr(rebuild_jobs, "WORKER_POLL_SECONDS", 0)
     pool = _Pool(
         [
             [_worker(0, "done"), _worker(1, "failed", unchanged_seconds=0.5, error="OSError: connection reset")],

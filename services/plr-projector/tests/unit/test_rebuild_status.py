@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from plr_projector import metrics
-from plr_projector.operations import RebuildJob, Rebuilds
+from plr_projector.rebuild_jobs import RebuildJob, Rebuilds
 
 TARGETS = {("lrs.plr.events.v1", 0): 600, ("lrs.plr.events.v1", 1): 400}
 

@@ -24,7 +24,7 @@ def portal() -> StubbedPortal:
 
 
 def parked(topic: str, offset: int, reason: str = "error", error: str | None = "bad") -> dict[str, Any]:
-    """A parked event as the projector lists it (plr_projector.operations.parked_view): no row number."""
+    """A parked event as the projector lists it (plr_projector.dead_letters.parked_view): no row number."""
     return {"topic": topic, "partition": 1, "offset": offset, "learner": ULN, "reason": reason, "error": error} | {
         "event_id": None,
         "event_type": None,

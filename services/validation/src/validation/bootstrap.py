@@ -22,11 +22,13 @@ from lrs_platform.outbox import Outbox
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, collect_less, service_resources
-from validation.api import keyring_unavailable, router
+from validation.api import router
 from validation.catalogue_publisher import publish_catalogue
 from validation.config import ValidationSettings
 from validation.decider import Decider
 from validation.decision_store import DecisionStore
+from validation.keyring_api import keyring_unavailable
+from validation.learner_registry import LearnerRegistry
 from validation.reference_store import ReferenceFiles, ReferenceStore
 from validation.sandpit import RegistryFollower, SandpitResets, own_dead_letter_topics
 
@@ -53,7 +55,8 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
         ):
             await migrate(pool)  # the learner key store is this service's: before anything uses a key
             keyring = Keyring(pool, keyring_key)
-            reference = ReferenceStore(pool, keyring)
+            reference = ReferenceStore(pool)
+            learner_registry = LearnerRegistry(pool, keyring)
             first_load = (
                 settings.load_reference_on_start
                 and await reference.is_empty()
@@ -100,6 +103,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
                 reference,
                 DecisionStore(pool),
                 dead_letters,
+                registry=learner_registry,
                 keys=keyring,
                 maintenance=maintenance,
                 topics=topics,
@@ -111,6 +115,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
 
             app.state.settings = settings
             app.state.reference = reference
+            app.state.learner_registry = learner_registry
             app.state.keyring = keyring
             app.state.outbox_wake = asyncio.Event()
             app.state.outbox_producer = outbox_producer

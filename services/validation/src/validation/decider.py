@@ -77,6 +77,7 @@ from validation.batch_assembly import (
 )
 from validation.decision_store import DecisionStore, OutgoingMessage, StoredDecision
 from validation.event_json import EventJson
+from validation.learner_registry import REGISTRY_CHANGES_KEPT_SECONDS, LearnerRegistry
 from validation.messages import decision_messages
 from validation.partitions import partition_of
 from validation.personal import (
@@ -85,7 +86,7 @@ from validation.personal import (
     ulns_to_look_up,
     with_unverifiable_learners,
 )
-from validation.reference_store import REGISTRY_CHANGES_KEPT_SECONDS, ReferenceStore
+from validation.reference_store import ReferenceStore
 from validation.sandpit import SandpitResets
 
 BATCHES_DECIDED = Counter("lrs_validation_batches_total", "Batches decided", ["result"])
@@ -214,6 +215,7 @@ class Decider:
         dead_letters: DeadLetterOffice,
         policy: RetryPolicy = RetryPolicy(),
         *,
+        registry: LearnerRegistry,
         keys: KeyFinder,
         maintenance: MaintenanceGate | None = None,
         topics: TopicNames = LIVE_TOPICS,
@@ -233,6 +235,7 @@ class Decider:
         self._producer = producer
         self._group_id = group_id
         self._reference = reference
+        self._registry = registry
         self._decisions = decisions
         self._keys = keys
         self._assembler = BatchAssembler()
@@ -562,10 +565,10 @@ class Decider:
         catalogue, _ = await self._reference.current()
         if catalogue is not setup.catalogue:
             return False
-        return not await self._reference.registry_changed_since(setup.registry_snapshot)
+        return not await self._registry.registry_changed_since(setup.registry_snapshot)
 
     async def _set_up(self, *, registry: bool = True) -> _Setup:
-        snapshot = await self._reference.registry_snapshot() if registry else ""
+        snapshot = await self._registry.registry_snapshot() if registry else ""
         catalogue, organisations = await self._reference.current()
         return _Setup(catalogue, organisations, snapshot)
 
@@ -582,7 +585,7 @@ class Decider:
             setup = await judging.setup
         finding = asyncio.create_task(self._find_keys(records, judging.submitted.batch_id))
         try:
-            learners = await self._reference.learners_for(record.uln for record in records if record.uln)
+            learners = await self._registry.learners_for(record.uln for record in records if record.uln)
             reference = ReferenceSnapshot(setup.catalogue, setup.organisations, learners)
             needed = achievement_states_needed(records, reference)
             existing = await self._decisions.existing_states(judging.submitted.ao_id, needed)

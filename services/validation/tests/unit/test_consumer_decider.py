@@ -205,6 +205,7 @@ def decider(
         decisions,
         office,
         NO_WAIT,
+        registry=reference,
         keys=keys or NoKeys(),
         maintenance=maintenance,
     )

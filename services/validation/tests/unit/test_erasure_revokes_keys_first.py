@@ -14,7 +14,7 @@ from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal, PrincipalKind
 from validation.api import router
-from validation.reference_store import Erasure, ErasurePreview, LearnerNotHeldError
+from validation.learner_registry import Erasure, ErasurePreview, LearnerNotHeldError
 
 ULN = "1000000043"
 MERGED = "1000000051"
@@ -74,7 +74,7 @@ def _client(registry: Registry) -> httpx.AsyncClient:
     app = build_app("validation", title="Validation", description="", lifespan=noop_lifespan)
     app.include_router(router)
     app.dependency_overrides[current_principal] = lambda: Principal.parse(OPERATOR)
-    app.state.reference = registry
+    app.state.learner_registry = registry
     app.state.outbox_wake = asyncio.Event()
     app.state.credentials = registry.keys
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://validation")

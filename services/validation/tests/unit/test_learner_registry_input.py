@@ -19,7 +19,7 @@ from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
 from validation.api import router
-from validation.reference_store import Erasure, ErasurePreview, LearnerNotHeldError, RegistryImport
+from validation.learner_registry import Erasure, ErasurePreview, LearnerNotHeldError, RegistryImport
 
 ULN = "1000000043"
 NOT_HELD = "5555555554"  # a valid ULN the registry below holds nothing for
@@ -97,7 +97,7 @@ def _client(registry: Registry, principal: str = OPERATOR) -> httpx.AsyncClient:
     app = build_app("validation", title="Validation", description="", lifespan=noop_lifespan)
     app.include_router(router)
     app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
-    app.state.reference = registry
+    app.state.learner_registry = registry
     app.state.outbox_wake = asyncio.Event()
     app.state.credentials = Credentials()
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://validation")
@@ -420,7 +420,7 @@ async def test_a_date_of_birth_is_trimmed_as_the_names_are_and_today_is_englands
 ) -> None:
     """Decision 0176: at 00:30 on 15 June in England (23:30 UTC on the 14th) a learner born that day is registered,
     as an award of that day is accepted."""
-    monkeypatch.setattr("validation.api.today_in_england", lambda: date(2027, 6, 15))
+    monkeypatch.setattr("validation.learner_registry_api.today_in_england", lambda: date(2027, 6, 15))
     async with _client(registry, PROVIDER) as client:
         born_today = await client.post("/v1/learners", json=_registration(date_of_birth=" 2027-06-15 "))
         tomorrow = await client.post("/v1/learners", json=_registration(uln=ULN, date_of_birth="2027-06-16"))

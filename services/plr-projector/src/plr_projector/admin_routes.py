@@ -1,0 +1,296 @@
+"""The operators' admin API on the projection: its status, dead letters, rebuild and replay."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from lrs_contracts.text import OneLineText, StorableText
+from lrs_platform.database import LARGEST_BIGINT
+from lrs_platform.identity import OperatorScope, operator_scope
+from lrs_platform.logging import get_logger
+from lrs_platform.problems import ProblemError, problem_responses
+from plr_projector.endpoints import Operator, Projector, ProjectorDep
+from plr_projector.operations import OperationError, Refusal
+
+# named as before the split: the `logger` field of its log lines stays what it was
+_log = get_logger("plr_projector.api")
+
+
+def _require_live_projection(projector: Projector) -> None:
+    if not projector.takes_operator_actions:
+        raise ProblemError(
+            409,
+            "Not the projector that writes",
+            "This projector only reads (PROJECTOR_RUN_CONSUMER=false): retry, skip, replay and rebuild on the one that"
+            " runs the live projection (on Kubernetes the plr-projector Service, not plr-reader).",
+        )
+
+
+_REFUSAL_STATUS = {Refusal.NOTHING_TO_DO: 404, Refusal.NOT_NOW: 409, Refusal.INVALID: 422}
+# what a route answering an operation's refusal (`_operation_problem`) may answer besides its success
+_REFUSALS = problem_responses(*sorted(set(_REFUSAL_STATUS.values())))
+
+
+def _operation_problem(error: OperationError) -> ProblemError:
+    return ProblemError(_REFUSAL_STATUS[error.refusal], error.title, error.detail)
+
+
+admin_router = APIRouter(prefix="/v1/admin", tags=["operations"], responses=problem_responses(401, 403))
+
+
+class RetryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    replacement: dict[str, Any] | None = Field(
+        default=None, description="a corrected envelope for the head event (kept for rebuilds)"
+    )
+    reason: StorableText | None = Field(default=None, max_length=500)
+
+
+class SkipRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: StorableText | None = Field(default=None, max_length=500)
+
+
+@admin_router.get(
+    "/projector",
+    summary="Offsets, lag and counters of the live projection",
+    description="Offsets and lag are keyed by the topics' names on the cluster: in the Sandpit, `sandpit.`…",
+    openapi_extra=operator_scope(OperatorScope.REBUILD, OperatorScope.DEAD_LETTERS),
+)
+async def projector_status(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
+    async with projector.pool.acquire() as connection:
+        depth = await projector.model.parked_depth(connection)
+    live, topics = projector.live, projector.topics
+    # topics by the names they have on the cluster (the Sandpit's are `sandpit.`…): what an operator looks up in Kafka
+    return {
+        "offsets": {
+            f"{topics.physical(topic)}:{partition}": offset
+            for (topic, partition), offset in sorted(live.positions.items())
+        },
+        "lag": {topics.physical(topic): behind for topic, behind in live.lag().items()},
+        "events_handled": live.stats.events,
+        "batches": live.stats.batches,
+        "last_error": live.stats.last_error,
+        "dead_letters": depth,
+        "rebuild": projector.rebuilds.status(),
+    }
+
+
+StreamKey = Annotated[OneLineText, Path(min_length=1, max_length=64, description="a ULN (or an achievement id)")]
+ParkedTopic = Annotated[
+    OneLineText | None,
+    Query(max_length=249, description="only this topic's parked events: as contracts name it, or as the cluster does"),
+]
+
+
+def _logical(projector: Projector, topic: str | None) -> str | None:
+    """The topic as parked events are kept under it: the Sandpit's `sandpit.lrs.plr.events.v1`, as Kafka and its
+    other services name it, is `lrs.plr.events.v1` here."""
+    return projector.topics.logical(topic) if topic else None
+
+
+@admin_router.get(
+    "/dlq",
+    summary="Parked events: poison heads and the events waiting behind them",
+    description="The first `limit`; `total` counts every parked event the filters match.",
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+)
+async def dlq_list(
+    principal: Operator,
+    projector: ProjectorDep,
+    learner: Annotated[
+        OneLineText | None, Query(max_length=64, description="stream key: a ULN (or an achievement id)")
+    ] = None,
+    topic: ParkedTopic = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> dict[str, Any]:
+    parked, total = await projector.dead_letters.listing(learner, _logical(projector, topic), limit)
+    return {"parked": parked, "total": total}
+
+
+@admin_router.get(
+    "/dlq/actions",
+    summary="The retries and skips operators made of parked events, newest first",
+    description="Who, when, which event (its topic, partition, offset and id), the reason given, whether a"
+    " corrected copy was applied, and what followed; kept after the parked events are gone, and every decision,"
+    " where a rebuild honours only the latest at a position.",
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+)
+async def dlq_actions(
+    principal: Operator, projector: ProjectorDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
+) -> dict[str, Any]:
+    return {"actions": [action.view() for action in await projector.dead_letters.actions(limit)]}
+
+
+@admin_router.post(
+    "/dlq/{uln}/retry",
+    summary="Re-run a learner's parked events in order",
+    responses=_REFUSALS,
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+)
+async def dlq_retry(
+    uln: StreamKey,
+    principal: Operator,
+    projector: ProjectorDep,
+    topic: ParkedTopic = None,
+    body: Annotated[RetryRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    _require_live_projection(projector)
+    replacement: bytes | None = None
+    if body is not None and body.replacement is not None:
+        replacement = json.dumps(body.replacement).encode()
+    try:
+        reason = body.reason if body else None
+        results = await projector.dead_letters.retry(
+            uln, _logical(projector, topic), str(principal), replacement, reason
+        )
+    except OperationError as error:
+        raise _operation_problem(error) from error
+    return {"results": results}
+
+
+@admin_router.post(
+    "/dlq/{uln}/skip",
+    summary="Drop a learner's poison event and drain the rest",
+    responses=_REFUSALS,
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+)
+async def dlq_skip(
+    uln: StreamKey,
+    principal: Operator,
+    projector: ProjectorDep,
+    topic: ParkedTopic = None,
+    body: Annotated[SkipRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    _require_live_projection(projector)
+    try:
+        reason = body.reason if body else None
+        results = await projector.dead_letters.skip(uln, _logical(projector, topic), str(principal), reason)
+    except OperationError as error:
+        raise _operation_problem(error) from error
+    return {"results": results}
+
+
+@admin_router.post(
+    "/rebuild",
+    status_code=202,
+    summary="Start replaying the log into a fresh schema",
+    responses=_REFUSALS,
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+)
+async def rebuild_start(
+    principal: Operator,
+    projector: ProjectorDep,
+    workers: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=256,
+            description="worker processes loading disjoint partitions with COPY (at most one per partition);"
+            " 0 replays through the live code path; default: the projector's setting (PROJECTOR_REBUILD_WORKERS,"
+            " else its cores). Where an indexed Job runs the workers (PROJECTOR_REBUILD_LAUNCH=external), any"
+            " number but that setting or 0 is refused (422): the rebuild would wait for ever for a worker the Job"
+            " does not run",
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    _require_live_projection(projector)
+    try:
+        return await projector.rebuilds.start(str(principal), workers)
+    except OperationError as error:
+        raise _operation_problem(error) from error
+
+
+@admin_router.get(
+    "/rebuild",
+    summary="Rebuild progress, ETA and the last comparison",
+    responses=problem_responses(409),
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+)
+async def rebuild_status(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
+    _require_live_projection(projector)  # a rebuild is the writer's: a reader knows of none
+    return projector.rebuilds.status()
+
+
+@admin_router.post(
+    "/rebuild/compare",
+    summary="Compare the rebuilt model with the live one",
+    responses=_REFUSALS,
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+)
+async def rebuild_compare(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
+    _require_live_projection(projector)
+    try:
+        return await projector.rebuilds.compare()
+    except OperationError as error:
+        raise _operation_problem(error) from error
+
+
+@admin_router.post(
+    "/rebuild/switch",
+    summary="Make the rebuilt schema the live one, atomically",
+    responses=_REFUSALS,
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+)
+async def rebuild_switch(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
+    _require_live_projection(projector)
+    try:
+        return await projector.rebuilds.switch(str(principal))
+    except OperationError as error:
+        raise _operation_problem(error) from error
+
+
+@admin_router.delete(
+    "/rebuild",
+    summary="Abandon the running rebuild and drop its schema",
+    responses=_REFUSALS,
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+)
+async def rebuild_abandon(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
+    _require_live_projection(projector)
+    try:
+        return await projector.rebuilds.abandon(str(principal))
+    except OperationError as error:
+        raise _operation_problem(error) from error
+
+
+@admin_router.post(
+    "/replay",
+    status_code=202,
+    summary="Re-project the learners with PLR events since an offset or time",
+    responses=_REFUSALS,
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+)
+async def replay_start(
+    principal: Operator,
+    projector: ProjectorDep,
+    from_: Annotated[str, Query(alias="from", min_length=1, max_length=64)],
+) -> dict[str, Any]:
+    _require_live_projection(projector)
+    try:
+        return await projector.replays.start(from_, str(principal))
+    except OperationError as error:
+        raise _operation_problem(error) from error
+
+
+@admin_router.get(
+    "/replay",
+    summary="The last replay's state and result (or the one `replay_id` names: 404 if none has it)",
+    openapi_extra=operator_scope(OperatorScope.REBUILD),
+    responses=problem_responses(404),
+)
+async def replay_status(
+    principal: Operator,
+    projector: ProjectorDep,
+    replay_id: Annotated[int | None, Query(ge=1, le=LARGEST_BIGINT)] = None,
+) -> dict[str, Any]:
+    try:
+        return await projector.replays.status(replay_id)
+    except OperationError as error:
+        raise _operation_problem(error) from error

@@ -1,0 +1,205 @@
+"""Centre data intake: a learning provider reports an achievement of its own (ILR-style)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from lrs_contracts.codes import ProblemCode
+from lrs_contracts.envelope import deterministic_id
+from lrs_contracts.identifiers import ULN_PATTERN
+from lrs_contracts.plr import CentreAchievementReported
+from lrs_contracts.registry import encode, wrap
+from lrs_contracts.text import OneLineText, WrittenDate
+from lrs_domain.identifiers import normalise_qan
+from lrs_domain.rules import check_award_date
+from lrs_platform.authentication import CurrentPrincipal
+from lrs_platform.clock import today_in_england
+from lrs_platform.idempotency import UnusableIdempotencyKey, idempotency_key_of
+from lrs_platform.identity import OperatorScope, PrincipalKind, operator_scope
+from lrs_platform.logging import get_logger
+from lrs_platform.problems import ProblemError, problem_responses
+from plr_projector import centre_reports
+from plr_projector.documents import CentreReportAccepted
+from plr_projector.endpoints import Projector, ProjectorDep, _forbidden, _refuse_mistyped_uln
+from plr_projector.projection import PLR_TOPIC
+from plr_projector.views import NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED
+
+SERVICE = "plr-projector"
+# named as before the split: the `logger` field of its log lines stays what it was
+_log = get_logger("plr_projector.api")
+
+
+centre_router = APIRouter(tags=["centre data"])
+
+
+class CentreAchievementCreate(BaseModel):
+    """A learning provider's (ILR-style) achievement record; the provider is the caller."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    uln: str = Field(pattern=ULN_PATTERN)
+    qualification_number: OneLineText = Field(min_length=1, max_length=20)
+    # one line each: they go onto the PLR log, which must never hold what the projection cannot store
+    provider_name: OneLineText | None = Field(default=None, min_length=1, max_length=200)
+    subject: OneLineText | None = Field(default=None, min_length=1, max_length=300)
+    grade: OneLineText | None = Field(default=None, min_length=1, max_length=40)
+    award_date: WrittenDate | None = Field(default=None, description="`yyyy-mm-dd`, as a batch's (RV007, RV008)")
+    participation_start_date: WrittenDate | None = Field(
+        default=None, description="`yyyy-mm-dd`, from 1900-01-01 to today"
+    )
+    participation_end_date: WrittenDate | None = Field(
+        default=None, description="`yyyy-mm-dd`, from the start to today"
+    )
+
+
+EARLIEST_PARTICIPATION = date(1900, 1, 1)
+
+
+def _check_centre_dates(body: CentreAchievementCreate) -> None:
+    """The award date as a batch's is checked (RV008 in the future, RV007 before 1 September 2006); a participation
+    reported has happened: from 1900-01-01 (no learner was born before) to today, and ends after it starts."""
+    today = today_in_england()
+    if body.award_date is not None:
+        _, findings = check_award_date(body.award_date.isoformat(), today)
+        for finding in findings:
+            raise ProblemError(422, "Invalid award date", finding.message, code=finding.code)
+    start, end = body.participation_start_date, body.participation_end_date
+    for said, day in (("starts", start), ("ends", end)):
+        if day is not None and not EARLIEST_PARTICIPATION <= day <= today:
+            raise ProblemError(
+                422,
+                "Invalid participation dates",
+                f"Participation {said} {day.isoformat()}: a participation reported is from"
+                f" {EARLIEST_PARTICIPATION.isoformat()} to today ({today.isoformat()}).",
+            )
+    if start is not None and end is not None and end < start:
+        raise ProblemError(
+            422,
+            "Invalid participation dates",
+            f"Participation ends ({end.isoformat()}) before it starts ({start.isoformat()}).",
+        )
+
+
+@centre_router.post(
+    "/v1/centre/achievements",
+    status_code=202,
+    summary="Report a centre (ILR) achievement; it never changes an AO record",
+    description=(
+        "The calling provider must be linked to the learner (it registered them, or an operator linked it:"
+        " decision 0121), else 403 `PROVIDER_NOT_LINKED`; a ULN with a wrong check digit is 422 `RV002` first."
+        " A linked provider reporting for an erased learner is refused with 410 `LEARNER_ERASED`: nothing about"
+        " them is put on the log. The same `Idempotency-Key` with the same report answers the first report again"
+        " (202, same `report_id`); with another report it is refused (409); a key that is not 1 to 255 visible"
+        " ASCII characters is 400."
+    ),
+    response_model=None,
+    responses={202: {"model": CentreReportAccepted}, **problem_responses(400, 401, 403, 409, 410, 422, 503)},
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+)
+async def report_centre_achievement(
+    body: CentreAchievementCreate,
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="unique per provider; a retry with the same key is answered once"),
+    ] = None,
+) -> JSONResponse:
+    if principal.kind is not PrincipalKind.PROVIDER:
+        raise _forbidden("Only learning providers report centre achievements.")
+    try:
+        key = idempotency_key_of(idempotency_key)
+    except UnusableIdempotencyKey as error:
+        raise ProblemError(400, "Invalid Idempotency-Key", str(error)) from None
+    _refuse_mistyped_uln(body.uln)
+    async with projector.pool.acquire() as connection:
+        group = await projector.model.learner_group(connection, body.uln, with_links=True)
+        erased = await projector.model.any_erased(connection, group.ulns)
+    if principal.id not in group.linked_providers:  # before anything is said of the learner or the report
+        _log.info("centre_report_refused", principal=principal.kind.value, code=PROVIDER_NOT_LINKED)
+        raise _forbidden(NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED)
+    if erased:
+        _log.info("centre_report_refused", principal=principal.kind.value, code=ProblemCode.LEARNER_ERASED.value)
+        raise ProblemError(
+            410,
+            "Learner erased",
+            "This learner's personal data was erased, so no centre achievement is taken for them: what a report"
+            " says of them would be kept for good.",
+            code=ProblemCode.LEARNER_ERASED,
+        )
+    qualification_number = normalise_qan(body.qualification_number)
+    if qualification_number is None:
+        raise ProblemError(
+            422, "Invalid qualification number", "Use NNN/NNNN/C, 8 characters or L/NNN/NNNN.", code="RV006"
+        )
+    _check_centre_dates(body)
+    if key is not None:
+        report_id = deterministic_id("centre", principal.id, key)
+        event_id = deterministic_id("centre-event", principal.id, key)
+    else:
+        report_id, event_id = uuid.uuid4(), uuid.uuid4()
+    payload = CentreAchievementReported(
+        report_id=report_id,
+        uln=body.uln,
+        provider_ukprn=principal.id,
+        provider_name=body.provider_name,
+        qualification_number=qualification_number,
+        subject=body.subject,
+        grade=body.grade,
+        award_date=body.award_date,
+        participation_start_date=body.participation_start_date,
+        participation_end_date=body.participation_end_date,
+    )
+    if key is not None:
+        first = await _report_first_sent_with(projector, principal.id, key, payload, event_id)
+        if first.partition is not None and first.offset is not None:
+            return _report_accepted(first.report_id, first.event_id, first.partition, first.offset)
+    envelope = wrap(payload, source=SERVICE, correlation_id=str(report_id), event_id=event_id)
+    try:
+        metadata = await projector.producer.send_and_wait(
+            projector.topics.physical(PLR_TOPIC), encode(envelope), key=body.uln.encode()
+        )
+    except Exception as error:
+        _log.warning("centre_report_not_stored", error=type(error).__name__)
+        raise ProblemError(503, "Log unavailable", "The report could not be stored; send it again.") from error
+    if key is not None:
+        async with projector.pool.acquire() as connection:
+            await centre_reports.published_at(connection, principal.id, key, metadata.partition, metadata.offset)
+    return _report_accepted(report_id, event_id, metadata.partition, metadata.offset)
+
+
+async def _report_first_sent_with(
+    projector: Projector, provider_ukprn: str, key: str, report: CentreAchievementReported, event_id: uuid.UUID
+) -> centre_reports.KeyedReport:
+    """The report `key` was first used for: this one, or the same one sent before (else 409). Until it is
+    known to be on the log, it is published again: a copy the projection drops by its event id."""
+    keyed = centre_reports.KeyedReport(report.report_id, event_id, centre_reports.report_sha256(report), None, None)
+    async with projector.pool.acquire() as connection:
+        first = await centre_reports.remember(connection, provider_ukprn, key, keyed)
+    if first.request_sha256 != keyed.request_sha256:
+        _log.info("centre_report_refused", principal=PrincipalKind.PROVIDER.value, code=ProblemCode.CONFLICT.value)
+        raise ProblemError(
+            409,
+            "Idempotency-Key already used for a different report",
+            f"Idempotency-Key {key!r} was used for report {first.report_id}, which differs from this one. Use a new"
+            " key for a new report.",
+        )
+    return first
+
+
+def _report_accepted(report_id: uuid.UUID, event_id: uuid.UUID, partition: int, offset: int) -> JSONResponse:
+    accepted = CentreReportAccepted(
+        report_id=report_id,
+        event_id=event_id,
+        topic=PLR_TOPIC,
+        partition=partition,
+        offset=offset,
+        min_offsets=f"{partition}:{offset}",
+    )
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)

@@ -1,0 +1,263 @@
+"""The PLR read API: learners, providers and AOs read achievements."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from lrs_contracts.codes import ProblemCode
+from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
+from lrs_platform.authentication import CurrentPrincipal
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
+from lrs_platform.logging import get_logger
+from lrs_platform.problems import ProblemError, problem_responses
+from plr_projector.documents import AoAchievements, PersonalLearningRecord
+from plr_projector.endpoints import Projector, ProjectorDep, Uln, _forbidden, _refuse_mistyped_uln
+from plr_projector.read_your_writes import batch_owner, read_your_writes
+from plr_projector.views import AccessDenied, Audience, audience_for, learning_events
+
+# named as before the split: the `logger` field of its log lines stays what it was
+_log = get_logger("plr_projector.api")
+
+
+plr_router = APIRouter(tags=["plr"])
+
+EVENTS_HELD = ProblemCode.EVENTS_HELD_IN_DEAD_LETTERS
+
+
+def _held_from_providers() -> ProblemError:
+    """Fail closed: what is held may be the learner's choice not to share, or a withdrawal. The count is not said:
+    a provider never learns what is held for an operator (decision 0011)."""
+    return ProblemError(
+        409,
+        "PLR incomplete",
+        "Some of this learner's events are held in dead letters, so their record may not be current (their choice"
+        " of whether to share could be among them): it is not shown to providers until an operator resolves them."
+        " Try again later.",
+        code=EVENTS_HELD,
+    )
+
+
+PROVIDER_SEES_CURRENT_ONLY = (
+    "A provider sees a learner's current achievements only (decision 0012): withdrawn achievements and the history"
+    " of an achievement are not shown to providers, so {asked} may not be true with a provider's key and nothing was"
+    " read. Ask again without {asked}; for what an achievement was before, ask the learner, who reads their whole"
+    " record, or the awarding organisation that recorded it."
+)
+
+
+def _refuse_what_providers_never_see(principal: Principal, *, include_withdrawn: bool, include_history: bool) -> None:
+    """Told, not left out: answered without them, a provider would take the PLR for one with nothing withdrawn and
+    no history."""
+    if principal.kind is not PrincipalKind.PROVIDER:
+        return
+    flags = {"include_withdrawn": include_withdrawn, "include_history": include_history}
+    if asked := [name for name, wanted in flags.items() if wanted]:
+        _log.info("plr_read_refused", principal=principal.kind.value, asked=asked)
+        raise ProblemError(403, "Not shown to providers", PROVIDER_SEES_CURRENT_ONLY.format(asked=" or ".join(asked)))
+
+
+async def _plr_document(
+    projector: Projector,
+    principal: Principal,
+    uln: str,
+    *,
+    include_withdrawn: bool,
+    include_history: bool,
+    only_ao: str | None = None,
+) -> dict[str, Any]:
+    async with (
+        projector.pool.acquire() as connection,
+        connection.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        group = await projector.model.learner_group(
+            connection, uln, with_links=principal.kind is PrincipalKind.PROVIDER
+        )
+        try:
+            audience = audience_for(principal, group)
+        except AccessDenied as denied:
+            _log.info("plr_read_refused", principal=principal.kind.value, code=denied.code)
+            raise _forbidden(denied.detail, denied.code) from denied
+        if only_ao is not None:
+            audience = Audience(only_ao, centre_data=False, may_include_withdrawn=True, may_include_history=True)
+        achievements = await projector.model.achievements(connection, group.ulns)
+        held = await projector.model.parked_count_of_learner(
+            connection, group.ulns, (row.achievement_id for row in achievements)
+        )
+        if held and principal.kind is PrincipalKind.PROVIDER:
+            _log.info("plr_read_refused", principal=principal.kind.value, code=EVENTS_HELD.value)
+            raise _held_from_providers()
+        centre = await projector.model.centre(connection, group.ulns) if audience.centre_data else []
+        if (
+            principal.kind in (PrincipalKind.PROVIDER, PrincipalKind.LEARNER)
+            and not group.registered
+            and not achievements
+            and not centre
+        ):
+            raise ProblemError(
+                404,
+                "Learner not found",
+                "No Personal Learning Record exists for this ULN.",
+                code=ProblemCode.LEARNER_NOT_FOUND,
+            )
+        challenged = await projector.model.challenged(connection, [row.achievement_id for row in achievements])
+        history = (
+            await projector.model.history(connection, group.ulns, audience.ao_id)
+            if include_history and audience.may_include_history
+            else {}
+        )
+    master_uln: str | None = group.master_uln
+    ulns = list(group.ulns)
+    if principal.kind is PrincipalKind.AO:
+        # an AO learns the learner's other ULNs only where it recorded something: merges are registry data, and
+        # a merge it cannot see reads as no merge at all (the ULN asked for is its own master)
+        ulns = sorted({uln} | {row.uln for row in achievements if row.ao_id == audience.ao_id})
+        master_uln = master_uln if master_uln in ulns else uln
+    return {
+        "environment": projector.topics.environment.value,
+        "uln": uln,
+        "master_uln": master_uln,
+        "ulns": ulns,
+        "ability_to_share": group.ability_to_share if principal.kind is not PrincipalKind.AO else None,
+        "learning_events": learning_events(
+            audience,
+            achievements,
+            centre,
+            challenged,
+            history,
+            include_withdrawn=include_withdrawn,
+            include_history=include_history,
+        ),
+        # the learner's and operators' only: an AO reads any ULN, and a count of held registry events (an opt-out,
+        # an erasure) or of ULNs merged out of its sight would tell it what it may not know
+        "events_held_in_dead_letters": held
+        if principal.kind in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR)
+        else None,
+    }
+
+
+@plr_router.get(
+    "/v1/learners/{uln}/plr",
+    summary="A learner's Personal Learning Record, as the caller may see it",
+    description=(
+        "The learner reads their own; an AO only what it uploaded; a provider only a learner it is linked to"
+        " (403 `PROVIDER_NOT_LINKED`, decision 0121) and who shares (403 `WSEC0206`), and not while any of the"
+        " learner's events are held in dead letters (409 `EVENTS_HELD_IN_DEAD_LETTERS`: the learner's choice not to"
+        " share could be one); operators everything. A provider sees the learner's current achievements only:"
+        " asked with `include_withdrawn` or `include_history` true it is refused (403, title 'Not shown to"
+        " providers', code `FORBIDDEN`), nothing read (decision 0012), rather than answered without them; the"
+        " learner, or the awarding organisation that recorded an achievement, can tell it what the achievement was"
+        " before."
+        " A ULN no learner can have is 422 before any of that: a wrong check digit `RV002`, the temporary ULN"
+        " `RV003`."
+    ),
+    response_model=None,  # the document `views` builds, described (not rebuilt) by `PersonalLearningRecord`
+    responses={200: {"model": PersonalLearningRecord}, **problem_responses(401, 403, 404, 409, 422, 503)},
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+)
+async def read_plr(
+    uln: Uln,
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    include_withdrawn: Annotated[
+        bool, Query(description="put in withdrawn achievements too (not with a provider's key: 403)")
+    ] = False,
+    include_history: Annotated[
+        bool, Query(description="put in each achievement's versions, oldest first (not with a provider's key: 403)")
+    ] = False,
+    min_offsets: Annotated[str | None, Query(description="wait until these offsets are projected")] = None,
+    after_batch: Annotated[
+        uuid.UUID | None,
+        Query(
+            description="wait until this batch is projected (with an AO's key: one of its own); a batch that put"
+            " nothing on the PLR answers 503 after the wait, without Retry-After: ask ingest for its status first"
+        ),
+    ] = None,
+    wait_ms: Annotated[int | None, Query(ge=0, le=60_000)] = None,
+) -> dict[str, Any]:
+    _refuse_mistyped_uln(uln)
+    _refuse_what_providers_never_see(principal, include_withdrawn=include_withdrawn, include_history=include_history)
+    await _may_read(projector, principal, uln)  # before any wait: a refused caller learns nothing of a batch
+    batch_ao = batch_owner(principal)
+    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms, batch_ao=batch_ao)
+    document = await _plr_document(
+        projector, principal, uln, include_withdrawn=include_withdrawn, include_history=include_history
+    )
+    if consistency:
+        document["consistency"] = await _on_this_plr(projector, consistency, after_batch, document["ulns"], batch_ao)
+    return document
+
+
+async def _may_read(projector: Projector, principal: Principal, uln: str) -> None:
+    async with projector.pool.acquire() as connection:
+        group = await projector.model.learner_group(
+            connection, uln, with_links=principal.kind is PrincipalKind.PROVIDER
+        )
+    try:
+        audience_for(principal, group)
+    except AccessDenied as denied:
+        _log.info("plr_read_refused", principal=principal.kind.value, code=denied.code)
+        raise _forbidden(denied.detail, denied.code) from denied
+
+
+async def _on_this_plr(
+    projector: Projector,
+    consistency: dict[str, Any],
+    after_batch: uuid.UUID | None,
+    ulns: list[str],
+    batch_ao: str | None,
+) -> dict[str, Any]:
+    """`batch_events_applied` counts the batch's events on the PLR read, not the whole batch's: another
+    AO's batch is not a reader's to measure."""
+    if after_batch is not None:
+        async with projector.pool.acquire() as connection:
+            consistency["batch_events_applied"] = await projector.model.batch_events_applied(
+                connection, after_batch, ulns, ao_id=batch_ao
+            )
+    return consistency
+
+
+@plr_router.get(
+    "/v1/ao/achievements",
+    summary="The achievements the calling AO uploaded for a learner (and ULNs merged with them)",
+    response_model=None,
+    responses={200: {"model": AoAchievements}, **problem_responses(401, 403, 422, 503)},
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+)
+async def ao_achievements(
+    principal: CurrentPrincipal,
+    projector: ProjectorDep,
+    uln: Annotated[str, Query(pattern=ULN_PATTERN)],
+    ao_id: Annotated[str | None, Query(pattern=AO_ID_PATTERN, description="operators only: the AO to look at")] = None,
+    include_withdrawn: bool = True,
+    include_history: bool = False,
+    min_offsets: str | None = None,
+    after_batch: uuid.UUID | None = None,
+    wait_ms: Annotated[int | None, Query(ge=0, le=60_000)] = None,
+) -> dict[str, Any]:
+    if principal.kind is PrincipalKind.AO:
+        if ao_id is not None and ao_id != principal.id:
+            raise _forbidden("An awarding organisation sees only its own achievements.")
+        viewer_ao = principal.id
+    elif principal.is_operator and ao_id:
+        viewer_ao = ao_id
+    else:
+        raise _forbidden("Only awarding organisations (or operators naming one) may use this view.")
+    _refuse_mistyped_uln(uln)
+    batch_ao = batch_owner(principal)
+    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms, batch_ao=batch_ao)
+    document = await _plr_document(
+        projector,
+        principal,
+        uln,
+        include_withdrawn=include_withdrawn,
+        include_history=include_history,
+        only_ao=viewer_ao,
+    )
+    document["ao_id"] = viewer_ao
+    document.pop("ability_to_share", None)
+    if consistency:
+        document["consistency"] = await _on_this_plr(projector, consistency, after_batch, document["ulns"], batch_ao)
+    return document

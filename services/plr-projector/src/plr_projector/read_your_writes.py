@@ -1,0 +1,117 @@
+"""Read your writes: a PLR read that names a write waits, within bounds, until the projection has applied it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from lrs_platform.identity import Principal, PrincipalKind
+from lrs_platform.problems import ProblemError
+from plr_projector.consumer import Runner
+from plr_projector.endpoints import Projector
+from plr_projector.projection import PLR_TOPIC, PROJECTED_TOPICS
+
+
+def parse_min_offsets(text: str) -> dict[tuple[str, int], int]:
+    """`P:O[,P:O...]` for the PLR topic, or `topic:P:O`: wait until the event at offset O is projected."""
+    targets: dict[tuple[str, int], int] = {}
+    for part in filter(None, (item.strip() for item in text.split(","))):
+        pieces = part.rsplit(":", 2)
+        try:
+            if len(pieces) == 2:
+                topic, partition, offset = PLR_TOPIC, int(pieces[0]), int(pieces[1])
+            elif len(pieces) == 3:
+                topic, partition, offset = pieces[0], int(pieces[1]), int(pieces[2])
+            else:
+                raise ValueError(part)
+        except ValueError as error:
+            raise ProblemError(422, "Invalid min_offsets", "Use partition:offset or topic:partition:offset.") from error
+        if topic not in PROJECTED_TOPICS:
+            raise ProblemError(422, "Invalid min_offsets", f"{topic} is not projected here.")
+        key = (topic, partition)
+        targets[key] = max(targets.get(key, 0), offset + 1)
+    return targets
+
+
+async def _poll(probe: Any, deadline: float, runner: Runner) -> bool:
+    """Asks `probe` until it says yes or `deadline` passes: again after each step the runner commits
+    here, and at growing intervals for a runner elsewhere (an API replica)."""
+    delay = 0.02
+    while True:
+        if await probe():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await runner.stepped(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.2)
+
+
+def _not_yet(detail: str, *, retry_after: bool = True) -> ProblemError:
+    """503 PROJECTION_PENDING; `Retry-After: 1` only where trying again soon will see it."""
+    error = ProblemError(503, "Not yet projected", detail, code="PROJECTION_PENDING")
+    if retry_after:
+        error.headers["Retry-After"] = "1"
+    return error
+
+
+def batch_owner(principal: Principal) -> str | None:
+    """Whose batches `after_batch` may name: an AO only its own (another AO's batch is one it cannot see, decision
+    0003), everyone else any batch."""
+    return principal.id if principal.kind is PrincipalKind.AO else None
+
+
+async def read_your_writes(
+    projector: Projector,
+    min_offsets: str | None,
+    after_batch: uuid.UUID | None,
+    wait_ms: int | None,
+    *,
+    batch_ao: str | None = None,
+) -> dict[str, Any]:
+    if not min_offsets and after_batch is None:
+        return {}
+    budget_ms = min(wait_ms if wait_ms is not None else 10_000, projector.read_wait_max_ms)
+    started = time.monotonic()
+    deadline = started + budget_ms / 1000
+    targets = parse_min_offsets(min_offsets) if min_offsets else {}
+    held = {(projector.topics.logical(tp.topic), tp.partition) for tp in projector.live.partitions}
+    if held and (absent := sorted(set(targets) - held)):
+        topic, partition = absent[0]
+        raise ProblemError(
+            422,
+            "Invalid min_offsets",
+            f"{topic} has no partition {partition}: its partitions are 0 to"
+            f" {max(number for name, number in held if name == topic)}.",
+        )
+    consistency: dict[str, Any] = {}
+    if after_batch is not None:
+        # A batch's PLR events are appended in one Kafka transaction: once one of them is projected
+        # all of them are in the log, so waiting for the log's end as of that moment covers the rest.
+        async def seen() -> bool:
+            async with projector.pool.acquire() as connection:
+                return await projector.model.batch_events_applied(connection, after_batch, ao_id=batch_ao) > 0
+
+        if not await _poll(seen, deadline, projector.live):
+            # the projector cannot tell a batch on its way from one that put nothing on the PLR: no Retry-After,
+            # which a client would follow for ever for a batch that failed, was refused or accepted nothing
+            raise _not_yet(
+                "No event of this batch has been projected yet, or the batch put nothing on the PLR (it failed, was"
+                " refused, held by maintenance, or accepted no record): ingest's GET /v1/batches/{id} says which.",
+                retry_after=False,
+            )
+        plr_partitions = [tp for tp in projector.live.partitions if projector.topics.logical(tp.topic) == PLR_TOPIC]
+        for key, end in (await projector.probe.end_offsets(plr_partitions)).items():
+            targets[key] = max(targets.get(key, 0), end)
+
+    async def reached() -> bool:
+        async with projector.pool.acquire() as connection:
+            stored = await projector.model.offsets(connection)
+        return all(stored.get(key, 0) >= target for key, target in targets.items())
+
+    if targets and not await _poll(reached, deadline, projector.live):
+        raise _not_yet(f"The projection has not reached the requested offsets within {budget_ms} ms.")
+    if after_batch is not None:
+        consistency["after_batch"] = str(after_batch)
+    consistency["waited_ms"] = round((time.monotonic() - started) * 1000, 1)
+    return consistency

@@ -1,0 +1,617 @@
+"""The operators' rebuild of the projection into a fresh schema: started, supervised, compared, switched to
+or abandoned here; its bulk-load workers are `plr_projector.rebuild`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from lrs_platform.database import apply_migrations, migrations_in
+from lrs_platform.logging import get_logger
+from plr_projector import metrics
+from plr_projector.config import ProjectorSettings
+from plr_projector.consumer import Runner, TopicPositions
+from plr_projector.dead_letters import PARKED_PAGE, drain_stream
+from plr_projector.operations import LogProbe, OperationError, Refusal
+from plr_projector.projection import PLR_TOPIC, BatchChanges, Stream
+from plr_projector.rebuild import (
+    events_in,
+    passes_for,
+    plan_slices,
+    ranges_from_json,
+    ranges_to_json,
+    worker_environment,
+)
+from plr_projector.store import (
+    BULK_COLUMNS,
+    LIVE_SCHEMA,
+    MIGRATIONS,
+    OPS_SCHEMA,
+    Deferred,
+    ReadModel,
+    compare_models,
+    defer_bulk_indexes,
+    restore_bulk_table,
+)
+
+# named as before the split: the `logger` field of its log lines stays what it was
+_log = get_logger("plr_projector.operations")
+
+
+WORKER_POLL_SECONDS = 0.2
+WORKER_STARTS = 3  # a local worker that keeps failing fails the rebuild after this many starts
+RESTORED_TOGETHER = 2  # tables made LOGGED and indexed side by side after a bulk load
+
+
+@dataclass(frozen=True)
+class RebuildSettings:
+    """How rebuilds run (decision 0033). `workers` 0: no bulk load, the rebuild's runner replays the
+    log from offset 0 through the live code path."""
+
+    workers: int = 0
+    launch: str = "process"  # 'process': started here; 'external': an indexed Job runs them
+    events_per_pass: int = 200_000
+    worker_environment: dict[str, str] = field(default_factory=dict)
+    # The workers an indexed Job runs (PROJECTOR_REBUILD_WORKERS with external launch): the only bulk load a
+    # rebuild may plan. None: whoever runs the workers runs as many as the rebuild asks for (a benchmark's).
+    job_workers: int | None = None
+    worker_retry_seconds: float = 300.0  # with external launch: see `given_up`
+
+    @classmethod
+    def of(cls, settings: ProjectorSettings) -> RebuildSettings:
+        external = settings.rebuild_launch == "external"
+        return cls(
+            workers=settings.rebuild_workers if settings.rebuild_workers is not None else os.cpu_count() or 1,
+            launch=settings.rebuild_launch,
+            events_per_pass=settings.rebuild_events_per_pass,
+            worker_environment=worker_environment(settings),
+            job_workers=settings.rebuild_workers if external else None,
+            worker_retry_seconds=settings.rebuild_worker_retry_seconds,
+        )
+
+    def planned_workers(self, requested: int | None) -> int:
+        """The workers a rebuild plans (before the partitions bound them). A Job's rebuild waits for a row per
+        worker it planned: a worker the Job does not run would leave it loading for ever, so another number is
+        refused; 0 needs no Job at all."""
+        if requested is None:
+            return self.workers
+        if self.job_workers is not None and requested not in (0, self.job_workers):
+            raise OperationError(
+                Refusal.INVALID,
+                "Workers set by the rebuild Job",
+                f"This projector's rebuild workers run as an indexed Job of {self.job_workers}"
+                f" (PROJECTOR_REBUILD_WORKERS={self.job_workers}, which must equal the Job's parallelism and"
+                f" completions), so a rebuild of {requested} workers would wait for ever. Leave out workers (or give"
+                f" {self.job_workers}), or give 0 to replay through the live code path without the Job.",
+            )
+        return requested
+
+
+def given_up(rows: list[dict[str, Any]], retry_seconds: float) -> dict[str, Any] | None:
+    """A worker the indexed Job has given up on, if any: its row failed and has not changed for `retry_seconds`.
+    The Job retries a failed index after its back-off, and the retry marks the row running as it begins
+    (`rebuild._load`), so a row failed for longer than any back-off is one no retry will take up: its pod has
+    used up backoffLimitPerIndex (or the Job was deleted). A failed row retried within the bound fails nothing."""
+    return next((row for row in rows if row["state"] == "failed" and row["unchanged_seconds"] > retry_seconds), None)
+
+
+@dataclass
+class RebuildJob:
+    rebuild_id: int
+    schema: str
+    runner: Runner
+    targets: TopicPositions
+    started_by: str
+    started_at: datetime
+    resumed_monotonic: float
+    resumed_done: int
+    target_reached_monotonic: float | None = None  # the rate is measured up to here, not on as time passes
+    workers: int = 0
+    phase: str = "following"  # 'loading' -> 'indexing' -> 'following'
+    state: str = "running"  # -> 'caught_up', or 'failed'
+    error: str | None = None
+    comparison: dict[str, Any] | None = None
+    worker_rows: list[dict[str, Any]] = field(default_factory=list)
+    supervisor: asyncio.Task[None] | None = None
+
+
+RunnerFactory = Callable[[str, ReadModel, bool], Runner]
+
+
+class RebuildFailed(Exception):
+    """A bulk load could not finish: a worker kept failing, or the keys could not be built."""
+
+
+class Rebuilds:
+    """Rebuilds the model into `plr_rebuild_<n>` while `plr` keeps serving: worker processes load
+    the log up to the end offsets of the start with COPY (module `rebuild`), the projector builds the
+    keys and indexes, then a runner of its own follows the log from those offsets."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        live: Runner,
+        make_runner: RunnerFactory,
+        probe: LogProbe,
+        settings: RebuildSettings | None = None,
+    ) -> None:
+        self.pool = pool
+        self.live = live
+        self.make_runner = make_runner
+        self.probe = probe
+        self.settings = settings or RebuildSettings()
+        self.job: RebuildJob | None = None
+        # held from the check that none runs until the new one is launched: two requests at once (a double
+        # click) would otherwise both pass the check and build the same schema, one answering 500
+        self._starting = asyncio.Lock()
+
+    async def resume(self) -> None:
+        """A rebuild survives a restart of the projector: its state is in plr_ops, its rows and
+        offsets in its schema, and its workers go on from their last finished pass."""
+        row = await self.pool.fetchrow(
+            f"SELECT * FROM {OPS_SCHEMA}.rebuilds WHERE state IN ('running', 'caught_up', 'failed')"
+            " ORDER BY rebuild_id DESC LIMIT 1"
+        )
+        if row is None:
+            return
+        failed = row["error"] if row["state"] == "failed" else None
+        if failed is None:
+            failed = await self._why_not_resumable(row["schema_name"])
+            if failed is not None:
+                _log.warning("rebuild_failed", rebuild_id=row["rebuild_id"], phase=row["phase"], error=failed)
+                await self.pool.execute(
+                    f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'failed', error = $2 WHERE rebuild_id = $1",
+                    row["rebuild_id"],
+                    failed,
+                )
+        await self._launch(
+            row["rebuild_id"],
+            row["schema_name"],
+            _positions_from_json(row["target_offsets"]),
+            row["started_by"],
+            row["started_at"],
+            workers=row["workers"],
+            phase=row["phase"],
+            failed=failed,
+            comparison=row["comparison"],
+        )
+
+    async def _why_not_resumable(self, schema: str) -> str | None:
+        """Why the rebuild cannot go on (None: it can). Its schema is gone where an abandon was cut short
+        by a release before the drop and the mark were one transaction, or by an operator's hand: the
+        projector starts all the same, with the rebuild failed, for an operator to abandon. A schema
+        that lacks a migration the live schema has was begun by an older release: a rebuild's schema is
+        migrated when the rebuild starts, never after (docs/deploy.md, Upgrade)."""
+        if await self.pool.fetchval("SELECT to_regclass($1)", f'"{schema}".schema_migrations') is None:
+            return f"its schema {schema} is gone (an abandon cut short?): abandon it and start again"
+        applied = await self.pool.fetchval(f'SELECT max(version) FROM "{schema}".schema_migrations')
+        if applied is not None and applied < migrations_in(MIGRATIONS)[-1].version:
+            return "begun by an older release of the projector, whose model it builds: abandon it and start again"
+        return None
+
+    async def _launch(
+        self,
+        rebuild_id: int,
+        schema: str,
+        targets: TopicPositions,
+        started_by: str,
+        started_at: datetime,
+        *,
+        workers: int,
+        phase: str,
+        failed: str | None = None,
+        comparison: Any = None,
+    ) -> None:
+        runner = self.make_runner(f"rebuild-{rebuild_id}", ReadModel(schema), False)
+        job = RebuildJob(
+            rebuild_id,
+            schema,
+            runner,
+            targets,
+            started_by,
+            started_at,
+            time.monotonic(),
+            0,
+            workers=workers,
+            phase=phase,
+            comparison=json.loads(comparison) if isinstance(comparison, str) else comparison,
+        )
+        self.job = job
+        if failed is not None:
+            job.state, job.error = "failed", failed
+            return
+        if phase == "following":
+            async with self.pool.acquire() as connection:
+                job.resumed_done = _done(await ReadModel(schema).offsets(connection), targets)
+        else:
+            await self._read_workers(job)
+            job.resumed_done = self._loaded(job)
+        job.supervisor = asyncio.create_task(self._supervise(job), name=f"rebuild-{rebuild_id}")
+
+    async def start(self, operator: str, workers: int | None = None) -> dict[str, Any]:
+        async with self._starting:
+            return await self._start(operator, workers)
+
+    async def _start(self, operator: str, workers: int | None) -> dict[str, Any]:
+        if self.job is not None:
+            raise OperationError(Refusal.NOT_NOW, "Rebuild running", _unfinished(self.job))
+        planned = self.settings.planned_workers(workers)
+        rebuild_id = int(
+            await self.pool.fetchval(f"SELECT coalesce(max(rebuild_id), 0) + 1 FROM {OPS_SCHEMA}.rebuilds")
+        )
+        schema = f"plr_rebuild_{rebuild_id}"
+        targets = await self.probe.end_offsets(self.live.partitions)
+        firsts = await self.probe.beginning_offsets(self.live.partitions)
+        ranges = {key: (min(firsts.get(key, 0), target), target) for key, target in targets.items()}
+        plr_partitions = sum(1 for topic, _ in ranges if topic == PLR_TOPIC)
+        count = min(planned, plr_partitions)
+        async with self.pool.acquire() as connection:
+            await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            await apply_migrations(connection, schema, MIGRATIONS)
+            async with connection.transaction():
+                deferred = await defer_bulk_indexes(connection, schema) if count else {}
+                started_at = await connection.fetchval(
+                    f"INSERT INTO {OPS_SCHEMA}.rebuilds (rebuild_id, schema_name, state, started_by, target_offsets,"
+                    " workers, phase, deferred_ddl) VALUES ($1, $2, 'running', $3, $4, $5, $6, $7) RETURNING started_at",
+                    rebuild_id,
+                    schema,
+                    operator,
+                    _positions_to_json(targets),
+                    count,
+                    "loading" if count else "following",
+                    json.dumps(deferred),
+                )
+                for worker, slice_ranges in enumerate(plan_slices(ranges, count) if count else []):
+                    await connection.execute(
+                        f"INSERT INTO {OPS_SCHEMA}.rebuild_workers (rebuild_id, worker, partitions, passes,"
+                        " events_total) VALUES ($1, $2, $3, $4, $5)",
+                        rebuild_id,
+                        worker,
+                        ranges_to_json(slice_ranges),
+                        passes_for(slice_ranges, self.settings.events_per_pass),
+                        events_in(slice_ranges),
+                    )
+        await self._launch(
+            rebuild_id, schema, targets, operator, started_at, workers=count, phase="loading" if count else "following"
+        )
+        _log.info(
+            "rebuild_started",
+            rebuild_id=rebuild_id,
+            schema=schema,
+            operator=operator,
+            target=sum(targets.values()),
+            workers=count,
+        )
+        return self.status()
+
+    # --- the phases --------------------------------------------------------------------------------
+
+    async def _supervise(self, job: RebuildJob) -> None:
+        try:
+            if job.phase == "loading":
+                await self._await_workers(job)
+                await self._set_phase(job, "indexing")
+            if job.phase == "indexing":
+                await self._finish_load(job)
+            await self._follow(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            job.state, job.error = "failed", f"{type(error).__name__}: {str(error)[:300]}"
+            _log.warning("rebuild_failed", rebuild_id=job.rebuild_id, phase=job.phase, error=job.error)
+            await self.pool.execute(
+                f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'failed', error = $2 WHERE rebuild_id = $1",
+                job.rebuild_id,
+                job.error,
+            )
+
+    async def _read_workers(self, job: RebuildJob) -> None:
+        rows = await self.pool.fetch(
+            "SELECT worker, state, passes, passes_done, events_total, events_read, cpu_seconds, error,"
+            " extract(epoch FROM now() - updated_at)::float8 AS unchanged_seconds"
+            f" FROM {OPS_SCHEMA}.rebuild_workers WHERE rebuild_id = $1 ORDER BY worker",
+            job.rebuild_id,
+        )
+        job.worker_rows = [dict(row) for row in rows]
+
+    async def _await_workers(self, job: RebuildJob) -> None:
+        """Until every worker has loaded its slice; local workers are started (and restarted after a
+        failure: they go on from their last finished pass) here, a Job's are failed once it gives up on one."""
+        processes: dict[int, asyncio.subprocess.Process] = {}
+        starts: Counter[int] = Counter()
+        try:
+            while True:
+                await self._read_workers(job)
+                if all(row["state"] == "done" for row in job.worker_rows):
+                    return
+                if self.settings.launch == "process":
+                    for row in job.worker_rows:
+                        worker, process = row["worker"], processes.get(row["worker"])
+                        if row["state"] == "done" or (process is not None and process.returncode is None):
+                            continue
+                        if starts[worker] >= WORKER_STARTS:
+                            raise RebuildFailed(f"worker {worker}: {row['error'] or 'exited'}")
+                        starts[worker] += 1
+                        processes[worker] = await self._spawn(job, worker)
+                elif (lost := given_up(job.worker_rows, self.settings.worker_retry_seconds)) is not None:
+                    raise RebuildFailed(
+                        f"worker {lost['worker']} failed and was not retried within"
+                        f" {self.settings.worker_retry_seconds:g} s (the Job gave up on it): {lost['error'] or 'failed'}"
+                    )
+                await asyncio.sleep(WORKER_POLL_SECONDS)
+        finally:
+            for process in processes.values():
+                if process.returncode is None:
+                    process.terminate()
+                await process.wait()
+
+    async def _spawn(self, job: RebuildJob, worker: int) -> asyncio.subprocess.Process:
+        command = ["-m", "plr_projector.rebuild", "--rebuild-id", str(job.rebuild_id), "--worker", str(worker)]
+        return await asyncio.create_subprocess_exec(sys.executable, *command, env=self.settings.worker_environment)
+
+    async def _set_phase(self, job: RebuildJob, phase: str) -> None:
+        await self.pool.execute(
+            f"UPDATE {OPS_SCHEMA}.rebuilds SET phase = $2 WHERE rebuild_id = $1", job.rebuild_id, phase
+        )
+        job.phase = phase
+
+    async def _finish_load(self, job: RebuildJob) -> None:
+        """Each table LOGGED with its keys and indexes (two at a time, the largest first), then the
+        offsets the runner starts from. A restart redoes what had not committed."""
+        started = time.monotonic()
+        deferred: Deferred = json.loads(
+            await self.pool.fetchval(
+                f"SELECT deferred_ddl FROM {OPS_SCHEMA}.rebuilds WHERE rebuild_id = $1", job.rebuild_id
+            )
+        )
+        loaded: TopicPositions = {}
+        for row in await self.pool.fetch(
+            f"SELECT partitions FROM {OPS_SCHEMA}.rebuild_workers WHERE rebuild_id = $1", job.rebuild_id
+        ):
+            # as the live runner does, no offset is stored for a partition nothing was read from
+            loaded.update(
+                {key: target for key, (first, target) in ranges_from_json(row["partitions"]).items() if first < target}
+            )
+        side_by_side = asyncio.Semaphore(RESTORED_TOGETHER)
+
+        async def restore(table: str) -> None:
+            async with side_by_side, self.pool.acquire() as connection:
+                await restore_bulk_table(connection, job.schema, table, deferred.get(table, []))
+
+        await asyncio.gather(*(restore(table) for table in BULK_COLUMNS))
+        async with self.pool.acquire() as connection, connection.transaction():
+            await ReadModel(job.schema).write(connection, BatchChanges(), loaded, publish_dead_letters=False)
+            await connection.execute(
+                f"UPDATE {OPS_SCHEMA}.rebuilds SET phase = 'following' WHERE rebuild_id = $1", job.rebuild_id
+            )
+        job.phase = "following"
+        _log.info("rebuild_indexed", rebuild_id=job.rebuild_id, seconds=round(time.monotonic() - started, 1))
+
+    async def _follow(self, job: RebuildJob) -> None:
+        await job.runner.start()
+        await self._apply_recorded_actions(job.runner)
+        job.runner.run_in_background()
+
+    async def _apply_recorded_actions(self, runner: Runner) -> None:
+        """A skip or replacement an operator recorded while the workers were loading: the workers
+        did not see it, the live model did. The parked streams are read a page at a time, each by its first
+        event; a drain changes only its own stream, so the pages after it read as one read before it would."""
+        after: Stream | None = None
+        while True:
+            async with runner.pool.acquire() as connection:
+                firsts = await runner.model.parked_firsts(connection, after=after, limit=PARKED_PAGE)
+            for first in firsts:
+                if first.position in runner.actions:
+                    async with runner.lock:
+                        await drain_stream(runner, first.park_key, first.topic, "rebuild")
+            if len(firsts) < PARKED_PAGE:
+                return
+            after = (firsts[-1].topic, firsts[-1].park_key)
+
+    # --- progress ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _loaded(job: RebuildJob) -> int:
+        """Events loaded by the workers, scaled to the target (a slice in several passes reads its
+        partitions once per pass)."""
+        target = sum(job.targets.values())
+        work = sum(row["events_total"] * row["passes"] for row in job.worker_rows)
+        read = sum(row["events_read"] for row in job.worker_rows)
+        return min(target, round(target * read / work)) if work else target
+
+    def status(self) -> dict[str, Any]:
+        job = self.job
+        if job is None:
+            return {"state": "idle"}
+        target = sum(job.targets.values())
+        if job.phase == "following":
+            done = _done(job.runner.positions, job.targets)
+        else:
+            done = self._loaded(job) if job.phase == "loading" else target
+        remaining = max(0, target - done)
+        if remaining == 0 and job.target_reached_monotonic is None:
+            job.target_reached_monotonic = time.monotonic()
+        elapsed = (job.target_reached_monotonic or time.monotonic()) - job.resumed_monotonic
+        rate = (done - job.resumed_done) / elapsed if elapsed > 0 else 0.0
+        if job.state == "running" and job.phase == "following" and remaining == 0:
+            job.state = "caught_up"
+        if job.state == "failed":
+            eta = None  # a failed rebuild gets no nearer
+        elif remaining:
+            eta = round(remaining / rate, 1) if rate > 0 else None
+        else:
+            eta = 0.0
+        progress = 1.0 if target == 0 else done / target
+        metrics.REBUILD_PROGRESS.set(progress)
+        return {
+            "state": job.state,
+            "phase": job.phase,
+            "rebuild_id": job.rebuild_id,
+            "schema": job.schema,
+            "started_by": job.started_by,
+            "started_at": job.started_at.isoformat(),
+            "target_events": target,
+            "projected_events": done,
+            "progress": round(progress, 4),
+            "events_per_second": round(rate, 1),
+            "eta_seconds": eta,
+            "events_past_target": max(0, sum(job.runner.positions.values()) - target),
+            "workers": [
+                {
+                    "worker": row["worker"],
+                    "state": row["state"],
+                    "passes": f"{row['passes_done']}/{row['passes']}",
+                    "events_read": row["events_read"],
+                    "cpu_seconds": round(row["cpu_seconds"], 1),
+                    "error": row["error"],
+                }
+                for row in job.worker_rows
+            ],
+            "last_error": job.error or job.runner.stats.last_error,
+            "comparison": job.comparison,
+        }
+
+    def _caught_up(self, done_then: str) -> RebuildJob:
+        """The rebuild, once it has caught up with the log; `done_then` says what waits for that."""
+        self.status()
+        if self.job is None:
+            raise OperationError(Refusal.NOT_NOW, "No rebuild", "Start a rebuild first.")
+        if self.job.state != "caught_up":
+            now = (
+                "failed: start a new one" if self.job.state == "failed" else "still reading the log: watch its progress"
+            )
+            raise OperationError(
+                Refusal.NOT_NOW,
+                "Rebuild not ready",
+                f"The rebuild has not caught up with the log, so it cannot be {done_then} yet. It {now}.",
+            )
+        return self.job
+
+    @asynccontextmanager
+    async def _aligned(self, job: RebuildJob) -> AsyncIterator[None]:
+        """Both projections paused at the same offsets: whichever is behind catches up first."""
+        async with self.live.lock, job.runner.lock:
+            targets = {
+                key: max(self.live.positions.get(key, 0), job.runner.positions.get(key, 0))
+                for key in set(self.live.positions) | set(job.runner.positions)
+            }
+            await self.live.catch_up(targets)
+            await job.runner.catch_up(targets)
+            yield
+
+    async def compare(self) -> dict[str, Any]:
+        job = self._caught_up("compared with the live model")
+        async with (
+            self._aligned(job),
+            self.pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            result = await compare_models(connection, self.live.model, job.runner.model)
+        result["compared_at"] = datetime.now(UTC).isoformat()
+        job.comparison = result
+        await self.pool.execute(
+            f"UPDATE {OPS_SCHEMA}.rebuilds SET comparison = $2, state = 'caught_up' WHERE rebuild_id = $1",
+            job.rebuild_id,
+            json.dumps(result),
+        )
+        _log.info("rebuild_compared", rebuild_id=job.rebuild_id, identical=result["identical"])
+        return result
+
+    async def switch(self, operator: str) -> dict[str, Any]:
+        job = self._caught_up("switched to")
+        retired = f"plr_retired_{job.rebuild_id}"
+        async with self._aligned(job):
+            async with self.pool.acquire() as connection, connection.transaction():
+                await connection.execute(f'ALTER SCHEMA "{LIVE_SCHEMA}" RENAME TO "{retired}"')
+                await connection.execute(f'ALTER SCHEMA "{job.schema}" RENAME TO "{LIVE_SCHEMA}"')
+                await connection.execute(
+                    f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'switched', finished_at = now() WHERE rebuild_id = $1",
+                    job.rebuild_id,
+                )
+            # The rebuild runner holds the name of a schema that no longer exists: stop it under its lock.
+            await job.runner.stop()
+            job.runner.retire_metrics()
+            await self.live.reload()
+        await self.pool.expire_connections()
+        self.job = None
+        metrics.REBUILD_PROGRESS.set(0)
+        _log.info("rebuild_switched", rebuild_id=job.rebuild_id, operator=operator, retired_schema=retired)
+        return {
+            "state": "switched",
+            "rebuild_id": job.rebuild_id,
+            "live_schema": LIVE_SCHEMA,
+            "retired_schema": retired,
+        }
+
+    async def abandon(self, operator: str) -> dict[str, Any]:
+        job = self.job
+        if job is None:
+            raise OperationError(Refusal.NOT_NOW, "No rebuild", "No rebuild is running.")
+        await self._stop_job(job)
+        # One transaction: a rebuild marked running whose schema is gone would fail at the next start.
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(f'DROP SCHEMA IF EXISTS "{job.schema}" CASCADE')
+            await connection.execute(
+                f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'abandoned', finished_at = now() WHERE rebuild_id = $1",
+                job.rebuild_id,
+            )
+        self.job = None
+        metrics.REBUILD_PROGRESS.set(0)
+        _log.info("rebuild_abandoned", rebuild_id=job.rebuild_id, operator=operator)
+        return {"state": "abandoned", "rebuild_id": job.rebuild_id}
+
+    async def stop(self) -> None:
+        if self.job is not None:
+            await self._stop_job(self.job)
+
+    @staticmethod
+    async def _stop_job(job: RebuildJob) -> None:
+        if job.supervisor is not None:
+            job.supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job.supervisor
+        await job.runner.stop()
+        job.runner.retire_metrics()
+
+
+def _done(positions: Mapping[tuple[str, int], int], targets: TopicPositions) -> int:
+    return sum(min(positions.get(key, 0), target) for key, target in targets.items())
+
+
+def _positions_to_json(positions: TopicPositions) -> str:
+    return json.dumps({f"{topic}:{partition}": offset for (topic, partition), offset in sorted(positions.items())})
+
+
+def _positions_from_json(text: str | dict[str, int]) -> TopicPositions:
+    data: dict[str, int] = json.loads(text) if isinstance(text, str) else text
+    result: TopicPositions = {}
+    for name, offset in data.items():
+        topic, _, partition = name.rpartition(":")
+        result[(topic, int(partition))] = int(offset)
+    return result
+
+
+def _unfinished(job: RebuildJob) -> str:
+    """Why another rebuild cannot start, and what ends this one: a caught-up rebuild follows the log until an
+    operator switches to it or abandons it, so it never finishes on its own."""
+    rebuild = f"Rebuild {job.rebuild_id}"
+    if job.state == "caught_up":
+        return (
+            f"{rebuild} has caught up and follows the log until it is switched to or abandoned: compare it, then"
+            " switch to it or abandon it first."
+        )
+    if job.state == "failed":
+        return f"{rebuild} failed ({job.error}): abandon it first."
+    return f"{rebuild} is still {job.phase}: wait for it to catch up, then compare and switch, or abandon it."

@@ -1,0 +1,704 @@
+"""The learner registry in PostgreSQL (schema `validation`): learners, the providers linked to them, their
+ability to share, merges and erasures.
+
+The registry is a read model in clear (verification matches names and dates of birth); what it
+publishes on `lrs.learner.events.v1` carries the personal details sealed under the learner's key.
+Erasing a learner destroys the key, redacts the row (kept, so the ULN is never registered again),
+audits who did it and why, and publishes `LearnerErased`, in one transaction (decision 0080); a ULN
+the LRS holds nothing personal about is not erased (decision 0132).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from lrs_contracts.envelope import utc_now
+from lrs_contracts.learner import (
+    AbilityToShare,
+    LearnerErased,
+    LearnerProviderLinked,
+    LearnerRegistered,
+    LearnerSharingChanged,
+    LearnersMerged,
+)
+from lrs_contracts.registry import encode, wrap
+from lrs_domain.identifiers import mask_uln
+from lrs_domain.reference import Learner
+from lrs_domain.reference_data import load_learners
+from lrs_platform.clock import today_in_england
+from lrs_platform.database import advisory_lock_key, where_given
+from lrs_platform.keyring import Erased, Keyring, LearnerKey, Purpose, sealed_personal
+from lrs_platform.logging import get_logger
+from lrs_platform.paging import PagePosition, beyond
+from validation.registry_access import RegistrationOutcome, registration_outcome, sharing_after_import
+from validation.text_arrays import text_array
+
+SOURCE = "validation"
+# How long the registry remembers which transactions changed it (migration 0085)
+REGISTRY_CHANGES_KEPT_SECONDS = 24 * 3600
+# Held, first in its transaction, by every erasure and every change to the merge links (`_lock_merges`):
+# an erasure then sees every ULN merged with the learner, even one merged while it waited; two erasures of
+# one learner take turns instead of deadlocking on each other's audit rows; and two merges never make a
+# cycle that neither saw. Row locks would not do: an erasure follows links that a merge never touches.
+_MERGES_LOCK = advisory_lock_key("validation learner merges")
+
+_log = get_logger("validation.registry")
+
+
+@dataclass(frozen=True)
+class RecordedSharingChange:
+    """A change of a learner's ability to share: under which of their ULNs, to what, by whom and when."""
+
+    uln: str
+    ability_to_share: AbilityToShare
+    changed_by: str  # a principal (`learner:…`, `provider:…`, `operator:…`), or `merge of <ULN>` (decision 0164)
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class ProviderLink:
+    """A provider linked to a learner (decision 0121), since when."""
+
+    provider_ukprn: str
+    linked_at: datetime
+
+
+class UnknownLearnerError(LookupError):
+    pass
+
+
+class LearnerDetailsConflict(Exception):
+    """The ULN is registered already, with other details: a registration never replaces them."""
+
+
+class ErasedLearnerError(Exception):
+    """The learner was erased: their ULN is never registered, merged or given a key again."""
+
+
+class LearnerNotHeldError(LookupError):
+    """The LRS holds nothing personal about the ULN: never registered, never erased, and no key of theirs
+    (nothing about them sealed: no batch record, registration or challenge). An erasure is refused, as
+    it would only lock the ULN away for good (decision 0132)."""
+
+
+class MergeCycleError(Exception):
+    """The master ULN is already merged, directly or through other ULNs, into the ULN to merge."""
+
+
+class AlreadyMergedError(Exception):
+    """The ULN to merge is merged into another master already. A learner's merges are published keyed by the
+    master's ULN, so two merges of one ULN into different masters could be applied in either order by the
+    readers of the log (two partitions): the ULN is merged once, and its master may be merged on."""
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """One learner's erasure, as audited."""
+
+    erasure_id: uuid.UUID
+    uln: str
+    erased_by: str
+    reason: str
+    erased_at: datetime
+
+
+@dataclass(frozen=True)
+class ErasurePreview:
+    """What an erasure of a ULN would erase now: the ULN and the learner's other ULNs (merged with it, either way,
+    along chains), erased with it as one person; `erasure` is its erasure when it was erased already, and then
+    `merged_with` are the ULNs erased with it."""
+
+    uln: str
+    merged_with: tuple[str, ...]
+    erasure: Erasure | None
+
+
+# The learners named ($1), then every learner linked to one of them by merges (`learners_for`), each
+# found the cheapest way (decisions 0112, 0117): the named ones by the array PostgreSQL hashes; the merge
+# links of the named by a probe per name of the two small indexes of merged learners (by their own ULN,
+# by the ULN each was merged into), never a scan of either, which grew with every merge ever made (5 ms
+# a chunk of 1,000 names for each 25,000 merged learners); the linked learners by the primary key. A
+# learner both named and linked comes twice, as the same row.
+_LEARNERS_FOR = (
+    "WITH RECURSIVE linked(uln) AS ("
+    " SELECT unnest(ARRAY[uln, master_uln]) FROM validation.learners"
+    " WHERE uln = ANY((SELECT {named})::text[]) AND master_uln IS NOT NULL"
+    " UNION SELECT unnest(ARRAY[uln, master_uln]) FROM validation.learners WHERE master_uln = ANY((SELECT {named})::text[])"
+    " UNION SELECT CASE WHEN l.uln = linked.uln THEN l.master_uln ELSE l.uln END"
+    " FROM linked JOIN validation.learners l"
+    " ON (l.uln = linked.uln AND l.master_uln IS NOT NULL) OR l.master_uln = linked.uln"
+    ") SELECT uln, given_name, family_name, date_of_birth, gender, ability_to_share, master_uln"
+    " FROM validation.learners WHERE uln = ANY({named}) AND erased_at IS NULL"
+    " UNION ALL SELECT uln, given_name, family_name, date_of_birth, gender, ability_to_share, master_uln"
+    " FROM validation.learners WHERE uln = ANY(ARRAY(SELECT uln FROM linked)) AND erased_at IS NULL"
+)
+_LEARNER_FIELDS = tuple(field.name for field in dataclasses.fields(Learner))
+_new = object.__new__
+
+
+def _learner_of_row(row: asyncpg.Record) -> Learner:
+    """`Learner(*row)` (the columns are its fields, in order) without its generated `__init__`, which sets
+    each of the seven fields of a frozen dataclass through `object.__setattr__`: 1.5 against 1.2 µs a row."""
+    learner: Learner = _new(Learner)
+    learner.__dict__.update(zip(_LEARNER_FIELDS, row, strict=True))
+    return learner
+
+
+class LearnerRegistry:
+    def __init__(self, pool: asyncpg.Pool, keyring: Keyring) -> None:
+        self._pool = pool
+        self._keyring = keyring
+
+    async def registry_snapshot(self) -> str:
+        """Which registry changes a read now sees, for `registry_changed_since`."""
+        snapshot: str = await self._pool.fetchval("SELECT pg_current_snapshot()::text")
+        return snapshot
+
+    async def registry_changed_since(self, snapshot: str) -> bool:
+        """Whether a transaction that changed the registry committed after `snapshot` was taken (a
+        snapshot less than half of `REGISTRY_CHANGES_KEPT_SECONDS` old). Forgets older changes."""
+        changed: bool = await self._pool.fetchval(
+            "WITH forgotten AS (DELETE FROM validation.registry_changes WHERE recorded_at < now() - $2::interval)"
+            " SELECT EXISTS (SELECT 1 FROM validation.registry_changes"
+            " WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot))",
+            snapshot,
+            timedelta(seconds=REGISTRY_CHANGES_KEPT_SECONDS),
+        )
+        return changed
+
+    async def learners_for(self, ulns: Iterable[str]) -> dict[str, Learner]:
+        """The learners named and every learner merged with one of them: the ULNs each was merged
+        into, in turn, and every ULN merged into those (`lrs_domain.merges`), so every learner linked
+        to one of them by merges, whichever way. Only the few learners in a merge are followed, from
+        the links of those named (found through the index of merged learners), not each ULN named;
+        UNION stops at cycles."""
+        named, argument = text_array(list(set(ulns)), 1)
+        async with self._pool.acquire() as connection, connection.transaction():
+            # A generic plan cannot hash the names (not a constant there): after five executions on a
+            # connection PostgreSQL chose one that looks each name up in the primary key instead,
+            # ~1.6 µs a name against ~0.85 for a plan made for this execution (decision 0112).
+            await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            rows = await connection.fetch(_LEARNERS_FOR.format(named=named), argument)
+        return {row[0]: _learner_of_row(row) for row in rows}
+
+    async def register_learner(self, learner: Learner, registered_by_provider: str | None) -> bool:
+        """Registers a new learner (linked to the provider that registered it) and returns True; the same
+        details again change nothing and return False; other details raise `LearnerDetailsConflict`, an
+        erased learner's ULN `ErasedLearnerError`."""
+        [key] = (await self._keys_of([learner.uln])).values()
+        async with self._pool.acquire() as connection, connection.transaction():
+            inserted = await connection.fetchval(
+                "INSERT INTO validation.learners"
+                " (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (uln) DO NOTHING RETURNING uln",
+                *_registry_row(learner),
+            )
+            if inserted is None:
+                row = await connection.fetchrow("SELECT * FROM validation.learners WHERE uln = $1", learner.uln)
+                if row["erased_at"] is not None:
+                    raise ErasedLearnerError(learner.uln[-4:])
+                if registration_outcome(_learner_of(row), learner) is RegistrationOutcome.CONFLICT:
+                    raise LearnerDetailsConflict(learner.uln[-4:])
+                return False  # links no one: details can be guessed, 200 against 409 telling when (0121)
+            await _queue(connection, learner.uln, _registered_event(learner, key))
+            if registered_by_provider is not None:
+                await _link(connection, learner.uln, registered_by_provider, f"provider:{registered_by_provider}")
+        return True
+
+    async def linked_providers(self, ulns: Collection[str]) -> frozenset[str]:
+        """The providers linked to any of `ulns` (one learner's)."""
+        rows = await self._pool.fetch(
+            "SELECT provider_ukprn FROM validation.learner_links WHERE uln = ANY($1::text[])", list(ulns)
+        )
+        return frozenset(row["provider_ukprn"] for row in rows)
+
+    async def provider_links(self, ulns: Collection[str]) -> list[ProviderLink]:
+        """The providers linked to any of `ulns` (one learner's), each once with its earliest link, oldest first."""
+        rows = await self._pool.fetch(
+            "SELECT provider_ukprn, min(linked_at) AS linked_at FROM validation.learner_links"
+            " WHERE uln = ANY($1::text[]) GROUP BY provider_ukprn ORDER BY linked_at, provider_ukprn",
+            list(ulns),
+        )
+        return [ProviderLink(row["provider_ukprn"], row["linked_at"]) for row in rows]
+
+    async def link_provider(self, uln: str, provider_ukprn: str, linked_by: str) -> None:
+        """Links the provider, and announces the link whether or not it was there: linking again repairs a
+        link the projector never heard of (made by a validation from before 0121, or skipped from its dead
+        letters); the projector's copy is idempotent."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            # FOR SHARE: an erasure of the learner under way is waited for, and read as done
+            erased_at = await connection.fetchrow(
+                "SELECT erased_at FROM validation.learners WHERE uln = $1 FOR SHARE", uln
+            )
+            if erased_at is None:
+                raise UnknownLearnerError(uln[-4:])
+            if erased_at["erased_at"] is not None:  # a link now gives a PLR to read: none to an erased learner
+                raise ErasedLearnerError(uln[-4:])
+            await _link(connection, uln, provider_ukprn, linked_by, announce_again=True)
+
+    async def register_learners(self, learners: Sequence[Learner], *, imported_by: str) -> RegistryImport:
+        """Registers new learners and replaces the details of registered ones that differ (the operators'
+        import); each change, and only a change, is queued on the outbox: importing the same file again
+        publishes nothing. A ULN named twice takes its last row (a file naming one learner with two sets of
+        details is refused before, by `load_learners`). A file naming an erased learner is refused whole
+        (`ErasedLearnerError`), also when the erasure commits while the file is imported.
+
+        A registered learner's ability to share is the file's only as `sharing_after_import` says (decision
+        0180); each change of it is noted as `imported_by`'s, and an opt-out the file flags anew under a merged ULN
+        is kept under the end of its chain, as a merge keeps it (decision 0164)."""
+        latest = {learner.uln: learner for learner in learners}
+        if not latest:
+            return RegistryImport(new=0, updated=0, unchanged=0, merged=0)
+        keys = await self._keys_of(latest)
+        merges = [learner for learner in latest.values() if learner.master_uln]
+        async with self._pool.acquire() as connection, connection.transaction():
+            if merges or any(learner.ability_to_share == _UNABLE_TO_SHARE for learner in latest.values()):
+                await _lock_merges(connection)  # a chain an opt-out is kept at the end of stays as it is read
+            # FOR UPDATE: a change of sharing committing meanwhile is waited for, and read as it left the row
+            held = {
+                row["uln"]: row
+                for row in await connection.fetch(
+                    "SELECT uln, ability_to_share, ability_to_share_in_file FROM validation.learners"
+                    " WHERE uln = ANY($1::text[]) FOR UPDATE",
+                    list(latest),
+                )
+            }
+            registering = {
+                uln: learner
+                if uln not in held
+                else dataclasses.replace(
+                    learner,
+                    ability_to_share=sharing_after_import(
+                        held[uln]["ability_to_share"], held[uln]["ability_to_share_in_file"], learner.ability_to_share
+                    ),
+                )
+                for uln, learner in latest.items()
+            }
+            changed = {
+                row["uln"]: row["inserted"]
+                for row in await connection.fetch(
+                    "INSERT INTO validation.learners AS held"
+                    " (uln, given_name, family_name, date_of_birth, gender, ability_to_share)"
+                    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::smallint[], $6::smallint[])"
+                    " ON CONFLICT (uln) DO UPDATE SET given_name = EXCLUDED.given_name,"
+                    " family_name = EXCLUDED.family_name, date_of_birth = EXCLUDED.date_of_birth,"
+                    " gender = EXCLUDED.gender, ability_to_share = EXCLUDED.ability_to_share, updated_at = now()"
+                    " WHERE held.erased_at IS NULL AND (held.given_name, held.family_name, held.date_of_birth,"
+                    " held.gender, held.ability_to_share) IS DISTINCT FROM (EXCLUDED.given_name,"
+                    " EXCLUDED.family_name, EXCLUDED.date_of_birth, EXCLUDED.gender, EXCLUDED.ability_to_share)"
+                    " RETURNING uln, xmax = 0 AS inserted",
+                    *(
+                        list(column)
+                        for column in zip(*(_registry_row(learner) for learner in registering.values()), strict=True)
+                    ),
+                )
+            }
+            # what this file said, for the next file to be compared with (a row of an erased learner is left alone)
+            await connection.execute(
+                "UPDATE validation.learners AS held SET ability_to_share_in_file = file.ability_to_share"
+                " FROM unnest($1::text[], $2::smallint[]) AS file (uln, ability_to_share)"
+                " WHERE held.uln = file.uln AND held.erased_at IS NULL"
+                " AND held.ability_to_share_in_file IS DISTINCT FROM file.ability_to_share",
+                list(latest),
+                [learner.ability_to_share for learner in latest.values()],
+            )
+            # an erasure that committed after the keys were read above: its row was left as it was, and would be
+            # counted unchanged; the file is refused, as it is when the erasure came first
+            erased = await connection.fetch(
+                "SELECT uln FROM validation.learners WHERE uln = ANY($1::text[]) AND erased_at IS NOT NULL",
+                list(latest),
+            )
+            if erased:
+                raise ErasedLearnerError(", ".join(sorted(row["uln"][-4:] for row in erased)))
+            await connection.executemany(
+                _QUEUE,
+                [
+                    _queued(uln, _registered_event(learner, keys[uln]))
+                    for uln, learner in registering.items()
+                    if uln in changed
+                ],
+            )
+            sharing_changed = [
+                (uln, learner.ability_to_share, imported_by)
+                for uln, learner in registering.items()
+                if uln in held and learner.ability_to_share != held[uln]["ability_to_share"]
+            ]
+            if sharing_changed:
+                await connection.executemany(_NOTE_SHARING, sharing_changed)
+            masters = await _masters_of(connection, [learner.uln for learner in merges])
+            merged = 0
+            for learner in merges:
+                assert learner.master_uln is not None
+                if masters.get(learner.uln) != learner.master_uln:
+                    await self._merge(connection, learner.master_uln, learner.uln)
+                    merged += 1
+            # only an opt-out the file says anew: the same file again leaves a choice made at the master since
+            # (decision 0180); a merge this file made has kept the opt-out already (`_merge`)
+            flagged_anew = [
+                uln
+                for uln, learner in latest.items()
+                if learner.ability_to_share == _UNABLE_TO_SHARE
+                and (uln not in held or held[uln]["ability_to_share_in_file"] != _UNABLE_TO_SHARE)
+            ]
+            for uln, master_uln in (await _masters_of(connection, flagged_anew)).items():
+                if master_uln is not None:
+                    await _keep_an_opt_out(connection, master_uln, uln, changed_by=imported_by)
+        new = sum(changed.values())
+        return RegistryImport(new=new, updated=len(changed) - new, unchanged=len(latest) - len(changed), merged=merged)
+
+    async def change_sharing(self, uln: str, ability: AbilityToShare, changed_by: str) -> None:
+        """Records the learner's choice, and who made it. Raises `UnknownLearnerError` for a ULN not registered and
+        `ErasedLearnerError` for an erased learner (an erasure under way is waited for)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            updated = await connection.fetchval(
+                "UPDATE validation.learners SET ability_to_share = $2, updated_at = now()"
+                " WHERE uln = $1 AND erased_at IS NULL RETURNING true",
+                uln,
+                int(ability),
+            )
+            if updated is None:
+                erased_at = await connection.fetchrow("SELECT erased_at FROM validation.learners WHERE uln = $1", uln)
+                raise UnknownLearnerError(uln[-4:]) if erased_at is None else ErasedLearnerError(uln[-4:])
+            await _note_sharing(connection, uln, ability, changed_by)
+            await _queue(connection, uln, LearnerSharingChanged(uln=uln, ability_to_share=ability))
+
+    async def sharing_changes(self, ulns: Collection[str], limit: int = 50) -> list[RecordedSharingChange]:
+        """The latest changes of the learner's choice under any of their ULNs, newest first."""
+        rows = await self._pool.fetch(
+            "SELECT uln, ability_to_share, changed_by, changed_at FROM validation.sharing_changes"
+            " WHERE uln = ANY($1::text[]) ORDER BY change_id DESC LIMIT $2",
+            list(ulns),
+            limit,
+        )
+        return [
+            RecordedSharingChange(
+                row["uln"], AbilityToShare(row["ability_to_share"]), row["changed_by"], row["changed_at"]
+            )
+            for row in rows
+        ]
+
+    async def merge(self, master_uln: str, merged_uln: str) -> None:
+        """Merges `merged_uln` into `master_uln`. Raises `UnknownLearnerError` unless both are registered
+        and different, `ErasedLearnerError` if either was erased, and `MergeCycleError` if the master is
+        already merged, directly or through other ULNs, into the ULN to merge: read under the lock, so two
+        merges at once never make the cycle each alone would be refused."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await _lock_merges(connection)
+            await self._merge(connection, master_uln, merged_uln)
+
+    async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str) -> None:
+        """The merge, in the caller's transaction, which holds `_MERGES_LOCK`: refused as `merge` says, for a
+        learner file's MasterULN as for the API's merge."""
+        erased = await connection.fetch(
+            "SELECT erased_at IS NOT NULL AS erased FROM validation.learners WHERE uln = ANY($1::text[])",
+            [master_uln, merged_uln],
+        )
+        if len(erased) != 2 or master_uln == merged_uln:
+            raise UnknownLearnerError(f"both learners must be registered and different: {merged_uln[-4:]}")
+        if any(row["erased"] for row in erased):
+            raise ErasedLearnerError(f"a merge with an erased learner: {master_uln[-4:]}, {merged_uln[-4:]}")
+        if merged_uln in await _merged_into(connection, master_uln):
+            raise MergeCycleError(f"{master_uln[-4:]} is merged into {merged_uln[-4:]} already")
+        current = (await _masters_of(connection, [merged_uln])).get(merged_uln)
+        if current == master_uln:
+            return  # merged so already: nothing new to publish
+        if current is not None:
+            raise AlreadyMergedError(f"{mask_uln(merged_uln)} is merged into {mask_uln(current)} already")
+        await connection.execute(
+            "UPDATE validation.learners SET master_uln = $1, updated_at = now() WHERE uln = $2", master_uln, merged_uln
+        )
+        await _queue(connection, master_uln, LearnersMerged(master_uln=master_uln, merged_uln=merged_uln))
+        await _keep_an_opt_out(connection, master_uln, merged_uln)
+
+    async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
+        """Erases the learner and returns the erasure with True; a learner erased before returns their
+        first erasure with False, and nothing changes or is published again. The learner need not be
+        registered, but the LRS must hold something personal about them: a registry row, or a key
+        (their details sealed in a batch, a registration or a challenge). Otherwise `LearnerNotHeldError`,
+        and nothing is changed: an erasure would only make the ULN unregistrable (decision 0132).
+
+        A learner with several ULNs (merges, in either direction and along chains) is one person: every
+        ULN of theirs is erased with them, each with an audit row of its own and the same reason."""
+        # under another keyring key the learner's reference would be another one, and the erasure
+        # would leave their real key in place
+        await self._keyring.check()
+        # asked before the transaction's connection is taken: erasures queue for the merges lock each
+        # holding a connection, and the one holding the lock must not wait for another from the pool.
+        # A key (or tombstone) is never deleted, so one found here is still there below.
+        keyed = bool(await self._keyring.find([uln]))
+        erased_at = utc_now()
+        erasure = Erasure(uuid.uuid4(), uln, erased_by, reason, erased_at)
+        erased: list[Erasure] = []
+        try:
+            async with self._pool.acquire() as connection, connection.transaction():
+                await _lock_merges(connection)
+                # every erasure takes the lock first: one of this ULN before this one has committed by now
+                if before := await self.erasures(uln, connection):
+                    return before[0], False
+                if not keyed and not await _in_registry(connection, uln):
+                    raise LearnerNotHeldError(uln[-4:])
+                if not await self._erase_one(connection, erasure):
+                    # erased before (or by an erasure of the learner this one waited for): this reads it
+                    [first] = await self.erasures(uln, connection)
+                    return first, False
+                erased.append(erasure)
+                for other in await self._merged_with(connection, uln):
+                    with_it = Erasure(uuid.uuid4(), other, erased_by, reason, erased_at)
+                    if await self._erase_one(connection, with_it):
+                        erased.append(with_it)
+        except BaseException:
+            for each in erased:
+                self._keyring.forget(each.uln)  # a key is erased only if the transaction committed
+            raise
+        for each in erased:  # each ULN's own audit row
+            _log.info("learner_erased", erasure_id=str(each.erasure_id), uln=mask_uln(each.uln), erased_by=erased_by)
+        return erasure, True
+
+    async def _erase_one(self, connection: asyncpg.Connection, erasure: Erasure) -> bool:
+        """One ULN's erasure in the caller's transaction: False (and nothing done) if it was erased before."""
+        uln = erasure.uln
+        audited = await connection.fetchval(
+            "INSERT INTO validation.erasures (erasure_id, uln, erased_by, reason, erased_at)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (uln) DO NOTHING RETURNING true",
+            erasure.erasure_id,
+            uln,
+            erasure.erased_by,
+            erasure.reason,
+            erasure.erased_at,
+        )
+        if not audited:
+            return False
+        await self._keyring.erase(connection, uln)
+        # rows already relayed are kept for nothing; ones written before sealing hold the details in clear
+        await connection.execute(
+            "DELETE FROM validation.learner_outbox WHERE partition_key = $1 AND published_at IS NOT NULL", uln
+        )
+        await connection.execute(
+            "INSERT INTO validation.learners (uln, given_name, family_name, date_of_birth, gender, erased_at)"
+            " VALUES ($1, NULL, NULL, NULL, NULL, $2)"
+            " ON CONFLICT (uln) DO UPDATE SET given_name = NULL, family_name = NULL, date_of_birth = NULL,"
+            " gender = NULL, erased_at = $2, updated_at = now()",
+            uln,
+            erasure.erased_at,
+        )
+        event = LearnerErased(
+            uln=uln, erasure_id=erasure.erasure_id, erased_by=erasure.erased_by, erased_at=erasure.erased_at
+        )
+        await _queue(connection, uln, event)
+        return True
+
+    async def erasure_preview(self, uln: str) -> ErasurePreview:
+        """What `erase` would erase now, read as `erase` reads it but without the merges lock: a merge or an
+        erasure committed after this read changes what an erasure does. `LearnerNotHeldError` where `erase`
+        would refuse the ULN: the LRS holds nothing personal about it."""
+        await self._keyring.check()  # under another keyring key the learner's key would not be found
+        async with self._pool.acquire() as connection:
+            before = await self.erasures(uln, connection)
+            held = bool(before) or await _in_registry(connection, uln)
+            merged_with = await self._merged_with(connection, uln)
+        # the key asked once the connection is given back, as `erase` asks it: never two connections at once
+        if not held and not await self._keyring.find([uln]):
+            raise LearnerNotHeldError(uln[-4:])
+        return ErasurePreview(uln, tuple(merged_with), before[0] if before else None)
+
+    async def same_learner(self, uln: str) -> list[str]:
+        """The learner's other ULNs (merges, either way, along chains): erased with them, as one person."""
+        async with self._pool.acquire() as connection:
+            return await self._merged_with(connection, uln)
+
+    @staticmethod
+    async def _merged_with(connection: asyncpg.Connection, uln: str) -> list[str]:
+        """The learner's other ULNs: those it was merged into, in turn, and every ULN merged into those."""
+        rows = await connection.fetch(
+            "WITH RECURSIVE chain(uln) AS ("
+            " SELECT $1::text UNION SELECT l.master_uln FROM validation.learners l JOIN chain ON l.uln = chain.uln"
+            " WHERE l.master_uln IS NOT NULL"
+            "), merged(uln) AS ("
+            " SELECT uln FROM chain"
+            " UNION SELECT l.uln FROM validation.learners l JOIN merged ON l.master_uln = merged.uln"
+            ") SELECT uln FROM merged WHERE uln <> $1 ORDER BY uln",
+            uln,
+        )
+        return [row["uln"] for row in rows]
+
+    async def erasures(
+        self,
+        uln: str | None,
+        connection: asyncpg.Connection | None = None,
+        *,
+        after: PagePosition | None = None,
+        limit: int | None = None,
+    ) -> list[Erasure]:
+        """The audit of erasures, newest first (then by id), after `after`, at most `limit`; of one ULN
+        when given (its one erasure). Over an index in that order (migration 0119): a page reads its rows."""
+        also, positions = beyond(after, at="erased_at", row_id="erasure_id", newest_first=True) if after else ([], [])
+        where, values = where_given({"uln": uln}, also=also, first=len(positions) + 1)
+        rows = await (connection or self._pool).fetch(
+            f"SELECT erasure_id, uln, erased_by, reason, erased_at FROM validation.erasures{where}"
+            f" ORDER BY erased_at DESC, erasure_id LIMIT ${len(positions) + len(values) + 1}",
+            *positions,
+            *values,
+            limit,  # NULL: no limit
+        )
+        return [Erasure(**row) for row in rows]
+
+    async def _keys_of(self, ulns: Iterable[str]) -> dict[str, LearnerKey]:
+        """The learners' keys, created where missing; `ErasedLearnerError` if any of them was erased."""
+        keys = await self._keyring.issue(ulns)
+        erased = sorted(uln[-4:] for uln, key in keys.items() if isinstance(key, Erased))
+        if erased:
+            raise ErasedLearnerError(", ".join(erased))
+        return {uln: key for uln, key in keys.items() if isinstance(key, LearnerKey)}
+
+
+@dataclass(frozen=True)
+class RegistryImport:
+    """What an import of learners changed: learners registered, learners whose details it replaced, learners
+    it named as they were already held, and merges it made."""
+
+    new: int
+    updated: int
+    unchanged: int
+    merged: int
+
+
+def _registry_row(learner: Learner) -> tuple[object, ...]:
+    return (
+        learner.uln,
+        learner.given_name,
+        learner.family_name,
+        learner.date_of_birth,
+        learner.gender,
+        learner.ability_to_share,
+    )
+
+
+async def _masters_of(connection: asyncpg.Connection, ulns: Sequence[str]) -> dict[str, str | None]:
+    """Whom each of the learners is merged into now (None: nobody)."""
+    if not ulns:
+        return {}
+    rows = await connection.fetch("SELECT uln, master_uln FROM validation.learners WHERE uln = ANY($1::text[])", ulns)
+    return {row["uln"]: row["master_uln"] for row in rows}
+
+
+def parse_learners_csv(text: str) -> list[Learner]:
+    return list(load_learners(text, today_in_england()))
+
+
+def _registered_event(learner: Learner, key: LearnerKey) -> LearnerRegistered:
+    details = {
+        "given_name": learner.given_name,
+        "family_name": learner.family_name,
+        "date_of_birth": learner.date_of_birth.isoformat() if learner.date_of_birth else None,
+        "gender": learner.gender,
+    }
+    return LearnerRegistered(
+        uln=learner.uln,
+        personal=sealed_personal(key, Purpose.LEARNER_REGISTRATION, details),
+        ability_to_share=AbilityToShare(learner.ability_to_share),
+    )
+
+
+async def _in_registry(connection: asyncpg.Connection, uln: str) -> bool:
+    """Whether the registry has a row for the ULN (registered, merged or erased)."""
+    found: bool = await connection.fetchval("SELECT EXISTS (SELECT 1 FROM validation.learners WHERE uln = $1)", uln)
+    return found
+
+
+async def _lock_merges(connection: asyncpg.Connection) -> None:
+    await connection.execute("SELECT pg_advisory_xact_lock($1)", _MERGES_LOCK)
+
+
+async def _keep_an_opt_out(
+    connection: asyncpg.Connection, master_uln: str, merged_uln: str, changed_by: str | None = None
+) -> None:
+    """A learner who chose not to share under the ULN merged keeps that choice: every read applies the choice
+    kept under the end of the merge chain (decision 0012), so an opt-out under the merged ULN is copied there
+    (decision 0164), noted as the merge's or as `changed_by`'s (a learner file's opt-out under a merged ULN).
+    The learner, a linked provider or an operator may change it again afterwards."""
+    chain = [master_uln, *await _merged_into(connection, master_uln)]
+    rows = await connection.fetch(
+        "SELECT uln, master_uln, ability_to_share FROM validation.learners WHERE uln = ANY($1::text[])",
+        [merged_uln, *chain],
+    )
+    learners = {row["uln"]: row for row in rows}
+    if learners[merged_uln]["ability_to_share"] != AbilityToShare.UNABLE_TO_SHARE:
+        return
+    end = next(uln for uln in chain if learners[uln]["master_uln"] is None)
+    if learners[end]["ability_to_share"] == AbilityToShare.UNABLE_TO_SHARE:
+        return
+    await connection.execute(
+        "UPDATE validation.learners SET ability_to_share = $2, updated_at = now() WHERE uln = $1",
+        end,
+        int(AbilityToShare.UNABLE_TO_SHARE),
+    )
+    await _note_sharing(connection, end, AbilityToShare.UNABLE_TO_SHARE, changed_by or f"merge of {merged_uln}")
+    await _queue(connection, end, LearnerSharingChanged(uln=end, ability_to_share=AbilityToShare.UNABLE_TO_SHARE))
+
+
+_NOTE_SHARING = "INSERT INTO validation.sharing_changes (uln, ability_to_share, changed_by) VALUES ($1, $2, $3)"
+_UNABLE_TO_SHARE = int(AbilityToShare.UNABLE_TO_SHARE)
+
+
+async def _note_sharing(connection: asyncpg.Connection, uln: str, ability: AbilityToShare, changed_by: str) -> None:
+    await connection.execute(_NOTE_SHARING, uln, int(ability), changed_by)
+
+
+async def _merged_into(connection: asyncpg.Connection, uln: str) -> set[str]:
+    """Every ULN `uln` was merged into, in turn (its chain, as `LearnerMerges.resolve` follows it)."""
+    rows = await connection.fetch(
+        "WITH RECURSIVE chain(uln) AS ("
+        " SELECT master_uln FROM validation.learners WHERE uln = $1 AND master_uln IS NOT NULL"
+        " UNION SELECT l.master_uln FROM validation.learners l JOIN chain ON l.uln = chain.uln"
+        " WHERE l.master_uln IS NOT NULL"
+        ") SELECT uln FROM chain",
+        uln,
+    )
+    return {row["uln"] for row in rows}
+
+
+async def _link(
+    connection: asyncpg.Connection, uln: str, provider_ukprn: str, linked_by: str, *, announce_again: bool = False
+) -> None:
+    """Links the provider to the learner and announces it on the learner log, the first time (or again,
+    `announce_again`): the projector lets only linked providers read a PLR or report centre achievements
+    (decision 0121)."""
+    linked = await connection.fetchval(
+        "INSERT INTO validation.learner_links (uln, provider_ukprn, linked_by) VALUES ($1, $2, $3)"
+        " ON CONFLICT (uln, provider_ukprn) DO NOTHING RETURNING true",
+        uln,
+        provider_ukprn,
+        linked_by,
+    )
+    if linked or announce_again:
+        await _queue(connection, uln, LearnerProviderLinked(uln=uln, provider_ukprn=provider_ukprn))
+
+
+LearnerEvent = LearnerRegistered | LearnerSharingChanged | LearnersMerged | LearnerErased | LearnerProviderLinked
+_QUEUE = "INSERT INTO validation.learner_outbox (partition_key, envelope) VALUES ($1, $2)"
+
+
+def _queued(uln: str, event: LearnerEvent) -> tuple[str, bytes]:
+    return uln, encode(wrap(event, source=SOURCE, correlation_id=f"learner:{uln[-4:]}"))
+
+
+async def _queue(connection: asyncpg.Connection, uln: str, event: LearnerEvent) -> None:
+    await connection.execute(_QUEUE, *_queued(uln, event))
+
+
+def _learner_of(row: asyncpg.Record) -> Learner:
+    return Learner(
+        uln=row["uln"],
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        date_of_birth=row["date_of_birth"],
+        gender=row["gender"],
+        ability_to_share=row["ability_to_share"],
+        master_uln=row["master_uln"],
+    )

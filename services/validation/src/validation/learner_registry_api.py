@@ -1,0 +1,587 @@
+"""The learner registry routes: registrations, learner files, ability to share, provider links and merges.
+
+The learner registry lives here because verification (RV004) must see a registration the moment it
+is made; other services learn of learners from `lrs.learner.events.v1`.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime
+from typing import Annotated, Final, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from lrs_contracts.codes import LEARNER_IMPORT_BYTES, ProblemCode
+from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
+from lrs_contracts.learner import AbilityToShare
+from lrs_contracts.text import OneLineText, WrittenDate
+from lrs_domain.merges import LearnerMerges, MergedLearner
+from lrs_domain.reference import Learner
+from lrs_domain.reference_data import EARLIEST_BIRTH_DATE
+from lrs_domain.rules import MAX_NAME_LENGTH
+from lrs_platform.authentication import CurrentPrincipal
+from lrs_platform.clock import today_in_england
+from lrs_platform.environment import refuse_in_sandpit
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
+from lrs_platform.logging import get_logger, mask_uln
+from lrs_platform.problems import ProblemError, problem_responses
+from validation.api_common import Operator, Uln, json_body, learner_registry_of, no_learners_uln, read_body, wake_outbox
+from validation.learner_registry import (
+    AlreadyMergedError,
+    ErasedLearnerError,
+    LearnerDetailsConflict,
+    LearnerRegistry,
+    MergeCycleError,
+    UnknownLearnerError,
+    parse_learners_csv,
+)
+from validation.registry_access import (
+    checked_uln,
+    may_change_sharing,
+    may_register,
+    may_see_link,
+    who_changed_sharing,
+)
+
+router = APIRouter(prefix="/v1")
+
+_log = get_logger("validation.api")
+_NAME = f"1 to {MAX_NAME_LENGTH} characters once trimmed, on one line"
+
+
+def _a_number_not_a_truth_value(value: object) -> object:
+    """JSON's `true` is not the choice 1, nor `"2"` the choice 2 (pydantic would read both so): a coded choice
+    is sent as its number."""
+    if isinstance(value, bool):
+        raise ValueError("send the choice's number, not true or false")
+    if isinstance(value, str):
+        raise ValueError("send the choice's number, not text")
+    return value
+
+
+def _a_birth_date(value: date | None) -> date | None:
+    """From 1900-01-01 to England's today, as the import reads it (`lrs_domain.reference_data.load_learners`)."""
+    if value is not None and not EARLIEST_BIRTH_DATE <= value <= today_in_england():
+        raise ValueError(f"expected a date of birth from {EARLIEST_BIRTH_DATE.isoformat()} to today")
+    return value
+
+
+class LearnerRegistration(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    uln: Annotated[
+        str,
+        Field(pattern=ULN_PATTERN, description="10 digits, the last of them the check digit (RV002): else 422"),
+        AfterValidator(checked_uln),
+    ]
+    given_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
+    family_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
+    date_of_birth: Annotated[WrittenDate | None, AfterValidator(_a_birth_date)] = Field(
+        default=None, description="`yyyy-mm-dd`, from 1900-01-01 to today (else 422, a value not repeated)"
+    )
+    gender: Annotated[Literal[0, 1, 2, 9], BeforeValidator(_a_number_not_a_truth_value)] = Field(
+        default=0, description="0 not known, 1 male, 2 female, 9 not specified"
+    )
+    ability_to_share: Annotated[AbilityToShare, BeforeValidator(_a_number_not_a_truth_value)] = AbilityToShare.NOT_SEEN
+
+
+class SharingChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ability_to_share: Annotated[AbilityToShare, BeforeValidator(_a_number_not_a_truth_value)]
+
+
+class SharingChangeView(BaseModel):
+    ability_to_share: AbilityToShare
+    changed_by: str = Field(
+        description="to operators the principal (or `merge of <ULN>`); to others `you`, or who by kind: the learner,"
+        " a learning provider linked to the learner, an LRS operator, the merge of the learner's ULNs"
+    )
+    changed_at: datetime
+
+
+class SharingView(BaseModel):
+    uln: str
+    ability_to_share: AbilityToShare = Field(
+        description="0 privacy notice not seen, 1 shares, 2 unable to share: what every read of the PLR applies"
+    )
+    changes: list[SharingChangeView] = Field(description="the latest 50 changes, newest first (since 2026-12)")
+
+
+class SurvivingSharingChanges(BaseModel):
+    uln: str
+    ulns: list[str] = Field(description="the ULN and the learner's other ULNs (merged with it), erased or not")
+    erased: bool = Field(description="whether the learner was erased: the changes are all that is left of the choice")
+    changes: list[SharingChangeView] = Field(
+        description="the latest 50 changes under any of the ULNs, newest first, with who made each (the principal)"
+    )
+
+
+class LinkedProviderView(BaseModel):
+    ukprn: str
+    linked_since: datetime = Field(description="when the provider was first linked to one of the learner's ULNs")
+
+
+class LinkedProviders(BaseModel):
+    uln: str
+    providers: list[LinkedProviderView] = Field(
+        description="the providers linked to the learner, oldest link first: those that read their PLR while they"
+        " share, report centre achievements for them and may change their ability to share. A provider is shown only"
+        " its own link."
+    )
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    merged_uln: str = Field(pattern=ULN_PATTERN)
+
+
+class ProviderLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ukprn: str = Field(pattern=UKPRN_PATTERN, description="the provider linked to the learner")
+
+
+class LearnersRegistered(BaseModel):
+    registered: int = Field(description="Learners registered: new to the registry")
+    updated: int = Field(default=0, description="Registered learners whose details the import replaced")
+    unchanged: int = Field(
+        default=0,
+        description="Learners the import named with the details already held: nothing published for their details"
+        " (a merge it made of one of them is counted in `merged`)",
+    )
+    merged: int = Field(default=0, description="Merges the import made: learners it merged into the master ULN given")
+
+
+def _forbidden(detail: str) -> ProblemError:
+    return ProblemError(403, "Forbidden", detail)
+
+
+def _not_registered() -> ProblemError:
+    return ProblemError(
+        404,
+        "Learner not registered",
+        "No learner is registered under this ULN: a provider registers them (POST /v1/learners), or an operator"
+        " imports them.",
+        code=ProblemCode.LEARNER_NOT_REGISTERED,
+    )
+
+
+def _erased(detail: str) -> ProblemError:
+    return ProblemError(410, "Learner erased", detail, code=ProblemCode.LEARNER_ERASED)
+
+
+async def _not_registered_or_erased(store: LearnerRegistry, uln: str, erased: str) -> ProblemError:
+    """Why a ULN with no registered learner answers nothing: erased (410, `erased` saying what is gone), or never
+    registered (404)."""
+    return _erased(erased) if await store.erasures(uln) else _not_registered()
+
+
+async def _providers_linked_to(store: LearnerRegistry, uln: str) -> frozenset[str]:
+    """The providers linked to the learner `uln` is one of the ULNs of (a merged learner is one person)."""
+    learner = LearnerMerges.of((await store.learners_for([uln])).values()).resolve(uln)
+    return await store.linked_providers(learner.ulns)
+
+
+_CSV_MEDIA_TYPES: Final = frozenset({"", "text/csv", "text/plain", "application/csv"})
+
+
+def _refuse_unless_csv(content_type: str | None) -> None:
+    """A learner file is CSV: a body labelled JSON, XML or a form is someone sending the wrong file or forgetting
+    the label, and is refused (415), not read as CSV."""
+    if (content_type or "").split(";", 1)[0].strip().lower() not in _CSV_MEDIA_TYPES:
+        raise ProblemError(
+            415,
+            "Unsupported Media Type",
+            "This route reads a CSV file of learners, and the body was labelled as something else: send the CSV file"
+            " with Content-Type: text/csv.",
+            code=ProblemCode.UNSUPPORTED_MEDIA_TYPE,
+        )
+
+
+def _refuse_mistyped(*ulns: str) -> None:
+    for uln in ulns:
+        no_learners_uln(uln, "Nothing was changed: use the learner's own ULN.")
+
+
+@router.post(
+    "/learners",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="Register a new learner (providers, operators)",
+    description=(
+        "Registers a learner and links the calling provider to them: a linked provider reads the learner's PLR "
+        "while they share, reports centre achievements for them and changes their ability to share (decision "
+        "0121). The same details again (names compared case-insensitively, date of birth, gender) change "
+        "nothing, link no one and answer 200 with `registered: 0`; other "
+        "details for a registered ULN are refused with 409, and so is any registration of a registered ULN by a "
+        "provider not linked to the learner, whatever its details (it tells them nothing about the learner) — registered details are corrected only by an "
+        "operator's import. Ability to share is changed through `/v1/learners/{uln}/sharing`, never here. A ULN "
+        "whose check digit is wrong is refused with 422 (decision 0132): every batch record for it would be RV002."
+    ),
+    status_code=201,
+    responses={
+        200: {"model": LearnersRegistered, "description": "already registered with these details: nothing changed"},
+        **problem_responses(401, 403, 409, 410, 422, 503),
+    },
+    openapi_extra=json_body(LearnerRegistration) | operator_scope(OperatorScope.REGISTRY),
+)
+async def register_learner(request: Request, principal: CurrentPrincipal, response: Response) -> LearnersRegistered:
+    if not may_register(principal):
+        if principal.kind is PrincipalKind.PROVIDER:
+            raise _forbidden("A provider's key must name its 8-digit UKPRN: ask an operator for a new key.")
+        raise _forbidden("Only providers and operators register learners.")
+    registration = await read_body(request, LearnerRegistration)
+    learner = Learner(
+        uln=registration.uln,
+        given_name=registration.given_name,
+        family_name=registration.family_name,
+        date_of_birth=registration.date_of_birth,
+        gender=registration.gender,
+        ability_to_share=int(registration.ability_to_share),
+    )
+    provider = principal.id if principal.kind is PrincipalKind.PROVIDER else None
+    store = learner_registry_of(request)
+    try:
+        created = await store.register_learner(learner, registered_by_provider=provider)
+        conflict = None
+    except ErasedLearnerError as error:
+        raise _erased("This ULN's learner was erased: it is never registered again.") from error
+    except LearnerDetailsConflict as error:
+        created, conflict = False, error
+    if not created and provider is not None and provider not in await _providers_linked_to(store, learner.uln):
+        # the same answer whether the details sent match or not: else a provider with no link to the learner
+        # could try dates of birth one by one until one is "unchanged"
+        raise ProblemError(
+            409,
+            "Learner already registered",
+            "This ULN is registered already, and not by you: registering it changes nothing and links you to no one."
+            " Ask an operator to link you to the learner (`lrs learners link`).",
+            code=ProblemCode.LEARNER_ALREADY_REGISTERED,
+        )
+    if conflict is not None:
+        raise ProblemError(
+            409,
+            "Learner already registered",
+            "This ULN is registered with other details; registered details are never replaced by a registration."
+            " Check the ULN, or ask an operator to correct the learner's details.",
+            code=ProblemCode.LEARNER_ALREADY_REGISTERED,
+        ) from conflict
+    if not created:
+        response.status_code = 200
+        return LearnersRegistered(registered=0, unchanged=1)
+    wake_outbox(request)
+    return LearnersRegistered(registered=1)
+
+
+@router.post(
+    "/learners/import",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="Register many learners from CSV (ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN)",
+    description=(
+        f"A file of at most {LEARNER_IMPORT_BYTES:,} bytes (413 `REQUEST_TOO_LARGE` beyond: split it). A registered"
+        " learner's ability to share changes only where the file says something new about it since the last file,"
+        " and a file never removes an opt-out (2): the learner, a linked provider or an operator acting for them does,"
+        " through the sharing route (decision 0180)."
+    ),
+    status_code=201,
+    responses=problem_responses(401, 403, 409, 410, 415, 422, 503),
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}}
+    | operator_scope(OperatorScope.REGISTRY),
+)
+async def import_learners(request: Request, principal: Operator) -> LearnersRegistered:
+    _refuse_unless_csv(request.headers.get("content-type"))
+    try:
+        learners = parse_learners_csv((await request.body()).decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise ProblemError(
+            422,
+            "Unreadable learner file",
+            f"The file is not UTF-8 text (byte {error.start + 1} cannot be read): save it as CSV UTF-8.",
+        ) from error
+    except (ValueError, KeyError, csv.Error) as error:
+        raise ProblemError(422, "Unreadable learner file", str(error)) from error
+    try:
+        imported = await learner_registry_of(request).register_learners(
+            learners, imported_by=f"{principal} (learner file)"
+        )
+    except UnknownLearnerError as error:
+        raise ProblemError(422, "Unknown learner in a merge", str(error)) from error
+    except ErasedLearnerError as error:
+        raise _erased(
+            f"The file names erased learners (ULNs ending {error}): they are never registered or merged again;"
+            " nothing in the file was registered."
+        ) from error
+    except AlreadyMergedError as error:
+        raise _merged_already(error, " Nothing in the file was registered.") from error
+    except MergeCycleError as error:
+        raise _merge_cycle(f" ({error}) Nothing in the file was registered.") from error
+    wake_outbox(request)
+    _log.info(  # the registry's changes, audited by who made them (counts: the file's learners are not logged)
+        "learners_imported",
+        by=str(principal),
+        new=imported.new,
+        updated=imported.updated,
+        unchanged=imported.unchanged,
+        merged=imported.merged,
+    )
+    return LearnersRegistered(
+        registered=imported.new, updated=imported.updated, unchanged=imported.unchanged, merged=imported.merged
+    )
+
+
+def _merge_cycle(more: str = "") -> ProblemError:
+    return ProblemError(
+        409,
+        "Merge would make a cycle",
+        "The master ULN is already merged, directly or through other ULNs, into the ULN to merge: both"
+        f" already belong to one learner, whose records land on the end of that chain.{more}",
+    )
+
+
+def _merged_already(error: AlreadyMergedError, more: str = "") -> ProblemError:
+    return ProblemError(
+        409,
+        "Learner merged already",
+        f"{error}: a ULN is merged once, into one master; to bring the two learners together, merge that master"
+        f" instead.{more}",
+        code=ProblemCode.LEARNER_MERGED_ALREADY,
+    )
+
+
+async def _sharing_learner(
+    store: LearnerRegistry, principal: Principal, uln: str, doing: str
+) -> tuple[MergedLearner, dict[str, Learner]]:
+    """The learner `uln` names (a merged learner is one person: every read takes the choice of the ULN their
+    records go under) and the registry's rows of their ULNs, once `principal` may see and change their sharing."""
+    learners = await store.learners_for([uln])
+    learner = LearnerMerges.of(learners.values()).resolve(uln)
+    linked = (
+        await store.linked_providers(learner.ulns) if principal.kind is PrincipalKind.PROVIDER else frozenset[str]()
+    )
+    if not may_change_sharing(principal, learner.ulns, linked):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"Only the learner, a provider linked to the learner, or an operator {doing}.",
+            code=ProblemCode.PROVIDER_NOT_LINKED if principal.kind is PrincipalKind.PROVIDER else None,
+        )
+    return learner, learners
+
+
+_ERASED_SHARING: Final = (
+    "This ULN's learner was erased: their ability to share is not recorded any more. The changes made before the"
+    " erasure are kept: an operator reads who made them with GET /v1/admin/learners/{uln}/sharing-changes."
+)
+
+
+@router.post(
+    "/learners/{uln}/sharing",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="Change a learner's ability to share (the learner, a linked provider, operators)",
+    description=(
+        "A provider may change it only for a learner it is linked to: the provider that registered the learner, "
+        "or one an operator linked with `/v1/learners/{uln}/providers`. Any other provider gets 403, whether or "
+        "not the ULN is registered; a ULN whose check digit is wrong is 422 `RV002` before that, from anyone. A "
+        "merged learner is one person: any of their ULNs names them, and the "
+        "choice is kept under the ULN their records go under (the end of the merge chain), which every read "
+        "applies. The change is recorded at once and reaches the PLR service through the learner log: providers "
+        "are refused (or allowed) their PLR once that service has applied it, normally within seconds, longer "
+        "while it is behind. An erased learner is 410: nothing more is recorded about them."
+    ),
+    status_code=204,
+    response_class=Response,  # no body, so no content-type either
+    responses=problem_responses(401, 403, 404, 410, 422),
+    openapi_extra=json_body(SharingChange) | operator_scope(OperatorScope.REGISTRY),
+)
+async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
+    _refuse_mistyped(uln)
+    store = learner_registry_of(request)
+
+    # anyone but an operator is refused before the body is read (decision 0032); an operator's body is read first
+    learner = None if principal.is_operator else (await _sharing_learner(store, principal, uln, "changes sharing"))[0]
+    change = await read_body(request, SharingChange)
+    learner = learner or (await _sharing_learner(store, principal, uln, "changes sharing"))[0]
+    try:
+        await store.change_sharing(learner.recorded_uln, change.ability_to_share, str(principal))
+    except UnknownLearnerError as error:
+        raise _not_registered() from error
+    except ErasedLearnerError as error:
+        raise _erased(_ERASED_SHARING) from error
+    wake_outbox(request)
+
+
+@router.get(
+    "/learners/{uln}/sharing",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="A learner's ability to share, and who changed it when (the learner, a linked provider, operators)",
+    description=(
+        "The choice every read of the learner's PLR applies (a merged learner's: the one kept under the end of "
+        "the merge chain), and its latest changes under any of their ULNs. Who may change it may read it; any "
+        "other provider gets 403, for a registered ULN and an unknown one alike. An erased learner is 410 "
+        "`LEARNER_ERASED`, as for a change: the changes made before the erasure are kept (decision 0166), and "
+        "operators read them with `/v1/admin/learners/{uln}/sharing-changes`."
+    ),
+    responses=problem_responses(401, 403, 404, 410, 422),
+    openapi_extra=operator_scope(OperatorScope.REGISTRY),
+)
+async def read_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> SharingView:
+    _refuse_mistyped(uln)
+    store = learner_registry_of(request)
+    learner, learners = await _sharing_learner(store, principal, uln, "reads their sharing")
+    recorded = learners.get(learner.recorded_uln)
+    if recorded is None:
+        raise await _not_registered_or_erased(store, uln, _ERASED_SHARING)
+    changes = await store.sharing_changes(learner.ulns)
+    return SharingView(
+        uln=uln,
+        ability_to_share=AbilityToShare(recorded.ability_to_share),
+        changes=[
+            SharingChangeView(
+                ability_to_share=change.ability_to_share,
+                changed_by=who_changed_sharing(change.changed_by, principal),
+                changed_at=change.changed_at,
+            )
+            for change in changes
+        ],
+    )
+
+
+@router.get(
+    "/admin/learners/{uln}/sharing-changes",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="Who changed a learner's sharing when, erased or not (operators)",
+    description=(
+        "The latest changes of the learner's ability to share under the ULN and every ULN merged with it, with "
+        "the principal who made each. An erasure keeps them (decision 0166: ULNs and principals, nothing "
+        "personal), so this answers for an erased learner too, whose sharing route answers 410. A ULN the "
+        "registry never held, registered or erased, is 404."
+    ),
+    responses=problem_responses(401, 403, 404, 422),
+    openapi_extra=operator_scope(OperatorScope.REGISTRY),
+)
+async def surviving_sharing_changes(request: Request, principal: Operator, uln: Uln) -> SurvivingSharingChanges:
+    _refuse_mistyped(uln)
+    store = learner_registry_of(request)
+    ulns = [uln, *await store.same_learner(uln)]
+    erased = bool(await store.erasures(uln))
+    if not erased and not await store.learners_for([uln]):
+        raise _not_registered()
+    changes = await store.sharing_changes(ulns)
+    return SurvivingSharingChanges(
+        uln=uln,
+        ulns=ulns,
+        erased=erased,
+        changes=[
+            SharingChangeView(
+                ability_to_share=change.ability_to_share, changed_by=change.changed_by, changed_at=change.changed_at
+            )
+            for change in changes
+        ],
+    )
+
+
+@router.get(
+    "/learners/{uln}/providers",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="The providers linked to a learner (the learner, operators; a linked provider sees its own link)",
+    description=(
+        "Who may read the learner's PLR while they share (decision 0121): the provider that registered them and any "
+        "an operator linked, under any of their ULNs, each with when it was first linked. Who may read the learner's "
+        "sharing may read this: the learner and operators see every link; a linked provider only its own; any other "
+        "provider, and awarding organisations, get 403. An erased learner is 410."
+    ),
+    responses=problem_responses(401, 403, 404, 410, 422),
+    openapi_extra=operator_scope(OperatorScope.REGISTRY),
+)
+async def linked_providers(request: Request, principal: CurrentPrincipal, uln: Uln) -> LinkedProviders:
+    _refuse_mistyped(uln)
+    store = learner_registry_of(request)
+    learner, learners = await _sharing_learner(store, principal, uln, "reads the providers linked to them")
+    if learner.recorded_uln not in learners:
+        raise await _not_registered_or_erased(
+            store, uln, "This ULN's learner was erased: no provider reads a PLR of theirs any more."
+        )
+    links = await store.provider_links(learner.ulns)
+    return LinkedProviders(
+        uln=uln,
+        providers=[
+            LinkedProviderView(ukprn=link.provider_ukprn, linked_since=link.linked_at)
+            for link in links
+            if may_see_link(principal, link.provider_ukprn)
+        ],
+    )
+
+
+@router.post(
+    "/learners/{uln}/providers",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="Link a provider to a learner (operators)",
+    description=(
+        "A linked provider reads the learner's PLR while they share, reports centre achievements for them and "
+        "changes their ability to share (decision 0121). Linking again announces the link again (it repairs a "
+        "projection that missed it); an erased learner is 410."
+    ),
+    status_code=204,
+    response_class=Response,  # no body, so no content-type either
+    responses=problem_responses(401, 403, 404, 410, 422),
+    openapi_extra=json_body(ProviderLink) | operator_scope(OperatorScope.REGISTRY),
+)
+async def link_provider(request: Request, principal: Operator, uln: Uln) -> None:
+    _refuse_mistyped(uln)
+    link = await read_body(request, ProviderLink)
+    try:
+        await learner_registry_of(request).link_provider(uln, link.ukprn, linked_by=str(principal))
+    except UnknownLearnerError as error:
+        raise _not_registered() from error
+    except ErasedLearnerError as error:
+        raise _erased("This ULN's learner was erased: no provider can be linked to them.") from error
+    wake_outbox(request)
+    _log.info("provider_linked", uln=mask_uln(uln), ukprn=link.ukprn, by=str(principal))
+
+
+@router.post(
+    "/learners/{master_uln}/merge",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="Merge another ULN into this master ULN",
+    description=(
+        "Refused with 409 when the master ULN is already merged, directly or through other ULNs, into the ULN "
+        "to merge: the merge would make a cycle (decision 0031). Refused with 410 when either learner was erased."
+    ),
+    status_code=204,
+    response_class=Response,  # no body, so no content-type either
+    responses=problem_responses(401, 403, 404, 409, 410, 422),
+    openapi_extra=json_body(MergeRequest) | operator_scope(OperatorScope.REGISTRY),
+)
+async def merge_learners(request: Request, principal: Operator, master_uln: Uln) -> None:
+    merge = await read_body(request, MergeRequest)
+    _refuse_mistyped(master_uln, merge.merged_uln)
+    try:
+        await learner_registry_of(request).merge(master_uln, merge.merged_uln)
+    except UnknownLearnerError as error:
+        raise ProblemError(
+            404,
+            "Learner not registered",
+            "Both ULNs must be registered and different.",
+            code=ProblemCode.LEARNER_NOT_REGISTERED,
+        ) from error
+    except ErasedLearnerError as error:
+        raise _erased("One of the learners was erased: an erased learner is never merged.") from error
+    except AlreadyMergedError as error:
+        raise _merged_already(error) from error
+    except MergeCycleError as error:
+        raise _merge_cycle() from error
+    wake_outbox(request)
+    _log.info(
+        "learners_merged", master_uln=mask_uln(master_uln), merged_uln=mask_uln(merge.merged_uln), by=str(principal)
+    )

@@ -1,0 +1,42 @@
+"""The reference data routes: reloading the Ofqual catalogue and the awarding organisations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from lrs_platform.environment import refuse_in_sandpit
+from lrs_platform.identity import OperatorScope, operator_scope
+from lrs_platform.problems import problem_responses
+from validation.api_common import Operator
+from validation.catalogue_publisher import publish_catalogue
+from validation.reference_store import ReferenceFiles, ReferenceStore
+
+router = APIRouter(prefix="/v1")
+
+
+class ReferenceLoaded(BaseModel):
+    awarding_organisations: int
+    qualifications: int
+
+
+def _store(request: Request) -> ReferenceStore:
+    store: ReferenceStore = request.app.state.reference
+    return store
+
+
+@router.post(
+    "/admin/reference/load",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["reference data"],
+    summary="Reload the catalogue and awarding organisations from the reference files",
+    responses=problem_responses(401, 403),
+    openapi_extra=operator_scope(OperatorScope.REGISTRY),
+)
+async def load_reference(request: Request, principal: Operator) -> ReferenceLoaded:
+    files = ReferenceFiles.read(request.app.state.settings.reference_dir)
+    store = _store(request)
+    organisations, qualifications = await store.load(files)
+    catalogue, _ = await store.current()
+    await publish_catalogue(request.app.state.outbox_producer, catalogue, await store.version())
+    return ReferenceLoaded(awarding_organisations=organisations, qualifications=qualifications)
