@@ -148,8 +148,9 @@ async def erase_learner(
     else:
         response.status_code = 200
     erased_with = await learner_registry_of(request).same_learner(uln)
-    # a ULN merged with the learner after the preview was erased with them
-    await _revoke_learners_keys(request, [other for other in erased_with if other not in preview.merged_with])
+    # and again once it committed: a key made between the first revocation and the commit (`lrs credentials`
+    # asks validation only whether the learner is erased yet), or of a ULN merged with them after the preview
+    await _revoke_learners_keys(request, [erasure.uln, *erased_with])
     return LearnerErased(
         erasure_id=erasure.erasure_id,
         uln=erasure.uln,

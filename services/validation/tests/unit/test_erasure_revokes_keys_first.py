@@ -138,3 +138,19 @@ async def test_a_uln_merged_with_the_learner_after_the_preview_is_revoked_once_e
     assert answer.status_code == 201, answer.text
     assert answer.json()["erased_with"] == sorted([MERGED, MERGED_MEANWHILE])
     assert keys.working == set()
+
+
+async def test_a_key_made_between_the_first_revocation_and_the_commit_is_revoked_once_committed() -> None:
+    keys = Keys(ULN, MERGED)
+    registry = Registry(keys)
+    erase = registry.erase
+
+    async def a_key_made_meanwhile(uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
+        keys.working.add(_key_of(ULN))  # `lrs credentials create`: validation did not say erased yet
+        return await erase(uln, erased_by, reason)
+
+    registry.erase = a_key_made_meanwhile  # type: ignore[method-assign]
+    answer = await _erase(registry)
+
+    assert answer.status_code == 201, answer.text
+    assert keys.working == set()
