@@ -86,3 +86,32 @@ def test_the_achievement_column_names_the_achievement_as_a_person_knows_it(
         "GCSE Mathematics (6001166X), grade 7, awarded 2024-05-20, Provisional",
         RAISED["achievement_id"],  # raised before challenges described their achievement
     ]
+
+
+def test_the_achievement_column_prints_a_title_as_written_never_as_markup(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    titled = {
+        **RAISED,
+        "achievement": {
+            "qualification_number": "6001166X",
+            "title": "Maths [bold]Higher[/] [/link]",
+            "award_date": "2024-05-20",
+            "grade": "[7]",
+        },
+    }
+    real_client = httpx.Client
+
+    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
+        answer = httpx.Response(200, json={"items": [titled], "next": None})
+        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(lambda _: answer)})
+
+    monkeypatch.setattr(httpx, "Client", fake_client)
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setenv("COLUMNS", "400")
+
+    code = main(["challenges", "list"])
+
+    assert code == ExitCode.OK, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "Maths [bold]Higher[/] [/link] (6001166X), grade [7], awarded 2024-05-20" in printed

@@ -68,18 +68,19 @@ def uln_shown(challenge: dict[str, Any]) -> str:
 RESULT_STATUSES = {"P": "Provisional", "F": "Final"}
 
 
-def achievement_text(challenge: dict[str, Any]) -> str:
+def achievement_text(challenge: dict[str, Any]) -> Text:
     """The challenged achievement as a person recognises it: its title (or qualification number), grade, award date
     and, when the challenge says it, Provisional or Final (decision 0183); its id only for a challenge that carries
-    no description."""
+    no description. Plain text, as the AO sent it: never read as markup, its bidi controls shown."""
     achievement = challenge.get("achievement")
     if not achievement:
-        return str(challenge["achievement_id"])
+        return Text(str(challenge["achievement_id"]))
     number = achievement["qualification_number"]
     named = f"{achievement['title']} ({number})" if achievement.get("title") else number
     grade = f"grade {achievement['grade']}" if achievement.get("grade") else None
     status = RESULT_STATUSES.get(achievement.get("status") or "")
-    return ", ".join(part for part in (named, grade, f"awarded {achievement['award_date']}", status) if part)
+    described = ", ".join(part for part in (named, grade, f"awarded {achievement['award_date']}", status) if part)
+    return Text(with_bidi_controls_shown(described))
 
 
 def note_text(challenge: dict[str, Any]) -> Text:
