@@ -212,3 +212,26 @@ def test_a_challenge_raised_before_its_achievement_was_kept_is_named_by_its_id(p
 
     assert f'data-achievement="id">{ACHIEVEMENT_ID}<' in page
     assert 'data-achievement="qualification"' not in page
+
+
+def test_a_challenge_says_whether_its_result_was_provisional_or_final_when_raised(portal: StubbedPortal) -> None:
+    """Decision 0183: the AO acts differently on a result it has not yet confirmed. A challenge raised before the
+    status was kept says nothing of it."""
+    client, _ = portal.signed_in()
+    kept = challenge()["achievement"]
+    assert isinstance(kept, dict)
+    provisional = challenge(achievement={**kept, "grade": "Merit", "status": "P"})
+    with_a_challenge(portal, provisional)
+    portal.on(
+        "GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [provisional], "next": None})
+    )
+
+    page = client.get(f"/challenges/{CHALLENGE_ID}").text
+    inbox = client.get("/challenges").text
+
+    assert re.search(
+        r'<dt class="govuk-summary-list__key">Result when raised</dt>'
+        r'<dd class="govuk-summary-list__value" data-achievement="status">Provisional</dd>',
+        page,
+    )
+    assert "grade Merit (Provisional) when raised" in inbox

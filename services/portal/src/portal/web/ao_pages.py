@@ -346,7 +346,12 @@ def _achievement_shown(challenge: dict[str, Any], catalogue: Catalogue) -> dict[
         "title": title,
         "award_date": f"{awarded.day} {awarded:%B %Y}",
         "grade_when_raised": achievement.get("grade"),
+        # Provisional or Final when raised (decision 0183); none for a challenge raised before it was kept
+        "status_when_raised": RESULT_STATUS_WORDS.get(achievement.get("status") or ""),
     }
+
+
+RESULT_STATUS_WORDS = {"P": "Provisional", "F": "Final"}
 
 
 def _shown(request: Request, challenges: list[dict[str, Any]]) -> list[dict[str, Any]]:
