@@ -193,10 +193,10 @@ async def test_a_poll_reaching_past_the_position_applies_what_lies_past_it(pool:
     applier = record_applier(record, Forgotten())
     await applier(on_log(recorded(achievement), withdrawn(achievement)))
 
-    await applier(on_log(withdrawn(achievement), updated(achievement, "8"), first=1))  # offset 1 applied already
+    await applier(on_log(withdrawn(achievement), reinstated(achievement), first=1))  # offset 1 applied already
 
     on_record = await record.achievement(achievement)
-    assert on_record is not None and (on_record.withdrawn, on_record.grade) == (True, "8")
+    assert on_record is not None and on_record.withdrawn is False, "the reinstatement past the position applied"
     assert await record.positions() == {(PLR_EVENTS.name, 0): 3}
 
 

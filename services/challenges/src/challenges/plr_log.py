@@ -1,4 +1,5 @@
-"""What the challenges service keeps of the PLR log: messages in, record changes out. Pure, no I/O.
+"""What the challenges service keeps of the PLR log: messages in, record changes out. Pure, no I/O (asyncpg's
+C UUID type is only a faster `uuid.UUID`).
 
 From `lrs.plr.events.v1` each achievement's ULN, AO, whether it is withdrawn, and what a person
 recognises it by (qualification, title, award date, grade, and whether its result is Provisional or
@@ -12,6 +13,11 @@ An achievement event, nearly every record, is read for the facts kept by matchin
 as validation writes it (`lrs_contracts.fast_match`, decision 0089), which takes only what the contract
 models take and reads it as they do. Any other record, and one written otherwise, is decoded in full, and
 one that cannot be decoded is poison, as the PLR projector parks it.
+
+What an achievement event changes is the domain's one fold's answer (`lrs_domain.achievements.step`, decision
+0031), over the achievement as the record held it before the poll (`fold_poll`): an event the fold finds changes
+nothing leaves the facts as they were, and one it refuses is poison, parked with the learner's later events held
+behind it, as the PLR projector parks it. So the grade and status a challenge shows are the PLR's.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from lrs_contracts.plr import (
 )
 from lrs_contracts.registry import decode, event_type_of
 from lrs_contracts.topics import LEARNER_EVENTS, PLR_EVENTS
+from lrs_domain.achievements import AchievementChange, AchievementEventMismatch, step
 from lrs_platform.consumer import Message
 
 FOLLOWED_TOPICS = (PLR_EVENTS.name, LEARNER_EVENTS.name)
@@ -67,6 +74,36 @@ class BatchTouch(NamedTuple):
     decided_at: datetime
 
 
+class AchievementSoFar(NamedTuple):
+    """What the fold needs of an achievement the record held before a poll: its status, whether it is withdrawn
+    and its grade (the one part of its data kept, so an event's data differs when its grade does)."""
+
+    status: ResultStatus
+    withdrawn: bool
+    grade: str | None
+
+
+# One achievement event of a poll as read (a plain tuple, the cheapest to build: one per event): its facts as it says
+# them (grade and title None where it has none), the kind of event the fold takes it for, and its status (None: a
+# withdrawal or reinstatement says none).
+AchievementEventRead = tuple[AchievementFacts, AchievementChange, ResultStatus | None]
+
+
+@dataclass
+class PolledEvents:
+    """Some messages as read, not yet folded: their achievement events in log order, and the rest."""
+
+    achievement_events: list[AchievementEventRead] = field(default_factory=list)
+    merges: dict[str, str] = field(default_factory=dict)  # merged ULN -> master ULN
+    erasures: set[str] = field(default_factory=set)  # erased learners' ULNs
+    touches: set[BatchTouch] = field(default_factory=set)
+    read_ids: list[uuid.UUID] = field(default_factory=list)  # each achievement event's, in log order
+
+    def achievement_ids(self) -> list[uuid.UUID]:
+        """Each achievement the events change, once: whose state on record the fold needs."""
+        return list(dict.fromkeys(self.read_ids))
+
+
 @dataclass
 class RecordChanges:
     """The net effect of some messages, each achievement and merged ULN once."""
@@ -75,8 +112,8 @@ class RecordChanges:
     merges: dict[str, str] = field(default_factory=dict)  # merged ULN -> master ULN
     erasures: set[str] = field(default_factory=set)  # erased learners' ULNs
     touches: set[BatchTouch] = field(default_factory=set)
-    # each achievement's result status (P or F) as the latest of the messages that says it: a withdrawal or a
-    # reinstatement says none (kept apart from its facts: decision 0183)
+    # each achievement's result status (P or F) after the latest event that changed it with one: a withdrawal or
+    # a reinstatement says none (kept apart from its facts: decision 0183)
     statuses: dict[uuid.UUID, str] = field(default_factory=dict)
 
     def add(self, change: AchievementFacts) -> None:
@@ -95,10 +132,73 @@ def _after(earlier: AchievementFacts, change: AchievementFacts) -> AchievementFa
     )
 
 
-def record_changes(messages: Iterable[Message]) -> RecordChanges:
-    """Folds messages (in log order) into changes. Raises on a message that cannot be decoded."""
-    changes = RecordChanges()
-    achievements, touches, statuses = changes.achievements, changes.touches, changes.statuses
+def record_changes(
+    messages: Iterable[Message], on_record: Mapping[uuid.UUID, AchievementSoFar] | None = None
+) -> RecordChanges:
+    """`fold_poll(read_poll(messages), on_record)`: what `messages` change of the achievements `on_record`
+    (none: nothing recorded before them)."""
+    return fold_poll(read_poll(messages), on_record or {})
+
+
+def fold_poll(polled: PolledEvents, on_record: Mapping[uuid.UUID, AchievementSoFar]) -> RecordChanges:
+    """Folds a poll's achievement events, in log order, over their achievements as the record held them
+    (`on_record`, by id: none there, nothing recorded yet) with the domain's one fold
+    (`lrs_domain.achievements.step`, decision 0031): an event changes what is kept only as the fold says, one
+    that changes nothing (an identical resubmission, a Provisional after the Final...) leaves it as it was.
+
+    Raises `AchievementEventMismatch` on an event the fold refuses (a change of a withdrawn achievement, an
+    update of one never recorded): poison, parked with its stream held behind it as the PLR projector parks it.
+    """
+    changes = RecordChanges(merges=polled.merges, erasures=polled.erasures, touches=polled.touches)
+    achievements, statuses = changes.achievements, changes.statuses
+    states = dict(on_record)  # each achievement as the events so far left it
+    for facts, kind, event_status in polled.achievement_events:
+        achievement_id = facts.achievement_id
+        state = states.get(achievement_id)
+        try:
+            if state is None:
+                moved = step(
+                    None,
+                    kind,
+                    withdrawn=False,
+                    event_status=event_status,
+                    data_differs=True,
+                    event_achievement_id=achievement_id,
+                    achievement_id=None,
+                )
+            else:
+                moved = step(
+                    state.status,
+                    kind,
+                    withdrawn=state.withdrawn,
+                    event_status=event_status,
+                    # the grade is all of the data kept: data differing elsewhere leaves every kept fact as it was
+                    data_differs=facts.grade is not None and facts.grade != state.grade,
+                    event_achievement_id=achievement_id,
+                    achievement_id=achievement_id,
+                )
+        except AchievementEventMismatch as refused:
+            raise AchievementEventMismatch(f"achievement {achievement_id}: {refused}") from refused
+        if moved is None:
+            continue
+        change, status, withdrawn = moved
+        # the event's facts say withdrawn as the fold leaves it (`_WITHDRAWN_AFTER`)
+        if change is _WITHDRAWN or change is _REINSTATED:
+            states[achievement_id] = AchievementSoFar(status, withdrawn, state.grade if state is not None else None)
+        else:
+            if state is not None and change is not _RECREATED and facts.title is not None:
+                facts = facts._replace(title=None)  # a recording over a live achievement: its qualification stays
+            states[achievement_id] = AchievementSoFar(status, withdrawn, facts.grade)
+            statuses[achievement_id] = status.value
+        earlier = achievements.get(achievement_id)
+        achievements[achievement_id] = _after(earlier, facts) if earlier is not None else facts
+    return changes
+
+
+def read_poll(messages: Iterable[Message]) -> PolledEvents:
+    """Reads messages (in log order) for what the record keeps. Raises on a message that cannot be decoded."""
+    polled = PolledEvents()
+    events, touches, read_ids = polled.achievement_events, polled.touches, polled.read_ids
     batches: dict[bytes, tuple[uuid.UUID, datetime]] = {}  # batch id and decision time, by their texts
     touched: set[tuple[bytes, bytes, bytes, bytes]] = set()  # batch, AO, ULN, QAN as read: made touches at the end
     for message in messages:
@@ -107,59 +207,69 @@ def record_changes(messages: Iterable[Message]) -> RecordChanges:
             raise ValueError(f"a message without a value on {message.topic}")
         event = achievement_fields(value)
         if event is not None:
+            head_type = event.event_type
+            status = event.status
             # asyncpg's uuid.UUID (equal to and hashed as the standard one): parsed and stored in C
             achievement_id = pgproto.UUID(event.achievement_id.decode())
-            change = AchievementFacts(
-                achievement_id,
-                event.uln.decode(),
-                event.ao_id.decode(),
-                _HEAD_WITHDRAWN_AFTER[event.event_type],
-                event.qualification_number.decode(),
-                event.award_date,
-                event.grade.decode() if event.grade is not None else None,
-                event.title.decode() if event.title is not None else None,
+            read_ids.append(achievement_id)
+            events.append(
+                (
+                    AchievementFacts(
+                        achievement_id,
+                        event.uln.decode(),
+                        event.ao_id.decode(),
+                        _HEAD_WITHDRAWN_AFTER[head_type],
+                        event.qualification_number.decode(),
+                        event.award_date,
+                        event.grade.decode() if event.grade is not None else None,
+                        event.title.decode() if event.title is not None else None,
+                    ),
+                    _HEAD_KINDS[head_type],
+                    _HEAD_STATUSES[status] if status is not None else _HEAD_IMPLIED_STATUS[head_type],
+                )
             )
-            earlier = achievements.get(achievement_id)
-            achievements[achievement_id] = _after(earlier, change) if earlier is not None else change
-            status = _FINAL if event.event_type == _HEAD_SUPERSEDED else event.status
-            if status is not None:
-                statuses[achievement_id] = status.decode()
             if event.batch_id not in batches:
                 # a batch's decision time: the `occurred_at` of its events (one for them all)
                 batches[event.batch_id] = (pgproto.UUID(event.batch_id.decode()), event.occurred_at)
             touched.add((event.batch_id, event.ao_id, event.uln, event.qualification_number))
             continue
         event_type, occurred, payload = _plain_payload(value)
-        if event_type in _WITHDRAWN_AFTER:
+        kind = _KINDS.get(event_type)
+        if kind is not None:
             ao_id, uln, qan, award_date = payload[_KEY]
             data = _DATA.get(event_type)
             qualification = _QUALIFICATION.get(event_type)
-            change = AchievementFacts(
-                uuid.UUID(payload[_ACHIEVEMENT_ID]),
-                uln,
-                ao_id,
-                _WITHDRAWN_AFTER[event_type],
-                qan,
-                award_date if isinstance(award_date, date) else date.fromisoformat(award_date),
-                payload[data][_GRADE] if data is not None else None,
-                payload[qualification][_TITLE_FIELD] if qualification is not None else None,
-            )
-            changes.add(change)
             status_field = _STATUS_FIELD.get(event_type)
-            if status_field is not None:
-                statuses[change.achievement_id] = ResultStatus(payload[status_field]).value
-            elif event_type == _SUPERSEDED:
-                statuses[change.achievement_id] = ResultStatus.FINAL.value
+            achievement_id = uuid.UUID(payload[_ACHIEVEMENT_ID])
+            read_ids.append(achievement_id)
+            events.append(
+                (
+                    AchievementFacts(
+                        achievement_id,
+                        uln,
+                        ao_id,
+                        _WITHDRAWN_AFTER[event_type],
+                        qan,
+                        award_date if isinstance(award_date, date) else date.fromisoformat(award_date),
+                        payload[data][_GRADE] if data is not None else None,
+                        payload[qualification][_TITLE_FIELD] if qualification is not None else None,
+                    ),
+                    kind,
+                    ResultStatus(payload[status_field])
+                    if status_field is not None
+                    else _IMPLIED_STATUS.get(event_type),
+                )
+            )
             batch_id = payload[_PROVENANCE_FIELD[event_type]][_BATCH_ID_FIELD]
             touches.add(BatchTouch(uuid.UUID(str(batch_id)), ao_id, uln, qan, occurred))
         elif event_type == _MERGED:
-            changes.merges[payload[_MERGED_ULN]] = payload[_MASTER_ULN]
+            polled.merges[payload[_MERGED_ULN]] = payload[_MASTER_ULN]
         elif event_type == _ERASED:
-            changes.erasures.add(payload[_ERASED_ULN])
+            polled.erasures.add(payload[_ERASED_ULN])
     for batch_text, ao_id, uln, qan in touched:
         batch_id, decided_at = batches[batch_text]
         touches.add(BatchTouch(batch_id, ao_id.decode(), uln.decode(), qan.decode(), decided_at))
-    return changes
+    return polled
 
 
 def positions_after(messages: Iterable[Message]) -> dict[tuple[str, int], int]:
@@ -190,7 +300,21 @@ def _plain_payload(raw: bytes) -> tuple[str, datetime, tuple[Any, ...]]:
     return event_type, occurred, payload
 
 
-# Per achievement event type: withdrawn after it (None: as it was, for an update or supersession).
+# Per achievement event type: the kind of event the fold takes it for.
+_KINDS: dict[str, AchievementChange] = {
+    event_type_of(AchievementRecorded): AchievementChange.RECORDED,
+    event_type_of(AchievementUpdated): AchievementChange.UPDATED,
+    event_type_of(AchievementSuperseded): AchievementChange.SUPERSEDED,
+    event_type_of(AchievementWithdrawn): AchievementChange.WITHDRAWN,
+    event_type_of(AchievementReinstated): AchievementChange.REINSTATED,
+}
+# A supersession says no status: a Final result replaced the Provisional one.
+_IMPLIED_STATUS = {event_type_of(AchievementSuperseded): ResultStatus.FINAL}
+# The same, by the event type and status as an event's head spells them.
+_HEAD_KINDS = {event_type.encode(): kind for event_type, kind in _KINDS.items()}
+_HEAD_IMPLIED_STATUS = {event_type.encode(): _IMPLIED_STATUS.get(event_type) for event_type in _KINDS}
+_HEAD_STATUSES = {status.value.encode(): status for status in ResultStatus}
+# Withdrawn after it, as the fold leaves it (None: as it was, for a change of a live achievement's data).
 _WITHDRAWN_AFTER: dict[str, bool | None] = {
     event_type_of(AchievementRecorded): False,
     event_type_of(AchievementReinstated): False,
@@ -198,11 +322,12 @@ _WITHDRAWN_AFTER: dict[str, bool | None] = {
     event_type_of(AchievementUpdated): None,
     event_type_of(AchievementSuperseded): None,
 }
-# The same, by the event type as an event's head spells it.
 _HEAD_WITHDRAWN_AFTER = {event_type.encode(): withdrawn for event_type, withdrawn in _WITHDRAWN_AFTER.items()}
-# A supersession says no status: a Final result replaced the Provisional one.
-_SUPERSEDED = event_type_of(AchievementSuperseded)
-_HEAD_SUPERSEDED, _FINAL = _SUPERSEDED.encode(), ResultStatus.FINAL.value.encode()
+_WITHDRAWN, _REINSTATED, _RECREATED = (
+    AchievementChange.WITHDRAWN,
+    AchievementChange.REINSTATED,
+    AchievementChange.RECREATED,
+)
 _STATUS_FIELD = {
     event_type_of(m): plain_fields(m).index("status") for m in ACHIEVEMENT_MODELS if "status" in plain_fields(m)
 }

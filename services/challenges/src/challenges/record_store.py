@@ -11,7 +11,16 @@ from operator import add
 import asyncpg
 
 from challenges.domain import AchievementOnRecord, BatchOnRecord
-from challenges.plr_log import AchievementFacts, BatchTouch, RecordChanges, positions_after, record_changes, unapplied
+from challenges.plr_log import (
+    AchievementFacts,
+    AchievementSoFar,
+    BatchTouch,
+    RecordChanges,
+    fold_poll,
+    positions_after,
+    read_poll,
+    unapplied,
+)
 from lrs_contracts.plr import ResultStatus
 from lrs_platform.consumer import Message
 
@@ -29,6 +38,23 @@ _LATEST = (
 _LATEST_STATUS = (
     "SELECT status FROM challenges.achievement_statuses WHERE achievement_id = $1 ORDER BY applied_in DESC LIMIT 1"
 )
+# The state the fold needs of each of a poll's achievements the record holds (one with no status has none): its
+# status, then withdrawn and grade as the latest row that says them. Each table read once for all the poll's ids
+# (its hash index probed per id): a lateral look-up per id cost PostgreSQL about twice as much.
+_SO_FAR = (
+    "WITH said AS ("
+    "   SELECT DISTINCT ON (achievement_id) achievement_id, status FROM challenges.achievement_statuses"
+    "   WHERE achievement_id = ANY($1::uuid[]) ORDER BY achievement_id, applied_in DESC"
+    " ), kept AS ("
+    "   SELECT achievement_id,"
+    "   (array_agg(withdrawn ORDER BY applied_in DESC) FILTER (WHERE withdrawn IS NOT NULL))[1] AS withdrawn,"
+    "   (array_agg(grade ORDER BY applied_in DESC) FILTER (WHERE grade IS NOT NULL))[1] AS grade"
+    "   FROM challenges.achievements_on_record WHERE achievement_id = ANY($1::uuid[]) GROUP BY achievement_id"
+    " )"
+    " SELECT said.achievement_id, said.status, coalesce(kept.withdrawn, false), kept.grade"
+    " FROM said LEFT JOIN kept USING (achievement_id)"
+)
+_STATUSES = {status.value: status for status in ResultStatus}  # a look-up, not an enum call: a row each
 # The positions of a poll's partitions, each row locked until the poll's transaction ends (a missing one
 # inserted at 0): the no-op update is what locks a row that is there, and returns it as stored.
 _LOCK_POSITIONS = (
@@ -61,9 +87,10 @@ class PlrRecord:
         """A poll's messages applied, fenced by offset, and the changes they made. Idempotent.
 
         In one transaction: the positions of the poll's partitions are locked, every message below its
-        partition's position is dropped, the rest applied (`apply`), the positions moved past them, and the
-        erased learners handed to `forget_learners` (idempotent: a transaction that fails after it forgets
-        them again when the poll comes back). A message below the position was applied by whoever holds the
+        partition's position is dropped, the rest folded over the achievements as the record holds them (one
+        statement, `fold_poll`: an event the fold refuses raises, and the loop's guard parks it) and applied, the
+        positions moved past them, and the erased learners handed to `forget_learners` (idempotent: a
+        transaction that fails after it forgets them again when the poll comes back). A message below the position was applied by whoever holds the
         partition now: a replica that lost the partition part-way through a poll, its new holder applying that
         poll and later ones meanwhile, would otherwise append its older word after theirs (decision 0099).
 
@@ -71,7 +98,7 @@ class PlrRecord:
         neither check, lock nor move: the loop may not have passed what lies between the stored position and
         them.
         """
-        changes = record_changes(messages)  # outside the transaction: folding is most of a poll's time
+        polled = read_poll(messages)  # outside the transaction: reading is most of a poll's time
         async with self._pool.acquire() as connection, connection.transaction():
             if not parked:
                 passing = positions_after(messages)
@@ -81,8 +108,10 @@ class PlrRecord:
                 )
                 fresh = unapplied(messages, {(row["topic"], row["partition"]): row["next_offset"] for row in rows})
                 if fresh is not messages:
-                    changes, passing = record_changes(fresh), positions_after(fresh)
+                    polled, passing = read_poll(fresh), positions_after(fresh)
                 await _store_positions(connection, passing)
+            # folded over the record as this transaction holds it: the poll before is committed, the next waits
+            changes = fold_poll(polled, await _so_far(connection, polled.achievement_ids()))
             await _append(connection, changes)
             await forget_learners(changes.erasures)
         return changes
@@ -174,6 +203,16 @@ class PlrRecord:
     async def record_positions(self, positions: Mapping[tuple[str, int], int]) -> None:
         """Positions only move forward: a consumer that lost a partition cannot take it back."""
         await _store_positions(self._pool, positions)
+
+
+async def _so_far(
+    connection: asyncpg.Connection, achievement_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, AchievementSoFar]:
+    """The fold's state of those of `achievement_ids` the record holds, in one statement."""
+    if not achievement_ids:
+        return {}
+    rows = await connection.fetch(_SO_FAR, achievement_ids)
+    return {row[0]: AchievementSoFar(_STATUSES[row[1]], row[2], row[3]) for row in rows}
 
 
 async def _append(connection: asyncpg.Connection, changes: RecordChanges) -> None:

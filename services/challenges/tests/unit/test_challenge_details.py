@@ -14,7 +14,7 @@ from typing import Any
 
 from challenges.api import ChallengedAchievementPublic, list_challenges
 from challenges.domain import AchievementOnRecord, Challenge, ChallengeQuery, ChallengeState, evolve, raise_challenge
-from challenges.plr_log import record_changes
+from challenges.plr_log import AchievementSoFar, record_changes
 from challenges.record_store import PlrRecord
 from challenges.service import ChallengeService
 from lrs_contracts.challenge import ChallengedAchievement
@@ -64,12 +64,14 @@ def _message(payload: Contract, offset: int, *, as_validation_writes_it: bool = 
     return Message(PLR_EVENTS.name, 0, offset, LEARNER.encode(), value)
 
 
-def _statuses(*payloads: Contract, as_validation_writes_it: bool = True) -> dict[uuid.UUID, str]:
+def _statuses(
+    *payloads: Contract, as_validation_writes_it: bool = True, on_record: AchievementSoFar | None = None
+) -> dict[uuid.UUID, str]:
     messages = [
         _message(payload, offset, as_validation_writes_it=as_validation_writes_it)
         for offset, payload in enumerate(payloads)
     ]
-    return record_changes(messages).statuses
+    return record_changes(messages, {ACHIEVEMENT: on_record} if on_record is not None else None).statuses
 
 
 def test_the_record_keeps_each_achievements_status_as_the_latest_event_that_says_one() -> None:
@@ -88,11 +90,16 @@ def test_the_record_keeps_each_achievements_status_as_the_latest_event_that_says
 
     for fast in (True, False):
         assert _statuses(_recorded(ResultStatus.PROVISIONAL), as_validation_writes_it=fast) == {ACHIEVEMENT: "P"}
-        assert _statuses(_recorded(ResultStatus.FINAL), updated, as_validation_writes_it=fast) == {ACHIEVEMENT: "P"}
+        assert _statuses(_recorded(ResultStatus.PROVISIONAL), updated, as_validation_writes_it=fast) == {
+            ACHIEVEMENT: "P"
+        }
+        # a Provisional update of a Final result changes nothing (the domain's fold, DOMAIN rule 3)
+        assert _statuses(_recorded(ResultStatus.FINAL), updated, as_validation_writes_it=fast) == {ACHIEVEMENT: "F"}
         # a Final result supersedes the Provisional one; a withdrawal and a reinstatement say no status
         provisional_then_final = (_recorded(ResultStatus.PROVISIONAL), superseded, withdrawn, reinstated)
         assert _statuses(*provisional_then_final, as_validation_writes_it=fast) == {ACHIEVEMENT: "F"}
-        assert _statuses(withdrawn, reinstated, as_validation_writes_it=fast) == {}
+        live = AchievementSoFar(ResultStatus.FINAL, withdrawn=False, grade="7")
+        assert _statuses(withdrawn, reinstated, as_validation_writes_it=fast, on_record=live) == {}
 
 
 def test_a_challenge_carries_the_status_its_achievement_had_when_it_was_raised_and_shows_it() -> None:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.support.malformed_events import ULN, WRITTEN_OTHERWISE, Mutation
 
-from challenges.plr_log import RecordChanges, record_changes
+from challenges.plr_log import PolledEvents, read_poll
 from lrs_contracts.envelope import Contract
 from lrs_contracts.plr import (
     AchievementData,
@@ -85,8 +85,8 @@ def achievement_events(draw: st.DrawFn) -> Contract:
     return AchievementReinstated(**common)
 
 
-def changes_of(value: bytes) -> RecordChanges:
-    return record_changes([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), value)])
+def changes_of(value: bytes) -> PolledEvents:
+    return read_poll([Message(PLR_EVENTS.name, 0, 0, ULN.encode(), value)])
 
 
 @settings(max_examples=400, deadline=None)
@@ -124,12 +124,12 @@ def test_no_message_written_otherwise_is_read_by_the_fast_path(mutation: str) ->
     written = encode(wrap(event, source="validation", correlation_id="batch", occurred_at=datetime.now(UTC)))
     value = MUTATIONS[mutation](written)
     assert value != written
-    assert next(iter(changes_of(written).achievements)).__class__ is not uuid.UUID, "read by the fast path"
+    assert changes_of(written).achievement_ids()[0].__class__ is not uuid.UUID, "read by the fast path"
     try:
         read = changes_of(value)
     except Exception:  # refused: not read by the fast path either
         return
-    assert all(achievement_id.__class__ is uuid.UUID for achievement_id in read.achievements), "decoded in full"
+    assert all(achievement_id.__class__ is uuid.UUID for achievement_id in read.achievement_ids()), "decoded in full"
 
 
 def test_a_batch_whose_second_event_is_at_no_time_is_poison() -> None:
@@ -149,5 +149,5 @@ def test_a_batch_whose_second_event_is_at_no_time_is_poison() -> None:
     )
     broken = MUTATIONS["occurred_at at another offset"](second)
     with pytest.raises(Exception) as raised:  # noqa: PT011 - what matters is how the consumer classifies it
-        record_changes([Message(PLR_EVENTS.name, 0, n, ULN.encode(), v) for n, v in enumerate((first, broken))])
+        read_poll([Message(PLR_EVENTS.name, 0, n, ULN.encode(), v) for n, v in enumerate((first, broken))])
     assert classify_failure(raised.value) is Failure.POISON
