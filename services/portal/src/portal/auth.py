@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Collection, Container
+from collections import Counter
+from collections.abc import Collection, Container, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -44,7 +46,7 @@ from portal.accounts import (
     username_from,
 )
 from portal.csrf import new_csrf_token
-from portal.reset_links import is_token
+from portal.reset_links import is_token, requesting_client
 from portal.sessions import (
     SANDPIT_SEAL_CONTEXT,
     SessionPolicy,
@@ -74,6 +76,10 @@ FIRST_LINKS_AT_ONCE = 2
 # defaults): three at once overran the portal's memory limit (256 MiB) and the kernel killed it, whoever sent them
 # (an unknown username is checked against a decoy, at the same cost). Two at once peak at ~220 MB.
 PASSWORD_HASHES_AT_ONCE = 2
+# Sign-ins of one client (its address; an IPv6 one's /64) checked at once in a replica; more are refused at once,
+# not queued: one client sending sign-ins together could otherwise hold every turn at the hashes and make everyone's
+# sign-in wait (a flood of 300 kept a real one waiting 25 s). A person signs in once at a time.
+SIGN_INS_AT_ONCE_PER_CLIENT = 2
 
 
 def utc_now() -> datetime:
@@ -167,6 +173,7 @@ class Authentication:
         self._session_policy = session_policy
         self._first_links_at_once = asyncio.Semaphore(FIRST_LINKS_AT_ONCE)
         self._password_hashes_at_once = asyncio.Semaphore(PASSWORD_HASHES_AT_ONCE)
+        self._sign_ins_checking: Counter[str] = Counter()  # by client
 
     async def _verified(self, password_hash: str | None, password: str) -> bool:
         """argon2 takes tens of milliseconds of CPU: in a thread, so other requests go on meanwhile, and no more
@@ -177,6 +184,23 @@ class Authentication:
     async def _hashed(self, password: str) -> str:
         async with self._password_hashes_at_once:
             return await asyncio.to_thread(passwords.hash_password, password)
+
+    @contextlib.contextmanager
+    def client_turn(self, address: str) -> Iterator[bool]:
+        """Whether a sign-in from `address` may be checked now: not while `SIGN_INS_AT_ONCE_PER_CLIENT` of the same
+        client's are (then it is refused, not queued); its turn lasts the `with`."""
+        client = requesting_client(address)
+        if self._sign_ins_checking[client] >= SIGN_INS_AT_ONCE_PER_CLIENT:
+            _log.info("sign_in_refused", reason="client_busy")
+            yield False
+            return
+        self._sign_ins_checking[client] += 1
+        try:
+            yield True
+        finally:
+            self._sign_ins_checking[client] -= 1
+            if not self._sign_ins_checking[client]:
+                del self._sign_ins_checking[client]
 
     async def sign_in(self, username: str, password: str) -> SignInResult:
         now = utc_now()

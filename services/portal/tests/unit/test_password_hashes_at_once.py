@@ -50,3 +50,35 @@ def test_sign_ins_sent_together_check_no_more_passwords_at_once_than_allowed(
     assert PASSWORD_HASHES_AT_ONCE == 2
     assert hashes.most == PASSWORD_HASHES_AT_ONCE
     assert set(outcomes) <= {SignInOutcome.WRONG_CREDENTIALS, SignInOutcome.LOCKED}
+
+
+def test_one_clients_sign_ins_sent_together_take_two_turns_and_the_rest_are_refused_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One client cannot hold every turn at the hashes: a third sign-in of its own while two are checked is refused
+    (429, not queued), while another client's is checked."""
+    portal = stubbed_portal()
+    account, _ = portal.account("user.flooded")
+    hashes = _HashesAtOnce()
+    monkeypatch.setattr(passwords, "verify_password", hashes.verify)
+
+    async def sign_in_from(address: str) -> SignInOutcome | None:
+        with portal.auth.client_turn(address) as checked_now:
+            if not checked_now:
+                return None
+            return (await portal.auth.sign_in(account.username, "a wrong guess")).outcome
+
+    async def at_once() -> list[SignInOutcome | None]:
+        flood = [sign_in_from("203.0.113.7") for _ in range(5)]
+        same_network = [
+            sign_in_from("2001:db8:1:2::5"),
+            sign_in_from("2001:db8:1:2::9"),
+            sign_in_from("2001:db8:1:2::1"),
+        ]
+        return await asyncio.gather(*flood, *same_network, sign_in_from("198.51.100.1"))
+
+    *flood, first, second, third, other = asyncio.run(at_once())
+
+    assert [outcome is None for outcome in flood] == [False, False, True, True, True]
+    assert (first is None, second is None, third is None) == (False, False, True)  # one IPv6 /64 is one client
+    assert other is not None

@@ -110,7 +110,14 @@ async def sign_in(request: Request) -> Response:
     if errors:
         return _sign_in_page(request, next_path, errors, username, 400, ended)
     assert isinstance(password, str)
-    result = await portal.auth.sign_in(username, password)
+    with portal.auth.client_turn(request.client.host if request.client else "") as checked_now:
+        if not checked_now:
+            errors["username"] = (
+                "Other sign-ins from your network are being checked at this moment: wait a few seconds, then sign in"
+                " again."
+            )
+            return _sign_in_page(request, next_path, errors, username, 429, ended)
+        result = await portal.auth.sign_in(username, password)
     if result.session is None:
         # Said alike of a locked account and of a wrong password or username: saying "locked" would tell
         # anyone trying names which of them are accounts (the forgotten-password page tells nobody either).
