@@ -152,3 +152,24 @@ async def test_the_release_notes_statement_ends_erased_learners_keys_as_the_data
         assert erased.key_id in {key.key_id for key in await store.listing(include_revoked=True)}
     finally:
         await pool.close()
+
+
+async def test_a_learner_live_erased_is_refused_a_key_in_the_sandpit_whose_copy_keeps_no_audit_of_it(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Sandpit's copy of the live registry marks a learner live erased (`learners.erased_at`, as its follower
+    copies `lrs.learner.erased.v1`) and keeps no erasure of its own."""
+    erased_live = "1000000078"
+    connection = await asyncpg.connect(cluster.validation_url)
+    try:
+        await connection.execute(
+            "INSERT INTO validation.learners (uln, given_name, family_name, date_of_birth, gender, erased_at)"
+            " VALUES ($1, NULL, NULL, NULL, NULL, now())",
+            erased_live,
+        )
+    finally:
+        await connection.close()
+    monkeypatch.setenv("DATABASE_URL", cluster.owner_url)
+
+    assert await _lrs("credentials", "create", "--principal", f"learner:{erased_live}") == ExitCode.USAGE
+    assert "was erased" in capsys.readouterr().err

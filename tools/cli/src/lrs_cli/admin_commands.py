@@ -134,8 +134,9 @@ async def _with_store(
     async with _key_store(environment) as (pool, store):
         if action != "revoke" and await _erased_learner(pool, principal):
             raise ValueError(
-                f"{principal} was erased (lrs learners erasures --uln {principal.id}): an erased learner's keys ended"
-                " with the erasure, and none is made for them again"
+                f"{principal} was erased (lrs learners erasures --uln {principal.id}): no key is made for an erased"
+                " learner (`lrs credentials list --principal` shows any made before erasures revoked them: revoke"
+                " those)"
             )
         if action == "create":
             return await store.issue(principal, label)
