@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from bench.processes import free_port
-from tests.support.mail import Inbox
+from tests.support.mail import Inbox, smtp_server
 
 from lrs_platform.mail import MailError, SmtpMailer, new_email
 
@@ -138,3 +138,24 @@ def test_writing_an_email_leaves_no_garbage_for_the_collector() -> None:
     finally:
         gc.enable()
     assert in_cycles == 0
+
+
+async def test_a_subject_arrives_at_the_relay_as_written_whatever_its_length() -> None:
+    """aiosmtplib flattened every message with `email.policy.SMTP`, not the services' policy: a subject of 70 to 77
+    characters arrived folded before its first word, read with a leading space (a mail rule on "^LRS batch" missed
+    it). Sent through the real mailer to a real relay; a subject in UTF-8 and a Bcc too."""
+    subjects = [f"LRS batch completed: {'RN9093 ' * n}".strip() for n in range(4, 14)]
+    subjects.append("LRS batch completed: Ysgol Gyfun Gŵyr, Café résumé (10 of 10 accepted)")
+    with smtp_server() as inbox:
+        mailer = SmtpMailer("127.0.0.1", inbox.port, timeout=5)
+        for subject in subjects:
+            message = new_email()
+            message["From"] = "lrs@lrs.local"
+            message["To"] = "exams@ao.example"
+            message["Bcc"] = "audit@ao.example"
+            message["Subject"] = subject
+            message.set_content("Your batch was completed.")
+            await mailer.send(message)
+
+    assert [message["Subject"] for message in inbox.messages] == subjects
+    assert all(message["Bcc"] is None for message in inbox.messages)

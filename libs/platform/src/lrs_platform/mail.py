@@ -4,12 +4,14 @@ emails with it, the portal its password-reset links."""
 from __future__ import annotations
 
 import contextlib
+import copy
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
-from email.policy import EmailPolicy, default
+from email.policy import EmailPolicy
 from typing import Any, Protocol
 
 import aiosmtplib
+from aiosmtplib.email import extract_recipients, extract_sender
 
 
 class _HeaderClassesMadeOnce(HeaderRegistry):
@@ -29,9 +31,6 @@ class _HeaderClassesMadeOnce(HeaderRegistry):
         return made
 
 
-_ONE_LINE = default.clone(max_line_length=998)
-
-
 class _MailPolicy(EmailPolicy):
     """Folds a header of plain ASCII only past RFC 5322's 998 characters. At 78, a subject of 70 to 77 characters,
     too long after "Subject: " yet short enough for a line of its own, was folded before its first word and read
@@ -39,11 +38,15 @@ class _MailPolicy(EmailPolicy):
     78, as the standard policy folds it (its encoded-words near RFC 2047's 75 characters, not a line's 998)."""
 
     def fold(self, name: str, value: str) -> str:
-        folded: str = _ONE_LINE.fold(name, value) if value.isascii() else super().fold(name, value)
+        folded: str = EmailPolicy.fold(self._one_line() if value.isascii() else self, name, value)
         return folded
 
     def fold_binary(self, name: str, value: str) -> bytes:
-        return _ONE_LINE.fold_binary(name, value) if value.isascii() else super().fold_binary(name, value)
+        return EmailPolicy.fold_binary(self._one_line() if value.isascii() else self, name, value)
+
+    def _one_line(self) -> EmailPolicy:
+        """This policy (its line ends: the wire's CRLF when sent) with lines as long as RFC 5322 lets them be."""
+        return self.clone(max_line_length=998)
 
 
 MAIL_POLICY = _MailPolicy(header_factory=_HeaderClassesMadeOnce())
@@ -136,7 +139,7 @@ class SmtpMailer:
         )
         try:
             await client.connect()
-            await client.send_message(message)
+            await client.send_as_written(message)
         except BaseException:
             # No QUIT: a relay that did not answer would be waited for again, and a sender that stopped waiting
             # (a cancelled request) would wait another timeout for it.
@@ -160,6 +163,29 @@ class _SmtpClient(aiosmtplib.SMTP):
 
     async def data(self, message: str | bytes, /, *, timeout: Any = None) -> aiosmtplib.SMTPResponse:
         return await super().data(message, timeout=self._message_timeout)
+
+    async def send_as_written(self, message: EmailMessage) -> None:
+        """`send_message`, but the message flattened with the services' policy (`MAIL_POLICY`), on the wire's line ends:
+        aiosmtplib flattens every message with `email.policy.SMTP`, so none of ours reached the relay. As it does,
+        an address in UTF-8 asks for SMTPUTF8 (refused, `SMTPNotSupported`, by a relay without it), and 8-bit
+        text goes as 8BITMIME where the relay takes it, else is encoded in 7 bits."""
+        sender, recipients = extract_sender(message), extract_recipients(message)
+        if sender is None or not recipients:
+            raise ValueError("an email needs From and To")
+        await self._ehlo_or_helo_if_needed()
+        options: list[str] = []
+        utf8 = not (sender + "".join(recipients)).isascii()
+        if utf8:
+            if not self.supports_extension("smtputf8"):
+                raise aiosmtplib.SMTPNotSupported("an address in UTF-8, and a relay without SMTPUTF8")
+            options.append("SMTPUTF8")
+        eight_bit = self.supports_extension("8BITMIME")
+        if eight_bit:
+            options.append("BODY=8BITMIME")
+        wire = MAIL_POLICY.clone(linesep="\r\n", utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
+        written = copy.copy(message)
+        del written["Bcc"]
+        await self.sendmail(sender, recipients, written.as_bytes(policy=wire), mail_options=options)
 
 
 def smtp_mailer(host: str, settings: SmtpSettings) -> SmtpMailer:
