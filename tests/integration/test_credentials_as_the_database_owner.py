@@ -9,7 +9,7 @@ import asyncio
 import re
 import uuid
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import asyncpg
 import pytest
@@ -17,7 +17,7 @@ import yaml
 
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
-from lrs_platform.credential_store import CredentialStore
+from lrs_platform.credential_store import CredentialStore, IssuedKey
 from lrs_platform.database import apply_migrations, create_pool
 from lrs_platform.identity import Principal, PrincipalKind
 
@@ -173,3 +173,37 @@ async def test_a_learner_live_erased_is_refused_a_key_in_the_sandpit_whose_copy_
 
     assert await _lrs("credentials", "create", "--principal", f"learner:{erased_live}") == ExitCode.USAGE
     assert "was erased" in capsys.readouterr().err
+
+
+async def test_a_key_made_while_the_learner_is_erased_is_revoked_at_once(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The erasure commits between the CLI's question and the key's making, its revocations already done: the key
+    is asked about again once made, and revoked."""
+    erased_meanwhile = "1000000086"
+    issue = CredentialStore.issue
+
+    async def issued_as_the_erasure_commits(
+        store: CredentialStore, principal: Principal, label: str | None = None, **options: Any
+    ) -> IssuedKey:
+        connection = await asyncpg.connect(cluster.validation_url)
+        try:
+            await connection.execute(
+                "INSERT INTO validation.erasures VALUES (gen_random_uuid(), $1, 'operator:dpo', 'asked', now())",
+                erased_meanwhile,
+            )
+        finally:
+            await connection.close()
+        return await issue(store, principal, label, **options)
+
+    monkeypatch.setattr(CredentialStore, "issue", issued_as_the_erasure_commits)
+    monkeypatch.setenv("DATABASE_URL", cluster.owner_url)
+
+    assert await _lrs("credentials", "create", "--principal", f"learner:{erased_meanwhile}") == ExitCode.USAGE
+    assert "was erased" in capsys.readouterr().err
+    pool = await create_pool(cluster.superuser_url, max_size=1)
+    try:
+        live = await CredentialStore(pool).count(principal=Principal(PrincipalKind.LEARNER, erased_meanwhile))
+    finally:
+        await pool.close()
+    assert live == 0

@@ -82,3 +82,21 @@ def test_one_clients_sign_ins_sent_together_take_two_turns_and_the_rest_are_refu
     assert [outcome is None for outcome in flood] == [False, False, True, True, True]
     assert (first is None, second is None, third is None) == (False, False, True)  # one IPv6 /64 is one client
     assert other is not None
+
+
+def test_the_sign_in_page_refuses_a_third_sign_in_of_a_client_while_two_are_checked() -> None:
+    portal = stubbed_portal()
+    account, password = portal.account("user.waiting")
+    client = portal.client()
+    client.get("/sign-in")  # the form's token, in its cookie
+    token = client.cookies.get(portal.cookies.sign_in_cookie)
+    form = {"username": account.username, "password": password, "csrf_token": token}
+
+    with portal.auth.client_turn("testclient") as first, portal.auth.client_turn("testclient") as second:
+        assert first and second  # two of this client's sign-ins being checked
+        refused = client.post("/sign-in", data=form)
+    signed_in = client.post("/sign-in", data=form)
+
+    assert refused.status_code == 429
+    assert "Other sign-ins from your network are being checked at this moment" in refused.text
+    assert signed_in.status_code == 303  # its turn came: nothing was counted against the account

@@ -132,17 +132,23 @@ async def _with_store(
     action: str, principal: Principal, label: str | None, environment: Environment
 ) -> IssuedKey | int:
     async with _key_store(environment) as (pool, store):
-        if action != "revoke" and await _erased_learner(pool, principal):
-            raise ValueError(
-                f"{principal} was erased (lrs learners erasures --uln {principal.id}): no key is made for an erased"
-                " learner (`lrs credentials list --principal` shows any made before erasures revoked them: revoke"
-                " those)"
-            )
-        if action == "create":
-            return await store.issue(principal, label)
-        if action == "rotate":
-            return await store.rotate(principal, label)
-        return await store.revoke_principal(principal)
+        if action == "revoke":
+            return await store.revoke_principal(principal)
+        if await _erased_learner(pool, principal):
+            raise ValueError(_ERASED_LEARNER.format(principal=principal, uln=principal.id))
+        issued = await (store.issue(principal, label) if action == "create" else store.rotate(principal, label))
+        # asked again once made: an erasure committed in between revokes before it commits and once after, and
+        # the second may have run before this key was made
+        if await _erased_learner(pool, principal):
+            await store.revoke(issued.key_id)
+            raise ValueError(_ERASED_LEARNER.format(principal=principal, uln=principal.id))
+        return issued
+
+
+_ERASED_LEARNER = (
+    "{principal} was erased (lrs learners erasures --uln {uln}): no key is made for an erased learner (`lrs"
+    " credentials list --principal` shows any made before erasures revoked them: revoke those)"
+)
 
 
 # What this database holds of validation's (from the catalogs, which any role may read): the question the
