@@ -224,6 +224,33 @@ async def test_skip_drops_the_poison_event_and_drains_the_rest(
     assert (await app.post(OPERATOR, f"/v1/admin/dlq/{uln}/retry")).status_code == 404
 
 
+async def test_a_skip_confirmed_on_other_poisons_than_the_first_parked_now_drops_nothing(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
+    """The portal sends the places of the poisons it showed: one parked or retried since is not dropped unseen."""
+    app, prefix = projector
+    uln = uln_for(uuid.uuid4().int % 1_000_000)
+    events = Events()
+    records = [Record(PLR, uln, b"\x00 not json", None), record(events.recorded(uln, grade="4"), uln, sequence=1)]
+    await _wait_projected(app, await produce(kafka_bootstrap, prefix, records))
+    (poison, _) = (await app.get(OPERATOR, "/v1/admin/dlq", learner=uln)).json()["parked"]
+    shown = {"topic": poison["topic"], "partition": poison["partition"], "offset": poison["offset"]}
+
+    other = await app.post(
+        OPERATOR, f"/v1/admin/dlq/{uln}/skip", {"reason": "r", "heads": [shown | {"offset": poison["offset"] + 1}]}
+    )
+    also = await app.post(
+        OPERATOR, f"/v1/admin/dlq/{uln}/skip", {"reason": "r", "heads": [shown, shown | {"topic": "x"}]}
+    )
+    still = (await app.get(OPERATOR, "/v1/admin/dlq", learner=uln)).json()["parked"]
+    confirmed = await app.post(OPERATOR, f"/v1/admin/dlq/{uln}/skip", {"reason": "garbage", "heads": [shown]})
+
+    assert (other.status_code, also.status_code) == (409, 409), other.text
+    assert "not those confirmed" in other.json()["detail"]
+    assert len(still) == 2
+    assert confirmed.status_code == 200 and confirmed.json()["results"][0]["skipped"] == 1
+
+
 def with_nul_grade(value: bytes) -> bytes:
     """Valid for every model (a grade is any text), refused by PostgreSQL (text holds no NUL)."""
     document = json.loads(value)

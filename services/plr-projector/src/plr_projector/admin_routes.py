@@ -51,10 +51,25 @@ class RetryRequest(BaseModel):
     reason: StorableText | None = Field(default=None, max_length=500)
 
 
+class ParkedPlace(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topic: str = Field(min_length=1, max_length=249)
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+
+
 class SkipRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reason: StorableText | None = Field(default=None, max_length=500)
+    heads: list[ParkedPlace] | None = Field(
+        default=None,
+        max_length=16,
+        description="the first parked event of each of the learner's topics, as the operator confirmed them: the"
+        " skip is refused (409, nothing skipped) unless they are the events it would drop now (the portal sends"
+        " them; none: whatever is first)",
+    )
 
 
 @admin_router.get(
@@ -171,7 +186,14 @@ async def dlq_skip(
     _require_live_projection(projector)
     try:
         reason = body.reason if body else None
-        results = await projector.dead_letters.skip(uln, _logical(projector, topic), str(principal), reason)
+        heads = (
+            {(_logical(projector, head.topic) or head.topic, head.partition, head.offset) for head in body.heads}
+            if body is not None and body.heads is not None
+            else None
+        )
+        results = await projector.dead_letters.skip(
+            uln, _logical(projector, topic), str(principal), reason, expected_heads=heads
+        )
     except OperationError as error:
         raise _operation_problem(error) from error
     return {"results": results}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import asyncpg
@@ -87,8 +87,18 @@ class DeadLetters:
     ) -> list[dict[str, Any]]:
         return await self._drain(key, topic, operator, replacement=replacement, reason=reason)
 
-    async def skip(self, key: str, topic: str | None, operator: str, reason: str | None) -> list[dict[str, Any]]:
-        return await self._drain(key, topic, operator, skip=True, reason=reason)
+    async def skip(
+        self,
+        key: str,
+        topic: str | None,
+        operator: str,
+        reason: str | None,
+        *,
+        expected_heads: Collection[tuple[str, int, int]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """`expected_heads`: the (topic, partition, offset) of each stream's first parked event as the operator
+        confirmed them; refused, nothing skipped, unless they are the ones the skip would drop now."""
+        return await self._drain(key, topic, operator, skip=True, reason=reason, expected_heads=expected_heads)
 
     async def _drain(
         self,
@@ -99,11 +109,20 @@ class DeadLetters:
         replacement: bytes | None = None,
         skip: bool = False,
         reason: str | None = None,
+        expected_heads: Collection[tuple[str, int, int]] | None = None,
     ) -> list[dict[str, Any]]:
         live = self.live
         async with live.lock:
             results = await drain_stream(
-                live, key, topic, operator, replacement=replacement, skip=skip, reason=reason, record=True
+                live,
+                key,
+                topic,
+                operator,
+                replacement=replacement,
+                skip=skip,
+                reason=reason,
+                record=True,
+                expected_heads=expected_heads,
             )
         for runner in self.others():
             if not runner.partitions:
@@ -136,10 +155,13 @@ async def drain_stream(
     skip: bool = False,
     reason: str | None = None,
     record: bool = False,
+    expected_heads: Collection[tuple[str, int, int]] | None = None,
 ) -> list[dict[str, Any]]:
     """Re-runs a stream's parked events in log order, in one transaction; call with `runner.lock`. The events
     are read and projected `PARKED_PAGE` at a time, each page against what the pages before it wrote, as the
-    live loop projects a poll after the one before: the same rows and results as one batch of them all."""
+    live loop projects a poll after the one before: the same rows and results as one batch of them all.
+    `expected_heads`: refused (`NOT_NOW`) unless the streams' first parked events are these, by (topic, partition,
+    offset): a skip confirmed on some drops none parked since."""
     results: list[dict[str, Any]] = []
     actions = dict(runner.actions)
     drained: set[tuple[str, str]] = set()
@@ -152,6 +174,16 @@ async def drain_stream(
             raise OperationError(
                 Refusal.NOT_NOW, "Ambiguous replacement", "Events are parked on several topics: name the topic."
             )
+        if expected_heads is not None:
+            heads = [await runner.model.parked_head(connection, key=key, topic=stream_topic) for stream_topic in topics]
+            now_first = {(head.topic, head.partition, head.offset) for head in heads if head is not None}
+            if now_first != set(expected_heads):
+                raise OperationError(
+                    Refusal.NOT_NOW,
+                    "Parked events changed",
+                    "The first parked events of this learner are not those confirmed: another was parked, retried or"
+                    " skipped meanwhile. Nothing was skipped: read them again and confirm.",
+                )
         for stream_topic in topics:
             # the stream's poison; a release before decision 0163 may have parked copies of earlier events ahead of it
             head = await runner.model.parked_head(connection, key=key, topic=stream_topic)

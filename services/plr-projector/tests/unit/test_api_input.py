@@ -4,6 +4,7 @@ the projection could not store (audit of bad input)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 import httpx
@@ -82,6 +83,7 @@ class DeadLettersSeen:
         self.topics = Topics(environment=environment)
         self.keys: list[str | None] = []
         self.topics_named: list[str | None] = []
+        self.expected_heads: list[Collection[tuple[str, int, int]] | None] = []
 
     async def listing(self, key: str | None, topic: str | None, limit: int) -> tuple[list[Any], int]:
         self.keys.append(key)
@@ -95,9 +97,18 @@ class DeadLettersSeen:
         self.topics_named.append(topic)
         return []
 
-    async def skip(self, key: str, topic: str | None, operator: str, reason: str | None) -> list[Any]:
+    async def skip(
+        self,
+        key: str,
+        topic: str | None,
+        operator: str,
+        reason: str | None,
+        *,
+        expected_heads: Collection[tuple[str, int, int]] | None = None,
+    ) -> list[Any]:
         self.keys.append(key)
         self.topics_named.append(topic)
+        self.expected_heads.append(expected_heads)
         return []
 
 
@@ -114,6 +125,20 @@ async def test_the_sandpits_dead_letters_are_named_by_their_topic_as_kafka_names
         ]
     assert [answer.status_code for answer in answers] == [200, 200, 200], answers[-1].text
     assert projector.topics_named == ["lrs.plr.events.v1"] * 3
+
+
+async def test_a_skip_passes_on_the_heads_confirmed_by_their_topic_as_parked_events_keep_it() -> None:
+    """The portal sends the places of the poisons it showed; the Sandpit's topic is kept under its contract name."""
+    projector = DeadLettersSeen(Environment.SANDPIT)
+    confirmed = [{"topic": "sandpit.lrs.plr.events.v1", "partition": 3, "offset": 16}]
+    async with _client("operator:ops", projector) as client:
+        answers = [
+            await client.post("/v1/admin/dlq/1000000043/skip", json={"reason": "fixed", "heads": confirmed}),
+            await client.post("/v1/admin/dlq/1000000043/skip", json={"reason": "fixed"}),
+            await client.post("/v1/admin/dlq/1000000043/skip", json={"heads": [{"topic": "", "partition": -1}]}),
+        ]
+    assert [answer.status_code for answer in answers] == [200, 200, 422], answers[-1].text
+    assert projector.expected_heads == [{("lrs.plr.events.v1", 3, 16)}, None]
 
 
 @pytest.mark.parametrize("topic", PROJECTED_TOPICS)

@@ -315,12 +315,16 @@ class ServiceCalls:
         *,
         replacement: dict[str, Any] | None = None,
         topic: str | None = None,
+        heads: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """A retry or skip of `stream`; a retry with `replacement` applies that corrected copy in place of the
-        poison (in the projector, the poison on `topic`)."""
+        poison (in the projector, the poison on `topic`); a skip in the projector with `heads`, the places of the
+        poisons confirmed, drops them only if they are still the first parked (else 409, nothing skipped)."""
         body: dict[str, Any] | None = {"reason": reason} if reason else None
         if replacement is not None:
             body = {"replacement": replacement}
+        if heads is not None:
+            body = {**(body or {}), "heads": heads}
         params = {"topic": topic} if topic else None
         result: dict[str, Any] = await self._json(
             "POST", service, f"/v1/admin/dlq/{stream}/{action}", json=body, params=params

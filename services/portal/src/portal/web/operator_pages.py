@@ -107,6 +107,11 @@ def _handle(row: dict[str, Any]) -> str:
     return f"{row.get('topic')}:{row.get('partition')}:{row.get('offset')}"
 
 
+def _place(row: dict[str, Any]) -> dict[str, Any]:
+    """Where a parked message is on the log, as the projector's skip takes what was confirmed."""
+    return {"topic": row["topic"], "partition": row["partition"], "offset": row["offset"]}
+
+
 def parked_name(row: dict[str, Any]) -> str:
     """What an operator knows a parked message by, on its buttons: its key (the projector's, a learner) and its place
     on the log, as `lrs dlq list` shows them; never the number a service gave its row."""
@@ -268,7 +273,12 @@ async def _stream_heads(request: Request, user: SignedIn, service_name: str, han
     for row in listed:
         if _stream(service_name, row) in named:
             streams.setdefault(_stream(service_name, row), []).append(row)
-    dropped = [rows[0] for rows in streams.values()]
+    # the projector drops each stream's poison, its first row that failed (a release before decision 0163 may have
+    # parked copies of earlier events ahead of it); the other services the first message parked under the key
+    dropped = [
+        next((row for row in rows if row.get("reason") == "error"), rows[0]) if service_name == PROJECTOR else rows[0]
+        for rows in streams.values()
+    ]
     return {
         "service": service_name,
         "handle": handle,
@@ -394,6 +404,7 @@ async def dead_letter_action(
         raise PageError("not_found")
     _known_handle(service_name, handle)
     reason = field(form, "reason") if action == "skip" else ""
+    skipping: dict[str, Any] | None = None
     if action == "skip":
         skipping = await _stream_heads(request, user, service_name, handle)
         if skipping is None:
@@ -409,9 +420,11 @@ async def dead_letter_action(
     key = await _stream_key(request, user, service_name, handle)
     if key is None:
         return await _no_longer_parked(request, user, service_name)
+    # the projector is told what was confirmed, and drops nothing parked since (the check above leaves a moment)
+    heads = [_place(row) for row in skipping["dropped"]] if skipping and service_name == PROJECTOR else None
     try:
         result = await calls(request, user).dead_letter_action(
-            service_name, quote(key, safe=""), action, reason or None
+            service_name, quote(key, safe=""), action, reason or None, heads=heads
         )
     except NotFound:
         return await _no_longer_parked(request, user, service_name)
