@@ -25,19 +25,25 @@ RAISED = {
 ROW = re.compile("^[│┃]")
 
 
-def test_the_raised_column_is_the_time_in_utc_and_says_so(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _list_printed(monkeypatch: pytest.MonkeyPatch, *items: dict[str, Any], columns: int | None = None) -> int:
+    """`lrs challenges list` run against a challenges service that answers `items`: its exit code."""
     real_client = httpx.Client
 
     def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        answer = httpx.Response(200, json={"items": [RAISED], "next": None})
+        answer = httpx.Response(200, json={"items": list(items), "next": None})
         return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(lambda _: answer)})
 
     monkeypatch.setattr(httpx, "Client", fake_client)
     monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    if columns is not None:
+        monkeypatch.setenv("COLUMNS", str(columns))
+    return main(["challenges", "list"])
 
-    code = main(["challenges", "list"])
+
+def test_the_raised_column_is_the_time_in_utc_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _list_printed(monkeypatch, RAISED)
 
     assert code == ExitCode.OK, capsys.readouterr().err
     header, raised = [
@@ -63,17 +69,7 @@ def test_the_achievement_column_names_the_achievement_as_a_person_knows_it(
             "status": "P",
         },
     }
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        answer = httpx.Response(200, json={"items": [described, RAISED], "next": None})
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(lambda _: answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
-    monkeypatch.setenv("COLUMNS", "400")
-
-    code = main(["challenges", "list"])
+    code = _list_printed(monkeypatch, described, RAISED, columns=400)
 
     assert code == ExitCode.OK, capsys.readouterr().err
     header, *rows = [
@@ -100,17 +96,7 @@ def test_the_achievement_column_prints_a_title_as_written_never_as_markup(
             "grade": "[7]",
         },
     }
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        answer = httpx.Response(200, json={"items": [titled], "next": None})
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(lambda _: answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
-    monkeypatch.setenv("COLUMNS", "400")
-
-    code = main(["challenges", "list"])
+    code = _list_printed(monkeypatch, titled, columns=400)
 
     assert code == ExitCode.OK, capsys.readouterr().err
     printed = capsys.readouterr().out
