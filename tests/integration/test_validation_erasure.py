@@ -39,6 +39,7 @@ from lrs_contracts.learner import LearnerErased, LearnerRegistered, LearnerRegis
 from lrs_contracts.outcomes import BatchCompleted, BatchRecordsDecided
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED, LEARNER_EVENTS, Topic
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import apply_migrations
 from lrs_platform.kafka import make_consumer
 from lrs_platform.keyring import (
@@ -443,12 +444,13 @@ def _on_learner_topic(offset: int, event: Contract, uln: str) -> ConsumerRecord[
 
 
 async def _validation_database(database_url: str, label: str) -> asyncpg.Pool:
-    """A new database as validation makes it at start: its schema and the learner key store."""
+    """A new database as validation makes it at start: its schema, the learner key store and the API keys."""
     pool = await asyncpg.create_pool(await create_database(database_url, unique_name(label)), min_size=1, max_size=2)
     assert pool is not None
     async with pool.acquire() as connection:
         await apply_migrations(connection, "validation", "validation.migrations")
     await migrate(pool)
+    await CredentialStore(pool).migrate()
     return pool
 
 

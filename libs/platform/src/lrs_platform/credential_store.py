@@ -145,6 +145,17 @@ def reserved_label_refusal(label: str | None) -> str | None:
     return None
 
 
+async def revoke_principal_in(connection: asyncpg.Connection, principal: Principal) -> int:
+    """Revokes every key of `principal` not yet revoked, in `connection`'s transaction, and says how many: for a
+    caller whose own change must commit with it (the Sandpit's copy of a live erasure). Each process that cached one
+    of the keys drops it within `CACHE_SECONDS`."""
+    result = await connection.execute(
+        "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL",
+        str(principal),
+    )
+    return int(result.split()[-1])
+
+
 class CredentialStore:
     """API keys in PostgreSQL (schema `identity`), with a short cache so a request costs no query."""
 
@@ -198,12 +209,10 @@ class CredentialStore:
         return f"{_TOKEN_PREFIXES[self.environment]}{key_id}_{secret}"
 
     async def revoke_principal(self, principal: Principal) -> int:
-        result = await self._pool.execute(
-            "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL",
-            str(principal),
-        )
+        async with self._pool.acquire() as connection:
+            revoked = await revoke_principal_in(connection, principal)
         self._forget_cached()
-        return int(result.split()[-1])
+        return revoked
 
     async def revoke(self, *key_ids: str) -> int:
         """Revokes the keys named; unknown and already revoked ones are skipped. Returns how many it revoked."""

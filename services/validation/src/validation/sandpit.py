@@ -33,6 +33,8 @@ from lrs_contracts.sandpit import PartitionOffset, SandpitAchievementsErased, Sa
 from lrs_contracts.topics import BATCH_OUTCOMES, LEARNER_EVENTS, PLR_EVENTS
 from lrs_domain.identifiers import mask_uln
 from lrs_platform.consumer import ConsumerLoop, PoisonGuard, RetryPolicy
+from lrs_platform.credential_store import revoke_principal_in
+from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.kafka import make_consumer, topic_partitions
 from lrs_platform.keyring import Erased, KeyLookup, Keyring, KeyringUnavailable, LearnerKey, Purpose, SealBroken
 from lrs_platform.logging import get_logger
@@ -178,8 +180,9 @@ class RegistryFollower:
     so the two may sit in different partitions): it waits in `sandpit_pending_merges` until both exist.
 
     Live registrations carry the learner's details sealed under live's key: `live_keys` finds them in
-    live's key store (read only). A live erasure redacts the copy and erases the Sandpit's own key of
-    the learner (`own_keys`), so nothing the Sandpit sealed about them opens any more either.
+    live's key store (read only). A live erasure redacts the copy, erases the Sandpit's own key of the
+    learner (`own_keys`), so nothing the Sandpit sealed about them opens any more either, and revokes the
+    learner's Sandpit API keys (`learner:<uln>`), in the transaction that stores it.
 
     It reads through `lrs_platform.consumer` (`consumer_loop`, decision 0030): an event the copy cannot read or
     store (a value its columns refuse) is parked, with the learner's later events held behind it, on the Sandpit's
@@ -279,6 +282,9 @@ class RegistryFollower:
             elif isinstance(event, LearnerErased):
                 await connection.execute(_ERASE_LEARNER, event.uln)
                 await self._own_keys.erase(connection, event.uln)
+                # as live's erasure revokes live's (each merged ULN has its own erasure); none is left on redelivery
+                if revoked := await revoke_principal_in(connection, Principal(PrincipalKind.LEARNER, event.uln)):
+                    _log.info("sandpit_erased_learners_keys_revoked", keys=revoked, uln=mask_uln(event.uln))
             elif isinstance(event, LearnerSharingChanged):
                 await connection.execute(
                     "UPDATE validation.learners SET ability_to_share = $2, updated_at = now() WHERE uln = $1",
