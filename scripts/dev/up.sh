@@ -3,7 +3,7 @@
 # sample reference data and learners loaded, the sample batches submitted, a PLR, MI and emails shown.
 # Beside them the Sandpit (decision 0060): ingest, validation, plr-projector and notifier again with
 # LRS_ENVIRONMENT=sandpit and the database lrs_sandpit, on ports of their own (LRS_SANDPIT_*_URL).
-set -euo pipefail
+set -Eeuo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 run="$root/.run"
@@ -14,6 +14,8 @@ if [ -f "$run/env" ] && [ -f "$run/pids/validation.pid" ] && kill -0 "$(cat "$ru
 fi
 rm -f "$run"/logs/*.log  # a fresh start: the services' logs are this run's (`make restart` appends)
 free_port() { python3 scripts/infra/free_ports.py 1; }
+# A step that fails leaves what started running, and `make up` again would say "already up": say how to go on.
+trap 'echo "make up stopped before the system was fully up (see .run/logs/*.log): run make down, then make up again" >&2' ERR
 
 echo "starting Kafka (KRaft, from Maven Central jars)..."
 rm -rf "$run/kafka"
