@@ -712,7 +712,7 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         " answer is the same, so that ids cannot be probed)",
         example="`GET /v1/batches/{id}` with another AO's batch id, or a mistyped one",
         source="DESIGN.md (identity)",
-        fix="Check the id and the key: list what is yours (`GET /v1/batches`, `lrs batches list`) to find it.",
+        fix="Check the id and the key: list what is yours (`GET /v1/batches`, `lrs batch list`) to find it.",
     ),
     ProblemCode.METHOD_NOT_ALLOWED: CodeExplanation(
         meaning="The address exists but does not take this HTTP method; the `Allow` header lists those it takes",
