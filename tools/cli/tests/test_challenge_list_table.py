@@ -79,7 +79,7 @@ def test_the_achievement_column_names_the_achievement_as_a_person_knows_it(
     ]
     column = header.index("achievement")
     assert [row[column] for row in rows] == [
-        "GCSE Mathematics (6001166X), grade 7, awarded 2024-05-20, Provisional",
+        "GCSE Mathematics (600/1166/X), grade 7, awarded 2024-05-20, Provisional",
         RAISED["achievement_id"],  # raised before challenges described their achievement
     ]
 
@@ -100,4 +100,4 @@ def test_the_achievement_column_prints_a_title_as_written_never_as_markup(
 
     assert code == ExitCode.OK, capsys.readouterr().err
     printed = capsys.readouterr().out
-    assert "Maths [bold]Higher[/] [/link] (6001166X), grade [7], awarded 2024-05-20" in printed
+    assert "Maths [bold]Higher[/] [/link] (600/1166/X), grade [7], awarded 2024-05-20" in printed

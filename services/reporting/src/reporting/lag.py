@@ -29,26 +29,41 @@ class Positions(Protocol):
 
 class AgentLag:
     """What waits for the agents on each topic they read: a partition's last stable offset less the offset of the
-    next event to handle, the event in hand included, summed over the partitions assigned. A partition no agent
-    has handled an event of yet is counted from the consumer's position (which is ahead of the agents by what
-    faust holds for them)."""
+    next event to handle, the event in hand included, summed over the partitions assigned.
+
+    While a topic's agent is at work, the next event of a partition is the one in hand, or the one after the last
+    it handled. An agent that has neither begun nor finished an event since the last count holds nothing (one
+    agent a topic, `concurrency=1`: it would be at work otherwise), and its partitions are counted from the
+    consumer's position, as `lrs_platform.consumer.LagCount` counts: what the client fetches next, past the
+    marker a transaction leaves after its last event. Counted from the last event handled, each partition written
+    to in transactions (by the decider, say) would count that marker, 1, for ever. A partition no agent has
+    handled an event of yet is counted from the position too (which is ahead of the agents by what faust holds
+    for them)."""
 
     def __init__(self, consumer: str, topics: Collection[str]) -> None:
         self.consumer = consumer
         self._topics = frozenset(topics)
         self._next: dict[TP, int] = {}
+        self._at_work: set[str] = set()
+        self._stirred: set[str] = set()  # topics whose agent began or finished an event since the last count
 
     def handling(self, tp: TP, offset: int) -> None:
         self._next[tp] = offset
+        self._at_work.add(tp.topic)
+        self._stirred.add(tp.topic)
 
     def handled(self, tp: TP, offset: int) -> None:
         self._next[tp] = offset + 1
+        self._at_work.discard(tp.topic)
+        self._stirred.add(tp.topic)
 
     async def count(self, positions: Positions) -> None:
         with contextlib.suppress(Exception):  # not started yet, or a partition revoked meanwhile: the next count
             await self._count(positions)
 
     async def _count(self, positions: Positions) -> None:
+        idle = self._topics - self._at_work - self._stirred
+        self._stirred = set()
         assigned = {tp for tp in positions.assignment() if tp.topic in self._topics}
         for gone in self._next.keys() - assigned:  # another replica handles it now: its offsets are not ours
             del self._next[gone]
@@ -57,7 +72,7 @@ class AgentLag:
             end = positions.highwater(tp)
             if end is None or end < 0:
                 continue
-            position = self._next.get(tp)
+            position = None if tp.topic in idle else self._next.get(tp)
             if position is None:
                 position = await positions.position(tp)
                 if position is None:

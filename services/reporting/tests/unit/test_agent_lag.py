@@ -67,3 +67,30 @@ async def test_a_consumer_not_started_counts_nothing_and_raises_nothing() -> Non
 
     await AgentLag("reporting-lag-not-started", (OUTCOMES,)).count(NotStarted({}))
     assert lag_of("reporting-lag-not-started", OUTCOMES) is None
+
+
+async def test_an_idle_agent_counts_from_the_position_past_a_transactions_marker() -> None:
+    """The decider writes outcomes in transactions: offset 100, after the last event (99), is the commit marker,
+    never handed to an agent. Counted from the event after the last handled, the partition would wait on it for
+    ever (reviewers saw 3 for 14 minutes while ingest and the notifier read 0)."""
+    consumer = "reporting-lag-marker"
+    lag, partition = AgentLag(consumer, (OUTCOMES,)), TP(OUTCOMES, 0)
+    positions = FakePositions({partition: 101}, {partition: 101})
+
+    lag.handling(partition, 99)
+    lag.handled(partition, 99)
+    await lag.count(positions)  # it finished an event since the last count: more may be in hand
+    assert lag_of(consumer, OUTCOMES) == 1
+
+    await lag.count(positions)  # nothing begun or finished since: faust holds nothing for it
+    assert lag_of(consumer, OUTCOMES) == 0
+
+
+async def test_an_agent_at_work_is_counted_from_its_event_even_when_it_stays_on_one() -> None:
+    consumer = "reporting-lag-long-event"
+    lag, partition = AgentLag(consumer, (OUTCOMES,)), TP(OUTCOMES, 0)
+    positions = FakePositions({partition: 101}, {partition: 101})
+    lag.handling(partition, 60)
+    await lag.count(positions)
+    await lag.count(positions)  # a database outage waited out: still on offset 60
+    assert lag_of(consumer, OUTCOMES) == 41

@@ -27,6 +27,7 @@ from lrs_cli.client import (
     batch_kept_unknown,
     expect_ok,
     pages,
+    place_in_file,
     problem_text,
     unreachable_text,
 )
@@ -156,18 +157,18 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
     try:
         check_command.refuse_if_over(read)  # ingest refuses it too, but only once it has come over the network
     except WholeFileRefused as refused:
-        raise CommandError(check_command.whole_file_refused(refused)) from refused
+        raise CommandError(check_command.whole_file_refused(refused, fmt)) from refused
     with connection.client("ingest") as client:
         response = _sent(client, content, headers, path.name)
         patience = time.monotonic() + BUSY_PATIENCE_SECONDS
         while response.status_code == 429 and time.monotonic() < patience:
             # too many of the AO's records wait for their decision (decision 0171): the file is sent again later
             seconds = min(_retry_after(response), 300.0)
-            warn(f"{problem_text(response)} lrs sends {path.name} again in {seconds:.0f} s (Ctrl-C stops it).")
+            warn(f"{problem_text(response, fmt)} lrs sends {path.name} again in {seconds:.0f} s (Ctrl-C stops it).")
             time.sleep(seconds)
             response = _sent(client, content, headers, path.name)
         if response.status_code in (413, 422):
-            said = problem_text(response)
+            said = problem_text(response, fmt)
             if hint := mislabelled_hint(path.name, response):
                 said = f"{said}\n{hint}"
             raise refused_batch(response, said) or CommandError(said)
@@ -294,7 +295,11 @@ def summary(batch: dict[str, Any]) -> Text:
     elif batch["status"] == "abandoned":
         text.append(f"\n  {batch.get('failure_reason') or 'the LRS could not process it'}", style="red")
     if refusal := batch.get("refusal"):
-        where = f" (line {refusal['line']})" if refusal.get("line") else ""
+        where = (
+            f" ({place_in_file(refusal['line'], refusal.get('column'), format_of(batch))})"
+            if refusal.get("line")
+            else ""
+        )
         text.append(f"\n  {refusal['code']}: {refusal.get('detail') or refusal['title']}{where}", style="red")
     if notice := batch.get("maintenance"):
         text.append(f"\n  held by maintenance ({notice['reason']}): it {notice['message']}", style="yellow")

@@ -16,6 +16,7 @@ from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more, uuid_value, warn
 from lrs_contracts.challenge import ChallengeResolution, resolution_label
 from lrs_contracts.text import with_bidi_controls_shown
+from lrs_domain.identifiers import display_qan
 
 app = typer.Typer(
     help="Event Data Challenges: raise (learners), list, acknowledge, resolve; the AO's challenge contact; the AOs"
@@ -75,7 +76,7 @@ def achievement_text(challenge: dict[str, Any]) -> Text:
     achievement = challenge.get("achievement")
     if not achievement:
         return Text(str(challenge["achievement_id"]))
-    number = achievement["qualification_number"]
+    number = display_qan(str(achievement["qualification_number"]))  # 601/9054/1, as the email, portal and PLR show it
     named = f"{achievement['title']} ({number})" if achievement.get("title") else number
     grade = f"grade {achievement['grade']}" if achievement.get("grade") else None
     status = RESULT_STATUSES.get(achievement.get("status") or "")

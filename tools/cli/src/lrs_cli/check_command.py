@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from lrs_cli.client import CommandError, ExitCode
+from lrs_cli.client import CommandError, ExitCode, place_in_file
 from lrs_cli.files import BoundedRead, read_bounded
 from lrs_cli.output import JsonOption, print_json, stdout, warnings_text
 from lrs_contracts.batch import BatchFormat
@@ -59,11 +59,9 @@ def refuse_if_over(read: BoundedRead) -> None:
     raise BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {read.limit:,} bytes")
 
 
-def whole_file_refused(refused: BatchRefused) -> str:
-    """A refusal of the whole file as `lrs batch check` says it: its code, where, and why."""
-    where = (
-        f" at line {refused.line}" + (f", column {refused.column}" if refused.column else "") if refused.line else ""
-    )
+def whole_file_refused(refused: BatchRefused, fmt: BatchFormat) -> str:
+    """A refusal of the whole file of `fmt` as `lrs batch check` says it: its code, where, and why."""
+    where = f" at {place_in_file(refused.line, refused.column, fmt)}" if refused.line else ""
     return f"{refused.code.value}: the whole file is refused{where}: {refused.detail}"
 
 
@@ -103,7 +101,7 @@ def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat,
         refuse_if_over(read)
         parsed = parse_batch(content, fmt)
     except BatchRefused as refused:
-        said = whole_file_refused(refused)
+        said = whole_file_refused(refused, fmt)
         if refused.code is BatchCode.MALFORMED and (looks_like := plainly_other_format(content, fmt)):
             said += f"\n{mislabel_hint(file.name, looks_like)}"
         raise FileRefused(said, refused) from refused

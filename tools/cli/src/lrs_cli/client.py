@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from lrs_cli.files import read_bounded
+from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import CODES_BY_STATUS
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 from lrs_platform.problems import said_once
@@ -39,8 +40,8 @@ DEFAULT_URLS = {
 class ExitCode(IntEnum):
     """`lrs` exit statuses, documented in docs/operations.md; scripts depend on them."""
 
-    OK = 0
-    FAILED = 1  # a batch rejected, failed (RS005, also when `batch check` projects it), abandoned or refused; an error
+    OK = 0  # done: a batch completed, even with some of its records rejected
+    FAILED = 1  # a batch refused at the door, failed (RS005, also as `batch check` projects it), abandoned; an error
     USAGE = 2
     NOT_FINAL = 3  # the batch was still being decided when --wait ran out; a reset or replay still under way
     UNREACHABLE = 4  # no answer from a service (or from the database `lrs credentials` uses)
@@ -182,7 +183,18 @@ def _batch_received(response: httpx.Response) -> str | None:
     return batch_id if isinstance(batch_id, str) else None
 
 
-def problem_text(response: httpx.Response) -> str:
+def place_in_file(line: int, column: int | None, batch_format: BatchFormat | None) -> str:
+    """Where a refusal of a batch file points, in words true of the file: a fault inside a JSON record is placed by
+    the record's position among the records (`lrs_domain.formats.json_batch` gives it no column), `record N`;
+    anything else by the file's `line N` and, when given, `column C` (a character in XML and JSON, a field in CSV)."""
+    if batch_format is BatchFormat.JSON and not column:
+        return f"record {line}"
+    return f"line {line}, column {column}" if column else f"line {line}"
+
+
+def problem_text(response: httpx.Response, batch_format: BatchFormat | None = None) -> str:
+    """The problem an answer holds, in one line; `batch_format`: of the batch file the request sent, to say where
+    in it a refusal points."""
     try:
         body: Any = response.json()
     except ValueError:
@@ -195,9 +207,7 @@ def problem_text(response: httpx.Response) -> str:
         said = said_once(str(title), str(detail) if detail else None) if title else detail
         where = ""
         if body.get("line"):
-            where = (
-                f" (line {body['line']}, column {body['column']})" if body.get("column") else f" (line {body['line']})"
-            )
+            where = f" ({place_in_file(body['line'], body.get('column'), batch_format)})"
         if response.status_code == 404 and not detail:  # no route of the service: not the service named
             where = f" at {response.request.url.copy_with(query=None)}: check the LRS_<SERVICE>_URL variables"
         said_all = " - ".join(str(part) for part in (code, said) if part)

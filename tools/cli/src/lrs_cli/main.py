@@ -1,10 +1,10 @@
 """`lrs`: the command line for AOs (check, submit, status) and operators (keys, data, replay).
 
-Exit statuses (docs/operations.md): 0 accepted or done; 1 rejected, failed (RS005, also when
-`batch check` projects it), abandoned, refused, or an error a service answered; 2 usage; 3 a batch still not
-decided at the end of --wait, a Sandpit reset or a replay still under way; 4 a service (for `lrs credentials`, the
-database) could not be reached; 130 interrupted (Ctrl-C); 141 (SIGPIPE) the output's reader stopped reading. An
-expected error is one line on stderr, never a traceback.
+Exit statuses (docs/operations.md): 0 done, a batch completed even with some of its records rejected; 1 a batch
+refused at the door, failed (RS005, also when `batch check` projects it) or abandoned, or an error a service
+answered; 2 usage; 3 a batch still not decided at the end of --wait, a Sandpit reset or a replay still under way;
+4 a service (for `lrs credentials`, the database) could not be reached; 130 interrupted (Ctrl-C); 141 (SIGPIPE) the
+output's reader stopped reading. An expected error is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ TyperOption.display_type_rich = _display_type_unless_a_flag  # type: ignore[meth
 
 app = typer.Typer(
     name="lrs",
-    help="Learning Records Service command line. Exit status: 0 accepted, 1 rejected/failed/RS005/abandoned,"
-    " 2 usage, 3 not final (at the end of --wait, a reset or replay under way), 4 server unreachable.",
+    help="Learning Records Service command line. Exit status: 0 done (a batch completed, even with records"
+    " rejected), 1 refused/failed (RS005)/abandoned or an error, 2 usage, 3 not final (at the end of --wait, a reset"
+    " or replay under way), 4 server unreachable.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
