@@ -290,6 +290,22 @@ async def test_no_api_answer_holds_their_personal_data_and_every_fact_and_count_
     assert _holding(credential) == []
 
 
+async def test_the_provider_linked_to_them_reads_their_plr_no_more(system: SystemUnderTest, erased: Erasure) -> None:
+    """The provider that registered them stays linked (links are never undone, decision 0121) and no one can change
+    their sharing any more (410): the PLR read refuses the provider itself, as validation's routes do."""
+    async with await system.client("plr-projector", PROVIDER) as client:
+
+        async def refused() -> httpx.Response | None:
+            response = await client.get(f"/v1/learners/{erased.uln}/plr")
+            return None if response.status_code == 200 else response
+
+        gone = await eventually(refused, within=60, what="the linked provider refused the erased learner's PLR")
+    assert gone.status_code == 410, gone.text
+    assert gone.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+    assert gone.json()["code"] == "LEARNER_ERASED"
+    assert erased.before["plr"]["learning_events"][0]["subject_code"] not in gone.text
+
+
 async def test_no_table_holds_their_personal_data(system: SystemUnderTest, erased: Erasure) -> None:
     found: dict[str, list[str]] = {}
 

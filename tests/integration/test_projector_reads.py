@@ -340,7 +340,8 @@ async def test_a_batch_read_waits_for_the_events_a_later_step_projects(
         up_to_the_first[(PLR, first_at)] = first_offset + 1
         await live.catch_up(up_to_the_first, timeout=30)
 
-        between = await _plr(app, later_learner, later, after_batch=str(events.batch_id), wait_ms=500)
+        # the AO, which sees its whole batch (a learner sees only its events on their PLR, none here yet)
+        between = await _plr(app, f"ao:{events.ao_id}", later, after_batch=str(events.batch_id), wait_ms=500)
         assert (between.status_code, between.json().get("code")) == (503, "PROJECTION_PENDING"), between.text
         assert "retry-after" in between.headers  # the batch was seen; its later event is not yet projected
 

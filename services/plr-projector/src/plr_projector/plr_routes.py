@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Query
 
 from lrs_contracts.codes import ProblemCode
@@ -15,8 +17,15 @@ from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector.documents import AoAchievements, PersonalLearningRecord
 from plr_projector.endpoints import Projector, ProjectorDep, Uln, _forbidden, _refuse_mistyped_uln
-from plr_projector.read_your_writes import batch_owner, read_your_writes
-from plr_projector.views import AccessDenied, Audience, audience_for, learning_events
+from plr_projector.read_your_writes import BatchScope, batch_scope, read_your_writes
+from plr_projector.views import (
+    AccessDenied,
+    Audience,
+    LearnerErasedForProviders,
+    LearnerGroup,
+    audience_for,
+    learning_events,
+)
 
 # named as before the split: the `logger` field of its log lines stays what it was
 _log = get_logger("plr_projector.api")
@@ -59,6 +68,24 @@ def _refuse_what_providers_never_see(principal: Principal, *, include_withdrawn:
         raise ProblemError(403, "Not shown to providers", PROVIDER_SEES_CURRENT_ONLY.format(asked=" or ".join(asked)))
 
 
+async def _reader_group(
+    projector: Projector, connection: asyncpg.Connection, principal: Principal, uln: str
+) -> LearnerGroup:
+    """The learner `audience_for` decides on; for a provider, whose access turns on them, with its links and
+    whether the learner was erased."""
+    if principal.kind is not PrincipalKind.PROVIDER:
+        return await projector.model.learner_group(connection, uln)
+    group = await projector.model.learner_group(connection, uln, with_links=True)
+    return dataclasses.replace(group, erased=await projector.model.any_erased(connection, group.ulns))
+
+
+def _refused(principal: Principal, denied: AccessDenied) -> ProblemError:
+    _log.info("plr_read_refused", principal=principal.kind.value, code=denied.code)
+    if isinstance(denied, LearnerErasedForProviders):
+        return ProblemError(410, "Learner erased", denied.detail, code=ProblemCode.LEARNER_ERASED)
+    return _forbidden(denied.detail, denied.code)
+
+
 async def _plr_document(
     projector: Projector,
     principal: Principal,
@@ -72,14 +99,11 @@ async def _plr_document(
         projector.pool.acquire() as connection,
         connection.transaction(isolation="repeatable_read", readonly=True),
     ):
-        group = await projector.model.learner_group(
-            connection, uln, with_links=principal.kind is PrincipalKind.PROVIDER
-        )
+        group = await _reader_group(projector, connection, principal, uln)
         try:
             audience = audience_for(principal, group)
         except AccessDenied as denied:
-            _log.info("plr_read_refused", principal=principal.kind.value, code=denied.code)
-            raise _forbidden(denied.detail, denied.code) from denied
+            raise _refused(principal, denied) from denied
         if only_ao is not None:
             audience = Audience(only_ao, centre_data=False, may_include_withdrawn=True, may_include_history=True)
         achievements = await projector.model.achievements(connection, group.ulns)
@@ -143,7 +167,8 @@ async def _plr_document(
     summary="A learner's Personal Learning Record, as the caller may see it",
     description=(
         "The learner reads their own; an AO only what it uploaded; a provider only a learner it is linked to"
-        " (403 `PROVIDER_NOT_LINKED`, decision 0121) and who shares (403 `WSEC0206`), and not while any of the"
+        " (403 `PROVIDER_NOT_LINKED`, decision 0121), not one erased under any of their ULNs (410 `LEARNER_ERASED`),"
+        " only while they share (403 `WSEC0206`), and not while any of the"
         " learner's events are held in dead letters (409 `EVENTS_HELD_IN_DEAD_LETTERS`: the learner's choice not to"
         " share could be one); operators everything. A provider sees the learner's current achievements only:"
         " asked with `include_withdrawn` or `include_history` true it is refused (403, title 'Not shown to"
@@ -154,7 +179,7 @@ async def _plr_document(
         " `RV003`."
     ),
     response_model=None,  # the document `views` builds, described (not rebuilt) by `PersonalLearningRecord`
-    responses={200: {"model": PersonalLearningRecord}, **problem_responses(401, 403, 404, 409, 422, 503)},
+    responses={200: {"model": PersonalLearningRecord}, **problem_responses(401, 403, 404, 409, 410, 422, 503)},
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def read_plr(
@@ -171,7 +196,8 @@ async def read_plr(
     after_batch: Annotated[
         uuid.UUID | None,
         Query(
-            description="wait until this batch is projected (with an AO's key: one of its own); a batch that put"
+            description="wait until this batch is projected (with an AO's key: one of its own; with a learner's or a"
+            " provider's: one with an event on this PLR, any other answering as an unknown id does); a batch that put"
             " nothing on the PLR answers 503 after the wait, without Retry-After: ask ingest for its status first"
         ),
     ] = None,
@@ -179,27 +205,25 @@ async def read_plr(
 ) -> dict[str, Any]:
     _refuse_mistyped_uln(uln)
     _refuse_what_providers_never_see(principal, include_withdrawn=include_withdrawn, include_history=include_history)
-    await _may_read(projector, principal, uln)  # before any wait: a refused caller learns nothing of a batch
-    batch_ao = batch_owner(principal)
-    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms, batch_ao=batch_ao)
+    group = await _may_read(projector, principal, uln)  # before any wait: a refused caller learns nothing of a batch
+    scope = batch_scope(principal, group.ulns)
+    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms, scope=scope)
     document = await _plr_document(
         projector, principal, uln, include_withdrawn=include_withdrawn, include_history=include_history
     )
     if consistency:
-        document["consistency"] = await _on_this_plr(projector, consistency, after_batch, document["ulns"], batch_ao)
+        document["consistency"] = await _on_this_plr(projector, consistency, after_batch, document["ulns"], scope)
     return document
 
 
-async def _may_read(projector: Projector, principal: Principal, uln: str) -> None:
+async def _may_read(projector: Projector, principal: Principal, uln: str) -> LearnerGroup:
     async with projector.pool.acquire() as connection:
-        group = await projector.model.learner_group(
-            connection, uln, with_links=principal.kind is PrincipalKind.PROVIDER
-        )
+        group = await _reader_group(projector, connection, principal, uln)
     try:
         audience_for(principal, group)
     except AccessDenied as denied:
-        _log.info("plr_read_refused", principal=principal.kind.value, code=denied.code)
-        raise _forbidden(denied.detail, denied.code) from denied
+        raise _refused(principal, denied) from denied
+    return group
 
 
 async def _on_this_plr(
@@ -207,14 +231,14 @@ async def _on_this_plr(
     consistency: dict[str, Any],
     after_batch: uuid.UUID | None,
     ulns: list[str],
-    batch_ao: str | None,
+    scope: BatchScope,
 ) -> dict[str, Any]:
     """`batch_events_applied` counts the batch's events on the PLR read, not the whole batch's: another
     AO's batch is not a reader's to measure."""
     if after_batch is not None:
         async with projector.pool.acquire() as connection:
             consistency["batch_events_applied"] = await projector.model.batch_events_applied(
-                connection, after_batch, ulns, ao_id=batch_ao
+                connection, after_batch, ulns, ao_id=scope.ao_id
             )
     return consistency
 
@@ -246,8 +270,8 @@ async def ao_achievements(
     else:
         raise _forbidden("Only awarding organisations (or operators naming one) may use this view.")
     _refuse_mistyped_uln(uln)
-    batch_ao = batch_owner(principal)
-    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms, batch_ao=batch_ao)
+    scope = batch_scope(principal, ())  # an AO's or an operator's: no ULNs scope them
+    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms, scope=scope)
     document = await _plr_document(
         projector,
         principal,
@@ -259,5 +283,5 @@ async def ao_achievements(
     document["ao_id"] = viewer_ao
     document.pop("ability_to_share", None)
     if consistency:
-        document["consistency"] = await _on_this_plr(projector, consistency, after_batch, document["ulns"], batch_ao)
+        document["consistency"] = await _on_this_plr(projector, consistency, after_batch, document["ulns"], scope)
     return document

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from lrs_platform.identity import Principal, PrincipalKind
@@ -55,10 +57,24 @@ def _not_yet(detail: str, *, retry_after: bool = True) -> ProblemError:
     return error
 
 
-def batch_owner(principal: Principal) -> str | None:
-    """Whose batches `after_batch` may name: an AO only its own (another AO's batch is one it cannot see, decision
-    0003), everyone else any batch."""
-    return principal.id if principal.kind is PrincipalKind.AO else None
+@dataclass(frozen=True)
+class BatchScope:
+    """Which of a batch's events an `after_batch` read may see (decision 0003: a batch id tells a reader nothing of
+    what is not theirs). An AO sees only its own batches' events: another AO's batch is, to it, one that put nothing
+    on the PLR. A learner or provider sees only the batch's events on the PLR it reads: a batch with none there
+    answers as an unknown id does, whether it put events on other learners or not yet any. An operator sees all."""
+
+    ao_id: str | None = None
+    ulns: tuple[str, ...] | None = None
+
+
+def batch_scope(principal: Principal, ulns: Sequence[str]) -> BatchScope:
+    """The scope of `principal`'s `after_batch` read of the PLR of `ulns` (every ULN of the learner)."""
+    if principal.kind is PrincipalKind.AO:
+        return BatchScope(ao_id=principal.id)
+    if principal.kind in (PrincipalKind.LEARNER, PrincipalKind.PROVIDER):
+        return BatchScope(ulns=tuple(ulns))
+    return BatchScope()
 
 
 async def read_your_writes(
@@ -67,7 +83,7 @@ async def read_your_writes(
     after_batch: uuid.UUID | None,
     wait_ms: int | None,
     *,
-    batch_ao: str | None = None,
+    scope: BatchScope,
 ) -> dict[str, Any]:
     if not min_offsets and after_batch is None:
         return {}
@@ -90,7 +106,10 @@ async def read_your_writes(
         # all of them are in the log, so waiting for the log's end as of that moment covers the rest.
         async def seen() -> bool:
             async with projector.pool.acquire() as connection:
-                return await projector.model.batch_events_applied(connection, after_batch, ao_id=batch_ao) > 0
+                applied = await projector.model.batch_events_applied(
+                    connection, after_batch, scope.ulns, ao_id=scope.ao_id
+                )
+            return applied > 0
 
         if not await _poll(seen, deadline, projector.live):
             # the projector cannot tell a batch on its way from one that put nothing on the PLR: no Retry-After,

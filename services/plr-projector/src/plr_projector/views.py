@@ -16,6 +16,7 @@ from plr_projector.projection import AchievementRow, CentreRow, HistoryEntry
 
 LEARNER_DOES_NOT_SHARE = ProblemCode.LEARNER_DOES_NOT_SHARE.value
 PROVIDER_NOT_LINKED = ProblemCode.PROVIDER_NOT_LINKED.value
+LEARNER_ERASED = ProblemCode.LEARNER_ERASED.value
 NOT_LINKED_DETAIL = (
     "Your organisation is not linked to this learner: a provider reads the PLR of, and reports centre"
     " achievements for, the learners it registered or an operator linked it to."
@@ -31,6 +32,13 @@ class AccessDenied(Exception):
         self.code = code
 
 
+class LearnerErasedForProviders(AccessDenied):
+    """The learner was erased: their PLR is gone for providers (410, as validation answers them), not forbidden."""
+
+    def __init__(self) -> None:
+        super().__init__("This ULN's learner was erased: no provider reads a PLR of theirs any more.", LEARNER_ERASED)
+
+
 @dataclass(frozen=True)
 class LearnerGroup:
     """A learner and every ULN merged into them; `master_uln` is the surviving ULN."""
@@ -41,6 +49,7 @@ class LearnerGroup:
     registered: bool
     ability_to_share: int
     linked_providers: frozenset[str] = frozenset()  # UKPRNs linked to any of `ulns` (decision 0121)
+    erased: bool = False  # one of `ulns` erased (`erased_learners`, decision 0160); known, as links, for providers
 
 
 @dataclass(frozen=True)
@@ -57,8 +66,10 @@ def audience_for(principal: Principal, group: LearnerGroup) -> Audience:
     """Decides access from the principal alone (never from request fields).
 
     A provider reads only a learner it is linked to (decision 0121: refused alike whether or not the
-    ULN is registered, so it learns nothing of other learners), and only while they share: ability to
-    share 0 (notice not seen) is treated like 1, only an explicit 2 refuses (decision 0012).
+    ULN is registered, so it learns nothing of other learners), never once the learner was erased, under
+    any of their ULNs (410, as validation answers it: the links outlive the erasure, the reading does not),
+    and only while they share: ability to share 0 (notice not seen) is treated like 1, only an explicit 2
+    refuses (decision 0012).
     """
     if principal.kind is PrincipalKind.OPERATOR:
         return Audience(None, centre_data=True, may_include_withdrawn=True, may_include_history=True)
@@ -71,6 +82,8 @@ def audience_for(principal: Principal, group: LearnerGroup) -> Audience:
     if principal.kind is PrincipalKind.PROVIDER:
         if principal.id not in group.linked_providers:
             raise AccessDenied(NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED)
+        if group.erased:
+            raise LearnerErasedForProviders()
         if group.ability_to_share == AbilityToShare.UNABLE_TO_SHARE:
             raise AccessDenied(
                 "The learner has chosen not to share their Personal Learning Record.", LEARNER_DOES_NOT_SHARE

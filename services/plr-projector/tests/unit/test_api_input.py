@@ -20,7 +20,7 @@ from plr_projector.consumer import Topics
 from plr_projector.credential_routes import credential_signing_of
 from plr_projector.endpoints import projector_of
 from plr_projector.projection import PROJECTED_TOPICS, stream_of
-from plr_projector.read_your_writes import batch_owner
+from plr_projector.read_your_writes import BatchScope, batch_scope
 
 
 class Untouched:
@@ -253,16 +253,22 @@ async def test_a_uln_asked_about_is_refused_in_words_for_a_read_not_a_batch_uplo
     assert "uploaded" not in answer.text and "centre or learner" not in answer.text
 
 
+ULNS = ("1000000043", "1000000051")
+
+
 @pytest.mark.parametrize(
-    ("principal", "owner"),
+    ("principal", "scope"),
     [
-        ("ao:RN5133", "RN5133"),
-        ("operator:ops", None),
-        ("provider:10000001", None),
-        ("learner:1000000043", None),
+        ("ao:RN5133", BatchScope(ao_id="RN5133")),
+        ("operator:ops", BatchScope()),
+        ("provider:10000001", BatchScope(ulns=ULNS)),
+        ("learner:1000000043", BatchScope(ulns=ULNS)),
     ],
 )
-def test_an_ao_may_wait_only_for_its_own_batches_and_everyone_else_for_any(principal: str, owner: str | None) -> None:
+def test_an_ao_waits_only_for_its_own_batches_a_reader_only_for_a_batch_on_the_plr_read(
+    principal: str, scope: BatchScope
+) -> None:
     """An `after_batch` read by an AO counts only its own batch's events: another AO's batch reads, to it, as one
-    that put nothing on the PLR (decision 0003)."""
-    assert batch_owner(Principal.parse(principal)) == owner
+    that put nothing on the PLR (decision 0003). A learner or a provider counts only the batch's events on the PLR
+    it reads, so a batch about anyone else answers as an unknown id does; an operator any batch."""
+    assert batch_scope(Principal.parse(principal), ULNS) == scope

@@ -46,6 +46,9 @@ class ReadOnlyProjector:
     async def learner_group(self, connection: Any, uln: str, *, with_links: bool = False) -> LearnerGroup:
         return LearnerGroup(ULN, ULN, (ULN,), True, 1, linked_providers=frozenset({LINKED_PROVIDER}))
 
+    async def any_erased(self, connection: Any, ulns: Sequence[str]) -> bool:
+        return False
+
     async def achievements(self, connection: Any, ulns: Sequence[str]) -> list[AchievementRow]:
         return [achievement()]
 

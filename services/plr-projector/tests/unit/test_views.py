@@ -9,7 +9,7 @@ import pytest
 
 from lrs_platform.identity import Principal
 from plr_projector.projection import AchievementRow, CentreRow
-from plr_projector.views import AccessDenied, LearnerGroup, audience_for, learning_events
+from plr_projector.views import AccessDenied, LearnerErasedForProviders, LearnerGroup, audience_for, learning_events
 
 ULN = "1000000043"
 WHEN = datetime(2024, 6, 1, tzinfo=UTC)
@@ -79,6 +79,21 @@ def test_a_provider_linked_to_any_of_a_merged_learners_ulns_reads_them_all() -> 
     assert audience_for(Principal.parse("provider:10000003"), merged).centre_data
     with pytest.raises(AccessDenied):
         audience_for(Principal.parse("provider:10000001"), merged)
+
+
+@pytest.mark.parametrize("ability", [0, 1, 2])
+def test_a_linked_provider_reads_nothing_of_an_erased_learner_whatever_they_chose(ability: int) -> None:
+    erased = LearnerGroup(ULN, "1000000051", (ULN, "1000000051"), True, ability, frozenset({LINKED_PROVIDER}), True)
+    with pytest.raises(LearnerErasedForProviders) as refused:
+        audience_for(Principal.parse(f"provider:{LINKED_PROVIDER}"), erased)
+    assert refused.value.code == "LEARNER_ERASED"
+    with pytest.raises(AccessDenied) as unlinked:  # told it is not linked first, as before: nothing of the erasure
+        audience_for(Principal.parse("provider:10000009"), erased)
+    assert unlinked.value.code == "PROVIDER_NOT_LINKED"
+    # what the learner, operators and AOs see is decided as before (decision 0012)
+    assert audience_for(Principal.parse(f"learner:{ULN}"), erased).may_include_history
+    assert audience_for(Principal.parse("operator:ops"), erased).centre_data
+    assert audience_for(Principal.parse("ao:RN5133"), erased).ao_id == "RN5133"
 
 
 def test_an_unregistered_uln_refuses_an_unlinked_provider_as_a_registered_one_does() -> None:
