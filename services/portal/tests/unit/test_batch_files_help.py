@@ -8,6 +8,7 @@ import dataclasses
 import html
 import re
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,9 +20,18 @@ from lrs_domain.reference_files import load_catalogue
 from lrs_domain.rules import check_mandatory_fields
 from portal.accounts import Role
 from portal.backend import Services
-from portal.batch_files import PLACEHOLDERS, header_guide, record_guide, template
+from portal.batch_files import (
+    LIMITS,
+    PLACEHOLDERS,
+    REFUSED_FILE_HEADING,
+    REFUSED_FILE_MESSAGES,
+    header_guide,
+    record_guide,
+    template,
+)
 from portal.checking import MEDIA_TYPES, check_upload
 
+DOC = Path(__file__).resolve().parents[4] / "docs" / "batch-files.md"
 DEMO_AO = {"awarding_organisation": AO_ID, "notification_email": "results@ao.example", "batch_reference": "JUNE-1"}
 
 
@@ -214,3 +224,35 @@ def test_a_refused_file_links_to_the_formats() -> None:
         'data-format-help>Every field of each format, and templates: <a class="govuk-link" href="/help/batch-files">'
         in checked.text
     )
+
+
+def test_the_page_says_headings_are_case_sensitive_and_learners_names_are_not() -> None:
+    client, _ = stubbed_portal().signed_in()
+
+    page = html.unescape(client.get("/help/batch-files").text)
+
+    assert LIMITS in page and "Names are case-sensitive" not in page
+    assert "CSV headings, XML element names and JSON keys are case-sensitive; learners' names are not" in page
+
+
+def section_of(page: str, heading_id: str) -> str:
+    """What follows the heading `heading_id`, to the next heading."""
+    return page.split(f'id="{heading_id}">', 1)[1].split("</h2>", 1)[1].split("<h2", 1)[0]
+
+
+def test_the_page_says_what_a_refused_files_message_says_as_the_docs_do() -> None:
+    client, _ = stubbed_portal().signed_in()
+
+    page = client.get("/help/batch-files").text
+
+    heading = re.search(r'<h2 class="govuk-heading-m" id="refused">(.*?)</h2>', page)
+    assert heading is not None and html.unescape(heading.group(1)) == REFUSED_FILE_HEADING
+    shown = section_of(page, "refused")
+    words = " ".join(html.unescape(re.sub(r"<[^>]+>", "", shown)).split())
+    assert words == " ".join(REFUSED_FILE_MESSAGES.replace("**", "").replace("`", "").replace("\n- ", " ").split())
+    assert "<strong>CSV saved by a spreadsheet.</strong>" in shown and shown.count("<li>") == 6
+    assert "<code>&lt;Uln&gt;</code>" in shown and "<Uln>" not in shown  # the Markdown's code is text on the page
+
+
+def test_the_docs_say_what_a_refused_files_message_says_in_the_pages_words() -> None:
+    assert f"\n## {REFUSED_FILE_HEADING}\n\n{REFUSED_FILE_MESSAGES}\n\n" in DOC.read_text(encoding="utf-8")

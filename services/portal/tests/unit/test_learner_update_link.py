@@ -157,9 +157,42 @@ def test_the_buttons_say_what_the_links_said_screen_readers_included() -> None:
     _, withdrawn = _learner_page({**ACHIEVEMENT, "withdrawn": True})
 
     said = {action: " ".join(button.text.split()) for action, button in buttons(page).items()}
-    assert said == {"Update": "Update 60190541 awarded 2025-03-31", "Withdraw": "Withdraw 60190541"}
-    assert " ".join(buttons(withdrawn)["Reinstate"].text.split()) == "Reinstate 60190541"
+    assert said == {"Update": "Update 60190541 awarded 2025-03-31", "Withdraw": "Withdraw 60190541 awarded 2025-03-31"}
+    assert " ".join(buttons(withdrawn)["Reinstate"].text.split()) == "Reinstate 60190541 awarded 2025-03-31"
     assert 'Update<span class="govuk-visually-hidden"> 60190541 awarded 2025-03-31</span>' in page
+
+
+@pytest.mark.parametrize("withdrawn", [False, True], ids=["live", "withdrawn"])
+def test_two_achievements_of_one_qualification_have_buttons_of_different_names(withdrawn: bool) -> None:
+    """WCAG 2.4.6: a screen reader's list of buttons tells the two apart by their award dates."""
+    portal = stubbed_portal()
+    client, person = portal.signed_in(Role.AO)
+    history = [
+        {
+            "occurred_at": "2025-04-01T09:00:00Z",
+            "change": "created",
+            "grade": "Pass",
+            "status": "F",
+            "withdrawn": False,
+            "batch_id": "5f0c2d1e-0000-4000-8000-000000000001",
+        }
+    ]
+    first = {**ACHIEVEMENT, "subject_code": "601/9054/1", "withdrawn": withdrawn, "history": history}
+    second = {**first, "id": "9d1e6a52-3b7c-4f0e-8a21-5c4d3e2f1a0b", "achievement_award_date": "2024-07-15"}
+    plr = {"uln": ULN, "master_uln": None, "ulns": [ULN], "learning_events": [first, second]}
+    portal.on("GET", "plr-projector/v1/ao/achievements", lambda _: httpx.Response(200, json=plr))
+    portal.on("GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [], "next": None}))
+
+    page = client.post("/learners", data=form(person, uln=ULN)).text
+
+    parser = _Buttons()
+    parser.feed(page)
+    said = [" ".join(button.text.split()) for button in parser.found]
+    assert len(said) == (2 if withdrawn else 4)
+    assert len(set(said)) == len(said), said
+    summaries = re.findall(r'<span class="govuk-details__summary-text">(.*?)</summary>', page, re.DOTALL)
+    regions = re.findall(r'role="region" aria-label="([^"]*)"', page)
+    assert len(set(summaries)) == len(summaries) == 2 and len(set(regions)) == len(regions) == 2, (summaries, regions)
 
 
 def test_no_address_on_the_learner_page_names_the_learner() -> None:

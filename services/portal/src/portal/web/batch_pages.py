@@ -18,6 +18,7 @@ from portal.checking import FILENAME_TOO_LONG, MEDIA_TYPES, check_upload, filena
 from portal.direct_entry import is_direct_entry
 from portal.web.common import (
     AoUser,
+    BodyTooLarge,
     FieldTooLarge,
     PageError,
     PartHeadersTooLong,
@@ -38,7 +39,8 @@ router = APIRouter(include_in_schema=False)
 DECIDED = frozenset({"completed", "failed", "abandoned", "refused"})
 RECORD_STATUSES = ("accepted", "rejected", "no_op")
 CODE = re.compile(r"^(RV|WV)[0-9]{3}$")
-_MULTIPART_ALLOWANCE = 64 * 1024
+# The most of a check's body read: the file, and room for the form's other fields and the multipart framing.
+LARGEST_UPLOAD = MAX_BATCH_BYTES + 64 * 1024
 # What ingest answers for an empty file (RS001: it ends before its header), said of the file chosen.
 EMPTY_FILE = "The selected file is empty (RS001): a batch file starts with its header"
 TOO_LARGE = "The file is larger than 6 MB (RS002): split it into smaller batches"
@@ -68,10 +70,13 @@ async def check_again(request: Request, user: AoUser) -> Response:
 @router.post("/batches/check")
 async def check(request: Request, user: AoUser) -> HTMLResponse:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BATCH_BYTES + _MULTIPART_ALLOWANCE:
+    if declared and declared.isdigit() and int(declared) > LARGEST_UPLOAD:
         return render(request, "upload.html", {"errors": {"batch_file": TOO_LARGE}}, user=user, status_code=413)
     try:
-        form = await checked_form(request, user)
+        # the route's body is bounded here, not by the app's body limit (decision 0134): RS002, in the AO's terms
+        form = await checked_form(request, user, max_body=LARGEST_UPLOAD)
+    except BodyTooLarge:  # sent without a Content-Length (chunked): refused at the limit, not spooled to the end
+        return render(request, "upload.html", {"errors": {"batch_file": TOO_LARGE}}, user=user, status_code=413)
     except PartHeadersTooLong:
         return render(request, "upload.html", {"errors": {"batch_file": FILENAME_TOO_LONG}}, user=user, status_code=400)
     except FieldTooLarge as too_large:

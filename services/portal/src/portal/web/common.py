@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.routing import Match
 
 from lrs_contracts.challenge import resolution_label
@@ -407,27 +407,52 @@ class _CheckedMultiPartParser(MultiPartParser):
         super().on_part_end()
 
 
+class BodyTooLarge(PageError):
+    """A form's body longer than its route reads (`posted_form`'s `max_body`): nothing past `limit` was read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("bad_form", f"The form is larger than {limit:,} bytes; nothing in it was used.")
+        self.limit = limit
+
+
+async def _bounded(stream: AsyncGenerator[bytes], max_body: int | None) -> AsyncGenerator[bytes]:
+    read = 0
+    async for chunk in stream:
+        read += len(chunk)
+        if max_body is not None and read > max_body:
+            raise BodyTooLarge(max_body)
+        yield chunk
+
+
+async def _one_chunk(body: bytes) -> AsyncGenerator[bytes]:
+    yield body
+
+
 def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").partition(";")[0].strip().lower()
 
 
-async def posted_form(request: Request) -> FormData:
+async def posted_form(request: Request, *, max_body: int | None = None) -> FormData:
     """The posted form, refused (400) when it cannot be read as it was typed: a form field whose bytes are not
     UTF-8 (Starlette would keep U+FFFD or Latin-1 in their place), url-encoded or a multipart text field, or a
     multipart body that does not parse; FieldTooLarge for a multipart text field over the part limit.
+    `max_body`: for a route the body limit leaves unbounded (decision 0134), the most bytes read, with or without a
+    Content-Length: BodyTooLarge as soon as the body passes it, a file not spooled whole first.
     The only reader of a page's form: the body is read once."""
     media_type = _media_type(request)
-    if media_type == "application/x-www-form-urlencoded":
+    try:
+        async with aclosing(request.stream()) as sent, aclosing(_bounded(sent, max_body)) as body:
+            if media_type == "multipart/form-data":
+                return await _CheckedMultiPartParser(request.headers, body).parse()
+            if media_type != "application/x-www-form-urlencoded":
+                return FormData()  # no form a page sends: nothing of the body is read
+            encoded = b"".join([chunk async for chunk in body])
         try:
             # a browser percent-encodes every byte that is not ASCII
-            parse_qsl((await request.body()).decode("ascii"), keep_blank_values=True, errors="strict")
+            parse_qsl(encoded.decode("ascii"), keep_blank_values=True, errors="strict")
         except UnicodeDecodeError:
             raise PageError("bad_form", NOT_UTF8) from None
-    try:
-        if media_type == "multipart/form-data":
-            async with aclosing(request.stream()) as stream:
-                return await _CheckedMultiPartParser(request.headers, stream).parse()
-        return await request.form()
+        return await FormParser(request.headers, _one_chunk(encoded)).parse()
     except _NotUtf8Text:
         raise PageError("bad_form", NOT_UTF8) from None
     except MultiPartException as error:
@@ -438,9 +463,9 @@ async def posted_form(request: Request) -> FormData:
         raise PageError("bad_form") from error
 
 
-async def checked_form(request: Request, user: SignedIn) -> FormData:
+async def checked_form(request: Request, user: SignedIn, *, max_body: int | None = None) -> FormData:
     """The posted form, refused unless it carries this session's CSRF token."""
-    form = await posted_form(request)
+    form = await posted_form(request, max_body=max_body)
     submitted = form.get(FIELD)
     if not tokens_match(user.csrf_token, submitted if isinstance(submitted, str) else None):
         raise PageError("csrf")
