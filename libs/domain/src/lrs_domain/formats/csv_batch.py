@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
-from lrs_domain.formats.errors import BatchRefused, naming_batch, refuse_other_byte_order_marks
+from lrs_domain.formats.errors import BatchRefused, naming_batch, quoted, refuse_other_encodings
 from lrs_domain.formats.limits import (
     HEADER_FIELDS,
     HEADER_HEADINGS,
@@ -63,10 +63,10 @@ def _fields_of_row(headings: tuple[str, ...], line: int) -> Where:
 
 
 def _decode(content: bytes) -> str:
+    refuse_other_encodings(content, _SAVE_AS_UTF8)
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        refuse_other_byte_order_marks(content, _SAVE_AS_UTF8)
         line, column = _field_position(content, error.start)
         raise BatchRefused(
             BatchCode.MALFORMED, f"byte 0x{content[error.start]:02X} is not UTF-8{_SAVE_AS_UTF8}", line, column
@@ -99,7 +99,17 @@ def _non_blank_rows(text: str) -> Iterator[tuple[int, list[str]]]:
                 yield row_start, row
             row_start = reader.line_num + 1
     except csv.Error as error:
+        if str(error) == _END_IN_QUOTES:  # the quote opened in the row that started on `row_start`
+            raise BatchRefused(
+                BatchCode.MALFORMED,
+                f"a quoted field in the row that starts on line {row_start} is never closed: the file ends before"
+                ' its closing quote ("). A quote inside a quoted value is written twice ("")',
+                row_start,
+            ) from None
         raise BatchRefused(BatchCode.MALFORMED, f"unreadable CSV: {error}", reader.line_num) from None
+
+
+_END_IN_QUOTES = "unexpected end of data"  # the csv module's words for a file that ends in a quoted field
 
 
 def _expect_row(
@@ -112,12 +122,30 @@ def _expect_row(
     if headings and row[0].lstrip("\ufeff ").lower().startswith(_EXCEL_SEPARATOR_LINE):
         raise BatchRefused(
             BatchCode.MALFORMED,
-            f"the line {','.join(row)!r}, which Excel adds to name the file's separator, is no part of a batch:"
+            f"the line {quoted(','.join(row))}, which Excel adds to name the file's separator, is no part of a batch:"
             f" delete it, so that the {what} row comes first",
+            line,
+        )
+    if headings == HEADER_HEADINGS and _are_record_headings(row):
+        raise BatchRefused(
+            BatchCode.MALFORMED,
+            f"the file starts with the record headings, and its two header lines are missing: line 1 holds the header"
+            f" names ({','.join(HEADER_HEADINGS)}), line 2 their values, and the record headings come third",
             line,
         )
     _refuse_wrong_field_count(line, row, field_count, f"{what} row", headings)
     return line, row
+
+
+def _are_record_headings(row: list[str]) -> bool:
+    """Whether a row meant to be the header names is the record headings, maybe not all of them or not exactly:
+    no header name, and half its fields or more record headings in any case."""
+    names = {value.strip().lower() for value in row}
+    return not names & _HEADER_HEADINGS_IN_LOWER_CASE and 2 * len(names & _RECORD_HEADINGS_IN_LOWER_CASE) >= len(row)
+
+
+_RECORD_HEADINGS_IN_LOWER_CASE = frozenset(heading.lower() for heading in RECORD_HEADINGS)
+_HEADER_HEADINGS_IN_LOWER_CASE = frozenset(heading.lower() for heading in HEADER_HEADINGS)
 
 
 def _expect_headings(rows: Iterator[tuple[int, list[str]]], headings: tuple[str, ...], what: str) -> None:
@@ -126,7 +154,7 @@ def _expect_headings(rows: Iterator[tuple[int, list[str]]], headings: tuple[str,
         if found != expected:
             raise BatchRefused(
                 BatchCode.MALFORMED,
-                f"{what}: expected {expected!r}, found {found!r}"
+                f"{what}: expected {expected!r}, found {quoted(found)}"
                 + _heading_difference(found, expected, headings, first_in_file=column == 1 and what == "header names"),
                 line,
                 column,
@@ -190,7 +218,60 @@ def _refuse_wrong_field_count(
             f" the record rows {len(RECORD_HEADINGS)}); in a text editor, delete the commas at the end of each"
             " padded line"
         )
+    elif headings:
+        named = what.removesuffix(" row")
+        detail += f": {_headings_difference(row, headings)}; the {named} are, in this order, {','.join(headings)}"
     raise BatchRefused(BatchCode.MALFORMED, detail, line)
+
+
+def _headings_difference(row: list[str], headings: tuple[str, ...]) -> str:
+    """The headings a row of too few or too many has not, has as well, or has twice, each named (a heading that
+    differs from one missing only in its case or its spaces is named as a change to that one)."""
+    found = [value.strip() for value in row]
+    missing = [heading for heading in headings if heading not in found]
+    others = [value for value in found if value not in headings]
+    differences = []
+    for other in list(others):
+        meant = next((heading for heading in missing if _loosely(heading) == _loosely(other)), None)
+        if meant is not None:
+            differences.append(f"{quoted(other)} is to be {meant!r}{_loose_difference(other, meant)}")
+            missing.remove(meant)
+            others.remove(other)
+    if missing:
+        differences.append(f"{_listed([repr(heading) for heading in missing])} {_is_or_are(missing)} missing")
+    if others:  # the first few: a row of values where headings belong is not said back whole
+        named = [quoted(other) if other else "an empty heading" for other in others[:_OTHERS_NAMED]]
+        if len(others) > _OTHERS_NAMED:
+            named.append(f"{len(others) - _OTHERS_NAMED} more")
+        differences.append(f"{_listed(named)} {'is no heading' if len(others) == 1 else 'are no headings'}")
+    repeated = [heading for heading in headings if found.count(heading) > 1]
+    if repeated:
+        differences.append(f"{_listed([repr(heading) for heading in repeated])} {_is_or_are(repeated)} there twice")
+    return ", ".join(differences)
+
+
+_OTHERS_NAMED = 3
+
+
+def _loosely(heading: str) -> str:
+    return "".join(heading.replace("\ufeff", "").split()).lower()
+
+
+def _loose_difference(found: str, expected: str) -> str:
+    if "\ufeff" in found:
+        return " (without the invisible byte order mark, U+FEFF)"
+    if found.lower() == expected.lower():
+        return " (headings are case-sensitive)"
+    in_case = "" if "".join(found.split()) == expected else ", and headings are case-sensitive"
+    return f" (without spaces{in_case})"
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _is_or_are(names: list[str]) -> str:
+    return "is" if len(names) == 1 else "are"
 
 
 def _other_separator(text: str, expected: int) -> str | None:

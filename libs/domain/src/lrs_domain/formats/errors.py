@@ -44,6 +44,20 @@ def naming_batch(batch_reference: str | None) -> Iterator[None]:
         raise
 
 
+QUOTED_CHARACTERS = 60
+
+
+def quoted(text: str) -> str:
+    """A piece of the file as a refusal says it back: in quotes, cut as `cut` cuts it."""
+    return repr(cut(text))
+
+
+def cut(text: str) -> str:
+    """A piece of the file cut to its first 60 characters and an ellipsis: a refusal is kept and shown, and a
+    five-megabyte heading is no message."""
+    return text if len(text) <= QUOTED_CHARACTERS else text[:QUOTED_CHARACTERS] + "…"
+
+
 _OTHER_BYTE_ORDER_MARKS = {  # UTF-32's first: UTF-32LE's mark starts as UTF-16LE's does
     b"\x00\x00\xfe\xff": "UTF-32",
     b"\xff\xfe\x00\x00": "UTF-32",
@@ -52,9 +66,39 @@ _OTHER_BYTE_ORDER_MARKS = {  # UTF-32's first: UTF-32LE's mark starts as UTF-16L
 }
 
 
-def refuse_other_byte_order_marks(content: bytes, advice: str = "") -> None:
-    """RS001 for a file that starts with a UTF-16 or UTF-32 byte order mark, named as such (a byte it starts with
-    "is not UTF-8" says less); `advice`: how to save it as UTF-8."""
+def refuse_other_encodings(content: bytes, advice: str = "") -> None:
+    """RS001 for a file that starts with a UTF-16 or UTF-32 byte order mark, or that has none but whose first
+    bytes are interleaved with zero bytes as UTF-16 or UTF-32 writes ASCII, named as such (a byte it starts with
+    "is not UTF-8", or a first heading read with a zero byte after each letter, says less); `advice`: how to save
+    it as UTF-8. Looks at the first bytes only."""
     for mark, encoding in _OTHER_BYTE_ORDER_MARKS.items():
         if content.startswith(mark):
             raise BatchRefused(BatchCode.MALFORMED, f"the file is {encoding}, not UTF-8{advice}", 1, 1)
+    sample = content[:_SAMPLE_BYTES]
+    if b"\x00" in sample and (look_alike := _zero_interleaved_encoding(sample)):
+        raise BatchRefused(
+            BatchCode.MALFORMED,
+            f"the file looks like {look_alike} without a byte order mark, not UTF-8{advice or ': save it as UTF-8'}",
+            1,
+            1,
+        )
+
+
+_SAMPLE_BYTES = 256
+
+
+def _zero_interleaved_encoding(sample: bytes) -> str | None:
+    """UTF-16 or UTF-32 when the sample's bytes are zero in the places those encodings leave zero in ASCII text
+    (either byte order), else None. A UTF-8 batch has no zero byte at all (a value holding one is refused)."""
+    for encoding, width in (("UTF-32", 4), ("UTF-16", 2)):
+        usable = len(sample) - len(sample) % width
+        if usable < 2 * width:
+            continue
+        places = [sample[place:usable:width] for place in range(width)]
+        for text_place in (0, width - 1):  # little-endian, big-endian
+            zeros = [place for place in range(width) if place != text_place]
+            if all(places[place].count(0) == len(places[place]) for place in zeros) and (
+                places[text_place].count(0) == 0
+            ):
+                return encoding
+    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
@@ -17,7 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
-from lrs_domain.formats.errors import BatchRefused, naming_batch, refuse_other_byte_order_marks
+from lrs_domain.formats.errors import BatchRefused, naming_batch, quoted, refuse_other_encodings
 from lrs_domain.formats.limits import (
     HEADER_FIELDS,
     RECORD_FIELDS,
@@ -26,6 +27,7 @@ from lrs_domain.formats.limits import (
     batch_of,
     header_from,
     refuse_too_many_records,
+    refuse_two_job_types,
 )
 from lrs_domain.formats.values import refuse_unstorable
 
@@ -131,7 +133,7 @@ def parse_json(content: bytes) -> ParsedBatch:
         raise BatchRefused(BatchCode.MALFORMED, "the document must be an object with header and records")
     unknown_keys = sorted(set(document) - _TOP_LEVEL_KEYS)
     if unknown_keys:
-        raise BatchRefused(BatchCode.MALFORMED, f"unknown key {unknown_keys[0]!r}; only header and records")
+        raise BatchRefused(BatchCode.MALFORMED, f"unknown key {quoted(unknown_keys[0])}; only header and records")
     header = header_from(_values(_validated_header(document.get("header")), HEADER_FIELDS, in_header=True))
     submitted_records = document.get("records", [])
     with naming_batch(header.batch_reference):
@@ -148,6 +150,8 @@ def parse_json(content: bytes) -> ParsedBatch:
 def _validated_header(header: object) -> JsonBatchHeader:
     if header is None:
         raise BatchRefused(BatchCode.MALFORMED, "the document has no header")
+    if isinstance(header, dict) and isinstance(job_types := header.get(_JOB_TYPE_KEY), _RepeatedJobType):
+        refuse_two_job_types([_text_of_json(job_type) for job_type in job_types.values])
     try:
         return JsonBatchHeader.model_validate(header)
     except ValidationError as error:
@@ -199,10 +203,10 @@ def _unknown_field(error: Any, where: str, model: type[_JsonModel]) -> str | Non
     fields = [field.alias or field_name for field_name, field in model.model_fields.items()]
     meant = next((field for field in fields if field.lower() == name.lower()), None)
     if meant is not None:
-        return f"{where} has no field {name!r}: field names are case-sensitive, so write {meant!r}"
+        return f"{where} has the field {quoted(name)}: field names are case-sensitive, so write {meant!r}"
     if not _FIELD_NAME_LIKE.fullmatch(name):  # a value written as a key, maybe a name: kept with the refusal
         return f"{where} has a field whose name is none of its fields (not repeated here): they are {', '.join(fields)}"
-    return f"{where} has no field {name!r}: its fields are {', '.join(fields)}"
+    return f"{where} has no field {quoted(name)}: its fields are {', '.join(fields)}"
 
 
 # what a mistyped field name looks like; anything else is not said back (a refusal is kept, and shown)
@@ -222,11 +226,14 @@ def _values(
 
 def _load(content: bytes) -> Any:
     try:
+        refuse_other_encodings(content)
         return json.loads(
-            content.decode("utf-8-sig"), parse_constant=_refuse_constant, object_pairs_hook=_refuse_repeated_keys
+            content.decode("utf-8-sig"),
+            parse_constant=_refuse_constant,
+            parse_int=_whole_number,
+            object_pairs_hook=_refuse_repeated_keys,
         )
     except UnicodeDecodeError as error:
-        refuse_other_byte_order_marks(content)
         line = content.count(b"\n", 0, error.start) + 1
         column = error.start - content.rfind(b"\n", 0, error.start)
         detail = f"byte 0x{content[error.start]:02X} is not UTF-8: save the file as UTF-8"
@@ -243,15 +250,44 @@ def _load(content: bytes) -> Any:
 
 def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """An object naming a key twice is refused: which value was meant cannot be known (a parser keeps the last,
-    silently; a record meant for one learner went to another). ~0.6 µs a record."""
+    silently; a record meant for one learner went to another). ~0.6 µs a record. A repeated jobType is kept, all
+    its values in a `_RepeatedJobType`: in the header, that is RS004 (mixed job types), not RS001; anywhere else,
+    jobType is no field anyway."""
     found = dict(pairs)
     if len(found) != len(pairs):
         seen: set[str] = set()
         for key, _ in pairs:
-            if key in seen:
-                raise ValueError(f"the key {key[:60]!r} appears twice in one object")
+            if key in seen and key != _JOB_TYPE_KEY:
+                raise ValueError(f"the key {quoted(key)} appears twice in one object")
             seen.add(key)
+        if sum(key == _JOB_TYPE_KEY for key, _ in pairs) > 1:
+            found[_JOB_TYPE_KEY] = _RepeatedJobType(tuple(value for key, value in pairs if key == _JOB_TYPE_KEY))
     return found
+
+
+_JOB_TYPE_KEY = "jobType"
+
+
+@dataclass(frozen=True)
+class _RepeatedJobType:
+    values: tuple[Any, ...]
+
+
+def _text_of_json(value: Any) -> str | None:
+    """A JSON value said as text (a job type given twice, one maybe not as a string), or None for null or \"\"."""
+    if value is None or isinstance(value, str):
+        return (value or "").strip() or None
+    return json.dumps(value)
+
+
+def _whole_number(digits: str) -> int:
+    try:
+        return int(digits)
+    except ValueError:  # Python's own words name its setting sys.set_int_max_str_digits, not the file
+        raise ValueError(
+            f"a number of {len(digits.lstrip('-')):,} digits is too long: the numbers of a batch (a ULN, a UKPRN)"
+            " have a few digits"
+        ) from None
 
 
 def _refuse_constant(name: str) -> NoReturn:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, BatchCode
-from lrs_domain.formats.errors import BatchRefused, naming_batch
+from lrs_domain.formats.errors import BatchRefused, naming_batch, quoted
 from lrs_domain.rules import EARLIEST_AWARD_DATE, parse_iso_date, why_not_a_date
 
 MAX_EMAIL_LENGTH = 254
@@ -164,7 +165,30 @@ def job_type_of(value: str | None) -> JobType | None:
     try:
         return JobType(value)
     except ValueError:
-        raise BatchRefused(BatchCode.BAD_JOB_TYPE, f"job type {value!r} is not Provisional or Final") from None
+        meant = next((job_type for job_type in JobType if job_type.value.lower() == value.lower()), None)
+        spelling = f" (exact spelling: {meant.value!r})" if meant else ""
+        raise BatchRefused(
+            BatchCode.BAD_JOB_TYPE, f"job type {quoted(value)} is not Provisional or Final{spelling}"
+        ) from None
+
+
+def refuse_two_job_types(
+    job_types: Sequence[str | None], line: int | None = None, column: int | None = None
+) -> NoReturn:
+    """RS004: a header that gives the job type more than once is of mixed job types (DOMAIN.md §6), even when the
+    values agree, as RS001 refuses any other header value given twice."""
+    said = " and ".join("an empty one" if job_type is None else quoted(job_type) for job_type in job_types)
+    raise BatchRefused(
+        BatchCode.BAD_JOB_TYPE,
+        f"the header gives the job type {_times(len(job_types))} ({said}): a batch has one job type, Provisional"
+        " or Final",
+        line,
+        column,
+    )
+
+
+def _times(count: int) -> str:
+    return "twice" if count == 2 else f"{count} times"
 
 
 def refuse_too_many_records(record_count: int, line: int) -> None:
@@ -200,13 +224,14 @@ def _checked_header(values: Mapping[str, str | None]) -> BatchHeader:
         issued = parse_iso_date(results_issued_date)
         if issued is None:
             raise BatchRefused(
-                BatchCode.MALFORMED, f"ResultsIssuedDate {results_issued_date!r} {why_not_a_date(results_issued_date)}"
+                BatchCode.MALFORMED,
+                f"ResultsIssuedDate {quoted(results_issued_date)} {why_not_a_date(results_issued_date)}",
             )
         if issued < EARLIEST_AWARD_DATE:
             raise BatchRefused(
                 BatchCode.MALFORMED,
-                f"ResultsIssuedDate {results_issued_date!r} is before 1 September 2006: no result on a PLR was issued"
-                " before then",
+                f"ResultsIssuedDate {quoted(results_issued_date)} is before 1 September 2006: no result on a PLR was"
+                " issued before then",
             )
     return BatchHeader(
         file_version=values.get("file_version"),

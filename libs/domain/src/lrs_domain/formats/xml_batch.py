@@ -26,7 +26,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
-from lrs_domain.formats.errors import BatchRefused, refuse_other_byte_order_marks
+from lrs_domain.formats.errors import BatchRefused, cut, quoted, refuse_other_encodings
 from lrs_domain.formats.limits import (
     HEADER_ATTRIBUTE_BY_HEADING,
     RECORD_ATTRIBUTE_BY_HEADING,
@@ -34,6 +34,7 @@ from lrs_domain.formats.limits import (
     batch_of,
     header_from,
     refuse_too_many_records,
+    refuse_two_job_types,
 )
 from lrs_domain.formats.values import MAX_VALUE_CHARACTERS, refuse_unstorable
 
@@ -43,6 +44,8 @@ ROOT = "AchievementBatch"
 HEADER = "Header"
 RECORDS = "Records"
 RECORD = "Record"
+
+_JOB_TYPE = HEADER_ATTRIBUTE_BY_HEADING["JobType"]
 
 _REFUSED_CONSTRUCTS: dict[type[DefusedXmlException], str] = {
     DTDForbidden: "a DOCTYPE declaration is not allowed",
@@ -58,7 +61,7 @@ def parse_xml(content: bytes) -> ParsedBatch:
 
 
 def _parse_with_expat(content: bytes) -> ParsedBatch:
-    refuse_other_byte_order_marks(content)
+    refuse_other_encodings(content)
     builder = _BatchBuilder()
     parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     expat = parser.parser
@@ -145,18 +148,20 @@ class _BatchBuilder:
         self._value_heading = ""
         self._value_text = ""
         self._namespace_prefixes: dict[str, str | None] = {}
+        self._job_types: list[str | None] = []
+        self._second_job_type_at: tuple[int, int] | None = None
 
     def start(self, tag: str, _attributes: Any) -> None:
         if "}" in tag:  # expat names an element of a namespace `uri}name`: said as `{uri}name`, as XML tools do
             self._refuse_namespaced("{" + tag)
         if self._value_owner is not None:
-            self._refuse(f"<{self._value_heading}> holds a value, not an element <{tag}>")
+            self._refuse(f"<{self._value_heading}> holds a value, not an element <{cut(tag)}>")
         self._depth += 1
         depth = self._depth
         if depth == 4:
             self._start_value(tag, RECORD_ATTRIBUTE_BY_HEADING, self._record_values, self._record_fields, RECORD)
         elif depth == 3 and self._section == RECORDS:
-            self._expect(tag == RECORD, f"<{RECORDS}> holds only <{RECORD}> elements, not <{tag}>")
+            self._expect(tag == RECORD, f"<{RECORDS}> holds only <{RECORD}> elements, not <{cut(tag)}>")
             self.record_count += 1
             refuse_too_many_records(self.record_count, self.position()[0])
             self._record_values = {}
@@ -164,24 +169,29 @@ class _BatchBuilder:
         elif depth == 3:
             self._start_value(tag, HEADER_ATTRIBUTE_BY_HEADING, self._header_values, self._header_fields, HEADER)
         elif depth == 2:
-            self._expect(tag in (HEADER, RECORDS), f"<{ROOT}> holds <{HEADER}> and <{RECORDS}>, not <{tag}>")
+            self._expect(tag in (HEADER, RECORDS), f"<{ROOT}> holds <{HEADER}> and <{RECORDS}>, not <{cut(tag)}>")
             self._expect(tag not in self._seen_sections, f"<{tag}> appears twice")
             self._expect(tag == HEADER or HEADER in self._seen_sections, f"<{HEADER}> must come before <{RECORDS}>")
             self._seen_sections.add(tag)
             self._section = tag
         else:
-            self._expect(tag == ROOT, f"the root element must be <{ROOT}>, not <{tag}>")
+            self._expect(tag == ROOT, f"the root element must be <{ROOT}>, not <{cut(tag)}>")
 
     def data(self, text: str) -> None:
         if self._value_owner is not None:
             self._value_text += text
         elif not text.isspace():
-            self._refuse(f"text {text.strip()[:40]!r} is not allowed here")
+            self._refuse(f"text {quoted(text.strip())} is not allowed here")
 
     def end(self, _tag: str) -> None:
         if self._value_owner is not None:
-            self._value_owner[self._value_attribute] = self._value_text.strip() or None
+            value = self._value_text.strip() or None
+            self._value_owner[self._value_attribute] = value
             self._value_owner = None
+            if self._value_owner_is_job_type():
+                self._job_types.append(value)
+                if self._second_job_type_at is not None:
+                    refuse_two_job_types(self._job_types, *self._second_job_type_at)
         elif self._depth == 3 and self._section == RECORDS:
             values = self._record_values
             refuse_unstorable(list(values.values()), self._record_fields.__getitem__, in_header=False)
@@ -204,13 +214,20 @@ class _BatchBuilder:
         if attribute is None:
             meant = next((name for name in attribute_by_heading if name.lower() == tag.lower()), None)
             advice = f": element names are case-sensitive, so write <{meant}>" if meant else ""
-            self._refuse(f"<{parent}> has no element <{tag}>{advice}")
-        self._expect(attribute not in owner, f"<{tag}> appears twice in one <{parent}>")
+            self._refuse(f"<{parent}> has no element <{cut(tag)}>{advice}")
+        if attribute in owner:
+            if parent == HEADER and attribute == _JOB_TYPE:  # mixed job types (RS004), said once both are read
+                self._second_job_type_at = self.position()
+            else:
+                self._refuse(f"<{tag}> appears twice in one <{parent}>")
         self._value_owner = owner
         self._value_attribute = attribute
         self._value_heading = tag
         self._value_text = ""
         fields.append((tag, self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber + 1))
+
+    def _value_owner_is_job_type(self) -> bool:
+        return self._section == HEADER and self._depth == 3 and self._value_attribute == _JOB_TYPE
 
     def declare_namespace(self, prefix: str | None, uri: str) -> None:
         self._namespace_prefixes[uri] = prefix
@@ -221,10 +238,14 @@ class _BatchBuilder:
         uri, name = tag[1:].split("}", 1)
         prefix = self._namespace_prefixes.get(uri)
         remove = (
-            f'xmlns="{uri}"' if prefix is None else f'xmlns:{prefix}="{uri}" and the {prefix}: before element names'
+            f'xmlns="{cut(uri)}"'
+            if prefix is None
+            else f'xmlns:{cut(prefix)}="{cut(uri)}" and the {cut(prefix)}: before element names'
         )
         element = (
-            f"the root element must be <{ROOT}>, not <{tag}>" if self._depth == 0 else f"<{name}> is in a namespace"
+            f"the root element must be <{ROOT}>, not <{cut(tag)}>"
+            if self._depth == 0
+            else f"<{cut(name)}> is in a namespace"
         )
         self._refuse(f"{element}: a batch's elements are in no namespace, so remove {remove}")
 
@@ -236,10 +257,10 @@ class _BatchBuilder:
             return
         if _is_another_name_of_utf8(encoding):
             self._refuse(
-                f"the XML declaration names encoding {encoding!r}, which XML parsers do not take for UTF-8 (its name"
+                f"the XML declaration names encoding {quoted(encoding)}, which XML parsers do not take for UTF-8 (its name"
                 ' is "UTF-8"): write encoding="UTF-8", or no encoding'
             )
-        self._refuse(f"the XML declaration names encoding {encoding!r}, and a batch file is UTF-8{_SAVE_AS_UTF8}")
+        self._refuse(f"the XML declaration names encoding {quoted(encoding)}, and a batch file is UTF-8{_SAVE_AS_UTF8}")
 
     def _expect(self, condition: bool, detail: str) -> None:
         if not condition:

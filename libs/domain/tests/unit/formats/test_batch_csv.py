@@ -255,10 +255,13 @@ def test_a_file_whose_line_breaks_were_stripped_says_so_and_how_to_send_it() -> 
     )
 
 
-def test_a_headings_row_with_a_field_too_many_is_only_counted() -> None:
+def test_a_headings_row_with_a_field_too_many_is_counted_and_named_without_other_advice() -> None:
     refusal = _refusal(_lines(CSV_HEADER_NAMES_ROW + ",Extra", HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW))
 
-    assert refusal.detail == "the header names row has 7 fields; 6 are expected"
+    assert refusal.detail == (
+        f"the header names row has 7 fields; 6 are expected: 'Extra' is no heading; the header names are, in this"
+        f" order, {CSV_HEADER_NAMES_ROW}"
+    )
 
 
 def test_a_one_field_row_with_no_other_separator_is_only_counted() -> None:

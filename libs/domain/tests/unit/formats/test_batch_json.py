@@ -142,7 +142,7 @@ def test_a_byte_order_mark_changes_nothing() -> None:
         (
             {"header": JSON_HEADER, "records": [{"ULN": "1000000043"}]},
             1,
-            "record 1 has no field 'ULN': field names are case-sensitive, so write 'uln'",
+            "record 1 has the field 'ULN': field names are case-sensitive, so write 'uln'",
         ),
         (
             {"header": {**JSON_HEADER, "ao": "RN1"}, "records": [{}]},
