@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lrs_domain.formats import HEADER_FIELDS, RECORD_FIELDS
-from portal.batch_files import markdown_tables
+from portal.batch_files import LIMITS, markdown_tables
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "batch-files.md"
 GENERATED_START = "<!-- generated: portal.batch_files.markdown_tables() -->\n"
@@ -36,3 +36,7 @@ def test_every_field_has_a_row_in_the_docs_tables() -> None:
 
     for field in (*HEADER_FIELDS, *RECORD_FIELDS):
         assert f"| `{field.heading}` | `{field.json_key}` |" in text
+
+
+def test_the_docs_limits_are_the_portal_pages() -> None:
+    assert LIMITS in DOC.read_text(encoding="utf-8")

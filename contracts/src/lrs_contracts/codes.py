@@ -198,11 +198,12 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
     ),
     BatchCode.BAD_JOB_TYPE: CodeExplanation(
         meaning=(
-            "The job type is neither `Provisional` nor `Final` (a missing job type means Final). A file names its "
-            "job type once, in its header, for every record: that is how the FAQ's rule that the two kinds are "
-            "never mixed in one batch holds, so a record cannot ask for the other kind"
+            "The job type is neither `Provisional` nor `Final`, spelt exactly (a missing job type means Final), or "
+            "the header gives it twice. A file names its job type once, in its header, for every record: that is "
+            "how the FAQ's rule that the two kinds are never mixed in one batch holds, so a record cannot ask for "
+            "the other kind"
         ),
-        example="job type `Interim`",
+        example="job type `Interim`; `final`; two `<JobType>` elements in the header",
         source='FAQ: "Final and Provisional results cannot be submitted in the same batch."',
         fix=(
             "Set the job type to Provisional or Final (empty means Final), and send Provisional and Final "

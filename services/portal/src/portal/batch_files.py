@@ -197,12 +197,16 @@ REFUSED_FILE_HEADING = "What a refused file's message says"
 # Markdown, the section of docs/batch-files.md under that heading (a test keeps them equal), shown on the help page too.
 REFUSED_FILE_MESSAGES = """\
 A file that is not UTF-8, or whose structure is wrong, is refused as a whole (RS001) with the line, and the field
-(CSV) or column (XML, JSON), of its first fault, and says what to change.
+(CSV) or column (XML, JSON), of its first fault, and says what to change. A message quotes at most 60 characters of
+any value, name or line of the file, then "…".
 
 - **Line numbers in CSV** count the file's physical lines, from 1. A quoted value that holds line breaks counts
   every line it spans: when the record on line 5 has a two-line `MISIdentifier`, the next record is line 7. Blank
-  lines are skipped but keep their numbers. A spreadsheet shows the same record one row higher for every line break
-  above it in a value, so look up the line number in a text editor. XML and JSON number records by their position.
+  lines, and lines of nothing but commas and spaces (a spreadsheet's empty row), are skipped but keep their numbers.
+  A quoted value that is never closed is refused at the line where its row starts. A spreadsheet shows the same
+  record one row higher for every line break above it in a value, so look up the line number in a text editor. XML
+  and JSON number records by their position: `lrs` says `record N` for a fault inside a JSON record, and
+  `line N, column C` for XML, CSV and a JSON file that is not JSON at all.
 - **CSV saved by a spreadsheet.** Excel and Google Sheets pad every row with empty fields to the width of the widest
   (the 14 record headings), so the header rows end in a run of commas. The message says so
   (`the header names row has 14 fields, the last 8 empty: ...`): delete those commas in a text editor, or start
@@ -210,10 +214,13 @@ A file that is not UTF-8, or whose structure is wrong, is refused as a whole (RS
   it. A file saved with semicolons or tabs is named as such; save it as "CSV UTF-8 (Comma delimited)".
 - **CSV headings** are exact. A wrong heading is named with what differs: its case (headings are case-sensitive),
   spaces around or inside it, an invisible second byte order mark before `FileVersion` (the file was saved as
-  UTF-8 with a mark by a program that added another: save it once), or the order, which is the one above.
+  UTF-8 with a mark by a program that added another: save it once), or the order, which is the one above. A
+  headings row with too few or too many fields names the headings missing, extra or there twice, and lists the
+  headings in their order; a file that starts at the record headings is told that its two header lines (the header
+  names, then their values) are missing and come first.
 - **Not UTF-8.** CSV, XML and JSON all name the first byte that is not UTF-8 and where it is
   (`byte 0xE2 is not UTF-8`): a file saved as Windows-1252 or ISO-8859-1 writes "Siân" with such a byte. Save the
-  file as UTF-8. In XML, the declaration may name UTF-8 as `encoding="UTF-8"` in any case, or name no encoding;
+  file as UTF-8. A file saved as UTF-16 or UTF-32 is named as such, with or without a byte order mark. In XML, the declaration may name UTF-8 as `encoding="UTF-8"` in any case, or name no encoding;
   `encoding="utf8"` is refused: XML knows UTF-8 by the name `UTF-8` only, and the parser (expat) reads a file
   declared `utf8` as a one-byte encoding, refusing its first character beyond ASCII. Write `encoding="UTF-8"`.
 - **XML elements have no namespace.** A root `<AchievementBatch xmlns="urn:...">`, or a prefix bound to a
@@ -225,4 +232,6 @@ A file that is not UTF-8, or whose structure is wrong, is refused as a whole (RS
   exponent becomes the text Python writes for it (`7.5` is "7.5", `1e9` is "1000000000.0"), which that record's
   rules then judge (RV021, RV001): one bad value rejects its record, not the file. Every other value is text: a
   number there (`"grade": 7`, `"fileVersion": 1.0`) makes the file malformed (RS001), naming the key: send it as a
-  string (`"7"`)."""
+  string (`"7"`). A number of more than 4,300 digits makes the file malformed too.
+- **One job type.** The header gives `JobType` once, spelt exactly (`final` is refused with "exact spelling"); a
+  header giving it twice (two `<JobType>` elements, `jobType` twice) is RS004, mixed job types."""
