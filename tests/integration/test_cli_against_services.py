@@ -278,7 +278,8 @@ async def test_an_operator_links_a_provider_who_may_then_change_sharing(
     assert (opted_out.returncode, opted_out.stdout.strip()) == (
         OK,
         f"learner {learner['uln']}'s ability to share is now 2 (unable to share): providers stop reading their PLR"
-        " once the PLR service has applied the change, normally within seconds; they and the AOs still see their own",
+        " once the PLR service has applied the change, normally within seconds; the learner still sees all of it, and"
+        " each AO what it recorded",
     ), opted_out.stderr
     again = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", ukprn)
     assert again.returncode == OK, again.stderr

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from lrs_cli import admin_commands
-from lrs_cli.admin_commands import Sharing, change_sharing
+from lrs_cli.admin_commands import Sharing, change_sharing, sharing_text
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
@@ -37,7 +37,17 @@ def test_an_opt_out_is_said_to_stop_providers_once_the_plr_service_has_applied_i
 
     assert said == (
         f"learner {ULN}'s ability to share is now 2 (unable to share): providers stop reading their PLR once the PLR"
-        " service has applied the change, normally within seconds; they and the AOs still see their own"
+        " service has applied the change, normally within seconds; the learner still sees all of it, and each AO what"
+        " it recorded"
+    )
+
+
+def test_an_opt_out_shown_says_the_learner_not_the_providers_still_sees_the_plr() -> None:
+    said = sharing_text({"uln": ULN, "ability_to_share": 2, "changes": []})
+
+    assert said.splitlines()[0] == (
+        f"learner {ULN}'s ability to share is 2 (unable to share): no provider reads their PLR; the learner still"
+        " sees all of it, and each AO what it recorded"
     )
 
 

@@ -171,9 +171,15 @@ class ChallengePublic(BaseModel):
     correcting_batch_id: uuid.UUID | None = Field(
         default=None, description="the batch that corrected the data, for a challenge resolved as corrected"
     )
+    achievement_withdrawn: bool = Field(
+        default=False,
+        description="the awarding organisation has withdrawn the challenged achievement since it was raised (as the"
+        " challenges service's copy of the PLR log has it now): it is no longer on the learner's PLR, which shows it"
+        " with `include_withdrawn=true`; false again once it is reinstated",
+    )
 
     @staticmethod
-    def of(challenge: Challenge, viewer: Principal) -> ChallengePublic:
+    def of(challenge: Challenge, viewer: Principal, *, achievement_withdrawn: bool = False) -> ChallengePublic:
         return ChallengePublic(
             challenge_id=challenge.challenge_id,
             achievement_id=challenge.achievement_id,
@@ -191,6 +197,7 @@ class ChallengePublic(BaseModel):
             personal_data_erased=challenge.personal_data_erased,
             achievement=ChallengedAchievementPublic.of(challenge.achievement),
             correcting_batch_id=challenge.correcting_batch_id,
+            achievement_withdrawn=achievement_withdrawn,
         )
 
 
@@ -210,6 +217,20 @@ class OpenChallengeCounts(BaseModel):
 def _service(request: Request) -> ChallengeService:
     service: ChallengeService = request.app.state.challenges
     return service
+
+
+async def _shown(request: Request, viewer: Principal, challenges: list[Challenge]) -> list[ChallengePublic]:
+    """The challenges as `viewer` sees them, each saying whether its achievement is withdrawn now."""
+    withdrawn = await _service(request).withdrawn_achievements(challenges)
+    return [
+        ChallengePublic.of(challenge, viewer, achievement_withdrawn=challenge.achievement_id in withdrawn)
+        for challenge in challenges
+    ]
+
+
+async def _one_shown(request: Request, viewer: Principal, challenge: Challenge) -> ChallengePublic:
+    [shown] = await _shown(request, viewer, [challenge])
+    return shown
 
 
 def _translate(error: Exception) -> ProblemError:
@@ -353,7 +374,7 @@ async def raise_challenge(
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
     response.headers["Location"] = f"/v1/challenges/{challenge.challenge_id}"
-    return ChallengePublic.of(challenge, principal)
+    return await _one_shown(request, principal, challenge)
 
 
 @router.get(
@@ -370,7 +391,7 @@ async def raise_challenge(
         "any ULN of that learner, a ULN merged into it included. A learner's `uln` (any of "
         "theirs) names them: the ones they raised under every ULN of theirs. Each challenge describes its "
         "achievement (`achievement`: qualification, title, award date, grade and status as they were when it was "
-        "raised) to the learner as to the AO."
+        "raised) to the learner as to the AO, and `achievement_withdrawn` whether the AO has withdrawn it since."
     ),
     responses=problem_responses(401, 403, 422),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -396,7 +417,7 @@ async def list_challenges(
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
     return ChallengeList(
-        items=[ChallengePublic.of(challenge, principal) for challenge in page.challenges],
+        items=await _shown(request, principal, list(page.challenges)),
         next=page.next.token() if page.next else None,
     )
 
@@ -436,9 +457,10 @@ async def open_challenge_counts(
 )
 async def get_challenge(challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> ChallengePublic:
     try:
-        return ChallengePublic.of(await _service(request).get(principal, challenge_id), principal)
+        challenge = await _service(request).get(principal, challenge_id)
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
+    return await _one_shown(request, principal, challenge)
 
 
 @router.get(
@@ -473,9 +495,10 @@ async def acknowledge_challenge(
     challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request
 ) -> ChallengePublic:
     try:
-        return ChallengePublic.of(await _service(request).acknowledge(principal, challenge_id), principal)
+        acknowledged = await _service(request).acknowledge(principal, challenge_id)
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
+    return await _one_shown(request, principal, acknowledged)
 
 
 @router.post(
@@ -500,6 +523,6 @@ async def resolve_challenge(
         resolved = await _service(request).resolve(
             principal, challenge_id, body.resolution, body.note, body.correcting_batch_id
         )
-        return ChallengePublic.of(resolved, principal)
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
+    return await _one_shown(request, principal, resolved)

@@ -54,6 +54,12 @@ _SO_FAR = (
     " SELECT said.achievement_id, said.status, coalesce(kept.withdrawn, false), kept.grade"
     " FROM said LEFT JOIN kept USING (achievement_id)"
 )
+_WITHDRAWN_AMONG = (
+    "SELECT achievement_id FROM ("
+    "   SELECT DISTINCT ON (achievement_id) achievement_id, withdrawn FROM challenges.achievements_on_record"
+    "   WHERE achievement_id = ANY($1::uuid[]) AND withdrawn IS NOT NULL ORDER BY achievement_id, applied_in DESC"
+    " ) AS latest WHERE withdrawn"
+)
 _STATUSES = {status.value: status for status in ResultStatus}  # a look-up, not an enum call: a row each
 # The positions of a poll's partitions, each row locked until the poll's transaction ends (a missing one
 # inserted at 0): the no-op update is what locks a row that is there, and returns it as stored.
@@ -146,6 +152,14 @@ class PlrRecord:
             row["title"],
             ResultStatus(row["status"]) if row["status"] is not None else None,
         )
+
+    async def withdrawn_among(self, achievement_ids: Collection[uuid.UUID]) -> frozenset[uuid.UUID]:
+        """Those of `achievement_ids` withdrawn now: the latest row that says withdrawn or not says it, as
+        `achievement` reads it; one statement for a page of challenges."""
+        if not achievement_ids:
+            return frozenset()
+        rows = await self._pool.fetch(_WITHDRAWN_AMONG, sorted(set(achievement_ids)))
+        return frozenset(row["achievement_id"] for row in rows)
 
     async def batches_touching(
         self,

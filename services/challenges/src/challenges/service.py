@@ -223,6 +223,11 @@ class ChallengeService:
         )
         return ChallengePage.of(found, reachable.limit)
 
+    async def withdrawn_achievements(self, challenges: Collection[Challenge]) -> frozenset[uuid.UUID]:
+        """Which of the challenges' achievements the AO has withdrawn since (the record as it is now): a challenge a
+        caller may see says whether its achievement is still on the learner's PLR."""
+        return await self._record.withdrawn_among([challenge.achievement_id for challenge in challenges])
+
     async def open_counts(self, principal: Principal, query: ChallengeQuery) -> dict[ChallengeState, int]:
         """How many open challenges in each open state the principal may see that match the query's AO and
         ULNs (its states, position and limit play no part)."""

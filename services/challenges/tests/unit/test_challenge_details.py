@@ -140,6 +140,9 @@ class _OwnRecord:
         self.asked.append(sorted(ulns))
         return frozenset(ulns)
 
+    async def withdrawn_among(self, achievement_ids: Collection[uuid.UUID]) -> frozenset[uuid.UUID]:
+        return frozenset()
+
 
 class _Store:
     """Filters as `ChallengeStore` does: the AO, then any ULN raising (or, as recorded, recording) it."""

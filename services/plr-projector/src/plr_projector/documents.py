@@ -114,6 +114,12 @@ class PersonalLearningRecord(_Described):
         description="0 notice not seen, 1 shares, 2 unable to share; null to an AO, which reads whatever the choice"
     )
     learning_events: list[AoLearningEvent | CentreLearningEvent] = Field(description="newest award first")
+    withdrawn_not_shown: int | None = Field(
+        None,
+        description="how many withdrawn achievements (the AO's own, to an AO) this answer leaves out:"
+        " `include_withdrawn=true` shows them, and then this is 0; null to providers, which may not ask for them"
+        " (decision 0012)",
+    )
     events_held_in_dead_letters: int | None = Field(
         description="to the learner and operators: events of this learner parked for an operator, on every topic"
         " the projector reads; while any is, what is shown may not be current (null to AOs, and to providers, who"
@@ -131,6 +137,9 @@ class AoAchievements(_Described):
     ulns: list[str]
     ao_id: str
     learning_events: list[AoLearningEvent]
+    withdrawn_not_shown: int | None = Field(
+        None, description="how many of the AO's withdrawn achievements are left out: 0 with `include_withdrawn=true`"
+    )
     events_held_in_dead_letters: int | None = Field(
         description="to an operator: events of this learner parked for an operator, on every topic the projector"
         " reads, while any of which what is shown may not be current; null to the AO itself"

@@ -25,6 +25,7 @@ from plr_projector.views import (
     LearnerGroup,
     audience_for,
     learning_events,
+    withdrawn_not_shown,
 )
 
 # named as before the split: the `logger` field of its log lines stays what it was
@@ -154,6 +155,11 @@ async def _plr_document(
             include_withdrawn=include_withdrawn,
             include_history=include_history,
         ),
+        # null to a provider, which may not ask for them (403): a count would tell it of withdrawals it may not
+        # see, and 0 would say there are none
+        "withdrawn_not_shown": None
+        if principal.kind is PrincipalKind.PROVIDER
+        else withdrawn_not_shown(audience, achievements, include_withdrawn=include_withdrawn),
         # the learner's and operators' only: an AO reads any ULN, and a count of held registry events (an opt-out,
         # an erasure) or of ULNs merged out of its sight would tell it what it may not know
         "events_held_in_dead_letters": held

@@ -165,6 +165,14 @@ def _achievement_view(row: AchievementRow, challenged: bool) -> dict[str, Any]:
     }
 
 
+def withdrawn_not_shown(audience: Audience, achievements: Sequence[AchievementRow], *, include_withdrawn: bool) -> int:
+    """How many withdrawn achievements the audience may ask for (`include_withdrawn`) but were left out: said, so
+    that an achievement that vanished from the PLR is known to be withdrawn rather than lost."""
+    if include_withdrawn and audience.may_include_withdrawn:
+        return 0
+    return sum(1 for row in achievements if row.withdrawn and audience.ao_id in (None, row.ao_id))
+
+
 def learning_events(
     audience: Audience,
     achievements: Sequence[AchievementRow],

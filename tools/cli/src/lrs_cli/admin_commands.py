@@ -358,11 +358,13 @@ class Sharing(StrEnum):
     UNABLE = "unable"
 
 
+# who still reads the PLR of a learner who opted out, said so that no "they" can be read as the providers
+_STILL_SEEN = "the learner still sees all of it, and each AO what it recorded"
 _SHARING_CODES = {Sharing.NOT_SEEN: 0, Sharing.SHARES: 1, Sharing.UNABLE: 2}
 _SHARING_SAID = {
     Sharing.NOT_SEEN: "0 (privacy notice not seen): linked providers read their PLR",
     Sharing.SHARES: "1 (shares): linked providers read their PLR",
-    Sharing.UNABLE: "2 (unable to share): no provider reads their PLR; they and the AOs still see their own",
+    Sharing.UNABLE: f"2 (unable to share): no provider reads their PLR; {_STILL_SEEN}",
 }
 
 
@@ -391,8 +393,7 @@ _APPLIED = "once the PLR service has applied the change, normally within seconds
 _SHARING_CHANGED = {
     Sharing.NOT_SEEN: f"0 (privacy notice not seen): linked providers can read their PLR {_APPLIED}",
     Sharing.SHARES: f"1 (shares): linked providers can read their PLR {_APPLIED}",
-    Sharing.UNABLE: f"2 (unable to share): providers stop reading their PLR {_APPLIED}; they and the AOs still see"
-    " their own",
+    Sharing.UNABLE: f"2 (unable to share): providers stop reading their PLR {_APPLIED}; {_STILL_SEEN}",
 }
 
 

@@ -84,6 +84,17 @@ def achievement_text(challenge: dict[str, Any]) -> Text:
     return Text(with_bidi_controls_shown(described))
 
 
+WITHDRAWN_SINCE = "now withdrawn by the AO: no longer on the PLR"
+
+
+def achievement_cell(challenge: dict[str, Any]) -> Text:
+    """`achievement_text`, and whether the AO has withdrawn the achievement since the challenge was raised."""
+    cell = achievement_text(challenge)
+    if challenge.get("achievement_withdrawn"):
+        cell.append(f"; {WITHDRAWN_SINCE}", style="yellow")
+    return cell
+
+
 def note_text(challenge: dict[str, Any]) -> Text:
     """What the AO said resolving the challenge, for the learner. A note comes only with a resolution, so an erased
     learner's challenge not resolved never had one ("—"); resolved, the API does not say whether it had one that
@@ -164,7 +175,7 @@ def list_command(
                 challenge["raised_at"][:16].replace("T", " "),
                 challenge["state"],
                 uln_shown(challenge),
-                achievement_text(challenge),
+                achievement_cell(challenge),
                 reason_text(challenge),
                 _resolution_label(challenge),
                 note_text(challenge),

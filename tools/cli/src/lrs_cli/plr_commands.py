@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -174,6 +175,8 @@ def plr_table(document: dict[str, Any]) -> list[Any]:
     reported = [event for event in events if event.get("source") == "ILR"]
     awarded = [event for event in events if event.get("source") != "ILR"]
     rows: list[Any] = [Text(heading, style="bold")]
+    if (master := document.get("master_uln")) and master != document["uln"]:
+        rows.append(Text(f"{document['uln']} was merged into {master}: the learner's record is now under ULN {master}"))
     if (sharing := SHARING_SAID.get(document.get("ability_to_share"))) is not None:  # an AO's view has none
         rows.append(Text(f"sharing with learning providers: {sharing}"))
     if awarded:
@@ -184,6 +187,14 @@ def plr_table(document: dict[str, Any]) -> list[Any]:
         rows.append("no achievements")
     if reported:
         rows.append(_provider_records_table(reported))
+    if withdrawn := document.get("withdrawn_not_shown"):
+        rows.append(
+            Text(
+                f"{withdrawn} withdrawn achievement{' is' if withdrawn == 1 else 's are'} not shown:"
+                " --withdrawn shows them",
+                style="yellow",
+            )
+        )
     if held := document.get("events_held_in_dead_letters"):
         rows.append(Text(f"{held} event(s) held in dead letters: not shown yet", style="yellow"))
     return rows
@@ -251,15 +262,39 @@ def credential_command(
     if output is not None:
         writable_beside(output, "--output")
     answer = credential(connection(ctx), uln, include_unsuccessful=include_unsuccessful)
+    merged = _named_instead(answer, uln)
     if output is None:
         print_json(answer)
+        if merged:
+            warn(f"the credential of {uln}{merged}")
         return
     write_private(output, (json.dumps(answer, indent=2) + "\n").encode("utf-8"))
     count = answer.get("achievements", 0)
     warn(
-        f"wrote the credential of {uln} ({count} achievement{'' if count == 1 else 's'}) to {output};"
+        f"wrote the credential of {uln} ({count} achievement{'' if count == 1 else 's'}) to {output}{merged};"
         f" its signing keys: {answer.get('jwks_uri')}"
     )
+
+
+def _named_instead(answer: dict[str, Any], uln: str) -> str:
+    """What to say when the credential names another ULN than the one asked: the master ULN, which the learner's
+    record is under since `uln` was merged into it (the credential's subject, `sub`: <issuer>/v1/learners/<ULN>)."""
+    subject = _credential_subject_uln(answer)
+    if subject is None or subject == uln:
+        return ""
+    return f" (it names ULN {subject}: {uln} was merged into it, and the learner's record is now under {subject})"
+
+
+def _credential_subject_uln(answer: dict[str, Any]) -> str | None:
+    """The ULN of the compact JWS's subject, read without verifying it (`lrs plr verify` does that); None if the
+    answer holds none."""
+    try:
+        payload = str(answer["credential"]).split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        uln = str(claims["sub"]).rpartition("/")[2]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return uln if is_well_formed_uln(uln) else None
 
 
 @app.command("verify")
