@@ -11,6 +11,8 @@ from pydantic import BaseModel, ValidationError
 from lrs_contracts.dead_letters import (
     HEADER_NAMES,
     MAX_ERROR_BYTES,
+    OPTIONAL_HEADER_NAMES,
+    VALUE_OMITTED,
     DeadLetter,
     dead_letter_topic,
     error_text,
@@ -33,7 +35,7 @@ def test_headers_round_trip_with_the_event_identity_read_from_the_value() -> Non
         parked_at=PARKED_AT,
     )
     headers = letter.headers()
-    assert {name for name, _ in headers} == set(HEADER_NAMES)
+    assert {name for name, _ in headers} == set(HEADER_NAMES) - {VALUE_OMITTED}
     assert dict(headers)["lrs-original-offset"] == b"41"
     assert DeadLetter.from_headers(headers) == letter
     assert (letter.event_id, letter.event_type) == ("0b7f6c1e-3c1a-4d8e-9b9a-7f1d2e3c4b5a", "lrs.batch.completed.v1")
@@ -47,6 +49,17 @@ def test_an_unreadable_value_leaves_the_event_headers_out(value: bytes | None) -
     names = {name for name, _ in letter.headers()}
     assert "lrs-event-id" not in names and "lrs-event-type" not in names
     assert DeadLetter.from_headers(letter.headers()) == letter
+
+
+def test_a_copy_without_its_value_says_so_and_how_large_the_value_was() -> None:
+    letter = DeadLetter.of(
+        error="x", topic="t", partition=0, offset=9, consumer="c", attempts=1, value=ENVELOPE, parked_at=PARKED_AT
+    )
+    assert VALUE_OMITTED not in dict(letter.headers()) and VALUE_OMITTED in OPTIONAL_HEADER_NAMES
+    omitted = letter.without_value(8_388_448)
+    assert dict(omitted.headers())[VALUE_OMITTED] == b"8388448"
+    assert DeadLetter.from_headers(omitted.headers()) == omitted
+    assert (omitted.event_id, omitted.original_offset) == (letter.event_id, 9)
 
 
 def test_foreign_headers_are_ignored_and_a_missing_one_is_refused() -> None:

@@ -121,7 +121,7 @@ def document() -> Json:
             ],
         }
     headers = _dead_letter_headers()
-    optional = {dead_letters.EVENT_ID, dead_letters.EVENT_TYPE}
+    optional = set(dead_letters.OPTIONAL_HEADER_NAMES)
     messages[DEAD_LETTER] = {
         "name": DEAD_LETTER,
         "title": "Dead letter",
@@ -131,7 +131,12 @@ def document() -> Json:
             "required": [name for name, _ in headers if name not in optional],
             "properties": {name: {"type": "string", "description": meaning} for name, meaning in headers},
         },
-        "payload": {"description": "the original message's value, byte for byte (usually an envelope)"},
+        "payload": {
+            "description": (
+                "the original message's value, byte for byte (usually an envelope); empty when lrs-value-omitted"
+                " says it was too large to send again"
+            )
+        },
         "examples": [
             {
                 "name": DEAD_LETTER_EXAMPLE.name,

@@ -1,7 +1,10 @@
 """The dead-letter contract: what a message parked on `<topic>.dlq` carries, declared once, here.
 
 A consumer that cannot apply a message (it fails the same way every time) copies it, key and value
-unchanged, to its topic's dead-letter topic with these Kafka headers, and goes on with the next one:
+unchanged, to its topic's dead-letter topic with these Kafka headers, and goes on with the next one. A
+value too large to copy (a foreign producer's compressed batch can hold one the LRS's producers may not
+send again) is left out: the copy's value is empty and `lrs-value-omitted` gives its size. The service's
+parked table keeps every message whole, so `lrs dlq retry|skip` work on it as on any other.
 
 | header | value |
 |---|---|
@@ -14,6 +17,7 @@ unchanged, to its topic's dead-letter topic with these Kafka headers, and goes o
 | `lrs-parked-at` | when, ISO-8601 UTC |
 | `lrs-event-id` | the envelope's `event_id`, when the value was readable enough to say (else absent) |
 | `lrs-event-type` | the envelope's `event_type`, likewise |
+| `lrs-value-omitted` | only on a copy whose value was left out (empty) because the message was too large to send again: the original value's size in bytes (decimal); the service's parked table keeps the value |
 
 Build them with `DeadLetter.headers()`, read them back with `DeadLetter.from_headers()`.
 """
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import orjson
@@ -40,6 +44,7 @@ ATTEMPTS = "lrs-attempts"
 PARKED_AT = "lrs-parked-at"
 EVENT_ID = "lrs-event-id"
 EVENT_TYPE = "lrs-event-type"
+VALUE_OMITTED = "lrs-value-omitted"
 
 HEADER_NAMES = (
     ERROR,
@@ -51,7 +56,10 @@ HEADER_NAMES = (
     PARKED_AT,
     EVENT_ID,
     EVENT_TYPE,
+    VALUE_OMITTED,
 )
+OPTIONAL_HEADER_NAMES = (EVENT_ID, EVENT_TYPE, VALUE_OMITTED)
+"""The headers a dead letter carries only when there is something to say (the rest are always there)."""
 
 MAX_ERROR_BYTES = 1_000
 _EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN)
@@ -150,6 +158,8 @@ class DeadLetter:
     parked_at: datetime
     event_id: str | None = None
     event_type: str | None = None
+    value_omitted_bytes: int | None = None
+    """The original value's size when the copy on `<topic>.dlq` leaves it out (too large to send again)."""
 
     @staticmethod
     def of(
@@ -191,7 +201,13 @@ class DeadLetter:
             headers.append((EVENT_ID, self.event_id.encode()))
         if self.event_type is not None:
             headers.append((EVENT_TYPE, self.event_type.encode()))
+        if self.value_omitted_bytes is not None:
+            headers.append((VALUE_OMITTED, str(self.value_omitted_bytes).encode()))
         return headers
+
+    def without_value(self, value_bytes: int) -> DeadLetter:
+        """The letter of a copy that leaves out the message's value (`value_bytes` long)."""
+        return replace(self, value_omitted_bytes=value_bytes)
 
     @staticmethod
     def from_headers(headers: Iterable[tuple[str, bytes]]) -> DeadLetter:
@@ -208,6 +224,7 @@ class DeadLetter:
                 parked_at=datetime.fromisoformat(found[PARKED_AT]),
                 event_id=found.get(EVENT_ID),
                 event_type=found.get(EVENT_TYPE),
+                value_omitted_bytes=int(found[VALUE_OMITTED]) if VALUE_OMITTED in found else None,
             )
         except KeyError as missing:
             raise ValueError(f"not a dead letter: header {missing} missing") from None

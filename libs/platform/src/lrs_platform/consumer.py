@@ -16,7 +16,8 @@ Every failure of a handler is classified (`classify_failure`):
   attempt, as `invalid: <where>: <what>`, since the same bytes fail the same way again.
 
 Parking stores the message in the service's `parked_messages` table (`lrs_platform.parking`), copies
-it to `<topic>.dlq` with the `lrs_contracts.dead_letters` headers, and *holds its key*: later
+it to `<topic>.dlq` with the `lrs_contracts.dead_letters` headers (once the guard's lock is let go, and
+without its value when it is too large to send again: `dead_letter_copy`), and *holds its key*: later
 messages with the same key are parked behind it (`blocked`), so a key's messages never apply out of
 order. Operators list, retry and skip them (`lrs dlq ... --service NAME`). `/readyz` stays ready
 and says how many are parked; `lrs_consumer_*` metrics count them.
@@ -528,16 +529,30 @@ class PoisonGuard:
         self.attempts = Attempts(name, policy, pause_collector=pause_collector)
         self._handler = handler
         self._office = office
+        self._parked_poison = 0  # poison parked by this guard: each is sent to its DLQ once `lock` is let go
         office.register(name, self)
 
     async def start(self) -> None:
         """Sends the dead letters a crash left unsent; idempotent."""
+        await self._publish_dead_letters()
         async with self.lock:
-            await self.attempts.until_done(lambda: self._office.publish_pending(self.name))
             await self.refresh_gauge()
 
     async def apply(self, messages: Sequence[Message]) -> None:
-        """Returns when every message is applied or parked (transient failures are waited out)."""
+        """Returns when every message is applied or parked (transient failures are waited out) and the poison
+        parked is on its `<topic>.dlq`."""
+        parked_before = self._parked_poison
+        await self._apply_locked(messages)
+        if self._parked_poison != parked_before:
+            await self._publish_dead_letters()
+
+    async def _publish_dead_letters(self) -> None:
+        """Sends the dead letters parked and not sent yet, without `lock`: waiting out Kafka here must not keep an
+        operator's retry or skip waiting too (a copy too large to send is sent without its value, so nothing
+        here waits for ever on one message)."""
+        await self.attempts.until_done(lambda: self._office.publish_pending(self.name))
+
+    async def _apply_locked(self, messages: Sequence[Message]) -> None:
         async with self.lock:
             # Asked of the table each time, not remembered: another instance may have parked a key
             # whose partition this one was given by a rebalance.
@@ -640,7 +655,7 @@ class PoisonGuard:
         if not messages:
             return
         parkings = [self._parking(message, "blocked", None) for message in messages]
-        await self.attempts.until_done(lambda: self._office.park(parkings))
+        await self.attempts.until_done(lambda: self._office.park(parkings, publish=False))
         MESSAGES.labels(self.name, "held").inc(len(messages))
 
     async def _park_poison(self, message: Message, poisoned: Poisoned) -> None:
@@ -654,7 +669,8 @@ class PoisonGuard:
             value=message.value,
         )
         parking = self._parking(message, "error", dead_letter)
-        await self.attempts.until_done(lambda: self._office.park([parking]))
+        await self.attempts.until_done(lambda: self._office.park([parking], publish_now=False))
+        self._parked_poison += 1
         MESSAGES.labels(self.name, "parked").inc()
         _log.error(
             "message_parked",

@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from prometheus_client import Gauge
 
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
@@ -53,6 +55,7 @@ from lrs_contracts.plr import (
 from lrs_contracts.registry import EVENT_TYPES, UnknownEventType, decode
 from lrs_contracts.sandpit import SandpitAchievementsErased, SandpitResetApplied
 from lrs_platform.database import advisory_lock_key, advisory_locked, apply_migrations, where_given
+from lrs_platform.kafka import MAX_MESSAGE_BYTES
 from lrs_platform.logging import get_logger
 
 _log = get_logger("lrs.parking")
@@ -70,6 +73,60 @@ def producer_publisher(producer: AIOKafkaProducer) -> DeadLetterPublisher:
         await producer.send_and_wait(topic, key=key, value=value, headers=headers)
 
     return publish
+
+
+# Room left under the producers' and the dead-letter topics' limit for what a copy gains on its way (the record
+# batch around it, compression that cannot shrink it): a foreign producer's gzip batch can hold a value that
+# fits the topic only compressed, and its copy, sent again with the headers, then fits nowhere.
+DEAD_LETTER_MARGIN_BYTES = 64 * 1_024
+_RECORD_REFUSED = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
+
+
+def dead_letter_copy(
+    key: bytes | None, value: bytes | None, letter: DeadLetter, *, max_bytes: int = MAX_MESSAGE_BYTES
+) -> tuple[bytes | None, Headers]:
+    """The value and headers of the message's copy on `<topic>.dlq`: the value as it is, unless the record would
+    not fit `max_bytes` (the producer's limit, less `DEAD_LETTER_MARGIN_BYTES`); then an empty value and
+    `lrs-value-omitted` with its size. Left out or not, the parked row keeps the value for a retry or skip."""
+    headers = letter.headers()
+    size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
+    if value is None or size <= max_bytes - DEAD_LETTER_MARGIN_BYTES:
+        return value, headers
+    return b"", letter.without_value(len(value)).headers()
+
+
+def refused_as_too_large(error: BaseException) -> bool:
+    """Whether a send failed because of the record itself (too large for the producer or the broker), however the
+    client wrapped it (faust's `ProducerSendError`, ingest's `PublishUnavailable`): sending it again fails again."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, _RECORD_REFUSED):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def send_dead_letter(
+    publish: DeadLetterPublisher,
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    letter: DeadLetter,
+    *,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+) -> None:
+    """Sends the message's copy to the dead-letter `topic` (`dead_letter_copy`); a copy refused for its size is
+    sent again without its value, so one message can never keep its dead letter from being sent."""
+    copied, headers = dead_letter_copy(key, value, letter, max_bytes=max_bytes)
+    try:
+        await publish(topic, key, copied, headers)
+    except Exception as error:
+        if not copied or not refused_as_too_large(error):
+            raise
+        _log.warning("dead_letter_value_left_out", topic=topic, value_bytes=len(copied), error=error_text(error))
+        await publish(topic, key, b"", letter.without_value(len(copied)).headers())
 
 
 @dataclass(frozen=True)
@@ -552,9 +609,12 @@ class DeadLetterOffice:
     """A service's parked messages: the table, the dead-letter topics, and who can re-apply them. It keeps
     `lrs_consumer_parked_messages` true whenever it parks or acknowledges a message itself."""
 
-    def __init__(self, store: ParkedMessages, publish: DeadLetterPublisher) -> None:
+    def __init__(
+        self, store: ParkedMessages, publish: DeadLetterPublisher, *, max_message_bytes: int = MAX_MESSAGE_BYTES
+    ) -> None:
         self.store = store
         self._publish = publish
+        self._max_message_bytes = max_message_bytes
         self._replayers: dict[str, Replayer] = {}
         self._consumers: set[str] = set()
         self._publishing = asyncio.Lock()
@@ -574,17 +634,18 @@ class DeadLetterOffice:
         if replayer is not None:
             self._replayers[consumer] = replayer
 
-    async def park(self, parkings: Sequence[Parking], *, publish: bool = True) -> None:
-        """Stores the parked messages; with `publish`, sends the poison to its `<topic>.dlq` now.
+    async def park(self, parkings: Sequence[Parking], *, publish: bool = True, publish_now: bool = True) -> None:
+        """Stores the parked messages; with `publish`, the poison is to be copied to its `<topic>.dlq`: now, or
+        with `publish_now=False` by the caller's `publish_pending` once it holds nothing others wait for.
 
-        Without it the caller sends the dead letters itself (in its own Kafka transaction, say).
+        Without `publish` the caller sends the dead letters itself (in its own Kafka transaction, say).
         """
         if not parkings:
             return
         await self.store.park(parkings, dlq_pending=publish)
         for consumer in {parking.consumer for parking in parkings}:
             await self.counts(consumer)
-            if publish:
+            if publish and publish_now:
                 await self.publish_pending(consumer)
 
     async def park_behind_held(
@@ -613,7 +674,14 @@ class DeadLetterOffice:
         async with self._publishing:
             while pending := await self.store.pending_dead_letters(consumer):
                 for row in pending:
-                    await self._publish(dead_letter_topic(row.topic), row.key, row.value, row.dead_letter().headers())
+                    await send_dead_letter(
+                        self._publish,
+                        dead_letter_topic(row.topic),
+                        row.key,
+                        row.value,
+                        row.dead_letter(),
+                        max_bytes=self._max_message_bytes,
+                    )
                 await self.store.mark_published([row.id for row in pending])
                 sent += len(pending)
         return sent

@@ -14,7 +14,8 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from prometheus_client import REGISTRY
 from pydantic import BaseModel, ValidationError
 
@@ -32,17 +33,22 @@ from lrs_platform.consumer import (
     classify_failure,
     collector_paused,
 )
+from lrs_platform.kafka import MAX_MESSAGE_BYTES
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.parking import (
+    DEAD_LETTER_MARGIN_BYTES,
     CannotReplay,
     DeadLetterAction,
     DeadLetterOffice,
+    DeadLetterPublisher,
     NotACorrectedCopy,
     NotParked,
     ParkedRow,
     Parking,
     ReplayResult,
     Stream,
+    dead_letter_copy,
+    send_dead_letter,
 )
 
 NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0, poison_attempts=3)
@@ -557,3 +563,103 @@ async def test_a_skip_drops_the_message_named_even_when_valid_ones_were_parked_b
 
     assert (result.applied, result.skipped, result.still_parked) == (1, 1, 0)
     assert effects.applied == [b"l1"] and parked.rows == {}
+
+
+# --- dead letters too large to send again ------------------------------------------------------------------------
+
+
+def refusing_what_the_producer_refuses(sent: list[Any], max_bytes: int = MAX_MESSAGE_BYTES) -> DeadLetterPublisher:
+    """A publisher that refuses a record as aiokafka's producer does (faust wraps the error in its own)."""
+
+    async def publish(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
+        if size > max_bytes:
+            try:
+                raise MessageSizeTooLargeError(f"The message is {size} bytes when serialized")
+            except MessageSizeTooLargeError as error:
+                raise RuntimeError(f"Error while sending: {error!r}") from error
+        sent.append((topic, key, value, headers))
+
+    return publish
+
+
+async def test_a_poison_too_large_to_send_again_goes_to_its_dlq_without_its_value_and_can_be_skipped(
+    parked: MemoryParked, sent: list[Any]
+) -> None:
+    """A foreign producer's gzip batch held a value that fit the topic only compressed: its dead letter was refused
+    for ever, under the guard's lock, and the consumer, an operator's skip and every restart waited on it."""
+    office = DeadLetterOffice(parked, refusing_what_the_producer_refuses(sent))  # type: ignore[arg-type]
+    effects = Effects()
+    guard = PoisonGuard("reporting", effects, office, NO_WAIT)
+    oversized = b"poison" + b"x" * (MAX_MESSAGE_BYTES - 160 - 6)
+
+    async with asyncio.timeout(10):
+        await guard.start()
+        await guard.apply([message(1, b"B", oversized), message(2, b"A", b"a1")])
+        assert effects.applied == [b"a1"]
+        [(topic, key, value, headers)] = sent
+        assert (topic, key, value) == ("lrs.batch.outcomes.v1.dlq", b"B", b"")
+        letter = DeadLetter.from_headers(headers)
+        assert (letter.value_omitted_bytes, letter.original_offset) == (len(oversized), 1)
+        [row] = parked.rows.values()
+        assert row.value == oversized  # kept whole for a retry or a skip
+        assert await guard.readiness() == "ok: 1 parked, 0 held behind them"
+
+        result = await office.skip(row.id, "operator:ops", "too large")
+        await guard.apply([message(3, b"B", b"b2")])
+    assert (result.skipped, result.still_parked) == (1, 0)
+    assert effects.applied == [b"a1", b"b2"] and parked.rows == {}
+
+
+def test_a_copy_is_left_without_its_value_only_when_it_would_not_fit() -> None:
+    letter = DeadLetter.of(error="x", topic="t", partition=0, offset=1, consumer="c", attempts=1, value=None)
+    assert dead_letter_copy(b"K", b"v" * 1_000, letter) == (b"v" * 1_000, letter.headers())
+    limit = DEAD_LETTER_MARGIN_BYTES + 2_000
+    assert dead_letter_copy(b"K", b"v" * 1_000, letter, max_bytes=limit)[0] == b"v" * 1_000
+    value, headers = dead_letter_copy(b"K", b"v" * 3_000, letter, max_bytes=limit)
+    assert (value, DeadLetter.from_headers(headers).value_omitted_bytes) == (b"", 3_000)
+    assert dead_letter_copy(None, None, letter, max_bytes=1) == (None, letter.headers())
+
+
+async def test_a_copy_the_broker_refuses_for_its_size_is_sent_again_without_its_value(sent: list[Any]) -> None:
+    """The size told in advance is an estimate: a refusal for size (the broker's, after compression) is final too."""
+    letter = DeadLetter.of(error="x", topic="t", partition=0, offset=1, consumer="c", attempts=1, value=None)
+    publish = refusing_what_the_producer_refuses(sent, max_bytes=2_000)
+    await send_dead_letter(publish, "t.dlq", b"K", b"v" * 3_000, letter)
+    [(_, key, value, headers)] = sent
+    assert (key, value, DeadLetter.from_headers(headers).value_omitted_bytes) == (b"K", b"", 3_000)
+
+    async def away(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        raise KafkaConnectionError()
+
+    with pytest.raises(KafkaConnectionError):  # anything else is the caller's to wait out
+        await send_dead_letter(away, "t.dlq", b"K", b"v", letter)
+
+
+async def test_a_dead_letter_waiting_for_kafka_keeps_no_retry_or_skip_waiting(
+    parked: MemoryParked, sent: list[Any]
+) -> None:
+    publishing, kafka_back = asyncio.Event(), asyncio.Event()
+
+    async def publish(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        publishing.set()  # the poison is parked by now
+        await kafka_back.wait()
+        sent.append((topic, key, value, headers))
+
+    office = DeadLetterOffice(parked, publish)  # type: ignore[arg-type]
+    effects = Effects()
+    guard = PoisonGuard("notifier", effects, office, NO_WAIT)
+    applying = asyncio.create_task(guard.apply([message(1, b"K", b"k-poison")]))
+    try:
+        async with asyncio.timeout(5):
+            await publishing.wait()
+            [row] = parked.rows.values()
+            result = await office.skip(row.id, "operator:ops", "broken")
+        assert (result.skipped, sent, applying.done()) == (1, [], False)
+        kafka_back.set()
+        async with asyncio.timeout(5):
+            await applying
+    finally:
+        applying.cancel()
+    [(_, key, value, _)] = sent
+    assert (key, value) == (b"K", b"k-poison")

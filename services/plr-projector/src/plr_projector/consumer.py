@@ -37,6 +37,7 @@ from lrs_domain.identifiers import mask_uln
 from lrs_platform.consumer import FAILURES, MESSAGES, Attempts, Failure, Poisoned, classify_failure, deliver_messages
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
+from lrs_platform.parking import producer_publisher, send_dead_letter
 from plr_projector import metrics
 from plr_projector.config import ProjectorSettings
 from plr_projector.projection import (
@@ -555,9 +556,11 @@ class Runner:
             await self.step(limits=targets)
 
     async def publish_dead_letters(self) -> None:
-        """The outbox of the dead-letter topics: parked poison events are produced after their commit."""
+        """The outbox of the dead-letter topics: parked poison events are produced after their commit (an event too
+        large to send again without its value, `send_dead_letter`: the parked row keeps it)."""
         if self._producer is None:
             return
+        publish = producer_publisher(self._producer)
         while True:
             async with self.pool.acquire() as connection:
                 pending = await self.model.pending_dead_letters(connection)
@@ -565,7 +568,7 @@ class Runner:
                     self._dead_letters_pending = False
                     return
                 for row in pending:
-                    headers = DeadLetter(
+                    letter = DeadLetter(
                         error=row.error or "",
                         original_topic=row.topic,
                         original_partition=row.partition,
@@ -575,12 +578,9 @@ class Runner:
                         parked_at=row.parked_at or datetime.now(UTC),
                         event_id=str(row.event_id) if row.event_id else None,
                         event_type=row.event_type,
-                    ).headers()
-                    await self._producer.send_and_wait(
-                        self.topics.dead_letters(row.topic),
-                        value=row.value,
-                        key=row.message_key,
-                        headers=headers,
+                    )
+                    await send_dead_letter(
+                        publish, self.topics.dead_letters(row.topic), row.message_key, row.value, letter
                     )
                 await self.model.mark_dead_letters_published(connection, [row.position for row in pending])
 

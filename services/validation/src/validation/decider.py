@@ -41,7 +41,7 @@ from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Histogram
 
 from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmitted, SubmittedRecord
-from lrs_contracts.dead_letters import DeadLetter, error_text
+from lrs_contracts.dead_letters import DeadLetter, Headers, error_text
 from lrs_contracts.envelope import Envelope, deterministic_id, utc_now
 from lrs_contracts.environments import LIVE_TOPICS, TopicNames
 from lrs_contracts.outcomes import BatchAbandoned, BatchValidationStarted
@@ -67,7 +67,7 @@ from lrs_platform.consumer import (
 from lrs_platform.keyring import UNKEYED_RECORDS, Erased, KeyLookup, KeyringUnavailable, batch_key_name
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import MaintenanceGate
-from lrs_platform.parking import DeadLetterOffice, Parking
+from lrs_platform.parking import DeadLetterOffice, Parking, send_dead_letter
 from validation.batch_assembly import (
     BATCH_KINDS,
     AssembledBatch,
@@ -698,11 +698,10 @@ class Decider:
         if commit_at is None:
             commit_at = self._assembler.committable(partition.partition, record.offset + 1)
         async with self._producer.transaction():
-            await self._producer.send(
-                self._topics.dead_letters(BATCH_SUBMITTED.name),
-                key=record.key,
-                value=record.value,
-                headers=letter.headers(),
+            # a value too large to send again goes without its value (the parked row keeps it): a KafkaError
+            # here stops the process, and the same message would stop it again at every start
+            await send_dead_letter(
+                self._enqueue, self._topics.dead_letters(BATCH_SUBMITTED.name), record.key, record.value, letter
             )
             if abandoned is not None:
                 await self._producer.send(
@@ -714,6 +713,10 @@ class Decider:
             batch_id = uuid.UUID(abandoned.correlation_id)
             await self._attempts.until_done(lambda: self._keys.destroy(batch_key_name(batch_id)))
             self._batch_keyed.discard(batch_id)
+
+    async def _enqueue(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        """Adds a message to the open transaction (a record the producer refuses is refused here, before it)."""
+        await self._producer.send(topic, key=key, value=value, headers=headers)
 
 
 ABANDONED_REASON = (

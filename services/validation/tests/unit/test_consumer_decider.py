@@ -16,7 +16,9 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.partitioner import murmur2
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from prometheus_client import REGISTRY
 
 import validation.decider
@@ -39,6 +41,7 @@ from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner
 from lrs_platform.consumer import RetryPolicy
+from lrs_platform.kafka import MAX_MESSAGE_BYTES
 from lrs_platform.keyring import (
     ERASED,
     Erased,
@@ -1080,3 +1083,30 @@ async def test_the_decider_counts_its_lag_like_every_consumer() -> None:
     labels = {"consumer": validation.decider.CONSUMER, "topic": BATCH_SUBMITTED.name}
     # counted as the batch was polled: its three messages in hand, and two waiting on the other partition
     assert REGISTRY.get_sample_value("lrs_consumer_lag_messages", labels) == 5
+
+
+@dataclass
+class SizeCheckingProducer(FakeProducer):
+    """Refuses a record as aiokafka's producer does: before it joins the transaction."""
+
+    async def send(self, topic: str, key: bytes | None = None, value: bytes | None = None, headers: Any = None) -> None:
+        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers or [])
+        if size > MAX_MESSAGE_BYTES:
+            raise MessageSizeTooLargeError(f"The message is {size} bytes when serialized")
+        await super().send(topic, key, value, headers)
+
+
+async def test_a_message_too_large_to_send_again_is_parked_whole_and_its_dead_letter_goes_without_its_value() -> None:
+    """A foreign producer's gzip batch fits the topic compressed: its copy did not fit the producer, and the
+    KafkaError stopped the decider, again at every start."""
+    producer, parked = SizeCheckingProducer(), FakeParked()
+    oversized = b"not json " * ((MAX_MESSAGE_BYTES - 160) // 9)
+    record = Record(PARTITION.topic, PARTITION.partition, 7, AO.encode(), oversized)
+    await offer_all(decider(FakeDecisions([]), producer, parked), [record])
+
+    [parking] = parked.parked
+    assert parking.value == oversized
+    [(dead_letter_topic, (key, value, headers)), offsets] = producer.transactions[-1]
+    assert (dead_letter_topic, key, value) == (BATCH_SUBMITTED.dead_letters, AO.encode(), b"")
+    assert DeadLetter.from_headers(headers).value_omitted_bytes == len(oversized)
+    assert offsets == ("offsets", {PARTITION: 8})
