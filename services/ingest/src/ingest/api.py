@@ -46,6 +46,7 @@ from ingest.submission import (
     replay_headers,
     status_url,
 )
+from ingest.uploads import TooManyUploads, UploadGate, UploadStalled, until_idle
 from ingest.views import (
     BatchAccepted,
     BatchPage,
@@ -156,6 +157,11 @@ async def _settings(request: Request) -> IngestSettings:
     return settings
 
 
+async def _uploads(request: Request) -> UploadGate:
+    uploads: UploadGate = request.app.state.uploads
+    return uploads
+
+
 async def _after(
     after: Annotated[
         str | None,
@@ -170,6 +176,7 @@ Submissions = Annotated[BatchSubmissions, Depends(_submissions)]
 Batches = Annotated[BatchRepository, Depends(_repository)]
 Signal = Annotated[DecisionSignal, Depends(_signal)]
 Settings = Annotated[IngestSettings, Depends(_settings)]
+Uploads = Annotated[UploadGate, Depends(_uploads)]
 PageAfter = Annotated[PagePosition | None, Depends(_after)]
 
 router = APIRouter(prefix="/v1")
@@ -183,7 +190,9 @@ router = APIRouter(prefix="/v1")
         "Accepts a batch once it is durably queued for validation, and answers 202 with its id."
         " The header's AwardingOrganisation must be the calling AO. Sending the same Idempotency-Key"
         " again (or, without a key, the same file again) answers the original batch with"
-        " `Idempotent-Replay: true` instead of creating a second one. The format is `?format=`'s, else the"
+        " `Idempotent-Replay: true` instead of creating a second one; but the same file sent again without a key"
+        " after its batch failed (RS005) is a new batch, judged again (decision 0185), as is any resend of an"
+        " abandoned one. The format is `?format=`'s, else the"
         " Content-Type's (CSV: text/csv, application/csv, text/comma-separated-values or application/vnd.ms-excel;"
         " XML: application/xml, text/xml or any `+xml` type; JSON: application/json, text/json or any `+json` type);"
         " a generic type (text/plain, application/octet-stream) or none leaves it to the extension of a"
@@ -207,12 +216,18 @@ router = APIRouter(prefix="/v1")
             400,
             401,
             403,
+            408,
             409,
             413,
             422,
             429,
             503,
             descriptions={
+                408: "Nothing of the file arrived for `INGEST_UPLOAD_IDLE_SECONDS` (30 s by default): ingest stopped"
+                " waiting, kept nothing of it and closes the connection (decision 0185). Send it again",
+                429: _DESCRIPTIONS[429] + ". Or TOO_MANY_REQUESTS: as many of the caller's files (4 by default), or of"
+                " all callers' (16), are being received at the moment (`limit`); nothing of this one was read. Send"
+                " it again after `Retry-After` seconds (decision 0185)",
                 422: "RS001, RS003, RS004, RS006 or RS007 (the file was read and refused; `line` and `column`"
                 " point at an RS001 fault, such as a value that cannot be stored: a control character, a line"
                 " break in a header value, a lone surrogate, a non-character, more than 1,024 characters),"
@@ -229,6 +244,7 @@ async def submit_batch(
     batches: Batches,
     settings: Settings,
     maintenance: Maintenance,
+    uploads: Uploads,
     batch_format: Annotated[BatchFormat | None, Query(alias="format", description="overrides the Content-Type")] = None,
     idempotency_key: Annotated[
         str | None,
@@ -244,7 +260,12 @@ async def submit_batch(
             principal, BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {MAX_BATCH_BYTES:,} bytes"), key
         )
     try:
-        content = await read_limited(request.stream())
+        with uploads.admit(f"{principal.kind.value}:{principal.id}"):
+            content = await read_limited(until_idle(request.stream(), settings.upload_idle_seconds))
+    except TooManyUploads as busy:
+        raise _too_many_uploads(busy, settings) from None
+    except UploadStalled as stalled:
+        raise _upload_stalled(stalled) from None
     except BatchRefused as refusal:
         await submissions.refuse_unread(principal, refusal, key)
     except ClientDisconnect:
@@ -297,6 +318,39 @@ async def _refuse_while_too_many_wait(
     )
     busy.headers["Retry-After"] = str(settings.busy_retry_after_seconds)
     raise busy
+
+
+def _too_many_uploads(busy: TooManyUploads, settings: IngestSettings) -> ProblemError:
+    """Each upload being read is held in memory: past the caller's or the replica's limit the next one is turned
+    away before its body is read (decision 0185)."""
+    whose = "of your files are" if busy.per_caller else "files are"
+    _log.info("upload_deferred", per_caller=busy.per_caller, limit=busy.limit)
+    problem = ProblemError(
+        429,
+        "Too many uploads at once",
+        f"{busy.limit:,} {whose} being received at the moment: send this file again in"
+        f" {settings.uploads_retry_after_seconds} seconds. Nothing of it was read.",
+        ProblemCode.TOO_MANY_REQUESTS,
+        limit=busy.limit,
+        retry_after=settings.uploads_retry_after_seconds,
+    )
+    problem.headers["Retry-After"] = str(settings.uploads_retry_after_seconds)
+    return problem
+
+
+def _upload_stalled(stalled: UploadStalled) -> ProblemError:
+    """A body that stopped arriving is dropped, and so is the connection: what it would send later is not
+    this request's any more (decision 0185)."""
+    _log.info("upload_stalled", idle_seconds=stalled.idle_seconds)
+    problem = ProblemError(
+        408,
+        "The file stopped arriving",
+        f"Nothing of the file arrived for {stalled.idle_seconds:g} seconds, so ingest stopped waiting for it and"
+        " kept nothing of it. Send it again.",
+        "REQUEST_TIMEOUT",
+    )
+    problem.headers["Connection"] = "close"
+    return problem
 
 
 def _not_found(batch_id: uuid.UUID) -> ProblemError:

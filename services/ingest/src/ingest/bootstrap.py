@@ -18,6 +18,7 @@ from ingest.reconciler import BatchViewReconciler
 from ingest.repository import SCHEMA, BatchRepository
 from ingest.sandpit import ResetFollower, SandpitResets, SandpitResetStore
 from ingest.service import BatchSubmissions, ChunkLimits, DecisionSignal
+from ingest.uploads import UploadGate
 from lrs_contracts.dead_letters import Headers
 from lrs_contracts.topics import ALL_TOPICS, BATCH_OUTCOMES, MAINTENANCE
 from lrs_domain.reference_files import load_register
@@ -64,6 +65,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             app.state.settings = settings
             app.state.batches = batches
             app.state.decision_signal = signal
+            app.state.uploads = UploadGate(per_caller=settings.max_uploads_per_caller, overall=settings.max_uploads)
             app.state.submissions = BatchSubmissions(
                 batches,
                 publisher,

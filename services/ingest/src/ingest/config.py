@@ -31,6 +31,13 @@ class IngestSettings(ServiceSettings):
     # wait for their decision, its next batch is answered 429 with Retry-After (decision 0171). 0: no limit.
     max_waiting_records_per_ao: int = Field(default=100_000, ge=0)
     busy_retry_after_seconds: int = Field(default=30, ge=1, le=3_600)
+    # An upload is held in memory while it is read (up to 6 MB): one that sends nothing for this long is answered
+    # 408 and dropped, and at most this many are read at once per caller and per replica; one more is answered
+    # 429 with Retry-After before its body is read (decision 0185).
+    upload_idle_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_uploads_per_caller: int = Field(default=4, ge=1)
+    max_uploads: int = Field(default=16, ge=1)
+    uploads_retry_after_seconds: int = Field(default=5, ge=1, le=3_600)
     reference_dir: str | None = Field(
         default=None,
         description="reference files (validation's): the register of AOs an operator may reset the Sandpit of;"

@@ -662,6 +662,8 @@ async def _upsert_decision(
     # A batch ingest never stored (its row lost with a restored database) still shows, from its outcome. A batch
     # decided stays decided as it was: a batch is decided once (decision 0002) and an abandoned one never is
     # (0103), so only the same decision again (delivered again, or a corrected copy of it) is stored over it.
+    # A failed batch recorded nothing, so its content no longer names it: the same file sent again is judged
+    # again. Under an Idempotency-Key it keeps answering that key, as HTTP idempotency says (decision 0185).
     counts = event.counts
     stored = await connection.execute(
         "INSERT INTO ingest.batches (batch_id, ao_id, status, job_type, batch_reference, failure_code,"
@@ -671,6 +673,8 @@ async def _upsert_decision(
         " failure_code = EXCLUDED.failure_code, failure_reason = EXCLUDED.failure_reason,"
         " total = EXCLUDED.total, accepted = EXCLUDED.accepted, rejected = EXCLUDED.rejected,"
         " no_ops = EXCLUDED.no_ops, warnings = EXCLUDED.warnings, decided_at = EXCLUDED.decided_at,"
+        " dedup_key = CASE WHEN EXCLUDED.status = 'failed' AND ingest.batches.idempotency_key IS NULL THEN NULL"
+        " ELSE ingest.batches.dedup_key END,"
         " job_type = COALESCE(ingest.batches.job_type, EXCLUDED.job_type),"
         " batch_reference = COALESCE(ingest.batches.batch_reference, EXCLUDED.batch_reference),"
         " updated_at = now()"

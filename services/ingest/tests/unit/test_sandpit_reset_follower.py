@@ -44,8 +44,11 @@ class Office:
     async def held_streams(self, consumer: str, among: Iterable[Stream]) -> dict[Stream, tuple[int, int]]:
         return {}
 
-    async def park(self, parkings: Sequence[Parking], *, publish: bool = True) -> None:
+    async def park(self, parkings: Sequence[Parking], *, publish: bool = True, publish_now: bool = True) -> None:
         self.parked.extend(parkings)
+
+    async def publish_pending(self, consumer: str) -> int:
+        return 0
 
 
 def _applied(ao_id: str) -> SandpitResetApplied:

@@ -85,8 +85,11 @@ class Office:
         held = {(parking.topic, parking.key): (parking.partition, parking.offset) for parking in self.parked}
         return {stream: held[stream] for stream in among if stream in held}
 
-    async def park(self, parkings: Sequence[Parking], *, publish: bool = True) -> None:
+    async def park(self, parkings: Sequence[Parking], *, publish: bool = True, publish_now: bool = True) -> None:
         self.parked.extend(parkings)
+
+    async def publish_pending(self, consumer: str) -> int:
+        return 0
 
     async def park_behind_held(
         self, consumer: str, waiting: Sequence[Parking], behind: Callable[[Parking, Mapping[Stream, Any]], bool]
