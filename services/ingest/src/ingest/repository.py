@@ -76,10 +76,12 @@ class DecidedChunk:
             }
             for outcome in chunk.outcomes
         ]
+        lines = [document["line"] for document in documents]
+        refuse_lines_out_of_range(chunk.batch_id, chunk.chunk_index, lines)  # before they are written as JSON
         return decided_chunk(
             chunk.batch_id,
             chunk.chunk_index,
-            [document["line"] for document in documents],
+            lines,
             Counter(document["status"] for document in documents),
             orjson.dumps({"data": {"outcomes": documents}}),
             unstorable_texts(documents),
@@ -94,6 +96,19 @@ class LinesRepeated(ValueError):
     """A chunk names a line twice: which of its two outcomes holds is unknown (a poison, parked)."""
 
 
+LARGEST_LINE = 2_147_483_647  # the batch view's line columns are PostgreSQL `integer`s
+
+
+class LineOutOfRange(ValueError):
+    """A chunk names a line past what the batch view's columns hold, as no batch file has one (a poison, parked at
+    once rather than after PostgreSQL refused it three times)."""
+
+
+def refuse_lines_out_of_range(batch_id: uuid.UUID, chunk_index: int, lines: list[int]) -> None:
+    if lines and max(lines) > LARGEST_LINE:
+        raise LineOutOfRange(f"chunk {chunk_index} of batch {batch_id} names a line past {LARGEST_LINE:,}")
+
+
 def decided_chunk(
     batch_id: uuid.UUID,
     chunk_index: int,
@@ -103,6 +118,7 @@ def decided_chunk(
     unstorable: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
 ) -> DecidedChunk:
     """The stored chunk of checked outcomes: `lines` and `statuses` (status -> count) summarise them."""
+    refuse_lines_out_of_range(batch_id, chunk_index, lines)
     if len(set(lines)) != len(lines):
         raise LinesRepeated(f"chunk {chunk_index} of batch {batch_id} names a line twice")
     return DecidedChunk(

@@ -27,7 +27,7 @@ from ingest.outcomes import (
     start_timestamp_ms,
     view_event_of,
 )
-from ingest.repository import DecidedChunk, LinesRepeated, ViewEvent
+from ingest.repository import LARGEST_LINE, DecidedChunk, LineOutOfRange, LinesRepeated, ViewEvent
 from ingest.service import DecisionSignal
 from lrs_contracts.batch import BatchSubmissionCompleted, JobType
 from lrs_contracts.envelope import Envelope
@@ -129,9 +129,11 @@ def model_rows(chunk: BatchRecordsDecided) -> list[dict[str, Any]]:
 
 
 def view_of_model(chunk: BatchRecordsDecided) -> Any:
-    """What the batch view stores of a chunk the models read: its row, or LinesRepeated for a chunk
+    """What the batch view stores of a chunk the models read: its row, LineOutOfRange for a line past the columns, or LinesRepeated for a chunk
     that names a line twice (refused; before decision 0111 PostgreSQL refused it)."""
     lines = [outcome.line for outcome in chunk.outcomes]
+    if lines and max(lines) > LARGEST_LINE:
+        return LineOutOfRange
     if len(set(lines)) != len(lines):
         return LinesRepeated
     counts = [sum(outcome.status is status for outcome in chunk.outcomes) for status in RecordStatus]
@@ -422,8 +424,8 @@ def test_any_outcome_the_schema_snapshot_allows_is_stored_as_the_models_read_it(
     assert isinstance(expected, model)
     if isinstance(expected, BatchRecordsDecided):
         view = view_of_model(expected)
-        if view is LinesRepeated:
-            with pytest.raises(LinesRepeated):
+        if view in (LinesRepeated, LineOutOfRange):
+            with pytest.raises(view):
                 view_event_of(raw)
             return
         assert as_stored(view_event_of(raw)) == view
@@ -520,8 +522,11 @@ def _read_as_the_models_read_it(raw: bytes) -> None:
         with pytest.raises(type(refused)):
             view_event_of(raw)
         return
-    if isinstance(expected, BatchRecordsDecided) and view_of_model(expected) is LinesRepeated:
-        with pytest.raises(LinesRepeated):
+    if isinstance(expected, BatchRecordsDecided) and (view := view_of_model(expected)) in (
+        LinesRepeated,
+        LineOutOfRange,
+    ):
+        with pytest.raises(view):
             view_event_of(raw)
         return
     assert as_stored(view_event_of(raw)) == (
