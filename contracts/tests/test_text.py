@@ -7,7 +7,7 @@ import re
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from lrs_contracts.text import OneLineText, StorableText, with_bidi_controls_shown
+from lrs_contracts.text import OneLineText, StorableText, shown_on_one_line, with_bidi_controls_shown
 
 
 class _Note(BaseModel):
@@ -20,6 +20,10 @@ class _Note(BaseModel):
     [
         ("a\x00b", "the control character U+0000 at character 2"),
         ("\x1b[31m", "the control character U+001B at character 1"),
+        ("JUNE\x7f", "the control character U+007F at character 5"),
+        ("\x80", "the control character U+0080 at character 1"),
+        ("\x9b31m", "the control character U+009B at character 1"),
+        ("Ann\x9f", "the control character U+009F at character 4"),
         ("x\ud800", "a lone surrogate (U+D800) at character 2, which has no UTF-8 form"),
         ("\ufffe", "the Unicode non-character U+FFFE at character 1"),
     ],
@@ -65,3 +69,13 @@ def test_marks_and_right_to_left_names_stand_in_a_one_line_value() -> None:
         _Note(note="n", name="\u0646\u0627\u062f\u064a\u0629 \u200fSmith\u200e").name
         == "\u0646\u0627\u062f\u064a\u0629 \u200fSmith\u200e"
     )
+
+
+def test_a_value_accepted_before_its_controls_were_refused_is_shown_on_one_line_without_them() -> None:
+    """A batch reference ending in DEL, on the log before DEL was refused, put a raw 0x7F byte in the completion
+    email's subject; U+009B would start a terminal's escape sequence. A TAB stands."""
+    assert shown_on_one_line("JUNE\x7f") == "JUNE[U+007F]"
+    assert (
+        shown_on_one_line("\x9b2J\x1b[0m Key\tStage\u2028\u202e") == "[U+009B]2J[U+001B][0m Key\tStage[U+2028][U+202E]"
+    )
+    assert shown_on_one_line("Siân O\u2019Neill \u2013 Lefèvre") == "Siân O\u2019Neill \u2013 Lefèvre"

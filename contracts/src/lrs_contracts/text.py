@@ -3,6 +3,9 @@
 Refused in any value:
 - C0 control characters other than TAB, LF and CR (U+0000 to U+001F): PostgreSQL cannot store NUL,
   and the others are nothing a person typed;
+- DEL (U+007F) and the C1 control characters (U+0080 to U+009F) but NEL: nothing a person typed either,
+  and U+009B starts a terminal's escape sequence as ESC [ does; NEL (U+0085) is a line break, kept as CR
+  and LF are in text over lines;
 - lone surrogates (U+D800 to U+DFFF), which have no UTF-8 form (only a JSON escape can make one);
 - Unicode non-characters: U+FDD0 to U+FDEF and the last two code points of every plane (U+FFFE, ...).
 A one-line value (a name, a filter, an email address, a batch header) refuses line breaks too: CR and
@@ -31,7 +34,7 @@ _NON_CHARACTERS = "\ufdd0-\ufdef" + "".join(
     f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
 )
 _BIDI_CONTROL_RANGES = "\u202a-\u202e\u2066-\u2069"
-_REFUSED_ANYWHERE = f"\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff{_NON_CHARACTERS}"
+_REFUSED_ANYWHERE = f"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff{_NON_CHARACTERS}"
 REFUSED_IN_TEXT = re.compile(f"[{_REFUSED_ANYWHERE}]")
 REFUSED_IN_ONE_LINE = re.compile(f"[{_REFUSED_ANYWHERE}{_LINE_BREAKS}{_BIDI_CONTROL_RANGES}]")
 _BIDI_CONTROLS = re.compile(f"[{_BIDI_CONTROL_RANGES}]")
@@ -77,14 +80,14 @@ def with_bidi_controls_shown(text: str) -> str:
     return _BIDI_CONTROLS.sub(lambda found: f"[U+{ord(found.group()):04X}]", text)
 
 
-_LINE_BREAKS_AND_BIDI_CONTROLS = re.compile(f"[{_LINE_BREAKS}{_BIDI_CONTROL_RANGES}]")
+_NOT_SHOWN_ON_ONE_LINE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f{_LINE_BREAKS}{_BIDI_CONTROL_RANGES}]")
 
 
 def shown_on_one_line(text: str) -> str:
-    """`text` with each line break and bidirectional control shown as its code point ("[U+2028]"), for a
-    value that must stay one line where someone else reads it (an email subject): one accepted before its
-    line breaks were refused is still sent, not parked."""
-    return _LINE_BREAKS_AND_BIDI_CONTROLS.sub(lambda found: f"[U+{ord(found.group()):04X}]", text)
+    """`text` with each line break, control character but TAB and bidirectional control shown as its code point
+    ("[U+2028]"), for a value that must stay one line where someone else reads it (an email subject): one accepted
+    before they were refused (line breaks, then DEL and C1 controls) is still sent, not parked."""
+    return _NOT_SHOWN_ON_ONE_LINE.sub(lambda found: f"[U+{ord(found.group()):04X}]", text)
 
 
 StorableText = Annotated[str, AfterValidator(_checked(one_line=False))]

@@ -31,6 +31,7 @@ from lrs_contracts.reference import Framework, QualificationKind
 from lrs_contracts.text import refused_character
 from lrs_domain.grades import default_grade_set
 from lrs_domain.identifiers import is_valid_uln, mask_uln, parse_qan
+from lrs_domain.names import name_length
 from lrs_domain.reference import AwardingOrganisation, Learner, Qualification
 from lrs_domain.rules import MAX_NAME_LENGTH, parse_iso_date, why_not_a_date
 
@@ -152,8 +153,8 @@ def _learner(row: dict[str, str], today: date) -> Learner:
 def _learner_name(row: dict[str, str], column: str) -> str:
     """The name, trimmed: 1 to 35 characters (DOMAIN §7) of one line of storable text (`lrs_contracts.text`)."""
     name = _required(row, column)
-    if len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"{column} is {len(name)} characters long; a name has at most {MAX_NAME_LENGTH}")
+    if (length := name_length(name)) > MAX_NAME_LENGTH:
+        raise ValueError(f"{column} is {length} characters long; a name has at most {MAX_NAME_LENGTH}")
     refused = refused_character(name, one_line=True, one_line_is="a name")
     if refused is not None:
         raise ValueError(f"{column} holds {refused}, which cannot be stored or sent")

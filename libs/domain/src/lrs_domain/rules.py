@@ -663,6 +663,14 @@ class JudgedRecord(NamedTuple):
 _tuple_new = tuple.__new__
 
 
+def _too_long(name: str | None) -> bool:
+    """An ASCII name is its own composed form; any other is counted composed, which for a few characters is longer
+    (U+0344 composes to two)."""
+    return name is not None and (
+        len(name) > MAX_NAME_LENGTH or (not name.isascii() and name_length(name) > MAX_NAME_LENGTH)
+    )
+
+
 def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     """Every rule that can be judged from the record, the catalogue and (when given) the learners.
 
@@ -682,9 +690,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     if None in (_GRADED_VALUES if graded else _MANDATORY_VALUES)(values):
         errors += check_mandatory_fields(record, action)
     given_name, family_name = values["given_name"], values["family_name"]
-    if (given_name is not None and len(given_name) > MAX_NAME_LENGTH) or (
-        family_name is not None and len(family_name) > MAX_NAME_LENGTH
-    ):
+    if _too_long(given_name) or _too_long(family_name):
         errors += check_name_lengths(record)
     mis_identifier = values["mis_identifier"]
     if mis_identifier is not None and len(mis_identifier) > MAX_MIS_IDENTIFIER_LENGTH:

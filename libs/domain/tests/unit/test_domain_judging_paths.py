@@ -78,7 +78,9 @@ _FIELDS = st.fixed_dictionaries(
         "uln": st.sampled_from(
             [None, ULN, ULN_2, ULN_3, MERGED_ULN, MASTER_ULN, UNREGISTERED_ULN, "1000000042", "9999999999", "12345"]
         ),
-        "given_name": st.sampled_from([None, "Lily", "lily", "LILY ", "Niamh", "Dylan", "Siân", "x" * 36, ""]),
+        "given_name": st.sampled_from(
+            [None, "Lily", "lily", "LILY ", "Niamh", "Dylan", "Siân", "x" * 36, "A" + "\u0344" * 34, ""]
+        ),
         "family_name": st.sampled_from([None, "McCarthy", "mccarthy", "King", "Lewis", "O'Neill", "y" * 40]),
         "date_of_birth": st.sampled_from([None, "1999-11-27", "1996-03-24", "2007-05-13", "27/11/1999", "2001-02-30"]),
         "gender": st.sampled_from([None, "0", "2", "9", "7"]),

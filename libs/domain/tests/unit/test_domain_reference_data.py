@@ -151,6 +151,16 @@ def test_learner_names_are_trimmed_and_counted_once_trimmed() -> None:
     assert (learner.given_name, learner.family_name) == (longest, "King")
 
 
+def test_learner_names_are_counted_composed_as_a_batch_counts_them() -> None:
+    """35 letters written decomposed are 36 code points: the import registers them, as a batch judges them, and
+    stores the name as sent (decision 0167); a name that composes longer than it is written is counted so."""
+    decomposed = "L" * 33 + "e\u0301n"
+    [learner] = load_learners(f"{LEARNERS.splitlines()[0]}\n1000000043,{decomposed},King,,,,\n", TODAY)
+    assert learner.given_name == decomposed
+    with pytest.raises(ReferenceDataError, match="GivenName is 68 characters long"):
+        load_learners(f"{LEARNERS.splitlines()[0]}\n1000000043,{'A' + chr(0x344) * 34},King,,,,\n", TODAY)
+
+
 @pytest.mark.parametrize(
     ("row", "refused"),
     [

@@ -381,6 +381,12 @@ def test_rv021_a_names_length_counts_a_combining_accent_with_its_letter() -> Non
     assert_rejected(["RV004", "RV021"], given_name=decomposed + "e\u0301")
 
 
+def test_rv021_a_name_that_composes_longer_is_counted_composed() -> None:
+    """U+0344 composes to two code points (decision 0167 counts the composed form): 35 become 68."""
+    assert_rejected(["RV004", "RV021"], given_name="A" + "\u0344" * 34)
+    assert_rejected(["RV004", "RV021"], family_name="K" + "\u0344" * 34)
+
+
 def test_only_a_records_text_values_are_trimmed_not_its_flags() -> None:
     assert_accepted(given_name=" Lily ", learner_erased=False)
 

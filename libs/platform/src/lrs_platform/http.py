@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from importlib import resources
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 import structlog
@@ -577,15 +577,20 @@ def _refuse_duplicate_keys(body: bytes, *, into_model: object) -> None:
     except _DuplicateKey as duplicate:
         name = str(duplicate)
         shown = repr(name) if len(name) <= 64 else f"{name[:64]!r}…"
-        reason = f"an object names {shown} twice: send each key once"
         written = json.dumps(name, ensure_ascii=False)
         position = max(text.find(written, text.find(written) + 1), 0)  # the second, if written as we would
-        if into_model is not None:
-            raise json.JSONDecodeError(reason, text, position) from None
-        issue = {"type": "json_invalid", "loc": ("body", position), "msg": reason, "ctx": {"error": reason}}
-        raise RequestValidationError([issue]) from None
+        _refuse_json(f"an object names {shown} twice: send each key once", text, position, into_model=into_model)
+    except RecursionError:  # Python's own words name its stack, not the body; no route's body nests so deep
+        _refuse_json("arrays or objects nested too deeply to read", text, 0, into_model=into_model)
     except ValueError:  # not JSON at all, or not UTF-8: FastAPI or the route says so
         return
+
+
+def _refuse_json(reason: str, text: str, position: int, *, into_model: object) -> NoReturn:
+    if into_model is not None:
+        raise json.JSONDecodeError(reason, text, position) from None
+    issue = {"type": "json_invalid", "loc": ("body", position), "msg": reason, "ctx": {"error": reason}}
+    raise RequestValidationError([issue]) from None
 
 
 def _reads_json(route: object) -> bool:

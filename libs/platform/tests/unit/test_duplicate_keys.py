@@ -88,3 +88,17 @@ async def test_each_key_once_and_bodies_not_read_as_json_pass() -> None:
         csv = await client.post("/v1/files", content=b'{"a": 1, "a": 2}', headers={"Content-Type": "application/json"})
     assert once.json() == {"resolution": "upheld"}
     assert csv.json() == {"length": 16}
+
+
+@pytest.mark.parametrize("path", ["/v1/resolve", "/v1/read-resolution"])
+@pytest.mark.parametrize("opening", [b"[", b'{"a":'], ids=["arrays", "objects"])
+async def test_a_body_nested_too_deeply_to_read_is_refused_saying_so(path: str, opening: bytes) -> None:
+    """4 KB nested 2,000 levels: Python's parser runs out of stack (RecursionError), which was a 500."""
+    body = opening * 2_000 + b"1" + (b"]" if opening == b"[" else b"}") * 2_000
+    async with _client() as client:
+        answer = await client.post(path, content=body, headers={"Content-Type": "application/json"})
+
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["code"] == "MALFORMED_REQUEST"
+    assert "nested too deeply" in problem["detail"]

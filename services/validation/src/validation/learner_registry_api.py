@@ -18,6 +18,7 @@ from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 from lrs_contracts.learner import AbilityToShare
 from lrs_contracts.text import OneLineText, WrittenDate
 from lrs_domain.merges import LearnerMerges, MergedLearner
+from lrs_domain.names import name_length
 from lrs_domain.reference import Learner
 from lrs_domain.reference_data import EARLIEST_BIRTH_DATE
 from lrs_domain.rules import MAX_NAME_LENGTH
@@ -48,7 +49,10 @@ from validation.registry_access import (
 router = APIRouter(prefix="/v1")
 
 _log = get_logger("validation.api")
-_NAME = f"1 to {MAX_NAME_LENGTH} characters once trimmed, on one line"
+_NAME = (
+    f"1 to {MAX_NAME_LENGTH} characters once trimmed, on one line; an accent written as its own combining mark"
+    " counts with its letter (the name's composed form, NFC), as in a batch"
+)
 
 
 def _a_number_not_a_truth_value(value: object) -> object:
@@ -68,6 +72,17 @@ def _a_birth_date(value: date | None) -> date | None:
     return value
 
 
+def _a_name_of_allowed_length(name: str) -> str:
+    """At most 35 characters counted as a batch's RV021 counts them (decision 0167), so that a name written
+    decomposed is registered when the same name written composed would be."""
+    if (length := name_length(name)) > MAX_NAME_LENGTH:
+        raise ValueError(f"the name is {length} characters long: at most {MAX_NAME_LENGTH} are allowed")
+    return name
+
+
+LearnerName = Annotated[OneLineText, AfterValidator(_a_name_of_allowed_length)]
+
+
 class LearnerRegistration(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -76,8 +91,8 @@ class LearnerRegistration(BaseModel):
         Field(pattern=ULN_PATTERN, description="10 digits, the last of them the check digit (RV002): else 422"),
         AfterValidator(checked_uln),
     ]
-    given_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
-    family_name: OneLineText = Field(min_length=1, max_length=MAX_NAME_LENGTH, description=_NAME)
+    given_name: LearnerName = Field(min_length=1, description=_NAME)
+    family_name: LearnerName = Field(min_length=1, description=_NAME)
     date_of_birth: Annotated[WrittenDate | None, AfterValidator(_a_birth_date)] = Field(
         default=None, description="`yyyy-mm-dd`, from 1900-01-01 to today (else 422, a value not repeated)"
     )

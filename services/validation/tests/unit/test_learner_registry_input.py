@@ -123,6 +123,27 @@ async def test_names_are_registered_trimmed_and_counted_once_trimmed(registry: R
     assert (learner.given_name, learner.family_name) == (longest, "King")
 
 
+async def test_a_name_is_counted_composed_as_a_batch_counts_it(registry: Registry) -> None:
+    """35 letters written decomposed (36 code points) are registered, by one registration and by a learner file,
+    as sent (decision 0167); a name that composes to more than 35 is refused, naming its length."""
+    decomposed = "L" * 33 + "e\u0301n"
+    async with _client(registry) as client:
+        one = await client.post("/v1/learners", json=_registration(given_name=decomposed))
+        imported = await client.post(
+            "/v1/learners/import",
+            content=f"{CSV_HEADER}{ULN},Lily,{decomposed},,,,\n".encode(),
+            headers={"content-type": "text/csv"},
+        )
+        composing_longer = await client.post("/v1/learners", json=_registration(family_name="K" + "\u0344" * 34))
+    assert one.status_code == 201, one.text
+    assert imported.status_code == 201, imported.text
+    assert [(learner.given_name, learner.family_name) for learner in registry.registered] == [
+        (decomposed, "McCarthy"),
+        ("Lily", decomposed),
+    ]
+    _assert_refused(composing_longer, "body.family_name", "69 characters long")
+
+
 @pytest.mark.parametrize(
     "name",
     ["   ", "L" * 36, "Lily\x00", "\x1b[31mLily", "Lily\nMay", "Lily\ufdd0"],
@@ -493,3 +514,22 @@ async def test_a_merge_and_a_provider_link_are_logged_with_who_made_them_and_no_
     assert said["learners_merged"]["by"] == said["provider_linked"]["by"] == OPERATOR
     assert said["provider_linked"]["ukprn"] == "10004567"
     assert ULN not in str(said) and other not in str(said) and said["learners_merged"]["merged_uln"].endswith("2314")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/learners",
+        f"/v1/learners/{ULN}/sharing",
+        f"/v1/learners/{ULN}/providers",
+        f"/v1/learners/{ULN}/merge",
+        f"/v1/admin/learners/{ULN}/erasure",
+    ],
+)
+async def test_a_body_nested_too_deeply_to_read_is_refused_not_a_server_error(registry: Registry, path: str) -> None:
+    """4 KB nested 2,000 levels ran Python's JSON parser out of stack: a 500 INTERNAL_ERROR."""
+    nested = b'{"a":' * 1_000 + b"1" + b"}" * 1_000
+    async with _client(registry) as client:
+        answer = await client.post(path, content=nested, headers={"content-type": "application/json"})
+    _assert_refused(answer, "nested too deeply")
+    assert answer.json()["code"] == "MALFORMED_REQUEST"

@@ -178,7 +178,12 @@ def test_a_value_fault_counts_where_it_is_read(fmt: BatchFormat) -> None:
         ("a\nb", False, None),
         ("a\rb", False, None),
         ("a\nb", True, "holds a line break (U+000A) at character 2: a header value is one line"),
-        ("a\x7fb", True, None),  # DEL and C1 controls are storable and sendable
+        ("a\x7fb", True, "holds the control character U+007F at character 2"),
+        ("a\x7fb", False, "holds the control character U+007F at character 2"),
+        ("\x9b2J", False, "holds the control character U+009B at character 1"),  # a terminal's escape
+        ("JUNE\x80", True, "holds the control character U+0080 at character 5"),
+        ("a\x85b", False, None),  # NEL is a line break: kept in a record value, as CR and LF are
+        ("a\x85b", True, "holds a line break (U+0085) at character 2: a header value is one line"),
         ("\x00", False, "holds the control character U+0000 at character 1"),
         ("ab\x1f", False, "holds the control character U+001F at character 3"),
         ("\x0b", False, "holds the control character U+000B at character 1"),
