@@ -316,6 +316,7 @@ def test_a_retry_with_a_corrected_copy_sends_the_copy_as_lrs_dlq_retry_does(port
         ("{'single': 'quotes'}", "The copy is not JSON (Expecting property name enclosed in double quotes"),
         ("[1, 2]", "The copy must be a JSON object"),
         ("x" * 1_000_001, "The copy must be 1,000,000 characters or fewer"),
+        ("[" * 100_000 + "]" * 100_000, "The copy nests arrays or objects too deeply to read"),
     ],
 )
 def test_a_copy_that_is_not_a_json_object_is_refused_and_nothing_is_retried(

@@ -341,3 +341,16 @@ def test_filling_in_needs_a_uln_a_learner_can_have_before_the_projector_is_asked
     assert entry.status_code == 400
     assert 'href="#uln">RV002: ' in entry.text
     assert not portal.sent_to("GET", "plr-projector/v1/ao/achievements")
+
+
+def test_a_name_of_35_characters_written_decomposed_is_taken_as_the_rules_take_it() -> None:
+    """Counted as the rules count a name (its composed form, decision 0167): 34 letters and an e with a combining
+    acute accent are 35 characters, though 36 code points; the learner's page and its buttons take it."""
+    decomposed = "A" * 34 + "e\u0301"
+    client, page = _learner_page(ACHIEVEMENT, given_name=decomposed)
+    update = buttons(page)["Update"]
+
+    entry = client.post(update.action, data=update.fields)
+
+    assert entry.status_code == 200
+    assert _filled(entry.text, "given_name") == decomposed

@@ -17,6 +17,7 @@ from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_domain.formats import is_plausible_email
 from lrs_domain.identifiers import display_qan, normalise_qan
+from lrs_domain.names import name_length
 from lrs_domain.reference import Catalogue
 from lrs_domain.rules import check_uln
 from lrs_platform.clock import today_in_england
@@ -65,7 +66,7 @@ GENDERS = (
     ("9", "9 - not specified"),
 )
 LANGUAGES = (("", "Not given"), ("English", "English"), ("Welsh", "Welsh"), ("Irish", "Irish"))
-NAME_LIMIT = 35
+NAME_LIMIT = 35  # characters as the rules count them: of the name's composed form (`name_length`, decision 0167)
 NAMES = ("given_name", "family_name")
 # The longest value the direct-entry form takes filled in, field by field (`direct_entry.PREFILLED` and the action).
 PREFILL_LIMITS = {
@@ -162,9 +163,14 @@ async def direct_entry_prefilled(request: Request, user: AoUser) -> HTMLResponse
     record holds. A POST, so that the learner's ULN and names stay out of addresses, browser history and logs."""
     form = await checked_form(request, user)
     given: dict[str, str | None] = {name: field(form, name) for name in PREFILL_LIMITS}
-    if any(len(value or "") > PREFILL_LIMITS[name] for name, value in given.items()):
+    if any(_length(name, value or "") > PREFILL_LIMITS[name] for name, value in given.items()):
         raise PageError("bad_form")
     return _prefilled_page(request, user, given)
+
+
+def _length(name: str, value: str) -> int:
+    """A value's length as its field's limit counts it: a name's as the rules count it."""
+    return name_length(value) if name in NAMES else len(value)
 
 
 # A field as the form's sentences name it.
@@ -292,7 +298,7 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
     elif findings := check_uln(uln):  # a wrong check digit (RV002) or the temporary ULN: no learner has it
         errors["uln"] = f"{findings[0].code}: {findings[0].message}"
     for name, label in zip(NAMES, ("given name", "family name"), strict=True):
-        if len(names[name]) > NAME_LIMIT:
+        if name_length(names[name]) > NAME_LIMIT:
             errors[name] = f"The {label} must be {NAME_LIMIT} characters or fewer"
         elif refused := refused_character(names[name], one_line=True):
             errors[name] = f"The {label} holds {refused}: type it again"

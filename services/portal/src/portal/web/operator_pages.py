@@ -336,6 +336,9 @@ def _replacement_errors(
     except ValueError as error:
         errors["replacement"] = f"The copy is not JSON ({error}): correct it and try again"
         return None, errors
+    except RecursionError:  # Python's own words name its stack, not the copy
+        errors["replacement"] = "The copy nests arrays or objects too deeply to read: correct it and try again"
+        return None, errors
     if not isinstance(replacement, dict):
         errors["replacement"] = "The copy must be a JSON object, such as the message's event envelope {…}"
         return None, errors
