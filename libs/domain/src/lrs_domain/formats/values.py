@@ -2,8 +2,8 @@
 
 A value that PostgreSQL cannot store, that has no UTF-8 form, or that would break an email header or a
 one-line log refuses the whole file (RS001), naming the line and the field: the character rule every
-API's text shares (`lrs_contracts.text`: C0 controls but TAB, LF and CR, lone surrogates, non-characters),
-and more than 1,024 characters once trimmed. CR and LF may stand inside a record value, which every
+API's text shares (`lrs_contracts.text`: C0 controls but TAB, LF and CR, DEL and C1 controls but NEL, lone
+surrogates, non-characters), and more than 1,024 characters once trimmed. CR and LF may stand inside a record value, which every
 format can carry (a quoted CSV field, XML text, a JSON escape), but never inside a header value: the
 batch reference becomes an email subject.
 """
