@@ -225,3 +225,19 @@ async def test_a_key_is_issued_only_for_what_it_may_be(store: CredentialStore, p
         await store.issue(principal)
     with pytest.raises(ValueError, match=r"scope|UKPRN|ULN"):
         await store.rotate(principal)
+
+
+async def test_a_key_issued_before_a_character_was_refused_still_authenticates_and_lists(
+    store: CredentialStore, fresh_database_url: str
+) -> None:
+    """Principals are checked when a key is issued, not again as the store reads them: an operator key whose name
+    holds a C1 control (accepted before 2026-12-05) neither stops working nor ends every listing of keys."""
+    issued = await store.issue(Principal.parse("operator:ops"), "old")
+    connection = await asyncpg.connect(fresh_database_url)
+    try:
+        await connection.execute("UPDATE identity.credentials SET principal = $1", "operator:ops\x9b")
+    finally:
+        await connection.close()
+
+    assert await store.authenticate(issued.token) == Principal(PrincipalKind.OPERATOR, "ops\x9b")
+    assert [key.key_id for key in await store.listing()] == [issued.key_id]

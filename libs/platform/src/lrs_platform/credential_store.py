@@ -243,7 +243,7 @@ class CredentialStore:
             key_id,
         )
         self._forget_cached([key_id])
-        return None if row is None else Principal.parse(row["principal"], frozenset(row["scopes"]))
+        return None if row is None else Principal.stored(row["principal"], frozenset(row["scopes"]))
 
     def _forget_cached(self, key_ids: Collection[str] | None = None) -> None:
         """After a revocation: the keys named (every key when none are) are read again, and a look-up that
@@ -274,7 +274,7 @@ class CredentialStore:
         return [
             StoredKey(
                 row["key_id"],
-                Principal.parse(row["principal"], frozenset(row["scopes"])),
+                Principal.stored(row["principal"], frozenset(row["scopes"])),
                 row["label"],
                 row["created_at"],
                 row["revoked_at"],
@@ -342,7 +342,7 @@ class CredentialStore:
             )
             if row is None:
                 return None
-            principal = replace(Principal.parse(row["principal"], frozenset(row["scopes"])), key_id=key_id)
+            principal = replace(Principal.stored(row["principal"], frozenset(row["scopes"])), key_id=key_id)
             cached = (now, principal, row["secret_hash"])
             if revocations == self._revocations:
                 self._cache[key_id] = cached

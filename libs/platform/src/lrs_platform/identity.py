@@ -77,6 +77,13 @@ class Principal:
             raise UnprintablePrincipal(f"a principal's id is one line of text: {text!r} holds {refused}")
         return Principal(PrincipalKind(kind), ident, scopes)
 
+    @staticmethod
+    def stored(text: str, scopes: frozenset[str] = frozenset()) -> Principal:
+        """A principal as the key store holds it, accepted when its key was issued: not checked again, so that a
+        character refused since (DEL and C1 controls, 2026-12-05) ends neither its key nor every listing of keys."""
+        kind, _, ident = text.partition(":")
+        return Principal(PrincipalKind(kind), ident, scopes)
+
     def __str__(self) -> str:
         return f"{self.kind.value}:{self.id}"
 
