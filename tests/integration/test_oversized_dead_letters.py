@@ -18,7 +18,7 @@ from tests.support.waiting import eventually
 
 from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.registry import decode, encode
-from lrs_contracts.topics import BATCH_OUTCOMES
+from lrs_contracts.topics import BATCH_OUTCOMES, Topic
 from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy
 from lrs_platform.kafka import MAX_MESSAGE_BYTES, ensure_topics, make_consumer, make_producer
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
@@ -27,6 +27,16 @@ pytestmark = pytest.mark.integration
 
 PARTITION = 1
 CONSUMER = "oversized.outcomes"
+# the outcomes topic's shape under a name of this test's own: the poison, left on it, would otherwise be read by
+# every later test whose consumer starts from the topic's beginning (reporting with an empty store, say)
+OUTCOMES = Topic(
+    f"test.oversized.{uuid.uuid4().hex[:8]}",
+    key=BATCH_OUTCOMES.key,
+    compacted=False,
+    retention=BATCH_OUTCOMES.retention,
+    carries=BATCH_OUTCOMES.carries,
+    partitions=BATCH_OUTCOMES.partitions,
+)
 QUICK = RetryPolicy(base_seconds=0.05, max_seconds=0.5)
 
 
@@ -35,9 +45,9 @@ async def consuming(
     kafka_bootstrap: str, pool: asyncpg.Pool, applied: list[bytes]
 ) -> AsyncIterator[tuple[DeadLetterOffice, ConsumerLoop]]:
     """A group-commit consumer of the outcomes topic from its end, parking what it cannot decode."""
-    await ensure_topics(kafka_bootstrap, [BATCH_OUTCOMES])
+    await ensure_topics(kafka_bootstrap, [OUTCOMES])
     group = f"oversized-{uuid.uuid4().hex[:8]}"
-    await pin_group_at_end(kafka_bootstrap, group, (BATCH_OUTCOMES,))
+    await pin_group_at_end(kafka_bootstrap, group, (OUTCOMES,))
     producer = make_producer(kafka_bootstrap)
     await producer.start()
     store = ParkedMessages(pool, "oversized_parked")
@@ -51,7 +61,7 @@ async def consuming(
 
     loop = ConsumerLoop(
         PoisonGuard(CONSUMER, handle, office, QUICK),
-        [BATCH_OUTCOMES.name],
+        [OUTCOMES.name],
         lambda: make_consumer(kafka_bootstrap, group_id=group),
     )
     running = asyncio.create_task(loop.run())
@@ -86,12 +96,10 @@ async def test_a_poison_too_large_to_copy_is_parked_its_letter_sent_without_it_a
         await foreign.start()
         try:
             poison_key = str(poisoned_batch).encode()
-            await foreign.send_and_wait(BATCH_OUTCOMES.name, oversized, key=poison_key, partition=PARTITION)
+            await foreign.send_and_wait(OUTCOMES.name, oversized, key=poison_key, partition=PARTITION)
             for batch_id in (next_batch, poisoned_batch):  # another batch's, then one held behind the poison
                 completed = encode(envelope(batch_completed(batch_id, "results@example.org")))
-                await foreign.send_and_wait(
-                    BATCH_OUTCOMES.name, completed, key=str(batch_id).encode(), partition=PARTITION
-                )
+                await foreign.send_and_wait(OUTCOMES.name, completed, key=str(batch_id).encode(), partition=PARTITION)
         finally:
             await foreign.stop()
 
@@ -113,7 +121,7 @@ async def dead_letters_from_now(bootstrap: str) -> AsyncIterator[AIOKafkaConsume
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(BATCH_OUTCOMES.dead_letters, p) for p in range(BATCH_OUTCOMES.partitions)]
+        partitions = [TopicPartition(OUTCOMES.dead_letters, p) for p in range(OUTCOMES.partitions)]
         consumer.assign(partitions)
         for partition, offset in (await consumer.end_offsets(partitions)).items():
             consumer.seek(partition, offset)

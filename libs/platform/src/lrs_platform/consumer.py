@@ -81,12 +81,20 @@ from aiokafka.errors import CorruptRecordException, KafkaError
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
-from lrs_contracts.dead_letters import DeadLetter, error_text
+from lrs_contracts.dead_letters import DeadLetter, dead_letter_topic, error_text
 from lrs_platform.kafka import stop_within
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import MaintenanceGate
-from lrs_platform.parking import DeadLetterOffice, NotParked, ParkedRow, Parking, ReplayResult, Stream
+from lrs_platform.parking import (
+    DeadLetterNotSent,
+    DeadLetterOffice,
+    NotParked,
+    ParkedRow,
+    Parking,
+    ReplayResult,
+    Stream,
+)
 
 T = TypeVar("T")
 
@@ -594,6 +602,14 @@ class PoisonGuard:
                 # read again under the lock: a retry or skip of the same message (a double click, a client's
                 # retry) went first, and this one must not act on the messages it has brought to the head
                 raise NotParked(f"no parked message {parked.id}: it was retried or skipped meanwhile")
+            # the copy goes to the DLQ once the lock is let go (`apply`): a row retried or skipped before it is sent
+            # would take its copy with it, so the operator is asked to wait for it
+            unsent = {row.id for row in await self._office.store.pending_dead_letters(self.name)}
+            if waiting := next((row for row in rows if row.id in unsent), None):
+                raise DeadLetterNotSent(
+                    f"parked message {waiting.id} is not on {dead_letter_topic(waiting.topic)} yet (is Kafka"
+                    " reachable?): try again in a moment"
+                )
             applied = skipped = 0
             error: str | None = None
             for row in rows:

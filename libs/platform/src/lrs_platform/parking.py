@@ -598,6 +598,11 @@ class CannotReplay(Exception):
     """The message's consumer cannot apply a parked message again (it can only be skipped)."""
 
 
+class DeadLetterNotSent(CannotReplay):
+    """A message of the stream is parked but its copy is not on its `<topic>.dlq` yet (Kafka away): retried or
+    skipped now, its row would go before the copy, and the copy with it."""
+
+
 PARKED = Gauge(
     "lrs_consumer_parked_messages",
     "Messages parked now: poison ('error') and held behind one ('blocked')",
