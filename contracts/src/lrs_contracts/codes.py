@@ -131,6 +131,7 @@ class ProblemCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     CONFLICT = "CONFLICT"
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
     TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
     INTERNAL_ERROR = "INTERNAL_ERROR"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -142,6 +143,7 @@ CODES_BY_STATUS: dict[int, ProblemCode] = {
     403: ProblemCode.FORBIDDEN,
     404: ProblemCode.NOT_FOUND,
     405: ProblemCode.METHOD_NOT_ALLOWED,
+    408: ProblemCode.REQUEST_TIMEOUT,
     409: ProblemCode.CONFLICT,
     413: ProblemCode.REQUEST_TOO_LARGE,
     415: ProblemCode.UNSUPPORTED_MEDIA_TYPE,
@@ -199,7 +201,7 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
     BatchCode.BAD_JOB_TYPE: CodeExplanation(
         meaning=(
             "The job type is neither `Provisional` nor `Final`, spelt exactly (a missing job type means Final), or "
-            "the header gives it twice. A file names its job type once, in its header, for every record: that is "
+            "an XML or JSON header gives it twice (a CSV header's headings are fixed: `JobType` twice is RS001). A file names its job type once, in its header, for every record: that is "
             "how the FAQ's rule that the two kinds are never mixed in one batch holds, so a record cannot ask for "
             "the other kind"
         ),
@@ -726,6 +728,14 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="re-applying a dead letter that was already re-applied; an Idempotency-Key used for another file",
         source="RFC 9110 (409 Conflict)",
         fix="Read the current state (the `detail` says where), then decide whether to send something else.",
+    ),
+    ProblemCode.REQUEST_TIMEOUT: CodeExplanation(
+        meaning="The request's body stopped arriving: nothing came for the seconds the route waits (ingest:"
+        " `INGEST_UPLOAD_IDLE_SECONDS`, 30), so the service stopped waiting, kept nothing of it and closed the"
+        " connection",
+        example="a batch upload whose client stalled halfway",
+        source="RFC 9110 (408 Request Timeout); decision 0185",
+        fix="Send the whole request again.",
     ),
     ProblemCode.TOO_MANY_REQUESTS: CodeExplanation(
         meaning="Too many requests in a short time; nothing was done with this one",

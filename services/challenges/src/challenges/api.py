@@ -374,7 +374,7 @@ async def raise_challenge(
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
     response.headers["Location"] = f"/v1/challenges/{challenge.challenge_id}"
-    return await _one_shown(request, principal, challenge)
+    return ChallengePublic.of(challenge, principal)  # not withdrawn: a withdrawn achievement is not challenged (409)
 
 
 @router.get(

@@ -347,7 +347,7 @@ def _upload_stalled(stalled: UploadStalled) -> ProblemError:
         "The file stopped arriving",
         f"Nothing of the file arrived for {stalled.idle_seconds:g} seconds, so ingest stopped waiting for it and"
         " kept nothing of it. Send it again.",
-        "REQUEST_TIMEOUT",
+        ProblemCode.REQUEST_TIMEOUT,
     )
     problem.headers["Connection"] = "close"
     return problem

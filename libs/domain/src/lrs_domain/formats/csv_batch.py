@@ -239,7 +239,9 @@ def _headings_difference(row: list[str], headings: tuple[str, ...]) -> str:
             others.remove(other)
     if missing:
         differences.append(f"{_listed([repr(heading) for heading in missing])} {_is_or_are(missing)} missing")
-    if others:  # the first few: a row of values where headings belong is not said back whole
+    if others and len(others) * 2 > len(found):  # a record's values, maybe a learner's, are never said back
+        differences.append("most of its fields are no headings: it looks like a record's row where the headings belong")
+    elif others:  # the first few misspelt headings
         named = [quoted(other) if other else "an empty heading" for other in others[:_OTHERS_NAMED]]
         if len(others) > _OTHERS_NAMED:
             named.append(f"{len(others) - _OTHERS_NAMED} more")

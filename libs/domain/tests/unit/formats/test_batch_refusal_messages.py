@@ -135,16 +135,18 @@ def test_a_headings_row_of_too_few_or_too_many_fields_names_the_headings_that_di
     )
 
 
-def test_a_row_of_values_where_the_headings_belong_is_said_back_only_in_part() -> None:
+def test_a_row_of_values_where_the_headings_belong_is_never_said_back() -> None:
+    """A refusal's detail is kept with the batch for good: a record's values, a learner's ULN and names among them,
+    are not quoted (a review found the ULN said back)."""
     refusal = _refusal(BatchFormat.CSV, _csv(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, RECORD_ROW + ",x", RECORD_ROW))
 
     assert refusal.detail.startswith(
         "the record headings row has 15 fields; 14 are expected: 'Action', 'MISIdentifier', 'ULN', 'GivenName',"
     )
-    assert "are missing, 'Create', 'CAND-1', '1000000043' and 12 more are no headings; the record headings" in (
+    assert "are missing, most of its fields are no headings: it looks like a record's row where the headings" in (
         refusal.detail
     )
-    assert "Smith" not in refusal.detail
+    assert not any(value in refusal.detail for value in ("1000000043", "Smith", "CAND-1", "Create"))
 
 
 @pytest.mark.parametrize(
