@@ -65,7 +65,8 @@ async def until_idle(chunks: AsyncIterable[bytes], idle_seconds: float) -> Async
     arriving = aiter(chunks)
     while True:
         try:
-            chunk = await asyncio.wait_for(anext(arriving), idle_seconds)
+            async with asyncio.timeout(idle_seconds):  # no task a chunk, as `wait_for` would make
+                chunk = await anext(arriving)
         except StopAsyncIteration:
             return
         except TimeoutError:
