@@ -60,6 +60,7 @@ class Upload:
         self.stalled = stalled
         self.released = asyncio.Event()
         self.started = False
+        self.pauses = 0  # how many pauses of `pause` it has sent through
 
     async def body(self) -> AsyncIterator[bytes]:
         self.started = True
@@ -68,8 +69,13 @@ class Upload:
             await asyncio.Event().wait()
         while not self.released.is_set():
             await asyncio.sleep(self.pause)
+            self.pauses += 1
             yield b" "  # whitespace before the JSON file's own bytes changes nothing of it
         yield self.content[100:]
+
+
+async def _true(value: bool) -> bool | None:
+    return True if value else None
 
 
 async def _reading(ingest: Ingest, count: int) -> bool | None:
@@ -110,7 +116,8 @@ async def test_a_slow_upload_that_keeps_moving_is_accepted_however_long_it_takes
     ao_id, headers = await ingest.new_ao()
     slow = Upload(b" " * 100 + batch_file(ao_id), pause=IDLE_SECONDS / 4)
     posting = asyncio.create_task(ingest.client.post("/v1/batches", content=slow.body(), headers=_json(headers)))
-    await asyncio.sleep(IDLE_SECONDS * 3)  # the whole upload takes three idle deadlines and more
+    # the whole upload takes three idle deadlines and more
+    await eventually(lambda: _true(slow.pauses >= 13), within=30, what="three idle deadlines of a moving upload")
     slow.released.set()
 
     answer = await posting
