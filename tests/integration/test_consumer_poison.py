@@ -37,7 +37,7 @@ from lrs_contracts.batch import JobType
 from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchRecordsDecided, RecordOutcome, RecordStatus
 from lrs_contracts.registry import encode, wrap
-from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
+from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, Topic
 from lrs_platform.credential_store import CredentialStore
 from lrs_platform.identity import Principal
 from lrs_platform.kafka import ensure_topics
@@ -102,12 +102,12 @@ async def reporting_at_end(
 
 
 @asynccontextmanager
-async def dead_letters_from_now(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
-    """A reader of the outcomes DLQ, positioned at its current end."""
+async def dead_letters_from_now(bootstrap: str, topic: Topic = BATCH_OUTCOMES) -> AsyncIterator[AIOKafkaConsumer]:
+    """A reader of `topic`'s DLQ (the outcomes topic's unless said), positioned at its current end."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(BATCH_OUTCOMES.dead_letters, p) for p in range(BATCH_OUTCOMES.partitions)]
+        partitions = [TopicPartition(topic.dead_letters, p) for p in range(topic.partitions)]
         consumer.assign(partitions)
         for partition, offset in (await consumer.end_offsets(partitions)).items():
             consumer.seek(partition, offset)

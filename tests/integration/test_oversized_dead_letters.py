@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from tests.integration.test_consumer_poison import dead_letters_from_now
 from tests.integration.test_notifier import batch_completed, envelope
 from tests.support.kafka import pin_group_at_end
 from tests.support.waiting import eventually
@@ -89,7 +90,10 @@ async def test_a_poison_too_large_to_copy_is_parked_its_letter_sent_without_it_a
     poisoned_batch, next_batch = uuid.uuid4(), uuid.uuid4()
     oversized = b"x" * (MAX_MESSAGE_BYTES - 160)  # no JSON; gzip makes it a few kilobytes on the broker
     applied: list[bytes] = []
-    async with consuming(kafka_bootstrap, pool, applied) as (office, _), dead_letters_from_now(kafka_bootstrap) as dlq:
+    async with (
+        consuming(kafka_bootstrap, pool, applied) as (office, _),
+        dead_letters_from_now(kafka_bootstrap, OUTCOMES) as dlq,
+    ):
         foreign = AIOKafkaProducer(
             bootstrap_servers=kafka_bootstrap, compression_type="gzip", max_request_size=MAX_MESSAGE_BYTES, acks="all"
         )
@@ -114,20 +118,6 @@ async def test_a_poison_too_large_to_copy_is_parked_its_letter_sent_without_it_a
         result = await asyncio.wait_for(office.skip(poison.id, "operator:ops", "too large"), timeout=20)
         assert (result.skipped, result.applied, result.still_parked) == (1, 1, 0)
         assert applied == [next_key, poison_key]
-
-
-@contextlib.asynccontextmanager
-async def dead_letters_from_now(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(OUTCOMES.dead_letters, p) for p in range(OUTCOMES.partitions)]
-        consumer.assign(partitions)
-        for partition, offset in (await consumer.end_offsets(partitions)).items():
-            consumer.seek(partition, offset)
-        yield consumer
-    finally:
-        await consumer.stop()
 
 
 async def _first_dead_letter(reader: AIOKafkaConsumer) -> tuple[bytes | None, bytes | None, DeadLetter]:

@@ -11,15 +11,12 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from aiokafka.structs import ConsumerRecord
+from tests.integration.test_validation_erasure import on_learner_topic
 from tests.support.databases import prepare_validation_database
 from tests.support.learners import new_learner
 
-from lrs_contracts.envelope import Contract
 from lrs_contracts.environments import LIVE_TOPICS, Environment
 from lrs_contracts.learner import LearnerErased, LearnerRegisteredV1, LearnersMerged
-from lrs_contracts.registry import encode, wrap
-from lrs_contracts.topics import LEARNER_EVENTS
 from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import create_pool
 from lrs_platform.identity import Principal, PrincipalKind
@@ -29,23 +26,6 @@ from validation.sandpit import RegistryFollower
 pytestmark = pytest.mark.integration
 
 OPERATOR = "operator:dpo"
-
-
-def _on_learner_topic(offset: int, event: Contract, uln: str) -> ConsumerRecord[bytes, bytes]:
-    value = encode(wrap(event, source="validation", correlation_id="c"))
-    return ConsumerRecord(
-        topic=LEARNER_EVENTS.name,
-        partition=0,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=uln.encode(),
-        value=value,
-        checksum=None,
-        serialized_key_size=10,
-        serialized_value_size=len(value),
-        headers=(),
-    )
 
 
 @pytest.fixture
@@ -79,10 +59,10 @@ async def test_a_live_erasure_revokes_the_learners_sandpit_keys_merged_ulns_too_
     await follower.apply(
         [
             *(
-                _on_learner_topic(offset, LearnerRegisteredV1(uln=uln, given_name="Ada", family_name="Byron"), uln)
+                on_learner_topic(offset, LearnerRegisteredV1(uln=uln, given_name="Ada", family_name="Byron"), uln)
                 for offset, uln in enumerate((master, merged, other))
             ),
-            _on_learner_topic(3, LearnersMerged(master_uln=master, merged_uln=merged), master),
+            on_learner_topic(3, LearnersMerged(master_uln=master, merged_uln=merged), master),
         ]
     )
     store = CredentialStore(sandpit, environment=Environment.SANDPIT)
@@ -92,7 +72,7 @@ async def test_a_live_erasure_revokes_the_learners_sandpit_keys_merged_ulns_too_
     assert await store.authenticate(master_key.token) is not None  # made before the erasure, it works
 
     # live erased the learner: one erasure per ULN, the merged one's too, each on its own key of the log
-    erasures = [_on_learner_topic(4, _erasure(master), master), _on_learner_topic(5, _erasure(merged), merged)]
+    erasures = [on_learner_topic(4, _erasure(master), master), on_learner_topic(5, _erasure(merged), merged)]
     await follower.apply(erasures)
 
     erased_at = await sandpit.fetch(

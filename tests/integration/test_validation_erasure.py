@@ -426,7 +426,7 @@ async def test_a_tampered_seal_rejects_its_record_rv004_and_the_batch_is_decided
     assert [(error.code, error.message) for error in rejected.errors] == [("RV004", UNREADABLE_DETAILS)]
 
 
-def _on_learner_topic(offset: int, event: Contract, uln: str) -> ConsumerRecord[bytes, bytes]:
+def on_learner_topic(offset: int, event: Contract, uln: str) -> ConsumerRecord[bytes, bytes]:
     value = encode(wrap(event, source="validation", correlation_id="c"))
     return ConsumerRecord(
         topic=LEARNER_EVENTS.name,
@@ -492,9 +492,7 @@ async def test_the_sandpit_copy_opens_live_registrations_and_forgets_an_erased_l
         uln=sealed["uln"], personal=sealed_personal(live_key, Purpose.LEARNER_REGISTRATION, details)
     )
     older = LearnerRegisteredV1(uln=in_clear["uln"], given_name="Grace", family_name="Hopper")
-    await follower.apply(
-        [_on_learner_topic(0, registered, sealed["uln"]), _on_learner_topic(1, older, in_clear["uln"])]
-    )
+    await follower.apply([on_learner_topic(0, registered, sealed["uln"]), on_learner_topic(1, older, in_clear["uln"])])
     copied = {
         row["uln"]: (row["given_name"], row["family_name"], row["date_of_birth"], row["gender"])
         for row in await sandpit.fetch("SELECT * FROM validation.learners")
@@ -506,14 +504,14 @@ async def test_the_sandpit_copy_opens_live_registrations_and_forgets_an_erased_l
 
     assert isinstance((await sandpit_keys.issue([sealed["uln"]]))[sealed["uln"]], LearnerKey)  # Sandpit ingest's
     erased = LearnerErased(uln=sealed["uln"], erasure_id=uuid.uuid4(), erased_by=OPERATOR, erased_at=datetime.now(UTC))
-    await follower.apply([_on_learner_topic(2, erased, sealed["uln"])])
+    await follower.apply([on_learner_topic(2, erased, sealed["uln"])])
     row = await sandpit.fetchrow("SELECT * FROM validation.learners WHERE uln = $1", sealed["uln"])
     assert row is not None and row["erased_at"] is not None
     assert (row["given_name"], row["family_name"], row["date_of_birth"], row["gender"]) == (None, None, None, None)
     assert await _keyring(sandpit).find([sealed["uln"]]) == {sealed["uln"]: ERASED}  # a fresh cache: the store says so
     assert await sandpit_keys.find([sealed["uln"]]) == {sealed["uln"]: ERASED}
 
-    await follower.apply([_on_learner_topic(3, registered, sealed["uln"])])  # replayed: stays erased
+    await follower.apply([on_learner_topic(3, registered, sealed["uln"])])  # replayed: stays erased
     assert await sandpit.fetchval("SELECT given_name FROM validation.learners WHERE uln = $1", sealed["uln"]) is None
 
 
