@@ -224,6 +224,35 @@ async def test_skip_drops_the_poison_event_and_drains_the_rest(
     assert (await app.post(OPERATOR, f"/v1/admin/dlq/{uln}/retry")).status_code == 404
 
 
+async def test_a_retry_or_skip_waits_until_the_poisons_copy_is_on_its_dead_letter_topic(
+    projector: tuple[App, str], kafka_bootstrap: str
+) -> None:
+    """The copy is sent after the poison's commit: a skip before it is sent would delete the row, and the copy with it."""
+    app, prefix = projector
+    uln = uln_for(uuid.uuid4().int % 1_000_000)
+    events = Events()
+    records = [Record(PLR, uln, b"\x00 not json", None), record(events.recorded(uln, grade="4"), uln, sequence=1)]
+    await _wait_projected(app, await produce(kafka_bootstrap, prefix, records))
+    connection = await asyncpg.connect(app.database_url)
+    try:
+        # as if Kafka had been away when the poison was parked: its copy still to send
+        await connection.execute(f"UPDATE {LIVE_SCHEMA}.parked SET dlq_pending = true WHERE park_key = $1", uln)
+        actions_before = (await app.get(OPERATOR, "/v1/admin/dlq/actions")).json()
+        for action in ("skip", "retry"):
+            refused = await app.post(OPERATOR, f"/v1/admin/dlq/{uln}/{action}", {"reason": "too soon"})
+            assert refused.status_code == 409, refused.text
+            assert f"{prefix}{PLR}.dlq" in refused.json()["detail"]
+        assert len((await app.get(OPERATOR, "/v1/admin/dlq", learner=uln)).json()["parked"]) == 2
+        assert (await app.get(OPERATOR, "/v1/admin/dlq/actions")).json() == actions_before  # none recorded
+        await connection.execute(f"UPDATE {LIVE_SCHEMA}.parked SET dlq_pending = false WHERE park_key = $1", uln)
+    finally:
+        await connection.close()
+
+    skipped = await app.post(OPERATOR, f"/v1/admin/dlq/{uln}/skip", {"reason": "garbage from a test producer"})
+    assert skipped.status_code == 200, skipped.text
+    assert skipped.json()["results"][0]["skipped"] == 1
+
+
 async def test_a_skip_confirmed_on_other_poisons_than_the_first_parked_now_drops_nothing(
     projector: tuple[App, str], kafka_bootstrap: str
 ) -> None:

@@ -185,6 +185,17 @@ async def drain_stream(
                     " skipped meanwhile. Nothing was skipped: read them again and confirm.",
                 )
         for stream_topic in topics:
+            # the copies go to the DLQ after their commit (`publish_dead_letters`): a row retried or skipped before its
+            # copy is sent would take the copy with it, so the operator is asked to wait for it, as the shared
+            # consumer asks (`DeadLetterNotSent`)
+            if unsent := await runner.model.unsent_dead_letter(connection, key=key, topic=stream_topic):
+                raise OperationError(
+                    Refusal.NOT_NOW,
+                    "Dead letter not sent yet",
+                    f"The parked event at {unsent.topic} partition {unsent.partition} offset {unsent.offset} is not on"
+                    f" {runner.topics.dead_letters(unsent.topic)} yet (is Kafka reachable?). Nothing was changed: try again in"
+                    " a moment.",
+                )
             # the stream's poison; a release before decision 0163 may have parked copies of earlier events ahead of it
             head = await runner.model.parked_head(connection, key=key, topic=stream_topic)
             assert head is not None  # the topic was read from the stream's rows, in this transaction

@@ -522,6 +522,16 @@ class ReadModel:
         rows = await connection.fetch(f"SELECT DISTINCT topic FROM {self._q}.parked{where} ORDER BY topic", *values)
         return [row["topic"] for row in rows]
 
+    async def unsent_dead_letter(self, connection: asyncpg.Connection, *, key: str, topic: str) -> ParkedRow | None:
+        """The stream's first parked poison whose copy is not on its `<topic>.dlq` yet (`dlq_pending`), if any."""
+        row = await connection.fetchrow(
+            f"SELECT * FROM {self._q}.parked WHERE park_key = $1 AND topic = $2 AND dlq_pending"
+            ' ORDER BY partition, "offset" LIMIT 1',
+            key,
+            topic,
+        )
+        return _parked_from(row) if row is not None else None
+
     async def parked_head(self, connection: asyncpg.Connection, *, key: str, topic: str) -> ParkedRow | None:
         """A stream's head as `parked_streams` reads it (its first poison, else its first parked event), whole."""
         row = await connection.fetchrow(
