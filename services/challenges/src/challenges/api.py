@@ -498,7 +498,9 @@ async def acknowledge_challenge(
         acknowledged = await _service(request).acknowledge(principal, challenge_id)
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
-    return await _one_shown(request, principal, acknowledged)
+    return ChallengePublic.of(
+        acknowledged.challenge, principal, achievement_withdrawn=acknowledged.achievement_withdrawn
+    )
 
 
 @router.post(
@@ -525,4 +527,4 @@ async def resolve_challenge(
         )
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
-    return await _one_shown(request, principal, resolved)
+    return ChallengePublic.of(resolved.challenge, principal, achievement_withdrawn=resolved.achievement_withdrawn)

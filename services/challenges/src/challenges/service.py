@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from challenges.domain import (
     OPEN_STATES,
@@ -55,6 +55,15 @@ class RecordBehind(Exception):
 
 
 _ONLY_THE_AO_ANSWERS = "only the awarding organisation acknowledges and resolves challenges"
+
+
+@dataclass(frozen=True)
+class ChallengeChanged:
+    """A challenge as an AO's acknowledgement or resolution left it, and whether its achievement is withdrawn now:
+    read before the change commits, so a failed read answers an error for a change that was not made."""
+
+    challenge: Challenge
+    achievement_withdrawn: bool
 
 
 class ChallengeService:
@@ -111,15 +120,16 @@ class ChallengeService:
         achievement = await self._record.achievement(achievement_id)
         return challenge_target(achievement, await self._record.learner_ulns(uln), ao_id)
 
-    async def acknowledge(self, principal: Principal, challenge_id: uuid.UUID) -> Challenge:
+    async def acknowledge(self, principal: Principal, challenge_id: uuid.UUID) -> ChallengeChanged:
         async with self._store.unit_of_work() as uow:
             challenge = await self._managed(uow, principal, challenge_id)
             event = acknowledge(challenge)
             changed = replace(evolve(challenge, event, utc_now()), acknowledged_by=str(principal))
             await uow.update(changed)
             await self._append(uow, event, principal)
+            withdrawn = await self._record.withdrawn_among([changed.achievement_id])
         self._notify()
-        return changed
+        return ChallengeChanged(changed, changed.achievement_id in withdrawn)
 
     async def resolve(
         self,
@@ -128,7 +138,7 @@ class ChallengeService:
         resolution: ChallengeResolution,
         note: str | None,
         correcting_batch_id: uuid.UUID | None = None,
-    ) -> Challenge:
+    ) -> ChallengeChanged:
         """A corrected resolution names the batch that corrected the data (`correction`)."""
         touching = None
         if resolution is ChallengeResolution.CORRECTED and correcting_batch_id is not None:
@@ -142,8 +152,9 @@ class ChallengeService:
             changed = replace(evolve(challenge, event, utc_now(), key), resolved_by=str(principal))
             await uow.update(changed)
             await self._append(uow, event, principal)
+            withdrawn = await self._record.withdrawn_among([changed.achievement_id])
         self._notify()
-        return changed
+        return ChallengeChanged(changed, changed.achievement_id in withdrawn)
 
     async def correcting_batches(self, principal: Principal, challenge_id: uuid.UUID) -> list[BatchOnRecord]:
         """The batches that may be named resolving the challenge as corrected (`correction`), newest first."""

@@ -4,16 +4,20 @@ asked once a page."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from challenges.api import get_challenge, list_challenges
+import pytest
+
+from challenges.api import acknowledge_challenge, get_challenge, list_challenges
 from challenges.domain import Challenge, ChallengeState
 from challenges.record_store import PlrRecord
 from challenges.service import ChallengeService
+from lrs_contracts.challenge import ChallengeResolution
 from lrs_platform.identity import Principal
 
 LEARNER, AO = "1000000043", "RN5133"
@@ -92,3 +96,63 @@ async def test_the_record_is_asked_in_one_statement_and_not_at_all_for_no_challe
     assert await record.withdrawn_among([]) == frozenset()
     [(sql, arguments)] = pool.statements
     assert "withdrawn IS NOT NULL" in sql and arguments == (sorted([WITHDRAWN, LIVE]),)
+
+
+class _Unreachable(_Record):
+    """A record the database cannot be asked of (it went away after the challenge's row was changed)."""
+
+    async def withdrawn_among(self, achievement_ids: Collection[uuid.UUID]) -> frozenset[uuid.UUID]:
+        raise ConnectionResetError("the record's database went away")
+
+
+class _TransactionalStore(_Store):
+    """Keeps a unit of work's changes only when it ends without an error, as a database transaction does."""
+
+    def __init__(self, challenges: list[Challenge]) -> None:
+        super().__init__(challenges)
+        self.outbox: list[Any] = []
+
+    @contextlib.asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[_TransactionalStore]:
+        self.pending: tuple[list[Challenge], list[Any]] = ([], [])
+        yield self
+        changed, sent = self.pending
+        for challenge in changed:
+            self.challenges = [challenge if c.challenge_id == challenge.challenge_id else c for c in self.challenges]
+        self.outbox += sent
+
+    async def get_for_update(self, challenge_id: uuid.UUID) -> Challenge | None:
+        return await self.get(challenge_id)
+
+    async def update(self, changed: Challenge) -> None:
+        self.pending[0].append(changed)
+
+    async def add_to_outbox(self, envelope: Any, partition_key: str) -> None:
+        self.pending[1].append(envelope)
+
+
+async def test_an_acknowledgement_or_resolution_says_whether_the_achievement_is_withdrawn_now() -> None:
+    on_withdrawn = _challenge(WITHDRAWN)
+    store = _TransactionalStore([on_withdrawn])
+    service = ChallengeService(store, _Record(), None, _unused)  # type: ignore[arg-type]
+    request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(challenges=service)))
+
+    shown = await acknowledge_challenge(on_withdrawn.challenge_id, Principal.parse(f"ao:{AO}"), request)
+
+    assert (shown.state, shown.achievement_withdrawn) == (ChallengeState.ACKNOWLEDGED, True)
+    resolved = await service.resolve(
+        Principal.parse(f"ao:{AO}"), on_withdrawn.challenge_id, ChallengeResolution.REJECTED, None
+    )
+    assert (resolved.challenge.state, resolved.achievement_withdrawn) == (ChallengeState.RESOLVED, True)
+
+
+async def test_a_change_whose_answer_cannot_be_read_is_not_made() -> None:
+    """Asked after the change commits, a failed read would answer an error for a change made (and sent)."""
+    raised = _challenge(LIVE)
+    store = _TransactionalStore([raised])
+    service = ChallengeService(store, _Unreachable(), None, _unused)  # type: ignore[arg-type]
+
+    with pytest.raises(ConnectionResetError):
+        await service.acknowledge(Principal.parse(f"ao:{AO}"), raised.challenge_id)
+
+    assert (store.challenges, store.outbox) == ([raised], [])

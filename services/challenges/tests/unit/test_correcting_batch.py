@@ -105,6 +105,9 @@ class FakeRecord:
             return None
         return AchievementOnRecord(achievement_id, ULN, AO, False, "6001166X", MATHS.award_date, "4", None)
 
+    async def withdrawn_among(self, achievement_ids: Collection[uuid.UUID]) -> frozenset[uuid.UUID]:
+        return frozenset()
+
     async def batches_touching(
         self,
         ao_id: str,
@@ -190,9 +193,11 @@ async def test_the_service_refuses_corrected_without_a_batch() -> None:
 async def test_the_service_takes_the_batch_that_corrected_and_keeps_its_id() -> None:
     open_one = challenge()
     store = FakeStore(open_one)
-    resolved = await service(store, FakeRecord(TOUCHES)).resolve(
+    changed = await service(store, FakeRecord(TOUCHES)).resolve(
         AS_AO, open_one.challenge_id, CORRECTED, None, CORRECTING
     )
+    resolved = changed.challenge
+    assert not changed.achievement_withdrawn
     assert (resolved.state, resolved.correcting_batch_id) == (ChallengeState.RESOLVED, CORRECTING)
     assert ChallengePublic.of(resolved, AS_AO).correcting_batch_id == CORRECTING
     assert (resolved.resolved_by, ChallengePublic.of(resolved, AS_AO).resolved_by) == (
@@ -227,7 +232,7 @@ async def test_a_challenge_raised_before_its_facts_were_kept_takes_the_qualifica
     resolved = await service(FakeStore(old), FakeRecord(TOUCHES)).resolve(
         AS_AO, old.challenge_id, CORRECTED, None, CORRECTING
     )
-    assert resolved.correcting_batch_id == CORRECTING
+    assert resolved.challenge.correcting_batch_id == CORRECTING
 
 
 async def test_a_batch_unknown_while_the_record_is_behind_the_log_is_not_yet_refused() -> None:
