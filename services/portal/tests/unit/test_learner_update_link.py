@@ -354,3 +354,18 @@ def test_a_name_of_35_characters_written_decomposed_is_taken_as_the_rules_take_i
 
     assert entry.status_code == 200
     assert _filled(entry.text, "given_name") == decomposed
+
+
+def test_a_bookmarked_address_names_the_learner_as_the_rules_count_names() -> None:
+    """`GET /direct-entry?given_name=...` counts a name composed too: 35 decomposed letters (70 code points) fill
+    the form; 36 composed ones are too long for the field, as any other value too long for its field is."""
+    portal = stubbed_portal()
+    client, _ = portal.signed_in(Role.AO)
+    decomposed = "e\u0301" * 35
+
+    filled = client.get("/direct-entry", params={"action": "Update", "given_name": decomposed, "family_name": "Lee"})
+    too_long = client.get("/direct-entry", params={"given_name": "e\u0301" * 36})
+
+    assert filled.status_code == 200
+    assert _filled(filled.text, "given_name") == decomposed
+    assert too_long.status_code == 404

@@ -82,6 +82,9 @@ PREFILL_LIMITS = {
     "language_for_assessment": 20,
     "credits": 4,
 }
+# A name in an address is counted composed, as the rules count it, once it is read: its code points are first bounded
+# by the most a name of NAME_LIMIT characters can decompose into (NFD takes a character to at most 4).
+_NAME_CODE_POINTS = 4 * NAME_LIMIT
 
 
 # --- direct entry ------------------------------------------------------------------------------
@@ -131,8 +134,8 @@ async def direct_entry_form(
     award_date: Annotated[str | None, Query(max_length=PREFILL_LIMITS["award_date"])] = None,
     grade: Annotated[str | None, Query(max_length=PREFILL_LIMITS["grade"])] = None,
     uln: Annotated[str | None, Query(max_length=PREFILL_LIMITS["uln"])] = None,
-    given_name: Annotated[str | None, Query(max_length=PREFILL_LIMITS["given_name"])] = None,
-    family_name: Annotated[str | None, Query(max_length=PREFILL_LIMITS["family_name"])] = None,
+    given_name: Annotated[str | None, Query(max_length=_NAME_CODE_POINTS)] = None,
+    family_name: Annotated[str | None, Query(max_length=_NAME_CODE_POINTS)] = None,
     pathway: Annotated[str | None, Query(max_length=PREFILL_LIMITS["pathway"])] = None,
     centre_ukprn: Annotated[str | None, Query(max_length=PREFILL_LIMITS["centre_ukprn"])] = None,
     language_for_assessment: Annotated[str | None, Query(max_length=PREFILL_LIMITS["language_for_assessment"])] = None,
@@ -153,6 +156,8 @@ async def direct_entry_form(
         "language_for_assessment": language_for_assessment,
         "credits": credits,
     }
+    if any(_length(name, given[name] or "") > NAME_LIMIT for name in NAMES):
+        raise PageError("not_found")  # as any other value too long for its field in the address is answered
     return _prefilled_page(request, user, given)
 
 
