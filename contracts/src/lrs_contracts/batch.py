@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from lrs_contracts.envelope import Contract
 
@@ -95,7 +95,16 @@ class BatchSubmitted(Contract):
     content_sha256: str
     size_bytes: int = Field(ge=0)
     submitted_by: str = Field(description="the principal that submitted, e.g. ao:RN5133")
-    received_at: datetime
+    received_at: datetime  # as its schema says (RFC 3339's date-time), with its offset from UTC
+
+    @field_validator("received_at")
+    @classmethod
+    def _must_say_its_offset(cls, value: datetime) -> datetime:
+        # England's day of receipt decides RV008 (an award date in the future): a time without an offset would be
+        # read in the reading host's zone
+        if value.utcoffset() is None:
+            raise ValueError("received_at must say its offset from UTC")
+        return value
 
 
 class BatchRecordsSubmitted(Contract):
