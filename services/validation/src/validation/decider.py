@@ -330,7 +330,9 @@ class Decider:
             batch = self._assembler.offer(partition.partition, record.offset, payload)
         except IncompleteBatchError as error:
             batch_id: uuid.UUID = getattr(payload, "batch_id")  # noqa: B009 - a batch's kinds carry it
-            if error.submitted is None and await self._decisions.is_decided(batch_id):
+            if error.submitted is None and await self._attempts.until_done(
+                functools.partial(self._decisions.is_decided, batch_id)
+            ):
                 # a part of a batch decided before (sent again, or read again after its offsets were passed by
                 # a Sandpit reset's or an operator's seek): nothing to decide, and nothing to give up on
                 _log.info("decided_batch_part_ignored", batch_id=str(batch_id), offset=record.offset)

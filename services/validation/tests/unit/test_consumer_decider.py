@@ -149,8 +149,11 @@ class FakeDecisions:
     failures: list[Exception]
     published: list[uuid.UUID] = field(default_factory=list)
     decided: set[uuid.UUID] = field(default_factory=set)  # what `is_decided` finds
+    lookup_failures: list[Exception] = field(default_factory=list)  # what `is_decided` raises first, in turn
 
     async def is_decided(self, batch_id: uuid.UUID) -> bool:
+        if self.lookup_failures:
+            raise self.lookup_failures.pop(0)
         return batch_id in self.decided
 
     async def stored(self, batch_id: uuid.UUID) -> StoredDecision | None:
@@ -327,6 +330,19 @@ async def test_an_end_marker_of_a_batch_decided_before_is_read_again_as_nothing(
     await offer_all(decider(FakeDecisions([], decided={batch_id}), producer, parked), [marker])
 
     assert parked.parked == [] and producer.transactions == []
+
+
+async def test_a_database_outage_while_asking_whether_a_batch_was_decided_is_waited_out() -> None:
+    """The question an end marker read without its header asks: a blip there neither stops the process nor parks."""
+    batch_id = uuid.uuid4()
+    gone = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+    producer, parked = FakeProducer(), FakeParked()
+    _, _, marker = batch_records(batch_id, first_offset=10)
+    decisions = FakeDecisions([], decided={batch_id}, lookup_failures=[gone] * 3)
+
+    await offer_all(decider(decisions, producer, parked), [marker])
+
+    assert decisions.lookup_failures == [] and parked.parked == [] and producer.transactions == []
 
 
 async def test_a_database_outage_is_waited_out_and_nothing_is_parked() -> None:
