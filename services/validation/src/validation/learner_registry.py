@@ -29,6 +29,7 @@ from lrs_contracts.learner import (
 )
 from lrs_contracts.registry import encode, wrap
 from lrs_domain.identifiers import mask_uln
+from lrs_domain.merges import LearnerMerges
 from lrs_domain.reference import Learner
 from lrs_domain.reference_data import load_learners
 from lrs_platform.clock import today_in_england
@@ -46,6 +47,8 @@ REGISTRY_CHANGES_KEPT_SECONDS = 24 * 3600
 # an erasure then sees every ULN merged with the learner, even one merged while it waited; two erasures of
 # one learner take turns instead of deadlocking on each other's audit rows; and two merges never make a
 # cycle that neither saw. Row locks would not do: an erasure follows links that a merge never touches.
+# A change of sharing holds it shared (`change_sharing`): it finds the end of the chain as no merge leaves it,
+# and sharing changes wait for merges, imports and erasures, not for each other.
 _MERGES_LOCK = advisory_lock_key("validation learner merges")
 
 _log = get_logger("validation.registry")
@@ -352,21 +355,30 @@ class LearnerRegistry:
         new = sum(changed.values())
         return RegistryImport(new=new, updated=len(changed) - new, unchanged=len(latest) - len(changed), merged=merged)
 
-    async def change_sharing(self, uln: str, ability: AbilityToShare, changed_by: str) -> None:
-        """Records the learner's choice, and who made it. Raises `UnknownLearnerError` for a ULN not registered and
-        `ErasedLearnerError` for an erased learner (an erasure under way is waited for)."""
+    async def change_sharing(self, uln: str, ability: AbilityToShare, changed_by: str) -> str:
+        """Records the learner's choice, and who made it, under the ULN their records go under (the end of the
+        merge chain of `uln`, which every read applies), and returns that ULN. Raises `UnknownLearnerError` for a
+        ULN not registered and `ErasedLearnerError` for an erased learner (an erasure under way is waited for).
+
+        The end of the chain is found in this transaction, under `_MERGES_LOCK` held shared: a merge committing
+        meanwhile is waited for and read, or waits for this change and then keeps its opt-out (decision 0164).
+        The end of the chain found before, outside the lock, could be merged on by then, and a choice kept
+        under a merged ULN is one no read applies."""
         async with self._pool.acquire() as connection, connection.transaction():
+            await _lock_merges(connection, shared=True)
+            recorded = await _end_of_chain(connection, uln)
             updated = await connection.fetchval(
                 "UPDATE validation.learners SET ability_to_share = $2, updated_at = now()"
                 " WHERE uln = $1 AND erased_at IS NULL RETURNING true",
-                uln,
+                recorded,
                 int(ability),
             )
             if updated is None:
                 erased_at = await connection.fetchrow("SELECT erased_at FROM validation.learners WHERE uln = $1", uln)
                 raise UnknownLearnerError(uln[-4:]) if erased_at is None else ErasedLearnerError(uln[-4:])
-            await _note_sharing(connection, uln, ability, changed_by)
-            await _queue(connection, uln, LearnerSharingChanged(uln=uln, ability_to_share=ability))
+            await _note_sharing(connection, recorded, ability, changed_by)
+            await _queue(connection, recorded, LearnerSharingChanged(uln=recorded, ability_to_share=ability))
+        return recorded
 
     async def sharing_changes(self, ulns: Collection[str], limit: int = 50) -> list[RecordedSharingChange]:
         """The latest changes of the learner's choice under any of their ULNs, newest first."""
@@ -611,8 +623,11 @@ async def _in_registry(connection: asyncpg.Connection, uln: str) -> bool:
     return found
 
 
-async def _lock_merges(connection: asyncpg.Connection) -> None:
-    await connection.execute("SELECT pg_advisory_xact_lock($1)", _MERGES_LOCK)
+async def _lock_merges(connection: asyncpg.Connection, *, shared: bool = False) -> None:
+    """`_MERGES_LOCK`, first in the transaction: exclusive to change the merge links (or to erase), shared to
+    read them for a change of sharing (`change_sharing`)."""
+    lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await connection.execute(f"SELECT {lock}($1)", _MERGES_LOCK)
 
 
 async def _keep_an_opt_out(
@@ -661,6 +676,17 @@ async def _merged_into(connection: asyncpg.Connection, uln: str) -> set[str]:
         uln,
     )
     return {row["uln"] for row in rows}
+
+
+async def _end_of_chain(connection: asyncpg.Connection, uln: str) -> str:
+    """The ULN at the end of `uln`'s merge chain, as `LearnerMerges.resolve` finds it (`uln` itself when it was
+    never merged, or is not registered), read in the caller's transaction."""
+    chain = await _merged_into(connection, uln)
+    if not chain:
+        return uln
+    masters = await _masters_of(connection, [uln, *chain])
+    merges = LearnerMerges({merged: master for merged, master in masters.items() if master is not None})
+    return merges.recorded_uln(uln)
 
 
 async def _link(

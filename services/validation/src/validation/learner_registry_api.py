@@ -419,11 +419,15 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
     store = learner_registry_of(request)
 
     # anyone but an operator is refused before the body is read (decision 0032); an operator's body is read first
-    learner = None if principal.is_operator else (await _sharing_learner(store, principal, uln, "changes sharing"))[0]
+    if not principal.is_operator:
+        await _sharing_learner(store, principal, uln, "changes sharing")
     change = await read_body(request, SharingChange)
-    learner = learner or (await _sharing_learner(store, principal, uln, "changes sharing"))[0]
+    if principal.is_operator:
+        await _sharing_learner(store, principal, uln, "changes sharing")
+    # the ULN as named: the store finds the end of its merge chain under the merges lock, where a merge committed
+    # since the read above is seen; that read only authorises, and a merge only adds ULNs to the learner
     try:
-        await store.change_sharing(learner.recorded_uln, change.ability_to_share, str(principal))
+        await store.change_sharing(uln, change.ability_to_share, str(principal))
     except UnknownLearnerError as error:
         raise _not_registered() from error
     except ErasedLearnerError as error:
