@@ -64,19 +64,23 @@ def periods_span(first: str, last: str) -> tuple[datetime, datetime]:
 # The first day a result can be on a PLR (the domain's earliest award date, which ingest also holds a
 # results-issued date to).
 EARLIEST_RESULTS_ISSUED = date(2006, 9, 1)
+# The furthest ahead of its decision a batch's results-issued date is taken as one (decision 0133, later): an AO may
+# load results ahead of results day, and such a batch is on time; a date further ahead is a slip (2099 for 2026),
+# which would count the batch as on time, and is left out of the measure as an unreadable one is.
+LATEST_RESULTS_ISSUED_AHEAD = timedelta(days=366)
 
 
-def _issued_date(text: str | None) -> date | None:
+def _issued_date(text: str | None, decided_on: date) -> date | None:
     """The batch's results-issued date, if timeliness can count from it: one before 1 September 2006, which ingest
     refuses since decision 0176, was a slip, not a date results were issued (and its decades of working days cost
-    seconds a recount)."""
+    seconds a recount); so is one more than a year after the batch was decided."""
     if not text:
         return None
     try:
         issued = date.fromisoformat(text[:10])
     except ValueError:
         return None
-    return issued if issued >= EARLIEST_RESULTS_ISSUED else None
+    return issued if EARLIEST_RESULTS_ISSUED <= issued <= decided_on + LATEST_RESULTS_ISSUED_AHEAD else None
 
 
 def fact_of(outcome: BatchCompleted | BatchFailed | BatchAbandoned) -> BatchFact:
@@ -94,10 +98,12 @@ def fact_of(outcome: BatchCompleted | BatchFailed | BatchAbandoned) -> BatchFact
             abandoned=True,
         )
     working_days: int | None = None
+    issued: date | None = None
     if isinstance(outcome, BatchCompleted):
-        issued = _issued_date(outcome.results_issued_date)
+        decided_on = outcome.decided_at.astimezone(ENGLAND).date()
+        issued = _issued_date(outcome.results_issued_date, decided_on)
         if issued is not None:
-            working_days = working_days_between(issued, outcome.decided_at.astimezone(ENGLAND).date())
+            working_days = working_days_between(issued, decided_on)
     return BatchFact(
         batch_id=outcome.batch_id,
         ao_id=outcome.ao_id,
@@ -108,7 +114,7 @@ def fact_of(outcome: BatchCompleted | BatchFailed | BatchAbandoned) -> BatchFact
         records_rejected=outcome.counts.rejected,
         failure_code=outcome.code if isinstance(outcome, BatchFailed) else None,
         working_days=working_days,
-        results_issued=_issued_date(outcome.results_issued_date) if isinstance(outcome, BatchCompleted) else None,
+        results_issued=issued,
         records_unchanged=outcome.counts.no_ops if isinstance(outcome, BatchCompleted) else 0,
     )
 

@@ -71,6 +71,14 @@ def test_a_results_issued_date_before_any_plr_result_is_not_measured() -> None:
     assert fact_of(completed(decided, "2006-09-01")).working_days is not None
 
 
+def test_a_results_issued_date_more_than_a_year_ahead_is_not_measured() -> None:
+    """Results loaded ahead of results day are on time; a date years ahead is a slip that would count as on time."""
+    decided = datetime(2026, 12, 4, 9, tzinfo=UTC)
+    assert fact_of(completed(decided, "2027-12-05")).working_days is not None  # 366 days ahead: taken
+    slip = fact_of(completed(decided, "2099-12-31"))
+    assert (slip.working_days, slip.results_issued) == (None, None)
+
+
 def test_failed_batch_counts_no_accepted_records_and_is_not_measured() -> None:
     fact = fact_of(failed(datetime(2024, 2, 1, tzinfo=UTC)))
     assert (fact.completed, fact.records_accepted, fact.records_rejected, fact.failure_code) == (False, 0, 4, "RS005")
