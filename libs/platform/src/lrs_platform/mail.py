@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import enum
+import re
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -59,8 +61,10 @@ def new_email() -> EmailMessage:
 
 
 class MailError(Exception):
-    """`permanent`: this message will never go; `about_recipient`: the relay refused its recipient for now
-    (a full mailbox, greylisting), not the relay being away."""
+    """`permanent`: this message will never go; `about_recipient`: the relay refused this message, its recipient
+    (a full mailbox, greylisting) or what it says, not every message, so the others can go on while it is tried
+    again. Neither: the relay is away or will not take any message from us (its address, our credentials, our
+    host, our sender address): waited out, however long."""
 
     def __init__(self, detail: str, *, permanent: bool, about_recipient: bool = False) -> None:
         super().__init__(detail)
@@ -114,16 +118,27 @@ class SmtpMailer:
         self._message_timeout = message_timeout
 
     async def send(self, message: EmailMessage) -> None:
+        """Raises `MailError` saying whose the refusal is (`_Refusal`): a 5xx is permanent only where the relay
+        says this message or its recipient is the cause, not wherever it answers one. A 535 to our AUTH, a 530 to
+        our MAIL FROM or a 554 greeting is the relay's or our configuration, every message alike, and a 5.7.1 at RCPT
+        may be: called permanent, a batch's completion email was failed for good and never sent."""
         try:
             await self._send(message)
         except aiosmtplib.SMTPRecipientsRefused as error:
-            codes = [response.code for response in error.recipients]
-            permanent = all(code >= 500 for code in codes)
-            raise MailError(f"recipients refused: {codes}", permanent=permanent, about_recipient=True) from error
+            refusals = [_of_recipient(refused.code, refused.message) for refused in error.recipients]
+            detail = f"recipients refused: [{', '.join(_code(r.code, r.message) for r in error.recipients)}]"
+            raise _refused(detail, _worst(refusals), of_address=True) from error
         except aiosmtplib.SMTPNotSupported as error:  # e.g. an address in UTF-8 and a relay without SMTPUTF8
             raise MailError(f"not supported by the relay: {type(error).__name__}", permanent=True) from error
+        except aiosmtplib.SMTPDataError as error:  # the DATA command, or the message once sent
+            detail = f"SMTP {_code(error.code, error.message)} at DATA"
+            of_address = (_enhanced(error.message) or (0, 0))[0] == 1
+            raise _refused(detail, _of_message(error.code, error.message), of_address=of_address) from error
         except aiosmtplib.SMTPResponseException as error:
-            raise MailError(f"SMTP {error.code}", permanent=error.code >= 500) from error
+            # The greeting, EHLO/HELO, STARTTLS, AUTH, MAIL FROM (our sender address, or AUTH required): the
+            # relay's or our configuration, never this message's.
+            detail = f"SMTP {_code(error.code, error.message)} at {_stage(error)}"
+            raise MailError(detail, permanent=False) from error
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             raise MailError(type(error).__name__, permanent=False) from error
 
@@ -151,6 +166,113 @@ class SmtpMailer:
                 await client.quit()
         finally:
             client.close()
+
+
+class _Refusal(enum.Enum):
+    """Whose a refusal is, which says what becomes of the message."""
+
+    RELAY = "relay"
+    """The relay's, or our account with it: no message could go (`permanent=False`): waited out, however long."""
+    FOR_NOW = "for now"
+    """This message's, for now or undetermined (`permanent=False, about_recipient=True`): set aside and tried again
+    a bounded number of times while the others go on, then failed."""
+    REFUSED = "refused"
+    """This message's for good, the relay said why (`permanent=True`): failed at once."""
+
+
+_ENHANCED = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
+
+
+def _enhanced(text: str) -> tuple[int, int] | None:
+    """The subject and detail of the RFC 3463 status code opening the relay's answer ("5.1.1 <a@b>: unknown" ->
+    (1, 1)); None without one, or with X.0.0, which says nothing more than its reply code."""
+    match = _ENHANCED.match(text)
+    if match is None or match.group(2, 3) == ("0", "0"):
+        return None
+    return int(match.group(2)), int(match.group(3))
+
+
+def _code(code: int, text: str) -> str:
+    """The reply code and the enhanced code: never the relay's text, which may hold an address."""
+    match = _ENHANCED.match(text)
+    return f"{code} {match.group(1)}.{match.group(2)}.{match.group(3)}" if match else str(code)
+
+
+# X.1.7 and X.1.8 are our sender address's (its syntax, its domain) though answered at RCPT or DATA.
+_SENDER = ((1, 7), (1, 8))
+# Reply codes about the conversation, not a message: command unknown or out of order, AUTH wanted or refused.
+_CONVERSATION = (500, 502, 503, 504, 530, 534, 535, 538)
+
+
+def _of_recipient(code: int, text: str) -> _Refusal:
+    """A recipient refused at RCPT. For good only where the relay says the address is bad (5.1.x; without an
+    enhanced code RFC 5321's 550 mailbox unavailable, 551 not local, 553 name not allowed, 501 its syntax).
+    5.1.7/5.1.8 are our sender's, as is a refusal of the conversation (530 AUTH required, 503 a command out of
+    order): no message could go. 5.7.x is policy: the relay's (5.7.1 relaying denied: our host may not relay) or
+    the recipient's mailbox's (an Exchange mailbox refusing outside mail), which a code does not tell apart; it is
+    this message's for now, tried again a bounded number of times, so that one mailbox's policy never holds every
+    other email (a relay refusing all of them shows as every delivery set aside). A full or disabled mailbox (5.2.x,
+    552) may take mail again, a 4xx is for now (greylisting), and the rest (5.3.x, 5.4.x routing, 5.5.x, 554) does
+    not say whose it is: for now too."""
+    if code < 500:
+        return _Refusal.FOR_NOW
+    if code in _CONVERSATION:
+        return _Refusal.RELAY
+    enhanced = _enhanced(text)
+    if enhanced is None:
+        return _Refusal.REFUSED if code in (501, 550, 551, 553) else _Refusal.FOR_NOW
+    if enhanced in _SENDER:
+        return _Refusal.RELAY
+    return _Refusal.REFUSED if enhanced[0] == 1 else _Refusal.FOR_NOW
+
+
+def _of_message(code: int, text: str) -> _Refusal:
+    """The message refused at DATA. For good only where the relay says it is this message's: its content (5.6.x),
+    its size (5.2.3, 5.3.4), its recipient (5.1.x). 5.7.x there is a spam verdict on this message or our
+    domain's SPF/DKIM/DMARC, a sender we may not send as: for now, tried again a bounded number of times (one
+    may be fixed meanwhile, and for the other the others go on). A 4xx, or a refusal of the conversation (AUTH
+    required), is the relay's; a 5xx without an enhanced code does not say whose it is: for now."""
+    if code < 500 or code in _CONVERSATION:
+        return _Refusal.RELAY
+    enhanced = _enhanced(text)
+    if enhanced is None:
+        return _Refusal.FOR_NOW
+    if enhanced in _SENDER:
+        return _Refusal.RELAY
+    if enhanced[0] in (1, 6) or enhanced in ((2, 3), (3, 4)):
+        return _Refusal.REFUSED
+    return _Refusal.FOR_NOW
+
+
+def _worst(refusals: list[_Refusal]) -> _Refusal:
+    """Every recipient refused: the relay's if any refusal is (it would refuse the others too), for now if any
+    is, for good only if every one is."""
+    for refusal in (_Refusal.RELAY, _Refusal.FOR_NOW):
+        if refusal in refusals:
+            return refusal
+    return _Refusal.REFUSED
+
+
+def _refused(detail: str, refusal: _Refusal, *, of_address: bool) -> MailError:
+    """`of_address`: a refusal for good is of the recipient's address (a portal asks for it to be checked), not
+    of what the message says."""
+    if refusal is _Refusal.RELAY:
+        return MailError(detail, permanent=False)
+    if refusal is _Refusal.FOR_NOW:
+        return MailError(detail, permanent=False, about_recipient=True)
+    return MailError(detail, permanent=True, about_recipient=of_address)
+
+
+def _stage(error: aiosmtplib.SMTPResponseException) -> str:
+    """The step a refusal answered, by the class aiosmtplib raises for it (a plain one: STARTTLS, or an answer
+    it could not read)."""
+    stages: tuple[tuple[type[aiosmtplib.SMTPResponseException], str], ...] = (
+        (aiosmtplib.SMTPConnectResponseError, "greeting"),
+        (aiosmtplib.SMTPHeloError, "EHLO"),
+        (aiosmtplib.SMTPAuthenticationError, "AUTH"),
+        (aiosmtplib.SMTPSenderRefused, "MAIL FROM"),
+    )
+    return next((stage for kind, stage in stages if isinstance(error, kind)), "STARTTLS or another step")
 
 
 class _SmtpClient(aiosmtplib.SMTP):
