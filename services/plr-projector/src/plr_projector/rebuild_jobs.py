@@ -156,6 +156,11 @@ class Rebuilds:
         # held from the check that none runs until the new one is launched: two requests at once (a double
         # click) would otherwise both pass the check and build the same schema, one answering 500
         self._starting = asyncio.Lock()
+        # held by compare, switch and abandon (and `stop`) from their look at the job to their end, so that one
+        # finds the job another has switched to or abandoned gone, and is refused: never both carried out, nor
+        # one renaming a schema the other dropped. Taken before the runners' locks (`_aligned`), never after.
+        self._deciding = asyncio.Lock()
+        self._ended: tuple[int, str] | None = None  # the last rebuild this projector switched to or abandoned
 
     async def resume(self) -> None:
         """A rebuild survives a restart of the projector: its state is in plr_ops, its rows and
@@ -312,7 +317,8 @@ class Rebuilds:
             job.state, job.error = "failed", f"{type(error).__name__}: {str(error)[:300]}"
             _log.warning("rebuild_failed", rebuild_id=job.rebuild_id, phase=job.phase, error=job.error)
             await self.pool.execute(
-                f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'failed', error = $2 WHERE rebuild_id = $1",
+                f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'failed', error = $2 WHERE rebuild_id = $1"
+                f" AND state NOT IN {_ENDED}",
                 job.rebuild_id,
                 job.error,
             )
@@ -445,7 +451,9 @@ class Rebuilds:
             job.target_reached_monotonic = time.monotonic()
         elapsed = (job.target_reached_monotonic or time.monotonic()) - job.resumed_monotonic
         rate = (done - job.resumed_done) / elapsed if elapsed > 0 else 0.0
-        if job.state == "running" and job.phase == "following" and remaining == 0:
+        # caught up once its supervisor is done too: until then it may still be applying recorded actions and
+        # has not begun following, which a switch (stopping its runner) would leave half done
+        if job.state == "running" and job.phase == "following" and remaining == 0 and _supervised(job):
             job.state = "caught_up"
         if job.state == "failed":
             eta = None  # a failed rebuild gets no nearer
@@ -487,7 +495,7 @@ class Rebuilds:
         """The rebuild, once it has caught up with the log; `done_then` says what waits for that."""
         self.status()
         if self.job is None:
-            raise OperationError(Refusal.NOT_NOW, "No rebuild", "Start a rebuild first.")
+            raise self._no_rebuild("Start a rebuild first.")
         if self.job.state != "caught_up":
             now = (
                 "failed: start a new one" if self.job.state == "failed" else "still reading the log: watch its progress"
@@ -511,70 +519,103 @@ class Rebuilds:
             await job.runner.catch_up(targets)
             yield
 
-    async def compare(self) -> dict[str, Any]:
-        job = self._caught_up("compared with the live model")
-        async with (
-            self._aligned(job),
-            self.pool.acquire() as connection,
-            connection.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            result = await compare_models(connection, self.live.model, job.runner.model)
-        result["compared_at"] = datetime.now(UTC).isoformat()
-        job.comparison = result
-        await self.pool.execute(
-            f"UPDATE {OPS_SCHEMA}.rebuilds SET comparison = $2, state = 'caught_up' WHERE rebuild_id = $1",
+    def _no_rebuild(self, then: str) -> OperationError:
+        """The refusal when there is no rebuild, saying what became of the last one (switched to or abandoned by
+        another operator meanwhile, perhaps at the same moment)."""
+        detail = "No rebuild is running."
+        if self._ended is not None:
+            rebuild_id, state = self._ended
+            detail += (
+                f" Rebuild {rebuild_id} was switched to: its model is the live one."
+                if state == "switched"
+                else f" Rebuild {rebuild_id} was abandoned and its schema dropped."
+            )
+        return OperationError(Refusal.NOT_NOW, "No rebuild", f"{detail} {then}")
+
+    async def _mark_ended(self, connection: asyncpg.Connection, job: RebuildJob, state: str) -> None:
+        """Records the rebuild switched to or abandoned, in the caller's transaction; refused (rolling it back)
+        where plr_ops.rebuilds already has it ended, as only another projector taking operator actions could."""
+        marked = await connection.execute(
+            f"UPDATE {OPS_SCHEMA}.rebuilds SET state = $2, finished_at = now() WHERE rebuild_id = $1"
+            f" AND state NOT IN {_ENDED}",
             job.rebuild_id,
-            json.dumps(result),
+            state,
         )
-        _log.info("rebuild_compared", rebuild_id=job.rebuild_id, identical=result["identical"])
-        return result
+        if marked == "UPDATE 0":
+            raise OperationError(
+                Refusal.NOT_NOW,
+                "Rebuild already ended",
+                f"plr_ops.rebuilds records rebuild {job.rebuild_id} as switched to or abandoned already"
+                " (by another projector taking operator actions?): nothing was changed.",
+            )
+
+    async def compare(self) -> dict[str, Any]:
+        async with self._deciding:
+            job = self._caught_up("compared with the live model")
+            async with (
+                self._aligned(job),
+                self.pool.acquire() as connection,
+                connection.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                result = await compare_models(connection, self.live.model, job.runner.model)
+            result["compared_at"] = datetime.now(UTC).isoformat()
+            job.comparison = result
+            await self.pool.execute(
+                f"UPDATE {OPS_SCHEMA}.rebuilds SET comparison = $2, state = 'caught_up' WHERE rebuild_id = $1"
+                f" AND state NOT IN {_ENDED}",
+                job.rebuild_id,
+                json.dumps(result),
+            )
+            _log.info("rebuild_compared", rebuild_id=job.rebuild_id, identical=result["identical"])
+            return result
 
     async def switch(self, operator: str) -> dict[str, Any]:
-        job = self._caught_up("switched to")
-        retired = f"plr_retired_{job.rebuild_id}"
-        async with self._aligned(job):
-            async with self.pool.acquire() as connection, connection.transaction():
-                await connection.execute(f'ALTER SCHEMA "{LIVE_SCHEMA}" RENAME TO "{retired}"')
-                await connection.execute(f'ALTER SCHEMA "{job.schema}" RENAME TO "{LIVE_SCHEMA}"')
-                await connection.execute(
-                    f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'switched', finished_at = now() WHERE rebuild_id = $1",
-                    job.rebuild_id,
-                )
-            # The rebuild runner holds the name of a schema that no longer exists: stop it under its lock.
-            await job.runner.stop()
-            job.runner.retire_metrics()
-            await self.live.reload()
-        await self.pool.expire_connections()
-        self.job = None
-        metrics.REBUILD_PROGRESS.set(0)
-        _log.info("rebuild_switched", rebuild_id=job.rebuild_id, operator=operator, retired_schema=retired)
-        return {
-            "state": "switched",
-            "rebuild_id": job.rebuild_id,
-            "live_schema": LIVE_SCHEMA,
-            "retired_schema": retired,
-        }
+        async with self._deciding:
+            job = self._caught_up("switched to")
+            retired = f"plr_retired_{job.rebuild_id}"
+            async with self._aligned(job):
+                async with self.pool.acquire() as connection, connection.transaction():
+                    await self._mark_ended(connection, job, "switched")
+                    await connection.execute(f'ALTER SCHEMA "{LIVE_SCHEMA}" RENAME TO "{retired}"')
+                    await connection.execute(f'ALTER SCHEMA "{job.schema}" RENAME TO "{LIVE_SCHEMA}"')
+                # The rebuild runner holds the name of a schema that no longer exists: stop it under its lock.
+                await job.runner.stop()
+                job.runner.retire_metrics()
+                await self.live.reload()
+            await self.pool.expire_connections()
+            self.job, self._ended = None, (job.rebuild_id, "switched")
+            metrics.REBUILD_PROGRESS.set(0)
+            _log.info("rebuild_switched", rebuild_id=job.rebuild_id, operator=operator, retired_schema=retired)
+            return {
+                "state": "switched",
+                "rebuild_id": job.rebuild_id,
+                "live_schema": LIVE_SCHEMA,
+                "retired_schema": retired,
+            }
 
     async def abandon(self, operator: str) -> dict[str, Any]:
-        job = self.job
-        if job is None:
-            raise OperationError(Refusal.NOT_NOW, "No rebuild", "No rebuild is running.")
-        await self._stop_job(job)
-        # One transaction: a rebuild marked running whose schema is gone would fail at the next start.
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute(f'DROP SCHEMA IF EXISTS "{job.schema}" CASCADE')
-            await connection.execute(
-                f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'abandoned', finished_at = now() WHERE rebuild_id = $1",
-                job.rebuild_id,
-            )
-        self.job = None
-        metrics.REBUILD_PROGRESS.set(0)
-        _log.info("rebuild_abandoned", rebuild_id=job.rebuild_id, operator=operator)
-        return {"state": "abandoned", "rebuild_id": job.rebuild_id}
+        async with self._deciding:
+            job = self.job
+            if job is None:
+                raise self._no_rebuild("Nothing was abandoned.")
+            await self._stop_job(job)
+            try:
+                # One transaction: a rebuild marked running whose schema is gone would fail at the next start.
+                async with self.pool.acquire() as connection, connection.transaction():
+                    await connection.execute(f'DROP SCHEMA IF EXISTS "{job.schema}" CASCADE')
+                    await self._mark_ended(connection, job, "abandoned")
+            except OperationError:
+                self.job = None  # stopped, and ended already by the record: nothing of it is left to run
+                raise
+            self.job, self._ended = None, (job.rebuild_id, "abandoned")
+            metrics.REBUILD_PROGRESS.set(0)
+            _log.info("rebuild_abandoned", rebuild_id=job.rebuild_id, operator=operator)
+            return {"state": "abandoned", "rebuild_id": job.rebuild_id}
 
     async def stop(self) -> None:
-        if self.job is not None:
-            await self._stop_job(self.job)
+        async with self._deciding:  # a switch or abandon under way finishes first, rather than lose its runner
+            if self.job is not None:
+                await self._stop_job(self.job)
 
     @staticmethod
     async def _stop_job(job: RebuildJob) -> None:
@@ -584,6 +625,14 @@ class Rebuilds:
                 await job.supervisor
         await job.runner.stop()
         job.runner.retire_metrics()
+
+
+_ENDED = "('switched', 'abandoned')"  # the states a rebuild ends in: none changes after
+
+
+def _supervised(job: RebuildJob) -> bool:
+    """Whether the job's supervisor (loading, indexing, starting to follow) has done its part."""
+    return job.supervisor is None or job.supervisor.done()
 
 
 def _done(positions: Mapping[tuple[str, int], int], targets: TopicPositions) -> int:
