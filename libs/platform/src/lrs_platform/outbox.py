@@ -81,12 +81,14 @@ class Outbox:
         nothing waits, the rows published a week ago go, `PRUNED_AT_ONCE` at a time between relays (the first
         pass over a large table does not hold new rows back)."""
         delay = 0.2
-        pruned_at = 0.0
+        pruned_at: float | None = None  # never yet: the monotonic clock starts at the host's boot, not at 0 an hour ago
         more_to_prune = False
         while True:
             try:
                 relayed = await self.relay_once(pool, producer)
-                if relayed == 0 and (more_to_prune or time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS):
+                if relayed == 0 and (
+                    more_to_prune or pruned_at is None or time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS
+                ):
                     pruned_at = time.monotonic()
                     pruned = await self.prune_some(pool)
                     more_to_prune = pruned == PRUNED_AT_ONCE
