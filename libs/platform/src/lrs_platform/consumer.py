@@ -4,8 +4,10 @@ Every failure of a handler is classified (`classify_failure`):
 
 - **transient** — the infrastructure, not the message: connection and timeout errors (`OSError`,
   `TimeoutError`, any `KafkaError`), PostgreSQL unreachable, shutting down, out of resources, a
-  serialization failure or deadlock, a lock timeout (`asyncpg` classes 08, 40, 53, 55P03, 57, 58,
-  `InterfaceError`), and anything a handler raises as `Transient` (an SMTP server away, say).
+  serialization failure or deadlock, a lock timeout, the service's login refused, a standby reached
+  after a switchover, an idle-in-transaction timeout, a grant missing (`asyncpg` classes 08, 28, 40,
+  53, 57, 58, 25006, 25P03, 42501, 55P03, `InterfaceError`), and anything a handler raises as
+  `Transient` (an SMTP server away, say).
   Retried with exponential backoff (`RetryPolicy`, capped at `max_seconds`) for as long as it takes,
   and **never parked**: a database outage must not empty a topic into its DLQ.
 - **poison** — everything else: the message itself fails the same way every time. Decode errors
@@ -65,6 +67,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import gc
 import math
@@ -278,6 +281,16 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.LockNotAvailableError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.PostgresSystemError,
+    # The database refusing the service rather than the message: its login (class 28: a credential rotated, a role
+    # disabled), writes (25006: a switchover left the service's connections on a standby), a session ended by the
+    # idle-in-transaction timeout (25P03), or a table the service was not granted (42501: a grant or a migration
+    # missing; the LRS has no row-level security policies, the one way a row itself can be refused with it). Each
+    # fails every message alike until the database is put right: waited out and alerted on (`lrs_consumer_retrying`),
+    # where they parked whole topics and the decider abandoned every batch within a second.
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+    asyncpg.exceptions.IdleInTransactionSessionTimeoutError,
+    asyncpg.exceptions.InsufficientPrivilegeError,
     # the learner key store out of reach (or not made yet): every consumer that opens sealed data waits it out
     KeyringUnavailable,
 )
@@ -538,6 +551,8 @@ class PoisonGuard:
         self._handler = handler
         self._office = office
         self._parked_poison = 0  # poison parked by this guard: each is sent to its DLQ once `lock` is let go
+        self._unsent = False  # a copy a retry or skip left unsent (Kafka away), for `_sender` to send
+        self._sender: asyncio.Task[None] | None = None
         office.register(name, self)
 
     async def start(self) -> None:
@@ -625,18 +640,42 @@ class PoisonGuard:
                     await self._handler([message])
                 except Exception as failure:
                     if classify_failure(failure) is Failure.TRANSIENT:
-                        raise
+                        raise  # the office's transaction undoes what this replay changed in the table
                     error = error_text(failure)
                     await self._office.store.failed_again(row, error)
-                    await self._office.publish_pending(self.name)
                     break
                 await self._office.store.delete(row.id)
                 applied += 1
             still_parked = len(rows) - applied - skipped
             MESSAGES.labels(self.name, "applied").inc(applied)
             await self.refresh_gauge()
+        # A message that failed again may be a new poison, its copy to send once the retry or skip has committed;
+        # nothing awaited between letting `lock` go and returning (`DeadLetterOffice._replay_locked`)
+        if error is not None and not self._office.after_action(self._send_dead_letters_soon):
+            await self._send_dead_letters_soon()
         key = parked.key.decode(errors="replace") if parked.key is not None else None
         return ReplayResult(self.name, parked.topic, key, applied, skipped, still_parked, error)
+
+    async def _send_dead_letters_soon(self) -> None:
+        """Sends the copies parked and not sent yet (a stream's new poison after a retry or skip): now, or, Kafka
+        away, from a task of this guard's that waits it out (`_publish_dead_letters`). Sent only once the operator
+        had gone, it was never sent (nothing but a restart or another poison sent copies), and every later retry or
+        skip of the stream was refused `DeadLetterNotSent` for ever."""
+        try:
+            await self._office.publish_pending(self.name)
+        except Exception as failure:
+            _log.warning("dead_letters_not_sent_yet", consumer=self.name, error=error_text(failure))
+            self._unsent = True
+            if self._sender is None or self._sender.done():
+                # a context of its own: none of the operator's request, nor of its retry's transaction
+                self._sender = asyncio.create_task(
+                    self._send_unsent(), name=f"{self.name} dead letters", context=contextvars.Context()
+                )
+
+    async def _send_unsent(self) -> None:
+        while self._unsent:  # set again by a retry or skip meanwhile: its copy may have come after the last read
+            self._unsent = False
+            await self._publish_dead_letters()
 
     async def refresh_gauge(self) -> dict[str, int]:
         return await self._office.counts(self.name)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol
@@ -54,7 +55,7 @@ from lrs_contracts.plr import (
 )
 from lrs_contracts.registry import EVENT_TYPES, UnknownEventType, decode
 from lrs_contracts.sandpit import SandpitAchievementsErased, SandpitResetApplied
-from lrs_platform.database import advisory_lock_key, advisory_locked, apply_migrations, where_given
+from lrs_platform.database import advisory_lock_key, apply_migrations, where_given
 from lrs_platform.kafka import MAX_MESSAGE_BYTES
 from lrs_platform.logging import get_logger
 
@@ -66,6 +67,13 @@ DeadLetterPublisher = Callable[[str, bytes | None, bytes | None, Headers], Await
 Stream = tuple[str, bytes]  # (topic, key): the messages that must stay in order
 # How long a consumer waits for a retry or skip of a stream it would park a message behind (another replica's)
 LOCK_WAIT_MS = 30_000
+# The store, and the connection, of the retry or skip this task is in (`ParkedMessages.stream_locked`): what that
+# store reads and changes goes through its transaction.
+_ACTING: ContextVar[tuple[ParkedMessages, asyncpg.Connection] | None] = ContextVar("lrs_parked_acting", default=None)
+# What the retry or skip this task is in runs once it has committed (`DeadLetterOffice.after_action`).
+_AFTER_ACTION: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar(
+    "lrs_dead_letters_after_action", default=None
+)
 
 
 def producer_publisher(producer: AIOKafkaProducer) -> DeadLetterPublisher:
@@ -230,7 +238,7 @@ class ParkedMessages:
 
     async def park(self, parkings: Sequence[Parking], *, dlq_pending: bool) -> None:
         """Idempotent by (consumer, topic, partition, offset): parking a redelivered message changes nothing."""
-        await self._insert(self.pool, parkings, dlq_pending=dlq_pending)
+        await self._insert(self._executor(), parkings, dlq_pending=dlq_pending)
 
     async def _insert(
         self, executor: asyncpg.Pool | asyncpg.Connection, parkings: Sequence[Parking], *, dlq_pending: bool
@@ -308,7 +316,7 @@ class ParkedMessages:
         """Which of `among` have a message parked, each with the (partition, offset) of its first: its later
         messages must wait behind it. `among` (a poll's streams, repeated or not) is read only when the consumer
         has some message parked."""
-        return await self._held_streams(self.pool, consumer, among)
+        return await self._held_streams(self._executor(), consumer, among)
 
     async def _held_streams(
         self, executor: asyncpg.Pool | asyncpg.Connection, consumer: str, among: Iterable[Stream]
@@ -330,14 +338,14 @@ class ParkedMessages:
         return {(row["topic"], row["message_key"]): (row["partition"], row["offset"]) for row in rows}
 
     async def get(self, parked_id: int) -> ParkedRow | None:
-        row = await self.pool.fetchrow(f"SELECT * FROM {self._table} WHERE id = $1", parked_id)
+        row = await self._executor().fetchrow(f"SELECT * FROM {self._table} WHERE id = $1", parked_id)
         return _row(row) if row is not None else None
 
     async def listing(
         self, consumers: Iterable[str], *, topic: str | None = None, key: str | None = None, limit: int = 500
     ) -> list[ParkedRow]:
         where, values = _parked_where(topic, key)
-        rows = await self.pool.fetch(
+        rows = await self._executor().fetch(
             f'SELECT * FROM {self._table}{where} ORDER BY consumer, topic, message_key, partition, "offset"'
             f" LIMIT ${len(values) + 2}",
             list(consumers),
@@ -349,16 +357,45 @@ class ParkedMessages:
     async def count(self, consumers: Iterable[str], *, topic: str | None = None, key: str | None = None) -> int:
         """How many messages `listing` has to show in all, whatever its limit."""
         where, values = _parked_where(topic, key)
-        total: int = await self.pool.fetchval(f"SELECT count(*) FROM {self._table}{where}", list(consumers), *values)
+        total: int = await self._executor().fetchval(
+            f"SELECT count(*) FROM {self._table}{where}", list(consumers), *values
+        )
         return total
 
-    def stream_locked(self, row: ParkedRow) -> AbstractAsyncContextManager[None]:
+    @asynccontextmanager
+    async def stream_locked(self, row: ParkedRow) -> AsyncIterator[None]:
         """Holds the row's stream (its consumer, topic and key; the row alone when it has none) for one retry or skip
         at a time across every instance of the service: two replicas given the same retry at once both applied it
-        (a batch's email sent twice). A lock of this process alone does not reach the other replica."""
+        (a batch's email sent twice). A lock of this process alone does not reach the other replica.
+
+        What this store reads and changes meanwhile, in this task, is one transaction on the lock's connection,
+        committed before the stream is let go and rolled back when the block raises: a retry or skip cut short (the
+        database, or a server a handler needs, away) deletes no parked message and records no action, so "try again
+        later" means nothing was done. Only the parked table's side is undone: the handler applies its effects in
+        transactions of its own, and what it applied before the failure it applies again at the next retry, as a
+        consumer's effects are idempotent (decision 0030)."""
         if row.key is None:
-            return advisory_locked(self.pool, f"dead-letters:{self.schema}:{row.consumer}:{row.topic}:id:{row.id}")
-        return advisory_locked(self.pool, self.stream_lock_name(row.consumer, row.topic, row.key))
+            name = f"dead-letters:{self.schema}:{row.consumer}:{row.topic}:id:{row.id}"
+        else:
+            name = self.stream_lock_name(row.consumer, row.topic, row.key)
+        lock = advisory_lock_key(name)
+        async with self.pool.acquire() as connection:
+            await connection.execute("SELECT pg_advisory_lock($1)", lock)
+            try:
+                async with connection.transaction():
+                    acting = _ACTING.set((self, connection))
+                    try:
+                        yield
+                    finally:
+                        _ACTING.reset(acting)
+            finally:
+                if not connection.is_closed():  # a connection lost took its session's lock with it
+                    await connection.execute("SELECT pg_advisory_unlock($1)", lock)
+
+    def _executor(self) -> asyncpg.Pool | asyncpg.Connection:
+        """The pool, or the connection of the retry or skip this task is in (`stream_locked`)."""
+        acting = _ACTING.get()
+        return acting[1] if acting is not None and acting[0] is self else self.pool
 
     def stream_lock_name(self, consumer: str, topic: str, key: bytes) -> str:
         return f"dead-letters:{self.schema}:{consumer}:{topic}:{key.hex()}"
@@ -367,7 +404,7 @@ class ParkedMessages:
         """Every parked message of the row's stream, in log order (the row alone when it has no key)."""
         if row.key is None:
             return [row]
-        rows = await self.pool.fetch(
+        rows = await self._executor().fetch(
             f"SELECT * FROM {self._table} WHERE consumer = $1 AND topic = $2 AND message_key = $3"
             ' ORDER BY partition, "offset"',
             row.consumer,
@@ -377,7 +414,7 @@ class ParkedMessages:
         return [_row(found) for found in rows]
 
     async def record_action(self, action: DeadLetterAction) -> None:
-        await self.pool.execute(
+        await self._executor().execute(
             f'INSERT INTO "{self.schema}".dead_letter_actions (action, operator, reason, replaced, consumer, topic,'
             ' partition, "offset", event_id, event_type, applied, skipped, still_parked)'
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -398,17 +435,17 @@ class ParkedMessages:
 
     async def actions(self, limit: int) -> list[DeadLetterAction]:
         """The newest `limit` retries and skips, newest first."""
-        rows = await self.pool.fetch(
+        rows = await self._executor().fetch(
             f'SELECT * FROM "{self.schema}".dead_letter_actions ORDER BY acted_at DESC, id DESC LIMIT $1', limit
         )
         return [DeadLetterAction(**{field.name: row[field.name] for field in fields(DeadLetterAction)}) for row in rows]
 
     async def delete(self, parked_id: int) -> None:
-        await self.pool.execute(f"DELETE FROM {self._table} WHERE id = $1", parked_id)
+        await self._executor().execute(f"DELETE FROM {self._table} WHERE id = $1", parked_id)
 
     async def failed_again(self, row: ParkedRow, error: str) -> None:
         """The stream's new head failed when re-applied: it becomes the poison (and goes to the DLQ if new)."""
-        await self.pool.execute(
+        await self._executor().execute(
             f"UPDATE {self._table} SET error = $2, attempts = attempts + 1, reason = 'error',"
             " dlq_pending = dlq_pending OR reason = 'blocked' WHERE id = $1",
             row.id,
@@ -416,16 +453,18 @@ class ParkedMessages:
         )
 
     async def pending_dead_letters(self, consumer: str, limit: int = 500) -> list[ParkedRow]:
-        rows = await self.pool.fetch(
+        rows = await self._executor().fetch(
             f"SELECT * FROM {self._table} WHERE consumer = $1 AND dlq_pending ORDER BY id LIMIT $2", consumer, limit
         )
         return [_row(row) for row in rows]
 
     async def mark_published(self, ids: Sequence[int]) -> None:
-        await self.pool.execute(f"UPDATE {self._table} SET dlq_pending = false WHERE id = ANY($1::bigint[])", list(ids))
+        await self._executor().execute(
+            f"UPDATE {self._table} SET dlq_pending = false WHERE id = ANY($1::bigint[])", list(ids)
+        )
 
     async def counts(self, consumer: str) -> dict[str, int]:
-        rows = await self.pool.fetch(
+        rows = await self._executor().fetch(
             f"SELECT reason, count(*)::int AS n FROM {self._table} WHERE consumer = $1 GROUP BY reason", consumer
         )
         return {"error": 0, "blocked": 0} | {row["reason"]: row["n"] for row in rows}
@@ -709,7 +748,11 @@ class DeadLetterOffice:
 
     async def retry(self, parked_id: int, operator: str, replacement: bytes | None = None) -> ReplayResult:
         """Applies the message's stream again from its head, in order, until one fails; with `replacement`,
-        the message named as that value (a corrected copy of the poison: the log keeps the original)."""
+        the message named as that value (a corrected copy of the poison: the log keeps the original).
+
+        A retry or skip is one transaction of the parked table with its `dead_letter_actions` row: one cut short by a
+        transient failure (raised, a 503) leaves every parked message as it was and records nothing. The copy of a
+        message that failed again goes to its `<topic>.dlq` after the commit (waiting Kafka out if need be)."""
         return await self._replay(parked_id, operator, skip_head=False, replacement=replacement)
 
     async def skip(self, parked_id: int, operator: str, reason: str | None) -> ReplayResult:
@@ -737,14 +780,45 @@ class DeadLetterOffice:
         ):
             raise NotACorrectedCopy(refusal)
         lock_name = self.store.stream_lock_name(row.consumer, row.topic, row.key) if row.key is not None else ""
-        async with self._one_action_at_a_time, self.store.stream_locked(row):
-            self._streams_retried_here.add(lock_name)
+        committed: list[Callable[[], Awaitable[None]]] = []
+        after = _AFTER_ACTION.set(committed)
+        try:
+            async with self._one_action_at_a_time:
+                try:
+                    # one transaction: deletions, a head failing again and the action's record commit together, or
+                    # none of them (`ParkedMessages.stream_locked`)
+                    async with self.store.stream_locked(row):
+                        self._streams_retried_here.add(lock_name)
+                        try:
+                            if await self.store.get(parked_id) is None:  # retried or skipped meanwhile, here or not
+                                raise NotParked(f"no parked message {parked_id}: it was retried or skipped meanwhile")
+                            result = await self._replay_locked(
+                                row, replayer, operator, skip_head, reason, replacement, lock_name
+                            )
+                        finally:
+                            self._streams_retried_here.discard(lock_name)
+                except Exception:
+                    with suppress(Exception):  # the gauge as the rollback left the table (the database may be away)
+                        await self.counts(row.consumer)
+                    raise
+        finally:
+            _AFTER_ACTION.reset(after)
+        for then in committed:
             try:
-                if await self.store.get(parked_id) is None:  # retried or skipped meanwhile, by this replica or another
-                    raise NotParked(f"no parked message {parked_id}: it was retried or skipped meanwhile")
-                return await self._replay_locked(row, replayer, operator, skip_head, reason, replacement)
-            finally:
-                self._streams_retried_here.discard(lock_name)
+                await then()
+            except Exception as error:  # the action is made and recorded: the operator is told so
+                _log.warning("after_dead_letter_action_failed", consumer=row.consumer, error=error_text(error))
+        return result
+
+    def after_action(self, then: Callable[[], Awaitable[None]]) -> bool:
+        """For a replayer: runs `then` once the retry or skip it is applying has committed and let its stream go (a
+        copy to send of a message that failed again: in the table for the sender only from the commit on); not run
+        when the retry or skip is undone. False outside a retry or skip, `then` not kept: the caller runs it itself."""
+        waiting = _AFTER_ACTION.get()
+        if waiting is None:
+            return False
+        waiting.append(then)
+        return True
 
     async def _replay_locked(
         self,
@@ -754,9 +828,14 @@ class DeadLetterOffice:
         skip_head: bool,
         reason: str | None,
         replacement: bytes | None,
+        lock_name: str,
     ) -> ReplayResult:
         if replayer is not None:
             result = await replayer.replay(row, skip_head=skip_head, replacement=replacement)
+            # Not awaiting anything since the replayer let its consumer's lock go: the consumer may apply its next poll
+            # now, and must wait for this stream's lock (for the commit) to see what the replay did. Left named here,
+            # it read the stream as before the replay and parked a message of it behind a removed poison.
+            self._streams_retried_here.discard(lock_name)
         elif skip_head:
             # Nothing to apply again: skipping only acknowledges it (the copy on `<topic>.dlq` stays).
             await self.store.delete(row.id)

@@ -71,6 +71,13 @@ NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0, poison_attempts=3)
         asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
         Transient("smtp away", delay=1.0),
         KeyringUnavailable("the learner key store cannot be reached"),
+        # the database refusing the service's login (a credential rotated, a role disabled), a standby reached
+        # after a switchover, a session ended by a timeout, a grant missing: none of them is the message's fault
+        asyncpg.exceptions.InvalidPasswordError('password authentication failed for user "validation"'),
+        asyncpg.exceptions.InvalidAuthorizationSpecificationError('role "validation" is not permitted to log in'),
+        asyncpg.exceptions.ReadOnlySQLTransactionError("cannot execute INSERT in a read-only transaction"),
+        asyncpg.exceptions.IdleInTransactionSessionTimeoutError("terminating connection due to idle-in-transaction"),
+        asyncpg.exceptions.InsufficientPrivilegeError("permission denied for table decisions"),
     ],
 )
 def test_infrastructure_failures_are_transient(error: Exception) -> None:
@@ -119,6 +126,20 @@ async def test_transient_failures_are_retried_until_they_pass_and_never_count_as
     effect = Flaky(*[OSError("down")] * 10, ValueError("once"))
     assert await Attempts("c", NO_WAIT).run(effect) == "done"
     assert effect.calls == 12
+
+
+async def test_a_database_refusing_the_login_or_writes_is_waited_out_not_given_up() -> None:
+    """Each fails every message alike until the database is put right: three of them gave a batch up (the decider's
+    `BatchAbandoned`, "submit the file again") within a second of a credential rotation."""
+    effect = Flaky(
+        asyncpg.exceptions.InvalidPasswordError('password authentication failed for user "validation"'),
+        asyncpg.exceptions.InvalidAuthorizationSpecificationError('role "validation" is not permitted to log in'),
+        asyncpg.exceptions.ReadOnlySQLTransactionError("cannot execute INSERT in a read-only transaction"),
+        asyncpg.exceptions.IdleInTransactionSessionTimeoutError("terminating connection due to idle-in-transaction"),
+        asyncpg.exceptions.InsufficientPrivilegeError("permission denied for table decisions"),
+    )
+    assert await Attempts("validation.decider", NO_WAIT).run(effect, poison_attempts=1) == "done"
+    assert effect.calls == 6
 
 
 async def test_a_poison_is_given_up_after_the_bounded_attempts() -> None:
@@ -271,7 +292,18 @@ class MemoryParked:
 
     @contextlib.asynccontextmanager
     async def stream_locked(self, row: ParkedRow) -> AsyncIterator[None]:
-        yield  # one process: the loop's own lock is the whole story here
+        """One process: the loop's own lock is the whole story here. What the retry or skip changes meanwhile is one
+        unit, as the store's transaction makes it: undone when it raises."""
+        rows, pending, acted = dict(self.rows), set(self.pending), list(self.acted)
+        try:
+            yield
+        except BaseException:
+            self.rows.clear()
+            self.rows.update(rows)
+            self.pending.clear()
+            self.pending.update(pending)
+            self.acted[:] = acted
+            raise
 
     async def stream_of(self, row: ParkedRow) -> list[ParkedRow]:
         same = [r for r in self.rows.values() if (r.consumer, r.topic, r.key) == (row.consumer, row.topic, row.key)]
@@ -364,6 +396,21 @@ async def test_a_database_outage_parks_nothing(office: DeadLetterOffice, parked:
     await PoisonGuard("notifier", effects, office, NO_WAIT).apply([message(1, b"A", b"a1"), message(2, b"B", b"b1")])
     assert effects.applied == [b"a1", b"b1"]
     assert parked.rows == {}
+
+
+async def test_a_login_refused_for_a_while_parks_nothing(office: DeadLetterOffice, parked: MemoryParked) -> None:
+    """The service's role refused its login (a credential rotated) while two keys' messages were applied: both were
+    parked as poison, their keys held, once PostgreSQL let the service in again."""
+    refusals = [asyncpg.exceptions.InvalidPasswordError('password authentication failed for user "notifier"')] * 7
+    applied: list[bytes] = []
+
+    async def handler(messages: Sequence[Message]) -> None:
+        if refusals:
+            raise refusals.pop()
+        applied.extend(message.value or b"" for message in messages)
+
+    await PoisonGuard("notifier", handler, office, NO_WAIT).apply([message(1, b"A", b"a1"), message(2, b"B", b"b1")])
+    assert (applied, parked.rows) == ([b"a1", b"b1"], {})
 
 
 async def test_a_redelivered_poison_is_not_parked_twice(
@@ -697,3 +744,78 @@ async def test_a_poison_skipped_while_kafka_refuses_its_copy_still_reaches_its_d
     finally:
         applying.cancel()
     assert [(key, value) for _, key, value, _ in sent] == [(b"K", b"k-poison")]
+
+
+async def test_a_new_poisons_copy_kafka_refused_during_a_skip_reaches_its_dlq_once_kafka_is_back(
+    parked: MemoryParked, sent: list[Any]
+) -> None:
+    """The message after the one skipped failed too, while Kafka was away: the skip answered 503 and the new poison's
+    copy was never sent (only a restart or another poison sent copies), so every later retry or skip of the stream
+    was refused `DeadLetterNotSent`, "try again in a moment", for ever (a review's probe)."""
+    kafka = {"up": True}
+    copied = asyncio.Event()
+
+    async def publish(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        if not kafka["up"]:
+            raise KafkaConnectionError()
+        sent.append((topic, key, value, headers))
+        if value == b"k2-poison":
+            copied.set()
+
+    office = DeadLetterOffice(parked, publish)  # type: ignore[arg-type]
+    guard = PoisonGuard("notifier", Effects(), office, RetryPolicy(base_seconds=0.01, max_seconds=0.01))
+    await guard.apply([message(1, b"K", b"k1-poison"), message(2, b"K", b"k2-poison"), message(3, b"K", b"k3")])
+    head, second, _ = sorted(parked.rows.values(), key=lambda row: row.offset)
+
+    kafka["up"] = False
+    skipped = await office.skip(head.id, "operator:ops", "bad data")
+    assert (skipped.skipped, skipped.applied, skipped.still_parked, skipped.error) == (
+        1,
+        0,
+        2,
+        "ValueError: cannot apply",
+    )
+    assert [(action.skipped, action.still_parked) for action in parked.acted] == [(1, 2)]
+    with pytest.raises(CannotReplay, match=r"not on lrs\.batch\.outcomes\.v1\.dlq yet"):
+        await office.skip(second.id, "operator:ops", "bad data too")  # its copy is not sent yet
+
+    kafka["up"] = True
+    async with asyncio.timeout(5):
+        await copied.wait()  # sent by the guard, no operator nor restart asking for it
+    then = await office.skip(second.id, "operator:ops", "bad data too")
+    assert (then.skipped, then.applied, then.still_parked, parked.rows) == (1, 1, 0, {})
+    assert [DeadLetter.from_headers(headers).original_offset for *_, headers in sent] == [1, 2]
+
+
+async def test_a_skip_cut_short_by_a_transient_failure_changes_nothing_until_it_is_made_whole(
+    office: DeadLetterOffice, parked: MemoryParked
+) -> None:
+    """A retry or skip is one unit: cut short (the database away as a held message is applied again), the skipped
+    head stayed deleted with no `dead_letter_actions` row saying who skipped it, while the operator was told
+    "try again later" (a review's probe). What was applied meanwhile is applied again: effects are idempotent."""
+    applied: list[bytes] = []
+    blips = [b"k3"]
+
+    async def handler(messages: Sequence[Message]) -> None:
+        [handled] = messages
+        if b"poison" in (handled.value or b""):
+            raise ValueError("cannot apply")
+        if handled.value in blips:
+            blips.remove(handled.value)
+            raise ConnectionRefusedError("database away")
+        applied.append(handled.value or b"")
+
+    guard = PoisonGuard("notifier", handler, office, NO_WAIT)
+    for offset, value in ((1, b"k1-poison"), (2, b"k2"), (3, b"k3")):
+        await guard.apply([message(offset, b"K", value)])
+    before = dict(parked.rows)
+    head = min(before.values(), key=lambda row: row.offset)
+
+    with pytest.raises(ConnectionRefusedError):
+        await office.skip(head.id, "operator:alice", "known bad row")
+    assert (parked.rows, parked.acted) == (before, [])
+
+    done = await office.skip(head.id, "operator:alice", "known bad row")
+    assert (done.skipped, done.applied, done.still_parked, parked.rows) == (1, 2, 0, {})
+    assert [(action.operator, action.skipped, action.applied) for action in parked.acted] == [("operator:alice", 1, 2)]
+    assert applied == [b"k2", b"k2", b"k3"]
