@@ -163,7 +163,8 @@ def kafka_users() -> list[dict[str, Any]]:
 
 
 def sandpit_grants() -> dict[str, dict[str, Any]]:
-    """Each sandpit service's Kafka grants: the live ones renamed for the sandpit, shared topics read only."""
+    """Each sandpit service's Kafka grants: the live ones renamed for the sandpit, shared topics read only, and
+    the consumer groups only the sandpit's copy joins (`sandpit.groups`)."""
     declared = access()
     sandpit = declared["sandpit"]
     grants = {}
@@ -174,7 +175,9 @@ def sandpit_grants() -> dict[str, dict[str, Any]]:
             "produces": [SANDPIT.physical(topic) for topic in live.get("produces", []) if topic not in SHARED_TOPICS],
             "consumes": [SANDPIT.physical(topic) for topic in dict.fromkeys(consumes)],
             "dead_letters": [SANDPIT.dead_letters(topic) for topic in dict.fromkeys(consumes)],
-            "groups": [SANDPIT.group(group) for group in live.get("groups", [])],
+            "groups": [
+                SANDPIT.group(group) for group in [*live.get("groups", []), *sandpit.get("groups", {}).get(name, [])]
+            ],
             "transactional_ids": [SANDPIT.group(tid) for tid in live.get("transactional_ids", [])],
         }
     return grants

@@ -88,6 +88,152 @@ def hardening_problems(doc: Doc) -> list[str]:
     return problems
 
 
+# A service applies its migrations before it answers /healthz (lrs_platform.service), a second pod waiting for the
+# first one's migration lock: the kubelet must let that run this long before it kills the container.
+MIGRATION_BUDGET_SECONDS = 30 * 60
+# Once a pod has started, a hung one is restarted within this long, as before the budget above.
+LIVENESS_SECONDS = 30
+
+
+def _probe_seconds(probe: Doc) -> int:
+    """How long a probe fails before the kubelet acts (Kubernetes' defaults: every 10 s, 3 failures)."""
+    return int(probe.get("periodSeconds", 10)) * int(probe.get("failureThreshold", 3))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_a_service_may_migrate_for_half_an_hour_before_it_answers_and_is_watched_as_closely_once_it_does(
+    overlay: str,
+) -> None:
+    services = {
+        name: deployment
+        for name, deployment in _deployments(render(overlay_path(overlay))).items()
+        if deployment["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") == "service"
+    }
+    assert {"ingest", "validation", "sandpit-ingest"} <= set(services)
+    for name, deployment in services.items():
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        startup, liveness = container["startupProbe"], container["livenessProbe"]
+        assert startup["httpGet"]["path"] == "/healthz", name
+        assert _probe_seconds(startup) >= MIGRATION_BUDGET_SECONDS, f"{name}: {_probe_seconds(startup)} s to start"
+        assert startup["periodSeconds"] <= 2, f"{name}: a pod that is up at once should start at once"
+        assert _probe_seconds(liveness) <= LIVENESS_SECONDS, name
+        # the rollout is not reported stalled while a pod migrates
+        assert deployment["spec"].get("progressDeadlineSeconds", 600) > _probe_seconds(startup), name
+
+
+# Pod Security "restricted" (overlays/*/namespace.yaml) refuses a pod unless each container may not escalate,
+# drops every capability, runs as non-root and (it or its pod) uses the runtime's seccomp profile.
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+RESTRICTED_POD = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+# The custom resources whose operator makes pods from them in our namespace, and the templates it takes each pod's
+# and container's security contexts from (Strimzi's default provider, baseline, adds no container context).
+# CloudNativePG's instance and backup pods are restricted-compliant by the operator's own defaults (non-root,
+# RuntimeDefault seccomp, no escalation, every capability dropped), and our Cluster overrides none of them.
+OPERATOR_PODS_COMPLIANT_BY_DEFAULT = {"Cluster", "ScheduledBackup"}
+NO_PODS = {"KafkaTopic", "KafkaUser", "ScaledObject", "TriggerAuthentication", "PodMonitor"}
+
+
+def strimzi_pod_templates(doc: Doc) -> dict[str, tuple[Doc, dict[str, Doc]]]:
+    """Each pod Strimzi makes from `doc`: its pod template and its containers' templates, by name."""
+    spec = doc["spec"]
+    if doc["kind"] == "KafkaNodePool":
+        template = spec.get("template", {})
+        return {
+            "kafka node": (
+                template.get("pod", {}),
+                {name: template.get(name, {}) for name in ("kafkaContainer", "initContainer")},
+            )
+        }
+    pods = {}
+    operators = spec.get("entityOperator")
+    if operators is not None:
+        template = operators.get("template", {})
+        names = [f"{part}Container" for part in ("topicOperator", "userOperator", "tlsSidecar") if part in operators]
+        pods["entity operator"] = (template.get("pod", {}), {name: template.get(name, {}) for name in names})
+    for part, container in (("kafkaExporter", "container"), ("cruiseControl", "cruiseControlContainer")):
+        if part in spec:
+            template = spec[part].get("template", {})
+            pods[part] = (template.get("pod", {}), {container: template.get(container, {})})
+    return pods
+
+
+def restricted_problems(docs: list[Doc]) -> list[str]:
+    """Every pod an operator would make from these custom resources that Pod Security "restricted" would refuse."""
+    problems = []
+    for doc in docs:
+        kind, name = doc["kind"], doc["metadata"]["name"]
+        if not doc["apiVersion"].startswith(("kafka.strimzi.io/", "postgresql.cnpg.io/", "keda.sh/", "monitoring.")):
+            continue
+        if kind in NO_PODS or kind in OPERATOR_PODS_COMPLIANT_BY_DEFAULT:
+            continue
+        if kind not in ("Kafka", "KafkaNodePool"):
+            problems.append(f"{kind} {name}: an operator resource this check does not know: say which pods it makes")
+            continue
+        for pod_name, (pod, pod_containers) in strimzi_pod_templates(doc).items():
+            where = f"{kind} {name} ({pod_name})"
+            pod_context = pod.get("securityContext", {})
+            problems += [
+                f"{where}: template.pod.securityContext.{key} must be {value}"
+                for key, value in RESTRICTED_POD.items()
+                if pod_context.get(key) != value
+            ]
+            for container, template in pod_containers.items():
+                context = template.get("securityContext", {})
+                problems += [
+                    f"{where}: template.{container}.securityContext.{key} must be {value}"
+                    for key, value in RESTRICTED_CONTAINER.items()
+                    if context.get(key) != value
+                ]
+                if context.get("privileged") or context.get("runAsUser") == 0:
+                    problems.append(f"{where}: template.{container} runs privileged or as root")
+    return problems
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_an_operator_makes_in_our_namespace_passes_restricted_pod_security(overlay: str) -> None:
+    docs = render(overlay_path(overlay))
+    [namespace] = of_kind(docs, "Namespace")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert restricted_problems(docs) == []
+    pods = {pod for doc in docs if doc["kind"] in ("Kafka", "KafkaNodePool") for pod in strimzi_pod_templates(doc)}
+    assert pods == {"kafka node", "entity operator"}
+
+
+def test_the_restricted_check_finds_a_strimzi_container_left_to_the_baseline_provider() -> None:
+    docs = render("overlays/prod")
+    del named(docs, "KafkaNodePool", "combined")["spec"]["template"]["kafkaContainer"]
+    operators = named(docs, "Kafka", "lrs")["spec"]["entityOperator"]
+    operators["template"]["userOperatorContainer"]["securityContext"]["capabilities"] = {"add": ["NET_ADMIN"]}
+    operators["template"]["pod"]["securityContext"].pop("seccompProfile")
+    named(docs, "Kafka", "lrs")["spec"]["kafkaExporter"] = {}
+
+    assert sorted(restricted_problems(docs)) == sorted(
+        [
+            "KafkaNodePool combined (kafka node): template.kafkaContainer.securityContext.allowPrivilegeEscalation"
+            " must be False",
+            "KafkaNodePool combined (kafka node): template.kafkaContainer.securityContext.runAsNonRoot must be True",
+            "KafkaNodePool combined (kafka node): template.kafkaContainer.securityContext.capabilities must be"
+            " {'drop': ['ALL']}",
+            "KafkaNodePool combined (kafka node): template.kafkaContainer.securityContext.seccompProfile must be"
+            " {'type': 'RuntimeDefault'}",
+            "Kafka lrs (entity operator): template.pod.securityContext.seccompProfile must be {'type': 'RuntimeDefault'}",
+            "Kafka lrs (entity operator): template.userOperatorContainer.securityContext.capabilities must be"
+            " {'drop': ['ALL']}",
+            "Kafka lrs (kafkaExporter): template.pod.securityContext.runAsNonRoot must be True",
+            "Kafka lrs (kafkaExporter): template.pod.securityContext.seccompProfile must be {'type': 'RuntimeDefault'}",
+            *(
+                f"Kafka lrs (kafkaExporter): template.container.securityContext.{key} must be {value}"
+                for key, value in RESTRICTED_CONTAINER.items()
+            ),
+        ]
+    )
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_deployment_has_a_disruption_budget_and_every_service_a_service(overlay: str) -> None:
     docs = render(overlay_path(overlay))
