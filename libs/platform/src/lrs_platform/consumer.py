@@ -398,6 +398,7 @@ class Attempts:
         self._pause_collector = pause_collector
         self.retrying_since: float | None = None
         self.last_error: str | None = None
+        self._client_failing = False  # the retry shown is the Kafka client's (`client_failed`)
         self._running_since: list[float] = []  # the Unix time each effect running now began (nested, concurrent)
         self._busy_since = BUSY_SINCE.labels(consumer)  # looked up once: reporting's agents attempt each event
         # every consumer's series exist from its start, at 0: a dashboard or an alert finds them before a failure
@@ -489,6 +490,21 @@ class Attempts:
         if self.retrying_since is not None:
             self.retrying_since = None
             RETRYING.labels(self.consumer).set(0)
+
+    def client_failed(self, error: Exception) -> None:
+        """The consumer's Kafka client failed and is rebuilt (`ConsumerLoop`): said as a retry is, until a poll
+        succeeds (`client_polled`). A client Kafka refuses for good (its group not granted) applies nothing, while
+        `/readyz` said "ok" and `lrs_consumer_retrying` 0."""
+        self.last_error = f"Kafka client: {error_text(error)}"
+        self._client_failing = True
+        if self.retrying_since is None:
+            self.retrying_since = time.monotonic()
+            RETRYING.labels(self.consumer).set(1)
+
+    def client_polled(self) -> None:
+        if self._client_failing:
+            self._client_failing = False
+            self._settled()
 
     def retire(self) -> None:
         """Drops this consumer's series from /metrics: a consumer that is gone for good (a rebuild's runner once
@@ -851,6 +867,7 @@ class ConsumerLoop:
                 attempt += 1
                 delay = self.guard.attempts.policy.delay(attempt)
                 _log.warning("consumer_restarting", consumer=self.guard.name, error=error_text(error), in_s=delay)
+                self.guard.attempts.client_failed(error)
                 await asyncio.sleep(delay)
             finally:
                 self.assigned = self.caught_up = False
@@ -862,6 +879,8 @@ class ConsumerLoop:
         while True:
             polled = await consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
             self.assigned = bool(consumer.assignment())
+            if self.assigned:  # in its group (or placed) and polling: a client rebuilt before works again
+                self.guard.attempts.client_polled()
             self.caught_up = self.assigned and not polled
             await lag.after_poll(consumer, polled)
             if not polled:

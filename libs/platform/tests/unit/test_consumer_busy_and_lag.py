@@ -5,6 +5,7 @@ metric and `/readyz` saying all was well."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import GroupAuthorizationFailedError
 from prometheus_client import REGISTRY
 
 from lrs_platform import consumer as consumer_module
@@ -218,3 +220,75 @@ async def test_the_lag_is_counted_at_most_every_interval() -> None:
     now[0] += 0.5
     await counter.after_poll(consumer, {})
     assert lag("lag.interval") == 20 - 13 + 9 - 7
+
+
+class RefusedClient:
+    """A Kafka client the broker refuses at its first poll (its group not granted: GroupAuthorizationFailedError)."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def subscribe(self, topics: Sequence[str]) -> None:
+        return None
+
+    async def start(self) -> None:
+        return None
+
+    async def getmany(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[TopicPartition, list[object]]:
+        raise GroupAuthorizationFailedError("sandpit.ingest-sandpit-resets")
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+class GrantedClient(RefusedClient):
+    """The same client once its group is granted: it joins, is assigned a partition and polls nothing new."""
+
+    def __init__(self, polled: asyncio.Event) -> None:
+        super().__init__()
+        self.polled = polled
+
+    async def getmany(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[TopicPartition, list[object]]:
+        self.polled.set()
+        await asyncio.sleep(0)
+        return {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(TOPIC, 0)}
+
+
+async def test_a_client_kafka_keeps_refusing_is_said_on_readyz_until_it_polls_again() -> None:
+    """A consumer whose group Kafka does not grant restarted its client every few seconds, applying nothing, while
+    `/readyz` said "ok" and `lrs_consumer_retrying` 0: nothing would have alerted."""
+
+    async def handler(messages: Sequence[Message]) -> None:
+        return None
+
+    guard = PoisonGuard("client.refused", handler, DeadLetterOffice(None, None), NO_WAIT)  # type: ignore[arg-type]
+    guard.start = lambda: asyncio.sleep(0)  # type: ignore[method-assign]
+    refusals, polled = 3, asyncio.Event()
+    said: list[str] = []
+
+    def next_client() -> RefusedClient:
+        nonlocal refusals
+        said.append(consumer_module.readiness_words({"error": 0, "blocked": 0}, guard.attempts))
+        if refusals:
+            refusals -= 1
+            return RefusedClient()
+        return GrantedClient(polled)
+
+    loop = ConsumerLoop(guard, [TOPIC], next_client)
+    running = asyncio.create_task(loop.run())
+    try:
+        await asyncio.wait_for(polled.wait(), timeout=5)
+        await asyncio.sleep(0)
+        after = consumer_module.readiness_words({"error": 0, "blocked": 0}, guard.attempts)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+    assert said[0] == "ok"
+    assert all(words.startswith("ok: retrying for") and "GroupAuthorizationFailedError" in words for words in said[1:])
+    assert REGISTRY.get_sample_value("lrs_consumer_retrying", {"consumer": "client.refused"}) == 0
+    assert after == "ok"
