@@ -130,7 +130,7 @@ async def test_a_failed_batch_says_so_lists_its_top_rejection_codes_and_links_to
     message_id = f"<{result.event_id}@lrs.local>"
     [email] = await eventually(lambda: _async(inbox.with_message_id(message_id)), within=60, what="the email")
     reference = f"JUNE-{batch_id.hex[:6]}"
-    assert email["Subject"] == f"LRS batch failed (RS005), no achievement added: {reference}"
+    assert email["Subject"] == f"LRS batch failed (RS005), no achievement added: RN9001 {reference}"
     text, html = parts(email)
 
     first_line = text.splitlines()[0]
@@ -180,7 +180,7 @@ async def test_a_completed_batch_without_rejections_lists_no_codes(
     [email] = await eventually(
         lambda: _async(inbox.with_message_id(f"<{result.event_id}@lrs.local>")), within=60, what="the email"
     )
-    assert email["Subject"] == f"LRS batch completed: {batch_id} (1 of 2 accepted, 1 unchanged)"
+    assert email["Subject"] == f"LRS batch completed: RN9001 {batch_id} (1 of 2 accepted, 1 unchanged)"
     text, html = parts(email)
     assert (
         text.splitlines()[0]

@@ -93,7 +93,8 @@ async def test_a_batch_the_decider_gives_up_on_is_abandoned_and_the_same_file_se
         assert refused["uln"] not in view["failure_reason"] and view["failure_code"] is None
 
         # the AO is emailed, as for a decided batch
-        subject = f"LRS could not process your batch, nothing recorded: {stuck_file['header']['batchReference']}"
+        reference = stuck_file["header"]["batchReference"]
+        subject = f"LRS could not process your batch, nothing recorded: {chosen.ao_id} {reference}"
 
         async def emailed() -> list[Any]:
             return [message for message in system.inbox.to("results@example.org") if message["Subject"] == subject]

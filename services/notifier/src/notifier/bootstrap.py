@@ -37,6 +37,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
     count_from_zero(EMAILED_KINDS)
+    reference = Path(settings.reference_dir) if settings.reference_dir else None
+    register = load_register(reference)  # the AOs an operator may set a contact for; their names, for batch emails
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,7 +64,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 ),
                 defer_refused=not settings.environment.is_sandpit,
                 contact_changes=ContactChangeNotices(pool),
+                ao_names={ao_id: organisation.name for ao_id, organisation in register.items()},
             )
+            app.state.notifications = notifications
             producer = make_producer(settings.kafka_bootstrap_servers)
             await producer.start()
             dead_letters = DeadLetterOffice(ParkedMessages(pool, f"{SERVICE}_parked"), producer_publisher(producer))
@@ -89,6 +93,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             try:
                 yield
             finally:
+                # the email being sent is let finish and be recorded before the loops are cancelled: cut off after
+                # the relay had it, it was sent again after the restart (a second copy to a person)
+                await notifications.stop()
                 await tasks.stop()
                 await producer.stop()
 
@@ -102,8 +109,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         environment=settings.environment,
     )
-    reference = Path(settings.reference_dir) if settings.reference_dir else None
-    app.state.register = frozenset(load_register(reference))  # the AOs an operator may set a contact for
+    app.state.register = frozenset(register)  # the AOs an operator may set a contact for
     live = not settings.environment.is_sandpit  # the Sandpit's document names no live-only route (`live_only`)
     app.include_router(router, include_in_schema=live)
     app.include_router(held_router, include_in_schema=live)

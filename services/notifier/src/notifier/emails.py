@@ -162,19 +162,24 @@ def batch_run_email(
     unlisted: UnlistedRejections = UnlistedRejections(0, 0),
     warnings: Sequence[RejectionCount] = (),
     domain: str = "lrs.local",
+    ao_name: str | None = None,
 ) -> OutgoingEmail:
     """`rejections`: the codes listed; `unlisted`: those left out of the list, which the email says exist;
-    `warnings`: every warning code and its records."""
+    `warnings`: every warning code and its records. `ao_name`: the batch's AO's name in the reference data, if it
+    is there. The subject names the AO by its id, the body by its id and name: a results team that receives the
+    batches of several AO ids (a group's RN numbers) tells them apart."""
     verdict = verdict_of(outcome)
     reference = shown_on_one_line(outcome.batch_reference or str(outcome.batch_id))
+    ao_id = shown_on_one_line(outcome.ao_id)
     code = outcome.code if isinstance(outcome, BatchFailed) else None
     subject = {
-        BatchVerdict.COMPLETED: f"LRS batch completed: {reference} ({_tally(outcome.counts)})",
-        BatchVerdict.FAILED: f"LRS batch failed ({code}), no achievement added: {reference}",
-        BatchVerdict.REFUSED: f"LRS batch refused ({code}), nothing recorded: {reference}",
+        BatchVerdict.COMPLETED: f"LRS batch completed: {ao_id} {reference} ({_tally(outcome.counts)})",
+        BatchVerdict.FAILED: f"LRS batch failed ({code}), no achievement added: {ao_id} {reference}",
+        BatchVerdict.REFUSED: f"LRS batch refused ({code}), nothing recorded: {ao_id} {reference}",
     }[verdict]
     context = {
         "verdict": verdict.value,
+        "ao": _ao_shown(ao_id, ao_name),
         "reference": reference,
         "outcome": outcome,
         "counts": outcome.counts,
@@ -208,23 +213,38 @@ def _tally(counts: BatchCounts) -> str:
 
 
 def batch_abandoned_email(
-    event_id: uuid.UUID, abandoned: BatchAbandoned, to: str, *, public_base_url: str, domain: str = "lrs.local"
+    event_id: uuid.UUID,
+    abandoned: BatchAbandoned,
+    to: str,
+    *,
+    public_base_url: str,
+    domain: str = "lrs.local",
+    ao_name: str | None = None,
 ) -> OutgoingEmail:
-    """The AO is told that the LRS gave up on its batch, and that the same file sent again is a new batch."""
+    """The AO is told that the LRS gave up on its batch, and that the same file sent again is a new batch. Named
+    as `batch_run_email` names it: the AO's id in the subject, its id and name (`ao_name`, if known) in the body."""
     reference = shown_on_one_line(abandoned.batch_reference or str(abandoned.batch_id))
+    ao_id = shown_on_one_line(abandoned.ao_id)
     context = {
         "abandoned": abandoned,
+        "ao": _ao_shown(ao_id, ao_name),
         "reference": reference,
         "link": batch_page_url(public_base_url, abandoned.batch_id),
     }
     return OutgoingEmail(
         to=to,
-        subject=f"LRS could not process your batch, nothing recorded: {reference}",
+        subject=f"LRS could not process your batch, nothing recorded: {ao_id} {reference}",
         text=_templates.get_template("batch_abandoned.txt").render(context),
         html=_templates.get_template("batch_abandoned.html").render(context),
         message_id=message_id_for(event_id, domain),
         date=abandoned.abandoned_at,
     )
+
+
+def _ao_shown(ao_id: str, name: str | None) -> str:
+    """The AO as a batch's email names it: "RN9093 Pearson Education Ltd", or its id alone when the notifier's
+    reference data does not have it."""
+    return f"{ao_id} {shown_on_one_line(name)}" if name else ao_id
 
 
 UK = ZoneInfo("Europe/London")
@@ -246,11 +266,13 @@ def challenge_raised_email(
     public_base_url: str,
     domain: str = "lrs.local",
     released_at: datetime | None = None,
+    contact_refused: bool = False,
 ) -> OutgoingEmail:
     """`reason` is the learner's words in clear, or None when their personal data was erased: the AO is
     told of the challenge all the same. `released_at`: the notice waited until the AO set a challenge contact
     (decision 0155), then; it says when the challenge was raised and that it may have moved on since, and is
-    dated when it was released, so it sorts where it arrives in the contact's mailbox."""
+    dated when it was released, so it sorts where it arrives in the contact's mailbox. `contact_refused`: it
+    waited because the contact set before refused it (its mailbox gone), not for want of one."""
     # The learner's full ULN stays out of the email: the AO reads it from the challenge page. What the
     # achievement is (qualification, award date, grade) names no learner: the AO recognises its own result by it.
     achievement = _achievement_shown(raised)
@@ -266,6 +288,7 @@ def challenge_raised_email(
         "uln_masked": mask_uln(uln),
         "link": challenge_page_url(public_base_url, raised.challenge_id),
         "held": released_at is not None,
+        "contact_refused": contact_refused,
         "raised_on": _uk_day(occurred_at),
     }
     on = f" on {achievement['qan']}" if achievement else ""

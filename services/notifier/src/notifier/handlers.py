@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from email.message import EmailMessage
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.envelope import Contract, Envelope
@@ -14,6 +16,7 @@ from lrs_platform.consumer import RetryPolicy, Transient
 from lrs_platform.keyring import Keyring, KeyringUnavailable, LearnerKey, Purpose
 from lrs_platform.logging import get_logger
 from lrs_platform.mail import Mailer, MailError
+from lrs_platform.service import SHUTDOWN_SECONDS
 from notifier.emails import (
     OutgoingEmail,
     batch_abandoned_email,
@@ -36,6 +39,7 @@ from notifier.store import (
     DeliveryLog,
     DeliveryStatus,
     RejectionTallies,
+    StoredContact,
 )
 
 _log = get_logger("notifier.handlers")
@@ -86,8 +90,16 @@ class Notifications:
         recipient_retry: RetryPolicy = RECIPIENT_RETRY,
         defer_refused: bool = True,
         contact_changes: ContactChangeNotices | None = None,
+        ao_names: Mapping[str, str] | None = None,
     ) -> None:
         self._mailer = mailer
+        # the AOs' names of the notifier's reference data (NOTIFIER_REFERENCE_DIR): a batch's email names its AO
+        self._ao_names = dict(ao_names or {})
+        # Shutdown (`stop`): no email begins once it is set; the one being sent is let finish and be recorded.
+        self._stopping = asyncio.Event()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._contact_changes = contact_changes
         self._deferred = deferred
         self._recipient_retry = recipient_retry
@@ -102,6 +114,43 @@ class Notifications:
         self._public_base_url = public_base_url
         self._domain = domain
         self._retry = retry
+
+    async def stop(self, within: float = SHUTDOWN_SECONDS) -> None:
+        """At shutdown, before the loops are cancelled: no email begins from now on (a loop that comes to one waits
+        to be cancelled, its event left to be delivered again), and the ones being sent are let finish and their
+        outcome be recorded, for `within` seconds at most. Cancelled mid-send, an email the relay already had was
+        logged as not sent, and sent again after the restart: a second copy to a person."""
+        self._stopping.set()
+        if self._idle.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._idle.wait(), within)
+        except TimeoutError:
+            # what the relay takes longer than that to answer may go twice (decision 0021: at least once)
+            _log.warning("email_send_cut_short_by_shutdown", emails=self._in_flight, after_s=within)
+
+    @property
+    def stopping(self) -> bool:
+        """Whether `stop` was called: no email begins any more."""
+        return self._stopping.is_set()
+
+    async def _unless_stopping(self) -> None:
+        """Returns at once, but once the notifier is stopping: then waits to be cancelled (nothing new begins)."""
+        if self._stopping.is_set():
+            await asyncio.get_running_loop().create_future()  # never done: the shutdown cancels it
+
+    @asynccontextmanager
+    async def _sending(self) -> AsyncIterator[None]:
+        """One email's SMTP conversation and the record of what came of it, which `stop` lets finish."""
+        await self._unless_stopping()
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
 
     async def handle(self, envelope: Envelope, payload: Contract, *, deferred_try: bool = False) -> None:
         """`deferred_try`: the deferred emails' loop trying one of its own; from the consumer, an event whose
@@ -127,10 +176,11 @@ class Notifications:
         if not deferred_try and status is DeliveryStatus.PENDING and await self._deferred.waiting(envelope.event_id):
             EVENTS_SKIPPED.labels("deferred").inc()
             return
-        email = await self._compose(envelope, payload)
-        if email is None:
+        composed = await self._compose(envelope, payload)
+        if composed is None:
             return
-        if await self._send(envelope, email):
+        email, contact = composed
+        if await self._send(envelope, email, contact=contact):
             await self._forget_tallies(payload)
 
     async def tally_chunks(self, chunks: Sequence[ChunkCodes]) -> None:
@@ -142,11 +192,14 @@ class Notifications:
         if isinstance(payload, BatchCompleted | BatchFailed):
             await self._tallies.forget(payload.batch_id)
 
-    async def _compose(self, envelope: Envelope, payload: Contract) -> OutgoingEmail | None:
+    async def _compose(
+        self, envelope: Envelope, payload: Contract
+    ) -> tuple[OutgoingEmail, StoredContact | None] | None:
+        """The event's email, and for a challenge notice the contact it goes to; None when none goes now."""
         if isinstance(payload, BatchCompleted | BatchFailed):
             totals, warnings = split_warnings(await self._tallies.totals(payload.batch_id))
             rejections = top_rejections(totals)
-            return batch_run_email(
+            email = batch_run_email(
                 envelope.event_id,
                 payload,
                 public_base_url=self._public_base_url,
@@ -154,15 +207,19 @@ class Notifications:
                 unlisted=unlisted_rejections(totals, rejections),
                 warnings=warnings,
                 domain=self._domain,
+                ao_name=self._ao_names.get(payload.ao_id),
             )
+            return email, None
         if isinstance(payload, BatchAbandoned):
-            return await self._abandoned_email(envelope, payload)
+            abandoned = await self._abandoned_email(envelope, payload)
+            return None if abandoned is None else (abandoned, None)
         assert isinstance(payload, ChallengeRaised | ChallengeRaisedV1)
         stored = await self._contacts.get(payload.ao_id)
         if stored is None:
             await self._hold(envelope, payload.ao_id)
             return None
-        return challenge_raised_email(
+        held = await self._deferred.held_until(envelope.event_id)
+        email = challenge_raised_email(
             envelope.event_id,
             payload,
             stored.contact,
@@ -170,21 +227,31 @@ class Notifications:
             reason=await self._reason_of(payload),
             public_base_url=self._public_base_url,
             domain=self._domain,
-            released_at=await self._deferred.held_until(envelope.event_id),
+            released_at=held.released_at if held else None,
+            contact_refused=held.contact_refused if held else False,
         )
+        return email, stored
 
-    async def _hold(self, envelope: Envelope, ao_id: str) -> None:
-        """No challenge contact yet: the event (its reason sealed, as on the topic) waits aside until the AO
-        sets one, then goes like any deferred email (decision 0155). Pending, so it is never taken as final."""
-        await self._deferred.hold(envelope.event_id, encode(envelope), ao_id)
+    async def _hold(self, envelope: Envelope, ao_id: str, *, refused_by: StoredContact | None = None) -> None:
+        """No challenge contact yet, or the contact's mailbox refused the notice (`refused_by`: the contact as it
+        was): the event (its reason sealed, as on the topic) waits aside until the AO sets one (another), then goes
+        like any deferred email (decision 0155). Pending, so it is never taken as final."""
+        refused_at = refused_by.updated_at if refused_by is not None else None
+        await self._deferred.hold(envelope.event_id, encode(envelope), ao_id, refused_contact_at=refused_at)
+        why = "its challenge contact's mailbox refused it" if refused_by else "no challenge contact"
         await self._deliveries.finish(
             envelope.event_id,
             DeliveryStatus.PENDING,
             event_type=envelope.event_type,
             message_id=message_id_for(envelope.event_id, self._domain),
-            error=f"held: no challenge contact for {ao_id}",
+            error=f"held: {why} for {ao_id}",
         )
-        _log.warning("challenge_notice_held", ao_id=ao_id, event_id=str(envelope.event_id))
+        _log.warning(
+            "challenge_notice_held",
+            ao_id=ao_id,
+            event_id=str(envelope.event_id),
+            reason="contact_refused" if refused_by else "no_contact",
+        )
 
     async def _abandoned_email(self, envelope: Envelope, abandoned: BatchAbandoned) -> OutgoingEmail | None:
         if abandoned.notification_email is None:
@@ -197,6 +264,7 @@ class Notifications:
             abandoned.notification_email,
             public_base_url=self._public_base_url,
             domain=self._domain,
+            ao_name=self._ao_names.get(abandoned.ao_id),
         )
 
     async def _skip(self, envelope: Envelope, why: str, error: str) -> None:
@@ -222,12 +290,21 @@ class Notifications:
             return None
         return key.open_text(Purpose.CHALLENGE_REASON, raised.reason_sealed)
 
-    async def _send(self, envelope: Envelope, email: OutgoingEmail) -> bool:
-        """True once the delivery is final (sent, or refused for good)."""
+    async def _send(self, envelope: Envelope, email: OutgoingEmail, *, contact: StoredContact | None = None) -> bool:
+        """True once the delivery is final (sent, or refused for good). `contact`: a challenge notice's, as read
+        to compose it. The message is built first: an event that cannot make one (a CR/LF in a header) is poison,
+        raised before any attempt is logged, so no `pending` row stays behind it once it is parked."""
+        message = to_mime(email, self._mail_from)
+        async with self._sending():
+            return await self._deliver(envelope, email, message, contact)
+
+    async def _deliver(
+        self, envelope: Envelope, email: OutgoingEmail, message: EmailMessage, contact: StoredContact | None
+    ) -> bool:
         kind = envelope.event_type
         attempt = await self._deliveries.begin_attempt(envelope.event_id, kind, email.message_id)
         try:
-            await self._mailer.send(to_mime(email, self._mail_from))
+            await self._mailer.send(message)
         except MailError as error:
             refusals = await self._deferred.tries(envelope.event_id) + 1 if error.about_recipient else 0
             last_try = RECIPIENT_ATTEMPTS if self._defer_refused else 1
@@ -242,6 +319,12 @@ class Notifications:
                 permanent=given_up,
                 error=str(error),
             )
+            if contact is not None and error.about_recipient and (error.permanent or refusals >= RECIPIENT_ATTEMPTS):
+                # A challenge notice its contact's mailbox will not take (the person left): in effect no contact.
+                # Held for the AO as without one (decision 0155), and sent to the next contact it sets, saying it
+                # waited. (A batch's email fails: its address is the file's, no other is to come.)
+                await self._hold(envelope, contact.ao_id, refused_by=contact)
+                return False
             if given_up:
                 await self._deliveries.finish(
                     envelope.event_id,
@@ -335,19 +418,23 @@ class Notifications:
                 public_base_url=self._public_base_url,
                 domain=self._domain,
             )
-            try:
-                await self._mailer.send(to_mime(email, self._mail_from))
-            except (MailError, ValueError) as error:
-                give_up = isinstance(error, ValueError) or error.permanent or notice.tries + 1 >= RECIPIENT_ATTEMPTS
-                await self._contact_changes.try_again(
-                    notice.notice_id, self._recipient_retry.delay(notice.tries + 1), give_up=give_up
-                )
-                # the error's kind only: a relay's reply may quote the recipient, a person's address
-                _log.warning(
-                    "contact_change_notice_failed", ao_id=notice.ao_id, given_up=give_up, error=type(error).__name__
-                )
-                continue
-            await self._contact_changes.sent(notice.notice_id)
+            async with self._sending():
+                try:
+                    await self._mailer.send(to_mime(email, self._mail_from))
+                except (MailError, ValueError) as error:
+                    give_up = isinstance(error, ValueError) or error.permanent or notice.tries + 1 >= RECIPIENT_ATTEMPTS
+                    await self._contact_changes.try_again(
+                        notice.notice_id, self._recipient_retry.delay(notice.tries + 1), give_up=give_up
+                    )
+                    # the error's kind only: a relay's reply may quote the recipient, a person's address
+                    _log.warning(
+                        "contact_change_notice_failed",
+                        ao_id=notice.ao_id,
+                        given_up=give_up,
+                        error=type(error).__name__,
+                    )
+                    continue
+                await self._contact_changes.sent(notice.notice_id)
             EMAILS_SENT.labels(CONTACT_CHANGED).inc()
             _log.info("contact_change_notice_sent", ao_id=notice.ao_id)
         return len(due)
@@ -356,6 +443,7 @@ class Notifications:
         """The deferred emails' own loop, beside the consumer's; a failure of a pass is logged and the pass
         comes again (the emails it claimed wait out their lease)."""
         while True:
+            await self._unless_stopping()  # claims nothing it would not send (a claim waits out its lease)
             try:
                 tried = await self.retry_deferred() + await self.send_contact_change_notices()
                 EMAILS_DEFERRED.set(await self._deferred.count())

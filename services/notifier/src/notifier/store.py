@@ -47,6 +47,15 @@ class HeldNotices:
 
 
 @dataclass(frozen=True)
+class HeldNotice:
+    """A challenge notice that was held for its AO (decision 0155): when it was released (its email's Date), and
+    whether it was held because the AO's contact's mailbox refused it for good rather than for want of a contact."""
+
+    released_at: datetime
+    contact_refused: bool
+
+
+@dataclass(frozen=True)
 class StoredContact:
     ao_id: str
     contact: ChallengeContact
@@ -305,38 +314,48 @@ class DeferredEmails:
             )
         )
 
-    async def hold(self, event_id: uuid.UUID, envelope: bytes, ao_id: str) -> None:
-        """A challenge notice for an AO with no challenge contact: kept, never due, until the contact is set."""
+    async def hold(
+        self, event_id: uuid.UUID, envelope: bytes, ao_id: str, *, refused_contact_at: datetime | None = None
+    ) -> None:
+        """A challenge notice for an AO with no challenge contact, or whose contact's mailbox refused it for good
+        (`refused_contact_at`: when that contact was set): kept, never due, until a contact (another) is set; its
+        refusals counted afresh for the next contact."""
         await self._pool.execute(
-            "INSERT INTO notifier.deferred_emails (event_id, envelope, tries, due_at, held_for_ao)"
-            " VALUES ($1, $2, 0, 'infinity', $3)"
-            " ON CONFLICT (event_id) DO UPDATE SET due_at = 'infinity', held_for_ao = EXCLUDED.held_for_ao",
+            "INSERT INTO notifier.deferred_emails (event_id, envelope, tries, due_at, held_for_ao, refused_contact_at)"
+            " VALUES ($1, $2, 0, 'infinity', $3, $4)"
+            " ON CONFLICT (event_id) DO UPDATE SET due_at = 'infinity', held_for_ao = EXCLUDED.held_for_ao,"
+            " refused_contact_at = EXCLUDED.refused_contact_at, tries = 0",
             event_id,
             envelope,
             ao_id,
+            refused_contact_at,
         )
 
-    async def held_until(self, event_id: uuid.UUID) -> datetime | None:
-        """When the event's challenge notice, held for want of a contact, was released (its email then says it
-        waited, and is dated so); None when it was never held. One released before the time was kept, or not
-        released yet: when it was held."""
-        released: datetime | None = await self._pool.fetchval(
-            "SELECT coalesce(released_at, deferred_at) FROM notifier.deferred_emails"
-            " WHERE event_id = $1 AND held_for_ao IS NOT NULL",
+    async def held_until(self, event_id: uuid.UUID) -> HeldNotice | None:
+        """When the event's challenge notice, held for its AO, was released (its email then says it waited, and
+        is dated so), and why it was held; None when it was never held. One released before the time was kept,
+        or not released yet: when it was held."""
+        row = await self._pool.fetchrow(
+            "SELECT coalesce(released_at, deferred_at) AS released_at, refused_contact_at IS NOT NULL AS refused"
+            " FROM notifier.deferred_emails WHERE event_id = $1 AND held_for_ao IS NOT NULL",
             event_id,
         )
-        return released
+        return HeldNotice(row["released_at"], row["refused"]) if row is not None else None
 
     async def release_for_contacts(self) -> int:
-        """Makes due every held notice whose AO now has a contact: the contact's own transaction does so too,
-        this catches a notice held while that contact was being set."""
+        """Makes due every held notice whose AO now has a contact (one set after the contact that refused it, for a
+        notice its contact's mailbox refused): the contact's own transaction does so too, this catches a notice
+        held while that contact was being set."""
         done = await self._pool.execute(
-            _RELEASE_HELD + " AND held_for_ao IN (SELECT ao_id FROM notifier.challenge_contacts)"
+            _RELEASE_HELD + " AND EXISTS (SELECT 1 FROM notifier.challenge_contacts AS contact"
+            " WHERE contact.ao_id = held_for_ao"
+            " AND (refused_contact_at IS NULL OR contact.updated_at > refused_contact_at))"
         )
         return int(done.split()[-1])
 
     async def held_by_ao(self) -> list[HeldNotices]:
-        """The AOs whose challenge notices wait for a contact, the longest waiting first."""
+        """The AOs whose challenge notices wait for a contact (or another: one whose mailbox refused them), the
+        longest waiting first."""
         rows = await self._pool.fetch(
             "SELECT held_for_ao, count(*) AS notices, min(deferred_at) AS since FROM notifier.deferred_emails"
             " WHERE due_at = 'infinity' GROUP BY held_for_ao ORDER BY since, held_for_ao"
@@ -344,7 +363,7 @@ class DeferredEmails:
         return [HeldNotices(row["held_for_ao"], int(row["notices"]), row["since"]) for row in rows]
 
     async def held(self) -> int:
-        """Challenge notices held for want of a contact (decision 0155)."""
+        """Challenge notices held for want of a contact, or of one whose mailbox takes them (decision 0155)."""
         return int(
             await self._pool.fetchval("SELECT count(*) FROM notifier.deferred_emails WHERE due_at = 'infinity'") or 0
         )

@@ -9,12 +9,13 @@ import pytest
 
 from lrs_contracts.batch import JobType
 from lrs_contracts.challenge import ChallengedAchievement, ChallengeRaised, ChallengeRaisedV1
-from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchFailed
+from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchCounts, BatchFailed
 from lrs_contracts.plr import ResultStatus
 from notifier.emails import (
     ChallengeContact,
     RejectionCount,
     UnlistedRejections,
+    batch_abandoned_email,
     batch_run_email,
     challenge_raised_email,
     contact_changed_email,
@@ -86,7 +87,7 @@ def test_every_email_has_a_plain_text_and_an_html_alternative() -> None:
 def test_batch_completed_email_names_batch_job_type_counts_and_an_absolute_link() -> None:
     email = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL + "/", rejections=REJECTIONS)
     assert email.to == "results@ao.example"
-    assert email.subject == "LRS batch completed: SUMMER-24-01 (6 of 10 accepted, 4 rejected)"
+    assert email.subject == "LRS batch completed: RN5133 SUMMER-24-01 (6 of 10 accepted, 4 rejected)"
     assert email.text.startswith("Your batch SUMMER-24-01 is complete: 6 of 10 records accepted, 4 rejected.\n")
     assert str(BATCH_ID) in email.text
     assert "Job type:         Final" in email.text
@@ -95,6 +96,33 @@ def test_batch_completed_email_names_batch_job_type_counts_and_an_absolute_link(
     assert f"See the result of every record at {PORTAL}/batches/{BATCH_ID}\n" in email.text
     assert f'<a href="{PORTAL}/batches/{BATCH_ID}">' in email.html
     assert "RS005" not in email.text
+
+
+def test_every_batch_email_names_its_awarding_organisation_by_id_in_the_subject_and_by_name_in_the_body() -> None:
+    """A results team that receives the batches of several AO ids (a group's RN numbers) could not tell from the
+    email which AO's batch it was: no AO id or name in its subject, text or HTML."""
+    abandoned = BatchAbandoned(
+        batch_id=BATCH_ID,
+        ao_id="RN5133",
+        reason="could not be processed",
+        batch_reference="SUMMER-24-01",
+        notification_email="results@ao.example",
+        abandoned_at=DECIDED,
+    )
+    name = "Pearson <Education> Ltd"
+    emails = [
+        batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL, ao_name=name),
+        batch_run_email(EVENT_ID, failed(), public_base_url=PORTAL, ao_name=name),
+        batch_run_email(EVENT_ID, failed("RS004"), public_base_url=PORTAL, ao_name=name),
+        batch_abandoned_email(EVENT_ID, abandoned, "results@ao.example", public_base_url=PORTAL, ao_name=name),
+    ]
+    for email in emails:
+        assert "RN5133" in email.subject and "Pearson" not in email.subject
+        assert "Awarding organisation: RN5133 Pearson <Education> Ltd\n" in email.text
+        assert '<th align="left">Awarding organisation</th><td>RN5133 Pearson &lt;Education&gt; Ltd</td>' in email.html
+    # an AO the notifier's reference data does not name: its id alone
+    unnamed = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL)
+    assert "Awarding organisation: RN5133\n" in unnamed.text
 
 
 def test_top_rejection_codes_come_most_frequent_first_with_their_meaning() -> None:
@@ -113,7 +141,7 @@ def test_top_rejection_codes_come_most_frequent_first_with_their_meaning() -> No
 
 def test_batch_failed_email_says_so_first_gives_the_rs005_reason_and_says_nothing_reached_a_plr() -> None:
     email = batch_run_email(EVENT_ID, failed(), public_base_url=PORTAL)
-    assert email.subject == f"LRS batch failed (RS005), no achievement added: {BATCH_ID}"
+    assert email.subject == f"LRS batch failed (RS005), no achievement added: RN5133 {BATCH_ID}"
     first_line = email.text.splitlines()[0]
     assert first_line.startswith(f"Your batch {BATCH_ID} failed (RS005): Too many achievement records")
     assert "complete" not in first_line
@@ -190,7 +218,7 @@ def test_warnings_are_listed_by_code_with_what_each_means_and_none_say_nothing_m
 
 def test_a_batch_failed_with_another_batch_code_is_called_refused() -> None:
     email = batch_run_email(EVENT_ID, failed("RS004"), public_base_url=PORTAL)
-    assert email.subject == f"LRS batch refused (RS004), nothing recorded: {BATCH_ID}"
+    assert email.subject == f"LRS batch refused (RS004), nothing recorded: RN5133 {BATCH_ID}"
     assert email.text.startswith(f"Your batch {BATCH_ID} was refused (RS004): The job type is not Provisional")
 
 
@@ -211,7 +239,7 @@ def test_a_line_break_in_the_batch_reference_cannot_reach_a_header(line_break: s
     message = to_mime(email, "lrs@lrs.local")
     assert (
         message["Subject"]
-        == f"LRS batch completed: JUNE{shown}Bcc: everyone@example.org (6 of 10 accepted, 4 rejected)"
+        == f"LRS batch completed: RN5133 JUNE{shown}Bcc: everyone@example.org (6 of 10 accepted, 4 rejected)"
     )
     assert message["Bcc"] is None
     with pytest.raises(ValueError, match="linefeed"):  # what the notifier still parks: a To that breaks a line

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import math
 import secrets
 import uuid
@@ -21,7 +22,7 @@ from lrs_platform.keyring import DATA_KEY_BYTES, ERASED, Erased, KeyringUnavaila
 from lrs_platform.mail import MailError
 from notifier.emails import ChallengeContact
 from notifier.handlers import RECIPIENT_ATTEMPTS, Notifications, RetryLater
-from notifier.store import ChunkCodes, DeliveryStatus, StoredContact
+from notifier.store import ChunkCodes, DeliveryStatus, HeldNotice, StoredContact
 
 ULN = "1000000043"
 KEY = LearnerKey(ULN, secrets.token_bytes(DATA_KEY_BYTES))
@@ -72,6 +73,7 @@ class FakeDeferred:
         self.rows: dict[uuid.UUID, tuple[bytes, float]] = {}
         self.refusals: dict[uuid.UUID, int] = {}
         self.held_for: dict[uuid.UUID, str] = {}
+        self.refused_contact_at: dict[uuid.UUID, datetime | None] = {}
         self.released_at: dict[uuid.UUID, datetime] = {}
         self.contacts = contacts
         self.now = 0.0
@@ -82,21 +84,30 @@ class FakeDeferred:
     async def waiting(self, event_id: uuid.UUID) -> bool:
         return event_id in self.rows
 
-    async def hold(self, event_id: uuid.UUID, envelope: bytes, ao_id: str) -> None:
+    async def hold(
+        self, event_id: uuid.UUID, envelope: bytes, ao_id: str, *, refused_contact_at: datetime | None = None
+    ) -> None:
         self.rows[event_id] = (envelope, math.inf)
         self.held_for[event_id] = ao_id
+        self.refused_contact_at[event_id] = refused_contact_at
+        self.refusals.pop(event_id, None)
 
-    async def held_until(self, event_id: uuid.UUID) -> datetime | None:
+    async def held_until(self, event_id: uuid.UUID) -> HeldNotice | None:
         if event_id not in self.rows or event_id not in self.held_for:
             return None
-        return self.released_at.get(event_id, CLOCK_START)
+        refused = self.refused_contact_at.get(event_id) is not None
+        return HeldNotice(self.released_at.get(event_id, CLOCK_START), refused)
+
+    def _releasable(self, event_id: uuid.UUID) -> bool:
+        """Its AO has a contact, set after the one that refused it (if one did)."""
+        ao_id = self.held_for.get(event_id)
+        set_at = self.contacts.set_at(ao_id) if self.contacts and ao_id else None
+        refused_at = self.refused_contact_at.get(event_id)
+        return set_at is not None and (refused_at is None or set_at > refused_at)
 
     async def release_for_contacts(self) -> int:
-        known = self.contacts.contacts if self.contacts else {}
         released = [
-            event_id
-            for event_id, (_, at) in self.rows.items()
-            if at == math.inf and self.held_for.get(event_id) in known
+            event_id for event_id, (_, at) in self.rows.items() if at == math.inf and self._releasable(event_id)
         ]
         for event_id in released:
             self.rows[event_id] = (self.rows[event_id][0], self.now)
@@ -129,12 +140,26 @@ class FakeDeferred:
 
 
 class FakeContacts:
+    """The AOs' contacts (set by assigning `contacts[ao_id]`), each with when it was set, as the store keeps it."""
+
     def __init__(self, contacts: dict[str, ChallengeContact]) -> None:
         self.contacts = contacts
+        self._set: dict[str, tuple[ChallengeContact, datetime]] = {}
+
+    def set_at(self, ao_id: str) -> datetime | None:
+        contact = self.contacts.get(ao_id)
+        if contact is None:
+            return None
+        known = self._set.get(ao_id)
+        if known is None or known[0] is not contact:
+            later = max((at for _, at in self._set.values()), default=CLOCK_START) + timedelta(seconds=1)
+            self._set[ao_id] = known = (contact, later)
+        return known[1]
 
     async def get(self, ao_id: str) -> StoredContact | None:
         contact = self.contacts.get(ao_id)
-        return StoredContact(ao_id, contact, "ao:" + ao_id, datetime.now(UTC)) if contact else None
+        set_at = self.set_at(ao_id)
+        return StoredContact(ao_id, contact, "ao:" + ao_id, set_at) if contact and set_at else None
 
 
 class FakeTallies:
@@ -410,6 +435,122 @@ async def test_a_released_notice_whose_contact_refuses_it_for_now_is_deferred_an
     assert "this notice\nwaited until one was" in plain_text(email)
 
 
+async def test_a_challenge_notice_its_contacts_mailbox_refuses_for_good_is_held_for_the_next_contact_set() -> None:
+    """It was logged failed, and the contact the AO set next never heard of the challenge (decision 0155 holds a
+    notice only for want of a contact): now a mailbox that is gone counts as no contact. A batch's email refused for
+    good still fails (`test_a_permanent_failure_is_logged_as_failed_and_not_retried`): its address is the file's."""
+    gone = MailError("recipients refused: [550 5.1.1]", permanent=True, about_recipient=True)
+    leaver = ChallengeContact("Al", "Gone", "01234 567890", "gone@ao.example")
+    mailer, log, contacts = FakeMailer([gone]), FakeDeliveryLog(), FakeContacts({"RN7777": leaver})
+    deferred = FakeDeferred(contacts)
+    service = notifications(mailer, log, contacts, keyring=FakeKeyring({ULN: KEY}), deferred=deferred)
+    raised = sealed_raise("RN7777", "wrong grade")
+    envelope = envelope_of(raised)
+    await service.handle(envelope, raised)
+    assert mailer.sent == [] and await deferred.held() == 1 and deferred.refusals.get(envelope.event_id) is None
+    assert log.rows[envelope.event_id] == (
+        DeliveryStatus.PENDING,
+        1,
+        "held: its challenge contact's mailbox refused it for RN7777",
+    )
+    await service.handle(envelope, raised)  # a redelivery while it waits: left held
+    deferred.now = 10**9
+    assert await service.retry_deferred() == 0, "not released while the contact that refused it is the AO's"
+    assert mailer.sent == []
+
+    contacts.contacts["RN7777"] = ChallengeContact("Bo", "Clerk", "01234 567890", "new@ao.example")
+    assert await service.retry_deferred() == 1
+    [email] = mailer.sent
+    assert (email["To"], email["Message-ID"]) == ("new@ao.example", f"<{envelope.event_id}@lrs.local>")
+    text = plain_text(email)
+    assert "Dear Bo Clerk" in text and "wrong grade" in text
+    assert "challenge contact then refused\nit, so this notice waited until another contact was set" in text
+    assert log.rows[envelope.event_id][0] is DeliveryStatus.SENT and deferred.rows == {}
+
+
+async def test_a_challenge_notice_refused_for_now_until_its_last_try_is_held_too_not_failed() -> None:
+    full = MailError("recipients refused: [452]", permanent=False, about_recipient=True)
+    contact = ChallengeContact("Al", "Full", "01234 567890", "full@ao.example")
+    mailer, log, contacts = (
+        FakeMailer([full] * RECIPIENT_ATTEMPTS),
+        FakeDeliveryLog(),
+        FakeContacts({"RN7777": contact}),
+    )
+    deferred = FakeDeferred(contacts)
+    service = notifications(mailer, log, contacts, keyring=FakeKeyring({ULN: KEY}), deferred=deferred)
+    raised = sealed_raise("RN7777", "wrong grade")
+    envelope = envelope_of(raised)
+    await service.handle(envelope, raised)
+    while deferred.rows[envelope.event_id][1] != math.inf:
+        deferred.now = deferred.rows[envelope.event_id][1]
+        await service.retry_deferred()
+    assert log.rows[envelope.event_id][:2] == (DeliveryStatus.PENDING, RECIPIENT_ATTEMPTS)
+    assert await deferred.held() == 1 and mailer.failures == []
+
+
+async def test_an_event_that_cannot_make_an_email_logs_no_attempt_so_no_row_stays_pending_once_parked() -> None:
+    """`begin_attempt` ran before the message was built: the parked poison's delivery row read `pending` for
+    ever (in progress, to an operator), even after `lrs dlq skip`."""
+    mailer, log = FakeMailer(), FakeDeliveryLog()
+    poison = completed(notification_email="x@ao.example\r\nBcc: spy@evil.example")
+    service = notifications(mailer, log)
+    for _ in range(3):  # the guard's attempts, then it parks it
+        with pytest.raises(ValueError, match="linefeed"):
+            await service.handle(envelope_of(poison), poison)
+    assert log.rows == {} and mailer.sent == []
+
+
+class SlowMailer(FakeMailer):
+    """A relay that has each email as soon as it is sent (`has_it`), and answers only once `answer` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.has_it = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def send(self, message: EmailMessage) -> None:
+        self.sent.append(message)
+        self.has_it.set()
+        await self.answer.wait()
+
+
+async def test_at_shutdown_the_email_being_sent_is_let_finish_and_recorded_and_no_other_begins() -> None:
+    """A SIGTERM cancelled the loops at once: an email the relay already had was left `pending`, and sent again
+    after the restart (a second copy to a person)."""
+    mailer, log = SlowMailer(), FakeDeliveryLog()
+    service = notifications(mailer, log)
+    first, second = envelope_of(completed()), envelope_of(completed())
+
+    async def poll() -> None:
+        await service.handle(first, completed())
+        await service.handle(second, completed())
+
+    consumer = asyncio.create_task(poll())
+    await asyncio.wait_for(mailer.has_it.wait(), 5)
+    stopping = asyncio.create_task(service.stop(within=5))
+    await asyncio.sleep(0)  # the stop under way: it waits for the relay's answer
+    assert not stopping.done()
+    mailer.answer.set()
+    await asyncio.wait_for(stopping, 5)
+    assert log.rows[first.event_id][0] is DeliveryStatus.SENT
+    assert not consumer.done() and second.event_id not in log.rows, "the next email waits to be cancelled"
+    consumer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await consumer
+    assert len(mailer.sent) == 1
+
+
+async def test_a_shutdown_waits_for_a_slow_relay_no_longer_than_its_bound() -> None:
+    mailer, log = SlowMailer(), FakeDeliveryLog()
+    service = notifications(mailer, log)
+    consumer = asyncio.create_task(service.handle(envelope_of(completed()), completed()))
+    await asyncio.wait_for(mailer.has_it.wait(), 5)
+    await asyncio.wait_for(service.stop(within=0.05), 5)  # the relay never answers: the stop returns anyway
+    consumer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await consumer
+
+
 def sealed_raise(ao_id: str, reason: str) -> ChallengeRaised:
     return ChallengeRaised(
         challenge_id=uuid.uuid4(),
@@ -531,7 +672,7 @@ async def test_an_abandoned_batch_is_emailed_once_and_without_an_address_is_skip
     [sent] = mailer.sent
     assert (sent["To"], sent["Subject"]) == (
         "results@ao.example",
-        "LRS could not process your batch, nothing recorded: REF-9",
+        "LRS could not process your batch, nothing recorded: RN5133 REF-9",
     )
     text = plain_text(sent)
     assert str(told.batch_id) in text and "Submit the same file again" in text
