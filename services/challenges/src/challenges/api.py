@@ -22,7 +22,7 @@ from challenges.domain import (
     InvalidTransition,
     LearnerDataErased,
 )
-from challenges.service import ChallengeNotFound, ChallengeService, NotAllowed, RecordBehind
+from challenges.service import ChallengeNotFound, ChallengeService, EventsHeld, NotAllowed, RecordBehind
 from challenges.store import OpenChallengeExists
 from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengedAchievement, ChallengeResolution
 from lrs_contracts.codes import ProblemCode
@@ -318,6 +318,15 @@ def _translate(error: Exception) -> ProblemError:
         )
         problem.headers["Retry-After"] = "5"
         return problem
+    if isinstance(error, EventsHeld):
+        return ProblemError(
+            409,
+            "PLR incomplete",
+            "Some of the events of your learning record are held for an operator to repair, so the grade and status"
+            " a challenge would show the awarding organisation may not be what your record says. No challenge was"
+            " raised. An operator is repairing your record: try again later.",
+            code=ProblemCode.EVENTS_HELD_IN_DEAD_LETTERS,
+        )
     if isinstance(error, RecordBehind):
         problem = ProblemError(
             503,
@@ -339,6 +348,7 @@ _DOMAIN_ERRORS = (
     AchievementIsWithdrawn,
     AwardingOrganisationMismatch,
     RecordBehind,
+    EventsHeld,
     LearnerDataErased,
     KeyringUnavailable,
     CorrectingBatchRequired,
@@ -357,7 +367,11 @@ _DOMAIN_ERRORS = (
         "The achievement is checked against the PLR log: one that is unknown or on another learner's record "
         "answers 404 (the two are not told apart); a withdrawn one 409. The AO is the one that recorded the "
         "achievement. An achievement recorded a moment ago is waited for (a few seconds at most); if the "
-        "service has still not caught up with the log, 503 `PROJECTION_PENDING` with `Retry-After`.\n\n"
+        "service has still not caught up with the log, 503 `PROJECTION_PENDING` with `Retry-After`. While any of "
+        "the learner's events (under any of their ULNs, a merged one included) are parked in the service's dead "
+        "letters, nothing is raised: 409 `EVENTS_HELD_IN_DEAD_LETTERS` (its copy of the record may be out of date, "
+        "and the challenge keeps the grade and status it shows); try again once an operator has retried or skipped "
+        "them.\n\n"
         "The reason is published sealed under the learner's key. A learner whose personal data was erased "
         "raises no challenge: 410 `LEARNER_ERASED`.\n\n"
         "Only a learner's own key raises a challenge: any other key, an operator's with `support` included, is "

@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from challenges.api import router
 from challenges.config import ChallengesSettings
 from challenges.log_follower import (
+    FOLLOWER,
     CatchUp,
+    HeldLearners,
     IdlePositions,
     LogEnds,
     ResumeFromStoredPositions,
@@ -59,11 +61,13 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             wake = asyncio.Event()
             catch_up = CatchUp(record, LogEnds(ends_probe), settings.catch_up_wait_ms / 1000)
             keyring_of_service = Keyring(pool, settings.keyring())
-            service = ChallengeService(ChallengeStore(pool), record, keyring_of_service, catch_up, wake)
-            app.state.challenges = service
             office = DeadLetterOffice(ParkedMessages(pool, "challenges_parked"), producer_publisher(producer))
             await office.store.migrate()
-            guard = record_guard("challenges.plr-record", record, service.forget_learners, office)
+            service = ChallengeService(
+                ChallengeStore(pool), record, keyring_of_service, catch_up, wake, held=HeldLearners(office.store)
+            )
+            app.state.challenges = service
+            guard = record_guard(FOLLOWER, record, service.forget_learners, office)
             idle_positions = IdlePositions(record)
             follower = ConsumerLoop(
                 guard,

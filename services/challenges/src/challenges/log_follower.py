@@ -19,9 +19,12 @@ from challenges.plr_log import FOLLOWED_TOPICS
 from challenges.record_store import PlrRecord, Positions
 from lrs_platform.consumer import ConsumerLoop, Handler, Message, PoisonGuard
 from lrs_platform.logging import get_logger
-from lrs_platform.parking import DeadLetterOffice, ParkedRow, ReplayResult
+from lrs_platform.parking import DeadLetterOffice, ParkedMessages, ParkedRow, ReplayResult
 
 _log = get_logger("challenges.log_follower")
+
+# The follower's consumer: its parked messages are listed under this name (`lrs dlq list --service challenges`).
+FOLLOWER = "challenges.plr-record"
 
 
 def record_applier(record: PlrRecord, forget_learners: Callable[[Collection[str]], Awaitable[None]]) -> Handler:
@@ -45,6 +48,33 @@ def record_guard(
     guard = PoisonGuard(name, record_applier(record, forget_learners), office)
     office.register(name, OperatorReplays(guard))
     return guard
+
+
+class HeldLearners:
+    """Whether the follower holds any of a learner's events parked (`lrs_platform.parking`): a poison keyed by one
+    of their ULNs, or a later event of theirs held behind it. The record shows none of them until an operator
+    retries or skips the poison, so what it says of that learner may not be what their PLR says (the projector
+    may have had its own copy skipped already).
+
+    One statement on the parked table's key index (`parked_messages_by_key`): the PLR and learner logs are keyed by
+    the learner's ULN (a merge by the master's), and the follower parks nothing else. A skip or retry deletes the
+    rows it clears when it commits, after it has applied what was held behind them: asked first, and the record
+    read after, a learner found holding nothing is one whose record has every event of theirs applied or none
+    parked."""
+
+    def __init__(self, parked: ParkedMessages, consumer: str = FOLLOWER) -> None:
+        self._pool = parked.pool
+        self._query = (
+            f'SELECT EXISTS (SELECT 1 FROM "{parked.schema}".parked_messages'
+            " WHERE message_key = ANY($1::bytea[]) AND consumer = $2)"
+        )
+        self._consumer = consumer
+
+    async def __call__(self, ulns: Collection[str]) -> bool:
+        if not ulns:
+            return False
+        held: bool = await self._pool.fetchval(self._query, sorted(uln.encode() for uln in ulns), self._consumer)
+        return held
 
 
 # Set while an operator's retry or skip applies parked messages: below the stored positions, they are not

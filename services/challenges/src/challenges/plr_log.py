@@ -17,7 +17,10 @@ one that cannot be decoded is poison, as the PLR projector parks it.
 What an achievement event changes is the domain's one fold's answer (`lrs_domain.achievements.step`, decision
 0031), over the achievement as the record held it before the poll (`fold_poll`): an event the fold finds changes
 nothing leaves the facts as they were, and one it refuses is poison, parked with the learner's later events held
-behind it, as the PLR projector parks it. So the grade and status a challenge shows are the PLR's.
+behind it, as the PLR projector parks it. So the grade and status a challenge shows are the PLR's: while any of
+the learner's events are parked here, whatever an operator did with the projector's copy, no challenge is raised
+(`service.EventsHeld`, 409 `EVENTS_HELD_IN_DEAD_LETTERS`), since the record is short of them until they are retried
+or skipped here too.
 """
 
 from __future__ import annotations

@@ -54,6 +54,11 @@ class RecordBehind(Exception):
     """The service's copy of the PLR log has not caught up with it: the answer could still change."""
 
 
+class EventsHeld(Exception):
+    """Some of the learner's events (under any of their ULNs) are parked in the service's copy of the PLR log, so
+    what it says of their achievements may not be what their PLR says: nothing is raised on it."""
+
+
 _ONLY_THE_AO_ANSWERS = "only the awarding organisation acknowledges and resolves challenges"
 
 
@@ -74,18 +79,23 @@ class ChallengeService:
         keyring: Keyring,
         catch_up: Callable[[], Awaitable[bool]],
         outbox_wake: asyncio.Event | None = None,
+        *,
+        held: Callable[[Collection[str]], Awaitable[bool]],
     ) -> None:
+        """`held`: whether the record holds any event of these ULNs parked (`log_follower.HeldLearners`)."""
         self._store = store
         self._record = record
         self._keyring = keyring
         self._catch_up = catch_up
         self._wake = outbox_wake
+        self._held = held
 
     async def raise_(
         self, principal: Principal, achievement_id: uuid.UUID, ao_id: str | None, reason: str
     ) -> Challenge:
         """The achievement and its AO come from the PLR log; `ao_id`, when sent, must name that AO.
-        An erased learner is refused (LearnerDataErased)."""
+        An erased learner is refused (LearnerDataErased), and so is a learner whose events the record holds
+        parked (EventsHeld): the grade and status the challenge keeps would be the record's, not the PLR's."""
         if principal.kind is not PrincipalKind.LEARNER:
             raise NotAllowed("only a learner raises a challenge, against their own PLR")
         achievement = await self._target(principal.id, achievement_id, ao_id)
@@ -108,7 +118,9 @@ class ChallengeService:
 
     async def _target(self, uln: str, achievement_id: uuid.UUID, ao_id: str | None) -> AchievementOnRecord:
         """A found achievement is answered at once; "not found" only once the record has caught up with
-        the log as it was when asked (a batch completed a moment ago, or a merge, may not be applied yet)."""
+        the log as it was when asked (a batch completed a moment ago, or a merge, may not be applied yet).
+        Neither while the record holds any of the learner's events parked (EventsHeld): what it has of them is
+        short of those events, and of every later one, until an operator retries or skips the poison."""
         try:
             return await self._checked_target(uln, achievement_id, ao_id)
         except AchievementNotFound:
@@ -117,8 +129,12 @@ class ChallengeService:
         return await self._checked_target(uln, achievement_id, ao_id)
 
     async def _checked_target(self, uln: str, achievement_id: uuid.UUID, ao_id: str | None) -> AchievementOnRecord:
+        ulns = await self._record.learner_ulns(uln)
+        # asked before the achievement is read: a skip or retry clears its rows once it has applied what they held
+        if await self._held(ulns):
+            raise EventsHeld(uln)
         achievement = await self._record.achievement(achievement_id)
-        return challenge_target(achievement, await self._record.learner_ulns(uln), ao_id)
+        return challenge_target(achievement, ulns, ao_id)
 
     async def acknowledge(self, principal: Principal, challenge_id: uuid.UUID) -> ChallengeChanged:
         async with self._store.unit_of_work() as uow:

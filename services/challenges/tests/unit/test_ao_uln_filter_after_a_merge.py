@@ -79,6 +79,10 @@ def _challenge(ao_id: str, uln: str) -> Challenge:
     )
 
 
+async def _held_not_asked(ulns: Collection[str]) -> bool:
+    raise AssertionError("only raising a challenge asks whether the learner's events are held")
+
+
 async def _unused() -> bool:
     raise AssertionError("listing never waits for the record")
 
@@ -89,7 +93,7 @@ async def test_an_aos_filter_by_the_master_uln_finds_the_challenges_raised_under
     another_aos = _challenge(OTHER_AO, MERGED)
     someone_elses = _challenge(AO, STRANGER)
     store = FilteringStore([before_the_merge, after_the_merge, another_aos, someone_elses])
-    service = ChallengeService(store, MergingRecord(), None, _unused)  # type: ignore[arg-type]
+    service = ChallengeService(store, MergingRecord(), None, _unused, held=_held_not_asked)  # type: ignore[arg-type]
     ao = Principal.parse(f"ao:{AO}")
 
     by_master = await service.list(ao, _query(MASTER))
@@ -112,7 +116,7 @@ async def test_an_aos_filter_by_the_master_uln_finds_the_challenges_raised_under
 
 async def test_an_aos_unfiltered_list_and_an_operators_filter_look_up_no_merges() -> None:
     record = MergingRecord()
-    service = ChallengeService(FilteringStore([_challenge(AO, MERGED)]), record, None, _unused)  # type: ignore[arg-type]
+    service = ChallengeService(FilteringStore([_challenge(AO, MERGED)]), record, None, _unused, held=_held_not_asked)  # type: ignore[arg-type]
 
     await service.list(Principal.parse(f"ao:{AO}"), _query())
     found = await service.list(Principal.parse("operator:ops"), _query(MASTER))

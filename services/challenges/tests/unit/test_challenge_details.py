@@ -188,6 +188,10 @@ def _challenge(uln: str, status: ResultStatus) -> Challenge:
     )
 
 
+async def _held_not_asked(ulns: Collection[str]) -> bool:
+    raise AssertionError("only raising a challenge asks whether the learner's events are held")
+
+
 async def _unused() -> bool:
     raise AssertionError("listing never waits for the record")
 
@@ -200,7 +204,7 @@ async def _listed(service: ChallengeService, principal: Principal) -> list[dict[
 
 async def test_a_learners_own_list_describes_each_achievement_as_the_aos_does_and_shows_no_one_elses() -> None:
     mine, someone_elses = _challenge(LEARNER, ResultStatus.PROVISIONAL), _challenge(OTHER_LEARNER, ResultStatus.FINAL)
-    service = ChallengeService(_Store([mine, someone_elses]), _OwnRecord(), None, _unused)  # type: ignore[arg-type]
+    service = ChallengeService(_Store([mine, someone_elses]), _OwnRecord(), None, _unused, held=_held_not_asked)  # type: ignore[arg-type]
 
     learners = await _listed(service, Principal.parse(f"learner:{LEARNER}"))
     aos = await _listed(service, Principal.parse(f"ao:{AO}"))
@@ -223,7 +227,7 @@ async def test_a_learners_own_list_describes_each_achievement_as_the_aos_does_an
 async def test_an_aos_filter_of_several_ulns_asks_the_record_once() -> None:
     asked = {f"10000000{n:02d}" for n in range(50)}
     record = _OwnRecord()
-    service = ChallengeService(_Store([]), record, None, _unused)  # type: ignore[arg-type]
+    service = ChallengeService(_Store([]), record, None, _unused, held=_held_not_asked)  # type: ignore[arg-type]
 
     await service.list(Principal.parse(f"ao:{AO}"), ChallengeQuery(ulns=frozenset(asked)))
     await service.open_counts(Principal.parse(f"ao:{AO}"), ChallengeQuery(ulns=frozenset(asked)))

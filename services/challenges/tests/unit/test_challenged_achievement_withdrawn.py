@@ -56,6 +56,10 @@ def _challenge(achievement_id: uuid.UUID) -> Challenge:
     return Challenge(uuid.uuid4(), achievement_id, AO, LEARNER, "wrong grade", ChallengeState.RAISED, datetime.now(UTC))
 
 
+async def _held_not_asked(ulns: Collection[str]) -> bool:
+    raise AssertionError("only raising a challenge asks whether the learner's events are held")
+
+
 async def _unused() -> bool:
     raise AssertionError("reading never waits for the record")
 
@@ -63,7 +67,7 @@ async def _unused() -> bool:
 async def test_a_challenge_says_whether_its_achievement_is_withdrawn_now() -> None:
     on_withdrawn, on_live = _challenge(WITHDRAWN), _challenge(LIVE)
     record = _Record()
-    service = ChallengeService(_Store([on_withdrawn, on_live]), record, None, _unused)  # type: ignore[arg-type]
+    service = ChallengeService(_Store([on_withdrawn, on_live]), record, None, _unused, held=_held_not_asked)  # type: ignore[arg-type]
     request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(challenges=service)))
     learner = Principal.parse(f"learner:{LEARNER}")
 
@@ -134,7 +138,7 @@ class _TransactionalStore(_Store):
 async def test_an_acknowledgement_or_resolution_says_whether_the_achievement_is_withdrawn_now() -> None:
     on_withdrawn = _challenge(WITHDRAWN)
     store = _TransactionalStore([on_withdrawn])
-    service = ChallengeService(store, _Record(), None, _unused)  # type: ignore[arg-type]
+    service = ChallengeService(store, _Record(), None, _unused, held=_held_not_asked)  # type: ignore[arg-type]
     request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(challenges=service)))
 
     shown = await acknowledge_challenge(on_withdrawn.challenge_id, Principal.parse(f"ao:{AO}"), request)
@@ -150,7 +154,7 @@ async def test_a_change_whose_answer_cannot_be_read_is_not_made() -> None:
     """Asked after the change commits, a failed read would answer an error for a change made (and sent)."""
     raised = _challenge(LIVE)
     store = _TransactionalStore([raised])
-    service = ChallengeService(store, _Unreachable(), None, _unused)  # type: ignore[arg-type]
+    service = ChallengeService(store, _Unreachable(), None, _unused, held=_held_not_asked)  # type: ignore[arg-type]
 
     with pytest.raises(ConnectionResetError):
         await service.acknowledge(Principal.parse(f"ao:{AO}"), raised.challenge_id)

@@ -156,11 +156,15 @@ class FakeStore:
         yield FakeUnitOfWork(self)
 
 
+async def _held_not_asked(ulns: Collection[str]) -> bool:
+    raise AssertionError("only raising a challenge asks whether the learner's events are held")
+
+
 def service(store: FakeStore, record: FakeRecord, caught_up: bool = True) -> ChallengeService:
     async def catch_up() -> bool:
         return caught_up
 
-    return ChallengeService(store, record, keyring=None, catch_up=catch_up)  # type: ignore[arg-type]
+    return ChallengeService(store, record, keyring=None, catch_up=catch_up, held=_held_not_asked)  # type: ignore[arg-type]
 
 
 AFTER = RAISED_AT + timedelta(hours=2)

@@ -4,6 +4,7 @@ a read of the correcting batches is refused as a read, and a withdrawn achieveme
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 import pytest
@@ -25,12 +26,16 @@ class _Untouched:
         raise AssertionError(f"refused callers reach no {name}")
 
 
+async def _held_not_asked(ulns: Collection[str]) -> bool:
+    raise AssertionError("only raising a challenge asks whether the learner's events are held")
+
+
 async def _catch_up() -> bool:
     raise AssertionError("refused callers wait for nothing")
 
 
 def _service() -> ChallengeService:
-    return ChallengeService(_Untouched(), _Untouched(), _Untouched(), _catch_up)  # type: ignore[arg-type]
+    return ChallengeService(_Untouched(), _Untouched(), _Untouched(), _catch_up, held=_held_not_asked)  # type: ignore[arg-type]
 
 
 async def test_a_learner_reading_the_correcting_batches_is_refused_as_a_read() -> None:

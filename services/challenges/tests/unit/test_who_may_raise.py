@@ -71,10 +71,14 @@ async def _caught_up() -> bool:
     return True
 
 
+async def _nothing_held(ulns: Collection[str]) -> bool:
+    return False
+
+
 @pytest.mark.parametrize("principal", [f"ao:{AO}", "provider:10000001", "operator:ops"])
 async def test_anyone_but_a_learner_is_refused_a_raise_and_nothing_is_stored(principal: str) -> None:
     store, record, keyring = FakeStore(), AnyoneRecord(), Keyring()
-    service = ChallengeService(store, record, keyring, _caught_up)  # type: ignore[arg-type]
+    service = ChallengeService(store, record, keyring, _caught_up, held=_nothing_held)  # type: ignore[arg-type]
 
     with pytest.raises(NotAllowed):
         await service.raise_(Principal.parse(principal), ACHIEVEMENT_ID, AO, "My grade was a 5")
@@ -85,7 +89,7 @@ async def test_anyone_but_a_learner_is_refused_a_raise_and_nothing_is_stored(pri
 
 async def test_a_learner_gets_past_the_check_and_raises_the_challenge() -> None:
     store, keyring = FakeStore(), Keyring()
-    service = ChallengeService(store, AnyoneRecord(), keyring, _caught_up)  # type: ignore[arg-type]
+    service = ChallengeService(store, AnyoneRecord(), keyring, _caught_up, held=_nothing_held)  # type: ignore[arg-type]
 
     raised = await service.raise_(Principal.parse(f"learner:{ULN}"), ACHIEVEMENT_ID, AO, "My grade was a 5")
 
