@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from lrs_cli.batch_commands import mislabelled_hint, submit
-from lrs_cli.check_command import check, plainly_other_format
+from lrs_cli.check_command import check
 from lrs_cli.client import CommandError
 from lrs_contracts.batch import BatchFormat
+from lrs_domain.formats.mislabel import plainly_other_format  # the check's, shared with the portal's
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "samples"

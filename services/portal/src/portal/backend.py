@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
+from lrs_contracts.codes import ProblemCode
 from lrs_platform.http import CURRENT_REQUEST_ID
 from portal.config import PortalSettings
 
@@ -85,6 +86,11 @@ def _raise_for(response: httpx.Response) -> None:
     if status >= 500:
         raise Unavailable(detail, problem)
     raise Refused(detail, problem)
+
+
+# A well-formed ULN with a right check digit, not the temporary one: the projector reads it for `batch_on_the_plr`,
+# whose answer turns on the batch alone (whatever it holds of this ULN is dropped unread).
+BATCH_PROBE_ULN = "9999999998"
 
 
 class Services:
@@ -274,12 +280,44 @@ class ServiceCalls:
 
     # --- the PLR (plr-projector) -----------------------------------------------------------------
 
-    async def ao_achievements(self, uln: str, after_batch: uuid.UUID | None = None) -> dict[str, Any]:
+    async def ao_achievements(
+        self, uln: str, after_batch: uuid.UUID | None = None, *, wait_ms: int | None = None
+    ) -> dict[str, Any]:
+        """The AO's achievements of the learner; with `after_batch`, once the projector has the batch (it waits up
+        to `wait_ms`, its own bound without), else Unavailable with code PROJECTION_PENDING."""
         params = {"uln": uln, "include_withdrawn": "true", "include_history": "true"}
         if after_batch is not None:
             params["after_batch"] = str(after_batch)
+            if wait_ms is not None:
+                params["wait_ms"] = str(wait_ms)
         result: dict[str, Any] = await self._json("GET", "plr-projector", "/v1/ao/achievements", params=params)
         return result
+
+    async def batch_on_the_plr(self, batch_id: uuid.UUID, *, wait_ms: int, ao_id: str | None = None) -> bool | None:
+        """Whether the projector has taken the batch onto learners' records: True once it projected an event of the
+        batch and then read the PLR log to its end as of that moment (every event of the batch, one Kafka
+        transaction); False while it answers PROJECTION_PENDING after waiting up to `wait_ms`; None when it could
+        not be asked. For an AO's key (an operator's naming the batch's AO, `ao_id`) the projector judges
+        `after_batch` by the batch's events on any learner's record (decision 0012), so the read is of a ULN of
+        no consequence (`BATCH_PROBE_ULN`): the portal knows no learner of a batch, whose records ingest shows
+        with masked ULNs only."""
+        params = {
+            "uln": BATCH_PROBE_ULN,
+            "ao_id": ao_id,
+            "include_withdrawn": "false",
+            "include_history": "false",
+            "after_batch": str(batch_id),
+            "wait_ms": str(wait_ms),
+        }
+        try:
+            await self._request(
+                "GET", "plr-projector", "/v1/ao/achievements", params=params, timeout=wait_ms / 1000 + 5
+            )
+        except Unavailable as unavailable:
+            return False if unavailable.problem.get("code") == ProblemCode.PROJECTION_PENDING else None
+        except ServiceError:
+            return None
+        return True
 
     async def projector_status(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._json("GET", "plr-projector", "/v1/admin/projector")

@@ -20,6 +20,7 @@ from lrs_domain.formats import (
     write_json,
 )
 from lrs_domain.formats import in_file_words as file_words
+from lrs_domain.formats.mislabel import mislabel_hint, plainly_other_format
 from lrs_domain.reference import Catalogue
 from lrs_platform.problems import said_once
 
@@ -55,12 +56,19 @@ def filename_fault(filename: str) -> str | None:
     return None
 
 
+# After the name to give a file whose content plainly is another format than its name says.
+RENAME_THEN = " and upload it again (the portal reads a file as the format its name ends in: .csv, .xml or .json)"
+
+
 @dataclass(frozen=True)
 class Refusal:
+    """`hint`: what to do besides, when the file plainly is another format than the one it was read as."""
+
     code: str
     detail: str
     line: int | None
     column: int | None
+    hint: str | None = None
 
     def said(self, title: str) -> str:
         return said_once(title, self.detail)
@@ -129,7 +137,11 @@ def check_upload(
         parsed = parse_batch(content, fmt)
     except BatchRefused as refused:
         detail = in_file_words(refused.detail, fmt)
-        return UploadCheck(filename, fmt, None, Refusal(refused.code.value, detail, refused.line, refused.column), None)
+        hint = None
+        if refused.code is BatchCode.MALFORMED and (looks_like := plainly_other_format(content, fmt)):
+            hint = mislabel_hint(filename, looks_like, RENAME_THEN)  # not a fault inside the file: its name
+        refusal = Refusal(refused.code.value, detail, refused.line, refused.column, hint)
+        return UploadCheck(filename, fmt, None, refusal, None)
     report = check_batch_offline(parsed.header, parsed.records, catalogue, today)
     return UploadCheck(filename, fmt, parsed.header.awarding_organisation, None, report)
 

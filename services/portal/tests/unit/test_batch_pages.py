@@ -95,14 +95,14 @@ def test_a_sandpit_batchs_pages_and_learners_link_stay_in_the_sandpit() -> None:
     shown = batch(status="completed", failure_reason=None, counts=counts)
     record = {"line": 1, "status": "accepted", "errors": [], "warnings": [], "uln_masked": "******0043"}
     record |= {"mis_identifier": "MIS-1", "action": "create"}
-    common = {"decided": True, "records": [record], "total": 77, "codes": [], "threshold": 0.3}
+    common = {"decided": True, "records": [record], "total": 77, "codes": [], "threshold": 0.3, "on_records": "yes"}
     filtered = {"status_filter": "rejected", "code_filter": None, "statuses": RECORD_STATUSES, "sent_before": None}
     for base in ("", "/sandpit"):
         html = page("batch.html", base=base, batch=shown, page=1, last_page=2, **common, **filtered)
         listing = page("batches.html", base=base, batches=[shown], page=1, last_page=3)
 
         assert f'href="{base}/batches/{BATCH_ID}?status=rejected&amp;page=2"' in html
-        assert f'href="{base}/learners">learners page</a>' in html
+        assert f'href="{base}/learners?after_batch={BATCH_ID}">learners page</a>' in html
         assert f'href="{base}/batches?page=2"' in listing
 
 
@@ -112,6 +112,7 @@ def test_a_sandpit_batch_says_its_accepted_records_are_the_sandpits_not_learners
     shown = batch(status="completed", failure_reason=None, counts=counts)
     context = {"decided": True, "records": [], "total": 2, "codes": [], "threshold": 0.3, "status_filter": None}
     context |= {"code_filter": None, "statuses": RECORD_STATUSES, "sent_before": None, "page": 1, "last_page": 1}
+    context |= {"on_records": "yes"}  # the projector confirmed it (`on_learners_records`)
 
     live = page("batch.html", batch=shown, **context)
     sandpit = page("batch.html", batch=shown, sandpit=True, base="/sandpit", **context)
@@ -123,7 +124,7 @@ def test_a_sandpit_batch_says_its_accepted_records_are_the_sandpits_not_learners
         "The accepted records are on the Sandpit's learners' records only: nothing from the Sandpit reaches a"
         " learner's live record. Look a learner up on the Sandpit's" in sandpit
     )
-    assert 'href="/sandpit/learners">learners page</a>' in sandpit
+    assert f'href="/sandpit/learners?after_batch={BATCH_ID}">learners page</a>' in sandpit
 
 
 def _failed_batch_page(counts: dict[str, int], records: list[dict[str, Any]]) -> tuple[str, str]:

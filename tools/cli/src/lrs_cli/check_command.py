@@ -23,6 +23,8 @@ from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_domain.decision import OfflineReport, check_batch_offline
 from lrs_domain.formats import detect_format, file_field_name, in_file_words, parse_batch, refuse_if_too_large
 from lrs_domain.formats.errors import BatchRefused
+from lrs_domain.formats.mislabel import mislabel_hint as domain_mislabel_hint
+from lrs_domain.formats.mislabel import plainly_other_format
 from lrs_domain.reference_files import load_catalogue
 from lrs_platform.clock import today_in_england
 
@@ -32,16 +34,9 @@ NOT_CHECKED = "Not checked offline: learner verification (RV004) and achievement
 def mislabel_hint(name: str, looks_like: BatchFormat) -> str:
     """What a CLI user does about a file whose extension names another format than its content plainly is: lrs
     takes the format (and the Content-Type it sends) from the extension, and has no option to say otherwise."""
-    return (
-        f"{name} looks like {looks_like.value.upper()}: rename it to {Path(name).stem}.{looks_like.value}"
-        " (lrs reads and sends a batch file as the format its extension names: .csv, .xml or .json)"
+    return domain_mislabel_hint(
+        name, looks_like, " (lrs reads and sends a batch file as the format its extension names: .csv, .xml or .json)"
     )
-
-
-def plainly_other_format(content: bytes, fmt: BatchFormat) -> BatchFormat | None:
-    """The format the content plainly is (XML's `<`, JSON's `{` or `[`, CSV's heading line) when not `fmt`."""
-    looks_like = detect_format(None, None, content[:512])
-    return looks_like if looks_like is not None and looks_like is not fmt else None
 
 
 def read_batch(file: Path) -> BoundedRead:

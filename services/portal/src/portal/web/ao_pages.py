@@ -66,6 +66,8 @@ GENDERS = (
     ("9", "9 - not specified"),
 )
 LANGUAGES = (("", "Not given"), ("English", "English"), ("Welsh", "Welsh"), ("Irish", "Irish"))
+# How long a learner's record read after a batch waits for the projector to have the batch.
+LEARNER_WAIT_MS = 5_000
 NAME_LIMIT = 35  # characters as the rules count them: of the name's composed form (`name_length`, decision 0167)
 NAMES = ("given_name", "family_name")
 # The longest value the direct-entry form takes filled in, field by field (`direct_entry.PREFILLED` and the action).
@@ -269,8 +271,18 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
 
 
 def _learner_page(
-    request: Request, user: Any, uln: str, names: dict[str, str], errors: dict[str, str], plr: Any, open_: Any
+    request: Request,
+    user: Any,
+    uln: str,
+    names: dict[str, str],
+    errors: dict[str, str],
+    plr: Any,
+    open_: Any,
+    after_batch: uuid.UUID | None = None,
+    batch_shown: str | None = None,
 ) -> HTMLResponse:
+    """`after_batch`: the batch the person came from, kept in the form; `batch_shown`, whether the record read shows
+    it: "yes", "none" (the projector has the batch, and none of it is on this record), "pending" (not yet)."""
     prefilled = {}  # what each achievement's buttons post to the direct-entry form, action by action
     if plr is not None:
         for event in plr["learning_events"]:
@@ -280,13 +292,32 @@ def _learner_page(
             prefilled[event["id"]] = {
                 action.value: prefilled_values(action, plr["uln"], names, event) for action in actions
             }
-    context = {"uln": uln, "names": names, "errors": errors, "plr": plr, "open": open_, "prefilled": prefilled}
+    context = {
+        "uln": uln,
+        "names": names,
+        "errors": errors,
+        "plr": plr,
+        "open": open_,
+        "prefilled": prefilled,
+        "after_batch": after_batch,
+        "batch_shown": batch_shown,
+    }
     return render(request, "learner.html", context, user=user, status_code=400 if errors else 200)
 
 
+def _batch_id(text: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text) if text else None
+    except ValueError:
+        return None
+
+
 @router.get("/learners")
-async def learner_search(request: Request, user: AoUser) -> HTMLResponse:
-    return _learner_page(request, user, "", {}, {}, None, {})
+async def learner_search(
+    request: Request, user: AoUser, after_batch: Annotated[str | None, Query(max_length=36)] = None
+) -> HTMLResponse:
+    """`after_batch`: from a batch page, whose batch the learner's record is then read after (decision 0012)."""
+    return _learner_page(request, user, "", {}, {}, None, {}, _batch_id(after_batch))
 
 
 @router.post("/learners")
@@ -307,23 +338,24 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
             errors[name] = f"The {label} must be {NAME_LIMIT} characters or fewer"
         elif refused := refused_character(names[name], one_line=True):
             errors[name] = f"The {label} holds {refused}: type it again"
+    after_batch = _batch_id(field(form, "after_batch"))
     if errors:
-        return _learner_page(request, user, uln, names, errors, None, {})
-    after_batch = None
-    try:
-        after_batch = uuid.UUID(field(form, "after_batch")) if field(form, "after_batch") else None
-    except ValueError:
-        after_batch = None
+        return _learner_page(request, user, uln, names, errors, None, {}, after_batch)
     service = calls(request, user)
+    batch_shown = None
     try:
-        plr = await service.ao_achievements(uln, after_batch)
+        plr = await service.ao_achievements(uln, after_batch, wait_ms=LEARNER_WAIT_MS if after_batch else None)
+        if after_batch is not None:
+            applied = (plr.get("consistency") or {}).get("batch_events_applied")
+            batch_shown = "yes" if applied else "none"
     except Unavailable as unavailable:
         # Asked again only when the projector answered that it waited for the batch and saw none of it (the
         # batch may have put nothing on the record): after a timeout the person would wait as long again, and a
-        # struggling projector would get the query twice.
+        # struggling projector would get the query twice. The record is then shown as it is, saying so.
         if unavailable.problem.get("code") != ProblemCode.PROJECTION_PENDING:
             raise
         plr = await service.ao_achievements(uln)
+        batch_shown = "pending"
     open_challenges = (
         {}
         if in_sandpit(request)
@@ -332,7 +364,7 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
             for challenge in await service.every_challenge(OPEN_STATES, ulns=plr.get("ulns", [uln]))
         }
     )
-    return _learner_page(request, user, uln, names, {}, plr, open_challenges)
+    return _learner_page(request, user, uln, names, {}, plr, open_challenges, after_batch, batch_shown)
 
 
 # --- challenges --------------------------------------------------------------------------------

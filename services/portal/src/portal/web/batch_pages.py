@@ -41,6 +41,9 @@ RECORD_STATUSES = ("accepted", "rejected", "no_op")
 CODE = re.compile(r"^(RV|WV)[0-9]{3}$")
 # The most of a check's body read: the file, and room for the form's other fields and the multipart framing.
 LARGEST_UPLOAD = MAX_BATCH_BYTES + 64 * 1024
+# How long the batch page waits for the projector to confirm a completed batch is on learners' records: it usually
+# is within a second or two of the decision; past this the page says it is being added, with a way to look again.
+PROJECTION_WAIT_MS = 2_000
 # What ingest answers for an empty file (RS001: it ends before its header), said of the file chosen.
 EMPTY_FILE = "The selected file is empty (RS001): a batch file starts with its header"
 TOO_LARGE = "The file is larger than 6 MB (RS002): split it into smaller batches"
@@ -193,11 +196,26 @@ def _batch_page_query(
 BatchPageAsked = Annotated[BatchPageQuery, Depends(_batch_page_query)]
 
 
+async def on_learners_records(service: ServiceCalls, batch: dict[str, Any], *, operator: bool) -> str | None:
+    """What the batch page may say of a completed batch's accepted records: "yes" when the projector confirms they
+    are on learners' records, "pending" while it says they are not yet (a learner's events held in dead letters keep
+    them off for as long), "unknown" when it could not be asked; None when no record of the batch goes on one.
+    The batch is `completed` once validation decided it: the projector applies it after that (decision 0012)."""
+    if batch["status"] != "completed" or not (batch.get("counts") or {}).get("accepted"):
+        return None
+    ao_id = batch.get("ao_id") if operator else None  # an operator's key reads the AO's view naming the AO
+    confirmed = await service.batch_on_the_plr(
+        uuid.UUID(str(batch["batch_id"])), wait_ms=PROJECTION_WAIT_MS, ao_id=ao_id
+    )
+    return {True: "yes", False: "pending", None: "unknown"}[confirmed]
+
+
 async def batch_context(
-    service: ServiceCalls, batch_id: uuid.UUID, asked: BatchPageQuery, *, page_size: int
+    service: ServiceCalls, batch_id: uuid.UUID, asked: BatchPageQuery, *, page_size: int, operator: bool = False
 ) -> dict[str, Any]:
     """What the batch page shows of a batch, whoever reads it (its AO's users, or an operator): its status, counts,
-    outcome, and a page of its records filtered by result and code."""
+    outcome, whether its accepted records are on learners' records yet, and a page of its records filtered by result
+    and code."""
     batch = await service.batch(batch_id, wait_until_decided=asked.wait or None)
     status = _record_filter(asked.status)
     code = asked.code if asked.code and CODE.match(asked.code) else None
@@ -223,6 +241,7 @@ async def batch_context(
             records = chosen[(asked.page - 1) * page_size : asked.page * page_size]
     return {
         "batch": batch,
+        "on_records": await on_learners_records(service, batch, operator=operator),
         "decided": batch["status"] in DECIDED,
         "announce": asked.decided == "1" and batch["status"] in DECIDED,
         "direct_entry": is_direct_entry(batch),

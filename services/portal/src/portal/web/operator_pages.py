@@ -140,6 +140,25 @@ async def _parked_in(service: ServiceCalls, name: str, timeout: float | None) ->
     return ParkedIn(name, rows, parked["total"], None)
 
 
+def place_of(row: dict[str, Any]) -> str:
+    """A parked message's place on the log, `topic:partition:offset`: the same message wherever it is parked."""
+    return f"{row.get('topic')}:{row.get('partition')}:{row.get('offset')}"
+
+
+def also_parked(by_service: list[ParkedIn], service_name: str, places: list[str]) -> list[dict[str, Any]]:
+    """The messages at `places` parked in services other than `service_name`, among those the dead-letter page lists
+    of each: each service that reads a topic parks its poison on its own, so a retry or skip in one leaves the
+    others' copies parked (the projector's and the challenges service's of the PLR log, say)."""
+    wanted = set(places)
+    return [
+        {"service": parked.service, "handle": row["handle"], "named": row["named"], "place": place_of(row)}
+        for parked in by_service
+        if parked.service != service_name
+        for row in parked.rows or ()
+        if place_of(row) in wanted
+    ]
+
+
 def _known_handle(service_name: str, handle: str) -> None:
     """Only a service with dead letters, and a handle of the kind it names a parked message by."""
     if service_name not in DEAD_LETTER_SERVICES:
@@ -201,8 +220,12 @@ async def _dead_letters_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    by_service = await parked_by_service(calls(request, user))
+    places = [place_of(row) for row in skipping["dropped"]] if skipping else (outcome or {}).get("places") or []
+    acted_in = skipping["service"] if skipping else (outcome or {}).get("service", "")
     context = {
-        "by_service": [] if skipping else await parked_by_service(calls(request, user)),
+        "by_service": [] if skipping else by_service,
+        "also_parked": also_parked(by_service, acted_in, places),
         "outcome": outcome,
         "refusal": refusal,
         "skipping": skipping,
@@ -355,7 +378,14 @@ async def _replacing_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    context = {"replacing": replacing, "text": text, "topic": topic, "errors": errors or {}}
+    by_service = await parked_by_service(calls(request, user))
+    context = {
+        "replacing": replacing,
+        "also_parked": also_parked(by_service, replacing["service"], [place_of(row) for row in replacing["dropped"]]),
+        "text": text,
+        "topic": topic,
+        "errors": errors or {},
+    }
     return render(request, "ops_dead_letter_replace.html", context, user=user, status_code=status)
 
 
@@ -394,8 +424,23 @@ async def replace(request: Request, service_name: str, handle: str, user: DeadLe
         errors = {"replacement": f"{service_name} refused the copy: {refused.detail[:MAX_SHOWN_ERROR]}"}
         return await _replacing_page(request, user, replacing, text=text, topic=topic, errors=errors, status=409)
     results = result.get("results") or []
-    outcome = replay_outcome("retry", service_name, replacing["key"], results) | {"replaced": True}
+    outcome = replay_outcome("retry", service_name, replacing["key"], results) | {
+        "replaced": True,
+        "places": [place_of(row) for row in replacing["dropped"]],
+    }
     return await see_other_telling(request, user, "/ops/dead-letters", outcome=outcome)
+
+
+async def _retried_places(request: Request, user: SignedIn, service_name: str, handle: str) -> list[str]:
+    """Where the poisons a retry of `handle` re-applies are on the log; none when they cannot be read (the retry is
+    made all the same: the places only say, after it, where the same messages are parked in other services)."""
+    try:
+        retrying = await _stream_heads(request, user, service_name, handle)
+    except KeyRejected:
+        raise
+    except ServiceError:
+        return []
+    return [place_of(row) for row in retrying["dropped"]] if retrying else []
 
 
 @router.post("/ops/dead-letters/{service_name}/{handle}/{action}")
@@ -408,6 +453,9 @@ async def dead_letter_action(
     _known_handle(service_name, handle)
     reason = field(form, "reason") if action == "skip" else ""
     skipping: dict[str, Any] | None = None
+    places: list[str] = []  # the poisons acted on: where the outcome looks for the same messages parked elsewhere
+    if action == "retry":
+        places = await _retried_places(request, user, service_name, handle)
     if action == "skip":
         skipping = await _stream_heads(request, user, service_name, handle)
         if skipping is None:
@@ -420,6 +468,7 @@ async def dead_letter_action(
             return await _dead_letters_page(
                 request, user, skipping=skipping, reason=reason, refusal=SKIP_CHANGED, status=409
             )
+        places = [place_of(row) for row in skipping["dropped"]]
     key = await _stream_key(request, user, service_name, handle)
     if key is None:
         return await _no_longer_parked(request, user, service_name)
@@ -433,7 +482,7 @@ async def dead_letter_action(
         return await _no_longer_parked(request, user, service_name)
     except Refused as refused:
         return await _dead_letters_page(request, user, refusal=refused.detail, status=409)
-    outcome = replay_outcome(action, service_name, key, result.get("results") or [])
+    outcome = replay_outcome(action, service_name, key, result.get("results") or []) | {"places": places}
     return await see_other_telling(request, user, "/ops/dead-letters", outcome=outcome)
 
 

@@ -108,7 +108,7 @@ async def batch_page(
     """The batch as its AO's users see it: status, counts, outcome, and its records with their codes."""
     page_size = portal_of(request).settings.records_page_size
     try:
-        context = await batch_context(calls(request, user), batch_id, asked, page_size=page_size)
+        context = await batch_context(calls(request, user), batch_id, asked, page_size=page_size, operator=True)
     except NotFound:
         errors = {"batch": NO_SUCH_BATCH.format(batch_id)}
         return await _batches_page(request, user, batch_typed=str(batch_id), errors=errors, status=404)
