@@ -65,7 +65,7 @@ _ONLY_THE_AO_ANSWERS = "only the awarding organisation acknowledges and resolves
 @dataclass(frozen=True)
 class ChallengeChanged:
     """A challenge as an AO's acknowledgement or resolution left it, and whether its achievement is withdrawn now:
-    read before the change commits, so a failed read answers an error for a change that was not made."""
+    read before the change is made, so a failed read answers an error for a change that was not made."""
 
     challenge: Challenge
     achievement_withdrawn: bool
@@ -137,15 +137,22 @@ class ChallengeService:
         return challenge_target(achievement, ulns, ao_id)
 
     async def acknowledge(self, principal: Principal, challenge_id: uuid.UUID) -> ChallengeChanged:
+        withdrawn = await self._withdrawn_now(principal, challenge_id)
         async with self._store.unit_of_work() as uow:
             challenge = await self._managed(uow, principal, challenge_id)
             event = acknowledge(challenge)
             changed = replace(evolve(challenge, event, utc_now()), acknowledged_by=str(principal))
             await uow.update(changed)
             await self._append(uow, event, principal)
-            withdrawn = await self._record.withdrawn_among([changed.achievement_id])
         self._notify()
-        return ChallengeChanged(changed, changed.achievement_id in withdrawn)
+        return ChallengeChanged(changed, withdrawn)
+
+    async def _withdrawn_now(self, principal: Principal, challenge_id: uuid.UUID) -> bool:
+        """Whether the challenge's achievement is withdrawn now, read before the unit of work: read in it, on a
+        second connection of the pool the unit of work holds one of, as many changes at once as the pool has
+        connections each waited for a second, for ever (an AO's script acknowledging a page of challenges)."""
+        seen = await self._seen(principal, challenge_id, _ONLY_THE_AO_ANSWERS)
+        return seen.achievement_id in await self._record.withdrawn_among([seen.achievement_id])
 
     async def resolve(
         self,
@@ -155,22 +162,24 @@ class ChallengeService:
         note: str | None,
         correcting_batch_id: uuid.UUID | None = None,
     ) -> ChallengeChanged:
-        """A corrected resolution names the batch that corrected the data (`correction`)."""
+        """A corrected resolution names the batch that corrected the data (`correction`). What it reads besides the
+        challenge (the batch, whether the achievement is withdrawn, the learner's key that seals the note) is read
+        before the unit of work (`_withdrawn_now`): each on a second connection of the pool it holds one of."""
+        seen = await self._seen(principal, challenge_id, _ONLY_THE_AO_ANSWERS)
         touching = None
         if resolution is ChallengeResolution.CORRECTED and correcting_batch_id is not None:
-            seen = await self._seen(principal, challenge_id, _ONLY_THE_AO_ANSWERS)
             touching = await self._touching(seen, correcting_batch_id)
+        withdrawn = seen.achievement_id in await self._record.withdrawn_among([seen.achievement_id])
+        key = await self._key_of(seen.uln) if note is not None else None  # a challenge's learner never changes
         async with self._store.unit_of_work() as uow:
             challenge = await self._managed(uow, principal, challenge_id)
             correcting = correction(challenge, resolution, correcting_batch_id, touching)
-            key = await self._key_of(challenge.uln) if note is not None else None
             event = resolve(challenge, resolution, note, key, correcting)
             changed = replace(evolve(challenge, event, utc_now(), key), resolved_by=str(principal))
             await uow.update(changed)
             await self._append(uow, event, principal)
-            withdrawn = await self._record.withdrawn_among([changed.achievement_id])
         self._notify()
-        return ChallengeChanged(changed, changed.achievement_id in withdrawn)
+        return ChallengeChanged(changed, withdrawn)
 
     async def correcting_batches(self, principal: Principal, challenge_id: uuid.UUID) -> list[BatchOnRecord]:
         """The batches that may be named resolving the challenge as corrected (`correction`), newest first."""
