@@ -136,8 +136,11 @@ class SmtpMailer:
             raise _refused(detail, _of_message(error.code, error.message), of_address=of_address) from error
         except aiosmtplib.SMTPResponseException as error:
             # The greeting, EHLO/HELO, STARTTLS, AUTH, MAIL FROM (our sender address, or AUTH required): the
-            # relay's or our configuration, never this message's.
+            # relay's or our configuration, never this message's; but its size, declared at MAIL FROM to a relay
+            # that announces a limit (RFC 1870), which is the message's as it is at DATA.
             detail = f"SMTP {_code(error.code, error.message)} at {_stage(error)}"
+            if isinstance(error, aiosmtplib.SMTPSenderRefused) and _too_large(error.code, error.message):
+                raise MailError(detail, permanent=True) from error
             raise MailError(detail, permanent=False) from error
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             raise MailError(type(error).__name__, permanent=False) from error
@@ -242,6 +245,12 @@ def _of_message(code: int, text: str) -> _Refusal:
     if enhanced[0] in (1, 6) or enhanced in ((2, 3), (3, 4)):
         return _Refusal.REFUSED
     return _Refusal.FOR_NOW
+
+
+def _too_large(code: int, text: str) -> bool:
+    """A refusal of the message's size: 5.3.4 or 5.2.3, or RFC 1870's 552 at MAIL FROM without an enhanced code."""
+    enhanced = _enhanced(text)
+    return enhanced in ((3, 4), (2, 3)) if enhanced is not None else code == 552
 
 
 def _worst(refusals: list[_Refusal]) -> _Refusal:

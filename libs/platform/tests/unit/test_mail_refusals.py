@@ -220,3 +220,26 @@ async def test_a_relay_taking_the_message_takes_it() -> None:
     relay = _ScriptedRelay({})
     assert await relay.send(username="lrs") is None
     assert relay.messages == 1
+
+
+class _LimitedRelay(_ScriptedRelay):
+    """EHLO announces a size limit (RFC 1870), as Postfix, Exchange and every hosted relay do: the client declares
+    the message's size at MAIL FROM, where such a relay refuses one too large."""
+
+    def __init__(self, script: dict[str, str]) -> None:
+        super().__init__({"EHLO": "250-relay\r\n250-SIZE 100\r\n250 8BITMIME", **script})
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["552 5.3.4 Message size exceeds fixed maximum message size", "552 Message size exceeds limit"],
+)
+async def test_a_message_refused_for_its_size_at_mail_from_fails_as_at_data(answer: str) -> None:
+    """Taken for the relay's refusal of our sender, it was waited out for ever, every later email behind it."""
+    error = await _LimitedRelay({"MAIL": answer}).send()
+    assert error is not None and _whose(error) == FOR_GOOD, error
+
+
+async def test_a_sender_refused_at_mail_from_is_still_the_relays() -> None:
+    error = await _LimitedRelay({"MAIL": "553 5.1.8 <lrs@lrs.local>: Sender address rejected"}).send()
+    assert error is not None and _whose(error) == RELAY, error
