@@ -107,6 +107,37 @@ async def test_a_skip_cut_short_by_a_transient_failure_leaves_the_stream_as_it_w
     assert handler.applied == [b"k2", b"k2", b"k3"]  # applied again: a consumer's effects are idempotent
 
 
+class SlowHandler(Handler):
+    """A handler as slow as a relay taking its time to answer: longer than the server's idle-in-transaction timeout."""
+
+    async def __call__(self, messages: Sequence[Message]) -> None:
+        if not any(b"poison" in (handled.value or b"") for handled in messages):
+            await asyncio.sleep(1.5)
+        await super().__call__(messages)
+
+
+async def test_a_skip_outlasting_the_servers_idle_in_transaction_timeout_is_made_and_recorded(
+    pool: asyncpg.Pool,
+) -> None:
+    """The skip's transaction waits idle while the handler works: a database set to end such transactions after a
+    second ended it after the handler's effect, and the skip answered 503 at every try (a review's probe)."""
+    database = await pool.fetchval("SELECT current_database()")
+    await pool.execute(f'ALTER DATABASE "{database}" SET idle_in_transaction_session_timeout = \'1s\'')
+    await pool.expire_connections()  # new sessions take the setting
+    store = ParkedMessages(pool, SCHEMA)
+    office = DeadLetterOffice(store, _nothing_sent)
+    handler = SlowHandler()
+    guard = PoisonGuard(CONSUMER, handler, office, QUICK)
+    await park_stream(guard, b"k1-poison", b"k2")
+    [head, *_], _ = await office.listing(CONSUMER)
+
+    done = await office.skip(head.id, "operator:alice", "known bad row")
+
+    assert (done.skipped, done.applied, done.still_parked) == (1, 1, 0)
+    assert await parked_rows(pool) == []
+    assert [action.action for action in await office.actions(10)] == ["skip"]
+
+
 async def test_a_new_poisons_copy_is_sent_once_the_skip_has_committed_and_later_when_kafka_was_away(
     pool: asyncpg.Pool,
 ) -> None:

@@ -383,13 +383,17 @@ class ParkedMessages:
             await connection.execute("SELECT pg_advisory_lock($1)", lock)
             try:
                 async with connection.transaction():
+                    # idle in it while a handler works (an SMTP conversation): a server's idle-in-transaction timeout
+                    # would end it after the handler's effect, and the retry would answer 503 at every try
+                    await connection.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
                     acting = _ACTING.set((self, connection))
                     try:
                         yield
                     finally:
                         _ACTING.reset(acting)
             finally:
-                if not connection.is_closed():  # a connection lost took its session's lock with it
+                # a connection lost took its session's lock with it, and its unlock fails: what failed is told instead
+                with suppress(asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
                     await connection.execute("SELECT pg_advisory_unlock($1)", lock)
 
     def _executor(self) -> asyncpg.Pool | asyncpg.Connection:
