@@ -122,7 +122,7 @@ async def test_a_skip_outlasting_the_servers_idle_in_transaction_timeout_is_made
     """The skip's transaction waits idle while the handler works: a database set to end such transactions after a
     second ended it after the handler's effect, and the skip answered 503 at every try (a review's probe)."""
     database = await pool.fetchval("SELECT current_database()")
-    await pool.execute(f'ALTER DATABASE "{database}" SET idle_in_transaction_session_timeout = \'1s\'')
+    await pool.execute(f"ALTER DATABASE \"{database}\" SET idle_in_transaction_session_timeout = '1s'")
     await pool.expire_connections()  # new sessions take the setting
     store = ParkedMessages(pool, SCHEMA)
     office = DeadLetterOffice(store, _nothing_sent)
