@@ -50,6 +50,7 @@ from plr_projector.projection import (
     ParkedHeads,
     PlainEvent,
     Position,
+    batch_of,
     decode_message,
     decode_plain_achievements,
     needs_of,
@@ -504,6 +505,7 @@ class Runner:
             event_type=letter.event_type,
             value=message.value,
             attempts=poisoned.attempts,
+            batch_id=batch_of(message, None),  # parked undecoded: what its bytes name
         )
         changes = BatchChanges(parked=[parked])
         changes.outcomes[(message.topic, "parked")] += 1

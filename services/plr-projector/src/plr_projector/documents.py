@@ -101,6 +101,14 @@ class Consistency(_Described):
     batch_events_applied: int | None = Field(
         None, description="with `after_batch`: the batch's events on this PLR (not the whole batch's)"
     )
+    batch_events_held: int | None = Field(
+        None,
+        description="with `after_batch`: the batch's events held in the projector's dead letters (a poison, or behind"
+        " one on its learner's stream), not on any PLR until an operator resolves them. To an AO (its own batch) and"
+        " operators the whole batch's; to a learner or a provider only those of the learner read, never another's"
+        " (decision 0003). An event parked by a release before this count names no batch, and is counted once it is"
+        " parked again",
+    )
 
 
 class PersonalLearningRecord(_Described):

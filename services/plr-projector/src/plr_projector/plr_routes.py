@@ -204,7 +204,9 @@ async def read_plr(
         Query(
             description="wait until this batch is projected (with an AO's key: one of its own; with a learner's or a"
             " provider's: one with an event on this PLR, any other answering as an unknown id does); a batch that put"
-            " nothing on the PLR answers 503 after the wait, without Retry-After: ask ingest for its status first"
+            " nothing on the PLR answers 503 after the wait, without Retry-After: ask ingest for its status first;"
+            " `consistency.batch_events_held` then says how many of the batch's events on this PLR are held in dead"
+            " letters (an AO's or an operator's read: of the whole batch)"
         ),
     ] = None,
     wait_ms: Annotated[int | None, Query(ge=0, le=60_000)] = None,
@@ -240,11 +242,17 @@ async def _on_this_plr(
     scope: BatchScope,
 ) -> dict[str, Any]:
     """`batch_events_applied` counts the batch's events on the PLR read, not the whole batch's: another
-    AO's batch is not a reader's to measure."""
+    AO's batch is not a reader's to measure. `batch_events_held`, those the projector holds parked, as `after_batch`
+    was judged (`scope`, decision 0003): a learner or provider, under the ULNs of their read only, never another
+    learner's; an AO and an operator, the whole batch's, the batch being the AO's (the wait found an event of it
+    the AO recorded, else it answered 503), whose page says how many of its records are not on learners' records."""
     if after_batch is not None:
         async with projector.pool.acquire() as connection:
             consistency["batch_events_applied"] = await projector.model.batch_events_applied(
                 connection, after_batch, ulns, ao_id=scope.ao_id
+            )
+            consistency["batch_events_held"] = await projector.model.batch_events_held(
+                connection, after_batch, scope.ulns
             )
     return consistency
 
@@ -264,7 +272,16 @@ async def ao_achievements(
     include_withdrawn: bool = True,
     include_history: bool = False,
     min_offsets: str | None = None,
-    after_batch: uuid.UUID | None = None,
+    after_batch: Annotated[
+        uuid.UUID | None,
+        Query(
+            description="wait until this batch, one of the AO's own, is projected: judged by its events on any"
+            " learner's record, this one's or not (decision 0012); `consistency.batch_events_held` then says how many"
+            " of the whole batch's events are held in dead letters, off learners' records until an operator resolves"
+            " them. Another AO's batch, or one that put nothing on the PLR, answers 503 after the wait, without"
+            " Retry-After"
+        ),
+    ] = None,
     wait_ms: Annotated[int | None, Query(ge=0, le=60_000)] = None,
 ) -> dict[str, Any]:
     if principal.kind is PrincipalKind.AO:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
+import orjson
 from asyncpg.pgproto import pgproto
 from pydantic import ValidationError
 
@@ -24,6 +25,7 @@ from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, Chal
 from lrs_contracts.dead_letters import error_text, learners_named, peek_event
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.fast_decode import NotFast, decode_flat, flat_fields, plain_fields
+from lrs_contracts.identifiers import is_uuid
 from lrs_contracts.learner import (
     LEARNER_EVENTS,
     LearnerErased,
@@ -535,6 +537,8 @@ class Parked:
     # the consumer's tries before parking it, as its dead letter says: one for an event its contract or the
     # fold refuses (trying again changes nothing), none for one held behind another's poison
     attempts: int = 0
+    # the batch of a PLR batch's event (`batch_of`): `after_batch` reads count the batch's events held
+    batch_id: uuid.UUID | None = None
 
 
 @dataclass
@@ -606,6 +610,31 @@ def marked_line(message: Message, envelope: Envelope, payload: Contract) -> tupl
     return None
 
 
+def peek_batch_id(value: bytes | None) -> uuid.UUID | None:
+    """The batch a PLR event's bytes name (`data.provenance.batch_id`), if they are a JSON object naming one as a
+    UUID: what an event parked undecoded (its contract refused it, or its write failed) still tells of its batch."""
+    if not value:
+        return None
+    try:
+        document = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    data = document.get("data") if isinstance(document, dict) else None
+    provenance = data.get("provenance") if isinstance(data, dict) else None
+    batch_id = provenance.get("batch_id") if isinstance(provenance, dict) else None
+    return uuid.UUID(batch_id) if isinstance(batch_id, str) and is_uuid(batch_id) else None
+
+
+def batch_of(message: Message, payload: Contract | None) -> uuid.UUID | None:
+    """The batch whose event `message` is, as it is parked: its provenance's where it was decoded, else what its
+    bytes name (a PLR event only); None for any other event."""
+    if isinstance(payload, AchievementEvent):
+        return payload.provenance.batch_id
+    if payload is not None or message.topic != PLR_TOPIC:
+        return None
+    return peek_batch_id(message.value)
+
+
 def needs_of(decoded: Iterable[Decoded]) -> Needs:
     ulns: set[str] = set()
     learner_ulns: set[str] = set()
@@ -672,6 +701,7 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
                 event_type=event_type,
                 value=item.message.value,
                 attempts=1 if reason == "error" else 0,
+                batch_id=batch_of(item.message, item.payload),
             )
         )
         note_head(blocked, item.message)

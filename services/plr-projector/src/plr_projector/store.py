@@ -139,6 +139,7 @@ _PARKED_COPY_COLUMNS = (
     "value",
     "kafka_timestamp_ms",
     "attempts",
+    "batch_id",
 )
 
 # What a bulk rebuild writes with COPY, table by table: the columns, in the order of the records.
@@ -220,6 +221,7 @@ def parked_row(parked: Parked) -> tuple[Any, ...]:
         parked.value,
         message.timestamp_ms,
         parked.attempts,
+        parked.batch_id,
     )
 
 
@@ -431,8 +433,8 @@ class ReadModel:
         if changes.parked:
             await connection.executemany(
                 f'INSERT INTO {self._q}.parked (topic, partition, "offset", park_key, reason, error, event_id,'
-                " event_type, message_key, value, kafka_timestamp_ms, attempts, dlq_pending)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                " event_type, message_key, value, kafka_timestamp_ms, attempts, batch_id, dlq_pending)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
                 # an event parked already and read again (offsets set back) keeps its row: its reason, its
                 # tries, its dead letter (sent once)
                 ' ON CONFLICT (topic, partition, "offset") DO NOTHING',
@@ -747,6 +749,20 @@ class ReadModel:
             list(ulns),
             CHALLENGE_TOPIC,
             [str(achievement_id) for achievement_id in achievement_ids],
+        )
+        return int(value or 0)
+
+    async def batch_events_held(
+        self, connection: asyncpg.Connection, batch_id: uuid.UUID, ulns: Sequence[str] | None = None
+    ) -> int:
+        """The batch's events parked (a poison, or held behind one): under the ULNs `ulns` when given, else
+        anywhere; each event once, however many copies of it the log holds (`parked_by_batch`). Only events
+        parked since migration 0008 name their batch: one parked before counts once it is parked again."""
+        value = await connection.fetchval(
+            f"SELECT count(DISTINCT event_id) + count(*) FILTER (WHERE event_id IS NULL) FROM {self._q}.parked"
+            " WHERE batch_id = $1 AND ($2::text[] IS NULL OR park_key = ANY($2::text[]))",
+            batch_id,
+            None if ulns is None else list(ulns),
         )
         return int(value or 0)
 

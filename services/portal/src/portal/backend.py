@@ -51,6 +51,17 @@ class Unavailable(ServiceError):
 
 
 @dataclass(frozen=True)
+class BatchOnThePlr:
+    """What the projector says of a batch's events (`batch_on_the_plr`): `projected`, whether it has taken the batch
+    onto learners' records (False while it answers PROJECTION_PENDING); `held`, how many of the batch's events it
+    holds in its dead letters meanwhile (a poison on a learner's stream, or held behind one), which are not on
+    learners' records until an operator resolves them."""
+
+    projected: bool
+    held: int = 0
+
+
+@dataclass(frozen=True)
 class Download:
     content: bytes
     media_type: str
@@ -293,14 +304,17 @@ class ServiceCalls:
         result: dict[str, Any] = await self._json("GET", "plr-projector", "/v1/ao/achievements", params=params)
         return result
 
-    async def batch_on_the_plr(self, batch_id: uuid.UUID, *, wait_ms: int, ao_id: str | None = None) -> bool | None:
-        """Whether the projector has taken the batch onto learners' records: True once it projected an event of the
-        batch and then read the PLR log to its end as of that moment (every event of the batch, one Kafka
-        transaction); False while it answers PROJECTION_PENDING after waiting up to `wait_ms`; None when it could
-        not be asked. For an AO's key (an operator's naming the batch's AO, `ao_id`) the projector judges
-        `after_batch` by the batch's events on any learner's record (decision 0012), so the read is of a ULN of
-        no consequence (`BATCH_PROBE_ULN`): the portal knows no learner of a batch, whose records ingest shows
-        with masked ULNs only."""
+    async def batch_on_the_plr(
+        self, batch_id: uuid.UUID, *, wait_ms: int, ao_id: str | None = None
+    ) -> BatchOnThePlr | None:
+        """Whether the projector has taken the batch onto learners' records: projected once it projected an event of
+        the batch and then read the PLR log to its end as of that moment (every event of the batch, one Kafka
+        transaction), with how many of the batch's events it holds in dead letters (`batch_events_held`, the whole
+        batch's for an AO's or an operator's key); not while it answers PROJECTION_PENDING after waiting up to
+        `wait_ms`; None when it could not be asked. For an AO's key (an operator's naming the batch's AO, `ao_id`)
+        the projector judges `after_batch` by the batch's events on any learner's record (decision 0012), so the
+        read is of a ULN of no consequence (`BATCH_PROBE_ULN`): the portal knows no learner of a batch, whose
+        records ingest shows with masked ULNs only."""
         params = {
             "uln": BATCH_PROBE_ULN,
             "ao_id": ao_id,
@@ -310,14 +324,18 @@ class ServiceCalls:
             "wait_ms": str(wait_ms),
         }
         try:
-            await self._request(
+            response = await self._request(
                 "GET", "plr-projector", "/v1/ao/achievements", params=params, timeout=wait_ms / 1000 + 5
             )
+            consistency = response.json().get("consistency") or {}
         except Unavailable as unavailable:
-            return False if unavailable.problem.get("code") == ProblemCode.PROJECTION_PENDING else None
-        except ServiceError:
+            pending = unavailable.problem.get("code") == ProblemCode.PROJECTION_PENDING
+            return BatchOnThePlr(projected=False) if pending else None
+        except (ServiceError, ValueError, AttributeError):  # refused, or an answer that is not the document
             return None
-        return True
+        held = consistency.get("batch_events_held") if isinstance(consistency, dict) else None
+        # a projector from before the count says nothing of what it holds: as before, the batch is on the records
+        return BatchOnThePlr(projected=True, held=held if isinstance(held, int) and held > 0 else 0)
 
     async def projector_status(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._json("GET", "plr-projector", "/v1/admin/projector")

@@ -196,18 +196,24 @@ def _batch_page_query(
 BatchPageAsked = Annotated[BatchPageQuery, Depends(_batch_page_query)]
 
 
-async def on_learners_records(service: ServiceCalls, batch: dict[str, Any], *, operator: bool) -> str | None:
-    """What the batch page may say of a completed batch's accepted records: "yes" when the projector confirms they
-    are on learners' records, "pending" while it says they are not yet (a learner's events held in dead letters keep
-    them off for as long), "unknown" when it could not be asked; None when no record of the batch goes on one.
-    The batch is `completed` once validation decided it: the projector applies it after that (decision 0012)."""
+async def on_learners_records(
+    service: ServiceCalls, batch: dict[str, Any], *, operator: bool
+) -> tuple[str | None, int]:
+    """What the batch page may say of a completed batch's accepted records, and how many of its events the projector
+    holds back: "yes" when the projector confirms they are on learners' records, "held" when it has the batch but
+    holds some of its events in dead letters (a learner's stream behind a poison: those are not on the records until
+    an operator resolves it), "pending" while it says they are not yet (all of them held keep them off for as long),
+    "unknown" when it could not be asked; None when no record of the batch goes on one. The batch is `completed`
+    once validation decided it: the projector applies it after that (decision 0012)."""
     if batch["status"] != "completed" or not (batch.get("counts") or {}).get("accepted"):
-        return None
+        return None, 0
     ao_id = batch.get("ao_id") if operator else None  # an operator's key reads the AO's view naming the AO
-    confirmed = await service.batch_on_the_plr(
-        uuid.UUID(str(batch["batch_id"])), wait_ms=PROJECTION_WAIT_MS, ao_id=ao_id
-    )
-    return {True: "yes", False: "pending", None: "unknown"}[confirmed]
+    answer = await service.batch_on_the_plr(uuid.UUID(str(batch["batch_id"])), wait_ms=PROJECTION_WAIT_MS, ao_id=ao_id)
+    if answer is None:
+        return "unknown", 0
+    if not answer.projected:
+        return "pending", 0
+    return ("held", answer.held) if answer.held else ("yes", 0)
 
 
 async def batch_context(
@@ -239,9 +245,11 @@ async def batch_context(
             ]
             total = len(chosen)
             records = chosen[(asked.page - 1) * page_size : asked.page * page_size]
+    on_records, records_held = await on_learners_records(service, batch, operator=operator)
     return {
         "batch": batch,
-        "on_records": await on_learners_records(service, batch, operator=operator),
+        "on_records": on_records,
+        "records_held": records_held,
         "decided": batch["status"] in DECIDED,
         "announce": asked.decided == "1" and batch["status"] in DECIDED,
         "direct_entry": is_direct_entry(batch),
