@@ -128,7 +128,15 @@ def build_app(
         title = f"{title} (Sandpit)"
         description = f"**Sandpit**: a practice environment; nothing sent here reaches live records.\n\n{description}"
     app = FastAPI(
-        title=title, description=description, version=version, lifespan=lifespan, docs_url=None, redoc_url=None
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        # `/v1/batches/` is not found, not redirected: the redirect's address came from the caller's Host header, and
+        # told a client to send its POST (a batch file) there
+        redirect_slashes=False,
     )
     app.state.service = service
     app.state.environment = environment

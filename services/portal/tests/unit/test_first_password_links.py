@@ -307,6 +307,7 @@ def test_the_api_emails_a_link_within_the_hourly_share_and_keeps_none_that_did_n
     assert [answer.status_code for answer in sent] == [200] * RESET_LINKS.most_per_hour
     assert sent[0].json()["sent_to"] == EMAIL and sent[0].json()["account"]["username"] == "kai"
     assert (over.status_code, no_address.status_code, nobody.status_code) == (429, 409, 404)
+    assert over.headers["Retry-After"] == "3600"  # as rules.md tells a client to wait on TOO_MANY_REQUESTS
     assert len(portal.mailer.sent) == RESET_LINKS.most_per_hour
 
     portal.account("lou", email="lou@ao.example")

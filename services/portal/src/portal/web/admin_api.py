@@ -35,6 +35,8 @@ router = APIRouter(prefix="/v1/admin/users", tags=["accounts"])
 
 Username = Annotated[str, Path(pattern=USERNAME_PATTERN.pattern, description="lower-case, like j.smith")]
 
+LINK_SHARE_SECONDS = 3600  # how long the hourly share of password links lasts at most
+
 
 class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -337,9 +339,11 @@ async def email_password_link(username: Username, principal: Operator, request: 
     except InvalidAccount as error:
         raise ProblemError(409, "Conflict", str(error)) from error
     except LinkShareUsed as error:
-        raise ProblemError(
+        refused = ProblemError(
             429, "Too many links", f"{username!r} has been sent as many links as an hour allows: try again later."
-        ) from error
+        )
+        refused.headers["Retry-After"] = str(LINK_SHARE_SECONDS)  # the share is an hour's: free again within one
+        raise refused from error
     except LinkNotSent as error:
         if error.about_address:
             detail = f"The mail relay refused the account's address ({error}): check it. No link was kept."
