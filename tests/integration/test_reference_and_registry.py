@@ -105,8 +105,8 @@ async def test_a_uln_whose_check_digit_is_wrong_is_never_registered(system: Syst
         assert refused.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
         for personal in (mistyped["given_name"], mistyped["family_name"], mistyped["date_of_birth"]):
             assert personal not in refused.text
-    assert registered.json()["title"] == "Invalid request"
-    assert "body.uln: The ULN's check digit is wrong (RV002)" in registered.json()["detail"]
+    assert registered.json()["code"] == "RV002"  # as every route naming a ULN answers it
+    assert "The ULN's check digit is wrong (RV002)" in registered.json()["detail"]
     assert imported.json()["detail"] == "line 3: ULN is not a valid ULN"  # the file refused whole
 
     pool = await asyncpg.create_pool(system.database_url, min_size=1, max_size=1)

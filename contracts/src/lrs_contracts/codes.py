@@ -660,7 +660,7 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="a file whose header says RN5133 sent with RN9093's key",
         source="DESIGN.md (identity): an AO reaches only its own data",
         fix="Put your own AO identifier in the header (`lrs batch check` shows what the file says), or send the"
-        " file with the key of the AO it names.",
+        " file with the key of the AO it names. The identifier is read in capitals: `rn9093` is RN9093's own.",
     ),
     ProblemCode.ACHIEVEMENT_OF_ANOTHER_AO: CodeExplanation(
         meaning="The challenge names (`ao_id`) another awarding organisation than the one that recorded the"

@@ -9,6 +9,7 @@ answered, saying what the code means and how to put it right; one with another c
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import html
 import re
@@ -191,18 +192,46 @@ COMPRESSED = (
     "The body was sent compressed (code `UNSUPPORTED_MEDIA_TYPE`): send it as it is, without `Content-Encoding`"
 )
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+RETRY_AFTER = "Retry-After"
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "description": "How many seconds to wait before sending the same request again (RFC 9110 `delay-seconds`)."
+    " Honour it when it is sent (docs/rules.md). A refusal without it is not put right by waiting alone:"
+    " its `detail` says what to do first.",
+    "schema": {"type": "integer", "minimum": 0},
+}
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+"""The statuses whose problem answers may carry `Retry-After` on any route: too many requests (every 429 sends it),
+and a dependency away (PostgreSQL, Kafka, the learner key store) or a projection behind (503)."""
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def retry_after_header() -> dict[str, Any]:
+    """The OpenAPI header object of `Retry-After`, a copy of its own for each response that declares it."""
+    return copy.deepcopy(RETRY_AFTER_HEADER)
+
+
+def problem_responses(*statuses: int, retry_after: Iterable[int] = ()) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting problem+json answers: the Problem schema under
-    application/problem+json, the media type every problem is answered with (`document_problems` adds the schema)."""
+    application/problem+json, the media type every problem is answered with (`document_problems` adds the schema).
+    A 429 or 503 declares the `Retry-After` header it may carry, and so does each status in `retry_after` (a route
+    that sends it with, say, a 409)."""
+    retried = RETRY_AFTER_STATUSES | frozenset(retry_after)
     return {
         status: {
             "description": f"{HTTPStatus(status).phrase} (problem+json)",
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
         }
+        | ({"headers": {RETRY_AFTER: retry_after_header()}} if status in retried else {})
         for status in statuses
     }
+
+
+def _says_retry_after(status: str, response: Mapping[str, Any]) -> bool:
+    """A problem answer declares `Retry-After` when its status may carry it on any route (`RETRY_AFTER_STATUSES`)
+    or its description tells the caller to wait for it: a document that says "after `Retry-After` seconds" names
+    the header, so that a client generated from it exposes the header."""
+    return (status.isdigit() and int(status) in RETRY_AFTER_STATUSES) or (
+        f"`{RETRY_AFTER}`" in str(response.get("description", ""))
+    )
 
 
 def document_problems(document: dict[str, Any]) -> None:
@@ -212,7 +241,8 @@ def document_problems(document: dict[str, Any]) -> None:
     issues), though `_validation_problem` answers it as a Problem. Every operation that takes parameters or a body
     documents its 422; one with a body its 415
     (a body sent compressed, and where the body is JSON alone, one not sent as JSON). A response documenting a body of its own (a readiness
-    report) keeps it."""
+    report) keeps it. Every 429 and 503 problem, and any whose description tells the caller to wait for
+    `Retry-After`, declares that header (`_says_retry_after`)."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
@@ -230,6 +260,8 @@ def document_problems(document: dict[str, Any]) -> None:
                 response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}}
                 if status == "422" and response.get("description") == "Validation Error":  # FastAPI's own
                     response["description"] = VALIDATION_FAILED
+                if _says_retry_after(status, response):
+                    response.setdefault("headers", {}).setdefault(RETRY_AFTER, retry_after_header())
 
 
 def _takes_json_alone(operation: Mapping[str, Any]) -> bool:

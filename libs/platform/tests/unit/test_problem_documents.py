@@ -106,3 +106,50 @@ def test_every_operation_with_a_body_documents_its_413_at_its_routes_limit() -> 
         assert f"({limit} bytes" in too_large["description"] and "REQUEST_TOO_LARGE" in too_large["description"]
     assert "413" not in paths["/v1/files"]["post"]["responses"]  # bounded by the route
     assert "413" not in paths["/v1/notes/{number}/pin"]["post"]["responses"]  # no body
+
+
+def test_a_problem_answer_that_may_carry_retry_after_declares_it_as_whole_seconds() -> None:
+    """rules.md tells a client to wait `Retry-After` seconds on a 429 and a 503: a client generated from the document
+    must see the header. Declared on every 429 and 503 problem, on a status a route names in `retry_after=`, and on
+    a response whose own description tells the caller to wait for it; nowhere else."""
+    app = build_app("retried", title="Retried", description="", lifespan=noop_lifespan)
+
+    @app.post("/v1/jobs", responses=problem_responses(401, 409, 429, 503, retry_after=(409,)))
+    async def add_job(note: Note) -> dict[str, int]:
+        return {"length": len(note.text)}
+
+    @app.post(
+        "/v1/runs",
+        responses={
+            409: {"description": "Being published right now: send it again after `Retry-After` seconds"},
+            503: {"description": "Kafka is away", "content": PROBLEM},
+            **problem_responses(404),
+        },
+    )
+    async def run(note: Note) -> dict[str, int]:
+        return {"length": len(note.text)}
+
+    @app.get("/v1/runs/{number}", responses=problem_responses(404, 409))
+    async def one_run(number: int) -> dict[str, int]:
+        return {"number": number}
+
+    paths = app.openapi()["paths"]
+    retried = {
+        (path, method, status)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if "Retry-After" in response.get("headers", {})
+    }
+    assert retried == {
+        ("/v1/jobs", "post", "409"),
+        ("/v1/jobs", "post", "429"),
+        ("/v1/jobs", "post", "503"),
+        ("/v1/runs", "post", "409"),
+        ("/v1/runs", "post", "503"),
+    }
+    header = paths["/v1/jobs"]["post"]["responses"]["429"]["headers"]["Retry-After"]
+    assert header["schema"] == {"type": "integer", "minimum": 0}
+    assert "seconds" in header["description"]
+    # the answer headers every response carries are still there beside it
+    assert {"X-Request-Id", "LRS-Environment"} <= set(paths["/v1/runs"]["post"]["responses"]["503"]["headers"])

@@ -377,7 +377,18 @@ _DOMAIN_ERRORS = (
         "Only a learner's own key raises a challenge: any other key, an operator's with `support` included, is "
         "answered 403 (operators read, acknowledge and resolve challenges; they do not raise them)."
     ),
-    responses=problem_responses(401, 403, 404, 409, 410, 422, 503),
+    responses={
+        201: {
+            "description": "Raised: the challenge, open",
+            "headers": {
+                "Location": {
+                    "description": "the challenge's address, `/v1/challenges/{challenge_id}`",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **problem_responses(401, 403, 404, 409, 410, 422, 503),
+    },
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def raise_challenge(

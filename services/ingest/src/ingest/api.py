@@ -85,7 +85,10 @@ _DESCRIPTIONS = {
     401: "No API key, or an unknown or revoked one",
     403: "The caller may not do this (e.g. the header names another AO)",
     404: "No such batch for this caller (another AO's batch answers 404 too)",
-    409: "The Idempotency-Key was used for a different file, or the same batch is being published right now",
+    409: (
+        "The Idempotency-Key was used for a different file, or the same batch is being published right now (send it"
+        " again after `Retry-After` seconds)"
+    ),
     413: "RS002: the file is larger than 6 MB; ingest stopped reading it",
     422: "Invalid path or query parameters",
     429: (

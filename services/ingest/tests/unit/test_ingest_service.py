@@ -29,7 +29,14 @@ from ingest.service import (
     wait_until_decided,
 )
 from ingest.submission import BatchStatus, IdempotencyKeyReused, NotAllowedToSubmit, PreparedBatch
-from lrs_contracts.batch import BatchFormat, BatchHeader, BatchRecordsSubmitted, JobType, SubmittedRecord
+from lrs_contracts.batch import (
+    BatchFormat,
+    BatchHeader,
+    BatchRecordsSubmitted,
+    BatchSubmitted,
+    JobType,
+    SubmittedRecord,
+)
 from lrs_contracts.codes import BatchCode
 from lrs_contracts.registry import decode
 from lrs_domain.formats import BatchRefused, ParsedBatch, write_batch, write_json
@@ -293,6 +300,32 @@ async def test_a_batch_for_another_ao_is_forbidden_and_not_recorded() -> None:
     assert repository.batches == {} and repository.refusals == []
     operator = await submit(
         make(repository, publisher), batch_file(ao_id="RN9001"), principal=Principal.parse("operator:ops")
+    )
+    assert repository.batches[operator.batch_id].ao_id == "RN9001"
+
+
+@pytest.mark.parametrize("fmt", list(BatchFormat))
+async def test_a_header_naming_the_callers_ao_in_lower_case_is_the_callers_batch(fmt: BatchFormat) -> None:
+    """`rn5133` is the AO RN5133 (as the portal and `lrs batch check` read it), not another AO's batch."""
+    header = BatchHeader(awarding_organisation=" rn5133 ", notification_email="a@example.org", batch_reference="LC-1")
+    rows = (SubmittedRecord(line=4, uln="1000000043", grade="Pass"),)
+    content = write_batch(ParsedBatch(header=header, records=rows, format=fmt), fmt)
+    repository, publisher = FakeRepository(), FakePublisher()
+    result = await submit(make(repository, publisher), content, content_type="application/octet-stream")
+    assert result.status is BatchStatus.ACCEPTED
+    assert repository.batches[result.batch_id].ao_id == "RN5133"
+    ((topic, key, values),) = publisher.transactions
+    assert (topic, key) == ("lrs.batch.submitted.v1", b"RN5133")
+    submitted = decode(values[0])[1]
+    assert isinstance(submitted, BatchSubmitted)
+    assert (submitted.ao_id, submitted.header.awarding_organisation) == ("RN5133", "RN5133")
+    # an operator's batch for `rn9001` is RN9001's, not filed under an AO no key names
+    for_another = header.model_copy(update={"awarding_organisation": "rn9001"})
+    operator = await submit(
+        make(repository, publisher),
+        write_batch(ParsedBatch(header=for_another, records=rows, format=fmt), fmt),
+        principal=Principal.parse("operator:ops"),
+        content_type="application/octet-stream",
     )
     assert repository.batches[operator.batch_id].ao_id == "RN9001"
 

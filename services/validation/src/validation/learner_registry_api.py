@@ -39,7 +39,6 @@ from validation.learner_registry import (
     parse_learners_csv,
 )
 from validation.registry_access import (
-    checked_uln,
     may_change_sharing,
     may_register,
     may_see_link,
@@ -88,8 +87,10 @@ class LearnerRegistration(BaseModel):
 
     uln: Annotated[
         str,
-        Field(pattern=ULN_PATTERN, description="10 digits, the last of them the check digit (RV002): else 422"),
-        AfterValidator(checked_uln),
+        Field(
+            pattern=ULN_PATTERN,
+            description="10 digits, the last of them the check digit: else 422 `RV002` (`RV003` for 9999999999)",
+        ),
     ]
     given_name: LearnerName = Field(min_length=1, description=_NAME)
     family_name: LearnerName = Field(min_length=1, description=_NAME)
@@ -235,7 +236,8 @@ def _refuse_mistyped(*ulns: str) -> None:
         "details for a registered ULN are refused with 409, and so is any registration of a registered ULN by a "
         "provider not linked to the learner, whatever its details (it tells them nothing about the learner) — registered details are corrected only by an "
         "operator's import. Ability to share is changed through `/v1/learners/{uln}/sharing`, never here. A ULN "
-        "whose check digit is wrong is refused with 422 (decision 0132): every batch record for it would be RV002."
+        "whose check digit is wrong is refused with 422 `RV002` (decision 0132), as on every route naming a ULN, and "
+        "the temporary ULN 9999999999 with 422 `RV003`: every batch record for it would be refused so."
     ),
     status_code=201,
     responses={
@@ -250,6 +252,9 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
             raise _forbidden("A provider's key must name its 8-digit UKPRN: ask an operator for a new key.")
         raise _forbidden("Only providers and operators register learners.")
     registration = await read_body(request, LearnerRegistration)
+    # in the handler, not the model: its own code (RV002/RV003), as every sibling route answers it, rather than
+    # INVALID_REQUEST for a field; arithmetic on what was sent, so it tells nothing of any learner
+    no_learners_uln(registration.uln, "Nothing was registered: use the learner's own ULN.")
     learner = Learner(
         uln=registration.uln,
         given_name=registration.given_name,

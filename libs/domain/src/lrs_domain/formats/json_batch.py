@@ -53,7 +53,8 @@ class _JsonModel(BaseModel):
 class JsonBatchHeader(_JsonModel):
     file_version: Text = None
     awarding_organisation: StrictStr = Field(
-        description="the AO's id in the LRS register (its recognition number, as on its API key), e.g. RN9093"
+        description="the AO's id in the LRS register (its recognition number, as on its API key), e.g. RN9093; read in"
+        " capitals whatever its case (`rn9093` is RN9093)"
     )
     job_type: Text = Field(default=None, description="Provisional or Final; empty or absent means Final")
     notification_email: Text = Field(default=None, description="emailed when the batch run completes")

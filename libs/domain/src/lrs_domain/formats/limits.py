@@ -22,6 +22,7 @@ from typing import NoReturn
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, BatchCode
+from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_domain.formats.errors import BatchRefused, naming_batch, quoted
 from lrs_domain.rules import EARLIEST_AWARD_DATE, parse_iso_date, why_not_a_date
 
@@ -197,6 +198,17 @@ def refuse_too_many_records(record_count: int, line: int) -> None:
         raise BatchRefused(BatchCode.TOO_MANY_RECORDS, f"the file has more than {MAX_BATCH_RECORDS:,} records", line)
 
 
+_AO_ID = re.compile(AO_ID_PATTERN)
+
+
+def the_registers_ao_id(value: str) -> str:
+    """An AO id as the register spells it: `rn9093` (or `Rn9093`) is the AO RN9093, as the portal and
+    `lrs credentials` read it, so a batch names its AO whatever the case of its letters. A value that is no AO id
+    in any case (a name, full-width letters) is left as written, for the AO check to refuse naming what was sent."""
+    upper = value.upper()
+    return upper if value.isascii() and _AO_ID.fullmatch(upper) else value
+
+
 def header_from(values: Mapping[str, str | None]) -> BatchHeader:
     """Step 3: `values` maps header attribute names to cleaned values."""
     with naming_batch(values.get("batch_reference")):
@@ -207,6 +219,7 @@ def _checked_header(values: Mapping[str, str | None]) -> BatchHeader:
     awarding_organisation = values.get("awarding_organisation")
     if awarding_organisation is None:
         raise BatchRefused(BatchCode.MALFORMED, "the header has no AwardingOrganisation")
+    awarding_organisation = the_registers_ao_id(awarding_organisation)
     job_type = job_type_of(values.get("job_type"))
     notification_email = values.get("notification_email")
     if notification_email is None:

@@ -30,6 +30,30 @@ def test_a_header_without_awarding_organisation_is_malformed(
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
+@pytest.mark.parametrize(
+    ("awarding_organisation", "read"),
+    [
+        ("RN5133", "RN5133"),
+        ("rn5133", "RN5133"),
+        ("  Rn5133 ", "RN5133"),
+        ("rN9093", "RN9093"),
+        # not an AO id however it is cased: left as written, for the AO check to refuse it naming what was sent
+        ("rn51x3", "rn51x3"),
+        ("Pearson", "Pearson"),
+        ("rn123456789", "rn123456789"),
+        ("\uff52\uff4e5133", "\uff52\uff4e5133"),  # full-width letters: not the register's id, left alone
+    ],
+)
+def test_the_awarding_organisation_is_read_as_the_registers_upper_case_id(
+    fmt: BatchFormat, awarding_organisation: str, read: str
+) -> None:
+    """`rn9093` is the AO RN9093, as the portal and `lrs credentials` read it: not "another AO's batch"."""
+    batch = parse_batch(document(fmt, {**HEADER, "awarding_organisation": awarding_organisation}, records(1)), fmt)
+
+    assert batch.header.awarding_organisation == read
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 @pytest.mark.parametrize("job_type", ["final", "FINAL", "Interim", "Provisional,Final", "P", "F"])
 def test_a_job_type_other_than_provisional_or_final_is_rs004(fmt: BatchFormat, job_type: str) -> None:
     refusal = _refusal(fmt, document(fmt, {**HEADER, "job_type": job_type}, records(2)))
