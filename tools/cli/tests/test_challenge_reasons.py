@@ -44,25 +44,6 @@ def test_a_contact_is_set_whole_or_only_read(
     assert "a contact is set whole: give --given-name, --family-name, --telephone too" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    "arguments",
-    [
-        ["--resolution", "corrected"],
-        ["--resolution", "upheld", "--correcting-batch", "0b6c6a4e-4a53-4f1e-9d59-6f0c1b7f2d11"],
-    ],
-)
-def test_a_correcting_batch_goes_with_a_corrected_resolution_and_only_with_it(
-    arguments: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
-    monkeypatch.setenv("LRS_CHALLENGES_URL", "http://127.0.0.1:9")  # nothing listens there: refused before sending
-
-    code = main(["challenges", "resolve", "6f0c1b7f-0b6c-4a53-9d59-4e4a531f2d11", *arguments])
-
-    assert code == ExitCode.USAGE
-    assert "--correcting-batch goes with --resolution corrected, and only with it" in capsys.readouterr().err
-
-
 def test_a_resolution_is_shown_in_the_words_people_read() -> None:
     assert described({"challenge_id": "c1", "state": "resolved", "resolution": "upheld"}) == (
         "challenge c1: resolved (Data confirmed correct)"

@@ -47,7 +47,7 @@ from lrs_cli.output import (
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BatchCode
 from lrs_domain.formats import BatchRefused as WholeFileRefused
-from lrs_domain.formats import detect_format, file_field_name, in_file_words
+from lrs_domain.formats import file_field_name, in_file_words
 
 FINAL_STATES = {"completed", "failed", "abandoned", "refused"}
 CONTENT_TYPES = {"csv": "text/csv", "xml": "application/xml", "json": "application/json"}
@@ -146,9 +146,7 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
     path = Path(file)
     read = check_command.read_batch(path)
     content = read.content
-    fmt = detect_format(None, path.name, content[:512])
-    if fmt is None:
-        raise CommandError(f"cannot tell the format of {path.name}: use .csv, .xml or .json")
+    fmt = check_command.format_of(path.name, content)
     headers = {"Content-Type": CONTENT_TYPES[fmt.value]}
     if idempotency_key:
         if not (idempotency_key.isascii() and idempotency_key.isprintable() and 0 < len(idempotency_key) <= 255):
@@ -157,7 +155,7 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
     try:
         check_command.refuse_if_over(read)  # ingest refuses it too, but only once it has come over the network
     except WholeFileRefused as refused:
-        raise CommandError(check_command.whole_file_refused(refused, fmt)) from refused
+        raise check_command.FileRefused(check_command.whole_file_refused(refused, fmt), refused) from refused
     with connection.client("ingest") as client:
         response = _sent(client, content, headers, path.name)
         patience = time.monotonic() + BUSY_PATIENCE_SECONDS
@@ -369,7 +367,9 @@ def submit_command(
 ) -> None:
     """Submit a batch file; prints its batch id (then, with --wait, its outcome). A file the service refuses whole
     is a batch too: its id is printed, and why on stderr (exit status 1). A file over 6 MB is refused here, before
-    anything is sent: no batch, no id, RS002 on stderr (exit status 1)."""
+    anything is sent: no batch, no id, RS002 on stderr (exit status 1); so is a file whose format cannot be told
+    (exit status 2). With --json, every refusal prints {"batch_id", "status": "refused", "refusal"}: batch_id null
+    for one refused here."""
     try:
         accepted = submit(connection(ctx), str(file), idempotency_key)
     except BatchRefused as refused:
@@ -377,6 +377,11 @@ def submit_command(
             print_json({"batch_id": refused.batch_id, "status": "refused", "refusal": refused.problem})
         else:
             stdout().print(refused.batch_id, markup=False)
+        raise
+    except (check_command.FileRefused, check_command.FormatUnknown) as refused_here:
+        if as_json:  # as ingest's refusal is printed, so that a script reads one shape: no batch was made
+            problem = check_command.refusal_problem(refused_here.refused)
+            print_json({"batch_id": None, "status": "refused", "refusal": problem})
         raise
     if accepted["replay"]:
         warn(

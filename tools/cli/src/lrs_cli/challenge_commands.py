@@ -244,7 +244,8 @@ def resolve_command(
         ChallengeResolution,
         typer.Option(
             help="corrected: the corrected data was sent in a batch (name it with --correcting-batch);"
-            " upheld: the data was right; rejected: not a data error."
+            " upheld: the data was right; rejected: not a data error.",
+            parser=one_of(ChallengeResolution, "--resolution"),
         ),
     ],
     correcting_batch: Annotated[
@@ -260,8 +261,13 @@ def resolve_command(
     as_json: JsonOption = False,
 ) -> None:
     """Resolve a challenge (the AO that owns the achievement); it changes no PLR by itself."""
-    if (resolution is ChallengeResolution.CORRECTED) != (correcting_batch is not None):
-        raise UsageError("--correcting-batch goes with --resolution corrected, and only with it")
+    if resolution is ChallengeResolution.CORRECTED and correcting_batch is None:
+        raise UsageError(
+            "--resolution corrected needs --correcting-batch BATCH_ID: name the batch that corrected it"
+            f" (`{connection(ctx).command(f'challenges batches {challenge_id}')}` lists them)"
+        )
+    if resolution is not ChallengeResolution.CORRECTED and correcting_batch is not None:
+        raise UsageError(f"--correcting-batch goes only with --resolution corrected, not {resolution.value}")
     body = {"resolution": resolution.value, "note": note, "correcting_batch_id": correcting_batch}
     with connection(ctx).client("challenges") as client:
         challenge = expect_ok(client.post(f"/v1/challenges/{challenge_id}/resolve", json=body))

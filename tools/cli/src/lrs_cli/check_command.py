@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from lrs_cli.client import CommandError, ExitCode, place_in_file
+from lrs_cli.client import CommandError, ExitCode, UsageError, place_in_file
 from lrs_cli.files import BoundedRead, read_bounded
 from lrs_cli.output import JsonOption, print_json, stdout, warnings_text
 from lrs_contracts.batch import BatchFormat
@@ -68,6 +68,25 @@ class FileRefused(CommandError):
         self.refused = refused
 
 
+class FormatUnknown(UsageError):
+    """Neither the file's name nor its first bytes tell its format: refused here, before any service is asked (a
+    usage error, exit status 2, as docs/operations.md's table has it), and kept as the RS001 ingest would answer for
+    `--json`."""
+
+    def __init__(self, name: str) -> None:
+        said = f"cannot tell the format of {name}: use .csv, .xml or .json"
+        super().__init__(said)
+        self.refused = BatchRefused(BatchCode.MALFORMED, said)
+
+
+def format_of(name: str, content: bytes) -> BatchFormat:
+    """The batch file's format, from its extension, else its first bytes; FormatUnknown when neither tells."""
+    fmt = detect_format(None, name, content[:512])
+    if fmt is None:
+        raise FormatUnknown(name)
+    return fmt
+
+
 def refusal_problem(refused: BatchRefused) -> dict[str, Any]:
     """The refusal as ingest answers it (its problem document, which `lrs batch submit --json` prints as `refusal`),
     for a file never sent: the status ingest would answer (413 past the size limit, else 422), no `instance` (no
@@ -89,9 +108,7 @@ def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat,
     """The file's format and what every rule that needs no server says of it."""
     read = read_batch(file)
     content = read.content
-    fmt = detect_format(None, file.name, content[:512])
-    if fmt is None:
-        raise CommandError(f"cannot tell the format of {file.name}: use .csv, .xml or .json")
+    fmt = format_of(file.name, content)
     try:
         refuse_if_over(read)
         parsed = parse_batch(content, fmt)
@@ -190,10 +207,11 @@ def check_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run every rule that needs no server (the Batch Toolkit); exit status 1 if the whole file would be refused
-    (unreadable, its header wrong) or the batch would fail (RS005)."""
+    (unreadable, its header wrong) or the batch would fail (RS005); 2 if its format cannot be told (name it .csv,
+    .xml or .json)."""
     try:
         fmt, report = offline_report(file, reference_dir)
-    except FileRefused as error:
+    except (FileRefused, FormatUnknown) as error:
         if as_json:  # as `lrs batch submit --json` prints its refusal: a script reads why from stdout
             print_json({"file": file.name, "refusal": refusal_problem(error.refused)})
         raise

@@ -2,7 +2,9 @@
 
 The PLR projector parks per learner and answers with its own routes (`projector_commands`); every
 other consuming service shares `lrs_platform.parking_api`, where a parked message is named by its id.
-`lrs dlq list --service all` asks each of them in turn. See docs/operations.md, dead letters.
+`lrs dlq list` asks each of them in turn (`--service all`, its default: an operator asking what is parked is told
+of every service, not one); `retry`, `skip` and `history` act on one service, plr-projector unless `--service`
+names another. See docs/operations.md, dead letters.
 """
 
 from __future__ import annotations
@@ -126,20 +128,24 @@ def dlq_list(
 
 
 def _listing(
-    connection: Connection, service: str, key: str | None, topic: str | None, limit: int
+    connection: Connection, service: str, key: str | None, topic: str | None, limit: int, *, in_section: bool = False
 ) -> tuple[str, ExitCode]:
-    """The table, and the exit status: with `all`, a service that did not answer makes it `_unanswered`'s."""
+    """The table, and the exit status: with `all`, a service that did not answer makes it `_unanswered`'s. One
+    service with none parked says which it is, unless `in_section` (of `all`'s listing, headed by its name)."""
     if service == "all":
         sections, failures = [], []
         for each in _services_of(connection):
             try:
-                sections.append(f"== {each}\n{dlq_list(connection, each, key, topic, limit)}")
+                listed = _listing(connection, each, key, topic, limit, in_section=True)[0]
+                sections.append(f"== {each}\n{listed}")
             except (CommandError, httpx.TransportError) as error:
                 sections.append(f"== {each}\nunavailable: {_unavailable(error)}")
                 failures.append(error)
         return "\n".join(sections), _unanswered(failures)
     parked, total = parked_messages(connection, service, key, topic, limit)
     text = projector_commands.parked_events_table(parked) if service == PROJECTOR else parked_table(parked)
+    if not parked and not in_section:  # said of one service: none there is not none anywhere
+        text = f"{text} in {service}"
     more = more_parked_text(service, len(parked), total)
     return (f"{text}\n{more}" if more else text), ExitCode.OK
 
@@ -240,6 +246,13 @@ class ListedService(StrEnum):
 app = typer.Typer(help="Operator: parked (dead-letter) messages of any service.", no_args_is_help=True)
 Topic = Annotated[str | None, typer.Option(help="Only this topic's parked messages.")]
 Target = Annotated[str, typer.Argument(help="The parked message's id (the learner's ULN for plr-projector).")]
+ActedOn = Annotated[
+    Service,
+    typer.Option(
+        help="The one service whose dead letters this acts on (`lrs dlq list` shows each message's service).",
+        parser=one_of(Service, "--service"),
+    ),
+]
 
 
 @app.command("list")
@@ -247,14 +260,18 @@ def list_command(
     ctx: typer.Context,
     service: Annotated[
         ListedService,
-        typer.Option(help="Whose dead letters; all: every service in turn.", parser=one_of(ListedService, "--service")),
-    ] = ListedService.PLR_PROJECTOR,
+        typer.Option(
+            help="Whose dead letters: all (every service in turn; with --sandpit, the four the Sandpit runs), or one.",
+            parser=one_of(ListedService, "--service"),
+        ),
+    ] = ListedService.ALL,
     key: Annotated[str | None, typer.Option("--key", "--learner", help="A message key: ULN, batch id, AO id.")] = None,
     topic: Topic = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many per service.")] = 500,
     as_json: JsonOption = False,
 ) -> None:
-    """Parked messages, poison first per key."""
+    """Parked messages of every service (or of --service), poison first per key; exit status 4 (or 1) when a
+    service did not answer, which the listing says."""
     if as_json:
         found, status = _json_listing(connection(ctx), service.value, key, topic, limit)
         print_json(found)
@@ -270,9 +287,7 @@ def list_command(
 def retry_command(
     ctx: typer.Context,
     target: Target,
-    service: Annotated[
-        Service, typer.Option(help="Whose dead letters.", parser=one_of(Service, "--service"))
-    ] = Service.PLR_PROJECTOR,
+    service: ActedOn = Service.PLR_PROJECTOR,
     topic: Topic = None,
     replacement: Annotated[
         Path | None,
@@ -294,9 +309,7 @@ def retry_command(
 def skip_command(
     ctx: typer.Context,
     target: Target,
-    service: Annotated[
-        Service, typer.Option(help="Whose dead letters.", parser=one_of(Service, "--service"))
-    ] = Service.PLR_PROJECTOR,
+    service: ActedOn = Service.PLR_PROJECTOR,
     topic: Topic = None,
     reason: Annotated[str | None, typer.Option(help="Why it is dropped; kept with the record of the skip.")] = None,
 ) -> None:
@@ -312,9 +325,7 @@ def skip_command(
 @app.command("history")
 def history_command(
     ctx: typer.Context,
-    service: Annotated[
-        Service, typer.Option(help="Whose dead letters.", parser=one_of(Service, "--service"))
-    ] = Service.PLR_PROJECTOR,
+    service: ActedOn = Service.PLR_PROJECTOR,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many, newest first.")] = 100,
     as_json: JsonOption = False,
 ) -> None:
