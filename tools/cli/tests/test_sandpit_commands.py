@@ -10,8 +10,10 @@ import json
 import re
 import shlex
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -36,6 +38,7 @@ class FakeIngest:
     operator: bool = False  # the key is an operator's: a reset names the AO
     requests: list[tuple[str, str, str | None, bytes]] = field(default_factory=list)
     polls: int = 0
+    maintenance: dict[str, Any] | None = None  # the notice a pending reset carries (held behind a batch)
 
     def answer(self, method: str, target: str) -> tuple[int, Any]:
         path = urlsplit(target).path
@@ -52,7 +55,8 @@ class FakeIngest:
         if (method, path) == ("GET", f"/v1/sandpit/resets/{RESET_ID}"):
             self.polls += 1
             if self.polls < self.polls_until_done:
-                return 200, {"reset_id": RESET_ID, "ao_id": "RN9001", "status": "pending", "plr_min_offsets": None}
+                pending = {"reset_id": RESET_ID, "ao_id": "RN9001", "status": "pending", "plr_min_offsets": None}
+                return 200, pending | ({"maintenance": self.maintenance} if self.maintenance else {})
             return 200, {"reset_id": RESET_ID, "ao_id": "RN9001", "status": "completed", "plr_min_offsets": "0:7,3:2"}
         if method == "GET" and (read := re.fullmatch(r"/v1/learners/([0-9]{10})/plr", path)):  # the projector's
             return 200, {"uln": read[1], "learning_events": []}
@@ -296,6 +300,49 @@ def test_a_reset_still_pending_at_the_end_of_the_wait_exits_3(
     assert out.startswith(f"Sandpit reset {RESET_ID} of RN9001: pending")
     assert f"lrs sandpit reset-status {RESET_ID}" in out
     assert main(["sandpit", "reset-status", RESET_ID]) == ExitCode.NOT_FINAL
+
+
+PAUSED = {
+    "reason": "walk sandpit pause",
+    "until": None,
+    "paused": True,
+    "message": "will be applied when the Sandpit resumes after an unplanned pause",
+}
+
+
+def test_a_reset_held_by_maintenance_says_so_at_once_and_exits_3(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandpit = serve(FakeIngest("sandpit", polls_until_done=1_000_000, maintenance=PAUSED))
+    sandpit_at(monkeypatch, sandpit)
+    started = time.monotonic()
+
+    assert main(["sandpit", "reset", "--wait", "120"]) == ExitCode.NOT_FINAL
+
+    assert time.monotonic() - started < 30  # not the whole wait: the first answer naming the hold ends it
+    assert sandpit.fake.polls == 1
+    out = capsys.readouterr().out
+    assert out.startswith(
+        f"Sandpit reset {RESET_ID} of RN9001: pending - held by maintenance (walk sandpit pause) behind a batch of"
+        " RN9001's sent before it: it will be applied when the Sandpit resumes after an unplanned pause"
+    )
+    assert f"lrs sandpit reset-status {RESET_ID}" in out
+    assert main(["sandpit", "reset-status", RESET_ID]) == ExitCode.NOT_FINAL
+    assert "held by maintenance (walk sandpit pause)" in capsys.readouterr().out
+
+
+def test_a_reset_held_by_a_window_ending_within_the_wait_is_waited_for(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    soon = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    window = {"reason": "upgrade", "until": soon, "paused": False, "message": f"will be applied after {soon}"}
+    sandpit = serve(FakeIngest("sandpit", polls_until_done=3, maintenance=window))
+    sandpit_at(monkeypatch, sandpit)
+
+    assert main(["sandpit", "reset", "--wait", "3600"]) == ExitCode.OK
+
+    assert sandpit.fake.polls == 3
+    assert ": completed" in capsys.readouterr().out
 
 
 def test_sandpit_purge_passes_the_idle_days_and_names_each_reset(

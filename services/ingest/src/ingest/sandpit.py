@@ -11,6 +11,12 @@ The decider applies it and says so on the outcomes topic; the follower here
 then waits until the batch view shows the decision of every batch of the AO received before the
 reset (its last outcome read: no later outcome re-creates the view), deletes those batch views and
 marks the reset `completed`. Its routes (`ingest.sandpit_api`) exist only on a Sandpit instance.
+
+A maintenance window or pause does not hold a reset itself: the decider holds at a batch's start, and the reset
+waits while a batch of the AO's sent before it waits for the maintenance to end (`SandpitResetStore.get` then
+says so, with the same notice as the batch's). While the decider holds, it reads nothing else on its partitions
+either, so a reset may also wait behind another AO's held batch; that is not said, as ingest cannot tell which
+decider reads which AO's queue.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from ingest.outcomes import CONSUMER as BATCH_VIEW
 from ingest.outcomes import ConsumerFactory
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
 from ingest.service import DecisionSignal
-from ingest.views import PUBLISH_MARGIN
+from ingest.views import PUBLISH_MARGIN, MaintenanceNotice
 from lrs_contracts.dead_letters import peek_event
 from lrs_contracts.envelope import deterministic_id, utc_now
 from lrs_contracts.environments import TopicNames
@@ -39,6 +45,7 @@ from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_platform.consumer import ConsumerLoop, Failure, Message, PoisonGuard, RetryPolicy, classify_failure
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
+from lrs_platform.maintenance import Closure
 from lrs_platform.parking import DeadLetterOffice
 
 _log = get_logger("ingest.sandpit")
@@ -63,6 +70,20 @@ class ResetView(BaseModel):
     plr_min_offsets: str | None = Field(
         default=None, description="pass as `min_offsets` to a PLR read to see the reset there too"
     )
+    maintenance: MaintenanceNotice | None = Field(
+        default=None,
+        description="while the reset is `pending` behind a batch of the AO's, sent before it, that a Sandpit maintenance"
+        " window or pause holds: the reset is applied only after that batch, once the maintenance ends",
+    )
+
+
+def reset_notice(closure: Closure) -> MaintenanceNotice:
+    """What a reset waiting behind a held batch says: when it is applied."""
+    if closure.until is None:
+        message = "will be applied when the Sandpit resumes after an unplanned pause"
+    else:
+        message = f"will be applied after {closure.until.isoformat().replace('+00:00', 'Z')}"
+    return MaintenanceNotice(reason=closure.reason, until=closure.until, paused=closure.paused, message=message)
 
 
 def _view(row: asyncpg.Record) -> ResetView:
@@ -102,9 +123,27 @@ class SandpitResetStore:
         )
         return [SandpitReset(**dict(row)) for row in rows]
 
-    async def get(self, reset_id: uuid.UUID) -> ResetView | None:
+    async def get(self, reset_id: uuid.UUID, closure: Closure | None = None) -> ResetView | None:
+        """The reset; with `closure` (maintenance holding batches now), a pending one waiting behind a batch of the
+        AO's that the maintenance holds carries the maintenance notice."""
         row = await self._pool.fetchrow("SELECT * FROM ingest.sandpit_resets WHERE reset_id = $1", reset_id)
-        return _view(row) if row else None
+        if row is None:
+            return None
+        view = _view(row)
+        if closure is not None and view.status == "pending" and await self._behind_a_waiting_batch(view):
+            view = view.model_copy(update={"maintenance": reset_notice(closure)})
+        return view
+
+    async def _behind_a_waiting_batch(self, view: ResetView) -> bool:
+        """Whether a batch of the AO's is ahead of the reset in its queue and not yet started: published (accepted)
+        before Kafka took the reset, or at all while Kafka has not (the reset goes in behind it)."""
+        waiting: bool = await self._pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM ingest.batches WHERE ao_id = $1 AND status = 'accepted'"
+            " AND ($2::timestamptz IS NULL OR accepted_at <= $2))",
+            view.ao_id,
+            view.queued_at,
+        )
+        return waiting
 
     async def idle_aos(self, idle_days: int) -> list[str]:
         """AOs whose newest Sandpit batch is older than `idle_days`, but for those with a reset Kafka has not taken

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.maintenance_api import Maintenance
 from ingest.sandpit import ResetNotQueued, ResetView, SandpitResets
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
@@ -108,12 +109,16 @@ def not_queued(error: ResetNotQueued, before: str = "") -> ProblemError:
 @router.get(
     "/sandpit/resets/{reset_id}",
     summary="A Sandpit reset: pending, or completed once every Sandpit service has applied it",
+    description="A pending reset behind a batch of the AO's that a Sandpit maintenance window or pause holds carries"
+    " `maintenance` (as that batch's view does): it is applied after that batch, once the maintenance ends.",
     responses=problem_responses(401, 403, 404),
     # support resets an AO's Sandpit, maintenance purges idle ones: each follows the resets it made
     openapi_extra=operator_scope(OperatorScope.SUPPORT, OperatorScope.MAINTENANCE),
 )
-async def reset_status(request: Request, principal: CurrentPrincipal, reset_id: uuid.UUID) -> ResetView:
-    view = await _resets(request).store.get(reset_id)
+async def reset_status(
+    request: Request, principal: CurrentPrincipal, maintenance: Maintenance, reset_id: uuid.UUID
+) -> ResetView:
+    view = await _resets(request).store.get(reset_id, await maintenance.closure())
     if view is None or not (
         principal.is_operator or (principal.kind is PrincipalKind.AO and principal.id == view.ao_id)
     ):

@@ -22,6 +22,7 @@ from lrs_contracts.registry import decode
 from lrs_contracts.sandpit import SandpitReset
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
+from lrs_platform.maintenance import Closure
 
 AO = "RN5133"
 SANDPIT = TopicNames(Environment.SANDPIT)
@@ -49,11 +50,16 @@ class Store:
             if view.status == "pending" and view.queued_at is None and self.asked_ago > asked_before
         ]
 
-    async def get(self, reset_id: uuid.UUID) -> ResetView | None:
+    async def get(self, reset_id: uuid.UUID, closure: Closure | None = None) -> ResetView | None:
         return self.resets.get(reset_id)
 
     async def forget(self, reset_id: uuid.UUID) -> None:  # what a failed publish did before
         self.resets.pop(reset_id, None)
+
+
+class NoMaintenance:
+    async def closure(self) -> Closure | None:
+        return None
 
 
 @dataclass
@@ -84,6 +90,7 @@ def _ingest(store: Store, kafka: Kafka) -> tuple[FastAPI, SandpitResets]:
     app.state.credentials = AnAo()
     app.state.register = frozenset({AO})
     app.state.sandpit_resets = resets
+    app.state.maintenance = NoMaintenance()
     return app, resets
 
 

@@ -16,6 +16,7 @@ from lrs_contracts.envelope import utc_now
 from lrs_contracts.environments import Environment
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
+from lrs_platform.maintenance import Closure
 
 RESET = ResetView(
     reset_id=uuid.uuid4(), ao_id="RN9093", status="pending", requested_by="operator:purge", requested_at=utc_now()
@@ -34,8 +35,13 @@ class OneOperatorKey:
 
 
 class OneReset:
-    async def get(self, reset_id: uuid.UUID) -> ResetView | None:
+    async def get(self, reset_id: uuid.UUID, closure: Closure | None = None) -> ResetView | None:
         return RESET if reset_id == RESET.reset_id else None
+
+
+class NoMaintenance:
+    async def closure(self) -> Closure | None:
+        return None
 
 
 @dataclass
@@ -49,6 +55,7 @@ async def test_the_purge_key_follows_its_resets(scopes: set[str], status: int) -
     app.include_router(sandpit_api.router)
     app.state.credentials = OneOperatorKey(frozenset(scopes))
     app.state.sandpit_resets = Resets(OneReset())
+    app.state.maintenance = NoMaintenance()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as client:
         answer = await client.get(
             f"/v1/sandpit/resets/{RESET.reset_id}", headers={"Authorization": "Bearer lrs_sbx_0123456789abcdef_x"}

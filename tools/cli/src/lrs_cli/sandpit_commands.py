@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from lrs_cli.batch_commands import held_past
 from lrs_cli.client import Connection, ExitCode, UsageError, expect_ok
 from lrs_cli.output import JsonOption, connection, mark_environment, print_json, print_text, progress, uuid_value
 from lrs_contracts.environments import Environment
@@ -41,11 +42,14 @@ def start_reset(sandpit: Connection, ao_id: str | None) -> dict[str, Any]:
 
 
 def follow_reset(sandpit: Connection, reset: dict[str, Any], wait: float) -> dict[str, Any]:
-    """The reset once every sandpit service has applied it, or as it stands after `wait` seconds."""
+    """The reset once every sandpit service has applied it, or as it stands after `wait` seconds; at once when it
+    waits behind a batch of the AO's that Sandpit maintenance holds beyond the wait (no wait that short sees it)."""
     deadline = time.monotonic() + wait
     with sandpit.client("ingest") as client, progress(f"reset {reset['status']}", total=wait) as update:
-        while reset["status"] != RESET_DONE and time.monotonic() < deadline:
-            time.sleep(POLL_SECONDS)
+        while reset["status"] != RESET_DONE and (left := deadline - time.monotonic()) > 0:
+            if held_past(reset, left):
+                break
+            time.sleep(min(POLL_SECONDS, left))
             reset = expect_ok(client.get(f"/v1/sandpit/resets/{reset['reset_id']}"))
             update(completed=wait - max(deadline - time.monotonic(), 0.0), description=f"reset {reset['status']}")
     return reset
@@ -57,6 +61,12 @@ def reset_text(reset: dict[str, Any], sandpit: Connection) -> str:
     key = f" --key-file {shlex.quote(str(sandpit.key_file))}" if sandpit.key_file else ""
     text = f"Sandpit reset {reset['reset_id']} of {reset['ao_id']}: {reset['status']}"
     if reset["status"] != RESET_DONE:
+        if notice := reset.get("maintenance"):
+            # the decider meets the reset only after the AO's batch the maintenance holds
+            text += (
+                f" - held by maintenance ({notice['reason']}) behind a batch of {reset['ao_id']}'s sent before it:"
+                f" it {notice['message']}"
+            )
         return text + f" - ask again with `lrs{key} sandpit reset-status {reset['reset_id']}`"
     text += " - its sandpit batches and achievement states are gone"
     if offsets := reset.get("plr_min_offsets"):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -71,11 +72,24 @@ async def reset_page(
     user: AoUser,
     wait: Annotated[float, Query(ge=0, le=20, allow_inf_nan=False)] = 0,
 ) -> HTMLResponse:
-    """Drawn once every sandpit service has applied the reset, or after `wait` seconds (then "Check again")."""
+    """Drawn once every sandpit service has applied the reset, or after `wait` seconds (then "Check again"); at once
+    when it waits behind a batch that Sandpit maintenance holds beyond the wait (the page then says so)."""
     service = calls(request, user)
     deadline = time.monotonic() + wait
     found = await service.sandpit_reset(reset_id)
-    while found["status"] != RESET_DONE and time.monotonic() < deadline:
-        await asyncio.sleep(RESET_POLL_SECONDS)
+    while found["status"] != RESET_DONE and (left := deadline - time.monotonic()) > 0 and not held_past(found, left):
+        await asyncio.sleep(min(RESET_POLL_SECONDS, left))
         found = await service.sandpit_reset(reset_id)
     return render(request, "sandpit_reset.html", {"reset": found, "done": found["status"] == RESET_DONE}, user=user)
+
+
+def held_past(reset: dict[str, Any], seconds: float) -> bool:
+    """Whether maintenance holds the reset (behind a held batch of the AO's) for longer than `seconds` from now (an
+    unplanned pause: until an operator resumes)."""
+    notice = reset.get("maintenance")
+    if not notice or reset["status"] == RESET_DONE:
+        return False
+    if notice.get("until") is None:
+        return True
+    until = datetime.fromisoformat(str(notice["until"]).replace("Z", "+00:00"))
+    return (until - datetime.now(UTC)).total_seconds() > seconds
