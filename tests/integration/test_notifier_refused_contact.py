@@ -11,12 +11,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from asgi_lifespan import LifespanManager
 from bench.processes import free_port
 from tests.integration.test_notifier import bearer, produce, sealed_challenge
 from tests.support.learners import random_uln
-from tests.support.mail import Inbox, notifier_settings
+from tests.support.mail import Inbox, notifier_settings, serving
 from tests.support.waiting import eventually
 
 from lrs_contracts.registry import wrap
@@ -43,13 +42,8 @@ class RefusingInbox(Inbox):
 
 @pytest.fixture
 def refusing_inbox() -> Iterator[RefusingInbox]:
-    handler = RefusingInbox(free_port())
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    try:
-        yield handler
-    finally:
-        controller.stop()
+    with serving(RefusingInbox(free_port())) as inbox:
+        yield inbox
 
 
 async def test_a_challenge_notice_the_contacts_mailbox_refuses_for_good_goes_to_the_next_contact_set(

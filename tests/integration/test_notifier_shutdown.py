@@ -14,11 +14,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiosmtpd.controller import Controller
 from asgi_lifespan import LifespanManager
 from bench.processes import free_port
 from tests.integration.test_notifier import batch_completed, envelope, produce
-from tests.support.mail import Inbox, notifier_settings
+from tests.support.mail import Inbox, notifier_settings, serving
 from tests.support.waiting import eventually
 
 from lrs_contracts.topics import BATCH_OUTCOMES
@@ -48,14 +47,11 @@ class SlowInbox(Inbox):
 
 @pytest.fixture
 def slow_inbox() -> Iterator[SlowInbox]:
-    handler = SlowInbox(free_port())
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    try:
-        yield handler
-    finally:
-        handler.answer.set()
-        controller.stop()
+    with serving(SlowInbox(free_port())) as inbox:
+        try:
+            yield inbox
+        finally:
+            inbox.answer.set()  # the slow answer let go before the server stops
 
 
 async def test_a_notifier_stopped_mid_send_lets_the_email_finish_and_its_restart_sends_no_second_copy(

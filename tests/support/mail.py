@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, TypeVar
 
 from aiosmtpd.controller import Controller
 from bench.processes import free_port
@@ -45,16 +45,25 @@ class Inbox:
         return [message for message in self.messages if address in str(message.get("To", ""))]
 
 
+InboxT = TypeVar("InboxT", bound=Inbox)
+
+
 @contextmanager
-def smtp_server() -> Iterator[Inbox]:
-    """An SMTP server on a free local port for as long as the block runs."""
-    handler = Inbox(free_port())
+def serving(handler: InboxT) -> Iterator[InboxT]:
+    """`handler` (an Inbox, or one that answers otherwise) as an SMTP server on its port while the block runs."""
     controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
     controller.start()
     try:
         yield handler
     finally:
         controller.stop()
+
+
+@contextmanager
+def smtp_server() -> Iterator[Inbox]:
+    """An SMTP server on a free local port for as long as the block runs."""
+    with serving(Inbox(free_port())) as inbox:
+        yield inbox
 
 
 async def notifier_settings(
