@@ -393,6 +393,7 @@ def erase_achievements(
     for key in [key for key in achievements if key[0] == uln and key[1] == ao_id]:
         del achievements[key]
         changes.achievements.pop(key, None)
+        changes.created.discard(key)  # a key recorded again after it is one to create once more
         changes.erased.add(key)
     changes.history = [entry for entry in changes.history if (entry.uln, entry.ao_id) != (uln, ao_id)]
 

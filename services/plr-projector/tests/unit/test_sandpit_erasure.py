@@ -87,3 +87,20 @@ def test_recorded_again_after_the_erasure_it_is_a_new_achievement() -> None:
     (row,) = changes.achievements.values()
     assert row.version == 1
     assert [entry.change for entry in changes.history] == ["recorded"]
+
+
+def test_a_key_recorded_then_erased_in_one_poll_is_not_one_to_create() -> None:
+    """The write inserts the created keys and merges the rest: a created key no longer among the rows
+    would have it insert the stored ones as new (a duplicate key)."""
+    changes = project(
+        recorded("RN5133"), recorded("RN9093"), SandpitAchievementsErased(reset_id=RESET, ao_id="RN5133", uln=ULN)
+    )
+    assert changes.created == {(ULN, "RN9093", "6001166X", date(2025, 2, 1))}
+    assert changes.created <= set(changes.achievements)
+
+
+def test_a_key_recorded_again_after_the_erasure_is_one_to_create() -> None:
+    changes = project(
+        recorded("RN5133"), SandpitAchievementsErased(reset_id=RESET, ao_id="RN5133", uln=ULN), recorded("RN5133")
+    )
+    assert changes.created == set(changes.achievements)
