@@ -259,9 +259,10 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
     RecordCode.LEARNER_NOT_VERIFIED: CodeExplanation(
         meaning=(
             "Learner not verified: the ULN is not registered, or the names (trimmed, case-insensitive) or the "
-            "date of birth (exact, when the record gives one) do not match; the finding never says which detail "
-            "differs (decision 0157). A ULN merged into another matches its own registration or that of any ULN "
-            "it was merged into (not the other way): the learner's current details do (decision 0031)"
+            "date of birth (exact, when both the record and the registration give one, decision 0187) do not "
+            "match; the finding never says which detail differs (decision 0157). A ULN merged into another "
+            "matches its own registration or that of any ULN it was merged into (not the other way): the "
+            "learner's current details do (decision 0031)"
         ),
         example="family name `McCartney` for a learner registered as `McCarthy` → `MCCARTHY`",
         source=(

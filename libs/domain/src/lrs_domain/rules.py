@@ -6,7 +6,8 @@ Public API:
   achievement state, shared by the batch decider and the offline checker;
 - `judge_against_state(...) -> StateVerdict` — the state rules (RV012-RV017) for one record;
 - `duplicate_in_batch(...)`, `not_ordered_by_uln()` — the two batch-position findings (RV020, WV002);
-- `exceeds_rejection_threshold(rejected, total)` — the RS005 arithmetic;
+- `exceeds_rejection_threshold(rejected, total)` — the RS005 arithmetic, and `rejected_share_shown(rejected,
+  total)` — the rejected share as people read it, on the same side of 30% as the decision;
 - the single-field checks (`check_uln`, `check_award_date`, …) for callers that need only one; they
   take values as `SubmittedRecord` carries them (trimmed, empty as None; see `trimmed`);
 - `why_no_learner_has(uln)` — the same ULN rules in the words for a ULN asked about, not uploaded.
@@ -22,6 +23,7 @@ with a badly formed ULN is not also "not verified", and a record whose grade is 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -146,6 +148,23 @@ def exceeds_rejection_threshold(rejected: int, total: int) -> bool:
     return Fraction(rejected, total) > Fraction(str(REJECTION_THRESHOLD))
 
 
+def rejected_share_shown(rejected: int, total: int) -> str:
+    """The share of a batch's records rejected, as shown to people: a percentage to one decimal ("32.4%").
+
+    Rounded to the nearest tenth (a half up), except that a share just over 30% (up to 30.05%) is shown as 30.1%: a
+    batch that failed RS005 never reads 30.0% or less, and one that passed never reads more than 30.0% (a share of
+    at most 30% never rounds above it). 3,001 of 10,000 is "30.1%", 3,000 of 10,000 "30.0%", 601 of 2,003 (30.005%)
+    "30.1%". No records is "0.0%".
+    """
+    if total <= 0:
+        return "0.0%"
+    tenths_of_a_percent = math.floor(Fraction(1000 * rejected, total) + Fraction(1, 2))
+    if exceeds_rejection_threshold(rejected, total):
+        tenths_of_a_percent = max(tenths_of_a_percent, math.floor(Fraction(str(REJECTION_THRESHOLD)) * 1000) + 1)
+    whole, tenth = divmod(tenths_of_a_percent, 10)
+    return f"{whole}.{tenth}%"
+
+
 # --- single-field checks ---------------------------------------------------------------------------
 
 
@@ -200,13 +219,15 @@ def check_name_lengths(record: SubmittedRecord) -> tuple[Finding, ...]:
 
 
 def check_mis_identifier(value: str | None) -> tuple[Finding, ...]:
-    if value is None or len(value) <= MAX_MIS_IDENTIFIER_LENGTH:
+    """At most 128 characters, counted as a name's are (`name_length`: in the composed form, NFC), so that the
+    Unicode form the sender's system wrote an accent in does not change the verdict."""
+    if value is None or (length := name_length(value)) <= MAX_MIS_IDENTIFIER_LENGTH:
         return ()
     return (
         _error(
             RecordCode.FIELD_MISSING_OR_TOO_LONG,
             "mis_identifier",
-            f"MIS identifier is {len(value)} characters long: at most {MAX_MIS_IDENTIFIER_LENGTH} are allowed.",
+            f"MIS identifier is {length} characters long: at most {MAX_MIS_IDENTIFIER_LENGTH} are allowed.",
         ),
     )
 
@@ -313,7 +334,8 @@ def verify_learner(
     """RV004, and the ULN the achievement is recorded under: a merged ULN lands on the end of its
     merge chain (`lrs_domain.merges`).
 
-    Names compare trimmed and case-insensitively; the date of birth must match exactly when given.
+    Names compare trimmed and case-insensitively; the date of birth must match exactly when given, unless the
+    learner was registered without one (`_details_match`).
     The learner matches if the details match the ULN's own registration or that of any registered
     ULN it was merged into.
     """
@@ -663,12 +685,11 @@ class JudgedRecord(NamedTuple):
 _tuple_new = tuple.__new__
 
 
-def _too_long(name: str | None) -> bool:
-    """An ASCII name is its own composed form; any other is counted composed, which for a few characters is longer
-    (U+0344 composes to two)."""
-    return name is not None and (
-        len(name) > MAX_NAME_LENGTH or (not name.isascii() and name_length(name) > MAX_NAME_LENGTH)
-    )
+def _too_long(text: str | None, limit: int = MAX_NAME_LENGTH) -> bool:
+    """Whether `text` has more than `limit` characters counted composed (`name_length`). An ASCII text is its own
+    composed form; any other is counted composed, which may be shorter (a combining accent) or, for a few
+    characters, longer (U+0344 composes to two)."""
+    return text is not None and (len(text) > limit if text.isascii() else name_length(text) > limit)
 
 
 def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
@@ -693,7 +714,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     if _too_long(given_name) or _too_long(family_name):
         errors += check_name_lengths(record)
     mis_identifier = values["mis_identifier"]
-    if mis_identifier is not None and len(mis_identifier) > MAX_MIS_IDENTIFIER_LENGTH:
+    if _too_long(mis_identifier, MAX_MIS_IDENTIFIER_LENGTH):
         errors += check_mis_identifier(mis_identifier)
     gender = values["gender"]
     if gender is not None and gender not in GENDERS:
@@ -719,7 +740,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
                 learner is not None  # `verify_learner` of a learner whose details match, without a tuple of none
                 and (given_name is None or given_name.casefold() == learner.given_name.strip().casefold())
                 and (family_name is None or family_name.casefold() == learner.family_name.strip().casefold())
-                and (date_of_birth is None or date_of_birth == learner.date_of_birth)
+                and (date_of_birth is None or learner.date_of_birth is None or date_of_birth == learner.date_of_birth)
             ):
                 recorded_uln = merges.recorded_uln(uln)
             else:
@@ -1082,9 +1103,11 @@ def _details_match(
     learner: Learner, given_name: str | None, family_name: str | None, date_of_birth: date | None
 ) -> bool:
     """Names trimmed and case-insensitively, in whichever Unicode form each was written (`comparable_name`); the
-    date of birth exactly, when the record gives one."""
+    date of birth exactly, when the record gives one and the learner was registered with one: a date of birth given
+    for a learner registered without one has nothing to differ from, so it does not contradict the registration
+    (DOMAIN.md §5 rule 6 "date of birth where given"; decision 0187)."""
     return (
         (given_name is None or comparable_name(given_name) == comparable_name(learner.given_name))
         and (family_name is None or comparable_name(family_name) == comparable_name(learner.family_name))
-        and (date_of_birth is None or date_of_birth == learner.date_of_birth)
+        and (date_of_birth is None or learner.date_of_birth is None or date_of_birth == learner.date_of_birth)
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from libs.domain.tests.unit.domain_builders import (
     GCSE,
     GCSE_A_STAR,
+    LEARNERS,
     MASTER_ULN,
     MERGED_ULN,
     OTHER_AOS_QUALIFICATION,
@@ -35,7 +36,17 @@ from lrs_contracts.codes import RecordCode
 from lrs_contracts.outcomes import RecordStatus
 from lrs_contracts.plr import AchievementRecorded, ResultStatus
 from lrs_domain.identifiers import TEMPORARY_ULN
-from lrs_domain.rules import CODE_ORDER, check_uln, exceeds_rejection_threshold, order_findings, why_no_learner_has
+from lrs_domain.merges import LearnerMerges
+from lrs_domain.reference import Learner
+from lrs_domain.rules import (
+    CODE_ORDER,
+    check_mis_identifier,
+    check_uln,
+    exceeds_rejection_threshold,
+    order_findings,
+    verify_learner,
+    why_no_learner_has,
+)
 
 
 def assert_accepted(**fields: Any) -> None:
@@ -106,9 +117,30 @@ def test_rv004_a_different_letter_or_a_curly_apostrophe_is_another_name(given_na
     assert_rejected(["RV004"], uln=ULN_3, given_name=given_name, family_name=family_name)
 
 
-def test_rv004_a_date_of_birth_cannot_be_verified_against_a_learner_registered_without_one() -> None:
-    assert_accepted(uln=ULN_3)
-    assert_rejected(["RV004"], uln=ULN_3, date_of_birth="2000-01-01")
+@pytest.mark.parametrize("given_name", ["Siân", "SIA\u0302N"])  # the judge's fast path, and `verify_learner`'s
+def test_rv004_a_date_of_birth_given_for_a_learner_registered_without_one_contradicts_nothing(given_name: str) -> None:
+    """DOMAIN.md §5 rule 6, "date of birth where given" (decision 0187): the registration has none to differ from, so
+    the record is verified on its names."""
+    assert_accepted(uln=ULN_3, given_name=given_name)
+    assert_accepted(uln=ULN_3, given_name=given_name, date_of_birth="2000-01-01")
+    assert_rejected(["RV004"], uln=ULN_3, given_name="Sian", date_of_birth="2000-01-01")  # the names still count
+    assert_rejected(["RV004"], uln=ULN_3, given_name=given_name, family_name="ONeill", date_of_birth="2000-01-01")
+
+
+def test_rv004_a_date_of_birth_given_for_a_learner_registered_with_one_still_has_to_match() -> None:
+    assert_accepted(date_of_birth="1999-11-27")
+    assert_rejected(["RV004"], date_of_birth="2000-01-01")
+    assert_rejected(["RV004"], given_name="LILY", date_of_birth="2000-01-01")
+
+
+def test_rv004_a_merged_ulns_own_registration_without_a_date_of_birth_verifies_a_record_that_gives_one() -> None:
+    """A merged ULN matches its own registration or its master's (decision 0031), each on the same terms."""
+    merged = Learner(MERGED_ULN, "Niamh", "King", None, 2, 1, master_uln=MASTER_ULN)
+    learners = {**LEARNERS, MERGED_ULN: merged}
+    merges = LearnerMerges.of(learners.values())
+
+    assert verify_learner(MERGED_ULN, "Niamh", "King", date(2001, 1, 1), learners, merges) == (MASTER_ULN, ())
+    assert verify_learner(MASTER_ULN, "Niamh", "King", date(2001, 1, 1), learners, merges)[1] != ()
 
 
 def test_rv004_says_the_same_whichever_detail_differs_and_holds_no_personal_data() -> None:
@@ -394,6 +426,29 @@ def test_only_a_records_text_values_are_trimmed_not_its_flags() -> None:
 def test_rv021_mis_identifier_is_at_most_128_characters() -> None:
     assert_rejected(["RV021"], mis_identifier="M" * 129)
     assert_accepted(mis_identifier="é" * 128)
+
+
+@pytest.mark.parametrize(
+    ("mis_identifier", "length"),
+    [
+        ("e\u0301" * 128, None),  # 128 characters written decomposed (a Mac's é): 256 code points
+        ("é" * 128, None),
+        ("e\u0301" * 129, 129),
+        ("\u0344" * 65, 130),  # U+0344 composes to two (as names count it, decision 0167)
+        ("M" * 128, None),
+        ("M" * 130, 130),
+    ],
+)
+def test_rv021_mis_identifier_characters_are_counted_in_the_composed_form(mis_identifier: str, length: int) -> None:
+    """DOMAIN.md §7: the limit counts characters; one Unicode form or the other does not change the verdict."""
+    findings = decide(record(mis_identifier=mis_identifier)).outcomes[0].errors
+    assert findings == check_mis_identifier(mis_identifier)
+    if length is None:
+        assert findings == ()
+    else:
+        [finding] = findings
+        assert (finding.code, finding.field) == ("RV021", "mis_identifier")
+        assert finding.message == f"MIS identifier is {length} characters long: at most 128 are allowed."
 
 
 @pytest.mark.parametrize("gender", ["0", "1", "2", "9", None])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lrs_domain.rules import rejected_share_shown
 from portal.direct_entry import entry_reference, is_direct_entry
 from portal.web.batch_pages import DECIDED, RECORD_STATUSES
 from portal.web.common import TEMPLATES
@@ -49,10 +50,16 @@ def page(template: str, **context: Any) -> str:
     return TEMPLATES.get_template(template).render({**common, **context})
 
 
+def rejected_share(shown: dict[str, Any]) -> str:
+    """What the batch view passes the page (`batch_context`)."""
+    return rejected_share_shown(shown["counts"]["rejected"] or 0, shown["counts"]["total"] or 0)
+
+
 def batch_page(shown: dict[str, Any]) -> str:
     return page(
         "batch.html",
         batch=shown,
+        rejected_share=rejected_share(shown),
         direct_entry=is_direct_entry(shown),
         decided=shown["status"] in DECIDED,
         records=[],
@@ -133,6 +140,7 @@ def _failed_batch_page(counts: dict[str, int], records: list[dict[str, Any]]) ->
     html = page(
         "batch.html",
         batch=failed,
+        rejected_share=rejected_share(failed),
         decided=True,
         records=records,
         total=counts["total"],
@@ -288,6 +296,7 @@ def test_a_failed_batch_counts_its_records_in_the_singular_and_plural() -> None:
     assert "1 of the batch's 3 records was rejected" in batch_page(_failed(3, 1))
     assert "2 of the batch's 3 records were rejected" in batch_page(_failed(3, 2))
     assert "4 of the batch's 10 records were rejected" in batch_page(_failed(10, 4))
+    assert "4 of the batch's 10 records were rejected\n    (40.0%)." in batch_page(_failed(10, 4))
 
 
 def test_an_uploaded_json_batch_of_one_record_is_no_direct_entry() -> None:

@@ -26,6 +26,7 @@ from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.formats.mislabel import mislabel_hint as domain_mislabel_hint
 from lrs_domain.formats.mislabel import plainly_other_format
 from lrs_domain.reference_files import load_catalogue
+from lrs_domain.rules import rejected_share_shown
 from lrs_platform.clock import today_in_england
 
 NOT_CHECKED = "Not checked offline: learner verification (RV004) and achievement state (RV012-RV017)."
@@ -148,9 +149,10 @@ def render(name: str, report: OfflineReport, fmt: BatchFormat) -> Text:
     for outcome in report.outcomes:
         if outcome.status is RecordStatus.REJECTED or outcome.warnings:
             text.append_text(_outcome_lines(outcome, fmt))
-    rejected_share = counts.rejected / counts.total if counts.total else 0.0
+    # never "30.0%" for a batch that would fail RS005, nor more than 30.0% for one that would pass
+    rejected_share = rejected_share_shown(counts.rejected, counts.total)
     text.append(
-        f"{counts.accepted} would be accepted, {counts.rejected} rejected ({rejected_share:.1%}),"
+        f"{counts.accepted} would be accepted, {counts.rejected} rejected ({rejected_share}),"
         f" {warnings_text(counts.warnings)}\n"
     )
     if report.failure is not None:

@@ -24,7 +24,7 @@ from lrs_domain.formats.limits import (
     header_from,
     refuse_too_many_records,
 )
-from lrs_domain.formats.values import Where, refuse_unstorable
+from lrs_domain.formats.values import Where, refuse_unstorable, trimmed_value
 
 _HEADER_ATTRIBUTES = tuple(field.attribute for field in HEADER_FIELDS)
 _RECORD_ATTRIBUTES = tuple(field.attribute for field in RECORD_FIELDS)
@@ -54,8 +54,9 @@ def parse_csv(content: bytes) -> ParsedBatch:
 
 
 def _trimmed(row: list[str]) -> list[str | None]:
-    """Values are trimmed, and an empty value is no value (DOMAIN.md §7)."""
-    return [value.strip() or None for value in row]
+    """Values are trimmed, and an empty value is no value (DOMAIN.md §7); a control character at either end stays,
+    to be refused (`trimmed_value`)."""
+    return [trimmed_value(value) for value in row]
 
 
 def _fields_of_row(headings: tuple[str, ...], line: int) -> Where:
@@ -95,7 +96,7 @@ def _non_blank_rows(text: str) -> Iterator[tuple[int, list[str]]]:
     row_start = 1
     try:
         for row in reader:
-            if row and any(value.strip() for value in row):
+            if row and any(map(trimmed_value, row)):  # a row of a control character is no blank row
                 yield row_start, row
             row_start = reader.line_num + 1
     except csv.Error as error:

@@ -1,7 +1,8 @@
 """The web service's JSON format, and its pydantic model (the ingest's OpenAPI shows it).
 
 Identifiers that are digits by definition (ULN, gender, centre UKPRN) and credits may be sent as JSON
-numbers; they become text like every other value, as Python writes them (`7.5` is the text "7.5", which the
+numbers; they become text like every other value, a whole number as written (`-0` is the text "-0", RV021 for
+gender or credits as in CSV and XML, not "0") and any other as Python writes it (`7.5` is the text "7.5", which the
 record's rules then judge: RV021 for credits, RV001 for a ULN). A number in any other field, unknown keys and
 values of any other JSON type make the file malformed (RS001), and the refusal names the field.
 """
@@ -29,7 +30,7 @@ from lrs_domain.formats.limits import (
     refuse_too_many_records,
     refuse_two_job_types,
 )
-from lrs_domain.formats.values import refuse_unstorable
+from lrs_domain.formats.values import refuse_unstorable, trimmed_value
 
 Text = StrictStr | None
 NumberOrText = StrictStr | StrictInt | StrictFloat | None
@@ -140,9 +141,12 @@ def parse_json(content: bytes) -> ParsedBatch:
     with naming_batch(header.batch_reference):
         if not isinstance(submitted_records, list):
             raise BatchRefused(BatchCode.MALFORMED, "records must be a list")
+        read = submitted_records[:MAX_BATCH_RECORDS]
         records = tuple(
-            SubmittedRecord(line=position, **_values(record, RECORD_FIELDS, in_header=False, line=position))
-            for position, record in enumerate(_validated_records(submitted_records[:MAX_BATCH_RECORDS]), start=1)
+            SubmittedRecord(
+                line=position, **_values(record, RECORD_FIELDS, in_header=False, line=position, written=written)
+            )
+            for position, (record, written) in enumerate(zip(_validated_records(read), read, strict=True), start=1)
         )
         refuse_too_many_records(len(submitted_records), MAX_BATCH_RECORDS + 1)
     return batch_of(header, records, BatchFormat.JSON)
@@ -193,6 +197,10 @@ _NUMBER_KEYS = tuple(
     field.alias or name for name, field in JsonBatchRecord.model_fields.items() if field.annotation == NumberOrText
 )
 _NUMBERS_TAKEN = ", ".join(_NUMBER_KEYS[:-1]) + f" and {_NUMBER_KEYS[-1]}"
+# the record's fields that take a number, as (position in RECORD_FIELDS, JSON key)
+_NUMBER_FIELDS = tuple(
+    (index, field.json_key) for index, field in enumerate(RECORD_FIELDS) if field.json_key in _NUMBER_KEYS
+)
 
 
 def _unknown_field(error: Any, where: str, model: type[_JsonModel]) -> str | None:
@@ -215,12 +223,24 @@ _FIELD_NAME_LIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
 
 
 def _values(
-    model: BaseModel, fields: tuple[FieldName, ...], *, in_header: bool, line: int | None = None
+    model: BaseModel,
+    fields: tuple[FieldName, ...],
+    *,
+    in_header: bool,
+    line: int | None = None,
+    written: dict[str, Any] | None = None,
 ) -> dict[str, str | None]:
     """The model's values as trimmed text, an empty value being no value (DOMAIN.md §7); refuses a value
-    that cannot be stored or sent, naming it `header.<key>` or `record <position> <key>`."""
+    that cannot be stored or sent, naming it `header.<key>` or `record <position> <key>`. `written` is the
+    record as read, before validation (which makes every whole number a plain `int`): a whole number whose text
+    Python writes otherwise (`-0`) keeps the text it was written with."""
     prefix = "header." if line is None else f"record {line} "
     values = [_text(getattr(model, field.attribute)) for field in fields]
+    if written is not None:  # a record's (a header has no numbers)
+        for index, key in _NUMBER_FIELDS:
+            number = written.get(key)
+            if isinstance(number, _WrittenNumber):
+                values[index] = number.text
     refuse_unstorable(values, lambda index: (prefix + fields[index].json_key, line, None), in_header=in_header)
     return {field.attribute: value for field, value in zip(fields, values, strict=True)}
 
@@ -278,17 +298,32 @@ def _text_of_json(value: Any) -> str | None:
     """A JSON value said as text (a job type given twice, one maybe not as a string), or None for null or \"\"."""
     if value is None or isinstance(value, str):
         return (value or "").strip() or None
+    if isinstance(value, _WrittenNumber):
+        return value.text
     return json.dumps(value)
+
+
+class _WrittenNumber(int):
+    """A JSON whole number whose text Python writes otherwise than the file did: `-0` (JSON allows no other,
+    having no leading zeros or plus sign), which as the number 0 would be the text "0", an allowed gender and
+    credits where CSV and XML, reading the text "-0", answer RV021."""
+
+    text: str
 
 
 def _whole_number(digits: str) -> int:
     try:
-        return int(digits)
+        number = int(digits)
     except ValueError:  # Python's own words name its setting sys.set_int_max_str_digits, not the file
         raise ValueError(
             f"a number of {len(digits.lstrip('-')):,} digits is too long: the numbers of a batch (a ULN, a UKPRN)"
             " have a few digits"
         ) from None
+    if str(number) == digits:
+        return number
+    written = _WrittenNumber(number)
+    written.text = digits
+    return written
 
 
 def _refuse_constant(name: str) -> NoReturn:
@@ -299,5 +334,5 @@ def _text(value: str | int | float | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return value.strip() or None
+        return trimmed_value(value)
     return str(value)

@@ -3,13 +3,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from libs.domain.tests.unit.formats.batch_documents import HEADER, json_document, json_object, records
+from libs.domain.tests.unit.formats.batch_documents import HEADER, document, json_document, json_object, record, records
 
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BatchCode
 from lrs_domain.formats import BatchRefused, JsonBatch, ParsedBatch, parse_batch
 from lrs_domain.identifiers import normalise_qan
 from lrs_domain.reference_files import load_catalogue, load_register
+from lrs_domain.rules import check_credits, check_gender
 
 JSON_HEADER: dict[str, str | None] = {"awardingOrganisation": "RN5133", "notificationEmail": "results@example.org"}
 
@@ -35,6 +36,49 @@ def test_whole_numbers_are_accepted_for_digit_fields_and_become_their_digits() -
     first, second = batch.records
     assert (first.uln, first.gender, first.centre_ukprn, first.credits) == ("1000000043", "0", "10001234", "7")
     assert second.credits == "12"
+
+
+@pytest.mark.parametrize("key", ["uln", "gender", "centreUkprn", "credits"])
+def test_a_whole_number_keeps_its_text_as_written_so_minus_zero_is_not_zero(key: str) -> None:
+    """docs/batch-files.md: read as the text of the number. `-0` is the text "-0" (RV021 as gender or credits, as
+    in CSV and XML), not the "0" Python writes for the number."""
+    content = b'{"header": %s, "records": [{"%s": -0}, {"%s": 0}, {"%s": -7}]}' % (
+        json.dumps(JSON_HEADER).encode(),
+        key.encode(),
+        key.encode(),
+        key.encode(),
+    )
+
+    records = parse_batch(content, BatchFormat.JSON).records
+
+    attribute = {"centreUkprn": "centre_ukprn"}.get(key, key)
+    assert [getattr(record, attribute) for record in records] == ["-0", "0", "-7"]
+
+
+def test_minus_zero_is_read_as_csv_and_xml_read_it_and_is_rv021_as_gender_or_credits() -> None:
+    written = {"gender": "-0", "credits": "-0"}
+    as_numbers = json_document(HEADER, [record(1, **written)])
+    for key in ("gender", "credits"):
+        as_numbers = as_numbers.replace(f'"{key}": "-0"'.encode(), f'"{key}": -0'.encode())
+    assert b'"gender": -0' in as_numbers and b'"credits": -0' in as_numbers
+
+    read = {fmt: parse_batch(document(fmt, HEADER, [record(1, **written)]), fmt).records for fmt in BatchFormat}
+    [json_record] = parse_batch(as_numbers, BatchFormat.JSON).records
+
+    assert (json_record.gender, json_record.credits) == ("-0", "-0")
+    for [other] in read.values():  # the same values, on each format's own line numbers
+        assert other.model_dump(exclude={"line"}) == json_record.model_dump(exclude={"line"})
+    assert check_gender(json_record.gender)[0].code == "RV021"
+    assert check_credits(json_record.credits)[1][0].code == "RV021"
+
+
+def test_minus_zero_where_text_is_expected_is_a_number_still() -> None:
+    refusal = _refusal(b'{"header": %s, "records": [{"grade": -0}]}' % json.dumps(JSON_HEADER).encode())
+
+    assert refusal.detail == (
+        "record 1 grade is a number: send it as a string, in quotes (only uln, gender, centreUkprn and credits may be"
+        " numbers)"
+    )
 
 
 @pytest.mark.parametrize(("number", "key"), [("7.5", "credits"), ("2.0", "gender"), ("1e9", "uln")])

@@ -199,3 +199,60 @@ def test_a_value_fault_counts_where_it_is_read(fmt: BatchFormat) -> None:
 )
 def test_value_faults(value: str, in_header: bool, fault: str | None) -> None:
     assert value_fault(value, in_header=in_header) == fault
+
+
+# The C0 controls `str.strip()` takes for white space: XML has no character for them, so its parser refuses the file
+# wherever one stands; CSV and JSON refuse it too, at either end of a value as inside one (docs/rules.md).
+STRIPPED_CONTROLS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f"]
+
+
+@pytest.mark.parametrize("fmt", [BatchFormat.CSV, BatchFormat.JSON])
+@pytest.mark.parametrize("control", STRIPPED_CONTROLS)
+@pytest.mark.parametrize(
+    ("given_name", "at"), [("Lily{}", 5), ("{}Lily", 1), ("  Lily {} ", 6), ("\u00a0{}\tLily", 1), ("{}", 1)]
+)
+def test_a_control_character_at_either_end_of_a_value_refuses_the_file_as_inside_it(
+    fmt: BatchFormat, control: str, given_name: str, at: int
+) -> None:
+    refusal = _refusal(fmt, _with_second_given_name(fmt, given_name.format(control)))
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert refusal.detail == f"{GIVEN_NAME[fmt]} holds the control character U+{ord(control):04X} at character {at}"
+    assert refusal.line == {BatchFormat.CSV: first_record_line(fmt) + 1, BatchFormat.JSON: 2}[fmt]
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+@pytest.mark.parametrize("control", ["\x0b", "\x1c"])
+def test_a_control_character_at_the_end_of_a_value_refuses_the_file_in_every_format(
+    fmt: BatchFormat, control: str
+) -> None:
+    assert _refusal(fmt, _with_second_given_name(fmt, f"Lily{control}")).code is BatchCode.MALFORMED
+
+
+@pytest.mark.parametrize("fmt", [BatchFormat.CSV, BatchFormat.JSON])
+def test_a_control_character_at_the_end_of_a_header_value_refuses_the_file(fmt: BatchFormat) -> None:
+    refusal = _refusal(fmt, document(fmt, {**HEADER, "batch_reference": "JUNE\x0c"}, records(2)))
+
+    assert (refusal.code, refusal.detail) == (
+        BatchCode.MALFORMED,
+        f"{BATCH_REFERENCE[fmt]} holds the control character U+000C at character 5",
+    )
+
+
+@pytest.mark.parametrize("row", [b"\x0c", b"\x1c,,"])
+def test_a_csv_row_of_nothing_but_a_control_character_is_no_blank_row_to_skip(row: bytes) -> None:
+    lines = document(BatchFormat.CSV, HEADER, records(2)).split(b"\r\n")
+    lines.insert(first_record_line(BatchFormat.CSV) - 1, row)  # between the record headings and the first record
+    content = b"\r\n".join(lines)
+
+    assert _refusal(BatchFormat.CSV, content).code is BatchCode.MALFORMED
+    blank = content.replace(row, row.replace(row[:1], b" "))
+    assert len(parse_batch(blank, BatchFormat.CSV).records) == 2  # a row of spaces is blank: skipped
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+@pytest.mark.parametrize("space", [" ", "\t", "\u00a0", "\u2003", "\u3000", "\r\n", "\x85"])
+def test_white_space_at_either_end_of_a_value_is_still_trimmed(fmt: BatchFormat, space: str) -> None:
+    batch = parse_batch(_with_second_given_name(fmt, f"{space}Lily{space}"), fmt)
+
+    assert batch.records[1].given_name == "Lily"

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD, ProblemCode
+from lrs_domain.rules import rejected_share_shown
 from lrs_platform.clock import today_in_england
 from portal.backend import Refused, ServiceCalls
 from portal.checking import FILENAME_TOO_LONG, MEDIA_TYPES, check_upload, filename_fault
@@ -246,6 +247,7 @@ async def batch_context(
             total = len(chosen)
             records = chosen[(asked.page - 1) * page_size : asked.page * page_size]
     on_records, records_held = await on_learners_records(service, batch, operator=operator)
+    counts = batch.get("counts") or {}
     return {
         "batch": batch,
         "on_records": on_records,
@@ -261,6 +263,8 @@ async def batch_context(
         "page": asked.page,
         "last_page": max(1, -(-total // page_size)),
         "threshold": REJECTION_THRESHOLD,
+        # never "30.0%" for a batch that failed RS005, nor more than 30.0% for one that passed
+        "rejected_share": rejected_share_shown(counts.get("rejected") or 0, counts.get("total") or 0),
         "statuses": RECORD_STATUSES,
     }
 
