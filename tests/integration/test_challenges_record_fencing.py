@@ -57,7 +57,7 @@ class Forgotten:
     def __init__(self) -> None:
         self.calls: list[set[str]] = []
 
-    async def __call__(self, ulns: Collection[str]) -> None:
+    async def __call__(self, connection: asyncpg.Connection, ulns: Collection[str]) -> None:
         if ulns:
             self.calls.append(set(ulns))
 

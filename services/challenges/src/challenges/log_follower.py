@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextvars import ContextVar
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -27,10 +28,13 @@ _log = get_logger("challenges.log_follower")
 FOLLOWER = "challenges.plr-record"
 
 
-def record_applier(record: PlrRecord, forget_learners: Callable[[Collection[str]], Awaitable[None]]) -> Handler:
+def record_applier(
+    record: PlrRecord, forget_learners: Callable[[asyncpg.Connection, Collection[str]], Awaitable[None]]
+) -> Handler:
     """The loop's handler: idempotent, so a batch the loop applies again changes nothing. Fenced by offset
     (`PlrRecord.apply_messages`): what another replica applied since this one polled is dropped. Erased
-    learners go to `forget_learners` in the poll's transaction, once the rest of the poll is applied."""
+    learners go to `forget_learners` in the poll's transaction, once the rest of the poll is applied, on its
+    connection: what it writes commits with the poll."""
 
     async def apply(messages: Sequence[Message]) -> None:
         await record.apply_messages(messages, forget_learners, parked=_REPLAYING.get())
@@ -41,7 +45,7 @@ def record_applier(record: PlrRecord, forget_learners: Callable[[Collection[str]
 def record_guard(
     name: str,
     record: PlrRecord,
-    forget_learners: Callable[[Collection[str]], Awaitable[None]],
+    forget_learners: Callable[[asyncpg.Connection, Collection[str]], Awaitable[None]],
     office: DeadLetterOffice,
 ) -> PoisonGuard:
     """The follower's `PoisonGuard`, its parked messages retried by operators through `OperatorReplays`."""

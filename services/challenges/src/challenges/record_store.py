@@ -86,7 +86,7 @@ class PlrRecord:
     async def apply_messages(
         self,
         messages: Sequence[Message],
-        forget_learners: Callable[[Collection[str]], Awaitable[None]],
+        forget_learners: Callable[[asyncpg.Connection, Collection[str]], Awaitable[None]],
         *,
         parked: bool = False,
     ) -> RecordChanges:
@@ -95,10 +95,12 @@ class PlrRecord:
         In one transaction: the positions of the poll's partitions are locked, every message below its
         partition's position is dropped, the rest folded over the achievements as the record holds them (one
         statement, `fold_poll`: an event the fold refuses raises, and the loop's guard parks it) and applied, the
-        positions moved past them, and the erased learners handed to `forget_learners` (idempotent: a
-        transaction that fails after it forgets them again when the poll comes back). A message below the position was applied by whoever holds the
-        partition now: a replica that lost the partition part-way through a poll, its new holder applying that
-        poll and later ones meanwhile, would otherwise append its older word after theirs (decision 0099).
+        positions moved past them, and the erased learners handed to `forget_learners`, with the poll's
+        connection, in its transaction: the redaction commits with the poll, or neither
+        does and both come again with the poll (idempotent). A message below the position was applied by whoever
+        holds the partition now: a replica that lost the partition part-way through a poll, its new holder
+        applying that poll and later ones meanwhile, would otherwise append its older word after theirs (decision
+        0099).
 
         `parked`: messages an operator applies again (`OperatorReplays`), below the positions, which they
         neither check, lock nor move: the loop may not have passed what lies between the stored position and
@@ -119,7 +121,7 @@ class PlrRecord:
             # folded over the record as this transaction holds it: the poll before is committed, the next waits
             changes = fold_poll(polled, await _so_far(connection, polled.achievement_ids()))
             await _append(connection, changes)
-            await forget_learners(changes.erasures)
+            await forget_learners(connection, changes.erasures)
         return changes
 
     async def apply(self, changes: RecordChanges) -> None:

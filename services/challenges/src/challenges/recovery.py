@@ -20,7 +20,7 @@ from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, Chal
 from lrs_contracts.envelope import Envelope
 from lrs_contracts.registry import decode
 from lrs_platform.consumer import Message
-from lrs_platform.keyring import Keyring, LearnerKey
+from lrs_platform.keyring import Erased, Keyring, LearnerKey
 from lrs_platform.logging import get_logger
 
 _log = get_logger("challenges.recovery")
@@ -47,48 +47,70 @@ class OwnEvents:
     async def _apply(
         self, envelope: Envelope, event: ChallengeRaisedV1 | ChallengeRaised | ChallengeAcknowledged | ChallengeResolved
     ) -> None:
+        """What it reads besides the challenge (the learner's key) it reads before its unit of work, which holds a
+        connection of the pool and the challenge's row locked: the keyring reads on a second connection of that
+        pool, and the AO's acknowledgements of the challenge meanwhile each hold one waiting for the lock. Read in
+        it, as many of them as the pool has connections but one left the follower waiting for ever, and every
+        other user of the pool with it. So the challenge is read first without a lock (in normal running every
+        event is one the service wrote, and this is all it does), and again locked in the unit of work."""
+        seen = await self._store.get(event.challenge_id)
+        if isinstance(event, ChallengeRaisedV1 | ChallengeRaised):
+            if seen is not None:
+                return
+            await self._restore(envelope, event, (await self._keyring.find([event.uln])).get(event.uln))
+            return
+        if seen is None or not _moves_on(seen, event):
+            return
+        # a challenge's learner never changes; only a resolution's note is sealed with their key
+        needs_key = isinstance(event, ChallengeResolved) and event.note_sealed is not None
+        found = (await self._keyring.find([seen.uln])).get(seen.uln) if needs_key else None
         async with self._store.unit_of_work() as work:
             current = await work.get_for_update(event.challenge_id)
-            if isinstance(event, ChallengeRaisedV1 | ChallengeRaised):
-                if current is not None:
-                    return
-                raised = await self._raised(event, envelope, erased=await work.is_erased(event.uln))
-                if raised is None:
-                    return
-                if await work.restore(raised):
-                    _log.warning("challenge_restored_from_the_log", challenge_id=str(event.challenge_id))
-                else:
-                    _log.warning("challenge_not_restored", challenge_id=str(event.challenge_id), why="another open")
-                return
             if current is None or not _moves_on(current, event):
                 return
-            key = None if current.personal_data_erased else (await self._keyring.find([current.uln])).get(current.uln)
+            key = None if current.personal_data_erased else found
             await work.update(evolve(current, event, envelope.occurred_at, key))
-            _log.warning("challenge_state_restored_from_the_log", challenge_id=str(event.challenge_id))
+        _log.warning("challenge_state_restored_from_the_log", challenge_id=str(event.challenge_id))
 
-    async def _raised(
-        self, event: ChallengeRaisedV1 | ChallengeRaised, envelope: Envelope, *, erased: bool
-    ) -> Challenge | None:
-        """The challenge as its raise left it; None when this LRS holds no key of its learner at all (not even an
-        erased one's tombstone): a raise it never made, as when test systems share one broker."""
-        key = (await self._keyring.find([event.uln])).get(event.uln)
-        if key is None:
-            return None
-        if isinstance(event, ChallengeRaised) and isinstance(key, LearnerKey) and not erased:
-            return evolve(None, event, envelope.occurred_at, key)
-        erased = erased or not isinstance(key, LearnerKey)
-        return Challenge(
-            challenge_id=event.challenge_id,
-            achievement_id=event.achievement_id,
-            ao_id=event.ao_id,
-            uln=event.uln,
-            # written before reasons were sealed, a first version's reason travels in clear
-            reason=event.reason if isinstance(event, ChallengeRaisedV1) and not erased else None,
-            state=ChallengeState.RAISED,
-            raised_at=envelope.occurred_at,
-            personal_data_erased=erased,
-            achievement=event.achievement if isinstance(event, ChallengeRaised) else None,
-        )
+    async def _restore(
+        self, envelope: Envelope, event: ChallengeRaisedV1 | ChallengeRaised, key: LearnerKey | Erased | None
+    ) -> None:
+        async with self._store.unit_of_work() as work:
+            if await work.get_for_update(event.challenge_id) is not None:
+                return
+            raised = _raised(event, envelope, key, erased=await work.is_erased(event.uln))
+            if raised is None:
+                return
+            restored = await work.restore(raised)
+        if restored:
+            _log.warning("challenge_restored_from_the_log", challenge_id=str(event.challenge_id))
+        else:
+            _log.warning("challenge_not_restored", challenge_id=str(event.challenge_id), why="another open")
+
+
+def _raised(
+    event: ChallengeRaisedV1 | ChallengeRaised, envelope: Envelope, key: LearnerKey | Erased | None, *, erased: bool
+) -> Challenge | None:
+    """The challenge as its raise left it, `key` the learner's as the keyring found it; None when this LRS holds
+    no key of its learner at all (not even an erased one's tombstone): a raise it never made, as when test systems
+    share one broker."""
+    if key is None:
+        return None
+    if isinstance(event, ChallengeRaised) and isinstance(key, LearnerKey) and not erased:
+        return evolve(None, event, envelope.occurred_at, key)
+    erased = erased or not isinstance(key, LearnerKey)
+    return Challenge(
+        challenge_id=event.challenge_id,
+        achievement_id=event.achievement_id,
+        ao_id=event.ao_id,
+        uln=event.uln,
+        # written before reasons were sealed, a first version's reason travels in clear
+        reason=event.reason if isinstance(event, ChallengeRaisedV1) and not erased else None,
+        state=ChallengeState.RAISED,
+        raised_at=envelope.occurred_at,
+        personal_data_erased=erased,
+        achievement=event.achievement if isinstance(event, ChallengeRaised) else None,
+    )
 
 
 def _moves_on(challenge: Challenge, event: ChallengeEvent) -> bool:

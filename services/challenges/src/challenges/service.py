@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, replace
 
+import asyncpg
+
 from challenges.domain import (
     OPEN_STATES,
     AchievementNotFound,
@@ -227,11 +229,13 @@ class ChallengeService:
             batch_id=batch_id,
         )
 
-    async def forget_learners(self, ulns: Collection[str]) -> None:
-        """Erased learners (`LearnerErased` on the learner topic): their texts go, and so do their cached keys."""
+    async def forget_learners(self, connection: asyncpg.Connection, ulns: Collection[str]) -> None:
+        """Erased learners (`LearnerErased` on the learner topic): their texts go, and so do their cached keys. Handed
+        them by the log follower (`PlrRecord.apply_messages`) with its poll's connection, the texts go in the poll's
+        transaction."""
         if not ulns:
             return
-        redacted = await self._store.forget_learners(ulns)
+        redacted = await self._store.forget_learners(connection, ulns)
         for uln in ulns:
             self._keyring.forget(uln)
         _log.info("learners_erased", learners=len(ulns), challenges_redacted=redacted)

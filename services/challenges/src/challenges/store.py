@@ -217,28 +217,12 @@ class ChallengeStore:
         async with self._pool.acquire() as connection, connection.transaction():
             yield ChallengeUnitOfWork(connection)
 
-    async def forget_learners(self, ulns: Collection[str]) -> int:
+    async def forget_learners(self, connection: asyncpg.Connection, ulns: Collection[str]) -> int:
         """Erased learners' challenges lose their reason and note, here and in the relayed outbox rows
         (an event written before sealing held them in clear); state, dates and resolution stay.
-        Idempotent; returns how many challenges were redacted now."""
-        async with self._pool.acquire() as connection, connection.transaction():
-            for uln in sorted(ulns):
-                await connection.execute(_LEARNER_LOCK, uln)
-            await connection.execute(
-                "INSERT INTO challenges.erased_learners (uln) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
-                list(ulns),
-            )
-            redacted = await connection.fetch(
-                "UPDATE challenges.challenges SET reason = NULL, note = NULL, personal_data_erased = true,"
-                " updated_at = now() WHERE uln = ANY($1::text[]) AND NOT personal_data_erased RETURNING challenge_id",
-                list(ulns),
-            )
-            if redacted:
-                await connection.execute(
-                    "DELETE FROM challenges.outbox WHERE published_at IS NOT NULL AND event_id = ANY($1::uuid[])",
-                    [event_id for row in redacted for event_id in event_ids_of(row["challenge_id"])],
-                )
-        return len(redacted)
+        Idempotent; returns how many challenges were redacted now. On `connection`, in the transaction it is in
+        (the log follower's poll: it commits with the poll's positions)."""
+        return await _forget(connection, ulns)
 
     async def get(self, challenge_id: uuid.UUID) -> Challenge | None:
         row = await self._pool.fetchrow("SELECT * FROM challenges.challenges WHERE challenge_id = $1", challenge_id)
@@ -282,3 +266,22 @@ class ChallengeStore:
             f"SELECT state, count(*) AS n FROM challenges.challenges{where} GROUP BY state", *values
         )
         return {ChallengeState(row["state"]): row["n"] for row in rows}
+
+
+async def _forget(connection: asyncpg.Connection, ulns: Collection[str]) -> int:
+    for uln in sorted(ulns):
+        await connection.execute(_LEARNER_LOCK, uln)
+    await connection.execute(
+        "INSERT INTO challenges.erased_learners (uln) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", list(ulns)
+    )
+    redacted = await connection.fetch(
+        "UPDATE challenges.challenges SET reason = NULL, note = NULL, personal_data_erased = true,"
+        " updated_at = now() WHERE uln = ANY($1::text[]) AND NOT personal_data_erased RETURNING challenge_id",
+        list(ulns),
+    )
+    if redacted:
+        await connection.execute(
+            "DELETE FROM challenges.outbox WHERE published_at IS NOT NULL AND event_id = ANY($1::uuid[])",
+            [event_id for row in redacted for event_id in event_ids_of(row["challenge_id"])],
+        )
+    return len(redacted)
