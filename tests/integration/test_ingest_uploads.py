@@ -1,6 +1,6 @@
 """Decision 0185 against real Kafka and PostgreSQL, the app run in-process: an upload that stops sending is
-answered 408 and dropped, a caller (and a replica) reads a bounded number of uploads at once, and the same
-file sent again after its batch failed is judged again."""
+answered 408 and dropped, a caller (and a replica) holds a bounded number of uploads at once (being read, or
+read and waiting to be parsed), and the same file sent again after its batch failed is judged again."""
 
 from __future__ import annotations
 
@@ -78,9 +78,9 @@ async def _true(value: bool) -> bool | None:
     return True if value else None
 
 
-async def _reading(ingest: Ingest, count: int) -> bool | None:
+async def _held(ingest: Ingest, count: int) -> bool | None:
     uploads: UploadGate = ingest.app.state.uploads
-    return True if uploads.reading == count else None
+    return True if uploads.held == count else None
 
 
 async def _started(uploads: list[Upload]) -> bool | None:
@@ -109,7 +109,7 @@ async def test_an_upload_that_stops_sending_is_answered_408_and_nothing_of_it_is
     assert answer.headers["connection"] == "close"
     assert "arrived for 1 seconds" in answer.json()["detail"]
     assert await _listed(ingest, headers) == 0
-    await eventually(lambda: _reading(ingest, 0), within=10, what="the stalled upload's place given back")
+    await eventually(lambda: _held(ingest, 0), within=10, what="the stalled upload's place given back")
 
 
 async def test_a_slow_upload_that_keeps_moving_is_accepted_however_long_it_takes(ingest: Ingest) -> None:
@@ -157,6 +157,91 @@ async def test_one_upload_more_than_a_caller_or_the_replica_may_have_read_is_ref
 
     again = await ingest.client.post("/v1/batches", content=batch_file(ao_id), headers=_json(headers))
     assert again.status_code == 202, again.text  # the places were given back
+
+
+class HeldParser:
+    """Stands in for `BatchSubmissions._reading`, the parser that takes one upload at a time: uploads read whole
+    wait here, counted in `arrived`, until `released`, then take the parser's own turn."""
+
+    def __init__(self, parser: asyncio.Semaphore) -> None:
+        self.parser = parser
+        self.released = asyncio.Event()
+        self.arrived = 0
+
+    async def __aenter__(self) -> None:
+        self.arrived += 1
+        await self.released.wait()
+        await self.parser.acquire()
+
+    async def __aexit__(self, *_: object) -> None:
+        self.parser.release()
+
+
+async def test_uploads_read_and_waiting_for_the_parser_keep_their_places_so_one_more_is_refused_429(
+    ingest: Ingest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limits bound the uploads held in memory, not only those being read: a body read whole keeps its place
+    while it waits for the parser, so one more upload from the caller (or the replica) is refused unread instead of
+    joining the others in memory. A resend under a known Idempotency-Key is an upload like any other: its body is
+    read to be compared with the key's file, so it is refused too, and answered once there is room."""
+    ao_id, headers = await ingest.new_ao()
+    other_ao, other_headers = await ingest.new_ao()
+    third_ao, third_headers = await ingest.new_ao()
+    key = {"Idempotency-Key": f"held-{uuid.uuid4().hex}"}
+    known = batch_file(ao_id)
+    known_id, _ = await _submitted(ingest, headers, known, **key)
+
+    parser = HeldParser(ingest.app.state.submissions._reading)
+    monkeypatch.setattr(ingest.app.state.submissions, "_reading", parser)
+    held: list[asyncio.Task[httpx.Response]] = []
+    probes: list[asyncio.Task[httpx.Response]] = []
+
+    def post(
+        caller: dict[str, str], content: bytes, into: list[asyncio.Task[httpx.Response]], **extra: str
+    ) -> asyncio.Task[httpx.Response]:
+        posting = asyncio.create_task(
+            ingest.client.post("/v1/batches", content=content, headers={**_json(caller), **extra})
+        )
+        into.append(posting)
+        return posting
+
+    async def refused_before_the_parser(caller: dict[str, str], content: bytes, **extra: str) -> httpx.Response:
+        waiting = parser.arrived
+        posting = post(caller, content, probes, **extra)
+
+        async def answered_or_waiting() -> bool | None:
+            return True if posting.done() or parser.arrived > waiting else None
+
+        await eventually(answered_or_waiting, within=30, what="the upload answered, or waiting for the parser")
+        assert posting.done(), "read whole and left waiting for the parser, past the limit"
+        return posting.result()
+
+    try:
+        for _ in range(2):  # the caller's limit: read whole, waiting for the parser
+            post(headers, batch_file(ao_id), held)
+        await eventually(lambda: _true(parser.arrived == 2), within=30, what="two uploads waiting for the parser")
+
+        for content, extra in ((batch_file(ao_id), {}), (known, key)):  # a new file, a resend under a known key
+            busy = await refused_before_the_parser(headers, content, **extra)
+            assert busy.status_code == 429, busy.text
+            assert busy.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+            assert busy.headers["retry-after"] == "5"
+            assert (busy.json()["code"], busy.json()["limit"]) == ("TOO_MANY_REQUESTS", 2)
+        assert await _held(ingest, 2)  # read whole, their places still held
+
+        post(other_headers, batch_file(other_ao), held)  # the replica's limit reached, by another caller
+        await eventually(lambda: _true(parser.arrived == 3), within=30, what="three uploads waiting for the parser")
+        busy = await refused_before_the_parser(third_headers, batch_file(third_ao))
+        assert busy.status_code == 429, busy.text
+        assert (busy.json()["code"], busy.json()["limit"]) == ("TOO_MANY_REQUESTS", 3)
+    finally:
+        parser.released.set()
+        answers = await asyncio.gather(*held)
+        await asyncio.gather(*probes)  # none left waiting, whatever failed
+    assert [answer.status_code for answer in answers] == [202, 202, 202]
+    await eventually(lambda: _held(ingest, 0), within=10, what="the places given back")
+    assert await _listed(ingest, third_headers) == 0
+    assert await _submitted(ingest, headers, known, **key) == (known_id, "true")  # the resend answered now
 
 
 # ---------------------------------------------------------------- a failed batch's file sent again

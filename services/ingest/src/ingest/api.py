@@ -229,8 +229,8 @@ router = APIRouter(prefix="/v1")
                 408: "Nothing of the file arrived for `INGEST_UPLOAD_IDLE_SECONDS` (30 s by default): ingest stopped"
                 " waiting, kept nothing of it and closes the connection (decision 0185). Send it again",
                 429: _DESCRIPTIONS[429] + ". Or TOO_MANY_REQUESTS: as many of the caller's files (4 by default), or of"
-                " all callers' (16), are being received at the moment (`limit`); nothing of this one was read. Send"
-                " it again after `Retry-After` seconds (decision 0185)",
+                " all callers' (16), are being received or processed at the moment (`limit`); nothing of this one was"
+                " read. Send it again after `Retry-After` seconds (decision 0185)",
                 422: "RS001, RS003, RS004, RS006 or RS007 (the file was read and refused; `line` and `column`"
                 " point at an RS001 fault, such as a value that cannot be stored: a control character, a line"
                 " break in a header value, a lone surrogate, a non-character, more than 1,024 characters),"
@@ -263,31 +263,46 @@ async def submit_batch(
             principal, BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {MAX_BATCH_BYTES:,} bytes"), key
         )
     try:
+        # The place is held until the submission ends, not only while the body is read: a body read whole
+        # waits in memory for the parser (one at a time), and its encoded batch for the publisher, so the
+        # limits bound the uploads held, read or waiting (decision 0185).
         with uploads.admit(f"{principal.kind.value}:{principal.id}"):
-            content = await read_limited(until_idle(request.stream(), settings.upload_idle_seconds))
+            content = await _received(request, principal, submissions, settings, key)
+            submitting = submissions.submit(
+                principal,
+                content,
+                requested_format=batch_format,
+                content_type=request.headers.get("content-type"),
+                content_disposition=request.headers.get("content-disposition"),
+                idempotency_key=key,
+            )
+            del content  # the submission lets go of the upload once it is encoded; nothing here may hold it longer
+            result = await submitting
     except TooManyUploads as busy:
         raise _too_many_uploads(busy, settings) from None
-    except UploadStalled as stalled:
-        raise _upload_stalled(stalled) from None
-    except BatchRefused as refusal:
-        await submissions.refuse_unread(principal, refusal, key)
-    except ClientDisconnect:
-        raise ProblemError(400, "Bad request", "The client went away before the whole file arrived.") from None
-    submitting = submissions.submit(
-        principal,
-        content,
-        requested_format=batch_format,
-        content_type=request.headers.get("content-type"),
-        content_disposition=request.headers.get("content-disposition"),
-        idempotency_key=key,
-    )
-    del content  # the submission lets go of the upload once it is encoded; nothing here may hold it longer
-    result = await submitting
     body = BatchAccepted(batch_id=result.batch_id, status=result.status, status_url=status_url(result.batch_id))
     body = notice_for(await maintenance.closure(), body)
     return JSONResponse(
         body.model_dump(mode="json"), status_code=202, headers=replay_headers(result.batch_id, replay=result.replay)
     )
+
+
+async def _received(
+    request: Request,
+    principal: Principal,
+    submissions: BatchSubmissions,
+    settings: IngestSettings,
+    idempotency_key: str | None,
+) -> bytes:
+    """The whole body, read within the idle deadline and the size limit (RS002, filed as a refusal)."""
+    try:
+        return await read_limited(until_idle(request.stream(), settings.upload_idle_seconds))
+    except UploadStalled as stalled:
+        raise _upload_stalled(stalled) from None
+    except BatchRefused as refusal:
+        await submissions.refuse_unread(principal, refusal, idempotency_key)
+    except ClientDisconnect:
+        raise ProblemError(400, "Bad request", "The client went away before the whole file arrived.") from None
 
 
 async def _refuse_while_too_many_wait(
@@ -324,14 +339,14 @@ async def _refuse_while_too_many_wait(
 
 
 def _too_many_uploads(busy: TooManyUploads, settings: IngestSettings) -> ProblemError:
-    """Each upload being read is held in memory: past the caller's or the replica's limit the next one is turned
-    away before its body is read (decision 0185)."""
+    """Each upload is held in memory from its first byte until its submission ends: past the caller's or the
+    replica's limit the next one is turned away before its body is read (decision 0185)."""
     whose = "of your files are" if busy.per_caller else "files are"
     _log.info("upload_deferred", per_caller=busy.per_caller, limit=busy.limit)
     problem = ProblemError(
         429,
         "Too many uploads at once",
-        f"{busy.limit:,} {whose} being received at the moment: send this file again in"
+        f"{busy.limit:,} {whose} being received or processed at the moment: send this file again in"
         f" {settings.uploads_retry_after_seconds} seconds. Nothing of it was read.",
         ProblemCode.TOO_MANY_REQUESTS,
         limit=busy.limit,

@@ -41,10 +41,10 @@ def test_a_caller_may_have_its_limit_of_uploads_read_at_once_and_not_one_more() 
             pass
         assert (busy.value.limit, busy.value.per_caller) == (2, True)
         with gate.admit("ao:RN2"):  # another caller is not held by this one's
-            assert gate.reading == 3
+            assert gate.held == 3
     with gate.admit("ao:RN1"):  # the places are given back when the uploads end
-        assert gate.reading == 1
-    assert gate.reading == 0
+        assert gate.held == 1
+    assert gate.held == 0
 
 
 def test_the_replica_reads_at_most_its_limit_of_uploads_whoever_sends_them() -> None:
@@ -58,7 +58,7 @@ def test_the_replica_reads_at_most_its_limit_of_uploads_whoever_sends_them() -> 
     ):
         pass
     assert (busy.value.limit, busy.value.per_caller) == (3, False)
-    assert gate.reading == 0
+    assert gate.held == 0
 
 
 def test_an_upload_that_ends_in_an_error_gives_its_place_back() -> None:
@@ -66,4 +66,4 @@ def test_an_upload_that_ends_in_an_error_gives_its_place_back() -> None:
     with pytest.raises(UploadStalled), gate.admit("ao:RN1"):
         raise UploadStalled(30)
     with gate.admit("ao:RN1"):
-        assert gate.reading == 1
+        assert gate.held == 1
