@@ -101,7 +101,8 @@ def erasure_text(erasure: dict[str, Any], *, erased_now: bool) -> str:
         # what docs/privacy.md and the portal's erasure page say is not reached: the promise stops there
         return (
             f"erased learner {erasure['uln']}: their names, date of birth and gender can no longer be read in any"
-            f" service or stored event, nor in backups once those from before today expire (30 days) ({done})"
+            f" service or stored event once every service has read the erasure (at once, unless a dead letter holds"
+            f" it: `lrs dlq list`), nor in backups once those from before today expire (30 days) ({done})"
             f"{with_them}\n{NOT_ERASED}"
         )
     return f"learner {erasure['uln']} was already erased ({done}): nothing changed{with_them}"
