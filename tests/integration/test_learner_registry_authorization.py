@@ -232,7 +232,7 @@ async def test_who_changed_a_learners_sharing_is_kept_and_told_to_the_learner_an
     assert await told(f"learner:{merged['uln']}") == (
         1,
         [
-            (1, "a learning provider linked to the learner"),
+            (1, f"learning provider {provider.partition(':')[2]}, linked to you"),  # they read its UKPRN anyway
             (2, "the merge of the learner's ULNs (an opt-out kept)"),
             (2, "you"),
         ],

@@ -113,7 +113,8 @@ class SharingChangeView(BaseModel):
     ability_to_share: AbilityToShare
     changed_by: str = Field(
         description="to operators the principal (or `merge of <ULN>`); to others `you`, or who by kind: the learner,"
-        " a learning provider linked to the learner, an LRS operator, the merge of the learner's ULNs"
+        " a learning provider linked to the learner (to the learner: `learning provider <UKPRN>, linked to you`), an"
+        " LRS operator, the merge of the learner's ULNs"
     )
     changed_at: datetime
 

@@ -77,12 +77,17 @@ _CHANGED_BY_KIND = {
 def who_changed_sharing(changed_by: str, viewer: Principal) -> str:
     """Who made a change of a learner's sharing, as `viewer` is told: an operator reads the principal; the learner
     and their providers read "you", or who it was by kind (a provider learns no other provider's UKPRN, nobody an
-    operator's name); a merge that kept an opt-out (decision 0164) is said so."""
+    operator's name), except that the learner reads which of their linked providers it was (they read every linked
+    provider's UKPRN already, and a provider that lifts their opt-out answers for it, decision 0166); a merge that
+    kept an opt-out (decision 0164) is said so."""
     if viewer.is_operator:
         return changed_by
     if changed_by == str(viewer):
         return "you"
-    return _CHANGED_BY_KIND.get(changed_by.partition(":")[0], "the merge of the learner's ULNs (an opt-out kept)")
+    kind, _, ukprn = changed_by.partition(":")
+    if viewer.kind is PrincipalKind.LEARNER and kind == PrincipalKind.PROVIDER.value:
+        return f"learning provider {ukprn}, linked to you"
+    return _CHANGED_BY_KIND.get(kind, "the merge of the learner's ULNs (an opt-out kept)")
 
 
 def checked_uln(uln: str) -> str:

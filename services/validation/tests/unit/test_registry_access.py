@@ -123,7 +123,7 @@ def test_the_temporary_and_a_badly_formed_uln_are_refused_with_their_own_codes(u
 @pytest.mark.parametrize(
     ("changed_by", "viewer", "said"),
     [
-        ("provider:10004567", "learner:1000000043", "a learning provider linked to the learner"),
+        ("provider:10004567", "learner:1000000043", "learning provider 10004567, linked to you"),
         ("provider:10004567", "provider:10004567", "you"),
         ("provider:10009999", "provider:10004567", "a learning provider linked to the learner"),  # no UKPRN
         ("learner:1000000043", "provider:10004567", "the learner"),
