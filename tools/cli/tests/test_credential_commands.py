@@ -203,3 +203,43 @@ def test_lrs_plr_verify_reads_the_projectors_answer_or_the_bare_jws_and_a_jwks_f
     bare.write_text(with_payload(token, {"name": "Forged"}))
     assert main(["plr", "verify", str(bare), "--jwks", str(jwks)]) == 1
     assert "signature does not verify" in capsys.readouterr().err
+
+
+BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _signature_spelt_otherwise(token: str, spelling: str) -> str:
+    """The token with its signature written otherwise, its bytes the same as far as a lenient decoder reads them."""
+    header, payload, signature = token.split(".")
+    if spelling == "padded":
+        return f"{header}.{payload}.{signature}=="
+    if spelling == "junk":
+        return f"{header}.{payload}.{signature[:10]}!!*~{signature[10:40]} {signature[40:]}"
+    if spelling == "trailing bits":  # 64 bytes are 86 characters: the last one's 4 low bits are none of them
+        last = BASE64URL_ALPHABET.index(signature[-1])
+        return f"{header}.{payload}.{signature[:-1]}{BASE64URL_ALPHABET[last | 1]}"
+    raise AssertionError(spelling)
+
+
+@pytest.mark.parametrize("spelling", ["padded", "junk", "trailing bits"])
+def test_a_signature_not_written_as_rfc_7515_base64url_is_refused(
+    spelling: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A copy of a token that is not the one the issuer wrote must not verify as it: whoever tracks or blocks
+    credentials by their text or its hash could be evaded with a re-encoded copy."""
+    issuer = Issuer()
+    token = issuer.sign(claims_of(credential()))
+    altered = _signature_spelt_otherwise(token, spelling)
+    assert altered != token
+    assert verify_credential(token, issuer.jwks(), now=NOW)[0].endswith("#k1")
+
+    with pytest.raises(CredentialInvalid, match="its signature is not base64url as RFC 7515 writes it"):
+        verify_credential(altered, issuer.jwks(), now=NOW)
+
+    bare, jwks = tmp_path / "plr.jwt", tmp_path / "jwks.json"
+    bare.write_text(altered)
+    jwks.write_text(json.dumps(issuer.jwks()))
+    assert main(["plr", "verify", str(bare), "--jwks", str(jwks)]) == 1  # as any credential that does not verify
+    error = capsys.readouterr().err
+    assert "not a compact JWS: its signature is not base64url" in error
+    assert "valid:" not in error

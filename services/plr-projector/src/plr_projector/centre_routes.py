@@ -45,10 +45,25 @@ class CentreAchievementCreate(BaseModel):
 
     uln: str = Field(pattern=ULN_PATTERN)
     qualification_number: OneLineText = Field(min_length=1, max_length=20)
-    # one line each: they go onto the PLR log, which must never hold what the projection cannot store
-    provider_name: OneLineText | None = Field(default=None, min_length=1, max_length=200)
-    subject: OneLineText | None = Field(default=None, min_length=1, max_length=300)
-    grade: OneLineText | None = Field(default=None, min_length=1, max_length=40)
+    # one line each: they go onto the PLR log, which must never hold what the projection cannot store. Free text,
+    # kept on the log as written: no personal data (the read model empties `provider_name` and `subject` on the
+    # learner's erasure, `CentreRow.without_free_text`; nothing can empty the log)
+    provider_name: OneLineText | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="the provider's own name, never a person's: emptied on the learner's erasure",
+    )
+    subject: OneLineText | None = Field(
+        default=None,
+        min_length=1,
+        max_length=300,
+        description="what was studied; no personal data (a learner's name, date of birth, circumstances):"
+        " emptied on the learner's erasure",
+    )
+    grade: OneLineText | None = Field(
+        default=None, min_length=1, max_length=40, description="the grade only; kept after the learner's erasure"
+    )
     award_date: WrittenDate | None = Field(default=None, description="`yyyy-mm-dd`, as a batch's (RV007, RV008)")
     participation_start_date: WrittenDate | None = Field(
         default=None, description="`yyyy-mm-dd`, from 1900-01-01 to today"
@@ -97,6 +112,10 @@ def _check_centre_dates(body: CentreAchievementCreate) -> None:
         " them is put on the log. The same `Idempotency-Key` with the same report answers the first report again"
         " (202, same `report_id`); with another report it is refused (409); a key that is not 1 to 255 visible"
         " ASCII characters is 400."
+        " The free text (`subject`, `provider_name`, `grade`) must hold no personal data: not the learner's name,"
+        " date of birth or circumstances. A report goes onto the PLR log as written, and the log is kept for good."
+        " When the learner is erased, the PLR shows their reports without `subject` and `provider_name` (null),"
+        " also after a rebuild; `grade` stays, as an awarding organisation's grades do."
     ),
     response_model=None,
     responses={202: {"model": CentreReportAccepted}, **problem_responses(400, 401, 403, 409, 410, 422, 503)},

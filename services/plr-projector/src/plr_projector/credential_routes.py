@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_platform.authentication import CurrentPrincipal
 from lrs_platform.identity import OperatorScope, PrincipalKind, operator_scope
@@ -70,8 +71,10 @@ class PlrCredential(BaseModel):
     "/v1/learners/{uln}/plr/credential",
     summary="The learner's live achievements as a signed verifiable credential (CLR 2.0 / Open Badges 3.0)",
     description="Results the learner did not achieve (grade U or Fail) are left out unless `include_unsuccessful`"
-    " (then a Final one has the status `Failed`, never `Completed`); a grade X, no result, never is (decision 0050).",
-    responses=problem_responses(401, 403, 404, 409, 422, 503),
+    " (then a Final one has the status `Failed`, never `Completed`); a grade X, no result, never is (decision 0050)."
+    " No credential is signed for a learner erased under any of their ULNs, whoever asks (410 `LEARNER_ERASED`):"
+    " a credential is made to be handed on, and their record is not to be handed on any more.",
+    responses=problem_responses(401, 403, 404, 409, 410, 422, 503),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def export_plr_credential(
@@ -97,6 +100,15 @@ async def export_plr_credential(
         except AccessDenied as denied:
             _log.info("plr_credential_refused", principal=principal.kind.value)
             raise _forbidden(denied.detail, denied.code) from denied
+        if await projector.model.any_erased(connection, group.ulns):  # for an operator too: see the description
+            _log.info("plr_credential_refused", principal=principal.kind.value, code=ProblemCode.LEARNER_ERASED.value)
+            raise ProblemError(
+                410,
+                "Learner erased",
+                "This ULN's learner was erased: no credential is signed for them any more, since a credential is made"
+                " to be handed on. One signed before the erasure still verifies.",
+                code=ProblemCode.LEARNER_ERASED,
+            )
         achievements = await projector.model.achievements(connection, group.ulns)
         held = await projector.model.parked_count_of_learner(
             connection, group.ulns, (row.achievement_id for row in achievements)

@@ -46,7 +46,10 @@ class CentreLearningEvent(_Described):
     source: Literal["ILR"]
     uln: str
     subject_code: str = Field(description="the qualification number as the provider reported it, displayed")
-    subject: str | None
+    subject: str | None = Field(
+        description="what the provider wrote; null if it wrote none, or once the learner was erased (free text that"
+        " may have named them)"
+    )
     qualification_type: None
     level: None
     grade: str | None
@@ -54,7 +57,9 @@ class CentreLearningEvent(_Described):
     awarding_organisation_name: None
     awarding_organisation_ukprn: None
     achievement_provider_ukprn: str = Field(description="the provider that reported it")
-    achievement_provider_name: str | None = Field(description="the name the provider gave itself")
+    achievement_provider_name: str | None = Field(
+        description="the name the provider gave itself; null if it gave none, or once the learner was erased"
+    )
     credits: None
     status: None
     date_loaded: datetime

@@ -8,6 +8,7 @@ everything after it) while other streams go on.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -184,6 +185,10 @@ class ProviderLinkRow(NamedTuple):
 
 @dataclass(frozen=True)
 class CentreRow:
+    """A provider's report. `subject` and `provider_name` are its free text as the provider wrote it, which may
+    name the learner: the read model empties them once the learner is erased (`without_free_text`); `grade` is a
+    result, kept as an AO's grades are."""
+
     uln: str
     provider_ukprn: str
     qualification_number: str
@@ -200,6 +205,10 @@ class CentreRow:
     @property
     def key(self) -> CentreKey:
         return (self.uln, self.provider_ukprn, self.qualification_number)
+
+    def without_free_text(self) -> CentreRow:
+        """The report as the read model keeps it once its learner was erased."""
+        return dataclasses.replace(self, provider_name=None, subject=None)
 
 
 @dataclass(frozen=True)
@@ -352,7 +361,8 @@ def evolve_learners(rows: Mapping[str, LearnerRow], event: LearnerEvent) -> list
     depend on how partitions interleave: registration and sharing come from the learner's own
     stream, `master_uln` only from the master's merge events. The PLR holds nothing personal about
     a learner (their names and date of birth are not projected), so an erasure changes no row: the
-    learner's achievements stay, as facts about a ULN."""
+    learner's achievements stay, as facts about a ULN (their centre reports too, without the free text
+    a provider wrote in them: `erase_centre_text`)."""
     if isinstance(event, LearnerErased):
         return []
     if isinstance(event, LearnersMerged):
@@ -396,6 +406,15 @@ def erase_achievements(
         changes.created.discard(key)  # a key recorded again after it is one to create once more
         changes.erased.add(key)
     changes.history = [entry for entry in changes.history if (entry.uln, entry.ao_id) != (uln, ao_id)]
+
+
+def erase_centre_text(centre: dict[CentreKey, CentreRow], uln: str) -> None:
+    """A learner's erasure: their centre reports among `centre` lose their free text, which may name them (a
+    provider may write anything there). Those already stored lose it as the erasure is written
+    (`BatchChanges.erased_ulns`); the report stays, as the learner's AO achievements do."""
+    for key, row in centre.items():
+        if row.uln == uln:
+            centre[key] = row.without_free_text()
 
 
 # --- messages and batches -----------------------------------------------------------------------
@@ -525,6 +544,9 @@ class Snapshot:
     seen_event_ids: set[uuid.UUID] = field(default_factory=set)
     parked_streams: ParkedHeads = field(default_factory=dict)
     marks: dict[BatchPartition, Mark] = field(default_factory=dict)
+    # Which ULNs of the batch's centre reports (`Needs.centre_ulns`) were erased: their reports' free text is
+    # not kept (more may be here: a learner erased is erased whatever the batch)
+    erased_ulns: AbstractSet[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -549,7 +571,9 @@ class BatchChanges:
     centre: dict[CentreKey, CentreRow] = field(default_factory=dict)
     learners: dict[str, LearnerRow] = field(default_factory=dict)
     links: set[ProviderLinkRow] = field(default_factory=set)
-    erased_ulns: set[str] = field(default_factory=set)  # learners erased (`erased` is a Sandpit reset's achievements)
+    # Learners erased (`erased` is a Sandpit reset's achievements): the read model's reports of theirs lose their
+    # free text when these are written (`CentreRow.without_free_text`), as this batch's rows of theirs have
+    erased_ulns: set[str] = field(default_factory=set)
     challenges: dict[uuid.UUID, ChallengeRow] = field(default_factory=dict)
     applied_event_ids: list[uuid.UUID] = field(default_factory=list)  # of the events `marks` do not cover
     marks: dict[BatchPartition, Mark] = field(default_factory=dict)  # the marks this batch raised
@@ -602,6 +626,7 @@ class Needs:
     # The ids of the marked events of some batches: those applied before marks (migration 0003),
     # whose ids are looked up as well.
     marked_ids: Callable[[AbstractSet[uuid.UUID]], list[uuid.UUID]] = _no_ids
+    centre_ulns: frozenset[str] = frozenset()  # whether these learners were erased (their centre reports')
 
 
 def marked_line(message: Message, envelope: Envelope, payload: Contract) -> tuple[BatchPartition, int] | None:
@@ -639,6 +664,7 @@ def batch_of(message: Message, payload: Contract | None) -> uuid.UUID | None:
 def needs_of(decoded: Iterable[Decoded]) -> Needs:
     ulns: set[str] = set()
     learner_ulns: set[str] = set()
+    centre_ulns: set[str] = set()
     event_ids: set[uuid.UUID] = set()
     batches: set[BatchPartition] = set()
     marked: list[tuple[uuid.UUID, uuid.UUID]] = []
@@ -659,6 +685,8 @@ def needs_of(decoded: Iterable[Decoded]) -> Needs:
             learner_ulns.add(payload.merged_uln)
         elif isinstance(payload, SandpitAchievementsErased):
             ulns.add(payload.uln)
+        elif isinstance(payload, CentreAchievementReported):
+            centre_ulns.add(payload.uln)
 
     def marked_ids(of: AbstractSet[uuid.UUID]) -> list[uuid.UUID]:
         return [event_id for batch_id, event_id in marked if batch_id in of]
@@ -669,6 +697,7 @@ def needs_of(decoded: Iterable[Decoded]) -> Needs:
         frozenset(event_ids),
         batches=frozenset(batches),
         marked_ids=marked_ids,
+        centre_ulns=frozenset(centre_ulns),
     )
 
 
@@ -684,6 +713,7 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
     seen = set(snapshot.seen_event_ids)
     marks = dict(snapshot.marks)
     blocked = dict(snapshot.parked_streams)
+    erased_ulns = set(snapshot.erased_ulns)
 
     def park(item: Decoded, reason: str, error: str | None) -> None:
         event_id: uuid.UUID | None
@@ -745,10 +775,13 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
                     changes.history.append(entry)
             elif isinstance(payload, CentreAchievementReported):
                 centre = centre_row(payload, meta)
-                changes.centre[centre.key] = centre
+                # a report on the log after its learner's erasure (read late, replayed, rebuilt): kept without it
+                changes.centre[centre.key] = centre.without_free_text() if centre.uln in erased_ulns else centre
             elif isinstance(payload, LearnerProviderLinked):
                 changes.links.add(ProviderLinkRow(payload.uln, payload.provider_ukprn))
             elif isinstance(payload, LearnerErased):
+                erase_centre_text(changes.centre, payload.uln)
+                erased_ulns.add(payload.uln)
                 changes.erased_ulns.add(payload.uln)
             elif isinstance(payload, LearnerEvent):
                 for learner in evolve_learners(learners, payload):

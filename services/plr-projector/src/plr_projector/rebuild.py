@@ -457,6 +457,7 @@ class FoldState:
                 if item.envelope is not None and item.envelope.event_id.int in self._applied
             },
             parked_streams=self.blocked,
+            erased_ulns=self.erased_ulns,
             marks={
                 (batch_id, partition): self._marks[(str(batch_id), partition)]
                 for batch_id, partition in batches
@@ -558,8 +559,12 @@ class Rows:
         """The rows that are only known at the end of a pass: each key's last version."""
         self.achievements = AchievementRows(state.achievements)
         self.marks = state.marks
+        # An erased learner's reports keep no free text: those folded before the erasure lose it here (those after
+        # it were folded without it); those of other workers and passes when the rebuild's tables are restored
+        # (`rebuild_jobs`), as only this worker's first pass reads the erasures.
+        centre = [row.without_free_text() if row.uln in state.erased_ulns else row for row in state.centre.values()]
         for table, rows in (
-            ("centre_achievements", state.centre.values()),
+            ("centre_achievements", centre),
             ("learners", state.learners.values()),
             ("provider_links", sorted(state.links)),
             ("challenges", state.challenges.values()),

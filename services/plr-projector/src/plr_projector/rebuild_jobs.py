@@ -398,7 +398,11 @@ class Rebuilds:
 
         await asyncio.gather(*(restore(table) for table in BULK_COLUMNS))
         async with self.pool.acquire() as connection, connection.transaction():
-            await ReadModel(job.schema).write(connection, BatchChanges(), loaded, publish_dead_letters=False)
+            model = ReadModel(job.schema)
+            # A worker knows the erasures it read, worker 0's first pass all of them: a report another worker or
+            # pass folded for an erased learner loses its free text here, as the live model's did
+            await model.erase_centre_text(connection)
+            await model.write(connection, BatchChanges(), loaded, publish_dead_letters=False)
             await connection.execute(
                 f"UPDATE {OPS_SCHEMA}.rebuilds SET phase = 'following' WHERE rebuild_id = $1", job.rebuild_id
             )

@@ -289,6 +289,13 @@ class ReadModel:
         self._sql_insert_erased = (
             f"INSERT INTO {q}.erased_learners (uln) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING"
         )
+        # An erased learner's centre reports keep no free text (`CentreRow.without_free_text`): of the ULNs given,
+        # or ($1 NULL) of every erased learner, as a rebuild's workers left them (each knew its own erasures only)
+        self._sql_erase_centre_text = (
+            f"UPDATE {q}.centre_achievements SET provider_name = NULL, subject = NULL"
+            f" WHERE uln IN (SELECT uln FROM {q}.erased_learners WHERE $1::text[] IS NULL OR uln = ANY($1::text[]))"
+            " AND (provider_name IS NOT NULL OR subject IS NOT NULL)"
+        )
         self._sql_upsert_challenges = _upsert_sql(f"{q}.challenges", _CHALLENGE_COLUMNS, ("challenge_id",))
         # The marks of a poll's batches, and which of them were applied before marks (line NULL).
         self._sql_marks = (
@@ -352,6 +359,13 @@ class ReadModel:
                 snapshot.learners[record["uln"]] = LearnerRow(
                     record["uln"], record["registered"], record["ability_to_share"], record["master_uln"]
                 )
+        if needs.centre_ulns:
+            snapshot.erased_ulns = {
+                record["uln"]
+                for record in await connection.fetch(
+                    f"SELECT uln FROM {self._q}.erased_learners WHERE uln = ANY($1::text[])", list(needs.centre_ulns)
+                )
+            }
         seen = list(needs.event_ids)
         legacy_ids: list[uuid.UUID] = []
         if needs.batches:
@@ -415,8 +429,9 @@ class ReadModel:
             )
         if changes.links:
             await connection.execute(self._sql_insert_links, *_columns_of(sorted(changes.links), _LINK_COLUMNS))
-        if changes.erased_ulns:
+        if changes.erased_ulns:  # after the centre reports: a report of the batch stays without its text too
             await connection.execute(self._sql_insert_erased, sorted(changes.erased_ulns))
+            await self.erase_centre_text(connection, sorted(changes.erased_ulns))
         if changes.challenges:
             await connection.execute(
                 self._sql_upsert_challenges, *_columns_of(list(changes.challenges.values()), _CHALLENGE_COLUMNS)
@@ -681,6 +696,12 @@ class ReadModel:
             ability_to_share=master.ability_to_share if master else 0,
             linked_providers=frozenset(record["provider_ukprn"] for record in linked),
         )
+
+    async def erase_centre_text(self, connection: asyncpg.Connection, ulns: Sequence[str] | None = None) -> int:
+        """Empties the free text of the erased learners' centre reports (of `ulns`, or of every erased learner);
+        returns how many reports had some."""
+        done = await connection.execute(self._sql_erase_centre_text, None if ulns is None else list(ulns))
+        return int(done.split()[-1])
 
     async def any_erased(self, connection: asyncpg.Connection, ulns: Sequence[str]) -> bool:
         """Whether a learner with one of `ulns` was erased, as far as the projection has read."""

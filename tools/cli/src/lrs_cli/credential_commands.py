@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -47,11 +48,33 @@ class CredentialInvalid(CommandError):
     """The credential does not verify; the message says which check failed."""
 
 
-def _b64decode(segment: str) -> bytes:
+BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+"""RFC 7515's base64url: the URL-safe alphabet, no padding, nothing else (§2, §7.1)."""
+
+
+_HEADER = "not a compact JWS: its JOSE header"
+_PAYLOAD = "not a compact JWS: its JWT payload"
+_SIGNATURE = "not a compact JWS: its signature"
+
+
+def _b64decode(segment: str, what: str) -> bytes:
+    """`segment` decoded, refused unless it is base64url as RFC 7515 writes it (§2): the URL-safe alphabet, no
+    padding, and the one spelling of its bytes (the bits past the last byte zero). Python's decoder alone drops
+    characters outside the alphabet, takes `=` padding and ignores those bits, so that altered copies of a token
+    (its signature padded, with junk in it, or its last character changed) would verify as the one signed."""
+    if not BASE64URL.fullmatch(segment):
+        raise CredentialInvalid(
+            f"{what} is not base64url as RFC 7515 writes it: only A-Z, a-z, 0-9, '-' and '_', no '=' padding"
+        )
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError) as error:
-        raise CredentialInvalid("not a compact JWS: a segment is not base64url") from error
+        raise CredentialInvalid(f"{what} is not base64url") from error
+    if base64.urlsafe_b64encode(decoded).rstrip(b"=").decode("ascii") != segment:
+        raise CredentialInvalid(
+            f"{what} is not base64url as RFC 7515 writes it: its last character has bits set past the last byte"
+        )
+    return decoded
 
 
 def _json_object(data: bytes, what: str) -> dict[str, Any]:
@@ -72,7 +95,7 @@ def _public_key(jwks: Mapping[str, Any], kid: str) -> Ed25519PublicKey:
     if (jwk.get("kty"), jwk.get("crv")) != ("OKP", "Ed25519") or jwk.get("alg", ALGORITHM) != ALGORITHM:
         raise CredentialInvalid(f"key {kid} is not an Ed25519 (EdDSA) key")
     try:
-        return Ed25519PublicKey.from_public_bytes(_b64decode(str(jwk.get("x", ""))))
+        return Ed25519PublicKey.from_public_bytes(_b64decode(str(jwk.get("x", "")), f"key {kid}'s x (its public key)"))
     except ValueError as error:
         raise CredentialInvalid(f"key {kid} is not a valid Ed25519 public key") from error
 
@@ -158,7 +181,7 @@ def verify_credential(token: str, jwks: Mapping[str, Any], *, now: float | None 
     """(kid, credential) of a VC-JWT whose EdDSA signature verifies with a key of `jwks` named under the
     issuer's id; else raises. Who gave `jwks` is the caller's to judge."""
     parts = _segments(token)
-    header = _json_object(_b64decode(parts[0]), "JOSE header")
+    header = _json_object(_b64decode(parts[0], _HEADER), "JOSE header")
     if header.get("alg") != ALGORITHM:
         raise CredentialInvalid(f"algorithm {header.get('alg')!r} refused: PLR credentials are signed with EdDSA")
     if unexpected := set(header) - ALLOWED_HEADERS:
@@ -169,12 +192,12 @@ def verify_credential(token: str, jwks: Mapping[str, Any], *, now: float | None 
     if not isinstance(kid, str):
         raise CredentialInvalid("JOSE header names no key (kid); an embedded jwk proves nothing")
     try:
-        _public_key(jwks, kid).verify(_b64decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"))
+        _public_key(jwks, kid).verify(_b64decode(parts[2], _SIGNATURE), f"{parts[0]}.{parts[1]}".encode("ascii"))
     except (InvalidSignature, UnicodeEncodeError) as error:
         raise CredentialInvalid(
             "signature does not verify: the credential was changed after signing, or another key signed it"
         ) from error
-    claims = _json_object(_b64decode(parts[1]), "JWT payload")
+    claims = _json_object(_b64decode(parts[1], _PAYLOAD), "JWT payload")
     credential = _check_claims(claims, time.time() if now is None else now)
     _check_key_of_issuer(kid, claims["iss"])
     return kid, credential
@@ -183,7 +206,7 @@ def verify_credential(token: str, jwks: Mapping[str, Any], *, now: float | None 
 def claimed_issuer_id(token: str) -> Any:
     """The issuer id the credential gives, before anything is verified: only to refuse a JWKS URL before it is
     fetched (a credential that verifies has `iss` equal to it, so nothing is trusted on this alone)."""
-    return _issuer_id(_credential_in(_json_object(_b64decode(_segments(token)[1]), "JWT payload")))
+    return _issuer_id(_credential_in(_json_object(_b64decode(_segments(token)[1], _PAYLOAD), "JWT payload")))
 
 
 def read_token(path: Path) -> str:

@@ -84,7 +84,8 @@ def erasures(connection: Connection, uln: str | None, limit: int = 100, after: s
 
 NOT_ERASED = (
     "not erased: emails already sent (a challenge email carries the learner's reason), a learner held only in the"
-    " Sandpit, and events written before decision 0080 (in clear on the log)"
+    " Sandpit, events written before decision 0080 (in clear on the log), and the words a provider wrote in a centre"
+    " report (on the PLR log as written; emptied on the PLR)"
 )
 
 
