@@ -125,7 +125,8 @@ def document() -> Json:
     messages[DEAD_LETTER] = {
         "name": DEAD_LETTER,
         "title": "Dead letter",
-        "summary": "A message a consumer could not apply: key and value unchanged, with the lrs-* headers saying why.",
+        "summary": "A message a consumer could not apply: key and value unchanged (the value left out when too large:"
+        " lrs-value-omitted), with the lrs-* headers saying why.",
         "headers": {
             "type": "object",
             "required": [name for name, _ in headers if name not in optional],
@@ -296,7 +297,8 @@ def render_catalogue(document: Json) -> str:
         "",
         "## Dead letters",
         "",
-        "A consumer parks a message it cannot apply on `<topic>.dlq`, key and value unchanged, with these headers:",
+        "A consumer parks a message it cannot apply on `<topic>.dlq`, key and value unchanged (the value left out"
+        " when too large to send again: `lrs-value-omitted`), with these headers:",
         "",
         "| header | meaning | always |",
         "|---|---|---|",
