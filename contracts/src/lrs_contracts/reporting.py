@@ -72,8 +72,9 @@ class AoMonthlyTimeliness(Contract):
     ao_id: str
     period: str = Field(pattern=PERIOD)
     batches_measured: int = Field(
-        ge=0, description="completed batches that gave a results-issued date from 2006-09-01 to a year after the decision"
-        " (the others cannot be measured; decision 0133)"
+        ge=0,
+        description="completed batches that gave a results-issued date from 2006-09-01 to a year after the decision"
+        " (the others cannot be measured; decision 0133)",
     )
     batches_within_10_working_days: int = Field(
         ge=0, description="of those, decided at most 10 working days after it (a date after the decision counts)"
