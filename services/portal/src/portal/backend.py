@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
-from lrs_contracts.codes import ProblemCode
+from lrs_contracts.codes import MAX_BATCH_BYTES, ProblemCode
 from lrs_platform.http import CURRENT_REQUEST_ID
 from portal.config import PortalSettings
 
@@ -98,6 +98,11 @@ def _raise_for(response: httpx.Response) -> None:
         raise Unavailable(detail, problem)
     raise Refused(detail, problem)
 
+
+# The last line a record can be on: a batch is at most MAX_BATCH_BYTES bytes, and a line takes one of them at least (its
+# line break). A line past it names no record, and is not asked of ingest, whose pages of a batch's records end long
+# before the page such a line would be looked for on.
+LAST_RECORD_LINE = MAX_BATCH_BYTES + 1
 
 # A well-formed ULN with a right check digit, not the temporary one: the projector reads it for `batch_on_the_plr`,
 # whose answer turns on the batch alone (whatever it holds of this ULN is dropped unread).
@@ -237,7 +242,9 @@ class ServiceCalls:
 
     async def batch_record(self, batch_id: uuid.UUID, line: int, *, first_line: int) -> dict[str, Any] | None:
         """The record on `line`: first looked for on the page it is on when every record takes one line from
-        `first_line` on (ingest lists them in line order), then in the whole batch."""
+        `first_line` on (ingest lists them in line order), then in the whole batch. None when there is none."""
+        if not 1 <= line <= LAST_RECORD_LINE:
+            return None
         guess = max(0, line - first_line) // 1_000 + 1
         found = await self.batch_records(batch_id, guess, 1_000)
         record = next((r for r in found["records"] if r["line"] == line), None)

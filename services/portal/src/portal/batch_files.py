@@ -228,7 +228,8 @@ any value, name or line of the file, then "…".
   are case-sensitive: `<Uln>` is refused with "write `<ULN>`". Attributes are ignored, so
   `xsi:noNamespaceSchemaLocation` may stay.
 - **Numbers in JSON.** `uln`, `gender`, `centreUkprn` and `credits` may be sent as JSON numbers (`1000000043`);
-  they are read as the text of the number, the same as `"1000000043"`. A number written with a decimal point or an
+  they are read as the text of the number, the same as `"1000000043"`; a whole number as written (`-0` is the text
+  "-0", RV021 as gender or credits, as in CSV and XML). A number written with a decimal point or an
   exponent becomes the text Python writes for it (`7.5` is "7.5", `1e9` is "1000000000.0"), which that record's
   rules then judge (RV021, RV001): one bad value rejects its record, not the file. Every other value is text: a
   number there (`"grade": 7`, `"fileVersion": 1.0`) makes the file malformed (RS001), naming the key: send it as a

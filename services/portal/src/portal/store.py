@@ -20,6 +20,7 @@ import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from lrs_contracts.environments import Environment
 from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore, IssuedKey, StoredKey
 from lrs_platform.database import advisory_lock_key
 from lrs_platform.identity import Principal, PrincipalKind
@@ -737,22 +738,32 @@ class UploadStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def keep(self, username: str, filename: str, content_type: str | None, content: bytes) -> KeptUpload:
-        """Keeps the file; the person's checked files waiting beyond their newest `UPLOADS_WAITING_A_PERSON` go
-        (their check pages then say to upload the file again): one person checking 6 MB files over and over
-        filled the table by 86 MB in 7 s, kept two hours, and in the WAL's archive for a month."""
+    async def keep(
+        self,
+        username: str,
+        filename: str,
+        content_type: str | None,
+        content: bytes,
+        *,
+        environment: Environment = Environment.LIVE,
+    ) -> KeptUpload:
+        """Keeps the file, checked in `environment` and submitted only there; the person's checked files waiting
+        beyond their newest `UPLOADS_WAITING_A_PERSON` go (their check pages then say to upload the file again): one
+        person checking 6 MB files over and over filled the table by 86 MB in 7 s, kept two hours, and in the WAL's
+        archive for a month."""
         upload_id = uuid.uuid4()
         key = AESGCM.generate_key(bit_length=256)
         nonce = secrets.token_bytes(_NONCE_BYTES)
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute(
-                "INSERT INTO portal.uploads (upload_id, username, filename, content_type, content)"
-                " VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO portal.uploads (upload_id, username, filename, content_type, content, environment)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
                 upload_id,
                 username,
                 filename,
                 content_type,
                 nonce + AESGCM(key).encrypt(nonce, content, upload_id.bytes),
+                environment.value,
             )
             await connection.execute(
                 "DELETE FROM portal.uploads WHERE upload_id IN (SELECT upload_id FROM portal.uploads"
@@ -762,12 +773,17 @@ class UploadStore:
             )
         return KeptUpload(upload_id, base64.urlsafe_b64encode(key).decode())
 
-    async def get(self, username: str, upload_id: uuid.UUID, key: str) -> PendingUpload | None:
+    async def get(
+        self, username: str, upload_id: uuid.UUID, key: str, *, environment: Environment = Environment.LIVE
+    ) -> PendingUpload | None:
+        """The person's file checked in `environment`, waiting to be submitted there; None for any other (one checked
+        in the other environment included)."""
         row = await self._pool.fetchrow(
             "SELECT upload_id, filename, content_type, content, created_at FROM portal.uploads"
-            " WHERE upload_id = $1 AND username = $2",
+            " WHERE upload_id = $1 AND username = $2 AND environment = $3",
             upload_id,
             username,
+            environment.value,
         )
         if row is None or row["content"] is None:  # unknown, or submitted already (`submitted_batch`)
             return None
@@ -789,10 +805,15 @@ class UploadStore:
             "UPDATE portal.uploads SET content = NULL, submitted_batch = $2 WHERE upload_id = $1", upload_id, batch_id
         )
 
-    async def submitted_batch(self, username: str, upload_id: uuid.UUID) -> uuid.UUID | None:
-        """The batch the person's upload made, if it was submitted."""
+    async def submitted_batch(
+        self, username: str, upload_id: uuid.UUID, *, environment: Environment = Environment.LIVE
+    ) -> uuid.UUID | None:
+        """The batch the person's upload made in `environment`, if it was submitted."""
         batch_id: uuid.UUID | None = await self._pool.fetchval(
-            "SELECT submitted_batch FROM portal.uploads WHERE upload_id = $1 AND username = $2", upload_id, username
+            "SELECT submitted_batch FROM portal.uploads WHERE upload_id = $1 AND username = $2 AND environment = $3",
+            upload_id,
+            username,
+            environment.value,
         )
         return batch_id
 

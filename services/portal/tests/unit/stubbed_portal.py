@@ -8,6 +8,7 @@ fails here as it would in production.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import re
 import secrets
@@ -22,6 +23,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 import structlog
 from argon2 import PasswordHasher
 from fastapi import FastAPI
@@ -462,15 +464,30 @@ class MemoryUploads:
     def __init__(self) -> None:
         self.kept: dict[uuid.UUID, PendingUpload] = {}
         self.made: dict[uuid.UUID, uuid.UUID] = {}  # a submitted upload's batch
+        self.environments: dict[uuid.UUID, Environment] = {}  # where each was checked (one put in `kept`: live)
 
-    async def keep(self, username: str, filename: str, content_type: str | None, content: bytes) -> KeptUpload:
+    async def keep(
+        self,
+        username: str,
+        filename: str,
+        content_type: str | None,
+        content: bytes,
+        *,
+        environment: Environment = Environment.LIVE,
+    ) -> KeptUpload:
         stored(filename, content_type)
         upload_id = uuid.uuid4()
         self.kept[upload_id] = PendingUpload(upload_id, filename, content_type, content, utc_now())
+        self.environments[upload_id] = environment
         return KeptUpload(upload_id, "key")
 
-    async def get(self, username: str, upload_id: uuid.UUID, key: str) -> PendingUpload | None:
-        return self.kept.get(upload_id)
+    def _of(self, upload_id: uuid.UUID, environment: Environment) -> bool:
+        return self.environments.get(upload_id, Environment.LIVE) is environment
+
+    async def get(
+        self, username: str, upload_id: uuid.UUID, key: str, *, environment: Environment = Environment.LIVE
+    ) -> PendingUpload | None:
+        return self.kept.get(upload_id) if self._of(upload_id, environment) else None
 
     async def forget(self, upload_id: uuid.UUID) -> None:
         self.kept.pop(upload_id, None)
@@ -479,8 +496,10 @@ class MemoryUploads:
         self.kept.pop(upload_id, None)
         self.made[upload_id] = batch_id
 
-    async def submitted_batch(self, username: str, upload_id: uuid.UUID) -> uuid.UUID | None:
-        return self.made.get(upload_id)
+    async def submitted_batch(
+        self, username: str, upload_id: uuid.UUID, *, environment: Environment = Environment.LIVE
+    ) -> uuid.UUID | None:
+        return self.made.get(upload_id) if self._of(upload_id, environment) else None
 
 
 Answer = Callable[[httpx.Request], httpx.Response]
@@ -589,6 +608,21 @@ def stubbed_portal(*, sends_reset_links: bool = False) -> StubbedPortal:
         password_emails=PasswordEmails(accounts, stub.mailer, RESET_LINKS) if sends_reset_links else None,
     )
     return stub
+
+
+def with_a_sandpit(portal: StubbedPortal, monkeypatch: pytest.MonkeyPatch) -> StubbedPortal:
+    """`portal` with a Sandpit whose services `portal.answer` answers too (their hosts `sandpit-<service>`): sign
+    people in after, so that they are issued a Sandpit key."""
+    sandpit_urls = {name: f"http://sandpit-{name}" for name in ("ingest", "plr-projector", "validation")}
+    client = httpx.AsyncClient(transport=httpx.MockTransport(portal.answer))
+    portal.app.state.portal = dataclasses.replace(portal.app.state.portal, sandpit=Services(sandpit_urls, client))
+
+    async def keep_sandpit_key(token_hash: str, key_id: str, sealed: bytes) -> bool:
+        return True
+
+    monkeypatch.setattr(portal.auth, "_sandpit_keys", portal.keys)
+    monkeypatch.setattr(portal.sessions, "keep_sandpit_key", keep_sandpit_key, raising=False)
+    return portal
 
 
 def confirmed_on(page: str) -> str:

@@ -4,15 +4,13 @@ sent in chunks: a larger one is refused RS002 on the upload page with nothing pa
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal, with_a_sandpit
 
-from portal.backend import Services
 from portal.web.batch_pages import LARGEST_UPLOAD, TOO_LARGE
 
 BOUNDARY = "portal-test-boundary"
@@ -45,19 +43,6 @@ def file_upload() -> bytes:
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="batch_file"; filename="big.csv"\r\n'
         "Content-Type: text/csv\r\n\r\n"
     ).encode()
-
-
-def with_a_sandpit(portal: StubbedPortal, monkeypatch: pytest.MonkeyPatch) -> StubbedPortal:
-    sandpit_urls = {name: f"http://sandpit-{name}" for name in ("ingest", "plr-projector", "validation")}
-    client = httpx.AsyncClient(transport=httpx.MockTransport(portal.answer))
-    portal.app.state.portal = dataclasses.replace(portal.app.state.portal, sandpit=Services(sandpit_urls, client))
-
-    async def keep_sandpit_key(token_hash: str, key_id: str, sealed: bytes) -> bool:
-        return True
-
-    monkeypatch.setattr(portal.auth, "_sandpit_keys", portal.keys)
-    monkeypatch.setattr(portal.sessions, "keep_sandpit_key", keep_sandpit_key, raising=False)
-    return portal
 
 
 def posted(portal: StubbedPortal, body: ChunkedBody, content_type: str, path: str = "/batches/check") -> httpx.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from datetime import date, datetime
@@ -84,6 +85,9 @@ PREFILL_LIMITS = {
     "language_for_assessment": 20,
     "credits": 4,
 }
+# How many of the AO's newest batches are looked through for the one a direct-entry form made, when the form is sent
+# again with its content changed (ingest lists at most 200 a page).
+SENT_BEFORE_LOOKED_FOR = 200
 # A name in an address is counted composed, as the rules count it, once it is read: its code points are first bounded
 # by the most a name of NAME_LIMIT characters can decompose into (NFD takes a character to at most 4).
 _NAME_CODE_POINTS = 4 * NAME_LIMIT
@@ -100,7 +104,9 @@ def _entry_page(
     warnings: list[str],
     status: int = 200,
     filled: list[str] | None = None,
+    sent_before: dict[str, Any] | None = None,
 ) -> HTMLResponse:
+    """`sent_before`: this form was sent before, with other content (`batch`: the batch it made, if found)."""
     context = {
         "values": values,
         "errors": errors,
@@ -112,6 +118,7 @@ def _entry_page(
         "genders": GENDERS,
         "languages": LANGUAGES,
         "entry_id": values.get("entry_id") or str(uuid.uuid4()),
+        "sent_before": sent_before,
     }
     return render(request, "direct_entry.html", context, user=user, status_code=status)
 
@@ -258,13 +265,34 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
     errors = field_errors(entry, outcome)
     if errors:
         return _entry_page(request, user, values, errors, warnings_of(outcome), 400)
+    sent = batch_file(batch)
     try:
-        accepted = await calls(request, user).submit_batch(
-            batch_file(batch), "application/json", f"portal-entry-{entry_id}"
-        )
+        accepted = await calls(request, user).submit_batch(sent, "application/json", f"portal-entry-{entry_id}")
     except Refused as refused:
+        if refused.problem.get("code") == ProblemCode.CONFLICT:
+            # ingest's 409 for a submission: the form's key made a batch already, of other content (the form sent,
+            # then Back, a change and Send), or the same entry is being published by another Send
+            return await _entry_sent_before(request, user, values, sent, entry_id, warnings_of(outcome))
         return _entry_page(request, user, values, {"action": refused.detail}, [], 400)
     return see_other(f"{base(request)}/batches/{accepted['batch_id']}?wait=10")
+
+
+async def _entry_sent_before(
+    request: Request, user: AoUser, values: dict[str, str], sent: bytes, entry_id: str, warnings: list[str]
+) -> Response:
+    """The batch the form's key made, when it is this entry (`sent`, being published by another Send); else the form
+    again, with what the person entered under a new entry id so that the corrected entry can be sent as a new batch,
+    saying that the form was sent already, as the batch named (when found among the AO's newest)."""
+    key = f"portal-entry-{entry_id}"
+    try:
+        newest = await calls(request, user).batches(page=1, page_size=SENT_BEFORE_LOOKED_FOR)
+    except (Refused, Unavailable):  # the page says the form was sent, and where to look for the batch
+        newest = {"items": []}
+    made = next((batch for batch in newest["items"] if batch.get("idempotency_key") == key), None)
+    if made is not None and made.get("content_sha256") == hashlib.sha256(sent).hexdigest():
+        return see_other(f"{base(request)}/batches/{made['batch_id']}?wait=10")
+    again = {**values, "entry_id": str(uuid.uuid4())}
+    return _entry_page(request, user, again, {}, warnings, 409, sent_before={"batch": made})
 
 
 # --- learners ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import datetime
@@ -12,10 +13,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD, ProblemCode
+from lrs_contracts.environments import Environment
 from lrs_domain.rules import rejected_share_shown
 from lrs_platform.clock import today_in_england
 from portal.backend import Refused, ServiceCalls
-from portal.checking import FILENAME_TOO_LONG, MEDIA_TYPES, check_upload, filename_fault
+from portal.checking import FILENAME_TOO_LONG, MEDIA_TYPES, UploadCheck, check_upload, filename_fault
 from portal.direct_entry import is_direct_entry
 from portal.web.common import (
     AoUser,
@@ -48,6 +50,36 @@ PROJECTION_WAIT_MS = 2_000
 # What ingest answers for an empty file (RS001: it ends before its header), said of the file chosen.
 EMPTY_FILE = "The selected file is empty (RS001): a batch file starts with its header"
 TOO_LARGE = "The file is larger than 6 MB (RS002): split it into smaller batches"
+# Files checked at once by one portal process ("Check file", live and Sandpit): each check parses and checks up to
+# 10,000 records, a second or so of CPU, in a thread so that every other page goes on meanwhile; more wait their turn.
+CHECKS_AT_ONCE = 2
+
+
+def _checks_at_once(request: Request) -> asyncio.Semaphore:
+    """The app's turns at checking a file (`CHECKS_AT_ONCE`), made with the app's first check."""
+    state = request.app.state
+    turns: asyncio.Semaphore | None = getattr(state, "checks_at_once", None)
+    if turns is None:
+        turns = state.checks_at_once = asyncio.Semaphore(CHECKS_AT_ONCE)
+    return turns
+
+
+def _environment(request: Request) -> Environment:
+    """The environment a page's upload is checked and submitted in (its address says which): a file checked in one is
+    never submitted in the other, even by a form made by hand."""
+    return Environment.SANDPIT if in_sandpit(request) else Environment.LIVE
+
+
+async def _checked(request: Request, upload: UploadFile, content: bytes) -> UploadCheck:
+    """The offline checks of an upload, run in a thread in its turn: never on the event loop, which would hold every
+    other page of the portal (its style sheet included) until they end."""
+    assert upload.filename is not None
+    catalogue = portal_of(request).catalogue
+    async with _checks_at_once(request):
+        # The parser counted the whole part as it spooled it (`size`): the real size of a file over the limit.
+        return await asyncio.to_thread(
+            check_upload, upload.filename, content, upload.content_type, catalogue, today_in_england(), upload.size
+        )
 
 
 @router.get("/batches")
@@ -103,14 +135,13 @@ async def check(request: Request, user: AoUser) -> HTMLResponse:
     if not content:
         return render(request, "upload.html", {"errors": {"batch_file": EMPTY_FILE}}, user=user, status_code=400)
     portal = portal_of(request)
-    # The parser counted the whole part as it spooled it (`size`): the real size of a file over the limit.
-    result = check_upload(
-        upload.filename, content, upload.content_type, portal.catalogue, today_in_england(), upload.size
-    )
+    result = await _checked(request, upload, content)
     wrong_ao = result.ao_id is not None and result.ao_id != user.account.ao_id
     kept = None
     if not result.would_fail and not wrong_ao:
-        kept = await portal.uploads.keep(user.account.username, upload.filename, result.media_type, content)
+        kept = await portal.uploads.keep(
+            user.account.username, upload.filename, result.media_type, content, environment=_environment(request)
+        )
     context = {"check": result, "upload": kept, "wrong_ao": wrong_ao, "threshold": REJECTION_THRESHOLD}
     return render(request, "check.html", context, user=user)
 
@@ -123,9 +154,12 @@ async def submit(request: Request, user: AoUser) -> Response:
     except ValueError:
         raise PageError("not_found", "That upload is no longer here: upload the file again.") from None
     portal = portal_of(request)
-    upload = await portal.uploads.get(user.account.username, upload_id, field(form, "upload_key"))
+    environment = _environment(request)
+    upload = await portal.uploads.get(
+        user.account.username, upload_id, field(form, "upload_key"), environment=environment
+    )
     if upload is None:
-        made = await portal.uploads.submitted_batch(user.account.username, upload_id)
+        made = await portal.uploads.submitted_batch(user.account.username, upload_id, environment=environment)
         if made is not None:  # submitted already (Back, then Submit again): the batch it made
             return see_other(f"{base(request)}/batches/{made}")
         raise PageError("not_found", "That upload is no longer here: upload the file again.")
