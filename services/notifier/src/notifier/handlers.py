@@ -33,6 +33,7 @@ from notifier.emails import (
 from notifier.metrics import CHALLENGE_NOTICES_HELD, EMAILS_DEFERRED, EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
 from notifier.store import (
     ChunkCodes,
+    ContactChangeNotice,
     ContactChangeNotices,
     ContactStore,
     DeferredEmails,
@@ -101,6 +102,9 @@ class Notifications:
         self._idle = asyncio.Event()
         self._idle.set()
         self._contact_changes = contact_changes
+        # the relay's failures in a row while sending contact-change notices: their postponement grows as the
+        # consumer's does (`retry`), none counted as a notice's try
+        self._notice_relay_failures = 0
         self._deferred = deferred
         self._recipient_retry = recipient_retry
         # The Sandpit's notifier sleeps at zero pods while no batch comes: nothing would try a deferred
@@ -400,8 +404,11 @@ class Notifications:
         await self._deferred.remove(event_id)
 
     async def send_contact_change_notices(self) -> int:
-        """Tells each address a challenge contact left that it moved; returns how many were tried. A relay away
-        or a refusal is tried again later, given up after the refusals' last try."""
+        """Tells each address a challenge contact left that it moved; returns how many were tried. A refusal of
+        its recipient or message is tried again later and given up after the refusals' last try (at once when
+        refused for good); the relay away or refusing every email (decision 0186) is waited out, however long,
+        costing the notice no try, as for every other email (counted, 19 hours of an outage gave it up and the
+        old address was never told)."""
         if self._contact_changes is None:
             return 0
         # one at a time, as the deferred emails: an email may take its relay minutes, and ten could outlast the lease
@@ -421,23 +428,48 @@ class Notifications:
             async with self._sending():
                 try:
                     await self._mailer.send(to_mime(email, self._mail_from))
-                except (MailError, ValueError) as error:
-                    give_up = isinstance(error, ValueError) or error.permanent or notice.tries + 1 >= RECIPIENT_ATTEMPTS
-                    await self._contact_changes.try_again(
-                        notice.notice_id, self._recipient_retry.delay(notice.tries + 1), give_up=give_up
-                    )
-                    # the error's kind only: a relay's reply may quote the recipient, a person's address
-                    _log.warning(
-                        "contact_change_notice_failed",
-                        ao_id=notice.ao_id,
-                        given_up=give_up,
-                        error=type(error).__name__,
-                    )
+                except MailError as error:
+                    if not error.permanent and not error.about_recipient:
+                        # the relay's (away, a 535 at AUTH, a 530 at MAIL FROM): no email could go, so not a try
+                        await self._postpone_contact_change_notice(notice, error)
+                        continue
+                    await self._contact_change_notice_refused(notice, error, give_up=error.permanent)
                     continue
+                except ValueError as error:  # no message can be made of it (to_mime): it never will
+                    await self._contact_change_notice_refused(notice, error, give_up=True)
+                    continue
+                self._notice_relay_failures = 0
                 await self._contact_changes.sent(notice.notice_id)
             EMAILS_SENT.labels(CONTACT_CHANGED).inc()
             _log.info("contact_change_notice_sent", ao_id=notice.ao_id)
         return len(due)
+
+    async def _postpone_contact_change_notice(self, notice: ContactChangeNotice, error: MailError) -> None:
+        """The relay's failure: the notice is due again as the consumer's retry would be, its tries as they were."""
+        assert self._contact_changes is not None
+        self._notice_relay_failures += 1
+        delay = self._retry.delay(self._notice_relay_failures)
+        await self._contact_changes.postpone(notice.notice_id, delay)
+        _log.warning(
+            "contact_change_notice_postponed",
+            ao_id=notice.ao_id,
+            error=str(error),  # the relay's: its codes and the step, or the failure's class (decision 0186)
+            seconds=round(delay, 1),
+        )
+
+    async def _contact_change_notice_refused(
+        self, notice: ContactChangeNotice, error: Exception, *, give_up: bool
+    ) -> None:
+        """A refusal of its recipient or message (or no message to send): one more try, given up for good or
+        after the refusals' last try."""
+        assert self._contact_changes is not None
+        self._notice_relay_failures = 0  # the relay answered for this email alone
+        give_up = give_up or notice.tries + 1 >= RECIPIENT_ATTEMPTS
+        await self._contact_changes.try_again(
+            notice.notice_id, self._recipient_retry.delay(notice.tries + 1), give_up=give_up
+        )
+        # the error's kind only: a relay's reply may quote the recipient, a person's address
+        _log.warning("contact_change_notice_failed", ao_id=notice.ao_id, given_up=give_up, error=type(error).__name__)
 
     async def run_deferred(self, poll_seconds: float) -> None:
         """The deferred emails' own loop, beside the consumer's; a failure of a pass is logged and the pass

@@ -157,7 +157,19 @@ class ContactChangeNotices:
             notice_id,
         )
 
+    async def postpone(self, notice_id: uuid.UUID, delay_seconds: float) -> None:
+        """Not tried (the relay away, or refusing every email: decision 0186): due again after `delay_seconds`, its
+        tries as they were, so an outage of the relay however long never gives it up."""
+        await self._pool.execute(
+            "UPDATE notifier.contact_change_notices SET due_at = now() + make_interval(secs => $2)"
+            " WHERE notice_id = $1 AND sent_at IS NULL AND failed_at IS NULL",
+            notice_id,
+            delay_seconds,
+        )
+
     async def try_again(self, notice_id: uuid.UUID, delay_seconds: float, *, give_up: bool) -> None:
+        """Refused (its recipient or the message, for now or for good): one more try counted, due again after
+        `delay_seconds` unless `give_up`."""
         await self._pool.execute(
             "UPDATE notifier.contact_change_notices SET tries = tries + 1,"
             " due_at = now() + make_interval(secs => $2), failed_at = CASE WHEN $3 THEN now() END,"
