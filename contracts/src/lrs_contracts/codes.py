@@ -435,7 +435,8 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         meaning=(
             "A mandatory field is missing, a field is too long, or a value is not allowed: ULN, given name, "
             "family name, qualification number and award date are mandatory for every action, grade for "
-            "Create and Update; names 1–35 characters after trimming; MIS identifier at most 128 characters; "  # noqa: RUF001 - typographic, as in docs/rules.md
+            "Create and Update; names 1–35 characters after trimming, on one line (no line break or "  # noqa: RUF001 - typographic, as in docs/rules.md
+            "bidirectional control); MIS identifier at most 128 characters (both counted in NFC); "
             "gender 0, 1, 2 or 9; credits a whole number from 0 to 9,999; date of birth `yyyy-mm-dd`; action `Create`, "
             "`Update`, `Withdraw` or `Reinstate` (empty means Create)"
         ),
@@ -446,7 +447,7 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         ),
         fix=(
             "Correct the field the message names. ULN, names, qualification number and award date are needed for "
-            "every record, and a grade for Create and Update; names are 1 to 35 characters, the MIS identifier at "
+            "every record, and a grade for Create and Update; names are 1 to 35 characters on one line, the MIS identifier at "
             "most 128; gender is 0, 1, 2 or 9; credits a whole number from 0 to 9,999; a date of birth `yyyy-mm-dd`; "
             "the action `Create`, `Update`, `Withdraw` or `Reinstate`."
         ),

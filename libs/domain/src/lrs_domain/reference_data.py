@@ -227,6 +227,10 @@ def _small_int(row: dict[str, str], column: str, *, allowed: tuple[int, ...]) ->
     text = _optional(row, column)
     if text is None:
         return 0
-    if not text.isascii() or not text.isdigit() or int(text) not in allowed:
-        raise ValueError(f"{column} must be one of {', '.join(map(str, allowed))}")
-    return int(text)
+    # the text is matched against the allowed numbers before `int` reads it: `int` refuses more than 4,300 digits
+    # with Python's own words (naming sys.set_int_max_str_digits), not the column's; leading zeros stay allowed
+    written = {str(number): number for number in allowed}
+    number = written.get(text.lstrip("0") or "0") if text.isascii() and text.isdigit() else None
+    if number is None:
+        raise ValueError(f"{column} must be one of {', '.join(written)}")
+    return number

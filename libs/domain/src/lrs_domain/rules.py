@@ -39,6 +39,7 @@ from lrs_contracts.codes import REJECTION_THRESHOLD, RecordCode, WarningCode
 from lrs_contracts.outcomes import Finding
 from lrs_contracts.plr import AchievementData, ResultStatus
 from lrs_contracts.reference import Framework
+from lrs_contracts.text import refused_character
 from lrs_domain.achievements import AchievementState
 from lrs_domain.grades import FAILED_QCF_GRADES
 from lrs_domain.identifiers import (
@@ -216,6 +217,34 @@ def check_name_lengths(record: SubmittedRecord) -> tuple[Finding, ...]:
                 )
             )
     return tuple(findings)
+
+
+def check_name_characters(record: SubmittedRecord) -> tuple[Finding, ...]:
+    """RV021 for a name the learner registry could not hold (`lrs_contracts.text`, one line): a line break (CR, LF,
+    NEL, U+2028, U+2029) or a bidirectional embedding, override or isolate (U+202A-U+202E, U+2066-U+2069). A record
+    value may span lines, so such a name passes the door (RS001), but no learner is registered with one: named by
+    its character and position (never quoted), not left to RV004 alone, which cannot say what is wrong with it."""
+    findings = []
+    for field in ("given_name", "family_name"):
+        name = getattr(record, field)
+        if name is not None and (refused := refused_character(name, one_line=True, one_line_is="a name")):
+            findings.append(_error(RecordCode.FIELD_MISSING_OR_TOO_LONG, field, f"{_LABELS[field]} holds {refused}."))
+    return tuple(findings)
+
+
+def check_names(record: SubmittedRecord) -> tuple[Finding, ...]:
+    """RV021 for each name too long (`check_name_lengths`) or not one line (`check_name_characters`), in field
+    order. Such a name is still compared with the registry: it matches no registered learner, so the record is also
+    RV004 for a registered ULN (decision 0157)."""
+    lengths, characters = check_name_lengths(record), check_name_characters(record)
+    if not characters:
+        return lengths
+    return tuple(
+        finding
+        for field in ("given_name", "family_name")
+        for finding in (*lengths, *characters)
+        if finding.field == field
+    )
 
 
 def check_mis_identifier(value: str | None) -> tuple[Finding, ...]:
@@ -711,8 +740,15 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     if None in (_GRADED_VALUES if graded else _MANDATORY_VALUES)(values):
         errors += check_mandatory_fields(record, action)
     given_name, family_name = values["given_name"], values["family_name"]
-    if _too_long(given_name) or _too_long(family_name):
-        errors += check_name_lengths(record)
+    if (
+        _too_long(given_name)
+        or _too_long(family_name)
+        # a line break or a bidirectional control (`check_name_characters`) is not printable, as nearly every name
+        # is; one that is not (a TAB, a soft hyphen, a joiner) is looked at character by character
+        or not (given_name is None or given_name.isprintable())
+        or not (family_name is None or family_name.isprintable())
+    ):
+        errors += check_names(record)
     mis_identifier = values["mis_identifier"]
     if _too_long(mis_identifier, MAX_MIS_IDENTIFIER_LENGTH):
         errors += check_mis_identifier(mis_identifier)

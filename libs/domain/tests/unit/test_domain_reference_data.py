@@ -181,3 +181,32 @@ def test_a_learner_name_that_could_not_be_registered_is_refused_naming_its_line(
         load_learners(f"{LEARNERS}{row}\n", TODAY)
     assert str(raised.value).startswith(refused)
     assert "Lily" not in str(raised.value) and "McCarthy" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("gender", "ability", "refused"),
+    [
+        ("9" * 4301, "1", "line 5: Gender must be one of 0, 1, 2, 9"),
+        ("9" * 5000, "1", "line 5: Gender must be one of 0, 1, 2, 9"),
+        ("1" + "0" * 4300, "1", "line 5: Gender must be one of 0, 1, 2, 9"),
+        ("2", "2" * 4301, "line 5: AbilityToShare must be one of 0, 1, 2"),
+        ("3", "1", "line 5: Gender must be one of 0, 1, 2, 9"),
+        ("\uff12", "1", "line 5: Gender must be one of 0, 1, 2, 9"),  # a full-width 2 is not the digit 2
+        ("2", "-1", "line 5: AbilityToShare must be one of 0, 1, 2"),
+    ],
+)
+def test_a_coded_column_out_of_its_values_is_refused_in_the_columns_words(
+    gender: str, ability: str, refused: str
+) -> None:
+    """A value of more than 4,300 digits was answered in Python's words ("use sys.set_int_max_str_digits() to
+    increase the limit"): `int` read it before the allowed values were looked at."""
+    with pytest.raises(ReferenceDataError) as raised:
+        load_learners(f"{LEARNERS}1000000043,Lily,McCarthy,1999-11-27,{gender},{ability},\n", TODAY)
+    assert str(raised.value) == refused
+
+
+def test_a_coded_column_is_read_with_its_leading_zeros() -> None:
+    [learner] = load_learners(f"{LEARNERS.splitlines()[0]}\n1000000043,Lily,McCarthy,,09,{'0' * 5000}2,\n", TODAY)
+    assert (learner.gender, learner.ability_to_share) == (9, 2)
+    [learner] = load_learners(f"{LEARNERS.splitlines()[0]}\n1000000043,Lily,McCarthy,,000, 0 ,\n", TODAY)
+    assert (learner.gender, learner.ability_to_share) == (0, 0)

@@ -594,3 +594,73 @@ def test_a_uln_no_learner_has_is_said_as_such_not_as_a_batch_upload(uln: str, co
     assert refusal is not None and refusal.code == code and words in refusal.reason
     assert "uploaded" not in refusal.reason and "centre" not in refusal.reason
     assert why_no_learner_has("1000000043") is None
+
+
+# --- RV021 a name that is not one line ------------------------------------------------------------
+# A record value may span lines, so such a name passes the door; the registry refuses it ("a name is one line").
+
+
+@pytest.mark.parametrize(
+    ("character", "said"),
+    [
+        ("\n", "a line break (U+000A) at character 5: a name is one line"),
+        ("\r", "a line break (U+000D) at character 5: a name is one line"),
+        ("\x85", "a line break (U+0085) at character 5: a name is one line"),
+        ("\u2028", "a line break (U+2028) at character 5: a name is one line"),
+        ("\u2029", "a line break (U+2029) at character 5: a name is one line"),
+        ("\u202a", "the bidirectional control U+202A at character 5 (a name is shown as it is written)"),
+        ("\u202e", "the bidirectional control U+202E at character 5 (a name is shown as it is written)"),
+        ("\u2066", "the bidirectional control U+2066 at character 5 (a name is shown as it is written)"),
+        ("\u2069", "the bidirectional control U+2069 at character 5 (a name is shown as it is written)"),
+    ],
+)
+@pytest.mark.parametrize("field", ["given_name", "family_name"])
+def test_rv021_a_name_holding_a_line_break_or_bidi_control_names_the_character(
+    field: str, character: str, said: str
+) -> None:
+    """Not RV004 alone ("check the learner's details with the centre"): the character is what is wrong."""
+    label = {"given_name": "Given name", "family_name": "Family name"}[field]
+    name = {"given_name": "Lily", "family_name": "McCa"}[field]
+    refused: dict[str, Any] = {field: f"{name}{character}May"}
+    decision = decide(record(**refused))
+    # the name is still compared, as a name too long is (decision 0157): it matches no registered learner
+    assert codes(decision) == ["RV004", "RV021"]
+    finding = decision.outcomes[0].errors[-1]
+    assert (finding.code, finding.field) == ("RV021", field)
+    assert finding.message == f"{label} holds {said}."
+    assert name not in finding.message and "May" not in finding.message
+    # an unregistered ULN: its own RV004, and the same RV021
+    unregistered = decide(record(uln=UNREGISTERED_ULN, **refused))
+    assert codes(unregistered) == ["RV004", "RV021"]
+    assert unregistered.outcomes[0].errors[-1] == finding
+
+
+def test_rv021_both_names_not_one_line_are_each_named_in_field_order_with_their_length() -> None:
+    decision = decide(record(given_name="L" * 18 + "\u2028" + "L" * 18, family_name="Mc\u202eCarthy"))
+    assert codes(decision) == ["RV004", "RV021", "RV021", "RV021"]
+    assert [(finding.field, finding.message) for finding in decision.outcomes[0].errors[1:]] == [
+        ("given_name", "Given name is 37 characters long: at most 35 are allowed."),
+        ("given_name", "Given name holds a line break (U+2028) at character 19: a name is one line."),
+        (
+            "family_name",
+            "Family name holds the bidirectional control U+202E at character 3 (a name is shown as it is written).",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("given_name", ["Lily\t", " Lily\n", "\u2028Lily\u2029", "Lily\x85"])
+def test_a_line_break_trimmed_from_either_end_of_a_name_is_no_fault(given_name: str) -> None:
+    """Trimming takes the line breaks at either end (white space); a TAB inside a name is not a line break."""
+    assert_accepted(given_name=given_name)
+    assert codes(decide(record(uln=UNREGISTERED_ULN, given_name="Li\tly"))) == ["RV004"]
+
+
+@pytest.mark.parametrize("mis_identifier", ["CAND\n42", "CAND\r\n42", "CAND\u202e42", "CAND\u202842"])
+def test_an_mis_identifier_may_still_span_lines_and_hold_bidi_controls(mis_identifier: str) -> None:
+    """Only the names are one line: other record values keep what the door lets through (docs/rules.md)."""
+    assert_accepted(mis_identifier=mis_identifier)
+
+
+@pytest.mark.parametrize("name", ["Siân", "Sia\u0302n", "Mary Ann", "O'Neill", "Zoë\u00adLou", "Ann\u200dMarie"])
+def test_a_printable_name_or_one_with_an_invisible_character_the_registry_holds_is_not_refused(name: str) -> None:
+    assert codes(decide(record(uln=UNREGISTERED_ULN, given_name=name, family_name=name))) == ["RV004"]

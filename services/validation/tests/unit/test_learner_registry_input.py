@@ -389,6 +389,9 @@ async def test_a_learner_file_that_is_not_utf8_is_refused_as_unreadable(registry
     [
         (f"{ULN},Lily\x00,McCarthy,,,,", "line 2: GivenName holds the control character U+0000"),
         (f"{ULN},Lily,{'M' * 36},,,,", "line 2: FamilyName is 36 characters long"),
+        # more digits than Python's `int` reads: the column's words, not Python's (sys.set_int_max_str_digits)
+        (f"{ULN},Lily,McCarthy,,{'9' * 5000},,", "line 2: Gender must be one of 0, 1, 2, 9"),
+        (f"{ULN},Lily,McCarthy,,1,{'1' * 4301},", "line 2: AbilityToShare must be one of 0, 1, 2"),
     ],
 )
 async def test_a_learner_file_with_a_name_that_could_not_be_registered_is_refused_naming_its_line(

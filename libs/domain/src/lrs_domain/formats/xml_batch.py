@@ -401,7 +401,10 @@ def _character(reference: re.Match[str]) -> str:
     name, decimal, hexadecimal = reference.groups()
     if name:
         return _PREDEFINED[name]
-    code_point = int(decimal) if decimal else int(hexadecimal, 16)
+    digits = (decimal or hexadecimal).lstrip("0") or "0"
+    if len(digits) > 7:  # past U+10FFFF in either base (and past what int() reads of a decimal's digits)
+        raise _NotPlain("a reference to a character XML does not have")
+    code_point = int(digits, 10 if decimal else 16)
     # XML's Char: the references expat resolves; any other number is a fault it reports
     if not (
         code_point in (0x9, 0xA, 0xD)

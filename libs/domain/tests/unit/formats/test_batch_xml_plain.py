@@ -273,3 +273,28 @@ def test_a_character_xml_does_not_have_refuses_the_file_even_where_trimming_woul
             with pytest.raises(BatchRefused) as refused:
                 parse_batch(content, BatchFormat.XML)
             assert (refused.value.code, refused.value.line) == (refusal.code, refusal.line)
+
+
+@pytest.mark.parametrize(
+    ("reference", "read_as"),
+    [
+        ("&#" + "0" * 5_000 + "77;", "M"),  # leading zeros: the character all the same
+        ("&#x" + "0" * 5_000 + "4D;", "M"),
+        ("&#" + "9" * 5_000 + ";", None),  # past U+10FFFF, and past what int() reads: expat's refusal
+        ("&#1114112;", None),
+        ("&#x110000;", None),
+    ],
+)
+def test_a_character_reference_of_any_length_is_read_or_refused_as_expat_does(
+    reference: str, read_as: str | None
+) -> None:
+    content = xml_document(HEADER, records(1)).replace(
+        b"<Grade>Merit</Grade>", f"<Grade>{reference}erit</Grade>".encode(), 1
+    )
+    assert reference.encode() in content
+    if read_as is None:
+        with pytest.raises(BatchRefused) as refused:
+            parse_batch(content, BatchFormat.XML)
+        assert refused.value.code == "RS001"
+    else:
+        assert parse_batch(content, BatchFormat.XML).records[0].grade == read_as + "erit"
