@@ -28,8 +28,41 @@ def test_each_action_says_who_when_which_message_what_followed_and_why() -> None
     lines = actions_table([SKIP, retried]).splitlines()
 
     assert lines[1].startswith("2026-12-04 18:20:05  operator:ops")
-    assert lines[1].endswith("41  1 applied, 1 skipped, 0 still parked; a duplicate batch")
+    assert lines[1].endswith(" 3:41  1 applied, 1 skipped, 0 still parked; a duplicate batch")
     assert " retry* " in lines[2] and lines[-1] == "* a corrected copy was applied in the message's place"
+
+
+def test_a_message_is_named_by_its_partition_and_offset_not_an_offset_alone() -> None:
+    """Six partitions each have an offset 41: an offset alone names no one message."""
+    header, row = actions_table([SKIP]).splitlines()
+
+    assert "partition:offset" in header
+    assert header.index("partition:offset") + len("partition:offset") == row.index(" 3:41") + len(" 3:41")
+
+
+def test_a_projector_retry_whose_corrected_copy_was_a_duplicate_says_so() -> None:
+    """The projector counts the events it found applied already: such a retry did not do nothing."""
+    replaced = {
+        **SKIP,
+        "action": "retry",
+        "consumer": "plr-projector",
+        "topic": "lrs.plr.events.v1",
+        "partition": 5,
+        "offset": 28,
+        "reason": None,
+        "replaced": True,
+        "applied": 0,
+        "skipped": 0,
+        "duplicates": 1,
+    }
+    older = {**replaced, "duplicates": None}  # recorded before the projector kept them
+    several = {**replaced, "duplicates": 3, "applied": 2}
+
+    lines = actions_table([replaced, older, several]).splitlines()
+
+    assert lines[1].endswith(" 5:28  0 applied, 1 duplicate, 0 skipped, 0 still parked")
+    assert lines[2].endswith(" 5:28  0 applied, 0 skipped, 0 still parked")
+    assert lines[3].endswith(" 5:28  2 applied, 3 duplicates, 0 skipped, 0 still parked")
 
 
 def test_none_yet_is_said() -> None:

@@ -67,3 +67,25 @@ def test_the_rewrap_the_sandpit_status_asks_for_goes_to_the_sandpit() -> None:
     state: dict[str, Any] = {"wrap_with": 3, "keys_by_wrapping_key": {"0": 12}, "to_rewrap": 12}
     sandpit = Connection("lrs_sbx_k1_secret", Environment.SANDPIT)
     assert wrapping_text(state, sandpit).splitlines()[-1] == "12 to re-wrap: run `lrs --sandpit keyring rewrap`"
+
+
+def test_keys_wrapped_with_a_wrapping_key_not_given_ask_for_it_back_not_for_a_rewrap() -> None:
+    """A re-wrap cannot open a key wrapped with a wrapping key validation was not given: the status asks for the
+    key back rather than for a re-wrap that would fail the same way (ops walk, finding 1)."""
+    state: dict[str, Any] = {
+        "wrap_with": 0,
+        "keys_by_wrapping_key": {"1": 119},
+        "to_rewrap": 119,
+        "not_given": [1],
+    }
+    assert wrapping_text(state, LIVE).splitlines() == [
+        "new learner keys are wrapped with wrapping key 0 (derived from LRS_KEYRING_KEY)",
+        "stored learner keys: 119 by wrapping key 1",
+        "119 stored keys are wrapped with wrapping key 1, which validation was not given: add it back to"
+        " LRS_KEYRING_WRAPPING_KEYS and restart",
+    ]
+    one = {"wrap_with": 2, "keys_by_wrapping_key": {"0": 5, "1": 1, "2": 7}, "to_rewrap": 6, "not_given": [1]}
+    assert wrapping_text(one, LIVE).splitlines()[2:] == [
+        "1 stored key is wrapped with wrapping key 1, which validation was not given: add it back to"
+        " LRS_KEYRING_WRAPPING_KEYS and restart",
+    ]

@@ -111,7 +111,6 @@ def test_a_queued_batch_says_what_holds_it_and_when_it_will_be_processed() -> No
     assert summary(batch).plain.splitlines() == [
         "batch b1: queued",
         "  held by maintenance (database upgrade): it will be processed after 2026-06-02T02:00:00Z",
-        "  not decided yet: ask again with --wait SECONDS",
     ]
 
 

@@ -56,6 +56,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from lrs_platform.database import advisory_lock_key
+from lrs_platform.logging import get_logger
 
 SCHEMA: Final = "learner_keys"
 KEYRING_KEY_VARIABLE: Final = "LRS_KEYRING_KEY"
@@ -78,6 +79,10 @@ _MIGRATION = Path(__file__).with_name("keyring_migrations") / "0001_learner_keys
 _UNWRAP_IN_THREAD: Final = 2_000
 _NONCES_PER_DRAW: Final = 1_024
 _MIGRATION_LOCK: Final = advisory_lock_key("learner_keys migration")
+_log = get_logger("lrs.keyring")
+_WRAPPING_CHECK_SECONDS: Final = 60.0
+"""How long `ready` trusts its last look for stored keys wrapped with a wrapping key this service was not
+given: the look reads the whole store (~0.1 s for 1.1M rows), and readiness is polled every few seconds."""
 
 
 class Purpose(StrEnum):
@@ -106,6 +111,20 @@ class KeyringNotConfigured(KeyringError):
 
 class KeyringUnavailable(KeyringError):
     """The key store cannot be reached or is not created yet (validation creates it at start)."""
+
+
+class WrappingKeyNotGiven(KeyringUnavailable):
+    """Stored learner keys are wrapped with wrapping keys this service was not given (`LRS_KEYRING_WRAPPING_KEYS`
+    lost a key that still wraps some): nothing changes until they are given back, so the message says so."""
+
+    def __init__(self, key_ids: Iterable[int]) -> None:
+        self.key_ids = tuple(sorted(set(key_ids)))
+        which = " and ".join(str(key_id) for key_id in self.key_ids)
+        keys, them = ("wrapping keys", "them") if len(self.key_ids) > 1 else ("wrapping key", "it")
+        super().__init__(
+            f"stored learner keys are wrapped with {keys} {which}, which this service was not given:"
+            f" add {them} back to {WRAPPING_KEYS_VARIABLE} and restart"
+        )
 
 
 class SealBroken(KeyringError):
@@ -290,6 +309,8 @@ class Keyring:
         self._cache: dict[str, tuple[float, bytes | Erased]] = {}
         self._fingerprint = hmac.new(self._ref_key, b"keyring fingerprint", hashlib.sha256).digest()
         self._checked = False
+        self._not_given: tuple[int, ...] = ()
+        self._not_given_until = 0.0  # monotonic time; 0: look again at the next `ready`
 
     def __repr__(self) -> str:
         return "Keyring(<redacted>)"
@@ -357,16 +378,39 @@ class Keyring:
         return bool(erased)
 
     async def ready(self) -> bool:
-        """Whether the key store exists (validation creates it when it starts) and was made with this key."""
+        """Whether the key store exists (validation creates it when it starts) and was made with this key.
+
+        Raises WrappingKeyNotGiven, naming them, while stored keys are wrapped with wrapping keys this service
+        was not given: no submission can be sealed then, and only giving them back helps. That look reads the
+        whole store, so its answer is kept for a minute (`_WRAPPING_CHECK_SECONDS`), or until a key is met
+        that cannot be unwrapped."""
         try:
             async with self._pool.acquire() as connection:
                 if not await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{SCHEMA}.keyring"):
                     return False
                 if not self._checked:
                     await self._check(connection)
-                return True
+                not_given = await self._wrapping_keys_not_given(connection)
         except (OSError, asyncpg.PostgresError, KeyringUnavailable):
             return False
+        if not_given:
+            raise WrappingKeyNotGiven(not_given)
+        return True
+
+    async def _wrapping_keys_not_given(self, connection: asyncpg.Connection) -> tuple[int, ...]:
+        """The wrapping keys that wrap stored keys but are not this service's, as last looked (see `ready`)."""
+        now = time.monotonic()
+        if now >= self._not_given_until:
+            rows = await connection.fetch(
+                f"SELECT DISTINCT wrapped_by FROM {SCHEMA}.keys"
+                " WHERE wrapped_key IS NOT NULL AND wrapped_by <> ALL($1::smallint[])",
+                list(self._wrappers),
+            )
+            not_given = tuple(sorted(row["wrapped_by"] for row in rows))
+            if not_given and not_given != self._not_given:
+                _log.warning("keyring_wrapping_key_not_given", wrapping_keys=list(not_given))
+            self._not_given, self._not_given_until = not_given, now + _WRAPPING_CHECK_SECONDS
+        return self._not_given
 
     async def check(self) -> None:
         """KeyringUnavailable, saying why, unless the store exists and was made with this keyring key."""
@@ -479,9 +523,8 @@ class Keyring:
     def _unwrap(self, ref: bytes, wrapped: bytes, wrapped_by: int) -> bytes:
         wrapper = self._wrappers.get(wrapped_by)
         if wrapper is None:
-            raise KeyringUnavailable(
-                f"a learner key is wrapped with wrapping key {wrapped_by}, which {WRAPPING_KEYS_VARIABLE} does not give"
-            )
+            self._not_given_until = 0.0  # readiness looks again at once
+            raise WrappingKeyNotGiven((wrapped_by,))
         try:
             return wrapper.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], ref)
         except InvalidTag as error:
@@ -493,11 +536,13 @@ class Keyring:
     # --- rotating the wrapping key (decision 0116) --------------------------------------------------
 
     async def wrapping(self) -> WrappingState:
-        """Which wrapping key new keys get, and how many stored keys each wrapping key wraps."""
+        """Which wrapping key new keys get, how many stored keys each wrapping key wraps, and which of those
+        wrapping keys this service was not given."""
         rows = await self._fetch(
             f"SELECT wrapped_by, count(*) AS keys FROM {SCHEMA}.keys WHERE wrapped_key IS NOT NULL GROUP BY wrapped_by"
         )
-        return WrappingState(self._wrap_with, {row["wrapped_by"]: row["keys"] for row in rows})
+        counts = {row["wrapped_by"]: row["keys"] for row in rows}
+        return WrappingState(self._wrap_with, counts, tuple(sorted(counts.keys() - self._wrappers.keys())))
 
     async def rewrap(self, at_most: int, *, per_transaction: int = 2_000) -> int:
         """Wraps up to `at_most` stored keys that another wrapping key wraps with this one's; returns how
@@ -551,10 +596,13 @@ def _store_errors() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class WrappingState:
-    """`wrap_with` wraps new keys; `keys_by_wrapping_key` counts the stored (not erased) keys by wrapping key."""
+    """`wrap_with` wraps new keys; `keys_by_wrapping_key` counts the stored (not erased) keys by wrapping key;
+    `not_given` are the wrapping keys among those this service was not given (nothing opens their keys, nor
+    re-wraps them, until they are given back)."""
 
     wrap_with: int
     keys_by_wrapping_key: dict[int, int]
+    not_given: tuple[int, ...] = ()
 
     @property
     def to_rewrap(self) -> int:

@@ -28,6 +28,7 @@ from prometheus_client import Counter, Gauge
 
 from lrs_contracts.dead_letters import error_text
 from lrs_contracts.envelope import utc_now
+from lrs_contracts.environments import Environment
 from lrs_contracts.operations import MaintenanceScheduleChanged, MaintenanceWindow
 from lrs_contracts.registry import decode
 from lrs_platform.kafka import make_consumer, stop_within
@@ -63,11 +64,14 @@ class Closure:
     until: datetime | None
     paused: bool
     """An unplanned pause (`lrs maintenance pause`), rather than a planned window."""
+    environment: Environment = Environment.LIVE
+    """Whose schedule it is: the Sandpit's pauses only the Sandpit, and its notices say so."""
 
     @property
     def message(self) -> str:
         if self.until is None:
-            return "will be processed when the LRS resumes after an unplanned pause"
+            resumes = "the Sandpit" if self.environment.is_sandpit else "the LRS"
+            return f"will be processed when {resumes} resumes after an unplanned pause"
         return f"will be processed after {self.until.isoformat().replace('+00:00', 'Z')}"
 
     def describe(self) -> str:
@@ -94,16 +98,18 @@ def window_chain_end(windows: Iterable[MaintenanceWindow], now: datetime) -> dat
     return end
 
 
-def closure_at(schedule: MaintenanceScheduleChanged | None, now: datetime) -> Closure | None:
-    """Whether batches may be decided at `now` under the schedule; None: they may."""
+def closure_at(
+    schedule: MaintenanceScheduleChanged | None, now: datetime, environment: Environment = Environment.LIVE
+) -> Closure | None:
+    """Whether batches may be decided at `now` under the schedule of `environment`; None: they may."""
     if schedule is None:
         return None
     if schedule.pause is not None:
-        return Closure(schedule.pause.reason, None, paused=True)
+        return Closure(schedule.pause.reason, None, paused=True, environment=environment)
     open_now = active_windows(schedule.windows, now)
     if not open_now:
         return None
-    return Closure(open_now[0].reason, window_chain_end(schedule.windows, now), paused=False)
+    return Closure(open_now[0].reason, window_chain_end(schedule.windows, now), paused=False, environment=environment)
 
 
 def overlapping(
@@ -139,6 +145,10 @@ class MaintenanceGate:
         self._clock = clock
         self._poll_ms = poll_ms
         self.caught_up = asyncio.Event()
+        # exported at 0 from the start, so that `increase()` sees the first skip (a series born at 1 increases by
+        # nothing) and a dashboard shows "not holding" rather than no data
+        SKIPPED.labels(consumer, topic)
+        HOLDING.labels(consumer).set(0)
 
     def apply(self, schedule: MaintenanceScheduleChanged) -> None:
         """Keeps the newest schedule: an older version of the same schedule arriving late changes nothing."""

@@ -12,6 +12,7 @@ parked message again (`lrs dlq retry|skip --service NAME`); `lrs_platform.consum
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -135,6 +136,20 @@ async def send_dead_letter(
             raise
         _log.warning("dead_letter_value_left_out", topic=topic, value_bytes=len(copied), error=error_text(error))
         await publish(topic, key, b"", letter.without_value(len(copied)).headers())
+
+
+JSON_MEDIA_TYPE = "application/json"
+BYTES_MEDIA_TYPE = "application/octet-stream"
+
+
+def value_media_type(value: bytes) -> str:
+    """How a parked message's value is served to an operator: as JSON when it reads as JSON (an event envelope, the
+    start of a corrected copy), else as bytes (a message no consumer could read as JSON at all)."""
+    try:
+        json.loads(value)
+    except ValueError:  # not UTF-8 either
+        return BYTES_MEDIA_TYPE
+    return JSON_MEDIA_TYPE
 
 
 @dataclass(frozen=True)
@@ -442,7 +457,10 @@ class ParkedMessages:
         rows = await self._executor().fetch(
             f'SELECT * FROM "{self.schema}".dead_letter_actions ORDER BY acted_at DESC, id DESC LIMIT $1', limit
         )
-        return [DeadLetterAction(**{field.name: row[field.name] for field in fields(DeadLetterAction)}) for row in rows]
+        # `duplicates` has no column here: these services do not count them (`row.get` reads None)
+        return [
+            DeadLetterAction(**{field.name: row.get(field.name) for field in fields(DeadLetterAction)}) for row in rows
+        ]
 
     async def delete(self, parked_id: int) -> None:
         await self._executor().execute(f"DELETE FROM {self._table} WHERE id = $1", parked_id)
@@ -492,6 +510,10 @@ class DeadLetterAction:
     applied: int
     skipped: int
     still_parked: int
+    # the events a retry found applied already, and left as they were (the PLR projector counts them: a corrected
+    # copy of an event applied meanwhile is one); None where they are not counted (the other services, and the
+    # projector's actions before it kept them)
+    duplicates: int | None = None
     acted_at: datetime | None = None
 
     def view(self) -> dict[str, Any]:
@@ -742,6 +764,13 @@ class DeadLetterOffice:
         rows = await self.store.listing(consumers, topic=topic, key=key, limit=limit)
         total = len(rows) if len(rows) < limit else await self.store.count(consumers, topic=topic, key=key)
         return rows, total
+
+    async def message(self, parked_id: int) -> ParkedRow:
+        """The parked message `parked_id`, its value too (what `lrs dlq show` saves to mend into a corrected copy)."""
+        row = await self.store.get(parked_id)
+        if row is None or row.consumer not in self._consumers:
+            raise NotParked(f"no parked message {parked_id}")
+        return row
 
     async def stream(self, parked_id: int) -> list[ParkedRow]:
         """The parked message's stream, in log order: what a retry or skip of it acts on (its poison first)."""

@@ -1,9 +1,10 @@
 """The operator routes every consuming service shares for its parked messages (`lrs dlq --service NAME`).
 
-`GET /v1/admin/dlq` lists them, `POST /v1/admin/dlq/{id}/retry` applies the message's key again from
-its head, `POST /v1/admin/dlq/{id}/skip` drops the head and applies what waited behind it. Operators
-only. `app.include_router(router)` when the app is built; `serve_dead_letters` in its lifespan, which
-also puts each consumer on `/readyz` (reported there, never failing the probe).
+`GET /v1/admin/dlq` lists them, `GET /v1/admin/dlq/{id}/value` answers one's value (its bytes, to mend into a
+corrected copy), `POST /v1/admin/dlq/{id}/retry` applies the message's key again from its head,
+`POST /v1/admin/dlq/{id}/skip` drops the head and applies what waited behind it. Operators only.
+`app.include_router(router)` when the app is built; `serve_dead_letters` in its lifespan, which also puts each
+consumer on `/readyz` (reported there, never failing the probe).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.text import OneLineText, StorableText
@@ -20,12 +21,23 @@ from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import readiness
 from lrs_platform.identity import OperatorScope, Principal, operator_scope
-from lrs_platform.parking import CannotReplay, DeadLetterOffice, NotACorrectedCopy, NotParked, ReplayResult
+from lrs_platform.parking import (
+    BYTES_MEDIA_TYPE,
+    JSON_MEDIA_TYPE,
+    CannotReplay,
+    DeadLetterOffice,
+    NotACorrectedCopy,
+    NotParked,
+    ReplayResult,
+    value_media_type,
+)
 from lrs_platform.problems import ProblemError, problem_responses
 
 Operator = Annotated[Principal, Depends(operator_caller("Dead letters are for operators."))]
 
 router = APIRouter(prefix="/v1/admin/dlq", tags=["operations"], responses=problem_responses(401, 403))
+
+NO_VALUE = "No value kept"  # the title of the 404 of a parked message that had no value (`lrs dlq show` reads it)
 
 
 class RetryRequest(BaseModel):
@@ -113,6 +125,52 @@ async def dlq_stream(
     except NotParked as error:
         raise ProblemError(404, "Nothing parked", str(error)) from error
     return {"parked": [row.view() for row in rows], "total": len(rows)}
+
+
+VALUE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The message's value, byte for byte as its consumer read it from the log: as JSON when it"
+        " reads as JSON (an event's envelope, to mend into a corrected copy), else as bytes. It may hold personal"
+        " data, sealed or not: keep what you save of it as safely as the LRS does, and delete it once used.",
+        "content": {
+            JSON_MEDIA_TYPE: {"schema": {}},
+            BYTES_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+}
+
+
+def value_response(value: bytes) -> Response:
+    """A parked message's value as served (`VALUE_RESPONSES`): never sniffed as another type by a browser."""
+    return Response(value, media_type=value_media_type(value), headers={"X-Content-Type-Options": "nosniff"})
+
+
+@router.get(
+    "/{parked_id}/value",
+    summary="A parked message's value: the bytes to mend into a corrected copy (`lrs dlq show`)",
+    description="The table keeps every parked message's value, also when its copy on `<topic>.dlq` was sent"
+    " without it (too large): this is the one place to read it from without a Kafka client. 404 when the message"
+    " had no value (a tombstone). Never logged.",
+    response_class=Response,
+    responses={**VALUE_RESPONSES, **problem_responses(404)},
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+)
+async def dlq_value(
+    parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)], principal: Operator, request: Request
+) -> Response:
+    try:
+        row = await _office(request).message(parked_id)
+    except NotParked as error:
+        raise ProblemError(404, "Nothing parked", str(error)) from error
+    if row.value is None:
+        raise ProblemError(
+            404,
+            NO_VALUE,
+            f"parked message {parked_id} had no value (a tombstone) at {row.topic} partition {row.partition} offset"
+            f" {row.offset}, nor has its copy on {row.topic}.dlq: there are no bytes to mend. Skip it, or retry it"
+            " once its consumer takes such a message.",
+        )
+    return value_response(row.value)
 
 
 @router.post(

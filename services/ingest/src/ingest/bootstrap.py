@@ -79,7 +79,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             collect_less()
             tasks = BackgroundTasks()
             tasks.start(publisher.warm_up(), "ingest-producer-warm-up")
-            app.state.maintenance = MaintenanceStore(pool)
+            app.state.maintenance = MaintenanceStore(pool, environment=settings.environment)
             announcer = MaintenanceAnnouncer(app.state.maintenance, publisher, settings.topics.of(MAINTENANCE))
             app.state.maintenance_announcer = announcer
             tasks.start(announcer.run(), "ingest-maintenance-announcer")

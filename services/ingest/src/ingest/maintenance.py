@@ -23,6 +23,7 @@ from ingest.publisher import PublishUnavailable, TransactionalPublisher
 from ingest.submission import BatchStatus
 from ingest.views import BatchAccepted, BatchView, MaintenanceNotice
 from lrs_contracts.envelope import utc_now
+from lrs_contracts.environments import Environment
 from lrs_contracts.operations import (
     MAINTENANCE_KEY,
     MaintenancePause,
@@ -126,8 +127,11 @@ def _pause(row: asyncpg.Record) -> PauseRecord:
 class MaintenanceStore:
     """PostgreSQL: the windows and pauses, and the schedule as of a moment."""
 
-    def __init__(self, pool: asyncpg.Pool, *, remember_for: float = 1.0) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, environment: Environment = Environment.LIVE, remember_for: float = 1.0
+    ) -> None:
         self._pool = pool
+        self._environment = environment  # the Sandpit's notices say the Sandpit resumes
         self._remember_for = remember_for
         self._remembered: tuple[float, MaintenanceScheduleChanged | None] | None = None
 
@@ -151,7 +155,7 @@ class MaintenanceStore:
 
     async def closure(self) -> Closure | None:
         """Whether batches wait now: the schedule judged against the clock."""
-        return closure_at(await self.current(), utc_now())
+        return closure_at(await self.current(), utc_now(), self._environment)
 
     async def add_window(
         self, starts_at: datetime, ends_at: datetime, reason: str, by: str

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from ingest.maintenance import notice_for
+from ingest.maintenance import MaintenanceStore, notice_for
 from ingest.submission import BatchStatus
 from ingest.views import BatchAccepted
+from lrs_contracts.environments import Environment
+from lrs_contracts.operations import MaintenancePause, MaintenanceScheduleChanged
 from lrs_platform.maintenance import Closure
 
 WINDOW_END = datetime(2026, 6, 2, 2, 0, tzinfo=UTC)
@@ -38,3 +40,20 @@ def test_a_batch_already_begun_or_decided_and_any_batch_outside_maintenance_is_s
         assert notice_for(closure, shown) is shown
     accepted = answer(BatchStatus.ACCEPTED)
     assert notice_for(None, accepted) is accepted
+
+
+async def test_a_sandpit_pause_says_the_sandpit_resumes() -> None:
+    """Ops walk, finding 6: the Sandpit's ingest knows it is the Sandpit's, and so do its batches' notices."""
+    paused = MaintenanceScheduleChanged(
+        schedule_id=uuid.uuid4(), version=1, pause=MaintenancePause(since=WINDOW_END, reason="sandpit test pause")
+    )
+    for environment, who in ((Environment.SANDPIT, "the Sandpit"), (Environment.LIVE, "the LRS")):
+        store = MaintenanceStore(None, environment=environment)  # type: ignore[arg-type]
+
+        async def current(schedule: MaintenanceScheduleChanged = paused) -> MaintenanceScheduleChanged:
+            return schedule
+
+        store.current = current  # type: ignore[method-assign]
+        held = notice_for(await store.closure(), answer(BatchStatus.ACCEPTED))
+        assert held.maintenance is not None
+        assert held.maintenance.message == f"will be processed when {who} resumes after an unplanned pause"

@@ -5,6 +5,8 @@ from prometheus_client import Counter, Gauge
 EMAILS_SENT = Counter("lrs_notifier_emails_sent_total", "Emails accepted by the SMTP server", ["kind"])
 EMAILS_FAILED = Counter("lrs_notifier_emails_failed_total", "Email attempts that failed", ["kind", "permanence"])
 EVENTS_SKIPPED = Counter("lrs_notifier_events_skipped_total", "Events that cause no email", ["reason"])
+SKIP_REASONS = ("already_handled", "deferred", "no_notification_email")
+"""Every `reason` of EVENTS_SKIPPED the handlers give."""
 EMAILS_DEFERRED = Gauge(
     "lrs_notifier_emails_deferred", "Emails waiting for a recipient the relay refused for now, as of the last look"
 )
@@ -15,9 +17,11 @@ CHALLENGE_NOTICES_HELD = Gauge(
 
 
 def count_from_zero(kinds: tuple[str, ...]) -> None:
-    """Every kind's series exported from the start at 0, so that `increase()` sees the first failure (a series
-    born at 1 increases by nothing)."""
+    """Every kind's series, and every skip reason's, exported from the start at 0, so that `increase()` sees the
+    first failure or skip (a series born at 1 increases by nothing)."""
     for kind in kinds:
         EMAILS_SENT.labels(kind)
         for permanence in ("transient", "permanent"):
             EMAILS_FAILED.labels(kind, permanence)
+    for reason in SKIP_REASONS:
+        EVENTS_SKIPPED.labels(reason)

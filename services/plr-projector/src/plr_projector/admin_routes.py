@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.identity import OperatorScope, operator_scope
 from lrs_platform.logging import get_logger
+from lrs_platform.parking_api import NO_VALUE, VALUE_RESPONSES, value_response
 from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector.endpoints import Operator, Projector, ProjectorDep
 from plr_projector.operations import OperationError, Refusal
@@ -141,6 +142,66 @@ async def dlq_actions(
     principal: Operator, projector: ProjectorDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
 ) -> dict[str, Any]:
     return {"actions": [action.view() for action in await projector.dead_letters.actions(limit)]}
+
+
+# Where the event a value route answers was read (its head's place on the log: `lrs dlq show` lists it by them)
+PARKED_TOPIC_HEADER, PARKED_PARTITION_HEADER, PARKED_OFFSET_HEADER = (
+    "LRS-Parked-Topic",
+    "LRS-Parked-Partition",
+    "LRS-Parked-Offset",
+)
+
+
+@admin_router.get(
+    "/dlq/{uln}/value",
+    summary="The value of a learner's first parked event: the bytes to mend into a corrected copy (`lrs dlq show`)",
+    description="The event a retry with a `replacement` replaces: the first parked on `topic` (which must be named"
+    " when the learner has events parked on several topics: 409). Its place on the log is in the headers. The"
+    " table keeps every parked event's value, also when its copy on `<topic>.dlq` was sent without it (too"
+    " large): this is the one place to read it from without a Kafka client. 404 when nothing is parked, or the"
+    " event had no value (a tombstone). Never logged.",
+    response_class=Response,
+    responses={
+        **{
+            status: answer
+            | {
+                "headers": {
+                    PARKED_TOPIC_HEADER: {"description": "the event's topic", "schema": {"type": "string"}},
+                    PARKED_PARTITION_HEADER: {"description": "its partition", "schema": {"type": "integer"}},
+                    PARKED_OFFSET_HEADER: {"description": "its offset", "schema": {"type": "integer"}},
+                }
+            }
+            for status, answer in VALUE_RESPONSES.items()
+        },
+        **_REFUSALS,
+    },
+    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+)
+async def dlq_value(
+    uln: StreamKey, principal: Operator, projector: ProjectorDep, topic: ParkedTopic = None
+) -> Response:
+    try:
+        head = await projector.dead_letters.head(uln, _logical(projector, topic))
+    except OperationError as error:
+        raise _operation_problem(error) from error
+    place = {
+        PARKED_TOPIC_HEADER: head.topic,
+        PARKED_PARTITION_HEADER: str(head.partition),
+        PARKED_OFFSET_HEADER: str(head.offset),
+    }
+    if head.value is None:
+        missing = ProblemError(
+            404,
+            NO_VALUE,
+            f"The first parked event of this learner had no value (a tombstone) at {head.topic} partition"
+            f" {head.partition} offset {head.offset}, nor has its copy on {projector.topics.dead_letters(head.topic)}:"
+            " there are no bytes to mend. Skip it.",
+        )
+        missing.headers.update(place)
+        raise missing
+    answer = value_response(head.value)
+    answer.headers.update(place)
+    return answer
 
 
 @admin_router.post(

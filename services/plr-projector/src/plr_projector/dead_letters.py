@@ -77,6 +77,25 @@ class DeadLetters:
             )
         return [parked_view(row) for row in rows], total
 
+    async def head(self, key: str, topic: str | None) -> ParkedRow:
+        """The first parked event of the stream of `key` on `topic` (the only topic it has events parked on, when
+        none is named), its value too: the event a retry with a corrected copy replaces (`drain_stream`), which
+        `lrs dlq show` saves to mend into one."""
+        async with self.live.pool.acquire() as connection:
+            topics = await self.live.model.parked_topics(connection, key=key, topic=topic)
+            if not topics:
+                raise OperationError(Refusal.NOTHING_TO_DO, "Nothing parked", "No parked events for this learner.")
+            if len(topics) > 1:
+                raise OperationError(
+                    Refusal.NOT_NOW,
+                    "Ambiguous event",
+                    f"Events are parked on several topics ({', '.join(topics)}): name the topic.",
+                )
+            head = await self.live.model.parked_head(connection, key=key, topic=topics[0])
+        if head is None:  # retried or skipped since the topics were read
+            raise OperationError(Refusal.NOTHING_TO_DO, "Nothing parked", "No parked events for this learner.")
+        return head
+
     async def actions(self, limit: int) -> list[DeadLetterAction]:
         """The newest `limit` retries and skips operators made, newest first."""
         async with self.live.pool.acquire() as connection:
@@ -253,6 +272,7 @@ async def drain_stream(
                         applied=result["applied"],
                         skipped=result["skipped"],
                         still_parked=result["still_parked"],
+                        duplicates=result["duplicates"],
                     ),
                 )
     runner.actions.update(actions)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from lrs_contracts.codes import ProblemCode
 from lrs_platform.identity import OperatorScope, operator_scope
-from lrs_platform.keyring import Keyring, WrappingState
+from lrs_platform.keyring import Keyring, WrappingKeyNotGiven, WrappingState
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import Problem, problem_response, problem_responses
 from validation.api_common import Operator
@@ -32,13 +32,29 @@ class KeyWrapping(BaseModel):
         description="stored learner keys (erased ones not counted) by wrapping key id"
     )
     to_rewrap: int = Field(description="stored keys another wrapping key than `wrap_with` wraps")
+    not_given: list[int] = Field(
+        default_factory=list,
+        description="wrapping keys that wrap stored keys but that this service was not given"
+        " (`LRS_KEYRING_WRAPPING_KEYS`): their keys cannot be opened or re-wrapped until they are given back",
+    )
     rewrapped: int = Field(default=0, description="keys this request re-wrapped")
 
 
 async def keyring_unavailable(request: Request, error: Exception) -> JSONResponse:
     """The learner key store is unreachable, was made with another `LRS_KEYRING_KEY`, or holds a key wrapped
     with a wrapping key this service was not given: nothing was changed. The keyring's errors say which, and
-    carry no key material or personal data."""
+    carry no key material or personal data. A wrapping key not given is no passing state: the answer says to
+    give it back, not to wait, and carries no Retry-After."""
+    if isinstance(error, WrappingKeyNotGiven):
+        problem = Problem(
+            status=503,
+            title="The learner key store is unavailable",
+            detail=f"The learners' keys cannot be used ({error}), so nothing was changed. Send the request again"
+            " once that is done.",
+            code=ProblemCode.KEYRING_UNAVAILABLE,
+            instance=request.url.path,
+        )
+        return problem_response(problem)
     problem = Problem(
         status=503,
         title="The learner key store is unavailable",
@@ -95,5 +111,6 @@ def _wrapping_answer(state: WrappingState, rewrapped: int = 0) -> KeyWrapping:
         wrap_with=state.wrap_with,
         keys_by_wrapping_key={str(key_id): count for key_id, count in sorted(state.keys_by_wrapping_key.items())},
         to_rewrap=state.to_rewrap,
+        not_given=list(state.not_given),
         rewrapped=rewrapped,
     )

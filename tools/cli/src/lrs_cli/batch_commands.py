@@ -303,7 +303,7 @@ def summary(batch: dict[str, Any]) -> Text:
         text.append(f"\n  held by maintenance ({notice['reason']}): it {notice['message']}", style="yellow")
     if note := batch.get("not_published"):
         text.append(f"\n  {note}", style="red")
-    elif batch["status"] not in FINAL_STATES:
+    elif batch["status"] not in FINAL_STATES and not notice:  # held: the notice says when, waiting longer won't help
         text.append("\n  not decided yet: ask again with --wait SECONDS")
     return text
 

@@ -1,15 +1,20 @@
-"""`lrs dlq list|retry|skip|history --service NAME`: every service's parked messages, over its admin API.
+"""`lrs dlq list|show|retry|skip|history --service NAME`: every service's parked messages, over its admin API.
 
 The PLR projector parks per learner and answers with its own routes (`projector_commands`); every
 other consuming service shares `lrs_platform.parking_api`, where a parked message is named by its id.
 `lrs dlq list` asks each of them in turn (`--service all`, its default: an operator asking what is parked is told
-of every service, not one); `retry`, `skip` and `history` act on one service, plr-projector unless `--service`
+of every service, not one); `show`, `retry`, `skip` and `history` act on one service, plr-projector unless `--service`
 names another. See docs/operations.md, dead letters.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
+import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,9 +31,11 @@ from lrs_cli.client import (
     ExitCode,
     UsageError,
     expect_ok,
+    problem_text,
     read_replacement,
     unreachable_text,
 )
+from lrs_cli.downloads import writable_beside, write_private
 from lrs_cli.output import JsonOption, connection, print_json, print_text, replay_text, warn
 
 PROJECTOR = "plr-projector"
@@ -61,21 +68,33 @@ def parked_table(parked: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def action_outcome(item: dict[str, Any]) -> str:
+    """What followed a retry or skip: the duplicates too where its service counted them (the projector: a corrected
+    copy of an event applied meanwhile is one, and without them such a retry read as if nothing happened)."""
+    duplicates = item.get("duplicates")
+    counted = [f"{item['applied']} applied"]
+    if duplicates is not None:
+        counted.append(f"{duplicates} duplicate{'' if duplicates == 1 else 's'}")
+    counted += [f"{item['skipped']} skipped", f"{item['still_parked']} still parked"]
+    return ", ".join(counted)
+
+
 def actions_table(actions: list[dict[str, Any]]) -> str:
-    """The retries and skips operators made, newest first: what `lrs dlq history` prints."""
+    """The retries and skips operators made, newest first: what `lrs dlq history` prints. A message is named by its
+    topic and `partition:offset` (an offset alone names one message per partition)."""
     if not actions:
         return "no retries or skips yet"
     lines = [
-        f"{'when (UTC)':<20} {'operator':<24} {'action':<6} {'consumer':<22} {'topic':<26} {'offset':>10}"
+        f"{'when (UTC)':<20} {'operator':<24} {'action':<6} {'consumer':<22} {'topic':<26} {'partition:offset':>16}"
         "  outcome; reason"
     ]
     for item in actions:
         action = f"{item['action']}{'*' if item['replaced'] else ''}"
-        outcome = f"{item['applied']} applied, {item['skipped']} skipped, {item['still_parked']} still parked"
         reason = f"; {item['reason']}" if item["reason"] else ""
+        place = f"{item['partition']}:{item['offset']}"
         lines.append(
             f"{item['acted_at'][:19].replace('T', ' '):<20} {item['operator']:<24} {action:<6}"
-            f" {item['consumer']:<22} {item['topic']:<26} {item['offset']:>10}  {outcome}{reason}"
+            f" {item['consumer']:<22} {item['topic']:<26} {place:>16}  {action_outcome(item)}{reason}"
         )
     if any(item["replaced"] for item in actions):
         lines.append("* a corrected copy was applied in the message's place")
@@ -224,6 +243,195 @@ def dlq_skip(
     return results
 
 
+NO_VALUE = "No value kept"  # the title of a value route's 404 for a message without one (lrs_platform.parking_api)
+# where the projector's value route says the event it answers was read (plr_projector.admin_routes)
+PARKED_TOPIC_HEADER, PARKED_PARTITION_HEADER, PARKED_OFFSET_HEADER = (
+    "LRS-Parked-Topic",
+    "LRS-Parked-Partition",
+    "LRS-Parked-Offset",
+)
+JSON_MEDIA_TYPE = "application/json"
+NEAR_THE_HEAD = 50  # the projector's parked events read to find the head's listing: it is nearly always the first
+
+
+@dataclass(frozen=True)
+class ParkedValue:
+    """One parked message as `lrs dlq show` prints it: its listing, and its value (the bytes to mend into a corrected
+    copy), or why it has none."""
+
+    service: str
+    target: str  # what `lrs dlq retry` names it by: its id, or (plr-projector) the learner's ULN
+    topic: str | None  # the --topic given (plr-projector)
+    message: dict[str, Any]  # as `lrs dlq list --json` shows it
+    others: int  # the other messages parked in its stream (its key's, on its topic)
+    head: int | None  # the id of its stream's poison, when the message named is held behind it (a retry applies
+    # the stream from its poison; a replacement stands in for the message named)
+    value: bytes | None
+    media_type: str | None
+    no_value: str | None  # the service's word on why there is no value
+
+    @property
+    def is_json(self) -> bool:
+        return (self.media_type or "").split(";")[0].strip() == JSON_MEDIA_TYPE
+
+
+def parked_value(connection: Connection, service: str, target: str, topic: str | None = None) -> ParkedValue:
+    """The parked message `target` names (a projector learner's: the first parked, the one a replacement replaces)
+    and its value, from the service's admin API (`GET /v1/admin/dlq/.../value`)."""
+    if service == PROJECTOR:
+        return _projector_value(connection, target, topic)
+    parked_id = _parked_id(target, connection)
+    with connection.client(_client_name(service)) as client:
+        stream: list[dict[str, Any]] = expect_ok(client.get(f"/v1/admin/dlq/{parked_id}"))["parked"]
+        answer = client.get(f"/v1/admin/dlq/{parked_id}/value")
+    value, media_type, no_value = _value_of(answer)
+    ids = [item["id"] for item in stream]
+    if parked_id not in ids:  # retried or skipped between the two requests
+        raise CommandError(f"no parked message {parked_id} in {service}: it was retried or skipped meanwhile")
+    index = ids.index(parked_id)
+    return ParkedValue(
+        service,
+        target,
+        None,
+        stream[index],
+        len(stream) - 1,
+        ids[0] if index else None,
+        value,
+        media_type,
+        no_value,
+    )
+
+
+def _projector_value(connection: Connection, uln: str, topic: str | None) -> ParkedValue:
+    with connection.client(_client_name(PROJECTOR)) as client:
+        answer = client.get(f"/v1/admin/dlq/{uln}/value", params={"topic": topic} if topic else None)
+        value, media_type, no_value = _value_of(answer)
+        where = answer.headers.get(PARKED_TOPIC_HEADER) or topic
+        listed = expect_ok(
+            client.get(
+                "/v1/admin/dlq", params={"learner": uln, "limit": NEAR_THE_HEAD, **({"topic": where} if where else {})}
+            )
+        )
+    place = (answer.headers.get(PARKED_PARTITION_HEADER), answer.headers.get(PARKED_OFFSET_HEADER))
+    parked: list[dict[str, Any]] = listed["parked"]
+    found = [item for item in parked if (str(item["partition"]), str(item["offset"])) == place]
+    # the head is nearly always the first listed; else (a stream parked before decision 0163) where the answer says
+    message = found[0] if found else {"topic": where, "partition": place[0], "offset": place[1], "learner": uln}
+    return ParkedValue(
+        PROJECTOR,
+        uln,
+        topic,
+        message,
+        max(int(listed.get("total", len(parked))) - 1, 0),
+        None,
+        value,
+        media_type,
+        no_value,
+    )
+
+
+def _value_of(answer: httpx.Response) -> tuple[bytes | None, str | None, str | None]:
+    """(value, its media type, None), or (None, None, why) when the service keeps no value for the message."""
+    if answer.status_code == 404:
+        with contextlib.suppress(ValueError):
+            problem = answer.json()
+            if isinstance(problem, dict) and problem.get("title") == NO_VALUE:
+                return None, None, str(problem.get("detail") or NO_VALUE)
+    if answer.status_code >= 400:
+        raise CommandError(problem_text(answer))
+    return answer.content, answer.headers.get("content-type"), None
+
+
+def value_file_bytes(shown: ParkedValue) -> bytes:
+    """What `--output` writes: a JSON value indented, ready to mend (`--replacement` reads it as JSON, so its
+    layout is free); any other value as its bytes."""
+    value = shown.value or b""
+    if shown.is_json:
+        with contextlib.suppress(ValueError):
+            return (json.dumps(json.loads(value), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return value
+
+
+def value_text(shown: ParkedValue) -> str:
+    """The value as `lrs dlq show` prints it without `--output`: JSON indented, other UTF-8 text as it is."""
+    value = shown.value or b""
+    if shown.is_json:
+        return value_file_bytes(shown).decode("utf-8").rstrip("\n")
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"({len(value):,} bytes, not UTF-8 text: save them with --output FILE)"
+
+
+def _retry_command(shown: ParkedValue, connection: Connection, file: str) -> str:
+    if shown.service == PROJECTOR:
+        topic = f" --topic {shlex.quote(shown.topic)}" if shown.topic else ""
+        return connection.command(f"dlq retry {shown.target}{topic} --replacement {shlex.quote(file)}")
+    return connection.command(f"dlq retry {shown.target} --service {shown.service} --replacement {shlex.quote(file)}")
+
+
+def shown_text(shown: ParkedValue, connection: Connection, output: Path | None = None) -> str:
+    """What `lrs dlq show` prints: where the message was read, why it is parked, what waits with it, and its value
+    (or where `--output` put it), with the retry that applies a corrected copy in its place."""
+    message = shown.message
+    if shown.service == PROJECTOR:
+        lines = [f"first parked event of {message.get('learner') or shown.target} in {PROJECTOR}"]
+    else:
+        lines = [f"parked message {message['id']} of {shown.service}: consumer {message['consumer']}"]
+    key = f", key {message['key']}" if message.get("key") is not None else ""
+    lines.append(f"  read from  {message['topic']} partition {message['partition']} offset {message['offset']}{key}")
+    if message.get("event_type") or message.get("event_id"):
+        lines.append(f"  event      {message.get('event_type') or '?'} {message.get('event_id') or ''}".rstrip())
+    if message.get("reason"):
+        tries = message.get("attempts", 0)
+        when = f", parked {message['parked_at']}" if message.get("parked_at") else ""
+        error = f": {message['error']}" if message.get("error") else ""
+        lines.append(f"  parked     {message['reason']} after {tries} tr{'y' if tries == 1 else 'ies'}{when}{error}")
+    lines.append(f"  with it    {shown.others:,} other message{'' if shown.others == 1 else 's'} parked of its key")
+    if shown.head is not None:
+        lines.append(
+            f"  it waits behind parked message {shown.head}, its key's poison: a retry applies that one first, and this"
+            f" one only once it applies (`{connection.command(f'dlq show {shown.head} --service {shown.service}')}`)"
+        )
+    if shown.value is None:
+        lines.append(f"no value: {shown.no_value}")
+        return "\n".join(lines)
+    kind = "JSON" if shown.is_json else (shown.media_type or "bytes")
+    said = f"value: {len(shown.value):,} bytes of {kind}"
+    if output is not None:
+        lines.append(f"{said}, written to {output}{' (indented)' if shown.is_json else ''}")
+        lines.append(
+            f"mend it, then `{_retry_command(shown, connection, str(output))}`; it may hold personal data: delete it"
+            " once the retry is done"
+        )
+        return "\n".join(lines)
+    lines += [
+        f"{said}:",
+        value_text(shown),
+        f"to apply a corrected copy in its place: save it with --output FILE, mend it, then"
+        f" `{_retry_command(shown, connection, 'FILE')}`",
+    ]
+    return "\n".join(lines)
+
+
+def shown_json(shown: ParkedValue) -> dict[str, Any]:
+    """`lrs dlq show --json`: the listing, and the value as JSON (`value`) or, when it is not, as base64."""
+    found: dict[str, Any] = {
+        "service": shown.service,
+        "message": shown.message,
+        "others_parked": shown.others,
+        "waits_behind": shown.head,
+        "media_type": shown.media_type,
+        "value_bytes": len(shown.value) if shown.value is not None else None,
+    }
+    if shown.value is None:
+        return found | {"value": None, "no_value": shown.no_value}
+    if shown.is_json:
+        with contextlib.suppress(ValueError):
+            return found | {"value": json.loads(shown.value)}
+    return found | {"value": None, "value_base64": base64.b64encode(shown.value).decode("ascii")}
+
+
 class Service(StrEnum):
     PLR_PROJECTOR = PROJECTOR
     INGEST = "ingest"
@@ -319,6 +527,41 @@ def skip_command(
     print_text(replay_text(results))
     if failed := still_parked_after(results, where, skipped=True):
         warn(failed)
+        raise typer.Exit(ExitCode.FAILED)
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context,
+    target: Target,
+    service: ActedOn = Service.PLR_PROJECTOR,
+    topic: Annotated[
+        str | None, typer.Option(help="plr-projector: the topic, when the learner has events parked on several.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="Write the value to this file (0600; JSON indented), to mend and pass to `lrs dlq retry --replacement`.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A parked message and its value, as its consumer read it from the log (a plr-projector learner's: the first
+    parked, the one a retry with --replacement replaces). The value may hold personal data, sealed or not: keep a
+    saved copy safe, and delete it once used."""
+    if output is not None:
+        writable_beside(output, "--output")
+    where = connection(ctx)
+    shown = parked_value(where, service.value, target, topic)
+    if output is not None and shown.value is not None:
+        write_private(output, value_file_bytes(shown))
+    if as_json:
+        print_json(shown_json(shown))
+    else:
+        print_text(shown_text(shown, where, output))
+    if output is not None and shown.value is None:
+        warn(f"nothing written to {output}: the message has no value")
         raise typer.Exit(ExitCode.FAILED)
 
 

@@ -42,7 +42,14 @@ def wrapping_text(state: dict[str, Any], where: Connection) -> str:
         + (" (derived from LRS_KEYRING_KEY)" if state["wrap_with"] == 0 else ""),
         f"stored learner keys: {counts or 'none'}",
     ]
-    if state["to_rewrap"]:
+    not_given = state.get("not_given") or []  # validation before 2026-12 does not say
+    for key_id in not_given:
+        count = state["keys_by_wrapping_key"].get(str(key_id), 0)
+        lines.append(
+            f"{count:,} stored key{'' if count == 1 else 's'} {'is' if count == 1 else 'are'} wrapped with wrapping key"
+            f" {key_id}, which validation was not given: add it back to LRS_KEYRING_WRAPPING_KEYS and restart"
+        )
+    if state["to_rewrap"] and not not_given:  # a re-wrap fails at the first key it cannot open
         lines.append(f"{state['to_rewrap']:,} to re-wrap: run `{where.command('keyring rewrap')}`")
     return "\n".join(lines)
 

@@ -1,0 +1,110 @@
+"""`GET /v1/admin/dlq/{id}/value`: a parked message's bytes for an operator to mend into a corrected copy, served as
+kept (JSON when it reads as JSON), never logged; 404 naming the message's place when it had no value."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import structlog
+
+from lrs_platform.authentication import current_principal
+from lrs_platform.http import build_app, noop_lifespan
+from lrs_platform.identity import OPENAPI_SCOPES, OperatorScope, Principal
+from lrs_platform.parking import NotParked, ParkedRow, value_media_type
+from lrs_platform.parking_api import NO_VALUE, router
+
+ENVELOPE = b'{"event_id":"4f1c","data":{"uln":"1000000043","given_name":"Ada"}}'
+
+
+def parked(value: bytes | None) -> ParkedRow:
+    return ParkedRow(
+        id=7,
+        consumer="ingest.batch-view",
+        topic="lrs.batch.outcomes.v1",
+        partition=5,
+        offset=41,
+        key=b"6d1c",
+        value=value,
+        timestamp_ms=0,
+        reason="error",
+        error="invalid",
+        attempts=1,
+        event_id=None,
+        event_type=None,
+        parked_at=datetime(2026, 12, 5, tzinfo=UTC),
+    )
+
+
+class OneMessage:
+    def __init__(self, value: bytes | None) -> None:
+        self.row = parked(value)
+
+    async def message(self, parked_id: int) -> ParkedRow:
+        if parked_id != self.row.id:
+            raise NotParked(f"no parked message {parked_id}")
+        return self.row
+
+
+def client(value: bytes | None, principal: str = "operator:ops") -> httpx.AsyncClient:
+    app = build_app("parking", title="Parking", description="", lifespan=noop_lifespan)
+    app.include_router(router)
+    app.state.dead_letter_office = OneMessage(value)
+    app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://parking")
+
+
+async def test_a_json_value_is_answered_as_kept_as_json_and_not_logged() -> None:
+    async with client(ENVELOPE) as http:
+        with structlog.testing.capture_logs() as logs:
+            answer = await http.get("/v1/admin/dlq/7/value")
+
+    assert answer.status_code == 200
+    assert answer.content == ENVELOPE
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["cache-control"] == "no-store"
+    assert logs and "1000000043" not in str(logs) and "Ada" not in str(logs)
+
+
+async def test_a_value_that_is_no_json_is_answered_as_bytes() -> None:
+    async with client(b"\x00\xff not json") as http:
+        answer = await http.get("/v1/admin/dlq/7/value")
+
+    assert (answer.status_code, answer.content) == (200, b"\x00\xff not json")
+    assert answer.headers["content-type"] == "application/octet-stream"
+
+
+async def test_a_message_without_a_value_is_a_404_naming_its_place() -> None:
+    async with client(None) as http:
+        answer = await http.get("/v1/admin/dlq/7/value")
+
+    assert answer.status_code == 404
+    assert answer.json()["title"] == NO_VALUE
+    assert "lrs.batch.outcomes.v1 partition 5 offset 41" in answer.json()["detail"]
+
+
+async def test_an_id_not_parked_is_a_404_and_another_caller_than_an_operator_is_refused() -> None:
+    async with client(ENVELOPE) as http:
+        assert (await http.get("/v1/admin/dlq/8/value")).json()["title"] == "Nothing parked"
+    async with client(ENVELOPE, principal="ao:RN5133") as http:
+        refused = await http.get("/v1/admin/dlq/7/value")
+    assert (refused.status_code, refused.json()["detail"]) == (403, "Dead letters are for operators.")
+
+
+def test_the_value_route_takes_the_dead_letter_scope_as_the_listing_does() -> None:
+    scopes = {
+        (route.path, tuple(route.methods)): (route.openapi_extra or {}).get(OPENAPI_SCOPES)  # type: ignore[attr-defined]
+        for route in router.routes
+    }
+    assert scopes[("/v1/admin/dlq/{parked_id}/value", ("GET",))] == [OperatorScope.DEAD_LETTERS.value]
+    assert scopes[("/v1/admin/dlq", ("GET",))] == [OperatorScope.DEAD_LETTERS.value]
+
+
+@pytest.mark.parametrize(
+    ("value", "media_type"),
+    [(ENVELOPE, "application/json"), (b"[1, 2]", "application/json"), (b"{not json", "application/octet-stream")],
+)
+def test_a_value_is_json_when_it_reads_as_json(value: bytes, media_type: str) -> None:
+    assert value_media_type(value) == media_type
