@@ -38,6 +38,7 @@ import contextlib
 import hashlib
 import hmac
 import itertools
+import math
 import os
 import secrets
 import time
@@ -81,8 +82,10 @@ _NONCES_PER_DRAW: Final = 1_024
 _MIGRATION_LOCK: Final = advisory_lock_key("learner_keys migration")
 _log = get_logger("lrs.keyring")
 _WRAPPING_CHECK_SECONDS: Final = 60.0
-"""How long `ready` trusts its last look for stored keys wrapped with a wrapping key this service was not
-given: the look reads the whole store (~0.1 s for 1.1M rows), and readiness is polled every few seconds."""
+"""How long `ready` trusts a look that found stored keys wrapped with a wrapping key this service was not given
+(they may be re-wrapped meanwhile). A look that found none is trusted until a key cannot be unwrapped: the look reads
+the whole store (~0.1 s for 1.1M rows, seconds on a national one), readiness is polled every few seconds, and this
+service's wrapping keys change only with a restart."""
 
 
 class Purpose(StrEnum):
@@ -382,8 +385,8 @@ class Keyring:
 
         Raises WrappingKeyNotGiven, naming them, while stored keys are wrapped with wrapping keys this service
         was not given: no submission can be sealed then, and only giving them back helps. That look reads the
-        whole store, so its answer is kept for a minute (`_WRAPPING_CHECK_SECONDS`), or until a key is met
-        that cannot be unwrapped."""
+        whole store, so it is made once at start, again whenever a key is met that cannot be unwrapped, and then
+        once a minute until the keys are given back or re-wrapped (`_WRAPPING_CHECK_SECONDS`)."""
         try:
             async with self._pool.acquire() as connection:
                 if not await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{SCHEMA}.keyring"):
@@ -409,7 +412,8 @@ class Keyring:
             not_given = tuple(sorted(row["wrapped_by"] for row in rows))
             if not_given and not_given != self._not_given:
                 _log.warning("keyring_wrapping_key_not_given", wrapping_keys=list(not_given))
-            self._not_given, self._not_given_until = not_given, now + _WRAPPING_CHECK_SECONDS
+            self._not_given = not_given
+            self._not_given_until = now + _WRAPPING_CHECK_SECONDS if not_given else math.inf
         return self._not_given
 
     async def check(self) -> None:

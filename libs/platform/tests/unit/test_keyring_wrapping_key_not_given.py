@@ -62,7 +62,7 @@ async def test_readiness_reads_the_store_for_it_once_a_minute_or_at_once_after_a
     monkeypatch.setattr(keyring, "time", SimpleNamespace(monotonic=lambda: now[0]))  # the keyring's clock only
     store = Store({0})
     ring = Keyring(store, ROOT)
-    for _ in range(20):  # a probe every few seconds
+    for _ in range(200):  # a probe every few seconds, for longer than a minute: one look, at start
         assert await ring.ready()
         now[0] += 2.0
     assert store.looks == 1
