@@ -196,7 +196,7 @@ async def test_an_operator_saves_a_parked_messages_bytes_mends_them_and_retries_
         assert f" {PARTITION}:{parked.offset}  1 applied, 0 skipped, 0 still parked" in row
 
 
-async def test_a_parked_value_is_an_operators_with_the_dead_letter_scope_and_nobody_elses(
+async def test_a_parked_value_is_read_with_the_support_scope_and_by_nobody_else(
     kafka_bootstrap: str, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     batch_id = uuid.uuid4()
@@ -209,21 +209,22 @@ async def test_a_parked_value_is_an_operators_with_the_dead_letter_scope_and_nob
         await _first_dead_letter(dlq)
         [parked] = (await office.listing(CONSUMER))[0]
         show = ("dlq", "show", str(parked.id), "--service", "ingest")
-        on_call = await issue(credentials, "operator:on-call", "dead-letters")
+        support = await issue(credentials, "operator:support-desk", "dead-letters", "support")
+        on_call = await issue(credentials, "operator:on-call", "dead-letters")  # lists, retries, skips; reads no value
         rebuilder = await issue(credentials, "operator:rebuilder", "rebuild")
         ao = await issue(credentials, "ao:RN5133")
         saved = tmp_path / "garbage.bin"
 
-        scoped = await lrs("LRS_INGEST_URL", url, on_call, *show, "--output", str(saved))
+        scoped = await lrs("LRS_INGEST_URL", url, support, *show, "--output", str(saved))
         refused_scope = await lrs("LRS_INGEST_URL", url, rebuilder, *show)
         refused_ao = await lrs("LRS_INGEST_URL", url, ao, *show)
-        unknown = await lrs("LRS_INGEST_URL", url, on_call, "dlq", "show", str(parked.id + 1000), "--service", "ingest")
+        unknown = await lrs("LRS_INGEST_URL", url, support, "dlq", "show", str(parked.id + 1000), "--service", "ingest")
         async with httpx.AsyncClient(
             base_url=url
         ) as http:  # the value route itself, not the listing `show` reads first
             answers = {
                 caller: await http.get(f"/v1/admin/dlq/{parked.id}/value", headers={"Authorization": f"Bearer {key}"})
-                for caller, key in (("on-call", on_call), ("rebuilder", rebuilder), ("ao", ao))
+                for caller, key in (("support", support), ("on-call", on_call), ("rebuilder", rebuilder), ("ao", ao))
             }
 
     assert scoped.returncode == OK, scoped.stderr
@@ -234,13 +235,15 @@ async def test_a_parked_value_is_an_operators_with_the_dead_letter_scope_and_nob
         refused_ao.returncode == FAILED and "HTTP 403: Forbidden: dead letters are for operators" in refused_ao.stderr
     )
     assert {caller: answer.status_code for caller, answer in answers.items()} == {
-        "on-call": 200,
+        "support": 200,
+        "on-call": 403,
         "rebuilder": 403,
         "ao": 403,
     }
-    assert answers["on-call"].content == b"\x00\xff not json"
-    assert answers["on-call"].headers["content-type"] == "application/octet-stream"
-    assert answers["on-call"].headers["cache-control"] == "no-store"
+    assert answers["support"].content == b"\x00\xff not json"
+    assert answers["support"].headers["content-type"] == "application/octet-stream"
+    assert answers["support"].headers["cache-control"] == "no-store"
+    assert answers["on-call"].json()["code"] == "OPERATOR_SCOPE_MISSING"
     assert answers["rebuilder"].json()["code"] == "OPERATOR_SCOPE_MISSING"
     assert answers["ao"].json()["detail"] == "Dead letters are for operators."
     assert unknown.returncode == FAILED and f"no parked message {parked.id + 1000}" in unknown.stderr

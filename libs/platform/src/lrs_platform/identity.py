@@ -30,7 +30,7 @@ class OperatorScope(StrEnum):
     REGISTRY = "registry"  # the learner registry and reference data: registrations, imports, merges, links
     ERASURE = "erasure"  # erase learners and read the erasures' audit
     KEYS = "keys"  # the learners' key wrapping and the credential signing keys
-    DEAD_LETTERS = "dead-letters"  # every service's parked messages: list, retry, skip
+    DEAD_LETTERS = "dead-letters"  # every service's parked messages: list, retry, skip (their values: SUPPORT)
     REBUILD = "rebuild"  # the projector's state, rebuilds and replays
     MAINTENANCE = "maintenance"  # maintenance windows, pauses and the Sandpit's purge
     ACCOUNTS = "accounts"  # the portal's accounts

@@ -147,7 +147,7 @@ def value_media_type(value: bytes) -> str:
     start of a corrected copy), else as bytes (a message no consumer could read as JSON at all)."""
     try:
         json.loads(value)
-    except ValueError:  # not UTF-8 either
+    except (ValueError, RecursionError):  # not UTF-8 either, or nested deeper than any message of ours
         return BYTES_MEDIA_TYPE
     return JSON_MEDIA_TYPE
 

@@ -21,6 +21,7 @@ from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.http import readiness
 from lrs_platform.identity import OperatorScope, Principal, operator_scope
+from lrs_platform.logging import get_logger
 from lrs_platform.parking import (
     BYTES_MEDIA_TYPE,
     JSON_MEDIA_TYPE,
@@ -34,6 +35,8 @@ from lrs_platform.parking import (
 from lrs_platform.problems import ProblemError, problem_responses
 
 Operator = Annotated[Principal, Depends(operator_caller("Dead letters are for operators."))]
+
+_log = get_logger("lrs.parking.api")
 
 router = APIRouter(prefix="/v1/admin/dlq", tags=["operations"], responses=problem_responses(401, 403))
 
@@ -150,10 +153,12 @@ def value_response(value: bytes) -> Response:
     summary="A parked message's value: the bytes to mend into a corrected copy (`lrs dlq show`)",
     description="The table keeps every parked message's value, also when its copy on `<topic>.dlq` was sent"
     " without it (too large): this is the one place to read it from without a Kafka client. 404 when the message"
-    " had no value (a tombstone). Never logged.",
+    " had no value (a tombstone). Never logged; who read which message is. The `support` scope's, not"
+    " `dead-letters`': a value may hold a learner's achievements or an AO's staff address, which only support reads"
+    " (decision 0122).",
     response_class=Response,
     responses={**VALUE_RESPONSES, **problem_responses(404)},
-    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def dlq_value(
     parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)], principal: Operator, request: Request
@@ -170,6 +175,7 @@ async def dlq_value(
             f" {row.offset}, nor has its copy on {row.topic}.dlq: there are no bytes to mend. Skip it, or retry it"
             " once its consumer takes such a message.",
         )
+    _log.info("parked_value_read", operator=str(principal), parked_id=parked_id, consumer=row.consumer)
     return value_response(row.value)
 
 

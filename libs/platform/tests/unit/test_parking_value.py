@@ -12,7 +12,7 @@ import structlog
 from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import OPENAPI_SCOPES, OperatorScope, Principal
-from lrs_platform.parking import NotParked, ParkedRow, value_media_type
+from lrs_platform.parking import BYTES_MEDIA_TYPE, NotParked, ParkedRow, value_media_type
 from lrs_platform.parking_api import NO_VALUE, router
 
 ENVELOPE = b'{"event_id":"4f1c","data":{"uln":"1000000043","given_name":"Ada"}}'
@@ -93,12 +93,12 @@ async def test_an_id_not_parked_is_a_404_and_another_caller_than_an_operator_is_
     assert (refused.status_code, refused.json()["detail"]) == (403, "Dead letters are for operators.")
 
 
-def test_the_value_route_takes_the_dead_letter_scope_as_the_listing_does() -> None:
+def test_the_value_route_takes_the_support_scope_not_the_dead_letter_one_the_listing_takes() -> None:
     scopes = {
         (route.path, tuple(route.methods)): (route.openapi_extra or {}).get(OPENAPI_SCOPES)  # type: ignore[attr-defined]
         for route in router.routes
     }
-    assert scopes[("/v1/admin/dlq/{parked_id}/value", ("GET",))] == [OperatorScope.DEAD_LETTERS.value]
+    assert scopes[("/v1/admin/dlq/{parked_id}/value", ("GET",))] == [OperatorScope.SUPPORT.value]
     assert scopes[("/v1/admin/dlq", ("GET",))] == [OperatorScope.DEAD_LETTERS.value]
 
 
@@ -108,3 +108,8 @@ def test_the_value_route_takes_the_dead_letter_scope_as_the_listing_does() -> No
 )
 def test_a_value_is_json_when_it_reads_as_json(value: bytes, media_type: str) -> None:
     assert value_media_type(value) == media_type
+
+
+def test_a_value_nested_deeper_than_python_reads_is_served_as_bytes() -> None:
+    """A deeply nested JSON poison is one a consumer parks; reading it as JSON raised RecursionError (a 500)."""
+    assert value_media_type(b"[" * 100_000) == BYTES_MEDIA_TYPE

@@ -159,7 +159,8 @@ PARKED_TOPIC_HEADER, PARKED_PARTITION_HEADER, PARKED_OFFSET_HEADER = (
     " when the learner has events parked on several topics: 409). Its place on the log is in the headers. The"
     " table keeps every parked event's value, also when its copy on `<topic>.dlq` was sent without it (too"
     " large): this is the one place to read it from without a Kafka client. 404 when nothing is parked, or the"
-    " event had no value (a tombstone). Never logged.",
+    " event had no value (a tombstone). Never logged; who read which event is. The `support` scope's, not"
+    " `dead-letters`': an event holds a learner's achievement, which only support reads (decision 0122).",
     response_class=Response,
     responses={
         **{
@@ -175,7 +176,7 @@ PARKED_TOPIC_HEADER, PARKED_PARTITION_HEADER, PARKED_OFFSET_HEADER = (
         },
         **_REFUSALS,
     },
-    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def dlq_value(
     uln: StreamKey, principal: Operator, projector: ProjectorDep, topic: ParkedTopic = None
@@ -199,6 +200,9 @@ async def dlq_value(
         )
         missing.headers.update(place)
         raise missing
+    _log.info(
+        "parked_value_read", operator=str(principal), topic=head.topic, partition=head.partition, offset=head.offset
+    )
     answer = value_response(head.value)
     answer.headers.update(place)
     return answer

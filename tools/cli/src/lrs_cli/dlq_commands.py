@@ -333,7 +333,7 @@ def _projector_value(connection: Connection, uln: str, topic: str | None) -> Par
 def _value_of(answer: httpx.Response) -> tuple[bytes | None, str | None, str | None]:
     """(value, its media type, None), or (None, None, why) when the service keeps no value for the message."""
     if answer.status_code == 404:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             problem = answer.json()
             if isinstance(problem, dict) and problem.get("title") == NO_VALUE:
                 return None, None, str(problem.get("detail") or NO_VALUE)
@@ -347,7 +347,7 @@ def value_file_bytes(shown: ParkedValue) -> bytes:
     layout is free); any other value as its bytes."""
     value = shown.value or b""
     if shown.is_json:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             return (json.dumps(json.loads(value), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     return value
 
@@ -427,7 +427,7 @@ def shown_json(shown: ParkedValue) -> dict[str, Any]:
     if shown.value is None:
         return found | {"value": None, "no_value": shown.no_value}
     if shown.is_json:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             return found | {"value": json.loads(shown.value)}
     return found | {"value": None, "value_base64": base64.b64encode(shown.value).decode("ascii")}
 
