@@ -59,7 +59,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
                     tasks.start(stream.plr_log.run(), "reporting-plr-log")
                 if catch_up.holding:
                     finishing = finish_when_read_past(
-                        catch_up, settings.kafka_bootstrap_servers, settings.app_id, stream.publish_every_month
+                        catch_up, settings.kafka_bootstrap_servers, stream.publish_every_month
                     )
                     tasks.start(finishing, "reporting-catch-up")
                 try:

@@ -4,8 +4,10 @@ Read again, the topics' history passes each month through states that never exis
 across their partitions in another order than they were decided. Published, those states would be on the
 reporting topics (what an analyst loading them meanwhile would read), and, as the same content keeps its event
 id, a consumer that drops repeated ids could end on one of them. So a store that starts empty notes where the
-topics it reads end (`reporting.catching_up`), publishes nothing until its consumer group has read past those
-offsets, then publishes every month once, as it stands. A restart while catching up carries on to the same ends.
+topics it reads end (`reporting.catching_up`), publishes nothing until each of its consumer groups has read past
+those offsets of the topics it reads (with `REPORTING_READ_PLR_LOG`, the PLR log's group too: its reader takes hours
+where the outcomes take minutes, and each of its polls would publish the months it touched, partly read), then
+publishes every month once, as it stands. A restart while catching up carries on to the same ends.
 
 A new or dropped store reads the topics from their beginnings, whatever its groups have read before: a group left
 where the dropped store had read to (the rebuild's reset skipped, or refused while a member was in the group)
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -46,10 +48,12 @@ class GroupStillInUse(RuntimeError):
 
 @dataclass
 class CatchUp:
-    """The ends a catch-up under way reads to, by (topic, partition); none when publications go out as they come."""
+    """The ends a catch-up under way reads to, by (topic, partition); none when publications go out as they come.
+    `reads`: the topics each consumer group reads, by group, whose ends are to be read past."""
 
     store: ReportingStore
     ends: dict[tuple[str, int], int]
+    reads: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     @property
     def holding(self) -> bool:
@@ -80,18 +84,21 @@ async def begin(
     """The catch-up under way, or a new one when the store has not begun (new, or dropped to be rebuilt) and the
     topics hold messages; otherwise none. A store that has not begun first has its groups (`group_id` reading
     `topics`, and `other_reads`: other groups whose reads the store records, by group) moved back to the
-    beginnings of what they read."""
+    beginnings of what they read; the catch-up then reads to the ends of every group's topics, not `topics`'
+    alone (the groups read different topics: a topic's ends are the one group's that reads it)."""
     reads = {group_id: topics, **(other_reads or {})}
     deadline = asyncio.get_running_loop().time() + START_SECONDS
     while True:
         # asked again after each wait: another replica starting beside this one may have begun the catch-up
         ends = await store.catching_up()
         if ends or await store.has_begun():
-            return CatchUp(store, ends)
+            return CatchUp(store, ends, reads)
         try:
             for group, read in reads.items():
                 await _read_again_from_beginning(bootstrap_servers, group, read)
-            ends = await _unread_ends(bootstrap_servers, group_id, topics)
+            ends = {}
+            for group, read in reads.items():
+                ends |= await _unread_ends(bootstrap_servers, group, read)
             break
         except CommitFailedError as error:  # a member in the group: one stopped just now is gone within seconds
             if asyncio.get_running_loop().time() > deadline:
@@ -109,8 +116,8 @@ async def begin(
             await asyncio.sleep(1.0)
     await store.begin_reading(ends)
     if ends:
-        _log.info("reporting_catching_up", partitions=len(ends))
-    return CatchUp(store, ends)
+        _log.info("reporting_catching_up", partitions=len(ends), groups=sorted(reads))
+    return CatchUp(store, ends, reads)
 
 
 async def _read_again_from_beginning(bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> None:
@@ -156,7 +163,22 @@ async def _unread_ends(bootstrap_servers: str, group_id: str, topics: Sequence[s
     }
 
 
-async def read_past(bootstrap_servers: str, group_id: str, ends: dict[tuple[str, int], int]) -> bool:
+async def read_past(
+    bootstrap_servers: str, reads: Mapping[str, Sequence[str]], ends: Mapping[tuple[str, int], int]
+) -> bool:
+    """Whether every group of `reads` has read every message before the ends of the topics it reads. An end of a
+    topic no group reads any more (a restart with `REPORTING_READ_PLR_LOG` turned off while catching up) is not
+    waited for: nothing would read past it."""
+    for group_id, topics in reads.items():
+        read = set(topics)
+        if not await _group_read_past(
+            bootstrap_servers, group_id, {tp: end for tp, end in ends.items() if tp[0] in read}
+        ):
+            return False
+    return True
+
+
+async def _group_read_past(bootstrap_servers: str, group_id: str, ends: Mapping[tuple[str, int], int]) -> bool:
     """Whether the group has read every message before the ends. Between its committed offset and an end there may
     be transaction markers alone, which no consumer is given: a consumer of no group reading from there tells."""
     committed = await committed_offsets(bootstrap_servers, group_id)
@@ -186,14 +208,14 @@ async def read_past(bootstrap_servers: str, group_id: str, ends: dict[tuple[str,
 
 
 async def finish_when_read_past(
-    catch_up: CatchUp, bootstrap_servers: str, group_id: str, publish_every_month: Callable[[], Awaitable[int]]
+    catch_up: CatchUp, bootstrap_servers: str, publish_every_month: Callable[[], Awaitable[int]]
 ) -> None:
-    """Waits until the group has read past the ends, then has every month published once; an outage of Kafka or
-    PostgreSQL meanwhile is waited out."""
+    """Waits until every group of the catch-up has read past the ends of its topics, then has every month published
+    once; an outage of Kafka or PostgreSQL meanwhile is waited out."""
     while catch_up.holding:
         await asyncio.sleep(CHECK_SECONDS)
         try:
-            if await read_past(bootstrap_servers, group_id, catch_up.ends):
+            if await read_past(bootstrap_servers, catch_up.reads, catch_up.ends):
                 months = await publish_every_month()
                 _log.info("reporting_caught_up", months=months)
         except Exception as error:

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
+from aiokafka.errors import KafkaError
+from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, StreamT
 
@@ -35,7 +37,7 @@ from lrs_contracts.topics import (
     PLR_EVENTS,
     REPORTING_TOPICS,
 )
-from lrs_platform.consumer import LAG_EVERY_SECONDS, ConsumerLoop, Message, PoisonGuard, RetryPolicy
+from lrs_platform.consumer import LAG_EVERY_SECONDS, ConsumerLoop, Message, PoisonGuard, RetryPolicy, Transient
 from lrs_platform.kafka import (
     HEARTBEAT_INTERVAL_MS,
     MAX_MESSAGE_BYTES,
@@ -43,7 +45,7 @@ from lrs_platform.kafka import (
     make_consumer,
     tls_context,
 )
-from lrs_platform.parking import DeadLetterOffice, ParkedMessages
+from lrs_platform.parking import DeadLetterOffice, ParkedMessages, refused_as_too_large
 from reporting.catch_up import CatchUp
 from reporting.config import ReportingSettings
 from reporting.lag import AgentLag
@@ -57,6 +59,24 @@ from reporting.wire import (
 )
 
 CONSUMER = "reporting"
+
+T = TypeVar("T")
+
+
+async def _queued(sending: Awaitable[T]) -> T:
+    """`sending` (a message handed to faust's producer), with Kafka's failure to take it said to be transient.
+
+    faust raises a `KafkaError` met while queuing a message (a topic not granted to the service, its metadata
+    unavailable past `producer_request_timeout`, the producer's buffer full) as its own `ProducerSendError`, which
+    the platform does not know for Kafka's: the outcome being applied was parked after 3 quick attempts, every
+    outcome alike while the topic's ACL was missing. Raised as `Transient`, it is waited out like Kafka away
+    (`lrs_consumer_retrying`). A message refused for its size stays what it was: sending it again fails again."""
+    try:
+        return await sending
+    except ProducerSendError as error:
+        if isinstance(error.__cause__, KafkaError) and not refused_as_too_large(error):
+            raise Transient(str(error)) from error
+        raise
 
 
 class _ReadCommittedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -140,7 +160,7 @@ def make_stream_app(
     outputs = {topic.name: source(topic.name, topic.partitions) for topic in REPORTING_TOPICS}
 
     async def publish_dead_letter(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
-        await app.producer.send_and_wait(topic, key, value, partition=None, timestamp=None, headers=headers)
+        await _queued(app.producer.send_and_wait(topic, key, value, partition=None, timestamp=None, headers=headers))
 
     office = DeadLetterOffice(store, publish_dead_letter)
 
@@ -173,7 +193,7 @@ def make_stream_app(
             await publish(publications)
 
     async def send(publication: Publication) -> None:
-        await (await outputs[publication.topic].send(key=publication.key, value=publication.value))
+        await (await _queued(outputs[publication.topic].send(key=publication.key, value=publication.value)))
 
     async def publish(publications: list[Publication]) -> None:
         await projector.send_as_stored(publications, send)
