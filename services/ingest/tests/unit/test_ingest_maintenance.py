@@ -48,7 +48,7 @@ async def test_a_sandpit_pause_says_the_sandpit_resumes() -> None:
         schedule_id=uuid.uuid4(), version=1, pause=MaintenancePause(since=WINDOW_END, reason="sandpit test pause")
     )
     for environment, who in ((Environment.SANDPIT, "the Sandpit"), (Environment.LIVE, "the LRS")):
-        store = MaintenanceStore(None, environment=environment)  # type: ignore[arg-type]
+        store = MaintenanceStore(None, environment=environment)
 
         async def current(schedule: MaintenanceScheduleChanged = paused) -> MaintenanceScheduleChanged:
             return schedule
