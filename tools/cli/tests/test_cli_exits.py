@@ -16,11 +16,13 @@ from rich.console import Console
 
 from lrs_cli import batch_commands
 from lrs_cli.batch_commands import count_cell, exit_code_of, record_line, summary
+from lrs_cli.check_command import _outcome_lines
 from lrs_cli.client import ExitCode, problem_text
 from lrs_cli.erasure_commands import erasure_text
 from lrs_cli.main import main
 from lrs_cli.plr_commands import plr_table
 from lrs_contracts.batch import BatchFormat
+from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_domain.formats import ParsedBatch, parse_batch, write_batch
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -185,6 +187,14 @@ def test_a_record_line_carries_each_code_with_its_message() -> None:
         "  line     7  rejected SHOW-002:RV002       RV002 ULN: The ULN's check digit is wrong.;"
         " WV001: The award date is in the future."
     )
+
+
+def test_a_record_line_and_a_checked_records_line_show_an_mis_identifier_on_one_line() -> None:
+    """An MIS identifier may span lines or hold a bidirectional control: one record, one line, nothing reordered."""
+    record = {"line": 3, "status": "accepted", "mis_identifier": "CAND\n1\u202e", "errors": [], "warnings": []}
+    assert record_line(record).plain.splitlines() == ["  line     3  accepted CAND[U+000A]1[U+202E] "]
+    outcome = RecordOutcome(line=3, mis_identifier="CAND\r\n1", status=RecordStatus.REJECTED)
+    assert _outcome_lines(outcome, BatchFormat.CSV).plain == "line 3 [CAND[U+000D][U+000A]1]: rejected\n"
 
 
 def test_a_passed_record_of_a_failed_batch_says_it_was_not_added() -> None:

@@ -46,6 +46,7 @@ from lrs_cli.output import (
 )
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BatchCode
+from lrs_contracts.text import shown_on_one_line
 from lrs_domain.formats import BatchRefused as WholeFileRefused
 from lrs_domain.formats import file_field_name, in_file_words
 
@@ -316,7 +317,7 @@ def record_line(record: dict[str, Any], fmt: BatchFormat | None = None) -> Text:
     not_added = status == "accepted" and record.get("plr_changed") is False
     line = Text(f"  line {record['line']:>5}  ")
     line.append(f"{status:<8}", style="dim" if not_added else STATUS_STYLES.get(status, "dim"))
-    line.append(f" {record.get('mis_identifier') or '':<20} ")
+    line.append(f" {shown_on_one_line(record.get('mis_identifier') or ''):<20} ")  # one line, as the docstring says
     findings = [*record.get("errors", []), *record.get("warnings", [])]
     line.append("; ".join(_finding_text(finding, fmt) for finding in findings))
     if not_added:

@@ -20,6 +20,7 @@ from lrs_cli.output import JsonOption, print_json, stdout, warnings_text
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BATCH_CODE_TITLES, MAX_BATCH_BYTES, REJECTION_THRESHOLD, BatchCode, explanation_of
 from lrs_contracts.outcomes import RecordOutcome, RecordStatus
+from lrs_contracts.text import shown_on_one_line
 from lrs_domain.decision import OfflineReport, check_batch_offline
 from lrs_domain.formats import detect_format, file_field_name, in_file_words, parse_batch, refuse_if_too_large
 from lrs_domain.formats.errors import BatchRefused
@@ -170,7 +171,8 @@ def render(name: str, report: OfflineReport, fmt: BatchFormat) -> Text:
 
 
 def _outcome_lines(outcome: RecordOutcome, fmt: BatchFormat) -> Text:
-    mis = f" [{outcome.mis_identifier}]" if outcome.mis_identifier else ""
+    # an MIS identifier may span lines or hold a bidirectional control: shown by its code points, one line a record
+    mis = f" [{shown_on_one_line(outcome.mis_identifier)}]" if outcome.mis_identifier else ""
     text = Text(f"line {outcome.line}{mis}: ")
     text.append(outcome.status.value, style="red" if outcome.status is RecordStatus.REJECTED else "yellow")
     text.append("\n")
