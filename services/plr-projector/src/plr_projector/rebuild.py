@@ -16,7 +16,9 @@ Memory is bounded by passes: a slice with more PLR events than `events_per_pass`
 several passes, each folding only the learners whose key hashes to it. The first pass reads the
 partitions and keeps the records of the later passes in local files (`PROJECTOR_REBUILD_SPILL_DIR`,
 default the temporary directory), which the later passes read instead of the log: every record is
-read from Kafka once and decoded once. A pass is one PostgreSQL transaction together with its
+read from Kafka once and decoded once. That first pass also takes the batches' marks of the whole slice
+(`SliceMarks`): a copy of a decision's event is known by its batch's highest line, which another pass's
+learner may hold (decision 0097). A pass is one PostgreSQL transaction together with its
 progress record, so a worker that dies starts again at its first unfinished pass (reading the log
 again: its files went with it). The learner and challenge topics go whole to worker 0: a merge writes the merged
 learner's row from the master's stream, so one learner row may combine two partitions.
@@ -37,6 +39,7 @@ import json
 import math
 import operator
 import os
+import re
 import shutil
 import struct
 import sys
@@ -85,6 +88,7 @@ from plr_projector.projection import (
     CentreKey,
     CentreRow,
     ChallengeRow,
+    Decoded,
     LearnerRow,
     Mark,
     Message,
@@ -95,6 +99,8 @@ from plr_projector.projection import (
     Snapshot,
     achievement_key,
     decode_message,
+    held_behind,
+    is_copy,
     marked_line,
     note_head,
     project_batch,
@@ -265,7 +271,9 @@ _TEXT: dict[ResultStatus | AchievementChange, str] = {  # `.value` of an enum is
 class FoldState:
     """A pass's model in memory: each key's row, and what the fold skips (applied ids, parked streams)."""
 
-    def __init__(self, actions: Mapping[Position, OperatorAction]) -> None:
+    def __init__(
+        self, actions: Mapping[Position, OperatorAction], slice_marks: Mapping[tuple[str, int], Mark] | None = None
+    ) -> None:
         self.achievements: dict[AchievementKeyTuple, Row] = {}
         self.centre: dict[CentreKey, CentreRow] = {}
         self.learners: dict[str, LearnerRow] = {}
@@ -278,6 +286,9 @@ class FoldState:
         # The marks of the decisions' events (decision 0097), by the batch id's canonical text (the
         # plain decode's): a string's hash is kept with it, a UUID's is computed in Python each time.
         self._marks: dict[tuple[str, int], Mark] = {}
+        # The slice's marks (`SliceMarks`), of every learner's lines: what a copy is also checked against,
+        # never written (the pass's own marks are).
+        self._slice_marks: Mapping[tuple[str, int], Mark] = {} if slice_marks is None else slice_marks
         self._names: dict[str, str] = {}
 
     @property
@@ -297,10 +308,11 @@ class FoldState:
         """PLR records: each achievement event as `project_batch` folds it, from plain values; a
         record the plain path does not take (one whose values the read model may not hold among them,
         `storable`) goes through `_fold_slow`, in its place in the order."""
-        achievements, applied_ids, marks, names, blocked, actions = (
+        achievements, applied_ids, marks, slice_marks, names, blocked, actions = (
             self.achievements,
             self._applied,
             self._marks,
+            self._slice_marks,
             self._names,
             self.blocked,
             self._actions,
@@ -332,6 +344,13 @@ class FoldState:
                 mark = marks.get(batch)
                 if mark is not None and line <= mark[0] and offset > mark[1]:  # is_copy
                     continue  # a copy of an applied event
+                if (
+                    slice_marks
+                    and (slice_mark := slice_marks.get(batch)) is not None
+                    and line <= slice_mark[0]
+                    and offset > slice_mark[1]
+                ):
+                    continue  # a copy, by a line of the batch another pass folds
             else:
                 event_number = int(event_id.replace("-", ""), 16)  # the canonical text the plain decode gives
                 if event_number in applied_ids:
@@ -434,9 +453,22 @@ class FoldState:
                 )
             )
 
+    def _copy_by_slice(self, item: Decoded) -> bool:
+        """Whether `project_batch` would drop `item` as a copy with the slice's mark of its batch: an event it
+        folds (not skipped, decoded, not held behind a parked stream) at or below that mark's line, past it."""
+        if item.skipped or item.envelope is None or item.payload is None:
+            return False
+        line = marked_line(item.message, item.envelope, item.payload)
+        if line is None or held_behind(item.message, self.blocked):
+            return False
+        (batch_id, partition), number = line
+        return is_copy(self._slice_marks.get((str(batch_id), partition)), number, item.message.offset)
+
     def _fold_slow(self, messages: list[Message], rows: Rows) -> None:
         """`project_batch` of the messages against the state, as the live loop does against the tables."""
         decoded = [decode_message(message, self._actions) for message in messages]
+        if self._slice_marks:  # PLR records come here one at a time: `blocked` is the one they meet
+            decoded = [item for item in decoded if not self._copy_by_slice(item)]
         keys = {achievement_key(item.payload.key) for item in decoded if isinstance(item.payload, AchievementEvent)}
         erasing = {(item.payload.uln, item.payload.ao_id) for item in decoded if isinstance(item.payload, Erasure)}
         if erasing:  # a Sandpit reset reads every achievement of the learner at the AO
@@ -659,10 +691,12 @@ async def read_slice(
     number: int,
     passes: int,
     spill: Spill | None = None,
+    slice_marks: SliceMarks | None = None,
 ) -> AsyncIterator[tuple[list[Records], int]]:
     """Chunks of the records pass `number` folds, below their targets and in each partition's order,
     with the number of offsets read so far (transaction markers included). With `spill`, the PLR
-    records of the later passes go to their files."""
+    records of the later passes go to their files; with `slice_marks`, the marks of the other passes'
+    PLR records are taken (before the chunk is folded)."""
     wanted = {
         TopicPartition(topics.physical(topic), partition): span
         for (topic, partition), span in ranges.items()
@@ -685,8 +719,13 @@ async def read_slice(
                 records = [record for record in records if record.offset < target]
             if passes > 1 and logical == PLR_TOPIC:
                 if spill is not None:
-                    records = spill.split(tp.partition, records, number)
+                    records = spill.split(tp.partition, records, number, slice_marks)
                 else:
+                    if slice_marks is not None:
+                        slice_marks.note(
+                            tp.partition,
+                            [record for record in records if not in_pass(logical, record.key, number, passes)],
+                        )
                     records = [record for record in records if in_pass(logical, record.key, number, passes)]
             chunk.append((logical, tp.partition, records))
             size += len(records)
@@ -699,6 +738,86 @@ async def read_slice(
             yield chunk, done
             chunk = []
             size = 0
+
+
+_PROVENANCE = b'"provenance":{"batch_id":"'
+# where `_PROVENANCE` is: the batch id and the line, as the encoder writes them (the mis_identifier follows)
+_MARKED = re.compile(rb'"provenance":\{"batch_id":"([0-9a-fA-F-]{36})","line":([1-9][0-9]{0,17}),').match
+_FROM_DECIDER = f'"source":"{DECIDER}"'.encode()
+
+
+class SliceMarks:
+    """The batches' marks of a whole slice, for every pass (decision 0097): a pass folds some learners, and a
+    copy of an event is known by the line of its batch that another learner's event raised, which may be in
+    another pass (an operator skipped the original: the pass has no mark of its own).
+
+    Per (batch, partition) the highest line and the offset of its first event, as the live loop's mark is after
+    the slice. The pass that reads the log takes them from the bytes of the other passes' records as the
+    projector's encoder writes them (no decoding: a few searches a record), then adds the marks it applied
+    itself. A position an operator skipped is left out, one replaced is read from its replacement. An event of
+    another pass that is not applied (parked: refused by the fold, undecodable, held behind a parked stream)
+    still counts: a copy whose original was skipped and whose batch's only higher lines in the partition are
+    parked is dropped, where the live loop and one pass fold it again (see decision 0097)."""
+
+    def __init__(self, actions: Mapping[Position, OperatorAction]) -> None:
+        self.marks: dict[tuple[str, int], Mark] = {}
+        # partition -> offset -> the (batch id, line) an operator's action leaves at that position (None: nothing)
+        self._actions: dict[int, dict[int, tuple[str, int] | None]] = {}
+        for (topic, partition, offset), action in actions.items():
+            if topic != PLR_TOPIC:
+                continue
+            left: tuple[str, int] | None = None
+            if action.action == "replace":
+                item = decode_message(Message(topic, partition, offset, None, action.replacement, 0))
+                if item.envelope is not None and item.payload is not None:
+                    line = marked_line(item.message, item.envelope, item.payload)
+                    if line is not None:
+                        left = (str(line[0][0]), line[1])
+            self._actions.setdefault(partition, {})[offset] = left
+
+    def note(self, partition: int, records: Sequence[Record]) -> None:
+        """Takes the marks of a partition's records, read in log order. A batch's events are together in the
+        log: its batch id is read once a run of them."""
+        marks, acted = self.marks, self._actions.get(partition)
+        run_raw, run_key, run_mark = b"", ("", partition), (0, -1)  # the run's batch (its bytes), and its mark
+        for record in records:
+            if acted and record.offset in acted:
+                left = acted[record.offset]
+                if left is None:
+                    continue
+                key, line = (left[0], partition), left[1]
+                mark = marks.get(key)
+                if mark is None or line > mark[0]:
+                    marks[key] = (line, record.offset)
+                run_raw = b""  # the run's mark may have changed under it
+                continue
+            value = record.value
+            if not value:
+                continue
+            # Only an achievement event has a provenance: its payload's last field, near the end
+            at = value.rfind(_PROVENANCE)
+            if at == -1 or value.find(_FROM_DECIDER) == -1:  # the envelope's: a text's quotes are escaped
+                continue
+            found = _MARKED(value, at)
+            if found is None:
+                continue  # another layout
+            raw, digits = found.groups()
+            line = int(digits)
+            if line > INT4_MAX:
+                continue  # a line the read model may not hold: parked, never applied
+            if raw != run_raw:
+                run_raw, run_key = raw, (raw.decode("ascii", errors="replace").lower(), partition)
+                run_mark = marks.get(run_key, (0, -1))
+            if line > run_mark[0]:
+                marks[run_key] = run_mark = (line, record.offset)
+
+    def add_applied(self, marks: Mapping[tuple[str, int], Mark]) -> None:
+        """Takes the marks a pass applied (those of the pass that read the log, whose records `note` left out)."""
+        seen = self.marks
+        for key, (line, offset) in marks.items():
+            mark = seen.get(key)
+            if mark is None or line > mark[0] or (line == mark[0] and offset < mark[1]):
+                seen[key] = (line, offset)
 
 
 class Spilled(NamedTuple):
@@ -725,15 +844,22 @@ class Spill:
         }
         self.counts = dict.fromkeys(self._files, 0)
 
-    def split(self, partition: int, records: Sequence[Record], number: int) -> list[Record]:
-        """The records of pass `number` (the pass reading the log); those of later passes are kept."""
+    def split(
+        self, partition: int, records: Sequence[Record], number: int, slice_marks: SliceMarks | None = None
+    ) -> list[Record]:
+        """The records of pass `number` (the pass reading the log); those of later passes are kept. The marks
+        of the other passes' records go to `slice_marks`."""
         pack = _SPILLED.pack
         this_pass: list[Record] = []
+        others: list[Record] | None = None if slice_marks is None else []
         for record in records:
             owner = zlib.crc32(record.key or b"") % self._passes
             if owner == number:
                 this_pass.append(record)
-            elif owner > number:
+                continue
+            if others is not None:
+                others.append(record)
+            if owner > number:
                 key, value = record.key, record.value
                 self._files[owner].write(
                     pack(
@@ -749,6 +875,8 @@ class Spill:
                 if value:
                     self._files[owner].write(value)
                 self.counts[owner] += 1
+        if others and slice_marks is not None:
+            slice_marks.note(partition, others)
         return this_pass
 
     def read(self, number: int) -> Iterator[tuple[list[Records], int]]:
@@ -891,6 +1019,9 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
     events = plan.events_total
     read_before = plan.passes_done * events
     spill: Spill | None = None
+    # Every pass knows a copy by the marks of the whole slice: the first pass this process runs reads every
+    # record of the slice, takes the marks of the other passes' records, and at its end adds its own.
+    slice_marks = SliceMarks(actions) if plan.passes > 1 else None
     if plan.passes - plan.passes_done > 1:
         # one directory per (database, rebuild, worker): a second system's workers on the host (a
         # Sandpit's) have their own; this worker's next process clears what a killed one left
@@ -905,10 +1036,10 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
             # walk all of them again and again (a third of the time); one collection per pass.
             gc.disable()
             async with pool.acquire() as connection, connection.transaction():
-                state = FoldState(actions)
+                state = FoldState(actions, None if slice_marks is None else slice_marks.marks)
                 writer = BulkWriter(connection, plan.schema)
                 reported = time.monotonic()
-                async for chunk, done in _chunks(consumer, topics, plan, number, spill):
+                async for chunk, done in _chunks(consumer, topics, plan, number, spill, slice_marks):
                     state.fold(chunk, writer.rows)
                     await writer.flush_if_full()
                     if time.monotonic() - reported >= PROGRESS_SECONDS:
@@ -917,6 +1048,8 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
                         )
                         reported = time.monotonic()
                 writer.rows.add_final(state)
+                if slice_marks is not None and number == plan.passes_done:
+                    slice_marks.add_applied(state._marks)
                 await writer.flush()
                 read_before += events
                 await connection.execute(
@@ -958,12 +1091,25 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
 
 
 async def _chunks(
-    consumer: AIOKafkaConsumer, topics: Topics, plan: WorkerPlan, number: int, spill: Spill | None
+    consumer: AIOKafkaConsumer,
+    topics: Topics,
+    plan: WorkerPlan,
+    number: int,
+    spill: Spill | None,
+    slice_marks: SliceMarks | None = None,
 ) -> AsyncIterator[tuple[list[Records], int]]:
     """Pass `number`'s chunks, with the offsets of the slice it has read so far: from the log in
-    the first pass this process runs, from its file after."""
+    the first pass this process runs (which takes the slice's marks), from its file after."""
     if spill is None or number == plan.passes_done:
-        async for chunk, done in read_slice(consumer, topics, plan.ranges, number, plan.passes, spill):
+        async for chunk, done in read_slice(
+            consumer,
+            topics,
+            plan.ranges,
+            number,
+            plan.passes,
+            spill,
+            slice_marks if number == plan.passes_done else None,
+        ):
             yield chunk, done
         return
     total = max(1, spill.counts[number])
