@@ -1020,8 +1020,11 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
     read_before = plan.passes_done * events
     spill: Spill | None = None
     # Every pass knows a copy by the marks of the whole slice: the first pass this process runs reads every
-    # record of the slice, takes the marks of the other passes' records, and at its end adds its own.
-    slice_marks = SliceMarks(actions) if plan.passes > 1 else None
+    # record of the slice, takes the marks of the other passes' records, and at its end adds its own. Only an
+    # operator's skip or replacement on the PLR log leaves a pass without a mark of its own for a copy (its
+    # original is the same learner's, in the same pass): without one, no record is looked at for them (~1 µs each).
+    operated = any(topic == PLR_TOPIC for topic, _, _ in actions)
+    slice_marks = SliceMarks(actions) if plan.passes > 1 and operated else None
     if plan.passes - plan.passes_done > 1:
         # one directory per (database, rebuild, worker): a second system's workers on the host (a
         # Sandpit's) have their own; this worker's next process clears what a killed one left
