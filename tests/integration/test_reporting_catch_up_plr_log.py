@@ -30,7 +30,7 @@ from tests.support.waiting import eventually
 from lrs_contracts.outcomes import BatchCompleted
 from lrs_contracts.registry import decode
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, PLR_EVENTS, REPORTING_PLR_TIMELINESS
-from lrs_platform.kafka import committed_offsets, ensure_topics, make_consumer, stop_within
+from lrs_platform.kafka import ensure_topics, make_consumer
 from reporting import catch_up, stream
 from reporting.bootstrap import create_app
 from reporting.config import ReportingSettings
@@ -45,35 +45,6 @@ ULN = "1000000043"
 
 def _at(day: int) -> datetime:
     return datetime(2023, 5, day, 10, 0, tzinfo=UTC)
-
-
-async def _group_has_read_past(bootstrap: str, group: str, ends: dict[tuple[str, int], int]) -> bool:
-    """Whether `group` has read every message before `ends`; only transaction markers may lie between its committed
-    offsets and them (other tests' outcomes are written in transactions)."""
-    committed = await committed_offsets(bootstrap, group)
-    behind = {
-        TopicPartition(topic, partition): committed.get(TopicPartition(topic, partition), 0)
-        for (topic, partition), end in ends.items()
-        if committed.get(TopicPartition(topic, partition), 0) < end
-    }
-    if not behind:
-        return True
-    consumer = make_consumer(bootstrap, group_id=None)
-    await consumer.start()
-    try:
-        consumer.assign(list(behind))
-        for partition, offset in behind.items():
-            consumer.seek(partition, offset)
-        found = await consumer.getmany(*behind, timeout_ms=1_000)
-        for partition in behind:
-            end = ends[(partition.topic, partition.partition)]
-            if any(record.offset < end for record in found.get(partition, [])):
-                return False
-            if not found.get(partition) and await consumer.position(partition) < end:
-                return False
-        return True
-    finally:
-        await stop_within(consumer.stop(), "test reader")
 
 
 class Checks:
@@ -182,7 +153,7 @@ async def test_a_store_rebuilt_reading_the_plr_log_publishes_each_month_once_the
                     lambda: _true(reached.is_set()), within=120, what="the PLR log's reader at the second batch's event"
                 )
                 await eventually(
-                    lambda: _group_has_read_past(kafka_bootstrap, settings.app_id, outcome_ends),
+                    lambda: catch_up._group_read_past(kafka_bootstrap, settings.app_id, outcome_ends),
                     within=60,
                     what="the outcomes' group past where the outcomes ended",
                 )
