@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from services.challenges.tests.unit.bounded_pool import BoundedPool
+
 from challenges.domain import Challenge, ChallengeState
 from challenges.service import ChallengeService
 from lrs_contracts.challenge import ChallengeResolution
@@ -21,21 +23,8 @@ LEARNER, AO = "1000000043", "RN5133"
 POOL_SIZE = 2
 
 
-class _Pool:
-    """As an asyncpg pool is for this: at most `size` connections out at once, and `acquire` waits for one."""
-
-    def __init__(self, size: int) -> None:
-        self._free = asyncio.Semaphore(size)
-
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[None]:
-        async with self._free:
-            await asyncio.sleep(0)
-            yield
-
-
 class _Record:
-    def __init__(self, pool: _Pool) -> None:
+    def __init__(self, pool: BoundedPool) -> None:
         self._pool = pool
 
     async def withdrawn_among(self, achievement_ids: Collection[uuid.UUID]) -> frozenset[uuid.UUID]:
@@ -46,7 +35,7 @@ class _Record:
 class _Keyring:
     """The learner key store, on the same pool (`Keyring(pool, ...)`)."""
 
-    def __init__(self, pool: _Pool) -> None:
+    def __init__(self, pool: BoundedPool) -> None:
         self._pool = pool
 
     async def issue(self, ulns: Iterable[str]) -> dict[str, Any]:
@@ -77,7 +66,7 @@ class _UnitOfWork:
 
 
 class _Store:
-    def __init__(self, pool: _Pool, challenges: dict[uuid.UUID, Challenge]) -> None:
+    def __init__(self, pool: BoundedPool, challenges: dict[uuid.UUID, Challenge]) -> None:
         self._pool, self._challenges = pool, challenges
 
     async def get(self, challenge_id: uuid.UUID) -> Challenge | None:
@@ -95,7 +84,7 @@ async def _unused(*_: Any) -> bool:
 
 
 def _service(state: ChallengeState) -> tuple[ChallengeService, list[uuid.UUID]]:
-    pool = _Pool(POOL_SIZE)
+    pool = BoundedPool(POOL_SIZE)
     challenges = [
         Challenge(uuid.uuid4(), uuid.uuid4(), AO, LEARNER, "wrong grade", state, datetime.now(UTC))
         for _ in range(POOL_SIZE * 2)

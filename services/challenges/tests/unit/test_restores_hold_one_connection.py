@@ -14,6 +14,8 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 
+from services.challenges.tests.unit.bounded_pool import BoundedPool
+
 from challenges.domain import Challenge, ChallengeState
 from challenges.recovery import OwnEvents
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeResolution, ChallengeResolved
@@ -28,23 +30,10 @@ POOL_SIZE = 1
 KEY = LearnerKey(LEARNER, secrets.token_bytes(DATA_KEY_BYTES))
 
 
-class _Pool:
-    """As an asyncpg pool is for this: at most `size` connections out at once, and `acquire` waits for one."""
-
-    def __init__(self, size: int) -> None:
-        self._free = asyncio.Semaphore(size)
-
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[None]:
-        async with self._free:
-            await asyncio.sleep(0)
-            yield
-
-
 class _Keyring:
     """The learner key store, on the same pool (`Keyring(pool, ...)`), nothing cached."""
 
-    def __init__(self, pool: _Pool) -> None:
+    def __init__(self, pool: BoundedPool) -> None:
         self._pool = pool
 
     async def find(self, ulns: Iterable[str]) -> dict[str, LearnerKey]:
@@ -73,7 +62,7 @@ class _UnitOfWork:
 
 
 class _Store:
-    def __init__(self, pool: _Pool, challenges: dict[uuid.UUID, Challenge]) -> None:
+    def __init__(self, pool: BoundedPool, challenges: dict[uuid.UUID, Challenge]) -> None:
         self._pool, self.challenges = pool, challenges
 
     async def get(self, challenge_id: uuid.UUID) -> Challenge | None:
@@ -100,7 +89,7 @@ def _own(*events: Contract) -> list[Message]:
 
 
 def _follower(*known: Challenge) -> tuple[OwnEvents, _Store]:
-    pool = _Pool(POOL_SIZE)
+    pool = BoundedPool(POOL_SIZE)
     store = _Store(pool, {challenge.challenge_id: challenge for challenge in known})
     return OwnEvents(store, _Keyring(pool)), store  # type: ignore[arg-type]
 

@@ -4,22 +4,19 @@ its placeholders are the AO's own."""
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import re
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
-from services.portal.tests.unit.stubbed_portal import AO_ID, StubbedPortal, form, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import AO_ID, form, stubbed_portal, with_a_sandpit
 
 from lrs_contracts.batch import BatchFormat, RecordAction, SubmittedRecord
 from lrs_domain.formats import HEADER_FIELDS, RECORD_FIELDS, SCHEMA_PATH, parse_batch
 from lrs_domain.reference_files import load_catalogue
 from lrs_domain.rules import check_mandatory_fields
 from portal.accounts import Role
-from portal.backend import Services
 from portal.batch_files import (
     LIMITS,
     PLACEHOLDERS,
@@ -179,19 +176,6 @@ def test_the_page_asks_someone_not_signed_in_to_sign_in() -> None:
     answer = stubbed_portal().client().get("/help/batch-files")
 
     assert answer.status_code in (302, 303) and "sign-in" in answer.headers["location"]
-
-
-def with_a_sandpit(portal: StubbedPortal, monkeypatch: pytest.MonkeyPatch) -> StubbedPortal:
-    sandpit_urls = {name: f"http://sandpit-{name}" for name in ("ingest", "plr-projector", "validation")}
-    client = httpx.AsyncClient(transport=httpx.MockTransport(portal.answer))
-    portal.app.state.portal = dataclasses.replace(portal.app.state.portal, sandpit=Services(sandpit_urls, client))
-
-    async def keep_sandpit_key(token_hash: str, key_id: str, sealed: bytes) -> bool:
-        return True
-
-    monkeypatch.setattr(portal.auth, "_sandpit_keys", portal.keys)
-    monkeypatch.setattr(portal.sessions, "keep_sandpit_key", keep_sandpit_key, raising=False)
-    return portal
 
 
 def test_in_the_sandpit_the_page_and_its_templates_stay_in_the_sandpit(monkeypatch: pytest.MonkeyPatch) -> None:
