@@ -26,7 +26,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from tests.integration.test_consumer_poison import dead_letters_from_now
 from tests.integration.test_notifier import batch_completed, envelope
-from tests.support.kafka import pin_group_at_end, send
+from tests.support.kafka import pin_group_at_end, private_copy, running, send
 from tests.support.projector import PLR, App, Events, Record, caught_up, ends_of, envelope_bytes, produce, uln_for
 from tests.support.serving import served
 from tests.support.system import issue_key
@@ -34,7 +34,7 @@ from tests.support.waiting import eventually
 
 from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.registry import decode, encode
-from lrs_contracts.topics import BATCH_OUTCOMES, Topic
+from lrs_contracts.topics import BATCH_OUTCOMES
 from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy
 from lrs_platform.credential_store import CredentialStore
 from lrs_platform.http import build_app, noop_lifespan
@@ -49,14 +49,7 @@ LRS = str(Path(sys.executable).parent / "lrs")
 OK, FAILED = 0, 1
 CONSUMER = "dlqshow.outcomes"
 PARTITION = 2
-OUTCOMES = Topic(
-    f"test.dlqshow.{uuid.uuid4().hex[:8]}",
-    key=BATCH_OUTCOMES.key,
-    compacted=False,
-    retention=BATCH_OUTCOMES.retention,
-    carries=BATCH_OUTCOMES.carries,
-    partitions=BATCH_OUTCOMES.partitions,
-)
+OUTCOMES = private_copy(BATCH_OUTCOMES, "dlqshow")
 QUICK = RetryPolicy(base_seconds=0.05, max_seconds=0.5)
 
 
@@ -108,20 +101,11 @@ async def consuming_service(
     app.include_router(router)
     app.state.credentials = credentials
     app.state.dead_letter_office = office
-    running = asyncio.create_task(loop.run())
     try:
-        await eventually(lambda: _true(loop.assigned), within=60, what="the consumer assigned its partitions")
-        async with served(app, lifespan="off") as url:
+        async with running(loop), served(app, lifespan="off") as url:
             yield url, office, credentials
     finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
         await producer.stop()
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def _first_dead_letter(reader: AIOKafkaConsumer) -> tuple[bytes | None, DeadLetter]:

@@ -14,12 +14,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from tests.integration.test_consumer_poison import dead_letters_from_now
 from tests.integration.test_notifier import batch_completed, envelope
-from tests.support.kafka import pin_group_at_end
+from tests.support.kafka import pin_group_at_end, private_copy, running
 from tests.support.waiting import eventually
 
 from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.registry import decode, encode
-from lrs_contracts.topics import BATCH_OUTCOMES, Topic
+from lrs_contracts.topics import BATCH_OUTCOMES
 from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy
 from lrs_platform.kafka import MAX_MESSAGE_BYTES, ensure_topics, make_consumer, make_producer
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
@@ -28,16 +28,7 @@ pytestmark = pytest.mark.integration
 
 PARTITION = 1
 CONSUMER = "oversized.outcomes"
-# the outcomes topic's shape under a name of this test's own: the poison, left on it, would otherwise be read by
-# every later test whose consumer starts from the topic's beginning (reporting with an empty store, say)
-OUTCOMES = Topic(
-    f"test.oversized.{uuid.uuid4().hex[:8]}",
-    key=BATCH_OUTCOMES.key,
-    compacted=False,
-    retention=BATCH_OUTCOMES.retention,
-    carries=BATCH_OUTCOMES.carries,
-    partitions=BATCH_OUTCOMES.partitions,
-)
+OUTCOMES = private_copy(BATCH_OUTCOMES, "oversized")
 QUICK = RetryPolicy(base_seconds=0.05, max_seconds=0.5)
 
 
@@ -65,14 +56,10 @@ async def consuming(
         [OUTCOMES.name],
         lambda: make_consumer(kafka_bootstrap, group_id=group),
     )
-    running = asyncio.create_task(loop.run())
     try:
-        await eventually(lambda: _true(loop.assigned), within=60, what="the consumer assigned its partitions")
-        yield office, loop
+        async with running(loop):
+            yield office, loop
     finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
         await producer.stop()
 
 

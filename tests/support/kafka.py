@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import struct
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.codec import gzip_decode, lz4_decode, snappy_decode, zstd_decode
+from tests.support.waiting import eventually
 
 from lrs_contracts.topics import Topic
+from lrs_platform.consumer import ConsumerLoop
 
 
 async def pin_group_at_end(bootstrap: str, group: str, topics: tuple[Topic, ...]) -> None:
@@ -85,3 +91,26 @@ def segment_contents(path: Path) -> bytes:
         contents += data[position : position + _BATCH_HEADER.size] + _DECOMPRESS[attributes & 0x07](records)
         position = end
     return bytes(contents + data[position:])
+
+
+def private_copy(topic: Topic, label: str) -> Topic:
+    """`topic`'s shape under a name of the test's own, not compacted: a poison left on it would otherwise be read by
+    every later test whose consumer starts from the topic's beginning (reporting with an empty store, say)."""
+    return dataclasses.replace(topic, name=f"test.{label}.{uuid.uuid4().hex[:8]}", compacted=False)
+
+
+@contextlib.asynccontextmanager
+async def running(loop: ConsumerLoop) -> AsyncIterator[ConsumerLoop]:
+    """`loop` running in a task, given once it holds its partitions; cancelled when the block ends."""
+    task = asyncio.create_task(loop.run())
+
+    async def assigned() -> bool | None:
+        return loop.assigned or None
+
+    try:
+        await eventually(assigned, within=60, what="the consumer assigned its partitions")
+        yield loop
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
