@@ -281,7 +281,10 @@ def sandpit_services() -> list[dict[str, Any]]:
         for doc in (doc for doc in yaml.safe_load_all(live) if doc):
             sandpit_doc = sandpit_workload(doc, settings["kafka_user"], overrides, settings.get("secret_env"))
             if sandpit_doc["kind"] == "Deployment":
-                sandpit_doc["spec"]["replicas"] = settings["replicas"]
+                spec = {key: value for key, value in sandpit_doc["spec"].items() if key != "replicas"}
+                # none for a workload KEDA scales: an apply would set back the count KEDA chose
+                replicas = {"replicas": settings["replicas"]} if settings.get("replicas") is not None else {}
+                sandpit_doc["spec"] = {**replicas, **spec}
                 if "requests" in settings:  # what an idle Sandpit reserves; the limits stay live's
                     [container] = sandpit_doc["spec"]["template"]["spec"]["containers"]
                     container["resources"]["requests"] = settings["requests"]

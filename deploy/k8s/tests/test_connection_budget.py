@@ -13,6 +13,7 @@ import pytest
 from deploy.k8s.tests.kube import ROOT, Doc, containers, env_of, named, of_kind, render
 
 from ingest.config import IngestSettings
+from lrs_contracts.topics import PLR_EVENTS
 from lrs_platform.service import service_resources
 
 # What one pod opens at most, as its code sizes its pools (`test_the_pool_sizes_are_the_codes` reads them
@@ -27,7 +28,7 @@ POOL_OF_IMAGE = {
     "portal": 5,
 }
 POOL_OF_URL = {"VALIDATION_LIVE_DATABASE_URL": 2, "PORTAL_SANDPIT_DATABASE_URL": 2}
-REBUILD_WORKER_POOL = 2  # `python -m plr_projector.rebuild`: each indexed Job pod
+REBUILD_WORKER_POOL = 2  # `python -m plr_projector.rebuild`: each indexed Job pod, and each worker a pod forks
 SUPERUSER_RESERVED = 3  # PostgreSQL's superuser_reserved_connections: CloudNativePG's own sessions
 # A rollout's extra pods at full scale (maxSurge 25%: two plr-readers of 10) and operators' sessions
 # (`lrs` commands, 2 each; psql).
@@ -66,6 +67,21 @@ def _pods_at_most(docs: list[Doc], workload: Doc) -> int:
     return max(most)
 
 
+def rebuild_workers_in_the_pod(container: Doc) -> int:
+    """The worker processes a PLR writer forks for a rebuild in its own pod (any PROJECTOR_REBUILD_LAUNCH but
+    `external`, as the Sandpit's), each opening a pool of its own; an indexed Job's workers are counted as the Job,
+    and a reader starts none. Unset, PROJECTOR_REBUILD_WORKERS is the node's cores, bounded by the PLR topic's
+    partitions."""
+    env = env_of(container)
+    if (
+        _image_name(container) != "plr-projector"
+        or env.get("PROJECTOR_RUN_CONSUMER") == "false"
+        or env.get("PROJECTOR_REBUILD_LAUNCH") == "external"
+    ):
+        return 0
+    return int(env.get("PROJECTOR_REBUILD_WORKERS", PLR_EVENTS.partitions))
+
+
 def _pools_of_a_pod(workload: Doc) -> int:
     total = 0
     for container in containers(workload):
@@ -79,6 +95,7 @@ def _pools_of_a_pod(workload: Doc) -> int:
         if _image_name(container) == "ingest" and "INGEST_POOL_MAX_SIZE" in env:
             pool = int(env["INGEST_POOL_MAX_SIZE"])
         total += pool + sum(size for url, size in POOL_OF_URL.items() if url in env)
+        total += rebuild_workers_in_the_pod(container) * REBUILD_WORKER_POOL
     return total
 
 
@@ -113,6 +130,28 @@ def test_every_pool_at_full_scale_fits_max_connections_with_headroom() -> None:
     assert {"ingest", "validation", "plr-reader", "sandpit-validation", "plr-rebuild"} <= set(budget)
     assert budget["plr-reader"] == (6, 10) and budget["sandpit-validation"] == (2, 10)
     assert budget_problems(docs) == []
+
+
+def test_the_sandpits_writer_rebuilds_in_its_pod_with_one_worker_whose_pool_is_counted() -> None:
+    """The Sandpit's PLR writer runs a rebuild's workers as processes of its own pod (1 CPU, 512Mi): one worker,
+    not one per core of the node, and its pool counts beside the writer's. The live writer's run as the Job."""
+    docs = _production()
+    [writer] = containers(named(docs, "Deployment", "sandpit-plr-projector"))
+    assert env_of(writer).get("PROJECTOR_REBUILD_LAUNCH", "process") == "process"
+    assert env_of(writer)["PROJECTOR_REBUILD_WORKERS"] == "1"
+    assert connection_budget(docs)["sandpit-plr-projector"] == (1, POOL_OF_IMAGE["plr-projector"] + REBUILD_WORKER_POOL)
+    [live_writer] = containers(named(docs, "Deployment", "plr-projector"))
+    assert rebuild_workers_in_the_pod(live_writer) == 0
+    assert connection_budget(docs)["plr-projector"] == (1, POOL_OF_IMAGE["plr-projector"])
+
+
+def test_the_budget_counts_a_rebuild_in_the_pod_at_the_partitions_when_its_workers_are_not_set() -> None:
+    docs = _production()
+    writer = named(docs, "Deployment", "sandpit-plr-projector")
+    [container] = containers(writer)
+    container["env"] = [item for item in container["env"] if item["name"] != "PROJECTOR_REBUILD_WORKERS"]
+    assert _pools_of_a_pod(writer) == POOL_OF_IMAGE["plr-projector"] + PLR_EVENTS.partitions * REBUILD_WORKER_POOL
+    assert budget_problems(docs) != []
 
 
 def test_the_budget_check_finds_an_autoscaler_raised_past_it() -> None:

@@ -138,9 +138,16 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
                 CredentialIssuer.at(settings.credential_issuer_url, settings.environment),
                 CredentialKeys(pool, KeyEncryptionKey.parse(kek.get_secret_value()) if kek else None),
             )
-            readiness(app, postgres=lambda: database_reachable(pool), kafka=lambda: kafka_reachable(bootstrap))
+            readiness(app, postgres=lambda: database_reachable(pool))
             if settings.run_consumer:
-                readiness(app, **{f"consumer {live.attempts.consumer}": projector.readiness})
+                # A reader (plr-reader) answers from PostgreSQL: a Kafka outage must not take its reads off the
+                # ingress. What it asks Kafka for (an `after_batch` read's log end, a centre report) answers 503
+                # by itself.
+                readiness(
+                    app,
+                    kafka=lambda: kafka_reachable(bootstrap),
+                    **{f"consumer {live.attempts.consumer}": projector.readiness},
+                )
             collect_less()
             if settings.run_consumer:
                 await live.publish_dead_letters()

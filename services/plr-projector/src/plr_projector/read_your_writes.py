@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
+
 from lrs_platform.identity import Principal, PrincipalKind
+from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError
-from plr_projector.consumer import Runner
+from plr_projector.consumer import Runner, TopicPositions
 from plr_projector.endpoints import Projector
 from plr_projector.projection import PLR_TOPIC, PROJECTED_TOPICS
+
+_log = get_logger("plr_projector")
 
 
 def parse_min_offsets(text: str) -> dict[tuple[str, int], int]:
@@ -55,6 +62,29 @@ def _not_yet(detail: str, *, retry_after: bool = True) -> ProblemError:
     if retry_after:
         error.headers["Retry-After"] = "1"
     return error
+
+
+LOG_END_FLOOR_SECONDS = 1.0
+"""What the log's end is asked for at least, though the read's wait is spent: a broker answers in milliseconds."""
+
+
+async def _log_ends(projector: Projector, partitions: list[TopicPartition], deadline: float) -> TopicPositions:
+    """The PLR log's end offsets, the one thing a read asks Kafka for: a broker that cannot be reached (a reader
+    stays ready without Kafka) answers this request with a 503 within its wait, not a 500 after the client's
+    request timeout (40 s)."""
+    try:
+        async with asyncio.timeout(max(deadline - time.monotonic(), LOG_END_FLOOR_SECONDS)):
+            return await projector.probe.end_offsets(partitions)
+    except (KafkaError, TimeoutError) as error:
+        _log.warning("log_end_unavailable", error=type(error).__name__)
+        unavailable = ProblemError(
+            503,
+            "Log unavailable",
+            "An after_batch read needs the PLR log's end, and Kafka did not answer: send the request again later,"
+            " or read without after_batch.",
+        )
+        unavailable.headers["Retry-After"] = "5"
+        raise unavailable from error
 
 
 @dataclass(frozen=True)
@@ -120,7 +150,7 @@ async def read_your_writes(
                 retry_after=False,
             )
         plr_partitions = [tp for tp in projector.live.partitions if projector.topics.logical(tp.topic) == PLR_TOPIC]
-        for key, end in (await projector.probe.end_offsets(plr_partitions)).items():
+        for key, end in (await _log_ends(projector, plr_partitions, deadline)).items():
             targets[key] = max(targets.get(key, 0), end)
 
     async def reached() -> bool:
