@@ -10,19 +10,37 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from jsonschema import Draft7Validator, Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
-from scripts.dev.export_asyncapi import ASYNCAPI, CATALOGUE, DEAD_LETTER, document, render, render_catalogue
+from scripts.dev.export_asyncapi import (
+    ASYNCAPI,
+    CATALOGUE,
+    DEAD_LETTER,
+    RETENTION_MS,
+    SANDPIT_TAG,
+    UNCONSUMED_NOTE,
+    UNCONSUMED_TOPICS,
+    WRITTEN_BY_NO_SANDPIT_SERVICE,
+    document,
+    render,
+    render_catalogue,
+    sandpit_events,
+    sandpit_topics,
+)
 
 from lrs_contracts.dead_letters import HEADER_NAMES
+from lrs_contracts.environments import SANDPIT_PREFIX, SANDPIT_RETENTION, SHARED_TOPICS, Environment, TopicNames
 from lrs_contracts.examples import DEAD_LETTER_EXAMPLE, EXAMPLES
 from lrs_contracts.outcomes import BatchValidationStarted
 from lrs_contracts.registry import EVENT_TYPES, encode, wrap
-from lrs_contracts.topics import ALL_TOPICS
+from lrs_contracts.topics import ALL_TOPICS, REPORTING_TOPICS
 
+ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = Path(__file__).parent / "schemas" / "asyncapi" / "3.0.0.json"
+SANDPIT_ONLY = {event_type for event_type in EVENT_TYPES if event_type.startswith("lrs.sandpit.")}
 
 
 @pytest.fixture(scope="module")
@@ -56,18 +74,115 @@ def test_the_document_is_valid_asyncapi_3(current: dict[str, Any], asyncapi_vali
 
 def test_every_topic_its_dead_letters_and_every_event_type_are_channels_and_messages(current: dict[str, Any]) -> None:
     channels, messages = current["channels"], current["components"]["messages"]
-    assert set(channels) == {name for topic in ALL_TOPICS for name in (topic.name, topic.dead_letters)}
+    live = {name for topic in ALL_TOPICS for name in (topic.name, topic.dead_letters)}
+    assert live <= set(channels)
     for topic in ALL_TOPICS:
         channel = channels[topic.name]
         kafka = channel["bindings"]["kafka"]
         assert (channel["address"], kafka["partitions"]) == (topic.name, topic.partitions)
         assert ("compact" in kafka["topicConfiguration"]["cleanup.policy"]) is topic.compacted
-        assert list(channel["messages"]) == list(topic.carries)
+        assert list(channel["messages"]) == [
+            event_type for event_type in topic.carries if event_type not in SANDPIT_ONLY
+        ]
         for event_type in topic.carries:
-            assert messages[event_type]["bindings"]["kafka"]["key"]["description"] == topic.key
+            key = messages[event_type]["bindings"]["kafka"]["key"]["description"]
+            assert key == topic.key or f"Key: {key}." in messages[event_type]["summary"]
         assert list(channels[topic.dead_letters]["messages"]) == [DEAD_LETTER]
     assert {event_type for topic in ALL_TOPICS for event_type in topic.carries} == set(EVENT_TYPES)
     assert list(messages[DEAD_LETTER]["headers"]["properties"]) == list(HEADER_NAMES)
+    assert {name for name in set(channels) - live if not name.startswith(SANDPIT_PREFIX)} == set()
+
+
+def _kafka_access() -> dict[str, Any]:
+    access: dict[str, Any] = yaml.safe_load((ROOT / "deploy" / "k8s" / "kafka-access.yaml").read_text(encoding="utf-8"))
+    return access
+
+
+def test_the_sandpit_topics_are_channels_as_the_sandpit_creates_them_and_carry_its_own_events_alone(
+    current: dict[str, Any],
+) -> None:
+    """Finding 5 of the analysts' review: the `sandpit.*` topics were no channels, and the three `lrs.sandpit.*`
+    events were listed on live channels, where they never travel."""
+    channels = current["channels"]
+    created = TopicNames(Environment.SANDPIT).declared(ALL_TOPICS)
+    expected = {topic.dead_letters for topic in created} | {
+        topic.name for topic in created if topic.name not in SHARED_TOPICS
+    }
+    assert {name for name in channels if name.startswith(SANDPIT_PREFIX)} == expected
+    assert {name for name, channel in channels.items() if {"name": SANDPIT_TAG} in channel.get("tags", [])} == expected
+    for topic in created:
+        for name, retention in ((topic.dead_letters, topic.dead_letters_retention), (topic.name, topic.retention)):
+            if name not in expected:
+                continue  # a shared topic: live's channel
+            kafka = channels[name]["bindings"]["kafka"]
+            assert (channels[name]["address"], kafka["partitions"]) == (name, topic.partitions)
+            configuration = kafka["topicConfiguration"]
+            if name == topic.name and topic.compacted:
+                assert configuration == {"cleanup.policy": ["compact"]}
+            else:
+                assert retention == SANDPIT_RETENTION, name
+                assert configuration == {"cleanup.policy": ["delete"], "retention.ms": RETENTION_MS[retention]}
+    on_sandpit = {event for name in expected for event in channels[name]["messages"]}
+    on_live = {event for topic in ALL_TOPICS for event in channels[topic.name]["messages"]}
+    assert SANDPIT_ONLY and on_sandpit >= SANDPIT_ONLY and not SANDPIT_ONLY & on_live
+
+    # What a Sandpit channel carries is what the Sandpit's services write there (deploy/k8s/kafka-access.yaml).
+    access = _kafka_access()
+    written = {
+        topic for name in access["sandpit"]["services"] for topic in access["services"][name].get("produces", [])
+    }
+    for live, topic in sandpit_topics():
+        if live.name in SHARED_TOPICS:
+            assert topic.name == live.name, "the Sandpit reads the live topic: its channel is live's"
+            continue
+        assert list(channels[topic.name]["messages"]) == list(sandpit_events(live))
+        assert (live.name in written) is (live.name not in WRITTEN_BY_NO_SANDPIT_SERVICE), live.name
+
+
+def test_the_catalogue_lists_the_sandpit_topics_and_puts_its_events_on_them_alone(current: dict[str, Any]) -> None:
+    catalogue = render_catalogue(current)
+    topics = catalogue.split("## Topics", 1)[1].split("## The envelope", 1)[0]
+    live_table, sandpit_table = topics.split("### The Sandpit's topics", 1)
+    for event_type in SANDPIT_ONLY:
+        assert f"[`{event_type}`]" not in live_table and f"[`{event_type}`]" in sandpit_table
+    for live, topic in sandpit_topics():
+        assert f"| `{live.name}` |" in sandpit_table and f"`{topic.dead_letters}`" in sandpit_table
+        if live.name not in SHARED_TOPICS:
+            assert f"| `{topic.name}` |" in sandpit_table
+    assert "`sandpit.<topic>.dlq`" in catalogue.split("## Dead letters", 1)[1].split("## Events", 1)[0]
+
+
+def test_the_reporting_dead_letter_topics_say_no_lrs_consumer_reads_their_topic(current: dict[str, Any]) -> None:
+    """Finding 7: `lrs.reporting.*.v1.dlq` exist, but no LRS service consumes a reporting topic, so they stay empty."""
+    access = _kafka_access()
+    consumed = {topic for grants in access["services"].values() for topic in grants.get("consumes", [])}
+    assert {topic.name for topic in REPORTING_TOPICS} == UNCONSUMED_TOPICS and not UNCONSUMED_TOPICS & consumed
+    catalogue = render_catalogue(current)
+    for topic in ALL_TOPICS:
+        unconsumed = topic.name in UNCONSUMED_TOPICS
+        assert (f"`{topic.dead_letters}` ({UNCONSUMED_NOTE})" in catalogue) is unconsumed
+        assert (UNCONSUMED_NOTE in current["channels"][topic.dead_letters]["description"]) is unconsumed
+
+
+def test_the_production_server_is_the_tls_listener_with_a_client_certificate(current: dict[str, Any]) -> None:
+    """Finding 6: the document named only `make up`'s plain-text broker."""
+    servers, schemes = current["servers"], current["components"]["securitySchemes"]
+    assert set(servers) == {"local", "production"}
+    production = servers["production"]
+    analysts = (ROOT / "deploy" / "k8s" / "analysts" / "kustomization.yaml").read_text(encoding="utf-8")
+    assert f"KAFKA_BOOTSTRAP_SERVERS={production['host']}\n" in analysts and "KAFKA_SECURITY_PROTOCOL=SSL" in analysts
+    kafka = next(
+        each
+        for each in yaml.safe_load_all((ROOT / "deploy" / "k8s" / "base" / "kafka" / "kafka.yaml").read_text("utf-8"))
+        if each and each.get("kind") == "Kafka"
+    )
+    port = int(production["host"].rsplit(":", 1)[1])
+    [listener] = [each for each in kafka["spec"]["kafka"]["listeners"] if each["port"] == port]
+    assert listener["tls"] is True and listener["authentication"]["type"] == "tls"
+    assert production["protocol"] == "kafka-secure"
+    [reference] = production["security"]
+    assert schemes[reference["$ref"].rsplit("/", 1)[-1]]["type"] == "X509"
+    assert "security" not in servers["local"]
 
 
 def test_a_real_message_validates_against_its_payload_schema_and_a_wrong_one_does_not(current: dict[str, Any]) -> None:

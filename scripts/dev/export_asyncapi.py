@@ -1,8 +1,8 @@
 """Writes the AsyncAPI 3.0 document of every topic and event (docs/asyncapi.json) and the event catalogue
 rendered from it (docs/events.md), both from `contracts/` alone: topics and keys from
 `lrs_contracts.topics`, message schemas from the registry, one example message (value and key) of each
-event from `lrs_contracts.examples`, dead-letter headers from `lrs_contracts.dead_letters`.
-`tests/test_asyncapi_document.py` fails when either file is stale.
+event from `lrs_contracts.examples`, dead-letter headers from `lrs_contracts.dead_letters`, the Sandpit's
+topics from `lrs_contracts.environments`. `tests/test_asyncapi_document.py` fails when either file is stale.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from typing import Any
 
 from lrs_contracts import dead_letters
 from lrs_contracts.envelope import Envelope
-from lrs_contracts.environments import Environment, TopicNames
+from lrs_contracts.environments import LIVE_ONLY_TOPICS, SHARED_TOPICS, Environment, TopicNames
 from lrs_contracts.examples import DEAD_LETTER_EXAMPLE, EXAMPLES
 from lrs_contracts.registry import EVENT_TYPES
-from lrs_contracts.topics import ALL_TOPICS, Topic
+from lrs_contracts.topics import ALL_TOPICS, CHALLENGE_EVENTS, REPORTING_TOPICS, Topic
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 ASYNCAPI = DOCS / "asyncapi.json"
 CATALOGUE = DOCS / "events.md"
 
 KAFKA_BINDING = "0.5.0"
-RETENTION_MS = {"7 days": 7 * 24 * 3600 * 1000, "forever": -1}
+RETENTION_MS = {"7 days": 7 * 24 * 3600 * 1000, "30 days": 30 * 24 * 3600 * 1000, "forever": -1}
 SCHEMAS = "#/components/schemas/"
 DEAD_LETTER = "DeadLetter"
 
@@ -34,11 +34,43 @@ Json = dict[str, Any]
 
 SANDPIT = TopicNames(Environment.SANDPIT)
 _SANDPIT_ONLY = " (Sandpit only)"
+SANDPIT_TAG = "sandpit"
+CLIENT_CERTIFICATE = "clientCertificate"
+
+WRITTEN_BY_NO_SANDPIT_SERVICE = {
+    CHALLENGE_EVENTS.name: "the challenges service does not run in the Sandpit (decision 0060), so nothing writes this"
+    " copy; it is created with the others, and the Sandpit's plr-projector and notifier read it",
+}
+"""Sandpit copies of topics no Sandpit service writes (`deploy/k8s/kafka-access.yaml`, `sandpit.services`; checked
+by `tests/test_asyncapi_document.py`): no event travels on them."""
+
+UNCONSUMED_NOTE = "no LRS consumer reads this topic: analysts' own consumers keep their own dead letters"
+UNCONSUMED_TOPICS = frozenset(topic.name for topic in REPORTING_TOPICS)
+"""Topics no LRS service consumes (reporting publishes them for analysts): nothing is ever parked on their `.dlq`."""
 
 
 def _in_sandpit_only(event_type: str) -> bool:
     """The Sandpit's own events travel only on its `sandpit.` copies of the topics."""
     return event_type.startswith("lrs.sandpit.")
+
+
+def live_events(topic: Topic) -> tuple[str, ...]:
+    """What travels on the live topic: what it carries, less the Sandpit's own events."""
+    return tuple(event_type for event_type in topic.carries if not _in_sandpit_only(event_type))
+
+
+def sandpit_topics() -> list[tuple[Topic, Topic]]:
+    """(live topic, the Sandpit's) for every topic the Sandpit has: physical names, dead letters and retention as it
+    creates them (`TopicNames.declared`). A shared topic keeps its live name: the Sandpit only reads it."""
+    return [(topic, SANDPIT.declared([topic])[0]) for topic in ALL_TOPICS if topic.name not in LIVE_ONLY_TOPICS]
+
+
+def sandpit_events(topic: Topic) -> tuple[str, ...]:
+    """What travels on the Sandpit's copy of `topic` (a live topic): nothing on a shared topic's (it is live's) or
+    on one no Sandpit service writes, else what the topic carries, the Sandpit's own events included."""
+    if topic.name in SHARED_TOPICS or topic.name in WRITTEN_BY_NO_SANDPIT_SERVICE:
+        return ()
+    return topic.carries
 
 
 def _hoist(schema: Json, into: Json) -> Json:
@@ -77,6 +109,93 @@ def _topic_configuration(topic: Topic) -> Json:
     if topic.compacted:
         return {"cleanup.policy": ["compact"]}
     return {"cleanup.policy": ["delete"], "retention.ms": RETENTION_MS[topic.retention]}
+
+
+def _channel(address: str, description: str, messages: tuple[str, ...], kafka: Json, sandpit: bool = False) -> Json:
+    channel: Json = {
+        "address": address,
+        "title": address,
+        "description": description,
+        "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in messages},
+        "bindings": {"kafka": {"topic": address, **kafka, "bindingVersion": KAFKA_BINDING}},
+    }
+    if sandpit:
+        channel["tags"] = [{"name": SANDPIT_TAG}]
+    return channel
+
+
+def _dead_letters_channel(topic: Topic, description: str, sandpit: bool = False) -> Json:
+    configuration = {"cleanup.policy": ["delete"], "retention.ms": RETENTION_MS[topic.dead_letters_retention]}
+    return _channel(
+        topic.dead_letters,
+        description,
+        (DEAD_LETTER,),
+        {"partitions": topic.partitions, "topicConfiguration": configuration},
+        sandpit,
+    )
+
+
+def _live_channels(topic: Topic) -> Json:
+    sandpit = (
+        "The Sandpit has no copy of it."
+        if topic.name in LIVE_ONLY_TOPICS
+        else f"The Sandpit reads it too, never writes to it, and parks on `{SANDPIT.dead_letters(topic.name)}`."
+        if topic.name in SHARED_TOPICS
+        else f"The Sandpit's copy: `{SANDPIT.of(topic)}`."
+    )
+    kept = (
+        f"nothing is parked here ({UNCONSUMED_NOTE})"
+        if topic.name in UNCONSUMED_TOPICS
+        else "kept until an operator retries or skips them (`lrs dlq`)"
+    )
+    return {
+        topic.name: _channel(
+            topic.name,
+            f"Key: {topic.key}. Retention: {topic.retention}. Partitions: {topic.partitions}."
+            f" Poison messages are parked on `{topic.dead_letters}`. {sandpit}",
+            live_events(topic),
+            {"partitions": topic.partitions, "topicConfiguration": _topic_configuration(topic)},
+        ),
+        topic.dead_letters: _dead_letters_channel(
+            topic, f"Dead letters of `{topic.name}`: same key ({topic.key}), same partition count, {kept}."
+        ),
+    }
+
+
+def _sandpit_channels(live: Topic, topic: Topic) -> Json:
+    kept = f"kept until an operator retries or skips them (`lrs --sandpit dlq`), at most {topic.dead_letters_retention}"
+    if live.name in SHARED_TOPICS:
+        return {
+            topic.dead_letters: _dead_letters_channel(
+                topic,
+                f"Dead letters of the Sandpit's consumers of the live `{live.name}`, which the Sandpit reads as it is"
+                f" and never writes: same key ({live.key}), same partition count, {kept}.",
+                sandpit=True,
+            )
+        }
+    events = sandpit_events(live)
+    carried = (
+        f" Nothing travels on it: {WRITTEN_BY_NO_SANDPIT_SERVICE[live.name]}."
+        if not events
+        else " It also carries the Sandpit's own events, which never travel on a live topic."
+        if set(events) - set(live_events(live))
+        else ""
+    )
+    return {
+        topic.name: _channel(
+            topic.name,
+            f"The Sandpit's copy of `{live.name}` (decision 0060). Key: {topic.key}. Retention: {topic.retention}."
+            f" Partitions: {topic.partitions}. Poison messages are parked on `{topic.dead_letters}`.{carried}",
+            events,
+            {"partitions": topic.partitions, "topicConfiguration": _topic_configuration(topic)},
+            sandpit=True,
+        ),
+        topic.dead_letters: _dead_letters_channel(
+            topic,
+            f"Dead letters of `{topic.name}`: same key ({topic.key}), same partition count, {kept}.",
+            sandpit=True,
+        ),
+    }
 
 
 def _key(description: str) -> Json:
@@ -151,46 +270,15 @@ def document() -> Json:
     carried: set[str] = set()
     for topic in ALL_TOPICS:
         carried.update(topic.carries)
-        channels[topic.name] = {
-            "address": topic.name,
-            "title": topic.name,
-            "description": (
-                f"Key: {topic.key}. Retention: {topic.retention}. Partitions: {topic.partitions}."
-                f" Poison messages are parked on `{topic.dead_letters}`."
-            ),
-            "messages": {event_type: {"$ref": f"#/components/messages/{event_type}"} for event_type in topic.carries},
-            "bindings": {
-                "kafka": {
-                    "topic": topic.name,
-                    "partitions": topic.partitions,
-                    "topicConfiguration": _topic_configuration(topic),
-                    "bindingVersion": KAFKA_BINDING,
-                }
-            },
-        }
-        channels[topic.dead_letters] = {
-            "address": topic.dead_letters,
-            "title": topic.dead_letters,
-            "description": (
-                f"Dead letters of `{topic.name}`: same key ({topic.key}), same partition count, kept until an"
-                " operator retries or skips them (`lrs dlq`)."
-            ),
-            "messages": {DEAD_LETTER: {"$ref": f"#/components/messages/{DEAD_LETTER}"}},
-            "bindings": {
-                "kafka": {
-                    "topic": topic.dead_letters,
-                    "partitions": topic.partitions,
-                    "topicConfiguration": {"cleanup.policy": ["delete"], "retention.ms": -1},
-                    "bindingVersion": KAFKA_BINDING,
-                }
-            },
-        }
+        channels.update(_live_channels(topic))
+    for live, topic in sandpit_topics():
+        channels.update(_sandpit_channels(live, topic))
     missing = set(EVENT_TYPES) - carried
     if missing:
         raise ValueError(f"event types on no topic: {sorted(missing)}")
     for topic in ALL_TOPICS:
         for event_type in topic.carries:
-            key = {**_key(topic.key), "examples": [examples[event_type].key]}
+            key = {**_key(_key_of(messages[event_type]["summary"], topic.key)), "examples": [examples[event_type].key]}
             messages[event_type]["bindings"] = {"kafka": {"key": key, "bindingVersion": KAFKA_BINDING}}
     return {
         "asyncapi": "3.0.0",
@@ -201,7 +289,11 @@ def document() -> Json:
                 "Every Kafka topic of the LRS, its partition key, retention and dead-letter topic, and every event"
                 " it carries. Each message value is a JSON envelope (CloudEvents-style metadata) whose `data` is"
                 " the event named by `event_type`; each message has one example (its key in the Kafka binding's key"
-                " schema). Generated from `contracts/` by `scripts/dev/export_asyncapi.py`."
+                " schema). The Sandpit's topics (decision 0060), tagged `sandpit`, are on the same brokers: it"
+                " prefixes every topic it writes and every dead-letter topic of its consumers with `sandpit.`, keeps"
+                " them 30 days (compacted ones compacted), reads the live learner log and qualification catalogue as"
+                " they are and has no reporting topics. Generated from `contracts/` by"
+                " `scripts/dev/export_asyncapi.py`."
             ),
         },
         "defaultContentType": "application/json",
@@ -211,12 +303,39 @@ def document() -> Json:
                 "protocol": "kafka",
                 "description": (
                     "the single-node KRaft broker of `make up`, on a free port: the one KAFKA_BOOTSTRAP_SERVERS in"
-                    " `.run/env` names (9092 stands for it here)"
+                    " `.run/env` names (9092 stands for it here); plain text, no authentication"
                 ),
-            }
+            },
+            "production": {
+                "host": "lrs-kafka-bootstrap.lrs.svc:9093",
+                "protocol": "kafka-secure",
+                "description": (
+                    "the Strimzi Kafka cluster `lrs` in the namespace `lrs` (`deploy/k8s/base/kafka/kafka.yaml`): its"
+                    " listener `tls` on port 9093, inside the cluster only, TLS with a client certificate. Only pods"
+                    ' labelled `lrs.io/kafka-client: "true"` in the namespaces the listener admits may connect; each'
+                    " logs in as a KafkaUser, whose ACLs decide what it may read. Analysts log in as `lrs-analysts`"
+                    " (`deploy/k8s/analysts/kustomization.yaml`): the five `lrs.reporting.*.v1` topics only, and"
+                    " consumer groups (if they use one) named `analysts.…`"
+                ),
+                "security": [{"$ref": f"#/components/securitySchemes/{CLIENT_CERTIFICATE}"}],
+            },
         },
         "channels": channels,
-        "components": {"messages": messages, "schemas": dict(sorted(schemas.items()))},
+        "components": {
+            "messages": messages,
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": {
+                CLIENT_CERTIFICATE: {
+                    "type": "X509",
+                    "description": (
+                        "mutual TLS: the client presents its KafkaUser's certificate and key (user.crt, user.key of"
+                        " the Secret Strimzi writes beside the KafkaUser) and trusts the cluster CA (ca.crt of"
+                        " `lrs-cluster-ca-cert`). The LRS services and `docs/analyst_quickstart.py` take them from"
+                        " KAFKA_SECURITY_PROTOCOL=SSL, KAFKA_SSL_CAFILE, KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE"
+                    ),
+                }
+            },
+        },
     }
 
 
@@ -261,6 +380,13 @@ def _example(message: Json) -> list[str]:
     return [f"Example, key `{key}`: {example['summary']}", "", "```json", value, "```", ""]
 
 
+def _event_links(events: tuple[str, ...]) -> str:
+    return ", ".join(
+        f"[`{event_type}`](#{event_type.replace('.', '')}){_SANDPIT_ONLY if _in_sandpit_only(event_type) else ''}"
+        for event_type in events
+    )
+
+
 def render_catalogue(document: Json) -> str:
     messages = document["components"]["messages"]
     schemas = document["components"]["schemas"]
@@ -279,13 +405,46 @@ def render_catalogue(document: Json) -> str:
         "|---|---|---|---|---|---|",
     ]
     for topic in ALL_TOPICS:
-        events = ", ".join(
-            f"[`{event_type}`](#{event_type.replace('.', '')}){_SANDPIT_ONLY if _in_sandpit_only(event_type) else ''}"
-            for event_type in topic.carries
-        )
+        unconsumed = f" ({UNCONSUMED_NOTE})" if topic.name in UNCONSUMED_TOPICS else ""
         lines.append(
             f"| `{topic.name}` | {_cell(topic.key)} | {topic.partitions} | {topic.retention}"
-            f" | `{topic.dead_letters}` | {events} |"
+            f" | `{topic.dead_letters}`{unconsumed} | {_event_links(live_events(topic))} |"
+        )
+    lines += [
+        "",
+        "### The Sandpit's topics",
+        "",
+        "The Sandpit (decision 0060) runs on the same brokers. Every topic it writes and every dead-letter topic of its"
+        " consumers carries the prefix `sandpit.`, with the live topic's key and partitions; they are kept 30 days"
+        " (compacted ones are compacted). It reads the live learner log and qualification catalogue as they are and"
+        " never writes to them, so its consumers of those park on `sandpit.<topic>.dlq`. It has no copy of the"
+        " reporting topics, and nothing live reads a `sandpit.` topic. Tagged `sandpit` in `docs/asyncapi.json`.",
+        "",
+        "| live topic | the Sandpit's topic | retention | dead letters (30 days) | events |",
+        "|---|---|---|---|---|",
+    ]
+    for live, topic in sandpit_topics():
+        events = sandpit_events(live)
+        if live.name in SHARED_TOPICS:
+            name, retention, what = "none: it reads the live topic", "(live's)", "none written by the Sandpit"
+        else:
+            name, retention = f"`{topic.name}`", topic.retention
+            what = _event_links(events) if events else f"none: {WRITTEN_BY_NO_SANDPIT_SERVICE[live.name]}"
+        lines.append(f"| `{live.name}` | {name} | {retention} | `{topic.dead_letters}` | {what} |")
+    lines += [
+        "",
+        "## Brokers",
+        "",
+        "| server | host | protocol | security | what |",
+        "|---|---|---|---|---|",
+    ]
+    schemes = document["components"].get("securitySchemes", {})
+    for name, server in document["servers"].items():
+        used = [schemes[str(ref["$ref"]).rsplit("/", 1)[-1]] for ref in server.get("security", [])]
+        security = ", ".join(f"`{scheme['type']}`, {scheme['description']}" for scheme in used)
+        lines.append(
+            f"| `{name}` | `{server['host']}` | `{server['protocol']}` | {_cell(security or 'none')}"
+            f" | {_cell(server['description'])} |"
         )
     lines += [
         "",
@@ -297,8 +456,9 @@ def render_catalogue(document: Json) -> str:
         "",
         "## Dead letters",
         "",
-        "A consumer parks a message it cannot apply on `<topic>.dlq`, key and value unchanged (the value left out"
-        " when too large to send again: `lrs-value-omitted`), with these headers:",
+        "A consumer parks a message it cannot apply on `<topic>.dlq` (a Sandpit consumer on `sandpit.<topic>.dlq`,"
+        " a live topic it reads included), key and value unchanged (the value left out when too large to send again:"
+        " `lrs-value-omitted`), with these headers:",
         "",
         "| header | meaning | always |",
         "|---|---|---|",

@@ -34,7 +34,8 @@ class Envelope(BaseModel):
             "the event's id: a message delivered again (delivery is at least once) carries the same one, so a"
             " consumer can drop an id it has already applied. On the `lrs.reporting.*` topics it is derived from the"
             " key and the figures: a month's figures are published again after each outcome or challenge event"
-            " of the month, changed or not, and unchanged figures follow one another under the same id; keep"
+            " of the month they count (PLR timeliness: after a measured batch's only), changed or not, and"
+            " unchanged figures follow one another under the same id; keep"
             " the last message of each key, or drop repeated ids"
         )
     )

@@ -1,9 +1,10 @@
 """MI aggregates for analysts on `lrs.reporting.*.v1` (compacted; key: AO id + period).
 
 Delivery is at least once, and a month's aggregates are published again after each outcome (or challenge event)
-of the month, changed or not: unchanged figures follow one another under the same `event_id` (derived from the
-key and the figures). A reader keeps the last message of each key, or drops repeated ids. `occurred_at` is when
-a message was published, not when its figures changed.
+of the month they count, changed or not (PLR timeliness: after a measured batch's only, see
+`AoMonthlyPlrTimeliness`): unchanged figures follow one another under the same `event_id` (derived from the key
+and the figures). A reader keeps the last message of each key, or drops repeated ids. `occurred_at` is when a
+message was published, not when its figures changed.
 """
 
 from __future__ import annotations
@@ -94,7 +95,9 @@ class QualificationTypeTimeliness(Contract):
 
 class AoMonthlyPlrTimeliness(Contract):
     """lrs.reporting.plr_timeliness.aggregated.v1 — working days from results issued to results on the PLR.
-    Published again after each outcome of the month, changed or not: a key's last message is the month's figures.
+    Published again after each completed batch of the month that gave a results-issued date timeliness can count,
+    changed or not, once a measured batch of the month is on the PLR; not after a failed or abandoned batch, nor
+    after one without such a date: a key's last message is the month's figures.
 
     A batch is on the PLR when its completion, written in the same Kafka transaction as its events, is
     on lrs.batch.outcomes.v1 (the broker's timestamp of `lrs.batch.completed.v1`, per qualification it
@@ -102,7 +105,8 @@ class AoMonthlyPlrTimeliness(Contract):
     projector lag past which operators are alerted (decisions 0035, 0107). Period: the month of the
     decision (UK time), as for the other aggregates. Batches without an issue date, batches that put
     nothing on the PLR, and batches whose completion does not state `on_plr` (written before it
-    existed; unless reporting reads the PLR log itself) are not measured.
+    existed; unless reporting reads the PLR log itself) are not measured. When reporting reads the PLR log
+    itself, a month's figures are also published again after the log's writes of its batches.
     """
 
     event_type: Literal["lrs.reporting.plr_timeliness.aggregated.v1"] = "lrs.reporting.plr_timeliness.aggregated.v1"
