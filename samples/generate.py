@@ -107,7 +107,7 @@ def load_reference(folder: Path) -> Reference:
         {ao.name: ao.ao_id for ao in awarding_organisations},
     )
     extra = load_extra_qualifications(reference_files.read_reference_file(reference_files.EXTRA_QUALIFICATIONS))
-    learners = load_learners(_read(folder / "sample-learners.csv"))
+    learners = load_learners(_read(folder / "sample-learners.csv"), date.today())
     return Reference(awarding_organisations, (*ofqual, *extra), learners)
 
 

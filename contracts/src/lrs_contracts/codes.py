@@ -473,7 +473,8 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
     WarningCode.NOT_ORDERED_BY_ULN: CodeExplanation(
         meaning=(
             "The records are not ordered by ULN; attached once, to the first record whose ULN is lower than "
-            "the one before it"
+            "the one before it; records with no ULN or a badly formed one (RV001) are passed over, so a mistyped "
+            "ULN never moves the warning onto the record after it"
         ),
         example="ULN `1026893096` then `1000000043`",
         source=(

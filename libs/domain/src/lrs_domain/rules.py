@@ -894,7 +894,8 @@ def not_ordered_by_uln() -> Finding:
 
 
 def first_line_out_of_uln_order(records: Sequence[SubmittedRecord]) -> int | None:
-    """The line of the first record whose ULN sorts before the previous ULN; records without one are skipped."""
+    """The line of the first record whose ULN sorts before the previous ULN; records without one, or with one
+    that is not well formed (rejected RV001), are skipped: ten digits compared as text compare as numbers."""
     previous: str | None = None
     for record in records:
         uln = record.uln
@@ -904,6 +905,8 @@ def first_line_out_of_uln_order(records: Sequence[SubmittedRecord]) -> int | Non
             uln = _clean(uln)
             if uln is None:
                 continue
+        if not is_well_formed_uln(uln):
+            continue
         if previous is not None and uln < previous:
             return record.line
         previous = uln

@@ -42,7 +42,7 @@ from lrs_contracts.outcomes import Finding, RecordStatus
 from lrs_contracts.plr import AchievementData
 from lrs_domain.achievements import _moved, evolve
 from lrs_domain.decision import BatchJudging, _event, _Events, decide_batch
-from lrs_domain.identifiers import mask_uln
+from lrs_domain.identifiers import is_well_formed_uln, mask_uln
 from lrs_domain.rules import (
     _GRADED_ACTIONS,
     _TEXT_FIELDS,
@@ -312,14 +312,25 @@ def test_trimming_gives_each_value_stripped_and_the_record_itself_when_nothing_c
     assert (result is submitted) == (result == submitted)
 
 
+_ONE, _TWO, _THREE = "1000000001", "2000000002", "3000000003"  # well formed (the check digits do not matter here)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
-    ulns=st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "2", "1", " 3", "1 ", "\u20031", "3"])), max_size=6)
+    ulns=st.lists(
+        st.one_of(
+            st.none(),
+            st.sampled_from(["", " ", _TWO, _ONE, f" {_THREE}", f"{_ONE} ", f"\u2003{_ONE}", _THREE]),
+            st.sampled_from(["2", "999999999", "30000000030", "0000000001", "2x00000002", "\u0662000000002"]),
+        ),
+        max_size=6,
+    )
 )
-def test_the_first_line_out_of_uln_order_compares_the_ulns_trimmed(ulns: list[str | None]) -> None:
+def test_the_first_line_out_of_uln_order_compares_the_well_formed_ulns_trimmed(ulns: list[str | None]) -> None:
+    """Records without a ULN, or with one not well formed once trimmed (RV001), are passed over."""
     records = [SubmittedRecord(line=4 + index, uln=uln) for index, uln in enumerate(ulns)]
     cleaned = [(record.line, record.uln.strip() if record.uln else None) for record in records]
-    present = [(line, uln) for line, uln in cleaned if uln]
+    present = [(line, uln) for line, uln in cleaned if uln and is_well_formed_uln(uln)]
     expected = next((line for (_, before), (line, uln) in pairwise(present) if uln < before), None)
 
     assert first_line_out_of_uln_order(records) == expected

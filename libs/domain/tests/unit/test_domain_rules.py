@@ -526,6 +526,18 @@ def test_wv002_none_when_ordered_by_uln() -> None:
     assert decision.counts.warnings == 0
 
 
+@pytest.mark.parametrize("malformed", ["999999999", "10268930960", "10x0000043", "0999999999"])
+def test_wv002_passes_over_a_malformed_uln(malformed: str) -> None:
+    """A mistyped ULN between two in order is rejected RV001 and moves no warning onto the valid record after it;
+    one between two out of order leaves the warning on the record out of place."""
+    in_order = decide(record(line=4, uln=ULN), record(line=5, uln=malformed), record(line=6, uln=ULN_2))
+    out_of_order = decide(record(line=4, uln=ULN_2), record(line=5, uln=malformed), record(line=6, uln=ULN))
+
+    assert [codes(in_order, index) for index in range(3)] == [[], ["RV001"], []]
+    assert [warning_codes(in_order, index) for index in range(3)] == [[], [], []]
+    assert [warning_codes(out_of_order, index) for index in range(3)] == [[], [], ["WV002"]]
+
+
 # --- several codes -------------------------------------------------------------------------------
 
 
