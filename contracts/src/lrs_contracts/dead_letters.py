@@ -8,7 +8,7 @@ parked table keeps every message whole, so `lrs dlq retry|skip` work on it as on
 
 | header | value |
 |---|---|
-| `lrs-error` | why, at most 1,000 bytes of UTF-8, never a value of the message: `invalid: <field>: <what>` for a message that fails its contract (parked at its first attempt: `invalid: grade: Field required`), `<ExceptionClass>: <message>` for any other failure (after its attempts), or the consumer's own words for a message it will not apply (`unknown event type '…'`) |
+| `lrs-error` | why, at most 1,000 bytes of UTF-8, never a value of the message: `invalid: <field>: <what>` for a message that fails its contract (parked at its first attempt: `invalid: grade: Field required`), `<ExceptionClass>: <message>` for any other failure (after its attempts), `unknown event type '<type>'` for an event of a type the contracts do not know (a newer release's, met by an older consumer: parked at its first attempt, by every consumer), or the consumer's own words for another message it will not apply |
 | `lrs-original-topic` | the topic the message was read from |
 | `lrs-original-partition` | its partition (decimal) |
 | `lrs-original-offset` | its offset (decimal) |
@@ -85,6 +85,12 @@ def error_text(error: BaseException) -> str:
 
 INVALID = "invalid: "
 """How `lrs-error` starts for a message that fails its contract: parked at its first attempt."""
+
+
+def unknown_event_type(event_type: str) -> str:
+    """The `lrs-error` of an event of a type the contracts do not know (a newer release's, met by an older
+    consumer): parked at its first attempt, as every consumer parks it."""
+    return _cut(f"unknown event type {event_type[:200]!r}")
 
 
 def validation_issues(error: ValidationError) -> str:

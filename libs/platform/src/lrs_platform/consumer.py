@@ -15,7 +15,11 @@ Every failure of a handler is classified (`classify_failure`):
   `CharacterNotInRepertoireError` for a NUL byte; integrity violations), a header that cannot be built
   (`ValueError` for a CR/LF), and bugs (`KeyError`, `TypeError`, ...). Tried `poison_attempts` times,
   then parked; a message failing its contract (pydantic's `ValidationError`) is parked at its first
-  attempt, as `invalid: <where>: <what>`, since the same bytes fail the same way again.
+  attempt, as `invalid: <where>: <what>`, and so is an event of a type the contracts do not know
+  (`UnknownEventType`: a newer release's event met by an older pod), as `unknown event type '<type>'`
+  (`refusal_text`): the same bytes fail the same way again. A consumer decodes with
+  `lrs_contracts.registry.decode` and lets `UnknownEventType` go up; it passes over only the types the
+  contracts know and it has no use for.
 
 Parking stores the message in the service's `parked_messages` table (`lrs_platform.parking`), copies
 it to `<topic>.dlq` with the `lrs_contracts.dead_letters` headers (once the guard's lock is let go, and
@@ -84,7 +88,8 @@ from aiokafka.errors import CorruptRecordException, KafkaError
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
-from lrs_contracts.dead_letters import DeadLetter, dead_letter_topic, error_text
+from lrs_contracts.dead_letters import DeadLetter, dead_letter_topic, error_text, unknown_event_type
+from lrs_contracts.registry import UnknownEventType
 from lrs_platform.kafka import stop_within
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
@@ -301,6 +306,23 @@ def classify_failure(error: BaseException) -> Failure:
     return Failure.TRANSIENT if isinstance(error, _TRANSIENT) else Failure.POISON
 
 
+def refusal_text(error: BaseException) -> str | None:
+    """The `lrs-error` of a message refused for what it is, parked at its first attempt since the same bytes fail
+    the same way again: one failing its contract (`invalid: <where>: <what>`) or of an event type the contracts do
+    not know (`unknown event type '<type>'`, as the PLR projector parks it). None for any other failure."""
+    if isinstance(error, UnknownEventType):
+        return unknown_event_type(str(error))
+    if isinstance(error, ValidationError):
+        return error_text(error)
+    return None
+
+
+def failure_text(error: BaseException) -> str:
+    """A failure as `lrs-error` says it: `refusal_text`, else `<ExceptionClass>: <message>` (`error_text`)."""
+    refused = refusal_text(error)
+    return refused if refused is not None else error_text(error)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     base_seconds: float = 0.2
@@ -418,8 +440,9 @@ class Attempts:
             if kind is not Failure.POISON:
                 return False
             poisoned += 1
-            # the same bytes fail their contract the same way every time: no second attempt
-            return poisoned >= allowed or isinstance(error, ValidationError)
+            # the same bytes fail their contract (or name a type no contract has) the same way every time: no
+            # second attempt
+            return poisoned >= allowed or refusal_text(error) is not None
 
         try:
             return await self._attempted(effect, gives_up)
@@ -449,7 +472,7 @@ class Attempts:
                 kind = classify_failure(error)
                 if gives_up(error, kind):
                     FAILURES.labels(self.consumer, kind.value).inc()
-                    self.last_error = error_text(error)
+                    self.last_error = failure_text(error)
                     self._settled()
                     raise _GivenUp(Poisoned(self.last_error, attempt)) from error
                 delay = error.delay if isinstance(error, Transient) and error.delay is not None else None
@@ -477,7 +500,7 @@ class Attempts:
 
     async def _failed(self, error: Exception, kind: Failure, delay: float) -> None:
         FAILURES.labels(self.consumer, kind.value).inc()
-        self.last_error = error_text(error)
+        self.last_error = failure_text(error)
         if self.retrying_since is None:
             self.retrying_since = time.monotonic()
             RETRYING.labels(self.consumer).set(1)
@@ -657,7 +680,7 @@ class PoisonGuard:
                 except Exception as failure:
                     if classify_failure(failure) is Failure.TRANSIENT:
                         raise  # the office's transaction undoes what this replay changed in the table
-                    error = error_text(failure)
+                    error = failure_text(failure)
                     await self._office.store.failed_again(row, error)
                     break
                 await self._office.store.delete(row.id)

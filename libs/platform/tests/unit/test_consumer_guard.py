@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from lrs_contracts.dead_letters import DeadLetter, Headers
 from lrs_contracts.plr import AchievementKey, AchievementWithdrawn, Provenance
-from lrs_contracts.registry import encode, wrap
+from lrs_contracts.registry import UnknownEventType, decode, encode, wrap
 from lrs_platform.consumer import (
     Attempts,
     Failure,
@@ -161,6 +161,18 @@ async def test_a_message_failing_its_contract_is_given_up_at_the_first_attempt_a
     assert isinstance(outcome, Poisoned) and (outcome.attempts, effect.calls) == (1, 1)
     assert outcome.error.startswith("invalid: batch_id: Input should be a valid integer")
     assert "Lovelace" not in outcome.error
+
+
+async def test_an_event_of_a_type_the_contracts_do_not_know_is_given_up_at_the_first_attempt_in_the_documented_words() -> (
+    None
+):
+    """A newer release's event met by an older pod (docs/deploy.md, "Upgrade"): the same bytes name the same unknown
+    type every time. It was tried three times, with backoff, and said `UnknownEventType: …`, where the projector and
+    docs/events.md say `unknown event type '…'` at the first attempt."""
+    effect = Flaky(*[UnknownEventType("lrs.batch.quarantined.v1")] * 10)
+    outcome = await Attempts("c", NO_WAIT).run(effect)
+    assert outcome == Poisoned("unknown event type 'lrs.batch.quarantined.v1'", 1)
+    assert effect.calls == 1
 
 
 async def test_a_retired_consumer_leaves_metrics_while_the_others_stay() -> None:
@@ -819,3 +831,48 @@ async def test_a_skip_cut_short_by_a_transient_failure_changes_nothing_until_it_
     assert (done.skipped, done.applied, done.still_parked, parked.rows) == (1, 2, 0, {})
     assert [(action.operator, action.skipped, action.applied) for action in parked.acted] == [("operator:alice", 1, 2)]
     assert applied == [b"k2", b"k2", b"k3"]
+
+
+async def test_an_unknown_event_type_is_parked_at_once_its_key_held_and_a_retry_says_the_same(
+    office: DeadLetterOffice, parked: MemoryParked, sent: list[Any]
+) -> None:
+    """As any consumer decoding with the registry parks it: `lrs-error` `unknown event type '…'`, attempt 1, the
+    envelope's id and type in its headers, and the key's later events held behind it (docs/events.md)."""
+    key = AchievementKey(ao_id="RN9093", uln="6567035160", qualification_number="10050061", award_date=date(2026, 6, 1))
+    withdrawn = AchievementWithdrawn(
+        achievement_id=uuid.UUID(int=3), key=key, provenance=Provenance(batch_id=uuid.UUID(int=7), line=1)
+    )
+    known = encode(wrap(withdrawn, source="validation", correlation_id="c"))
+    unknown = known.replace(b"lrs.achievement.withdrawn.v1", b"lrs.achievement.teleported.v1")
+    assert unknown != known
+    applied: list[int] = []
+
+    async def handler(messages: Sequence[Message]) -> None:
+        for each in messages:
+            decode(each.value or b"")
+        applied.extend(each.offset for each in messages)
+
+    guard = PoisonGuard("challenges.plr-record", handler, office, NO_WAIT)
+    await guard.apply([message(1, b"K", unknown), message(2, b"K", known), message(3, b"L", known)])
+
+    assert applied == [3]
+    assert sorted((row.offset, row.reason, row.attempts) for row in parked.rows.values()) == [
+        (1, "error", 1),
+        (2, "blocked", 0),
+    ]
+    [(topic, _, value, headers)] = sent
+    letter = DeadLetter.from_headers(headers)
+    assert (topic, value) == ("lrs.batch.outcomes.v1.dlq", unknown)
+    assert (letter.error, letter.attempts, letter.event_type) == (
+        "unknown event type 'lrs.achievement.teleported.v1'",
+        1,
+        "lrs.achievement.teleported.v1",
+    )
+
+    head = min(parked.rows.values(), key=lambda row: row.offset)
+    again = await office.retry(head.id, "operator:ops")
+    assert (again.applied, again.still_parked, again.error) == (
+        0,
+        2,
+        "unknown event type 'lrs.achievement.teleported.v1'",
+    )

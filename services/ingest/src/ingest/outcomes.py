@@ -64,7 +64,8 @@ def outcome_of(raw: bytes | None) -> OutcomeEvent | None:
     """The event for the batch view, or None for a readable event of another kind.
 
     Raises ValueError (pydantic's ValidationError and UnknownEventType are ValueErrors) for anything
-    unreadable: a poison, parked by the consumer loop.
+    unreadable: a poison, parked by the consumer loop (at its first attempt for an event failing its contract or
+    of a type the contracts do not know, as `invalid: …` or `unknown event type '…'`).
     """
     if raw is None:
         raise ValueError("empty message")

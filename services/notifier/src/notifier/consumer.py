@@ -9,8 +9,9 @@ Most of the outcomes topic is per-record outcomes (1,000 a message), of which th
 the rejection and warning codes: a decided chunk is scanned for its rejected and warned-of records
 (`scanned_rejections_by_code`),
 or read as plain JSON when it is shaped otherwise, without building its models (validation validated
-it when writing it). Events that lead to no email are not decoded at all; only
-the events that make an email go through the validating decoder.
+it when writing it). Events of the contracts that lead to no email are not decoded at all; only
+the events that make an email go through the validating decoder, and those of a type the contracts do
+not know, which it refuses: parked at their first attempt, as `unknown event type '…'`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import orjson
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
 from lrs_contracts.fast_decode import rejections_by_code, scanned_rejections_by_code
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, BatchRecordsDecided
-from lrs_contracts.registry import UnknownEventType, decode
+from lrs_contracts.registry import EVENT_TYPES, decode
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
 from lrs_platform.consumer import Message
 from notifier.handlers import Notifications
@@ -65,12 +66,11 @@ class NotificationHandler:
                 if chunk is not None:
                     chunks.append(chunk)
                     continue
-            elif isinstance(event_type, str) and event_type not in _EMAILED:
-                continue  # no email comes of it (or a newer event type this service has no use for)
-            try:
-                envelope, payload = decode(message.value)
-            except UnknownEventType:
-                continue
+            elif isinstance(event_type, str) and event_type not in _EMAILED and event_type in EVENT_TYPES:
+                continue  # no email comes of it
+            # one of a type the contracts do not know (a newer release's) raises UnknownEventType: the guard parks it
+            # at its first attempt, as `unknown event type '…'` (docs/deploy.md, "Upgrade")
+            envelope, payload = decode(message.value)
             if chunks:
                 await self._notifications.tally_chunks(chunks)
                 chunks = []

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from lrs_contracts import topics
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
-from lrs_contracts.dead_letters import error_text, learners_named, peek_event
+from lrs_contracts.dead_letters import error_text, learners_named, peek_event, unknown_event_type
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.fast_decode import NotFast, decode_flat, flat_fields, plain_fields
 from lrs_contracts.identifiers import is_uuid
@@ -505,7 +505,7 @@ def decode_message(message: Message, actions: Mapping[Position, OperatorAction] 
     except ValidationError as error:
         return Decoded(message, None, None, error_text(error))
     except UnknownEventType as error:
-        return Decoded(message, None, None, f"unknown event type {str(error)[:200]!r}")
+        return Decoded(message, None, None, unknown_event_type(str(error)))
     except (ValueError, UnicodeDecodeError) as error:
         return Decoded(message, None, None, f"undecodable: {type(error).__name__}")
     if not isinstance(payload, _EVENTS_OF_TOPIC.get(message.topic, ())):

@@ -26,7 +26,7 @@ from lrs_contracts.fast_decode import NotFast, builder_for, decode_fast
 from lrs_contracts.fast_match import ACHIEVEMENT_MODELS, achievement_fields
 from lrs_contracts.outcomes import BatchRecordsDecided, RecordStatus
 from lrs_contracts.plr import AchievementRecorded
-from lrs_contracts.registry import UnknownEventType, decode, decode_envelope, event_type_of
+from lrs_contracts.registry import decode, decode_envelope, event_type_of
 from reporting.store import PlrLogWrite
 
 ACHIEVEMENT_EVENTS = ACHIEVEMENT_MODELS
@@ -102,10 +102,7 @@ class PlrLogWrites:
         try:
             envelope, event = decode_fast(value)
         except NotFast:
-            try:
-                envelope, event = decode(value)
-            except UnknownEventType:
-                return
+            envelope, event = decode(value)  # a type the contracts do not know is parked (UnknownEventType)
         if not isinstance(event, ACHIEVEMENT_EVENTS):
             return
         qualification_type = event.qualification.qualification_type if isinstance(event, AchievementRecorded) else None

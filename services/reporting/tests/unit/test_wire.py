@@ -27,7 +27,7 @@ from lrs_contracts.plr import (
     QualificationSummary,
     ResultStatus,
 )
-from lrs_contracts.registry import decode, encode, wrap
+from lrs_contracts.registry import UnknownEventType, decode, encode, wrap
 from lrs_platform.consumer import Attempts, Poisoned, RetryPolicy
 from reporting.store import PlrLogWrite
 from reporting.wire import (
@@ -174,14 +174,17 @@ def test_a_batch_id_spelled_in_capitals_is_the_same_batch_and_the_later_write_is
     assert (write.batch_id, write.written_at) == (BATCHES[0], datetime.fromtimestamp(2, UTC))
 
 
-def test_an_event_the_log_could_not_have_carried_is_poison_and_an_unknown_type_is_passed_over() -> None:
+def test_an_event_the_log_could_not_have_carried_is_poison_and_so_is_an_unknown_type() -> None:
+    """An unknown type is a newer release's event: refused, for the guard to park it at its first attempt as
+    `unknown event type '…'` (docs/deploy.md, "Upgrade"), where it was passed over."""
     valid = orjson.loads(message(achievement("withdrawn", BATCHES[0], QANS[0], "GCSE")))
     log = PlrLogWrites()
     with pytest.raises(ValueError, match="JSON"):  # orjson's or pydantic's: poison either way
         log.add(b"not json", 1)
     with pytest.raises(ValidationError):
         log.add(orjson.dumps({**valid, "data": {**valid["data"], "key": "not an object"}}), 1)
-    log.add(orjson.dumps({**valid, "event_type": "lrs.achievement.renamed.v9"}), 1)
+    with pytest.raises(UnknownEventType):
+        log.add(orjson.dumps({**valid, "event_type": "lrs.achievement.renamed.v9"}), 1)
     assert log.writes() == []
 
 

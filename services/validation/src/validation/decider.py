@@ -62,6 +62,7 @@ from lrs_platform.consumer import (
     RetryPolicy,
     Transient,
     collector_paused,
+    failure_text,
     readiness_report,
 )
 from lrs_platform.keyring import UNKEYED_RECORDS, Erased, KeyLookup, KeyringUnavailable, batch_key_name
@@ -315,7 +316,7 @@ class Decider:
             with collector_paused():
                 event_id, payload = decode_submission(record.value)
         except ValueError as error:
-            await self._dead_letter(partition, record, error_text(error))
+            await self._dead_letter(partition, record, failure_text(error))
             return True
         if isinstance(payload, SandpitReset):
             await self._reset(partition, record, payload, str(event_id))
