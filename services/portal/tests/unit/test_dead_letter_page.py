@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -216,6 +217,12 @@ def test_a_confirmed_skip_sends_the_reason_as_lrs_dlq_skip_does_and_says_what_it
     assert "applied 1, skipped 1, still parked 0" in shown.text
 
 
+NOT_PARKED = (
+    "That message is not parked in notifier now: it may have been retried or skipped (every retry and skip made is in"
+    " the history, linked below), or the link names no parked message."
+)
+
+
 def test_a_message_no_longer_parked_is_said_to_be_gone_in_the_pages_own_words(portal: StubbedPortal) -> None:
     client, operator = portal.signed_in(Role.OPERATOR)
     notifier_parks(portal)
@@ -226,8 +233,30 @@ def test_a_message_no_longer_parked_is_said_to_be_gone_in_the_pages_own_words(po
 
     for answer in (confirming, retried):
         assert answer.status_code == 404
-        assert "That message is no longer parked in notifier: it was retried or skipped already." in answer.text
+        assert NOT_PARKED in html.unescape(answer.text)
         assert '<h1 class="govuk-heading-l">Dead letters</h1>' in answer.text
+
+
+@pytest.mark.parametrize("action", ["skip", "retry"])
+def test_a_handle_that_never_was_parked_is_not_said_to_have_been_retried_or_skipped(
+    portal: StubbedPortal, action: str
+) -> None:
+    """A stale or mistyped link: the portal knows only that nothing is parked under it now, not what happened to it."""
+    client, operator = portal.signed_in(Role.OPERATOR)
+    notifier_parks(portal, listed(1, "poisoned"))
+    portal.on("POST", f"{NOTIFIER_DLQ}/999/retry", lambda _: problem(404, "no parked message 999"))
+
+    answer = (
+        client.get("/ops/dead-letters/notifier/999/skip")
+        if action == "skip"
+        else client.post("/ops/dead-letters/notifier/999/retry", data=form(operator))
+    )
+
+    assert answer.status_code == 404
+    shown = html.unescape(answer.text)
+    assert NOT_PARKED in shown
+    assert "already" not in shown and "no longer" not in shown  # history the portal does not know
+    assert '<a class="govuk-link" href="/ops/dead-letters/history">Every retry and skip made</a>' in answer.text
 
 
 def test_a_retry_the_service_refuses_shows_its_refusal(portal: StubbedPortal) -> None:

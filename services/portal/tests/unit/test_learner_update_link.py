@@ -339,7 +339,7 @@ def test_filling_in_needs_a_uln_a_learner_can_have_before_the_projector_is_asked
     entry = client.post("/direct-entry/recorded", data=form(person, **_entry_form(uln="1000000042")))
 
     assert entry.status_code == 400
-    assert 'href="#uln">RV002: ' in entry.text
+    assert 'href="#uln">The ULN&#39;s check digit is wrong (RV002)' in entry.text
     assert not portal.sent_to("GET", "plr-projector/v1/ao/achievements")
 
 

@@ -433,7 +433,7 @@ def test_a_uln_no_learner_can_have_is_a_field_error_in_the_rules_words_before_th
     answer = client.post("/learners", data=form(person, uln=uln))
 
     assert answer.status_code == 400
-    assert f'href="#uln">{code}: ' in error_text(answer.text)
+    assert f"({code})" in error_text(answer.text).split('href="#uln">', 1)[1].split("</a>", 1)[0]
     assert "You have recorded no achievement" not in answer.text
     assert not portal.sent_to("GET", "plr-projector/v1/ao/achievements")
 

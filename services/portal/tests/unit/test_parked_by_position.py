@@ -120,7 +120,7 @@ def test_a_retry_of_a_place_with_nothing_parked_there_is_said_gone_and_nothing_i
     answer = client.post(f"/ops/dead-letters/plr-projector/{PLACE}/retry", data=form(operator))
 
     assert answer.status_code == 404
-    assert "That message is no longer parked in plr-projector" in answer.text
+    assert "That message is not parked in plr-projector now" in answer.text
     assert not [request for request in portal.sent if request.method == "POST"]
 
 

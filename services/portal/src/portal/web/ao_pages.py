@@ -17,10 +17,10 @@ from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import refused_character
 from lrs_domain.formats import is_plausible_email
-from lrs_domain.identifiers import display_qan, normalise_qan
+from lrs_domain.identifiers import display_qan, mask_uln, normalise_qan
 from lrs_domain.names import name_length
 from lrs_domain.reference import Catalogue
-from lrs_domain.rules import check_uln
+from lrs_domain.rules import why_no_learner_has
 from lrs_platform.clock import today_in_england
 from portal.backend import NotFound, Refused, ServiceCalls, Unavailable
 from portal.checking import batch_file, check_record
@@ -29,6 +29,7 @@ from portal.direct_entry import (
     FORM_ORDER,
     JOB_TYPES,
     PREFILLED,
+    Entry,
     entry_batch,
     entry_reference,
     field_errors,
@@ -51,6 +52,7 @@ from portal.web.common import (
     portal_of,
     render,
     see_other,
+    see_other_telling,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -207,8 +209,8 @@ async def direct_entry_recorded(request: Request, user: AoUser) -> HTMLResponse:
     errors: dict[str, str] = {}
     if not ULN.fullmatch(uln):
         errors["uln"] = "Enter the learner's ULN to look the achievement up: 10 digits, like 1000000043"
-    elif findings := check_uln(uln):
-        errors["uln"] = f"{findings[0].code}: {findings[0].message}"
+    elif refusal := why_no_learner_has(uln):  # a look-up's words, not a batch record's (as the projector says them)
+        errors["uln"] = refusal.reason
     if normalise_qan(values.get("qualification_number", "")) is None:
         errors["qualification_number"] = "Enter the qualification number as recorded, like 600/1166/X"
     if not values.get("award_date"):
@@ -274,7 +276,30 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
             # then Back, a change and Send), or the same entry is being published by another Send
             return await _entry_sent_before(request, user, values, sent, entry_id, warnings_of(outcome))
         return _entry_page(request, user, values, {"action": refused.detail}, [], 400)
-    return see_other(f"{base(request)}/batches/{accepted['batch_id']}?wait=10")
+    return await _to_the_entrys_batch(request, user, entry, accepted["batch_id"], entry_reference(entry_id))
+
+
+# What a direct entry did to the achievement it names, as its batch's page says it was sent.
+ENTRY_SENT_WORDS = {
+    RecordAction.CREATE.value: "Your achievement",
+    RecordAction.UPDATE.value: "Your update to the achievement",
+    RecordAction.WITHDRAW.value: "Your withdrawal of the achievement",
+    RecordAction.REINSTATE.value: "Your reinstatement of the achievement",
+}
+
+
+def entry_sent(entry: Entry, reference: str) -> str:
+    """What the entry's batch page says it was sent as, once, in the person's terms: the learner (the ULN masked, as
+    the batch's pages show it) and the qualification, not only the batch's generated reference."""
+    qan = display_qan(normalise_qan(entry.values["qualification_number"]) or entry.values["qualification_number"])
+    words = ENTRY_SENT_WORDS.get(entry.values["action"], "Your achievement")
+    return f"{words} for ULN {mask_uln(entry.values['uln'])}, qualification {qan}, was sent as batch {reference}."
+
+
+async def _to_the_entrys_batch(request: Request, user: AoUser, entry: Entry, batch_id: str, reference: str) -> Response:
+    """The batch page of the batch the entry was sent as, saying so (once: a reload sends nothing again)."""
+    page = f"{base(request)}/batches/{batch_id}"
+    return await see_other_telling(request, user, f"{page}?wait=10", entry_sent=entry_sent(entry, reference))
 
 
 async def _entry_sent_before(
@@ -290,7 +315,9 @@ async def _entry_sent_before(
         newest = {"items": []}
     made = next((batch for batch in newest["items"] if batch.get("idempotency_key") == key), None)
     if made is not None and made.get("content_sha256") == hashlib.sha256(sent).hexdigest():
-        return see_other(f"{base(request)}/batches/{made['batch_id']}?wait=10")
+        return await _to_the_entrys_batch(
+            request, user, read_entry(values), made["batch_id"], entry_reference(entry_id)
+        )
     again = {**values, "entry_id": str(uuid.uuid4())}
     return _entry_page(request, user, again, {}, warnings, 409, sent_before={"batch": made})
 
@@ -359,8 +386,9 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
     errors = {}
     if not ULN.fullmatch(uln):
         errors["uln"] = "Enter a ULN of 10 digits, the first not 0, like 1000000043"
-    elif findings := check_uln(uln):  # a wrong check digit (RV002) or the temporary ULN: no learner has it
-        errors["uln"] = f"{findings[0].code}: {findings[0].message}"
+    elif refusal := why_no_learner_has(uln):  # a wrong check digit (RV002) or the temporary ULN: no learner has it
+        # said of what was just typed (not masked), in a look-up's words: `check_uln`'s are a batch record's
+        errors["uln"] = refusal.reason
     for name, label in zip(NAMES, ("given name", "family name"), strict=True):
         if name_length(names[name]) > NAME_LIMIT:
             errors[name] = f"The {label} must be {NAME_LIMIT} characters or fewer"

@@ -15,6 +15,7 @@ from portal.accounts import MIN_PASSWORD_LENGTH, Account, InvalidAccount, Passwo
 from portal.auth import SignedIn
 from portal.csrf import FIELD, new_csrf_token, tokens_match
 from portal.web.common import (
+    SANDPIT,
     PageError,
     User,
     checked_form,
@@ -65,6 +66,14 @@ def _check_signed_out_form(request: Request, form: FormData) -> None:
 
 
 ENDED = ("page", "form")  # how a session that ended is said: at a page, or at a form not acted on
+# The pages of an upload (live or the Sandpit's): a session that ended at their forms lost a file chosen, not typing.
+UPLOAD_PAGES = frozenset({"/batches/new", "/batches/check", "/batches/submit"})
+
+
+def _at_upload(next_path: str) -> bool:
+    """Whether the page signing in leads back to is an upload's: its form sent a file."""
+    path = next_path.partition("?")[0]
+    return path.removeprefix(SANDPIT) in UPLOAD_PAGES
 
 
 def _sign_in_page(
@@ -80,6 +89,7 @@ def _sign_in_page(
         "errors": errors or {},
         "username": username,
         "ended": ended if ended in ENDED else None,
+        "ended_at_upload": ended == "form" and _at_upload(next_path),
         "idle_minutes": portal_of(request).settings.session_idle_minutes,
     }
     return _signed_out_form(request, "sign_in.html", context, status_code)

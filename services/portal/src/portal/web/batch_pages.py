@@ -7,6 +7,7 @@ import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, NamedTuple
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -42,6 +43,8 @@ router = APIRouter(include_in_schema=False)
 DECIDED = frozenset({"completed", "failed", "abandoned", "refused"})
 RECORD_STATUSES = ("accepted", "rejected", "no_op")
 CODE = re.compile(r"^(RV|WV)[0-9]{3}$")
+LAST_RECORDS_PAGE = 10_000  # the batch page's last page of records (of 10,000 records, one a page at the fewest)
+PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,4}")
 # The most of a check's body read: the file, and room for the form's other fields and the multipart framing.
 LARGEST_UPLOAD = MAX_BATCH_BYTES + 64 * 1024
 # How long the batch page waits for the projector to confirm a completed batch is on learners' records: it usually
@@ -100,6 +103,13 @@ async def upload_form(request: Request, user: AoUser) -> HTMLResponse:
 async def check_again(request: Request, user: AoUser) -> Response:
     """The check page's address asked by GET (Back to it, or a reload): its file is not kept unless submittable, and
     then sealed under a key only that page held, so the check cannot be drawn again: the form to check a file."""
+    return see_other(f"{base(request)}/batches/new")
+
+
+@router.get("/batches/submit")
+async def submit_again(request: Request, user: AoUser) -> Response:
+    """The submit's address asked by GET (where signing in leads back to after a session ended at Submit): the upload
+    is chosen and checked again, on the form to check a file; not a batch "submit", which is no batch."""
     return see_other(f"{base(request)}/batches/new")
 
 
@@ -221,7 +231,7 @@ class BatchPageQuery(NamedTuple):
 def _batch_page_query(
     status: Annotated[str | None, Query(max_length=20)] = None,
     code: Annotated[str | None, Query(max_length=5)] = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page: Annotated[int, Query(ge=1, le=LAST_RECORDS_PAGE)] = 1,
     wait: Annotated[float, Query(ge=0, le=25, allow_inf_nan=False)] = 0,
     decided: Annotated[str | None, Query()] = None,
 ) -> BatchPageQuery:
@@ -229,6 +239,36 @@ def _batch_page_query(
 
 
 BatchPageAsked = Annotated[BatchPageQuery, Depends(_batch_page_query)]
+
+
+def records_shown(status: str | None, code: str | None, page: int | str | None) -> str:
+    """The batch page's records as the person chose them (its result and code filters, and its page) as a query
+    string, carried by its record links to a record's page and back by "Back to the batch"; "" for the first page of
+    every record. Only what the batch page takes is carried (a known result, a code of the rules' pattern, a page
+    from 2 to `LAST_RECORDS_PAGE`, in ASCII digits): anything else in a record page's address is left out, so that
+    nothing typed into an address is written into the page."""
+    carried: dict[str, str] = {}
+    if status in RECORD_STATUSES:
+        carried["status"] = status
+    if code is not None and CODE.fullmatch(code):
+        carried["code"] = code
+    number = str(page) if page is not None else ""
+    if PAGE_NUMBER.fullmatch(number) and 1 < int(number) <= LAST_RECORDS_PAGE:
+        carried["page"] = number
+    return urlencode(carried)
+
+
+def _records_shown_query(
+    status: Annotated[str | None, Query()] = None,
+    code: Annotated[str | None, Query()] = None,
+    page: Annotated[str | None, Query()] = None,
+) -> str:
+    """A record page's way back to its batch's page as it was (`records_shown`): what is not taken is left out rather
+    than refused, as the record is shown all the same."""
+    return records_shown(status, code, page)
+
+
+RecordsShown = Annotated[str, Depends(_records_shown_query)]
 
 
 async def on_learners_records(
@@ -295,6 +335,7 @@ async def batch_context(
         "status_filter": status,
         "code_filter": code,
         "page": asked.page,
+        "records_shown": records_shown(status, code, asked.page),  # carried by the record links, and back
         "last_page": max(1, -(-total // page_size)),
         "threshold": REJECTION_THRESHOLD,
         # never "30.0%" for a batch that failed RS005, nor more than 30.0% for one that passed
@@ -307,7 +348,9 @@ async def batch_context(
 async def batch_page(request: Request, batch_id: uuid.UUID, user: AoUser, asked: BatchPageAsked) -> HTMLResponse:
     page_size = portal_of(request).settings.records_page_size
     context = await batch_context(calls(request, user), batch_id, asked, page_size=page_size)
-    context["sent_before"] = (await notice_for(request, user)).get("sent_before")
+    notice = await notice_for(request, user)
+    context["sent_before"] = notice.get("sent_before")
+    context["entry_sent"] = notice.get("entry_sent")  # a direct entry's, just sent as this batch
     return render(request, "batch.html", context, user=user)
 
 
@@ -317,12 +360,13 @@ async def batch_status_answer(service: ServiceCalls, batch_id: uuid.UUID) -> JSO
     return JSONResponse({"status": batch["status"], "decided": batch["status"] in DECIDED})
 
 
-async def record_context(service: ServiceCalls, batch_id: uuid.UUID, line: int) -> dict[str, Any]:
+async def record_context(service: ServiceCalls, batch_id: uuid.UUID, line: int, shown: str = "") -> dict[str, Any]:
+    """A record's page; `shown`: the batch page's records as the person left them (`records_shown`), to go back to."""
     batch = await service.batch(batch_id)
     record = await service.batch_record(batch_id, line, first_line=4 if batch.get("format") == "csv" else 1)
     if record is None:
         raise PageError("not_found", f"Batch {batch_id} has no record on line {line}.")
-    return {"batch": batch, "record": record, "direct_entry": is_direct_entry(batch)}
+    return {"batch": batch, "record": record, "direct_entry": is_direct_entry(batch), "records_shown": shown}
 
 
 async def records_download(service: ServiceCalls, batch_id: uuid.UUID, *, sandpit: bool = False) -> Response:
@@ -343,8 +387,10 @@ async def batch_status(request: Request, batch_id: uuid.UUID, user: AoUser) -> J
 
 
 @router.get("/batches/{batch_id}/records/{line}")
-async def record_page(request: Request, batch_id: uuid.UUID, line: int, user: AoUser) -> HTMLResponse:
-    return render(request, "record.html", await record_context(calls(request, user), batch_id, line), user=user)
+async def record_page(
+    request: Request, batch_id: uuid.UUID, line: int, user: AoUser, shown: RecordsShown
+) -> HTMLResponse:
+    return render(request, "record.html", await record_context(calls(request, user), batch_id, line, shown), user=user)
 
 
 @router.get("/batches/{batch_id}/records.csv")

@@ -315,7 +315,12 @@ async def _stream_heads(request: Request, user: SignedIn, service_name: str, han
 
 
 async def _no_longer_parked(request: Request, user: SignedIn, service_name: str) -> HTMLResponse:
-    refusal = f"That message is no longer parked in {service_name}: it was retried or skipped already."
+    # all the portal knows is that nothing is parked under the address now (a stale or mistyped link, or a message
+    # retried or skipped since): not what happened to it, which the history says when it was retried or skipped
+    refusal = (
+        f"That message is not parked in {service_name} now: it may have been retried or skipped (every retry and"
+        " skip made is in the history, linked below), or the link names no parked message."
+    )
     return await _dead_letters_page(request, user, refusal=refusal, status=404)
 
 

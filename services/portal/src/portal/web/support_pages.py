@@ -16,7 +16,14 @@ from portal.auth import SignedIn
 from portal.backend import NotFound
 from portal.mi import CHARTS
 from portal.web.ao_pages import MiMonths, chart_download, gather_mi
-from portal.web.batch_pages import BatchPageAsked, batch_context, batch_status_answer, record_context, records_download
+from portal.web.batch_pages import (
+    BatchPageAsked,
+    RecordsShown,
+    batch_context,
+    batch_status_answer,
+    record_context,
+    records_download,
+)
 from portal.web.common import PageError, SupportOperator, calls, portal_of, render, see_other
 
 router = APIRouter(include_in_schema=False)
@@ -121,8 +128,10 @@ async def batch_status(request: Request, batch_id: uuid.UUID, user: SupportOpera
 
 
 @router.get("/ops/batches/{batch_id}/records/{line}")
-async def record_page(request: Request, batch_id: uuid.UUID, line: int, user: SupportOperator) -> HTMLResponse:
-    context = await record_context(calls(request, user), batch_id, line)
+async def record_page(
+    request: Request, batch_id: uuid.UUID, line: int, user: SupportOperator, shown: RecordsShown
+) -> HTMLResponse:
+    context = await record_context(calls(request, user), batch_id, line, shown)
     return render(request, "record.html", context | _operator_view(batch_id), user=user)
 
 
