@@ -1,6 +1,7 @@
 """No cache keeps an answer: every answer a service's app gives, problems and failures too, says
 `Cache-Control: no-store` (it may hold a learner's personal data), unless its route names a policy of its own
-(the projector's JWKS may be cached) or it is a static file that is the same for everyone."""
+(the projector's JWKS may be cached) or it is a static file that is the same for everyone; and none is read as
+another type than it says (`X-Content-Type-Options: nosniff`)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,13 @@ async def test_every_answer_says_no_cache_may_keep_it(method: str, path: str, st
         answer = await client.request(method, path)
     assert answer.status_code == status, answer.text
     assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers.get_list("x-content-type-options") == ["nosniff"]  # never read as another type
+
+
+async def test_static_files_and_routes_naming_their_own_policy_are_not_sniffed_either() -> None:
+    async with _client() as client:
+        answers = [await client.get("/.well-known/jwks.json"), await client.get(f"{DOCS_ASSETS}/swagger-ui-init.js")]
+    assert [answer.headers.get_list("x-content-type-options") for answer in answers] == [["nosniff"], ["nosniff"]]
 
 
 async def test_a_route_naming_its_own_policy_keeps_it() -> None:
