@@ -2,6 +2,7 @@
 # `make restart`: stops the services `make up` started and starts them again with .run/env as it is now
 # (after a key is rotated there, say); Kafka, PostgreSQL, the SMTP sink and the data stay as they are.
 set -euo pipefail
+umask 077  # .run/env, the logs and what the services write stay this user's alone (as `make up` makes them)
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 run="$root/.run"

@@ -4,10 +4,18 @@
 # Beside them the Sandpit (decision 0060): ingest, validation, plr-projector and notifier again with
 # LRS_ENVIRONMENT=sandpit and the database lrs_sandpit, on ports of their own (LRS_SANDPIT_*_URL).
 set -Eeuo pipefail
+# .run/ holds the keyring and credential keys (.run/env), API keys, the services' logs and the Maildir's
+# working reset links: what this script, the SMTP sink and the services create is for this user alone.
+umask 077
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 run="$root/.run"
 mkdir -p "$run/logs" "$run/pids" "$run/mailbox/cur" "$run/mailbox/new" "$run/mailbox/tmp"
+# A .run/ made before umask 077 (or by another tool) is closed too. Run as root, the cluster in .run/pg runs as
+# the postgres user, who must pass through .run/ (0711: no listing; everything in it is closed to others).
+if [ "$(id -u)" = 0 ]; then chmod 711 "$run"; else chmod 700 "$run"; fi
+chmod go-rwx "$run"/*
+chmod -R go-rwx "$run/logs" "$run/mailbox"
 if [ -f "$run/env" ] && [ -f "$run/pids/validation.pid" ] && kill -0 "$(cat "$run/pids/validation.pid")" 2>/dev/null; then
   echo "already up (see .run/env); 'make down' first to restart" >&2
   exit 0

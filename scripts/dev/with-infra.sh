@@ -2,6 +2,8 @@
 # Runs a command with real Kafka and PostgreSQL: reuses KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL when
 # set, otherwise starts throw-away ones (Maven-Central Kafka, Debian PostgreSQL) and stops them after.
 set -euo pipefail
+# The throw-away clusters, and what the command writes (.run/test-logs, say), are this user's alone.
+umask 077
 root=$(cd "$(dirname "$0")/../.." && pwd)
 infra="$root/scripts/infra"
 cleanup() {

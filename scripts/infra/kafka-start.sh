@@ -2,6 +2,7 @@
 # Starts a single-node KRaft Kafka on 127.0.0.1 with free ports. Prints the bootstrap address.
 # Leaves kafka.pid, kafka.log, bootstrap and server.properties in $KAFKA_WORK.
 set -euo pipefail
+umask 077  # the work dir, its data and logs are this user's alone
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bash "$here/kafka-fetch.sh" >&2
