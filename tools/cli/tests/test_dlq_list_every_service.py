@@ -59,9 +59,10 @@ def test_list_json_without_a_service_names_every_service_the_projector_s_key_kep
 ) -> None:
     assert main(["dlq", "list", "--json"]) == ExitCode.OK
 
-    printed = json.loads(capsys.readouterr().out)
+    printed = json.loads(capsys.readouterr().out)["services"]
     assert list(printed) == list(dlq_commands.SERVICES)
-    assert printed["plr-projector"] == [] and printed["ingest"] == [PARKED]
+    assert printed["plr-projector"] == {"parked": [], "total": 0, "error": None}
+    assert printed["ingest"] == {"parked": [PARKED], "total": 1, "error": None}
 
 
 @pytest.mark.parametrize(("service", "said"), [("plr-projector", "events"), ("notifier", "messages")])

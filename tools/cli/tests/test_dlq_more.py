@@ -26,19 +26,19 @@ def test_a_retry_that_left_messages_parked_says_so_and_what_to_do() -> None:
     failed = [{"topic": "lrs.plr.v1", "applied": 0, "still_parked": 2, "error": "data.grade: Field required"}]
     applied = [{"topic": "lrs.plr.v1", "applied": 2, "still_parked": 0}]
 
-    assert still_parked_after(failed, LIVE) == (
+    assert still_parked_after(failed, LIVE, target="1000000043") == (
         "2 still parked: the retry failed again (first error above); deploy a fix and retry, or skip the poison"
-        " (`lrs dlq skip`)"
+        " (`lrs dlq skip 1000000043`)"
     )
-    assert still_parked_after(applied, LIVE) is None
+    assert still_parked_after(applied, LIVE, target="1000000043") is None
 
 
 def test_a_skip_that_left_messages_parked_says_so_too() -> None:
     behind = [{"topic": "lrs.plr.v1", "applied": 1, "skipped": 1, "still_parked": 2, "error": "data.grade: bad"}]
 
-    assert still_parked_after(behind, LIVE, skipped=True) == (
+    assert still_parked_after(behind, LIVE, target="1000000043", skipped=True) == (
         "2 still parked: a message held behind the skipped one failed (first error above); deploy a fix and retry,"
-        " or skip the poison (`lrs dlq skip`)"
+        " or skip the poison (`lrs dlq skip 1000000043`)"
     )
 
 
@@ -52,7 +52,9 @@ def test_the_commands_a_sandpit_dlq_names_go_to_the_sandpit(
 ) -> None:
     sandpit = Connection("lrs_sbx_k1_secret", Environment.SANDPIT)
     failed = [{"topic": "lrs.plr.v1", "applied": 0, "still_parked": 2, "error": "data.grade: Field required"}]
-    assert str(still_parked_after(failed, sandpit)).endswith("(`lrs --sandpit dlq skip`)")
+    assert str(still_parked_after(failed, sandpit, target="1000000043")).endswith(
+        "(`lrs --sandpit dlq skip 1000000043`)"
+    )
 
     monkeypatch.setenv("LRS_SANDPIT_API_KEY", "lrs_sbx_k1_secret")
     monkeypatch.setenv("LRS_SANDPIT_INGEST_URL", "http://127.0.0.1:9")  # nothing listens: it must not be reached

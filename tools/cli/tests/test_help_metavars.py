@@ -52,7 +52,7 @@ def test_options_that_take_a_value_keep_its_type_and_flags_show_none(
     }
     assert listing == {
         "--ao": "<str>",
-        "--status": "<received|accepted|validating|completed|failed|abandoned|refused>",
+        "--status": "<received|accepted|queued|validating|completed|failed|abandoned|refused>",
         "--limit": "<int range>",
         "--all": None,
         "--after": "<str>",

@@ -23,6 +23,7 @@ from lrs_cli.batch_commands import upload
 from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expect_ok
 from lrs_cli.files import read_bounded
+from lrs_cli.identifiers import UlnArgument, uln_value
 from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, warn
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
@@ -42,7 +43,8 @@ def _database_url(environment: Environment) -> str:
     variable = _database_variable(environment)
     url = os.environ.get(variable)
     if not url:
-        raise CommandError(f"{variable} is not set: credentials live in the service database")
+        # exit status 2, as an unset $LRS_API_KEY: the command cannot start without it
+        raise UsageError(f"{variable} is not set: credentials live in the service database")
     if environment is Environment.SANDPIT:
         try:
             check_sandpit_database(url)  # a Sandpit key made in live's database would work on live
@@ -93,7 +95,7 @@ _DATABASE_FAILURES = (*_UNREACHABLE, asyncpg.PostgresError, asyncpg.InterfaceErr
 
 def _database_failed(error: Exception, url: str, variable: str) -> CommandError:
     """One line for a database that could not be reached (exit 4) or refused what was asked (an unknown database
-    or role, a wrong password, a URL asyncpg cannot read: exit 1, as an unset $DATABASE_URL is)."""
+    or role, a wrong password, a URL asyncpg cannot read: exit 1)."""
     said = str(error) or type(error).__name__
     if isinstance(error, ValueError):  # asyncpg.ClientConfigurationError is one
         return CommandError(
@@ -629,7 +631,7 @@ def _eight_digits(value: str) -> str:
 @learners_app.command("sharing")
 def sharing_command(
     ctx: typer.Context,
-    uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
+    uln: UlnArgument,
     choice: Annotated[
         Sharing | None,
         typer.Argument(
@@ -657,7 +659,7 @@ def sharing_command(
 @learners_app.command("providers")
 def linked_providers_command(
     ctx: typer.Context,
-    uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
+    uln: UlnArgument,
     as_json: JsonOption = False,
 ) -> None:
     """Which providers are linked to a learner, and since when: they read the learner's PLR while the learner
@@ -672,8 +674,12 @@ def linked_providers_command(
 @learners_app.command("merge")
 def merge_learners_command(
     ctx: typer.Context,
-    master_uln: Annotated[str, typer.Argument(help="The ULN that stays the learner's (10 digits).")],
-    merged_uln: Annotated[str, typer.Argument(help="The learner's other ULN, merged into the master.")],
+    master_uln: Annotated[
+        str, typer.Argument(help="The ULN that stays the learner's (10 digits).", callback=uln_value)
+    ],
+    merged_uln: Annotated[
+        str, typer.Argument(help="The learner's other ULN, merged into the master.", callback=uln_value)
+    ],
 ) -> None:
     """Merge two ULNs of one learner (decision 0031), as the import file's MasterULN column does: refused when
     the master is already merged into the other (a cycle), when either was erased, or when the ULN to merge is
@@ -684,7 +690,7 @@ def merge_learners_command(
 @learners_app.command("link")
 def link_provider_command(
     ctx: typer.Context,
-    uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
+    uln: UlnArgument,
     ukprn: Annotated[str, typer.Option(help="The provider's UKPRN (8 digits).", callback=_eight_digits)],
 ) -> None:
     """Link a provider to a learner: it may then read their PLR, report for them and change their sharing (0121)."""

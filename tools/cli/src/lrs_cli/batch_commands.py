@@ -32,6 +32,7 @@ from lrs_cli.client import (
     unreachable_text,
 )
 from lrs_cli.downloads import STANDARD_OUTPUT, download, writable_beside
+from lrs_cli.identifiers import ao_id_value
 from lrs_cli.output import (
     JsonOption,
     batch_id_value,
@@ -233,6 +234,8 @@ def _batch_as_it_stands(
     while True:
         try:
             response = client.get(f"/v1/batches/{batch_id}", params=params, timeout=_timeout(client, deadline, bounded))
+        except httpx.UnsupportedProtocol:
+            raise  # a malformed LRS_INGEST_URL: no wait mends it
         except httpx.TransportError:
             if known is None and time.monotonic() >= deadline:
                 raise
@@ -482,10 +485,12 @@ class RecordResult(StrEnum):
 
 
 class ListedStatus(StrEnum):
-    """The states a batch is stored in (`queued` is an accepted batch a maintenance window holds)."""
+    """The states a batch is stored in, and `queued`: what the list shows of an accepted batch a maintenance window
+    holds (ingest lists it as accepted, and shows every accepted batch as queued while a window holds batches)."""
 
     RECEIVED = "received"
     ACCEPTED = "accepted"
+    QUEUED = "queued"
     VALIDATING = "validating"
     COMPLETED = "completed"
     FAILED = "failed"
@@ -523,6 +528,15 @@ def history(
             return Listed(batches, body["total"], after)
 
 
+def only_queued(listed: Listed) -> Listed:
+    """The accepted batches a maintenance window holds, which ingest shows as `queued`: while a window holds batches
+    it holds every accepted one, so a page with any not queued (no window, or it ended meanwhile) ends the list."""
+    queued = [batch for batch in listed.batches if batch.get("status") == ListedStatus.QUEUED]
+    if len(queued) == len(listed.batches):
+        return listed
+    return Listed(queued, len(queued), None)
+
+
 def count_cell(counts: dict[str, Any], name: str, *, failed: bool = False) -> str:
     """Blank while the batch is undecided; 0 once it is. A failed batch's accepted records were not recorded:
     in brackets, so that the column adds up to what was recorded (as the MI reports count)."""
@@ -535,10 +549,15 @@ def count_cell(counts: dict[str, Any], name: str, *, failed: bool = False) -> st
 @app.command("list")
 def list_command(
     ctx: typer.Context,
-    ao: Annotated[str | None, typer.Option(help="Operators: only this AO's batches (like RN9093).")] = None,
+    ao: Annotated[
+        str | None, typer.Option(help="Operators: only this AO's batches (like RN9093).", callback=ao_id_value)
+    ] = None,
     status: Annotated[
         ListedStatus | None,
-        typer.Option(help="Only batches in this state, such as failed.", parser=one_of(ListedStatus, "--status")),
+        typer.Option(
+            help="Only batches in this state, such as failed; queued: accepted batches a maintenance window holds.",
+            parser=one_of(ListedStatus, "--status"),
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many batches, newest first.")] = 50,
     every: Annotated[bool, typer.Option("--all", help="Every batch, whatever --limit says.")] = False,
@@ -548,8 +567,12 @@ def list_command(
     as_json: JsonOption = False,
 ) -> None:
     """The batches you submitted (operators: every AO's), newest first."""
+    # ingest stores a held batch as accepted (it refuses status=queued): ask for those, keep the ones it holds
+    asked = ListedStatus.ACCEPTED if status is ListedStatus.QUEUED else status
     with connection(ctx).client("ingest") as client:
-        listed = history(client, ao, None if every else limit, status.value if status else None, after)
+        listed = history(client, ao, None if every else limit, asked.value if asked else None, after)
+    if status is ListedStatus.QUEUED:
+        listed = only_queued(listed)
     batches = listed.batches
     if listed.next:
         shown = f"{len(batches):,} more" if after else f"the newest {len(batches):,}"

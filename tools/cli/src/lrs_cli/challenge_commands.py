@@ -13,6 +13,7 @@ from rich.text import Text
 
 from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
+from lrs_cli.identifiers import ao_id_value
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more, uuid_value, warn
 from lrs_contracts.challenge import ChallengeResolution, resolution_label
 from lrs_contracts.text import with_bidi_controls_shown
@@ -153,7 +154,7 @@ def list_command(
         typer.Option(help="Only challenges in this state; repeat it for several.", parser=one_of(State, "--state")),
     ] = None,
     open_only: Annotated[bool, typer.Option("--open", help="Only open challenges (raised or acknowledged).")] = False,
-    ao: Annotated[str | None, typer.Option(help="Operators: only this AO's challenges.")] = None,
+    ao: Annotated[str | None, typer.Option(help="Operators: only this AO's challenges.", callback=ao_id_value)] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
     after: Annotated[
         str | None, typer.Option(help="Continue a list: the position the previous page's last line gave.")
@@ -315,7 +316,9 @@ def challenge_contact(connection: Connection, ao_id: str, new: dict[str, str | N
 @app.command("contact")
 def contact_command(
     ctx: typer.Context,
-    ao: Annotated[str, typer.Argument(help="The AO's recognition number, like RN9093 (an AO: its own).")],
+    ao: Annotated[
+        str, typer.Argument(help="The AO's recognition number, like RN9093 (an AO: its own).", callback=ao_id_value)
+    ],
     given_name: Annotated[str | None, typer.Option(help="The contact's given name.")] = None,
     family_name: Annotated[str | None, typer.Option(help="The contact's family name.")] = None,
     telephone: Annotated[str | None, typer.Option(help="A telephone number, like 01632 960 000.")] = None,
@@ -325,7 +328,7 @@ def contact_command(
     """Who at the AO is emailed when a learner challenges one of its achievements; set it with all four options
     (the AO itself, or an operator with the support duty). Exit 1 when the AO has none."""
     new = {"given_name": given_name, "family_name": family_name, "telephone": telephone, "email": email}
-    contact = challenge_contact(connection(ctx), ao.strip().upper(), new)
+    contact = challenge_contact(connection(ctx), ao, new)
     if as_json:
         print_json(contact)
     else:

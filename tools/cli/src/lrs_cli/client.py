@@ -62,6 +62,28 @@ class UsageError(CommandError):
     exit_code = ExitCode.USAGE
 
 
+class AnswerError(CommandError):
+    """A service's answer of an error (`expect_ok`): its status says whether the key was refused (401, 403)."""
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+    @property
+    def refused(self) -> bool:
+        return self.status_code in (401, 403)
+
+
+class NotFinalError(AnswerError):
+    """A wait the service ran out of (503 PROJECTION_PENDING): not final, as a `--wait` that ran out (exit status 3),
+    and no fault of the LRS to quote to its service desk."""
+
+    exit_code = ExitCode.NOT_FINAL
+
+
+PENDING = "PROJECTION_PENDING"
+
+
 SANDPIT_SERVICES = frozenset({"ingest", "validation", "plr_projector", "notifier"})
 
 
@@ -197,8 +219,12 @@ def problem_text(response: httpx.Response, batch_format: BatchFormat | None = No
     in it a refusal points."""
     try:
         body: Any = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}: {response.text[:500]}"
+    except ValueError:  # a proxy's error page, another program on the port: its whole page says nothing useful
+        said = response.headers.get("content-type") or "no content type"
+        return (
+            f"HTTP {response.status_code} from {response.request.url.copy_with(query=None)} ({said}), not the LRS's"
+            " problem document: check the LRS_<SERVICE>_URL variables"
+        )
     if isinstance(body, dict):
         code = body.get("code")
         if code == CODES_BY_STATUS.get(response.status_code):
@@ -218,9 +244,18 @@ def problem_text(response: httpx.Response, batch_format: BatchFormat | None = No
 def _request_to_quote(response: httpx.Response) -> str:
     """A failure on the LRS's side names its request: the id the service's log lines carry."""
     request_id = response.headers.get("X-Request-Id")
-    if response.status_code < 500 or not request_id:
+    if response.status_code < 500 or not request_id or _problem_code(response) == PENDING:
         return ""
     return f" (request {request_id}: quote it to the LRS service desk)"
+
+
+def _problem_code(response: httpx.Response) -> str | None:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def read_replacement(file: str) -> Any:
@@ -236,6 +271,8 @@ def read_replacement(file: str) -> Any:
                 f"cannot read the replacement envelope: {file} is more than the {DEAD_LETTER_BODY_BYTES:,} bytes"
                 " a retry takes"
             )
+        if not read.content.strip():
+            raise CommandError(f"cannot read the replacement envelope: {file} is empty")
         return json.loads(read.content.decode("utf-8"))
     except (OSError, ValueError) as error:
         raise CommandError(f"cannot read the replacement envelope: {error}") from error
@@ -243,7 +280,9 @@ def read_replacement(file: str) -> Any:
 
 def expect_ok(response: httpx.Response) -> Any:
     if response.status_code >= 400:
-        raise CommandError(problem_text(response))
+        if response.status_code == 503 and _problem_code(response) == PENDING:
+            raise NotFinalError(problem_text(response), response.status_code)
+        raise AnswerError(problem_text(response), response.status_code)
     if not response.content:
         return None
     try:

@@ -26,6 +26,7 @@ from lrs_cli import projector_commands
 from lrs_cli.choices import one_of
 from lrs_cli.client import (
     SANDPIT_SERVICES,
+    AnswerError,
     CommandError,
     Connection,
     ExitCode,
@@ -137,7 +138,21 @@ def more_parked_text(service: str, shown: int, total: int) -> str | None:
 
 
 def _unavailable(error: Exception) -> str:
-    return unreachable_text(error) if isinstance(error, httpx.TransportError) else str(error)
+    """What a service's section says of a failure: `refused: ...` when it answered that the key may not (401,
+    403), else `unavailable: ...`."""
+    if isinstance(error, AnswerError) and error.refused:
+        return f"refused: {error}"
+    return f"unavailable: {unreachable_text(error) if isinstance(error, httpx.TransportError) else error}"
+
+
+def _refused_by_all(failures: Sequence[Exception], asked: int) -> CommandError | None:
+    """When every service refused the key (an AO's, a learner's), that one thing, said once (exit status 1): no
+    service is unavailable, and a list of the same refusal per service hides it."""
+    if not failures or len(failures) < asked:
+        return None
+    if not all(isinstance(failure, AnswerError) and failure.refused for failure in failures):
+        return None
+    return CommandError(f"every service refused this key: {failures[0]}")
 
 
 def dlq_list(
@@ -153,13 +168,16 @@ def _listing(
     service with none parked says which it is, unless `in_section` (of `all`'s listing, headed by its name)."""
     if service == "all":
         sections, failures = [], []
-        for each in _services_of(connection):
+        services = _services_of(connection)
+        for each in services:
             try:
                 listed = _listing(connection, each, key, topic, limit, in_section=True)[0]
                 sections.append(f"== {each}\n{listed}")
             except (CommandError, httpx.TransportError) as error:
-                sections.append(f"== {each}\nunavailable: {_unavailable(error)}")
+                sections.append(f"== {each}\n{_unavailable(error)}")
                 failures.append(error)
+        if refused := _refused_by_all(failures, len(services)):
+            raise refused
         return "\n".join(sections), _unanswered(failures)
     parked, total = parked_messages(connection, service, key, topic, limit)
     text = projector_commands.parked_events_table(parked) if service == PROJECTOR else parked_table(parked)
@@ -172,21 +190,26 @@ def _listing(
 def _json_listing(
     connection: Connection, service: str, key: str | None, topic: str | None, limit: int
 ) -> tuple[dict[str, Any], ExitCode]:
-    """service → its parked messages, or {"unavailable": why} for a service that did not answer; and the exit
-    status, as `_listing`'s."""
+    """`{"services": {service: {"parked": [...], "total": n, "error": null}}}`, one object of the same keys per
+    service asked; one that refused the key or did not answer has `"parked": null, "total": null` and its `error`
+    (`refused: ...`, `unavailable: ...`). And the exit status, as `_listing`'s."""
     found: dict[str, Any] = {}
     failures: list[Exception] = []
-    for each in _services_of(connection) if service == "all" else (service,):
+    services = _services_of(connection) if service == "all" else (service,)
+    for each in services:
         try:
-            found[each], total = parked_messages(connection, each, key, topic, limit)
-            if more := more_parked_text(each, len(found[each]), total):
+            parked, total = parked_messages(connection, each, key, topic, limit)
+            found[each] = {"parked": parked, "total": total, "error": None}
+            if more := more_parked_text(each, len(parked), total):
                 warn(more)
         except (CommandError, httpx.TransportError) as error:
             if service != "all":
                 raise
-            found[each] = {"unavailable": _unavailable(error)}
+            found[each] = {"parked": None, "total": None, "error": _unavailable(error)}
             failures.append(error)
-    return found, _unanswered(failures)
+    if refused := _refused_by_all(failures, len(services)):
+        raise refused
+    return {"services": found}, _unanswered(failures)
 
 
 def _unanswered(failures: Sequence[Exception]) -> ExitCode:
@@ -206,12 +229,34 @@ def _parked_id(target: str, connection: Connection) -> int:
     return int(target)
 
 
+def _no_topic(service: str, topic: str | None) -> None:
+    """Only the projector addresses parked events by learner and topic: elsewhere an id names one message, on one
+    topic, and a --topic would be ignored (acting on a message of another topic than the one named)."""
+    if topic is not None and service != PROJECTOR:
+        raise UsageError(
+            f"--topic is for plr-projector, which names a learner's parked events by ULN and topic: {service} names"
+            " one parked message by its id, on the topic `lrs dlq list` shows; leave --topic out"
+        )
+
+
 def dlq_retry(
-    connection: Connection, service: str, target: str, topic: str | None = None, replacement: str | None = None
+    connection: Connection,
+    service: str,
+    target: str,
+    topic: str | None = None,
+    replacement: str | None = None,
+    reason: str | None = None,
 ) -> list[dict[str, Any]]:
-    """What the retry did, per topic (as the service answers it)."""
+    """What the retry did, per topic (as the service answers it). A reason is kept by plr-projector's retries only:
+    the other services' retry route takes none (their skips do)."""
+    _no_topic(service, topic)
+    if reason is not None and service != PROJECTOR:
+        raise UsageError(
+            f"--reason on a retry is kept by plr-projector only: {service}'s retry takes none (its skip does);"
+            " leave --reason out"
+        )
     if service == PROJECTOR:
-        return projector_commands.dlq_retry(connection, target, topic, replacement)
+        return projector_commands.dlq_retry(connection, target, topic, replacement, reason)
     parked_id = _parked_id(target, connection)
     body = {"replacement": read_replacement(replacement)} if replacement else None
     with connection.client(_client_name(service), timeout=300) as client:
@@ -219,21 +264,34 @@ def dlq_retry(
     return results
 
 
-def still_parked_after(results: list[dict[str, Any]], connection: Connection, *, skipped: bool = False) -> str | None:
-    """What to say when a retry or a skip left messages parked (the command then exits 1), or None."""
+def still_parked_after(
+    results: list[dict[str, Any]],
+    connection: Connection,
+    *,
+    target: str,
+    service: str = PROJECTOR,
+    topic: str | None = None,
+    skipped: bool = False,
+) -> str | None:
+    """What to say when a retry or a skip left messages parked (the command then exits 1), or None; the skip it
+    names runs as printed, on the same message of the same service."""
     parked = sum(int(result.get("still_parked") or 0) for result in results)
     if not parked:
         return None
     failed = "a message held behind the skipped one failed" if skipped else "the retry failed again"
+    where = f" --service {service}" if service != PROJECTOR else ""
+    if topic:
+        where += f" --topic {shlex.quote(topic)}"
+    skip = connection.command(f"dlq skip {shlex.quote(target)}{where}")
     return (
-        f"{parked:,} still parked: {failed} (first error above); deploy a fix and retry, or skip the"
-        f" poison (`{connection.command('dlq skip')}`)"
+        f"{parked:,} still parked: {failed} (first error above); deploy a fix and retry, or skip the poison (`{skip}`)"
     )
 
 
 def dlq_skip(
     connection: Connection, service: str, target: str, topic: str | None = None, reason: str | None = None
 ) -> list[dict[str, Any]]:
+    _no_topic(service, topic)
     if service == PROJECTOR:
         return projector_commands.dlq_skip(connection, target, topic, reason)
     parked_id = _parked_id(target, connection)
@@ -278,6 +336,7 @@ class ParkedValue:
 def parked_value(connection: Connection, service: str, target: str, topic: str | None = None) -> ParkedValue:
     """The parked message `target` names (a projector learner's: the first parked, the one a replacement replaces)
     and its value, from the service's admin API (`GET /v1/admin/dlq/.../value`)."""
+    _no_topic(service, topic)
     if service == PROJECTOR:
         return _projector_value(connection, target, topic)
     parked_id = _parked_id(target, connection)
@@ -452,7 +511,13 @@ class ListedService(StrEnum):
 
 
 app = typer.Typer(help="Operator: parked (dead-letter) messages of any service.", no_args_is_help=True)
-Topic = Annotated[str | None, typer.Option(help="Only this topic's parked messages.")]
+Topic = Annotated[
+    str | None,
+    typer.Option(
+        help="plr-projector: only this topic's parked events of the learner (elsewhere an id names one message)."
+    ),
+]
+ListedTopic = Annotated[str | None, typer.Option(help="Only this topic's parked messages.")]
 Target = Annotated[str, typer.Argument(help="The parked message's id (the learner's ULN for plr-projector).")]
 ActedOn = Annotated[
     Service,
@@ -474,20 +539,29 @@ def list_command(
         ),
     ] = ListedService.ALL,
     key: Annotated[str | None, typer.Option("--key", "--learner", help="A message key: ULN, batch id, AO id.")] = None,
-    topic: Topic = None,
+    topic: ListedTopic = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many per service.")] = 500,
     as_json: JsonOption = False,
 ) -> None:
-    """Parked messages of every service (or of --service), poison first per key; exit status 4 (or 1) when a
-    service did not answer, which the listing says."""
+    """Parked messages of every service (or of --service), poison first per key; exit status 4 when a service did
+    not answer, 1 when one refused the key (said once when every service refused it).
+
+    With --json: {"services": {NAME: {"parked": [...], "total": N, "error": null}}}, the same three keys for every
+    service asked; a service that refused the key or did not answer has "parked" and "total" null and "error"
+    saying which ("refused: ...", "unavailable: ..."). Outside live the object also names its "environment"."""
     if as_json:
         found, status = _json_listing(connection(ctx), service.value, key, topic, limit)
         print_json(found)
+        see = 'each service\'s "error"'
     else:
         text, status = _listing(connection(ctx), service.value, key, topic, limit)
         print_text(text)
+        see = "see above"
+    if status is ExitCode.UNREACHABLE:
+        warn(f"not every service answered ({see}): the list is not complete")
+        raise typer.Exit(status)
     if status is not ExitCode.OK:
-        warn("not every service answered (see above): the list is not complete")
+        warn(f"not every service listed its parked messages ({see}): the list is not complete")
         raise typer.Exit(status)
 
 
@@ -503,12 +577,19 @@ def retry_command(
             exists=True, dir_okay=False, help="A JSON file: a corrected copy of the poison, applied in its place."
         ),
     ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            help="plr-projector: why (the fix deployed, what the replacement mends); kept with the record of the"
+            " retry. The other services keep no reason for a retry."
+        ),
+    ] = None,
 ) -> None:
     """Apply a key's parked messages again, in order (after a fix is deployed); exit status 1 when any stay parked."""
     where = connection(ctx)
-    results = dlq_retry(where, service.value, target, topic, str(replacement) if replacement else None)
+    results = dlq_retry(where, service.value, target, topic, str(replacement) if replacement else None, reason)
     print_text(replay_text(results))
-    if failed := still_parked_after(results, where):
+    if failed := still_parked_after(results, where, target=target, service=service.value, topic=topic):
         warn(failed)
         raise typer.Exit(ExitCode.FAILED)
 
@@ -525,7 +606,7 @@ def skip_command(
     where = connection(ctx)
     results = dlq_skip(where, service.value, target, topic, reason)
     print_text(replay_text(results))
-    if failed := still_parked_after(results, where, skipped=True):
+    if failed := still_parked_after(results, where, target=target, service=service.value, topic=topic, skipped=True):
         warn(failed)
         raise typer.Exit(ExitCode.FAILED)
 

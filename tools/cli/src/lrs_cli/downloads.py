@@ -8,7 +8,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,6 +18,7 @@ from lrs_cli.client import CommandError, ExitCode, UsageError, expect_ok
 from lrs_cli.output import progress
 
 STANDARD_OUTPUT = Path("-")
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark: ingest starts its results CSV with one, for Excel
 
 
 class BrokenOff(CommandError):
@@ -62,9 +63,25 @@ def write_private(target: Path, content: bytes) -> None:
         out.write(content)
 
 
+def without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks less a leading byte-order mark, however the first bytes are split between them."""
+    head = b""
+    iterator = iter(chunks)
+    for chunk in iterator:
+        head += chunk
+        if len(head) >= len(BOM):
+            break
+        if not BOM.startswith(head):
+            break
+    yield head.removeprefix(BOM)
+    yield from iterator
+
+
 def download(client: httpx.Client, path: str, target: Path, params: dict[str, str] | None = None) -> int:
     """Streams the answer to GET `path` into `target` (`-`: standard output); returns its size. A connection
-    that breaks once the answer has begun is said as such (the service is running) and leaves `target` as it was."""
+    that breaks once the answer has begun is said as such (the service is running) and leaves `target` as it was.
+    A file keeps the answer's byte-order mark (Excel reads the CSV as UTF-8 by it); standard output, read by
+    scripts (`cut`, a CSV reader that would make it part of the first heading), has none."""
     written = 0
     with (
         client.stream("GET", path, params=params) as response,
@@ -75,7 +92,8 @@ def download(client: httpx.Client, path: str, target: Path, params: dict[str, st
             expect_ok(response)
         try:
             with contextlib.nullcontext(sys.stdout.buffer) if target == STANDARD_OUTPUT else replacing(target) as out:
-                for chunk in response.iter_bytes():
+                chunks = response.iter_bytes()
+                for chunk in without_bom(chunks) if target == STANDARD_OUTPUT else chunks:
                     out.write(chunk)
                     written += len(chunk)
                     update(completed=written)

@@ -10,7 +10,6 @@ them, as one person), and wants `--yes` anywhere else.
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Annotated, Any
 
@@ -27,20 +26,16 @@ from lrs_cli.client import (
     problem_text,
     unreachable_text,
 )
+from lrs_cli.identifiers import uln_value_any_check_digit
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more
 from lrs_contracts.codes import RecordCode
 from lrs_domain.rules import check_uln
 
-_ULN = re.compile(r"[0-9]{10}")
-
-
-def _uln(value: str | None) -> str | None:
-    if value is not None and not _ULN.fullmatch(value):
-        raise typer.BadParameter("a ULN is 10 digits, like 1000000043")
-    return value
-
-
-Uln = Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).", callback=_uln)]
+# a wrong check digit is judged by the command (`mistyped_refusal`): --mistyped erases what a batch carried under it
+Uln = Annotated[
+    str,
+    typer.Argument(help="The learner's Unique Learner Number (10 digits).", callback=uln_value_any_check_digit),
+]
 
 
 def erase(connection: Connection, uln: str, reason: str) -> tuple[dict[str, Any], bool]:
@@ -186,7 +181,9 @@ def erase_command(
 
 def erasures_command(
     ctx: typer.Context,
-    uln: Annotated[str | None, typer.Option(help="Only this learner's erasure.", callback=_uln)] = None,
+    uln: Annotated[
+        str | None, typer.Option(help="Only this learner's erasure.", callback=uln_value_any_check_digit)
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
     after: Annotated[
         str | None, typer.Option(help="Continue the audit: the position the previous page's last line gave.")

@@ -9,11 +9,12 @@ output's reader stopped reading. An expected error is one line on stderr, never 
 
 from __future__ import annotations
 
+import inspect
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import httpx
 import typer
@@ -100,12 +101,36 @@ def lrs(
     ctx.obj = Connection.from_environment(key_file, environment)
 
 
+def reflowed(text: str) -> str:
+    """A docstring as help shows it: each paragraph one line, to be wrapped at the terminal's width. Typer's rich
+    help keeps a docstring's single line breaks in a group's list of commands, where they break lines raggedly."""
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in inspect.cleandoc(text).split("\n\n"))
+
+
+class _Helped(Protocol):
+    """A command or group as Typer builds it (on the click it vendors)."""
+
+    help: str | None
+    short_help: str | None
+
+
+def reflow_help(command: _Helped) -> None:
+    """Reflows the help of `command` and of every command under it (`reflowed`)."""
+    if command.help:
+        command.help = reflowed(command.help)
+    if command.short_help:
+        command.short_help = reflowed(command.short_help)
+    for sub in getattr(command, "commands", {}).values():
+        reflow_help(sub)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         # The process's own run (the `lrs` script): when whoever reads the output stops (`| head -1`), end as
         # Unix tools do, by SIGPIPE (status 141 in a shell), not with exit 1, which says "rejected" to scripts.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     command = typer.main.get_command(app)
+    reflow_help(command)
     try:
         # Typer reports usage errors itself (exit status 2) and ends every run with SystemExit.
         command.main(args=list(argv) if argv is not None else None, prog_name="lrs")
@@ -114,12 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         _fail(str(error))
         return error.exit_code
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:  # no request could be made: not "unreachable"
+        _fail(f"a request URL is not valid ({error}): check the LRS_<SERVICE>_URL variables and the values given")
+        return ExitCode.USAGE
     except httpx.TransportError as error:
         _fail(unreachable_text(error))
         return ExitCode.UNREACHABLE
-    except httpx.InvalidURL as error:
-        _fail(f"a request URL is not valid ({error}): check the LRS_<SERVICE>_URL variables and the values given")
-        return ExitCode.USAGE
     except OSError as error:
         _fail(f"{error.strerror or error}{f': {error.filename}' if error.filename else ''}")
         return ExitCode.FAILED

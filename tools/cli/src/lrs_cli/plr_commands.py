@@ -13,11 +13,12 @@ from rich.table import Table
 from rich.text import Text
 
 from lrs_cli.batch_commands import FINAL_STATES, held_past
-from lrs_cli.client import CommandError, Connection, UsageError, expect_ok, problem_text
+from lrs_cli.client import CommandError, Connection, expect_ok, problem_text
 from lrs_cli.credential_commands import verify_file
 from lrs_cli.downloads import writable_beside, write_private
+from lrs_cli.identifiers import UlnArgument, checked_uln
 from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, print_text, stdout, table, warn
-from lrs_domain.identifiers import TEMPORARY_ULN, has_valid_uln_check_digit, is_well_formed_uln
+from lrs_domain.identifiers import is_well_formed_uln
 
 app = typer.Typer(help="Personal Learning Records and their credentials.", no_args_is_help=True)
 
@@ -34,14 +35,9 @@ def plr(
     after_batch: str | None = None,
     min_offsets: str | None = None,
 ) -> dict[str, Any]:
-    if not is_well_formed_uln(uln):
-        # the projector would answer 422 (exit 1, "the service refused"): a mistyped argument is the command's own
-        raise UsageError(f"ULN {uln!r} is badly formed (RV001): a ULN is 10 digits, the first not 0")
-    if uln == TEMPORARY_ULN:  # judged before the check digit, as the rules judge it
-        raise UsageError(f"ULN {uln} is the temporary ULN (RV003): no learner has it, use the learner's own ULN")
-    if not has_valid_uln_check_digit(uln):
-        # no learner can have it, so its PLR is always empty: say why rather than "no achievements"
-        raise UsageError(f"the check digit of ULN {uln} is wrong (RV002): a digit was mistyped, no learner has it")
+    # the projector would answer 422 (exit 1, "the service refused"): a mistyped argument is the command's own, and
+    # a wrong check digit is no learner's, so their PLR would always be empty: say why rather than "no achievements"
+    checked_uln(uln)
     params: dict[str, Any] = {"include_withdrawn": withdrawn, "include_history": history}
     if after_batch and (why := _not_on_the_plr_soon(connection, after_batch)):
         # the projector cannot tell a batch on its way from one that put nothing on the PLR (it would wait for
@@ -203,7 +199,7 @@ def plr_table(document: dict[str, Any]) -> list[Any]:
 @app.command("show")
 def show_command(
     ctx: typer.Context,
-    uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
+    uln: UlnArgument,
     withdrawn: Annotated[bool, typer.Option("--withdrawn", help="Include withdrawn achievements.")] = False,
     history: Annotated[
         bool, typer.Option("--history", help="Include each achievement's versions and when each was made (UTC).")
@@ -243,7 +239,7 @@ def credential(connection: Connection, uln: str, *, include_unsuccessful: bool =
 @app.command("credential")
 def credential_command(
     ctx: typer.Context,
-    uln: Annotated[str, typer.Argument(help="The learner's Unique Learner Number (10 digits).")],
+    uln: UlnArgument,
     output: Annotated[
         Path | None,
         typer.Option(dir_okay=False, help="Write the credential (the projector's JSON) to this file, not stdout."),

@@ -78,23 +78,34 @@ def rebuild(
     follow: bool = False,
     interval: float = 2.0,
 ) -> str:
+    return rebuild_text(action, rebuild_answer(connection, action, workers=workers, follow=follow, interval=interval))
+
+
+def rebuild_answer(
+    connection: Connection,
+    action: str,
+    *,
+    workers: int | None = None,
+    follow: bool = False,
+    interval: float = 2.0,
+) -> dict[str, Any]:
+    """The projector's answer to one rebuild step (with `follow`, the status once the rebuild is no longer
+    running), as `--json` prints it and `rebuild_text` words it."""
     if action not in REBUILD_ACTIONS:
         raise CommandError(f"rebuild action must be one of {', '.join(REBUILD_ACTIONS)}")
     with connection.client(SERVICE, timeout=600) as client:
         if action == "start":
             params = {"workers": workers} if workers is not None else {}
-            status = expect_ok(client.post("/v1/admin/rebuild", params=params))
+            status: dict[str, Any] = expect_ok(client.post("/v1/admin/rebuild", params=params))
         elif action == "compare":
-            return comparison_text(expect_ok(client.post("/v1/admin/rebuild/compare")))
+            compared: dict[str, Any] = expect_ok(client.post("/v1/admin/rebuild/compare"))
+            return compared
         elif action == "switch":
-            switched = expect_ok(client.post("/v1/admin/rebuild/switch"))
-            return (
-                f"switched: rebuild {switched['rebuild_id']} is now the live schema"
-                f" '{switched['live_schema']}'; the old model is kept as '{switched['retired_schema']}'"
-            )
+            switched: dict[str, Any] = expect_ok(client.post("/v1/admin/rebuild/switch"))
+            return switched
         elif action == "abandon":
-            abandoned = expect_ok(client.delete("/v1/admin/rebuild"))
-            return f"abandoned rebuild {abandoned['rebuild_id']}; its schema was dropped"
+            abandoned: dict[str, Any] = expect_ok(client.delete("/v1/admin/rebuild"))
+            return abandoned
         else:
             status = expect_ok(client.get("/v1/admin/rebuild"))
         if follow and status.get("state") == "running":
@@ -107,9 +118,27 @@ def rebuild(
                     )
                     time.sleep(interval)
                     status = expect_ok(client.get("/v1/admin/rebuild"))
-    if status.get("state") == "failed":  # exit status 1, as a failed replay's
-        raise CommandError(rebuild_line(status))
-    return rebuild_line(status)
+    return status
+
+
+def rebuild_failed(action: str, answer: dict[str, Any]) -> bool:
+    """A start or status answer of a failed rebuild: exit status 1, as a failed replay's, in text and JSON alike."""
+    return action in ("start", "status") and answer.get("state") == "failed"
+
+
+def rebuild_text(action: str, answer: dict[str, Any]) -> str:
+    if action == "compare":
+        return comparison_text(answer)
+    if action == "switch":
+        return (
+            f"switched: rebuild {answer['rebuild_id']} is now the live schema"
+            f" '{answer['live_schema']}'; the old model is kept as '{answer['retired_schema']}'"
+        )
+    if action == "abandon":
+        return f"abandoned rebuild {answer['rebuild_id']}; its schema was dropped"
+    if rebuild_failed(action, answer):
+        raise CommandError(rebuild_line(answer))
+    return rebuild_line(answer)
 
 
 def replay(
@@ -216,9 +245,15 @@ def parked_events_table(parked: list[dict[str, Any]]) -> str:
 
 
 def dlq_retry(
-    connection: Connection, uln: str, topic: str | None = None, replacement_file: str | None = None
+    connection: Connection,
+    uln: str,
+    topic: str | None = None,
+    replacement_file: str | None = None,
+    reason: str | None = None,
 ) -> list[dict[str, Any]]:
-    body = {"replacement": read_replacement(replacement_file)} if replacement_file else {}
+    body: dict[str, Any] = {"replacement": read_replacement(replacement_file)} if replacement_file else {}
+    if reason is not None:
+        body["reason"] = reason
     params = {"topic": topic} if topic else {}
     with connection.client(SERVICE, timeout=300) as client:
         results: list[dict[str, Any]] = expect_ok(
@@ -272,15 +307,15 @@ def rebuild_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Replay the log into a fresh schema, compare it with the live one, switch. A failed rebuild exits 1."""
-    if as_json and step in (RebuildStep.STATUS, RebuildStep.COMPARE):
-        with connection(ctx).client(SERVICE, timeout=600) as client:
-            if step is RebuildStep.COMPARE:
-                print_json(expect_ok(client.post("/v1/admin/rebuild/compare")))
-            else:
-                print_json(expect_ok(client.get("/v1/admin/rebuild")))
+    """Replay the log into a fresh schema, compare it with the live one, switch. With --json every step prints the
+    projector's answer as JSON. A failed rebuild exits 1."""
+    answer = rebuild_answer(connection(ctx), step.value, workers=workers, follow=follow, interval=interval)
+    if not as_json:
+        print_text(rebuild_text(step.value, answer))
         return
-    print_text(rebuild(connection(ctx), step.value, workers=workers, follow=follow, interval=interval))
+    print_json(answer)
+    if rebuild_failed(step.value, answer):
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @app.command("replay")

@@ -12,6 +12,7 @@ import typer
 
 from lrs_cli.client import Connection, expect_ok
 from lrs_cli.downloads import STANDARD_OUTPUT, download, writable_beside
+from lrs_cli.identifiers import ao_id_value
 from lrs_cli.output import JsonOption, connection, print_json, stdout, table, warn
 from lrs_contracts.challenge import resolution_label
 from lrs_platform.clock import ENGLAND
@@ -27,7 +28,7 @@ Period = Annotated[
 Ao = Annotated[
     str | None,
     # as the register writes AO ids (`rn9093` is RN9093), which the service matches exactly
-    typer.Option(help="Operators: one AO only (like RN9093).", callback=lambda value: value and value.strip().upper()),
+    typer.Option(help="Operators: one AO only (like RN9093).", callback=ao_id_value),
 ]
 CsvFile = Annotated[
     Path | None,

@@ -14,6 +14,7 @@ import typer
 
 from lrs_cli.batch_commands import held_past
 from lrs_cli.client import Connection, ExitCode, UsageError, expect_ok
+from lrs_cli.identifiers import ao_id_value
 from lrs_cli.output import JsonOption, connection, mark_environment, print_json, print_text, progress, uuid_value
 from lrs_contracts.environments import Environment
 
@@ -80,7 +81,8 @@ def reset_text(reset: dict[str, Any], sandpit: Connection) -> str:
 def reset_command(
     ctx: typer.Context,
     ao: Annotated[
-        str | None, typer.Option(help="Operators: whose Sandpit (like RN9093). An AO key resets its own.")
+        str | None,
+        typer.Option(help="Operators: whose Sandpit (like RN9093). An AO key resets its own.", callback=ao_id_value),
     ] = None,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Print the reset id and return at once.")] = False,
     wait: Annotated[

@@ -21,6 +21,7 @@ import typer
 
 from lrs_cli.choices import one_of
 from lrs_cli.client import DEFAULT_URLS, CommandError, Connection, UsageError, expect_ok
+from lrs_cli.identifiers import ao_id_value
 from lrs_cli.output import JsonOption, connection, print_json, print_text
 from lrs_platform.identity import OperatorScope, parse_scopes
 
@@ -200,7 +201,9 @@ def create_command(
     role: Annotated[
         Role, typer.Option(help="ao: an AO's staff; operator: runs the service.", parser=one_of(Role, "--role"))
     ],
-    ao: Annotated[str | None, typer.Option(help="The AO's recognition number, for --role ao.")] = None,
+    ao: Annotated[
+        str | None, typer.Option(help="The AO's recognition number, for --role ao.", callback=ao_id_value)
+    ] = None,
     email: Annotated[
         str | None,
         typer.Option(
@@ -294,7 +297,9 @@ def changes_command(
 @app.command("list")
 def list_command(
     ctx: typer.Context,
-    ao: Annotated[str | None, typer.Option(help="Only this AO's staff (its recognition number).")] = None,
+    ao: Annotated[
+        str | None, typer.Option(help="Only this AO's staff (its recognition number).", callback=ao_id_value)
+    ] = None,
     role: Annotated[
         Role | None, typer.Option(help="Only AO users, or only operators.", parser=one_of(Role, "--role"))
     ] = None,
