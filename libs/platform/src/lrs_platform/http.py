@@ -342,11 +342,11 @@ def _serves_static_files(scope: Scope) -> bool:
 
 class _RequestLog:
     """Logs and counts each request, and names it (`x-request-id`) and the environment that answered on
-    the response, which no cache may keep unless it says otherwise (`NOT_STORED`) and no browser may take for another
-type than it says (`nosniff`: a CSV or JSON holding an AO's text is never run as a page); an unexpected failure before
-    the response began is answered 500 in problem+json. Plain ASGI, not `app.middleware("http")`: Starlette's
-    BaseHTTPMiddleware runs every request in a task of its own and passes the response through a stream (~0.2 ms
-    of CPU a request)."""
+    the response, which no cache may keep unless it says otherwise (`NOT_STORED`) and no browser may take for
+    another type than it says (`nosniff`: a CSV or JSON holding an AO's text is never run as a page); an
+    unexpected failure before the response began is answered 500 in problem+json. Plain ASGI, not
+    `app.middleware("http")`: Starlette's BaseHTTPMiddleware runs every request in a task of its own and passes
+    the response through a stream (~0.2 ms of CPU a request)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
