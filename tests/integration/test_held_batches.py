@@ -94,7 +94,7 @@ async def test_a_batch_the_decider_gives_up_on_is_abandoned_and_the_same_file_se
 
         # the AO is emailed, as for a decided batch
         reference = stuck_file["header"]["batchReference"]
-        subject = f"LRS could not process your batch, nothing recorded: {chosen.ao_id} {reference}"
+        subject = f"LRS could not process your batch, nothing recorded: {chosen.ao_id} {reference} (batch {stuck[:8]})"
 
         async def emailed() -> list[Any]:
             return [message for message in system.inbox.to("results@example.org") if message["Subject"] == subject]

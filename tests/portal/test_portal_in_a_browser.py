@@ -751,7 +751,7 @@ async def test_a_batch_the_lrs_gives_up_on_shows_abandoned_and_asks_for_the_same
     await ao_page.goto(f"{portal_system.url}/batches")
     await expect(ao_page.locator("strong.govuk-tag--red", has_text="abandoned").first).to_be_visible()
 
-    subject = f"LRS could not process your batch, nothing recorded: {SAMPLE_AO} {reference}"
+    subject = f"LRS could not process your batch, nothing recorded: {SAMPLE_AO} {reference} (batch {batch_id[:8]})"
 
     async def emailed() -> list[EmailMessage]:
         # a subject over 78 characters is folded after "Subject:", which Python's parser reads back with a space

@@ -9,7 +9,6 @@ a receiving system can drop the duplicate (at-least-once delivery, DESIGN.md §5
 from __future__ import annotations
 
 import hashlib
-import html
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -221,8 +220,10 @@ def batch_abandoned_email(
     domain: str = "lrs.local",
     ao_name: str | None = None,
 ) -> OutgoingEmail:
-    """The AO is told that the LRS gave up on its batch, and that the same file sent again is a new batch. Named
-    as `batch_run_email` names it: the AO's id in the subject, its id and name (`ao_name`, if known) in the body."""
+    """The AO is told that the LRS gave up on its batch, that the same file sent again is a new batch, and whom to
+    tell, quoting the batch id, if that is not processed either. Named as `batch_run_email` names it: the AO's id in
+    the subject, its id and name (`ao_name`, if known) in the body; the subject also names the batch by the start of
+    its id, so a second abandonment of the same file does not read as the first."""
     reference = shown_on_one_line(abandoned.batch_reference or str(abandoned.batch_id))
     ao_id = shown_on_one_line(abandoned.ao_id)
     context = {
@@ -231,9 +232,12 @@ def batch_abandoned_email(
         "reference": reference,
         "link": batch_page_url(public_base_url, abandoned.batch_id),
     }
+    # The same file sent again is a new batch, with an id of its own: a second abandonment's subject is not the
+    # first's (a reference that is the batch id already names it).
+    which = "" if abandoned.batch_reference is None else f" (batch {str(abandoned.batch_id)[:8]})"
     return OutgoingEmail(
         to=to,
-        subject=f"LRS could not process your batch, nothing recorded: {ao_id} {reference}",
+        subject=f"LRS could not process your batch, nothing recorded: {ao_id} {reference}{which}",
         text=_templates.get_template("batch_abandoned.txt").render(context),
         html=_templates.get_template("batch_abandoned.html").render(context),
         message_id=message_id_for(event_id, domain),
@@ -267,8 +271,11 @@ def challenge_raised_email(
     domain: str = "lrs.local",
     released_at: datetime | None = None,
     contact_refused: bool = False,
+    ao_name: str | None = None,
 ) -> OutgoingEmail:
-    """`reason` is the learner's words in clear, or None when their personal data was erased: the AO is
+    """Named as `batch_run_email` names the AO: its id in the subject, its id and name (`ao_name`, if known) in the
+    body, so a contact for several AO ids knows which AO's portal account answers it. `reason` is the learner's
+    words in clear, or None when their personal data was erased: the AO is
     told of the challenge all the same. `released_at`: the notice waited until the AO set a challenge contact
     (decision 0155), then; it says when the challenge was raised and that it may have moved on since, and is
     dated when it was released, so it sorts where it arrives in the contact's mailbox. `contact_refused`: it
@@ -280,11 +287,15 @@ def challenge_raised_email(
     # with it. An event written before challenges kept it has the raising learner's alone.
     on_record = raised.achievement if isinstance(raised, ChallengeRaised) else None
     uln = on_record.uln if on_record is not None and on_record.uln is not None else raised.uln
+    ao_id = shown_on_one_line(raised.ao_id)
+    shown_reason = None if reason is None else with_bidi_controls_shown(reason)
     context = {
         "contact": contact,
         "raised": raised,
+        "ao": _ao_shown(ao_id, ao_name),
         "achievement": achievement,
-        "reason": None if reason is None else with_bidi_controls_shown(reason),
+        "reason": shown_reason,
+        "reason_quoted": None if shown_reason is None else quoted(shown_reason),
         "uln_masked": mask_uln(uln),
         "link": challenge_page_url(public_base_url, raised.challenge_id),
         "held": released_at is not None,
@@ -294,12 +305,19 @@ def challenge_raised_email(
     on = f" on {achievement['qan']}" if achievement else ""
     return OutgoingEmail(
         to=contact.email,
-        subject=f"LRS Event Data Challenge raised{on}: {raised.challenge_id}",
+        subject=f"LRS Event Data Challenge raised{on}: {ao_id} {raised.challenge_id}",
         text=_templates.get_template("challenge_raised.txt").render(context),
         html=_templates.get_template("challenge_raised.html").render(context),
         message_id=message_id_for(event_id, domain),
         date=released_at or occurred_at,
     )
+
+
+def quoted(words: str) -> str:
+    """A learner's words for a plain-text email: every line begun with "> ", as a reply quotes, so no line of theirs
+    reads as the LRS's own (a link, "sign in at …"). Every line break Python knows ends a line (a U+2028 a mail
+    client shows as one would otherwise start an unquoted line)."""
+    return "\n".join(f"> {line}".rstrip() for line in words.splitlines() or [""])
 
 
 # As the PLR's `Status` reads to people (DOMAIN.md §3: F = Final, P = Provisional).
@@ -339,27 +357,19 @@ def contact_changed_email(
     operator's name), and how to set it back. Someone else's key could otherwise send learners' challenges
     elsewhere unseen."""
     local = changed_at.astimezone(UK)
-    when = f"{local.day} {local:%B %Y} at {local:%H:%M} (UK time)"
-    who = "an LRS operator" if changed_by.startswith("operator:") else "your organisation's key or portal account"
-    contact_page = f"{public_base_url.rstrip('/')}/contact"
-    said = (
-        f"The Learning Records Service's challenge contact for awarding organisation {ao_id} was changed on {when}"
-        f" by {who}. Emails about learners' Event Data Challenges now go to another address, no longer to"
-        f" {old_email}."
-    )
-    check = (
-        "If your organisation did not mean to change it, tell whoever manages its LRS access now, and set it back"
-        f" on the portal's Challenge contact page ({contact_page}) or with `lrs challenges contact {ao_id}`."
-    )
+    context = {
+        "name": shown_on_one_line(old_name),
+        "ao_id": shown_on_one_line(ao_id),
+        "old_email": old_email,
+        "when": f"{local.day} {local:%B %Y} at {local:%H:%M} (UK time)",
+        "who": "an LRS operator" if changed_by.startswith("operator:") else "your organisation's key or portal account",
+        "contact_page": f"{public_base_url.rstrip('/')}/contact",
+    }
     return OutgoingEmail(
         to=old_email,
         subject=f"LRS challenge contact changed: {ao_id}",
-        text=f"Dear {shown_on_one_line(old_name)},\n\n{said}\n\n{check}\n",
-        html=(
-            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>LRS challenge contact changed</title>'
-            f"</head><body><p>Dear {html.escape(shown_on_one_line(old_name))},</p><p>{html.escape(said)}</p>"
-            f"<p>{html.escape(check)}</p></body></html>"
-        ),
+        text=_templates.get_template("contact_changed.txt").render(context),
+        html=_templates.get_template("contact_changed.html").render(context),
         message_id=message_id_for(notice_id, domain),
         date=changed_at,
     )

@@ -233,6 +233,7 @@ class Notifications:
             domain=self._domain,
             released_at=held.released_at if held else None,
             contact_refused=held.contact_refused if held else False,
+            ao_name=self._ao_names.get(payload.ao_id),
         )
         return email, stored
 

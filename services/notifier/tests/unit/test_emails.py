@@ -119,7 +119,10 @@ def test_every_batch_email_names_its_awarding_organisation_by_id_in_the_subject_
     for email in emails:
         assert "RN5133" in email.subject and "Pearson" not in email.subject
         assert "Awarding organisation: RN5133 Pearson <Education> Ltd\n" in email.text
-        assert '<th align="left">Awarding organisation</th><td>RN5133 Pearson &lt;Education&gt; Ltd</td>' in email.html
+        assert (
+            '<th align="left" scope="row">Awarding organisation</th><td>RN5133 Pearson &lt;Education&gt; Ltd</td>'
+            in email.html
+        )
     # an AO the notifier's reference data does not name: its id alone
     unnamed = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL)
     assert "Awarding organisation: RN5133\n" in unnamed.text
@@ -164,8 +167,8 @@ def test_a_failed_batch_says_once_and_plainly_that_nothing_was_recorded_and_what
         assert kept in part and "send the whole batch again" in part
     assert "Would have been accepted: 6\n" in email.text
     assert "No change:                0\n" in email.text and "Rejected:                 4\n" in email.text
-    assert '<th align="left">Would have been accepted</th><td>6</td>' in html
-    assert '<th align="left">No change</th><td>0</td>' in html
+    assert '<th align="left" scope="row">Would have been accepted</th><td>6</td>' in html
+    assert '<th align="left" scope="row">No change</th><td>0</td>' in html
 
 
 def test_a_completed_batchs_counts_stay_bare_and_one_record_reads_in_the_singular() -> None:
@@ -311,7 +314,7 @@ def test_challenge_email_names_the_achievement_as_the_ao_knows_it_and_keeps_its_
     )
     contact = ChallengeContact("Ada", "Lovelace", "+44 20 7946 0000", "challenges@ao.example")
     email = challenge_raised_email(EVENT_ID, raised, contact, DECIDED, reason="It was a 5", public_base_url=PORTAL)
-    assert email.subject == f"LRS Event Data Challenge raised on 600/1166/X: {raised.challenge_id}"
+    assert email.subject == f"LRS Event Data Challenge raised on 600/1166/X: RN5133 {raised.challenge_id}"
     for body in (email.text, email.html):
         assert "600/1166/X GCSE Mathematics" in body
         assert "22 August 2024" in body
@@ -351,7 +354,7 @@ def test_challenge_email_says_whether_the_result_was_provisional_or_final_when_i
 
     lines = email.text.splitlines()
     assert lines[lines.index("Grade:           4") + 1] == f"Status:          {said}"
-    assert f'<tr><th align="left">Status</th><td>{said}</td></tr>' in email.html
+    assert f'<tr><th align="left" scope="row">Status</th><td>{said}</td></tr>' in email.html
     assert "Status:" not in before.text and ">Status<" not in before.html
 
 
@@ -361,7 +364,7 @@ def test_a_challenge_raised_before_events_carried_the_achievement_names_it_by_it
     )
     contact = ChallengeContact("Ada", "Lovelace", "+44 20 7946 0000", "challenges@ao.example")
     email = challenge_raised_email(EVENT_ID, raised, contact, DECIDED, reason=None, public_base_url=PORTAL)
-    assert email.subject == f"LRS Event Data Challenge raised: {raised.challenge_id}"
+    assert email.subject == f"LRS Event Data Challenge raised: RN5133 {raised.challenge_id}"
     assert f"Achievement id:  {raised.achievement_id}" in email.text
     assert "Qualification" not in email.text
 

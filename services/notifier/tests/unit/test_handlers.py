@@ -206,6 +206,7 @@ def notifications(
     keyring: FakeKeyring | None = None,
     deferred: FakeDeferred | None = None,
     defer_refused: bool = True,
+    ao_names: dict[str, str] | None = None,
 ) -> Notifications:
     return Notifications(
         mailer,
@@ -217,6 +218,7 @@ def notifications(
         public_base_url="https://portal.lrs.example",
         deferred=deferred or FakeDeferred(),  # type: ignore[arg-type]
         defer_refused=defer_refused,
+        ao_names=ao_names,
     )
 
 
@@ -580,6 +582,20 @@ async def test_an_erased_learners_challenge_is_still_emailed_without_their_reaso
     assert "wrong grade" not in sent.as_string()
 
 
+async def test_a_challenge_notice_names_its_ao_by_id_in_the_subject_and_by_id_and_name_in_the_body() -> None:
+    """As a batch's email does: a contact for several AO ids knows which AO's portal account answers it."""
+    mailer, log = FakeMailer(), FakeDeliveryLog()
+    contacts = FakeContacts({"RN5133": ChallengeContact("Ada", "Lovelace", "01234 567890", "c@ao.example")})
+    service = notifications(
+        mailer, log, contacts, keyring=FakeKeyring({ULN: KEY}), ao_names={"RN5133": "Pearson Education Ltd"}
+    )
+    raised = sealed_raise("RN5133", "wrong grade")
+    await service.handle(envelope_of(raised), raised)
+    [sent] = mailer.sent
+    assert sent["Subject"] == f"LRS Event Data Challenge raised: RN5133 {raised.challenge_id}"
+    assert "Awarding organisation: RN5133 Pearson Education Ltd" in plain_text(sent).splitlines()
+
+
 async def test_a_challenge_raised_before_sealing_is_emailed_with_its_reason_in_clear() -> None:
     mailer, log = FakeMailer(), FakeDeliveryLog()
     contacts = FakeContacts({"RN5133": ChallengeContact("Ada", "Lovelace", "01234 567890", "c@ao.example")})
@@ -672,7 +688,7 @@ async def test_an_abandoned_batch_is_emailed_once_and_without_an_address_is_skip
     [sent] = mailer.sent
     assert (sent["To"], sent["Subject"]) == (
         "results@ao.example",
-        "LRS could not process your batch, nothing recorded: RN5133 REF-9",
+        f"LRS could not process your batch, nothing recorded: RN5133 REF-9 (batch {str(told.batch_id)[:8]})",
     )
     text = plain_text(sent)
     assert str(told.batch_id) in text and "Submit the same file again" in text

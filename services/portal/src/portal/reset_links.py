@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from enum import StrEnum
-from urllib.parse import urlsplit
 
 from lrs_platform.clock import ENGLAND
 from lrs_platform.mail import new_email
@@ -96,13 +95,22 @@ def link_to(policy: ResetLinkPolicy, token: str) -> str:
     return f"{policy.public_url.rstrip('/')}{RESET_PATH}{token}"
 
 
+def sender_domain(mail_from: str) -> str:
+    """The domain of the portal's From address ("LRS <lrs-portal@lrs.example>" gives lrs.example)."""
+    _, at, domain = parseaddr(mail_from)[1].rpartition("@")
+    return domain if at and domain else "lrs.local"
+
+
 def _email(recipient: Address, subject: str, policy: ResetLinkPolicy) -> EmailMessage:
     """An email of the portal's to one mailbox, its body still to set."""
     message = new_email()
     message["From"] = policy.mail_from
     message["To"] = recipient
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain=urlsplit(policy.public_url).hostname or "lrs.local")
+    # The sender's domain, as the notifier's (NotifierSettings.message_ids_domain): a Message-ID of another domain
+    # than the From's scores as spam with some filters, and the portal's host may be an address (127.0.0.1).
+    message["Message-ID"] = make_msgid(domain=sender_domain(policy.mail_from))
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: an out-of-office reply is not sent back to it
     message["Date"] = format_datetime(datetime.now(UTC))  # RFC 5322 wants one; mail clients sort by it
     return message
 
