@@ -143,6 +143,17 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
             headers=learner,
         )
         assert again.status_code == 409
+        # a reason of invisible characters alone says nothing to the AO, and is refused in words, as one too long is
+        for blank in ("\u200b\u200b", "   ", "\ufeff \u2060"):
+            unsaid = await challenges_app.post(
+                "/v1/challenges", json={"achievement_id": str(achievement_id), "reason": blank}, headers=learner
+            )
+            assert (unsaid.status_code, unsaid.json()["code"]) == (422, "INVALID_REQUEST"), unsaid.text
+            assert unsaid.json()["detail"] == "body.reason: Say what is wrong with the data: the reason is empty"
+        too_long = await challenges_app.post(
+            "/v1/challenges", json={"achievement_id": str(achievement_id), "reason": "x" * 2001}, headers=learner
+        )
+        assert too_long.json()["detail"] == "body.reason: Write at most 2,000 characters: the reason has 2,001"
 
         # AO B sees nothing of AO A's challenge and cannot act on it.
         assert (await challenges_app.get("/v1/challenges", headers=as_b)).json()["items"] == []
@@ -154,7 +165,9 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
         assert (await challenges_app.get(f"/v1/challenges/{challenge_id}", headers=as_b)).status_code == 404
         assert (await challenges_app.post(ack_url, headers=as_b)).status_code == 404
         # A learner may not manage challenges; an AO may not raise them.
-        assert (await challenges_app.post(ack_url, headers=learner)).status_code == 403
+        not_theirs = await challenges_app.post(ack_url, headers=learner)
+        assert not_theirs.status_code == 403
+        assert not_theirs.json()["detail"] == "Only the awarding organisation acknowledges and resolves challenges."
         forged = await challenges_app.post(
             "/v1/challenges", json={"achievement_id": str(uuid.uuid4()), "ao_id": ao_a, "reason": "x"}, headers=as_a
         )
@@ -174,12 +187,17 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
         assert twice.json()["code"] == "CHALLENGE_NOT_IN_THAT_STATE"
         assert (twice.json()["state"], twice.json()["detail"]) == (
             "acknowledged",
-            "an acknowledged challenge cannot be acknowledged",
+            "An acknowledged challenge cannot be acknowledged.",
         )
         resolve_url = f"/v1/challenges/{challenge_id}/resolve"
         # Corrected names the batch that corrected the data (decision 0142): not any later batch of the AO.
         unnamed = await challenges_app.post(resolve_url, json={"resolution": "corrected"}, headers=as_a)
         assert (unnamed.status_code, unnamed.json()["code"]) == (422, "CORRECTING_BATCH_REQUIRED")
+        # Upheld and rejected change nothing on the PLR: the note is all the learner is told of why, so one is needed
+        for unexplained in ({"resolution": "rejected"}, {"resolution": "upheld", "note": " \u200b "}):
+            refused = await challenges_app.post(resolve_url, json=unexplained, headers=as_a)
+            assert (refused.status_code, refused.json()["code"]) == (422, "RESOLUTION_NOTE_REQUIRED"), refused.text
+            assert refused.json()["detail"].startswith("Say why in the note, in words the learner will understand")
         other_learners = await later_batch(kafka_bootstrap, ao_a, random_uln())
         correcting = await later_batch(kafka_bootstrap, ao_a, learner_uln)
 
@@ -539,7 +557,9 @@ async def test_a_database_restored_to_an_earlier_point_gets_back_the_challenges_
 
         restored = await eventually(back, within=60, what="the challenge back from its own events, acknowledged")
         resolved = await client.post(
-            f"/v1/challenges/{challenge_id}/resolve", json={"resolution": "rejected"}, headers=as_ao
+            f"/v1/challenges/{challenge_id}/resolve",
+            json={"resolution": "rejected", "note": "The grade is as the centre sent it."},
+            headers=as_ao,
         )
     assert (restored["state"], restored["reason"], restored["ao_id"]) == ("acknowledged", "Grade should be B", ao_id)
     assert resolved.status_code == 200, resolved.text  # the AO can close it: the PLR's "under challenge" ends

@@ -115,6 +115,7 @@ class ProblemCode(StrEnum):
     CHALLENGE_NOT_IN_THAT_STATE = "CHALLENGE_NOT_IN_THAT_STATE"
     CORRECTING_BATCH_REQUIRED = "CORRECTING_BATCH_REQUIRED"
     CORRECTING_BATCH_DOES_NOT_FIT = "CORRECTING_BATCH_DOES_NOT_FIT"
+    RESOLUTION_NOTE_REQUIRED = "RESOLUTION_NOTE_REQUIRED"
     LEARNER_NOT_FOUND = "LEARNER_NOT_FOUND"
     LEARNER_NOT_REGISTERED = "LEARNER_NOT_REGISTERED"
     LEARNER_ALREADY_REGISTERED = "LEARNER_ALREADY_REGISTERED"
@@ -609,6 +610,14 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="resolving as corrected with no batch id, or naming a batch while confirming the data correct",
         source="our decision (0142): `corrected` says the data on the PLR changed, and a batch is what changes it",
         fix="Send the corrected data in a batch first, then resolve naming that batch's id.",
+    ),
+    ProblemCode.RESOLUTION_NOTE_REQUIRED: CodeExplanation(
+        meaning="A challenge resolved as `upheld` (the data is right) or `rejected` (not a data error) says why in"
+        " `note`: the note is all the learner is told. A note of spaces or invisible characters alone says nothing",
+        example="resolving as rejected with no note, or with a note of only spaces or zero-width spaces",
+        source="our rule: a learner whose challenge changed nothing on their record is told why (the AO portal asks"
+        " for the reason too)",
+        fix="Resolve again with a `note` saying why, in words the learner will understand.",
     ),
     ProblemCode.CORRECTING_BATCH_DOES_NOT_FIT: CodeExplanation(
         meaning="The batch named did not correct the challenged achievement: none of its accepted records reached"

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from challenges.domain import (
     AchievementIsWithdrawn,
@@ -21,10 +21,12 @@ from challenges.domain import (
     CorrectingBatchRequired,
     InvalidTransition,
     LearnerDataErased,
+    NoteRequired,
+    has_visible_text,
 )
 from challenges.service import ChallengeNotFound, ChallengeService, EventsHeld, NotAllowed, RecordBehind
 from challenges.store import OpenChallengeExists
-from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengedAchievement, ChallengeResolution
+from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengedAchievement, ChallengeResolution, resolution_label
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.plr import ResultStatus
@@ -47,6 +49,44 @@ UlnFilter = Annotated[
     Query(max_length=50, description="the learner's ULNs (a merged learner has several)"),
 ]
 
+MAX_TEXT_LENGTH = 2000
+"""The most characters a reason or a note holds (after surrounding spaces are trimmed)."""
+
+
+def _within_length(what: str, text: str) -> str:
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ValueError(f"Write at most {MAX_TEXT_LENGTH:,} characters: the {what} has {len(text):,}")
+    return text
+
+
+def _reason_said(reason: str) -> str:
+    """A reason of the allowed length with something in it a reader sees: spaces, zero-width spaces and other
+    invisible characters alone reach the AO's email as a blank, and hold the achievement's one open challenge."""
+    if not has_visible_text(reason):
+        raise ValueError("Say what is wrong with the data: the reason is empty")
+    return _within_length("reason", reason)
+
+
+def _note_said(note: str | None) -> str | None:
+    """A note of the allowed length, or None for one with nothing in it a reader sees (as if none was given): an
+    upheld or rejected resolution is then refused for want of one (`NoteRequired`)."""
+    if note is None or not has_visible_text(note):
+        return None
+    return _within_length("note", note)
+
+
+# The words of a length refusal are the validators' own (lrs_platform.problems names the field before them), not
+# pydantic's "String should have at most 2000 characters"; the documents keep saying the bounds.
+Reason = Annotated[
+    StorableText,
+    AfterValidator(_reason_said),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH}),
+]
+Note = Annotated[
+    Annotated[StorableText, WithJsonSchema({"type": "string", "maxLength": MAX_TEXT_LENGTH})] | None,
+    AfterValidator(_note_said),
+]
+
 
 class ChallengeCreate(BaseModel):
     """A data error on one achievement of the caller's own PLR. Not an appeal against a result."""
@@ -60,12 +100,11 @@ class ChallengeCreate(BaseModel):
         description="optional: the awarding organisation that recorded it, e.g. RN9093. The AO is taken from the "
         "PLR log; a different AO here is refused with 422 `ACHIEVEMENT_OF_ANOTHER_AO`.",
     )
-    reason: StorableText = Field(
-        min_length=1,
-        max_length=2000,
-        description="what is wrong with the data. It is emailed, word for word, to the AO's challenge contact, and"
-        " an email once sent cannot be recalled (erasing the learner later does not reach it): write about the"
-        " achievement, and no one else's personal details",
+    reason: Reason = Field(
+        description="what is wrong with the data, in 1 to 2,000 characters (surrounding spaces trimmed), at least one"
+        " of them visible: spaces, zero-width spaces and other invisible characters alone are refused. It is"
+        " emailed, word for word, to the AO's challenge contact, and an email once sent cannot be recalled (erasing"
+        " the learner later does not reach it): write about the achievement, and no one else's personal details",
     )
 
 
@@ -77,7 +116,12 @@ class ChallengeResolve(BaseModel):
         f' data is right (shown to people as "{RESOLUTION_LABELS[ChallengeResolution.UPHELD]}"); rejected: not a'
         " data error"
     )
-    note: StorableText | None = Field(default=None, max_length=2000)
+    note: Note = Field(
+        default=None,
+        description="for the learner, who reads it with the resolution: at most 2,000 characters. Needed with"
+        " `upheld` and `rejected`, which change nothing on the PLR: it is all the learner is told of why (422"
+        " `RESOLUTION_NOTE_REQUIRED` without one). A note of spaces or invisible characters alone counts as none",
+    )
     correcting_batch_id: uuid.UUID | None = Field(
         default=None,
         description="with `corrected`, and only then: the completed batch that corrected the data — one whose"
@@ -258,6 +302,16 @@ def _translate(error: Exception) -> ProblemError:
             " a challenge resolved otherwise names none.",
             ProblemCode.CORRECTING_BATCH_REQUIRED,
         )
+    if isinstance(error, NoteRequired):
+        return ProblemError(
+            422,
+            "Note required",
+            f"Say why in the note, in words the learner will understand: a challenge resolved as {error.resolution}"
+            f" ({resolution_label(error.resolution)}) changes nothing on their record, and the note is all they are"
+            " told. The note was missing or empty.",
+            ProblemCode.RESOLUTION_NOTE_REQUIRED,
+            resolution=error.resolution,
+        )
     if isinstance(error, CorrectingBatchDoesNotFit):
         detail = (
             "That batch's records reached the learner's record before the challenge was raised: it cannot have"
@@ -353,6 +407,7 @@ _DOMAIN_ERRORS = (
     KeyringUnavailable,
     CorrectingBatchRequired,
     CorrectingBatchDoesNotFit,
+    NoteRequired,
 )
 
 
@@ -537,7 +592,9 @@ async def acknowledge_challenge(
         "learner and the achievement's qualification that reached the PLR after the challenge was raised "
         "(422 `CORRECTING_BATCH_DOES_NOT_FIT` otherwise, `reason` saying why; none named, or one named with "
         "another resolution: 422 `CORRECTING_BATCH_REQUIRED`). A batch decided a moment ago is waited for; if "
-        "the service has not caught up with the log, 503 `PROJECTION_PENDING`. "
+        "the service has not caught up with the log, 503 `PROJECTION_PENDING`.\n\n"
+        "`upheld` and `rejected` change nothing on the PLR, so they say why in `note`, for the learner: without "
+        "one, or with one of spaces or invisible characters alone, 422 `RESOLUTION_NOTE_REQUIRED`. "
         "The note is published sealed under the learner's key, and is not kept once the learner is erased."
     ),
     responses=problem_responses(401, 403, 404, 409, 422, 503),

@@ -5,7 +5,8 @@ against a result. raised → acknowledged → resolved, or raised → resolved; 
 challenges only an achievement the PLR log puts on their own record, and the AO is the one that
 recorded it (`challenge_target`). A challenge resolved as corrected names the batch that corrected it:
 one that put an event of the same learner's achievement of the same qualification on the log after the
-challenge was raised (`correction`, decision 0142).
+challenge was raised (`correction`, decision 0142). One resolved as upheld (the data is right) or rejected
+(not a data error) says why in a note the learner reads (`resolve`): they are told nothing else.
 
 The learner's reason and the AO's note may name the learner: on the log they are sealed under the
 learner's key (decision 0080), and a challenge row keeps them in clear only until the learner is
@@ -14,6 +15,7 @@ erased (`erased`). An erased learner raises nothing more.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -47,7 +49,7 @@ class ChallengeState(StrEnum):
 class InvalidTransition(Exception):
     def __init__(self, state: ChallengeState, action: str) -> None:
         article = "an" if state.value[0] in "aeiou" else "a"
-        super().__init__(f"{article} {state.value} challenge cannot be {action}")
+        super().__init__(f"{article.capitalize()} {state.value} challenge cannot be {action}.")
         self.state = state
         self.action = action
 
@@ -164,6 +166,14 @@ class BatchOnRecord:
     decided_at: datetime
 
 
+class NoteRequired(Exception):
+    """An upheld or rejected resolution without a note that says anything: the learner would not be told why."""
+
+    def __init__(self, resolution: ChallengeResolution) -> None:
+        super().__init__(f"a challenge resolved as {resolution.value} says why in its note")
+        self.resolution = resolution
+
+
 class CorrectingBatchRequired(Exception):
     """A corrected resolution without the batch that corrected the data, or a batch named with another one."""
 
@@ -261,6 +271,31 @@ def correction(
     return batch_id
 
 
+NOTE_REQUIRED_FOR = frozenset({ChallengeResolution.UPHELD, ChallengeResolution.REJECTED})
+"""The resolutions that change nothing on the PLR: the note is all the learner is told of why."""
+
+# Characters that show as nothing though they are neither spaces nor format characters: the combining grapheme
+# joiner, the Hangul fillers, the Khmer inherent vowels, the Mongolian variation selectors, the braille blank
+# and the variation selectors (Unicode's Default_Ignorable_Code_Point, and U+2800).
+_SHOWN_AS_NOTHING = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
+    + "".join(chr(code) for code in range(0xFE00, 0xFE10))
+    + "".join(chr(code) for code in range(0xE0100, 0xE01F0))
+)
+
+
+def has_visible_text(text: str | None) -> bool:
+    """Whether `text` holds a character a reader sees: not only spaces and line breaks, control and format
+    characters (Cf: a zero-width space, a joiner, a bidirectional control, a byte order mark) and the few others
+    that show as nothing. A reason or note of those alone is empty to whoever reads it."""
+    return text is not None and any(
+        not character.isspace()
+        and unicodedata.category(character) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
+        and character not in _SHOWN_AS_NOTHING
+        for character in text
+    )
+
+
 def resolve(
     challenge: Challenge,
     resolution: ChallengeResolution,
@@ -269,9 +304,13 @@ def resolve(
     correcting_batch_id: uuid.UUID | None = None,
 ) -> ChallengeResolved:
     """The note travels sealed under the learner's `key` (needed with a note); an erased learner's
-    challenge is resolved without it. `correcting_batch_id`: what `correction` found, for the log's readers."""
+    challenge is resolved without it. Upheld or rejected needs a note with something in it (`NoteRequired`): it
+    is the learner's only answer (the portal asks for it as well). `correcting_batch_id`: what `correction` found,
+    for the log's readers."""
     if challenge.state is ChallengeState.RESOLVED:
         raise InvalidTransition(challenge.state, "resolved")
+    if resolution in NOTE_REQUIRED_FOR and not has_visible_text(note):
+        raise NoteRequired(resolution)
     sealed = None
     if note is not None and isinstance(key, LearnerKey) and not challenge.personal_data_erased:
         sealed = key.seal_text(Purpose.CHALLENGE_NOTE, note)

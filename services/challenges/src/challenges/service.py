@@ -61,7 +61,7 @@ class EventsHeld(Exception):
     what it says of their achievements may not be what their PLR says: nothing is raised on it."""
 
 
-_ONLY_THE_AO_ANSWERS = "only the awarding organisation acknowledges and resolves challenges"
+_ONLY_THE_AO_ANSWERS = "Only the awarding organisation acknowledges and resolves challenges."
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class ChallengeService:
         An erased learner is refused (LearnerDataErased), and so is a learner whose events the record holds
         parked (EventsHeld): the grade and status the challenge keeps would be the record's, not the PLR's."""
         if principal.kind is not PrincipalKind.LEARNER:
-            raise NotAllowed("only a learner raises a challenge, against their own PLR")
+            raise NotAllowed("Only a learner raises a challenge, against their own PLR.")
         achievement = await self._target(principal.id, achievement_id, ao_id)
         key = await self._key_of(principal.id)
         event = raise_challenge(
@@ -188,9 +188,9 @@ class ChallengeService:
         seen = await self._seen(
             principal,
             challenge_id,
-            "the batches that may have corrected a challenged achievement are listed only to the awarding"
+            "The batches that may have corrected a challenged achievement are listed only to the awarding"
             " organisation that owns it and to operators: a learner reads their challenge, and how it was resolved,"
-            " with GET /v1/challenges/{challenge_id}",
+            " with GET /v1/challenges/{challenge_id}.",
         )
         return await self._batches_touching(seen, None)
 

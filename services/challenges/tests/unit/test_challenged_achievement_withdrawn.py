@@ -5,6 +5,7 @@ asked once a page."""
 from __future__ import annotations
 
 import contextlib
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from challenges.record_store import PlrRecord
 from challenges.service import ChallengeService
 from lrs_contracts.challenge import ChallengeResolution
 from lrs_platform.identity import Principal
+from lrs_platform.keyring import DATA_KEY_BYTES, LearnerKey
 
 LEARNER, AO = "1000000043", "RN5133"
 LIVE, WITHDRAWN = uuid.uuid4(), uuid.uuid4()
@@ -39,6 +41,13 @@ class _Record:
     async def withdrawn_among(self, achievement_ids: Collection[uuid.UUID]) -> frozenset[uuid.UUID]:
         self.asked.append(sorted(achievement_ids))
         return frozenset(achievement_ids) & {WITHDRAWN}
+
+
+class _Keys:
+    """The learner key store: the key that seals an AO's note."""
+
+    async def issue(self, ulns: Collection[str]) -> dict[str, LearnerKey]:
+        return {uln: LearnerKey(uln, secrets.token_bytes(DATA_KEY_BYTES)) for uln in ulns}
 
 
 class _Store:
@@ -138,14 +147,14 @@ class _TransactionalStore(_Store):
 async def test_an_acknowledgement_or_resolution_says_whether_the_achievement_is_withdrawn_now() -> None:
     on_withdrawn = _challenge(WITHDRAWN)
     store = _TransactionalStore([on_withdrawn])
-    service = ChallengeService(store, _Record(), None, _unused, held=_held_not_asked)  # type: ignore[arg-type]
+    service = ChallengeService(store, _Record(), _Keys(), _unused, held=_held_not_asked)  # type: ignore[arg-type]
     request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(challenges=service)))
 
     shown = await acknowledge_challenge(on_withdrawn.challenge_id, Principal.parse(f"ao:{AO}"), request)
 
     assert (shown.state, shown.achievement_withdrawn) == (ChallengeState.ACKNOWLEDGED, True)
     resolved = await service.resolve(
-        Principal.parse(f"ao:{AO}"), on_withdrawn.challenge_id, ChallengeResolution.REJECTED, None
+        Principal.parse(f"ao:{AO}"), on_withdrawn.challenge_id, ChallengeResolution.REJECTED, "Not a data error."
     )
     assert (resolved.challenge.state, resolved.achievement_withdrawn) == (ChallengeState.RESOLVED, True)
 

@@ -156,6 +156,13 @@ class FakeStore:
         yield FakeUnitOfWork(self)
 
 
+class FakeKeys:
+    """The learner key store: the key that seals an AO's note."""
+
+    async def issue(self, ulns: Collection[str]) -> dict[str, LearnerKey]:
+        return {uln: LearnerKey(uln, secrets.token_bytes(DATA_KEY_BYTES)) for uln in ulns}
+
+
 async def _held_not_asked(ulns: Collection[str]) -> bool:
     raise AssertionError("only raising a challenge asks whether the learner's events are held")
 
@@ -164,7 +171,7 @@ def service(store: FakeStore, record: FakeRecord, caught_up: bool = True) -> Cha
     async def catch_up() -> bool:
         return caught_up
 
-    return ChallengeService(store, record, keyring=None, catch_up=catch_up, held=_held_not_asked)  # type: ignore[arg-type]
+    return ChallengeService(store, record, keyring=FakeKeys(), catch_up=catch_up, held=_held_not_asked)  # type: ignore[arg-type]
 
 
 AFTER = RAISED_AT + timedelta(hours=2)
@@ -226,7 +233,9 @@ async def test_the_resolved_event_names_the_batch_that_corrected_for_the_logs_re
 async def test_a_resolution_other_than_corrected_names_no_batch_on_the_log() -> None:
     open_one = challenge()
     store = FakeStore(open_one)
-    await service(store, FakeRecord(TOUCHES)).resolve(AS_AO, open_one.challenge_id, ChallengeResolution.REJECTED, None)
+    await service(store, FakeRecord(TOUCHES)).resolve(
+        AS_AO, open_one.challenge_id, ChallengeResolution.REJECTED, "An appeal, not a data error."
+    )
     [envelope] = store.outbox
     assert envelope.data["correcting_batch_id"] is None
 

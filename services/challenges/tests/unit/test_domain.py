@@ -59,7 +59,7 @@ def test_raised_then_acknowledged_then_resolved() -> None:
 
 
 def test_a_raised_challenge_may_be_resolved_without_acknowledgement() -> None:
-    resolved = evolve(raised(), resolve(raised(), ChallengeResolution.REJECTED, None), AT)
+    resolved = evolve(raised(), resolve(raised(), ChallengeResolution.REJECTED, "not a data error"), AT)
     assert resolved.state is ChallengeState.RESOLVED
 
 
@@ -67,7 +67,7 @@ def test_acknowledging_twice_or_after_resolution_is_refused() -> None:
     acknowledged = evolve(raised(), acknowledge(raised()), AT)
     with pytest.raises(InvalidTransition):
         acknowledge(acknowledged)
-    resolved = evolve(acknowledged, resolve(acknowledged, ChallengeResolution.UPHELD, None), AT)
+    resolved = evolve(acknowledged, resolve(acknowledged, ChallengeResolution.UPHELD, "as awarded"), AT)
     with pytest.raises(InvalidTransition):
         acknowledge(resolved)
     with pytest.raises(InvalidTransition):
@@ -79,7 +79,7 @@ def test_event_ids_are_deterministic_and_differ_per_transition() -> None:
     first = event_id_of(acknowledge(challenge))
     assert first == event_id_of(acknowledge(challenge))
     raise_id = event_id_of(raise_challenge(CHALLENGE_ID, ACHIEVEMENT_ID, "RN5133", ULN, "x", KEY))
-    resolve_id = event_id_of(resolve(challenge, ChallengeResolution.UPHELD, None))
+    resolve_id = event_id_of(resolve(challenge, ChallengeResolution.UPHELD, "as awarded"))
     assert len({first, raise_id, resolve_id}) == 3
     v1_raise_id = deterministic_id("lrs.challenge", CHALLENGE_ID, ChallengeRaisedV1.model_fields["event_type"].default)
     assert {first, raise_id, resolve_id, v1_raise_id} <= set(event_ids_of(CHALLENGE_ID))

@@ -44,15 +44,15 @@ async def test_a_learner_reading_the_correcting_batches_is_refused_as_a_read() -
 
     said = str(refused.value)
     assert "acknowledges and resolves" not in said
-    assert said.startswith("the batches that may have corrected a challenged achievement are listed only to the")
-    assert "GET /v1/challenges/{challenge_id}" in said
+    assert said.startswith("The batches that may have corrected a challenged achievement are listed only to the")
+    assert said.endswith("GET /v1/challenges/{challenge_id}.")
 
 
 async def test_a_learner_resolving_is_still_told_only_the_ao_resolves() -> None:
     with pytest.raises(NotAllowed) as refused:
         await _service().resolve(LEARNER, uuid.uuid4(), ChallengeResolution.CORRECTED, None, uuid.uuid4())
 
-    assert str(refused.value) == "only the awarding organisation acknowledges and resolves challenges"
+    assert str(refused.value) == "Only the awarding organisation acknowledges and resolves challenges."
 
 
 def test_a_withdrawn_achievement_says_there_is_nothing_to_challenge_and_whom_to_contact() -> None:
