@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 
 ROLES = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "base" / "postgres" / "roles.yaml"
 ERASED, KEPT = "1000000043", "1000000051"
+ERASED_MEANWHILE = "1000000086"
 RELEASE_NOTES_REVOCATION = (
     "UPDATE identity.credentials SET revoked_at = now() WHERE revoked_at IS NULL"
     " AND starts_with(principal, 'learner:') AND validation.learner_erased(substr(principal, 9))"
@@ -68,6 +69,11 @@ async def cluster(fresh_database_url: str) -> Cluster:
         await apply_migrations(connection, "validation", "validation.migrations")
         await connection.execute(
             "INSERT INTO validation.erasures VALUES (gen_random_uuid(), $1, 'operator:dpo', 'asked', now())", ERASED
+        )
+        # the learners keys are made for are registered: a ULN no learner is registered under gets none
+        await connection.executemany(
+            "INSERT INTO validation.learners (uln, given_name, family_name, ability_to_share) VALUES ($1, 'A', 'B', 1)",
+            [(KEPT,), (ERASED_MEANWHILE,)],
         )
     finally:
         await connection.close()
@@ -180,7 +186,7 @@ async def test_a_key_made_while_the_learner_is_erased_is_revoked_at_once(
 ) -> None:
     """The erasure commits between the CLI's question and the key's making, its revocations already done: the key
     is asked about again once made, and revoked."""
-    erased_meanwhile = "1000000086"
+    erased_meanwhile = ERASED_MEANWHILE
     issue = CredentialStore.issue
 
     async def issued_as_the_erasure_commits(

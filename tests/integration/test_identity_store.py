@@ -187,6 +187,9 @@ async def test_lrs_credentials_makes_no_key_for_an_erased_learner_and_still_revo
         await connection.execute(
             "INSERT INTO validation.erasures VALUES (gen_random_uuid(), $1, 'operator:dpo', 'test', now())", erased
         )
+        # the registry, whose learners alone get a key
+        await connection.execute("CREATE TABLE validation.learners (uln text PRIMARY KEY)")
+        await connection.execute("INSERT INTO validation.learners VALUES ($1), ($2)", erased, kept)
     finally:
         await connection.close()
     await store.issue(Principal.parse(f"learner:{erased}"))  # made before the erasure (or a release before this)

@@ -1191,7 +1191,7 @@ async def test_a_challenge_is_resolved_as_corrected_by_a_batch_not_in_the_list_g
 
     async with await portal_system.client("challenges", f"ao:{SAMPLE_AO}") as challenges:
         stored = (await challenges.get(f"/v1/challenges/{challenge_id}")).json()
-    assert (stored["resolution"], stored["note"]) == ("corrected", f"Corrected by batch {uploaded.sample_100.batch_id}")
+    assert (stored["resolution"], stored["note"]) == ("corrected", None)
     assert stored["correcting_batch_id"] == uploaded.sample_100.batch_id
 
 

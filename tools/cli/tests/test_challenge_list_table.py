@@ -1,5 +1,5 @@
-"""`lrs challenges list` says when each challenge was raised to the minute, in UTC as its header says: the UTC
-date alone is the day before the UK's for a challenge raised late on a summer evening."""
+"""`lrs challenges list` says when each challenge was raised to the minute, in UK time as its header says: the
+UTC date alone is the day before the UK's for a challenge raised late on a summer evening."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def _list_printed(monkeypatch: pytest.MonkeyPatch, *items: dict[str, Any], colum
     return main(["challenges", "list"])
 
 
-def test_the_raised_column_is_the_time_in_utc_and_says_so(
+def test_the_raised_column_is_the_time_in_uk_time_and_says_so(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = _list_printed(monkeypatch, RAISED)
@@ -51,8 +51,8 @@ def test_the_raised_column_is_the_time_in_utc_and_says_so(
         for line in capsys.readouterr().out.splitlines()
         if ROW.match(line)
     ]
-    assert header[:2] == ["challenge", "raised (UTC)"]
-    assert raised[:3] == [RAISED["challenge_id"], "2027-06-30 23:30", "raised"]
+    assert header[:2] == ["challenge", "raised (UK time)"]
+    assert raised[:3] == [RAISED["challenge_id"], "1 Jul 2027, 00:30", "raised"]
 
 
 def test_the_achievement_column_names_the_achievement_as_a_person_knows_it(
@@ -77,7 +77,7 @@ def test_the_achievement_column_names_the_achievement_as_a_person_knows_it(
         for line in capsys.readouterr().out.splitlines()
         if ROW.match(line)
     ]
-    column = header.index("achievement")
+    column = header.index("achievement when raised")
     assert [row[column] for row in rows] == [
         "GCSE Mathematics (600/1166/X), grade 7, awarded 2024-05-20, Provisional",
         RAISED["achievement_id"],  # raised before challenges described their achievement

@@ -33,7 +33,7 @@ def test_a_challenge_on_an_achievement_withdrawn_since_says_so(
         for line in capsys.readouterr().out.splitlines()
         if ROW.match(line)
     ]
-    column = header.index("achievement")
+    column = header.index("achievement when raised")
     assert [row[column] for row in rows] == [
         "GCSE Mathematics (600/1166/X), grade 7, awarded 2024-05-20, Final; now withdrawn by the AO: no longer on"
         " the PLR",

@@ -292,8 +292,8 @@ def test_plr_show_with_history_lists_each_version_under_its_achievement() -> Non
     lines = [line for line in console.export_text().splitlines() if " v1 " in line or " v2 " in line]
 
     assert len(lines) == 2
-    assert "v1 recorded 2025-08-22 09:00 UTC" in lines[0] and "Pass" in lines[0]
-    assert "v2 updated 2025-09-01 10:30 UTC" in lines[1] and "Merit" in lines[1]
+    assert "v1 recorded 22 Aug 2025, 10:00 (UK time)" in lines[0] and "Pass" in lines[0]
+    assert "v2 updated 1 Sep 2025, 11:30 (UK time)" in lines[1] and "Merit" in lines[1]
 
 
 def test_a_plr_of_a_uln_whose_check_digit_is_wrong_is_a_usage_error_before_any_service_is_asked(

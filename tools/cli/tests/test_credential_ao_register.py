@@ -4,6 +4,7 @@ names it (decision 0131), refused before any database; revoking takes any princi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ class FakeStore:
         self.calls: list[tuple[str, str]] = []
 
     async def __call__(
-        self, action: str, principal: Principal, label: str | None, environment: Environment
+        self, action: str, principal: Principal, label: str | None, environment: Environment, **_: Any
     ) -> IssuedKey | int:
         self.calls.append((action, str(principal)))
         return 1 if action == "revoke" else IssuedKey("k1", "lrs_k1_secret", principal)

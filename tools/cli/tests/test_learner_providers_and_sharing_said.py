@@ -77,8 +77,8 @@ def test_providers_shows_each_linked_provider_since_when(
 
     assert capsys.readouterr().out.splitlines() == [
         f"providers linked to learner {ULN} (they read their PLR while they share):",
-        "  10004567  since 2026-11-02 08:30:00 UTC",
-        "  10001234  since 2026-12-04 15:01:02 UTC",
+        "  10004567  since 2 Nov 2026, 08:30 (UK time)",
+        "  10001234  since 4 Dec 2026, 15:01 (UK time)",
     ]
     assert (validation.sent[0].method, validation.sent[0].url.path) == ("GET", f"/v1/learners/{ULN}/providers")
 

@@ -119,7 +119,7 @@ def test_sharing_without_a_choice_shows_it_and_who_changed_it_when(
 
     assert capsys.readouterr().out.splitlines() == [
         f"learner {ULN}'s ability to share is 1 (shares): linked providers read their PLR",
-        "  2026-12-04 15:01:02 UTC  1  by a learning provider linked to the learner",
-        "  2026-12-01 09:00:00 UTC  2  by you",
+        "  4 Dec 2026, 15:01 (UK time)  shares  by a learning provider linked to the learner",
+        "  1 Dec 2026, 09:00 (UK time)  unable to share  by you",
     ]
     assert (validation.sent[0].method, validation.sent[0].url.path) == ("GET", f"/v1/learners/{ULN}/sharing")

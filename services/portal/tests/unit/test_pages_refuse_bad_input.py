@@ -362,7 +362,7 @@ def test_a_correcting_batch_the_challenges_service_refuses_is_an_error_on_its_fi
     )
 
 
-def test_a_listed_correcting_batch_goes_into_the_note(portal: StubbedPortal) -> None:
+def test_a_listed_correcting_batch_is_named_as_the_correction_not_in_the_note(portal: StubbedPortal) -> None:
     client, person = portal.signed_in()
     with_a_challenge(portal)
 
@@ -374,7 +374,7 @@ def test_a_listed_correcting_batch_goes_into_the_note(portal: StubbedPortal) -> 
     (sent,) = portal.sent_to("POST", f"challenges/v1/challenges/{CHALLENGE_ID}/resolve")
     assert json.loads(sent.content) == {
         "resolution": "corrected",
-        "note": f"Corrected by batch {LISTED}",
+        "note": None,
         "correcting_batch_id": LISTED,
     }
 

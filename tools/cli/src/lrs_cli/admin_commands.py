@@ -25,6 +25,7 @@ from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expec
 from lrs_cli.files import read_bounded
 from lrs_cli.identifiers import UlnArgument, uln_value
 from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, warn
+from lrs_cli.times import uk_time
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_register
@@ -131,13 +132,20 @@ async def _lacking_right(
 
 
 async def _with_store(
-    action: str, principal: Principal, label: str | None, environment: Environment
+    action: str,
+    principal: Principal,
+    label: str | None,
+    environment: Environment,
+    *,
+    allow_unregistered: bool = False,
 ) -> IssuedKey | int:
     async with _key_store(environment) as (pool, store):
         if action == "revoke":
             return await store.revoke_principal(principal)
         if await _erased_learner(pool, principal):
             raise ValueError(_ERASED_LEARNER.format(principal=principal, uln=principal.id))
+        if not allow_unregistered and await _unregistered_learner(pool, principal):
+            raise ValueError(_UNREGISTERED_LEARNER.format(principal=principal, uln=principal.id))
         issued = await (store.issue(principal, label) if action == "create" else store.rotate(principal, label))
         # asked again once made: an erasure committed in between revokes before it commits and once after, and
         # the second may have run before this key was made
@@ -153,13 +161,25 @@ _ERASED_LEARNER = (
 )
 
 
-# What this database holds of validation's (from the catalogs, which any role may read): the question the
-# database owner may ask (validation's migration 0126), or only the erasure audit (a validation from before it).
+_UNREGISTERED_LEARNER = (
+    "{principal} is not in the learner registry: no key is made for a ULN no learner is registered under (it would"
+    " start working for whoever is registered under it later). Check the ULN; register the learner first (lrs"
+    " learners import), or pass --allow-unregistered if the key must be made before they are"
+)
+
+
+# What this database holds of validation's (from the catalogs, which any role may read): the questions the
+# database owner may ask (validation's migration 0126; learner_registered, where validation has it), or only the
+# erasure audit and the registry (a validation from before them, read by a role that may).
 _VALIDATION_HELD = (
     "SELECT EXISTS (SELECT 1 FROM pg_proc JOIN pg_namespace ON pg_namespace.oid = pronamespace"
     "  WHERE nspname = 'validation' AND proname = 'learner_erased') AS asked,"
     " EXISTS (SELECT 1 FROM pg_class JOIN pg_namespace ON pg_namespace.oid = relnamespace"
-    "  WHERE nspname = 'validation' AND relname = 'erasures') AS audited"
+    "  WHERE nspname = 'validation' AND relname = 'erasures') AS audited,"
+    " EXISTS (SELECT 1 FROM pg_proc JOIN pg_namespace ON pg_namespace.oid = pronamespace"
+    "  WHERE nspname = 'validation' AND proname = 'learner_registered') AS registered_asked,"
+    " EXISTS (SELECT 1 FROM pg_class JOIN pg_namespace ON pg_namespace.oid = relnamespace"
+    "  WHERE nspname = 'validation' AND relname = 'learners') AS registry"
 )
 
 
@@ -188,6 +208,32 @@ async def _erased_learner(pool: asyncpg.Pool, principal: Principal) -> bool:
     return False
 
 
+async def _unregistered_learner(pool: asyncpg.Pool, principal: Principal) -> bool:
+    """Whether the principal is a learner whose ULN is in no learner registry this database holds: a key for it
+    reads nothing now, and would read the PLR of whoever is registered under that ULN later. Asked of validation
+    (`validation.learner_registered`) where it lets the database owner ask, else read from its registry by a role
+    that may (the superuser); a database with no registry holds no learner."""
+    if principal.kind is not PrincipalKind.LEARNER:
+        return False
+    held = await pool.fetchrow(_VALIDATION_HELD)
+    try:
+        if held["registered_asked"]:
+            return not await pool.fetchval("SELECT validation.learner_registered($1)", principal.id)
+        if held["registry"]:
+            return not await pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM validation.learners WHERE uln = $1)", principal.id
+            )
+    except asyncpg.InsufficientPrivilegeError as error:
+        raise await _lacking_right(
+            pool,
+            error,
+            "a learner's key is made only for a ULN in the learner registry, which this role may not read: run it as"
+            " the superuser, or pass --allow-unregistered once you have checked the ULN (lrs learners sharing ULN"
+            " answers for a registered one)",
+        ) from error
+    return True
+
+
 def made_here(now: datetime | None = None) -> str:
     """The label of a key made without `--label`: who made it, where and when (the key store keeps no author of
     its own; a portal key says who issued it)."""
@@ -203,6 +249,7 @@ def credentials(
     environment: Environment = Environment.LIVE,
     scopes: Sequence[str] = (),
     reference_dir: Path | None = None,
+    allow_unregistered: bool = False,
 ) -> str:
     try:
         principal = Principal.parse(principal_text.strip())
@@ -228,6 +275,8 @@ def credentials(
             f"--output {output} already exists, and may hold a key still in use: name another file, or use rotate"
             " to replace the principal's keys"
         )
+    if allow_unregistered and (action == "revoke" or principal.kind is not PrincipalKind.LEARNER):
+        raise UsageError("--allow-unregistered is for creating or rotating a learner's key (learner:ULN)")
     if principal.kind is PrincipalKind.AO and action != "revoke":
         # revoke takes the principal as written: keys made before this check (`ao:rn9037`) must still end
         principal = registered_ao(principal, reference_dir)
@@ -235,7 +284,8 @@ def credentials(
         return _revoked(principal, environment)
     key_file = _KeyFile.beside(Path(output)) if output else None
     try:
-        result = asyncio.run(_with_store(action, principal, label or made_here(), environment))
+        made = _with_store(action, principal, label or made_here(), environment, allow_unregistered=allow_unregistered)
+        result = asyncio.run(made)
     except BaseException as error:
         if key_file is not None:
             key_file.discard()
@@ -371,6 +421,8 @@ _SHARING_SAID = {
 
 
 _SHARING_NOW = {0: _SHARING_SAID[Sharing.NOT_SEEN], 1: _SHARING_SAID[Sharing.SHARES], 2: _SHARING_SAID[Sharing.UNABLE]}
+CHOICE_WORDS = {0: "privacy notice not seen", 1: "shares", 2: "unable to share"}
+"""Each AbilityToShare as the validation service and DOMAIN.md say it: what a change in the history chose."""
 
 
 def sharing_of(connection: Connection, uln: str) -> dict[str, Any]:
@@ -384,9 +436,8 @@ def sharing_text(view: dict[str, Any]) -> str:
     if not view["changes"]:
         lines.append("changed by nobody since it was registered")
     for change in view["changes"]:
-        lines.append(
-            f"  {change['changed_at'][:19].replace('T', ' ')} UTC  {change['ability_to_share']}  by {change['changed_by']}"
-        )
+        choice = CHOICE_WORDS.get(change["ability_to_share"], str(change["ability_to_share"]))
+        lines.append(f"  {uk_time(change['changed_at'])}  {choice}  by {change['changed_by']}")
     return "\n".join(lines)
 
 
@@ -416,7 +467,7 @@ def linked_providers_text(view: dict[str, Any]) -> str:
         return f"no provider is linked to learner {view['uln']}: none reads their PLR"
     lines = [f"providers linked to learner {view['uln']} (they read their PLR while they share):"]
     for provider in view["providers"]:
-        lines.append(f"  {provider['ukprn']}  since {provider['linked_since'][:19].replace('T', ' ')} UTC")
+        lines.append(f"  {provider['ukprn']}  since {uk_time(provider['linked_since'])}")
     return "\n".join(lines)
 
 
@@ -567,13 +618,22 @@ def credentials_command(
             " shipped).",
         ),
     ] = None,
+    allow_unregistered: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unregistered",
+            help="create and rotate, learner:ULN: make the key though no learner is registered under the ULN yet"
+            " (without it that is refused: the key would read the PLR of whoever is registered under it later).",
+        ),
+    ] = False,
     revoked: Annotated[bool, typer.Option("--revoked", help="list: revoked keys too.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="list: print JSON (for scripts) instead of the table.")
     ] = False,
 ) -> None:
     """Operator: create, rotate, revoke or list API keys (straight to the identity tables: needs DATABASE_URL, in
-    the Sandpit LRS_SANDPIT_DATABASE_URL). An AO key is made only for an AO in the register (decision 0131)."""
+    the Sandpit LRS_SANDPIT_DATABASE_URL). An AO key is made only for an AO in the register (decision 0131), a
+    learner's only for a ULN in the learner registry (unless --allow-unregistered) and never for an erased one."""
     environment = connection(ctx).environment
     if action is CredentialAction.LIST:
         keys, total = listed_keys(principal, revoked=revoked, environment=environment)
@@ -589,7 +649,11 @@ def credentials_command(
     if principal is None:
         raise UsageError(f"--principal is needed to {action.value} a key: whose it is, like ao:RN9093")
     written = str(output) if output else None
-    print_text(credentials(action.value, principal, label, written, environment, scope or (), reference_dir))
+    print_text(
+        credentials(
+            action.value, principal, label, written, environment, scope or (), reference_dir, allow_unregistered
+        )
+    )
 
 
 reference_app = typer.Typer(help="Operator: reference data.", no_args_is_help=True)

@@ -15,6 +15,7 @@ from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
 from lrs_cli.identifiers import ao_id_value
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more, uuid_value, warn
+from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.challenge import ChallengeResolution, resolution_label
 from lrs_contracts.text import with_bidi_controls_shown
 from lrs_domain.identifiers import display_qan
@@ -86,6 +87,9 @@ def achievement_text(challenge: dict[str, Any]) -> Text:
 
 
 WITHDRAWN_SINCE = "now withdrawn by the AO: no longer on the PLR"
+ACHIEVEMENT_AS_RAISED = "achievement when raised"
+"""The list's achievement column: the achievement as the challenge described it when raised, not as it is now (a
+challenge resolved "Data corrected" still names the grade that was wrong; the PLR shows the corrected one)."""
 
 
 def achievement_cell(challenge: dict[str, Any]) -> Text:
@@ -161,7 +165,8 @@ def list_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Challenges against your achievements (a learner: the ones they raised), newest first."""
+    """Challenges against your achievements (a learner: the ones they raised), newest first: each achievement as it
+    was when the challenge was raised, times in UK time."""
     # each state once: `--open` with `--state raised` (or every state named) is a list the service takes
     states = list(dict.fromkeys([*(state or []), *((State.RAISED, State.ACKNOWLEDGED) if open_only else ())]))
     page = challenges(connection(ctx), states, ao, limit, after)
@@ -169,16 +174,27 @@ def list_command(
     if as_json:
         print_json(found)
     else:
-        listing = table("challenge", "raised (UTC)", "state", "ULN", "achievement", "reason", "resolution", "note")
+        listing = table(
+            "challenge",
+            f"raised ({UK_TIME})",
+            "state",
+            "ULN",
+            ACHIEVEMENT_AS_RAISED,
+            "reason",
+            "resolution",
+            f"resolved ({UK_TIME})",
+            "note",
+        )
         for challenge in found:
             listing.add_row(
                 challenge["challenge_id"],
-                challenge["raised_at"][:16].replace("T", " "),
+                uk_time(challenge["raised_at"], labelled=False),
                 challenge["state"],
                 uln_shown(challenge),
                 achievement_cell(challenge),
                 reason_text(challenge),
                 _resolution_label(challenge),
+                uk_time(resolved_at, labelled=False) if (resolved_at := challenge.get("resolved_at")) else "",
                 note_text(challenge),
             )
         stdout().print(listing if found else "no challenges")

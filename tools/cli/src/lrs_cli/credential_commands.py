@@ -12,7 +12,9 @@ credential whose issuer calls itself "Learning Records Service". So the issuer i
 LRS's address), never by its name alone; the `kid` must be under that address (the projector publishes
 its keys at `<issuer id>/.well-known/jwks.json#<key id>`), and so must a JWKS URL. Keys read from a file
 are said to be so: they are only as good as whoever gave the file. Every value the credential gives is
-printed escaped, one field a line (decision 0178).
+printed escaped, one field a line (decision 0178). The verdict says when the credential was issued (UK time) and
+that it states the record only as it stood then (decision 0050); a key missing from the JWKS fetched from the
+issuer may be one the LRS withdrew, which a new export answers.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from lrs_cli.client import CommandError, UsageError
 from lrs_cli.files import read_bounded
+from lrs_cli.times import UK_TIME, uk_date, uk_time
 
 ALGORITHM = "EdDSA"
 ALLOWED_HEADERS = {"alg", "kid", "jwk", "typ"}  # OB 3.0 §8.2: additional JOSE headers are not allowed
@@ -87,9 +90,19 @@ def _json_object(data: bytes, what: str) -> dict[str, Any]:
     return value
 
 
-def _public_key(jwks: Mapping[str, Any], kid: str) -> Ed25519PublicKey:
+WITHDRAWN_KEY = (
+    "or the LRS withdrew that key (a suspected leak), which does not make the record false: ask the holder for a new"
+    " export, signed with a key in use"
+)
+"""Why a key may be missing from the JWKS the issuer itself publishes, besides forgery: the LRS takes a key out of
+it when it may have leaked, and every credential it signed stops verifying (decision 0178)."""
+
+
+def _public_key(jwks: Mapping[str, Any], kid: str, *, jwks_from_issuer: bool = False) -> Ed25519PublicKey:
     keys = [key for key in jwks.get("keys", []) if isinstance(key, dict) and key.get("kid") == kid]
     if not keys:
+        if jwks_from_issuer:
+            raise CredentialInvalid(f"no key {kid} in the JWKS: not signed by this issuer, {WITHDRAWN_KEY}")
         raise CredentialInvalid(f"no key {kid} in the JWKS: not signed by this issuer, or the JWKS is not theirs")
     (jwk,) = keys[:1]
     if (jwk.get("kty"), jwk.get("crv")) != ("OKP", "Ed25519") or jwk.get("alg", ALGORITHM) != ALGORITHM:
@@ -177,9 +190,12 @@ def _check_key_of_issuer(kid: str, issuer_id: Any) -> None:
         )
 
 
-def verify_credential(token: str, jwks: Mapping[str, Any], *, now: float | None = None) -> tuple[str, dict[str, Any]]:
+def verify_credential(
+    token: str, jwks: Mapping[str, Any], *, now: float | None = None, jwks_from_issuer: bool = False
+) -> tuple[str, dict[str, Any]]:
     """(kid, credential) of a VC-JWT whose EdDSA signature verifies with a key of `jwks` named under the
-    issuer's id; else raises. Who gave `jwks` is the caller's to judge."""
+    issuer's id; else raises. Who gave `jwks` is the caller's to judge: `jwks_from_issuer` when it was fetched
+    from under the issuer's own address, so that a key missing from it may be one the issuer withdrew."""
     parts = _segments(token)
     header = _json_object(_b64decode(parts[0], _HEADER), "JOSE header")
     if header.get("alg") != ALGORITHM:
@@ -192,7 +208,9 @@ def verify_credential(token: str, jwks: Mapping[str, Any], *, now: float | None 
     if not isinstance(kid, str):
         raise CredentialInvalid("JOSE header names no key (kid); an embedded jwk proves nothing")
     try:
-        _public_key(jwks, kid).verify(_b64decode(parts[2], _SIGNATURE), f"{parts[0]}.{parts[1]}".encode("ascii"))
+        _public_key(jwks, kid, jwks_from_issuer=jwks_from_issuer).verify(
+            _b64decode(parts[2], _SIGNATURE), f"{parts[0]}.{parts[1]}".encode("ascii")
+        )
     except (InvalidSignature, UnicodeEncodeError) as error:
         raise CredentialInvalid(
             "signature does not verify: the credential was changed after signing, or another key signed it"
@@ -339,6 +357,23 @@ def _keys_line(jwks_source: str, issuer_id: str) -> str:
     )
 
 
+def _issued_at(valid_from: Any) -> str:
+    """When the credential was issued, as a person reads it (`5 Dec 2026, 22:41 (UK time)`); shown as written if it
+    is not an instant (verified credentials have one: `nbf` matches it)."""
+    try:
+        return uk_time(str(valid_from))
+    except ValueError:
+        return shown(valid_from)
+
+
+def _issued_on(valid_from: Any) -> str:
+    """The UK date the credential holds the record of (`5 December 2026 (UK time)`)."""
+    try:
+        return f"{uk_date(str(valid_from))} ({UK_TIME})"
+    except ValueError:
+        return shown(valid_from)
+
+
 def summary(kid: str, credential: Mapping[str, Any], jwks_source: str) -> str:
     """The verdict, one line per field: every value the credential gives is `shown` or `quoted`, so that none can
     add a line or turn one round (a forged name could otherwise print "valid … issued by <the real LRS>" above the
@@ -349,9 +384,12 @@ def summary(kid: str, credential: Mapping[str, Any], jwks_source: str) -> str:
     named = f" (named {quoted(name)})" if isinstance(name, str) else ""
     subject = credential.get("credentialSubject", {})
     nested = subject.get("verifiableCredential", []) if isinstance(subject, dict) else []
+    valid_from = credential.get("validFrom", credential.get("issuanceDate"))
     lines = [
         f"valid: {quoted(credential.get('name', 'credential'))} {shown(credential.get('id'))}",
-        f"issued by {shown(issuer_id)}{named} on {shown(credential.get('validFrom'))}, signed with {shown(kid)}",
+        f"issued by {shown(issuer_id)}{named} on {_issued_at(valid_from)}, signed with {shown(kid)}",
+        f"it states the record as its issuer held it on {_issued_on(valid_from)}; later corrections or withdrawals"
+        " are not in it: for the record as it is now, ask the learner for a new one",
         _keys_line(jwks_source, shown(issuer_id)),
         f"subject {shown(subject.get('id')) if isinstance(subject, dict) else '?'}:"
         f" {len(nested)} achievement{'' if len(nested) == 1 else 's'}",
@@ -364,6 +402,7 @@ def verify_file(path: str, jwks_source: str) -> str:
         token = read_token(Path(path))
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror}") from error
-    jwks = fetch_jwks(jwks_source, claimed_issuer_id(token)) if is_url(jwks_source) else read_jwks(jwks_source)
-    kid, credential = verify_credential(token, jwks)
+    from_issuer = is_url(jwks_source)
+    jwks = fetch_jwks(jwks_source, claimed_issuer_id(token)) if from_issuer else read_jwks(jwks_source)
+    kid, credential = verify_credential(token, jwks, jwks_from_issuer=from_issuer)
     return summary(kid, credential, jwks_source)

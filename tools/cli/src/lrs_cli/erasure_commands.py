@@ -107,7 +107,7 @@ def erasure_text(erasure: dict[str, Any], *, erased_now: bool) -> str:
 def mistyped_refusal(uln: str, *, mistyped: bool) -> str | None:
     """Why the ULN is not sent to be erased, judged as the portal's erasure page judges it (decision 0145): a wrong
     check digit is most likely a typo, erased only as what an AO's batch carried under it, with --mistyped. The
-    temporary ULN is left to validation, which refuses it whatever is said (RV003)."""
+    temporary ULN never reaches here: the ULN argument refuses it (RV003), as validation would."""
     codes = {finding.code for finding in check_uln(uln)}
     if RecordCode.ULN_CHECK_DIGIT in codes and not mistyped:
         return (

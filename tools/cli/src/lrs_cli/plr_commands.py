@@ -13,11 +13,13 @@ from rich.table import Table
 from rich.text import Text
 
 from lrs_cli.batch_commands import FINAL_STATES, held_past
+from lrs_cli.challenge_commands import RESULT_STATUSES
 from lrs_cli.client import CommandError, Connection, expect_ok, problem_text
 from lrs_cli.credential_commands import verify_file
 from lrs_cli.downloads import writable_beside, write_private
 from lrs_cli.identifiers import UlnArgument, checked_uln
 from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, print_text, stdout, table, warn
+from lrs_cli.times import uk_time
 from lrs_domain.identifiers import is_well_formed_uln
 
 app = typer.Typer(help="Personal Learning Records and their credentials.", no_args_is_help=True)
@@ -91,6 +93,12 @@ SHARING_SAID: dict[Any, str] = {
 PROVIDER_RECORDS_TITLE = "Reported by learning providers (ILR): not results from an awarding organisation"
 
 
+def _status_said(status: str | None) -> str:
+    """`Final` or `Provisional` for the F or P the PLR holds (decision 0183), as the challenge list and the portal
+    say it; any other value as it is."""
+    return RESULT_STATUSES.get(status or "", status or "")
+
+
 def _results_table(events: list[dict[str, Any]], several_ulns: bool = False) -> Table:
     """`several_ulns`: the learner's ULNs were merged, and each achievement says which it was recorded under (an
     AO withdraws the unwanted copy of a result recorded under two of them by naming its ULN, decision 0031)."""
@@ -120,19 +128,19 @@ def _results_table(events: list[dict[str, Any]], several_ulns: bool = False) -> 
             event.get("subject_code") or "",
             event.get("subject") or "",
             event.get("grade") or "",
-            event.get("status") or "",
+            _status_said(event.get("status")),
             event.get("achievement_award_date") or "",
             event.get("awarding_organisation_name") or "",
             Text(", ".join(notes), style="yellow"),
             (event.get("id") or "") if event.get("source") == "AO" else "",
         )
         for version in event.get("history") or ():  # with --history: each version under its achievement
-            occurred = version["occurred_at"][:16].replace("T", " ")
+            occurred = uk_time(version["occurred_at"])
             listing.add_row(
                 "",
-                Text(f"  v{version['version']} {version['change']} {occurred} UTC"),
+                Text(f"  v{version['version']} {version['change']} {occurred}"),
                 version.get("grade") or "",
-                version.get("status") or "",
+                _status_said(version.get("status")),
                 "",
                 "",
                 Text("withdrawn" if version.get("withdrawn") else "", style="yellow"),
@@ -202,7 +210,8 @@ def show_command(
     uln: UlnArgument,
     withdrawn: Annotated[bool, typer.Option("--withdrawn", help="Include withdrawn achievements.")] = False,
     history: Annotated[
-        bool, typer.Option("--history", help="Include each achievement's versions and when each was made (UTC).")
+        bool,
+        typer.Option("--history", help="Include each achievement's versions and when each was made (UK time)."),
     ] = False,
     after_batch: Annotated[
         str | None,

@@ -566,9 +566,9 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
         errors["reason"] = f"The reason holds {refused}: type it again"
     if errors:
         return await _challenge_page(request, user, challenge_id, errors, values, 400)
+    # the note is the AO's words for the learner alone: the correcting batch goes in correcting_batch_id, which the
+    # AO's pages show (and link) beside the resolution; its id means nothing to the learner who reads the note
     note = values["reason"] or None
-    if correcting is not None:
-        note = f"Corrected by batch {correcting}" + (f": {values['reason']}" if values["reason"] else "")
     batch_field = "other_batch_id" if values["other_batch_id"] else "batch_id"
     try:
         await calls(request, user).resolve_challenge(challenge_id, resolution, note, correcting)
