@@ -313,7 +313,10 @@ def with_a_challenge(portal: StubbedPortal) -> None:
     )
 
     def resolve(request: httpx.Request) -> httpx.Response:
-        named = json.loads(request.content).get("correcting_batch_id")
+        sent = json.loads(request.content)
+        named = sent.get("correcting_batch_id")
+        if sent.get("resolution") in ("upheld", "rejected") and not (sent.get("note") or "").strip("\u200b "):
+            return problem(422, "Resolution note required", code="RESOLUTION_NOTE_REQUIRED")
         if named not in (None, LISTED):
             return problem(
                 422,
@@ -377,6 +380,20 @@ def test_a_listed_correcting_batch_is_named_as_the_correction_not_in_the_note(po
         "note": None,
         "correcting_batch_id": LISTED,
     }
+
+
+def test_a_resolve_reason_the_service_finds_nothing_visible_in_is_asked_for_again_on_the_reason(
+    portal: StubbedPortal,
+) -> None:
+    client, person = portal.signed_in()
+    with_a_challenge(portal)
+
+    answer = client.post(
+        f"/challenges/{CHALLENGE_ID}/resolve", data=form(person, resolution="rejected", reason="\u200b\u200b")
+    )
+
+    assert answer.status_code == 400
+    assert 'href="#reason">Give the reason, in words the learner will understand' in error_text(answer.text)
 
 
 def test_a_resolve_reason_with_a_control_character_is_refused_on_the_reason(portal: StubbedPortal) -> None:

@@ -426,6 +426,7 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
 # --- challenges --------------------------------------------------------------------------------
 
 _CORRECTING_BATCH_CODES = (ProblemCode.CORRECTING_BATCH_REQUIRED, ProblemCode.CORRECTING_BATCH_DOES_NOT_FIT)
+_REASON_NEEDED = "Give the reason, in words the learner will understand"
 
 
 def _achievement_shown(challenge: dict[str, Any], catalogue: Catalogue) -> dict[str, Any] | None:
@@ -559,7 +560,7 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
         correcting, batch_errors = _correcting_batch(values)
         errors |= batch_errors
     if resolution in (ChallengeResolution.UPHELD, ChallengeResolution.REJECTED) and not values["reason"]:
-        errors["reason"] = "Give the reason, in words the learner will understand"
+        errors["reason"] = _REASON_NEEDED
     if len(values["reason"]) > 1500:
         errors["reason"] = "The reason must be 1,500 characters or fewer"
     if refused := refused_character(values["reason"], one_line=False):
@@ -577,6 +578,8 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
             return see_other(f"/challenges/{challenge_id}")
         if refused.problem.get("code") in _CORRECTING_BATCH_CODES:  # the service judged the batch
             return await _challenge_page(request, user, challenge_id, {batch_field: refused.detail}, values, 400)
+        if refused.problem.get("code") == ProblemCode.RESOLUTION_NOTE_REQUIRED:  # nothing visible in what was typed
+            return await _challenge_page(request, user, challenge_id, {"reason": _REASON_NEEDED}, values, 400)
         raise
     except Unavailable as unavailable:
         if unavailable.problem.get("code") != ProblemCode.PROJECTION_PENDING:
