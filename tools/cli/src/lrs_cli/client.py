@@ -8,6 +8,7 @@ refuses an answer from the other one, so a rehearsal never lands on a live PLR b
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shlex
@@ -140,14 +141,17 @@ class Connection:
         return f"lrs{environment}{key} {arguments}"
 
     def url(self, service: str) -> str:
+        variable = self._url_variable(service)
         if not self.sandpit:
-            return os.environ.get(f"LRS_{service.upper()}_URL", DEFAULT_URLS[service]).rstrip("/")
+            return os.environ.get(variable, DEFAULT_URLS[service]).rstrip("/")
         if service not in SANDPIT_SERVICES:
             raise CommandError(f"the Sandpit has no {service.replace('_', '-')} service: it is live only")
-        variable = f"LRS_SANDPIT_{service.upper()}_URL"
         if not (url := os.environ.get(variable)):
             raise UsageError(f"{variable} is not set: the Sandpit's services have URLs of their own")
         return url.rstrip("/")
+
+    def _url_variable(self, service: str) -> str:
+        return f"LRS_SANDPIT_{service.upper()}_URL" if self.sandpit else f"LRS_{service.upper()}_URL"
 
     def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
         if not self.api_key and self.key_file:
@@ -159,6 +163,7 @@ class Connection:
             where = f"the key file {self.key_file}" if self.key_file else _key_variable(self.environment)
             raise UsageError(f"{where} does not hold an API key: a key is visible ASCII characters only (lrs_…)")
         base_url = self.url(service)
+        refuse_key_in_clear(base_url, self._url_variable(service))
         headers = {"Authorization": f"Bearer {self.api_key}"}
         if self.sandpit:
             # Checked before anything is sent: a batch meant for the Sandpit must never reach live.
@@ -171,6 +176,32 @@ class Connection:
             timeout=timeout,
             event_hooks={"response": [lambda response: _check_environment(response, expected)]},
         )
+
+
+PLAIN_HTTP_ALLOWED = "LRS_ALLOW_PLAIN_HTTP"
+
+
+def refuse_key_in_clear(base_url: str, variable: str) -> None:
+    """An API key goes over plain `http://` only to this machine or to a name inside the cluster; anywhere else
+    (an `http` typed for `https`) it would cross a network anyone on the way can read, so nothing is sent."""
+    url = httpx.URL(base_url) if "://" in base_url else None
+    if url is None or url.scheme != "http" or _inside(url.host) or os.environ.get(PLAIN_HTTP_ALLOWED) == "1":
+        return
+    raise UsageError(
+        f"{variable} is {base_url}: the API key would cross the network unencrypted, so nothing was sent. Use"
+        f" https://, or set {PLAIN_HTTP_ALLOWED}=1 if the network to {url.host} is private"
+    )
+
+
+def _inside(host: str) -> bool:
+    """This machine (loopback), or a name only the cluster's DNS answers: a single label (`ingest`) or a Kubernetes
+    service name (`ingest.lrs.svc`, `ingest.lrs.svc.cluster.local`)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return "." not in host or host.endswith((".svc", ".svc.cluster.local"))
 
 
 def _key_variable(environment: Environment) -> str:

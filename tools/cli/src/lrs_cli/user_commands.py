@@ -20,7 +20,7 @@ import httpx
 import typer
 
 from lrs_cli.choices import one_of
-from lrs_cli.client import DEFAULT_URLS, CommandError, Connection, UsageError, expect_ok
+from lrs_cli.client import DEFAULT_URLS, CommandError, Connection, UsageError, expect_ok, refuse_key_in_clear
 from lrs_cli.identifiers import ao_id_value
 from lrs_cli.output import JsonOption, connection, print_json, print_text
 from lrs_platform.identity import OperatorScope, parse_scopes
@@ -31,8 +31,10 @@ DEFAULT_PORTAL_URL = DEFAULT_URLS["portal"]
 def _portal(connection: Connection) -> httpx.Client:
     if not connection.api_key:
         raise CommandError("no API key: set LRS_API_KEY or pass --key-file (an operator's key)")
+    base_url = os.environ.get("LRS_PORTAL_URL", DEFAULT_PORTAL_URL).rstrip("/")
+    refuse_key_in_clear(base_url, "LRS_PORTAL_URL")
     return httpx.Client(
-        base_url=os.environ.get("LRS_PORTAL_URL", DEFAULT_PORTAL_URL).rstrip("/"),
+        base_url=base_url,
         headers={"Authorization": f"Bearer {connection.api_key}"},
         timeout=30.0,
     )
