@@ -283,7 +283,8 @@ async def rebuild_start(
             " 0 replays through the live code path; default: the projector's setting (PROJECTOR_REBUILD_WORKERS,"
             " else its cores). Where an indexed Job runs the workers (PROJECTOR_REBUILD_LAUNCH=external), any"
             " number but that setting or 0 is refused (422): the rebuild would wait for ever for a worker the Job"
-            " does not run",
+            " does not run. Elsewhere more than PROJECTOR_REBUILD_MAX_WORKERS, if set, is refused (422): what the"
+            " pod's memory holds",
         ),
     ] = None,
 ) -> dict[str, Any]:

@@ -29,6 +29,9 @@ class ProjectorSettings(ServiceSettings):
     # 'process': the projector starts its workers; 'external': they run elsewhere (an indexed Job, whose
     # parallelism and completions are then `rebuild_workers`: a rebuild plans that many, or 0, no other number).
     rebuild_launch: Literal["process", "external"] = "process"
+    # With 'process', the most workers a rebuild may ask for: each holds a pass in memory (decision 0087), so a pod
+    # sized for one (the Sandpit's writer) refuses `--workers 4` instead of being killed for its memory mid-load.
+    rebuild_max_workers: int | None = None
     # With 'external', how long a worker's row may stay 'failed' before the rebuild is failed: the Job retries a
     # failed index (backoffLimitPerIndex) after its back-off (10 s, 20 s, 40 s, ...) and the retry marks the row
     # 'running' as it begins, so a row failed for longer is one the Job has given up on.

@@ -67,17 +67,21 @@ class RebuildSettings:
     # The workers an indexed Job runs (PROJECTOR_REBUILD_WORKERS with external launch): the only bulk load a
     # rebuild may plan. None: whoever runs the workers runs as many as the rebuild asks for (a benchmark's).
     job_workers: int | None = None
+    max_workers: int | None = None  # PROJECTOR_REBUILD_MAX_WORKERS: what this pod's memory holds
     worker_retry_seconds: float = 300.0  # with external launch: see `given_up`
 
     @classmethod
     def of(cls, settings: ProjectorSettings) -> RebuildSettings:
         external = settings.rebuild_launch == "external"
+        workers = settings.rebuild_workers if settings.rebuild_workers is not None else os.cpu_count() or 1
+        max_workers = None if external else settings.rebuild_max_workers
         return cls(
-            workers=settings.rebuild_workers if settings.rebuild_workers is not None else os.cpu_count() or 1,
+            workers=workers if max_workers is None else min(workers, max_workers),
             launch=settings.rebuild_launch,
             events_per_pass=settings.rebuild_events_per_pass,
             worker_environment=worker_environment(settings),
             job_workers=settings.rebuild_workers if external else None,
+            max_workers=max_workers,
             worker_retry_seconds=settings.rebuild_worker_retry_seconds,
         )
 
@@ -95,6 +99,14 @@ class RebuildSettings:
                 f" (PROJECTOR_REBUILD_WORKERS={self.job_workers}, which must equal the Job's parallelism and"
                 f" completions), so a rebuild of {requested} workers would wait for ever. Leave out workers (or give"
                 f" {self.job_workers}), or give 0 to replay through the live code path without the Job.",
+            )
+        if self.max_workers is not None and requested > self.max_workers:
+            raise OperationError(
+                Refusal.INVALID,
+                "More rebuild workers than this projector holds",
+                f"This projector runs at most {self.max_workers} rebuild worker process(es)"
+                f" (PROJECTOR_REBUILD_MAX_WORKERS={self.max_workers}, what its memory holds), so a rebuild of"
+                f" {requested} was not started. Give {self.max_workers} or fewer, or leave out workers.",
             )
         return requested
 

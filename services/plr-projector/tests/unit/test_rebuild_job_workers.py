@@ -173,3 +173,23 @@ async def test_a_worker_the_job_retries_after_a_failure_does_not_fail_the_rebuil
 
     assert [row["state"] for row in job.worker_rows] == ["done", "done"]
     assert pool.executed == []
+
+
+# --- a pod that holds one worker -----------------------------------------------------------------
+
+
+def test_a_projector_refuses_more_workers_than_its_pod_holds() -> None:
+    settings = RebuildSettings.of(ProjectorSettings(rebuild_workers=1, rebuild_max_workers=1))
+    assert settings.planned_workers(None) == 1
+    assert settings.planned_workers(1) == 1
+    assert settings.planned_workers(0) == 0
+    with pytest.raises(OperationError) as refused:
+        settings.planned_workers(4)
+    assert refused.value.refusal is Refusal.INVALID
+    assert "PROJECTOR_REBUILD_MAX_WORKERS=1" in refused.value.detail
+    assert "a rebuild of 4 was not started" in refused.value.detail
+
+
+def test_the_default_workers_are_bounded_by_the_pod_too() -> None:
+    settings = RebuildSettings.of(ProjectorSettings(rebuild_max_workers=1))
+    assert settings.planned_workers(None) == 1
