@@ -177,7 +177,7 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "or a `ResultsIssuedDate` that is not a date written `yyyy-mm-dd` (decision 0133) or is before "
             "1 September 2006 (decision 0176)"
         ),
-        example="a CSV whose second heading is `Uln` instead of `ULN`; a NUL byte in a given name",
+        example="a CSV whose third record heading is `Uln` instead of `ULN`; a NUL byte in a given name",
         source="product decision, DOMAIN.md §7",
         fix=(
             "Check the file against its format, saved as UTF-8 text (the portal's Batch file formats page, "
@@ -227,7 +227,7 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
     ),
     BatchCode.NO_RECORDS: CodeExplanation(
         meaning="The file has a header and no records",
-        example="a CSV with the two header rows only",
+        example="a CSV with its two header rows and its record headings, but no record",
         source="product decision, DOMAIN.md §7",
         fix="Add at least one record under the headings.",
     ),
