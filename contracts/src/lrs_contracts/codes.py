@@ -630,9 +630,10 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         " ago may not be known yet: try again shortly.",
     ),
     ProblemCode.LEARNER_NOT_FOUND: CodeExplanation(
-        meaning="No Personal Learning Record is held for this ULN: nothing was ever recorded for it, or the ULN is"
-        " mistyped",
-        example="reading the PLR of a registered learner before any achievement of theirs was recorded",
+        meaning="No Personal Learning Record is held for this ULN: it was never registered and nothing was ever"
+        " recorded for it, or the ULN is mistyped. Said to learners and providers; an AO or an operator reads an empty"
+        " record (with no sharing choice)",
+        example="a provider reading the PLR of a ULN nobody registered and no AO recorded anything for",
         source="the PLR read model (docs/architecture.md)",
         fix="Check the ULN. If an achievement was recorded a moment ago, read again in a second or two.",
     ),

@@ -145,7 +145,10 @@ async def _plr_document(
         "uln": uln,
         "master_uln": master_uln,
         "ulns": ulns,
-        "ability_to_share": group.ability_to_share if principal.kind is not PrincipalKind.AO else None,
+        # null to an AO, and for a ULN the registry never registered: no learner made a sharing choice there
+        "ability_to_share": group.ability_to_share
+        if principal.kind is not PrincipalKind.AO and group.registered
+        else None,
         "learning_events": learning_events(
             audience,
             achievements,
