@@ -31,7 +31,9 @@ from lrs_domain.rules import NO_LEARNERS_ULN_CODES, order_findings
 from lrs_domain.trusted import trusted_builder, trusted_from
 from lrs_platform.keyring import PERSONAL_FIELDS, UNKEYED_RECORDS, Erased, LearnerKey, Purpose, SealBroken
 
-ERASED_LEARNER: Final = "the learner's record was erased: no achievement can be recorded for this ULN"
+ERASED_LEARNER: Final = (
+    "the learner's record was erased: no achievement can be recorded, changed or withdrawn for this ULN any more"
+)
 UNREADABLE_DETAILS: Final = "the learner's details could not be read"
 
 _WITHOUT_PERSONAL: Final[dict[str, Any]] = {name: None for name in (*PERSONAL_FIELDS, "personal")}
