@@ -225,8 +225,10 @@ any value, name or line of the file, then "…".
   declared `utf8` as a one-byte encoding, refusing its first character beyond ASCII. Write `encoding="UTF-8"`.
 - **XML elements have no namespace.** A root `<AchievementBatch xmlns="urn:...">`, or a prefix bound to a
   namespace, is refused with the namespace it found: remove the `xmlns` declaration (and the prefix). Element names
-  are case-sensitive: `<Uln>` is refused with "write `<ULN>`". Attributes are ignored, so
-  `xsi:noNamespaceSchemaLocation` may stay.
+  are case-sensitive: `<Uln>` is refused with "write `<ULN>`". Attributes on the root `<AchievementBatch>` are
+  ignored, so `xsi:noNamespaceSchemaLocation` may stay; an attribute on any other element is refused (RS001), as the
+  schema refuses it: a value is an element, so `<Record Action="Withdraw">` is refused with "write
+  `<Action>Withdraw</Action>` inside `<Record>`".
 - **Numbers in JSON.** `uln`, `gender`, `centreUkprn` and `credits` may be sent as JSON numbers (`1000000043`);
   they are read as the text of the number, the same as `"1000000043"`; a whole number as written (`-0` is the text
   "-0", RV021 as gender or credits, as in CSV and XML). A number written with a decimal point or an

@@ -3,7 +3,8 @@
 Parsed by defusedxml's parser: any DOCTYPE, entity declaration or external reference is refused
 before it can expand or fetch anything. No element tree is built: the builder below keeps only the
 header values and records, and reports every structural fault with its line and column. Elements are
-unqualified (no namespace); attributes are ignored, so `xsi:noNamespaceSchemaLocation` is allowed.
+unqualified (no namespace). The root's attributes are ignored, so `xsi:noNamespaceSchemaLocation` is allowed;
+an attribute on any other element is RS001, as the schema has it: a value given as one would be lost.
 A file is UTF-8, as CSV and JSON are: a declaration naming another encoding (`utf8` too: XML and expat
 know UTF-8 by that name only), or a UTF-16 or UTF-32 byte order mark, is RS001 before any value is read
 (decision 0139); a byte that is not UTF-8 is RS001 where it stands, named as CSV and JSON name it.
@@ -13,13 +14,14 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import compress
 from pathlib import Path
 from typing import Any, NoReturn
 from xml.etree.ElementTree import ParseError
 from xml.parsers import expat
 from xml.parsers.expat import ErrorString
+from xml.sax.saxutils import escape
 
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import DefusedXMLParser
@@ -151,7 +153,7 @@ class _BatchBuilder:
         self._job_types: list[str | None] = []
         self._second_job_type_at: tuple[int, int] | None = None
 
-    def start(self, tag: str, _attributes: Any) -> None:
+    def start(self, tag: str, attributes: Sequence[str]) -> None:
         if "}" in tag:  # expat names an element of a namespace `uri}name`: said as `{uri}name`, as XML tools do
             self._refuse_namespaced("{" + tag)
         if self._value_owner is not None:
@@ -176,6 +178,8 @@ class _BatchBuilder:
             self._section = tag
         else:
             self._expect(tag == ROOT, f"the root element must be <{ROOT}>, not <{cut(tag)}>")
+        if attributes and depth > 1:
+            self._refuse_attribute(tag, attributes[0], attributes[1])
 
     def data(self, text: str) -> None:
         if self._value_owner is not None:
@@ -234,20 +238,49 @@ class _BatchBuilder:
 
     def _refuse_namespaced(self, tag: str) -> NoReturn:
         """Every element of a batch is in no namespace: one in a namespace (`{uri}name`) is refused with how to take
-        it out, where it would be refused anyway."""
+        it out, where it would be refused anyway. The namespace is said back escaped (`_said`): a URI may hold any
+        character, a line break or a right-to-left override too, and the refusal reaches operators' screens."""
         uri, name = tag[1:].split("}", 1)
         prefix = self._namespace_prefixes.get(uri)
         remove = (
-            f'xmlns="{cut(uri)}"'
+            f'xmlns="{_said(uri)}"'
             if prefix is None
-            else f'xmlns:{cut(prefix)}="{cut(uri)}" and the {cut(prefix)}: before element names'
+            else f'xmlns:{_said(prefix)}="{_said(uri)}" and the {_said(prefix)}: before element names'
         )
         element = (
-            f"the root element must be <{ROOT}>, not <{cut(tag)}>"
+            f"the root element must be <{ROOT}>, not <{_said(tag)}>"
             if self._depth == 0
             else f"<{cut(name)}> is in a namespace"
         )
         self._refuse(f"{element}: a batch's elements are in no namespace, so remove {remove}")
+
+    def _refuse_attribute(self, tag: str, name: str, value: str) -> NoReturn:
+        """An element below the root has an attribute (its first, `name="value"`): refused where the element starts,
+        as the schema refuses it (it allows attributes on the root only). Read as absent, a value written as an
+        attribute (`<Record Action="Withdraw">`) would be judged as if the file left it out. When the attribute is
+        named as a field of the header or the record it stands in, the refusal says how to write that field."""
+        advice = "remove it"
+        if self._section == HEADER or self._depth > 2:  # in the header, or in a record (not on <Records>)
+            fields, parent = (
+                (HEADER_ATTRIBUTE_BY_HEADING, HEADER)
+                if self._section == HEADER
+                else (RECORD_ATTRIBUTE_BY_HEADING, RECORD)
+            )
+            heading = next((heading for heading in fields if heading.lower() == name.lower()), None)
+            if heading is not None:
+                element = f"<{heading}>{_said(escape(cut(value)))}</{heading}>"
+                advice = f"write the value as an element: {element} inside <{parent}>"
+        attribute = f'{self._attribute_name(name)}="{_said(value)}"'
+        self._refuse(f"<{cut(tag)}> has an attribute {attribute}; only <{ROOT}> may have attributes, so {advice}")
+
+    def _attribute_name(self, name: str) -> str:
+        """An attribute's name as the file writes it: expat names one of a namespace `uri}name`, said as
+        `prefix:name` by the prefix the file bound to that namespace (`xml:` is bound by XML itself)."""
+        if "}" not in name:
+            return cut(name)
+        uri, local = name.split("}", 1)
+        prefix = "xml" if uri == _XML_NAMESPACE else self._namespace_prefixes.get(uri)
+        return f"{_said(prefix)}:{cut(local)}" if prefix else f"{{{_said(uri)}}}{cut(local)}"
 
     def position(self) -> tuple[int, int]:
         return self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber + 1
@@ -269,6 +302,16 @@ class _BatchBuilder:
     def _refuse(self, detail: str) -> NoReturn:
         line, column = self.position()
         raise BatchRefused(BatchCode.MALFORMED, detail, line, column)
+
+
+_XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"  # the `xml:` prefix's, bound without a declaration
+
+
+def _said(text: str) -> str:
+    """A piece of the file said back between quotes the message writes itself (`xmlns="..."`): escaped and cut as
+    `quoted` escapes and cuts it, so a line break, a control or a bidirectional override is shown as an escape
+    (`\\n`, `\\u202e`) and never reaches a log, a terminal or a page as itself."""
+    return quoted(text)[1:-1]
 
 
 # --- plainly written files ------------------------------------------------------------------------
