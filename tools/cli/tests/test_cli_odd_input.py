@@ -60,8 +60,8 @@ def test_a_credential_file_that_is_not_text_is_refused_as_not_a_credential(
     credential, jwks = tmp_path / "plr.jwt", tmp_path / "jwks.json"
     credential.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
     jwks.write_text('{"keys": []}')
-    assert main(["plr", "verify", str(credential), "--jwks", str(jwks)]) == ExitCode.FAILED
-    assert f"{credential} is not text" in capsys.readouterr().err
+    assert main(["plr", "verify", str(credential), "--jwks", str(jwks)]) == ExitCode.USAGE  # cannot be read: 2
+    assert f"cannot read {credential}: it is not text" in capsys.readouterr().err
 
 
 def test_batch_list_limit_has_a_ceiling(capsys: pytest.CaptureFixture[str]) -> None:

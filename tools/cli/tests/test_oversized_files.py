@@ -254,13 +254,13 @@ def test_plr_verify_refuses_a_credential_or_jwks_file_past_its_limit(
     jwks = tmp_path / "jwks.json"
     jwks.write_text('{"keys": []}', encoding="utf-8")
 
-    assert main(["plr", "verify", str(big), "--jwks", str(jwks)]) == ExitCode.FAILED
+    assert main(["plr", "verify", str(big), "--jwks", str(jwks)]) == ExitCode.USAGE  # cannot be read: docs say 2
     assert "is more than the 16,777,216 bytes lrs reads of a credential file" in capsys.readouterr().err
 
     token = tmp_path / "credential.jws"
     token.write_text("e30.e30.sig", encoding="utf-8")
     big_jwks = sparse_file(tmp_path / "big-jwks.json", limit + 1)
-    assert main(["plr", "verify", str(token), "--jwks", str(big_jwks)]) == ExitCode.FAILED
+    assert main(["plr", "verify", str(token), "--jwks", str(big_jwks)]) == ExitCode.USAGE
     assert "is more than the 16,777,216 bytes lrs reads of a JWKS file" in capsys.readouterr().err
 
 
@@ -288,8 +288,10 @@ def test_plr_verify_stops_reading_a_jwks_url_past_its_limit(tmp_path: Path, caps
     threading.Thread(target=server.serve_forever, daemon=True).start()
     issuer = f"http://127.0.0.1:{server.server_address[1]}"
     payload = base64.urlsafe_b64encode(json.dumps({"issuer": {"id": issuer}}).encode()).decode().rstrip("=")
+    kid = f"{issuer}/.well-known/jwks.json#k1"  # a header no key could fail is refused before the JWKS is fetched
+    header = base64.urlsafe_b64encode(json.dumps({"alg": "EdDSA", "kid": kid}).encode()).decode().rstrip("=")
     token = tmp_path / "credential.jws"
-    token.write_text(f"e30.{payload}.sig", encoding="utf-8")  # the JWKS URL is the issuer's: it is fetched
+    token.write_text(f"{header}.{payload}.sig", encoding="utf-8")  # the JWKS URL is the issuer's: it is fetched
     try:
         url = f"{issuer}/.well-known/jwks.json"
         assert main(["plr", "verify", str(token), "--jwks", url]) == ExitCode.FAILED

@@ -162,7 +162,11 @@ async def credential_jwks(signing: CredentialSigningDep) -> JSONResponse:
         credentials.public_jwk(signing.issuer, key.key_id, key.public_key)
         for key in await signing.keys.published_keys()
     ]
-    return JSONResponse({"keys": keys}, headers={"Cache-Control": "public, max-age=300"})
+    # Public keys, sent with no credentials: any origin may read them, so that a verifier in a browser (an
+    # employer's page, a web wallet) can fetch them. A GET needs no preflight.
+    return JSONResponse(
+        {"keys": keys}, headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+    )
 
 
 def _isoformat(moment: datetime | None) -> str | None:

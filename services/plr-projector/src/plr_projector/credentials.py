@@ -7,7 +7,9 @@ organisation (the achievement's `creator` and the subject's `source`), its grade
 achieve (grade U or Fail) is never said to be awarded: it is left out unless the learner asks for it, and then a
 Final one is `Failed`. A grade X is no result at all, and is never in a credential. Withdrawn achievements and
 centre (ILR) records are left out. See docs/decisions/0050-verifiable-plr-credentials.md.
-A Sandpit's credential says in its signed payload that it is practice, not a record (decision 0146).
+A Sandpit's credential says in its signed payload that it is practice, not a record (decision 0146): its name and
+description, and those of each nested credential and of the Achievement inside it (which OB 3.0 displays render).
+An achievement of a pathway names the pathway in its name, not only (percent-encoded) in its id.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lrs_contracts.environments import Environment
 from lrs_domain.identifiers import display_qan
+from lrs_platform.clock import ENGLAND
 from plr_projector.projection import AchievementRow
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -117,17 +120,25 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def achievement_name(row: AchievementRow) -> str:
+    """The title, and the pathway when there is one: a verifier sees which pathway was awarded without decoding the
+    achievement's id (two pathways of one qualification are two achievements)."""
+    return f"{row.title} (pathway: {row.pathway})" if row.pathway else row.title
+
+
 def _achievement(issuer: CredentialIssuer, row: AchievementRow) -> dict[str, Any]:
     uri = issuer.qualification_uri(row.qualification_number, row.pathway)
     # the catalogue writes levels as "Level 2", "Entry Level" or "Level 1/2"; a bare "2" is said as "level 2"
     level = "" if not row.level else f", {row.level}" if "level" in row.level.casefold() else f", level {row.level}"
+    pathway = f" Pathway: {row.pathway}." if row.pathway else ""
+    # A Sandpit marks the Achievement too (decision 0146): a wallet renders it, and `lrs plr verify` prints its name.
     return {
         "id": uri,
         "type": ["Achievement"],
-        "name": row.title,
-        "description": f"{row.title}: {row.qualification_type}{level} ({row.framework}).",
+        "name": issuer.titled(achievement_name(row)),
+        "description": issuer.described(f"{row.title}: {row.qualification_type}{level} ({row.framework}).{pathway}"),
         "humanCode": display_qan(row.qualification_number),
-        "criteria": {"narrative": f"Awarded by {row.awarding_organisation_name} ({row.ao_id})."},
+        "criteria": {"narrative": issuer.described(f"Awarded by {row.awarding_organisation_name} ({row.ao_id}).")},
         "creator": issuer.awarding_organisation(row.ao_id, row.awarding_organisation_name),
         "resultDescription": [
             {"id": f"{uri}#grade", "type": ["ResultDescription"], "name": "Grade", "resultType": "LetterGrade"},
@@ -169,7 +180,7 @@ def _achievement_credential(
         # Stable per achievement: a later issue with a newer validFrom is the newer version of it.
         "id": f"urn:uuid:{row.achievement_id}",
         "type": ["VerifiableCredential", "AchievementCredential"],
-        "name": issuer.titled(row.title),
+        "name": issuer.titled(achievement_name(row)),
         "description": issuer.described(said),
         "issuer": issuer.profile(),
         "validFrom": valid_from,
@@ -214,7 +225,7 @@ def plr_credential(
         "name": issuer.titled("Personal Learning Record"),
         "description": issuer.described(
             f"The achievements awarding organisations reported for learner {uln}, as the"
-            f" {issuer.name} held them on {valid_from[:10]}; {_left_out(include_unsuccessful)}"
+            f" {issuer.name} held them on {held_on(issued_at)}; {_left_out(include_unsuccessful)}"
         ),
         "issuer": issuer.profile(),
         "validFrom": valid_from,
@@ -225,6 +236,12 @@ def plr_credential(
         },
         "credentialSchema": [{"id": CLR_SCHEMA, "type": SCHEMA_VALIDATOR}],
     }
+
+
+def held_on(issued_at: datetime) -> str:
+    """The day the credential states the record as of, as `lrs plr verify` says it: England's date (decision 0176),
+    not UTC's, which is the day before from 23:00 to midnight in a British summer."""
+    return f"{issued_at.astimezone(ENGLAND).date().isoformat()} (UK time)"
 
 
 def _left_out(include_unsuccessful: bool) -> str:

@@ -347,3 +347,70 @@ def test_a_plr_of_results_not_achieved_has_nothing_to_certify_unless_they_are_as
         ISSUER, ULN, rows, credential_id=uuid.UUID(int=7), issued_at=ISSUED, include_unsuccessful=True
     )
     assert [result_of(vc, "Status")["status"] for vc in nested(document)] == ["Failed"]
+
+
+def test_a_sandpit_achievement_says_it_is_practice_where_a_wallet_renders_it() -> None:
+    """OB 3.0 displays render the Achievement, and `lrs plr verify` prints its name: it is marked too (decision 0146)."""
+    sandpit = CredentialIssuer.at("https://sandpit.lrs.example/", Environment.SANDPIT)
+    document = plr_credential(sandpit, ULN, [achievement()], credential_id=uuid.UUID(int=7), issued_at=ISSUED)
+
+    schema_validator().validate(document)
+    (issued,) = nested(document)
+    shown = issued["credentialSubject"]["achievement"]
+    assert shown["name"] == "Qualification 6001166X (Sandpit practice)"
+    for said in (shown["description"], shown["criteria"]["narrative"]):
+        assert said.startswith("Issued by the Sandpit, a practice environment"), said
+        assert "not evidence of any learning" in said
+    assert shown["criteria"]["narrative"].endswith("Awarded by AQA (RN5133).")
+
+
+def test_a_live_achievement_is_named_and_described_as_before() -> None:
+    (issued,) = nested(credential(achievement()))
+    shown = issued["credentialSubject"]["achievement"]
+
+    assert shown["name"] == "Qualification 6001166X"
+    assert shown["description"] == "Qualification 6001166X: GCSE (9 to 1), level 2 (RQF)."
+    assert shown["criteria"] == {"narrative": "Awarded by AQA (RN5133)."}
+
+
+@pytest.mark.parametrize(
+    ("issued_at", "held_on"),
+    [
+        (datetime(2026, 7, 5, 23, 30, tzinfo=UTC), "2026-07-06"),  # 00:30 BST: the verdict says 6 July 2026
+        (datetime(2026, 1, 5, 23, 30, tzinfo=UTC), "2026-01-05"),  # 23:30 GMT
+    ],
+)
+def test_the_signed_description_gives_the_uk_date_the_verdict_gives(issued_at: datetime, held_on: str) -> None:
+    """`lrs plr verify` says "it states the record as its issuer held it on <UK date> (UK time)"; the signed
+    description says the same day, not UTC's (decision 0176)."""
+    document = plr_credential(ISSUER, ULN, [achievement()], credential_id=uuid.UUID(int=7), issued_at=issued_at)
+
+    assert f"held them on {held_on} (UK time);" in document["description"], document["description"]
+    assert document["validFrom"] == issued_at.isoformat().replace("+00:00", "Z")  # validFrom stays UTC
+
+
+def test_an_achievement_of_a_pathway_names_the_pathway_a_verifier_reads() -> None:
+    """Not only percent-encoded in the id: the name (which the verdict prints) and the description say it."""
+    document = credential(achievement(pathway="Sport & Exercise Science"), achievement("60147914"))
+
+    schema_validator().validate(document)
+    by_code = {vc["credentialSubject"]["achievement"]["humanCode"]: vc for vc in nested(document)}
+    with_pathway = by_code["600/1166/X"]
+    shown = with_pathway["credentialSubject"]["achievement"]
+    assert shown["name"] == "Qualification 6001166X (pathway: Sport & Exercise Science)"
+    assert shown["description"].endswith(" Pathway: Sport & Exercise Science.")
+    assert with_pathway["name"] == shown["name"]
+    without = by_code["601/4791/4"]["credentialSubject"]["achievement"]
+    assert (without["name"], "athway" in without["description"]) == ("Qualification 60147914", False)
+
+
+def test_a_sandpit_achievement_of_a_pathway_names_both() -> None:
+    sandpit = CredentialIssuer.at("https://sandpit.lrs.example/", Environment.SANDPIT)
+    rows = [achievement(pathway="Sports Development")]
+    document = plr_credential(sandpit, ULN, rows, credential_id=uuid.UUID(int=7), issued_at=ISSUED)
+
+    schema_validator().validate(document)
+    (issued,) = nested(document)
+    assert issued["credentialSubject"]["achievement"]["name"] == (
+        "Qualification 6001166X (pathway: Sports Development) (Sandpit practice)"
+    )

@@ -14,7 +14,10 @@ its keys at `<issuer id>/.well-known/jwks.json#<key id>`), and so must a JWKS UR
 are said to be so: they are only as good as whoever gave the file. Every value the credential gives is
 printed escaped, one field a line (decision 0178). The verdict says when the credential was issued (UK time) and
 that it states the record only as it stood then (decision 0050); a key missing from the JWKS fetched from the
-issuer may be one the LRS withdrew, which a new export answers.
+issuer may be one the LRS withdrew, which a new export answers, and a JWKS file (saved when it says) does not show
+a withdrawal since. It says too that the credential names the learner only by ULN: it does not show that whoever
+hands it over is that learner. A script that relies on the exit status refuses a stale credential with
+--issued-after or --max-age-days (exit 1). A file that cannot be read (missing, too large, not text) exits 2.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ import binascii
 import json
 import re
 import time
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -37,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from lrs_cli.client import CommandError, UsageError
 from lrs_cli.files import read_bounded
 from lrs_cli.times import UK_TIME, uk_date, uk_time
+from lrs_platform.clock import ENGLAND
 
 ALGORITHM = "EdDSA"
 ALLOWED_HEADERS = {"alg", "kid", "jwk", "typ"}  # OB 3.0 §8.2: additional JOSE headers are not allowed
@@ -49,6 +54,11 @@ hundred bytes a key, so a larger file is some other file (or a device, or a pipe
 
 class CredentialInvalid(CommandError):
     """The credential does not verify; the message says which check failed."""
+
+
+class CredentialTooOld(CommandError):
+    """The credential verifies but was issued before the date the verifier requires (--issued-after, --max-age-days):
+    it states the record only as it stood then, so a script relying on the exit status refuses it."""
 
 
 BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
@@ -85,6 +95,8 @@ def _json_object(data: bytes, what: str) -> dict[str, Any]:
         value = json.loads(data)
     except (UnicodeDecodeError, ValueError) as error:
         raise CredentialInvalid(f"the {what} is not JSON") from error
+    except RecursionError as error:  # `[[[[…` nested deeper than Python's decoder goes, which no credential is
+        raise CredentialInvalid(f"the {what} is JSON nested too deep to read: no credential or JWKS is") from error
     if not isinstance(value, dict):
         raise CredentialInvalid(f"the {what} is not a JSON object")
     return value
@@ -98,8 +110,18 @@ WITHDRAWN_KEY = (
 it when it may have leaked, and every credential it signed stops verifying (decision 0178)."""
 
 
+NO_LIST_OF_KEYS = "the JWKS has no list of keys (its 'keys'): it is not a JWKS, or not the whole of one"
+
+
+def _keys_of(jwks: Mapping[str, Any]) -> list[Any]:
+    keys = jwks.get("keys")
+    if not isinstance(keys, list):
+        raise CredentialInvalid(NO_LIST_OF_KEYS)
+    return keys
+
+
 def _public_key(jwks: Mapping[str, Any], kid: str, *, jwks_from_issuer: bool = False) -> Ed25519PublicKey:
-    keys = [key for key in jwks.get("keys", []) if isinstance(key, dict) and key.get("kid") == kid]
+    keys = [key for key in _keys_of(jwks) if isinstance(key, dict) and key.get("kid") == kid]
     if not keys:
         if jwks_from_issuer:
             raise CredentialInvalid(f"no key {kid} in the JWKS: not signed by this issuer, {WITHDRAWN_KEY}")
@@ -169,7 +191,10 @@ def _check_claims(claims: dict[str, Any], now: float) -> dict[str, Any]:
     if not isinstance(claims.get("nbf"), int) or claims["nbf"] != _epoch(valid_from, "validFrom"):
         raise CredentialInvalid("claim nbf does not match the credential's validFrom")
     if claims["nbf"] > now + CLOCK_SKEW_SECONDS:
-        raise CredentialInvalid(f"the credential is not valid yet (valid from {valid_from})")
+        raise CredentialInvalid(
+            f"the credential is not valid yet (or your clock is behind): it is valid from {_issued_at(valid_from)},"
+            f" and your clock says {uk_time(datetime.fromtimestamp(now, UTC))}"
+        )
     if "exp" in claims and (not isinstance(claims["exp"], int) or claims["exp"] <= now - CLOCK_SKEW_SECONDS):
         raise CredentialInvalid("the credential has expired")
     return credential
@@ -182,20 +207,23 @@ def _segments(token: str) -> list[str]:
     return parts
 
 
+NO_ISSUER_ID = "the credential gives no issuer id, the address whose keys could show who signed it"
+
+
 def _check_key_of_issuer(kid: str, issuer_id: Any) -> None:
-    if not isinstance(issuer_id, str) or not is_under(kid, issuer_id):
+    if not isinstance(issuer_id, str):
+        raise CredentialInvalid(NO_ISSUER_ID)
+    if not is_under(kid, issuer_id):
         raise CredentialInvalid(
             f"key {kid} is not under the issuer's address {issuer_id}: the issuer did not sign this credential"
             " (its keys are named by its own address), whatever name it gives itself"
         )
 
 
-def verify_credential(
-    token: str, jwks: Mapping[str, Any], *, now: float | None = None, jwks_from_issuer: bool = False
-) -> tuple[str, dict[str, Any]]:
-    """(kid, credential) of a VC-JWT whose EdDSA signature verifies with a key of `jwks` named under the
-    issuer's id; else raises. Who gave `jwks` is the caller's to judge: `jwks_from_issuer` when it was fetched
-    from under the issuer's own address, so that a key missing from it may be one the issuer withdrew."""
+def checked_before_keys(token: str) -> str:
+    """The `kid` of the token, refused first for what no key could mend, before any JWKS is fetched or read: its
+    JOSE header, a key named outside the issuer's address (no key of the issuer's, whatever a JWKS holds, and not
+    one it withdrew; a credential that verifies has `iss` equal to the issuer id this reads), no signature."""
     parts = _segments(token)
     header = _json_object(_b64decode(parts[0], _HEADER), "JOSE header")
     if header.get("alg") != ALGORITHM:
@@ -207,6 +235,20 @@ def verify_credential(
     kid = header.get("kid")
     if not isinstance(kid, str):
         raise CredentialInvalid("JOSE header names no key (kid); an embedded jwk proves nothing")
+    _check_key_of_issuer(kid, claimed_issuer_id(token))
+    if not parts[2]:
+        raise CredentialInvalid("the credential has no signature (nothing after its last '.'): it proves nothing")
+    return kid
+
+
+def verify_credential(
+    token: str, jwks: Mapping[str, Any], *, now: float | None = None, jwks_from_issuer: bool = False
+) -> tuple[str, dict[str, Any]]:
+    """(kid, credential) of a VC-JWT whose EdDSA signature verifies with a key of `jwks` named under the
+    issuer's id; else raises. Who gave `jwks` is the caller's to judge: `jwks_from_issuer` when it was fetched
+    from under the issuer's own address, so that a key missing from it may be one the issuer withdrew."""
+    kid = checked_before_keys(token)
+    parts = _segments(token)
     try:
         _public_key(jwks, kid, jwks_from_issuer=jwks_from_issuer).verify(
             _b64decode(parts[2], _SIGNATURE), f"{parts[0]}.{parts[1]}".encode("ascii")
@@ -217,7 +259,6 @@ def verify_credential(
         ) from error
     claims = _json_object(_b64decode(parts[1], _PAYLOAD), "JWT payload")
     credential = _check_claims(claims, time.time() if now is None else now)
-    _check_key_of_issuer(kid, claims["iss"])
     return kid, credential
 
 
@@ -228,15 +269,19 @@ def claimed_issuer_id(token: str) -> Any:
 
 
 def read_token(path: Path) -> str:
+    """The compact JWS in the file. A file that cannot be read as one (too large, not text) is a usage error (exit
+    2), as a missing one is: the wrong file was named, and nothing was verified."""
     read = read_bounded(path, CREDENTIAL_FILE_BYTES)
     if read.too_large:
-        raise CommandError(
+        raise UsageError(
             f"cannot read {path}: it is more than the {CREDENTIAL_FILE_BYTES:,} bytes lrs reads of a credential file"
         )
     try:
         text = read.content.decode("utf-8-sig").strip()
     except UnicodeDecodeError as error:
-        raise CredentialInvalid(f"{path} is not text: a credential is a compact JWS or the projector's JSON") from error
+        raise UsageError(
+            f"cannot read {path}: it is not text (UTF-8): a credential is a compact JWS or the projector's JSON"
+        ) from error
     if text.startswith("{"):
         document = _json_object(text.encode(), "credential file")
         if not isinstance(document.get("credential"), str):
@@ -247,7 +292,7 @@ def read_token(path: Path) -> str:
 
 def _check_jwks_of_issuer(url: str, issuer_id: Any) -> None:
     if not isinstance(issuer_id, str):
-        raise CredentialInvalid("the credential gives no issuer id, the address whose keys could show who signed it")
+        raise CredentialInvalid(NO_ISSUER_ID)
     if not is_under(url, issuer_id):
         raise CredentialInvalid(
             f"the JWKS {url} is not under the issuer's address {issuer_id}: the credential says {issuer_id} issued"
@@ -290,23 +335,38 @@ def is_url(source: str) -> bool:
     return source.startswith(("https://", "http://"))
 
 
+def _jwks(data: bytes, source: str) -> dict[str, Any]:
+    """The JWKS `source` gave: a JSON object with a list of keys, else said not to be one (a wrong URL, such as
+    the projector's /healthz, answers JSON too, and no key of it would then be "not signed by this issuer")."""
+    document = _json_object(data, f"JWKS {source}")
+    if not isinstance(document.get("keys"), list):
+        raise CredentialInvalid(f"{source} is not a JWKS: it has no list of keys (its 'keys'): is it the right one?")
+    return document
+
+
 def fetch_jwks(url: str, issuer_id: Any) -> dict[str, Any]:
     """The JWKS at `url`, refused before anything is sent unless it is under the issuer's id."""
     _check_jwks_of_issuer(url, issuer_id)
-    return _json_object(_download_bounded(url, issuer_id), "JWKS")
+    return _jwks(_download_bounded(url, issuer_id), url)
 
 
 def read_jwks(source: str) -> dict[str, Any]:
+    """The JWKS in the file `source`. One that cannot be read (missing, too large, not text) is a usage error
+    (exit 2), as for the credential file; one that is read but holds no JWKS does not verify (exit 1)."""
     try:
         read = read_bounded(Path(source), CREDENTIAL_FILE_BYTES)
     except OSError as error:  # as for the credential file, which typer checks: a file that cannot be opened is usage
         raise UsageError(f"cannot read the JWKS {source}: {error.strerror}") from error
     if read.too_large:
-        raise CommandError(
+        raise UsageError(
             f"cannot read the JWKS {source}: it is more than the {CREDENTIAL_FILE_BYTES:,} bytes lrs reads of a"
             " JWKS file"
         )
-    return _json_object(read.content, "JWKS")
+    try:
+        read.content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UsageError(f"cannot read the JWKS {source}: it is not text (UTF-8)") from error
+    return _jwks(read.content, source)
 
 
 def _escaped_character(character: str) -> str:
@@ -330,22 +390,67 @@ def quoted(value: Any) -> str:
     return '"' + shown(value).replace('"', '\\"') + '"'
 
 
+def _object(value: Any) -> Mapping[str, Any]:
+    """`value` if it is a JSON object, else an empty one: a signed credential may hold anything where an object is
+    expected (a forger's own key signs what it likes), and the verdict shows "?" for it rather than failing."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+PATHWAY_IN_ID = re.compile(r"/qualifications/[^/?#]+/pathways/(?P<pathway>[^/?#]+)")
+"""Where the projector writes an achievement's pathway: the last segment of its id, percent-encoded
+(`<issuer>/qualifications/<QN>/pathways/<pathway>`, plr_projector.credentials.qualification_uri)."""
+
+
+def _pathway(achievement: Mapping[str, Any]) -> str | None:
+    """The pathway the achievement's id names. Shown unless its name already says it as the projector now writes it
+    (`<title> (pathway: <pathway>)`); credentials issued before that name the pathway only in the id."""
+    found = PATHWAY_IN_ID.search(str(achievement.get("id", "")))
+    return unquote(found["pathway"]) if found else None
+
+
+def _credits(subject: Mapping[str, Any]) -> str:
+    credits = subject.get("creditsEarned")
+    if credits is None:
+        return ""
+    if isinstance(credits, (int, float)) and not isinstance(credits, bool):
+        return f", {credits:g} credit{'' if credits == 1 else 's'}"
+    return f", {shown(credits)} credits"
+
+
 def _achievement_line(achievement_credential: Mapping[str, Any]) -> str:
-    subject = achievement_credential.get("credentialSubject", {})
-    achievement = subject.get("achievement", {})
-    kinds = {item.get("id"): item.get("resultType") for item in achievement.get("resultDescription", [])}
+    """One achievement: its code, name and pathway, grade, status, awarding organisation, award date and credits;
+    "?" for what the credential does not give (or gives as something other than what OB 3.0 writes there)."""
+    subject = _object(achievement_credential.get("credentialSubject"))
+    achievement = _object(subject.get("achievement"))
+    described_as = map(_object, _list(achievement.get("resultDescription")))
+    kinds = {item["id"]: item.get("resultType") for item in described_as if isinstance(item.get("id"), str)}
     grade = status = "?"
-    for result in subject.get("result", []):
-        if kinds.get(result.get("resultDescription")) == "Status":
+    for result in map(_object, _list(subject.get("result"))):
+        described = result.get("resultDescription")
+        if isinstance(described, str) and kinds.get(described) == "Status":
             status = result.get("status", "?")
         elif "value" in result:
             grade = result["value"]
     awarded = str(achievement_credential.get("awardedDate", ""))[:10]
-    creator = achievement.get("creator", {}).get("name", "?")
+    creator = _object(achievement.get("creator")).get("name", "?")
+    pathway = _pathway(achievement)
+    named_so = pathway is not None and f"(pathway: {pathway})" in str(achievement.get("name", ""))
+    on_pathway = f" (pathway {quoted(pathway)})" if pathway is not None and not named_so else ""
     return (
-        f"  {shown(achievement.get('humanCode', '?'))} {quoted(achievement.get('name', '?'))}: {shown(grade)},"
-        f" {shown(status)}, {quoted(creator)}, {shown(awarded)}"
+        f"  {shown(achievement.get('humanCode', '?'))} {quoted(achievement.get('name', '?'))}{on_pathway}:"
+        f" {shown(grade)}, {shown(status)}, {quoted(creator)}, {shown(awarded)}{_credits(subject)}"
     )
+
+
+def _saved_at(path: str) -> str:
+    try:
+        return f" (it was last changed on {uk_time(datetime.fromtimestamp(Path(path).stat().st_mtime, UTC))})"
+    except (OSError, ValueError, OverflowError):
+        return ""
 
 
 def _keys_line(jwks_source: str, issuer_id: str) -> str:
@@ -353,7 +458,29 @@ def _keys_line(jwks_source: str, issuer_id: str) -> str:
         return f"keys fetched from {jwks_source}, under the issuer's address"
     return (
         f"keys read from the file {jwks_source}, not fetched from the issuer: trust this only as far as whoever gave"
-        f" you that file (--jwks {issuer_id.rstrip('/')}/.well-known/jwks.json fetches the issuer's own)"
+        f" you that file (--jwks {issuer_id.rstrip('/')}/.well-known/jwks.json fetches the issuer's own); a key the"
+        f" LRS withdrew after the file was saved{_saved_at(jwks_source)} still passes: fetch the JWKS again to see"
+        " withdrawals"
+    )
+
+
+LEARNER_PATH = re.compile(r"/v1/learners/(?P<uln>[0-9]{10})/?")
+IDENTITY_FREE_SUBJECT = {"id", "type", "verifiableCredential"}
+"""All a PLR credential's subject holds: the learner's id (their ULN under the issuer's address), no name, no date
+of birth and no binding to a holder (decision 0050)."""
+
+
+def _holder_line(subject: Any) -> str:
+    """What a valid credential does not show: that whoever handed it over is the learner it names."""
+    found = LEARNER_PATH.fullmatch(urlsplit(str(_object(subject).get("id", ""))).path)
+    learner = f"ULN {found['uln']}" if found else "the subject id below"
+    if isinstance(subject, dict) and set(subject) <= IDENTITY_FREE_SUBJECT:
+        said = f"it names the learner only by {learner} (no name or date of birth)"
+    else:
+        said = f"it names the learner by {learner} and what else its subject gives"
+    return (
+        f"{said}: it does not show that the person who gave you the file is that learner; anyone holding the file"
+        " gets this result"
     )
 
 
@@ -382,8 +509,8 @@ def summary(kid: str, credential: Mapping[str, Any], jwks_source: str) -> str:
     issuer = credential.get("issuer")
     name = issuer.get("name") if isinstance(issuer, dict) else None
     named = f" (named {quoted(name)})" if isinstance(name, str) else ""
-    subject = credential.get("credentialSubject", {})
-    nested = subject.get("verifiableCredential", []) if isinstance(subject, dict) else []
+    subject = credential.get("credentialSubject")
+    nested = _list(_object(subject).get("verifiableCredential"))
     valid_from = credential.get("validFrom", credential.get("issuanceDate"))
     lines = [
         f"valid: {quoted(credential.get('name', 'credential'))} {shown(credential.get('id'))}",
@@ -391,18 +518,87 @@ def summary(kid: str, credential: Mapping[str, Any], jwks_source: str) -> str:
         f"it states the record as its issuer held it on {_issued_on(valid_from)}; later corrections or withdrawals"
         " are not in it: for the record as it is now, ask the learner for a new one",
         _keys_line(jwks_source, shown(issuer_id)),
+        _holder_line(subject),
         f"subject {shown(subject.get('id')) if isinstance(subject, dict) else '?'}:"
         f" {len(nested)} achievement{'' if len(nested) == 1 else 's'}",
     ]
-    return "\n".join(lines + [_achievement_line(item) for item in nested if isinstance(item, dict)])
+    return "\n".join(
+        lines
+        + [
+            _achievement_line(item)
+            if isinstance(item, dict)
+            else f"  ? (not an achievement credential: {shown(item)[:80]})"
+            for item in nested
+        ]
+    )
 
 
-def verify_file(path: str, jwks_source: str) -> str:
+DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y")
+"""The dates --issued-after reads: 2026-12-01, or as the verdict writes them (1 December 2026, 1 Dec 2026)."""
+
+
+@dataclass(frozen=True)
+class IssuedSince:
+    """The earliest issue the verifier accepts, and how to say it."""
+
+    moment: datetime
+    said: str
+
+
+def issued_after(text: str) -> IssuedSince:
+    """`--issued-after`: a date, the start of that day in the UK (as every date lrs shows is a UK date), or an
+    ISO-8601 time with its zone."""
+    text = text.strip()
+    for format_ in DATE_FORMATS:
+        try:
+            day = datetime.strptime(text, format_).date()
+        except ValueError:
+            continue
+        return IssuedSince(_start_of_uk_day(day), f"--issued-after {day:%-d %B %Y} ({UK_TIME})")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise UsageError(
+            f"--issued-after {text!r} is not a date such as 2026-12-01 (a UK date), nor an ISO-8601 time with its"
+            " zone such as 2026-12-01T09:00Z"
+        )
+    return IssuedSince(moment, f"--issued-after {uk_time(moment)}")
+
+
+def _start_of_uk_day(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ENGLAND)
+
+
+def max_age(days: int, now: float | None = None) -> IssuedSince:
+    """`--max-age-days`: issued no more than `days` days before now."""
+    since = datetime.fromtimestamp(time.time() if now is None else now, UTC) - timedelta(days=days)
+    return IssuedSince(since, f"--max-age-days {days}: not before {uk_time(since)}")
+
+
+def check_issued_since(credential: Mapping[str, Any], required: IssuedSince) -> None:
+    """Refuses a verified credential issued before `required` (its validFrom, which `nbf` matches)."""
+    valid_from = credential.get("validFrom", credential.get("issuanceDate"))
+    if _epoch(valid_from, "validFrom") < required.moment.timestamp():
+        raise CredentialTooOld(
+            f"the credential verifies, but was issued on {_issued_at(valid_from)}, before the date you require"
+            f" ({required.said}): ask the holder for a new export"
+        )
+
+
+def verify_file(path: str, jwks_source: str, *, issued_since: Sequence[IssuedSince] = ()) -> str:
+    """The verdict on the credential in `path`; raises if it does not verify, or was issued before any of
+    `issued_since`."""
     try:
         token = read_token(Path(path))
-    except OSError as error:
-        raise CommandError(f"cannot read {path}: {error.strerror}") from error
+    except OSError as error:  # one typer's check lets by (unreadable, gone since): usage, as a missing file is
+        raise UsageError(f"cannot read {path}: {error.strerror}") from error
     from_issuer = is_url(jwks_source)
-    jwks = fetch_jwks(jwks_source, claimed_issuer_id(token)) if from_issuer else read_jwks(jwks_source)
+    jwks_file = None if from_issuer else read_jwks(jwks_source)  # a file that cannot be read is said first (exit 2)
+    checked_before_keys(token)  # and a credential no key could pass is refused before anything is fetched
+    jwks = fetch_jwks(jwks_source, claimed_issuer_id(token)) if jwks_file is None else jwks_file
     kid, credential = verify_credential(token, jwks, jwks_from_issuer=from_issuer)
+    for required in issued_since:
+        check_issued_since(credential, required)
     return summary(kid, credential, jwks_source)

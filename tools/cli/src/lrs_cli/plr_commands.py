@@ -15,7 +15,7 @@ from rich.text import Text
 from lrs_cli.batch_commands import FINAL_STATES, held_past
 from lrs_cli.challenge_commands import RESULT_STATUSES
 from lrs_cli.client import CommandError, Connection, expect_ok, problem_text
-from lrs_cli.credential_commands import verify_file
+from lrs_cli.credential_commands import issued_after, max_age, verify_file
 from lrs_cli.downloads import writable_beside, write_private
 from lrs_cli.identifiers import UlnArgument, checked_uln
 from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, print_text, stdout, table, warn
@@ -317,7 +317,24 @@ def verify_command(
             " (<issuer>/.well-known/jwks.json), or a JWKS file, only as good as whoever gave it to you."
         ),
     ],
+    issued_after_: Annotated[
+        str | None,
+        typer.Option(
+            "--issued-after",
+            metavar="<date>",
+            help="Refuse (exit 1) a credential issued before this UK date (2026-12-01) or ISO time with its zone:"
+            " it states the record as it stood then.",
+        ),
+    ] = None,
+    max_age_days: Annotated[
+        int | None,
+        typer.Option("--max-age-days", min=1, help="Refuse (exit 1) a credential issued more than this many days ago."),
+    ] = None,
 ) -> None:
     """Verify a PLR credential offline: signature (EdDSA) against a JWKS, then its claims. Says who issued it by
-    its address: compare that with the LRS's own, whatever name the credential gives."""
-    print_text(verify_file(str(file), jwks))
+    its address: compare that with the LRS's own, whatever name the credential gives. A script relying on the exit
+    status should set --issued-after or --max-age-days: an old credential still lists what was withdrawn since."""
+    required = [issued_after(issued_after_)] if issued_after_ is not None else []
+    if max_age_days is not None:
+        required.append(max_age(max_age_days))
+    print_text(verify_file(str(file), jwks, issued_since=required))
