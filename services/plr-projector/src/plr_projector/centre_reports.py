@@ -3,7 +3,8 @@
 Nothing on the log says which key a report came with, so the keys are kept in the operations schema,
 which a rebuild switch leaves alone. A key is remembered before its report is published: two requests
 with one key, at the same time or one after the other, are answered for the same report, or refused when
-their reports differ.
+their reports differ. Only a key's SHA-256 is stored (`key_sha256`, ops migration 0009): the key is free
+text the provider chose, which may name the learner, and the table outlives the learner's erasure.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def report_sha256(report: CentreAchievementReported) -> str:
     return hashlib.sha256(report.model_dump_json(exclude={"report_id"}).encode()).hexdigest()
 
 
+def key_sha256(idempotency_key: str) -> str:
+    """What is stored of a key, and looked up: the SHA-256 of its UTF-8 bytes, in hex (as the migration computes
+    `encode(sha256(convert_to(key, 'UTF8')), 'hex')` of the keys it found)."""
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class KeyedReport:
     report_id: uuid.UUID
@@ -40,11 +47,12 @@ async def remember(
     connection: asyncpg.Connection, provider_ukprn: str, idempotency_key: str, report: KeyedReport
 ) -> KeyedReport:
     """The report the key is for: `report` when the key is new, else the one it was first used for."""
+    stored_key = key_sha256(idempotency_key)
     await connection.execute(
         f"INSERT INTO {_TABLE} (provider_ukprn, idempotency_key, request_sha256, report_id, event_id)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         provider_ukprn,
-        idempotency_key,
+        stored_key,
         report.request_sha256,
         report.report_id,
         report.event_id,
@@ -53,7 +61,7 @@ async def remember(
         f'SELECT report_id, event_id, request_sha256, partition, "offset" FROM {_TABLE}'
         " WHERE provider_ukprn = $1 AND idempotency_key = $2",
         provider_ukprn,
-        idempotency_key,
+        stored_key,
     )
     assert row is not None, "a remembered key is never forgotten"
     return KeyedReport(row["report_id"], row["event_id"], row["request_sha256"], row["partition"], row["offset"])
@@ -67,7 +75,7 @@ async def published_at(
         f'UPDATE {_TABLE} SET partition = $3, "offset" = $4'
         " WHERE provider_ukprn = $1 AND idempotency_key = $2 AND partition IS NULL",
         provider_ukprn,
-        idempotency_key,
+        key_sha256(idempotency_key),
         partition,
         offset,
     )

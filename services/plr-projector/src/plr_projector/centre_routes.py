@@ -127,7 +127,11 @@ async def report_centre_achievement(
     projector: ProjectorDep,
     idempotency_key: Annotated[
         str | None,
-        Header(alias="Idempotency-Key", description="unique per provider; a retry with the same key is answered once"),
+        Header(
+            alias="Idempotency-Key",
+            description="unique per provider; a retry with the same key is answered once; write no learner's name or"
+            " details in it (only its SHA-256 is kept)",
+        ),
     ] = None,
 ) -> JSONResponse:
     if principal.kind is not PrincipalKind.PROVIDER:

@@ -20,6 +20,7 @@ import asyncpg
 
 from lrs_domain.identifiers import mask_uln
 from lrs_platform.database import where_given
+from lrs_platform.logging import get_logger
 from lrs_platform.parking import DeadLetterAction
 from plr_projector.copy_format import CopyFormat
 from plr_projector.projection import (
@@ -46,6 +47,8 @@ from plr_projector.projection import (
 from plr_projector.views import LearnerGroup
 
 LIVE_SCHEMA = "plr"
+# What a rebuild switch renames the live model to (`plr_retired_<rebuild id>`), kept until an operator drops it
+RETIRED_SCHEMA_PREFIX = "plr_retired_"
 # After a write to the parked table: its counts reach `parked_changes` as the transaction ends (PostgreSQL 15)
 _PUBLISH_STATISTICS_WHEN_IDLE = "SELECT pg_stat_force_next_flush()"
 OPS_SCHEMA = "plr_ops"
@@ -54,6 +57,8 @@ MIGRATIONS = "plr_projector.migrations"
 OPS_MIGRATIONS = "plr_projector.ops_migrations"
 
 TopicPartition = tuple[str, int]
+
+_log = get_logger(__name__)
 
 _ACHIEVEMENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("uln", "text"),
@@ -432,6 +437,8 @@ class ReadModel:
         if changes.erased_ulns:  # after the centre reports: a report of the batch stays without its text too
             await connection.execute(self._sql_insert_erased, sorted(changes.erased_ulns))
             await self.erase_centre_text(connection, sorted(changes.erased_ulns))
+            if self.schema == LIVE_SCHEMA:  # a rebuild's model reads the erasure itself, and leaves the others be
+                await erase_retired_centre_text(connection, sorted(changes.erased_ulns))
         if changes.challenges:
             await connection.execute(
                 self._sql_upsert_challenges, *_columns_of(list(changes.challenges.values()), _CHALLENGE_COLUMNS)
@@ -846,6 +853,41 @@ class ReadModel:
             " (SELECT md5(coalesce(string_agg(concat_ws('|', topic, partition, \"offset\", park_key, reason,"
             f" event_id), E'\\n' ORDER BY topic, partition, \"offset\"), '')) FROM {q}.parked) AS parked"
         )
+
+
+def quoted(identifier: str) -> str:
+    """`identifier` as SQL names it whatever it holds (PostgreSQL's `quote_ident`, always quoted)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+async def erase_retired_centre_text(connection: asyncpg.Connection, ulns: Sequence[str]) -> int:
+    """Empties the free text of the centre reports of `ulns` in every retired model (`plr_retired_<n>`, the live
+    model before a rebuild switch, kept until an operator drops it), in the caller's transaction; returns how many
+    reports had some. No retired model reads the log: an erasure projected after the switch reaches it only here.
+    The live projection calls it, and only it; a schema dropped meanwhile has nothing left to empty, and one the
+    projector may not write (made by hand under another owner) is left, with a warning."""
+    schemas = await connection.fetch(
+        "SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid"
+        " WHERE starts_with(n.nspname, $1) AND c.relname = 'centre_achievements' AND c.relkind = 'r'"
+        " ORDER BY n.nspname",
+        RETIRED_SCHEMA_PREFIX,
+    )
+    emptied = 0
+    for schema in (row["nspname"] for row in schemas):
+        try:
+            async with connection.transaction():  # a savepoint: what fails here leaves the live write whole
+                done = await connection.execute(
+                    f"UPDATE {quoted(schema)}.centre_achievements SET provider_name = NULL, subject = NULL"
+                    " WHERE uln = ANY($1::text[]) AND (provider_name IS NOT NULL OR subject IS NOT NULL)",
+                    list(ulns),
+                )
+        except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+            continue  # dropped since it was listed
+        except asyncpg.InsufficientPrivilegeError as error:
+            _log.warning("retired_model_not_emptied", schema=schema, error=type(error).__name__)
+            continue
+        emptied += int(done.split()[-1])
+    return emptied
 
 
 # --- bulk loading ---------------------------------------------------------------------------------
