@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator
+from itertools import filterfalse
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
@@ -96,7 +98,9 @@ def _non_blank_rows(text: str) -> Iterator[tuple[int, list[str]]]:
     row_start = 1
     try:
         for row in reader:
-            if row and any(map(trimmed_value, row)):  # a row of a control character is no blank row
+            # A row of a control character is no blank row. Empty fields are skipped before `trimmed_value`, as
+            # a hostile row may hold millions of them.
+            if row and any(map(trimmed_value, filter(None, row))):
                 yield row_start, row
             row_start = reader.line_num + 1
     except csv.Error as error:
@@ -141,6 +145,8 @@ def _expect_row(
 def _are_record_headings(row: list[str]) -> bool:
     """Whether a row meant to be the header names is the record headings, maybe not all of them or not exactly:
     no header name, and half its fields or more record headings in any case."""
+    if len(row) > 2 * len(RECORD_HEADINGS):  # it cannot be half record headings (a hostile row is millions long)
+        return False
     names = {value.strip().lower() for value in row}
     return not names & _HEADER_HEADINGS_IN_LOWER_CASE and 2 * len(names & _RECORD_HEADINGS_IN_LOWER_CASE) >= len(row)
 
@@ -211,7 +217,7 @@ def _refuse_wrong_field_count(
             ": the rows after the headings run on in the same line, as when the line breaks were stripped"
             " (`curl -d @file` strips them: send the file with `--data-binary @file`)"
         )
-    elif len(row) > expected and not any(value.strip() for value in row[expected:]):
+    elif len(row) > expected and not any(map(str.strip, row[expected:])):
         empty = len(row) - expected
         detail = (
             f"the {what} has {found}, the last {empty} empty: a spreadsheet pads the shorter rows with empty"
@@ -228,11 +234,16 @@ def _refuse_wrong_field_count(
 def _headings_difference(row: list[str], headings: tuple[str, ...]) -> str:
     """The headings a row of too few or too many has not, has as well, or has twice, each named (a heading that
     differs from one missing only in its case or its spaces is named as a change to that one)."""
-    found = [value.strip() for value in row]
-    missing = [heading for heading in headings if heading not in found]
-    others = [value for value in found if value not in headings]
+    # A hostile row may hold millions of fields: every pass over all of them is one of the C loops below, and
+    # only the first few fields that are no headings are paired with the missing headings (each pairing is a
+    # Python loop over the missing ones; a headings row holds at most a few misspelt headings).
+    found = list(map(str.strip, row))
+    is_heading = frozenset(headings).__contains__
+    counts = Counter(filter(is_heading, found))
+    missing = [heading for heading in headings if heading not in counts]
+    others = list(filterfalse(is_heading, found))
     differences = []
-    for other in list(others):
+    for other in others[:_OTHERS_PAIRED] if missing else ():
         meant = next((heading for heading in missing if _loosely(heading) == _loosely(other)), None)
         if meant is not None:
             differences.append(f"{quoted(other)} is to be {meant!r}{_loose_difference(other, meant)}")
@@ -247,13 +258,14 @@ def _headings_difference(row: list[str], headings: tuple[str, ...]) -> str:
         if len(others) > _OTHERS_NAMED:
             named.append(f"{len(others) - _OTHERS_NAMED} more")
         differences.append(f"{_listed(named)} {'is no heading' if len(others) == 1 else 'are no headings'}")
-    repeated = [heading for heading in headings if found.count(heading) > 1]
+    repeated = [heading for heading in headings if counts[heading] > 1]
     if repeated:
         differences.append(f"{_listed([repr(heading) for heading in repeated])} {_is_or_are(repeated)} there twice")
     return ", ".join(differences)
 
 
 _OTHERS_NAMED = 3
+_OTHERS_PAIRED = 50
 
 
 def _loosely(heading: str) -> str:
