@@ -237,4 +237,6 @@ any value, name or line of the file, then "…".
   number there (`"grade": 7`, `"fileVersion": 1.0`) makes the file malformed (RS001), naming the key: send it as a
   string (`"7"`). A number of more than 4,300 digits makes the file malformed too.
 - **One job type.** The header gives `JobType` once, spelt exactly (`final` is refused with "exact spelling"); a
-  header giving it twice (two `<JobType>` elements, `jobType` twice in JSON) is RS004, mixed job types."""
+  header giving it twice (two `<JobType>` elements, `jobType` twice in JSON) is RS004, mixed job types. Any other
+  JSON key given twice in one object is RS001 ("the key ... appears twice in one object"), and so is `jobType`
+  given twice inside a value."""
