@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Collection, Container, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from time import monotonic
 from typing import Any, Protocol
 
 import asyncpg
@@ -80,6 +81,10 @@ PASSWORD_HASHES_AT_ONCE = 2
 # not queued: one client sending sign-ins together could otherwise hold every turn at the hashes and make everyone's
 # sign-in wait (a flood of 300 kept a real one waiting 25 s). A person signs in once at a time.
 SIGN_INS_AT_ONCE_PER_CLIENT = 2
+# A forgotten-password link's form sent twice (a double-click: the browser shows the answer to the second) finds the
+# link used by the first. For this long after the first, a second sent to the same replica whose password is the one
+# the first set, still the account's, is answered as the first was: the password is set, not "this link does not work".
+LINK_USE_REMEMBERED_SECONDS = 120.0
 
 
 def utc_now() -> datetime:
@@ -144,6 +149,15 @@ class _CheckedPassword:
 
 
 @dataclass(frozen=True)
+class _LinkUse:
+    """A forgotten-password link used in this replica: for whom, the hash of the password it set, when (monotonic)."""
+
+    username: str
+    password_hash: str
+    at: float
+
+
+@dataclass(frozen=True)
 class SignInResult:
     outcome: SignInOutcome
     session: SignedIn | None = None
@@ -174,6 +188,7 @@ class Authentication:
         self._first_links_at_once = asyncio.Semaphore(FIRST_LINKS_AT_ONCE)
         self._password_hashes_at_once = asyncio.Semaphore(PASSWORD_HASHES_AT_ONCE)
         self._sign_ins_checking: Counter[str] = Counter()  # by client
+        self._links_used: dict[str, _LinkUse] = {}  # by the link's hash, for LINK_USE_REMEMBERED_SECONDS
 
     async def _verified(self, password_hash: str | None, password: str) -> bool:
         """argon2 takes tens of milliseconds of CPU: in a thread, so other requests go on meanwhile, and no more
@@ -483,10 +498,25 @@ class Authentication:
         new_hash = await self._hashed(new)
         ended = await self._accounts.change_own_password(checked.account, checked.password_hash, new_hash)
         if ended is None:
+            if await self._changed_to(username, new, since=checked.password_hash):
+                # the form sent twice (a double-click): the change that came first was this very one, and it ended
+                # every session of the account already
+                _log.info("password_change_repeated", role=checked.account.role.value, ao_id=checked.account.ao_id)
+                return PasswordChange.CHANGED
             return PasswordChange.CHANGED_MEANWHILE
         await self._revoke(ended)
         _log.info("password_changed", role=checked.account.role.value, ao_id=checked.account.ao_id)
         return PasswordChange.CHANGED
+
+    async def _changed_to(self, username: str, password: str, *, since: str) -> Account | None:
+        """The enabled account, when its password was changed from the one hashed `since` and is now `password`:
+        the change that came "meanwhile" was one asked with the same new password (a form sent twice). Asked only
+        for a request that proved the password it replaces (or held a link to choose one), so it tests no guess
+        of anyone else's; a check costs as much as a sign-in's."""
+        found = await self._accounts.get(username)
+        if found is None or found[0].disabled_at is not None or found[1] == since:
+            return None
+        return found[0] if await self._verified(found[1], password) else None
 
     async def set_email(self, username: str, email: str | None, *, by: str) -> AddressChange:
         """An operator sets the account's email address (None: none; InvalidAccount for one that cannot be)."""
@@ -521,30 +551,66 @@ class Authentication:
 
     async def reset_password_by_link(self, token: str, new: str) -> Account | None:
         """The person's new password, chosen through a working link (the rules as for any new password, and
-        not the one an operator was shown: InvalidAccount); a lock-out is lifted and every session of the account ends. None when the link does
-        not work (any more)."""
+        not the one an operator was shown: InvalidAccount); a lock-out is lifted and every session of the account
+        ends. None when the link does not work (any more), unless it was used meanwhile to set this very password
+        (the form sent twice): then the account, as the first time."""
         if not is_token(token):
             return None
         link_hash = token_hash(token)
-        check_new_password(new, is_current=await self._is_the_given_password(link_hash, new))
+        holder = await self._link_holder(link_hash)
+        check_new_password(new, is_current=await self._is_the_given_password(holder, new))
         new_hash = await self._hashed(new)
         reset = await self._accounts.reset_by_link(link_hash, new_hash)
         if reset is None:
-            return None
+            if holder is not None and (same := await self._changed_to(holder[0].username, new, since=holder[1])):
+                # used meanwhile by the same form sent again, perhaps to another replica
+                _log.info("password_reset_by_link_repeated", role=same.role.value, ao_id=same.ao_id)
+                return same
+            return await self.link_used_for(token, new)
         account, ended = reset
+        self._forget_old_link_uses()
+        self._links_used[link_hash] = _LinkUse(account.username, new_hash, monotonic())
         await self._revoke(ended)
         _log.info("password_reset_by_link", role=account.role.value, ao_id=account.ao_id)
         return account
 
-    async def _is_the_given_password(self, link_hash: str, password: str) -> bool:
-        """Whether `password` is the one an operator was shown for the account the link is for. Only a given
-        password is compared: a link must not let anyone test guesses at one the person chose, perhaps used
-        elsewhere too. A password changed meanwhile stops the link working, so checking first is enough."""
+    async def link_used_for(self, token: str, new: str) -> Account | None:
+        """The account a forgotten-password link was used for in this replica within LINK_USE_REMEMBERED_SECONDS,
+        when `new` is the password it set then and the account's password is still that one: the link's form sent
+        twice, answered as the first time. None otherwise, as for any link that does not work. Only the holder
+        of the link can ask, only about the password chosen through it, for a short while, at a sign-in's cost."""
+        if not is_token(token):
+            return None
+        self._forget_old_link_uses()
+        use = self._links_used.get(token_hash(token))
+        if use is None:
+            return None
+        found = await self._accounts.get(use.username)
+        if found is None or found[0].disabled_at is not None or found[1] != use.password_hash:
+            return None  # changed again since, or disabled: the link does not work, as for anyone
+        if not await self._verified(found[1], new):
+            return None
+        _log.info("password_reset_by_link_repeated", role=found[0].role.value, ao_id=found[0].ao_id)
+        return found[0]
+
+    def _forget_old_link_uses(self) -> None:
+        now = monotonic()
+        for link_hash, use in list(self._links_used.items()):
+            if now - use.at > LINK_USE_REMEMBERED_SECONDS:
+                del self._links_used[link_hash]
+
+    async def _link_holder(self, link_hash: str) -> tuple[Account, str] | None:
+        """The account a working link is for, with its password hash."""
         holder = await self._accounts.reset_link_holder(link_hash)
-        if holder is None or not holder.password_given:
+        return None if holder is None else await self._accounts.get(holder.username)
+
+    async def _is_the_given_password(self, holder: tuple[Account, str] | None, password: str) -> bool:
+        """Whether `password` is the one an operator was shown for the account the link is for (`holder`). Only a
+        given password is compared: a link must not let anyone test guesses at one the person chose, perhaps used
+        elsewhere too. A password changed meanwhile stops the link working, so checking first is enough."""
+        if holder is None or not holder[0].password_given:
             return False
-        found = await self._accounts.get(holder.username)
-        return found is not None and await self._verified(found[1], password)
+        return await self._verified(holder[1], password)
 
     async def enable(self, username: str, *, by: str) -> bool:
         """Enables a disabled account again (its password as it was): False when it was not disabled."""

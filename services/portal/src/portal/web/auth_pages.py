@@ -331,6 +331,10 @@ async def reset_password(request: Request, token: str) -> Response:
         raise PageError("bad_form")
     account = await portal.auth.reset_link_holder(token)
     if account is None:
+        # the form sent twice (a double-click): the second finds the link used by the first, and is answered as
+        # the first was when the password it gives is the one the first set
+        if new and new == again and await portal.auth.link_used_for(token, new) is not None:
+            return _password_set(request)
         return _reset_page(request, token, None, status_code=404)
     errors: dict[str, str] = {}
     if not new:
@@ -343,8 +347,14 @@ async def reset_password(request: Request, token: str) -> Response:
         reset = await portal.auth.reset_password_by_link(token, new)
     except InvalidAccount as error:
         return _reset_page(request, token, account, {"new_password": str(error)}, 400)
-    if reset is None:  # used or changed meanwhile
+    if reset is None:  # used (for another password) or changed meanwhile
         return _reset_page(request, token, None, status_code=404)
+    return _password_set(request)
+
+
+def _password_set(request: Request) -> Response:
+    """Where a password chosen through a link sends the browser: to sign in with it."""
+    portal = portal_of(request)
     response = see_other("/sign-in?password_reset=1")
     clear_cookie(portal, response, portal.cookies.session_cookie)
     clear_cookie(portal, response, portal.cookies.sign_in_cookie)
