@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -733,10 +734,13 @@ class UploadStore:
     key of its own that only the person's check page holds, sent back with "Submit this batch": the
     table, and any backup of it, holds no readable file (decision 0080). A wrong or missing key reads as
     no upload at all.
+
+    `forms`: the forms that act once (`SentForms`), kept as long as the uploads and swept with them.
     """
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self.forms = SentForms(pool)
 
     async def keep(
         self,
@@ -819,3 +823,56 @@ class UploadStore:
 
     async def forget_older_than(self, moment: datetime) -> None:
         await self._pool.execute("DELETE FROM portal.uploads WHERE created_at < $1", moment)
+        await self.forms.forget_older_than(moment)
+
+
+@dataclass(frozen=True)
+class SentForm:
+    """A form sent before with the same one-time id: who sent it, which form, and what it did (None while the
+    first send is still acting)."""
+
+    username: str
+    form: str
+    outcome: dict[str, Any] | None
+
+
+class SentForms:
+    """Forms that act once ("Issue key", "Create an account"): each carries a one-time id made when its page is
+    shown. The first POST with an id claims it and keeps what it did; any other POST with it (a double-click, the
+    Back button) is answered with that, not acted on again."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def claim(self, username: str, form_id: uuid.UUID, form: str) -> SentForm | None:
+        """None when the id is this send's to act on; else the send that claimed it first."""
+        async with self._pool.acquire() as connection:
+            claimed = await connection.fetchval(
+                "INSERT INTO portal.sent_forms (form_id, username, form) VALUES ($1, $2, $3)"
+                " ON CONFLICT (form_id) DO NOTHING RETURNING form_id",
+                form_id,
+                username,
+                form,
+            )
+            if claimed is not None:
+                return None
+            row = await connection.fetchrow(
+                "SELECT username, form, outcome::text AS outcome FROM portal.sent_forms WHERE form_id = $1", form_id
+            )
+        if row is None:  # given back between the two statements: the next try claims it
+            return SentForm(username, form, None)
+        outcome = json.loads(row["outcome"]) if row["outcome"] is not None else None
+        return SentForm(row["username"], row["form"], outcome)
+
+    async def done(self, form_id: uuid.UUID, outcome: dict[str, Any]) -> None:
+        """What the claiming send did, for the sends of the same form after it."""
+        await self._pool.execute(
+            "UPDATE portal.sent_forms SET outcome = $2::jsonb WHERE form_id = $1", form_id, json.dumps(outcome)
+        )
+
+    async def give_back(self, form_id: uuid.UUID) -> None:
+        """The claiming send did nothing (refused, or failed): the form can be sent again."""
+        await self._pool.execute("DELETE FROM portal.sent_forms WHERE form_id = $1 AND outcome IS NULL", form_id)
+
+    async def forget_older_than(self, moment: datetime) -> None:
+        await self._pool.execute("DELETE FROM portal.sent_forms WHERE sent_at < $1", moment)

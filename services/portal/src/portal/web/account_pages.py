@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+import uuid
 from collections.abc import Collection
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlencode
@@ -28,7 +31,7 @@ from portal.accounts import (
 from portal.auth import LinkNotSent, LinkShareUsed, NoSandpit, SandpitUnreachable, SignedIn
 from portal.password_emails import PasswordEmails
 from portal.reset_links import UK
-from portal.store import AccountDisabled, AccountExists, AccountNotFound
+from portal.store import AccountDisabled, AccountExists, AccountNotFound, SentForm
 from portal.web.common import (
     AccountsOperator,
     PageError,
@@ -156,6 +159,9 @@ async def _accounts_page(
         "sends_links": portal.password_emails is not None,
         "errors": {**listing_errors, **(errors or {})},
         "values": values or NEW_FORMS,
+        # each form's one-time id (a form shown again after an error keeps the one it was sent with)
+        "account_form_id": (values or {}).get("account_form_id") or str(uuid.uuid4()),
+        "key_form_id": (values or {}).get("key_form_id") or str(uuid.uuid4()),
         "duties": DUTIES,
         "changes": await portal.auth.changes(limit=RECENT_CHANGES),
     }
@@ -254,12 +260,86 @@ def _new_account_errors(
     return errors
 
 
+FORM_WAIT_SECONDS = 20.0  # how long a second send of a form waits for the first to finish acting
+_FORM_POLL_SECONDS = 0.1
+
+
+def _form_id(form: Any) -> uuid.UUID | None:
+    """The form's one-time id, made when its page was shown; None for a form from before them (acted on as then)."""
+    sent = field(form, "form_id")
+    if not sent:
+        return None
+    try:
+        return uuid.UUID(sent)
+    except ValueError:
+        raise PageError("bad_form") from None
+
+
+async def _sent_first(request: Request, user: SignedIn, form_id: uuid.UUID | None, name: str) -> SentForm | None:
+    """None when this send of the form is its first (or it has no id): this one acts. Otherwise the first send,
+    waited for until it has acted (a double-click's second POST arrives while the first is still acting), or
+    FORM_WAIT_SECONDS, when its outcome is still None."""
+    if form_id is None:
+        return None
+    forms = portal_of(request).uploads.forms
+    deadline = time.monotonic() + FORM_WAIT_SECONDS
+    while True:
+        first = await forms.claim(user.account.username, form_id, name)
+        if first is None:
+            return None
+        if first.username != user.account.username or first.form != name:
+            raise PageError("bad_form")  # not this person's form: a uuid4 is not guessed
+        if first.outcome is not None or time.monotonic() >= deadline:
+            return first
+        await asyncio.sleep(_FORM_POLL_SECONDS)
+
+
+async def _sent_again(
+    request: Request, user: SignedIn, form_id: uuid.UUID, first: SentForm, still: dict[str, str]
+) -> Response:
+    """The answer to a form sent again: the page the first send went to, not an error. When that page has not been
+    shown yet (a double-click: the browser shows only the second answer), it shows the first's notice, the password
+    or key's secret included, once; otherwise it says that the form was sent already and what it did (`still`: what
+    to say when the first send is still acting), never a secret again."""
+    url, told = (first.outcome["url"], first.outcome["told"]) if first.outcome else ("/ops/accounts", still)
+    auth = portal_of(request).auth
+    waiting = await auth.take_notice(user, url.partition("?")[0])
+    if waiting is not None and waiting.get("form_id") == str(form_id):
+        return await see_other_telling(request, user, url, **waiting)  # put back for the page, unread
+    return await see_other_telling(request, user, url, **{**(waiting or {}), "done": told})
+
+
+async def _give_back(request: Request, form_id: uuid.UUID | None) -> None:
+    """The form's first send did nothing (refused, or failed): it can be sent again."""
+    if form_id is not None:
+        await portal_of(request).uploads.forms.give_back(form_id)
+
+
+async def _told_once(
+    request: Request,
+    user: SignedIn,
+    form_id: uuid.UUID | None,
+    url: str,
+    told_again: dict[str, str],
+    **notice: Any,
+) -> Response:
+    """`see_other_telling` for a form that acts once: its notice names the form, and what it did (`url`, and
+    `told_again`: what a second send of it is told) is kept for the sends after it."""
+    if form_id is None:
+        return await see_other_telling(request, user, url, **notice)
+    response = await see_other_telling(request, user, url, form_id=str(form_id), **notice)
+    await portal_of(request).uploads.forms.done(form_id, {"url": url, "told": told_again})
+    return response
+
+
 @router.post("/ops/accounts")
 async def create_account(request: Request, user: AccountsOperator) -> Response:
     form = await checked_form(request, user)
     names = ("username", "display_name", "role", "ao_id", "email", "duties", "first_link")
     values: dict[str, Any] = {name: field(form, name) for name in names}
     values["scopes"] = _ticked_duties(form)
+    form_id = _form_id(form)
+    values["account_form_id"] = str(form_id) if form_id else ""
     portal = portal_of(request)
     emails = portal.password_emails if values["first_link"] else None
     errors = _new_account_errors(request, user, values, emails)
@@ -267,6 +347,13 @@ async def create_account(request: Request, user: AccountsOperator) -> Response:
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
     role = Role(values["role"])
     details = (values["username"], values["display_name"], role, values["ao_id"] or None, values["email"] or None)
+    if first := await _sent_first(request, user, form_id, "create_account"):
+        assert form_id is not None
+        still = {
+            "what": f"This form was sent already: the account {values['username']} is still being created",
+            "body": "Reload this page in a moment to see it among the accounts. It is created once.",
+        }
+        return await _sent_again(request, user, form_id, first, still)
     try:
         # an AO user's ticks are refused by the account's own check, never dropped unseen
         duties = _chosen_duties(values["duties"], values["scopes"]) if role is Role.OPERATOR else values["scopes"]
@@ -275,11 +362,14 @@ async def create_account(request: Request, user: AccountsOperator) -> Response:
         else:
             account, password = await portal.auth.create_account(*details, duties, by=user.account.who)
     except InvalidAccount as error:
+        await _give_back(request, form_id)
         return await _accounts_page(request, user, errors={error.field: str(error)}, values=values, status=400)
     except AccountExists:
+        await _give_back(request, form_id)
         errors = {"username": f"The username {values['username']} is taken"}
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
     except LinkNotSent as error:
+        await _give_back(request, form_id)
         if error.about_address:
             errors = {"email": f"The mail relay refused this address ({error}): check it. No account was created"}
             return await _accounts_page(request, user, errors=errors, values=values, status=400)
@@ -288,6 +378,18 @@ async def create_account(request: Request, user: AccountsOperator) -> Response:
             " untick this to be shown a password to give them"
         }
         return await _accounts_page(request, user, errors=errors, values=values, status=503)
+    except BaseException:
+        await _give_back(request, form_id)
+        raise
+    told_again = {
+        "what": f"This form was sent already: the account {account.username} was created then",
+        "body": "It was created once"
+        + (
+            ", and the link to choose a password emailed once."
+            if emails is not None
+            else ". Its password was shown once, after the first send: if nobody kept it, reset their password."
+        ),
+    }
     if emails is not None:
         hours = int(emails.policy.first_valid_for.total_seconds() // 3600)
         sent = {
@@ -295,9 +397,9 @@ async def create_account(request: Request, user: AccountsOperator) -> Response:
             "body": f"A link to choose their password was emailed to {account.email}. It works once, for {hours}"
             " hours; after that they can use \u201cForgotten your password?\u201d on the sign-in page.",
         }
-        return await see_other_telling(request, user, "/ops/accounts", sent=sent)
+        return await _told_once(request, user, form_id, "/ops/accounts", told_again, sent=sent)
     issued = {"what": f"Password for {account.username}", "secret": password}
-    return await see_other_telling(request, user, "/ops/accounts", issued=issued)
+    return await _told_once(request, user, form_id, "/ops/accounts", told_again, issued=issued)
 
 
 @router.get("/ops/accounts/changes")
@@ -637,7 +739,8 @@ async def issue_key(request: Request, user: AccountsOperator) -> Response:
     in the Sandpit's identity store, for rehearsing with `lrs --sandpit` or the Sandpit's API."""
     form = await checked_form(request, user)
     ao_id = field(form, "key_ao_id").upper()
-    values = {**NEW_FORMS, "key_ao_id": ao_id, "label": field(form, "label")}
+    form_id = _form_id(form)
+    values = {**NEW_FORMS, "key_ao_id": ao_id, "label": field(form, "label"), "key_form_id": str(form_id or "")}
     values["key_environment"] = field(form, "key_environment") or Environment.LIVE.value
     auth = portal_of(request).auth
     environment = KEY_ENVIRONMENTS.get(values["key_environment"])
@@ -653,20 +756,35 @@ async def issue_key(request: Request, user: AccountsOperator) -> Response:
     if refused := reserved_label_refusal(field(form, "label")):
         return await _accounts_page(request, user, errors={"label": refused}, values=values, status=400)
     label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
+    kind = _key_kind(environment, auth.has_sandpit)
+    if first := await _sent_first(request, user, form_id, "issue_key"):
+        assert form_id is not None
+        still = {
+            "what": f"This form was sent already: the {kind} for ao:{ao_id} is still being issued",
+            "body": "Reload this page in a moment to see it among the AO's keys. It is issued once.",
+        }
+        return await _sent_again(request, user, form_id, first, still)
     try:
         key = await auth.issue_ao_key(ao_id, label, by=user.account.who, environment=environment)
     except NotInRegister as error:
+        await _give_back(request, form_id)
         return await _accounts_page(request, user, errors={"key_ao_id": str(error)}, values=values, status=400)
     except SandpitUnreachable:
+        await _give_back(request, form_id)
         why = "The Sandpit's database did not answer, so no key was issued: try again in a few minutes"
         return await _accounts_page(request, user, errors={"key_environment": why}, values=values, status=503)
+    except BaseException:
+        await _give_back(request, form_id)
+        raise
     sandpit = environment is Environment.SANDPIT
-    issued = {
-        "what": f"{_key_kind(environment, auth.has_sandpit)} for ao:{ao_id} (shown once)",
-        "secret": key.token,
-        "sandpit": sandpit,
+    issued = {"what": f"{kind} for ao:{ao_id} (shown once)", "secret": key.token, "sandpit": sandpit}
+    told_again = {
+        "what": f"This form was sent already: {kind} {key.key_id} ({label}) was issued for ao:{ao_id} then",
+        "body": "It was issued once. Its secret was shown once, after the first send: if nobody kept it, revoke"
+        " that key and issue another with the form below.",
     }
-    return await see_other_telling(request, user, f"/ops/accounts?keys_of={quote(ao_id)}", issued=issued)
+    url = f"/ops/accounts?keys_of={quote(ao_id)}"
+    return await _told_once(request, user, form_id, url, told_again, issued=issued)
 
 
 def _keys_page(keys_of: str) -> str:
