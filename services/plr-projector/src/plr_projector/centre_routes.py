@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -147,15 +149,8 @@ async def report_centre_achievement(
     if principal.id not in group.linked_providers:  # before anything is said of the learner or the report
         _log.info("centre_report_refused", principal=principal.kind.value, code=PROVIDER_NOT_LINKED)
         raise _forbidden(NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED)
-    if erased:
-        _log.info("centre_report_refused", principal=principal.kind.value, code=ProblemCode.LEARNER_ERASED.value)
-        raise ProblemError(
-            410,
-            "Learner erased",
-            "This learner's personal data was erased, so no centre achievement is taken for them: what a report"
-            " says of them would be kept for good.",
-            code=ProblemCode.LEARNER_ERASED,
-        )
+    if erased:  # the read model's word: refused at once
+        raise _learner_erased(principal.kind)
     qualification_number = normalise_qan(body.qualification_number)
     if qualification_number is None:
         raise ProblemError(
@@ -179,10 +174,14 @@ async def report_centre_achievement(
         participation_start_date=body.participation_start_date,
         participation_end_date=body.participation_end_date,
     )
-    if key is not None:
-        first = await _report_first_sent_with(projector, principal.id, key, payload, event_id)
-        if first.partition is not None and first.offset is not None:
-            return _report_accepted(first.report_id, first.event_id, first.partition, first.offset)
+    first = None if key is None else await _report_first_sent_with(projector, principal.id, key, payload, event_id)
+    # The read model learns of an erasure only once it reads `LearnerErased`; the registry records it before the
+    # erasure answers 201. Asked last, just before the report is published (or a report kept under its key answered
+    # again): a report sent after the erasure's answer is refused, whatever the projection's lag.
+    if await _erased_in_registry(projector, sorted({body.uln, *group.ulns})):
+        raise _learner_erased(principal.kind)
+    if first is not None and first.partition is not None and first.offset is not None:
+        return _report_accepted(first.report_id, first.event_id, first.partition, first.offset)
     envelope = wrap(payload, source=SERVICE, correlation_id=str(report_id), event_id=event_id)
     try:
         metadata = await projector.producer.send_and_wait(
@@ -195,6 +194,45 @@ async def report_centre_achievement(
         async with projector.pool.acquire() as connection:
             await centre_reports.published_at(connection, principal.id, key, metadata.partition, metadata.offset)
     return _report_accepted(report_id, event_id, metadata.partition, metadata.offset)
+
+
+def _learner_erased(kind: PrincipalKind) -> ProblemError:
+    _log.info("centre_report_refused", principal=kind.value, code=ProblemCode.LEARNER_ERASED.value)
+    return ProblemError(
+        410,
+        "Learner erased",
+        "This learner's personal data was erased, so no centre achievement is taken for them: what a report"
+        " says of them would be kept for good.",
+        code=ProblemCode.LEARNER_ERASED,
+    )
+
+
+async def _erased_in_registry(projector: Projector, ulns: Sequence[str]) -> bool:
+    """Whether the learner registry, validation's, records one of `ulns` erased: asked through
+    `validation.learner_erased` (decision 0184), which the projector's role may call (validation's migration 0129)
+    and which reads nothing else of validation's. Validation erases every ULN merged with a learner with them, so
+    any one of the group found erased is the learner's erasure.
+
+    A database with no `validation` schema has no registry (a projector on a database of its own): the read model
+    is then the only record of erasures. One whose registry cannot be asked (the role may not call the function,
+    or validation has not migrated yet) takes no report: 503, and nothing is put on the log."""
+    try:
+        async with projector.pool.acquire() as connection:
+            found = await connection.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM unnest($1::text[]) AS asked(uln)"
+                " WHERE validation.learner_erased(asked.uln))",
+                list(ulns),
+            )
+    except asyncpg.InvalidSchemaNameError:
+        return False
+    except (asyncpg.InsufficientPrivilegeError, asyncpg.UndefinedFunctionError) as error:
+        _log.warning("learner_registry_not_asked", error=type(error).__name__)
+        raise ProblemError(
+            503,
+            "Learner registry unavailable",
+            "Whether the learner was erased could not be asked, so the report was not taken; send it again.",
+        ) from error
+    return bool(found)
 
 
 async def _report_first_sent_with(
