@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from lrs_contracts.batch import BatchFormat
+from lrs_contracts.codes import BatchCode
+from lrs_contracts.outcomes import (
+    BatchAbandoned,
+    BatchCompleted,
+    BatchFailed,
+    BatchRecordsDecided,
+    BatchValidationStarted,
+)
+from lrs_contracts.registry import event_type_of
+
 BATCHES_RECEIVED = Counter("lrs_ingest_batches_received_total", "Batch submissions received", ["format"])
 BATCHES_ACCEPTED = Counter("lrs_ingest_batches_accepted_total", "Batches committed to Kafka", ["format"])
 BATCHES_REFUSED = Counter("lrs_ingest_batches_refused_total", "Batch submissions refused", ["code"])
@@ -25,3 +36,24 @@ BATCHES_RECONCILED = Counter(
     "lrs_ingest_batches_reconciled_total",
     "Batches the reconciler found decided on the outcomes topic while the batch view still waited",
 )
+
+UNKNOWN_FORMAT = "unknown"
+"""The `format` of BATCHES_RECEIVED for a body whose format was never known (refused before, RS001/RS002)."""
+REFUSAL_CODES = tuple(code for code in BatchCode if code is not BatchCode.REJECTION_THRESHOLD)
+"""Every `code` of BATCHES_REFUSED: refused at the door; RS005 is validation's, a batch failed once decided."""
+OUTCOME_EVENT_TYPES = tuple(
+    event_type_of(model)
+    for model in (BatchValidationStarted, BatchRecordsDecided, BatchCompleted, BatchFailed, BatchAbandoned)
+)
+"""Every `event_type` of OUTCOME_EVENTS: the events the batch view stores (`ingest.outcomes`)."""
+
+# Every series of a known label exported from the start at 0, so that `increase()` sees the first refusal or
+# outcome after a start (a series born at 1 increases by nothing). `ao_id` of SUBMISSIONS_DEFERRED is any AO's.
+for _format in BatchFormat:
+    BATCHES_RECEIVED.labels(_format.value)
+    BATCHES_ACCEPTED.labels(_format.value)
+BATCHES_RECEIVED.labels(UNKNOWN_FORMAT)
+for _code in REFUSAL_CODES:
+    BATCHES_REFUSED.labels(_code.value)
+for _event_type in OUTCOME_EVENT_TYPES:
+    OUTCOME_EVENTS.labels(_event_type)

@@ -166,7 +166,8 @@ class Runner:
         self._keys_were_new = False
         # one name for this runner wherever a consumer is named: metrics, /readyz and its dead letters' header
         self.attempts = Attempts(f"plr-projector.{model.schema}")
-        self._counted: set[tuple[str, str]] = set()  # the (topic, outcome) series of EVENTS this runner wrote
+        # the (topic, outcome) series of EVENTS this runner exports, each at 0 from its start
+        self._counted: set[tuple[str, str]] = metrics.count_from_zero(name, PROJECTED_TOPICS)
 
     @property
     def consumer(self) -> AIOKafkaConsumer:

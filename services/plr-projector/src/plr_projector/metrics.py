@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge, Histogram
+
+from plr_projector.projection import PROJECTED_TOPICS
 
 EVENTS = Counter(
     "lrs_projector_events_total",
     "Log records handled by the projector, by outcome (applied, duplicate, parked, skipped)",
     ["projection", "topic", "outcome"],
 )
+OUTCOMES = ("applied", "duplicate", "parked", "skipped")
+"""Every `outcome` of EVENTS (`BatchChanges.outcomes`)."""
 LAG_EVENTS = Gauge(
     "lrs_projector_lag_events", "Records in the log not yet projected (last stable offset - position)", ["topic"]
 )
@@ -30,6 +35,23 @@ BATCH_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 REBUILD_PROGRESS = Gauge("lrs_projector_rebuild_progress_ratio", "Progress of the running rebuild towards its target")
+LIVE_PROJECTION = "live"
+"""The `projection` of the live runner (a rebuild's is `rebuild-<n>`)."""
+
+
+def count_from_zero(projection: str, topics: Iterable[str]) -> set[tuple[str, str]]:
+    """Every (topic, outcome) series of `projection`'s EVENTS exported at 0 from its start, so that `increase()`
+    sees its first duplicate or parked event (a series born at 1 increases by nothing). Returns them, for the
+    runner to remove when it is retired."""
+    series = [(topic, outcome) for topic in topics for outcome in OUTCOMES]
+    for topic, outcome in series:
+        EVENTS.labels(projection, topic, outcome)
+    return set(series)
+
+
+# The live runner's series from the process's start (it is never retired; messages carry logical topic names)
+count_from_zero(LIVE_PROJECTION, PROJECTED_TOPICS)
+BATCH_SECONDS.labels(LIVE_PROJECTION)
 
 
 @dataclass

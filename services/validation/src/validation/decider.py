@@ -44,7 +44,7 @@ from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmitted, Submitted
 from lrs_contracts.dead_letters import DeadLetter, Headers, error_text
 from lrs_contracts.envelope import Envelope, deterministic_id, utc_now
 from lrs_contracts.environments import LIVE_TOPICS, TopicNames
-from lrs_contracts.outcomes import BatchAbandoned, BatchValidationStarted
+from lrs_contracts.outcomes import BatchAbandoned, BatchValidationStarted, RecordStatus
 from lrs_contracts.registry import encode, event_type_of, wrap
 from lrs_contracts.sandpit import SandpitReset
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
@@ -91,7 +91,15 @@ from validation.reference_store import ReferenceStore
 from validation.sandpit import SandpitResets
 
 BATCHES_DECIDED = Counter("lrs_validation_batches_total", "Batches decided", ["result"])
+BATCH_RESULTS = ("completed", "failed")
+"""Every `result` of BATCHES_DECIDED: a batch decided is completed or failed whole (RS005)."""
 RECORDS_DECIDED = Counter("lrs_validation_records_total", "Records decided", ["status"])
+# Every series exported from the start at 0, so that `increase()` sees the first failed batch after a start (a
+# series born at 1 increases by nothing).
+for _result in BATCH_RESULTS:
+    BATCHES_DECIDED.labels(_result)
+for _status in RecordStatus:
+    RECORDS_DECIDED.labels(_status.value)
 DECISION_SECONDS = Histogram("lrs_validation_decision_seconds", "Decide + store + publish one batch")
 
 _log = get_logger("validation.decider")
