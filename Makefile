@@ -12,6 +12,7 @@ help:
 	@echo "make up          start Kafka, PostgreSQL, the services, the portal and the Sandpit; submit the sample batches"
 	@echo "make down        stop everything 'make up' started"
 	@echo "make restart     start the services 'make up' started again with .run/env as it is (after a key change)"
+	@echo "make restart SERVICE=plr-projector   that one alone (as named in .run/pids/), the others left running"
 	@echo "make test        all tests (starts its own Kafka and PostgreSQL)"
 	@echo "make test-unit   the pure tests only (no infrastructure, seconds)"
 	@echo "make lint        ruff + mypy"
@@ -30,7 +31,7 @@ down:
 	@bash scripts/dev/down.sh
 
 restart:
-	@bash scripts/dev/restart.sh
+	@bash scripts/dev/restart.sh "$(SERVICE)"
 
 test: bootstrap
 	@bash scripts/dev/with-infra.sh $(PY) -m pytest -q -ra --durations=25

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # sourced: `run` (and .run/env's settings) are its caller's
 # The services `make up` runs and how they start and stop, from .run/env: sourced by up.sh and restart.sh
 # (which expect `run` to be the .run directory and the repository to be the working directory).
 declare -A prefix=([ingest]=INGEST [validation]=VALIDATION [plr-projector]=PROJECTOR [challenges]=CHALLENGES \
@@ -5,38 +6,98 @@ declare -A prefix=([ingest]=INGEST [validation]=VALIDATION [plr-projector]=PROJE
 live_services=(ingest validation plr-projector challenges notifier reporting portal)
 sandpit_services=(ingest validation plr-projector notifier)
 
-start_services() {
-  for service in "${live_services[@]}"; do
+# Every process start_services starts, by the name of its pid file and log (.run/pids/NAME.pid, .run/logs/NAME.log):
+# the live services by their own names, the Sandpit's as sandpit-<service>.
+service_names() {
+  printf '%s\n' "${live_services[@]}"
+  printf 'sandpit-%s\n' "${sandpit_services[@]}"
+}
+
+# Where one of service_names answers (LRS_<NAME>_URL in .run/env, e.g. LRS_SANDPIT_PLR_PROJECTOR_URL).
+service_url() {
+  local variable=${1//-/_}
+  variable="LRS_${variable^^}_URL"
+  echo "${!variable}"
+}
+
+# Starts one of service_names in the background, its pid in .run/pids/NAME.pid, its output appended to its log.
+start_service() {
+  local name=$1 service=${1#sandpit-}
+  if [ "$name" = "$service" ]; then
     nohup ".venv/bin/lrs-$service" >> "$run/logs/$service.log" 2>&1 < /dev/null &
-    echo $! > "$run/pids/$service.pid"
-  done
-  # The Sandpit: the same programs with the sandpit's environment, database, ports and links.
-  for service in "${sandpit_services[@]}"; do
-    local name=${service//-/_}
-    local url_variable="LRS_SANDPIT_${name^^}_URL"
-    local url=${!url_variable}
+  else
+    # The Sandpit: the same programs with the sandpit's environment, database, ports and links.
+    local url
+    url=$(service_url "$name")
     env LRS_ENVIRONMENT=sandpit DATABASE_URL="$LRS_SANDPIT_DATABASE_URL" "${prefix[$service]}_PORT=${url##*:}" \
       VALIDATION_LIVE_DATABASE_URL="$DATABASE_URL" \
       NOTIFIER_PUBLIC_BASE_URL="$LRS_PORTAL_URL/sandpit" PROJECTOR_CREDENTIAL_ISSUER_URL="$LRS_SANDPIT_PLR_PROJECTOR_URL" \
-      nohup ".venv/bin/lrs-$service" >> "$run/logs/sandpit-$service.log" 2>&1 < /dev/null &
-    echo $! > "$run/pids/sandpit-$service.pid"
+      nohup ".venv/bin/lrs-$service" >> "$run/logs/$name.log" 2>&1 < /dev/null &
+  fi
+  echo $! > "$run/pids/$name.pid"
+}
+
+start_services() {
+  local name
+  for name in $(service_names); do start_service "$name"; done
+}
+
+# The pid in .run/pids/NAME.pid if that process is still the service's program (not one that took its pid since).
+running_pid() {
+  local pidfile="$run/pids/$1.pid" service=${1#sandpit-} pid args
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  args=$(ps -o args= -p "$pid" 2>/dev/null) || return 1
+  [[ " $args " == *"/lrs-$service "* ]] || return 1
+  echo "$pid"
+}
+
+# Stops the named services (of service_names): SIGTERM to each, then up to 10 s for each to exit before SIGKILL.
+stop_named() {
+  local name pid
+  local -A pids=()
+  for name in "$@"; do
+    if pid=$(running_pid "$name"); then
+      pids[$name]=$pid
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
   done
+  for name in "$@"; do
+    pid=${pids[$name]:-}
+    if [ -n "$pid" ]; then
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      if kill -0 "$pid" 2>/dev/null; then
+        echo "$name (pid $pid) did not stop within 10 s of SIGTERM: killed" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      fi
+    fi
+    rm -f "$run/pids/$name.pid"
+  done
+  return 0
 }
 
 stop_services() {
-  local pidfiles=()
-  for service in "${live_services[@]}"; do pidfiles+=("$run/pids/$service.pid"); done
-  for service in "${sandpit_services[@]}"; do pidfiles+=("$run/pids/sandpit-$service.pid"); done
-  for pidfile in "${pidfiles[@]}"; do
-    [ -f "$pidfile" ] && kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
+  # shellcheck disable=SC2046  # the names have no spaces
+  stop_named $(service_names)
+}
+
+# Waits up to $2 seconds (180) for one of service_names to answer 200 on /readyz, as `make up` waits for each.
+wait_ready() {
+  local name=$1 within=${2:-180} url pid
+  url=$(service_url "$name")
+  pid=$(cat "$run/pids/$name.pid")
+  local deadline=$((SECONDS + within))
+  until curl -sf -o /dev/null --max-time 3 "$url/readyz"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$name (pid $pid) exited before it was ready: see .run/logs/$name.log" >&2
+      return 1
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "$name (pid $pid) is not ready at $url within $within s: $url/readyz says" \
+        "$(curl -s --max-time 3 "$url/readyz" || echo nothing); see .run/logs/$name.log" >&2
+      return 1
+    fi
+    sleep 0.3
   done
-  for pidfile in "${pidfiles[@]}"; do
-    [ -f "$pidfile" ] || continue
-    local pid
-    pid=$(cat "$pidfile")
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$pidfile"
-  done
-  return 0
 }

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -359,8 +360,22 @@ class Rebuilds:
                         worker, process = row["worker"], processes.get(row["worker"])
                         if row["state"] == "done" or (process is not None and process.returncode is None):
                             continue
-                        if starts[worker] >= WORKER_STARTS:
-                            raise RebuildFailed(f"worker {worker}: {row['error'] or 'exited'}")
+                        if process is not None:  # started here, it exited before its slice was done: say how
+                            returncode = process.returncode or 0
+                            exit_said = self._exit_said(returncode)
+                            # killed by a signal, it wrote nothing: a failed row is an earlier start's
+                            own = row["error"] if row["state"] == "failed" and returncode >= 0 else None
+                            if returncode:  # 0: it found its slice done after the rows were read
+                                _log.warning(
+                                    "rebuild_worker_exited",
+                                    rebuild_id=job.rebuild_id,
+                                    worker=worker,
+                                    returncode=returncode,
+                                    error=own or exit_said,
+                                    starts=starts[worker],
+                                )
+                            if starts[worker] >= WORKER_STARTS:
+                                raise RebuildFailed(await self._worker_given_up(job, row, exit_said, own))
                         starts[worker] += 1
                         processes[worker] = await self._spawn(job, worker)
                 elif (lost := given_up(job.worker_rows, self.settings.worker_retry_seconds)) is not None:
@@ -374,6 +389,40 @@ class Rebuilds:
                 if process.returncode is None:
                     process.terminate()
                 await process.wait()
+
+    def _exit_said(self, returncode: int) -> str:
+        """How a local worker's process ended. One killed by SIGKILL is most likely one the kernel killed for
+        using more memory than it was given (an OOM kill): that is said, with the settings that bound it."""
+        if returncode >= 0:
+            return f"exited with status {returncode}" + (" before its slice was loaded" if returncode == 0 else "")
+        try:
+            said = f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            said = f"was killed by signal {-returncode}"
+        if -returncode == signal.SIGKILL:
+            said += (
+                " (out of memory? each worker holds a pass of ~250 MB by default: lower"
+                f" PROJECTOR_REBUILD_EVENTS_PER_PASS, now {self.settings.events_per_pass}, or run fewer workers,"
+                " PROJECTOR_REBUILD_MAX_WORKERS)"
+            )
+        return said
+
+    async def _worker_given_up(self, job: RebuildJob, row: dict[str, Any], exit_said: str, own: str | None) -> str:
+        """Why the rebuild fails on a local worker started WORKER_STARTS times: the error the worker wrote where it
+        failed by itself (`own`), else its last exit, which its row is marked failed with (as the worker marks it),
+        so that `status.workers[].error` says it too."""
+        worker = row["worker"]
+        if own is not None:
+            return f"worker {worker}: {own}"
+        await self.pool.execute(
+            f"UPDATE {OPS_SCHEMA}.rebuild_workers SET state = 'failed', error = $3, updated_at = now()"
+            " WHERE rebuild_id = $1 AND worker = $2 AND state <> 'done'",
+            job.rebuild_id,
+            worker,
+            exit_said,
+        )
+        row["state"], row["error"] = "failed", exit_said
+        return f"worker {worker} (started {WORKER_STARTS} times) {exit_said}"
 
     async def _spawn(self, job: RebuildJob, worker: int) -> asyncio.subprocess.Process:
         command = ["-m", "plr_projector.rebuild", "--rebuild-id", str(job.rebuild_id), "--worker", str(worker)]
@@ -473,6 +522,8 @@ class Rebuilds:
             job.state = "caught_up"
         if job.state == "failed":
             eta = None  # a failed rebuild gets no nearer
+        elif job.phase == "indexing":
+            eta = None  # every event is loaded, but how long the keys and indexes take is not known
         elif remaining:
             eta = round(remaining / rate, 1) if rate > 0 else None
         else:

@@ -31,6 +31,14 @@ def _duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
+def rebuild_pace(status: dict[str, Any]) -> str:
+    """`at 31,000/s, ETA 0m19s`; while indexing, when every event is loaded but the keys and indexes are still
+    being built (which takes a while on a large model), that the ETA is unknown (an older projector says 0)."""
+    if status.get("phase") == "indexing":
+        return "building keys and indexes, ETA unknown"
+    return f"at {status['events_per_second']:,.0f}/s, ETA {_duration(status['eta_seconds'])}"
+
+
 def rebuild_line(status: dict[str, Any]) -> str:
     """One line of progress: state and phase, events done of target, rate and ETA; a failed rebuild's says why
     instead of a rate and ETA (it gets no nearer)."""
@@ -50,7 +58,7 @@ def rebuild_line(status: dict[str, Any]) -> str:
     if status.get("state") == "failed":
         return f"{done}; failed: {status.get('last_error') or 'no reason recorded'} (abandon it, then start again)"
     return (
-        f"{done} at {status['events_per_second']:,.0f}/s, ETA {_duration(status['eta_seconds'])}"
+        f"{done}{' loaded;' * (phase == 'indexing')} {rebuild_pace(status)}"
         + (f" (+{status['events_past_target']:,} since start)" if status.get("events_past_target") else "")
         + (f" last error: {status['last_error']}" if status.get("last_error") else "")
     )
@@ -114,7 +122,8 @@ def rebuild_answer(
                     update(
                         completed=status["projected_events"],
                         total=max(status["target_events"], status["projected_events"]),
-                        description=f"rebuild {status['rebuild_id']} {status.get('phase') or ''}",
+                        description=f"rebuild {status['rebuild_id']} {status.get('phase') or ''}:"
+                        f" {rebuild_pace(status)}",
                     )
                     time.sleep(interval)
                     status = expect_ok(client.get("/v1/admin/rebuild"))
