@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from lrs_platform.settings import ServiceSettings
@@ -31,7 +31,7 @@ class ProjectorSettings(ServiceSettings):
     rebuild_launch: Literal["process", "external"] = "process"
     # With 'process', the most workers a rebuild may ask for: each holds a pass in memory (decision 0087), so a pod
     # sized for one (the Sandpit's writer) refuses `--workers 4` instead of being killed for its memory mid-load.
-    rebuild_max_workers: int | None = None
+    rebuild_max_workers: int | None = Field(default=None, ge=1)
     # With 'external', how long a worker's row may stay 'failed' before the rebuild is failed: the Job retries a
     # failed index (backoffLimitPerIndex) after its back-off (10 s, 20 s, 40 s, ...) and the retry marks the row
     # 'running' as it begins, so a row failed for longer is one the Job has given up on.

@@ -193,3 +193,9 @@ def test_a_projector_refuses_more_workers_than_its_pod_holds() -> None:
 def test_the_default_workers_are_bounded_by_the_pod_too() -> None:
     settings = RebuildSettings.of(ProjectorSettings(rebuild_max_workers=1))
     assert settings.planned_workers(None) == 1
+
+
+@pytest.mark.parametrize("ceiling", [0, -1])
+def test_a_ceiling_of_no_workers_is_refused_at_start(ceiling: int) -> None:
+    with pytest.raises(ValueError, match="rebuild_max_workers"):
+        ProjectorSettings(rebuild_max_workers=ceiling)
