@@ -328,7 +328,12 @@ def verify_command(
     ] = None,
     max_age_days: Annotated[
         int | None,
-        typer.Option("--max-age-days", min=1, max=36_500, help="Refuse (exit 1) a credential issued more than this many days ago."),
+        typer.Option(
+            "--max-age-days",
+            min=1,
+            max=36_500,
+            help="Refuse (exit 1) a credential issued more than this many days ago.",
+        ),
     ] = None,
 ) -> None:
     """Verify a PLR credential offline: signature (EdDSA) against a JWKS, then its claims. Says who issued it by

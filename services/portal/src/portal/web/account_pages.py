@@ -162,6 +162,7 @@ async def _accounts_page(
         # each form's one-time id (a form shown again after an error keeps the one it was sent with)
         "account_form_id": (values or {}).get("account_form_id") or str(uuid.uuid4()),
         "key_form_id": (values or {}).get("key_form_id") or str(uuid.uuid4()),
+        "link_form_ids": {account.username: str(uuid.uuid4()) for account in accounts},  # each row's Email a link
         "duties": DUTIES,
         "changes": await portal.auth.changes(limit=RECENT_CHANGES),
     }
@@ -591,6 +592,8 @@ def _action_page(
     context = {
         "account": account,
         "action": action,
+        # Reset password acts once per form (decision 0190): a second send would set a second password
+        "form_id": str(uuid.uuid4()) if action == "reset-password" else "",
         "sends_links": portal_of(request).password_emails is not None,
         "reason": reason,
         "errors": errors or {},
@@ -633,7 +636,7 @@ async def account_action(request: Request, username: str, action: str, user: Acc
         if not USERNAME_PATTERN.fullmatch(username):
             raise PageError("not_found")
         try:
-            return await _email_link(request, username, user)
+            return await _email_link(request, username, user, _form_id(form))
         except AccountNotFound:
             raise PageError("not_found") from None
     if action not in CONFIRMED_ACTIONS:
@@ -643,6 +646,8 @@ async def account_action(request: Request, username: str, action: str, user: Acc
         return await _accounts_page(request, user, errors={"accounts": refused[0]}, status=refused[1])
     if field(form, "confirmed") != "yes":  # a form from before the confirmation step: ask first
         return see_other(f"/ops/accounts/{quote(username, safe='')}/{action}")
+    if action == "reset-password":
+        return await _reset_password(request, username, user, _form_id(form))
     auth = portal_of(request).auth
     try:
         if action == "disable":
@@ -655,32 +660,57 @@ async def account_action(request: Request, username: str, action: str, user: Acc
                 "body": "They cannot sign in, and any session of theirs has ended. Enable it again to undo this.",
             }
             return await see_other_telling(request, user, "/ops/accounts", done=told)
-        if action == "enable":
-            done = await auth.enable(username, by=user.account.who)
-            told = {
-                "what": f"Account {username} enabled again" if done else f"Account {username} was not disabled",
-                "body": "They can sign in with the password they had.",
-            }
-            return await see_other_telling(request, user, "/ops/accounts", done=told)
-        password = await auth.reset_password(username, by=user.account.who)
+        done = await auth.enable(username, by=user.account.who)  # the one action left
     except AccountNotFound:
         raise PageError("not_found") from None
-    except AccountDisabled:
-        why = f"The account {username} is disabled: enable it again before resetting its password"
-        return await _accounts_page(request, user, errors={"accounts": why}, status=409)
     except LastOperatorWithPower as error:
         return await _accounts_page(request, user, errors={"accounts": str(error)}, status=409)
+    told = {
+        "what": f"Account {username} enabled again" if done else f"Account {username} was not disabled",
+        "body": "They can sign in with the password they had.",
+    }
+    return await see_other_telling(request, user, "/ops/accounts", done=told)
+
+
+async def _reset_password(request: Request, username: str, user: SignedIn, form_id: uuid.UUID | None) -> Response:
+    """Sets the account a new password, shown once; a second send of the same form (a double-click) sets none
+    (decision 0190): it is sent to the first's page, the password shown there if that page is still unread."""
+    if first := await _sent_first(request, user, form_id, "reset_password"):
+        assert form_id is not None
+        still = {
+            "what": f"This form was sent already: the password of {username} is still being reset",
+            "body": "Reload this page in a moment. It is reset once, and the new password shown once.",
+        }
+        return await _sent_again(request, user, form_id, first, still)
+    try:
+        password = await portal_of(request).auth.reset_password(username, by=user.account.who)
+    except AccountNotFound:
+        await _give_back(request, form_id)
+        raise PageError("not_found") from None
+    except AccountDisabled:
+        await _give_back(request, form_id)
+        why = f"The account {username} is disabled: enable it again before resetting its password"
+        return await _accounts_page(request, user, errors={"accounts": why}, status=409)
+    except BaseException:
+        await _give_back(request, form_id)
+        raise
     told = {
         "what": f"Password of {username} reset",
         "body": "Any session of theirs has ended. Their new password is below, shown only this once.",
     }
     issued = {"what": f"New password for {username}", "secret": password}
-    return await see_other_telling(request, user, "/ops/accounts", issued=issued, done=told)
+    told_again = {
+        "what": f"This form was sent already: the password of {username} was reset then",
+        "body": "It was reset once. The new password was shown once, after the first send: if nobody kept it,"
+        " reset their password again.",
+    }
+    return await _told_once(request, user, form_id, "/ops/accounts", told_again, issued=issued, done=told)
 
 
-async def _email_link(request: Request, username: str, user: SignedIn) -> Response:
+async def _email_link(request: Request, username: str, user: SignedIn, form_id: uuid.UUID | None) -> Response:
     """Emails the account's person a link to choose a password (decision 0129); the page says where it went,
-    or why it did not (at the accounts' table, which the error summary links to)."""
+    or why it did not (at the accounts' table, which the error summary links to). A second send of the same form
+    (a double-click) emails nothing (decision 0190): it is sent to the first's page."""
     portal = portal_of(request)
     auth = portal.auth
     if (await auth.account(username)).is_operator:
@@ -688,17 +718,27 @@ async def _email_link(request: Request, username: str, user: SignedIn) -> Respon
     if portal.password_emails is None:
         why = "This portal cannot send email now: reset the password of {0} to give them one"
         return await _accounts_page(request, user, errors={"accounts": why.format(username)}, status=400)
+    if first := await _sent_first(request, user, form_id, "email_link"):
+        assert form_id is not None
+        still = {
+            "what": f"This form was sent already: the link to {username} is still being emailed",
+            "body": "Reload this page in a moment. It is emailed once.",
+        }
+        return await _sent_again(request, user, form_id, first, still)
     try:
         account, expires_at = await auth.email_password_link(
             username, by=user.account.who, links=portal.password_emails
         )
     except InvalidAccount as error:
+        await _give_back(request, form_id)
         why = f"No link was sent to {username}: {error}"
         return await _accounts_page(request, user, errors={"accounts": why}, status=400)
     except LinkShareUsed:
+        await _give_back(request, form_id)
         why = f"{username} has been sent as many links as an hour allows: try again later, or reset their password"
         return await _accounts_page(request, user, errors={"accounts": why}, status=429)
     except LinkNotSent as error:
+        await _give_back(request, form_id)
         if error.about_address:
             why = f"The mail relay refused the email address of {username} ({error}): check it. No link was sent"
         else:
@@ -707,12 +747,21 @@ async def _email_link(request: Request, username: str, user: SignedIn) -> Respon
                 " their password to give them one"
             )
         return await _accounts_page(request, user, errors={"accounts": why}, status=400 if error.about_address else 503)
+    except BaseException:
+        await _give_back(request, form_id)
+        raise
+    until = f"{expires_at.astimezone(UK):%H:%M on %-d %B} (UK time)"
     sent = {
         "what": f"Link emailed to {account.username}",
-        "body": f"A link to choose a password was emailed to {account.email}. It works once, until"
-        f" {expires_at.astimezone(UK):%H:%M on %-d %B} (UK time); until it is used, their password stays as it is.",
+        "body": f"A link to choose a password was emailed to {account.email}. It works once, until {until};"
+        " until it is used, their password stays as it is.",
     }
-    return await see_other_telling(request, user, "/ops/accounts", sent=sent)
+    told_again = {
+        "what": f"This form was sent already: a link to choose a password was emailed to {account.username} then",
+        "body": f"It was emailed once, to {account.email}, and works until {until}. To send another, use"
+        " \u201cEmail a password link\u201d below again.",
+    }
+    return await _told_once(request, user, form_id, "/ops/accounts", told_again, sent=sent)
 
 
 KEY_ENVIRONMENTS = {Environment.LIVE.value: Environment.LIVE, Environment.SANDPIT.value: Environment.SANDPIT}
