@@ -56,7 +56,9 @@ def parked_view(row: ParkedRow) -> dict[str, Any]:
         "event_id": str(row.event_id) if row.event_id else None,
         "event_type": row.event_type,
         "attempts": row.attempts,
+        # when it was first parked, kept when a retry leaves it parked; and when a retry last left it parked
         "parked_at": row.parked_at.isoformat() if row.parked_at else None,
+        "last_tried_at": row.last_tried_at.isoformat() if row.last_tried_at else None,
     }
 
 
@@ -237,6 +239,7 @@ async def drain_stream(
                 if classify_failure(error) is Failure.TRANSIENT:
                     raise
                 await _count_attempt(connection, runner, head)
+                await runner.model.mark_stream_tried(connection, key=key, topic=stream_topic)
                 parked_now = await runner.model.parked_count(connection, key=key, topic=stream_topic)
                 result = _still_failing(stream_topic, key, parked_now, error_text(error))
             else:
@@ -311,6 +314,8 @@ async def _project_parked(
         changes = project_batch(snapshot, decoded)
         await runner.model.delete_parked(connection, [row.position for row in rows])
         await runner.model.write(connection, changes, {}, publish_dead_letters=runner.publishes_dead_letters)
+        if changes.parked:  # parked again as new rows: each keeps when it was first parked, and is marked tried
+            await runner.model.keep_parked_times(connection, rows)
         for parked in changes.parked:
             note_head(heads, parked.message)
         done.add_summary(changes)

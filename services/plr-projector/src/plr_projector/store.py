@@ -260,7 +260,8 @@ class ParkedRow:
     value: bytes | None
     kafka_timestamp_ms: int
     attempts: int
-    parked_at: Any
+    parked_at: Any  # when the event was first parked: a retry that parks it again keeps it (`keep_parked_times`)
+    last_tried_at: Any = None  # when an operator last retried its stream and it stayed parked (migration 0010)
 
     @property
     def position(self) -> Position:
@@ -635,6 +636,28 @@ class ReadModel:
         )
         await connection.execute(_PUBLISH_STATISTICS_WHEN_IDLE)
 
+    async def keep_parked_times(self, connection: asyncpg.Connection, rows: Sequence[ParkedRow]) -> None:
+        """Of `rows`, the events a retry or skip just parked again (as new rows, `delete_parked` then `write`):
+        each keeps the time it was first parked, and is marked tried now. The rest are gone (applied, skipped)."""
+        if not rows:
+            return
+        await connection.execute(
+            f"UPDATE {self._q}.parked AS p SET parked_at = t.parked_at, last_tried_at = now()"
+            ' FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::timestamptz[]) AS t(topic, partition, "offset",'
+            ' parked_at) WHERE (p.topic, p.partition, p."offset") = (t.topic, t.partition, t."offset")',
+            [row.topic for row in rows],
+            [row.partition for row in rows],
+            [row.offset for row in rows],
+            [row.parked_at for row in rows],
+        )
+
+    async def mark_stream_tried(self, connection: asyncpg.Connection, *, key: str, topic: str) -> None:
+        """A retry or skip of the stream of `key` on `topic` that left its rows as they were (it could not store
+        them): each is marked tried now, its first parked time kept."""
+        await connection.execute(
+            f"UPDATE {self._q}.parked SET last_tried_at = now() WHERE park_key = $1 AND topic = $2", key, topic
+        )
+
     async def pending_dead_letters(self, connection: asyncpg.Connection, limit: int = 500) -> list[ParkedRow]:
         rows = await connection.fetch(
             f'SELECT * FROM {self._q}.parked WHERE dlq_pending ORDER BY topic, partition, "offset" LIMIT $1', limit
@@ -965,6 +988,7 @@ def _parked_from(row: Mapping[str, Any]) -> ParkedRow:
         kafka_timestamp_ms=row["kafka_timestamp_ms"],
         attempts=row["attempts"],
         parked_at=row["parked_at"],
+        last_tried_at=row.get("last_tried_at"),
     )
 
 

@@ -443,7 +443,9 @@ def shown_text(shown: ParkedValue, connection: Connection, output: Path | None =
         lines.append(f"  event      {message.get('event_type') or '?'} {message.get('event_id') or ''}".rstrip())
     if message.get("reason"):
         tries = message.get("attempts", 0)
+        # plr-projector's: when it was first parked (kept across failed retries), and when a retry last left it parked
         when = f", parked {message['parked_at']}" if message.get("parked_at") else ""
+        when += f", last tried {message['last_tried_at']}" if message.get("last_tried_at") else ""
         error = f": {message['error']}" if message.get("error") else ""
         lines.append(f"  parked     {message['reason']} after {tries} tr{'y' if tries == 1 else 'ies'}{when}{error}")
     lines.append(f"  with it    {shown.others:,} other message{'' if shown.others == 1 else 's'} parked of its key")
