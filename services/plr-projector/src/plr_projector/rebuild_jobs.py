@@ -360,6 +360,8 @@ class Rebuilds:
                         worker, process = row["worker"], processes.get(row["worker"])
                         if row["state"] == "done" or (process is not None and process.returncode is None):
                             continue
+                        if process is not None and process.returncode == 0 and await self._done_since(job, worker):
+                            continue  # it wrote `done` and exited after the rows were read
                         if process is not None:  # started here, it exited before its slice was done: say how
                             returncode = process.returncode or 0
                             exit_said = self._exit_said(returncode)
@@ -389,6 +391,15 @@ class Rebuilds:
                 if process.returncode is None:
                     process.terminate()
                 await process.wait()
+
+    async def _done_since(self, job: RebuildJob, worker: int) -> bool:
+        """Whether `worker`'s row says `done` now (read again: the rows read before may predate its last write)."""
+        state = await self.pool.fetchval(
+            f"SELECT state FROM {OPS_SCHEMA}.rebuild_workers WHERE rebuild_id = $1 AND worker = $2",
+            job.rebuild_id,
+            worker,
+        )
+        return bool(state == "done")
 
     def _exit_said(self, returncode: int) -> str:
         """How a local worker's process ended. One killed by SIGKILL is most likely one the kernel killed for

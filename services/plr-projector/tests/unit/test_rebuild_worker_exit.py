@@ -62,6 +62,12 @@ class _Pool:
     async def execute(self, statement: str, *arguments: Any) -> None:
         self.executed.append((statement, arguments))
 
+    async def fetchval(self, statement: str, *arguments: Any) -> Any:
+        """One worker's state, as the next read of the rows will say it."""
+        upcoming = next(self._reads, self._last)
+        self._reads = iter([upcoming])
+        return next(row["state"] for row in upcoming if row["worker"] == arguments[1])
+
 
 def _job(phase: str) -> RebuildJob:
     runner: Any = SimpleNamespace(positions={}, stats=SimpleNamespace(last_error=None))
@@ -167,3 +173,16 @@ def test_indexing_gives_no_eta_though_every_event_is_loaded() -> None:
 
     assert (status["state"], status["phase"], status["progress"]) == ("running", "indexing", 1.0)
     assert status["eta_seconds"] is None
+
+
+async def test_a_worker_that_wrote_done_and_exited_after_the_rows_were_read_is_not_started_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started = _spawning(monkeypatch, {1: 0})
+    # read before it wrote `done` (twice: as it is started, and as its exit is seen), then after
+    pool = _Pool([[_row(0, "done"), _row(1, "running")]] * 2 + [[_row(0, "done"), _row(1, "done")]])
+    rebuilds = Rebuilds(pool=pool, live=None, make_runner=None, probe=None, settings=LOCAL_TWO)  # type: ignore[arg-type]
+
+    await asyncio.wait_for(rebuilds._await_workers(_job("loading")), timeout=5)
+
+    assert started == [1]
